@@ -1,0 +1,87 @@
+"""Axis-aligned boxes on an image grid, in voxel and world coordinates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.image import Image
+
+
+@dataclass(frozen=True)
+class Box:
+    """Voxel box ``[lower, upper)`` in (i, j, k) order: lower inclusive, upper exclusive."""
+
+    lower: tuple[int, int, int]
+    upper: tuple[int, int, int]
+
+    def __post_init__(self):
+        lower = tuple(int(v) for v in self.lower)
+        upper = tuple(int(v) for v in self.upper)
+        if len(lower) != 3 or len(upper) != 3:
+            raise ValueError("a box needs three lower and three upper indices (i, j, k)")
+        object.__setattr__(self, "lower", tuple(min(a, b) for a, b in zip(lower, upper)))
+        object.__setattr__(self, "upper", tuple(max(a, b) for a, b in zip(lower, upper)))
+
+    @classmethod
+    def from_mask(cls, mask: np.ndarray) -> "Box | None":
+        """The tightest box around a ``(k, j, i)`` mask, or None when it is empty."""
+        if not mask.any():
+            return None
+        lower, upper = [], []
+        for axis in (2, 1, 0):  # i, j, k
+            other = tuple(a for a in range(3) if a != axis)
+            hits = np.flatnonzero(mask.any(axis=other))
+            lower.append(hits[0])
+            upper.append(hits[-1] + 1)
+        return cls(tuple(lower), tuple(upper))
+
+    @property
+    def volume(self) -> int:
+        return int(np.prod([max(0, u - l) for l, u in zip(self.lower, self.upper)]))
+
+    @property
+    def empty(self) -> bool:
+        return self.volume == 0
+
+    def clip(self, image: Image) -> "Box":
+        """This box limited to the image's voxels."""
+        size = image.size
+        return Box(
+            tuple(min(max(v, 0), n) for v, n in zip(self.lower, size)),
+            tuple(min(max(v, 0), n) for v, n in zip(self.upper, size)),
+        )
+
+    def intersection(self, other: "Box") -> int:
+        return int(np.prod([max(0, min(a, b) - max(c, d)) for a, b, c, d in zip(self.upper, other.upper, self.lower, other.lower)]))
+
+    def iou(self, other: "Box") -> float:
+        """Intersection over union of two boxes on the same grid."""
+        inter = self.intersection(other)
+        union = self.volume + other.volume - inter
+        return inter / union if union else 0.0
+
+    def slices(self) -> tuple[slice, slice, slice]:
+        """Numpy slices ``(k, j, i)`` selecting the box from an image array."""
+        return tuple(slice(l, u) for l, u in zip(reversed(self.lower), reversed(self.upper)))
+
+    def world_corners(self, image: Image) -> np.ndarray:
+        """The 8 corners of the box's voxel-edge hull in LPS mm, shape (8, 3)."""
+        lo = np.asarray(self.lower, float) - 0.5
+        hi = np.asarray(self.upper, float) - 0.5
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        return image.to_world(corners)
+
+    def world_bounds(self, image: Image) -> tuple[list[float], list[float]]:
+        """Axis-aligned LPS bounds (min, max) of the box's world corners."""
+        corners = self.world_corners(image)
+        return corners.min(axis=0).tolist(), corners.max(axis=0).tolist()
+
+    def to_dict(self, image: Image | None = None) -> dict:
+        data = {"lower_ijk": list(self.lower), "upper_ijk": list(self.upper)}
+        if image is not None:
+            low, high = self.world_bounds(image)
+            data["world_lps_min"] = [round(v, 3) for v in low]
+            data["world_lps_max"] = [round(v, 3) for v in high]
+        return data

@@ -1,0 +1,1 @@
+"""Subcommands of the ``rau`` CLI, one module each."""

@@ -1,0 +1,82 @@
+"""``rau segment``: find the reference structures in a target and write them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.commands.progress_bar import progress_bar
+from rau.engines import Request, create_engine
+from rau.io import read_image
+from rau.io.atomic import atomic_path, check_writable
+from rau.io.segmentations import label_table_path, write_label_map, write_seg_nrrd
+from rau.references import load_reference, load_reference_bank
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("segment", help="segment a target like the reference(s)")
+    parser.add_argument("--reference", action="append", default=[], metavar="IMG", help="reference image (repeat for several)")
+    parser.add_argument("--reference-labels", action="append", default=[], metavar="SEG", help="its labels, in the same order")
+    parser.add_argument("--reference-spacing", action="append", type=float, default=[], metavar="MM", help="pixel size of 2D picture references, in order")
+    parser.add_argument("--reference-bank", metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
+    parser.add_argument("--label-table", help="label table for reference label maps without a sidecar")
+    parser.add_argument("--target", required=True, help="target image (file or DICOM folder)")
+    parser.add_argument("--target-spacing", type=float, help="pixel size of a 2D picture target, mm")
+    parser.add_argument("--structures", nargs="+", help="structure names (default: all in the reference)")
+    parser.add_argument("--out", required=True, help="output label map, e.g. out/target.nii.gz")
+    parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_engine_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def load_references(args: argparse.Namespace) -> list:
+    if len(args.reference) != len(args.reference_labels):
+        raise ValueError("give one --reference-labels per --reference")
+    if args.reference_spacing and len(args.reference_spacing) != len(args.reference):
+        raise ValueError("give one --reference-spacing per --reference, or none")
+    spacings = args.reference_spacing or [None] * len(args.reference)
+    references = [
+        load_reference(image, labels, spacing, args.label_table)
+        for image, labels, spacing in zip(args.reference, args.reference_labels, spacings)
+    ]
+    if args.reference_bank:
+        references += load_reference_bank(args.reference_bank)
+    if not references:
+        raise ValueError("give --reference and --reference-labels, or --reference-bank")
+    return references
+
+
+def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
+    """Every file ``segment`` writes for an output label map path."""
+    table = label_table_path(out)
+    stem = table.name[: -len(".labels.csv")]
+    paths = {"label_map": out, "label_table": table, "result": out.with_name(stem + ".result.json")}
+    if seg_nrrd:
+        paths["seg_nrrd"] = out.with_name(stem + ".seg.nrrd")
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    paths = output_paths(out, args.seg_nrrd)
+    for path in paths.values():
+        check_writable(path, args.overwrite)
+    references = load_references(args)
+    target = read_image(args.target, args.target_spacing)
+    engine = create_engine(args.engine, engine_options(args))
+    with progress_bar(f"rau {args.engine}") as progress:
+        result = engine.run(Request(references, target, args.structures), progress)
+    segmentation = result.to_segmentation()
+    write_label_map(segmentation, paths["label_map"], overwrite=args.overwrite)
+    if args.seg_nrrd:
+        write_seg_nrrd(segmentation, paths["seg_nrrd"], overwrite=args.overwrite)
+    with atomic_path(paths["result"], overwrite=args.overwrite) as temporary:
+        temporary.write_text(json.dumps({"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary()}, indent=2))
+    for item in result.structures:
+        status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found {item.message}".strip()
+        print(f"{item.structure.name}: {status}")
+    print(f"wrote {', '.join(str(p) for p in paths.values())} in {result.seconds:.1f} s")
+    return 0

@@ -1,0 +1,25 @@
+"""Engine registry: name -> class, imported only when used (heavy engines pull in torch)."""
+
+from __future__ import annotations
+
+import importlib
+
+from rau.engines.base import Engine, Progress, Reference, Request
+
+ENGINES = {
+    "registration": "rau.engines.registration:RegistrationEngine",
+}
+
+DEFAULT_ENGINE = "registration"
+
+
+def create_engine(name: str, options: dict | None = None) -> Engine:
+    """Instantiate the engine called ``name`` with CLI/GUI ``options``."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+    module_name, class_name = ENGINES[name].split(":")
+    engine_class = getattr(importlib.import_module(module_name), class_name)
+    return engine_class.from_options(dict(options or {}))
+
+
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "Engine", "Progress", "Reference", "Request", "create_engine"]

@@ -1,0 +1,162 @@
+"""The engine seam: a request in, a :class:`~rau.result.Result` out.
+
+Engines come in two halves that later engines recombine:
+
+* a :class:`Localizer` says, per structure, whether it is present in the target
+  and where (a box, and per-slice boxes for volumes);
+* a :class:`Segmenter` turns localizations (or none) into masks.
+
+An :class:`Engine` does the whole job; :class:`PipelineEngine` joins a localizer
+and a segmenter. A new engine is one new file plus one line in
+:data:`rau.engines.ENGINES`.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rau.boxes import Box
+from rau.image import GeometryError, Image
+from rau.labels import LabelSet, Segmentation, Structure
+from rau.result import Result
+
+
+class Cancelled(RuntimeError):
+    """The user cancelled the run; nothing was written."""
+
+
+class ReferenceError_(ValueError):
+    """A reference is unusable (no labels, wrong dimensionality ...)."""
+
+
+@dataclass
+class Reference:
+    """An annotated reference: image plus per-structure masks on the image grid."""
+
+    image: Image
+    segmentation: Segmentation
+    name: str = "reference"
+
+
+@dataclass
+class Request:
+    """One target to segment like the references. ``structures``: names, or None for all."""
+
+    references: list[Reference]
+    target: Image
+    structures: list[str] | None = None
+
+    def labels(self) -> LabelSet:
+        """The structures to find: the first reference's (present) structures, filtered by name."""
+        return self.references[0].segmentation.labels.select(self.structures)
+
+
+ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass
+class Progress:
+    """Reports steps (``callback(step, fraction)``) and raises :class:`Cancelled` when asked to stop."""
+
+    callback: ProgressCallback | None = None
+    is_cancelled: Callable[[], bool] = field(default=lambda: False)
+
+    def __call__(self, step: str, fraction: float) -> None:
+        if self.is_cancelled():
+            raise Cancelled("cancelled by the user")
+        if self.callback:
+            self.callback(step, fraction)
+
+
+@dataclass
+class Localization:
+    """Where one structure lies in the target. ``slice_boxes`` maps slice index k to a 2D box."""
+
+    structure: Structure
+    present: bool
+    box: Box | None = None
+    confidence: float = 0.0
+    slice_boxes: dict[int, Box] = field(default_factory=dict)
+    source: str = ""
+    answer: dict = field(default_factory=dict)
+
+
+@dataclass
+class Prompt:
+    """A user's correction for one structure on the target.
+
+    ``points``: (N, 3) voxel indices (i, j, k) with ``labels`` 1 (inside) / 0 (outside);
+    ``box``: a box on one slice; ``slice_index``: the slice (k) they were placed on.
+    """
+
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    box: Box | None = None
+    slice_index: int = 0
+
+
+class Engine(abc.ABC):
+    """Finds reference structures in a target image."""
+
+    name: str = "engine"
+
+    @classmethod
+    def from_options(cls, options: dict) -> "Engine":
+        """Build from CLI/GUI options; engines pick the keys they understand."""
+        return cls()
+
+    @abc.abstractmethod
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        """Segment every requested structure in ``request.target``."""
+
+
+class Localizer(abc.ABC):
+    """Gives presence and boxes per structure."""
+
+    @abc.abstractmethod
+    def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        """Localizations keyed by structure name."""
+
+
+class Segmenter(abc.ABC):
+    """Turns localizations (possibly none) into masks."""
+
+    @abc.abstractmethod
+    def segment(self, request: Request, localizations: dict[str, Localization] | None, progress: Progress) -> Result:
+        """A result with one entry per requested structure."""
+
+
+class PipelineEngine(Engine):
+    """A localizer followed by a segmenter."""
+
+    def __init__(self, localizer: Localizer, segmenter: Segmenter, name: str):
+        self.localizer, self.segmenter, self.name = localizer, segmenter, name
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        progress = progress or Progress()
+        validate_request(request)
+        started = time.perf_counter()
+        localizations = self.localizer.localize(request, progress)
+        result = self.segmenter.segment(request, localizations, progress)
+        result.engine = self.name
+        for item in result.structures:
+            item.engine = self.name
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def validate_request(request: Request) -> None:
+    """Raise a clear error for requests no engine can serve."""
+    if not request.references:
+        raise ReferenceError_("no reference given")
+    for reference in request.references:
+        if reference.image.ndim != request.target.ndim:
+            raise GeometryError(
+                f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D"
+            )
+        if not reference.segmentation.present().structures:
+            raise ReferenceError_(f"reference {reference.name!r} has no labelled voxels")
+    request.labels()  # raises UnknownStructureError for unknown names

@@ -1,0 +1,38 @@
+"""Atomic file output: write to a temporary file beside the target, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class OutputExistsError(FileExistsError):
+    """An output file exists and overwriting was not allowed."""
+
+
+def check_writable(path: Path, overwrite: bool) -> None:
+    """Raise :class:`OutputExistsError` when ``path`` exists and ``overwrite`` is False."""
+    if Path(path).exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+
+
+@contextlib.contextmanager
+def atomic_path(path, overwrite: bool = False):
+    """Yield a temporary path with the same suffixes; rename it to ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    check_writable(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes) or ".tmp"
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

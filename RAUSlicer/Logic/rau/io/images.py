@@ -1,0 +1,74 @@
+"""Image readers and writers: NIfTI, NRRD, MetaImage, DICOM series, PNG/JPEG/TIFF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+from PIL import Image as PILImage
+
+from rau.image import GeometryError, Image
+from rau.io.atomic import atomic_path
+
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as an image, or holds voxels ``rau`` cannot use."""
+
+
+def read_image(path, pixel_spacing: float | None = None) -> Image:
+    """Read an image file or DICOM folder as an :class:`Image`.
+
+    ``pixel_spacing`` (mm) sets the spacing of 2D pictures (PNG, JPEG, TIFF), which
+    carry none; it is ignored for medical formats, whose headers give geometry.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file or folder")
+    try:
+        if path.is_dir():
+            image = _read_dicom_series(path)
+        elif path.suffix.lower() in PICTURE_SUFFIXES:
+            image = _read_picture(path, pixel_spacing)
+        else:
+            image = Image.from_sitk(sitk.ReadImage(str(path)))
+    except GeometryError as error:
+        raise ImageReadError(f"{path}: {error}") from error
+    except (RuntimeError, OSError) as error:
+        raise ImageReadError(f"{path}: not a readable image ({str(error).strip().splitlines()[-1]})") from error
+    if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
+        raise ImageReadError(f"{path}: image holds NaN or infinite voxels")
+    return image
+
+
+def _read_picture(path: Path, pixel_spacing: float | None) -> Image:
+    with PILImage.open(path) as picture:
+        array = np.asarray(picture.convert("L") if picture.mode not in ("L", "I", "I;16", "F") else picture)
+    spacing = float(pixel_spacing) if pixel_spacing else 1.0
+    return Image(array[np.newaxis], spacing=(spacing, spacing, 1.0), ndim=2)
+
+
+def _read_dicom_series(folder: Path) -> Image:
+    reader = sitk.ImageSeriesReader()
+    series = reader.GetGDCMSeriesIDs(str(folder))
+    if not series:
+        raise ImageReadError(f"{folder}: folder holds no DICOM series")
+    if len(series) > 1:
+        raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series; point to one series folder")
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    return Image.from_sitk(reader.Execute())
+
+
+def write_image(image: Image, path, overwrite: bool = False) -> Path:
+    """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically."""
+    path = Path(path)
+    with atomic_path(path, overwrite) as temporary:
+        if path.suffix.lower() in PICTURE_SUFFIXES:
+            if image.ndim != 2:
+                raise GeometryError(f"{path}: only 2D images can be written as pictures")
+            PILImage.fromarray(image.array[0]).save(temporary)
+        else:
+            sitk.WriteImage(image.to_sitk(), str(temporary), useCompression=True)
+    return path

@@ -1,0 +1,79 @@
+"""Label tables: which label value is which structure, with its color.
+
+Read: our CSV (``value,name,r,g,b[,terminology]``, colors 0..1), Slicer color
+tables (``.ctbl`` / ``.txt``: ``value name R G B A``, colors 0..255) and JSON
+objects ``{"value": "name"}``. Written: our CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from rau.labels import LabelSet, Structure, default_color
+
+SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
+
+
+def find_label_table(label_map_path) -> Path | None:
+    """A label table next to a label map: same stem with a sidecar suffix, if one exists."""
+    path = Path(label_map_path)
+    name = path.name
+    stem = name.split(".")[0]
+    for candidate_stem in {name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem}:
+        for suffix in SIDECAR_SUFFIXES:
+            candidate = path.with_name(candidate_stem + suffix)
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read_label_table(path) -> LabelSet:
+    """Read a label table in any of the supported formats (chosen by suffix)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return LabelSet.from_values([int(k) for k in json.loads(text)], {int(k): v for k, v in json.loads(text).items()})
+    if path.name.lower().endswith(".csv"):
+        return _parse_csv(text, path)
+    return _parse_color_table(text, path)
+
+
+def _parse_csv(text: str, path: Path) -> LabelSet:
+    structures = []
+    for row in csv.DictReader(text.splitlines()):
+        try:
+            value = int(row["value"])
+            color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"{path}: bad label table row {row} ({error})") from error
+        terminology = json.loads(row["terminology"]) if row.get("terminology") else None
+        if value != 0:
+            structures.append(Structure(row["name"], value, color, terminology))
+    return LabelSet(tuple(structures))
+
+
+def _parse_color_table(text: str, path: Path) -> LabelSet:
+    structures = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        try:
+            value = int(fields[0])
+            color = tuple(int(c) / 255 for c in fields[2:5]) if len(fields) >= 5 else default_color(value)
+        except ValueError as error:
+            raise ValueError(f"{path}: bad color table line {line!r}") from error
+        if value != 0 and fields[1].lower() not in ("background", "none"):
+            structures.append(Structure(fields[1], value, color))
+    return LabelSet(tuple(structures))
+
+
+def write_label_table(labels: LabelSet, path) -> None:
+    """Write our CSV label table (one row per structure)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["value", "name", "r", "g", "b", "terminology"])
+        for s in labels:
+            writer.writerow([s.value, s.name, *(f"{c:.4f}" for c in s.color), json.dumps(s.terminology) if s.terminology else ""])

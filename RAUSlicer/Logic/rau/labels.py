@@ -1,0 +1,154 @@
+"""Structures, label sets and segmentations (per-structure masks on an image grid)."""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rau.image import GeometryError, Image
+
+
+class UnknownStructureError(KeyError):
+    """A structure name was asked for that the label set does not hold."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Structure:
+    """One anatomical structure: name, label value, RGB color in 0..1, optional terminology."""
+
+    name: str
+    value: int
+    color: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    terminology: dict | None = field(default=None, compare=False, hash=False)
+
+
+def default_color(value: int) -> tuple[float, float, float]:
+    """A distinct, deterministic color for a label value (golden-angle hues)."""
+    hue = (value * 0.618033988749895) % 1.0
+    return tuple(round(c, 4) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.95))
+
+
+def normalize_name(name: str) -> str:
+    """Name key used for matching: case, spaces, dashes and underscores ignored."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """An ordered set of structures; ``named`` is False when names were made up from values."""
+
+    structures: tuple[Structure, ...]
+    named: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "structures", tuple(self.structures))
+        keys = [normalize_name(s.name) for s in self.structures]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate structure names in {[s.name for s in self.structures]}")
+
+    @classmethod
+    def from_values(cls, values, names: dict[int, str] | None = None) -> "LabelSet":
+        """Structures for label values; names from ``names`` when given, else ``label_<value>``."""
+        structures = [
+            Structure(names.get(int(v), f"label_{int(v)}") if names else f"label_{int(v)}", int(v), default_color(int(v)))
+            for v in sorted(int(v) for v in values if int(v) != 0)
+        ]
+        return cls(tuple(structures), named=bool(names))
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.structures]
+
+    def __len__(self):
+        return len(self.structures)
+
+    def __iter__(self):
+        return iter(self.structures)
+
+    def get(self, name: str) -> Structure:
+        """The structure called ``name`` (matching ignores case and punctuation)."""
+        key = normalize_name(name)
+        for structure in self.structures:
+            if normalize_name(structure.name) == key:
+                return structure
+        raise UnknownStructureError(f"unknown structure {name!r}; available: {', '.join(self.names) or 'none'}")
+
+    def by_value(self, value: int) -> Structure | None:
+        return next((s for s in self.structures if s.value == value), None)
+
+    def select(self, names: list[str] | None) -> "LabelSet":
+        """The subset named in ``names`` (all when None); unknown names raise."""
+        if not names:
+            return self
+        return LabelSet(tuple(self.get(n) for n in names), named=self.named)
+
+    def match(self, other: "LabelSet") -> list[tuple[Structure, Structure]]:
+        """Pairs ``(mine, theirs)``: by name when both sides carry names, else by label value."""
+        pairs = []
+        for structure in self.structures:
+            if self.named and other.named:
+                try:
+                    pairs.append((structure, other.get(structure.name)))
+                except UnknownStructureError:
+                    continue
+            else:
+                theirs = other.by_value(structure.value)
+                if theirs is not None:
+                    pairs.append((structure, theirs))
+        return pairs
+
+
+@dataclass
+class Segmentation:
+    """Per-structure boolean masks on one image grid (``geometry``); masks may overlap."""
+
+    geometry: Image
+    labels: LabelSet
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name, mask in self.masks.items():
+            if mask.shape != self.geometry.shape:
+                raise GeometryError(f"mask {name!r} has shape {mask.shape}, image has {self.geometry.shape}")
+            self.masks[name] = mask.astype(bool, copy=False)
+
+    @classmethod
+    def from_label_map(cls, label_map: Image, labels: LabelSet | None = None) -> "Segmentation":
+        """Split an integer label map into masks; structures absent from ``labels`` get made-up names."""
+        array = np.asarray(label_map.array)
+        if not np.issubdtype(array.dtype, np.integer):
+            rounded = np.rint(array)
+            if not np.array_equal(rounded, array):
+                raise ValueError("label map has non-integer values; is this an intensity image?")
+            array = rounded.astype(np.int32)
+        values = [int(v) for v in np.unique(array) if v != 0]
+        if labels is None:
+            labels = LabelSet.from_values(values)
+        else:
+            extra = [v for v in values if labels.by_value(v) is None]
+            if extra:
+                labels = LabelSet(labels.structures + LabelSet.from_values(extra).structures, named=labels.named)
+        masks = {s.name: array == s.value for s in labels}
+        geometry = label_map.with_array(np.zeros(label_map.shape, dtype=np.uint8))
+        return cls(geometry, labels, masks)
+
+    def mask(self, name: str) -> np.ndarray:
+        """The mask of one structure (raises for an unknown name)."""
+        return self.masks[self.labels.get(name).name]
+
+    def present(self) -> LabelSet:
+        """The structures whose mask has at least one voxel."""
+        return LabelSet(tuple(s for s in self.labels if self.masks[s.name].any()), named=self.labels.named)
+
+    def to_label_map(self) -> Image:
+        """One integer label map; where masks overlap, the later structure in ``labels`` wins."""
+        top = max((s.value for s in self.labels), default=0)
+        array = np.zeros(self.geometry.shape, dtype=np.uint8 if top < 256 else np.uint16)
+        for structure in self.labels:
+            array[self.masks[structure.name]] = structure.value
+        return self.geometry.with_array(array)

@@ -1,0 +1,102 @@
+"""One loader for every model: a Hugging Face id or a local folder, offline-aware, with device and dtype.
+
+torch and transformers are imported inside the functions, so ``import rau`` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ModelNotAvailableError(RuntimeError):
+    """The weights are not on this machine and cannot (or may not) be downloaded."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: ``name`` is a Hugging Face id (``org/model``) or a local folder."""
+
+    name: str
+    revision: str | None = None
+    cache_dir: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return Path(self.name).expanduser().is_dir()
+
+
+def offline() -> bool:
+    """True when Hugging Face downloads are switched off (``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``)."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def resolve(source: ModelSource) -> Path:
+    """A local folder holding the model's files: the folder itself, or the Hugging Face cache snapshot.
+
+    Downloads only when online; raises :class:`ModelNotAvailableError` with instructions otherwise.
+    """
+    if source.is_local:
+        folder = Path(source.name).expanduser()
+        if not (folder / "config.json").is_file():
+            raise ModelNotAvailableError(f"{folder} has no config.json; point to a folder saved with save_pretrained()")
+        return folder
+    looks_like_path = source.name.startswith((".", "/", "~")) or os.sep in source.name.strip("/").replace("/", "", 1)
+    if looks_like_path:
+        raise ModelNotAvailableError(f"model folder {source.name} does not exist")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(
+            snapshot_download(
+                source.name,
+                revision=source.revision,
+                cache_dir=source.cache_dir,
+                local_files_only=offline(),
+            )
+        )
+    except Exception as error:  # hub errors come in many classes; all mean "not here"
+        how = (
+            f"download it on a machine with internet access (huggingface-cli download {source.name}) "
+            f"and copy the folder here, then pass that folder instead of the id"
+        )
+        state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {error}"
+        raise ModelNotAvailableError(f"model {source.name!r} is not available: {state}. To use it, {how}.") from error
+
+
+def pick_device(requested: str | None = None) -> str:
+    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning); an explicit choice wins."""
+    import torch
+
+    if requested and requested != "auto":
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelNotAvailableError("device 'cuda' was requested but no CUDA GPU is available")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    warnings.warn("no GPU found: running on the CPU, which is much slower", RuntimeWarning, stacklevel=2)
+    return "cpu"
+
+
+def default_dtype(device: str):
+    """bfloat16 on CUDA, float32 elsewhere."""
+    import torch
+
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def load_model(model_class, source: ModelSource, device: str | None = None, dtype=None):
+    """``model_class.from_pretrained`` on the resolved folder, in eval mode on ``device``."""
+    folder = resolve(source)
+    device = pick_device(device)
+    model = model_class.from_pretrained(str(folder), dtype=dtype or default_dtype(device))
+    return model.to(device).eval()
+
+
+def load_processor(processor_class, source: ModelSource):
+    """``processor_class.from_pretrained`` on the resolved folder (processors, tokenizers)."""
+    return processor_class.from_pretrained(str(resolve(source)))

@@ -1,0 +1,77 @@
+"""What an engine returns: per structure a mask, a box, a confidence and its provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rau.boxes import Box
+from rau.image import Image
+from rau.labels import LabelSet, Segmentation, Structure
+
+
+@dataclass
+class StructureResult:
+    """One structure in the target. ``mask`` is None when the structure was not found."""
+
+    structure: Structure
+    mask: np.ndarray | None
+    confidence: float
+    engine: str
+    prompts: dict = field(default_factory=dict)
+    box: Box | None = None
+    message: str = ""
+
+    def __post_init__(self):
+        if self.mask is not None:
+            self.mask = np.asarray(self.mask, dtype=bool)
+            if not self.mask.any():
+                self.mask = None
+        if self.box is None and self.mask is not None:
+            self.box = Box.from_mask(self.mask)
+
+    @property
+    def found(self) -> bool:
+        return self.mask is not None
+
+
+@dataclass
+class Result:
+    """Everything found in one target image, in the target's geometry."""
+
+    target: Image
+    structures: list[StructureResult]
+    engine: str
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def get(self, name: str) -> StructureResult:
+        for item in self.structures:
+            if item.structure.name == name:
+                return item
+        raise KeyError(name)
+
+    def to_segmentation(self) -> Segmentation:
+        """Found structures as a :class:`Segmentation` on the target grid."""
+        found = [s for s in self.structures if s.found]
+        labels = LabelSet(tuple(s.structure for s in found))
+        geometry = self.target.with_array(np.zeros(self.target.shape, dtype=np.uint8))
+        return Segmentation(geometry, labels, {s.structure.name: s.mask for s in found})
+
+    def summary(self) -> list[dict]:
+        """One JSON-ready row per structure (no masks)."""
+        return [
+            {
+                "name": s.structure.name,
+                "value": s.structure.value,
+                "found": s.found,
+                "confidence": round(float(s.confidence), 4),
+                "engine": s.engine,
+                "box": s.box.to_dict(self.target) if s.box else None,
+                "voxels": int(s.mask.sum()) if s.found else 0,
+                "message": s.message,
+                "prompts": s.prompts,
+            }
+            for s in self.structures
+        ]

@@ -1,0 +1,29 @@
+"""Shared pytest fixtures: paths to the real data the tests read."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RAU_SHARED_DATA", REPO.parent / "shared" / "data"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (HC18, TotalSegmentator fixtures, Colin27); skip when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def slicerio_data() -> Path:
+    """The chest CT and 7-segment segmentation that ship inside the slicerio package."""
+    import slicerio
+
+    return Path(slicerio.__file__).parent / "data"
