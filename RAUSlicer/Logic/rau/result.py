@@ -45,6 +45,9 @@ class Result:
     engine: str
     seconds: float = 0.0
     details: dict = field(default_factory=dict)
+    session: object | None = None
+    """Engines that support correction keep a session here with ``reprompt(name, prompt)`` and
+    ``propagate(name)``, each returning the structure's new :class:`StructureResult`."""
 
     def get(self, name: str) -> StructureResult:
         for item in self.structures:
