@@ -1,0 +1,103 @@
+"""Coordinate conventions, one place per model family.
+
+The images a model sees are resized by RAU itself to :meth:`ModelFamily.model_size`
+(sides multiples of ``factor``, pixel count within bounds, the same rule as the
+model's own processor), so the processor and any server leave them as they are and
+the model's coordinates refer to a size we know.
+
+* Qwen2.5-VL answers boxes in **absolute pixels of that resized image**.
+* Qwen3-VL (and Qwen2-VL) answer boxes **normalized to 0-1000**.
+
+Boxes outside this module are ``(x0, y0, x1, y1)`` pixel *edges* of the source slice
+(x = column i, y = row j; a pixel ``i`` spans ``[i, i + 1)``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """Image size rule and box coordinate convention of one model family."""
+
+    name: str
+    factor: int
+    min_pixels: int
+    max_pixels: int
+    normalized_to: int | None = None
+    """None: absolute pixels of the resized image; else coordinates scaled to 0..normalized_to."""
+
+    def model_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) of the image the model sees for a ``width`` x ``height`` source."""
+        if min(width, height) < 1:
+            raise ValueError(f"image size must be positive, got {width}x{height}")
+        if max(width, height) / min(width, height) > 200:
+            raise ValueError(f"aspect ratio of a {width}x{height} image exceeds 200, which Qwen-VL refuses")
+        factor = self.factor
+        h_bar = round(height / factor) * factor
+        w_bar = round(width / factor) * factor
+        if h_bar * w_bar > self.max_pixels:
+            beta = math.sqrt(height * width / self.max_pixels)
+            h_bar = max(factor, math.floor(height / beta / factor) * factor)
+            w_bar = max(factor, math.floor(width / beta / factor) * factor)
+        elif h_bar * w_bar < self.min_pixels:
+            beta = math.sqrt(self.min_pixels / (height * width))
+            h_bar = math.ceil(height * beta / factor) * factor
+            w_bar = math.ceil(width * beta / factor) * factor
+        return w_bar, h_bar
+
+    def bounds(self, model_size: tuple[int, int]) -> tuple[int, int]:
+        """The largest x and y the model may answer for an image of ``model_size``."""
+        if self.normalized_to is None:
+            return model_size
+        return self.normalized_to, self.normalized_to
+
+    def to_model(self, box, source_size: tuple[int, int]) -> list[int]:
+        """A source-pixel-edge box (x0, y0, x1, y1) in the model's coordinates (rounded)."""
+        sx, sy = self._scales(source_size)
+        return [int(round(box[0] * sx)), int(round(box[1] * sy)), int(round(box[2] * sx)), int(round(box[3] * sy))]
+
+    def from_model(self, box, source_size: tuple[int, int]) -> tuple[float, float, float, float]:
+        """A box in the model's coordinates back in source pixel edges."""
+        sx, sy = self._scales(source_size)
+        return box[0] / sx, box[1] / sy, box[2] / sx, box[3] / sy
+
+    def coordinate_phrase(self, model_size: tuple[int, int]) -> str:
+        """How the prompt tells the model which coordinates to use."""
+        if self.normalized_to is None:
+            return f"in pixels of image 2 (width {model_size[0]}, height {model_size[1]})"
+        return f"as coordinates normalized to 0-{self.normalized_to} (0 = left/top edge, {self.normalized_to} = right/bottom edge of image 2)"
+
+    def with_pixel_limits(self, min_pixels: int | None, max_pixels: int | None) -> "ModelFamily":
+        """This family within a processor's own limits (so the processor never resizes again)."""
+        low = max(self.min_pixels, min_pixels or 0)
+        high = min(self.max_pixels, max_pixels or self.max_pixels)
+        return replace(self, min_pixels=min(low, high), max_pixels=high)
+
+    def _scales(self, source_size: tuple[int, int]) -> tuple[float, float]:
+        width, height = source_size
+        target = self.bounds(self.model_size(width, height))
+        return target[0] / width, target[1] / height
+
+
+QWEN2_5_VL = ModelFamily("qwen2.5-vl", factor=28, min_pixels=4 * 28 * 28, max_pixels=1024 * 28 * 28)
+QWEN3_VL = ModelFamily("qwen3-vl", factor=32, min_pixels=64 * 32 * 32, max_pixels=1024 * 32 * 32, normalized_to=1000)
+QWEN2_VL = ModelFamily("qwen2-vl", factor=28, min_pixels=4 * 28 * 28, max_pixels=1024 * 28 * 28, normalized_to=1000)
+
+FAMILIES = {"qwen2_5_vl": QWEN2_5_VL, "qwen3_vl": QWEN3_VL, "qwen3_vl_moe": QWEN3_VL, "qwen2_vl": QWEN2_VL}
+
+
+def family_for(model_type_or_name: str) -> ModelFamily:
+    """The family of a ``config.model_type`` (``qwen2_5_vl``) or a model name (``Qwen/Qwen3-VL-8B``)."""
+    key = model_type_or_name.lower().replace("-", "_").replace(".", "_")
+    if key in FAMILIES:
+        return FAMILIES[key]
+    for marker, family in (("qwen3_vl", QWEN3_VL), ("qwen2_5_vl", QWEN2_5_VL), ("qwen2_vl", QWEN2_VL)):
+        if marker in key:
+            return family
+    raise ValueError(
+        f"unknown vision-language model family for {model_type_or_name!r}; "
+        f"supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL (set --vlm-family for a server model with another name)"
+    )
