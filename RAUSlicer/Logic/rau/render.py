@@ -58,8 +58,8 @@ def line_width(size: tuple[int, int]) -> int:
 
 
 def glyph_scale(size: tuple[int, int]) -> int:
-    """Pixels per font dot: 2 for images up to 448 px on the shorter side, then 1 more per 224 px."""
-    return 2 + max(0, min(size) - 448) // 224
+    """Pixels per font dot: the shorter side / 100, at least 3 (digits about 5% of the image tall)."""
+    return max(3, min(size) // 100)
 
 
 def legend(names) -> str:
