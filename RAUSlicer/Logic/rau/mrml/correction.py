@@ -1,0 +1,71 @@
+"""Correcting one structure of a result in its segmentation node: re-prompt, propagate, undo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.engines.base import Prompt
+from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, write_structure_result
+from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
+from rau.result import Result, StructureResult
+
+UNDO_DEPTH = 10
+
+
+@dataclass
+class _Snapshot:
+    mask: np.ndarray
+    tag: str
+    status: int
+
+
+class Correction:
+    """Sends prompts for one structure through ``result.session`` and writes the answer into ``node``.
+
+    Only that structure's segment changes. Each change first saves the segment as it is in
+    the node (manual edits included), so :meth:`undo` brings back exactly what was there.
+    """
+
+    def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE):
+        if result.session is None:
+            raise ValueError(f"the {result.engine!r} engine keeps no session; re-run with an engine that supports corrections")
+        self.result, self.node, self.low_confidence = result, node, low_confidence
+        self._undo: dict[str, list[_Snapshot]] = {}
+
+    def update(self, name: str, prompt: Prompt) -> StructureResult:
+        """Re-prompt ``name`` with the user's points/box and write the new mask."""
+        return self._apply(name, self.result.session.reprompt(name, prompt))
+
+    def propagate(self, name: str) -> StructureResult:
+        """Re-run ``name`` through all slices from its current prompts and write the new mask."""
+        return self._apply(name, self.result.session.propagate(name))
+
+    def can_undo(self, name: str) -> bool:
+        return bool(self._undo.get(name))
+
+    def undo(self, name: str) -> None:
+        """Put back the segment as it was before the last update or propagate."""
+        if not self.can_undo(name):
+            raise ValueError(f"nothing to undo for {name!r}")
+        snapshot = self._undo[name].pop()
+        write_segment_mask(self.node, name, snapshot.mask, self.result.target)
+        segment = self._segment(name)
+        segment.SetTag(RAU_TAG, snapshot.tag)
+        Logic.SetSegmentStatus(segment, snapshot.status)
+
+    def _segment(self, name: str):
+        return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))
+
+    def _apply(self, name: str, item: StructureResult) -> StructureResult:
+        segment = self._segment(name)
+        snapshot = _Snapshot(
+            segment_mask(self.node, require_segment_id(self.node, name), self.result.target),
+            segment.GetTag(RAU_TAG) if segment.HasTag(RAU_TAG) else "",
+            Logic.GetSegmentStatus(segment),
+        )
+        self._undo[name] = (self._undo.get(name, []) + [snapshot])[-UNDO_DEPTH:]
+        write_structure_result(self.node, item, self.result.target, self.low_confidence)
+        self.result.structures = [item if s.structure.name == name else s for s in self.result.structures]
+        return item

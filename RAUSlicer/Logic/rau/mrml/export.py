@@ -1,0 +1,32 @@
+"""Segmentation node -> files: NIfTI label map + label table, or Slicer ``.seg.nrrd``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import slicer
+
+from rau.image import Image
+from rau.io import atomic_path, write_label_map
+from rau.mrml.segments import segmentation_from_node
+
+
+def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tuple[Path, Path]:
+    """Write the node's segments on ``geometry`` as a label map (``.nii.gz``) plus ``.labels.csv``.
+
+    Values follow segment order; where segments overlap, the later one wins.
+    """
+    return write_label_map(segmentation_from_node(node, geometry), path, overwrite=overwrite)
+
+
+def export_seg_nrrd(node, path, overwrite: bool = False) -> Path:
+    """Write the node as a ``.seg.nrrd`` with Slicer's storage node (tags and status kept)."""
+    path = Path(path)
+    if not path.name.lower().endswith(".seg.nrrd"):
+        raise ValueError(f"{path}: a segmentation file name must end in .seg.nrrd")
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    with atomic_path(path, overwrite) as temporary:
+        storage.SetFileName(str(temporary))
+        if not storage.WriteData(node):
+            raise OSError(f"{path}: Slicer could not write the segmentation")
+    return path

@@ -1,0 +1,105 @@
+"""Scalar volume nodes <-> :class:`rau.image.Image`; the one place where RAS becomes LPS.
+
+Slicer places voxels with an IJK-to-RAS matrix (plus any parent transform); ``rau``
+uses an index-to-LPS matrix. The two differ by a sign flip of the first two world
+axes, :data:`RAS_FROM_LPS`, applied here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import slicer
+import vtk
+from vtk.util.numpy_support import get_vtk_array_type, vtk_to_numpy
+from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArray, vtkMatrixFromArray
+
+from rau.image import GeometryError, Image
+
+RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+"""Maps homogeneous LPS points to RAS and back (it is its own inverse)."""
+
+
+def lps_to_ras(points) -> np.ndarray:
+    """LPS points ``(..., 3)`` to RAS (and RAS to LPS: the flip is symmetric)."""
+    return np.asarray(points, dtype=float) * RAS_FROM_LPS.diagonal()[:3]
+
+
+def image_ijk_to_ras(image: Image) -> np.ndarray:
+    """The 4x4 IJK-to-RAS matrix Slicer needs for ``image``."""
+    return RAS_FROM_LPS @ image.index_to_world
+
+
+def node_to_world(node) -> np.ndarray:
+    """4x4 matrix from the node's own frame to world RAS (identity without a parent transform).
+
+    Non-linear parent transforms are refused: harden them first (Transforms module).
+    """
+    transform = node.GetParentTransformNode()
+    if transform is None:
+        return np.eye(4)
+    if not transform.IsTransformToWorldLinear():
+        raise GeometryError(
+            f"{node.GetName()!r} is under the non-linear transform {transform.GetName()!r}; "
+            "harden it (Transforms module, 'Harden transform') before running RAUSlicer"
+        )
+    matrix = vtk.vtkMatrix4x4()
+    transform.GetMatrixTransformToWorld(matrix)
+    return arrayFromVTKMatrix(matrix)
+
+
+def image_from_volume_node(node) -> Image:
+    """A copy of a scalar volume node's voxels with its world geometry (parent transform applied).
+
+    A single-slice volume becomes a 2D image.
+    """
+    if node is None or not node.IsA("vtkMRMLScalarVolumeNode"):
+        kind = node.GetClassName() if node is not None else "nothing"
+        raise GeometryError(f"expected a scalar volume, got {kind}")
+    if node.GetImageData() is None:
+        raise GeometryError(f"volume {node.GetName()!r} holds no voxels")
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    index_to_lps = RAS_FROM_LPS @ node_to_world(node) @ arrayFromVTKMatrix(matrix)
+    linear = index_to_lps[:3, :3]
+    spacing = np.linalg.norm(linear, axis=0)
+    array = np.array(arrayFromVolume(node), copy=True)
+    return Image(
+        array,
+        spacing=tuple(spacing),
+        origin=tuple(index_to_lps[:3, 3]),
+        direction=linear / spacing,
+        ndim=2 if array.shape[0] == 1 else 3,
+    )
+
+
+def add_volume_node(image: Image, name: str, scene=None, class_name: str = "vtkMRMLScalarVolumeNode"):
+    """Add a volume node holding ``image`` (voxels and geometry) to ``scene`` (default ``slicer.mrmlScene``)."""
+    scene = scene or slicer.mrmlScene
+    node = scene.AddNewNodeByClass(class_name, scene.GenerateUniqueName(name))
+    node.SetIJKToRASMatrix(vtkMatrixFromArray(image_ijk_to_ras(image)))
+    updateVolumeFromArray(node, np.ascontiguousarray(image.array))
+    node.CreateDefaultDisplayNodes()
+    return node
+
+
+def oriented_image(image: Image, array: np.ndarray | None = None, world_to_frame: np.ndarray | None = None):
+    """A ``vtkOrientedImageData`` on ``image``'s grid holding ``array`` (default: its voxels).
+
+    It is placed in world RAS, or in the frame ``world_to_frame`` (4x4) maps world to, e.g. a
+    transformed node's own frame.
+    """
+    array = np.ascontiguousarray(image.array if array is None else array)
+    if array.shape != image.shape:
+        raise GeometryError(f"array shape {array.shape} differs from the image grid {image.shape}")
+    data = slicer.vtkOrientedImageData()
+    data.SetDimensions(*reversed(array.shape))
+    frame = np.eye(4) if world_to_frame is None else world_to_frame
+    data.SetImageToWorldMatrix(vtkMatrixFromArray(frame @ image_ijk_to_ras(image)))
+    data.AllocateScalars(get_vtk_array_type(array.dtype), 1)
+    oriented_array(data)[:] = array
+    return data
+
+
+def oriented_array(data) -> np.ndarray:
+    """A ``(k, j, i)`` numpy view of a ``vtkImageData``'s scalars (shares memory)."""
+    return vtk_to_numpy(data.GetPointData().GetScalars()).reshape(tuple(reversed(data.GetDimensions())))

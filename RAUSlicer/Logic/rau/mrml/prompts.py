@@ -1,0 +1,68 @@
+"""Markups on the target -> a :class:`rau.engines.base.Prompt` in the target's voxel indices.
+
+Points come from two fiducial lists (positive = inside, negative = outside), a box from a
+ROI node. World positions include parent transforms; indices are rounded to the nearest
+voxel; box corners are re-sorted so any ROI orientation gives a valid box.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rau.boxes import Box
+from rau.engines.base import Prompt
+from rau.image import Image
+from rau.mrml.geometry import lps_to_ras
+
+
+class PromptError(ValueError):
+    """The markups do not make a usable prompt (none placed, or outside the target)."""
+
+
+def voxel_of(target: Image, ras) -> tuple[int, int, int]:
+    """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target."""
+    ijk = np.rint(target.to_index(lps_to_ras(ras))).astype(int)
+    if np.any(ijk < 0) or np.any(ijk >= np.asarray(target.size)):
+        raise PromptError(f"the point at RAS {np.round(ras, 1).tolist()} lies outside the target image")
+    return tuple(int(v) for v in ijk)
+
+
+def points_of(node) -> list[list[float]]:
+    """World RAS positions of a markups node's placed control points."""
+    positions = []
+    for n in range(node.GetNumberOfControlPoints()):
+        if node.GetNthControlPointPositionStatus(n) == node.PositionDefined:
+            position = [0.0, 0.0, 0.0]
+            node.GetNthControlPointPositionWorld(n, position)
+            positions.append(position)
+    return positions
+
+
+def box_from_roi(target: Image, roi) -> Box:
+    """The target voxels whose centres lie inside the ROI's world bounds."""
+    bounds = [0.0] * 6
+    roi.GetRASBounds(bounds)
+    corners = np.array([[x, y, z] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
+    ijk = target.to_index(lps_to_ras(corners))
+    box = Box(np.ceil(ijk.min(axis=0) - 1e-6), np.floor(ijk.max(axis=0) + 1e-6) + 1).clip(target)
+    if box.empty:
+        raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")
+    return box
+
+
+def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -> Prompt:
+    """Points (label 1 from ``positive``, 0 from ``negative``) and an optional ROI box as one prompt."""
+    points, labels = [], []
+    for node, label in ((positive, 1), (negative, 0)):
+        if node is not None:
+            voxels = [voxel_of(target, ras) for ras in points_of(node)]
+            points += voxels
+            labels += [label] * len(voxels)
+    box = box_from_roi(target, roi) if roi is not None else None
+    if not points and box is None:
+        raise PromptError("place at least one point or a box on the target first")
+    if box is not None:
+        slice_index = (box.lower[2] + box.upper[2] - 1) // 2
+    else:
+        slice_index = int(np.median([p[2] for p in points]))
+    return Prompt(points=points, labels=labels, box=box, slice_index=slice_index)

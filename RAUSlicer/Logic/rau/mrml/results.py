@@ -1,0 +1,84 @@
+"""A :class:`rau.result.Result` -> segments: mask, reference name/color/terminology, tag and status.
+
+Each segment written here carries a JSON tag (:data:`RAU_TAG`) recording the engine,
+confidence, box, prompts and message, so the segment can be re-prompted later and a
+reviewer can see where it came from. A structure that was not found, or found with low
+confidence, gets the segment status *Flagged* (a flag in the Segments table) and keeps
+its reference name; the others are *In progress* until the user marks them complete.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import slicer
+
+from rau.image import Image
+from rau.mrml.segments import new_segmentation_node, require_segment_id, write_segment_mask
+from rau.result import Result, StructureResult
+
+RAU_TAG = "RAUSlicer"
+LOW_CONFIDENCE = 0.5
+Logic = slicer.vtkSlicerSegmentationsModuleLogic
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"cannot store {type(value).__name__} in a segment tag")
+
+
+def structure_tag(item: StructureResult, geometry: Image) -> dict:
+    """The provenance stored with a segment (JSON-ready)."""
+    return {
+        "structure": item.structure.name,
+        "value": item.structure.value,
+        "engine": item.engine,
+        "found": item.found,
+        "confidence": round(float(item.confidence), 4),
+        "box": item.box.to_dict(geometry) if item.box else None,
+        "prompts": item.prompts,
+        "message": item.message,
+    }
+
+
+def needs_review(item: StructureResult, low_confidence: float = LOW_CONFIDENCE) -> bool:
+    """True for a structure that was not found or found with confidence below ``low_confidence``."""
+    return not item.found or item.confidence < low_confidence
+
+
+def write_structure_result(node, item: StructureResult, geometry: Image, low_confidence: float = LOW_CONFIDENCE,
+                           overwrite: bool = False) -> str:
+    """Write one structure's mask (empty when not found), tag and status into ``node``; return the segment id."""
+    mask = item.mask if item.found else np.zeros(geometry.shape, dtype=bool)
+    segment_id = write_segment_mask(node, item.structure.name, mask, geometry, item.structure, overwrite)
+    segment = node.GetSegmentation().GetSegment(segment_id)
+    segment.SetTag(RAU_TAG, json.dumps(structure_tag(item, geometry), default=_jsonable))
+    Logic.SetSegmentStatus(segment, Logic.Flagged if needs_review(item, low_confidence) else Logic.InProgress)
+    return segment_id
+
+
+def add_result_node(result: Result, target_volume_node, name: str | None = None,
+                    low_confidence: float = LOW_CONFIDENCE):
+    """A new segmentation node over the target, named after it, with one segment per structure."""
+    node = new_segmentation_node(
+        name or f"{target_volume_node.GetName()} segmentation",
+        result.target,
+        target_volume_node.GetScene(),
+        target_volume_node,
+    )
+    for item in result.structures:
+        write_structure_result(node, item, result.target, low_confidence)
+    return node
+
+
+def read_rau_tag(node, name: str) -> dict:
+    """The provenance tag of the segment called ``name`` (empty when it was not written by RAUSlicer)."""
+    segment = node.GetSegmentation().GetSegment(require_segment_id(node, name))
+    text = segment.GetTag(RAU_TAG) if segment.HasTag(RAU_TAG) else ""
+    return json.loads(text) if text else {}

@@ -1,0 +1,137 @@
+"""Segmentation nodes <-> :class:`rau.labels.Segmentation`: names, colors, terminology, masks.
+
+Masks are read and written on an explicit grid (an :class:`~rau.image.Image`, normally
+the reference or target volume), so a segmentation's internal layers and extents never
+leak out. Writing one segment changes only the voxels that differ, and never removes
+voxels of other segments unless ``overwrite`` is asked for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import slicer
+from slicerio.segmentation import terminology_entry_from_string, terminology_entry_to_string
+
+from rau.boxes import Box
+from rau.image import GeometryError, Image
+from rau.labels import LabelSet, Segmentation, Structure
+from rau.mrml.geometry import node_to_world, oriented_array, oriented_image
+
+Logic = slicer.vtkSlicerSegmentationsModuleLogic
+
+
+def terminology_of(segment) -> dict | None:
+    """A segment's terminology as slicerio's dict (category, type, modifiers ...), or None."""
+    text = segment.GetTerminology()
+    return terminology_entry_from_string(text) if text and text.count("~") >= 2 else None
+
+
+def segment_id_by_name(node, name: str) -> str:
+    """The id of the segment called ``name`` ('' when there is none)."""
+    return node.GetSegmentation().GetSegmentIdBySegmentName(name)
+
+
+def segment_mask(node, segment_id: str, geometry: Image) -> np.ndarray:
+    """One segment as a boolean ``(k, j, i)`` mask on ``geometry`` (parent transforms applied)."""
+    if not node.GetSegmentation().CreateRepresentation(slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()):
+        raise GeometryError(f"segmentation {node.GetName()!r} cannot be converted to a binary labelmap")
+    labelmap = slicer.vtkOrientedImageData()
+    if not Logic.GetSegmentBinaryLabelmapRepresentation(node, segment_id, labelmap, True):
+        raise GeometryError(f"segment {segment_id!r} of {node.GetName()!r} has no binary labelmap")
+    if labelmap.IsEmpty():
+        return np.zeros(geometry.shape, dtype=bool)
+    reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
+    resampled = slicer.vtkOrientedImageData()
+    slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
+    return oriented_array(resampled) > 0
+
+
+def segmentation_from_node(node, geometry: Image, names: list[str] | None = None) -> Segmentation:
+    """The node's segments (all, or those called ``names``) as masks on ``geometry``.
+
+    Label values follow segment order (1, 2, ...); names, colors and terminology are kept.
+    """
+    segmentation = node.GetSegmentation()
+    segment_ids = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
+    if names is not None:
+        segment_ids = [require_segment_id(node, name) for name in names]
+    structures, masks = [], {}
+    for value, segment_id in enumerate(segment_ids, start=1):
+        segment = segmentation.GetSegment(segment_id)
+        structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
+        structures.append(structure)
+        masks[structure.name] = segment_mask(node, segment_id, geometry)
+    blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
+    return Segmentation(blank, LabelSet(tuple(structures)), masks)
+
+
+def require_segment_id(node, name: str) -> str:
+    """The id of the segment called ``name``; raises ``KeyError`` naming the segments there are."""
+    segment_id = segment_id_by_name(node, name)
+    if not segment_id:
+        segmentation = node.GetSegmentation()
+        there = [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())]
+        raise KeyError(f"{node.GetName()!r} has no segment {name!r}; it has: {', '.join(there) or 'none'}")
+    return segment_id
+
+
+def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, structure: Structure | None = None,
+                       overwrite: bool = False) -> str:
+    """Set the segment called ``name`` (created when missing) to ``mask`` on ``geometry``; return its id.
+
+    Only the box around changed voxels is written. Other segments keep their voxels (the new
+    one may overlap them) unless ``overwrite``, which clears them under the new mask.
+    ``structure`` gives the color and terminology of a new segment.
+    """
+    segmentation = node.GetSegmentation()
+    if segmentation.GetSourceRepresentationName() != slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName():
+        raise GeometryError(f"segmentation {node.GetName()!r} is not edited as a labelmap; cannot write masks into it")
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != geometry.shape:
+        raise GeometryError(f"mask for {name!r} has shape {mask.shape}, the grid has {geometry.shape}")
+    segment_id = segment_id_by_name(node, name) or _add_segment(node, name, structure)
+    changed = Box.from_mask(segment_mask(node, segment_id, geometry) != mask)
+    if changed is None:
+        return segment_id
+    labelmap = oriented_image(geometry, mask.astype(np.uint8), np.linalg.inv(node_to_world(node)))
+    extent = [bound for low, high in zip(changed.lower, changed.upper) for bound in (low, high - 1)]
+    others = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
+    erase = [other for other in others if other != segment_id] if overwrite else []
+    if not Logic.SetBinaryLabelmapToSegment(labelmap, node, segment_id, Logic.MODE_REPLACE, extent, False, erase):
+        raise GeometryError(f"could not write segment {name!r} into {node.GetName()!r}")
+    return segment_id
+
+
+def _add_segment(node, name: str, structure: Structure | None) -> str:
+    color = structure.color if structure else (1.0, 0.0, 0.0)
+    segment_id = node.GetSegmentation().AddEmptySegment("", name, list(color))
+    if structure is not None and structure.terminology:
+        node.GetSegmentation().GetSegment(segment_id).SetTerminology(terminology_entry_to_string(structure.terminology))
+    return segment_id
+
+
+def new_segmentation_node(name: str, geometry: Image, scene=None, reference_volume_node=None):
+    """An empty segmentation node (unique name) whose reference geometry is ``reference_volume_node``
+    (placed under the same transform) or else ``geometry``."""
+    scene = scene or slicer.mrmlScene
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(name))
+    node.CreateDefaultDisplayNodes()
+    if reference_volume_node is not None:
+        node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume_node)
+        node.SetAndObserveTransformNodeID(reference_volume_node.GetTransformNodeID())
+    else:
+        serialized = slicer.vtkSegmentationConverter.SerializeImageGeometry(
+            oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
+        )
+        node.GetSegmentation().SetConversionParameter(
+            slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName(), serialized
+        )
+    return node
+
+
+def add_segmentation_node(segmentation: Segmentation, name: str, scene=None, reference_volume_node=None):
+    """A new segmentation node holding every structure of ``segmentation`` (names, colors, terminology)."""
+    node = new_segmentation_node(name, segmentation.geometry, scene, reference_volume_node)
+    for structure in segmentation.labels:
+        write_segment_mask(node, structure.name, segmentation.masks[structure.name], segmentation.geometry, structure)
+    return node

@@ -1,0 +1,107 @@
+"""Volume nodes <-> rau images on the real slicer-core MRML: oblique, anisotropic, transformed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.image import GeometryError, Image  # noqa: E402
+from rau.io import read_image  # noqa: E402
+from rau.mrml import add_volume_node, image_from_volume_node  # noqa: E402
+from slicer.util import arrayFromVTKMatrix, vtkMatrixFromArray  # noqa: E402
+
+
+def rotation(axis, degrees):
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    angle = np.radians(degrees)
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+@pytest.fixture
+def oblique():
+    """An oblique, anisotropic int16 image with distinct voxel values."""
+    array = np.arange(7 * 9 * 11, dtype=np.int16).reshape(7, 9, 11)
+    return Image(array, spacing=(0.7, 1.3, 2.9), origin=(10.0, -20.0, 35.0), direction=rotation((1, 2, 3), 27))
+
+
+def test_round_trip_keeps_voxels_and_geometry(mrml_scene, oblique):
+    node = add_volume_node(oblique, "oblique", mrml_scene)
+    back = image_from_volume_node(node)
+    assert np.array_equal(back.array, oblique.array) and back.array.dtype == np.int16
+    assert back.same_grid(oblique, tolerance=1e-6)
+    assert back.ndim == 3
+
+
+def test_node_geometry_is_ras_and_agrees_with_simpleitk(mrml_scene, oblique, tmp_path):
+    node = add_volume_node(oblique, "oblique", mrml_scene)
+    assert np.allclose(node.GetOrigin(), [-10.0, 20.0, 35.0])  # LPS (10, -20, 35) is RAS (-10, 20, 35)
+    storage = slicer.vtkMRMLVolumeArchetypeStorageNode()
+    storage.SetFileName(str(tmp_path / "oblique.nrrd"))
+    assert storage.WriteData(node)
+    written = read_image(tmp_path / "oblique.nrrd")  # SimpleITK, independent of the bridge
+    assert written.same_grid(oblique, tolerance=1e-5)
+    assert np.array_equal(written.array, oblique.array)
+
+
+def test_loaded_ct_matches_simpleitk(mrml_scene, slicerio_data):
+    node = slicer.modules.volumes.logic().AddArchetypeVolume(str(slicerio_data / "CTChest4.nrrd"), "CT")
+    assert node is not None
+    image = image_from_volume_node(node)
+    expected = read_image(slicerio_data / "CTChest4.nrrd")
+    assert image.same_grid(expected, tolerance=1e-4)
+    assert np.array_equal(image.array, expected.array)
+
+
+def test_linear_parent_transform_is_applied_like_hardening(mrml_scene, oblique):
+    node = add_volume_node(oblique, "moved", mrml_scene)
+    to_parent = np.eye(4)
+    to_parent[:3, :3] = rotation((0, 0, 1), 30)
+    to_parent[:3, 3] = (5.0, -7.0, 12.0)
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "T")
+    transform.SetMatrixTransformToParent(vtkMatrixFromArray(to_parent))
+    node.SetAndObserveTransformNodeID(transform.GetID())
+    under_transform = image_from_volume_node(node)
+
+    assert slicer.vtkSlicerTransformLogic.hardenTransform(node)
+    assert node.GetParentTransformNode() is None
+    hardened = image_from_volume_node(node)
+    assert under_transform.same_grid(hardened, tolerance=1e-5)
+    assert not under_transform.same_grid(oblique, tolerance=1e-3)
+
+
+def test_non_linear_parent_transform_is_refused(mrml_scene, oblique):
+    node = add_volume_node(oblique, "warped", mrml_scene)
+    import vtk
+
+    source, target = vtk.vtkPoints(), vtk.vtkPoints()
+    for point in [(0, 0, 0), (50, 0, 0), (0, 50, 0), (0, 0, 50)]:
+        source.InsertNextPoint(point)
+        target.InsertNextPoint(point[0] + 1, point[1] + point[0] * 0.1, point[2])
+    spline = vtk.vtkThinPlateSplineTransform()
+    spline.SetSourceLandmarks(source)
+    spline.SetTargetLandmarks(target)
+    spline.SetBasisToR()
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLTransformNode", "warp")
+    transform.SetAndObserveTransformToParent(spline)
+    node.SetAndObserveTransformNodeID(transform.GetID())
+    with pytest.raises(GeometryError, match="harden"):
+        image_from_volume_node(node)
+
+
+def test_single_slice_volume_is_2d(mrml_scene):
+    picture = Image(np.arange(12, dtype=np.uint8).reshape(1, 3, 4), spacing=(0.2, 0.2, 1.0), ndim=2)
+    image = image_from_volume_node(add_volume_node(picture, "picture", mrml_scene))
+    assert image.ndim == 2 and image.to_sitk().GetDimension() == 2
+    assert np.array_equal(image.array, picture.array)
+
+
+def test_bad_nodes_give_clear_errors(mrml_scene):
+    with pytest.raises(GeometryError, match="scalar volume"):
+        image_from_volume_node(mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode"))
+    with pytest.raises(GeometryError, match="no voxels"):
+        image_from_volume_node(mrml_scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "empty"))
+    assert arrayFromVTKMatrix(vtkMatrixFromArray(np.eye(4))).shape == (4, 4)
