@@ -1,0 +1,187 @@
+"""The pairs dataset on disk: ``{split}.jsonl`` + ``images/*.png`` + ``card.json`` / ``README.md``.
+
+One JSON line per question::
+
+    {"id", "split", "task", "reference_subject", "reference_slice", "target_subject",
+     "target_slice", "legend", "asked", "images": ["images/....png", ...],
+     "prompt": [chat messages, images as {"type": "image"} placeholders in order],
+     "answer": "<ideal answer text>", "truth": {...}, "bounds": [max x, max y]}
+
+:func:`load_split` turns a split into the prompt / completion / images columns
+TRL's trainers read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import asdict
+from pathlib import Path
+
+from rau.train.conversations import conversation, render_reference, render_target
+from rau.train.pairs import Question
+from rau.vlm.families import ModelFamily
+from rau.vlm.prompts import images_of
+
+CARD = "card.json"
+
+
+def write_dataset(splits: dict[str, list[Question]], out, family: ModelFamily, settings: dict, overwrite: bool = False) -> dict:
+    """Render and write every split; returns the card (counts per split, task and structure)."""
+    out = Path(out)
+    _prepare(out, overwrite)
+    (out / "images").mkdir()
+    for split, questions in splits.items():
+        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as handle:
+            for record in _records(split, questions, family, out):
+                handle.write(json.dumps(record) + "\n")
+    card = make_card(out, family, settings)
+    (out / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
+    (out / "README.md").write_text(card_markdown(card), encoding="utf-8")
+    return card
+
+
+def read_card(folder) -> dict:
+    """The card of a pairs folder (raises with a hint when it is not one)."""
+    path = Path(folder) / CARD
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def family_of_card(card: dict) -> ModelFamily:
+    """The model family (image size rule and coordinates) the pictures were rendered for."""
+    return ModelFamily(**card["family"])
+
+
+def read_records(folder, split: str) -> list[dict]:
+    """The JSON records of one split."""
+    path = Path(folder) / f"{split}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: split {split!r} not found")
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_split(folder, split: str, limit: int | None = None):
+    """A ``datasets.Dataset`` with ``prompt``, ``completion``, ``images`` and the reward columns."""
+    import datasets
+    from PIL import Image as PILImage
+
+    records = read_records(folder, split)[:limit]
+    if not records:
+        raise ValueError(f"{folder}: split {split!r} is empty")
+    rows = []
+    for record in records:
+        images = []
+        for path in record["images"]:
+            with PILImage.open(Path(folder) / path) as picture:
+                images.append(picture.convert("RGB"))
+        rows.append(
+            {
+                "prompt": record["prompt"],
+                "completion": [{"role": "assistant", "content": [{"type": "text", "text": record["answer"]}]}],
+                "images": images,
+                "task": record["task"],
+                "legend": record["legend"],
+                "truth": json.dumps(record["truth"]),
+                "bounds": record["bounds"],
+            }
+        )
+    return datasets.Dataset.from_list(rows)
+
+
+def make_card(out: Path, family: ModelFamily, settings: dict) -> dict:
+    """Counts per split and task, per structure (presence split into present / absent), and the settings."""
+    card = {"format": "rau-pairs-1", "family": asdict(family), "settings": settings, "splits": {}}
+    for path in sorted(out.glob("*.jsonl")):
+        records = read_records(out, path.stem)
+        structures: dict[str, Counter] = defaultdict(Counter)
+        for record in records:
+            for name in record["asked"]:
+                key = record["task"]
+                if key == "presence":
+                    key += "_yes" if record["truth"]["present"] else "_no"
+                structures[name][key] += 1
+        card["splits"][path.stem] = {
+            "questions": len(records),
+            "tasks": dict(Counter(r["task"] for r in records)),
+            "subjects": sorted({r["target_subject"] for r in records} | {r["reference_subject"] for r in records}),
+            "structures": {name: dict(counts) for name, counts in sorted(structures.items())},
+        }
+    return card
+
+
+def card_markdown(card: dict) -> str:
+    """The card as a short human-readable README."""
+    lines = ["# RAU training pairs", "", f"Rendered for model family `{card['family']['name']}`.", ""]
+    lines += ["Settings: " + ", ".join(f"{k}={v}" for k, v in card["settings"].items()), ""]
+    for split, info in card["splits"].items():
+        tasks = ", ".join(f"{task} {count}" for task, count in sorted(info["tasks"].items())) or "none"
+        lines += [f"## {split}", "", f"{info['questions']} questions ({tasks}) from {len(info['subjects'])} subjects.", ""]
+        lines += ["| structure | box | presence yes | presence no | identity |", "| --- | --- | --- | --- | --- |"]
+        for name, counts in info["structures"].items():
+            cells = [counts.get(k, 0) for k in ("box", "presence_yes", "presence_no", "identity")]
+            lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _prepare(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out} is not empty; pass --overwrite to replace a pairs dataset")
+        if not (out / CARD).is_file():
+            raise FileExistsError(f"{out} is not empty and is not a pairs dataset; refusing to delete it")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _records(split: str, questions: list[Question], family: ModelFamily, out: Path):
+    """JSON records of a split, writing each pair's pictures once."""
+    pairs: dict[tuple, list[Question]] = defaultdict(list)
+    for question in questions:
+        key = (question.reference.subject, question.reference.index, question.target.subject, question.target.index, tuple(question.legend))
+        pairs[key].append(question)
+    for number, (key, group) in enumerate(pairs.items()):
+        pair_id = f"{split}-{number:05d}"
+        reference_image = render_reference(group[0].reference, group[0].legend, family)
+        target_image = render_target(group[0].target, family)
+        shared = {
+            id(reference_image): _save(reference_image, out, f"{pair_id}_reference"),
+            id(target_image): _save(target_image, out, f"{pair_id}_target"),
+        }
+        for index, question in enumerate(group):
+            talk = conversation(question, family, reference_image, target_image)
+            files = [shared.get(id(image)) or _save(image, out, f"{pair_id}_boxed{index}") for image in images_of(talk.messages)]
+            yield {
+                "id": f"{pair_id}-{index}",
+                "split": split,
+                "task": question.task,
+                "reference_subject": question.reference.subject,
+                "reference_slice": question.reference.index,
+                "target_subject": question.target.subject,
+                "target_slice": question.target.index,
+                "legend": question.legend,
+                "asked": question.asked,
+                "images": files,
+                "prompt": _without_images(talk.messages),
+                "answer": talk.answer,
+                "truth": talk.truth,
+                "bounds": list(talk.bounds),
+            }
+
+
+def _save(image, out: Path, stem: str) -> str:
+    relative = f"images/{stem}.png"
+    image.save(out / relative)
+    return relative
+
+
+def _without_images(messages: list[dict]) -> list[dict]:
+    """The messages with each inline image replaced by a ``{"type": "image"}`` placeholder."""
+    return [
+        {**message, "content": [{"type": "image"} if part["type"] == "image" else part for part in message["content"]]}
+        for message in messages
+    ]

@@ -1,0 +1,100 @@
+"""Volumes cut into 2D slices, and matching slices of two subjects by anatomy.
+
+Volumes are first turned to LPS voxel order (columns run to the patient's left,
+rows to posterior, slices to superior) so every subject is shown the same way
+round: axial slices in the radiological view, coronal and sagittal slices with
+superior at the top. A 2D image is a stack of one slice.
+
+Slice matching uses the labels, which training data always has: each slice is
+described by the area (mm^2) of every structure in it, and the target slice
+whose area profile is closest (cosine of square-root areas over the structures
+both subjects have) shows the same anatomy as the reference slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from rau.image import Image
+from rau.labels import Segmentation, normalize_name
+
+AXES = {"axial": 0, "coronal": 1, "sagittal": 2}
+
+
+@dataclass
+class SliceStack:
+    """One subject's image and labels, cut along ``axis`` (an array axis of the LPS-ordered volume)."""
+
+    subject: str
+    image: Image
+    segmentation: Segmentation
+    axis: int
+    areas: dict[str, np.ndarray]  # structure key -> area in mm^2 per slice
+
+    @classmethod
+    def build(cls, subject: str, image: Image, segmentation: Segmentation, axis: str = "axial") -> "SliceStack":
+        """Orient a 3D volume to LPS and precompute per-slice structure areas; 2D images stay as they are."""
+        if axis not in AXES:
+            raise ValueError(f"unknown slice axis {axis!r}; choose one of {', '.join(AXES)}")
+        if image.ndim == 3:
+            image, segmentation = _orient_lps(image), _orient_segmentation_lps(segmentation)
+            number = AXES[axis]
+        else:
+            number = 0
+        in_plane = [s for a, s in enumerate(reversed(image.spacing)) if a != number]
+        pixel_area = float(np.prod(in_plane)) if image.ndim == 3 else image.spacing[0] * image.spacing[1]
+        other = tuple(a for a in range(3) if a != number)
+        areas = {normalize_name(name): mask.sum(axis=other) * pixel_area for name, mask in segmentation.masks.items()}
+        return cls(subject, image, segmentation, number, areas)
+
+    def __len__(self) -> int:
+        return self.image.shape[self.axis]
+
+    def labelled(self) -> list[int]:
+        """Indices of slices that hold at least one structure."""
+        total = sum(self.areas.values(), np.zeros(len(self)))
+        return [int(i) for i in np.flatnonzero(total > 0)]
+
+    def cut(self, index: int) -> tuple[Image, Segmentation]:
+        """Slice ``index`` as a 2D image and 2D segmentation (superior up for coronal and sagittal cuts)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"slice {index} outside 0..{len(self) - 1}")
+        spacing = [s for a, s in enumerate(reversed(self.image.spacing)) if a != self.axis]  # (rows, cols)
+        plane = self._plane(self.image.array, index)
+        image = Image(plane[np.newaxis], spacing=(spacing[1], spacing[0], 1.0), ndim=2)
+        masks = {name: self._plane(mask, index)[np.newaxis] for name, mask in self.segmentation.masks.items()}
+        geometry = image.with_array(np.zeros(image.shape, np.uint8))
+        return image, Segmentation(geometry, self.segmentation.labels, masks)
+
+    def _plane(self, array: np.ndarray, index: int) -> np.ndarray:
+        plane = np.take(array, index, axis=self.axis)
+        return plane[::-1] if self.axis != 0 else plane  # rows of coronal/sagittal cuts run inferior -> superior
+
+    def profile(self, index: int, keys: list[str]) -> np.ndarray:
+        """Square-root structure areas of slice ``index`` for the structure ``keys`` (0 where absent)."""
+        return np.array([np.sqrt(self.areas[k][index]) if k in self.areas else 0.0 for k in keys])
+
+
+def match_slice(reference: SliceStack, index: int, target: SliceStack) -> int | None:
+    """The target slice showing the anatomy of reference slice ``index``, or None when nothing is shared."""
+    keys = sorted(set(reference.areas) & set(target.areas))
+    wanted = reference.profile(index, keys)
+    if not keys or not wanted.any():
+        return None
+    candidates = np.stack([target.profile(i, keys) for i in range(len(target))])
+    norms = np.linalg.norm(candidates, axis=1) * np.linalg.norm(wanted)
+    scores = np.divide(candidates @ wanted, norms, out=np.zeros(len(target)), where=norms > 0)
+    return int(np.argmax(scores)) if scores.max() > 0 else None
+
+
+def _orient_lps(image: Image) -> Image:
+    return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
+
+
+def _orient_segmentation_lps(segmentation: Segmentation) -> Segmentation:
+    masks = {name: _orient_lps(segmentation.geometry.with_array(mask.astype(np.uint8))).array > 0 for name, mask in segmentation.masks.items()}
+    geometry = _orient_lps(segmentation.geometry)
+    return Segmentation(geometry, segmentation.labels, masks)
