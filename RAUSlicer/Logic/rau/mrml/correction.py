@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rau.engines.base import Prompt
-from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, write_structure_result
+from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
 from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
 from rau.result import Result, StructureResult
 
@@ -62,7 +62,7 @@ class Correction:
         segment = self._segment(name)
         snapshot = _Snapshot(
             segment_mask(self.node, require_segment_id(self.node, name), self.result.target),
-            segment.GetTag(RAU_TAG) if segment.HasTag(RAU_TAG) else "",
+            tag_text(segment),
             Logic.GetSegmentStatus(segment),
         )
         self._undo[name] = (self._undo.get(name, []) + [snapshot])[-UNDO_DEPTH:]

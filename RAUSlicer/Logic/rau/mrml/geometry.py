@@ -13,6 +13,7 @@ import vtk
 from vtk.util.numpy_support import get_vtk_array_type, vtk_to_numpy
 from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArray, vtkMatrixFromArray
 
+from rau.boxes import Box
 from rau.image import GeometryError, Image
 
 RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -82,21 +83,23 @@ def add_volume_node(image: Image, name: str, scene=None, class_name: str = "vtkM
     return node
 
 
-def oriented_image(image: Image, array: np.ndarray | None = None, world_to_frame: np.ndarray | None = None):
+def oriented_image(image: Image, array: np.ndarray | None = None, world_to_frame: np.ndarray | None = None,
+                   box: Box | None = None):
     """A ``vtkOrientedImageData`` on ``image``'s grid holding ``array`` (default: its voxels).
 
     It is placed in world RAS, or in the frame ``world_to_frame`` (4x4) maps world to, e.g. a
-    transformed node's own frame.
+    transformed node's own frame. With ``box`` it holds only that part of the grid.
     """
-    array = np.ascontiguousarray(image.array if array is None else array)
+    array = image.array if array is None else array
     if array.shape != image.shape:
         raise GeometryError(f"array shape {array.shape} differs from the image grid {image.shape}")
+    box = box or Box((0, 0, 0), image.size)
     data = slicer.vtkOrientedImageData()
-    data.SetDimensions(*reversed(array.shape))
+    data.SetExtent(*[bound for low, high in zip(box.lower, box.upper) for bound in (low, high - 1)])
     frame = np.eye(4) if world_to_frame is None else world_to_frame
     data.SetImageToWorldMatrix(vtkMatrixFromArray(frame @ image_ijk_to_ras(image)))
     data.AllocateScalars(get_vtk_array_type(array.dtype), 1)
-    oriented_array(data)[:] = array
+    oriented_array(data)[:] = array[box.slices()]
     return data
 
 

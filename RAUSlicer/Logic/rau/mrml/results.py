@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 import slicer
+import vtk
 
 from rau.image import Image
 from rau.mrml.segments import new_segmentation_node, require_segment_id, write_segment_mask
@@ -80,5 +81,11 @@ def add_result_node(result: Result, target_volume_node, name: str | None = None,
 def read_rau_tag(node, name: str) -> dict:
     """The provenance tag of the segment called ``name`` (empty when it was not written by RAUSlicer)."""
     segment = node.GetSegmentation().GetSegment(require_segment_id(node, name))
-    text = segment.GetTag(RAU_TAG) if segment.HasTag(RAU_TAG) else ""
+    text = tag_text(segment)
     return json.loads(text) if text else {}
+
+
+def tag_text(segment) -> str:
+    """The raw JSON of a segment's RAUSlicer tag ('' when absent)."""
+    value = vtk.reference("")
+    return str(value) if segment.GetTag(RAU_TAG, value) else ""

@@ -32,7 +32,10 @@ def segment_id_by_name(node, name: str) -> str:
 
 
 def segment_mask(node, segment_id: str, geometry: Image) -> np.ndarray:
-    """One segment as a boolean ``(k, j, i)`` mask on ``geometry`` (parent transforms applied)."""
+    """One segment as a boolean ``(k, j, i)`` mask on ``geometry`` (parent transforms applied).
+
+    Segments may share a labelmap layer; the segment's own label value picks its voxels.
+    """
     if not node.GetSegmentation().CreateRepresentation(slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()):
         raise GeometryError(f"segmentation {node.GetName()!r} cannot be converted to a binary labelmap")
     labelmap = slicer.vtkOrientedImageData()
@@ -43,7 +46,8 @@ def segment_mask(node, segment_id: str, geometry: Image) -> np.ndarray:
     reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
     resampled = slicer.vtkOrientedImageData()
     slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
-    return oriented_array(resampled) > 0
+    label_value = node.GetSegmentation().GetSegment(segment_id).GetLabelValue()
+    return oriented_array(resampled) == label_value
 
 
 def segmentation_from_node(node, geometry: Image, names: list[str] | None = None) -> Segmentation:
@@ -79,7 +83,7 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
                        overwrite: bool = False) -> str:
     """Set the segment called ``name`` (created when missing) to ``mask`` on ``geometry``; return its id.
 
-    Only the box around changed voxels is written. Other segments keep their voxels (the new
+    Only the box around the segment's old and new voxels is sent. Other segments keep their voxels (the new
     one may overlap them) unless ``overwrite``, which clears them under the new mask.
     ``structure`` gives the color and terminology of a new segment.
     """
@@ -90,16 +94,25 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     if mask.shape != geometry.shape:
         raise GeometryError(f"mask for {name!r} has shape {mask.shape}, the grid has {geometry.shape}")
     segment_id = segment_id_by_name(node, name) or _add_segment(node, name, structure)
-    changed = Box.from_mask(segment_mask(node, segment_id, geometry) != mask)
-    if changed is None:
-        return segment_id
-    labelmap = oriented_image(geometry, mask.astype(np.uint8), np.linalg.inv(node_to_world(node)))
-    extent = [bound for low, high in zip(changed.lower, changed.upper) for bound in (low, high - 1)]
-    others = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
-    erase = [other for other in others if other != segment_id] if overwrite else []
-    if not Logic.SetBinaryLabelmapToSegment(labelmap, node, segment_id, Logic.MODE_REPLACE, extent, False, erase):
-        raise GeometryError(f"could not write segment {name!r} into {node.GetName()!r}")
+    _replace_mask(node, segment_id, mask, geometry)
+    if overwrite:
+        for other in range(segmentation.GetNumberOfSegments()):
+            other_id = segmentation.GetNthSegmentID(other)
+            other_mask = segment_mask(node, other_id, geometry)
+            if other_id != segment_id and (other_mask & mask).any():
+                _replace_mask(node, other_id, other_mask & ~mask, geometry)
     return segment_id
+
+
+def _replace_mask(node, segment_id: str, mask: np.ndarray, geometry: Image) -> None:
+    """Make one segment equal ``mask``, sending only the box around its old and new voxels."""
+    old = segment_mask(node, segment_id, geometry)
+    if np.array_equal(old, mask):
+        return
+    box = Box.from_mask(old | mask)
+    labelmap = oriented_image(geometry, mask.astype(np.uint8), np.linalg.inv(node_to_world(node)), box)
+    if not Logic.SetBinaryLabelmapToSegment(labelmap, node, segment_id, Logic.MODE_REPLACE):
+        raise GeometryError(f"could not write segment {segment_id!r} into {node.GetName()!r}")
 
 
 def _add_segment(node, name: str, structure: Structure | None) -> str:

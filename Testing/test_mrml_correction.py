@@ -1,0 +1,124 @@
+"""Markups -> prompts on an oblique target, and correcting one segment through a kept session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.engines.base import Prompt  # noqa: E402
+from rau.mrml import Correction, add_result_node, add_volume_node, prompt_from_markups, read_rau_tag  # noqa: E402
+from rau.mrml.geometry import lps_to_ras  # noqa: E402
+from rau.mrml.prompts import PromptError  # noqa: E402
+from rau.mrml.segments import segmentation_from_node, write_segment_mask  # noqa: E402
+from rau.result import StructureResult  # noqa: E402
+from test_mrml_segments import Logic, box_mask, grid, labels, result_for  # noqa: E402,F401  (fixtures)
+
+
+def ras_of(image, ijk):
+    return lps_to_ras(image.to_world(ijk)).tolist()
+
+
+def fiducials(scene, name, points):
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
+    for point in points:
+        node.AddControlPoint(point)
+    return node
+
+
+def test_points_become_the_voxels_they_were_placed_on(mrml_scene, grid):
+    positive = fiducials(mrml_scene, "inside", [ras_of(grid, (3, 4, 5)), ras_of(grid, (7.3, 2.2, 1.4))])
+    negative = fiducials(mrml_scene, "outside", [ras_of(grid, (0, 9, 7))])
+    prompt = prompt_from_markups(grid, positive, negative)
+    assert prompt.points == [(3, 4, 5), (7, 2, 1), (0, 9, 7)]
+    assert prompt.labels == [1, 1, 0]
+    assert prompt.box is None and prompt.slice_index == 5
+
+
+def test_points_follow_the_markups_parent_transform(mrml_scene, grid):
+    positive = fiducials(mrml_scene, "inside", [ras_of(grid, (3, 4, 5))])
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    shift = np.eye(4)
+    shift[:3, 3] = lps_to_ras(grid.to_world((1, 0, 0)) - grid.to_world((0, 0, 0)))  # one voxel along i
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(shift))
+    positive.SetAndObserveTransformNodeID(transform.GetID())
+    assert prompt_from_markups(grid, positive).points == [(4, 4, 5)]
+
+
+def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):
+    axis_aligned = grid.__class__(grid.array, spacing=(1.0, 2.0, 3.0), origin=(0, 0, 0))  # LPS identity
+    roi = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box")
+    low, high = np.array(ras_of(axis_aligned, (2, 1, 1))), np.array(ras_of(axis_aligned, (5, 4, 3)))
+    roi.SetCenter(((low + high) / 2).tolist())
+    roi.SetSize(np.abs(high - low).tolist())  # corners exactly on voxel centres (2,1,1) and (5,4,3)
+    prompt = prompt_from_markups(axis_aligned, roi=roi)
+    assert prompt.box.lower == (2, 1, 1) and prompt.box.upper == (6, 5, 4)
+    assert prompt.points == [] and prompt.slice_index == 2
+
+
+def test_bad_markups_are_refused_clearly(mrml_scene, grid):
+    with pytest.raises(PromptError, match="at least one point"):
+        prompt_from_markups(grid, fiducials(mrml_scene, "empty", []))
+    with pytest.raises(PromptError, match="outside the target"):
+        prompt_from_markups(grid, fiducials(mrml_scene, "far", [ras_of(grid, (50, 4, 5))]))
+
+
+class RecordingSession:
+    """A stand-in for an engine session: answers each prompt with a box around its points."""
+
+    def __init__(self, grid, structure):
+        self.grid, self.structure, self.calls = grid, structure, []
+
+    def reprompt(self, name, prompt: Prompt) -> StructureResult:
+        self.calls.append(("reprompt", name, prompt))
+        (i, j, k), = prompt.points
+        return StructureResult(self.structure, box_mask(self.grid, (k, k + 2), (j, j + 2), (i, i + 2)), 0.8, "session",
+                               prompts={"points": [list(prompt.points[0])], "labels": prompt.labels})
+
+    def propagate(self, name) -> StructureResult:
+        self.calls.append(("propagate", name))
+        return StructureResult(self.structure, box_mask(self.grid, (0, 8), (0, 1), (0, 1)), 0.4, "session")
+
+
+def test_update_changes_one_segment_and_undo_restores_manual_edits(mrml_scene, labels, grid):
+    result = result_for(grid, labels)
+    result.session = RecordingSession(grid, labels.labels.get("liver"))
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    manual = labels.masks["liver"].copy()
+    manual[1, 2, 3] = False  # the user edited the segment by hand before re-prompting
+    write_segment_mask(node, "liver", manual, grid)
+    before = segmentation_from_node(node, grid)
+
+    correction = Correction(result, node)
+    assert not correction.can_undo("liver")
+    correction.update("liver", Prompt(points=[(4, 5, 6)], labels=[1], slice_index=6))
+    after = segmentation_from_node(node, grid)
+    assert np.array_equal(after.masks["liver"], box_mask(grid, (6, 8), (5, 7), (4, 6)))
+    for name in ("spleen", "kidney"):
+        assert np.array_equal(after.masks[name], before.masks[name]), name
+    assert read_rau_tag(node, "liver")["prompts"]["points"] == [[4, 5, 6]]
+    assert result.get("liver").engine == "session"
+
+    correction.propagate("liver")
+    assert segmentation_from_node(node, grid).masks["liver"].sum() == 8
+    segment = node.GetSegmentation().GetSegment(node.GetSegmentation().GetSegmentIdBySegmentName("liver"))
+    assert Logic.GetSegmentStatus(segment) == Logic.Flagged  # confidence 0.4 is low
+
+    correction.undo("liver")
+    correction.undo("liver")
+    assert np.array_equal(segmentation_from_node(node, grid).masks["liver"], manual)
+    assert read_rau_tag(node, "liver")["engine"] == "test-engine"
+    assert Logic.GetSegmentStatus(segment) == Logic.InProgress
+    assert not correction.can_undo("liver")
+    with pytest.raises(ValueError, match="nothing to undo"):
+        correction.undo("liver")
+    assert [call[0] for call in result.session.calls] == ["reprompt", "propagate"]
+
+
+def test_correction_needs_a_session(mrml_scene, labels, grid):
+    result = result_for(grid, labels)
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    with pytest.raises(ValueError, match="keeps no session"):
+        Correction(result, node)

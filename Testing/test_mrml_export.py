@@ -1,0 +1,69 @@
+"""Exporting segmentation nodes: NIfTI label map + label table, and .seg.nrrd, re-read independently."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+vtk = pytest.importorskip("vtk")
+
+from rau.io import OutputExistsError, read_segmentation  # noqa: E402
+from rau.mrml import add_segmentation_node, add_volume_node, export_label_map, export_seg_nrrd  # noqa: E402
+from slicer.util import arrayFromVTKMatrix  # noqa: E402
+from test_mrml_segments import grid, labels  # noqa: E402,F401  (fixtures)
+
+
+def test_nifti_export_lies_in_the_right_physical_place(mrml_scene, labels, grid, tmp_path):
+    volume = add_volume_node(grid, "target", mrml_scene)
+    node = add_segmentation_node(labels, "result", mrml_scene, reference_volume_node=volume)
+    nifti, table = export_label_map(node, grid, tmp_path / "result.nii.gz")
+    assert table.name == "result.labels.csv"
+
+    image = sitk.ReadImage(str(nifti))
+    array = sitk.GetArrayFromImage(image)
+    assert set(np.unique(array)) == {0, 1, 2, 3}
+    # a liver-only voxel: its world position from SimpleITK (LPS) must be the RAS position Slicer gives it
+    k, j, i = np.argwhere(labels.masks["liver"] & ~labels.masks["spleen"])[0]
+    lps = np.array(image.TransformIndexToPhysicalPoint((int(i), int(j), int(k))))
+    matrix = vtk.vtkMatrix4x4()
+    volume.GetIJKToRASMatrix(matrix)
+    ras = arrayFromVTKMatrix(matrix) @ np.array([i, j, k, 1.0])
+    assert np.allclose(lps, [-ras[0], -ras[1], ras[2]], atol=1e-4)
+    assert array[k, j, i] == 1
+
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["value"], row["name"]) for row in rows] == [("1", "liver"), ("2", "spleen"), ("3", "kidney")]
+    assert "Liver" in rows[0]["terminology"]
+
+
+def test_export_refuses_to_overwrite_unless_asked(mrml_scene, labels, grid, tmp_path):
+    node = add_segmentation_node(labels, "result", mrml_scene)
+    path = tmp_path / "result.nii.gz"
+    export_label_map(node, grid, path)
+    before = path.read_bytes()
+    with pytest.raises(OutputExistsError):
+        export_label_map(node, grid, path)
+    assert path.read_bytes() == before
+    export_label_map(node, grid, path, overwrite=True)
+
+
+def test_seg_nrrd_export_round_trips_through_slicerio(mrml_scene, labels, grid, tmp_path):
+    node = add_segmentation_node(labels, "result", mrml_scene)
+    node.GetSegmentation().GetSegment(node.GetSegmentation().GetSegmentIdBySegmentName("spleen")).SetTag("RAUSlicer", "{}")
+    path = export_seg_nrrd(node, tmp_path / "result.seg.nrrd")
+    back = read_segmentation(path, geometry=grid)
+    assert back.labels.names == ["liver", "spleen", "kidney"]
+    for name in back.labels.names:
+        assert np.array_equal(back.masks[name], labels.masks[name]), name
+    assert back.labels.get("liver").terminology["type"][2] == "Liver"
+    assert "RAUSlicer" in path.read_bytes()[:4096].decode("latin-1")
+    with pytest.raises(OutputExistsError):
+        export_seg_nrrd(node, path)
+    with pytest.raises(ValueError, match="seg.nrrd"):
+        export_seg_nrrd(node, tmp_path / "result.nrrd")

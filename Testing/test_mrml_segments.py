@@ -1,0 +1,183 @@
+"""Segmentation nodes <-> rau segmentations on real slicer-core MRML, and writing results into them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.image import Image  # noqa: E402
+from rau.io import read_image, read_segmentation  # noqa: E402
+from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
+from rau.mrml import (  # noqa: E402
+    add_result_node,
+    add_segmentation_node,
+    add_volume_node,
+    image_from_volume_node,
+    read_rau_tag,
+    segmentation_from_node,
+    write_segment_mask,
+    write_structure_result,
+)
+from rau.result import Result, StructureResult  # noqa: E402
+from test_mrml_geometry import rotation  # noqa: E402
+
+Logic = slicer.vtkSlicerSegmentationsModuleLogic
+LIVER_TERMINOLOGY = {
+    "contextName": "Segmentation category and type - 3D Slicer General Anatomy list",
+    "category": ["SCT", "123037004", "Anatomical Structure"],
+    "type": ["SCT", "10200004", "Liver"],
+}
+
+
+@pytest.fixture
+def grid():
+    """An oblique, anisotropic empty grid."""
+    return Image(np.zeros((8, 10, 12), np.int16), spacing=(0.8, 1.1, 2.5), origin=(3.0, -4.0, 5.0),
+                 direction=rotation((2, -1, 1), 35))
+
+
+def box_mask(grid, k, j, i):
+    mask = np.zeros(grid.shape, bool)
+    mask[k[0]:k[1], j[0]:j[1], i[0]:i[1]] = True
+    return mask
+
+
+@pytest.fixture
+def labels(grid):
+    """Three structures; ``b`` overlaps ``a``."""
+    structures = (
+        Structure("liver", 1, (0.9, 0.5, 0.3), LIVER_TERMINOLOGY),
+        Structure("spleen", 2, (0.2, 0.6, 0.9)),
+        Structure("kidney", 3, (0.1, 0.8, 0.1)),
+    )
+    masks = {
+        "liver": box_mask(grid, (1, 5), (2, 7), (3, 9)),
+        "spleen": box_mask(grid, (3, 7), (5, 9), (6, 11)),
+        "kidney": box_mask(grid, (0, 2), (0, 2), (0, 2)),
+    }
+    return Segmentation(grid.with_array(np.zeros(grid.shape, np.uint8)), LabelSet(structures), masks)
+
+
+def segment(node, name):
+    segmentation = node.GetSegmentation()
+    return segmentation.GetSegment(segmentation.GetSegmentIdBySegmentName(name))
+
+
+def test_round_trip_keeps_masks_names_colors_terminology(mrml_scene, labels):
+    node = add_segmentation_node(labels, "reference", mrml_scene)
+    assert node.GetSegmentation().GetNumberOfSegments() == 3
+    back = segmentation_from_node(node, labels.geometry)
+    assert back.labels.names == ["liver", "spleen", "kidney"]
+    for structure in labels.labels:
+        mine = back.labels.get(structure.name)
+        assert np.allclose(mine.color, structure.color, atol=1e-6)
+        assert np.array_equal(back.masks[structure.name], labels.masks[structure.name]), structure.name
+    assert back.labels.get("liver").terminology["type"] == LIVER_TERMINOLOGY["type"]
+    assert "Liver" in segment(node, "liver").GetTerminology()
+
+
+def test_masks_follow_physical_space_onto_another_grid(mrml_scene, labels, grid):
+    node = add_segmentation_node(labels, "reference", mrml_scene)
+    # a grid with half the spacing along i, same physical extent start
+    finer = Image(np.zeros((8, 10, 24), np.int16), spacing=(0.4, 1.1, 2.5), origin=grid.to_world((-0.25, 0, 0)),
+                  direction=grid.direction)
+    resampled = segmentation_from_node(node, finer)
+    liver = resampled.masks["liver"]
+    assert liver.sum() == 2 * labels.masks["liver"].sum()
+    assert np.array_equal(liver[:, :, 0::2], labels.masks["liver"])
+
+
+def test_chest_ct_segmentation_matches_slicerio(mrml_scene, slicerio_data):
+    ct = slicer.modules.volumes.logic().AddArchetypeVolume(str(slicerio_data / "CTChest4.nrrd"), "CT")
+    node = slicer.modules.segmentations.logic().LoadSegmentationFromFile(str(slicerio_data / "Segmentation.seg.nrrd"))
+    assert node is not None
+    mine = segmentation_from_node(node, image_from_volume_node(ct))
+    theirs = read_segmentation(slicerio_data / "Segmentation.seg.nrrd", geometry=read_image(slicerio_data / "CTChest4.nrrd"))
+    assert mine.labels.names == theirs.labels.names == [
+        "ribs", "cervical vertebral column", "thoracic vertebral column", "lumbar vertebral column",
+        "right lung", "left lung", "tissue",
+    ]
+    for name in mine.labels.names:
+        assert np.array_equal(mine.masks[name], theirs.masks[name]), name
+        assert mine.masks[name].any(), name
+        assert np.allclose(mine.labels.get(name).color, theirs.labels.get(name).color, atol=1e-4)
+        assert mine.labels.get(name).terminology["type"] == theirs.labels.get(name).terminology["type"]
+
+
+def test_writing_one_segment_keeps_the_others(mrml_scene, labels, grid):
+    node = add_segmentation_node(labels, "work", mrml_scene)
+    tumour = box_mask(grid, (2, 6), (4, 8), (5, 10))  # overlaps liver and spleen
+    assert (tumour & labels.masks["liver"]).any() and (tumour & labels.masks["spleen"]).any()
+    write_segment_mask(node, "tumour", tumour, grid, Structure("tumour", 4, (1.0, 1.0, 0.0)))
+    after = segmentation_from_node(node, grid)
+    assert np.array_equal(after.masks["tumour"], tumour)
+    for name in ("liver", "spleen", "kidney"):
+        assert np.array_equal(after.masks[name], labels.masks[name]), name
+    assert np.allclose(after.labels.get("tumour").color, (1.0, 1.0, 0.0))
+
+
+def test_rewriting_a_segment_replaces_it_and_overwrite_clears_others_only_under_it(mrml_scene, labels, grid):
+    node = add_segmentation_node(labels, "work", mrml_scene)
+    smaller = box_mask(grid, (2, 3), (3, 4), (4, 5))
+    write_segment_mask(node, "liver", smaller, grid)
+    assert np.array_equal(segmentation_from_node(node, grid).masks["liver"], smaller)
+
+    grown = box_mask(grid, (2, 6), (3, 9), (4, 11))
+    write_segment_mask(node, "liver", grown, grid, overwrite=True)
+    after = segmentation_from_node(node, grid)
+    assert np.array_equal(after.masks["liver"], grown)
+    assert np.array_equal(after.masks["spleen"], labels.masks["spleen"] & ~grown)
+    assert after.masks["spleen"].sum() < labels.masks["spleen"].sum()
+    assert np.array_equal(after.masks["kidney"], labels.masks["kidney"])
+
+
+def result_for(grid, labels):
+    items = [
+        StructureResult(labels.labels.get("liver"), labels.masks["liver"], 0.93, "test-engine",
+                        prompts={"points": [[4, 5, 2]], "labels": [1]}),
+        StructureResult(labels.labels.get("spleen"), labels.masks["spleen"], np.float32(0.21), "test-engine"),
+        StructureResult(labels.labels.get("kidney"), None, 0.0, "test-engine", message="not found in the target"),
+    ]
+    return Result(grid, items, "test-engine")
+
+
+def test_result_node_has_names_colors_terminology_tags_and_status(mrml_scene, labels, grid):
+    target = add_volume_node(grid, "patient 7", mrml_scene)
+    node = add_result_node(result_for(grid, labels), target)
+    assert node.GetName() == "patient 7 segmentation"
+    assert node.GetNodeReference(node.GetReferenceImageGeometryReferenceRole()) is target
+    assert [node.GetSegmentation().GetNthSegment(n).GetName() for n in range(3)] == ["liver", "spleen", "kidney"]
+    assert np.allclose(segment(node, "spleen").GetColor(), (0.2, 0.6, 0.9))
+    assert "Liver" in segment(node, "liver").GetTerminology()
+
+    statuses = {name: Logic.GetSegmentStatus(segment(node, name)) for name in ("liver", "spleen", "kidney")}
+    assert statuses == {"liver": Logic.InProgress, "spleen": Logic.Flagged, "kidney": Logic.Flagged}
+
+    tag = read_rau_tag(node, "liver")
+    assert tag["engine"] == "test-engine" and tag["confidence"] == 0.93 and tag["found"]
+    assert tag["box"]["lower_ijk"] == [3, 2, 1] and tag["box"]["upper_ijk"] == [9, 7, 5]
+    assert tag["prompts"] == {"points": [[4, 5, 2]], "labels": [1]}
+    assert read_rau_tag(node, "kidney")["message"] == "not found in the target"
+    assert read_rau_tag(node, "spleen")["confidence"] == pytest.approx(0.21)
+
+    written = segmentation_from_node(node, grid)
+    assert np.array_equal(written.masks["liver"], labels.masks["liver"])
+    assert not written.masks["kidney"].any()
+
+
+def test_result_for_a_new_node_does_not_touch_the_reference(mrml_scene, labels, grid):
+    reference = add_segmentation_node(labels, "reference", mrml_scene)
+    before = segmentation_from_node(reference, grid)
+    target = add_volume_node(grid, "target", mrml_scene)
+    node = add_result_node(result_for(grid, labels), target)
+    write_structure_result(node, StructureResult(labels.labels.get("liver"), None, 0.0, "x"), grid)
+    after = segmentation_from_node(reference, grid)
+    for name in before.labels.names:
+        assert np.array_equal(before.masks[name], after.masks[name])
+    assert not segmentation_from_node(node, grid).masks["liver"].any()
+
