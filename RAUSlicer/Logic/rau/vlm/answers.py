@@ -179,7 +179,7 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
     for candidate in (body, _outermost(body)):
         if candidate is None:
             continue
-        for attempt, repaired in ((candidate, False), (_repair(candidate), True)):
+        for attempt, repaired in ((candidate, False), (_repair(candidate), True), (_close(_repair(candidate)), True)):
             try:
                 value = json.loads(attempt)
             except ValueError:
@@ -203,12 +203,24 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
 
 
 def _outermost(text: str) -> str | None:
+    """From the first bracket to its last closer, or to the end when the answer was cut off."""
     starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
     if not starts:
         return None
     start = min(starts)
     end = text.rfind("]" if text[start] == "[" else "}")
-    return text[start: end + 1] if end > start else None
+    return text[start: end + 1] if end > start else text[start:]
+
+
+def _close(text: str) -> str:
+    """An answer cut off mid-JSON, with its open brackets closed (strings are not tracked)."""
+    stack = []
+    for char in text:
+        if char in "[{":
+            stack.append("]" if char == "[" else "}")
+        elif char in "]}" and stack and stack[-1] == char:
+            stack.pop()
+    return text.rstrip().rstrip(",") + "".join(reversed(stack))
 
 
 def _repair(text: str) -> str:

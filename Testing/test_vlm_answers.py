@@ -1,0 +1,78 @@
+"""The answer parser against a table of malformed answers: sanitize, flag, never raise."""
+
+import pytest
+
+from rau.vlm.answers import parse_identity, parse_localization, parse_presence
+from rau.vlm.prompts import identity_answer, localization_answer, presence_answer
+
+NAMES = ["liver", "spleen", "left kidney"]
+BOUNDS = (504, 308)
+
+# text, name, expected present, expected box, an expected issue fragment ("" = clean)
+CASES = [
+    ('[{"label": "liver", "present": true, "bbox_2d": [10, 20, 50, 60]}]', "liver", True, (10, 20, 50, 60), ""),
+    ('```json\n[{"label": "spleen", "present": true, "bbox_2d": [10, 20, 50, 60]}]\n```', "spleen", True, (10, 20, 50, 60), ""),
+    ('Sure! [{"label": "spleen", "present": true, "bbox_2d": [50, 60, 10, 20]}] Hope this helps.', "spleen", True, (10, 20, 50, 60), "swapped"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [-5, 20, 900, 400]}]', "liver", True, (0, 20, 504, 308), "clipped"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [600, 20, 900, 40]}]', "liver", True, None, "zero-area"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [30, 20, 30, 60]}]', "liver", True, None, "zero-area"),
+    ('[{"label": "liver", "present": true, "bbox_2d": ["a", 2, 3]}]', "liver", True, None, "unreadable box"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, NaN, 4]}]', "liver", True, None, "unreadable box"),
+    ("[{'label': 'Left-Kidney', 'present': True, 'bbox_2d': [1, 2, 30, 40],}]", "left kidney", True, (1, 2, 30, 40), "repair"),
+    ('[{"label": "3", "present": "yes", "bbox_2d": [1, 2, 30, 40]}]', "left kidney", True, (1, 2, 30, 40), ""),
+    ('[{"label": 2, "present": false}]', "spleen", False, None, ""),
+    ('[{"label": "2: spleen", "present": false, "bbox_2d": [1, 2, 3, 4]}]', "spleen", False, None, "absent"),
+    ('[{"label": "liver", "bbox_2d": [[1, 2], [30, 40]]}]', "liver", True, (1, 2, 30, 40), "inferred"),
+    ('[{"label": "liver", "present": true}]', "liver", True, None, "no box"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, 30, 40]}, {"label": "liver", "present": false}]', "liver", True, (1, 2, 30, 40), "twice"),
+    ('[{"label": "heart", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),
+    ('[{"label": "heart", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "spleen", None, None, "unknown label"),
+    ('{"label": "liver", "present": true, "bbox_2d": [1, 2, 30, 40]', "liver", True, (1, 2, 30, 40), "repair"),
+    ('[{"label": "liver", "present": false}, {"label": "spl', "liver", False, None, "one by one"),
+    ('{"structures": [{"label": "liver", "present": false}]}', "liver", False, None, ""),
+    ('{"liver": {"present": true, "bbox_2d": [1, 2, 30, 40]}}', "liver", True, (1, 2, 30, 40), ""),
+    ("The liver is at the top left.", "liver", None, None, "no JSON"),
+    ("", "liver", None, None, "empty"),
+    ("[]", "spleen", None, None, "missing"),
+    ("[1, 2, 3]", "spleen", None, None, "missing"),
+    ('[{"label": null, "present": true}]', "liver", None, None, "missing"),
+]
+
+
+@pytest.mark.parametrize("text, name, present, box, issue", CASES)
+def test_malformed_answers_are_sanitized_and_flagged(text, name, present, box, issue):
+    answers = parse_localization(text, NAMES, BOUNDS)
+    assert list(answers) == NAMES
+    answer = answers[name]
+    assert answer.present is present
+    assert answer.box == (tuple(float(v) for v in box) if box else None)
+    if issue:
+        assert any(issue in i for i in answer.issues), answer.issues
+        assert answer.confidence < 1.0
+    else:
+        assert answer.issues == [] and answer.confidence == 1.0
+
+
+def test_perfect_answers_written_for_training_parse_back_exactly():
+    text = localization_answer({"liver": [10, 20, 50, 60], "spleen": None})
+    answers = parse_localization(text, ["liver", "spleen"], BOUNDS)
+    assert answers["liver"].box == (10, 20, 50, 60) and answers["liver"].confidence == 1.0
+    assert answers["spleen"].present is False and answers["spleen"].confidence == 1.0
+    assert parse_presence(presence_answer("liver", False), "liver").present is False
+    assert parse_identity(identity_answer("spleen"), NAMES) == ("spleen", [])
+
+
+@pytest.mark.parametrize(
+    "text, present",
+    [('{"label": "liver", "present": true}', True), ("No, it is not visible.", False), ("```\n{'present': False}\n```", False), ("maybe", None)],
+)
+def test_presence_answers(text, present):
+    assert parse_presence(text, "liver").present is present
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [('{"label": "2"}', "spleen"), ("left kidney", "left kidney"), ('{"label": "the spleen"}', "spleen"), ('{"label": "heart"}', None), ("", None)],
+)
+def test_identity_answers(text, name):
+    assert parse_identity(text, NAMES)[0] == name
