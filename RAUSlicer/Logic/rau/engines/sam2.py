@@ -1,0 +1,43 @@
+"""SAM2 engines: ``sam2-memory`` (reference in memory, no prompt) and ``registration+sam2`` (boxes as prompts)."""
+
+from __future__ import annotations
+
+import time
+
+from rau.engines.base import Engine, PipelineEngine, Progress, Request, validate_request
+from rau.result import Result
+
+
+class Sam2MemoryEngine(Engine):
+    """The SAM2-Memory baseline: each structure's reference slice and mask in memory, no prompt on the target."""
+
+    name = "sam2-memory"
+
+    def __init__(self, segmenter):
+        self.segmenter = segmenter
+
+    @classmethod
+    def from_options(cls, options: dict) -> "Sam2MemoryEngine":
+        from rau.sam2.segmenter import Sam2Segmenter
+
+        return cls(Sam2Segmenter.from_options(options, name=cls.name))
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        validate_request(request)
+        started = time.perf_counter()
+        result = self.segmenter.segment(request, None, progress or Progress())
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+class RegistrationSam2Engine(PipelineEngine):
+    """Registration gives each structure's per-slice boxes; SAM2 segments with the reference in memory."""
+
+    name = "registration+sam2"
+
+    @classmethod
+    def from_options(cls, options: dict) -> "RegistrationSam2Engine":
+        from rau.engines.registration import RegistrationLocalizer
+        from rau.sam2.segmenter import Sam2Segmenter
+
+        return cls(RegistrationLocalizer.from_options(options), Sam2Segmenter.from_options(options, name=cls.name), cls.name)

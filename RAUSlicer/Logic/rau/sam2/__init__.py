@@ -1,0 +1,29 @@
+"""SAM2 with the reference in memory: the segmenter behind ``sam2-memory``, ``registration+sam2`` and the VLM engine.
+
+Public API (other engines use only this):
+
+* :class:`rau.sam2.segmenter.Sam2Segmenter` -- ``Sam2Segmenter.from_options(options)`` then
+  ``segment(request, localizations, progress) -> Result``. ``localizations`` may be None (memory only,
+  the SAM2-Memory baseline) or map structure names to :class:`rau.engines.base.Localization`; a
+  localization's ``slice_boxes`` ``{k: Box}`` (k = slice index along the slicing axis) become box prompts
+  on those target slices, a lone ``box`` prompts its middle slice, ``present=False`` means "not found".
+* ``Result.session`` is a :class:`rau.sam2.session.Sam2Session` with ``reprompt(name, prompt)`` and
+  ``propagate(name)`` for the correction loop.
+
+How a run works: a volume is cut into slices along one axis (default: the coarsest spacing). For each
+structure the reference slice where it is largest enters SAM2's memory bank as a conditioning frame
+with the structure's mask; the target slices follow as later frames. Every structure is an object of
+the same session (one Hugging Face inference session per structure sharing one frame source and one
+feature cache), so each frame is encoded once whatever the number of structures. Propagation runs
+forward and backward from each structure's start slice and stops where SAM2's object score says the
+structure is gone; old frame memories are dropped so memory stays bounded. Voxels claimed by several
+structures go to the one with the highest mask logit.
+
+Files: ``model.py`` (loading), ``frames.py`` (slices <-> SAM2 frames, windowing), ``cache.py`` (bounded
+feature cache), ``tracker.py`` (per-structure SAM2 state), ``session.py`` (propagation and corrections),
+``segmenter.py`` (request -> session -> result).
+"""
+
+from rau.sam2.model import DEFAULT_MODEL, MODEL_ALIASES
+
+__all__ = ["DEFAULT_MODEL", "MODEL_ALIASES"]

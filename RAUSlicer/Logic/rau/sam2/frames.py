@@ -1,0 +1,160 @@
+"""Slices of a volume as SAM2 frames, and the exact mapping between slice pixels and frame pixels.
+
+A slice along array axis ``axis`` (0: k, 1: j, 2: i) keeps the other two array axes in order as
+(rows, cols). SAM2 sees a square frame of ``size`` pixels; a slice fills a *physically square* field
+(its longer side in millimetres, padded at the bottom/right with the window's low value), so pixels
+stay isotropic in the frame whatever the voxel spacing. All resampling is float ``grid_sample``;
+the user's arrays are never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.image import Image
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+AXIS_NAMES = {"k": 0, "j": 1, "i": 2}
+
+
+def slice_axis(image: Image, choice: str | None = None) -> int:
+    """Array axis to slice along: ``"i"``, ``"j"``, ``"k"``, or None/``"auto"`` for the coarsest spacing."""
+    if image.ndim == 2:
+        return 0
+    if choice and choice != "auto":
+        if choice not in AXIS_NAMES:
+            raise ValueError(f"slice axis must be one of i, j, k or auto, got {choice!r}")
+        return AXIS_NAMES[choice]
+    spacing_per_array_axis = [image.spacing[2 - a] for a in range(3)]
+    return int(np.argmax(spacing_per_array_axis))  # ties: the earliest axis, k first
+
+
+def matching_axis(reference: Image, target: Image, target_axis: int) -> int:
+    """The reference's array axis whose world direction is closest to the target's slicing direction."""
+    if reference.ndim == 2:
+        return 0
+    wanted = target.direction[:, 2 - target_axis]
+    return int(np.argmax([abs(float(reference.direction[:, 2 - a] @ wanted)) for a in range(3)]))
+
+
+def take_slice(array: np.ndarray, axis: int, index: int) -> np.ndarray:
+    """The 2D (rows, cols) slice ``index`` along array ``axis``."""
+    return np.take(array, index, axis=axis)
+
+
+def slice_index(axis: int, index: int) -> tuple:
+    """Numpy index selecting slice ``index`` along ``axis`` of a (k, j, i) array."""
+    key = [slice(None)] * 3
+    key[axis] = index
+    return tuple(key)
+
+
+def intensity_window(array: np.ndarray, window: tuple[float, float] | None = None) -> tuple[float, float]:
+    """``window`` when given, else the 0.5-99.5 percentiles of the volume (CT or MR alike)."""
+    if window is not None:
+        low, high = float(window[0]), float(window[1])
+    else:
+        flat = np.asarray(array).ravel()
+        sample = flat[:: max(1, flat.size // 1_000_000)].astype(np.float64)
+        low, high = np.percentile(sample, [0.5, 99.5]) if sample.size else (0.0, 1.0)
+    if not high > low:
+        high = low + 1.0
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class SliceGeometry:
+    """Where a (rows, cols) slice with pixel spacing (row_mm, col_mm) lies in a square frame of ``size``."""
+
+    rows: int
+    cols: int
+    field_rows: float
+    field_cols: float
+    size: int
+
+    @classmethod
+    def of(cls, image: Image, axis: int, size: int) -> "SliceGeometry":
+        row_axis, col_axis = [a for a in range(3) if a != axis]
+        rows, cols = image.shape[row_axis], image.shape[col_axis]
+        row_mm, col_mm = image.spacing[2 - row_axis], image.spacing[2 - col_axis]
+        extent = max(rows * row_mm, cols * col_mm)
+        return cls(rows, cols, extent / row_mm, extent / col_mm, int(size))
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Frame pixels per slice pixel along (rows, cols)."""
+        return self.size / self.field_rows, self.size / self.field_cols
+
+    def box_to_frame(self, row0: float, col0: float, row1: float, col1: float) -> list[float]:
+        """A slice box ``[row0, row1) x [col0, col1)`` as SAM2 frame ``[x0, y0, x1, y1]``."""
+        sy, sx = self.scale
+        return [col0 * sx, row0 * sy, col1 * sx, row1 * sy]
+
+    def point_to_frame(self, row: float, col: float) -> list[float]:
+        """A slice pixel centre as a SAM2 point (the prompt encoder adds half a pixel itself)."""
+        sy, sx = self.scale
+        return [(col + 0.5) * sx - 0.5, (row + 0.5) * sy - 0.5]
+
+    def to_frame(self, plane, mode: str = "bilinear"):
+        """Resample a (rows, cols) tensor into the (size, size) frame; outside the slice is 0."""
+        import torch
+        import torch.nn.functional as F
+
+        centres = (torch.arange(self.size, dtype=torch.float32) + 0.5) / self.size
+        ys = 2 * centres * self.field_rows / self.rows - 1
+        xs = 2 * centres * self.field_cols / self.cols - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None].to(plane.device)
+        return F.grid_sample(plane[None, None].float(), grid, mode=mode, padding_mode="zeros", align_corners=False)[0, 0]
+
+    def from_frame(self, frame_map):
+        """Resample a square map covering the frame (any resolution) back onto the (rows, cols) slice."""
+        import torch
+        import torch.nn.functional as F
+
+        ys = 2 * (torch.arange(self.rows, dtype=torch.float32) + 0.5) / self.field_rows - 1
+        xs = 2 * (torch.arange(self.cols, dtype=torch.float32) + 0.5) / self.field_cols - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None].to(frame_map.device)
+        return F.grid_sample(frame_map[None, None].float(), grid, mode="bilinear", align_corners=False)[0, 0]
+
+
+@dataclass(frozen=True)
+class SliceSource:
+    """One frame's content: slice ``index`` along ``axis`` of ``image``, shown through ``window``."""
+
+    image: Image
+    axis: int
+    index: int
+    window: tuple[float, float]
+    geometry: SliceGeometry
+
+
+class Frames(Mapping):
+    """Frame index -> normalised (3, size, size) tensor, computed on demand and never stored.
+
+    Plugs into a Hugging Face ``Sam2VideoInferenceSession`` as its ``processed_frames``.
+    """
+
+    def __init__(self, sources: list[SliceSource], device: str, dtype):
+        self.sources, self.device, self.dtype = sources, device, dtype
+
+    def __len__(self):
+        return len(self.sources)
+
+    def __iter__(self):
+        return iter(range(len(self.sources)))
+
+    def __getitem__(self, frame: int):
+        import torch
+
+        source = self.sources[frame]
+        low, high = source.window
+        plane = take_slice(source.image.array, source.axis, source.index).astype(np.float32)
+        plane = torch.from_numpy(np.clip((plane - low) / (high - low), 0.0, 1.0))
+        frame_plane = source.geometry.to_frame(plane.to(self.device))
+        mean = torch.tensor(IMAGENET_MEAN, device=self.device)[:, None, None]
+        std = torch.tensor(IMAGENET_STD, device=self.device)[:, None, None]
+        return ((frame_plane[None] - mean) / std).to(self.dtype)

@@ -1,0 +1,196 @@
+"""Propagation through the target and the correction loop (``reprompt`` / ``propagate``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rau.engines.base import Progress, Prompt
+from rau.labels import Structure
+from rau.result import StructureResult
+from rau.sam2.frames import SliceGeometry, slice_index
+from rau.sam2.tracker import Tracker
+
+AXIS_LETTERS = "kji"
+
+
+@dataclass
+class Plan:
+    """How one structure is tracked: its start slice and its prompts per target slice (SAM2 point inputs)."""
+
+    structure: Structure
+    start: int
+    prompts: dict[int, dict] = field(default_factory=dict)
+    source: str = "memory"
+
+
+class Sam2Session:
+    """SAM2 state of one run, kept in ``Result.session`` so a user can correct one structure at a time.
+
+    Masks live on the target grid. First-run overlaps go to the structure with the highest logit;
+    a correction (``reprompt``/``propagate``) changes only the corrected structure.
+    """
+
+    def __init__(self, tracker: Tracker, target, axis: int, geometry: SliceGeometry, first_target_frame: int, engine: str):
+        self.tracker, self.target, self.axis, self.geometry = tracker, target, axis, geometry
+        self.first_target_frame, self.engine = first_target_frame, engine
+        self.plans: dict[str, Plan] = {}
+        self.results: dict[str, StructureResult] = {}
+        self.visited: dict[str, list[int]] = {}
+
+    @property
+    def slices(self) -> int:
+        return self.target.shape[self.axis]
+
+    # --- first run ---------------------------------------------------------------------------------
+    def run(self, names: list[str], progress: Progress | None = None) -> dict[str, StructureResult]:
+        """Propagate ``names`` together, frame by frame, forward then backward from their start slices."""
+        progress = progress or Progress()
+        masks = {n: np.zeros(self.target.shape, dtype=bool) for n in names}
+        scores = {n: [] for n in names}
+        visited = {n: [] for n in names}
+        starts = {n: self.plans[n].start for n in names}
+        present_at_start = set(names)
+        total, done = 2 * self.slices, 0
+        for reverse in (False, True):
+            alive = set(present_at_start)
+            order = range(min(starts.values()), self.slices) if not reverse else range(max(starts.values()) - 1, -1, -1)
+            for k in order:
+                logits = {}
+                for name in [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n])]:
+                    slice_logits, score = self._step(name, k, reverse)
+                    visited[name].append(k)
+                    if score <= 0 and k not in self.plans[name].prompts:
+                        alive.discard(name)
+                        if k == starts[name]:
+                            present_at_start.discard(name)
+                        continue
+                    scores[name].append(score)
+                    logits[name] = slice_logits
+                self._write(masks, logits, k)
+                done += 1
+                progress(f"SAM2 slice {k + 1}/{self.slices}", min(done / total, 1.0))
+        for name in names:
+            self.visited[name] = sorted(visited[name])
+            self.results[name] = self._result(name, masks[name], scores[name])
+        return {n: self.results[n] for n in names}
+
+    def _step(self, name: str, k: int, reverse: bool):
+        """One structure on target slice k: (logits on the slice grid, object score)."""
+        frame = self.first_target_frame + k
+        low_res, score = self.tracker.step(name, frame, reverse, self.plans[name].prompts.get(k))
+        start_frame = self.first_target_frame + self.plans[name].start
+        keep = range(start_frame, start_frame + self.tracker.memory_frames)
+        self.tracker.trim(name, frame, keep)
+        return self.geometry.from_frame(low_res), score
+
+    def _write(self, masks: dict, logits: dict, k: int) -> None:
+        """Threshold the slice logits; where structures overlap, the highest logit wins."""
+        if not logits:
+            return
+        import torch
+
+        names = list(logits)
+        stack = torch.stack([logits[n] for n in names])
+        winner = stack.argmax(dim=0)
+        for index, name in enumerate(names):
+            masks[name][slice_index(self.axis, k)] = ((stack[index] > 0) & (winner == index)).cpu().numpy()
+
+    def _result(self, name: str, mask: np.ndarray, scores: list[float]) -> StructureResult:
+        plan = self.plans[name]
+        confidence = float(np.mean(1 / (1 + np.exp(-np.asarray(scores))))) if scores else 0.0
+        prompts = {
+            "source": plan.source,
+            "slice_axis": AXIS_LETTERS[self.axis],
+            "start_slice": plan.start,
+            "prompted_slices": sorted(plan.prompts),
+        }
+        message = "" if mask.any() else "SAM2 found no object (object score below zero)"
+        return StructureResult(plan.structure, mask, confidence, self.engine, prompts, message=message)
+
+    # --- corrections -------------------------------------------------------------------------------
+    def reprompt(self, name: str, prompt: Prompt) -> StructureResult:
+        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes.
+
+        Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
+        No frame is re-encoded while the slice's features are still cached (always in 2D).
+        """
+        name = self._name(name)
+        k, inputs = self._prompt_inputs(prompt)
+        plan = self.plans[name]
+        earlier = plan.prompts.get(k)
+        if prompt.box is None and earlier is not None:
+            inputs = _append_points(earlier, inputs)
+        plan.prompts[k] = inputs
+        low_res, _ = self.tracker.step(name, self.first_target_frame + k, False, inputs)
+        mask = self.results[name].mask
+        mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
+        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(low_res) > 0).cpu().numpy()
+        previous = self.results[name]
+        plan.start = k
+        self.results[name] = StructureResult(
+            plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": sorted(set(previous.prompts.get("corrected_slices", [])) | {k})}
+        )
+        return self.results[name]
+
+    def propagate(self, name: str) -> StructureResult:
+        """Re-run ``name`` through the volume from its last corrected slice, keeping all its prompts."""
+        name = self._name(name)
+        corrected = self.results[name].prompts.get("corrected_slices", [])
+        self.tracker.forget_target(name)
+        result = self.run([name])[name]
+        result.prompts["corrected_slices"] = corrected
+        return result
+
+    def _name(self, name: str) -> str:
+        if name not in self.plans:
+            raise KeyError(f"no SAM2 state for structure {name!r}; available: {', '.join(self.plans) or 'none'}")
+        return name
+
+    def _prompt_inputs(self, prompt: Prompt) -> tuple[int, dict]:
+        """Validate a prompt against the target and turn it into SAM2 point inputs on its slice."""
+        import torch
+
+        k = int(prompt.slice_index)
+        if not 0 <= k < self.slices:
+            raise ValueError(f"slice {k} is outside the target (0..{self.slices - 1} along {AXIS_LETTERS[self.axis]})")
+        if not prompt.points and prompt.box is None:
+            raise ValueError("a prompt needs points or a box")
+        if len(prompt.points) != len(prompt.labels) or any(label not in (0, 1) for label in prompt.labels):
+            raise ValueError("give one label per point: 1 inside, 0 outside")
+        row_axis, col_axis = [a for a in range(3) if a != self.axis]
+        coords, labels = [], []
+        if prompt.box is not None:
+            lower, upper = prompt.box.lower[::-1], prompt.box.upper[::-1]  # (k, j, i) order
+            clipped = prompt.box.clip(self.target)
+            c_lower, c_upper = clipped.lower[::-1], clipped.upper[::-1]
+            if not lower[self.axis] <= k < upper[self.axis]:
+                raise ValueError(f"the box does not cross slice {k}")
+            if upper[row_axis] <= lower[row_axis] or upper[col_axis] <= lower[col_axis]:
+                raise ValueError("the box has zero area")
+            if c_upper[row_axis] <= c_lower[row_axis] or c_upper[col_axis] <= c_lower[col_axis]:
+                raise ValueError("the box lies outside the target image")
+            x0, y0, x1, y1 = self.geometry.box_to_frame(c_lower[row_axis], c_lower[col_axis], c_upper[row_axis], c_upper[col_axis])
+            coords += [[x0, y0], [x1, y1]]
+            labels += [2, 3]
+        shape = self.target.shape
+        for point, label in zip(prompt.points, prompt.labels):
+            index = [int(round(v)) for v in point[::-1]]  # (k, j, i)
+            if any(not 0 <= v < n for v, n in zip(index, shape)):
+                raise ValueError(f"point {tuple(point)} lies outside the target image")
+            if index[self.axis] != k:
+                raise ValueError(f"point {tuple(point)} is not on slice {k} along {AXIS_LETTERS[self.axis]}")
+            coords.append(self.geometry.point_to_frame(index[row_axis], index[col_axis]))
+            labels.append(label)
+        return k, {
+            "point_coords": torch.tensor([[coords]], dtype=torch.float32),
+            "point_labels": torch.tensor([[labels]], dtype=torch.int32),
+        }
+
+
+def _append_points(earlier: dict, new: dict) -> dict:
+    """SAM2 point inputs with ``new``'s points after ``earlier``'s."""
+    import torch
+
+    return {key: torch.cat([earlier[key], new[key]], dim=2) for key in ("point_coords", "point_labels")}
