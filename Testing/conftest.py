@@ -27,3 +27,12 @@ def slicerio_data() -> Path:
     import slicerio
 
     return Path(slicerio.__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_sam2(tmp_path_factory):
+    """Folders of tiny random SAM2 models: ``random``, ``always`` (object always present), ``never``."""
+    from tiny_sam2 import save_tiny_sam2
+
+    root = tmp_path_factory.mktemp("sam2")
+    return {name: save_tiny_sam2(root / name, None if name == "random" else name) for name in ("random", "always", "never")}

@@ -8,6 +8,8 @@ from rau.engines.base import Engine, Progress, Reference, Request
 
 ENGINES = {
     "registration": "rau.engines.registration:RegistrationEngine",
+    "sam2-memory": "rau.engines.sam2:Sam2MemoryEngine",
+    "registration+sam2": "rau.engines.sam2:RegistrationSam2Engine",
 }
 
 DEFAULT_ENGINE = "registration"
