@@ -1,0 +1,59 @@
+"""What every VLM backend offers, and choosing one from engine options.
+
+A backend answers one conversation (:mod:`rau.vlm.prompts`) with text. Two exist:
+:class:`rau.vlm.local.TransformersBackend` (the model in this process) and
+:class:`rau.vlm.server.ServerBackend` (an OpenAI-compatible chat-completions server).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass
+
+from rau.vlm.families import ModelFamily, family_for
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
+API_KEY_VARIABLE = "RAU_VLM_API_KEY"
+
+
+@dataclass
+class Reply:
+    """A model's answer and how many prompt / answer tokens it took (None when unknown)."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Backend(abc.ABC):
+    """Answers conversations; ``family`` says how the model sizes images and writes boxes."""
+
+    family: ModelFamily
+    calls: int = 0
+
+    @abc.abstractmethod
+    def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:
+        """Greedy answer to one conversation."""
+
+
+def create_backend(options: dict) -> Backend:
+    """The backend named by engine options ``vlm_server``, ``vlm_model``, ``vlm_adapter``, ``vlm_family``, ``device``.
+
+    With ``vlm_server`` the images go to that server only; its API key comes from the
+    environment variable ``RAU_VLM_API_KEY``. Otherwise the model runs in this process.
+    """
+    model = options.get("vlm_model") or DEFAULT_MODEL
+    family = family_for(options["vlm_family"]) if options.get("vlm_family") else None
+    if options.get("vlm_server"):
+        from rau.vlm.server import ServerBackend
+
+        if options.get("vlm_adapter"):
+            raise ValueError("--vlm-adapter applies to a local model; load the adapter on the server instead")
+        return ServerBackend(
+            options["vlm_server"], model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE)
+        )
+    from rau.models.loader import ModelSource
+    from rau.vlm.local import TransformersBackend
+
+    return TransformersBackend(ModelSource(model), device=options.get("device"), adapter=options.get("vlm_adapter"), family=family)

@@ -1,0 +1,51 @@
+"""A loopback OpenAI-compatible chat-completions server for tests (http.server on 127.0.0.1, port 0).
+
+``with ChatServer(answer) as server:`` serves ``POST /v1/chat/completions``; ``answer(body)``
+returns the reply text (or an ``(status, text)`` pair for an error), and ``server.requests``
+keeps every request body and its headers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class ChatServer:
+    def __init__(self, answer):
+        self.answer, self.requests = answer, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                reply = server.answer(body)
+                status, text = reply if isinstance(reply, tuple) else (200, reply)
+                if status == 200:
+                    payload = {"choices": [{"message": {"role": "assistant", "content": text}}], "usage": {"prompt_tokens": 321, "completion_tokens": 9}}
+                else:
+                    payload = {"error": {"message": text}}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                if status in (301, 302, 307):
+                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,89 @@
+"""Backends: the tiny Qwen2.5-VL through the production loader, LoRA adapters, and a loopback chat server."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chat_server import ChatServer
+from rau.render import render_plain
+from rau.vlm.backend import create_backend
+from rau.vlm.families import QWEN2_5_VL
+from rau.vlm.prompts import presence_messages
+from rau.vlm.server import ServerBackend
+from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
+
+
+def _messages(size=(84, 56)):
+    gray = np.arange(56 * 84, dtype=float).reshape(56, 84)
+    return presence_messages(render_plain(gray, size), render_plain(gray.T[:56, :84], size), ["liver"], "liver")
+
+
+def test_transformers_backend_loads_tiny_qwen_and_answers(tiny_qwen):
+    backend = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"})
+    assert backend.family.name == "qwen2.5-vl"
+    inputs = backend.inputs(_messages())
+    assert inputs["image_grid_thw"].tolist() == [[1, 4, 6], [1, 4, 6]]  # 56x84 left as is, 14-pixel patches
+    assert "mm_token_type_ids" in inputs
+    reply = backend.generate(_messages(), max_new_tokens=6)
+    assert isinstance(reply.text, str) and 0 < reply.completion_tokens <= 6
+    assert reply.prompt_tokens == inputs["input_ids"].shape[1] and backend.calls == 1
+
+
+def test_lora_adapter_changes_the_answers(tiny_qwen, tmp_path):
+    peft = pytest.importorskip("peft")
+    import torch
+
+    base = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"})
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=r".*language_model.*\.(q_proj|v_proj)", init_lora_weights=False)
+    torch.manual_seed(3)
+    peft.get_peft_model(base.model, config).save_pretrained(tmp_path / "adapter")
+    base = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"})  # fresh, unwrapped model
+    tuned = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu", "vlm_adapter": str(tmp_path / "adapter")})
+    inputs = base.inputs(_messages())
+    with torch.inference_mode():
+        assert not torch.allclose(base.model(**inputs).logits, tuned.model(**inputs).logits)
+    with pytest.raises(FileNotFoundError, match="adapter_config.json"):
+        create_backend({"vlm_model": str(tiny_qwen), "device": "cpu", "vlm_adapter": str(tmp_path)})
+
+
+def test_server_backend_sends_png_data_urls_to_the_named_server(monkeypatch):
+    monkeypatch.setenv("RAU_VLM_API_KEY", "secret-token")
+    with ChatServer(lambda body: '{"label": "liver", "present": true}') as server:
+        backend = create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-72B-Instruct"})
+        reply = backend.generate(_messages(), max_new_tokens=20)
+    assert reply.text == '{"label": "liver", "present": true}' and reply.prompt_tokens == 321
+    request = server.requests[0]
+    assert request["path"] == "/v1/chat/completions"
+    assert request["headers"]["Authorization"] == "Bearer secret-token"
+    body = request["body"]
+    assert body["model"] == "Qwen/Qwen2.5-VL-72B-Instruct" and body["max_tokens"] == 20 and body["temperature"] == 0
+    urls = [p["image_url"]["url"] for m in body["messages"] for p in m["content"] if p["type"] == "image_url"]
+    assert len(urls) == 2 and all(u.startswith("data:image/png;base64,") for u in urls)
+    picture = Image.open(io.BytesIO(base64.b64decode(urls[0].split(",", 1)[1])))
+    assert picture.size == (84, 56) and picture.mode == "RGB"
+
+
+@pytest.mark.parametrize(
+    "reply, message",
+    [((500, "model crashed"), "HTTP 500: .*model crashed"), ((302, "moved"), "redirect to http://127.0.0.1:9/elsewhere refused")],
+)
+def test_server_errors_are_clear(reply, message):
+    with ChatServer(lambda body: reply) as server:
+        backend = ServerBackend(server.url + "/v1", "m", QWEN2_5_VL)
+        with pytest.raises(RuntimeError, match=message):
+            backend.generate(_messages(), 4)
+    assert len(server.requests) == 1
+
+
+def test_unreachable_server_and_bad_url():
+    with ChatServer(lambda body: "") as server:
+        url = server.url
+    with pytest.raises(RuntimeError, match="cannot reach VLM server"):
+        ServerBackend(url, "m", QWEN2_5_VL, timeout=5).generate(_messages(), 4)
+    with pytest.raises(ValueError, match="http:// or https://"):
+        ServerBackend("ftp://example", "m", QWEN2_5_VL)
+    with pytest.raises(ValueError, match="--vlm-adapter applies to a local model"):
+        create_backend({"vlm_server": url, "vlm_adapter": "/tmp"})

@@ -1,0 +1,45 @@
+"""Coordinate conventions: our resize rule equals the real processors', and boxes map back exactly."""
+
+import pytest
+
+from rau.vlm.families import QWEN2_5_VL, QWEN3_VL, family_for
+
+SHAPES = [(800, 540), (512, 512), (37, 1200), (3000, 2000), (57, 57), (20, 300), (1024, 97), (281, 799)]
+
+
+@pytest.mark.parametrize("width, height", SHAPES)
+def test_model_size_is_what_the_real_processor_produces_and_keeps(width, height):
+    from PIL import Image
+    from transformers import Qwen2VLImageProcessor
+
+    pytest.importorskip("torchvision")
+    size = QWEN2_5_VL.model_size(width, height)
+    assert size[0] % 28 == 0 and size[1] % 28 == 0
+    processor = Qwen2VLImageProcessor(min_pixels=QWEN2_5_VL.min_pixels, max_pixels=QWEN2_5_VL.max_pixels)
+    for shape in ((width, height), size):  # the source, and our pre-resized image (left unchanged)
+        grid = processor(images=[Image.new("RGB", shape)], return_tensors="pt")["image_grid_thw"][0].tolist()
+        assert (grid[2] * 14, grid[1] * 14) == size
+
+
+@pytest.mark.parametrize("width, height", SHAPES)
+def test_boxes_map_to_model_coordinates_and_back(width, height):
+    box = (width * 0.1, height * 0.25, width * 0.6, height * 0.9)
+    for family in (QWEN2_5_VL, QWEN3_VL):
+        model_box = family.to_model(box, (width, height))
+        back = family.from_model(model_box, (width, height))
+        bound = family.bounds(family.model_size(width, height))
+        assert 0 <= model_box[0] < model_box[2] <= bound[0] and 0 <= model_box[1] < model_box[3] <= bound[1]
+        scale = (width / bound[0], height / bound[1])  # rounding to whole model units
+        assert all(abs(a - b) <= 0.5 * scale[i % 2] + 1e-9 for i, (a, b) in enumerate(zip(box, back)))
+
+
+def test_conventions_per_family():
+    width, height = 800, 540
+    full = (0, 0, width, height)
+    assert QWEN2_5_VL.to_model(full, (width, height)) == [0, 0, *QWEN2_5_VL.model_size(width, height)]
+    assert QWEN3_VL.to_model(full, (width, height)) == [0, 0, 1000, 1000]
+    assert family_for("qwen2_5_vl") is QWEN2_5_VL and family_for("Qwen/Qwen3-VL-8B-Instruct") is QWEN3_VL
+    with pytest.raises(ValueError, match="unknown vision-language model family"):
+        family_for("llava-1.5")
+    with pytest.raises(ValueError, match="aspect ratio"):
+        QWEN2_5_VL.model_size(5000, 10)
