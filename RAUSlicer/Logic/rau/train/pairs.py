@@ -122,8 +122,8 @@ def _matched_views(reference: SliceStack, target: SliceStack, options: PairOptio
 
 
 def _questions_for(reference: View, target: View, options: PairOptions, rng: np.random.Generator) -> list[Question]:
-    shown = [s.name for s in reference.segmentation.labels if reference.pixels(s.name) >= options.min_pixels]
-    shown = [name for name in shown if _target_has(target, name)]
+    legend = [s.name for s in reference.segmentation.labels if reference.pixels(s.name) > 0]  # as inference draws
+    shown = [n for n in legend if reference.pixels(n) >= options.min_pixels and _target_has(target, n)]
     if not shown:
         return []
     present = [n for n in shown if target.pixels(n) >= options.min_pixels]
@@ -131,14 +131,14 @@ def _questions_for(reference: View, target: View, options: PairOptions, rng: np.
     questions = []
     if "box" in options.tasks:
         truth = {n: {"present": n in present, "box": target.box(n) if n in present else None} for n in shown if n in present or n in absent}
-        questions.append(Question("box", reference, target, shown, list(truth), truth))
+        questions.append(Question("box", reference, target, legend, list(truth), truth))
     if "presence" in options.tasks:
         half = max(1, options.questions_per_pair // 2)
         for name in _some(present, half, rng) + _some(absent, half, rng):
-            questions.append(Question("presence", reference, target, shown, [name], {"present": name in present}))
+            questions.append(Question("presence", reference, target, legend, [name], {"present": name in present}))
     if "identity" in options.tasks:
         for name in _some(present, options.questions_per_pair, rng):
-            questions.append(Question("identity", reference, target, shown, [name], {"structure": name, "box": target.box(name)}))
+            questions.append(Question("identity", reference, target, legend, [name], {"structure": name, "box": target.box(name)}))
     return questions
 
 

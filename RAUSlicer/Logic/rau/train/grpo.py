@@ -1,0 +1,56 @@
+"""GRPO reinforcement learning of a LoRA adapter (usually started from the SFT adapter), with TRL's GRPOTrainer.
+
+Rewards (:mod:`rau.train.rewards`): answer format, presence/identity correctness, box IoU.
+TRL's batch counts completions: ``batch_size * grad_accum`` must be a multiple of
+``num_generations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rau.train.rewards import REWARDS
+from rau.train.run import FineTuneSettings, callbacks, finish, prepare, trainer_arguments
+
+LEARNING_RATE = 1e-5
+DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
+
+
+@dataclass
+class GRPOSettings:
+    num_generations: int = 4
+    max_completion_length: int = 256
+    temperature: float = 1.0
+    beta: float = 0.0
+    reward_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+
+def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
+    """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    grpo = grpo or GRPOSettings()
+    completions = settings.batch_size * settings.grad_accum
+    if grpo.num_generations < 2 or completions % grpo.num_generations:
+        raise ValueError(
+            f"batch size x grad accumulation ({completions}) must be a multiple of num_generations ({grpo.num_generations}), which must be at least 2"
+        )
+    unknown = set(grpo.reward_weights) - set(REWARDS)
+    if unknown:
+        raise ValueError(f"unknown reward(s) {sorted(unknown)}; choose from {', '.join(REWARDS)}")
+    model, processor, family, train, val = prepare(settings)
+    names = list(grpo.reward_weights)
+    config = GRPOConfig(
+        **trainer_arguments(settings, model, LEARNING_RATE),
+        num_generations=grpo.num_generations,
+        max_completion_length=grpo.max_completion_length,
+        temperature=grpo.temperature,
+        beta=grpo.beta,
+        reward_weights=[grpo.reward_weights[n] for n in names],
+        remove_unused_columns=False,
+    )
+    trainer = GRPOTrainer(model=model, reward_funcs=[REWARDS[n] for n in names], args=config,
+                          train_dataset=train.remove_columns("completion"), processing_class=processor,
+                          callbacks=callbacks(settings, processor, family, val))
+    trainer.train(resume_from_checkpoint=True if settings.resume else None)
+    return finish(trainer, settings, "grpo", processor, family, val)

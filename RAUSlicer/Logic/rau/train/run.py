@@ -1,0 +1,126 @@
+"""What SFT and GRPO share: settings, trainer arguments, held-out evaluation and logging callbacks, saving.
+
+Layout of an output folder::
+
+    OUT/adapter_config.json, adapter_model.safetensors   the LoRA adapter (rau segment --vlm-adapter OUT)
+    OUT/rau_adapter.json                                  base model, stage, pairs card, final metrics
+    OUT/log.jsonl                                         one line per logged step (loss, rewards, eval_*)
+    OUT/checkpoints/checkpoint-N/                         for --resume
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rau.train.dataset import family_of_card, load_split, read_card, read_records
+from rau.train.model import LoraSettings, check_family, load_trainable
+
+
+@dataclass
+class FineTuneSettings:
+    """One fine-tuning run. ``learning_rate`` None takes the stage's default."""
+
+    model: str
+    data: str
+    out: str
+    adapter: str | None = None
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    epochs: float = 5.0
+    max_steps: int = -1
+    batch_size: int = 1
+    grad_accum: int = 1
+    learning_rate: float | None = None
+    eval_steps: int = 100
+    eval_limit: int = 32
+    save_steps: int = 100
+    logging_steps: int = 10
+    train_limit: int | None = None
+    gradient_checkpointing: bool = False
+    resume: bool = False
+    device: str | None = None
+    seed: int = 0
+
+
+def prepare(settings: FineTuneSettings):
+    """(model, processor, family, train dataset, validation records) after checking the pairs fit the model."""
+    card = read_card(settings.data)
+    model, processor, family = load_trainable(settings.model, settings.lora, settings.adapter, settings.device)
+    check_family(family_of_card(card), family)
+    train = load_split(settings.data, "train", settings.train_limit)
+    val = read_records(settings.data, "val")[: settings.eval_limit] if "val" in card["splits"] else []
+    return model, processor, family, train, val
+
+
+def trainer_arguments(settings: FineTuneSettings, model, default_learning_rate: float) -> dict:
+    """Keyword arguments every TRL config here takes (bf16 only where the model is bf16 on a GPU)."""
+    import torch
+
+    on_gpu = next(model.parameters()).device.type == "cuda"
+    return dict(
+        output_dir=str(Path(settings.out) / "checkpoints"),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum,
+        learning_rate=settings.learning_rate or default_learning_rate,
+        logging_steps=settings.logging_steps,
+        save_steps=settings.save_steps,
+        save_total_limit=2,
+        bf16=on_gpu and model.dtype == torch.bfloat16,
+        fp16=False,
+        use_cpu=not on_gpu,
+        gradient_checkpointing=settings.gradient_checkpointing,
+        report_to="none",
+        seed=settings.seed,
+        dataloader_num_workers=0,
+    )
+
+
+def callbacks(settings: FineTuneSettings, processor, family, val_records: list[dict]) -> list:
+    """Held-out VQA evaluation every ``eval_steps`` and a JSON-lines log in the output folder."""
+    from transformers import TrainerCallback
+
+    from rau.train.evaluation import evaluate, live_backend
+
+    log_path = Path(settings.out) / "log.jsonl"
+
+    class HeldOutEvaluation(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **_):
+            if val_records and settings.eval_steps > 0 and state.global_step % settings.eval_steps == 0:
+                model.eval()
+                metrics = evaluate(live_backend(model, processor, family), settings.data, val_records)
+                model.train()
+                state.log_history.append({"step": state.global_step, **{f"eval_{k}": v for k, v in metrics.items()}})
+                _append(log_path, state.log_history[-1])
+
+    class JsonLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **_):
+            if state.is_world_process_zero and logs:
+                _append(log_path, {"step": state.global_step, **logs})
+
+    return [HeldOutEvaluation(), JsonLog()]
+
+
+def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
+    """Save the adapter and its description; evaluate once more on the held-out split."""
+    from rau.train.evaluation import evaluate, live_backend
+
+    out = Path(settings.out)
+    trainer.save_model(str(out))
+    metrics = {}
+    if val_records and trainer.is_world_process_zero():
+        trainer.model.eval()
+        metrics = evaluate(live_backend(trainer.model, processor, family), settings.data, val_records)
+    if trainer.is_world_process_zero():
+        description = {"base_model": settings.model, "stage": stage, "pairs": str(settings.data), "steps": trainer.state.global_step,
+                       "lora": vars(settings.lora), "family": family.name, "eval": metrics}
+        (out / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
+    return out
+
+
+def _append(path: Path, entry: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")

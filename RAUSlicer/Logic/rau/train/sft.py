@@ -1,0 +1,23 @@
+"""Supervised fine-tuning (SFT) of a LoRA adapter on the pairs' ideal answers, with TRL's SFTTrainer."""
+
+from __future__ import annotations
+
+from rau.train.run import FineTuneSettings, callbacks, finish, prepare, trainer_arguments
+
+LEARNING_RATE = 1e-4
+
+
+def run_sft(settings: FineTuneSettings):
+    """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
+    from trl import SFTConfig, SFTTrainer
+
+    model, processor, family, train, val = prepare(settings)
+    config = SFTConfig(
+        **trainer_arguments(settings, model, LEARNING_RATE),
+        max_length=None,  # never cut image tokens
+        completion_only_loss=True,
+    )
+    trainer = SFTTrainer(model=model, args=config, train_dataset=train, processing_class=processor,
+                         callbacks=callbacks(settings, processor, family, val))
+    trainer.train(resume_from_checkpoint=True if settings.resume else None)
+    return finish(trainer, settings, "sft", processor, family, val)
