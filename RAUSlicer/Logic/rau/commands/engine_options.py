@@ -19,11 +19,16 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", default=None, help="torch device for models: auto (default), cpu, cuda, mps")
     group.add_argument("--slice-axis", choices=["auto", "i", "j", "k"], default=None, help="SAM2: volume axis to slice along (default: coarsest spacing)")
     group.add_argument("--window", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None, help="SAM2: intensity window, e.g. -160 240 for abdominal CT (default: 0.5-99.5 percentiles)")
+    group.add_argument("--vlm-model", default=None, help="VLM: Hugging Face id or local folder (default Qwen/Qwen2.5-VL-7B-Instruct); with --vlm-server, the served model name")
+    group.add_argument("--vlm-server", default=None, metavar="URL", help="VLM: OpenAI-compatible server (vLLM, SGLang); images go to this URL only; API key from RAU_VLM_API_KEY")
+    group.add_argument("--vlm-adapter", default=None, metavar="DIR", help="VLM: LoRA adapter folder (e.g. from rau train sft)")
+    group.add_argument("--vlm-family", choices=["qwen2.5-vl", "qwen3-vl", "qwen2-vl"], default=None, help="VLM: coordinate convention when the model name does not tell")
+    group.add_argument("--vlm-per-structure", action="store_true", help="VLM: one request per structure instead of one per target")
 
 
 def engine_options(args: argparse.Namespace) -> dict:
     """The engine options the user set, as a dict for :func:`rau.engines.create_engine`."""
-    keys = ["top_k", "fusion", "seed"]
+    keys = ["top_k", "fusion", "seed", "vlm_model", "vlm_server", "vlm_adapter", "vlm_family", "vlm_per_structure"]
     keys += ["sam2_model", "device", "slice_axis", "window"]
     options = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "no_deformable", False):

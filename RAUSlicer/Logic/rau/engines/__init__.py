@@ -10,6 +10,8 @@ ENGINES = {
     "registration": "rau.engines.registration:RegistrationEngine",
     "sam2-memory": "rau.engines.sam2:Sam2MemoryEngine",
     "registration+sam2": "rau.engines.sam2:RegistrationSam2Engine",
+    "rau": "rau.engines.rau:RAUEngine",
+    "vlm-box": "rau.engines.vlm:VLMBoxEngine",
 }
 
 DEFAULT_ENGINE = "registration"

@@ -1,0 +1,61 @@
+"""``vlm-box``: the VLM's boxes as the result (each box filled), for evaluating localization."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rau.engines.base import Localization, PipelineEngine, Progress, Request, Segmenter
+from rau.result import Result, StructureResult
+
+
+class BoxSegmenter(Segmenter):
+    """Fills each localized box (per-slice boxes when given); absent structures get no mask."""
+
+    def segment(self, request: Request, localizations: dict[str, Localization] | None, progress: Progress) -> Result:
+        structures = []
+        for structure in request.labels():
+            found = (localizations or {}).get(structure.name)
+            mask = _filled_boxes(found, request.target.shape)
+            present = bool(found and found.present)
+            message = "" if present and mask.any() else _why_empty(found)
+            structures.append(
+                StructureResult(structure, mask if present else None, found.confidence if found else 0.0, "vlm-box",
+                                {"vlm": _public(found)} if found else {}, message=message)
+            )
+        return Result(request.target, structures, "vlm-box")
+
+
+def _filled_boxes(found: Localization | None, shape) -> np.ndarray:
+    """A mask with the localization's per-slice boxes (else its box) filled."""
+    mask = np.zeros(shape, dtype=bool)
+    if found is not None:
+        for box in list(found.slice_boxes.values()) or ([found.box] if found.box else []):
+            mask[box.slices()] = True
+    return mask
+
+
+def _why_empty(found: Localization | None) -> str:
+    if found is None:
+        return "(not localized)"
+    if not found.present:
+        return "(the model says it is absent)" if found.confidence > 0 else "(no usable answer from the model)"
+    return "(present, but no usable box)"
+
+
+def _public(found: Localization) -> dict:
+    """The JSON-ready part of a VLM localization (kept in the result's prompts)."""
+    return {key: found.answer.get(key) for key in ("issues", "model_box", "reference_slice", "target_slice")}
+
+
+class VLMBoxEngine(PipelineEngine):
+    """VLM localization, boxes as masks."""
+
+    name = "vlm-box"
+
+    @classmethod
+    def from_options(cls, options: dict) -> "VLMBoxEngine":
+        from rau.vlm.backend import create_backend
+        from rau.vlm.localizer import VLMLocalizer
+
+        localizer = VLMLocalizer(create_backend(options), per_structure=bool(options.get("vlm_per_structure")))
+        return cls(localizer, BoxSegmenter(), cls.name)

@@ -1,0 +1,75 @@
+"""Which slices the VLM looks at in 3D: reference key slices and their matching target slices.
+
+Volumes are cut along the array's k axis (``array[k]``). Each structure's key slice is
+where its cross-section is largest; to keep one VLM call per target where possible,
+structures share a slice when it shows at least ``share`` of their largest
+cross-section (greedy cover: the slice showing most structures first). The matching
+target slice maximizes thumbnail correlation with the reference slice, minus a penalty
+for a different relative position in the volume. A 2D pair is one view of slice 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image as PILImage
+
+from rau.image import Image
+from rau.labels import Segmentation
+from rau.render import to_uint8
+
+THUMBNAIL = 32
+POSITION_PENALTY = 0.5
+
+
+@dataclass
+class View:
+    """One VLM look: reference slice ``reference_slice`` against target slice ``target_slice``, asking ``names``."""
+
+    reference_slice: int
+    target_slice: int
+    names: list[str]
+
+
+def plan_views(segmentation: Segmentation, reference: Image, target: Image, names: list[str], share: float = 0.5) -> list[View]:
+    """Views covering every structure of ``names`` that has voxels in the reference."""
+    if target.ndim == 2:
+        shown = [n for n in names if segmentation.mask(n).any()]
+        return [View(0, 0, shown)] if shown else []
+    return [View(k, matching_slice(reference, k, target), group) for k, group in key_slices(segmentation, names, share)]
+
+
+def key_slices(segmentation: Segmentation, names: list[str], share: float = 0.5) -> list[tuple[int, list[str]]]:
+    """(reference slice, structures) groups, greedily covering the structures with voxels."""
+    areas = {n: segmentation.mask(n).sum(axis=(1, 2)).astype(float) for n in names}
+    remaining = [n for n in names if areas[n].max() > 0]
+    groups = []
+    while remaining:
+        relative = np.stack([areas[n] / areas[n].max() for n in remaining])  # structures x slices
+        shown = relative >= share
+        score = shown.sum(axis=0) + relative.sum(axis=0) / (len(remaining) + 1)
+        k = int(np.argmax(score))
+        group = [n for n, row in zip(remaining, shown) if row[k]]
+        groups.append((k, group))
+        remaining = [n for n in remaining if n not in group]
+    return groups
+
+
+def matching_slice(reference: Image, k: int, target: Image) -> int:
+    """The target slice that looks most like reference slice ``k`` (see module doc)."""
+    wanted = _thumbnail(reference.array[k])
+    position = k / max(reference.shape[0] - 1, 1)
+    scores = []
+    for index in range(target.shape[0]):
+        similarity = float(np.mean(wanted * _thumbnail(target.array[index])))
+        offset = abs(index / max(target.shape[0] - 1, 1) - position)
+        scores.append(similarity - POSITION_PENALTY * offset)
+    return int(np.argmax(scores))
+
+
+def _thumbnail(slice2d: np.ndarray) -> np.ndarray:
+    """A zero-mean, unit-variance THUMBNAIL x THUMBNAIL version of a slice (correlation by mean product)."""
+    small = np.asarray(PILImage.fromarray(to_uint8(slice2d)).resize((THUMBNAIL, THUMBNAIL), PILImage.BILINEAR), float)
+    spread = small.std()
+    return (small - small.mean()) / spread if spread > 0 else np.zeros_like(small)

@@ -1,0 +1,81 @@
+"""The VLM localizer: reference overlay + target in, presence and a box per structure out.
+
+For each view (:mod:`rau.vlm.key_slices`) it renders the reference slice with the
+structures outlined and tagged (:mod:`rau.render`), the target slice plain, asks all
+the view's structures in one request (or one request each with ``per_structure``),
+reads the answer defensively (:mod:`rau.vlm.answers`) and maps boxes from the model's
+coordinates (:mod:`rau.vlm.families`) to target voxels.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rau.boxes import Box
+from rau.engines.base import Localization, Localizer, Progress, Request
+from rau.render import render_overlay, render_plain
+from rau.vlm.answers import StructureAnswer, parse_localization
+from rau.vlm.backend import Backend
+from rau.vlm.key_slices import View, plan_views
+from rau.vlm.prompts import localization_messages
+
+TOKENS_PER_STRUCTURE = 40
+
+
+class VLMLocalizer(Localizer):
+    """Presence and boxes from a vision-language model (see module doc)."""
+
+    def __init__(self, backend: Backend, per_structure: bool = False):
+        self.backend, self.per_structure = backend, per_structure
+
+    def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        reference = request.references[0]
+        names = request.labels().names
+        views = plan_views(reference.segmentation, reference.image, request.target, names)
+        asks = [(view, [name]) for view in views for name in view.names] if self.per_structure else [(v, v.names) for v in views]
+        found: dict[str, Localization] = {}
+        for index, (view, question) in enumerate(asks):
+            progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
+            found.update(self.ask(request, view, question))
+        for name in names:
+            if name not in found:
+                found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference"]})
+        progress("VLM localization done", 1.0)
+        return found
+
+    def ask(self, request: Request, view: View, question: list[str]) -> dict[str, Localization]:
+        """One request about ``question`` (structures) on one view."""
+        reference = request.references[0]
+        legend = [n for n in request.labels().names if reference.segmentation.mask(n)[view.reference_slice].any()]
+        reference_slice = reference.image.array[view.reference_slice]
+        target_slice = request.target.array[view.target_slice]
+        source_size = (target_slice.shape[1], target_slice.shape[0])
+        family = self.backend.family
+        reference_size = family.model_size(reference_slice.shape[1], reference_slice.shape[0])
+        target_size = family.model_size(*source_size)
+        masks = [reference.segmentation.mask(n)[view.reference_slice] for n in legend]
+        messages = localization_messages(
+            render_overlay(reference_slice, masks, reference_size), render_plain(target_slice, target_size),
+            legend, question, family, target_size,
+        )
+        reply = self.backend.generate(messages, max_new_tokens=TOKENS_PER_STRUCTURE * len(question) + 16)
+        answers = parse_localization(reply.text, question, family.bounds(target_size))
+        return {
+            name: self._localization(request, view, answers[name], source_size, reply.text) for name in question
+        }
+
+    def _localization(self, request: Request, view: View, answer: StructureAnswer, source_size, text: str) -> Localization:
+        box = None
+        if answer.box is not None:
+            x0, y0, x1, y1 = self.backend.family.from_model(answer.box, source_size)
+            k = view.target_slice
+            box = Box((math.floor(x0), math.floor(y0), k), (math.ceil(x1), math.ceil(y1), k + 1)).clip(request.target)
+            box = None if box.empty else box
+        details = {
+            "text": text, "issues": answer.issues, "model_box": answer.box,
+            "reference_slice": view.reference_slice, "target_slice": view.target_slice,
+        }
+        return Localization(
+            request.labels().get(answer.name), bool(answer.present), box, answer.confidence,
+            {view.target_slice: box} if box is not None else {}, "vlm", details,
+        )

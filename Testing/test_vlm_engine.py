@@ -1,0 +1,99 @@
+"""End to end on HC18 ultrasound: ``vlm-box`` and ``rau`` through both backends, garbage answers included."""
+
+import json
+
+import numpy as np
+import pytest
+
+from chat_server import ChatServer
+from rau.cli import main
+from rau.engines import Request, create_engine
+from rau.references import load_reference
+from rau.io import read_image
+from rau.vlm.families import QWEN2_5_VL
+from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
+
+
+def _hc18(shared_data, index):
+    folder = shared_data / "hc18_fetal_head_us"
+    rows = (folder / "pixel_size_and_HC.csv").read_text().splitlines()[1:]
+    spacing = float(rows[index].split(",")[1])
+    name = f"{index:03d}_HC"
+    return folder / "images" / f"{name}.png", folder / "masks" / f"{name}_mask.png", spacing
+
+
+@pytest.fixture(scope="module")
+def pair(shared_data):
+    image, labels, spacing = _hc18(shared_data, 0)
+    reference = load_reference(image, labels, spacing)
+    target_image, target_labels, target_spacing = _hc18(shared_data, 1)
+    target = read_image(target_image, target_spacing)
+    truth = load_reference(target_image, target_labels, target_spacing).segmentation
+    return reference, target, truth
+
+
+def _truth_answer(truth, target, family=QWEN2_5_VL):
+    """The answer a perfect Qwen2.5-VL would give for the target (its truth box in model pixels)."""
+    name = truth.labels.names[0]
+    mask = truth.mask(name)[0]
+    rows, cols = np.nonzero(mask)
+    box = family.to_model((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1), (target.shape[2], target.shape[1]))
+    return name, json.dumps([{"label": name, "present": True, "bbox_2d": box}])
+
+
+def test_vlm_box_maps_a_perfect_answer_back_to_the_truth_box(pair):
+    reference, target, truth = pair
+    name, answer = _truth_answer(truth, target)
+    with ChatServer(lambda body: f"```json\n{answer}\n```") as server:
+        engine = create_engine("vlm-box", {"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"})
+        result = engine.run(Request([reference], target))
+    assert len(server.requests) == 1  # one call for the whole target
+    found = result.get(name)
+    truth_box = np.argwhere(truth.mask(name)[0])
+    assert found.found and found.confidence == 1.0
+    lower, upper = found.box.lower, found.box.upper
+    assert abs(lower[0] - truth_box[:, 1].min()) <= 2 and abs(upper[1] - truth_box[:, 0].max() - 1) <= 2
+    text = server.requests[0]["body"]["messages"][1]["content"][-1]["text"]
+    assert f"1: {name}" in text and "in pixels of image 2 (width 812, height 532)" in text
+
+
+@pytest.mark.parametrize("answer", ["I cannot tell.", '[{"label": "brain", "present": true, "bbox_2d": [5, 5, 9, 9]}]', "[{"])
+def test_garbage_answers_give_no_mask_and_say_why(pair, answer):
+    reference, target, _ = pair
+    with ChatServer(lambda body: answer) as server:
+        result = create_engine("vlm-box", {"vlm_server": server.url}).run(Request([reference], target))
+    item = result.structures[0]
+    assert not item.found and item.confidence == 0.0 and "no usable answer" in item.message
+
+
+def test_rau_engine_with_tiny_qwen_in_process_survives_random_weights(pair, tiny_qwen, tmp_path):
+    from tiny_sam2 import save_tiny_sam2
+
+    reference, target, _ = pair
+    sam2 = save_tiny_sam2(tmp_path / "sam2", presence="always")
+    engine = create_engine("rau", {"vlm_model": str(tiny_qwen), "sam2_model": str(sam2), "device": "cpu"})
+    result = engine.run(Request([reference], target))
+    assert engine.localizer.backend.calls == 1
+    item = result.structures[0]
+    assert item.engine == "rau" and result.engine == "rau"
+    assert item.found or item.message  # random weights: either a mask or a stated reason
+
+
+def test_rau_segment_command_through_a_server(pair, shared_data, tmp_path, capsys):
+    from tiny_sam2 import save_tiny_sam2
+
+    reference, target, truth = pair
+    _, answer = _truth_answer(truth, target)
+    image, labels, spacing = _hc18(shared_data, 0)
+    target_image, _, target_spacing = _hc18(shared_data, 1)
+    sam2 = save_tiny_sam2(tmp_path / "sam2", presence="always")
+    out = tmp_path / "out" / "target.nii.gz"
+    with ChatServer(lambda body: answer) as server:
+        code = main([
+            "segment", "--engine", "rau", "--vlm-server", server.url, "--sam2-model", str(sam2), "--device", "cpu",
+            "--reference", str(image), "--reference-labels", str(labels), "--reference-spacing", str(spacing),
+            "--target", str(target_image), "--target-spacing", str(target_spacing), "--out", str(out),
+        ])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads(out.with_name("target.result.json").read_text())
+    assert summary["engine"] == "rau" and summary["structures"][0]["prompts"]
