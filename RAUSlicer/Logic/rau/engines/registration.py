@@ -1,0 +1,150 @@
+"""The classical engine: register each reference onto the target, warp its labels, rank and fuse.
+
+Needs no model weights, runs on the CPU, and serves as the default and the baseline.
+:class:`RegistrationLocalizer` offers the same work as boxes (and per-slice boxes)
+for engines that segment with another model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rau.boxes import Box
+from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, validate_request
+from rau.fusion import fuse
+from rau.image import Image
+from rau.label_transfer import SoftMask, warp_structures
+from rau.registration import Registration, RegistrationSettings, register
+from rau.result import Result, StructureResult
+
+
+@dataclass
+class Transfer:
+    """One reference's labels on the target, with how well its image matched."""
+
+    reference: Reference
+    registration: Registration
+    masks: dict[str, SoftMask | None]
+
+
+class RegistrationEngine(Engine):
+    """Registration-based label transfer; several references are ranked and the ``top_k`` best fused."""
+
+    name = "registration"
+
+    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote"):
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        self.settings, self.top_k, self.fusion = settings, top_k, fusion
+
+    @classmethod
+    def from_options(cls, options: dict) -> "RegistrationEngine":
+        settings = RegistrationSettings()
+        if "deformable" in options:
+            settings = replace(settings, deformable=bool(options["deformable"]))
+        if options.get("seed") is not None:
+            settings = replace(settings, seed=int(options["seed"]))
+        return cls(settings, int(options.get("top_k") or 5), options.get("fusion") or "vote")
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        progress = progress or Progress()
+        validate_request(request)
+        started = time.perf_counter()
+        names = request.labels().names
+        transfers = []
+        for index, reference in enumerate(request.references):
+            progress(f"registering {reference.name}", index / (len(request.references) + 1))
+            transfers.append(transfer(reference, request.target, names, self.settings))
+        ranked = sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
+        chosen = ranked[: self.top_k]
+        progress("fusing labels", len(request.references) / (len(request.references) + 1))
+        structures = [self._fuse_structure(request, name, chosen) for name in names]
+        result = Result(
+            request.target,
+            resolve_overlaps(structures, request),
+            self.name,
+            time.perf_counter() - started,
+            details={"ranking": [{"reference": t.reference.name, "similarity": round(t.registration.similarity, 4), "seconds": round(t.registration.seconds, 3)} for t in ranked]},
+        )
+        progress("done", 1.0)
+        return result
+
+    def _fuse_structure(self, request: Request, name: str, chosen: list[Transfer]) -> StructureResult:
+        structure = request.labels().get(name)
+        landed = [t.masks[name] for t in chosen if t.masks.get(name) is not None]
+        references = [t.reference.name for t in chosen]
+        prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
+        if not landed:
+            return StructureResult(structure, None, 0.0, self.name, prompts, message="lands outside the target after registration")
+        fused, agreement = fuse(landed, self.fusion)
+        mask = np.zeros(request.target.shape, bool)
+        mask[fused.region] = fused.values > 0.5
+        similarity = float(np.mean([max(t.registration.similarity, 0.0) for t in chosen]))
+        confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else similarity
+        return StructureResult(structure, mask, confidence, self.name, prompts)
+
+
+def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings) -> Transfer:
+    """Register one reference onto the target and warp the named structures."""
+    present = [n for n in names if n in reference.segmentation.masks]
+    focus = np.any([reference.segmentation.masks[n] for n in present], axis=0) if present else None
+    registration = register(target, reference.image, settings, moving_focus=focus)
+    return Transfer(reference, registration, warp_structures(reference.segmentation, present, target, registration.transform))
+
+
+def resolve_overlaps(structures: list[StructureResult], request: Request) -> list[StructureResult]:
+    """Where references keep structures apart, give each contested voxel to one structure only.
+
+    Interpolation makes neighbouring warped structures overlap by a voxel or so; the
+    structure listed first keeps the voxel. References whose own masks overlap
+    (Slicer layers) keep their overlaps.
+    """
+    if references_overlap(request.references):
+        return structures
+    taken = np.zeros(request.target.shape, bool)
+    for item in structures:
+        if item.found:
+            item.mask = item.mask & ~taken
+            taken |= item.mask
+            item.box = Box.from_mask(item.mask) if item.mask.any() else None
+            if not item.mask.any():
+                item.mask, item.message = None, "covered by neighbouring structures"
+    return structures
+
+
+def references_overlap(references: list[Reference]) -> bool:
+    """True when any reference has a voxel in two structures."""
+    for reference in references:
+        counts = np.sum([m.astype(np.uint8) for m in reference.segmentation.masks.values()], axis=0)
+        if np.max(counts, initial=0) > 1:
+            return True
+    return False
+
+
+class RegistrationLocalizer(Localizer):
+    """Presence, a box and per-slice boxes per structure, from registration label transfer."""
+
+    def __init__(self, engine: RegistrationEngine):
+        self.engine = engine
+
+    @classmethod
+    def from_options(cls, options: dict) -> "RegistrationLocalizer":
+        return cls(RegistrationEngine.from_options(options))
+
+    def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        result = self.engine.run(request, progress)
+        return {item.structure.name: localization_from(item) for item in result.structures}
+
+
+def localization_from(item: StructureResult) -> Localization:
+    """A structure result seen as a localization (its box, and its box on every slice it touches)."""
+    if not item.found:
+        return Localization(item.structure, False, confidence=item.confidence, source="registration")
+    slice_boxes = {}
+    for k in np.flatnonzero(item.mask.any(axis=(1, 2))):
+        box = Box.from_mask(item.mask[k : k + 1])
+        slice_boxes[int(k)] = Box((box.lower[0], box.lower[1], int(k)), (box.upper[0], box.upper[1], int(k) + 1))
+    return Localization(item.structure, True, item.box, item.confidence, slice_boxes, source="registration")

@@ -1,0 +1,288 @@
+"""Classical image registration of a reference (moving) onto a target (fixed), with SimpleITK.
+
+Stages, all driven by Mattes mutual information so that modalities may differ:
+
+1. **Global initialization**: the foreground centroids are aligned, then an
+   exhaustive search over translations finds the overlap with the best metric
+   (scans may start hundreds of millimetres apart, or one may be a thin slab).
+2. **Similarity then affine**, multi-resolution, on a working grid of about
+   ``working_size`` voxels per side (anisotropic-safe: thin axes are never shrunk).
+3. **Coarse B-spline** (optional), a few control points per axis.
+
+The result is one SimpleITK transform mapping target points to reference points,
+which is what :func:`SimpleITK.Resample` needs to pull reference labels onto the target.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from rau.image import Image
+
+
+class RegistrationError(RuntimeError):
+    """Registration found no usable alignment."""
+
+
+@dataclass(frozen=True)
+class RegistrationSettings:
+    """Knobs of :func:`register`; the defaults serve 2D ultrasound and 3D CT/MR alike."""
+
+    deformable: bool = True
+    affine: bool = True
+    working_size: int = 96
+    min_working_spacing: float = 3.0
+    search_steps: int = 4
+    starts: int = 3
+    freeze_thin_axis: bool = True
+    focus_margin: float = 0.25
+    affine_iterations: int = 100
+    bspline_mesh: int = 4
+    bspline_iterations: int = 20
+    sampling_fraction: float = 0.25
+    seed: int = 0
+
+
+@dataclass
+class Registration:
+    """A transform from target (fixed) space to reference (moving) space, and how well it fits."""
+
+    transform: sitk.Transform
+    similarity: float
+    seconds: float
+
+
+def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None) -> Registration:
+    """Register ``moving`` (a reference) onto ``fixed`` (the target).
+
+    ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
+    restricts the metric to a margin around it, so the fit serves the labelled anatomy.
+    """
+    started = time.perf_counter()
+    dimension = fixed.ndim
+    fixed_work = working_image(fixed, settings)
+    moving_work = working_image(moving, settings)
+    focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
+    fits = []
+    for start in initial_translations(fixed_work, moving_work, settings):
+        try:
+            fits.append(linear_stage(fixed_work, moving_work, start, _similarity(dimension), settings, focus))
+        except RuntimeError:  # this start leaves too little overlap
+            continue
+    if not fits:
+        raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
+    transform = min(fits, key=lambda fit: fit[1])[0]
+    if settings.affine:
+        transform = linear_stage(fixed_work, moving_work, transform, sitk.AffineTransform(dimension), settings, focus)[0]
+    if settings.deformable:
+        transform = bspline_stage(fixed_work, moving_work, transform, settings, focus)
+    similarity = correlation(fixed_work, moving_work, transform)
+    return Registration(transform, similarity, time.perf_counter() - started)
+
+
+def working_image(image: Image, settings: RegistrationSettings) -> sitk.Image:
+    """A smoothed, downsampled float copy with about ``working_size`` voxels along its longest side.
+
+    Axes thinner than that keep their voxel count (a 40 mm slab is not squashed further).
+    """
+    source = sitk.Cast(image.to_sitk(), sitk.sitkFloat32)
+    size = np.array(source.GetSize(), float)
+    spacing = np.array(source.GetSpacing(), float)
+    extent = size * spacing
+    target_spacing = max(extent.max() / settings.working_size, settings.min_working_spacing if image.ndim == 3 else 0.0)
+    new_spacing = np.maximum(spacing, np.minimum(target_spacing, extent / 4))
+    if np.allclose(new_spacing, spacing):
+        return source
+    sigma = np.sqrt(np.maximum(new_spacing**2 - spacing**2, 0)) / 2.355
+    smoothed = sitk.SmoothingRecursiveGaussian(source, [max(float(s), 1e-3) for s in sigma]) if sigma.max() > 0 else source
+    new_size = [max(int(round(e / s)), 1) for e, s in zip(extent, new_spacing)]
+    origin_shift = source.TransformContinuousIndexToPhysicalPoint([-0.5 + 0.5 * s / o for s, o in zip(new_spacing, spacing)])
+    return sitk.Resample(smoothed, new_size, sitk.Transform(), sitk.sitkLinear, origin_shift, new_spacing.tolist(), source.GetDirection(), float(np.min(sitk.GetArrayViewFromImage(source))), sitk.sitkFloat32)
+
+
+def focus_mask(moving: Image, moving_work: sitk.Image, labels: np.ndarray, settings: RegistrationSettings) -> sitk.Image:
+    """The labelled region, grown by ``focus_margin`` of its size, on the working grid (uint8)."""
+    mask = sitk.Cast(moving.with_array(labels.astype(np.uint8)).to_sitk(), sitk.sitkFloat32)
+    mask = sitk.Resample(mask, moving_work, sitk.Transform(), sitk.sitkLinear, 0.0) > 0.25
+    statistics = sitk.LabelShapeStatisticsImageFilter()
+    statistics.Execute(mask)
+    if not statistics.HasLabel(1):
+        return None
+    size_mm = np.array(statistics.GetBoundingBox(1)[mask.GetDimension():]) * np.array(mask.GetSpacing())
+    radius = np.ceil(settings.focus_margin * size_mm.max() / np.array(mask.GetSpacing())).astype(int)
+    return sitk.BinaryDilate(mask, radius.tolist())
+
+
+def foreground_centroid(image: sitk.Image) -> np.ndarray:
+    """Physical centroid of the Otsu foreground (falls back to the image centre)."""
+    mask = sitk.OtsuThreshold(image, 0, 1)
+    statistics = sitk.LabelShapeStatisticsImageFilter()
+    statistics.Execute(mask)
+    if statistics.HasLabel(1):
+        return np.array(statistics.GetCentroid(1))
+    centre = (np.array(image.GetSize()) - 1) / 2
+    return np.array(image.TransformContinuousIndexToPhysicalPoint(centre.tolist()))
+
+
+def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
+    method = sitk.ImageRegistrationMethod()
+    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
+    method.SetMetricSamplingStrategy(method.RANDOM)
+    method.SetMetricSamplingPercentage(settings.sampling_fraction, settings.seed)
+    method.SetInterpolator(sitk.sitkLinear)
+    return method
+
+
+def _similarity(dimension: int) -> sitk.Transform:
+    return sitk.Similarity2DTransform() if dimension == 2 else sitk.Similarity3DTransform()
+
+
+def initial_translations(fixed: sitk.Image, moving: sitk.Image, settings: RegistrationSettings) -> list[sitk.Transform]:
+    """Starting offsets: the headers as they are, the grid centres aligned, the foreground
+    centroids aligned, and for volumes the ``starts`` best offsets of a grid search around the
+    centroids (scans of one body may cover different ranges; 2D pictures are framed on the
+    anatomy by the operator, where a search only finds false matches).
+
+    The search runs on coarse copies (about 32 voxels a side); offsets where the
+    images barely overlap are skipped rather than failing the metric.
+    """
+    dimension = fixed.GetDimension()
+    offset = foreground_centroid(moving) - foreground_centroid(fixed)
+    coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
+    extent = np.array(moving.GetSize()) * np.array(moving.GetSpacing())
+    step = extent / (4 * max(settings.search_steps, 1))
+    method = _method(settings)
+    scored = []
+    steps = settings.search_steps if dimension == 3 else 0
+    grid = np.arange(-steps, steps + 1)
+    for shift in np.stack(np.meshgrid(*[grid] * dimension, indexing="ij"), -1).reshape(-1, dimension):
+        candidate = offset + shift * step
+        method.SetInitialTransform(sitk.TranslationTransform(dimension, candidate.tolist()))
+        try:
+            value = method.MetricEvaluate(coarse_fixed, coarse_moving)
+        except RuntimeError:  # too little overlap at this offset
+            continue
+        scored.append((value, tuple(candidate)))
+    best = [candidate for _, candidate in sorted(scored)[: settings.starts]] or [tuple(offset)]
+    header = (0.0,) * dimension
+    centres = tuple(_centre(moving) - _centre(fixed))
+    return [sitk.TranslationTransform(dimension, list(c)) for c in dict.fromkeys([header, centres, *best])]
+
+
+def _centre(image: sitk.Image) -> np.ndarray:
+    """Physical centre of the image's voxel grid."""
+    return np.array(image.TransformContinuousIndexToPhysicalPoint(((np.array(image.GetSize()) - 1) / 2).tolist()))
+
+
+def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
+    """A copy with at most ``size`` voxels along the longest axis (thin axes kept)."""
+    factors = [max(1, min(int(np.ceil(max(image.GetSize()) / size)), n // 2 or 1)) for n in image.GetSize()]
+    return sitk.BinShrink(image, factors) if max(factors) > 1 else image
+
+
+def linear_stage(fixed, moving, initial: sitk.Transform, transform: sitk.Transform, settings, focus=None) -> tuple[sitk.Transform, float]:
+    """Optimize a similarity or affine transform starting from ``initial``; returns it and its final metric."""
+    dimension = fixed.GetDimension()
+    centre = fixed.TransformContinuousIndexToPhysicalPoint(((np.array(fixed.GetSize()) - 1) / 2).tolist())
+    if isinstance(initial, sitk.TranslationTransform):
+        transform.SetCenter(centre)
+        transform.SetTranslation(initial.GetOffset())
+    else:
+        affine = sitk.AffineTransform(dimension)
+        affine.SetCenter(centre)
+        matrix = np.array(initial.GetMatrix()).reshape(dimension, dimension) if hasattr(initial, "GetMatrix") else np.eye(dimension)
+        affine.SetMatrix(matrix.ravel().tolist())
+        affine.SetTranslation(_translation_about(initial, centre))
+        transform = affine
+    method = _method(settings)
+    method.SetOptimizerAsRegularStepGradientDescent(
+        learningRate=1.0, minStep=1e-4, numberOfIterations=settings.affine_iterations, gradientMagnitudeTolerance=1e-6
+    )
+    method.SetOptimizerScalesFromPhysicalShift()
+    if isinstance(transform, sitk.AffineTransform) and settings.freeze_thin_axis:
+        method.SetOptimizerWeights(_thin_axis_weights(fixed))
+    shrink, smooth = _pyramid(fixed)
+    method.SetShrinkFactorsPerLevel(shrink)
+    method.SetSmoothingSigmasPerLevel(smooth)
+    method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
+    if focus is not None:
+        method.SetMetricMovingMask(focus)
+    method.SetInitialTransform(transform, inPlace=True)
+    method.Execute(fixed, moving)
+    return transform, mutual_information(fixed, moving, transform)
+
+
+def mutual_information(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
+    """Mattes mutual information (negated, lower is better) over every fixed voxel: deterministic."""
+    method = sitk.ImageRegistrationMethod()
+    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
+    method.SetInterpolator(sitk.sitkLinear)
+    method.SetInitialTransform(transform)
+    try:
+        return method.MetricEvaluate(fixed, moving)
+    except RuntimeError:
+        return 0.0
+
+
+def _thin_axis_weights(fixed: sitk.Image) -> list[float]:
+    """Affine optimizer weights that keep the similarity stage's scaling along a thin image axis.
+
+    A slab a few voxels thick does not constrain stretching across it; the affine
+    stage would squash the reference to fit. Only in-plane terms stay free.
+    """
+    dimension = fixed.GetDimension()
+    weights = np.ones((dimension, dimension))
+    size = np.array(fixed.GetSize())
+    direction = np.abs(np.array(fixed.GetDirection()).reshape(dimension, dimension))
+    for axis in np.flatnonzero(size < 16):
+        column = int(np.argmax(direction[:, axis]))
+        weights[:, column] = 0.0
+    return weights.ravel().tolist() + [1.0] * dimension
+
+
+def _translation_about(transform: sitk.Transform, centre) -> list[float]:
+    """Translation of an equivalent matrix transform whose centre is ``centre``."""
+    mapped = np.array(transform.TransformPoint(tuple(centre)))
+    return (mapped - np.array(centre)).tolist()
+
+
+def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
+    """Shrink factors that keep at least 8 voxels along every axis."""
+    smallest = min(image.GetSize())
+    levels = [f for f in (4, 2) if smallest // f >= 8] + [1]
+    return levels, [f / 2 if f > 1 else 0.0 for f in levels]
+
+
+def bspline_stage(fixed, moving, linear: sitk.Transform, settings, focus=None) -> sitk.Transform:
+    """A coarse B-spline on top of the linear transform (composite: linear then B-spline)."""
+    dimension = fixed.GetDimension()
+    mesh = [max(1, min(settings.bspline_mesh, s // 4)) for s in fixed.GetSize()]
+    bspline = sitk.BSplineTransformInitializer(fixed, mesh, order=3)
+    composite = sitk.CompositeTransform(dimension)
+    composite.AddTransform(linear)
+    composite.AddTransform(bspline)
+    method = _method(settings)
+    method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5, numberOfIterations=settings.bspline_iterations, maximumNumberOfCorrections=5)
+    if focus is not None:
+        method.SetMetricMovingMask(focus)
+    method.SetMovingInitialTransform(linear)
+    method.SetInitialTransform(bspline, inPlace=True)
+    method.Execute(fixed, moving)
+    return composite
+
+
+def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
+    """Normalized cross-correlation of the target and the warped reference where they overlap (-1..1)."""
+    warped = sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32)
+    a = sitk.GetArrayViewFromImage(fixed).ravel()
+    b = sitk.GetArrayViewFromImage(warped).ravel()
+    overlap = np.isfinite(b)
+    if overlap.sum() < 16:
+        return -1.0
+    a, b = a[overlap] - a[overlap].mean(), b[overlap] - b[overlap].mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
