@@ -1,0 +1,90 @@
+"""VQA and box evaluation of a VLM, as in the RAU paper: presence, identity, box IoU / hit rate.
+
+For one reference/target pair with the target's truth, :func:`evaluate_pair` asks, on each
+view of :mod:`rau.vlm.key_slices`:
+
+* **presence**: for every legend structure, "is it visible in image 2?" (truth: the structure
+  has voxels on the target slice);
+* **identity**: for every structure present on the target slice, its truth box drawn in
+  yellow, "which reference structure is this?";
+* **localization**: the engine's own request (:class:`rau.vlm.localizer.VLMLocalizer`); box
+  IoU against the truth box on the target slice, a hit when IoU >= ``HIT_IOU``.
+
+It returns one record per question; :func:`summarize` turns records into accuracies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rau.boxes import Box
+from rau.engines.base import Progress, Reference, Request
+from rau.image import Image
+from rau.labels import Segmentation
+from rau.render import render_boxed, render_overlay, render_plain
+from rau.vlm.answers import parse_identity, parse_presence
+from rau.vlm.backend import Backend
+from rau.vlm.key_slices import plan_views
+from rau.vlm.localizer import VLMLocalizer
+from rau.vlm.prompts import identity_messages, presence_messages
+
+HIT_IOU = 0.5
+ANSWER_TOKENS = 32
+
+
+def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None) -> list[dict]:
+    """Records ``{task, structure, truth, answer, correct | iou}`` for one pair."""
+    request = Request([reference], target, names)
+    names = request.labels().names
+    records = []
+    for view in plan_views(reference.segmentation, reference.image, target, names):
+        legend = [n for n in names if reference.segmentation.mask(n)[view.reference_slice].any()]
+        slice_ref, slice_target = reference.image.array[view.reference_slice], target.array[view.target_slice]
+        overlay = render_overlay(slice_ref, [reference.segmentation.mask(n)[view.reference_slice] for n in legend],
+                                 backend.family.model_size(slice_ref.shape[1], slice_ref.shape[0]))
+        size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0])
+        for name in view.names:
+            truth_box = _truth_box(truth, name, view.target_slice)
+            answer = parse_presence(backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS).text, name)
+            records.append({"task": "presence", "structure": name, "truth": truth_box is not None, "answer": answer.present,
+                            "correct": answer.present == (truth_box is not None)})
+            if truth_box is not None:
+                edges = (truth_box.lower[0], truth_box.lower[1], truth_box.upper[0], truth_box.upper[1])
+                boxed = render_boxed(slice_target, edges, size)
+                chosen, _ = parse_identity(backend.generate(identity_messages(overlay, boxed, legend), ANSWER_TOKENS).text, legend)
+                records.append({"task": "identity", "structure": name, "truth": name, "answer": chosen, "correct": chosen == name})
+    for name, found in VLMLocalizer(backend).localize(request, Progress()).items():
+        k = found.answer.get("target_slice")
+        truth_box = _truth_box(truth, name, k) if k is not None else None
+        if truth_box is not None:
+            iou = truth_box.iou(found.box) if found.present and found.box is not None else 0.0
+            records.append({"task": "box", "structure": name, "iou": iou, "hit": iou >= HIT_IOU})
+    return records
+
+
+def summarize(records: list[dict]) -> dict:
+    """Presence and identity accuracy, mean box IoU and hit rate (None where no question was asked)."""
+    def share(task, key):
+        values = [r[key] for r in records if r["task"] == task]
+        return (float(np.mean(values)) if values else None), len(values)
+
+    presence, presence_n = share("presence", "correct")
+    identity, identity_n = share("identity", "correct")
+    iou, box_n = share("box", "iou")
+    hit, _ = share("box", "hit")
+    return {
+        "presence_accuracy": presence, "presence_questions": presence_n,
+        "identity_accuracy": identity, "identity_questions": identity_n,
+        "box_iou_mean": iou, "box_hit_rate": hit, "box_hit_iou": HIT_IOU, "boxes": box_n,
+    }
+
+
+def _truth_box(truth: Segmentation, name: str, k: int) -> Box | None:
+    """The truth box of ``name`` on target slice ``k`` (None when absent there or unknown to the truth)."""
+    try:
+        mask = truth.mask(name)
+    except KeyError:
+        return None
+    plane = np.zeros_like(mask)
+    plane[k] = mask[k]
+    return Box.from_mask(plane)

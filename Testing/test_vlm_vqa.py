@@ -1,0 +1,61 @@
+"""VQA evaluation: presence, identity and box metrics against truth, with a loopback model server."""
+
+import json
+
+import numpy as np
+import pytest
+
+from chat_server import ChatServer
+from rau.evaluation.vqa import evaluate_pair, summarize
+from rau.io import read_image
+from rau.references import load_reference
+from rau.vlm.families import QWEN2_5_VL
+from rau.vlm.server import ServerBackend
+
+
+@pytest.fixture(scope="module")
+def pair(shared_data):
+    folder = shared_data / "hc18_fetal_head_us"
+    spacing = [float(r.split(",")[1]) for r in (folder / "pixel_size_and_HC.csv").read_text().splitlines()[1:3]]
+    reference = load_reference(folder / "images/000_HC.png", folder / "masks/000_HC_mask.png", spacing[0])
+    truth = load_reference(folder / "images/001_HC.png", folder / "masks/001_HC_mask.png", spacing[1]).segmentation
+    return reference, read_image(folder / "images/001_HC.png", spacing[1]), truth
+
+
+def _oracle(truth, target, shift=0):
+    """Answers like a perfect model (boxes moved right by ``shift`` model pixels)."""
+    name = truth.labels.names[0]
+    rows, cols = np.nonzero(truth.mask(name)[0])
+    box = QWEN2_5_VL.to_model((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1), (target.shape[2], target.shape[1]))
+    box = [box[0] + shift, box[1], box[2] + shift, box[3]]
+
+    def answer(body):
+        question = body["messages"][1]["content"][-1]["text"]
+        if question.startswith("Is the reference structure"):
+            return json.dumps({"label": name, "present": True})
+        if question.startswith("Which reference structure"):
+            return json.dumps({"label": name})
+        return json.dumps([{"label": name, "present": True, "bbox_2d": box}])
+
+    return answer
+
+
+def test_a_perfect_model_scores_one_and_a_shifted_box_scores_less(pair):
+    reference, target, truth = pair
+    with ChatServer(_oracle(truth, target)) as server:
+        summary = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, truth))
+    assert len(server.requests) == 3  # presence, identity, localization
+    assert summary["presence_accuracy"] == 1.0 and summary["identity_accuracy"] == 1.0
+    assert summary["box_iou_mean"] > 0.97 and summary["box_hit_rate"] == 1.0
+    with ChatServer(_oracle(truth, target, shift=400)) as server:
+        shifted = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, truth))
+    assert shifted["box_iou_mean"] < 0.5 and shifted["box_hit_rate"] == 0.0
+
+
+def test_garbage_answers_count_as_wrong(pair):
+    reference, target, truth = pair
+    with ChatServer(lambda body: "banana") as server:
+        summary = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, truth))
+    assert summary["presence_accuracy"] == 0.0 and summary["identity_accuracy"] == 0.0
+    assert summary["box_iou_mean"] == 0.0 and summary["boxes"] == 1
+    assert summarize([])["presence_accuracy"] is None
