@@ -26,21 +26,22 @@ class Correction:
 
     Only that structure's segment changes. Each change first saves the segment as it is in
     the node (manual edits included), so :meth:`undo` brings back exactly what was there.
+    With ``overwrite`` the new mask also clears other segments' voxels under it.
     """
 
-    def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE):
+    def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False):
         if result.session is None:
             raise ValueError(f"the {result.engine!r} engine keeps no session; re-run with an engine that supports corrections")
-        self.result, self.node, self.low_confidence = result, node, low_confidence
+        self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
         self._undo: dict[str, list[_Snapshot]] = {}
 
     def update(self, name: str, prompt: Prompt) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask."""
-        return self._apply(name, self.result.session.reprompt(name, prompt))
+        return self.apply(name, self.result.session.reprompt(name, prompt))
 
     def propagate(self, name: str) -> StructureResult:
         """Re-run ``name`` through all slices from its current prompts and write the new mask."""
-        return self._apply(name, self.result.session.propagate(name))
+        return self.apply(name, self.result.session.propagate(name))
 
     def can_undo(self, name: str) -> bool:
         return bool(self._undo.get(name))
@@ -58,7 +59,8 @@ class Correction:
     def _segment(self, name: str):
         return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))
 
-    def _apply(self, name: str, item: StructureResult) -> StructureResult:
+    def apply(self, name: str, item: StructureResult) -> StructureResult:
+        """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread)."""
         segment = self._segment(name)
         snapshot = _Snapshot(
             segment_mask(self.node, require_segment_id(self.node, name), self.result.target),
@@ -66,6 +68,6 @@ class Correction:
             Logic.GetSegmentStatus(segment),
         )
         self._undo[name] = (self._undo.get(name, []) + [snapshot])[-UNDO_DEPTH:]
-        write_structure_result(self.node, item, self.result.target, self.low_confidence)
+        write_structure_result(self.node, item, self.result.target, self.low_confidence, self.overwrite)
         self.result.structures = [item if s.structure.name == name else s for s in self.result.structures]
         return item

@@ -1,0 +1,656 @@
+"""RAUSlicer: segment a target image like an annotated reference, then correct it with a few clicks.
+
+A thin Slicer shell. All computation is a call into the ``rau`` package (bundled under
+``Logic/``); ``rau.mrml`` converts between MRML nodes and ``rau`` objects. Nothing heavy is
+imported at file scope, and nothing is installed unless the user presses
+"Install dependencies".
+"""
+
+import os
+import sys
+
+import qt
+import slicer
+import vtk
+from slicer import (
+    vtkMRMLMarkupsFiducialNode,
+    vtkMRMLMarkupsROINode,
+    vtkMRMLScalarVolumeNode,
+    vtkMRMLSegmentationNode,
+)
+from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleLogic,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
+from slicer.util import VTKObservationMixin
+
+MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
+UPDATE_SHORTCUT = "Ctrl+Return"
+SETTINGS = "RAUSlicer"
+LICENCE_TEXT = (
+    "Model weights are downloaded on first use from Hugging Face into your per-user cache "
+    "(or read from a local folder you enter). SAM 2.1 (facebook/sam2.1-*): Apache-2.0. "
+    "Qwen2.5-VL-3B-Instruct: Qwen Research License (non-commercial use only). "
+    "Qwen2.5-VL-7B-Instruct: Apache-2.0. Check the licence of any other model you enter. "
+    "Research use only; not a medical device."
+)
+
+
+def importRau():
+    """Make the bundled ``rau`` package importable (``Logic/`` next to this file) and return it."""
+    logicDir = os.path.join(MODULE_DIR, "Logic")
+    if logicDir not in sys.path:
+        sys.path.insert(0, logicDir)
+    import rau
+
+    return rau
+
+
+#
+# Module
+#
+
+
+class RAUSlicer(ScriptedLoadableModule):
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = "RAUSlicer"
+        self.parent.categories = ["Segmentation"]
+        self.parent.dependencies = []
+        self.parent.contributors = ["RAUSlicer developers"]
+        self.parent.helpText = (
+            "Find every structure of an annotated reference in a target image. Pick the reference volume, "
+            "its segmentation and the target, press Run, then correct any structure with points or a box."
+        )
+        self.parent.acknowledgementText = LICENCE_TEXT
+
+
+#
+# Parameter node
+#
+
+
+@parameterNodeWrapper
+class RAUSlicerParameterNode:
+    """Panel state, saved with the scene."""
+
+    referenceVolume: vtkMRMLScalarVolumeNode
+    referenceSegmentation: vtkMRMLSegmentationNode
+    targetVolume: vtkMRMLScalarVolumeNode
+    outputSegmentation: vtkMRMLSegmentationNode
+    positivePoints: vtkMRMLMarkupsFiducialNode
+    negativePoints: vtkMRMLMarkupsFiducialNode
+    promptBox: vtkMRMLMarkupsROINode
+    engine: str = "registration"
+    device: str = "auto"
+    sam2Model: str = "facebook/sam2.1-hiera-tiny"
+    vlmModel: str = "Qwen/Qwen2.5-VL-3B-Instruct"
+    vlmServer: str = ""
+    lowConfidence: float = 0.5
+    overwriteOthers: bool = False
+
+
+#
+# Logic (GUI-free: usable from the Python console and in batch)
+#
+
+
+class RAUSlicerLogic(ScriptedLoadableModuleLogic):
+    """Reads nodes into ``rau`` objects, runs engines, writes results and corrections into the scene."""
+
+    def __init__(self):
+        ScriptedLoadableModuleLogic.__init__(self)
+        self.corrections = {}  # segmentation node ID -> rau.mrml.Correction (sessions live in memory)
+
+    def getParameterNode(self):
+        return RAUSlicerParameterNode(super().getParameterNode())
+
+    @staticmethod
+    def engineOptions(parameters) -> dict:
+        """The engine options the panel sets (keys as read by ``rau`` engines)."""
+        options = {"device": None if parameters.device == "auto" else parameters.device}
+        options["sam2_model"] = parameters.sam2Model.strip() or None
+        options["vlm_model"] = parameters.vlmModel.strip() or None
+        options["vlm_server"] = parameters.vlmServer.strip() or None
+        return {key: value for key, value in options.items() if value is not None}
+
+    def request(self, referenceVolume, referenceSegmentation, targetVolume, structures=None):
+        """A ``rau`` request read from the nodes (main thread: touches MRML)."""
+        importRau()
+        from rau.engines import Reference, Request
+        from rau.mrml import image_from_volume_node, segmentation_from_node
+
+        referenceImage = image_from_volume_node(referenceVolume)
+        reference = Reference(
+            referenceImage,
+            segmentation_from_node(referenceSegmentation, referenceImage, structures),
+            name=referenceVolume.GetName(),
+        )
+        return Request([reference], image_from_volume_node(targetVolume), list(structures) if structures else None)
+
+    @staticmethod
+    def runEngine(engineName, options, request, progress=None):
+        """Create the engine and run it (no MRML: safe on a worker thread)."""
+        importRau()
+        from rau.engines import create_engine
+
+        return create_engine(engineName, options).run(request, progress)
+
+    def writeResult(self, result, targetVolume, lowConfidence=0.5):
+        """A new segmentation node over the target; keeps the engine session for corrections."""
+        from rau.mrml import Correction, add_result_node
+
+        node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
+        if result.session is not None:
+            self.corrections[node.GetID()] = Correction(result, node, lowConfidence)
+        return node
+
+    def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
+                engineName="registration", options=None, lowConfidence=0.5):
+        """Run synchronously and return the new segmentation node (console, batch, self-test)."""
+        request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
+        result = self.runEngine(engineName, options or {}, request)
+        return self.writeResult(result, targetVolume, lowConfidence)
+
+    def correction(self, segmentationNode):
+        """The kept correction session for a result node, or None (e.g. after reloading the scene)."""
+        return self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
+
+    @staticmethod
+    def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):
+        """Write NIfTI label map + ``.labels.csv`` on the target's grid; return both paths."""
+        importRau()
+        from rau.mrml import export_label_map, image_from_volume_node
+
+        return export_label_map(segmentationNode, image_from_volume_node(targetVolume), path, overwrite)
+
+    @staticmethod
+    def exportSegNrrd(segmentationNode, path, overwrite=False):
+        importRau()
+        from rau.mrml import export_seg_nrrd
+
+        return export_seg_nrrd(segmentationNode, path, overwrite)
+
+
+#
+# Widget
+#
+
+
+class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    """The panel: inputs, run with progress and cancel, corrections, export, dependencies."""
+
+    def __init__(self, parent=None):
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+        self._job = None
+        self._observedSegmentation = None
+        self._engineReasons = {}
+
+    # --- set-up -------------------------------------------------------------------------
+    def setup(self):
+        ScriptedLoadableModuleWidget.setup(self)
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/RAUSlicer.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = RAUSlicerLogic()
+
+        self.ui.licenceLabel.text = LICENCE_TEXT
+        self.ui.updateButton.setShortcut(qt.QKeySequence(UPDATE_SHORTCUT))
+        self.ui.updateButton.toolTip = f"Re-run the selected segment from the placed points/box ({UPDATE_SHORTCUT})"
+        self.ui.progressBar.hide()
+        self.ui.cancelButton.hide()
+        for device in ("auto", "cpu", "cuda", "mps"):
+            self.ui.deviceComboBox.addItem(device)
+        self._fillEngineCombo()
+
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+
+        self.ui.referenceSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._fillStructureList)
+        self.ui.engineComboBox.connect("currentIndexChanged(int)", self.onEngineChanged)
+        self.ui.deviceComboBox.connect("currentIndexChanged(int)", self.onDeviceChanged)
+        self.ui.outputSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._onOutputChanged)
+        self.ui.segmentComboBox.connect("currentIndexChanged(int)", lambda _index: self._updateButtons())
+        self.ui.runButton.connect("clicked(bool)", self.onRun)
+        self.ui.cancelButton.connect("clicked(bool)", self.onCancel)
+        self.ui.updateButton.connect("clicked(bool)", self.onUpdate)
+        self.ui.undoButton.connect("clicked(bool)", self.onUndo)
+        self.ui.propagateButton.connect("clicked(bool)", self.onPropagate)
+        self.ui.clearPromptsButton.connect("clicked(bool)", self.onClearPrompts)
+        self.ui.exportButton.connect("clicked(bool)", self.onExportNifti)
+        self.ui.exportSegNrrdButton.connect("clicked(bool)", self.onExportSegNrrd)
+        self.ui.installDependenciesButton.connect("clicked(bool)", self.onInstallDependencies)
+
+        self.initializeParameterNode()
+
+    def cleanup(self):
+        self.removeObservers()
+        if self._job is not None:
+            self._job.cancel()
+
+    def enter(self):
+        self.initializeParameterNode()
+
+    def exit(self):
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
+
+    def onSceneStartClose(self, caller, event):
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event):
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self):
+        """Use the module's parameter node; never pick inputs for the user."""
+        self.setParameterNode(self.logic.getParameterNode())
+
+    def setParameterNode(self, parameterNode):
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
+        self._parameterNode = parameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
+            self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
+            self._selectComboData(self.ui.deviceComboBox, self._parameterNode.device)
+            self._fillStructureList()
+            self._onOutputChanged()
+            self._showPromptNodes()
+        self._updateButtons()
+
+    # --- engines, structures, segments ------------------------------------------------
+    def _fillEngineCombo(self):
+        """Every engine, the unavailable ones disabled with the reason as tooltip."""
+        importRau()
+        from rau.engines import ENGINES
+        from RAUSlicerLib.dependencies import ENGINE_CHOICES, engine_availability
+
+        reasons = self._engineReasons = engine_availability(ENGINES)
+        combo = self.ui.engineComboBox
+        combo.clear()
+        for index, (name, label, _modules) in enumerate(ENGINE_CHOICES):
+            combo.addItem(label if not reasons[name] else f"{label} (unavailable)", name)
+            item = combo.model().item(index)
+            item.setEnabled(not reasons[name])
+            item.setToolTip(reasons[name] or label)
+
+    @staticmethod
+    def _selectComboData(combo, value):
+        index = combo.findData(value) if combo.findData(value) >= 0 else combo.findText(value)
+        if index >= 0:
+            combo.currentIndex = index
+
+    def onEngineChanged(self, index):
+        name = self.ui.engineComboBox.itemData(index)
+        self.ui.engineStatusLabel.text = self._engineReasons.get(name, "")
+        if self._parameterNode and name:
+            self._parameterNode.engine = name
+
+    def onDeviceChanged(self, index):
+        if self._parameterNode:
+            self._parameterNode.device = self.ui.deviceComboBox.itemText(index)
+
+    def _fillStructureList(self, *_):
+        """The reference's segments, all checked."""
+        listWidget = self.ui.structureList
+        listWidget.clear()
+        node = self._parameterNode.referenceSegmentation if self._parameterNode else None
+        if node is None:
+            return
+        segmentation = node.GetSegmentation()
+        for index in range(segmentation.GetNumberOfSegments()):
+            item = qt.QListWidgetItem(segmentation.GetNthSegment(index).GetName())
+            item.setFlags(item.flags() | qt.Qt.ItemIsUserCheckable)
+            item.setCheckState(qt.Qt.Checked)
+            listWidget.addItem(item)
+
+    def _checkedStructures(self):
+        listWidget = self.ui.structureList
+        items = [listWidget.item(row) for row in range(listWidget.count)]
+        return [item.text() for item in items if item.checkState() == qt.Qt.Checked]
+
+    def _onOutputChanged(self, *_):
+        if self._observedSegmentation is not None:
+            self.removeObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._fillSegmentCombo)
+        self._observedSegmentation = self._parameterNode.outputSegmentation if self._parameterNode else None
+        if self._observedSegmentation is not None:
+            self.addObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._fillSegmentCombo)
+        self._fillSegmentCombo()
+
+    def _fillSegmentCombo(self, *_):
+        combo = self.ui.segmentComboBox
+        selected = combo.currentText
+        combo.clear()
+        node = self._observedSegmentation
+        if node is not None:
+            segmentation = node.GetSegmentation()
+            for index in range(segmentation.GetNumberOfSegments()):
+                combo.addItem(segmentation.GetNthSegment(index).GetName())
+            if combo.findText(selected) >= 0:
+                combo.currentIndex = combo.findText(selected)
+        self._updateButtons()
+
+    def _updateButtons(self, *_):
+        p = self._parameterNode
+        busy = self._job is not None and self._job.running
+        ready = bool(p and p.referenceVolume and p.referenceSegmentation and p.targetVolume)
+        engine = self.ui.engineComboBox.itemData(self.ui.engineComboBox.currentIndex)
+        engineEnabled = bool(engine) and not self._engineReasons.get(engine)
+        self.ui.runButton.enabled = ready and engineEnabled and not busy
+        self.ui.runButton.toolTip = "Segment the target like the reference" if ready else "Select reference volume, segmentation and target"
+        correction = self.logic.correction(p.outputSegmentation) if p else None
+        segment = self.ui.segmentComboBox.currentText
+        canCorrect = correction is not None and bool(segment) and not busy
+        self.ui.updateButton.enabled = canCorrect
+        self.ui.propagateButton.enabled = canCorrect and correction.result.target.ndim == 3
+        self.ui.undoButton.enabled = canCorrect and correction.can_undo(segment)
+        self.ui.correctionStatusLabel.text = (
+            "" if correction is not None or not (p and p.outputSegmentation)
+            else "Corrections need the engine session of this run; press Run again to correct this segmentation."
+        )
+        hasOutput = bool(p and p.outputSegmentation and p.targetVolume) and not busy
+        self.ui.exportButton.enabled = hasOutput
+        self.ui.exportSegNrrdButton.enabled = hasOutput
+
+    # --- run ---------------------------------------------------------------------------
+    def onRun(self):
+        p = self._parameterNode
+        structures = self._checkedStructures()
+        if not structures:
+            slicer.util.errorDisplay("Check at least one structure to find.")
+            return
+        options = self.logic.engineOptions(p)
+        if p.engine != "registration" and not self._confirmModelUse(options):
+            return
+        with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
+            request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
+            engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence
+
+            def work(progress):
+                return self.logic.runEngine(engineName, options, request, progress)
+
+            def done(result):
+                node = self.logic.writeResult(result, targetVolume, lowConfidence)
+                p.outputSegmentation = node
+                slicer.util.setSliceViewerLayers(background=targetVolume)
+                if self.logic.correction(node) is not None:
+                    self._promptNodes()
+                flagged = [s.structure.name for s in result.structures if not s.found or s.confidence < lowConfidence]
+                return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
+
+            self._startJob(work, done, "Running")
+
+    def _confirmModelUse(self, options):
+        """The licence once, and consent before images go to a remote server."""
+        settings = qt.QSettings()
+        if not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
+            if not slicer.util.confirmOkCancelDisplay(LICENCE_TEXT, windowTitle="RAUSlicer model licences"):
+                return False
+            settings.setValue(f"{SETTINGS}/licenceAccepted", True)
+        server = options.get("vlm_server")
+        if not server:
+            return True
+        key = f"{SETTINGS}/consent/{server}"
+        if slicer.util.toBool(settings.value(key, False)):
+            return True
+        box = qt.QMessageBox(slicer.util.mainWindow())
+        box.setWindowTitle("Send images to a server?")
+        box.setText(f"The reference and target images and the structure names will be sent to\n{server}\n"
+                    "Only continue if you are allowed to share these images with that server.")
+        box.setStandardButtons(qt.QMessageBox.Yes | qt.QMessageBox.No)
+        box.setDefaultButton(qt.QMessageBox.No)
+        remember = qt.QCheckBox("Don't ask again for this server")
+        box.setCheckBox(remember)
+        if box.exec_() != qt.QMessageBox.Yes:
+            return False
+        if remember.checked:
+            settings.setValue(key, True)
+        return True
+
+    def _startJob(self, work, done, title):
+        """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status."""
+        from RAUSlicerLib.jobs import BackgroundJob
+
+        def onProgress(step, fraction):
+            self.ui.progressBar.value = int(100 * fraction)
+            self.ui.progressBar.format = f"{step} %p%"
+
+        def onDone(value, error):
+            self._job = None
+            self.ui.progressBar.hide()
+            self.ui.cancelButton.hide()
+            importRau()
+            from rau.engines.base import Cancelled
+
+            if isinstance(error, Cancelled):
+                self.ui.statusLabel.text = "Cancelled; nothing was changed."
+            elif error is not None:
+                self.ui.statusLabel.text = "Failed."
+                slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=_traceback(error))
+            else:
+                with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
+                    self.ui.statusLabel.text = done(value)
+            self._updateButtons()
+
+        self.ui.statusLabel.text = f"{title}..."
+        self.ui.progressBar.value = 0
+        self.ui.progressBar.show()
+        self.ui.cancelButton.show()
+        self._job = BackgroundJob(work, onProgress, onDone)
+        self._job.start()
+        self._updateButtons()
+
+    def onCancel(self):
+        if self._job is not None:
+            self._job.cancel()
+            self.ui.statusLabel.text = "Cancelling..."
+
+    # --- correct -----------------------------------------------------------------------
+    def _promptNodes(self):
+        """The positive/negative point lists and the box, created on first use and shown in the place widgets."""
+        p = self._parameterNode
+        if p.positivePoints is None:
+            p.positivePoints = _newMarkups("vtkMRMLMarkupsFiducialNode", "RAU inside", (0.1, 0.9, 0.1))
+        if p.negativePoints is None:
+            p.negativePoints = _newMarkups("vtkMRMLMarkupsFiducialNode", "RAU outside", (0.9, 0.1, 0.1))
+        if p.promptBox is None:
+            p.promptBox = _newMarkups("vtkMRMLMarkupsROINode", "RAU box", (0.9, 0.9, 0.1))
+        self._showPromptNodes()
+        return p.positivePoints, p.negativePoints, p.promptBox
+
+    def _showPromptNodes(self):
+        p = self._parameterNode
+        self.ui.positivePlaceWidget.setCurrentNode(p.positivePoints)
+        self.ui.negativePlaceWidget.setCurrentNode(p.negativePoints)
+        self.ui.boxPlaceWidget.setCurrentNode(p.promptBox)
+
+    def onUpdate(self):
+        correction = self.logic.correction(self._parameterNode.outputSegmentation)
+        name = self.ui.segmentComboBox.currentText
+        positive, negative, box = self._promptNodes()
+        with slicer.util.tryWithErrorDisplay("Could not read the prompts.", waitCursor=True):
+            from rau.mrml import prompt_from_markups
+
+            hasBox = box.GetNumberOfControlPoints() > 0 and box.GetControlPointPlacementComplete()
+            prompt = prompt_from_markups(correction.result.target, positive, negative, box if hasBox else None)
+            session = correction.result.session
+            self._startJob(lambda progress: session.reprompt(name, prompt),
+                           lambda item: self._applyCorrection(correction, name, item), f"Updating {name}")
+
+    def onPropagate(self):
+        correction = self.logic.correction(self._parameterNode.outputSegmentation)
+        name = self.ui.segmentComboBox.currentText
+        session = correction.result.session
+        self._startJob(lambda progress: session.propagate(name),
+                       lambda item: self._applyCorrection(correction, name, item), f"Propagating {name}")
+
+    def _applyCorrection(self, correction, name, item):
+        correction.overwrite = self._parameterNode.overwriteOthers
+        correction.apply(name, item)
+        return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
+
+    def onUndo(self):
+        correction = self.logic.correction(self._parameterNode.outputSegmentation)
+        name = self.ui.segmentComboBox.currentText
+        with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
+            correction.undo(name)
+            self.ui.statusLabel.text = f"{name}: previous mask restored"
+        self._updateButtons()
+
+    def onClearPrompts(self):
+        for node in self._promptNodes():
+            node.RemoveAllControlPoints()
+
+    # --- export ------------------------------------------------------------------------
+    def onExportNifti(self):
+        p = self._parameterNode
+        path = qt.QFileDialog.getSaveFileName(
+            self.parent, "Export label map", f"{p.outputSegmentation.GetName()}.nii.gz", "NIfTI (*.nii.gz *.nii)")
+        if path:
+            self._export(lambda overwrite: self.logic.exportLabelMap(p.outputSegmentation, p.targetVolume, path, overwrite))
+
+    def onExportSegNrrd(self):
+        p = self._parameterNode
+        path = qt.QFileDialog.getSaveFileName(
+            self.parent, "Export segmentation", f"{p.outputSegmentation.GetName()}.seg.nrrd", "Segmentation (*.seg.nrrd)")
+        if path:
+            self._export(lambda overwrite: self.logic.exportSegNrrd(p.outputSegmentation, path, overwrite))
+
+    def _export(self, write):
+        """Write; when a file exists, ask before replacing it."""
+        importRau()
+        from rau.io import OutputExistsError
+
+        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True):
+            try:
+                written = write(False)
+            except OutputExistsError as error:
+                if not slicer.util.confirmYesNoDisplay(f"{error}.\nReplace it?"):
+                    return
+                written = write(True)
+            names = [str(path) for path in (written if isinstance(written, tuple) else (written,))]
+            self.ui.statusLabel.text = "Wrote " + ", ".join(names)
+
+    # --- dependencies ------------------------------------------------------------------
+    def onInstallDependencies(self):
+        from RAUSlicerLib.dependencies import install_dependencies, requirement_lines
+
+        question = ("RAUSlicer will install PyTorch through the PyTorch extension (a download of up to a few GB), "
+                    "then: " + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy and requests are kept. "
+                    "Continue?")
+        if not slicer.util.confirmOkCancelDisplay(question, windowTitle="Install RAUSlicer dependencies"):
+            return
+        with slicer.util.tryWithErrorDisplay("Installing dependencies failed.", waitCursor=True):
+            self.ui.statusLabel.text = install_dependencies()
+            self._fillEngineCombo()
+            self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
+
+
+def _newMarkups(className, name, color):
+    node = slicer.mrmlScene.AddNewNodeByClass(className, slicer.mrmlScene.GenerateUniqueName(name))
+    node.CreateDefaultDisplayNodes()
+    node.GetDisplayNode().SetSelectedColor(color)
+    return node
+
+
+def _traceback(error):
+    import traceback
+
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+#
+# Self-test (needs the Slicer application; see the README)
+#
+
+
+class RAUSlicerTest(ScriptedLoadableModuleTest):
+    """Loads the chest CT shipped with slicerio, moves it, finds its 7 structures, re-prompts, exports."""
+
+    MIN_DICE = {"right lung": 0.85, "left lung": 0.85, "tissue": 0.85}
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        self.setUp()
+        self.test_registration_run_correct_export()
+
+    def test_registration_run_correct_export(self):
+        import numpy as np
+        import slicerio
+
+        importRau()
+        from rau.mrml import image_from_volume_node, read_rau_tag, segmentation_from_node
+
+        self.delayDisplay("Loading the chest CT and its segmentation")
+        data = os.path.join(os.path.dirname(slicerio.__file__), "data")
+        reference = slicer.util.loadVolume(os.path.join(data, "CTChest4.nrrd"))
+        referenceSegmentation = slicer.util.loadSegmentation(os.path.join(data, "Segmentation.seg.nrrd"))
+
+        self.delayDisplay("Making a moved target (8 mm, 5 degrees); hardening moves voxels without resampling")
+        shift = vtk.vtkTransform()
+        shift.Translate(8.0, -6.0, 4.0)
+        shift.RotateZ(5.0)
+        transform = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+        transform.SetMatrixTransformToParent(shift.GetMatrix())
+        target = slicer.modules.volumes.logic().CloneVolume(slicer.mrmlScene, reference, "moved CT")
+        target.SetAndObserveTransformNodeID(transform.GetID())
+        slicer.vtkSlicerTransformLogic.hardenTransform(target)
+        # the target's voxels are the reference's, so the reference masks are the stored truth on its grid
+        truth = segmentation_from_node(referenceSegmentation, image_from_volume_node(reference))
+
+        self.delayDisplay("Running the registration engine")
+        logic = RAUSlicerLogic()
+        output = logic.process(reference, referenceSegmentation, target, engineName="registration")
+        self.assertEqual(output.GetName(), "moved CT segmentation")
+        targetImage = image_from_volume_node(target)
+        found = segmentation_from_node(output, targetImage)
+        self.assertEqual(found.labels.names, truth.labels.names)
+        for name, minimum in self.MIN_DICE.items():
+            a, b = found.masks[name], truth.masks[name]
+            dice = 2 * np.logical_and(a, b).sum() / max(1, a.sum() + b.sum())
+            self.delayDisplay(f"{name}: Dice {dice:.3f}")
+            self.assertGreater(dice, minimum)
+        self.assertEqual(read_rau_tag(output, "right lung")["engine"], "registration")
+
+        correction = logic.correction(output)
+        if correction is not None:
+            self.delayDisplay("Re-prompting the right lung with one point")
+            from rau.engines.base import Prompt
+
+            inside = np.argwhere(found.masks["right lung"])[len(np.argwhere(found.masks["right lung"])) // 2]
+            k, j, i = (int(v) for v in inside)
+            before = {n: found.masks[n] for n in found.labels.names if n != "right lung"}
+            correction.apply("right lung", correction.result.session.reprompt("right lung", Prompt([(i, j, k)], [1], None, k)))
+            after = segmentation_from_node(output, targetImage)
+            for name, mask in before.items():
+                self.assertTrue(np.array_equal(after.masks[name], mask), name)
+            correction.undo("right lung")
+        else:
+            self.delayDisplay("This engine keeps no session: re-prompting skipped")
+
+        self.delayDisplay("Exporting NIfTI + label table")
+        folder = slicer.util.tempDirectory("RAUSlicerTest")
+        nifti, table = logic.exportLabelMap(output, target, os.path.join(folder, "moved.nii.gz"))
+        import SimpleITK as sitk
+
+        exported = sitk.ReadImage(str(nifti))
+        self.assertEqual(exported.GetSize(), tuple(reversed(targetImage.shape)))
+        self.assertTrue(np.allclose(exported.GetOrigin(), targetImage.origin, atol=1e-3))
+        self.assertIn("right lung", open(table, encoding="utf-8").read())
+        self.delayDisplay("RAUSlicer self-test passed")
+

@@ -1,0 +1,91 @@
+"""Which engines can run here, and the explicit "Install dependencies" action.
+
+Checks use ``importlib.util.find_spec`` so nothing heavy (torch, transformers) is imported
+to find out. Installing happens only when the user asks, on the main thread: torch through
+Slicer's PyTorch extension, then ``Resources/requirements.txt`` without replacing the
+packages Slicer ships (SimpleITK, numpy, requests) or the PyTorch extension's torch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
+CORE_MODULES = ("slicerio", "nrrd")
+MODEL_MODULES = ("torch", "transformers")
+SLICER_OWNED = ("SimpleITK", "numpy", "requests", "torch", "torchvision")
+
+ENGINE_CHOICES = (
+    ("rau", "RAU (VLM boxes + SAM2)", CORE_MODULES + MODEL_MODULES),
+    ("registration+sam2", "Registration + SAM2", CORE_MODULES + MODEL_MODULES),
+    ("sam2-memory", "SAM2 memory", CORE_MODULES + MODEL_MODULES),
+    ("registration", "Registration", CORE_MODULES),
+)
+"""(engine name in ``rau.engines.ENGINES``, label, Python modules it needs)."""
+
+
+def missing_modules(modules) -> list[str]:
+    """The modules of ``modules`` that cannot be imported here (found without importing them)."""
+    return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def engine_availability(registered) -> dict[str, str]:
+    """Engine name -> '' when it can run, else the reason it cannot (for a disabled combo item)."""
+    reasons = {}
+    for name, _label, modules in ENGINE_CHOICES:
+        missing = missing_modules(modules)
+        if name not in registered:
+            reasons[name] = "not part of this RAUSlicer version"
+        elif missing:
+            reasons[name] = f"needs {', '.join(missing)}: use 'Install dependencies'"
+        else:
+            reasons[name] = ""
+    return reasons
+
+
+def requirement_lines(path: Path = REQUIREMENTS) -> list[str]:
+    """The requirement specifiers of a requirements file (comments and blanks dropped)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+def install_dependencies() -> str:
+    """Install torch (PyTorch extension) and the requirements; return a summary. Main thread only.
+
+    Raises ``RuntimeError`` with a user-facing message when a step cannot be done.
+    """
+    import slicer
+
+    try:
+        import PyTorchUtils
+    except ImportError as error:
+        raise RuntimeError(
+            "RAUSlicer gets PyTorch through the PyTorch extension. Install 'PyTorch' from the "
+            "Extensions Manager, restart Slicer, then press 'Install dependencies' again."
+        ) from error
+    torch_logic = PyTorchUtils.PyTorchUtilsLogic()
+    if not torch_logic.torchInstalled():
+        if torch_logic.installTorch(askConfirmation=True, torchVersionRequirement=">=2.6") is None:
+            raise RuntimeError("PyTorch was not installed (cancelled or failed); see the Python console.")
+    requirements = requirement_lines()
+    packaging = _slicer_packaging()
+    if packaging is not None:
+        packaging.pip_ensure(
+            packaging.load_requirements(str(REQUIREMENTS)), skip_packages=list(SLICER_OWNED), requester="RAUSlicer"
+        )
+    else:  # Slicer before 5.11: no dependency-aware installer
+        slicer.util.pip_install(requirements)
+    return "Installed PyTorch and: " + ", ".join(requirements)
+
+
+def _slicer_packaging():
+    """Slicer's package manager module (``slicer.packaging`` or ``slicer.pydeps``), or None."""
+    for name in ("slicer.packaging", "slicer.pydeps"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "pip_ensure"):
+            return module
+    return None

@@ -1,0 +1,63 @@
+"""Running engine work off the GUI thread, with progress and cancel, reporting back on the GUI thread.
+
+The worker thread never touches MRML: the caller reads nodes into ``rau`` objects first
+and writes the outcome into the scene in ``on_done``, which runs on the GUI thread (a
+``QTimer`` polls the worker's queue), so a cancelled or failed job leaves the scene as it was.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import qt
+
+
+class BackgroundJob:
+    """Runs ``function(progress)`` on a thread. ``on_progress(step, fraction)`` and
+    ``on_done(value, error)`` are called on the GUI thread; ``error`` is the raised exception or None."""
+
+    POLL_MS = 100
+
+    def __init__(self, function, on_progress, on_done):
+        self.function, self.on_progress, self.on_done = function, on_progress, on_done
+        self._messages = queue.Queue()
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="RAUSlicer job", daemon=True)
+        self._timer = qt.QTimer()
+        self._timer.setInterval(self.POLL_MS)
+        self._timer.connect("timeout()", self._poll)
+
+    def start(self) -> None:
+        self._timer.start()
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next progress report (it raises ``rau.engines.base.Cancelled``)."""
+        self._cancel.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() or self._timer.isActive()
+
+    def _work(self) -> None:
+        from rau.engines.base import Progress
+
+        progress = Progress(lambda step, fraction: self._messages.put(("progress", (step, fraction))), self._cancel.is_set)
+        try:
+            self._messages.put(("done", (self.function(progress), None)))
+        except Exception as error:  # reported to the user on the GUI thread
+            self._messages.put(("done", (None, error)))
+
+    def _poll(self) -> None:
+        while True:
+            try:
+                kind, payload = self._messages.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "progress":
+                self.on_progress(*payload)
+            else:
+                self._timer.stop()
+                self.on_done(*payload)
+                return
