@@ -1,0 +1,106 @@
+"""The module's GUI-free logic on real slicer-core MRML: run the registration engine, write, export.
+
+The widget needs Qt and the Slicer application; it is covered by the self-test in
+RAUSlicer.py (see the README) and by the static checks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.image import Image  # noqa: E402
+from rau.io import read_image, read_segmentation  # noqa: E402
+from rau.labels import Segmentation  # noqa: E402
+from rau.mrml import (  # noqa: E402
+    add_segmentation_node,
+    add_volume_node,
+    image_from_volume_node,
+    read_rau_tag,
+    segmentation_from_node,
+)
+from slicer_module import MODULE_FILE, load_rauslicer  # noqa: E402
+
+STRUCTURES = ["right lung", "left lung", "tissue"]
+
+
+def test_importing_the_module_pulls_in_nothing_heavy():
+    imported = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("slicer_module.py"))], capture_output=True, text=True, check=True
+    ).stdout.split()
+    heavy = {"torch", "transformers", "SimpleITK", "rau", "slicerio", "scipy", "PIL"} & set(imported)
+    assert not heavy, f"importing {MODULE_FILE.name} imported {sorted(heavy)}"
+
+
+@pytest.fixture
+def small_chest(slicerio_data):
+    """slicerio's chest CT and segmentation at half resolution in-plane (keeps the run short on CPU)."""
+    ct = read_image(slicerio_data / "CTChest4.nrrd")
+    segmentation = read_segmentation(slicerio_data / "Segmentation.seg.nrrd", geometry=ct)
+    image = Image(ct.array[:, ::2, ::2], (ct.spacing[0] * 2, ct.spacing[1] * 2, ct.spacing[2]), ct.origin, ct.direction)
+    masks = {name: mask[:, ::2, ::2] for name, mask in segmentation.masks.items()}
+    return image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), segmentation.labels, masks)
+
+
+def test_engine_options_from_the_panel():
+    logic_class = load_rauslicer().RAUSlicerLogic
+    panel = types.SimpleNamespace(device="auto", sam2Model=" facebook/sam2.1-hiera-tiny ", vlmModel="/models/qwen", vlmServer="")
+    assert logic_class.engineOptions(panel) == {"sam2_model": "facebook/sam2.1-hiera-tiny", "vlm_model": "/models/qwen"}
+    panel.device, panel.vlmServer = "cuda", "http://gpu-box:8000/v1"
+    assert logic_class.engineOptions(panel)["device"] == "cuda"
+    assert logic_class.engineOptions(panel)["vlm_server"] == "http://gpu-box:8000/v1"
+
+
+def test_process_finds_structures_in_a_moved_target_and_exports(mrml_scene, small_chest, tmp_path):
+    image, segmentation = small_chest
+    reference = add_volume_node(image, "reference CT", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(image, "patient CT", mrml_scene)
+    moved = vtk_transform(translate=(8.0, -6.0, 4.0), rotate_z=5.0)
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "patient position")
+    transform.SetMatrixTransformToParent(moved)
+    target.SetAndObserveTransformNodeID(transform.GetID())  # not hardened: the bridge applies it
+
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.process(reference, reference_segmentation, target, STRUCTURES, "registration", {"deformable": False})
+
+    assert node.GetName() == "patient CT segmentation"
+    assert node.GetTransformNodeID() == transform.GetID()
+    target_image = image_from_volume_node(target)
+    found = segmentation_from_node(node, target_image)
+    assert found.labels.names == STRUCTURES
+    for name in STRUCTURES:  # the target's voxels are the reference's, so its masks are the truth
+        truth, mask = segmentation.masks[name], found.masks[name]
+        dice = 2 * (truth & mask).sum() / (truth.sum() + mask.sum())
+        assert dice > 0.95, (name, dice)
+        assert read_rau_tag(node, name)["engine"] == "registration"
+    assert logic.correction(node) is None  # the registration engine keeps no session
+
+    untouched = segmentation_from_node(reference_segmentation, image)
+    for name in segmentation.labels.names:
+        assert np.array_equal(untouched.masks[name], segmentation.masks[name]), name
+
+    nifti, table = logic.exportLabelMap(node, target, tmp_path / "patient.nii.gz")
+    exported = sitk.ReadImage(str(nifti))
+    assert np.allclose(exported.GetOrigin(), target_image.origin, atol=1e-3)
+    assert np.allclose(np.reshape(exported.GetDirection(), (3, 3)), target_image.direction, atol=1e-5)
+    assert np.array_equal(sitk.GetArrayFromImage(exported) == 1, found.masks["right lung"])
+    assert "left lung" in table.read_text()
+
+
+def vtk_transform(translate, rotate_z):
+    import vtk
+
+    transform = vtk.vtkTransform()
+    transform.Translate(*translate)
+    transform.RotateZ(rotate_z)
+    return transform.GetMatrix()
