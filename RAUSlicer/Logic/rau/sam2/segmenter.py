@@ -93,7 +93,7 @@ class Sam2Segmenter(Segmenter):
             plane = torch.from_numpy(take_slice(reference.segmentation.mask(name), reference_axis, r).astype(np.float32))
             frame_mask = (reference_geometry.to_frame(plane) >= 0.5).to(model.device, model.dtype)
             tracker.add_structure(name, {distinct.index(r): frame_mask})
-            plan = make_plan(structure, (localizations or {}).get(name), session, r / reference.image.shape[reference_axis])
+            plan = make_plan(structure, (localizations or {}).get(name), session, (r + 0.5) / reference.image.shape[reference_axis])
             if plan is None:
                 missing[name] = "its localization box lies outside the target image"
                 continue

@@ -1,0 +1,61 @@
+"""Slice <-> SAM2 frame geometry: axis choice, physically square fields, box and point mapping."""
+
+import numpy as np
+import pytest
+import torch
+
+from rau.image import Image
+from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window, matching_axis, slice_axis
+
+
+def test_default_axis_is_the_coarsest_spacing_and_names_are_checked():
+    assert slice_axis(Image(np.zeros((5, 6, 7)), spacing=(0.7, 0.7, 5.0))) == 0  # k
+    assert slice_axis(Image(np.zeros((5, 6, 7)), spacing=(4.0, 1.0, 1.0))) == 2  # i
+    assert slice_axis(Image(np.zeros((5, 6, 7))), "j") == 1
+    assert slice_axis(Image(np.zeros((1, 6, 7)), ndim=2), "i") == 0  # 2D: the only slice
+    with pytest.raises(ValueError, match="slice axis"):
+        slice_axis(Image(np.zeros((5, 6, 7))), "x")
+
+
+def test_reference_axis_follows_world_direction_not_array_order():
+    target = Image(np.zeros((4, 4, 4)))
+    permuted = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], float)  # reference i runs along world z
+    reference = Image(np.zeros((4, 4, 4)), direction=permuted)
+    assert matching_axis(reference, target, 0) == 2  # target k (world z) is reference i
+
+
+def test_anisotropic_slice_fills_a_physically_square_field():
+    image = Image(np.zeros((3, 20, 40)), spacing=(0.5, 2.0, 1.0))  # rows 20 x 2 mm, cols 40 x 0.5 mm
+    geometry = SliceGeometry.of(image, 0, 64)
+    assert (geometry.field_rows, geometry.field_cols) == (20, 80)  # 40 mm both ways
+    assert geometry.box_to_frame(0, 0, 20, 40) == [0, 0, 32, 64]
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_mask_round_trip_through_the_frame_lands_on_the_same_pixels(axis):
+    image = Image(np.zeros((12, 30, 45)), spacing=(0.8, 1.3, 3.0))
+    geometry = SliceGeometry.of(image, axis, 256)
+    plane = torch.zeros(geometry.rows, geometry.cols)
+    plane[3:9, 5:20] = 1
+    back = geometry.from_frame(geometry.to_frame(plane)) >= 0.5
+    assert torch.equal(back, plane.bool())
+
+
+def test_point_maps_to_the_frame_pixel_under_the_voxel_centre():
+    image = Image(np.zeros((1, 32, 32)), ndim=2)
+    geometry = SliceGeometry.of(image, 0, 64)
+    x, y = geometry.point_to_frame(row=3, col=10)
+    assert (x + 0.5, y + 0.5) == (21.0, 7.0)  # centre of voxel (3, 10) at 2 frame px per voxel
+
+
+def test_frames_are_windowed_in_float_and_leave_the_volume_untouched():
+    array = np.linspace(-1000, 1000, 2 * 8 * 8).reshape(2, 8, 8).astype(np.float32)
+    original = array.copy()
+    image = Image(array)
+    source = SliceSource(image, 0, 1, (-100.0, 100.0), SliceGeometry.of(image, 0, 16))
+    frame = Frames([source], "cpu", torch.float32)[0]
+    assert frame.shape == (3, 16, 16) and frame.dtype == torch.float32
+    assert np.array_equal(array, original)
+    values = frame[0].unique()
+    assert len(values) > 3  # a ramp, not a uint8-style two-level image
+    assert intensity_window(array, (-160, 240)) == (-160.0, 240.0)

@@ -1,0 +1,63 @@
+"""SAM2 model loading (aliases, offline errors) and the two engines from the command line."""
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from rau.cli import main
+from rau.models.loader import ModelNotAvailableError
+from rau.sam2.model import model_source
+from rau.sam2.segmenter import Sam2Segmenter
+
+
+def test_aliases_name_the_sam21_checkpoints_and_folders_pass_through(tmp_path):
+    assert model_source(None).name == "facebook/sam2.1-hiera-base-plus"
+    assert model_source("tiny").name == "facebook/sam2.1-hiera-tiny"
+    assert model_source(str(tmp_path)).is_local
+
+
+def test_offline_without_weights_says_how_to_get_them(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    segmenter = Sam2Segmenter("facebook/sam2.1-hiera-tiny", device="cpu", cache_dir=str(tmp_path))
+    with pytest.raises(ModelNotAvailableError, match="offline mode is on.*huggingface-cli download facebook/sam2.1-hiera-tiny"):
+        segmenter.model
+
+
+def test_loads_a_saved_model_through_the_production_loader(tiny_sam2):
+    model = Sam2Segmenter(str(tiny_sam2["random"]), device="cpu").model
+    assert type(model).__name__ == "Sam2VideoModel" and not model.training
+    assert model.config.image_size == 64
+
+
+def _write(array, path, spacing=(1.0, 1.0, 2.0)):
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("engine", ["sam2-memory", "registration+sam2"])
+def test_engines_run_from_the_cli(tiny_sam2, tmp_path, engine):
+    if engine == "registration+sam2":
+        pytest.importorskip("rau.engines.registration", reason="the registration engine has not landed yet")
+    rng = np.random.default_rng(0)
+    labels = np.zeros((6, 24, 24), np.uint8)
+    labels[2:4, 5:12, 5:12] = 1
+    labels[2:5, 14:20, 12:20] = 2
+    image = _write(rng.normal(size=(6, 24, 24)).astype(np.float32), tmp_path / "ref.nii.gz")
+    label_map = _write(labels, tmp_path / "ref_labels.nii.gz")
+    target = _write(rng.normal(size=(6, 24, 24)).astype(np.float32), tmp_path / "target.nii.gz")
+    out = tmp_path / "out" / "target.nii.gz"
+    code = main([
+        "segment", "--reference", image, "--reference-labels", label_map, "--target", target, "--out", str(out),
+        "--engine", engine, "--sam2-model", str(tiny_sam2["always"]), "--device", "cpu", "--slice-axis", "k",
+    ])
+    assert code == 0
+    written = sitk.GetArrayFromImage(sitk.ReadImage(str(out)))
+    assert written.shape == (6, 24, 24)
+    summary = json.loads((tmp_path / "out" / "target.result.json").read_text())
+    assert summary["engine"] == engine
+    assert [s["prompts"]["slice_axis"] for s in summary["structures"] if s["found"]] == ["k"] * sum(s["found"] for s in summary["structures"])

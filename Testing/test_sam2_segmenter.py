@@ -1,0 +1,209 @@
+"""The SAM2 segmenter end to end with tiny random models loaded through the production loader.
+
+Random weights give random masks, so placement is checked with a spy that wraps the real model and
+replaces only its output logits by "inside the prompted box" (everything else runs for real).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from rau.boxes import Box
+from rau.engines.base import Localization, Prompt, Reference, Request
+from rau.image import Image
+from rau.labels import LabelSet, Segmentation, Structure
+from rau.sam2.segmenter import Sam2Segmenter
+
+warnings.filterwarnings("ignore", message="no GPU found")
+OBLIQUE = np.array([[0.8, -0.6, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]])
+
+
+class BoxSpy:
+    """The real SAM2 model, except that prompted frames answer exactly their box (logit 100 - box width)."""
+
+    def __init__(self, model):
+        self.model, self.config, self.device, self.dtype = model, model.config, model.device, model.dtype
+
+    def __call__(self, session, frame_idx, reverse=False):
+        prompt = session.point_inputs_per_obj[0].get(frame_idx)
+        output = self.model(session, frame_idx=frame_idx, reverse=reverse)
+        if session.mask_inputs_per_obj[0].get(frame_idx) is not None:
+            return output  # a reference frame: the mask itself
+        size, fine = self.config.image_size, 4 * self.config.image_size
+        centres = (torch.arange(fine, dtype=torch.float32) + 0.5) * size / fine
+        logits = torch.full((fine, fine), -10.0)
+        if prompt is not None and prompt["point_labels"][0, 0, 0] == 2:
+            (x0, y0), (x1, y1) = prompt["point_coords"][0, 0, :2].tolist()
+            inside = ((centres >= y0) & (centres < y1))[:, None] & ((centres >= x0) & (centres < x1))[None, :]
+            logits[inside] = 100.0 - (x1 - x0)
+        output.pred_masks = logits[None, None]
+        return output
+
+
+def make_reference(shape=(12, 30, 40), spacing=(0.9, 1.4, 3.0), direction=np.eye(3), structures=2):
+    array = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    labels = np.zeros(shape, np.uint8)
+    flat = shape[0] == 1
+    labels[slice(0, 1) if flat else slice(4, 8), 5:15, 5:20] = 1
+    if structures > 1:
+        labels[slice(0, 1) if flat else slice(3, 9), 18:26, 22:35] = 2
+    image = Image(array, spacing=spacing, direction=direction, ndim=3 if shape[0] > 1 else 2)
+    names = {1: "liver", 2: "spleen"}
+    label_set = LabelSet(tuple(Structure(names[v], v) for v in range(1, structures + 1)))
+    return Reference(image, Segmentation.from_label_map(image.with_array(labels), label_set))
+
+
+def segmenter(folder, **options):
+    return Sam2Segmenter(str(folder), device="cpu", **options)
+
+
+def spy_segmenter(folder, **options):
+    result = segmenter(folder, **options)
+    result._model = BoxSpy(result.model)
+    return result
+
+
+@pytest.mark.parametrize(
+    "spacing, direction, axis",
+    [((0.9, 1.4, 3.0), np.eye(3), None), ((3.0, 0.8, 0.8), OBLIQUE, None), ((1.0, 1.0, 1.0), OBLIQUE, "i")],
+)
+def test_box_prompts_land_on_their_voxels_for_anisotropic_and_oblique_volumes(tiny_sam2, spacing, direction, axis):
+    reference = make_reference(spacing=spacing, direction=direction)
+    target = Image(np.random.default_rng(1).normal(size=(12, 30, 40)), spacing=spacing, direction=direction)
+    boxes = {k: Box((6 + k, 4, k), (21 + k, 16, k + 1)) for k in range(3, 8)}
+    localization = Localization(reference.segmentation.labels.get("liver"), True, slice_boxes=boxes, source="test")
+    result = spy_segmenter(tiny_sam2["always"], slice_axis=axis).segment(Request([reference], target, ["liver"]), {"liver": localization})
+    expected = np.zeros(target.shape, bool)
+    for box in boxes.values():
+        expected[box.slices()] = True
+    if axis == "i":  # boxes re-cut along i: each i-slice gets the bounding rectangle of its cross-section
+        expected = np.zeros(target.shape, bool)
+        for i in range(9, 28):
+            ks = [k for k, b in boxes.items() if b.lower[0] <= i < b.upper[0]]
+            expected[min(ks) : max(ks) + 1, 4:16, i] = True
+    assert np.array_equal(result.get("liver").mask, expected)
+
+
+def test_2d_box_lands_on_its_pixels_and_several_structures_share_each_frame(tiny_sam2):
+    reference = make_reference(shape=(1, 30, 40), spacing=(0.5, 0.7, 1.0))
+    target = Image(np.random.default_rng(2).normal(size=(1, 30, 40)), spacing=(0.5, 0.7, 1.0), ndim=2)
+    liver, spleen = Box((5, 5, 0), (20, 12, 1)), Box((25, 20, 0), (36, 27, 1))
+    labels = reference.segmentation.labels
+    localizations = {"liver": Localization(labels.get("liver"), True, liver), "spleen": Localization(labels.get("spleen"), True, spleen)}
+    result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target), localizations)
+    for name, box in (("liver", liver), ("spleen", spleen)):
+        expected = np.zeros(target.shape, bool)
+        expected[box.slices()] = True
+        assert np.array_equal(result.get(name).mask, expected)
+    assert result.details["frames_encoded"] == 2  # the shared reference image and the target, once each
+
+
+def test_frames_are_encoded_once_whatever_the_number_of_structures(tiny_sam2):
+    target = Image(np.random.default_rng(3).normal(size=(12, 30, 40)), spacing=(0.9, 1.4, 3.0))
+    one = segmenter(tiny_sam2["always"], cache_frames=64).segment(Request([make_reference(structures=1)], target), None)
+    two = segmenter(tiny_sam2["always"], cache_frames=64).segment(Request([make_reference()], target), None)
+    assert one.details["frames_encoded"] == 1 + 12
+    assert two.details["frames_encoded"] == 2 + 12  # one more reference slice, target slices still once
+
+
+def test_overlaps_go_to_the_highest_score_not_the_last_written(tiny_sam2):
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
+    target = Image(np.zeros((1, 30, 40)), ndim=2)
+    labels = reference.segmentation.labels
+    wide, narrow = Box((2, 2, 0), (30, 20, 1)), Box((10, 5, 0), (16, 15, 1))  # the narrow box scores higher
+    for order in (["liver", "spleen"], ["spleen", "liver"]):
+        boxes = {"liver": narrow, "spleen": wide}
+        localizations = {n: Localization(labels.get(n), True, boxes[n]) for n in order}
+        result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target, order), localizations)
+        assert result.get("liver").mask[narrow.slices()].all()
+        assert not result.get("spleen").mask[narrow.slices()].any()
+        assert result.get("spleen").mask.sum() == wide.volume - narrow.volume
+
+
+def test_propagation_covers_the_volume_while_the_object_is_present(tiny_sam2):
+    target = Image(np.random.default_rng(4).normal(size=(20, 24, 24)), spacing=(1, 1, 2))
+    reference = make_reference(shape=(12, 24, 24), spacing=(1, 1, 2), structures=1)
+    result = segmenter(tiny_sam2["always"]).segment(Request([reference], target), None)
+    assert result.details["slices_visited"]["liver"] == [0, 19]
+    assert result.get("liver").prompts["start_slice"] == 7  # centre of reference slice 4 of 12 -> slice 7 of 20
+
+
+def test_propagation_stops_where_the_object_disappears(tiny_sam2):
+    target = Image(np.random.default_rng(5).normal(size=(20, 24, 24)), spacing=(1, 1, 2))
+    reference = make_reference(shape=(12, 24, 24), spacing=(1, 1, 2), structures=1)
+    memory_only = segmenter(tiny_sam2["never"]).segment(Request([reference], target), None)
+    assert memory_only.details["slices_visited"]["liver"] == [7, 7]
+    assert not memory_only.get("liver").found and "object score" in memory_only.get("liver").message
+    boxes = {k: Box((3, 3, k), (12, 12, k + 1)) for k in range(5, 9)}
+    localization = Localization(reference.segmentation.labels.get("liver"), True, slice_boxes=boxes)
+    prompted = segmenter(tiny_sam2["never"]).segment(Request([reference], target), {"liver": localization})
+    assert prompted.details["slices_visited"]["liver"] == [4, 9]  # prompted slices 5-8, then one absent slice each way
+
+
+def test_memory_stays_bounded_during_propagation(tiny_sam2):
+    target = Image(np.random.default_rng(6).normal(size=(40, 16, 16)), spacing=(1, 1, 2))
+    reference = make_reference(shape=(12, 16, 16), spacing=(1, 1, 2), structures=1)
+    result = segmenter(tiny_sam2["always"]).segment(Request([reference], target), None)
+    tracker = result.session.tracker
+    outputs = tracker.sessions["liver"].output_dict_per_obj[0]["non_cond_frame_outputs"]
+    with_memory = [f for f, out in outputs.items() if "maskmem_features" in out]
+    assert len(outputs) <= tracker.pointer_frames + tracker.memory_frames
+    assert len(with_memory) <= 2 * tracker.memory_frames
+    assert not any("high_res_masks" in out for out in outputs.values())
+    assert len(tracker.cache._features) <= tracker.cache.capacity + 1
+
+
+def test_reprompting_one_structure_leaves_the_others_bit_identical(tiny_sam2):
+    reference = make_reference()
+    target = Image(np.random.default_rng(7).normal(size=(12, 30, 40)), spacing=(0.9, 1.4, 3.0))
+    result = segmenter(tiny_sam2["random"]).segment(Request([reference], target), None)
+    spleen_before, liver_before = result.get("spleen").mask, result.get("liver").mask
+    spleen_before = None if spleen_before is None else spleen_before.copy()
+    liver_before = np.zeros(target.shape, bool) if liver_before is None else liver_before.copy()
+    corrected = result.session.reprompt("liver", Prompt(box=Box((5, 5, 6), (20, 15, 7)), slice_index=6))
+    others = [k for k in range(12) if k != 6]
+    assert np.array_equal(corrected.mask[others] if corrected.found else np.zeros((11, 30, 40), bool), liver_before[others])
+    assert corrected.prompts["corrected_slices"] == [6]
+    repropagated = result.session.propagate("liver")
+    assert repropagated.prompts["prompted_slices"] == [6]
+    after = result.session.results["spleen"].mask
+    assert (after is None and spleen_before is None) or np.array_equal(after, spleen_before)
+
+
+def test_2d_reprompt_reuses_the_encoded_frames(tiny_sam2):
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
+    target = Image(np.random.default_rng(8).normal(size=(1, 30, 40)), ndim=2)
+    result = segmenter(tiny_sam2["random"]).segment(Request([reference], target), None)
+    encoded = result.session.tracker.cache.encoded
+    result.session.reprompt("spleen", Prompt(points=[(10, 12, 0), (30, 20, 0)], labels=[1, 0], slice_index=0))
+    assert result.session.tracker.cache.encoded == encoded
+
+
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        (Prompt(box=Box((50, 50, 0), (60, 60, 1))), "outside the target"),
+        (Prompt(box=Box((5, 5, 0), (5, 15, 1))), "zero area"),
+        (Prompt(points=[(5, 5, 0)], labels=[1], slice_index=3), "slice"),
+        (Prompt(points=[(5, 5, 0)], labels=[2]), "label"),
+        (Prompt(), "points or a box"),
+    ],
+)
+def test_bad_prompts_raise_clear_errors(tiny_sam2, prompt, message):
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1), structures=1)
+    result = segmenter(tiny_sam2["random"]).segment(Request([reference], Image(np.zeros((1, 30, 40)), ndim=2)), None)
+    with pytest.raises(ValueError, match=message):
+        result.session.reprompt("liver", prompt)
+
+
+def test_unusable_localizations_and_empty_reference_masks_are_reported_per_structure(tiny_sam2):
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
+    reference.segmentation.masks["spleen"][:] = False
+    labels = reference.segmentation.labels
+    target = Image(np.zeros((1, 30, 40)), ndim=2)
+    outside = {"liver": Localization(labels.get("liver"), True, Box((100, 100, 0), (120, 120, 1)))}
+    result = segmenter(tiny_sam2["random"]).segment(Request([reference], target), outside)
+    assert not result.get("liver").found and "outside the target" in result.get("liver").message
+    assert not result.get("spleen").found and "empty in reference" in result.get("spleen").message
