@@ -590,6 +590,10 @@ class RAUSlicerTest(ScriptedLoadableModuleTest):
         self.test_registration_run_correct_export()
 
     def test_registration_run_correct_export(self):
+        import importlib.util
+
+        if importlib.util.find_spec("slicerio") is None:
+            self.fail("slicerio is missing: press 'Install dependencies' in the RAUSlicer panel first")
         import numpy as np
         import slicerio
 

@@ -122,3 +122,34 @@ def test_correction_needs_a_session(mrml_scene, labels, grid):
     node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
     with pytest.raises(ValueError, match="keeps no session"):
         Correction(result, node)
+
+
+def test_box_on_the_target_re_prompts_through_a_real_sam2_session(mrml_scene, tiny_sam2):
+    """A ROI placed in Slicer goes through the bridge and a real (tiny) SAM2 session into one segment."""
+    pytest.importorskip("torch")
+    from rau.engines.base import Request
+    from test_sam2_segmenter import make_reference, spy_segmenter
+
+    reference = make_reference()
+    target_image = reference.image.with_array(np.random.default_rng(7).normal(size=reference.image.shape))
+    result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target_image), None)
+    target = add_volume_node(target_image, "target", mrml_scene)
+    node = add_result_node(result, target)
+    before = segmentation_from_node(node, target_image)
+
+    roi = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box")
+    low, high = np.array(ras_of(target_image, (5, 5, 6))), np.array(ras_of(target_image, (19, 14, 6)))
+    roi.SetCenter(((low + high) / 2).tolist())
+    roi.SetSize((np.abs(high - low) + [0, 0, 1]).tolist())
+    prompt = prompt_from_markups(target_image, roi=roi)
+    assert (prompt.box.lower, prompt.box.upper, prompt.slice_index) == ((5, 5, 6), (20, 15, 7), 6)
+
+    correction = Correction(result, node)
+    corrected = correction.update("liver", prompt)
+    after = segmentation_from_node(node, target_image)
+    assert corrected.prompts["corrected_slices"] == [6]
+    assert np.array_equal(after.masks["liver"], corrected.mask if corrected.found else np.zeros(target_image.shape, bool))
+    assert after.masks["liver"][6, 5:15, 5:20].all()  # the box's voxels on the prompted slice
+    assert np.array_equal(after.masks["spleen"], before.masks["spleen"])
+    correction.undo("liver")
+    assert np.array_equal(segmentation_from_node(node, target_image).masks["liver"], before.masks["liver"])
