@@ -49,7 +49,12 @@ def save_model(size_name: str, image_size: int, folder: Path) -> Path:
         memory_attention_rope_feat_sizes=[image_size // 16] * 2,
     )
     torch.manual_seed(0)
-    Sam2VideoModel(config).eval().save_pretrained(folder / size_name)
+    model = Sam2VideoModel(config).eval()
+    head = model.mask_decoder.pred_obj_score_head.proj_out
+    with torch.no_grad():  # object always present, so propagation covers every slice as with a real organ
+        head.weight.zero_()
+        head.bias.fill_(20.0)
+    model.save_pretrained(folder / size_name)
     return folder / size_name
 
 
