@@ -98,8 +98,8 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     if overwrite:
         for other in range(segmentation.GetNumberOfSegments()):
             other_id = segmentation.GetNthSegmentID(other)
-            other_mask = segment_mask(node, other_id, geometry)
-            if other_id != segment_id and (other_mask & mask).any():
+            other_mask = segment_mask(node, other_id, geometry) if other_id != segment_id else None
+            if other_mask is not None and (other_mask & mask).any():
                 _replace_mask(node, other_id, other_mask & ~mask, geometry)
     return segment_id
 
