@@ -266,8 +266,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
             self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
             self._selectComboData(self.ui.deviceComboBox, self._parameterNode.device)
-            self._fillStructureList()
-            self._onOutputChanged()
+            self._fillStructureList(self._parameterNode.referenceSegmentation)
+            self._onOutputChanged(self._parameterNode.outputSegmentation)
             self._showPromptNodes()
         self._updateButtons()
 
@@ -280,12 +280,14 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         reasons = self._engineReasons = engine_availability(ENGINES)
         combo = self.ui.engineComboBox
+        wasBlocked = combo.blockSignals(True)  # filling must not overwrite the saved choice
         combo.clear()
         for index, (name, label, _modules) in enumerate(ENGINE_CHOICES):
             combo.addItem(label if not reasons[name] else f"{label} (unavailable)", name)
             item = combo.model().item(index)
             item.setEnabled(not reasons[name])
             item.setToolTip(reasons[name] or label)
+        combo.blockSignals(wasBlocked)
 
     @staticmethod
     def _selectComboData(combo, value):
@@ -303,11 +305,10 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._parameterNode.device = self.ui.deviceComboBox.itemText(index)
 
-    def _fillStructureList(self, *_):
-        """The reference's segments, all checked."""
+    def _fillStructureList(self, node):
+        """The segments of ``node`` (the reference segmentation), all checked."""
         listWidget = self.ui.structureList
         listWidget.clear()
-        node = self._parameterNode.referenceSegmentation if self._parameterNode else None
         if node is None:
             return
         segmentation = node.GetSegmentation()
@@ -322,10 +323,11 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         items = [listWidget.item(row) for row in range(listWidget.count)]
         return [item.text() for item in items if item.checkState() == qt.Qt.Checked]
 
-    def _onOutputChanged(self, *_):
+    def _onOutputChanged(self, node):
+        """Follow the segments of the result node ``node`` in the segment picker."""
         if self._observedSegmentation is not None:
             self.removeObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._fillSegmentCombo)
-        self._observedSegmentation = self._parameterNode.outputSegmentation if self._parameterNode else None
+        self._observedSegmentation = node
         if self._observedSegmentation is not None:
             self.addObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._fillSegmentCombo)
         self._fillSegmentCombo()
