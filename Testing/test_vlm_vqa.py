@@ -22,7 +22,7 @@ def pair(shared_data):
     return reference, read_image(folder / "images/001_HC.png", spacing[1]), truth
 
 
-def _oracle(truth, target, shift=0):
+def oracle(truth, target, shift=0):
     """Answers like a perfect model (boxes moved right by ``shift`` model pixels)."""
     name = truth.labels.names[0]
     rows, cols = np.nonzero(truth.mask(name)[0])
@@ -42,14 +42,14 @@ def _oracle(truth, target, shift=0):
 
 def test_a_perfect_model_scores_one_and_a_shifted_box_scores_less(pair):
     reference, target, truth = pair
-    with ChatServer(_oracle(truth, target)) as server:
+    with ChatServer(oracle(truth, target)) as server:
         summary = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, truth))
     assert len(server.requests) == 3  # presence, identity, localization
     assert summary["presence_accuracy"] == 1.0 and summary["identity_accuracy"] == 1.0
-    assert summary["box_iou_mean"] > 0.97 and summary["box_hit_rate"] == 1.0
-    with ChatServer(_oracle(truth, target, shift=400)) as server:
+    assert summary["mean_box_iou"] > 0.97 and summary["box_hit_rate"] == 1.0
+    with ChatServer(oracle(truth, target, shift=400)) as server:
         shifted = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, truth))
-    assert shifted["box_iou_mean"] < 0.5 and shifted["box_hit_rate"] == 0.0
+    assert shifted["mean_box_iou"] < 0.5 and shifted["box_hit_rate"] == 0.0
 
 
 def test_garbage_answers_count_as_wrong(pair):
@@ -57,5 +57,5 @@ def test_garbage_answers_count_as_wrong(pair):
     with ChatServer(lambda body: "banana") as server:
         summary = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, truth))
     assert summary["presence_accuracy"] == 0.0 and summary["identity_accuracy"] == 0.0
-    assert summary["box_iou_mean"] == 0.0 and summary["boxes"] == 1
+    assert summary["mean_box_iou"] == 0.0 and summary["boxes"] == 1
     assert summarize([])["presence_accuracy"] is None

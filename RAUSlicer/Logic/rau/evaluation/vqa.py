@@ -11,14 +11,20 @@ view of :mod:`rau.vlm.key_slices`:
   IoU against the truth box on the target slice, a hit when IoU >= ``HIT_IOU``.
 
 It returns one record per question; :func:`summarize` turns records into accuracies.
+:func:`evaluate_cases` does this for every reference/target pair of an evaluation manifest
+(``rau evaluate MANIFEST --vqa``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Progress, Reference, Request
+from rau.evaluation.manifest import Case
+from rau.evaluation.runner import load_case
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
@@ -62,6 +68,17 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
     return records
 
 
+def evaluate_cases(backend: Backend, cases: Iterable[Case]) -> list[dict]:
+    """:func:`evaluate_pair` on each reference of each case; records also name their ``target`` and ``reference``."""
+    records = []
+    for case in cases:
+        references, target, truth = load_case(case)
+        for reference in references:
+            pair = {"target": case.target_image.name, "reference": reference.name}
+            records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures)]
+    return records
+
+
 def summarize(records: list[dict]) -> dict:
     """Presence and identity accuracy, mean box IoU and hit rate (None where no question was asked)."""
     def share(task, key):
@@ -75,7 +92,7 @@ def summarize(records: list[dict]) -> dict:
     return {
         "presence_accuracy": presence, "presence_questions": presence_n,
         "identity_accuracy": identity, "identity_questions": identity_n,
-        "box_iou_mean": iou, "box_hit_rate": hit, "box_hit_iou": HIT_IOU, "boxes": box_n,
+        "mean_box_iou": iou, "box_hit_rate": hit, "box_hit_iou": HIT_IOU, "boxes": box_n,
     }
 
 

@@ -1,0 +1,73 @@
+"""``rau evaluate MANIFEST --vqa``: presence, identity and box scores of a model server, from the command line."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from chat_server import ChatServer
+from rau.cli import main
+from rau.io import read_image
+from rau.references import load_reference
+from test_vlm_vqa import oracle
+
+
+def _hc18_case(folder, number: str) -> tuple[Path, Path]:
+    """The image and mask of HC18 case ``number`` (e.g. ``"001"``)."""
+    return folder / f"images/{number}_HC.png", folder / f"masks/{number}_HC_mask.png"
+
+
+@pytest.fixture(scope="module")
+def hc18(shared_data, tmp_path_factory):
+    """A manifest of two HC18 pairs sharing target 001 (references 000 and 002), and that target with its truth."""
+    folder = shared_data / "hc18_fetal_head_us"
+    spacing = {row.split(",")[0][:3]: row.split(",")[1] for row in (folder / "pixel_size_and_HC.csv").read_text().splitlines()[1:]}
+    target_image, target_labels = _hc18_case(folder, "001")
+    lines = ["reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing"]
+    for number in ("000", "002"):
+        reference_image, reference_labels = _hc18_case(folder, number)
+        lines.append(f"{reference_image},{reference_labels},{spacing[number]},{target_image},{target_labels},{spacing['001']}")
+    manifest = tmp_path_factory.mktemp("vqa") / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    truth = load_reference(target_image, target_labels, float(spacing["001"])).segmentation
+    return manifest, read_image(target_image, float(spacing["001"])), truth
+
+
+def _evaluate(manifest, answer, out):
+    """Run ``rau evaluate --vqa`` against a loopback server answering ``answer``; the exit code and the server."""
+    with ChatServer(answer) as server:
+        code = main(["evaluate", str(manifest), "--vqa", "--vlm-server", server.url, "--json", str(out)])
+    return code, server
+
+
+def test_perfect_answers_score_one_and_are_written_as_json_and_csv(hc18, tmp_path, capsys):
+    manifest, target, truth = hc18
+    code, server = _evaluate(manifest, oracle(truth, target), tmp_path / "vqa.json")
+    assert code == 0
+    assert len(server.requests) == 6  # two pairs: presence, identity, localization each
+    summary = json.loads((tmp_path / "vqa.json").read_text())["summary"]
+    assert summary["presence_accuracy"] == 1.0 and summary["identity_accuracy"] == 1.0
+    assert summary["mean_box_iou"] > 0.97 and summary["box_hit_rate"] == 1.0
+    assert summary["presence_questions"] == summary["identity_questions"] == summary["boxes"] == 2
+    rows = list(csv.DictReader(open(tmp_path / "vqa.csv", encoding="utf-8")))
+    assert {(r["reference"], r["task"]) for r in rows} == {(f"{n}_HC.png", t) for n in ("000", "002") for t in ("presence", "identity", "box")}
+    assert all(r["target"] == "001_HC.png" for r in rows)
+    printed = capsys.readouterr().out
+    assert "presence" in printed and "1.000" in printed and "hit rate 1.000" in printed
+
+
+def test_garbage_answers_score_zero(hc18, tmp_path):
+    manifest, _, _ = hc18
+    code, _ = _evaluate(manifest, lambda body: "banana", tmp_path / "vqa.json")
+    summary = json.loads((tmp_path / "vqa.json").read_text())["summary"]
+    assert code == 0
+    assert summary["presence_accuracy"] == 0.0 and summary["identity_accuracy"] == 0.0
+    assert summary["mean_box_iou"] == 0.0 and summary["box_hit_rate"] == 0.0
+
+
+def test_vqa_without_a_model_or_server_says_what_is_missing(hc18, capsys):
+    manifest, _, _ = hc18
+    assert main(["evaluate", str(manifest), "--vqa"]) == 2
+    error = capsys.readouterr().err
+    assert "--vlm-model" in error and "--vlm-server" in error
