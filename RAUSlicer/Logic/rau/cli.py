@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["segment"]
+COMMANDS = ["segment", "evaluate", "train"]
 
 
 class UsageError(Exception):

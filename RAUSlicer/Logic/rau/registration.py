@@ -131,8 +131,9 @@ def foreground_centroid(image: sitk.Image) -> np.ndarray:
 def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
-    method.SetMetricSamplingStrategy(method.RANDOM)
-    method.SetMetricSamplingPercentage(settings.sampling_fraction, settings.seed)
+    if settings.sampling_fraction < 1.0:
+        method.SetMetricSamplingStrategy(method.RANDOM)
+        method.SetMetricSamplingPercentage(settings.sampling_fraction, settings.seed)
     method.SetInterpolator(sitk.sitkLinear)
     return method
 

@@ -50,8 +50,10 @@ class Request:
     structures: list[str] | None = None
 
     def labels(self) -> LabelSet:
-        """The structures to find: the first reference's (present) structures, filtered by name."""
-        return self.references[0].segmentation.labels.select(self.structures)
+        """The structures to find: those named (unknown names raise), else every structure
+        with voxels in the first reference."""
+        segmentation = self.references[0].segmentation
+        return segmentation.labels.select(self.structures) if self.structures else segmentation.present()
 
 
 ProgressCallback = Callable[[str, float], None]

@@ -35,10 +35,11 @@ class RegistrationEngine(Engine):
 
     name = "registration"
 
-    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote"):
+    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote", keep_transfers: bool = False):
+        """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
-        self.settings, self.top_k, self.fusion = settings, top_k, fusion
+        self.settings, self.top_k, self.fusion, self.keep_transfers = settings, top_k, fusion, keep_transfers
 
     @classmethod
     def from_options(cls, options: dict) -> "RegistrationEngine":
@@ -47,7 +48,7 @@ class RegistrationEngine(Engine):
             settings = replace(settings, deformable=bool(options["deformable"]))
         if options.get("seed") is not None:
             settings = replace(settings, seed=int(options["seed"]))
-        return cls(settings, int(options.get("top_k") or 5), options.get("fusion") or "vote")
+        return cls(settings, int(options.get("top_k") or 5), options.get("fusion") or "vote", bool(options.get("keep_transfers")))
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -69,6 +70,9 @@ class RegistrationEngine(Engine):
             time.perf_counter() - started,
             details={"ranking": [{"reference": t.reference.name, "similarity": round(t.registration.similarity, 4), "seconds": round(t.registration.seconds, 3)} for t in ranked]},
         )
+        if self.keep_transfers:
+            shape = request.target.shape
+            result.details["transfers"] = {t.reference.name: {n: m.full(shape) > 0.5 if m else None for n, m in t.masks.items()} for t in transfers}
         progress("done", 1.0)
         return result
 

@@ -1,0 +1,1 @@
+"""Evaluation against truth: metrics, manifests of cases, and the runner behind ``rau evaluate``."""

@@ -1,0 +1,115 @@
+"""Runs an engine over manifest cases and scores each structure against truth."""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from rau.engines import Engine, Progress, Reference, Request
+from rau.evaluation.manifest import Case, ReferenceEntry
+from rau.evaluation.metrics import structure_metrics
+from rau.fusion import dice
+from rau.image import Image
+from rau.io import read_image, read_segmentation
+from rau.labels import Segmentation
+from rau.references import load_reference
+
+
+@dataclass
+class CaseScore:
+    """The scores of one case: a row per structure, the time, and reference ranking facts."""
+
+    target: str
+    references: list[str]
+    seconds: float
+    rows: list[dict]
+    ranking: dict | None = None
+
+
+def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
+    """Run ``engine`` on one case and score every structure the reference and truth share."""
+    references, target, truth = load_case(case)
+    started = time.perf_counter()
+    result = engine.run(Request(references, target, case.structures), progress)
+    seconds = time.perf_counter() - started
+    predicted = {item.structure.name: item for item in result.structures}
+    rows = []
+    for mine, theirs in references[0].segmentation.labels.match(truth.labels):
+        if mine.name not in predicted:
+            continue
+        item = predicted[mine.name]
+        metrics = structure_metrics(item.mask, truth.masks[theirs.name], target)
+        rows.append({"structure": mine.name, **metrics, "confidence": round(float(item.confidence), 4)})
+    ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), truth, references[0]) if len(references) > 1 else None
+    return CaseScore(case.target_image.name, [r.name for r in references], seconds, rows, ranking)
+
+
+def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
+    """The case's references, its target image and the target's truth segmentation."""
+    references = [_load_reference(entry, case.label_table) for entry in case.references]
+    target = read_image(case.target_image, case.target_spacing)
+    truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing)
+    return references, target, truth
+
+
+@functools.lru_cache(maxsize=128)
+def _load_reference(entry: ReferenceEntry, label_table):
+    """References are read once per evaluation even when many cases share them."""
+    return load_reference(entry.image, entry.labels, entry.spacing, label_table)
+
+
+def ranking_quality(transfers: dict | None, ranking: list | None, truth, reference) -> dict | None:
+    """How well the engine's reference ranking predicts each reference's own Dice.
+
+    Needs the engine to keep every reference's transferred masks (``details["transfers"]``).
+    Reports Spearman's rho between similarity and single-reference Dice, the Dice of the
+    top-ranked reference and of the best one (the ceiling of perfect ranking).
+    """
+    if not transfers or not ranking:
+        return None
+    pairs = dict((mine.name, theirs.name) for mine, theirs in reference.segmentation.labels.match(truth.labels))
+    similarity, scores = [], []
+    for entry in ranking:
+        masks = transfers[entry["reference"]]
+        per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(truth.masks[t]), truth.masks[t]) for name, t in pairs.items() if name in masks]
+        if per_structure:
+            similarity.append(entry["similarity"])
+            scores.append(float(np.mean(per_structure)))
+    if len(scores) < 3:
+        return None
+    rho = spearmanr(similarity, scores).statistic
+    return {"spearman_similarity_vs_dice": None if math.isnan(rho) else round(float(rho), 4), "top1_dice": round(scores[0], 4), "best_single_dice": round(max(scores), 4)}
+
+
+def summarize(scores: list[CaseScore]) -> dict:
+    """Overall and per-structure means, detection counts, mean time; ``mean_dice`` is the headline."""
+    rows = [row for score in scores for row in score.rows]
+    per_structure: dict[str, list[dict]] = {}
+    for row in rows:
+        per_structure.setdefault(row["structure"], []).append(row)
+    summary = {
+        "mean_dice": _mean(r["dice"] for r in rows),
+        "mean_hd95_mm": _mean(r["hd95_mm"] for r in rows),
+        "mean_box_iou": _mean(r["box_iou"] for r in rows),
+        "mean_centroid_mm": _mean(r["centroid_mm"] for r in rows),
+        "detected": sum(r["status"] == "detected" for r in rows),
+        "missed": sum(r["status"] == "missed" for r in rows),
+        "false_positive": sum(r["status"] == "false_positive" for r in rows),
+        "cases": len(scores),
+        "mean_seconds_per_case": _mean(s.seconds for s in scores),
+        "structures": {name: {"dice": _mean(r["dice"] for r in items), "hd95_mm": _mean(r["hd95_mm"] for r in items), "n": len(items)} for name, items in per_structure.items()},
+    }
+    rankings = [s.ranking for s in scores if s.ranking]
+    if rankings:
+        summary["ranking"] = {key: _mean(r[key] for r in rankings if r[key] is not None) for key in rankings[0]}
+    return summary
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return round(float(np.mean(values)), 4) if values else None
