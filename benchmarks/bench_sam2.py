@@ -6,14 +6,13 @@ Writes ``overhead_ratio``, ``structures_20_vs_1``, ``reprompt_vs_first``, ``memo
 ``per_frame_seconds`` per model size (plus end-to-end seconds of a 2D and a 64-slice case). Random
 weights cost the same as trained ones. ``--image-size`` is SAM2's frame size; the default 512 (real
 checkpoints use 1024, about 4x the per-frame cost) keeps the run under ~10 minutes on 2 cores.
-Memory runs each go in a fresh process and report the resident-memory growth during ``segment``.
+Memory runs each go in a fresh process and report the peak resident-memory growth during ``segment`` (Linux).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -106,11 +105,12 @@ def run(folder: Path, request, timed: bool = False):
 def memory_growth(folder: Path, slices: int) -> float:
     """Resident-memory growth (MB) during one segment call over ``slices`` slices, in a fresh process."""
     code = (
-        "import resource, sys, warnings; warnings.simplefilter('ignore'); sys.path.insert(0, %r)\n"
+        "import sys, warnings; warnings.simplefilter('ignore'); sys.path.insert(0, %r)\n"
         "from bench_sam2 import case, run\nfrom pathlib import Path\nimport torch; torch.set_num_threads(2)\n"
         "request = case(%d, 1)\nfrom rau.sam2.segmenter import Sam2Segmenter\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\nrun(Path(%r), request)\n"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)\n"
+        "status = lambda key: int(next(l for l in open('/proc/self/status') if l.startswith(key)).split()[1])\n"
+        "open('/proc/self/clear_refs', 'w').write('5')  # reset the peak (VmHWM) to the current size\n"
+        "before = status('VmRSS')\nrun(Path(%r), request)\nprint((status('VmHWM') - before) / 1024)\n"
     ) % (str(Path(__file__).parent), slices, str(folder))
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return float(output.strip().splitlines()[-1])
