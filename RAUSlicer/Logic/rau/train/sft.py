@@ -7,7 +7,7 @@ from rau.train.run import FineTuneSettings, callbacks, finish, prepare, trainer_
 LEARNING_RATE = 1e-4
 
 
-def run_sft(settings: FineTuneSettings):
+def run_sft(settings: FineTuneSettings, extra_callbacks=()):
     """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
     from trl import SFTConfig, SFTTrainer
 
@@ -18,6 +18,6 @@ def run_sft(settings: FineTuneSettings):
         completion_only_loss=True,
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=train, processing_class=processor,
-                         callbacks=callbacks(settings, processor, family, val))
+                         callbacks=callbacks(settings, processor, family, val) + list(extra_callbacks))
     trainer.train(resume_from_checkpoint=True if settings.resume else None)
     return finish(trainer, settings, "sft", processor, family, val)

@@ -1,0 +1,116 @@
+"""``rau train build-pairs | sft | grpo``: make training pairs from annotated data, fine-tune a LoRA adapter.
+
+The adapter folder that ``sft`` or ``grpo`` writes loads with
+``rau segment --engine rau --vlm-model MODEL --vlm-adapter DIR``. Several GPUs:
+run the same command under ``accelerate launch -m rau.cli train ...`` or ``torchrun``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rau.train.model import LoraSettings
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="build training pairs and fine-tune the VLM (LoRA)")
+    steps = parser.add_subparsers(dest="step", required=True)
+
+    build = steps.add_parser("build-pairs", help="reference/target pairs and questions from an annotated dataset")
+    build.add_argument("--data", required=True, help="dataset folder (one subfolder per subject) or manifest CSV (image,labels[,subject,pixel_spacing,label_table])")
+    build.add_argument("--out", required=True, help="output folder for the pairs (JSONL + images + card)")
+    build.add_argument("--model", help="render for this model's image size rule (default: --family)")
+    build.add_argument("--family", default="qwen2.5-vl", help="model family when --model is not given (default qwen2.5-vl)")
+    build.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"], help="slice axis for 3D volumes")
+    build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2)")
+    build.add_argument("--references-per-target", type=int, default=4)
+    build.add_argument("--slices-per-pair", type=int, default=4)
+    build.add_argument("--questions-per-pair", type=int, default=4)
+    build.add_argument("--min-pixels", type=int, default=20, help="smallest cross-section asked about, in pixels")
+    build.add_argument("--tasks", nargs="+", default=["presence", "identity", "box"], choices=["presence", "identity", "box"])
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--overwrite", action="store_true", help="replace an existing pairs folder")
+    build.set_defaults(run=run_build_pairs)
+
+    for name, helptext in (("sft", "supervised fine-tuning on the ideal answers"), ("grpo", "GRPO with format, correctness and box-IoU rewards")):
+        step = steps.add_parser(name, help=helptext)
+        _add_fine_tune_arguments(step)
+        if name == "grpo":
+            step.add_argument("--num-generations", type=int, default=4, help="answers sampled per question (batch x accumulation must be a multiple)")
+            step.add_argument("--max-completion-length", type=int, default=256)
+            step.add_argument("--temperature", type=float, default=1.0)
+            step.add_argument("--beta", type=float, default=0.0, help="KL penalty towards the starting model")
+            step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help="format, correctness, box_iou (default 0.5, 1, 1)")
+        step.set_defaults(run=run_sft if name == "sft" else run_grpo)
+
+
+def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="base VLM: Hugging Face id or local folder")
+    parser.add_argument("--data", required=True, help="pairs folder from `rau train build-pairs`")
+    parser.add_argument("--out", required=True, help="output adapter folder")
+    parser.add_argument("--adapter", help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
+    parser.add_argument("--lora-r", type=int, default=8)
+    parser.add_argument("--lora-alpha", type=int, default=16)
+    parser.add_argument("--lora-dropout", type=float, default=0.01)
+    parser.add_argument("--train-vision", action="store_true", help="also put LoRA on the vision tower (frozen by default)")
+    parser.add_argument("--epochs", type=float, default=5.0)
+    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs)")
+    parser.add_argument("--batch-size", type=int, default=1, help="per device")
+    parser.add_argument("--grad-accum", type=int, default=1)
+    parser.add_argument("--learning-rate", type=float, help="default 1e-4 (sft), 1e-5 (grpo)")
+    parser.add_argument("--eval-steps", type=int, default=100, help="held-out VQA evaluation every N steps (0: only at the end)")
+    parser.add_argument("--eval-limit", type=int, default=32, help="validation questions per evaluation")
+    parser.add_argument("--save-steps", type=int, default=100, help="checkpoint every N steps")
+    parser.add_argument("--logging-steps", type=int, default=10)
+    parser.add_argument("--train-limit", type=int, help="use only the first N training questions")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="less GPU memory, slower")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
+    parser.add_argument("--device", help="cuda, cpu, mps (default: best available)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _settings(args: argparse.Namespace):
+    from rau.train.run import FineTuneSettings
+
+    lora = LoraSettings(args.lora_r, args.lora_alpha, args.lora_dropout, args.train_vision)
+    keys = ["model", "data", "out", "adapter", "epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "eval_steps",
+            "eval_limit", "save_steps", "logging_steps", "train_limit", "gradient_checkpointing", "resume", "device", "seed"]
+    return FineTuneSettings(lora=lora, **{k: getattr(args, k) for k in keys})
+
+
+def run_build_pairs(args: argparse.Namespace) -> int:
+    from rau.train.build import build_pairs
+    from rau.train.model import model_family
+    from rau.train.pairs import PairOptions
+    from rau.vlm.families import family_for
+
+    family = model_family(args.model) if args.model else family_for(args.family)
+    options = PairOptions(args.references_per_target, args.slices_per_pair, args.questions_per_pair, args.min_pixels, tuple(args.tasks))
+    card = build_pairs(args.data, args.out, family, options, args.axis, args.val_fraction, args.seed, args.overwrite)
+    for split, info in card["splits"].items():
+        print(f"{split}: {info['questions']} questions {json.dumps(info['tasks'])} from {len(info['subjects'])} subjects")
+    print(f"wrote {args.out} (card: {args.out}/README.md)")
+    return 0
+
+
+def run_sft(args: argparse.Namespace) -> int:
+    from rau.train.sft import run_sft as sft
+
+    print(f"wrote adapter {sft(_settings(args))}")
+    return 0
+
+
+def run_grpo(args: argparse.Namespace) -> int:
+    from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings, run_grpo as grpo
+
+    weights = dict(DEFAULT_WEIGHTS)
+    for item in args.reward_weight:
+        name, _, value = item.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError as error:
+            raise ValueError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from error
+    settings = GRPOSettings(args.num_generations, args.max_completion_length, args.temperature, args.beta, weights)
+    print(f"wrote adapter {grpo(_settings(args), settings)}")
+    return 0
