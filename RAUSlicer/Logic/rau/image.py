@@ -164,3 +164,14 @@ def resample_to(image: Image, reference: Image, *, labels: bool, default: float 
 def _as_3d_sitk(image: Image) -> sitk.Image:
     """A 3D SimpleITK view of any image (2D images become one-slice volumes)."""
     return Image(image.array, image.spacing, image.origin, image.direction, ndim=3).to_sitk()
+
+
+def orient_lps(image: Image) -> Image:
+    """The same voxels reordered so i, j, k run to the patient's left, posterior and superior.
+
+    Axial slices ``array[k]`` of the result show the radiological view whatever the
+    file's voxel order; 2D images are returned unchanged.
+    """
+    if image.ndim == 2:
+        return image
+    return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))

@@ -33,7 +33,6 @@ class RegistrationSettings:
     """Knobs of :func:`register`; the defaults serve 2D ultrasound and 3D CT/MR alike."""
 
     deformable: bool = True
-    affine: bool = True
     working_size: int = 96
     min_working_spacing: float = 3.0
     search_steps: int = 4
@@ -68,20 +67,27 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     moving_work = working_image(moving, settings)
     focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
     fits = []
-    for start in initial_translations(fixed_work, moving_work, settings):
+    for start in initial_transforms(fixed_work, moving_work, settings):
         try:
-            fits.append(linear_stage(fixed_work, moving_work, start, _similarity(dimension), settings, focus))
+            fits.append(linear_stage(fixed_work, moving_work, start, settings, focus))
         except RuntimeError:  # this start leaves too little overlap
             continue
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
     transform = min(fits, key=lambda fit: fit[1])[0]
-    if settings.affine:
-        transform = linear_stage(fixed_work, moving_work, transform, sitk.AffineTransform(dimension), settings, focus)[0]
+    transform = _or_keep(transform, lambda: linear_stage(fixed_work, moving_work, _as_affine(transform), settings, focus)[0])
     if settings.deformable:
-        transform = bspline_stage(fixed_work, moving_work, transform, settings, focus)
-    similarity = correlation(fixed_work, moving_work, transform)
+        transform = _or_keep(transform, lambda: bspline_stage(fixed_work, moving_work, transform, settings, focus))
+    similarity = correlation(fixed_work, moving_work, transform, focus)
     return Registration(transform, similarity, time.perf_counter() - started)
+
+
+def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
+    """The refined transform, or ``transform`` unchanged when refining loses the overlap."""
+    try:
+        return refine()
+    except RuntimeError:
+        return transform
 
 
 def working_image(image: Image, settings: RegistrationSettings) -> sitk.Image:
@@ -142,36 +148,52 @@ def _similarity(dimension: int) -> sitk.Transform:
     return sitk.Similarity2DTransform() if dimension == 2 else sitk.Similarity3DTransform()
 
 
-def initial_translations(fixed: sitk.Image, moving: sitk.Image, settings: RegistrationSettings) -> list[sitk.Transform]:
-    """Starting offsets: the headers as they are, the grid centres aligned, the foreground
-    centroids aligned, and for volumes the ``starts`` best offsets of a grid search around the
-    centroids (scans of one body may cover different ranges; 2D pictures are framed on the
-    anatomy by the operator, where a search only finds false matches).
+def initial_transforms(fixed: sitk.Image, moving: sitk.Image, settings: RegistrationSettings) -> list[sitk.Transform]:
+    """Similarity transforms to start from, about the fixed image's centre.
 
-    The search runs on coarse copies (about 32 voxels a side); offsets where the
-    images barely overlap are skipped rather than failing the metric.
+    Always: the headers as they are, the grid centres aligned, the foreground
+    centroids aligned. 2D pictures are framed on the anatomy by the operator, so
+    one more start scales the reference to the target's field of view (fetal heads
+    differ several-fold in size). Volumes add the ``starts`` best offsets of a grid
+    search around the centroids (scans of one body cover different ranges); in 2D
+    such a search only finds false matches. The search runs on coarse copies
+    (about 32 voxels a side) and skips offsets where the images barely overlap.
     """
     dimension = fixed.GetDimension()
+    centre = _centre(fixed)
     offset = foreground_centroid(moving) - foreground_centroid(fixed)
+    starts = [(np.zeros(dimension), 1.0), (_centre(moving) - centre, 1.0), (offset, 1.0)]
+    if dimension == 2:
+        ratio = np.array(moving.GetSize()) * moving.GetSpacing() / (np.array(fixed.GetSize()) * fixed.GetSpacing())
+        starts.append((_centre(moving) - centre, float(np.sqrt(np.prod(ratio)))))
+    else:
+        starts += [(candidate, 1.0) for candidate in _searched_offsets(fixed, moving, offset, settings)]
+    transforms = []
+    for translation, scale in starts:
+        transform = _similarity(dimension)
+        transform.SetCenter(centre.tolist())
+        transform.SetTranslation(translation.tolist())
+        transform.SetScale(scale)
+        transforms.append(transform)
+    return transforms
+
+
+def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray, settings: RegistrationSettings) -> list[np.ndarray]:
+    """The ``starts`` translations around ``offset`` with the best coarse metric."""
+    dimension = fixed.GetDimension()
     coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
-    extent = np.array(moving.GetSize()) * np.array(moving.GetSpacing())
-    step = extent / (4 * max(settings.search_steps, 1))
+    step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)
     method = _method(settings)
+    grid = np.arange(-settings.search_steps, settings.search_steps + 1)
     scored = []
-    steps = settings.search_steps if dimension == 3 else 0
-    grid = np.arange(-steps, steps + 1)
     for shift in np.stack(np.meshgrid(*[grid] * dimension, indexing="ij"), -1).reshape(-1, dimension):
         candidate = offset + shift * step
         method.SetInitialTransform(sitk.TranslationTransform(dimension, candidate.tolist()))
         try:
-            value = method.MetricEvaluate(coarse_fixed, coarse_moving)
+            scored.append((method.MetricEvaluate(coarse_fixed, coarse_moving), tuple(candidate)))
         except RuntimeError:  # too little overlap at this offset
             continue
-        scored.append((value, tuple(candidate)))
-    best = [candidate for _, candidate in sorted(scored)[: settings.starts]] or [tuple(offset)]
-    header = (0.0,) * dimension
-    centres = tuple(_centre(moving) - _centre(fixed))
-    return [sitk.TranslationTransform(dimension, list(c)) for c in dict.fromkeys([header, centres, *best])]
+    return [np.array(candidate) for _, candidate in sorted(scored)[: settings.starts]]
 
 
 def _centre(image: sitk.Image) -> np.ndarray:
@@ -185,20 +207,8 @@ def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
     return sitk.BinShrink(image, factors) if max(factors) > 1 else image
 
 
-def linear_stage(fixed, moving, initial: sitk.Transform, transform: sitk.Transform, settings, focus=None) -> tuple[sitk.Transform, float]:
-    """Optimize a similarity or affine transform starting from ``initial``; returns it and its final metric."""
-    dimension = fixed.GetDimension()
-    centre = fixed.TransformContinuousIndexToPhysicalPoint(((np.array(fixed.GetSize()) - 1) / 2).tolist())
-    if isinstance(initial, sitk.TranslationTransform):
-        transform.SetCenter(centre)
-        transform.SetTranslation(initial.GetOffset())
-    else:
-        affine = sitk.AffineTransform(dimension)
-        affine.SetCenter(centre)
-        matrix = np.array(initial.GetMatrix()).reshape(dimension, dimension) if hasattr(initial, "GetMatrix") else np.eye(dimension)
-        affine.SetMatrix(matrix.ravel().tolist())
-        affine.SetTranslation(_translation_about(initial, centre))
-        transform = affine
+def linear_stage(fixed, moving, transform: sitk.Transform, settings, focus=None) -> tuple[sitk.Transform, float]:
+    """Optimize ``transform`` (similarity or affine) in place; returns it and its final metric."""
     method = _method(settings)
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=1.0, minStep=1e-4, numberOfIterations=settings.affine_iterations, gradientMagnitudeTolerance=1e-6
@@ -245,10 +255,13 @@ def _thin_axis_weights(fixed: sitk.Image) -> list[float]:
     return weights.ravel().tolist() + [1.0] * dimension
 
 
-def _translation_about(transform: sitk.Transform, centre) -> list[float]:
-    """Translation of an equivalent matrix transform whose centre is ``centre``."""
-    mapped = np.array(transform.TransformPoint(tuple(centre)))
-    return (mapped - np.array(centre)).tolist()
+def _as_affine(transform: sitk.Transform) -> sitk.AffineTransform:
+    """The same mapping as a (similarity) matrix transform, as an affine transform with the same centre."""
+    affine = sitk.AffineTransform(transform.GetDimension())
+    affine.SetCenter(transform.GetCenter())
+    affine.SetMatrix(transform.GetMatrix())
+    affine.SetTranslation(transform.GetTranslation())
+    return affine
 
 
 def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
@@ -276,14 +289,18 @@ def bspline_stage(fixed, moving, linear: sitk.Transform, settings, focus=None) -
     return composite
 
 
-def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
-    """Normalized cross-correlation of the target and the warped reference where they overlap (-1..1)."""
-    warped = sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32)
-    a = sitk.GetArrayViewFromImage(fixed).ravel()
-    b = sitk.GetArrayViewFromImage(warped).ravel()
-    overlap = np.isfinite(b)
-    if overlap.sum() < 16:
+def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None) -> float:
+    """Normalized cross-correlation (-1..1) of the target and the warped reference where they overlap,
+    within the warped ``focus`` region when given: how alike the images are around the labels,
+    the ranking score for several references."""
+    warped = sitk.GetArrayViewFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
+    inside = np.isfinite(warped)
+    if focus is not None:
+        inside &= sitk.GetArrayViewFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
+    if inside.sum() < 16:
         return -1.0
-    a, b = a[overlap] - a[overlap].mean(), b[overlap] - b[overlap].mean()
+    a = sitk.GetArrayViewFromImage(fixed)[inside].astype(np.float64)
+    b = warped[inside].astype(np.float64)
+    a, b = a - a.mean(), b - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0

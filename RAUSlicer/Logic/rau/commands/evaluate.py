@@ -19,6 +19,7 @@ from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.engines import create_engine
 from rau.evaluation import vqa
 from rau.evaluation.manifest import read_manifest
+from rau.evaluation.report import fmt, print_table
 from rau.evaluation.runner import evaluate_case, summarize
 from rau.io.atomic import atomic_path, check_writable
 from rau.vlm.backend import create_backend
@@ -74,36 +75,12 @@ def _progress(cases, description: str):
     return tqdm(cases, desc=description, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
-def print_table(summary: dict) -> None:
-    """Per-structure Dice and HD95, then the overall line."""
-    width = max([len(n) for n in summary["structures"]] + [9])
-    print(f"{'structure':<{width}}  {'n':>3}  {'Dice':>6}  {'HD95 mm':>8}")
-    for name, numbers in summary["structures"].items():
-        print(f"{name:<{width}}  {numbers['n']:>3}  {_fmt(numbers['dice'])}  {_fmt(numbers['hd95_mm'], 8, 1)}")
-    print(
-        f"mean Dice {_fmt(summary['mean_dice']).strip()}  HD95 {_fmt(summary['mean_hd95_mm'], 0, 1).strip()} mm  "
-        f"box IoU {_fmt(summary['mean_box_iou']).strip()}  centroid {_fmt(summary['mean_centroid_mm'], 0, 1).strip()} mm  "
-        f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}  "
-        f"{summary['cases']} cases, {summary['mean_seconds_per_case']:.1f} s per case"
-    )
-    if summary.get("ranking"):
-        ranking = summary["ranking"]
-        print(
-            f"reference ranking: Spearman(similarity, Dice) {_fmt(ranking['spearman_similarity_vs_dice']).strip()}, "
-            f"top-1 Dice {_fmt(ranking['top1_dice']).strip()}, best single reference Dice {_fmt(ranking['best_single_dice']).strip()}"
-        )
-
-
 def print_vqa_table(summary: dict) -> None:
     """Presence and identity accuracy, box IoU and hit rate, each with its number of questions."""
     print(f"{'question':<9}  {'n':>4}  {'score':>6}")
-    print(f"{'presence':<9}  {summary['presence_questions']:>4}  {_fmt(summary['presence_accuracy'])}  accuracy")
-    print(f"{'identity':<9}  {summary['identity_questions']:>4}  {_fmt(summary['identity_accuracy'])}  accuracy")
-    print(f"{'box':<9}  {summary['boxes']:>4}  {_fmt(summary['mean_box_iou'])}  mean IoU, hit rate {_fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
-
-
-def _fmt(value, width: int = 6, digits: int = 3) -> str:
-    return f"{'-':>{width}}" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:>{width}.{digits}f}"
+    print(f"{'presence':<9}  {summary['presence_questions']:>4}  {fmt(summary['presence_accuracy'])}  accuracy")
+    print(f"{'identity':<9}  {summary['identity_questions']:>4}  {fmt(summary['identity_accuracy'])}  accuracy")
+    print(f"{'box':<9}  {summary['boxes']:>4}  {fmt(summary['mean_box_iou'])}  mean IoU, hit rate {fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
 
 
 def write_outputs(json_path: Path, args, scores, summary) -> None:

@@ -18,6 +18,7 @@ from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.labels import Segmentation
 from rau.references import load_reference
+from rau.result import Result
 
 
 @dataclass
@@ -29,11 +30,16 @@ class CaseScore:
     seconds: float
     rows: list[dict]
     ranking: dict | None = None
+    result: Result | None = None
 
 
 def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
     """Run ``engine`` on one case and score every structure the reference and truth share."""
-    references, target, truth = load_case(case)
+    return score_run(engine, case, *load_case(case), progress)
+
+
+def score_run(engine: Engine, case: Case, references: list[Reference], target: Image, truth: Segmentation, progress: Progress | None = None) -> CaseScore:
+    """Run ``engine`` on loaded case data and score it (the score keeps the result)."""
     started = time.perf_counter()
     result = engine.run(Request(references, target, case.structures), progress)
     seconds = time.perf_counter() - started
@@ -46,7 +52,7 @@ def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) 
         metrics = structure_metrics(item.mask, truth.masks[theirs.name], target)
         rows.append({"structure": mine.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), truth, references[0]) if len(references) > 1 else None
-    return CaseScore(case.target_image.name, [r.name for r in references], seconds, rows, ranking)
+    return CaseScore(case.target_image.name, [r.name for r in references], seconds, rows, ranking, result)
 
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:

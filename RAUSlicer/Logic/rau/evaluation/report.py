@@ -1,0 +1,30 @@
+"""Printing evaluation summaries as plain-text tables."""
+
+from __future__ import annotations
+
+import math
+
+
+def print_table(summary: dict) -> None:
+    """Per-structure Dice and HD95, then the overall line."""
+    width = max([len(n) for n in summary["structures"]] + [9])
+    print(f"{'structure':<{width}}  {'n':>3}  {'Dice':>6}  {'HD95 mm':>8}")
+    for name, numbers in summary["structures"].items():
+        print(f"{name:<{width}}  {numbers['n']:>3}  {fmt(numbers['dice'])}  {fmt(numbers['hd95_mm'], 8, 1)}")
+    print(
+        f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} mm  "
+        f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} mm  "
+        f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}  "
+        f"{summary['cases']} cases, {summary['mean_seconds_per_case']:.1f} s per case"
+    )
+    if summary.get("ranking"):
+        ranking = summary["ranking"]
+        print(
+            f"reference ranking: Spearman(similarity, Dice) {fmt(ranking['spearman_similarity_vs_dice']).strip()}, "
+            f"top-1 Dice {fmt(ranking['top1_dice']).strip()}, best single reference Dice {fmt(ranking['best_single_dice']).strip()}"
+        )
+
+
+def fmt(value, width: int = 6, digits: int = 3) -> str:
+    """A number right-aligned in ``width`` with ``digits`` decimals, or ``-`` for missing values."""
+    return f"{'-':>{width}}" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:>{width}.{digits}f}"
