@@ -1,0 +1,100 @@
+"""SFT and GRPO on the tiny random Qwen2.5-VL through ``rau train``, and the adapter in ``rau segment``."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from rau.cli import main
+from rau.models.loader import ModelSource
+from rau.train.dataset import read_records
+from rau.train.evaluation import record_messages
+from rau.vlm.local import TransformersBackend
+from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
+from train_data import hc18_manifest
+
+
+@pytest.fixture(scope="module")
+def pairs(shared_data, tiny_qwen, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pairs")
+    manifest = hc18_manifest(shared_data, folder, 6)
+    code = main(["train", "build-pairs", "--data", str(manifest), "--out", str(folder / "pairs"), "--model", str(tiny_qwen),
+                 "--references-per-target", "1", "--val-fraction", "0.34", "--seed", "0"])
+    assert code == 0
+    return folder / "pairs"
+
+
+@pytest.fixture(scope="module")
+def sft_adapter(pairs, tiny_qwen, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sft") / "adapter"
+    code = main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--device", "cpu",
+                 "--max-steps", "4", "--batch-size", "2", "--learning-rate", "1e-2", "--logging-steps", "1",
+                 "--save-steps", "2", "--eval-steps", "2", "--eval-limit", "2"])
+    assert code == 0
+    return out
+
+
+def log(folder):
+    return [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+
+
+def test_sft_loss_is_finite_and_moves_and_held_out_metrics_are_logged(sft_adapter):
+    entries = log(sft_adapter)
+    losses = [e["loss"] for e in entries if "loss" in e]
+    assert len(losses) == 4 and all(math.isfinite(v) for v in losses) and len(set(losses)) > 1
+    evaluations = [e for e in entries if "eval_format_valid" in e]
+    assert [e["step"] for e in evaluations] == [2, 4]
+    assert {"eval_identity_accuracy", "eval_box_mean_iou", "eval_box_hit_rate"} <= set(evaluations[0])
+    assert (sft_adapter / "checkpoints" / "checkpoint-4").is_dir()
+    described = json.loads((sft_adapter / "rau_adapter.json").read_text())
+    assert described["stage"] == "sft" and described["steps"] == 4 and described["lora"]["r"] == 8
+
+
+def test_adapter_loads_through_the_inference_backend_and_changes_its_outputs(sft_adapter, pairs, tiny_qwen):
+    import torch
+
+    messages = record_messages(pairs, read_records(pairs, "val")[0])
+    outputs = []
+    for adapter in (None, sft_adapter):
+        backend = TransformersBackend(ModelSource(str(tiny_qwen)), device="cpu", adapter=adapter)
+        with torch.no_grad():
+            outputs.append(backend.model(**backend.inputs(messages)).logits[0, -1])
+    assert not torch.allclose(outputs[0], outputs[1])
+
+
+def test_grpo_continues_the_sft_adapter_with_logged_rewards(sft_adapter, pairs, tiny_qwen, tmp_path):
+    out = tmp_path / "grpo"
+    code = main(["train", "grpo", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--adapter", str(sft_adapter),
+                 "--device", "cpu", "--max-steps", "2", "--batch-size", "2", "--num-generations", "2",
+                 "--max-completion-length", "12", "--logging-steps", "1", "--eval-steps", "0", "--temperature", "0.1"])
+    assert code == 0
+    steps = [e for e in log(out) if "loss" in e]
+    assert len(steps) == 2 and all(math.isfinite(e["loss"]) for e in steps)
+    assert all("rewards/format_reward/mean" in e and "rewards/box_iou_reward/mean" in e for e in steps)
+    assert json.loads((out / "rau_adapter.json").read_text())["stage"] == "grpo"
+    assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_grpo_refuses_a_batch_that_does_not_fit_the_generations(pairs, tiny_qwen, tmp_path, capsys):
+    code = main(["train", "grpo", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(tmp_path / "g"),
+                 "--batch-size", "3", "--num-generations", "2"])
+    assert code == 2 and "multiple of num_generations" in capsys.readouterr().err
+
+
+def test_rau_segment_runs_with_the_trained_adapter(sft_adapter, tiny_qwen, shared_data, tmp_path):
+    from tiny_sam2 import save_tiny_sam2
+
+    data = shared_data / "hc18_fetal_head_us"
+    rows = [line.split(",") for line in (data / "pixel_size_and_HC.csv").read_text().splitlines()[1:3]]
+    sam2 = save_tiny_sam2(tmp_path / "sam2", presence="always")
+    out = tmp_path / "out" / "target.nii.gz"
+    code = main([
+        "segment", "--engine", "rau", "--vlm-model", str(tiny_qwen), "--vlm-adapter", str(sft_adapter), "--sam2-model", str(sam2),
+        "--device", "cpu", "--reference", str(data / "images" / rows[0][0]), "--reference-spacing", rows[0][1],
+        "--reference-labels", str(data / "masks" / rows[0][0].replace(".png", "_mask.png")),
+        "--target", str(data / "images" / rows[1][0]), "--target-spacing", rows[1][1], "--out", str(out),
+    ])
+    assert code == 0
+    assert json.loads(out.with_name("target.result.json").read_text())["engine"] == "rau"

@@ -1,0 +1,129 @@
+"""Training pairs from real data: subject-disjoint splits, answers from the truth, pictures as inference draws them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from rau.engines.base import Progress, Reference, Request
+from rau.io import read_image, read_segmentation
+from rau.train.build import build_pairs
+from rau.train.dataset import read_records
+from rau.train.pairs import PairOptions
+from rau.train.slices import SliceStack
+from rau.train.sources import read_subjects
+from rau.vlm.answers import parse_localization
+from rau.vlm.backend import Backend, Reply
+from rau.vlm.families import QWEN2_5_VL
+from rau.vlm.localizer import VLMLocalizer
+from train_data import ct_manifest, hc18_manifest
+
+
+@pytest.fixture(scope="module")
+def hc18_pairs(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hc18")
+    manifest = hc18_manifest(shared_data, folder, 8)
+    card = build_pairs(manifest, folder / "pairs", QWEN2_5_VL, PairOptions(references_per_target=1), val_fraction=0.25, seed=3)
+    return manifest, folder / "pairs", card
+
+
+@pytest.fixture(scope="module")
+def ct_pairs(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ct")
+    manifest = ct_manifest(shared_data, folder)
+    options = PairOptions(slices_per_pair=3, questions_per_pair=6)
+    card = build_pairs(manifest, folder / "pairs", QWEN2_5_VL, options, val_fraction=0, seed=1)
+    return manifest, folder / "pairs", card
+
+
+def test_validation_subjects_never_appear_in_training(hc18_pairs):
+    _, pairs, card = hc18_pairs
+    train, val = (read_records(pairs, split) for split in ("train", "val"))
+    train_subjects = {r[k] for r in train for k in ("reference_subject", "target_subject")}
+    val_subjects = {r[k] for r in val for k in ("reference_subject", "target_subject")}
+    assert len(val_subjects) == 2 and len(train_subjects) == 6
+    assert not train_subjects & val_subjects
+    assert all(r["reference_subject"] != r["target_subject"] for r in train + val)
+    assert card["splits"]["val"]["tasks"] == {"box": 2, "identity": 2}
+
+
+def test_box_answers_are_the_target_truth_in_model_pixels(hc18_pairs):
+    manifest, pairs, _ = hc18_pairs
+    subjects = {s.name: s for s in read_subjects(manifest)}
+    for record in read_records(pairs, "train"):
+        if record["task"] != "box":
+            continue
+        mask = np.asarray(PILImage.open(subjects[record["target_subject"]].labels)) > 0
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        truth = QWEN2_5_VL.to_model((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1), (mask.shape[1], mask.shape[0]))
+        answer = parse_localization(record["answer"], ["fetal_head"], record["bounds"])["fetal_head"]
+        assert answer.present and not answer.issues
+        assert list(answer.box) == truth == record["truth"]["boxes"]["fetal_head"]
+
+
+class Recorder(Backend):
+    """A backend that keeps the conversation it is asked and answers nothing useful."""
+
+    family = QWEN2_5_VL
+
+    def generate(self, messages, max_new_tokens):
+        self.messages = messages
+        return Reply("[]")
+
+
+def test_pictures_and_prompt_are_what_inference_sends(hc18_pairs):
+    manifest, pairs, _ = hc18_pairs
+    subjects = {s.name: s for s in read_subjects(manifest)}
+    record = next(r for r in read_records(pairs, "train") if r["task"] == "box")
+    reference, target = subjects[record["reference_subject"]], subjects[record["target_subject"]]
+    image = read_image(reference.image, reference.pixel_spacing)
+    labels = read_segmentation(reference.labels, geometry=image, label_table=reference.label_table, pixel_spacing=reference.pixel_spacing)
+    request = Request([Reference(image, labels)], read_image(target.image, target.pixel_spacing))
+    backend = Recorder()
+    VLMLocalizer(backend).localize(request, Progress())
+    sent = [part for message in backend.messages for part in message["content"]]
+    stored = [part for message in record["prompt"] for part in message["content"]]
+    assert [p.get("text") for p in sent] == [p.get("text") for p in stored]
+    pictures = [np.asarray(p["image"]) for p in sent if p["type"] == "image"]
+    for picture, path in zip(pictures, record["images"], strict=True):
+        assert np.array_equal(picture, np.asarray(PILImage.open(pairs / path)))
+
+
+def test_ct_slices_are_matched_and_presence_is_balanced_and_true(ct_pairs):
+    manifest, pairs, card = ct_pairs
+    records = read_records(pairs, "train")
+    stacks = {s.name: SliceStack.build(s.name, *s.load()) for s in read_subjects(manifest)}
+    presence = [r for r in records if r["task"] == "presence"]
+    assert presence and sum(r["truth"]["present"] for r in presence) * 2 == len(presence)
+    for record in presence:
+        _, target = stacks[record["target_subject"]].cut(record["target_slice"])
+        assert bool(target.mask(record["truth"]["label"]).any()) == record["truth"]["present"]
+    for record in records:  # matched slices share anatomy: most reference structures are in the target slice
+        _, target = stacks[record["target_subject"]].cut(record["target_slice"])
+        shared = [n for n in record["legend"] if target.labels.names.count(n) and target.mask(n).any()]
+        assert len(shared) >= len(record["legend"]) / 2
+    assert set(card["splits"]["train"]["tasks"]) == {"presence", "identity", "box"}
+    assert card["splits"]["train"]["structures"]["liver"]["box"] > 0
+
+
+def test_same_seed_same_pairs(ct_pairs, tmp_path):
+    manifest, pairs, _ = ct_pairs
+    options = PairOptions(slices_per_pair=3, questions_per_pair=6)
+    build_pairs(manifest, tmp_path / "again", QWEN2_5_VL, options, val_fraction=0, seed=1)
+    assert (tmp_path / "again" / "train.jsonl").read_text() == (pairs / "train.jsonl").read_text()
+    with pytest.raises(FileExistsError):
+        build_pairs(manifest, tmp_path / "again", QWEN2_5_VL, options, val_fraction=0, seed=1)
+
+
+def test_bad_datasets_are_refused_clearly(tmp_path, shared_data):
+    (tmp_path / "bad.csv").write_text("image,mask\na.png,b.png\n")
+    with pytest.raises(ValueError, match="lacks column"):
+        read_subjects(tmp_path / "bad.csv")
+    one = hc18_manifest(shared_data, tmp_path, 1)
+    with pytest.raises(ValueError, match="at least two subjects"):
+        read_subjects(one)
+    with pytest.raises(ValueError, match="two training and two validation"):
+        build_pairs(hc18_manifest(shared_data, tmp_path, 3), tmp_path / "p", QWEN2_5_VL, val_fraction=0.5)
+    with pytest.raises(ValueError, match="unknown task"):
+        PairOptions(tasks=("segmentation",))

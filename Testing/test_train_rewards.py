@@ -1,0 +1,63 @@
+"""GRPO rewards against hand-checked answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rau.train.evaluation import vqa_metrics
+from rau.train.rewards import box_iou, box_iou_reward, correctness_reward, format_reward
+
+BOUNDS = [100, 80]
+BOX_TRUTH = json.dumps({"boxes": {"liver": [10, 10, 30, 30], "spleen": None}})
+
+
+def rewards(function, text, task="box", truth=BOX_TRUTH, legend=("liver", "spleen")):
+    completion = [{"role": "assistant", "content": text}]
+    return function(None, [completion], [task], [truth], [list(legend)], [BOUNDS])[0]
+
+
+def answer(liver_box, spleen_present=False):
+    return json.dumps([{"label": "liver", "present": True, "bbox_2d": liver_box}, {"label": "spleen", "present": spleen_present}])
+
+
+def test_box_iou_by_hand():
+    assert box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert box_iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+    assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+
+
+def test_perfect_box_scores_one_and_disjoint_box_zero():
+    assert rewards(box_iou_reward, answer([10, 10, 30, 30])) == 1.0
+    assert rewards(box_iou_reward, answer([50, 50, 70, 70])) == pytest.approx(0.5)  # liver 0, spleen correctly absent 1
+    assert rewards(box_iou_reward, answer([50, 50, 70, 70], spleen_present=True)) == 0.0
+    assert rewards(box_iou_reward, answer([10, 10, 30, 30]), task="presence", truth=json.dumps({"label": "liver", "present": True})) is None
+
+
+def test_malformed_answers_get_the_format_penalty():
+    assert rewards(format_reward, answer([10, 10, 30, 30])) == 1.0
+    assert rewards(format_reward, "[{'label': 'liver', 'present': True, 'bbox_2d': [10, 10, 30, 30]}, {'label': 'spleen', 'present': False},]") == 0.5
+    assert rewards(format_reward, "the liver is on the left") == 0.0
+    assert rewards(box_iou_reward, "the liver is on the left") == 0.0
+
+
+def test_presence_and_identity_correctness():
+    truth = json.dumps({"label": "spleen", "present": False})
+    assert rewards(correctness_reward, '{"label": "spleen", "present": false}', "presence", truth) == 1.0
+    assert rewards(correctness_reward, '{"label": "spleen", "present": true}', "presence", truth) == 0.0
+    identity = json.dumps({"label": "spleen"})
+    assert rewards(correctness_reward, '{"label": "2: spleen"}', "identity", identity) == 1.0
+    assert rewards(correctness_reward, '{"label": "liver"}', "identity", identity) == 0.0
+    assert rewards(correctness_reward, answer([0, 0, 5, 5], spleen_present=True)) == 0.5
+
+
+def test_vqa_metrics_average_per_task():
+    records = [
+        {"task": "presence", "truth": {"label": "liver", "present": True}, "legend": ["liver"], "bounds": BOUNDS},
+        {"task": "presence", "truth": {"label": "liver", "present": False}, "legend": ["liver"], "bounds": BOUNDS},
+        {"task": "box", "truth": json.loads(BOX_TRUTH), "legend": ["liver", "spleen"], "bounds": BOUNDS},
+    ]
+    answers = ['{"label": "liver", "present": true}', '{"label": "liver", "present": true}', answer([10, 10, 30, 30])]
+    metrics = vqa_metrics(records, answers)
+    assert metrics == {"format_valid": 1.0, "presence_accuracy": 0.5, "box_mean_iou": 1.0, "box_hit_rate": 1.0}
