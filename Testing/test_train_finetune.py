@@ -58,7 +58,7 @@ def test_adapter_loads_through_the_inference_backend_and_changes_its_outputs(sft
     messages = record_messages(pairs, read_records(pairs, "val")[0])
     outputs = []
     for adapter in (None, sft_adapter):
-        backend = TransformersBackend(ModelSource(str(tiny_qwen)), device="cpu", adapter=adapter)
+        backend = TransformersBackend.load(ModelSource(str(tiny_qwen)), device="cpu", adapter=adapter)
         with torch.no_grad():
             outputs.append(backend.model(**backend.inputs(messages)).logits[0, -1])
     assert not torch.allclose(outputs[0], outputs[1])

@@ -95,11 +95,12 @@ def measure(size: str, steps: int, warmup: int, batch_size: int, work: Path) -> 
     import torch
     from transformers import TrainerCallback
 
+    from rau.models.loader import ModelSource
     from rau.train.build import build_pairs
-    from rau.train.model import model_family
     from rau.train.pairs import PairOptions
     from rau.train.run import FineTuneSettings
     from rau.train.sft import run_sft
+    from rau.vlm.local import model_family
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model_dir, data_dir = work / f"model-{size}", work / "data"
@@ -108,7 +109,7 @@ def measure(size: str, steps: int, warmup: int, batch_size: int, work: Path) -> 
     parameters = write_model(model_dir, size, device)
     manifest = data_dir / "manifest.csv" if (data_dir / "manifest.csv").exists() else write_synthetic_dataset(data_dir)
     pairs = work / f"pairs-{size}"
-    card = build_pairs(manifest, pairs, model_family(str(model_dir)), PairOptions(references_per_target=4), val_fraction=0, seed=0)
+    card = build_pairs(manifest, pairs, model_family(ModelSource(str(model_dir))), PairOptions(references_per_target=4), val_fraction=0, seed=0)
     setup_seconds = time.perf_counter() - started
     times = {}
 

@@ -136,8 +136,7 @@ def qwen_3b_seconds(tiny_qwen: Path, max_new_tokens: int = 8) -> dict:
                 buffer.copy_(1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)))
     model.eval()
     build_seconds = time.perf_counter() - started
-    backend = TransformersBackend.__new__(TransformersBackend)
-    backend.processor, backend.model, backend.family, backend.calls = AutoProcessor.from_pretrained(tiny_qwen), model, QWEN2_5_VL, 0
+    backend = TransformersBackend(model, AutoProcessor.from_pretrained(tiny_qwen), QWEN2_5_VL)
     reference, target = synthetic_pair(2, seed=2)
     size = QWEN2_5_VL.model_size(512, 512)
     masks = [reference.segmentation.mask(n)[0] for n in NAMES]

@@ -80,12 +80,13 @@ def _settings(args: argparse.Namespace):
 
 
 def run_build_pairs(args: argparse.Namespace) -> int:
+    from rau.models.loader import ModelSource
     from rau.train.build import build_pairs
-    from rau.train.model import model_family
     from rau.train.pairs import PairOptions
     from rau.vlm.families import family_for
+    from rau.vlm.local import model_family
 
-    family = model_family(args.model) if args.model else family_for(args.family)
+    family = model_family(ModelSource(args.model)) if args.model else family_for(args.family)
     options = PairOptions(args.references_per_target, args.slices_per_pair, args.questions_per_pair, args.min_pixels, tuple(args.tasks))
     card = build_pairs(args.data, args.out, family, options, args.axis, args.val_fraction, args.seed, args.overwrite)
     for split, info in card["splits"].items():

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from rau.engines.base import PipelineEngine
+from rau.engines.base import PipelineEngine, Progress, Request
+from rau.result import Result
+from rau.vlm.key_slices import axial_axis
 
 
 class RAUEngine(PipelineEngine):
     """VLM localization (:mod:`rau.vlm.localizer`) followed by the SAM2 reference-memory segmenter.
 
-    The VLM looks at volumes slice by slice along k, so SAM2 slices along k too.
+    The VLM looks at axial slices of the LPS-oriented volume; SAM2 slices the target along the
+    stored axis those slices cut across (:func:`rau.vlm.key_slices.axial_axis`), so each VLM box
+    is a box on one SAM2 frame.
     """
 
     name = "rau"
@@ -19,7 +23,11 @@ class RAUEngine(PipelineEngine):
         from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
 
-        if options.get("slice_axis") not in (None, "auto", "k"):
-            raise ValueError("the rau engine slices volumes along k; leave --slice-axis out or set it to k")
+        if options.get("slice_axis") not in (None, "auto"):
+            raise ValueError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
         localizer = VLMLocalizer(create_backend(options), per_structure=bool(options.get("vlm_per_structure")))
-        return cls(localizer, Sam2Segmenter.from_options({**options, "slice_axis": "k"}, name=cls.name), cls.name)
+        return cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        self.segmenter.slice_axis = "kji"[axial_axis(request.target)]
+        return super().run(request, progress)

@@ -1,7 +1,8 @@
 """VQA and box evaluation of a VLM, as in the RAU paper: presence, identity, box IoU / hit rate.
 
 For one reference/target pair with the target's truth, :func:`evaluate_pair` asks, on each
-view of :mod:`rau.vlm.key_slices`:
+view of :mod:`rau.vlm.key_slices` (reference, target and truth in LPS voxel order, as the
+localizer and training see them):
 
 * **presence**: for every legend structure, "is it visible in image 2?" (truth: the structure
   has voxels on the target slice);
@@ -30,7 +31,7 @@ from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
 from rau.vlm.answers import parse_identity, parse_presence
 from rau.vlm.backend import Backend
-from rau.vlm.key_slices import plan_views
+from rau.vlm.key_slices import orient_request_lps, orient_segmentation_lps, plan_views
 from rau.vlm.localizer import VLMLocalizer
 from rau.vlm.prompts import identity_messages, presence_messages
 
@@ -40,7 +41,8 @@ ANSWER_TOKENS = 32
 
 def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None) -> list[dict]:
     """Records ``{task, structure, truth, answer, correct | iou}`` for one pair."""
-    request = Request([reference], target, names)
+    request = orient_request_lps(Request([reference], target, names))
+    reference, target, truth = request.references[0], request.target, orient_segmentation_lps(truth)
     names = request.labels().names
     records = []
     for view in plan_views(reference.segmentation, reference.image, target, names):

@@ -1,9 +1,10 @@
 """Held-out evaluation while training: greedy answers on the validation split, VQA metrics.
 
-Answers come from the inference backend's own ``generate`` wrapped around the model
-being trained, so evaluation sees exactly the inputs inference builds. Metrics:
-``presence_accuracy``, ``identity_accuracy``, ``box_mean_iou``, ``box_hit_rate``
-(IoU >= 0.5) and ``format_valid`` (share of clean or repairable answers).
+Answers come from the inference backend's own ``generate``
+(:class:`rau.vlm.local.TransformersBackend` around the model being trained), so
+evaluation sees exactly the inputs inference builds. Metrics: ``presence_accuracy``,
+``identity_accuracy``, ``box_mean_iou``, ``box_hit_rate`` (IoU >= 0.5) and
+``format_valid`` (share of clean or repairable answers).
 """
 
 from __future__ import annotations
@@ -13,15 +14,6 @@ from pathlib import Path
 from rau.train.rewards import score_answer
 
 MAX_NEW_TOKENS = 256
-
-
-def live_backend(model, processor, family):
-    """A :class:`rau.vlm.local.TransformersBackend` around an already loaded (training) model."""
-    from rau.vlm.local import TransformersBackend
-
-    backend = TransformersBackend.__new__(TransformersBackend)
-    backend.model, backend.processor, backend.family, backend.calls = model, processor, family, 0
-    return backend
 
 
 def record_messages(folder, record: dict) -> list[dict]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from rau.models.loader import ModelSource, load_model, load_processor, pick_device, resolve
-from rau.vlm.families import ModelFamily, family_for
+from rau.models.loader import ModelSource, load_model, load_processor, pick_device
+from rau.vlm.families import ModelFamily
+from rau.vlm.local import load_adapter, model_family
 
 LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj)"
@@ -40,41 +40,24 @@ def training_device(requested: str | None = None) -> str:
 
 
 def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: str | None = None):
-    """(peft model, processor, family): a fresh LoRA, or ``adapter`` (e.g. from SFT) trained further."""
-    from peft import PeftModel, get_peft_model
-    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+    """(peft model, processor, family): a fresh LoRA, or ``adapter`` (e.g. from SFT) trained further.
+
+    The family is the one inference uses with this model (:func:`rau.vlm.local.model_family`).
+    """
+    from peft import get_peft_model
+    from transformers import AutoModelForImageTextToText, AutoProcessor
 
     source = ModelSource(model_name)
     processor = load_processor(AutoProcessor, source)
-    family = _family(AutoConfig.from_pretrained(str(resolve(source))), processor)
     model = load_model(AutoModelForImageTextToText, source, training_device(device))
-    if adapter:
-        if not (Path(adapter) / "adapter_config.json").is_file():
-            raise FileNotFoundError(f"{adapter} is not a LoRA adapter folder (no adapter_config.json)")
-        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
-    else:
-        model = get_peft_model(model, lora.config())
-    return model, processor, family
+    model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
+    return model, processor, model_family(source, processor)
 
 
-def model_family(model_name: str) -> ModelFamily:
-    """The image size rule and coordinates inference uses with this model (reads config and processor only)."""
-    from transformers import AutoConfig, AutoProcessor
-
-    source = ModelSource(model_name)
-    return _family(AutoConfig.from_pretrained(str(resolve(source))), load_processor(AutoProcessor, source))
-
-
-def _family(config, processor) -> ModelFamily:
-    """As :class:`rau.vlm.local.TransformersBackend` does: the family within the processor's pixel limits."""
-    size = getattr(processor.image_processor, "size", None) or {}
-    return family_for(config.model_type).with_pixel_limits(size.get("shortest_edge"), size.get("longest_edge"))
-
-
-def check_family(card_family: ModelFamily, model_family: ModelFamily) -> None:
-    """Refuse pairs rendered for another image size rule or coordinate convention than the model's."""
-    if card_family != model_family:
+def check_family(card_family: ModelFamily, family: ModelFamily) -> None:
+    """Refuse pairs rendered for another image size rule or coordinate convention than the model's ``family``."""
+    if card_family != family:
         raise ValueError(
-            f"the pairs were rendered for {card_family}, but this model's processor gives {model_family}; "
+            f"the pairs were rendered for {card_family}, but this model's processor gives {family}; "
             "rebuild them with `rau train build-pairs --model` pointing at this model"
         )

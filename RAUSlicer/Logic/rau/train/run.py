@@ -82,7 +82,8 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
     """Held-out VQA evaluation every ``eval_steps`` and a JSON-lines log in the output folder."""
     from transformers import TrainerCallback
 
-    from rau.train.evaluation import evaluate, live_backend
+    from rau.train.evaluation import evaluate
+    from rau.vlm.local import TransformersBackend
 
     log_path = Path(settings.out) / "log.jsonl"
 
@@ -90,7 +91,7 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
         def on_step_end(self, args, state, control, model=None, **_):
             if val_records and settings.eval_steps > 0 and state.global_step % settings.eval_steps == 0:
                 model.eval()
-                metrics = evaluate(live_backend(model, processor, family), settings.data, val_records)
+                metrics = evaluate(TransformersBackend(model, processor, family), settings.data, val_records)
                 model.train()
                 state.log_history.append({"step": state.global_step, **{f"eval_{k}": v for k, v in metrics.items()}})
                 _append(log_path, state.log_history[-1])
@@ -105,14 +106,15 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
 
 def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
     """Save the adapter and its description; evaluate once more on the held-out split."""
-    from rau.train.evaluation import evaluate, live_backend
+    from rau.train.evaluation import evaluate
+    from rau.vlm.local import TransformersBackend
 
     out = Path(settings.out)
     trainer.save_model(str(out))
     metrics = {}
     if val_records and trainer.is_world_process_zero():
         trainer.model.eval()
-        metrics = evaluate(live_backend(trainer.model, processor, family), settings.data, val_records)
+        metrics = evaluate(TransformersBackend(trainer.model, processor, family), settings.data, val_records)
     if trainer.is_world_process_zero():
         description = {"base_model": settings.model, "stage": stage, "pairs": str(settings.data), "steps": trainer.state.global_step,
                        "lora": vars(settings.lora), "family": family.name, "eval": metrics}

@@ -1,9 +1,10 @@
 """Volumes cut into 2D slices, and matching slices of two subjects by anatomy.
 
-Volumes are first turned to LPS voxel order (columns run to the patient's left,
-rows to posterior, slices to superior) so every subject is shown the same way
-round: axial slices in the radiological view, coronal and sagittal slices with
-superior at the top. A 2D image is a stack of one slice.
+Volumes are first turned to LPS voxel order (:func:`rau.image.orient_lps`, as
+inference does: columns run to the patient's left, rows to posterior, slices to
+superior) so every subject is shown the same way round: axial slices in the
+radiological view, coronal and sagittal slices with superior at the top. A 2D
+image is a stack of one slice.
 
 Slice matching uses the labels, which training data always has: each slice is
 described by the area (mm^2) of every structure in it, and the target slice
@@ -16,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import SimpleITK as sitk
 
-from rau.image import Image
+from rau.image import Image, orient_lps
 from rau.labels import Segmentation, normalize_name
+from rau.vlm.key_slices import orient_segmentation_lps
 
 AXES = {"axial": 0, "coronal": 1, "sagittal": 2}
 
@@ -39,11 +40,8 @@ class SliceStack:
         """Orient a 3D volume to LPS and precompute per-slice structure areas; 2D images stay as they are."""
         if axis not in AXES:
             raise ValueError(f"unknown slice axis {axis!r}; choose one of {', '.join(AXES)}")
-        if image.ndim == 3:
-            image, segmentation = _orient_lps(image), _orient_segmentation_lps(segmentation)
-            number = AXES[axis]
-        else:
-            number = 0
+        image, segmentation = orient_lps(image), orient_segmentation_lps(segmentation)
+        number = AXES[axis] if image.ndim == 3 else 0
         in_plane = [s for a, s in enumerate(reversed(image.spacing)) if a != number]
         pixel_area = float(np.prod(in_plane)) if image.ndim == 3 else image.spacing[0] * image.spacing[1]
         other = tuple(a for a in range(3) if a != number)
@@ -88,13 +86,3 @@ def match_slice(reference: SliceStack, index: int, target: SliceStack) -> int | 
     norms = np.linalg.norm(candidates, axis=1) * np.linalg.norm(wanted)
     scores = np.divide(candidates @ wanted, norms, out=np.zeros(len(target)), where=norms > 0)
     return int(np.argmax(scores)) if scores.max() > 0 else None
-
-
-def _orient_lps(image: Image) -> Image:
-    return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
-
-
-def _orient_segmentation_lps(segmentation: Segmentation) -> Segmentation:
-    masks = {name: _orient_lps(segmentation.geometry.with_array(mask.astype(np.uint8))).array > 0 for name, mask in segmentation.masks.items()}
-    geometry = _orient_lps(segmentation.geometry)
-    return Segmentation(geometry, segmentation.labels, masks)

@@ -180,26 +180,26 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
         if candidate is None:
             continue
         for attempt, repaired in ((candidate, False), (_repair(candidate), True), (_close(_repair(candidate)), True)):
-            try:
-                value = json.loads(attempt)
-            except ValueError:
-                continue
-            objects = _objects_in(value)
+            objects = _objects_in(_loads(attempt))
             if objects is not None:
                 return objects, (["answer needed JSON repairs"] if repaired else [])
     objects = []
     for piece in _OBJECT.findall(body):
-        for attempt in (piece, _repair(piece)):
-            try:
-                value = json.loads(attempt)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                objects.append(value)
-            break
+        value = _loads(piece)
+        value = _loads(_repair(piece)) if value is None else value
+        if isinstance(value, dict):
+            objects.append(value)
     if objects:
         return objects, ["malformed JSON; read the objects one by one"]
     return [], ["no JSON in the answer"]
+
+
+def _loads(text: str):
+    """The JSON value of ``text``, or None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _outermost(text: str) -> str | None:

@@ -56,4 +56,4 @@ def create_backend(options: dict) -> Backend:
     from rau.models.loader import ModelSource
     from rau.vlm.local import TransformersBackend
 
-    return TransformersBackend(ModelSource(model), device=options.get("device"), adapter=options.get("vlm_adapter"), family=family)
+    return TransformersBackend.load(ModelSource(model), device=options.get("device"), adapter=options.get("vlm_adapter"), family=family)

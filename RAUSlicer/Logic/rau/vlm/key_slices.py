@@ -1,11 +1,14 @@
 """Which slices the VLM looks at in 3D: reference key slices and their matching target slices.
 
-Volumes are cut along the array's k axis (``array[k]``). Each structure's key slice is
+Volumes are first turned to LPS voxel order (:func:`rau.image.orient_lps`), as the
+training pair builder does, and cut along that order's k axis: axial slices in the
+radiological view whatever the file's voxel order. Each structure's key slice is
 where its cross-section is largest; to keep one VLM call per target where possible,
 structures share a slice when it shows at least ``share`` of their largest
 cross-section (greedy cover: the slice showing most structures first). The matching
 target slice maximizes thumbnail correlation with the reference slice, minus a penalty
 for a different relative position in the volume. A 2D pair is one view of slice 0.
+Boxes found on the oriented target go back to the stored target with :func:`same_voxels`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image as PILImage
 
-from rau.image import Image
+from rau.boxes import Box
+from rau.engines.base import Reference, Request
+from rau.image import Image, orient_lps
 from rau.labels import Segmentation
 from rau.render import to_uint8
 
@@ -73,3 +78,37 @@ def _thumbnail(slice2d: np.ndarray) -> np.ndarray:
     small = np.asarray(PILImage.fromarray(to_uint8(slice2d)).resize((THUMBNAIL, THUMBNAIL), PILImage.BILINEAR), float)
     spread = small.std()
     return (small - small.mean()) / spread if spread > 0 else np.zeros_like(small)
+
+
+def orient_segmentation_lps(segmentation: Segmentation, names: list[str] | None = None) -> Segmentation:
+    """The masks of ``names`` (default: all) reordered as :func:`rau.image.orient_lps` reorders their image."""
+    labels = segmentation.labels.select(names)
+    geometry = segmentation.geometry
+    masks = {s.name: orient_lps(geometry.with_array(segmentation.masks[s.name].astype(np.uint8))).array > 0 for s in labels}
+    return Segmentation(orient_lps(geometry), labels, masks)
+
+
+def orient_request_lps(request: Request) -> Request:
+    """The request as the VLM sees it: first reference and target in LPS voxel order, only the requested masks."""
+    reference = request.references[0]
+    names = request.labels().names
+    oriented = Reference(orient_lps(reference.image), orient_segmentation_lps(reference.segmentation, names), reference.name)
+    return Request([oriented], orient_lps(request.target), names)
+
+
+def same_voxels(box: Box, grid: Image, other: Image) -> Box:
+    """``box`` on ``grid`` as a box on ``other``, a reordering of the same voxels (such as ``orient_lps`` makes)."""
+    edges = other.to_index(box.world_corners(grid)) + 0.5  # voxel edges: index -0.5 is the lower edge of voxel 0
+    return Box(np.rint(edges.min(axis=0)).astype(int), np.rint(edges.max(axis=0)).astype(int))
+
+
+def axial_axis(image: Image) -> int:
+    """The stored array axis of ``image`` that ``orient_lps`` makes its k axis (0 for 2D).
+
+    Views are cut across it, so a segmenter following the VLM's boxes slices along it too.
+    """
+    if image.ndim == 2:
+        return 0
+    probe = orient_lps(Image(np.zeros((1, 1, 1)), direction=image.direction))  # orientation depends on direction only
+    superior = probe.direction[:, 2]
+    return int(np.argmax([abs(image.direction[:, 2 - axis] @ superior) for axis in range(3)]))

@@ -11,20 +11,25 @@ from rau.vlm.prompts import images_of
 
 
 class TransformersBackend(Backend):
-    """Qwen2.5-VL, Qwen3-VL or a local folder of either, loaded through :mod:`rau.models.loader`."""
+    """A loaded Qwen2.5-VL / Qwen3-VL model and its processor; :meth:`load` reads one through :mod:`rau.models.loader`.
 
-    def __init__(self, source: ModelSource, device: str | None = None, dtype=None, adapter=None, family: ModelFamily | None = None):
-        from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+    Build one directly around a model already in memory, such as the one being fine-tuned.
+    """
 
-        config = AutoConfig.from_pretrained(str(resolve(source)))
-        family = family or family_for(config.model_type)
-        self.processor = load_processor(AutoProcessor, source)
-        self.model = load_model(AutoModelForImageTextToText, source, device, dtype)
-        if adapter:
-            self.model = load_adapter(self.model, adapter)
-        size = getattr(self.processor.image_processor, "size", None) or {}
-        self.family = family.with_pixel_limits(size.get("shortest_edge"), size.get("longest_edge"))
+    def __init__(self, model, processor, family: ModelFamily):
+        self.model, self.processor, self.family = model, processor, family
         self.calls = 0
+
+    @classmethod
+    def load(cls, source: ModelSource, device: str | None = None, dtype=None, adapter=None, family: ModelFamily | None = None):
+        """The model at ``source`` (a LoRA ``adapter`` folder on top); ``family`` overrides the one its config names."""
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        processor = load_processor(AutoProcessor, source)
+        model = load_model(AutoModelForImageTextToText, source, device, dtype)
+        if adapter:
+            model = load_adapter(model, adapter)
+        return cls(model, processor, model_family(source, processor, family))
 
     def inputs(self, messages: list[dict]):
         """The processor's tensors for a conversation (token ids, pixels, grid, ``mm_token_type_ids``)."""
@@ -47,8 +52,25 @@ class TransformersBackend(Backend):
         return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]))
 
 
-def load_adapter(model, adapter):
-    """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``."""
+def model_family(source: ModelSource, processor=None, family: ModelFamily | None = None) -> ModelFamily:
+    """How the model at ``source`` sizes images and writes boxes.
+
+    ``family`` (default: the one its config's ``model_type`` names) within its processor's
+    pixel limits, so the processor never resizes RAU's images again. Training renders pairs
+    with this family too.
+    """
+    from transformers import AutoConfig, AutoProcessor
+
+    if family is None:
+        family = family_for(AutoConfig.from_pretrained(str(resolve(source))).model_type)
+    if processor is None:
+        processor = load_processor(AutoProcessor, source)
+    size = getattr(processor.image_processor, "size", None) or {}
+    return family.with_pixel_limits(size.get("shortest_edge"), size.get("longest_edge"))
+
+
+def load_adapter(model, adapter, trainable: bool = False):
+    """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``; ``trainable`` to train it further."""
     folder = Path(adapter).expanduser()
     if not (folder / "adapter_config.json").is_file():
         raise FileNotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
@@ -56,4 +78,5 @@ def load_adapter(model, adapter):
         from peft import PeftModel
     except ImportError as error:
         raise RuntimeError("loading a LoRA adapter needs peft: pip install 'rauslicer[train]'") from error
-    return PeftModel.from_pretrained(model, str(folder)).eval()
+    model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
+    return model if trainable else model.eval()

@@ -5,18 +5,25 @@ structures outlined and tagged (:mod:`rau.render`), the target slice plain, asks
 the view's structures in one request (or one request each with ``per_structure``),
 reads the answer defensively (:mod:`rau.vlm.answers`) and maps boxes from the model's
 coordinates (:mod:`rau.vlm.families`) to target voxels.
+
+The VLM sees volumes in LPS voxel order, as training does (:mod:`rau.vlm.key_slices`);
+each box is found on one slice of the oriented target and moved back to the same voxels
+of the target's own grid. Slice numbers in the answer details (``reference_slice``,
+``target_slice``) count along the oriented k axis.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from rau.boxes import Box
 from rau.engines.base import Localization, Localizer, Progress, Request
+from rau.image import Image
 from rau.render import render_overlay, render_plain
 from rau.vlm.answers import StructureAnswer, parse_localization
 from rau.vlm.backend import Backend
-from rau.vlm.key_slices import View, plan_views
+from rau.vlm.key_slices import View, orient_request_lps, plan_views, same_voxels
 from rau.vlm.prompts import localization_messages
 
 TOKENS_PER_STRUCTURE = 40
@@ -29,14 +36,16 @@ class VLMLocalizer(Localizer):
         self.backend, self.per_structure = backend, per_structure
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
-        reference = request.references[0]
-        names = request.labels().names
-        views = plan_views(reference.segmentation, reference.image, request.target, names)
+        seen = orient_request_lps(request)
+        reference = seen.references[0]
+        names = seen.labels().names
+        views = plan_views(reference.segmentation, reference.image, seen.target, names)
         asks = [(view, [name]) for view in views for name in view.names] if self.per_structure else [(v, v.names) for v in views]
         found: dict[str, Localization] = {}
         for index, (view, question) in enumerate(asks):
             progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
-            found.update(self.ask(request, view, question))
+            for name, localization in self.ask(seen, view, question).items():
+                found[name] = on_target_grid(localization, seen.target, request.target)
         for name in names:
             if name not in found:
                 found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference"]})
@@ -44,7 +53,7 @@ class VLMLocalizer(Localizer):
         return found
 
     def ask(self, request: Request, view: View, question: list[str]) -> dict[str, Localization]:
-        """One request about ``question`` (structures) on one view."""
+        """One request about ``question`` (structures) on one view; boxes on the grid of ``request.target``."""
         reference = request.references[0]
         legend = [n for n in request.labels().names if reference.segmentation.mask(n)[view.reference_slice].any()]
         reference_slice = reference.image.array[view.reference_slice]
@@ -79,3 +88,16 @@ class VLMLocalizer(Localizer):
             request.labels().get(answer.name), bool(answer.present), box, answer.confidence,
             {view.target_slice: box} if box is not None else {}, "vlm", details,
         )
+
+
+def on_target_grid(localization: Localization, seen: Image, target: Image) -> Localization:
+    """A localization found on ``seen`` (the LPS-oriented target) with its box on ``target``'s own grid.
+
+    The box stays one voxel thick along the stored axis that orientation turned into k; it is
+    also the per-slice box when that axis is the stored k.
+    """
+    if localization.box is None:
+        return localization
+    box = same_voxels(localization.box, seen, target)
+    slice_boxes = {box.lower[2]: box} if box.upper[2] - box.lower[2] == 1 else {}
+    return replace(localization, box=box, slice_boxes=slice_boxes)
