@@ -21,25 +21,34 @@ OBLIQUE = np.array([[0.8, -0.6, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]])
 
 
 class BoxSpy:
-    """The real SAM2 model, except that prompted frames answer exactly their box (logit 100 - box width)."""
+    """The real SAM2 model, except that its mask decoder answers each box-prompted object exactly its box
+    (logit 100 - box width, at 4x the frame resolution) and every other target object -10.
+
+    Reference frames go through the model's own decoder and keep their mask.
+    """
 
     def __init__(self, model):
-        self.model, self.config, self.device, self.dtype = model, model.config, model.device, model.dtype
+        self.model, self.points = model, None
 
-    def __call__(self, session, frame_idx, reverse=False):
-        prompt = session.point_inputs_per_obj[0].get(frame_idx)
-        output = self.model(session, frame_idx=frame_idx, reverse=reverse)
-        if session.mask_inputs_per_obj[0].get(frame_idx) is not None:
-            return output  # a reference frame: the mask itself
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def prompt_encoder(self, input_points, input_labels, **kwargs):
+        self.points = (input_points, input_labels)
+        return self.model.prompt_encoder(input_points=input_points, input_labels=input_labels, **kwargs)
+
+    def mask_decoder(self, **kwargs):
+        masks, iou, tokens, scores = self.model.mask_decoder(**kwargs)
         size, fine = self.config.image_size, 4 * self.config.image_size
         centres = (torch.arange(fine, dtype=torch.float32) + 0.5) * size / fine
-        logits = torch.full((fine, fine), -10.0)
-        if prompt is not None and prompt["point_labels"][0, 0, 0] == 2:
-            (x0, y0), (x1, y1) = prompt["point_coords"][0, 0, :2].tolist()
-            inside = ((centres >= y0) & (centres < y1))[:, None] & ((centres >= x0) & (centres < x1))[None, :]
-            logits[inside] = 100.0 - (x1 - x0)
-        output.pred_masks = logits[None, None]
-        return output
+        logits = torch.full((masks.shape[0], 1, masks.shape[2], fine, fine), -10.0)
+        coords, labels = self.points
+        for index in range(masks.shape[0]):
+            if labels[index, 0, 0] == 2:
+                (x0, y0), (x1, y1) = coords[index, 0, :2].tolist()
+                inside = ((centres >= y0) & (centres < y1))[:, None] & ((centres >= x0) & (centres < x1))[None, :]
+                logits[index, 0, :, inside] = 100.0 - (x1 - x0)
+        return logits, iou, tokens, scores
 
 
 def make_reference(shape=(12, 30, 40), spacing=(0.9, 1.4, 3.0), direction=np.eye(3), structures=2):
@@ -147,12 +156,22 @@ def test_memory_stays_bounded_during_propagation(tiny_sam2):
     reference = make_reference(shape=(12, 16, 16), spacing=(1, 1, 2), structures=1)
     result = segmenter(tiny_sam2["always"]).segment(Request([reference], target), None)
     tracker = result.session.tracker
-    outputs = tracker.sessions["liver"].output_dict_per_obj[0]["non_cond_frame_outputs"]
+    outputs = tracker.outputs("liver")
     with_memory = [f for f, out in outputs.items() if "maskmem_features" in out]
     assert len(outputs) <= tracker.pointer_frames + tracker.memory_frames
     assert len(with_memory) <= 2 * tracker.memory_frames
     assert not any("high_res_masks" in out for out in outputs.values())
     assert len(tracker.cache._features) <= tracker.cache.capacity + 1
+
+
+def test_a_3d_correction_reads_only_the_memory_left_after_trimming(tiny_sam2):
+    target = Image(np.random.default_rng(6).normal(size=(40, 16, 16)), spacing=(1, 1, 2))
+    reference = make_reference(shape=(12, 16, 16), spacing=(1, 1, 2), structures=1)
+    result = segmenter(tiny_sam2["always"]).segment(Request([reference], target), None)
+    outputs = result.session.tracker.outputs("liver")
+    assert any("maskmem_features" not in outputs[f] for f in range(result.session.first_target_frame + 7, result.session.first_target_frame + 10))
+    corrected = result.session.reprompt("liver", Prompt(points=[(8, 8, 10)], labels=[1], slice_index=10))
+    assert corrected.prompts["corrected_slices"] == [10]
 
 
 def test_reprompting_one_structure_leaves_the_others_bit_identical(tiny_sam2):
@@ -172,12 +191,16 @@ def test_reprompting_one_structure_leaves_the_others_bit_identical(tiny_sam2):
     assert (after is None and spleen_before is None) or np.array_equal(after, spleen_before)
 
 
-def test_2d_reprompt_reuses_the_encoded_frames(tiny_sam2):
+def test_2d_reprompt_runs_only_the_prompt_encoder_and_mask_decoder(tiny_sam2):
     reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
     target = Image(np.random.default_rng(8).normal(size=(1, 30, 40)), ndim=2)
     result = segmenter(tiny_sam2["random"]).segment(Request([reference], target), None)
-    encoded = result.session.tracker.cache.encoded
+    model, encoded = result.session.tracker.model, result.session.tracker.cache.encoded
+    calls = []
+    for part in ("vision_encoder", "memory_attention", "memory_encoder", "prompt_encoder", "mask_decoder"):
+        getattr(model, part).register_forward_hook(lambda module, args, output, part=part: calls.append(part))
     result.session.reprompt("spleen", Prompt(points=[(10, 12, 0), (30, 20, 0)], labels=[1, 0], slice_index=0))
+    assert calls == ["prompt_encoder", "mask_decoder"]
     assert result.session.tracker.cache.encoded == encoded
 
 
@@ -204,6 +227,6 @@ def test_unusable_localizations_and_empty_reference_masks_are_reported_per_struc
     labels = reference.segmentation.labels
     target = Image(np.zeros((1, 30, 40)), ndim=2)
     outside = {"liver": Localization(labels.get("liver"), True, Box((100, 100, 0), (120, 120, 1)))}
-    result = segmenter(tiny_sam2["random"]).segment(Request([reference], target), outside)
+    result = segmenter(tiny_sam2["random"]).segment(Request([reference], target, ["liver", "spleen"]), outside)
     assert not result.get("liver").found and "outside the target" in result.get("liver").message
     assert not result.get("spleen").found and "empty in reference" in result.get("spleen").message

@@ -1,12 +1,13 @@
 """SAM2 segmenter benchmark on CPU with the real sam2.1 tiny and base-plus architectures (random weights).
 
-    python benchmarks/bench_sam2.py --json sam2.json [--image-size 1024]
+    python benchmarks/bench_sam2.py --json sam2.json [--image-size 1024 --slices 3 --memory-image-size 64]
 
 Writes ``overhead_ratio``, ``structures_20_vs_1``, ``reprompt_vs_first``, ``memory_256_vs_32`` and
-``per_frame_seconds`` per model size (plus end-to-end seconds of a 2D and a 64-slice case). Random
-weights cost the same as trained ones. ``--image-size`` is SAM2's frame size; the default 512 (real
-checkpoints use 1024, about 4x the per-frame cost) keeps the run under ~10 minutes on 2 cores.
-Memory runs each go in a fresh process and report the peak resident-memory growth during ``segment`` (Linux).
+``per_frame_seconds`` per model size (plus end-to-end seconds of a 2D and a ``--slices`` 3D case), and the
+settings each figure used (``settings``) and the seconds spent in each top-level SAM2 module
+in the 1- and 20-structure runs. Random weights cost the same as trained ones.
+``--image-size`` is SAM2's frame size (real checkpoints: 1024) for every timing and ratio; the memory
+ratio measures growth with the number of slices, in fresh processes, with frames of ``--memory-image-size``.
 """
 
 from __future__ import annotations
@@ -76,41 +77,58 @@ def case(slices: int, structures: int, size: int = 128, seed: int = 0):
     return Request([Reference(reference, Segmentation.from_label_map(reference.with_array(labels)))], target)
 
 
-class Timed:
-    """Wraps the model to add up the seconds spent in its own forward calls."""
+class ModuleClock:
+    """Seconds spent inside each of the model's top-level modules (image encoder, memory attention, ...)."""
 
     def __init__(self, model):
-        self.model, self.config, self.device, self.dtype, self.seconds = model, model.config, model.device, model.dtype, 0.0
+        self.modules: dict[str, float] = {}
+        self._depth, self._started = 0, 0.0
+        for name, module in model.named_children():
+            module.register_forward_pre_hook(self._enter)
+            module.register_forward_hook(lambda module, args, output, name=name: self._leave(name))
 
-    def __call__(self, *args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return self.model(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - started
+    @property
+    def seconds(self) -> float:
+        return sum(self.modules.values())
+
+    def _enter(self, module, args):
+        if self._depth == 0:
+            self._started = time.perf_counter()
+        self._depth += 1
+
+    def _leave(self, name: str):
+        self._depth -= 1
+        if self._depth == 0:
+            self.modules[name] = self.modules.get(name, 0.0) + time.perf_counter() - self._started
 
 
-def run(folder: Path, request, timed: bool = False):
-    """(result, seconds, model-forward seconds) of one segment call, model loaded beforehand."""
+def segmenter(folder: Path):
+    """A segmenter with its model loaded (loading is not timed)."""
     from rau.sam2.segmenter import Sam2Segmenter
 
-    segmenter = Sam2Segmenter(str(folder), device="cpu")
-    wrapped = Timed(segmenter.model)
-    segmenter._model = wrapped if timed else wrapped.model
+    result = Sam2Segmenter(str(folder), device="cpu")
+    result.model
+    return result
+
+
+def run(folder: Path, request, clock: bool = False):
+    """(result, seconds, :class:`ModuleClock` or None) of one segment call."""
+    sam2 = segmenter(folder)
+    modules = ModuleClock(sam2.model) if clock else None
     started = time.perf_counter()
-    result = segmenter.segment(request, None)
-    return result, time.perf_counter() - started, wrapped.seconds
+    result = sam2.segment(request, None)
+    return result, time.perf_counter() - started, modules
 
 
 def memory_growth(folder: Path, slices: int) -> float:
-    """Resident-memory growth (MB) during one segment call over ``slices`` slices, in a fresh process."""
+    """Peak resident-memory growth (MB) during one segment call over ``slices`` slices, model loaded, in a fresh process."""
     code = (
         "import sys, warnings; warnings.simplefilter('ignore'); sys.path.insert(0, %r)\n"
-        "from bench_sam2 import case, run\nfrom pathlib import Path\nimport torch; torch.set_num_threads(2)\n"
-        "request = case(%d, 1)\nfrom rau.sam2.segmenter import Sam2Segmenter\n"
+        "from bench_sam2 import case, segmenter\nfrom pathlib import Path\nimport torch; torch.set_num_threads(2)\n"
+        "request, sam2 = case(%d, 1), segmenter(Path(%r))\n"
         "status = lambda key: int(next(l for l in open('/proc/self/status') if l.startswith(key)).split()[1])\n"
         "open('/proc/self/clear_refs', 'w').write('5')  # reset the peak (VmHWM) to the current size\n"
-        "before = status('VmRSS')\nrun(Path(%r), request)\nprint((status('VmHWM') - before) / 1024)\n"
+        "before = status('VmRSS')\nsam2.segment(request, None)\nprint((status('VmHWM') - before) / 1024)\n"
     ) % (str(Path(__file__).parent), slices, str(folder))
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return float(output.strip().splitlines()[-1])
@@ -119,43 +137,59 @@ def memory_growth(folder: Path, slices: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", required=True, help="output JSON file")
-    parser.add_argument("--image-size", type=int, default=512, help="SAM2 frame size (real checkpoints: 1024)")
-    parser.add_argument("--slices", type=int, default=64, help="slices of the 3D case")
+    parser.add_argument("--image-size", type=int, default=1024, help="SAM2 frame size of the timings (real checkpoints: 1024)")
+    parser.add_argument("--slices", type=int, default=3, help="slices of the 3D cases")
+    parser.add_argument("--memory-image-size", type=int, default=64, help="SAM2 frame size of the memory runs")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     import torch
 
     torch.set_num_threads(2)
-    figures = {"image_size": args.image_size, "device": "cpu", "per_frame_seconds": {}, "end_to_end_seconds": {}}
+    size, slices = args.image_size, args.slices
+    figures = {"device": "cpu", "threads": 2, "per_frame_seconds": {}, "end_to_end_seconds": {}}
+    figures["settings"] = {
+        "per_frame_seconds": f"{size} px frames, 3D case of {slices} slices, 1 structure: seconds / frames encoded (frames: target slices + reference slice)",
+        "overhead_ratio": f"tiny, {size} px, {slices} slices, 1 structure: end-to-end seconds / seconds inside the model's top-level modules",
+        "structures_20_vs_1": f"tiny, {size} px, {slices} slices: end-to-end seconds with 20 structures / with 1",
+        "reprompt_vs_first": f"tiny, {size} px, 2D, 1 structure: seconds of reprompt (2 points) / seconds of the first segment call",
+        "memory_256_vs_32": f"tiny, {args.memory_image_size} px, 1 structure, fresh process per run: peak RSS growth during segment, 256 / 32 slices",
+    }
     with tempfile.TemporaryDirectory() as temporary:
-        folders = {name: save_model(name, args.image_size, Path(temporary)) for name in ARCHITECTURES}
-        for name, folder in folders.items():
-            run(folder, case(1, 1))  # warm-up
-            two_d, two_d_seconds, _ = run(folder, case(1, 1))
-            volume, volume_seconds, _ = run(folder, case(args.slices, 1))
-            frames = volume.details["frames_encoded"]
-            figures["per_frame_seconds"][name] = round(volume_seconds / frames, 3)
-            figures["end_to_end_seconds"][name] = {"2d": round(two_d_seconds, 3), f"3d_{args.slices}_slices": round(volume_seconds, 2)}
-            print(name, figures["per_frame_seconds"][name], "s/frame;", figures["end_to_end_seconds"][name], flush=True)
-
+        folders = {name: save_model(name, size, Path(temporary)) for name in ARCHITECTURES}
         tiny = folders["tiny"]
-        _, total, model_seconds = run(tiny, case(16, 1), timed=True)
-        figures["overhead_ratio"] = round(total / model_seconds, 3)
-        one, one_seconds, _ = run(tiny, case(16, 1))
-        twenty, twenty_seconds, _ = run(tiny, case(16, 20))
+        run(tiny, case(1, 1))  # warm-up
+        for name, folder in folders.items():
+            two_d, two_d_seconds, _ = run(folder, case(1, 1))
+            volume, volume_seconds, modules = run(folder, case(slices, 1), clock=True)
+            figures["per_frame_seconds"][name] = round(volume_seconds / volume.details["frames_encoded"], 3)
+            figures["end_to_end_seconds"][name] = {"2d": round(two_d_seconds, 2), f"3d_{slices}_slices": round(volume_seconds, 2)}
+            print(name, figures["per_frame_seconds"][name], "s/frame;", figures["end_to_end_seconds"][name], flush=True)
+            if name == "tiny":
+                figures["overhead_ratio"] = round(volume_seconds / modules.seconds, 3)
+                one, one_seconds, one_modules = volume, volume_seconds, modules
+                print("overhead", figures["overhead_ratio"], flush=True)
+
+        twenty, twenty_seconds, twenty_modules = run(tiny, case(slices, 20), clock=True)
         figures["structures_20_vs_1"] = round(twenty_seconds / one_seconds, 3)
+        figures["end_to_end_seconds"]["tiny"][f"3d_{slices}_slices_20_structures"] = round(twenty_seconds, 2)
         figures["frames_encoded_1_vs_20"] = [one.details["frames_encoded"], twenty.details["frames_encoded"]]
-        print("overhead", figures["overhead_ratio"], "20 vs 1", figures["structures_20_vs_1"], flush=True)
+        figures["module_seconds_1_vs_20"] = [
+            {name: round(value, 2) for name, value in clock.modules.items() if value >= 0.01} for clock in (one_modules, twenty_modules)
+        ]
+        print("20 vs 1", figures["structures_20_vs_1"], figures["frames_encoded_1_vs_20"], figures["module_seconds_1_vs_20"], flush=True)
 
         from rau.engines.base import Prompt
 
         first, first_seconds, _ = run(tiny, case(1, 1))
         started = time.perf_counter()
-        first.session.reprompt(first.structures[0].structure.name, Prompt(points=[(20, 20, 0)], labels=[1]))
-        figures["reprompt_vs_first"] = round((time.perf_counter() - started) / first_seconds, 4)
-        print("reprompt", figures["reprompt_vs_first"], flush=True)
+        first.session.reprompt(first.structures[0].structure.name, Prompt(points=[(20, 20, 0), (40, 30, 0)], labels=[1, 0]))
+        reprompt_seconds = time.perf_counter() - started
+        figures["reprompt_vs_first"] = round(reprompt_seconds / first_seconds, 4)
+        figures["reprompt_seconds"] = round(reprompt_seconds, 3)
+        print("reprompt", figures["reprompt_vs_first"], round(reprompt_seconds, 3), "s", flush=True)
 
-        small, large = memory_growth(tiny, 32), memory_growth(tiny, 256)
+        small_frames = save_model("tiny", args.memory_image_size, Path(temporary) / "memory")
+        small, large = memory_growth(small_frames, 32), memory_growth(small_frames, 256)
         figures["memory_growth_mb"] = {"32": round(small, 1), "256": round(large, 1)}
         figures["memory_256_vs_32"] = round(large / max(small, 1e-6), 3)
         print("memory", figures["memory_growth_mb"], figures["memory_256_vs_32"], flush=True)

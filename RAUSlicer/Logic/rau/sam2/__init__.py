@@ -13,14 +13,17 @@ Public API (other engines use only this):
 How a run works: a volume is cut into slices along one axis (default: the coarsest spacing). For each
 structure the reference slice where it is largest enters SAM2's memory bank as a conditioning frame
 with the structure's mask; the target slices follow as later frames. Every structure is an object of
-the same session (one Hugging Face inference session per structure sharing one frame source and one
-feature cache), so each frame is encoded once whatever the number of structures. Propagation runs
-forward and backward from each structure's start slice and stops where SAM2's object score says the
-structure is gone; old frame memories are dropped so memory stays bounded. Voxels claimed by several
-structures go to the one with the highest mask logit.
+one Hugging Face inference session reading one frame source through one feature cache, so each frame is
+encoded once whatever the number of structures, and on each slice the structures still tracked there
+run as one batch through SAM2's memory attention, mask decoder and memory encoder. Propagation runs
+forward and backward from each structure's start slice and stops, per structure, where SAM2's object
+score says it is gone; old frame memories are dropped so memory stays bounded. Voxels claimed by
+several structures go to the one with the highest mask logit. A correction decodes one slice of one
+structure from cached image and memory-conditioned features (prompt encoder and mask decoder only, in 2D).
 
 Files: ``model.py`` (loading), ``frames.py`` (slices <-> SAM2 frames, windowing), ``cache.py`` (bounded
-feature cache), ``tracker.py`` (per-structure SAM2 state), ``session.py`` (propagation and corrections),
+feature cache), ``batch.py`` (SAM2's per-frame steps batched over objects), ``tracker.py`` (the shared
+session: conditioning, steps, corrections, trimming), ``session.py`` (propagation and corrections),
 ``segmenter.py`` (request -> session -> result).
 """
 

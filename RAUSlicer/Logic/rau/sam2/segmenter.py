@@ -23,12 +23,14 @@ class Sam2Segmenter(Segmenter):
     ``model``: alias (tiny, small, base-plus, large), Hugging Face id or local folder. ``slice_axis``:
     i, j, k or auto (coarsest spacing). ``window``: (low, high) intensities, default 0.5-99.5 percentiles.
     ``cache_frames``: target frames whose image features stay cached (reference frames always stay).
+    ``objects_per_pass``: most structures in one memory-attention batch (bounds its activation memory).
     """
 
-    def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_frames=8, name="sam2"):
+    def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_frames=8,
+                 objects_per_pass=8, name="sam2"):
         self.source = model_source(model, revision, cache_dir)
         self.device, self.slice_axis, self.window = device, slice_axis, window
-        self.cache_frames, self.name = cache_frames, name
+        self.cache_frames, self.objects_per_pass, self.name = cache_frames, objects_per_pass, name
         self._model = None
 
     @classmethod
@@ -83,21 +85,22 @@ class Sam2Segmenter(Segmenter):
         sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in range(target.shape[axis])]
         frames = Frames(sources, str(model.device), model.dtype)
         cache = FeatureCache(self.cache_frames, pinned=range(len(distinct)))
-        tracker = Tracker(model, frames, cache)
+        tracker = Tracker(model, frames, cache, self.objects_per_pass)
         session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name)
 
         import torch
 
+        conditioning = {}
         for name, r in reference_slices.items():
             structure = request.labels().get(name)
-            plane = torch.from_numpy(take_slice(reference.segmentation.mask(name), reference_axis, r).astype(np.float32))
-            frame_mask = (reference_geometry.to_frame(plane) >= 0.5).to(model.device, model.dtype)
-            tracker.add_structure(name, {distinct.index(r): frame_mask})
             plan = make_plan(structure, (localizations or {}).get(name), session, (r + 0.5) / reference.image.shape[reference_axis])
             if plan is None:
                 missing[name] = "its localization box lies outside the target image"
                 continue
             session.plans[name] = plan
+            plane = torch.from_numpy(take_slice(reference.segmentation.mask(name), reference_axis, r).astype(np.float32))
+            conditioning[name] = (distinct.index(r), (reference_geometry.to_frame(plane) >= 0.5).to(model.device, model.dtype))
+        tracker.add_structures(conditioning)
 
         found = session.run(list(session.plans), progress) if session.plans else {}
         structures = [

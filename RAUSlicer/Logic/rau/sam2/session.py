@@ -45,7 +45,11 @@ class Sam2Session:
 
     # --- first run ---------------------------------------------------------------------------------
     def run(self, names: list[str], progress: Progress | None = None) -> dict[str, StructureResult]:
-        """Propagate ``names`` together, frame by frame, forward then backward from their start slices."""
+        """Propagate ``names`` together, frame by frame, forward then backward from their start slices.
+
+        On each slice the structures still alive there are one batch: the frame is encoded once and SAM2's
+        memory attention, mask decoder and memory encoder each run once per batch, not once per structure.
+        """
         progress = progress or Progress()
         masks = {n: np.zeros(self.target.shape, dtype=bool) for n in names}
         scores = {n: [] for n in names}
@@ -57,9 +61,9 @@ class Sam2Session:
             alive = set(present_at_start)
             order = range(min(starts.values()), self.slices) if not reverse else range(max(starts.values()) - 1, -1, -1)
             for k in order:
+                stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n])]
                 logits = {}
-                for name in [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n])]:
-                    slice_logits, score = self._step(name, k, reverse)
+                for name, (slice_logits, score) in self._step(stepping, k, reverse).items():
                     visited[name].append(k)
                     if score <= 0 and k not in self.plans[name].prompts:
                         alive.discard(name)
@@ -76,14 +80,17 @@ class Sam2Session:
             self.results[name] = self._result(name, masks[name], scores[name])
         return {n: self.results[n] for n in names}
 
-    def _step(self, name: str, k: int, reverse: bool):
-        """One structure on target slice k: (logits on the slice grid, object score)."""
+    def _step(self, names: list[str], k: int, reverse: bool) -> dict:
+        """``names`` on target slice k in one batch: {name: (logits on the slice grid, object score)}."""
+        if not names:
+            return {}
         frame = self.first_target_frame + k
-        low_res, score = self.tracker.step(name, frame, reverse, self.plans[name].prompts.get(k))
-        start_frame = self.first_target_frame + self.plans[name].start
-        keep = range(start_frame, start_frame + self.tracker.memory_frames)
-        self.tracker.trim(name, frame, keep)
-        return self.geometry.from_frame(low_res), score
+        prompts = {n: self.plans[n].prompts[k] for n in names if k in self.plans[n].prompts}
+        found = self.tracker.step(names, frame, reverse, prompts)
+        for name in names:
+            start_frame = self.first_target_frame + self.plans[name].start
+            self.tracker.trim(name, frame, range(start_frame, start_frame + self.tracker.memory_frames))
+        return {n: (self.geometry.from_frame(low_res), score) for n, (low_res, score) in found.items()}
 
     def _write(self, masks: dict, logits: dict, k: int) -> None:
         """Threshold the slice logits; where structures overlap, the highest logit wins."""
@@ -114,7 +121,9 @@ class Sam2Session:
         """New points and/or a box for ``name`` on one slice; only that slice of that structure changes.
 
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
-        No frame is re-encoded while the slice's features are still cached (always in 2D).
+        The slice is decoded from the memory the run saw; the memory bank is unchanged until ``propagate``.
+        In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
+        on cached image and memory-conditioned features.
         """
         name = self._name(name)
         k, inputs = self._prompt_inputs(prompt)
@@ -123,7 +132,7 @@ class Sam2Session:
         if prompt.box is None and earlier is not None:
             inputs = _append_points(earlier, inputs)
         plan.prompts[k] = inputs
-        low_res, _ = self.tracker.step(name, self.first_target_frame + k, False, inputs)
+        low_res, _ = self.tracker.correct(name, self.first_target_frame + k, inputs)
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
         mask[slice_index(self.axis, k)] = (self.geometry.from_frame(low_res) > 0).cpu().numpy()

@@ -1,13 +1,14 @@
-"""Per-structure SAM2 state over one frame sequence (reference frames first, then target slices).
+"""All structures as objects of one SAM2 inference session over one frame sequence (references first, then target slices).
 
-Each structure gets its own transformers ``Sam2VideoInferenceSession`` so that it can be stopped,
-re-prompted or re-propagated without touching the others; all sessions share one :class:`Frames`
-source and one :class:`FeatureCache`, so the image encoder runs once per frame. These calls use the
-session's semi-internal input API, which is why transformers is pinned exactly.
+One transformers ``Sam2VideoInferenceSession`` holds every structure's memory bank; it reads frames from one
+:class:`Frames` source through one :class:`FeatureCache`, so the image encoder runs once per frame. A step
+runs the structures given to it as one batch (:mod:`rau.sam2.batch`); a structure left out of a step
+(stopped, or not the one being corrected) is not touched.
 """
 
 from __future__ import annotations
 
+from rau.sam2 import batch
 from rau.sam2.cache import FeatureCache
 from rau.sam2.frames import Frames
 
@@ -15,70 +16,106 @@ HEAVY_KEYS = ("maskmem_features", "maskmem_pos_enc", "pred_masks")
 
 
 class Tracker:
-    """Runs SAM2 one (structure, frame) step at a time and keeps only the memory it can still read."""
+    """Runs SAM2 frame by frame for several structures at once and keeps only the memory SAM2 can still read.
 
-    def __init__(self, model, frames: Frames, cache: FeatureCache):
-        self.model, self.frames, self.cache = model, frames, cache
-        self.memory_frames = model.config.num_maskmem
-        self.pointer_frames = model.config.max_object_pointers_in_encoder
-        self.sessions = {}
+    ``objects_per_pass`` caps the structures in one memory-attention batch (its activations grow with it).
+    Each structure's memory-conditioned features of its last step are kept (one frame per structure), so a
+    correction on that frame runs only the prompt encoder and mask decoder.
+    """
 
-    def add_structure(self, name: str, reference_masks: dict) -> None:
-        """Start a structure with ``{frame: (size, size) float mask}`` as its conditioning frames."""
-        import torch
+    def __init__(self, model, frames: Frames, cache: FeatureCache, objects_per_pass: int = 8):
         from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
-        device = self.frames.device
-        session = Sam2VideoInferenceSession(
-            inference_device=device, inference_state_device=device, video_storage_device=device, dtype=self.frames.dtype
+        self.model, self.frames, self.cache, self.objects_per_pass = model, frames, cache, objects_per_pass
+        self.memory_frames = model.config.num_maskmem
+        self.pointer_frames = model.config.max_object_pointers_in_encoder
+        device = frames.device
+        self.session = Sam2VideoInferenceSession(
+            inference_device=device, inference_state_device=device, video_storage_device=device, dtype=frames.dtype
         )
-        session.processed_frames = self.frames
-        session.cache = self.cache
-        session.obj_id_to_idx(0)
-        for frame, mask in reference_masks.items():
-            session.add_mask_inputs(0, frame, mask[None, None])
-            session.obj_with_new_inputs = [0]
-            with torch.inference_mode():
-                self.model(session, frame_idx=frame)
-            session.output_dict_per_obj[0]["cond_frame_outputs"][frame].pop("high_res_masks", None)
-        self.sessions[name] = session
+        self.session.processed_frames = frames
+        self.session.cache = cache
+        self.objects: dict[str, int] = {}
+        self.conditioned: dict[str, tuple] = {}  # name -> (frame, memory-conditioned features) of its last step
 
-    def step(self, name: str, frame: int, reverse: bool, prompt: dict | None = None):
-        """Segment ``name`` on ``frame`` from its memory (plus ``prompt`` point inputs); (low-res logits, object score)."""
+    def add_structures(self, references: dict) -> None:
+        """Start structures from ``{name: (frame, (size, size) float mask)}``: their conditioning frames."""
         import torch
 
-        session = self.sessions[name]
-        session.remove_point_inputs(0, frame)
-        if prompt is not None:
-            # Marking the frame as tracked makes SAM2 combine the prompt with the memory bank (the
-            # reference), instead of starting a fresh object from the prompt alone.
-            session.frames_tracked_per_obj[0][frame] = {"reverse": reverse}
-            session.add_point_inputs(0, frame, prompt)
-            session.obj_with_new_inputs = [0]
+        model, session = self.model, self.session
+        for frame in sorted({f for f, _ in references.values()}):
+            names = [n for n, (f, _) in references.items() if f == frame]
+            outputs = []
+            with torch.inference_mode():
+                for name in names:
+                    self.objects[name] = session.obj_id_to_idx(len(self.objects))
+                    outputs.append(
+                        model._run_single_frame_inference(
+                            inference_session=session, frame_idx=frame, obj_idx=self.objects[name], batch_size=1,
+                            is_init_cond_frame=True, point_inputs=None, mask_inputs=references[name][1][None, None], reverse=False,
+                        )
+                    )
+                feats, _, _ = batch.vision(model, session, frame)
+                batch.encode_memories(model, feats, outputs, [True] * len(outputs))
+            for name, output in zip(names, outputs):
+                session.store_output(self.objects[name], frame, output_value=output, is_conditioning_frame=True)
+
+    def step(self, names: list[str], frame: int, reverse: bool, prompts: dict) -> dict:
+        """Segment ``names`` on ``frame`` from their memory (plus ``prompts[name]`` point inputs) in one batch.
+
+        Returns ``{name: (low-res logits, object score)}`` and adds the frame to each structure's memory.
+        """
+        import torch
+
+        model, session = self.model, self.session
+        objects = [self.objects[n] for n in names]
         with torch.inference_mode():
-            output = self.model(session, frame_idx=frame, reverse=reverse)
-        return output.pred_masks[0, 0], float(output.object_score_logits.reshape(-1)[0])
+            feats, positions, high_res = batch.vision(model, session, frame)
+            maps = batch.condition(model, session, objects, frame, reverse, feats, positions, self.objects_per_pass)
+            outputs = batch.decode(model, maps, high_res, [prompts.get(n) for n in names])
+            batch.encode_memories(model, feats, outputs, [n in prompts for n in names])
+        for index, (name, obj, output) in enumerate(zip(names, objects, outputs)):
+            session.store_output(obj, frame, output_value=output, is_conditioning_frame=False)
+            self.conditioned[name] = (frame, maps[index : index + 1].clone())
+        return {n: (o["pred_masks"][0, 0], float(o["object_score_logits"].reshape(-1)[0])) for n, o in zip(names, outputs)}
+
+    def correct(self, name: str, frame: int, prompt: dict):
+        """(low-res logits, object score) of ``name`` on ``frame`` with ``prompt``; the memory bank is left as it is.
+
+        Reuses the memory-conditioned features of the structure's last step when it was on ``frame`` (always
+        in 2D), so only the prompt encoder and mask decoder run; otherwise memory attention runs for this
+        structure alone (and the image encoder, if the frame has left the feature cache).
+        """
+        import torch
+
+        model, session = self.model, self.session
+        with torch.inference_mode():
+            feats, positions, high_res = batch.vision(model, session, frame)
+            last = self.conditioned.get(name)
+            if last is None or last[0] != frame:
+                last = (frame, batch.condition(model, session, [self.objects[name]], frame, False, feats, positions))
+                self.conditioned[name] = last
+            output = batch.decode(model, last[1], high_res, [prompt])[0]
+        return output["pred_masks"][0, 0], float(output["object_score_logits"].reshape(-1)[0])
+
+    def outputs(self, name: str) -> dict:
+        """Frame -> stored SAM2 output of ``name`` on the target (its memory bank without the reference)."""
+        return self.session.output_dict_per_obj[self.objects[name]]["non_cond_frame_outputs"]
 
     def trim(self, name: str, frame: int, keep=()) -> None:
         """Forget what propagation at ``frame`` can no longer read (frames in ``keep`` stay whole)."""
-        session = self.sessions[name]
-        outputs = session.output_dict_per_obj[0]["non_cond_frame_outputs"]
+        outputs = self.outputs(name)
         for other in list(outputs):
-            outputs[other].pop("high_res_masks", None)
             if other in keep:
                 continue
             distance = abs(other - frame)
             if distance >= self.pointer_frames:
                 del outputs[other]
-                session.point_inputs_per_obj[0].pop(other, None)
-                session.frames_tracked_per_obj[0].pop(other, None)
             elif distance >= self.memory_frames:
                 for key in HEAVY_KEYS:
                     outputs[other].pop(key, None)
 
     def forget_target(self, name: str) -> None:
         """Drop every tracked (non-reference) frame of ``name``; its reference memory stays."""
-        session = self.sessions[name]
-        session.output_dict_per_obj[0]["non_cond_frame_outputs"].clear()
-        session.point_inputs_per_obj[0].clear()
-        session.frames_tracked_per_obj[0].clear()
+        self.outputs(name).clear()
+        self.conditioned.pop(name, None)
