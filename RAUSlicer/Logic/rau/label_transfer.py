@@ -53,7 +53,7 @@ def warp_structures(segmentation: Segmentation, names: list[str], target: Image,
     warped = {}
     for name in names:
         moving = segmentation.geometry.with_array(segmentation.masks[name].astype(np.float32)).to_sitk()
-        rough = sitk.GetArrayViewFromImage(sitk.Resample(moving, coarse, transform, sitk.sitkLinear, 0.0, sitk.sitkFloat32))
+        rough = sitk.GetArrayFromImage(sitk.Resample(moving, coarse, transform, sitk.sitkLinear, 0.0, sitk.sitkFloat32))
         region = _region(rough > 0, native_shape)
         if region is None:
             warped[name] = None

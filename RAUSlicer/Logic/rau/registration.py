@@ -1,16 +1,22 @@
 """Classical image registration of a reference (moving) onto a target (fixed), with SimpleITK.
 
-Stages, all driven by Mattes mutual information so that modalities may differ:
+Stages, all driven by Mattes mutual information (so modalities may differ), on
+smoothed working copies of about ``working_size`` voxels a side, the metric
+restricted to the reference's labelled anatomy plus a margin (``moving_focus``):
 
-1. **Global initialization**: the foreground centroids are aligned, then an
-   exhaustive search over translations finds the overlap with the best metric
-   (scans may start hundreds of millimetres apart, or one may be a thin slab).
-2. **Similarity then affine**, multi-resolution, on a working grid of about
-   ``working_size`` voxels per side (anisotropic-safe: thin axes are never shrunk).
-3. **Coarse B-spline** (optional), a few control points per axis.
+1. **Global initialization**: several starting similarity transforms (headers,
+   grid centres, foreground centroids, for volumes a translation search, for 2D a
+   field-of-view scaling); each is optimized and the best mutual information wins.
+   Scans may start hundreds of millimetres apart, or one may be a thin slab.
+2. **Affine**, multi-resolution; an axis only a few voxels thick keeps the
+   similarity stage's scaling (a slab is not squashed).
+3. **Coarse B-spline** (optional; skipped for slabs, which do not constrain it).
 
-The result is one SimpleITK transform mapping target points to reference points,
-which is what :func:`SimpleITK.Resample` needs to pull reference labels onto the target.
+The metric samples a quarter of the working voxels at random with a fixed seed
+(sampling on the grid itself creates false optima). Results still vary a little
+from run to run (multi-threaded sums), more where two alignments fit almost equally.
+The result maps target points to reference points, which is what
+:func:`SimpleITK.Resample` needs to pull reference labels onto the target.
 """
 
 from __future__ import annotations
@@ -24,6 +30,16 @@ import SimpleITK as sitk
 from rau.image import Image
 
 
+HISTOGRAM_BINS = 32
+SAMPLING_FRACTION = 0.25
+"""Share of working-grid voxels the metric samples, at random (a grid causes interpolation artefacts)."""
+SAMPLING_SEED = 2025  # any value but 0, which SimpleITK reads as "seed from the clock"
+MIN_LEVEL_VOXELS = 2048
+"""Coarse pyramid levels with fewer target voxels are skipped: too few samples for the metric."""
+THIN_AXIS_VOXELS = 16
+"""Working-grid axes with fewer voxels than this count as thin (a slab)."""
+
+
 class RegistrationError(RuntimeError):
     """Registration found no usable alignment."""
 
@@ -33,17 +49,14 @@ class RegistrationSettings:
     """Knobs of :func:`register`; the defaults serve 2D ultrasound and 3D CT/MR alike."""
 
     deformable: bool = True
-    working_size: int = 96
+    working_size: int = 128
     min_working_spacing: float = 3.0
     search_steps: int = 4
     starts: int = 3
-    freeze_thin_axis: bool = True
     focus_margin: float = 0.25
     affine_iterations: int = 100
     bspline_mesh: int = 4
     bspline_iterations: int = 20
-    sampling_fraction: float = 0.25
-    seed: int = 0
 
 
 @dataclass
@@ -60,26 +73,47 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
 
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
     restricts the metric to a margin around it, so the fit serves the labelled anatomy.
+    Starts are compared on the coarsest level of a pyramid of up to three levels (1/4, 1/2
+    and the full working size; levels with too few voxels are skipped); the winner is
+    refined level by level, first as a similarity, then as an affine transform.
     """
     started = time.perf_counter()
-    dimension = fixed.ndim
-    fixed_work = working_image(fixed, settings)
-    moving_work = working_image(moving, settings)
-    focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
+    levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
+    levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
     fits = []
-    for start in initial_transforms(fixed_work, moving_work, settings):
+    for start in initial_transforms(levels[0].fixed, levels[0].moving, settings):
         try:
-            fits.append(linear_stage(fixed_work, moving_work, start, settings, focus))
+            fits.append(linear_stage(levels[0], start, settings))
         except RuntimeError:  # this start leaves too little overlap
             continue
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
     transform = min(fits, key=lambda fit: fit[1])[0]
-    transform = _or_keep(transform, lambda: linear_stage(fixed_work, moving_work, _as_affine(transform), settings, focus)[0])
-    if settings.deformable:
-        transform = _or_keep(transform, lambda: bspline_stage(fixed_work, moving_work, transform, settings, focus))
-    similarity = correlation(fixed_work, moving_work, transform, focus)
+    for level in levels[1:]:
+        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
+    transform = _as_affine(transform)
+    for level in levels[1:]:
+        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
+    finest = levels[-1]
+    if settings.deformable and not thin_axes(finest.fixed):
+        transform = _or_keep(transform, lambda: bspline_stage(finest, transform, settings))
+    similarity = correlation(finest.fixed, finest.moving, transform, finest.focus)
     return Registration(transform, similarity, time.perf_counter() - started)
+
+
+@dataclass
+class Level:
+    """One resolution of the pyramid: working copies of both images and the focus mask."""
+
+    fixed: sitk.Image
+    moving: sitk.Image
+    focus: sitk.Image | None
+
+    @classmethod
+    def build(cls, fixed: Image, moving: Image, moving_focus, size: int, settings: RegistrationSettings) -> "Level":
+        moving_work = working_image(moving, size, settings.min_working_spacing)
+        focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
+        return cls(working_image(fixed, size, settings.min_working_spacing), moving_work, focus)
 
 
 def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
@@ -90,8 +124,10 @@ def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
         return transform
 
 
-def working_image(image: Image, settings: RegistrationSettings) -> sitk.Image:
-    """A smoothed, downsampled float copy with about ``working_size`` voxels along its longest side.
+def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.Image:
+    """A smoothed, downsampled float copy with about ``voxels`` voxels along its longest side.
+
+    Volumes are not sampled finer than ``min_spacing`` mm.
 
     Axes thinner than that keep their voxel count (a 40 mm slab is not squashed further).
     """
@@ -99,7 +135,7 @@ def working_image(image: Image, settings: RegistrationSettings) -> sitk.Image:
     size = np.array(source.GetSize(), float)
     spacing = np.array(source.GetSpacing(), float)
     extent = size * spacing
-    target_spacing = max(extent.max() / settings.working_size, settings.min_working_spacing if image.ndim == 3 else 0.0)
+    target_spacing = max(extent.max() / voxels, min_spacing if image.ndim == 3 else 0.0)
     new_spacing = np.maximum(spacing, np.minimum(target_spacing, extent / 4))
     if np.allclose(new_spacing, spacing):
         return source
@@ -136,10 +172,9 @@ def foreground_centroid(image: sitk.Image) -> np.ndarray:
 
 def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     method = sitk.ImageRegistrationMethod()
-    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
-    if settings.sampling_fraction < 1.0:
-        method.SetMetricSamplingStrategy(method.RANDOM)
-        method.SetMetricSamplingPercentage(settings.sampling_fraction, settings.seed)
+    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
+    method.SetMetricSamplingStrategy(method.RANDOM)
+    method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
     method.SetInterpolator(sitk.sitkLinear)
     return method
 
@@ -207,30 +242,26 @@ def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
     return sitk.BinShrink(image, factors) if max(factors) > 1 else image
 
 
-def linear_stage(fixed, moving, transform: sitk.Transform, settings, focus=None) -> tuple[sitk.Transform, float]:
-    """Optimize ``transform`` (similarity or affine) in place; returns it and its final metric."""
+def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sitk.Transform, float]:
+    """Optimize ``transform`` (similarity or affine) in place on one level; returns it and its final metric."""
     method = _method(settings)
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=1.0, minStep=1e-4, numberOfIterations=settings.affine_iterations, gradientMagnitudeTolerance=1e-6
     )
     method.SetOptimizerScalesFromPhysicalShift()
-    if isinstance(transform, sitk.AffineTransform) and settings.freeze_thin_axis:
-        method.SetOptimizerWeights(_thin_axis_weights(fixed))
-    shrink, smooth = _pyramid(fixed)
-    method.SetShrinkFactorsPerLevel(shrink)
-    method.SetSmoothingSigmasPerLevel(smooth)
-    method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
-    if focus is not None:
-        method.SetMetricMovingMask(focus)
+    if isinstance(transform, sitk.AffineTransform):
+        method.SetOptimizerWeights(_thin_axis_weights(level.fixed))
+    if level.focus is not None:
+        method.SetMetricMovingMask(level.focus)
     method.SetInitialTransform(transform, inPlace=True)
-    method.Execute(fixed, moving)
-    return transform, mutual_information(fixed, moving, transform)
+    method.Execute(level.fixed, level.moving)
+    return transform, mutual_information(level.fixed, level.moving, transform)
 
 
 def mutual_information(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
-    """Mattes mutual information (negated, lower is better) over every fixed voxel: deterministic."""
+    """Mattes mutual information (negated, lower is better) over every fixed voxel, reproducibly."""
     method = sitk.ImageRegistrationMethod()
-    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
+    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetInitialTransform(transform)
     try:
@@ -239,19 +270,23 @@ def mutual_information(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Tr
         return 0.0
 
 
+def thin_axes(image: sitk.Image) -> list[int]:
+    """Image axes with fewer than :data:`THIN_AXIS_VOXELS` voxels."""
+    return [int(a) for a in np.flatnonzero(np.array(image.GetSize()) < THIN_AXIS_VOXELS)]
+
+
 def _thin_axis_weights(fixed: sitk.Image) -> list[float]:
     """Affine optimizer weights that keep the similarity stage's scaling along a thin image axis.
 
     A slab a few voxels thick does not constrain stretching across it; the affine
-    stage would squash the reference to fit. Only in-plane terms stay free.
+    stage would squash the reference to fit. Only in-plane terms stay free. (For the
+    same reason a slab gets no deformable stage.)
     """
     dimension = fixed.GetDimension()
     weights = np.ones((dimension, dimension))
-    size = np.array(fixed.GetSize())
     direction = np.abs(np.array(fixed.GetDirection()).reshape(dimension, dimension))
-    for axis in np.flatnonzero(size < 16):
-        column = int(np.argmax(direction[:, axis]))
-        weights[:, column] = 0.0
+    for axis in thin_axes(fixed):
+        weights[:, int(np.argmax(direction[:, axis]))] = 0.0
     return weights.ravel().tolist() + [1.0] * dimension
 
 
@@ -264,21 +299,12 @@ def _as_affine(transform: sitk.Transform) -> sitk.AffineTransform:
     return affine
 
 
-def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
-    """Shrink factors that keep at least 8 voxels along every axis."""
-    smallest = min(image.GetSize())
-    levels = [f for f in (4, 2) if smallest // f >= 8] + [1]
-    return levels, [f / 2 if f > 1 else 0.0 for f in levels]
-
-
-def bspline_stage(fixed, moving, linear: sitk.Transform, settings, focus=None) -> sitk.Transform:
-    """A coarse B-spline on top of the linear transform (composite: linear then B-spline)."""
+def bspline_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
+    """A coarse B-spline refining the linear transform; returns both as one composite transform."""
+    fixed, moving, focus = level.fixed, level.moving, level.focus
     dimension = fixed.GetDimension()
     mesh = [max(1, min(settings.bspline_mesh, s // 4)) for s in fixed.GetSize()]
     bspline = sitk.BSplineTransformInitializer(fixed, mesh, order=3)
-    composite = sitk.CompositeTransform(dimension)
-    composite.AddTransform(linear)
-    composite.AddTransform(bspline)
     method = _method(settings)
     method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5, numberOfIterations=settings.bspline_iterations, maximumNumberOfCorrections=5)
     if focus is not None:
@@ -286,6 +312,9 @@ def bspline_stage(fixed, moving, linear: sitk.Transform, settings, focus=None) -
     method.SetMovingInitialTransform(linear)
     method.SetInitialTransform(bspline, inPlace=True)
     method.Execute(fixed, moving)
+    composite = sitk.CompositeTransform(dimension)  # applies the B-spline first, then the linear part
+    composite.AddTransform(linear)
+    composite.AddTransform(bspline)  # added after optimizing: SimpleITK copies transforms
     return composite
 
 
@@ -293,10 +322,10 @@ def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform
     """Normalized cross-correlation (-1..1) of the target and the warped reference where they overlap,
     within the warped ``focus`` region when given: how alike the images are around the labels,
     the ranking score for several references."""
-    warped = sitk.GetArrayViewFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
+    warped = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
     inside = np.isfinite(warped)
     if focus is not None:
-        inside &= sitk.GetArrayViewFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
+        inside &= sitk.GetArrayFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
     if inside.sum() < 16:
         return -1.0
     a = sitk.GetArrayViewFromImage(fixed)[inside].astype(np.float64)

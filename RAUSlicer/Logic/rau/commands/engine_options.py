@@ -14,7 +14,6 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--top-k", type=int, default=None, help="references fused when several are given (default 5)")
     group.add_argument("--fusion", choices=["vote", "staple"], default=None, help="multi-reference fusion (default vote)")
     group.add_argument("--no-deformable", action="store_true", help="registration: affine only, skip the deformable stage")
-    group.add_argument("--seed", type=int, default=None, help="random seed for sampling in registration")
     group.add_argument("--sam2-model", default=None, help="SAM2: tiny, small, base-plus (default), large, a Hugging Face id or a local folder")
     group.add_argument("--device", default=None, help="torch device for models: auto (default), cpu, cuda, mps")
     group.add_argument("--slice-axis", choices=["auto", "i", "j", "k"], default=None, help="SAM2: volume axis to slice along (default: coarsest spacing)")
@@ -28,7 +27,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 def engine_options(args: argparse.Namespace) -> dict:
     """The engine options the user set, as a dict for :func:`rau.engines.create_engine`."""
-    keys = ["top_k", "fusion", "seed", "vlm_model", "vlm_server", "vlm_adapter", "vlm_family", "vlm_per_structure"]
+    keys = ["top_k", "fusion", "vlm_model", "vlm_server", "vlm_adapter", "vlm_family", "vlm_per_structure"]
     keys += ["sam2_model", "device", "slice_axis", "window"]
     options = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "no_deformable", False):

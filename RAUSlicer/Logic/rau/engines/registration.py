@@ -46,8 +46,6 @@ class RegistrationEngine(Engine):
         settings = RegistrationSettings()
         if "deformable" in options:
             settings = replace(settings, deformable=bool(options["deformable"]))
-        if options.get("seed") is not None:
-            settings = replace(settings, seed=int(options["seed"]))
         return cls(settings, int(options.get("top_k") or 5), options.get("fusion") or "vote", bool(options.get("keep_transfers")))
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
@@ -92,9 +90,13 @@ class RegistrationEngine(Engine):
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings) -> Transfer:
-    """Register one reference onto the target and warp the named structures."""
+    """Register one reference onto the target and warp the named structures.
+
+    The registration focuses on all of the reference's labelled anatomy, not only the named
+    structures, so asking for a subset gives the same alignment as asking for all.
+    """
     present = [n for n in names if n in reference.segmentation.masks]
-    focus = np.any([reference.segmentation.masks[n] for n in present], axis=0) if present else None
+    focus = np.any(list(reference.segmentation.masks.values()), axis=0)
     registration = register(target, reference.image, settings, moving_focus=focus)
     return Transfer(reference, registration, warp_structures(reference.segmentation, present, target, registration.transform))
 

@@ -1,0 +1,112 @@
+"""Readers and writers on real files: NIfTI, PNG, DICOM, Slicer .seg.nrrd, label tables; atomic writes."""
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from rau.image import Image, resample_to
+from rau.io import ImageReadError, OutputExistsError, read_image, read_segmentation, write_label_map, write_seg_nrrd
+from rau.io.atomic import atomic_path
+
+
+def test_png_reads_as_2d_image_with_given_pixel_size(shared_data):
+    image = read_image(shared_data / "hc18_fetal_head_us/images/000_HC.png", pixel_spacing=0.069)
+    assert image.ndim == 2 and image.shape == (1, 540, 800) and image.spacing[:2] == (0.069, 0.069)
+
+
+def test_dicom_series_matches_the_converted_nifti_in_physical_space(shared_data):
+    folder = shared_data / "totalseg_test_fixtures/subjB_ct"
+    from_dicom = read_image(folder / "original_dicom")
+    from_nifti = read_image(folder / "image.nii.gz")
+    assert from_dicom.same_grid(from_nifti)
+    np.testing.assert_array_equal(from_dicom.array, from_nifti.array)
+
+
+def test_nan_voxels_are_refused(tmp_path):
+    array = np.ones((3, 3, 3), np.float32)
+    array[1, 1, 1] = np.nan
+    sitk.WriteImage(sitk.GetImageFromArray(array), str(tmp_path / "nan.mha"))
+    with pytest.raises(ImageReadError, match="NaN"):
+        read_image(tmp_path / "nan.mha")
+
+
+def test_non_image_file_gives_a_clear_error(tmp_path):
+    (tmp_path / "notes.nii.gz").write_text("not an image")
+    with pytest.raises(ImageReadError, match="notes.nii.gz: not a readable image"):
+        read_image(tmp_path / "notes.nii.gz")
+    with pytest.raises(ImageReadError, match="no such file"):
+        read_image(tmp_path / "missing.nrrd")
+
+
+def test_4d_file_is_refused(tmp_path):
+    sitk.WriteImage(sitk.Image([2, 2, 2, 2], sitk.sitkFloat32), str(tmp_path / "four.nii.gz"))
+    with pytest.raises(ImageReadError, match="4D"):
+        read_image(tmp_path / "four.nii.gz")
+
+
+def test_seg_nrrd_keeps_names_colors_terminology_and_lies_on_the_ct(slicerio_data):
+    ct = read_image(slicerio_data / "CTChest4.nrrd")
+    segmentation = read_segmentation(slicerio_data / "Segmentation.seg.nrrd")
+    assert segmentation.labels.names == ["ribs", "cervical vertebral column", "thoracic vertebral column", "lumbar vertebral column", "right lung", "left lung", "tissue"]
+    assert segmentation.geometry.same_grid(ct)
+    ribs = segmentation.labels.get("ribs")
+    assert ribs.terminology["type"][2] == "Rib" and ribs.color[0] == pytest.approx(0.992157)
+    lungs = ct.array[segmentation.mask("right lung")]
+    assert lungs.mean() < -500  # air: the mask lands on the lung
+
+
+def test_overlapping_seg_nrrd_keeps_both_layers(slicerio_data):
+    segmentation = read_segmentation(slicerio_data / "SegmentationOverlapping.seg.nrrd")
+    sphere, tissue = segmentation.mask("overlapping sphere"), segmentation.mask("tissue")
+    assert (sphere & tissue).any()
+
+
+def test_seg_nrrd_write_read_round_trip(slicerio_data, tmp_path):
+    segmentation = read_segmentation(slicerio_data / "SegmentationOverlapping.seg.nrrd")
+    write_seg_nrrd(segmentation, tmp_path / "copy.seg.nrrd")
+    again = read_segmentation(tmp_path / "copy.seg.nrrd")
+    assert again.labels.names == segmentation.labels.names
+    assert again.geometry.same_grid(segmentation.geometry)
+    for name in segmentation.labels.names:
+        np.testing.assert_array_equal(again.mask(name), segmentation.mask(name))
+    assert again.labels.get("ribs").color == pytest.approx(segmentation.labels.get("ribs").color, abs=1e-4)
+
+
+def test_label_map_with_sidecar_round_trip_and_physical_place(slicerio_data, tmp_path):
+    segmentation = read_segmentation(slicerio_data / "Segmentation.seg.nrrd")
+    label_map, table = write_label_map(segmentation, tmp_path / "out.nii.gz")
+    assert table.name == "out.labels.csv"
+    again = read_segmentation(label_map)
+    assert again.labels.names == segmentation.labels.names
+    ct = read_image(slicerio_data / "CTChest4.nrrd")
+    on_ct = resample_to(read_image(label_map), ct, labels=True)
+    np.testing.assert_array_equal(on_ct.array == segmentation.labels.get("left lung").value, segmentation.mask("left lung"))
+
+
+def test_existing_output_is_never_replaced_silently(tmp_path):
+    image = Image(np.zeros((1, 2, 2), np.uint8), ndim=2)
+    target = tmp_path / "out.nii.gz"
+    target.write_bytes(b"user data")
+    from rau.io import write_image
+
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        write_image(image, target)
+    assert target.read_bytes() == b"user data"
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "result.nii.gz") as temporary:
+            temporary.write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_label_table_from_a_slicer_color_table(tmp_path):
+    array = np.zeros((1, 2, 3), np.uint8)
+    array[0, 0] = 4
+    sitk.WriteImage(sitk.GetImageFromArray(array), str(tmp_path / "seg.nrrd"))
+    (tmp_path / "seg.ctbl").write_text("# Color table\n0 Background 0 0 0 0\n4 Left_Kidney 255 0 0 255\n")
+    segmentation = read_segmentation(tmp_path / "seg.nrrd")
+    assert segmentation.labels.names == ["Left_Kidney"] and segmentation.mask("left kidney").sum() == 3
+    assert segmentation.labels.get("Left_Kidney").color == (1.0, 0.0, 0.0)

@@ -1,0 +1,125 @@
+"""The registration engine on real images moved by known transforms: global start, slabs, ranking, fusion."""
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from rau.engines import Request, create_engine
+from rau.engines.base import Reference, ReferenceError_
+from rau.fusion import dice, fuse
+from rau.image import GeometryError, Image
+from rau.label_transfer import SoftMask
+from rau.labels import Segmentation, UnknownStructureError
+from rau.references import load_reference
+from rau.registration import RegistrationSettings, register
+
+HC18_SPACING = {"001": 0.08965852, "002": 0.062032563, "003": 0.091291168}
+
+
+def moved(image: Image, transform: sitk.Transform, grid: sitk.Image, labels: bool) -> Image:
+    """``image`` resampled through ``transform`` onto ``grid`` (a new patient position)."""
+    interpolator = sitk.sitkNearestNeighbor if labels else sitk.sitkLinear
+    return Image.from_sitk(sitk.Resample(image.to_sitk(), grid, transform, interpolator, 0.0 if labels else float(image.array.min())))
+
+
+@pytest.fixture(scope="module")
+def ct_a(shared_data):
+    folder = shared_data / "totalseg_test_fixtures/subjA_ct"
+    return load_reference(folder / "image.nii.gz", folder / "labels_totalseg.nii.gz")
+
+
+@pytest.fixture(scope="module")
+def hc18(shared_data):
+    folder = shared_data / "hc18_fetal_head_us"
+    return {n: load_reference(folder / f"images/{n}_HC.png", folder / f"masks/{n}_HC_mask.png", s) for n, s in HC18_SPACING.items()}
+
+
+def moved_slab(reference: Reference):
+    """12 slices of the reference, rotated 4 degrees, moved 10 mm in-plane and 600 mm along z."""
+    source = reference.image.to_sitk()
+    grid = sitk.Image([source.GetWidth(), source.GetHeight(), 12], sitk.sitkInt16)
+    grid.SetSpacing(source.GetSpacing())
+    grid.SetDirection(source.GetDirection())
+    grid.SetOrigin(source.TransformIndexToPhysicalPoint([0, 0, 10]))
+    grid.SetOrigin((grid.GetOrigin()[0], grid.GetOrigin()[1], grid.GetOrigin()[2] - 600))
+    rigid = sitk.Euler3DTransform(source.TransformContinuousIndexToPhysicalPoint([60, 50, 15]), 0, 0, np.deg2rad(4), (10.0, -6.0, 600.0))
+    image = moved(reference.image, rigid, grid, labels=False)
+    masks = {n: moved(reference.segmentation.geometry.with_array(m.astype(np.uint8)), rigid, grid, labels=True).array > 0 for n, m in reference.segmentation.masks.items()}
+    return image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), reference.segmentation.labels, masks)
+
+
+def test_thin_slab_far_away_is_found_and_not_squashed(ct_a):
+    target, truth = moved_slab(ct_a)
+    registration = register(target, ct_a.image, RegistrationSettings(deformable=False), moving_focus=ct_a.segmentation.to_label_map().array > 0)
+    scales = np.linalg.norm(np.reshape(registration.transform.GetMatrix(), (3, 3)), axis=0)
+    assert scales == pytest.approx(1.0, abs=0.1)
+    result = create_engine("registration", {"deformable": False}).run(Request([ct_a], target, ["label_5", "label_1", "label_52"]))
+    scores = [dice(result.get(n).mask, truth.mask(n)) for n in ("label_5", "label_1", "label_52")]  # liver, spleen, aorta
+    assert min(scores) > 0.7, scores
+
+
+def similarity_copy(reference: Reference, scale: float, shift: tuple[float, float], spacing: float) -> tuple[Image, np.ndarray]:
+    """The reference picture seen at another zoom and position, on a new pixel grid (a new 'patient')."""
+    source = reference.image.to_sitk()
+    centre = source.TransformContinuousIndexToPhysicalPoint([400, 270])
+    transform = sitk.Similarity2DTransform(1 / scale, np.deg2rad(6), shift, centre)
+    grid = sitk.Image([800, 540], sitk.sitkUInt8)
+    grid.SetSpacing((spacing, spacing))
+    grid.SetOrigin((centre[0] - 400 * spacing, centre[1] - 270 * spacing))
+    image = moved(reference.image, transform, grid, labels=False)
+    mask = moved(reference.segmentation.geometry.with_array(reference.segmentation.mask("label_255").astype(np.uint8)), transform, grid, labels=True)
+    return image, mask.array > 0
+
+
+def test_2d_ultrasound_under_a_known_similarity_transform(hc18):
+    target, truth = similarity_copy(hc18["001"], 1.25, (3.0, -2.0), 0.1)
+    result = create_engine("registration", {}).run(Request([hc18["001"]], target))
+    assert dice(result.get("label_255").mask, truth) > 0.85
+
+
+def test_ranking_puts_the_matching_reference_first(hc18):
+    target, truth = similarity_copy(hc18["001"], 1.1, (2.0, 1.0), 0.09)
+    references = [hc18["002"], hc18["001"], hc18["003"]]
+    result = create_engine("registration", {"top_k": 1}).run(Request(references, target))
+    assert result.details["ranking"][0]["reference"] == "001_HC.png"
+    assert dice(result.get("label_255").mask, truth) > 0.85
+    assert result.get("label_255").prompts["references"] == ["001_HC.png"]
+
+
+def test_structure_outside_the_target_is_reported_not_found(ct_a):
+    image = ct_a.image
+    top = Image(image.array[20:].copy(), image.spacing, tuple(image.to_world([0, 0, 20])), image.direction)
+    below = [n for n, m in ct_a.segmentation.masks.items() if m.any() and not m[18:].any()]
+    assert below, "fixture needs a structure below slice 18"
+    result = create_engine("registration", {"deformable": False}).run(Request([ct_a], top, below[:1]))
+    item = result.get(below[0])
+    assert not item.found and "outside" in item.message
+
+
+def test_bad_requests_give_clear_errors(ct_a, hc18):
+    engine = create_engine("registration", {})
+    with pytest.raises(GeometryError, match="2D but the target is 3D"):
+        engine.run(Request([hc18["001"]], ct_a.image))
+    with pytest.raises(UnknownStructureError, match="unknown structure 'heart'"):
+        engine.run(Request([hc18["001"]], hc18["002"].image, ["heart"]))
+    empty = Reference(hc18["001"].image, Segmentation(hc18["001"].segmentation.geometry, hc18["001"].segmentation.labels, {"label_255": np.zeros((1, 540, 800), bool)}))
+    with pytest.raises(ReferenceError_, match="no labelled voxels"):
+        engine.run(Request([empty], hc18["002"].image))
+
+
+def test_vote_and_staple_fusion_with_agreement():
+    shape = (1, 6, 6)
+    masks = []
+    for columns in (slice(0, 4), slice(1, 5), slice(0, 4)):
+        values = np.zeros(shape, np.float32)
+        values[0, :, columns] = 1.0
+        masks.append(SoftMask((slice(0, 1), slice(0, 6), slice(0, 6)), values))
+    fused, agreement = fuse(masks, "vote")
+    expected = np.zeros(shape, bool)
+    expected[0, :, 0:4] = True
+    np.testing.assert_array_equal(fused.full(shape) > 0.5, expected)
+    assert agreement == pytest.approx((1 + 0.75 + 1) / 3)
+    staple, _ = fuse(masks, "staple")
+    np.testing.assert_array_equal(staple.full(shape) > 0.5, expected)
+    with pytest.raises(ValueError, match="unknown fusion"):
+        fuse(masks, "mean")
