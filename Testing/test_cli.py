@@ -1,0 +1,116 @@
+"""The ``rau`` command on real files: outputs, label names, bad input, no partial or overwritten output."""
+
+import json
+import shutil
+
+import pytest
+import SimpleITK as sitk
+
+from rau.cli import main
+from rau.io import read_image, read_segmentation
+
+HC18 = {"001": 0.08965852, "002": 0.062032563}
+
+
+@pytest.fixture
+def hc18_case(shared_data, tmp_path):
+    """Two HC18 examinations with a named label table for the reference mask."""
+    folder = shared_data / "hc18_fetal_head_us"
+    for name in HC18:
+        shutil.copy(folder / f"images/{name}_HC.png", tmp_path / f"{name}.png")
+        shutil.copy(folder / f"masks/{name}_HC_mask.png", tmp_path / f"{name}_mask.png")
+    (tmp_path / "001_mask.labels.csv").write_text("value,name,r,g,b\n255,fetal head,0.9,0.7,0.2\n")
+    return tmp_path
+
+
+def segment_args(case, out, *extra):
+    return [
+        "segment", "--reference", str(case / "001.png"), "--reference-labels", str(case / "001_mask.png"),
+        "--reference-spacing", str(HC18["001"]), "--target", str(case / "002.png"), "--target-spacing", str(HC18["002"]),
+        "--out", str(out), *extra,
+    ]
+
+
+def test_segment_writes_label_map_table_result_and_seg_nrrd(hc18_case, capsys):
+    out = hc18_case / "out" / "target.nii.gz"
+    assert main(segment_args(hc18_case, out, "--seg-nrrd")) == 0
+    assert "fetal head: found" in capsys.readouterr().out
+    segmentation = read_segmentation(out)
+    assert segmentation.labels.names == ["fetal head"] and segmentation.labels.get("fetal head").value == 255
+    target = read_image(hc18_case / "002.png", HC18["002"])
+    assert read_image(out).same_grid(target)
+    result = json.loads((hc18_case / "out" / "target.result.json").read_text())
+    assert result["structures"][0]["found"] and result["structures"][0]["box"]["world_lps_min"]
+    assert read_segmentation(hc18_case / "out" / "target.seg.nrrd").labels.names == ["fetal head"]
+
+
+def test_existing_output_is_refused_and_left_intact(hc18_case, capsys):
+    out = hc18_case / "target.nii.gz"
+    out.write_bytes(b"earlier result")
+    assert main(segment_args(hc18_case, out)) == 2
+    assert "exists" in capsys.readouterr().err
+    assert out.read_bytes() == b"earlier result"
+    assert not (hc18_case / "target.labels.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, c: a + ["--structures", "liver"], "unknown structure 'liver'; available: fetal head"),
+        (lambda a, c: [x if x != str(c / "002.png") else str(c / "missing.png") for x in a], "missing.png: no such file"),
+        (lambda a, c: [x if x != str(c / "002.png") else str(c / "001_mask.labels.csv") for x in a], "not a readable image"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_the_problem_named_and_no_output(hc18_case, capsys, change, message):
+    out = hc18_case / "out" / "target.nii.gz"
+    assert main(change(segment_args(hc18_case, out), hc18_case)) == 2
+    assert message in capsys.readouterr().err
+    assert not (hc18_case / "out").exists()
+
+
+def test_2d_reference_with_3d_target_is_refused(hc18_case, shared_data, capsys):
+    args = segment_args(hc18_case, hc18_case / "out.nii.gz")
+    args[args.index(str(hc18_case / "002.png"))] = str(shared_data / "totalseg_test_fixtures/subjA_ct/image.nii.gz")
+    assert main(args) == 2
+    assert "reference '001.png' is 2D but the target is 3D" in capsys.readouterr().err
+    assert not (hc18_case / "out.nii.gz").exists()
+
+
+def test_empty_reference_labels_are_refused(hc18_case, capsys):
+    sitk.WriteImage(sitk.Image([800, 540], sitk.sitkUInt8), str(hc18_case / "empty.png"))
+    args = segment_args(hc18_case, hc18_case / "out.nii.gz")
+    args[args.index(str(hc18_case / "001_mask.png"))] = str(hc18_case / "empty.png")
+    assert main(args) == 2
+    assert "has no labelled voxels" in capsys.readouterr().err
+
+
+def test_evaluate_prints_dice_and_writes_json_and_csv(hc18_case, capsys):
+    manifest = hc18_case / "cases.csv"
+    manifest.write_text(
+        "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
+        f"001.png,001_mask.png,{HC18['001']},002.png,002_mask.png,{HC18['002']}\n"
+    )
+    assert main(["evaluate", str(manifest), "--json", str(hc18_case / "scores.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "mean Dice" in printed and "fetal head" in printed
+    scores = json.loads((hc18_case / "scores.json").read_text())
+    assert 0.0 <= scores["mean_dice"] <= 1.0
+    row = scores["cases"][0]["structures"][0]
+    assert row["structure"] == "fetal head" and row["status"] == "detected" and row["hd95_mm"] > 0
+    assert (hc18_case / "scores.csv").read_text().startswith("target,references,structure,status,dice")
+
+
+def test_evaluate_names_a_missing_manifest_column(tmp_path, capsys):
+    (tmp_path / "bad.csv").write_text("reference_image,target_image\na.png,b.png\n")
+    assert main(["evaluate", str(tmp_path / "bad.csv")]) == 2
+    assert "lacks column(s) reference_labels, target_labels" in capsys.readouterr().err
+
+
+def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
+    assert main(["demo", "--cases", "hc18_ultrasound", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "fetal head" in printed and "mean Dice" in printed
+    prediction = read_image(tmp_path / "hc18_ultrasound/prediction.nii.gz")
+    assert (prediction.array == 255).any()
+    assert (tmp_path / "hc18_ultrasound/overlay.png").stat().st_size > 10_000
+
