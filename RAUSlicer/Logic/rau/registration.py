@@ -96,7 +96,8 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
         transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
     finest = levels[-1]
     if settings.deformable and not thin_axes(finest.fixed):
-        transform = _or_keep(transform, lambda: bspline_stage(finest, transform, settings))
+        coarse = levels[-2] if len(levels) > 1 else finest  # the B-spline is coarse: half resolution serves it
+        transform = _or_keep(transform, lambda: bspline_stage(coarse, transform, settings))
     similarity = correlation(finest.fixed, finest.moving, transform, finest.focus)
     return Registration(transform, similarity, time.perf_counter() - started)
 
