@@ -73,9 +73,10 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
 
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
     restricts the metric to a margin around it, so the fit serves the labelled anatomy.
-    Starts are compared on the coarsest level of a pyramid of up to three levels (1/4, 1/2
-    and the full working size; levels with too few voxels are skipped); the winner is
-    refined level by level, first as a similarity, then as an affine transform.
+    Starts are optimized and compared on the coarsest of up to three working sizes (1/4, 1/2
+    and the full working size; sizes with too few voxels are skipped); the winner is refined
+    size by size as a similarity, then as an affine transform (each optimization with its own
+    shrink pyramid).
     """
     started = time.perf_counter()
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
@@ -92,7 +93,7 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     for level in levels[1:]:
         transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
     transform = _as_affine(transform)
-    for level in levels[1:]:
+    for level in levels[1:] or levels:
         transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
     finest = levels[-1]
     if settings.deformable and not thin_axes(finest.fixed):
@@ -252,6 +253,9 @@ def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sit
     method.SetOptimizerScalesFromPhysicalShift()
     if isinstance(transform, sitk.AffineTransform):
         method.SetOptimizerWeights(_thin_axis_weights(level.fixed))
+    shrink, smooth = _pyramid(level.fixed)
+    method.SetShrinkFactorsPerLevel(shrink)
+    method.SetSmoothingSigmasPerLevel(smooth)
     if level.focus is not None:
         method.SetMetricMovingMask(level.focus)
     method.SetInitialTransform(transform, inPlace=True)
@@ -298,6 +302,13 @@ def _as_affine(transform: sitk.Transform) -> sitk.AffineTransform:
     affine.SetMatrix(transform.GetMatrix())
     affine.SetTranslation(transform.GetTranslation())
     return affine
+
+
+def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
+    """Shrink factors (with smoothing sigmas in voxels) that keep at least 16 voxels along every axis."""
+    smallest = min(image.GetSize())
+    levels = [f for f in (4, 2) if smallest // f >= 16] + [1]
+    return levels, [f / 2 if f > 1 else 0.0 for f in levels]
 
 
 def bspline_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
