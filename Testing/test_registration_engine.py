@@ -5,7 +5,7 @@ import pytest
 import SimpleITK as sitk
 
 from rau.engines import Request, create_engine
-from rau.engines.base import Reference, ReferenceError_
+from rau.engines.base import Reference, ReferenceInputError
 from rau.fusion import dice, fuse
 from rau.image import GeometryError, Image
 from rau.label_transfer import SoftMask
@@ -103,7 +103,7 @@ def test_bad_requests_give_clear_errors(ct_a, hc18):
     with pytest.raises(UnknownStructureError, match="unknown structure 'heart'"):
         engine.run(Request([hc18["001"]], hc18["002"].image, ["heart"]))
     empty = Reference(hc18["001"].image, Segmentation(hc18["001"].segmentation.geometry, hc18["001"].segmentation.labels, {"label_255": np.zeros((1, 540, 800), bool)}))
-    with pytest.raises(ReferenceError_, match="no labelled voxels"):
+    with pytest.raises(ReferenceInputError, match="no labelled voxels"):
         engine.run(Request([empty], hc18["002"].image))
 
 

@@ -28,7 +28,7 @@ class Cancelled(RuntimeError):
     """The user cancelled the run; nothing was written."""
 
 
-class ReferenceError_(ValueError):
+class ReferenceInputError(ValueError):
     """A reference is unusable (no labels, wrong dimensionality ...)."""
 
 
@@ -153,12 +153,12 @@ class PipelineEngine(Engine):
 def validate_request(request: Request) -> None:
     """Raise a clear error for requests no engine can serve."""
     if not request.references:
-        raise ReferenceError_("no reference given")
+        raise ReferenceInputError("no reference given")
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
             raise GeometryError(
                 f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D"
             )
         if not reference.segmentation.present().structures:
-            raise ReferenceError_(f"reference {reference.name!r} has no labelled voxels")
+            raise ReferenceInputError(f"reference {reference.name!r} has no labelled voxels")
     request.labels()  # raises UnknownStructureError for unknown names
