@@ -114,3 +114,16 @@ def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
     assert (prediction.array == 255).any()
     assert (tmp_path / "hc18_ultrasound/overlay.png").stat().st_size > 10_000
 
+
+
+def test_a_failing_write_leaves_no_output_at_all(hc18_case, monkeypatch, capsys):
+    import rau.commands.segment as segment
+
+    def broken_seg_nrrd(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(segment, "write_seg_nrrd", broken_seg_nrrd)
+    out = hc18_case / "out" / "target.nii.gz"
+    assert main(segment_args(hc18_case, out, "--seg-nrrd")) == 2
+    assert "disk full" in capsys.readouterr().err
+    assert list((hc18_case / "out").iterdir()) == []

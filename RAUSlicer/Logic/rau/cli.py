@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except Cancelled as error:
         print(f"rau: {error}", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError, RuntimeError, UsageError) as error:
+    except (ValueError, KeyError, OSError, RuntimeError, UsageError) as error:
         print(f"rau {args.command}: error: {error}", file=sys.stderr)
         return 2
 

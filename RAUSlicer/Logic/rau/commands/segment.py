@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request, create_engine
-from rau.io import read_image
+from rau.io import read_image, write_image
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.segmentations import label_table_path, write_label_map, write_seg_nrrd
+from rau.io.label_tables import write_label_table
+from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.references import load_reference, load_reference_bank
 
 
@@ -59,6 +61,19 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     return paths
 
 
+def write_outputs(result, paths: dict[str, Path], overwrite: bool) -> None:
+    """Write every output to a temporary file first; all are renamed into place only if all succeed."""
+    segmentation = result.to_segmentation()
+    with contextlib.ExitStack() as stack:
+        temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
+        write_image(segmentation.to_label_map(), temporary["label_map"], overwrite=True)
+        write_label_table(segmentation.labels, temporary["label_table"])
+        if "seg_nrrd" in temporary:
+            write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
+        summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary()}
+        temporary["result"].write_text(json.dumps(summary, indent=2))
+
+
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
@@ -69,12 +84,7 @@ def run(args: argparse.Namespace) -> int:
     engine = create_engine(args.engine, engine_options(args))
     with progress_bar(f"rau {args.engine}") as progress:
         result = engine.run(Request(references, target, args.structures), progress)
-    segmentation = result.to_segmentation()
-    write_label_map(segmentation, paths["label_map"], overwrite=args.overwrite)
-    if args.seg_nrrd:
-        write_seg_nrrd(segmentation, paths["seg_nrrd"], overwrite=args.overwrite)
-    with atomic_path(paths["result"], overwrite=args.overwrite) as temporary:
-        temporary.write_text(json.dumps({"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary()}, indent=2))
+    write_outputs(result, paths, args.overwrite)
     for item in result.structures:
         status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found {item.message}".strip()
         print(f"{item.structure.name}: {status}")
