@@ -20,7 +20,6 @@ import SimpleITK as sitk
 
 from rau.engines import Request, create_engine
 from rau.image import Image
-from rau.labels import Segmentation
 from rau.references import load_reference
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
