@@ -1,6 +1,6 @@
 """The bundled demo: two real cases run end to end, scored, written and pictured.
 
-* ``hc18_ultrasound``: five HC18 fetal-head ultrasound references -> one target (2D).
+* ``hc18_ultrasound``: fifteen HC18 fetal-head ultrasound references -> one target (2D), the best five fused.
 * ``abdominal_ct``: TotalSegmentator CT subject A -> subject B (3D, 27 shared structures).
 
 The data live in ``rau/sample_data`` (licences in its README), so the demo needs no download.
