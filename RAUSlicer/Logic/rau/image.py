@@ -11,14 +11,18 @@ whose columns are the world directions of the i, j and k axes:
 A 2D image is stored as a single-slice volume (``array.shape == (1, rows,
 cols)``) with ``ndim == 2``; it converts back to a 2D SimpleITK image. The
 Slicer bridge (:mod:`rau.mrml`) is the one place that converts LPS to RAS.
+SimpleITK is imported where it is used, so model code can use images without it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import SimpleITK as sitk
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
 
 
 class GeometryError(ValueError):
@@ -106,6 +110,8 @@ class Image:
     # --- SimpleITK ------------------------------------------------------------------
     def to_sitk(self) -> sitk.Image:
         """A SimpleITK image with the same voxels and geometry (2D stays 2D)."""
+        import SimpleITK as sitk
+
         if self.ndim == 2:
             image = sitk.GetImageFromArray(self.array[0])
             image.SetSpacing(self.spacing[:2])
@@ -121,6 +127,8 @@ class Image:
     @classmethod
     def from_sitk(cls, image: sitk.Image) -> "Image":
         """Wrap a 2D or 3D scalar SimpleITK image; 4D or vector images are refused."""
+        import SimpleITK as sitk
+
         dimension = image.GetDimension()
         if image.GetNumberOfComponentsPerPixel() != 1:
             raise GeometryError(
@@ -154,6 +162,8 @@ def resample_to(image: Image, reference: Image, *, labels: bool, default: float 
     """
     if image.same_grid(reference):
         return image
+    import SimpleITK as sitk
+
     interpolator = sitk.sitkNearestNeighbor if labels else sitk.sitkLinear
     moving = _as_3d_sitk(image)
     fixed = _as_3d_sitk(reference)
@@ -174,4 +184,6 @@ def orient_lps(image: Image) -> Image:
     """
     if image.ndim == 2:
         return image
+    import SimpleITK as sitk
+
     return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
