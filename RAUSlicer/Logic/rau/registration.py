@@ -5,8 +5,11 @@ smoothed working copies of about ``working_size`` voxels a side, the metric
 restricted to the reference's labelled anatomy plus a margin (``moving_focus``):
 
 1. **Global initialization**: several starting similarity transforms (headers,
-   grid centres, foreground centroids, for volumes a translation search, for 2D a
-   field-of-view scaling); each is optimized and the best mutual information wins.
+   grid centres, foreground centroids and a translation search for volumes, centred
+   scales between 1 and the field-of-view ratio for 2D); each is optimized and the
+   best mutual information wins. In 2D the starts differ in scale, which mutual
+   information compares poorly, so the ``starts`` best are each refined through the
+   affine stage and the best correlation around the labels wins.
    Scans may start hundreds of millimetres apart, or one may be a thin slab.
 2. **Affine**, multi-resolution; an axis only a few voxels thick keeps the
    similarity stage's scaling (a slab is not squashed).
@@ -74,9 +77,9 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
     restricts the metric to a margin around it, so the fit serves the labelled anatomy.
     Starts are optimized and compared on the coarsest of up to three working sizes (1/4, 1/2
-    and the full working size; sizes with too few voxels are skipped); the winner is refined
-    size by size as a similarity, then as an affine transform (each optimization with its own
-    shrink pyramid).
+    and the full working size; sizes with too few voxels are skipped); the winner (in 2D each of
+    the ``starts`` best) is refined size by size as a similarity, then as an affine transform
+    (each optimization with its own shrink pyramid).
     """
     started = time.perf_counter()
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
@@ -89,13 +92,12 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
             continue
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
-    transform = min(fits, key=lambda fit: fit[1])[0]
-    for level in levels[1:]:
-        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
-    transform = _as_affine(transform)
-    for level in levels[1:] or levels:
-        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
     finest = levels[-1]
+    # 2D starts differ in scale, and mutual information, which rewards a changed overlap, compares such fits
+    # poorly: each is refined and correlation around the labels decides. Volume starts share a scale: MI decides.
+    kept = settings.starts if finest.fixed.GetDimension() == 2 else 1
+    candidates = [_refined(levels, transform, settings) for transform, _ in sorted(fits, key=lambda fit: fit[1])[:kept]]
+    transform = max(candidates, key=lambda candidate: correlation(finest.fixed, finest.moving, candidate, finest.focus))
     if settings.deformable and not thin_axes(finest.fixed):
         coarse = levels[-2] if len(levels) > 1 else finest  # the B-spline is coarse: half resolution serves it
         transform = _or_keep(transform, lambda: bspline_stage(coarse, transform, settings))
@@ -116,6 +118,16 @@ class Level:
         moving_work = working_image(moving, size, settings.min_working_spacing)
         focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
         return cls(working_image(fixed, size, settings.min_working_spacing), moving_work, focus)
+
+
+def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings) -> sitk.AffineTransform:
+    """``transform`` refined level by level as a similarity, then as an affine transform."""
+    for level in levels[1:]:
+        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
+    transform = _as_affine(transform)
+    for level in levels[1:] or levels:
+        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
+    return transform
 
 
 def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
@@ -188,22 +200,24 @@ def _similarity(dimension: int) -> sitk.Transform:
 def initial_transforms(fixed: sitk.Image, moving: sitk.Image, settings: RegistrationSettings) -> list[sitk.Transform]:
     """Similarity transforms to start from, about the fixed image's centre.
 
-    Always: the headers as they are, the grid centres aligned, the foreground
-    centroids aligned. 2D pictures are framed on the anatomy by the operator, so
-    one more start scales the reference to the target's field of view (fetal heads
-    differ several-fold in size). Volumes add the ``starts`` best offsets of a grid
-    search around the centroids (scans of one body cover different ranges); in 2D
-    such a search only finds false matches. The search runs on coarse copies
+    2D pictures are framed on the anatomy by the operator: their centres are aligned,
+    and the anatomy's size ratio lies between the physical one (scale 1, similar
+    anatomy) and that of the fields of view (similar framing; fetal heads differ
+    several-fold in size), so the starts take scale 1, the field-of-view ratio and
+    their geometric mean. A translation search in 2D only finds false matches.
+    Volumes start from the headers as they are, the grid centres aligned, the
+    foreground centroids aligned and the ``starts`` best offsets of a grid search
+    around the centroids (scans of one body cover different ranges). The search runs on coarse copies
     (about 32 voxels a side) and skips offsets where the images barely overlap.
     """
     dimension = fixed.GetDimension()
     centre = _centre(fixed)
-    offset = foreground_centroid(moving) - foreground_centroid(fixed)
-    starts = [(np.zeros(dimension), 1.0), (_centre(moving) - centre, 1.0), (offset, 1.0)]
     if dimension == 2:
-        ratio = np.array(moving.GetSize()) * moving.GetSpacing() / (np.array(fixed.GetSize()) * fixed.GetSpacing())
-        starts.append((_centre(moving) - centre, float(np.sqrt(np.prod(ratio)))))
+        ratio = float(np.sqrt(np.prod(np.array(moving.GetSize()) * moving.GetSpacing() / (np.array(fixed.GetSize()) * fixed.GetSpacing()))))
+        starts = [(_centre(moving) - centre, scale) for scale in (1.0, np.sqrt(ratio), ratio)]
     else:
+        offset = foreground_centroid(moving) - foreground_centroid(fixed)
+        starts = [(np.zeros(dimension), 1.0), (_centre(moving) - centre, 1.0), (offset, 1.0)]
         starts += [(candidate, 1.0) for candidate in _searched_offsets(fixed, moving, offset, settings)]
     transforms = []
     for translation, scale in starts:
