@@ -17,6 +17,7 @@ from rau.engines.base import Engine, Localization, Localizer, Progress, Referenc
 from rau.fusion import fuse
 from rau.image import Image
 from rau.label_transfer import SoftMask, warp_structures
+from rau.labels import Structure
 from rau.registration import Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 
@@ -52,7 +53,8 @@ class RegistrationEngine(Engine):
         progress = progress or Progress()
         validate_request(request)
         started = time.perf_counter()
-        names = request.labels().names
+        labels = request.labels()
+        names = labels.names
         transfers = []
         for index, reference in enumerate(request.references):
             progress(f"registering {reference.name}", index / (len(request.references) + 1))
@@ -60,7 +62,7 @@ class RegistrationEngine(Engine):
         ranked = sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
         chosen = ranked[: self.top_k]
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
-        structures = [self._fuse_structure(request, name, chosen) for name in names]
+        structures = [self._fuse_structure(request, structure, chosen) for structure in labels]
         result = Result(
             request.target,
             resolve_overlaps(structures, request),
@@ -74,8 +76,8 @@ class RegistrationEngine(Engine):
         progress("done", 1.0)
         return result
 
-    def _fuse_structure(self, request: Request, name: str, chosen: list[Transfer]) -> StructureResult:
-        structure = request.labels().get(name)
+    def _fuse_structure(self, request: Request, structure: Structure, chosen: list[Transfer]) -> StructureResult:
+        name = structure.name
         landed = [t.masks[name] for t in chosen if t.masks.get(name) is not None]
         references = [t.reference.name for t in chosen]
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
@@ -84,8 +86,7 @@ class RegistrationEngine(Engine):
         fused, agreement = fuse(landed, self.fusion)
         mask = np.zeros(request.target.shape, bool)
         mask[fused.region] = fused.values > 0.5
-        similarity = float(np.mean([max(t.registration.similarity, 0.0) for t in chosen]))
-        confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else similarity
+        confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
         return StructureResult(structure, mask, confidence, self.name, prompts)
 
 
