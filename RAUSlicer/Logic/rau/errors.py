@@ -1,0 +1,16 @@
+"""Errors a user can cause.
+
+Everything derived from :class:`InputError` is bad input: the command line prints its
+message (which names the file, option or row and the problem) and exits with status 2.
+Any other exception is a bug and stays visible as one.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: the message names the culprit (file, option, manifest row) and the problem."""
+
+
+class OptionError(InputError):
+    """An engine or command option is unknown, of the wrong type or out of range."""
