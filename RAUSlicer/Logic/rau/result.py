@@ -71,7 +71,7 @@ class Result:
                 "found": s.found,
                 "confidence": round(float(s.confidence), 4),
                 "engine": s.engine,
-                "box": s.box.to_dict(self.target) if s.box else None,
+                "box": s.box.to_dict(self.target.volume()) if s.box else None,
                 "voxels": int(s.mask.sum()) if s.found else 0,
                 "message": s.message,
                 "prompts": s.prompts,

@@ -62,7 +62,11 @@ def _read_dicom_series(folder: Path) -> Image:
 
 
 def write_image(image: Image, path, overwrite: bool = False) -> Path:
-    """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically."""
+    """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically.
+
+    A 2D image read from a 1-slice volume is written as that volume (the caller's axis
+    layout, spacing, origin and direction; see :mod:`rau.image`).
+    """
     path = Path(path)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
@@ -70,5 +74,5 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
                 raise GeometryError(f"{path}: only 2D images can be written as pictures")
             PILImage.fromarray(image.array[0]).save(temporary)
         else:
-            sitk.WriteImage(image.to_sitk(), str(temporary), useCompression=True)
+            sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
     return path

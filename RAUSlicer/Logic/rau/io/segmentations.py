@@ -56,13 +56,14 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
     offset = np.asarray(data.get("referenceImageExtentOffset", [0, 0, 0]), dtype=float)
     voxels = data["voxels"]
     shape_ijk = voxels.shape[-3:]
-    spacing = np.linalg.norm(ijk_to_lps[:3, :3], axis=0)
-    geometry = Image(
-        np.zeros(tuple(reversed(shape_ijk)), np.uint8),
-        spacing=tuple(spacing),
-        origin=tuple(ijk_to_lps[:3, :3] @ offset + ijk_to_lps[:3, 3]),
-        direction=ijk_to_lps[:3, :3] / spacing,
-    )
+    spacing = tuple(np.linalg.norm(ijk_to_lps[:3, :3], axis=0))
+    origin = tuple(ijk_to_lps[:3, :3] @ offset + ijk_to_lps[:3, 3])
+    direction = ijk_to_lps[:3, :3] / spacing
+
+    def on_grid(array: np.ndarray) -> Image:  # the dimensionality rule of rau.image (1-slice: 2D)
+        return Image.from_grid(array, spacing, origin, direction)
+
+    geometry = on_grid(np.zeros(tuple(reversed(shape_ijk)), np.uint8))
     structures, masks = [], {}
     for segment in data["segments"]:
         structure = Structure(
@@ -72,7 +73,7 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
             terminology=segment.get("terminology"),
         )
         structures.append(structure)
-        masks[structure.name] = slicerio.segment_mask(data, segment).transpose(LPS_TO_IJK_ORDER).astype(bool)
+        masks[structure.name] = on_grid(slicerio.segment_mask(data, segment).transpose(LPS_TO_IJK_ORDER)).array.astype(bool)
     return Segmentation(geometry, LabelSet(tuple(structures)), masks)
 
 
@@ -99,15 +100,16 @@ def label_table_path(label_map_path) -> Path:
 
 
 def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) -> Path:
-    """Write a Slicer ``.seg.nrrd`` with each structure's name, color and terminology."""
-    geometry = segmentation.geometry
+    """Write a Slicer ``.seg.nrrd`` with each structure's name, color and terminology (on the
+    caller's own grid: a 2D image read from a 1-slice volume is written as that volume)."""
+    geometry = segmentation.geometry.as_stored()
     ijk_to_lps = geometry.index_to_world
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps)
     for structure in segmentation.labels:
         segment = {"id": f"Segment_{structure.value}", "name": structure.name, "color": list(structure.color)}
         if structure.terminology:
             segment["terminology"] = structure.terminology
-        mask = segmentation.masks[structure.name].transpose(LPS_TO_IJK_ORDER)
+        mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
         slicerio.add_segment(data, mask, segment)
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):

@@ -3,6 +3,11 @@
 Slicer places voxels with an IJK-to-RAS matrix (plus any parent transform); ``rau``
 uses an index-to-LPS matrix. The two differ by a sign flip of the first two world
 axes, :data:`RAS_FROM_LPS`, applied here and nowhere else.
+
+Dimensionality follows :meth:`rau.image.Image.from_grid` (a 1-slice volume node is a 2D
+image). Toward Slicer, a 2D image is placed where its volume was (:meth:`Image.volume`),
+and a volume node made from it gets the original layout and IJK-to-RAS back
+(:meth:`Image.as_stored`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ def lps_to_ras(points) -> np.ndarray:
 
 
 def image_ijk_to_ras(image: Image) -> np.ndarray:
-    """The 4x4 IJK-to-RAS matrix Slicer needs for ``image``."""
-    return RAS_FROM_LPS @ image.index_to_world
+    """The 4x4 IJK-to-RAS matrix Slicer needs for ``image``'s voxels (2D images: where their volume was)."""
+    return RAS_FROM_LPS @ image.volume().index_to_world
 
 
 def node_to_world(node) -> np.ndarray:
@@ -51,7 +56,7 @@ def node_to_world(node) -> np.ndarray:
 def image_from_volume_node(node) -> Image:
     """A copy of a scalar volume node's voxels with its world geometry (parent transform applied).
 
-    A single-slice volume becomes a 2D image.
+    A volume with a single slice along any axis becomes a 2D image (:meth:`Image.from_grid`).
     """
     if node is None or not node.IsA("vtkMRMLScalarVolumeNode"):
         kind = node.GetClassName() if node is not None else "nothing"
@@ -64,18 +69,14 @@ def image_from_volume_node(node) -> Image:
     linear = index_to_lps[:3, :3]
     spacing = np.linalg.norm(linear, axis=0)
     array = np.array(arrayFromVolume(node), copy=True)
-    return Image(
-        array,
-        spacing=tuple(spacing),
-        origin=tuple(index_to_lps[:3, 3]),
-        direction=linear / spacing,
-        ndim=2 if array.shape[0] == 1 else 3,
-    )
+    return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
 
 
 def add_volume_node(image: Image, name: str, scene=None, class_name: str = "vtkMRMLScalarVolumeNode"):
-    """Add a volume node holding ``image`` (voxels and geometry) to ``scene`` (default ``slicer.mrmlScene``)."""
+    """Add a volume node holding ``image`` (voxels and geometry, in the layout it was read in) to ``scene``
+    (default ``slicer.mrmlScene``)."""
     scene = scene or slicer.mrmlScene
+    image = image.as_stored()
     node = scene.AddNewNodeByClass(class_name, scene.GenerateUniqueName(name))
     node.SetIJKToRASMatrix(vtkMatrixFromArray(image_ijk_to_ras(image)))
     updateVolumeFromArray(node, np.ascontiguousarray(image.array))

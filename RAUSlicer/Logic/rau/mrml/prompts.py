@@ -21,7 +21,7 @@ class PromptError(ValueError):
 
 def voxel_of(target: Image, ras) -> tuple[int, int, int]:
     """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target."""
-    ijk = np.rint(target.to_index(lps_to_ras(ras))).astype(int)
+    ijk = np.rint(target.volume().to_index(lps_to_ras(ras))).astype(int)
     if np.any(ijk < 0) or np.any(ijk >= np.asarray(target.size)):
         raise PromptError(f"the point at RAS {np.round(ras, 1).tolist()} lies outside the target image")
     return tuple(int(v) for v in ijk)
@@ -43,7 +43,7 @@ def box_from_roi(target: Image, roi) -> Box:
     bounds = [0.0] * 6
     roi.GetRASBounds(bounds)
     corners = np.array([[x, y, z] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
-    ijk = target.to_index(lps_to_ras(corners))
+    ijk = target.volume().to_index(lps_to_ras(corners))
     box = Box(np.ceil(ijk.min(axis=0) - 1e-6), np.floor(ijk.max(axis=0) + 1e-6) + 1).clip(target)
     if box.empty:
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")

@@ -42,7 +42,7 @@ def structure_tag(item: StructureResult, geometry: Image) -> dict:
         "engine": item.engine,
         "found": item.found,
         "confidence": round(float(item.confidence), 4),
-        "box": item.box.to_dict(geometry) if item.box else None,
+        "box": item.box.to_dict(geometry.volume()) if item.box else None,
         "prompts": item.prompts,
         "message": item.message,
     }
