@@ -144,11 +144,11 @@ class Image:
         return points @ inverse.T
 
     def same_grid(self, other: "Image", tolerance: float = 1e-4) -> bool:
-        """True when both images sample the same voxels of physical space."""
+        """True when both images sample the same voxels of physical space (2D: of their plane; slice thickness aside)."""
         return (
             self.shape == other.shape
             and self.ndim == other.ndim
-            and np.allclose(self.spacing, other.spacing, atol=tolerance)
+            and np.allclose(self.spacing[: self.ndim], other.spacing[: self.ndim], atol=tolerance)
             and np.allclose(self.origin, other.origin, atol=tolerance)
             and np.allclose(self.direction, other.direction, atol=tolerance)
         )

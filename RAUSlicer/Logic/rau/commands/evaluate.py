@@ -1,6 +1,10 @@
 """``rau evaluate``: run an engine over a manifest of cases with truth and report metrics.
 
 With ``--vqa`` it scores the vision-language model itself instead (:mod:`rau.evaluation.vqa`).
+
+A case that fails is reported as failed with its reason (status ``error`` in its rows) and
+the others are still scored and written. Exit status: 0 when every case ran, 1 when some
+failed, 2 for unusable arguments (manifest, options, output paths).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.engines import create_engine
 from rau.evaluation import vqa
 from rau.evaluation.manifest import read_manifest
-from rau.evaluation.report import fmt, print_table
-from rau.evaluation.runner import evaluate_case, summarize
+from rau.evaluation.parallel import evaluate_in_processes
+from rau.evaluation.report import fmt, print_failures, print_table
+from rau.evaluation.runner import summarize, try_case
 from rau.io.atomic import atomic_path, check_writable
 from rau.vlm.backend import create_backend
 
-CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds"]
+CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error"]
 VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit"]
 
 
@@ -33,6 +38,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("manifest", help="CSV: reference_image,reference_labels,target_image,target_labels[,structures,...]")
     parser.add_argument("--json", metavar="OUT", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N cases")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server) instead of an engine: presence and identity accuracy, box IoU and hit rate")
     add_engine_arguments(parser)
@@ -40,6 +46,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.vqa and args.jobs != 1:
+        raise UsageError("--jobs applies to engine evaluation; --vqa runs in one process")
     json_path = Path(args.json) if args.json else None
     if json_path:
         check_writable(json_path, args.overwrite)
@@ -47,13 +57,23 @@ def run(args: argparse.Namespace) -> int:
     cases = read_manifest(args.manifest)[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)
-    engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
-    scores = [evaluate_case(engine, case) for case in _progress(cases, f"rau evaluate ({args.engine})")]
+    scores = score_cases(args, cases)
     summary = summarize(scores)
     print_table(summary)
+    print_failures(scores)
     if json_path:
         write_outputs(json_path, args, scores, summary)
-    return 0
+    return 1 if any(score.failed for score in scores) else 0
+
+
+def score_cases(args: argparse.Namespace, cases) -> list:
+    """Every case's score, in manifest order; a failing case is a failed score, not an exception."""
+    options = {**engine_options(args), "keep_transfers": True}
+    engine = create_engine(args.engine, options)  # bad options stop here, before any case
+    description = f"rau evaluate ({args.engine})"
+    if args.jobs == 1:
+        return [try_case(engine, case) for case in _progress(cases, description)]
+    return list(_progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases)))
 
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
@@ -70,9 +90,9 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     return 0
 
 
-def _progress(cases, description: str):
-    """The cases with a progress bar on stderr when it is a terminal."""
-    return tqdm(cases, desc=description, file=sys.stderr, disable=not sys.stderr.isatty())
+def _progress(items, description: str, total: int | None = None):
+    """The items with a progress bar on stderr when it is a terminal."""
+    return tqdm(items, desc=description, total=total, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
 def print_vqa_table(summary: dict) -> None:
@@ -85,7 +105,11 @@ def print_vqa_table(summary: dict) -> None:
 
 def write_outputs(json_path: Path, args, scores, summary) -> None:
     """JSON with summary and per-case rows, and a flat CSV of rows."""
-    cases = [{"target": s.target, "references": s.references, "seconds": round(s.seconds, 3), "ranking": s.ranking, "structures": [_clean(r) for r in s.rows]} for s in scores]
+    cases = [
+        {"target": s.target, "references": s.references, "status": "error" if s.failed else "ok", "error": s.error,
+         "seconds": round(s.seconds, 3), "ranking": s.ranking, "structures": [_clean(r) for r in s.rows]}
+        for s in scores
+    ]
     document = {"engine": args.engine, "manifest": str(args.manifest), "mean_dice": summary["mean_dice"], "summary": summary, "cases": cases}
     rows = [
         {"target": score.target, "references": ";".join(score.references), "seconds": round(score.seconds, 3), **_clean(row)}

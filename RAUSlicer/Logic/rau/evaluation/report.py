@@ -15,7 +15,8 @@ def print_table(summary: dict) -> None:
         f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} mm  "
         f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} mm  "
         f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}  "
-        f"{summary['cases']} cases, {summary['mean_seconds_per_case']:.1f} s per case"
+        f"{summary['cases']} cases, {fmt(summary['mean_seconds_per_case'], 0, 1).strip()} s per case"
+        + (f", {summary['failed_cases']} failed" if summary.get("failed_cases") else "")
     )
     if summary.get("ranking"):
         ranking = summary["ranking"]
@@ -23,6 +24,13 @@ def print_table(summary: dict) -> None:
             f"reference ranking: Spearman(similarity, Dice) {fmt(ranking['spearman_similarity_vs_dice']).strip()}, "
             f"top-1 Dice {fmt(ranking['top1_dice']).strip()}, best single reference Dice {fmt(ranking['best_single_dice']).strip()}"
         )
+
+
+def print_failures(scores) -> None:
+    """One line per failed case: its target and the reason."""
+    for score in scores:
+        if score.failed:
+            print(f"failed: {score.target}: {score.error}")
 
 
 def fmt(value, width: int = 6, digits: int = 3) -> str:

@@ -23,7 +23,10 @@ from rau.result import Result
 
 @dataclass
 class CaseScore:
-    """The scores of one case: a row per structure, the time, and reference ranking facts."""
+    """The scores of one case: a row per structure, the time, and reference ranking facts.
+
+    A case that could not run has ``error`` (its reason) and rows with status ``error``.
+    """
 
     target: str
     references: list[str]
@@ -31,6 +34,26 @@ class CaseScore:
     rows: list[dict]
     ranking: dict | None = None
     result: Result | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def try_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
+    """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising."""
+    try:
+        return evaluate_case(engine, case, progress)
+    except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
+        return failed_case(case, f"{type(error).__name__}: {error}")
+
+
+def failed_case(case: Case, reason: str) -> CaseScore:
+    """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none)."""
+    metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
+    rows = [{"structure": name, "status": "error", **metrics, "error": reason} for name in case.structures or [""]]
+    return CaseScore(case.target_image.name, [entry.image.name for entry in case.references], 0.0, rows, error=reason)
 
 
 def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
@@ -93,7 +116,10 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
 
 
 def summarize(scores: list[CaseScore]) -> dict:
-    """Overall and per-structure means, detection counts, mean time; ``mean_dice`` is the headline."""
+    """Overall and per-structure means over the cases that ran, detection counts, failed cases, mean time;
+    ``mean_dice`` is the headline."""
+    failed = sum(score.failed for score in scores)
+    scores = [score for score in scores if not score.failed]
     rows = [row for score in scores for row in score.rows]
     per_structure: dict[str, list[dict]] = {}
     for row in rows:
@@ -107,6 +133,7 @@ def summarize(scores: list[CaseScore]) -> dict:
         "missed": sum(r["status"] == "missed" for r in rows),
         "false_positive": sum(r["status"] == "false_positive" for r in rows),
         "cases": len(scores),
+        "failed_cases": failed,
         "mean_seconds_per_case": _mean(s.seconds for s in scores),
         "structures": {name: {"dice": _mean(r["dice"] for r in items), "hd95_mm": _mean(r["hd95_mm"] for r in items), "n": len(items)} for name, items in per_structure.items()},
     }

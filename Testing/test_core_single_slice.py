@@ -1,0 +1,85 @@
+"""The dimensionality rule: a 1-slice volume along any axis is a 2D image, and goes back as it came."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from single_slice import dice, hc18_picture, hc18_spacing, one_slice_volume, rotation, same_geometry
+
+from rau.image import Image, resample_to
+from rau.io import read_image, read_segmentation, write_image, write_seg_nrrd
+from rau.labels import LabelSet, Segmentation, Structure
+
+OBLIQUE = rotation((1, 2, 3), 27)
+LAYOUTS = [  # (singleton axis, direction, file suffix)
+    ("k", np.diag([-1.0, 1.0, 1.0]), ".nrrd"),
+    ("k", np.eye(3), ".nii.gz"),
+    ("i", np.eye(3), ".nrrd"),  # stored sagittal
+    ("j", np.eye(3), ".nii.gz"),  # stored coronal
+    ("k", OBLIQUE, ".nrrd"),
+    ("i", OBLIQUE, ".mha"),
+]
+
+
+@pytest.fixture(scope="module")
+def picture(shared_data):
+    return hc18_picture(shared_data, "001")
+
+
+@pytest.mark.parametrize("axis,direction,suffix", LAYOUTS)
+def test_one_slice_volume_reads_as_2d_and_writes_back_on_its_own_grid(picture, tmp_path, axis, direction, suffix):
+    stored = one_slice_volume(picture, hc18_spacing("001"), axis, origin=(-40.0, 25.5, 17.25), direction=direction)
+    sitk.WriteImage(stored, str(tmp_path / f"in{suffix}"))
+
+    image = read_image(tmp_path / f"in{suffix}")
+    assert image.ndim == 2 and np.array_equal(image.array[0], picture)
+    assert image.spacing[:2] == pytest.approx((hc18_spacing("001"),) * 2)
+    assert image.to_sitk().GetDimension() == 2
+
+    write_image(image.with_array((image.array > 100).astype(np.uint8)), tmp_path / f"out{suffix}")
+    written = sitk.ReadImage(str(tmp_path / f"out{suffix}"))
+    assert same_geometry(written, stored)
+    assert np.array_equal(sitk.GetArrayFromImage(written), (sitk.GetArrayFromImage(stored) > 100).astype(np.uint8))
+
+
+@pytest.mark.parametrize("axis,direction", [(a, d) for a, d, _ in LAYOUTS])
+def test_world_positions_of_the_2d_image_are_those_of_the_volume(picture, axis, direction):
+    stored = Image.from_sitk(one_slice_volume(picture, 0.3, axis, origin=(5.0, -7.0, 11.0), direction=direction))
+    volume = stored.as_stored()
+    rows, cols = np.meshgrid(np.arange(0, picture.shape[0], 37), np.arange(0, picture.shape[1], 41), indexing="ij")
+    working = np.stack([cols.ravel(), rows.ravel(), np.zeros(rows.size)], axis=1)
+    world = stored.volume().to_world(working)
+    back = np.rint(volume.to_index(world)).astype(int)
+    assert np.allclose(volume.to_world(back), world, atol=1e-9)
+    assert np.array_equal(volume.array[tuple(back[:, ::-1].T)], picture[rows.ravel(), cols.ravel()])
+    # in-plane distances are kept by the 2D plane frame
+    plane = stored.to_world(working)[:, :2]
+    assert np.allclose(np.linalg.norm(plane - plane[0], axis=1), np.linalg.norm(world - world[0], axis=1))
+
+
+def test_a_picture_and_its_axial_1_slice_copy_have_the_same_plane_frame(picture):
+    as_picture = Image(picture[np.newaxis], spacing=(0.2, 0.2, 1.0), ndim=2)
+    as_volume = Image.from_sitk(one_slice_volume(picture, 0.2, "k", origin=(0.0, 0.0, -30.0)))
+    assert as_volume.same_grid(as_picture) and as_volume.volume().origin[2] == -30.0
+    assert resample_to(as_volume, as_picture, labels=False) is as_volume
+
+
+def test_2d_images_are_resampled_in_their_plane(picture):
+    sagittal = Image.from_sitk(one_slice_volume(picture, 0.4, "i", origin=(3.0, 10.0, 20.0)))
+    shifted = Image.from_sitk(one_slice_volume(picture[:, 10:], 0.4, "i", origin=(3.0, 14.0, 20.0)))  # 10 columns in
+    moved = resample_to(sagittal, shifted, labels=True)
+    assert moved.shape == shifted.shape and moved.stored == shifted.stored
+    assert np.array_equal(moved.array, shifted.array)
+
+
+def test_seg_nrrd_of_a_1_slice_volume_keeps_its_grid(shared_data, tmp_path):
+    mask = hc18_picture(shared_data, "001", mask=True)
+    stored = one_slice_volume(mask, 0.3, "i", origin=(1.0, 2.0, 3.0), direction=OBLIQUE)
+    geometry = Image.from_sitk(stored)
+    segmentation = Segmentation(geometry, LabelSet((Structure("fetal head", 1),)), {"fetal head": geometry.array > 0})
+    write_seg_nrrd(segmentation, tmp_path / "head.seg.nrrd")
+    back = read_segmentation(tmp_path / "head.seg.nrrd")
+    assert back.geometry.ndim == 2 and back.geometry.same_grid(geometry, tolerance=1e-6)
+    assert back.geometry.stored.axis == 0
+    assert dice(back.masks["fetal head"], segmentation.masks["fetal head"]) == 1.0
