@@ -12,13 +12,13 @@ from rau.io import read_image, read_segmentation, write_image, write_seg_nrrd
 from rau.labels import LabelSet, Segmentation, Structure
 
 OBLIQUE = rotation((1, 2, 3), 27)
-LAYOUTS = [  # (singleton axis, direction, file suffix)
-    ("k", np.diag([-1.0, 1.0, 1.0]), ".nrrd"),
-    ("k", np.eye(3), ".nii.gz"),
-    ("i", np.eye(3), ".nrrd"),  # stored sagittal
-    ("j", np.eye(3), ".nii.gz"),  # stored coronal
-    ("k", OBLIQUE, ".nrrd"),
-    ("i", OBLIQUE, ".mha"),
+LAYOUTS = [  # (singleton axis, direction, file suffix, origin)
+    ("k", np.diag([-1.0, 1.0, 1.0]), ".nrrd", (-40.0, 25.5, 17.25)),
+    ("k", np.eye(3), ".nii.gz", (0.0, 0.0, 0.0)),  # its plane frame is its grid: still written as a volume
+    ("i", np.eye(3), ".nrrd", (-40.0, 25.5, 17.25)),  # stored sagittal
+    ("j", np.eye(3), ".nii.gz", (-40.0, 25.5, 17.25)),  # stored coronal
+    ("k", OBLIQUE, ".nrrd", (-40.0, 25.5, 17.25)),
+    ("i", OBLIQUE, ".mha", (-40.0, 25.5, 17.25)),
 ]
 
 
@@ -27,9 +27,9 @@ def picture(shared_data):
     return hc18_picture(shared_data, "001")
 
 
-@pytest.mark.parametrize("axis,direction,suffix", LAYOUTS)
-def test_one_slice_volume_reads_as_2d_and_writes_back_on_its_own_grid(picture, tmp_path, axis, direction, suffix):
-    stored = one_slice_volume(picture, hc18_spacing("001"), axis, origin=(-40.0, 25.5, 17.25), direction=direction)
+@pytest.mark.parametrize("axis,direction,suffix,origin", LAYOUTS)
+def test_one_slice_volume_reads_as_2d_and_writes_back_on_its_own_grid(picture, tmp_path, axis, direction, suffix, origin):
+    stored = one_slice_volume(picture, hc18_spacing("001"), axis, origin=origin, direction=direction)
     sitk.WriteImage(stored, str(tmp_path / f"in{suffix}"))
 
     image = read_image(tmp_path / f"in{suffix}")
@@ -39,11 +39,11 @@ def test_one_slice_volume_reads_as_2d_and_writes_back_on_its_own_grid(picture, t
 
     write_image(image.with_array((image.array > 100).astype(np.uint8)), tmp_path / f"out{suffix}")
     written = sitk.ReadImage(str(tmp_path / f"out{suffix}"))
-    assert same_geometry(written, stored)
+    assert written.GetDimension() == 3 and same_geometry(written, stored)
     assert np.array_equal(sitk.GetArrayFromImage(written), (sitk.GetArrayFromImage(stored) > 100).astype(np.uint8))
 
 
-@pytest.mark.parametrize("axis,direction", [(a, d) for a, d, _ in LAYOUTS])
+@pytest.mark.parametrize("axis,direction", [(a, d) for a, d, _, _ in LAYOUTS])
 def test_world_positions_of_the_2d_image_are_those_of_the_volume(picture, axis, direction):
     stored = Image.from_sitk(one_slice_volume(picture, 0.3, axis, origin=(5.0, -7.0, 11.0), direction=direction))
     volume = stored.as_stored()
@@ -58,11 +58,24 @@ def test_world_positions_of_the_2d_image_are_those_of_the_volume(picture, axis, 
     assert np.allclose(np.linalg.norm(plane - plane[0], axis=1), np.linalg.norm(world - world[0], axis=1))
 
 
-def test_a_picture_and_its_axial_1_slice_copy_have_the_same_plane_frame(picture):
+@pytest.mark.parametrize("axis,direction", [("k", np.eye(3)), ("k", np.diag([-1.0, -1.0, 1.0])), ("i", OBLIQUE)])
+def test_a_picture_and_its_1_slice_copies_have_the_same_plane_frame(picture, axis, direction):
     as_picture = Image(picture[np.newaxis], spacing=(0.2, 0.2, 1.0), ndim=2)
-    as_volume = Image.from_sitk(one_slice_volume(picture, 0.2, "k", origin=(0.0, 0.0, -30.0)))
-    assert as_volume.same_grid(as_picture) and as_volume.volume().origin[2] == -30.0
+    as_volume = Image.from_sitk(one_slice_volume(picture, 0.2, axis, direction=direction))
+    assert as_volume.same_grid(as_picture)  # an RAS-oriented NIfTI is not turned upside down
     assert resample_to(as_volume, as_picture, labels=False) is as_volume
+
+
+def test_a_2d_file_keeps_its_own_geometry(picture, tmp_path):
+    flipped = sitk.GetImageFromArray(picture)
+    flipped.SetDirection((-1.0, 0.0, 0.0, -1.0))
+    flipped.SetOrigin((12.0, -3.0))
+    sitk.WriteImage(flipped, str(tmp_path / "flipped.nrrd"))
+    image = read_image(tmp_path / "flipped.nrrd")
+    assert image.ndim == 2 and np.allclose(image.direction, np.eye(3)) and image.origin == (-12.0, 3.0, 0.0)
+    write_image(image, tmp_path / "again.nrrd")
+    again = sitk.ReadImage(str(tmp_path / "again.nrrd"))
+    assert again.GetDimension() == 2 and same_geometry(again, flipped)
 
 
 def test_2d_images_are_resampled_in_their_plane(picture):

@@ -8,28 +8,29 @@ whose columns are the world directions of the i, j and k axes:
 
     world = origin + direction @ (spacing * (i, j, k))
 
-**Dimensionality, the one rule** (:meth:`Image.from_grid`, used by every reader and
+**Dimensionality, the one rule** (:meth:`Image.from_grid`, applied by every reader and
 by the Slicer bridge): a grid with a single slice along *any* axis is a 2D image
-(``ndim == 2``). A 2D image is stored as ``array.shape == (1, rows, cols)``: its two
-in-plane axes, in their original order, become i (columns) and j (rows); the
-singleton axis becomes k. Every engine, metric and picture works on that layout.
+(``ndim == 2``), as is a 2D file. A 2D image is stored as ``array.shape == (1, rows,
+cols)``: the two in-plane axes, in their original order, become i (columns) and j
+(rows); the singleton axis becomes k. Every engine, metric and picture works on that.
 
-A 2D image's ``spacing``/``origin``/``direction`` describe its *plane frame*, the
-geometry a 2D file has: the plane lies at z = 0 and :meth:`Image.to_sitk` gives a 2D
-SimpleITK image. For a slice that was axial in its volume (both in-plane axes
-perpendicular to z) the frame is world x, y, exactly as a 2D file with the same
-pixels; for any other plane (sagittal, coronal, oblique) the frame's axes are the
-slice's own i and j directions and its origin is the slice origin in those axes.
-Either way in-plane distances are exact.
+A 2D image's ``spacing``/``origin``/``direction`` describe its *plane frame*: the
+pixel grid laid flat at z = 0 with identity direction (columns along x, rows along y)
+and the origin's coordinates along the image's own column and row directions.
+:meth:`Image.to_sitk` gives that 2D SimpleITK image. So the same pixels are the same
+2D image whether they come from a PNG, a 2D file or a 1-slice volume in any
+orientation (axial, sagittal, oblique; an RAS-oriented NIfTI included), in-plane
+distances are exact, and registration never has to undo a file's orientation. Two 2D
+images are compared in their plane frames (:func:`resample_to`), which is physical
+space when they share their in-plane axes (a truth saved on the target's grid does).
 
-Where the caller put the plane is kept in :attr:`Image.stored` (:class:`StoredVolume`:
-the singleton axis and the volume's own spacing, origin and direction).
-:meth:`Image.volume` places the image in the world again (a 1-slice volume, axes in
-the working order) for the Slicer bridge, markups and 3D resampling;
+Where the caller had the pixels is kept in :attr:`Image.stored` (:class:`StoredGrid`:
+the singleton axis, or None for a 2D file, and the file's own spacing, origin and
+direction). :meth:`Image.volume` places the image in the world again (a 1-slice
+volume in the working axis order) for the Slicer bridge and markups;
 :meth:`Image.as_stored` gives back the caller's own layout, which writers use, so a
-result on a 1-slice volume target is a 1-slice volume with the target's axis
-layout, spacing, origin and direction. Two 2D images are compared in their plane
-frames (:func:`resample_to`). The Slicer bridge (:mod:`rau.mrml`) is the one place
+result on a 1-slice volume target is a 1-slice volume with the target's axis layout,
+spacing, origin and direction. The Slicer bridge (:mod:`rau.mrml`) is the one place
 that converts LPS to RAS. SimpleITK is imported where it is used, so model code can
 use images without it.
 """
@@ -49,18 +50,16 @@ class GeometryError(ValueError):
     """An image's geometry or dimensionality is unusable for the request."""
 
 
-AXIAL_TOLERANCE = 1e-6
-"""In-plane direction z components below this make a slice axial (plane frame = world x, y)."""
-
-
 @dataclass(frozen=True)
-class StoredVolume:
-    """How the caller stored a 2D image: a volume with one slice along ``axis`` (0: i, 1: j, 2: k).
+class StoredGrid:
+    """Where the caller had a 2D image's pixels: a volume with one slice along ``axis``
+    (0: i, 1: j, 2: k) or, with ``axis`` None, a 2D file.
 
-    ``spacing``, ``origin`` and ``direction`` (9 values, row-major) are that volume's own.
+    ``spacing``, ``origin`` and ``direction`` (9 values, row-major) are that grid's own, in 3D
+    (a 2D file's lie in the z = 0 plane).
     """
 
-    axis: int
+    axis: int | None
     spacing: tuple[float, float, float]
     origin: tuple[float, float, float]
     direction: tuple[float, ...]
@@ -68,6 +67,8 @@ class StoredVolume:
     @property
     def working_axes(self) -> tuple[int, int, int]:
         """The stored axes that become the 2D image's i, j and k (in-plane axes keep their order)."""
+        if self.axis is None:
+            return (0, 1, 2)
         in_plane = tuple(a for a in range(3) if a != self.axis)
         return (*in_plane, self.axis)
 
@@ -78,8 +79,14 @@ class StoredVolume:
 
     def to_stored(self, array: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`to_working`."""
-        order = [2 - a for a in reversed(self.working_axes)]  # working numpy axis n holds stored numpy axis order[n]
+        order = [2 - a for a in reversed(self.working_axes)]  # working numpy axis n is stored numpy axis order[n]
         return np.transpose(array, np.argsort(order))
+
+    def placed(self, array: np.ndarray, ndim: int = 3) -> "Image":
+        """``array`` (working layout) where the caller had it, axes in the working order."""
+        axes = list(self.working_axes)
+        direction = np.reshape(self.direction, (3, 3))[:, axes]
+        return Image(array, tuple(self.spacing[a] for a in axes), self.origin, direction, ndim=ndim)
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,8 @@ class Image:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     direction: np.ndarray = field(default_factory=lambda: np.eye(3))
     ndim: int = 3
-    stored: StoredVolume | None = None
-    """For a 2D image read from a 1-slice volume: that volume's layout and geometry (see module doc)."""
+    stored: StoredGrid | None = None
+    """For a 2D image read from a file: the caller's grid, when it differs from the plane frame (see module doc)."""
 
     def __post_init__(self):
         array = np.asarray(self.array)
@@ -103,7 +110,7 @@ class Image:
         if self.ndim == 2 and array.shape[0] != 1:
             raise GeometryError(f"a 2D image must have one slice, got {array.shape[0]}")
         if self.stored is not None and self.ndim != 2:
-            raise GeometryError("only a 2D image can record the 1-slice volume it was stored as")
+            raise GeometryError("only a 2D image can record the grid it was stored on")
         direction = np.asarray(self.direction, dtype=float).reshape(3, 3)
         spacing = tuple(float(s) for s in self.spacing)
         if any(not np.isfinite(s) or s <= 0 for s in spacing):
@@ -167,49 +174,42 @@ class Image:
 
     # --- dimensionality: the one rule ---------------------------------------------------
     @classmethod
-    def from_grid(cls, array, spacing, origin, direction) -> "Image":
+    def from_grid(cls, array, spacing, origin, direction, ndim: int = 3) -> "Image":
         """The image of a ``(k, j, i)`` voxel grid: 2D when it has a single slice along any axis.
 
-        This is the rule every reader applies (see the module doc): the in-plane axes become
-        i and j, the volume's layout and geometry are kept in :attr:`stored`.
+        This is the rule every reader applies (see the module doc). ``ndim=2`` says the grid
+        is a 2D file's (one slice, lying at z = 0). A 2D image gets its plane frame and keeps
+        the caller's grid in :attr:`stored` (unless the two coincide).
         """
-        array = np.asarray(array)
-        size = tuple(reversed(array.shape)) if array.ndim == 3 else ()
-        singles = [axis for axis in (2, 1, 0) if size and size[axis] == 1]
-        if not singles:
-            return cls(array, spacing, origin, direction, ndim=3)
-        volume = cls(array, spacing, origin, direction, ndim=3)
-        stored = StoredVolume(singles[0], volume.spacing, volume.origin, tuple(volume.direction.ravel()))
-        i, j, k = stored.working_axes
-        in_world = volume.direction[:, [i, j, k]]
-        if np.abs(in_world[2, :2]).max() < AXIAL_TOLERANCE:
-            plane_direction, plane_origin = in_world[:2, :2], np.asarray(volume.origin[:2])
-        else:
-            plane_direction = np.eye(2)
-            plane_origin = np.linalg.lstsq(in_world[:, :2], np.asarray(volume.origin), rcond=None)[0]
-        frame = np.eye(3)
-        frame[:2, :2] = plane_direction
-        spacing = tuple(volume.spacing[a] for a in (i, j, k))
-        return cls(stored.to_working(array), spacing, (*plane_origin, 0.0), frame, ndim=2, stored=stored)
+        grid = cls(np.asarray(array), spacing, origin, direction, ndim=3)
+        singles = [axis for axis in (2, 1, 0) if grid.size[axis] == 1]
+        if ndim == 3 and not singles:
+            return grid
+        stored = StoredGrid(None if ndim == 2 else singles[0], grid.spacing, grid.origin, tuple(grid.direction.ravel()))
+        placed = stored.placed(stored.to_working(grid.array))
+        in_plane = placed.direction[:, :2]
+        plane_origin = np.linalg.lstsq(in_plane, np.asarray(placed.origin), rcond=None)[0]
+        plane = cls(placed.array, placed.spacing, (*plane_origin, 0.0), np.eye(3), ndim=2)
+        frame_is_grid = np.allclose(plane.volume().index_to_world, placed.index_to_world, atol=1e-9) and stored.axis is None
+        return plane if frame_is_grid else replace(plane, stored=stored)
 
     def volume(self) -> "Image":
-        """This image placed in the world: a 3D image is itself; a 2D image becomes a 1-slice
-        volume (same array layout) where its caller put it, or at z = 0 when it came from a 2D file."""
+        """This image placed in the world: a 3D image is itself; a 2D image becomes a 1-slice volume
+        (same array layout) where its caller had it, or its plane frame when read from a picture."""
         if self.ndim == 3:
             return self
         if self.stored is None:
             return Image(self.array, self.spacing, self.origin, self.direction, ndim=3)
-        axes = list(self.stored.working_axes)
-        direction = np.reshape(self.stored.direction, (3, 3))[:, axes]
-        return Image(self.array, tuple(self.stored.spacing[a] for a in axes), self.stored.origin, direction, ndim=3)
+        return self.stored.placed(self.array)
 
     def as_stored(self) -> "Image":
-        """This image in its caller's layout: the 1-slice volume it was read from (axis order and
-        geometry as stored), else itself. Writers use it."""
+        """This image in its caller's layout and geometry (the 1-slice volume or 2D file it was
+        read from), else itself. Writers use it."""
         if self.stored is None:
             return self
         stored = self.stored
-        return Image(stored.to_stored(self.array), stored.spacing, stored.origin, np.reshape(stored.direction, (3, 3)), ndim=3)
+        ndim = 2 if stored.axis is None else 3
+        return Image(stored.to_stored(self.array), stored.spacing, stored.origin, np.reshape(stored.direction, (3, 3)), ndim=ndim)
 
     # --- SimpleITK ------------------------------------------------------------------
     def to_sitk(self) -> sitk.Image:
@@ -242,13 +242,8 @@ class Image:
         if dimension == 2:
             direction = np.eye(3)
             direction[:2, :2] = np.reshape(image.GetDirection(), (2, 2))
-            return cls(
-                array=sitk.GetArrayFromImage(image)[np.newaxis],
-                spacing=(*image.GetSpacing(), 1.0),
-                origin=(*image.GetOrigin(), 0.0),
-                direction=direction,
-                ndim=2,
-            )
+            array = sitk.GetArrayFromImage(image)[np.newaxis]
+            return cls.from_grid(array, (*image.GetSpacing(), 1.0), (*image.GetOrigin(), 0.0), direction, ndim=2)
         if dimension == 3:
             direction = np.reshape(image.GetDirection(), (3, 3))
             return cls.from_grid(sitk.GetArrayFromImage(image), image.GetSpacing(), image.GetOrigin(), direction)

@@ -1,0 +1,88 @@
+"""2D images saved as 1-slice volumes (NRRD, NIfTI) through ``rau segment`` and ``rau evaluate``.
+
+Real HC18 pixels, halved (see single_slice.py), with a non-trivial origin, spacing and
+direction. Outputs must lie exactly on the target file's grid.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from single_slice import dice, hc18_picture, hc18_spacing, one_slice_volume, rotation, same_geometry, write_picture
+
+from rau.cli import main
+
+ORIGIN = (-40.0, 25.5, 17.25)
+
+
+@pytest.fixture(scope="module")
+def hc18(shared_data, tmp_path_factory):
+    """Examination 001 as picture and mask (PNG), and its pixel spacing."""
+    folder = tmp_path_factory.mktemp("hc18")
+    write_picture(hc18_picture(shared_data, "001"), folder / "001.png")
+    write_picture(hc18_picture(shared_data, "001", mask=True), folder / "001_mask.png")
+    return folder
+
+
+def volume_copy(hc18, name, path, axis="k", direction=np.eye(3)):
+    """``name`` (a PNG in ``hc18``) saved as a 1-slice volume at ``path``."""
+    picture = sitk.GetArrayFromImage(sitk.ReadImage(str(hc18 / name)))
+    image = one_slice_volume(picture, hc18_spacing("001"), axis, ORIGIN, direction)
+    sitk.WriteImage(image, str(path))
+    return image
+
+
+def segment(hc18, reference, reference_labels, target, out, *extra):
+    spacing = ["--reference-spacing", str(hc18_spacing("001"))] if reference.suffix == ".png" else []
+    target_spacing = ["--target-spacing", str(hc18_spacing("001"))] if target.suffix == ".png" else []
+    return main([
+        "segment", "--reference", str(reference), "--reference-labels", str(reference_labels), *spacing,
+        "--target", str(target), *target_spacing, "--out", str(out), "--no-deformable", *extra,
+    ])
+
+
+@pytest.mark.parametrize("suffix,axis,direction", [
+    (".nrrd", "k", np.diag([-1.0, -1.0, 1.0])),
+    (".nii.gz", "k", np.eye(3)),
+    (".nrrd", "i", rotation((1, 2, 3), 27)),  # oblique, stored sagittal
+])
+def test_png_reference_and_1_slice_target(hc18, tmp_path, suffix, axis, direction, capsys):
+    target = volume_copy(hc18, "001.png", tmp_path / f"target{suffix}", axis, direction)
+    truth = volume_copy(hc18, "001_mask.png", tmp_path / f"truth{suffix}", axis, direction)
+    out = tmp_path / f"out{suffix}"
+    assert segment(hc18, hc18 / "001.png", hc18 / "001_mask.png", tmp_path / f"target{suffix}", out, "--seg-nrrd") == 0, capsys.readouterr().err
+    written = sitk.ReadImage(str(out))
+    assert same_geometry(written, target)
+    assert dice(sitk.GetArrayFromImage(written), sitk.GetArrayFromImage(truth)) > 0.95
+    seg_nrrd = sitk.ReadImage(str(tmp_path / "out.seg.nrrd"))
+    assert seg_nrrd.GetSize() == target.GetSize()
+
+
+def test_1_slice_reference_and_png_target(hc18, tmp_path, capsys):
+    volume_copy(hc18, "001.png", tmp_path / "reference.nrrd", "j")
+    volume_copy(hc18, "001_mask.png", tmp_path / "reference_mask.nrrd", "j")
+    out = tmp_path / "out.nii.gz"
+    assert segment(hc18, tmp_path / "reference.nrrd", tmp_path / "reference_mask.nrrd", hc18 / "001.png", out) == 0, capsys.readouterr().err
+    written = sitk.ReadImage(str(out))
+    assert written.GetDimension() == 2 and written.GetSize() == (400, 270)
+    truth = sitk.GetArrayFromImage(sitk.ReadImage(str(hc18 / "001_mask.png")))
+    assert dice(sitk.GetArrayFromImage(written), truth) > 0.95
+
+
+def test_evaluate_scores_1_slice_cases_like_their_pictures(hc18, tmp_path, capsys):
+    volume_copy(hc18, "001.png", tmp_path / "target.nii.gz")
+    volume_copy(hc18, "001_mask.png", tmp_path / "truth.nii.gz")
+    (tmp_path / "cases.csv").write_text(
+        "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
+        f"{hc18 / '001.png'},{hc18 / '001_mask.png'},{hc18_spacing('001')},target.nii.gz,truth.nii.gz,\n"
+        f"{hc18 / '001.png'},{hc18 / '001_mask.png'},{hc18_spacing('001')},{hc18 / '001.png'},{hc18 / '001_mask.png'},{hc18_spacing('001')}\n"
+    )
+    code = main(["evaluate", str(tmp_path / "cases.csv"), "--no-deformable", "--json", str(tmp_path / "scores.json")])
+    assert code == 0, capsys.readouterr().err
+    volume_case, picture_case = json.loads((tmp_path / "scores.json").read_text())["cases"]
+    assert volume_case["status"] == picture_case["status"] == "ok"
+    assert volume_case["structures"][0]["dice"] > 0.95
+    assert volume_case["structures"][0]["dice"] == pytest.approx(picture_case["structures"][0]["dice"], abs=0.01)
