@@ -1,0 +1,82 @@
+"""``rau evaluate`` keeps going past a failing case, and ``--jobs N`` gives the serial numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+import SimpleITK as sitk
+from single_slice import hc18_picture, hc18_spacing, write_picture
+
+from rau.cli import main
+
+NAMES = ("001", "002", "003")
+
+
+@pytest.fixture(scope="module")
+def hc18(shared_data, tmp_path_factory):
+    """Three HC18 examinations at half resolution and a manifest of three cases between them."""
+    folder = tmp_path_factory.mktemp("hc18")
+    for name in NAMES:
+        write_picture(hc18_picture(shared_data, name), folder / f"{name}.png")
+        write_picture(hc18_picture(shared_data, name, mask=True), folder / f"{name}_mask.png")
+    (folder / "head.labels.csv").write_text("value,name\n1,fetal head\n")
+    rows = [
+        f"{r}.png,{r}_mask.png,{hc18_spacing(r)},{t}.png,{t}_mask.png,{hc18_spacing(t)},head.labels.csv"
+        for r, t in (("001", "002"), ("002", "003"), ("003", "001"))
+    ]
+    header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing,label_table\n"
+    (folder / "cases.csv").write_text(header + "\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture
+def one_itk_thread():
+    """ITK sums in threads are not reproducible; one thread makes two runs comparable."""
+    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    yield
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+
+
+def evaluate(manifest, out, *extra):
+    return main(["evaluate", str(manifest), "--no-deformable", "--json", str(out), *extra])
+
+
+def test_a_failing_case_is_reported_and_the_others_are_scored(hc18, tmp_path, capsys):
+    folder = shutil.copytree(hc18, tmp_path / "cases")
+    (folder / "broken.png").write_text("not a picture")
+    header, first, second, _ = (folder / "cases.csv").read_text().splitlines()
+    manifest = folder / "with_broken.csv"
+    manifest.write_text("\n".join([header, first, second.replace("002.png,", "broken.png,", 1)]) + "\n")
+
+    assert evaluate(manifest, tmp_path / "scores.json") == 1
+    printed = capsys.readouterr().out
+    assert "failed: 003.png" in printed and "broken.png" in printed
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    good, bad = scores["cases"]
+    assert good["status"] == "ok" and good["structures"][0]["status"] == "detected"
+    assert bad["status"] == "error" and "broken.png" in bad["error"]
+    assert scores["summary"]["cases"] == 1 and scores["summary"]["failed_cases"] == 1
+    assert scores["mean_dice"] == good["structures"][0]["dice"]
+    rows = list(csv.DictReader(open(tmp_path / "scores.csv", encoding="utf-8")))
+    assert [row["status"] for row in rows] == ["detected", "error"]
+    assert "broken.png" in rows[1]["error"] and rows[1]["dice"] == ""
+
+
+def test_parallel_jobs_give_the_serial_numbers(hc18, tmp_path, one_itk_thread, capsys):
+    assert evaluate(hc18 / "cases.csv", tmp_path / "serial.json") == 0
+    assert evaluate(hc18 / "cases.csv", tmp_path / "parallel.json", "--jobs", "2") == 0
+    serial, parallel = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("serial", "parallel"))
+    assert [case["target"] for case in parallel["cases"]] == ["002.png", "003.png", "001.png"]
+    assert [case["structures"] for case in parallel["cases"]] == [case["structures"] for case in serial["cases"]]
+    assert parallel["mean_dice"] == serial["mean_dice"] is not None
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3"])
+def test_unusable_jobs_exit_2_before_any_case(hc18, tmp_path, jobs, capsys):
+    assert evaluate(hc18 / "cases.csv", tmp_path / "scores.json", "--jobs", jobs) == 2
+    assert "--jobs" in capsys.readouterr().err
+    assert not (tmp_path / "scores.json").exists()
