@@ -21,6 +21,7 @@ from tqdm import tqdm
 from rau.cli import UsageError
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.engines import create_engine
+from rau.errors import OptionError
 from rau.evaluation import vqa
 from rau.evaluation.manifest import read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
@@ -47,9 +48,9 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+        raise OptionError(f"--jobs must be at least 1, got {args.jobs}")
     if args.vqa and args.jobs != 1:
-        raise UsageError("--jobs applies to engine evaluation; --vqa runs in one process")
+        raise OptionError("--jobs applies to engine evaluation; --vqa runs in one process")
     json_path = Path(args.json) if args.json else None
     if json_path:
         check_writable(json_path, args.overwrite)
