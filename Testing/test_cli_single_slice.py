@@ -86,3 +86,15 @@ def test_evaluate_scores_1_slice_cases_like_their_pictures(hc18, tmp_path, capsy
     assert volume_case["status"] == picture_case["status"] == "ok"
     assert volume_case["structures"][0]["dice"] > 0.95
     assert volume_case["structures"][0]["dice"] == pytest.approx(picture_case["structures"][0]["dice"], abs=0.01)
+
+
+def test_sam2_gives_the_same_mask_for_a_picture_and_its_oblique_1_slice_copy(hc18, tmp_path, tiny_sam2, capsys):
+    target = volume_copy(hc18, "001.png", tmp_path / "target.nrrd", "i", rotation((1, 2, 3), 27))
+    options = ["--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]), "--device", "cpu"]
+    reference, labels = hc18 / "001.png", hc18 / "001_mask.png"
+    assert segment(hc18, reference, labels, hc18 / "001.png", tmp_path / "picture.nii.gz", *options) == 0, capsys.readouterr().err
+    assert segment(hc18, reference, labels, tmp_path / "target.nrrd", tmp_path / "volume.nrrd", *options) == 0, capsys.readouterr().err
+    on_volume = sitk.ReadImage(str(tmp_path / "volume.nrrd"))
+    assert same_geometry(on_volume, target)
+    from_picture = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "picture.nii.gz")))
+    assert from_picture.any() and np.array_equal(sitk.GetArrayFromImage(on_volume)[:, :, 0], from_picture)
