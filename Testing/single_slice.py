@@ -50,6 +50,7 @@ def hc18_picture(shared_data, name: str, mask: bool = False) -> np.ndarray:
 
 
 def hc18_spacing(name: str) -> float:
+    """Pixel size (mm) of the halved picture."""
     return HC18_SPACING[name] * SHRINK
 
 

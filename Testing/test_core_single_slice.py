@@ -61,9 +61,11 @@ def test_world_positions_of_the_2d_image_are_those_of_the_volume(picture, axis, 
 @pytest.mark.parametrize("axis,direction", [("k", np.eye(3)), ("k", np.diag([-1.0, -1.0, 1.0])), ("i", OBLIQUE)])
 def test_a_picture_and_its_1_slice_copies_have_the_same_plane_frame(picture, axis, direction):
     as_picture = Image(picture[np.newaxis], spacing=(0.2, 0.2, 1.0), ndim=2)
-    as_volume = Image.from_sitk(one_slice_volume(picture, 0.2, axis, direction=direction))
+    as_volume = Image.from_sitk(one_slice_volume(picture, 0.2, axis, origin=(-40.0, 25.5, 17.25), direction=direction))
     assert as_volume.same_grid(as_picture)  # an RAS-oriented NIfTI is not turned upside down
     assert resample_to(as_volume, as_picture, labels=False) is as_volume
+    sitk_picture, sitk_volume = as_picture.to_sitk(), as_volume.to_sitk()  # what 2D engines see: identical
+    assert same_geometry(sitk_picture, sitk_volume) and np.array_equal(sitk.GetArrayFromImage(sitk_volume), picture)
 
 
 def test_a_2d_file_keeps_its_own_geometry(picture, tmp_path):
@@ -72,18 +74,20 @@ def test_a_2d_file_keeps_its_own_geometry(picture, tmp_path):
     flipped.SetOrigin((12.0, -3.0))
     sitk.WriteImage(flipped, str(tmp_path / "flipped.nrrd"))
     image = read_image(tmp_path / "flipped.nrrd")
-    assert image.ndim == 2 and np.allclose(image.direction, np.eye(3)) and image.origin == (-12.0, 3.0, 0.0)
+    assert image.ndim == 2 and np.allclose(image.direction, np.eye(3)) and image.origin == (0.0, 0.0, 0.0)
     write_image(image, tmp_path / "again.nrrd")
     again = sitk.ReadImage(str(tmp_path / "again.nrrd"))
     assert again.GetDimension() == 2 and same_geometry(again, flipped)
 
 
-def test_2d_images_are_resampled_in_their_plane(picture):
+def test_placed_2d_images_are_resampled_in_the_world(picture):
     sagittal = Image.from_sitk(one_slice_volume(picture, 0.4, "i", origin=(3.0, 10.0, 20.0)))
     shifted = Image.from_sitk(one_slice_volume(picture[:, 10:], 0.4, "i", origin=(3.0, 14.0, 20.0)))  # 10 columns in
     moved = resample_to(sagittal, shifted, labels=True)
     assert moved.shape == shifted.shape and moved.stored == shifted.stored
     assert np.array_equal(moved.array, shifted.array)
+    elsewhere = Image.from_sitk(one_slice_volume(picture[:, 10:], 0.4, "i", origin=(9.0, 14.0, 20.0)))  # another plane
+    assert not resample_to(sagittal, elsewhere, labels=True).array.any()
 
 
 def test_seg_nrrd_of_a_1_slice_volume_keeps_its_grid(shared_data, tmp_path):

@@ -14,20 +14,20 @@ by the Slicer bridge): a grid with a single slice along *any* axis is a 2D image
 cols)``: the two in-plane axes, in their original order, become i (columns) and j
 (rows); the singleton axis becomes k. Every engine, metric and picture works on that.
 
-A 2D image's ``spacing``/``origin``/``direction`` describe its *plane frame*: the
-pixel grid laid flat at z = 0 with identity direction (columns along x, rows along y)
-and the origin's coordinates along the image's own column and row directions.
-:meth:`Image.to_sitk` gives that 2D SimpleITK image. So the same pixels are the same
-2D image whether they come from a PNG, a 2D file or a 1-slice volume in any
-orientation (axial, sagittal, oblique; an RAS-oriented NIfTI included), in-plane
-distances are exact, and registration never has to undo a file's orientation. Two 2D
-images are compared in their plane frames (:func:`resample_to`), which is physical
-space when they share their in-plane axes (a truth saved on the target's grid does).
+A 2D image's ``spacing``/``origin``/``direction`` describe its *plane frame*: its
+pixels and pixel spacing only, laid flat with origin 0 and identity direction (columns
+along x, rows along y), exactly what a PNG with a pixel spacing gives.
+:meth:`Image.to_sitk` gives that 2D SimpleITK image. So the same pixels are the same 2D
+image, bit for bit, whether they come from a PNG, a 2D file or a 1-slice volume in any
+position and orientation (axial, sagittal, oblique; an RAS-oriented NIfTI included):
+engines give the same answer on each, in-plane distances are exact, and registration
+never has to undo a file's orientation.
 
 Where the caller had the pixels is kept in :attr:`Image.stored` (:class:`StoredGrid`:
 the singleton axis, or None for a 2D file, and the file's own spacing, origin and
 direction). :meth:`Image.volume` places the image in the world again (a 1-slice
-volume in the working axis order) for the Slicer bridge and markups;
+volume in the working axis order) for the Slicer bridge, markups and comparing two
+placed images (:func:`resample_to`, e.g. a truth and a target in physical space);
 :meth:`Image.as_stored` gives back the caller's own layout, which writers use, so a
 result on a 1-slice volume target is a 1-slice volume with the target's axis layout,
 spacing, origin and direction. The Slicer bridge (:mod:`rau.mrml`) is the one place
@@ -151,14 +151,17 @@ class Image:
         return points @ inverse.T
 
     def same_grid(self, other: "Image", tolerance: float = 1e-4) -> bool:
-        """True when both images sample the same voxels of physical space (2D: of their plane; slice thickness aside)."""
-        return (
-            self.shape == other.shape
-            and self.ndim == other.ndim
-            and np.allclose(self.spacing[: self.ndim], other.spacing[: self.ndim], atol=tolerance)
-            and np.allclose(self.origin, other.origin, atol=tolerance)
-            and np.allclose(self.direction, other.direction, atol=tolerance)
-        )
+        """True when both images sample the same voxels of physical space.
+
+        2D images: the same pixels of their plane (slice thickness aside), at the same place in
+        the world when both were read from files that place them (:meth:`volume`).
+        """
+        if self.shape != other.shape or self.ndim != other.ndim:
+            return False
+        if self.ndim == 2 and self.stored is not None and other.stored is not None:
+            mine, theirs = self.volume(), other.volume()
+            return _close(mine.spacing[:2], theirs.spacing[:2], mine.origin, theirs.origin, mine.direction[:, :2], theirs.direction[:, :2], tolerance=tolerance)
+        return _close(self.spacing[: self.ndim], other.spacing[: self.ndim], self.origin, other.origin, self.direction, other.direction, tolerance=tolerance)
 
     def with_array(self, array: np.ndarray) -> "Image":
         """The same geometry holding another array of the same shape."""
@@ -187,9 +190,7 @@ class Image:
             return grid
         stored = StoredGrid(None if ndim == 2 else singles[0], grid.spacing, grid.origin, tuple(grid.direction.ravel()))
         placed = stored.placed(stored.to_working(grid.array))
-        in_plane = placed.direction[:, :2]
-        plane_origin = np.linalg.lstsq(in_plane, np.asarray(placed.origin), rcond=None)[0]
-        plane = cls(placed.array, placed.spacing, (*plane_origin, 0.0), np.eye(3), ndim=2)
+        plane = cls(placed.array, placed.spacing, ndim=2)
         frame_is_grid = np.allclose(plane.volume().index_to_world, placed.index_to_world, atol=1e-9) and stored.axis is None
         return plane if frame_is_grid else replace(plane, stored=stored)
 
@@ -253,20 +254,25 @@ class Image:
 def resample_to(image: Image, reference: Image, *, labels: bool, default: float = 0) -> Image:
     """Resample ``image`` onto ``reference``'s grid in physical space.
 
-    Two 2D images are matched in their plane frames; otherwise both are placed in the
-    world (:meth:`Image.volume`). ``labels=True`` uses nearest-neighbour (no new values),
-    else linear.
+    Images are placed in the world (:meth:`Image.volume`), except two 2D images of which
+    one has no place (a picture): those are matched in their plane frames, pixel grid on
+    pixel grid. ``labels=True`` uses nearest-neighbour (no new values), else linear.
     """
     if image.same_grid(reference):
         return image
     import SimpleITK as sitk
 
     interpolator = sitk.sitkNearestNeighbor if labels else sitk.sitkLinear
-    both_2d = image.ndim == reference.ndim == 2
-    moving = image.to_sitk() if both_2d else image.volume().to_sitk()
-    fixed = reference.to_sitk() if both_2d else reference.volume().to_sitk()
+    in_plane = image.ndim == reference.ndim == 2 and (image.stored is None or reference.stored is None)
+    moving = image.to_sitk() if in_plane else image.volume().to_sitk()
+    fixed = reference.to_sitk() if in_plane else reference.volume().to_sitk()
     resampled = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, sitk.Transform(), interpolator, default, moving.GetPixelID()))
     return reference.with_array(resampled.reshape(reference.shape))
+
+
+def _close(*pairs, tolerance: float) -> bool:
+    """``_close(a1, b1, a2, b2, ...)``: every pair equal within ``tolerance``."""
+    return all(np.allclose(a, b, atol=tolerance) for a, b in zip(pairs[::2], pairs[1::2]))
 
 
 def orient_lps(image: Image) -> Image:

@@ -1,0 +1,83 @@
+"""Copy a manifest's 2D pictures to 1-slice volumes, as Slicer and other tools save 2D images.
+
+Run: python benchmarks/one_slice_copies.py MANIFEST OUT_FOLDER [--suffix .nrrd] [--axis k] [--oblique]
+[--sides reference target] [--limit N]
+
+Every image and label picture becomes a 3D file with one slice along ``--axis`` (i, j or k), the
+manifest's pixel spacing, a non-trivial origin and, with ``--oblique``, a rotated direction.
+``--sides target`` copies only the targets (mixed inputs: picture references, volume targets).
+A new manifest (``OUT_FOLDER/manifest.csv``) points to the copies; ``rau evaluate`` on both
+manifests must then give the same Dice (see README, "2D images").
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from rau.io import read_image
+
+ORIGIN = (-40.0, 25.5, 17.25)
+OBLIQUE = ((0.9127, -0.3039, 0.2733), (0.3443, 0.9330, -0.1045), (-0.2232, 0.1929, 0.9555))  # 27 degrees about (1, 2, 3)
+
+
+def one_slice_copy(source: Path, spacing: float | None, target: Path, axis: str, oblique: bool) -> None:
+    """``source`` (a picture) written to ``target`` as a volume with one slice along ``axis``."""
+    picture = read_image(source, spacing)
+    expand = {"k": np.s_[np.newaxis, :, :], "j": np.s_[:, np.newaxis, :], "i": np.s_[:, :, np.newaxis]}[axis]
+    volume = sitk.GetImageFromArray(np.ascontiguousarray(picture.array[0][expand]))
+    pixel = picture.spacing[0]
+    volume.SetSpacing([2.5 if name == axis else pixel for name in "ijk"])
+    volume.SetOrigin(ORIGIN)
+    direction = np.linalg.qr(np.asarray(OBLIQUE))[0] if oblique else np.eye(3)
+    volume.SetDirection((direction * np.sign(np.diag(direction))).ravel().tolist())
+    sitk.WriteImage(volume, str(target), useCompression=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("manifest", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--suffix", default=".nrrd", choices=[".nrrd", ".nii.gz", ".mha"])
+    parser.add_argument("--axis", default="k", choices=["i", "j", "k"])
+    parser.add_argument("--oblique", action="store_true")
+    parser.add_argument("--sides", nargs="+", default=["reference", "target"], choices=["reference", "target"])
+    parser.add_argument("--limit", type=int, help="copy only the first N rows")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.manifest, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns, rows = reader.fieldnames, list(reader)[: args.limit]
+    for row in rows:
+        for side in ("reference", "target"):
+            if side not in args.sides:
+                for column in (f"{side}_image", f"{side}_labels"):
+                    row[column] = str((args.manifest.parent / row[column]).resolve())
+                continue
+            spacing = float(row[f"{side}_spacing"]) if row.get(f"{side}_spacing") else None
+            for column in (f"{side}_image", f"{side}_labels"):
+                source = args.manifest.parent / row[column]
+                name = source.name.split(".")[0] + args.suffix
+                one_slice_copy(source, spacing, args.out / name, args.axis, args.oblique)
+                sidecar = source.with_name(source.name.split(".")[0] + ".labels.csv")
+                if sidecar.exists():
+                    shutil.copy(sidecar, args.out / sidecar.name)
+                row[column] = name
+            if row.get(f"{side}_spacing"):
+                row[f"{side}_spacing"] = ""
+        if row.get("label_table"):
+            row["label_table"] = str((args.manifest.parent / row["label_table"]).resolve())
+    with open(args.out / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} rows to {args.out / 'manifest.csv'}")
+
+
+if __name__ == "__main__":
+    main()
