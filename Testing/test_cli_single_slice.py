@@ -109,3 +109,21 @@ def test_sam2_gives_the_same_mask_for_a_picture_and_its_oblique_1_slice_copy(hc1
     assert same_geometry(on_volume, target)
     from_picture = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "picture.nii.gz")))
     assert from_picture.any() and np.array_equal(sitk.GetArrayFromImage(on_volume)[:, :, 0], from_picture)
+
+
+def test_vlm_sees_and_answers_the_same_for_a_picture_and_its_1_slice_copy(hc18, tmp_path, capsys):
+    from chat_server import ChatServer
+
+    target = volume_copy(hc18, "001.png", tmp_path / "target.nrrd", "j", rotation((3, 1, 2), 40))
+    answer = json.dumps([{"label": "label_1", "present": True, "bbox_2d": [120, 80, 300, 220]}])
+    reference, labels = hc18 / "001.png", hc18 / "001_mask.png"
+    with ChatServer(lambda body: answer) as server:
+        options = ["--engine", "vlm-box", "--vlm-server", server.url, "--vlm-model", "Qwen/Qwen2.5-VL-7B-Instruct"]
+        assert segment(hc18, reference, labels, hc18 / "001.png", tmp_path / "picture.nii.gz", *options) == 0, capsys.readouterr().err
+        assert segment(hc18, reference, labels, tmp_path / "target.nrrd", tmp_path / "volume.nrrd", *options) == 0, capsys.readouterr().err
+    picture_request, volume_request = (request["body"]["messages"] for request in server.requests)
+    assert picture_request == volume_request  # the same rendered pictures and text
+    on_volume = sitk.ReadImage(str(tmp_path / "volume.nrrd"))
+    assert same_geometry(on_volume, target)
+    from_picture = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "picture.nii.gz")))
+    assert from_picture.any() and np.array_equal(sitk.GetArrayFromImage(on_volume)[:, 0, :], from_picture)
