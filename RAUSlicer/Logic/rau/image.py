@@ -82,11 +82,11 @@ class StoredGrid:
         order = [2 - a for a in reversed(self.working_axes)]  # working numpy axis n is stored numpy axis order[n]
         return np.transpose(array, np.argsort(order))
 
-    def placed(self, array: np.ndarray, ndim: int = 3) -> "Image":
-        """``array`` (working layout) where the caller had it, axes in the working order."""
+    def placed(self, array: np.ndarray) -> "Image":
+        """``array`` (working layout) as a 3D image where the caller had it, axes in the working order."""
         axes = list(self.working_axes)
         direction = np.reshape(self.direction, (3, 3))[:, axes]
-        return Image(array, tuple(self.spacing[a] for a in axes), self.origin, direction, ndim=ndim)
+        return Image(array, tuple(self.spacing[a] for a in axes), self.origin, direction, ndim=3)
 
 
 @dataclass(frozen=True)
@@ -158,10 +158,14 @@ class Image:
         """
         if self.shape != other.shape or self.ndim != other.ndim:
             return False
+        mine, theirs, axes = self, other, self.ndim
         if self.ndim == 2 and self.stored is not None and other.stored is not None:
-            mine, theirs = self.volume(), other.volume()
-            return _close(mine.spacing[:2], theirs.spacing[:2], mine.origin, theirs.origin, mine.direction[:, :2], theirs.direction[:, :2], tolerance=tolerance)
-        return _close(self.spacing[: self.ndim], other.spacing[: self.ndim], self.origin, other.origin, self.direction, other.direction, tolerance=tolerance)
+            mine, theirs = self.volume(), other.volume()  # compare where they are; slice normals may differ in sign
+        return (
+            np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=tolerance)
+            and np.allclose(mine.origin, theirs.origin, atol=tolerance)
+            and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=tolerance)
+        )
 
     def with_array(self, array: np.ndarray) -> "Image":
         """The same geometry holding another array of the same shape."""
@@ -191,8 +195,8 @@ class Image:
         stored = StoredGrid(None if ndim == 2 else singles[0], grid.spacing, grid.origin, tuple(grid.direction.ravel()))
         placed = stored.placed(stored.to_working(grid.array))
         plane = cls(placed.array, placed.spacing, ndim=2)
-        frame_is_grid = np.allclose(plane.volume().index_to_world, placed.index_to_world, atol=1e-9) and stored.axis is None
-        return plane if frame_is_grid else replace(plane, stored=stored)
+        a_plain_2d_file = stored.axis is None and np.allclose(plane.volume().index_to_world, placed.index_to_world, atol=1e-9)
+        return plane if a_plain_2d_file else replace(plane, stored=stored)
 
     def volume(self) -> "Image":
         """This image placed in the world: a 3D image is itself; a 2D image becomes a 1-slice volume
@@ -268,11 +272,6 @@ def resample_to(image: Image, reference: Image, *, labels: bool, default: float 
     fixed = reference.to_sitk() if in_plane else reference.volume().to_sitk()
     resampled = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, sitk.Transform(), interpolator, default, moving.GetPixelID()))
     return reference.with_array(resampled.reshape(reference.shape))
-
-
-def _close(*pairs, tolerance: float) -> bool:
-    """``_close(a1, b1, a2, b2, ...)``: every pair equal within ``tolerance``."""
-    return all(np.allclose(a, b, atol=tolerance) for a, b in zip(pairs[::2], pairs[1::2]))
 
 
 def orient_lps(image: Image) -> Image:

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
+from rau.engines.base import Cancelled
 from rau.evaluation.manifest import Case, ReferenceEntry
 from rau.evaluation.metrics import structure_metrics
 from rau.fusion import dice
@@ -42,9 +43,14 @@ class CaseScore:
 
 
 def try_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
-    """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising."""
+    """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising.
+
+    A cancelled run (:class:`rau.engines.base.Cancelled`) still stops everything.
+    """
     try:
         return evaluate_case(engine, case, progress)
+    except Cancelled:
+        raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
         return failed_case(case, f"{type(error).__name__}: {error}")
 
