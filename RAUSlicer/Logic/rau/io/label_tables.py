@@ -11,6 +11,7 @@ import csv
 import json
 from pathlib import Path
 
+from rau.errors import InputError
 from rau.labels import LabelSet, Structure, default_color
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
@@ -47,7 +48,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
             value = int(row["value"])
             color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
         except (KeyError, ValueError) as error:
-            raise ValueError(f"{path}: bad label table row {row} ({error})") from error
+            raise InputError(f"{path}: bad label table row {row} ({error})") from error
         terminology = json.loads(row["terminology"]) if row.get("terminology") else None
         if value != 0:
             structures.append(Structure(row["name"], value, color, terminology))
@@ -64,7 +65,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
             value = int(fields[0])
             color = tuple(int(c) / 255 for c in fields[2:5]) if len(fields) >= 5 else default_color(value)
         except ValueError as error:
-            raise ValueError(f"{path}: bad color table line {line!r}") from error
+            raise InputError(f"{path}: bad color table line {line!r}") from error
         if value != 0 and fields[1].lower() not in ("background", "none"):
             structures.append(Structure(fields[1], value, color))
     return LabelSet(tuple(structures))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import slicerio
 
+from rau import validation
 from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
@@ -17,26 +18,31 @@ from rau.labels import LabelSet, Segmentation, Structure
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
 
-def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None) -> Segmentation:
+def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None, image_path="the image") -> Segmentation:
     """Read a segmentation as per-structure masks.
 
     ``.seg.nrrd`` keeps Slicer's names, colors and terminology (overlapping layers
     included). A label map (NIfTI, NRRD, PNG ...) takes names and colors from
     ``label_table`` or from a sidecar found next to it (see
     :func:`rau.io.label_tables.find_label_table`), else names are ``label_<value>``.
-    With ``geometry`` the masks are resampled onto that grid in physical space.
+    With ``geometry`` (read from ``image_path``) the masks are resampled onto that grid in
+    physical space; they must cover the same region (a ``.seg.nrrd`` may cover less).
     """
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
-    if path.name.lower().endswith(".seg.nrrd"):
+    seg_nrrd = path.name.lower().endswith(".seg.nrrd")
+    if seg_nrrd:
         segmentation = _read_seg_nrrd(path)
     else:
         table_path = Path(label_table) if label_table else find_label_table(path)
         labels = read_label_table(table_path) if table_path else None
         spacing = pixel_spacing if path.suffix.lower() in PICTURE_SUFFIXES else None
-        segmentation = Segmentation.from_label_map(read_image(path, spacing), labels)
+        label_map = read_image(path, spacing)
+        validation.check_label_values(label_map, path)
+        segmentation = Segmentation.from_label_map(label_map, labels)
     if geometry is not None and not segmentation.geometry.same_grid(geometry):
+        validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
         segmentation = resample_segmentation(segmentation, geometry)
     return segmentation
 
@@ -91,7 +97,7 @@ def label_table_path(label_map_path) -> Path:
     """The sidecar label table written next to a label map (``x.nii.gz`` -> ``x.labels.csv``)."""
     path = Path(label_map_path)
     stem = path.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff"):
+    for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
