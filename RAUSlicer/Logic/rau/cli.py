@@ -16,7 +16,7 @@ import sys
 import tempfile
 import traceback
 
-from rau.errors import InputError
+from rau.errors import InputError, Terminated
 
 COMMANDS = ["segment", "evaluate", "demo", "train"]
 EXIT_INPUT = 2
@@ -27,10 +27,6 @@ EXIT_TERMINATED = 143
 
 class UsageError(InputError):
     """Bad command-line usage that should end the command with a message and exit status 2."""
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: unwind (removing temporary files) and exit 143."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,3 +22,7 @@ class UnavailableError(InputError, RuntimeError):
 
 class WriteError(InputError):
     """An output could not be written (disk full, no permission ...); nothing was left behind."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so temporary files are removed on the way out."""

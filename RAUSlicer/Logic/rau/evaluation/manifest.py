@@ -57,3 +57,9 @@ def read_manifest(path) -> list[Case]:
         reference_spacing = validation.spacing_field(row, "reference_spacing", path, line)
         case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing))
     return list(cases.values())
+
+
+def case_files(cases: list[Case]) -> list[Path]:
+    """Every file the cases read (images, labels, label tables), for output safety checks."""
+    files = [file for case in cases for file in (case.target_image, case.target_labels, case.label_table) if file]
+    return files + [file for case in cases for entry in case.references for file in (entry.image, entry.labels)]

@@ -57,7 +57,11 @@ def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmen
 
 
 def _read_seg_nrrd(path: Path) -> Segmentation:
-    data = slicerio.read_segmentation(str(path))
+    try:
+        data = slicerio.read_segmentation(str(path))
+    except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
+        raise ImageReadError(f"{path}: not a readable Slicer segmentation ({type(error).__name__}: {error})") from None
+    names = _utf8_segment_names(path)
     ijk_to_lps = np.asarray(data["ijkToLPS"], dtype=float)
     offset = np.asarray(data.get("referenceImageExtentOffset", [0, 0, 0]), dtype=float)
     voxels = data["voxels"]
@@ -70,9 +74,9 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
         direction=ijk_to_lps[:3, :3] / spacing,
     )
     structures, masks = [], {}
-    for segment in data["segments"]:
+    for index, segment in enumerate(data["segments"]):
         structure = Structure(
-            name=segment.get("name") or segment["id"],
+            name=names.get(index) or segment.get("name") or segment["id"],
             value=len(structures) + 1,
             color=tuple(float(c) for c in segment.get("color", (1.0, 0.0, 0.0))),
             terminology=segment.get("terminology"),
@@ -109,8 +113,13 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     geometry = segmentation.geometry
     ijk_to_lps = geometry.index_to_world
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps)
+    names = {}
     for structure in segmentation.labels:
-        segment = {"id": f"Segment_{structure.value}", "name": structure.name, "color": list(structure.color)}
+        name = structure.name
+        if not name.isascii():
+            name = f"rau-utf8-name-{len(names)}"
+            names[name] = structure.name
+        segment = {"id": f"Segment_{structure.value}", "name": name, "color": list(structure.color)}
         if structure.terminology:
             segment["terminology"] = structure.terminology
         mask = segmentation.masks[structure.name].transpose(LPS_TO_IJK_ORDER)
@@ -118,4 +127,31 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):
             slicerio.write_segmentation(str(temporary), data)
+        _put_utf8_names(temporary, names)
     return Path(path)
+
+
+def _put_utf8_names(path: Path, names: dict[str, str]) -> None:
+    """Replace ASCII placeholders in the NRRD header by UTF-8 names (pynrrd writes ASCII only; Slicer reads UTF-8)."""
+    if not names:
+        return
+    content = path.read_bytes()
+    end = content.index(b"\n\n") + 2
+    header = content[:end].decode("ascii")
+    for placeholder, name in names.items():
+        header = header.replace(f":={placeholder}\n", f":={name}\n")
+    path.write_bytes(header.encode("utf-8") + content[end:])
+
+
+def _utf8_segment_names(path: Path) -> dict[int, str]:
+    """Segment index -> name, read from the header as UTF-8 (pynrrd drops non-ASCII characters)."""
+    names = {}
+    with open(path, "rb") as handle:
+        for raw in iter(handle.readline, b""):
+            if raw in (b"\n", b"\r\n"):
+                break
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            key, separator, value = line.partition(":=")
+            if separator and key.startswith("Segment") and key.endswith("_Name") and key[7:-5].isdigit():
+                names[int(key[7:-5])] = value
+    return names
