@@ -87,13 +87,15 @@ def is_nifti(path) -> bool:
 def check_nifti(path) -> None:
     """Refuse a truncated NIfTI file, zero or negative pixel sizes, and NaN or infinite voxels."""
     import nibabel
+    from nibabel.openers import ImageOpener
 
     path = Path(path)
     try:
         nifti = nibabel.load(str(path))
     except Exception as error:  # nibabel raises many types for a broken header
         raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
-    header = nifti.header
+    with ImageOpener(str(path)) as stream:  # the header as written: nibabel.load turns pixdim 0 into 1
+        header = type(nifti.header).from_fileobj(stream, check=False)
     dims = int(header["dim"][0])
     pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
