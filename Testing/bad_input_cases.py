@@ -76,8 +76,10 @@ def _hostile_files(folder: Path) -> None:
     sitk.WriteImage(four_d, str(folder / "four_d.nii.gz"))
     (folder / "bomb.png").write_bytes(_png_header_only(20000, 10000))
     (folder / "notes.nii.gz").write_text("not an image")
+    (folder / "broken.json").write_text('{"255": "fetal head",')
     (folder / "bad_table.csv").write_text("value,name,r,g,b\nfive,fetal head,0.9,0.7,0.2\n")
     (folder / "taken.nii.gz").mkdir()
+    (folder / "series").mkdir()
 
 
 def _png_header_only(width: int, height: int) -> bytes:
@@ -111,6 +113,7 @@ def _manifests(folder: Path) -> None:
     (folder / "missing_file.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt.png', 'gone.png')}\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")
+    (folder / "empty_field.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt_mask.png', '')}\n")
     (folder / "latin1.csv").write_bytes(f"{MANIFEST_HEADER}\n{manifest_row()}\n".replace("tgt.png,", "tgt\xe9.png,", 1).encode("latin-1"))
     bank_header = "image,labels,pixel_spacing"
     spacing = HC18_SPACING["001"] * SHRINK

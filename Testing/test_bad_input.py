@@ -84,6 +84,8 @@ CASES = {
     "top-k fraction": (segment("--top-k", "1.5"), "--top-k must be a whole number"),
     "window reversed": (segment("--window", "240", "-160"), "--window needs LOW < HIGH"),
     "window NaN": (segment("--window", "nan", "3"), "--window must be a finite number"),
+    "device unknown": (segment("--device", "gpu0"), "--device must be auto, cpu, cuda, cuda:N or mps, got 'gpu0'"),
+    "label table JSON broken": (segment("--label-table", "broken.json", labels="tgt_mask.png"), "broken.json: not a readable label table"),
     "vlm timeout 0": (segment("--vlm-timeout", "0"), "--vlm-timeout must be a positive number"),
     "unknown engine": (segment("--engine", "magic"), "--engine: invalid choice: 'magic'"),
     "unknown fusion": (segment("--fusion", "average"), "--fusion: invalid choice"),
@@ -101,6 +103,7 @@ CASES = {
     "out is the reference image": (segment("--overwrite", out="ref.png"), "would replace the input ref.png"),
     "out is the label table": (segment("--overwrite", "--label-table", "ref_mask.labels.csv", out="ref_mask.labels.nii.gz"), "would replace the input ref_mask.labels.csv"),
     "out table on a NIfTI labels sidecar": (segment_3d("--overwrite", "--seg-nrrd", labels="ct_labels.nii.gz", out="ct_labels.nrrd"), "would replace the input ct_labels.nii.gz"),
+    "out inside an input folder": (segment(target="series", out="series/result.nii.gz"), "lies inside the input folder"),
     "out .png for a 3D target": (segment_3d(out="out/result.png"), "a .png output holds a 2D label map, but the target is 3D"),
     "out is the reference bank": (["segment", "--reference-bank", "bank.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--overwrite", "--out", "bank.nii.gz"], "bank.labels.csv: this output would replace the input bank.csv"),
     # --- segment: reference banks -----------------------------------------------------------
@@ -126,6 +129,7 @@ CASES = {
     "manifest long row": (evaluate(manifest="long_row.csv"), "long_row.csv line 2: more fields than the 6 columns"),
     "manifest spacing words": (evaluate(manifest="words_spacing.csv"), "words_spacing.csv line 2: target_spacing must be a number, got 'about 0.5'"),
     "manifest spacing 0": (evaluate(manifest="zero_spacing.csv"), "zero_spacing.csv line 2: reference_spacing must be a positive number"),
+    "manifest empty field": (evaluate(manifest="empty_field.csv"), "empty_field.csv line 2: empty target_labels"),
     "manifest file missing": (evaluate(manifest="missing_file.csv"), "missing_file.csv line 2: target_image"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),
     "manifest not UTF-8": (evaluate(manifest="latin1.csv"), "latin1.csv: manifest is not UTF-8 text"),
@@ -175,3 +179,16 @@ def test_bad_input_is_refused_before_any_work(inputs, monkeypatch, capsys, argv,
 
 def test_the_table_is_large_enough():
     assert len(CASES) >= 60
+
+
+def test_an_output_folder_without_write_permission_is_refused(inputs, monkeypatch, capsys):
+    """Checked with the folder's permissions (``os.access``), which root always passes, hence the stand-in."""
+    import rau.io.outputs
+
+    real_access = rau.io.outputs.os.access
+    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: False if Path(path).name == "locked" else real_access(path, mode))
+    (inputs / "locked").mkdir()
+    before = snapshot(inputs)
+    status, error = run_cli(segment(out="locked/sub/result.nii.gz"), inputs, monkeypatch, capsys)
+    assert status == 2 and "locked/sub: no permission to write in" in error
+    assert snapshot(inputs) == before

@@ -9,6 +9,7 @@ import argparse
 import csv
 import gzip
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,14 @@ def check_window(window, option: str = "--window") -> tuple[float, float] | None
     return low, high
 
 
+def device_name(value, option: str = "--device") -> str:
+    """A torch device: auto, cpu, mps, cuda or cuda:N."""
+    text = str(value).strip().lower()
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise OptionError(f"{option} must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
+    return text
+
+
 def argument(check, option: str):
     """An argparse ``type=`` callable: ``check(text, option)``, its message shown by argparse."""
 
@@ -101,16 +110,19 @@ def check_nifti(path) -> None:
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
         raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
     expected = int(header.get_data_offset()) + int(np.prod(nifti.shape)) * header.get_data_dtype().itemsize
-    if path.name.lower().endswith(".gz"):
-        available = _gzip_length(path)
-    else:
-        available = path.stat().st_size
-    if available < expected:
-        raise InputError(f"{path}: file is truncated (header promises {expected} bytes of data, file holds {available})")
-    if np.issubdtype(header.get_data_dtype(), np.floating):
-        data = np.asanyarray(nifti.dataobj)
+    compressed = path.name.lower().endswith(".gz")
+    available = None if compressed else path.stat().st_size
+    if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
+        try:
+            data = np.asanyarray(nifti.dataobj)
+        except (EOFError, OSError, ValueError) as error:
+            raise InputError(f"{path}: file is truncated or damaged ({error})") from None
         if not np.isfinite(data).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
+    elif compressed:
+        available = _gzip_length(path)
+    if available is not None and available < expected:
+        raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
 
 
 def _gzip_length(path: Path) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rau.engines import DEFAULT_ENGINE, ENGINES
-from rau.validation import argument, check_window, finite_number, positive_integer, positive_number
+from rau.validation import argument, check_window, device_name, finite_number, positive_integer, positive_number
 from rau.vlm.server import DEFAULT_TIMEOUT_S
 
 
@@ -17,7 +17,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fusion", choices=["vote", "staple"], default=None, help="multi-reference fusion (default vote)")
     group.add_argument("--no-deformable", action="store_true", help="registration: affine only, skip the deformable stage")
     group.add_argument("--sam2-model", default=None, help="SAM2: tiny, small, base-plus (default), large, a Hugging Face id or a local folder")
-    group.add_argument("--device", default=None, help="torch device for models: auto (default), cpu, cuda, mps")
+    group.add_argument("--device", type=argument(device_name, "--device"), default=None, help="torch device for models: auto (default), cpu, cuda, mps")
     group.add_argument("--slice-axis", choices=["auto", "i", "j", "k"], default=None, help="SAM2: volume axis to slice along (default: coarsest spacing)")
     group.add_argument("--window", type=argument(finite_number, "--window"), nargs=2, metavar=("LOW", "HIGH"), default=None, help="SAM2: intensity window, e.g. -160 240 for abdominal CT (default: 0.5-99.5 percentiles)")
     group.add_argument("--vlm-model", default=None, help="VLM: Hugging Face id or local folder (default Qwen/Qwen2.5-VL-7B-Instruct); with --vlm-server, the served model name")

@@ -31,14 +31,20 @@ def find_label_table(label_map_path) -> Path | None:
 
 
 def read_label_table(path) -> LabelSet:
-    """Read a label table in any of the supported formats (chosen by suffix)."""
+    """Read a label table in any of the supported formats (chosen by suffix); a bad one raises naming the file."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return LabelSet.from_values([int(k) for k in json.loads(text)], {int(k): v for k, v in json.loads(text).items()})
-    if path.name.lower().endswith(".csv"):
-        return _parse_csv(text, path)
-    return _parse_color_table(text, path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        if path.suffix.lower() == ".json":
+            names = json.loads(text)
+            return LabelSet.from_values([int(k) for k in names], {int(k): str(v) for k, v in names.items()})
+        if path.name.lower().endswith(".csv"):
+            return _parse_csv(text, path)
+        return _parse_color_table(text, path)
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})") from None
 
 
 def _parse_csv(text: str, path: Path) -> LabelSet:
