@@ -80,6 +80,7 @@ def _hostile_files(folder: Path) -> None:
     (folder / "bad_table.csv").write_text("value,name,r,g,b\nfive,fetal head,0.9,0.7,0.2\n")
     (folder / "taken.nii.gz").mkdir()
     (folder / "series").mkdir()
+    (folder / "link.nii.gz").symlink_to("ct.nii.gz")
 
 
 def _png_header_only(width: int, height: int) -> bytes:

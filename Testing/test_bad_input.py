@@ -98,6 +98,7 @@ CASES = {
     "out exists": (segment(out="ct_labels.nii.gz", target="tgt.png"), "ct_labels.nii.gz exists"),
     "out is the target": (segment_3d("--overwrite", out="ct.nii.gz"), "would replace the input ct.nii.gz"),
     "out is the target, another spelling": (segment_3d("--overwrite", out="./out/../ct.nii.gz"), "would replace the input ct.nii.gz"),
+    "out is a link to the target": (segment_3d("--overwrite", out="link.nii.gz"), "link.nii.gz: this output would replace the input ct.nii.gz"),
     "out is the reference labels": (segment("--overwrite", out="ref_mask.png"), "would replace the input ref_mask.png"),
     "out table on a labels sidecar": (segment("--overwrite", out="ref_mask.nii.gz"), "ref_mask.labels.csv: this output would replace the input ref_mask.png"),
     "out is the reference image": (segment("--overwrite", out="ref.png"), "would replace the input ref.png"),
