@@ -221,9 +221,9 @@ def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, di
                 line = reader.line_num
                 if None in row:
                     raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")
-                empty = [c for c in required if not (row.get(c) or "").strip()]
                 if any(value is None for value in row.values()):
                     raise InputError(f"{path} line {line}: row has fewer fields than the {len(columns)} columns")
+                empty = [c for c in required if not row[c].strip()]
                 if empty:
                     raise InputError(f"{path} line {line}: empty {', '.join(empty)}")
                 rows.append((line, {k: v.strip() for k, v in row.items()}))
