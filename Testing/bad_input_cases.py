@@ -14,6 +14,8 @@ import numpy as np
 import SimpleITK as sitk
 from PIL import Image as PILImage
 
+from rau.io import read_segmentation, write_seg_nrrd
+
 HC18_SPACING = {"001": 0.08965852, "002": 0.062032563}
 SHRINK = 8
 
@@ -74,6 +76,15 @@ def _hostile_files(folder: Path) -> None:
     sitk.WriteImage(skewed, str(folder / "skewed.nrrd"))
     four_d = sitk.JoinSeries([sitk.ReadImage(str(folder / "ct.nii.gz"))] * 2)
     sitk.WriteImage(four_d, str(folder / "four_d.nii.gz"))
+    ct_image = sitk.ReadImage(str(folder / "ct.nii.gz"))
+    sitk.WriteImage(ct_image, str(folder / "ct.nrrd"), useCompression=True)
+    sitk.WriteImage(ct_image, str(folder / "ct.mha"), useCompression=False)
+    sitk.WriteImage(sitk.Cast(ct_image + 1024, sitk.sitkUInt16), str(folder / "intensities.nii.gz"))
+    write_seg_nrrd(read_segmentation(folder / "ct_labels.nii.gz"), folder / "ct_labels.seg.nrrd")
+    for name in ("ct.nrrd", "ct.mha", "tgt.png", "ct_labels.seg.nrrd"):
+        content = (folder / name).read_bytes()
+        (folder / f"cut_{name}").write_bytes(content[: len(content) * 2 // 3])
+    (folder / "zero_bytes.nii.gz").write_bytes(b"")
     (folder / "bomb.png").write_bytes(_png_header_only(20000, 10000))
     (folder / "notes.nii.gz").write_text("not an image")
     (folder / "broken.json").write_text('{"255": "fetal head",')

@@ -18,6 +18,8 @@ from rau.errors import InputError, OptionError
 
 MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
+MAX_LABEL_VALUES = 1000
+"""A label map with more distinct values than this is taken for an intensity image."""
 DIRECTION_TOLERANCE = 1e-3
 """How far ``direction.T @ direction`` may stray from the identity."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -110,19 +112,12 @@ def check_nifti(path) -> None:
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
         raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
     expected = int(header.get_data_offset()) + int(np.prod(nifti.shape)) * header.get_data_dtype().itemsize
-    compressed = path.name.lower().endswith(".gz")
-    available = None if compressed else path.stat().st_size
-    if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
-        try:
-            data = np.asanyarray(nifti.dataobj)
-        except (EOFError, OSError, ValueError) as error:
-            raise InputError(f"{path}: file is truncated or damaged ({error})") from None
-        if not np.isfinite(data).all():
-            raise InputError(f"{path}: image holds NaN or infinite voxels")
-    elif compressed:
-        available = _gzip_length(path)
-    if available is not None and available < expected:
+    available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
+    if available < expected:
         raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
+    if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
+        if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
+            raise InputError(f"{path}: image holds NaN or infinite voxels")
 
 
 def _gzip_length(path: Path) -> int:
@@ -162,6 +157,19 @@ def check_label_values(label_map, path) -> None:
         raise InputError(f"{path}: label map has non-integer values; is this an intensity image?")
     if array.size and array.min() < 0:
         raise InputError(f"{path}: label map has negative values (lowest {array.min():g}); labels must be 0 (background) or positive integers")
+    if array.size and _distinct_values(array) > MAX_LABEL_VALUES:
+        raise InputError(f"{path}: label map has more than {MAX_LABEL_VALUES} different values; is this an intensity image rather than labels?")
+
+
+def _distinct_values(array: np.ndarray) -> int:
+    """How many different non-negative integer values ``array`` holds (slice by slice, no sorting)."""
+    top = int(array.max())
+    if top >= 1 << 24:
+        return top
+    seen = np.zeros(top + 1, bool)
+    for plane in array:
+        seen[plane.astype(np.int64, copy=False)] = True
+    return int(np.count_nonzero(seen))
 
 
 def world_extent(image) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,15 @@ def read_image(path, pixel_spacing: float | None = None) -> Image:
     except InputError as error:
         raise ImageReadError(error if str(error).startswith(str(path)) else f"{path}: {error}") from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
-        raise ImageReadError(f"{path}: not a readable image ({str(error).strip().splitlines()[-1]})") from error
+        raise ImageReadError(f"{path}: not a readable image ({_reason(error)})") from error
     return image
+
+
+def _reason(error: Exception) -> str:
+    """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    useful = [line for line in lines if not line.startswith(("Exception thrown", "Reason: No such file"))] or lines
+    return re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
 
 
 def _read_picture(path: Path, pixel_spacing: float | None) -> Image:
