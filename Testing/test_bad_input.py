@@ -132,6 +132,8 @@ CASES = {
     "limit words": (evaluate("--limit", "all"), "--limit must be a whole number"),
     "evaluate top-k 0": (evaluate("--top-k", "0"), "--top-k must be at least 1"),
     "manifest missing": (evaluate(manifest="gone.csv"), "manifest gone.csv does not exist"),
+    "manifest is a folder": (evaluate(manifest="series"), "manifest series is a folder, not a CSV file"),
+    "manifest is a picture": (evaluate(manifest="tgt.png"), "tgt.png: manifest is not"),
     "manifest lacks columns": (evaluate(manifest="no_column.csv"), "no_column.csv: manifest lacks column(s) reference_labels, target_labels"),
     "manifest short row": (evaluate(manifest="short_row.csv"), "short_row.csv line 2: row has fewer fields"),
     "manifest long row": (evaluate(manifest="long_row.csv"), "long_row.csv line 2: more fields than the 6 columns"),

@@ -215,7 +215,7 @@ def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, di
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{what} {path} does not exist")
+        raise InputError(f"{what} {path} " + ("is a folder, not a CSV file" if path.is_dir() else "does not exist"))
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
