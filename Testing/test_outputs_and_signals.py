@@ -211,3 +211,9 @@ def test_vlm_timeout_is_an_option_and_names_itself():
         assert backend.timeout == 0.3
         with pytest.raises(UnavailableError, match=r"gave no answer within 0.3 s \(--vlm-timeout\)"):
             backend.generate(MESSAGES, 4)
+
+
+def test_an_oversized_reply_is_refused():
+    with ChatServer(lambda body: "x" * (17 * 2**20)) as server:
+        with pytest.raises(UnavailableError, match="sent more than 16 MB; refused"):
+            ServerBackend(server.url, "m", QWEN2_5_VL, timeout=10).generate(MESSAGES, 4)

@@ -99,7 +99,7 @@ class ServerBackend(Backend):
             except UnavailableError:
                 raise
             except urllib.error.HTTPError as error:
-                detail = error.read().decode("utf-8", "replace")[:300] if error.fp else error.msg
+                detail = error.read(300).decode("utf-8", "replace") if error.fp else error.msg
                 raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {detail}") from error
             except urllib.error.URLError as error:
                 if isinstance(error.reason, ConnectionRefusedError) and delay is not None:
