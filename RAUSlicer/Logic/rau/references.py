@@ -11,6 +11,7 @@ from rau.io import read_image, read_segmentation
 
 def load_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
     """Read a reference image and its labels, the labels placed on the image grid in physical space."""
+    validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
     return Reference(image, segmentation, name=Path(image_path).name)

@@ -9,6 +9,7 @@ import argparse
 import csv
 import gzip
 import math
+import os
 import re
 from pathlib import Path
 
@@ -187,11 +188,13 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
 
     Tolerance: half the coarsest voxel of either grid.
     """
-    if image.ndim != labels.ndim:
+    single_slices = image.shape[0] == 1 and labels.shape[0] == 1
+    if image.ndim != labels.ndim and not single_slices:
         raise InputError(f"{labels_path}: labels are {labels.ndim}D but the image {Path(image_path).name} is {image.ndim}D")
     tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
-    image_low, image_high = world_extent(image)
-    label_low, label_high = world_extent(labels)
+    axes = slice(0, 2) if 2 in (image.ndim, labels.ndim) else slice(0, 3)  # a picture has no extent across its plane
+    image_low, image_high = (corner[axes] for corner in world_extent(image))
+    label_low, label_high = (corner[axes] for corner in world_extent(labels))
     if inside_only:
         fits = np.all(label_low >= image_low - tolerance) and np.all(label_high <= image_high + tolerance)
     else:
@@ -201,6 +204,16 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
             f"{labels_path}: labels cover {_box(label_low, label_high)} mm but the image {Path(image_path).name} covers "
             f"{_box(image_low, image_high)} mm; are they the same picture at the same pixel size?"
         )
+
+
+def check_distinct_files(image_path, labels_path) -> None:
+    """Refuse an image given as its own labels (a common slip that would make every grey value a structure)."""
+    try:
+        same = Path(image_path).resolve() == Path(labels_path).resolve() or os.path.samefile(image_path, labels_path)
+    except OSError:
+        return
+    if same:
+        raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
 
 
 def _box(low, high) -> str:
