@@ -54,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
     if args.vqa:
         return run_vqa(args, cases, json_path)
     engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
+    scores = score_cases(engine, cases, args, json_path)
+    summary = summarize(scores)
+    print_table(summary)
+    if json_path:
+        write_outputs(json_path, args, scores, summary)
+    return 0
+
+
+def score_cases(engine, cases, args, json_path: Path | None) -> list:
+    """Score every case; when interrupted (Ctrl-C, SIGTERM), write the finished ones, say so and stop."""
     scores = []
     try:
         for case in _progress(cases, f"rau evaluate ({args.engine})"):
@@ -63,11 +73,7 @@ def run(args: argparse.Namespace) -> int:
             write_outputs(json_path, args, scores, summarize(scores), interrupted=True)
         print(f"interrupted after {len(scores)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
         raise
-    summary = summarize(scores)
-    print_table(summary)
-    if json_path:
-        write_outputs(json_path, args, scores, summary)
-    return 0
+    return scores
 
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
