@@ -217,3 +217,14 @@ def test_an_oversized_reply_is_refused():
     with ChatServer(lambda body: "x" * (17 * 2**20)) as server:
         with pytest.raises(UnavailableError, match="sent more than 16 MB; refused"):
             ServerBackend(server.url, "m", QWEN2_5_VL, timeout=10).generate(MESSAGES, 4)
+
+
+def test_a_skewed_image_is_not_written_with_its_axes_silently_straightened(tmp_path):
+    from rau.errors import InputError
+    from rau.image import Image
+    from rau.io import write_image
+
+    skewed = Image(np.zeros((2, 3, 4), np.uint8), direction=[[1, 0.3, 0], [0, 1, 0], [0, 0, 1]])
+    with pytest.raises(InputError, match="is not orthonormal"):
+        write_image(skewed, tmp_path / "skewed.nii.gz")
+    assert list(tmp_path.iterdir()) == []

@@ -144,11 +144,16 @@ def check_image(image, path) -> None:
     """Pixel sizes > 0, an orthonormal direction matrix, finite voxels."""
     if any(not math.isfinite(s) or s <= 0 for s in image.spacing):
         raise InputError(f"{path}: pixel size {image.spacing} must be positive")
-    direction = np.asarray(image.direction, dtype=float)
-    if not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE):
-        raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
+    check_direction(image.direction, path)
     if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
         raise InputError(f"{path}: image holds NaN or infinite voxels")
+
+
+def check_direction(direction, path) -> None:
+    """The direction matrix's columns are perpendicular unit vectors (within :data:`DIRECTION_TOLERANCE`)."""
+    direction = np.asarray(direction, dtype=float)
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE):
+        raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
 
 
 def check_label_values(label_map, path) -> None:

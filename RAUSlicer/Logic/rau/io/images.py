@@ -74,8 +74,12 @@ def _read_dicom_series(folder: Path) -> Image:
 
 
 def write_image(image: Image, path, overwrite: bool = False) -> Path:
-    """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically."""
+    """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically.
+
+    A skewed direction matrix is refused: writers would silently make it orthonormal, moving the voxels.
+    """
     path = Path(path)
+    validation.check_direction(image.direction, path)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
             if image.ndim != 2:
