@@ -1,4 +1,4 @@
-"""A loopback OpenAI-compatible chat-completions server for tests (http.server on 127.0.0.1, port 0).
+"""A loopback OpenAI-compatible chat-completions server for tests (http.server on 127.0.0.1, any free port by default).
 
 ``with ChatServer(answer) as server:`` serves ``POST /v1/chat/completions``; ``answer(body)``
 returns the reply text (or an ``(status, text)`` pair for an error), and ``server.requests``
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class ChatServer:
-    def __init__(self, answer):
+    def __init__(self, answer, port: int = 0):
         self.answer, self.requests = answer, []
         server = self
 
@@ -39,7 +39,7 @@ class ChatServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self):

@@ -1,16 +1,32 @@
-"""The ``rau`` command. Each subcommand lives in :mod:`rau.commands` (``add_parser`` + ``run``)."""
+"""The ``rau`` command. Each subcommand lives in :mod:`rau.commands` (``add_parser`` + ``run``).
+
+Exit status: 0 done; 2 bad input (:class:`rau.errors.InputError`, message names the culprit);
+70 internal error (a bug: short message, traceback saved to the file the message names);
+130 cancelled (Ctrl-C); 143 terminated (SIGTERM). Temporary files never survive any of these.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
+import os
+import signal
 import sys
+import tempfile
+import traceback
+
+from rau.errors import InputError, Terminated
 
 COMMANDS = ["segment", "evaluate", "demo", "train"]
+EXIT_INPUT = 2
+EXIT_INTERNAL = 70
+EXIT_CANCELLED = 130
+EXIT_TERMINATED = 143
 
 
-class UsageError(Exception):
-    """Bad input that should end the command with a message and exit status 2."""
+class UsageError(InputError):
+    """Bad command-line usage that should end the command with a message and exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,18 +38,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse, run the subcommand, turn expected errors into a message and exit code."""
+    """Entry point: parse, run the subcommand, turn known errors into a message and an exit status."""
     from rau.engines.base import Cancelled
 
-    args = build_parser().parse_args(argv)
+    previous = _on_sigterm()
+    name = "rau"
     try:
+        args = build_parser().parse_args(argv)
+        name = f"rau {args.command}"
         return int(args.run(args) or 0)
-    except Cancelled as error:
-        print(f"rau: {error}", file=sys.stderr)
-        return 130
-    except (ValueError, KeyError, OSError, RuntimeError, UsageError) as error:
-        print(f"rau {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    except InputError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print(f"{name}: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Terminated:
+        print(f"{name}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except Exception as error:  # a bug: keep it visible, with its traceback in a file
+        report = save_traceback(name)
+        print(f"{name}: internal error ({type(error).__name__}: {error}); please report it with {report}", file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        _restore_sigterm(previous)
+
+
+def save_traceback(name: str) -> str:
+    """Write the current exception's traceback to a new file in the temp folder; return its path."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    handle, path = tempfile.mkstemp(prefix=f"{name.replace(' ', '-')}-error-{stamp}-", suffix=".txt")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(f"rau {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+    return path
+
+
+def _on_sigterm():
+    """Make SIGTERM unwind like Ctrl-C so ``finally`` blocks remove temporary files (main thread only)."""
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Everything derived from :class:`InputError` is bad input: the command line prints its
 message (which names the file, option or row and the problem) and exits with status 2.
-Any other exception is a bug and stays visible as one.
+Any other exception is a bug and stays visible as one (see :func:`rau.cli.main`).
 """
 
 from __future__ import annotations
@@ -14,3 +14,15 @@ class InputError(ValueError):
 
 class OptionError(InputError):
     """An engine or command option is unknown, of the wrong type or out of range."""
+
+
+class UnavailableError(InputError, RuntimeError):
+    """Something the user named (a model, a server) cannot be used from this machine now."""
+
+
+class WriteError(InputError):
+    """An output could not be written (disk full, no permission ...); nothing was left behind."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so temporary files are removed on the way out."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
+from rau.errors import OptionError
 from rau.label_transfer import SoftMask
 
 FUSION_METHODS = ("vote", "staple")
@@ -22,7 +23,7 @@ def fuse(masks: list[SoftMask], method: str = "vote") -> tuple[SoftMask, float]:
     ``staple``: SimpleITK's STAPLE probability of each voxel being inside.
     """
     if method not in FUSION_METHODS:
-        raise ValueError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
+        raise OptionError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
     if len(masks) == 1:
         return masks[0], 1.0
     region = union_region(masks)

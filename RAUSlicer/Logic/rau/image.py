@@ -42,11 +42,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rau.errors import InputError
+
 if TYPE_CHECKING:
     import SimpleITK as sitk
 
 
-class GeometryError(ValueError):
+class GeometryError(InputError):
     """An image's geometry or dimensionality is unusable for the request."""
 
 

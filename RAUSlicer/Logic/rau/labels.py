@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rau.errors import InputError
 from rau.image import GeometryError, Image
 
 
-class UnknownStructureError(KeyError):
+class UnknownStructureError(InputError, KeyError):
     """A structure name was asked for that the label set does not hold."""
 
     def __str__(self):
@@ -49,7 +50,7 @@ class LabelSet:
         object.__setattr__(self, "structures", tuple(self.structures))
         keys = [normalize_name(s.name) for s in self.structures]
         if len(set(keys)) != len(keys):
-            raise ValueError(f"duplicate structure names in {[s.name for s in self.structures]}")
+            raise InputError(f"duplicate structure names in {[s.name for s in self.structures]}")
 
     @classmethod
     def from_values(cls, values, names: dict[int, str] | None = None) -> "LabelSet":
@@ -124,7 +125,7 @@ class Segmentation:
         if not np.issubdtype(array.dtype, np.integer):
             rounded = np.rint(array)
             if not np.array_equal(rounded, array):
-                raise ValueError("label map has non-integer values; is this an intensity image?")
+                raise InputError("label map has non-integer values; is this an intensity image?")
             array = rounded.astype(np.int32)
         values = [int(v) for v in np.unique(array) if v != 0]
         if labels is None:

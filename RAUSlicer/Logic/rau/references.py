@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+from rau import validation
 from rau.engines.base import Reference
 from rau.io import read_image, read_segmentation
 
 
 def load_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
     """Read a reference image and its labels, the labels placed on the image grid in physical space."""
+    validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
-    segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing)
+    segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
     return Reference(image, segmentation, name=Path(image_path).name)
 
 
 def load_reference_bank(manifest) -> list[Reference]:
     """References listed in a CSV with columns ``image,labels[,pixel_spacing]`` (paths relative to it)."""
-    manifest = Path(manifest)
-    with open(manifest, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        raise ValueError(f"{manifest}: reference bank lists no references")
+    return [load_reference(image, labels, spacing) for image, labels, spacing in reference_bank_entries(manifest)]
+
+
+def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:
+    """``(image, labels, pixel spacing)`` of every row of a reference bank, each field checked."""
+    rows = validation.read_table(manifest, ("image", "labels"), "reference bank")
     return [
-        load_reference(
-            manifest.parent / row["image"],
-            manifest.parent / row["labels"],
-            float(row["pixel_spacing"]) if row.get("pixel_spacing") else None,
+        (
+            validation.existing_file(row, "image", manifest, line),
+            validation.existing_file(row, "labels", manifest, line),
+            validation.spacing_field(row, "pixel_spacing", manifest, line),
         )
-        for row in rows
+        for line, row in rows
     ]

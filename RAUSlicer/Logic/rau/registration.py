@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from rau.errors import InputError
 from rau.image import Image
 
 
@@ -43,7 +44,7 @@ THIN_AXIS_VOXELS = 16
 """Working-grid axes with fewer voxels than this count as thin (a slab)."""
 
 
-class RegistrationError(RuntimeError):
+class RegistrationError(InputError, RuntimeError):
     """Registration found no usable alignment."""
 
 

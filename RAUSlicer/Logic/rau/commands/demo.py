@@ -7,11 +7,12 @@ from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.commands.progress_bar import progress_bar
-from rau.demo import DEMO_CASES, run_case
+from rau.demo import DEMO_CASES, SAMPLE_DATA, run_case
 from rau.engines import create_engine
+from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
-from rau.io.atomic import check_writable
+from rau.io.outputs import check_outputs
 
 
 def add_parser(subparsers) -> None:
@@ -25,9 +26,9 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    for name in args.cases:
-        for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png"):
-            check_writable(out / name / file, args.overwrite)
+    outputs = [out / name / file for name in args.cases for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png")]
+    inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
+    check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
     engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
     for name in args.cases:
         print(f"\n== {name} ({args.engine} engine)")

@@ -21,13 +21,16 @@ from tqdm import tqdm
 from rau.cli import UsageError
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.engines import create_engine
-from rau.errors import OptionError
+from rau.engines.base import Cancelled
+from rau.errors import OptionError, Terminated
 from rau.evaluation import vqa
-from rau.evaluation.manifest import read_manifest
+from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import summarize, try_case
-from rau.io.atomic import atomic_path, check_writable
+from rau.io.atomic import atomic_path
+from rau.io.outputs import check_outputs
+from rau.validation import argument, positive_integer
 from rau.vlm.backend import create_backend
 
 CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error"]
@@ -37,9 +40,9 @@ VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer"
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="score an engine on cases with truth (Dice, HD95, box IoU ...)")
     parser.add_argument("manifest", help="CSV: reference_image,reference_labels,target_image,target_labels[,structures,...]")
-    parser.add_argument("--json", metavar="OUT", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N cases")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
+    parser.add_argument("--json", metavar="OUT.json", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
+    parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
+    parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server) instead of an engine: presence and identity accuracy, box IoU and hit rate")
     add_engine_arguments(parser)
@@ -52,13 +55,15 @@ def run(args: argparse.Namespace) -> int:
     if args.vqa and args.jobs != 1:
         raise OptionError("--jobs applies to engine evaluation; --vqa runs in one process")
     json_path = Path(args.json) if args.json else None
+    if json_path and json_path.suffix.lower() != ".json":
+        raise OptionError(f"--json {json_path}: name it with .json (a CSV of rows goes beside it)")
+    cases = read_manifest(args.manifest)
     if json_path:
-        check_writable(json_path, args.overwrite)
-        check_writable(json_path.with_suffix(".csv"), args.overwrite)
-    cases = read_manifest(args.manifest)[: args.limit]
+        check_outputs([json_path, json_path.with_suffix(".csv")], [args.manifest, *case_files(cases)], args.overwrite)
+    cases = cases[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)
-    scores = score_cases(args, cases)
+    scores = score_cases(args, cases, json_path)
     summary = summarize(scores)
     print_table(summary)
     print_failures(scores)
@@ -67,14 +72,29 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(score.failed for score in scores) else 0
 
 
-def score_cases(args: argparse.Namespace, cases) -> list:
-    """Every case's score, in manifest order; a failing case is a failed score, not an exception."""
+def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> list:
+    """Every case's score, in manifest order; a failing case is a failed score, not an exception.
+
+    When interrupted (Ctrl-C, SIGTERM), the finished cases are written, the user is told, and the
+    interruption goes on.
+    """
     options = {**engine_options(args), "keep_transfers": True}
     engine = create_engine(args.engine, options)  # bad options stop here, before any case
     description = f"rau evaluate ({args.engine})"
     if args.jobs == 1:
-        return [try_case(engine, case) for case in _progress(cases, description)]
-    return list(_progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases)))
+        scored = (try_case(engine, case) for case in _progress(cases, description))
+    else:
+        scored = _progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases))
+    scores = []
+    try:
+        for score in scored:
+            scores.append(score)
+    except (KeyboardInterrupt, Cancelled, Terminated):
+        if json_path:
+            write_outputs(json_path, args, scores, summarize(scores), interrupted=True)
+        print(f"interrupted after {len(scores)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
+        raise
+    return scores
 
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
@@ -104,14 +124,16 @@ def print_vqa_table(summary: dict) -> None:
     print(f"{'box':<9}  {summary['boxes']:>4}  {fmt(summary['mean_box_iou'])}  mean IoU, hit rate {fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
 
 
-def write_outputs(json_path: Path, args, scores, summary) -> None:
-    """JSON with summary and per-case rows, and a flat CSV of rows."""
+def write_outputs(json_path: Path, args, scores, summary, interrupted: bool = False) -> None:
+    """JSON with summary and per-case rows, and a flat CSV of rows (``interrupted``: only the finished cases)."""
     cases = [
         {"target": s.target, "references": s.references, "status": "error" if s.failed else "ok", "error": s.error,
          "seconds": round(s.seconds, 3), "ranking": s.ranking, "structures": [_clean(r) for r in s.rows]}
         for s in scores
     ]
     document = {"engine": args.engine, "manifest": str(args.manifest), "mean_dice": summary["mean_dice"], "summary": summary, "cases": cases}
+    if interrupted:
+        document["interrupted"] = True
     rows = [
         {"target": score.target, "references": ";".join(score.references), "seconds": round(score.seconds, 3), **_clean(row)}
         for score in scores
@@ -123,7 +145,7 @@ def write_outputs(json_path: Path, args, scores, summary) -> None:
 def write_json_and_csv(json_path: Path, overwrite: bool, document: dict, columns: list[str], rows: list[dict]) -> None:
     """``document`` as JSON and ``rows`` as a CSV beside it (same name, ``.csv``); both written atomically."""
     with atomic_path(json_path, overwrite) as temporary:
-        temporary.write_text(json.dumps(document, indent=2))
+        temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
     with atomic_path(json_path.with_suffix(".csv"), overwrite) as temporary:
         with open(temporary, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, columns)

@@ -10,24 +10,27 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request, create_engine
+from rau.errors import OptionError
 from rau.io import read_image, write_image
-from rau.io.atomic import atomic_path, check_writable
+from rau.io.atomic import atomic_path
 from rau.io.label_tables import write_label_table
+from rau.io.outputs import check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
-from rau.references import load_reference, load_reference_bank
+from rau.references import load_reference, load_reference_bank, reference_bank_entries
+from rau.validation import argument, positive_number
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("segment", help="segment a target like the reference(s)")
     parser.add_argument("--reference", action="append", default=[], metavar="IMG", help="reference image (repeat for several)")
     parser.add_argument("--reference-labels", action="append", default=[], metavar="SEG", help="its labels, in the same order")
-    parser.add_argument("--reference-spacing", action="append", type=float, default=[], metavar="MM", help="pixel size of 2D picture references, in order")
+    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of 2D picture references, in order")
     parser.add_argument("--reference-bank", metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
     parser.add_argument("--label-table", help="label table for reference label maps without a sidecar")
     parser.add_argument("--target", required=True, help="target image (file or DICOM folder)")
-    parser.add_argument("--target-spacing", type=float, help="pixel size of a 2D picture target, mm")
+    parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture target, mm")
     parser.add_argument("--structures", nargs="+", help="structure names (default: all in the reference)")
-    parser.add_argument("--out", required=True, help="output label map, e.g. out/target.nii.gz")
+    parser.add_argument("--out", required=True, help="output: .nii.gz, .nii, .nrrd, .seg.nrrd (Slicer segmentation) or .png (2D targets)")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_engine_arguments(parser)
@@ -36,9 +39,9 @@ def add_parser(subparsers) -> None:
 
 def load_references(args: argparse.Namespace) -> list:
     if len(args.reference) != len(args.reference_labels):
-        raise ValueError("give one --reference-labels per --reference")
+        raise OptionError("give one --reference-labels per --reference")
     if args.reference_spacing and len(args.reference_spacing) != len(args.reference):
-        raise ValueError("give one --reference-spacing per --reference, or none")
+        raise OptionError("give one --reference-spacing per --reference, or none")
     spacings = args.reference_spacing or [None] * len(args.reference)
     references = [
         load_reference(image, labels, spacing, args.label_table)
@@ -47,15 +50,29 @@ def load_references(args: argparse.Namespace) -> list:
     if args.reference_bank:
         references += load_reference_bank(args.reference_bank)
     if not references:
-        raise ValueError("give --reference and --reference-labels, or --reference-bank")
+        raise OptionError("give --reference and --reference-labels, or --reference-bank")
     return references
 
 
+def input_paths(args: argparse.Namespace) -> list[Path]:
+    """Every file ``segment`` reads; outputs may never land on them or their sidecars."""
+    paths = [*args.reference, *args.reference_labels, args.target]
+    if args.label_table:
+        paths.append(args.label_table)
+    if args.reference_bank:
+        paths.append(args.reference_bank)
+        paths += [file for image, labels, _ in reference_bank_entries(args.reference_bank) for file in (image, labels)]
+    return [Path(p) for p in paths]
+
+
 def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
-    """Every file ``segment`` writes for an output label map path."""
+    """Every file ``segment`` writes for an output path (``.seg.nrrd``: the segmentation itself)."""
     table = label_table_path(out)
     stem = table.name[: -len(".labels.csv")]
-    paths = {"label_map": out, "label_table": table, "result": out.with_name(stem + ".result.json")}
+    result = out.with_name(stem + ".result.json")
+    if label_map_suffix(out) == ".seg.nrrd":
+        return {"seg_nrrd": out, "result": result}
+    paths = {"label_map": out, "label_table": table, "result": result}
     if seg_nrrd:
         paths["seg_nrrd"] = out.with_name(stem + ".seg.nrrd")
     return paths
@@ -66,22 +83,25 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool) -> None:
     segmentation = result.to_segmentation()
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
-        write_image(segmentation.to_label_map(), temporary["label_map"], overwrite=True)
-        write_label_table(segmentation.labels, temporary["label_table"])
+        if "label_map" in temporary:
+            write_image(segmentation.to_label_map(), temporary["label_map"], overwrite=True)
+            write_label_table(segmentation.labels, temporary["label_table"])
         if "seg_nrrd" in temporary:
             write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
         summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary()}
-        temporary["result"].write_text(json.dumps(summary, indent=2))
+        temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
-    for path in paths.values():
-        check_writable(path, args.overwrite)
+    check_outputs(paths.values(), input_paths(args), args.overwrite)
+    options = engine_options(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
-    engine = create_engine(args.engine, engine_options(args))
+    if label_map_suffix(out) == ".png" and target.ndim != 2:
+        raise OptionError(f"--out {out}: a .png output holds a 2D label map, but the target is {target.ndim}D; use .nii.gz or .seg.nrrd")
+    engine = create_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
         result = engine.run(Request(references, target, args.structures), progress)
     write_outputs(result, paths, args.overwrite)

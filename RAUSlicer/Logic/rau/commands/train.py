@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from rau.errors import OptionError
 from rau.train.model import LoraSettings
 
 
@@ -111,7 +112,7 @@ def run_grpo(args: argparse.Namespace) -> int:
         try:
             weights[name] = float(value)
         except ValueError as error:
-            raise ValueError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from error
+            raise OptionError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from error
     settings = GRPOSettings(args.num_generations, args.max_completion_length, args.temperature, args.beta, weights)
     print(f"wrote adapter {grpo(_settings(args), settings)}")
     return 0

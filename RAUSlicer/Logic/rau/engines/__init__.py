@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from rau.engines.base import Engine, Progress, Reference, Request
+from rau.errors import OptionError
 
 ENGINES = {
     "registration": "rau.engines.registration:RegistrationEngine",
@@ -20,7 +21,7 @@ DEFAULT_ENGINE = "registration"
 def create_engine(name: str, options: dict | None = None) -> Engine:
     """Instantiate the engine called ``name`` with CLI/GUI ``options``."""
     if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+        raise OptionError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
     module_name, class_name = ENGINES[name].split(":")
     engine_class = getattr(importlib.import_module(module_name), class_name)
     return engine_class.from_options(dict(options or {}))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rau.boxes import Box
+from rau.errors import InputError
 from rau.image import GeometryError, Image
 from rau.labels import LabelSet, Segmentation, Structure
 from rau.result import Result
@@ -28,7 +29,7 @@ class Cancelled(RuntimeError):
     """The user cancelled the run; nothing was written."""
 
 
-class ReferenceInputError(ValueError):
+class ReferenceInputError(InputError):
     """A reference is unusable (no labels, wrong dimensionality ...)."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rau.engines.base import PipelineEngine, Progress, Request
+from rau.errors import OptionError
 from rau.result import Result
 from rau.vlm.key_slices import axial_axis
 
@@ -24,7 +25,7 @@ class RAUEngine(PipelineEngine):
         from rau.vlm.localizer import VLMLocalizer
 
         if options.get("slice_axis") not in (None, "auto"):
-            raise ValueError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
+            raise OptionError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
         localizer = VLMLocalizer(create_backend(options), per_structure=bool(options.get("vlm_per_structure")))
         return cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, validate_request
+from rau.errors import OptionError
 from rau.fusion import fuse
 from rau.image import Image
 from rau.label_transfer import SoftMask, warp_structures
@@ -39,7 +40,7 @@ class RegistrationEngine(Engine):
     def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote", keep_transfers: bool = False):
         """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
         if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+            raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
         self.settings, self.top_k, self.fusion, self.keep_transfers = settings, top_k, fusion, keep_transfers
 
     @classmethod

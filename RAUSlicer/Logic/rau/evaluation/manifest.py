@@ -9,9 +9,10 @@ Rows sharing a target form one multi-reference case.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rau import validation
 
 REQUIRED_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels")
 
@@ -36,38 +37,29 @@ class Case:
 
 
 def read_manifest(path) -> list[Case]:
-    """Cases in manifest order; raises ValueError naming a missing column or file."""
+    """Cases in manifest order; raises :class:`~rau.errors.InputError` naming the file, line and problem."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"manifest {path} does not exist")
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: manifest lacks column(s) {', '.join(missing)}")
-        rows = list(reader)
-    if not rows:
-        raise ValueError(f"{path}: manifest has no cases")
     cases: dict[tuple[str, str], Case] = {}
-    for number, row in enumerate(rows, start=2):
-        paths = {c: path.parent / row[c] for c in REQUIRED_COLUMNS}
-        for column, file in paths.items():
-            if not file.exists():
-                raise FileNotFoundError(f"{path} line {number}: {column} {file} does not exist")
+    for line, row in validation.read_table(path, REQUIRED_COLUMNS, "manifest"):
+        paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS}
+        label_table = validation.existing_file(row, "label_table", path, line) if row.get("label_table") else None
         key = (row["target_image"], row["target_labels"])
         case = cases.setdefault(
             key,
             Case(
                 paths["target_image"],
                 paths["target_labels"],
-                _float(row.get("target_spacing")),
+                validation.spacing_field(row, "target_spacing", path, line),
                 structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
-                label_table=path.parent / row["label_table"] if row.get("label_table") else None,
+                label_table=label_table,
             ),
         )
-        case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], _float(row.get("reference_spacing"))))
+        reference_spacing = validation.spacing_field(row, "reference_spacing", path, line)
+        case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing))
     return list(cases.values())
 
 
-def _float(text: str | None) -> float | None:
-    return float(text) if text not in (None, "") else None
+def case_files(cases: list[Case]) -> list[Path]:
+    """Every file the cases read (images, labels, label tables), for output safety checks."""
+    files = [file for case in cases for file in (case.target_image, case.target_labels, case.label_table) if file]
+    return files + [file for case in cases for entry in case.references for file in (entry.image, entry.labels)]

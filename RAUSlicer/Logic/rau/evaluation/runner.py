@@ -88,7 +88,7 @@ def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     """The case's references, its target image and the target's truth segmentation."""
     references = [_load_reference(entry, case.label_table) for entry in case.references]
     target = read_image(case.target_image, case.target_spacing)
-    truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing)
+    truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
     return references, target, truth
 
 

@@ -7,8 +7,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from rau.errors import InputError, WriteError
 
-class OutputExistsError(FileExistsError):
+
+class OutputExistsError(InputError, FileExistsError):
     """An output file exists and overwriting was not allowed."""
 
 
@@ -22,7 +24,8 @@ def check_writable(path: Path, overwrite: bool) -> None:
 def atomic_path(path, overwrite: bool = False):
     """Yield a temporary path with the same suffixes; rename it to ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception (Ctrl-C and SIGTERM included) the temporary file is removed and ``path``
+    is left untouched. The file gets the permissions the umask allows, like any new file.
     """
     path = Path(path)
     check_writable(path, overwrite)
@@ -33,6 +36,15 @@ def atomic_path(path, overwrite: bool = False):
     temporary = Path(temporary)
     try:
         yield temporary
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        raise WriteError(f"could not write {path}: {error}") from error
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

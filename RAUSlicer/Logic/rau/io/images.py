@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 from PIL import Image as PILImage
 
+from rau import validation
+from rau.errors import InputError
 from rau.image import GeometryError, Image
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
 
-class ImageReadError(ValueError):
+class ImageReadError(InputError):
     """A file could not be read as an image, or holds voxels ``rau`` cannot use."""
 
 
@@ -33,18 +36,27 @@ def read_image(path, pixel_spacing: float | None = None) -> Image:
         elif path.suffix.lower() in PICTURE_SUFFIXES:
             image = _read_picture(path, pixel_spacing)
         else:
+            if validation.is_nifti(path):
+                validation.check_nifti(path)
             image = Image.from_sitk(sitk.ReadImage(str(path)))
-    except GeometryError as error:
-        raise ImageReadError(f"{path}: {error}") from error
-    except (RuntimeError, OSError) as error:
-        raise ImageReadError(f"{path}: not a readable image ({str(error).strip().splitlines()[-1]})") from error
-    if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
-        raise ImageReadError(f"{path}: image holds NaN or infinite voxels")
+        validation.check_image(image, path)
+    except InputError as error:
+        raise ImageReadError(error if str(error).startswith(str(path)) else f"{path}: {error}") from error
+    except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
+        raise ImageReadError(f"{path}: not a readable image ({_reason(error)})") from error
     return image
+
+
+def _reason(error: Exception) -> str:
+    """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    useful = [line for line in lines if not line.startswith(("Exception thrown", "Reason: No such file"))] or lines
+    return re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
 
 
 def _read_picture(path: Path, pixel_spacing: float | None) -> Image:
     with PILImage.open(path) as picture:
+        validation.check_picture_size(path, *picture.size)
         array = np.asarray(picture.convert("L") if picture.mode not in ("L", "I", "I;16", "F") else picture)
     spacing = float(pixel_spacing) if pixel_spacing else 1.0
     return Image(array[np.newaxis], spacing=(spacing, spacing, 1.0), ndim=2)
@@ -65,9 +77,11 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically.
 
     A 2D image read from a 1-slice volume is written as that volume (the caller's axis
-    layout, spacing, origin and direction; see :mod:`rau.image`).
+    layout, spacing, origin and direction; see :mod:`rau.image`). A skewed direction matrix
+    is refused: writers would silently make it orthonormal, moving the voxels.
     """
     path = Path(path)
+    validation.check_direction(image.direction, path)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
             if image.ndim != 2:

@@ -11,6 +11,7 @@ import csv
 import json
 from pathlib import Path
 
+from rau.errors import InputError
 from rau.labels import LabelSet, Structure, default_color
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
@@ -30,14 +31,20 @@ def find_label_table(label_map_path) -> Path | None:
 
 
 def read_label_table(path) -> LabelSet:
-    """Read a label table in any of the supported formats (chosen by suffix)."""
+    """Read a label table in any of the supported formats (chosen by suffix); a bad one raises naming the file."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return LabelSet.from_values([int(k) for k in json.loads(text)], {int(k): v for k, v in json.loads(text).items()})
-    if path.name.lower().endswith(".csv"):
-        return _parse_csv(text, path)
-    return _parse_color_table(text, path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        if path.suffix.lower() == ".json":
+            names = json.loads(text)
+            return LabelSet.from_values([int(k) for k in names], {int(k): str(v) for k, v in names.items()})
+        if path.name.lower().endswith(".csv"):
+            return _parse_csv(text, path)
+        return _parse_color_table(text, path)
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})") from None
 
 
 def _parse_csv(text: str, path: Path) -> LabelSet:
@@ -47,7 +54,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
             value = int(row["value"])
             color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
         except (KeyError, ValueError) as error:
-            raise ValueError(f"{path}: bad label table row {row} ({error})") from error
+            raise InputError(f"{path}: bad label table row {row} ({error})") from error
         terminology = json.loads(row["terminology"]) if row.get("terminology") else None
         if value != 0:
             structures.append(Structure(row["name"], value, color, terminology))
@@ -64,7 +71,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
             value = int(fields[0])
             color = tuple(int(c) / 255 for c in fields[2:5]) if len(fields) >= 5 else default_color(value)
         except ValueError as error:
-            raise ValueError(f"{path}: bad color table line {line!r}") from error
+            raise InputError(f"{path}: bad color table line {line!r}") from error
         if value != 0 and fields[1].lower() not in ("background", "none"):
             structures.append(Structure(fields[1], value, color))
     return LabelSet(tuple(structures))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import slicerio
 
+from rau import validation
 from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
@@ -17,26 +18,31 @@ from rau.labels import LabelSet, Segmentation, Structure
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
 
-def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None) -> Segmentation:
+def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None, image_path="the image") -> Segmentation:
     """Read a segmentation as per-structure masks.
 
     ``.seg.nrrd`` keeps Slicer's names, colors and terminology (overlapping layers
     included). A label map (NIfTI, NRRD, PNG ...) takes names and colors from
     ``label_table`` or from a sidecar found next to it (see
     :func:`rau.io.label_tables.find_label_table`), else names are ``label_<value>``.
-    With ``geometry`` the masks are resampled onto that grid in physical space.
+    With ``geometry`` (read from ``image_path``) the masks are resampled onto that grid in
+    physical space; they must cover the same region (a ``.seg.nrrd`` may cover less).
     """
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
-    if path.name.lower().endswith(".seg.nrrd"):
+    seg_nrrd = path.name.lower().endswith(".seg.nrrd")
+    if seg_nrrd:
         segmentation = _read_seg_nrrd(path)
     else:
         table_path = Path(label_table) if label_table else find_label_table(path)
         labels = read_label_table(table_path) if table_path else None
         spacing = pixel_spacing if path.suffix.lower() in PICTURE_SUFFIXES else None
-        segmentation = Segmentation.from_label_map(read_image(path, spacing), labels)
+        label_map = read_image(path, spacing)
+        validation.check_label_values(label_map, path)
+        segmentation = Segmentation.from_label_map(label_map, labels)
     if geometry is not None and not segmentation.geometry.same_grid(geometry):
+        validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
         segmentation = resample_segmentation(segmentation, geometry)
     return segmentation
 
@@ -51,7 +57,11 @@ def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmen
 
 
 def _read_seg_nrrd(path: Path) -> Segmentation:
-    data = slicerio.read_segmentation(str(path))
+    try:
+        data = slicerio.read_segmentation(str(path))
+    except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
+        raise ImageReadError(f"{path}: not a readable Slicer segmentation ({type(error).__name__}: {error})") from None
+    names = _utf8_segment_names(path)
     ijk_to_lps = np.asarray(data["ijkToLPS"], dtype=float)
     offset = np.asarray(data.get("referenceImageExtentOffset", [0, 0, 0]), dtype=float)
     voxels = data["voxels"]
@@ -65,9 +75,9 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
 
     geometry = on_grid(np.zeros(tuple(reversed(shape_ijk)), np.uint8))
     structures, masks = [], {}
-    for segment in data["segments"]:
+    for index, segment in enumerate(data["segments"]):
         structure = Structure(
-            name=segment.get("name") or segment["id"],
+            name=names.get(index) or segment.get("name") or segment["id"],
             value=len(structures) + 1,
             color=tuple(float(c) for c in segment.get("color", (1.0, 0.0, 0.0))),
             terminology=segment.get("terminology"),
@@ -92,7 +102,7 @@ def label_table_path(label_map_path) -> Path:
     """The sidecar label table written next to a label map (``x.nii.gz`` -> ``x.labels.csv``)."""
     path = Path(label_map_path)
     stem = path.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff"):
+    for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
@@ -105,8 +115,13 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     geometry = segmentation.geometry.as_stored()
     ijk_to_lps = geometry.index_to_world
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps)
+    names = {}
     for structure in segmentation.labels:
-        segment = {"id": f"Segment_{structure.value}", "name": structure.name, "color": list(structure.color)}
+        name = structure.name
+        if not name.isascii():
+            name = f"rau-utf8-name-{len(names)}"
+            names[name] = structure.name
+        segment = {"id": f"Segment_{structure.value}", "name": name, "color": list(structure.color)}
         if structure.terminology:
             segment["terminology"] = structure.terminology
         mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
@@ -114,4 +129,31 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):
             slicerio.write_segmentation(str(temporary), data)
+        _put_utf8_names(temporary, names)
     return Path(path)
+
+
+def _put_utf8_names(path: Path, names: dict[str, str]) -> None:
+    """Replace ASCII placeholders in the NRRD header by UTF-8 names (pynrrd writes ASCII only; Slicer reads UTF-8)."""
+    if not names:
+        return
+    content = path.read_bytes()
+    end = content.index(b"\n\n") + 2
+    header = content[:end].decode("ascii")
+    for placeholder, name in names.items():
+        header = header.replace(f":={placeholder}\n", f":={name}\n")
+    path.write_bytes(header.encode("utf-8") + content[end:])
+
+
+def _utf8_segment_names(path: Path) -> dict[int, str]:
+    """Segment index -> name, read from the header as UTF-8 (pynrrd drops non-ASCII characters)."""
+    names = {}
+    with open(path, "rb") as handle:
+        for raw in iter(handle.readline, b""):
+            if raw in (b"\n", b"\r\n"):
+                break
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            key, separator, value = line.partition(":=")
+            if separator and key.startswith("Segment") and key.endswith("_Name") and key[7:-5].isdigit():
+                names[int(key[7:-5])] = value
+    return names

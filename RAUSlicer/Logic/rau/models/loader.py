@@ -10,8 +10,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from rau.errors import UnavailableError
 
-class ModelNotAvailableError(RuntimeError):
+
+class ModelNotAvailableError(UnavailableError):
     """The weights are not on this machine and cannot (or may not) be downloaded."""
 
 

@@ -11,11 +11,12 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Prompt
+from rau.errors import InputError
 from rau.image import Image
 from rau.mrml.geometry import lps_to_ras
 
 
-class PromptError(ValueError):
+class PromptError(InputError):
     """The markups do not make a usable prompt (none placed, or outside the target)."""
 
 

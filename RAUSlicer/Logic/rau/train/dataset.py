@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
+from rau.errors import InputError
 from rau.train.conversations import conversation, render_reference, render_target
 from rau.train.pairs import Question
 from rau.vlm.families import ModelFamily
@@ -46,7 +47,7 @@ def read_card(folder) -> dict:
     """The card of a pairs folder (raises with a hint when it is not one)."""
     path = Path(folder) / CARD
     if not path.is_file():
-        raise FileNotFoundError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
+        raise InputError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -59,7 +60,7 @@ def read_records(folder, split: str) -> list[dict]:
     """The JSON records of one split."""
     path = Path(folder) / f"{split}.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: split {split!r} not found")
+        raise InputError(f"{path}: split {split!r} not found")
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -71,7 +72,7 @@ def load_split(folder, split: str, limit: int | None = None):
 
     records = read_records(folder, split)[:limit]
     if not records:
-        raise ValueError(f"{folder}: split {split!r} is empty")
+        raise InputError(f"{folder}: split {split!r} is empty")
     rows = []
     for record in records:
         images = []

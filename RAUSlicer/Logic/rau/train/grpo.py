@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rau.errors import InputError
 from rau.train.rewards import REWARDS
 from rau.train.run import FineTuneSettings, callbacks, finish, prepare, trainer_arguments
 
@@ -32,12 +33,12 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     grpo = grpo or GRPOSettings()
     completions = settings.batch_size * settings.grad_accum
     if grpo.num_generations < 2 or completions % grpo.num_generations:
-        raise ValueError(
+        raise InputError(
             f"batch size x grad accumulation ({completions}) must be a multiple of num_generations ({grpo.num_generations}), which must be at least 2"
         )
     unknown = set(grpo.reward_weights) - set(REWARDS)
     if unknown:
-        raise ValueError(f"unknown reward(s) {sorted(unknown)}; choose from {', '.join(REWARDS)}")
+        raise InputError(f"unknown reward(s) {sorted(unknown)}; choose from {', '.join(REWARDS)}")
     model, processor, family, train, val = prepare(settings)
     names = list(grpo.reward_weights)
     config = GRPOConfig(

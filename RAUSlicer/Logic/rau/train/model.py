@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from rau.errors import InputError
 from rau.models.loader import ModelSource, load_model, load_processor, pick_device
 from rau.vlm.families import ModelFamily
 from rau.vlm.local import load_adapter, model_family
@@ -57,7 +58,7 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
 def check_family(card_family: ModelFamily, family: ModelFamily) -> None:
     """Refuse pairs rendered for another image size rule or coordinate convention than the model's ``family``."""
     if card_family != family:
-        raise ValueError(
+        raise InputError(
             f"the pairs were rendered for {card_family}, but this model's processor gives {family}; "
             "rebuild them with `rau train build-pairs --model` pointing at this model"
         )

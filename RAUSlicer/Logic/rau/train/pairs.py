@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.train.slices import SliceStack, match_slice
@@ -37,10 +38,10 @@ class PairOptions:
     def __post_init__(self):
         unknown = set(self.tasks) - set(TASKS)
         if unknown or not self.tasks:
-            raise ValueError(f"unknown task(s) {sorted(unknown)}; choose from {', '.join(TASKS)}")
+            raise InputError(f"unknown task(s) {sorted(unknown)}; choose from {', '.join(TASKS)}")
         for name in ("references_per_target", "slices_per_pair", "questions_per_pair", "min_pixels"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -79,12 +80,12 @@ class Question:
 def split_subjects(names: list[str], val_fraction: float, seed: int) -> dict[str, list[str]]:
     """Shuffle subjects with ``seed`` and hold a share out for validation (each split needs two subjects)."""
     if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise InputError(f"val_fraction must be in [0, 1), got {val_fraction}")
     names = sorted(set(names))
     order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
     count = 0 if val_fraction == 0 else max(2, round(val_fraction * len(names)))
     if count and len(names) - count < 2:
-        raise ValueError(f"{len(names)} subjects cannot give two training and two validation subjects; use val_fraction 0 or more subjects")
+        raise InputError(f"{len(names)} subjects cannot give two training and two validation subjects; use val_fraction 0 or more subjects")
     return {"train": sorted(order[count:]), "val": sorted(order[:count])}
 
 

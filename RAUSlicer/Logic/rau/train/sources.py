@@ -18,6 +18,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from rau.errors import InputError
 from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.labels import Segmentation
@@ -48,10 +49,10 @@ def read_subjects(source) -> list[Subject]:
     elif source.is_file():
         subjects = _from_manifest(source)
     else:
-        raise FileNotFoundError(f"{source}: no such dataset folder or manifest")
+        raise InputError(f"{source}: no such dataset folder or manifest")
     count = len({s.name for s in subjects})
     if count < 2:
-        raise ValueError(f"{source}: need at least two subjects to draw reference/target pairs, found {count}")
+        raise InputError(f"{source}: need at least two subjects to draw reference/target pairs, found {count}")
     return sorted(subjects, key=lambda s: (s.name, str(s.image)))
 
 
@@ -63,13 +64,13 @@ def _from_folder(folder: Path) -> list[Subject]:
         if not images and not labels:
             continue
         if len(images) != 1 or len(labels) != 1:
-            raise ValueError(
+            raise InputError(
                 f"{sub}: a subject folder needs exactly one image.* and one label* file, "
                 f"found images {[p.name for p in images]} and labels {[p.name for p in labels]}; use a manifest CSV instead"
             )
         subjects.append(Subject(sub.name, images[0], labels[0]))
     if not subjects:
-        raise ValueError(f"{folder}: no subject subfolders with image.* and label* files")
+        raise InputError(f"{folder}: no subject subfolders with image.* and label* files")
     return subjects
 
 
@@ -77,16 +78,16 @@ def _from_manifest(manifest: Path) -> list[Subject]:
     with open(manifest, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
-        raise ValueError(f"{manifest}: manifest lists no images")
+        raise InputError(f"{manifest}: manifest lists no images")
     missing = {"image", "labels"} - set(rows[0])
     if missing:
-        raise ValueError(f"{manifest}: manifest lacks column(s) {sorted(missing)}; columns are image,labels[,subject,pixel_spacing,label_table]")
+        raise InputError(f"{manifest}: manifest lacks column(s) {sorted(missing)}; columns are image,labels[,subject,pixel_spacing,label_table]")
     subjects = []
     for number, row in enumerate(rows, start=2):
         try:
             spacing = float(row["pixel_spacing"]) if row.get("pixel_spacing") else None
         except ValueError as error:
-            raise ValueError(f"{manifest}:{number}: bad pixel_spacing {row['pixel_spacing']!r}") from error
+            raise InputError(f"{manifest}:{number}: bad pixel_spacing {row['pixel_spacing']!r}") from error
         table = manifest.parent / row["label_table"] if row.get("label_table") else None
         name = row.get("subject") or Path(row["image"]).name
         subjects.append(Subject(name, manifest.parent / row["image"], manifest.parent / row["labels"], spacing, table))

@@ -11,6 +11,7 @@ import abc
 import os
 from dataclasses import dataclass
 
+from rau.errors import OptionError
 from rau.vlm.families import ModelFamily, family_for
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -46,12 +47,13 @@ def create_backend(options: dict) -> Backend:
     model = options.get("vlm_model") or DEFAULT_MODEL
     family = family_for(options["vlm_family"]) if options.get("vlm_family") else None
     if options.get("vlm_server"):
-        from rau.vlm.server import ServerBackend
+        from rau.vlm.server import DEFAULT_TIMEOUT_S, ServerBackend
 
         if options.get("vlm_adapter"):
-            raise ValueError("--vlm-adapter applies to a local model; load the adapter on the server instead")
+            raise OptionError("--vlm-adapter applies to a local model; load the adapter on the server instead")
         return ServerBackend(
-            options["vlm_server"], model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE)
+            options["vlm_server"], model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE),
+            timeout=options.get("vlm_timeout", DEFAULT_TIMEOUT_S),
         )
     from rau.models.loader import ModelSource
     from rau.vlm.local import TransformersBackend

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from rau.errors import OptionError
+
 
 @dataclass(frozen=True)
 class ModelFamily:
@@ -97,7 +99,7 @@ def family_for(model_type_or_name: str) -> ModelFamily:
     for marker, family in (("qwen3_vl", QWEN3_VL), ("qwen2_5_vl", QWEN2_5_VL), ("qwen2_vl", QWEN2_VL)):
         if marker in key:
             return family
-    raise ValueError(
+    raise OptionError(
         f"unknown vision-language model family for {model_type_or_name!r}; "
         f"supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL (set --vlm-family for a server model with another name)"
     )

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rau.errors import InputError, UnavailableError
 from rau.models.loader import ModelSource, load_model, load_processor, resolve
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
+
+
+class AdapterError(InputError, FileNotFoundError):
+    """A --vlm-adapter folder is not a LoRA adapter."""
 
 
 class TransformersBackend(Backend):
@@ -73,10 +78,10 @@ def load_adapter(model, adapter, trainable: bool = False):
     """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``; ``trainable`` to train it further."""
     folder = Path(adapter).expanduser()
     if not (folder / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
+        raise AdapterError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
     try:
         from peft import PeftModel
     except ImportError as error:
-        raise RuntimeError("loading a LoRA adapter needs peft: pip install 'rauslicer[train]'") from error
+        raise UnavailableError("loading a LoRA adapter needs peft: pip install 'rauslicer[train]'") from error
     model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
     return model if trainable else model.eval()

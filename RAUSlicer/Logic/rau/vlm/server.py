@@ -9,16 +9,25 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import urllib.error
 import urllib.request
 
+from rau.errors import OptionError, UnavailableError
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily
+
+DEFAULT_TIMEOUT_S = 180.0
+"""Seconds to wait for one answer: a 7B model on one GPU answers a key-slice request in well under a minute."""
+RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
+"""Waits between attempts when the server refuses the connection (starting up); about 4 s in all."""
+MAX_REPLY_BYTES = 16 * 2**20
+"""Longer replies are refused unread (a chat answer is a few kilobytes)."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, request, fp, code, message, headers, new_url):
-        raise RuntimeError(
+        raise UnavailableError(
             f"VLM server {request.full_url} redirected to {new_url}: redirect to {new_url} refused, "
             "so that images go only to the server you named"
         )
@@ -28,7 +37,7 @@ def endpoint(url: str) -> str:
     """The chat-completions URL for a server URL given with or without ``/v1``."""
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"VLM server URL must start with http:// or https://, got {url!r}")
+        raise OptionError(f"--vlm-server URL must start with http:// or https://, got {url!r}")
     if url.endswith("/chat/completions"):
         return url
     return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
@@ -58,7 +67,7 @@ def wire_messages(messages: list[dict]) -> list[dict]:
 class ServerBackend(Backend):
     """Sends each conversation to ``url`` and returns the first choice's text."""
 
-    def __init__(self, url: str, model: str, family: ModelFamily, api_key: str | None = None, timeout: float = 600.0):
+    def __init__(self, url: str, model: str, family: ModelFamily, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT_S):
         self.url, self.model, self.family, self.api_key, self.timeout = endpoint(url), model, family, api_key, timeout
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
         self.calls = 0
@@ -69,20 +78,35 @@ class ServerBackend(Backend):
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(self.url, json.dumps(body).encode("utf-8"), headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                data = json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode("utf-8", "replace")[:300] if error.fp else error.msg
-            raise RuntimeError(f"VLM server {self.url} answered HTTP {error.code}: {detail}") from error
-        except urllib.error.URLError as error:
-            raise RuntimeError(f"cannot reach VLM server {self.url}: {error.reason}") from error
-        except (ValueError, OSError) as error:
-            raise RuntimeError(f"VLM server {self.url} sent an unreadable reply: {error}") from error
+        data = self._post(request)
         self.calls += 1
         try:
             text = data["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError) as error:
-            raise RuntimeError(f"VLM server {self.url} reply has no choices[0].message.content: {str(data)[:200]}") from error
+            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {str(data)[:200]}") from error
         usage = data.get("usage") or {}
         return Reply(text, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+    def _post(self, request: urllib.request.Request):
+        """The decoded JSON reply; a refused connection is retried after each of :data:`RETRY_DELAYS_S`."""
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                with self._opener.open(request, timeout=self.timeout) as response:
+                    body = response.read(MAX_REPLY_BYTES + 1)
+                if len(body) > MAX_REPLY_BYTES:
+                    raise UnavailableError(f"VLM server {self.url} sent more than {MAX_REPLY_BYTES // 2**20} MB; refused")
+                return json.loads(body.decode("utf-8"))
+            except UnavailableError:
+                raise
+            except urllib.error.HTTPError as error:
+                detail = error.read(300).decode("utf-8", "replace") if error.fp else error.msg
+                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {detail}") from error
+            except urllib.error.URLError as error:
+                if isinstance(error.reason, ConnectionRefusedError) and delay is not None:
+                    time.sleep(delay)
+                    continue
+                raise UnavailableError(f"cannot reach VLM server {self.url}: {error.reason}") from error
+            except TimeoutError as error:
+                raise UnavailableError(f"VLM server {self.url} gave no answer within {self.timeout:g} s (--vlm-timeout)") from error
+            except (ValueError, OSError) as error:
+                raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error}") from error

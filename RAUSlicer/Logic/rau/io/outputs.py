@@ -1,0 +1,81 @@
+"""Output safety, checked before any computation: never replace an input, its sidecar or
+the manifest (not even with ``--overwrite``), only known suffixes, a folder that can be written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rau.errors import InputError, OptionError
+from rau.io.atomic import check_writable
+from rau.io.label_tables import SIDECAR_SUFFIXES
+from rau.io.segmentations import label_table_path
+
+LABEL_MAP_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".png")
+"""What ``--out`` may end with: a Slicer segmentation, NIfTI, NRRD, or PNG for 2D targets."""
+
+
+def label_map_suffix(path, option: str = "--out") -> str:
+    """The output format suffix of ``path`` (lower case); anything else is refused."""
+    name = Path(path).name.lower()
+    for suffix in LABEL_MAP_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return suffix
+    raise OptionError(f"{option} {path}: name it with one of {', '.join(LABEL_MAP_SUFFIXES)} (.png for 2D targets only)")
+
+
+def protected_paths(inputs) -> dict[Path, Path]:
+    """Every input and the sidecar label tables a reader could pick up beside it -> the input."""
+    protected = {}
+    for given in inputs:
+        path = Path(given)
+        stems = {path.name.split(".")[0], path.name.rsplit(".nii", 1)[0] if ".nii" in path.name else path.stem}
+        candidates = [path, label_table_path(path)] + [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]
+        for candidate in candidates:
+            protected.setdefault(_resolve(candidate), path)
+    return protected
+
+
+def check_outputs(outputs, inputs, overwrite: bool) -> None:
+    """Refuse outputs that would replace an input (or its sidecar), land on one file twice,
+    are folders, exist without ``overwrite``, or lie in a folder that cannot be written."""
+    protected = protected_paths(inputs)
+    folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
+    seen: set[Path] = set()
+    for output in map(Path, outputs):
+        resolved = _resolve(output)
+        culprit = protected.get(resolved) or next((p for p in inputs if _same_file(p, output)), None)
+        if culprit is not None:
+            raise InputError(f"{output}: this output would replace the input {culprit} (refused even with --overwrite); choose another output name")
+        if any(folder in resolved.parents for folder in folders):
+            raise InputError(f"{output}: this output lies inside the input folder {next(f for f in folders if f in resolved.parents)}; choose another folder")
+        if resolved in seen:
+            raise InputError(f"{output}: two outputs would be written to this one file; choose another output name")
+        seen.add(resolved)
+        if output.is_dir():
+            raise InputError(f"{output} is a folder; give a file name ending in one of {', '.join(LABEL_MAP_SUFFIXES)}")
+        check_writable(output, overwrite)
+        check_folder_writable(output.parent)
+
+
+def check_folder_writable(folder: Path) -> None:
+    """The nearest existing ancestor of ``folder`` is a folder this process may write in."""
+    existing = Path(os.path.abspath(folder))
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{folder}: cannot create this output folder, {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{folder}: no permission to write in {existing}")
+
+
+def _resolve(path) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -1,0 +1,281 @@
+"""Input validation: the one home of every check on options, files, geometry, labels and
+manifest rows. Readers and commands call these before any computation; each failure is an
+:class:`~rau.errors.InputError` whose message names the option, file or row and the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from rau.errors import InputError, OptionError
+
+MAX_PICTURE_PIXELS = 100_000_000
+"""Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
+MAX_LABEL_VALUES = 1000
+"""A label map with more distinct values than this is taken for an intensity image."""
+DIRECTION_TOLERANCE = 1e-3
+"""How far ``direction.T @ direction`` may stray from the identity."""
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+# --- options --------------------------------------------------------------------------
+def positive_number(value, option: str) -> float:
+    """``value`` as a finite number > 0, else :class:`OptionError` naming ``option``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise OptionError(f"{option} must be a positive number, got {value!r}")
+    return number
+
+
+def positive_integer(value, option: str) -> int:
+    """``value`` as an integer >= 1, else :class:`OptionError` naming ``option``."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise OptionError(f"{option} must be at least 1, got {value!r}")
+    return number
+
+
+def finite_number(value, option: str) -> float:
+    """``value`` as a finite number, else :class:`OptionError` naming ``option``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise OptionError(f"{option} must be a finite number, got {value!r}")
+    return number
+
+
+def check_window(window, option: str = "--window") -> tuple[float, float] | None:
+    """An intensity window ``(low, high)`` with low < high (None passes)."""
+    if window is None:
+        return None
+    low, high = (finite_number(v, option) for v in window)
+    if low >= high:
+        raise OptionError(f"{option} needs LOW < HIGH, got {low:g} {high:g}")
+    return low, high
+
+
+def device_name(value, option: str = "--device") -> str:
+    """A torch device: auto, cpu, mps, cuda or cuda:N."""
+    text = str(value).strip().lower()
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise OptionError(f"{option} must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
+    return text
+
+
+def argument(check, option: str):
+    """An argparse ``type=`` callable: ``check(text, option)``, its message shown by argparse."""
+
+    def convert(text):
+        try:
+            return check(text, option)
+        except OptionError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__
+    return convert
+
+
+# --- files ------------------------------------------------------------------------------
+def is_nifti(path) -> bool:
+    return Path(path).name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def check_nifti(path) -> None:
+    """Refuse a truncated NIfTI file, zero or negative pixel sizes, and NaN or infinite voxels."""
+    import nibabel
+    from nibabel.openers import ImageOpener
+
+    path = Path(path)
+    try:
+        nifti = nibabel.load(str(path))
+    except Exception as error:  # nibabel raises many types for a broken header
+        raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
+    with ImageOpener(str(path)) as stream:  # the header as written: nibabel.load turns pixdim 0 into 1
+        header = type(nifti.header).from_fileobj(stream, check=False)
+    dims = int(header["dim"][0])
+    pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
+    if any(not math.isfinite(p) or p <= 0 for p in pixdim):
+        raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
+    expected = int(header.get_data_offset()) + int(np.prod(nifti.shape)) * header.get_data_dtype().itemsize
+    available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
+    if available < expected:
+        raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
+    if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
+        if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
+            raise InputError(f"{path}: image holds NaN or infinite voxels")
+
+
+def _gzip_length(path: Path) -> int:
+    """The decompressed length of a gzip file; a stream cut short is an error."""
+    length = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(1 << 22):
+                length += len(chunk)
+    except (EOFError, OSError, gzip.BadGzipFile) as error:
+        raise InputError(f"{path}: file is truncated or damaged ({error})") from None
+    return length
+
+
+def check_picture_size(path, width: int, height: int) -> None:
+    """Refuse pictures whose header claims more than :data:`MAX_PICTURE_PIXELS` pixels."""
+    if width * height > MAX_PICTURE_PIXELS:
+        raise InputError(f"{path}: picture claims {width}x{height} pixels, more than the limit of {MAX_PICTURE_PIXELS:,}")
+
+
+# --- images and label maps -----------------------------------------------------------------
+def check_image(image, path) -> None:
+    """Pixel sizes > 0, an orthonormal direction matrix, finite voxels."""
+    if any(not math.isfinite(s) or s <= 0 for s in image.spacing):
+        raise InputError(f"{path}: pixel size {image.spacing} must be positive")
+    check_direction(image.direction, path)
+    if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
+        raise InputError(f"{path}: image holds NaN or infinite voxels")
+
+
+def check_direction(direction, path) -> None:
+    """The direction matrix's columns are perpendicular unit vectors (within :data:`DIRECTION_TOLERANCE`)."""
+    direction = np.asarray(direction, dtype=float)
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE):
+        raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
+
+
+def check_label_values(label_map, path) -> None:
+    """Label values must be non-negative integers."""
+    array = np.asarray(label_map.array)
+    if np.issubdtype(array.dtype, np.floating) and not np.array_equal(np.rint(array), array):
+        raise InputError(f"{path}: label map has non-integer values; is this an intensity image?")
+    if array.size and array.min() < 0:
+        raise InputError(f"{path}: label map has negative values (lowest {array.min():g}); labels must be 0 (background) or positive integers")
+    if array.size and _distinct_values(array) > MAX_LABEL_VALUES:
+        raise InputError(f"{path}: label map has more than {MAX_LABEL_VALUES} different values; is this an intensity image rather than labels?")
+
+
+def _distinct_values(array: np.ndarray) -> int:
+    """How many different non-negative integer values ``array`` holds (slice by slice, no sorting)."""
+    top = int(array.max())
+    if top >= 1 << 24:
+        return top
+    seen = np.zeros(top + 1, bool)
+    for plane in array:
+        seen[plane.astype(np.int64, copy=False)] = True
+    return int(np.count_nonzero(seen))
+
+
+def world_extent(image) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest LPS corner of the region the image's voxels cover."""
+    ndim = image.ndim
+    corners = np.array(np.meshgrid(*[[-0.5, s - 0.5] for s in image.size])).reshape(3, -1).T
+    if ndim == 2:
+        corners[:, 2] = 0
+    points = image.to_world(corners)
+    return points.min(axis=0), points.max(axis=0)
+
+
+def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False) -> None:
+    """The label map covers the image's physical region (or lies inside it when ``inside_only``).
+
+    Tolerance: half the coarsest voxel of either grid.
+    """
+    single_slices = image.shape[0] == 1 and labels.shape[0] == 1
+    if image.ndim != labels.ndim and not single_slices:
+        raise InputError(f"{labels_path}: labels are {labels.ndim}D but the image {Path(image_path).name} is {image.ndim}D")
+    tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
+    axes = slice(0, 2) if 2 in (image.ndim, labels.ndim) else slice(0, 3)  # a picture has no extent across its plane
+    image_low, image_high = (corner[axes] for corner in world_extent(image))
+    label_low, label_high = (corner[axes] for corner in world_extent(labels))
+    if inside_only:
+        fits = np.all(label_low >= image_low - tolerance) and np.all(label_high <= image_high + tolerance)
+    else:
+        fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
+    if not fits:
+        raise InputError(
+            f"{labels_path}: labels cover {_box(label_low, label_high)} mm but the image {Path(image_path).name} covers "
+            f"{_box(image_low, image_high)} mm; are they the same picture at the same pixel size?"
+        )
+
+
+def check_distinct_files(image_path, labels_path) -> None:
+    """Refuse an image given as its own labels (a common slip that would make every grey value a structure)."""
+    try:
+        same = Path(image_path).resolve() == Path(labels_path).resolve() or os.path.samefile(image_path, labels_path)
+    except OSError:
+        return
+    if same:
+        raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
+
+
+def _box(low, high) -> str:
+    return "[" + ", ".join(f"{a:.1f}..{b:.1f}" for a, b in zip(low, high)) + "]"
+
+
+# --- manifests ------------------------------------------------------------------------------
+def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, dict]]:
+    """Rows of a CSV (a UTF-8 byte order mark is fine) as ``(line number, row)``.
+
+    Missing columns, short or long rows and empty required fields raise naming file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} " + ("is a folder, not a CSV file" if path.is_dir() else "does not exist"))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            missing = [c for c in required if c not in columns]
+            if missing:
+                raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
+            reader.fieldnames = columns
+            rows = []
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")
+                if any(value is None for value in row.values()):
+                    raise InputError(f"{path} line {line}: row has fewer fields than the {len(columns)} columns")
+                empty = [c for c in required if not row[c].strip()]
+                if empty:
+                    raise InputError(f"{path} line {line}: empty {', '.join(empty)}")
+                rows.append((line, {k: v.strip() for k, v in row.items()}))
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: {what} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except csv.Error as error:
+        raise InputError(f"{path}: {what} is not a readable CSV ({error})") from None
+    if not rows:
+        raise InputError(f"{path}: {what} lists nothing")
+    return rows
+
+
+def spacing_field(row: dict, column: str, path, line: int) -> float | None:
+    """An optional pixel-size field of a manifest row: empty, or a positive number."""
+    text = row.get(column) or ""
+    if not text:
+        return None
+    try:
+        return positive_number(text, column)
+    except OptionError as error:
+        raise InputError(f"{path} line {line}: {error}") from None
+
+
+def existing_file(row: dict, column: str, path, line: int) -> Path:
+    """A file named in a manifest row (relative to the manifest); it must exist."""
+    file = Path(path).parent / row[column]
+    if not file.exists():
+        raise InputError(f"{path} line {line}: {column} {file} does not exist")
+    return file

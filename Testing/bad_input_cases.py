@@ -1,0 +1,143 @@
+"""Tiny real inputs for the bad-input table: HC18 ultrasound pictures shrunk eightfold, a
+48x48x16 crop of a TotalSegmentator CT, and hostile variants of them (truncated, NaN, zero
+pixel size, skewed axes, decompression bomb, ...). Everything is written into one folder."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import SimpleITK as sitk
+from PIL import Image as PILImage
+
+from rau.io import read_segmentation, write_seg_nrrd
+
+HC18_SPACING = {"001": 0.08965852, "002": 0.062032563}
+SHRINK = 8
+
+
+def build_inputs(shared_data: Path, folder: Path) -> Path:
+    """Write every input the table uses into ``folder`` and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _pictures(shared_data / "hc18_fetal_head_us", folder)
+    _volumes(shared_data / "totalseg_test_fixtures/subjA_ct", folder)
+    _hostile_files(folder)
+    _manifests(folder)
+    return folder
+
+
+def _pictures(hc18: Path, folder: Path) -> None:
+    for name, role in (("001", "ref"), ("002", "tgt")):
+        image = PILImage.open(hc18 / f"images/{name}_HC.png").convert("L")
+        mask = PILImage.open(hc18 / f"masks/{name}_HC_mask.png").convert("L")
+        size = (image.width // SHRINK, image.height // SHRINK)
+        image.resize(size, PILImage.BILINEAR).save(folder / f"{role}.png")
+        mask.resize(size, PILImage.NEAREST).save(folder / f"{role}_mask.png")
+    (folder / "ref_mask.labels.csv").write_text("value,name,r,g,b\n255,fetal head,0.9,0.7,0.2\n")
+    mask = PILImage.open(folder / "ref_mask.png")
+    mask.resize((mask.width // 2, mask.height // 2), PILImage.NEAREST).save(folder / "half_mask.png")
+    PILImage.new("L", mask.size).save(folder / "empty_mask.png")
+
+
+def _volumes(subject: Path, folder: Path) -> None:
+    image = sitk.ReadImage(str(subject / "image.nii.gz"))
+    labels = sitk.ReadImage(str(subject / "labels_totalseg.nii.gz"))
+    start, size = [37, 26, 7], [48, 48, 16]
+    sitk.WriteImage(sitk.RegionOfInterest(image, size, start), str(folder / "ct.nii.gz"))
+    sitk.WriteImage(sitk.RegionOfInterest(labels, size, start), str(folder / "ct_labels.nii.gz"))
+
+
+def _hostile_files(folder: Path) -> None:
+    ct = nibabel.load(str(folder / "ct.nii.gz"))
+    data = np.asarray(ct.dataobj).astype(np.float32)
+    data[3, 4, 5] = np.nan
+    nibabel.save(nibabel.Nifti1Image(data, ct.affine), str(folder / "nan.nii.gz"))
+    data[3, 4, 5] = np.inf
+    nibabel.save(nibabel.Nifti1Image(data, ct.affine), str(folder / "inf.nii"))
+    whole = (folder / "ct.nii.gz").read_bytes()
+    (folder / "truncated.nii.gz").write_bytes(whole[: len(whole) // 2])
+    nibabel.save(ct, str(folder / "ct_plain.nii"))
+    plain = (folder / "ct_plain.nii").read_bytes()
+    (folder / "truncated.nii").write_bytes(plain[: len(plain) * 2 // 3])
+    zero = nibabel.Nifti1Image(np.asarray(ct.dataobj), ct.affine)
+    zero.header["pixdim"][1:4] = (0.0, 3.0, 3.0)
+    nibabel.save(zero, str(folder / "pixdim0.nii.gz"))
+    labels = np.asarray(nibabel.load(str(folder / "ct_labels.nii.gz")).dataobj).astype(np.int16)
+    labels[0, 0, 0] = -1
+    nibabel.save(nibabel.Nifti1Image(labels, ct.affine), str(folder / "negative_labels.nii.gz"))
+    fractional = labels.astype(np.float32) + 0.5
+    nibabel.save(nibabel.Nifti1Image(fractional, ct.affine), str(folder / "fractional_labels.nii.gz"))
+    skewed = sitk.ReadImage(str(folder / "ct.nii.gz"))
+    skewed.SetDirection((1, 0.3, 0, 0, 1, 0, 0, 0, 1))
+    sitk.WriteImage(skewed, str(folder / "skewed.nrrd"))
+    four_d = sitk.JoinSeries([sitk.ReadImage(str(folder / "ct.nii.gz"))] * 2)
+    sitk.WriteImage(four_d, str(folder / "four_d.nii.gz"))
+    ct_image = sitk.ReadImage(str(folder / "ct.nii.gz"))
+    sitk.WriteImage(ct_image, str(folder / "ct.nrrd"), useCompression=True)
+    sitk.WriteImage(ct_image, str(folder / "ct.mha"), useCompression=False)
+    sitk.WriteImage(sitk.Cast(ct_image + 1024, sitk.sitkUInt16), str(folder / "intensities.nii.gz"))
+    write_seg_nrrd(read_segmentation(folder / "ct_labels.nii.gz"), folder / "ct_labels.seg.nrrd")
+    for name in ("ct.nrrd", "ct.mha", "tgt.png", "ct_labels.seg.nrrd"):
+        content = (folder / name).read_bytes()
+        (folder / f"cut_{name}").write_bytes(content[: len(content) * 2 // 3])
+    (folder / "zero_bytes.nii.gz").write_bytes(b"")
+    (folder / "bomb.png").write_bytes(_png_header_only(20000, 10000))
+    (folder / "notes.nii.gz").write_text("not an image")
+    (folder / "broken.json").write_text('{"255": "fetal head",')
+    (folder / "bad_table.csv").write_text("value,name,r,g,b\nfive,fetal head,0.9,0.7,0.2\n")
+    (folder / "taken.nii.gz").mkdir()
+    (folder / "series").mkdir()
+    (folder / "link.nii.gz").symlink_to("ct.nii.gz")
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` grey pixels, with one empty data chunk."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+MANIFEST_HEADER = "reference_image,reference_labels,target_image,target_labels,reference_spacing,target_spacing"
+
+
+def manifest_row(reference_spacing: str | None = None, target_spacing: str | None = None) -> str:
+    """One 2D case of the tiny pictures."""
+    ref = reference_spacing if reference_spacing is not None else str(HC18_SPACING["001"] * SHRINK)
+    tgt = target_spacing if target_spacing is not None else str(HC18_SPACING["002"] * SHRINK)
+    return f"ref.png,ref_mask.png,tgt.png,tgt_mask.png,{ref},{tgt}"
+
+
+def _manifests(folder: Path) -> None:
+    good = f"{MANIFEST_HEADER}\n{manifest_row()}\n"
+    (folder / "m.csv").write_text(good)
+    (folder / "bom.csv").write_bytes(b"\xef\xbb\xbf" + good.encode())
+    (folder / "short_row.csv").write_text(f"{MANIFEST_HEADER}\nref.png,ref_mask.png,tgt.png\n")
+    (folder / "long_row.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()},extra\n")
+    (folder / "words_spacing.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row(target_spacing='about 0.5')}\n")
+    (folder / "zero_spacing.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row(reference_spacing='0')}\n")
+    (folder / "missing_file.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt.png', 'gone.png')}\n")
+    (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
+    (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")
+    (folder / "empty_field.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt_mask.png', '')}\n")
+    (folder / "latin1.csv").write_bytes(f"{MANIFEST_HEADER}\n{manifest_row()}\n".replace("tgt.png,", "tgt\xe9.png,", 1).encode("latin-1"))
+    bank_header = "image,labels,pixel_spacing"
+    spacing = HC18_SPACING["001"] * SHRINK
+    (folder / "bank.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\n")
+    (folder / "bank_short.csv").write_text(f"{bank_header}\nref.png\n")
+    (folder / "bank_words.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,fine\n")
+    (folder / "bank_negative.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,-0.7\n")
+    (folder / "bank_no_labels.csv").write_text("image,pixel_spacing\nref.png,0.7\n")
+    (folder / "bank_missing.csv").write_text(f"{bank_header}\nref.png,gone_mask.png,{spacing}\n")
+
+
+def copy_inputs(template: Path, folder: Path) -> Path:
+    """A fresh copy of the inputs for one test."""
+    shutil.copytree(template, folder, symlinks=True)
+    return folder

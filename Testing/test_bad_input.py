@@ -1,0 +1,205 @@
+"""The bad-input table: every hostile or mistaken input to ``rau segment``, ``rau evaluate`` and
+``rau demo`` ends with exit status 2 and a message naming the culprit, before any computation,
+leaving no output or temporary file behind and every input byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from bad_input_cases import HC18_SPACING, SHRINK, build_inputs, copy_inputs
+
+from rau.cli import main
+
+REF_SPACING = str(HC18_SPACING["001"] * SHRINK)
+TGT_SPACING = str(HC18_SPACING["002"] * SHRINK)
+
+
+@pytest.fixture(scope="module")
+def template(shared_data, tmp_path_factory):
+    return build_inputs(shared_data, tmp_path_factory.mktemp("bad_input") / "inputs")
+
+
+@pytest.fixture
+def inputs(template, tmp_path):
+    return copy_inputs(template, tmp_path / "case")
+
+
+def segment(*extra, ref="ref.png", labels="ref_mask.png", target="tgt.png", out="out/result.nii.gz", spacing=True):
+    """``rau segment`` on the tiny pictures; paths are relative to the inputs folder."""
+    args = ["segment", "--reference", ref, "--reference-labels", labels, "--target", target, "--out", out]
+    if spacing:
+        args += ["--reference-spacing", REF_SPACING, "--target-spacing", TGT_SPACING]
+    return [*args, *extra]
+
+
+def segment_3d(*extra, ref="ct.nii.gz", labels="ct_labels.nii.gz", target="ct.nii.gz", out="out/result.nii.gz"):
+    """``rau segment`` on the CT crop."""
+    return segment(*extra, ref=ref, labels=labels, target=target, out=out, spacing=False)
+
+
+def evaluate(*extra, manifest="m.csv"):
+    return ["evaluate", manifest, *extra]
+
+
+def demo(*extra):
+    return ["demo", "--out", "demo", "--cases", "hc18_ultrasound", *extra]
+
+
+CASES = {
+    # --- segment: files --------------------------------------------------------------------
+    "target missing": (segment(target="gone.png"), "gone.png: no such file"),
+    "reference missing": (segment(ref="gone.png"), "gone.png: no such file"),
+    "reference labels missing": (segment(labels="gone_mask.png"), "gone_mask.png: no such file"),
+    "target not an image": (segment(target="notes.nii.gz"), "notes.nii.gz: not a readable image"),
+    "truncated nii.gz target": (segment_3d(target="truncated.nii.gz"), "truncated.nii.gz: file is truncated"),
+    "truncated nii target": (segment_3d(target="truncated.nii"), "truncated.nii: file is truncated"),
+    "truncated nii.gz reference": (segment_3d(ref="truncated.nii.gz"), "truncated.nii.gz: file is truncated"),
+    "truncated nii.gz labels": (segment_3d(labels="truncated.nii.gz"), "truncated.nii.gz: file is truncated"),
+    "truncated NRRD": (segment_3d(target="cut_ct.nrrd"), "cut_ct.nrrd: not a readable image"),
+    "truncated MetaImage": (segment_3d(ref="cut_ct.mha"), "cut_ct.mha: not a readable image"),
+    "truncated PNG": (segment(target="cut_tgt.png"), "cut_tgt.png: not a readable image (image file is truncated)"),
+    "truncated seg.nrrd labels": (segment_3d(labels="cut_ct_labels.seg.nrrd"), "cut_ct_labels.seg.nrrd: not a readable Slicer segmentation"),
+    "empty NIfTI file": (segment_3d(target="zero_bytes.nii.gz"), "zero_bytes.nii.gz: not a readable image"),
+    "intensity image as labels": (segment_3d(labels="intensities.nii.gz"), "intensities.nii.gz: label map has more than 1000 different values"),
+    "CT with negative HU as labels": (segment_3d(ref="ct.nrrd", labels="ct.nii.gz"), "ct.nii.gz: label map has negative values"),
+    "NaN voxels in NIfTI": (segment_3d(target="nan.nii.gz"), "nan.nii.gz: image holds NaN or infinite voxels"),
+    "Inf voxels in NIfTI": (segment_3d(ref="inf.nii"), "inf.nii: image holds NaN or infinite voxels"),
+    "NIfTI pixdim 0": (segment_3d(target="pixdim0.nii.gz"), "pixdim0.nii.gz: header gives pixel size"),
+    "skewed direction matrix": (segment_3d(target="skewed.nrrd"), "skewed.nrrd: direction matrix"),
+    "4D target": (segment_3d(target="four_d.nii.gz"), "four_d.nii.gz: only 2D and 3D images"),
+    "decompression bomb PNG": (segment(target="bomb.png"), "bomb.png"),
+    "label PNG of another pixel size": (segment(labels="half_mask.png"), "half_mask.png: labels cover"),
+    "negative label values": (segment_3d(labels="negative_labels.nii.gz"), "negative_labels.nii.gz: label map has negative values"),
+    "fractional label values": (segment_3d(labels="fractional_labels.nii.gz"), "fractional_labels.nii.gz: label map has non-integer values"),
+    "image as its own labels": (segment(labels="ref.png"), "ref.png: the labels are the image file itself"),
+    "3D labels on a 2D image": (segment(labels="ct_labels.nii.gz"), "ct_labels.nii.gz: labels are 3D"),
+    "2D reference, 3D target": (segment(target="ct.nii.gz"), "reference 'ref.png' is 2D but the target is 3D"),
+    "empty reference labels": (segment(labels="empty_mask.png"), "has no labelled voxels"),
+    "unknown structure": (segment("--structures", "liver"), "unknown structure 'liver'"),
+    "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv: bad label table row"),
+    # --- segment: options -------------------------------------------------------------------
+    "target spacing 0": (segment("--target-spacing", "0"), "--target-spacing must be a positive number, got '0'"),
+    "target spacing negative": (segment("--target-spacing", "-1"), "--target-spacing must be a positive number"),
+    "target spacing NaN": (segment("--target-spacing", "nan"), "--target-spacing must be a positive number"),
+    "target spacing words": (segment("--target-spacing", "small"), "--target-spacing must be a number, got 'small'"),
+    "reference spacing 0": (segment("--reference-spacing", "0"), "--reference-spacing must be a positive number"),
+    "reference spacing count": (segment("--reference-spacing", "0.7"), "give one --reference-spacing per --reference"),
+    "labels without reference": (segment("--reference-labels", "tgt_mask.png"), "give one --reference-labels per --reference"),
+    "top-k 0": (segment("--top-k", "0"), "--top-k must be at least 1, got '0'"),
+    "top-k negative": (segment("--top-k", "-3"), "--top-k must be at least 1"),
+    "top-k fraction": (segment("--top-k", "1.5"), "--top-k must be a whole number"),
+    "window reversed": (segment("--window", "240", "-160"), "--window needs LOW < HIGH"),
+    "window NaN": (segment("--window", "nan", "3"), "--window must be a finite number"),
+    "device unknown": (segment("--device", "gpu0"), "--device must be auto, cpu, cuda, cuda:N or mps, got 'gpu0'"),
+    "label table JSON broken": (segment("--label-table", "broken.json", labels="tgt_mask.png"), "broken.json: not a readable label table"),
+    "vlm timeout 0": (segment("--vlm-timeout", "0"), "--vlm-timeout must be a positive number"),
+    "unknown engine": (segment("--engine", "magic"), "--engine: invalid choice: 'magic'"),
+    "unknown fusion": (segment("--fusion", "average"), "--fusion: invalid choice"),
+    # --- segment: outputs -------------------------------------------------------------------
+    "out without suffix": (segment(out="out/result"), "--out out/result: name it with one of"),
+    "out .txt": (segment(out="result.txt"), "--out result.txt: name it with one of"),
+    "out only a suffix": (segment(out=".nii.gz"), "--out .nii.gz: name it with one of"),
+    "out an existing folder": (segment("--overwrite", out="taken.nii.gz"), "taken.nii.gz is a folder"),
+    "out under a file": (segment(out="ref.png/result.nii.gz"), "ref.png is a file"),
+    "out exists": (segment(out="ct_labels.nii.gz", target="tgt.png"), "ct_labels.nii.gz exists"),
+    "out is the target": (segment_3d("--overwrite", out="ct.nii.gz"), "would replace the input ct.nii.gz"),
+    "out is the target, another spelling": (segment_3d("--overwrite", out="./out/../ct.nii.gz"), "would replace the input ct.nii.gz"),
+    "out is a link to the target": (segment_3d("--overwrite", out="link.nii.gz"), "link.nii.gz: this output would replace the input ct.nii.gz"),
+    "out is the reference labels": (segment("--overwrite", out="ref_mask.png"), "would replace the input ref_mask.png"),
+    "out table on a labels sidecar": (segment("--overwrite", out="ref_mask.nii.gz"), "ref_mask.labels.csv: this output would replace the input ref_mask.png"),
+    "out is the reference image": (segment("--overwrite", out="ref.png"), "would replace the input ref.png"),
+    "out is the label table": (segment("--overwrite", "--label-table", "ref_mask.labels.csv", out="ref_mask.labels.nii.gz"), "would replace the input ref_mask.labels.csv"),
+    "out table on a NIfTI labels sidecar": (segment_3d("--overwrite", "--seg-nrrd", labels="ct_labels.nii.gz", out="ct_labels.nrrd"), "would replace the input ct_labels.nii.gz"),
+    "out inside an input folder": (segment(target="series", out="series/result.nii.gz"), "lies inside the input folder"),
+    "out .png for a 3D target": (segment_3d(out="out/result.png"), "a .png output holds a 2D label map, but the target is 3D"),
+    "out is the reference bank": (["segment", "--reference-bank", "bank.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--overwrite", "--out", "bank.nii.gz"], "bank.labels.csv: this output would replace the input bank.csv"),
+    # --- segment: reference banks -----------------------------------------------------------
+    "bank missing": (["segment", "--reference-bank", "gone.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "reference bank gone.csv does not exist"),
+    "bank short row": (["segment", "--reference-bank", "bank_short.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_short.csv line 2: row has fewer fields"),
+    "bank spacing words": (["segment", "--reference-bank", "bank_words.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_words.csv line 2: pixel_spacing must be a number, got 'fine'"),
+    "bank spacing negative": (["segment", "--reference-bank", "bank_negative.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_negative.csv line 2: pixel_spacing must be a positive number"),
+    "bank lacks labels column": (["segment", "--reference-bank", "bank_no_labels.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_no_labels.csv: reference bank lacks column(s) labels"),
+    "bank file missing": (["segment", "--reference-bank", "bank_missing.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_missing.csv line 2: labels"),
+    # --- evaluate ---------------------------------------------------------------------------
+    "json on the manifest": (evaluate("--json", "m.csv", "--overwrite"), "--json m.csv: name it with .json"),
+    "json CSV on the manifest": (evaluate("--json", "m.json", "--overwrite"), "this output would replace the input m.csv"),
+    "json on a labels sidecar": (evaluate("--json", "ref_mask.json"), "would replace the input ref_mask.png"),
+    "json is a folder": (evaluate("--json", "taken.json"), "taken.json is a folder"),
+    "json exists": (evaluate("--json", "exists.json"), "exists.json exists"),
+    "limit 0": (evaluate("--limit", "0"), "--limit must be at least 1, got '0'"),
+    "limit negative": (evaluate("--limit", "-1"), "--limit must be at least 1, got '-1'"),
+    "limit words": (evaluate("--limit", "all"), "--limit must be a whole number"),
+    "evaluate top-k 0": (evaluate("--top-k", "0"), "--top-k must be at least 1"),
+    "manifest missing": (evaluate(manifest="gone.csv"), "manifest gone.csv does not exist"),
+    "manifest is a folder": (evaluate(manifest="series"), "manifest series is a folder, not a CSV file"),
+    "manifest is a picture": (evaluate(manifest="tgt.png"), "tgt.png: manifest is not"),
+    "manifest lacks columns": (evaluate(manifest="no_column.csv"), "no_column.csv: manifest lacks column(s) reference_labels, target_labels"),
+    "manifest short row": (evaluate(manifest="short_row.csv"), "short_row.csv line 2: row has fewer fields"),
+    "manifest long row": (evaluate(manifest="long_row.csv"), "long_row.csv line 2: more fields than the 6 columns"),
+    "manifest spacing words": (evaluate(manifest="words_spacing.csv"), "words_spacing.csv line 2: target_spacing must be a number, got 'about 0.5'"),
+    "manifest spacing 0": (evaluate(manifest="zero_spacing.csv"), "zero_spacing.csv line 2: reference_spacing must be a positive number"),
+    "manifest empty field": (evaluate(manifest="empty_field.csv"), "empty_field.csv line 2: empty target_labels"),
+    "manifest file missing": (evaluate(manifest="missing_file.csv"), "missing_file.csv line 2: target_image"),
+    "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),
+    "manifest not UTF-8": (evaluate(manifest="latin1.csv"), "latin1.csv: manifest is not UTF-8 text"),
+    "vqa without a model": (evaluate("--vqa"), "--vqa scores a vision-language model"),
+    "vlm server URL": (evaluate("--vqa", "--vlm-server", "ftp://example"), "--vlm-server URL must start with http:// or https://"),
+    # --- demo -------------------------------------------------------------------------------
+    "demo out is a file": (["demo", "--out", "ref.png", "--cases", "hc18_ultrasound"], "ref.png is a file"),
+    "demo output exists": (demo(), "overlay.png exists"),
+    "demo top-k 0": (demo("--top-k", "0"), "--top-k must be at least 1"),
+    "demo vlm timeout negative": (demo("--vlm-timeout", "-5"), "--vlm-timeout must be a positive number"),
+    "demo unknown case": (["demo", "--cases", "brain"], "--cases: invalid choice: 'brain'"),
+}
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every path under ``folder`` (folders too) with the hash of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+def run_cli(argv, folder: Path, monkeypatch, capsys) -> tuple[int, str]:
+    """Run ``rau`` in ``folder``; return its exit status and stderr (argparse exits included)."""
+    monkeypatch.chdir(folder)
+    try:
+        status = main(argv)
+    except SystemExit as stop:
+        status = stop.code
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", CASES.values(), ids=CASES.keys())
+def test_bad_input_is_refused_before_any_work(inputs, monkeypatch, capsys, argv, message):
+    (inputs / "exists.json").write_text("{}")
+    (inputs / "taken.json").mkdir()
+    if argv[0] == "demo" and "--top-k" not in argv and "--vlm-timeout" not in argv:
+        (inputs / "demo/hc18_ultrasound").mkdir(parents=True)
+        (inputs / "demo/hc18_ultrasound/overlay.png").write_bytes(b"earlier")
+    before = snapshot(inputs)
+    status, error = run_cli(argv, inputs, monkeypatch, capsys)
+    assert status == 2, error
+    assert message in error
+    assert "Traceback" not in error
+    assert snapshot(inputs) == before
+
+
+def test_the_table_is_large_enough():
+    assert len(CASES) >= 60
+
+
+def test_an_output_folder_without_write_permission_is_refused(inputs, monkeypatch, capsys):
+    """Checked with the folder's permissions (``os.access``), which root always passes, hence the stand-in."""
+    import rau.io.outputs
+
+    real_access = rau.io.outputs.os.access
+    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: False if Path(path).name == "locked" else real_access(path, mode))
+    (inputs / "locked").mkdir()
+    before = snapshot(inputs)
+    status, error = run_cli(segment(out="locked/sub/result.nii.gz"), inputs, monkeypatch, capsys)
+    assert status == 2 and "locked/sub: no permission to write in" in error
+    assert snapshot(inputs) == before
