@@ -77,6 +77,8 @@ def test_parallel_jobs_give_the_serial_numbers(hc18, tmp_path, one_itk_thread, c
 
 @pytest.mark.parametrize("jobs", ["0", "-3"])
 def test_unusable_jobs_exit_2_before_any_case(hc18, tmp_path, jobs, capsys):
-    assert evaluate(hc18 / "cases.csv", tmp_path / "scores.json", "--jobs", jobs) == 2
+    with pytest.raises(SystemExit) as stop:  # argparse refuses the value
+        evaluate(hc18 / "cases.csv", tmp_path / "scores.json", "--jobs", jobs)
+    assert stop.value.code == 2
     assert "--jobs" in capsys.readouterr().err
     assert not (tmp_path / "scores.json").exists()
