@@ -28,21 +28,25 @@ class Case:
     """One target with its truth, the references to use and optional structure names."""
 
     target_image: Path
-    target_labels: Path
+    target_labels: Path | None
     target_spacing: float | None
     references: list[ReferenceEntry] = field(default_factory=list)
     structures: list[str] | None = None
     label_table: Path | None = None
 
 
-def read_manifest(path) -> list[Case]:
-    """Cases in manifest order; raises ValueError naming a missing column or file."""
+def read_manifest(path, truth: bool = True) -> list[Case]:
+    """Cases in manifest order; raises ValueError naming a missing column or file.
+
+    With ``truth=False`` (cohort runs) the ``target_labels`` column is optional.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"manifest {path} does not exist")
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        required = [c for c in REQUIRED_COLUMNS if truth or c != "target_labels"]
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: manifest lacks column(s) {', '.join(missing)}")
         rows = list(reader)
@@ -50,16 +54,19 @@ def read_manifest(path) -> list[Case]:
         raise ValueError(f"{path}: manifest has no cases")
     cases: dict[tuple[str, str], Case] = {}
     for number, row in enumerate(rows, start=2):
-        paths = {c: path.parent / row[c] for c in REQUIRED_COLUMNS}
+        paths = {c: path.parent / row[c] for c in REQUIRED_COLUMNS if row.get(c)}
+        for column in required:
+            if column not in paths:
+                raise ValueError(f"{path} line {number}: {column} is empty")
         for column, file in paths.items():
             if not file.exists():
                 raise FileNotFoundError(f"{path} line {number}: {column} {file} does not exist")
-        key = (row["target_image"], row["target_labels"])
+        key = (row["target_image"], row.get("target_labels") or "")
         case = cases.setdefault(
             key,
             Case(
                 paths["target_image"],
-                paths["target_labels"],
+                paths.get("target_labels"),
                 _float(row.get("target_spacing")),
                 structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
                 label_table=path.parent / row["label_table"] if row.get("label_table") else None,
