@@ -21,10 +21,10 @@ def default_workers(options: dict) -> int:
     return max(1, (os.cpu_count() or 1) // 2)
 
 
-def _start(engine_name: str, options: dict, devices, threads: int) -> None:
+def _start(engine_name: str, options: dict, devices) -> None:
     global _worker
     device = devices.get()
-    _worker = WarmWorker(engine_name, {**options, "device": device} if device else options, threads)
+    _worker = WarmWorker(engine_name, {**options, "device": device} if device else options)
 
 
 def _run(item) -> dict:
@@ -38,8 +38,7 @@ def run_in_processes(items, engine_name: str, options: dict, workers: int, on_ro
     device = str(options.get("device") or "")
     for index in range(workers):
         devices.put(f"cuda:{index}" if device == "cuda" and workers > 1 else None)
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, threads)) as pool:
+    with ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices)) as pool:
         futures = [pool.submit(_run, item) for item in items]
         for future in as_completed(futures):
             on_row(future.result())

@@ -23,8 +23,7 @@ def run_on_ray(items, engine_name: str, options: dict, address: str, workers: in
         resources = ray.cluster_resources()
         workers = int(resources.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else int(resources.get("CPU", 1) // cpus_per_worker)
     actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES)(WarmWorker)
-    threads = max(1, int(cpus_per_worker))
-    actors = [actor_class.remote(engine_name, options, threads) for _ in range(max(1, workers))]
+    actors = [actor_class.remote(engine_name, options) for _ in range(max(1, workers))]
     try:
         for row in ActorPool(actors).map_unordered(lambda actor, item: actor.run.remote(item), items):
             on_row(row)

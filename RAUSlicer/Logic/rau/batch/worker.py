@@ -14,24 +14,11 @@ from rau.references import load_reference
 class WarmWorker:
     """Holds one engine (models loaded once) and runs items with it; also the Ray actor class."""
 
-    def __init__(self, engine_name: str, options: dict, threads: int | None = None):
-        if threads:
-            set_threads(threads)
+    def __init__(self, engine_name: str, options: dict):
         self.engine = create_engine(engine_name, options)
 
     def run(self, item: WorkItem) -> dict:
         return run_item(self.engine, item)
-
-
-def set_threads(threads: int) -> None:
-    """Limit SimpleITK (and torch, when loaded) to ``threads`` so workers share the cores."""
-    import sys
-
-    import SimpleITK as sitk
-
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 @functools.lru_cache(maxsize=64)
