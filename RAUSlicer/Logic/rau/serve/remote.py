@@ -9,6 +9,7 @@ corrections to the server's session, one round trip each. Needs no torch on this
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -75,3 +76,14 @@ class RemoteSession:
 def structure_result(row: dict, structure, mask) -> StructureResult:
     """A :class:`StructureResult` from a server summary row and its mask."""
     return StructureResult(structure, mask, float(row["confidence"]), row["engine"], dict(row.get("prompts") or {}), message=row.get("message", ""))
+
+
+def remote_engine(url: str, engine_name: str, options: dict, token: str | None = None) -> RemoteEngine:
+    """The engine on the server at ``url`` (token: ``token`` or ``RAU_SERVER_TOKEN``).
+
+    Models and device are the server operator's, so of ``options`` only the choices a client may make are sent.
+    """
+    from rau.serve.options import CLIENT_OPTIONS
+
+    client = Client(url, token or os.environ.get("RAU_SERVER_TOKEN"))
+    return RemoteEngine(client, engine_name, {key: value for key, value in options.items() if key in CLIENT_OPTIONS})
