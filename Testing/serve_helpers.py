@@ -1,11 +1,15 @@
-"""A real ``rau serve`` (uvicorn) on 127.0.0.1 with a free port, in a thread, for tests and benchmarks."""
+"""A real ``rau serve`` (uvicorn) on 127.0.0.1 with a free port, in a thread, for tests and benchmarks;
+and a fixture that makes the registration engine deterministic for the tests comparing outputs."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
+
+import pytest
 
 
 @contextlib.contextmanager
@@ -33,3 +37,24 @@ def running_server(config):
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_itk_thread():
+    """One ITK thread here and in every worker process of the module.
+
+    The registration engine's result depends on ITK's thread count and, with several threads, can vary
+    from run to run (reported to the registration owner); with one thread it is deterministic, which lets
+    tests compare server, batch and ``rau segment`` outputs voxel for voxel. Import it into a test module.
+    """
+    import SimpleITK as sitk
+
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"
+    yield
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous[0])
+    if previous[1] is None:
+        del os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"]
+    else:
+        os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = previous[1]

@@ -17,6 +17,7 @@ import pytest
 from rau.batch.items import output_names, work_items
 from rau.cli import main as rau_main
 from rau.io import read_image
+from serve_helpers import one_itk_thread  # noqa: F401  (autouse fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
@@ -34,24 +35,6 @@ def same_outputs(batch_out: Path, segment_out: Path, name: str) -> None:
     assert np.array_equal(mine.array, theirs.array) and mine.array.any(), name
     assert mine.same_grid(theirs), name
     assert (batch_out / f"{name}.labels.csv").read_text() == (segment_out / f"{name}.labels.csv").read_text()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_itk_thread():
-    """One ITK thread here and in every worker: the registration engine's result still depends on ITK's thread
-    count and, with several threads, varies from run to run (reported to the registration owner). With one
-    thread it is deterministic, which is what lets batch be compared with segment voxel for voxel."""
-    import SimpleITK as sitk
-
-    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"
-    yield
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous[0])
-    if previous[1] is None:
-        del os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"]
-    else:
-        os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = previous[1]
 
 
 @pytest.fixture(scope="module")

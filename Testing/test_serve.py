@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from serve_helpers import running_server
+from serve_helpers import one_itk_thread, running_server  # noqa: F401  (autouse fixture)
 
 from rau.cli import main as rau_main
 from rau.engines import Request, create_engine
@@ -77,6 +77,21 @@ def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tm
     assert read_image(downloaded / "s.nii.gz").array.any()
     with pytest.raises(ServerError, match="no session"):
         client.reprompt(job, "label_255", {"points": [[10, 10, 0]], "labels": [1]})
+
+
+def test_remote_engine_on_a_2d_request_equals_the_engine_here(server, shared_data):
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    request = Request([load_reference(image, labels, spacing)], read_image(target, target_spacing))
+    here = create_engine("registration", {"deformable": False}).run(request)
+    there = RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(request)
+    assert there.target is request.target and there.session is None
+    assert [s.structure for s in there.structures] == [s.structure for s in here.structures]
+    for mine, theirs in zip(there.structures, here.structures):
+        assert np.array_equal(mine.mask, theirs.mask) and mine.mask.any()
+        assert mine.confidence == pytest.approx(theirs.confidence, abs=1e-4)
 
 
 def write_sam2_case(folder: Path) -> tuple[tuple, Path]:

@@ -38,6 +38,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = Segmentation.from_label_map(read_image(path, spacing), labels)
     if geometry is not None and not segmentation.geometry.same_grid(geometry):
         segmentation = resample_segmentation(segmentation, geometry)
+    elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
+        segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
 
 

@@ -1,6 +1,6 @@
 """An engine that runs on a ``rau serve`` server: the Slicer module's "Engine location: server URL".
 
-:class:`RemoteEngine` uploads the request's images (NRRD) and reference segmentations
+:class:`RemoteEngine` uploads the request's images (MetaImage: geometry round-trips exactly) and reference segmentations
 (``.seg.nrrd``), follows the job with the caller's :class:`~rau.engines.base.Progress` (its
 cancel cancels the server job) and reads the downloaded label map back into a
 :class:`~rau.result.Result` on the target's grid. :class:`RemoteSession` forwards
@@ -31,10 +31,10 @@ class RemoteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
             folder = Path(folder)
             references = [
-                (write_image(ref.image, folder / f"reference{i}.nrrd"), write_seg_nrrd(ref.segmentation, folder / f"reference{i}.seg.nrrd"), None)
+                (write_image(ref.image, folder / f"reference{i}.mha"), write_seg_nrrd(ref.segmentation, folder / f"reference{i}.seg.nrrd"), None)
                 for i, ref in enumerate(request.references)
             ]
-            target = write_image(request.target, folder / "target.nrrd")
+            target = write_image(request.target, folder / "target.mha")
             progress("uploading", 0.0)
             job_id = self.client.submit(target, references, self.name, structures=request.structures, options=self.options)
             try:
