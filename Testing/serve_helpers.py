@@ -58,3 +58,33 @@ def one_itk_thread():
         del os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"]
     else:
         os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = previous[1]
+
+
+@contextlib.contextmanager
+def serve_process(work_dir, *arguments: str):
+    """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed)."""
+    import subprocess
+    import sys
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "rau.cli", "serve", "--port", str(port), "--work-dir", str(work_dir), *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                requests.get(f"{url}/v1/info", timeout=120)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("rau serve did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

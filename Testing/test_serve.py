@@ -244,3 +244,30 @@ def test_the_client_module_imports_only_the_standard_library_and_requests():
     )
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert not loaded & {"rau", "numpy", "torch", "SimpleITK", "fastapi"}, loaded & {"rau", "numpy", "torch", "SimpleITK", "fastapi"}
+
+
+def test_sessions_expire_when_idle_and_stay_within_their_bounds():
+    from rau.result import Result
+    from rau.serve.sessions import SessionGone, SessionStore
+
+    now = [0.0]
+    target = Image(np.zeros((1, 100, 100), np.float32), ndim=2)  # 40 kB per session
+    store = SessionStore(idle_seconds=60, max_sessions=2, max_bytes=100_000, clock=lambda: now[0])
+    result = lambda: Result(target, [], "test", session=object())  # noqa: E731
+    assert store.add("a" * 32, result()) and store.add("b" * 32, result())
+    now[0] = 30
+    store.get("a" * 32)  # used: "b" is now the least recently used
+    assert store.add("c" * 32, result())
+    with pytest.raises(SessionGone, match="least recently used"):
+        store.get("b" * 32)
+    assert len(store) == 2 and store.total_bytes() <= 100_000
+    now[0] = 60
+    store.get("c" * 32)
+    now[0] = 95
+    with pytest.raises(SessionGone, match="idle for more than 60 s"):
+        store.get("a" * 32)
+    store.get("c" * 32)
+    big = Result(Image(np.zeros((1, 200, 200), np.float32), ndim=2), [], "test", session=object())
+    assert not store.add("d" * 32, big)  # 160 kB alone exceeds the bound: not kept
+    with pytest.raises(SessionGone, match="no session"):
+        store.get("d" * 32)

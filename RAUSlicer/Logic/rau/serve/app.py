@@ -5,6 +5,7 @@ import importlib.util
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -173,8 +174,11 @@ def create_app(config: ServerConfig | None = None):
         return job.record()
 
     @app.get("/v1/jobs/{job_id}")
-    def job_state(job_id: str):
-        return server.job(job_id).record()
+    def job_state(job_id: str, wait: float = 0.0):
+        """The job's record; with ``wait`` (seconds, at most 10) answer as soon as it ends or when the time is up."""
+        job = server.job(job_id)
+        job.finished.wait(min(max(wait, 0.0), 10.0))
+        return job.record()
 
     @app.post("/v1/jobs/{job_id}/cancel")
     def cancel(job_id: str):
@@ -208,9 +212,12 @@ def create_app(config: ServerConfig | None = None):
             raise InputError("give the structure's name as 'structure'")
         prompt = prompt_from_json(body.get("prompt") or {}) if action == "reprompt" else None
         with server.queues.device_lock(server.job(session_id).device):
+            started = time.perf_counter()
             item = correct(entry, action, name, prompt)
+            seconds = time.perf_counter() - started
         row = next(r for r in entry.result.summary() if r["name"] == name)
-        return {"structure": row, "mask": encode_mask(item.mask), "shape": list(entry.result.target.shape), "version": entry.version}
+        return {"structure": row, "mask": encode_mask(item.mask), "shape": list(entry.result.target.shape), "version": entry.version,
+                "seconds": round(seconds, 4)}
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):

@@ -8,7 +8,6 @@ can be copied and used on its own.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import requests
@@ -109,22 +108,25 @@ class Client:
             for _, handle, _ in handles:
                 handle.close()
 
-    def job(self, job_id: str) -> dict:
-        """The job's state, step, progress fraction, error, result summary and session id."""
-        return self._json("GET", f"/v1/jobs/{job_id}")
+    def job(self, job_id: str, wait: float = 0.0) -> dict:
+        """The job's state, step, progress fraction, error, result summary and session id.
+
+        ``wait``: let the server hold the answer up to this many seconds, until the job ends (long poll).
+        """
+        return self._json("GET", f"/v1/jobs/{job_id}", params={"wait": wait} if wait else None)
 
     def cancel(self, job_id: str) -> dict:
         """Ask the server to stop the job (a running job stops at its next progress report)."""
         return self._json("POST", f"/v1/jobs/{job_id}/cancel")
 
-    def wait(self, job_id: str, on_progress=None, should_cancel=None, poll_seconds: float = 0.1) -> dict:
+    def wait(self, job_id: str, on_progress=None, should_cancel=None, poll_seconds: float = 0.25) -> dict:
         """Follow a job to its end; ``on_progress(step, fraction)`` on each poll; cancel when ``should_cancel()``.
 
         Returns the final job record; raises :class:`JobCancelled` or :class:`ServerError` when it did not finish.
         """
         cancel_sent = False
         while True:
-            record = self.job(job_id)
+            record = self.job(job_id, wait=poll_seconds)
             if on_progress:
                 on_progress(record.get("step", ""), float(record.get("progress", 0.0)))
             if record["state"] == "done":
@@ -136,7 +138,6 @@ class Client:
             if should_cancel and should_cancel() and not cancel_sent:
                 self.cancel(job_id)
                 cancel_sent = True
-            time.sleep(poll_seconds)
 
     def download(self, job_id: str, kind: str, path) -> Path:
         """Write one output (``label_map``, ``label_table``, ``result``, ``seg_nrrd``) of a finished job to ``path``."""

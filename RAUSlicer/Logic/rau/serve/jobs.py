@@ -42,6 +42,7 @@ class Job:
     session: str | None = None
     written_version: int = -1
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     created: float = field(default_factory=time.time)
 
@@ -137,9 +138,11 @@ class DeviceQueues:
             with self.device_lock(device):
                 run_job(job, self.engines)
             self.on_done(job)
+            job.finished.set()
         while not device_queue.empty():
             if (job := device_queue.get()) is not None:
                 job.state, job.error = "cancelled", "the server shut down"
+                job.finished.set()
 
 
 def run_job(job: Job, engines: EngineCache) -> None:
