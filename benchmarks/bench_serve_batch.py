@@ -12,6 +12,7 @@ Run: python benchmarks/bench_serve_batch.py --json benchmarks/results/serve_batc
   correction (reported in each answer), medians over the same requests.
 * ``batch``: ``rau batch`` over the first ``--targets`` HC18 targets (registration, default settings),
   1 and 2 embedded workers, and 2 Ray actors on a local Ray instance (started outside the timing); throughput and scaling.
+* ``ct_target``: one 3D CT target in ``rau batch`` (the per-target cost behind the README's cohort sizing).
 """
 
 from __future__ import annotations
@@ -147,16 +148,39 @@ def bench_batch(targets: int, work: Path) -> dict:
     return figures
 
 
+def bench_ct_target(work: Path) -> dict:
+    """Per-target cost of a 3D CT in ``rau batch`` (TotalSegmentator CT A -> CT B, every reference structure, default
+    settings, one worker): the worker's own seconds per target (read, register, warp, write) and the run's wall time."""
+    import csv
+
+    from rau.cli import main as rau_main
+
+    out = work / "ct"
+    started = time.perf_counter()
+    code = rau_main(["batch", str(REPO / "protocols" / "totalseg_ct.csv"), "--out", str(out), "--workers", "1"])
+    wall = time.perf_counter() - started
+    with open(out / "batch_summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {"per_target_s": float(rows[0]["seconds"]), "wall_s_with_worker_start": round(wall, 2), "exit": code}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--targets", type=int, default=8)
+    parser.add_argument("--parts", default="segment,reprompt,batch,ct", help="comma-separated subset to run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rau-bench-serve-"))
+    parts = {
+        "segment_512": lambda: bench_segment(args.repeats, work),
+        "reprompt_512": lambda: bench_reprompt(args.repeats, work),
+        "batch": lambda: bench_batch(args.targets, work),
+        "ct_target": lambda: bench_ct_target(work),
+    }
+    chosen = args.parts.split(",")
     try:
-        figures = {"cpu_count": os.cpu_count(), "segment_512": bench_segment(args.repeats, work), "reprompt_512": bench_reprompt(args.repeats, work),
-                   "batch": bench_batch(args.targets, work)}
+        figures = {"cpu_count": os.cpu_count(), **{name: run() for name, run in parts.items() if name.split("_")[0] in chosen}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(figures, indent=2)
