@@ -20,11 +20,11 @@ from rau.engines.base import Prompt
 from rau.image import Image
 from rau.io import read_image, write_image
 from rau.io.label_tables import write_label_table
-from rau.labels import LabelSet, Segmentation, Structure
+from rau.labels import LabelSet, Structure
 from rau.serve import client as client_module
 from rau.serve.app import ServerConfig
 from rau.serve.client import API_HEADER, Client, IncompatibleServer, JobCancelled, ServerError
-from rau.serve.security import check_bind, confined
+from rau.serve.security import check_bind, confined, read_token
 from rau.serve.wire import decode_mask, prompt_to_json
 
 warnings.filterwarnings("ignore", message="no GPU found")
@@ -108,11 +108,16 @@ def write_sam2_case(folder: Path) -> tuple[tuple, Path]:
     return (folder / "ref.nii.gz", folder / "ref_labels.nii.gz", None), folder / "target.nii.gz"
 
 
-def round_trip(client: Client, engine: str, reference, target, structure: str, prompt: Prompt, in_process_options: dict, tmp_path):
-    """segment -> re-prompt -> download -> undo -> download on the server, each step equal to the same work in process."""
+def round_trip(client: Client, engine: str, reference, target, structure: str, prompt: Prompt, in_process_options: dict, tmp_path,
+               label_table=None):
+    """segment -> re-prompt -> download -> undo -> download on the server, each step equal to the same work in process.
+
+    Engine-agnostic: when the registration engine gets a session (issue 11), call it from
+    ``test_registration_job_writes_what_rau_segment_writes`` in place of the two "no session" checks.
+    """
     from rau.references import load_reference
 
-    job = client.submit(target, [reference], engine, label_table=reference[1].with_name("ref_labels.labels.csv"))
+    job = client.submit(target, [reference], engine, label_table=label_table, options={k: v for k, v in in_process_options.items() if k == "deformable"})
     record = client.wait(job)
     assert record["session"] == job
     local = create_engine(engine, in_process_options).run(Request([load_reference(*reference)], read_image(target)))
@@ -145,7 +150,7 @@ def test_sam2_segment_reprompt_undo_download_round_trip(tiny_sam2, tmp_path):
     options = {"sam2_model": str(tiny_sam2["always"]), "device": "cpu"}
     prompt = Prompt(points=[(10.0, 12.0, 3.0), (30.0, 20.0, 3.0)], labels=[1, 0], slice_index=3)
     with running_server(ServerConfig(work_dir=tmp_path / "work", engine_options=options)) as (url, _):
-        round_trip(Client(url), "sam2-memory", reference, target, "liver", prompt, options, tmp_path)
+        round_trip(Client(url), "sam2-memory", reference, target, "liver", prompt, options, tmp_path, tmp_path / "ref_labels.labels.csv")
 
 
 def test_token_is_required_off_loopback_and_checked_on_every_request(tmp_path, capsys):
@@ -154,6 +159,9 @@ def test_token_is_required_off_loopback_and_checked_on_every_request(tmp_path, c
     check_bind("127.0.0.1", None)
     check_bind("::1", None)
     check_bind("192.168.1.20", "x" * 32)
+    (tmp_path / "short").write_text("abc\n")
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        read_token(tmp_path / "short")
     assert rau_main(["serve", "--host", "10.1.2.3", "--port", "1"]) == 2
     assert "--token-file" in capsys.readouterr().err
     token = "s3cret-token-for-tests-0123456789"

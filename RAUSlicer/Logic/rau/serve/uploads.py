@@ -40,8 +40,10 @@ class JobSpec:
     seg_nrrd: bool
 
 
-def parse_spec(text: str | None) -> JobSpec:
+def parse_spec(text) -> JobSpec:
     """Parse and check the ``spec`` form field."""
+    if text is not None and not isinstance(text, str):
+        raise InputError("field spec must be a form field holding JSON, not a file")
     try:
         data = json.loads(text or "{}")
     except json.JSONDecodeError as error:
