@@ -217,6 +217,36 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
         client.wait(queued)
 
 
+def test_cancelling_the_remote_engine_cancels_the_server_job(server, shared_data):
+    import threading
+
+    from rau.engines.base import Cancelled, Progress
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    url, app = server
+    folder = shared_data / HC18
+    references = [load_reference(folder / f"images/{n:03d}_HC.png", folder / f"masks/{n:03d}_HC_mask.png", 0.08) for n in range(8)]
+    request = Request(references, read_image(folder / "images/058_HC.png", 0.077))
+    stop = threading.Event()
+    progress = Progress(lambda step, fraction: stop.set() if step.startswith("registering") else None, stop.is_set)
+    with pytest.raises(Cancelled, match="the server stopped the job"):
+        RemoteEngine(Client(url), "registration").run(request, progress)
+    (job,) = app.state.server.jobs.values()
+    job.finished.wait(10)
+    assert job.state == "cancelled" and job.result is None
+
+
+def test_rau_serve_command_serves_with_a_token(tmp_path):
+    from serve_helpers import serve_process
+
+    token = "a-token-of-enough-length-1234"
+    (tmp_path / "token").write_text(token + "\n")
+    with serve_process(tmp_path / "work", "--token-file", str(tmp_path / "token")) as url:
+        assert requests.get(f"{url}/v1/info", timeout=60).status_code == 401
+        assert Client(url, token=token).info()["engines"]["registration"]["available"]
+
+
 def test_an_incompatible_client_version_gets_a_clear_error(server, monkeypatch):
     url, _ = server
     old = requests.get(f"{url}/v1/info", headers={API_HEADER: "0"}, timeout=10)
