@@ -90,6 +90,7 @@ class RAUSlicerParameterNode:
     sam2Model: str = "facebook/sam2.1-hiera-tiny"
     vlmModel: str = "Qwen/Qwen2.5-VL-3B-Instruct"
     vlmServer: str = ""
+    engineServer: str = ""
     lowConfidence: float = 0.5
     overwriteOthers: bool = False
 
@@ -133,12 +134,14 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return Request([reference], image_from_volume_node(targetVolume), list(structures) if structures else None)
 
     @staticmethod
-    def runEngine(engineName, options, request, progress=None):
-        """Create the engine and run it (no MRML: safe on a worker thread)."""
+    def runEngine(engineName, options, request, progress=None, server=""):
+        """Create the engine, here or on the ``rau serve`` at ``server``, and run it (no MRML: safe on a worker thread)."""
         importRau()
         from rau.engines import create_engine
+        from rau.serve.remote import remote_engine
 
-        return create_engine(engineName, options).run(request, progress)
+        engine = remote_engine(server, engineName, options) if server else create_engine(engineName, options)
+        return engine.run(request, progress)
 
     def writeResult(self, result, targetVolume, lowConfidence=0.5):
         """A new segmentation node over the target; keeps the engine session for corrections."""
@@ -150,15 +153,22 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return node
 
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
-                engineName="registration", options=None, lowConfidence=0.5):
+                engineName="registration", options=None, lowConfidence=0.5, server=""):
         """Run synchronously and return the new segmentation node (console, batch, self-test)."""
         request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
-        result = self.runEngine(engineName, options or {}, request)
+        result = self.runEngine(engineName, options or {}, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
 
     def correction(self, segmentationNode):
         """The kept correction session for a result node, or None (e.g. after reloading the scene)."""
         return self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
+
+    def undo(self, segmentationNode, name):
+        """Put back the segment ``name`` as it was, and the engine session's state where it has ``undo`` (a server's)."""
+        correction = self.correction(segmentationNode)
+        correction.undo(name)
+        if hasattr(correction.result.session, "undo"):
+            correction.result.session.undo(name)
 
     @staticmethod
     def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):
@@ -218,6 +228,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.referenceSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._fillStructureList)
         self.ui.engineComboBox.connect("currentIndexChanged(int)", self.onEngineChanged)
         self.ui.deviceComboBox.connect("currentIndexChanged(int)", self.onDeviceChanged)
+        self.ui.engineServerLineEdit.connect("textChanged(QString)", self._fillEngineCombo)
         self.ui.outputSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._onOutputChanged)
         self.ui.segmentComboBox.connect("currentIndexChanged(int)", lambda _index: self._updateButtons())
         self.ui.runButton.connect("clicked(bool)", self.onRun)
@@ -273,13 +284,13 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._updateButtons()
 
     # --- engines, structures, segments ------------------------------------------------
-    def _fillEngineCombo(self):
-        """Every engine, the unavailable ones disabled with the reason as tooltip."""
+    def _fillEngineCombo(self, server=""):
+        """Every engine, those unavailable here disabled with the reason as tooltip (all enabled with a server)."""
         importRau()
         from rau.engines import ENGINES
         from RAUSlicerLib.dependencies import ENGINE_CHOICES, engine_availability
 
-        reasons = self._engineReasons = engine_availability(ENGINES)
+        reasons = self._engineReasons = dict.fromkeys(ENGINES, "") if server.strip() else engine_availability(ENGINES)
         combo = self.ui.engineComboBox
         wasBlocked = combo.blockSignals(True)  # filling must not overwrite the saved choice
         combo.clear()
@@ -288,6 +299,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             item = combo.model().item(index)
             item.setEnabled(not reasons[name])
             item.setToolTip(reasons[name] or label)
+        if self._parameterNode:
+            self._selectComboData(combo, self._parameterNode.engine)
         combo.blockSignals(wasBlocked)
 
     @staticmethod
@@ -375,15 +388,15 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not structures:
             slicer.util.errorDisplay("Check at least one structure to find.")
             return
-        options = self.logic.engineOptions(p)
-        if p.engine != "registration" and not self._confirmModelUse(options):
+        options, server = self.logic.engineOptions(p), p.engineServer.strip()
+        if (p.engine != "registration" or server) and not self._confirmModelUse(options, server):
             return
         with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
             request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
             engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence
 
             def work(progress):
-                return self.logic.runEngine(engineName, options, request, progress)
+                return self.logic.runEngine(engineName, options, request, progress, server)
 
             def done(result):
                 node = self.logic.writeResult(result, targetVolume, lowConfidence)
@@ -396,14 +409,14 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
             self._startJob(work, done, "Running")
 
-    def _confirmModelUse(self, options):
-        """The licence once, and consent before images go to a remote server."""
+    def _confirmModelUse(self, options, engineServer=""):
+        """The licence once, and consent before images go to a remote server (engine or VLM)."""
         settings = qt.QSettings()
         if not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
             if not slicer.util.confirmOkCancelDisplay(LICENCE_TEXT, windowTitle="RAUSlicer model licences"):
                 return False
             settings.setValue(f"{SETTINGS}/licenceAccepted", True)
-        server = options.get("vlm_server")
+        server = engineServer or options.get("vlm_server")
         if not server:
             return True
         key = f"{SETTINGS}/consent/{server}"
@@ -506,10 +519,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):
-        correction = self.logic.correction(self._parameterNode.outputSegmentation)
         name = self.ui.segmentComboBox.currentText
         with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
-            correction.undo(name)
+            self.logic.undo(self._parameterNode.outputSegmentation, name)
             self.ui.statusLabel.text = f"{name}: previous mask restored"
         self._updateButtons()
 

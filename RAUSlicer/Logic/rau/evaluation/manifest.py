@@ -29,26 +29,30 @@ class Case:
     """One target with its truth, the references to use and optional structure names."""
 
     target_image: Path
-    target_labels: Path
+    target_labels: Path | None
     target_spacing: float | None
     references: list[ReferenceEntry] = field(default_factory=list)
     structures: list[str] | None = None
     label_table: Path | None = None
 
 
-def read_manifest(path) -> list[Case]:
-    """Cases in manifest order; raises :class:`~rau.errors.InputError` naming the file, line and problem."""
+def read_manifest(path, truth: bool = True) -> list[Case]:
+    """Cases in manifest order; raises :class:`~rau.errors.InputError` naming the file, line and problem.
+
+    With ``truth=False`` (cohort runs) the ``target_labels`` column is optional.
+    """
     path = Path(path)
+    required = tuple(c for c in REQUIRED_COLUMNS if truth or c != "target_labels")
     cases: dict[tuple[str, str], Case] = {}
-    for line, row in validation.read_table(path, REQUIRED_COLUMNS, "manifest"):
-        paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS}
+    for line, row in validation.read_table(path, required, "manifest"):
+        paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c)}
         label_table = validation.existing_file(row, "label_table", path, line) if row.get("label_table") else None
-        key = (row["target_image"], row["target_labels"])
+        key = (row["target_image"], row.get("target_labels") or "")
         case = cases.setdefault(
             key,
             Case(
                 paths["target_image"],
-                paths["target_labels"],
+                paths.get("target_labels"),
                 validation.spacing_field(row, "target_spacing", path, line),
                 structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
                 label_table=label_table,

@@ -1,0 +1,44 @@
+"""Work items of a cohort run: one per target, with the output files ``rau segment`` would write for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rau.errors import InputError
+from rau.evaluation.manifest import Case, read_manifest
+from rau.io.segmentations import label_table_path
+
+
+@dataclass
+class WorkItem:
+    """One target: its manifest case, a unique output name and the output paths."""
+
+    name: str
+    case: Case
+    outputs: dict[str, Path]
+
+    def state(self) -> str:
+        """``complete`` (every output exists), ``partial`` (some do: redo it) or ``new``."""
+        present = [path.exists() for path in self.outputs.values()]
+        return "complete" if all(present) else "partial" if any(present) else "new"
+
+
+def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None) -> list[WorkItem]:
+    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only."""
+    from rau.commands.segment import output_paths
+
+    cases = read_manifest(manifest, truth=False)[:limit]
+    names = output_names([case.target_image for case in cases])
+    return [WorkItem(name, case, output_paths(Path(out_dir) / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]
+
+
+def output_names(targets: list[Path]) -> list[str]:
+    """The target file's stem, prefixed with as many parent folder names as make every name unique."""
+    folders = [Path(target).resolve().parent.parts[1:] for target in targets]
+    stems = [label_table_path(Path(target).name).name[: -len(".labels.csv")] for target in targets]
+    for depth in range(max(map(len, folders), default=0) + 1):
+        names = ["_".join([*parts[len(parts) - depth :], stem]) for parts, stem in zip(folders, stems)]
+        if len(set(names)) == len(names):
+            return names
+    raise InputError("the manifest lists the same target twice")

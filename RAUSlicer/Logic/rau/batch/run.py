@@ -1,0 +1,63 @@
+"""One cohort run: skip finished targets, run the rest on a backend, show progress, write the summary CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rau.batch.items import WorkItem
+from rau.io.atomic import atomic_path
+
+SUMMARY_NAME = "batch_summary.csv"
+COLUMNS = ["target", "target_image", "status", "seconds", "found", "error"]
+
+
+def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
+    """Run ``backend(todo, on_row)`` over the items without complete outputs; return every item's row.
+
+    Finished items are ``skipped``; half-written ones are redone. The summary CSV in ``out_dir``
+    is rewritten as rows arrive, so an interrupted run leaves an accurate partial summary.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
+    todo = []
+    for item in items:
+        if item.state() == "complete":
+            rows[item.name].update(status="skipped", error="outputs exist")
+        else:
+            todo.append(item)
+    bar = tqdm(total=len(todo), desc="rau batch", unit="target", file=sys.stderr, disable=not sys.stderr.isatty())
+    counts = {"done": 0, "failed": 0}
+    last_write = time.monotonic()
+
+    def on_row(row: dict) -> None:
+        nonlocal last_write
+        rows[row["target"]].update(row)
+        counts[row["status"]] += 1
+        bar.set_postfix(done=counts["done"], failed=counts["failed"], remaining=len(todo) - sum(counts.values()))
+        bar.update(1)
+        if time.monotonic() - last_write > 5:
+            write_summary(out_dir / SUMMARY_NAME, rows.values())
+            last_write = time.monotonic()
+
+    try:
+        if todo:
+            backend(todo, on_row)
+    finally:
+        bar.close()
+        write_summary(out_dir / SUMMARY_NAME, rows.values())
+    return list(rows.values())
+
+
+def write_summary(path: Path, rows) -> None:
+    """The summary CSV: one row per target with its status, time, structures found and error."""
+    with atomic_path(path, overwrite=True) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)

@@ -1,0 +1,49 @@
+"""``rau batch MANIFEST --out DIR``: segment every target of a cohort manifest, resumably."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.errors import OptionError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("batch", help="segment every target of a manifest (resumable; local processes or Ray)")
+    parser.add_argument("manifest", help="CSV: target_image, reference_image, reference_labels [, *_spacing, structures, label_table]; rows sharing a target are one multi-reference case")
+    parser.add_argument("--out", required=True, help="output folder: <target>.nii.gz, .labels.csv, .result.json per target and batch_summary.csv")
+    parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd per target")
+    parser.add_argument("--workers", type=int, help="worker processes (default: one per GPU, else one per two CPU cores; with --ray: what the cluster fits)")
+    parser.add_argument("--limit", type=int, help="only the first N targets")
+    parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="run on a Ray cluster: auto (this machine's cluster), an address (ray://head:10001), or local (start one here)")
+    parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
+    parser.add_argument("--cpus-per-worker", type=float, default=1.0, help="Ray: CPUs each actor holds (default 1)")
+    add_engine_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rau.batch.items import work_items
+    from rau.batch.run import SUMMARY_NAME, run_batch
+
+    for name in ("workers", "limit"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise OptionError(f"--{name} must be at least 1")
+    options = engine_options(args)
+    items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
+    if args.ray:
+        from rau.batch.ray_backend import run_on_ray
+
+        backend = functools.partial(run_on_ray, engine_name=args.engine, options=options, address=args.ray, workers=args.workers,
+                                    gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
+    else:
+        from rau.batch.pool import default_workers, run_in_processes
+
+        workers = min(args.workers or default_workers(options), len(items))
+        backend = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
+    rows = run_batch(items, args.out, lambda todo, on_row: backend(todo, on_row=on_row))
+    counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "skipped", "failed")}
+    print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped (outputs existed), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
+    return 1 if counts["failed"] else 0

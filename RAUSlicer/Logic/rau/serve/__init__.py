@@ -1,0 +1,8 @@
+"""``rau serve``: the engines behind HTTP (FastAPI + uvicorn), models warm, sessions on the server.
+
+Modules: :mod:`~rau.serve.app` (routes), :mod:`~rau.serve.jobs` (a queue per device),
+:mod:`~rau.serve.sessions` (correction sessions with idle expiry and bounds),
+:mod:`~rau.serve.security` (bind address, token, work-folder confinement),
+:mod:`~rau.serve.client` (HTTP client: standard library + ``requests`` only) and
+:mod:`~rau.serve.remote` (a remote engine for the Slicer module). Importing this package imports nothing.
+"""

@@ -1,0 +1,236 @@
+"""The ``rau serve`` HTTP API (FastAPI): info, jobs, outputs and correction sessions under ``/v1``."""
+
+import functools
+import importlib.util
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rau
+from rau.engines import ENGINES
+from rau.errors import InputError
+from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
+from rau.serve.jobs import DeviceQueues, EngineCache, Job
+from rau.serve.options import options_from_json
+from rau.serve.security import authorized, confined, valid_id
+from rau.serve.sessions import SessionGone, SessionStore, correct
+from rau.serve.uploads import Upload, parse_spec, read_uploads
+from rau.serve.wire import encode_mask, prompt_from_json
+
+ENGINE_NEEDS = {"sam2-memory": ("torch",), "registration+sam2": ("torch",), "rau": ("torch", "transformers"), "vlm-box": ("torch", "transformers")}
+CORRECTIONS = ("reprompt", "propagate", "undo")
+
+
+@dataclass
+class ServerConfig:
+    """What the operator chose when starting the server."""
+
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rau-serve-")))
+    token: str | None = None
+    engine_options: dict = field(default_factory=dict)
+    max_upload_bytes: int = 2 << 30
+    session_idle_seconds: float = 1800
+    max_sessions: int = 16
+    max_session_bytes: int = 8 << 30
+    max_jobs: int = 1000
+
+
+class Server:
+    """The server's state: jobs, their queues, warm engines and sessions."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.work_dir = Path(config.work_dir).resolve()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.engines = EngineCache()
+        self.sessions = SessionStore(config.session_idle_seconds, config.max_sessions, config.max_session_bytes)
+        self.queues = DeviceQueues(self.engines, self._finished)
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, spec, uploads: list[Upload]) -> Job:
+        options = options_from_json(spec.options, self.config.engine_options)
+        job_id = uuid.uuid4().hex
+        folder = confined(self.work_dir, "jobs", job_id)
+        try:
+            request = read_uploads(uploads, spec, folder)
+        except Exception:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd)
+        with self._lock:
+            self.jobs[job_id] = job
+            self._drop_old_jobs()
+        self.queues.submit(job)
+        return job
+
+    def job(self, job_id: str) -> Job:
+        if not valid_id(job_id) or job_id not in self.jobs:
+            raise LookupError(f"no job {job_id}")
+        return self.jobs[job_id]
+
+    def _finished(self, job: Job) -> None:
+        if job.state == "done" and job.result is not None and job.result.session is not None:
+            if self.sessions.add(job.id, job.result):
+                job.session = job.id
+
+    def _drop_old_jobs(self) -> None:
+        finished = [j for j in self.jobs.values() if j.state in ("done", "failed", "cancelled")]
+        for job in sorted(finished, key=lambda j: j.created)[: max(0, len(self.jobs) - self.config.max_jobs)]:
+            del self.jobs[job.id]
+            shutil.rmtree(job.folder, ignore_errors=True)
+
+    def info(self) -> dict:
+        return {
+            "rau_version": rau.__version__,
+            "api_version": API_VERSION,
+            "engines": engine_availability(),
+            "device": resolved_device(self.config.engine_options.get("device")),
+            "models_loaded": self.engines.loaded(),
+            "queued_or_running": sum(j.state in ("queued", "running") for j in self.jobs.values()),
+            "sessions": len(self.sessions),
+        }
+
+
+def engine_availability() -> dict:
+    """Every engine with ``available`` and, when not, the reason."""
+    availability = {}
+    for name in ENGINES:
+        missing = [m for m in ENGINE_NEEDS.get(name, ()) if importlib.util.find_spec(m) is None]
+        reason = f"needs {', '.join(missing)} on the server (pip install rauslicer[models])" if missing else ""
+        availability[name] = {"available": not missing, "reason": reason}
+    return availability
+
+
+@functools.lru_cache(maxsize=None)
+def resolved_device(requested: str | None) -> str:
+    """The device model engines run on (``cpu`` when torch is absent)."""
+    if importlib.util.find_spec("torch") is None:
+        return "cpu"
+    from rau.models.loader import pick_device
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pick_device(requested)
+
+
+def create_app(config: ServerConfig | None = None):
+    """The FastAPI application; ``app.state.server`` holds the :class:`Server`."""
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import FileResponse, JSONResponse
+
+    server = Server(config or ServerConfig())
+    app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
+    app.state.server = server
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if not authorized(request.headers.get("authorization"), server.config.token):
+            return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer <token>'"}, 401, {"WWW-Authenticate": "Bearer"})
+        client_version = request.headers.get(API_HEADER)
+        if client_version is not None and client_version != str(API_VERSION):
+            version = int(client_version) if client_version.isdigit() else 0
+            return JSONResponse({"detail": version_mismatch_message(version, API_VERSION, str(request.base_url))}, 426)
+        if request.method in ("POST", "PUT"):
+            length = request.headers.get("content-length")
+            if length is None:
+                return JSONResponse({"detail": "send a Content-Length header"}, 411)
+            if int(length) > server.config.max_upload_bytes:
+                limit = server.config.max_upload_bytes / 2**20
+                return JSONResponse({"detail": f"upload of {int(length) / 2**20:.1f} MiB exceeds the server's limit of {limit:.1f} MiB"}, 413)
+        return await call_next(request)
+
+    @app.exception_handler(ValueError)
+    async def bad_input(request, error):
+        return JSONResponse({"detail": str(error)}, 422)
+
+    @app.exception_handler(SessionGone)
+    async def session_gone(request, error):
+        return JSONResponse({"detail": str(error)}, 410)
+
+    @app.exception_handler(LookupError)
+    async def not_found(request, error):
+        return JSONResponse({"detail": str(error.args[0]) if error.args else "not found"}, 404)
+
+    @app.get("/v1/info")
+    def info():
+        return server.info()
+
+    @app.post("/v1/jobs", status_code=202)
+    async def submit(request: Request):
+        form = await request.form(max_files=64, max_fields=8)
+        try:
+            spec = parse_spec(form.get("spec"))
+            uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
+            job = await run_in_threadpool(server.submit, spec, uploads)
+        finally:
+            await form.close()
+        return job.record()
+
+    @app.get("/v1/jobs/{job_id}")
+    def job_state(job_id: str, wait: float = 0.0):
+        """The job's record; with ``wait`` (seconds, at most 10) answer as soon as it ends or when the time is up."""
+        job = server.job(job_id)
+        job.finished.wait(min(max(wait, 0.0), 10.0))
+        return job.record()
+
+    @app.post("/v1/jobs/{job_id}/cancel")
+    def cancel(job_id: str):
+        job = server.job(job_id)
+        job.cancel_event.set()
+        return job.record()
+
+    @app.get("/v1/jobs/{job_id}/files/{kind}")
+    def download(job_id: str, kind: str):
+        job = server.job(job_id)
+        if kind not in OUTPUT_KINDS or (kind == "seg_nrrd" and not job.seg_nrrd):
+            raise LookupError(f"job {job_id} has no output {kind!r}")
+        if job.state != "done":
+            raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
+        try:
+            version = server.sessions.get(job.session).version if job.session else job.written_version
+        except SessionGone:
+            version = job.written_version
+        path = job.write_outputs(version)[kind]
+        return FileResponse(confined(server.work_dir, "jobs", job_id, path.name), filename=path.name)
+
+    @app.post("/v1/sessions/{session_id}/{action}")
+    def correction(session_id: str, action: str, body: dict):
+        if action not in CORRECTIONS:
+            raise LookupError(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
+        entry = server.sessions.get(session_id) if valid_id(session_id) else None
+        if entry is None:
+            raise SessionGone(f"no session {session_id}")
+        name = body.get("structure")
+        if not isinstance(name, str):
+            raise InputError("give the structure's name as 'structure'")
+        prompt = prompt_from_json(body.get("prompt") or {}) if action == "reprompt" else None
+        with server.queues.device_lock(server.job(session_id).device):
+            started = time.perf_counter()
+            item = correct(entry, action, name, prompt)
+            seconds = time.perf_counter() - started
+        row = next(r for r in entry.result.summary() if r["name"] == name)
+        return {"structure": row, "mask": encode_mask(item.mask), "shape": list(entry.result.target.shape), "version": entry.version,
+                "seconds": round(seconds, 4)}
+
+    @app.delete("/v1/sessions/{session_id}")
+    def close_session(session_id: str):
+        if not valid_id(session_id):
+            raise SessionGone(f"no session {session_id}")
+        server.sessions.remove(session_id)
+        return {"closed": session_id}
+
+    return app
+
+
+def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the server until interrupted (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")

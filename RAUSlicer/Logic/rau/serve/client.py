@@ -1,0 +1,175 @@
+"""HTTP client for ``rau serve``: submit a job, follow it, cancel it, download, correct through the session.
+
+Imports only the standard library and ``requests`` (which Slicer ships), so a workstation
+without torch, numpy-heavy packages or ``rau``'s engines can drive a GPU server. The file
+can be copied and used on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+API_VERSION = 1
+API_HEADER = "X-RAU-API-Version"
+OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
+FINAL_STATES = ("done", "failed", "cancelled")
+
+
+class ServerError(RuntimeError):
+    """The server refused a request or could not be reached; ``status`` is the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0):
+        super().__init__(message)
+        self.status = status
+
+
+class IncompatibleServer(ServerError):
+    """Client and server speak different API versions; the message says which side to upgrade."""
+
+
+class JobCancelled(ServerError):
+    """The job was cancelled (by this client or another); nothing was written."""
+
+
+def version_mismatch_message(client_version: int, server_version: int, url: str) -> str:
+    """The one wording of a version mismatch, used by client and server."""
+    side = "the client (RAUSlicer / the rau package on this computer)" if client_version < server_version else f"rau on the server {url}"
+    return f"this client speaks rau API version {client_version} but the server {url} speaks version {server_version}: upgrade {side}"
+
+
+class Client:
+    """One ``rau serve`` server. ``token``: the server's bearer token (needed off loopback)."""
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 60.0):
+        self.url, self.token, self.timeout = url.rstrip("/"), token, timeout
+        self.http = requests.Session()
+        self.http.headers[API_HEADER] = str(API_VERSION)
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+        self._checked = False
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            response = self.http.request(method, self.url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            raise ServerError(f"rau server {self.url} did not answer: {error}") from error
+        if response.status_code >= 400:
+            detail = _detail(response)
+            error_class = IncompatibleServer if response.status_code == 426 else ServerError
+            raise error_class(f"rau server {self.url}: {detail}", response.status_code)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs) -> dict:
+        self.check_compatible()
+        return self._call(method, path, **kwargs).json()
+
+    # --- info ----------------------------------------------------------------------------------
+    def info(self) -> dict:
+        """``GET /v1/info``: rau and API versions, engines (and why some are unavailable), device, models loaded."""
+        return self._call("GET", "/v1/info").json()
+
+    def check_compatible(self) -> dict | None:
+        """Raise :class:`IncompatibleServer` unless the server speaks this client's API version (checked once)."""
+        if self._checked:
+            return None
+        info = self.info()
+        if int(info.get("api_version", -1)) != API_VERSION:
+            raise IncompatibleServer(version_mismatch_message(API_VERSION, int(info.get("api_version", -1)), self.url), 426)
+        self._checked = True
+        return info
+
+    # --- jobs ----------------------------------------------------------------------------------
+    def submit(self, target, references, engine: str = "registration", *, target_spacing: float | None = None,
+               structures: list[str] | None = None, options: dict | None = None, label_table=None,
+               seg_nrrd: bool = False) -> str:
+        """Upload a target and its references (``[(image, labels, spacing or None), ...]``); return the job id."""
+        spec = {
+            "engine": engine,
+            "options": options or {},
+            "structures": structures,
+            "target_spacing": target_spacing,
+            "reference_spacing": [spacing for _, _, spacing in references],
+            "seg_nrrd": seg_nrrd,
+        }
+        paths = [("target", target)]
+        for image, labels, _ in references:
+            paths += [("reference", image), ("reference_labels", labels)]
+        if label_table:
+            paths.append(("label_table", label_table))
+        handles = [(field, open(path, "rb"), Path(path).name) for field, path in paths]
+        try:
+            files = [(field, (name, handle)) for field, handle, name in handles]
+            return self._json("POST", "/v1/jobs", data={"spec": json.dumps(spec)}, files=files)["job"]
+        finally:
+            for _, handle, _ in handles:
+                handle.close()
+
+    def job(self, job_id: str, wait: float = 0.0) -> dict:
+        """The job's state, step, progress fraction, error, result summary and session id.
+
+        ``wait``: let the server hold the answer up to this many seconds, until the job ends (long poll).
+        """
+        return self._json("GET", f"/v1/jobs/{job_id}", params={"wait": wait} if wait else None)
+
+    def cancel(self, job_id: str) -> dict:
+        """Ask the server to stop the job (a running job stops at its next progress report)."""
+        return self._json("POST", f"/v1/jobs/{job_id}/cancel")
+
+    def wait(self, job_id: str, on_progress=None, should_cancel=None, poll_seconds: float = 0.25) -> dict:
+        """Follow a job to its end; ``on_progress(step, fraction)`` on each poll; cancel when ``should_cancel()``.
+
+        Returns the final job record; raises :class:`JobCancelled` or :class:`ServerError` when it did not finish.
+        """
+        cancel_sent = False
+        while True:
+            record = self.job(job_id, wait=poll_seconds)
+            if on_progress:
+                on_progress(record.get("step", ""), float(record.get("progress", 0.0)))
+            if record["state"] == "done":
+                return record
+            if record["state"] == "cancelled":
+                raise JobCancelled(f"job {job_id} was cancelled")
+            if record["state"] == "failed":
+                raise ServerError(f"rau server {self.url}: job {job_id} failed: {record.get('error')}", record.get("status", 500))
+            if should_cancel and should_cancel() and not cancel_sent:
+                self.cancel(job_id)
+                cancel_sent = True
+
+    def download(self, job_id: str, kind: str, path) -> Path:
+        """Write one output (``label_map``, ``label_table``, ``result``, ``seg_nrrd``) of a finished job to ``path``."""
+        if kind not in OUTPUT_KINDS:
+            raise ValueError(f"unknown output {kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
+        self.check_compatible()
+        response = self._call("GET", f"/v1/jobs/{job_id}/files/{kind}")
+        path = Path(path)
+        path.write_bytes(response.content)
+        return path
+
+    # --- sessions ------------------------------------------------------------------------------
+    def reprompt(self, session_id: str, structure: str, prompt: dict) -> dict:
+        """Correct one structure with points/box (``{"points", "labels", "box", "slice_index"}``): its new state and mask."""
+        return self._json("POST", f"/v1/sessions/{session_id}/reprompt", json={"structure": structure, "prompt": prompt})
+
+    def propagate(self, session_id: str, structure: str) -> dict:
+        """Re-run one structure through the volume from its prompts."""
+        return self._json("POST", f"/v1/sessions/{session_id}/propagate", json={"structure": structure})
+
+    def undo(self, session_id: str, structure: str) -> dict:
+        """Put back the structure as it was before its last correction."""
+        return self._json("POST", f"/v1/sessions/{session_id}/undo", json={"structure": structure})
+
+    def close_session(self, session_id: str) -> None:
+        """Free the session on the server."""
+        self._json("DELETE", f"/v1/sessions/{session_id}")
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    return str(detail) if detail else f"HTTP {response.status_code} {response.reason}"

@@ -1,0 +1,171 @@
+"""Jobs queued per device: one worker thread per device runs them in order with warm engines.
+
+A job's progress and cancel go through :class:`rau.engines.base.Progress`; its outputs are
+written by the same code as ``rau segment``, into the job's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rau.engines import Request, create_engine
+from rau.engines.base import Cancelled, Progress
+
+LOG = logging.getLogger("rau.serve")
+OUTPUT_NAME = "segmentation.nii.gz"
+
+
+@dataclass
+class Job:
+    """One segmentation request and what became of it."""
+
+    id: str
+    engine: str
+    options: dict
+    request: Request
+    folder: Path
+    seg_nrrd: bool = False
+    state: str = "queued"
+    step: str = ""
+    progress: float = 0.0
+    error: str | None = None
+    status: int | None = None
+    result: object | None = None
+    session: str | None = None
+    written_version: int = -1
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    created: float = field(default_factory=time.time)
+
+    @property
+    def device(self) -> str:
+        return str(self.options.get("device") or "auto")
+
+    def record(self) -> dict:
+        """The job as the API reports it."""
+        summary = self.result.summary() if self.result is not None and self.state == "done" else None
+        return {
+            "job": self.id, "state": self.state, "step": self.step, "progress": round(self.progress, 4),
+            "engine": self.engine, "error": self.error, "status": self.status, "session": self.session,
+            "structures": summary, "seconds": round(self.result.seconds, 3) if summary is not None else None,
+        }
+
+    def output_paths(self) -> dict[str, Path]:
+        from rau.commands.segment import output_paths
+
+        return output_paths(self.folder / OUTPUT_NAME, self.seg_nrrd)
+
+    def write_outputs(self, version: int) -> dict[str, Path]:
+        """Write (or rewrite after corrections) the outputs exactly as ``rau segment`` does."""
+        from rau.commands.segment import write_outputs
+
+        with self.lock:
+            paths = self.output_paths()
+            if version != self.written_version:
+                write_outputs(self.result, paths, overwrite=True)
+                self.written_version = version
+            return paths
+
+
+class EngineCache:
+    """Engines by name and options, created once and kept warm (the least recently used leave beyond ``size``)."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._engines: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, options: dict):
+        key = (name, json.dumps(options, sort_keys=True, default=str))
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = create_engine(name, options)
+                while len(self._engines) > self.size:
+                    self._engines.popitem(last=False)
+            self._engines.move_to_end(key)
+            return self._engines[key]
+
+    def loaded(self) -> list[dict]:
+        """The warm engines with their options (for ``/v1/info``)."""
+        with self._lock:
+            return [{"engine": name, "options": json.loads(options)} for name, options in self._engines]
+
+
+class DeviceQueues:
+    """A FIFO queue and a worker thread per device; ``device_lock(d)`` also guards corrections on ``d``."""
+
+    def __init__(self, engines: EngineCache, on_done):
+        self.engines, self.on_done = engines, on_done
+        self._queues: dict[str, queue.Queue] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def device_lock(self, device: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(device, threading.Lock())
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            if job.device not in self._queues:
+                self._queues[job.device] = queue.Queue()
+                thread = threading.Thread(target=self._work, args=(job.device,), name=f"rau jobs {job.device}", daemon=True)
+                self._threads[job.device] = thread
+                thread.start()
+            self._queues[job.device].put(job)
+
+    def shutdown(self) -> None:
+        """Let each worker finish its current job, then stop (queued jobs are cancelled)."""
+        with self._lock:
+            for device_queue in self._queues.values():
+                device_queue.put(None)
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(timeout=60)
+
+    def _work(self, device: str) -> None:
+        device_queue = self._queues[device]
+        while (job := device_queue.get()) is not None:
+            with self.device_lock(device):
+                run_job(job, self.engines)
+            self.on_done(job)
+            job.finished.set()
+        while not device_queue.empty():
+            if (job := device_queue.get()) is not None:
+                job.state, job.error = "cancelled", "the server shut down"
+                job.finished.set()
+
+
+def run_job(job: Job, engines: EngineCache) -> None:
+    """Run one job to its end state: done (outputs written), cancelled, or failed with an HTTP-like status."""
+    if job.cancel_event.is_set():
+        job.state = "cancelled"
+        return
+
+    def report(step: str, fraction: float) -> None:
+        job.step, job.progress = step, fraction
+
+    job.state = "running"
+    try:
+        engine = engines.get(job.engine, job.options)
+        job.result = engine.run(job.request, Progress(report, job.cancel_event.is_set))
+        job.write_outputs(0)
+        job.state, job.progress = "done", 1.0
+    except Cancelled:
+        job.state, job.result = "cancelled", None
+    except (ValueError, KeyError) as error:
+        job.state, job.status, job.error, job.result = "failed", 422, str(error), None
+    except Exception as error:  # a bug or a broken model: reported to the client, logged here
+        LOG.error("job %s failed:\n%s", job.id, traceback.format_exc())
+        job.state, job.status, job.error, job.result = "failed", 500, f"{type(error).__name__}: {error}", None
+    finally:
+        job.request = None  # the inputs are no longer needed in memory

@@ -1,0 +1,89 @@
+"""An engine that runs on a ``rau serve`` server: the Slicer module's "Engine location: server URL".
+
+:class:`RemoteEngine` uploads the request's images (MetaImage: geometry round-trips exactly) and reference segmentations
+(``.seg.nrrd``), follows the job with the caller's :class:`~rau.engines.base.Progress` (its
+cancel cancels the server job) and reads the downloaded label map back into a
+:class:`~rau.result.Result` on the target's grid. :class:`RemoteSession` forwards
+corrections to the server's session, one round trip each. Needs no torch on this computer.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from rau.engines.base import Cancelled, Engine, Progress, Request
+from rau.io import read_segmentation, write_image, write_seg_nrrd
+from rau.result import Result, StructureResult
+from rau.serve.client import Client, JobCancelled
+from rau.serve.wire import decode_mask, prompt_to_json
+
+
+class RemoteEngine(Engine):
+    """The engine ``engine_name`` with ``options`` (client-side choices), run by the server behind ``client``."""
+
+    def __init__(self, client: Client, engine_name: str, options: dict | None = None):
+        self.client, self.name, self.options = client, engine_name, dict(options or {})
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        progress = progress or Progress()
+        with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
+            folder = Path(folder)
+            references = [
+                (write_image(ref.image, folder / f"reference{i}.mha"), write_seg_nrrd(ref.segmentation, folder / f"reference{i}.seg.nrrd"), None)
+                for i, ref in enumerate(request.references)
+            ]
+            target = write_image(request.target, folder / "target.mha")
+            progress("uploading", 0.0)
+            job_id = self.client.submit(target, references, self.name, structures=request.structures, options=self.options)
+            try:
+                record = self.client.wait(job_id, lambda step, fraction: progress.callback and progress.callback(step, fraction), progress.is_cancelled)
+            except JobCancelled as error:
+                raise Cancelled("cancelled by the user; the server stopped the job") from error
+            label_map = self.client.download(job_id, "label_map", folder / "result.nii.gz")
+            table = self.client.download(job_id, "label_table", folder / "result.labels.csv")
+            found = read_segmentation(label_map, geometry=request.target, label_table=table)
+        structures = {s.name: s for ref in request.references for s in ref.segmentation.labels}
+        items = [structure_result(row, structures[row["name"]], found.masks.get(row["name"])) for row in record["structures"]]
+        session = RemoteSession(self.client, record["session"], request.target, structures) if record.get("session") else None
+        return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
+
+
+class RemoteSession:
+    """The server-side session of one remote result: ``reprompt``, ``propagate`` and ``undo`` by structure name."""
+
+    def __init__(self, client: Client, session_id: str, target, structures: dict):
+        self.client, self.id, self.target, self.structures = client, session_id, target, structures
+
+    def reprompt(self, name: str, prompt, progress: Progress | None = None) -> StructureResult:
+        return self._answer(self.client.reprompt(self.id, name, prompt_to_json(prompt)))
+
+    def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
+        return self._answer(self.client.propagate(self.id, name))
+
+    def undo(self, name: str) -> StructureResult:
+        return self._answer(self.client.undo(self.id, name))
+
+    def close(self) -> None:
+        self.client.close_session(self.id)
+
+    def _answer(self, answer: dict) -> StructureResult:
+        row = answer["structure"]
+        return structure_result(row, self.structures[row["name"]], decode_mask(answer["mask"], self.target.shape))
+
+
+def structure_result(row: dict, structure, mask) -> StructureResult:
+    """A :class:`StructureResult` from a server summary row and its mask."""
+    return StructureResult(structure, mask, float(row["confidence"]), row["engine"], dict(row.get("prompts") or {}), message=row.get("message", ""))
+
+
+def remote_engine(url: str, engine_name: str, options: dict, token: str | None = None) -> RemoteEngine:
+    """The engine on the server at ``url`` (token: ``token`` or ``RAU_SERVER_TOKEN``).
+
+    Models and device are the server operator's, so of ``options`` only the choices a client may make are sent.
+    """
+    from rau.serve.options import CLIENT_OPTIONS
+
+    client = Client(url, token or os.environ.get("RAU_SERVER_TOKEN"))
+    return RemoteEngine(client, engine_name, {key: value for key, value in options.items() if key in CLIENT_OPTIONS})

@@ -1,0 +1,73 @@
+"""The server's security rules: loopback unless a token is set, bearer tokens, upload names, the work folder."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+from pathlib import Path
+
+from rau.errors import InputError, OptionError
+
+UPLOAD_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg",
+                   ".tif", ".tiff", ".bmp", ".labels.csv", ".csv", ".ctbl", ".txt", ".json")
+ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen off loopback without a token (``--token-file``)."""
+    if not is_loopback(host) and not token:
+        raise OptionError(f"--host {host} is not a loopback address: give --token-file so every request must carry the token")
+
+
+def read_token(path) -> str:
+    """The token in ``path`` (whitespace stripped); at least 16 characters."""
+    path = Path(path)
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise OptionError(f"--token-file {path}: cannot read it ({error.strerror})") from error
+    if len(token) < 16:
+        raise OptionError(f"--token-file {path}: the token must have at least 16 characters")
+    return token
+
+
+def authorized(header: str | None, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries the server's token (always true without a token)."""
+    if not token:
+        return True
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def upload_suffix(filename: str | None, field: str) -> str:
+    """The known file suffix of an uploaded file name; the name itself is never used as a path."""
+    name = (filename or "").lower()
+    for suffix in UPLOAD_SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(UPLOAD_SUFFIXES)}")
+
+
+def confined(root: Path, *parts: str) -> Path:
+    """``root / parts`` after checking that it stays inside ``root`` (no ``..``, no absolute parts)."""
+    root = root.resolve()
+    path = root.joinpath(*parts).resolve()
+    if not path.is_relative_to(root):
+        raise InputError(f"{'/'.join(parts)} lies outside the server's work folder")
+    return path
+
+
+def valid_id(identifier: str) -> bool:
+    """Job and session ids are 32 lowercase hex digits (anything else is not found)."""
+    return bool(ID_PATTERN.match(identifier))

@@ -1,0 +1,133 @@
+"""Correction sessions kept on the server: idle expiry, a bound on their number and on their memory.
+
+A session is a finished job's :class:`~rau.result.Result` with its engine session
+(``reprompt(name, prompt)``, ``propagate(name)``, and ``undo(name)`` where the engine has it).
+Where the engine session has no ``undo``, the store keeps each structure's earlier results and
+puts the last one back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from rau.errors import InputError
+from rau.result import Result, StructureResult
+
+UNDO_DEPTH = 10
+
+
+class SessionGone(KeyError):
+    """The session does not exist (any more); the message says why."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass
+class Entry:
+    """One kept session. ``version`` grows with every correction (outputs are rewritten when it changed)."""
+
+    result: Result
+    nbytes: int
+    last_used: float
+    version: int = 0
+    history: dict[str, list[StructureResult]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def result_nbytes(result: Result) -> int:
+    """Memory a session holds, estimated from its target and masks (model features come on top)."""
+    masks = sum(item.mask.nbytes for item in result.structures if item.found)
+    return int(result.target.array.nbytes + masks)
+
+
+class SessionStore:
+    """Sessions by id; the least recently used go first when there are too many or they hold too much."""
+
+    def __init__(self, idle_seconds: float = 1800, max_sessions: int = 16, max_bytes: int = 8 << 30, clock=time.monotonic):
+        self.idle_seconds, self.max_sessions, self.max_bytes, self.clock = idle_seconds, max_sessions, max_bytes, clock
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._gone: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, session_id: str, result: Result) -> bool:
+        """Keep ``result``'s session; False when it alone exceeds the memory bound (then it is not kept)."""
+        nbytes = result_nbytes(result)
+        if nbytes > self.max_bytes:
+            return False
+        with self._lock:
+            self._expire()
+            while self._entries and (len(self._entries) >= self.max_sessions or self.total_bytes() + nbytes > self.max_bytes):
+                oldest = next(iter(self._entries))
+                self._forget(oldest, "it was the least recently used when the server needed room for a new one")
+            self._entries[session_id] = Entry(result, nbytes, self.clock())
+        return True
+
+    def get(self, session_id: str) -> Entry:
+        """The session, marked as used now; raises :class:`SessionGone` saying why it is not there."""
+        with self._lock:
+            self._expire()
+            if session_id not in self._entries:
+                reason = self._gone.get(session_id)
+                raise SessionGone(f"session {session_id} was closed: {reason}" if reason else f"no session {session_id}")
+            entry = self._entries[session_id]
+            entry.last_used = self.clock()
+            self._entries.move_to_end(session_id)
+            return entry
+
+    def remove(self, session_id: str, reason: str = "the client closed it") -> None:
+        """Forget a session (raises :class:`SessionGone` when there is none)."""
+        self.get(session_id)
+        with self._lock:
+            self._forget(session_id, reason)
+
+    def total_bytes(self) -> int:
+        return sum(entry.nbytes for entry in self._entries.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._entries)
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for session_id in [s for s, e in self._entries.items() if now - e.last_used > self.idle_seconds]:
+            self._forget(session_id, f"it was idle for more than {self.idle_seconds:g} s")
+
+    def _forget(self, session_id: str, reason: str) -> None:
+        self._entries.pop(session_id, None)
+        self._gone[session_id] = reason
+        while len(self._gone) > 1000:
+            self._gone.popitem(last=False)
+
+
+def correct(entry: Entry, action: str, name: str, prompt=None) -> StructureResult:
+    """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure; return its new state."""
+    with entry.lock:
+        result, session = entry.result, entry.result.session
+        try:
+            previous = result.get(name)
+        except KeyError:
+            raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+        history = entry.history.setdefault(name, [])
+        if action == "undo":
+            if not history:
+                raise InputError(f"nothing to undo for {name!r}")
+            item = session.undo(name) if hasattr(session, "undo") else _restore(session, name, history[-1])
+            history.pop()
+        else:
+            item = session.reprompt(name, prompt) if action == "reprompt" else session.propagate(name)
+            entry.history[name] = (history + [previous])[-UNDO_DEPTH:]
+        result.structures = [item if s.structure.name == name else s for s in result.structures]
+        entry.version += 1
+        return item
+
+
+def _restore(session, name: str, previous: StructureResult) -> StructureResult:
+    """Server-side undo for engine sessions without ``undo``: the next correction starts from ``previous``."""
+    if isinstance(getattr(session, "results", None), dict):
+        session.results[name] = previous
+    return previous

@@ -1,0 +1,115 @@
+"""A job's uploads -> a :class:`rau.engines.Request`, read and validated exactly as the CLI reads files.
+
+Uploaded files are saved under the job's folder with names the server chooses (only the
+suffix of the client's file name is kept), then read with :mod:`rau.io`. Error messages name
+the client's file, not the server's copy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from rau.engines import ENGINES, Request
+from rau.errors import InputError
+from rau.io import read_image
+from rau.references import load_reference
+from rau.serve.security import confined, upload_suffix
+
+
+@dataclass
+class Upload:
+    """One uploaded file: its form field, the client's file name and a readable binary stream."""
+
+    field: str
+    filename: str
+    stream: object
+
+
+@dataclass
+class JobSpec:
+    """The JSON part of a job submission."""
+
+    engine: str
+    options: dict
+    structures: list[str] | None
+    target_spacing: float | None
+    reference_spacing: list[float | None]
+    seg_nrrd: bool
+
+
+def parse_spec(text) -> JobSpec:
+    """Parse and check the ``spec`` form field."""
+    if text is not None and not isinstance(text, str):
+        raise InputError("field spec must be a form field holding JSON, not a file")
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError as error:
+        raise InputError(f"field spec is not JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise InputError("field spec must be a JSON object")
+    engine = data.get("engine") or "registration"
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    structures = data.get("structures")
+    if structures is not None and (not isinstance(structures, list) or not all(isinstance(s, str) for s in structures)):
+        raise InputError("spec.structures must be a list of names")
+    spacings = data.get("reference_spacing") or []
+    if not isinstance(spacings, list) or not all(s is None or _positive(s) for s in spacings):
+        raise InputError("spec.reference_spacing must be a list of positive numbers (or nulls)")
+    target_spacing = data.get("target_spacing")
+    if target_spacing is not None and not _positive(target_spacing):
+        raise InputError("spec.target_spacing must be a positive number")
+    options = data.get("options") or {}
+    if not isinstance(options, dict):
+        raise InputError("spec.options must be a JSON object")
+    return JobSpec(engine, options, structures or None, target_spacing, spacings, bool(data.get("seg_nrrd")))
+
+
+def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
+    """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`)."""
+    by_field: dict[str, list[tuple[Path, str]]] = {}
+    for upload in uploads:
+        files = by_field.setdefault(upload.field, [])
+        path = confined(folder, "inputs", f"{upload.field}{len(files)}{upload_suffix(upload.filename, upload.field)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            shutil.copyfileobj(upload.stream, handle)
+        files.append((path, upload.filename))
+    unknown = set(by_field) - {"target", "reference", "reference_labels", "label_table"}
+    if unknown:
+        raise InputError(f"unexpected upload field(s) {', '.join(sorted(unknown))}")
+    targets, images, labels = by_field.get("target", []), by_field.get("reference", []), by_field.get("reference_labels", [])
+    if len(targets) != 1:
+        raise InputError("upload exactly one target")
+    if not images or len(images) != len(labels):
+        raise InputError("upload one reference_labels file per reference (at least one reference)")
+    spacings = spec.reference_spacing or [None] * len(images)
+    if len(spacings) != len(images):
+        raise InputError("give one reference_spacing per reference, or none")
+    tables = by_field.get("label_table", [])
+    table = tables[0][0] if tables else None
+    names = {str(path): name for files in by_field.values() for path, name in files}
+    try:
+        references = [
+            load_reference(image, label_map, spacing, table)
+            for (image, _), (label_map, _), spacing in zip(images, labels, spacings)
+        ]
+        for reference, (_, name) in zip(references, images):
+            reference.name = name
+        target = read_image(targets[0][0], spec.target_spacing)
+    except (ValueError, KeyError) as error:
+        raise InputError(_client_names(str(error), names)) from error
+    return Request(references, target, spec.structures)
+
+
+def _client_names(message: str, names: dict[str, str]) -> str:
+    for path, name in names.items():
+        message = message.replace(path, f"upload {name!r}")
+    return message
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0

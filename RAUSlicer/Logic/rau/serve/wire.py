@@ -1,0 +1,61 @@
+"""JSON forms of prompts and corrected masks, shared by the server and the remote engine.
+
+A mask travels as its bounding box (``lower``/``upper`` in (k, j, i) array order) and the
+bits inside it, packed and base64-encoded: a re-prompted structure costs a few kilobytes.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from rau.boxes import Box
+from rau.engines.base import Prompt
+from rau.errors import InputError
+
+
+def encode_mask(mask: np.ndarray | None) -> dict | None:
+    """A boolean (k, j, i) mask as ``{"lower", "upper", "bits"}`` (None for an empty or absent mask)."""
+    if mask is None or not mask.any():
+        return None
+    box = Box.from_mask(mask)
+    lower, upper = list(box.lower[::-1]), list(box.upper[::-1])
+    crop = mask[tuple(slice(a, b) for a, b in zip(lower, upper))]
+    return {"lower": lower, "upper": upper, "bits": base64.b64encode(np.packbits(crop.ravel())).decode("ascii")}
+
+
+def decode_mask(payload: dict | None, shape: tuple[int, int, int]) -> np.ndarray | None:
+    """The full-size mask from :func:`encode_mask`'s payload."""
+    if payload is None:
+        return None
+    lower, upper = payload["lower"], payload["upper"]
+    crop_shape = tuple(b - a for a, b in zip(lower, upper))
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(payload["bits"]), np.uint8), count=int(np.prod(crop_shape)))
+    mask = np.zeros(shape, bool)
+    mask[tuple(slice(a, b) for a, b in zip(lower, upper))] = bits.reshape(crop_shape).astype(bool)
+    return mask
+
+
+def prompt_to_json(prompt: Prompt) -> dict:
+    """A :class:`Prompt` as JSON (points in (i, j, k) voxel indices, box in (i, j, k))."""
+    return {
+        "points": [list(map(float, point)) for point in prompt.points],
+        "labels": [int(label) for label in prompt.labels],
+        "box": {"lower": list(prompt.box.lower), "upper": list(prompt.box.upper)} if prompt.box else None,
+        "slice_index": int(prompt.slice_index),
+    }
+
+
+def prompt_from_json(payload: dict) -> Prompt:
+    """Parse :func:`prompt_to_json`'s form; raises :class:`InputError` naming the bad field."""
+    try:
+        points = [tuple(float(v) for v in point) for point in payload.get("points") or []]
+        if any(len(point) != 3 for point in points):
+            raise ValueError("each point needs three voxel indices (i, j, k)")
+        labels = [int(label) for label in payload.get("labels") or []]
+        box = payload.get("box")
+        box = Box(tuple(box["lower"]), tuple(box["upper"])) if box else None
+        return Prompt(points, labels, box, int(payload.get("slice_index", 0)))
+    except (TypeError, KeyError, ValueError) as error:
+        raise InputError(f"bad prompt: {error}") from error

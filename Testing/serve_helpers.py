@@ -1,0 +1,90 @@
+"""A real ``rau serve`` (uvicorn) on 127.0.0.1 with a free port, in a thread, for tests and benchmarks;
+and a fixture that makes the registration engine deterministic for the tests comparing outputs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+
+@contextlib.contextmanager
+def running_server(config):
+    """Yield ``(url, app)`` for a server with ``config``; it stops (and its job threads end) on exit."""
+    import uvicorn
+
+    from rau.serve.app import create_app
+
+    app = create_app(config)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("rau serve did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_itk_thread():
+    """One ITK thread here and in every worker process of the module.
+
+    The registration engine's result depends on ITK's thread count and, with several threads, can vary
+    from run to run (reported to the registration owner); with one thread it is deterministic, which lets
+    tests compare server, batch and ``rau segment`` outputs voxel for voxel. Import it into a test module.
+    """
+    import SimpleITK as sitk
+
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"
+    yield
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous[0])
+    if previous[1] is None:
+        del os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"]
+    else:
+        os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = previous[1]
+
+
+@contextlib.contextmanager
+def serve_process(work_dir, *arguments: str):
+    """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed)."""
+    import subprocess
+    import sys
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "rau.cli", "serve", "--port", str(port), "--work-dir", str(work_dir), *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                requests.get(f"{url}/v1/info", timeout=120)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("rau serve did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -1,0 +1,118 @@
+"""``rau batch`` on HC18 targets: same outputs as ``rau segment`` per target, embedded and on a local Ray
+instance; a killed run restarted redoes nothing that was finished; half-written targets are redone."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rau.batch.items import output_names, work_items
+from rau.cli import main as rau_main
+from rau.io import read_image
+from serve_helpers import one_itk_thread  # noqa: F401  (autouse fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+MANIFEST = REPO / "protocols" / "hc18_single.csv"
+FAST = ["--no-deformable"]
+
+
+def summary(out: Path) -> dict[str, str]:
+    with open(out / "batch_summary.csv", newline="") as handle:
+        return {row["target"]: row["status"] for row in csv.DictReader(handle)}
+
+
+def same_outputs(batch_out: Path, segment_out: Path, name: str) -> None:
+    """Same voxels and geometry (the gzip stream names its temporary file, so bytes differ), same label table."""
+    mine, theirs = read_image(batch_out / f"{name}.nii.gz"), read_image(segment_out / f"{name}.nii.gz")
+    assert np.array_equal(mine.array, theirs.array) and mine.array.any(), name
+    assert mine.same_grid(theirs), name
+    assert (batch_out / f"{name}.labels.csv").read_text() == (segment_out / f"{name}.labels.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory, shared_data):
+    """``rau segment`` on the first three targets of the manifest, one call each."""
+    out = tmp_path_factory.mktemp("segment")
+    items = work_items(MANIFEST, out, limit=3)
+    for item in items:
+        case, (reference,) = item.case, item.case.references
+        code = rau_main(["segment", "--reference", str(reference.image), "--reference-labels", str(reference.labels),
+                         "--reference-spacing", str(reference.spacing), "--target", str(case.target_image),
+                         "--target-spacing", str(case.target_spacing), *FAST, "--out", str(item.outputs["label_map"])])
+        assert code == 0
+    return out, [item.name for item in items]
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """One local Ray instance for the module (2 CPUs); it must start within a minute and shut down."""
+    ray = pytest.importorskip("ray")
+    started = time.monotonic()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    assert time.monotonic() - started < 60
+    yield ray
+    ray.shutdown()
+    assert not ray.is_initialized()
+
+
+def test_embedded_batch_equals_rau_segment_per_target(segmented, tmp_path):
+    segment_out, names = segmented
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "3", "--workers", "2"]) == 0
+    assert summary(tmp_path) == dict.fromkeys(names, "done")
+    for name in names:
+        same_outputs(tmp_path, segment_out, name)
+
+
+def test_ray_batch_equals_rau_segment_per_target(segmented, ray_instance, tmp_path):
+    segment_out, names = segmented
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "3", "--ray", "auto"]) == 0
+    assert summary(tmp_path) == dict.fromkeys(names, "done")
+    for name in names:
+        same_outputs(tmp_path, segment_out, name)
+
+
+def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "4", "--workers", "1"]
+    items = work_items(MANIFEST, tmp_path, limit=4)
+    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(item.state() == "complete" for item in items):
+        assert run.poll() is None and time.monotonic() < deadline, "the first target never finished"
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    complete = {item.name for item in items if item.state() == "complete"}
+    assert complete and len(complete) < 4, "the kill came too late to leave work undone"
+    stamps = {name: (tmp_path / f"{name}.nii.gz").stat().st_mtime_ns for name in complete}
+    half = next(item for item in items if item.name not in complete)
+    half.outputs["label_map"].write_bytes(b"half-written")  # as if killed between renames
+
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    statuses = summary(tmp_path)
+    assert {name for name, status in statuses.items() if status == "skipped"} == complete
+    assert all(status == "done" for name, status in statuses.items() if name not in complete)
+    assert {name: (tmp_path / f"{name}.nii.gz").stat().st_mtime_ns for name in complete} == stamps
+    assert half.state() == "complete" and half.outputs["label_map"].read_bytes() != b"half-written"
+
+
+def test_failures_are_listed_and_names_stay_unique(tmp_path):
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text("target_image,reference_image,reference_labels\nmissing_target.png,ref.png,ref_mask.png\n")
+    with pytest.raises(FileNotFoundError, match="line 2: .* does not exist"):
+        work_items(manifest, tmp_path / "out")
+    assert output_names([Path("/a/x/image.nii.gz"), Path("/a/y/image.nii.gz"), Path("/a/y/other.png")]) == ["x_image", "y_image", "y_other"]
+    bad_reference = tmp_path / "bad.png"
+    bad_reference.write_bytes(b"not a picture")
+    target = REPO / "protocols" / MANIFEST.read_text().splitlines()[1].split(",")[3]
+    manifest.write_text(f"target_image,reference_image,reference_labels\n{target},bad.png,bad.png\n")
+    assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 1
+    assert summary(tmp_path / "out") == {"058_HC": "failed"}
+    assert not list((tmp_path / "out").glob("058_HC.*"))

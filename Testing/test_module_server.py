@@ -1,0 +1,79 @@
+"""The module's logic with "Engine location: server URL": segment and correct through a real ``rau serve`` on
+loopback, on slicer-core MRML scenes, and get the same segments as running here."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from serve_helpers import running_server
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.engines.base import Prompt  # noqa: E402
+from rau.image import Image  # noqa: E402
+from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
+from rau.mrml import add_segmentation_node, add_volume_node, image_from_volume_node, segmentation_from_node  # noqa: E402
+from rau.serve.app import ServerConfig  # noqa: E402
+from rau.serve.remote import RemoteSession  # noqa: E402
+from slicer_module import load_rauslicer  # noqa: E402
+
+warnings.filterwarnings("ignore", message="no GPU found")
+
+
+def segments(node, target_volume) -> dict:
+    found = segmentation_from_node(node, image_from_volume_node(target_volume))
+    return {name: found.masks[name] for name in found.labels.names}
+
+
+def test_registration_through_the_server_finds_the_structure_of_a_moved_target(mrml_scene, shared_data, tmp_path):
+    from rau.references import load_reference
+
+    folder = shared_data / "hc18_fetal_head_us"
+    loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
+    image, segmentation = loaded.image, loaded.segmentation
+    reference = add_volume_node(image, "reference US", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    moved = Image(image.array, image.spacing, tuple(np.add(image.origin, (8.0, -6.0, 0.0))), image.direction, ndim=2)
+    target = add_volume_node(moved, "patient US", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    options = {"deformable": False, "device": "cpu", "sam2_model": "tiny"}  # model and device are the server's: not sent
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        node = logic.process(reference, reference_segmentation, target, None, "registration", options, server=url)
+    found = segments(node, target)
+    assert list(found) == segmentation.labels.names
+    for name, truth in segmentation.masks.items():  # the target's pixels are the reference's, so its mask is the truth
+        mask = found[name]
+        assert 2 * (truth & mask).sum() / (truth.sum() + mask.sum()) > 0.95, name
+    assert logic.correction(node) is None  # registration sessions come with issue 11
+
+
+def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, tmp_path):
+    rng = np.random.default_rng(0)
+    image = Image(rng.normal(size=(6, 30, 40)).astype(np.float32), spacing=(0.9, 1.4, 3.0))
+    labels = np.zeros(image.shape, np.uint8)
+    labels[2:4, 5:15, 5:20] = 1
+    labels[1:5, 18:26, 22:35] = 2
+    label_set = LabelSet((Structure("liver", 1), Structure("spleen", 2)))
+    reference = add_volume_node(image, "reference", mrml_scene)
+    reference_segmentation = add_segmentation_node(Segmentation.from_label_map(image.with_array(labels), label_set), "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(image.with_array(rng.normal(size=image.shape).astype(np.float32)), "target", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    config = ServerConfig(work_dir=tmp_path / "work", engine_options={"sam2_model": str(tiny_sam2["always"]), "device": "cpu"})
+    with running_server(config) as (url, app):
+        node = logic.process(reference, reference_segmentation, target, None, "sam2-memory", {}, server=url)
+        correction = logic.correction(node)
+        assert isinstance(correction.result.session, RemoteSession)
+        server_session = app.state.server.sessions.get(correction.result.session.id)
+        first = server_session.result.get("liver").mask.copy()
+        before = segments(node, target)
+        item = correction.update("liver", Prompt(points=[(10.0, 12.0, 3.0), (30.0, 20.0, 3.0)], labels=[1, 0], slice_index=3))
+        assert np.array_equal(server_session.result.get("liver").mask, item.mask)
+        after = segments(node, target)
+        assert not np.array_equal(after["liver"], before["liver"])
+        assert np.array_equal(after["spleen"], before["spleen"])
+        logic.undo(node, "liver")
+        assert np.array_equal(segments(node, target)["liver"], before["liver"])
+        assert np.array_equal(server_session.result.get("liver").mask, first)

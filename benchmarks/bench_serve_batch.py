@@ -1,0 +1,193 @@
+"""``rau serve`` overhead and ``rau batch`` throughput, measured in one run on this machine (CPU).
+
+Run: python benchmarks/bench_serve_batch.py --json benchmarks/results/serve_batch.json
+
+* ``segment_512``: a 512 x 512 HC18 crop segmented by the registration engine (HC18 012 -> 058),
+  in process (``engine.run``) and through ``rau serve`` (its own process) on loopback (upload, read, queue, run,
+  write outputs, download label map + table, read them back: :class:`rau.serve.remote.RemoteEngine`).
+  Median of ``--repeats``; overhead = (server - in process) / in process.
+* ``reprompt_512``: a 2-point re-prompt on a 512 x 512 target with a tiny random SAM2 (so the model
+  time is small and the HTTP part shows), in process (``session.reprompt``) and over loopback
+  (``Client.reprompt`` + mask decode); beyond the model = round trip - the server's own timing of the
+  correction (reported in each answer), medians over the same requests.
+* ``batch``: ``rau batch`` over the first ``--targets`` HC18 targets (registration, default settings),
+  1 and 2 embedded workers, and 2 Ray actors on a local Ray instance (started outside the timing); throughput and scaling.
+* ``ct_target``: one 3D CT target in ``rau batch`` (the per-target cost behind the README's cohort sizing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "Testing"))
+warnings.filterwarnings("ignore", message="no GPU found")
+
+from rau.engines import Request, create_engine  # noqa: E402
+from rau.engines.base import Prompt, Reference  # noqa: E402
+from rau.image import Image  # noqa: E402
+from rau.labels import Segmentation  # noqa: E402
+from rau.references import load_reference  # noqa: E402
+from rau.serve.client import Client  # noqa: E402
+from rau.serve.remote import RemoteEngine  # noqa: E402
+from rau.serve.wire import decode_mask, prompt_to_json  # noqa: E402
+from serve_helpers import serve_process  # noqa: E402
+
+HC18 = REPO.parent / "shared" / "data" / "hc18_fetal_head_us"
+MANIFEST = REPO / "protocols" / "hc18_single.csv"
+
+
+def crop_512(reference: Reference) -> Reference:
+    """The central 512 x 512 pixels (image and labels)."""
+    _, rows, cols = reference.image.shape
+    r0, c0 = (rows - 512) // 2, (cols - 512) // 2
+    window = (slice(None), slice(r0, r0 + 512), slice(c0, c0 + 512))
+    image = Image(reference.image.array[window], reference.image.spacing, ndim=2)
+    masks = {name: mask[window] for name, mask in reference.segmentation.masks.items()}
+    return Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), reference.segmentation.labels, masks), reference.name)
+
+
+def median_seconds(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def bench_segment(repeats: int, work: Path) -> dict:
+    reference = crop_512(load_reference(HC18 / "images/012_HC.png", HC18 / "masks/012_HC_mask.png", 0.08346045))
+    target = crop_512(load_reference(HC18 / "images/058_HC.png", HC18 / "masks/058_HC_mask.png", 0.077068008)).image
+    request = Request([reference], target)
+    options = {"deformable": False}
+    engine = create_engine("registration", options)
+    engine.run(request)  # warm-up, as the server's engine is warm
+    local = median_seconds(lambda: engine.run(request), repeats)
+    with serve_process(work / "segment") as url:
+        remote = RemoteEngine(Client(url), "registration", options)
+        remote.run(request)
+        served = median_seconds(lambda: remote.run(request), repeats)
+    return {"in_process_s": round(local, 4), "server_s": round(served, 4), "overhead_s": round(served - local, 4),
+            "overhead_ratio": round((served - local) / local, 4), "shape": list(target.shape), "repeats": repeats}
+
+
+def bench_reprompt(repeats: int, work: Path) -> dict:
+    from tiny_sam2 import save_tiny_sam2
+
+    from rau.io import write_image
+    from rau.io.label_tables import write_label_table
+
+    model = save_tiny_sam2(work / "tiny_sam2", "always")
+    rng = np.random.default_rng(0)
+    image = Image(rng.normal(size=(1, 512, 512)).astype(np.float32), ndim=2)
+    labels = np.zeros(image.shape, np.uint8)
+    labels[0, 100:300, 120:330] = 1
+    write_image(image, work / "ref.nrrd")
+    write_image(image.with_array(labels), work / "ref_labels.nrrd")
+    from rau.labels import LabelSet, Structure
+
+    write_label_table(LabelSet((Structure("head", 1),)), work / "ref_labels.labels.csv")
+    write_image(image.with_array(rng.normal(size=image.shape).astype(np.float32)), work / "target.nrrd")
+    prompt = Prompt(points=[(200.0, 150.0, 0.0), (400.0, 420.0, 0.0)], labels=[1, 0], slice_index=0)
+    options = {"sam2_model": str(model), "device": "cpu"}
+    from rau.io import read_image
+
+    local = create_engine("sam2-memory", options).run(Request([load_reference(work / "ref.nrrd", work / "ref_labels.nrrd")], read_image(work / "target.nrrd")))
+    local.session.reprompt("head", prompt)
+    in_process = median_seconds(lambda: local.session.reprompt("head", prompt), repeats)
+    with serve_process(work / "reprompt", "--sam2-model", str(model), "--device", "cpu") as url:
+        client = Client(url)
+        job = client.submit(work / "target.nrrd", [(work / "ref.nrrd", work / "ref_labels.nrrd", None)], "sam2-memory",
+                           label_table=work / "ref_labels.labels.csv")
+        session = client.wait(job)["session"]
+        payload = prompt_to_json(prompt)
+        model_seconds = []
+
+        def round_trip():
+            answer = client.reprompt(session, "head", payload)
+            decode_mask(answer["mask"], image.shape)
+            model_seconds.append(answer["seconds"])
+
+        round_trip()
+        model_seconds.clear()
+        served = median_seconds(round_trip, repeats)
+    on_server = statistics.median(model_seconds)
+    return {"in_process_s": round(in_process, 4), "round_trip_s": round(served, 4), "model_on_server_s": round(on_server, 4),
+            "beyond_model_ms": round(1000 * (served - on_server), 1), "shape": list(image.shape), "repeats": repeats}
+
+
+def bench_batch(targets: int, work: Path) -> dict:
+    import ray
+
+    from rau.cli import main as rau_main
+
+    figures = {"targets": targets, "engine": "registration (default settings)"}
+    for label, extra in (("embedded_1_worker", ["--workers", "1"]), ("embedded_2_workers", ["--workers", "2"]), ("ray_2_actors", ["--ray", "auto"])):
+        out = work / label
+        started = time.perf_counter()
+        code = rau_main(["batch", str(MANIFEST), "--out", str(out), "--limit", str(targets), *extra])
+        seconds = time.perf_counter() - started
+        figures[label] = {"seconds": round(seconds, 2), "targets_per_minute": round(60 * targets / seconds, 2), "exit": code}
+        if label == "embedded_2_workers":
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.shutdown()
+    figures["scaling_2_vs_1"] = round(figures["embedded_1_worker"]["seconds"] / figures["embedded_2_workers"]["seconds"], 3)
+    figures["ray_vs_embedded_2"] = round(figures["embedded_2_workers"]["seconds"] / figures["ray_2_actors"]["seconds"], 3)
+    return figures
+
+
+def bench_ct_target(work: Path) -> dict:
+    """Per-target cost of a 3D CT in ``rau batch`` (TotalSegmentator CT A -> CT B, every reference structure, default
+    settings, one worker): the worker's own seconds per target (read, register, warp, write) and the run's wall time."""
+    import csv
+
+    from rau.cli import main as rau_main
+
+    out = work / "ct"
+    started = time.perf_counter()
+    code = rau_main(["batch", str(REPO / "protocols" / "totalseg_ct.csv"), "--out", str(out), "--workers", "1"])
+    wall = time.perf_counter() - started
+    with open(out / "batch_summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {"per_target_s": float(rows[0]["seconds"]), "wall_s_with_worker_start": round(wall, 2), "exit": code}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--targets", type=int, default=8)
+    parser.add_argument("--parts", default="segment,reprompt,batch,ct", help="comma-separated subset to run")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="rau-bench-serve-"))
+    parts = {
+        "segment_512": lambda: bench_segment(args.repeats, work),
+        "reprompt_512": lambda: bench_reprompt(args.repeats, work),
+        "batch": lambda: bench_batch(args.targets, work),
+        "ct_target": lambda: bench_ct_target(work),
+    }
+    chosen = args.parts.split(",")
+    try:
+        figures = {"cpu_count": os.cpu_count(), **{name: run() for name, run in parts.items() if name.split("_")[0] in chosen}}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
