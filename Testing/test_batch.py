@@ -16,6 +16,7 @@ import pytest
 
 from rau.batch.items import output_names, work_items
 from rau.cli import main as rau_main
+from rau.errors import InputError
 from rau.io import read_image
 from serve_helpers import one_itk_thread  # noqa: F401  (autouse fixture)
 
@@ -106,7 +107,7 @@ def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
 def test_failures_are_listed_and_names_stay_unique(tmp_path):
     manifest = tmp_path / "cohort.csv"
     manifest.write_text("target_image,reference_image,reference_labels\nmissing_target.png,ref.png,ref_mask.png\n")
-    with pytest.raises(FileNotFoundError, match="line 2: .* does not exist"):
+    with pytest.raises(InputError, match="line 2: .* does not exist"):
         work_items(manifest, tmp_path / "out")
     assert output_names([Path("/a/x/image.nii.gz"), Path("/a/y/image.nii.gz"), Path("/a/y/other.png")]) == ["x_image", "y_image", "y_other"]
     bad_reference = tmp_path / "bad.png"
