@@ -17,7 +17,7 @@ from tqdm import tqdm
 from rau.cli import UsageError
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.engines import create_engine
-from rau.evaluation import vqa
+from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import read_manifest
 from rau.evaluation.report import fmt, print_table
 from rau.evaluation.runner import evaluate_case, summarize
@@ -34,6 +34,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--json", metavar="OUT", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N cases")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--clicks", type=int, default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server) instead of an engine: presence and identity accuracy, box IoU and hit rate")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
@@ -47,12 +48,20 @@ def run(args: argparse.Namespace) -> int:
     cases = read_manifest(args.manifest)[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)
+    if args.clicks < 0:
+        raise UsageError(f"--clicks must be 0 or more, got {args.clicks}")
     engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
-    scores = [evaluate_case(engine, case) for case in _progress(cases, f"rau evaluate ({args.engine})")]
+    if args.clicks:
+        scores, curves = clicks.evaluate_cases(engine, _progress(cases, f"rau evaluate ({args.engine}, {args.clicks} clicks)"), args.clicks)
+    else:
+        scores, curves = [evaluate_case(engine, case) for case in _progress(cases, f"rau evaluate ({args.engine})")], None
     summary = summarize(scores)
     print_table(summary)
+    if curves is not None:
+        summary["clicks"] = clicks.summarize_clicks([c for case in curves for c in case.values()])
+        clicks.print_clicks(summary["clicks"])
     if json_path:
-        write_outputs(json_path, args, scores, summary)
+        write_outputs(json_path, args, scores, summary, curves)
     return 0
 
 
@@ -83,9 +92,11 @@ def print_vqa_table(summary: dict) -> None:
     print(f"{'box':<9}  {summary['boxes']:>4}  {fmt(summary['mean_box_iou'])}  mean IoU, hit rate {fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
 
 
-def write_outputs(json_path: Path, args, scores, summary) -> None:
-    """JSON with summary and per-case rows, and a flat CSV of rows."""
+def write_outputs(json_path: Path, args, scores, summary, curves=None) -> None:
+    """JSON with summary and per-case rows (and Dice-per-click curves), and a flat CSV of rows."""
     cases = [{"target": s.target, "references": s.references, "seconds": round(s.seconds, 3), "ranking": s.ranking, "structures": [_clean(r) for r in s.rows]} for s in scores]
+    for case, case_curves in zip(cases, curves or []):
+        case["dice_per_click"] = {name: [round(v, 4) for v in curve] for name, curve in case_curves.items()}
     document = {"engine": args.engine, "manifest": str(args.manifest), "mean_dice": summary["mean_dice"], "summary": summary, "cases": cases}
     rows = [
         {"target": score.target, "references": ";".join(score.references), "seconds": round(score.seconds, 3), **_clean(row)}

@@ -1,0 +1,149 @@
+"""Weight-free correction of one mask from clicks and a box, with scikit-image's seeded watershed.
+
+Each new click opens a *zone*: a ball around it (in mm) whose radius follows the click's distance
+to the current boundary. Outside the zones the current mask is kept as seeds; every click so far
+is a seed of its label (inside or outside); a seeded watershed on the smoothed gradient magnitude
+then gives each zone voxel to the seed that reaches it first through similar intensities. An inside
+click therefore grows the structure into similar tissue nearby and an outside click removes the
+region around it, like Slicer's "Grow from seeds", and in 3D only voxels near the click change.
+A box removes everything outside it and seeds its border as background.
+
+Why scikit-image's *compact* watershed (``skimage.segmentation.watershed(compactness=...)``):
+it stops at image edges where there are some and falls back to the distance from the seeds where
+edges are weak or broken (ultrasound speckle, faint vessels), so a click never leaks across the
+image; it has no per-modality threshold, works in 2D and 3D, is deterministic and takes
+milliseconds. The random walker (tried first) gave lower Dice per click on HC18 and cost seconds
+per click; region growing (``ConfidenceConnected``) needs an intensity model a single click does
+not give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.boxes import Box
+
+COMPACTNESS = 0.002
+"""Watershed compactness: with weak edges the split falls back to distance from the seeds."""
+SMOOTHING_VOXELS = 1.0
+"""Gaussian sigma applied to the zone before the walk (speckle and noise)."""
+MIN_RADIUS_VOXELS = 4
+MAX_RADIUS_VOXELS = {2: 256, 3: 40}
+"""Zone radius limits: a 2D click may reshape the whole structure, a 3D click changes its neighbourhood."""
+ZONE_SCALE = 3.0
+"""Zone radius = ZONE_SCALE x the click's distance to the current boundary (clamped to the limits)."""
+SEED_RADIUS_VOXELS = 1
+
+
+@dataclass
+class Seeds:
+    """Clicks given so far for one structure, as (k, j, i) voxels with 1 inside / 0 outside."""
+
+    voxels: list[tuple[int, int, int]]
+    labels: list[int]
+
+    def __add__(self, other: "Seeds") -> "Seeds":
+        return Seeds(self.voxels + other.voxels, self.labels + other.labels)
+
+
+def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds, new: Seeds, box: Box | None = None) -> np.ndarray:
+    """The corrected mask of one structure.
+
+    ``array``/``mask`` are (k, j, i) arrays (a 2D image is one slice), ``spacing_kji`` the voxel size
+    per array axis; ``seeds`` are all clicks so far (``new`` included) and zones open around ``new``.
+    """
+    mask = mask.copy()
+    if box is not None:
+        mask &= box_mask(box, mask.shape)
+    planar = array.shape[0] == 1
+    spacing = np.asarray(spacing_kji, dtype=float)
+    zone = np.zeros(mask.shape, bool)
+    for voxel in new.voxels:
+        _open_zone(zone, mask, voxel, spacing, planar)
+    if box is not None and not new.voxels:
+        zone |= box_mask(box, mask.shape)
+    if not zone.any():
+        return mask
+    region = _crop(zone, margin=1)
+    labels = np.where(mask[region], 1, 2).astype(np.int32)
+    labels[zone[region]] = 0
+    if box is not None:
+        outside = ~box_mask(box, mask.shape)[region]
+        labels[outside] = 2
+        labels[_border(box, mask.shape)[region] & ~outside] = 2
+    _paint_seeds(labels, seeds, region)
+    grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
+    mask[region] = np.where(zone[region], grown, mask[region])
+    if box is not None:
+        mask &= box_mask(box, mask.shape)
+    return mask
+
+
+def box_mask(box: Box, shape) -> np.ndarray:
+    """The (k, j, i) voxels inside ``box``."""
+    inside = np.zeros(shape, bool)
+    (i0, j0, k0), (i1, j1, k1) = box.lower, box.upper
+    inside[max(k0, 0) : k1, max(j0, 0) : j1, max(i0, 0) : i1] = True
+    return inside
+
+
+def _border(box: Box, shape) -> np.ndarray:
+    """The voxels just inside the box's in-plane sides (background seeds of a box prompt)."""
+    inside = box_mask(box, shape)
+    core = np.zeros(shape, bool)
+    (i0, j0, k0), (i1, j1, k1) = box.lower, box.upper
+    core[max(k0, 0) : k1, max(j0 + 1, 0) : j1 - 1, max(i0 + 1, 0) : i1 - 1] = True
+    return inside & ~core
+
+
+def _open_zone(zone: np.ndarray, mask: np.ndarray, voxel, spacing: np.ndarray, planar: bool) -> None:
+    """Mark the ball around ``voxel`` (mm) whose radius follows its distance to the mask's boundary."""
+    from scipy import ndimage
+
+    limit = MAX_RADIUS_VOXELS[2 if planar else 3] * spacing[1:].min()
+    reach = [0 if planar else int(limit / spacing[0]) + 1] + [int(limit / s) + 1 for s in spacing[1:]]
+    window = tuple(slice(max(v - r, 0), v + r + 1) for v, r in zip(voxel, reach))
+    local = mask[window]
+    centre = tuple(v - w.start for v, w in zip(voxel, window))
+    opposite = ~local if mask[tuple(voxel)] else local
+    distance = ndimage.distance_transform_edt(~opposite, sampling=spacing)[centre] if opposite.any() else limit
+    radius = float(np.clip(ZONE_SCALE * distance, MIN_RADIUS_VOXELS * spacing[1:].min(), limit))
+    grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
+    squared = sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing))
+    zone[window] |= squared <= radius**2
+
+
+def _crop(zone: np.ndarray, margin: int) -> tuple[slice, ...]:
+    box = Box.from_mask(zone)
+    lower, upper = box.lower[::-1], box.upper[::-1]
+    return tuple(slice(max(lo - margin, 0), min(u + margin, n)) for lo, u, n in zip(lower, upper, zone.shape))
+
+
+def _paint_seeds(labels: np.ndarray, seeds: Seeds, region: tuple[slice, ...]) -> None:
+    """Every click inside the crop becomes a small ball of its label (later clicks win)."""
+    for voxel, label in zip(seeds.voxels, seeds.labels):
+        local = [v - r.start for v, r in zip(voxel, region)]
+        if any(not 0 <= v < n for v, n in zip(local, labels.shape)):
+            continue
+        window = tuple(slice(max(v - SEED_RADIUS_VOXELS, 0), v + SEED_RADIUS_VOXELS + 1) for v in local)
+        labels[window] = 1 if label == 1 else 2
+
+
+def _grow(data: np.ndarray, labels: np.ndarray, spacing: np.ndarray, planar: bool) -> np.ndarray:
+    """Seeded compact watershed foreground (label 1) on the crop's smoothed gradient magnitude."""
+    from scipy import ndimage
+    from skimage.segmentation import watershed
+
+    present = set(np.unique(labels[labels > 0]).tolist())
+    if present != {1, 2}:
+        return np.full(labels.shape, present == {1})
+    if planar:
+        data, labels, spacing = data[0], labels[0], spacing[1:]
+    low, high = np.percentile(data, (0.5, 99.5))
+    data = (data - low) / max(high - low, 1e-6)
+    sigma = SMOOTHING_VOXELS * spacing.min() / spacing
+    gradient = ndimage.gaussian_gradient_magnitude(data, sigma)
+    grown = watershed(gradient, labels, compactness=COMPACTNESS) == 1
+    return grown[np.newaxis] if planar else grown
