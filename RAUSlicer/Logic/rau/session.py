@@ -14,6 +14,9 @@ model-free engines get :class:`rau.correction.CorrectorSession`.
 from __future__ import annotations
 
 import abc
+from dataclasses import replace
+
+import numpy as np
 
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
@@ -55,6 +58,14 @@ class Session(abc.ABC):
             raise InputError(f"nothing to undo for {name!r}")
         self._restore(name, self._undo[name].pop())
         return self.results[name]
+
+    def edit(self, name: str, mask) -> None:
+        """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here)."""
+        name = self._name(name)
+        current = self.results[name]
+        if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
+            return
+        self.results[name] = replace(current, mask=mask.copy(), box=None)
 
     # --- for engines ---------------------------------------------------------------------------
     @abc.abstractmethod
