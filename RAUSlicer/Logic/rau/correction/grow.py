@@ -6,7 +6,8 @@ is a seed of its label (inside or outside); a seeded watershed on the smoothed g
 then gives each zone voxel to the seed that reaches it first through similar intensities. An inside
 click therefore grows the structure into similar tissue nearby and an outside click removes the
 region around it, like Slicer's "Grow from seeds", and in 3D only voxels near the click change.
-A box removes everything outside it and seeds its border as background.
+A box removes everything outside it (around a structure it does not contain yet, its centre
+becomes an inside click).
 
 Why scikit-image's *compact* watershed (``skimage.segmentation.watershed(compactness=...)``):
 it stops at image edges where there are some and falls back to the distance from the seeds where
@@ -33,7 +34,9 @@ MIN_RADIUS_VOXELS = 4
 MAX_RADIUS_VOXELS = {2: 256, 3: 40}
 """Zone radius limits: a 2D click may reshape the whole structure, a 3D click changes its neighbourhood."""
 ZONE_SCALE = 3.0
-"""Zone radius = ZONE_SCALE x the click's distance to the current boundary (clamped to the limits)."""
+"""A click may move the boundary up to ZONE_SCALE x its distance d to the boundary away from it ..."""
+BAND = 3.0
+"""... by up to BAND x d."""
 SEED_RADIUS_VOXELS = 1
 
 
@@ -56,28 +59,28 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
     """
     mask = mask.copy()
     if box is not None:
-        mask &= box_mask(box, mask.shape)
-    planar = array.shape[0] == 1
+        inside_box = box_mask(box, mask.shape)
+        mask &= inside_box
+        if not mask.any() and not any(label == 1 and inside_box[v] for v, label in zip(new.voxels, new.labels)):
+            centre = tuple((lo + u - 1) // 2 for lo, u in zip(box.lower[::-1], box.upper[::-1]))
+            seeds, new = seeds + Seeds([centre], [1]), new + Seeds([centre], [1])  # a box around a missed structure
     spacing = np.asarray(spacing_kji, dtype=float)
+    planar = array.shape[0] == 1
     zone = np.zeros(mask.shape, bool)
     for voxel in new.voxels:
         _open_zone(zone, mask, voxel, spacing, planar)
-    if box is not None and not new.voxels:
-        zone |= box_mask(box, mask.shape)
+    if box is not None:
+        zone &= inside_box
     if not zone.any():
         return mask
     region = _crop(zone, margin=1)
     labels = np.where(mask[region], 1, 2).astype(np.int32)
     labels[zone[region]] = 0
-    if box is not None:
-        outside = ~box_mask(box, mask.shape)[region]
-        labels[outside] = 2
-        labels[_border(box, mask.shape)[region] & ~outside] = 2
     _paint_seeds(labels, seeds, region)
+    if box is not None:
+        labels[~inside_box[region]] = 2
     grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
     mask[region] = np.where(zone[region], grown, mask[region])
-    if box is not None:
-        mask &= box_mask(box, mask.shape)
     return mask
 
 
@@ -89,17 +92,9 @@ def box_mask(box: Box, shape) -> np.ndarray:
     return inside
 
 
-def _border(box: Box, shape) -> np.ndarray:
-    """The voxels just inside the box's in-plane sides (background seeds of a box prompt)."""
-    inside = box_mask(box, shape)
-    core = np.zeros(shape, bool)
-    (i0, j0, k0), (i1, j1, k1) = box.lower, box.upper
-    core[max(k0, 0) : k1, max(j0 + 1, 0) : j1 - 1, max(i0 + 1, 0) : i1 - 1] = True
-    return inside & ~core
-
-
 def _open_zone(zone: np.ndarray, mask: np.ndarray, voxel, spacing: np.ndarray, planar: bool) -> None:
-    """Mark the ball around ``voxel`` (mm) whose radius follows its distance to the mask's boundary."""
+    """Mark the voxels a click may change: near the current boundary (within BAND x the click's
+    distance d to it) up to ZONE_SCALE x d from the click, and the ball of radius d around the click."""
     from scipy import ndimage
 
     limit = MAX_RADIUS_VOXELS[2 if planar else 3] * spacing[1:].min()
@@ -107,12 +102,21 @@ def _open_zone(zone: np.ndarray, mask: np.ndarray, voxel, spacing: np.ndarray, p
     window = tuple(slice(max(v - r, 0), v + r + 1) for v, r in zip(voxel, reach))
     local = mask[window]
     centre = tuple(v - w.start for v, w in zip(voxel, window))
-    opposite = ~local if mask[tuple(voxel)] else local
-    distance = ndimage.distance_transform_edt(~opposite, sampling=spacing)[centre] if opposite.any() else limit
-    radius = float(np.clip(ZONE_SCALE * distance, MIN_RADIUS_VOXELS * spacing[1:].min(), limit))
+    if local.any() and not local.all():
+        to_inside = ndimage.distance_transform_edt(~local, sampling=spacing)
+        to_outside = ndimage.distance_transform_edt(local, sampling=spacing)
+        boundary = np.maximum(to_inside, to_outside)  # distance to the other side of the boundary
+        distance = float(boundary[centre])
+    else:
+        boundary, distance = None, limit
+    minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
     squared = sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing))
-    zone[window] |= squared <= radius**2
+    changeable = squared <= max(distance, minimum) ** 2
+    if boundary is not None:
+        near_boundary = boundary <= max(BAND * distance, minimum)
+        changeable |= near_boundary & (squared <= float(np.clip(ZONE_SCALE * distance, minimum, limit)) ** 2)
+    zone[window] |= changeable
 
 
 def _crop(zone: np.ndarray, margin: int) -> tuple[slice, ...]:

@@ -9,7 +9,7 @@ from rau.engines.base import Progress, Prompt
 from rau.result import Result, StructureResult
 from rau.session import Session, voxel
 
-CORRECTOR = "random walker"
+CORRECTOR = "compact watershed"
 
 
 class CorrectorSession(Session):

@@ -104,6 +104,8 @@ class Engine(abc.ABC):
     """Finds reference structures in a target image."""
 
     name: str = "engine"
+    model_session: bool = False
+    """True when ``Result.session`` holds model state that only a new run rebuilds (``rau correct`` re-runs)."""
 
     @classmethod
     def from_options(cls, options: dict) -> "Engine":
