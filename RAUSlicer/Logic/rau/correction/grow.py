@@ -33,10 +33,11 @@ SMOOTHING_VOXELS = 1.0
 MIN_RADIUS_VOXELS = 4
 MAX_RADIUS_VOXELS = {2: 256, 3: 40}
 """Zone radius limits: a 2D click may reshape the whole structure, a 3D click changes its neighbourhood."""
-ZONE_SCALE = 3.0
-"""A click may move the boundary up to ZONE_SCALE x its distance d to the boundary away from it ..."""
-BAND = 3.0
-"""... by up to BAND x d."""
+ZONE_SCALE = 12.0
+SIZE_SCALE = 3.0
+PUSH = 2.0
+BAND = 1.0
+"""How far a click at distance d from the boundary moves it (see :func:`_open_zone`)."""
 SEED_RADIUS_VOXELS = 1
 
 
@@ -66,22 +67,23 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
             seeds, new = seeds + Seeds([centre], [1]), new + Seeds([centre], [1])  # a box around a missed structure
     spacing = np.asarray(spacing_kji, dtype=float)
     planar = array.shape[0] == 1
-    zone = np.zeros(mask.shape, bool)
-    for voxel in new.voxels:
-        _open_zone(zone, mask, voxel, spacing, planar)
+    zone, expected = np.zeros(mask.shape, bool), mask.copy()
+    for voxel, label in zip(new.voxels, new.labels):
+        _open_zone(zone, expected, voxel, label, spacing, planar)
     if box is not None:
         zone &= inside_box
+        expected &= inside_box
     if not zone.any():
-        return mask
+        return expected
     region = _crop(zone, margin=1)
-    labels = np.where(mask[region], 1, 2).astype(np.int32)
+    labels = np.where(expected[region], 1, 2).astype(np.int32)
     labels[zone[region]] = 0
     _paint_seeds(labels, seeds, region)
     if box is not None:
         labels[~inside_box[region]] = 2
     grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
-    mask[region] = np.where(zone[region], grown, mask[region])
-    return mask
+    expected[region] = np.where(zone[region], grown, expected[region])
+    return expected
 
 
 def box_mask(box: Box, shape) -> np.ndarray:
@@ -92,31 +94,37 @@ def box_mask(box: Box, shape) -> np.ndarray:
     return inside
 
 
-def _open_zone(zone: np.ndarray, mask: np.ndarray, voxel, spacing: np.ndarray, planar: bool) -> None:
-    """Mark the voxels a click may change: near the current boundary (within BAND x the click's
-    distance d to it) up to ZONE_SCALE x d from the click, and the ball of radius d around the click."""
+def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, planar: bool) -> None:
+    """Move the expected boundary towards a click and mark the voxels the image may still decide.
+
+    A click at distance d from the boundary on the wrong side says the error there is about 2d
+    thick: the boundary moves PUSH x d towards (and past) the click, less and less up to
+    ZONE_SCALE x d away from it; the zone is the band of BAND x d around the moved boundary
+    there, plus the ball of radius d around the click.
+    """
     from scipy import ndimage
 
     limit = MAX_RADIUS_VOXELS[2 if planar else 3] * spacing[1:].min()
     reach = [0 if planar else int(limit / spacing[0]) + 1] + [int(limit / s) + 1 for s in spacing[1:]]
     window = tuple(slice(max(v - r, 0), v + r + 1) for v, r in zip(voxel, reach))
-    local = mask[window]
+    local = expected[window]
     centre = tuple(v - w.start for v, w in zip(voxel, window))
-    if local.any() and not local.all():
-        to_inside = ndimage.distance_transform_edt(~local, sampling=spacing)
-        to_outside = ndimage.distance_transform_edt(local, sampling=spacing)
-        boundary = np.maximum(to_inside, to_outside)  # distance to the other side of the boundary
-        distance = float(boundary[centre])
-    else:
-        boundary, distance = None, limit
     minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
-    squared = sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing))
-    changeable = squared <= max(distance, minimum) ** 2
-    if boundary is not None:
-        near_boundary = boundary <= max(BAND * distance, minimum)
-        changeable |= near_boundary & (squared <= float(np.clip(ZONE_SCALE * distance, minimum, limit)) ** 2)
-    zone[window] |= changeable
+    to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
+    if not local.any() or local.all():
+        zone[window] |= to_click <= limit
+        return
+    depth = ndimage.distance_transform_edt(local, sampling=spacing)
+    signed = ndimage.distance_transform_edt(~local, sampling=spacing) - depth
+    distance = abs(float(signed[centre]))
+    wrong_side = (signed[centre] > 0) == (label == 1)
+    arc = float(np.clip(min(ZONE_SCALE * distance, SIZE_SCALE * depth.max()), minimum, limit))
+    weight = np.clip(1 - to_click / arc, 0, 1)
+    shift = (PUSH * distance * weight if wrong_side else 0.0) * (1 if label == 1 else -1)
+    expected[window] = signed <= shift
+    band = (np.abs(signed - shift) <= max(BAND * distance, minimum)) & (to_click <= arc)
+    zone[window] |= band | (to_click <= max(distance, minimum))
 
 
 def _crop(zone: np.ndarray, margin: int) -> tuple[slice, ...]:
