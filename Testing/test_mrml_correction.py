@@ -155,3 +155,26 @@ def test_box_on_the_target_re_prompts_through_a_real_sam2_session(mrml_scene, ti
     assert np.array_equal(after.masks["spleen"], before.masks["spleen"])
     correction.undo("liver")
     assert np.array_equal(segmentation_from_node(node, target_image).masks["liver"], before.masks["liver"])
+
+
+def test_points_on_a_sagittal_stored_volume_correct_the_slice_they_were_placed_on(mrml_scene, tiny_sam2):
+    """Stored sagittally (i runs superior) and sliced by SAM2 along i (the coarsest spacing): points placed
+    on one sagittal slice at different k reach that slice; the old k-based slice index would have been refused."""
+    pytest.importorskip("torch")
+    from rau.engines.base import Request
+    from test_sam2_segmenter import make_reference, spy_segmenter
+
+    sagittal = np.array([[0, 0, 1], [0, -1, 0], [1, 0, 0]], float)
+    reference = make_reference(shape=(12, 16, 10), spacing=(3.0, 1.0, 1.0), direction=sagittal, structures=1)
+    target_image = reference.image.with_array(np.random.default_rng(8).normal(size=reference.image.shape))
+    result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target_image), None)
+    assert result.session.axis == 2  # slices along i
+    node = add_result_node(result, add_volume_node(target_image, "sagittal target", mrml_scene))
+    positive = fiducials(mrml_scene, "inside", [ras_of(target_image, (4, 8, 3)), ras_of(target_image, (4, 6, 9))])
+    prompt = prompt_from_markups(target_image, positive)
+    before = segmentation_from_node(node, target_image).masks["liver"]
+    corrected = Correction(result, node).update("liver", prompt)
+    assert corrected.prompts["corrected_slices"] == [4]
+    after = segmentation_from_node(node, target_image).masks["liver"]
+    others = [i for i in range(10) if i != 4]
+    assert np.array_equal(after[:, :, others], before[:, :, others])
