@@ -29,7 +29,7 @@ from rau.boxes import Box
 COMPACTNESS = 0.002
 """Watershed compactness: with weak edges the split falls back to distance from the seeds."""
 SMOOTHING_VOXELS = 1.0
-"""Gaussian sigma applied to the zone before the walk (speckle and noise)."""
+"""Gaussian sigma (in voxels of the finest spacing) before the gradient (speckle and noise)."""
 MIN_RADIUS_VOXELS = 4
 MAX_RADIUS_VOXELS = {2: 256, 3: 40}
 """Zone radius limits: a 2D click may reshape the whole structure, a 3D click changes its neighbourhood."""
@@ -112,7 +112,7 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
     to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
-    if not local.any() or local.all():
+    if not local.any() or local.all():  # nothing to move: the image decides around the click
         zone[window] |= to_click <= limit
         return
     depth = ndimage.distance_transform_edt(local, sampling=spacing)
