@@ -81,7 +81,7 @@ def test_evaluate_with_clicks_runs_with_a_sam2_engine(tiny_sam2, tmp_path, capsy
         sitk.WriteImage(sitk.GetImageFromArray(labels), str(tmp_path / f"{name}_labels.nii.gz"))
     (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels\nref.nii.gz,ref_labels.nii.gz,target.nii.gz,target_labels.nii.gz\n")
     code = main(["evaluate", str(tmp_path / "cases.csv"), "--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]),
-                 "--device", "cpu", "--slice-axis", "i", "--clicks", "2", "--json", str(tmp_path / "scores.json")])
+                 "--device", "cpu", "--slice-axis", "k", "--clicks", "2", "--json", str(tmp_path / "scores.json")])
     assert code == 0, capsys.readouterr().err
     curve = json.loads((tmp_path / "scores.json").read_text())["cases"][0]["dice_per_click"]["label_1"]
     assert len(curve) == 3 and all(0.0 <= value <= 1.0 for value in curve)
