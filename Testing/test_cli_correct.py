@@ -85,3 +85,29 @@ def test_evaluate_with_clicks_runs_with_a_sam2_engine(tiny_sam2, tmp_path, capsy
     assert code == 0, capsys.readouterr().err
     curve = json.loads((tmp_path / "scores.json").read_text())["cases"][0]["dice_per_click"]["label_1"]
     assert len(curve) == 3 and all(0.0 <= value <= 1.0 for value in curve)
+
+
+def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    labels = np.zeros((6, 24, 24), np.uint8)
+    labels[2:4, 5:12, 5:12] = 1
+    sitk.WriteImage(sitk.GetImageFromArray(rng.normal(size=labels.shape).astype(np.float32)), str(tmp_path / "ref.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(tmp_path / "ref_labels.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(rng.normal(size=labels.shape).astype(np.float32)), str(tmp_path / "target.nii.gz"))
+    model = ["--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]), "--device", "cpu", "--slice-axis", "k"]
+    assert main(["segment", "--reference", str(tmp_path / "ref.nii.gz"), "--reference-labels", str(tmp_path / "ref_labels.nii.gz"),
+                 "--target", str(tmp_path / "target.nii.gz"), "--out", str(tmp_path / "out" / "t.nii.gz"), *model]) == 0
+    written = sitk.ReadImage(str(tmp_path / "out" / "t.nii.gz"))
+    saved = sitk.GetArrayFromImage(written)
+    saved[5, 0:3, 0:3] = 1  # a hand edit in the saved label map, which the re-run engine never produced
+    edited = sitk.GetImageFromArray(saved)
+    edited.CopyInformation(written)
+    sitk.WriteImage(edited, str(tmp_path / "out" / "t.nii.gz"))
+    code = main(["correct", str(tmp_path / "out" / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3",
+                 "--out", str(tmp_path / "out" / "c.nii.gz")])
+    assert code == 0, capsys.readouterr().err
+    corrected = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "out" / "c.nii.gz")))
+    untouched = [k for k in range(6) if k != 3]  # SAM2 re-prompts one slice; the others keep the saved mask
+    assert np.array_equal(corrected[untouched], saved[untouched]) and corrected[5, 0:3, 0:3].all()
+    summary = json.loads((tmp_path / "out" / "c.result.json").read_text())
+    assert summary["engine"] == "sam2-memory" and summary["structures"][0]["prompts"]["corrected_slices"] == [3]
