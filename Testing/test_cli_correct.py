@@ -37,6 +37,11 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
     boxed = sitk.GetArrayFromImage(sitk.ReadImage(str(third))) > 0
     assert boxed.any() and not boxed[: j - 40].any() and not boxed[:, i + 41 :].any()
 
+    stroked = hc18_case / "out" / "stroked.nii.gz"
+    assert main(["correct", str(hc18_case / "out" / "boxed.result.json"), "--structure", "fetal head",
+                 "--stroke", f"{i - 60},{j}", f"{i - 50},{j + 5}", "--out", str(stroked)]) == 0
+    assert (sitk.GetArrayFromImage(sitk.ReadImage(str(stroked))) > 0)[j, i - 60 : i - 49].sum() >= 10
+
 
 @pytest.mark.parametrize(
     "extra, message",
@@ -44,6 +49,7 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
         (["--inside", "5000,10"], "lies outside the target image"),
         (["--inside", "10"], "give i,j"),
         (["--box", "1,2,3"], "--box"),
+        (["--stroke", "10,10", "20"], "--stroke"),
         ([], "at least one --inside"),
     ],
 )

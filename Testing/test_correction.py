@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rau.boxes import Box
-from rau.correction import CorrectorSession, correct_mask
+from rau.correction import CorrectorSession, correct_mask, stroke_points
 from rau.correction.grow import MAX_RADIUS_VOXELS, Seeds, box_mask
 from rau.engines.base import Cancelled, Progress, Prompt
 from rau.errors import InputError
@@ -63,6 +63,16 @@ def test_other_structures_stay_bit_identical_unless_overwrite_is_asked():
     result.put(item, overwrite=True)
     assert np.array_equal(result.get("head").mask, item.mask)
     assert np.array_equal(result.get("other").mask, other & ~item.mask)
+
+
+def test_a_stroke_is_a_line_of_inside_seeds_and_grows_the_structure():
+    assert stroke_points([(0, 0, 0), (3, 1, 0), (3, 3, 0)]) == [(0, 0, 0), (1, 0, 0), (2, 1, 0), (3, 1, 0), (3, 2, 0), (3, 3, 0)]
+    result, truth = result_2d()
+    session = CorrectorSession(result)
+    stroke = stroke_points([(36, 62, 0), (60, 62, 0)])  # across the missed bottom of the disk
+    item = session.reprompt("head", Prompt(points=stroke, labels=[1] * len(stroke)))
+    assert all(item.mask[k, j, i] for i, j, k in stroke)
+    assert dice(item.mask, truth) > dice(result.get("head").mask, truth) + 0.1
 
 
 def test_a_box_restricts_the_structure_to_the_box():

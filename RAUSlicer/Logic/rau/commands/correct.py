@@ -15,7 +15,7 @@ from pathlib import Path
 from rau.boxes import Box
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import load_references, output_paths, write_outputs
-from rau.correction import attach_session
+from rau.correction import attach_session, stroke_points
 from rau.engines import ENGINES, Request, create_engine
 from rau.engines.base import Prompt
 from rau.errors import InputError
@@ -31,6 +31,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--structure", required=True, help="the structure to correct")
     parser.add_argument("--inside", action="append", default=[], metavar="I,J[,K]", help="a voxel inside the structure (repeat for several)")
     parser.add_argument("--outside", action="append", default=[], metavar="I,J[,K]", help="a voxel outside the structure (repeat for several)")
+    parser.add_argument("--stroke", action="append", nargs="+", default=[], metavar="I,J[,K]", help="a short line of inside voxels through these points (repeat for several strokes)")
     parser.add_argument("--box", metavar="I0,J0[,K0],I1,J1[,K1]", help="keep the structure inside this voxel box (corners inclusive)")
     parser.add_argument("--out", required=True, help="output label map, e.g. out/target.corrected.nii.gz")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
@@ -106,12 +107,14 @@ def session_of(result: Result, inputs: dict, progress) -> None:
 
 
 def parse_prompt(args: argparse.Namespace, ndim: int) -> Prompt:
-    """``--inside`` / ``--outside`` points and ``--box`` as a prompt in (i, j, k) voxels."""
-    points = [_voxel(text, ndim, "--inside") for text in args.inside] + [_voxel(text, ndim, "--outside") for text in args.outside]
-    labels = [1] * len(args.inside) + [0] * len(args.outside)
+    """``--inside`` / ``--outside`` points, ``--stroke`` lines (inside) and ``--box`` as a prompt in (i, j, k) voxels."""
+    inside = [_voxel(text, ndim, "--inside") for text in args.inside]
+    inside += [voxel for stroke in args.stroke for voxel in stroke_points([_voxel(text, ndim, "--stroke") for text in stroke])]
+    points = inside + [_voxel(text, ndim, "--outside") for text in args.outside]
+    labels = [1] * len(inside) + [0] * len(args.outside)
     box = _box(args.box, ndim) if args.box else None
     if not points and box is None:
-        raise InputError("give at least one --inside or --outside point, or a --box")
+        raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
     return Prompt(points=points, labels=labels, box=box)
 
 

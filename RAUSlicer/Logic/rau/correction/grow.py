@@ -39,6 +39,8 @@ PUSH = 2.0
 BAND = 1.0
 """How far a click at distance d from the boundary moves it (see :func:`_open_zone`)."""
 SEED_RADIUS_VOXELS = 1
+MAX_ZONES = 8
+"""A stroke's points are all seeds, but zones open around at most this many of them, evenly spread."""
 
 
 @dataclass
@@ -68,8 +70,8 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
     spacing = np.asarray(spacing_kji, dtype=float)
     planar = array.shape[0] == 1
     zone, expected = np.zeros(mask.shape, bool), mask.copy()
-    for voxel, label in zip(new.voxels, new.labels):
-        _open_zone(zone, expected, voxel, label, spacing, planar)
+    for index in _spread(len(new.voxels)):
+        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, planar)
     if box is not None:
         zone &= inside_box
         expected &= inside_box
@@ -84,6 +86,25 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
     grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
     expected[region] = np.where(zone[region], grown, expected[region])
     return expected
+
+
+def stroke_points(points) -> list[tuple[int, int, int]]:
+    """Every voxel on the polyline through ``points`` ((i, j, k) each), in order, without repeats."""
+    voxels: list[tuple[int, int, int]] = []
+    points = [np.asarray(p, dtype=float) for p in points]
+    for start, end in zip(points, points[1:] or points):
+        steps = int(np.abs(end - start).max()) + 1
+        for t in np.linspace(0.0, 1.0, steps):
+            voxel = tuple(int(v) for v in np.rint(start + t * (end - start)))
+            if not voxels or voxels[-1] != voxel:
+                voxels.append(voxel)
+    return voxels
+
+
+def _spread(count: int) -> list[int]:
+    if count <= MAX_ZONES:
+        return list(range(count))
+    return sorted({int(round(v)) for v in np.linspace(0, count - 1, MAX_ZONES)})
 
 
 def box_mask(box: Box, shape) -> np.ndarray:
