@@ -144,12 +144,11 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return engine.run(request, progress)
 
     def writeResult(self, result, targetVolume, lowConfidence=0.5):
-        """A new segmentation node over the target; keeps the engine session for corrections."""
+        """A new segmentation node over the target; keeps the engine session for corrections (every engine has one)."""
         from rau.mrml import Correction, add_result_node
 
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
-        if result.session is not None:
-            self.corrections[node.GetID()] = Correction(result, node, lowConfidence)
+        self.corrections[node.GetID()] = Correction(result, node, lowConfidence)
         return node
 
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
@@ -164,11 +163,34 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
 
     def undo(self, segmentationNode, name):
-        """Put back the segment ``name`` as it was, and the engine session's state where it has ``undo`` (a server's)."""
+        """Put back the segment ``name`` (and the engine session's state) as it was before its last correction."""
+        self.correction(segmentationNode).undo(name)
+
+    def correctionJob(self, segmentationNode, name, prompt=None):
+        """Main thread: prepare correcting ``name`` (a prompt re-prompts it, None propagates it).
+
+        Returns ``work(progress)``, safe on a worker thread (no MRML); pass its answer to
+        :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
+        """
         correction = self.correction(segmentationNode)
-        correction.undo(name)
-        if hasattr(correction.result.session, "undo"):
-            correction.result.session.undo(name)
+        if correction is None:
+            raise ValueError("this segmentation has no correction session; press Run again to correct it")
+        correction.sync(name)
+        session = correction.result.session
+        if prompt is None:
+            return lambda progress: session.propagate(name, progress)
+        return lambda progress: session.reprompt(name, prompt, progress)
+
+    def applyCorrection(self, segmentationNode, name, item, overwrite=False):
+        """Main thread: write a corrected structure into its segment (others change only with ``overwrite``)."""
+        correction = self.correction(segmentationNode)
+        correction.overwrite = overwrite
+        return correction.apply(name, item)
+
+    def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
+        """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
+        item = self.correctionJob(segmentationNode, name, prompt)(progress)
+        return self.applyCorrection(segmentationNode, name, item, overwrite)
 
     @staticmethod
     def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):
@@ -502,20 +524,19 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
             hasBox = box.GetNumberOfControlPoints() > 0 and box.GetControlPointPlacementComplete()
             prompt = prompt_from_markups(correction.result.target, positive, negative, box if hasBox else None)
-            session = correction.result.session
-            self._startJob(lambda progress: session.reprompt(name, prompt),
-                           lambda item: self._applyCorrection(correction, name, item), f"Updating {name}")
+            self._startCorrection(name, prompt, f"Updating {name}")
 
     def onPropagate(self):
-        correction = self.logic.correction(self._parameterNode.outputSegmentation)
-        name = self.ui.segmentComboBox.currentText
-        session = correction.result.session
-        self._startJob(lambda progress: session.propagate(name),
-                       lambda item: self._applyCorrection(correction, name, item), f"Propagating {name}")
+        with slicer.util.tryWithErrorDisplay("Could not propagate.", waitCursor=True):
+            self._startCorrection(self.ui.segmentComboBox.currentText, None, f"Propagating {self.ui.segmentComboBox.currentText}")
 
-    def _applyCorrection(self, correction, name, item):
-        correction.overwrite = self._parameterNode.overwriteOthers
-        correction.apply(name, item)
+    def _startCorrection(self, name, prompt, title):
+        node = self._parameterNode.outputSegmentation
+        work = self.logic.correctionJob(node, name, prompt)
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item), title)
+
+    def _applyCorrection(self, node, name, item):
+        self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):

@@ -83,7 +83,7 @@ def test_process_finds_structures_in_a_moved_target_and_exports(mrml_scene, smal
         dice = 2 * (truth & mask).sum() / (truth.sum() + mask.sum())
         assert dice > 0.95, (name, dice)
         assert read_rau_tag(node, name)["engine"] == "registration"
-    assert logic.correction(node) is None  # the registration engine keeps no session
+    check_corrections(logic, node, target_image)
 
     untouched = segmentation_from_node(reference_segmentation, image)
     for name in segmentation.labels.names:
@@ -95,6 +95,35 @@ def test_process_finds_structures_in_a_moved_target_and_exports(mrml_scene, smal
     assert np.allclose(np.reshape(exported.GetDirection(), (3, 3)), target_image.direction, atol=1e-5)
     assert np.array_equal(sitk.GetArrayFromImage(exported) == 1, found.masks["right lung"])
     assert "left lung" in table.read_text()
+
+
+def check_corrections(logic, node, target_image):
+    """Through the logic: a cancelled correction leaves the scene as it was; one that finishes changes
+    only its segment, and undo restores it."""
+    from rau.engines.base import Cancelled, Progress, Prompt
+
+    before = segmentation_from_node(node, target_image)
+    lung = before.masks["right lung"]
+    k, j, i = (int(v) for v in np.argwhere(lung)[0])  # an outside click on the lung's first voxel
+    prompt = Prompt([(i, j, k)], [0])
+    steps = []
+    cancel_at_the_end = Progress(lambda step, fraction: steps.append(fraction), lambda: len(steps) >= 1)
+    with pytest.raises(Cancelled):
+        logic.correct(node, "right lung", prompt, cancel_at_the_end)
+    unchanged = segmentation_from_node(node, target_image)
+    for name in STRUCTURES:
+        assert np.array_equal(unchanged.masks[name], before.masks[name]), name
+    assert not logic.correction(node).can_undo("right lung")
+    assert not logic.correction(node).result.session.can_undo("right lung")
+
+    logic.correct(node, "right lung", prompt, Progress(lambda step, fraction: steps.append(fraction)))
+    after = segmentation_from_node(node, target_image)
+    assert steps[-2:] == [0.0, 1.0]
+    assert not after.masks["right lung"][k, j, i] and after.masks["right lung"].sum() < lung.sum()
+    for name in ("left lung", "tissue"):
+        assert np.array_equal(after.masks[name], before.masks[name]), name
+    logic.correction(node).undo("right lung")
+    assert np.array_equal(segmentation_from_node(node, target_image).masks["right lung"], lung)
 
 
 def vtk_transform(translate, rotate_z):

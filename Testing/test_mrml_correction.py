@@ -14,6 +14,7 @@ from rau.mrml.geometry import lps_to_ras  # noqa: E402
 from rau.mrml.prompts import PromptError  # noqa: E402
 from rau.mrml.segments import segmentation_from_node, write_segment_mask  # noqa: E402
 from rau.result import StructureResult  # noqa: E402
+from rau.session import Session  # noqa: E402
 from test_mrml_segments import Logic, box_mask, grid, labels, result_for  # noqa: E402,F401  (fixtures)
 
 
@@ -34,7 +35,7 @@ def test_points_become_the_voxels_they_were_placed_on(mrml_scene, grid):
     prompt = prompt_from_markups(grid, positive, negative)
     assert prompt.points == [(3, 4, 5), (7, 2, 1), (0, 9, 7)]
     assert prompt.labels == [1, 1, 0]
-    assert prompt.box is None and prompt.slice_index == 5
+    assert prompt.box is None
 
 
 def test_points_follow_the_markups_parent_transform(mrml_scene, grid):
@@ -55,7 +56,7 @@ def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):
     roi.SetSize(np.abs(high - low).tolist())  # corners exactly on voxel centres (2,1,1) and (5,4,3)
     prompt = prompt_from_markups(axis_aligned, roi=roi)
     assert prompt.box.lower == (2, 1, 1) and prompt.box.upper == (6, 5, 4)
-    assert prompt.points == [] and prompt.slice_index == 2
+    assert prompt.points == []
 
 
 def test_bad_markups_are_refused_clearly(mrml_scene, grid):
@@ -65,26 +66,27 @@ def test_bad_markups_are_refused_clearly(mrml_scene, grid):
         prompt_from_markups(grid, fiducials(mrml_scene, "far", [ras_of(grid, (50, 4, 5))]))
 
 
-class RecordingSession:
-    """A stand-in for an engine session: answers each prompt with a box around its points."""
+class RecordingSession(Session):
+    """A stand-in engine session on the real interface: answers each prompt with a box around its point."""
 
-    def __init__(self, grid, structure):
-        self.grid, self.structure, self.calls = grid, structure, []
+    def __init__(self, result, structure):
+        super().__init__(result.target, {item.structure.name: item for item in result.structures})
+        self.grid, self.structure, self.calls = result.target, structure, []
 
-    def reprompt(self, name, prompt: Prompt) -> StructureResult:
+    def _reprompt(self, name, prompt: Prompt, progress) -> StructureResult:
         self.calls.append(("reprompt", name, prompt))
         (i, j, k), = prompt.points
         return StructureResult(self.structure, box_mask(self.grid, (k, k + 2), (j, j + 2), (i, i + 2)), 0.8, "session",
                                prompts={"points": [list(prompt.points[0])], "labels": prompt.labels})
 
-    def propagate(self, name) -> StructureResult:
+    def _propagate(self, name, progress) -> StructureResult:
         self.calls.append(("propagate", name))
         return StructureResult(self.structure, box_mask(self.grid, (0, 8), (0, 1), (0, 1)), 0.4, "session")
 
 
 def test_update_changes_one_segment_and_undo_restores_manual_edits(mrml_scene, labels, grid):
     result = result_for(grid, labels)
-    result.session = RecordingSession(grid, labels.labels.get("liver"))
+    result.session = RecordingSession(result, labels.labels.get("liver"))
     node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
     manual = labels.masks["liver"].copy()
     manual[1, 2, 3] = False  # the user edited the segment by hand before re-prompting
@@ -93,7 +95,7 @@ def test_update_changes_one_segment_and_undo_restores_manual_edits(mrml_scene, l
 
     correction = Correction(result, node)
     assert not correction.can_undo("liver")
-    correction.update("liver", Prompt(points=[(4, 5, 6)], labels=[1], slice_index=6))
+    correction.update("liver", Prompt(points=[(4, 5, 6)], labels=[1]))
     after = segmentation_from_node(node, grid)
     assert np.array_equal(after.masks["liver"], box_mask(grid, (6, 8), (5, 7), (4, 6)))
     for name in ("spleen", "kidney"):
@@ -142,7 +144,7 @@ def test_box_on_the_target_re_prompts_through_a_real_sam2_session(mrml_scene, ti
     roi.SetCenter(((low + high) / 2).tolist())
     roi.SetSize((np.abs(high - low) + [0, 0, 1]).tolist())
     prompt = prompt_from_markups(target_image, roi=roi)
-    assert (prompt.box.lower, prompt.box.upper, prompt.slice_index) == ((5, 5, 6), (20, 15, 7), 6)
+    assert (prompt.box.lower, prompt.box.upper) == ((5, 5, 6), (20, 15, 7))
 
     correction = Correction(result, node)
     corrected = correction.update("liver", prompt)
@@ -153,3 +155,26 @@ def test_box_on_the_target_re_prompts_through_a_real_sam2_session(mrml_scene, ti
     assert np.array_equal(after.masks["spleen"], before.masks["spleen"])
     correction.undo("liver")
     assert np.array_equal(segmentation_from_node(node, target_image).masks["liver"], before.masks["liver"])
+
+
+def test_points_on_a_sagittal_stored_volume_correct_the_slice_they_were_placed_on(mrml_scene, tiny_sam2):
+    """Stored sagittally (i runs superior) and sliced by SAM2 along i (the coarsest spacing): points placed
+    on one sagittal slice at different k reach that slice; the old k-based slice index would have been refused."""
+    pytest.importorskip("torch")
+    from rau.engines.base import Request
+    from test_sam2_segmenter import make_reference, spy_segmenter
+
+    sagittal = np.array([[0, 0, 1], [0, -1, 0], [1, 0, 0]], float)
+    reference = make_reference(shape=(12, 16, 10), spacing=(3.0, 1.0, 1.0), direction=sagittal, structures=1)
+    target_image = reference.image.with_array(np.random.default_rng(8).normal(size=reference.image.shape))
+    result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target_image), None)
+    assert result.session.axis == 2  # slices along i
+    node = add_result_node(result, add_volume_node(target_image, "sagittal target", mrml_scene))
+    positive = fiducials(mrml_scene, "inside", [ras_of(target_image, (4, 8, 3)), ras_of(target_image, (4, 6, 9))])
+    prompt = prompt_from_markups(target_image, positive)
+    before = segmentation_from_node(node, target_image).masks["liver"]
+    corrected = Correction(result, node).update("liver", prompt)
+    assert corrected.prompts["corrected_slices"] == [4]
+    after = segmentation_from_node(node, target_image).masks["liver"]
+    others = [i for i in range(10) if i != 4]
+    assert np.array_equal(after[:, :, others], before[:, :, others])

@@ -170,7 +170,7 @@ def test_a_3d_correction_reads_only_the_memory_left_after_trimming(tiny_sam2):
     result = segmenter(tiny_sam2["always"]).segment(Request([reference], target), None)
     outputs = result.session.tracker.outputs("liver")
     assert any("maskmem_features" not in outputs[f] for f in range(result.session.first_target_frame + 7, result.session.first_target_frame + 10))
-    corrected = result.session.reprompt("liver", Prompt(points=[(8, 8, 10)], labels=[1], slice_index=10))
+    corrected = result.session.reprompt("liver", Prompt(points=[(8, 8, 10)], labels=[1]))
     assert corrected.prompts["corrected_slices"] == [10]
 
 
@@ -181,7 +181,7 @@ def test_reprompting_one_structure_leaves_the_others_bit_identical(tiny_sam2):
     spleen_before, liver_before = result.get("spleen").mask, result.get("liver").mask
     spleen_before = None if spleen_before is None else spleen_before.copy()
     liver_before = np.zeros(target.shape, bool) if liver_before is None else liver_before.copy()
-    corrected = result.session.reprompt("liver", Prompt(box=Box((5, 5, 6), (20, 15, 7)), slice_index=6))
+    corrected = result.session.reprompt("liver", Prompt(box=Box((5, 5, 6), (20, 15, 7))))
     others = [k for k in range(12) if k != 6]
     assert np.array_equal(corrected.mask[others] if corrected.found else np.zeros((11, 30, 40), bool), liver_before[others])
     assert corrected.prompts["corrected_slices"] == [6]
@@ -199,7 +199,7 @@ def test_2d_reprompt_runs_only_the_prompt_encoder_and_mask_decoder(tiny_sam2):
     calls = []
     for part in ("vision_encoder", "memory_attention", "memory_encoder", "prompt_encoder", "mask_decoder"):
         getattr(model, part).register_forward_hook(lambda module, args, output, part=part: calls.append(part))
-    result.session.reprompt("spleen", Prompt(points=[(10, 12, 0), (30, 20, 0)], labels=[1, 0], slice_index=0))
+    result.session.reprompt("spleen", Prompt(points=[(10, 12, 0), (30, 20, 0)], labels=[1, 0]))
     assert calls == ["prompt_encoder", "mask_decoder"]
     assert result.session.tracker.cache.encoded == encoded
 
@@ -208,10 +208,10 @@ def test_2d_reprompt_runs_only_the_prompt_encoder_and_mask_decoder(tiny_sam2):
     "prompt, message",
     [
         (Prompt(box=Box((50, 50, 0), (60, 60, 1))), "outside the target"),
-        (Prompt(box=Box((5, 5, 0), (5, 15, 1))), "zero area"),
-        (Prompt(points=[(5, 5, 0)], labels=[1], slice_index=3), "slice"),
+        (Prompt(box=Box((5, 5, 0), (5, 15, 1))), "zero size"),
+        (Prompt(points=[(5, 5, 3)], labels=[1]), "outside the target"),
         (Prompt(points=[(5, 5, 0)], labels=[2]), "label"),
-        (Prompt(), "points or a box"),
+        (Prompt(), "point or a box"),
     ],
 )
 def test_bad_prompts_raise_clear_errors(tiny_sam2, prompt, message):
@@ -230,3 +230,19 @@ def test_unusable_localizations_and_empty_reference_masks_are_reported_per_struc
     result = segmenter(tiny_sam2["random"]).segment(Request([reference], target, ["liver", "spleen"]), outside)
     assert not result.get("liver").found and "outside the target" in result.get("liver").message
     assert not result.get("spleen").found and "empty in reference" in result.get("spleen").message
+
+
+def test_a_prompt_on_a_sagittal_slice_lands_on_that_slice(tiny_sam2):
+    """SAM2 slices along i here; the session takes the slice from the points, not from k."""
+    reference = make_reference(shape=(12, 16, 10), spacing=(1, 1, 1), structures=1)
+    target = Image(np.random.default_rng(9).normal(size=(12, 16, 10)))
+    result = segmenter(tiny_sam2["always"], slice_axis="i").segment(Request([reference], target), None)
+    before = result.get("liver").mask.copy()
+    corrected = result.session.reprompt("liver", Prompt(points=[(4, 8, 3), (4, 10, 7)], labels=[1, 0]))
+    assert corrected.prompts["corrected_slices"] == [4]
+    untouched = [i for i in range(10) if i != 4]
+    assert np.array_equal(corrected.mask[:, :, untouched], before[:, :, untouched])
+    with pytest.raises(ValueError, match="different slices along i"):
+        result.session.reprompt("liver", Prompt(points=[(4, 8, 3), (5, 10, 7)], labels=[1, 0]))
+    assert result.session.undo("liver") is not None and not result.session.can_undo("liver")
+    assert np.array_equal(result.session.results["liver"].mask, before)

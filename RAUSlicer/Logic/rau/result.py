@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -54,6 +54,23 @@ class Result:
             if item.structure.name == name:
                 return item
         raise KeyError(name)
+
+    def put(self, item: StructureResult, overwrite: bool = False) -> StructureResult:
+        """Replace the structure ``item`` corrects. Without ``overwrite`` it gives way to the other
+        structures (they stay bit-identical); with ``overwrite`` they lose the voxels it covers."""
+        name = item.structure.name
+        others = [s for s in self.structures if s.found and s.structure.name != name]
+        if item.found and others and not overwrite:
+            item = replace(item, mask=item.mask & ~np.any([s.mask for s in others], axis=0), box=None)
+        updated = []
+        for current in self.structures:
+            if current.structure.name == name:
+                current = item
+            elif overwrite and item.found and current.found and (current.mask & item.mask).any():
+                current = replace(current, mask=current.mask & ~item.mask, box=None)
+            updated.append(current)
+        self.structures = updated
+        return item
 
     def to_segmentation(self) -> Segmentation:
         """Found structures as a :class:`Segmentation` on the target grid."""

@@ -40,12 +40,22 @@ def positive_number(value, option: str) -> float:
 
 def positive_integer(value, option: str) -> int:
     """``value`` as an integer >= 1, else :class:`OptionError` naming ``option``."""
+    return whole_number(value, option, minimum=1)
+
+
+def non_negative_integer(value, option: str) -> int:
+    """``value`` as an integer >= 0, else :class:`OptionError` naming ``option``."""
+    return whole_number(value, option, minimum=0)
+
+
+def whole_number(value, option: str, minimum: int) -> int:
+    """``value`` as an integer >= ``minimum``, else :class:`OptionError` naming ``option``."""
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
         raise OptionError(f"{option} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise OptionError(f"{option} must be at least 1, got {value!r}")
+    if number < minimum:
+        raise OptionError(f"{option} must be at least {minimum}, got {value!r}")
     return number
 
 

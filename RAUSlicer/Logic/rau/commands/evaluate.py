@@ -23,14 +23,14 @@ from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.engines import create_engine
 from rau.engines.base import Cancelled
 from rau.errors import OptionError, Terminated
-from rau.evaluation import vqa
+from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import summarize, try_case
 from rau.io.atomic import atomic_path
 from rau.io.outputs import check_outputs
-from rau.validation import argument, positive_integer
+from rau.validation import argument, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
 
 CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error"]
@@ -44,6 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server) instead of an engine: presence and identity accuracy, box IoU and hit rate")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError(f"--jobs must be at least 1, got {args.jobs}")
     if args.vqa and args.jobs != 1:
         raise OptionError("--jobs applies to engine evaluation; --vqa runs in one process")
+    if args.clicks and args.jobs != 1:
+        raise OptionError("--clicks runs the simulated user in one process; leave out --jobs")
     json_path = Path(args.json) if args.json else None
     if json_path and json_path.suffix.lower() != ".json":
         raise OptionError(f"--json {json_path}: name it with .json (a CSV of rows goes beside it)")
@@ -63,38 +66,44 @@ def run(args: argparse.Namespace) -> int:
     cases = cases[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)
-    scores = score_cases(args, cases, json_path)
+    scores, curves = score_cases(args, cases, json_path)
     summary = summarize(scores)
     print_table(summary)
     print_failures(scores)
+    if args.clicks:
+        summary["clicks"] = clicks.summarize_clicks([c for case in curves for c in case.values()])
+        clicks.print_clicks(summary["clicks"])
     if json_path:
-        write_outputs(json_path, args, scores, summary)
+        write_outputs(json_path, args, scores, summary, curves)
     return 1 if any(score.failed for score in scores) else 0
 
 
-def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> list:
-    """Every case's score, in manifest order; a failing case is a failed score, not an exception.
+def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> tuple[list, list[dict]]:
+    """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order.
 
-    When interrupted (Ctrl-C, SIGTERM), the finished cases are written, the user is told, and the
-    interruption goes on.
+    A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM),
+    the finished cases are written, the user is told, and the interruption goes on.
     """
     options = {**engine_options(args), "keep_transfers": True}
     engine = create_engine(args.engine, options)  # bad options stop here, before any case
     description = f"rau evaluate ({args.engine})"
-    if args.jobs == 1:
-        scored = (try_case(engine, case) for case in _progress(cases, description))
+    if args.clicks:
+        scored = (clicks.try_case_with_clicks(engine, case, args.clicks) for case in _progress(cases, f"{description}, {args.clicks} clicks"))
+    elif args.jobs == 1:
+        scored = ((try_case(engine, case), {}) for case in _progress(cases, description))
     else:
-        scored = _progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases))
-    scores = []
+        scored = ((score, {}) for score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases)))
+    scores, curves = [], []
     try:
-        for score in scored:
+        for score, case_curves in scored:
             scores.append(score)
+            curves.append(case_curves)
     except (KeyboardInterrupt, Cancelled, Terminated):
         if json_path:
-            write_outputs(json_path, args, scores, summarize(scores), interrupted=True)
+            write_outputs(json_path, args, scores, summarize(scores), curves, interrupted=True)
         print(f"interrupted after {len(scores)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
         raise
-    return scores
+    return scores, curves
 
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
@@ -124,13 +133,17 @@ def print_vqa_table(summary: dict) -> None:
     print(f"{'box':<9}  {summary['boxes']:>4}  {fmt(summary['mean_box_iou'])}  mean IoU, hit rate {fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
 
 
-def write_outputs(json_path: Path, args, scores, summary, interrupted: bool = False) -> None:
-    """JSON with summary and per-case rows, and a flat CSV of rows (``interrupted``: only the finished cases)."""
+def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], interrupted: bool = False) -> None:
+    """JSON with summary and per-case rows (and Dice-per-click curves with ``--clicks``), and a flat
+    CSV of rows (``interrupted``: only the finished cases)."""
     cases = [
         {"target": s.target, "references": s.references, "status": "error" if s.failed else "ok", "error": s.error,
          "seconds": round(s.seconds, 3), "ranking": s.ranking, "structures": [_clean(r) for r in s.rows]}
         for s in scores
     ]
+    if args.clicks:
+        for case, case_curves in zip(cases, curves):
+            case["dice_per_click"] = {name: [round(v, 4) for v in curve] for name, curve in case_curves.items()}
     document = {"engine": args.engine, "manifest": str(args.manifest), "mean_dice": summary["mean_dice"], "summary": summary, "cases": cases}
     if interrupted:
         document["interrupted"] = True

@@ -78,8 +78,26 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     return paths
 
 
-def write_outputs(result, paths: dict[str, Path], overwrite: bool) -> None:
-    """Write every output to a temporary file first; all are renamed into place only if all succeed."""
+def run_inputs(args: argparse.Namespace) -> dict:
+    """What ``rau correct`` needs to re-open the run: inputs as absolute paths, structures, engine options."""
+    absolute = lambda path: str(Path(path).resolve())  # noqa: E731
+    return {
+        "target": absolute(args.target),
+        "target_spacing": args.target_spacing,
+        "reference": [absolute(p) for p in args.reference],
+        "reference_labels": [absolute(p) for p in args.reference_labels],
+        "reference_spacing": list(args.reference_spacing),
+        "reference_bank": absolute(args.reference_bank) if args.reference_bank else None,
+        "label_table": absolute(args.label_table) if args.label_table else None,
+        "structures": args.structures,
+        "engine_options": engine_options(args),
+    }
+
+
+def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None) -> None:
+    """Write every output to a temporary file first; all are renamed into place only if all succeed.
+
+    The result JSON names the label map and, with ``inputs`` (see :func:`run_inputs`), the run's inputs."""
     segmentation = result.to_segmentation()
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
@@ -89,6 +107,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool) -> None:
         if "seg_nrrd" in temporary:
             write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
         summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary()}
+        summary |= {"label_map": paths["label_map"].name, "inputs": inputs} if inputs else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
@@ -104,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     engine = create_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
         result = engine.run(Request(references, target, args.structures), progress)
-    write_outputs(result, paths, args.overwrite)
+    write_outputs(result, paths, args.overwrite, run_inputs(args))
     for item in result.structures:
         status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found {item.message}".strip()
         print(f"{item.structure.name}: {status}")

@@ -92,19 +92,21 @@ class Prompt:
     """A user's correction for one structure on the target.
 
     ``points``: (N, 3) voxel indices (i, j, k) with ``labels`` 1 (inside) / 0 (outside);
-    ``box``: a box on one slice; ``slice_index``: the slice (k) they were placed on.
+    ``box``: a voxel box. Sessions that work slice by slice derive the slice from the points or
+    box (:func:`rau.session.prompt_slice`), so prompts placed on any view work.
     """
 
     points: list[tuple[float, float, float]] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     box: Box | None = None
-    slice_index: int = 0
 
 
 class Engine(abc.ABC):
     """Finds reference structures in a target image."""
 
     name: str = "engine"
+    model_session: bool = False
+    """True when ``Result.session`` holds model state that only a new run rebuilds (``rau correct`` re-runs)."""
 
     @classmethod
     def from_options(cls, options: dict) -> "Engine":
@@ -142,13 +144,15 @@ class PipelineEngine(Engine):
         progress = progress or Progress()
         validate_request(request)
         started = time.perf_counter()
+        from rau.correction import attach_session
+
         localizations = self.localizer.localize(request, progress)
         result = self.segmenter.segment(request, localizations, progress)
         result.engine = self.name
         for item in result.structures:
             item.engine = self.name
         result.seconds = time.perf_counter() - started
-        return result
+        return attach_session(result)
 
 
 def validate_request(request: Request) -> None:

@@ -17,6 +17,7 @@ class RAUEngine(PipelineEngine):
     """
 
     name = "rau"
+    model_session = True
 
     @classmethod
     def from_options(cls, options: dict) -> "RAUEngine":

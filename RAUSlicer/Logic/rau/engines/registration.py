@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rau.boxes import Box
+from rau.correction import attach_session
 from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, validate_request
 from rau.errors import OptionError
 from rau.fusion import fuse
@@ -75,7 +76,7 @@ class RegistrationEngine(Engine):
             shape = request.target.shape
             result.details["transfers"] = {t.reference.name: {n: m.full(shape) > 0.5 if m else None for n, m in t.masks.items()} for t in transfers}
         progress("done", 1.0)
-        return result
+        return attach_session(result)
 
     def _fuse_structure(self, request: Request, structure: Structure, chosen: list[Transfer]) -> StructureResult:
         name = structure.name

@@ -12,6 +12,7 @@ class Sam2MemoryEngine(Engine):
     """The SAM2-Memory baseline: each structure's reference slice and mask in memory, no prompt on the target."""
 
     name = "sam2-memory"
+    model_session = True
 
     def __init__(self, segmenter):
         self.segmenter = segmenter
@@ -34,6 +35,7 @@ class RegistrationSam2Engine(PipelineEngine):
     """Registration gives each structure's per-slice boxes; SAM2 segments with the reference in memory."""
 
     name = "registration+sam2"
+    model_session = True
 
     @classmethod
     def from_options(cls, options: dict) -> "RegistrationSam2Engine":

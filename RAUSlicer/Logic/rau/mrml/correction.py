@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rau.engines.base import Prompt
+from rau.engines.base import Progress, Prompt
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
 from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
 from rau.result import Result, StructureResult
@@ -35,13 +35,19 @@ class Correction:
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
         self._undo: dict[str, list[_Snapshot]] = {}
 
-    def update(self, name: str, prompt: Prompt) -> StructureResult:
-        """Re-prompt ``name`` with the user's points/box and write the new mask."""
-        return self.apply(name, self.result.session.reprompt(name, prompt))
+    def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
+        """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
+        self.sync(name)
+        return self.apply(name, self.result.session.reprompt(name, prompt, progress))
 
-    def propagate(self, name: str) -> StructureResult:
+    def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
         """Re-run ``name`` through all slices from its current prompts and write the new mask."""
-        return self.apply(name, self.result.session.propagate(name))
+        self.sync(name)
+        return self.apply(name, self.result.session.propagate(name, progress))
+
+    def sync(self, name: str) -> None:
+        """Tell the session about hand edits of ``name`` in the node, so a correction starts from them."""
+        self.result.session.edit(name, segment_mask(self.node, require_segment_id(self.node, name), self.result.target))
 
     def can_undo(self, name: str) -> bool:
         return bool(self._undo.get(name))
@@ -51,6 +57,8 @@ class Correction:
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         snapshot = self._undo[name].pop()
+        if self.result.session.can_undo(name):
+            self.result.session.undo(name)
         write_segment_mask(self.node, name, snapshot.mask, self.result.target)
         segment = self._segment(name)
         segment.SetTag(RAU_TAG, snapshot.tag)

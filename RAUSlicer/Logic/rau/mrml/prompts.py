@@ -2,7 +2,9 @@
 
 Points come from two fiducial lists (positive = inside, negative = outside), a box from a
 ROI node. World positions include parent transforms; indices are rounded to the nearest
-voxel; box corners are re-sorted so any ROI orientation gives a valid box.
+voxel; box corners are re-sorted so any ROI orientation gives a valid box. The prompt names no
+slice: sessions that work slice by slice take it from the points or box, whatever view they were
+placed on.
 """
 
 from __future__ import annotations
@@ -62,8 +64,4 @@ def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -
     box = box_from_roi(target, roi) if roi is not None else None
     if not points and box is None:
         raise PromptError("place at least one point or a box on the target first")
-    if box is not None:
-        slice_index = (box.lower[2] + box.upper[2] - 1) // 2
-    else:
-        slice_index = int(np.median([p[2] for p in points]))
-    return Prompt(points=points, labels=labels, box=box, slice_index=slice_index)
+    return Prompt(points=points, labels=labels, box=box)

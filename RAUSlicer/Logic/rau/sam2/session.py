@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
+from rau.errors import InputError
 from rau.labels import Structure
 from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
 from rau.sam2.tracker import Tracker
-
-AXIS_LETTERS = "kji"
+from rau.session import AXIS_LETTERS, Session, prompt_slice
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Plan:
     source: str = "memory"
 
 
-class Sam2Session:
+class Sam2Session(Session):
     """SAM2 state of one run, kept in ``Result.session`` so a user can correct one structure at a time.
 
     Masks live on the target grid. First-run overlaps go to the structure with the highest logit;
@@ -33,10 +33,10 @@ class Sam2Session:
     """
 
     def __init__(self, tracker: Tracker, target, axis: int, geometry: SliceGeometry, first_target_frame: int, engine: str):
-        self.tracker, self.target, self.axis, self.geometry = tracker, target, axis, geometry
+        super().__init__(target, {})
+        self.tracker, self.axis, self.geometry = tracker, axis, geometry
         self.first_target_frame, self.engine = first_target_frame, engine
         self.plans: dict[str, Plan] = {}
-        self.results: dict[str, StructureResult] = {}
         self.visited: dict[str, list[int]] = {}
 
     @property
@@ -117,7 +117,7 @@ class Sam2Session:
         return StructureResult(plan.structure, mask, confidence, self.engine, prompts, message=message)
 
     # --- corrections -------------------------------------------------------------------------------
-    def reprompt(self, name: str, prompt: Prompt) -> StructureResult:
+    def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
         """New points and/or a box for ``name`` on one slice; only that slice of that structure changes.
 
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
@@ -125,7 +125,6 @@ class Sam2Session:
         In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
         on cached image and memory-conditioned features.
         """
-        name = self._name(name)
         k, inputs = self._prompt_inputs(prompt)
         plan = self.plans[name]
         earlier = plan.prompts.get(k)
@@ -138,36 +137,34 @@ class Sam2Session:
         mask[slice_index(self.axis, k)] = (self.geometry.from_frame(low_res) > 0).cpu().numpy()
         previous = self.results[name]
         plan.start = k
-        self.results[name] = StructureResult(
+        return StructureResult(
             plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": sorted(set(previous.prompts.get("corrected_slices", [])) | {k})}
         )
-        return self.results[name]
 
-    def propagate(self, name: str) -> StructureResult:
-        """Re-run ``name`` through the volume from its last corrected slice, keeping all its prompts."""
-        name = self._name(name)
+    def _propagate(self, name: str, progress: Progress) -> StructureResult:
+        """Re-run ``name`` through the volume from its last corrected slice, keeping all its prompts.
+
+        A cancelled propagation keeps the structure's answer; its SAM2 memory is rebuilt by the next one.
+        """
         corrected = self.results[name].prompts.get("corrected_slices", [])
         self.tracker.forget_target(name)
-        result = self.run([name])[name]
+        result = self.run([name], progress)[name]
         result.prompts["corrected_slices"] = corrected
         return result
 
-    def _name(self, name: str) -> str:
-        if name not in self.plans:
-            raise KeyError(f"no SAM2 state for structure {name!r}; available: {', '.join(self.plans) or 'none'}")
-        return name
+    def _snapshot(self, name: str):
+        plan = self.plans[name]
+        return self.results[name], dict(plan.prompts), plan.start
+
+    def _restore(self, name: str, snapshot) -> None:
+        self.results[name], prompts, self.plans[name].start = snapshot
+        self.plans[name].prompts = prompts
 
     def _prompt_inputs(self, prompt: Prompt) -> tuple[int, dict]:
         """Validate a prompt against the target and turn it into SAM2 point inputs on its slice."""
         import torch
 
-        k = int(prompt.slice_index)
-        if not 0 <= k < self.slices:
-            raise ValueError(f"slice {k} is outside the target (0..{self.slices - 1} along {AXIS_LETTERS[self.axis]})")
-        if not prompt.points and prompt.box is None:
-            raise ValueError("a prompt needs points or a box")
-        if len(prompt.points) != len(prompt.labels) or any(label not in (0, 1) for label in prompt.labels):
-            raise ValueError("give one label per point: 1 inside, 0 outside")
+        k = prompt_slice(prompt, self.axis)
         row_axis, col_axis = [a for a in range(3) if a != self.axis]
         coords, labels = [], []
         if prompt.box is not None:
@@ -175,21 +172,16 @@ class Sam2Session:
             clipped = prompt.box.clip(self.target)
             c_lower, c_upper = clipped.lower[::-1], clipped.upper[::-1]
             if not lower[self.axis] <= k < upper[self.axis]:
-                raise ValueError(f"the box does not cross slice {k}")
+                raise InputError(f"the box does not cross slice {k}")
             if upper[row_axis] <= lower[row_axis] or upper[col_axis] <= lower[col_axis]:
-                raise ValueError("the box has zero area")
+                raise InputError("the box has zero area")
             if c_upper[row_axis] <= c_lower[row_axis] or c_upper[col_axis] <= c_lower[col_axis]:
-                raise ValueError("the box lies outside the target image")
+                raise InputError("the box lies outside the target image")
             x0, y0, x1, y1 = self.geometry.box_to_frame(c_lower[row_axis], c_lower[col_axis], c_upper[row_axis], c_upper[col_axis])
             coords += [[x0, y0], [x1, y1]]
             labels += [2, 3]
-        shape = self.target.shape
         for point, label in zip(prompt.points, prompt.labels):
             index = [int(round(v)) for v in point[::-1]]  # (k, j, i)
-            if any(not 0 <= v < n for v, n in zip(index, shape)):
-                raise ValueError(f"point {tuple(point)} lies outside the target image")
-            if index[self.axis] != k:
-                raise ValueError(f"point {tuple(point)} is not on slice {k} along {AXIS_LETTERS[self.axis]}")
             coords.append(self.geometry.point_to_frame(index[row_axis], index[col_axis]))
             labels.append(label)
         return k, {

@@ -18,6 +18,7 @@ from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.result import Result, StructureResult
 from rau.serve.client import Client, JobCancelled
 from rau.serve.wire import decode_mask, prompt_to_json
+from rau.session import Session
 
 
 class RemoteEngine(Engine):
@@ -46,24 +47,31 @@ class RemoteEngine(Engine):
             found = read_segmentation(label_map, geometry=request.target, label_table=table)
         structures = {s.name: s for ref in request.references for s in ref.segmentation.labels}
         items = [structure_result(row, structures[row["name"]], found.masks.get(row["name"])) for row in record["structures"]]
-        session = RemoteSession(self.client, record["session"], request.target, structures) if record.get("session") else None
+        session = RemoteSession(self.client, record["session"], request.target, structures, items) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
 
 
-class RemoteSession:
-    """The server-side session of one remote result: ``reprompt``, ``propagate`` and ``undo`` by structure name."""
+class RemoteSession(Session):
+    """The server-side session of one remote result: each ``reprompt``, ``propagate`` and ``undo`` is one round trip.
 
-    def __init__(self, client: Client, session_id: str, target, structures: dict):
-        self.client, self.id, self.target, self.structures = client, session_id, target, structures
+    Hand edits made on this computer (:meth:`Session.edit`) stay here: the server corrects from its own masks.
+    """
 
-    def reprompt(self, name: str, prompt, progress: Progress | None = None) -> StructureResult:
+    def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult]):
+        super().__init__(target, {item.structure.name: item for item in items})
+        self.client, self.id, self.structures = client, session_id, structures
+
+    def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
         return self._answer(self.client.reprompt(self.id, name, prompt_to_json(prompt)))
 
-    def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
+    def _propagate(self, name: str, progress: Progress) -> StructureResult:
         return self._answer(self.client.propagate(self.id, name))
 
     def undo(self, name: str) -> StructureResult:
-        return self._answer(self.client.undo(self.id, name))
+        """Undo here and on the server, which returns the same earlier answer."""
+        super().undo(name)
+        self.results[name] = self._answer(self.client.undo(self.id, name))
+        return self.results[name]
 
     def close(self) -> None:
         self.client.close_session(self.id)

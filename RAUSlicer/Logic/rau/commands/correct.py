@@ -1,0 +1,140 @@
+"""``rau correct``: re-open a result of ``rau segment``, correct one structure with clicks or a box, write it.
+
+Engines without model state (registration) correct with the weight-free corrector
+(:mod:`rau.correction`). Engines whose session holds model state (SAM2, RAU) cannot be restored
+from files: their run is repeated on the recorded inputs, then the correction starts from the
+saved mask (hand edits included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rau.boxes import Box
+from rau.commands.progress_bar import progress_bar
+from rau.commands.segment import load_references, output_paths, write_outputs
+from rau.correction import attach_session, stroke_points
+from rau.engines import ENGINES, Request, create_engine
+from rau.engines.base import Prompt
+from rau.errors import InputError
+from rau.io import read_image, read_segmentation
+from rau.io.atomic import check_writable
+from rau.labels import LabelSet
+from rau.result import Result, StructureResult
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("correct", help="correct one structure of a 'rau segment' result with points or a box")
+    parser.add_argument("result", help="the .result.json written by rau segment (or by an earlier rau correct)")
+    parser.add_argument("--structure", required=True, help="the structure to correct")
+    parser.add_argument("--inside", action="append", default=[], metavar="I,J[,K]", help="a voxel inside the structure (repeat for several)")
+    parser.add_argument("--outside", action="append", default=[], metavar="I,J[,K]", help="a voxel outside the structure (repeat for several)")
+    parser.add_argument("--stroke", action="append", nargs="+", default=[], metavar="I,J[,K]", help="a short line of inside voxels through these points (repeat for several strokes)")
+    parser.add_argument("--box", metavar="I0,J0[,K0],I1,J1[,K1]", help="keep the structure inside this voxel box (corners inclusive)")
+    parser.add_argument("--out", required=True, help="output label map, e.g. out/target.corrected.nii.gz")
+    parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
+    parser.add_argument("--overwrite-others", action="store_true", help="the corrected structure takes voxels from the others (default: it gives way)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = output_paths(Path(args.out), args.seg_nrrd)
+    for path in paths.values():
+        check_writable(path, args.overwrite)
+    saved_path = Path(args.result)
+    saved, inputs = read_saved(saved_path)
+    target = read_image(inputs["target"], inputs.get("target_spacing"))
+    prompt = parse_prompt(args, target.ndim)
+    result = reopen(saved, saved_path, target)
+    if args.structure not in {s.structure.name for s in result.structures}:
+        raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
+    with progress_bar(f"rau correct ({result.engine})") as progress:
+        session_of(result, inputs, progress)
+        item = result.session.reprompt(args.structure, prompt, progress)
+    result.put(item, args.overwrite_others)
+    write_outputs(result, paths, args.overwrite, inputs)
+    status = f"{item.mask.sum()} voxels" if item.found else "now empty"
+    print(f"{args.structure}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def read_saved(path: Path) -> tuple[dict, dict]:
+    """The result JSON and its recorded inputs; raises :class:`InputError` naming what is missing."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such result file")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not a result JSON ({error})") from error
+    missing = [key for key in ("engine", "structures", "label_map", "inputs") if key not in saved]
+    if missing:
+        raise InputError(f"{path}: lacks {', '.join(missing)}; results written by this version of rau segment have them")
+    return saved, saved["inputs"]
+
+
+def reopen(saved: dict, path: Path, target) -> Result:
+    """The saved result on the target: each structure's mask from the label map, the rest from the JSON."""
+    segmentation = read_segmentation(path.parent / saved["label_map"], geometry=target)
+    structures = []
+    for row in saved["structures"]:
+        structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else _structure(row)
+        mask = segmentation.masks.get(row["name"])
+        structures.append(StructureResult(structure, mask, row["confidence"], row["engine"], row.get("prompts") or {}, message=row.get("message", "")))
+    return Result(target, structures, saved["engine"], saved.get("seconds", 0.0))
+
+
+def _structure(row: dict):
+    return LabelSet.from_values([row["value"]], {row["value"]: row["name"]}).structures[0]
+
+
+def session_of(result: Result, inputs: dict, progress) -> None:
+    """Give ``result`` the session of its engine: weight-free, or a repeated model run that starts from the saved masks."""
+    if result.engine not in ENGINES:
+        raise InputError(f"the result names an unknown engine {result.engine!r}")
+    engine = create_engine(result.engine, inputs.get("engine_options") or {})
+    if not engine.model_session:
+        attach_session(result)
+        return
+    references = load_references(argparse.Namespace(**{key: inputs.get(key) or [] for key in ("reference", "reference_labels", "reference_spacing")}, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table")))
+    rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
+    for item in result.structures:
+        if item.structure.name in rerun.session.results and item.found:
+            rerun.session.edit(item.structure.name, item.mask)
+    result.session = rerun.session
+
+
+def parse_prompt(args: argparse.Namespace, ndim: int) -> Prompt:
+    """``--inside`` / ``--outside`` points, ``--stroke`` lines (inside) and ``--box`` as a prompt in (i, j, k) voxels."""
+    inside = [_voxel(text, ndim, "--inside") for text in args.inside]
+    inside += [voxel for stroke in args.stroke for voxel in stroke_points([_voxel(text, ndim, "--stroke") for text in stroke])]
+    points = inside + [_voxel(text, ndim, "--outside") for text in args.outside]
+    labels = [1] * len(inside) + [0] * len(args.outside)
+    box = _box(args.box, ndim) if args.box else None
+    if not points and box is None:
+        raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
+    return Prompt(points=points, labels=labels, box=box)
+
+
+def _numbers(text: str, option: str) -> list[int]:
+    try:
+        return [int(round(float(v))) for v in text.split(",")]
+    except ValueError as error:
+        raise InputError(f"{option} {text!r}: expected comma-separated voxel indices") from error
+
+
+def _voxel(text: str, ndim: int, option: str) -> tuple[int, int, int]:
+    values = _numbers(text, option)
+    if len(values) != ndim and not (ndim == 2 and len(values) == 3):
+        raise InputError(f"{option} {text!r}: give {'i,j' if ndim == 2 else 'i,j,k'} for this {ndim}D target")
+    return tuple(values + [0] * (3 - len(values)))
+
+
+def _box(text: str, ndim: int) -> Box:
+    values = _numbers(text, "--box")
+    if len(values) != 2 * ndim:
+        raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
+    first, second = values[:ndim] + [0] * (3 - ndim), values[ndim:] + [0] * (3 - ndim)
+    return Box([min(a, b) for a, b in zip(first, second)], [max(a, b) + 1 for a, b in zip(first, second)])

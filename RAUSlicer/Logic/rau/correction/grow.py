@@ -1,0 +1,182 @@
+"""Weight-free correction of one mask from clicks and a box, with scikit-image's seeded watershed.
+
+Each new click opens a *zone*: a ball around it (in mm) whose radius follows the click's distance
+to the current boundary. Outside the zones the current mask is kept as seeds; every click so far
+is a seed of its label (inside or outside); a seeded watershed on the smoothed gradient magnitude
+then gives each zone voxel to the seed that reaches it first through similar intensities. An inside
+click therefore grows the structure into similar tissue nearby and an outside click removes the
+region around it, like Slicer's "Grow from seeds", and in 3D only voxels near the click change.
+A box removes everything outside it (around a structure it does not contain yet, its centre
+becomes an inside click).
+
+Why scikit-image's *compact* watershed (``skimage.segmentation.watershed(compactness=...)``):
+it stops at image edges where there are some and falls back to the distance from the seeds where
+edges are weak or broken (ultrasound speckle, faint vessels), so a click never leaks across the
+image; it has no per-modality threshold, works in 2D and 3D, is deterministic and takes
+milliseconds. The random walker (tried first) gave lower Dice per click on HC18 and cost seconds
+per click; region growing (``ConfidenceConnected``) needs an intensity model a single click does
+not give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.boxes import Box
+
+COMPACTNESS = 0.002
+"""Watershed compactness: with weak edges the split falls back to distance from the seeds."""
+SMOOTHING_VOXELS = 1.0
+"""Gaussian sigma (in voxels of the finest spacing) before the gradient (speckle and noise)."""
+MIN_RADIUS_VOXELS = 4
+MAX_RADIUS_VOXELS = {2: 256, 3: 40}
+"""Zone radius limits: a 2D click may reshape the whole structure, a 3D click changes its neighbourhood."""
+ZONE_SCALE = 12.0
+SIZE_SCALE = 3.0
+PUSH = 2.0
+BAND = 1.0
+"""How far a click at distance d from the boundary moves it (see :func:`_open_zone`)."""
+SEED_RADIUS_VOXELS = 1
+MAX_ZONES = 8
+"""A stroke's points are all seeds, but zones open around at most this many of them, evenly spread."""
+
+
+@dataclass
+class Seeds:
+    """Clicks given so far for one structure, as (k, j, i) voxels with 1 inside / 0 outside."""
+
+    voxels: list[tuple[int, int, int]]
+    labels: list[int]
+
+    def __add__(self, other: "Seeds") -> "Seeds":
+        return Seeds(self.voxels + other.voxels, self.labels + other.labels)
+
+
+def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds, new: Seeds, box: Box | None = None) -> np.ndarray:
+    """The corrected mask of one structure.
+
+    ``array``/``mask`` are (k, j, i) arrays (a 2D image is one slice), ``spacing_kji`` the voxel size
+    per array axis; ``seeds`` are all clicks so far (``new`` included) and zones open around ``new``.
+    """
+    mask = mask.copy()
+    if box is not None:
+        inside_box = box_mask(box, mask.shape)
+        mask &= inside_box
+        if not mask.any() and not any(label == 1 and inside_box[v] for v, label in zip(new.voxels, new.labels)):
+            centre = tuple((lo + u - 1) // 2 for lo, u in zip(box.lower[::-1], box.upper[::-1]))
+            seeds, new = seeds + Seeds([centre], [1]), new + Seeds([centre], [1])  # a box around a missed structure
+    spacing = np.asarray(spacing_kji, dtype=float)
+    planar = array.shape[0] == 1
+    zone, expected = np.zeros(mask.shape, bool), mask.copy()
+    for index in _spread(len(new.voxels)):
+        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, planar)
+    if box is not None:
+        zone &= inside_box
+        expected &= inside_box
+    if not zone.any():
+        return expected
+    region = _crop(zone, margin=1)
+    labels = np.where(expected[region], 1, 2).astype(np.int32)
+    labels[zone[region]] = 0
+    _paint_seeds(labels, seeds, region)
+    if box is not None:
+        labels[~inside_box[region]] = 2
+    grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
+    expected[region] = np.where(zone[region], grown, expected[region])
+    return expected
+
+
+def stroke_points(points) -> list[tuple[int, int, int]]:
+    """Every voxel on the polyline through ``points`` ((i, j, k) each), in order, without repeats."""
+    voxels: list[tuple[int, int, int]] = []
+    points = [np.asarray(p, dtype=float) for p in points]
+    for start, end in zip(points, points[1:] or points):
+        steps = int(np.abs(end - start).max()) + 1
+        for t in np.linspace(0.0, 1.0, steps):
+            voxel = tuple(int(v) for v in np.rint(start + t * (end - start)))
+            if not voxels or voxels[-1] != voxel:
+                voxels.append(voxel)
+    return voxels
+
+
+def _spread(count: int) -> list[int]:
+    if count <= MAX_ZONES:
+        return list(range(count))
+    return sorted({int(round(v)) for v in np.linspace(0, count - 1, MAX_ZONES)})
+
+
+def box_mask(box: Box, shape) -> np.ndarray:
+    """The (k, j, i) voxels inside ``box``."""
+    inside = np.zeros(shape, bool)
+    (i0, j0, k0), (i1, j1, k1) = box.lower, box.upper
+    inside[max(k0, 0) : k1, max(j0, 0) : j1, max(i0, 0) : i1] = True
+    return inside
+
+
+def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, planar: bool) -> None:
+    """Move the expected boundary towards a click and mark the voxels the image may still decide.
+
+    A click at distance d from the boundary on the wrong side says the error there is about 2d
+    thick: the boundary moves PUSH x d towards (and past) the click, less and less up to
+    ZONE_SCALE x d away from it; the zone is the band of BAND x d around the moved boundary
+    there, plus the ball of radius d around the click.
+    """
+    from scipy import ndimage
+
+    limit = MAX_RADIUS_VOXELS[2 if planar else 3] * spacing[1:].min()
+    reach = [0 if planar else int(limit / spacing[0]) + 1] + [int(limit / s) + 1 for s in spacing[1:]]
+    window = tuple(slice(max(v - r, 0), v + r + 1) for v, r in zip(voxel, reach))
+    local = expected[window]
+    centre = tuple(v - w.start for v, w in zip(voxel, window))
+    minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
+    grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
+    to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
+    if not local.any() or local.all():  # nothing to move: the image decides around the click
+        zone[window] |= to_click <= limit
+        return
+    depth = ndimage.distance_transform_edt(local, sampling=spacing)
+    signed = ndimage.distance_transform_edt(~local, sampling=spacing) - depth
+    distance = abs(float(signed[centre]))
+    wrong_side = (signed[centre] > 0) == (label == 1)
+    arc = float(np.clip(min(ZONE_SCALE * distance, SIZE_SCALE * depth.max()), minimum, limit))
+    weight = np.clip(1 - to_click / arc, 0, 1)
+    shift = (PUSH * distance * weight if wrong_side else 0.0) * (1 if label == 1 else -1)
+    expected[window] = signed <= shift
+    band = (np.abs(signed - shift) <= max(BAND * distance, minimum)) & (to_click <= arc)
+    zone[window] |= band | (to_click <= max(distance, minimum))
+
+
+def _crop(zone: np.ndarray, margin: int) -> tuple[slice, ...]:
+    box = Box.from_mask(zone)
+    lower, upper = box.lower[::-1], box.upper[::-1]
+    return tuple(slice(max(lo - margin, 0), min(u + margin, n)) for lo, u, n in zip(lower, upper, zone.shape))
+
+
+def _paint_seeds(labels: np.ndarray, seeds: Seeds, region: tuple[slice, ...]) -> None:
+    """Every click inside the crop becomes a small ball of its label (later clicks win)."""
+    for voxel, label in zip(seeds.voxels, seeds.labels):
+        local = [v - r.start for v, r in zip(voxel, region)]
+        if any(not 0 <= v < n for v, n in zip(local, labels.shape)):
+            continue
+        window = tuple(slice(max(v - SEED_RADIUS_VOXELS, 0), v + SEED_RADIUS_VOXELS + 1) for v in local)
+        labels[window] = 1 if label == 1 else 2
+
+
+def _grow(data: np.ndarray, labels: np.ndarray, spacing: np.ndarray, planar: bool) -> np.ndarray:
+    """Seeded compact watershed foreground (label 1) on the crop's smoothed gradient magnitude."""
+    from scipy import ndimage
+    from skimage.segmentation import watershed
+
+    present = set(np.unique(labels[labels > 0]).tolist())
+    if present != {1, 2}:
+        return np.full(labels.shape, present == {1})
+    if planar:
+        data, labels, spacing = data[0], labels[0], spacing[1:]
+    low, high = np.percentile(data, (0.5, 99.5))
+    data = (data - low) / max(high - low, 1e-6)
+    sigma = SMOOTHING_VOXELS * spacing.min() / spacing
+    gradient = ndimage.gaussian_gradient_magnitude(data, sigma)
+    grown = watershed(gradient, labels, compactness=COMPACTNESS) == 1
+    return grown[np.newaxis] if planar else grown

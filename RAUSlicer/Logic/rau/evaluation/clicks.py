@@ -1,0 +1,115 @@
+"""The simulated user of ``rau evaluate --clicks N``: corrections where the error is largest.
+
+After the engine, each structure gets up to N clicks through ``Result.session``. A click goes
+to the centre (the maximum of the distance transform) of the largest connected error region:
+an inside point in a false-negative region, an outside point in a false-positive one, the
+protocol behind the NoC metric of interactive segmentation (SAM, SimpleClick, nnInteractive).
+Reported: mean Dice after 0..N clicks and NoC@0.80 / NoC@0.90 (clicks to reach that Dice,
+N when never reached).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rau.engines import Engine, Progress
+from rau.engines.base import Cancelled, Prompt
+from rau.evaluation.manifest import Case
+from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run
+from rau.fusion import dice
+
+NOC_THRESHOLDS = (0.80, 0.90)
+
+
+def next_click(prediction: np.ndarray, truth: np.ndarray) -> tuple[tuple[int, int, int], int] | None:
+    """The (i, j, k) point and label (1 inside, 0 outside) of the next click, or None when nothing is wrong."""
+    from scipy import ndimage
+
+    best = None
+    for label, error in ((1, truth & ~prediction), (0, prediction & ~truth)):
+        regions, count = ndimage.label(error)
+        if not count:
+            continue
+        sizes = np.bincount(regions.ravel())[1:]
+        largest = int(np.argmax(sizes)) + 1
+        if best is None or sizes[largest - 1] > best[0]:
+            best = (sizes[largest - 1], label, regions == largest)
+    if best is None:
+        return None
+    _, label, region = best
+    planar = region.shape[0] == 1
+    padded = np.pad(region[0] if planar else region, 1)  # the image border counts as boundary
+    distance = ndimage.distance_transform_edt(padded)[(slice(1, -1),) * padded.ndim]
+    index = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    k, j, i = (0, *index) if planar else index
+    return (int(i), int(j), int(k)), label
+
+
+def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progress | None = None) -> list[float]:
+    """Dice of ``name`` after 0, 1, ... ``clicks`` simulated corrections (the last value repeats once perfect)."""
+    current = session.results[name]
+    prediction = current.mask if current.found else np.zeros(truth.shape, bool)
+    curve = [dice(prediction, truth)]
+    for _ in range(clicks):
+        click = next_click(prediction, truth)
+        if click is None:
+            curve.append(curve[-1])
+            continue
+        point, label = click
+        item = session.reprompt(name, Prompt(points=[point], labels=[label]), progress)
+        prediction = item.mask if item.found else np.zeros(truth.shape, bool)
+        curve.append(dice(prediction, truth))
+    return curve
+
+
+def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[CaseScore, dict[str, list[float]]]:
+    """The engine's score on one case, and each scored structure's Dice-per-click curve."""
+    references, target, truth = load_case(case)
+    score = score_run(engine, case, references, target, truth)
+    if score.result.session is None:
+        raise ValueError(f"the {score.result.engine!r} engine returned no correction session")
+    pairs = dict((mine.name, theirs.name) for mine, theirs in references[0].segmentation.labels.match(truth.labels))
+    curves = {}
+    for row in score.rows:
+        name = row["structure"]
+        if truth.masks[pairs[name]].any():
+            curves[name] = simulate(score.result.session, name, truth.masks[pairs[name]], clicks)
+    return score, curves
+
+
+def try_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[CaseScore, dict[str, list[float]]]:
+    """:func:`evaluate_case_with_clicks`, but a failing case is a failed score with no curves (a cancel still stops)."""
+    try:
+        return evaluate_case_with_clicks(engine, case, clicks)
+    except Cancelled:
+        raise
+    except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
+        return failed_case(case, f"{type(error).__name__}: {error}"), {}
+
+
+def noc(curve: list[float], threshold: float) -> int:
+    """Clicks needed to reach ``threshold`` Dice (0 when the engine alone does), capped at the clicks given."""
+    return next((n for n, value in enumerate(curve) if value >= threshold), len(curve) - 1)
+
+
+def summarize_clicks(curves: list[list[float]]) -> dict:
+    """Mean Dice after each click, and mean NoC with the count of structures that never got there."""
+    if not curves:
+        return {"structures": 0, "mean_dice_per_click": [], "noc": {}}
+    array = np.asarray(curves)
+    summary = {"structures": len(curves), "mean_dice_per_click": [round(float(v), 4) for v in array.mean(axis=0)], "noc": {}}
+    for threshold in NOC_THRESHOLDS:
+        reached = [noc(c, threshold) for c in curves]
+        failed = sum(max(c) < threshold for c in curves)
+        summary["noc"][f"{threshold:.2f}"] = {"mean": round(float(np.mean(reached)), 3), "not_reached": int(failed)}
+    return summary
+
+
+def print_clicks(summary: dict) -> None:
+    """The Dice-per-click curve and the NoC table."""
+    clicks = len(summary["mean_dice_per_click"]) - 1
+    print(f"simulated user, {summary['structures']} structures, up to {clicks} clicks each")
+    print("clicks     " + "".join(f"{n:>7}" for n in range(clicks + 1)))
+    print("mean Dice  " + "".join(f"{v:>7.3f}" for v in summary["mean_dice_per_click"]))
+    for threshold, numbers in summary["noc"].items():
+        print(f"NoC@{threshold}   {numbers['mean']:.2f} (capped at {clicks}; {numbers['not_reached']} never reached it)")

@@ -1,0 +1,140 @@
+"""The one correction interface every engine's ``Result.session`` implements.
+
+A session holds the current answer for each structure of one run and changes one structure
+at a time: ``reprompt(name, prompt)`` (points and/or a box), ``propagate(name)`` (carry the
+corrections through the volume) and ``undo(name)``. Each correction checks the prompt against
+the target first (a bad prompt raises :class:`~rau.errors.InputError`), honours
+:class:`~rau.engines.base.Progress` (cancel included) and only replaces the structure's answer
+when it finishes: a failed or cancelled correction leaves the structure as it was.
+
+Engines implement :meth:`Session._reprompt` (and :meth:`Session._propagate` when they can);
+model-free engines get :class:`rau.correction.CorrectorSession`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import replace
+
+import numpy as np
+
+from rau.engines.base import Progress, Prompt
+from rau.errors import InputError
+from rau.image import Image
+from rau.result import StructureResult
+
+AXIS_LETTERS = "kji"
+
+
+class Session(abc.ABC):
+    """Per-structure answers of one run with reprompt / propagate / undo (see the module doc)."""
+
+    undo_depth = 20
+
+    def __init__(self, target: Image, results: dict[str, StructureResult]):
+        self.target = target
+        self.results = results
+        self._undo: dict[str, list] = {}
+
+    # --- the interface -------------------------------------------------------------------------
+    def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
+        """Correct ``name`` with the user's points and/or box; returns its new answer."""
+        name = self._name(name)
+        check_prompt(prompt, self.target)
+        return self._change(name, lambda progress: self._reprompt(name, prompt, progress), progress, "correcting")
+
+    def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
+        """Carry ``name``'s corrections through the whole target; returns its new answer."""
+        name = self._name(name)
+        return self._change(name, lambda progress: self._propagate(name, progress), progress, "propagating")
+
+    def can_undo(self, name: str) -> bool:
+        return bool(self._undo.get(name))
+
+    def undo(self, name: str) -> StructureResult:
+        """Go back to ``name``'s answer (and correction state) before its last reprompt or propagate."""
+        name = self._name(name)
+        if not self.can_undo(name):
+            raise InputError(f"nothing to undo for {name!r}")
+        self._restore(name, self._undo[name].pop())
+        return self.results[name]
+
+    def edit(self, name: str, mask) -> None:
+        """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here)."""
+        name = self._name(name)
+        current = self.results[name]
+        if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
+            return
+        self.results[name] = replace(current, mask=mask.copy(), box=None)
+
+    # --- for engines ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
+        """The new answer for ``name``; may update correction state (restored on failure)."""
+
+    def _propagate(self, name: str, progress: Progress) -> StructureResult:
+        """By default corrections already act in 3D, so the answer stays as it is."""
+        return self.results[name]
+
+    def _snapshot(self, name: str):
+        """Everything a correction of ``name`` may change; engines with more state extend it."""
+        return self.results[name]
+
+    def _restore(self, name: str, snapshot) -> None:
+        self.results[name] = snapshot
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _change(self, name: str, work, progress: Progress | None, verb: str) -> StructureResult:
+        progress = progress or Progress()
+        progress(f"{verb} {name}", 0.0)
+        snapshot = self._snapshot(name)
+        try:
+            item = work(progress)
+            progress(f"{verb} {name}", 1.0)  # the last chance to cancel before anything changes
+        except BaseException:
+            self._restore(name, snapshot)
+            raise
+        self._undo[name] = (self._undo.get(name, []) + [snapshot])[-self.undo_depth :]
+        self.results[name] = item
+        return item
+
+    def _name(self, name: str) -> str:
+        if name not in self.results:
+            raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
+        return name
+
+
+def check_prompt(prompt: Prompt, target: Image) -> None:
+    """Raise :class:`InputError` for a prompt no session can use (empty, mislabelled, outside the image)."""
+    if not prompt.points and prompt.box is None:
+        raise InputError("a prompt needs at least one point or a box")
+    if len(prompt.points) != len(prompt.labels) or any(label not in (0, 1) for label in prompt.labels):
+        raise InputError("give one label per point: 1 inside, 0 outside")
+    size = target.size
+    for point in prompt.points:
+        if len(point) != 3 or any(not -0.5 <= v < n - 0.5 for v, n in zip(point, size)):
+            raise InputError(f"the point {tuple(point)} lies outside the target image (voxels 0..{size[0] - 1}, 0..{size[1] - 1}, 0..{size[2] - 1} along i, j, k)")
+    if prompt.box is not None:
+        if any(u <= lo for lo, u in zip(prompt.box.lower[: target.ndim], prompt.box.upper[: target.ndim])):
+            raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} has zero size")
+        if prompt.box.clip(target).empty:
+            raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
+
+
+def voxel(point) -> tuple[int, int, int]:
+    """The (k, j, i) array index of an (i, j, k) prompt point."""
+    return tuple(int(round(v)) for v in point[::-1])
+
+
+def prompt_slice(prompt: Prompt, axis: int) -> int:
+    """The slice along array ``axis`` (0 = k, 1 = j, 2 = i) a prompt was placed on, from its points or box.
+
+    Points must share that slice; a box alone gives its middle slice. Works whatever view the prompt came from.
+    """
+    if prompt.points:
+        slices = {voxel(p)[axis] for p in prompt.points}
+        if len(slices) > 1:
+            raise InputError(f"the points lie on different slices along {AXIS_LETTERS[axis]} ({sorted(slices)}); place them on one slice")
+        return slices.pop()
+    lower, upper = prompt.box.lower[::-1][axis], prompt.box.upper[::-1][axis]
+    return (lower + upper - 1) // 2

@@ -1,0 +1,119 @@
+"""``rau correct`` and ``rau evaluate --clicks`` on real files, with the registration engine and tiny SAM2."""
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from test_cli import HC18, hc18_case, segment_args  # noqa: F401  (fixture)
+
+from rau.cli import main
+from rau.io import read_segmentation
+
+
+def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_case, capsys):  # noqa: F811
+    first = hc18_case / "out" / "target.nii.gz"
+    assert main(segment_args(hc18_case, first, "--no-deformable")) == 0
+    saved = json.loads((hc18_case / "out" / "target.result.json").read_text())
+    assert saved["label_map"] == "target.nii.gz" and saved["inputs"]["engine_options"]["deformable"] is False
+    before = read_segmentation(first).masks["fetal head"]
+    k, j, i = np.argwhere(before)[len(np.argwhere(before)) // 2]
+    original_bytes = first.read_bytes()
+
+    second = hc18_case / "out" / "corrected.nii.gz"
+    code = main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head",
+                 "--outside", f"{i},{j}", "--out", str(second), "--seg-nrrd"])
+    assert code == 0, capsys.readouterr().err
+    after = read_segmentation(second).masks["fetal head"]
+    assert before[k, j, i] and not after[k, j, i] and after.sum() < before.sum()
+    assert first.read_bytes() == original_bytes  # inputs are never changed
+    assert (hc18_case / "out" / "corrected.seg.nrrd").exists()
+    chained = json.loads((hc18_case / "out" / "corrected.result.json").read_text())
+    assert chained["inputs"] == saved["inputs"] and chained["structures"][0]["prompts"]["clicks"] == 1
+
+    third = hc18_case / "out" / "boxed.nii.gz"
+    assert main(["correct", str(hc18_case / "out" / "corrected.result.json"), "--structure", "fetal head",
+                 "--box", f"{i - 40},{j - 40},{i + 40},{j + 40}", "--out", str(third)]) == 0
+    boxed = sitk.GetArrayFromImage(sitk.ReadImage(str(third))) > 0
+    assert boxed.any() and not boxed[: j - 40].any() and not boxed[:, i + 41 :].any()
+
+    stroked = hc18_case / "out" / "stroked.nii.gz"
+    assert main(["correct", str(hc18_case / "out" / "boxed.result.json"), "--structure", "fetal head",
+                 "--stroke", f"{i - 60},{j}", f"{i - 50},{j + 5}", "--out", str(stroked)]) == 0
+    assert (sitk.GetArrayFromImage(sitk.ReadImage(str(stroked))) > 0)[j, i - 60 : i - 49].sum() >= 10
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--inside", "5000,10"], "lies outside the target image"),
+        (["--inside", "10"], "give i,j"),
+        (["--box", "1,2,3"], "--box"),
+        (["--stroke", "10,10", "20"], "--stroke"),
+        ([], "at least one --inside"),
+    ],
+)
+def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_case, capsys, extra, message):  # noqa: F811
+    assert main(segment_args(hc18_case, hc18_case / "out" / "target.nii.gz", "--no-deformable")) == 0
+    out = hc18_case / "out" / "corrected.nii.gz"
+    code = main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head", "--out", str(out), *extra])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not list((hc18_case / "out").glob("corrected*")) and not list((hc18_case / "out").glob(".*"))
+
+
+def test_evaluate_with_clicks_prints_dice_per_click_and_noc(hc18_case, capsys):  # noqa: F811
+    manifest = hc18_case / "cases.csv"
+    manifest.write_text(
+        "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
+        f"001.png,001_mask.png,{HC18['001']},002.png,002_mask.png,{HC18['002']}\n"
+    )
+    assert main(["evaluate", str(manifest), "--no-deformable", "--clicks", "3", "--json", str(hc18_case / "scores.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "mean Dice" in printed and "NoC@0.80" in printed and "NoC@0.90" in printed
+    scores = json.loads((hc18_case / "scores.json").read_text())
+    curve = scores["cases"][0]["dice_per_click"]["fetal head"]
+    assert len(curve) == 4 and curve[0] == pytest.approx(scores["mean_dice"], abs=1e-4)
+    assert curve[3] > curve[0]
+    assert scores["summary"]["clicks"]["mean_dice_per_click"] == curve
+
+
+def test_evaluate_with_clicks_runs_with_a_sam2_engine(tiny_sam2, tmp_path, capsys):
+    """Tiny random models: this proves the simulated user drives a model session, not that it helps."""
+    rng = np.random.default_rng(0)
+    labels = np.zeros((6, 24, 24), np.uint8)
+    labels[2:4, 5:12, 5:12] = 1
+    for name, array in {"ref": rng.normal(size=labels.shape), "target": rng.normal(size=labels.shape)}.items():
+        sitk.WriteImage(sitk.GetImageFromArray(array.astype(np.float32)), str(tmp_path / f"{name}.nii.gz"))
+        sitk.WriteImage(sitk.GetImageFromArray(labels), str(tmp_path / f"{name}_labels.nii.gz"))
+    (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels\nref.nii.gz,ref_labels.nii.gz,target.nii.gz,target_labels.nii.gz\n")
+    code = main(["evaluate", str(tmp_path / "cases.csv"), "--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]),
+                 "--device", "cpu", "--slice-axis", "k", "--clicks", "2", "--json", str(tmp_path / "scores.json")])
+    assert code == 0, capsys.readouterr().err
+    curve = json.loads((tmp_path / "scores.json").read_text())["cases"][0]["dice_per_click"]["label_1"]
+    assert len(curve) == 3 and all(0.0 <= value <= 1.0 for value in curve)
+
+
+def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    labels = np.zeros((6, 24, 24), np.uint8)
+    labels[2:4, 5:12, 5:12] = 1
+    sitk.WriteImage(sitk.GetImageFromArray(rng.normal(size=labels.shape).astype(np.float32)), str(tmp_path / "ref.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(tmp_path / "ref_labels.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(rng.normal(size=labels.shape).astype(np.float32)), str(tmp_path / "target.nii.gz"))
+    model = ["--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]), "--device", "cpu", "--slice-axis", "k"]
+    assert main(["segment", "--reference", str(tmp_path / "ref.nii.gz"), "--reference-labels", str(tmp_path / "ref_labels.nii.gz"),
+                 "--target", str(tmp_path / "target.nii.gz"), "--out", str(tmp_path / "out" / "t.nii.gz"), *model]) == 0
+    written = sitk.ReadImage(str(tmp_path / "out" / "t.nii.gz"))
+    saved = sitk.GetArrayFromImage(written)
+    saved[5, 0:3, 0:3] = 1  # a hand edit in the saved label map, which the re-run engine never produced
+    edited = sitk.GetImageFromArray(saved)
+    edited.CopyInformation(written)
+    sitk.WriteImage(edited, str(tmp_path / "out" / "t.nii.gz"))
+    code = main(["correct", str(tmp_path / "out" / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3",
+                 "--out", str(tmp_path / "out" / "c.nii.gz")])
+    assert code == 0, capsys.readouterr().err
+    corrected = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "out" / "c.nii.gz")))
+    untouched = [k for k in range(6) if k != 3]  # SAM2 re-prompts one slice; the others keep the saved mask
+    assert np.array_equal(corrected[untouched], saved[untouched]) and corrected[5, 0:3, 0:3].all()
+    summary = json.loads((tmp_path / "out" / "c.result.json").read_text())
+    assert summary["engine"] == "sam2-memory" and summary["structures"][0]["prompts"]["corrected_slices"] == [3]

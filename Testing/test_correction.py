@@ -1,0 +1,161 @@
+"""The weight-free corrector and the session interface on synthetic images with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rau.boxes import Box
+from rau.correction import CorrectorSession, correct_mask, stroke_points
+from rau.correction.grow import MAX_RADIUS_VOXELS, Seeds, box_mask
+from rau.engines.base import Cancelled, Progress, Prompt
+from rau.errors import InputError
+from rau.fusion import dice
+from rau.image import Image
+from rau.labels import Structure
+from rau.result import Result, StructureResult
+
+
+def disk(shape, centre, radius):
+    grids = np.ogrid[tuple(slice(0, n) for n in shape)]
+    return sum((g - c) ** 2 for g, c in zip(grids, centre)) <= radius**2
+
+
+def noisy(truth, seed=0):
+    return 100.0 * truth + np.random.default_rng(seed).normal(0, 10, truth.shape)
+
+
+def result_2d():
+    """A bright disk (the truth) on a noisy dark picture; the prediction is shifted by 12 pixels."""
+    truth = disk((1, 96, 96), (0, 48, 48), 20)
+    image = Image(noisy(truth), spacing=(0.5, 0.5, 1.0), ndim=2)
+    other = np.zeros(truth.shape, bool)
+    other[0, 55:90, 55:90] = True  # a neighbour overlapping where the structure should grow
+    structures = [
+        StructureResult(Structure("head", 1), disk((1, 96, 96), (0, 36, 48), 20), 0.5, "test"),
+        StructureResult(Structure("other", 2), other, 0.5, "test"),
+    ]
+    return Result(image, structures, "test"), truth
+
+
+def test_an_inside_click_grows_into_the_structure_and_an_outside_click_removes_the_region():
+    result, truth = result_2d()
+    session = CorrectorSession(result)
+    start = dice(session.results["head"].mask, truth)
+    grown = session.reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1]))  # (i, j, k) in the missed part
+    assert grown.mask[0, 62, 48] and dice(grown.mask, truth) > start + 0.05
+    shrunk = session.reprompt("head", Prompt(points=[(48, 20, 0)], labels=[0]))  # in the false-positive top
+    assert not shrunk.mask[0, 20, 48] and dice(shrunk.mask, truth) > dice(grown.mask, truth)
+    assert dice(shrunk.mask, truth) > 0.9
+    assert shrunk.prompts["clicks"] == 2
+    assert session.undo("head") is grown and session.undo("head").mask.sum() == result.get("head").mask.sum()
+    with pytest.raises(InputError, match="nothing to undo"):
+        session.undo("head")
+
+
+def test_other_structures_stay_bit_identical_unless_overwrite_is_asked():
+    result, _ = result_2d()
+    other = result.get("other").mask.copy()
+    item = CorrectorSession(result).reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1]))
+    assert (item.mask & other).any()  # the correction reached into the neighbour ...
+    kept = result.put(item)
+    assert np.array_equal(result.get("other").mask, other) and not (kept.mask & other).any()  # ... which keeps its voxels
+    result.put(item, overwrite=True)
+    assert np.array_equal(result.get("head").mask, item.mask)
+    assert np.array_equal(result.get("other").mask, other & ~item.mask)
+
+
+def test_a_stroke_is_a_line_of_inside_seeds_and_grows_the_structure():
+    assert stroke_points([(0, 0, 0), (3, 1, 0), (3, 3, 0)]) == [(0, 0, 0), (1, 0, 0), (2, 1, 0), (3, 1, 0), (3, 2, 0), (3, 3, 0)]
+    result, truth = result_2d()
+    session = CorrectorSession(result)
+    stroke = stroke_points([(36, 62, 0), (60, 62, 0)])  # across the missed bottom of the disk
+    item = session.reprompt("head", Prompt(points=stroke, labels=[1] * len(stroke)))
+    assert all(item.mask[k, j, i] for i, j, k in stroke)
+    assert dice(item.mask, truth) > dice(result.get("head").mask, truth) + 0.1
+
+
+def test_a_box_restricts_the_structure_to_the_box():
+    result, _ = result_2d()
+    item = CorrectorSession(result).reprompt("head", Prompt(box=Box((30, 30, 0), (70, 70, 1))))
+    assert item.mask.any() and not item.mask[:, :30].any() and not item.mask[:, :, :30].any()
+    assert not item.mask[:, 70:].any() and not item.mask[:, :, 70:].any()
+    assert np.array_equal(item.mask, result.get("head").mask & box_mask(Box((30, 30, 0), (70, 70, 1)), (1, 96, 96)))
+    missed = CorrectorSession(result).reprompt("head", Prompt(box=Box((60, 60, 0), (90, 90, 1))))  # no voxel of it there yet
+    assert missed.found and not missed.mask[:, :60].any() and not missed.mask[:, :, :60].any()
+
+
+def test_a_3d_click_changes_the_structure_only_near_the_click():
+    truth = disk((40, 48, 160), (20, 24, 80), 18) | disk((40, 48, 160), (20, 24, 18), 12)
+    shape = truth.shape
+    mask = truth.copy()
+    mask[:, :, 90:] = False  # the prediction misses the right end of the long structure
+    array = noisy(truth, 3)
+    corrected = correct_mask(array, (1.0, 1.0, 1.0), mask, Seeds([(20, 24, 95)], [1]), Seeds([(20, 24, 95)], [1]))
+    changed = np.argwhere(corrected != mask)
+    assert len(changed) > 100 and corrected[20, 24, 95]
+    distances = np.linalg.norm(changed - np.array([20, 24, 95]), axis=1)
+    assert distances.max() <= MAX_RADIUS_VOXELS[3] + 1
+    assert dice(corrected, truth) > dice(mask, truth)
+    assert corrected.shape == shape
+
+
+def test_a_sagittal_stored_volume_is_corrected_where_clicked():
+    """Stored with i running superior, j anterior, k left: the corrector never assumes axial slices."""
+    truth = disk((30, 40, 50), (15, 20, 25), 10)
+    sagittal = np.array([[0, 0, 1], [0, -1, 0], [1, 0, 0]], float)  # columns: world directions of i, j, k
+    image = Image(noisy(truth, 4), spacing=(0.8, 0.8, 2.0), direction=sagittal)
+    predicted = truth.copy()
+    predicted[:, :, 25:] = False
+    result = Result(image, [StructureResult(Structure("ventricle", 1), predicted, 0.5, "test")], "test")
+    item = CorrectorSession(result).reprompt("ventricle", Prompt(points=[(30, 20, 15), (30, 24, 12)], labels=[1, 1]))
+    assert item.mask[15, 20, 30] and dice(item.mask, truth) > dice(predicted, truth) + 0.1
+
+
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        (Prompt(points=[(96, 10, 0)], labels=[1]), "outside the target image"),
+        (Prompt(points=[(-3, 10, 0)], labels=[0]), "outside the target image"),
+        (Prompt(points=[(10, 10, 1)], labels=[1]), "outside the target image"),
+        (Prompt(box=Box((100, 100, 0), (120, 120, 1))), "outside the target image"),
+        (Prompt(box=Box((5, 5, 0), (5, 9, 1))), "zero size"),
+        (Prompt(points=[(5, 5, 0)], labels=[3]), "one label per point"),
+        (Prompt(), "at least one point or a box"),
+    ],
+)
+def test_bad_prompts_are_refused_with_a_message_and_change_nothing(prompt, message):
+    result, _ = result_2d()
+    session = CorrectorSession(result)
+    before = session.results["head"]
+    with pytest.raises(InputError, match=message):
+        session.reprompt("head", prompt)
+    assert session.results["head"] is before and not session.can_undo("head")
+    with pytest.raises(InputError, match="no structure 'liver'"):
+        session.reprompt("liver", Prompt(points=[(5, 5, 0)], labels=[1]))
+
+
+def test_a_cancelled_correction_leaves_the_structure_as_it_was():
+    result, _ = result_2d()
+    session = CorrectorSession(result)
+    before, seeds = session.results["head"], session.seeds["head"]
+    calls = []
+    cancel_after_the_work = Progress(lambda step, fraction: calls.append(fraction), lambda: len(calls) > 0)
+    with pytest.raises(Cancelled):
+        session.reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1]), cancel_after_the_work)
+    assert calls == [0.0]
+    assert session.results["head"] is before and session.seeds["head"] is seeds and not session.can_undo("head")
+
+
+def test_every_engine_result_gets_a_session_and_corrections_are_deterministic():
+    from rau.engines import Reference, Request, create_engine
+    from rau.labels import LabelSet, Segmentation
+
+    truth = disk((1, 64, 64), (0, 30, 34), 14)
+    image = Image(noisy(truth, 5), ndim=2)
+    reference = Reference(image, Segmentation(image.with_array(np.zeros(truth.shape, np.uint8)), LabelSet((Structure("blob", 1),)), {"blob": truth}))
+    target = Image(noisy(np.roll(truth, 5, axis=2), 6), ndim=2)
+    result = create_engine("registration", {"deformable": False}).run(Request([reference], target))
+    assert isinstance(result.session, CorrectorSession)
+    masks = [CorrectorSession(result).reprompt("blob", Prompt(points=[(45, 30, 0)], labels=[1])).mask for _ in range(2)]
+    assert np.array_equal(masks[0], masks[1])
