@@ -42,12 +42,19 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
     options = {"deformable": False, "device": "cpu", "sam2_model": "tiny"}  # model and device are the server's: not sent
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
         node = logic.process(reference, reference_segmentation, target, None, "registration", options, server=url)
-    found = segments(node, target)
-    assert list(found) == segmentation.labels.names
-    for name, truth in segmentation.masks.items():  # the target's pixels are the reference's, so its mask is the truth
-        mask = found[name]
-        assert 2 * (truth & mask).sum() / (truth.sum() + mask.sum()) > 0.95, name
-    assert logic.correction(node) is None  # registration sessions come with issue 11
+        found = segments(node, target)
+        assert list(found) == segmentation.labels.names
+        for name, truth in segmentation.masks.items():  # the target's pixels are the reference's, so its mask is the truth
+            mask = found[name]
+            assert 2 * (truth & mask).sum() / (truth.sum() + mask.sum()) > 0.95, name
+        name = segmentation.labels.names[0]
+        assert isinstance(logic.correction(node).result.session, RemoteSession)
+        k, j, i = np.argwhere(found[name])[len(np.argwhere(found[name])) // 2]
+        logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
+        corrected = segments(node, target)[name]
+        assert corrected.sum() < found[name].sum()
+        logic.undo(node, name)
+        assert np.array_equal(segments(node, target)[name], found[name])
 
 
 def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, tmp_path):
@@ -69,7 +76,7 @@ def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, t
         server_session = app.state.server.sessions.get(correction.result.session.id)
         first = server_session.result.get("liver").mask.copy()
         before = segments(node, target)
-        item = correction.update("liver", Prompt(points=[(10.0, 12.0, 3.0), (30.0, 20.0, 3.0)], labels=[1, 0], slice_index=3))
+        item = correction.update("liver", Prompt(points=[(10.0, 12.0, 3.0), (30.0, 20.0, 3.0)], labels=[1, 0]))
         assert np.array_equal(server_session.result.get("liver").mask, item.mask)
         after = segments(node, target)
         assert not np.array_equal(after["liver"], before["liver"])

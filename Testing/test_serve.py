@@ -45,9 +45,11 @@ def hc18_pair(shared_data):
 
 
 def outputs(folder: Path, stem: str) -> dict:
-    """What ``rau segment`` wrote for ``stem``: label map voxels, label table text, result JSON without timing."""
+    """What ``rau segment`` wrote for ``stem``: label map voxels, label table text, result JSON without timing
+    and without file names (a download is saved under the client's name; a server's inputs are its upload copies)."""
     result = json.loads((folder / f"{stem}.result.json").read_text())
-    result.pop("seconds")
+    for key in ("seconds", "label_map", "inputs"):
+        result.pop(key, None)
     return {
         "label_map": read_image(folder / f"{stem}.nii.gz").array.tolist(),
         "label_table": (folder / f"{stem}.labels.csv").read_text(),
@@ -62,7 +64,7 @@ def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tm
     job = client.submit(target, [reference], "registration", target_spacing=target_spacing, options={"deformable": False})
     steps = []
     record = client.wait(job, on_progress=lambda step, fraction: steps.append((step, fraction)))
-    assert record["state"] == "done" and record["session"] is None  # registration sessions come with issue 11
+    assert record["state"] == "done" and record["session"] == job
     assert steps[-1][1] == 1.0
     downloaded = tmp_path / "server"
     downloaded.mkdir()
@@ -75,8 +77,20 @@ def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tm
     assert code == 0
     assert outputs(downloaded, "s") == outputs(cli, "s")
     assert read_image(downloaded / "s.nii.gz").array.any()
-    with pytest.raises(ServerError, match="no session"):
-        client.reprompt(job, "label_255", {"points": [[10, 10, 0]], "labels": [1]})
+
+
+def test_registration_segment_reprompt_undo_download_round_trip(server, shared_data, tmp_path):
+    from rau.references import load_reference
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    reference = (image, labels, spacing)
+    request = Request([load_reference(*reference)], read_image(target, target_spacing))
+    found = create_engine("registration", {"deformable": False}).run(request).structures[0]
+    k, j, i = np.argwhere(found.mask)[found.mask.sum() // 2]  # a click inside the found head: "not here"
+    prompt = Prompt(points=[(float(i), float(j), float(k))], labels=[0])
+    target_copy = tmp_path / "target.mha"
+    write_image(request.target, target_copy)  # the pixel size travels in the file
+    round_trip(Client(server[0]), "registration", reference, target_copy, found.structure.name, prompt, {"deformable": False}, tmp_path)
 
 
 def test_remote_engine_on_a_2d_request_equals_the_engine_here(server, shared_data):
@@ -87,7 +101,7 @@ def test_remote_engine_on_a_2d_request_equals_the_engine_here(server, shared_dat
     request = Request([load_reference(image, labels, spacing)], read_image(target, target_spacing))
     here = create_engine("registration", {"deformable": False}).run(request)
     there = RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(request)
-    assert there.target is request.target and there.session is None
+    assert there.target is request.target and there.session is not None
     assert [s.structure for s in there.structures] == [s.structure for s in here.structures]
     for mine, theirs in zip(there.structures, here.structures):
         assert np.array_equal(mine.mask, theirs.mask) and mine.mask.any()
@@ -112,8 +126,7 @@ def round_trip(client: Client, engine: str, reference, target, structure: str, p
                label_table=None):
     """segment -> re-prompt -> download -> undo -> download on the server, each step equal to the same work in process.
 
-    Engine-agnostic: when the registration engine gets a session (issue 11), call it from
-    ``test_registration_job_writes_what_rau_segment_writes`` in place of the two "no session" checks.
+    Engine-agnostic: every engine's result has a session.
     """
     from rau.references import load_reference
 
@@ -148,7 +161,7 @@ def round_trip(client: Client, engine: str, reference, target, structure: str, p
 def test_sam2_segment_reprompt_undo_download_round_trip(tiny_sam2, tmp_path):
     reference, target = write_sam2_case(tmp_path)
     options = {"sam2_model": str(tiny_sam2["always"]), "device": "cpu"}
-    prompt = Prompt(points=[(10.0, 12.0, 3.0), (30.0, 20.0, 3.0)], labels=[1, 0], slice_index=3)
+    prompt = Prompt(points=[(10.0, 12.0, 3.0), (30.0, 20.0, 3.0)], labels=[1, 0])
     with running_server(ServerConfig(work_dir=tmp_path / "work", engine_options=options)) as (url, _):
         round_trip(Client(url), "sam2-memory", reference, target, "liver", prompt, options, tmp_path, tmp_path / "ref_labels.labels.csv")
 

@@ -100,7 +100,7 @@ def bench_reprompt(repeats: int, work: Path) -> dict:
 
     write_label_table(LabelSet((Structure("head", 1),)), work / "ref_labels.labels.csv")
     write_image(image.with_array(rng.normal(size=image.shape).astype(np.float32)), work / "target.nrrd")
-    prompt = Prompt(points=[(200.0, 150.0, 0.0), (400.0, 420.0, 0.0)], labels=[1, 0], slice_index=0)
+    prompt = Prompt(points=[(200.0, 150.0, 0.0), (400.0, 420.0, 0.0)], labels=[1, 0])
     options = {"sam2_model": str(model), "device": "cpu"}
     from rau.io import read_image
 

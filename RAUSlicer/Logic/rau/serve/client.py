@@ -151,7 +151,7 @@ class Client:
 
     # --- sessions ------------------------------------------------------------------------------
     def reprompt(self, session_id: str, structure: str, prompt: dict) -> dict:
-        """Correct one structure with points/box (``{"points", "labels", "box", "slice_index"}``): its new state and mask."""
+        """Correct one structure with points/box (``{"points", "labels", "box"}``): its new state and mask."""
         return self._json("POST", f"/v1/sessions/{session_id}/reprompt", json={"structure": structure, "prompt": prompt})
 
     def propagate(self, session_id: str, structure: str) -> dict:

@@ -43,7 +43,6 @@ def prompt_to_json(prompt: Prompt) -> dict:
         "points": [list(map(float, point)) for point in prompt.points],
         "labels": [int(label) for label in prompt.labels],
         "box": {"lower": list(prompt.box.lower), "upper": list(prompt.box.upper)} if prompt.box else None,
-        "slice_index": int(prompt.slice_index),
     }
 
 
@@ -56,6 +55,6 @@ def prompt_from_json(payload: dict) -> Prompt:
         labels = [int(label) for label in payload.get("labels") or []]
         box = payload.get("box")
         box = Box(tuple(box["lower"]), tuple(box["upper"])) if box else None
-        return Prompt(points, labels, box, int(payload.get("slice_index", 0)))
+        return Prompt(points, labels, box)
     except (TypeError, KeyError, ValueError) as error:
         raise InputError(f"bad prompt: {error}") from error
