@@ -12,6 +12,7 @@ ENGINES = {
     "registration+sam2": "rau.engines.sam2:RegistrationSam2Engine",
     "rau": "rau.engines.rau:RAUEngine",
     "vlm-box": "rau.engines.vlm:VLMBoxEngine",
+    "vessels": "rau.engines.vessels:VesselEngine",
 }
 
 DEFAULT_ENGINE = "registration"

@@ -1,0 +1,126 @@
+"""The vessel engine: name the coronary segments of a 2D angiogram from annotated references.
+
+Weight-free, CPU only. Steps (:mod:`rau.vessels`): the target's vesselness and vessel mask; each
+reference's labelled tree aligned onto the target's vessels (the alignment's correlation ranks the
+references: the tree match); the ``top_k`` best references each trace their segments along the
+target's vessels; per segment, the references vote on presence (weighted by tree match) and the
+best-matching reference that found it gives its centreline; centrelines are grown to the vessel width.
+
+Options: ``top_k`` (references used, default 3) and ``deformable`` (B-spline stage, default on).
+The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.engines.base import Engine, Progress, Reference, Request, validate_request
+from rau.image import GeometryError
+from rau.labels import LabelSet
+from rau.result import Result, StructureResult
+from rau.vessels.alignment import Alignment, align_tree
+from rau.vessels.naming import Naming, name_segments
+from rau.vessels.paths import paint
+from rau.vessels.session import VesselSession
+from rau.vessels.vesselness import vessel_mask, vesselness
+
+DEFAULT_TOP_K = 3
+
+
+@dataclass
+class Candidate:
+    """One reference's segments traced on the target."""
+
+    reference: Reference
+    alignment: Alignment
+    naming: Naming
+
+
+class VesselEngine(Engine):
+    """Vessel-tree label transfer for 2D angiograms (see module doc)."""
+
+    name = "vessels"
+
+    def __init__(self, top_k: int = DEFAULT_TOP_K, deformable: bool = True):
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        self.top_k, self.deformable = top_k, deformable
+
+    @classmethod
+    def from_options(cls, options: dict) -> "VesselEngine":
+        return cls(int(options.get("top_k") or DEFAULT_TOP_K), bool(options.get("deformable", True)))
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        progress = progress or Progress()
+        validate_request(request)
+        if request.target.ndim != 2:
+            raise GeometryError(f"the vessels engine segments 2D images (angiograms); the target is {request.target.ndim}D")
+        started = time.perf_counter()
+        labels = request.labels()
+        values = {s.name: index + 1 for index, s in enumerate(labels)}
+        progress("vesselness", 0.0)
+        target_vesselness = vesselness(request.target.array[0])
+        vessels = vessel_mask(target_vesselness)
+        candidates = []
+        for index, reference in enumerate(request.references):
+            progress(f"aligning {reference.name}", (index + 1) / (len(request.references) + 2))
+            candidates.append(self._candidate(reference, labels, values, target_vesselness, vessels))
+        ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
+        chosen = ranked[: self.top_k]
+        progress("naming segments", 1 - 1 / (len(request.references) + 2))
+        structures = fuse(chosen, labels, values, vessels, self.name)
+        result = Result(
+            request.target,
+            structures,
+            self.name,
+            time.perf_counter() - started,
+            details={"ranking": [{"reference": c.reference.name, "similarity": round(c.alignment.score, 4)} for c in ranked]},
+        )
+        result.session = VesselSession(list(labels), {s.structure.name: s for s in structures}, target_vesselness, vessels, self.name)
+        progress("done", 1.0)
+        return result
+
+    def _candidate(self, reference: Reference, labels: LabelSet, values: dict, target_vesselness, vessels) -> Candidate:
+        label_map = np.zeros(reference.image.shape[1:], np.int32)
+        for name, value in values.items():
+            mask = reference.segmentation.masks.get(name)
+            if mask is not None:
+                label_map[mask[0] & (label_map == 0)] = value
+        alignment = align_tree(target_vesselness, label_map > 0, self.deformable)
+        warped = alignment.warp_labels(label_map, target_vesselness.shape)
+        present = [v for v in values.values() if (label_map == v).any()]
+        return Candidate(reference, alignment, name_segments(target_vesselness, vessels, warped, present))
+
+
+def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> list[StructureResult]:
+    """Per segment: presence by the references' vote weighted by tree match; the centreline of the
+    best-matching reference that found it; all centrelines painted together to the vessel width.
+
+    Confidence: the weighted share of references that found the segment times its path's support."""
+    weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
+    centrelines, facts = {}, {}
+    for structure in labels:
+        value = values[structure.name]
+        found = np.array([c.naming.found(value) for c in chosen])
+        share = float(weights[found].sum() / weights.sum())
+        facts[value] = {"references": [c.reference.name for c in chosen], "votes": round(share, 4)}
+        if share < 0.5 or not found.any():
+            facts[value]["confidence"] = share
+            continue
+        best = chosen[int(np.flatnonzero(found)[0])]
+        centrelines[value] = best.naming.centrelines[value]
+        support = min(best.naming.support[value], 1.0)
+        facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
+    label_map = paint(centrelines, vessels, vessels.shape)
+    results = []
+    for structure in labels:
+        value = values[structure.name]
+        mask = (label_map == value)[None] if value in centrelines else None
+        fact = facts[value]
+        message = "" if mask is not None and mask.any() else "no support along the target's vessels"
+        prompts = {k: v for k, v in fact.items() if k != "confidence"}
+        results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
+    return results
