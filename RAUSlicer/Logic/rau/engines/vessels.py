@@ -21,7 +21,7 @@ from rau.engines.base import Engine, Progress, Reference, Request, validate_requ
 from rau.image import GeometryError
 from rau.labels import LabelSet
 from rau.result import Result, StructureResult
-from rau.vessels.alignment import Alignment, align_tree
+from rau.vessels.alignment import Alignment, align_tree, bend
 from rau.vessels.naming import Naming, name_segments
 from rau.vessels.paths import paint
 from rau.vessels.session import VesselSession
@@ -32,11 +32,12 @@ DEFAULT_TOP_K = 3
 
 @dataclass
 class Candidate:
-    """One reference's segments traced on the target."""
+    """One reference: its label map (segment values), its alignment and, once chosen, its segments traced on the target."""
 
     reference: Reference
+    label_map: np.ndarray
     alignment: Alignment
-    naming: Naming
+    naming: Naming | None = None
 
 
 class VesselEngine(Engine):
@@ -67,9 +68,9 @@ class VesselEngine(Engine):
         candidates = []
         for index, reference in enumerate(request.references):
             progress(f"aligning {reference.name}", (index + 1) / (len(request.references) + 2))
-            candidates.append(self._candidate(reference, labels, values, target_vesselness, vessels))
+            candidates.append(self._candidate(reference, values, target_vesselness))
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
-        chosen = ranked[: self.top_k]
+        chosen = [self._named(c, values, target_vesselness, vessels) for c in ranked[: self.top_k]]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         structures = fuse(chosen, labels, values, vessels, self.name)
         result = Result(
@@ -83,16 +84,23 @@ class VesselEngine(Engine):
         progress("done", 1.0)
         return result
 
-    def _candidate(self, reference: Reference, labels: LabelSet, values: dict, target_vesselness, vessels) -> Candidate:
+    def _candidate(self, reference: Reference, values: dict, target_vesselness) -> Candidate:
+        """The reference's tree aligned (affine) onto the target: its score ranks the reference."""
         label_map = np.zeros(reference.image.shape[1:], np.int32)
         for name, value in values.items():
             mask = reference.segmentation.masks.get(name)
             if mask is not None:
                 label_map[mask[0] & (label_map == 0)] = value
-        alignment = align_tree(target_vesselness, label_map > 0, self.deformable)
-        warped = alignment.warp_labels(label_map, target_vesselness.shape)
-        present = [v for v in values.values() if (label_map == v).any()]
-        return Candidate(reference, alignment, name_segments(target_vesselness, vessels, warped, present))
+        return Candidate(reference, label_map, align_tree(target_vesselness, label_map > 0))
+
+    def _named(self, candidate: Candidate, values: dict, target_vesselness, vessels) -> Candidate:
+        """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
+        if self.deformable:
+            candidate.alignment = bend(candidate.alignment, target_vesselness, candidate.label_map > 0)
+        warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape)
+        present = [v for v in values.values() if (candidate.label_map == v).any()]
+        candidate.naming = name_segments(target_vesselness, vessels, warped, present)
+        return candidate
 
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> list[StructureResult]:

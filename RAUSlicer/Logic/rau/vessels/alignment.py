@@ -40,13 +40,14 @@ class Alignment:
         return sitk.GetArrayFromImage(sitk.Resample(moving, grid, self.transform, sitk.sitkNearestNeighbor, 0))
 
 
-def align_tree(target_vesselness: np.ndarray, reference_tree: np.ndarray, deformable: bool = True) -> Alignment:
-    """Align ``reference_tree`` (bool, the reference's labelled vessels) onto ``target_vesselness`` (0..1).
+def align_tree(target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Alignment:
+    """Affine alignment of ``reference_tree`` (bool, the reference's labelled vessels) onto
+    ``target_vesselness`` (0..1), from several rotation and scale starts.
 
-    ``score``: correlation of the blurred target vesselness and the blurred warped tree (-1..1).
+    ``score``: correlation of the blurred target vesselness and the blurred warped tree (-1..1);
+    it ranks references (the tree match).
     """
-    fixed = _map(target_vesselness)
-    moving = _map(reference_tree.astype(np.float32))
+    fixed, moving = _map(target_vesselness), _map(reference_tree.astype(np.float32))
     centre = _centre(reference_tree)
     starts = [_start(fixed, moving, centre, angle, scale) for angle in START_ANGLES for scale in START_SCALES]
     fitted = [_fit(fixed, moving, start, shrink=(4,), iterations=40) for start in starts]
@@ -57,9 +58,13 @@ def align_tree(target_vesselness: np.ndarray, reference_tree: np.ndarray, deform
     affine.SetCenter(similarity.GetCenter())
     affine.SetTranslation(similarity.GetTranslation())
     affine = _fit(fixed, moving, affine, shrink=(4, 2), iterations=60)
-    transform = affine
-    if deformable:
-        transform = _bspline(fixed, moving, affine)
+    return Alignment(affine, _score(fixed, moving, affine))
+
+
+def bend(alignment: Alignment, target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Alignment:
+    """``alignment`` followed by a coarse B-spline (:data:`BSPLINE_MESH`) that bends the tree onto the vessels."""
+    fixed, moving = _map(target_vesselness), _map(reference_tree.astype(np.float32))
+    transform = _bspline(fixed, moving, alignment.transform)
     return Alignment(transform, _score(fixed, moving, transform))
 
 

@@ -1,0 +1,107 @@
+"""Vessel segments on ARCADE angiograms: copy-the-labels, registration and vessels engines on the same pairs.
+
+Run: PYTHONPATH=RAUSlicer/Logic python benchmarks/bench_vessels.py [--skip N] [--limit N] [--bank-cases N] [--json OUT]
+
+* single reference: each manifest pair (reference -> target) through
+  - ``copy``: the reference label map pasted onto the target unchanged (the plain baseline),
+  - ``registration`` with ``deformable=False`` (affine only, to save CPU),
+  - ``vessels`` (this engine);
+  each line: mean per-segment Dice (segments present in the target), presence accuracy (segments of
+  the reference: present and found, absent and reported absent), seconds per pair, and the ratio of
+  the vessel engine's time to the registration engine's.
+* bank: each of the first ``--bank-cases`` targets against the other dev images of the same tree
+  (LCA/RCA from pairs.csv) as references, up to ``--bank-size`` of them, ranked by tree match, top-k fused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+from rau.engines import Engine, Reference, create_engine
+from rau.evaluation.manifest import read_manifest
+from rau.evaluation.runner import load_case, score_run, summarize, _load_reference
+from rau.evaluation.manifest import ReferenceEntry
+from rau.result import Result, StructureResult
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arcade_syntax_dev"
+
+
+class CopyLabels(Engine):
+    """Baseline: the reference's masks pasted onto the target grid as they are (same 512 px grid)."""
+
+    name = "copy"
+
+    def run(self, request, progress=None) -> Result:
+        started = time.perf_counter()
+        masks = request.references[0].segmentation.masks
+        structures = [StructureResult(s, masks.get(s.name), 1.0, self.name) for s in request.labels()]
+        return Result(request.target, structures, self.name, time.perf_counter() - started)
+
+
+def single_reference(cases, engines: dict) -> dict:
+    """Each engine on every case (each case loaded once), summarized."""
+    scores = {name: [] for name in engines}
+    for case in cases:
+        loaded = load_case(case)
+        for name, engine in engines.items():
+            scores[name].append(score_run(engine, case, *loaded))
+    return {name: summarize(items) for name, items in scores.items()}
+
+
+def bank(cases, bank_size: int, top_k: int) -> dict:
+    """Each target against the other dev images of its tree; single best-ranked reference vs top-k fused."""
+    trees = {}
+    for row in csv.DictReader((DATA / "pairs.csv").open()):
+        for number in (row["reference"], row["target"]):
+            trees[number] = row["tree"]
+    label_table = DATA / "labels.csv"
+    results = {"vessels_top1": [], f"vessels_top{top_k}": []}
+    engines = {"vessels_top1": create_engine("vessels", {"top_k": 1}), f"vessels_top{top_k}": create_engine("vessels", {"top_k": top_k})}
+    for case in cases:
+        number = case.target_image.name.split("_")[2]
+        others = sorted((n for n, t in trees.items() if t == trees[number] and n != number), key=int)[:bank_size]
+        references = [_load_reference(ReferenceEntry(DATA / f"arcade_train_{n}_img.png", DATA / f"arcade_train_{n}_lab.png", 1.0), label_table) for n in others]
+        references = [Reference(r.image, r.segmentation, f"arcade_train_{n}") for r, n in zip(references, others)]
+        _, target, truth = load_case(case)
+        for name, engine in engines.items():
+            results[name].append(score_run(engine, case, references, target, truth))
+    return {name: summarize(items) for name, items in results.items()}
+
+
+def line(name: str, summary: dict) -> str:
+    return f"{name:<22} Dice {summary['mean_dice']:.3f}  presence accuracy {summary['presence_accuracy']:.3f}  {summary['mean_seconds_per_case']:.2f} s per pair"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N manifest pairs (e.g. those looked at while designing)")
+    parser.add_argument("--limit", type=int, help="at most N manifest pairs")
+    parser.add_argument("--bank-cases", type=int, default=0, help="targets run in the bank setting (0: skip it)")
+    parser.add_argument("--bank-size", type=int, default=10, help="references per target in the bank setting")
+    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--json", help="write the summaries here")
+    args = parser.parse_args()
+    cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
+    engines = {"copy": CopyLabels(), "registration_affine": create_engine("registration", {"deformable": False}), "vessels": create_engine("vessels", {})}
+    summaries = single_reference(cases, engines)
+    for name, summary in summaries.items():
+        print(line(name, summary))
+    ratio = summaries["vessels"]["mean_dice"] / max(summaries["copy"]["mean_dice"], 1e-9)
+    seconds = summaries["vessels"]["mean_seconds_per_case"] / summaries["registration_affine"]["mean_seconds_per_case"]
+    print(f"vessels / copy Dice: {ratio:.1f}x   vessels / registration time: {seconds:.2f}x   ({len(cases)} pairs)")
+    figures = {"pairs": len(cases), "single": summaries, "dice_ratio_to_copy": round(ratio, 2), "time_ratio_to_registration": round(seconds, 3)}
+    if args.bank_cases:
+        banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k)
+        for name, summary in banked.items():
+            print(line(f"bank {name}", summary))
+        figures["bank"] = {"cases": min(args.bank_cases, len(cases)), "bank_size": args.bank_size, **banked}
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
