@@ -104,8 +104,9 @@ class VesselEngine(Engine):
 
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> list[StructureResult]:
-    """Per segment: presence by the references' vote weighted by tree match; the centreline of the
-    best-matching reference that found it; all centrelines painted together to the vessel width.
+    """Per segment: presence by the references' vote weighted by tree match; the centreline that
+    agrees best with the other references' (:func:`medoid`); all centrelines painted together to
+    the vessel width.
 
     Confidence: the weighted share of references that found the segment times its path's support."""
     weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
@@ -118,7 +119,8 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         if share < 0.5 or not found.any():
             facts[value]["confidence"] = share
             continue
-        best = chosen[int(np.flatnonzero(found)[0])]
+        finders = [chosen[i] for i in np.flatnonzero(found)]
+        best = finders[medoid([c.naming.centrelines[value] for c in finders], weights[found])]
         centrelines[value] = best.naming.centrelines[value]
         support = min(best.naming.support[value], 1.0)
         facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
@@ -132,3 +134,20 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
     return results
+
+
+def medoid(paths: list[np.ndarray], weights: np.ndarray) -> int:
+    """Index of the path closest, in weighted mean distance, to all the others (the first on ties).
+
+    Distance between two paths: the mean distance from each point of one to the nearest point of
+    the other, averaged both ways. One path: index 0."""
+    from scipy.spatial.distance import cdist
+
+    if len(paths) < 3:
+        return 0
+    gaps = np.zeros((len(paths), len(paths)))
+    for a in range(len(paths)):
+        for b in range(a + 1, len(paths)):
+            pairwise = cdist(paths[a], paths[b])
+            gaps[a, b] = gaps[b, a] = (pairwise.min(axis=1).mean() + pairwise.min(axis=0).mean()) / 2
+    return int(np.argmin(gaps @ weights))
