@@ -79,8 +79,7 @@ def test_two_clicks_trace_the_vessel_and_leave_others_untouched(pair, result):
     before = {s.structure.name: s.mask.copy() for s in result.structures}
     start, end = far_ends(truth.masks["S7_LAD_mid"][0])
     corrected = session.reprompt("S7_LAD_mid", Prompt(points=[_ij(start), _ij(end)], labels=[1, 1]))
-    gained = corrected.mask & ~before["S7_LAD_mid"]
-    assert (gained & truth.masks["S7_LAD_mid"]).sum() >= 0.5 * gained.sum()  # the trace follows the true vessel
+    assert dice(corrected.mask, truth.masks["S7_LAD_mid"]) > max(0.6, dice(before["S7_LAD_mid"], truth.masks["S7_LAD_mid"]))
     for name in ("S5_left_main", "S6_LAD_proximal", "S8_LAD_apical"):
         assert np.array_equal(session.results[name].mask, before[name])
     session.undo("S7_LAD_mid")

@@ -1,7 +1,8 @@
 """Vessel-aware corrections of a label map, as pure functions (a new map out, the input unchanged).
 
-* :func:`trace`: two clicks on a vessel -> the minimal vesselness path between them, grown to the
-  vessel width, takes the segment's value;
+* :func:`trace`: two (or more) clicks on a vessel -> the minimal vesselness path through them, in
+  order, grown to the vessel width, becomes the segment (a SYNTAX segment runs between two
+  landmarks, so the clicks redefine it);
 * :func:`rename`: one click on a wrongly named piece -> the piece, up to the next bifurcations, takes
   the segment's value;
 * :func:`remove`: a click outside the segment on one of its pieces -> that piece loses the value.
@@ -21,11 +22,14 @@ SNAP_RADIUS = 5
 """Clicks move to the highest vesselness within this many pixels (users click near, not on, a vessel)."""
 
 
-def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, start, end, value: int, overwrite: bool = False) -> np.ndarray:
-    """``label_map`` with the vessel between ``start`` and ``end`` (row, col) painted ``value``."""
-    path = minimal_path(cost_map(vesselness), snap(vesselness, start, SNAP_RADIUS), snap(vesselness, end, SNAP_RADIUS))
+def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
+    """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order)."""
+    cost = cost_map(vesselness)
+    stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
+    path = np.concatenate([minimal_path(cost, a, b) for a, b in zip(stops[:-1], stops[1:])])
     piece = paint({value: path}, vessels, label_map.shape) > 0
-    return _assign(label_map, piece, value, overwrite)
+    cleared = np.where(label_map == value, 0, label_map)
+    return _assign(cleared, piece, value, overwrite)
 
 
 def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwrite: bool = False) -> np.ndarray:

@@ -3,7 +3,7 @@
 Mirrors :class:`rau.sam2.session.Sam2Session`'s interface. A prompt's points are voxel indices
 (i, j, k) with labels 1 (on the vessel) / 0 (outside the segment):
 
-* two or more positive points: the vessel between the last two is traced and named;
+* two or more positive points: the vessel through them, in order, is traced and becomes the segment;
 * one positive point: the piece under it is renamed, up to the next bifurcations;
 * negative points: the segment's pieces under them are removed.
 """
@@ -41,7 +41,7 @@ class VesselSession:
         negative = [p for p, label in zip(points, prompt.labels) if label == 0]
         updated = self.label_map
         if len(positive) >= 2:
-            updated = correction.trace(updated, self.vesselness, self.vessels, positive[-2], positive[-1], value, self.overwrite)
+            updated = correction.trace(updated, self.vesselness, self.vessels, positive, value, self.overwrite)
         elif positive:
             updated = correction.rename(updated, self.vessels, positive[0], value, self.overwrite)
         for point in negative:
