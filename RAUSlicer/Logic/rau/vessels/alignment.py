@@ -28,10 +28,13 @@ BSPLINE_MESH = 4
 
 @dataclass
 class Alignment:
-    """A target-to-reference transform and how well the reference tree fits the target's vessels."""
+    """A target-to-reference transform and how well the reference tree fits the target's vessels:
+    ``score`` = correlation of the blurred maps x :attr:`inside` (a tree pushed out of the picture fits badly)."""
 
     transform: sitk.Transform
     score: float
+    inside: float = 1.0
+    """Share of the reference tree that the (affine) alignment puts inside the target image."""
 
     def warp_labels(self, label_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """A reference label map (2D ints) pulled onto the target grid of ``shape``, nearest neighbour."""
@@ -44,28 +47,32 @@ def align_tree(target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Ali
     """Affine alignment of ``reference_tree`` (bool, the reference's labelled vessels) onto
     ``target_vesselness`` (0..1), from several rotation and scale starts.
 
-    ``score``: correlation of the blurred target vesselness and the blurred warped tree (-1..1);
-    it ranks references (the tree match).
+    ``score``: correlation of the blurred target vesselness and the blurred warped tree (-1..1) times
+    the share of the tree kept inside the target image; it picks the start and ranks references
+    (the tree match).
     """
     fixed, moving = _map(target_vesselness), _map(reference_tree.astype(np.float32))
     centre = _centre(reference_tree)
     starts = [_start(fixed, moving, centre, angle, scale) for angle in START_ANGLES for scale in START_SCALES]
     fitted = [_fit(fixed, moving, start, shrink=(4,), iterations=40) for start in starts]
-    similarity = max(fitted, key=lambda t: _score(fixed, moving, t))
+    points = np.argwhere(reference_tree)[::4, ::-1].astype(float)  # (x, y) of tree pixels
+    shape = target_vesselness.shape
+    similarity = max(fitted, key=lambda t: _score(fixed, moving, t) * _inside(t, points, shape))
     similarity = _fit(fixed, moving, similarity, shrink=(2,), iterations=40)
     affine = sitk.AffineTransform(2)
     affine.SetMatrix(similarity.GetMatrix())
     affine.SetCenter(similarity.GetCenter())
     affine.SetTranslation(similarity.GetTranslation())
     affine = _fit(fixed, moving, affine, shrink=(4, 2), iterations=60)
-    return Alignment(affine, _score(fixed, moving, affine))
+    inside = _inside(affine, points, shape)
+    return Alignment(affine, _score(fixed, moving, affine) * inside, inside)
 
 
 def bend(alignment: Alignment, target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Alignment:
     """``alignment`` followed by a coarse B-spline (:data:`BSPLINE_MESH`) that bends the tree onto the vessels."""
     fixed, moving = _map(target_vesselness), _map(reference_tree.astype(np.float32))
     transform = _bspline(fixed, moving, alignment.transform)
-    return Alignment(transform, _score(fixed, moving, transform))
+    return Alignment(transform, _score(fixed, moving, transform) * alignment.inside, alignment.inside)
 
 
 def _map(array: np.ndarray) -> sitk.Image:
@@ -132,3 +139,13 @@ def _score(fixed, moving, transform) -> float:
     if warped.std() == 0 or target.std() == 0:
         return 0.0
     return float(np.corrcoef(warped, target)[0, 1])
+
+
+def _inside(transform, points: np.ndarray, shape: tuple[int, int]) -> float:
+    """Share of reference ``points`` (x, y) that the inverse of ``transform`` maps into the target image."""
+    if not len(points):
+        return 0.0
+    inverse = transform.GetInverse()
+    mapped = np.array([inverse.TransformPoint(tuple(p)) for p in points])
+    inside = (mapped[:, 0] >= 0) & (mapped[:, 0] <= shape[1] - 1) & (mapped[:, 1] >= 0) & (mapped[:, 1] <= shape[0] - 1)
+    return float(inside.mean())
