@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--design-pairs", type=int, default=10, help="the first N manifest pairs were looked at while designing; the rest are also reported apart")
     parser.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
+    parser.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
     parser.add_argument("--json", help="write the summaries here")
     args = parser.parse_args()
     cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
@@ -129,7 +130,9 @@ def main() -> None:
         seconds = summaries["vessels"]["mean_seconds_per_case"] / summaries["registration_affine"]["mean_seconds_per_case"]
         print(f"vessels / copy Dice: {ratio:.1f}x   vessels / registration time: {seconds:.2f}x   ({len(cases)} pairs)")
         figures = {"pairs": len(cases), "single": summaries, "single_held_out": held_out, "dice_ratio_to_copy": round(ratio, 2), "time_ratio_to_registration": round(seconds, 3), "dice_after_two_clicks_per_segment": round(clicked, 4)}
-    if args.bank_cases:
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+    if args.bank_cases and not args.single_only:
         banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k)
         for name, summary in banked.items():
             print(line(f"bank {name}", summary))
