@@ -105,3 +105,11 @@ def test_one_click_renames_a_piece_and_an_outside_click_removes_it(result):
     session.undo("S7_LAD_mid")
     session.undo("S7_LAD_mid")
     assert np.array_equal(session.results["S8_LAD_apical"].mask[0], mask)
+
+
+def test_presence_accuracy_counts_found_present_and_reported_absent():
+    from rau.evaluation.metrics import presence_accuracy
+
+    assert presence_accuracy(["detected", "absent", "missed", "false_positive"]) == 0.5
+    assert presence_accuracy(["detected", "detected", "absent"]) == 1.0
+    assert presence_accuracy([]) is None
