@@ -7,7 +7,11 @@ target's vessels; per segment, the references vote on presence (weighted by tree
 best-matching reference that found it gives its centreline; centrelines are grown to the vessel width.
 
 Options: ``top_k`` (references used, default 3) and ``deformable`` (B-spline stage, default on).
-The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections.
+The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
+``details["centrelines"]`` keeps each found segment's centreline ((N, 2) rows/cols).
+
+``vessels+sam2`` (:class:`VesselSam2Engine`) gives SAM2 each found segment's box plus points along its
+centreline, positive on the segment and negative on the neighbouring segments.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rau.engines.base import Engine, Progress, Reference, Request, validate_request
+from rau.boxes import Box
+from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, Request, validate_request
 from rau.image import GeometryError
 from rau.labels import LabelSet
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
 from rau.vessels.naming import Naming, name_segments
 from rau.vessels.paths import paint
+from rau.vessels.prompts import centreline_points
 from rau.vessels.session import VesselSession
 from rau.vessels.vesselness import vessel_mask, vesselness
 
@@ -72,13 +78,16 @@ class VesselEngine(Engine):
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
         chosen = [self._named(c, values, target_vesselness, vessels) for c in ranked[: self.top_k]]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
-        structures = fuse(chosen, labels, values, vessels, self.name)
+        structures, centrelines = fuse(chosen, labels, values, vessels, self.name)
         result = Result(
             request.target,
             structures,
             self.name,
             time.perf_counter() - started,
-            details={"ranking": [{"reference": c.reference.name, "similarity": round(c.alignment.score, 4)} for c in ranked]},
+            details={
+                "ranking": [{"reference": c.reference.name, "similarity": round(c.alignment.score, 4)} for c in ranked],
+                "centrelines": {s.name: centrelines[values[s.name]] for s in labels if values[s.name] in centrelines},
+            },
         )
         result.session = VesselSession(list(labels), {s.structure.name: s for s in structures}, target_vesselness, vessels, self.name)
         progress("done", 1.0)
@@ -103,12 +112,13 @@ class VesselEngine(Engine):
         return candidate
 
 
-def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> list[StructureResult]:
+def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the references' vote weighted by tree match; the centreline that
     agrees best with the other references' (:func:`medoid`); all centrelines painted together to
     the vessel width.
 
-    Confidence: the weighted share of references that found the segment times its path's support."""
+    Confidence: the weighted share of references that found the segment times its path's support.
+    Also returns the kept centrelines ((N, 2) rows/cols) by segment value."""
     weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
     centrelines, facts = {}, {}
     for structure in labels:
@@ -133,7 +143,7 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         message = "" if mask is not None and mask.any() else "no support along the target's vessels"
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
-    return results
+    return results, centrelines
 
 
 def medoid(paths: list[np.ndarray], weights: np.ndarray) -> int:
@@ -151,3 +161,35 @@ def medoid(paths: list[np.ndarray], weights: np.ndarray) -> int:
             pairwise = cdist(paths[a], paths[b])
             gaps[a, b] = gaps[b, a] = (pairwise.min(axis=1).mean() + pairwise.min(axis=0).mean()) / 2
     return int(np.argmin(gaps @ weights))
+
+
+class VesselLocalizer(Localizer):
+    """Presence, box and centreline points per segment, from the vessel engine."""
+
+    def __init__(self, engine: VesselEngine):
+        self.engine = engine
+
+    def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        result = self.engine.run(request, progress)
+        centrelines = result.details["centrelines"]
+        localizations = {}
+        for item in result.structures:
+            if not item.found:
+                localizations[item.structure.name] = Localization(item.structure, False, confidence=item.confidence, source="vessels")
+                continue
+            box = Box.from_mask(item.mask)
+            points = centreline_points(centrelines, item.structure.name)
+            localizations[item.structure.name] = Localization(item.structure, True, box, item.confidence, {0: box}, "vessels", slice_points={0: points})
+        return localizations
+
+
+class VesselSam2Engine(PipelineEngine):
+    """The vessel engine's boxes and centreline points as SAM2 prompts (reference in SAM2's memory)."""
+
+    name = "vessels+sam2"
+
+    @classmethod
+    def from_options(cls, options: dict) -> "VesselSam2Engine":
+        from rau.sam2.segmenter import Sam2Segmenter
+
+        return cls(VesselLocalizer(VesselEngine.from_options(options)), Sam2Segmenter.from_options(options, name=cls.name), cls.name)
