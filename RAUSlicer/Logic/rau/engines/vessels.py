@@ -113,7 +113,8 @@ class VesselEngine(Engine):
 
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
-    """Per segment: presence by the references' vote weighted by tree match; the centreline that
+    """Per segment: presence by the vote, weighted by tree match, of the references that have the
+    segment (one without it says nothing about it); the centreline that
     agrees best with the other references' (:func:`medoid`); all centrelines painted together to
     the vessel width.
 
@@ -123,9 +124,10 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
     centrelines, facts = {}, {}
     for structure in labels:
         value = values[structure.name]
+        voters = np.array([value in c.naming.support for c in chosen])  # references that have the segment
         found = np.array([c.naming.found(value) for c in chosen])
-        share = float(weights[found].sum() / weights.sum())
-        facts[value] = {"references": [c.reference.name for c in chosen], "votes": round(share, 4)}
+        share = float(weights[found].sum() / weights[voters].sum()) if voters.any() else 0.0
+        facts[value] = {"references": [c.reference.name for c in chosen if value in c.naming.support], "votes": round(share, 4)}
         if share < 0.5 or not found.any():
             facts[value]["confidence"] = share
             continue
