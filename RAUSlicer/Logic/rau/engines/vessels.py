@@ -3,8 +3,8 @@
 Weight-free, CPU only. Steps (:mod:`rau.vessels`): the target's vesselness and vessel mask; each
 reference's labelled tree aligned onto the target's vessels (the alignment's correlation ranks the
 references: the tree match); the ``top_k`` best references each trace their segments along the
-target's vessels; per segment, the references vote on presence (weighted by tree match) and the
-best-matching reference that found it gives its centreline; centrelines are grown to the vessel width.
+target's vessels; per segment, the references that have it vote on presence (weighted by tree
+match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
 
 Options: ``top_k`` (references used, default 3) and ``deformable`` (B-spline stage, default on).
 The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
@@ -94,22 +94,28 @@ class VesselEngine(Engine):
         return result
 
     def _candidate(self, reference: Reference, values: dict, target_vesselness) -> Candidate:
-        """The reference's tree aligned (affine) onto the target: its score ranks the reference."""
+        """The reference's whole labelled tree aligned (affine) onto the target, so asking for a few
+        segments gives the same alignment as asking for all; the score ranks the reference."""
         label_map = np.zeros(reference.image.shape[1:], np.int32)
         for name, value in values.items():
             mask = reference.segmentation.masks.get(name)
             if mask is not None:
                 label_map[mask[0] & (label_map == 0)] = value
-        return Candidate(reference, label_map, align_tree(target_vesselness, label_map > 0))
+        return Candidate(reference, label_map, align_tree(target_vesselness, _tree(reference)))
 
     def _named(self, candidate: Candidate, values: dict, target_vesselness, vessels) -> Candidate:
         """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
         if self.deformable:
-            candidate.alignment = bend(candidate.alignment, target_vesselness, candidate.label_map > 0)
+            candidate.alignment = bend(candidate.alignment, target_vesselness, _tree(candidate.reference))
         warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape)
         present = [v for v in values.values() if (candidate.label_map == v).any()]
         candidate.naming = name_segments(target_vesselness, vessels, warped, present)
         return candidate
+
+
+def _tree(reference: Reference) -> np.ndarray:
+    """All of the reference's labelled vessels (2D bool)."""
+    return np.any([mask[0] for mask in reference.segmentation.masks.values()], axis=0)
 
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
