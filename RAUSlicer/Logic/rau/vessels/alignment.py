@@ -103,7 +103,8 @@ def _translation(fixed: sitk.Image, moving: sitk.Image) -> tuple[float, float]:
     return float(shift[1]), float(shift[0])
 
 
-def _method(shrink, iterations: int) -> sitk.ImageRegistrationMethod:
+def _method(shrink) -> sitk.ImageRegistrationMethod:
+    """Correlation on every pixel of the shrunk maps, one thread (same result every run)."""
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsCorrelation()
     method.SetMetricSamplingStrategy(method.NONE)
@@ -115,7 +116,7 @@ def _method(shrink, iterations: int) -> sitk.ImageRegistrationMethod:
 
 
 def _fit(fixed, moving, transform, shrink, iterations: int):
-    method = _method(shrink, iterations)
+    method = _method(shrink)
     method.SetOptimizerAsRegularStepGradientDescent(learningRate=1.0, minStep=1e-3, numberOfIterations=iterations, relaxationFactor=0.6)
     method.SetOptimizerScalesFromPhysicalShift()
     method.SetInitialTransform(transform, inPlace=True)
@@ -125,7 +126,7 @@ def _fit(fixed, moving, transform, shrink, iterations: int):
 
 def _bspline(fixed, moving, affine) -> sitk.Transform:
     bspline = sitk.BSplineTransformInitializer(fixed, [BSPLINE_MESH - 1] * 2)
-    method = _method((4,), 30)
+    method = _method((4,))
     method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5, numberOfIterations=30, maximumNumberOfCorrections=5)
     method.SetMovingInitialTransform(affine)
     method.SetInitialTransform(bspline, inPlace=True)
