@@ -3,8 +3,10 @@
 Registration driven by vessel maps, not raw intensities: the fixed image is the target's
 vesselness, the moving image the reference's labelled tree (its segments' union). Both are
 blurred so that trees of two patients, which rarely overlap pixel for pixel, still attract each
-other. Stages: translation from the peak of the maps' cross-correlation, then a similarity and an
-affine fit (correlation metric, coarse to fine), then a coarse B-spline. All deterministic: the
+other. Stages: for each of 9 rotation/scale starts a translation from the peak of the maps'
+cross-correlation and a coarse similarity fit; the best start by tree match is refined, then an
+affine fit (correlation metric, coarse to fine), then, for chosen references, a coarse B-spline
+(:func:`bend`). All deterministic: the
 metric samples every pixel of a coarse working grid and SimpleITK runs on one thread here.
 """
 
