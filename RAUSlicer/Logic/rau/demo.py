@@ -2,6 +2,8 @@
 
 * ``hc18_ultrasound``: fifteen HC18 fetal-head ultrasound references -> one target (2D), the best five fused.
 * ``abdominal_ct``: TotalSegmentator CT subject A -> subject B (3D, 27 shared structures).
+* ``coronary_angiogram``: ARCADE X-ray angiogram 928 -> 204 (2D, four named LCA segments), always
+  with the ``vessels`` engine (:data:`CASE_ENGINES`).
 
 The data live in ``rau/sample_data`` (licences in its README), so the demo needs no download.
 """
@@ -20,11 +22,14 @@ from rau.image import Image, orient_lps
 from rau.io import write_label_map
 from rau.io.atomic import atomic_path
 from rau.labels import Segmentation
-from rau.render import render_overlay, render_plain
+from rau.render import render_overlay, render_plain, tag_color
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "sample_data"
-DEMO_CASES = {"hc18_ultrasound": "hc18_demo.csv", "abdominal_ct": "totalseg_ct_demo.csv"}
+DEMO_CASES = {"hc18_ultrasound": "hc18_demo.csv", "abdominal_ct": "totalseg_ct_demo.csv", "coronary_angiogram": "arcade_demo.csv"}
+CASE_ENGINES = {"coronary_angiogram": "vessels"}
+"""Cases that need a particular engine, whatever ``--engine`` says."""
 PANEL_HEIGHT = 360
+LEGEND_HEIGHT = 24
 
 
 def run_case(name: str, engine: Engine, out_dir: Path, overwrite: bool, progress: Progress | None = None) -> CaseScore:
@@ -41,7 +46,8 @@ def run_case(name: str, engine: Engine, out_dir: Path, overwrite: bool, progress
 
 
 def overlay_figure(reference: Image, reference_labels: Segmentation, target: Image, prediction: Segmentation, truth: Segmentation) -> PILImage.Image:
-    """Four panels: reference with its labels, target, target with prediction, target with truth.
+    """Four panels: reference with its labels, target, target with prediction, target with truth,
+    and a legend naming each tag number.
 
     Volumes show the axial slice with the most labelled voxels; outlines share colors by structure.
     """
@@ -53,12 +59,27 @@ def overlay_figure(reference: Image, reference_labels: Segmentation, target: Ima
         _panel(target, [prediction.masks[n] for n in names]),
         _panel(target, [truth.masks.get(truth_names.get(n.lower(), ""), np.zeros(target.shape, bool)) for n in names]),
     ]
-    canvas = PILImage.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), PANEL_HEIGHT))
+    canvas = PILImage.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), PANEL_HEIGHT + LEGEND_HEIGHT))
     x = 0
     for panel in panels:
         canvas.paste(panel, (x, 0))
         x += panel.width + 8
+    _legend(canvas, names)
     return canvas
+
+
+def _legend(canvas: PILImage.Image, names: list[str]) -> None:
+    """Tag number and structure name, in the tag's colour, along the bottom of ``canvas``."""
+    from PIL import ImageDraw, ImageFont
+
+    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=14)
+    x = 4
+    for tag, name in enumerate(names, start=1):
+        text = f"{tag}: {name}"
+        if x + draw.textlength(text, font=font) > canvas.width:
+            break
+        draw.text((x, PANEL_HEIGHT + 4), text, fill=tag_color(tag), font=font)
+        x += int(draw.textlength(text, font=font)) + 16
 
 
 def _panel(image: Image, masks: list[np.ndarray] | None) -> PILImage.Image:

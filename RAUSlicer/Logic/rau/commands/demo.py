@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.commands.progress_bar import progress_bar
-from rau.demo import DEMO_CASES, SAMPLE_DATA, run_case
+from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
 from rau.engines import create_engine
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
@@ -16,7 +16,7 @@ from rau.io.outputs import check_outputs
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="segment bundled real ultrasound and CT cases and print Dice")
+    parser = subparsers.add_parser("demo", help="segment bundled real ultrasound, CT and angiogram cases and print Dice")
     parser.add_argument("--out", default="rau-demo", help="output folder (default: ./rau-demo)")
     parser.add_argument("--cases", nargs="+", choices=sorted(DEMO_CASES), default=list(DEMO_CASES), help="which demo cases (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier demo output")
@@ -29,9 +29,11 @@ def run(args: argparse.Namespace) -> int:
     outputs = [out / name / file for name in args.cases for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png")]
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
     check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
-    engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
+    options = {**engine_options(args), "keep_transfers": True}
     for name in args.cases:
-        print(f"\n== {name} ({args.engine} engine)")
+        engine_name = CASE_ENGINES.get(name, args.engine)
+        engine = create_engine(engine_name, options)
+        print(f"\n== {name} ({engine_name} engine)")
         with progress_bar(name) as progress:
             score = run_case(name, engine, out, args.overwrite, progress)
         print_table(summarize([score]))

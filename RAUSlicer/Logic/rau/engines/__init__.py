@@ -13,6 +13,8 @@ ENGINES = {
     "registration+sam2": "rau.engines.sam2:RegistrationSam2Engine",
     "rau": "rau.engines.rau:RAUEngine",
     "vlm-box": "rau.engines.vlm:VLMBoxEngine",
+    "vessels": "rau.engines.vessels:VesselEngine",
+    "vessels+sam2": "rau.engines.vessels:VesselSam2Engine",
 }
 
 DEFAULT_ENGINE = "registration"

@@ -76,7 +76,8 @@ class Progress:
 
 @dataclass
 class Localization:
-    """Where one structure lies in the target. ``slice_boxes`` maps slice index k to a 2D box."""
+    """Where one structure lies in the target. ``slice_boxes`` maps slice index k to a 2D box;
+    ``slice_points`` maps k to ((row, col) points, labels 1 inside / 0 outside), e.g. along a vessel."""
 
     structure: Structure
     present: bool
@@ -85,6 +86,7 @@ class Localization:
     slice_boxes: dict[int, Box] = field(default_factory=dict)
     source: str = ""
     answer: dict = field(default_factory=dict)
+    slice_points: dict[int, tuple[list[tuple[int, int]], list[int]]] = field(default_factory=dict)
 
 
 @dataclass

@@ -51,3 +51,9 @@ def structure_metrics(prediction: np.ndarray | None, truth: np.ndarray, image: I
         "box_iou": box_iou(prediction, truth) if present else math.nan,
         "centroid_mm": centroid_distance(prediction, truth, image),
     }
+
+
+def presence_accuracy(statuses) -> float | None:
+    """Share of structures whose presence was called right: present and found, or absent and reported absent."""
+    statuses = list(statuses)
+    return round(sum(s in ("detected", "absent") for s in statuses) / len(statuses), 4) if statuses else None

@@ -15,6 +15,7 @@ def print_table(summary: dict) -> None:
         f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} mm  "
         f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} mm  "
         f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}  "
+        f"presence accuracy {fmt(summary.get('presence_accuracy')).strip()}  "
         f"{summary['cases']} cases, {fmt(summary['mean_seconds_per_case'], 0, 1).strip()} s per case"
         + (f", {summary['failed_cases']} failed" if summary.get("failed_cases") else "")
     )

@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 from rau.engines import Engine, Progress, Reference, Request
 from rau.engines.base import Cancelled
 from rau.evaluation.manifest import Case, ReferenceEntry
-from rau.evaluation.metrics import structure_metrics
+from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
@@ -138,6 +138,7 @@ def summarize(scores: list[CaseScore]) -> dict:
         "detected": sum(r["status"] == "detected" for r in rows),
         "missed": sum(r["status"] == "missed" for r in rows),
         "false_positive": sum(r["status"] == "false_positive" for r in rows),
+        "presence_accuracy": presence_accuracy(r["status"] for r in rows),
         "cases": len(scores),
         "failed_cases": failed,
         "mean_seconds_per_case": _mean(s.seconds for s in scores),

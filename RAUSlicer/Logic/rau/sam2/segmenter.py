@@ -130,6 +130,9 @@ def make_plan(structure, localization: Localization | None, session: Sam2Session
     for k, (row0, col0, row1, col1) in boxes.items():
         x0, y0, x1, y1 = session.geometry.box_to_frame(row0, col0, row1, col1)
         prompts[k] = _box_inputs(x0, y0, x1, y1)
+    for k, (points, labels) in localization.slice_points.items():
+        if k in prompts and points:
+            prompts[k] = _with_points(prompts[k], [session.geometry.point_to_frame(row, col) for row, col in points], labels)
     start = max(boxes, key=lambda k: (boxes[k][2] - boxes[k][0]) * (boxes[k][3] - boxes[k][1]))
     return Plan(structure, start, prompts, localization.source or "boxes")
 
@@ -159,6 +162,16 @@ def slice_boxes_along(localization: Localization, target: Image, axis: int) -> d
         found = Box.from_mask(plane[np.newaxis])
         boxes[int(k)] = (found.lower[1], found.lower[0], found.upper[1], found.upper[0])
     return boxes
+
+
+def _with_points(inputs: dict, coords: list, labels: list[int]) -> dict:
+    """SAM2 point inputs with (x, y) frame ``coords`` labelled 1/0 after the existing ones."""
+    import torch
+
+    return {
+        "point_coords": torch.cat([inputs["point_coords"], torch.tensor([[coords]], dtype=torch.float32)], dim=2),
+        "point_labels": torch.cat([inputs["point_labels"], torch.tensor([[labels]], dtype=torch.int32)], dim=2),
+    }
 
 
 def _box_inputs(x0: float, y0: float, x1: float, y1: float) -> dict:

@@ -1,0 +1,203 @@
+"""The vessel engine: name the coronary segments of a 2D angiogram from annotated references.
+
+Weight-free, CPU only. Steps (:mod:`rau.vessels`): the target's vesselness and vessel mask; each
+reference's labelled tree aligned onto the target's vessels (the alignment's correlation ranks the
+references: the tree match); the ``top_k`` best references each trace their segments along the
+target's vessels; per segment, the references that have it vote on presence (weighted by tree
+match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
+
+Options: ``top_k`` (references used, default 3) and ``deformable`` (B-spline stage, default on).
+The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
+``details["centrelines"]`` keeps each found segment's centreline ((N, 2) rows/cols).
+
+``vessels+sam2`` (:class:`VesselSam2Engine`) gives SAM2 each found segment's box plus points along its
+centreline, positive on the segment and negative on the neighbouring segments.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rau.boxes import Box
+from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, Request, validate_request
+from rau.image import GeometryError
+from rau.labels import LabelSet
+from rau.result import Result, StructureResult
+from rau.vessels.alignment import Alignment, align_tree, bend
+from rau.vessels.naming import Naming, name_segments
+from rau.vessels.paths import paint
+from rau.vessels.prompts import centreline_points
+from rau.vessels.session import VesselSession
+from rau.vessels.vesselness import vessel_mask, vesselness
+
+DEFAULT_TOP_K = 3
+
+
+@dataclass
+class Candidate:
+    """One reference: its label map (segment values), its alignment and, once chosen, its segments traced on the target."""
+
+    reference: Reference
+    label_map: np.ndarray
+    alignment: Alignment
+    naming: Naming | None = None
+
+
+class VesselEngine(Engine):
+    """Vessel-tree label transfer for 2D angiograms (see module doc)."""
+
+    name = "vessels"
+
+    def __init__(self, top_k: int = DEFAULT_TOP_K, deformable: bool = True):
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        self.top_k, self.deformable = top_k, deformable
+
+    @classmethod
+    def from_options(cls, options: dict) -> "VesselEngine":
+        return cls(int(options.get("top_k") or DEFAULT_TOP_K), bool(options.get("deformable", True)))
+
+    def run(self, request: Request, progress: Progress | None = None) -> Result:
+        progress = progress or Progress()
+        validate_request(request)
+        if request.target.ndim != 2:
+            raise GeometryError(f"the vessels engine segments 2D images (angiograms); the target is {request.target.ndim}D")
+        started = time.perf_counter()
+        labels = request.labels()
+        values = {s.name: index + 1 for index, s in enumerate(labels)}
+        progress("vesselness", 0.0)
+        target_vesselness = vesselness(request.target.array[0])
+        vessels = vessel_mask(target_vesselness)
+        candidates = []
+        for index, reference in enumerate(request.references):
+            progress(f"aligning {reference.name}", (index + 1) / (len(request.references) + 2))
+            candidates.append(self._candidate(reference, values, target_vesselness))
+        ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
+        chosen = [self._named(c, values, target_vesselness, vessels) for c in ranked[: self.top_k]]
+        progress("naming segments", 1 - 1 / (len(request.references) + 2))
+        structures, centrelines = fuse(chosen, labels, values, vessels, self.name)
+        result = Result(
+            request.target,
+            structures,
+            self.name,
+            time.perf_counter() - started,
+            details={
+                "ranking": [{"reference": c.reference.name, "similarity": round(c.alignment.score, 4)} for c in ranked],
+                "centrelines": {s.name: centrelines[values[s.name]] for s in labels if values[s.name] in centrelines},
+            },
+        )
+        result.session = VesselSession(request.target, list(labels), {s.structure.name: s for s in structures}, target_vesselness, vessels, self.name)
+        progress("done", 1.0)
+        return result
+
+    def _candidate(self, reference: Reference, values: dict, target_vesselness) -> Candidate:
+        """The reference's whole labelled tree aligned (affine) onto the target, so asking for a few
+        segments gives the same alignment as asking for all; the score ranks the reference."""
+        label_map = np.zeros(reference.image.shape[1:], np.int32)
+        for name, value in values.items():
+            mask = reference.segmentation.masks.get(name)
+            if mask is not None:
+                label_map[mask[0] & (label_map == 0)] = value
+        return Candidate(reference, label_map, align_tree(target_vesselness, _tree(reference)))
+
+    def _named(self, candidate: Candidate, values: dict, target_vesselness, vessels) -> Candidate:
+        """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
+        if self.deformable:
+            candidate.alignment = bend(candidate.alignment, target_vesselness, _tree(candidate.reference))
+        warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape)
+        present = [v for v in values.values() if (candidate.label_map == v).any()]
+        candidate.naming = name_segments(target_vesselness, vessels, warped, present)
+        return candidate
+
+
+def _tree(reference: Reference) -> np.ndarray:
+    """All of the reference's labelled vessels (2D bool)."""
+    return np.any([mask[0] for mask in reference.segmentation.masks.values()], axis=0)
+
+
+def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
+    """Per segment: presence by the vote, weighted by tree match, of the references that have the
+    segment (one without it says nothing about it); the centreline that
+    agrees best with the other references' (:func:`medoid`); all centrelines painted together to
+    the vessel width.
+
+    Confidence: the weighted share of references that found the segment times its path's support.
+    Also returns the kept centrelines ((N, 2) rows/cols) by segment value."""
+    weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
+    centrelines, facts = {}, {}
+    for structure in labels:
+        value = values[structure.name]
+        voters = np.array([value in c.naming.support for c in chosen])  # references that have the segment
+        found = np.array([c.naming.found(value) for c in chosen])
+        share = float(weights[found].sum() / weights[voters].sum()) if voters.any() else 0.0
+        facts[value] = {"references": [c.reference.name for c in chosen if value in c.naming.support], "votes": round(share, 4)}
+        if share < 0.5 or not found.any():
+            facts[value]["confidence"] = share
+            continue
+        finders = [chosen[i] for i in np.flatnonzero(found)]
+        best = finders[medoid([c.naming.centrelines[value] for c in finders], weights[found])]
+        centrelines[value] = best.naming.centrelines[value]
+        support = min(best.naming.support[value], 1.0)
+        facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
+    label_map = paint(centrelines, vessels, vessels.shape)
+    results = []
+    for structure in labels:
+        value = values[structure.name]
+        mask = (label_map == value)[None] if value in centrelines else None
+        fact = facts[value]
+        message = "" if mask is not None and mask.any() else "no support along the target's vessels"
+        prompts = {k: v for k, v in fact.items() if k != "confidence"}
+        results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
+    return results, centrelines
+
+
+def medoid(paths: list[np.ndarray], weights: np.ndarray) -> int:
+    """Index of the path closest, in weighted mean distance, to all the others (the first on ties).
+
+    Distance between two paths: the mean distance from each point of one to the nearest point of
+    the other, averaged both ways. One path: index 0."""
+    from scipy.spatial.distance import cdist
+
+    if len(paths) < 3:
+        return 0
+    gaps = np.zeros((len(paths), len(paths)))
+    for a in range(len(paths)):
+        for b in range(a + 1, len(paths)):
+            pairwise = cdist(paths[a], paths[b])
+            gaps[a, b] = gaps[b, a] = (pairwise.min(axis=1).mean() + pairwise.min(axis=0).mean()) / 2
+    return int(np.argmin(gaps @ weights))
+
+
+class VesselLocalizer(Localizer):
+    """Presence, box and centreline points per segment, from the vessel engine."""
+
+    def __init__(self, engine: VesselEngine):
+        self.engine = engine
+
+    def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        result = self.engine.run(request, progress)
+        centrelines = result.details["centrelines"]
+        localizations = {}
+        for item in result.structures:
+            if not item.found:
+                localizations[item.structure.name] = Localization(item.structure, False, confidence=item.confidence, source="vessels")
+                continue
+            box = Box.from_mask(item.mask)
+            points = centreline_points(centrelines, item.structure.name)
+            localizations[item.structure.name] = Localization(item.structure, True, box, item.confidence, {0: box}, "vessels", slice_points={0: points})
+        return localizations
+
+
+class VesselSam2Engine(PipelineEngine):
+    """The vessel engine's boxes and centreline points as SAM2 prompts (reference in SAM2's memory)."""
+
+    name = "vessels+sam2"
+
+    @classmethod
+    def from_options(cls, options: dict) -> "VesselSam2Engine":
+        from rau.sam2.segmenter import Sam2Segmenter
+
+        return cls(VesselLocalizer(VesselEngine.from_options(options)), Sam2Segmenter.from_options(options, name=cls.name), cls.name)

@@ -1,0 +1,88 @@
+"""Vessel-aware corrections of a label map, as pure functions (a new map out, the input unchanged).
+
+* :func:`trace`: two (or more) clicks on a vessel -> the minimal vesselness path through them, in
+  order, grown to the vessel width, becomes the segment (a SYNTAX segment runs between two
+  landmarks, so the clicks redefine it);
+* :func:`rename`: one click on a wrongly named piece -> the piece, up to the next bifurcations, takes
+  the segment's value;
+* :func:`remove`: a click outside the segment on one of its pieces -> that piece loses the value.
+
+Pixels of other segments are kept unless ``overwrite`` is true (rename only takes pixels that are
+unnamed or carry the clicked piece's wrong name).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rau.vessels.paths import cost_map, minimal_path, paint, snap
+from rau.vessels.tree import VesselTree, vessel_tree
+
+SNAP_RADIUS = 5
+"""Clicks move to the highest vesselness within this many pixels (users click near, not on, a vessel)."""
+
+
+def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
+    """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order)."""
+    cost = cost_map(vesselness)
+    stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
+    path = np.concatenate([minimal_path(cost, a, b) for a, b in zip(stops[:-1], stops[1:])])
+    piece = paint({value: path}, vessels, label_map.shape) > 0
+    cleared = np.where(label_map == value, 0, label_map)
+    return _assign(cleared, piece, value, overwrite)
+
+
+def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwrite: bool = False) -> np.ndarray:
+    """``label_map`` with the vessel piece at ``point`` (up to its bifurcations) named ``value``."""
+    tree = correction_tree(label_map, vessels)
+    region = piece_region(tree, point, vessels)
+    if not region.any():
+        return label_map.copy()
+    wrong = int(label_map[point[0], point[1]]) or _majority(label_map[region])
+    writable = (label_map == 0) | (label_map == wrong) | (label_map == value) | overwrite
+    updated = label_map.copy()
+    updated[region & writable] = value
+    return updated
+
+
+def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.ndarray:
+    """``label_map`` without ``value`` on the vessel piece at ``point``; other values untouched."""
+    tree = correction_tree(label_map, vessels)
+    region = piece_region(tree, point, vessels)
+    updated = label_map.copy()
+    updated[region & (label_map == value)] = 0
+    return updated
+
+
+def correction_tree(label_map: np.ndarray, vessels: np.ndarray) -> VesselTree:
+    """The vessel tree of the vessel mask together with the painted segments."""
+    return vessel_tree(vessels | (label_map > 0))
+
+
+def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
+    """The pixels of the piece nearest ``point`` (row, col), grown to the vessel width (empty if none is near)."""
+    piece = tree.piece_at(int(point[0]), int(point[1]), radius=SNAP_RADIUS + 3)
+    if not piece:
+        return np.zeros(tree.pieces.shape, bool)
+    region = paint({1: np.argwhere(tree.pieces == piece)}, vessels | tree.mask, tree.pieces.shape) > 0
+    return region & _nearest_piece(tree, piece)
+
+
+def _nearest_piece(tree: VesselTree, piece: int) -> np.ndarray:
+    """Pixels whose nearest skeleton pixel belongs to ``piece`` (so a region stops at bifurcations)."""
+    from scipy import ndimage
+
+    _, (rows, cols) = ndimage.distance_transform_edt(~tree.skeleton, return_indices=True)
+    return tree.pieces[rows, cols] == piece
+
+
+def _assign(label_map: np.ndarray, region: np.ndarray, value: int, overwrite: bool) -> np.ndarray:
+    updated = label_map.copy()
+    writable = region if overwrite else region & ((label_map == 0) | (label_map == value))
+    updated[writable] = value
+    return updated
+
+
+def _majority(values: np.ndarray) -> int:
+    values = values[values > 0]
+    return int(np.bincount(values).argmax()) if values.size else 0

@@ -1,0 +1,88 @@
+"""Corrections of a vessel result, one structure at a time: ``reprompt``, ``propagate``, ``undo``.
+
+Mirrors :class:`rau.sam2.session.Sam2Session`'s interface. A prompt's points are voxel indices
+(i, j, k) with labels 1 (on the vessel) / 0 (outside the segment):
+
+* two or more positive points: the vessel through them, in order, is traced and becomes the segment;
+* one positive point: the piece under it is renamed, up to the next bifurcations;
+* negative points: the segment's pieces under them are removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rau.engines.base import Progress, Prompt
+from rau.errors import InputError
+from rau.image import Image
+from rau.labels import Structure
+from rau.result import StructureResult
+from rau.session import Session
+from rau.vessels import correction
+
+
+class VesselSession(Session):
+    """The label map of one vessel run on the target slice; a correction (and its undo) acts on the whole map."""
+
+    def __init__(self, target: Image, structures: list[Structure], results: dict[str, StructureResult], vesselness: np.ndarray, vessels: np.ndarray, engine: str, overwrite: bool = False):
+        """``structures``' masks become one label map (structure ``n`` in ``structures`` -> value ``n + 1``)."""
+        super().__init__(target, dict(results))
+        self.structures = {s.name: s for s in structures}
+        self.values = {s.name: index + 1 for index, s in enumerate(structures)}
+        self.vesselness, self.vessels, self.engine, self.overwrite = vesselness, vessels, engine, overwrite
+        self.label_map = self._label_map()
+
+    def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
+        """Apply one correction to ``name``; other structures keep their pixels unless ``overwrite``."""
+        value = self.values[name]
+        points = self._points(prompt)
+        positive = [p for p, label in zip(points, prompt.labels) if label == 1]
+        negative = [p for p, label in zip(points, prompt.labels) if label == 0]
+        updated = self.label_map
+        if len(positive) >= 2:
+            updated = correction.trace(updated, self.vesselness, self.vessels, positive, value, self.overwrite)
+        elif positive:
+            updated = correction.rename(updated, self.vessels, positive[0], value, self.overwrite)
+        for point in negative:
+            updated = correction.remove(updated, self.vessels, point, value)
+        self._set(updated)
+        return self._corrected(name)
+
+    def edit(self, name: str, mask) -> None:
+        """A hand edit of ``name`` also changes the label map later corrections start from."""
+        super().edit(name, mask)
+        self.label_map = self._label_map()
+
+    def _snapshot(self, name: str):
+        return self.label_map, dict(self.results)
+
+    def _restore(self, name: str, snapshot) -> None:
+        self.label_map, self.results = snapshot[0], dict(snapshot[1])
+
+    def _label_map(self) -> np.ndarray:
+        label_map = np.zeros(self.vesselness.shape, np.int32)
+        for name, item in self.results.items():
+            if item.found:
+                label_map[item.mask[0] & (label_map == 0)] = self.values[name]
+        return label_map
+
+    def _set(self, label_map: np.ndarray) -> None:
+        self.label_map = label_map
+        for name, value in self.values.items():
+            previous = self.results.get(name)
+            mask = (label_map == value)[None]
+            confidence = previous.confidence if previous else 0.0
+            prompts = previous.prompts if previous else {}
+            self.results[name] = StructureResult(self.structures[name], mask, confidence, self.engine, prompts, message="" if mask.any() else "not found")
+
+    def _corrected(self, name: str) -> StructureResult:
+        item = self.results[name]
+        item.prompts = {**item.prompts, "corrections": item.prompts.get("corrections", 0) + 1}
+        item.confidence = 1.0 if item.found else 0.0
+        return item
+
+    def _points(self, prompt: Prompt) -> list[tuple[int, int]]:
+        """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
+        if not prompt.points:
+            raise InputError("a vessel correction needs points (a box is not used on vessels)")
+        return [(int(round(j)), int(round(i))) for i, j, _k in prompt.points]

@@ -1,0 +1,51 @@
+"""Where the vessels are: multi-scale Hessian vesselness of dark vessels on a bright background."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+VESSEL_SIGMAS = (1.0, 2.0, 3.0, 4.0)
+"""Hessian scales in pixels: coronary segments are about 3-10 px wide in 512 px angiograms."""
+SHUTTER_RADIUS = 12
+"""Dark regions wider than twice this (collimator shutters, image borders) are no vessels; their
+edges, which the Hessian also sees as dark ridges, are cut off within this many pixels."""
+SHUTTER_LEVEL = 0.1
+"""Shutters are darker than this on the image's 0.5-99.5 percentile scale (contrast-filled vessels are greyer)."""
+
+
+def vesselness(slice2d: np.ndarray, sigmas=VESSEL_SIGMAS) -> np.ndarray:
+    """Sato tubeness of dark ridges, scaled to 0..1 by its 99.5th percentile (float32, same shape).
+
+    Shutter and border edges are set to zero (see :data:`SHUTTER_RADIUS`)."""
+    from skimage.filters import sato
+
+    image = np.asarray(slice2d, dtype=np.float32)
+    low, high = np.percentile(image, (0.5, 99.5))
+    image = np.clip((image - low) / max(high - low, 1e-6), 0, 1)
+    response = sato(image, sigmas=sigmas, black_ridges=True, mode="reflect")
+    response[shutters(image)] = 0
+    scale = np.percentile(response, 99.5)
+    return np.clip(response / scale, 0, 1).astype(np.float32) if scale > 0 else np.zeros_like(response, np.float32)
+
+
+def shutters(image: np.ndarray) -> np.ndarray:
+    """Wide, nearly black regions (too wide to be vessels) and the image border, grown by :data:`SHUTTER_RADIUS`."""
+    from skimage.morphology import disk
+
+    dark = image < SHUTTER_LEVEL
+    wide = ndimage.binary_opening(dark, structure=disk(SHUTTER_RADIUS))
+    wide[[0, -1], :] = wide[:, [0, -1]] = True
+    return ndimage.binary_dilation(wide, structure=disk(SHUTTER_RADIUS))
+
+
+def vessel_mask(response: np.ndarray, min_area: int = 64) -> np.ndarray:
+    """Vessel pixels: hysteresis between the Otsu threshold of the vesselness and half of it, specks removed."""
+    from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+    from skimage.morphology import remove_small_objects
+
+    if not response.any():
+        return np.zeros(response.shape, bool)
+    high = threshold_otsu(response)
+    mask = apply_hysteresis_threshold(response, high / 2, high)
+    return remove_small_objects(mask, max_size=min_area)

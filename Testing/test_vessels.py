@@ -1,0 +1,115 @@
+"""The vessel engine and its corrections on a real ARCADE angiogram pair (LCA, reference 928 -> target 204)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rau.engines import Request, create_engine
+from rau.engines.base import Prompt
+from rau.fusion import dice
+from rau.image import GeometryError, Image
+from rau.io import read_image, read_segmentation
+from rau.references import load_reference
+from rau.vessels.naming import far_ends
+
+
+@pytest.fixture(scope="module")
+def pair(shared_data):
+    folder = shared_data / "arcade_syntax_dev"
+    table = folder / "labels.csv"
+    reference = load_reference(folder / "arcade_train_928_img.png", folder / "arcade_train_928_lab.png", 1.0, table)
+    target = read_image(folder / "arcade_train_204_img.png", 1.0)
+    truth = read_segmentation(folder / "arcade_train_204_lab.png", geometry=target, label_table=table, pixel_spacing=1.0)
+    return reference, target, truth
+
+
+@pytest.fixture(scope="module")
+def result(pair):
+    reference, target, _ = pair
+    return create_engine("vessels", {"top_k": 1}).run(Request([reference], target))
+
+
+def test_png_angiogram_is_a_one_slice_2d_image(pair):
+    _, target, _ = pair
+    assert target.ndim == 2 and target.shape == (1, 512, 512)
+
+
+def test_engine_names_segments_along_the_target_vessels(pair, result):
+    _, _, truth = pair
+    names = [s.structure.name for s in result.structures]
+    assert names == ["S5_left_main", "S6_LAD_proximal", "S7_LAD_mid", "S8_LAD_apical"]
+    scores = [dice(result.get(n).mask if result.get(n).found else np.zeros((1, 512, 512), bool), truth.masks[n]) for n in names]
+    assert np.mean(scores) > 0.4, scores  # copying the reference's labels gives about 0.29 on this pair
+    assert all(result.get(n).found and 0 < result.get(n).confidence <= 1 for n in names)
+    painted = np.sum([result.get(n).mask for n in names], axis=0)
+    assert painted.max() == 1  # one name per pixel
+
+
+def test_same_input_same_output(pair, result):
+    reference, target, _ = pair
+    again = create_engine("vessels", {"top_k": 1}).run(Request([reference], target))
+    for first, second in zip(result.structures, again.structures):
+        assert np.array_equal(first.mask, second.mask) and first.confidence == second.confidence
+
+
+def test_no_vessels_means_not_found(pair):
+    reference, target, _ = pair
+    blank = Image(np.full(target.shape, 200, np.uint8), target.spacing, target.origin, target.direction, ndim=2)
+    result = create_engine("vessels", {"top_k": 1, "deformable": False}).run(Request([reference], blank))
+    assert all(not item.found and item.confidence < 0.5 for item in result.structures)
+
+
+def test_volumes_are_refused(pair):
+    reference, target, _ = pair
+    volume = Image(np.repeat(target.array, 2, axis=0))
+    reference3d = type(reference)(Image(np.repeat(reference.image.array, 2, axis=0)), reference.segmentation, "r")
+    with pytest.raises(GeometryError, match="2D"):
+        create_engine("vessels").run(Request([reference3d], volume))
+
+
+def _ij(point):
+    row, col = point
+    return (float(col), float(row), 0.0)
+
+
+def test_two_clicks_trace_the_vessel_and_leave_others_untouched(pair, result):
+    _, _, truth = pair
+    session = result.session
+    before = {s.structure.name: s.mask.copy() for s in result.structures}
+    start, end = far_ends(truth.masks["S7_LAD_mid"][0])
+    corrected = session.reprompt("S7_LAD_mid", Prompt(points=[_ij(start), _ij(end)], labels=[1, 1]))
+    assert dice(corrected.mask, truth.masks["S7_LAD_mid"]) > max(0.6, dice(before["S7_LAD_mid"], truth.masks["S7_LAD_mid"]))
+    for name in ("S5_left_main", "S6_LAD_proximal", "S8_LAD_apical"):
+        assert np.array_equal(session.results[name].mask, before[name])
+    session.undo("S7_LAD_mid")
+    assert np.array_equal(session.results["S7_LAD_mid"].mask, before["S7_LAD_mid"])
+
+
+def test_one_click_renames_a_piece_and_an_outside_click_removes_it(result):
+    session = result.session
+    mask = session.results["S8_LAD_apical"].mask[0]
+    rows, cols = np.nonzero(mask)
+    point = (rows[len(rows) // 2], cols[len(cols) // 2])
+    others = {n: session.results[n].mask.copy() for n in ("S5_left_main", "S6_LAD_proximal")}
+    renamed = session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point)], labels=[1]))
+    moved = renamed.mask[0] & mask
+    assert moved.any() and moved[point]
+    assert not (session.results["S8_LAD_apical"].mask[0] & moved).any()
+    for name, before in others.items():
+        assert np.array_equal(session.results[name].mask, before)
+    removed = session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point)], labels=[0]))
+    assert not removed.mask[0][point] and removed.mask[0].sum() < renamed.mask[0].sum()
+    for name, before in others.items():
+        assert np.array_equal(session.results[name].mask, before)
+    session.undo("S7_LAD_mid")
+    session.undo("S7_LAD_mid")
+    assert np.array_equal(session.results["S8_LAD_apical"].mask[0], mask)
+
+
+def test_presence_accuracy_counts_found_present_and_reported_absent():
+    from rau.evaluation.metrics import presence_accuracy
+
+    assert presence_accuracy(["detected", "absent", "missed", "false_positive"]) == 0.5
+    assert presence_accuracy(["detected", "detected", "absent"]) == 1.0
+    assert presence_accuracy([]) is None

@@ -1,0 +1,150 @@
+"""Vessel segments on ARCADE angiograms: copy-the-labels, registration and vessels engines on the same pairs.
+
+Run: PYTHONPATH=RAUSlicer/Logic python benchmarks/bench_vessels.py [--skip N] [--limit N] [--bank-cases N] [--json OUT]
+
+* single reference: each manifest pair (reference -> target) through
+  - ``copy``: the reference label map pasted onto the target unchanged (the plain baseline),
+  - ``registration`` with ``deformable=False`` (affine only, to save CPU),
+  - ``vessels`` (this engine);
+  each line: mean per-segment Dice (segments present in the target), presence accuracy (segments of
+  the reference: present and found, absent and reported absent), seconds per pair, and the ratio of
+  the vessel engine's time to the registration engine's (wall clock, and CPU time of this process,
+  which a machine shared with other jobs inflates less);
+  - a simulated user: on the vessel engine's result, two clicks per segment present in the target, at
+    the two far ends of its true centreline (``VesselSession.reprompt``), then the mean Dice.
+* bank: each of the first ``--bank-cases`` targets against the other dev images of the same tree
+  (LCA/RCA from pairs.csv) as references, up to ``--bank-size`` of them, ranked by tree match, top-k fused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rau.engines import Engine, Reference, create_engine
+from rau.engines.base import Prompt
+from rau.fusion import dice
+from rau.evaluation.manifest import read_manifest
+from rau.evaluation.runner import load_case, score_run, summarize
+from rau.references import load_reference
+from rau.result import Result, StructureResult
+from rau.vessels.naming import far_ends
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arcade_syntax_dev"
+
+
+class CopyLabels(Engine):
+    """Baseline: the reference's masks pasted onto the target grid as they are (same 512 px grid)."""
+
+    name = "copy"
+
+    def run(self, request, progress=None) -> Result:
+        started = time.perf_counter()
+        masks = request.references[0].segmentation.masks
+        structures = [StructureResult(s, masks.get(s.name), 1.0, self.name) for s in request.labels()]
+        return Result(request.target, structures, self.name, time.perf_counter() - started)
+
+
+def single_reference(cases, engines: dict, design_pairs: int, bank_cases: int) -> tuple[dict, dict, float]:
+    """Each engine on every case (each case loaded once), summarized over all cases and over the
+    cases after the first ``design_pairs`` (held out from design), the vessel engine also over the
+    first ``bank_cases`` (the bank setting's targets); and the simulated user's mean Dice."""
+    scores = {name: [] for name in engines}
+    clicked = []
+    for case in cases:
+        loaded = load_case(case)
+        for name, engine in engines.items():
+            cpu = time.process_time()
+            scores[name].append(score_run(engine, case, *loaded))
+            scores[name][-1].cpu_seconds = time.process_time() - cpu
+        clicked += two_clicks_per_segment(scores["vessels"][-1].result, loaded[0][0], loaded[2])
+    summaries = {name: {**summarize(items), "mean_cpu_seconds_per_case": round(float(np.mean([s.cpu_seconds for s in items])), 3)} for name, items in scores.items()}
+    held_out = {name: summarize(items[design_pairs:]) for name, items in scores.items() if items[design_pairs:]}
+    if bank_cases:
+        held_out["vessels_bank_targets"] = summarize(scores["vessels"][:bank_cases])
+    return summaries, held_out, float(np.mean(clicked))
+
+
+def two_clicks_per_segment(result, reference, truth) -> list[float]:
+    """Dice of each segment present in ``truth`` after two clicks at its true centreline's far ends."""
+    session = result.session
+    pairs = [(mine.name, theirs.name) for mine, theirs in reference.segmentation.labels.match(truth.labels) if truth.masks[theirs.name].any() and mine.name in session.structures]
+    for mine, theirs in pairs:
+        start, end = far_ends(truth.masks[theirs][0])
+        session.reprompt(mine, Prompt(points=[(start[1], start[0], 0), (end[1], end[0], 0)], labels=[1, 1]))
+    return [dice(session.results[mine].mask if session.results[mine].found else np.zeros_like(truth.masks[theirs]), truth.masks[theirs]) for mine, theirs in pairs]
+
+
+def bank(cases, bank_size: int, top_k: int) -> dict:
+    """Each target against the other dev images of its tree; single best-ranked reference vs top-k fused."""
+    trees = {}
+    for row in csv.DictReader((DATA / "pairs.csv").open()):
+        for number in (row["reference"], row["target"]):
+            trees[number] = row["tree"]
+    label_table = DATA / "labels.csv"
+    loaded = {}
+    results = {"vessels_top1": [], f"vessels_top{top_k}": []}
+    engines = {"vessels_top1": create_engine("vessels", {"top_k": 1}), f"vessels_top{top_k}": create_engine("vessels", {"top_k": top_k})}
+    for case in cases:
+        number = case.target_image.name.split("_")[2]
+        others = sorted((n for n, t in trees.items() if t == trees[number] and n != number), key=int)[:bank_size]
+        for n in others:
+            if n not in loaded:
+                found = load_reference(DATA / f"arcade_train_{n}_img.png", DATA / f"arcade_train_{n}_lab.png", 1.0, label_table)
+                loaded[n] = Reference(found.image, found.segmentation, f"arcade_train_{n}")
+        references = [loaded[n] for n in others]
+        _, target, truth = load_case(case)
+        for name, engine in engines.items():
+            results[name].append(score_run(engine, case, references, target, truth))
+    return {name: summarize(items) for name, items in results.items()}
+
+
+def line(name: str, summary: dict) -> str:
+    cpu = f" ({summary['mean_cpu_seconds_per_case']:.2f} s CPU)" if "mean_cpu_seconds_per_case" in summary else ""
+    return f"{name:<22} Dice {summary['mean_dice']:.3f}  presence accuracy {summary['presence_accuracy']:.3f}  {summary['mean_seconds_per_case']:.2f} s per pair{cpu}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N manifest pairs (e.g. those looked at while designing)")
+    parser.add_argument("--limit", type=int, help="at most N manifest pairs")
+    parser.add_argument("--bank-cases", type=int, default=0, help="targets run in the bank setting (0: skip it)")
+    parser.add_argument("--bank-size", type=int, default=10, help="references per target in the bank setting")
+    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--design-pairs", type=int, default=10, help="the first N manifest pairs were looked at while designing; the rest are also reported apart")
+    parser.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
+    parser.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
+    parser.add_argument("--json", help="write the summaries here")
+    args = parser.parse_args()
+    cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
+    figures = {}
+    if not args.bank_only:
+        engines = {"copy": CopyLabels(), "registration_affine": create_engine("registration", {"deformable": False}), "vessels": create_engine("vessels", {})}
+        summaries, held_out, clicked = single_reference(cases, engines, max(args.design_pairs - args.skip, 0), args.bank_cases)
+        for name, summary in summaries.items():
+            print(line(name, summary))
+        for name, summary in held_out.items():
+            print(line(name if name.endswith("bank_targets") else f"{name} (held out)", summary))
+        print(f"simulated user, vessels + 2 clicks per segment: Dice {clicked:.3f}")
+        ratio = summaries["vessels"]["mean_dice"] / max(summaries["copy"]["mean_dice"], 1e-9)
+        seconds = summaries["vessels"]["mean_seconds_per_case"] / summaries["registration_affine"]["mean_seconds_per_case"]
+        print(f"vessels / copy Dice: {ratio:.1f}x   vessels / registration time: {seconds:.2f}x   ({len(cases)} pairs)")
+        figures = {"pairs": len(cases), "single": summaries, "single_held_out": held_out, "dice_ratio_to_copy": round(ratio, 2), "time_ratio_to_registration": round(seconds, 3), "dice_after_two_clicks_per_segment": round(clicked, 4)}
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+    if args.bank_cases and not args.single_only:
+        banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k)
+        for name, summary in banked.items():
+            print(line(f"bank {name}", summary))
+        figures["bank"] = {"cases": min(args.bank_cases, len(cases)), "bank_size": args.bank_size, **banked}
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
