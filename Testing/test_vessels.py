@@ -113,3 +113,17 @@ def test_presence_accuracy_counts_found_present_and_reported_absent():
     assert presence_accuracy(["detected", "absent", "missed", "false_positive"]) == 0.5
     assert presence_accuracy(["detected", "detected", "absent"]) == 1.0
     assert presence_accuracy([]) is None
+
+
+def test_one_slice_volume_target_gives_the_same_segments_as_the_picture(pair, result, tmp_path):
+    import SimpleITK as sitk
+    from single_slice import one_slice_volume
+
+    reference, target, _ = pair
+    stored = tmp_path / "target.nrrd"  # as Slicer saves a 2D angiogram: one slice, oblique, placed in space
+    sitk.WriteImage(one_slice_volume(target.array[0], 1.0, "j", origin=(12.0, -40.0, 7.5)), str(stored))
+    volume_target = read_image(stored)
+    assert volume_target.ndim == 2
+    again = create_engine("vessels", {"top_k": 1}).run(Request([reference], volume_target))
+    for first, second in zip(result.structures, again.structures):
+        assert np.array_equal(first.mask, second.mask)
