@@ -104,9 +104,10 @@ class ModuleClock:
 
 def segmenter(folder: Path):
     """A segmenter with its model loaded (loading is not timed)."""
+    from rau.options import EngineOptions
     from rau.sam2.segmenter import Sam2Segmenter
 
-    result = Sam2Segmenter(str(folder), device="cpu")
+    result = Sam2Segmenter.from_options(EngineOptions(sam2_model=str(folder), device="cpu"))
     result.model
     return result
 

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     for name in args.cases:
         for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png"):
             check_writable(out / name / file, args.overwrite)
-    engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
+    engine = create_engine(args.engine, engine_options(args, keep_transfers=True))
     for name in args.cases:
         print(f"\n== {name} ({args.engine} engine)")
         with progress_bar(name) as progress:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     cases = read_manifest(args.manifest)[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)
-    engine = create_engine(args.engine, {**engine_options(args), "keep_transfers": True})
+    engine = create_engine(args.engine, engine_options(args, keep_transfers=True))
     scores = [evaluate_case(engine, case) for case in _progress(cases, f"rau evaluate ({args.engine})")]
     summary = summarize(scores)
     print_table(summary)

@@ -75,13 +75,14 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    options = engine_options(args)  # bad options fail before any file is read
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
     for path in paths.values():
         check_writable(path, args.overwrite)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
-    engine = create_engine(args.engine, engine_options(args))
+    engine = create_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
         result = engine.run(Request(references, target, args.structures), progress)
     write_outputs(result, paths, args.overwrite)

@@ -21,6 +21,7 @@ from typing import Callable
 from rau.boxes import Box
 from rau.image import GeometryError, Image
 from rau.labels import LabelSet, Segmentation, Structure
+from rau.options import EngineOptions
 from rau.result import Result
 
 
@@ -104,10 +105,14 @@ class Engine(abc.ABC):
     """Finds reference structures in a target image."""
 
     name: str = "engine"
+    label: str = ""
+    """How the Slicer panel names the engine (default: ``name``)."""
+    requires: tuple[str, ...] = ()
+    """Python modules it needs beyond ``rau``'s own (the panel checks them without importing)."""
 
     @classmethod
-    def from_options(cls, options: dict) -> "Engine":
-        """Build from CLI/GUI options; engines pick the keys they understand."""
+    def from_options(cls, options: EngineOptions) -> "Engine":
+        """Build from the engine options; each engine reads the fields that apply to it."""
         return cls()
 
     @abc.abstractmethod

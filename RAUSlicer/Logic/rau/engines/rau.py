@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rau.engines.base import PipelineEngine, Progress, Request
+from rau.errors import OptionError
+from rau.options import EngineOptions
 from rau.result import Result
 from rau.vlm.key_slices import axial_axis
 
@@ -16,16 +18,18 @@ class RAUEngine(PipelineEngine):
     """
 
     name = "rau"
+    label = "RAU (VLM boxes + SAM2)"
+    requires = ("torch", "transformers")
 
     @classmethod
-    def from_options(cls, options: dict) -> "RAUEngine":
+    def from_options(cls, options: EngineOptions) -> "RAUEngine":
         from rau.sam2.segmenter import Sam2Segmenter
         from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
 
-        if options.get("slice_axis") not in (None, "auto"):
-            raise ValueError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
-        localizer = VLMLocalizer(create_backend(options), per_structure=bool(options.get("vlm_per_structure")))
+        if options.slice_axis != "auto":
+            raise OptionError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
+        localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
         return cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:

@@ -18,6 +18,7 @@ from rau.fusion import fuse
 from rau.image import Image
 from rau.label_transfer import SoftMask, warp_structures
 from rau.labels import Structure
+from rau.options import EngineOptions
 from rau.registration import Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 
@@ -35,19 +36,16 @@ class RegistrationEngine(Engine):
     """Registration-based label transfer; several references are ranked and the ``top_k`` best fused."""
 
     name = "registration"
+    label = "Registration"
 
     def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote", keep_transfers: bool = False):
         """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
         self.settings, self.top_k, self.fusion, self.keep_transfers = settings, top_k, fusion, keep_transfers
 
     @classmethod
-    def from_options(cls, options: dict) -> "RegistrationEngine":
-        settings = RegistrationSettings()
-        if "deformable" in options:
-            settings = replace(settings, deformable=bool(options["deformable"]))
-        return cls(settings, int(options.get("top_k") or 5), options.get("fusion") or "vote", bool(options.get("keep_transfers")))
+    def from_options(cls, options: EngineOptions) -> "RegistrationEngine":
+        settings = replace(RegistrationSettings(), deformable=options.deformable)
+        return cls(settings, options.top_k, options.fusion, options.keep_transfers)
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -138,7 +136,7 @@ class RegistrationLocalizer(Localizer):
         self.engine = engine
 
     @classmethod
-    def from_options(cls, options: dict) -> "RegistrationLocalizer":
+    def from_options(cls, options: EngineOptions) -> "RegistrationLocalizer":
         return cls(RegistrationEngine.from_options(options))
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:

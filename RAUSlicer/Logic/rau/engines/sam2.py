@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rau.engines.base import Engine, PipelineEngine, Progress, Request, validate_request
+from rau.options import EngineOptions
 from rau.result import Result
 
 
@@ -12,12 +13,14 @@ class Sam2MemoryEngine(Engine):
     """The SAM2-Memory baseline: each structure's reference slice and mask in memory, no prompt on the target."""
 
     name = "sam2-memory"
+    label = "SAM2 memory"
+    requires = ("torch", "transformers")
 
     def __init__(self, segmenter):
         self.segmenter = segmenter
 
     @classmethod
-    def from_options(cls, options: dict) -> "Sam2MemoryEngine":
+    def from_options(cls, options: EngineOptions) -> "Sam2MemoryEngine":
         from rau.sam2.segmenter import Sam2Segmenter
 
         return cls(Sam2Segmenter.from_options(options, name=cls.name))
@@ -34,9 +37,11 @@ class RegistrationSam2Engine(PipelineEngine):
     """Registration gives each structure's per-slice boxes; SAM2 segments with the reference in memory."""
 
     name = "registration+sam2"
+    label = "Registration + SAM2"
+    requires = ("torch", "transformers")
 
     @classmethod
-    def from_options(cls, options: dict) -> "RegistrationSam2Engine":
+    def from_options(cls, options: EngineOptions) -> "RegistrationSam2Engine":
         from rau.engines.registration import RegistrationLocalizer
         from rau.sam2.segmenter import Sam2Segmenter
 

@@ -27,6 +27,6 @@ session: conditioning, steps, corrections, trimming), ``session.py`` (propagatio
 ``segmenter.py`` (request -> session -> result).
 """
 
-from rau.sam2.model import DEFAULT_MODEL, MODEL_ALIASES
+from rau.sam2.model import MODEL_ALIASES
 
-__all__ = ["DEFAULT_MODEL", "MODEL_ALIASES"]
+__all__ = ["MODEL_ALIASES"]

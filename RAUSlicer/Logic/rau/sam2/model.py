@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rau.models.loader import ModelSource, load_model
+from rau.options import DEFAULTS
 
 MODEL_ALIASES = {
     "tiny": "facebook/sam2.1-hiera-tiny",
@@ -10,12 +11,11 @@ MODEL_ALIASES = {
     "base-plus": "facebook/sam2.1-hiera-base-plus",
     "large": "facebook/sam2.1-hiera-large",
 }
-DEFAULT_MODEL = "base-plus"
 
 
 def model_source(name: str | None = None, revision: str | None = None, cache_dir: str | None = None) -> ModelSource:
     """The source for an alias (tiny/small/base-plus/large), a Hugging Face id or a local folder."""
-    name = name or DEFAULT_MODEL
+    name = name or DEFAULTS.sam2_model
     return ModelSource(MODEL_ALIASES.get(name, name), revision=revision, cache_dir=cache_dir)
 
 

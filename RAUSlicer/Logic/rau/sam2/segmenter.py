@@ -9,6 +9,7 @@ import numpy as np
 from rau.boxes import Box
 from rau.engines.base import Localization, Progress, Request, Segmenter, validate_request
 from rau.image import Image
+from rau.options import EngineOptions
 from rau.result import Result, StructureResult
 from rau.sam2.cache import FeatureCache
 from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window, matching_axis, slice_axis, take_slice
@@ -34,15 +35,15 @@ class Sam2Segmenter(Segmenter):
         self._model = None
 
     @classmethod
-    def from_options(cls, options: dict, name: str = "sam2") -> "Sam2Segmenter":
-        """Build from CLI/GUI options (``sam2_model``, ``device``, ``slice_axis``, ``window``, ``sam2_revision``, ``model_cache``)."""
+    def from_options(cls, options: EngineOptions, name: str = "sam2") -> "Sam2Segmenter":
+        """Build from the engine options (``sam2_model``, ``device``, ``slice_axis``, ``window``, ``top_k``, ...)."""
         return cls(
-            model=options.get("sam2_model"),
-            device=options.get("device"),
-            slice_axis=options.get("slice_axis"),
-            window=options.get("window"),
-            revision=options.get("sam2_revision"),
-            cache_dir=options.get("model_cache"),
+            model=options.sam2_model,
+            device=options.device,
+            slice_axis=options.slice_axis,
+            window=options.window,
+            revision=options.sam2_revision,
+            cache_dir=options.model_cache,
             name=name,
         )
 
