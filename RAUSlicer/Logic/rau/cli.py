@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["segment", "evaluate", "demo", "train"]
+COMMANDS = ["segment", "evaluate", "demo", "train", "models"]
 
 
 class UsageError(Exception):

@@ -32,7 +32,7 @@ class Sam2Segmenter(Segmenter):
         self.source = model_source(model, revision, cache_dir)
         self.device, self.slice_axis, self.window = device, slice_axis, window
         self.cache_frames, self.objects_per_pass, self.name = cache_frames, objects_per_pass, name
-        self._model = None
+        self._model = self._style = None
 
     @classmethod
     def from_options(cls, options: EngineOptions, name: str = "sam2") -> "Sam2Segmenter":
@@ -49,10 +49,15 @@ class Sam2Segmenter(Segmenter):
 
     @property
     def model(self):
-        """The SAM2 video model, loaded on first use and kept."""
+        """The SAM2-family video model, loaded on first use and kept."""
         if self._model is None:
-            self._model = load_sam2(self.source, self.device)
+            self._model, self._style = load_sam2(self.source, self.device)
         return self._model
+
+    @property
+    def style(self):
+        """The checkpoint's :class:`rau.sam2.model.FrameStyle` (frame size, normalisation)."""
+        return self.model and self._style
 
     def segment(self, request: Request, localizations: dict[str, Localization] | None, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -63,7 +68,7 @@ class Sam2Segmenter(Segmenter):
         target, reference = request.target, request.references[0]
         axis = slice_axis(target, self.slice_axis)
         reference_axis = matching_axis(reference.image, target, axis)
-        size = int(model.config.image_size)
+        size = self.style.size
         reference_geometry = SliceGeometry.of(reference.image, reference_axis, size)
         target_geometry = SliceGeometry.of(target, axis, size)
 
@@ -84,7 +89,7 @@ class Sam2Segmenter(Segmenter):
         target_window = intensity_window(target.array, self.window)
         sources = [SliceSource(reference.image, reference_axis, r, reference_window, reference_geometry) for r in distinct]
         sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in range(target.shape[axis])]
-        frames = Frames(sources, str(model.device), model.dtype)
+        frames = Frames(sources, str(model.device), model.dtype, self.style.mean, self.style.std)
         cache = FeatureCache(self.cache_frames, pinned=range(len(distinct)))
         tracker = Tracker(model, frames, cache, self.objects_per_pass)
         session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name)
@@ -110,6 +115,7 @@ class Sam2Segmenter(Segmenter):
         ]
         details = {
             "model": self.source.name,
+            "model_class": type(model).__name__,
             "device": str(model.device),
             "slice_axis": "kji"[axis],
             "frames_encoded": cache.encoded,

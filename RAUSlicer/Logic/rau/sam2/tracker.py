@@ -8,11 +8,19 @@ runs the structures given to it as one batch (:mod:`rau.sam2.batch`); a structur
 
 from __future__ import annotations
 
+import importlib
+
 from rau.sam2 import batch
 from rau.sam2.cache import FeatureCache
 from rau.sam2.frames import Frames
 
 HEAVY_KEYS = ("maskmem_features", "maskmem_pos_enc", "pred_masks")
+
+
+def inference_session_class(model):
+    """The video inference session class of the model's family (``Sam2VideoModel`` -> ``Sam2VideoInferenceSession``)."""
+    module = importlib.import_module(type(model).__module__)
+    return getattr(module, type(model).__name__.replace("Model", "InferenceSession"))
 
 
 class Tracker:
@@ -24,13 +32,11 @@ class Tracker:
     """
 
     def __init__(self, model, frames: Frames, cache: FeatureCache, objects_per_pass: int = 8):
-        from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
-
         self.model, self.frames, self.cache, self.objects_per_pass = model, frames, cache, objects_per_pass
         self.memory_frames = model.config.num_maskmem
         self.pointer_frames = model.config.max_object_pointers_in_encoder
         device = frames.device
-        self.session = Sam2VideoInferenceSession(
+        self.session = inference_session_class(model)(
             inference_device=device, inference_state_device=device, video_storage_device=device, dtype=frames.dtype
         )
         self.session.processed_frames = frames
