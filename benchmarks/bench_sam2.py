@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+CT = Path(__file__).resolve().parents[2] / "shared" / "data" / "totalseg_test_fixtures"
+
 ARCHITECTURES = {  # facebook/sam2.1-hiera-* backbones
     "tiny": dict(hidden_size=96, num_attention_heads=1, blocks_per_stage=[1, 2, 7, 2], embed_dim_per_stage=[96, 192, 384, 768],
                  num_attention_heads_per_stage=[1, 2, 4, 8], global_attention_blocks=[5, 7, 9], window_positional_embedding_background_size=[7, 7]),
@@ -56,6 +58,32 @@ def save_model(size_name: str, image_size: int, folder: Path) -> Path:
         head.bias.fill_(20.0)
     model.save_pretrained(folder / size_name)
     return folder / size_name
+
+
+def realistic_case(count: int | None = None):
+    """TotalSegmentator CT A as reference, CT B as target, the structures both hold at their true extents in B.
+
+    Each structure is localized by its true per-slice boxes in B (what a perfect registration or VLM would give),
+    so SAM2 tracks it only on its own slices plus the margin. ``count``: the first structures by label value
+    (None: all 27). Returns (request, localizations).
+    """
+    from rau.engines.base import Request
+    from rau.engines.registration import localization_from
+    from rau.references import load_reference
+    from rau.result import StructureResult
+
+    reference = load_reference(CT / "subjA_ct/image.nii.gz", CT / "subjA_ct/labels_totalseg.nii.gz")
+    target = load_reference(CT / "subjB_ct/image.nii.gz", CT / "subjB_ct/labels_totalseg.nii.gz")
+    truth = target.segmentation
+    shared = [s for s in reference.segmentation.present() if s.name in truth.present().names][:count]
+    localizations = {s.name: localization_from(StructureResult(s, truth.mask(s.name), 1.0, "truth")) for s in shared}
+    return Request([reference], target.image, [s.name for s in shared]), localizations
+
+
+def median_extent_structure(localizations: dict) -> str:
+    """The structure whose true extent (slices) is the median one: the 1-structure run of the realistic ratio."""
+    ranked = sorted(localizations, key=lambda name: (len(localizations[name].slice_boxes), name))
+    return ranked[len(ranked) // 2]
 
 
 def case(slices: int, structures: int, size: int = 128, seed: int = 0):
@@ -112,13 +140,31 @@ def segmenter(folder: Path):
     return result
 
 
-def run(folder: Path, request, clock: bool = False):
+def run(folder: Path, request, clock: bool = False, localizations=None):
     """(result, seconds, :class:`ModuleClock` or None) of one segment call."""
     sam2 = segmenter(folder)
     modules = ModuleClock(sam2.model) if clock else None
     started = time.perf_counter()
-    result = sam2.segment(request, None)
+    result = sam2.segment(request, localizations)
     return result, time.perf_counter() - started, modules
+
+
+def realistic(folder: Path) -> dict:
+    """Seconds with 1 (median-extent), 20 and all 27 TotalSegmentator structures at their true extents, and the ratios."""
+    from dataclasses import replace
+
+    request, localizations = realistic_case()
+    single = median_extent_structure(localizations)
+    figures, seconds = {"single_structure": single}, {}
+    for label, names in (("1", [single]), ("20", request.structures[:20]), ("27", request.structures)):
+        result, seconds[label], _ = run(folder, replace(request, structures=names), localizations={n: localizations[n] for n in names})
+        visited = sum(v[1] - v[0] + 1 for v in result.details["slices_visited"].values() if v)
+        figures[f"slices_visited_{label}"] = visited
+        print("realistic", label, "structures", round(seconds[label], 2), "s;", visited, "structure-slices", flush=True)
+    figures["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    figures["structures_20_vs_1_realistic"] = round(seconds["20"] / seconds["1"], 3)
+    figures["structures_27_vs_1_realistic"] = round(seconds["27"] / seconds["1"], 3)
+    return figures
 
 
 def memory_growth(folder: Path, slices: int) -> float:

@@ -85,6 +85,8 @@ class Localization:
     slice_boxes: dict[int, Box] = field(default_factory=dict)
     source: str = ""
     answer: dict = field(default_factory=dict)
+    references: list[str] = field(default_factory=list)
+    """Names of the references this localization came from, best-ranked first (empty: the request's order)."""
 
 
 @dataclass

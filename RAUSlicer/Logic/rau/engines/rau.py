@@ -20,6 +20,8 @@ class RAUEngine(PipelineEngine):
     name = "rau"
     label = "RAU (VLM boxes + SAM2)"
     requires = ("torch", "transformers")
+    ranker = None
+    """Ranks several references (:func:`rau.engines.registration.rank`): the VLM sees the best one, SAM2 holds the top-k."""
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "RAUEngine":
@@ -29,9 +31,15 @@ class RAUEngine(PipelineEngine):
 
         if options.slice_axis != "auto":
             raise OptionError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
+        from rau.engines.registration import RegistrationEngine
+
         localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
-        return cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
+        engine = cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
+        engine.ranker = RegistrationEngine.from_options(options)
+        return engine
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         self.segmenter.slice_axis = "kji"[axial_axis(request.target)]
+        if self.ranker is not None:
+            request = self.ranker.ranked_references(request, progress)
         return super().run(request, progress)

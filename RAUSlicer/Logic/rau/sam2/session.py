@@ -17,12 +17,22 @@ AXIS_LETTERS = "kji"
 
 @dataclass
 class Plan:
-    """How one structure is tracked: its start slice and its prompts per target slice (SAM2 point inputs)."""
+    """How one structure is tracked: its start slice and its prompts per target slice (SAM2 point inputs).
+
+    ``span``: the slices [first, last) it may be tracked on (its localized extent plus a margin), or None
+    for the whole target. ``corrections``: corrected slice -> SAM2 output, each a conditioning frame of
+    the structure from the next ``propagate`` on.
+    """
 
     structure: Structure
     start: int
     prompts: dict[int, dict] = field(default_factory=dict)
     source: str = "memory"
+    span: tuple[int, int] | None = None
+    corrections: dict[int, dict] = field(default_factory=dict)
+
+    def allows(self, k: int) -> bool:
+        return self.span is None or self.span[0] <= k < self.span[1]
 
 
 class Sam2Session:
@@ -38,6 +48,7 @@ class Sam2Session:
         self.plans: dict[str, Plan] = {}
         self.results: dict[str, StructureResult] = {}
         self.visited: dict[str, list[int]] = {}
+        self._undo: dict[str, list] = {}
 
     @property
     def slices(self) -> int:
@@ -61,7 +72,7 @@ class Sam2Session:
             alive = set(present_at_start)
             order = range(min(starts.values()), self.slices) if not reverse else range(max(starts.values()) - 1, -1, -1)
             for k in order:
-                stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n])]
+                stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n]) and self.plans[n].allows(k)]
                 logits = {}
                 for name, (slice_logits, score) in self._step(stepping, k, reverse).items():
                     visited[name].append(k)
@@ -117,40 +128,83 @@ class Sam2Session:
         return StructureResult(plan.structure, mask, confidence, self.engine, prompts, message=message)
 
     # --- corrections -------------------------------------------------------------------------------
-    def reprompt(self, name: str, prompt: Prompt) -> StructureResult:
-        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes.
+    def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
+        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes."""
+        return self._change(self._name(name), lambda progress: self._reprompt(name, prompt, progress), progress, "correcting")
+
+    def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
+        """Re-run ``name`` through the volume from all its conditioning frames (references and corrected slices)."""
+        return self._change(self._name(name), lambda progress: self._propagate(name, progress), progress, "propagating")
+
+    def can_undo(self, name: str) -> bool:
+        return bool(self._undo.get(name))
+
+    def undo(self, name: str) -> StructureResult:
+        """Back to ``name``'s answer, prompts and SAM2 memory before its last reprompt or propagate."""
+        name = self._name(name)
+        if not self.can_undo(name):
+            raise ValueError(f"nothing to undo for {name!r}")
+        self._restore(name, self._undo[name].pop())
+        return self.results[name]
+
+    def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
+        """Decode the prompted slice from the memory the run saw; the correction joins the memory on ``propagate``.
 
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
-        The slice is decoded from the memory the run saw; the memory bank is unchanged until ``propagate``.
         In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
         on cached image and memory-conditioned features.
         """
-        name = self._name(name)
         k, inputs = self._prompt_inputs(prompt)
         plan = self.plans[name]
         earlier = plan.prompts.get(k)
         if prompt.box is None and earlier is not None:
             inputs = _append_points(earlier, inputs)
         plan.prompts[k] = inputs
-        low_res, _ = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        output = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        plan.corrections[k] = output
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
-        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(low_res) > 0).cpu().numpy()
+        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(output["pred_masks"][0, 0]) > 0).cpu().numpy()
         previous = self.results[name]
         plan.start = k
-        self.results[name] = StructureResult(
-            plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": sorted(set(previous.prompts.get("corrected_slices", [])) | {k})}
-        )
-        return self.results[name]
+        if plan.span is not None:
+            plan.span = (min(plan.span[0], k), max(plan.span[1], k + 1))
+        corrected = sorted(set(previous.prompts.get("corrected_slices", [])) | {k})
+        return StructureResult(plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": corrected})
 
-    def propagate(self, name: str) -> StructureResult:
-        """Re-run ``name`` through the volume from its last corrected slice, keeping all its prompts."""
-        name = self._name(name)
+    def _propagate(self, name: str, progress: Progress) -> StructureResult:
+        """Every corrected slice becomes a conditioning frame; the structure is tracked again from the last one."""
         corrected = self.results[name].prompts.get("corrected_slices", [])
         self.tracker.forget_target(name)
-        result = self.run([name])[name]
+        plan = self.plans[name]
+        self.tracker.condition_on(name, {self.first_target_frame + k: output for k, output in plan.corrections.items()})
+        result = self.run([name], progress)[name]
         result.prompts["corrected_slices"] = corrected
         return result
+
+    def _snapshot(self, name: str):
+        plan = self.plans[name]
+        return self.results[name], dict(plan.prompts), plan.start, plan.span, dict(plan.corrections), self.tracker.state(name)
+
+    def _restore(self, name: str, snapshot) -> None:
+        plan = self.plans[name]
+        self.results[name], prompts, plan.start, plan.span, corrections, state = snapshot
+        plan.prompts, plan.corrections = prompts, corrections
+        self.tracker.restore(name, state)
+
+    def _change(self, name: str, work, progress: Progress | None, verb: str) -> StructureResult:
+        """Run one correction of ``name``; on success keep the state before it for :meth:`undo`, on failure restore it."""
+        progress = progress or Progress()
+        snapshot = self._snapshot(name)
+        try:
+            progress(f"{verb} {name}", 0.0)
+            item = work(progress)
+        except BaseException:
+            self._restore(name, snapshot)
+            raise
+        self._undo.setdefault(name, []).append(snapshot)
+        self.results[name] = item
+        return item
 
     def _name(self, name: str) -> str:
         if name not in self.plans:
