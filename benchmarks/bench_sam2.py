@@ -212,7 +212,8 @@ def main(argv=None) -> int:
         figures["structures_20_vs_1_realistic"] = figures["realistic"]["structures_20_vs_1_realistic"]
         print("realistic 20 vs 1", figures["structures_20_vs_1_realistic"], flush=True)
         if args.only_realistic:
-            Path(args.json).write_text(json.dumps(figures, indent=2))
+            figures["settings"] = {"structures_20_vs_1_realistic": figures["settings"]["structures_20_vs_1_realistic"]}
+            Path(args.json).write_text(json.dumps({k: v for k, v in figures.items() if v != {}}, indent=2))
             return 0
 
         folders = {name: save_model(name, size, Path(temporary)) for name in ARCHITECTURES}
