@@ -40,6 +40,11 @@ LICENCE_TEXT = (
 )
 
 
+PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
+                 "vlmAdapter": "vlm_adapter"}
+"""Parameter-node field -> ``rau.options.EngineOptions`` field it sets (the panel's defaults are the core's)."""
+
+
 def importRau():
     """Make the bundled ``rau`` package importable (``Logic/`` next to this file) and return it."""
     logicDir = os.path.join(MODULE_DIR, "Logic")
@@ -86,10 +91,11 @@ class RAUSlicerParameterNode:
     negativePoints: vtkMRMLMarkupsFiducialNode
     promptBox: vtkMRMLMarkupsROINode
     engine: str = "registration"
-    device: str = "auto"
-    sam2Model: str = "facebook/sam2.1-hiera-tiny"
-    vlmModel: str = "Qwen/Qwen2.5-VL-3B-Instruct"
+    device: str = ""  # model settings: empty means the default of rau.options.EngineOptions (shown as placeholder)
+    sam2Model: str = ""
+    vlmModel: str = ""
     vlmServer: str = ""
+    vlmAdapter: str = ""
     engineServer: str = ""
     lowConfidence: float = 0.5
     overwriteOthers: bool = False
@@ -111,13 +117,13 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return RAUSlicerParameterNode(super().getParameterNode())
 
     @staticmethod
-    def engineOptions(parameters) -> dict:
-        """The engine options the panel sets (keys as read by ``rau`` engines)."""
-        options = {"device": None if parameters.device == "auto" else parameters.device}
-        options["sam2_model"] = parameters.sam2Model.strip() or None
-        options["vlm_model"] = parameters.vlmModel.strip() or None
-        options["vlm_server"] = parameters.vlmServer.strip() or None
-        return {key: value for key, value in options.items() if value is not None}
+    def engineOptions(parameters):
+        """The ``rau.options.EngineOptions`` the panel sets; an empty field keeps the option's default."""
+        importRau()
+        from rau.options import EngineOptions
+
+        given = {option: getattr(parameters, field).strip() for field, option in PANEL_OPTIONS.items()}
+        return EngineOptions.from_dict({option: value for option, value in given.items() if value})
 
     def request(self, referenceVolume, referenceSegmentation, targetVolume, structures=None):
         """A ``rau`` request read from the nodes (main thread: touches MRML)."""
@@ -155,7 +161,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
                 engineName="registration", options=None, lowConfidence=0.5, server=""):
         """Run synchronously and return the new segmentation node (console, batch, self-test)."""
         request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
-        result = self.runEngine(engineName, options or {}, request, server=server)
+        result = self.runEngine(engineName, options, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
 
     def correction(self, segmentationNode):
@@ -242,6 +248,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.cancelButton.hide()
         for device in ("auto", "cpu", "cuda", "mps"):
             self.ui.deviceComboBox.addItem(device)
+        self._showOptionDefaults()
         self._fillEngineCombo()
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
@@ -299,24 +306,37 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
             self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
-            self._selectComboData(self.ui.deviceComboBox, self._parameterNode.device)
+            self._selectComboData(self.ui.deviceComboBox, self._parameterNode.device or "auto")
             self._fillStructureList(self._parameterNode.referenceSegmentation)
             self._onOutputChanged(self._parameterNode.outputSegmentation)
             self._showPromptNodes()
         self._updateButtons()
 
     # --- engines, structures, segments ------------------------------------------------
+    def _showOptionDefaults(self):
+        """Each model field shows the core default it falls back to when left empty."""
+        importRau()
+        from rau.options import DEFAULTS, option_fields
+
+        helpTexts = {spec.name: spec.metadata["help"] for spec in option_fields()}
+        for widget, option in (("sam2ModelLineEdit", "sam2_model"), ("vlmModelLineEdit", "vlm_model"),
+                               ("vlmServerLineEdit", "vlm_server"), ("vlmAdapterLineEdit", "vlm_adapter")):
+            lineEdit = getattr(self.ui, widget)
+            if getattr(DEFAULTS, option) is not None:  # options without a default keep the .ui's placeholder
+                lineEdit.placeholderText = f"default: {getattr(DEFAULTS, option)}"
+            lineEdit.toolTip = helpTexts[option]
+
     def _fillEngineCombo(self, server=""):
         """Every engine, those unavailable here disabled with the reason as tooltip (all enabled with a server)."""
         importRau()
-        from rau.engines import ENGINES
-        from RAUSlicerLib.dependencies import ENGINE_CHOICES, engine_availability
+        from RAUSlicerLib.dependencies import engine_availability, engine_choices
 
-        reasons = self._engineReasons = dict.fromkeys(ENGINES, "") if server.strip() else engine_availability(ENGINES)
+        choices = engine_choices()
+        reasons = self._engineReasons = {name: "" for name, _, _ in choices} if server.strip() else engine_availability(choices)
         combo = self.ui.engineComboBox
         wasBlocked = combo.blockSignals(True)  # filling must not overwrite the saved choice
         combo.clear()
-        for index, (name, label, _modules) in enumerate(ENGINE_CHOICES):
+        for index, (name, label, _modules) in enumerate(choices):
             combo.addItem(label if not reasons[name] else f"{label} (unavailable)", name)
             item = combo.model().item(index)
             item.setEnabled(not reasons[name])
@@ -438,7 +458,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             if not slicer.util.confirmOkCancelDisplay(LICENCE_TEXT, windowTitle="RAUSlicer model licences"):
                 return False
             settings.setValue(f"{SETTINGS}/licenceAccepted", True)
-        server = engineServer or options.get("vlm_server")
+        server = engineServer or options.vlm_server
         if not server:
             return True
         key = f"{SETTINGS}/consent/{server}"

@@ -3,34 +3,41 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "RAUSlicer"))
+MODULE = Path(__file__).resolve().parents[1] / "RAUSlicer"
+sys.path.insert(0, str(MODULE))
 
 from RAUSlicerLib import dependencies  # noqa: E402
 from rau.engines import ENGINES  # noqa: E402
 
 
-def test_every_panel_engine_is_registered_in_rau():
-    assert {name for name, _label, _modules in dependencies.ENGINE_CHOICES} <= set(ENGINES)
+def test_the_panel_offers_every_registered_engine_with_its_label():
+    choices = dependencies.engine_choices()
+    assert [name for name, _label, _modules in choices] == list(ENGINES)
+    labels = {name: label for name, label, _modules in choices}
+    assert labels["rau"] == "RAU (VLM boxes + SAM2)" and labels["registration"] == "Registration"
 
 
 def test_without_torch_only_registration_is_offered(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name))
-    reasons = dependencies.engine_availability(ENGINES)
+    reasons = dependencies.engine_availability(dependencies.engine_choices())
     assert reasons["registration"] == ""
-    for name in ("rau", "registration+sam2", "sam2-memory"):
+    for name in ("rau", "registration+sam2", "sam2-memory", "vlm-box"):
         assert "needs torch" in reasons[name] and "Install dependencies" in reasons[name]
 
 
-def test_engines_missing_from_rau_say_so():
-    assert dependencies.engine_availability({"registration": "x"})["rau"] == "not part of this RAUSlicer version"
+def test_listing_the_engines_imports_no_model_package():
+    code = ("import sys; sys.path[:0] = [%r, %r]; from RAUSlicerLib import dependencies; dependencies.engine_choices(); "
+            "print(sorted({'torch', 'transformers'} & set(sys.modules)))" % (str(MODULE), str(MODULE / "Logic")))
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed here")
 def test_with_everything_installed_all_engines_are_offered():
-    assert not any(dependencies.engine_availability(ENGINES).values())
+    assert not any(dependencies.engine_availability(dependencies.engine_choices()).values())

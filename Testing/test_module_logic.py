@@ -52,12 +52,16 @@ def small_chest(slicerio_data):
 
 
 def test_engine_options_from_the_panel():
+    from rau.options import DEFAULTS, EngineOptions
+
     logic_class = load_rauslicer().RAUSlicerLogic
-    panel = types.SimpleNamespace(device="auto", sam2Model=" facebook/sam2.1-hiera-tiny ", vlmModel="/models/qwen", vlmServer="")
-    assert logic_class.engineOptions(panel) == {"sam2_model": "facebook/sam2.1-hiera-tiny", "vlm_model": "/models/qwen"}
-    panel.device, panel.vlmServer = "cuda", "http://gpu-box:8000/v1"
-    assert logic_class.engineOptions(panel)["device"] == "cuda"
-    assert logic_class.engineOptions(panel)["vlm_server"] == "http://gpu-box:8000/v1"
+    panel = types.SimpleNamespace(device="", sam2Model=" tiny ", vlmModel="/models/qwen", vlmServer="", vlmAdapter="")
+    options = logic_class.engineOptions(panel)
+    assert isinstance(options, EngineOptions)
+    assert options == DEFAULTS.replace(sam2_model="tiny", vlm_model="/models/qwen")  # empty fields: the CLI's defaults
+    panel.device, panel.vlmServer, panel.vlmAdapter = "cuda", "http://gpu-box:8000/v1", " /adapters/ct "
+    options = logic_class.engineOptions(panel)
+    assert (options.device, options.vlm_server, options.vlm_adapter) == ("cuda", "http://gpu-box:8000/v1", "/adapters/ct")
 
 
 def test_process_finds_structures_in_a_moved_target_and_exports(mrml_scene, small_chest, tmp_path):

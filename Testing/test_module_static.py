@@ -88,6 +88,21 @@ def test_every_parameter_the_ui_binds_exists_in_the_parameter_node():
     assert bound and not bound - fields, f"the .ui binds unknown parameters: {sorted(bound - fields)}"
 
 
+def test_the_panel_has_the_vlm_adapter_field_bound_to_an_engine_option():
+    root = ElementTree.parse(UI_FILE).getroot()
+    widget = next(w for w in root.iter("widget") if w.get("name") == "vlmAdapterLineEdit")
+    bound = next(p.findtext("string") for p in widget.iter("property") if p.get("name") == "SlicerParameterName")
+    assert bound == "vlmAdapter"
+    sys.path.insert(0, str(MODULE / "Logic"))
+    from rau.options import EngineOptions
+
+    mapping = ast.literal_eval(next(
+        n.value for n in ast.parse(MODULE_FILE.read_text(encoding="utf-8")).body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PANEL_OPTIONS"))
+    assert mapping["vlmAdapter"] == "vlm_adapter"
+    assert set(mapping.values()) <= set(EngineOptions.__dataclass_fields__)
+
+
 def test_ui_connects_every_mrml_widget_to_the_scene():
     root = ElementTree.parse(UI_FILE).getroot()
     mrml = {w.get("name") for w in root.iter("widget") if w.get("class") in ("qMRMLNodeComboBox", "qSlicerMarkupsPlaceWidget")}

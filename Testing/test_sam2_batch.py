@@ -32,8 +32,8 @@ def test_a_batched_step_equals_transformers_per_object_forward(tiny_sam2):
     masks[0][8:30, 10:40], masks[1][30:60, 20:50] = 1, 1
     box = {"point_coords": torch.tensor([[[[20.0, 30.0], [50.0, 60.0]]]]), "point_labels": torch.tensor([[[2, 3]]], dtype=torch.int32)}
 
-    tracker = Tracker(model, video, FeatureCache(8))
-    tracker.add_structures({"a": (0, masks[0]), "b": (0, masks[1])})
+    tracker = Tracker(model, video, FeatureCache(8), first_target_frame=1)
+    tracker.add_structures({"a": [(0, masks[0])], "b": [(0, masks[1])]})
     first = tracker.step(["a", "b"], 1, False, {})
     second = tracker.step(["a", "b"], 2, False, {"b": box})
 

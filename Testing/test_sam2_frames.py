@@ -53,9 +53,16 @@ def test_frames_are_windowed_in_float_and_leave_the_volume_untouched():
     original = array.copy()
     image = Image(array)
     source = SliceSource(image, 0, 1, (-100.0, 100.0), SliceGeometry.of(image, 0, 16))
-    frame = Frames([source], "cpu", torch.float32)[0]
+    frame = Frames([source], "cpu", torch.float32, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))[0]
     assert frame.shape == (3, 16, 16) and frame.dtype == torch.float32
     assert np.array_equal(array, original)
     values = frame[0].unique()
     assert len(values) > 3  # a ramp, not a uint8-style two-level image
     assert intensity_window(array, (-160, 240)) == (-160.0, 240.0)
+
+
+def test_frames_use_the_checkpoints_normalisation():
+    image = Image(np.full((1, 4, 4), 100.0, np.float32), ndim=2)
+    source = SliceSource(image, 0, 0, (0.0, 200.0), SliceGeometry.of(image, 0, 4))
+    frame = Frames([source], "cpu", torch.float32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))[0]
+    assert torch.allclose(frame, torch.zeros(3, 4, 4))  # 0.5 in the window, (0.5 - 0.5) / 0.5

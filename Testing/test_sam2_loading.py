@@ -61,3 +61,38 @@ def test_engines_run_from_the_cli(tiny_sam2, tmp_path, engine):
     summary = json.loads((tmp_path / "out" / "target.result.json").read_text())
     assert summary["engine"] == engine
     assert [s["prompts"]["slice_axis"] for s in summary["structures"] if s["found"]] == ["k"] * sum(s["found"] for s in summary["structures"])
+
+
+def test_sam2_and_the_sam3_tracker_load_through_the_same_loader_and_segment(tiny_sam2, tmp_path):
+    from tiny_sam3 import save_tiny_sam3_tracker
+
+    from rau.engines.base import Reference, Request
+    from rau.image import Image
+    from rau.labels import Segmentation
+    from rau.sam2.model import describe
+
+    sam3 = save_tiny_sam3_tracker(tmp_path / "sam3")
+    (sam3 / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.5] * 3, "image_std": [0.5] * 3, "size": {"height": 56, "width": 56}}))
+    rng = np.random.default_rng(0)
+    labels = np.zeros((5, 20, 20), np.uint8)
+    labels[1:4, 4:12, 5:14] = 1
+    reference = Image(rng.normal(size=labels.shape).astype(np.float32), spacing=(1, 1, 3))
+    request = Request([Reference(reference, Segmentation.from_label_map(reference.with_array(labels)))], reference)
+    for folder, name, size, mean in ((tiny_sam2["always"], "Sam2VideoModel", 64, 0.485), (sam3, "Sam3TrackerVideoModel", 56, 0.5)):
+        assert describe(folder)["class"] == name
+        segmenter = Sam2Segmenter(str(folder), device="cpu")
+        assert type(segmenter.model).__name__ == name
+        assert (segmenter.style.size, segmenter.style.mean[0]) == (size, mean)
+        result = segmenter.segment(request, None)
+        assert result.structures[0].found and result.details["frames_encoded"] == 6
+
+
+def test_an_unknown_model_type_names_the_known_ones(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(ModelNotAvailableError, match="'bert' is not a SAM video model.*sam3_tracker_video"):
+        Sam2Segmenter(str(tmp_path), device="cpu").model
+
+
+def test_medsam2_alias_says_where_to_get_the_weights():
+    with pytest.raises(ModelNotAvailableError, match="huggingface.co/wanglab/MedSAM2.*rau models convert"):
+        model_source("medsam2")

@@ -16,6 +16,7 @@ from rau.boxes import Box
 from rau.engines.base import Progress, Reference, Request
 from rau.engines.rau import RAUEngine
 from rau.image import Image
+from rau.options import EngineOptions
 from rau.result import Result
 from rau.sam2.segmenter import slice_boxes_along
 from rau.train.conversations import conversation
@@ -145,4 +146,4 @@ def test_rau_engine_slices_sam2_across_the_vlms_views(subjects):
         assert localization.box.upper[along] - localization.box.lower[along] == 1
         assert localization.answer["target_slice"] == view.target_slice
     with pytest.raises(ValueError, match="slice-axis"):
-        RAUEngine.from_options({"slice_axis": "j", "vlm_server": "http://127.0.0.1:9"})
+        RAUEngine.from_options(EngineOptions(slice_axis="j", vlm_server="http://127.0.0.1:9"))

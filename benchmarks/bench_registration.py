@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from rau.engines import Request, create_engine
+from rau.engines import EngineOptions, Request, create_engine
 from rau.image import Image
 from rau.references import load_reference
 
@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
-    engine = create_engine("registration", {})
+    engine = create_engine("registration", EngineOptions())
     pairs = [("000", "001"), ("002", "003"), ("004", "005"), ("006", "007"), ("008", "009")]
     loaded = [(hc18_reference(r), hc18_reference(t)) for r, t in pairs]
     seconds_2d = [timed(lambda: engine.run(Request([reference], target.image)))[0] for reference, target in loaded]

@@ -22,9 +22,10 @@ def timed_run(folder: Path, request) -> tuple[float, float]:
     """Seconds of a warm segment call on the GPU, and the peak GPU memory (GiB) of that call."""
     import torch
 
+    from rau.options import EngineOptions
     from rau.sam2.segmenter import Sam2Segmenter
 
-    sam2 = Sam2Segmenter(str(folder), device="cuda")
+    sam2 = Sam2Segmenter.from_options(EngineOptions(sam2_model=str(folder), device="cuda"))
     sam2.segment(request, None)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()

@@ -13,16 +13,7 @@ from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
 CORE_MODULES = ("slicerio", "nrrd")
-MODEL_MODULES = ("torch", "transformers")
 SLICER_OWNED = ("SimpleITK", "numpy", "requests", "torch", "torchvision")
-
-ENGINE_CHOICES = (
-    ("rau", "RAU (VLM boxes + SAM2)", CORE_MODULES + MODEL_MODULES),
-    ("registration+sam2", "Registration + SAM2", CORE_MODULES + MODEL_MODULES),
-    ("sam2-memory", "SAM2 memory", CORE_MODULES + MODEL_MODULES),
-    ("registration", "Registration", CORE_MODULES),
-)
-"""(engine name in ``rau.engines.ENGINES``, label, Python modules it needs)."""
 
 
 def missing_modules(modules) -> list[str]:
@@ -30,17 +21,27 @@ def missing_modules(modules) -> list[str]:
     return [name for name in modules if importlib.util.find_spec(name) is None]
 
 
-def engine_availability(registered) -> dict[str, str]:
+def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(name, label, Python modules it needs) for every engine of ``rau.engines.ENGINES``, in its order.
+
+    The engine modules import nothing heavy at file scope, so reading their ``label`` and
+    ``requires`` is cheap and leaves torch and transformers unimported.
+    """
+    from rau.engines import ENGINES, engine_class
+
+    choices = []
+    for name in ENGINES:
+        engine = engine_class(name)
+        choices.append((name, engine.label or name, CORE_MODULES + tuple(engine.requires)))
+    return choices
+
+
+def engine_availability(choices) -> dict[str, str]:
     """Engine name -> '' when it can run, else the reason it cannot (for a disabled combo item)."""
     reasons = {}
-    for name, _label, modules in ENGINE_CHOICES:
+    for name, _label, modules in choices:
         missing = missing_modules(modules)
-        if name not in registered:
-            reasons[name] = "not part of this RAUSlicer version"
-        elif missing:
-            reasons[name] = f"needs {', '.join(missing)}: use 'Install dependencies'"
-        else:
-            reasons[name] = ""
+        reasons[name] = f"needs {', '.join(missing)}: use 'Install dependencies'" if missing else ""
     return reasons
 
 

@@ -18,7 +18,7 @@ import traceback
 
 from rau.errors import InputError, Terminated
 
-COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "serve", "batch"]
+COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "models", "serve", "batch"]
 EXIT_INPUT = 2
 EXIT_INTERNAL = 70
 EXIT_CANCELLED = 130

@@ -7,11 +7,12 @@ Outputs are written by the actors, so the output folder must be shared by every 
 from __future__ import annotations
 
 from rau.batch.worker import WarmWorker
+from rau.options import EngineOptions
 
 RETRIES = 3
 
 
-def run_on_ray(items, engine_name: str, options: dict, address: str, workers: int | None, gpus_per_worker: float,
+def run_on_ray(items, engine_name: str, options: EngineOptions, address: str, workers: int | None, gpus_per_worker: float,
                cpus_per_worker: float, on_row) -> None:
     """Run ``items`` on the Ray cluster at ``address`` (``auto``: the one this machine belongs to; ``local``: start one)."""
     import ray

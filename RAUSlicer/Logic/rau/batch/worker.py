@@ -8,13 +8,14 @@ import time
 from rau.batch.items import WorkItem
 from rau.engines import Request, create_engine
 from rau.io import read_image
+from rau.options import EngineOptions
 from rau.references import load_reference
 
 
 class WarmWorker:
     """Holds one engine (models loaded once) and runs items with it; also the Ray actor class."""
 
-    def __init__(self, engine_name: str, options: dict):
+    def __init__(self, engine_name: str, options: EngineOptions):
         self.engine = create_engine(engine_name, options)
 
     def run(self, item: WorkItem) -> dict:

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = [out / name / file for name in args.cases for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png")]
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
     check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
-    options = {**engine_options(args), "keep_transfers": True}
+    options = engine_options(args, keep_transfers=True)
     for name in args.cases:
         engine_name = CASE_ENGINES.get(name, args.engine)
         engine = create_engine(engine_name, options)

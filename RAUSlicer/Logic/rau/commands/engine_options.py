@@ -1,40 +1,41 @@
-"""Command-line options shared by every command that runs an engine."""
+"""Command-line options shared by every command that runs an engine, made from :class:`rau.options.EngineOptions`."""
 
 from __future__ import annotations
 
 import argparse
+import typing
 
 from rau.engines import DEFAULT_ENGINE, ENGINES
-from rau.validation import argument, check_window, device_name, finite_number, positive_integer, positive_number
-from rau.vlm.server import DEFAULT_TIMEOUT_S
+from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--engine`` and the options engines read (each engine ignores those it does not use)."""
+    """``--engine`` and one flag per engine option (each engine ignores those it does not use).
+
+    Every flag defaults to None ("not given"), so :func:`engine_options` leaves the default to
+    :class:`EngineOptions`. A boolean option whose default is True gets a ``--no-...`` flag.
+    """
     group = parser.add_argument_group("engine")
     group.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help=f"default: {DEFAULT_ENGINE}")
-    group.add_argument("--top-k", type=argument(positive_integer, "--top-k"), default=None, help="references fused when several are given (default 5)")
-    group.add_argument("--fusion", choices=["vote", "staple"], default=None, help="multi-reference fusion (default vote)")
-    group.add_argument("--no-deformable", action="store_true", help="registration: affine only, skip the deformable stage")
-    group.add_argument("--sam2-model", default=None, help="SAM2: tiny, small, base-plus (default), large, a Hugging Face id or a local folder")
-    group.add_argument("--device", type=argument(device_name, "--device"), default=None, help="torch device for models: auto (default), cpu, cuda, mps")
-    group.add_argument("--slice-axis", choices=["auto", "i", "j", "k"], default=None, help="SAM2: volume axis to slice along (default: coarsest spacing)")
-    group.add_argument("--window", type=argument(finite_number, "--window"), nargs=2, metavar=("LOW", "HIGH"), default=None, help="SAM2: intensity window, e.g. -160 240 for abdominal CT (default: 0.5-99.5 percentiles)")
-    group.add_argument("--vlm-model", default=None, help="VLM: Hugging Face id or local folder (default Qwen/Qwen2.5-VL-7B-Instruct); with --vlm-server, the served model name")
-    group.add_argument("--vlm-server", default=None, metavar="URL", help="VLM: OpenAI-compatible server (vLLM, SGLang); images go to this URL only; API key from RAU_VLM_API_KEY")
-    group.add_argument("--vlm-adapter", default=None, metavar="DIR", help="VLM: LoRA adapter folder (e.g. from rau train sft)")
-    group.add_argument("--vlm-family", choices=["qwen2.5-vl", "qwen3-vl", "qwen2-vl"], default=None, help="VLM: coordinate convention when the model name does not tell")
-    group.add_argument("--vlm-timeout", type=argument(positive_number, "--vlm-timeout"), default=None, metavar="S", help=f"VLM server: seconds to wait for one answer (default {DEFAULT_TIMEOUT_S:g})")
-    group.add_argument("--vlm-per-structure", action="store_true", help="VLM: one request per structure instead of one per target")
+    hints = typing.get_type_hints(EngineOptions)
+    for spec in option_fields():
+        if not spec.metadata["cli"]:
+            continue
+        kind, default, text = value_type(hints[spec.name]), getattr(DEFAULTS, spec.name), spec.metadata["help"]
+        if kind is bool:
+            name = flag(spec.name) if not default else "--no-" + spec.name.replace("_", "-")
+            group.add_argument(name, dest=spec.name, action="store_const", const=not default, default=None, help=text)
+            continue
+        extra = {"nargs": 2, "type": float} if kind is tuple else {"type": kind}
+        if spec.metadata["choices"]:
+            extra["choices"] = spec.metadata["choices"]
+        if spec.metadata["metavar"]:
+            extra["metavar"] = spec.metadata["metavar"]
+        shown = f" (default: {default})" if default is not None else ""
+        group.add_argument(flag(spec.name), dest=spec.name, default=None, help=text + shown, **extra)
 
 
-def engine_options(args: argparse.Namespace) -> dict:
-    """The engine options the user set, as a dict for :func:`rau.engines.create_engine`."""
-    keys = ["top_k", "fusion", "vlm_model", "vlm_server", "vlm_adapter", "vlm_family", "vlm_per_structure", "vlm_timeout"]
-    keys += ["sam2_model", "device", "slice_axis", "window"]
-    options = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    if "window" in options:
-        options["window"] = list(check_window(options["window"]))
-    if getattr(args, "no_deformable", False):
-        options["deformable"] = False
-    return options
+def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
+    """The engine options the user gave (others keep their defaults), plus ``fixed`` ones set by the command."""
+    given = {spec.name: getattr(args, spec.name) for spec in option_fields() if getattr(args, spec.name, None) is not None}
+    return EngineOptions.from_dict({**given, **fixed})

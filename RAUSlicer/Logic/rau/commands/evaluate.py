@@ -84,7 +84,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> tupl
     A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM),
     the finished cases are written, the user is told, and the interruption goes on.
     """
-    options = {**engine_options(args), "keep_transfers": True}
+    options = engine_options(args, keep_transfers=True)
     engine = create_engine(args.engine, options)  # bad options stop here, before any case
     description = f"rau evaluate ({args.engine})"
     if args.clicks:

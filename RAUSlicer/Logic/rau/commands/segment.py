@@ -90,7 +90,7 @@ def run_inputs(args: argparse.Namespace) -> dict:
         "reference_bank": absolute(args.reference_bank) if args.reference_bank else None,
         "label_table": absolute(args.label_table) if args.label_table else None,
         "structures": args.structures,
-        "engine_options": engine_options(args),
+        "engine_options": engine_options(args).as_dict(),
     }
 
 
@@ -112,10 +112,10 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
 
 
 def run(args: argparse.Namespace) -> int:
+    options = engine_options(args)  # bad options fail before any file is read
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
     check_outputs(paths.values(), input_paths(args), args.overwrite)
-    options = engine_options(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
     if label_map_suffix(out) == ".png" and target.ndim != 2:

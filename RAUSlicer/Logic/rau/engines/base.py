@@ -22,6 +22,7 @@ from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
 from rau.labels import LabelSet, Segmentation, Structure
+from rau.options import EngineOptions
 from rau.result import Result
 
 
@@ -87,6 +88,8 @@ class Localization:
     source: str = ""
     answer: dict = field(default_factory=dict)
     slice_points: dict[int, tuple[list[tuple[int, int]], list[int]]] = field(default_factory=dict)
+    references: list[str] = field(default_factory=list)
+    """Names of the references this localization came from, best-ranked first (empty: the request's order)."""
 
 
 @dataclass
@@ -109,10 +112,14 @@ class Engine(abc.ABC):
     name: str = "engine"
     model_session: bool = False
     """True when ``Result.session`` holds model state that only a new run rebuilds (``rau correct`` re-runs)."""
+    label: str = ""
+    """How the Slicer panel names the engine (default: ``name``)."""
+    requires: tuple[str, ...] = ()
+    """Python modules it needs beyond ``rau``'s own (the panel checks them without importing)."""
 
     @classmethod
-    def from_options(cls, options: dict) -> "Engine":
-        """Build from CLI/GUI options; engines pick the keys they understand."""
+    def from_options(cls, options: EngineOptions) -> "Engine":
+        """Build from the engine options; each engine reads the fields that apply to it."""
         return cls()
 
     @abc.abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rau.engines.base import PipelineEngine, Progress, Request
 from rau.errors import OptionError
+from rau.options import EngineOptions
 from rau.result import Result
 from rau.vlm.key_slices import axial_axis
 
@@ -18,18 +19,28 @@ class RAUEngine(PipelineEngine):
 
     name = "rau"
     model_session = True
+    label = "RAU (VLM boxes + SAM2)"
+    requires = ("torch", "transformers")
+    ranker = None
+    """Ranks several references (:func:`rau.engines.registration.rank`): the VLM sees the best one, SAM2 holds the top-k."""
 
     @classmethod
-    def from_options(cls, options: dict) -> "RAUEngine":
+    def from_options(cls, options: EngineOptions) -> "RAUEngine":
         from rau.sam2.segmenter import Sam2Segmenter
         from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
 
-        if options.get("slice_axis") not in (None, "auto"):
+        if options.slice_axis != "auto":
             raise OptionError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
-        localizer = VLMLocalizer(create_backend(options), per_structure=bool(options.get("vlm_per_structure")))
-        return cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
+        from rau.engines.registration import RegistrationEngine
+
+        localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
+        engine = cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
+        engine.ranker = RegistrationEngine.from_options(options)
+        return engine
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         self.segmenter.slice_axis = "kji"[axial_axis(request.target)]
+        if self.ranker is not None:
+            request = self.ranker.ranked_references(request, progress)
         return super().run(request, progress)

@@ -20,6 +20,7 @@ from rau.fusion import fuse
 from rau.image import Image
 from rau.label_transfer import SoftMask, warp_structures
 from rau.labels import Structure
+from rau.options import EngineOptions
 from rau.registration import Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 
@@ -37,6 +38,7 @@ class RegistrationEngine(Engine):
     """Registration-based label transfer; several references are ranked and the ``top_k`` best fused."""
 
     name = "registration"
+    label = "Registration"
 
     def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote", keep_transfers: bool = False):
         """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
@@ -45,11 +47,9 @@ class RegistrationEngine(Engine):
         self.settings, self.top_k, self.fusion, self.keep_transfers = settings, top_k, fusion, keep_transfers
 
     @classmethod
-    def from_options(cls, options: dict) -> "RegistrationEngine":
-        settings = RegistrationSettings()
-        if "deformable" in options:
-            settings = replace(settings, deformable=bool(options["deformable"]))
-        return cls(settings, int(options.get("top_k") or 5), options.get("fusion") or "vote", bool(options.get("keep_transfers")))
+    def from_options(cls, options: EngineOptions) -> "RegistrationEngine":
+        settings = replace(RegistrationSettings(), deformable=options.deformable)
+        return cls(settings, options.top_k, options.fusion, options.keep_transfers)
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -61,7 +61,7 @@ class RegistrationEngine(Engine):
         for index, reference in enumerate(request.references):
             progress(f"registering {reference.name}", index / (len(request.references) + 1))
             transfers.append(transfer(reference, request.target, names, self.settings))
-        ranked = sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
+        ranked = rank(transfers)
         chosen = ranked[: self.top_k]
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
         structures = [self._fuse_structure(request, structure, chosen) for structure in labels]
@@ -78,6 +78,21 @@ class RegistrationEngine(Engine):
         progress("done", 1.0)
         return attach_session(result)
 
+    def ranked_references(self, request: Request, progress: Progress | None = None) -> Request:
+        """``request`` with its references in :func:`rank` order (registration only, nothing warped).
+
+        One reference needs no ranking and costs nothing.
+        """
+        validate_request(request)
+        if len(request.references) < 2:
+            return request
+        progress = progress or Progress()
+        transfers = []
+        for index, reference in enumerate(request.references):
+            progress(f"ranking references: registering {reference.name}", index / len(request.references))
+            transfers.append(transfer(reference, request.target, [], self.settings))
+        return replace(request, references=[t.reference for t in rank(transfers)])
+
     def _fuse_structure(self, request: Request, structure: Structure, chosen: list[Transfer]) -> StructureResult:
         name = structure.name
         landed = [t.masks[name] for t in chosen if t.masks.get(name) is not None]
@@ -90,6 +105,15 @@ class RegistrationEngine(Engine):
         mask[fused.region] = fused.values > 0.5
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
         return StructureResult(structure, mask, confidence, self.name, prompts)
+
+
+def rank(transfers: list[Transfer]) -> list[Transfer]:
+    """The one reference ranking every engine uses: best match to the target first.
+
+    The registration engine fuses the first ``top_k``; the SAM2 engines put the first ``top_k`` in
+    SAM2's memory and the ``rau`` engine shows the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
+    """
+    return sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings) -> Transfer:
@@ -140,7 +164,7 @@ class RegistrationLocalizer(Localizer):
         self.engine = engine
 
     @classmethod
-    def from_options(cls, options: dict) -> "RegistrationLocalizer":
+    def from_options(cls, options: EngineOptions) -> "RegistrationLocalizer":
         return cls(RegistrationEngine.from_options(options))
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
@@ -156,4 +180,5 @@ def localization_from(item: StructureResult) -> Localization:
     for k in np.flatnonzero(item.mask.any(axis=(1, 2))):
         box = Box.from_mask(item.mask[k : k + 1])
         slice_boxes[int(k)] = Box((box.lower[0], box.lower[1], int(k)), (box.upper[0], box.upper[1], int(k) + 1))
-    return Localization(item.structure, True, item.box, item.confidence, slice_boxes, source="registration")
+    references = list(item.prompts.get("references", []))  # the top-k references, in rank order
+    return Localization(item.structure, True, item.box, item.confidence, slice_boxes, source="registration", references=references)

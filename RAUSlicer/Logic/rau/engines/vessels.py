@@ -23,8 +23,10 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, Request, validate_request
+from rau.errors import OptionError
 from rau.image import GeometryError
 from rau.labels import LabelSet
+from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
 from rau.vessels.naming import Naming, name_segments
@@ -33,7 +35,6 @@ from rau.vessels.prompts import centreline_points
 from rau.vessels.session import VesselSession
 from rau.vessels.vesselness import vessel_mask, vesselness
 
-DEFAULT_TOP_K = 3
 
 
 @dataclass
@@ -50,15 +51,16 @@ class VesselEngine(Engine):
     """Vessel-tree label transfer for 2D angiograms (see module doc)."""
 
     name = "vessels"
+    label = "Vessels (coronary angiograms)"
 
-    def __init__(self, top_k: int = DEFAULT_TOP_K, deformable: bool = True):
+    def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = True):
         if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+            raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
         self.top_k, self.deformable = top_k, deformable
 
     @classmethod
-    def from_options(cls, options: dict) -> "VesselEngine":
-        return cls(int(options.get("top_k") or DEFAULT_TOP_K), bool(options.get("deformable", True)))
+    def from_options(cls, options: EngineOptions) -> "VesselEngine":
+        return cls(options.top_k, options.deformable)
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -195,9 +197,12 @@ class VesselSam2Engine(PipelineEngine):
     """The vessel engine's boxes and centreline points as SAM2 prompts (reference in SAM2's memory)."""
 
     name = "vessels+sam2"
+    label = "Vessels + SAM2"
+    requires = ("torch", "transformers")
+    model_session = True
 
     @classmethod
-    def from_options(cls, options: dict) -> "VesselSam2Engine":
+    def from_options(cls, options: EngineOptions) -> "VesselSam2Engine":
         from rau.sam2.segmenter import Sam2Segmenter
 
         return cls(VesselLocalizer(VesselEngine.from_options(options)), Sam2Segmenter.from_options(options, name=cls.name), cls.name)

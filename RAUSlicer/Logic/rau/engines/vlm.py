@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rau.engines.base import Localization, PipelineEngine, Progress, Request, Segmenter
+from rau.options import EngineOptions
 from rau.result import Result, StructureResult
 
 
@@ -51,11 +52,13 @@ class VLMBoxEngine(PipelineEngine):
     """VLM localization, boxes as masks."""
 
     name = "vlm-box"
+    label = "VLM boxes"
+    requires = ("torch", "transformers")
 
     @classmethod
-    def from_options(cls, options: dict) -> "VLMBoxEngine":
+    def from_options(cls, options: EngineOptions) -> "VLMBoxEngine":
         from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
 
-        localizer = VLMLocalizer(create_backend(options), per_structure=bool(options.get("vlm_per_structure")))
+        localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
         return cls(localizer, BoxSegmenter(), cls.name)

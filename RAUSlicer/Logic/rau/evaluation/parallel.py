@@ -16,11 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from rau.engines import create_engine
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, try_case
+from rau.options import EngineOptions
 
 _worker_engine = None
 
 
-def evaluate_in_processes(engine_name: str, options: dict, cases: list[Case], jobs: int) -> Iterator[CaseScore]:
+def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int) -> Iterator[CaseScore]:
     """Score ``cases`` in ``jobs`` worker processes; yields one :class:`CaseScore` per case, in order."""
     import SimpleITK as sitk
 
@@ -30,7 +31,7 @@ def evaluate_in_processes(engine_name: str, options: dict, cases: list[Case], jo
         yield from pool.map(_score_case, cases)
 
 
-def _start_worker(engine_name: str, options: dict, threads: int) -> None:
+def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> None:
     import SimpleITK as sitk
 
     global _worker_engine

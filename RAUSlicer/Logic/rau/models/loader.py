@@ -5,6 +5,7 @@ torch and transformers are imported inside the functions, so ``import rau`` stay
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -102,3 +103,34 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
 def load_processor(processor_class, source: ModelSource):
     """``processor_class.from_pretrained`` on the resolved folder (processors, tokenizers)."""
     return processor_class.from_pretrained(str(resolve(source)))
+
+
+PROCESSOR_FILES = ("processor_config.json", "video_preprocessor_config.json", "preprocessor_config.json")
+
+
+def read_config(folder: Path) -> dict:
+    """The model's ``config.json`` as a dict."""
+    path = Path(folder) / "config.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelNotAvailableError(f"{path}: cannot read the model config ({error})") from error
+
+
+def processor_settings(folder: Path) -> dict:
+    """``image_mean``, ``image_std`` and ``size`` from the checkpoint's processor files, where it has them.
+
+    Looks in ``processor_config.json`` (also inside its ``video_processor``/``image_processor`` parts),
+    ``video_preprocessor_config.json`` and ``preprocessor_config.json``, first found wins per key.
+    """
+    found: dict = {}
+    for name in PROCESSOR_FILES:
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for part in (document, document.get("video_processor") or {}, document.get("image_processor") or {}):
+            for key in ("image_mean", "image_std", "size"):
+                if key in part and key not in found:
+                    found[key] = part[key]
+    return found

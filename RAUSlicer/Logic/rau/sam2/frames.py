@@ -16,8 +16,6 @@ import numpy as np
 
 from rau.image import Image
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 AXIS_NAMES = {"k": 0, "j": 1, "i": 2}
 
 
@@ -135,11 +133,13 @@ class SliceSource:
 class Frames(Mapping):
     """Frame index -> normalised (3, size, size) tensor, computed on demand and never stored.
 
-    Plugs into a Hugging Face ``Sam2VideoInferenceSession`` as its ``processed_frames``.
+    ``mean``/``std``: the checkpoint's per-channel normalisation (:class:`rau.sam2.model.FrameStyle`).
+    Plugs into a Hugging Face video inference session as its ``processed_frames``.
     """
 
-    def __init__(self, sources: list[SliceSource], device: str, dtype):
+    def __init__(self, sources: list[SliceSource], device: str, dtype, mean, std):
         self.sources, self.device, self.dtype = sources, device, dtype
+        self.mean, self.std = tuple(mean), tuple(std)
 
     def __len__(self):
         return len(self.sources)
@@ -155,6 +155,6 @@ class Frames(Mapping):
         plane = take_slice(source.image.array, source.axis, source.index).astype(np.float32)
         plane = torch.from_numpy(np.clip((plane - low) / (high - low), 0.0, 1.0))
         frame_plane = source.geometry.to_frame(plane.to(self.device))
-        mean = torch.tensor(IMAGENET_MEAN, device=self.device)[:, None, None]
-        std = torch.tensor(IMAGENET_STD, device=self.device)[:, None, None]
+        mean = torch.tensor(self.mean, device=self.device)[:, None, None]
+        std = torch.tensor(self.std, device=self.device)[:, None, None]
         return ((frame_plane[None] - mean) / std).to(self.dtype)

@@ -1,8 +1,38 @@
-"""Loading SAM2 video models (Hugging Face id, alias or local folder) through :mod:`rau.models.loader`."""
+"""Loading SAM2-family video models (Hugging Face id, alias or local folder) through :mod:`rau.models.loader`.
+
+The model class comes from the checkpoint's ``config.json`` ``model_type`` (:data:`VIDEO_MODELS`): SAM2 and
+SAM2.1 (and MedSAM2, a fine-tuned SAM2.1) load as ``Sam2VideoModel``, SAM 3's tracker as
+``Sam3TrackerVideoModel``; both share the memory interface :mod:`rau.sam2.batch` uses. Frame normalisation
+and size come from the checkpoint's processor config, else from the model family's defaults.
+"""
 
 from __future__ import annotations
 
-from rau.models.loader import ModelSource, load_model
+from dataclasses import dataclass
+from pathlib import Path
+
+from rau.models.loader import ModelNotAvailableError, ModelSource, load_model, processor_settings, read_config, resolve
+from rau.options import DEFAULTS
+
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+HALF = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+@dataclass(frozen=True)
+class VideoModelKind:
+    """A family of checkpoints: the transformers class that runs it and its default frame normalisation."""
+
+    class_name: str
+    family: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+VIDEO_MODELS = {
+    "sam2_video": VideoModelKind("Sam2VideoModel", "SAM2 / SAM2.1", *IMAGENET),
+    "sam3_tracker_video": VideoModelKind("Sam3TrackerVideoModel", "SAM 3 tracker", *HALF),
+}
+"""config.json ``model_type`` -> kind. A new family: one line here (its class must have SAM2's memory interface)."""
 
 MODEL_ALIASES = {
     "tiny": "facebook/sam2.1-hiera-tiny",
@@ -10,17 +40,64 @@ MODEL_ALIASES = {
     "base-plus": "facebook/sam2.1-hiera-base-plus",
     "large": "facebook/sam2.1-hiera-large",
 }
-DEFAULT_MODEL = "base-plus"
+MEDSAM2_HELP = (
+    "MedSAM2 (SAM2.1-tiny fine-tuned on medical images, 512 px frames) is published as an original-format "
+    "checkpoint: download MedSAM2_latest.pt from https://huggingface.co/wanglab/MedSAM2 (licence: see that page), "
+    "convert it once with 'rau models convert MedSAM2_latest.pt --config medsam2 --out medsam2', "
+    "then pass the folder: --sam2-model medsam2/ (a folder named medsam2 is used when it exists)"
+)
+
+
+@dataclass(frozen=True)
+class FrameStyle:
+    """How target slices become model frames: side length in pixels and per-channel mean/std."""
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
 
 
 def model_source(name: str | None = None, revision: str | None = None, cache_dir: str | None = None) -> ModelSource:
-    """The source for an alias (tiny/small/base-plus/large), a Hugging Face id or a local folder."""
-    name = name or DEFAULT_MODEL
+    """The source for an alias (tiny/small/base-plus/large/medsam2), a Hugging Face id or a local folder."""
+    name = name or DEFAULTS.sam2_model
+    if name == "medsam2" and not Path(name).is_dir():
+        raise ModelNotAvailableError(MEDSAM2_HELP)
     return ModelSource(MODEL_ALIASES.get(name, name), revision=revision, cache_dir=cache_dir)
 
 
-def load_sam2(source: ModelSource, device: str | None = None):
-    """A ``Sam2VideoModel`` in eval mode on ``device`` (auto: CUDA, MPS, else CPU with a warning)."""
-    from transformers import Sam2VideoModel
+def model_kind(folder: Path) -> VideoModelKind:
+    """The kind named by the folder's ``config.json`` ``model_type``; unknown types raise with the known ones."""
+    model_type = read_config(folder).get("model_type")
+    if model_type not in VIDEO_MODELS:
+        known = ", ".join(f"{key} ({kind.family})" for key, kind in VIDEO_MODELS.items())
+        raise ModelNotAvailableError(f"{folder}: model_type {model_type!r} is not a SAM video model rau can run; known: {known}")
+    return VIDEO_MODELS[model_type]
 
-    return load_model(Sam2VideoModel, source, device)
+
+def frame_style(folder: Path, kind: VideoModelKind, model_size: int) -> FrameStyle:
+    """Frame size and normalisation from the checkpoint's processor config (defaults: the kind's, the model's size)."""
+    settings = processor_settings(folder)
+    size = settings.get("size") or {}
+    side = size.get("height", size.get("longest_edge", model_size)) if isinstance(size, dict) else int(size)
+    if int(side) != int(model_size):
+        raise ModelNotAvailableError(f"{folder}: processor frame size {side} differs from the model's image_size {model_size}")
+    return FrameStyle(int(model_size), tuple(settings.get("image_mean", kind.mean)), tuple(settings.get("image_std", kind.std)))
+
+
+def load_sam2(source: ModelSource, device: str | None = None):
+    """``(model, FrameStyle)``: the checkpoint's video model class in eval mode on ``device`` (auto: CUDA, MPS, else CPU)."""
+    import transformers
+
+    folder = resolve(source)
+    kind = model_kind(folder)
+    model = load_model(getattr(transformers, kind.class_name), ModelSource(str(folder)), device)
+    return model, frame_style(folder, kind, int(model.config.image_size))
+
+
+def describe(folder: Path) -> dict:
+    """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights."""
+    kind = model_kind(folder)
+    config = read_config(folder)
+    size = config.get("image_size") or (config.get("vision_config") or {}).get("image_size")
+    style = frame_style(folder, kind, int(size))
+    return {"class": kind.class_name, "family": kind.family, "frame_size": style.size, "mean": style.mean, "std": style.std}

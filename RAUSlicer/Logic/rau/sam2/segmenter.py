@@ -9,8 +9,10 @@ import numpy as np
 from rau.boxes import Box
 from rau.engines.base import Localization, Progress, Request, Segmenter, validate_request
 from rau.image import Image
+from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.sam2.cache import FeatureCache
+from rau.sam2.conditioning import choose
 from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window, matching_axis, slice_axis, take_slice
 from rau.sam2.model import load_sam2, model_source
 from rau.sam2.session import Plan, Sam2Session
@@ -24,82 +26,101 @@ class Sam2Segmenter(Segmenter):
     i, j, k or auto (coarsest spacing). ``window``: (low, high) intensities, default 0.5-99.5 percentiles.
     ``cache_frames``: target frames whose image features stay cached (reference frames always stay).
     ``objects_per_pass``: most structures in one memory-attention batch (bounds its activation memory).
+    ``top_k``: references per structure in SAM2's memory. ``slice_margin``: slices tracked beyond a
+    structure's localized extent.
     """
 
     def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_frames=8,
-                 objects_per_pass=8, name="sam2"):
+                 objects_per_pass=8, name="sam2", top_k=DEFAULTS.top_k, slice_margin=DEFAULTS.slice_margin):
         self.source = model_source(model, revision, cache_dir)
         self.device, self.slice_axis, self.window = device, slice_axis, window
+        self.top_k, self.slice_margin = top_k, slice_margin
         self.cache_frames, self.objects_per_pass, self.name = cache_frames, objects_per_pass, name
-        self._model = None
+        self._model = self._style = None
 
     @classmethod
-    def from_options(cls, options: dict, name: str = "sam2") -> "Sam2Segmenter":
-        """Build from CLI/GUI options (``sam2_model``, ``device``, ``slice_axis``, ``window``, ``sam2_revision``, ``model_cache``)."""
+    def from_options(cls, options: EngineOptions, name: str = "sam2") -> "Sam2Segmenter":
+        """Build from the engine options (``sam2_model``, ``device``, ``slice_axis``, ``window``, ``top_k``, ...)."""
         return cls(
-            model=options.get("sam2_model"),
-            device=options.get("device"),
-            slice_axis=options.get("slice_axis"),
-            window=options.get("window"),
-            revision=options.get("sam2_revision"),
-            cache_dir=options.get("model_cache"),
+            model=options.sam2_model,
+            device=options.device,
+            slice_axis=options.slice_axis,
+            window=options.window,
+            revision=options.sam2_revision,
+            cache_dir=options.model_cache,
             name=name,
+            top_k=options.top_k,
+            slice_margin=options.slice_margin,
         )
 
     @property
     def model(self):
-        """The SAM2 video model, loaded on first use and kept."""
+        """The SAM2-family video model, loaded on first use and kept."""
         if self._model is None:
-            self._model = load_sam2(self.source, self.device)
+            self._model, self._style = load_sam2(self.source, self.device)
         return self._model
 
+    @property
+    def style(self):
+        """The checkpoint's :class:`rau.sam2.model.FrameStyle` (frame size, normalisation)."""
+        return self.model and self._style
+
     def segment(self, request: Request, localizations: dict[str, Localization] | None, progress: Progress | None = None) -> Result:
+        """Segment every requested structure; each starts from its :func:`rau.sam2.conditioning.choose` frames.
+
+        ``request.references`` are taken best-ranked first (engines rank them with
+        :func:`rau.engines.registration.rank`); a localization's ``references`` list overrides that order.
+        """
         progress = progress or Progress()
         validate_request(request)
         started = time.perf_counter()
         progress("loading SAM2", 0.0)
-        model = self.model
-        target, reference = request.target, request.references[0]
+        model, size = self.model, self.style.size
+        target, references = request.target, request.references
+        localizations = localizations or {}
         axis = slice_axis(target, self.slice_axis)
-        reference_axis = matching_axis(reference.image, target, axis)
-        size = int(model.config.image_size)
-        reference_geometry = SliceGeometry.of(reference.image, reference_axis, size)
-        target_geometry = SliceGeometry.of(target, axis, size)
+        axes = [matching_axis(r.image, target, axis) for r in references]
 
-        missing, reference_slices = {}, {}
+        missing, picks = {}, {}
         for structure in request.labels():
-            mask = reference.segmentation.mask(structure.name)
-            localization = (localizations or {}).get(structure.name)
-            if not mask.any():
-                missing[structure.name] = f"empty in reference {reference.name!r}"
+            localization = localizations.get(structure.name)
+            chosen = choose(request, structure.name, localization, self.top_k, axes)
+            if not chosen:
+                missing[structure.name] = f"empty in reference {references[0].name!r}"
             elif localization is not None and not localization.present:
                 missing[structure.name] = f"not found by {localization.source or 'the localizer'}"
             else:
-                areas = mask.sum(axis=tuple(a for a in range(3) if a != reference_axis))
-                reference_slices[structure.name] = int(np.argmax(areas))
+                picks[structure.name] = chosen
 
-        distinct = sorted(set(reference_slices.values()))
-        reference_window = intensity_window(reference.image.array, self.window)
+        distinct = sorted({frame for chosen in picks.values() for frame in chosen})
+        used = sorted({index for index, _ in distinct})
+        geometries = {i: SliceGeometry.of(references[i].image, axes[i], size) for i in used}
+        windows = {i: intensity_window(references[i].image.array, self.window) for i in used}
+        target_geometry = SliceGeometry.of(target, axis, size)
         target_window = intensity_window(target.array, self.window)
-        sources = [SliceSource(reference.image, reference_axis, r, reference_window, reference_geometry) for r in distinct]
+        sources = [SliceSource(references[i].image, axes[i], r, windows[i], geometries[i]) for i, r in distinct]
         sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in range(target.shape[axis])]
-        frames = Frames(sources, str(model.device), model.dtype)
-        cache = FeatureCache(self.cache_frames, pinned=range(len(distinct)))
-        tracker = Tracker(model, frames, cache, self.objects_per_pass)
+        frames = Frames(sources, str(model.device), model.dtype, self.style.mean, self.style.std)
+        cache = FeatureCache(self.cache_frames)
+        tracker = Tracker(model, frames, cache, self.objects_per_pass, first_target_frame=len(distinct))
         session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name)
 
         import torch
 
         conditioning = {}
-        for name, r in reference_slices.items():
-            structure = request.labels().get(name)
-            plan = make_plan(structure, (localizations or {}).get(name), session, (r + 0.5) / reference.image.shape[reference_axis])
+        for name, chosen in picks.items():
+            best, first = chosen[0]  # the best-ranked reference's largest cross-section
+            position = (first + 0.5) / references[best].image.shape[axes[best]]
+            plan = make_plan(request.labels().get(name), localizations.get(name), session, position, self.slice_margin)
             if plan is None:
                 missing[name] = "its localization box lies outside the target image"
                 continue
             session.plans[name] = plan
-            plane = torch.from_numpy(take_slice(reference.segmentation.mask(name), reference_axis, r).astype(np.float32))
-            conditioning[name] = (distinct.index(r), (reference_geometry.to_frame(plane) >= 0.5).to(model.device, model.dtype))
+            conditioning[name] = []
+            for index, r in chosen:
+                plane = torch.from_numpy(take_slice(references[index].segmentation.mask(name), axes[index], r).astype(np.float32))
+                mask = (geometries[index].to_frame(plane) >= 0.5).to(model.device, model.dtype)
+                conditioning[name].append((distinct.index((index, r)), mask))
         tracker.add_structures(conditioning)
 
         found = session.run(list(session.plans), progress) if session.plans else {}
@@ -109,16 +130,21 @@ class Sam2Segmenter(Segmenter):
         ]
         details = {
             "model": self.source.name,
+            "model_class": type(model).__name__,
             "device": str(model.device),
             "slice_axis": "kji"[axis],
             "frames_encoded": cache.encoded,
+            "conditioning": {n: [f"{references[i].name}:{r}" for i, r in chosen] for n, chosen in picks.items()},
             "slices_visited": {n: [min(v), max(v)] if v else None for n, v in session.visited.items()},
         }
         return Result(target, structures, self.name, time.perf_counter() - started, details, session)
 
 
-def make_plan(structure, localization: Localization | None, session: Sam2Session, reference_position: float) -> Plan | None:
-    """Start slice and box prompts for one structure; None when all its boxes miss the target."""
+def make_plan(structure, localization: Localization | None, session: Sam2Session, reference_position: float, margin: int = 0) -> Plan | None:
+    """Start slice, box prompts and tracked span for one structure; None when all its boxes miss the target.
+
+    With a localization the structure is tracked only on its localized slices plus ``margin`` each side.
+    """
     slices = session.slices
     if localization is None or (not localization.slice_boxes and localization.box is None):
         start = min(slices - 1, int(reference_position * slices)) if slices > 1 else 0
@@ -134,7 +160,16 @@ def make_plan(structure, localization: Localization | None, session: Sam2Session
         if k in prompts and points:
             prompts[k] = _with_points(prompts[k], [session.geometry.point_to_frame(row, col) for row, col in points], labels)
     start = max(boxes, key=lambda k: (boxes[k][2] - boxes[k][0]) * (boxes[k][3] - boxes[k][1]))
-    return Plan(structure, start, prompts, localization.source or "boxes")
+    low, high = localized_extent(localization, session.target, session.axis)
+    span = (max(0, min(low, start) - margin), min(slices, max(high, start + 1) + margin))
+    return Plan(structure, start, prompts, localization.source or "boxes", span)
+
+
+def localized_extent(localization: Localization, target: Image, axis: int) -> tuple[int, int]:
+    """The slices [first, last) along ``axis`` that the localization's boxes (per-slice, else its box) cover."""
+    boxes = [box.clip(target) for box in (list(localization.slice_boxes.values()) or [localization.box])]
+    boxes = [box for box in boxes if not box.empty]
+    return min(box.lower[2 - axis] for box in boxes), max(box.upper[2 - axis] for box in boxes)
 
 
 def slice_boxes_along(localization: Localization, target: Image, axis: int) -> dict[int, tuple[int, int, int, int]]:

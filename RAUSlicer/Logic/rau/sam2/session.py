@@ -17,12 +17,22 @@ from rau.session import AXIS_LETTERS, Session, prompt_slice
 
 @dataclass
 class Plan:
-    """How one structure is tracked: its start slice and its prompts per target slice (SAM2 point inputs)."""
+    """How one structure is tracked: its start slice and its prompts per target slice (SAM2 point inputs).
+
+    ``span``: the slices [first, last) it may be tracked on (its localized extent plus a margin), or None
+    for the whole target. ``corrections``: corrected slice -> SAM2 output, each a conditioning frame of
+    the structure from the next ``propagate`` on.
+    """
 
     structure: Structure
     start: int
     prompts: dict[int, dict] = field(default_factory=dict)
     source: str = "memory"
+    span: tuple[int, int] | None = None
+    corrections: dict[int, dict] = field(default_factory=dict)
+
+    def allows(self, k: int) -> bool:
+        return self.span is None or self.span[0] <= k < self.span[1]
 
 
 class Sam2Session(Session):
@@ -38,6 +48,7 @@ class Sam2Session(Session):
         self.first_target_frame, self.engine = first_target_frame, engine
         self.plans: dict[str, Plan] = {}
         self.visited: dict[str, list[int]] = {}
+        self._undo: dict[str, list] = {}
 
     @property
     def slices(self) -> int:
@@ -61,7 +72,7 @@ class Sam2Session(Session):
             alive = set(present_at_start)
             order = range(min(starts.values()), self.slices) if not reverse else range(max(starts.values()) - 1, -1, -1)
             for k in order:
-                stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n])]
+                stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n]) and self.plans[n].allows(k)]
                 logits = {}
                 for name, (slice_logits, score) in self._step(stepping, k, reverse).items():
                     visited[name].append(k)
@@ -118,10 +129,10 @@ class Sam2Session(Session):
 
     # --- corrections -------------------------------------------------------------------------------
     def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
-        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes.
+        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes, and the
+        corrected slice joins the structure's memory on ``propagate``.
 
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
-        The slice is decoded from the memory the run saw; the memory bank is unchanged until ``propagate``.
         In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
         on cached image and memory-conditioned features.
         """
@@ -131,34 +142,37 @@ class Sam2Session(Session):
         if prompt.box is None and earlier is not None:
             inputs = _append_points(earlier, inputs)
         plan.prompts[k] = inputs
-        low_res, _ = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        output = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        plan.corrections[k] = output
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
-        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(low_res) > 0).cpu().numpy()
+        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(output["pred_masks"][0, 0]) > 0).cpu().numpy()
         previous = self.results[name]
         plan.start = k
-        return StructureResult(
-            plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": sorted(set(previous.prompts.get("corrected_slices", [])) | {k})}
-        )
+        if plan.span is not None:
+            plan.span = (min(plan.span[0], k), max(plan.span[1], k + 1))
+        corrected = sorted(set(previous.prompts.get("corrected_slices", [])) | {k})
+        return StructureResult(plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": corrected})
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
-        """Re-run ``name`` through the volume from its last corrected slice, keeping all its prompts.
-
-        A cancelled propagation keeps the structure's answer; its SAM2 memory is rebuilt by the next one.
-        """
+        """Every corrected slice becomes a conditioning frame; the structure is tracked again from the last one."""
         corrected = self.results[name].prompts.get("corrected_slices", [])
         self.tracker.forget_target(name)
+        plan = self.plans[name]
+        self.tracker.condition_on(name, {self.first_target_frame + k: output for k, output in plan.corrections.items()})
         result = self.run([name], progress)[name]
         result.prompts["corrected_slices"] = corrected
         return result
 
     def _snapshot(self, name: str):
         plan = self.plans[name]
-        return self.results[name], dict(plan.prompts), plan.start
+        return self.results[name], dict(plan.prompts), plan.start, plan.span, dict(plan.corrections), self.tracker.state(name)
 
     def _restore(self, name: str, snapshot) -> None:
-        self.results[name], prompts, self.plans[name].start = snapshot
-        self.plans[name].prompts = prompts
+        plan = self.plans[name]
+        self.results[name], prompts, plan.start, plan.span, corrections, state = snapshot
+        plan.prompts, plan.corrections = prompts, corrections
+        self.tracker.restore(name, state)
 
     def _prompt_inputs(self, prompt: Prompt) -> tuple[int, dict]:
         """Validate a prompt against the target and turn it into SAM2 point inputs on its slice."""

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rau
-from rau.engines import ENGINES
+from rau.engines import ENGINES, engine_class
 from rau.errors import InputError
+from rau.options import EngineOptions
 from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
 from rau.serve.jobs import DeviceQueues, EngineCache, Job
 from rau.serve.options import options_from_json
@@ -22,7 +23,6 @@ from rau.serve.sessions import SessionGone, SessionStore, correct
 from rau.serve.uploads import Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask, prompt_from_json
 
-ENGINE_NEEDS = {"sam2-memory": ("torch",), "registration+sam2": ("torch",), "rau": ("torch", "transformers"), "vlm-box": ("torch", "transformers")}
 CORRECTIONS = ("reprompt", "propagate", "undo")
 
 
@@ -32,12 +32,16 @@ class ServerConfig:
 
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rau-serve-")))
     token: str | None = None
-    engine_options: dict = field(default_factory=dict)
+    engine_options: EngineOptions | dict = field(default_factory=EngineOptions)
     max_upload_bytes: int = 2 << 30
     session_idle_seconds: float = 1800
     max_sessions: int = 16
     max_session_bytes: int = 8 << 30
     max_jobs: int = 1000
+
+    def __post_init__(self):
+        if not isinstance(self.engine_options, EngineOptions):
+            self.engine_options = EngineOptions.from_dict(self.engine_options)
 
 
 class Server:
@@ -90,7 +94,7 @@ class Server:
             "rau_version": rau.__version__,
             "api_version": API_VERSION,
             "engines": engine_availability(),
-            "device": resolved_device(self.config.engine_options.get("device")),
+            "device": resolved_device(self.config.engine_options.device),
             "models_loaded": self.engines.loaded(),
             "queued_or_running": sum(j.state in ("queued", "running") for j in self.jobs.values()),
             "sessions": len(self.sessions),
@@ -101,7 +105,7 @@ def engine_availability() -> dict:
     """Every engine with ``available`` and, when not, the reason."""
     availability = {}
     for name in ENGINES:
-        missing = [m for m in ENGINE_NEEDS.get(name, ()) if importlib.util.find_spec(m) is None]
+        missing = [m for m in engine_class(name).requires if importlib.util.find_spec(m) is None]
         reason = f"needs {', '.join(missing)} on the server (pip install rauslicer[models])" if missing else ""
         availability[name] = {"available": not missing, "reason": reason}
     return availability

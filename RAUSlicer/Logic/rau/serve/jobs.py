@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rau.engines import Request, create_engine
 from rau.engines.base import Cancelled, Progress
+from rau.options import EngineOptions
 
 LOG = logging.getLogger("rau.serve")
 OUTPUT_NAME = "segmentation.nii.gz"
@@ -29,7 +30,7 @@ class Job:
 
     id: str
     engine: str
-    options: dict
+    options: EngineOptions
     request: Request
     folder: Path
     seg_nrrd: bool = False
@@ -48,7 +49,7 @@ class Job:
 
     @property
     def device(self) -> str:
-        return str(self.options.get("device") or "auto")
+        return self.options.device
 
     def record(self) -> dict:
         """The job as the API reports it."""
@@ -84,8 +85,8 @@ class EngineCache:
         self._engines: OrderedDict[tuple[str, str], object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, name: str, options: dict):
-        key = (name, json.dumps(options, sort_keys=True, default=str))
+    def get(self, name: str, options: EngineOptions):
+        key = (name, json.dumps(options.as_dict(), sort_keys=True, default=str))
         with self._lock:
             if key not in self._engines:
                 self._engines[key] = create_engine(name, options)

@@ -16,7 +16,9 @@ from pathlib import Path
 from rau.engines.base import Cancelled, Engine, Progress, Request
 from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.result import Result, StructureResult
+from rau.options import EngineOptions
 from rau.serve.client import Client, JobCancelled
+from rau.serve.options import CLIENT_OPTIONS
 from rau.serve.wire import decode_mask, prompt_to_json
 from rau.session import Session
 
@@ -24,8 +26,12 @@ from rau.session import Session
 class RemoteEngine(Engine):
     """The engine ``engine_name`` with ``options`` (client-side choices), run by the server behind ``client``."""
 
-    def __init__(self, client: Client, engine_name: str, options: dict | None = None):
-        self.client, self.name, self.options = client, engine_name, dict(options or {})
+    def __init__(self, client: Client, engine_name: str, options: EngineOptions | dict | None = None):
+        """Of ``options``, only what a client may choose (:data:`~rau.serve.options.CLIENT_OPTIONS`) is sent."""
+        if not isinstance(options, EngineOptions):
+            options = EngineOptions.from_dict(options)
+        self.client, self.name = client, engine_name
+        self.options = {key: getattr(options, key) for key in CLIENT_OPTIONS}
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -86,12 +92,10 @@ def structure_result(row: dict, structure, mask) -> StructureResult:
     return StructureResult(structure, mask, float(row["confidence"]), row["engine"], dict(row.get("prompts") or {}), message=row.get("message", ""))
 
 
-def remote_engine(url: str, engine_name: str, options: dict, token: str | None = None) -> RemoteEngine:
+def remote_engine(url: str, engine_name: str, options: EngineOptions | dict, token: str | None = None) -> RemoteEngine:
     """The engine on the server at ``url`` (token: ``token`` or ``RAU_SERVER_TOKEN``).
 
     Models and device are the server operator's, so of ``options`` only the choices a client may make are sent.
     """
-    from rau.serve.options import CLIENT_OPTIONS
-
     client = Client(url, token or os.environ.get("RAU_SERVER_TOKEN"))
-    return RemoteEngine(client, engine_name, {key: value for key, value in options.items() if key in CLIENT_OPTIONS})
+    return RemoteEngine(client, engine_name, options)

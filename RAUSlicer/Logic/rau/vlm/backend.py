@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 
 from rau.errors import OptionError
+from rau.options import EngineOptions
 from rau.vlm.families import ModelFamily, family_for
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 API_KEY_VARIABLE = "RAU_VLM_API_KEY"
 
 
@@ -38,24 +38,26 @@ class Backend(abc.ABC):
         """Greedy answer to one conversation."""
 
 
-def create_backend(options: dict) -> Backend:
+def create_backend(options: EngineOptions | dict) -> Backend:
     """The backend named by engine options ``vlm_server``, ``vlm_model``, ``vlm_adapter``, ``vlm_family``, ``device``.
 
     With ``vlm_server`` the images go to that server only; its API key comes from the
     environment variable ``RAU_VLM_API_KEY``. Otherwise the model runs in this process.
+    A dict is checked as :meth:`EngineOptions.from_dict`.
     """
-    model = options.get("vlm_model") or DEFAULT_MODEL
-    family = family_for(options["vlm_family"]) if options.get("vlm_family") else None
-    if options.get("vlm_server"):
-        from rau.vlm.server import DEFAULT_TIMEOUT_S, ServerBackend
+    if not isinstance(options, EngineOptions):
+        options = EngineOptions.from_dict(options)
+    model = options.vlm_model
+    family = family_for(options.vlm_family) if options.vlm_family else None
+    if options.vlm_server:
+        from rau.vlm.server import ServerBackend
 
-        if options.get("vlm_adapter"):
+        if options.vlm_adapter:
             raise OptionError("--vlm-adapter applies to a local model; load the adapter on the server instead")
         return ServerBackend(
-            options["vlm_server"], model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE),
-            timeout=options.get("vlm_timeout", DEFAULT_TIMEOUT_S),
+            options.vlm_server, model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE), timeout=options.vlm_timeout
         )
     from rau.models.loader import ModelSource
     from rau.vlm.local import TransformersBackend
 
-    return TransformersBackend.load(ModelSource(model), device=options.get("device"), adapter=options.get("vlm_adapter"), family=family)
+    return TransformersBackend.load(ModelSource(model), device=options.device, adapter=options.vlm_adapter, family=family)

@@ -14,10 +14,10 @@ import urllib.error
 import urllib.request
 
 from rau.errors import OptionError, UnavailableError
+from rau.options import DEFAULTS
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily
 
-DEFAULT_TIMEOUT_S = 180.0
 """Seconds to wait for one answer: a 7B model on one GPU answers a key-slice request in well under a minute."""
 RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
 """Waits between attempts when the server refuses the connection (starting up); about 4 s in all."""
@@ -67,7 +67,7 @@ def wire_messages(messages: list[dict]) -> list[dict]:
 class ServerBackend(Backend):
     """Sends each conversation to ``url`` and returns the first choice's text."""
 
-    def __init__(self, url: str, model: str, family: ModelFamily, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, url: str, model: str, family: ModelFamily, api_key: str | None = None, timeout: float = DEFAULTS.vlm_timeout):
         self.url, self.model, self.family, self.api_key, self.timeout = endpoint(url), model, family, api_key, timeout
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
         self.calls = 0

@@ -1,0 +1,45 @@
+"""``rau models``: which SAM checkpoints rau can run (and with which class), and converting original-format ones."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("models", help="list SAM2-family models, convert original-format checkpoints")
+    commands = parser.add_subparsers(dest="models_command", required=True)
+    listing = commands.add_parser("list", help="the --sam2-model aliases and, for local folders given, their class and frames")
+    listing.add_argument("folders", nargs="*", metavar="FOLDER", help="local model folders to describe")
+    listing.set_defaults(run=run_list)
+    convert = commands.add_parser("convert", help="original SAM2/SAM2.1/MedSAM2 .pt -> a folder for --sam2-model")
+    convert.add_argument("checkpoint", metavar="CHECKPOINT.pt")
+    convert.add_argument("--config", required=True, help="architecture: sam2.1_hiera_tiny ... sam2_hiera_large, medsam2, or a config.json")
+    convert.add_argument("--out", required=True, metavar="DIR", help="new (or empty) output folder")
+    convert.set_defaults(run=run_convert)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from rau.sam2.model import MEDSAM2_HELP, MODEL_ALIASES, VIDEO_MODELS, describe
+
+    print("model types (config.json model_type -> class):")
+    for model_type, kind in VIDEO_MODELS.items():
+        print(f"  {model_type:<20} {kind.class_name:<24} {kind.family}; default normalisation mean {kind.mean}, std {kind.std}")
+    print("--sam2-model aliases:")
+    for alias, name in MODEL_ALIASES.items():
+        print(f"  {alias:<10} {name} (Sam2VideoModel, SAM2.1)")
+    print(f"  {'medsam2':<10} {MEDSAM2_HELP}")
+    for folder in args.folders:
+        info = describe(Path(folder))
+        print(f"{folder}: {info['class']} ({info['family']}), {info['frame_size']} px frames, mean {info['mean']}, std {info['std']}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from rau.sam2.convert import convert_checkpoint
+    from rau.sam2.model import describe
+
+    out = convert_checkpoint(args.checkpoint, args.config, args.out)
+    info = describe(out)
+    print(f"wrote {out}: {info['class']}, {info['frame_size']} px frames; use it with --sam2-model {out}")
+    return 0

@@ -1,0 +1,140 @@
+"""Engine options: the one table of their names, types, defaults and help texts.
+
+:class:`EngineOptions` is that table. The command line (:mod:`rau.commands.engine_options`
+makes one ``--flag`` per field), the Slicer panel, the benchmarks and every engine's
+``from_options`` build or read this one object; nothing else writes an option name or a
+default. An unknown key, a value of the wrong type or one out of range raises
+:class:`rau.errors.OptionError` naming the option.
+
+To add an option, add one field below with :func:`option` (default, help, and ``choices`` or
+``minimum`` when they apply) and read it in the engine that uses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rau import validation
+from rau.errors import OptionError
+
+
+def option(default, help: str, *, choices: tuple | None = None, minimum: float | None = None, cli: bool = True,
+           metavar: str | None = None, check=None):
+    """One row of the table: a dataclass field carrying its help text and checks.
+
+    ``check(value, flag)`` is a validator from :mod:`rau.validation` (returns the value, raises
+    :class:`OptionError`). ``cli=False`` keeps an option off the command line (set by commands, not users).
+    """
+    metadata = {"help": help, "choices": choices, "minimum": minimum, "cli": cli, "metavar": metavar, "check": check}
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Every option an engine reads; each engine uses the ones that apply to it."""
+
+    top_k: int = option(5, "references used per structure, best-ranked first: fused by registration, "
+                           "held in SAM2's memory by the SAM2 engines; the VLM sees the best one", minimum=1)
+    fusion: str = option("vote", "registration: how the top-k references' labels are fused", choices=("vote", "staple"))
+    deformable: bool = option(True, "registration: add the deformable (B-spline) stage after the affine one")
+    sam2_model: str = option("base-plus", "SAM2: tiny, small, base-plus, large, medsam2, a Hugging Face id or a local "
+                                          "folder (SAM2, SAM2.1 or SAM 3 tracker; see 'rau models list')")
+    sam2_revision: Optional[str] = option(None, "SAM2: Hugging Face revision (branch, tag or commit)", metavar="REV")
+    model_cache: Optional[str] = option(None, "folder for downloaded model weights (default: the Hugging Face cache)", metavar="DIR")
+    device: str = option("auto", "torch device for models: auto (CUDA, MPS, else CPU), cpu, cuda, cuda:1, mps", check=validation.device_name)
+    slice_axis: str = option("auto", "SAM2: volume axis to slice along (auto: coarsest spacing)", choices=("auto", "i", "j", "k"))
+    window: Optional[tuple[float, float]] = option(None, "SAM2: intensity window, e.g. -160 240 for abdominal CT "
+                                                         "(default: 0.5-99.5 percentiles)", metavar=("LOW", "HIGH"),
+                                                  check=validation.check_window)
+    slice_margin: int = option(2, "SAM2: slices tracked beyond a structure's localized extent (registration or VLM boxes)", minimum=0)
+    vlm_model: str = option("Qwen/Qwen2.5-VL-7B-Instruct", "VLM: Hugging Face id or local folder; with --vlm-server, the served model name")
+    vlm_server: Optional[str] = option(None, "VLM: OpenAI-compatible server (vLLM, SGLang); images go to this URL only; "
+                                             "API key from RAU_VLM_API_KEY", metavar="URL")
+    vlm_adapter: Optional[str] = option(None, "VLM: LoRA adapter folder (e.g. from rau train sft)", metavar="DIR")
+    vlm_family: Optional[str] = option(None, "VLM: coordinate convention when the model name does not tell",
+                                       choices=("qwen2.5-vl", "qwen3-vl", "qwen2-vl"))
+    vlm_per_structure: bool = option(False, "VLM: one request per structure instead of one per target")
+    vlm_timeout: float = option(180.0, "VLM server: seconds to wait for one answer (a 7B model on one GPU answers in seconds "
+                                       "to a minute)", metavar="S", check=validation.positive_number)
+    keep_transfers: bool = option(False, "registration: keep every reference's own masks (for evaluation)", cli=False)
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            normalised = _checked(spec.name, value, hints[spec.name], spec.metadata)
+            if normalised is not value:
+                object.__setattr__(self, spec.name, normalised)
+
+    @classmethod
+    def from_dict(cls, values: dict | None = None) -> "EngineOptions":
+        """Options from ``{name: value}``; names not given keep their defaults, unknown names raise."""
+        values = dict(values or {})
+        known = [spec.name for spec in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            hints = [f"{key!r}" + (f" (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(key, known, 1)) else "")
+                     for key in unknown]
+            raise OptionError(f"unknown engine option {', '.join(hints)}; known options: {', '.join(known)}")
+        return cls(**values)
+
+    def replace(self, **changes) -> "EngineOptions":
+        """A copy with ``changes`` applied (checked like :meth:`from_dict`)."""
+        return self.from_dict({**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict:
+        return {spec.name: getattr(self, spec.name) for spec in dataclasses.fields(self)}
+
+
+def option_fields() -> tuple[dataclasses.Field, ...]:
+    """The table's rows, in order (name, default, ``metadata['help']`` ...)."""
+    return dataclasses.fields(EngineOptions)
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of an option: ``top_k`` -> ``--top-k``."""
+    return "--" + name.replace("_", "-")
+
+
+def value_type(hint) -> type:
+    """The type of an option's values without ``Optional`` (``tuple`` for pairs)."""
+    arguments = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) is typing.Union else [hint]
+    return typing.get_origin(arguments[0]) or arguments[0]
+
+
+def _checked(name: str, value, hint, metadata):
+    """``value`` if it fits the option (a list becomes a tuple, an int a float); else OptionError."""
+    where = f"option {name} ({flag(name)})"
+    optional = type(None) in typing.get_args(hint)
+    if value is None:
+        if optional:
+            return value
+        raise OptionError(f"{where}: a value is required")
+    kind = value_type(hint)
+    if kind is tuple:
+        if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(_is_number(v) for v in value):
+            raise OptionError(f"{where}: expected two numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    if kind is float and _is_number(value):
+        value = float(value)
+    elif kind is bool and not isinstance(value, bool) or kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise OptionError(f"{where}: expected {kind.__name__}, got {value!r}")
+    elif not isinstance(value, kind):
+        raise OptionError(f"{where}: expected {kind.__name__}, got {value!r}")
+    if metadata["choices"] is not None and value not in metadata["choices"]:
+        raise OptionError(f"{where}: {value!r} is not one of {', '.join(map(str, metadata['choices']))}")
+    if metadata["minimum"] is not None and value < metadata["minimum"]:
+        raise OptionError(f"{where}: must be at least {metadata['minimum']}, got {value}")
+    return metadata["check"](value, flag(name)) if metadata["check"] else value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+DEFAULTS = EngineOptions()
+"""The defaults, for shells that show them (e.g. as the Slicer panel's placeholder texts)."""

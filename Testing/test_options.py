@@ -1,0 +1,73 @@
+"""Engine options: one typed table, strict about unknown keys, types and ranges; the CLI made from it."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.engines import create_engine
+from rau.errors import OptionError
+from rau.options import DEFAULTS, EngineOptions, option_fields
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_an_unknown_key_is_an_error_naming_it():
+    with pytest.raises(OptionError, match=r"'topk' \(did you mean 'top_k'\?\)"):
+        EngineOptions.from_dict({"topk": 3})
+    with pytest.raises(OptionError, match="sam2_modle"):
+        create_engine("registration", {"sam2_modle": "tiny"})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("top_k", 0, r"top_k \(--top-k\): must be at least 1"),
+    ("top_k", "3", "expected int"),
+    ("top_k", True, "expected int"),
+    ("fusion", "mean", "not one of vote, staple"),
+    ("window", (1.0,), "two numbers"),
+    ("slice_axis", "x", "not one of"),
+    ("slice_margin", -1, "at least 0"),
+    ("deformable", 0, "expected bool"),
+    ("sam2_model", None, "a value is required"),
+])
+def test_bad_values_name_the_option(key, value, message):
+    with pytest.raises(OptionError, match=message):
+        EngineOptions.from_dict({key: value})
+
+
+def test_values_are_normalised_and_the_object_is_frozen():
+    options = EngineOptions.from_dict({"window": [-160, 240]})
+    assert options.window == (-160.0, 240.0)
+    with pytest.raises(AttributeError):
+        options.top_k = 3  # type: ignore[misc]
+
+
+def test_the_command_line_is_built_from_the_table():
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    dests = {action.dest for action in parser._actions}
+    assert {spec.name for spec in option_fields() if spec.metadata["cli"]} <= dests
+    assert "keep_transfers" not in dests
+    assert engine_options(parse()) == DEFAULTS
+    given = engine_options(parse("--top-k", "3", "--no-deformable", "--window", "-160", "240", "--vlm-adapter", "/a"))
+    assert given == DEFAULTS.replace(top_k=3, deformable=False, window=(-160.0, 240.0), vlm_adapter="/a")
+    assert engine_options(parse(), keep_transfers=True).keep_transfers
+
+
+def test_cli_range_errors_reach_the_user(capsys):
+    from rau.cli import main
+
+    assert main(["segment", "--target", "t.nii.gz", "--out", "o.nii.gz", "--reference", "r", "--reference-labels", "l",
+                 "--top-k", "0"]) == 2
+    assert "top_k (--top-k): must be at least 1" in capsys.readouterr().err
+
+
+def test_every_engine_reads_the_options_object():
+    engine = create_engine("registration", DEFAULTS.replace(top_k=2, fusion="staple", deformable=False))
+    assert (engine.top_k, engine.fusion, engine.settings.deformable) == (2, "staple", False)

@@ -1,0 +1,107 @@
+"""``rau models convert``: an original-format SAM2 checkpoint becomes a folder that segments exactly like the model it came from.
+
+The original layout is written here from a tiny random ``Sam2VideoModel`` with the facebookresearch/sam2 key names
+(``image_encoder.trunk``, ``sam_mask_decoder``, ``memory_encoder.fuser`` ...), independently of rau's converter.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from rau.cli import main
+from rau.engines.base import Reference, Request
+from rau.image import Image
+from rau.labels import Segmentation
+from rau.sam2.segmenter import Sam2Segmenter
+
+THREE_LAYER = r"(iou_prediction_head|output_hypernetworks_mlps\.\d+|pred_obj_score_head|object_pointer_proj)"
+TO_ORIGINAL = (  # Sam2VideoModel name -> facebookresearch/sam2 name, in order
+    (r"^vision_encoder\.backbone\.", "image_encoder.trunk."),
+    (r"^vision_encoder\.neck\.convs\.(\d+)\.", r"image_encoder.neck.convs.\1.conv."),
+    (r"^prompt_encoder\.", "sam_prompt_encoder."),
+    (r"^mask_decoder\.", "sam_mask_decoder."),
+    (r"\.mask_embed\.conv1\.", ".mask_downscaling.0."), (r"\.mask_embed\.layer_norm1\.", ".mask_downscaling.1."),
+    (r"\.mask_embed\.conv2\.", ".mask_downscaling.3."), (r"\.mask_embed\.layer_norm2\.", ".mask_downscaling.4."),
+    (r"\.mask_embed\.conv3\.", ".mask_downscaling.6."),
+    (r"\.shared_embedding\.positional_embedding$", ".pe_layer.positional_encoding_gaussian_matrix"),
+    (r"\.upscale_conv1\.", ".output_upscaling.0."), (r"\.upscale_layer_norm\.", ".output_upscaling.1."),
+    (r"\.upscale_conv2\.", ".output_upscaling.3."),
+    (THREE_LAYER + r"\.layers\.0\.", r"\1.layers.1."), (THREE_LAYER + r"\.proj_in\.", r"\1.layers.0."),
+    (THREE_LAYER + r"\.proj_out\.", r"\1.layers.2."),
+    (r"\.mlp\.proj_in\.", ".mlp.layers.0."), (r"\.mlp\.proj_out\.", ".mlp.layers.1."),
+    (r"^memory_encoder\.projection\.", "memory_encoder.out_proj."),
+    (r"\.mask_downsampler\.final_conv\.", ".mask_downsampler.encoder.12."),
+    (r"\.mask_downsampler\.layers\.(\d+)\.conv\.", lambda m: f".mask_downsampler.encoder.{3 * int(m.group(1))}."),
+    (r"\.mask_downsampler\.layers\.(\d+)\.layer_norm\.", lambda m: f".mask_downsampler.encoder.{3 * int(m.group(1)) + 1}."),
+    (r"memory_fuser", "fuser"), (r"depthwise_conv", "dwconv"), (r"pointwise_conv", "pwconv"), (r"\.scale$", ".gamma"),
+    (r"\.o_proj\.", ".out_proj."),
+    (r"\.layer_norm", ".norm"),
+    (r"^memory_encoder\.feature_projection", "memory_encoder.pix_feat_proj"),
+    (r"^memory_temporal_positional_encoding$", "maskmem_tpos_enc"),
+    (r"^no_memory_embedding$", "no_mem_embed"), (r"^no_memory_positional_encoding$", "no_mem_pos_enc"),
+    (r"^no_object_pointer$", "no_obj_ptr"), (r"^object_pointer_proj", "obj_ptr_proj"),
+    (r"^occlusion_spatial_embedding_parameter$", "no_obj_embed_spatial"),
+    (r"^temporal_positional_encoding_projection_layer", "obj_ptr_tpos_proj"),
+    (r"patch_embed\.projection", "patch_embed.proj"),
+)
+
+
+def original_layout(state: dict) -> dict:
+    """A ``Sam2VideoModel`` state dict as facebookresearch/sam2 saves it."""
+    original = {}
+    for key, value in state.items():
+        if key == "shared_image_embedding.positional_embedding":
+            continue  # the original has it once, in the prompt encoder
+        if key == "prompt_encoder.point_embed.weight":
+            original.update({f"sam_prompt_encoder.point_embeddings.{i}.weight": row[None].clone() for i, row in enumerate(value)})
+            continue
+        for pattern, replacement in TO_ORIGINAL:
+            key = re.sub(pattern, replacement, key)
+        original[key] = value.clone()
+    return original
+
+
+@pytest.fixture
+def original_checkpoint(tiny_sam2, tmp_path):
+    from transformers import Sam2VideoModel
+
+    state = Sam2VideoModel.from_pretrained(str(tiny_sam2["always"])).state_dict()
+    original = original_layout(state)
+    for name in ("image_encoder.trunk.blocks.0.attn.qkv.weight", "sam_prompt_encoder.point_embeddings.3.weight", "memory_encoder.fuser.layers.0.gamma",
+                 "sam_mask_decoder.output_upscaling.0.weight", "memory_encoder.mask_downsampler.encoder.12.weight", "obj_ptr_proj.layers.2.weight"):
+        assert name in original, name
+    path = tmp_path / "sam2.1_tiny_original.pt"
+    torch.save({"model": original}, path)
+    return path
+
+
+def test_a_converted_original_checkpoint_segments_exactly_like_the_model_it_came_from(tiny_sam2, original_checkpoint, tmp_path, capsys):
+    out = tmp_path / "converted"
+    assert main(["models", "convert", str(original_checkpoint), "--config", str(tiny_sam2["always"] / "config.json"), "--out", str(out)]) == 0
+    assert "Sam2VideoModel, 64 px frames" in capsys.readouterr().out
+    rng = np.random.default_rng(1)
+    labels = np.zeros((4, 24, 24), np.uint8)
+    labels[1:3, 5:15, 6:14] = 1
+    image = Image(rng.normal(size=labels.shape).astype(np.float32), spacing=(1, 1, 2))
+    request = Request([Reference(image, Segmentation.from_label_map(image.with_array(labels)))], image.with_array(rng.normal(size=labels.shape).astype(np.float32)))
+    direct = Sam2Segmenter(str(tiny_sam2["always"]), device="cpu").segment(request, None).structures[0].mask
+    converted = Sam2Segmenter(str(out), device="cpu").segment(request, None).structures[0].mask
+    assert direct.any() and np.array_equal(direct, converted)
+
+
+def test_a_checkpoint_of_another_architecture_is_refused_and_nothing_written(tiny_sam2, original_checkpoint, tmp_path, capsys):
+    out = tmp_path / "converted"
+    assert main(["models", "convert", str(original_checkpoint), "--config", "sam2.1_hiera_small", "--out", str(out)]) == 2
+    assert "does not fit --config sam2.1_hiera_small" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_models_list_shows_the_class_of_each_folder(tiny_sam2, capsys):
+    assert main(["models", "list", str(tiny_sam2["random"])]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"sam3_tracker_video +Sam3TrackerVideoModel", printed) and "wanglab/MedSAM2" in printed
+    assert f"{tiny_sam2['random']}: Sam2VideoModel (SAM2 / SAM2.1), 64 px frames" in printed
