@@ -118,8 +118,8 @@ def _checked(name: str, value, hint, metadata):
     if kind is tuple:
         if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(_is_number(v) for v in value):
             raise OptionError(f"{where}: expected two numbers, got {value!r}")
-        return tuple(float(v) for v in value)
-    if kind is float and _is_number(value):
+        value = tuple(float(v) for v in value)
+    elif kind is float and _is_number(value):
         value = float(value)
     elif kind is bool and not isinstance(value, bool) or kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise OptionError(f"{where}: expected {kind.__name__}, got {value!r}")
@@ -128,7 +128,7 @@ def _checked(name: str, value, hint, metadata):
     if metadata["choices"] is not None and value not in metadata["choices"]:
         raise OptionError(f"{where}: {value!r} is not one of {', '.join(map(str, metadata['choices']))}")
     if metadata["minimum"] is not None and value < metadata["minimum"]:
-        raise OptionError(f"{where}: must be at least {metadata['minimum']}, got {value}")
+        raise OptionError(f"{flag(name)} must be at least {metadata['minimum']}, got {value}")
     return metadata["check"](value, flag(name)) if metadata["check"] else value
 
 

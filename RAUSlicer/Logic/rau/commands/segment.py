@@ -106,7 +106,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
             write_label_table(segmentation.labels, temporary["label_table"])
         if "seg_nrrd" in temporary:
             write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
-        summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(), "label_map": paths["label_map"].name}
+        summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(),
+                   "label_map": (paths.get("label_map") or paths["seg_nrrd"]).name}
         summary |= {"inputs": inputs} if inputs else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
 
