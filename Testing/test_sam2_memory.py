@@ -61,7 +61,7 @@ def test_a_correction_enters_memory_changes_its_neighbours_and_undo_restores_the
     masks_before = {n: None if r.mask is None else r.mask.copy() for n, r in before.items()}
     frames_before = session.tracker.conditioning_frames("liver")
 
-    session.reprompt("liver", Prompt(points=[(8, 8, 5), (20, 20, 5)], labels=[1, 0], slice_index=5))
+    session.reprompt("liver", Prompt(points=[(8, 8, 5), (20, 20, 5)], labels=[1, 0]))
     corrected = session.propagate("liver")
     corrected_frame = session.first_target_frame + 5
     assert session.tracker.conditioning_frames("liver") == frames_before + [corrected_frame]
@@ -70,7 +70,7 @@ def test_a_correction_enters_memory_changes_its_neighbours_and_undo_restores_the
     assert session.results["spleen"] is before["spleen"]  # untouched, bit for bit
 
     without = Sam2Segmenter(str(tiny_sam2["always"]), device="cpu").segment(Request([reference(1)], target()), None).session
-    without.reprompt("liver", Prompt(points=[(8, 8, 5), (20, 20, 5)], labels=[1, 0], slice_index=5))
+    without.reprompt("liver", Prompt(points=[(8, 8, 5), (20, 20, 5)], labels=[1, 0]))
     without.plans["liver"].corrections.clear()  # the same propagation from slice 5, without the correction in memory
     assert any(not np.array_equal(corrected.mask[k], without.propagate("liver").mask[k]) for k in (3, 4, 6, 7))
 
