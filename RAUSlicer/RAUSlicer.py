@@ -26,18 +26,11 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
+from RAUSlicerLib.consent import LICENCE_TEXT, confirmModelUse
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 UPDATE_SHORTCUT = "Ctrl+Return"
-SETTINGS = "RAUSlicer"
-LICENCE_TEXT = (
-    "Model weights are downloaded on first use from Hugging Face into your per-user cache "
-    "(or read from a local folder you enter). SAM 2.1 (facebook/sam2.1-*): Apache-2.0. "
-    "Qwen2.5-VL-3B-Instruct: Qwen Research License (non-commercial use only). "
-    "Qwen2.5-VL-7B-Instruct: Apache-2.0. Check the licence of any other model you enter. "
-    "Research use only; not a medical device."
-)
 
 
 PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
@@ -431,7 +424,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             slicer.util.errorDisplay("Check at least one structure to find.")
             return
         options, server = self.logic.engineOptions(p), p.engineServer.strip()
-        if (p.engine != "registration" or server) and not self._confirmModelUse(options, server):
+        if (p.engine != "registration" or server) and not confirmModelUse(options, server):
             return
         with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
             request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
@@ -450,33 +443,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
             self._startJob(work, done, "Running")
-
-    def _confirmModelUse(self, options, engineServer=""):
-        """The licence once, and consent before images go to a remote server (engine or VLM)."""
-        settings = qt.QSettings()
-        if not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
-            if not slicer.util.confirmOkCancelDisplay(LICENCE_TEXT, windowTitle="RAUSlicer model licences"):
-                return False
-            settings.setValue(f"{SETTINGS}/licenceAccepted", True)
-        server = engineServer or options.vlm_server
-        if not server:
-            return True
-        key = f"{SETTINGS}/consent/{server}"
-        if slicer.util.toBool(settings.value(key, False)):
-            return True
-        box = qt.QMessageBox(slicer.util.mainWindow())
-        box.setWindowTitle("Send images to a server?")
-        box.setText(f"The reference and target images and the structure names will be sent to\n{server}\n"
-                    "Only continue if you are allowed to share these images with that server.")
-        box.setStandardButtons(qt.QMessageBox.Yes | qt.QMessageBox.No)
-        box.setDefaultButton(qt.QMessageBox.No)
-        remember = qt.QCheckBox("Don't ask again for this server")
-        box.setCheckBox(remember)
-        if box.exec_() != qt.QMessageBox.Yes:
-            return False
-        if remember.checked:
-            settings.setValue(key, True)
-        return True
 
     def _startJob(self, work, done, title):
         """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status."""
