@@ -25,6 +25,7 @@ The result maps target points to reference points, which is what
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,8 +80,14 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     Starts are optimized and compared on the coarsest of up to three working sizes (1/4, 1/2
     and the full working size; sizes with too few voxels are skipped); the winner (in 2D each of
     the ``starts`` best) is refined size by size as a similarity, then as an affine transform
-    (each optimization with its own shrink pyramid).
+    (each optimization with its own shrink pyramid). ITK runs on one thread meanwhile, so the
+    result is bit-identical from run to run (:func:`one_itk_thread`).
     """
+    with one_itk_thread():
+        return _register(fixed, moving, settings, moving_focus)
+
+
+def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None) -> Registration:
     started = time.perf_counter()
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
     levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
@@ -191,6 +198,26 @@ def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
     method.SetInterpolator(sitk.sitkLinear)
     return method
+
+
+@contextmanager
+def one_itk_thread():
+    """Run ITK on one thread inside the block, then restore the global setting.
+
+    ITK splits metric sums across threads and adds the parts in the order they finish;
+    floating-point addition is not associative, so the optimizer's path, and at a close
+    call the chosen start, changes from run to run and with the thread count. The
+    method's own thread setting does not reach the metric's internal work units, so
+    the global default is set for the duration. With one thread every result is
+    bit-identical, whatever the caller's ITK thread setting; several references can
+    still run in parallel processes.
+    """
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def _similarity(dimension: int) -> sitk.Transform:
