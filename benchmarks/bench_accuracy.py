@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from rau.evaluation.manifest import read_manifest
 from rau.evaluation.runner import load_case, score_run, summarize
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
+from rau.registration import one_itk_thread
 
 BASELINES = ("identity", "affine", "bspline")
 SEED = 1
@@ -49,7 +51,6 @@ SEED = 1
 
 def _plain_method() -> sitk.ImageRegistrationMethod:
     method = sitk.ImageRegistrationMethod()
-    method.SetNumberOfThreads(1)
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=50)
     method.SetMetricSamplingStrategy(method.RANDOM)
     method.SetMetricSamplingPercentage(0.01, SEED)
@@ -109,7 +110,8 @@ def registered(method: str, fixed, moving) -> sitk.Transform:
     if method == "identity":
         return sitk.Transform(fixed.ndim, sitk.sitkIdentity)
     function = {"affine": plain_affine, "bspline": plain_bspline, "ants_syn": ants_syn}[method]
-    return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32))
+    with one_itk_thread():  # repeatable, as the engine
+        return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32))
 
 
 def baseline_rows(method: str, references, target, truth, names) -> list[dict]:
@@ -129,7 +131,8 @@ def baseline_rows(method: str, references, target, truth, names) -> list[dict]:
         if landed:
             fused = fuse(landed, "vote")[0] if len(references) > 1 else landed[0]
             mask[fused.region] = fused.values > 0.5
-        rows.append({"structure": name, "dice": dice(mask, truth.masks[theirs])})
+        present = truth.masks[theirs].any()
+        rows.append({"structure": name, "dice": dice(mask, truth.masks[theirs]) if present else math.nan})  # as rau evaluate scores
     return rows
 
 
@@ -157,8 +160,8 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 rows = baseline_rows(method, references, target, truth, names)
             totals[method]["seconds"].append(time.perf_counter() - started)
             totals[method]["rows"].extend(rows)
-            print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {np.mean([r['dice'] for r in rows]):.3f} ({totals[method]['seconds'][-1]:.1f} s)", flush=True)
-    report = {m: {"mean_dice": round(float(np.mean([r["dice"] for r in t["rows"]])), 4), "seconds_per_case": round(float(np.mean(t["seconds"])), 2)} for m, t in totals.items()}
+            print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {_mean_dice(rows):.3f} ({totals[method]['seconds'][-1]:.1f} s)", flush=True)
+    report = {m: {"mean_dice": round(_mean_dice(t["rows"]), 4), "seconds_per_case": round(float(np.mean(t["seconds"])), 2)} for m, t in totals.items()}
     if "engine" in methods:
         ranking = summarize(scores).get("ranking")
         if ranking:
@@ -168,6 +171,11 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 report["engine"][f"dice_minus_{m}"] = round(report["engine"]["mean_dice"] - report[m]["mean_dice"], 4)
                 report["engine"][f"time_ratio_to_{m}"] = round(report["engine"]["seconds_per_case"] / max(report[m]["seconds_per_case"], 1e-9), 2)
     return {"manifest": str(path), "cases": len(cases), "references_per_case": float(np.mean([len(c.references) for c in cases])), "methods": report}
+
+
+def _mean_dice(rows: list[dict]) -> float:
+    """Mean Dice over rows whose structure is present in the truth (others score NaN)."""
+    return float(np.nanmean([r["dice"] for r in rows]))
 
 
 def print_report(result: dict) -> None:

@@ -24,6 +24,7 @@ The result maps target points to reference points, which is what
 
 from __future__ import annotations
 
+import functools
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,8 +60,9 @@ class RegistrationSettings:
     starts: int = 3
     focus_margin: float = 0.25
     affine_iterations: int = 100
-    bspline_mesh: int = 4
-    bspline_iterations: int = 20
+    field_iterations: int = 50
+    field_update_sigma: float = 3.0
+    field_total_sigma: float = 1.0
 
 
 @dataclass
@@ -89,6 +91,8 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
 
 def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None) -> Registration:
     started = time.perf_counter()
+    if fixed.ndim == 2:
+        moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
     levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
     fits = []
@@ -103,12 +107,12 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     # 2D starts differ in scale, and mutual information, which rewards a changed overlap, compares such fits
     # poorly: each is refined and correlation around the labels decides. Volume starts share a scale: MI decides.
     kept = settings.starts if finest.fixed.GetDimension() == 2 else 1
-    candidates = [_refined(levels, transform, settings) for transform, _ in sorted(fits, key=lambda fit: fit[1])[:kept]]
-    transform = max(candidates, key=lambda candidate: correlation(finest.fixed, finest.moving, candidate, finest.focus))
+    score = functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus)
+    candidates = [_refined(levels, transform, settings, score) for transform, _ in sorted(fits, key=lambda fit: fit[1])[:kept]]
+    transform = max(candidates, key=score)
     if settings.deformable and not thin_axes(finest.fixed):
-        coarse = levels[-2] if len(levels) > 1 else finest  # the B-spline is coarse: half resolution serves it
-        transform = _or_keep(transform, lambda: bspline_stage(coarse, transform, settings))
-    similarity = correlation(finest.fixed, finest.moving, transform, finest.focus)
+        transform = _or_keep(transform, lambda: field_stage(finest, transform, settings))
+    similarity = score(transform)
     return Registration(transform, similarity, time.perf_counter() - started)
 
 
@@ -127,14 +131,14 @@ class Level:
         return cls(working_image(fixed, size, settings.min_working_spacing), moving_work, focus)
 
 
-def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings) -> sitk.AffineTransform:
-    """``transform`` refined level by level as a similarity, then as an affine transform."""
+def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings, score) -> sitk.Transform:
+    """``transform`` refined level by level as a similarity, then as an affine transform; each step kept if it scores better."""
     for level in levels[1:]:
-        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
-    transform = _as_affine(transform)
+        transform = _if_better(transform, lambda: linear_stage(level, _copy(transform), settings)[0], score)
+    affine = _as_affine(transform)
     for level in levels[1:] or levels:
-        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
-    return transform
+        affine = _if_better(affine, lambda: linear_stage(level, _copy(affine), settings)[0], score)
+    return affine
 
 
 def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
@@ -143,6 +147,25 @@ def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
         return refine()
     except RuntimeError:
         return transform
+
+
+def _if_better(transform: sitk.Transform, refine, score) -> sitk.Transform:
+    """The refined transform when it scores higher than ``transform``; else ``transform`` unchanged.
+
+    An optimizer only follows its metric's local slope, and on a speckled or low-contrast
+    image a stage can drift off the anatomy; judged by the one criterion that also ranks
+    references, no stage is allowed to make the fit worse.
+    """
+    try:
+        refined = refine()
+    except RuntimeError:  # refining lost the overlap
+        return transform
+    return refined if score(refined) > score(transform) else transform
+
+
+def _copy(transform: sitk.Transform) -> sitk.Transform:
+    """An independent copy (optimizers change their transform in place)."""
+    return sitk.Transform(transform).Downcast()
 
 
 def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.Image:
@@ -352,22 +375,38 @@ def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
     return levels, [f / 2 if f > 1 else 0.0 for f in levels]
 
 
-def bspline_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
-    """A coarse B-spline refining the linear transform; returns both as one composite transform."""
-    fixed, moving, focus = level.fixed, level.moving, level.focus
+def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
+    """A smooth displacement field refining the linear transform; returns both as one composite transform.
+
+    Greedy dense registration in the manner of ANTs' SyN stage (without its symmetry): Mattes
+    mutual information, gradient steps on a field over the working grid, each update smoothed
+    by a Gaussian of ``field_update_sigma`` voxels (how far one step's evidence spreads) and
+    the total field by ``field_total_sigma`` voxels (keeps it regular), shrink pyramid as the
+    linear stages. A field has as many degrees of freedom as the grid, so it follows shapes
+    that a coarse B-spline mesh cannot (a head of another shape, a lung of another outline),
+    while the smoothing keeps it from following speckle.
+    """
+    fixed, moving = level.fixed, level.moving
     dimension = fixed.GetDimension()
-    mesh = [max(1, min(settings.bspline_mesh, s // 4)) for s in fixed.GetSize()]
-    bspline = sitk.BSplineTransformInitializer(fixed, mesh, order=3)
+    zero = sitk.Image(fixed.GetSize(), sitk.sitkVectorFloat64, dimension)
+    zero.CopyInformation(fixed)
+    field = sitk.DisplacementFieldTransform(zero)
+    field.SetSmoothingGaussianOnUpdate(varianceForUpdateField=settings.field_update_sigma**2, varianceForTotalField=settings.field_total_sigma**2)
     method = _method(settings)
-    method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5, numberOfIterations=settings.bspline_iterations, maximumNumberOfCorrections=5)
-    if focus is not None:
-        method.SetMetricMovingMask(focus)
+    method.SetMetricSamplingStrategy(method.NONE)  # every voxel: a dense field needs a gradient everywhere
+    shrink, smooth = _pyramid(fixed)
+    method.SetShrinkFactorsPerLevel(shrink)
+    method.SetSmoothingSigmasPerLevel(smooth)
+    if level.focus is not None:
+        method.SetMetricMovingMask(level.focus)
+    method.SetOptimizerScalesFromPhysicalShift()
+    method.SetOptimizerAsGradientDescent(learningRate=1.0, numberOfIterations=settings.field_iterations, estimateLearningRate=method.EachIteration, convergenceMinimumValue=1e-6, convergenceWindowSize=10)
     method.SetMovingInitialTransform(linear)
-    method.SetInitialTransform(bspline, inPlace=True)
+    method.SetInitialTransform(field, inPlace=True)
     method.Execute(fixed, moving)
-    composite = sitk.CompositeTransform(dimension)  # applies the B-spline first, then the linear part
+    composite = sitk.CompositeTransform(dimension)  # applies the field first, then the linear part
     composite.AddTransform(linear)
-    composite.AddTransform(bspline)  # added after optimizing: SimpleITK copies transforms
+    composite.AddTransform(field)
     return composite
 
 
