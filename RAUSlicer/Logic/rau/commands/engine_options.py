@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rau.engines import DEFAULT_ENGINE, ENGINES
+from rau.fusion import DEFAULT_FUSION, FUSION_METHODS
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,7 +13,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("engine")
     group.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help=f"default: {DEFAULT_ENGINE}")
     group.add_argument("--top-k", type=int, default=None, help="references fused when several are given (default 5)")
-    group.add_argument("--fusion", choices=["vote", "staple"], default=None, help="multi-reference fusion (default vote)")
+    group.add_argument("--fusion", choices=list(FUSION_METHODS), default=None, help=f"multi-reference fusion: local (each reference votes where it locally matches the target), vote or staple (default {DEFAULT_FUSION})")
     group.add_argument("--no-deformable", action="store_true", help="registration: affine only, skip the deformable stage")
     group.add_argument("--sam2-model", default=None, help="SAM2: tiny, small, base-plus (default), large, a Hugging Face id or a local folder")
     group.add_argument("--device", default=None, help="torch device for models: auto (default), cpu, cuda, mps")
