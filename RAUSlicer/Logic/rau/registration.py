@@ -1,23 +1,27 @@
 """Classical image registration of a reference (moving) onto a target (fixed), with SimpleITK.
 
 Stages, all driven by Mattes mutual information (so modalities may differ), on
-smoothed working copies of about ``working_size`` voxels a side, the metric
-restricted to the reference's labelled anatomy plus a margin (``moving_focus``):
+smoothed working copies of about ``working_size`` voxels a side. In volumes the metric
+is restricted to the reference's labelled anatomy plus a margin (``moving_focus``): a
+scan covers much more than the labels. A 2D picture is framed on its anatomy by the
+operator, so all of it is context (on the angiograms the mask cost 0.02 Dice).
 
 1. **Global initialization**: several starting similarity transforms (headers,
    grid centres, foreground centroids and a translation search for volumes, centred
    scales between 1 and the field-of-view ratio for 2D); each is optimized and the
    best mutual information wins. In 2D the starts differ in scale, which mutual
    information compares poorly, so the ``starts`` best are each refined through the
-   affine stage and the best correlation around the labels wins.
+   affine stage and the best correlation wins.
    Scans may start hundreds of millimetres apart, or one may be a thin slab.
 2. **Affine**, multi-resolution; an axis only a few voxels thick keeps the
-   similarity stage's scaling (a slab is not squashed).
-3. **Coarse B-spline** (optional; skipped for slabs, which do not constrain it).
+   similarity stage's scaling (a slab is not squashed). Each refinement is kept only
+   if it raises the correlation (an optimizer can drift off on speckle).
+3. **Dense displacement field** (optional; skipped for slabs, which do not constrain it):
+   greedy, smoothed, as ANTs' SyN stage (:func:`field_stage`).
 
-The metric samples a quarter of the working voxels at random with a fixed seed
-(sampling on the grid itself creates false optima). Results still vary a little
-from run to run (multi-threaded sums), more where two alignments fit almost equally.
+The linear metric samples a quarter of the working voxels at random with a fixed seed
+(sampling on the grid itself creates false optima). ITK runs on one thread during
+:func:`register`, so results are bit-identical across runs and thread counts.
 The result maps target points to reference points, which is what
 :func:`SimpleITK.Resample` needs to pull reference labels onto the target.
 """
