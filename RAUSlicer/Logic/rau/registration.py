@@ -64,9 +64,10 @@ class RegistrationSettings:
     starts: int = 3
     focus_margin: float = 0.25
     affine_iterations: int = 100
-    field_iterations: int = 50
+    field_iterations: int = 30
     field_update_sigma: float = 3.0
     field_total_sigma: float = 1.0
+    field_step: float = 0.5
 
 
 @dataclass
@@ -382,13 +383,15 @@ def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
 def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
     """A smooth displacement field refining the linear transform; returns both as one composite transform.
 
-    Greedy dense registration in the manner of ANTs' SyN stage (without its symmetry): Mattes
-    mutual information, gradient steps on a field over the working grid, each update smoothed
-    by a Gaussian of ``field_update_sigma`` voxels (how far one step's evidence spreads) and
-    the total field by ``field_total_sigma`` voxels (keeps it regular), shrink pyramid as the
-    linear stages. A field has as many degrees of freedom as the grid, so it follows shapes
-    that a coarse B-spline mesh cannot (a head of another shape, a lung of another outline),
-    while the smoothing keeps it from following speckle.
+    Greedy dense registration in the manner of ANTs' SyN stage with its defaults (without the
+    symmetry): Mattes mutual information on every voxel; gradient steps of at most
+    ``field_step`` voxels, ``field_iterations`` at a quarter and at half the working
+    resolution and none at full resolution (ANTs: 40, 20, 0), each update smoothed by a
+    Gaussian of ``field_update_sigma`` voxels (how far one step's evidence spreads) and the
+    total field by ``field_total_sigma`` voxels (keeps it regular). A field has as many degrees
+    of freedom as its grid, so it follows shapes a coarse B-spline mesh cannot (a head of
+    another shape, a lung of another outline); the coarse levels, small steps and smoothing
+    keep it from following speckle and noise.
     """
     fixed, moving = level.fixed, level.moving
     dimension = fixed.GetDimension()
@@ -398,13 +401,20 @@ def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transfor
     field.SetSmoothingGaussianOnUpdate(varianceForUpdateField=settings.field_update_sigma**2, varianceForTotalField=settings.field_total_sigma**2)
     method = _method(settings)
     method.SetMetricSamplingStrategy(method.NONE)  # every voxel: a dense field needs a gradient everywhere
-    shrink, smooth = _pyramid(fixed)
+    shrink = [f for f in (4, 2) if min(fixed.GetSize()) // f >= 8] or [1]
     method.SetShrinkFactorsPerLevel(shrink)
-    method.SetSmoothingSigmasPerLevel(smooth)
+    method.SetSmoothingSigmasPerLevel([f / 2 for f in shrink])
     if level.focus is not None:
         method.SetMetricMovingMask(level.focus)
     method.SetOptimizerScalesFromPhysicalShift()
-    method.SetOptimizerAsGradientDescent(learningRate=1.0, numberOfIterations=settings.field_iterations, estimateLearningRate=method.EachIteration, convergenceMinimumValue=1e-6, convergenceWindowSize=10)
+    method.SetOptimizerAsGradientDescent(
+        learningRate=1.0,
+        numberOfIterations=settings.field_iterations,
+        estimateLearningRate=method.EachIteration,
+        maximumStepSizeInPhysicalUnits=settings.field_step * min(fixed.GetSpacing()),
+        convergenceMinimumValue=1e-6,
+        convergenceWindowSize=10,
+    )
     method.SetMovingInitialTransform(linear)
     method.SetInitialTransform(field, inPlace=True)
     method.Execute(fixed, moving)
