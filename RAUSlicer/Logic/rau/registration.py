@@ -8,10 +8,9 @@ operator, so all of it is context (on the angiograms the mask cost 0.02 Dice).
 
 1. **Global initialization**: several starting similarity transforms (headers,
    grid centres, foreground centroids and a translation search for volumes, centred
-   scales between 1 and the field-of-view ratio for 2D); each is optimized and the
-   best mutual information wins. In 2D the starts differ in scale, which mutual
-   information compares poorly, so the ``starts`` best are each refined through the
-   affine stage and the best correlation wins.
+   scales between 1 and the field-of-view ratio for 2D); each is optimized on the
+   coarsest level and the best mutual information wins (on 20 HC18 pairs this beat
+   refining three 2D starts and choosing by correlation: Dice 0.544 against 0.518).
    Scans may start hundreds of millimetres apart, or one may be a thin slab.
 2. **Affine**, multi-resolution; an axis only a few voxels thick keeps the
    similarity stage's scaling (a slab is not squashed). Each refinement is kept only
@@ -85,9 +84,9 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
     restricts the metric to a margin around it, so the fit serves the labelled anatomy.
     Starts are optimized and compared on the coarsest of up to three working sizes (1/4, 1/2
-    and the full working size; sizes with too few voxels are skipped); the winner (in 2D each of
-    the ``starts`` best) is refined size by size as a similarity, then as an affine transform
-    (each optimization with its own shrink pyramid). ITK runs on one thread meanwhile, so the
+    and the full working size; sizes with too few voxels are skipped); the winner is refined size
+    by size as a similarity, then as an affine transform (each optimization with its own shrink
+    pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
     result is bit-identical from run to run (:func:`one_itk_thread`).
     """
     with one_itk_thread():
@@ -109,12 +108,10 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
     finest = levels[-1]
-    # 2D starts differ in scale, and mutual information, which rewards a changed overlap, compares such fits
-    # poorly: each is refined and correlation around the labels decides. Volume starts share a scale: MI decides.
-    kept = settings.starts if finest.fixed.GetDimension() == 2 else 1
+    # The start with the best coarse mutual information is refined (on 20 HC18 pairs this beat refining the
+    # three 2D scale starts and picking by correlation: Dice 0.544 against 0.518).
     score = functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus)
-    candidates = [_refined(levels, transform, settings, score) for transform, _ in sorted(fits, key=lambda fit: fit[1])[:kept]]
-    transform = max(candidates, key=score)
+    transform = _refined(levels, min(fits, key=lambda fit: fit[1])[0], settings, score)
     if settings.deformable and not thin_axes(finest.fixed):
         transform = _or_keep(transform, lambda: field_stage(finest, transform, settings))
     similarity = score(transform)
