@@ -95,6 +95,7 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
 
 def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None) -> Registration:
     started = time.perf_counter()
+    labels = moving_focus
     if fixed.ndim == 2:
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
@@ -116,7 +117,9 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     transform = _refined(levels, min(fits, key=lambda fit: fit[1])[0], settings, judge)
     if settings.deformable and not thin_axes(finest.fixed):
         transform = _or_keep(transform, lambda: field_stage(finest, transform, settings))
-    similarity = score(transform)
+    # The ranking score judges the labelled anatomy, in 2D too: how alike the images are around the labels.
+    around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
+    similarity = correlation(finest.fixed, finest.moving, transform, around_labels)
     return Registration(transform, similarity, time.perf_counter() - started)
 
 
