@@ -123,3 +123,21 @@ def test_vote_and_staple_fusion_with_agreement():
     np.testing.assert_array_equal(staple.full(shape) > 0.5, expected)
     with pytest.raises(ValueError, match="unknown fusion"):
         fuse(masks, "mean")
+
+
+def test_local_fusion_follows_the_reference_that_matches_the_target_there():
+    shape = (1, 40, 40)
+    rng = np.random.default_rng(0)
+    target = rng.normal(0.0, 1.0, shape).astype(np.float32)
+    region = (slice(0, 1), slice(0, 40), slice(0, 40))
+    matching, other = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    matching[0, 5:30, 5:30] = 1.0
+    other[0, 15:40, 15:40] = 1.0
+    masks = [SoftMask(region, matching), SoftMask(region, other), SoftMask(region, other.copy())]
+    unrelated = [rng.normal(0.0, 1.0, shape).astype(np.float32) for _ in range(2)]
+    fused, _ = fuse(masks, "local", target, [target + 0.1 * rng.normal(0.0, 1.0, shape).astype(np.float32), *unrelated])
+    np.testing.assert_array_equal(fused.full(shape) > 0.5, matching > 0.5)  # one matching reference outvotes two others
+    voted, _ = fuse(masks, "vote")
+    np.testing.assert_array_equal(voted.full(shape) > 0.5, other > 0.5)
+    with pytest.raises(ValueError, match="needs the target"):
+        fuse(masks, "local")

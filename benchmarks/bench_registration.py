@@ -3,7 +3,7 @@
 Measures, in one run on this machine:
 * ``seconds_2d_pair``: median over 5 HC18 ultrasound pairs, registration + label transfer;
 * ``seconds_3d_ct_slab``: TotalSegmentator CT A -> CT B (a 40 mm slab: affine, no deformable stage), whole engine;
-* ``seconds_3d_ct_deformable``: CT A -> a rotated, shifted full copy of itself (affine + coarse B-spline), whole engine;
+* ``seconds_3d_ct_deformable``: CT A -> a rotated, shifted full copy of itself (affine + displacement field), whole engine;
 * ``seconds_register_only_*``: the registration part of the two 3D runs.
 """
 

@@ -65,6 +65,13 @@ def warp_structures(segmentation: Segmentation, names: list[str], target: Image,
     return warped
 
 
+def warp_image(image: Image, target: Image, transform: sitk.Transform) -> np.ndarray:
+    """``image``'s intensities pulled onto the whole target grid (float32, NaN where it does not reach)."""
+    moving = sitk.Cast(image.to_sitk(), sitk.sitkFloat32)
+    warped = sitk.Resample(moving, target.to_sitk(), as_fast_transform(transform, target), sitk.sitkLinear, float("nan"), sitk.sitkFloat32)
+    return sitk.GetArrayFromImage(warped).reshape(target.shape)
+
+
 def _resample_region(moving: sitk.Image, target: Image, region, transform) -> np.ndarray:
     """Resample ``moving`` on the part of the target grid that ``region`` (numpy order) selects."""
     start = [r.start for r in reversed(region)]

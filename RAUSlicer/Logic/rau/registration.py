@@ -1,30 +1,35 @@
 """Classical image registration of a reference (moving) onto a target (fixed), with SimpleITK.
 
 Stages, all driven by Mattes mutual information (so modalities may differ), on
-smoothed working copies of about ``working_size`` voxels a side, the metric
-restricted to the reference's labelled anatomy plus a margin (``moving_focus``):
+smoothed working copies of about ``working_size`` voxels a side. In volumes the metric
+is restricted to the reference's labelled anatomy plus a margin (``moving_focus``): a
+scan covers much more than the labels. A 2D picture is framed on its anatomy by the
+operator, so all of it is context (on the angiograms the mask cost 0.02 Dice).
 
 1. **Global initialization**: several starting similarity transforms (headers,
    grid centres, foreground centroids and a translation search for volumes, centred
-   scales between 1 and the field-of-view ratio for 2D); each is optimized and the
-   best mutual information wins. In 2D the starts differ in scale, which mutual
-   information compares poorly, so the ``starts`` best are each refined through the
-   affine stage and the best correlation around the labels wins.
+   scales between 1 and the field-of-view ratio for 2D); each is optimized on the
+   coarsest level and the best mutual information wins (on 20 HC18 pairs this beat
+   refining three 2D starts and choosing by correlation: Dice 0.544 against 0.518).
    Scans may start hundreds of millimetres apart, or one may be a thin slab.
 2. **Affine**, multi-resolution; an axis only a few voxels thick keeps the
-   similarity stage's scaling (a slab is not squashed).
-3. **Coarse B-spline** (optional; skipped for slabs, which do not constrain it).
+   similarity stage's scaling (a slab is not squashed). Each refinement is kept only
+   if it raises the correlation (an optimizer can drift off on speckle).
+3. **Dense displacement field** (optional; skipped for slabs, which do not constrain it):
+   greedy, smoothed, as ANTs' SyN stage (:func:`field_stage`).
 
-The metric samples a quarter of the working voxels at random with a fixed seed
-(sampling on the grid itself creates false optima). Results still vary a little
-from run to run (multi-threaded sums), more where two alignments fit almost equally.
+The linear metric samples a quarter of the working voxels at random with a fixed seed
+(sampling on the grid itself creates false optima). ITK runs on one thread during
+:func:`register`, so results are bit-identical across runs and thread counts.
 The result maps target points to reference points, which is what
 :func:`SimpleITK.Resample` needs to pull reference labels onto the target.
 """
 
 from __future__ import annotations
 
+import functools
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,8 +64,10 @@ class RegistrationSettings:
     starts: int = 3
     focus_margin: float = 0.25
     affine_iterations: int = 100
-    bspline_mesh: int = 4
-    bspline_iterations: int = 20
+    field_iterations: int = 30
+    field_update_sigma: float = 3.0
+    field_total_sigma: float = 1.0
+    field_step: float = 0.5
 
 
 @dataclass
@@ -78,11 +85,20 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
     restricts the metric to a margin around it, so the fit serves the labelled anatomy.
     Starts are optimized and compared on the coarsest of up to three working sizes (1/4, 1/2
-    and the full working size; sizes with too few voxels are skipped); the winner (in 2D each of
-    the ``starts`` best) is refined size by size as a similarity, then as an affine transform
-    (each optimization with its own shrink pyramid).
+    and the full working size; sizes with too few voxels are skipped); the winner is refined size
+    by size as a similarity, then as an affine transform (each optimization with its own shrink
+    pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
+    result is bit-identical from run to run (:func:`one_itk_thread`).
     """
+    with one_itk_thread():
+        return _register(fixed, moving, settings, moving_focus)
+
+
+def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None) -> Registration:
     started = time.perf_counter()
+    labels = moving_focus
+    if fixed.ndim == 2:
+        moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
     levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
     fits = []
@@ -94,15 +110,17 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
     finest = levels[-1]
-    # 2D starts differ in scale, and mutual information, which rewards a changed overlap, compares such fits
-    # poorly: each is refined and correlation around the labels decides. Volume starts share a scale: MI decides.
-    kept = settings.starts if finest.fixed.GetDimension() == 2 else 1
-    candidates = [_refined(levels, transform, settings) for transform, _ in sorted(fits, key=lambda fit: fit[1])[:kept]]
-    transform = max(candidates, key=lambda candidate: correlation(finest.fixed, finest.moving, candidate, finest.focus))
+    # The start with the best coarse mutual information is refined (on 20 HC18 pairs this beat refining the
+    # three 2D scale starts and picking by correlation: Dice 0.544 against 0.518).
+    score = functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus)
+    # A slab's few slices cannot judge a refinement (TotalSegmentator CT slab: 0.156 gated, 0.175 not).
+    judge = None if thin_axes(finest.fixed) else score
+    transform = _refined(levels, min(fits, key=lambda fit: fit[1])[0], settings, judge)
     if settings.deformable and not thin_axes(finest.fixed):
-        coarse = levels[-2] if len(levels) > 1 else finest  # the B-spline is coarse: half resolution serves it
-        transform = _or_keep(transform, lambda: bspline_stage(coarse, transform, settings))
-    similarity = correlation(finest.fixed, finest.moving, transform, finest.focus)
+        transform = _or_keep(transform, lambda: field_stage(finest, transform, settings))
+    # The ranking score judges the labelled anatomy, in 2D too: how alike the images are around the labels.
+    around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
+    similarity = correlation(finest.fixed, finest.moving, transform, around_labels)
     return Registration(transform, similarity, time.perf_counter() - started)
 
 
@@ -121,14 +139,15 @@ class Level:
         return cls(working_image(fixed, size, settings.min_working_spacing), moving_work, focus)
 
 
-def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings) -> sitk.AffineTransform:
-    """``transform`` refined level by level as a similarity, then as an affine transform."""
+def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings, score) -> sitk.Transform:
+    """``transform`` refined level by level as a similarity, then as an affine transform; each step kept if it
+    scores better (every step kept when ``score`` is None)."""
     for level in levels[1:]:
-        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
-    transform = _as_affine(transform)
+        transform = _if_better(transform, lambda: linear_stage(level, _copy(transform), settings)[0], score)
+    affine = _as_affine(transform)
     for level in levels[1:] or levels:
-        transform = _or_keep(transform, lambda: linear_stage(level, transform, settings)[0])
-    return transform
+        affine = _if_better(affine, lambda: linear_stage(level, _copy(affine), settings)[0], score)
+    return affine
 
 
 def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
@@ -137,6 +156,25 @@ def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
         return refine()
     except RuntimeError:
         return transform
+
+
+def _if_better(transform: sitk.Transform, refine, score) -> sitk.Transform:
+    """The refined transform when it scores higher than ``transform``; else ``transform`` unchanged.
+
+    An optimizer only follows its metric's local slope, and on a speckled or low-contrast
+    image a stage can drift off the anatomy; judged by the one criterion that also ranks
+    references, no stage is allowed to make the fit worse.
+    """
+    try:
+        refined = refine()
+    except RuntimeError:  # refining lost the overlap
+        return transform
+    return refined if score is None or score(refined) > score(transform) else transform
+
+
+def _copy(transform: sitk.Transform) -> sitk.Transform:
+    """An independent copy (optimizers change their transform in place)."""
+    return sitk.Transform(transform).Downcast()
 
 
 def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.Image:
@@ -192,6 +230,26 @@ def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
     method.SetInterpolator(sitk.sitkLinear)
     return method
+
+
+@contextmanager
+def one_itk_thread():
+    """Run ITK on one thread inside the block, then restore the global setting.
+
+    ITK splits metric sums across threads and adds the parts in the order they finish;
+    floating-point addition is not associative, so the optimizer's path, and at a close
+    call the chosen start, changes from run to run and with the thread count. The
+    method's own thread setting does not reach the metric's internal work units, so
+    the global default is set for the duration. With one thread every result is
+    bit-identical, whatever the caller's ITK thread setting; several references can
+    still run in parallel processes.
+    """
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def _similarity(dimension: int) -> sitk.Transform:
@@ -326,22 +384,47 @@ def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
     return levels, [f / 2 if f > 1 else 0.0 for f in levels]
 
 
-def bspline_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
-    """A coarse B-spline refining the linear transform; returns both as one composite transform."""
-    fixed, moving, focus = level.fixed, level.moving, level.focus
+def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
+    """A smooth displacement field refining the linear transform; returns both as one composite transform.
+
+    Greedy dense registration in the manner of ANTs' SyN stage with its defaults (without the
+    symmetry): Mattes mutual information on every voxel; gradient steps of at most
+    ``field_step`` voxels, ``field_iterations`` at a quarter and at half the working
+    resolution and none at full resolution (ANTs: 40, 20, 0), each update smoothed by a
+    Gaussian of ``field_update_sigma`` voxels (how far one step's evidence spreads) and the
+    total field by ``field_total_sigma`` voxels (keeps it regular). A field has as many degrees
+    of freedom as its grid, so it follows shapes a coarse B-spline mesh cannot (a head of
+    another shape, a lung of another outline); the coarse levels, small steps and smoothing
+    keep it from following speckle and noise.
+    """
+    fixed, moving = level.fixed, level.moving
     dimension = fixed.GetDimension()
-    mesh = [max(1, min(settings.bspline_mesh, s // 4)) for s in fixed.GetSize()]
-    bspline = sitk.BSplineTransformInitializer(fixed, mesh, order=3)
+    zero = sitk.Image(fixed.GetSize(), sitk.sitkVectorFloat64, dimension)
+    zero.CopyInformation(fixed)
+    field = sitk.DisplacementFieldTransform(zero)
+    field.SetSmoothingGaussianOnUpdate(varianceForUpdateField=settings.field_update_sigma**2, varianceForTotalField=settings.field_total_sigma**2)
     method = _method(settings)
-    method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5, numberOfIterations=settings.bspline_iterations, maximumNumberOfCorrections=5)
-    if focus is not None:
-        method.SetMetricMovingMask(focus)
+    method.SetMetricSamplingStrategy(method.NONE)  # every voxel: a dense field needs a gradient everywhere
+    shrink = [f for f in (4, 2) if min(fixed.GetSize()) // f >= 8] or [1]
+    method.SetShrinkFactorsPerLevel(shrink)
+    method.SetSmoothingSigmasPerLevel([f / 2 for f in shrink])
+    if level.focus is not None:
+        method.SetMetricMovingMask(level.focus)
+    method.SetOptimizerScalesFromPhysicalShift()
+    method.SetOptimizerAsGradientDescent(
+        learningRate=1.0,
+        numberOfIterations=settings.field_iterations,
+        estimateLearningRate=method.EachIteration,
+        maximumStepSizeInPhysicalUnits=settings.field_step * min(fixed.GetSpacing()),
+        convergenceMinimumValue=1e-6,
+        convergenceWindowSize=10,
+    )
     method.SetMovingInitialTransform(linear)
-    method.SetInitialTransform(bspline, inPlace=True)
+    method.SetInitialTransform(field, inPlace=True)
     method.Execute(fixed, moving)
-    composite = sitk.CompositeTransform(dimension)  # applies the B-spline first, then the linear part
+    composite = sitk.CompositeTransform(dimension)  # applies the field first, then the linear part
     composite.AddTransform(linear)
-    composite.AddTransform(bspline)  # added after optimizing: SimpleITK copies transforms
+    composite.AddTransform(field)
     return composite
 
 

@@ -18,9 +18,9 @@ from rau.engines.base import Engine, Localization, Localizer, Progress, Referenc
 from rau.errors import OptionError
 from rau.fusion import fuse
 from rau.image import Image
-from rau.label_transfer import SoftMask, warp_structures
+from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
-from rau.options import EngineOptions
+from rau.options import DEFAULT_FUSION, EngineOptions
 from rau.registration import Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 
@@ -40,7 +40,7 @@ class RegistrationEngine(Engine):
     name = "registration"
     label = "Registration"
 
-    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = "vote", keep_transfers: bool = False):
+    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = DEFAULT_FUSION, keep_transfers: bool = False):
         """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
         if top_k < 1:
             raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
@@ -64,7 +64,8 @@ class RegistrationEngine(Engine):
         ranked = rank(transfers)
         chosen = ranked[: self.top_k]
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
-        structures = [self._fuse_structure(request, structure, chosen) for structure in labels]
+        evidence = self._local_evidence(request, chosen)
+        structures = [self._fuse_structure(request, structure, chosen, evidence) for structure in labels]
         result = Result(
             request.target,
             resolve_overlaps(structures, request),
@@ -93,14 +94,23 @@ class RegistrationEngine(Engine):
             transfers.append(transfer(reference, request.target, [], self.settings))
         return replace(request, references=[t.reference for t in rank(transfers)])
 
-    def _fuse_structure(self, request: Request, structure: Structure, chosen: list[Transfer]) -> StructureResult:
+    def _local_evidence(self, request: Request, chosen: list[Transfer]) -> dict:
+        """For local fusion of several references: the target's intensities and each reference warped onto it."""
+        if self.fusion != "local" or len(chosen) < 2:
+            return {}
+        warped = {t.reference.name: warp_image(t.reference.image, request.target, t.registration.transform) for t in chosen}
+        return {"target": np.asarray(request.target.array, np.float32), "warped": warped}
+
+    def _fuse_structure(self, request: Request, structure: Structure, chosen: list[Transfer], evidence: dict) -> StructureResult:
         name = structure.name
-        landed = [t.masks[name] for t in chosen if t.masks.get(name) is not None]
+        landing = [t for t in chosen if t.masks.get(name) is not None]
+        landed = [t.masks[name] for t in landing]
         references = [t.reference.name for t in chosen]
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
         if not landed:
             return StructureResult(structure, None, 0.0, self.name, prompts, message="lands outside the target after registration")
-        fused, agreement = fuse(landed, self.fusion)
+        warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
+        fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)
         mask = np.zeros(request.target.shape, bool)
         mask[fused.region] = fused.values > 0.5
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
