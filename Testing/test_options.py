@@ -29,7 +29,7 @@ def test_an_unknown_key_is_an_error_naming_it():
     ("top_k", 0, r"--top-k must be at least 1"),
     ("top_k", "3", "expected int"),
     ("top_k", True, "expected int"),
-    ("fusion", "mean", "not one of vote, staple"),
+    ("fusion", "mean", "not one of local, vote, staple"),
     ("window", (1.0,), "two numbers"),
     ("slice_axis", "x", "not one of"),
     ("slice_margin", -1, "at least 0"),
