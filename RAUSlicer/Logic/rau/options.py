@@ -23,7 +23,7 @@ from rau.errors import OptionError
 
 FUSION_METHODS = ("local", "vote", "staple")
 DEFAULT_FUSION = "vote"
-"""Measured best on HC18 multi-reference (local fusion 0.843, vote 0.868, STAPLE 0.873 on 3 targets x 15 references)."""
+"""Measured on HC18 multi-reference, 20 targets, top 5 of 59: vote 0.813, STAPLE 0.808, local 0.803."""
 
 
 def option(default, help: str, *, choices: tuple | None = None, minimum: float | None = None, cli: bool = True,
