@@ -4,7 +4,6 @@ and a fixture that makes the registration engine deterministic for the tests com
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -37,27 +36,6 @@ def running_server(config):
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_itk_thread():
-    """One ITK thread here and in every worker process of the module.
-
-    The registration engine's result depends on ITK's thread count and, with several threads, can vary
-    from run to run (reported to the registration owner); with one thread it is deterministic, which lets
-    tests compare server, batch and ``rau segment`` outputs voxel for voxel. Import it into a test module.
-    """
-    import SimpleITK as sitk
-
-    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"
-    yield
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous[0])
-    if previous[1] is None:
-        del os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"]
-    else:
-        os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = previous[1]
 
 
 @contextlib.contextmanager

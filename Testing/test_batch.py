@@ -18,7 +18,6 @@ from rau.batch.items import output_names, work_items
 from rau.cli import main as rau_main
 from rau.errors import InputError
 from rau.io import read_image
-from serve_helpers import one_itk_thread  # noqa: F401  (autouse fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "protocols" / "hc18_single.csv"

@@ -7,7 +7,6 @@ import json
 import shutil
 
 import pytest
-import SimpleITK as sitk
 from single_slice import hc18_picture, hc18_spacing, write_picture
 
 from rau.cli import main
@@ -30,15 +29,6 @@ def hc18(shared_data, tmp_path_factory):
     header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing,label_table\n"
     (folder / "cases.csv").write_text(header + "\n".join(rows) + "\n")
     return folder
-
-
-@pytest.fixture
-def one_itk_thread():
-    """ITK sums in threads are not reproducible; one thread makes two runs comparable."""
-    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    yield
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
 
 
 def evaluate(manifest, out, *extra):
@@ -66,7 +56,7 @@ def test_a_failing_case_is_reported_and_the_others_are_scored(hc18, tmp_path, ca
     assert "broken.png" in rows[1]["error"] and rows[1]["dice"] == ""
 
 
-def test_parallel_jobs_give_the_serial_numbers(hc18, tmp_path, one_itk_thread, capsys):
+def test_parallel_jobs_give_the_serial_numbers(hc18, tmp_path, capsys):
     assert evaluate(hc18 / "cases.csv", tmp_path / "serial.json") == 0
     assert evaluate(hc18 / "cases.csv", tmp_path / "parallel.json", "--jobs", "2") == 0
     serial, parallel = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("serial", "parallel"))

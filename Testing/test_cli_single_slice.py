@@ -72,16 +72,7 @@ def test_1_slice_reference_and_png_target(hc18, tmp_path, capsys):
     assert dice(sitk.GetArrayFromImage(written), truth) > 0.95
 
 
-@pytest.fixture
-def one_itk_thread():
-    """ITK sums in threads are not reproducible; one thread makes two runs comparable."""
-    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    yield
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
-
-
-def test_evaluate_scores_1_slice_cases_exactly_like_their_pictures(hc18, shared_data, tmp_path, one_itk_thread, capsys):
+def test_evaluate_scores_1_slice_cases_exactly_like_their_pictures(hc18, shared_data, tmp_path, capsys):
     write_picture(hc18_picture(shared_data, "002"), tmp_path / "002.png")
     write_picture(hc18_picture(shared_data, "002", mask=True), tmp_path / "002_mask.png")
     volume_copy(hc18, "001.png", tmp_path / "target.nrrd", "k", np.diag([-1.0, -1.0, 1.0]))  # NIfTI: float32 spacing

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from serve_helpers import one_itk_thread, running_server  # noqa: F401  (autouse fixture)
+from serve_helpers import running_server
 
 from rau.cli import main as rau_main
 from rau.engines import Request, create_engine
