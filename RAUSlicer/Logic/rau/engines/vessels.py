@@ -143,7 +143,7 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         best = finders[medoid([c.naming.centrelines[value] for c in finders], weights[found])]
         centrelines[value] = best.naming.centrelines[value]
         support = min(best.naming.support[value], 1.0)
-        facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4), contrast=round(best.naming.contrast[value], 4))
+        facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
     label_map = paint(centrelines, vessels, vessels.shape)
     results = []
     for structure in labels:

@@ -5,9 +5,7 @@ joined by the minimal path through the target vesselness, with a cost that grows
 from the guide (:mod:`rau.vessels.paths`). So a segment follows one target vessel from end to end,
 and consecutive segments, whose warped ends touch, meet at the same bifurcation. The centrelines
 are then grown to the vessel width. A segment's *support* is the share of its path that runs on
-target vessel pixels; below :data:`MIN_SUPPORT` it is reported not found. Its *contrast* is the
-mean vesselness along the path; below :data:`MIN_CONTRAST` the path joins the ends over faint
-ridges, not along a visible vessel, and the segment is reported not found as well.
+target vessel pixels; below :data:`MIN_SUPPORT` it is reported not found.
 """
 
 from __future__ import annotations
@@ -28,45 +26,32 @@ MIN_SUPPORT = 0.3
 Chosen by looking at dev pairs 1-10 only (the pairs used while designing; 11-30 are reported
 apart): paths of segments absent from the target mostly still run on some vessel, so only a path
 that is mostly off the vessels says "absent"."""
-MIN_CONTRAST = 0.4
-"""Mean vesselness (0..1, 1 = the image's strongest vessels) a traced path must reach to count as found.
-The hysteresis mask behind :data:`MIN_SUPPORT` reaches far into faint ridges, so absent segments
-still find "vessel" pixels; their paths are faint on average. Chosen on dev pairs 1-11 only (the
-design pairs): the traced paths of absent segments there had means 0.27-0.43, those of present
-segments with any overlap with the truth 0.45 and up."""
 
 
 @dataclass
 class Naming:
-    """Per segment value: its traced centreline (N, 2 rows/cols), support and contrast; the painted label map."""
+    """Per segment value: its traced centreline (N, 2 rows/cols) and support; the painted label map."""
 
     centrelines: dict[int, np.ndarray]
     support: dict[int, float]
-    contrast: dict[int, float]
     label_map: np.ndarray
 
     def found(self, value: int) -> bool:
-        return supported(self.support.get(value, 0.0), self.contrast.get(value, 0.0))
-
-
-def supported(support: float, contrast: float) -> bool:
-    """Whether a traced path says the segment is there (see :data:`MIN_SUPPORT`, :data:`MIN_CONTRAST`)."""
-    return support >= MIN_SUPPORT and contrast >= MIN_CONTRAST
+        return self.support.get(value, 0.0) >= MIN_SUPPORT
 
 
 def name_segments(vesselness: np.ndarray, vessels: np.ndarray, warped: np.ndarray, values: list[int]) -> Naming:
     """Trace each segment ``value`` of ``warped`` (reference labels on the target grid) along the target's vessels."""
-    centrelines, support, contrast = {}, {}, {}
+    centrelines, support = {}, {}
     for value in values:
         path = trace_guide(vesselness, warped == value)
         if path is None:
-            support[value] = contrast[value] = 0.0
+            support[value] = 0.0
             continue
         support[value] = float(vessels[path[:, 0], path[:, 1]].mean())
-        contrast[value] = float(vesselness[path[:, 0], path[:, 1]].mean())
-        if supported(support[value], contrast[value]):
+        if support[value] >= MIN_SUPPORT:
             centrelines[value] = path
-    return Naming(centrelines, support, contrast, paint(centrelines, vessels, vesselness.shape))
+    return Naming(centrelines, support, paint(centrelines, vessels, vesselness.shape))
 
 
 def trace_guide(vesselness: np.ndarray, guide: np.ndarray) -> np.ndarray | None:
