@@ -14,7 +14,10 @@ VESSEL_FLOOR = 0.02
 """Vesselness added before inverting to a cost: crossing background is expensive, not impossible."""
 MIN_RADIUS = 1.5
 MAX_RADIUS = 8.0
-"""Painted half-widths (px) are the vessel mask's own half-width, clipped to this range."""
+"""Painted half-widths (px) are the vessel mask's own half-width, clipped to this range, plus :data:`EDGE_PIXELS`."""
+EDGE_PIXELS = 1.0
+"""The vessel mask thresholds a smoothed second-derivative (ridge) response, which fades inside the
+vessel's edge; the blurred edge that an outline of the vessel encloses lies about a pixel farther out."""
 
 
 def cost_map(vesselness: np.ndarray, guide_distance: np.ndarray | None = None, guide_pixels: float = 10.0) -> np.ndarray:
@@ -47,7 +50,7 @@ def snap(vesselness: np.ndarray, point: tuple[int, int], radius: int = 5) -> tup
 def paint(centrelines: dict[int, np.ndarray], vessels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Label map: each pixel takes the value of its nearest centreline pixel when it lies within that
     pixel's vessel half-width (the distance to the edge of ``vessels`` there, clipped to
-    [:data:`MIN_RADIUS`, :data:`MAX_RADIUS`]). ``centrelines``: value -> (N, 2) (row, col) pixels."""
+    [:data:`MIN_RADIUS`, :data:`MAX_RADIUS`], plus :data:`EDGE_PIXELS`). ``centrelines``: value -> (N, 2) (row, col) pixels."""
     named = np.zeros(shape, np.int32)
     for value, path in centrelines.items():
         if len(path):
@@ -56,4 +59,4 @@ def paint(centrelines: dict[int, np.ndarray], vessels: np.ndarray, shape: tuple[
         return named
     radius = np.clip(ndimage.distance_transform_edt(vessels), MIN_RADIUS, MAX_RADIUS)
     distance, (rows, cols) = ndimage.distance_transform_edt(named == 0, return_indices=True)
-    return np.where(distance <= radius[rows, cols], named[rows, cols], 0).astype(np.int32)
+    return np.where(distance <= radius[rows, cols] + EDGE_PIXELS, named[rows, cols], 0).astype(np.int32)
