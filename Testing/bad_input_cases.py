@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nibabel
 import numpy as np
+import pytest
 import SimpleITK as sitk
 from PIL import Image as PILImage
 
@@ -141,3 +142,15 @@ def copy_inputs(template: Path, folder: Path) -> Path:
     """A fresh copy of the inputs for one test."""
     shutil.copytree(template, folder, symlinks=True)
     return folder
+
+
+@pytest.fixture(scope="module")
+def template(shared_data, tmp_path_factory):
+    """The tiny real inputs, built once per test module."""
+    return build_inputs(shared_data, tmp_path_factory.mktemp("inputs") / "inputs")
+
+
+@pytest.fixture
+def inputs(template, tmp_path):
+    """A fresh copy of the inputs for one test (whose hashes the test may compare before and after)."""
+    return copy_inputs(template, tmp_path / "case")

@@ -8,22 +8,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from bad_input_cases import HC18_SPACING, SHRINK, build_inputs, copy_inputs
+from bad_input_cases import HC18_SPACING, SHRINK, inputs, template  # noqa: F401  (fixtures)
 
 from rau.cli import main
 
 REF_SPACING = str(HC18_SPACING["001"] * SHRINK)
 TGT_SPACING = str(HC18_SPACING["002"] * SHRINK)
-
-
-@pytest.fixture(scope="module")
-def template(shared_data, tmp_path_factory):
-    return build_inputs(shared_data, tmp_path_factory.mktemp("bad_input") / "inputs")
-
-
-@pytest.fixture
-def inputs(template, tmp_path):
-    return copy_inputs(template, tmp_path / "case")
 
 
 def segment(*extra, ref="ref.png", labels="ref_mask.png", target="tgt.png", out="out/result.nii.gz", spacing=True):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import slicerio
-from bad_input_cases import build_inputs, copy_inputs
+from bad_input_cases import inputs, template  # noqa: F401  (fixtures)
 from chat_server import ChatServer
 from test_bad_input import REF_SPACING, TGT_SPACING, run_cli, segment, snapshot
 
@@ -29,16 +29,6 @@ from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.server import ServerBackend
 
 LOGIC = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic"
-
-
-@pytest.fixture(scope="module")
-def template(shared_data, tmp_path_factory):
-    return build_inputs(shared_data, tmp_path_factory.mktemp("outputs") / "inputs")
-
-
-@pytest.fixture
-def inputs(template, tmp_path):
-    return copy_inputs(template, tmp_path / "case")
 
 
 def test_seg_nrrd_out_is_a_slicer_segmentation_with_unicode_names(inputs, monkeypatch, capsys):
