@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
-CORE_MODULES = ("slicerio", "nrrd")
+CORE_MODULES = ("slicerio", "nrrd", "skimage", "nibabel")
 SLICER_OWNED = ("SimpleITK", "numpy", "requests", "torch", "torchvision")
 
 
