@@ -4,6 +4,7 @@ instance; a killed run restarted redoes nothing that was finished; half-written 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +36,8 @@ def same_outputs(batch_out: Path, segment_out: Path, name: str) -> None:
     assert np.array_equal(mine.array, theirs.array) and mine.array.any(), name
     assert mine.same_grid(theirs), name
     assert (batch_out / f"{name}.labels.csv").read_text() == (segment_out / f"{name}.labels.csv").read_text()
+    recorded = [json.loads((folder / f"{name}.result.json").read_text())["inputs"] for folder in (batch_out, segment_out)]
+    assert recorded[0] == recorded[1], name  # so `rau correct` re-opens a batch output as it does a `rau segment` one
 
 
 @pytest.fixture(scope="module")

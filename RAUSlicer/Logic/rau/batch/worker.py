@@ -16,10 +16,10 @@ class WarmWorker:
     """Holds one engine (models loaded once) and runs items with it; also the Ray actor class."""
 
     def __init__(self, engine_name: str, options: EngineOptions):
-        self.engine = create_engine(engine_name, options)
+        self.engine, self.options = create_engine(engine_name, options), options
 
     def run(self, item: WorkItem) -> dict:
-        return run_item(self.engine, item)
+        return run_item(self.engine, item, self.options)
 
 
 @functools.lru_cache(maxsize=64)
@@ -28,9 +28,9 @@ def _reference(image, labels, spacing, label_table):
     return load_reference(image, labels, spacing, label_table)
 
 
-def run_item(engine, item: WorkItem) -> dict:
-    """Segment one target and write its outputs (all or none); a summary row, never an exception."""
-    from rau.commands.segment import write_outputs
+def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
+    """Segment one target and write its outputs (all or none, re-openable by ``rau correct``); a summary row, never an exception."""
+    from rau.commands.segment import recorded_inputs, write_outputs
 
     started = time.perf_counter()
     case = item.case
@@ -39,7 +39,9 @@ def run_item(engine, item: WorkItem) -> dict:
         references = [_reference(r.image, r.labels, r.spacing, case.label_table) for r in case.references]
         target = read_image(case.target_image, case.target_spacing)
         result = engine.run(Request(references, target, case.structures))
-        write_outputs(result, item.outputs, overwrite=True)
+        inputs = recorded_inputs(case.target_image, case.target_spacing, [r.image for r in case.references], [r.labels for r in case.references],
+                                 [r.spacing for r in case.references], None, case.label_table, case.structures, options)
+        write_outputs(result, item.outputs, overwrite=True, inputs=inputs)
         row["found"] = ";".join(s.structure.name for s in result.structures if s.found)
     except Exception as error:  # one bad target must not stop the cohort; the summary names it
         row["status"], row["error"] = "failed", f"{type(error).__name__}: {error}"

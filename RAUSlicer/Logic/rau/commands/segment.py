@@ -16,6 +16,7 @@ from rau.io.atomic import atomic_path
 from rau.io.label_tables import write_label_table
 from rau.io.outputs import check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
+from rau.options import EngineOptions
 from rau.references import load_reference, load_reference_bank, reference_bank_entries
 from rau.validation import argument, positive_number
 
@@ -79,18 +80,25 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
 
 
 def run_inputs(args: argparse.Namespace) -> dict:
-    """What ``rau correct`` needs to re-open the run: inputs as absolute paths, structures, engine options."""
+    """:func:`recorded_inputs` of this command line."""
+    return recorded_inputs(args.target, args.target_spacing, args.reference, args.reference_labels, list(args.reference_spacing),
+                           args.reference_bank, args.label_table, args.structures, engine_options(args))
+
+
+def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
+                    structures, options: EngineOptions) -> dict:
+    """What ``rau correct`` needs to re-open a run: inputs as absolute paths, structures, engine options."""
     absolute = lambda path: str(Path(path).resolve())  # noqa: E731
     return {
-        "target": absolute(args.target),
-        "target_spacing": args.target_spacing,
-        "reference": [absolute(p) for p in args.reference],
-        "reference_labels": [absolute(p) for p in args.reference_labels],
-        "reference_spacing": list(args.reference_spacing),
-        "reference_bank": absolute(args.reference_bank) if args.reference_bank else None,
-        "label_table": absolute(args.label_table) if args.label_table else None,
-        "structures": args.structures,
-        "engine_options": engine_options(args).as_dict(),
+        "target": absolute(target),
+        "target_spacing": target_spacing,
+        "reference": [absolute(p) for p in reference],
+        "reference_labels": [absolute(p) for p in reference_labels],
+        "reference_spacing": list(reference_spacing),
+        "reference_bank": absolute(reference_bank) if reference_bank else None,
+        "label_table": absolute(label_table) if label_table else None,
+        "structures": structures,
+        "engine_options": options.as_dict(),
     }
 
 
