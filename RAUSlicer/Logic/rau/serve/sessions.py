@@ -1,9 +1,7 @@
 """Correction sessions kept on the server: idle expiry, a bound on their number and on their memory.
 
 A session is a finished job's :class:`~rau.result.Result` with its engine session
-(``reprompt(name, prompt)``, ``propagate(name)``, and ``undo(name)`` where the engine has it).
-Where the engine session has no ``undo``, the store keeps each structure's earlier results and
-puts the last one back.
+(:class:`rau.session.Session`: ``reprompt(name, prompt)``, ``propagate(name)``, ``undo(name)``).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from dataclasses import dataclass, field
 from rau.errors import InputError
 from rau.result import Result, StructureResult
 
-UNDO_DEPTH = 10
 
 
 class SessionGone(KeyError):
@@ -34,7 +31,6 @@ class Entry:
     nbytes: int
     last_used: float
     version: int = 0
-    history: dict[str, list[StructureResult]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -109,25 +105,15 @@ def correct(entry: Entry, action: str, name: str, prompt=None) -> StructureResul
     with entry.lock:
         result, session = entry.result, entry.result.session
         try:
-            previous = result.get(name)
+            result.get(name)
         except KeyError:
             raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
-        history = entry.history.setdefault(name, [])
         if action == "undo":
-            if not history:
-                raise InputError(f"nothing to undo for {name!r}")
-            item = session.undo(name) if hasattr(session, "undo") else _restore(session, name, history[-1])
-            history.pop()
+            item = session.undo(name)
+        elif action == "reprompt":
+            item = session.reprompt(name, prompt)
         else:
-            item = session.reprompt(name, prompt) if action == "reprompt" else session.propagate(name)
-            entry.history[name] = (history + [previous])[-UNDO_DEPTH:]
+            item = session.propagate(name)
         result.structures = [item if s.structure.name == name else s for s in result.structures]
         entry.version += 1
         return item
-
-
-def _restore(session, name: str, previous: StructureResult) -> StructureResult:
-    """Server-side undo for engine sessions without ``undo``: the next correction starts from ``previous``."""
-    if isinstance(getattr(session, "results", None), dict):
-        session.results[name] = previous
-    return previous
