@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-CT = Path(__file__).resolve().parents[2] / "shared" / "data" / "totalseg_test_fixtures"
+CT = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic" / "rau" / "sample_data" / "totalseg_ct"  # the bundled TotalSegmentator pair
 
 ARCHITECTURES = {  # facebook/sam2.1-hiera-* backbones
     "tiny": dict(hidden_size=96, num_attention_heads=1, blocks_per_stage=[1, 2, 7, 2], embed_dim_per_stage=[96, 192, 384, 768],
@@ -72,8 +72,8 @@ def realistic_case(count: int | None = None):
     from rau.references import load_reference
     from rau.result import StructureResult
 
-    reference = load_reference(CT / "subjA_ct/image.nii.gz", CT / "subjA_ct/labels_totalseg.nii.gz")
-    target = load_reference(CT / "subjB_ct/image.nii.gz", CT / "subjB_ct/labels_totalseg.nii.gz")
+    reference = load_reference(CT / "subjA_image.nii.gz", CT / "subjA_labels.nii.gz")
+    target = load_reference(CT / "subjB_image.nii.gz", CT / "subjB_labels.nii.gz")
     truth = target.segmentation
     shared = [s for s in reference.segmentation.present() if s.name in truth.present().names][:count]
     localizations = {s.name: localization_from(StructureResult(s, truth.mask(s.name), 1.0, "truth")) for s in shared}
