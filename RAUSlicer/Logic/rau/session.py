@@ -27,7 +27,12 @@ AXIS_LETTERS = "kji"
 
 
 class Session(abc.ABC):
-    """Per-structure answers of one run with reprompt / propagate / undo (see the module doc)."""
+    """Per-structure answers of one run with reprompt / propagate / undo (see the module doc).
+
+    ``changed``: the structures the last ``reprompt``/``propagate``/``undo`` changed, the corrected one
+    first. Usually just that one; a vessel piece renamed away from a wrong name also changes its old
+    owner. Whoever writes a correction (Slicer, the server, ``rau correct``) writes all of them.
+    """
 
     undo_depth = 20
 
@@ -35,6 +40,7 @@ class Session(abc.ABC):
         self.target = target
         self.results = results
         self._undo: dict[str, list] = {}
+        self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
     def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
@@ -56,7 +62,9 @@ class Session(abc.ABC):
         name = self._name(name)
         if not self.can_undo(name):
             raise InputError(f"nothing to undo for {name!r}")
+        before = dict(self.results)
         self._restore(name, self._undo[name].pop())
+        self.changed = self._changed_since(name, before)
         return self.results[name]
 
     def edit(self, name: str, mask) -> None:
@@ -87,7 +95,7 @@ class Session(abc.ABC):
     def _change(self, name: str, work, progress: Progress | None, verb: str) -> StructureResult:
         progress = progress or Progress()
         progress(f"{verb} {name}", 0.0)
-        snapshot = self._snapshot(name)
+        snapshot, before = self._snapshot(name), dict(self.results)
         try:
             item = work(progress)
             progress(f"{verb} {name}", 1.0)  # the last chance to cancel before anything changes
@@ -96,12 +104,27 @@ class Session(abc.ABC):
             raise
         self._undo[name] = (self._undo.get(name, []) + [snapshot])[-self.undo_depth :]
         self.results[name] = item
+        self.changed = self._changed_since(name, before)
         return item
+
+    def _changed_since(self, name: str, before: dict) -> tuple[str, ...]:
+        others = [n for n, item in self.results.items() if n != name and not same_answer(before.get(n), item)]
+        return (name, *others)
 
     def _name(self, name: str) -> str:
         if name not in self.results:
             raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
         return name
+
+
+def same_answer(first: StructureResult | None, second: StructureResult | None) -> bool:
+    """True when two answers for a structure hold the same voxels (both empty counts as the same)."""
+    if first is second:
+        return True
+    masks = [item.mask if item is not None and item.found and item.mask.any() else None for item in (first, second)]
+    if masks[0] is None or masks[1] is None:
+        return masks[0] is None and masks[1] is None
+    return np.array_equal(masks[0], masks[1])
 
 
 def check_prompt(prompt: Prompt, target: Image) -> None:

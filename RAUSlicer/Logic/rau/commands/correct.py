@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
         item = result.session.reprompt(args.structure, prompt, progress)
+    for other in result.session.changed[1:]:  # e.g. the old owner of a renamed vessel piece gives it up first
+        result.put(result.session.results[other])
     result.put(item, args.overwrite_others)
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"

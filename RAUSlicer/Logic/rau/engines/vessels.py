@@ -52,6 +52,7 @@ class VesselEngine(Engine):
 
     name = "vessels"
     label = "Vessels (coronary angiograms)"
+    model_session = True  # the session keeps the target's vessel maps, which only a new run rebuilds
 
     def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = True):
         if top_k < 1:

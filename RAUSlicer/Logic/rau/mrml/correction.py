@@ -24,8 +24,9 @@ class _Snapshot:
 class Correction:
     """Sends prompts for one structure through ``result.session`` and writes the answer into ``node``.
 
-    Only that structure's segment changes. Each change first saves the segment as it is in
-    the node (manual edits included), so :meth:`undo` brings back exactly what was there.
+    Only the segments the session changed are written (``session.changed``: the corrected one, and the
+    old owner of a renamed vessel piece). Each change first saves those segments as they are in the
+    node (manual edits included), so :meth:`undo` brings back exactly what was there.
     With ``overwrite`` the new mask also clears other segments' voxels under it.
     """
 
@@ -33,7 +34,7 @@ class Correction:
         if result.session is None:
             raise ValueError(f"the {result.engine!r} engine keeps no session; re-run with an engine that supports corrections")
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
-        self._undo: dict[str, list[_Snapshot]] = {}
+        self._undo: dict[str, list[dict[str, _Snapshot]]] = {}
 
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
@@ -53,29 +54,34 @@ class Correction:
         return bool(self._undo.get(name))
 
     def undo(self, name: str) -> None:
-        """Put back the segment as it was before the last update or propagate."""
+        """Put back the segments as they were before the last update or propagate of ``name``."""
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
-        snapshot = self._undo[name].pop()
+        snapshots = self._undo[name].pop()
         if self.result.session.can_undo(name):
             self.result.session.undo(name)
-        write_segment_mask(self.node, name, snapshot.mask, self.result.target)
-        segment = self._segment(name)
-        segment.SetTag(RAU_TAG, snapshot.tag)
-        Logic.SetSegmentStatus(segment, snapshot.status)
+        for other, snapshot in snapshots.items():
+            write_segment_mask(self.node, other, snapshot.mask, self.result.target)
+            segment = self._segment(other)
+            segment.SetTag(RAU_TAG, snapshot.tag)
+            Logic.SetSegmentStatus(segment, snapshot.status)
 
     def _segment(self, name: str):
         return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))
 
-    def apply(self, name: str, item: StructureResult) -> StructureResult:
-        """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread)."""
+    def _snapshot(self, name: str) -> _Snapshot:
         segment = self._segment(name)
-        snapshot = _Snapshot(
-            segment_mask(self.node, require_segment_id(self.node, name), self.result.target),
-            tag_text(segment),
-            Logic.GetSegmentStatus(segment),
-        )
-        self._undo[name] = (self._undo.get(name, []) + [snapshot])[-UNDO_DEPTH:]
-        write_structure_result(self.node, item, self.result.target, self.low_confidence, self.overwrite)
-        self.result.structures = [item if s.structure.name == name else s for s in self.result.structures]
+        mask = segment_mask(self.node, require_segment_id(self.node, name), self.result.target)
+        return _Snapshot(mask, tag_text(segment), Logic.GetSegmentStatus(segment))
+
+    def apply(self, name: str, item: StructureResult) -> StructureResult:
+        """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread),
+        and the session's answers for the other structures that correction changed."""
+        session = self.result.session
+        others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
+        items = {name: item, **{n: session.results[n] for n in others}}
+        self._undo[name] = (self._undo.get(name, []) + [{n: self._snapshot(n) for n in items}])[-UNDO_DEPTH:]
+        for written in items.values():
+            write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
+        self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return item

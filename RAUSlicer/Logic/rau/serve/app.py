@@ -217,11 +217,12 @@ def create_app(config: ServerConfig | None = None):
         prompt = prompt_from_json(body.get("prompt") or {}) if action == "reprompt" else None
         with server.queues.device_lock(server.job(session_id).device):
             started = time.perf_counter()
-            item = correct(entry, action, name, prompt)
+            item, *others = correct(entry, action, name, prompt)
             seconds = time.perf_counter() - started
-        row = next(r for r in entry.result.summary() if r["name"] == name)
-        return {"structure": row, "mask": encode_mask(item.mask), "shape": list(entry.result.target.shape), "version": entry.version,
-                "seconds": round(seconds, 4)}
+        rows = {r["name"]: r for r in entry.result.summary()}
+        return {"structure": rows[name], "mask": encode_mask(item.mask), "shape": list(entry.result.target.shape), "version": entry.version,
+                "seconds": round(seconds, 4),
+                "others": [{"structure": rows[o.structure.name], "mask": encode_mask(o.mask)} for o in others]}
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):

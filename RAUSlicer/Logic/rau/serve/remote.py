@@ -83,6 +83,12 @@ class RemoteSession(Session):
         self.client.close_session(self.id)
 
     def _answer(self, answer: dict) -> StructureResult:
+        """The corrected structure of a server answer; the others it changed (``others``) are updated here."""
+        for other in answer.get("others", []):
+            self.results[other["structure"]["name"]] = self._structure(other)
+        return self._structure(answer)
+
+    def _structure(self, answer: dict) -> StructureResult:
         row = answer["structure"]
         return structure_result(row, self.structures[row["name"]], decode_mask(answer["mask"], self.target.shape))
 

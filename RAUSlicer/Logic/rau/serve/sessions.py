@@ -100,8 +100,11 @@ class SessionStore:
             self._gone.popitem(last=False)
 
 
-def correct(entry: Entry, action: str, name: str, prompt=None) -> StructureResult:
-    """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure; return its new state."""
+def correct(entry: Entry, action: str, name: str, prompt=None) -> list[StructureResult]:
+    """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure.
+
+    Returns the new state of every structure it changed (``Session.changed``), that one first.
+    """
     with entry.lock:
         result, session = entry.result, entry.result.session
         try:
@@ -114,6 +117,7 @@ def correct(entry: Entry, action: str, name: str, prompt=None) -> StructureResul
             item = session.reprompt(name, prompt)
         else:
             item = session.propagate(name)
-        result.structures = [item if s.structure.name == name else s for s in result.structures]
+        changed = {name: item, **{n: session.results[n] for n in session.changed if n != name}}
+        result.structures = [changed.get(s.structure.name, s) for s in result.structures]
         entry.version += 1
-        return item
+        return list(changed.values())

@@ -1,0 +1,119 @@
+"""A vessel correction that changes two segments (a piece renamed away from its wrong name) reaches every writer:
+the session's ``changed``, a Slicer segmentation node, ``rau correct``'s label map and a server session."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from serve_helpers import running_server
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+from rau.cli import main
+from rau.engines import Request, create_engine
+from rau.engines.base import Prompt
+from rau.io import read_image, read_segmentation
+from rau.references import load_reference
+from rau.vessels.naming import far_ends
+
+WRONG, RIGHT = "S8_LAD_apical", "S7_LAD_mid"  # the piece in the middle of S8 is renamed S7
+UNTOUCHED = ("S5_left_main", "S6_LAD_proximal")
+
+
+@pytest.fixture(scope="module")
+def files(shared_data):
+    folder = shared_data / "arcade_syntax_dev"
+    return folder / "arcade_train_928_img.png", folder / "arcade_train_928_lab.png", folder / "arcade_train_204_img.png", folder / "labels.csv"
+
+
+def run_vessels(files):
+    image, labels, target, table = files
+    reference = load_reference(image, labels, 1.0, table)
+    return create_engine("vessels", {"top_k": 1}).run(Request([reference], read_image(target, 1.0)))
+
+
+def rename_prompt(mask: np.ndarray) -> tuple[Prompt, tuple[int, int]]:
+    """One positive click in the middle of the wrongly named segment (its ``mask``)."""
+    rows, cols = np.nonzero(mask[0])
+    point = (int(rows[len(rows) // 2]), int(cols[len(cols) // 2]))
+    return Prompt(points=[(float(point[1]), float(point[0]), 0.0)], labels=[1]), point
+
+
+def test_the_session_names_every_structure_a_correction_changed(files):
+    result = run_vessels(files)
+    session = result.session
+    prompt, _ = rename_prompt(result.get(WRONG).mask)
+    session.reprompt(RIGHT, prompt)
+    assert session.changed == (RIGHT, WRONG)
+    session.undo(RIGHT)
+    assert session.changed == (RIGHT, WRONG)
+    start, end = far_ends(session.results[RIGHT].mask[0])
+    points = [(float(c), float(r), 0.0) for r, c in (start, end)]
+    session.reprompt(RIGHT, Prompt(points=points, labels=[1, 1]))  # a trace without overwrite takes nothing
+    assert session.changed == (RIGHT,)
+
+
+def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(files, mrml_scene):
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.segments import require_segment_id, segment_mask
+
+    result = run_vessels(files)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+
+    def masks():
+        return {s.structure.name: segment_mask(node, require_segment_id(node, s.structure.name), result.target) for s in result.structures}
+
+    before = masks()
+    prompt, point = rename_prompt(result.get(WRONG).mask)
+    correction = Correction(result, node)
+    correction.update(RIGHT, prompt)
+    after = masks()
+    moved = after[RIGHT] & before[WRONG]
+    assert moved[0][point] and not (after[WRONG] & after[RIGHT]).any()  # the piece left its wrong segment
+    assert np.array_equal(after[WRONG], before[WRONG] & ~moved)
+    assert all(np.array_equal(after[n], before[n]) for n in UNTOUCHED)
+    assert result.get(WRONG).mask.sum() == after[WRONG].sum()
+    correction.undo(RIGHT)
+    assert all(np.array_equal(m, before[n]) for n, m in masks().items())
+
+
+def test_rau_correct_writes_both_segments_of_a_rename(files, tmp_path, capsys):
+    image, labels, target, table = files
+    out = tmp_path / "first.nii.gz"
+    assert main(["segment", "--engine", "vessels", "--top-k", "1", "--reference", str(image), "--reference-labels", str(labels),
+                 "--label-table", str(table), "--reference-spacing", "1", "--target", str(target), "--target-spacing", "1",
+                 "--out", str(out)]) == 0
+    first = read_segmentation(out).masks
+    _, (row, col) = rename_prompt(first[WRONG])
+    corrected = tmp_path / "renamed.nii.gz"
+    code = main(["correct", str(tmp_path / "first.result.json"), "--structure", RIGHT, "--inside", f"{col},{row}", "--out", str(corrected)])
+    assert code == 0, capsys.readouterr().err
+    second = read_segmentation(corrected).masks
+    moved = second[RIGHT] & first[WRONG]
+    assert moved[0, row, col] and moved.sum() > 10
+    assert np.array_equal(second[WRONG], first[WRONG] & ~moved)
+    assert all(np.array_equal(second[n], first[n]) for n in UNTOUCHED)
+    rows = {r["name"]: r for r in json.loads((tmp_path / "renamed.result.json").read_text())["structures"]}
+    assert rows[WRONG]["found"] and rows[RIGHT]["found"]
+
+
+def test_a_server_session_sends_back_every_changed_structure(files, tmp_path):
+    from rau.serve.app import ServerConfig
+    from rau.serve.client import Client
+    from rau.serve.remote import RemoteEngine
+
+    image, labels, target, table = files
+    request = Request([load_reference(image, labels, 1.0, table)], read_image(target, 1.0))
+    local = create_engine("vessels", {"top_k": 1}).run(request)
+    prompt, _ = rename_prompt(local.get(WRONG).mask)
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        remote = RemoteEngine(Client(url), "vessels", {"top_k": 1}).run(request)
+        remote.session.reprompt(RIGHT, prompt)
+        local.session.reprompt(RIGHT, prompt)
+        assert remote.session.changed == local.session.changed == (RIGHT, WRONG)
+        for name in (RIGHT, WRONG, *UNTOUCHED):
+            assert np.array_equal(remote.session.results[name].mask, local.session.results[name].mask)
+        remote.session.undo(RIGHT)
+        local.session.undo(RIGHT)
+        assert np.array_equal(remote.session.results[WRONG].mask, local.session.results[WRONG].mask)
