@@ -145,3 +145,15 @@ def test_each_segment_is_named_by_the_best_references_that_have_it():
     assert per_segment_top(ranked, [1, 2, 3], 1) == [ranked[0], ranked[3]]  # segment 3: the best reference that has it
     assert per_segment_top(ranked, [1, 2, 3], 2) == [ranked[0], ranked[1], ranked[2], ranked[3], ranked[4]]
     assert per_segment_top(ranked[:1], [1, 3], 2) == ranked[:1]
+
+
+def test_a_warped_segment_is_traced_on_the_vessel_beside_it():
+    from rau.vessels.naming import trace_guide
+
+    vesselness = np.zeros((80, 80), np.float32)
+    vesselness[10:70, 45] = 1.0  # the target's vessel
+    guide = np.zeros((80, 80), bool)
+    rows = np.arange(12, 69)
+    guide[rows, 45 - (28 - np.abs(rows - 40)) * 20 // 28] = True  # the warped segment: its ends on the vessel, its middle 20 px beside it
+    path = trace_guide(vesselness, guide)
+    assert (vesselness[path[:, 0], path[:, 1]] > 0).mean() > 0.9 and path[:, 0].min() <= 14 and path[:, 0].max() >= 60
