@@ -7,7 +7,7 @@ are chosen (:func:`per_segment_top`) and each chosen reference traces its segmen
 target's vessels; per segment, the chosen references that have it vote on presence (weighted by
 tree match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
 
-Options: ``top_k`` (references per segment, default 3) and ``deformable`` (B-spline stage, default on).
+Options: ``top_k`` (references per segment, the common default) and ``deformable`` (B-spline stage, default on).
 The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
 ``details["centrelines"]`` keeps each found segment's centreline ((N, 2) rows/cols).
 
