@@ -127,3 +127,33 @@ def test_one_slice_volume_target_gives_the_same_segments_as_the_picture(pair, re
     again = create_engine("vessels", {"top_k": 1}).run(Request([reference], volume_target))
     for first, second in zip(result.structures, again.structures):
         assert np.array_equal(first.mask, second.mask)
+
+
+def test_each_segment_is_named_by_the_best_references_that_have_it():
+    from types import SimpleNamespace
+
+    from rau.engines.vessels import per_segment_top
+
+    def reference(*values):
+        label_map = np.zeros((4, 4), np.int32)
+        for index, value in enumerate(values):
+            label_map[index, 0] = value
+        return SimpleNamespace(label_map=label_map)
+
+    ranked = [reference(1, 2), reference(1), reference(1, 2), reference(3), reference(2, 3)]  # best first
+    assert per_segment_top(ranked, [1, 2], 1) == [ranked[0]]
+    assert per_segment_top(ranked, [1, 2, 3], 1) == [ranked[0], ranked[3]]  # segment 3: the best reference that has it
+    assert per_segment_top(ranked, [1, 2, 3], 2) == [ranked[0], ranked[1], ranked[2], ranked[3], ranked[4]]
+    assert per_segment_top(ranked[:1], [1, 3], 2) == ranked[:1]
+
+
+def test_a_warped_segment_is_traced_on_the_vessel_beside_it():
+    from rau.vessels.naming import trace_guide
+
+    vesselness = np.zeros((80, 80), np.float32)
+    vesselness[10:70, 45] = 1.0  # the target's vessel
+    guide = np.zeros((80, 80), bool)
+    rows = np.arange(12, 69)
+    guide[rows, 45 - (28 - np.abs(rows - 40)) * 20 // 28] = True  # the warped segment: its ends on the vessel, its middle 20 px beside it
+    path = trace_guide(vesselness, guide)
+    assert (vesselness[path[:, 0], path[:, 1]] > 0).mean() > 0.9 and path[:, 0].min() <= 14 and path[:, 0].max() >= 60

@@ -13,7 +13,9 @@ Run: PYTHONPATH=RAUSlicer/Logic python benchmarks/bench_vessels.py [--skip N] [-
   - a simulated user: on the vessel engine's result, two clicks per segment present in the target, at
     the two far ends of its true centreline (``VesselSession.reprompt``), then the mean Dice.
 * bank: each of the first ``--bank-cases`` targets against the other dev images of the same tree
-  (LCA/RCA from pairs.csv) as references, up to ``--bank-size`` of them, ranked by tree match, top-k fused.
+  (LCA/RCA from pairs.csv) as references, up to ``--bank-size`` of them, ranked by tree match; each
+  segment named by the best-ranked reference that has it (top-1) or fused from the top-k that have it;
+  also summarized over the targets after the first ``--design-pairs`` (held out from design).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def single_reference(cases, engines: dict, design_pairs: int, bank_cases: int) -
     held_out = {name: summarize(items[design_pairs:]) for name, items in scores.items() if items[design_pairs:]}
     if bank_cases:
         held_out["vessels_bank_targets"] = summarize(scores["vessels"][:bank_cases])
+        if scores["vessels"][design_pairs:bank_cases]:
+            held_out["vessels_bank_targets_held_out"] = summarize(scores["vessels"][design_pairs:bank_cases])
     return summaries, held_out, float(np.mean(clicked))
 
 
@@ -80,8 +84,9 @@ def two_clicks_per_segment(result, reference, truth) -> list[float]:
     return [dice(session.results[mine].mask if session.results[mine].found else np.zeros_like(truth.masks[theirs]), truth.masks[theirs]) for mine, theirs in pairs]
 
 
-def bank(cases, bank_size: int, top_k: int) -> dict:
-    """Each target against the other dev images of its tree; single best-ranked reference vs top-k fused."""
+def bank(cases, bank_size: int, top_k: int, design_pairs: int) -> dict:
+    """Each target against the other dev images of its tree; per segment the best-ranked reference
+    that has it vs the top-k that have it, fused; all targets and those after ``design_pairs``."""
     trees = {}
     for row in csv.DictReader((DATA / "pairs.csv").open()):
         for number in (row["reference"], row["target"]):
@@ -101,7 +106,9 @@ def bank(cases, bank_size: int, top_k: int) -> dict:
         _, target, truth = load_case(case)
         for name, engine in engines.items():
             results[name].append(score_run(engine, case, references, target, truth))
-    return {name: summarize(items) for name, items in results.items()}
+    summaries = {name: summarize(items) for name, items in results.items()}
+    summaries.update({f"{name}_held_out": summarize(items[design_pairs:]) for name, items in results.items() if items[design_pairs:]})
+    return summaries
 
 
 def line(name: str, summary: dict) -> str:
@@ -129,7 +136,7 @@ def main() -> None:
         for name, summary in summaries.items():
             print(line(name, summary))
         for name, summary in held_out.items():
-            print(line(name if name.endswith("bank_targets") else f"{name} (held out)", summary))
+            print(line(name if "bank_targets" in name else f"{name} (held out)", summary))
         print(f"simulated user, vessels + 2 clicks per segment: Dice {clicked:.3f}")
         ratio = summaries["vessels"]["mean_dice"] / max(summaries["copy"]["mean_dice"], 1e-9)
         seconds = summaries["vessels"]["mean_seconds_per_case"] / summaries["registration_affine"]["mean_seconds_per_case"]
@@ -138,7 +145,7 @@ def main() -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
     if args.bank_cases and not args.single_only:
-        banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k)
+        banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k, max(args.design_pairs - args.skip, 0))
         for name, summary in banked.items():
             print(line(f"bank {name}", summary))
         figures["bank"] = {"cases": min(args.bank_cases, len(cases)), "bank_size": args.bank_size, **banked}

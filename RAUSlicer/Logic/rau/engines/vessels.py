@@ -2,11 +2,12 @@
 
 Weight-free, CPU only. Steps (:mod:`rau.vessels`): the target's vesselness and vessel mask; each
 reference's labelled tree aligned onto the target's vessels (the alignment's correlation ranks the
-references: the tree match); the ``top_k`` best references each trace their segments along the
-target's vessels; per segment, the references that have it vote on presence (weighted by tree
-match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
+references: the tree match); for each segment, the ``top_k`` best-ranked references that have it
+are chosen (:func:`per_segment_top`) and each chosen reference traces its segments along the
+target's vessels; per segment, the chosen references that have it vote on presence (weighted by
+tree match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
 
-Options: ``top_k`` (references used, default 3) and ``deformable`` (B-spline stage, default on).
+Options: ``top_k`` (references per segment, the common default) and ``deformable`` (B-spline stage, default on).
 The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
 ``details["centrelines"]`` keeps each found segment's centreline ((N, 2) rows/cols).
 
@@ -79,7 +80,7 @@ class VesselEngine(Engine):
             progress(f"aligning {reference.name}", (index + 1) / (len(request.references) + 2))
             candidates.append(self._candidate(reference, values, target_vesselness))
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
-        chosen = [self._named(c, values, target_vesselness, vessels) for c in ranked[: self.top_k]]
+        chosen = [self._named(c, values, target_vesselness, vessels) for c in per_segment_top(ranked, values.values(), self.top_k)]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         structures, centrelines = fuse(chosen, labels, values, vessels, self.name)
         result = Result(
@@ -114,6 +115,14 @@ class VesselEngine(Engine):
         present = [v for v in values.values() if (candidate.label_map == v).any()]
         candidate.naming = name_segments(target_vesselness, vessels, warped, present)
         return candidate
+
+
+def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candidate]:
+    """The references that name the target: for each segment value, the ``top_k`` best-ranked
+    references that have that segment (a reference without it cannot name it), in rank order.
+    With one reference, or when the best ``top_k`` have every segment, these are just the best ``top_k``."""
+    chosen = {id(c) for value in values for c in [c for c in ranked if (c.label_map == value).any()][:top_k]}
+    return [c for c in ranked if id(c) in chosen] or ranked[:1]
 
 
 def _tree(reference: Reference) -> np.ndarray:
