@@ -93,6 +93,8 @@ class Sam2Session(Session):
 
     def _step(self, names: list[str], k: int, reverse: bool) -> dict:
         """``names`` on target slice k in one batch: {name: (logits on the slice grid, object score)}."""
+        import torch
+
         if not names:
             return {}
         frame = self.first_target_frame + k
@@ -101,19 +103,28 @@ class Sam2Session(Session):
         for name in names:
             start_frame = self.first_target_frame + self.plans[name].start
             self.tracker.trim(name, frame, range(start_frame, start_frame + self.tracker.memory_frames))
-        return {n: (self.geometry.from_frame(low_res), score) for n, (low_res, score) in found.items()}
+        logits = self.geometry.from_frame(torch.stack([low_res for low_res, _ in found.values()]))
+        return {n: (slice_logits, score) for (n, (_, score)), slice_logits in zip(found.items(), logits)}
 
     def _write(self, masks: dict, logits: dict, k: int) -> None:
-        """Threshold the slice logits; where structures overlap, the highest logit wins."""
+        """Threshold the slice logits; where structures overlap, the highest logit wins (the first on a tie).
+
+        The winner is looked for only on pixels where two or more structures are positive: elsewhere a
+        positive structure is the only one above zero, so it wins anyway.
+        """
         if not logits:
             return
         import torch
 
         names = list(logits)
-        stack = torch.stack([logits[n] for n in names])
-        winner = stack.argmax(dim=0)
+        positive = torch.stack([logits[n] > 0 for n in names])
+        contested = positive.sum(dim=0) > 1
+        if contested.any():
+            winner = torch.stack([logits[n][contested] for n in names]).argmax(dim=0)
+            positive[:, contested] &= winner == torch.arange(len(names), device=winner.device)[:, None]
+        positive = positive.cpu().numpy()
         for index, name in enumerate(names):
-            masks[name][slice_index(self.axis, k)] = ((stack[index] > 0) & (winner == index)).cpu().numpy()
+            masks[name][slice_index(self.axis, k)] = positive[index]
 
     def _result(self, name: str, mask: np.ndarray, scores: list[float]) -> StructureResult:
         plan = self.plans[name]
