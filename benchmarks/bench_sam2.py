@@ -225,7 +225,7 @@ def main(argv=None) -> int:
         figures["settings"]["structures_20_vs_1_realistic"] = (
             f"tiny, {realistic_size} px, TotalSegmentator CT A -> CT B (20 slices), true per-slice boxes as localizations, "
             "slice margin 2: end-to-end seconds with the first 20 of the 27 shared structures / with the median-extent one")
-        figures["settings"]["structures_20_vs_1_realistic_cpu"] = f"the same runs, CPU seconds of all {args.threads} threads"
+        figures["settings"]["structures_20_vs_1_realistic_cpu"] = f"the same runs, CPU seconds (all threads; --threads {args.threads})"
         figures["realistic"] = realistic(save_model("tiny", realistic_size, Path(temporary) / "realistic"))
         figures["structures_20_vs_1_realistic"] = figures["realistic"]["structures_20_vs_1_realistic"]
         figures["structures_20_vs_1_realistic_cpu"] = figures["realistic"]["structures_20_vs_1_realistic_cpu"]
