@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -109,14 +110,23 @@ class SliceGeometry:
         return F.grid_sample(plane[None, None].float(), grid, mode=mode, padding_mode="zeros", align_corners=False)[0, 0]
 
     def from_frame(self, frame_map):
-        """Resample a square map covering the frame (any resolution) back onto the (rows, cols) slice."""
-        import torch
+        """Resample square maps covering the frame (any resolution; (H, W) or (n, H, W)) back onto the
+        (rows, cols) slice: (rows, cols) or (n, rows, cols)."""
         import torch.nn.functional as F
 
-        ys = 2 * (torch.arange(self.rows, dtype=torch.float32) + 0.5) / self.field_rows - 1
-        xs = 2 * (torch.arange(self.cols, dtype=torch.float32) + 0.5) / self.field_cols - 1
-        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None].to(frame_map.device)
-        return F.grid_sample(frame_map[None, None].float(), grid, mode="bilinear", align_corners=False)[0, 0]
+        maps = frame_map.reshape(1, -1, *frame_map.shape[-2:]).float()  # the maps as channels: one resampling
+        grid = _slice_grid(self.rows, self.cols, self.field_rows, self.field_cols, str(frame_map.device))
+        return F.grid_sample(maps, grid, mode="bilinear", align_corners=False)[0].reshape(*frame_map.shape[:-2], self.rows, self.cols)
+
+
+@lru_cache(maxsize=8)
+def _slice_grid(rows: int, cols: int, field_rows: float, field_cols: float, device: str):
+    """The sampling grid of :meth:`SliceGeometry.from_frame` (built once per slice geometry and device)."""
+    import torch
+
+    ys = 2 * (torch.arange(rows, dtype=torch.float32) + 0.5) / field_rows - 1
+    xs = 2 * (torch.arange(cols, dtype=torch.float32) + 0.5) / field_cols - 1
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None].to(device)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from rau.engines.base import Localization, Progress, Request, Segmenter, validat
 from rau.image import Image
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
-from rau.sam2.cache import FeatureCache
+from rau.sam2.cache import DEFAULT_BUDGET, FeatureCache
 from rau.sam2.conditioning import choose
 from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window, matching_axis, slice_axis, take_slice
 from rau.sam2.model import load_sam2, model_source
@@ -24,18 +24,19 @@ class Sam2Segmenter(Segmenter):
 
     ``model``: alias (tiny, small, base-plus, large), Hugging Face id or local folder. ``slice_axis``:
     i, j, k or auto (coarsest spacing). ``window``: (low, high) intensities, default 0.5-99.5 percentiles.
-    ``cache_frames``: target frames whose image features stay cached (reference frames always stay).
+    ``cache_bytes``: memory budget of the cached image features (:class:`rau.sam2.cache.FeatureCache`;
+    the frames kept follow from it and the frame size).
     ``objects_per_pass``: most structures in one memory-attention batch (bounds its activation memory).
     ``top_k``: references per structure in SAM2's memory. ``slice_margin``: slices tracked beyond a
     structure's localized extent.
     """
 
-    def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_frames=8,
+    def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_bytes=DEFAULT_BUDGET,
                  objects_per_pass=8, name="sam2", top_k=DEFAULTS.top_k, slice_margin=DEFAULTS.slice_margin):
         self.source = model_source(model, revision, cache_dir)
         self.device, self.slice_axis, self.window = device, slice_axis, window
         self.top_k, self.slice_margin = top_k, slice_margin
-        self.cache_frames, self.objects_per_pass, self.name = cache_frames, objects_per_pass, name
+        self.cache_bytes, self.objects_per_pass, self.name = cache_bytes, objects_per_pass, name
         self._model = self._style = None
 
     @classmethod
@@ -101,7 +102,7 @@ class Sam2Segmenter(Segmenter):
         sources = [SliceSource(references[i].image, axes[i], r, windows[i], geometries[i]) for i, r in distinct]
         sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in range(target.shape[axis])]
         frames = Frames(sources, str(model.device), model.dtype, self.style.mean, self.style.std)
-        cache = FeatureCache(self.cache_frames)
+        cache = FeatureCache(self.cache_bytes)
         tracker = Tracker(model, frames, cache, self.objects_per_pass, first_target_frame=len(distinct))
         session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name)
 

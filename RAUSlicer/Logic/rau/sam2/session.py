@@ -73,8 +73,9 @@ class Sam2Session(Session):
             order = range(min(starts.values()), self.slices) if not reverse else range(max(starts.values()) - 1, -1, -1)
             for k in order:
                 stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n]) and self.plans[n].allows(k)]
-                logits = {}
-                for name, (slice_logits, score) in self._step(stepping, k, reverse).items():
+                found, logits = self._step(stepping, k, reverse)
+                kept = []
+                for index, (name, score) in enumerate(found):
                     visited[name].append(k)
                     if score <= 0 and k not in self.plans[name].prompts:
                         alive.discard(name)
@@ -82,8 +83,9 @@ class Sam2Session(Session):
                             present_at_start.discard(name)
                         continue
                     scores[name].append(score)
-                    logits[name] = slice_logits
-                self._write(masks, logits, k)
+                    kept.append(index)
+                if kept:
+                    self._write(masks, [found[i][0] for i in kept], logits if len(kept) == len(found) else logits[kept], k)
                 done += 1
                 progress(f"SAM2 slice {k + 1}/{self.slices}", min(done / total, 1.0))
         for name in names:
@@ -91,29 +93,41 @@ class Sam2Session(Session):
             self.results[name] = self._result(name, masks[name], scores[name])
         return {n: self.results[n] for n in names}
 
-    def _step(self, names: list[str], k: int, reverse: bool) -> dict:
-        """``names`` on target slice k in one batch: {name: (logits on the slice grid, object score)}."""
+    def _step(self, names: list[str], k: int, reverse: bool) -> tuple[list, object]:
+        """``names`` on target slice k in one batch: ([(name, object score)], their logits on the slice grid
+        (n, rows, cols)), in the tracker's answer order."""
+        import torch
+
         if not names:
-            return {}
+            return [], None
         frame = self.first_target_frame + k
         prompts = {n: self.plans[n].prompts[k] for n in names if k in self.plans[n].prompts}
         found = self.tracker.step(names, frame, reverse, prompts)
         for name in names:
             start_frame = self.first_target_frame + self.plans[name].start
             self.tracker.trim(name, frame, range(start_frame, start_frame + self.tracker.memory_frames))
-        return {n: (self.geometry.from_frame(low_res), score) for n, (low_res, score) in found.items()}
+        logits = self.geometry.from_frame(torch.stack([low_res for low_res, _ in found.values()]))
+        return [(n, score) for n, (_, score) in found.items()], logits
 
-    def _write(self, masks: dict, logits: dict, k: int) -> None:
-        """Threshold the slice logits; where structures overlap, the highest logit wins."""
-        if not logits:
-            return
+    def _write(self, masks: dict, names: list[str], logits, k: int) -> None:
+        """Threshold the slice ``logits`` (one row per name); where structures overlap, the highest logit wins
+        (the first on a tie).
+
+        The winner is looked for only on pixels where two or more structures are positive: elsewhere a
+        positive structure is the only one above zero, so it wins anyway.
+        """
         import torch
 
-        names = list(logits)
-        stack = torch.stack([logits[n] for n in names])
-        winner = stack.argmax(dim=0)
+        positive = logits > 0
+        flat = positive.view(len(names), -1)
+        contested = (positive.sum(dim=0, dtype=torch.int16) > 1).flatten().nonzero()[:, 0]
+        if contested.numel():
+            owner = torch.full(flat.shape[1:], -1, dtype=torch.int64, device=flat.device)  # -1: not contested
+            owner[contested] = logits.reshape(len(names), -1).t().index_select(0, contested).argmax(dim=1)
+            flat &= (owner == -1) | (owner == torch.arange(len(names), device=flat.device)[:, None])
+        positive = positive.cpu().numpy()
         for index, name in enumerate(names):
-            masks[name][slice_index(self.axis, k)] = ((stack[index] > 0) & (winner == index)).cpu().numpy()
+            masks[name][slice_index(self.axis, k)] = positive[index]
 
     def _result(self, name: str, mask: np.ndarray, scores: list[float]) -> StructureResult:
         plan = self.plans[name]
