@@ -104,7 +104,8 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
     Needs the engine to keep every reference's transferred masks (``details["transfers"]``).
     Reports Spearman's rho between the ranking score and single-reference Dice (and between
     the image similarity and Dice, where the ranking score is another), the Dice of the
-    top-ranked reference and of the best one (the ceiling of perfect ranking).
+    top-ranked reference, of the best one (the ceiling of perfect ranking) and the mean over all
+    references (how well single registrations do).
     """
     if not transfers or not ranking:
         return None
@@ -124,6 +125,7 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
         "spearman_similarity_vs_dice": _spearman(similarity, scores),
         "top1_dice": round(scores[0], 4),
         "best_single_dice": round(max(scores), 4),
+        "mean_single_dice": round(float(np.mean(scores)), 4),
     }
 
 
