@@ -144,13 +144,3 @@ def test_local_fusion_follows_the_reference_that_matches_the_target_there():
     np.testing.assert_array_equal(voted.full(shape) > 0.5, other > 0.5)
     with pytest.raises(ValueError, match="needs the target"):
         fuse(masks, "local")
-
-
-@pytest.mark.parametrize(("reference", "target", "minimum"), [(("012", 0.08346045), ("058", 0.077068008), 0.6), (("006", 0.065605648), ("019", 0.118045111), 0.45)])
-def test_2d_scale_start_is_judged_from_both_pictures(shared_data, reference, target, minimum):
-    """Real HC18 pairs where the metric over the target's pixels alone preferred a wrong head scale
-    (Dice 0.41 and 0.32); judged both ways, the right start wins (0.69 and 0.52)."""
-    folder = shared_data / "hc18_fetal_head_us"
-    moving, fixed = (load_reference(folder / f"images/{n}_HC.png", folder / f"masks/{n}_HC_mask.png", s) for n, s in (reference, target))
-    result = create_engine("registration", {}).run(Request([moving], fixed.image))
-    assert dice(result.get("label_255").mask, fixed.segmentation.mask("label_255")) > minimum
