@@ -80,8 +80,11 @@ def test_2d_ultrasound_under_a_known_similarity_transform(hc18):
 def test_ranking_puts_the_matching_reference_first(hc18):
     target, truth = similarity_copy(hc18["001"], 1.1, (2.0, 1.0), 0.09)
     references = [hc18["002"], hc18["001"], hc18["003"]]
-    result = create_engine("registration", {"top_k": 1}).run(Request(references, target))
+    engine = create_engine("registration", {"top_k": 1})
+    result = engine.run(Request(references, target))
     assert result.details["ranking"][0]["reference"] == "001_HC.png"
+    order = [entry["reference"] for entry in result.details["ranking"]]
+    assert [r.name for r in engine.ranked_references(Request(references, target)).references] == order  # one ranking for every engine
     assert dice(result.get("label_255").mask, truth) > 0.85
     assert result.get("label_255").prompts["references"] == ["001_HC.png"]
 

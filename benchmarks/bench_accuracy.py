@@ -21,7 +21,8 @@ Every method transfers the reference labels with the same :func:`rau.label_trans
 Baselines run single-threaded (fixed threads and seeds: repeatable); the engine fixes its own threads.
 Cases with several references (rows sharing a target): each baseline registers every reference and
 fuses all by majority vote (classic multi-atlas); the engine ranks them and fuses its ``top_k``.
-The engine's reference-ranking figures (Spearman, top-1, best single) are reported as ``rau evaluate`` does.
+The engine's reference-ranking figures (Spearman of the ranking score and of the image similarity, top-1,
+best single, mean single) are reported as ``rau evaluate`` does.
 
 Prints, per manifest, the mean Dice over (case, structure) rows and the mean seconds per
 case of each method, and the engine's Dice minus each baseline's.

@@ -23,6 +23,7 @@ from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, EngineOptions
 from rau.registration import Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
+from rau.selection import MIN_REFERENCES, consensus_scores
 
 
 @dataclass
@@ -62,7 +63,7 @@ class RegistrationEngine(Engine):
             progress(f"registering {reference.name}", index / (len(request.references) + 1))
             transfers.append(transfer(reference, request.target, names, self.settings))
         ranked = rank(transfers)
-        chosen = ranked[: self.top_k]
+        chosen = [t for t, _ in ranked[: self.top_k]]
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
         evidence = self._local_evidence(request, chosen)
         structures = [self._fuse_structure(request, structure, chosen, evidence) for structure in labels]
@@ -71,7 +72,7 @@ class RegistrationEngine(Engine):
             resolve_overlaps(structures, request),
             self.name,
             time.perf_counter() - started,
-            details={"ranking": [{"reference": t.reference.name, "similarity": round(t.registration.similarity, 4), "seconds": round(t.registration.seconds, 3)} for t in ranked]},
+            details={"ranking": [{"reference": t.reference.name, "score": round(score, 4), "similarity": round(t.registration.similarity, 4), "seconds": round(t.registration.seconds, 3)} for t, score in ranked]},
         )
         if self.keep_transfers:
             shape = request.target.shape
@@ -80,19 +81,22 @@ class RegistrationEngine(Engine):
         return attach_session(result)
 
     def ranked_references(self, request: Request, progress: Progress | None = None) -> Request:
-        """``request`` with its references in :func:`rank` order (registration only, nothing warped).
+        """``request`` with its references in :func:`rank` order.
 
-        One reference needs no ranking and costs nothing.
+        One reference needs no ranking and costs nothing; two are registered only (the
+        similarity ranks them); from :data:`rau.selection.MIN_REFERENCES` on, the requested
+        structures are warped too, for their label consensus.
         """
         validate_request(request)
         if len(request.references) < 2:
             return request
         progress = progress or Progress()
+        names = request.labels().names if len(request.references) >= MIN_REFERENCES else []
         transfers = []
         for index, reference in enumerate(request.references):
             progress(f"ranking references: registering {reference.name}", index / len(request.references))
-            transfers.append(transfer(reference, request.target, [], self.settings))
-        return replace(request, references=[t.reference for t in rank(transfers)])
+            transfers.append(transfer(reference, request.target, names, self.settings))
+        return replace(request, references=[t.reference for t, _ in rank(transfers)])
 
     def _local_evidence(self, request: Request, chosen: list[Transfer]) -> dict:
         """For local fusion of several references: the target's intensities and each reference warped onto it."""
@@ -117,13 +121,20 @@ class RegistrationEngine(Engine):
         return StructureResult(structure, mask, confidence, self.name, prompts)
 
 
-def rank(transfers: list[Transfer]) -> list[Transfer]:
-    """The one reference ranking every engine uses: best match to the target first.
+def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
+    """The one reference ranking every engine uses: the best expected result first, each with its score.
 
-    The registration engine fuses the first ``top_k``; the SAM2 engines put the first ``top_k`` in
-    SAM2's memory and the ``rau`` engine shows the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
+    From :data:`rau.selection.MIN_REFERENCES` references on, the score is the reference's
+    agreement with the label consensus of all (:func:`rau.selection.consensus_scores`, seeded by
+    the image similarity); with fewer there is no consensus and the image similarity after
+    registration is the score. Ties keep the similarity order. The registration engine fuses
+    the first ``top_k``; the SAM2 engines put the first ``top_k`` in SAM2's memory and the
+    ``rau`` engine shows the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
     """
-    return sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
+    by_similarity = sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
+    similarity = [t.registration.similarity for t in by_similarity]
+    scores = consensus_scores([t.masks for t in by_similarity], similarity) if len(transfers) >= MIN_REFERENCES else similarity
+    return sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings) -> Transfer:

@@ -22,7 +22,8 @@ def print_table(summary: dict) -> None:
     if summary.get("ranking"):
         ranking = summary["ranking"]
         print(
-            f"reference ranking: Spearman(similarity, Dice) {fmt(ranking['spearman_similarity_vs_dice']).strip()}, "
+            f"reference ranking: Spearman(ranking score, Dice) {fmt(ranking.get('spearman_score_vs_dice')).strip()} "
+            f"(image similarity: {fmt(ranking['spearman_similarity_vs_dice']).strip()}), "
             f"top-1 Dice {fmt(ranking['top1_dice']).strip()}, best single reference Dice {fmt(ranking['best_single_dice']).strip()}"
         )
 

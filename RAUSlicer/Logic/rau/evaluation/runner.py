@@ -102,23 +102,36 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
     """How well the engine's reference ranking predicts each reference's own Dice.
 
     Needs the engine to keep every reference's transferred masks (``details["transfers"]``).
-    Reports Spearman's rho between similarity and single-reference Dice, the Dice of the
-    top-ranked reference and of the best one (the ceiling of perfect ranking).
+    Reports Spearman's rho between the ranking score and single-reference Dice (and between
+    the image similarity and Dice, where the ranking score is another), the Dice of the
+    top-ranked reference, of the best one (the ceiling of perfect ranking) and the mean over all
+    references (how well single registrations do).
     """
     if not transfers or not ranking:
         return None
     pairs = dict((mine.name, theirs.name) for mine, theirs in reference.segmentation.labels.match(truth.labels))
-    similarity, scores = [], []
+    similarity, ranking_score, scores = [], [], []
     for entry in ranking:
         masks = transfers[entry["reference"]]
         per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(truth.masks[t]), truth.masks[t]) for name, t in pairs.items() if name in masks]
         if per_structure:
             similarity.append(entry["similarity"])
+            ranking_score.append(entry.get("score", entry["similarity"]))
             scores.append(float(np.mean(per_structure)))
     if len(scores) < 3:
         return None
-    rho = spearmanr(similarity, scores).statistic
-    return {"spearman_similarity_vs_dice": None if math.isnan(rho) else round(float(rho), 4), "top1_dice": round(scores[0], 4), "best_single_dice": round(max(scores), 4)}
+    return {
+        "spearman_score_vs_dice": _spearman(ranking_score, scores),
+        "spearman_similarity_vs_dice": _spearman(similarity, scores),
+        "top1_dice": round(scores[0], 4),
+        "best_single_dice": round(max(scores), 4),
+        "mean_single_dice": round(float(np.mean(scores)), 4),
+    }
+
+
+def _spearman(a: list[float], b: list[float]) -> float | None:
+    rho = spearmanr(a, b).statistic
+    return None if math.isnan(rho) else round(float(rho), 4)
 
 
 def summarize(scores: list[CaseScore]) -> dict:

@@ -1,0 +1,70 @@
+"""Reference ranking by label consensus (SIMPLE seeded by image similarity), and its fallback."""
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from rau.engines.registration import Transfer, rank
+from rau.label_transfer import SoftMask
+from rau.registration import Registration
+from rau.selection import consensus_scores, similarity_weights
+
+SHAPE = (1, 30, 30)
+REGION = (slice(0, 1), slice(0, 30), slice(0, 30))
+
+
+def square(row: int, column: int, size: int = 10) -> SoftMask:
+    values = np.zeros(SHAPE, np.float32)
+    values[0, row : row + size, column : column + size] = 1.0
+    return SoftMask(REGION, values)
+
+
+def test_a_reference_that_disagrees_with_the_others_scores_lowest():
+    masks = [{"head": square(10, 10 + shift)} for shift in (0, 1, 0, 1)] + [{"head": square(0, 18)}]
+    scores = consensus_scores(masks, [0.55, 0.5, 0.6, 0.45, 0.58])  # the outlier's image matches better than most
+    assert int(np.argmin(scores)) == 4
+    assert min(scores[:4]) > 0.85 > 0.2 > scores[4]
+
+
+def test_a_wrong_majority_does_not_outvote_the_references_that_match_the_image():
+    """Registrations fail alike (the same wrong scale): three agree on a wrong place, two better-matching
+    references on the right one. A plain vote of all follows the three; the similarity-seeded one does not."""
+    wrong = [{"head": square(0, 0)} for _ in range(3)]
+    right = [{"head": square(18, 18)}, {"head": square(19, 18)}]
+    scores = consensus_scores(wrong + right, [0.30, 0.32, 0.31, 0.60, 0.58])
+    assert min(scores[3:]) > 0.85 and max(scores[:3]) < 0.1
+    equal = consensus_scores(wrong + right, [0.4] * 5)  # no similarity evidence: the majority decides
+    assert min(equal[:3]) == pytest.approx(1.0) and max(equal[3:]) < 0.1
+
+
+def test_the_similaritys_scale_and_offset_do_not_matter():
+    masks = [{"head": square(10, 10 + shift)} for shift in (0, 2, 4, 6, 8)]
+    similarity = [0.2, 0.7, 0.4, 0.5, 0.1]
+    assert consensus_scores(masks, similarity) == consensus_scores(masks, [10 * s - 3 for s in similarity])
+    assert similarity_weights([0.3, 0.3, 0.3]).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_missing_structures_and_masks_that_land_outside():
+    """A reference lacking a structure is scored on the others; one whose mask landed outside the target scores 0 there."""
+    masks = [{"a": square(5, 5), "b": square(15, 15)} for _ in range(3)]
+    masks.append({"a": square(5, 5)})
+    masks.append({"a": square(5, 5), "b": None})
+    scores = consensus_scores(masks, [0.5] * 5)
+    assert scores[:4] == pytest.approx([1.0] * 4)
+    assert scores[4] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="at least 3"):
+        consensus_scores(masks[:2], [0.5, 0.4])
+
+
+def transfers(masks: list[SoftMask], similarity: list[float]) -> list[Transfer]:
+    return [Transfer(f"ref{i}", Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {"head": m}) for i, (m, s) in enumerate(zip(masks, similarity))]
+
+
+def test_rank_uses_the_consensus_from_three_references_and_the_similarity_below():
+    pool = transfers([square(0, 0), square(18, 18), square(19, 18), square(18, 19), square(17, 18)], [0.8, 0.7, 0.7, 0.7, 0.1])
+    two = rank(pool[:2])
+    assert [t.reference for t, _ in two] == ["ref0", "ref1"] and [s for _, s in two] == [0.8, 0.7]
+    ranked = rank(pool)
+    assert ranked[-1][0].reference == "ref0"  # best by similarity alone, but it agrees with nobody
+    scores = [s for _, s in ranked]
+    assert scores == sorted(scores, reverse=True) and scores[-1] < 0.1 < 0.8 < scores[0]
