@@ -11,9 +11,9 @@ Registrations fail in correlated ways (many references of a similar size take th
 wrong scale), so a plain vote of all can agree on a wrong answer. The image similarity
 after registration is a second, independent indicator; here it seeds the consensus:
 each reference votes with its similarity standardized over the pool and clipped at zero
-(references that match the target worse than average have no say). Only the order of
-similarities matters, not their level, so the rule behaves the same on any modality or
-similarity scale. Measured on HC18 (20 targets x 59 references, top-5 vote): fused Dice
+(references that match the target worse than average have no say). Shifting or scaling all
+similarities changes nothing, so the rule does not depend on the similarity level, which
+differs between modalities. Measured on HC18 (20 targets x 59 references, top-5 vote): fused Dice
 0.841 against 0.813 ranking by similarity alone; 0.764 with plain SIMPLE (equal votes).
 """
 
