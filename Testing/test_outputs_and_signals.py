@@ -126,9 +126,15 @@ sys.exit(main(sys.argv[1:]))
 
 
 def start(script: str, args: list[str], folder: Path) -> subprocess.Popen:
-    """``rau`` in a real child process, with one step slowed so a signal lands inside it."""
+    """``rau`` in a real child process, with one step slowed so a signal lands inside it.
+
+    The child gets Ctrl-C's default handling even when the tests run in a background job
+    (which starts children with SIGINT ignored).
+    """
     environment = {**os.environ, "PYTHONPATH": str(LOGIC)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], cwd=folder, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    restore_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (Python then installs its own)
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], cwd=folder, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=restore_ctrl_c)
 
 
 def wait_for(process: subprocess.Popen, word: str) -> None:
