@@ -21,6 +21,8 @@ Every method transfers the reference labels with the same :func:`rau.label_trans
 Baselines run single-threaded (fixed threads and seeds: repeatable); the engine fixes its own threads.
 Cases with several references (rows sharing a target): each baseline registers every reference and
 fuses all by majority vote (classic multi-atlas); the engine ranks them and fuses its ``top_k``.
+``--pairs`` scores every reference -> target row alone instead: many single-reference pairs of one kind
+(``protocols/hc18_multi.csv`` holds 1180), a larger sample than a single-reference manifest.
 The engine's reference-ranking figures (Spearman of the ranking score and of the image similarity, top-1,
 best single, mean single) are reported as ``rau evaluate`` does.
 
@@ -34,6 +36,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,8 +146,11 @@ def shared_structures(case, references, truth) -> dict[str, str]:
     return {n: t for n, t in pairs.items() if case.structures is None or n in case.structures}
 
 
-def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict) -> dict:
-    cases = read_manifest(path)[:limit]
+def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict, pairs: bool = False) -> dict:
+    cases = read_manifest(path)
+    if pairs:  # every reference -> target row alone: single-reference registration quality on many pairs
+        cases = [replace(case, references=[reference]) for case in cases for reference in case.references]
+    cases = cases[:limit]
     engine = create_engine("registration", {**engine_options, "keep_transfers": True})
     totals = {m: {"rows": [], "seconds": []} for m in methods}
     scores = []
@@ -193,11 +199,12 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=None, help=f"default: {' '.join(BASELINES)} engine (+ ants_syn when antspyx is importable)")
     parser.add_argument("--fusion", default=None, help="engine fusion (default: the engine's)")
     parser.add_argument("--no-deformable", action="store_true", help="engine without its deformable stage")
+    parser.add_argument("--pairs", action="store_true", help="score every reference -> target row alone (no fusion), e.g. the 1180 pairs of hc18_multi.csv")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     methods = args.methods or [*BASELINES, *(["ants_syn"] if _has_ants() else []), "engine"]
     options = {k: v for k, v in {"fusion": args.fusion, "deformable": False if args.no_deformable else None}.items() if v is not None}
-    results = [run_manifest(path, methods, args.limit, options) for path in args.manifests]
+    results = [run_manifest(path, methods, args.limit, options, args.pairs) for path in args.manifests]
     for result in results:
         print_report(result)
     if args.json:
