@@ -30,10 +30,11 @@ from rau.labels import LabelSet
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
-from rau.vessels.naming import Naming, name_segments
+from rau.vessels.naming import BEYOND_PIXELS, Naming, name_segments
 from rau.vessels.paths import paint
 from rau.vessels.prompts import centreline_points
 from rau.vessels.session import VesselSession
+from rau.vessels.topology import segment_tree
 from rau.vessels.vesselness import vessel_mask, vesselness
 
 
@@ -111,9 +112,10 @@ class VesselEngine(Engine):
         """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
         if self.deformable:
             candidate.alignment = bend(candidate.alignment, target_vesselness, _tree(candidate.reference))
-        warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape)
+        warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape, BEYOND_PIXELS)
         present = [v for v in values.values() if (candidate.label_map == v).any()]
-        candidate.naming = name_segments(target_vesselness, vessels, warped, present)
+        tree = segment_tree(candidate.label_map, present)
+        candidate.naming = name_segments(target_vesselness, vessels, warped, present, tree, BEYOND_PIXELS)
         return candidate
 
 
