@@ -66,11 +66,10 @@ def name_segments(vesselness: np.ndarray, vessels: np.ndarray, warped: np.ndarra
         if support[value] >= MIN_SUPPORT:
             centrelines[value] = path
     implied = []
-    for value in tree.implied(centrelines) if tree is not None else []:
-        nearer = [n for n in tree.neighbours[value] if n == tree.parent.get(value)]  # towards the root first
-        anchors = [centrelines[n] for n in nearer + [n for n in tree.neighbours[value] if n not in nearer] if n in centrelines]
-        path = trace_from(vesselness, clipped_guide(warped, value, margin, vesselness.shape), anchors)
-        if value in values and path is not None:
+    for value in [v for v in tree.implied(centrelines) if v in values] if tree is not None else []:
+        neighbours = sorted(tree.neighbours[value], key=lambda n: n != tree.parent.get(value))  # towards the root first
+        path = trace_from(vesselness, clipped_guide(warped, value, margin, vesselness.shape), [centrelines[n] for n in neighbours if n in centrelines])
+        if path is not None:
             centrelines[value], support[value] = path, float(vessels[path[:, 0], path[:, 1]].mean())
             implied.append(value)
     return Naming(centrelines, support, paint(centrelines, vessels, vesselness.shape), tuple(implied))
