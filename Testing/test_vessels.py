@@ -194,3 +194,26 @@ def test_an_implied_segment_is_traced_from_its_found_neighbour_towards_its_guide
     assert tuple(lines[2][0]) in {tuple(lines[3][0]), tuple(lines[3][-1])}  # segment 2 starts where 3 ends
     assert tuple(lines[1][0]) in {tuple(lines[2][0]), tuple(lines[2][-1])}
     assert lines[1][:, 0].min() == 0  # towards its guide, clipped onto the picture's top edge
+
+
+def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the_tree():
+    from types import SimpleNamespace
+
+    from rau.engines.vessels import fuse
+    from rau.labels import LabelSet, Structure
+    from rau.vessels.naming import Naming
+
+    vessels = np.zeros((20, 20), bool)
+    vessels[5, :] = vessels[15, :] = True
+    implied = np.array([[5, c] for c in range(20)])
+    traced = np.array([[15, c] for c in range(20)])
+
+    def candidate(name, score, path, by_tree):
+        naming = Naming({1: path}, {1: 0.0 if by_tree else 1.0}, np.zeros((20, 20), np.int32), (1,) if by_tree else ())
+        return SimpleNamespace(reference=SimpleNamespace(name=name), alignment=SimpleNamespace(score=score), naming=naming)
+
+    chosen = [candidate("best", 0.5, implied, True), candidate("second", 0.4, traced, False)]
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
+    assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
+    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
+    assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0

@@ -134,9 +134,9 @@ def _tree(reference: Reference) -> np.ndarray:
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of the references that have the
-    segment (one without it says nothing about it); the centreline that
-    agrees best with the other references' (:func:`medoid`); all centrelines painted together to
-    the vessel width.
+    segment (one without it says nothing about it); the centreline that agrees best with the other
+    references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
+    the reference tree); all centrelines painted together to the vessel width.
 
     Confidence: the weighted share of references that found the segment times its path's support.
     Also returns the kept centrelines ((N, 2) rows/cols) by segment value."""
@@ -151,8 +151,9 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         if share < 0.5 or not found.any():
             facts[value]["confidence"] = share
             continue
-        finders = [chosen[i] for i in np.flatnonzero(found)]
-        best = finders[medoid([c.naming.centrelines[value] for c in finders], weights[found])]
+        traced = found & np.array([value not in c.naming.implied for c in chosen])  # found on the vessels, not only implied by the tree
+        finders = np.flatnonzero(traced if traced.any() else found)
+        best = chosen[finders[medoid([chosen[i].naming.centrelines[value] for i in finders], weights[finders])]]
         centrelines[value] = best.naming.centrelines[value]
         support = min(best.naming.support[value], 1.0)
         facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
