@@ -157,3 +157,63 @@ def test_a_warped_segment_is_traced_on_the_vessel_beside_it():
     guide[rows, 45 - (28 - np.abs(rows - 40)) * 20 // 28] = True  # the warped segment: its ends on the vessel, its middle 20 px beside it
     path = trace_guide(vesselness, guide)
     assert (vesselness[path[:, 0], path[:, 1]] > 0).mean() > 0.9 and path[:, 0].min() <= 14 and path[:, 0].max() >= 60
+
+
+def test_the_reference_tree_has_neighbours_a_root_and_implies_segments_between_root_and_found_ones():
+    from rau.vessels.topology import segment_tree
+
+    label_map = np.zeros((40, 120), np.int32)
+    label_map[10:19, 0:40] = 1  # widest end: the root
+    label_map[11:18, 40:80] = 2
+    label_map[12:17, 80:120] = 3
+    label_map[17:30, 60:63] = 4  # a side branch off segment 2
+    tree = segment_tree(label_map, [1, 2, 3, 4, 5])
+    assert tree.root == 1 and tree.neighbours == {1: (2,), 2: (1, 3, 4), 3: (2,), 4: (2,)}
+    assert tree.implied([3]) == [2, 1] and tree.implied([2, 3]) == [1] and tree.implied([1]) == []
+
+
+def test_an_implied_segment_is_traced_from_its_found_neighbour_towards_its_guide_off_the_picture():
+    from rau.vessels.naming import name_segments
+    from rau.vessels.topology import segment_tree
+
+    vesselness = np.zeros((60, 200), np.float32)
+    vesselness[30, :] = 1.0  # one horizontal target vessel
+    vessels = vesselness > 0
+    reference = np.zeros((60, 200), np.int32)
+    reference[26:35, 0:60], reference[27:34, 60:120], reference[28:33, 120:190] = 1, 2, 3
+    margin = 50
+    warped = np.zeros((160, 300), np.int32)  # the reference on the target grid grown by 50 px each side
+    warped[margin + 30, margin + 120 : margin + 190] = 3  # on the vessel: found
+    warped[margin + 5, margin + 60 : margin + 120] = 2  # beside it, off the vessels: not supported
+    warped[margin - 40, margin - 30 : margin + 60] = 1  # above the picture
+    alone = name_segments(vesselness, vessels, warped, [1, 2, 3], margin=margin)
+    assert [alone.found(v) for v in (1, 2, 3)] == [False, False, True]
+    named = name_segments(vesselness, vessels, warped, [1, 2, 3], segment_tree(reference, [1, 2, 3]), margin)
+    assert all(named.found(v) for v in (1, 2, 3)) and named.implied == (2, 1)
+    lines = named.centrelines
+    assert tuple(lines[2][0]) in {tuple(lines[3][0]), tuple(lines[3][-1])}  # segment 2 starts where 3 ends
+    assert tuple(lines[1][0]) in {tuple(lines[2][0]), tuple(lines[2][-1])}
+    assert lines[1][:, 0].min() == 0  # towards its guide, clipped onto the picture's top edge
+
+
+def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the_tree():
+    from types import SimpleNamespace
+
+    from rau.engines.vessels import fuse
+    from rau.labels import LabelSet, Structure
+    from rau.vessels.naming import Naming
+
+    vessels = np.zeros((20, 20), bool)
+    vessels[5, :] = vessels[15, :] = True
+    implied = np.array([[5, c] for c in range(20)])
+    traced = np.array([[15, c] for c in range(20)])
+
+    def candidate(name, score, path, by_tree):
+        naming = Naming({1: path}, {1: 0.0 if by_tree else 1.0}, np.zeros((20, 20), np.int32), (1,) if by_tree else ())
+        return SimpleNamespace(reference=SimpleNamespace(name=name), alignment=SimpleNamespace(score=score), naming=naming)
+
+    chosen = [candidate("best", 0.5, implied, True), candidate("second", 0.4, traced, False)]
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
+    assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
+    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
+    assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0

@@ -30,10 +30,11 @@ from rau.labels import LabelSet
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
-from rau.vessels.naming import Naming, name_segments
+from rau.vessels.naming import BEYOND_PIXELS, Naming, name_segments
 from rau.vessels.paths import paint
 from rau.vessels.prompts import centreline_points
 from rau.vessels.session import VesselSession
+from rau.vessels.topology import segment_tree
 from rau.vessels.vesselness import vessel_mask, vesselness
 
 
@@ -111,9 +112,10 @@ class VesselEngine(Engine):
         """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
         if self.deformable:
             candidate.alignment = bend(candidate.alignment, target_vesselness, _tree(candidate.reference))
-        warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape)
+        warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape, BEYOND_PIXELS)
         present = [v for v in values.values() if (candidate.label_map == v).any()]
-        candidate.naming = name_segments(target_vesselness, vessels, warped, present)
+        tree = segment_tree(candidate.label_map, present)
+        candidate.naming = name_segments(target_vesselness, vessels, warped, present, tree, BEYOND_PIXELS)
         return candidate
 
 
@@ -132,9 +134,9 @@ def _tree(reference: Reference) -> np.ndarray:
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of the references that have the
-    segment (one without it says nothing about it); the centreline that
-    agrees best with the other references' (:func:`medoid`); all centrelines painted together to
-    the vessel width.
+    segment (one without it says nothing about it); the centreline that agrees best with the other
+    references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
+    the reference tree); all centrelines painted together to the vessel width.
 
     Confidence: the weighted share of references that found the segment times its path's support.
     Also returns the kept centrelines ((N, 2) rows/cols) by segment value."""
@@ -149,8 +151,9 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         if share < 0.5 or not found.any():
             facts[value]["confidence"] = share
             continue
-        finders = [chosen[i] for i in np.flatnonzero(found)]
-        best = finders[medoid([c.naming.centrelines[value] for c in finders], weights[found])]
+        traced = found & np.array([value not in c.naming.implied for c in chosen])  # found on the vessels, not only implied by the tree
+        finders = np.flatnonzero(traced if traced.any() else found)
+        best = chosen[finders[medoid([chosen[i].naming.centrelines[value] for i in finders], weights[finders])]]
         centrelines[value] = best.naming.centrelines[value]
         support = min(best.naming.support[value], 1.0)
         facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))

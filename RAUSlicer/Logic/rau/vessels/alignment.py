@@ -38,10 +38,12 @@ class Alignment:
     inside: float = 1.0
     """Share of the reference tree that the (affine) alignment puts inside the target image."""
 
-    def warp_labels(self, label_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """A reference label map (2D ints) pulled onto the target grid of ``shape``, nearest neighbour."""
+    def warp_labels(self, label_map: np.ndarray, shape: tuple[int, int], margin: int = 0) -> np.ndarray:
+        """A reference label map (2D ints) pulled onto the target grid of ``shape``, grown by
+        ``margin`` pixels on each side, nearest neighbour."""
         moving = sitk.GetImageFromArray(label_map.astype(np.int32))
-        grid = sitk.Image([int(shape[1]), int(shape[0])], sitk.sitkInt32)
+        grid = sitk.Image([int(shape[1]) + 2 * margin, int(shape[0]) + 2 * margin], sitk.sitkInt32)
+        grid.SetOrigin((-float(margin), -float(margin)))
         return sitk.GetArrayFromImage(sitk.Resample(moving, grid, self.transform, sitk.sitkNearestNeighbor, 0))
 
 

@@ -5,7 +5,9 @@ joined by the minimal path through the target vesselness, with a cost that grows
 from the guide (:mod:`rau.vessels.paths`). So a segment follows one target vessel from end to end,
 and consecutive segments, whose warped ends touch, meet at the same bifurcation. The centrelines
 are then grown to the vessel width. A segment's *support* is the share of its path that runs on
-target vessel pixels; below :data:`MIN_SUPPORT` it is reported not found.
+target vessel pixels; below :data:`MIN_SUPPORT` it is reported not found, unless the reference
+tree implies it (:mod:`rau.vessels.topology`: it lies between the root and a found segment); then
+it is traced from the ends of its found neighbours towards its guide, clipped into the picture.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from rau.vessels.paths import cost_map, minimal_path, paint, snap
+from rau.vessels.topology import SegmentTree
 
 GUIDE_PIXELS = 20.0
 """Distance (px) from the warped segment at which a path step costs twice as much. Of the order of
@@ -29,32 +32,47 @@ MIN_SUPPORT = 0.3
 Chosen by looking at dev pairs 1-10 only (the pairs used while designing; 11-30 are reported
 apart): paths of segments absent from the target mostly still run on some vessel, so only a path
 that is mostly off the vessels says "absent"."""
+BEYOND_PIXELS = 128
+"""How far (px) past the picture's edges the warped reference is kept: an implied segment that the
+alignment put outside the picture is traced towards where it went, clipped onto the edge."""
 
 
 @dataclass
 class Naming:
-    """Per segment value: its traced centreline (N, 2 rows/cols) and support; the painted label map."""
+    """Per segment value: its traced centreline (N, 2 rows/cols) and support; the painted label map;
+    the segments found only because the reference tree implies them."""
 
     centrelines: dict[int, np.ndarray]
     support: dict[int, float]
     label_map: np.ndarray
+    implied: tuple[int, ...] = ()
 
     def found(self, value: int) -> bool:
-        return self.support.get(value, 0.0) >= MIN_SUPPORT
+        return self.support.get(value, 0.0) >= MIN_SUPPORT or value in self.implied
 
 
-def name_segments(vesselness: np.ndarray, vessels: np.ndarray, warped: np.ndarray, values: list[int]) -> Naming:
-    """Trace each segment ``value`` of ``warped`` (reference labels on the target grid) along the target's vessels."""
+def name_segments(vesselness: np.ndarray, vessels: np.ndarray, warped: np.ndarray, values: list[int], tree: SegmentTree | None = None, margin: int = 0) -> Naming:
+    """Trace each segment ``value`` of ``warped`` (reference labels on the target grid grown by
+    ``margin`` px on each side) along the target's vessels; with ``tree``, also the segments it implies."""
+    rows, cols = vesselness.shape
+    inside = warped[margin : margin + rows, margin : margin + cols]
     centrelines, support = {}, {}
     for value in values:
-        path = trace_guide(vesselness, warped == value)
+        path = trace_guide(vesselness, inside == value)
         if path is None:
             support[value] = 0.0
             continue
         support[value] = float(vessels[path[:, 0], path[:, 1]].mean())
         if support[value] >= MIN_SUPPORT:
             centrelines[value] = path
-    return Naming(centrelines, support, paint(centrelines, vessels, vesselness.shape))
+    implied = []
+    for value in [v for v in tree.implied(centrelines) if v in values] if tree is not None else []:
+        neighbours = sorted(tree.neighbours[value], key=lambda n: n != tree.parent.get(value))  # towards the root first
+        path = trace_from(vesselness, clipped_guide(warped, value, margin, vesselness.shape), [centrelines[n] for n in neighbours if n in centrelines])
+        if path is not None:
+            centrelines[value], support[value] = path, float(vessels[path[:, 0], path[:, 1]].mean())
+            implied.append(value)
+    return Naming(centrelines, support, paint(centrelines, vessels, vesselness.shape), tuple(implied))
 
 
 def trace_guide(vesselness: np.ndarray, guide: np.ndarray) -> np.ndarray | None:
@@ -62,14 +80,41 @@ def trace_guide(vesselness: np.ndarray, guide: np.ndarray) -> np.ndarray | None:
     ends = far_ends(guide)
     if ends is None:
         return None
+    return guided_path(vesselness, guide, *(snap(vesselness, end) for end in ends))
+
+
+def trace_from(vesselness: np.ndarray, guide: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarray | None:
+    """A segment continued from its neighbours' traced centrelines (``neighbours``, at least one):
+    from the end of the first nearest to ``guide`` to the farthest such end of the others, or, with
+    one neighbour, to the far end of ``guide``. None when ``guide`` is empty."""
+    ends = far_ends(guide)
+    if ends is None or not neighbours:
+        return None
+    distance = ndimage.distance_transform_edt(~guide)
+    start, *others = [min((tuple(path[0]), tuple(path[-1])), key=lambda p: distance[p]) for path in neighbours]
+    end = max(others or [snap(vesselness, e) for e in ends], key=lambda e: (e[0] - start[0]) ** 2 + (e[1] - start[1]) ** 2)
+    return guided_path(vesselness, guide, start, end)
+
+
+def guided_path(vesselness: np.ndarray, guide: np.ndarray, start: tuple[int, int], end: tuple[int, int]) -> np.ndarray:
+    """The minimal vessel path from ``start`` to ``end``, kept near ``guide`` (cost grows with the
+    distance from it, :data:`GUIDE_PIXELS`), searched in the box around all three grown by :data:`MARGIN`."""
     rows, cols = np.nonzero(guide)
+    rows, cols = np.r_[rows, start[0], end[0]], np.r_[cols, start[1], end[1]]
     r0, r1 = max(rows.min() - MARGIN, 0), min(rows.max() + MARGIN + 1, guide.shape[0])
     c0, c1 = max(cols.min() - MARGIN, 0), min(cols.max() + MARGIN + 1, guide.shape[1])
-    window = vesselness[r0:r1, c0:c1]
     distance = ndimage.distance_transform_edt(~guide[r0:r1, c0:c1])
-    start, end = (snap(window, (r - r0, c - c0)) for r, c in ends)
-    path = minimal_path(cost_map(window, distance, GUIDE_PIXELS), start, end)
+    path = minimal_path(cost_map(vesselness[r0:r1, c0:c1], distance, GUIDE_PIXELS), (start[0] - r0, start[1] - c0), (end[0] - r0, end[1] - c0))
     return path + np.array([r0, c0])
+
+
+def clipped_guide(warped: np.ndarray, value: int, margin: int, shape: tuple[int, int]) -> np.ndarray:
+    """Segment ``value`` of ``warped`` (target grid grown by ``margin``) with the pixels outside the
+    picture moved onto its nearest edge (bool, ``shape``)."""
+    points = np.argwhere(warped == value) - margin
+    guide = np.zeros(shape, bool)
+    guide[np.clip(points[:, 0], 0, shape[0] - 1), np.clip(points[:, 1], 0, shape[1] - 1)] = True
+    return guide
 
 
 def far_ends(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]] | None:
