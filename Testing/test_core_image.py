@@ -31,6 +31,21 @@ def test_2d_image_is_a_single_slice_volume_and_converts_back_to_2d():
     assert again.GetDimension() == 2 and again.GetSpacing() == (0.2, 0.3)
 
 
+@pytest.mark.parametrize("pixel", [0.090818183, 0.1, 0.077068008])
+def test_a_picture_and_its_oblique_1_slice_file_are_the_same_2d_image(pixel, tmp_path):
+    """The file keeps an oblique grid's spacing in its direction vectors, which read back a bit off."""
+    from single_slice import one_slice_volume, rotation
+
+    pixels = np.arange(20, dtype=np.uint8).reshape(4, 5)
+    picture = sitk.GetImageFromArray(pixels)
+    picture.SetSpacing((pixel, pixel))
+    for axis in "ijk":
+        sitk.WriteImage(one_slice_volume(pixels, pixel, axis, (-40.0, 25.5, 17.25), rotation((1, 2, 3), 27)), str(tmp_path / "copy.nrrd"))
+        copy = Image.from_sitk(sitk.ReadImage(str(tmp_path / "copy.nrrd")))
+        assert copy.ndim == 2 and copy.spacing[:2] == Image.from_sitk(picture).spacing[:2] == (pixel, pixel)
+        assert np.array_equal(copy.array, pixels[np.newaxis])
+
+
 def test_world_and_index_agree_with_simpleitk():
     image = oblique_volume()
     reference = image.to_sitk()

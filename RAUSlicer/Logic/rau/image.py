@@ -52,6 +52,18 @@ class GeometryError(InputError):
     """An image's geometry or dimensionality is unusable for the request."""
 
 
+SPACING_DIGITS = 12
+"""Significant digits a 2D image's pixel spacing keeps. A file stores an oblique grid's spacing
+inside its direction vectors, and reading it back differs in the last bits (0.090818183 returns as
+0.09081818299999998); the plane frame rounds that away, so a picture and its 1-slice copy in any
+orientation are the same image, bit for bit (registration follows bits)."""
+
+
+def plane_spacing(spacing) -> tuple[float, ...]:
+    """``spacing`` rounded to :data:`SPACING_DIGITS` significant digits (see there)."""
+    return tuple(float(f"{value:.{SPACING_DIGITS}g}") for value in spacing)
+
+
 @dataclass(frozen=True)
 class StoredGrid:
     """Where the caller had a 2D image's pixels: a volume with one slice along ``axis``
@@ -196,7 +208,7 @@ class Image:
             return grid
         stored = StoredGrid(None if ndim == 2 else singles[0], grid.spacing, grid.origin, tuple(grid.direction.ravel()))
         placed = stored.placed(stored.to_working(grid.array))
-        plane = cls(placed.array, placed.spacing, ndim=2)
+        plane = cls(placed.array, plane_spacing(placed.spacing), ndim=2)
         a_plain_2d_file = stored.axis is None and np.allclose(plane.volume().index_to_world, placed.index_to_world, atol=1e-9)
         return plane if a_plain_2d_file else replace(plane, stored=stored)
 
