@@ -59,7 +59,7 @@ def _read_picture(path: Path, pixel_spacing: float | None) -> Image:
         validation.check_picture_size(path, *picture.size)
         array = np.asarray(picture.convert("L") if picture.mode not in ("L", "I", "I;16", "F") else picture)
     spacing = float(pixel_spacing) if pixel_spacing else 1.0
-    return Image(array[np.newaxis], spacing=(spacing, spacing, 1.0), ndim=2)
+    return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2)  # the one 2D rule
 
 
 def _read_dicom_series(folder: Path) -> Image:

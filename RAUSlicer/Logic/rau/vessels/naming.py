@@ -62,7 +62,7 @@ def name_segments(vesselness: np.ndarray, vessels: np.ndarray, warped: np.ndarra
         if path is None:
             support[value] = 0.0
             continue
-        support[value] = float(vessels[path[:, 0], path[:, 1]].mean())
+        support[value] = on_vessels(vessels, path)
         if support[value] >= MIN_SUPPORT:
             centrelines[value] = path
     implied = []
@@ -70,9 +70,14 @@ def name_segments(vesselness: np.ndarray, vessels: np.ndarray, warped: np.ndarra
         neighbours = sorted(tree.neighbours[value], key=lambda n: n != tree.parent.get(value))  # towards the root first
         path = trace_from(vesselness, clipped_guide(warped, value, margin, vesselness.shape), [centrelines[n] for n in neighbours if n in centrelines])
         if path is not None:
-            centrelines[value], support[value] = path, float(vessels[path[:, 0], path[:, 1]].mean())
+            centrelines[value], support[value] = path, on_vessels(vessels, path)
             implied.append(value)
     return Naming(centrelines, support, paint(centrelines, vessels, vesselness.shape), tuple(implied))
+
+
+def on_vessels(vessels: np.ndarray, path: np.ndarray) -> float:
+    """A path's support: the share of its pixels on the target's vessel mask."""
+    return float(vessels[path[:, 0], path[:, 1]].mean())
 
 
 def trace_guide(vesselness: np.ndarray, guide: np.ndarray) -> np.ndarray | None:
