@@ -3,6 +3,10 @@
 * ``hc18_single.csv``: 20 reference -> target pairs of distinct HC18 examinations (seed 2025).
 * ``hc18_multi.csv``: the same 20 targets, each with the other 59 examinations as references.
 * ``totalseg_ct.csv``: TotalSegmentator CT A -> CT B (3D, different patients, 27 shared structures).
+* ``totalseg_ct_mr.csv``: TotalSegmentator CT A -> MR C and CT B -> MR C (cross-modality; both rows share
+  the target, so score them with ``bench_accuracy.py --pairs``). ``totalseg_mr_labels.nii.gz`` is the MR's
+  label map renumbered from TotalSegmentator's ``total_mr`` ids to the ``total`` ids by name (structures
+  the CT table lacks dropped), so one table names both sides.
 * ``totalseg_total.labels.csv``: names for the TotalSegmentator ``total`` label ids.
 """
 
@@ -11,12 +15,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import SimpleITK as sitk
+
+from rau.evaluation.manifest import write_manifest
 
 HERE = Path(__file__).resolve().parent
 DATA = Path("../../shared/data")  # relative to this folder, as the manifests store it
 SEED = 2025
 PAIRS = 20
-COLUMNS = ["reference_image", "reference_labels", "reference_spacing", "target_image", "target_labels", "target_spacing", "label_table"]
 
 
 def hc18_rows():
@@ -45,13 +51,18 @@ def hc18_rows():
     return single, multi
 
 
-def totalseg_rows():
-    folder = DATA / "totalseg_test_fixtures"
-    names = json.loads((HERE / folder / "label_names.json").read_text())["total"]
+def totalseg_tables():
+    """TotalSegmentator's ``total`` and ``total_mr`` id -> name tables; writes the ``total`` one as a label table."""
+    tables = json.loads((HERE / DATA / "totalseg_test_fixtures" / "label_names.json").read_text())
     with open(HERE / "totalseg_total.labels.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["value", "name"])
-        writer.writerows((int(value), name) for value, name in names.items())
+        writer.writerows((int(value), name) for value, name in tables["total"].items())
+    return tables
+
+
+def totalseg_rows():
+    folder = DATA / "totalseg_test_fixtures"
     return [
         {
             "reference_image": folder / "subjA_ct" / "image.nii.gz",
@@ -63,15 +74,39 @@ def totalseg_rows():
     ]
 
 
-def write(name, rows):
-    with open(HERE / name, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+def renumbered(labels: sitk.Image, source: dict[str, str], destination: dict[str, str]) -> sitk.Image:
+    """``labels`` with each id of the ``source`` table replaced by the ``destination`` id of the same name (0 if none)."""
+    ids = {name: int(value) for value, name in destination.items()}
+    array = sitk.GetArrayFromImage(labels)
+    out = np.zeros_like(array)
+    for value, name in source.items():
+        if name in ids:
+            out[array == int(value)] = ids[name]
+    image = sitk.GetImageFromArray(out)
+    image.CopyInformation(labels)
+    return image
+
+
+def totalseg_ct_mr_rows(tables):
+    folder = DATA / "totalseg_test_fixtures"
+    mr_labels = sitk.ReadImage(str(HERE / folder / "subjC_mr" / "labels_totalseg_mr.nii.gz"))
+    sitk.WriteImage(renumbered(mr_labels, tables["total_mr"], tables["total"]), str(HERE / "totalseg_mr_labels.nii.gz"))
+    return [
+        {
+            "reference_image": folder / subject / "image.nii.gz",
+            "reference_labels": folder / subject / "labels_totalseg.nii.gz",
+            "target_image": folder / "subjC_mr" / "image.nii.gz",
+            "target_labels": "totalseg_mr_labels.nii.gz",
+            "label_table": "totalseg_total.labels.csv",
+        }
+        for subject in ("subjA_ct", "subjB_ct")
+    ]
 
 
 if __name__ == "__main__":
     single, multi = hc18_rows()
-    write("hc18_single.csv", single)
-    write("hc18_multi.csv", multi)
-    write("totalseg_ct.csv", totalseg_rows())
+    write_manifest(HERE / "hc18_single.csv", single)
+    write_manifest(HERE / "hc18_multi.csv", multi)
+    tables = totalseg_tables()
+    write_manifest(HERE / "totalseg_ct.csv", totalseg_rows())
+    write_manifest(HERE / "totalseg_ct_mr.csv", totalseg_ct_mr_rows(tables))

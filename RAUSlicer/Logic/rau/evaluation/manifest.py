@@ -9,12 +9,15 @@ Rows sharing a target form one multi-reference case.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rau import validation
 
 REQUIRED_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels")
+COLUMNS = ("reference_image", "reference_labels", "reference_spacing", "target_image", "target_labels", "target_spacing", "label_table")
+"""The columns :func:`write_manifest` writes (``structures`` is read but not written)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
         reference_spacing = validation.spacing_field(row, "reference_spacing", path, line)
         case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing))
     return list(cases.values())
+
+
+def write_manifest(path, rows: list[dict]) -> None:
+    """Write ``rows`` (dicts keyed by :data:`COLUMNS`; missing keys left empty) as a manifest CSV."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def case_files(cases: list[Case]) -> list[Path]:
