@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--design-pairs", type=int, default=10, help="the first N manifest pairs were looked at while designing; the rest are also reported apart")
     parser.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
     parser.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
-    parser.add_argument("--bank-pairs", action="store_true", help="only score each (target, bank reference) pair of the bank setting alone, copy and vessels")
+    parser.add_argument("--bank-pairs", action="store_true", help="only score each (target, bank reference) pair of the first --bank-cases targets alone, copy and vessels")
     parser.add_argument("--json", help="write the summaries here")
     args = parser.parse_args()
     cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
