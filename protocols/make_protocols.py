@@ -87,10 +87,14 @@ def renumbered(labels: sitk.Image, source: dict[str, str], destination: dict[str
     return image
 
 
-def totalseg_ct_mr_rows(tables):
-    folder = DATA / "totalseg_test_fixtures"
-    mr_labels = sitk.ReadImage(str(HERE / folder / "subjC_mr" / "labels_totalseg_mr.nii.gz"))
+def write_mr_labels(tables):
+    """``totalseg_mr_labels.nii.gz``: the MR case's labels renumbered to the ``total`` ids."""
+    mr_labels = sitk.ReadImage(str(HERE / DATA / "totalseg_test_fixtures" / "subjC_mr" / "labels_totalseg_mr.nii.gz"))
     sitk.WriteImage(renumbered(mr_labels, tables["total_mr"], tables["total"]), str(HERE / "totalseg_mr_labels.nii.gz"))
+
+
+def totalseg_ct_mr_rows():
+    folder = DATA / "totalseg_test_fixtures"
     return [
         {
             "reference_image": folder / subject / "image.nii.gz",
@@ -109,4 +113,5 @@ if __name__ == "__main__":
     write_manifest(HERE / "hc18_multi.csv", multi)
     tables = totalseg_tables()
     write_manifest(HERE / "totalseg_ct.csv", totalseg_rows())
-    write_manifest(HERE / "totalseg_ct_mr.csv", totalseg_ct_mr_rows(tables))
+    write_mr_labels(tables)
+    write_manifest(HERE / "totalseg_ct_mr.csv", totalseg_ct_mr_rows())
