@@ -58,6 +58,8 @@ def test_the_command_line_is_built_from_the_table():
     given = engine_options(parse("--top-k", "3", "--no-deformable", "--window", "-160", "240", "--vlm-adapter", "/a"))
     assert given == DEFAULTS.replace(top_k=3, deformable=False, window=(-160.0, 240.0), vlm_adapter="/a")
     assert engine_options(parse(), keep_transfers=True).keep_transfers
+    off_switch = next(action for action in parser._actions if "--no-deformable" in action.option_strings)
+    assert off_switch.help.endswith("(on by default; this flag turns it off)")
 
 
 def test_cli_range_errors_reach_the_user(capsys):

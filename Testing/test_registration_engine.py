@@ -6,12 +6,13 @@ import SimpleITK as sitk
 
 from rau.engines import Request, create_engine
 from rau.engines.base import Reference, ReferenceInputError
+from rau.engines.registration import RegistrationEngine
 from rau.fusion import dice, fuse
 from rau.image import GeometryError, Image
 from rau.label_transfer import SoftMask
 from rau.labels import Segmentation, UnknownStructureError
 from rau.references import load_reference
-from rau.registration import RegistrationSettings, register
+from rau.registration import UPRIGHT, RegistrationSettings, register
 
 HC18_SPACING = {"001": 0.08965852, "002": 0.062032563, "003": 0.091291168}
 
@@ -58,11 +59,11 @@ def test_thin_slab_far_away_is_found_and_not_squashed(ct_a):
     assert min(scores) > 0.7, scores
 
 
-def similarity_copy(reference: Reference, scale: float, shift: tuple[float, float], spacing: float) -> tuple[Image, np.ndarray]:
-    """The reference picture seen at another zoom and position, on a new pixel grid (a new 'patient')."""
+def similarity_copy(reference: Reference, scale: float, shift: tuple[float, float], spacing: float, degrees: float = 6.0) -> tuple[Image, np.ndarray]:
+    """The reference picture seen at another zoom, turn and position, on a new pixel grid (a new 'patient')."""
     source = reference.image.to_sitk()
     centre = source.TransformContinuousIndexToPhysicalPoint([400, 270])
-    transform = sitk.Similarity2DTransform(1 / scale, np.deg2rad(6), shift, centre)
+    transform = sitk.Similarity2DTransform(1 / scale, np.deg2rad(degrees), shift, centre)
     grid = sitk.Image([800, 540], sitk.sitkUInt8)
     grid.SetSpacing((spacing, spacing))
     grid.SetOrigin((centre[0] - 400 * spacing, centre[1] - 270 * spacing))
@@ -75,6 +76,21 @@ def test_2d_ultrasound_under_a_known_similarity_transform(hc18):
     target, truth = similarity_copy(hc18["001"], 1.25, (3.0, -2.0), 0.1)
     result = create_engine("registration", {}).run(Request([hc18["001"]], target))
     assert dice(result.get("label_255").mask, truth) > 0.85
+
+
+def test_a_single_reference_turned_far_is_found_by_the_turned_starts(hc18):
+    target, truth = similarity_copy(hc18["002"], 1.2, (2.0, -1.0), 0.08, degrees=-40.0)
+    request = Request([hc18["002"]], target)
+    turned = create_engine("registration", {"deformable": False}).run(request)
+    upright = RegistrationEngine(RegistrationSettings(deformable=False, start_angles=UPRIGHT)).run(request)
+    assert dice(turned.get("label_255").mask, truth) > 0.85
+    assert dice(upright.get("label_255").mask, truth) < 0.8  # the upright starts alone miss this turn
+
+
+def test_a_pool_of_references_registers_upright_only(hc18):
+    engine = create_engine("registration", {})
+    assert engine.settings_for([hc18["001"]]) == engine.settings
+    assert engine.settings_for([hc18["001"], hc18["002"]]).start_angles == UPRIGHT
 
 
 def test_ranking_puts_the_matching_reference_first(hc18):

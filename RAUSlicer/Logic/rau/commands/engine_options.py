@@ -23,8 +23,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         kind, default, text = value_type(hints[spec.name]), getattr(DEFAULTS, spec.name), spec.metadata["help"]
         if kind is bool:
-            name = flag(spec.name) if not default else "--no-" + spec.name.replace("_", "-")
-            group.add_argument(name, dest=spec.name, action="store_const", const=not default, default=None, help=text)
+            name, shown = (flag(spec.name), "") if not default else ("--no-" + spec.name.replace("_", "-"), " (on by default; this flag turns it off)")
+            group.add_argument(name, dest=spec.name, action="store_const", const=not default, default=None, help=text + shown)
             continue
         extra = {"nargs": 2, "type": float} if kind is tuple else {"type": kind}
         if spec.metadata["choices"]:

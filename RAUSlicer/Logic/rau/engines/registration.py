@@ -21,7 +21,7 @@ from rau.image import Image
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, EngineOptions
-from rau.registration import Registration, RegistrationSettings, register
+from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.selection import MIN_REFERENCES, consensus_scores
 
@@ -58,10 +58,11 @@ class RegistrationEngine(Engine):
         started = time.perf_counter()
         labels = request.labels()
         names = labels.names
+        settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
             progress(f"registering {reference.name}", index / (len(request.references) + 1))
-            transfers.append(transfer(reference, request.target, names, self.settings))
+            transfers.append(transfer(reference, request.target, names, settings))
         ranked = rank(transfers)
         chosen = [t for t, _ in ranked[: self.top_k]]
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -92,11 +93,23 @@ class RegistrationEngine(Engine):
             return request
         progress = progress or Progress()
         names = request.labels().names if len(request.references) >= MIN_REFERENCES else []
+        settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
             progress(f"ranking references: registering {reference.name}", index / len(request.references))
-            transfers.append(transfer(reference, request.target, names, self.settings))
+            transfers.append(transfer(reference, request.target, names, settings))
         return replace(request, references=[t.reference for t, _ in rank(transfers)])
+
+    def settings_for(self, references: list[Reference]) -> RegistrationSettings:
+        """The registration settings for these references: a pool of two or more registers upright only.
+
+        A single reference gets the turned 2D starts (:attr:`RegistrationSettings.start_angles`): it is the
+        only pose search there is (HC18, 20 single pairs: Dice 0.554 upright only, 0.647 turned). A pool
+        spans poses itself, and there the turned fits that fail agree with each other and mislead the label
+        consensus: a small fetal head under a bright placenta drew most references to one turned pose on the
+        placenta, and the fused HC18 result fell from 0.855 to 0.834.
+        """
+        return self.settings if len(references) < 2 else replace(self.settings, start_angles=UPRIGHT)
 
     def _local_evidence(self, request: Request, chosen: list[Transfer]) -> dict:
         """For local fusion of several references: the target's intensities and each reference warped onto it."""
