@@ -260,6 +260,11 @@ def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     method.SetMetricSamplingStrategy(method.RANDOM)
     method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
     method.SetInterpolator(sitk.sitkLinear)
+    # Pyramid smoothing sigmas are millimetres (SimpleITK's default, stated here so that it is seen): 2 mm is
+    # 3 to 5 working voxels on an HC18 picture (5-9 cm wide), under 1 on a chest X-ray or a CT (36-39 cm).
+    # Sigmas in voxels, as ANTs takes them, lost on the 2D sets, and in the field stage alone on the chest
+    # X-rays (:func:`_pyramid`).
+    method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     return method
 
 
@@ -412,7 +417,13 @@ def _as_affine(transform: sitk.Transform) -> sitk.AffineTransform:
 
 
 def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
-    """Shrink factors (with smoothing sigmas in voxels) that keep at least 16 voxels along every axis."""
+    """Shrink factors that keep at least 16 voxels along every axis, with smoothing sigmas of half the factor
+    in millimetres (:func:`_method`).
+
+    Sigmas in voxels instead, in every stage: HC18 20 pairs 0.540 against 0.647, JSRT 224 px 0.714 against
+    0.740, ARCADE 0.037 against 0.056. In the field stage only: chest CT 0.925 against 0.912 and CT -> MR
+    0.340 against 0.320, but JSRT 224 px 0.732 and its pool of 20 0.806 against 0.818.
+    """
     smallest = min(image.GetSize())
     levels = [f for f in (4, 2) if smallest // f >= 16] + [1]
     return levels, [f / 2 if f > 1 else 0.0 for f in levels]
