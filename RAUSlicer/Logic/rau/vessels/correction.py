@@ -60,20 +60,15 @@ def correction_tree(label_map: np.ndarray, vessels: np.ndarray) -> VesselTree:
 
 
 def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
-    """The pixels of the piece nearest ``point`` (row, col), grown to the vessel width (empty if none is near)."""
-    piece = tree.piece_at(int(point[0]), int(point[1]), radius=SNAP_RADIUS + 3)
-    if not piece:
+    """The pixels of the piece nearest ``point`` (row, col), grown to the vessel width and kept where
+    that piece is the nearest one (so a region stops at bifurcations); empty if no piece is near."""
+    distance, nearest = tree.nearest_piece()
+    row, col = int(point[0]), int(point[1])
+    if distance[row, col] > SNAP_RADIUS + 3:
         return np.zeros(tree.pieces.shape, bool)
+    piece = nearest[row, col]
     region = paint({1: np.argwhere(tree.pieces == piece)}, vessels | tree.mask, tree.pieces.shape) > 0
-    return region & _nearest_piece(tree, piece)
-
-
-def _nearest_piece(tree: VesselTree, piece: int) -> np.ndarray:
-    """Pixels whose nearest skeleton pixel belongs to ``piece`` (so a region stops at bifurcations)."""
-    from scipy import ndimage
-
-    _, (rows, cols) = ndimage.distance_transform_edt(~tree.skeleton, return_indices=True)
-    return tree.pieces[rows, cols] == piece
+    return region & (nearest == piece)
 
 
 def _assign(label_map: np.ndarray, region: np.ndarray, value: int, overwrite: bool) -> np.ndarray:

@@ -25,14 +25,13 @@ class VesselTree:
     pieces: np.ndarray
     count: int
 
-    def piece_at(self, row: int, col: int, radius: float = 6.0) -> int:
-        """The piece nearest to (row, col) within ``radius`` pixels, else 0."""
-        rows, cols = np.nonzero(self.pieces)
-        if not rows.size:
-            return 0
-        distance = (rows - row) ** 2 + (cols - col) ** 2
-        nearest = int(np.argmin(distance))
-        return int(self.pieces[rows[nearest], cols[nearest]]) if distance[nearest] <= radius**2 else 0
+    def nearest_piece(self) -> tuple[np.ndarray, np.ndarray]:
+        """For every pixel, the distance to the nearest piece pixel and that piece's number: the one rule
+        for which piece a click or a pixel belongs to (junction pixels belong to none)."""
+        if not self.pieces.any():
+            return np.full(self.pieces.shape, np.inf), np.zeros_like(self.pieces)
+        distance, (rows, cols) = ndimage.distance_transform_edt(self.pieces == 0, return_indices=True)
+        return distance, self.pieces[rows, cols]
 
 
 def vessel_tree(mask: np.ndarray) -> VesselTree:
