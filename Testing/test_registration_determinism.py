@@ -1,20 +1,38 @@
-"""Same input, same output: the registration engine's label maps are bit-identical across runs and ITK thread counts."""
+"""Same input, same output: label maps are bit-identical across runs and ITK thread counts.
+
+Both the registration engine and the vessels engine register with SimpleITK, whose threaded metric
+sums are not reproducible; each runs ITK on one thread while it registers.
+"""
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
 from rau.engines import Request, create_engine
+from rau.io import read_image
 from rau.references import load_reference
 
-# An HC18 pair where the alignment used to change with the thread count and from run to run.
-PAIR = {"012": 0.08346045, "048": 0.072728162}
+# Pairs whose alignment used to change with the thread count: HC18 012 -> 048 (pixel spacings in mm)
+# for the registration engine, ARCADE 335 -> 722 (dev manifest pair 14) for the vessels engine.
+HC18_PAIR = {"012": 0.08346045, "048": 0.072728162}
+ARCADE_PAIR = ("335", "722")
 
 
 @pytest.fixture(scope="module")
-def pair(shared_data):
+def hc18_pair(shared_data):
     folder = shared_data / "hc18_fetal_head_us"
-    return [load_reference(folder / f"images/{n}_HC.png", folder / f"masks/{n}_HC_mask.png", s) for n, s in PAIR.items()]
+    reference, target = [load_reference(folder / f"images/{n}_HC.png", folder / f"masks/{n}_HC_mask.png", s) for n, s in HC18_PAIR.items()]
+    return reference, target.image
+
+
+@pytest.fixture(scope="module")
+def arcade_pair(shared_data):
+    folder = shared_data / "arcade_syntax_dev"
+    reference, target = ARCADE_PAIR
+    return (
+        load_reference(folder / f"arcade_train_{reference}_img.png", folder / f"arcade_train_{reference}_lab.png", 1.0, folder / "labels.csv"),
+        read_image(folder / f"arcade_train_{target}_img.png", 1.0),
+    )
 
 
 @pytest.fixture
@@ -24,18 +42,20 @@ def restore_itk_threads():
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
-def label_map(reference, target) -> np.ndarray:
-    result = create_engine("registration", {}).run(Request([reference], target.image))
-    return result.to_segmentation().to_label_map().array
-
-
-def test_label_maps_are_bit_identical_across_thread_counts_and_runs(pair, restore_itk_threads):
-    reference, target = pair
+def label_maps_by_thread_count(engine: str, reference, target) -> list[np.ndarray]:
+    """The engine's label map with ITK on 1, 2, 4 and again 4 threads."""
     maps = []
     for threads in (1, 2, 4, 4):
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
-        maps.append(label_map(reference, target))
+        result = create_engine(engine, {}).run(Request([reference], target))
+        maps.append(result.to_segmentation().to_label_map().array)
+    assert sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == 4, "the caller's thread setting is restored"
+    return maps
+
+
+@pytest.mark.parametrize(("engine", "pair"), [("registration", "hc18_pair"), ("vessels", "arcade_pair")])
+def test_label_maps_are_bit_identical_across_thread_counts_and_runs(engine, pair, request, restore_itk_threads):
+    maps = label_maps_by_thread_count(engine, *request.getfixturevalue(pair))
     assert maps[0].any()
     for other in maps[1:]:
         np.testing.assert_array_equal(other, maps[0])
-    assert sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == 4, "the caller's thread setting is restored"

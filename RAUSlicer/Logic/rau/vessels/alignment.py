@@ -7,7 +7,9 @@ other. Stages: for each of 9 rotation/scale starts a translation from the peak o
 cross-correlation and a coarse similarity fit; the best start by tree match is refined, then an
 affine fit (correlation metric, coarse to fine), then, for chosen references, a coarse B-spline
 (:func:`bend`). All deterministic: the
-metric samples every pixel of a coarse working grid and SimpleITK runs on one thread here.
+metric samples every pixel of a coarse working grid, and ITK runs on one thread during
+:func:`align_tree` and :func:`bend` (:func:`rau.registration.one_itk_thread`), so the result does
+not change with the caller's ITK thread count.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 from scipy import ndimage
 
 import SimpleITK as sitk
+
+from rau.registration import one_itk_thread
 
 BLUR_PIXELS = 4.0
 """Gaussian blur of both maps before matching: vessels a few pixels apart still overlap."""
@@ -47,6 +51,7 @@ class Alignment:
         return sitk.GetArrayFromImage(sitk.Resample(moving, grid, self.transform, sitk.sitkNearestNeighbor, 0))
 
 
+@one_itk_thread()
 def align_tree(target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Alignment:
     """Affine alignment of ``reference_tree`` (bool, the reference's labelled vessels) onto
     ``target_vesselness`` (0..1), from several rotation and scale starts.
@@ -72,6 +77,7 @@ def align_tree(target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Ali
     return Alignment(affine, _score(fixed, moving, affine) * inside, inside)
 
 
+@one_itk_thread()
 def bend(alignment: Alignment, target_vesselness: np.ndarray, reference_tree: np.ndarray) -> Alignment:
     """``alignment`` followed by a coarse B-spline (:data:`BSPLINE_MESH`) that bends the tree onto the vessels."""
     fixed, moving = _map(target_vesselness), _map(reference_tree.astype(np.float32))
@@ -108,14 +114,13 @@ def _translation(fixed: sitk.Image, moving: sitk.Image) -> tuple[float, float]:
 
 
 def _method(shrink) -> sitk.ImageRegistrationMethod:
-    """Correlation on every pixel of the shrunk maps, one thread (same result every run)."""
+    """Correlation on every pixel of the shrunk maps."""
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsCorrelation()
     method.SetMetricSamplingStrategy(method.NONE)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetShrinkFactorsPerLevel(list(shrink))
     method.SetSmoothingSigmasPerLevel([0] * len(shrink))
-    method.SetNumberOfThreads(1)
     return method
 
 
