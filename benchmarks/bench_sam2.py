@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from rau.models.inference import THREADS_VARIABLE
 
 CT = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic" / "rau" / "sample_data" / "totalseg_ct"  # the bundled TotalSegmentator pair
 
@@ -187,13 +190,13 @@ def memory_growth(folder: Path, slices: int) -> float:
     """Peak resident-memory growth (MB) during one segment call over ``slices`` slices, model loaded, in a fresh process."""
     code = (
         "import sys, warnings; warnings.simplefilter('ignore'); sys.path.insert(0, %r)\n"
-        "from bench_sam2 import case, segmenter\nfrom pathlib import Path\nimport torch; torch.set_num_threads(2)\n"
+        "from bench_sam2 import case, segmenter\nfrom pathlib import Path\n"
         "request, sam2 = case(%d, 1), segmenter(Path(%r))\n"
         "status = lambda key: int(next(l for l in open('/proc/self/status') if l.startswith(key)).split()[1])\n"
         "open('/proc/self/clear_refs', 'w').write('5')  # reset the peak (VmHWM) to the current size\n"
         "before = status('VmRSS')\nsam2.segment(request, None)\nprint((status('VmHWM') - before) / 1024)\n"
     ) % (str(Path(__file__).parent), slices, str(folder))
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, THREADS_VARIABLE: "2"}).stdout
     return float(output.strip().splitlines()[-1])
 
 
@@ -205,12 +208,10 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-image-size", type=int, default=64, help="SAM2 frame size of the memory runs")
     parser.add_argument("--realistic-image-size", type=int, help="SAM2 frame size of the TotalSegmentator runs (default: --image-size)")
     parser.add_argument("--only-realistic", action="store_true", help="run only the TotalSegmentator (realistic) figures")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (sets RAU_TORCH_THREADS)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    import torch
-
-    torch.set_num_threads(args.threads)
+    os.environ[THREADS_VARIABLE] = str(args.threads)  # SAM2 runs torch on this many threads
     size, slices = args.image_size, args.slices
     figures = {"device": "cpu", "threads": args.threads, "per_frame_seconds": {}, "end_to_end_seconds": {}}
     figures["settings"] = {

@@ -1,1 +1,1 @@
-"""Model loading shared by every engine that needs weights (SAM2, vision-language models)."""
+"""Model loading and inference shared by every engine that needs weights (SAM2, vision-language models)."""

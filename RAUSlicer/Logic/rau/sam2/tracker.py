@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from rau.models.inference import inference
 from rau.sam2 import batch
 from rau.sam2.cache import FeatureCache
 from rau.sam2.frames import Frames
@@ -51,15 +52,13 @@ class Tracker:
 
         Each frame is encoded once for all structures conditioned on it.
         """
-        import torch
-
         model, session = self.model, self.session
         for name in references:
             self.objects[name] = session.obj_id_to_idx(len(self.objects))
         for frame in sorted({f for frames in references.values() for f, _ in frames}):
             masks = {n: m for n, frames in references.items() for f, m in frames if f == frame}
             outputs = []
-            with torch.inference_mode():
+            with inference():
                 for name, mask in masks.items():
                     outputs.append(
                         model._run_single_frame_inference(
@@ -81,14 +80,12 @@ class Tracker:
 
         Each corrected mask is memory-encoded as SAM2 does for a prompted frame; reference frames stay.
         """
-        import torch
-
         conditioning = self._conditioning(name)
         for frame in [f for f in conditioning if f >= self.first_target_frame]:
             del conditioning[frame]
         for frame, output in sorted(outputs.items()):
             stored = dict(output)
-            with torch.inference_mode():
+            with inference():
                 feats, _, _ = batch.vision(self.model, self.session, frame)
                 batch.encode_memories(self.model, feats, [stored], [True])
             self.outputs(name).pop(frame, None)
@@ -118,8 +115,6 @@ class Tracker:
         A structure conditioned on ``frame`` (a corrected slice) keeps its conditioning output, as SAM2's
         video predictor does.
         """
-        import torch
-
         fixed = {n: self._conditioning(n)[frame] for n in names if frame in self._conditioning(n)}
         answers = {n: (o["pred_masks"][0, 0], float(o["object_score_logits"].reshape(-1)[0])) for n, o in fixed.items()}
         names = [n for n in names if n not in fixed]
@@ -127,7 +122,7 @@ class Tracker:
             return answers
         model, session = self.model, self.session
         objects = [self.objects[n] for n in names]
-        with torch.inference_mode():
+        with inference():
             feats, positions, high_res = batch.vision(model, session, frame)
             maps = batch.condition(model, session, objects, frame, reverse, feats, positions, self.objects_per_pass)
             outputs = batch.decode(model, maps, high_res, [prompts.get(n) for n in names])
@@ -146,10 +141,8 @@ class Tracker:
         in 2D), so only the prompt encoder and mask decoder run; otherwise memory attention runs for this
         structure alone (and the image encoder, if the frame has left the feature cache).
         """
-        import torch
-
         model, session = self.model, self.session
-        with torch.inference_mode():
+        with inference():
             feats, positions, high_res = batch.vision(model, session, frame)
             last = self.conditioned.get(name)
             if last is None or last[0] != frame:

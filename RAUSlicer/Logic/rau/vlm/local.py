@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rau.errors import InputError, UnavailableError
+from rau.models.inference import inference
 from rau.models.loader import ModelSource, load_model, load_processor, resolve
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
@@ -46,10 +47,8 @@ class TransformersBackend(Backend):
         return self.processor(text=[text], images=images_of(messages) or None, return_tensors="pt").to(self.model.device)
 
     def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:
-        import torch
-
         inputs = self.inputs(messages)
-        with torch.inference_mode():
+        with inference():
             output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         prompt_length = inputs["input_ids"].shape[1]
         answer = output[0, prompt_length:]

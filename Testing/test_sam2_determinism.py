@@ -1,0 +1,52 @@
+"""Same input, same output through SAM2: masks are bit-identical whatever torch's thread count."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from rau.errors import OptionError
+from rau.models.inference import THREADS_VARIABLE, inference_threads
+from rau.sam2.segmenter import Sam2Segmenter
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_sam2 import case, save_model  # noqa: E402  (the real sam2.1-hiera-tiny architecture, random weights)
+
+warnings.filterwarnings("ignore", message="no GPU found")
+
+
+@pytest.fixture
+def restore_torch_threads():
+    import torch
+
+    previous = torch.get_num_threads()
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_masks_are_bit_identical_across_torch_thread_counts(tmp_path, monkeypatch, restore_torch_threads):
+    import torch
+
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    folder = save_model("tiny", 128, tmp_path)  # at this size the masks changed with the thread count (tiny test models do not)
+    masks = []
+    for threads in (1, 2, 4):
+        torch.set_num_threads(threads)
+        result = Sam2Segmenter(str(folder), device="cpu", top_k=1).segment(case(1, 2, size=128), None)
+        masks.append(np.stack([item.mask for item in result.structures]))
+        assert torch.get_num_threads() == threads, "the caller's thread setting is restored"
+    assert masks[0].any()
+    for other in masks[1:]:
+        np.testing.assert_array_equal(other, masks[0])
+
+
+def test_the_thread_count_comes_from_the_environment_and_a_bad_value_names_it(monkeypatch):
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    assert inference_threads() == 3
+    monkeypatch.setenv(THREADS_VARIABLE, "two")
+    with pytest.raises(OptionError, match=THREADS_VARIABLE):
+        inference_threads()
