@@ -72,7 +72,9 @@ def test_2d_reference_with_3d_target_is_refused(hc18_case, shared_data, capsys):
     args = segment_args(hc18_case, hc18_case / "out.nii.gz")
     args[args.index(str(hc18_case / "002.png"))] = str(shared_data / "totalseg_test_fixtures/subjA_ct/image.nii.gz")
     assert main(args) == 2
-    assert "reference '001.png' is 2D but the target is 3D" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "reference '001.png' is 2D but the target is 3D (122 x 101 x 30 voxels)" in error
+    assert "give both as 2D images (one slice or frame) or both as volumes" in error
     assert not (hc18_case / "out.nii.gz").exists()
 
 

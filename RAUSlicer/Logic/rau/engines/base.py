@@ -170,8 +170,10 @@ def validate_request(request: Request) -> None:
         raise ReferenceInputError("no reference given")
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
+            size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])
             raise GeometryError(
-                f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D"
+                f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D "
+                f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
         if not reference.segmentation.present().structures:
             raise ReferenceInputError(f"reference {reference.name!r} has no labelled voxels")
