@@ -123,6 +123,8 @@ def _manifests(folder: Path) -> None:
     (folder / "long_row.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()},extra\n")
     (folder / "words_spacing.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row(target_spacing='about 0.5')}\n")
     (folder / "zero_spacing.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row(reference_spacing='0')}\n")
+    (folder / "semicolons.csv").write_text(f"{MANIFEST_HEADER.replace(',', ';')}\n{manifest_row().replace(',', ';')}\n")
+    (folder / "half_spacing.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row(target_spacing='')}\n")
     (folder / "missing_file.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt.png', 'gone.png')}\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")

@@ -14,6 +14,35 @@ def test_png_reads_as_2d_image_with_given_pixel_size(shared_data):
     assert image.ndim == 2 and image.shape == (1, 540, 800) and image.spacing[:2] == (0.069, 0.069)
 
 
+def _two_structure_label_picture() -> np.ndarray:
+    labels = np.zeros((40, 60), np.uint8)
+    labels[5:15, 5:20], labels[20:35, 30:50] = 1, 2
+    return labels
+
+
+def test_palette_label_picture_keeps_its_indices(tmp_path):
+    from PIL import Image as Picture
+
+    picture = Picture.fromarray(_two_structure_label_picture(), "L").convert("P")
+    picture.putpalette([0, 0, 0, 200, 30, 30, 30, 160, 60] + [0] * 759)
+    picture.save(tmp_path / "labels.png")
+    segmentation = read_segmentation(tmp_path / "labels.png", pixel_spacing=0.5)
+    assert segmentation.labels.names == ["label_1", "label_2"]
+    assert segmentation.masks["label_1"].sum() == 150 and segmentation.masks["label_2"].sum() == 300
+
+
+def test_colour_label_picture_is_refused_and_a_grey_one_in_colour_is_read(tmp_path):
+    from PIL import Image as Picture
+
+    labels = _two_structure_label_picture()
+    colours = np.array([[0, 0, 0], [255, 0, 0], [0, 130, 0]], np.uint8)[labels]
+    Picture.fromarray(colours, "RGB").save(tmp_path / "colour.png")
+    with pytest.raises(ImageReadError, match="colour.png: a colour label map"):
+        read_segmentation(tmp_path / "colour.png", pixel_spacing=0.5)
+    Picture.fromarray(np.repeat(labels[..., None], 3, axis=2), "RGB").save(tmp_path / "grey.png")
+    assert read_segmentation(tmp_path / "grey.png", pixel_spacing=0.5).labels.names == ["label_1", "label_2"]
+
+
 def test_dicom_series_matches_the_converted_nifti_in_physical_space(shared_data):
     folder = shared_data / "totalseg_test_fixtures/subjB_ct"
     from_dicom = read_image(folder / "original_dicom")
@@ -110,3 +139,26 @@ def test_label_table_from_a_slicer_color_table(tmp_path):
     segmentation = read_segmentation(tmp_path / "seg.nrrd")
     assert segmentation.labels.names == ["Left_Kidney"] and segmentation.mask("left kidney").sum() == 3
     assert segmentation.labels.get("Left_Kidney").color == (1.0, 0.0, 0.0)
+
+
+def test_label_table_names_are_trimmed_and_a_value_named_twice_is_refused(tmp_path):
+    from rau.errors import InputError
+    from rau.io.label_tables import read_label_table
+
+    (tmp_path / "spaces.csv").write_text("value,name\n3, fetal head \n")
+    assert read_label_table(tmp_path / "spaces.csv").names == ["fetal head"]
+    (tmp_path / "twice.csv").write_text("value,name\n3,head\n3,skull\n")
+    with pytest.raises(InputError, match=r"twice.csv: label value 3 is named twice \('head' and 'skull'\)"):
+        read_label_table(tmp_path / "twice.csv")
+    (tmp_path / "names.csv").write_text("value,name\n1,head\n2,Head\n")
+    with pytest.raises(InputError, match="names.csv: duplicate structure names"):
+        read_label_table(tmp_path / "names.csv")
+
+
+def test_a_table_saved_with_semicolons_gets_a_clear_error(tmp_path):
+    from rau.errors import InputError
+    from rau.io.label_tables import read_label_table
+
+    (tmp_path / "semi.csv").write_text("value;name\n3;head\n")
+    with pytest.raises(InputError, match="semi.csv: label table columns are separated by ';'; save it with commas"):
+        read_label_table(tmp_path / "semi.csv")

@@ -159,3 +159,21 @@ def test_every_engine_result_gets_a_session_and_corrections_are_deterministic():
     assert isinstance(result.session, CorrectorSession)
     masks = [CorrectorSession(result).reprompt("blob", Prompt(points=[(45, 30, 0)], labels=[1])).mask for _ in range(2)]
     assert np.array_equal(masks[0], masks[1])
+
+
+def test_an_inside_click_never_removes_voxels_and_an_outside_click_never_adds_any(shared_data):
+    from PIL import Image as Picture
+
+    folder = shared_data / "hc18_fetal_head_us"
+    image = np.asarray(Picture.open(folder / "images/001_HC.png"), np.float32)[np.newaxis]
+    truth = np.asarray(Picture.open(folder / "masks/001_HC_mask.png"))[np.newaxis] > 0
+    predicted = np.roll(truth, (25, 15), axis=(1, 2))  # a misplaced head, as a registration may give
+    spacing = (1.0, 0.0897, 0.0897)
+    rows, cols = np.nonzero(predicted[0])
+    centre = (0, int(rows.mean()), int(cols.mean()))
+    wrong = np.argwhere(predicted[0] & ~truth[0])
+    outside = (0, *(int(v) for v in wrong[len(wrong) // 2]))
+    for click, label in ((centre, 1), ((0, centre[1] - 30, centre[2]), 1), (outside, 0)):
+        corrected = correct_mask(image, spacing, predicted, Seeds([click], [label]), Seeds([click], [label]))
+        assert not (predicted & ~corrected).any() if label == 1 else not (corrected & ~predicted).any()
+        assert (corrected != predicted).any()

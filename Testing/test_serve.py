@@ -204,6 +204,9 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
         (tmp_path / "labels.exe").write_bytes(b"MZ")
         with pytest.raises(ServerError, match="unknown file type"):
             client.submit(target, [(reference[0], tmp_path / "labels.exe", None)])
+        with pytest.raises(ServerError, match="upload '058_HC.png': a picture without a pixel size, while upload '012_HC.png' has one") as mixed:
+            client.submit(target, [reference])
+        assert mixed.value.status == 422
     assert not any((work / "jobs").iterdir())
 
 

@@ -232,7 +232,10 @@ def check_distinct_files(image_path, labels_path) -> None:
 
 
 def _box(low, high) -> str:
-    return "[" + ", ".join(f"{a:.1f}..{b:.1f}" for a, b in zip(low, high)) + "]"
+    def mm(value: float) -> str:
+        return f"{round(float(value), 1) + 0.0:.1f}"  # + 0.0: no "-0.0"
+
+    return "[" + ", ".join(f"{mm(a)}..{mm(b)}" for a, b in zip(low, high)) + "]"
 
 
 # --- manifests ------------------------------------------------------------------------------
@@ -248,6 +251,7 @@ def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, di
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             columns = [c.strip() for c in reader.fieldnames or []]
+            check_comma_separated(columns, path, what)
             missing = [c for c in required if c not in columns]
             if missing:
                 raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
@@ -272,6 +276,12 @@ def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, di
     return rows
 
 
+def check_comma_separated(columns: list[str], path, what: str) -> None:
+    """A table saved with semicolons (a common spreadsheet export) reads as one column; say so."""
+    if len(columns) == 1 and ";" in columns[0]:
+        raise InputError(f"{path}: {what} columns are separated by ';'; save it with commas (CSV), decimals with a point")
+
+
 def spacing_field(row: dict, column: str, path, line: int) -> float | None:
     """An optional pixel-size field of a manifest row: empty, or a positive number."""
     text = row.get(column) or ""
@@ -281,6 +291,25 @@ def spacing_field(row: dict, column: str, path, line: int) -> float | None:
         return positive_number(text, column)
     except OptionError as error:
         raise InputError(f"{path} line {line}: {error}") from None
+
+
+def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str = "") -> None:
+    """2D pictures (PNG, JPEG ...) carry no pixel size: give it for every picture input (mm) or for none
+    (all then work in pixels). A mix would compare millimetres with pixels and register nonsense.
+
+    ``inputs``: (how the user named it, path, pixel size or None) of every image input; files with
+    a header (NIfTI, NRRD, DICOM) are skipped. ``where`` prefixes the message (a manifest line).
+    """
+    from rau.io.images import PICTURE_SUFFIXES
+
+    pictures = [(name, size) for name, file, size in inputs if Path(file).suffix.lower() in PICTURE_SUFFIXES]
+    given = [name for name, size in pictures if size]
+    missing = [name for name, size in pictures if not size]
+    if given and missing:
+        raise OptionError(
+            f"{where}{missing[0]}: a picture without a pixel size, while {given[0]} has one; "
+            "give every picture's pixel size in mm, or none to work in pixels"
+        )
 
 
 def existing_file(row: dict, column: str, path, line: int) -> Path:

@@ -18,7 +18,7 @@ from rau.io.outputs import check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
 from rau.references import load_reference, load_reference_bank, reference_bank_entries
-from rau.validation import argument, positive_number
+from rau.validation import argument, check_pixel_sizes, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -53,6 +53,17 @@ def load_references(args: argparse.Namespace) -> list:
     if not references:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
     return references
+
+
+def check_picture_pixel_sizes(args: argparse.Namespace) -> None:
+    """Every picture input has a pixel size, or none has (:func:`rau.validation.check_pixel_sizes`)."""
+    spacings = args.reference_spacing or [None] * len(args.reference)
+    bank = reference_bank_entries(args.reference_bank) if args.reference_bank else []
+    check_pixel_sizes(
+        [(f"--reference {image}", image, spacing) for image, spacing in zip(args.reference, spacings)]
+        + [(f"{args.reference_bank}: image {image.name}", image, spacing) for image, _, spacing in bank]
+        + [(f"--target {args.target}", args.target, args.target_spacing)]
+    )
 
 
 def input_paths(args: argparse.Namespace) -> list[Path]:
@@ -125,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
     check_outputs(paths.values(), input_paths(args), args.overwrite)
+    check_picture_pixel_sizes(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
     if label_map_suffix(out) == ".png" and target.ndim != 2:

@@ -6,6 +6,9 @@ is a seed of its label (inside or outside); a seeded watershed on the smoothed g
 then gives each zone voxel to the seed that reaches it first through similar intensities. An inside
 click therefore grows the structure into similar tissue nearby and an outside click removes the
 region around it, like Slicer's "Grow from seeds", and in 3D only voxels near the click change.
+Inside clicks only add voxels and outside clicks only remove them (HC18, 20 pairs, simulated user:
+Dice after 1 / 2 / 3 / 10 clicks 0.729 / 0.878 / 0.915 / 0.979 with this rule, 0.728 / 0.876 / 0.913 /
+0.979 without; ARCADE 0.189 / 0.298 / 0.396 / 0.775 against 0.189 / 0.298 / 0.396 / 0.779).
 A box removes everything outside it (around a structure it does not contain yet, its centre
 becomes an inside click).
 
@@ -85,7 +88,17 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
         labels[~inside_box[region]] = 2
     grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
     expected[region] = np.where(zone[region], grown, expected[region])
-    return expected
+    return _keep_direction(expected, mask, new.labels)
+
+
+def _keep_direction(corrected: np.ndarray, before: np.ndarray, labels: list[int]) -> np.ndarray:
+    """Inside clicks only add voxels and outside clicks only remove them: a click never undoes the
+    mask on its other side (an inside click shrinking the structure along a far edge)."""
+    if set(labels) == {1}:
+        return corrected | before
+    if set(labels) == {0}:
+        return corrected & before
+    return corrected
 
 
 def stroke_points(points) -> list[tuple[int, int, int]]:

@@ -62,6 +62,10 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             ),
         )
         reference_spacing = validation.spacing_field(row, "reference_spacing", path, line)
+        validation.check_pixel_sizes(
+            [(f"{column} {paths[column].name}", paths[column], spacing) for column, spacing in (("reference_image", reference_spacing), ("target_image", case.target_spacing))],
+            f"{path} line {line}: ",
+        )
         case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing))
     return list(cases.values())
 

@@ -15,17 +15,21 @@ from rau.image import GeometryError, Image
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+GREY_MODES = ("L", "I", "I;16", "F")
+"""Pillow modes read as they are; other pictures are converted to 8-bit grey."""
 
 
 class ImageReadError(InputError):
     """A file could not be read as an image, or holds voxels ``rau`` cannot use."""
 
 
-def read_image(path, pixel_spacing: float | None = None) -> Image:
+def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
     """Read an image file or DICOM folder as an :class:`Image`.
 
     ``pixel_spacing`` (mm) sets the spacing of 2D pictures (PNG, JPEG, TIFF), which
     carry none; it is ignored for medical formats, whose headers give geometry.
+    A ``label_map`` picture keeps its values: a palette picture gives its indices, and a colour
+    picture is refused unless it is grey (a colour per label has no value to keep).
     """
     path = Path(path)
     if not path.exists():
@@ -34,7 +38,7 @@ def read_image(path, pixel_spacing: float | None = None) -> Image:
         if path.is_dir():
             image = _read_dicom_series(path)
         elif path.suffix.lower() in PICTURE_SUFFIXES:
-            image = _read_picture(path, pixel_spacing)
+            image = _read_picture(path, pixel_spacing, label_map)
         else:
             if validation.is_nifti(path):
                 validation.check_nifti(path)
@@ -47,6 +51,18 @@ def read_image(path, pixel_spacing: float | None = None) -> Image:
     return image
 
 
+def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
+    """A label picture's values: grey levels, palette indices, or the grey of a colour picture whose channels agree."""
+    if picture.mode in GREY_MODES or picture.mode == "P":
+        return np.asarray(picture)
+    if picture.mode in ("RGB", "RGBA"):
+        rgb = np.asarray(picture.convert("RGB"))
+        if not (rgb == rgb[..., :1]).all():
+            raise ImageReadError(f"{path}: a colour label map ({picture.mode}); save one label value per pixel as a greyscale or palette picture")
+        return rgb[..., 0]
+    return np.asarray(picture.convert("L"))
+
+
 def _reason(error: Exception) -> str:
     """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
@@ -54,10 +70,10 @@ def _reason(error: Exception) -> str:
     return re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
 
 
-def _read_picture(path: Path, pixel_spacing: float | None) -> Image:
+def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with PILImage.open(path) as picture:
         validation.check_picture_size(path, *picture.size)
-        array = np.asarray(picture.convert("L") if picture.mode not in ("L", "I", "I;16", "F") else picture)
+        array = _label_values(path, picture) if label_map else np.asarray(picture.convert("L") if picture.mode not in GREY_MODES else picture)
     spacing = float(pixel_spacing) if pixel_spacing else 1.0
     return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2)  # the one 2D rule
 

@@ -11,6 +11,7 @@ import csv
 import json
 from pathlib import Path
 
+from rau import validation
 from rau.errors import InputError
 from rau.labels import LabelSet, Structure, default_color
 
@@ -37,19 +38,23 @@ def read_label_table(path) -> LabelSet:
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix.lower() == ".json":
             names = json.loads(text)
-            return LabelSet.from_values([int(k) for k in names], {int(k): str(v) for k, v in names.items()})
-        if path.name.lower().endswith(".csv"):
-            return _parse_csv(text, path)
-        return _parse_color_table(text, path)
-    except InputError:
-        raise
+            labels = LabelSet.from_values([int(k) for k in names], {int(k): str(v).strip() for k, v in names.items()})
+        elif path.name.lower().endswith(".csv"):
+            labels = _parse_csv(text, path)
+        else:
+            labels = _parse_color_table(text, path)
+        return _one_structure_per_value(labels, path)
+    except InputError as error:
+        raise error if str(error).startswith(str(path)) else InputError(f"{path}: {error}") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
         raise InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})") from None
 
 
 def _parse_csv(text: str, path: Path) -> LabelSet:
     structures = []
-    for row in csv.DictReader(text.splitlines()):
+    reader = csv.DictReader(text.splitlines())
+    validation.check_comma_separated(reader.fieldnames or [], path, "label table")
+    for row in reader:
         try:
             value = int(row["value"])
             color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
@@ -57,8 +62,18 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
             raise InputError(f"{path}: bad label table row {row} ({error})") from error
         terminology = json.loads(row["terminology"]) if row.get("terminology") else None
         if value != 0:
-            structures.append(Structure(row["name"], value, color, terminology))
+            structures.append(Structure(row["name"].strip(), value, color, terminology))
     return LabelSet(tuple(structures))
+
+
+def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
+    """A label map has one structure per value, so a table may name each value once."""
+    seen: dict[int, str] = {}
+    for structure in labels.structures:
+        if structure.value in seen:
+            raise InputError(f"{path}: label value {structure.value} is named twice ({seen[structure.value]!r} and {structure.name!r})")
+        seen[structure.value] = structure.name
+    return labels
 
 
 def _parse_color_table(text: str, path: Path) -> LabelSet:

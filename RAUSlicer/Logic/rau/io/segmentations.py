@@ -38,7 +38,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         table_path = Path(label_table) if label_table else find_label_table(path)
         labels = read_label_table(table_path) if table_path else None
         spacing = pixel_spacing if path.suffix.lower() in PICTURE_SUFFIXES else None
-        label_map = read_image(path, spacing)
+        label_map = read_image(path, spacing, label_map=True)
         validation.check_label_values(label_map, path)
         segmentation = Segmentation.from_label_map(label_map, labels)
     if geometry is not None and not segmentation.geometry.same_grid(geometry):

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from rau import validation
 from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
@@ -89,6 +90,10 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
     spacings = spec.reference_spacing or [None] * len(images)
     if len(spacings) != len(images):
         raise InputError("give one reference_spacing per reference, or none")
+    validation.check_pixel_sizes(
+        [(f"upload {name!r}", path, spacing) for (path, name), spacing in zip(images, spacings)]
+        + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
+    )
     tables = by_field.get("label_table", [])
     table = tables[0][0] if tables else None
     names = {str(path): name for files in by_field.values() for path, name in files}
