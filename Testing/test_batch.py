@@ -18,7 +18,7 @@ import pytest
 from rau.batch.items import output_names, work_items
 from rau.cli import main as rau_main
 from rau.errors import InputError
-from rau.io import read_image
+from rau.io import read_image, write_image
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
@@ -119,3 +119,16 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path):
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 1
     assert summary(tmp_path / "out") == {"058_HC": "failed"}
     assert not list((tmp_path / "out").glob("058_HC.*"))
+
+
+def test_outputs_never_land_on_an_input_of_the_cohort(shared_data, tmp_path):
+    folder = shared_data / "hc18_fetal_head_us"
+    target = tmp_path / "001_HC.nii.gz"  # a NIfTI target in the output folder: its label map would take its name
+    write_image(read_image(folder / "images/001_HC.png", 0.0897), target)
+    before = target.read_bytes()
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text(f"target_image,reference_image,reference_labels,reference_spacing\n001_HC.nii.gz,{folder}/images/000_HC.png,{folder}/masks/000_HC_mask.png,0.0691\n")
+    with pytest.raises(InputError, match="001_HC.nii.gz: this output would replace the input"):
+        work_items(manifest, tmp_path)
+    assert rau_main(["batch", str(manifest), "--out", str(tmp_path), "--workers", "1"]) == 2
+    assert target.read_bytes() == before

@@ -61,6 +61,19 @@ def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_ca
     assert not list((hc18_case / "out").glob("corrected*")) and not list((hc18_case / "out").glob(".*"))
 
 
+def test_correct_never_writes_over_the_run_s_inputs_even_with_overwrite(hc18_case, capsys):  # noqa: F811
+    first = hc18_case / "out" / "target.nii.gz"
+    assert main(segment_args(hc18_case, first, "--no-deformable")) == 0
+    result = hc18_case / "out" / "target.result.json"
+    for out in (hc18_case / "002.png", hc18_case / "001_mask.png", first):  # the target, reference labels, saved labels
+        before = out.read_bytes()
+        code = main(["correct", str(result), "--structure", "fetal head", "--inside", "10,10", "--out", str(out), "--overwrite"])
+        assert code == 2 and f"would replace the input {out}" in capsys.readouterr().err
+        assert out.read_bytes() == before
+    code = main(["correct", str(first), "--structure", "fetal head", "--inside", "10,10", "--out", str(hc18_case / "out" / "c.nii.gz")])
+    assert code == 2 and "target.nii.gz: not a result JSON" in capsys.readouterr().err
+
+
 def test_evaluate_with_clicks_prints_dice_per_click_and_noc(hc18_case, capsys):  # noqa: F811
     manifest = hc18_case / "cases.csv"
     manifest.write_text(

@@ -207,6 +207,12 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
         with pytest.raises(ServerError, match="upload '058_HC.png': a picture without a pixel size, while upload '012_HC.png' has one") as mixed:
             client.submit(target, [reference])
         assert mixed.value.status == 422
+        other_size = shared_data / "arcade_syntax_dev/arcade_train_335_lab.png"
+        with pytest.raises(ServerError, match="upload 'arcade_train_335_lab.png': labels cover .* but the image upload '012_HC.png' covers"):
+            client.submit(target, [(reference[0], other_size, reference[2])], target_spacing=spacing)
+        with pytest.raises(ServerError, match="unknown structure 'liver'") as unknown:
+            client.submit(target, [reference], target_spacing=spacing, structures=["liver"])
+        assert unknown.value.status == 422
     assert not any((work / "jobs").iterdir())
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rau.errors import InputError
-from rau.evaluation.manifest import Case, read_manifest
+from rau.evaluation.manifest import Case, case_files, read_manifest
+from rau.io.outputs import check_spares_inputs
 from rau.io.segmentations import label_table_path
 
 
@@ -28,9 +29,11 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only."""
     from rau.commands.segment import output_paths
 
-    cases = read_manifest(manifest, truth=False)[:limit]
-    names = output_names([case.target_image for case in cases])
-    return [WorkItem(name, case, output_paths(Path(out_dir) / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]
+    cases = read_manifest(manifest, truth=False)
+    names = output_names([case.target_image for case in cases[:limit]])
+    items = [WorkItem(name, case, output_paths(Path(out_dir) / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]
+    check_spares_inputs([path for item in items for path in item.outputs.values()], [manifest, *case_files(cases)])
+    return items
 
 
 def output_names(targets: list[Path]) -> list[str]:

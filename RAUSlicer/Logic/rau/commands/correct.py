@@ -14,13 +14,13 @@ from pathlib import Path
 
 from rau.boxes import Box
 from rau.commands.progress_bar import progress_bar
-from rau.commands.segment import load_references, output_paths, write_outputs
+from rau.commands.segment import input_paths, load_references, output_paths, write_outputs
 from rau.correction import attach_session, stroke_points
 from rau.engines import ENGINES, Request, create_engine
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.io import read_image, read_segmentation
-from rau.io.atomic import check_writable
+from rau.io.outputs import check_outputs
 from rau.labels import LabelSet
 from rau.result import Result, StructureResult
 
@@ -41,11 +41,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = output_paths(Path(args.out), args.seg_nrrd)
-    for path in paths.values():
-        check_writable(path, args.overwrite)
     saved_path = Path(args.result)
     saved, inputs = read_saved(saved_path)
+    paths = output_paths(Path(args.out), args.seg_nrrd)
+    read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"]]
+    check_outputs(paths.values(), read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     prompt = parse_prompt(args, target.ndim)
     result = reopen(saved, saved_path, target)
@@ -69,12 +69,19 @@ def read_saved(path: Path) -> tuple[dict, dict]:
         raise InputError(f"{path}: no such result file")
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}: not a result JSON ({error})") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not a result JSON ({error}); give the .result.json that rau segment wrote") from error
     missing = [key for key in ("engine", "structures", "label_map", "inputs") if key not in saved]
+    missing += ["inputs.target"] if isinstance(saved.get("inputs"), dict) and "target" not in saved["inputs"] else []
     if missing:
         raise InputError(f"{path}: lacks {', '.join(missing)}; results written by this version of rau segment have them")
     return saved, saved["inputs"]
+
+
+def recorded_arguments(inputs: dict) -> argparse.Namespace:
+    """The inputs a result records, as the arguments of ``rau segment`` that gave it."""
+    lists = {key: inputs.get(key) or [] for key in ("reference", "reference_labels", "reference_spacing")}
+    return argparse.Namespace(**lists, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table"), target=inputs["target"])
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
@@ -100,7 +107,7 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     if not engine.model_session:
         attach_session(result)
         return
-    references = load_references(argparse.Namespace(**{key: inputs.get(key) or [] for key in ("reference", "reference_labels", "reference_spacing")}, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table")))
+    references = load_references(recorded_arguments(inputs))
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:
         if item.structure.name in rerun.session.results and item.found:

@@ -17,7 +17,7 @@ class OutputExistsError(InputError, FileExistsError):
 def check_writable(path: Path, overwrite: bool) -> None:
     """Raise :class:`OutputExistsError` when ``path`` exists and ``overwrite`` is False."""
     if Path(path).exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise OutputExistsError(f"{path} exists; replace it with --overwrite (in Python: overwrite=True)")
 
 
 @contextlib.contextmanager

@@ -40,16 +40,10 @@ def protected_paths(inputs) -> dict[Path, Path]:
 def check_outputs(outputs, inputs, overwrite: bool) -> None:
     """Refuse outputs that would replace an input (or its sidecar), land on one file twice,
     are folders, exist without ``overwrite``, or lie in a folder that cannot be written."""
-    protected = protected_paths(inputs)
-    folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
+    check_spares_inputs(outputs, inputs)
     seen: set[Path] = set()
     for output in map(Path, outputs):
         resolved = _resolve(output)
-        culprit = protected.get(resolved) or next((p for p in inputs if _same_file(p, output)), None)
-        if culprit is not None:
-            raise InputError(f"{output}: this output would replace the input {culprit} (refused even with --overwrite); choose another output name")
-        if any(folder in resolved.parents for folder in folders):
-            raise InputError(f"{output}: this output lies inside the input folder {next(f for f in folders if f in resolved.parents)}; choose another folder")
         if resolved in seen:
             raise InputError(f"{output}: two outputs would be written to this one file; choose another output name")
         seen.add(resolved)
@@ -57,6 +51,19 @@ def check_outputs(outputs, inputs, overwrite: bool) -> None:
             raise InputError(f"{output} is a folder; give a file name ending in one of {', '.join(LABEL_MAP_SUFFIXES)}")
         check_writable(output, overwrite)
         check_folder_writable(output.parent)
+
+
+def check_spares_inputs(outputs, inputs) -> None:
+    """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder."""
+    protected = protected_paths(inputs)
+    folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
+    for output in map(Path, outputs):
+        resolved = _resolve(output)
+        culprit = protected.get(resolved) or next((p for p in inputs if _same_file(p, output)), None)
+        if culprit is not None:
+            raise InputError(f"{output}: this output would replace the input {culprit} (refused even with --overwrite); choose another output name")
+        if any(folder in resolved.parents for folder in folders):
+            raise InputError(f"{output}: this output lies inside the input folder {next(f for f in folders if f in resolved.parents)}; choose another folder")
 
 
 def check_folder_writable(folder: Path) -> None:

@@ -8,6 +8,7 @@ the client's file, not the server's copy.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
         + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
     )
     tables = by_field.get("label_table", [])
+    if len(tables) > 1:
+        raise InputError("upload at most one label_table")
     table = tables[0][0] if tables else None
     names = {str(path): name for files in by_field.values() for path, name in files}
     try:
@@ -107,12 +110,17 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
         target = read_image(targets[0][0], spec.target_spacing)
     except (ValueError, KeyError) as error:
         raise InputError(_client_names(str(error), names)) from error
-    return Request(references, target, spec.structures)
+    request = Request(references, target, spec.structures)
+    request.labels()  # an unknown spec.structures name is refused here, not in the job
+    return request
 
 
 def _client_names(message: str, names: dict[str, str]) -> str:
+    """``message`` with the server's copies (full paths, or file names alone) named as the client named them."""
     for path, name in names.items():
         message = message.replace(path, f"upload {name!r}")
+    for path, name in names.items():
+        message = re.sub(rf"\b{re.escape(Path(path).name)}\b", f"upload {name!r}", message)
     return message
 
 
