@@ -158,8 +158,13 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return self.writeResult(result, targetVolume, lowConfidence)
 
     def correction(self, segmentationNode):
-        """The kept correction session for a result node, or None (e.g. after reloading the scene)."""
-        return self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
+        """The kept correction session for a result node, or None (e.g. after reloading the scene: node IDs
+        are reused, so a session counts only for the very node it wrote)."""
+        correction = self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
+        if correction is not None and correction.node is not segmentationNode:
+            del self.corrections[segmentationNode.GetID()]
+            return None
+        return correction
 
     def undo(self, segmentationNode, name):
         """Put back the segment ``name`` (and the engine session's state) as it was before its last correction."""

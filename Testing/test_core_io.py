@@ -12,6 +12,8 @@ from rau.io.atomic import atomic_path
 def test_png_reads_as_2d_image_with_given_pixel_size(shared_data):
     image = read_image(shared_data / "hc18_fetal_head_us/images/000_HC.png", pixel_spacing=0.069)
     assert image.ndim == 2 and image.shape == (1, 540, 800) and image.spacing[:2] == (0.069, 0.069)
+    with pytest.raises(ImageReadError, match="000_HC.png: pixel spacing must be a positive number, got 0"):
+        read_image(shared_data / "hc18_fetal_head_us/images/000_HC.png", pixel_spacing=0)
 
 
 def _two_structure_label_picture() -> np.ndarray:

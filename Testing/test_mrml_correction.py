@@ -178,3 +178,39 @@ def test_points_on_a_sagittal_stored_volume_correct_the_slice_they_were_placed_o
     after = segmentation_from_node(node, target_image).masks["liver"]
     others = [i for i in range(10) if i != 4]
     assert np.array_equal(after[:, :, others], before[:, :, others])
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_corrected_segment_gives_way_to_the_others_unless_overwrite(mrml_scene, labels, grid, overwrite):
+    result = result_for(grid, labels)
+    result.session = RecordingSession(result, labels.labels.get("liver"))
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    spleen = segmentation_from_node(node, grid).masks["spleen"]
+    correction = Correction(result, node, overwrite=overwrite)
+    item = correction.update("liver", Prompt(points=[(5, 5, 3)], labels=[1]))  # a 2x2x2 box, half of it in the spleen
+    after = segmentation_from_node(node, grid)
+    asked = box_mask(grid, (3, 5), (5, 7), (5, 7))
+    assert (asked & spleen).sum() == 4
+    if overwrite:
+        assert np.array_equal(after.masks["liver"], asked) and np.array_equal(after.masks["spleen"], spleen & ~asked)
+    else:
+        assert np.array_equal(after.masks["liver"], asked & ~spleen) and np.array_equal(after.masks["spleen"], spleen)
+        assert np.array_equal(item.mask, asked & ~spleen) and np.array_equal(result.get("liver").mask, item.mask)
+
+
+def test_a_session_does_not_outlive_its_node_when_the_scene_is_cleared(mrml_scene, labels, grid):
+    from slicer_module import load_rauslicer
+
+    from rau.correction import attach_session
+    from rau.mrml import add_segmentation_node
+
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.writeResult(attach_session(result_for(grid, labels)), add_volume_node(grid, "target", mrml_scene))
+    assert logic.correction(node) is not None
+    node_id = node.GetID()
+    mrml_scene.Clear(0)  # e.g. File > Close Scene, then the saved segmentation is loaded again
+    reloaded = add_segmentation_node(labels, "saved segmentation", mrml_scene, add_volume_node(grid, "target", mrml_scene))
+    assert reloaded.GetID() == node_id
+    assert logic.correction(reloaded) is None
+    with pytest.raises(ValueError, match="press Run again"):
+        logic.correct(reloaded, "liver", Prompt(points=[(5, 5, 3)], labels=[1]))

@@ -101,3 +101,19 @@ def test_process_segments_a_1_slice_target_and_exports_on_its_grid(mrml_scene, h
     file_grid = target_image.as_stored().to_sitk()
     assert exported.GetDimension() == 3 and same_geometry(exported, file_grid, tolerance=1e-4)
     assert np.array_equal(target_image.stored.to_working(sitk.GetArrayFromImage(exported)) == 1, found.masks["fetal head"])
+
+
+def test_a_colour_volume_node_reads_as_the_grey_picture_the_cli_reads(mrml_scene, head, tmp_path):
+    from PIL import Image as Picture
+    from slicer.util import updateVolumeFromArray
+
+    from rau.io import read_image
+
+    grey = head[0]
+    colour = np.stack([grey, grey[::-1], np.full_like(grey, 90)], axis=-1)  # channels that differ
+    Picture.fromarray(colour, "RGB").save(tmp_path / "colour.png")
+    node = mrml_scene.AddNewNodeByClass("vtkMRMLVectorVolumeNode", "colour")  # how Slicer loads a colour PNG
+    updateVolumeFromArray(node, colour[np.newaxis])
+    from_node = image_from_volume_node(node)
+    assert from_node.ndim == 2
+    np.testing.assert_array_equal(from_node.array, read_image(tmp_path / "colour.png").array)

@@ -299,3 +299,18 @@ def orient_lps(image: Image) -> Image:
     import SimpleITK as sitk
 
     return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
+
+
+def luma(channels: np.ndarray) -> np.ndarray:
+    """Grey levels of colour voxels (last axis R, G, B[, A]; fewer than 3 channels: the first).
+
+    ITU-R 601 luma, bit-identical to Pillow's ``convert("L")`` for 8-bit colour, so a colour picture
+    reads the same from a file and from a Slicer vector volume.
+    """
+    if channels.shape[-1] < 3:
+        return channels[..., 0]
+    red, green, blue = (channels[..., c] for c in range(3))
+    if channels.dtype == np.uint8:
+        red, green, blue = (c.astype(np.uint32) for c in (red, green, blue))
+        return ((red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16).astype(np.uint8)
+    return (0.299 * red + 0.587 * green + 0.114 * blue).astype(np.float32)

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         item = result.session.reprompt(args.structure, prompt, progress)
     for other in result.session.changed[1:]:  # e.g. the old owner of a renamed vessel piece gives it up first
         result.put(result.session.results[other])
-    result.put(item, args.overwrite_others)
+    item = result.put(item, args.overwrite_others)  # as written: without --overwrite-others it gives way
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
     print(f"{args.structure}: {status}; wrote {', '.join(str(p) for p in paths.values())}")

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from rau import validation
 from rau.errors import InputError
-from rau.image import GeometryError, Image
+from rau.image import GeometryError, Image, luma
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
@@ -51,6 +51,15 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
     return image
 
 
+def _grey(picture: PILImage.Image) -> np.ndarray:
+    """A picture's grey levels: as stored, colour by :func:`rau.image.luma`, anything else through Pillow."""
+    if picture.mode in GREY_MODES:
+        return np.asarray(picture)
+    if picture.mode in ("RGB", "RGBA"):
+        return luma(np.asarray(picture))
+    return np.asarray(picture.convert("L"))
+
+
 def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
     """A label picture's values: grey levels, palette indices, or the grey of a colour picture whose channels agree."""
     if picture.mode in GREY_MODES or picture.mode == "P":
@@ -73,8 +82,8 @@ def _reason(error: Exception) -> str:
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with PILImage.open(path) as picture:
         validation.check_picture_size(path, *picture.size)
-        array = _label_values(path, picture) if label_map else np.asarray(picture.convert("L") if picture.mode not in GREY_MODES else picture)
-    spacing = float(pixel_spacing) if pixel_spacing else 1.0
+        array = _label_values(path, picture) if label_map else _grey(picture)
+    spacing = validation.positive_number(pixel_spacing, "pixel spacing") if pixel_spacing is not None else 1.0
     return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2)  # the one 2D rule
 
 

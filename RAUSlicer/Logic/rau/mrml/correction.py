@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,7 +27,9 @@ class Correction:
     Only the segments the session changed are written (``session.changed``: the corrected one, and the
     old owner of a renamed vessel piece). Each change first saves those segments as they are in the
     node (manual edits included), so :meth:`undo` brings back exactly what was there.
-    With ``overwrite`` the new mask also clears other segments' voxels under it.
+    Without ``overwrite`` the new mask gives way to the node's other segments, as
+    :meth:`rau.result.Result.put` does for ``rau correct`` (so an exported label map keeps them whole);
+    with ``overwrite`` it clears their voxels under it.
     """
 
     def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False):
@@ -80,8 +82,21 @@ class Correction:
         session = self.result.session
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
+        items = {n: self._giving_way(written, set(items)) for n, written in items.items()}
         self._undo[name] = (self._undo.get(name, []) + [{n: self._snapshot(n) for n in items}])[-UNDO_DEPTH:]
         for written in items.values():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
-        return item
+        return items[name]
+
+    def _giving_way(self, item: StructureResult, written: set[str]) -> StructureResult:
+        """``item`` without the voxels of the node's segments that this change does not write (unless ``overwrite``)."""
+        if self.overwrite or not item.found:
+            return item
+        segmentation = self.node.GetSegmentation()
+        taken = np.zeros(self.result.target.shape, bool)
+        for index in range(segmentation.GetNumberOfSegments()):
+            segment_id = segmentation.GetNthSegmentID(index)
+            if segmentation.GetSegment(segment_id).GetName() not in written:
+                taken |= segment_mask(self.node, segment_id, self.result.target)
+        return replace(item, mask=item.mask & ~taken, box=None) if (item.mask & taken).any() else item
