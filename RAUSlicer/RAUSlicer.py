@@ -147,7 +147,8 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         from rau.mrml import Correction, add_result_node
 
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
-        self.corrections[node.GetID()] = Correction(result, node, lowConfidence)
+        if result.session is not None:  # a server may keep none (a result over its session memory)
+            self.corrections[node.GetID()] = Correction(result, node, lowConfidence)
         return node
 
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
@@ -285,6 +286,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
 
     def onSceneStartClose(self, caller, event):
+        if self._job is not None and self._job.running:
+            self._job.cancel()  # its result would land in the next scene
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event):
@@ -409,7 +412,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.runButton.toolTip = "Segment the target like the reference" if ready else "Select reference volume, segmentation and target"
         correction = self.logic.correction(p.outputSegmentation) if p else None
         segment = self.ui.segmentComboBox.currentText
-        canCorrect = correction is not None and bool(segment) and not busy
+        canCorrect = correction is not None and segment in correction.result.session.results and not busy
         self.ui.updateButton.enabled = canCorrect
         self.ui.propagateButton.enabled = canCorrect and correction.result.target.ndim == 3
         self.ui.undoButton.enabled = canCorrect and correction.can_undo(segment)
@@ -429,7 +432,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             slicer.util.errorDisplay("Check at least one structure to find.")
             return
         options, server = self.logic.engineOptions(p), p.engineServer.strip()
-        if (p.engine != "registration" or server) and not confirmModelUse(options, server):
+        from rau.engines import engine_class
+
+        if (engine_class(p.engine).requires or server) and not confirmModelUse(options, server):
             return
         with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
             request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
@@ -458,13 +463,14 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.progressBar.format = f"{step} %p%"
 
         def onDone(value, error):
+            cancelled = self._job is not None and self._job.cancelled  # also when the work finished before it noticed
             self._job = None
             self.ui.progressBar.hide()
             self.ui.cancelButton.hide()
             importRau()
             from rau.engines.base import Cancelled
 
-            if isinstance(error, Cancelled):
+            if isinstance(error, Cancelled) or (cancelled and error is None):
                 self.ui.statusLabel.text = "Cancelled; nothing was changed."
             elif error is not None:
                 self.ui.statusLabel.text = "Failed."
@@ -527,7 +533,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._startJob(work, lambda item: self._applyCorrection(node, name, item), title)
 
     def _applyCorrection(self, node, name, item):
-        self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
+        item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):
@@ -565,7 +571,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             try:
                 written = write(False)
             except OutputExistsError as error:
-                if not slicer.util.confirmYesNoDisplay(f"{error}.\nReplace it?"):
+                if not slicer.util.confirmYesNoDisplay(f"{error.path} exists.\nReplace it?"):
                     return
                 written = write(True)
             names = [str(path) for path in (written if isinstance(written, tuple) else (written,))]

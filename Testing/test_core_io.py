@@ -125,6 +125,18 @@ def test_existing_output_is_never_replaced_silently(tmp_path):
     assert target.read_bytes() == b"user data"
 
 
+def test_a_label_map_that_exists_without_its_table_is_refused_as_existing(slicerio_data, tmp_path):
+    from rau.io import write_label_map
+
+    segmentation = read_segmentation(slicerio_data / "Segmentation.seg.nrrd")
+    (tmp_path / "out.nii.gz").write_bytes(b"an earlier export")
+    with pytest.raises(OutputExistsError) as existing:
+        write_label_map(segmentation, tmp_path / "out.nii.gz")
+    assert existing.value.path == tmp_path / "out.nii.gz"
+    assert (tmp_path / "out.nii.gz").read_bytes() == b"an earlier export" and not (tmp_path / "out.labels.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nii.gz"]
+
+
 def test_failed_write_leaves_no_partial_file(tmp_path):
     with pytest.raises(RuntimeError):
         with atomic_path(tmp_path / "result.nii.gz") as temporary:

@@ -214,3 +214,13 @@ def test_a_session_does_not_outlive_its_node_when_the_scene_is_cleared(mrml_scen
     assert logic.correction(reloaded) is None
     with pytest.raises(ValueError, match="press Run again"):
         logic.correct(reloaded, "liver", Prompt(points=[(5, 5, 3)], labels=[1]))
+
+
+def test_a_result_without_a_session_is_written_without_corrections(mrml_scene, labels, grid):
+    from slicer_module import load_rauslicer
+
+    logic = load_rauslicer().RAUSlicerLogic()
+    result = result_for(grid, labels)  # as a server returns it when the session was over its memory
+    node = logic.writeResult(result, add_volume_node(grid, "target", mrml_scene))
+    assert segmentation_from_node(node, grid).masks["liver"].sum() == labels.masks["liver"].sum()
+    assert logic.correction(node) is None

@@ -37,6 +37,11 @@ class BackgroundJob:
         self._cancel.set()
 
     @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called (the answer, if the work still finished, is to be dropped)."""
+        return self._cancel.is_set()
+
+    @property
     def running(self) -> bool:
         return self._thread.is_alive() or self._timer.isActive()
 

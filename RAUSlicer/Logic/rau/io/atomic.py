@@ -11,13 +11,17 @@ from rau.errors import InputError, WriteError
 
 
 class OutputExistsError(InputError, FileExistsError):
-    """An output file exists and overwriting was not allowed."""
+    """An output file (``path``) exists and overwriting was not allowed."""
+
+    def __init__(self, path):
+        super().__init__(f"{path} exists; replace it with --overwrite (in Python: overwrite=True)")
+        self.path = Path(path)
 
 
 def check_writable(path: Path, overwrite: bool) -> None:
     """Raise :class:`OutputExistsError` when ``path`` exists and ``overwrite`` is False."""
     if Path(path).exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; replace it with --overwrite (in Python: overwrite=True)")
+        raise OutputExistsError(path)
 
 
 @contextlib.contextmanager
@@ -38,6 +42,8 @@ def atomic_path(path, overwrite: bool = False):
         yield temporary
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OutputExistsError:  # a file written inside (e.g. a label map beside its table) exists: not a failed write
+        raise
     except OSError as error:
         raise WriteError(f"could not write {path}: {error}") from error
     finally:
