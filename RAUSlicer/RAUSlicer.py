@@ -456,7 +456,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _startJob(self, work, done, title):
         """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status."""
-        from RAUSlicerLib.jobs import BackgroundJob
+        from RAUSlicerLib.jobs import BackgroundJob, error_details
 
         def onProgress(step, fraction):
             self.ui.progressBar.value = int(100 * fraction)
@@ -474,7 +474,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self.ui.statusLabel.text = "Cancelled; nothing was changed."
             elif error is not None:
                 self.ui.statusLabel.text = "Failed."
-                slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=_traceback(error))
+                slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
             else:
                 with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
                     self.ui.statusLabel.text = done(value)
@@ -598,8 +598,3 @@ def _newMarkups(className, name, color):
     node.GetDisplayNode().SetSelectedColor(color)
     return node
 
-
-def _traceback(error):
-    import traceback
-
-    return "".join(traceback.format_exception(type(error), error, error.__traceback__))

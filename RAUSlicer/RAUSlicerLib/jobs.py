@@ -66,3 +66,10 @@ class BackgroundJob:
                 self._timer.stop()
                 self.on_done(*payload)
                 return
+
+
+def error_details(error: BaseException) -> str:
+    """A job's error with its traceback, for the details of the error dialog."""
+    import traceback
+
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
