@@ -82,21 +82,28 @@ class Correction:
         session = self.result.session
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
-        items = {n: self._giving_way(written, set(items)) for n, written in items.items()}
+        if not self.overwrite:
+            taken = self._voxels_of_others(set(items))
+            items = {n: _without(written, taken) for n, written in items.items()}
         self._undo[name] = (self._undo.get(name, []) + [{n: self._snapshot(n) for n in items}])[-UNDO_DEPTH:]
         for written in items.values():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return items[name]
 
-    def _giving_way(self, item: StructureResult, written: set[str]) -> StructureResult:
-        """``item`` without the voxels of the node's segments that this change does not write (unless ``overwrite``)."""
-        if self.overwrite or not item.found:
-            return item
+    def _voxels_of_others(self, written: set[str]) -> np.ndarray:
+        """The voxels of the node's segments that this change does not write."""
         segmentation = self.node.GetSegmentation()
         taken = np.zeros(self.result.target.shape, bool)
         for index in range(segmentation.GetNumberOfSegments()):
             segment_id = segmentation.GetNthSegmentID(index)
             if segmentation.GetSegment(segment_id).GetName() not in written:
                 taken |= segment_mask(self.node, segment_id, self.result.target)
-        return replace(item, mask=item.mask & ~taken, box=None) if (item.mask & taken).any() else item
+        return taken
+
+
+def _without(item: StructureResult, taken: np.ndarray) -> StructureResult:
+    """``item`` giving way to ``taken`` voxels (the same item when it does not touch them)."""
+    if not item.found or not (item.mask & taken).any():
+        return item
+    return replace(item, mask=item.mask & ~taken, box=None)
