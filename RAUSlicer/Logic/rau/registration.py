@@ -224,10 +224,17 @@ def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.I
     if np.allclose(new_spacing, spacing):
         return source
     sigma = np.sqrt(np.maximum(new_spacing**2 - spacing**2, 0)) / 2.355
-    smoothed = sitk.SmoothingRecursiveGaussian(source, [max(float(s), 1e-3) for s in sigma]) if sigma.max() > 0 else source
+    smoothed = _smooth(source, sigma) if sigma.max() > 0 else source
     new_size = [max(int(round(e / s)), 1) for e, s in zip(extent, new_spacing)]
     origin_shift = source.TransformContinuousIndexToPhysicalPoint([-0.5 + 0.5 * s / o for s, o in zip(new_spacing, spacing)])
     return sitk.Resample(smoothed, new_size, sitk.Transform(), sitk.sitkLinear, origin_shift, new_spacing.tolist(), source.GetDirection(), float(np.min(sitk.GetArrayViewFromImage(source))), sitk.sitkFloat32)
+
+
+def _smooth(image: sitk.Image, sigma: np.ndarray) -> sitk.Image:
+    """Gaussian smoothing by ``sigma`` mm per axis; the recursive filter needs 4 voxels along every axis."""
+    if min(image.GetSize()) >= 4:
+        return sitk.SmoothingRecursiveGaussian(image, [max(float(s), 1e-3) for s in sigma])
+    return sitk.DiscreteGaussian(image, [float(s) ** 2 for s in sigma], useImageSpacing=True)
 
 
 def focus_mask(moving: Image, moving_work: sitk.Image, labels: np.ndarray, settings: RegistrationSettings) -> sitk.Image:
