@@ -130,3 +130,33 @@ def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2,
     assert np.array_equal(corrected[untouched], saved[untouched]) and corrected[5, 0:3, 0:3].all()
     summary = json.loads((tmp_path / "out" / "c.result.json").read_text())
     assert summary["engine"] == "sam2-memory" and summary["structures"][0]["prompts"]["corrected_slices"] == [3]
+
+
+def test_overlapping_structures_are_kept_whole_in_the_seg_nrrd_and_by_correct(hc18_case, capsys):  # noqa: F811
+    """A label map cannot hold overlapping structures: segment says so, and correct re-opens the .seg.nrrd."""
+    from scipy import ndimage
+
+    from test_cli import HC18  # noqa: F811
+
+    from rau.io import read_image, write_seg_nrrd
+    from rau.labels import LabelSet, Segmentation
+
+    reference = read_segmentation(hc18_case / "001_mask.png", read_image(hc18_case / "001.png", HC18["001"]), pixel_spacing=HC18["001"])
+    head, geometry = reference.masks["fetal head"], reference.geometry
+    labels = LabelSet.from_values([1, 2], {1: "fetal head", 2: "head and surroundings"})
+    around = ndimage.binary_dilation(head, iterations=10)
+    write_seg_nrrd(Segmentation(geometry, labels, {"fetal head": head, "head and surroundings": around}), hc18_case / "001.seg.nrrd")
+    args = segment_args(hc18_case, hc18_case / "out" / "target.nii.gz", "--no-deformable", "--seg-nrrd")
+    args[args.index(str(hc18_case / "001_mask.png"))] = str(hc18_case / "001.seg.nrrd")
+    assert main(args) == 0
+    warning = capsys.readouterr().err
+    assert "structures overlap" in warning and "'fetal head'" in warning and "target.seg.nrrd keeps them whole" in warning
+    saved = json.loads((hc18_case / "out" / "target.result.json").read_text())
+    assert saved["segmentation"] == "target.seg.nrrd"
+    head_before = read_segmentation(hc18_case / "out" / "target.seg.nrrd").masks["fetal head"]
+    k, j, i = np.argwhere(head_before)[0]
+    out = hc18_case / "out" / "corrected.nii.gz"
+    assert main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "head and surroundings",
+                 "--outside", f"{i},{j - 5}", "--out", str(out), "--seg-nrrd"]) == 0
+    corrected = read_segmentation(hc18_case / "out" / "corrected.seg.nrrd").masks
+    np.testing.assert_array_equal(corrected["fetal head"], head_before)  # untouched, though the label map hid it

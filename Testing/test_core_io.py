@@ -1,5 +1,7 @@
 """Readers and writers on real files: NIfTI, PNG, DICOM, Slicer .seg.nrrd, label tables; atomic writes."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -53,6 +55,16 @@ def test_dicom_series_matches_the_converted_nifti_in_physical_space(shared_data)
     np.testing.assert_array_equal(from_dicom.array, from_nifti.array)
 
 
+def test_dicom_series_with_a_missing_slice_is_refused(shared_data, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(shared_data / "totalseg_test_fixtures/subjB_ct/original_dicom", tmp_path / "series")
+    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder))
+    Path(files[len(files) // 2]).unlink()
+    with pytest.raises(ImageReadError, match="series: DICOM slices are not evenly spaced: .* is a slice missing or repeated"):
+        read_image(folder)
+
+
 def test_nan_voxels_are_refused(tmp_path):
     array = np.ones((3, 3, 3), np.float32)
     array[1, 1, 1] = np.nan
@@ -84,6 +96,27 @@ def test_seg_nrrd_keeps_names_colors_terminology_and_lies_on_the_ct(slicerio_dat
     assert ribs.terminology["type"][2] == "Rib" and ribs.color[0] == pytest.approx(0.992157)
     lungs = ct.array[segmentation.mask("right lung")]
     assert lungs.mean() < -500  # air: the mask lands on the lung
+
+
+def test_cropped_seg_nrrd_lies_where_slicer_put_it(slicerio_data, tmp_path):
+    """Slicer crops a saved segmentation to its segments: ``space origin`` places the first stored
+    voxel and ``Segmentation_ReferenceImageExtentOffset`` only records where the crop began."""
+    import slicerio
+
+    data = slicerio.read_segmentation(str(slicerio_data / "Segmentation.seg.nrrd"))
+    offset = np.array([3, 5, 2])
+    data["voxels"] = data["voxels"][offset[0] :, offset[1] :, offset[2] :]
+    data["ijkToLPS"] = np.array(data["ijkToLPS"], dtype=float)
+    data["ijkToLPS"][:3, 3] += data["ijkToLPS"][:3, :3] @ offset
+    data["referenceImageExtentOffset"] = offset.tolist()
+    slicerio.write_segmentation(str(tmp_path / "cropped.seg.nrrd"), data)
+    ct = read_image(slicerio_data / "CTChest4.nrrd")
+    full = read_segmentation(slicerio_data / "Segmentation.seg.nrrd", ct)
+    cropped = read_segmentation(tmp_path / "cropped.seg.nrrd", ct)
+    cut = np.zeros(ct.shape, bool)
+    cut[offset[2] :, offset[1] :, offset[0] :] = True  # (k, j, i)
+    for name in full.labels.names:
+        np.testing.assert_array_equal(cropped.mask(name), full.mask(name) & cut)
 
 
 def test_overlapping_seg_nrrd_keeps_both_layers(slicerio_data):

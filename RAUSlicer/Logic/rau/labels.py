@@ -153,3 +153,13 @@ class Segmentation:
         for structure in self.labels:
             array[self.masks[structure.name]] = structure.value
         return self.geometry.with_array(array)
+
+    def hidden_in_label_map(self) -> dict[str, int]:
+        """Per structure, the voxels that :meth:`to_label_map` gives to a later, overlapping structure (only those with any)."""
+        hidden, covered = {}, np.zeros(self.geometry.shape, bool)
+        for structure in reversed(self.labels.structures):
+            mask = self.masks[structure.name]
+            if count := int((mask & covered).sum()):
+                hidden[structure.name] = count
+            covered |= mask
+        return hidden

@@ -204,8 +204,9 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
     Tolerance: half the coarsest voxel of either grid.
     """
     single_slices = image.shape[0] == 1 and labels.shape[0] == 1
+    the_image = f"the image {Path(image_path).name}" if image_path else "the image"
     if image.ndim != labels.ndim and not single_slices:
-        raise InputError(f"{labels_path}: labels are {labels.ndim}D but the image {Path(image_path).name} is {image.ndim}D")
+        raise InputError(f"{labels_path}: labels are {labels.ndim}D but {the_image} is {image.ndim}D")
     tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
     axes = slice(0, 2) if 2 in (image.ndim, labels.ndim) else slice(0, 3)  # a picture has no extent across its plane
     image_low, image_high = (corner[axes] for corner in world_extent(image))
@@ -216,7 +217,7 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
         fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
     if not fits:
         raise InputError(
-            f"{labels_path}: labels cover {_box(label_low, label_high)} mm but the image {Path(image_path).name} covers "
+            f"{labels_path}: labels cover {_box(label_low, label_high)} mm but {the_image} covers "
             f"{_box(image_low, image_high)} mm; are they the same picture at the same pixel size?"
         )
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     saved_path = Path(args.result)
     saved, inputs = read_saved(saved_path)
     paths = output_paths(Path(args.out), args.seg_nrrd)
-    read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"]]
+    read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     prompt = parse_prompt(args, target.ndim)
@@ -84,9 +84,15 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
     return argparse.Namespace(**lists, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table"), target=inputs["target"])
 
 
+def saved_segmentation(saved: dict, path: Path) -> Path:
+    """The file that holds a saved result's masks: its ``.seg.nrrd`` when the run wrote one (overlapping
+    structures kept whole), else its label map."""
+    return path.parent / saved.get("segmentation", saved["label_map"])
+
+
 def reopen(saved: dict, path: Path, target) -> Result:
-    """The saved result on the target: each structure's mask from the label map, the rest from the JSON."""
-    segmentation = read_segmentation(path.parent / saved["label_map"], geometry=target)
+    """The saved result on the target: each structure's mask from :func:`saved_segmentation`, the rest from the JSON."""
+    segmentation = read_segmentation(saved_segmentation(saved, path), geometry=target)
     structures = []
     for row in saved["structures"]:
         structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else _structure(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
@@ -116,8 +117,11 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
 def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None) -> None:
     """Write every output to a temporary file first; all are renamed into place only if all succeed.
 
-    The result JSON names the label map and, with ``inputs`` (see :func:`run_inputs`), the run's inputs."""
+    The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
+    structures, which a label map cannot), and, with ``inputs`` (see :func:`run_inputs`), the run's inputs."""
     segmentation = result.to_segmentation()
+    if "label_map" in paths:
+        warn_hidden(segmentation, paths)
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
         if "label_map" in temporary:
@@ -127,8 +131,18 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
             write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
         summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(),
                    "label_map": (paths.get("label_map") or paths["seg_nrrd"]).name}
+        summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
         summary |= {"inputs": inputs} if inputs else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def warn_hidden(segmentation, paths: dict[str, Path]) -> None:
+    """Tell the user which overlapping structures the label map cannot show in full, and where they are whole."""
+    hidden = segmentation.hidden_in_label_map()
+    if hidden:
+        lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
+        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
+        print(f"warning: structures overlap; in {paths['label_map']} later structures cover {lost}; {whole}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -94,8 +94,36 @@ def _read_dicom_series(folder: Path) -> Image:
         raise ImageReadError(f"{folder}: folder holds no DICOM series")
     if len(series) > 1:
         raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series; point to one series folder")
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
+    check_even_slices(folder, files)
+    reader.SetFileNames(files)
     return Image.from_sitk(reader.Execute())
+
+
+def check_even_slices(folder: Path, files) -> None:
+    """Refuse a series whose slices are not evenly spaced along their normal (a missing or repeated
+    slice): the reader would spread the slices evenly and misplace them. Tolerance: 10 % of the usual gap."""
+    positions, normal = [], None
+    for file in files:
+        header = sitk.ImageFileReader()
+        header.SetFileName(file)
+        header.ReadImageInformation()
+        if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
+            return
+        orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
+        normal = np.cross(orientation[:3], orientation[3:]) if normal is None else normal
+        positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]) @ normal)
+    gaps = np.diff(positions)
+    if len(gaps) < 2:
+        return
+    usual = float(np.median(gaps))
+    uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
+    if uneven.size:
+        first = int(uneven[0])
+        raise ImageReadError(
+            f"{folder}: DICOM slices are not evenly spaced: {abs(gaps[first]):.2f} mm between {Path(files[first]).name} and "
+            f"{Path(files[first + 1]).name}, {abs(usual):.2f} mm elsewhere; is a slice missing or repeated?"
+        )
 
 
 def write_image(image: Image, path, overwrite: bool = False) -> Path:

@@ -18,7 +18,7 @@ from rau.labels import LabelSet, Segmentation, Structure
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
 
-def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None, image_path="the image") -> Segmentation:
+def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None, image_path=None) -> Segmentation:
     """Read a segmentation as per-structure masks.
 
     ``.seg.nrrd`` keeps Slicer's names, colors and terminology (overlapping layers
@@ -64,12 +64,11 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
     except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
         raise ImageReadError(f"{path}: not a readable Slicer segmentation ({type(error).__name__}: {error})") from None
     names = _utf8_segment_names(path)
-    ijk_to_lps = np.asarray(data["ijkToLPS"], dtype=float)
-    offset = np.asarray(data.get("referenceImageExtentOffset", [0, 0, 0]), dtype=float)
+    ijk_to_lps = np.asarray(data["ijkToLPS"], dtype=float)  # places the first stored voxel, also in a cropped file
     voxels = data["voxels"]
     shape_ijk = voxels.shape[-3:]
     spacing = tuple(np.linalg.norm(ijk_to_lps[:3, :3], axis=0))
-    origin = tuple(ijk_to_lps[:3, :3] @ offset + ijk_to_lps[:3, 3])
+    origin = tuple(ijk_to_lps[:3, 3])
     direction = ijk_to_lps[:3, :3] / spacing
 
     def on_grid(array: np.ndarray) -> Image:  # the dimensionality rule of rau.image (1-slice: 2D)
