@@ -10,7 +10,7 @@ from rau.engines.registration import RegistrationEngine
 from rau.fusion import dice, fuse
 from rau.image import GeometryError, Image
 from rau.label_transfer import SoftMask
-from rau.labels import Segmentation, UnknownStructureError
+from rau.labels import LabelSet, Segmentation, UnknownStructureError
 from rau.references import load_reference
 from rau.registration import UPRIGHT, RegistrationSettings, register
 
@@ -177,3 +177,13 @@ def test_a_slab_of_two_or_three_slices_registers(ct_a, slices):
     assert liver.mask.shape == target.shape and target.ndim == 3
     if slices == 3:
         assert dice(liver.mask, truth.array > 0) > 0.7
+
+
+def test_an_empty_reference_structure_asked_for_is_reported_as_empty(hc18):
+    reference = hc18["001"]
+    labels = LabelSet.from_values([1, 2], {1: "fetal head", 2: "not drawn"})
+    masks = {"fetal head": reference.segmentation.mask("label_255"), "not drawn": np.zeros(reference.image.shape, bool)}
+    empty = Reference(reference.image, Segmentation(reference.segmentation.geometry, labels, masks), "001")
+    result = create_engine("registration", {"deformable": False}).run(Request([empty], hc18["002"].image, ["fetal head", "not drawn"]))
+    assert result.get("fetal head").found
+    assert not result.get("not drawn").found and result.get("not drawn").message == "has no voxels in the reference"

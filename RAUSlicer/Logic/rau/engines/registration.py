@@ -125,7 +125,9 @@ class RegistrationEngine(Engine):
         references = [t.reference.name for t in chosen]
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
         if not landed:
-            return StructureResult(structure, None, 0.0, self.name, prompts, message="lands outside the target after registration")
+            drawn = any(t.reference.segmentation.masks.get(name, np.zeros(1, bool)).any() for t in chosen)
+            message = "lands outside the target after registration" if drawn else "has no voxels in the reference"
+            return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
         fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)
         mask = np.zeros(request.target.shape, bool)
