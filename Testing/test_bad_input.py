@@ -68,7 +68,7 @@ CASES = {
     "2D reference, 3D target": (segment(target="ct.nii.gz"), "reference 'ref.png' is 2D but the target is 3D"),
     "empty reference labels": (segment(labels="empty_mask.png"), "has no labelled voxels"),
     "unknown structure": (segment("--structures", "liver"), "unknown structure 'liver'"),
-    "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv: bad label table row"),
+    "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv line 2: bad label table row"),
     # --- segment: options -------------------------------------------------------------------
     "target spacing 0": (segment("--target-spacing", "0"), "--target-spacing must be a positive number, got '0'"),
     "target spacing negative": (segment("--target-spacing", "-1"), "--target-spacing must be a positive number"),

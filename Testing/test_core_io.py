@@ -209,3 +209,23 @@ def test_a_table_saved_with_semicolons_gets_a_clear_error(tmp_path):
     (tmp_path / "semi.csv").write_text("value;name\n3;head\n")
     with pytest.raises(InputError, match="semi.csv: label table columns are separated by ';'; save it with commas"):
         read_label_table(tmp_path / "semi.csv")
+
+
+def test_label_table_from_a_slicer_csv_color_table(tmp_path):
+    """Slicer 5 saves color tables as CSV: values, names, 0..255 colors and terminology codes."""
+    from rau.errors import InputError
+    from rau.io.label_tables import read_label_table
+
+    (tmp_path / "colors.csv").write_text(
+        "LabelValue,Name,Color_R,Color_G,Color_B,Color_A,Category_CodingScheme,Category_CodeValue,Category_CodeMeaning,"
+        "Type_CodingScheme,Type_CodeValue,Type_CodeMeaning\n0,Background,0,0,0,0,,,,,,\n"
+        "5,liver,221,130,101,255,SCT,123037004,Anatomical Structure,SCT,10200004,Liver\n7,spleen,157,108,162,255,,,,,,\n"
+    )
+    labels = read_label_table(tmp_path / "colors.csv")
+    assert labels.names == ["liver", "spleen"] and labels.get("liver").value == 5
+    assert labels.get("liver").color == pytest.approx((221 / 255, 130 / 255, 101 / 255))
+    assert labels.get("liver").terminology == {"category": ["SCT", "123037004", "Anatomical Structure"], "type": ["SCT", "10200004", "Liver"]}
+    assert labels.get("spleen").terminology is None
+    (tmp_path / "other.csv").write_text("Label,Structure\n1,head\n")
+    with pytest.raises(InputError, match="other.csv: label table lacks column.s. value, name; give value,name"):
+        read_label_table(tmp_path / "other.csv")

@@ -1,7 +1,8 @@
 """Label tables: which label value is which structure, with its color.
 
 Read: our CSV (``value,name,r,g,b[,terminology]``, colors 0..1), Slicer color
-tables (``.ctbl`` / ``.txt``: ``value name R G B A``, colors 0..255) and JSON
+tables (``.ctbl`` / ``.txt``: ``value name R G B A``, colors 0..255; and Slicer 5's CSV:
+``LabelValue,Name,Color_R,Color_G,Color_B,Color_A`` with optional terminology codes) and JSON
 objects ``{"value": "name"}``. Written: our CSV.
 """
 
@@ -50,20 +51,44 @@ def read_label_table(path) -> LabelSet:
         raise InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})") from None
 
 
+SLICER_CSV_TERMS = {"category": "Category", "type": "Type", "typeModifier": "TypeModifier",
+                    "anatomicRegion": "Region", "anatomicRegionModifier": "RegionModifier"}
+"""Terminology entries of a Slicer CSV color table: our key -> its column prefix (``<prefix>_CodingScheme`` ...)."""
+
+
 def _parse_csv(text: str, path: Path) -> LabelSet:
-    structures = []
     reader = csv.DictReader(text.splitlines())
-    validation.check_comma_separated(reader.fieldnames or [], path, "label table")
+    columns = reader.fieldnames or []
+    validation.check_comma_separated(columns, path, "label table")
+    slicer = "LabelValue" in columns
+    missing = [c for c in (("LabelValue", "Name") if slicer else ("value", "name")) if c not in columns]
+    if missing:
+        raise InputError(f"{path}: label table lacks column(s) {', '.join(missing)}; give value,name[,r,g,b] "
+                         "or a Slicer color table (LabelValue,Name,Color_R,Color_G,Color_B)")
+    structures = []
     for row in reader:
         try:
-            value = int(row["value"])
-            color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
-        except (KeyError, ValueError) as error:
-            raise InputError(f"{path}: bad label table row {row} ({error})") from error
-        terminology = json.loads(row["terminology"]) if row.get("terminology") else None
-        if value != 0:
-            structures.append(Structure(row["name"].strip(), value, color, terminology))
+            structure = _slicer_csv_row(row) if slicer else _csv_row(row)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"{path} line {reader.line_num}: bad label table row ({error})") from error
+        if structure.value != 0 and structure.name:
+            structures.append(structure)
     return LabelSet(tuple(structures))
+
+
+def _csv_row(row: dict) -> Structure:
+    value = int(row["value"])
+    color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
+    terminology = json.loads(row["terminology"]) if row.get("terminology") else None
+    return Structure(row["name"].strip(), value, color, terminology)
+
+
+def _slicer_csv_row(row: dict) -> Structure:
+    value = int(row["LabelValue"])
+    color = tuple(int(row[c]) / 255 for c in ("Color_R", "Color_G", "Color_B")) if row.get("Color_R") else default_color(value)
+    codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("CodingScheme", "CodeValue", "CodeMeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
+    terminology = {key: code for key, code in codes.items() if code[1]} or None
+    return Structure(row["Name"].strip(), value, color, terminology)
 
 
 def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
