@@ -72,3 +72,17 @@ def test_unusable_jobs_exit_2_before_any_case(hc18, tmp_path, jobs, capsys):
     assert stop.value.code == 2
     assert "--jobs" in capsys.readouterr().err
     assert not (tmp_path / "scores.json").exists()
+
+
+def test_a_structure_the_truth_does_not_name_is_scored_as_absent(hc18, tmp_path, capsys):
+    """A target whose truth has no head (an empty label picture, no table): the head painted there is a false positive."""
+    from PIL import Image as Picture
+
+    folder = shutil.copytree(hc18, tmp_path / "cases")
+    Picture.new("L", Picture.open(folder / "002_mask.png").size).save(folder / "empty_mask.png")
+    header, first, *_ = (folder / "cases.csv").read_text().splitlines()
+    manifest = folder / "no_head.csv"
+    manifest.write_text("\n".join([header, first.replace("002_mask.png", "empty_mask.png").replace(",head.labels.csv", ",")]) + "\n")
+    assert evaluate(manifest, tmp_path / "scores.json") == 0
+    case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
+    assert [(s["structure"], s["status"]) for s in case["structures"]] == [("label_1", "false_positive")]

@@ -228,3 +228,16 @@ def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the
     assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
     structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
     assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0
+
+
+def test_simulated_clicks_start_every_segment_from_the_engine_answer(pair, result):
+    """A vessel click can move pixels between segments; each segment's curve still starts from the engine."""
+    from rau.evaluation.clicks import simulate
+
+    _, _, truth = pair
+    engine_masks = {n: item.mask.copy() for n, item in result.session.results.items()}
+    for name in engine_masks:
+        curve = simulate(result.session, name, truth.masks[name], 3)
+        assert curve[0] == pytest.approx(dice(engine_masks[name], truth.masks[name]))
+    for name, mask in engine_masks.items():
+        np.testing.assert_array_equal(result.session.results[name].mask, mask)

@@ -15,7 +15,7 @@ import numpy as np
 from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run
+from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks
 from rau.fusion import dice
 
 NOC_THRESHOLDS = (0.80, 0.90)
@@ -46,19 +46,29 @@ def next_click(prediction: np.ndarray, truth: np.ndarray) -> tuple[tuple[int, in
 
 
 def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progress | None = None) -> list[float]:
-    """Dice of ``name`` after 0, 1, ... ``clicks`` simulated corrections (the last value repeats once perfect)."""
+    """Dice of ``name`` after 0, 1, ... ``clicks`` simulated corrections (the last value repeats once perfect).
+
+    The corrections are undone afterwards, so every structure starts from the engine's answer (a vessel
+    correction may also take pixels from other segments)."""
     current = session.results[name]
     prediction = current.mask if current.found else np.zeros(truth.shape, bool)
     curve = [dice(prediction, truth)]
-    for _ in range(clicks):
-        click = next_click(prediction, truth)
-        if click is None:
-            curve.append(curve[-1])
-            continue
-        point, label = click
-        item = session.reprompt(name, Prompt(points=[point], labels=[label]), progress)
-        prediction = item.mask if item.found else np.zeros(truth.shape, bool)
-        curve.append(dice(prediction, truth))
+    session.undo_depth = max(session.undo_depth, clicks)
+    made = 0
+    try:
+        for _ in range(clicks):
+            click = next_click(prediction, truth)
+            if click is None:
+                curve.append(curve[-1])
+                continue
+            point, label = click
+            item = session.reprompt(name, Prompt(points=[point], labels=[label]), progress)
+            made += 1
+            prediction = item.mask if item.found else np.zeros(truth.shape, bool)
+            curve.append(dice(prediction, truth))
+    finally:
+        for _ in range(made):
+            session.undo(name)
     return curve
 
 
@@ -68,12 +78,12 @@ def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[
     score = score_run(engine, case, references, target, truth)
     if score.result.session is None:
         raise ValueError(f"the {score.result.engine!r} engine returned no correction session")
-    pairs = dict((mine.name, theirs.name) for mine, theirs in references[0].segmentation.labels.match(truth.labels))
+    truths = truth_masks(references[0], truth)
     curves = {}
     for row in score.rows:
         name = row["structure"]
-        if truth.masks[pairs[name]].any():
-            curves[name] = simulate(score.result.session, name, truth.masks[pairs[name]], clicks)
+        if name in truths and truths[name].any():
+            curves[name] = simulate(score.result.session, name, truths[name], clicks)
     return score, curves
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rau import validation
+from rau.errors import InputError
 
 REQUIRED_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels")
 COLUMNS = ("reference_image", "reference_labels", "reference_spacing", "target_image", "target_labels", "target_spacing", "label_table")
@@ -46,28 +47,46 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
     """
     path = Path(path)
     required = tuple(c for c in REQUIRED_COLUMNS if truth or c != "target_labels")
-    cases: dict[tuple[str, str], Case] = {}
+    cases: dict[tuple, tuple[int, Case]] = {}
     for line, row in validation.read_table(path, required, "manifest"):
         paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c)}
         label_table = validation.existing_file(row, "label_table", path, line) if row.get("label_table") else None
-        key = (row["target_image"], row.get("target_labels") or "")
-        case = cases.setdefault(
-            key,
-            Case(
-                paths["target_image"],
-                paths.get("target_labels"),
-                validation.spacing_field(row, "target_spacing", path, line),
-                structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
-                label_table=label_table,
-            ),
+        row_case = Case(
+            paths["target_image"],
+            paths.get("target_labels"),
+            validation.spacing_field(row, "target_spacing", path, line),
+            structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
+            label_table=label_table,
         )
+        key = (paths["target_image"].resolve(), paths["target_labels"].resolve() if "target_labels" in paths else None)
+        first_line, case = cases.setdefault(key, (line, row_case))
+        check_same_case(case, row_case, f"{path} line {line}", first_line)
         reference_spacing = validation.spacing_field(row, "reference_spacing", path, line)
         validation.check_pixel_sizes(
             [(f"{column} {paths[column].name}", paths[column], spacing) for column, spacing in (("reference_image", reference_spacing), ("target_image", case.target_spacing))],
             f"{path} line {line}: ",
         )
-        case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing))
-    return list(cases.values())
+        reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing)
+        if any(_same_reference(reference, other) for other in case.references):
+            raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference)")
+        case.references.append(reference)
+    return [case for _, case in cases.values()]
+
+
+def check_same_case(case: Case, row: Case, where: str, first_line: int) -> None:
+    """Rows that share a target form one case, so they must agree on its target spacing, structures and label table."""
+    for column, mine, theirs in (("target_spacing", case.target_spacing, row.target_spacing), ("structures", case.structures, row.structures),
+                                 ("label_table", _resolved(case.label_table), _resolved(row.label_table))):
+        if mine != theirs:
+            raise InputError(f"{where}: same target as line {first_line} but another {column} ({theirs} against {mine}); rows of one target form one case")
+
+
+def _resolved(file: Path | None) -> Path | None:
+    return file.resolve() if file else None
+
+
+def _same_reference(a: ReferenceEntry, b: ReferenceEntry) -> bool:
+    return (a.image.resolve(), a.labels.resolve(), a.spacing) == (b.image.resolve(), b.labels.resolve(), b.spacing)
 
 
 def write_manifest(path, rows: list[dict]) -> None:

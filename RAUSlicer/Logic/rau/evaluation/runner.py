@@ -63,7 +63,7 @@ def failed_case(case: Case, reason: str) -> CaseScore:
 
 
 def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
-    """Run ``engine`` on one case and score every structure the reference and truth share."""
+    """Run ``engine`` on one case and score every structure it was asked for (see :func:`truth_masks`)."""
     return score_run(engine, case, *load_case(case), progress)
 
 
@@ -72,16 +72,19 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     started = time.perf_counter()
     result = engine.run(Request(references, target, case.structures), progress)
     seconds = time.perf_counter() - started
-    predicted = {item.structure.name: item for item in result.structures}
+    truths = truth_masks(references[0], truth)
     rows = []
-    for mine, theirs in references[0].segmentation.labels.match(truth.labels):
-        if mine.name not in predicted:
-            continue
-        item = predicted[mine.name]
-        metrics = structure_metrics(item.mask, truth.masks[theirs.name], target)
-        rows.append({"structure": mine.name, **metrics, "confidence": round(float(item.confidence), 4)})
+    for item in result.structures:
+        metrics = structure_metrics(item.mask, truths.get(item.structure.name, np.zeros(target.shape, bool)), target)
+        rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), truth, references[0]) if len(references) > 1 else None
     return CaseScore(case.target_image.name, [r.name for r in references], seconds, rows, ranking, result)
+
+
+def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarray]:
+    """The truth mask of each reference structure that the truth names (by name, else by label value).
+    A structure the truth does not name is absent from the target: scored against an empty mask."""
+    return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
 
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
@@ -109,11 +112,11 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
     """
     if not transfers or not ranking:
         return None
-    pairs = dict((mine.name, theirs.name) for mine, theirs in reference.segmentation.labels.match(truth.labels))
+    truths = truth_masks(reference, truth)
     similarity, ranking_score, scores = [], [], []
     for entry in ranking:
         masks = transfers[entry["reference"]]
-        per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(truth.masks[t]), truth.masks[t]) for name, t in pairs.items() if name in masks]
+        per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(mask), mask) for name, mask in truths.items() if name in masks]
         if per_structure:
             similarity.append(entry["similarity"])
             ranking_score.append(entry.get("score", entry["similarity"]))
