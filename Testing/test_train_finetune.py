@@ -98,3 +98,15 @@ def test_rau_segment_runs_with_the_trained_adapter(sft_adapter, tiny_qwen, share
     ])
     assert code == 0
     assert json.loads(out.with_name("target.result.json").read_text())["engine"] == "rau"
+
+
+def test_an_adapter_is_not_replaced_and_resume_needs_a_checkpoint(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    before = (sft_adapter / "adapter_model.safetensors").read_bytes()
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1"]
+    assert main(["train", "sft", *common, "--out", str(sft_adapter)]) == 2
+    assert "adapter_model.safetensors exists; replace it with --overwrite" in capsys.readouterr().err
+    assert (sft_adapter / "adapter_model.safetensors").read_bytes() == before
+    assert main(["train", "sft", *common, "--out", str(tmp_path / "new"), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert "--resume: " in error and "new/checkpoints holds no checkpoint to continue from" in error
+    assert not (tmp_path / "new").exists()

@@ -67,6 +67,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-limit", type=int, help="use only the first N training questions")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="less GPU memory, slower")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
+    parser.add_argument("--overwrite", action="store_true", help="replace an adapter or checkpoints already in OUT")
     parser.add_argument("--device", help="cuda, cpu, mps (default: best available)")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -76,7 +77,7 @@ def _settings(args: argparse.Namespace):
 
     lora = LoraSettings(args.lora_r, args.lora_alpha, args.lora_dropout, args.train_vision)
     keys = ["model", "data", "out", "adapter", "epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "eval_steps",
-            "eval_limit", "save_steps", "logging_steps", "train_limit", "gradient_checkpointing", "resume", "device", "seed"]
+            "eval_limit", "save_steps", "logging_steps", "train_limit", "gradient_checkpointing", "resume", "device", "seed", "overwrite"]
     return FineTuneSettings(lora=lora, **{k: getattr(args, k) for k in keys})
 
 

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rau.errors import InputError
+from rau.io.atomic import OutputExistsError
 from rau.train.dataset import family_of_card, load_split, read_card, read_records
 from rau.train.model import LoraSettings, check_family, load_trainable
 
@@ -41,16 +43,32 @@ class FineTuneSettings:
     resume: bool = False
     device: str | None = None
     seed: int = 0
+    overwrite: bool = False
 
 
 def prepare(settings: FineTuneSettings):
-    """(model, processor, family, train dataset, validation records) after checking the pairs fit the model."""
+    """(model, processor, family, train dataset, validation records) after checking the output folder
+    (:func:`check_out`) and that the pairs fit the model."""
+    check_out(settings)
     card = read_card(settings.data)
     model, processor, family = load_trainable(settings.model, settings.lora, settings.adapter, settings.device)
     check_family(family_of_card(card), family)
     train = load_split(settings.data, "train", settings.train_limit)
     val = read_records(settings.data, "val")[: settings.eval_limit] if "val" in card["splits"] else []
     return model, processor, family, train, val
+
+
+def check_out(settings: FineTuneSettings) -> None:
+    """``resume`` needs a checkpoint in ``OUT/checkpoints``; a fresh run does not replace an adapter or
+    checkpoints already in ``OUT`` unless ``overwrite``."""
+    out = Path(settings.out)
+    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"))
+    if settings.resume and not checkpoints:
+        raise InputError(f"--resume: {out / 'checkpoints'} holds no checkpoint to continue from")
+    if not settings.resume and not settings.overwrite:
+        for existing in [out / "adapter_model.safetensors", *checkpoints[:1]]:
+            if existing.exists():
+                raise OutputExistsError(existing)
 
 
 def trainer_arguments(settings: FineTuneSettings, model, default_learning_rate: float) -> dict:
