@@ -25,15 +25,17 @@ def label_map_suffix(path, option: str = "--out") -> str:
     raise OptionError(f"{option} {path}: name it with one of {', '.join(LABEL_MAP_SUFFIXES)} (.png for 2D targets only)")
 
 
-def protected_paths(inputs) -> dict[Path, Path]:
-    """Every input and the sidecar label tables a reader could pick up beside it -> the input."""
-    protected = {}
+def protected_paths(inputs) -> dict[Path, str]:
+    """Every input and the sidecar label tables a reader could pick up beside it -> what it is, in words
+    (the inputs themselves first, then each one's own ``.labels.csv``, then other sidecar names)."""
+    protected = {_resolve(given): f"the input {given}" for given in inputs}
+    for given in inputs:
+        protected.setdefault(_resolve(label_table_path(given)), f"the label table of the input {given}")
     for given in inputs:
         path = Path(given)
         stems = {path.name.split(".")[0], path.name.rsplit(".nii", 1)[0] if ".nii" in path.name else path.stem}
-        candidates = [path, label_table_path(path)] + [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]
-        for candidate in candidates:
-            protected.setdefault(_resolve(candidate), path)
+        for candidate in [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]:
+            protected.setdefault(_resolve(candidate), f"{candidate.name}, which a reader would take as a label table of the input {path}")
     return protected
 
 
@@ -48,7 +50,7 @@ def check_outputs(outputs, inputs, overwrite: bool) -> None:
             raise InputError(f"{output}: two outputs would be written to this one file; choose another output name")
         seen.add(resolved)
         if output.is_dir():
-            raise InputError(f"{output} is a folder; give a file name ending in one of {', '.join(LABEL_MAP_SUFFIXES)}")
+            raise InputError(f"{output} is a folder; give a file name")
         check_writable(output, overwrite)
         check_folder_writable(output.parent)
 
@@ -57,11 +59,13 @@ def check_spares_inputs(outputs, inputs) -> None:
     """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder."""
     protected = protected_paths(inputs)
     folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
+    hits = [(output, protected.get(_resolve(output)) or next((f"the input {p}" for p in inputs if _same_file(p, output)), None)) for output in map(Path, outputs)]
+    hits = sorted([(output, culprit) for output, culprit in hits if culprit], key=lambda hit: not hit[1].startswith("the input"))
+    if hits:  # an input itself first, then a sidecar
+        output, culprit = hits[0]
+        raise InputError(f"{output}: this output would replace {culprit} (refused even with --overwrite); choose another output name")
     for output in map(Path, outputs):
         resolved = _resolve(output)
-        culprit = protected.get(resolved) or next((p for p in inputs if _same_file(p, output)), None)
-        if culprit is not None:
-            raise InputError(f"{output}: this output would replace the input {culprit} (refused even with --overwrite); choose another output name")
         if any(folder in resolved.parents for folder in folders):
             raise InputError(f"{output}: this output lies inside the input folder {next(f for f in folders if f in resolved.parents)}; choose another folder")
 
