@@ -160,3 +160,11 @@ def test_overlapping_structures_are_kept_whole_in_the_seg_nrrd_and_by_correct(hc
                  "--outside", f"{i},{j - 5}", "--out", str(out), "--seg-nrrd"]) == 0
     corrected = read_segmentation(hc18_case / "out" / "corrected.seg.nrrd").masks
     np.testing.assert_array_equal(corrected["fetal head"], head_before)  # untouched, though the label map hid it
+
+
+def test_a_correction_that_changes_nothing_says_so(hc18_case, capsys):  # noqa: F811
+    assert main(segment_args(hc18_case, hc18_case / "out" / "target.nii.gz", "--no-deformable")) == 0
+    capsys.readouterr()
+    assert main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head",
+                 "--outside", "2,2", "--out", str(hc18_case / "out" / "same.nii.gz")]) == 0
+    assert "(unchanged: nothing to change at these points)" in capsys.readouterr().out

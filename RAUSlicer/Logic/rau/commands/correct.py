@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     result = reopen(saved, saved_path, target)
     if args.structure not in {s.structure.name for s in result.structures}:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
+    before = next(s.mask for s in result.structures if s.structure.name == args.structure)
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
         item = result.session.reprompt(args.structure, prompt, progress)
@@ -59,8 +60,17 @@ def run(args: argparse.Namespace) -> int:
     item = result.put(item, args.overwrite_others)  # as written: without --overwrite-others it gives way
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
+    if _same_mask(before, item.mask):
+        status += " (unchanged: nothing to change at these points" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
     print(f"{args.structure}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def _same_mask(before, after) -> bool:
+    """Both empty, or the same voxels."""
+    if before is None or after is None:
+        return (before is None or not before.any()) and (after is None or not after.any())
+    return bool((before == after).all())
 
 
 def read_saved(path: Path) -> tuple[dict, dict]:

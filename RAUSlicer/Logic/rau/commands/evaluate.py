@@ -44,7 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC")
+    parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC (in one process: not with --jobs)")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server) instead of an engine: presence and identity accuracy, box IoU and hit rate")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
