@@ -118,3 +118,24 @@ def test_vlm_sees_and_answers_the_same_for_a_picture_and_its_1_slice_copy(hc18, 
     assert same_geometry(on_volume, target)
     from_picture = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "picture.nii.gz")))
     assert from_picture.any() and np.array_equal(sitk.GetArrayFromImage(on_volume)[:, 0, :], from_picture)
+
+
+def test_a_target_stored_along_j_keeps_its_own_voxel_indices_in_results_and_corrections(hc18, tmp_path, capsys):
+    """A 1-slice volume stored along j (size n x 1 x m): boxes read and clicks are given as i,0,k, the file's own."""
+    import json
+
+    target = volume_copy(hc18, "001.png", tmp_path / "target.nii.gz", "j")
+    assert target.GetSize()[1] == 1
+    out = tmp_path / "out.nii.gz"
+    assert segment(hc18, hc18 / "001.png", hc18 / "001_mask.png", tmp_path / "target.nii.gz", out) == 0, capsys.readouterr().err
+    box = json.loads((tmp_path / "out.result.json").read_text())["structures"][0]["box"]
+    assert box["lower_ijk"][1] == 0 and box["upper_ijk"][1] == 1 and box["upper_ijk"][2] > 1
+    written = sitk.GetArrayFromImage(sitk.ReadImage(str(out)))  # (k, j, i)
+    k, i = (box["lower_ijk"][2] + box["upper_ijk"][2]) // 2, (box["lower_ijk"][0] + box["upper_ijk"][0]) // 2
+    assert written[k, 0, i]  # the box centre, in the file's indices, lies in the structure
+    corrected = {}
+    for name, point in (("file", f"{i},0,{k}"), ("plane", f"{i},{k}")):
+        assert main(["correct", str(tmp_path / "out.result.json"), "--structure", "label_1", "--outside", point,
+                     "--out", str(tmp_path / f"{name}.nii.gz")]) == 0, capsys.readouterr().err
+        corrected[name] = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / f"{name}.nii.gz")))
+    assert not corrected["file"][k, 0, i] and np.array_equal(corrected["file"], corrected["plane"])

@@ -221,6 +221,22 @@ class Image:
             return Image(self.array, self.spacing, self.origin, self.direction, ndim=3)
         return self.stored.placed(self.array)
 
+    def stored_index(self, ijk) -> tuple:
+        """A voxel index (i, j, k) of this image as the index in the caller's own grid: a 2D image read
+        from a 1-slice volume stored along i or j has its pixels on other file axes."""
+        if self.stored is None or self.stored.axis is None:
+            return tuple(ijk)
+        stored = [0, 0, 0]
+        for working, axis in zip(ijk, self.stored.working_axes):
+            stored[axis] = working
+        return tuple(stored)
+
+    def working_index(self, stored_ijk) -> tuple:
+        """The inverse of :meth:`stored_index`: a voxel index of the caller's grid as this image's."""
+        if self.stored is None or self.stored.axis is None:
+            return tuple(stored_ijk)
+        return tuple(stored_ijk[axis] for axis in self.stored.working_axes)
+
     def as_stored(self) -> "Image":
         """This image in its caller's layout and geometry (the 1-slice volume or 2D file it was
         read from), else itself. Writers use it."""

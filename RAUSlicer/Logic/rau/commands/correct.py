@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
-    prompt = parse_prompt(args, target.ndim)
+    prompt = parse_prompt(args, target)
     result = reopen(saved, saved_path, target)
     if args.structure not in {s.structure.name for s in result.structures}:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
@@ -131,13 +131,15 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     result.session = rerun.session
 
 
-def parse_prompt(args: argparse.Namespace, ndim: int) -> Prompt:
-    """``--inside`` / ``--outside`` points, ``--stroke`` lines (inside) and ``--box`` as a prompt in (i, j, k) voxels."""
-    inside = [_voxel(text, ndim, "--inside") for text in args.inside]
-    inside += [voxel for stroke in args.stroke for voxel in stroke_points([_voxel(text, ndim, "--stroke") for text in stroke])]
-    points = inside + [_voxel(text, ndim, "--outside") for text in args.outside]
+def parse_prompt(args: argparse.Namespace, target) -> Prompt:
+    """``--inside`` / ``--outside`` points, ``--stroke`` lines (inside) and ``--box`` as a prompt in the
+    target's (i, j, k) voxels. Three indices on a 2D target are the target file's own (a 1-slice volume
+    stored along j takes i,0,k)."""
+    inside = [_voxel(text, target, "--inside") for text in args.inside]
+    inside += [voxel for stroke in args.stroke for voxel in stroke_points([_voxel(text, target, "--stroke") for text in stroke])]
+    points = inside + [_voxel(text, target, "--outside") for text in args.outside]
     labels = [1] * len(inside) + [0] * len(args.outside)
-    box = _box(args.box, ndim) if args.box else None
+    box = _box(args.box, target.ndim) if args.box else None
     if not points and box is None:
         raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
     return Prompt(points=points, labels=labels, box=box)
@@ -150,11 +152,11 @@ def _numbers(text: str, option: str) -> list[int]:
         raise InputError(f"{option} {text!r}: expected comma-separated voxel indices") from error
 
 
-def _voxel(text: str, ndim: int, option: str) -> tuple[int, int, int]:
-    values = _numbers(text, option)
+def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
+    values, ndim = _numbers(text, option), target.ndim
     if len(values) != ndim and not (ndim == 2 and len(values) == 3):
         raise InputError(f"{option} {text!r}: give {'i,j' if ndim == 2 else 'i,j,k'} for this {ndim}D target")
-    return tuple(values + [0] * (3 - len(values)))
+    return tuple(values + [0]) if len(values) == 2 else target.working_index(values)
 
 
 def _box(text: str, ndim: int) -> Box:
