@@ -212,8 +212,10 @@ def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the
 
     from rau.engines.vessels import fuse
     from rau.labels import LabelSet, Structure
+    from rau.vessels.grid import WorkingGrid
     from rau.vessels.naming import Naming
 
+    same = WorkingGrid((20, 20), (20, 20))
     vessels = np.zeros((20, 20), bool)
     vessels[5, :] = vessels[15, :] = True
     implied = np.array([[5, c] for c in range(20)])
@@ -224,9 +226,9 @@ def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the
         return SimpleNamespace(reference=SimpleNamespace(name=name), alignment=SimpleNamespace(score=score), naming=naming)
 
     chosen = [candidate("best", 0.5, implied, True), candidate("second", 0.4, traced, False)]
-    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same)
     assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
-    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels")
+    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same)
     assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0
 
 
@@ -241,3 +243,31 @@ def test_simulated_clicks_start_every_segment_from_the_engine_answer(pair, resul
         assert curve[0] == pytest.approx(dice(engine_masks[name], truth.masks[name]))
     for name, mask in engine_masks.items():
         np.testing.assert_array_equal(result.session.results[name].mask, mask)
+
+
+def test_the_working_grid_round_trips_and_keeps_a_512_px_picture_as_it_is():
+    from rau.vessels.grid import WorkingGrid
+
+    assert WorkingGrid.of((512, 512)).same and WorkingGrid.of((1024, 768)).working == (512, 384)
+    grid = WorkingGrid.of((1024, 1024))
+    labels = np.zeros((512, 512), np.int32)
+    labels[100:110, 200:300] = 3
+    np.testing.assert_array_equal(grid.labels(grid.back(labels)), labels)
+    assert grid.to_working(201, 401) == (100, 200) and tuple(grid.to_picture(np.array([[100, 200]]))[0]) == (201, 401)
+
+
+def test_an_angiogram_at_twice_the_resolution_gets_the_same_segments_on_its_own_grid(pair, result):
+    """A 1024 px film of the same heart: analysed at 512 px, answered and corrected at 1024 px."""
+    from skimage.transform import resize
+
+    reference, target, truth = pair
+    big = Image(resize(target.array[0].astype(float), (1024, 1024), order=1, preserve_range=True)[None], (0.5, 0.5, 1.0), ndim=2)
+    on_big = create_engine("vessels", {"top_k": 1}).run(Request([reference], big))
+    for name in ("S5_left_main", "S6_LAD_proximal", "S7_LAD_mid", "S8_LAD_apical"):
+        small, large = result.get(name), on_big.get(name)
+        assert large.mask.shape == (1, 1024, 1024)
+        assert dice(large.mask[:, ::2, ::2], small.mask) > 0.8, name
+    start, end = far_ends(np.kron(truth.masks["S7_LAD_mid"][0], np.ones((2, 2), bool)))
+    corrected = on_big.session.reprompt("S7_LAD_mid", Prompt(points=[_ij(start), _ij(end)], labels=[1, 1]))
+    truth_big = np.kron(truth.masks["S7_LAD_mid"], np.ones((1, 2, 2), bool))
+    assert corrected.mask.shape == (1, 1024, 1024) and dice(corrected.mask, truth_big) > 0.6

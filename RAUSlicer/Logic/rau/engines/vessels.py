@@ -7,6 +7,9 @@ are chosen (:func:`per_segment_top`) and each chosen reference traces its segmen
 target's vessels; per segment, the chosen references that have it vote on presence (weighted by
 tree match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
 
+Every picture is analysed on its working grid (:mod:`rau.vessels.grid`: longest side 512 px, the size
+the pixel constants were chosen at); masks, centrelines and corrections are on the target's own grid.
+
 Options: ``top_k`` (references per segment, the common default) and ``deformable`` (B-spline stage, default on).
 The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
 ``details["centrelines"]`` keeps each found segment's centreline ((N, 2) rows/cols).
@@ -30,6 +33,7 @@ from rau.labels import LabelSet
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
+from rau.vessels.grid import WorkingGrid
 from rau.vessels.naming import BEYOND_PIXELS, Naming, name_segments
 from rau.vessels.paths import paint
 from rau.vessels.prompts import centreline_points
@@ -41,10 +45,12 @@ from rau.vessels.vesselness import vessel_mask, vesselness
 
 @dataclass
 class Candidate:
-    """One reference: its label map (segment values), its alignment and, once chosen, its segments traced on the target."""
+    """One reference on its working grid: its label map (segment values), its whole labelled tree, its
+    alignment and, once chosen, its segments traced on the target."""
 
     reference: Reference
     label_map: np.ndarray
+    tree: np.ndarray
     alignment: Alignment
     naming: Naming | None = None
 
@@ -74,7 +80,8 @@ class VesselEngine(Engine):
         labels = request.labels()
         values = {s.name: index + 1 for index, s in enumerate(labels)}
         progress("vesselness", 0.0)
-        target_vesselness = vesselness(request.target.array[0])
+        grid = WorkingGrid.of(request.target.shape[1:])
+        target_vesselness = vesselness(grid.image(request.target.array[0]))
         vessels = vessel_mask(target_vesselness)
         candidates = []
         for index, reference in enumerate(request.references):
@@ -83,7 +90,7 @@ class VesselEngine(Engine):
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
         chosen = [self._named(c, values, target_vesselness, vessels) for c in per_segment_top(ranked, values.values(), self.top_k)]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
-        structures, centrelines = fuse(chosen, labels, values, vessels, self.name)
+        structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid)
         result = Result(
             request.target,
             structures,
@@ -91,10 +98,10 @@ class VesselEngine(Engine):
             time.perf_counter() - started,
             details={
                 "ranking": [{"reference": c.reference.name, "similarity": round(c.alignment.score, 4)} for c in ranked],
-                "centrelines": {s.name: centrelines[values[s.name]] for s in labels if values[s.name] in centrelines},
+                "centrelines": {s.name: grid.to_picture(centrelines[values[s.name]]) for s in labels if values[s.name] in centrelines},
             },
         )
-        result.session = VesselSession(request.target, list(labels), {s.structure.name: s for s in structures}, target_vesselness, vessels, self.name)
+        result.session = VesselSession(request.target, list(labels), {s.structure.name: s for s in structures}, target_vesselness, vessels, self.name, grid=grid)
         progress("done", 1.0)
         return result
 
@@ -106,12 +113,14 @@ class VesselEngine(Engine):
             mask = reference.segmentation.masks.get(name)
             if mask is not None:
                 label_map[mask[0] & (label_map == 0)] = value
-        return Candidate(reference, label_map, align_tree(target_vesselness, _tree(reference)))
+        grid = WorkingGrid.of(label_map.shape)
+        tree = grid.labels(np.any([mask[0] for mask in reference.segmentation.masks.values()], axis=0))  # all its labelled vessels
+        return Candidate(reference, grid.labels(label_map), tree, align_tree(target_vesselness, tree))
 
     def _named(self, candidate: Candidate, values: dict, target_vesselness, vessels) -> Candidate:
         """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
         if self.deformable:
-            candidate.alignment = bend(candidate.alignment, target_vesselness, _tree(candidate.reference))
+            candidate.alignment = bend(candidate.alignment, target_vesselness, candidate.tree)
         warped = candidate.alignment.warp_labels(candidate.label_map, target_vesselness.shape, BEYOND_PIXELS)
         present = [v for v in values.values() if (candidate.label_map == v).any()]
         tree = segment_tree(candidate.label_map, present)
@@ -127,19 +136,15 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
     return [c for c in ranked if id(c) in chosen] or ranked[:1]
 
 
-def _tree(reference: Reference) -> np.ndarray:
-    """All of the reference's labelled vessels (2D bool)."""
-    return np.any([mask[0] for mask in reference.segmentation.masks.values()], axis=0)
-
-
-def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
+def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of the references that have the
     segment (one without it says nothing about it); the centreline that agrees best with the other
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
     the reference tree); all centrelines painted together to the vessel width.
 
     Confidence: the weighted share of references that found the segment times its path's support.
-    Also returns the kept centrelines ((N, 2) rows/cols) by segment value."""
+    Masks go back to the target's grid (``grid``); also returns the kept centrelines ((N, 2) rows/cols
+    on the working grid) by segment value."""
     weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
     centrelines, facts = {}, {}
     for structure in labels:
@@ -157,7 +162,7 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         centrelines[value] = best.naming.centrelines[value]
         support = min(best.naming.support[value], 1.0)
         facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
-    label_map = paint(centrelines, vessels, vessels.shape)
+    label_map = grid.back(paint(centrelines, vessels, vessels.shape))
     results = []
     for structure in labels:
         value = values[structure.name]

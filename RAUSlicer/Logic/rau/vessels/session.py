@@ -19,17 +19,22 @@ from rau.labels import Structure
 from rau.result import StructureResult
 from rau.session import Session
 from rau.vessels import correction
+from rau.vessels.grid import WorkingGrid
 
 
 class VesselSession(Session):
-    """The label map of one vessel run on the target slice; a correction (and its undo) acts on the whole map."""
+    """The label map of one vessel run on the working grid of the target slice; a correction (and its
+    undo) acts on the whole map. Prompts and answers are on the target's own grid."""
 
-    def __init__(self, target: Image, structures: list[Structure], results: dict[str, StructureResult], vesselness: np.ndarray, vessels: np.ndarray, engine: str, overwrite: bool = False):
-        """``structures``' masks become one label map (structure ``n`` in ``structures`` -> value ``n + 1``)."""
+    def __init__(self, target: Image, structures: list[Structure], results: dict[str, StructureResult], vesselness: np.ndarray, vessels: np.ndarray,
+                 engine: str, overwrite: bool = False, grid: WorkingGrid | None = None):
+        """``structures``' masks become one label map (structure ``n`` in ``structures`` -> value ``n + 1``);
+        ``vesselness`` and ``vessels`` lie on ``grid``'s working grid (default: the target's own)."""
         super().__init__(target, dict(results))
         self.structures = {s.name: s for s in structures}
         self.values = {s.name: index + 1 for index, s in enumerate(structures)}
         self.vesselness, self.vessels, self.engine, self.overwrite = vesselness, vessels, engine, overwrite
+        self.grid = grid or WorkingGrid(vesselness.shape, vesselness.shape)
         self.label_map = self._label_map()
 
     def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
@@ -60,17 +65,18 @@ class VesselSession(Session):
         self.label_map, self.results = snapshot[0], dict(snapshot[1])
 
     def _label_map(self) -> np.ndarray:
-        label_map = np.zeros(self.vesselness.shape, np.int32)
+        label_map = np.zeros(self.grid.shape, np.int32)
         for name, item in self.results.items():
             if item.found:
                 label_map[item.mask[0] & (label_map == 0)] = self.values[name]
-        return label_map
+        return self.grid.labels(label_map)
 
     def _set(self, label_map: np.ndarray) -> None:
         self.label_map = label_map
+        on_target = self.grid.back(label_map)
         for name, value in self.values.items():
             previous = self.results.get(name)
-            mask = (label_map == value)[None]
+            mask = (on_target == value)[None]
             confidence = previous.confidence if previous else 0.0
             prompts = previous.prompts if previous else {}
             self.results[name] = StructureResult(self.structures[name], mask, confidence, self.engine, prompts, message="" if mask.any() else "not found")
@@ -85,4 +91,4 @@ class VesselSession(Session):
         """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
         if not prompt.points:
             raise InputError("a vessel correction needs points (a box is not used on vessels)")
-        return [(int(round(j)), int(round(i))) for i, j, _k in prompt.points]
+        return [self.grid.to_working(int(round(j)), int(round(i))) for i, j, _k in prompt.points]
