@@ -271,3 +271,10 @@ def test_an_angiogram_at_twice_the_resolution_gets_the_same_segments_on_its_own_
     corrected = on_big.session.reprompt("S7_LAD_mid", Prompt(points=[_ij(start), _ij(end)], labels=[1, 1]))
     truth_big = np.kron(truth.masks["S7_LAD_mid"], np.ones((1, 2, 2), bool))
     assert corrected.mask.shape == (1, 1024, 1024) and dice(corrected.mask, truth_big) > 0.6
+
+
+def test_a_segment_the_reference_lacks_is_reported_so(pair):
+    reference, target, _ = pair
+    result = create_engine("vessels", {"top_k": 1}).run(Request([reference], target, ["S7_LAD_mid", "S1_RCA_proximal"]))
+    assert result.get("S7_LAD_mid").found
+    assert not result.get("S1_RCA_proximal").found and result.get("S1_RCA_proximal").message == "has no pixels in the reference"

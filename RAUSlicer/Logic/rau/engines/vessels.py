@@ -168,7 +168,7 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         value = values[structure.name]
         mask = (label_map == value)[None] if value in centrelines else None
         fact = facts[value]
-        message = "" if mask is not None and mask.any() else "no support along the target's vessels"
+        message = "" if mask is not None and mask.any() else "no support along the target's vessels" if fact["references"] else "has no pixels in the reference"
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
     return results, centrelines
