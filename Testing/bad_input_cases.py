@@ -126,6 +126,7 @@ def _manifests(folder: Path) -> None:
     (folder / "semicolons.csv").write_text(f"{MANIFEST_HEADER.replace(',', ';')}\n{manifest_row().replace(',', ';')}\n")
     (folder / "half_spacing.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row(target_spacing='')}\n")
     (folder / "missing_file.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt.png', 'gone.png')}\n")
+    (folder / "typo_column.csv").write_text(f"{MANIFEST_HEADER},structure\n{manifest_row()},head\n")
     (folder / "repeated_row.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row()}\n")
     (folder / "two_spacings.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(target_spacing='0.5').replace('ref', './ref')}\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")

@@ -136,6 +136,7 @@ CASES = {
     "manifest spacing 0": (evaluate(manifest="zero_spacing.csv"), "zero_spacing.csv line 2: reference_spacing must be a positive number"),
     "manifest empty field": (evaluate(manifest="empty_field.csv"), "empty_field.csv line 2: empty target_labels"),
     "manifest file missing": (evaluate(manifest="missing_file.csv"), "missing_file.csv line 2: target_image"),
+    "manifest column misspelt": (evaluate(manifest="typo_column.csv"), "typo_column.csv: column 'structure' is not one rau reads; did you mean 'structures'?"),
     "manifest row repeated": (evaluate(manifest="repeated_row.csv"), "repeated_row.csv line 3: repeats a reference of the case that line 2 starts"),
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),

@@ -48,7 +48,9 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
     path = Path(path)
     required = tuple(c for c in REQUIRED_COLUMNS if truth or c != "target_labels")
     cases: dict[tuple, tuple[int, Case]] = {}
-    for line, row in validation.read_table(path, required, "manifest"):
+    rows = validation.read_table(path, required, "manifest")
+    check_column_names(rows[0][1], path)
+    for line, row in rows:
         paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c)}
         label_table = validation.existing_file(row, "label_table", path, line) if row.get("label_table") else None
         row_case = Case(
@@ -71,6 +73,17 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference)")
         case.references.append(reference)
     return [case for _, case in cases.values()]
+
+
+def check_column_names(row: dict, path: Path) -> None:
+    """Other columns are allowed (notes, groups), but one a letter or two from a column rau reads is a typo."""
+    import difflib
+
+    known = (*COLUMNS, "structures")
+    for column in row:
+        close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
+        if column not in known and close:
+            raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
 
 def check_same_case(case: Case, row: Case, where: str, first_line: int) -> None:
