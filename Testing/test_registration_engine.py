@@ -187,3 +187,13 @@ def test_an_empty_reference_structure_asked_for_is_reported_as_empty(hc18):
     result = create_engine("registration", {"deformable": False}).run(Request([empty], hc18["002"].image, ["fetal head", "not drawn"]))
     assert result.get("fetal head").found
     assert not result.get("not drawn").found and result.get("not drawn").message == "has no voxels in the reference"
+
+
+def test_one_structure_name_alone_and_a_hand_edit_of_the_wrong_shape(hc18):
+    from rau.errors import InputError
+
+    request = Request([hc18["001"]], hc18["002"].image, "label_255")
+    assert request.labels().names == ["label_255"]  # not its letters
+    result = create_engine("registration", {"deformable": False}).run(request)
+    with pytest.raises(InputError, match="the edited mask of 'label_255' has shape \\(1, 5, 5\\); the target's is"):
+        result.session.edit("label_255", np.zeros((1, 5, 5), bool))

@@ -70,6 +70,9 @@ class Session(abc.ABC):
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here)."""
         name = self._name(name)
+        mask = np.asarray(mask, bool)
+        if mask.shape != self.target.shape:
+            raise InputError(f"the edited mask of {name!r} has shape {mask.shape}; the target's is {self.target.shape}")
         current = self.results[name]
         if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
             return

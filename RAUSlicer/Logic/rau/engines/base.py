@@ -45,11 +45,15 @@ class Reference:
 
 @dataclass
 class Request:
-    """One target to segment like the references. ``structures``: names, or None for all."""
+    """One target to segment like the references. ``structures``: names (one name alone is fine), or None for all."""
 
     references: list[Reference]
     target: Image
     structures: list[str] | None = None
+
+    def __post_init__(self):
+        if isinstance(self.structures, str):  # a lone name, not its letters
+            self.structures = [self.structures]
 
     def labels(self) -> LabelSet:
         """The structures to find: those named (unknown names raise), else every structure
