@@ -27,10 +27,19 @@ def files(shared_data):
     return folder / "arcade_train_928_img.png", folder / "arcade_train_928_lab.png", folder / "arcade_train_204_img.png", folder / "labels.csv"
 
 
-def run_vessels(files):
+def run_vessels(files, size: int = 512):
+    """The engine on the pair; ``size`` px: the target film at another resolution (same field of view)."""
     image, labels, target, table = files
     reference = load_reference(image, labels, 1.0, table)
-    return create_engine("vessels", {"top_k": 1}).run(Request([reference], read_image(target, 1.0)))
+    target = read_image(target, 1.0)
+    if size != 512:
+        from skimage.transform import resize
+
+        from rau.image import Image
+
+        enlarged = resize(target.array[0].astype(float), (size, size), order=1, preserve_range=True)
+        target = Image(enlarged[None], (512 / size, 512 / size, 1.0), ndim=2)
+    return create_engine("vessels", {"top_k": 1}).run(Request([reference], target))
 
 
 def rename_prompt(mask: np.ndarray) -> tuple[Prompt, tuple[int, int]]:
@@ -54,11 +63,12 @@ def test_the_session_names_every_structure_a_correction_changed(files):
     assert session.changed == (RIGHT,)
 
 
-def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(files, mrml_scene):
+@pytest.mark.parametrize("size", [512, 1024])
+def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(files, mrml_scene, size):
     from rau.mrml import Correction, add_result_node, add_volume_node
     from rau.mrml.segments import require_segment_id, segment_mask
 
-    result = run_vessels(files)
+    result = run_vessels(files, size)
     node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
 
     def masks():
