@@ -160,6 +160,13 @@ def test_overlapping_structures_are_kept_whole_in_the_seg_nrrd_and_by_correct(hc
                  "--outside", f"{i},{j - 5}", "--out", str(out), "--seg-nrrd"]) == 0
     corrected = read_segmentation(hc18_case / "out" / "corrected.seg.nrrd").masks
     np.testing.assert_array_equal(corrected["fetal head"], head_before)  # untouched, though the label map hid it
+    for name in ("fetal head", "head and surroundings"):  # a click far away changes nothing, shared voxels included
+        out = hc18_case / "out" / f"far {name}.nii.gz"  # the run wrote a .seg.nrrd, so the correction writes one too
+        assert main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", name,
+                     "--outside", "2,2", "--out", str(out)]) == 0
+        again = read_segmentation(out.with_name(f"far {name}.seg.nrrd")).masks
+        saved = read_segmentation(hc18_case / "out" / "target.seg.nrrd").masks
+        assert all(np.array_equal(again[n], saved[n]) for n in saved), name
 
 
 def test_a_correction_that_changes_nothing_says_so(hc18_case, capsys):  # noqa: F811

@@ -139,3 +139,7 @@ def test_a_target_stored_along_j_keeps_its_own_voxel_indices_in_results_and_corr
                      "--out", str(tmp_path / f"{name}.nii.gz")]) == 0, capsys.readouterr().err
         corrected[name] = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / f"{name}.nii.gz")))
     assert not corrected["file"][k, 0, i] and np.array_equal(corrected["file"], corrected["plane"])
+    assert main(["correct", str(tmp_path / "out.result.json"), "--structure", "label_1", "--box", f"{i - 30},0,{k - 30},{i + 30},0,{k + 30}",
+                 "--out", str(tmp_path / "boxed.nii.gz")]) == 0, capsys.readouterr().err
+    boxed = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "boxed.nii.gz")))
+    assert boxed[k, 0, i] and not boxed[: k - 30].any() and not boxed[:, :, i + 31 :].any()

@@ -119,6 +119,37 @@ def test_update_changes_one_segment_and_undo_restores_manual_edits(mrml_scene, l
     assert [call[0] for call in result.session.calls] == ["reprompt", "propagate"]
 
 
+class GrowingSession(Session):
+    """A stand-in session on the real interface: each inside point adds its voxel to the structure."""
+
+    def __init__(self, result):
+        super().__init__(result.target, {item.structure.name: item for item in result.structures})
+
+    def _reprompt(self, name, prompt: Prompt, progress) -> StructureResult:
+        (i, j, k), = prompt.points
+        current = self.results[name]
+        return StructureResult(current.structure, current.mask | box_mask(self.target, (k, k + 1), (j, j + 1), (i, i + 1)), 0.9, "session")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_overlapping_segments_keep_their_shared_voxels(mrml_scene, labels, grid, overwrite):
+    """Liver and spleen overlap (layers); growing the liver gives way, or takes, only where it grows."""
+    result = result_for(grid, labels)
+    result.session = GrowingSession(result)
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    before = segmentation_from_node(node, grid).masks
+    shared = before["liver"] & before["spleen"]
+    assert shared.any()
+    correction = Correction(result, node, overwrite=overwrite)
+    correction.update("liver", Prompt(points=[(0, 9, 7)], labels=[1]))  # far from the spleen
+    correction.update("liver", Prompt(points=[(10, 8, 6)], labels=[1]))  # a spleen voxel the liver did not hold
+    after = segmentation_from_node(node, grid).masks
+    grown = box_mask(grid, (7, 8), (9, 10), (0, 1)) | (box_mask(grid, (6, 7), (8, 9), (10, 11)) if overwrite else False)
+    assert np.array_equal(after["liver"], before["liver"] | grown)
+    assert np.array_equal(after["spleen"], before["spleen"] & ~box_mask(grid, (6, 7), (8, 9), (10, 11)) if overwrite else before["spleen"])
+    assert (after["liver"] & after["spleen"] == shared).all()
+
+
 def test_correction_needs_a_session(mrml_scene, labels, grid):
     result = result_for(grid, labels)
     node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
@@ -187,10 +218,10 @@ def test_a_corrected_segment_gives_way_to_the_others_unless_overwrite(mrml_scene
     node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
     spleen = segmentation_from_node(node, grid).masks["spleen"]
     correction = Correction(result, node, overwrite=overwrite)
-    item = correction.update("liver", Prompt(points=[(5, 5, 3)], labels=[1]))  # a 2x2x2 box, half of it in the spleen
+    item = correction.update("liver", Prompt(points=[(9, 4, 3)], labels=[1]))  # a 2x2x2 box, half of it in the spleen
     after = segmentation_from_node(node, grid)
-    asked = box_mask(grid, (3, 5), (5, 7), (5, 7))
-    assert (asked & spleen).sum() == 4
+    asked = box_mask(grid, (3, 5), (4, 6), (9, 11))
+    assert (asked & spleen).sum() == 4 and not (asked & labels.masks["liver"]).any()  # voxels the liver takes anew
     if overwrite:
         assert np.array_equal(after.masks["liver"], asked) and np.array_equal(after.masks["spleen"], spleen & ~asked)
     else:

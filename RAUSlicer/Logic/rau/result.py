@@ -56,18 +56,22 @@ class Result:
         raise KeyError(name)
 
     def put(self, item: StructureResult, overwrite: bool = False) -> StructureResult:
-        """Replace the structure ``item`` corrects. Without ``overwrite`` it gives way to the other
-        structures (they stay bit-identical); with ``overwrite`` they lose the voxels it covers."""
+        """Replace the structure ``item`` corrects. Voxels it already held stay, shared or not (structures
+        may overlap, e.g. the layers of a ``.seg.nrrd``). Of the voxels it newly takes, without ``overwrite``
+        it gives way to the other structures (they stay bit-identical); with ``overwrite`` they lose them."""
         name = item.structure.name
+        before = self.get(name)
+        held = before.mask if before.found else np.zeros(self.target.shape, bool)
         others = [s for s in self.structures if s.found and s.structure.name != name]
         if item.found and others and not overwrite:
-            item = replace(item, mask=item.mask & ~np.any([s.mask for s in others], axis=0), box=None)
+            item = replace(item, mask=item.mask & ~(np.any([s.mask for s in others], axis=0) & ~held), box=None)
+        gained = item.mask & ~held if item.found else None
         updated = []
         for current in self.structures:
             if current.structure.name == name:
                 current = item
-            elif overwrite and item.found and current.found and (current.mask & item.mask).any():
-                current = replace(current, mask=current.mask & ~item.mask, box=None)
+            elif overwrite and item.found and current.found and (current.mask & gained).any():
+                current = replace(current, mask=current.mask & ~gained, box=None)
             updated.append(current)
         self.structures = updated
         return item

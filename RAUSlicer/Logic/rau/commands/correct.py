@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--stroke", action="append", nargs="+", default=[], metavar="I,J[,K]", help="a short line of inside voxels through these points (repeat for several strokes)")
     parser.add_argument("--box", metavar="I0,J0[,K0],I1,J1[,K1]", help="keep the structure inside this voxel box (corners inclusive)")
     parser.add_argument("--out", required=True, help="output label map, e.g. out/target.corrected.nii.gz")
-    parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
+    parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it (always when the corrected run wrote one)")
     parser.add_argument("--overwrite-others", action="store_true", help="the corrected structure takes voxels from the others (default: it gives way)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.set_defaults(run=run)
@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     saved_path = Path(args.result)
     saved, inputs = read_saved(saved_path)
-    paths = output_paths(Path(args.out), args.seg_nrrd)
+    paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
@@ -139,7 +139,7 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
     inside += [voxel for stroke in args.stroke for voxel in stroke_points([_voxel(text, target, "--stroke") for text in stroke])]
     points = inside + [_voxel(text, target, "--outside") for text in args.outside]
     labels = [1] * len(inside) + [0] * len(args.outside)
-    box = _box(args.box, target.ndim) if args.box else None
+    box = _box(args.box, target) if args.box else None
     if not points and box is None:
         raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
     return Prompt(points=points, labels=labels, box=box)
@@ -159,8 +159,10 @@ def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
     return tuple(values + [0]) if len(values) == 2 else target.working_index(values)
 
 
-def _box(text: str, ndim: int) -> Box:
-    values = _numbers(text, "--box")
+def _box(text: str, target) -> Box:
+    values, ndim = _numbers(text, "--box"), target.ndim
+    if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
+        values = [*target.working_index(values[:3])[:2], *target.working_index(values[3:])[:2]]
     if len(values) != 2 * ndim:
         raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
     first, second = values[:ndim] + [0] * (3 - ndim), values[ndim:] + [0] * (3 - ndim)

@@ -27,9 +27,9 @@ class Correction:
     Only the segments the session changed are written (``session.changed``: the corrected one, and the
     old owner of a renamed vessel piece). Each change first saves those segments as they are in the
     node (manual edits included), so :meth:`undo` brings back exactly what was there.
-    Without ``overwrite`` the new mask gives way to the node's other segments, as
-    :meth:`rau.result.Result.put` does for ``rau correct`` (so an exported label map keeps them whole);
-    with ``overwrite`` it clears their voxels under it.
+    Without ``overwrite`` the new mask gives way to the node's other segments where it takes new voxels,
+    as :meth:`rau.result.Result.put` does for ``rau correct`` (voxels a segment already shared with another
+    layer stay); with ``overwrite`` it clears their voxels under the voxels it takes.
     """
 
     def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False):
@@ -82,10 +82,11 @@ class Correction:
         session = self.result.session
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
+        snapshots = {n: self._snapshot(n) for n in items}
         if not self.overwrite:
             taken = self._voxels_of_others(set(items))
-            items = {n: _without(written, taken) for n, written in items.items()}
-        self._undo[name] = (self._undo.get(name, []) + [{n: self._snapshot(n) for n in items}])[-UNDO_DEPTH:]
+            items = {n: _without(written, taken & ~snapshots[n].mask) for n, written in items.items()}
+        self._undo[name] = (self._undo.get(name, []) + [snapshots])[-UNDO_DEPTH:]
         for written in items.values():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]

@@ -84,7 +84,7 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     """Set the segment called ``name`` (created when missing) to ``mask`` on ``geometry``; return its id.
 
     Only the box around the segment's old and new voxels is sent. Other segments keep their voxels (the new
-    one may overlap them) unless ``overwrite``, which clears them under the new mask.
+    one may overlap them) unless ``overwrite``, which clears them under the voxels the segment newly takes.
     ``structure`` gives the color and terminology of a new segment.
     """
     segmentation = node.GetSegmentation()
@@ -94,13 +94,14 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     if mask.shape != geometry.shape:
         raise GeometryError(f"mask for {name!r} has shape {mask.shape}, the grid has {geometry.shape}")
     segment_id = segment_id_by_name(node, name) or _add_segment(node, name, structure)
+    gained = mask & ~segment_mask(node, segment_id, geometry)
     _replace_mask(node, segment_id, mask, geometry)
     if overwrite:
         for other in range(segmentation.GetNumberOfSegments()):
             other_id = segmentation.GetNthSegmentID(other)
             other_mask = segment_mask(node, other_id, geometry) if other_id != segment_id else None
-            if other_mask is not None and (other_mask & mask).any():
-                _replace_mask(node, other_id, other_mask & ~mask, geometry)
+            if other_mask is not None and (other_mask & gained).any():
+                _replace_mask(node, other_id, other_mask & ~gained, geometry)
     return segment_id
 
 
