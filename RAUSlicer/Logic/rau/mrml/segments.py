@@ -94,20 +94,20 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     if mask.shape != geometry.shape:
         raise GeometryError(f"mask for {name!r} has shape {mask.shape}, the grid has {geometry.shape}")
     segment_id = segment_id_by_name(node, name) or _add_segment(node, name, structure)
-    gained = mask & ~segment_mask(node, segment_id, geometry)
-    _replace_mask(node, segment_id, mask, geometry)
+    old = segment_mask(node, segment_id, geometry)
+    _replace_mask(node, segment_id, old, mask, geometry)
     if overwrite:
+        gained = mask & ~old
         for other in range(segmentation.GetNumberOfSegments()):
             other_id = segmentation.GetNthSegmentID(other)
             other_mask = segment_mask(node, other_id, geometry) if other_id != segment_id else None
             if other_mask is not None and (other_mask & gained).any():
-                _replace_mask(node, other_id, other_mask & ~gained, geometry)
+                _replace_mask(node, other_id, other_mask, other_mask & ~gained, geometry)
     return segment_id
 
 
-def _replace_mask(node, segment_id: str, mask: np.ndarray, geometry: Image) -> None:
-    """Make one segment equal ``mask``, sending only the box around its old and new voxels."""
-    old = segment_mask(node, segment_id, geometry)
+def _replace_mask(node, segment_id: str, old: np.ndarray, mask: np.ndarray, geometry: Image) -> None:
+    """Make one segment, now ``old``, equal ``mask``, sending only the box around its old and new voxels."""
     if np.array_equal(old, mask):
         return
     box = Box.from_mask(old | mask)
