@@ -121,16 +121,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
     def request(self, referenceVolume, referenceSegmentation, targetVolume, structures=None):
         """A ``rau`` request read from the nodes (main thread: touches MRML)."""
         importRau()
-        from rau.engines import Reference, Request
-        from rau.mrml import image_from_volume_node, segmentation_from_node
+        from rau.mrml import request_from_nodes
 
-        referenceImage = image_from_volume_node(referenceVolume)
-        reference = Reference(
-            referenceImage,
-            segmentation_from_node(referenceSegmentation, referenceImage, structures),
-            name=referenceVolume.GetName(),
-        )
-        return Request([reference], image_from_volume_node(targetVolume), list(structures) if structures else None)
+        return request_from_nodes(referenceVolume, referenceSegmentation, targetVolume, structures)
 
     @staticmethod
     def runEngine(engineName, options, request, progress=None, server=""):

@@ -198,8 +198,11 @@ def test_label_table_names_are_trimmed_and_a_value_named_twice_is_refused(tmp_pa
     with pytest.raises(InputError, match=r"twice.csv: label value 3 is named twice \('head' and 'skull'\)"):
         read_label_table(tmp_path / "twice.csv")
     (tmp_path / "names.csv").write_text("value,name\n1,head\n2,Head\n")
-    with pytest.raises(InputError, match="names.csv: duplicate structure names"):
+    with pytest.raises(InputError, match="names.csv: structure names 'head' and 'Head' are one name to RAUSlicer"):
         read_label_table(tmp_path / "names.csv")
+    (tmp_path / "marks.csv").write_text("value,name\n1,?\n2,!\n3,?\n")  # punctuation-only names are names too
+    with pytest.raises(InputError, match="marks.csv: the structure name '\\?' appears twice"):
+        read_label_table(tmp_path / "marks.csv")
 
 
 def test_a_table_saved_with_semicolons_gets_a_clear_error(tmp_path):

@@ -48,6 +48,19 @@ def test_points_follow_the_markups_parent_transform(mrml_scene, grid):
     assert prompt_from_markups(grid, positive).points == [(4, 4, 5)]
 
 
+def test_roi_aligned_with_an_oblique_target_gives_exactly_its_voxels(mrml_scene, grid):
+    """An ROI turned with the target's axes (Slicer offers this) covers its voxels, not the world bounding box."""
+    low, high = np.array([2, 3, 1]), np.array([6, 7, 5])
+    roi = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box")
+    frame = np.eye(4)
+    frame[:3, :3] = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(grid.direction).reshape(3, 3)  # the grid's axes in RAS
+    roi.SetAndObserveObjectToNodeMatrix(slicer.util.vtkMatrixFromArray(frame))
+    roi.SetCenterWorld(ras_of(grid, (low + high) / 2))
+    roi.SetSize(((high - low) * np.asarray(grid.spacing)).tolist())
+    box = prompt_from_markups(grid, roi=roi).box
+    assert (box.lower, box.upper) == (tuple(low), tuple(high + 1))
+
+
 def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):
     axis_aligned = grid.__class__(grid.array, spacing=(1.0, 2.0, 3.0), origin=(0, 0, 0))  # LPS identity
     roi = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box")
@@ -227,6 +240,33 @@ def test_a_corrected_segment_gives_way_to_the_others_unless_overwrite(mrml_scene
     else:
         assert np.array_equal(after.masks["liver"], asked & ~spleen) and np.array_equal(after.masks["spleen"], spleen)
         assert np.array_equal(item.mask, asked & ~spleen) and np.array_equal(result.get("liver").mask, item.mask)
+    correction.undo("liver")  # the spleen gets back the voxels the liver took from it
+    undone = segmentation_from_node(node, grid).masks
+    assert np.array_equal(undone["liver"], labels.masks["liver"]) and np.array_equal(undone["spleen"], spleen)
+
+
+def test_a_moved_result_refuses_corrections_until_it_is_back(mrml_scene, labels, grid):
+    """Clicks are turned into voxels of the target where it was at Run: after the transform changed, refuse."""
+    result = result_for(grid, labels)
+    result.session = RecordingSession(result, labels.labels.get("liver"))
+    target = add_volume_node(grid, "target", mrml_scene)
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    target.SetAndObserveTransformNodeID(transform.GetID())
+    node = add_result_node(result, target)
+    correction = Correction(result, node)
+    correction.update("liver", Prompt(points=[(4, 5, 6)], labels=[1]))
+    before = segmentation_from_node(node, grid).masks
+    shifted = np.eye(4)
+    shifted[:3, 3] = (9.0, 0.0, 0.0)
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(shifted))
+    with pytest.raises(ValueError, match="'target.*' was moved .* after Run"):
+        correction.update("liver", Prompt(points=[(2, 2, 2)], labels=[1]))
+    with pytest.raises(ValueError, match="was moved"):
+        correction.undo("liver")
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.eye(4)))
+    assert all(np.array_equal(segmentation_from_node(node, grid).masks[n], before[n]) for n in before)
+    correction.undo("liver")
+    assert np.array_equal(segmentation_from_node(node, grid).masks["liver"], labels.masks["liver"])
 
 
 def test_a_session_does_not_outlive_its_node_when_the_scene_is_cleared(mrml_scene, labels, grid):

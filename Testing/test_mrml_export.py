@@ -53,6 +53,15 @@ def test_export_refuses_to_overwrite_unless_asked(mrml_scene, labels, grid, tmp_
     export_label_map(node, grid, path, overwrite=True)
 
 
+@pytest.mark.parametrize("name", ["result.txt", "result", "result.nii.gz.bak", "result.png", "result.seg.nrrd"])
+def test_a_label_map_export_needs_a_label_map_name(mrml_scene, labels, grid, tmp_path, name):
+    """Not SimpleITK's "unable to determine ImageIO writer" about a hidden temporary file: the name the user gave."""
+    node = add_segmentation_node(labels, "result", mrml_scene)
+    with pytest.raises(ValueError, match=f"export file {tmp_path / name}: name it"):
+        export_label_map(node, grid, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_seg_nrrd_export_round_trips_through_slicerio(mrml_scene, labels, grid, tmp_path):
     node = add_segmentation_node(labels, "result", mrml_scene)
     node.GetSegmentation().GetSegment(node.GetSegmentation().GetSegmentIdBySegmentName("spleen")).SetTag("RAUSlicer", "{}")

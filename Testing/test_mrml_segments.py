@@ -9,6 +9,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
 
+from rau.errors import InputError  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.io import read_image, read_segmentation  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
@@ -18,6 +19,7 @@ from rau.mrml import (  # noqa: E402
     add_volume_node,
     image_from_volume_node,
     read_rau_tag,
+    request_from_nodes,
     segmentation_from_node,
     write_segment_mask,
     write_structure_result,
@@ -180,3 +182,23 @@ def test_result_for_a_new_node_does_not_touch_the_reference(mrml_scene, labels, 
         assert np.array_equal(before.masks[name], after.masks[name])
     assert not segmentation_from_node(node, grid).masks["liver"].any()
 
+
+def test_segment_names_rau_cannot_tell_apart_are_named_with_their_node(mrml_scene, labels, grid):
+    node = add_segmentation_node(labels, "my segmentation", mrml_scene)
+    segmentation = node.GetSegmentation()
+    segmentation.GetSegment(segmentation.GetSegmentIdBySegmentName("spleen")).SetName("Liver ")
+    with pytest.raises(InputError, match="segmentation 'my segmentation': structure names 'liver' and 'Liver ' are one name"):
+        segmentation_from_node(node, grid)
+    for index, name in enumerate(["?", "!", "--"]):  # punctuation-only names are distinct names
+        segmentation.GetNthSegment(index).SetName(name)
+    assert segmentation_from_node(node, grid).labels.names == ["?", "!", "--"]
+
+
+def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid):
+    volume = add_volume_node(grid, "target", mrml_scene)
+    node = add_segmentation_node(labels, "reference labels", mrml_scene)
+    for missing, given in (("reference volume", (None, node, volume)), ("reference segmentation", (volume, None, volume)),
+                           ("target volume", (volume, node, None))):
+        with pytest.raises(InputError, match=f"no {missing} selected"):
+            request_from_nodes(*given)
+    assert request_from_nodes(volume, node, volume, ["spleen"]).structures == ["spleen"]

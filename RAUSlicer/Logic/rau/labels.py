@@ -35,8 +35,8 @@ def default_color(value: int) -> tuple[float, float, float]:
 
 
 def normalize_name(name: str) -> str:
-    """Name key used for matching: case, spaces, dashes and underscores ignored."""
-    return "".join(ch for ch in name.lower() if ch.isalnum())
+    """Name key used for matching: case, spaces and punctuation ignored (a name of punctuation only is its own key)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum()) or name.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,14 @@ class LabelSet:
 
     def __post_init__(self):
         object.__setattr__(self, "structures", tuple(self.structures))
-        keys = [normalize_name(s.name) for s in self.structures]
-        if len(set(keys)) != len(keys):
-            raise InputError(f"duplicate structure names in {[s.name for s in self.structures]}")
+        seen = {}
+        for structure in self.structures:
+            key, name = normalize_name(structure.name), structure.name
+            if key in seen:
+                raise InputError(f"the structure name {name!r} appears twice" if seen[key] == name else
+                                 f"structure names {seen[key]!r} and {name!r} are one name to RAUSlicer, which ignores case, "
+                                 "spaces and punctuation when it matches names; rename one")
+            seen[key] = name
 
     @classmethod
     def from_values(cls, values, names: dict[int, str] | None = None) -> "LabelSet":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
+from rau.mrml.geometry import node_to_world
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
 from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
 from rau.result import Result, StructureResult
@@ -26,10 +27,14 @@ class Correction:
 
     Only the segments the session changed are written (``session.changed``: the corrected one, and the
     old owner of a renamed vessel piece). Each change first saves those segments as they are in the
-    node (manual edits included), so :meth:`undo` brings back exactly what was there.
+    node (manual edits included), and with ``overwrite`` also the segments it takes voxels from, so
+    :meth:`undo` brings back exactly what was there.
     Without ``overwrite`` the new mask gives way to the node's other segments where it takes new voxels,
     as :meth:`rau.result.Result.put` does for ``rau correct`` (voxels a segment already shared with another
     layer stay); with ``overwrite`` it clears their voxels under the voxels it takes.
+
+    The session works on the target's voxels where they were at Run. If the node's transform has changed
+    since, every correction and undo is refused (a click would land on other voxels than it was placed on).
     """
 
     def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False):
@@ -37,6 +42,7 @@ class Correction:
             raise ValueError(f"the {result.engine!r} engine keeps no session; re-run with an engine that supports corrections")
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
         self._undo: dict[str, list[dict[str, _Snapshot]]] = {}
+        self._placed = node_to_world(node)
 
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
@@ -50,6 +56,7 @@ class Correction:
 
     def sync(self, name: str) -> None:
         """Tell the session about hand edits of ``name`` in the node, so a correction starts from them."""
+        self._check_in_place()
         self.result.session.edit(name, segment_mask(self.node, require_segment_id(self.node, name), self.result.target))
 
     def can_undo(self, name: str) -> bool:
@@ -59,6 +66,7 @@ class Correction:
         """Put back the segments as they were before the last update or propagate of ``name``."""
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
+        self._check_in_place()
         snapshots = self._undo[name].pop()
         if self.result.session.can_undo(name):
             self.result.session.undo(name)
@@ -68,22 +76,31 @@ class Correction:
             segment.SetTag(RAU_TAG, snapshot.tag)
             Logic.SetSegmentStatus(segment, snapshot.status)
 
+    def _check_in_place(self) -> None:
+        """Refuse to go on when the node was moved (its transform changed) after Run."""
+        if not np.allclose(node_to_world(self.node), self._placed, atol=1e-6):
+            raise ValueError(f"{self.node.GetName()!r} was moved (its transform changed) after Run; corrections follow "
+                             "the target as it was at Run: put the transform back, or press Run again")
+
     def _segment(self, name: str):
         return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))
 
-    def _snapshot(self, name: str) -> _Snapshot:
+    def _snapshot(self, name: str, mask: np.ndarray | None = None) -> _Snapshot:
         segment = self._segment(name)
-        mask = segment_mask(self.node, require_segment_id(self.node, name), self.result.target)
+        mask = segment_mask(self.node, require_segment_id(self.node, name), self.result.target) if mask is None else mask
         return _Snapshot(mask, tag_text(segment), Logic.GetSegmentStatus(segment))
 
     def apply(self, name: str, item: StructureResult) -> StructureResult:
         """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread),
         and the session's answers for the other structures that correction changed."""
+        self._check_in_place()
         session = self.result.session
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
         snapshots = {n: self._snapshot(n) for n in items}
-        if not self.overwrite:
+        if self.overwrite:  # the segments it takes voxels from come back on undo too
+            snapshots.update(self._overwritten(items, snapshots))
+        else:
             taken = self._voxels_of_others(set(items))
             items = {n: _without(written, taken & ~snapshots[n].mask) for n, written in items.items()}
         self._undo[name] = (self._undo.get(name, []) + [snapshots])[-UNDO_DEPTH:]
@@ -92,15 +109,29 @@ class Correction:
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return items[name]
 
+    def _overwritten(self, items: dict[str, StructureResult], snapshots: dict[str, _Snapshot]) -> dict[str, _Snapshot]:
+        """Snapshots of the node's other segments that writing ``items`` with overwrite takes voxels from."""
+        gained = np.zeros(self.result.target.shape, bool)
+        for n, written in items.items():
+            if written.found:
+                gained |= written.mask & ~snapshots[n].mask
+        return {other: self._snapshot(other, mask) for other, mask in self._others(set(items)) if (mask & gained).any()}
+
     def _voxels_of_others(self, written: set[str]) -> np.ndarray:
         """The voxels of the node's segments that this change does not write."""
-        segmentation = self.node.GetSegmentation()
         taken = np.zeros(self.result.target.shape, bool)
+        for _, mask in self._others(written):
+            taken |= mask
+        return taken
+
+    def _others(self, written: set[str]):
+        """(name, mask) of each of the node's segments that this change does not write."""
+        segmentation = self.node.GetSegmentation()
         for index in range(segmentation.GetNumberOfSegments()):
             segment_id = segmentation.GetNthSegmentID(index)
-            if segmentation.GetSegment(segment_id).GetName() not in written:
-                taken |= segment_mask(self.node, segment_id, self.result.target)
-        return taken
+            name = segmentation.GetSegment(segment_id).GetName()
+            if name not in written:
+                yield name, segment_mask(self.node, segment_id, self.result.target)
 
 
 def _without(item: StructureResult, taken: np.ndarray) -> StructureResult:

@@ -8,6 +8,7 @@ import slicer
 
 from rau.image import Image
 from rau.io import atomic_path, write_label_map
+from rau.io.outputs import label_map_suffix
 from rau.mrml.segments import segmentation_from_node
 
 
@@ -16,6 +17,9 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
 
     Values follow segment order; where segments overlap, the later one wins.
     """
+    suffix = label_map_suffix(path, "export file")
+    if suffix == ".seg.nrrd" or (suffix == ".png" and geometry.ndim != 2):
+        raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     return write_label_map(segmentation_from_node(node, geometry), path, overwrite=overwrite)
 
 

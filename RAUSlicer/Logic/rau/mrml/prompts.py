@@ -10,6 +10,7 @@ placed on.
 from __future__ import annotations
 
 import numpy as np
+from slicer.util import arrayFromVTKMatrix
 
 from rau.boxes import Box
 from rau.engines.base import Prompt
@@ -42,11 +43,13 @@ def points_of(node) -> list[list[float]]:
 
 
 def box_from_roi(target: Image, roi) -> Box:
-    """The target voxels whose centres lie inside the ROI's world bounds."""
+    """The target voxels whose centres lie inside the ROI: the voxel box around the ROI's eight corners
+    (in the ROI's own, possibly turned frame, so an ROI aligned with an oblique target gives exactly its voxels)."""
     bounds = [0.0] * 6
-    roi.GetRASBounds(bounds)
-    corners = np.array([[x, y, z] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
-    ijk = target.volume().to_index(lps_to_ras(corners))
+    roi.GetObjectBounds(bounds)
+    corners = np.array([[x, y, z, 1.0] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
+    world = (arrayFromVTKMatrix(roi.GetObjectToWorldMatrix()) @ corners.T).T[:, :3]
+    ijk = target.volume().to_index(lps_to_ras(world))
     box = Box(np.ceil(ijk.min(axis=0) - 1e-6), np.floor(ijk.max(axis=0) + 1e-6) + 1).clip(target)
     if box.empty:
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")

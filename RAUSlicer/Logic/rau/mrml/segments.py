@@ -13,6 +13,7 @@ import slicer
 from slicerio.segmentation import terminology_entry_from_string, terminology_entry_to_string
 
 from rau.boxes import Box
+from rau.errors import InputError
 from rau.image import GeometryError, Image
 from rau.labels import LabelSet, Segmentation, Structure
 from rau.mrml.geometry import node_to_world, oriented_array, oriented_image
@@ -55,6 +56,8 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
 
     Label values follow segment order (1, 2, ...); names, colors and terminology are kept.
     """
+    if node is None or not node.IsA("vtkMRMLSegmentationNode"):
+        raise GeometryError(f"expected a segmentation, got {node.GetClassName() if node is not None else 'nothing'}")
     segmentation = node.GetSegmentation()
     segment_ids = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
     if names is not None:
@@ -66,7 +69,11 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
         structures.append(structure)
         masks[structure.name] = segment_mask(node, segment_id, geometry)
     blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
-    return Segmentation(blank, LabelSet(tuple(structures)), masks)
+    try:
+        labels = LabelSet(tuple(structures))
+    except InputError as error:
+        raise InputError(f"segmentation {node.GetName()!r}: {error}") from None
+    return Segmentation(blank, labels, masks)
 
 
 def require_segment_id(node, name: str) -> str:

@@ -1,0 +1,20 @@
+"""The nodes the user picked -> a :class:`rau.engines.base.Request` (what the module's Run reads)."""
+
+from __future__ import annotations
+
+from rau.engines.base import Reference, Request
+from rau.errors import InputError
+from rau.mrml.geometry import image_from_volume_node
+from rau.mrml.segments import segmentation_from_node
+
+
+def request_from_nodes(reference_volume, reference_segmentation, target_volume, structures=None) -> Request:
+    """A request for one reference (volume + segmentation node) and a target volume node, with the
+    ``structures`` named (default: every segment). A missing node is named in the error."""
+    for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
+        if node is None:
+            raise InputError(f"no {role} selected: pick one in the Inputs section")
+    reference_image = image_from_volume_node(reference_volume)
+    segmentation = segmentation_from_node(reference_segmentation, reference_image, structures)
+    reference = Reference(reference_image, segmentation, name=reference_volume.GetName())
+    return Request([reference], image_from_volume_node(target_volume), list(structures) if structures else None)
