@@ -57,6 +57,7 @@ def test_existing_output_is_refused_and_left_intact(hc18_case, capsys):
     "change, message",
     [
         (lambda a, c: a + ["--structures", "liver"], "unknown structure 'liver'; available: fetal head"),
+        (lambda a, c: a + ["--structures", "liver", "--structures", "fetal head"], "unknown structure 'liver'"),  # both kept
         (lambda a, c: [x if x != str(c / "002.png") else str(c / "missing.png") for x in a], "missing.png: no such file"),
         (lambda a, c: [x if x != str(c / "002.png") else str(c / "001_mask.labels.csv") for x in a], "not a readable image"),
     ],
@@ -71,6 +72,7 @@ def test_bad_input_exits_non_zero_with_the_problem_named_and_no_output(hc18_case
 def test_2d_reference_with_3d_target_is_refused(hc18_case, shared_data, capsys):
     args = segment_args(hc18_case, hc18_case / "out.nii.gz")
     args[args.index(str(hc18_case / "002.png"))] = str(shared_data / "totalseg_test_fixtures/subjA_ct/image.nii.gz")
+    del args[args.index("--target-spacing"):args.index("--target-spacing") + 2]
     assert main(args) == 2
     error = capsys.readouterr().err
     assert "reference '001.png' is 2D but the target is 3D (122 x 101 x 30 voxels)" in error

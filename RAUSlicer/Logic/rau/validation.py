@@ -296,12 +296,13 @@ def spacing_field(row: dict, column: str, path, line: int) -> float | None:
 
 def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str = "") -> None:
     """2D pictures (PNG, JPEG ...) carry no pixel size: give it for every picture input (mm) or for none
-    (all then work in pixels). A mix would compare millimetres with pixels and register nonsense.
+    (all then work in pixels). A mix would compare millimetres with pixels and register nonsense, and so
+    would pictures in pixels beside a file whose header gives pixels of another size (a 1-slice NIfTI in mm).
 
-    ``inputs``: (how the user named it, path, pixel size or None) of every image input; files with
-    a header (NIfTI, NRRD, DICOM) are skipped. ``where`` prefixes the message (a manifest line).
+    ``inputs``: (how the user named it, path, pixel size or None) of every image input. ``where``
+    prefixes the message (a manifest line).
     """
-    from rau.io.images import PICTURE_SUFFIXES
+    from rau.io.images import PICTURE_SUFFIXES, header_spacing
 
     pictures = [(name, size) for name, file, size in inputs if Path(file).suffix.lower() in PICTURE_SUFFIXES]
     given = [name for name, size in pictures if size]
@@ -311,6 +312,14 @@ def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str
             f"{where}{missing[0]}: a picture without a pixel size, while {given[0]} has one; "
             "give every picture's pixel size in mm, or none to work in pixels"
         )
+    if missing:
+        for name, file, _ in inputs:
+            sizes = header_spacing(file) or ()
+            if any(abs(size - 1.0) > 1e-3 for size in sizes):
+                raise OptionError(
+                    f"{where}{missing[0]}: a picture without a pixel size (read as 1 mm pixels), while the header of "
+                    f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give the picture's pixel size in mm"
+                )
 
 
 def existing_file(row: dict, column: str, path, line: int) -> Path:

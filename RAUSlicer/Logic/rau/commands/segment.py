@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--label-table", help="label table for reference label maps without a sidecar")
     parser.add_argument("--target", required=True, help="target image (file or DICOM folder)")
     parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture target, mm")
-    parser.add_argument("--structures", nargs="+", help="structure names (default: all in the reference)")
+    parser.add_argument("--structures", nargs="+", action="extend", help="structure names (default: all in the reference)")
     parser.add_argument("--out", required=True, help="output: .nii.gz, .nii, .nrrd, .seg.nrrd (Slicer segmentation) or .png (2D targets)")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")

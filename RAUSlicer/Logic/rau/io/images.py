@@ -27,7 +27,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
     """Read an image file or DICOM folder as an :class:`Image`.
 
     ``pixel_spacing`` (mm) sets the spacing of 2D pictures (PNG, JPEG, TIFF), which
-    carry none; it is ignored for medical formats, whose headers give geometry.
+    carry none. Medical formats keep the geometry of their headers; a ``pixel_spacing`` given for one
+    must agree with its header (:func:`header_spacing`), else it is refused rather than ignored.
     A ``label_map`` picture keeps its values: a palette picture gives its indices, and a colour
     picture is refused unless it is grey (a colour per label has no value to keep).
     """
@@ -43,12 +44,40 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
             if validation.is_nifti(path):
                 validation.check_nifti(path)
             image = Image.from_sitk(sitk.ReadImage(str(path)))
+        if pixel_spacing is not None and path.suffix.lower() not in PICTURE_SUFFIXES:
+            _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)
     except InputError as error:
         raise ImageReadError(error if str(error).startswith(str(path)) else f"{path}: {error}") from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
         raise ImageReadError(f"{path}: not a readable image ({_reason(error)})") from error
     return image
+
+
+def header_spacing(path) -> tuple[float, ...] | None:
+    """The pixel sizes (mm) that a file's or DICOM folder's header gives along its axes of more than one voxel
+    (a DICOM series: one slice's in-plane sizes); None for pictures, which carry none, and for what cannot be
+    read (reading it reports why)."""
+    path = Path(path)
+    if path.suffix.lower() in PICTURE_SUFFIXES or not path.exists():
+        return None
+    reader = sitk.ImageFileReader()
+    try:
+        files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path)) if path.is_dir() else [str(path)]
+        if not files:
+            return None
+        reader.SetFileName(files[0])
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    return tuple(spacing for spacing, size in zip(reader.GetSpacing(), reader.GetSize()) if size > 1)
+
+
+def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
+    sizes = header_spacing(path) or ()
+    if any(abs(size - pixel_spacing) > 1e-4 * pixel_spacing for size in sizes):
+        raise ImageReadError(f"{path}: a pixel size of {pixel_spacing:g} mm was given, but its header says "
+                             f"{' x '.join(f'{size:g}' for size in sizes)} mm; a file with a header keeps its own, so leave the pixel size out")
 
 
 def _grey(picture: PILImage.Image) -> np.ndarray:
