@@ -120,6 +120,7 @@ def test_a_sagittal_stored_volume_is_corrected_where_clicked():
         (Prompt(points=[(10, 10, 1)], labels=[1]), "outside the target image"),
         (Prompt(box=Box((100, 100, 0), (120, 120, 1))), "outside the target image"),
         (Prompt(box=Box((5, 5, 0), (5, 9, 1))), "zero size"),
+        (Prompt(box=Box((5, 5, 0), (9, 9, 0))), "zero size"),  # no slice thick, on a 2D target too
         (Prompt(points=[(5, 5, 0)], labels=[3]), "one label per point"),
         (Prompt(), "at least one point or a box"),
     ],

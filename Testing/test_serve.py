@@ -314,12 +314,14 @@ def test_sessions_expire_when_idle_and_stay_within_their_bounds():
     target = Image(np.zeros((1, 100, 100), np.float32), ndim=2)  # 40 kB per session
     store = SessionStore(idle_seconds=60, max_sessions=2, max_bytes=100_000, clock=lambda: now[0])
     result = lambda: Result(target, [], "test", session=object())  # noqa: E731
-    assert store.add("a" * 32, result()) and store.add("b" * 32, result())
+    second = result()
+    assert store.add("a" * 32, result()) and store.add("b" * 32, second)
     now[0] = 30
     store.get("a" * 32)  # used: "b" is now the least recently used
     assert store.add("c" * 32, result())
     with pytest.raises(SessionGone, match="least recently used"):
         store.get("b" * 32)
+    assert second.session is None  # the engine's state is freed; the job keeps the result for downloads
     assert len(store) == 2 and store.total_bytes() <= 100_000
     now[0] = 60
     store.get("c" * 32)
@@ -331,3 +333,128 @@ def test_sessions_expire_when_idle_and_stay_within_their_bounds():
     assert not store.add("d" * 32, big)  # 160 kB alone exceeds the bound: not kept
     with pytest.raises(SessionGone, match="no session"):
         store.get("d" * 32)
+
+
+def write_two_halves(folder: Path) -> tuple[tuple, Path, Path]:
+    """A 2D picture whose bright block is two structures side by side ("left", "right"); it is also the target."""
+    rng = np.random.default_rng(0)
+    array = rng.normal(0, 3, (1, 64, 64)).astype(np.float32)
+    array[0, 16:48, 8:56] += 100
+    image = Image(array, spacing=(1.0, 1.0, 1.0), ndim=2)
+    labels = np.zeros(array.shape, np.uint8)
+    labels[0, 16:48, 8:32], labels[0, 16:48, 32:56] = 1, 2
+    write_image(image, folder / "ref.mha")
+    write_image(image.with_array(labels), folder / "ref_labels.mha")
+    write_label_table(LabelSet((Structure("left", 1), Structure("right", 2))), folder / "halves.labels.csv")
+    return (folder / "ref.mha", folder / "ref_labels.mha", None), folder / "ref.mha", folder / "halves.labels.csv"
+
+
+def corrected_job(client: Client, halves) -> str:
+    """A finished job on :func:`write_two_halves`'s files whose "right" was re-prompted with a click inside "left"."""
+    reference, target, table = halves
+    job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+    client.wait(job)
+    client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})
+    return job
+
+
+def test_a_server_correction_gives_way_to_the_other_structures_as_rau_correct_does(server, tmp_path):
+    reference, target, table = write_two_halves(tmp_path)
+    job = corrected_job(Client(server[0]), (reference, target, table))
+    (tmp_path / "server").mkdir()
+    for kind, name in (("label_map", "c.nii.gz"), ("label_table", "c.labels.csv"), ("result", "c.result.json")):
+        Client(server[0]).download(job, kind, tmp_path / "server" / name)
+    cli = tmp_path / "cli"
+    assert rau_main(["segment", "--reference", str(reference[0]), "--reference-labels", str(reference[1]), "--label-table", str(table),
+                     "--target", str(target), "--no-deformable", "--out", str(cli / "s.nii.gz")]) == 0
+    assert rau_main(["correct", str(cli / "s.result.json"), "--structure", "right", "--inside", "20,30", "--out", str(cli / "c.nii.gz")]) == 0
+    assert outputs(tmp_path / "server", "c") == outputs(cli, "c")
+    assert np.array_equal(read_image(cli / "c.nii.gz").array == 1, read_image(cli / "s.nii.gz").array == 1)  # "left" kept every voxel
+
+
+def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
+    halves = write_two_halves(tmp_path)
+    with running_server(ServerConfig(work_dir=tmp_path / "work", max_sessions=1)) as (url, _):
+        client = Client(url)
+        first = corrected_job(client, halves)
+        client.download(first, "label_map", tmp_path / "open.nii.gz")
+        second = corrected_job(client, halves)  # evicts the first session
+        client.close_session(second)
+        for job, reason in ((first, "least recently used"), (second, "the client closed it")):
+            with pytest.raises(ServerError, match=reason):
+                client.undo(job, "right")
+            client.download(job, "label_map", tmp_path / "closed.nii.gz")
+            assert np.array_equal(read_image(tmp_path / "closed.nii.gz").array, read_image(tmp_path / "open.nii.gz").array)
+
+
+@pytest.mark.parametrize("prompt", [[1, 2], "x"])
+def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, prompt):
+    url, _ = server
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    answer = requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": "left", "prompt": prompt}, timeout=30)
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith(f"bad prompt {prompt!r}: give an object")
+
+
+@pytest.mark.parametrize("name, header", [
+    ("target.mhd", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nElementDataFile = {secret}\n"),
+    ("target.mha", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nElementDataFile = {secret}\n"),
+    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\ndata file: {secret}\n\n"),
+    ("target.nhdr", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\ndatafile: {secret}\n"),
+])
+def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tmp_path, name, header):
+    (tmp_path / "secret.raw").write_bytes(bytes(range(16)))
+    (tmp_path / name).write_text(header.format(secret=tmp_path / "secret.raw"))
+    reference, _, table = write_two_halves(tmp_path)
+    with pytest.raises(ServerError, match=rf"upload target \('{name}'\): its header names a separate data file") as refused:
+        Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
+    assert refused.value.status == 422
+    assert not any((server[1].state.server.work_dir / "jobs").iterdir())
+
+
+def test_rau_serve_engine_runs_jobs_that_name_none(tmp_path):
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
+
+    config = server_config(build_parser().parse_args(["serve", "--engine", "vessels", "--work-dir", str(tmp_path / "work")]))
+    assert config.engine == "vessels"
+    reference, target, table = write_two_halves(tmp_path)
+    with running_server(config) as (url, _):
+        client = Client(url)
+        job = client.submit(target, [reference], label_table=table)
+        assert client.job(job)["engine"] == "vessels"
+        client.cancel(job)
+        assert client.job(client.submit(target, [reference], "registration", label_table=table))["engine"] == "registration"
+
+
+def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    assert server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work")])).work_dir == tmp_path / "work"
+    assert (tmp_path / "work").is_dir() and not any((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--work-dir", "{file}"], "--work-dir {file}: cannot make it a folder"),
+    (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot make it a folder"),
+    (["--max-upload-mb", "nan"], "--max-upload-mb nan: must be a positive"),
+    (["--max-session-gb", "0"], "--max-session-gb 0.0: must be a positive"),
+    (["--port", "99999"], "--port 99999: give a port from 1 to 65535"),
+    (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
+])
+def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):
+    import socket
+
+    (tmp_path / "file").write_text("")
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        names = {"file": tmp_path / "file", "busy": busy.getsockname()[1]}
+        arguments = [a.format(**names) for a in arguments]
+        assert rau_main(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
+    assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err

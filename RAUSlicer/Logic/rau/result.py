@@ -76,6 +76,15 @@ class Result:
         self.structures = updated
         return item
 
+    def put_correction(self, item: StructureResult, session, overwrite: bool = False) -> StructureResult:
+        """A correction that ``session`` answered, into the result as ``rau correct`` and the server write it:
+        first the other structures the session changed (``session.changed``, e.g. the old owner of a renamed
+        vessel piece gives it up), then ``item`` (:meth:`put`); returns ``item`` as written."""
+        for other in session.changed:
+            if other != item.structure.name:
+                self.put(session.results[other])
+        return self.put(item, overwrite)
+
     def to_segmentation(self) -> Segmentation:
         """Found structures as a :class:`Segmentation` on the target grid."""
         found = [s for s in self.structures if s.found]

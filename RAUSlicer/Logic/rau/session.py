@@ -141,7 +141,7 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
         if len(point) != 3 or any(not -0.5 <= v < n - 0.5 for v, n in zip(point, size)):
             raise InputError(f"the point {tuple(point)} lies outside the target image (voxels 0..{size[0] - 1}, 0..{size[1] - 1}, 0..{size[2] - 1} along i, j, k)")
     if prompt.box is not None:
-        if any(u <= lo for lo, u in zip(prompt.box.lower[: target.ndim], prompt.box.upper[: target.ndim])):
+        if any(u <= lo for lo, u in zip(prompt.box.lower, prompt.box.upper)):
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} has zero size")
         if prompt.box.clip(target).empty:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")

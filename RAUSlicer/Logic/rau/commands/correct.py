@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
         item = result.session.reprompt(args.structure, prompt, progress)
-    for other in result.session.changed[1:]:  # e.g. the old owner of a renamed vessel piece gives it up first
-        result.put(result.session.results[other])
-    item = result.put(item, args.overwrite_others)  # as written: without --overwrite-others it gives way
+    item = result.put_correction(item, result.session, args.overwrite_others)  # as written: without --overwrite-others it gives way
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
     if _same_mask(before, item.mask):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
@@ -19,37 +20,51 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--session-idle-minutes", type=float, default=30, help="close correction sessions idle this long (default 30)")
     parser.add_argument("--max-sessions", type=int, default=16, help="most correction sessions kept (default 16)")
     parser.add_argument("--max-session-gb", type=float, default=8, help="most memory sessions may hold, estimated (default 8 GiB)")
-    add_engine_arguments(parser)
+    add_engine_arguments(parser)  # --engine: the engine of jobs that name none
     parser.set_defaults(run=run)
 
 
 def server_config(args: argparse.Namespace):
-    """The :class:`rau.serve.app.ServerConfig` for the parsed arguments (checks the bind address and token)."""
+    """The :class:`rau.serve.app.ServerConfig` for the parsed arguments (checks them, the bind address and token;
+    creates ``--work-dir``)."""
     from rau.serve.app import ServerConfig
     from rau.serve.security import check_bind, read_token
 
     token = read_token(args.token_file) if args.token_file else None
     check_bind(args.host, token)
+    if not 0 < args.port < 65536:
+        raise OptionError(f"--port {args.port}: give a port from 1 to 65535")
     for name in ("max_upload_mb", "session_idle_minutes", "max_sessions", "max_session_gb"):
-        if getattr(args, name) <= 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be positive")
-    config = ServerConfig(
+        if not 0 < getattr(args, name) < math.inf:
+            raise OptionError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be a positive, finite number")
+    folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
+    return ServerConfig(
+        **folder,
         token=token,
+        engine=args.engine,
         engine_options=engine_options(args),
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         session_idle_seconds=args.session_idle_minutes * 60,
         max_sessions=args.max_sessions,
         max_session_bytes=int(args.max_session_gb * 2**30),
     )
-    if args.work_dir:
-        config.work_dir = Path(args.work_dir)
-    return config
+
+
+def work_folder(path: str) -> Path:
+    """``--work-dir``, created when missing."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"--work-dir {folder}: cannot make it a folder ({error.strerror})") from error
+    return folder
 
 
 def run(args: argparse.Namespace) -> int:
-    from rau.serve.app import serve
+    from rau.serve.app import listening_socket, serve
 
     config = server_config(args)
+    sock = listening_socket(args.host, args.port)
     print(f"rau serve: http://{args.host}:{args.port}/v1/info, work folder {config.work_dir}")
-    serve(config, args.host, args.port)
+    serve(config, sock)
     return 0

@@ -3,6 +3,7 @@
 import functools
 import importlib.util
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rau
-from rau.engines import ENGINES, engine_class
-from rau.errors import InputError
+from rau.engines import DEFAULT_ENGINE, ENGINES, engine_class
+from rau.errors import InputError, UnavailableError
 from rau.options import EngineOptions
+from rau.result import Result
 from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
 from rau.serve.jobs import DeviceQueues, EngineCache, Job
 from rau.serve.options import options_from_json
@@ -32,6 +34,8 @@ class ServerConfig:
 
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rau-serve-")))
     token: str | None = None
+    engine: str = DEFAULT_ENGINE
+    """The engine of jobs whose spec names none (``rau serve --engine``)."""
     engine_options: EngineOptions | dict = field(default_factory=EngineOptions)
     max_upload_bytes: int = 2 << 30
     session_idle_seconds: float = 1800
@@ -82,6 +86,8 @@ class Server:
         if job.state == "done" and job.result is not None and job.result.session is not None:
             if self.sessions.add(job.id, job.result):
                 job.session = job.id
+            else:  # over the sessions' memory: the job keeps its masks for downloads, not the engine's state
+                job.result.session = None
 
     def _drop_old_jobs(self) -> None:
         finished = [j for j in self.jobs.values() if j.state in ("done", "failed", "cancelled")]
@@ -170,7 +176,7 @@ def create_app(config: ServerConfig | None = None):
     async def submit(request: Request):
         form = await request.form(max_files=64, max_fields=8)
         try:
-            spec = parse_spec(form.get("spec"))
+            spec = parse_spec(form.get("spec"), server.config.engine)
             uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
             job = await run_in_threadpool(server.submit, spec, uploads)
         finally:
@@ -197,11 +203,7 @@ def create_app(config: ServerConfig | None = None):
             raise LookupError(f"job {job_id} has no output {kind!r}")
         if job.state != "done":
             raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
-        try:
-            version = server.sessions.get(job.session).version if job.session else job.written_version
-        except SessionGone:
-            version = job.written_version
-        path = job.write_outputs(version)[kind]
+        path = job.write_outputs()[kind]
         return FileResponse(confined(server.work_dir, "jobs", job_id, path.name), filename=path.name)
 
     @app.post("/v1/sessions/{session_id}/{action}")
@@ -215,14 +217,15 @@ def create_app(config: ServerConfig | None = None):
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
         prompt = prompt_from_json(body.get("prompt") or {}) if action == "reprompt" else None
-        with server.queues.device_lock(server.job(session_id).device):
+        job = server.job(session_id)
+        with server.queues.device_lock(job.device):
             started = time.perf_counter()
-            item, *others = correct(entry, action, name, prompt)
+            items = correct(entry, action, name, prompt)
             seconds = time.perf_counter() - started
-        rows = {r["name"]: r for r in entry.result.summary()}
-        return {"structure": rows[name], "mask": encode_mask(item.mask), "shape": list(entry.result.target.shape), "version": entry.version,
-                "seconds": round(seconds, 4),
-                "others": [{"structure": rows[o.structure.name], "mask": encode_mask(o.mask)} for o in others]}
+            job.version += 1
+        rows = Result(entry.result.target, items, entry.result.engine).summary()
+        answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
+        return {**answers[0], "shape": list(entry.result.target.shape), "version": job.version, "seconds": round(seconds, 4), "others": answers[1:]}
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):
@@ -234,8 +237,17 @@ def create_app(config: ServerConfig | None = None):
     return app
 
 
-def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the server until interrupted (uvicorn)."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``; raises :class:`UnavailableError` naming them when it cannot."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as error:
+        raise UnavailableError(f"--host {host} --port {port}: cannot listen there ({error.strerror})") from error
+
+
+def serve(config: ServerConfig, sock: socket.socket) -> None:
+    """Run the server on ``sock`` until interrupted (uvicorn)."""
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    host, port = sock.getsockname()[:2]
+    uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="info")).run(sockets=[sock])

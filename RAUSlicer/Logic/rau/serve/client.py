@@ -83,10 +83,11 @@ class Client:
         return info
 
     # --- jobs ----------------------------------------------------------------------------------
-    def submit(self, target, references, engine: str = "registration", *, target_spacing: float | None = None,
+    def submit(self, target, references, engine: str | None = None, *, target_spacing: float | None = None,
                structures: list[str] | None = None, options: dict | None = None, label_table=None,
                seg_nrrd: bool = False) -> str:
-        """Upload a target and its references (``[(image, labels, spacing or None), ...]``); return the job id."""
+        """Upload a target and its references (``[(image, labels, spacing or None), ...]``); return the job id.
+        Without ``engine`` the server's default runs (``rau serve --engine``)."""
         spec = {
             "engine": engine,
             "options": options or {},

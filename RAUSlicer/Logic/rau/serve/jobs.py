@@ -41,6 +41,8 @@ class Job:
     status: int | None = None
     result: object | None = None
     session: str | None = None
+    version: int = 0
+    """Corrections applied to ``result``, also after its session closed (the outputs are rewritten when it changed)."""
     written_version: int = -1
     cancel_event: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
@@ -65,13 +67,14 @@ class Job:
 
         return output_paths(self.folder / OUTPUT_NAME, self.seg_nrrd)
 
-    def write_outputs(self, version: int) -> dict[str, Path]:
+    def write_outputs(self) -> dict[str, Path]:
         """Write (or rewrite after corrections) the outputs exactly as ``rau segment`` does."""
         from rau.commands.segment import write_outputs
 
         with self.lock:
             paths = self.output_paths()
-            if version != self.written_version:
+            if self.version != self.written_version:
+                version = self.version  # a correction made while writing is written next time
                 write_outputs(self.result, paths, overwrite=True)
                 self.written_version = version
             return paths
@@ -159,7 +162,7 @@ def run_job(job: Job, engines: EngineCache) -> None:
     try:
         engine = engines.get(job.engine, job.options)
         job.result = engine.run(job.request, Progress(report, job.cancel_event.is_set))
-        job.write_outputs(0)
+        job.write_outputs()
         job.state, job.progress = "done", 1.0
     except Cancelled:
         job.state, job.result = "cancelled", None

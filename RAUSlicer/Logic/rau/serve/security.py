@@ -1,4 +1,4 @@
-"""The server's security rules: loopback unless a token is set, bearer tokens, upload names, the work folder."""
+"""The server's security rules: loopback unless a token is set, bearer tokens, upload names and data files, the work folder."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from rau.errors import InputError, OptionError
 UPLOAD_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg",
                    ".tif", ".tiff", ".bmp", ".labels.csv", ".csv", ".ctbl", ".txt", ".json")
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+HEADER_BYTES = 1 << 20
+"""How much of a MetaImage or NRRD upload is read for its header."""
 
 
 def is_loopback(host: str) -> bool:
@@ -57,6 +59,25 @@ def upload_suffix(filename: str | None, field: str) -> str:
         if name.endswith(suffix):
             return suffix
     raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(UPLOAD_SUFFIXES)}")
+
+
+def check_data_attached(path: Path, label: str) -> None:
+    """Refuse a MetaImage or NRRD upload whose header names a separate data file: the server would read
+    that file from its own disk."""
+    name = path.name.lower()
+    with open(path, "rb") as handle:
+        head = handle.read(HEADER_BYTES)
+    if name.endswith((".mha", ".mhd")):
+        data_file = re.search(rb"^\s*ElementDataFile\s*=\s*(\S*)", head, re.M | re.I)
+        attached = data_file is not None and data_file.group(1).upper() == b"LOCAL"
+    elif name.endswith((".nrrd", ".nhdr")):
+        header, *data = re.split(rb"\r?\n\r?\n", head, maxsplit=1)
+        attached = bool(data) and not re.search(rb"^data ?file\s*:", header, re.M | re.I)
+    else:
+        return
+    if not attached:
+        raise InputError(f"{label}: its header names a separate data file, which the server does not read; "
+                         "upload one file holding the data (.mha, .nrrd or .seg.nrrd)")
 
 
 def confined(root: Path, *parts: str) -> Path:

@@ -15,7 +15,6 @@ from rau.errors import InputError
 from rau.result import Result, StructureResult
 
 
-
 class SessionGone(KeyError):
     """The session does not exist (any more); the message says why."""
 
@@ -25,12 +24,11 @@ class SessionGone(KeyError):
 
 @dataclass
 class Entry:
-    """One kept session. ``version`` grows with every correction (outputs are rewritten when it changed)."""
+    """One kept session."""
 
     result: Result
     nbytes: int
     last_used: float
-    version: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -94,7 +92,9 @@ class SessionStore:
             self._forget(session_id, f"it was idle for more than {self.idle_seconds:g} s")
 
     def _forget(self, session_id: str, reason: str) -> None:
-        self._entries.pop(session_id, None)
+        entry = self._entries.pop(session_id, None)
+        if entry is not None:  # its job keeps the result for downloads; the engine's state goes
+            entry.result.session = None
         self._gone[session_id] = reason
         while len(self._gone) > 1000:
             self._gone.popitem(last=False)
@@ -103,7 +103,8 @@ class SessionStore:
 def correct(entry: Entry, action: str, name: str, prompt=None) -> list[StructureResult]:
     """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure.
 
-    Returns the new state of every structure it changed (``Session.changed``), that one first.
+    Returns the session's new answer for every structure it changed (``Session.changed``), that one first.
+    The result (what downloads carry) takes them as ``rau correct`` writes them: the corrected one gives way.
     """
     with entry.lock:
         result, session = entry.result, entry.result.session
@@ -117,7 +118,5 @@ def correct(entry: Entry, action: str, name: str, prompt=None) -> list[Structure
             item = session.reprompt(name, prompt)
         else:
             item = session.propagate(name)
-        changed = {name: item, **{n: session.results[n] for n in session.changed if n != name}}
-        result.structures = [changed.get(s.structure.name, s) for s in result.structures]
-        entry.version += 1
-        return list(changed.values())
+        result.put_correction(item, session)
+        return [item, *(session.results[other] for other in session.changed if other != name)]

@@ -18,7 +18,7 @@ from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
 from rau.references import load_reference
-from rau.serve.security import confined, upload_suffix
+from rau.serve.security import check_data_attached, confined, upload_suffix
 
 
 @dataclass
@@ -42,8 +42,8 @@ class JobSpec:
     seg_nrrd: bool
 
 
-def parse_spec(text) -> JobSpec:
-    """Parse and check the ``spec`` form field."""
+def parse_spec(text, default_engine: str) -> JobSpec:
+    """Parse and check the ``spec`` form field; ``default_engine`` runs when it names none."""
     if text is not None and not isinstance(text, str):
         raise InputError("field spec must be a form field holding JSON, not a file")
     try:
@@ -52,7 +52,7 @@ def parse_spec(text) -> JobSpec:
         raise InputError(f"field spec is not JSON ({error})") from error
     if not isinstance(data, dict):
         raise InputError("field spec must be a JSON object")
-    engine = data.get("engine") or "registration"
+    engine = data.get("engine") or default_engine
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     structures = data.get("structures")
@@ -79,6 +79,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
             shutil.copyfileobj(upload.stream, handle)
+        check_data_attached(path, f"upload {upload.field} ({upload.filename!r})")
         files.append((path, upload.filename))
     unknown = set(by_field) - {"target", "reference", "reference_labels", "label_table"}
     if unknown:

@@ -48,6 +48,8 @@ def prompt_to_json(prompt: Prompt) -> dict:
 
 def prompt_from_json(payload: dict) -> Prompt:
     """Parse :func:`prompt_to_json`'s form; raises :class:`InputError` naming the bad field."""
+    if not isinstance(payload, dict):
+        raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     try:
         points = [tuple(float(v) for v in point) for point in payload.get("points") or []]
         if any(len(point) != 3 for point in points):
