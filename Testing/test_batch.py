@@ -4,6 +4,7 @@ instance; a killed run restarted redoes nothing that was finished; half-written 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -28,6 +29,12 @@ FAST = ["--no-deformable"]
 def summary(out: Path) -> dict[str, str]:
     with open(out / "batch_summary.csv", newline="") as handle:
         return {row["target"]: row["status"] for row in csv.DictReader(handle)}
+
+
+def session_alive(session: int) -> bool:
+    """Whether a process of the session still runs (exited ones waiting for init to reap them do not count)."""
+    states = subprocess.run(["ps", "-o", "stat=", "--sid", str(session)], capture_output=True, text=True).stdout.split()
+    return any(not state.startswith("Z") for state in states)
 
 
 def same_outputs(batch_out: Path, segment_out: Path, name: str) -> None:
@@ -132,3 +139,74 @@ def test_outputs_never_land_on_an_input_of_the_cohort(shared_data, tmp_path):
         work_items(manifest, tmp_path)
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path), "--workers", "1"]) == 2
     assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("signum, whole_group", [(signal.SIGINT, True), (signal.SIGTERM, False)], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_stops_at_once_and_its_summary_matches_the_outputs(tmp_path, signum, whole_group):
+    """Ctrl-C reaches every process of the group, ``kill`` only the main one: either way no worker goes on."""
+    items = work_items(MANIFEST, tmp_path, limit=8)
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "8", "--workers", "2"]
+    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(item.state() == "complete" for item in items):
+        assert run.poll() is None and time.monotonic() < deadline, "the first target never finished"
+        time.sleep(0.05)
+    (os.killpg if whole_group else os.kill)(run.pid, signum)
+    try:
+        assert run.wait(timeout=10) == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum]
+        time.sleep(1)
+        assert not session_alive(run.pid), "a worker outlived the run"
+    finally:
+        if session_alive(run.pid):
+            os.killpg(run.pid, signal.SIGKILL)
+    states = {item.name: item.state() for item in items}
+    assert "new" in states.values(), "the workers went on after the signal"
+    assert summary(tmp_path) == {name: "done" if state == "complete" else "pending" for name, state in states.items()}
+    assert not list(tmp_path.glob(".*")), "temporary files survived"
+
+
+def test_targets_differing_only_in_extension_are_refused_by_name(shared_data, tmp_path, capsys):
+    folder = shared_data / "hc18_fetal_head_us"
+    (tmp_path / "x").mkdir()
+    write_image(read_image(folder / "images/001_HC.png", 0.0897), tmp_path / "x/a.nii.gz")
+    (tmp_path / "x/a.png").write_bytes((folder / "images/001_HC.png").read_bytes())
+    reference = f"{folder}/images/000_HC.png,{folder}/masks/000_HC_mask.png,0.0691"
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text(f"target_image,reference_image,reference_labels,reference_spacing,target_spacing\n"
+                        f"x/a.png,{reference},0.0897\nx/a.nii.gz,{reference},\n")
+    assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / 'x/a.png'} and {tmp_path / 'x/a.nii.gz'} would write the same output files" in error, error
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("out", ["afile", "afile/sub"])
+def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out):
+    (tmp_path / "afile").write_text("not a folder")
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / out), *FAST, "--limit", "1", "--workers", "1"]) == 2
+    assert f"rau batch: error: --out {tmp_path / out}: cannot create this folder" in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--ray", "local", "--cpus-per-worker", "0"], "--cpus-per-worker must be above 0"),
+    (["--ray", "local", "--gpus-per-worker", "-1"], "--gpus-per-worker must be 0 or more"),
+    (["--ray", "ray://127.0.0.1:1"], 'pip install "ray[client]"'),
+], ids=["no-cpu", "negative-gpus", "ray-client"])
+def test_unusable_ray_options_are_refused_before_any_work(ray_instance, tmp_path, capsys, arguments, message):
+    if "ray://" in arguments[1] and importlib.util.find_spec("grpc"):
+        pytest.skip("the Ray Client is installed here")
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_gpus_the_ray_cluster_lacks_are_refused_instead_of_waiting_forever(ray_instance, tmp_path):
+    """In a new process, as actors asking for a GPU the module's instance (2 CPUs) lacks would wait forever."""
+    address = ray_instance.get_runtime_context().gcs_address
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1",
+               "--ray", address, "--gpus-per-worker", "1"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2, finished.stderr
+    assert "--gpus-per-worker 1 x 1 worker(s) = 1 GPU, but the Ray cluster has 0 GPU" in finished.stderr
+    assert not (tmp_path / "out").exists()

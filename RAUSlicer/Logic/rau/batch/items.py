@@ -37,11 +37,18 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
 
 
 def output_names(targets: list[Path]) -> list[str]:
-    """The target file's stem, prefixed with as many parent folder names as make every name unique."""
+    """The target file's stem, prefixed with as many parent folder names as make every name unique.
+
+    Two targets in one folder whose names differ only in the extension (``a.png``, ``a.nii.gz``) are
+    refused: usually one image in two formats, and no folder prefix tells their outputs apart.
+    """
     folders = [Path(target).resolve().parent.parts[1:] for target in targets]
     stems = [label_table_path(Path(target).name).name[: -len(".labels.csv")] for target in targets]
     for depth in range(max(map(len, folders), default=0) + 1):
         names = ["_".join([*parts[len(parts) - depth :], stem]) for parts, stem in zip(folders, stems)]
         if len(set(names)) == len(names):
             return names
-    raise InputError("the manifest lists the same target twice")
+    clash = next(name for name in names if names.count(name) > 1)
+    first, second = [target for target, name in zip(targets, names) if name == clash][:2]
+    raise InputError(f"the manifest's targets {first} and {second} would write the same output files (same folder, same name without "
+                     "the extension); rename one or leave one out")

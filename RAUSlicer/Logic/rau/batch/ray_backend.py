@@ -6,25 +6,43 @@ Outputs are written by the actors, so the output folder must be shared by every 
 
 from __future__ import annotations
 
+import importlib.util
+
 from rau.batch.worker import WarmWorker
+from rau.errors import OptionError, UnavailableError
 from rau.options import EngineOptions
 
 RETRIES = 3
 
 
-def run_on_ray(items, engine_name: str, options: EngineOptions, address: str, workers: int | None, gpus_per_worker: float,
-               cpus_per_worker: float, on_row) -> None:
-    """Run ``items`` on the Ray cluster at ``address`` (``auto``: the one this machine belongs to; ``local``: start one)."""
+def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_worker: float) -> int:
+    """Join the Ray cluster at ``address`` (``auto``: the one this machine belongs to; ``local``: start one); return the actor count.
+
+    ``workers`` defaults to what the cluster fits; a cluster too small for them is refused, as its actors would never start.
+    """
+    import ray
+
+    if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        raise UnavailableError(f'--ray {address}: a ray:// address needs the Ray Client; install it with pip install "ray[client]"')
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address, log_to_driver=False)
+    resources = ray.cluster_resources()
+    if workers is None:
+        workers = max(1, int(resources.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else int(resources.get("CPU", 1) // cpus_per_worker))
+    for option, per_worker, resource in (("--gpus-per-worker", gpus_per_worker, "GPU"), ("--cpus-per-worker", cpus_per_worker, "CPU")):
+        if workers * per_worker > resources.get(resource, 0):
+            raise OptionError(f"{option} {per_worker:g} x {workers} worker(s) = {workers * per_worker:g} {resource}, "
+                              f"but the Ray cluster has {resources.get(resource, 0):g} {resource}")
+    return workers
+
+
+def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gpus_per_worker: float, cpus_per_worker: float, on_row) -> None:
+    """Run ``items`` on ``workers`` actors of the cluster :func:`connect` joined."""
     import ray
     from ray.util import ActorPool
 
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
-    if workers is None:
-        resources = ray.cluster_resources()
-        workers = int(resources.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else int(resources.get("CPU", 1) // cpus_per_worker)
     actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES)(WarmWorker)
-    actors = [actor_class.remote(engine_name, options) for _ in range(max(1, workers))]
+    actors = [actor_class.remote(engine_name, options) for _ in range(workers)]
     try:
         for row in ActorPool(actors).map_unordered(lambda actor, item: actor.run.remote(item), items):
             on_row(row)

@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.batch.items import WorkItem
+from rau.errors import OptionError
 from rau.io.atomic import atomic_path
 
 SUMMARY_NAME = "batch_summary.csv"
@@ -20,10 +21,14 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
     """Run ``backend(todo, on_row)`` over the items without complete outputs; return every item's row.
 
     Finished items are ``skipped``; half-written ones are redone. The summary CSV in ``out_dir``
-    is rewritten as rows arrive, so an interrupted run leaves an accurate partial summary.
+    is rewritten as rows arrive, so an interrupted run leaves an accurate partial summary: targets
+    it did not finish stay ``pending``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file in the way, no permission, a read-only file system ...
+        raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:
@@ -50,6 +55,9 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
             backend(todo, on_row)
     finally:
         bar.close()
+        for item in todo:  # finished as the run was stopped, before its row arrived
+            if rows[item.name]["status"] == "pending" and item.state() == "complete":
+                rows[item.name].update(status="done")
         write_summary(out_dir / SUMMARY_NAME, rows.values())
     return list(rows.values())
 

@@ -31,12 +31,17 @@ def run(args: argparse.Namespace) -> int:
     for name in ("workers", "limit"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise OptionError(f"--{name} must be at least 1")
+    if not args.cpus_per_worker > 0:
+        raise OptionError(f"--cpus-per-worker must be above 0, not {args.cpus_per_worker:g}")
+    if not args.gpus_per_worker >= 0:
+        raise OptionError(f"--gpus-per-worker must be 0 or more, not {args.gpus_per_worker:g}")
     options = engine_options(args)
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
     if args.ray:
-        from rau.batch.ray_backend import run_on_ray
+        from rau.batch.ray_backend import connect, run_on_ray
 
-        backend = functools.partial(run_on_ray, engine_name=args.engine, options=options, address=args.ray, workers=args.workers,
+        workers = connect(args.ray, args.workers, args.gpus_per_worker, args.cpus_per_worker)
+        backend = functools.partial(run_on_ray, engine_name=args.engine, options=options, workers=workers,
                                     gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
     else:
         from rau.batch.pool import default_workers, run_in_processes
