@@ -53,6 +53,16 @@ def test_an_inside_click_grows_into_the_structure_and_an_outside_click_removes_t
         session.undo("head")
 
 
+def test_a_click_on_a_structure_not_found_grows_similar_tissue_around_it_not_the_whole_picture():
+    """Weight-free corrector on an empty structure: before, one inside click filled every pixel (9216)."""
+    truth = disk((1, 160, 160), (0, 80, 80), 20)
+    image = Image(noisy(truth), spacing=(0.5, 0.5, 1.0), ndim=2)
+    result = Result(image, [StructureResult(Structure("head", 1), None, 0.0, "test", message="not found")], "test")
+    grown = CorrectorSession(result).reprompt("head", Prompt(points=[(80, 80, 0)], labels=[1]))
+    assert grown.mask[0, 80, 80] and dice(grown.mask, truth) > 0.6
+    assert grown.mask.sum() < 0.1 * grown.mask.size
+
+
 def test_other_structures_stay_bit_identical_unless_overwrite_is_asked():
     result, _ = result_2d()
     other = result.get("other").mask.copy()

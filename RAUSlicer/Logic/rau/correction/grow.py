@@ -41,6 +41,10 @@ SIZE_SCALE = 3.0
 PUSH = 2.0
 BAND = 1.0
 """How far a click at distance d from the boundary moves it (see :func:`_open_zone`)."""
+NEW_RADIUS_VOXELS = 48
+"""An inside click where the structure has no voxels nearby (a structure not found): the image decides
+within this radius, and the rim of that ball stays background, so the click grows a region of similar
+tissue up to about half of it, not the whole zone (further clicks grow it like any structure)."""
 SEED_RADIUS_VOXELS = 1
 MAX_ZONES = 8
 """A stroke's points are all seeds, but zones open around at most this many of them, evenly spread."""
@@ -146,7 +150,10 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
     to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
-    if not local.any() or local.all():  # nothing to move: the image decides around the click
+    if not local.any():  # nothing there yet: the image decides within a ball whose rim stays background
+        zone[window] |= to_click <= min(NEW_RADIUS_VOXELS * spacing[1:].min(), limit)
+        return
+    if local.all():  # nothing to move: the image decides around the click
         zone[window] |= to_click <= limit
         return
     depth = ndimage.distance_transform_edt(local, sampling=spacing)
