@@ -160,6 +160,8 @@ def test_overlapping_structures_are_kept_whole_in_the_seg_nrrd_and_by_correct(hc
                  "--outside", f"{i},{j - 5}", "--out", str(out), "--seg-nrrd"]) == 0
     corrected = read_segmentation(hc18_case / "out" / "corrected.seg.nrrd").masks
     np.testing.assert_array_equal(corrected["fetal head"], head_before)  # untouched, though the label map hid it
+    # label values as the run numbered them, not as the .seg.nrrd numbers each layer's segments
+    assert (hc18_case / "out" / "corrected.labels.csv").read_text() == (hc18_case / "out" / "target.labels.csv").read_text()
     for name in ("fetal head", "head and surroundings"):  # a click far away changes nothing, shared voxels included
         out = hc18_case / "out" / f"far {name}.nii.gz"  # the run wrote a .seg.nrrd, so the correction writes one too
         assert main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", name,
@@ -175,3 +177,39 @@ def test_a_correction_that_changes_nothing_says_so(hc18_case, capsys):  # noqa: 
     assert main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head",
                  "--outside", "2,2", "--out", str(hc18_case / "out" / "same.nii.gz")]) == 0
     assert "(unchanged: nothing to change at these points)" in capsys.readouterr().out
+
+
+def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
+    """A .seg.nrrd numbers only the segments it holds; the run's values (a structure not found before
+    the others) come from result.json. Before, the spleen came back as value 1 and a vessel run crashed."""
+    from rau.commands.correct import reopen
+    from rau.commands.segment import output_paths, write_outputs
+    from rau.image import Image
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+
+    target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
+    spleen = np.zeros(target.shape, bool)
+    spleen[0, 5:9, 5:9] = True
+    structures = [StructureResult(Structure("liver", 1), None, 0.0, "registration", message="not found"),
+                  StructureResult(Structure("spleen", 2), spleen, 0.9, "registration")]
+    paths = output_paths(tmp_path / "t.nii.gz", seg_nrrd=True)
+    write_outputs(Result(target, structures, "registration"), paths, overwrite=False)
+    saved = json.loads(paths["result"].read_text())
+    reopened = reopen(saved, paths["result"], target)
+    assert [(s.structure.name, s.structure.value) for s in reopened.structures] == [("liver", 1), ("spleen", 2)]
+    assert np.array_equal(reopened.get("spleen").mask, spleen)
+
+
+def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):
+    """vlm-box corrects with the weight-free corrector: re-opening its run must not load (or need) the VLM."""
+    from rau.commands.correct import session_of
+    from rau.correction import CorrectorSession
+    from rau.image import Image
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+
+    target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
+    result = Result(target, [StructureResult(Structure("head", 1), None, 0.0, "vlm-box")], "vlm-box")
+    session_of(result, {"engine_options": {"vlm_model": str(tmp_path / "deleted model folder")}}, None)
+    assert isinstance(result.session, CorrectorSession)

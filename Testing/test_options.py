@@ -73,3 +73,14 @@ def test_cli_range_errors_reach_the_user(capsys):
 def test_every_engine_reads_the_options_object():
     engine = create_engine("registration", DEFAULTS.replace(top_k=2, fusion="staple", deformable=False))
     assert (engine.top_k, engine.fusion, engine.settings.deformable) == (2, "staple", False)
+
+
+def test_a_run_records_local_model_folders_absolutely_so_rau_correct_finds_them_from_elsewhere(tmp_path, monkeypatch):
+    from rau.commands.segment import recorded_inputs
+
+    (tmp_path / "models/sam2_tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    options = EngineOptions.from_dict({"sam2_model": "models/sam2_tiny", "vlm_model": "Qwen/Qwen2.5-VL-3B-Instruct"})
+    recorded = recorded_inputs("t.png", 1.0, ["r.png"], ["r_mask.png"], [1.0], None, None, None, options)["engine_options"]
+    assert recorded["sam2_model"] == str(tmp_path / "models/sam2_tiny")
+    assert recorded["vlm_model"] == "Qwen/Qwen2.5-VL-3B-Instruct"  # a hub id, not a path here

@@ -94,6 +94,15 @@ class EngineOptions:
     def as_dict(self) -> dict:
         return {spec.name: getattr(self, spec.name) for spec in dataclasses.fields(self)}
 
+    def with_absolute_folders(self) -> "EngineOptions":
+        """A copy whose model, adapter and cache options that name an existing local path name it absolutely
+        (a run re-opened from another folder finds them); Hugging Face ids and aliases are unchanged."""
+        import os
+
+        changes = {name: os.path.abspath(value) for name in ("sam2_model", "vlm_model", "vlm_adapter", "model_cache")
+                   if (value := getattr(self, name)) and os.path.exists(value)}
+        return self.replace(**changes)
+
 
 def option_fields() -> tuple[dataclasses.Field, ...]:
     """The table's rows, in order (name, default, ``metadata['help']`` ...)."""

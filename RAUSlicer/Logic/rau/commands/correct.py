@@ -9,6 +9,7 @@ saved mask (hand edits included).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rau.boxes import Box
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, output_paths, write_outputs
 from rau.correction import attach_session, stroke_points
-from rau.engines import ENGINES, Request, create_engine
+from rau.engines import ENGINES, Request, create_engine, engine_class
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.io import read_image, read_segmentation
@@ -99,11 +100,14 @@ def saved_segmentation(saved: dict, path: Path) -> Path:
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
-    """The saved result on the target: each structure's mask from :func:`saved_segmentation`, the rest from the JSON."""
+    """The saved result on the target: each structure's mask from :func:`saved_segmentation`, its colour and
+    terminology from there too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its
+    segments per layer, not as the run did)."""
     segmentation = read_segmentation(saved_segmentation(saved, path), geometry=target)
     structures = []
     for row in saved["structures"]:
-        structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else _structure(row)
+        saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
+        structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else _structure(row)
         mask = segmentation.masks.get(row["name"])
         structures.append(StructureResult(structure, mask, row["confidence"], row["engine"], row.get("prompts") or {}, message=row.get("message", "")))
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0))
@@ -117,10 +121,10 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     """Give ``result`` the session of its engine: weight-free, or a repeated model run that starts from the saved masks."""
     if result.engine not in ENGINES:
         raise InputError(f"the result names an unknown engine {result.engine!r}")
-    engine = create_engine(result.engine, inputs.get("engine_options") or {})
-    if not engine.model_session:
+    if not engine_class(result.engine).model_session:  # weight-free corrections need no model, not even to create the engine
         attach_session(result)
         return
+    engine = create_engine(result.engine, inputs.get("engine_options") or {})
     references = load_references(recorded_arguments(inputs))
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:

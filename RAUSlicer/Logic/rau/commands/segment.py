@@ -99,7 +99,8 @@ def run_inputs(args: argparse.Namespace) -> dict:
 
 def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
                     structures, options: EngineOptions) -> dict:
-    """What ``rau correct`` needs to re-open a run: inputs as absolute paths, structures, engine options."""
+    """What ``rau correct`` needs to re-open a run: inputs as absolute paths, structures, engine options
+    (local model folders as absolute paths too)."""
     absolute = lambda path: str(Path(path).resolve())  # noqa: E731
     return {
         "target": absolute(target),
@@ -110,7 +111,7 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
         "reference_bank": absolute(reference_bank) if reference_bank else None,
         "label_table": absolute(label_table) if label_table else None,
         "structures": structures,
-        "engine_options": options.as_dict(),
+        "engine_options": options.with_absolute_folders().as_dict(),
     }
 
 
