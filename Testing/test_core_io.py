@@ -136,6 +136,24 @@ def test_seg_nrrd_write_read_round_trip(slicerio_data, tmp_path):
     assert again.labels.get("ribs").color == pytest.approx(segmentation.labels.get("ribs").color, abs=1e-4)
 
 
+def test_seg_nrrd_bytes_do_not_depend_on_the_time_of_writing(slicerio_data, tmp_path, monkeypatch):
+    import datetime
+
+    import nrrd.writer
+
+    segmentation = read_segmentation(slicerio_data / "Segmentation.seg.nrrd")
+    write_seg_nrrd(segmentation, tmp_path / "a.seg.nrrd")
+
+    class Later(datetime.datetime):  # pynrrd stamps its header with the time of writing
+        @classmethod
+        def utcnow(cls):
+            return datetime.datetime(2031, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(nrrd.writer, "datetime", Later)
+    write_seg_nrrd(segmentation, tmp_path / "b.seg.nrrd")
+    assert (tmp_path / "a.seg.nrrd").read_bytes() == (tmp_path / "b.seg.nrrd").read_bytes()
+
+
 def test_label_map_with_sidecar_round_trip_and_physical_place(slicerio_data, tmp_path):
     segmentation = read_segmentation(slicerio_data / "Segmentation.seg.nrrd")
     label_map, table = write_label_map(segmentation, tmp_path / "out.nii.gz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -130,17 +131,16 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):
             slicerio.write_segmentation(str(temporary), data)
-        _put_utf8_names(temporary, names)
+        _finish_header(temporary, names)
     return Path(path)
 
 
-def _put_utf8_names(path: Path, names: dict[str, str]) -> None:
-    """Replace ASCII placeholders in the NRRD header by UTF-8 names (pynrrd writes ASCII only; Slicer reads UTF-8)."""
-    if not names:
-        return
+def _finish_header(path: Path, names: dict[str, str]) -> None:
+    """Drop pynrrd's "# on <date and time>" comment (the same run writes the same bytes) and replace ASCII
+    placeholders by UTF-8 names (pynrrd writes ASCII only; Slicer reads UTF-8)."""
     content = path.read_bytes()
     end = content.index(b"\n\n") + 2
-    header = content[:end].decode("ascii")
+    header = re.sub(r"^# on .*\(GMT\)\.?\n", "", content[:end].decode("ascii"), flags=re.M)
     for placeholder, name in names.items():
         header = header.replace(f":={placeholder}\n", f":={name}\n")
     path.write_bytes(header.encode("utf-8") + content[end:])
