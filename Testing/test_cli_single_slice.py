@@ -72,6 +72,20 @@ def test_1_slice_reference_and_png_target(hc18, tmp_path, capsys):
     assert dice(sitk.GetArrayFromImage(written), truth) > 0.95
 
 
+def test_a_picture_and_a_1_slice_reference_together_need_a_pixel_size_for_the_picture_only(hc18, tmp_path, capsys):
+    """--reference-spacing per picture reference: the 1-slice volume has its own (before, it needed one too,
+    and any value but its header's exact one was refused)."""
+    volume_copy(hc18, "001.png", tmp_path / "reference.nrrd", "j")
+    volume_copy(hc18, "001_mask.png", tmp_path / "reference_mask.nrrd", "j")
+    out = tmp_path / "out.nii.gz"
+    spacing = str(hc18_spacing("001"))
+    assert main(["segment", "--reference", str(hc18 / "001.png"), "--reference-labels", str(hc18 / "001_mask.png"),
+                 "--reference", str(tmp_path / "reference.nrrd"), "--reference-labels", str(tmp_path / "reference_mask.nrrd"),
+                 "--reference-spacing", spacing, "--target", str(hc18 / "001.png"), "--target-spacing", spacing,
+                 "--out", str(out), "--no-deformable"]) == 0, capsys.readouterr().err
+    assert json.loads(out.with_name("out.result.json").read_text())["inputs"]["reference_spacing"] == [float(spacing), None]
+
+
 def test_evaluate_scores_1_slice_cases_exactly_like_their_pictures(hc18, shared_data, tmp_path, capsys):
     write_picture(hc18_picture(shared_data, "002"), tmp_path / "002.png")
     write_picture(hc18_picture(shared_data, "002", mask=True), tmp_path / "002_mask.png")

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("segment", help="segment a target like the reference(s)")
     parser.add_argument("--reference", action="append", default=[], metavar="IMG", help="reference image (repeat for several)")
     parser.add_argument("--reference-labels", action="append", default=[], metavar="SEG", help="its labels, in the same order")
-    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of 2D picture references, in order")
+    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order")
     parser.add_argument("--reference-bank", metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
     parser.add_argument("--label-table", help="label table for reference label maps without a sidecar")
     parser.add_argument("--target", required=True, help="target image (file or DICOM folder)")
@@ -42,12 +42,9 @@ def add_parser(subparsers) -> None:
 def load_references(args: argparse.Namespace) -> list:
     if len(args.reference) != len(args.reference_labels):
         raise OptionError("give one --reference-labels per --reference")
-    if args.reference_spacing and len(args.reference_spacing) != len(args.reference):
-        raise OptionError("give one --reference-spacing per --reference, or none")
-    spacings = args.reference_spacing or [None] * len(args.reference)
     references = [
         load_reference(image, labels, spacing, args.label_table)
-        for image, labels, spacing in zip(args.reference, args.reference_labels, spacings)
+        for image, labels, spacing in zip(args.reference, args.reference_labels, reference_spacings(args))
     ]
     if args.reference_bank:
         references += load_reference_bank(args.reference_bank)
@@ -56,9 +53,25 @@ def load_references(args: argparse.Namespace) -> list:
     return references
 
 
+def reference_spacings(args: argparse.Namespace) -> list[float | None]:
+    """Each ``--reference``'s pixel size: ``--reference-spacing`` gives one per reference, or one per picture
+    reference in order (a reference with a header has its own), or none."""
+    from rau.io.images import PICTURE_SUFFIXES
+
+    given = list(args.reference_spacing)
+    pictures = [Path(reference).suffix.lower() in PICTURE_SUFFIXES for reference in args.reference]
+    if not given or len(given) == len(args.reference):
+        return given or [None] * len(args.reference)
+    if len(given) == sum(pictures):
+        spacings = iter(given)
+        return [next(spacings) if picture else None for picture in pictures]
+    raise OptionError(f"give one --reference-spacing per --reference ({len(args.reference)}) or per picture reference "
+                      f"({sum(pictures)}), or none; got {len(given)}")
+
+
 def check_picture_pixel_sizes(args: argparse.Namespace) -> None:
     """Every picture input has a pixel size, or none has (:func:`rau.validation.check_pixel_sizes`)."""
-    spacings = args.reference_spacing or [None] * len(args.reference)
+    spacings = reference_spacings(args)
     bank = reference_bank_entries(args.reference_bank) if args.reference_bank else []
     check_pixel_sizes(
         [(f"--reference {image}", image, spacing) for image, spacing in zip(args.reference, spacings)]
@@ -93,7 +106,7 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
 
 def run_inputs(args: argparse.Namespace) -> dict:
     """:func:`recorded_inputs` of this command line."""
-    return recorded_inputs(args.target, args.target_spacing, args.reference, args.reference_labels, list(args.reference_spacing),
+    return recorded_inputs(args.target, args.target_spacing, args.reference, args.reference_labels, reference_spacings(args),
                            args.reference_bank, args.label_table, args.structures, engine_options(args))
 
 
