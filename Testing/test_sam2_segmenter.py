@@ -12,6 +12,7 @@ import torch
 
 from rau.boxes import Box
 from rau.engines.base import Localization, Prompt, Reference, Request
+from rau.evaluation.clicks import simulate
 from rau.image import Image
 from rau.labels import LabelSet, Segmentation, Structure
 from rau.sam2.segmenter import Sam2Segmenter
@@ -230,6 +231,25 @@ def test_unusable_localizations_and_empty_reference_masks_are_reported_per_struc
     result = segmenter(tiny_sam2["random"]).segment(Request([reference], target, ["liver", "spleen"]), outside)
     assert not result.get("liver").found and "outside the target" in result.get("liver").message
     assert not result.get("spleen").found and "empty in reference" in result.get("spleen").message
+    with pytest.raises(ValueError, match="empty in every reference"):
+        result.session.reprompt("spleen", Prompt(points=[(10, 10, 0)], labels=[1]))
+    assert result.session.reprompt("liver", Prompt(points=[(10, 10, 0)], labels=[1])).prompts["corrected_slices"] == [0]
+
+
+def test_a_structure_the_localizer_missed_is_added_by_a_correction_with_its_reference_in_memory(tiny_sam2):
+    reference = make_reference()
+    target = Image(np.random.default_rng(10).normal(size=(12, 30, 40)), spacing=(0.9, 1.4, 3.0))
+    absent = {"liver": Localization(reference.segmentation.labels.get("liver"), False, source="vlm")}
+    result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target), absent)
+    session = result.session
+    assert not session.results["liver"].found and "not found by vlm" in session.results["liver"].message
+    assert session.tracker.conditioning_frames("liver")  # the reference slice, as for a found structure
+    box = Box((5, 5, 6), (20, 15, 7))
+    expected = np.zeros(target.shape, bool)
+    expected[box.slices()] = True
+    assert len(simulate(session, "liver", expected, 2)) == 3  # the simulated user of rau evaluate --clicks
+    assert np.array_equal(session.reprompt("liver", Prompt(box=box)).mask, expected)
+    assert session.propagate("liver").found
 
 
 def test_a_prompt_on_a_sagittal_slice_lands_on_that_slice(tiny_sam2):

@@ -117,6 +117,9 @@ def summarize_clicks(curves: list[list[float]]) -> dict:
 
 def print_clicks(summary: dict) -> None:
     """The Dice-per-click curve and the NoC table."""
+    if not summary["structures"]:
+        print("simulated user: no structure was corrected (no case scored one)")
+        return
     clicks = len(summary["mean_dice_per_click"]) - 1
     print(f"simulated user, {summary['structures']} structures, up to {clicks} clicks each")
     print("clicks     " + "".join(f"{n:>7}" for n in range(clicks + 1)))

@@ -88,10 +88,10 @@ class Sam2Segmenter(Segmenter):
             chosen = choose(request, structure.name, localization, self.top_k, axes)
             if not chosen:
                 missing[structure.name] = f"empty in reference {references[0].name!r}"
-            elif localization is not None and not localization.present:
+                continue
+            picks[structure.name] = chosen
+            if localization is not None and not localization.present:
                 missing[structure.name] = f"not found by {localization.source or 'the localizer'}"
-            else:
-                picks[structure.name] = chosen
 
         distinct = sorted({frame for chosen in picks.values() for frame in chosen})
         used = sorted({index for index, _ in distinct})
@@ -112,11 +112,12 @@ class Sam2Segmenter(Segmenter):
         for name, chosen in picks.items():
             best, first = chosen[0]  # the best-ranked reference's largest cross-section
             position = (first + 0.5) / references[best].image.shape[axes[best]]
-            plan = make_plan(request.labels().get(name), localizations.get(name), session, position, self.slice_margin)
+            structure = request.labels().get(name)
+            plan = make_plan(structure, None if name in missing else localizations.get(name), session, position, self.slice_margin)
             if plan is None:
                 missing[name] = "its localization box lies outside the target image"
-                continue
-            session.plans[name] = plan
+                plan = make_plan(structure, None, session, position)
+            session.plans[name] = plan  # a missing structure is not tracked, but a correction can add it
             conditioning[name] = []
             for index, r in chosen:
                 plane = torch.from_numpy(take_slice(references[index].segmentation.mask(name), axes[index], r).astype(np.float32))
@@ -124,11 +125,13 @@ class Sam2Segmenter(Segmenter):
                 conditioning[name].append((distinct.index((index, r)), mask))
         tracker.add_structures(conditioning)
 
-        found = session.run(list(session.plans), progress) if session.plans else {}
+        tracked = [name for name in session.plans if name not in missing]
+        found = session.run(tracked, progress) if tracked else {}
         structures = [
             found.get(s.name) or StructureResult(s, None, 0.0, self.name, message=missing.get(s.name, ""))
             for s in request.labels()
         ]
+        session.results = {item.structure.name: item for item in structures}
         details = {
             "model": self.source.name,
             "model_class": type(model).__name__,

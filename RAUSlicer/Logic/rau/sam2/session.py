@@ -179,6 +179,8 @@ class Sam2Session(Session):
         return result
 
     def _snapshot(self, name: str):
+        if name not in self.plans:
+            raise InputError(f"{name!r} is empty in every reference, so SAM2 has no memory of it to segment it from")
         plan = self.plans[name]
         return self.results[name], dict(plan.prompts), plan.start, plan.span, dict(plan.corrections), self.tracker.state(name)
 
