@@ -100,6 +100,26 @@ def test_a_checkpoint_of_another_architecture_is_refused_and_nothing_written(tin
     assert not out.exists()
 
 
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda path: path.write_bytes(path.read_bytes()[:200]), "cannot read it as a PyTorch checkpoint"),
+    (lambda path: path.write_bytes(b""), "cannot read it as a PyTorch checkpoint"),
+    (lambda path: torch.save({"model": {"foo": torch.zeros(1)}}, path), "not an original SAM2 state dict"),
+    (lambda path: torch.save({"x": torch.zeros(1)}, path), "not an original SAM2 state dict"),
+])
+def test_a_file_that_is_no_sam2_checkpoint_is_refused_and_nothing_written(original_checkpoint, tmp_path, capsys, spoil, problem):
+    spoil(original_checkpoint)
+    out = tmp_path / "converted"
+    assert main(["models", "convert", str(original_checkpoint), "--config", "sam2.1_hiera_tiny", "--out", str(out)]) == 2
+    assert f"{original_checkpoint}: {problem}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_saved_model_needs_no_conversion(tiny_sam2, tmp_path, capsys):
+    weights = tiny_sam2["always"] / "model.safetensors"
+    assert main(["models", "convert", str(weights), "--config", "sam2.1_hiera_tiny", "--out", str(tmp_path / "converted")]) == 2
+    assert "a folder saved by save_pretrained needs no conversion" in capsys.readouterr().err
+
+
 def test_models_list_shows_the_class_of_each_folder(tiny_sam2, capsys):
     assert main(["models", "list", str(tiny_sam2["random"])]) == 0
     printed = capsys.readouterr().out

@@ -1,13 +1,14 @@
 """SAM2 model loading (aliases, offline errors) and the two engines from the command line."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
 from rau.cli import main
-from rau.models.loader import ModelNotAvailableError
+from rau.models.loader import ModelNotAvailableError, pick_device
 from rau.sam2.model import model_source
 from rau.sam2.segmenter import Sam2Segmenter
 
@@ -96,3 +97,72 @@ def test_an_unknown_model_type_names_the_known_ones(tmp_path):
 def test_medsam2_alias_says_where_to_get_the_weights():
     with pytest.raises(ModelNotAvailableError, match="huggingface.co/wanglab/MedSAM2.*rau models convert"):
         model_source("medsam2")
+
+
+def _cut(weights):
+    weights.write_bytes(weights.read_bytes()[:100_000])
+
+
+def _flip_a_header_bit(weights):
+    data = bytearray(weights.read_bytes())
+    data[100] ^= 0x80  # inside the JSON header
+    weights.write_bytes(bytes(data))
+
+
+def _drop_every_other_tensor(weights):
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(weights)
+    save_file({key: tensors[key] for key in sorted(tensors)[::2]}, weights)
+
+
+def _sam3_weights(weights):
+    from tiny_sam3 import save_tiny_sam3_tracker
+
+    shutil.copy(save_tiny_sam3_tracker(weights.parent / "sam3") / "model.safetensors", weights)
+
+
+def _wider_backbone(weights):
+    config = json.loads((weights.parent / "config.json").read_text())
+    config["vision_config"]["backbone_config"]["hidden_size"] = 16
+    (weights.parent / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (_cut, "cannot read the model weights"),
+    (_flip_a_header_bit, "cannot read the model weights"),
+    (_drop_every_other_tensor, r"tensors missing.*mask_decoder\."),
+    (_sam3_weights, r"\d+ tensors missing, 0 of another shape"),
+    (_wider_backbone, r"0 tensors missing, 4 of another shape: vision_encoder\.backbone\.patch_embed"),
+])
+def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp_path, damage, problem):
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    damage(folder / "model.safetensors")
+    with pytest.raises(ModelNotAvailableError, match=problem) as error:
+        Sam2Segmenter(str(folder), device="cpu").model
+    assert str(folder) in str(error.value)
+
+
+def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    (folder / "preprocessor_config.json").write_text("{bad")
+    assert main(["models", "list", str(folder)]) == 2
+    assert f"{folder / 'preprocessor_config.json'}: cannot read" in capsys.readouterr().err
+
+
+def test_a_file_is_not_taken_for_a_hugging_face_id(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "000.png").write_bytes(b"not a model")
+    with pytest.raises(ModelNotAvailableError, match="data/000.png is a file, not a model folder"):
+        Sam2Segmenter("data/000.png", device="cpu").model
+
+
+def test_a_gpu_kind_the_machine_lacks_is_refused(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device, gpu in (("mps", "Apple MPS GPU"), ("cuda:0", "CUDA GPU")):
+        with pytest.raises(ModelNotAvailableError, match=f"no {gpu} is available"):
+            pick_device(device)

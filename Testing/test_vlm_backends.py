@@ -2,15 +2,18 @@
 
 import base64
 import io
+import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from chat_server import ChatServer
+from rau.models.loader import ModelNotAvailableError
 from rau.render import render_plain
 from rau.vlm.backend import create_backend
 from rau.vlm.families import QWEN2_5_VL
+from rau.vlm.local import TOKENIZER_FILES, AdapterError, load_adapter
 from rau.vlm.prompts import presence_messages
 from rau.vlm.server import ServerBackend
 from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
@@ -47,6 +50,39 @@ def test_lora_adapter_changes_the_answers(tiny_qwen, tmp_path):
         assert not torch.allclose(base.model(**inputs).logits, tuned.model(**inputs).logits)
     with pytest.raises(FileNotFoundError, match="adapter_config.json"):
         create_backend({"vlm_model": str(tiny_qwen), "device": "cpu", "vlm_adapter": str(tmp_path)})
+
+
+def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(tiny_qwen, tiny_sam2, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    cut, lacking, untokenized = (shutil.copytree(tiny_qwen, tmp_path / name) for name in ("cut", "lacking", "untokenized"))
+    (cut / "model.safetensors").write_bytes((tiny_qwen / "model.safetensors").read_bytes()[:3000])
+    tensors = load_file(tiny_qwen / "model.safetensors")
+    save_file({key: value for key, value in tensors.items() if ".layers.0." not in key}, lacking / "model.safetensors")
+    for name in TOKENIZER_FILES:
+        (untokenized / name).unlink()
+    for folder, problem in (
+        (cut, "cannot read the model weights"),
+        (lacking, r"tensors missing, 0 of another shape: model\.language_model\.layers\.0\."),
+        (untokenized, r"tokenizer is missing \(tokenizer\.json, tokenizer_config\.json\)"),
+        (tiny_sam2["always"], "model_type 'sam2_video' is not a vision-language model"),
+    ):
+        with pytest.raises(ModelNotAvailableError, match=problem) as error:
+            create_backend({"vlm_model": str(folder), "device": "cpu"})
+        assert str(folder) in str(error.value)
+
+
+def test_an_adapter_without_readable_weights_is_refused(tiny_qwen, tmp_path):
+    peft = pytest.importorskip("peft")
+
+    model = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"}).model
+    adapter = tmp_path / "adapter"
+    peft.LoraConfig(r=4, target_modules=r".*language_model.*\.(q_proj|v_proj)").save_pretrained(adapter)
+    with pytest.raises(AdapterError, match=f"{adapter}: the adapter weights are missing"):
+        load_adapter(model, adapter)
+    (adapter / "adapter_model.safetensors").write_bytes(b"\xff" * 3000)
+    with pytest.raises(AdapterError, match=f"{adapter}: cannot read the adapter weights"):
+        load_adapter(model, adapter)
 
 
 def test_server_backend_sends_png_data_urls_to_the_named_server(monkeypatch):

@@ -15,7 +15,7 @@ from rau.errors import UnavailableError
 
 
 class ModelNotAvailableError(UnavailableError):
-    """The weights are not on this machine and cannot (or may not) be downloaded."""
+    """The model cannot be used: not on this machine and not downloadable, or its folder is damaged or of another kind."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ def resolve(source: ModelSource) -> Path:
         if not (folder / "config.json").is_file():
             raise ModelNotAvailableError(f"{folder} has no config.json; point to a folder saved with save_pretrained()")
         return folder
+    if Path(source.name).expanduser().is_file():
+        raise ModelNotAvailableError(f"{source.name} is a file, not a model folder; pass the folder holding its config.json and weights")
     looks_like_path = source.name.startswith((".", "/", "~")) or os.sep in source.name.strip("/").replace("/", "", 1)
     if looks_like_path:
         raise ModelNotAvailableError(f"model folder {source.name} does not exist")
@@ -73,13 +75,15 @@ def pick_device(requested: str | None = None) -> str:
     """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning); an explicit choice wins."""
     import torch
 
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if requested and requested != "auto":
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelNotAvailableError("device 'cuda' was requested but no CUDA GPU is available")
+        for kind, present, gpu in (("cuda", torch.cuda.is_available(), "CUDA GPU"), ("mps", mps, "Apple MPS GPU")):
+            if requested.startswith(kind) and not present:
+                raise ModelNotAvailableError(f"device {kind!r} was requested but no {gpu} is available")
         return requested
     if torch.cuda.is_available():
         return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if mps:
         return "mps"
     warnings.warn("no GPU found: running on the CPU, which is much slower", RuntimeWarning, stacklevel=2)
     return "cpu"
@@ -93,10 +97,28 @@ def default_dtype(device: str):
 
 
 def load_model(model_class, source: ModelSource, device: str | None = None, dtype=None):
-    """``model_class.from_pretrained`` on the resolved folder, in eval mode on ``device``."""
+    """``model_class.from_pretrained`` on the resolved folder, in eval mode on ``device``.
+
+    Unreadable weights, and weights that do not fill the model (missing or of another shape, which
+    transformers would replace with random ones), raise :class:`ModelNotAvailableError` naming the folder.
+    """
+    from safetensors import SafetensorError
+
     folder = resolve(source)
     device = pick_device(device)
-    model = model_class.from_pretrained(str(folder), dtype=dtype or default_dtype(device))
+    try:
+        model, info = model_class.from_pretrained(
+            str(folder), dtype=dtype or default_dtype(device), ignore_mismatched_sizes=True, output_loading_info=True
+        )
+    except (OSError, SafetensorError) as error:
+        raise ModelNotAvailableError(f"{folder}: cannot read the model weights ({error})") from error
+    missing = sorted(info["missing_keys"])
+    mismatched = sorted(f"{key} is {tuple(have)}, not {tuple(want)}" for key, have, want in info["mismatched_keys"])
+    if missing or mismatched:
+        raise ModelNotAvailableError(
+            f"{folder}: the weights do not fit its config.json ({len(missing)} tensors missing, {len(mismatched)} of another shape: "
+            f"{'; '.join((missing + mismatched)[:3])} ...); the checkpoint is incomplete or belongs to another model"
+        )
     return model.to(device).eval()
 
 
@@ -110,11 +132,18 @@ PROCESSOR_FILES = ("processor_config.json", "video_preprocessor_config.json", "p
 
 def read_config(folder: Path) -> dict:
     """The model's ``config.json`` as a dict."""
-    path = Path(folder) / "config.json"
+    return read_json(Path(folder) / "config.json")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from one of the model's files; unreadable or broken files raise naming the file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ModelNotAvailableError(f"{path}: cannot read the model config ({error})") from error
+        raise ModelNotAvailableError(f"{path}: cannot read this model file ({error})") from error
+    if not isinstance(document, dict):
+        raise ModelNotAvailableError(f"{path}: not a JSON object")
+    return document
 
 
 def processor_settings(folder: Path) -> dict:
@@ -128,7 +157,7 @@ def processor_settings(folder: Path) -> dict:
         path = Path(folder) / name
         if not path.is_file():
             continue
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path)
         for part in (document, document.get("video_processor") or {}, document.get("image_processor") or {}):
             for key in ("image_mean", "image_std", "size"):
                 if key in part and key not in found:

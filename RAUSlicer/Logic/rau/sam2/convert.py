@@ -72,6 +72,7 @@ HIERA = {  # image encoder sizes of the released checkpoints (transformers' get_
 }
 NAMED_CONFIGS = {f"{version}_hiera_{size}": (version, size, 1024) for version in ("sam2", "sam2.1") for size in HIERA}
 NAMED_CONFIGS["medsam2"] = ("sam2.1", "tiny", 512)
+POINT_EMBEDDINGS = "sam_prompt_encoder.point_embeddings."  # every original SAM2 checkpoint has these
 IMAGENET = {"image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}
 
 
@@ -166,10 +167,14 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
         raise InputError(f"{checkpoint}: no such checkpoint file")
     if out.exists() and any(out.iterdir()):
         raise InputError(f"--out {out}: folder exists and is not empty")
-    loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    try:
+        loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as error:  # a file that is no torch checkpoint fails in many classes (EOFError, UnpicklingError, ...)
+        raise InputError(f"{checkpoint}: cannot read it as a PyTorch checkpoint ({type(error).__name__}: {error})") from error
     original = loaded.get("model", loaded) if isinstance(loaded, dict) else None
-    if not isinstance(original, dict):
-        raise InputError(f"{checkpoint}: not a SAM2 state dict (expected a dict, or one under 'model')")
+    if not isinstance(original, dict) or not any(str(key).startswith(POINT_EMBEDDINGS) for key in original):
+        raise InputError(f"{checkpoint}: not an original SAM2 state dict (a dict, or one under 'model', with {POINT_EMBEDDINGS}* weights; "
+                         "a folder saved by save_pretrained needs no conversion)")
     model = Sam2VideoModel(load_config(config)).eval()
     try:
         missing, unexpected = model.load_state_dict(convert_state_dict(original), strict=False)

@@ -6,14 +6,18 @@ from pathlib import Path
 
 from rau.errors import InputError, UnavailableError
 from rau.models.inference import inference
-from rau.models.loader import ModelSource, load_model, load_processor, resolve
+from rau.models.loader import ModelNotAvailableError, ModelSource, load_model, load_processor, read_config, resolve
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
+
 class AdapterError(InputError, FileNotFoundError):
-    """A --vlm-adapter folder is not a LoRA adapter."""
+    """A --vlm-adapter folder is not a LoRA adapter, or its weights are damaged."""
 
 
 class TransformersBackend(Backend):
@@ -31,6 +35,7 @@ class TransformersBackend(Backend):
         """The model at ``source`` (a LoRA ``adapter`` folder on top); ``family`` overrides the one its config names."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
+        check_vlm_folder(resolve(source))
         processor = load_processor(AutoProcessor, source)
         model = load_model(AutoModelForImageTextToText, source, device, dtype)
         if adapter:
@@ -56,6 +61,18 @@ class TransformersBackend(Backend):
         return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]))
 
 
+def check_vlm_folder(folder: Path) -> None:
+    """Refuse a folder whose config names no image-text-to-text model, or that lacks its tokenizer files."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+    model_type = read_config(folder).get("model_type")
+    if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+        raise ModelNotAvailableError(f"{folder}: model_type {model_type!r} is not a vision-language model (such as Qwen2.5-VL or Qwen3-VL)")
+    missing = [name for name in TOKENIZER_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ModelNotAvailableError(f"{folder}: the tokenizer is missing ({', '.join(missing)}); copy it from the model's original folder")
+
+
 def model_family(source: ModelSource, processor=None, family: ModelFamily | None = None) -> ModelFamily:
     """How the model at ``source`` sizes images and writes boxes.
 
@@ -78,9 +95,16 @@ def load_adapter(model, adapter, trainable: bool = False):
     folder = Path(adapter).expanduser()
     if not (folder / "adapter_config.json").is_file():
         raise AdapterError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
+    if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
+        raise AdapterError(f"{folder}: the adapter weights are missing (no {' or '.join(ADAPTER_WEIGHTS)})")
+    from safetensors import SafetensorError
+
     try:
         from peft import PeftModel
     except ImportError as error:
         raise UnavailableError("loading a LoRA adapter needs peft: pip install 'rauslicer[train]'") from error
-    model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
+    try:
+        model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
+    except (OSError, SafetensorError) as error:
+        raise AdapterError(f"{folder}: cannot read the adapter weights ({error})") from error
     return model if trainable else model.eval()
