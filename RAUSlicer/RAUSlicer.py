@@ -141,7 +141,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         if result.session is not None:  # a server may keep none (a result over its session memory)
-            self.corrections[node.GetID()] = Correction(result, node, lowConfidence)
+            self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
         return node
 
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,

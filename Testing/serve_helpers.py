@@ -39,8 +39,9 @@ def running_server(config):
 
 
 @contextlib.contextmanager
-def serve_process(work_dir, *arguments: str):
-    """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed)."""
+def serve_process(work_dir, *arguments: str, env=None):
+    """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed);
+    ``work_dir`` None: the server's own temporary one. Leaving stops it with SIGTERM."""
     import subprocess
     import sys
 
@@ -49,8 +50,9 @@ def serve_process(work_dir, *arguments: str):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "rau.cli", "serve", "--port", str(port), "--work-dir", str(work_dir), *arguments]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    work = ["--work-dir", str(work_dir)] if work_dir is not None else []
+    command = [sys.executable, "-m", "rau.cli", "serve", "--port", str(port), *work, *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -7,6 +7,7 @@ import pytest
 from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
+vtk = pytest.importorskip("vtk")
 
 from rau.engines.base import Prompt  # noqa: E402
 from rau.mrml import Correction, add_result_node, add_volume_node, prompt_from_markups, read_rau_tag  # noqa: E402
@@ -55,7 +56,7 @@ def test_roi_aligned_with_an_oblique_target_gives_exactly_its_voxels(mrml_scene,
     frame = np.eye(4)
     frame[:3, :3] = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(grid.direction).reshape(3, 3)  # the grid's axes in RAS
     roi.SetAndObserveObjectToNodeMatrix(slicer.util.vtkMatrixFromArray(frame))
-    roi.SetCenterWorld(ras_of(grid, (low + high) / 2))
+    roi.SetCenterWorld(ras_of(grid, (low + high) / 2 + [2e-5, 0, 0]))  # rounding off a turned transform
     roi.SetSize(((high - low) * np.asarray(grid.spacing)).tolist())
     box = prompt_from_markups(grid, roi=roi).box
     assert (box.lower, box.upper) == (tuple(low), tuple(high + 1))
@@ -253,13 +254,13 @@ def test_a_moved_result_refuses_corrections_until_it_is_back(mrml_scene, labels,
     transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
     target.SetAndObserveTransformNodeID(transform.GetID())
     node = add_result_node(result, target)
-    correction = Correction(result, node)
+    correction = Correction(result, node, target_node=target)
     correction.update("liver", Prompt(points=[(4, 5, 6)], labels=[1]))
     before = segmentation_from_node(node, grid).masks
     shifted = np.eye(4)
     shifted[:3, 3] = (9.0, 0.0, 0.0)
     transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(shifted))
-    with pytest.raises(ValueError, match="'target.*' was moved .* after Run"):
+    with pytest.raises(ValueError, match="'target.*' or its target was moved .* after Run"):
         correction.update("liver", Prompt(points=[(2, 2, 2)], labels=[1]))
     with pytest.raises(ValueError, match="was moved"):
         correction.undo("liver")
@@ -267,6 +268,12 @@ def test_a_moved_result_refuses_corrections_until_it_is_back(mrml_scene, labels,
     assert all(np.array_equal(segmentation_from_node(node, grid).masks[n], before[n]) for n in before)
     correction.undo("liver")
     assert np.array_equal(segmentation_from_node(node, grid).masks["liver"], labels.masks["liver"])
+    hardened = vtk.vtkMatrix4x4()  # the target alone moved, its transform hardened into its voxels' placement
+    target.GetIJKToRASMatrix(hardened)
+    hardened.SetElement(0, 3, hardened.GetElement(0, 3) + 9.0)
+    target.SetIJKToRASMatrix(hardened)
+    with pytest.raises(ValueError, match="or its target was moved"):
+        correction.update("liver", Prompt(points=[(2, 2, 2)], labels=[1]))
 
 
 def test_a_session_does_not_outlive_its_node_when_the_scene_is_cleared(mrml_scene, labels, grid):

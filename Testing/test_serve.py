@@ -441,6 +441,17 @@ def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
     assert (tmp_path / "work").is_dir() and not any((tmp_path / "tmp").iterdir())
 
 
+def test_a_temporary_work_folder_goes_with_the_server(tmp_path):
+    """Without --work-dir the uploads live in a temporary folder: stopping the server removes it."""
+    import os
+
+    from serve_helpers import serve_process
+
+    with serve_process(None, env={**os.environ, "TMPDIR": str(tmp_path)}):
+        assert [folder.name.startswith("rau-serve-") for folder in tmp_path.iterdir()] == [True]
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--work-dir", "{file}"], "--work-dir {file}: cannot make it a folder"),
     (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot make it a folder"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
@@ -66,5 +67,9 @@ def run(args: argparse.Namespace) -> int:
     config = server_config(args)
     sock = listening_socket(args.host, args.port)
     print(f"rau serve: http://{args.host}:{args.port}/v1/info, work folder {config.work_dir}")
-    serve(config, sock)
+    try:
+        serve(config, sock)
+    finally:
+        if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server
+            shutil.rmtree(config.work_dir, ignore_errors=True)
     return 0

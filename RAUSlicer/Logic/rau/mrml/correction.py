@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
-from rau.mrml.geometry import node_to_world
+from rau.mrml.geometry import ijk_to_world, node_to_world
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
 from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
 from rau.result import Result, StructureResult
@@ -33,16 +33,18 @@ class Correction:
     as :meth:`rau.result.Result.put` does for ``rau correct`` (voxels a segment already shared with another
     layer stay); with ``overwrite`` it clears their voxels under the voxels it takes.
 
-    The session works on the target's voxels where they were at Run. If the node's transform has changed
-    since, every correction and undo is refused (a click would land on other voxels than it was placed on).
+    The session works on the target's voxels where they were at Run. If the node's transform, or the
+    ``target_node``'s placement (a transform, also once hardened), has changed since, every correction and
+    undo is refused (a click would land on other voxels than it was placed on).
     """
 
-    def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False):
+    def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False, target_node=None):
         if result.session is None:
             raise ValueError(f"the {result.engine!r} engine keeps no session; re-run with an engine that supports corrections")
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
+        self.target_node = target_node
         self._undo: dict[str, list[dict[str, _Snapshot]]] = {}
-        self._placed = node_to_world(node)
+        self._placed = self._placement()
 
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
@@ -76,11 +78,15 @@ class Correction:
             segment.SetTag(RAU_TAG, snapshot.tag)
             Logic.SetSegmentStatus(segment, snapshot.status)
 
+    def _placement(self) -> list[np.ndarray]:
+        """Where the result node and the target's voxels are in the world."""
+        return [node_to_world(self.node)] + ([ijk_to_world(self.target_node)] if self.target_node is not None else [])
+
     def _check_in_place(self) -> None:
-        """Refuse to go on when the node was moved (its transform changed) after Run."""
-        if not np.allclose(node_to_world(self.node), self._placed, atol=1e-6):
-            raise ValueError(f"{self.node.GetName()!r} was moved (its transform changed) after Run; corrections follow "
-                             "the target as it was at Run: put the transform back, or press Run again")
+        """Refuse to go on when the result or the target was moved (a transform changed or was hardened) after Run."""
+        if any(not np.allclose(now, then, atol=1e-6) for now, then in zip(self._placement(), self._placed)):
+            raise ValueError(f"{self.node.GetName()!r} or its target was moved (a transform changed or was hardened) after Run; "
+                             "corrections follow the target as it was at Run: put it back, or press Run again")
 
     def _segment(self, name: str):
         return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))

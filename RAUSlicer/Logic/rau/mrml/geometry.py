@@ -53,6 +53,13 @@ def node_to_world(node) -> np.ndarray:
     return arrayFromVTKMatrix(matrix)
 
 
+def ijk_to_world(node) -> np.ndarray:
+    """A volume node's 4x4 matrix from voxel indices to world RAS (parent transforms applied)."""
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    return node_to_world(node) @ arrayFromVTKMatrix(matrix)
+
+
 def image_from_volume_node(node) -> Image:
     """A copy of a scalar volume node's voxels with its world geometry (parent transform applied).
 
@@ -64,9 +71,7 @@ def image_from_volume_node(node) -> Image:
         raise GeometryError(f"expected a scalar volume, got {kind}")
     if node.GetImageData() is None:
         raise GeometryError(f"volume {node.GetName()!r} holds no voxels")
-    matrix = vtk.vtkMatrix4x4()
-    node.GetIJKToRASMatrix(matrix)
-    index_to_lps = RAS_FROM_LPS @ node_to_world(node) @ arrayFromVTKMatrix(matrix)
+    index_to_lps = RAS_FROM_LPS @ ijk_to_world(node)
     linear = index_to_lps[:3, :3]
     spacing = np.linalg.norm(linear, axis=0)
     array = np.array(arrayFromVolume(node), copy=True)

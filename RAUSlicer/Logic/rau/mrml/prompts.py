@@ -50,7 +50,7 @@ def box_from_roi(target: Image, roi) -> Box:
     corners = np.array([[x, y, z, 1.0] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
     world = (arrayFromVTKMatrix(roi.GetObjectToWorldMatrix()) @ corners.T).T[:, :3]
     ijk = target.volume().to_index(lps_to_ras(world))
-    box = Box(np.ceil(ijk.min(axis=0) - 1e-6), np.floor(ijk.max(axis=0) + 1e-6) + 1).clip(target)
+    box = Box(np.ceil(ijk.min(axis=0) - 1e-3), np.floor(ijk.max(axis=0) + 1e-3) + 1).clip(target)  # a face on a voxel centre keeps it
     if box.empty:
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")
     return box
