@@ -42,9 +42,10 @@ PUSH = 2.0
 BAND = 1.0
 """How far a click at distance d from the boundary moves it (see :func:`_open_zone`)."""
 NEW_RADIUS_VOXELS = 48
-"""An inside click where the structure has no voxels nearby (a structure not found): the image decides
-within this radius, and the rim of that ball stays background, so the click grows a region of similar
-tissue up to about half of it, not the whole zone (further clicks grow it like any structure)."""
+"""An inside click where the structure has no voxels nearby and no outside click tells the image where it
+ends (a structure not found): the image decides within this radius, and the rim of that ball stays
+background, so the click grows a region of similar tissue up to about half of it, not the whole zone
+(further clicks grow it like any structure). With an outside click among the seeds, the whole zone is open."""
 SEED_RADIUS_VOXELS = 1
 MAX_ZONES = 8
 """A stroke's points are all seeds, but zones open around at most this many of them, evenly spread."""
@@ -77,8 +78,9 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
     spacing = np.asarray(spacing_kji, dtype=float)
     planar = array.shape[0] == 1
     zone, expected = np.zeros(mask.shape, bool), mask.copy()
+    bounded = 0 in seeds.labels  # an outside click already bounds what the image may give an inside click
     for index in _spread(len(new.voxels)):
-        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, planar)
+        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, planar, bounded)
     if box is not None:
         zone &= inside_box
         expected &= inside_box
@@ -132,7 +134,7 @@ def box_mask(box: Box, shape) -> np.ndarray:
     return inside
 
 
-def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, planar: bool) -> None:
+def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, planar: bool, bounded: bool) -> None:
     """Move the expected boundary towards a click and mark the voxels the image may still decide.
 
     A click at distance d from the boundary on the wrong side says the error there is about 2d
@@ -150,10 +152,10 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
     to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
-    if not local.any():  # nothing there yet: the image decides within a ball whose rim stays background
+    if not local.any() and not bounded:  # nothing there yet: the image decides within a ball whose rim stays background
         zone[window] |= to_click <= min(NEW_RADIUS_VOXELS * spacing[1:].min(), limit)
         return
-    if local.all():  # nothing to move: the image decides around the click
+    if not local.any() or local.all():  # nothing to move: the image decides around the click
         zone[window] |= to_click <= limit
         return
     depth = ndimage.distance_transform_edt(local, sampling=spacing)
