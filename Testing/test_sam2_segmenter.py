@@ -242,7 +242,7 @@ def test_a_structure_the_localizer_missed_is_added_by_a_correction_with_its_refe
     absent = {"liver": Localization(reference.segmentation.labels.get("liver"), False, source="vlm")}
     result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target), absent)
     session = result.session
-    assert not session.results["liver"].found and "not found by vlm" in session.results["liver"].message
+    assert not session.results["liver"].found and "absent according to vlm" in session.results["liver"].message
     assert session.tracker.conditioning_frames("liver")  # the reference slice, as for a found structure
     box = Box((5, 5, 6), (20, 15, 7))
     expected = np.zeros(target.shape, bool)

@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         result = engine.run(Request(references, target, args.structures), progress)
     write_outputs(result, paths, args.overwrite, run_inputs(args))
     for item in result.structures:
-        status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found {item.message}".strip()
+        status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found ({item.message})" if item.message else "not found"
         print(f"{item.structure.name}: {status}")
     print(f"wrote {', '.join(str(p) for p in paths.values())} in {result.seconds:.1f} s")
     return 0
