@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rau.boxes import Box
-from rau.correction import CorrectorSession, correct_mask, stroke_points
+from rau.correction import CorrectorSession, correct_mask, grow, stroke_points
 from rau.correction.grow import MAX_RADIUS_VOXELS, Seeds, box_mask
 from rau.engines.base import Cancelled, Progress, Prompt
 from rau.errors import InputError
@@ -61,6 +61,37 @@ def test_a_click_on_a_structure_not_found_grows_similar_tissue_around_it_not_the
     grown = CorrectorSession(result).reprompt("head", Prompt(points=[(80, 80, 0)], labels=[1]))
     assert grown.mask[0, 80, 80] and dice(grown.mask, truth) > 0.6
     assert grown.mask.sum() < 0.1 * grown.mask.size
+
+
+def click_on_nothing(spacing, shape, click):
+    """What one inside click grows on one tissue everywhere (only the ball bounds it), for a structure not found."""
+    array = noisy(np.ones(shape, bool), 5)
+    return correct_mask(array, spacing, np.zeros(shape, bool), Seeds([click], [1]), Seeds([click], [1]))
+
+
+def reach_mm(mask, click, spacing):
+    return np.sqrt((((np.argwhere(mask) - click) * np.asarray(spacing)) ** 2).sum(1)).max()
+
+
+def test_a_click_on_a_structure_not_found_stays_within_new_radius_mm_on_a_coarse_volume(monkeypatch):
+    """7.8 mm voxels: the 40-voxel ball was 312 mm, one click grew across the body."""
+    spacing, shape, click = (2.0, 7.8, 7.8), (20, 64, 64), (10, 32, 32)
+    cap, grown = grow.NEW_RADIUS_MM, click_on_nothing(spacing, shape, click)
+    assert grown[click] and reach_mm(grown, click, spacing) <= cap
+    monkeypatch.setattr(grow, "NEW_RADIUS_MM", np.inf)
+    assert reach_mm(click_on_nothing(spacing, shape, click), click, spacing) > 2 * cap
+
+
+@pytest.mark.parametrize("spacing, shape, click", [
+    ((1.0, 1.0, 1.0), (1, 160, 160), (0, 80, 80)),  # a picture without a pixel size (angiograms)
+    ((1.0, 0.1, 0.1), (1, 160, 160), (0, 80, 80)),  # ultrasound
+    ((1.0, 1.0, 1.0), (40, 96, 96), (20, 48, 48)),  # a fine volume
+])
+def test_the_mm_cap_leaves_fine_images_as_they_were(monkeypatch, spacing, shape, click):
+    grown = click_on_nothing(spacing, shape, click)
+    monkeypatch.setattr(grow, "NEW_RADIUS_MM", np.inf)
+    assert np.array_equal(grown, click_on_nothing(spacing, shape, click))
+    assert reach_mm(grown, click, spacing) > 10 * spacing[1]  # the ball, not the cap, bounds the growth
 
 
 def test_other_structures_stay_bit_identical_unless_overwrite_is_asked():

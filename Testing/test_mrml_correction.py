@@ -134,15 +134,17 @@ def test_update_changes_one_segment_and_undo_restores_manual_edits(mrml_scene, l
 
 
 class GrowingSession(Session):
-    """A stand-in session on the real interface: each inside point adds its voxel to the structure."""
+    """A stand-in session on the real interface: an inside point adds its voxel to the structure, an outside one removes it."""
 
     def __init__(self, result):
         super().__init__(result.target, {item.structure.name: item for item in result.structures})
 
     def _reprompt(self, name, prompt: Prompt, progress) -> StructureResult:
-        (i, j, k), = prompt.points
         current = self.results[name]
-        return StructureResult(current.structure, current.mask | box_mask(self.target, (k, k + 1), (j, j + 1), (i, i + 1)), 0.9, "session")
+        mask = current.mask.copy() if current.found else np.zeros(self.target.shape, bool)
+        for (i, j, k), label in zip(prompt.points, prompt.labels):
+            mask[k, j, i] = label == 1
+        return StructureResult(current.structure, mask, 0.9, "session")
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -162,6 +164,31 @@ def test_overlapping_segments_keep_their_shared_voxels(mrml_scene, labels, grid,
     assert np.array_equal(after["liver"], before["liver"] | grown)
     assert np.array_equal(after["spleen"], before["spleen"] & ~box_mask(grid, (6, 7), (8, 9), (10, 11)) if overwrite else before["spleen"])
     assert (after["liver"] & after["spleen"] == shared).all()
+
+
+def test_undo_after_overwrite_gives_back_only_what_it_took_and_still_holds(mrml_scene, labels, grid):
+    """Undoing the liver gives the spleen the voxels the liver took from it and still holds; the spleen's
+    later correction stays, and a voxel the kidney took from the liver since stays the kidney's."""
+    result = result_for(grid, labels)
+    result.session = GrowingSession(result)
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    before = segmentation_from_node(node, grid).masks
+    correction = Correction(result, node, overwrite=True)
+    point = {"taken": (7, 6, 5), "retaken": (8, 7, 6), "removed": (10, 8, 6), "added": (0, 9, 7)}
+    voxel = {name: box_mask(grid, (k, k + 1), (j, j + 1), (i, i + 1)) for name, (i, j, k) in point.items()}
+    assert all((before["spleen"] & ~before["liver"] & voxel[n]).any() for n in ("taken", "retaken", "removed"))
+    correction.update("liver", Prompt(points=[point["taken"], point["retaken"]], labels=[1, 1]))  # two spleen voxels
+    correction.update("spleen", Prompt(points=[point["removed"], point["added"]], labels=[0, 1]))  # later: one out, one in
+    correction.update("kidney", Prompt(points=[point["retaken"]], labels=[1]))  # takes one of them from the liver
+    corrected = segmentation_from_node(node, grid).masks
+    assert not (corrected["spleen"] & (voxel["taken"] | voxel["retaken"])).any()
+
+    correction.undo("liver")
+    undone = segmentation_from_node(node, grid).masks
+    assert np.array_equal(undone["liver"], before["liver"])
+    assert np.array_equal(undone["spleen"], (before["spleen"] & ~voxel["removed"] & ~voxel["retaken"]) | voxel["added"])
+    assert np.array_equal(undone["kidney"], before["kidney"] | voxel["retaken"])
+    assert read_rau_tag(node, "spleen")["engine"] == "session"  # the spleen's own later correction
 
 
 def test_correction_needs_a_session(mrml_scene, labels, grid):

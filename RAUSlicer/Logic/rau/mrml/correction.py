@@ -9,7 +9,7 @@ import numpy as np
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import ijk_to_world, node_to_world
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
-from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
+from rau.mrml.segments import require_segment_id, segment_id_by_name, segment_mask, write_segment_mask
 from rau.result import Result, StructureResult
 
 UNDO_DEPTH = 10
@@ -22,13 +22,23 @@ class _Snapshot:
     status: int
 
 
+@dataclass
+class _Change:
+    """What undoing one correction puts back: the segments it wrote, and the voxels it took from others."""
+
+    written: dict[str, _Snapshot]
+    taken: dict[str, np.ndarray]
+
+
 class Correction:
     """Sends prompts for one structure through ``result.session`` and writes the answer into ``node``.
 
     Only the segments the session changed are written (``session.changed``: the corrected one, and the
     old owner of a renamed vessel piece). Each change first saves those segments as they are in the
-    node (manual edits included), and with ``overwrite`` also the segments it takes voxels from, so
-    :meth:`undo` brings back exactly what was there.
+    node (manual edits included), and :meth:`undo` brings them back as they were. With ``overwrite`` it
+    also records the voxels it takes from other segments; undo gives each of them back only the voxels
+    taken from it that the written segments still hold, added to what it has now: its own later
+    corrections stay, and a voxel another segment took since stays with that one.
     Without ``overwrite`` the new mask gives way to the node's other segments where it takes new voxels,
     as :meth:`rau.result.Result.put` does for ``rau correct`` (voxels a segment already shared with another
     layer stay); with ``overwrite`` it clears their voxels under the voxels it takes.
@@ -43,7 +53,7 @@ class Correction:
             raise ValueError(f"the {result.engine!r} engine keeps no session; re-run with an engine that supports corrections")
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
         self.target_node = target_node
-        self._undo: dict[str, list[dict[str, _Snapshot]]] = {}
+        self._undo: dict[str, list[_Change]] = {}
         self._placed = self._placement()
 
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
@@ -65,18 +75,36 @@ class Correction:
         return bool(self._undo.get(name))
 
     def undo(self, name: str) -> None:
-        """Put back the segments as they were before the last update or propagate of ``name``."""
+        """Undo the last update or propagate of ``name``: the segments it wrote as they were before it,
+        and the voxels it took from others, where the written segments still hold them (see the class doc)."""
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place()
-        snapshots = self._undo[name].pop()
+        change = self._undo[name].pop()
+        held = self._held(change.written) if change.taken else None
         if self.result.session.can_undo(name):
             self.result.session.undo(name)
-        for other, snapshot in snapshots.items():
+        for other, snapshot in change.written.items():
             write_segment_mask(self.node, other, snapshot.mask, self.result.target)
             segment = self._segment(other)
             segment.SetTag(RAU_TAG, snapshot.tag)
             Logic.SetSegmentStatus(segment, snapshot.status)
+        for other, taken in change.taken.items():
+            self._give_back(other, taken & held)
+
+    def _held(self, names) -> np.ndarray:
+        """The voxels the segments called ``names`` hold now (those deleted since hold none)."""
+        held = np.zeros(self.result.target.shape, bool)
+        for segment_id in filter(None, (segment_id_by_name(self.node, name) for name in names)):
+            held |= segment_mask(self.node, segment_id, self.result.target)
+        return held
+
+    def _give_back(self, name: str, voxels: np.ndarray) -> None:
+        """Add ``voxels`` to the segment called ``name`` as it is now (nothing when it was deleted since)."""
+        segment_id = segment_id_by_name(self.node, name)
+        if segment_id and voxels.any():
+            current = segment_mask(self.node, segment_id, self.result.target)
+            write_segment_mask(self.node, name, current | voxels, self.result.target)
 
     def _placement(self) -> list[np.ndarray]:
         """Where the result node and the target's voxels are in the world."""
@@ -91,9 +119,9 @@ class Correction:
     def _segment(self, name: str):
         return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))
 
-    def _snapshot(self, name: str, mask: np.ndarray | None = None) -> _Snapshot:
+    def _snapshot(self, name: str) -> _Snapshot:
         segment = self._segment(name)
-        mask = segment_mask(self.node, require_segment_id(self.node, name), self.result.target) if mask is None else mask
+        mask = segment_mask(self.node, require_segment_id(self.node, name), self.result.target)
         return _Snapshot(mask, tag_text(segment), Logic.GetSegmentStatus(segment))
 
     def apply(self, name: str, item: StructureResult) -> StructureResult:
@@ -104,24 +132,25 @@ class Correction:
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
         snapshots = {n: self._snapshot(n) for n in items}
-        if self.overwrite:  # the segments it takes voxels from come back on undo too
-            snapshots.update(self._overwritten(items, snapshots))
+        taken = {}
+        if self.overwrite:  # undo gives these voxels back
+            taken = self._taken(items, snapshots)
         else:
-            taken = self._voxels_of_others(set(items))
-            items = {n: _without(written, taken & ~snapshots[n].mask) for n, written in items.items()}
-        self._undo[name] = (self._undo.get(name, []) + [snapshots])[-UNDO_DEPTH:]
+            occupied = self._voxels_of_others(set(items))
+            items = {n: _without(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
+        self._undo[name] = (self._undo.get(name, []) + [_Change(snapshots, taken)])[-UNDO_DEPTH:]
         for written in items.values():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return items[name]
 
-    def _overwritten(self, items: dict[str, StructureResult], snapshots: dict[str, _Snapshot]) -> dict[str, _Snapshot]:
-        """Snapshots of the node's other segments that writing ``items`` with overwrite takes voxels from."""
+    def _taken(self, items: dict[str, StructureResult], snapshots: dict[str, _Snapshot]) -> dict[str, np.ndarray]:
+        """The voxels that writing ``items`` with overwrite takes from each of the node's other segments."""
         gained = np.zeros(self.result.target.shape, bool)
         for n, written in items.items():
             if written.found:
                 gained |= written.mask & ~snapshots[n].mask
-        return {other: self._snapshot(other, mask) for other, mask in self._others(set(items)) if (mask & gained).any()}
+        return {other: mask & gained for other, mask in self._others(set(items)) if (mask & gained).any()}
 
     def _voxels_of_others(self, written: set[str]) -> np.ndarray:
         """The voxels of the node's segments that this change does not write."""
