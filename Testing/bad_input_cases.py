@@ -136,8 +136,12 @@ def _manifests(folder: Path) -> None:
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")
     (folder / "empty_field.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt_mask.png', '')}\n")
     (folder / "latin1.csv").write_bytes(f"{MANIFEST_HEADER}\n{manifest_row()}\n".replace("tgt.png,", "tgt\xe9.png,", 1).encode("latin-1"))
+    (folder / "unknown_structure.csv").write_text(f"{MANIFEST_HEADER},structures\n{manifest_row()},fetal head;brain\n")
+    (folder / "target_as_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n"
+                                                    f"{manifest_row(reference_spacing=str(HC18_SPACING['002'] * SHRINK)).replace('ref', './tgt')}\n")
     bank_header = "image,labels,pixel_spacing"
     spacing = HC18_SPACING["001"] * SHRINK
+    (folder / "bank_with_target.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\ntgt.png,tgt_mask.png,{HC18_SPACING['002'] * SHRINK}\n")
     (folder / "bank.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\n")
     (folder / "bank_short.csv").write_text(f"{bank_header}\nref.png\n")
     (folder / "bank_words.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,fine\n")

@@ -1,5 +1,5 @@
-"""The bad-input table: every hostile or mistaken input to ``rau segment``, ``rau evaluate`` and
-``rau demo`` ends with exit status 2 and a message naming the culprit, before any computation,
+"""The bad-input table: every hostile or mistaken input to ``rau segment``, ``rau evaluate``,
+``rau demo`` (and the path options and model folders of the other commands) ends with exit status 2 and a message naming the culprit, before any computation,
 leaving no output or temporary file behind and every input byte-for-byte unchanged."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def segment(*extra, ref="ref.png", labels="ref_mask.png", target="tgt.png", out=
     return [*args, *extra]
 
 
-def segment_3d(*extra, ref="ct.nii.gz", labels="ct_labels.nii.gz", target="ct.nii.gz", out="out/result.nii.gz"):
-    """``rau segment`` on the CT crop."""
+def segment_3d(*extra, ref="ct.nrrd", labels="ct_labels.nii.gz", target="ct.nii.gz", out="out/result.nii.gz"):
+    """``rau segment`` on the CT crop, its NRRD copy as the reference (a target cannot be its own reference)."""
     return segment(*extra, ref=ref, labels=labels, target=target, out=out, spacing=False)
 
 
@@ -91,8 +91,16 @@ CASES = {
     "vlm timeout 0": (segment("--vlm-timeout", "0"), "--vlm-timeout must be a positive number"),
     "unknown engine": (segment("--engine", "magic"), "--engine: invalid choice: 'magic'"),
     "unknown fusion": (segment("--fusion", "average"), "--fusion: invalid choice"),
+    "SAM2 model folder missing, segment": (segment("--engine", "registration+sam2", "--sam2-model", "./gone_model"), "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
+    "SAM2 model folder without a model, segment": (segment("--engine", "sam2-memory", "--sam2-model", "series"), "--sam2-model series: series has no config.json"),
+    "target empty": (segment(target=""), "argument --target: --target must not be empty, got ''"),
+    "reference empty": (segment(ref=""), "argument --reference: --reference must not be empty"),
+    "label table empty": (segment("--label-table", ""), "argument --label-table: --label-table must not be empty"),
+    "bank empty": (["segment", "--reference-bank", "", "--target", "tgt.png", "--out", "out/r.nii.gz"], "argument --reference-bank: --reference-bank must not be empty"),
     # --- segment: outputs -------------------------------------------------------------------
     "out without suffix": (segment(out="out/result"), "--out out/result: name it with one of"),
+    "out empty": (segment(out=""), "argument --out: --out must not be empty, got ''"),
+    "out the current folder": (segment(out="."), "--out .: name it with one of"),
     "out .txt": (segment(out="result.txt"), "--out result.txt: name it with one of"),
     "out only a suffix": (segment(out=".nii.gz"), "--out .nii.gz: name it with one of"),
     "out an existing folder": (segment("--overwrite", out="taken.nii.gz"), "taken.nii.gz is a folder"),
@@ -126,6 +134,10 @@ CASES = {
     "limit negative": (evaluate("--limit", "-1"), "--limit must be at least 1, got '-1'"),
     "limit words": (evaluate("--limit", "all"), "--limit must be a whole number"),
     "evaluate top-k 0": (evaluate("--top-k", "0"), "--top-k must be at least 1"),
+    "json empty": (evaluate("--json", ""), "argument --json: --json must not be empty, got ''"),
+    "manifest empty": (evaluate(manifest=""), "argument manifest: manifest must not be empty"),
+    "SAM2 model folder missing": (evaluate("--engine", "registration+sam2", "--sam2-model", "./gone_model"), "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
+    "SAM2 model folder without a model": (evaluate("--engine", "sam2-memory", "--sam2-model", "series"), "--sam2-model series: series has no config.json"),
     "manifest missing": (evaluate(manifest="gone.csv"), "manifest gone.csv does not exist"),
     "manifest is a folder": (evaluate(manifest="series"), "manifest series is a folder, not a CSV file"),
     "manifest is a picture": (evaluate(manifest="tgt.png"), "tgt.png: manifest is not"),
@@ -151,6 +163,33 @@ CASES = {
     "demo top-k 0": (demo("--top-k", "0"), "--top-k must be at least 1"),
     "demo vlm timeout negative": (demo("--vlm-timeout", "-5"), "--vlm-timeout must be a positive number"),
     "demo unknown case": (["demo", "--cases", "brain"], "--cases: invalid choice: 'brain'"),
+    "demo out empty": (["demo", "--out", "", "--cases", "hc18_ultrasound"], "argument --out: --out must not be empty"),
+    # --- the other commands: empty paths, model folders ---------------------------------------
+    "batch out empty": (["batch", "m.csv", "--out", ""], "argument --out: --out must not be empty"),
+    "batch SAM2 model folder missing": (["batch", "m.csv", "--out", "out", "--workers", "1", "--engine", "registration+sam2", "--sam2-model", "./gone_model"], "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
+    "batch VLM folder missing": (["batch", "m.csv", "--out", "out", "--workers", "1", "--engine", "vlm-box", "--vlm-model", "./gone_model"], "model folder ./gone_model does not exist"),
+    "correct out empty": (["correct", "out/r.result.json", "--structure", "fetal head", "--inside", "5,5", "--out", ""], "argument --out: --out must not be empty"),
+    "train pairs out empty": (["train", "build-pairs", "--data", "series", "--out", ""], "argument --out: --out must not be empty"),
+    "train adapter out empty": (["train", "sft", "--model", "series", "--data", "series", "--out", ""], "argument --out: --out must not be empty"),
+    "models convert out empty": (["models", "convert", "model.pt", "--config", "medsam2", "--out", ""], "argument --out: --out must not be empty"),
+    "serve work folder empty": (["serve", "--work-dir", "", "--port", "0"], "argument --work-dir: --work-dir must not be empty"),
+    # --- manifests, references and the target, empty engine options, unrecognized arguments ------
+    "manifest names an unknown structure": (evaluate(manifest="unknown_structure.csv"), "unknown_structure.csv line 2: unknown structure 'brain'; available: fetal head"),
+    "batch manifest names an unknown structure": (["batch", "unknown_structure.csv", "--out", "out", "--workers", "1"], "unknown_structure.csv line 2: unknown structure 'brain'"),
+    "manifest target as its own reference": (evaluate(manifest="target_as_reference.csv"), "target_as_reference.csv line 3: reference_image ./tgt.png is the target tgt.png itself"),
+    "batch target as its own reference": (["batch", "target_as_reference.csv", "--out", "out", "--workers", "1"], "target_as_reference.csv line 3: reference_image ./tgt.png is the target tgt.png itself"),
+    "target as its own reference": (segment(ref="tgt.png", labels="tgt_mask.png"), "--reference tgt.png is the target tgt.png itself; a target cannot be its own reference"),
+    "target as its own reference, through a link": (segment_3d(ref="link.nii.gz"), "--reference link.nii.gz is the target ct.nii.gz itself"),
+    "bank holds the target": (["segment", "--reference-bank", "bank_with_target.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
+                              "bank_with_target.csv: image tgt.png is the target tgt.png itself"),
+    "SAM2 model empty": (segment("--sam2-model", ""), "--sam2-model must not be empty, got ''"),
+    "VLM adapter empty": (segment("--vlm-adapter", ""), "--vlm-adapter must not be empty, got ''"),
+    "model cache empty": (segment("--model-cache", " "), "--model-cache must not be empty, got ' '"),
+    "evaluate VLM model empty": (evaluate("--vlm-model", ""), "--vlm-model must not be empty"),
+    "segment unrecognized argument": (segment("0.08"), "rau segment: error: unrecognized arguments: 0.08"),
+    "evaluate unrecognized argument": (evaluate("--bogus"), "rau evaluate: error: unrecognized arguments: --bogus"),
+    "correct unrecognized argument": (["correct", "out/r.result.json", "--structure", "fetal head", "--inside", "5,5", "--out", "out/c.nii.gz", "6,6"], "rau correct: error: unrecognized arguments: 6,6"),
+    "train step unrecognized argument": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "more"], "rau train sft: error: unrecognized arguments: more"),
 }
 
 

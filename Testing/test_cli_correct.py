@@ -43,6 +43,39 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
     assert (sitk.GetArrayFromImage(sitk.ReadImage(str(stroked))) > 0)[j, i - 60 : i - 49].sum() >= 10
 
 
+@pytest.mark.parametrize("target", ["picture", "1-slice volume"])
+def test_correct_reopens_a_png_result_as_the_same_run_written_placed(hc18_case, capsys, target):  # noqa: F811
+    """A .png keeps the target's pixels but not their size or place; before, re-opening one made from pictures
+    with pixel sizes was refused ("labels cover [-0.5..799.5 ...] mm but the image covers [0.0..56.0 ...] mm")."""
+    args = segment_args(hc18_case, hc18_case / "out" / "run.png", "--no-deformable")
+    if target == "1-slice volume":
+        volume = sitk.JoinSeries(sitk.ReadImage(str(hc18_case / "002.png")))
+        volume.SetSpacing((HC18["002"], 0.9 * HC18["002"], 1.0))
+        volume.SetOrigin((10.0, 20.0, 30.0))
+        sitk.WriteImage(volume, str(hc18_case / "002.nii.gz"))
+        args = [a.replace("002.png", "002.nii.gz") for a in args[: args.index("--target-spacing")]] + args[args.index("--out") :]
+    fixed = {}
+    for name in ("picture.png", "placed.nii.gz"):  # the same run, as a picture and as a placed label map
+        assert main([a.replace("run.png", name) for a in args]) == 0, capsys.readouterr().err
+        saved = read_segmentation(hc18_case / "out" / name).masks["fetal head"]
+        k, j, i = np.argwhere(saved)[len(np.argwhere(saved)) // 2]
+        out = hc18_case / "out" / f"fixed_{name}"
+        code = main(["correct", str(hc18_case / "out" / f"{name.split('.')[0]}.result.json"), "--structure", "fetal head",
+                     "--outside", f"{i},{j}", "--out", str(out)])
+        assert code == 0, capsys.readouterr().err
+        fixed[name] = read_segmentation(out).masks.get("fetal head", np.zeros_like(saved))
+    assert np.array_equal(fixed["picture.png"], fixed["placed.nii.gz"]) and not fixed["picture.png"][k, j, i]
+
+
+def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_case, capsys):  # noqa: F811
+    assert main(segment_args(hc18_case, hc18_case / "out" / "run.png", "--no-deformable")) == 0
+    sitk.WriteImage(sitk.Image(10, 12, sitk.sitkUInt8), str(hc18_case / "out" / "run.png"))
+    code = main(["correct", str(hc18_case / "out" / "run.result.json"), "--structure", "fetal head", "--inside", "5,5",
+                 "--out", str(hc18_case / "out" / "fixed.png")])
+    assert code == 2 and "run.png: 10 x 12 pixels, but the target has 800 x 540" in capsys.readouterr().err
+    assert not list((hc18_case / "out").glob("fixed*"))
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -51,6 +84,8 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
         (["--box", "1,2,3"], "--box"),
         (["--stroke", "10,10", "20"], "--stroke"),
         ([], "at least one --inside"),
+        (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10, 0)..(10, 40, 0) is inverted: its lower corner lies above its upper one along i"),
+        (["--inside", "5,5", "--out", "."], "--out .: name it with one of"),
     ],
 )
 def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_case, capsys, extra, message):  # noqa: F811

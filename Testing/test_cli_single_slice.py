@@ -20,9 +20,10 @@ ORIGIN = (-40.0, 25.5, 17.25)
 
 @pytest.fixture(scope="module")
 def hc18(shared_data, tmp_path_factory):
-    """Examination 001 as picture and mask (PNG), and its pixel spacing."""
+    """Examination 001 as picture and mask (PNG), and the picture's copy ``target.png`` (a target cannot be its own reference)."""
     folder = tmp_path_factory.mktemp("hc18")
     write_picture(hc18_picture(shared_data, "001"), folder / "001.png")
+    write_picture(hc18_picture(shared_data, "001"), folder / "target.png")
     write_picture(hc18_picture(shared_data, "001", mask=True), folder / "001_mask.png")
     return folder
 
@@ -81,7 +82,7 @@ def test_a_picture_and_a_1_slice_reference_together_need_a_pixel_size_for_the_pi
     spacing = str(hc18_spacing("001"))
     assert main(["segment", "--reference", str(hc18 / "001.png"), "--reference-labels", str(hc18 / "001_mask.png"),
                  "--reference", str(tmp_path / "reference.nrrd"), "--reference-labels", str(tmp_path / "reference_mask.nrrd"),
-                 "--reference-spacing", spacing, "--target", str(hc18 / "001.png"), "--target-spacing", spacing,
+                 "--reference-spacing", spacing, "--target", str(hc18 / "target.png"), "--target-spacing", spacing,
                  "--out", str(out), "--no-deformable"]) == 0, capsys.readouterr().err
     assert json.loads(out.with_name("out.result.json").read_text())["inputs"]["reference_spacing"] == [float(spacing), None]
 
@@ -108,7 +109,7 @@ def test_sam2_gives_the_same_mask_for_a_picture_and_its_oblique_1_slice_copy(hc1
     target = volume_copy(hc18, "001.png", tmp_path / "target.nrrd", "i", rotation((1, 2, 3), 27))
     options = ["--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]), "--device", "cpu"]
     reference, labels = hc18 / "001.png", hc18 / "001_mask.png"
-    assert segment(hc18, reference, labels, hc18 / "001.png", tmp_path / "picture.nii.gz", *options) == 0, capsys.readouterr().err
+    assert segment(hc18, reference, labels, hc18 / "target.png", tmp_path / "picture.nii.gz", *options) == 0, capsys.readouterr().err
     assert segment(hc18, reference, labels, tmp_path / "target.nrrd", tmp_path / "volume.nrrd", *options) == 0, capsys.readouterr().err
     on_volume = sitk.ReadImage(str(tmp_path / "volume.nrrd"))
     assert same_geometry(on_volume, target)
@@ -124,7 +125,7 @@ def test_vlm_sees_and_answers_the_same_for_a_picture_and_its_1_slice_copy(hc18, 
     reference, labels = hc18 / "001.png", hc18 / "001_mask.png"
     with ChatServer(lambda body: answer) as server:
         options = ["--engine", "vlm-box", "--vlm-server", server.url, "--vlm-model", "Qwen/Qwen2.5-VL-7B-Instruct"]
-        assert segment(hc18, reference, labels, hc18 / "001.png", tmp_path / "picture.nii.gz", *options) == 0, capsys.readouterr().err
+        assert segment(hc18, reference, labels, hc18 / "target.png", tmp_path / "picture.nii.gz", *options) == 0, capsys.readouterr().err
         assert segment(hc18, reference, labels, tmp_path / "target.nrrd", tmp_path / "volume.nrrd", *options) == 0, capsys.readouterr().err
     picture_request, volume_request = (request["body"]["messages"] for request in server.requests)
     assert picture_request == volume_request  # the same rendered pictures and text

@@ -35,6 +35,12 @@ def test_an_unknown_key_is_an_error_naming_it():
     ("slice_margin", -1, "at least 0"),
     ("deformable", 0, "expected bool"),
     ("sam2_model", None, "a value is required"),
+    ("sam2_model", "", "--sam2-model must not be empty, got ''"),
+    ("sam2_revision", " ", "--sam2-revision must not be empty"),
+    ("model_cache", "", "--model-cache must not be empty"),
+    ("vlm_model", "", "--vlm-model must not be empty"),
+    ("vlm_server", "", "--vlm-server must not be empty"),
+    ("vlm_adapter", "", "--vlm-adapter must not be empty"),
 ])
 def test_bad_values_name_the_option(key, value, message):
     with pytest.raises(OptionError, match=message):

@@ -63,7 +63,7 @@ def test_a_bug_is_an_internal_error_with_its_traceback_saved(inputs, monkeypatch
     def broken(*args, **kwargs):
         raise TypeError("a bug in the engine")
 
-    monkeypatch.setattr(rau.commands.segment, "create_engine", broken)
+    monkeypatch.setattr(rau.commands.segment, "checked_engine", broken)
     before = snapshot(inputs)
     status, error = run_cli(segment(), inputs, monkeypatch, capsys)
     assert status == 70
@@ -80,7 +80,7 @@ def test_ctrl_c_in_process_says_cancelled(inputs, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rau.commands.segment, "create_engine", interrupted)
+    monkeypatch.setattr(rau.commands.segment, "checked_engine", interrupted)
     before = snapshot(inputs)
     assert run_cli(segment(), inputs, monkeypatch, capsys) == (130, "rau segment: cancelled\n")
     assert snapshot(inputs) == before

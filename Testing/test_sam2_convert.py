@@ -114,10 +114,16 @@ def test_a_file_that_is_no_sam2_checkpoint_is_refused_and_nothing_written(origin
     assert not out.exists()
 
 
-def test_a_saved_model_needs_no_conversion(tiny_sam2, tmp_path, capsys):
-    weights = tiny_sam2["always"] / "model.safetensors"
-    assert main(["models", "convert", str(weights), "--config", "sam2.1_hiera_tiny", "--out", str(tmp_path / "converted")]) == 2
-    assert "a folder saved by save_pretrained needs no conversion" in capsys.readouterr().err
+@pytest.mark.parametrize("name, problem", [
+    ("model.safetensors", ": not an original SAM2 state dict"),
+    ("", " is a folder; a checkpoint file (.pt) is expected"),
+], ids=["its weights", "the folder"])
+def test_a_saved_model_needs_no_conversion(tiny_sam2, tmp_path, capsys, name, problem):
+    given = tiny_sam2["always"] / name
+    assert main(["models", "convert", str(given), "--config", "sam2.1_hiera_tiny", "--out", str(tmp_path / "converted")]) == 2
+    error = capsys.readouterr().err
+    assert f"{given}{problem}" in error
+    assert "a folder saved by save_pretrained needs no conversion" in error
 
 
 def test_models_list_shows_the_class_of_each_folder(tiny_sam2, capsys):

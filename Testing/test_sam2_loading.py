@@ -8,8 +8,8 @@ import pytest
 import SimpleITK as sitk
 
 from rau.cli import main
-from rau.models.loader import ModelNotAvailableError, pick_device
-from rau.sam2.model import model_source
+from rau.models.loader import ModelNotAvailableError, ModelSource, pick_device
+from rau.sam2.model import VIDEO_MODELS, check_sam2, model_source
 from rau.sam2.segmenter import Sam2Segmenter
 
 
@@ -92,6 +92,14 @@ def test_an_unknown_model_type_names_the_known_ones(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(ModelNotAvailableError, match="'bert' is not a SAM video model.*sam3_tracker_video"):
         Sam2Segmenter(str(tmp_path), device="cpu").model
+
+
+def test_the_checkpoint_check_before_loading_reads_no_weights(tiny_sam2, tmp_path):
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    (folder / "model.safetensors").unlink()
+    assert check_sam2(ModelSource(str(folder))) == (folder, VIDEO_MODELS["sam2_video"])
+    with pytest.raises(ModelNotAvailableError, match="has no config.json"):
+        check_sam2(ModelSource(str(tmp_path)))
 
 
 def test_medsam2_alias_says_where_to_get_the_weights():

@@ -336,7 +336,8 @@ def test_sessions_expire_when_idle_and_stay_within_their_bounds():
 
 
 def write_two_halves(folder: Path) -> tuple[tuple, Path, Path]:
-    """A 2D picture whose bright block is two structures side by side ("left", "right"); it is also the target."""
+    """A 2D picture whose bright block is two structures side by side ("left", "right"); the target is a copy of it
+    (a target cannot be its own reference)."""
     rng = np.random.default_rng(0)
     array = rng.normal(0, 3, (1, 64, 64)).astype(np.float32)
     array[0, 16:48, 8:56] += 100
@@ -345,8 +346,9 @@ def write_two_halves(folder: Path) -> tuple[tuple, Path, Path]:
     labels[0, 16:48, 8:32], labels[0, 16:48, 32:56] = 1, 2
     write_image(image, folder / "ref.mha")
     write_image(image.with_array(labels), folder / "ref_labels.mha")
+    write_image(image, folder / "halves.mha")
     write_label_table(LabelSet((Structure("left", 1), Structure("right", 2))), folder / "halves.labels.csv")
-    return (folder / "ref.mha", folder / "ref_labels.mha", None), folder / "ref.mha", folder / "halves.labels.csv"
+    return (folder / "ref.mha", folder / "ref_labels.mha", None), folder / "halves.mha", folder / "halves.labels.csv"
 
 
 def corrected_job(client: Client, halves) -> str:
@@ -387,15 +389,57 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
             assert np.array_equal(read_image(tmp_path / "closed.nii.gz").array, read_image(tmp_path / "open.nii.gz").array)
 
 
-@pytest.mark.parametrize("prompt", [[1, 2], "x"])
-def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, prompt):
-    url, _ = server
-    reference, target, table = write_two_halves(tmp_path)
+def reprompt_answer(url: str, folder: Path, prompt) -> requests.Response:
+    """The server's answer to re-prompting "left" with ``prompt`` (raw JSON) after a job on :func:`write_two_halves`'s files."""
+    reference, target, table = write_two_halves(folder)
     job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
     Client(url).wait(job)
-    answer = requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": "left", "prompt": prompt}, timeout=30)
+    return requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": "left", "prompt": prompt}, timeout=30)
+
+
+@pytest.mark.parametrize("prompt", [[1, 2], "x"])
+def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, prompt):
+    answer = reprompt_answer(server[0], tmp_path, prompt)
     assert answer.status_code == 422
     assert answer.json()["detail"].startswith(f"bad prompt {prompt!r}: give an object")
+
+
+@pytest.mark.parametrize("box, problem", [
+    ({"lower": [30, 10, 0], "upper": [10, 40, 1]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
+    ({"lower": [40, 40, 1], "upper": [10, 10, 0]}, "the box (40, 40, 1)..(10, 10, 0) is inverted: its lower corner lies above its upper one along i, j, k"),
+    ({"lower": [10, 10, 0], "upper": [10, 40, 1]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
+], ids=["inverted along i", "inverted along every axis", "zero size"])
+def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_path, box, problem):
+    answer = reprompt_answer(server[0], tmp_path, {"box": box})
+    assert answer.status_code == 422
+    assert problem in answer.json()["detail"]
+
+
+def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(server, tmp_path):
+    """[i, j] lies on the one slice (:func:`rau.session.prompt_point`, as ``rau correct --inside i,j``);
+    before, the server refused it: "each point needs three voxel indices (i, j, k)"."""
+    masks = {}
+    for point in ([40, 30], [40, 30, 0]):  # inside "right": "left" takes it
+        folder = tmp_path / f"{len(point)} indices"
+        folder.mkdir()
+        answer = reprompt_answer(server[0], folder, {"points": [point], "labels": [1]})
+        assert answer.status_code == 200, answer.text
+        masks[len(point)] = decode_mask(answer.json()["mask"], (1, 64, 64))
+    assert np.array_equal(masks[2], masks[3]) and masks[2][0, 30, 40]
+
+
+@pytest.mark.parametrize("prompt, problem", [
+    ({"box": [10, 10, 0, 20, 20, 1]}, 'bad prompt: box [10, 10, 0, 20, 20, 1]: give {"lower": [i, j, k], "upper": [i, j, k]} (upper exclusive)'),
+    ({"box": {"lower": [10, 10], "upper": [20, 20]}}, 'bad prompt: box {\'lower\': [10, 10], \'upper\': [20, 20]}: give {"lower": [i, j, k]'),
+    ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point (1.0, 2.0, 0.0, 4.0): give i,j or i,j,k for this 2D target"),
+    ({"points": 5, "labels": [1]}, "bad prompt: points 5: give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),
+    ({"points": [[1, 2]], "labels": "in"}, "bad prompt: labels 'in': give one per point, 1 inside or 0 outside"),
+], ids=["box a list", "box of 2D corners", "point of four indices", "points not a list", "labels not numbers"])
+def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(server, tmp_path, prompt, problem):
+    """Before, a list box gave "bad prompt: list indices must be integers or slices, not str"."""
+    answer = reprompt_answer(server[0], tmp_path, prompt)
+    assert answer.status_code == 422
+    assert problem in answer.json()["detail"]
 
 
 @pytest.mark.parametrize("name, header", [

@@ -1,6 +1,7 @@
 """``rau serve`` overhead and ``rau batch`` throughput, measured in one run on this machine (CPU).
 
 Run: python benchmarks/bench_serve_batch.py --json benchmarks/results/serve_batch.json
+(``--parts ct_target`` or ``--parts segment_512,batch``: only those parts, named as below and in the JSON).
 
 * ``segment_512``: a 512 x 512 HC18 crop segmented by the registration engine (HC18 012 -> 058),
   in process (``engine.run``) and through ``rau serve`` (its own process) on loopback (upload, read, queue, run,
@@ -164,23 +165,35 @@ def bench_ct_target(work: Path) -> dict:
     return {"per_target_s": float(rows[0]["seconds"]), "wall_s_with_worker_start": round(wall, 2), "exit": code}
 
 
+PARTS = {
+    "segment_512": lambda args, work: bench_segment(args.repeats, work),
+    "reprompt_512": lambda args, work: bench_reprompt(args.repeats, work),
+    "batch": lambda args, work: bench_batch(args.targets, work),
+    "ct_target": lambda args, work: bench_ct_target(work),
+}
+"""The parts, by the names the docstring and the JSON give them."""
+
+
+def part_names(text: str) -> list[str]:
+    """``--parts``: comma-separated names from :data:`PARTS`; an unknown name (or none) is refused."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PARTS]
+    if unknown or not names:
+        problem = f"unknown part {', '.join(map(repr, unknown))}" if unknown else "no part named"
+        raise argparse.ArgumentTypeError(f"{problem}; the parts are {', '.join(PARTS)}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--targets", type=int, default=8)
-    parser.add_argument("--parts", default="segment,reprompt,batch,ct", help="comma-separated subset to run")
+    parser.add_argument("--parts", type=part_names, default=list(PARTS), help=f"comma-separated subset to run (default: {','.join(PARTS)})")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rau-bench-serve-"))
-    parts = {
-        "segment_512": lambda: bench_segment(args.repeats, work),
-        "reprompt_512": lambda: bench_reprompt(args.repeats, work),
-        "batch": lambda: bench_batch(args.targets, work),
-        "ct_target": lambda: bench_ct_target(work),
-    }
-    chosen = args.parts.split(",")
     try:
-        figures = {"cpu_count": os.cpu_count(), **{name: run() for name, run in parts.items() if name.split("_")[0] in chosen}}
+        figures = {"cpu_count": os.cpu_count(), **{name: run(args, work) for name, run in PARTS.items() if name in args.parts}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(figures, indent=2)

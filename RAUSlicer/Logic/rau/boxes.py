@@ -6,12 +6,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rau.errors import InputError
 from rau.image import Image
+
+
+def check_corners(lower, upper, empty_ok: bool = False) -> None:
+    """The one rule for box corners, wherever a box comes from (the Python API, ``rau correct --box``, the server):
+    the lower corner may not lie above the upper one along any axis, and unless ``empty_ok`` the box must hold
+    a voxel (a prompt box of zero size selects nothing). Raises :class:`InputError`."""
+    box = f"the box {tuple(lower)}..{tuple(upper)}"
+    inverted = [axis for axis, low, high in zip("ijk", lower, upper) if low > high]
+    if inverted:
+        raise InputError(f"{box} is inverted: its lower corner lies above its upper one along {', '.join(inverted)}")
+    if not empty_ok and any(low == high for low, high in zip(lower, upper)):
+        raise InputError(f"{box} has zero size")
 
 
 @dataclass(frozen=True)
 class Box:
-    """Voxel box ``[lower, upper)`` in (i, j, k) order: lower inclusive, upper exclusive."""
+    """Voxel box ``[lower, upper)`` in (i, j, k) order: lower inclusive, upper exclusive. Inverted corners
+    raise (:func:`check_corners`); an empty box is allowed (clipping can make one)."""
 
     lower: tuple[int, int, int]
     upper: tuple[int, int, int]
@@ -21,8 +35,9 @@ class Box:
         upper = tuple(int(v) for v in self.upper)
         if len(lower) != 3 or len(upper) != 3:
             raise ValueError("a box needs three lower and three upper indices (i, j, k)")
-        object.__setattr__(self, "lower", tuple(min(a, b) for a, b in zip(lower, upper)))
-        object.__setattr__(self, "upper", tuple(max(a, b) for a, b in zip(lower, upper)))
+        check_corners(lower, upper, empty_ok=True)
+        object.__setattr__(self, "lower", lower)
+        object.__setattr__(self, "upper", upper)
 
     @classmethod
     def from_mask(cls, mask: np.ndarray) -> "Box | None":

@@ -37,6 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; an argument nothing takes is reported by the (sub)command it was given to
+    (``rau segment: error: unrecognized arguments: ...``, its usage, exit 2), not by ``rau``."""
+    parser = build_parser()
+    args, unrecognized = parser.parse_known_args(argv)
+    if unrecognized:
+        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unrecognized)}")
+    return args
+
+
+def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost subcommand's parser that ``args`` were parsed by (``rau train sft``'s, say)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return chosen_parser(action.choices[getattr(args, action.dest)], args)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run the subcommand, turn known errors into a message and an exit status."""
     from rau.engines.base import Cancelled
@@ -44,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = _on_sigterm()
     name = "rau"
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_arguments(argv)
         name = f"rau {args.command}"
         return int(args.run(args) or 0)
     except InputError as error:

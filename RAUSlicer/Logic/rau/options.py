@@ -6,8 +6,9 @@ makes one ``--flag`` per field), the Slicer panel, the benchmarks and every engi
 default. An unknown key, a value of the wrong type or one out of range raises
 :class:`rau.errors.OptionError` naming the option.
 
-To add an option, add one field below with :func:`option` (default, help, and ``choices`` or
-``minimum`` when they apply) and read it in the engine that uses it.
+To add an option, add one field below with :func:`option` (default, help, and ``choices``,
+``minimum`` or ``check`` when they apply; a model, folder, revision or URL checks
+:func:`rau.validation.non_empty_path`) and read it in the engine that uses it.
 """
 
 from __future__ import annotations
@@ -47,19 +48,24 @@ class EngineOptions:
                                          "votes where it locally matches the target), vote or staple", choices=FUSION_METHODS)
     deformable: bool = option(True, "registration: the dense displacement-field stage after the affine one")
     sam2_model: str = option("base-plus", "SAM2: tiny, small, base-plus, large, medsam2, a Hugging Face id or a local "
-                                          "folder (SAM2, SAM2.1 or SAM 3 tracker; see 'rau models list')")
-    sam2_revision: Optional[str] = option(None, "SAM2: Hugging Face revision (branch, tag or commit)", metavar="REV")
-    model_cache: Optional[str] = option(None, "folder for downloaded model weights (default: the Hugging Face cache)", metavar="DIR")
+                                          "folder (SAM2, SAM2.1 or SAM 3 tracker; see 'rau models list')",
+                             check=validation.non_empty_path)
+    sam2_revision: Optional[str] = option(None, "SAM2: Hugging Face revision (branch, tag or commit)", metavar="REV",
+                                          check=validation.non_empty_path)
+    model_cache: Optional[str] = option(None, "folder for downloaded model weights (default: the Hugging Face cache)", metavar="DIR",
+                                        check=validation.non_empty_path)
     device: str = option("auto", "torch device for models: auto (CUDA, MPS, else CPU), cpu, cuda, cuda:1, mps", check=validation.device_name)
     slice_axis: str = option("auto", "SAM2: volume axis to slice along (auto: coarsest spacing)", choices=("auto", "i", "j", "k"))
     window: Optional[tuple[float, float]] = option(None, "SAM2: intensity window, e.g. -160 240 for abdominal CT "
                                                          "(default: 0.5-99.5 percentiles)", metavar=("LOW", "HIGH"),
                                                   check=validation.check_window)
     slice_margin: int = option(2, "SAM2: slices tracked beyond a structure's localized extent (registration or VLM boxes)", minimum=0)
-    vlm_model: str = option("Qwen/Qwen2.5-VL-7B-Instruct", "VLM: Hugging Face id or local folder; with --vlm-server, the served model name")
+    vlm_model: str = option("Qwen/Qwen2.5-VL-7B-Instruct", "VLM: Hugging Face id or local folder; with --vlm-server, the served model name",
+                            check=validation.non_empty_path)
     vlm_server: Optional[str] = option(None, "VLM: OpenAI-compatible server (vLLM, SGLang); images go to this URL only; "
-                                             "API key from RAU_VLM_API_KEY", metavar="URL")
-    vlm_adapter: Optional[str] = option(None, "VLM: LoRA adapter folder (e.g. from rau train sft)", metavar="DIR")
+                                             "API key from RAU_VLM_API_KEY", metavar="URL", check=validation.non_empty_path)
+    vlm_adapter: Optional[str] = option(None, "VLM: LoRA adapter folder (e.g. from rau train sft)", metavar="DIR",
+                                        check=validation.non_empty_path)
     vlm_family: Optional[str] = option(None, "VLM: coordinate convention when the model name does not tell",
                                        choices=("qwen2.5-vl", "qwen3-vl", "qwen2-vl"))
     vlm_per_structure: bool = option(False, "VLM: one request per structure instead of one per target")

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from rau.boxes import check_corners
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
@@ -44,8 +45,10 @@ class Session(abc.ABC):
 
     # --- the interface -------------------------------------------------------------------------
     def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
-        """Correct ``name`` with the user's points and/or box; returns its new answer."""
+        """Correct ``name`` with the user's points and/or box; returns its new answer. Points may be
+        given as i,j on a 2D target (:func:`prompt_point`)."""
         name = self._name(name)
+        prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {tuple(point)}") for point in prompt.points])
         check_prompt(prompt, self.target)
         return self._change(name, lambda progress: self._reprompt(name, prompt, progress), progress, "correcting")
 
@@ -141,10 +144,20 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
         if len(point) != 3 or any(not -0.5 <= v < n - 0.5 for v, n in zip(point, size)):
             raise InputError(f"the point {tuple(point)} lies outside the target image (voxels 0..{size[0] - 1}, 0..{size[1] - 1}, 0..{size[2] - 1} along i, j, k)")
     if prompt.box is not None:
-        if any(u <= lo for lo, u in zip(prompt.box.lower, prompt.box.upper)):
-            raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} has zero size")
+        check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
+
+
+def prompt_point(values, target: Image, what: str) -> tuple:
+    """The one rule for a user's point: i,j on a 2D target lie on its one slice (k = 0 is added); i,j,k
+    are kept as they are. Any other count raises :class:`InputError` naming ``what``."""
+    values = tuple(values)
+    if len(values) == 2 == target.ndim:
+        return (*values, 0)
+    if len(values) != 3:
+        raise InputError(f"{what}: give {'i,j or i,j,k' if target.ndim == 2 else 'i,j,k'} for this {target.ndim}D target")
+    return values
 
 
 def voxel(point) -> tuple[int, int, int]:

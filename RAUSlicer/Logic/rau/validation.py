@@ -88,6 +88,13 @@ def device_name(value, option: str = "--device") -> str:
     return text
 
 
+def non_empty_path(value, option: str) -> str:
+    """A path (or model name) that is not empty: ``Path("")`` would silently mean the current folder, or nothing."""
+    if not str(value).strip():
+        raise OptionError(f"{option} must not be empty, got {value!r}")
+    return value
+
+
 def argument(check, option: str):
     """An argparse ``type=`` callable: ``check(text, option)``, its message shown by argparse."""
 
@@ -222,14 +229,25 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
         )
 
 
+def same_file(first, second) -> bool:
+    """True when two paths name one file or folder: the same path once links are resolved, or a hard link."""
+    try:
+        return Path(first).resolve() == Path(second).resolve() or os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
 def check_distinct_files(image_path, labels_path) -> None:
     """Refuse an image given as its own labels (a common slip that would make every grey value a structure)."""
-    try:
-        same = Path(image_path).resolve() == Path(labels_path).resolve() or os.path.samefile(image_path, labels_path)
-    except OSError:
-        return
-    if same:
+    if same_file(image_path, labels_path):
         raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
+
+
+def check_not_target(reference, target, what: str) -> None:
+    """Refuse a reference image that is the target file itself (:func:`same_file`): its labels would be the
+    answer. ``what`` says how the user named the reference (an option, a bank or manifest row)."""
+    if same_file(reference, target):
+        raise InputError(f"{what} is the target {target} itself; a target cannot be its own reference, leave it out")
 
 
 def _box(low, high) -> str:

@@ -6,14 +6,15 @@ import argparse
 import functools
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
 from rau.errors import OptionError
+from rau.validation import argument, non_empty_path
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("batch", help="segment every target of a manifest (resumable; local processes or Ray)")
-    parser.add_argument("manifest", help="CSV: target_image, reference_image, reference_labels [, *_spacing, structures, label_table]; rows sharing a target are one multi-reference case")
-    parser.add_argument("--out", required=True, help="output folder: <target>.nii.gz, .labels.csv, .result.json per target and batch_summary.csv")
+    parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: target_image, reference_image, reference_labels [, *_spacing, structures, label_table]; rows sharing a target are one multi-reference case")
+    parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder: <target>.nii.gz, .labels.csv, .result.json per target and batch_summary.csv")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd per target")
     parser.add_argument("--workers", type=int, help="worker processes (default: one per GPU, else one per two CPU cores; with --ray: what the cluster fits)")
     parser.add_argument("--limit", type=int, help="only the first N targets")
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError(f"--gpus-per-worker must be 0 or more, not {args.gpus_per_worker:g}")
     options = engine_options(args)
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
+    check_models(args.engine, options)  # before any target; each worker builds its own engine
     if args.ray:
         from rau.batch.ray_backend import connect, run_on_ray
 

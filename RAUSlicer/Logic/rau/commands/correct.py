@@ -13,7 +13,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from rau.boxes import Box
+import numpy as np
+
+from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, output_paths, write_outputs
 from rau.correction import attach_session, stroke_points
@@ -21,20 +23,23 @@ from rau.engines import ENGINES, Request, create_engine, engine_class
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.io import read_image, read_segmentation
+from rau.io.images import PICTURE_SUFFIXES
 from rau.io.outputs import check_outputs
-from rau.labels import LabelSet
+from rau.labels import LabelSet, Segmentation
 from rau.result import Result, StructureResult
+from rau.session import prompt_point
+from rau.validation import argument, non_empty_path
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("correct", help="correct one structure of a 'rau segment' result with points or a box")
-    parser.add_argument("result", help="the .result.json written by rau segment (or by an earlier rau correct)")
+    parser.add_argument("result", type=argument(non_empty_path, "result"), help="the .result.json written by rau segment (or by an earlier rau correct)")
     parser.add_argument("--structure", required=True, help="the structure to correct")
     parser.add_argument("--inside", action="append", default=[], metavar="I,J[,K]", help="a voxel inside the structure (repeat for several)")
     parser.add_argument("--outside", action="append", default=[], metavar="I,J[,K]", help="a voxel outside the structure (repeat for several)")
     parser.add_argument("--stroke", action="append", nargs="+", default=[], metavar="I,J[,K]", help="a short line of inside voxels through these points (repeat for several strokes)")
     parser.add_argument("--box", metavar="I0,J0[,K0],I1,J1[,K1]", help="keep the structure inside this voxel box (corners inclusive)")
-    parser.add_argument("--out", required=True, help="output label map, e.g. out/target.corrected.nii.gz")
+    parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output label map, e.g. out/target.corrected.nii.gz")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it (always when the corrected run wrote one)")
     parser.add_argument("--overwrite-others", action="store_true", help="the corrected structure takes voxels from the others (default: it gives way)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -103,7 +108,7 @@ def reopen(saved: dict, path: Path, target) -> Result:
     """The saved result on the target: each structure's mask from :func:`saved_segmentation`, its colour and
     terminology from there too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its
     segments per layer, not as the run did)."""
-    segmentation = read_segmentation(saved_segmentation(saved, path), geometry=target)
+    segmentation = read_saved_masks(saved_segmentation(saved, path), target)
     structures = []
     for row in saved["structures"]:
         saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
@@ -111,6 +116,18 @@ def reopen(saved: dict, path: Path, target) -> Result:
         mask = segmentation.masks.get(row["name"])
         structures.append(StructureResult(structure, mask, row["confidence"], row["engine"], row.get("prompts") or {}, message=row.get("message", "")))
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0))
+
+
+def read_saved_masks(file: Path, target) -> Segmentation:
+    """The masks of a saved result on ``target``'s grid. A picture (``.png``) keeps no pixel size or
+    place, only the target's pixels: it is put on the target pixel for pixel; other files are placed."""
+    if file.suffix.lower() not in PICTURE_SUFFIXES:
+        return read_segmentation(file, geometry=target)
+    pixels = read_segmentation(file)
+    if pixels.geometry.shape != target.shape:
+        raise InputError(f"{file}: {' x '.join(map(str, pixels.geometry.size[:2]))} pixels, but the target has "
+                         f"{' x '.join(map(str, target.size[:2]))}; give the label map this result wrote for its target")
+    return Segmentation(target.with_array(np.zeros(target.shape, np.uint8)), pixels.labels, pixels.masks)
 
 
 def _structure(row: dict):
@@ -155,10 +172,10 @@ def _numbers(text: str, option: str) -> list[int]:
 
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
-    values, ndim = _numbers(text, option), target.ndim
-    if len(values) != ndim and not (ndim == 2 and len(values) == 3):
-        raise InputError(f"{option} {text!r}: give {'i,j' if ndim == 2 else 'i,j,k'} for this {ndim}D target")
-    return tuple(values + [0]) if len(values) == 2 else target.working_index(values)
+    """A point by :func:`rau.session.prompt_point`; i,j,k are the target file's own indices (see :func:`parse_prompt`)."""
+    values = _numbers(text, option)
+    point = prompt_point(values, target, f"{option} {text!r}")
+    return point if len(values) == 2 else target.working_index(point)
 
 
 def _box(text: str, target) -> Box:
@@ -168,4 +185,8 @@ def _box(text: str, target) -> Box:
     if len(values) != 2 * ndim:
         raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
     first, second = values[:ndim] + [0] * (3 - ndim), values[ndim:] + [0] * (3 - ndim)
-    return Box([min(a, b) for a, b in zip(first, second)], [max(a, b) + 1 for a, b in zip(first, second)])
+    try:
+        check_corners(first, second, empty_ok=True)  # corners inclusive: equal ones are one voxel
+    except InputError as error:
+        raise InputError(f"--box {text!r}: {error}") from None
+    return Box(first, [corner + 1 for corner in second])

@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
-from rau.engines import create_engine
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
 from rau.io.outputs import check_outputs
+from rau.validation import argument, non_empty_path
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="segment bundled real ultrasound, CT and angiogram cases and print Dice")
-    parser.add_argument("--out", default="rau-demo", help="output folder (default: ./rau-demo)")
+    parser.add_argument("--out", default="rau-demo", type=argument(non_empty_path, "--out"), help="output folder (default: ./rau-demo)")
     parser.add_argument("--cases", nargs="+", choices=sorted(DEMO_CASES), default=list(DEMO_CASES), help="which demo cases (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier demo output")
     add_engine_arguments(parser)
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     options = engine_options(args, keep_transfers=True)
     for name in args.cases:
         engine_name = CASE_ENGINES.get(name, args.engine)
-        engine = create_engine(engine_name, options)
+        engine = checked_engine(engine_name, options)
         print(f"\n== {name} ({engine_name} engine)")
         with progress_bar(name) as progress:
             score = run_case(name, engine, out, args.overwrite, progress)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import typing
 
-from rau.engines import DEFAULT_ENGINE, ENGINES
+from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class
+from rau.errors import OptionError
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 
 
@@ -39,3 +40,30 @@ def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
     """The engine options the user gave (others keep their defaults), plus ``fixed`` ones set by the command."""
     given = {spec.name: getattr(args, spec.name) for spec in option_fields() if getattr(args, spec.name, None) is not None}
     return EngineOptions.from_dict({**given, **fixed})
+
+
+def check_models(name: str, options: EngineOptions) -> None:
+    """Refuse an unusable ``--sam2-model`` or local ``--vlm-model`` for engine ``name`` before any work, without
+    building the engine or reading weights: :class:`OptionError` naming the option and the problem."""
+    from rau.models.loader import ModelNotAvailableError, ModelSource, resolve
+
+    engine = engine_class(name)
+    try:
+        if engine.uses_sam2:
+            from rau.sam2.model import check_sam2, model_source
+
+            option = f"{flag('sam2_model')} {options.sam2_model or DEFAULTS.sam2_model}"
+            check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
+        if engine.uses_vlm and options.vlm_model and not options.vlm_server:
+            from rau.vlm.local import check_vlm_folder
+
+            option = f"{flag('vlm_model')} {options.vlm_model}"
+            check_vlm_folder(resolve(ModelSource(options.vlm_model)))
+    except ModelNotAvailableError as error:
+        raise OptionError(f"{option}: {error}") from None
+
+
+def checked_engine(name: str, options: EngineOptions) -> Engine:
+    """The engine ``name`` built from ``options``, its models checked first (:func:`check_models`)."""
+    check_models(name, options)
+    return create_engine(name, options)

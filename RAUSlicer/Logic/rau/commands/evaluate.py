@@ -19,8 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.cli import UsageError
-from rau.commands.engine_options import add_engine_arguments, engine_options
-from rau.engines import create_engine
+from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.engines.base import Cancelled
 from rau.errors import OptionError, Terminated
 from rau.evaluation import clicks, vqa
@@ -30,7 +29,7 @@ from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import summarize, try_case
 from rau.io.atomic import atomic_path
 from rau.io.outputs import check_outputs
-from rau.validation import argument, non_negative_integer, positive_integer
+from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
 
 CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error"]
@@ -39,8 +38,8 @@ VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer"
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="score an engine on cases with truth (Dice, HD95, box IoU ...)")
-    parser.add_argument("manifest", help="CSV: reference_image,reference_labels,target_image,target_labels[,structures,...]")
-    parser.add_argument("--json", metavar="OUT.json", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
+    parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: reference_image,reference_labels,target_image,target_labels[,structures,...]")
+    parser.add_argument("--json", type=argument(non_empty_path, "--json"), metavar="OUT.json", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -85,7 +84,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> tupl
     the finished cases are written, the user is told, and the interruption goes on.
     """
     options = engine_options(args, keep_transfers=True)
-    engine = create_engine(args.engine, options)  # bad options stop here, before any case
+    engine = checked_engine(args.engine, options)  # bad options and models stop here, before any case
     description = f"rau evaluate ({args.engine})"
     if args.clicks:
         scored = (clicks.try_case_with_clicks(engine, case, args.clicks) for case in _progress(cases, f"{description}, {args.clicks} clicks"))

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
-from rau.engines import Request, create_engine
+from rau.engines import Request
 from rau.errors import OptionError
 from rau.io import read_image, write_image
 from rau.io.atomic import atomic_path
@@ -19,20 +19,20 @@ from rau.io.outputs import check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
 from rau.references import load_reference, load_reference_bank, reference_bank_entries
-from rau.validation import argument, check_pixel_sizes, positive_number
+from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("segment", help="segment a target like the reference(s)")
-    parser.add_argument("--reference", action="append", default=[], metavar="IMG", help="reference image (repeat for several)")
-    parser.add_argument("--reference-labels", action="append", default=[], metavar="SEG", help="its labels, in the same order")
+    parser.add_argument("--reference", action="append", type=argument(non_empty_path, "--reference"), default=[], metavar="IMG", help="reference image (repeat for several)")
+    parser.add_argument("--reference-labels", action="append", type=argument(non_empty_path, "--reference-labels"), default=[], metavar="SEG", help="its labels, in the same order")
     parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order")
-    parser.add_argument("--reference-bank", metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
-    parser.add_argument("--label-table", help="label table for reference label maps without a sidecar")
-    parser.add_argument("--target", required=True, help="target image (file or DICOM folder)")
+    parser.add_argument("--reference-bank", type=argument(non_empty_path, "--reference-bank"), metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
+    parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table for reference label maps without a sidecar")
+    parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)")
     parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture target, mm")
     parser.add_argument("--structures", nargs="+", action="extend", help="structure names (default: all in the reference)")
-    parser.add_argument("--out", required=True, help="output: .nii.gz, .nii, .nrrd, .seg.nrrd (Slicer segmentation) or .png (2D targets)")
+    parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output: .nii.gz, .nii, .nrrd, .seg.nrrd (Slicer segmentation) or .png (2D targets)")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_engine_arguments(parser)
@@ -69,15 +69,15 @@ def reference_spacings(args: argparse.Namespace) -> list[float | None]:
                       f"({sum(pictures)}), or none; got {len(given)}")
 
 
-def check_picture_pixel_sizes(args: argparse.Namespace) -> None:
-    """Every picture input has a pixel size, or none has (:func:`rau.validation.check_pixel_sizes`)."""
-    spacings = reference_spacings(args)
+def check_reference_images(args: argparse.Namespace) -> None:
+    """Every picture input has a pixel size, or none has (:func:`rau.validation.check_pixel_sizes`), and no
+    reference, given or in the bank, is the target itself (:func:`rau.validation.check_not_target`)."""
     bank = reference_bank_entries(args.reference_bank) if args.reference_bank else []
-    check_pixel_sizes(
-        [(f"--reference {image}", image, spacing) for image, spacing in zip(args.reference, spacings)]
-        + [(f"{args.reference_bank}: image {image.name}", image, spacing) for image, _, spacing in bank]
-        + [(f"--target {args.target}", args.target, args.target_spacing)]
-    )
+    references = [(f"--reference {image}", image, spacing) for image, spacing in zip(args.reference, reference_spacings(args))]
+    references += [(f"{args.reference_bank}: image {image.name}", image, spacing) for image, _, spacing in bank]
+    check_pixel_sizes(references + [(f"--target {args.target}", args.target, args.target_spacing)])
+    for name, image, _ in references:
+        check_not_target(image, args.target, name)
 
 
 def input_paths(args: argparse.Namespace) -> list[Path]:
@@ -93,10 +93,11 @@ def input_paths(args: argparse.Namespace) -> list[Path]:
 
 def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     """Every file ``segment`` writes for an output path (``.seg.nrrd``: the segmentation itself)."""
+    suffix = label_map_suffix(out)  # first: a path without a file name (such as ".") has no sidecar names either
     table = label_table_path(out)
     stem = table.name[: -len(".labels.csv")]
     result = out.with_name(stem + ".result.json")
-    if label_map_suffix(out) == ".seg.nrrd":
+    if suffix == ".seg.nrrd":
         return {"seg_nrrd": out, "result": result}
     paths = {"label_map": out, "label_table": table, "result": result}
     if seg_nrrd:
@@ -164,12 +165,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
     check_outputs(paths.values(), input_paths(args), args.overwrite)
-    check_picture_pixel_sizes(args)
+    check_reference_images(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
     if label_map_suffix(out) == ".png" and target.ndim != 2:
         raise OptionError(f"--out {out}: a .png output holds a 2D label map, but the target is {target.ndim}D; use .nii.gz or .seg.nrrd")
-    engine = create_engine(args.engine, options)
+    engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
         result = engine.run(Request(references, target, args.structures), progress)
     write_outputs(result, paths, args.overwrite, run_inputs(args))

@@ -9,14 +9,15 @@ from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.errors import OptionError
+from rau.validation import argument, non_empty_path
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("serve", help="serve the engines over HTTP (loopback unless a token is set)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token-file)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--token-file", help="file holding the bearer token every request must carry")
-    parser.add_argument("--work-dir", help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
+    parser.add_argument("--token-file", type=argument(non_empty_path, "--token-file"), help="file holding the bearer token every request must carry")
+    parser.add_argument("--work-dir", type=argument(non_empty_path, "--work-dir"), help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
     parser.add_argument("--max-upload-mb", type=float, default=2048, help="largest accepted request body (default 2048 MiB)")
     parser.add_argument("--session-idle-minutes", type=float, default=30, help="close correction sessions idle this long (default 30)")
     parser.add_argument("--max-sessions", type=int, default=16, help="most correction sessions kept (default 16)")

@@ -12,6 +12,7 @@ import json
 
 from rau.errors import OptionError
 from rau.train.model import LoraSettings
+from rau.validation import argument, non_empty_path
 
 
 def add_parser(subparsers) -> None:
@@ -19,9 +20,9 @@ def add_parser(subparsers) -> None:
     steps = parser.add_subparsers(dest="step", required=True)
 
     build = steps.add_parser("build-pairs", help="reference/target pairs and questions from an annotated dataset")
-    build.add_argument("--data", required=True, help="dataset folder (one subfolder per subject) or manifest CSV (image,labels[,subject,pixel_spacing,label_table])")
-    build.add_argument("--out", required=True, help="output folder for the pairs (JSONL + images + card)")
-    build.add_argument("--model", help="render for this model's image size rule (default: --family)")
+    build.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="dataset folder (one subfolder per subject) or manifest CSV (image,labels[,subject,pixel_spacing,label_table])")
+    build.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder for the pairs (JSONL + images + card)")
+    build.add_argument("--model", type=argument(non_empty_path, "--model"), help="render for this model's image size rule (default: --family)")
     build.add_argument("--family", default="qwen2.5-vl", help="model family when --model is not given (default qwen2.5-vl)")
     build.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"], help="slice axis for 3D volumes")
     build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2)")
@@ -47,10 +48,10 @@ def add_parser(subparsers) -> None:
 
 
 def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="base VLM: Hugging Face id or local folder")
-    parser.add_argument("--data", required=True, help="pairs folder from `rau train build-pairs`")
-    parser.add_argument("--out", required=True, help="output adapter folder")
-    parser.add_argument("--adapter", help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
+    parser.add_argument("--model", required=True, type=argument(non_empty_path, "--model"), help="base VLM: Hugging Face id or local folder")
+    parser.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="pairs folder from `rau train build-pairs`")
+    parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output adapter folder")
+    parser.add_argument("--adapter", type=argument(non_empty_path, "--adapter"), help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
     parser.add_argument("--lora-r", type=int, default=8)
     parser.add_argument("--lora-alpha", type=int, default=16)
     parser.add_argument("--lora-dropout", type=float, default=0.01)

@@ -120,6 +120,10 @@ class Engine(abc.ABC):
     """How the Slicer panel names the engine (default: ``name``)."""
     requires: tuple[str, ...] = ()
     """Python modules it needs beyond ``rau``'s own (the panel checks them without importing)."""
+    uses_sam2: bool = False
+    """True when it loads SAM2 (``sam2_model``) on first use: commands check that model before any work."""
+    uses_vlm: bool = False
+    """True when it asks a vision-language model (``vlm_model``, local unless ``vlm_server``)."""
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "Engine":

@@ -18,6 +18,7 @@ class RAUEngine(PipelineEngine):
     """
 
     name = "rau"
+    uses_sam2 = uses_vlm = True
     model_session = True
     label = "RAU (VLM boxes + SAM2)"
     requires = ("torch", "transformers")

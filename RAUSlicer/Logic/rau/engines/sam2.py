@@ -16,6 +16,7 @@ class Sam2MemoryEngine(Engine):
     """
 
     name = "sam2-memory"
+    uses_sam2 = True
     model_session = True
     label = "SAM2 memory"
     requires = ("torch", "transformers")
@@ -45,6 +46,7 @@ class RegistrationSam2Engine(PipelineEngine):
     """Registration gives each structure's per-slice boxes and ranked references; SAM2 segments with those in memory."""
 
     name = "registration+sam2"
+    uses_sam2 = True
     model_session = True
     label = "Registration + SAM2"
     requires = ("torch", "transformers")

@@ -215,6 +215,7 @@ class VesselSam2Engine(PipelineEngine):
     """The vessel engine's boxes and centreline points as SAM2 prompts (reference in SAM2's memory)."""
 
     name = "vessels+sam2"
+    uses_sam2 = True
     label = "Vessels + SAM2"
     requires = ("torch", "transformers")
     model_session = True

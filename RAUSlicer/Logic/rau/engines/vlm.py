@@ -52,6 +52,7 @@ class VLMBoxEngine(PipelineEngine):
     """VLM localization, boxes as masks."""
 
     name = "vlm-box"
+    uses_vlm = True
     label = "VLM boxes"
     requires = ("torch", "transformers")
 

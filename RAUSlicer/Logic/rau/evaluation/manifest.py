@@ -68,10 +68,12 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             [(f"{column} {paths[column].name}", paths[column], spacing) for column, spacing in (("reference_image", reference_spacing), ("target_image", case.target_spacing))],
             f"{path} line {line}: ",
         )
+        validation.check_not_target(paths["reference_image"], paths["target_image"], f"{path} line {line}: reference_image {row['reference_image']}")
         reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing)
         if any(_same_reference(reference, other) for other in case.references):
             raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference)")
         case.references.append(reference)
+    check_structures(cases, path)
     return [case for _, case in cases.values()]
 
 
@@ -84,6 +86,26 @@ def check_column_names(row: dict, path: Path) -> None:
         close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
         if column not in known and close:
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
+
+
+def check_structures(cases: dict, path: Path) -> None:
+    """Each case's ``structures`` are structures of its first reference, by the rule engines apply
+    (:meth:`rau.engines.base.Request.labels`); only those labels are read (once each), not the images.
+
+    ``cases``: ``{key: (first line, case)}`` as :func:`read_manifest` gathers them."""
+    from rau.io import read_segmentation
+
+    known = {}
+    for line, case in cases.values():
+        if not case.structures:
+            continue
+        labels = case.references[0].labels
+        try:
+            if (labels, case.label_table) not in known:
+                known[labels, case.label_table] = read_segmentation(labels, label_table=case.label_table).labels
+            known[labels, case.label_table].select(case.structures)
+        except InputError as error:
+            raise InputError(f"{path} line {line}: {error}") from None
 
 
 def check_same_case(case: Case, row: Case, where: str, first_line: int) -> None:

@@ -154,6 +154,17 @@ def load_config(config: str):
     return Sam2VideoConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+def check_paths(checkpoint: Path, out: Path) -> None:
+    """The checkpoint is a file (not a folder) and ``out`` is a new or empty folder."""
+    if checkpoint.is_dir():
+        raise InputError(f"{checkpoint} is a folder; a checkpoint file (.pt) is expected "
+                         "(a folder saved by save_pretrained needs no conversion: pass it to --sam2-model)")
+    if not checkpoint.is_file():
+        raise InputError(f"{checkpoint}: no such checkpoint file")
+    if out.exists() and any(out.iterdir()):
+        raise InputError(f"--out {out}: folder exists and is not empty")
+
+
 def convert_checkpoint(checkpoint, config: str, out) -> Path:
     """Write ``out`` (model weights, ``config.json``, ``preprocessor_config.json``) from an original ``.pt``.
 
@@ -163,10 +174,7 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     from transformers import Sam2VideoModel
 
     checkpoint, out = Path(checkpoint), Path(out)
-    if not checkpoint.is_file():
-        raise InputError(f"{checkpoint}: no such checkpoint file")
-    if out.exists() and any(out.iterdir()):
-        raise InputError(f"--out {out}: folder exists and is not empty")
+    check_paths(checkpoint, out)
     try:
         loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except Exception as error:  # a file that is no torch checkpoint fails in many classes (EOFError, UnpicklingError, ...)

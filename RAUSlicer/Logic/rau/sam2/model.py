@@ -84,12 +84,18 @@ def frame_style(folder: Path, kind: VideoModelKind, model_size: int) -> FrameSty
     return FrameStyle(int(model_size), tuple(settings.get("image_mean", kind.mean)), tuple(settings.get("image_std", kind.std)))
 
 
+def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
+    """The checkpoint's folder and kind: what :func:`load_sam2` checks before it reads weights (fetching the
+    checkpoint as loading would). An unusable source raises :class:`ModelNotAvailableError`."""
+    folder = resolve(source)
+    return folder, model_kind(folder)
+
+
 def load_sam2(source: ModelSource, device: str | None = None):
     """``(model, FrameStyle)``: the checkpoint's video model class in eval mode on ``device`` (auto: CUDA, MPS, else CPU)."""
     import transformers
 
-    folder = resolve(source)
-    kind = model_kind(folder)
+    folder, kind = check_sam2(source)
     model = load_model(getattr(transformers, kind.class_name), ModelSource(str(folder)), device)
     return model, frame_style(folder, kind, int(model.config.image_size))
 

@@ -47,16 +47,31 @@ def prompt_to_json(prompt: Prompt) -> dict:
 
 
 def prompt_from_json(payload: dict) -> Prompt:
-    """Parse :func:`prompt_to_json`'s form; raises :class:`InputError` naming the bad field."""
+    """Parse :func:`prompt_to_json`'s form; raises :class:`InputError` naming the bad field. A point may
+    also be [i, j] on a 2D target: the session applies :func:`rau.session.prompt_point`."""
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     try:
         points = [tuple(float(v) for v in point) for point in payload.get("points") or []]
-        if any(len(point) != 3 for point in points):
-            raise ValueError("each point needs three voxel indices (i, j, k)")
+    except (TypeError, ValueError):
+        raise InputError(f"bad prompt: points {payload['points']!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)") from None
+    try:
         labels = [int(label) for label in payload.get("labels") or []]
-        box = payload.get("box")
-        box = Box(tuple(box["lower"]), tuple(box["upper"])) if box else None
-        return Prompt(points, labels, box)
-    except (TypeError, KeyError, ValueError) as error:
-        raise InputError(f"bad prompt: {error}") from error
+    except (TypeError, ValueError):
+        raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside") from None
+    return Prompt(points, labels, _box(payload.get("box")))
+
+
+def _box(box) -> Box | None:
+    """A prompt's ``box`` field: None, or ``{"lower": [i, j, k], "upper": [i, j, k]}`` (upper exclusive)."""
+    if box is None:
+        return None
+    expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive)'
+    if not isinstance(box, dict) or set(box) != {"lower", "upper"}:
+        raise InputError(expected)
+    try:
+        return Box(tuple(box["lower"]), tuple(box["upper"]))
+    except InputError as error:
+        raise InputError(f"bad prompt: {error}") from None
+    except (TypeError, ValueError):
+        raise InputError(expected) from None

@@ -1,0 +1,48 @@
+"""``benchmarks/bench_serve_batch.py --parts``: the part names are those of its docstring and JSON; any other
+is refused (exit 2, naming it and the parts) before anything runs or is written. Before, ``--parts segment_512``
+or ``--parts bogus`` ran nothing and replaced the ``--json`` file with ``{"cpu_count": ...}``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "bench_serve_batch.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bench_serve_batch", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_parts_are_named_as_in_the_docstring_and_the_stored_figures():
+    module = load_script()
+    assert all(f"``{name}``" in module.__doc__ for name in module.PARTS)
+    stored = json.loads((REPO / "benchmarks" / "results" / "serve_batch.json").read_text())
+    assert set(stored) - {"cpu_count"} <= set(module.PARTS)
+
+
+@pytest.mark.parametrize("parts, problem", [
+    ("bogus", "unknown part 'bogus'"),
+    ("segment", "unknown part 'segment'"),
+    ("segment_512,ct", "unknown part 'ct'"),
+    ("", "no part named"),
+])
+def test_an_unknown_part_is_refused_before_anything_is_written(tmp_path, parts, problem):
+    figures = tmp_path / "figures.json"
+    figures.write_text('{"earlier": 1}\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "RAUSlicer" / "Logic"), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, str(SCRIPT), "--parts", parts, "--json", str(figures)],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 2
+    assert f"argument --parts: {problem}; the parts are segment_512, reprompt_512, batch, ct_target" in run.stderr
+    assert figures.read_text() == '{"earlier": 1}\n' and run.stdout == ""
