@@ -144,6 +144,12 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
         return node
 
+    def flagged(self, result, lowConfidence):
+        """Names of the structures to review: not found, or found with confidence below ``lowConfidence``."""
+        from rau.mrml.results import needs_review
+
+        return [s.structure.name for s in result.structures if needs_review(s, lowConfidence)]
+
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
                 engineName="registration", options=None, lowConfidence=0.5, server=""):
         """Run synchronously and return the new segmentation node (console, batch, self-test)."""
@@ -442,7 +448,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 slicer.util.setSliceViewerLayers(background=targetVolume)
                 if self.logic.correction(node) is not None:
                     self._promptNodes()
-                flagged = [s.structure.name for s in result.structures if not s.found or s.confidence < lowConfidence]
+                flagged = self.logic.flagged(result, lowConfidence)
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
             self._startJob(work, done, "Running")

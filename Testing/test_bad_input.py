@@ -115,7 +115,7 @@ CASES = {
     "out is the label table": (segment("--overwrite", "--label-table", "ref_mask.labels.csv", out="ref_mask.labels.nii.gz"), "which a reader would take as a label table of the input ref_mask.labels.csv"),
     "out table on a NIfTI labels sidecar": (segment_3d("--overwrite", "--seg-nrrd", labels="ct_labels.nii.gz", out="ct_labels.nrrd"), "would replace the label table of the input ct_labels.nii.gz"),
     "out inside an input folder": (segment(target="series", out="series/result.nii.gz"), "lies inside the input folder"),
-    "out .png for a 3D target": (segment_3d(out="out/result.png"), "a .png output holds a 2D label map, but the target is 3D"),
+    "out .png for a 3D target": (segment_3d(out="out/result.png"), "--out out/result.png: a .png file holds a 2D picture, but the target is 3D; use .nii.gz"),
     "out is the reference bank": (["segment", "--reference-bank", "bank.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--overwrite", "--out", "bank.nii.gz"], "bank.labels.csv: this output would replace bank.labels.csv, which a reader would take as a label table of the input bank.csv"),
     # --- segment: reference banks -----------------------------------------------------------
     "bank missing": (["segment", "--reference-bank", "gone.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "reference bank gone.csv does not exist"),
@@ -173,6 +173,12 @@ CASES = {
     "train adapter out empty": (["train", "sft", "--model", "series", "--data", "series", "--out", ""], "argument --out: --out must not be empty"),
     "models convert out empty": (["models", "convert", "model.pt", "--config", "medsam2", "--out", ""], "argument --out: --out must not be empty"),
     "serve work folder empty": (["serve", "--work-dir", "", "--port", "0"], "argument --work-dir: --work-dir must not be empty"),
+    # --- batch and serve: numbers -------------------------------------------------------------
+    "batch limit 0": (["batch", "m.csv", "--out", "out", "--limit", "0"], "argument --limit: --limit must be at least 1, got '0'"),
+    "batch workers words": (["batch", "m.csv", "--out", "out", "--workers", "many"], "argument --workers: --workers must be a whole number, got 'many'"),
+    "batch cpus per worker 0": (["batch", "m.csv", "--out", "out", "--cpus-per-worker", "0"], "argument --cpus-per-worker: --cpus-per-worker must be a positive number, got '0'"),
+    "serve max sessions fraction": (["serve", "--max-sessions", "2.5"], "argument --max-sessions: --max-sessions must be a whole number, got '2.5'"),
+    "serve upload limit negative": (["serve", "--max-upload-mb", "-1"], "argument --max-upload-mb: --max-upload-mb must be a positive number, got '-1'"),
     # --- manifests, references and the target, empty engine options, unrecognized arguments ------
     "manifest names an unknown structure": (evaluate(manifest="unknown_structure.csv"), "unknown_structure.csv line 2: unknown structure 'brain'; available: fetal head"),
     "batch manifest names an unknown structure": (["batch", "unknown_structure.csv", "--out", "out", "--workers", "1"], "unknown_structure.csv line 2: unknown structure 'brain'"),

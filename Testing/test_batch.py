@@ -189,10 +189,9 @@ def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--ray", "local", "--cpus-per-worker", "0"], "--cpus-per-worker must be above 0"),
     (["--ray", "local", "--gpus-per-worker", "-1"], "--gpus-per-worker must be 0 or more"),
     (["--ray", "ray://127.0.0.1:1"], 'pip install "ray[client]"'),
-], ids=["no-cpu", "negative-gpus", "ray-client"])
+], ids=["negative-gpus", "ray-client"])
 def test_unusable_ray_options_are_refused_before_any_work(ray_instance, tmp_path, capsys, arguments, message):
     if "ray://" in arguments[1] and importlib.util.find_spec("grpc"):
         pytest.skip("the Ray Client is installed here")

@@ -121,12 +121,12 @@ def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
 
 
 def test_a_failing_write_leaves_no_output_at_all(hc18_case, monkeypatch, capsys):
-    import rau.commands.segment as segment
+    import rau.io.run_outputs as run_outputs
 
     def broken_seg_nrrd(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(segment, "write_seg_nrrd", broken_seg_nrrd)
+    monkeypatch.setattr(run_outputs, "write_seg_nrrd", broken_seg_nrrd)
     out = hc18_case / "out" / "target.nii.gz"
     assert main(segment_args(hc18_case, out, "--seg-nrrd")) == 2
     assert "disk full" in capsys.readouterr().err

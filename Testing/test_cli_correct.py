@@ -96,6 +96,17 @@ def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_ca
     assert not list((hc18_case / "out").glob("corrected*")) and not list((hc18_case / "out").glob(".*"))
 
 
+def test_a_bad_prompt_is_refused_before_the_run_is_reopened_or_repeated(hc18_case, capsys, monkeypatch):  # noqa: F811
+    """A model engine repeats its run to correct it (minutes): the prompt is checked first (rau.session.check_prompt)."""
+    import rau.commands.correct as correct
+
+    assert main(segment_args(hc18_case, hc18_case / "out" / "target.nii.gz", "--no-deformable")) == 0
+    monkeypatch.setattr(correct, "session_of", lambda *args: pytest.fail("the run was repeated before the prompt was checked"))
+    code = main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head",
+                 "--box", "900,600,950,650", "--out", str(hc18_case / "out" / "corrected.nii.gz")])
+    assert code == 2 and "lies outside the target image" in capsys.readouterr().err
+
+
 def test_correct_never_writes_over_the_run_s_inputs_even_with_overwrite(hc18_case, capsys):  # noqa: F811
     first = hc18_case / "out" / "target.nii.gz"
     assert main(segment_args(hc18_case, first, "--no-deformable")) == 0
@@ -218,7 +229,7 @@ def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
     """A .seg.nrrd numbers only the segments it holds; the run's values (a structure not found before
     the others) come from result.json. Before, the spleen came back as value 1 and a vessel run crashed."""
     from rau.commands.correct import reopen
-    from rau.commands.segment import output_paths, write_outputs
+    from rau.io.run_outputs import output_paths, write_outputs
     from rau.image import Image
     from rau.labels import Structure
     from rau.result import Result, StructureResult

@@ -63,10 +63,15 @@ def test_a_click_on_a_structure_not_found_grows_similar_tissue_around_it_not_the
     assert grown.mask.sum() < 0.1 * grown.mask.size
 
 
+def on_grid(array, spacing_kji, ndim=3):
+    """``array`` as an image with this voxel size per array axis (k, j, i)."""
+    return Image(array, spacing=spacing_kji[::-1], ndim=ndim)
+
+
 def click_on_nothing(spacing, shape, click):
     """What one inside click grows on one tissue everywhere (only the ball bounds it), for a structure not found."""
-    array = noisy(np.ones(shape, bool), 5)
-    return correct_mask(array, spacing, np.zeros(shape, bool), Seeds([click], [1]), Seeds([click], [1]))
+    image = on_grid(noisy(np.ones(shape, bool), 5), spacing, ndim=2 if shape[0] == 1 else 3)
+    return correct_mask(image, np.zeros(shape, bool), Seeds([click], [1]), Seeds([click], [1]))
 
 
 def reach_mm(mask, click, spacing):
@@ -132,7 +137,7 @@ def test_a_3d_click_changes_the_structure_only_near_the_click():
     mask = truth.copy()
     mask[:, :, 90:] = False  # the prediction misses the right end of the long structure
     array = noisy(truth, 3)
-    corrected = correct_mask(array, (1.0, 1.0, 1.0), mask, Seeds([(20, 24, 95)], [1]), Seeds([(20, 24, 95)], [1]))
+    corrected = correct_mask(on_grid(array, (1.0, 1.0, 1.0)), mask, Seeds([(20, 24, 95)], [1]), Seeds([(20, 24, 95)], [1]))
     changed = np.argwhere(corrected != mask)
     assert len(changed) > 100 and corrected[20, 24, 95]
     distances = np.linalg.norm(changed - np.array([20, 24, 95]), axis=1)
@@ -216,6 +221,6 @@ def test_an_inside_click_never_removes_voxels_and_an_outside_click_never_adds_an
     wrong = np.argwhere(predicted[0] & ~truth[0])
     outside = (0, *(int(v) for v in wrong[len(wrong) // 2]))
     for click, label in ((centre, 1), ((0, centre[1] - 30, centre[2]), 1), (outside, 0)):
-        corrected = correct_mask(image, spacing, predicted, Seeds([click], [label]), Seeds([click], [label]))
+        corrected = correct_mask(on_grid(image, spacing, ndim=2), predicted, Seeds([click], [label]), Seeds([click], [label]))
         assert not (predicted & ~corrected).any() if label == 1 else not (corrected & ~predicted).any()
         assert (corrected != predicted).any()

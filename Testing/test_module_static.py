@@ -162,3 +162,23 @@ def test_requirements_leave_slicer_packages_alone():
     unbounded = [line for line in lines if "==" not in line and "<" not in line]
     assert not unbounded, f"give every requirement a ceiling: {unbounded}"
     assert "transformers" in names and "slicerio" in names
+
+
+def test_the_shell_defaults_are_the_cores():
+    """The module imports nothing of rau at file scope, so its parameter node and Logic write the core's
+    default engine and flag level as literals; they must stay equal to rau's."""
+    from rau.engines import DEFAULT_ENGINE
+    from rau.mrml.results import LOW_CONFIDENCE
+
+    tree = ast.parse(MODULE_FILE.read_text(encoding="utf-8"))
+    written = {"engine": set(), "engineName": set(), "lowConfidence": set()}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and node.target.id in written:  # parameter node fields
+            written[node.target.id].add(node.value.value)
+        if isinstance(node, ast.FunctionDef):  # Logic method defaults
+            arguments = node.args.args[len(node.args.args) - len(node.args.defaults):]
+            for argument, default in zip(arguments, node.args.defaults):
+                if argument.arg in written:
+                    written[argument.arg].add(default.value)
+    assert written["engine"] | written["engineName"] == {DEFAULT_ENGINE}
+    assert written["lowConfidence"] == {LOW_CONFIDENCE}

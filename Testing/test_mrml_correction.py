@@ -10,6 +10,7 @@ slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
 from rau.engines.base import Prompt  # noqa: E402
+from rau.errors import InputError  # noqa: E402
 from rau.mrml import Correction, add_result_node, add_volume_node, prompt_from_markups, read_rau_tag  # noqa: E402
 from rau.mrml.geometry import lps_to_ras  # noqa: E402
 from rau.mrml.prompts import PromptError  # noqa: E402
@@ -73,11 +74,16 @@ def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):
     assert prompt.points == []
 
 
-def test_bad_markups_are_refused_clearly(mrml_scene, grid):
-    with pytest.raises(PromptError, match="at least one point"):
-        prompt_from_markups(grid, fiducials(mrml_scene, "empty", []))
+def test_bad_markups_are_refused_clearly(mrml_scene, labels, grid):
     with pytest.raises(PromptError, match="outside the target"):
         prompt_from_markups(grid, fiducials(mrml_scene, "far", [ras_of(grid, (50, 4, 5))]))
+    empty = prompt_from_markups(grid, fiducials(mrml_scene, "empty", []))  # the session's one check refuses it
+    result = result_for(grid, labels)
+    result.session = RecordingSession(result, labels.labels.get("liver"))
+    correction = Correction(result, add_result_node(result, add_volume_node(grid, "target", mrml_scene)))
+    with pytest.raises(InputError, match="a prompt needs at least one point or a box"):
+        correction.update("liver", empty)
+    assert result.session.calls == [] and not correction.can_undo("liver")
 
 
 class RecordingSession(Session):

@@ -82,7 +82,7 @@ def test_every_engine_reads_the_options_object():
 
 
 def test_a_run_records_local_model_folders_absolutely_so_rau_correct_finds_them_from_elsewhere(tmp_path, monkeypatch):
-    from rau.commands.segment import recorded_inputs
+    from rau.io.run_outputs import recorded_inputs
 
     (tmp_path / "models/sam2_tiny").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)

@@ -97,13 +97,13 @@ def test_a_manifest_saved_by_excel_is_read(inputs, monkeypatch, capsys):
 # --- real signals to a real process ------------------------------------------------------------
 SLOW_WRITE = """
 import sys, time
-import rau.commands.segment as segment
-real = segment.write_label_table
+import rau.io.run_outputs as run_outputs
+real = run_outputs.write_label_table
 def slow(labels, path):
     real(labels, path)
     print("WRITING", flush=True)
     time.sleep(120)
-segment.write_label_table = slow
+run_outputs.write_label_table = slow
 from rau.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -485,6 +485,16 @@ def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
     assert (tmp_path / "work").is_dir() and not any((tmp_path / "tmp").iterdir())
 
 
+def test_rau_serve_limits_default_to_the_server_config_ones(tmp_path):
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
+
+    config = server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work")]))
+    default = ServerConfig(work_dir=tmp_path / "work")
+    limits = ("max_upload_bytes", "session_idle_seconds", "max_sessions", "max_session_bytes")
+    assert [getattr(config, name) for name in limits] == [getattr(default, name) for name in limits]
+
+
 def test_a_temporary_work_folder_goes_with_the_server(tmp_path):
     """Without --work-dir the uploads live in a temporary folder: stopping the server removes it."""
     import os
@@ -496,11 +506,21 @@ def test_a_temporary_work_folder_goes_with_the_server(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def _exit_status(argv) -> int:
+    """``rau``'s exit status, argparse's exits included."""
+    try:
+        return rau_main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--work-dir", "{file}"], "--work-dir {file}: cannot make it a folder"),
     (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot make it a folder"),
-    (["--max-upload-mb", "nan"], "--max-upload-mb nan: must be a positive"),
-    (["--max-session-gb", "0"], "--max-session-gb 0.0: must be a positive"),
+    (["--max-upload-mb", "nan"], "argument --max-upload-mb: --max-upload-mb must be a positive number, got 'nan'"),
+    (["--max-session-gb", "0"], "argument --max-session-gb: --max-session-gb must be a positive number, got '0'"),
+    (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: --session-idle-minutes must be a positive number, got 'inf'"),
+    (["--max-sessions", "0"], "argument --max-sessions: --max-sessions must be at least 1, got '0'"),
     (["--port", "99999"], "--port 99999: give a port from 1 to 65535"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
 ])
@@ -511,5 +531,5 @@ def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments,
     with socket.create_server(("127.0.0.1", 0)) as busy:
         names = {"file": tmp_path / "file", "busy": busy.getsockname()[1]}
         arguments = [a.format(**names) for a in arguments]
-        assert rau_main(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
+        assert _exit_status(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
     assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err

@@ -127,3 +127,45 @@ def test_bad_datasets_are_refused_clearly(tmp_path, shared_data):
         build_pairs(hc18_manifest(shared_data, tmp_path, 3), tmp_path / "p", QWEN2_5_VL, val_fraction=0.5)
     with pytest.raises(ValueError, match="unknown task"):
         PairOptions(tasks=("segmentation",))
+
+
+def _edited(manifest, line: int, column: str, value: str, name: str = "bad.csv"):
+    """A copy of ``manifest`` (beside it) whose ``column`` on 1-based ``line`` reads ``value``."""
+    rows = [row.split(",") for row in manifest.read_text().splitlines()]
+    rows[line - 1][rows[0].index(column)] = value
+    (manifest.parent / name).write_text("\n".join(",".join(row) for row in rows) + "\n")
+    return manifest.parent / name
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("pixel_spacing", "-3", "line 3: pixel_spacing must be a positive number, got '-3'"),
+    ("pixel_spacing", "nan", "line 3: pixel_spacing must be a positive number, got 'nan'"),
+    ("image", "gone.png", "line 3: image {folder}/gone.png does not exist"),
+    ("label_table", "gone.labels.csv", "line 3: label_table {folder}/gone.labels.csv does not exist"),
+], ids=["negative-spacing", "nan-spacing", "missing-image", "missing-label-table"])
+def test_bad_manifest_rows_are_refused_naming_file_and_line(shared_data, tmp_path, capsys, column, value, message):
+    from rau.cli import main
+
+    manifest = _edited(hc18_manifest(shared_data, tmp_path, 3), 3, column, value)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs")]) == 2
+    assert f"{manifest} {message.format(folder=tmp_path)}" in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
+
+
+def test_an_image_given_as_its_own_labels_is_refused(shared_data, tmp_path, capsys):
+    from rau.cli import main
+
+    manifest = hc18_manifest(shared_data, tmp_path, 3)
+    image = manifest.read_text().splitlines()[2].split(",")[1]
+    manifest = _edited(manifest, 3, "labels", image)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    assert f"{image}: the labels are the image file itself" in capsys.readouterr().err
+
+
+def test_manifests_from_spreadsheets_are_read_or_refused_clearly(shared_data, tmp_path):
+    manifest = hc18_manifest(shared_data, tmp_path, 2)
+    (tmp_path / "bom.csv").write_text("\ufeff" + manifest.read_text(), encoding="utf-8")
+    assert [s.name for s in read_subjects(tmp_path / "bom.csv")] == [s.name for s in read_subjects(manifest)]
+    (tmp_path / "semicolons.csv").write_text(manifest.read_text().replace(",", ";"))
+    with pytest.raises(ValueError, match="separated by ';'"):
+        read_subjects(tmp_path / "semicolons.csv")

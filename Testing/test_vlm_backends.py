@@ -10,8 +10,9 @@ from PIL import Image
 
 from chat_server import ChatServer
 from rau.models.loader import ModelNotAvailableError
+from rau.options import EngineOptions
 from rau.render import render_plain
-from rau.vlm.backend import create_backend
+from rau.vlm.backend import create_backend, vlm_source
 from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.local import TOKENIZER_FILES, AdapterError, load_adapter
 from rau.vlm.prompts import presence_messages
@@ -70,6 +71,21 @@ def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(ti
         with pytest.raises(ModelNotAvailableError, match=problem) as error:
             create_backend({"vlm_model": str(folder), "device": "cpu"})
         assert str(folder) in str(error.value)
+
+
+def test_model_cache_is_where_the_vlm_is_looked_up_and_downloaded(tiny_qwen, tmp_path, monkeypatch):
+    """A Hugging Face id found only in ``--model-cache`` (offline): the checks and the loader both look there."""
+    from rau.commands.engine_options import check_models
+
+    snapshot = tmp_path / "cache/models--tiny--qwen/snapshots/0123abcd"
+    shutil.copytree(tiny_qwen, snapshot)
+    (tmp_path / "cache/models--tiny--qwen/refs").mkdir()
+    (tmp_path / "cache/models--tiny--qwen/refs/main").write_text("0123abcd")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    options = {"vlm_model": "tiny/qwen", "model_cache": str(tmp_path / "cache"), "device": "cpu"}
+    check_models("vlm-box", EngineOptions.from_dict(options))
+    assert create_backend(options).family.name == "qwen2.5-vl"
+    assert vlm_source(EngineOptions.from_dict({**options, "vlm_server": "http://127.0.0.1:1"})) is None
 
 
 def test_an_adapter_without_readable_weights_is_refused(tiny_qwen, tmp_path):

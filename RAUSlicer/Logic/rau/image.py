@@ -188,11 +188,6 @@ class Image:
             raise GeometryError(f"array shape {array.shape} differs from image shape {self.shape}")
         return replace(self, array=array)
 
-    @property
-    def voxel_volume(self) -> float:
-        """Volume (area for 2D) of one voxel in mm^3 (mm^2)."""
-        return float(np.prod(self.spacing[: self.ndim]))
-
     # --- dimensionality: the one rule ---------------------------------------------------
     @classmethod
     def from_grid(cls, array, spacing, origin, direction, ndim: int = 3) -> "Image":

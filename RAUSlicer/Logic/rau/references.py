@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from rau import validation
@@ -15,6 +16,12 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
     return Reference(image, segmentation, name=Path(image_path).name)
+
+
+@functools.lru_cache(maxsize=128)
+def cached_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
+    """:func:`load_reference`, read once per process even when many targets or cases share it (batch, evaluate)."""
+    return load_reference(image_path, labels_path, pixel_spacing, label_table)
 
 
 def load_reference_bank(manifest) -> list[Reference]:

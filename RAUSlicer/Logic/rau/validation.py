@@ -210,9 +210,8 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
 
     Tolerance: half the coarsest voxel of either grid.
     """
-    single_slices = image.shape[0] == 1 and labels.shape[0] == 1
     the_image = f"the image {Path(image_path).name}" if image_path else "the image"
-    if image.ndim != labels.ndim and not single_slices:
+    if image.ndim != labels.ndim:
         raise InputError(f"{labels_path}: labels are {labels.ndim}D but {the_image} is {image.ndim}D")
     tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
     axes = slice(0, 2) if 2 in (image.ndim, labels.ndim) else slice(0, 3)  # a picture has no extent across its plane

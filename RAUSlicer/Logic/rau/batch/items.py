@@ -8,6 +8,7 @@ from pathlib import Path
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
 from rau.io.outputs import check_spares_inputs
+from rau.io.run_outputs import output_paths
 from rau.io.segmentations import label_table_path
 
 
@@ -27,8 +28,6 @@ class WorkItem:
 
 def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None) -> list[WorkItem]:
     """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only."""
-    from rau.commands.segment import output_paths
-
     cases = read_manifest(manifest, truth=False)
     names = output_names([case.target_image for case in cases[:limit]])
     items = [WorkItem(name, case, output_paths(Path(out_dir) / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]

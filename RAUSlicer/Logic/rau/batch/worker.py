@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import time
 
 from rau.batch.items import WorkItem
 from rau.engines import Request, create_engine
 from rau.io import read_image
 from rau.options import EngineOptions
-from rau.references import load_reference
+from rau.io.run_outputs import recorded_inputs, write_outputs
+from rau.references import cached_reference
 
 
 class WarmWorker:
@@ -22,21 +22,13 @@ class WarmWorker:
         return run_item(self.engine, item, self.options)
 
 
-@functools.lru_cache(maxsize=64)
-def _reference(image, labels, spacing, label_table):
-    """References are read once per worker even when many targets share them."""
-    return load_reference(image, labels, spacing, label_table)
-
-
 def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
     """Segment one target and write its outputs (all or none, re-openable by ``rau correct``); a summary row, never an exception."""
-    from rau.commands.segment import recorded_inputs, write_outputs
-
     started = time.perf_counter()
     case = item.case
     row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": ""}
     try:
-        references = [_reference(r.image, r.labels, r.spacing, case.label_table) for r in case.references]
+        references = [cached_reference(r.image, r.labels, r.spacing, case.label_table) for r in case.references]
         target = read_image(case.target_image, case.target_spacing)
         result = engine.run(Request(references, target, case.structures))
         inputs = recorded_inputs(case.target_image, case.target_spacing, [r.image for r in case.references], [r.labels for r in case.references],

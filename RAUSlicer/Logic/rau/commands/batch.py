@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
 from rau.errors import OptionError
-from rau.validation import argument, non_empty_path
+from rau.validation import argument, non_empty_path, positive_integer, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -16,11 +16,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: target_image, reference_image, reference_labels [, *_spacing, structures, label_table]; rows sharing a target are one multi-reference case")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder: <target>.nii.gz, .labels.csv, .result.json per target and batch_summary.csv")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd per target")
-    parser.add_argument("--workers", type=int, help="worker processes (default: one per GPU, else one per two CPU cores; with --ray: what the cluster fits)")
-    parser.add_argument("--limit", type=int, help="only the first N targets")
+    parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per GPU, else one per two CPU cores; with --ray: what the cluster fits)")
+    parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="only the first N targets")
     parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="run on a Ray cluster: auto (this machine's cluster), an address (ray://head:10001), or local (start one here)")
     parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
-    parser.add_argument("--cpus-per-worker", type=float, default=1.0, help="Ray: CPUs each actor holds (default 1)")
+    parser.add_argument("--cpus-per-worker", type=argument(positive_number, "--cpus-per-worker"), default=1.0, help="Ray: CPUs each actor holds (default 1)")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -29,11 +29,6 @@ def run(args: argparse.Namespace) -> int:
     from rau.batch.items import work_items
     from rau.batch.run import SUMMARY_NAME, run_batch
 
-    for name in ("workers", "limit"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise OptionError(f"--{name} must be at least 1")
-    if not args.cpus_per_worker > 0:
-        raise OptionError(f"--cpus-per-worker must be above 0, not {args.cpus_per_worker:g}")
     if not args.gpus_per_worker >= 0:
         raise OptionError(f"--gpus-per-worker must be 0 or more, not {args.gpus_per_worker:g}")
     options = engine_options(args)

@@ -17,7 +17,7 @@ import numpy as np
 
 from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
-from rau.commands.segment import input_paths, load_references, output_paths, write_outputs
+from rau.commands.segment import input_paths, load_references
 from rau.correction import attach_session, stroke_points
 from rau.engines import ENGINES, Request, create_engine, engine_class
 from rau.engines.base import Prompt
@@ -25,9 +25,10 @@ from rau.errors import InputError
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
 from rau.io.outputs import check_outputs
+from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation
 from rau.result import Result, StructureResult
-from rau.session import prompt_point
+from rau.session import check_prompt, prompt_point
 from rau.validation import argument, non_empty_path
 
 
@@ -159,9 +160,11 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
     points = inside + [_voxel(text, target, "--outside") for text in args.outside]
     labels = [1] * len(inside) + [0] * len(args.outside)
     box = _box(args.box, target) if args.box else None
-    if not points and box is None:
+    if not points and box is None:  # the rule of check_prompt, in the options' words
         raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
-    return Prompt(points=points, labels=labels, box=box)
+    prompt = Prompt(points=points, labels=labels, box=box)
+    check_prompt(prompt, target)  # before a model run is repeated to correct it
+    return prompt
 
 
 def _numbers(text: str, option: str) -> list[int]:

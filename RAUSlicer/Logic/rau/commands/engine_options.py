@@ -8,6 +8,7 @@ import typing
 from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class
 from rau.errors import OptionError
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
+from rau.vlm.backend import vlm_source
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,20 +46,20 @@ def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
 def check_models(name: str, options: EngineOptions) -> None:
     """Refuse an unusable ``--sam2-model`` or local ``--vlm-model`` for engine ``name`` before any work, without
     building the engine or reading weights: :class:`OptionError` naming the option and the problem."""
-    from rau.models.loader import ModelNotAvailableError, ModelSource, resolve
+    from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
     try:
         if engine.uses_sam2:
             from rau.sam2.model import check_sam2, model_source
 
-            option = f"{flag('sam2_model')} {options.sam2_model or DEFAULTS.sam2_model}"
+            option = f"{flag('sam2_model')} {options.sam2_model}"
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
-        if engine.uses_vlm and options.vlm_model and not options.vlm_server:
+        if engine.uses_vlm and (source := vlm_source(options)):
             from rau.vlm.local import check_vlm_folder
 
             option = f"{flag('vlm_model')} {options.vlm_model}"
-            check_vlm_folder(resolve(ModelSource(options.vlm_model)))
+            check_vlm_folder(resolve(source))
     except ModelNotAvailableError as error:
         raise OptionError(f"{option}: {error}") from None
 

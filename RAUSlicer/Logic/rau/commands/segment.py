@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
 from rau.errors import OptionError
-from rau.io import read_image, write_image
-from rau.io.atomic import atomic_path
-from rau.io.label_tables import write_label_table
-from rau.io.outputs import check_outputs, label_map_suffix
-from rau.io.segmentations import label_table_path, write_seg_nrrd
-from rau.options import EngineOptions
+from rau.io import read_image
+from rau.io.images import PICTURE_SUFFIXES, check_picture_output
+from rau.io.outputs import check_outputs
+from rau.io.run_outputs import output_paths, recorded_inputs, write_outputs
 from rau.references import load_reference, load_reference_bank, reference_bank_entries
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
@@ -56,8 +51,6 @@ def load_references(args: argparse.Namespace) -> list:
 def reference_spacings(args: argparse.Namespace) -> list[float | None]:
     """Each ``--reference``'s pixel size: ``--reference-spacing`` gives one per reference, or one per picture
     reference in order (a reference with a header has its own), or none."""
-    from rau.io.images import PICTURE_SUFFIXES
-
     given = list(args.reference_spacing)
     pictures = [Path(reference).suffix.lower() in PICTURE_SUFFIXES for reference in args.reference]
     if not given or len(given) == len(args.reference):
@@ -91,73 +84,10 @@ def input_paths(args: argparse.Namespace) -> list[Path]:
     return [Path(p) for p in paths]
 
 
-def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
-    """Every file ``segment`` writes for an output path (``.seg.nrrd``: the segmentation itself)."""
-    suffix = label_map_suffix(out)  # first: a path without a file name (such as ".") has no sidecar names either
-    table = label_table_path(out)
-    stem = table.name[: -len(".labels.csv")]
-    result = out.with_name(stem + ".result.json")
-    if suffix == ".seg.nrrd":
-        return {"seg_nrrd": out, "result": result}
-    paths = {"label_map": out, "label_table": table, "result": result}
-    if seg_nrrd:
-        paths["seg_nrrd"] = out.with_name(stem + ".seg.nrrd")
-    return paths
-
-
 def run_inputs(args: argparse.Namespace) -> dict:
-    """:func:`recorded_inputs` of this command line."""
+    """:func:`rau.io.run_outputs.recorded_inputs` of this command line."""
     return recorded_inputs(args.target, args.target_spacing, args.reference, args.reference_labels, reference_spacings(args),
                            args.reference_bank, args.label_table, args.structures, engine_options(args))
-
-
-def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
-                    structures, options: EngineOptions) -> dict:
-    """What ``rau correct`` needs to re-open a run: inputs as absolute paths, structures, engine options
-    (local model folders as absolute paths too)."""
-    absolute = lambda path: str(Path(path).resolve())  # noqa: E731
-    return {
-        "target": absolute(target),
-        "target_spacing": target_spacing,
-        "reference": [absolute(p) for p in reference],
-        "reference_labels": [absolute(p) for p in reference_labels],
-        "reference_spacing": list(reference_spacing),
-        "reference_bank": absolute(reference_bank) if reference_bank else None,
-        "label_table": absolute(label_table) if label_table else None,
-        "structures": structures,
-        "engine_options": options.with_absolute_folders().as_dict(),
-    }
-
-
-def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None) -> None:
-    """Write every output to a temporary file first; all are renamed into place only if all succeed.
-
-    The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
-    structures, which a label map cannot), and, with ``inputs`` (see :func:`run_inputs`), the run's inputs."""
-    segmentation = result.to_segmentation()
-    if "label_map" in paths:
-        warn_hidden(segmentation, paths)
-    with contextlib.ExitStack() as stack:
-        temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
-        if "label_map" in temporary:
-            write_image(segmentation.to_label_map(), temporary["label_map"], overwrite=True)
-            write_label_table(segmentation.labels, temporary["label_table"])
-        if "seg_nrrd" in temporary:
-            write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
-        summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(),
-                   "label_map": (paths.get("label_map") or paths["seg_nrrd"]).name}
-        summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
-        summary |= {"inputs": inputs} if inputs else {}
-        temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-
-
-def warn_hidden(segmentation, paths: dict[str, Path]) -> None:
-    """Tell the user which overlapping structures the label map cannot show in full, and where they are whole."""
-    hidden = segmentation.hidden_in_label_map()
-    if hidden:
-        lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
-        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
-        print(f"warning: structures overlap; in {paths['label_map']} later structures cover {lost}; {whole}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
     check_reference_images(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
-    if label_map_suffix(out) == ".png" and target.ndim != 2:
-        raise OptionError(f"--out {out}: a .png output holds a 2D label map, but the target is {target.ndim}D; use .nii.gz or .seg.nrrd")
+    check_picture_output(out, target, "--out")
     engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
         result = engine.run(Request(references, target, args.structures), progress)

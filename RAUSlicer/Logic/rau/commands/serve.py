@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.errors import OptionError
-from rau.validation import argument, non_empty_path
+from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
+from rau.validation import argument, non_empty_path, positive_integer, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -18,10 +18,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--token-file", type=argument(non_empty_path, "--token-file"), help="file holding the bearer token every request must carry")
     parser.add_argument("--work-dir", type=argument(non_empty_path, "--work-dir"), help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
-    parser.add_argument("--max-upload-mb", type=float, default=2048, help="largest accepted request body (default 2048 MiB)")
-    parser.add_argument("--session-idle-minutes", type=float, default=30, help="close correction sessions idle this long (default 30)")
-    parser.add_argument("--max-sessions", type=int, default=16, help="most correction sessions kept (default 16)")
-    parser.add_argument("--max-session-gb", type=float, default=8, help="most memory sessions may hold, estimated (default 8 GiB)")
+    parser.add_argument("--max-upload-mb", type=argument(positive_number, "--max-upload-mb"), default=MAX_UPLOAD_BYTES / 2**20,
+                        help="largest accepted request body (default %(default)g MiB)")
+    parser.add_argument("--session-idle-minutes", type=argument(positive_number, "--session-idle-minutes"), default=SESSION_IDLE_SECONDS / 60,
+                        help="close correction sessions idle this long (default %(default)g)")
+    parser.add_argument("--max-sessions", type=argument(positive_integer, "--max-sessions"), default=MAX_SESSIONS,
+                        help="most correction sessions kept (default %(default)d)")
+    parser.add_argument("--max-session-gb", type=argument(positive_number, "--max-session-gb"), default=MAX_SESSION_BYTES / 2**30,
+                        help="most memory sessions may hold, estimated (default %(default)g GiB)")
     add_engine_arguments(parser)  # --engine: the engine of jobs that name none
     parser.set_defaults(run=run)
 
@@ -36,9 +40,6 @@ def server_config(args: argparse.Namespace):
     check_bind(args.host, token)
     if not 0 < args.port < 65536:
         raise OptionError(f"--port {args.port}: give a port from 1 to 65535")
-    for name in ("max_upload_mb", "session_idle_minutes", "max_sessions", "max_session_gb"):
-        if not 0 < getattr(args, name) < math.inf:
-            raise OptionError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be a positive, finite number")
     folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
     return ServerConfig(
         **folder,

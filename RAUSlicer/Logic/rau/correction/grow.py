@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rau.boxes import Box
+from rau.image import Image
 
 COMPACTNESS = 0.002
 """Watershed compactness: with weak edges the split falls back to distance from the seeds."""
@@ -70,11 +71,10 @@ class Seeds:
         return Seeds(self.voxels + other.voxels, self.labels + other.labels)
 
 
-def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds, new: Seeds, box: Box | None = None) -> np.ndarray:
-    """The corrected mask of one structure.
+def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: Box | None = None) -> np.ndarray:
+    """The corrected mask of one structure on ``image`` (``mask`` on its (k, j, i) grid).
 
-    ``array``/``mask`` are (k, j, i) arrays (a 2D image is one slice), ``spacing_kji`` the voxel size
-    per array axis; ``seeds`` are all clicks so far (``new`` included) and zones open around ``new``.
+    ``seeds`` are all clicks so far (``new`` included) and zones open around ``new``.
     """
     mask = mask.copy()
     if box is not None:
@@ -83,8 +83,8 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
         if not mask.any() and not any(label == 1 and inside_box[v] for v, label in zip(new.voxels, new.labels)):
             centre = tuple((lo + u - 1) // 2 for lo, u in zip(box.lower[::-1], box.upper[::-1]))
             seeds, new = seeds + Seeds([centre], [1]), new + Seeds([centre], [1])  # a box around a missed structure
-    spacing = np.asarray(spacing_kji, dtype=float)
-    planar = array.shape[0] == 1
+    spacing = np.asarray(image.spacing[::-1], dtype=float)
+    planar = image.ndim == 2
     zone, expected = np.zeros(mask.shape, bool), mask.copy()
     bounded = 0 in seeds.labels  # an outside click already bounds what the image may give an inside click
     for index in _spread(len(new.voxels)):
@@ -100,7 +100,7 @@ def correct_mask(array: np.ndarray, spacing_kji, mask: np.ndarray, seeds: Seeds,
     _paint_seeds(labels, seeds, region)
     if box is not None:
         labels[~inside_box[region]] = 2
-    grown = _grow(array[region].astype(np.float32), labels, spacing, planar)
+    grown = _grow(image.array[region].astype(np.float32), labels, spacing, planar)
     expected[region] = np.where(zone[region], grown, expected[region])
     return _keep_direction(expected, mask, new.labels)
 

@@ -27,7 +27,7 @@ class CorrectorSession(Session):
         new = Seeds([voxel(p) for p in prompt.points], [int(label) for label in prompt.labels])
         seeds = self.seeds[name] + new
         mask = current.mask if current.found else np.zeros(self.target.shape, bool)
-        corrected = correct_mask(self.target.array, self.target.spacing[::-1], mask, seeds, new, prompt.box)
+        corrected = correct_mask(self.target, mask, seeds, new, prompt.box)
         self.seeds[name] = seeds
         prompts = {**current.prompts, "corrector": CORRECTOR, "clicks": len(seeds.voxels)}
         message = "" if corrected.any() else "the correction removed every voxel"

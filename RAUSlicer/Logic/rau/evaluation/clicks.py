@@ -21,8 +21,9 @@ from rau.fusion import dice
 NOC_THRESHOLDS = (0.80, 0.90)
 
 
-def next_click(prediction: np.ndarray, truth: np.ndarray) -> tuple[tuple[int, int, int], int] | None:
-    """The (i, j, k) point and label (1 inside, 0 outside) of the next click, or None when nothing is wrong."""
+def next_click(prediction: np.ndarray, truth: np.ndarray, ndim: int) -> tuple[tuple[int, int, int], int] | None:
+    """The (i, j, k) point and label (1 inside, 0 outside) of the next click on an ``ndim``-D target, or None
+    when nothing is wrong."""
     from scipy import ndimage
 
     best = None
@@ -37,7 +38,7 @@ def next_click(prediction: np.ndarray, truth: np.ndarray) -> tuple[tuple[int, in
     if best is None:
         return None
     _, label, region = best
-    planar = region.shape[0] == 1
+    planar = ndim == 2
     padded = np.pad(region[0] if planar else region, 1)  # the image border counts as boundary
     distance = ndimage.distance_transform_edt(padded)[(slice(1, -1),) * padded.ndim]
     index = np.unravel_index(int(np.argmax(distance)), distance.shape)
@@ -57,7 +58,7 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
     made = 0
     try:
         for _ in range(clicks):
-            click = next_click(prediction, truth)
+            click = next_click(prediction, truth, session.target.ndim)
             if click is None:
                 curve.append(curve[-1])
                 continue

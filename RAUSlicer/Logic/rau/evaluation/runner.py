@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from dataclasses import dataclass
@@ -12,13 +11,13 @@ from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
 from rau.engines.base import Cancelled
-from rau.evaluation.manifest import Case, ReferenceEntry
+from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.labels import Segmentation
-from rau.references import load_reference
+from rau.references import cached_reference
 from rau.result import Result
 
 
@@ -89,16 +88,10 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     """The case's references, its target image and the target's truth segmentation."""
-    references = [_load_reference(entry, case.label_table) for entry in case.references]
+    references = [cached_reference(entry.image, entry.labels, entry.spacing, case.label_table) for entry in case.references]
     target = read_image(case.target_image, case.target_spacing)
     truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
     return references, target, truth
-
-
-@functools.lru_cache(maxsize=128)
-def _load_reference(entry: ReferenceEntry, label_table):
-    """References are read once per evaluation even when many cases share them."""
-    return load_reference(entry.image, entry.labels, entry.spacing, label_table)
 
 
 def ranking_quality(transfers: dict | None, ranking: list | None, truth, reference) -> dict | None:

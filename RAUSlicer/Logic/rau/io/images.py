@@ -164,11 +164,19 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     """
     path = Path(path)
     validation.check_direction(image.direction, path)
+    check_picture_output(path, image)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
-            if image.ndim != 2:
-                raise GeometryError(f"{path}: only 2D images can be written as pictures")
             PILImage.fromarray(image.array[0]).save(temporary)
         else:
             sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
     return path
+
+
+def check_picture_output(path, image: Image, what: str = "") -> None:
+    """Refuse writing a 3D ``image`` to a picture file (.png ...), which holds one 2D slice; ``what``
+    names the option or field that gave ``path``."""
+    suffix = Path(path).suffix.lower()
+    if suffix in PICTURE_SUFFIXES and image.ndim != 2:
+        raise GeometryError(f"{what + ' ' if what else ''}{path}: a {suffix} file holds a 2D picture, but the target is "
+                            f"{image.ndim}D; use .nii.gz, .nrrd or .seg.nrrd")

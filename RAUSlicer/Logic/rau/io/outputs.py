@@ -11,6 +11,7 @@ from rau.errors import InputError, OptionError
 from rau.io.atomic import check_writable
 from rau.io.label_tables import SIDECAR_SUFFIXES
 from rau.io.segmentations import label_table_path
+from rau.validation import same_file
 
 LABEL_MAP_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".png")
 """What ``--out`` may end with: a Slicer segmentation, NIfTI, NRRD, or PNG for 2D targets."""
@@ -59,7 +60,7 @@ def check_spares_inputs(outputs, inputs) -> None:
     """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder."""
     protected = protected_paths(inputs)
     folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
-    hits = [(output, protected.get(_resolve(output)) or next((f"the input {p}" for p in inputs if _same_file(p, output)), None)) for output in map(Path, outputs)]
+    hits = [(output, protected.get(_resolve(output)) or next((f"the input {p}" for p in inputs if same_file(p, output)), None)) for output in map(Path, outputs)]
     hits = sorted([(output, culprit) for output, culprit in hits if culprit], key=lambda hit: not hit[1].startswith("the input"))
     if hits:  # an input itself first, then a sidecar
         output, culprit = hits[0]
@@ -83,10 +84,3 @@ def check_folder_writable(folder: Path) -> None:
 
 def _resolve(path) -> Path:
     return Path(os.path.abspath(Path(path).expanduser())).resolve()
-
-
-def _same_file(a, b) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False

@@ -8,6 +8,7 @@ import slicer
 
 from rau.image import Image
 from rau.io import atomic_path, write_label_map
+from rau.io.images import check_picture_output
 from rau.io.outputs import label_map_suffix
 from rau.mrml.segments import segmentation_from_node
 
@@ -17,9 +18,9 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
 
     Values follow segment order; where segments overlap, the later one wins.
     """
-    suffix = label_map_suffix(path, "export file")
-    if suffix == ".seg.nrrd" or (suffix == ".png" and geometry.ndim != 2):
+    if label_map_suffix(path, "export file") == ".seg.nrrd":
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
+    check_picture_output(path, geometry, "export file")
     return write_label_map(segmentation_from_node(node, geometry), path, overwrite=overwrite)
 
 

@@ -20,7 +20,7 @@ from rau.mrml.geometry import lps_to_ras
 
 
 class PromptError(InputError):
-    """The markups do not make a usable prompt (none placed, or outside the target)."""
+    """A markup lies outside the target (the prompt itself is checked by :func:`rau.session.check_prompt`)."""
 
 
 def voxel_of(target: Image, ras) -> tuple[int, int, int]:
@@ -57,7 +57,8 @@ def box_from_roi(target: Image, roi) -> Box:
 
 
 def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -> Prompt:
-    """Points (label 1 from ``positive``, 0 from ``negative``) and an optional ROI box as one prompt."""
+    """Points (label 1 from ``positive``, 0 from ``negative``) and an optional ROI box as one prompt (none placed:
+    an empty prompt, which the session refuses)."""
     points, labels = [], []
     for node, label in ((positive, 1), (negative, 0)):
         if node is not None:
@@ -65,6 +66,4 @@ def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -
             points += voxels
             labels += [label] * len(voxels)
     box = box_from_roi(target, roi) if roi is not None else None
-    if not points and box is None:
-        raise PromptError("place at least one point or a box on the target first")
     return Prompt(points=points, labels=labels, box=box)

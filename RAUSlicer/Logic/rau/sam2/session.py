@@ -191,7 +191,7 @@ class Sam2Session(Session):
         self.tracker.restore(name, state)
 
     def _prompt_inputs(self, prompt: Prompt) -> tuple[int, dict]:
-        """Validate a prompt against the target and turn it into SAM2 point inputs on its slice."""
+        """A prompt (already checked by :func:`rau.session.check_prompt`) as SAM2 point inputs on its slice."""
         import torch
 
         k = prompt_slice(prompt, self.axis)
@@ -203,10 +203,6 @@ class Sam2Session(Session):
             c_lower, c_upper = clipped.lower[::-1], clipped.upper[::-1]
             if not lower[self.axis] <= k < upper[self.axis]:
                 raise InputError(f"the box does not cross slice {k}")
-            if upper[row_axis] <= lower[row_axis] or upper[col_axis] <= lower[col_axis]:
-                raise InputError("the box has zero area")
-            if c_upper[row_axis] <= c_lower[row_axis] or c_upper[col_axis] <= c_lower[col_axis]:
-                raise InputError("the box lies outside the target image")
             x0, y0, x1, y1 = self.geometry.box_to_frame(c_lower[row_axis], c_lower[col_axis], c_upper[row_axis], c_upper[col_axis])
             coords += [[x0, y0], [x1, y1]]
             labels += [2, 3]

@@ -21,7 +21,7 @@ from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mism
 from rau.serve.jobs import DeviceQueues, EngineCache, Job
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
-from rau.serve.sessions import SessionGone, SessionStore, correct
+from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct
 from rau.serve.uploads import Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask, prompt_from_json
 
@@ -37,10 +37,10 @@ class ServerConfig:
     engine: str = DEFAULT_ENGINE
     """The engine of jobs whose spec names none (``rau serve --engine``)."""
     engine_options: EngineOptions | dict = field(default_factory=EngineOptions)
-    max_upload_bytes: int = 2 << 30
-    session_idle_seconds: float = 1800
-    max_sessions: int = 16
-    max_session_bytes: int = 8 << 30
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    session_idle_seconds: float = SESSION_IDLE_SECONDS
+    max_sessions: int = MAX_SESSIONS
+    max_session_bytes: int = MAX_SESSION_BYTES
     max_jobs: int = 1000
 
     def __post_init__(self):

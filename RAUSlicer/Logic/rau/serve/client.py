@@ -15,7 +15,6 @@ import requests
 API_VERSION = 1
 API_HEADER = "X-RAU-API-Version"
 OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
-FINAL_STATES = ("done", "failed", "cancelled")
 
 
 class ServerError(RuntimeError):

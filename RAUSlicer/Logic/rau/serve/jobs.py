@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rau.engines import Request, create_engine
 from rau.engines.base import Cancelled, Progress
+from rau.io.run_outputs import output_paths, write_outputs
 from rau.options import EngineOptions
 
 LOG = logging.getLogger("rau.serve")
@@ -63,14 +64,10 @@ class Job:
         }
 
     def output_paths(self) -> dict[str, Path]:
-        from rau.commands.segment import output_paths
-
         return output_paths(self.folder / OUTPUT_NAME, self.seg_nrrd)
 
     def write_outputs(self) -> dict[str, Path]:
         """Write (or rewrite after corrections) the outputs exactly as ``rau segment`` does."""
-        from rau.commands.segment import write_outputs
-
         with self.lock:
             paths = self.output_paths()
             if self.version != self.written_version:

@@ -14,6 +14,17 @@ from dataclasses import dataclass, field
 from rau.errors import InputError
 from rau.result import Result, StructureResult
 
+# The server's default limits, read by ServerConfig (rau.serve.app) and the flags of ``rau serve``;
+# here because this module imports quickly (the command line builds its help without loading the server).
+MAX_UPLOAD_BYTES = 2 << 30
+"""Largest request body accepted (2 GiB)."""
+SESSION_IDLE_SECONDS = 30 * 60
+"""A correction session idle this long is closed."""
+MAX_SESSIONS = 16
+"""Most correction sessions kept at once."""
+MAX_SESSION_BYTES = 8 << 30
+"""Most memory the sessions may hold together, estimated (8 GiB)."""
+
 
 class SessionGone(KeyError):
     """The session does not exist (any more); the message says why."""
@@ -41,7 +52,8 @@ def result_nbytes(result: Result) -> int:
 class SessionStore:
     """Sessions by id; the least recently used go first when there are too many or they hold too much."""
 
-    def __init__(self, idle_seconds: float = 1800, max_sessions: int = 16, max_bytes: int = 8 << 30, clock=time.monotonic):
+    def __init__(self, idle_seconds: float = SESSION_IDLE_SECONDS, max_sessions: int = MAX_SESSIONS, max_bytes: int = MAX_SESSION_BYTES,
+                 clock=time.monotonic):
         self.idle_seconds, self.max_sessions, self.max_bytes, self.clock = idle_seconds, max_sessions, max_bytes, clock
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._gone: OrderedDict[str, str] = OrderedDict()

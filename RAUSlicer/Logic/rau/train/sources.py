@@ -14,14 +14,14 @@ Subjects matter because validation holds whole subjects out.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from rau import validation
 from rau.errors import InputError
 from rau.image import Image
-from rau.io import read_image, read_segmentation
 from rau.labels import Segmentation
+from rau.references import load_reference
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,9 @@ class Subject:
     label_table: Path | None = None
 
     def load(self) -> tuple[Image, Segmentation]:
-        """The image and its labels on the image grid."""
-        image = read_image(self.image, self.pixel_spacing)
-        segmentation = read_segmentation(self.labels, geometry=image, label_table=self.label_table, pixel_spacing=self.pixel_spacing)
-        return image, segmentation
+        """The image and its labels on the image grid, checked as any reference (:func:`rau.references.load_reference`)."""
+        reference = load_reference(self.image, self.labels, self.pixel_spacing, self.label_table)
+        return reference.image, reference.segmentation
 
 
 def read_subjects(source) -> list[Subject]:
@@ -75,20 +74,14 @@ def _from_folder(folder: Path) -> list[Subject]:
 
 
 def _from_manifest(manifest: Path) -> list[Subject]:
-    with open(manifest, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        raise InputError(f"{manifest}: manifest lists no images")
-    missing = {"image", "labels"} - set(rows[0])
-    if missing:
-        raise InputError(f"{manifest}: manifest lacks column(s) {sorted(missing)}; columns are image,labels[,subject,pixel_spacing,label_table]")
-    subjects = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            spacing = float(row["pixel_spacing"]) if row.get("pixel_spacing") else None
-        except ValueError as error:
-            raise InputError(f"{manifest}:{number}: bad pixel_spacing {row['pixel_spacing']!r}") from error
-        table = manifest.parent / row["label_table"] if row.get("label_table") else None
-        name = row.get("subject") or Path(row["image"]).name
-        subjects.append(Subject(name, manifest.parent / row["image"], manifest.parent / row["labels"], spacing, table))
-    return subjects
+    """One subject per row, every field checked by :mod:`rau.validation` (errors name file and line)."""
+    return [_manifest_subject(manifest, line, row) for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest")]
+
+
+def _manifest_subject(manifest: Path, line: int, row: dict) -> Subject:
+    """The subject of manifest row ``line``: files that exist, a positive pixel size or none."""
+    image = validation.existing_file(row, "image", manifest, line)
+    labels = validation.existing_file(row, "labels", manifest, line)
+    spacing = validation.spacing_field(row, "pixel_spacing", manifest, line)
+    table = validation.existing_file(row, "label_table", manifest, line) if row.get("label_table") else None
+    return Subject(row.get("subject") or image.name, image, labels, spacing, table)

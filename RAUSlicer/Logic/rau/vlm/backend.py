@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from rau.errors import OptionError
+from rau.models.loader import ModelSource
 from rau.options import EngineOptions
 from rau.vlm.families import ModelFamily, family_for
 
@@ -39,7 +40,7 @@ class Backend(abc.ABC):
 
 
 def create_backend(options: EngineOptions | dict) -> Backend:
-    """The backend named by engine options ``vlm_server``, ``vlm_model``, ``vlm_adapter``, ``vlm_family``, ``device``.
+    """The backend named by engine options ``vlm_server``, ``vlm_model`` (:func:`vlm_source`), ``vlm_adapter``, ``vlm_family``, ``device``.
 
     With ``vlm_server`` the images go to that server only; its API key comes from the
     environment variable ``RAU_VLM_API_KEY``. Otherwise the model runs in this process.
@@ -49,7 +50,8 @@ def create_backend(options: EngineOptions | dict) -> Backend:
         options = EngineOptions.from_dict(options)
     model = options.vlm_model
     family = family_for(options.vlm_family) if options.vlm_family else None
-    if options.vlm_server:
+    source = vlm_source(options)
+    if source is None:
         from rau.vlm.server import ServerBackend
 
         if options.vlm_adapter:
@@ -57,7 +59,14 @@ def create_backend(options: EngineOptions | dict) -> Backend:
         return ServerBackend(
             options.vlm_server, model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE), timeout=options.vlm_timeout
         )
-    from rau.models.loader import ModelSource
     from rau.vlm.local import TransformersBackend
 
-    return TransformersBackend.load(ModelSource(model), device=options.device, adapter=options.vlm_adapter, family=family)
+    return TransformersBackend.load(source, device=options.device, adapter=options.vlm_adapter, family=family)
+
+
+def vlm_source(options: EngineOptions) -> ModelSource | None:
+    """Where the model of a local backend comes from (``vlm_model``, downloads into ``model_cache``);
+    None with ``vlm_server``, whose model runs elsewhere."""
+    if options.vlm_server:
+        return None
+    return ModelSource(options.vlm_model, cache_dir=options.model_cache)

@@ -1,0 +1,80 @@
+"""The files a segmentation run writes (label map, label table, ``.seg.nrrd``, result JSON): their
+names, the inputs they record, and writing them all or none. Shared by ``rau segment``,
+``rau correct``, ``rau batch`` and ``rau serve``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from rau.io.atomic import atomic_path
+from rau.io.images import write_image
+from rau.io.label_tables import write_label_table
+from rau.io.outputs import label_map_suffix
+from rau.io.segmentations import label_table_path, write_seg_nrrd
+from rau.options import EngineOptions
+
+
+def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
+    """Every file a run writes for an output path (``.seg.nrrd``: the segmentation itself)."""
+    suffix = label_map_suffix(out)  # first: a path without a file name (such as ".") has no sidecar names either
+    table = label_table_path(out)
+    stem = table.name[: -len(".labels.csv")]
+    result = out.with_name(stem + ".result.json")
+    if suffix == ".seg.nrrd":
+        return {"seg_nrrd": out, "result": result}
+    paths = {"label_map": out, "label_table": table, "result": result}
+    if seg_nrrd:
+        paths["seg_nrrd"] = out.with_name(stem + ".seg.nrrd")
+    return paths
+
+
+def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
+                    structures, options: EngineOptions) -> dict:
+    """What ``rau correct`` needs to re-open a run: inputs as absolute paths, structures, engine options
+    (local model folders as absolute paths too)."""
+    absolute = lambda path: str(Path(path).resolve())  # noqa: E731
+    return {
+        "target": absolute(target),
+        "target_spacing": target_spacing,
+        "reference": [absolute(p) for p in reference],
+        "reference_labels": [absolute(p) for p in reference_labels],
+        "reference_spacing": list(reference_spacing),
+        "reference_bank": absolute(reference_bank) if reference_bank else None,
+        "label_table": absolute(label_table) if label_table else None,
+        "structures": structures,
+        "engine_options": options.with_absolute_folders().as_dict(),
+    }
+
+
+def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None) -> None:
+    """Write every output to a temporary file first; all are renamed into place only if all succeed.
+
+    The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
+    structures, which a label map cannot), and, with ``inputs`` (see :func:`recorded_inputs`), the run's inputs."""
+    segmentation = result.to_segmentation()
+    if "label_map" in paths:
+        warn_hidden(segmentation, paths)
+    with contextlib.ExitStack() as stack:
+        temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
+        if "label_map" in temporary:
+            write_image(segmentation.to_label_map(), temporary["label_map"], overwrite=True)
+            write_label_table(segmentation.labels, temporary["label_table"])
+        if "seg_nrrd" in temporary:
+            write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
+        summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(),
+                   "label_map": (paths.get("label_map") or paths["seg_nrrd"]).name}
+        summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
+        summary |= {"inputs": inputs} if inputs else {}
+        temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def warn_hidden(segmentation, paths: dict[str, Path]) -> None:
+    """Tell the user which overlapping structures the label map cannot show in full, and where they are whole."""
+    hidden = segmentation.hidden_in_label_map()
+    if hidden:
+        lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
+        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
+        print(f"warning: structures overlap; in {paths['label_map']} later structures cover {lost}; {whole}", file=sys.stderr)
