@@ -46,3 +46,14 @@ def test_an_unknown_part_is_refused_before_anything_is_written(tmp_path, parts, 
     assert run.returncode == 2
     assert f"argument --parts: {problem}; the parts are segment_512, reprompt_512, batch, ct_target" in run.stderr
     assert figures.read_text() == '{"earlier": 1}\n' and run.stdout == ""
+
+
+@pytest.mark.parametrize("arguments, problem", [
+    (["--repeats", "0"], "argument --repeats: --repeats must be at least 1"),
+    (["--targets", "0"], "argument --targets: --targets must be at least 1"),
+    (["--json", ""], "argument --json: --json must not be empty"),
+])
+def test_unusable_numbers_and_paths_are_refused_naming_the_option(arguments, problem):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "RAUSlicer" / "Logic"), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, str(SCRIPT), *arguments], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 2 and problem in run.stderr and run.stdout == ""

@@ -222,7 +222,7 @@ def test_a_correction_that_changes_nothing_says_so(hc18_case, capsys):  # noqa: 
     capsys.readouterr()
     assert main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head",
                  "--outside", "2,2", "--out", str(hc18_case / "out" / "same.nii.gz")]) == 0
-    assert "(unchanged: nothing to change at these points)" in capsys.readouterr().out
+    assert "(unchanged: this prompt changes nothing)" in capsys.readouterr().out
 
 
 def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
     if _same_mask(before, item.mask):
-        status += " (unchanged: nothing to change at these points" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
+        status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
     print(f"{args.structure}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
