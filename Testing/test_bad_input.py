@@ -113,10 +113,10 @@ CASES = {
     "out table on a labels sidecar": (segment("--overwrite", out="ref_mask.nii.gz"), "ref_mask.labels.csv: this output would replace the label table of the input ref_mask.png"),
     "out is the reference image": (segment("--overwrite", out="ref.png"), "would replace the input ref.png"),
     "out is the label table": (segment("--overwrite", "--label-table", "ref_mask.labels.csv", out="ref_mask.labels.nii.gz"), "which a reader would take as a label table of the input ref_mask.labels.csv"),
-    "out table on a NIfTI labels sidecar": (segment_3d("--overwrite", "--seg-nrrd", labels="ct_labels.nii.gz", out="ct_labels.nrrd"), "would replace the label table of the input ct_labels.nii.gz"),
+    "out table on a NIfTI labels sidecar": (segment_3d("--overwrite", "--seg-nrrd", labels="ct_labels.nii.gz", out="ct_labels.nrrd"), "ct_labels.labels.csv: this output would be the label table of the input ct_labels.nii.gz"),
     "out inside an input folder": (segment(target="series", out="series/result.nii.gz"), "lies inside the input folder"),
     "out .png for a 3D target": (segment_3d(out="out/result.png"), "--out out/result.png: a .png file holds a 2D picture, but the target is 3D; use .nii.gz"),
-    "out is the reference bank": (["segment", "--reference-bank", "bank.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--overwrite", "--out", "bank.nii.gz"], "bank.labels.csv: this output would replace bank.labels.csv, which a reader would take as a label table of the input bank.csv"),
+    "out is the reference bank": (["segment", "--reference-bank", "bank.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--overwrite", "--out", "bank.nii.gz"], "bank.labels.csv: this output would be bank.labels.csv, which a reader would take as a label table of the input bank.csv"),
     # --- segment: reference banks -----------------------------------------------------------
     "bank missing": (["segment", "--reference-bank", "gone.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "reference bank gone.csv does not exist"),
     "bank short row": (["segment", "--reference-bank", "bank_short.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_short.csv line 2: row has fewer fields"),
@@ -195,6 +195,8 @@ CASES = {
     "segment unrecognized argument": (segment("0.08"), "rau segment: error: unrecognized arguments: 0.08"),
     "evaluate unrecognized argument": (evaluate("--bogus"), "rau evaluate: error: unrecognized arguments: --bogus"),
     "correct unrecognized argument": (["correct", "out/r.result.json", "--structure", "fetal head", "--inside", "5,5", "--out", "out/c.nii.gz", "6,6"], "rau correct: error: unrecognized arguments: 6,6"),
+    "models without its step": (["models"], "rau models: error: the following arguments are required: list|convert"),
+    "train without its step": (["train"], "rau train: error: the following arguments are required: STEP"),
     "train step unrecognized argument": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "more"], "rau train sft: error: unrecognized arguments: more"),
 }
 

@@ -31,7 +31,7 @@ class UsageError(InputError):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rau", description="Reference-based anatomical understanding.")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"rau.commands.{name}").add_parser(subparsers)
     return parser

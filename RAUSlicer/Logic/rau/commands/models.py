@@ -10,7 +10,7 @@ from rau.validation import argument, non_empty_path
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list SAM2-family models, convert original-format checkpoints")
-    commands = parser.add_subparsers(dest="models_command", required=True)
+    commands = parser.add_subparsers(dest="models_command", required=True, metavar="list|convert")
     listing = commands.add_parser("list", help="the --sam2-model aliases and, for local folders given, their class and frames")
     listing.add_argument("folders", nargs="*", type=argument(non_empty_path, "FOLDER"), metavar="FOLDER", help="local model folders to describe")
     listing.set_defaults(run=run_list)

@@ -17,7 +17,7 @@ from rau.validation import argument, non_empty_path
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("train", help="build training pairs and fine-tune the VLM (LoRA)")
-    steps = parser.add_subparsers(dest="step", required=True)
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
 
     build = steps.add_parser("build-pairs", help="reference/target pairs and questions from an annotated dataset")
     build.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="dataset folder (one subfolder per subject) or manifest CSV (image,labels[,subject,pixel_spacing,label_table])")

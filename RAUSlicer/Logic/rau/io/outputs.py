@@ -64,7 +64,8 @@ def check_spares_inputs(outputs, inputs) -> None:
     hits = sorted([(output, culprit) for output, culprit in hits if culprit], key=lambda hit: not hit[1].startswith("the input"))
     if hits:  # an input itself first, then a sidecar
         output, culprit = hits[0]
-        raise InputError(f"{output}: this output would replace {culprit} (refused even with --overwrite); choose another output name")
+        verb = "replace" if _resolve(output).exists() else "be"  # a sidecar name no file has yet would become one
+        raise InputError(f"{output}: this output would {verb} {culprit} (refused even with --overwrite); choose another output name")
     for output in map(Path, outputs):
         resolved = _resolve(output)
         if any(folder in resolved.parents for folder in folders):
