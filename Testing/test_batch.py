@@ -146,7 +146,8 @@ def test_an_interrupted_run_stops_at_once_and_its_summary_matches_the_outputs(tm
     """Ctrl-C reaches every process of the group, ``kill`` only the main one: either way no worker goes on."""
     items = work_items(MANIFEST, tmp_path, limit=8)
     command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "8", "--workers", "2"]
-    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # Ctrl-C as from a terminal, also when the tests run in a background job
     deadline = time.monotonic() + 120
     while not any(item.state() == "complete" for item in items):
         assert run.poll() is None and time.monotonic() < deadline, "the first target never finished"
