@@ -177,6 +177,10 @@ CASES = {
     "batch limit 0": (["batch", "m.csv", "--out", "out", "--limit", "0"], "argument --limit: --limit must be at least 1, got '0'"),
     "batch workers words": (["batch", "m.csv", "--out", "out", "--workers", "many"], "argument --workers: --workers must be a whole number, got 'many'"),
     "batch cpus per worker 0": (["batch", "m.csv", "--out", "out", "--cpus-per-worker", "0"], "argument --cpus-per-worker: --cpus-per-worker must be a positive number, got '0'"),
+    "batch gpus per worker negative": (["batch", "m.csv", "--out", "out", "--gpus-per-worker", "-1"], "argument --gpus-per-worker: --gpus-per-worker must be 0 or more, got '-1'"),
+    "batch gpus per worker infinite": (["batch", "m.csv", "--out", "out", "--gpus-per-worker", "inf"], "argument --gpus-per-worker: --gpus-per-worker must be a finite number, got 'inf'"),
+    "serve port 0": (["serve", "--port", "0"], "argument --port: --port must be at least 1, got '0'"),
+    "serve port words": (["serve", "--port", "http"], "argument --port: --port must be a whole number, got 'http'"),
     "serve max sessions fraction": (["serve", "--max-sessions", "2.5"], "argument --max-sessions: --max-sessions must be a whole number, got '2.5'"),
     "serve upload limit negative": (["serve", "--max-upload-mb", "-1"], "argument --max-upload-mb: --max-upload-mb must be a positive number, got '-1'"),
     # --- manifests, references and the target, empty engine options, unrecognized arguments ------
@@ -198,6 +202,7 @@ CASES = {
     "models without its step": (["models"], "rau models: error: the following arguments are required: list|convert"),
     "train without its step": (["train"], "rau train: error: the following arguments are required: STEP"),
     "train step unrecognized argument": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "more"], "rau train sft: error: unrecognized arguments: more"),
+    "train step names itself": (["train", "build-pairs", "--data", "gone", "--out", "pairs"], "rau train build-pairs: error: gone: no such dataset folder or manifest"),
 }
 
 

@@ -389,12 +389,12 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
             assert np.array_equal(read_image(tmp_path / "closed.nii.gz").array, read_image(tmp_path / "open.nii.gz").array)
 
 
-def reprompt_answer(url: str, folder: Path, prompt) -> requests.Response:
-    """The server's answer to re-prompting "left" with ``prompt`` (raw JSON) after a job on :func:`write_two_halves`'s files."""
+def reprompt_answer(url: str, folder: Path, prompt, structure: str = "left") -> requests.Response:
+    """The server's answer to re-prompting ``structure`` with ``prompt`` (raw JSON) after a job on :func:`write_two_halves`'s files."""
     reference, target, table = write_two_halves(folder)
     job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
     Client(url).wait(job)
-    return requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": "left", "prompt": prompt}, timeout=30)
+    return requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": structure, "prompt": prompt}, timeout=30)
 
 
 @pytest.mark.parametrize("prompt", [[1, 2], "x"])
@@ -408,11 +408,41 @@ def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, p
     ({"lower": [30, 10, 0], "upper": [10, 40, 1]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
     ({"lower": [40, 40, 1], "upper": [10, 10, 0]}, "the box (40, 40, 1)..(10, 10, 0) is inverted: its lower corner lies above its upper one along i, j, k"),
     ({"lower": [10, 10, 0], "upper": [10, 40, 1]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
-], ids=["inverted along i", "inverted along every axis", "zero size"])
+    ({"lower": [30, 10], "upper": [10, 40]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
+    ({"lower": [10, 10], "upper": [10, 40]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
+], ids=["inverted along i", "inverted along every axis", "zero size", "[i, j] corners inverted", "[i, j] corners of zero size"])
 def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_path, box, problem):
+    """The message of :func:`rau.boxes.check_corners`, as the Python API and ``rau correct`` give it; before, an
+    inverted box got a "bad prompt: " prefix a zero-size one lacked."""
     answer = reprompt_answer(server[0], tmp_path, {"box": box})
     assert answer.status_code == 422
-    assert problem in answer.json()["detail"]
+    assert answer.json()["detail"] == problem
+
+
+@pytest.mark.parametrize("prompt", [
+    {"box": {"lower": [30, 10, 0], "upper": [10, 40, 1]}},
+    {"box": {"lower": [10, 10, 0], "upper": [10, 40, 1]}},
+    {"points": 5, "labels": [1]},
+], ids=["inverted box", "zero-size box", "points not a list"])
+def test_an_unknown_structure_is_named_before_anything_wrong_with_its_prompt(server, tmp_path, prompt):
+    """Structure first, then the prompt; before, an inverted box or malformed points were named first,
+    a zero-size box after the structure."""
+    answer = reprompt_answer(server[0], tmp_path, prompt, structure="middle")
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "no structure 'middle' in this session; it has: left, right"
+
+
+def test_a_box_of_two_index_corners_on_a_2d_target_is_taken_as_its_three_index_form(server, tmp_path):
+    """[i, j] corners lie on the one slice, by the rule of points (:func:`rau.session.prompt_point`); before, the
+    server refused them: 'bad prompt: box {...}: give {"lower": [i, j, k], "upper": [i, j, k]}'."""
+    masks = {}
+    for lower, upper in (([36, 20], [52, 44]), ([36, 20, 0], [52, 44, 1])):  # inside "right": "left" takes it
+        folder = tmp_path / f"{len(lower)} indices"
+        folder.mkdir()
+        answer = reprompt_answer(server[0], folder, {"box": {"lower": lower, "upper": upper}})
+        assert answer.status_code == 200, answer.text
+        masks[len(lower)] = decode_mask(answer.json()["mask"], (1, 64, 64))
+    assert np.array_equal(masks[2], masks[3]) and masks[2][0, 30, 40]
 
 
 def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(server, tmp_path):
@@ -429,12 +459,12 @@ def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(
 
 
 @pytest.mark.parametrize("prompt, problem", [
-    ({"box": [10, 10, 0, 20, 20, 1]}, 'bad prompt: box [10, 10, 0, 20, 20, 1]: give {"lower": [i, j, k], "upper": [i, j, k]} (upper exclusive)'),
-    ({"box": {"lower": [10, 10], "upper": [20, 20]}}, 'bad prompt: box {\'lower\': [10, 10], \'upper\': [20, 20]}: give {"lower": [i, j, k]'),
+    ({"box": [10, 10, 0, 20, 20, 1]}, 'bad prompt: box [10, 10, 0, 20, 20, 1]: give {"lower": [i, j, k], "upper": [i, j, k]} (upper exclusive; [i, j] on a 2D target)'),
+    ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box corner (10, 10, 0, 4): give i,j or i,j,k for this 2D target"),
     ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point (1.0, 2.0, 0.0, 4.0): give i,j or i,j,k for this 2D target"),
     ({"points": 5, "labels": [1]}, "bad prompt: points 5: give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),
     ({"points": [[1, 2]], "labels": "in"}, "bad prompt: labels 'in': give one per point, 1 inside or 0 outside"),
-], ids=["box a list", "box of 2D corners", "point of four indices", "points not a list", "labels not numbers"])
+], ids=["box a list", "box corner of four indices", "point of four indices", "points not a list", "labels not numbers"])
 def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(server, tmp_path, prompt, problem):
     """Before, a list box gave "bad prompt: list indices must be integers or slices, not str"."""
     answer = reprompt_answer(server[0], tmp_path, prompt)
@@ -521,7 +551,7 @@ def _exit_status(argv) -> int:
     (["--max-session-gb", "0"], "argument --max-session-gb: --max-session-gb must be a positive number, got '0'"),
     (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: --session-idle-minutes must be a positive number, got 'inf'"),
     (["--max-sessions", "0"], "argument --max-sessions: --max-sessions must be at least 1, got '0'"),
-    (["--port", "99999"], "--port 99999: give a port from 1 to 65535"),
+    (["--port", "99999"], "argument --port: --port must be a port from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
 ])
 def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):

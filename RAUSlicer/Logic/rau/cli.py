@@ -37,14 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line; an argument nothing takes is reported by the (sub)command it was given to
-    (``rau segment: error: unrecognized arguments: ...``, its usage, exit 2), not by ``rau``."""
+def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, str]:
+    """The command line and the name of the innermost (sub)command given (``rau train sft``), which reports an
+    argument nothing takes (``rau segment: error: unrecognized arguments: ...``, its usage, exit 2), not ``rau``."""
     parser = build_parser()
     args, unrecognized = parser.parse_known_args(argv)
+    chosen = chosen_parser(parser, args)
     if unrecognized:
-        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unrecognized)}")
-    return args
+        chosen.error(f"unrecognized arguments: {' '.join(unrecognized)}")
+    return args, chosen.prog
 
 
 def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
@@ -62,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = _on_sigterm()
     name = "rau"
     try:
-        args = parse_arguments(argv)
-        name = f"rau {args.command}"
+        args, name = parse_arguments(argv)
         return int(args.run(args) or 0)
     except InputError as error:
         print(f"{name}: error: {error}", file=sys.stderr)

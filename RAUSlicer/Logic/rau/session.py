@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rau.boxes import check_corners
+from rau.boxes import Box, check_corners
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
@@ -149,15 +149,23 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
 
 
-def prompt_point(values, target: Image, what: str) -> tuple:
-    """The one rule for a user's point: i,j on a 2D target lie on its one slice (k = 0 is added); i,j,k
-    are kept as they are. Any other count raises :class:`InputError` naming ``what``."""
+def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
+    """The one rule for a user's point or box corner: i,j on a 2D target lie on its one slice (``k`` is added:
+    0, or 1 for a box's exclusive upper corner); i,j,k are kept as they are. Any other count raises
+    :class:`InputError` naming ``what``."""
     values = tuple(values)
     if len(values) == 2 == target.ndim:
-        return (*values, 0)
+        return (*values, k)
     if len(values) != 3:
         raise InputError(f"{what}: give {'i,j or i,j,k' if target.ndim == 2 else 'i,j,k'} for this {target.ndim}D target")
     return values
+
+
+def prompt_box(lower, upper, target: Image) -> Box:
+    """The box between a user's corners (upper exclusive), each by :func:`prompt_point`: [i, j] corners on a 2D
+    target span its one slice. Inverted corners raise (:func:`rau.boxes.check_corners`)."""
+    lower = prompt_point(lower, target, f"the box corner {tuple(lower)}")
+    return Box(lower, prompt_point(upper, target, f"the box corner {tuple(upper)}", k=1))
 
 
 def voxel(point) -> tuple[int, int, int]:

@@ -24,6 +24,7 @@ MAX_LABEL_VALUES = 1000
 DIRECTION_TOLERANCE = 1e-3
 """How far ``direction.T @ direction`` may stray from the identity."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+MAX_PORT = 65535
 
 
 # --- options --------------------------------------------------------------------------
@@ -46,6 +47,22 @@ def positive_integer(value, option: str) -> int:
 def non_negative_integer(value, option: str) -> int:
     """``value`` as an integer >= 0, else :class:`OptionError` naming ``option``."""
     return whole_number(value, option, minimum=0)
+
+
+def non_negative_number(value, option: str) -> float:
+    """``value`` as a finite number >= 0, else :class:`OptionError` naming ``option``."""
+    number = finite_number(value, option)
+    if number < 0:
+        raise OptionError(f"{option} must be 0 or more, got {value!r}")
+    return number
+
+
+def port_number(value, option: str) -> int:
+    """``value`` as a TCP port, 1 to :data:`MAX_PORT`, else :class:`OptionError` naming ``option``."""
+    number = positive_integer(value, option)
+    if number > MAX_PORT:
+        raise OptionError(f"{option} must be a port from 1 to {MAX_PORT}, got {value!r}")
+    return number
 
 
 def whole_number(value, option: str, minimum: int) -> int:

@@ -7,8 +7,7 @@ import functools
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
-from rau.errors import OptionError
-from rau.validation import argument, non_empty_path, positive_integer, positive_number
+from rau.validation import argument, non_empty_path, non_negative_number, positive_integer, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -19,7 +18,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per GPU, else one per two CPU cores; with --ray: what the cluster fits)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="only the first N targets")
     parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="run on a Ray cluster: auto (this machine's cluster), an address (ray://head:10001), or local (start one here)")
-    parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
+    parser.add_argument("--gpus-per-worker", type=argument(non_negative_number, "--gpus-per-worker"), default=0.0, help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
     parser.add_argument("--cpus-per-worker", type=argument(positive_number, "--cpus-per-worker"), default=1.0, help="Ray: CPUs each actor holds (default 1)")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
@@ -29,8 +28,6 @@ def run(args: argparse.Namespace) -> int:
     from rau.batch.items import work_items
     from rau.batch.run import SUMMARY_NAME, run_batch
 
-    if not args.gpus_per_worker >= 0:
-        raise OptionError(f"--gpus-per-worker must be 0 or more, not {args.gpus_per_worker:g}")
     options = engine_options(args)
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
     check_models(args.engine, options)  # before any target; each worker builds its own engine

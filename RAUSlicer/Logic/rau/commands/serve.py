@@ -9,13 +9,13 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, engine_options
 from rau.errors import OptionError
 from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
-from rau.validation import argument, non_empty_path, positive_integer, positive_number
+from rau.validation import argument, non_empty_path, port_number, positive_integer, positive_number
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("serve", help="serve the engines over HTTP (loopback unless a token is set)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token-file)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=argument(port_number, "--port"), default=8000, help="port (default 8000)")
     parser.add_argument("--token-file", type=argument(non_empty_path, "--token-file"), help="file holding the bearer token every request must carry")
     parser.add_argument("--work-dir", type=argument(non_empty_path, "--work-dir"), help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
     parser.add_argument("--max-upload-mb", type=argument(positive_number, "--max-upload-mb"), default=MAX_UPLOAD_BYTES / 2**20,
@@ -38,8 +38,6 @@ def server_config(args: argparse.Namespace):
 
     token = read_token(args.token_file) if args.token_file else None
     check_bind(args.host, token)
-    if not 0 < args.port < 65536:
-        raise OptionError(f"--port {args.port}: give a port from 1 to 65535")
     folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
     return ServerConfig(
         **folder,

@@ -23,7 +23,7 @@ from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct
 from rau.serve.uploads import Upload, parse_spec, read_uploads
-from rau.serve.wire import encode_mask, prompt_from_json
+from rau.serve.wire import encode_mask
 
 CORRECTIONS = ("reprompt", "propagate", "undo")
 
@@ -216,11 +216,10 @@ def create_app(config: ServerConfig | None = None):
         name = body.get("structure")
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
-        prompt = prompt_from_json(body.get("prompt") or {}) if action == "reprompt" else None
         job = server.job(session_id)
         with server.queues.device_lock(job.device):
             started = time.perf_counter()
-            items = correct(entry, action, name, prompt)
+            items = correct(entry, action, name, body.get("prompt"))
             seconds = time.perf_counter() - started
             job.version += 1
         rows = Result(entry.result.target, items, entry.result.engine).summary()

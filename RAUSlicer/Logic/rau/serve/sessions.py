@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rau.errors import InputError
 from rau.result import Result, StructureResult
+from rau.serve.wire import prompt_from_json
 
 # The server's default limits, read by ServerConfig (rau.serve.app) and the flags of ``rau serve``;
 # here because this module imports quickly (the command line builds its help without loading the server).
@@ -112,8 +113,9 @@ class SessionStore:
             self._gone.popitem(last=False)
 
 
-def correct(entry: Entry, action: str, name: str, prompt=None) -> list[StructureResult]:
-    """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure.
+def correct(entry: Entry, action: str, name: str, prompt: dict | None = None) -> list[StructureResult]:
+    """Apply ``reprompt`` (with ``prompt``: its JSON, read by :func:`rau.serve.wire.prompt_from_json` once the
+    structure is known, so a wrong name is named first), ``propagate`` or ``undo`` to one structure.
 
     Returns the session's new answer for every structure it changed (``Session.changed``), that one first.
     The result (what downloads carry) takes them as ``rau correct`` writes them: the corrected one gives way.
@@ -127,7 +129,7 @@ def correct(entry: Entry, action: str, name: str, prompt=None) -> list[Structure
         if action == "undo":
             item = session.undo(name)
         elif action == "reprompt":
-            item = session.reprompt(name, prompt)
+            item = session.reprompt(name, prompt_from_json(prompt or {}, result.target))
         else:
             item = session.propagate(name)
         result.put_correction(item, session)

@@ -13,6 +13,8 @@ import numpy as np
 from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
+from rau.image import Image
+from rau.session import prompt_box
 
 
 def encode_mask(mask: np.ndarray | None) -> dict | None:
@@ -46,9 +48,9 @@ def prompt_to_json(prompt: Prompt) -> dict:
     }
 
 
-def prompt_from_json(payload: dict) -> Prompt:
-    """Parse :func:`prompt_to_json`'s form; raises :class:`InputError` naming the bad field. A point may
-    also be [i, j] on a 2D target: the session applies :func:`rau.session.prompt_point`."""
+def prompt_from_json(payload: dict, target: Image) -> Prompt:
+    """Parse :func:`prompt_to_json`'s form for ``target``; raises :class:`InputError` naming the bad field. A point
+    or box corner may also be [i, j] on a 2D target (:func:`rau.session.prompt_point`: the session applies it to points)."""
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     try:
@@ -59,19 +61,20 @@ def prompt_from_json(payload: dict) -> Prompt:
         labels = [int(label) for label in payload.get("labels") or []]
     except (TypeError, ValueError):
         raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside") from None
-    return Prompt(points, labels, _box(payload.get("box")))
+    return Prompt(points, labels, _box(payload.get("box"), target))
 
 
-def _box(box) -> Box | None:
-    """A prompt's ``box`` field: None, or ``{"lower": [i, j, k], "upper": [i, j, k]}`` (upper exclusive)."""
+def _box(box, target: Image) -> Box | None:
+    """A prompt's ``box`` field: None, or ``{"lower": [i, j, k], "upper": [i, j, k]}`` (upper exclusive; corners by
+    :func:`rau.session.prompt_box`, whose messages, :func:`rau.boxes.check_corners`' among them, pass unchanged)."""
     if box is None:
         return None
-    expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive)'
+    expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive; [i, j] on a 2D target)'
     if not isinstance(box, dict) or set(box) != {"lower", "upper"}:
         raise InputError(expected)
     try:
-        return Box(tuple(box["lower"]), tuple(box["upper"]))
-    except InputError as error:
-        raise InputError(f"bad prompt: {error}") from None
+        return prompt_box(box["lower"], box["upper"], target)
+    except InputError:  # a ValueError, but with its own message
+        raise
     except (TypeError, ValueError):
         raise InputError(expected) from None
