@@ -18,7 +18,7 @@ operator, so all of it is context (on the angiograms the mask cost 0.02 Dice).
    similarity stage's scaling (a slab is not squashed). Each refinement is kept only
    if it raises the correlation (an optimizer can drift off on speckle).
 3. **Dense displacement field** (optional; skipped for slabs, which do not constrain it):
-   greedy, smoothed, as ANTs' SyN stage (:func:`field_stage`).
+   greedy, smoothed, as ANTs' SyN stage; in volumes inverse-consistent, as SyN is symmetric (:func:`field_stage`).
 
 The linear metric samples a quarter of the working voxels at random with a fixed seed
 (sampling on the grid itself creates false optima). ITK runs on one thread during
@@ -439,21 +439,35 @@ def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
 def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
     """A smooth displacement field refining the linear transform; returns both as one composite transform.
 
-    Greedy dense registration in the manner of ANTs' SyN stage with its defaults (without the
-    symmetry): Mattes mutual information on every voxel; gradient steps of at most
-    ``field_step`` voxels, ``field_iterations`` at a quarter and at half the working
-    resolution and none at full resolution (ANTs: 40, 20, 0), each update smoothed by a
-    Gaussian of ``field_update_sigma`` voxels (how far one step's evidence spreads). The total
-    field is smoothed by ``field_total_sigma`` voxels, by default not at all, as in ANTs'
-    ``SyN[0.2, 3, 0]``: the smoothed updates already keep the field regular (a fluid-like
-    model), while smoothing the whole field at every step pulls it back towards zero and,
-    with the few steps the convergence check allows, undoes part of each step (no total
-    smoothing: HC18 20 pairs 0.554 vs 0.544, ARCADE 0.054 vs 0.051, chest CT 0.912 vs 0.905).
-    A field has as many degrees of freedom as its grid, so it follows shapes a coarse B-spline
-    mesh cannot (a head of another shape, a lung of another outline); the coarse levels, small
-    steps and smoothed updates keep it from following speckle and noise.
+    Greedy dense registration in the manner of ANTs' SyN stage with its defaults (:func:`dense_field`).
+    In volumes the field is also made inverse-consistent, as SyN is symmetric
+    (:func:`_inverse_consistent`); pictures keep the forward field (see there why).
     """
-    fixed, moving = level.fixed, level.moving
+    field = dense_field(level.fixed, level.moving, linear, settings, moving_focus=level.focus)
+    if level.fixed.GetDimension() == 3:
+        field = _inverse_consistent(level, linear, field, settings)
+    composite = sitk.CompositeTransform(level.fixed.GetDimension())  # applies the field first, then the linear part
+    composite.AddTransform(linear)
+    composite.AddTransform(field)
+    return composite
+
+
+def dense_field(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transform, settings, moving_focus: sitk.Image | None = None,
+                fixed_focus: sitk.Image | None = None) -> sitk.DisplacementFieldTransform:
+    """A displacement field on ``fixed``'s grid, applied before ``initial``, that registers ``moving`` onto ``fixed``.
+
+    Mattes mutual information on every voxel (within the focus masks when given); gradient steps of at most
+    ``field_step`` voxels, ``field_iterations`` at a quarter and at half the working resolution and none at
+    full resolution (ANTs: 40, 20, 0), each update smoothed by a Gaussian of ``field_update_sigma`` voxels
+    (how far one step's evidence spreads). The total field is smoothed by ``field_total_sigma`` voxels, by
+    default not at all, as in ANTs' ``SyN[0.2, 3, 0]``: the smoothed updates already keep the field regular
+    (a fluid-like model), while smoothing the whole field at every step pulls it back towards zero and,
+    with the few steps the convergence check allows, undoes part of each step (no total smoothing: HC18 20
+    pairs 0.554 vs 0.544, ARCADE 0.054 vs 0.051, chest CT 0.912 vs 0.905). A field has as many degrees of
+    freedom as its grid, so it follows shapes a coarse B-spline mesh cannot (a head of another shape, a lung
+    of another outline); the coarse levels, small steps and smoothed updates keep it from following speckle
+    and noise.
+    """
     dimension = fixed.GetDimension()
     zero = sitk.Image(fixed.GetSize(), sitk.sitkVectorFloat64, dimension)
     zero.CopyInformation(fixed)
@@ -464,8 +478,10 @@ def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transfor
     shrink = [f for f in (4, 2) if min(fixed.GetSize()) // f >= 8] or [1]
     method.SetShrinkFactorsPerLevel(shrink)
     method.SetSmoothingSigmasPerLevel([f / 2 for f in shrink])
-    if level.focus is not None:
-        method.SetMetricMovingMask(level.focus)
+    if moving_focus is not None:
+        method.SetMetricMovingMask(moving_focus)
+    if fixed_focus is not None:
+        method.SetMetricFixedMask(fixed_focus)
     method.SetOptimizerScalesFromPhysicalShift()
     method.SetOptimizerAsGradientDescent(
         learningRate=1.0,
@@ -475,13 +491,36 @@ def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transfor
         convergenceMinimumValue=1e-6,
         convergenceWindowSize=10,
     )
-    method.SetMovingInitialTransform(linear)
+    method.SetMovingInitialTransform(initial)
     method.SetInitialTransform(field, inPlace=True)
     method.Execute(fixed, moving)
-    composite = sitk.CompositeTransform(dimension)  # applies the field first, then the linear part
-    composite.AddTransform(linear)
-    composite.AddTransform(field)
-    return composite
+    return field
+
+
+def _inverse_consistent(level: Level, linear: sitk.Transform, forward: sitk.DisplacementFieldTransform, settings) -> sitk.DisplacementFieldTransform:
+    """The mean of ``forward`` and the inverse of a field found the other way round.
+
+    The backward field registers the target onto the reference (from the inverse linear transform, the
+    metric within the reference's focus); inverted, it maps target points to reference points as the
+    forward field does. Their mean, taken in the target's frame before the linear part, has no preferred
+    direction, as in ANTs' symmetric SyN. Volumes only. On every volume pair it was tried on, it raised
+    Dice or left it equal: slicerio chest CT 0.912 -> 0.929, TotalSegmentator CT -> MR 0.320 -> 0.325,
+    subject A's CT under three random deformations 0.822 -> 0.838, subject C's MR onto A's CT 0.259 -> 0.271
+    (B's CT onto A's 0.065, equal), a brain MR under two random deformations 0.965 -> 0.970. On pictures an
+    earlier form of it lost on chest X-rays (1024 px 0.733 against 0.737, pools of 20 0.806 against 0.818):
+    a picture has no focus, so there the backward field also follows anatomy that the reference does not show.
+    """
+    backward = dense_field(level.moving, level.fixed, linear.GetInverse(), settings, fixed_focus=level.focus)
+    inverted = sitk.InvertDisplacementField(backward.GetDisplacementField(), maximumNumberOfIterations=20)
+    round_trip = sitk.CompositeTransform(level.fixed.GetDimension())  # linear, then the inverted field, then back
+    round_trip.AddTransform(linear.GetInverse())
+    round_trip.AddTransform(sitk.DisplacementFieldTransform(inverted))
+    round_trip.AddTransform(linear)
+    grid = forward.GetDisplacementField()  # on the grid of the field's last level
+    other = sitk.TransformToDisplacementField(round_trip, sitk.sitkVectorFloat64, grid.GetSize(), grid.GetOrigin(), grid.GetSpacing(), grid.GetDirection())
+    mean = sitk.GetImageFromArray((sitk.GetArrayViewFromImage(grid) + sitk.GetArrayViewFromImage(other)) / 2, isVector=True)
+    mean.CopyInformation(grid)
+    return sitk.DisplacementFieldTransform(mean)
 
 
 def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None) -> float:
