@@ -8,7 +8,7 @@ Every method transfers the reference labels with the same :func:`rau.label_trans
 * ``identity``: no registration; the labels are resampled in physical space as they lie.
 * ``affine``: plain SimpleITK affine, as in SimpleITK's own examples: ``CenteredTransformInitializer``
   (geometry centres) + ``AffineTransform``; Mattes mutual information, 50 bins, 1 % random samples
-  (seed 1); linear interpolation; gradient descent (learning rate 1, 100 iterations, convergence
+  (seed 1; ``--baseline-sampling`` changes the share); linear interpolation; gradient descent (learning rate 1, 100 iterations, convergence
   1e-6 over a window of 10) with scales from physical shift; shrink 4, 2, 1 with smoothing sigmas
   2, 1, 0 voxels. No multi-start, no masks.
 * ``bspline``: ``affine``, then a cubic B-spline with a 6 x 6 (x 6) control mesh over the target,
@@ -53,11 +53,16 @@ BASELINES = ("identity", "affine", "bspline")
 SEED = 1
 
 
-def _plain_method() -> sitk.ImageRegistrationMethod:
+BASELINE_SAMPLING = 0.01
+"""Share of voxels the plain baselines' metric samples, as in SimpleITK's examples. On a small picture
+that is a few hundred pixels; ``--baseline-sampling 0.2`` gives a stronger baseline to compare with."""
+
+
+def _plain_method(sampling: float) -> sitk.ImageRegistrationMethod:
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=50)
     method.SetMetricSamplingStrategy(method.RANDOM)
-    method.SetMetricSamplingPercentage(0.01, SEED)
+    method.SetMetricSamplingPercentage(sampling, SEED)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetShrinkFactorsPerLevel([4, 2, 1])
     method.SetSmoothingSigmasPerLevel([2, 1, 0])
@@ -65,21 +70,21 @@ def _plain_method() -> sitk.ImageRegistrationMethod:
     return method
 
 
-def plain_affine(fixed: sitk.Image, moving: sitk.Image) -> sitk.Transform:
+def plain_affine(fixed: sitk.Image, moving: sitk.Image, sampling: float = BASELINE_SAMPLING) -> sitk.Transform:
     """Plain SimpleITK affine registration (settings in the module docstring)."""
     initial = sitk.CenteredTransformInitializer(fixed, moving, sitk.AffineTransform(fixed.GetDimension()), sitk.CenteredTransformInitializerFilter.GEOMETRY)
-    method = _plain_method()
+    method = _plain_method(sampling)
     method.SetOptimizerAsGradientDescent(learningRate=1.0, numberOfIterations=100, convergenceMinimumValue=1e-6, convergenceWindowSize=10)
     method.SetOptimizerScalesFromPhysicalShift()
     method.SetInitialTransform(initial, inPlace=False)
     return method.Execute(fixed, moving)
 
 
-def plain_bspline(fixed: sitk.Image, moving: sitk.Image) -> sitk.Transform:
+def plain_bspline(fixed: sitk.Image, moving: sitk.Image, sampling: float = BASELINE_SAMPLING) -> sitk.Transform:
     """Plain affine, then a 6-per-axis cubic B-spline (settings in the module docstring)."""
-    affine = plain_affine(fixed, moving)
+    affine = plain_affine(fixed, moving, sampling)
     bspline = sitk.BSplineTransformInitializer(fixed, [6] * fixed.GetDimension(), order=3)
-    method = _plain_method()
+    method = _plain_method(sampling)
     method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5, numberOfIterations=100, maximumNumberOfCorrections=5)
     method.SetMovingInitialTransform(affine)
     method.SetInitialTransform(bspline, inPlace=True)
@@ -90,8 +95,8 @@ def plain_bspline(fixed: sitk.Image, moving: sitk.Image) -> sitk.Transform:
     return composite
 
 
-def ants_syn(fixed: sitk.Image, moving: sitk.Image) -> sitk.Transform:
-    """antspyx ``SyN`` with its defaults; the forward transforms as one SimpleITK composite."""
+def ants_syn(fixed: sitk.Image, moving: sitk.Image, sampling: float = BASELINE_SAMPLING) -> sitk.Transform:
+    """antspyx ``SyN`` with its defaults (``sampling`` does not apply); the forward transforms as one SimpleITK composite."""
     import ants
 
     result = ants.registration(_to_ants(fixed), _to_ants(moving), "SyN", random_seed=SEED)
@@ -109,21 +114,21 @@ def _to_ants(image: sitk.Image):
     return ants.from_numpy(array, origin=list(image.GetOrigin()), spacing=list(image.GetSpacing()), direction=np.reshape(image.GetDirection(), (dimension, dimension)))
 
 
-def registered(method: str, fixed, moving) -> sitk.Transform:
+def registered(method: str, fixed, moving, sampling: float = BASELINE_SAMPLING) -> sitk.Transform:
     """The ``method``'s transform from target (``fixed``, a rau Image) to reference points."""
     if method == "identity":
         return sitk.Transform(fixed.ndim, sitk.sitkIdentity)
     function = {"affine": plain_affine, "bspline": plain_bspline, "ants_syn": ants_syn}[method]
     with one_itk_thread():  # repeatable, as the engine
-        return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32))
+        return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32), sampling)
 
 
-def baseline_rows(method: str, references, target, truth, names) -> list[dict]:
+def baseline_rows(method: str, references, target, truth, names, sampling: float = BASELINE_SAMPLING) -> list[dict]:
     """Dice per structure of one baseline; several references fused by majority vote."""
     transferred = []
     for reference in references:
         try:
-            transform = registered(method, target, reference.image)
+            transform = registered(method, target, reference.image, sampling)
         except RuntimeError:  # the plain method lost the overlap: the labels are lost too
             transferred.append({})
             continue
@@ -146,7 +151,8 @@ def shared_structures(case, references, truth) -> dict[str, str]:
     return {n: t for n, t in pairs.items() if case.structures is None or n in case.structures}
 
 
-def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict, pairs: bool = False) -> dict:
+def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict, pairs: bool = False,
+                 sampling: float = BASELINE_SAMPLING) -> dict:
     cases = read_manifest(path)
     if pairs:  # every reference -> target row alone: single-reference registration quality on many pairs
         cases = [replace(case, references=[reference]) for case in cases for reference in case.references]
@@ -164,7 +170,7 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 scores.append(score)
                 rows = score.rows
             else:
-                rows = baseline_rows(method, references, target, truth, names)
+                rows = baseline_rows(method, references, target, truth, names, sampling)
             totals[method]["seconds"].append(time.perf_counter() - started)
             totals[method]["rows"].extend(rows)
             print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {_mean_dice(rows):.3f} ({totals[method]['seconds'][-1]:.1f} s)", flush=True)
@@ -178,7 +184,8 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
             if m != "engine":
                 report["engine"][f"dice_minus_{m}"] = round(report["engine"]["mean_dice"] - report[m]["mean_dice"], 4)
                 report["engine"][f"time_ratio_to_{m}"] = round(seconds["engine"] / seconds[m], 2)  # unrounded: a copy takes milliseconds
-    return {"manifest": str(path), "cases": len(cases), "references_per_case": float(np.mean([len(c.references) for c in cases])), "methods": report}
+    return {"manifest": str(path), "cases": len(cases), "references_per_case": float(np.mean([len(c.references) for c in cases])),
+            "baseline_sampling": sampling, "methods": report}
 
 
 def _mean_dice(rows: list[dict]) -> float:
@@ -201,11 +208,15 @@ def main() -> None:
     parser.add_argument("--fusion", default=None, help="engine fusion (default: the engine's)")
     parser.add_argument("--no-deformable", action="store_true", help="engine without its deformable stage")
     parser.add_argument("--pairs", action="store_true", help="score every reference -> target row alone (no fusion), e.g. the 1180 pairs of hc18_multi.csv")
+    parser.add_argument("--baseline-sampling", type=float, default=BASELINE_SAMPLING, metavar="FRACTION",
+                        help=f"share of voxels the plain baselines' metric samples (default {BASELINE_SAMPLING}, as SimpleITK's examples)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
+    if not 0 < args.baseline_sampling <= 1:
+        parser.error(f"--baseline-sampling must be above 0 and at most 1, got {args.baseline_sampling}")
     methods = args.methods or [*BASELINES, *(["ants_syn"] if _has_ants() else []), "engine"]
     options = {k: v for k, v in {"fusion": args.fusion, "deformable": False if args.no_deformable else None}.items() if v is not None}
-    results = [run_manifest(path, methods, args.limit, options, args.pairs) for path in args.manifests]
+    results = [run_manifest(path, methods, args.limit, options, args.pairs, args.baseline_sampling) for path in args.manifests]
     for result in results:
         print_report(result)
     if args.json:
