@@ -1,11 +1,11 @@
 """A development pair from slicerio's chest CT (the only chest CT that ships): the CT as reference,
 a deformed, re-contrasted copy as target. Run: python benchmarks/make_chest_ct_pair.py OUT_DIR
 
-The target is the reference warped by a smooth random deformation (cubic B-spline, 4 control
-points per axis, displacements N(0, 6 mm), seed 7) after a 6-degree rotation and a 10 mm shift,
-with intensities changed as another scanner/protocol might (0.9 x HU + 40, Gaussian noise of
-20 HU, seed 7). The labels go through the same deformation (nearest neighbour). Writes
-``reference.nrrd``, ``reference_labels.nii.gz``, ``target.nrrd``, ``target_labels.nii.gz`` (label
+The target is the reference warped by a smooth random deformation (cubic B-spline on a 4 x 4 x 4
+mesh, displacements N(0, 6 mm), seed 7) after a 6-degree rotation about z through the centre and a
+(10, -5, 0) mm shift, with intensities changed as another scanner/protocol might (0.9 x HU + 40,
+Gaussian noise of 20 HU, seed 7). The labels go through the same deformation (nearest neighbour).
+Writes ``reference.nrrd``, ``reference_labels.nii.gz``, ``target.nrrd``, ``target_labels.nii.gz`` (label
 tables beside them) and ``manifest.csv`` for bench_accuracy.py / rau evaluate.
 """
 
@@ -22,21 +22,9 @@ from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
+from synthetic import centre, deformation, recontrast
 
 SEED = 7
-
-
-def deformation(image: sitk.Image) -> sitk.Transform:
-    """Rotation + shift about the centre, then a smooth random B-spline deformation."""
-    rng = np.random.default_rng(SEED)
-    centre = image.TransformContinuousIndexToPhysicalPoint([(s - 1) / 2 for s in image.GetSize()])
-    rigid = sitk.Euler3DTransform(centre, 0.0, 0.0, np.deg2rad(6.0), (10.0, -5.0, 0.0))
-    bspline = sitk.BSplineTransformInitializer(image, [4, 4, 4], order=3)
-    bspline.SetParameters(rng.normal(0.0, 6.0, len(bspline.GetParameters())).tolist())
-    composite = sitk.CompositeTransform(3)
-    composite.AddTransform(rigid)
-    composite.AddTransform(bspline)
-    return composite
 
 
 def main() -> None:
@@ -48,10 +36,11 @@ def main() -> None:
     reference = read_image(data / "CTChest4.nrrd")
     labels = read_segmentation(data / "Segmentation.seg.nrrd", geometry=reference)
     source = sitk.Cast(reference.to_sitk(), sitk.sitkFloat32)
-    transform = deformation(source)
+    rigid = sitk.Euler3DTransform(centre(source), 0.0, 0.0, np.deg2rad(6.0), (10.0, -5.0, 0.0))
+    transform = deformation(source, rigid, [4, 4, 4], 6.0, np.random.default_rng(SEED))
     moved = sitk.Resample(source, source, transform, sitk.sitkLinear, -1024.0)
-    noise = np.random.default_rng(SEED).normal(0.0, 20.0, sitk.GetArrayViewFromImage(moved).shape)
-    target = Image.from_sitk(moved).with_array((0.9 * sitk.GetArrayFromImage(moved) + 40.0 + noise).astype(np.int16))
+    changed = recontrast(sitk.GetArrayFromImage(moved), np.random.default_rng(SEED), 20.0, scale=0.9, offset=40.0)
+    target = Image.from_sitk(moved).with_array(changed.astype(np.int16))
     moved_labels = Image.from_sitk(sitk.Resample(labels.to_label_map().to_sitk(), source, transform, sitk.sitkNearestNeighbor, 0))
     write_image(reference, out / "reference.nrrd", overwrite=True)
     write_label_map(labels, out / "reference_labels.nii.gz", overwrite=True)

@@ -1,0 +1,38 @@
+"""The synthetic and cross-subject set builders of benchmarks/ (make_chest_ct_pair.py, make_brain_mr_sets.py,
+make_ct_slice_pairs.py, make_totalseg_warped.py): each writes manifests that rau reads, with every
+pair's target labels non-empty and on the target's grid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from rau.evaluation.manifest import read_manifest
+from rau.io import read_image, read_segmentation
+
+BUILDERS = {
+    "make_chest_ct_pair.py": {"manifest.csv": 1},
+    "make_brain_mr_sets.py": {"brain2d/manifest.csv": 16, "brain3d/manifest.csv": 2},
+    "make_ct_slice_pairs.py": {"manifest.csv": 20},
+    "make_totalseg_warped.py": {"a_warp.csv": 3, "onto_a.csv": 2},
+}
+"""Script -> {manifest: rows}. All but the chest CT pair (slicerio's data) read ../shared/data."""
+
+
+@pytest.mark.parametrize("script", sorted(BUILDERS))
+def test_the_built_manifests_read_with_labels_on_the_target_grid(tmp_path, request, script):
+    data = [] if script == "make_chest_ct_pair.py" else ["--data", str(request.getfixturevalue("shared_data"))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "RAUSlicer" / "Logic"), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path), *data], check=True, capture_output=True, timeout=300, env=env)
+
+    for manifest, rows in BUILDERS[script].items():
+        cases = read_manifest(tmp_path / manifest)
+        assert sum(len(case.references) for case in cases) == rows
+        for case in cases:
+            truth = read_segmentation(case.target_labels, label_table=case.label_table)
+            assert truth.geometry.same_grid(read_image(case.target_image, case.target_spacing)), case.target_labels
+            assert len(truth.present()) > 0, case.target_labels

@@ -1,0 +1,33 @@
+"""Synthetic targets for the set builders (make_*.py): an image warped by a smooth random deformation
+and re-contrasted as another scanner or protocol might. The builders run as scripts, so Python puts
+this folder on ``sys.path`` and they ``from synthetic import ...`` (as bench_sam2_gpu.py imports bench_sam2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+
+def centre(image: sitk.Image) -> tuple[float, ...]:
+    """The physical point at the middle of ``image``'s grid (the centre of the rotations)."""
+    return image.TransformContinuousIndexToPhysicalPoint([(s - 1) / 2 for s in image.GetSize()])
+
+
+def deformation(image: sitk.Image, initial: sitk.Transform, mesh: list[int], sigma: float, rng: np.random.Generator) -> sitk.Transform:
+    """``initial`` (a rigid or similarity transform) followed by a cubic B-spline over ``image`` with
+    ``mesh`` intervals per axis, its control-point displacements drawn from N(0, ``sigma`` mm) by ``rng``."""
+    bspline = sitk.BSplineTransformInitializer(image, mesh, order=3)
+    bspline.SetParameters(rng.normal(0.0, sigma, len(bspline.GetParameters())).tolist())
+    composite = sitk.CompositeTransform(image.GetDimension())
+    composite.AddTransform(initial)
+    composite.AddTransform(bspline)
+    return composite
+
+
+def recontrast(array: np.ndarray, rng: np.random.Generator, noise: float, scale: float = 1.0, offset: float = 0.0,
+               gamma: float | None = None, top: float | None = None) -> np.ndarray:
+    """``scale * array + offset`` plus Gaussian noise of SD ``noise`` drawn by ``rng``; with ``gamma``,
+    ``array`` is first replaced by ``top * (array / top) ** gamma`` (negatives clipped to 0, ``top`` kept)."""
+    changed = scale * top * np.clip(array / top, 0, None) ** gamma if gamma is not None else scale * array
+    return changed + offset + rng.normal(0.0, noise, array.shape)
