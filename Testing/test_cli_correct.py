@@ -84,7 +84,7 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
         (["--box", "1,2,3"], "--box"),
         (["--stroke", "10,10", "20"], "--stroke"),
         ([], "at least one --inside"),
-        (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10, 0)..(10, 40, 0) is inverted: its lower corner lies above its upper one along i"),
+        (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10)..(10, 40) is inverted: its lower corner lies above its upper one along i"),
         (["--inside", "5,5", "--out", "."], "--out .: name it with one of"),
     ],
 )

@@ -39,7 +39,7 @@ from rau.labels import LabelSet, Segmentation, Structure, default_color
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MIN_AREA = 100.0
 PRESENT = 50.0
-VERTEBRA = {"vertebrae_T11": 11, "vertebrae_T12": 12, "vertebrae_L1": 13, "vertebrae_L2": 14}
+VERTEBRA = {"vertebrae_T11": 11, "vertebrae_T12": 12}
 
 
 def load(fixtures: Path, subject: str) -> tuple[sitk.Image, sitk.Image]:

@@ -162,10 +162,12 @@ def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
 
 
 def prompt_box(lower, upper, target: Image) -> Box:
-    """The box between a user's corners (upper exclusive), each by :func:`prompt_point`: [i, j] corners on a 2D
-    target span its one slice. Inverted corners raise (:func:`rau.boxes.check_corners`)."""
+    """The box between a user's corners (upper exclusive), each by :func:`prompt_point` and rounded to the
+    nearest voxel: [i, j] corners on a 2D target span its one slice. Inverted corners raise
+    (:func:`rau.boxes.check_corners`)."""
     lower = prompt_point(lower, target, f"the box corner {tuple(lower)}")
-    return Box(lower, prompt_point(upper, target, f"the box corner {tuple(upper)}", k=1))
+    upper = prompt_point(upper, target, f"the box corner {tuple(upper)}", k=1)
+    return Box(*(tuple(int(round(float(v))) for v in corner) for corner in (lower, upper)))
 
 
 def voxel(point) -> tuple[int, int, int]:

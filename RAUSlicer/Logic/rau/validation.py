@@ -53,24 +53,23 @@ def non_negative_number(value, option: str) -> float:
     """``value`` as a finite number >= 0, else :class:`OptionError` naming ``option``."""
     number = finite_number(value, option)
     if number < 0:
-        raise OptionError(f"{option} must be 0 or more, got {value!r}")
+        raise OptionError(f"{option} must be at least 0, got {value!r}")
     return number
 
 
 def port_number(value, option: str) -> int:
     """``value`` as a TCP port, 1 to :data:`MAX_PORT`, else :class:`OptionError` naming ``option``."""
-    number = positive_integer(value, option)
-    if number > MAX_PORT:
-        raise OptionError(f"{option} must be a port from 1 to {MAX_PORT}, got {value!r}")
-    return number
+    return whole_number(value, option, minimum=1, maximum=MAX_PORT)
 
 
-def whole_number(value, option: str, minimum: int) -> int:
-    """``value`` as an integer >= ``minimum``, else :class:`OptionError` naming ``option``."""
+def whole_number(value, option: str, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an integer from ``minimum`` (to ``maximum`` when given), else :class:`OptionError` naming ``option``."""
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
         raise OptionError(f"{option} must be a whole number, got {value!r}") from None
+    if maximum is not None and not minimum <= number <= maximum:
+        raise OptionError(f"{option} must be from {minimum} to {maximum}, got {value!r}")
     if number < minimum:
         raise OptionError(f"{option} must be at least {minimum}, got {value!r}")
     return number

@@ -25,7 +25,7 @@ def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_
     if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
         raise UnavailableError(f'--ray {address}: a ray:// address needs the Ray Client; install it with pip install "ray[client]"')
     if not ray.is_initialized():
-        join(ray, address)
+        _init_ray(address)
     resources = ray.cluster_resources()
     if workers is None:
         workers = max(1, int(resources.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else int(resources.get("CPU", 1) // cpus_per_worker))
@@ -36,16 +36,23 @@ def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_
     return workers
 
 
-def join(ray, address: str) -> None:
-    """``ray.init`` for ``--ray ADDRESS``; ``auto`` with no cluster running here is the user's to fix, not a bug."""
+NO_CLUSTER = "Could not find any running Ray instance"
+"""How Ray's ``ConnectionError`` begins when ``address="auto"`` finds no cluster (it then names its own flags)."""
+
+
+def _init_ray(address: str) -> None:
+    """``ray.init`` for ``--ray ADDRESS``. A cluster that cannot be reached is the user's to fix, not a bug:
+    :class:`UnavailableError` with Ray's reason, or, for ``auto`` with no cluster here, what to do."""
+    import ray
+
     try:
         ray.init(address=None if address == "local" else address, log_to_driver=False)
-    except ConnectionError:
-        if address != "auto":
-            raise
-        raise UnavailableError("--ray auto: no running Ray cluster was found on this machine; start one (ray start --head), "
-                               "give a cluster's address (--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local "
-                               "to start one for this run") from None
+    except ConnectionError as error:
+        reason = str(error)
+        if address == "auto" and reason.startswith(NO_CLUSTER):
+            reason = ("no running Ray cluster was found on this machine; start one (ray start --head), give a cluster's address "
+                      "(--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local to start one for this run")
+        raise UnavailableError(f"--ray {address}: {reason}") from None
 
 
 def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gpus_per_worker: float, cpus_per_worker: float, on_row) -> None:

@@ -28,7 +28,7 @@ from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation
 from rau.result import Result, StructureResult
-from rau.session import check_prompt, prompt_point
+from rau.session import check_prompt, prompt_box, prompt_point
 from rau.validation import argument, non_empty_path
 
 
@@ -187,9 +187,9 @@ def _box(text: str, target) -> Box:
         values = [*target.working_index(values[:3])[:2], *target.working_index(values[3:])[:2]]
     if len(values) != 2 * ndim:
         raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
-    first, second = values[:ndim] + [0] * (3 - ndim), values[ndim:] + [0] * (3 - ndim)
+    first, last = values[:ndim], values[ndim:]
     try:
-        check_corners(first, second, empty_ok=True)  # corners inclusive: equal ones are one voxel
+        check_corners(first, last, empty_ok=True)  # corners inclusive: equal ones are one voxel
+        return prompt_box(first, [corner + 1 for corner in last], target)
     except InputError as error:
         raise InputError(f"--box {text!r}: {error}") from None
-    return Box(first, [corner + 1 for corner in second])

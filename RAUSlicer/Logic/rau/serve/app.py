@@ -21,7 +21,7 @@ from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mism
 from rau.serve.jobs import DeviceQueues, EngineCache, Job
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
-from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct
+from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
 from rau.serve.uploads import Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 
@@ -216,10 +216,11 @@ def create_app(config: ServerConfig | None = None):
         name = body.get("structure")
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
+        prompt = read_correction(entry, action, name, body.get("prompt"))
         job = server.job(session_id)
         with server.queues.device_lock(job.device):
             started = time.perf_counter()
-            items = correct(entry, action, name, body.get("prompt"))
+            items = correct(entry, action, name, prompt)
             seconds = time.perf_counter() - started
             job.version += 1
         rows = Result(entry.result.target, items, entry.result.engine).summary()

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.result import Result, StructureResult
 from rau.serve.wire import prompt_from_json
@@ -113,23 +114,29 @@ class SessionStore:
             self._gone.popitem(last=False)
 
 
-def correct(entry: Entry, action: str, name: str, prompt: dict | None = None) -> list[StructureResult]:
-    """Apply ``reprompt`` (with ``prompt``: its JSON, read by :func:`rau.serve.wire.prompt_from_json` once the
-    structure is known, so a wrong name is named first), ``propagate`` or ``undo`` to one structure.
+def read_correction(entry: Entry, action: str, name: str, prompt: dict | None) -> Prompt | None:
+    """The structure ``name`` checked, then the prompt's JSON read (:func:`rau.serve.wire.prompt_from_json`; for
+    ``reprompt`` only), before the correction waits for the device: a wrong name is named first, whatever the prompt."""
+    result = entry.result
+    try:
+        result.get(name)
+    except KeyError:
+        raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+    return prompt_from_json(prompt or {}, result.target) if action == "reprompt" else None
+
+
+def correct(entry: Entry, action: str, name: str, prompt: Prompt | None = None) -> list[StructureResult]:
+    """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
 
     Returns the session's new answer for every structure it changed (``Session.changed``), that one first.
     The result (what downloads carry) takes them as ``rau correct`` writes them: the corrected one gives way.
     """
     with entry.lock:
         result, session = entry.result, entry.result.session
-        try:
-            result.get(name)
-        except KeyError:
-            raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
         if action == "undo":
             item = session.undo(name)
         elif action == "reprompt":
-            item = session.reprompt(name, prompt_from_json(prompt or {}, result.target))
+            item = session.reprompt(name, prompt)
         else:
             item = session.propagate(name)
         result.put_correction(item, session)
