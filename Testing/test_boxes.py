@@ -44,4 +44,4 @@ def test_box_corners_follow_the_rule_of_points():
     assert prompt_from_json(two, TARGET).box == prompt_from_json(three, TARGET).box == Box((10, 10, 0), (20, 30, 1))
     with pytest.raises(InputError) as refused:
         prompt_from_json(two, Image(np.zeros((4, 50, 50))))
-    assert str(refused.value) == "the box corner (10, 10): give i,j,k for this 3D target"
+    assert str(refused.value) == "the box's lower corner [10, 10]: give i,j,k for this 3D target"

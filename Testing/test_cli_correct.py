@@ -85,6 +85,8 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
         (["--stroke", "10,10", "20"], "--stroke"),
         ([], "at least one --inside"),
         (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10)..(10, 40) is inverted: its lower corner lies above its upper one along i"),
+        (["--box", "1,1,inf,40"], "--box '1,1,inf,40': expected comma-separated voxel indices"),
+        (["--inside", "inf,40"], "--inside 'inf,40': expected comma-separated voxel indices"),
         (["--inside", "5,5", "--out", "."], "--out .: name it with one of"),
     ],
 )

@@ -394,7 +394,8 @@ def reprompt_answer(url: str, folder: Path, prompt, structure: str = "left") -> 
     reference, target, table = write_two_halves(folder)
     job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
     Client(url).wait(job)
-    return requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": structure, "prompt": prompt}, timeout=30)
+    body = json.dumps({"structure": structure, "prompt": prompt})  # Python's JSON: Infinity and NaN pass, as some clients send them
+    return requests.post(f"{url}/v1/sessions/{job}/reprompt", data=body, headers={"Content-Type": "application/json"}, timeout=30)
 
 
 @pytest.mark.parametrize("prompt", [[1, 2], "x"])
@@ -417,6 +418,25 @@ def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_
     answer = reprompt_answer(server[0], tmp_path, {"box": box})
     assert answer.status_code == 422
     assert answer.json()["detail"] == problem
+
+
+@pytest.mark.parametrize("box, problem", [
+    ({"lower": [10, 10], "upper": [float("inf"), 40]}, "the box's upper corner [inf, 40]: give a list of finite numbers"),
+    ({"lower": "12", "upper": [30, 40]}, "the box's lower corner '12': give a list of finite numbers"),
+    ({"lower": [True, 10], "upper": [30, 40]}, "the box's lower corner [True, 10]: give a list of finite numbers"),
+], ids=["infinite", "text", "true"])
+def test_a_box_corner_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, box, problem):
+    """Before, an infinite corner was an internal error (500), and text was read one character at a time."""
+    answer = reprompt_answer(server[0], tmp_path, {"box": box})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == problem
+
+
+@pytest.mark.parametrize("point, problem", [("12", "the point '12'"), ([1, float("nan")], "the point [1, nan]")], ids=["text", "nan"])
+def test_a_point_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, point, problem):
+    answer = reprompt_answer(server[0], tmp_path, {"points": [point], "labels": [1]})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == f"{problem}: give a list of finite numbers"
 
 
 @pytest.mark.parametrize("prompt", [
@@ -460,8 +480,8 @@ def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(
 
 @pytest.mark.parametrize("prompt, problem", [
     ({"box": [10, 10, 0, 20, 20, 1]}, 'bad prompt: box [10, 10, 0, 20, 20, 1]: give {"lower": [i, j, k], "upper": [i, j, k]} (upper exclusive; [i, j] on a 2D target)'),
-    ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box corner (10, 10, 0, 4): give i,j or i,j,k for this 2D target"),
-    ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point (1.0, 2.0, 0.0, 4.0): give i,j or i,j,k for this 2D target"),
+    ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box's lower corner [10, 10, 0, 4]: give i,j or i,j,k for this 2D target"),
+    ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point [1, 2, 0, 4]: give i,j or i,j,k for this 2D target"),
     ({"points": 5, "labels": [1]}, "bad prompt: points 5: give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),
     ({"points": [[1, 2]], "labels": "in"}, "bad prompt: labels 'in': give one per point, 1 inside or 0 outside"),
 ], ids=["box a list", "box corner of four indices", "point of four indices", "points not a list", "labels not numbers"])

@@ -14,6 +14,8 @@ model-free engines get :class:`rau.correction.CorrectorSession`.
 from __future__ import annotations
 
 import abc
+import math
+import numbers
 from dataclasses import replace
 
 import numpy as np
@@ -48,7 +50,7 @@ class Session(abc.ABC):
         """Correct ``name`` with the user's points and/or box; returns its new answer. Points may be
         given as i,j on a 2D target (:func:`prompt_point`)."""
         name = self._name(name)
-        prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {tuple(point)}") for point in prompt.points])
+        prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {point!r:.40}") for point in prompt.points])
         check_prompt(prompt, self.target)
         return self._change(name, lambda progress: self._reprompt(name, prompt, progress), progress, "correcting")
 
@@ -152,8 +154,8 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
 def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
     """The one rule for a user's point or box corner: i,j on a 2D target lie on its one slice (``k`` is added:
     0, or 1 for a box's exclusive upper corner); i,j,k are kept as they are. Any other count raises
-    :class:`InputError` naming ``what``."""
-    values = tuple(values)
+    :class:`InputError` naming ``what``, as does anything but finite numbers (text, true/false, inf, nan)."""
+    values = _finite_numbers(values, what)
     if len(values) == 2 == target.ndim:
         return (*values, k)
     if len(values) != 3:
@@ -161,12 +163,21 @@ def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
     return values
 
 
+def _finite_numbers(values, what: str) -> tuple:
+    """``values`` (a list or tuple of finite numbers) as a tuple, else :class:`InputError` naming ``what``."""
+    if not isinstance(values, (list, tuple, np.ndarray)) or not all(
+        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) for v in values
+    ):
+        raise InputError(f"{what}: give a list of finite numbers")
+    return tuple(values)
+
+
 def prompt_box(lower, upper, target: Image) -> Box:
     """The box between a user's corners (upper exclusive), each by :func:`prompt_point` and rounded to the
     nearest voxel: [i, j] corners on a 2D target span its one slice. Inverted corners raise
     (:func:`rau.boxes.check_corners`)."""
-    lower = prompt_point(lower, target, f"the box corner {tuple(lower)}")
-    upper = prompt_point(upper, target, f"the box corner {tuple(upper)}", k=1)
+    lower = prompt_point(lower, target, f"the box's lower corner {lower!r:.40}")
+    upper = prompt_point(upper, target, f"the box's upper corner {upper!r:.40}", k=1)
     return Box(*(tuple(int(round(float(v))) for v in corner) for corner in (lower, upper)))
 
 

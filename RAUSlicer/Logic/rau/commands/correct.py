@@ -29,7 +29,7 @@ from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation
 from rau.result import Result, StructureResult
 from rau.session import check_prompt, prompt_box, prompt_point
-from rau.validation import argument, non_empty_path
+from rau.validation import argument, finite_number, non_empty_path
 
 
 def add_parser(subparsers) -> None:
@@ -168,10 +168,11 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
 
 
 def _numbers(text: str, option: str) -> list[int]:
+    """Comma-separated voxel indices, each rounded (inf and nan are refused)."""
     try:
-        return [int(round(float(v))) for v in text.split(",")]
-    except ValueError as error:
-        raise InputError(f"{option} {text!r}: expected comma-separated voxel indices") from error
+        return [int(round(finite_number(v, option))) for v in text.split(",")]
+    except InputError:
+        raise InputError(f"{option} {text!r}: expected comma-separated voxel indices") from None
 
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:

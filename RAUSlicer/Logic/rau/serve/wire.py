@@ -14,7 +14,7 @@ from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.session import prompt_box
+from rau.session import prompt_box, prompt_point
 
 
 def encode_mask(mask: np.ndarray | None) -> dict | None:
@@ -50,11 +50,13 @@ def prompt_to_json(prompt: Prompt) -> dict:
 
 def prompt_from_json(payload: dict, target: Image) -> Prompt:
     """Parse :func:`prompt_to_json`'s form for ``target``; raises :class:`InputError` naming the bad field. A point
-    or box corner may also be [i, j] on a 2D target (:func:`rau.session.prompt_point`: the session applies it to points)."""
+    or box corner may also be [i, j] on a 2D target (:func:`rau.session.prompt_point`)."""
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     try:
-        points = [tuple(float(v) for v in point) for point in payload.get("points") or []]
+        points = [prompt_point(point, target, f"the point {point!r:.40}") for point in payload.get("points") or []]
+    except InputError:  # a ValueError, but with its own message
+        raise
     except (TypeError, ValueError):
         raise InputError(f"bad prompt: points {payload['points']!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)") from None
     try:
