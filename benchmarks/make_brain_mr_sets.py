@@ -34,9 +34,8 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation, Structure, default_color
-from synthetic import centre, deformation, recontrast
+from synthetic import add_data_argument, centre, deformation, recontrast
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AXIAL = [25, 37, 49, 61, 73, 85, 97, 109, 121, 133]  # k (z) indices of the 181-slice grid (labels span k 10-155)
 CORONAL = [40, 65, 90, 115, 140, 165]  # j indices of the 217-row grid (labels span j 20-199)
 MIN_PIXELS, KEEP = 50, 15
@@ -156,7 +155,7 @@ def build_3d(atlas: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
+    add_data_argument(parser)
     arguments = parser.parse_args()
     atlas = arguments.data / "colin27_mni_atlases"
     build_2d(atlas, arguments.out / "brain2d")

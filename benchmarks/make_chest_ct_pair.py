@@ -22,7 +22,7 @@ from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
-from synthetic import centre, deformation, recontrast
+from synthetic import centre, deformation, rescanned_ct
 
 SEED = 7
 
@@ -39,7 +39,7 @@ def main() -> None:
     rigid = sitk.Euler3DTransform(centre(source), 0.0, 0.0, np.deg2rad(6.0), (10.0, -5.0, 0.0))
     transform = deformation(source, rigid, [4, 4, 4], 6.0, np.random.default_rng(SEED))
     moved = sitk.Resample(source, source, transform, sitk.sitkLinear, -1024.0)
-    changed = recontrast(sitk.GetArrayFromImage(moved), np.random.default_rng(SEED), 20.0, scale=0.9, offset=40.0)
+    changed = rescanned_ct(sitk.GetArrayFromImage(moved), np.random.default_rng(SEED))
     target = Image.from_sitk(moved).with_array(changed.astype(np.int16))
     moved_labels = Image.from_sitk(sitk.Resample(labels.to_label_map().to_sitk(), source, transform, sitk.sitkNearestNeighbor, 0))
     write_image(reference, out / "reference.nrrd", overwrite=True)

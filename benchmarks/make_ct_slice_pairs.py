@@ -35,8 +35,8 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation, Structure, default_color
+from synthetic import add_data_argument
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MIN_AREA = 100.0
 PRESENT = 50.0
 VERTEBRA = {"vertebrae_T11": 11, "vertebrae_T12": 12}
@@ -98,7 +98,7 @@ def write_slice(image: sitk.Image, labels: sitk.Image, k: int, keep: list[int], 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
+    add_data_argument(parser)
     arguments = parser.parse_args()
     out, fixtures = arguments.out, arguments.data / "totalseg_test_fixtures"
     out.mkdir(parents=True, exist_ok=True)

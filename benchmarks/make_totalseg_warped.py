@@ -27,9 +27,8 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io import read_image
 from rau.io.images import write_image
-from synthetic import centre, deformation, recontrast
+from synthetic import add_data_argument, centre, deformation, rescanned_ct
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
 SEEDS = (1, 2, 3)
 
@@ -37,7 +36,7 @@ SEEDS = (1, 2, 3)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
+    add_data_argument(parser)
     arguments = parser.parse_args()
     out, fixtures = arguments.out, (arguments.data / "totalseg_test_fixtures").resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -51,7 +50,7 @@ def main() -> None:
         rigid = sitk.Euler3DTransform(centre(source), 0.0, 0.0, np.deg2rad(rng.uniform(-6, 6)), tuple(rng.uniform(-8, 8, 3)))
         transform = deformation(source, rigid, [3, 3, 2], 5.0, rng)
         moved = sitk.Resample(source, source, transform, sitk.sitkLinear, -1024.0)
-        changed = recontrast(sitk.GetArrayFromImage(moved), rng, 20.0, scale=0.9, offset=40.0)
+        changed = rescanned_ct(sitk.GetArrayFromImage(moved), rng)
         write_image(Image.from_sitk(moved).with_array(changed.astype(np.int16)), out / f"A_warp{seed}.nii.gz", overwrite=True)
         sitk.WriteImage(sitk.Resample(labels, source, transform, sitk.sitkNearestNeighbor, 0), str(out / f"A_warp{seed}_labels.nii.gz"))
         rows.append({"reference_image": a_image, "reference_labels": a_labels, "target_image": f"A_warp{seed}.nii.gz",

@@ -1,12 +1,24 @@
-"""Synthetic targets for the set builders (make_*.py): an image warped by a smooth random deformation
-and re-contrasted as another scanner or protocol might. The builders run as scripts, so Python puts
-this folder on ``sys.path`` and they ``from synthetic import ...`` (as bench_sam2_gpu.py imports bench_sam2).
+"""Shared parts of the set builders (make_*.py): where the shared data lies, and synthetic targets (an
+image warped by a smooth random deformation and re-contrasted as another scanner or protocol might).
+The builders run as scripts, so Python puts this folder on ``sys.path`` and they ``from synthetic import
+...`` (as bench_sam2_gpu.py imports bench_sam2).
 """
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import numpy as np
 import SimpleITK as sitk
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""``../shared/data`` beside the repository."""
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """The builders' ``--data`` option: the shared data folder, :data:`SHARED_DATA` unless given."""
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
 
 
 def centre(image: sitk.Image) -> tuple[float, ...]:
@@ -31,3 +43,8 @@ def recontrast(array: np.ndarray, rng: np.random.Generator, noise: float, scale:
     ``array`` is first replaced by ``top * (array / top) ** gamma`` (negatives clipped to 0, ``top`` kept)."""
     changed = scale * top * np.clip(array / top, 0, None) ** gamma if gamma is not None else scale * array
     return changed + offset + rng.normal(0.0, noise, array.shape)
+
+
+def rescanned_ct(hounsfield: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """CT values as another scanner or protocol might give them: 0.9 x HU + 40, plus noise of SD 20 HU drawn by ``rng``."""
+    return recontrast(hounsfield, rng, 20.0, scale=0.9, offset=40.0)
