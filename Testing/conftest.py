@@ -13,6 +13,11 @@ SHARED_DATA = Path(os.environ.get("RAU_SHARED_DATA", REPO.parent / "shared" / "d
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def script_environment() -> dict[str, str]:
+    """This process's environment with ``rau`` importable: for running the repository's scripts in a subprocess."""
+    return {**os.environ, "PYTHONPATH": str(REPO / "RAUSlicer" / "Logic")}
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (HC18, TotalSegmentator fixtures, Colin27); skip when absent."""

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, script_environment
 
 
 def bench(*arguments):
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "RAUSlicer" / "Logic")}
     return subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_accuracy.py"), *map(str, arguments)],
-                          cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
+                          cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=300)
 
 
 def test_the_baselines_sampling_share_changes_their_fit_and_is_recorded(tmp_path, shared_data):

@@ -4,13 +4,12 @@ pair's target labels non-empty and on the target's grid."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, script_environment
 from rau.evaluation.manifest import read_manifest
 from rau.io import read_image, read_segmentation
 
@@ -26,8 +25,8 @@ BUILDERS = {
 @pytest.mark.parametrize("script", sorted(BUILDERS))
 def test_the_built_manifests_read_with_labels_on_the_target_grid(tmp_path, request, script):
     data = [] if script == "make_chest_ct_pair.py" else ["--data", str(request.getfixturevalue("shared_data"))]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "RAUSlicer" / "Logic")}
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path), *data], check=True, capture_output=True, timeout=300, env=env)
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path), *data], check=True, capture_output=True, timeout=300,
+                   env=script_environment())
 
     for manifest, rows in BUILDERS[script].items():
         cases = read_manifest(tmp_path / manifest)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import REPO, script_environment
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "bench_serve_batch.py"
 
 
@@ -40,7 +38,7 @@ def test_the_parts_are_named_as_in_the_docstring_and_the_stored_figures():
 def test_an_unknown_part_is_refused_before_anything_is_written(tmp_path, parts, problem):
     figures = tmp_path / "figures.json"
     figures.write_text('{"earlier": 1}\n')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "RAUSlicer" / "Logic"), os.environ.get("PYTHONPATH", "")])}
+    env = script_environment()
     run = subprocess.run([sys.executable, str(SCRIPT), "--parts", parts, "--json", str(figures)],
                          capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 2
@@ -54,6 +52,6 @@ def test_an_unknown_part_is_refused_before_anything_is_written(tmp_path, parts, 
     (["--json", ""], "argument --json: --json must not be empty"),
 ])
 def test_unusable_numbers_and_paths_are_refused_naming_the_option(arguments, problem):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "RAUSlicer" / "Logic"), os.environ.get("PYTHONPATH", "")])}
+    env = script_environment()
     run = subprocess.run([sys.executable, str(SCRIPT), *arguments], capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 2 and problem in run.stderr and run.stdout == ""

@@ -33,6 +33,7 @@ case of each method, and the engine's Dice minus each baseline's.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -95,8 +96,8 @@ def plain_bspline(fixed: sitk.Image, moving: sitk.Image, sampling: float = BASEL
     return composite
 
 
-def ants_syn(fixed: sitk.Image, moving: sitk.Image, sampling: float = BASELINE_SAMPLING) -> sitk.Transform:
-    """antspyx ``SyN`` with its defaults (``sampling`` does not apply); the forward transforms as one SimpleITK composite."""
+def ants_syn(fixed: sitk.Image, moving: sitk.Image) -> sitk.Transform:
+    """antspyx ``SyN`` with its defaults; the forward transforms as one SimpleITK composite."""
     import ants
 
     result = ants.registration(_to_ants(fixed), _to_ants(moving), "SyN", random_seed=SEED)
@@ -118,9 +119,10 @@ def registered(method: str, fixed, moving, sampling: float = BASELINE_SAMPLING) 
     """The ``method``'s transform from target (``fixed``, a rau Image) to reference points."""
     if method == "identity":
         return sitk.Transform(fixed.ndim, sitk.sitkIdentity)
-    function = {"affine": plain_affine, "bspline": plain_bspline, "ants_syn": ants_syn}[method]
+    plain = {"affine": plain_affine, "bspline": plain_bspline}
+    function = functools.partial(plain[method], sampling=sampling) if method in plain else ants_syn
     with one_itk_thread():  # repeatable, as the engine
-        return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32), sampling)
+        return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32))
 
 
 def baseline_rows(method: str, references, target, truth, names, sampling: float = BASELINE_SAMPLING) -> list[dict]:

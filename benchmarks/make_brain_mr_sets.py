@@ -33,7 +33,7 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
-from rau.labels import LabelSet, Segmentation, Structure, default_color
+from rau.labels import LabelSet, Segmentation
 from synthetic import add_data_argument, centre, deformation, recontrast
 
 AXIAL = [25, 37, 49, 61, 73, 85, 97, 109, 121, 133]  # k (z) indices of the 181-slice grid (labels span k 10-155)
@@ -78,7 +78,7 @@ def build_2d(atlas: Path, out: Path) -> None:
         values, counts = np.unique(label_map.array, return_counts=True)
         big = sorted(((c, v) for v, c in zip(values, counts) if v and c >= MIN_PIXELS), reverse=True)[:KEEP]
         kept = sorted(int(v) for _, v in big)
-        labels = LabelSet(tuple(Structure(table[v], v, default_color(v)) for v in kept))
+        labels = LabelSet.from_values(kept, table)
         reference_labels = label_map.with_array(np.where(np.isin(label_map.array, kept), label_map.array, 0).astype(np.uint8))
         plane = image.to_sitk()
         transform = plane_deformation(plane, rng)
@@ -111,7 +111,7 @@ def aal_groups(atlas: Path) -> tuple[np.ndarray, LabelSet]:
         else:
             group = next(g for g, prefixes in PREFIXES.items() if name.startswith(prefixes))
             lookup[value] = names.index(f"{group}_{name[-1]}") + 1
-    return lookup, LabelSet(tuple(Structure(n, i + 1, default_color(i + 1)) for i, n in enumerate(names)))
+    return lookup, LabelSet.from_values(range(1, len(names) + 1), dict(enumerate(names, start=1)))
 
 
 def volume_deformation(image: sitk.Image, rng: np.random.Generator) -> sitk.Transform:

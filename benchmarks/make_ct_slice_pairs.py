@@ -34,7 +34,7 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
-from rau.labels import LabelSet, Segmentation, Structure, default_color
+from rau.labels import LabelSet, Segmentation
 from synthetic import add_data_argument
 
 MIN_AREA = 100.0
@@ -89,7 +89,7 @@ def write_slice(image: sitk.Image, labels: sitk.Image, k: int, keep: list[int], 
     picture = Image.from_sitk(image[:, :, k:k + 1])
     label_map = Image.from_sitk(labels[:, :, k:k + 1])
     array = np.where(np.isin(label_map.array, keep), label_map.array, 0).astype(np.uint8)
-    label_set = LabelSet(tuple(Structure(table[v], v, default_color(v)) for v in keep))
+    label_set = LabelSet.from_values(keep, table)
     write_image(picture, out / f"{stem}.nii.gz", overwrite=True)
     write_label_map(Segmentation.from_label_map(label_map.with_array(array), label_set), out / f"{stem}_labels.nii.gz", overwrite=True)
     return f"{stem}.nii.gz", f"{stem}_labels.nii.gz"

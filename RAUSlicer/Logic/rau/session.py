@@ -165,9 +165,13 @@ def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
 
 def _finite_numbers(values, what: str) -> tuple:
     """``values`` (a list or tuple of finite numbers) as a tuple, else :class:`InputError` naming ``what``."""
-    if not isinstance(values, (list, tuple, np.ndarray)) or not all(
-        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) for v in values
-    ):
+    try:
+        finite = isinstance(values, (list, tuple, np.ndarray)) and all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) for v in values
+        )
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite:
         raise InputError(f"{what}: give a list of finite numbers")
     return tuple(values)
 

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = engine_options(args)
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
-    check_models(args.engine, options)  # before any target; each worker builds its own engine
+    if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
+        check_models(args.engine, options)
     if args.ray:
         from rau.batch.ray_backend import connect, run_on_ray
 

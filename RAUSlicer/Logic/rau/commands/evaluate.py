@@ -50,8 +50,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise OptionError(f"--jobs must be at least 1, got {args.jobs}")
     if args.vqa and args.jobs != 1:
         raise OptionError("--jobs applies to engine evaluation; --vqa runs in one process")
     if args.clicks and args.jobs != 1:

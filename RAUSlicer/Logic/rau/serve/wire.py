@@ -74,9 +74,4 @@ def _box(box, target: Image) -> Box | None:
     expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive; [i, j] on a 2D target)'
     if not isinstance(box, dict) or set(box) != {"lower", "upper"}:
         raise InputError(expected)
-    try:
-        return prompt_box(box["lower"], box["upper"], target)
-    except InputError:  # a ValueError, but with its own message
-        raise
-    except (TypeError, ValueError):
-        raise InputError(expected) from None
+    return prompt_box(box["lower"], box["upper"], target)
