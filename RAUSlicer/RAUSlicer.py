@@ -92,6 +92,7 @@ class RAUSlicerParameterNode:
     engineServer: str = ""
     lowConfidence: float = 0.5
     overwriteOthers: bool = False
+    uncheckedStructures: list[str]  # reference segments the user left out of the run
 
 
 #
@@ -139,6 +140,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         """A new segmentation node over the target; keeps the engine session for corrections (every engine has one)."""
         from rau.mrml import Correction, add_result_node
 
+        self.corrections = {key: kept for key, kept in self.corrections.items() if kept.node.GetScene() is not None}  # deleted nodes' sessions go
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         if result.session is not None:  # a server may keep none (a result over its session memory)
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
@@ -156,6 +158,10 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
         result = self.runEngine(engineName, options, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
+
+    def releaseSessions(self):
+        """Drop every kept correction session, with the images and models it holds (the scene is closing)."""
+        self.corrections.clear()
 
     def correction(self, segmentationNode):
         """The kept correction session for a result node, or None (e.g. after reloading the scene: node IDs
@@ -227,7 +233,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._job = None
-        self._observedSegmentation = None
+        self._followed = {}  # "reference" / "output" -> the segmentation node whose segments the panel lists
         self._engineReasons = {}
 
     # --- set-up -------------------------------------------------------------------------
@@ -252,7 +258,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
-        self.ui.referenceSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._fillStructureList)
+        self.ui.referenceSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._onReferenceChanged)
+        self.ui.structureList.connect("itemChanged(QListWidgetItem*)", self._onStructureChecked)
         self.ui.engineComboBox.connect("currentIndexChanged(int)", self.onEngineChanged)
         self.ui.deviceComboBox.connect("currentIndexChanged(int)", self.onDeviceChanged)
         self.ui.engineServerLineEdit.connect("textChanged(QString)", self._fillEngineCombo)
@@ -273,7 +280,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def cleanup(self):
         self.removeObservers()
         if self._job is not None:
-            self._job.cancel()
+            self._job.abandon()
 
     def enter(self):
         self.initializeParameterNode()
@@ -288,6 +295,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._job is not None and self._job.running:
             self._job.cancel()  # its result would land in the next scene
         self.setParameterNode(None)
+        self.logic.releaseSessions()
 
     def onSceneEndClose(self, caller, event):
         if self.parent.isEntered:
@@ -307,10 +315,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
             self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
             self._selectComboData(self.ui.deviceComboBox, self._parameterNode.device or "auto")
-            self._fillStructureList(self._parameterNode.referenceSegmentation)
-            self._onOutputChanged(self._parameterNode.outputSegmentation)
             self._showPromptNodes()
-        self._updateButtons()
+        self._onReferenceChanged(self._parameterNode.referenceSegmentation if self._parameterNode else None)
+        self._onOutputChanged(self._parameterNode.outputSegmentation if self._parameterNode else None)
 
     # --- engines, structures, segments ------------------------------------------------
     def _showOptionDefaults(self):
@@ -332,7 +339,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         from RAUSlicerLib.dependencies import engine_availability, engine_choices
 
         choices = engine_choices()
-        reasons = self._engineReasons = {name: "" for name, _, _ in choices} if server.strip() else engine_availability(choices)
+        reasons = self._engineReasons = engine_availability(choices, server=bool(server.strip()))
         combo = self.ui.engineComboBox
         wasBlocked = combo.blockSignals(True)  # filling must not overwrite the saved choice
         combo.clear()
@@ -344,6 +351,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._selectComboData(combo, self._parameterNode.engine)
         combo.blockSignals(wasBlocked)
+        self.ui.engineStatusLabel.text = reasons.get(combo.itemData(combo.currentIndex), "")
 
     @staticmethod
     def _selectComboData(combo, value):
@@ -361,38 +369,54 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._parameterNode.device = self.ui.deviceComboBox.itemText(index)
 
-    def _fillStructureList(self, node):
-        """The segments of ``node`` (the reference segmentation), all checked."""
-        listWidget = self.ui.structureList
+    def _follow(self, role, node, callback):
+        """List the segments of ``node`` with ``callback`` whenever one is added, removed or renamed
+        (a segmentation node forwards its segmentation's events; it sends no ModifiedEvent for them)."""
+        events = (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved, slicer.vtkSegmentation.SegmentModified)
+        for event in events if self._followed.get(role) is not None else ():
+            self.removeObserver(self._followed[role], event, callback)
+        for event in events if node is not None else ():
+            self.addObserver(node, event, callback)
+        self._followed[role] = node
+        callback()
+
+    def _onReferenceChanged(self, node):
+        self._follow("reference", node, self._fillStructureList)
+
+    def _fillStructureList(self, *_):
+        """The reference segmentation's segments, checked unless the user unchecked them (kept in the parameter node)."""
+        listWidget, node = self.ui.structureList, self._followed.get("reference")
+        unchecked = set(self._parameterNode.uncheckedStructures) if self._parameterNode else set()
+        wasBlocked = listWidget.blockSignals(True)  # filling is no user choice
         listWidget.clear()
-        if node is None:
-            return
-        segmentation = node.GetSegmentation()
-        for index in range(segmentation.GetNumberOfSegments()):
+        segmentation = node.GetSegmentation() if node is not None else None
+        for index in range(segmentation.GetNumberOfSegments() if segmentation else 0):
             item = qt.QListWidgetItem(segmentation.GetNthSegment(index).GetName())
             item.setFlags(item.flags() | qt.Qt.ItemIsUserCheckable)
-            item.setCheckState(qt.Qt.Checked)
+            item.setCheckState(qt.Qt.Unchecked if item.text() in unchecked else qt.Qt.Checked)
             listWidget.addItem(item)
+        listWidget.blockSignals(wasBlocked)
+
+    def _structureItems(self):
+        listWidget = self.ui.structureList
+        return [listWidget.item(row) for row in range(listWidget.count)]
 
     def _checkedStructures(self):
-        listWidget = self.ui.structureList
-        items = [listWidget.item(row) for row in range(listWidget.count)]
-        return [item.text() for item in items if item.checkState() == qt.Qt.Checked]
+        return [item.text() for item in self._structureItems() if item.checkState() == qt.Qt.Checked]
+
+    def _onStructureChecked(self, _item):
+        if self._parameterNode:
+            self._parameterNode.uncheckedStructures = [item.text() for item in self._structureItems() if item.checkState() != qt.Qt.Checked]
 
     def _onOutputChanged(self, node):
         """Follow the segments of the result node ``node`` in the segment picker."""
-        if self._observedSegmentation is not None:
-            self.removeObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._fillSegmentCombo)
-        self._observedSegmentation = node
-        if self._observedSegmentation is not None:
-            self.addObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._fillSegmentCombo)
-        self._fillSegmentCombo()
+        self._follow("output", node, self._fillSegmentCombo)
 
     def _fillSegmentCombo(self, *_):
         combo = self.ui.segmentComboBox
         selected = combo.currentText
         combo.clear()
-        node = self._observedSegmentation
+        node = self._followed.get("output")
         if node is not None:
             segmentation = node.GetSegmentation()
             for index in range(segmentation.GetNumberOfSegments()):
@@ -475,8 +499,11 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self.ui.statusLabel.text = "Failed."
                 slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
             else:
-                with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
-                    self.ui.statusLabel.text = done(value)
+                try:  # tryWithErrorDisplay shows the error, then raises it again
+                    with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
+                        self.ui.statusLabel.text = done(value)
+                except Exception:
+                    self.ui.statusLabel.text = "Failed."
             self._updateButtons()
 
         self.ui.statusLabel.text = f"{title}..."
@@ -580,15 +607,15 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onInstallDependencies(self):
         from RAUSlicerLib.dependencies import install_dependencies, requirement_lines
 
-        question = ("RAUSlicer will install PyTorch through the PyTorch extension (a download of up to a few GB), "
-                    "then: " + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy and requests are kept. "
-                    "Continue?")
+        server = self.ui.engineServerLineEdit.text.strip()  # engines run there: this computer needs no PyTorch
+        torch = "" if server else "PyTorch through the PyTorch extension (a download of up to a few GB), then: "
+        question = (f"RAUSlicer will install {torch}" + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy "
+                    "and requests are kept. Continue?")
         if not slicer.util.confirmOkCancelDisplay(question, windowTitle="Install RAUSlicer dependencies"):
             return
         with slicer.util.tryWithErrorDisplay("Installing dependencies failed.", waitCursor=True):
-            self.ui.statusLabel.text = install_dependencies()
-            self._fillEngineCombo()
-            self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
+            self.ui.statusLabel.text = install_dependencies(torch=not server)
+            self._fillEngineCombo(server)
 
 
 def _newMarkups(className, name, color):

@@ -93,6 +93,8 @@ def _hostile_files(folder: Path) -> None:
     (folder / "notes.nii.gz").write_text("not an image")
     (folder / "broken.json").write_text('{"255": "fetal head",')
     (folder / "bad_table.csv").write_text("value,name,r,g,b\nfive,fetal head,0.9,0.7,0.2\n")
+    (folder / "colours_255.csv").write_text("value,name,r,g,b\n255,fetal head,230,180,50\n")
+    PILImage.open(folder / "ref_mask.png").save(folder / "ref_mask.jpg")
     (folder / "taken.nii.gz").mkdir()
     (folder / "series").mkdir()
     (folder / "link.nii.gz").symlink_to("ct.nii.gz")

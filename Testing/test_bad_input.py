@@ -71,6 +71,8 @@ CASES = {
     "empty reference labels": (segment(labels="empty_mask.png"), "has no labelled voxels"),
     "unknown structure": (segment("--structures", "liver"), "unknown structure 'liver'"),
     "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv line 2: bad label table row"),
+    "label table colours in 0-255": (segment("--label-table", "colours_255.csv", labels="tgt_mask.png"), "colours_255.csv line 2: bad label table row (structure 'fetal head': color (230.0, 180.0, 50.0) must be three values in 0..1"),
+    "JPEG label map": (segment(labels="ref_mask.jpg"), "ref_mask.jpg: a JPEG label map; JPEG compression changes label values"),
     # --- segment: options -------------------------------------------------------------------
     "target spacing 0": (segment("--target-spacing", "0"), "--target-spacing must be a positive number, got '0'"),
     "target spacing negative": (segment("--target-spacing", "-1"), "--target-spacing must be a positive number"),

@@ -5,10 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from PIL import Image as PILImage
 
+from rau.errors import InputError
 from rau.image import Image, resample_to
-from rau.io import ImageReadError, OutputExistsError, read_image, read_segmentation, write_label_map, write_seg_nrrd
+from rau.io import ImageReadError, OutputExistsError, read_image, read_segmentation, write_image, write_label_map, write_seg_nrrd
 from rau.io.atomic import atomic_path
+from rau.io.label_tables import read_label_table
+from rau.labels import LabelSet, Segmentation
 
 
 def test_png_reads_as_2d_image_with_given_pixel_size(shared_data):
@@ -194,6 +198,54 @@ def test_failed_write_leaves_no_partial_file(tmp_path):
             temporary.write_bytes(b"half")
             raise RuntimeError("disk full")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_removes_the_folders_it_created(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "new" / "deeper" / "result.nii.gz") as temporary:
+            temporary.write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_upper_case_suffix_is_written_in_its_format(tmp_path):
+    image = Image(np.arange(24, dtype=np.uint8).reshape(2, 3, 4), (1.0, 2.0, 3.0))
+    write_image(image, tmp_path / "image.NII.GZ")
+    assert [p.name for p in tmp_path.iterdir()] == ["image.NII.GZ"]
+    assert np.array_equal(read_image(tmp_path / "image.NII.GZ").array, image.array)
+
+
+def test_label_values_above_16_bits_are_kept_and_refused_only_by_a_picture(tmp_path):
+    labels = LabelSet.from_values([1, 70000])
+    masks = {s.name: np.zeros((1, 4, 5), bool) for s in labels}
+    masks["label_1"][0, 0, :2], masks["label_70000"][0, 3, 3:] = True, True
+    segmentation = Segmentation(Image(np.zeros((1, 4, 5), np.uint8), (1.0, 1.0, 1.0), ndim=2), labels, masks)
+    label_map = segmentation.to_label_map()
+    assert label_map.array.dtype == np.uint32 and label_map.array.max() == 70000
+    write_label_map(segmentation, tmp_path / "big.nii.gz")
+    assert read_image(tmp_path / "big.nii.gz").array.max() == 70000
+    with pytest.raises(InputError, match="big.png: a picture holds values up to 65535, this one goes up to 70000"):
+        write_image(label_map, tmp_path / "big.png")
+    assert not (tmp_path / "big.png").exists()
+
+
+def test_a_jpeg_label_map_is_refused(tmp_path):
+    PILImage.fromarray(np.where(np.arange(64).reshape(8, 8) > 20, 255, 0).astype(np.uint8)).save(tmp_path / "mask.jpg")
+    with pytest.raises(ImageReadError, match="mask.jpg: a JPEG label map; JPEG compression changes label values"):
+        read_segmentation(tmp_path / "mask.jpg")
+    assert read_image(tmp_path / "mask.jpg").ndim == 2  # as an image it is fine
+
+
+def test_label_values_beyond_the_largest_are_named_as_such(tmp_path):
+    sitk.WriteImage(sitk.GetImageFromArray(np.full((2, 3), 1 << 24, np.uint32)), str(tmp_path / "huge.nrrd"))
+    with pytest.raises(InputError, match="huge.nrrd: label value 16777216 is too large; label values go up to 16777215"):
+        read_segmentation(tmp_path / "huge.nrrd")
+
+
+def test_a_colour_table_in_0_to_255_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "table.csv").write_text("value,name,r,g,b\n1,liver,230,180,50\n")
+    with pytest.raises(InputError, match=r"table.csv line 2: .*color \(230.0, 180.0, 50.0\) must be three values in 0..1 \(divide 0-255 values by 255\)"):
+        read_label_table(tmp_path / "table.csv")
 
 
 def test_label_table_from_a_slicer_color_table(tmp_path):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from PIL import Image as PILImage
 from single_slice import dice, hc18_picture, hc18_spacing, one_slice_volume, rotation, same_geometry
 
+from rau.errors import InputError
 from rau.image import Image, resample_to
 from rau.io import read_image, read_segmentation, write_image, write_seg_nrrd
 from rau.labels import LabelSet, Segmentation, Structure
@@ -88,6 +90,25 @@ def test_placed_2d_images_are_resampled_in_the_world(picture):
     assert np.array_equal(moved.array, shifted.array)
     elsewhere = Image.from_sitk(one_slice_volume(picture[:, 10:], 0.4, "i", origin=(9.0, 14.0, 20.0)))  # another plane
     assert not resample_to(sagittal, elsewhere, labels=True).array.any()
+
+
+def test_a_2d_file_at_origin_0_is_placed_there_and_only_a_picture_is_not(picture, tmp_path):
+    """A 2D NRRD's header places it even where its frame is a picture's (origin 0, identity); labels 5 mm off
+    their image are refused, not laid on it pixel for pixel."""
+    at = {}
+    for name, origin in (("at_0", (0.0, 0.0)), ("at_5", (5.0, 0.0))):
+        stored = sitk.GetImageFromArray(picture)
+        stored.SetOrigin(origin)
+        sitk.WriteImage(stored, str(tmp_path / f"{name}.nrrd"))
+        at[name] = read_image(tmp_path / f"{name}.nrrd")
+    PILImage.fromarray(picture).save(tmp_path / "picture.png")
+    assert at["at_0"].stored is not None and read_image(tmp_path / "picture.png").stored is None
+    with pytest.raises(InputError, match="at_0.nrrd: labels cover"):
+        read_segmentation(tmp_path / "at_0.nrrd", geometry=at["at_5"], image_path=tmp_path / "at_5.nrrd")
+    moved = resample_to(at["at_0"], at["at_5"], labels=True)  # physical space: five columns over
+    assert np.array_equal(moved.array[0, :, :-5], picture[:, 5:])
+    on_picture = read_segmentation(tmp_path / "at_0.nrrd", geometry=read_image(tmp_path / "picture.png"))  # a picture has no place
+    assert on_picture.geometry.stored is None
 
 
 def test_seg_nrrd_of_a_1_slice_volume_keeps_its_grid(shared_data, tmp_path):

@@ -41,3 +41,12 @@ def test_listing_the_engines_imports_no_model_package():
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed here")
 def test_with_everything_installed_all_engines_are_offered():
     assert not any(dependencies.engine_availability(dependencies.engine_choices()).values())
+
+
+def test_with_a_server_engines_need_only_the_file_libraries_here(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None if name in ("torch", "slicerio") else real(name))
+    local = dependencies.engine_availability(dependencies.engine_choices())
+    remote = dependencies.engine_availability(dependencies.engine_choices(), server=True)
+    assert "torch" in local["rau"]
+    assert all("needs slicerio" in reason and "torch" not in reason for reason in remote.values())  # read and write the files here

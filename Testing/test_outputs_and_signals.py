@@ -23,7 +23,7 @@ from chat_server import ChatServer
 from test_bad_input import REF_SPACING, TGT_SPACING, run_cli, segment, snapshot
 
 from rau.errors import UnavailableError
-from rau.io import read_image, read_segmentation
+from rau.io import read_image, read_segmentation, write_image
 from rau.vlm.backend import create_backend
 from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.server import ServerBackend
@@ -55,6 +55,17 @@ def test_png_out_for_a_2d_target_and_files_respect_the_umask(inputs, monkeypatch
     assert label_map.shape == read_image(inputs / "tgt.png").shape and set(np.unique(label_map.array)) == {0, 255}
     for path in (inputs / "out").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+
+
+def test_labels_too_large_for_a_png_out_are_refused_leaving_no_folder(inputs, monkeypatch, capsys):
+    """Label 70000 fits a NIfTI (32 bits) but no PNG: refused with exit 2, naming --out, nothing left behind."""
+    mask = read_image(inputs / "ref_mask.png", float(REF_SPACING), label_map=True)
+    write_image(mask.with_array((mask.array > 0).astype(np.uint32) * 70000), inputs / "big_mask.nrrd")
+    status, error = run_cli(segment(labels="big_mask.nrrd", out="new/deeper/result.png"), inputs, monkeypatch, capsys)
+    assert status == 2 and "new/deeper/result.png: a picture holds values up to 65535, this one goes up to 70000" in error, error
+    assert not (inputs / "new").exists()
+    status, error = run_cli(segment(labels="big_mask.nrrd", out="new/result.nii.gz"), inputs, monkeypatch, capsys)
+    assert status == 0 and read_image(inputs / "new/result.nii.gz").array.max() == 70000, error
 
 
 def test_a_bug_is_an_internal_error_with_its_traceback_saved(inputs, monkeypatch, capsys):

@@ -36,11 +36,13 @@ def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
     return choices
 
 
-def engine_availability(choices) -> dict[str, str]:
-    """Engine name -> '' when it can run, else the reason it cannot (for a disabled combo item)."""
+def engine_availability(choices, server: bool = False) -> dict[str, str]:
+    """Engine name -> '' when it can run, else the reason it cannot (for a disabled combo item).
+
+    With a ``server`` the engines run there; this computer still reads and writes the files (:data:`CORE_MODULES`)."""
     reasons = {}
     for name, _label, modules in choices:
-        missing = missing_modules(modules)
+        missing = missing_modules(CORE_MODULES if server else modules)
         reasons[name] = f"needs {', '.join(missing)}: use 'Install dependencies'" if missing else ""
     return reasons
 
@@ -51,13 +53,27 @@ def requirement_lines(path: Path = REQUIREMENTS) -> list[str]:
     return [line for line in lines if line]
 
 
-def install_dependencies() -> str:
-    """Install torch (PyTorch extension) and the requirements; return a summary. Main thread only.
+def install_dependencies(torch: bool = True) -> str:
+    """Install torch (PyTorch extension; not when ``torch`` is False: engines on a server) and the requirements;
+    return a summary. Main thread only, after the user confirmed.
 
     Raises ``RuntimeError`` with a user-facing message when a step cannot be done.
     """
     import slicer
 
+    if torch:
+        _install_torch()
+    requirements = requirement_lines()
+    packaging = _slicer_packaging()
+    if packaging is not None:  # the user confirmed in the panel: no second dialog
+        packaging.pip_ensure(packaging.load_requirements(str(REQUIREMENTS)), skip_packages=list(SLICER_OWNED),
+                             prompt_install=False, requester="RAUSlicer")
+    else:  # Slicer before 5.11: no dependency-aware installer
+        slicer.util.pip_install(requirements)
+    return f"Installed {'PyTorch and: ' if torch else ''}" + ", ".join(requirements)
+
+
+def _install_torch() -> None:
     try:
         import PyTorchUtils
     except ImportError as error:
@@ -69,15 +85,6 @@ def install_dependencies() -> str:
     if not torch_logic.torchInstalled():
         if torch_logic.installTorch(askConfirmation=True, torchVersionRequirement=">=2.6") is None:
             raise RuntimeError("PyTorch was not installed (cancelled or failed); see the Python console.")
-    requirements = requirement_lines()
-    packaging = _slicer_packaging()
-    if packaging is not None:
-        packaging.pip_ensure(
-            packaging.load_requirements(str(REQUIREMENTS)), skip_packages=list(SLICER_OWNED), requester="RAUSlicer"
-        )
-    else:  # Slicer before 5.11: no dependency-aware installer
-        slicer.util.pip_install(requirements)
-    return "Installed PyTorch and: " + ", ".join(requirements)
 
 
 def _slicer_packaging():

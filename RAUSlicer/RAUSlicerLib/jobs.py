@@ -36,6 +36,11 @@ class BackgroundJob:
         """Ask the job to stop at its next progress report (it raises ``rau.engines.base.Cancelled``)."""
         self._cancel.set()
 
+    def abandon(self) -> None:
+        """Cancel and never report back (the panel that started the job is going away)."""
+        self._cancel.set()
+        self._timer.stop()
+
     @property
     def cancelled(self) -> bool:
         """Whether :meth:`cancel` was called (the answer, if the work still finished, is to be dropped)."""

@@ -190,22 +190,22 @@ class Image:
 
     # --- dimensionality: the one rule ---------------------------------------------------
     @classmethod
-    def from_grid(cls, array, spacing, origin, direction, ndim: int = 3) -> "Image":
+    def from_grid(cls, array, spacing, origin, direction, ndim: int = 3, placed: bool = True) -> "Image":
         """The image of a ``(k, j, i)`` voxel grid: 2D when it has a single slice along any axis.
 
         This is the rule every reader applies (see the module doc). ``ndim=2`` says the grid
         is a 2D file's (one slice, lying at z = 0). A 2D image gets its plane frame and keeps
-        the caller's grid in :attr:`stored` (unless the two coincide).
+        the caller's grid in :attr:`stored`, except a picture (``placed=False``: PNG, JPEG ...),
+        whose header places nothing. A 2D NRRD at origin 0 is placed there, like one at 105 mm.
         """
         grid = cls(np.asarray(array), spacing, origin, direction, ndim=3)
         singles = [axis for axis in (2, 1, 0) if grid.size[axis] == 1]
         if ndim == 3 and not singles:
             return grid
         stored = StoredGrid(None if ndim == 2 else singles[0], grid.spacing, grid.origin, tuple(grid.direction.ravel()))
-        placed = stored.placed(stored.to_working(grid.array))
-        plane = cls(placed.array, plane_spacing(placed.spacing), ndim=2)
-        a_plain_2d_file = stored.axis is None and np.allclose(plane.volume().index_to_world, placed.index_to_world, atol=1e-9)
-        return plane if a_plain_2d_file else replace(plane, stored=stored)
+        working = stored.placed(stored.to_working(grid.array))
+        plane = cls(working.array, plane_spacing(working.spacing), ndim=2)
+        return replace(plane, stored=stored) if placed else plane
 
     def volume(self) -> "Image":
         """This image placed in the world: a 3D image is itself; a 2D image becomes a 1-slice volume
@@ -292,11 +292,17 @@ def resample_to(image: Image, reference: Image, *, labels: bool, default: float 
     import SimpleITK as sitk
 
     interpolator = sitk.sitkNearestNeighbor if labels else sitk.sitkLinear
-    in_plane = image.ndim == reference.ndim == 2 and (image.stored is None or reference.stored is None)
-    moving = image.to_sitk() if in_plane else image.volume().to_sitk()
-    fixed = reference.to_sitk() if in_plane else reference.volume().to_sitk()
+    moving, fixed = (placed.to_sitk() for placed in common_frame(image, reference))
     resampled = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, sitk.Transform(), interpolator, default, moving.GetPixelID()))
     return reference.with_array(resampled.reshape(reference.shape))
+
+
+def common_frame(image: Image, other: Image) -> tuple[Image, Image]:
+    """The two images where they are compared: placed in the world (:meth:`Image.volume`), except two
+    2D images of which one is a picture (it has no place): those stay in their plane frames."""
+    if image.ndim == other.ndim == 2 and (image.stored is None or other.stored is None):
+        return image, other
+    return image.volume(), other.volume()
 
 
 def orient_lps(image: Image) -> Image:

@@ -27,6 +27,10 @@ class Structure:
     color: tuple[float, float, float] = (1.0, 0.0, 0.0)
     terminology: dict | None = field(default=None, compare=False, hash=False)
 
+    def __post_init__(self):
+        if len(self.color) != 3 or not all(0.0 <= float(c) <= 1.0 for c in self.color):
+            raise InputError(f"structure {self.name!r}: color {tuple(self.color)} must be three values in 0..1 (divide 0-255 values by 255)")
+
 
 def default_color(value: int) -> tuple[float, float, float]:
     """A distinct, deterministic color for a label value (golden-angle hues)."""
@@ -154,7 +158,7 @@ class Segmentation:
     def to_label_map(self) -> Image:
         """One integer label map; where masks overlap, the later structure in ``labels`` wins."""
         top = max((s.value for s in self.labels), default=0)
-        array = np.zeros(self.geometry.shape, dtype=np.uint8 if top < 256 else np.uint16)
+        array = np.zeros(self.geometry.shape, dtype=np.min_scalar_type(top))  # uint8, uint16 or uint32
         for structure in self.labels:
             array[self.masks[structure.name]] = structure.value
         return self.geometry.with_array(array)

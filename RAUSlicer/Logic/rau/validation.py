@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from rau.errors import InputError, OptionError
+from rau.image import common_frame
 
 MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
 MAX_LABEL_VALUES = 1000
 """A label map with more distinct values than this is taken for an intensity image."""
+MAX_LABEL_VALUE = (1 << 24) - 1
+"""The largest label value: a label map stored as float32 holds every integer up to it exactly."""
 DIRECTION_TOLERANCE = 1e-3
 """How far ``direction.T @ direction`` may stray from the identity."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -196,6 +199,8 @@ def check_label_values(label_map, path) -> None:
         raise InputError(f"{path}: label map has non-integer values; is this an intensity image?")
     if array.size and array.min() < 0:
         raise InputError(f"{path}: label map has negative values (lowest {array.min():g}); labels must be 0 (background) or positive integers")
+    if array.size and array.max() > MAX_LABEL_VALUE:
+        raise InputError(f"{path}: label value {array.max():.0f} is too large; label values go up to {MAX_LABEL_VALUE}")
     if array.size and _distinct_values(array) > MAX_LABEL_VALUES:
         raise InputError(f"{path}: label map has more than {MAX_LABEL_VALUES} different values; is this an intensity image rather than labels?")
 
@@ -203,8 +208,6 @@ def check_label_values(label_map, path) -> None:
 def _distinct_values(array: np.ndarray) -> int:
     """How many different non-negative integer values ``array`` holds (slice by slice, no sorting)."""
     top = int(array.max())
-    if top >= 1 << 24:
-        return top
     seen = np.zeros(top + 1, bool)
     for plane in array:
         seen[plane.astype(np.int64, copy=False)] = True
@@ -229,8 +232,9 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
     the_image = f"the image {Path(image_path).name}" if image_path else "the image"
     if image.ndim != labels.ndim:
         raise InputError(f"{labels_path}: labels are {labels.ndim}D but {the_image} is {image.ndim}D")
+    image, labels = common_frame(image, labels)  # a placed 2D image is compared where it lies, as resampling does
     tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
-    axes = slice(0, 2) if 2 in (image.ndim, labels.ndim) else slice(0, 3)  # a picture has no extent across its plane
+    axes = slice(0, 2) if image.ndim == 2 else slice(0, 3)  # a picture has no extent across its plane
     image_low, image_high = (corner[axes] for corner in world_extent(image))
     label_low, label_high = (corner[axes] for corner in world_extent(labels))
     if inside_only:

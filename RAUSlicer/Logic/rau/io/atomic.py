@@ -26,28 +26,43 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path, overwrite: bool = False):
-    """Yield a temporary path with the same suffixes; rename it to ``path`` on success.
+    """Yield a temporary path with the same suffixes (in lower case); rename it to ``path`` on success.
 
-    On any exception (Ctrl-C and SIGTERM included) the temporary file is removed and ``path``
-    is left untouched. The file gets the permissions the umask allows, like any new file.
+    On any exception (Ctrl-C and SIGTERM included) the temporary file is removed, ``path`` is left
+    untouched and the folders created for it are removed again. The file gets the permissions the
+    umask allows, like any new file.
     """
     path = Path(path)
     check_writable(path, overwrite)
+    with _parent_folder(path):
+        suffix = "".join(path.suffixes).lower() or ".tmp"  # ITK knows .nii.gz, not .NII.GZ; the rename keeps the caller's case
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=suffix, dir=path.parent)
+        os.close(handle)
+        temporary = Path(temporary)
+        try:
+            yield temporary
+            os.chmod(temporary, 0o666 & ~_umask())
+            os.replace(temporary, path)
+        except OutputExistsError:  # a file written inside (e.g. a label map beside its table) exists: not a failed write
+            raise
+        except OSError as error:
+            raise WriteError(f"could not write {path}: {error}") from error
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _parent_folder(path: Path):
+    """Create ``path``'s missing folders; if the write fails, remove those of them that stay empty."""
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes) or ".tmp"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    temporary = Path(temporary)
     try:
-        yield temporary
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except OutputExistsError:  # a file written inside (e.g. a label map beside its table) exists: not a failed write
+        yield
+    except BaseException:
+        for folder in missing:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
-    except OSError as error:
-        raise WriteError(f"could not write {path}: {error}") from error
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _umask() -> int:

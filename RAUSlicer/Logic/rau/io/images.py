@@ -15,6 +15,10 @@ from rau.image import GeometryError, Image, luma
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+LOSSY_SUFFIXES = {".jpg", ".jpeg"}
+"""Pictures whose compression changes pixel values: no label map can be read from them."""
+MAX_PICTURE_VALUE = 65535
+"""The largest value a written picture (16-bit PNG) holds."""
 GREY_MODES = ("L", "I", "I;16", "F")
 """Pillow modes read as they are; other pictures are converted to 8-bit grey."""
 
@@ -109,11 +113,13 @@ def _reason(error: Exception) -> str:
 
 
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
+    if label_map and path.suffix.lower() in LOSSY_SUFFIXES:
+        raise ImageReadError(f"{path}: a JPEG label map; JPEG compression changes label values, so save the labels as PNG, NRRD or NIfTI")
     with PILImage.open(path) as picture:
         validation.check_picture_size(path, *picture.size)
         array = _label_values(path, picture) if label_map else _grey(picture)
     spacing = validation.positive_number(pixel_spacing, "pixel spacing") if pixel_spacing is not None else 1.0
-    return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2)  # the one 2D rule
+    return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2, placed=False)  # the one 2D rule
 
 
 def _read_dicom_series(folder: Path) -> Image:
@@ -165,12 +171,19 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     path = Path(path)
     validation.check_direction(image.direction, path)
     check_picture_output(path, image)
+    check_picture_values(path, image)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
             PILImage.fromarray(image.array[0]).save(temporary)
         else:
             sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
     return path
+
+
+def check_picture_values(path, image: Image) -> None:
+    """Refuse writing ``image`` to a picture file (.png ...) when it holds values above :data:`MAX_PICTURE_VALUE`."""
+    if Path(path).suffix.lower() in PICTURE_SUFFIXES and image.array.size and image.array.max() > MAX_PICTURE_VALUE:
+        raise InputError(f"{path}: a picture holds values up to {MAX_PICTURE_VALUE}, this one goes up to {image.array.max():g}; write .nii.gz or .nrrd")
 
 
 def check_picture_output(path, image: Image, what: str = "") -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from rau.io.atomic import atomic_path
-from rau.io.images import write_image
+from rau.io.images import check_picture_values, write_image
 from rau.io.label_tables import write_label_table
 from rau.io.outputs import label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
@@ -55,12 +55,14 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), and, with ``inputs`` (see :func:`recorded_inputs`), the run's inputs."""
     segmentation = result.to_segmentation()
+    label_map = segmentation.to_label_map()
     if "label_map" in paths:
+        check_picture_values(paths["label_map"], label_map)  # named by its own path, not the temporary one
         warn_hidden(segmentation, paths)
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
         if "label_map" in temporary:
-            write_image(segmentation.to_label_map(), temporary["label_map"], overwrite=True)
+            write_image(label_map, temporary["label_map"], overwrite=True)
             write_label_table(segmentation.labels, temporary["label_table"])
         if "seg_nrrd" in temporary:
             write_seg_nrrd(segmentation, temporary["seg_nrrd"], overwrite=True)
