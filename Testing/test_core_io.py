@@ -229,6 +229,18 @@ def test_label_values_above_16_bits_are_kept_and_refused_only_by_a_picture(tmp_p
     assert not (tmp_path / "big.png").exists()
 
 
+def test_a_colour_volume_reads_as_the_grey_of_its_picture_and_no_colour_label_map_is_read(shared_data, tmp_path):
+    """Slicer saves a colour picture it loaded as an RGB volume: the command line reads it as the picture's grey,
+    as the Slicer bridge does."""
+    colour = np.asarray(PILImage.open(shared_data / "arcade_syntax_dev/arcade_train_115_img.png").convert("RGB")).copy()
+    colour[..., 0] //= 2  # a tint: the channels differ
+    PILImage.fromarray(colour).save(tmp_path / "frame.png")
+    sitk.WriteImage(sitk.GetImageFromArray(colour[None], isVector=True), str(tmp_path / "frame.nrrd"))
+    assert np.array_equal(read_image(tmp_path / "frame.nrrd").array, read_image(tmp_path / "frame.png").array)
+    with pytest.raises(ImageReadError, match="frame.nrrd: a label map with 3 components per voxel"):
+        read_segmentation(tmp_path / "frame.nrrd")
+
+
 def test_a_jpeg_label_map_is_refused(tmp_path):
     PILImage.fromarray(np.where(np.arange(64).reshape(8, 8) > 20, 255, 0).astype(np.uint8)).save(tmp_path / "mask.jpg")
     with pytest.raises(ImageReadError, match="mask.jpg: a JPEG label map; JPEG compression changes label values"):

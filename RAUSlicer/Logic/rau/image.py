@@ -260,24 +260,21 @@ class Image:
 
     @classmethod
     def from_sitk(cls, image: sitk.Image) -> "Image":
-        """Wrap a 2D or 3D scalar SimpleITK image (a 1-slice volume is 2D, see :meth:`from_grid`);
-        4D or vector images are refused."""
+        """Wrap a 2D or 3D SimpleITK image (a 1-slice volume is 2D, see :meth:`from_grid`); an 8-bit colour
+        image becomes grey (:func:`colour_as_grey`); 4D images and other multi-component voxels are refused."""
         import SimpleITK as sitk
 
         dimension = image.GetDimension()
+        if dimension not in (2, 3):
+            raise GeometryError(f"only 2D and 3D images are supported, got a {dimension}D image")
+        array = sitk.GetArrayFromImage(image)
         if image.GetNumberOfComponentsPerPixel() != 1:
-            raise GeometryError(
-                f"expected a scalar image, got {image.GetNumberOfComponentsPerPixel()} components per voxel"
-            )
+            array = colour_as_grey(array)
         if dimension == 2:
             direction = np.eye(3)
             direction[:2, :2] = np.reshape(image.GetDirection(), (2, 2))
-            array = sitk.GetArrayFromImage(image)[np.newaxis]
-            return cls.from_grid(array, (*image.GetSpacing(), 1.0), (*image.GetOrigin(), 0.0), direction, ndim=2)
-        if dimension == 3:
-            direction = np.reshape(image.GetDirection(), (3, 3))
-            return cls.from_grid(sitk.GetArrayFromImage(image), image.GetSpacing(), image.GetOrigin(), direction)
-        raise GeometryError(f"only 2D and 3D images are supported, got a {dimension}D image")
+            return cls.from_grid(array[np.newaxis], (*image.GetSpacing(), 1.0), (*image.GetOrigin(), 0.0), direction, ndim=2)
+        return cls.from_grid(array, image.GetSpacing(), image.GetOrigin(), np.reshape(image.GetDirection(), (3, 3)))
 
 
 def resample_to(image: Image, reference: Image, *, labels: bool, default: float = 0) -> Image:
@@ -316,6 +313,14 @@ def orient_lps(image: Image) -> Image:
     import SimpleITK as sitk
 
     return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
+
+
+def colour_as_grey(channels: np.ndarray) -> np.ndarray:
+    """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 bits), as a colour picture is stored
+    in a file or a Slicer vector volume; other multi-component voxels (vectors, tensors) are refused."""
+    if channels.dtype != np.uint8 or not 2 <= channels.shape[-1] <= 4:
+        raise GeometryError(f"expected a scalar image or 8-bit colour, got {channels.shape[-1]} components per voxel of {channels.dtype}")
+    return luma(channels)
 
 
 def luma(channels: np.ndarray) -> np.ndarray:

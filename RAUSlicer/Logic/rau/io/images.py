@@ -34,7 +34,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
     carry none. Medical formats keep the geometry of their headers; a ``pixel_spacing`` given for one
     must agree with its header (:func:`header_spacing`), else it is refused rather than ignored.
     A ``label_map`` picture keeps its values: a palette picture gives its indices, and a colour
-    picture is refused unless it is grey (a colour per label has no value to keep).
+    picture is refused unless it is grey (a colour per label has no value to keep), as is a colour label
+    volume. An 8-bit colour image (a picture, or an RGB NRRD as Slicer saves a colour volume) reads as grey.
     """
     path = Path(path)
     if not path.exists():
@@ -47,7 +48,10 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         else:
             if validation.is_nifti(path):
                 validation.check_nifti(path)
-            image = Image.from_sitk(sitk.ReadImage(str(path)))
+            stored = sitk.ReadImage(str(path))
+            if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
+                raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
+            image = Image.from_sitk(stored)
         if pixel_spacing is not None and path.suffix.lower() not in PICTURE_SUFFIXES:
             _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)

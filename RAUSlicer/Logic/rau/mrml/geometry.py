@@ -19,7 +19,7 @@ from vtk.util.numpy_support import get_vtk_array_type, vtk_to_numpy
 from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArray, vtkMatrixFromArray
 
 from rau.boxes import Box
-from rau.image import GeometryError, Image, luma
+from rau.image import GeometryError, Image, colour_as_grey
 
 RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 """Maps homogeneous LPS points to RAS and back (it is its own inverse)."""
@@ -64,7 +64,7 @@ def image_from_volume_node(node) -> Image:
     """A copy of a scalar volume node's voxels with its world geometry (parent transform applied).
 
     A volume with a single slice along any axis becomes a 2D image (:meth:`Image.from_grid`). A colour
-    (vector) volume, as Slicer loads a colour PNG or JPEG, becomes grey (:func:`rau.image.luma`).
+    (vector) volume, as Slicer loads a colour PNG or JPEG, becomes grey (:func:`rau.image.colour_as_grey`).
     """
     if node is None or not node.IsA("vtkMRMLScalarVolumeNode"):
         kind = node.GetClassName() if node is not None else "nothing"
@@ -76,7 +76,7 @@ def image_from_volume_node(node) -> Image:
     spacing = np.linalg.norm(linear, axis=0)
     array = np.array(arrayFromVolume(node), copy=True)
     if array.ndim == 4:
-        array = luma(array)
+        array = colour_as_grey(array)
     return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
 
 
