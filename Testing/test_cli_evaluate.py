@@ -86,3 +86,14 @@ def test_a_structure_the_truth_does_not_name_is_scored_as_absent(hc18, tmp_path,
     assert evaluate(manifest, tmp_path / "scores.json") == 0
     case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
     assert [(s["structure"], s["status"]) for s in case["structures"]] == [("label_1", "false_positive")]
+
+
+def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_warning():
+    import warnings
+
+    from rau.evaluation.runner import _spearman
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's ConstantInputWarning reached the user's terminal
+        assert _spearman([0.2, 0.5, 0.9], [0.8, 0.8, 0.8]) is None
+        assert _spearman([0.2, 0.5, 0.9], [0.1, 0.3, 0.2]) == 0.5

@@ -44,6 +44,16 @@ def test_the_similaritys_scale_and_offset_do_not_matter():
     assert similarity_weights([0.3, 0.3, 0.3]).tolist() == [1.0, 1.0, 1.0]
 
 
+def test_similarities_apart_by_rounding_noise_give_equal_votes():
+    """Three references that each match the target to 0.9999: the two whole ones outvote a partial one, which
+    standardizing the noise would have put first."""
+    assert similarity_weights([0.99991, 0.99990, 0.99990]).tolist() == [1.0, 1.0, 1.0]
+    whole, partial = square(10, 10), square(10, 10)
+    partial.values[0, 10:15] = 0.0  # covers half the structure
+    scores = consensus_scores([{"liver": partial}, {"liver": whole}, {"liver": square(10, 10)}], [0.99991, 0.99990, 0.99990])
+    assert scores[0] < min(scores[1:])
+
+
 def test_missing_structures_and_masks_that_land_outside():
     """A reference lacking a structure is scored on the others; one whose mask landed outside the target scores 0 there."""
     masks = [{"a": square(5, 5), "b": square(15, 15)} for _ in range(3)]

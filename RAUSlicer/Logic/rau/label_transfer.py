@@ -3,7 +3,9 @@
 Each structure is warped on its own as a soft (linearly interpolated) mask, so
 edges stay smooth when the grids differ and no label value is ever invented.
 Work is confined to each structure's region: a coarse pass finds where the
-structure lands, the full-resolution pass fills only that box. Results are
+structure lands, the full-resolution pass fills only that box. The coarse pass samples the
+structure grown by a coarse cell's diagonal, so a structure thinner than the coarse spacing (a rib,
+an adrenal gland, a vessel) cannot fall between its samples. Results are
 :class:`SoftMask` objects (a box of the target grid plus probabilities in it).
 """
 
@@ -51,13 +53,15 @@ def warp_structures(segmentation: Segmentation, names: list[str], target: Image,
     coarse = _coarse_grid(target, COARSE_FACTOR)
     native_shape = target.shape[3 - target.ndim :]
     warped = {}
+    reach = float(np.linalg.norm(coarse.GetSpacing()))  # a coarse cell's diagonal, in mm
     for name in names:
-        moving = segmentation.geometry.with_array(segmentation.masks[name].astype(np.float32)).to_sitk()
-        rough = sitk.GetArrayFromImage(sitk.Resample(moving, coarse, transform, sitk.sitkLinear, 0.0, sitk.sitkFloat32))
-        region = _region(rough > 0, native_shape)
+        near = _grown(segmentation.geometry, segmentation.masks[name], reach)
+        hits = sitk.Resample(near, coarse, transform, sitk.sitkNearestNeighbor, 0) if near is not None else None
+        region = _region(sitk.GetArrayFromImage(hits) > 0, native_shape) if hits is not None else None
         if region is None:
             warped[name] = None
             continue
+        moving = segmentation.geometry.with_array(segmentation.masks[name].astype(np.float32)).to_sitk()
         values = _resample_region(moving, target, region, transform)
         if target.ndim == 2:
             region, values = (slice(0, 1), *region), values[np.newaxis]
@@ -83,6 +87,22 @@ def _resample_region(moving: sitk.Image, target: Image, region, transform) -> np
     direction = target.direction[:dimension, :dimension].ravel()
     output = sitk.Resample(moving, size, transform, sitk.sitkLinear, origin.tolist(), target.spacing[:dimension], direction.tolist(), 0.0, sitk.sitkFloat32)
     return sitk.GetArrayFromImage(output)
+
+
+def _grown(geometry: Image, mask: np.ndarray, reach: float) -> sitk.Image | None:
+    """``mask`` (k, j, i) grown by ``reach`` mm along each axis, on its own bounding box (grown alike) of
+    ``geometry``; None when it is empty."""
+    from scipy import ndimage
+
+    if not mask.any():
+        return None
+    steps = np.ceil(reach / np.asarray(geometry.spacing, float)[::-1]).astype(int) * (np.array(mask.shape) > 1)
+    occupied = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis))) for axis in range(3)]
+    low = [max(int(used[0]) - step, 0) for used, step in zip(occupied, steps)]
+    high = [min(int(used[-1]) + step + 1, size) for used, step, size in zip(occupied, steps, mask.shape)]
+    crop = mask[tuple(slice(a, b) for a, b in zip(low, high))].astype(np.uint8)
+    grown = ndimage.maximum_filter(crop, size=tuple(2 * steps + 1))
+    return Image(grown, geometry.spacing, tuple(geometry.to_world(low[::-1])), geometry.direction, ndim=geometry.ndim).to_sitk()
 
 
 def _region(hits: np.ndarray, shape) -> tuple[slice, ...] | None:

@@ -211,7 +211,8 @@ def _copy(transform: sitk.Transform) -> sitk.Transform:
 def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.Image:
     """A smoothed, downsampled float copy with about ``voxels`` voxels along its longest side.
 
-    Volumes are not sampled finer than ``min_spacing`` mm.
+    Volumes are not sampled finer than ``min_spacing`` mm, unless that leaves fewer than half of ``voxels``
+    along the longest side (a small field of view: 3 mm would leave 10 voxels across 30 mm).
 
     Axes thinner than that keep their voxel count (a 40 mm slab is not squashed further).
     """
@@ -219,7 +220,8 @@ def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.I
     size = np.array(source.GetSize(), float)
     spacing = np.array(source.GetSpacing(), float)
     extent = size * spacing
-    target_spacing = max(extent.max() / voxels, min_spacing if image.ndim == 3 else 0.0)
+    floor = min(min_spacing, extent.max() / (voxels // 2)) if image.ndim == 3 else 0.0
+    target_spacing = max(extent.max() / voxels, floor)
     new_spacing = np.maximum(spacing, np.minimum(target_spacing, extent / 4))
     if np.allclose(new_spacing, spacing):
         return source

@@ -126,8 +126,11 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
 
 
 def _spearman(a: list[float], b: list[float]) -> float | None:
-    rho = spearmanr(a, b).statistic
-    return None if math.isnan(rho) else round(float(rho), 4)
+    """Spearman's rho, or None where it is undefined (all of ``a`` or all of ``b`` alike: tied Dice)."""
+    if len(set(a)) < 2 or len(set(b)) < 2:  # spearmanr would warn on stderr and give NaN
+        return None
+    rho = float(spearmanr(a, b).statistic)
+    return None if math.isnan(rho) else round(rho, 4)
 
 
 def summarize(scores: list[CaseScore]) -> dict:
