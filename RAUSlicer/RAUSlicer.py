@@ -351,7 +351,12 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._selectComboData(combo, self._parameterNode.engine)
         combo.blockSignals(wasBlocked)
-        self.ui.engineStatusLabel.text = reasons.get(combo.itemData(combo.currentIndex), "")
+        self._showEngineStatus()
+
+    def _showEngineStatus(self):
+        """Why the chosen engine cannot run here ('' when it can)."""
+        combo = self.ui.engineComboBox
+        self.ui.engineStatusLabel.text = self._engineReasons.get(combo.itemData(combo.currentIndex), "")
 
     @staticmethod
     def _selectComboData(combo, value):
@@ -361,7 +366,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onEngineChanged(self, index):
         name = self.ui.engineComboBox.itemData(index)
-        self.ui.engineStatusLabel.text = self._engineReasons.get(name, "")
+        self._showEngineStatus()
         if self._parameterNode and name:
             self._parameterNode.engine = name
 

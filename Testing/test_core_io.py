@@ -1,5 +1,6 @@
 """Readers and writers on real files: NIfTI, PNG, DICOM, Slicer .seg.nrrd, label tables; atomic writes."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -224,7 +225,7 @@ def test_label_values_above_16_bits_are_kept_and_refused_only_by_a_picture(tmp_p
     assert label_map.array.dtype == np.uint32 and label_map.array.max() == 70000
     write_label_map(segmentation, tmp_path / "big.nii.gz")
     assert read_image(tmp_path / "big.nii.gz").array.max() == 70000
-    with pytest.raises(InputError, match="big.png: a picture holds values up to 65535, this one goes up to 70000"):
+    with pytest.raises(InputError, match="big.png: a picture holds values up to 65535, these go up to 70000"):
         write_image(label_map, tmp_path / "big.png")
     assert not (tmp_path / "big.png").exists()
 
@@ -237,8 +238,20 @@ def test_a_colour_volume_reads_as_the_grey_of_its_picture_and_no_colour_label_ma
     PILImage.fromarray(colour).save(tmp_path / "frame.png")
     sitk.WriteImage(sitk.GetImageFromArray(colour[None], isVector=True), str(tmp_path / "frame.nrrd"))
     assert np.array_equal(read_image(tmp_path / "frame.nrrd").array, read_image(tmp_path / "frame.png").array)
+    deep = colour.astype(np.uint16) * 257  # the same colours in 16 bits, as Slicer loads a 16-bit colour PNG
+    sitk.WriteImage(sitk.GetImageFromArray(deep[None], isVector=True), str(tmp_path / "frame16.nrrd"))
+    assert np.array_equal(read_image(tmp_path / "frame16.nrrd").array, read_image(tmp_path / "frame.png").array)
     with pytest.raises(ImageReadError, match="frame.nrrd: a label map with 3 components per voxel"):
         read_segmentation(tmp_path / "frame.nrrd")
+
+
+def test_a_seg_nrrd_with_colours_in_0_to_255_is_refused_naming_it(slicerio_data, tmp_path):
+    header_end = (slicerio_data / "Segmentation.seg.nrrd").read_bytes().index(b"\n\n")
+    content = (slicerio_data / "Segmentation.seg.nrrd").read_bytes()
+    header = re.sub(rb"Segment0_Color:=[^\n]*", b"Segment0_Color:=255 0 0", content[:header_end])
+    (tmp_path / "bright.seg.nrrd").write_bytes(header + content[header_end:])
+    with pytest.raises(ImageReadError, match=r"bright.seg.nrrd: structure .*: color \(255.0, 0.0, 0.0\) must be three values in 0..1"):
+        read_segmentation(tmp_path / "bright.seg.nrrd")
 
 
 def test_a_jpeg_label_map_is_refused(tmp_path):

@@ -62,7 +62,7 @@ def test_labels_too_large_for_a_png_out_are_refused_leaving_no_folder(inputs, mo
     mask = read_image(inputs / "ref_mask.png", float(REF_SPACING), label_map=True)
     write_image(mask.with_array((mask.array > 0).astype(np.uint32) * 70000), inputs / "big_mask.nrrd")
     status, error = run_cli(segment(labels="big_mask.nrrd", out="new/deeper/result.png"), inputs, monkeypatch, capsys)
-    assert status == 2 and "new/deeper/result.png: a picture holds values up to 65535, this one goes up to 70000" in error, error
+    assert status == 2 and "--out new/deeper/result.png: a picture holds values up to 65535, these go up to 70000" in error, error
     assert not (inputs / "new").exists()
     status, error = run_cli(segment(labels="big_mask.nrrd", out="new/result.nii.gz"), inputs, monkeypatch, capsys)
     assert status == 0 and read_image(inputs / "new/result.nii.gz").array.max() == 70000, error

@@ -48,6 +48,7 @@ def test_similarities_apart_by_rounding_noise_give_equal_votes():
     """Three references that each match the target to 0.9999: the two whole ones outvote a partial one, which
     standardizing the noise would have put first."""
     assert similarity_weights([0.99991, 0.99990, 0.99990]).tolist() == [1.0, 1.0, 1.0]
+    assert similarity_weights([0.600, 0.600, 0.602]).tolist() == [0.0, 0.0, pytest.approx(np.sqrt(2))]  # 0.002 apart: evidence
     whole, partial = square(10, 10), square(10, 10)
     partial.values[0, 10:15] = 0.0  # covers half the structure
     scores = consensus_scores([{"liver": partial}, {"liver": whole}, {"liver": square(10, 10)}], [0.99991, 0.99990, 0.99990])

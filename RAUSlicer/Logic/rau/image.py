@@ -172,9 +172,8 @@ class Image:
         """
         if self.shape != other.shape or self.ndim != other.ndim:
             return False
-        mine, theirs, axes = self, other, self.ndim
-        if self.ndim == 2 and self.stored is not None and other.stored is not None:
-            mine, theirs = self.volume(), other.volume()  # compare where they are; slice normals may differ in sign
+        axes = self.ndim
+        mine, theirs = common_frame(self, other)  # placed 2D images where they are; slice normals may differ in sign
         return (
             np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=tolerance)
             and np.allclose(mine.origin, theirs.origin, atol=tolerance)
@@ -316,11 +315,12 @@ def orient_lps(image: Image) -> Image:
 
 
 def colour_as_grey(channels: np.ndarray) -> np.ndarray:
-    """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 bits), as a colour picture is stored
-    in a file or a Slicer vector volume; other multi-component voxels (vectors, tensors) are refused."""
-    if channels.dtype != np.uint8 or not 2 <= channels.shape[-1] <= 4:
-        raise GeometryError(f"expected a scalar image or 8-bit colour, got {channels.shape[-1]} components per voxel of {channels.dtype}")
-    return luma(channels)
+    """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 or 16 bits), as a colour picture is
+    stored in a file or a Slicer vector volume; 16 bits are cut to their high byte first, as Pillow reads a
+    16-bit colour picture. Other multi-component voxels (vectors, tensors) are refused."""
+    if channels.dtype not in (np.uint8, np.uint16) or not 2 <= channels.shape[-1] <= 4:
+        raise GeometryError(f"expected a scalar image or 8- or 16-bit colour, got {channels.shape[-1]} components per voxel of {channels.dtype}")
+    return luma((channels >> 8).astype(np.uint8) if channels.dtype == np.uint16 else channels)
 
 
 def luma(channels: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ DROP_STDS = 1.0
 """SIMPLE's threshold: a reference scoring below the kept ones' mean minus this many standard deviations is dropped."""
 MAX_ROUNDS = 10
 SIMILARITY_NOISE = 1e-3
-"""Similarities (correlations) whose spread over the pool is this small are equal: three references that each
+"""Similarities (correlations) that all lie closer together than this are equal: three references that each
 match the target to 0.9999 differ by rounding, not by fit."""
 
 
@@ -59,10 +59,10 @@ def consensus_scores(masks: list[dict[str, SoftMask | None]], similarity: list[f
 
 def similarity_weights(similarity: list[float]) -> np.ndarray:
     """Votes in the consensus: similarity standardized over the pool, clipped at 0 (equal votes when all are
-    alike, within :data:`SIMILARITY_NOISE`: standardizing rounding noise would hand every vote to one reference)."""
+    alike, all within :data:`SIMILARITY_NOISE`: standardizing rounding noise would hand every vote to one reference)."""
     values = np.asarray(similarity, np.float64)
-    spread = values.std()
-    weights = np.clip((values - values.mean()) / spread, 0.0, None) if spread > SIMILARITY_NOISE else np.zeros_like(values)
+    alike = np.ptp(values) < SIMILARITY_NOISE
+    weights = np.zeros_like(values) if alike else np.clip((values - values.mean()) / values.std(), 0.0, None)
     return weights if weights.sum() > 0 else np.ones_like(values)
 
 

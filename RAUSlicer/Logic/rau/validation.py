@@ -244,7 +244,7 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
     if not fits:
         raise InputError(
             f"{labels_path}: labels cover {_box(label_low, label_high)} mm but {the_image} covers "
-            f"{_box(image_low, image_high)} mm; are they the same picture at the same pixel size?"
+            f"{_box(image_low, image_high)} mm; are they the same picture, at the same pixel size and position?"
         )
 
 

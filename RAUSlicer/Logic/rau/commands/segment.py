@@ -10,7 +10,7 @@ from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
 from rau.errors import OptionError
 from rau.io import read_image
-from rau.io.images import PICTURE_SUFFIXES, check_picture_output
+from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, recorded_inputs, write_outputs
 from rau.references import load_reference, load_reference_bank, reference_bank_entries
@@ -99,9 +99,11 @@ def run(args: argparse.Namespace) -> int:
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
     check_picture_output(out, target, "--out")
+    request = Request(references, target, args.structures)
+    check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values
     engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
-        result = engine.run(Request(references, target, args.structures), progress)
+        result = engine.run(request, progress)
     write_outputs(result, paths, args.overwrite, run_inputs(args))
     for item in result.structures:
         status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found ({item.message})" if item.message else "not found"

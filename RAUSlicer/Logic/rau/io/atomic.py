@@ -36,10 +36,11 @@ def atomic_path(path, overwrite: bool = False):
     check_writable(path, overwrite)
     with _parent_folder(path):
         suffix = "".join(path.suffixes).lower() or ".tmp"  # ITK knows .nii.gz, not .NII.GZ; the rename keeps the caller's case
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=suffix, dir=path.parent)
-        os.close(handle)
-        temporary = Path(temporary)
+        temporary = None
         try:
+            handle, name = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=suffix, dir=path.parent)
+            os.close(handle)
+            temporary = Path(name)
             yield temporary
             os.chmod(temporary, 0o666 & ~_umask())
             os.replace(temporary, path)
@@ -48,7 +49,8 @@ def atomic_path(path, overwrite: bool = False):
         except OSError as error:
             raise WriteError(f"could not write {path}: {error}") from error
         finally:
-            temporary.unlink(missing_ok=True)
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

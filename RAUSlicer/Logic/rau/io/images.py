@@ -175,7 +175,7 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     path = Path(path)
     validation.check_direction(image.direction, path)
     check_picture_output(path, image)
-    check_picture_values(path, image)
+    check_picture_values(path, image.array.max() if image.array.size else 0)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
             PILImage.fromarray(image.array[0]).save(temporary)
@@ -184,10 +184,12 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     return path
 
 
-def check_picture_values(path, image: Image) -> None:
-    """Refuse writing ``image`` to a picture file (.png ...) when it holds values above :data:`MAX_PICTURE_VALUE`."""
-    if Path(path).suffix.lower() in PICTURE_SUFFIXES and image.array.size and image.array.max() > MAX_PICTURE_VALUE:
-        raise InputError(f"{path}: a picture holds values up to {MAX_PICTURE_VALUE}, this one goes up to {image.array.max():g}; write .nii.gz or .nrrd")
+def check_picture_values(path, largest: float, what: str = "") -> None:
+    """Refuse writing values up to ``largest`` to a picture file (.png ...) when that is above :data:`MAX_PICTURE_VALUE`;
+    ``what`` names the option that gave ``path``."""
+    if Path(path).suffix.lower() in PICTURE_SUFFIXES and largest > MAX_PICTURE_VALUE:
+        raise InputError(f"{what + ' ' if what else ''}{path}: a picture holds values up to {MAX_PICTURE_VALUE}, these go up to "
+                         f"{largest:g}; write .nii.gz or .nrrd")
 
 
 def check_picture_output(path, image: Image, what: str = "") -> None:

@@ -55,9 +55,9 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), and, with ``inputs`` (see :func:`recorded_inputs`), the run's inputs."""
     segmentation = result.to_segmentation()
-    label_map = segmentation.to_label_map()
-    if "label_map" in paths:
-        check_picture_values(paths["label_map"], label_map)  # named by its own path, not the temporary one
+    label_map = segmentation.to_label_map() if "label_map" in paths else None
+    if label_map is not None:
+        check_picture_values(paths["label_map"], label_map.array.max() if label_map.array.size else 0)  # its own path, not the temporary one
         warn_hidden(segmentation, paths)
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}

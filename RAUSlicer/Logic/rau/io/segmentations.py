@@ -10,6 +10,7 @@ import numpy as np
 import slicerio
 
 from rau import validation
+from rau.errors import InputError
 from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
@@ -78,12 +79,15 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
     geometry = on_grid(np.zeros(tuple(reversed(shape_ijk)), np.uint8))
     structures, masks = [], {}
     for index, segment in enumerate(data["segments"]):
-        structure = Structure(
-            name=names.get(index) or segment.get("name") or segment["id"],
-            value=len(structures) + 1,
-            color=tuple(float(c) for c in segment.get("color", (1.0, 0.0, 0.0))),
-            terminology=segment.get("terminology"),
-        )
+        try:
+            structure = Structure(
+                name=names.get(index) or segment.get("name") or segment["id"],
+                value=len(structures) + 1,
+                color=tuple(float(c) for c in segment.get("color", (1.0, 0.0, 0.0))),
+                terminology=segment.get("terminology"),
+            )
+        except InputError as error:  # a colour outside 0..1
+            raise ImageReadError(f"{path}: {error}") from None
         structures.append(structure)
         masks[structure.name] = on_grid(slicerio.segment_mask(data, segment).transpose(LPS_TO_IJK_ORDER)).array.astype(bool)
     return Segmentation(geometry, LabelSet(tuple(structures)), masks)
