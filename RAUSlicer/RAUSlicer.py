@@ -27,6 +27,7 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 from RAUSlicerLib.consent import LICENCE_TEXT, confirmModelUse
+from RAUSlicerLib.segment_lists import FollowedSegments
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -233,7 +234,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._job = None
-        self._followed = {}  # "reference" / "output" -> the segmentation node whose segments the panel lists
+        self._referenceSegments = FollowedSegments(self._fillStructureList)
+        self._outputSegments = FollowedSegments(self._fillSegmentCombo)
         self._engineReasons = {}
 
     # --- set-up -------------------------------------------------------------------------
@@ -279,6 +281,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def cleanup(self):
         self.removeObservers()
+        self._referenceSegments.removeObservers()
+        self._outputSegments.removeObservers()
         if self._job is not None:
             self._job.abandon()
 
@@ -374,29 +378,17 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._parameterNode.device = self.ui.deviceComboBox.itemText(index)
 
-    def _follow(self, role, node, callback):
-        """List the segments of ``node`` with ``callback`` whenever one is added, removed or renamed
-        (a segmentation node forwards its segmentation's events; it sends no ModifiedEvent for them)."""
-        events = (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved, slicer.vtkSegmentation.SegmentModified)
-        for event in events if self._followed.get(role) is not None else ():
-            self.removeObserver(self._followed[role], event, callback)
-        for event in events if node is not None else ():
-            self.addObserver(node, event, callback)
-        self._followed[role] = node
-        callback()
-
     def _onReferenceChanged(self, node):
-        self._follow("reference", node, self._fillStructureList)
+        self._referenceSegments.follow(node)
 
-    def _fillStructureList(self, *_):
+    def _fillStructureList(self, names):
         """The reference segmentation's segments, checked unless the user unchecked them (kept in the parameter node)."""
-        listWidget, node = self.ui.structureList, self._followed.get("reference")
+        listWidget = self.ui.structureList
         unchecked = set(self._parameterNode.uncheckedStructures) if self._parameterNode else set()
         wasBlocked = listWidget.blockSignals(True)  # filling is no user choice
         listWidget.clear()
-        segmentation = node.GetSegmentation() if node is not None else None
-        for index in range(segmentation.GetNumberOfSegments() if segmentation else 0):
-            item = qt.QListWidgetItem(segmentation.GetNthSegment(index).GetName())
+        for name in names:
+            item = qt.QListWidgetItem(name)
             item.setFlags(item.flags() | qt.Qt.ItemIsUserCheckable)
             item.setCheckState(qt.Qt.Unchecked if item.text() in unchecked else qt.Qt.Checked)
             listWidget.addItem(item)
@@ -415,19 +407,16 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _onOutputChanged(self, node):
         """Follow the segments of the result node ``node`` in the segment picker."""
-        self._follow("output", node, self._fillSegmentCombo)
+        self._outputSegments.follow(node)
 
-    def _fillSegmentCombo(self, *_):
+    def _fillSegmentCombo(self, names):
         combo = self.ui.segmentComboBox
         selected = combo.currentText
         combo.clear()
-        node = self._followed.get("output")
-        if node is not None:
-            segmentation = node.GetSegmentation()
-            for index in range(segmentation.GetNumberOfSegments()):
-                combo.addItem(segmentation.GetNthSegment(index).GetName())
-            if combo.findText(selected) >= 0:
-                combo.currentIndex = combo.findText(selected)
+        for name in names:
+            combo.addItem(name)
+        if combo.findText(selected) >= 0:
+            combo.currentIndex = combo.findText(selected)
         self._updateButtons()
 
     def _updateButtons(self, *_):
@@ -610,13 +599,10 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):
-        from RAUSlicerLib.dependencies import install_dependencies, requirement_lines
+        from RAUSlicerLib.dependencies import install_dependencies, install_question
 
         server = self.ui.engineServerLineEdit.text.strip()  # engines run there: this computer needs no PyTorch
-        torch = "" if server else "PyTorch through the PyTorch extension (a download of up to a few GB), then: "
-        question = (f"RAUSlicer will install {torch}" + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy "
-                    "and requests are kept. Continue?")
-        if not slicer.util.confirmOkCancelDisplay(question, windowTitle="Install RAUSlicer dependencies"):
+        if not slicer.util.confirmOkCancelDisplay(install_question(torch=not server), windowTitle="Install RAUSlicer dependencies"):
             return
         with slicer.util.tryWithErrorDisplay("Installing dependencies failed.", waitCursor=True):
             self.ui.statusLabel.text = install_dependencies(torch=not server)

@@ -50,3 +50,9 @@ def test_with_a_server_engines_need_only_the_file_libraries_here(monkeypatch):
     remote = dependencies.engine_availability(dependencies.engine_choices(), server=True)
     assert "torch" in local["rau"]
     assert all("needs slicerio" in reason and "torch" not in reason for reason in remote.values())  # read and write the files here
+
+
+def test_the_install_question_names_pytorch_only_when_it_installs_it():
+    local, remote = dependencies.install_question(torch=True), dependencies.install_question(torch=False)
+    assert local.startswith("RAUSlicer will install PyTorch through the PyTorch extension") and "PyTorch" not in remote
+    assert all(line in remote for line in dependencies.requirement_lines())

@@ -53,6 +53,13 @@ def requirement_lines(path: Path = REQUIREMENTS) -> list[str]:
     return [line for line in lines if line]
 
 
+def install_question(torch: bool = True) -> str:
+    """What "Install dependencies" asks before installing (PyTorch only with ``torch``)."""
+    first = "PyTorch through the PyTorch extension (a download of up to a few GB), then: " if torch else ""
+    return (f"RAUSlicer will install {first}" + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy "
+            "and requests are kept. Continue?")
+
+
 def install_dependencies(torch: bool = True) -> str:
     """Install torch (PyTorch extension; not when ``torch`` is False: engines on a server) and the requirements;
     return a summary. Main thread only, after the user confirmed.

@@ -1,0 +1,41 @@
+"""The panel's lists of segments (the reference's structures, the result's segment picker), kept in step
+with their segmentation nodes.
+
+A segmentation node sends ``vtkSegmentation.SegmentAdded``, ``SegmentRemoved`` and ``SegmentModified``
+(a rename, a colour) for its segments, never ``ModifiedEvent``, so those are what is observed.
+"""
+
+import slicer
+from slicer.util import VTKObservationMixin
+
+SEGMENT_EVENTS = ("SegmentAdded", "SegmentRemoved", "SegmentModified")
+
+
+def segment_names(node) -> list:
+    """The names of ``node``'s segments in their order ([] for no node)."""
+    if node is None:
+        return []
+    segmentation = node.GetSegmentation()
+    return [segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())]
+
+
+class FollowedSegments(VTKObservationMixin):
+    """Calls ``callback(names)`` with the segment names of the followed node at once and whenever they change."""
+
+    def __init__(self, callback):
+        VTKObservationMixin.__init__(self)
+        self.node = None
+        self._callback = callback
+
+    def follow(self, node) -> None:
+        """Follow ``node`` (a segmentation node, or None for nothing) instead of the node followed so far."""
+        events = [getattr(slicer.vtkSegmentation, name) for name in SEGMENT_EVENTS]
+        for event in events if self.node is not None else ():
+            self.removeObserver(self.node, event, self._changed)
+        for event in events if node is not None else ():
+            self.addObserver(node, event, self._changed)
+        self.node = node
+        self._changed()
+
+    def _changed(self, *_):
+        self._callback(segment_names(self.node))

@@ -1,0 +1,39 @@
+"""The panel's segment lists follow their segmentation nodes (``RAUSlicerLib.segment_lists``), on ``slicer-core``'s real MRML."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "RAUSlicer"))  # RAUSlicerLib, as Slicer puts it on the path
+
+from RAUSlicerLib.segment_lists import FollowedSegments, segment_names  # noqa: E402
+
+
+def add_segment(node, name: str, segment_id: str) -> None:
+    segment = slicer.vtkSegment()
+    segment.SetName(name)
+    node.GetSegmentation().AddSegment(segment, segment_id)
+
+
+def test_a_followed_node_reports_segments_added_renamed_and_removed_and_an_unfollowed_one_does_not(mrml_scene):
+    reference = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "reference")
+    other = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "other")
+    add_segment(reference, "liver", "a")
+    seen = []
+    followed = FollowedSegments(seen.append)
+    followed.follow(reference)
+    add_segment(reference, "spleen", "b")
+    reference.GetSegmentation().GetSegment("a").SetName("left liver")
+    reference.GetSegmentation().RemoveSegment("b")
+    assert seen == [["liver"], ["liver", "spleen"], ["left liver", "spleen"], ["left liver"]]
+    followed.follow(other)
+    add_segment(reference, "kidney", "c")  # no longer followed
+    add_segment(other, "heart", "d")
+    assert seen[-2:] == [[], ["heart"]]
+    followed.follow(None)
+    assert seen[-1] == [] and segment_names(other) == ["heart"]
