@@ -27,6 +27,7 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 from RAUSlicerLib.consent import LICENCE_TEXT, confirmModelUse
+from RAUSlicerLib.export_panel import ExportPanel
 from RAUSlicerLib.segment_lists import FollowedSegments
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
@@ -224,8 +225,8 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 #
 
 
-class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    """The panel: inputs, run with progress and cancel, corrections, export, dependencies."""
+class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportPanel):
+    """The panel: inputs, run with progress and cancel, corrections, export (:class:`ExportPanel`), dependencies."""
 
     def __init__(self, parent=None):
         ScriptedLoadableModuleWidget.__init__(self, parent)
@@ -566,36 +567,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onClearPrompts(self):
         for node in self._promptNodes():
             node.RemoveAllControlPoints()
-
-    # --- export ------------------------------------------------------------------------
-    def onExportNifti(self):
-        p = self._parameterNode
-        path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export label map", f"{p.outputSegmentation.GetName()}.nii.gz", "NIfTI (*.nii.gz *.nii)")
-        if path:
-            self._export(lambda overwrite: self.logic.exportLabelMap(p.outputSegmentation, p.targetVolume, path, overwrite))
-
-    def onExportSegNrrd(self):
-        p = self._parameterNode
-        path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export segmentation", f"{p.outputSegmentation.GetName()}.seg.nrrd", "Segmentation (*.seg.nrrd)")
-        if path:
-            self._export(lambda overwrite: self.logic.exportSegNrrd(p.outputSegmentation, path, overwrite))
-
-    def _export(self, write):
-        """Write; when a file exists, ask before replacing it."""
-        importRau()
-        from rau.io import OutputExistsError
-
-        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True):
-            try:
-                written = write(False)
-            except OutputExistsError as error:
-                if not slicer.util.confirmYesNoDisplay(f"{error.path} exists.\nReplace it?"):
-                    return
-                written = write(True)
-            names = [str(path) for path in (written if isinstance(written, tuple) else (written,))]
-            self.ui.statusLabel.text = "Wrote " + ", ".join(names)
 
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):
