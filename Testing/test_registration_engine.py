@@ -175,8 +175,7 @@ def test_a_slab_of_two_or_three_slices_registers(ct_a, slices):
     result = create_engine("registration", {}).run(Request([ct_a], target, ["label_5"]))
     liver = result.get("label_5")
     assert liver.mask.shape == target.shape and target.ndim == 3
-    if slices == 3:
-        assert dice(liver.mask, truth.array > 0) > 0.7
+    assert dice(liver.mask, truth.array > 0) > 0.7  # 2 slices: the affine stage collapsed unjudged (Dice 0.41 on a probe's copy)
 
 
 def test_a_volume_with_a_small_field_of_view_registers_onto_its_moved_copy(ct_a):
