@@ -52,6 +52,24 @@ def test_colour_label_picture_is_refused_and_a_grey_one_in_colour_is_read(tmp_pa
     assert read_segmentation(tmp_path / "grey.png", pixel_spacing=0.5).labels.names == ["label_1", "label_2"]
 
 
+def test_a_mask_picture_lies_on_its_placed_2d_image_pixel_for_pixel(tmp_path):
+    """A PNG mask drawn on a DICOM or NRRD X-ray has no pixel size or position: with the image's pixels it takes
+    the image's grid (before, it was read as 1 mm pixels at 0 and refused as covering another region)."""
+    labels = _two_structure_label_picture()
+    placed = sitk.GetImageFromArray(np.zeros(labels.shape, np.float32))
+    placed.SetSpacing((0.2, 0.25))
+    placed.SetOrigin((5.0, 7.0))
+    sitk.WriteImage(placed, str(tmp_path / "xray.nrrd"))
+    PILImage.fromarray(labels).save(tmp_path / "mask.png")
+    image = read_image(tmp_path / "xray.nrrd")
+    segmentation = read_segmentation(tmp_path / "mask.png", geometry=image, image_path=tmp_path / "xray.nrrd")
+    assert segmentation.geometry.same_grid(image)
+    np.testing.assert_array_equal(segmentation.masks["label_2"][0], labels == 2)
+    PILImage.fromarray(labels[:, :50]).save(tmp_path / "cropped.png")
+    with pytest.raises(InputError, match="cropped.png: labels cover .* but the image xray.nrrd covers"):
+        read_segmentation(tmp_path / "cropped.png", geometry=image, image_path=tmp_path / "xray.nrrd")
+
+
 def test_dicom_series_matches_the_converted_nifti_in_physical_space(shared_data):
     folder = shared_data / "totalseg_test_fixtures/subjB_ct"
     from_dicom = read_image(folder / "original_dicom")

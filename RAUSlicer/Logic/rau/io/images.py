@@ -175,7 +175,7 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     path = Path(path)
     validation.check_direction(image.direction, path)
     check_picture_output(path, image)
-    check_picture_values(path, image.array.max() if image.array.size else 0)
+    check_picture_image_values(path, image)
     with atomic_path(path, overwrite) as temporary:
         if path.suffix.lower() in PICTURE_SUFFIXES:
             PILImage.fromarray(image.array[0]).save(temporary)
@@ -190,6 +190,11 @@ def check_picture_values(path, largest: float, what: str = "") -> None:
     if Path(path).suffix.lower() in PICTURE_SUFFIXES and largest > MAX_PICTURE_VALUE:
         raise InputError(f"{what + ' ' if what else ''}{path}: a picture holds values up to {MAX_PICTURE_VALUE}, these go up to "
                          f"{largest:g}; write .nii.gz or .nrrd")
+
+
+def check_picture_image_values(path, image: Image) -> None:
+    """Refuse writing ``image`` to a picture file (.png ...) when its values do not fit one; see :func:`check_picture_values`."""
+    check_picture_values(path, image.array.max() if image.array.size else 0)
 
 
 def check_picture_output(path, image: Image, what: str = "") -> None:

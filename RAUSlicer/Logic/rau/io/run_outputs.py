@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from rau.io.atomic import atomic_path
-from rau.io.images import check_picture_values, write_image
+from rau.io.images import check_picture_image_values, write_image
 from rau.io.label_tables import write_label_table
 from rau.io.outputs import label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
@@ -57,7 +57,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     if label_map is not None:
-        check_picture_values(paths["label_map"], label_map.array.max() if label_map.array.size else 0)  # its own path, not the temporary one
+        check_picture_image_values(paths["label_map"], label_map)  # its own path, not the temporary one
         warn_hidden(segmentation, paths)
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}

@@ -39,8 +39,10 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     else:
         table_path = Path(label_table) if label_table else find_label_table(path)
         labels = read_label_table(table_path) if table_path else None
-        spacing = pixel_spacing if path.suffix.lower() in PICTURE_SUFFIXES else None
-        label_map = read_image(path, spacing, label_map=True)
+        picture = path.suffix.lower() in PICTURE_SUFFIXES
+        label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
+        if picture:
+            label_map = _picture_on_its_image(label_map, geometry)
         validation.check_label_values(label_map, path)
         segmentation = Segmentation.from_label_map(label_map, labels)
     if geometry is not None and not segmentation.geometry.same_grid(geometry):
@@ -49,6 +51,14 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
+
+
+def _picture_on_its_image(label_map: Image, geometry: Image | None) -> Image:
+    """A picture label map (it has no place) with the same pixels as its 2D image lies on that image's grid,
+    pixel for pixel, whatever the image's pixel size and position (e.g. a PNG mask of a DICOM X-ray)."""
+    if geometry is not None and geometry.ndim == 2 and label_map.shape == geometry.shape:
+        return geometry.with_array(label_map.array)
+    return label_map
 
 
 def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmentation:
