@@ -47,9 +47,9 @@ def test_an_unknown_part_is_refused_before_anything_is_written(tmp_path, parts, 
 
 
 @pytest.mark.parametrize("arguments, problem", [
-    (["--repeats", "0"], "argument --repeats: --repeats must be at least 1"),
-    (["--targets", "0"], "argument --targets: --targets must be at least 1"),
-    (["--json", ""], "argument --json: --json must not be empty"),
+    (["--repeats", "0"], "argument --repeats: must be at least 1"),
+    (["--targets", "0"], "argument --targets: must be at least 1"),
+    (["--json", ""], "argument --json: must not be empty"),
 ])
 def test_unusable_numbers_and_paths_are_refused_naming_the_option(arguments, problem):
     env = script_environment()

@@ -567,11 +567,11 @@ def _exit_status(argv) -> int:
 @pytest.mark.parametrize("arguments, message", [
     (["--work-dir", "{file}"], "--work-dir {file}: cannot make it a folder"),
     (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot make it a folder"),
-    (["--max-upload-mb", "nan"], "argument --max-upload-mb: --max-upload-mb must be a positive number, got 'nan'"),
-    (["--max-session-gb", "0"], "argument --max-session-gb: --max-session-gb must be a positive number, got '0'"),
-    (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: --session-idle-minutes must be a positive number, got 'inf'"),
-    (["--max-sessions", "0"], "argument --max-sessions: --max-sessions must be at least 1, got '0'"),
-    (["--port", "99999"], "argument --port: --port must be from 1 to 65535, got '99999'"),
+    (["--max-upload-mb", "nan"], "argument --max-upload-mb: must be a positive number, got 'nan'"),
+    (["--max-session-gb", "0"], "argument --max-session-gb: must be a positive number, got '0'"),
+    (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: must be a positive number, got 'inf'"),
+    (["--max-sessions", "0"], "argument --max-sessions: must be at least 1, got '0'"),
+    (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
 ])
 def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):

@@ -115,13 +115,14 @@ def non_empty_path(value, option: str) -> str:
 
 
 def argument(check, option: str):
-    """An argparse ``type=`` callable: ``check(text, option)``, its message shown by argparse."""
+    """An argparse ``type=`` callable: ``check(text, option)``, its message shown by argparse (which names
+    the option first, so the message's own leading name is dropped)."""
 
     def convert(text):
         try:
             return check(text, option)
         except OptionError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{option} ")) from None
 
     convert.__name__ = check.__name__
     return convert
