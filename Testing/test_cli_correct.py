@@ -43,6 +43,34 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
     assert (sitk.GetArrayFromImage(sitk.ReadImage(str(stroked))) > 0)[j, i - 60 : i - 49].sum() >= 10
 
 
+def test_corrections_in_two_rau_correct_runs_equal_the_same_clicks_in_one_session(hc18_case, capsys):  # noqa: F811
+    """The corrector keeps every click of a structure; ``rau correct`` saves them in the result (prompts.seeds) and
+    goes on from them. Before, each run started without the earlier clicks: here the outside click alone removed every pixel."""
+    from rau.commands.correct import read_saved, reopen
+    from rau.correction import attach_session
+    from rau.engines.base import Prompt
+    from rau.io import read_image
+
+    assert main(segment_args(hc18_case, hc18_case / "run.nii.gz", "--no-deformable")) == 0
+    mask = read_segmentation(hc18_case / "run.nii.gz").masks["fetal head"][0]
+    rows, cols = np.nonzero(mask)
+    row = int(rows.mean())
+    edge = int(cols[rows == row].max())
+    inside, outside = (edge + 15, row), (edge - 25, row + 5)  # a click beyond the edge, then one inside it
+    saved, inputs = read_saved(hc18_case / "run.result.json")
+    result = attach_session(reopen(saved, hc18_case / "run.result.json", read_image(inputs["target"], inputs["target_spacing"])))
+    result.session.reprompt("fetal head", Prompt(points=[(*inside, 0)], labels=[1]))
+    one_session = result.session.reprompt("fetal head", Prompt(points=[(*outside, 0)], labels=[0])).mask
+    assert main(["correct", str(hc18_case / "run.result.json"), "--structure", "fetal head", "--inside", "{},{}".format(*inside),
+                 "--out", str(hc18_case / "first.nii.gz")]) == 0
+    assert main(["correct", str(hc18_case / "first.result.json"), "--structure", "fetal head", "--outside", "{},{}".format(*outside),
+                 "--out", str(hc18_case / "second.nii.gz")]) == 0, capsys.readouterr().err
+    assert one_session.any()
+    np.testing.assert_array_equal(read_segmentation(hc18_case / "second.nii.gz").masks["fetal head"], one_session)
+    prompts = json.loads((hc18_case / "second.result.json").read_text())["structures"][0]["prompts"]
+    assert prompts["clicks"] == 2 and prompts["seeds"] == [[0, inside[1], inside[0], 1], [0, outside[1], outside[0], 0]]
+
+
 @pytest.mark.parametrize("target", ["picture", "1-slice volume"])
 def test_correct_reopens_a_png_result_as_the_same_run_written_placed(hc18_case, capsys, target):  # noqa: F811
     """A .png keeps the target's pixels but not their size or place; before, re-opening one made from pictures

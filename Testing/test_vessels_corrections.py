@@ -108,6 +108,36 @@ def test_rau_correct_writes_both_segments_of_a_rename(files, tmp_path, capsys):
     assert rows[WRONG]["found"] and rows[RIGHT]["found"]
 
 
+def test_rau_correct_keeps_a_structure_removed_earlier_removed(files, tmp_path, capsys):
+    """A segment saved as not found (removed by corrections or by hand) stays empty when another one is corrected;
+    before, the repeated run gave it back its engine mask, and a rename wrote what was left of it (411 px in the probe)."""
+    import SimpleITK as sitk
+
+    image, labels, target, table = files
+    out = tmp_path / "first.nii.gz"
+    assert main(["segment", "--engine", "vessels", "--top-k", "1", "--reference", str(image), "--reference-labels", str(labels),
+                 "--label-table", str(table), "--reference-spacing", "1", "--target", str(target), "--target-spacing", "1",
+                 "--out", str(out)]) == 0
+    first = read_segmentation(out).masks
+    saved = json.loads((tmp_path / "first.result.json").read_text())
+    row = next(r for r in saved["structures"] if r["name"] == WRONG)
+    label_map = sitk.ReadImage(str(out))
+    array = sitk.GetArrayFromImage(label_map)
+    array[array == row["value"]] = 0  # the user removed the segment
+    removed = sitk.GetImageFromArray(array)
+    removed.CopyInformation(label_map)
+    sitk.WriteImage(removed, str(out))
+    row.update(found=False, voxels=0)
+    (tmp_path / "first.result.json").write_text(json.dumps(saved))
+    _, (row_index, col) = rename_prompt(first[WRONG])
+    corrected = tmp_path / "renamed.nii.gz"
+    code = main(["correct", str(tmp_path / "first.result.json"), "--structure", RIGHT, "--inside", f"{col},{row_index}", "--out", str(corrected)])
+    assert code == 0, capsys.readouterr().err
+    second = read_segmentation(corrected).masks
+    assert WRONG not in second and not any(r["found"] for r in json.loads((tmp_path / "renamed.result.json").read_text())["structures"] if r["name"] == WRONG)
+    assert all(np.array_equal(second[n], first[n]) for n in UNTOUCHED)
+
+
 def test_a_server_session_sends_back_every_changed_structure(files, tmp_path):
     from rau.serve.app import ServerConfig
     from rau.serve.client import Client

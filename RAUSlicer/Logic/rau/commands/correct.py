@@ -145,9 +145,9 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     engine = create_engine(result.engine, inputs.get("engine_options") or {})
     references = load_references(recorded_arguments(inputs))
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
-    for item in result.structures:
-        if item.structure.name in rerun.session.results and item.found:
-            rerun.session.edit(item.structure.name, item.mask)
+    for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty
+        if item.structure.name in rerun.session.results:
+            rerun.session.edit(item.structure.name, item.mask if item.found else np.zeros(result.target.shape, bool))
     result.session = rerun.session
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from rau.correction.grow import Seeds, correct_mask
 from rau.engines.base import Progress, Prompt
+from rau.errors import InputError
 from rau.result import Result, StructureResult
 from rau.session import Session, voxel
 
@@ -15,12 +16,14 @@ CORRECTOR = "compact watershed"
 class CorrectorSession(Session):
     """Weight-free reprompt / undo for every structure of a result; each structure keeps its clicks.
 
+    The clicks are kept in the structure's ``prompts`` too (``"seeds"``: [k, j, i, 1 inside / 0 outside] each),
+    so a result saved and reopened (``rau correct``) goes on from the same clicks as one session would.
     Corrections already act in 3D near each click, so ``propagate`` keeps the answer as it is.
     """
 
     def __init__(self, result: Result):
         super().__init__(result.target, {item.structure.name: item for item in result.structures})
-        self.seeds = {name: Seeds([], []) for name in self.results}
+        self.seeds = {item.structure.name: _saved_seeds(item, self.target.shape) for item in result.structures}
 
     def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
         current = self.results[name]
@@ -29,7 +32,8 @@ class CorrectorSession(Session):
         mask = current.mask if current.found else np.zeros(self.target.shape, bool)
         corrected = correct_mask(self.target, mask, seeds, new, prompt.box)
         self.seeds[name] = seeds
-        prompts = {**current.prompts, "corrector": CORRECTOR, "clicks": len(seeds.voxels)}
+        saved = [[k, j, i, label] for (k, j, i), label in zip(seeds.voxels, seeds.labels)]
+        prompts = {**current.prompts, "corrector": CORRECTOR, "clicks": len(seeds.voxels), "seeds": saved}
         message = "" if corrected.any() else "the correction removed every voxel"
         return StructureResult(current.structure, corrected, current.confidence, current.engine, prompts, message=message)
 
@@ -38,6 +42,20 @@ class CorrectorSession(Session):
 
     def _restore(self, name: str, snapshot) -> None:
         self.results[name], self.seeds[name] = snapshot
+
+
+def _saved_seeds(item: StructureResult, shape: tuple) -> Seeds:
+    """The clicks ``item.prompts`` keep (see :class:`CorrectorSession`); none for a fresh answer."""
+    saved = item.prompts.get("seeds") or []
+    try:
+        voxels = [tuple(int(v) for v in seed[:3]) for seed in saved]
+        labels = [int(seed[3]) for seed in saved]
+        usable = all(len(seed) == 4 for seed in saved) and all(0 <= v < n for point in voxels for v, n in zip(point, shape))
+    except (TypeError, ValueError, IndexError):
+        usable = False
+    if not usable or any(label not in (0, 1) for label in labels):
+        raise InputError(f"{item.structure.name!r}: its saved clicks (prompts.seeds) are not [k, j, i, 0 or 1] voxels of the target")
+    return Seeds(voxels, labels)
 
 
 def attach_session(result: Result) -> Result:
