@@ -107,7 +107,7 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--inside", "5000,10"], "lies outside the target image"),
+        (["--inside", "5000,10"], "--inside '5000,10': outside the target (voxels 0..799, 0..539 along i, j)"),
         (["--inside", "10"], "give i,j"),
         (["--box", "1,2,3"], "--box"),
         (["--stroke", "10,10", "20"], "--stroke"),
@@ -134,7 +134,7 @@ def test_a_bad_prompt_is_refused_before_the_run_is_reopened_or_repeated(hc18_cas
     monkeypatch.setattr(correct, "session_of", lambda *args: pytest.fail("the run was repeated before the prompt was checked"))
     code = main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head",
                  "--box", "900,600,950,650", "--out", str(hc18_case / "out" / "corrected.nii.gz")])
-    assert code == 2 and "lies outside the target image" in capsys.readouterr().err
+    assert code == 2 and "--box '900,600,950,650': outside the target" in capsys.readouterr().err
 
 
 def test_correct_never_writes_over_the_run_s_inputs_even_with_overwrite(hc18_case, capsys):  # noqa: F811

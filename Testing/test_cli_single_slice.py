@@ -158,3 +158,8 @@ def test_a_target_stored_along_j_keeps_its_own_voxel_indices_in_results_and_corr
                  "--out", str(tmp_path / "boxed.nii.gz")]) == 0, capsys.readouterr().err
     boxed = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "boxed.nii.gz")))
     assert boxed[k, 0, i] and not boxed[: k - 30].any() and not boxed[:, :, i + 31 :].any()
+    size = target.GetSize()  # points and boxes outside are refused in the file's own indices (before: "(i, k, 1) ... 0..0 along k")
+    for option, value in (("--inside", f"{i},1,{k}"), ("--inside", f"{i},0,{size[2]}"), ("--box", f"{size[0]},0,0,{size[0] + 9},0,9")):
+        code = main(["correct", str(tmp_path / "out.result.json"), "--structure", "label_1", option, value, "--out", str(tmp_path / "no.nii.gz")])
+        ranges = f"voxels 0..{size[0] - 1}, 0..0, 0..{size[2] - 1} along i, j, k"
+        assert code == 2 and f"{option} '{value}': outside the target ({ranges})" in capsys.readouterr().err

@@ -176,14 +176,36 @@ def _numbers(text: str, option: str) -> list[int]:
 
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
-    """A point by :func:`rau.session.prompt_point`; i,j,k are the target file's own indices (see :func:`parse_prompt`)."""
+    """A point by :func:`rau.session.prompt_point`; i,j,k are the target file's own indices (see :func:`parse_prompt`),
+    and a point outside the target is refused in the indices it was given in."""
     values = _numbers(text, option)
     point = prompt_point(values, target, f"{option} {text!r}")
+    _check_inside(values, target, f"{option} {text!r}")
     return point if len(values) == 2 else target.working_index(point)
+
+
+def _check_inside(values: list[int], target, what: str) -> None:
+    """Refuse a point outside the target, in the indices it was given in (see :func:`_given_size`)."""
+    size = _given_size(len(values), target)
+    if len(values) == len(size) and not all(0 <= v < n for v, n in zip(values, size)):
+        raise InputError(f"{what}: outside the target ({_ranges(size)})")
+
+
+def _given_size(count: int, target) -> tuple[int, ...]:
+    """The target's size in indices of ``count`` values: i,j of its 2D image, else i,j,k of its file (a 1-slice
+    volume keeps its own axes)."""
+    return tuple(target.size[:2]) if count == 2 else tuple(target.stored_index(target.size))
+
+
+def _ranges(size) -> str:
+    return f"voxels {', '.join(f'0..{n - 1}' for n in size)} along {', '.join('ijk'[: len(size)])}"
 
 
 def _box(text: str, target) -> Box:
     values, ndim = _numbers(text, "--box"), target.ndim
+    size = _given_size(len(values) // 2, target)
+    if len(values) == 2 * len(size) and not all(lo <= n - 1 and hi >= 0 for lo, hi, n in zip(values, values[len(size):], size)):
+        raise InputError(f"--box {text!r}: outside the target ({_ranges(size)})")
     if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
         values = [*target.working_index(values[:3])[:2], *target.working_index(values[3:])[:2]]
     if len(values) != 2 * ndim:
