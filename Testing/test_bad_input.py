@@ -78,6 +78,7 @@ CASES = {
     "target spacing negative": (segment("--target-spacing", "-1"), "argument --target-spacing: must be a positive number"),
     "target spacing NaN": (segment("--target-spacing", "nan"), "argument --target-spacing: must be a positive number"),
     "target spacing words": (segment("--target-spacing", "small"), "argument --target-spacing: must be a number, got 'small'"),
+    "target spacing huge": (segment("--target-spacing", "1e308"), "tgt.png: pixel size 1e+308 x 1e+308 mm is outside 1e-06..1e+06 mm"),
     "reference spacing 0": (segment("--reference-spacing", "0"), "argument --reference-spacing: must be a positive number"),
     "reference spacing count": (segment("--reference-spacing", "0.7"), "give one --reference-spacing per --reference"),
     "picture target without a pixel size": (segment("--reference-spacing", REF_SPACING, spacing=False), "--target tgt.png: a picture without a pixel size, while --reference ref.png has one"),

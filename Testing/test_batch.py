@@ -106,6 +106,55 @@ def test_ray_batch_equals_rau_segment_per_target(segmented, ray_instance, tmp_pa
         same_outputs(tmp_path, segment_out, name)
 
 
+def test_ray_batch_with_relative_paths_writes_under_out_whatever_folder_the_workers_run_in(segmented, ray_instance, tmp_path, monkeypatch):
+    """Ray's workers keep the folder their cluster started in. Before, a relative --out (and the manifest's relative
+    paths) were taken from there: the outputs landed in another folder while the run said "done"."""
+    segment_out, names = segmented
+    monkeypatch.chdir(tmp_path)
+    manifest = os.path.relpath(MANIFEST, tmp_path)
+    assert rau_main(["batch", manifest, "--out", "relative", *FAST, "--limit", "1", "--ray", "auto"]) == 0
+    assert summary(tmp_path / "relative") == {names[0]: "done"}
+    same_outputs(tmp_path / "relative", segment_out, names[0])
+
+
+def worker_processes(parent: int) -> list[int]:
+    """The pids of a batch process's worker processes (spawned; not its resource tracker)."""
+    found = subprocess.run(["pgrep", "-P", str(parent), "-f", "spawn_main"], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def started_batch(tmp_path, limit: int):
+    """``rau batch`` with 2 workers in its own session, once its first target is written."""
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", str(limit), "--workers", "2"]
+    items = work_items(MANIFEST, tmp_path, limit=limit)
+    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(item.state() == "complete" for item in items) or len(worker_processes(run.pid)) < 2:
+        assert run.poll() is None and time.monotonic() < deadline, "the first target never finished"
+        time.sleep(0.05)
+    return run
+
+
+def test_a_worker_that_dies_leaves_its_target_to_a_new_one_and_the_run_goes_on(tmp_path):
+    """Before, one worker killed (as by the out-of-memory killer) stopped the cohort with an internal error (exit 70)."""
+    run = started_batch(tmp_path, 5)
+    os.kill(worker_processes(run.pid)[0], signal.SIGKILL)
+    _, errors = run.communicate(timeout=300)
+    assert run.returncode == 0, errors
+    assert set(summary(tmp_path).values()) == {"done"} and len(summary(tmp_path)) == 5
+
+
+def test_workers_stop_when_the_batch_process_is_killed(tmp_path):
+    """SIGKILL reaches only the main process; before, its workers went on with their targets and then waited forever."""
+    run = started_batch(tmp_path, 5)
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 30
+    while session_alive(run.pid):
+        assert time.monotonic() < deadline, "worker processes outlived the batch process"
+        time.sleep(0.2)
+
+
 def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
     command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "4", "--workers", "1"]
     items = work_items(MANIFEST, tmp_path, limit=4)

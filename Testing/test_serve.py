@@ -21,6 +21,7 @@ from rau.image import Image
 from rau.io import read_image, write_image
 from rau.io.label_tables import write_label_table
 from rau.labels import LabelSet, Structure
+from rau.options import EngineOptions
 from rau.serve import client as client_module
 from rau.serve.app import ServerConfig
 from rau.serve.client import API_HEADER, Client, IncompatibleServer, JobCancelled, ServerError
@@ -239,6 +240,66 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
         client.wait(queued)
 
 
+def slow_and_queued_jobs(client: Client, shared_data, queued: int) -> tuple[str, list[str]]:
+    """A job of 8 references, running, and ``queued`` jobs waiting behind it."""
+    folder = shared_data / HC18
+    references = [(folder / f"images/{n:03d}_HC.png", folder / f"masks/{n:03d}_HC_mask.png", 0.08) for n in range(8)]
+    running = client.submit(folder / "images/058_HC.png", references, target_spacing=0.077)
+    waiting = [client.submit(folder / "images/039_HC.png", references[:1], target_spacing=0.065) for _ in range(queued)]
+    while client.job(running)["state"] != "running":
+        time.sleep(0.02)
+    return running, waiting
+
+
+def test_shutting_down_cancels_the_queued_jobs(tmp_path, shared_data):
+    """Before, the stop sign went to the back of the queue: every queued job ran (and wrote) before the server stopped."""
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        running, waiting = slow_and_queued_jobs(Client(url), shared_data, 2)
+    jobs = app.state.server.jobs
+    assert jobs[running].state == "done"
+    for job in waiting:
+        assert jobs[job].state == "cancelled" and jobs[job].error == "the server shut down"
+        assert not list(jobs[job].folder.glob("segmentation*"))
+
+
+def test_long_polls_do_not_hold_up_other_requests(server, tmp_path):
+    """Before, each waiting poll held one of the server's threads: with 60 of them /v1/info answered after 11 s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, app = server
+    reference, target, table = write_two_halves(tmp_path)
+    device_lock = app.state.server.queues.device_lock(EngineOptions().device)
+    with device_lock:  # the job stays queued while the polls wait
+        job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+        with ThreadPoolExecutor(60) as polls:
+            waits = [polls.submit(requests.get, f"{url}/v1/jobs/{job}", params={"wait": 10}, timeout=60) for _ in range(60)]
+            time.sleep(1)
+            started = time.monotonic()
+            assert requests.get(f"{url}/v1/info", timeout=60).ok
+            answered = time.monotonic() - started
+            assert answered < 5 and not any(wait.done() for wait in waits)
+            Client(url).cancel(job)
+
+
+def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):
+    """Before, ``curl -X POST .../cancel`` got 411 ("send a Content-Length header"), and an engine that was not a
+    name gave 500."""
+    import http.client
+
+    url, _ = server
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", f"/v1/jobs/{job}/cancel")
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert answer.status == 200 and json.loads(answer.read())["job"] == job
+    with open(target, "rb") as upload:
+        refused = requests.post(f"{url}/v1/jobs", files={"spec": (None, '{"engine": ["a"]}'), "target": ("t.mha", upload)}, timeout=30)
+    assert refused.status_code == 422 and "unknown engine ['a']" in refused.json()["detail"]
+
+
 def test_cancelling_the_remote_engine_cancels_the_server_job(server, shared_data):
     import threading
 
@@ -376,7 +437,7 @@ def test_a_server_correction_gives_way_to_the_other_structures_as_rau_correct_do
 
 def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
     halves = write_two_halves(tmp_path)
-    with running_server(ServerConfig(work_dir=tmp_path / "work", max_sessions=1)) as (url, _):
+    with running_server(ServerConfig(work_dir=tmp_path / "work", max_sessions=1)) as (url, app):
         client = Client(url)
         first = corrected_job(client, halves)
         client.download(first, "label_map", tmp_path / "open.nii.gz")
@@ -387,6 +448,10 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
                 client.undo(job, "right")
             client.download(job, "label_map", tmp_path / "closed.nii.gz")
             assert np.array_equal(read_image(tmp_path / "closed.nii.gz").array, read_image(tmp_path / "open.nii.gz").array)
+            # a job whose session closed holds no images (before, every job kept its target and masks until 1000 jobs)
+            record = client.job(job)
+            assert app.state.server.jobs[job].result is None and record["session"] is None
+            assert [row["name"] for row in record["structures"]] == ["left", "right"] and record["seconds"] is not None
 
 
 def reprompt_answer(url: str, folder: Path, prompt, structure: str = "left") -> requests.Response:

@@ -24,6 +24,8 @@ MAX_LABEL_VALUES = 1000
 """A label map with more distinct values than this is taken for an intensity image."""
 MAX_LABEL_VALUE = (1 << 24) - 1
 """The largest label value: a label map stored as float32 holds every integer up to it exactly."""
+PIXEL_SIZE_RANGE = (1e-6, 1e6)
+"""Pixel sizes (mm) an image may have: a nanometre to a kilometre (larger ones overflow the physical extent)."""
 DIRECTION_TOLERANCE = 1e-3
 """How far ``direction.T @ direction`` may stray from the identity."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -178,9 +180,14 @@ def check_picture_size(path, width: int, height: int) -> None:
 
 # --- images and label maps -----------------------------------------------------------------
 def check_image(image, path) -> None:
-    """Pixel sizes > 0, an orthonormal direction matrix, finite voxels."""
+    """Pixel sizes > 0 and within :data:`PIXEL_SIZE_RANGE`, a finite origin, an orthonormal direction matrix, finite voxels."""
     if any(not math.isfinite(s) or s <= 0 for s in image.spacing):
         raise InputError(f"{path}: pixel size {image.spacing} must be positive")
+    low, high = PIXEL_SIZE_RANGE
+    if any(not low <= s <= high for s in image.spacing[: image.ndim]):
+        raise InputError(f"{path}: pixel size {' x '.join(f'{s:g}' for s in image.spacing[: image.ndim])} mm is outside {low:g}..{high:g} mm")
+    if not all(math.isfinite(v) for v in image.origin):
+        raise InputError(f"{path}: origin {image.origin} must be finite")
     check_direction(image.direction, path)
     if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
         raise InputError(f"{path}: image holds NaN or infinite voxels")

@@ -27,10 +27,11 @@ class WorkItem:
 
 
 def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None) -> list[WorkItem]:
-    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only."""
-    cases = read_manifest(manifest, truth=False)
+    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only; every
+    path absolute, as workers may run in another folder (a Ray cluster's)."""
+    cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
     names = output_names([case.target_image for case in cases[:limit]])
-    items = [WorkItem(name, case, output_paths(Path(out_dir) / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]
+    items = [WorkItem(name, case, output_paths(Path(out_dir).absolute() / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]
     check_spares_inputs([path for item in items for path in item.outputs.values()], [manifest, *case_files(cases)])
     return items
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 from rau.batch.worker import WarmWorker
 from rau.cli import EXIT_TERMINATED
+from rau.errors import UnavailableError
 from rau.options import EngineOptions
 
 _worker: WarmWorker | None = None
+_started = None
 
 
 def default_workers(options: EngineOptions) -> int:
@@ -24,12 +30,26 @@ def default_workers(options: EngineOptions) -> int:
     return max(1, (os.cpu_count() or 1) // 2)
 
 
-def _start(engine_name: str, options: EngineOptions, devices) -> None:
-    global _worker
+WORKER_DEATHS = 2
+"""A target whose worker process died this many times while running it (killed, out of memory ...) is reported failed."""
+IDLE_BREAKS = 3
+"""Worker processes that die this many times in a row while running no target stop the run."""
+
+
+def _start(engine_name: str, options: EngineOptions, devices, started) -> None:
+    global _worker, _started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     device = devices.get()
-    _worker = WarmWorker(engine_name, options.replace(device=device) if device else options)
+    _worker, _started = WarmWorker(engine_name, options.replace(device=device) if device else options), started
     signal.signal(signal.SIGTERM, _exit)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop this worker once the batch process is gone (killed with SIGKILL, nothing else would stop it)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(EXIT_TERMINATED)
 
 
 def _exit(signum, frame):
@@ -37,6 +57,7 @@ def _exit(signum, frame):
 
 
 def _run(item) -> dict:
+    _started.put(item.name)  # so that the main process knows which target a dying worker was running
     try:
         return _worker.run(item)
     except SystemExit:  # stopped by SIGTERM; the executor would report it and start the next target: leave now
@@ -47,21 +68,62 @@ def run_in_processes(items, engine_name: str, options: EngineOptions, workers: i
     """Run ``items`` on ``workers`` spawned processes; ``on_row(row)`` in this process as each finishes.
 
     When interrupted (Ctrl-C, SIGTERM), no target starts any more and the targets in progress are
-    abandoned at once (nothing of them is left; a resumed run redoes them).
+    abandoned at once (nothing of them is left; a resumed run redoes them). A worker process that dies
+    (killed, out of memory) stops its pool: new processes take the unfinished targets, and a target that
+    was running when its worker died :data:`WORKER_DEATHS` times is reported failed.
     """
     context = multiprocessing.get_context("spawn")
+    deaths: Counter[str] = Counter()
+    idle_breaks = 0
+    while items:
+        started, finished = context.SimpleQueue(), set()
+
+        def finish(row: dict) -> None:
+            finished.add(row["target"])
+            on_row(row)
+
+        try:
+            _run_pool(items, engine_name, options, workers, context, started, finish)
+            return
+        except BrokenProcessPool:
+            running = _names(started) - finished
+            idle_breaks = 0 if running else idle_breaks + 1
+            if idle_breaks >= IDLE_BREAKS:
+                raise UnavailableError(f"the worker processes stopped {IDLE_BREAKS} times before running a target (see the messages above; out of memory?)") from None
+            deaths.update(running)
+            for item in items:
+                if item.name not in finished and deaths[item.name] >= WORKER_DEATHS:
+                    on_row(_died(item))
+            items = [item for item in items if item.name not in finished and deaths[item.name] < WORKER_DEATHS]
+
+
+def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, context, started, on_row) -> None:
     devices = context.Queue()
     device = options.device
     for index in range(workers):
         devices.put(f"cuda:{index}" if device == "cuda" and workers > 1 else None)
-    pool = ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices))
+    pool = ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started))
     try:
         futures = [pool.submit(_run, item) for item in items]
         for future in as_completed(futures):
             on_row(future.result())
+            _names(started)  # keep its pipe from filling up
     except BaseException:
         for process in list(pool._processes.values()):  # no public way before Python 3.14's terminate_workers()
             process.terminate()
         raise
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _names(started) -> set[str]:
+    """The target names the workers reported starting since the last call."""
+    names = set()
+    while not started.empty():
+        names.add(started.get())
+    return names
+
+
+def _died(item) -> dict:
+    return {"target": item.name, "target_image": str(item.case.target_image), "status": "failed", "found": "", "seconds": "",
+            "error": f"its worker process died {WORKER_DEATHS} times while running it (killed, or out of memory?)"}

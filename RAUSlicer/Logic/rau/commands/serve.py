@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = server_config(args)
     sock = listening_socket(args.host, args.port)
-    print(f"rau serve: http://{args.host}:{args.port}/v1/info, work folder {config.work_dir}")
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
+    print(f"rau serve: http://{host}:{args.port}/v1/info, work folder {config.work_dir}")
     try:
         serve(config, sock)
     finally:

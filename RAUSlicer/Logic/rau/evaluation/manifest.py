@@ -10,7 +10,7 @@ Rows sharing a target form one multi-reference case.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rau import validation
@@ -38,6 +38,16 @@ class Case:
     references: list[ReferenceEntry] = field(default_factory=list)
     structures: list[str] | None = None
     label_table: Path | None = None
+
+    def absolute(self) -> "Case":
+        """The same case with absolute paths, for processes that may run in another folder (Ray workers)."""
+
+        def absolute(path: Path | None) -> Path | None:
+            return Path(path).absolute() if path is not None else None
+
+        references = [replace(entry, image=absolute(entry.image), labels=absolute(entry.labels)) for entry in self.references]
+        return replace(self, target_image=absolute(self.target_image), target_labels=absolute(self.target_labels),
+                       references=references, label_table=absolute(self.label_table))
 
 
 def read_manifest(path, truth: bool = True) -> list[Case]:

@@ -1,5 +1,6 @@
 """The ``rau serve`` HTTP API (FastAPI): info, jobs, outputs and correction sessions under ``/v1``."""
 
+import asyncio
 import functools
 import importlib.util
 import shutil
@@ -56,7 +57,7 @@ class Server:
         self.work_dir = Path(config.work_dir).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.engines = EngineCache()
-        self.sessions = SessionStore(config.session_idle_seconds, config.max_sessions, config.max_session_bytes)
+        self.sessions = SessionStore(config.session_idle_seconds, config.max_sessions, config.max_session_bytes, on_close=self._session_closed)
         self.queues = DeviceQueues(self.engines, self._finished)
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -83,11 +84,17 @@ class Server:
         return self.jobs[job_id]
 
     def _finished(self, job: Job) -> None:
-        if job.state == "done" and job.result is not None and job.result.session is not None:
+        if job.state == "done" and job.result.session is not None:
+            job.session = job.id
             if self.sessions.add(job.id, job.result):
-                job.session = job.id
-            else:  # over the sessions' memory: the job keeps its masks for downloads, not the engine's state
-                job.result.session = None
+                return
+            job.session, job.result.session = None, None  # over the sessions' memory: no corrections
+        job.release()
+
+    def _session_closed(self, session_id: str) -> None:
+        job = self.jobs.get(session_id)
+        if job is not None:
+            job.release()
 
     def _drop_old_jobs(self) -> None:
         finished = [j for j in self.jobs.values() if j.state in ("done", "failed", "cancelled")]
@@ -133,7 +140,7 @@ def create_app(config: ServerConfig | None = None):
     """The FastAPI application; ``app.state.server`` holds the :class:`Server`."""
     from fastapi import FastAPI, HTTPException, Request
     from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.responses import JSONResponse, Response
 
     server = Server(config or ServerConfig())
     app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
@@ -149,9 +156,9 @@ def create_app(config: ServerConfig | None = None):
             return JSONResponse({"detail": version_mismatch_message(version, API_VERSION, str(request.base_url))}, 426)
         if request.method in ("POST", "PUT"):
             length = request.headers.get("content-length")
-            if length is None:
+            if length is None and "transfer-encoding" in request.headers:  # a body of unknown size; none is length 0
                 return JSONResponse({"detail": "send a Content-Length header"}, 411)
-            if int(length) > server.config.max_upload_bytes:
+            if int(length or 0) > server.config.max_upload_bytes:
                 limit = server.config.max_upload_bytes / 2**20
                 return JSONResponse({"detail": f"upload of {int(length) / 2**20:.1f} MiB exceeds the server's limit of {limit:.1f} MiB"}, 413)
         return await call_next(request)
@@ -184,10 +191,13 @@ def create_app(config: ServerConfig | None = None):
         return job.record()
 
     @app.get("/v1/jobs/{job_id}")
-    def job_state(job_id: str, wait: float = 0.0):
-        """The job's record; with ``wait`` (seconds, at most 10) answer as soon as it ends or when the time is up."""
+    async def job_state(job_id: str, wait: float = 0.0):
+        """The job's record; with ``wait`` (seconds, at most 10) answer as soon as it ends or when the time is up.
+        Waiting holds no thread, so long polls never hold up other requests."""
         job = server.job(job_id)
-        job.finished.wait(min(max(wait, 0.0), 10.0))
+        deadline = time.monotonic() + min(max(wait, 0.0), 10.0)
+        while not job.finished.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         return job.record()
 
     @app.post("/v1/jobs/{job_id}/cancel")
@@ -203,8 +213,8 @@ def create_app(config: ServerConfig | None = None):
             raise LookupError(f"job {job_id} has no output {kind!r}")
         if job.state != "done":
             raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
-        path = job.write_outputs()[kind]
-        return FileResponse(confined(server.work_dir, "jobs", job_id, path.name), filename=path.name)
+        name, content = job.output_file(kind)
+        return Response(content, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @app.post("/v1/sessions/{session_id}/{action}")
     def correction(session_id: str, action: str, body: dict):
@@ -218,7 +228,9 @@ def create_app(config: ServerConfig | None = None):
             raise InputError("give the structure's name as 'structure'")
         prompt = read_correction(entry, action, name, body.get("prompt"))
         job = server.job(session_id)
-        with server.queues.device_lock(job.device):
+        with server.queues.device_lock(job.device), job.lock:  # downloads wait for the correction, never half of it
+            if job.result is None or job.result.session is None:
+                raise SessionGone(f"session {session_id} was closed while the correction waited")
             started = time.perf_counter()
             items = correct(entry, action, name, prompt)
             seconds = time.perf_counter() - started

@@ -45,6 +45,8 @@ class Job:
     version: int = 0
     """Corrections applied to ``result``, also after its session closed (the outputs are rewritten when it changed)."""
     written_version: int = -1
+    kept: tuple[list, float] | None = None
+    """The structures' rows and seconds once :meth:`release` let the result go."""
     cancel_event: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,11 +58,13 @@ class Job:
 
     def record(self) -> dict:
         """The job as the API reports it."""
-        summary = self.result.summary() if self.result is not None and self.state == "done" else None
+        result, kept = self.result, self.kept
+        summary, seconds = (result.summary(), result.seconds) if result is not None else kept or (None, None)
+        done = self.state == "done"
         return {
             "job": self.id, "state": self.state, "step": self.step, "progress": round(self.progress, 4),
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session,
-            "structures": summary, "seconds": round(self.result.seconds, 3) if summary is not None else None,
+            "structures": summary if done else None, "seconds": round(seconds, 3) if done and seconds is not None else None,
         }
 
     def output_paths(self) -> dict[str, Path]:
@@ -69,12 +73,30 @@ class Job:
     def write_outputs(self) -> dict[str, Path]:
         """Write (or rewrite after corrections) the outputs exactly as ``rau segment`` does."""
         with self.lock:
-            paths = self.output_paths()
-            if self.version != self.written_version:
-                version = self.version  # a correction made while writing is written next time
-                write_outputs(self.result, paths, overwrite=True)
-                self.written_version = version
-            return paths
+            self._write_changes()
+            return self.output_paths()
+
+    def output_file(self, kind: str) -> tuple[str, bytes]:
+        """One output's name and bytes, read while no correction can rewrite it (a download never gets half of two versions)."""
+        with self.lock:
+            self._write_changes()
+            path = self.output_paths()[kind]
+            return path.name, path.read_bytes()
+
+    def release(self) -> None:
+        """Once no session can change the result (none kept, or it closed): write what corrections changed and keep
+        only the structures' rows. The outputs on disk are then final, and a finished job holds no images in memory."""
+        with self.lock:
+            if self.result is None or self.result.session is not None:
+                return
+            self._write_changes()
+            self.kept, self.result, self.session = (self.result.summary(), self.result.seconds), None, None
+
+    def _write_changes(self) -> None:
+        """Write the outputs when corrections changed the result since they were last written (under :attr:`lock`)."""
+        if self.version != self.written_version:
+            write_outputs(self.result, self.output_paths(), overwrite=True)
+            self.written_version = self.version
 
 
 class EngineCache:
@@ -128,6 +150,7 @@ class DeviceQueues:
         """Let each worker finish its current job, then stop (queued jobs are cancelled)."""
         with self._lock:
             for device_queue in self._queues.values():
+                _cancel_queued(device_queue)
                 device_queue.put(None)
             threads = list(self._threads.values())
         for thread in threads:
@@ -140,10 +163,19 @@ class DeviceQueues:
                 run_job(job, self.engines)
             self.on_done(job)
             job.finished.set()
-        while not device_queue.empty():
-            if (job := device_queue.get()) is not None:
-                job.state, job.error = "cancelled", "the server shut down"
-                job.finished.set()
+        _cancel_queued(device_queue)
+
+
+def _cancel_queued(device_queue: queue.Queue) -> None:
+    """Cancel every job still waiting in ``device_queue`` (the server shuts down)."""
+    while True:
+        try:
+            job = device_queue.get_nowait()
+        except queue.Empty:
+            return
+        if job is not None:
+            job.state, job.error = "cancelled", "the server shut down"
+            job.finished.set()
 
 
 def run_job(job: Job, engines: EngineCache) -> None:

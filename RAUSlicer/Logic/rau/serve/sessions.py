@@ -55,8 +55,10 @@ class SessionStore:
     """Sessions by id; the least recently used go first when there are too many or they hold too much."""
 
     def __init__(self, idle_seconds: float = SESSION_IDLE_SECONDS, max_sessions: int = MAX_SESSIONS, max_bytes: int = MAX_SESSION_BYTES,
-                 clock=time.monotonic):
+                 clock=time.monotonic, on_close=None):
+        """``on_close(session_id)`` is called when a session is closed, for whatever reason (its engine state is gone)."""
         self.idle_seconds, self.max_sessions, self.max_bytes, self.clock = idle_seconds, max_sessions, max_bytes, clock
+        self.on_close = on_close
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -107,8 +109,10 @@ class SessionStore:
 
     def _forget(self, session_id: str, reason: str) -> None:
         entry = self._entries.pop(session_id, None)
-        if entry is not None:  # its job keeps the result for downloads; the engine's state goes
+        if entry is not None:  # the engine's state goes; its job keeps what downloads need
             entry.result.session = None
+            if self.on_close is not None:
+                self.on_close(session_id)
         self._gone[session_id] = reason
         while len(self._gone) > 1000:
             self._gone.popitem(last=False)

@@ -53,7 +53,7 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     if not isinstance(data, dict):
         raise InputError("field spec must be a JSON object")
     engine = data.get("engine") or default_engine
-    if engine not in ENGINES:
+    if not isinstance(engine, str) or engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     structures = data.get("structures")
     if structures is not None and (not isinstance(structures, list) or not all(isinstance(s, str) for s in structures)):
