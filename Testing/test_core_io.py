@@ -227,11 +227,14 @@ def test_a_failed_write_removes_the_folders_it_created(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_upper_case_suffix_is_written_in_its_format(tmp_path):
+@pytest.mark.parametrize("name", ["image.NII.GZ", "case.nii.gz.nii.gz", "case.nii.nii.gz", "v1.2.nrrd"])
+def test_a_name_is_written_in_the_format_of_its_last_suffix(tmp_path, name):
+    """Upper-case suffixes, and names after a NIfTI file: before, ``case.nii.gz.nii.gz`` was written empty (exit 0) and
+    the image left as a hidden temporary ``.case-XXXX.nii.gz`` (ITK cut the temporary name at its first .nii)."""
     image = Image(np.arange(24, dtype=np.uint8).reshape(2, 3, 4), (1.0, 2.0, 3.0))
-    write_image(image, tmp_path / "image.NII.GZ")
-    assert [p.name for p in tmp_path.iterdir()] == ["image.NII.GZ"]
-    assert np.array_equal(read_image(tmp_path / "image.NII.GZ").array, image.array)
+    write_image(image, tmp_path / name)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert np.array_equal(read_image(tmp_path / name).array, image.array)
 
 
 def test_label_values_above_16_bits_are_kept_and_refused_only_by_a_picture(tmp_path):

@@ -26,7 +26,7 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path, overwrite: bool = False):
-    """Yield a temporary path with the same suffixes (in lower case); rename it to ``path`` on success.
+    """Yield a temporary path with the same file type (:func:`_file_type_suffix`); rename it to ``path`` on success.
 
     On any exception (Ctrl-C and SIGTERM included) the temporary file is removed, ``path`` is left
     untouched and the folders created for it are removed again. The file gets the permissions the
@@ -35,10 +35,9 @@ def atomic_path(path, overwrite: bool = False):
     path = Path(path)
     check_writable(path, overwrite)
     with _parent_folder(path):
-        suffix = "".join(path.suffixes).lower() or ".tmp"  # ITK knows .nii.gz, not .NII.GZ; the rename keeps the caller's case
         temporary = None
         try:
-            handle, name = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=suffix, dir=path.parent)
+            handle, name = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=_file_type_suffix(path), dir=path.parent)
             os.close(handle)
             temporary = Path(name)
             yield temporary
@@ -51,6 +50,17 @@ def atomic_path(path, overwrite: bool = False):
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+
+
+def _file_type_suffix(path: Path) -> str:
+    """The suffix that tells writers the file type, in lower case (ITK knows .nii.gz, not .NII.GZ; the rename keeps
+    the caller's case): the last one, with the one before it for ``.gz`` and ``.seg.nrrd``. No more: ITK's NIfTI
+    writer cuts a name at its first ``.nii``, so ``case.nii.gz.nii.gz`` would be written as ``case.nii.gz``."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if not suffixes:
+        return ".tmp"
+    compound = len(suffixes) > 1 and (suffixes[-1] == ".gz" or suffixes[-2:] == [".seg", ".nrrd"])
+    return "".join(suffixes[-2:] if compound else suffixes[-1:])
 
 
 @contextlib.contextmanager
