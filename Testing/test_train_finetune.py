@@ -108,5 +108,36 @@ def test_an_adapter_is_not_replaced_and_resume_needs_a_checkpoint(sft_adapter, p
     assert (sft_adapter / "adapter_model.safetensors").read_bytes() == before
     assert main(["train", "sft", *common, "--out", str(tmp_path / "new"), "--resume"]) == 2
     error = capsys.readouterr().err
-    assert "--resume: " in error and "new/checkpoints holds no checkpoint to continue from" in error
+    assert "--resume: " in error and "new/checkpoints holds no complete checkpoint to continue from" in error
     assert not (tmp_path / "new").exists()
+
+
+def _listing(folder):
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, tiny_qwen, tmp_path, capsys):
+    """Before, ``--out`` on the model folder rewrote its tokenizer files (and on the pairs folder its card), exit 0;
+    ``--out`` on a file was an internal error."""
+    before = {folder: _listing(folder) for folder in (tiny_qwen, pairs)}
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1"]
+    (tmp_path / "a_file").write_text("")
+    for out, problem in ((tiny_qwen, "is the --model folder"), (pairs, "is the --data folder"),
+                         (pairs / "adapter", "is inside the --data folder"), (tmp_path / "a_file", "a file, not a folder")):
+        assert main(["train", "sft", *common, "--out", str(out)]) == 2
+        assert f"--out {out}" in (error := capsys.readouterr().err) and problem in error, error
+    assert {folder: _listing(folder) for folder in (tiny_qwen, pairs)} == before
+
+
+def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before, a checkpoint interrupted while it was saved (an empty folder) made --resume an internal error, and
+    --overwrite appended the new run's log to the old one."""
+    import shutil
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    (out / "checkpoints" / "checkpoint-99").mkdir()
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1"]
+    assert main(["train", "sft", *common, "--out", str(out), "--resume", "--max-steps", "5"]) == 0, capsys.readouterr().err
+    assert json.loads((out / "rau_adapter.json").read_text())["steps"] == 5
+    assert main(["train", "sft", *common, "--out", str(out), "--overwrite", "--max-steps", "1"]) == 0, capsys.readouterr().err
+    assert [entry["step"] for entry in log(out) if "loss" in entry] == [1]

@@ -11,6 +11,7 @@ Layout of an output folder::
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,27 +49,50 @@ class FineTuneSettings:
 
 def prepare(settings: FineTuneSettings):
     """(model, processor, family, train dataset, validation records) after checking the output folder
-    (:func:`check_out`) and that the pairs fit the model."""
+    (:func:`check_out`) and that the pairs fit the model. A fresh run starts a new log and checkpoints
+    (``overwrite`` allowed replacing them)."""
     check_out(settings)
     card = read_card(settings.data)
     model, processor, family = load_trainable(settings.model, settings.lora, settings.adapter, settings.device)
     check_family(family_of_card(card), family)
     train = load_split(settings.data, "train", settings.train_limit)
     val = read_records(settings.data, "val")[: settings.eval_limit] if "val" in card["splits"] else []
+    if not settings.resume:
+        (Path(settings.out) / "log.jsonl").unlink(missing_ok=True)
+        shutil.rmtree(Path(settings.out) / "checkpoints", ignore_errors=True)
     return model, processor, family, train, val
 
 
 def check_out(settings: FineTuneSettings) -> None:
-    """``resume`` needs a checkpoint in ``OUT/checkpoints``; a fresh run does not replace an adapter or
-    checkpoints already in ``OUT`` unless ``overwrite``."""
+    """``OUT`` is a folder apart from the inputs; ``resume`` needs a complete checkpoint in ``OUT/checkpoints``
+    (:func:`resume_checkpoint`); a fresh run does not replace an adapter or checkpoints already in ``OUT`` unless ``overwrite``."""
     out = Path(settings.out)
-    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"))
-    if settings.resume and not checkpoints:
-        raise InputError(f"--resume: {out / 'checkpoints'} holds no checkpoint to continue from")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: a file, not a folder; give a folder for the adapter")
+    for option, given in (("--model", settings.model), ("--data", settings.data), ("--adapter", settings.adapter)):
+        folder = Path(given).resolve() if given and Path(given).is_dir() else None
+        if folder is not None and (out.resolve() == folder or folder in out.resolve().parents):
+            raise InputError(f"--out {out} is {'the' if out.resolve() == folder else 'inside the'} {option} folder {given}; "
+                             "write the adapter to a folder of its own (its files would change the input)")
+    if settings.resume and resume_checkpoint(settings) is None:
+        raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
+                         "(one interrupted while it was saved has no trainer_state.json)")
     if not settings.resume and not settings.overwrite:
-        for existing in [out / "adapter_model.safetensors", *checkpoints[:1]]:
+        for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
                 raise OutputExistsError(existing)
+
+
+def resume_checkpoint(settings: FineTuneSettings) -> str | None:
+    """With ``resume``: the latest checkpoint that was saved whole (it has ``trainer_state.json``); else None."""
+    complete = [folder for folder in _checkpoints(Path(settings.out)) if (folder / "trainer_state.json").is_file()]
+    return str(complete[-1]) if settings.resume and complete else None
+
+
+def _checkpoints(out: Path) -> list[Path]:
+    """``OUT/checkpoints/checkpoint-N`` folders by step."""
+    folders = [p for p in (out / "checkpoints").glob("checkpoint-*") if p.is_dir() and p.name.removeprefix("checkpoint-").isdigit()]
+    return sorted(folders, key=lambda p: int(p.name.removeprefix("checkpoint-")))
 
 
 def trainer_arguments(settings: FineTuneSettings, model, default_learning_rate: float) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rau.train.run import FineTuneSettings, callbacks, finish, prepare, trainer_arguments
+from rau.train.run import FineTuneSettings, callbacks, finish, prepare, resume_checkpoint, trainer_arguments
 
 LEARNING_RATE = 1e-4
 
@@ -19,5 +19,5 @@ def run_sft(settings: FineTuneSettings, extra_callbacks=()):
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=train, processing_class=processor,
                          callbacks=callbacks(settings, processor, family, val) + list(extra_callbacks))
-    trainer.train(resume_from_checkpoint=True if settings.resume else None)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(settings))
     return finish(trainer, settings, "sft", processor, family, val)
