@@ -91,6 +91,21 @@ def test_a_converted_original_checkpoint_segments_exactly_like_the_model_it_came
     direct = Sam2Segmenter(str(tiny_sam2["always"]), device="cpu").segment(request, None).structures[0].mask
     converted = Sam2Segmenter(str(out), device="cpu").segment(request, None).structures[0].mask
     assert direct.any() and np.array_equal(direct, converted)
+    assert not list(tmp_path.glob(".converted-*"))  # written beside it, then renamed into place
+
+
+def test_a_config_that_is_not_a_sam2_one_and_an_out_that_is_a_file_are_refused(tiny_sam2, original_checkpoint, tmp_path, capsys):
+    """Before, each was an internal error (JSONDecodeError, AttributeError, NotADirectoryError)."""
+    (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "qwen.json").write_text('{"model_type": "qwen2_5_vl"}')
+    (tmp_path / "a_file").write_text("")
+    out = str(tmp_path / "converted")
+    for config, target, problem in ((str(tmp_path / "broken.json"), out, "cannot read it as JSON"),
+                                    (str(tmp_path / "qwen.json"), out, "the config of a qwen2_5_vl model, not of a SAM2 video model"),
+                                    (str(tiny_sam2["always"] / "config.json"), str(tmp_path / "a_file"), "a file, not a folder")):
+        assert main(["models", "convert", str(original_checkpoint), "--config", config, "--out", target]) == 2
+        assert problem in capsys.readouterr().err
+    assert not (tmp_path / "converted").exists() and (tmp_path / "a_file").read_text() == ""
 
 
 def test_a_checkpoint_of_another_architecture_is_refused_and_nothing_written(tiny_sam2, original_checkpoint, tmp_path, capsys):

@@ -8,7 +8,10 @@ import pytest
 import SimpleITK as sitk
 
 from rau.cli import main
+from rau.commands.engine_options import check_models
+from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError, ModelSource, pick_device
+from rau.options import EngineOptions
 from rau.sam2.model import VIDEO_MODELS, check_sam2, model_source
 from rau.sam2.segmenter import Sam2Segmenter
 
@@ -136,7 +139,13 @@ def _wider_backbone(weights):
     (weights.parent / "config.json").write_text(json.dumps(config))
 
 
+def _bogus_dtype(weights):
+    config = json.loads((weights.parent / "config.json").read_text())
+    (weights.parent / "config.json").write_text(json.dumps({**config, "dtype": "bogus"}))
+
+
 @pytest.mark.parametrize("damage, problem", [
+    (_bogus_dtype, r"its config.json does not describe a Sam2VideoModel \(AttributeError: .*bogus"),  # before: an internal error
     (_cut, "cannot read the model weights"),
     (_flip_a_header_bit, "cannot read the model weights"),
     (_drop_every_other_tensor, r"tensors missing.*mask_decoder\."),
@@ -174,3 +183,6 @@ def test_a_gpu_kind_the_machine_lacks_is_refused(monkeypatch):
     for device, gpu in (("mps", "Apple MPS GPU"), ("cuda:0", "CUDA GPU")):
         with pytest.raises(ModelNotAvailableError, match=f"no {gpu} is available"):
             pick_device(device)
+        # and before any work: before, a registration ran first and evaluate failed every case (exit 1, not 2)
+        with pytest.raises(OptionError, match=f"--device {device}: device .* was requested but no {gpu} is available"):
+            check_models("registration+sam2", EngineOptions.from_dict({"device": device}))

@@ -44,12 +44,18 @@ def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
 
 
 def check_models(name: str, options: EngineOptions) -> None:
-    """Refuse an unusable ``--sam2-model`` or local ``--vlm-model`` for engine ``name`` before any work, without
-    building the engine or reading weights: :class:`OptionError` naming the option and the problem."""
+    """Refuse an unusable ``--sam2-model`` or local ``--vlm-model``, or a ``--device`` this machine lacks, for engine
+    ``name`` before any work, without building the engine or reading weights: :class:`OptionError` naming the option
+    and the problem."""
     from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
     try:
+        if engine.uses_sam2 or (engine.uses_vlm and vlm_source(options)):
+            from rau.models.loader import check_device
+
+            option = f"{flag('device')} {options.device}"
+            check_device(options.device)
         if engine.uses_sam2:
             from rau.sam2.model import check_sam2, model_source
 

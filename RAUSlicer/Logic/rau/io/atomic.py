@@ -41,7 +41,7 @@ def atomic_path(path, overwrite: bool = False):
             os.close(handle)
             temporary = Path(name)
             yield temporary
-            os.chmod(temporary, 0o666 & ~_umask())
+            os.chmod(temporary, 0o666 & ~current_umask())
             os.replace(temporary, path)
         except OutputExistsError:  # a file written inside (e.g. a label map beside its table) exists: not a failed write
             raise
@@ -77,7 +77,8 @@ def _parent_folder(path: Path):
         raise
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (set and put back at once: Python has no way to read it alone)."""
     current = os.umask(0o022)
     os.umask(current)
     return current

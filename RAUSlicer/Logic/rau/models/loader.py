@@ -72,21 +72,36 @@ def resolve(source: ModelSource) -> Path:
 
 
 def pick_device(requested: str | None = None) -> str:
-    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning); an explicit choice wins."""
+    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning); an explicit choice wins
+    (:func:`check_device`)."""
     import torch
 
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if requested and requested != "auto":
-        for kind, present, gpu in (("cuda", torch.cuda.is_available(), "CUDA GPU"), ("mps", mps, "Apple MPS GPU")):
-            if requested.startswith(kind) and not present:
-                raise ModelNotAvailableError(f"device {kind!r} was requested but no {gpu} is available")
+        check_device(requested)
         return requested
     if torch.cuda.is_available():
         return "cuda"
-    if mps:
+    if _mps_available():
         return "mps"
     warnings.warn("no GPU found: running on the CPU, which is much slower", RuntimeWarning, stacklevel=2)
     return "cpu"
+
+
+def check_device(requested: str | None) -> None:
+    """Raise :class:`ModelNotAvailableError` when ``requested`` names a GPU kind this machine lacks (auto and cpu pass)."""
+    if not requested or requested in ("auto", "cpu"):
+        return
+    import torch
+
+    for kind, present, gpu in (("cuda", torch.cuda.is_available, "CUDA GPU"), ("mps", _mps_available, "Apple MPS GPU")):
+        if requested.startswith(kind) and not present():
+            raise ModelNotAvailableError(f"device {kind!r} was requested but no {gpu} is available")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
 def default_dtype(device: str):
@@ -112,6 +127,9 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
         )
     except (OSError, SafetensorError) as error:
         raise ModelNotAvailableError(f"{folder}: cannot read the model weights ({error})") from error
+    except (AttributeError, TypeError, ValueError, KeyError) as error:  # transformers builds the model from config.json
+        raise ModelNotAvailableError(f"{folder}: its config.json does not describe a {model_class.__name__} "
+                                     f"({type(error).__name__}: {error})") from error
     missing = sorted(info["missing_keys"])
     mismatched = sorted(f"{key} is {tuple(have)}, not {tuple(want)}" for key, have, want in info["mismatched_keys"])
     if missing or mismatched:

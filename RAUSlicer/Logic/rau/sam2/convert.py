@@ -9,10 +9,14 @@ MedSAM2 is SAM2.1-tiny at 512 px (github.com/bowang-lab/MedSAM2, ``sam2.1_hiera_
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from rau.errors import InputError
+from rau.io.atomic import current_umask
 
 RENAMES = (  # applied in this order, each wherever it occurs in a key (transformers' KEYS_TO_MODIFY_MAPPING)
     ("iou_prediction_head.layers.0", "iou_prediction_head.proj_in"),
@@ -151,7 +155,15 @@ def load_config(config: str):
     path = path / "config.json" if path.is_dir() else path
     if not path.is_file():
         raise InputError(f"--config {config}: neither a known name ({', '.join(NAMED_CONFIGS)}) nor a config.json")
-    return Sam2VideoConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"--config {config}: cannot read it as JSON ({error})") from error
+    model_type = document.get("model_type") if isinstance(document, dict) else None
+    if model_type != Sam2VideoConfig.model_type:
+        raise InputError(f"--config {config}: the config of a {model_type or 'unknown'} model, not of a SAM2 video model "
+                         f"(model_type {Sam2VideoConfig.model_type!r})")
+    return Sam2VideoConfig.from_dict(document)
 
 
 def check_paths(checkpoint: Path, out: Path) -> None:
@@ -161,6 +173,8 @@ def check_paths(checkpoint: Path, out: Path) -> None:
                          "(a folder saved by save_pretrained needs no conversion: pass it to --sam2-model)")
     if not checkpoint.is_file():
         raise InputError(f"{checkpoint}: no such checkpoint file")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: a file, not a folder")
     if out.exists() and any(out.iterdir()):
         raise InputError(f"--out {out}: folder exists and is not empty")
 
@@ -191,7 +205,14 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     if missing or unexpected:
         raise InputError(f"{checkpoint} does not fit --config {config}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
                          f" ({len(missing)} missing, {len(unexpected)} unexpected keys)")
-    model.save_pretrained(out)
-    size = model.config.image_size
-    (out / "preprocessor_config.json").write_text(json.dumps({**IMAGENET, "size": {"height": size, "width": size}}, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))  # renamed into place once whole
+    try:
+        model.save_pretrained(temporary)
+        size = model.config.image_size
+        (temporary / "preprocessor_config.json").write_text(json.dumps({**IMAGENET, "size": {"height": size, "width": size}}, indent=2))
+        os.chmod(temporary, 0o777 & ~current_umask())
+        os.replace(temporary, out)  # an empty --out folder is replaced
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
     return out
