@@ -152,6 +152,19 @@ def test_bad_manifest_rows_are_refused_naming_file_and_line(shared_data, tmp_pat
     assert not (tmp_path / "pairs").exists()
 
 
+def test_a_subject_without_labelled_voxels_is_refused_naming_its_file(shared_data, tmp_path, capsys):
+    """Before, an all-zero mask was dropped without a word: here the validation split was left without questions (exit 0)."""
+    from PIL import Image as Picture
+
+    from rau.cli import main
+
+    Picture.fromarray(np.zeros((540, 800), np.uint8)).save(tmp_path / "zero_mask.png")
+    manifest = _edited(hc18_manifest(shared_data, tmp_path, 5), 4, "labels", str(tmp_path / "zero_mask.png"))
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0.34"]) == 2
+    assert "zero_mask.png: subject 002_HC has no labelled voxel of a named structure" in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
+
+
 def test_an_image_given_as_its_own_labels_is_refused(shared_data, tmp_path, capsys):
     from rau.cli import main
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rau.errors import InputError
 from rau.train.dataset import write_dataset
 from rau.train.pairs import PairOptions, balance, draw_questions, split_subjects
 from rau.train.slices import SliceStack
@@ -22,8 +23,16 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
     for split, names in splits.items():
         if not names:
             continue
-        stacks = [SliceStack.build(s.name, *s.load(), axis=axis) for s in subjects if s.name in names]
+        chosen = [subject for subject in subjects if subject.name in names]
+        stacks = [SliceStack.build(s.name, *s.load(), axis=axis) for s in chosen]
+        for subject, stack in zip(chosen, stacks):
+            if not stack.labelled():
+                raise InputError(f"{subject.labels}: subject {subject.name} has no labelled voxel of a named structure "
+                                 "(an empty mask, or values its label table does not name)")
         questions[split] = balance(draw_questions(stacks, options, rng), rng)
+        if not questions[split]:
+            raise InputError(f"the {split} split ({', '.join(names)}) gave no questions: its subjects share no structure; "
+                             "add subjects or change val_fraction")
     settings = {"source": str(source), "axis": axis, "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
     return write_dataset(questions, out, family, settings, overwrite)
