@@ -66,6 +66,20 @@ def test_garbage_answers_give_no_mask_and_say_why(pair, answer):
     assert not item.found and item.confidence == 0.0 and "no usable answer" in item.message
 
 
+def test_the_rau_engine_tells_an_unusable_answer_from_an_absent_structure(pair, tmp_path):
+    """Before, the rau engine said "absent according to vlm" for a reply it could not read, as for a clean "absent"."""
+    from tiny_sam2 import save_tiny_sam2
+
+    reference, target, truth = pair
+    name = truth.labels.names[0]
+    sam2 = save_tiny_sam2(tmp_path / "sam2", presence="always")
+    absent = json.dumps([{"label": name, "present": False}])
+    for answer, message in (("I cannot tell.", "no usable answer from vlm"), (absent, "absent according to vlm")):
+        with ChatServer(lambda body: answer) as server:
+            result = create_engine("rau", {"vlm_server": server.url, "sam2_model": str(sam2), "device": "cpu"}).run(Request([reference], target))
+        assert not result.get(name).found and message in result.get(name).message
+
+
 def test_rau_engine_with_tiny_qwen_in_process_survives_random_weights(pair, tiny_qwen, tmp_path):
     from tiny_sam2 import save_tiny_sam2
 

@@ -95,6 +95,12 @@ class Localization:
     references: list[str] = field(default_factory=list)
     """Names of the references this localization came from, best-ranked first (empty: the request's order)."""
 
+    def why_not_present(self) -> str:
+        """Why a structure is not present, as the user reads it: the localizer said so, or it gave no usable answer
+        (``answer["answered"]`` False: a VLM reply that could not be read)."""
+        who = self.source or "the localizer"
+        return f"no usable answer from {who}" if self.answer.get("answered") is False else f"absent according to {who}"
+
 
 @dataclass
 class Prompt:

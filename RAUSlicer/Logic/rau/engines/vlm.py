@@ -39,7 +39,7 @@ def _why_empty(found: Localization | None) -> str:
     if found is None:
         return "(not localized)"
     if not found.present:
-        return "(the model says it is absent)" if found.confidence > 0 else "(no usable answer from the model)"
+        return f"({found.why_not_present()})"
     return "(present, but no usable box)"
 
 

@@ -91,7 +91,7 @@ class Sam2Segmenter(Segmenter):
                 continue
             picks[structure.name] = chosen
             if localization is not None and not localization.present:
-                missing[structure.name] = f"absent according to {localization.source or 'the localizer'}"
+                missing[structure.name] = localization.why_not_present()
 
         distinct = sorted({frame for chosen in picks.values() for frame in chosen})
         used = sorted({index for index, _ in distinct})

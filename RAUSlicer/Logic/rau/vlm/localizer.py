@@ -48,7 +48,7 @@ class VLMLocalizer(Localizer):
                 found[name] = on_target_grid(localization, seen.target, request.target)
         for name in names:
             if name not in found:
-                found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference"]})
+                found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference"], "answered": False})
         progress("VLM localization done", 1.0)
         return found
 
@@ -81,7 +81,7 @@ class VLMLocalizer(Localizer):
             box = Box((math.floor(x0), math.floor(y0), k), (math.ceil(x1), math.ceil(y1), k + 1)).clip(request.target)
             box = None if box.empty else box
         details = {
-            "text": text, "issues": answer.issues, "model_box": answer.box,
+            "text": text, "issues": answer.issues, "model_box": answer.box, "answered": answer.present is not None,
             "reference_slice": view.reference_slice, "target_slice": view.target_slice,
         }
         return Localization(
