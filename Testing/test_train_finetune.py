@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, 
     assert {folder: _listing(folder) for folder in (tiny_qwen, pairs)} == before
 
 
-def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sft_adapter, pairs, tiny_qwen, tmp_path, capsys, monkeypatch):
     """Before, a checkpoint interrupted while it was saved (an empty folder) made --resume an internal error, and
     --overwrite appended the new run's log to the old one."""
     import shutil
@@ -139,5 +140,10 @@ def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sf
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1"]
     assert main(["train", "sft", *common, "--out", str(out), "--resume", "--max-steps", "5"]) == 0, capsys.readouterr().err
     assert json.loads((out / "rau_adapter.json").read_text())["steps"] == 5
-    assert main(["train", "sft", *common, "--out", str(out), "--overwrite", "--max-steps", "1"]) == 0, capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # relative paths are described as absolute ones (before, as given)
+    relative = [os.path.relpath(tiny_qwen, tmp_path) if part == str(tiny_qwen) else os.path.relpath(pairs, tmp_path) if part == str(pairs) else part
+                for part in common]
+    assert main(["train", "sft", *relative, "--out", "adapter", "--overwrite", "--max-steps", "1"]) == 0, capsys.readouterr().err
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1]
+    described = json.loads((out / "rau_adapter.json").read_text())
+    assert described["base_model"] == str(tiny_qwen.resolve()) and described["pairs"] == str(pairs.resolve())

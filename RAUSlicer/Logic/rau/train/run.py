@@ -158,10 +158,16 @@ def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, v
         trainer.model.eval()
         metrics = evaluate(TransformersBackend(trainer.model, processor, family), settings.data, val_records)
     if trainer.is_world_process_zero():
-        description = {"base_model": settings.model, "stage": stage, "pairs": str(settings.data), "steps": trainer.state.global_step,
+        description = {"base_model": _absolute_if_local(settings.model), "stage": stage, "pairs": _absolute_if_local(settings.data),
+                       "steps": trainer.state.global_step,
                        "lora": vars(settings.lora), "family": family.name, "eval": metrics}
         (out / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
     return out
+
+
+def _absolute_if_local(given: str) -> str:
+    """A local folder as an absolute path (the description is read from elsewhere); a model id as it is."""
+    return str(Path(given).resolve()) if Path(given).exists() else str(given)
 
 
 def _append(path: Path, entry: dict) -> None:
