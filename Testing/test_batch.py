@@ -232,6 +232,22 @@ def test_an_interrupted_run_stops_at_once_and_its_summary_matches_the_outputs(tm
     assert not list(tmp_path.glob(".*")), "temporary files survived"
 
 
+def test_rows_of_one_target_are_one_cohort_case_whatever_their_truth_column(shared_data, tmp_path):
+    """A cohort run reads no truth: before, rows of one target with different target_labels became two cases,
+    refused as "targets ... and ... would write the same output files"."""
+    from rau.evaluation.manifest import read_manifest
+
+    folder = shared_data / "hc18_fetal_head_us"
+    rows = [f"{folder}/images/001_HC.png,{folder}/masks/00{n}_HC_mask.png,{folder}/images/00{n}_HC.png,{folder}/masks/00{n}_HC_mask.png"
+            for n in (0, 2)]
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text("target_image,target_labels,reference_image,reference_labels\n" + "\n".join(rows) + "\n")
+    (case,) = read_manifest(manifest, truth=False)
+    assert [reference.image.name for reference in case.references] == ["000_HC.png", "002_HC.png"]
+    assert len(read_manifest(manifest)) == 2  # rau evaluate: each truth is its own case
+    assert [item.name for item in work_items(manifest, tmp_path / "out")] == ["001_HC"]
+
+
 def test_targets_differing_only_in_extension_are_refused_by_name(shared_data, tmp_path, capsys):
     folder = shared_data / "hc18_fetal_head_us"
     (tmp_path / "x").mkdir()

@@ -70,7 +70,8 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
             label_table=label_table,
         )
-        key = (paths["target_image"].resolve(), paths["target_labels"].resolve() if "target_labels" in paths else None)
+        truth_key = paths["target_labels"].resolve() if truth and "target_labels" in paths else None  # a cohort run reads no truth
+        key = (paths["target_image"].resolve(), truth_key)
         first_line, case = cases.setdefault(key, (line, row_case))
         check_same_case(case, row_case, f"{path} line {line}", first_line)
         reference_spacing = validation.spacing_field(row, "reference_spacing", path, line)
