@@ -176,7 +176,14 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     def undo(self, segmentationNode, name):
         """Put back the segment ``name`` (and the engine session's state) as it was before its last correction."""
-        self.correction(segmentationNode).undo(name)
+        self.keptCorrection(segmentationNode).undo(name)
+
+    def keptCorrection(self, segmentationNode):
+        """:meth:`correction`, or a clear error when none is kept for the node."""
+        correction = self.correction(segmentationNode)
+        if correction is None:
+            raise ValueError("this segmentation has no correction session; press Run again to correct it")
+        return correction
 
     def correctionJob(self, segmentationNode, name, prompt=None):
         """Main thread: prepare correcting ``name`` (a prompt re-prompts it, None propagates it).
@@ -184,9 +191,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         Returns ``work(progress)``, safe on a worker thread (no MRML); pass its answer to
         :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
         """
-        correction = self.correction(segmentationNode)
-        if correction is None:
-            raise ValueError("this segmentation has no correction session; press Run again to correct it")
+        correction = self.keptCorrection(segmentationNode)
         correction.sync(name)
         session = correction.result.session
         if prompt is None:

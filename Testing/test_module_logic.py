@@ -163,3 +163,6 @@ def test_sessions_of_deleted_result_nodes_and_of_a_closed_scene_are_released(mrm
     assert [kept.node for kept in logic.corrections.values()] == [second, third]
     logic.releaseSessions()
     assert logic.correction(second) is None and logic.correction(third) is None
+    for call in (lambda: logic.undo(third, "disk"), lambda: logic.correctionJob(third, "disk")):  # undo was an AttributeError
+        with pytest.raises(ValueError, match="this segmentation has no correction session; press Run again"):
+            call()

@@ -14,7 +14,8 @@ slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
 from rau.io import OutputExistsError, read_segmentation  # noqa: E402
-from rau.mrml import add_segmentation_node, add_volume_node, export_label_map, export_seg_nrrd  # noqa: E402
+from rau.labels import Segmentation  # noqa: E402
+from rau.mrml import add_segmentation_node, add_volume_node, export_label_map, export_seg_nrrd, image_from_volume_node  # noqa: E402
 from slicer.util import arrayFromVTKMatrix  # noqa: E402
 from test_mrml_segments import grid, labels  # noqa: E402,F401  (fixtures)
 
@@ -80,3 +81,23 @@ def test_seg_nrrd_export_round_trips_through_slicerio(mrml_scene, labels, grid, 
         export_seg_nrrd(node, path)
     with pytest.raises(ValueError, match="seg.nrrd"):
         export_seg_nrrd(node, tmp_path / "result.nrrd")
+
+
+def test_seg_nrrd_export_of_a_target_under_a_transform_is_on_the_target_s_grid(mrml_scene, labels, grid, tmp_path):
+    """The result node takes the target's transform before its reference geometry: before, Slicer took the geometry
+    relative to no transform, so it was rotated twice and the export was resampled onto a rotated, larger grid."""
+    volume = add_volume_node(grid, "target", mrml_scene)
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "tilt")
+    rotation = vtk.vtkTransform()
+    rotation.RotateZ(30)
+    rotation.Translate(12, -7, 3)
+    transform.SetMatrixTransformToParent(rotation.GetMatrix())
+    volume.SetAndObserveTransformNodeID(transform.GetID())
+    world = image_from_volume_node(volume)  # the target as the engines see it: its transform hardened
+    result = Segmentation(world.with_array(np.zeros(world.shape, np.uint8)), labels.labels, labels.masks)
+    node = add_segmentation_node(result, "result", mrml_scene, reference_volume_node=volume)
+    path = export_seg_nrrd(node, tmp_path / "result.seg.nrrd")  # in the node's own frame: the target's grid
+    assert sitk.ReadImage(str(path)).GetSize()[:3] == grid.size
+    back = read_segmentation(path, geometry=grid)
+    for name in labels.labels.names:
+        assert np.array_equal(back.masks[name], labels.masks[name]), name

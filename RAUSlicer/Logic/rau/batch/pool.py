@@ -69,35 +69,42 @@ def run_in_processes(items, engine_name: str, options: EngineOptions, workers: i
 
     When interrupted (Ctrl-C, SIGTERM), no target starts any more and the targets in progress are
     abandoned at once (nothing of them is left; a resumed run redoes them). A worker process that dies
-    (killed, out of memory) stops its pool: new processes take the unfinished targets, and a target that
-    was running when its worker died :data:`WORKER_DEATHS` times is reported failed.
+    (killed, out of memory) stops its pool, and new processes take the unfinished targets. The pool stops
+    every worker, so the targets that were running then are run next one at a time: a target whose worker
+    died :data:`WORKER_DEATHS` times while it ran alone is reported failed.
     """
     context = multiprocessing.get_context("spawn")
     deaths: Counter[str] = Counter()
+    suspects: set[str] = set()
     idle_breaks = 0
     while items:
-        started, finished = context.SimpleQueue(), set()
+        alone = [item for item in items if item.name in suspects]
+        batch, size = (alone, 1) if alone else (items, workers)
+        started, seen, finished = context.SimpleQueue(), set(), set()
 
         def finish(row: dict) -> None:
             finished.add(row["target"])
             on_row(row)
 
         try:
-            _run_pool(items, engine_name, options, workers, context, started, finish)
-            return
+            _run_pool(batch, engine_name, options, size, context, started, seen, finish)
         except BrokenProcessPool:
-            running = _names(started) - finished
+            running = (seen | _names(started)) - finished
             idle_breaks = 0 if running else idle_breaks + 1
             if idle_breaks >= IDLE_BREAKS:
                 raise UnavailableError(f"the worker processes stopped {IDLE_BREAKS} times before running a target (see the messages above; out of memory?)") from None
-            deaths.update(running)
-            for item in items:
+            if size == 1:  # the one worker died while it ran this target
+                deaths.update(running)
+            suspects |= running
+            for item in batch:
                 if item.name not in finished and deaths[item.name] >= WORKER_DEATHS:
                     on_row(_died(item))
-            items = [item for item in items if item.name not in finished and deaths[item.name] < WORKER_DEATHS]
+        items = [item for item in items if item.name not in finished and deaths[item.name] < WORKER_DEATHS]
+        suspects -= finished
 
 
-def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, context, started, on_row) -> None:
+def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, context, started, seen: set, on_row) -> None:
+    """Run ``items`` on one pool; the names its workers report starting are added to ``seen``."""
     devices = context.Queue()
     device = options.device
     for index in range(workers):
@@ -107,7 +114,7 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
         futures = [pool.submit(_run, item) for item in items]
         for future in as_completed(futures):
             on_row(future.result())
-            _names(started)  # keep its pipe from filling up
+            seen |= _names(started)  # also keeps its pipe from filling up
     except BaseException:
         for process in list(pool._processes.values()):  # no public way before Python 3.14's terminate_workers()
             process.terminate()
@@ -117,7 +124,7 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
 
 
 def _names(started) -> set[str]:
-    """The target names the workers reported starting since the last call."""
+    """The target names the workers reported starting since the last call (each name is read once)."""
     names = set()
     while not started.empty():
         names.add(started.get())

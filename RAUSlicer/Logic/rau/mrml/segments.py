@@ -137,9 +137,9 @@ def new_segmentation_node(name: str, geometry: Image, scene=None, reference_volu
     scene = scene or slicer.mrmlScene
     node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(name))
     node.CreateDefaultDisplayNodes()
-    if reference_volume_node is not None:
-        node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume_node)
+    if reference_volume_node is not None:  # the transform first: Slicer takes the geometry relative to the node's transform
         node.SetAndObserveTransformNodeID(reference_volume_node.GetTransformNodeID())
+        node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume_node)
     else:
         serialized = slicer.vtkSegmentationConverter.SerializeImageGeometry(
             oriented_image(geometry, np.zeros(geometry.shape, np.uint8))

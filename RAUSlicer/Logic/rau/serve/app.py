@@ -198,7 +198,7 @@ def create_app(config: ServerConfig | None = None):
         deadline = time.monotonic() + min(max(wait, 0.0), 10.0)
         while not job.finished.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        return job.record()
+        return await run_in_threadpool(job.record)  # a summary of large masks takes a while: not on the event loop
 
     @app.post("/v1/jobs/{job_id}/cancel")
     def cancel(job_id: str):

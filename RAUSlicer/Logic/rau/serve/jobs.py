@@ -57,14 +57,16 @@ class Job:
         return self.options.device
 
     def record(self) -> dict:
-        """The job as the API reports it."""
-        result, kept = self.result, self.kept
-        summary, seconds = (result.summary(), result.seconds) if result is not None else kept or (None, None)
-        done = self.state == "done"
+        """The job as the API reports it; ``done`` once it has finished (outputs written, its session kept or not)."""
+        state = "running" if self.state == "done" and not self.finished.is_set() else self.state
+        summary = seconds = None
+        if state == "done":
+            result, kept = self.result, self.kept
+            summary, seconds = (result.summary(), round(result.seconds, 3)) if result is not None else kept
         return {
-            "job": self.id, "state": self.state, "step": self.step, "progress": round(self.progress, 4),
-            "engine": self.engine, "error": self.error, "status": self.status, "session": self.session,
-            "structures": summary if done else None, "seconds": round(seconds, 3) if done and seconds is not None else None,
+            "job": self.id, "state": state, "step": self.step, "progress": round(self.progress, 4),
+            "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
+            "structures": summary, "seconds": seconds,
         }
 
     def output_paths(self) -> dict[str, Path]:
@@ -90,7 +92,7 @@ class Job:
             if self.result is None or self.result.session is not None:
                 return
             self._write_changes()
-            self.kept, self.result, self.session = (self.result.summary(), self.result.seconds), None, None
+            self.kept, self.result, self.session = (self.result.summary(), round(self.result.seconds, 3)), None, None
 
     def _write_changes(self) -> None:
         """Write the outputs when corrections changed the result since they were last written (under :attr:`lock`)."""
@@ -161,8 +163,12 @@ class DeviceQueues:
         while (job := device_queue.get()) is not None:
             with self.device_lock(device):
                 run_job(job, self.engines)
-            self.on_done(job)
-            job.finished.set()
+            try:
+                self.on_done(job)
+            except Exception:  # e.g. a disk error writing an older job's outputs: logged; the queue goes on
+                LOG.error("after job %s:\n%s", job.id, traceback.format_exc())
+            finally:
+                job.finished.set()
         _cancel_queued(device_queue)
 
 

@@ -6,8 +6,11 @@ A session is a finished job's :class:`~rau.result.Result` with its engine sessio
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -15,6 +18,8 @@ from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.result import Result, StructureResult
 from rau.serve.wire import prompt_from_json
+
+LOG = logging.getLogger("rau.serve")
 
 # The server's default limits, read by ServerConfig (rau.serve.app) and the flags of ``rau serve``;
 # here because this module imports quickly (the command line builds its help without loading the server).
@@ -59,6 +64,7 @@ class SessionStore:
         """``on_close(session_id)`` is called when a session is closed, for whatever reason (its engine state is gone)."""
         self.idle_seconds, self.max_sessions, self.max_bytes, self.clock = idle_seconds, max_sessions, max_bytes, clock
         self.on_close = on_close
+        self._closed: list[str] = []  # closed since on_close was last called
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -68,7 +74,7 @@ class SessionStore:
         nbytes = result_nbytes(result)
         if nbytes > self.max_bytes:
             return False
-        with self._lock:
+        with self._announcing(), self._lock:
             self._expire()
             while self._entries and (len(self._entries) >= self.max_sessions or self.total_bytes() + nbytes > self.max_bytes):
                 oldest = next(iter(self._entries))
@@ -78,7 +84,7 @@ class SessionStore:
 
     def get(self, session_id: str) -> Entry:
         """The session, marked as used now; raises :class:`SessionGone` saying why it is not there."""
-        with self._lock:
+        with self._announcing(), self._lock:
             self._expire()
             if session_id not in self._entries:
                 reason = self._gone.get(session_id)
@@ -91,16 +97,31 @@ class SessionStore:
     def remove(self, session_id: str, reason: str = "the client closed it") -> None:
         """Forget a session (raises :class:`SessionGone` when there is none)."""
         self.get(session_id)
-        with self._lock:
+        with self._announcing(), self._lock:
             self._forget(session_id, reason)
 
     def total_bytes(self) -> int:
         return sum(entry.nbytes for entry in self._entries.values())
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._announcing(), self._lock:
             self._expire()
             return len(self._entries)
+
+    @contextlib.contextmanager
+    def _announcing(self):
+        """Call ``on_close`` for the sessions closed inside, once the store's lock is free (it may write files);
+        its errors are logged, not raised."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                closed, self._closed = self._closed, []
+            for session_id in closed if self.on_close is not None else ():
+                try:
+                    self.on_close(session_id)
+                except Exception:
+                    LOG.error("closing session %s:\n%s", session_id, traceback.format_exc())
 
     def _expire(self) -> None:
         now = self.clock()
@@ -109,10 +130,9 @@ class SessionStore:
 
     def _forget(self, session_id: str, reason: str) -> None:
         entry = self._entries.pop(session_id, None)
-        if entry is not None:  # the engine's state goes; its job keeps what downloads need
+        if entry is not None:  # the engine's state goes; its job keeps what downloads need (see _announcing)
             entry.result.session = None
-            if self.on_close is not None:
-                self.on_close(session_id)
+            self._closed.append(session_id)
         self._gone[session_id] = reason
         while len(self._gone) > 1000:
             self._gone.popitem(last=False)
@@ -137,6 +157,8 @@ def correct(entry: Entry, action: str, name: str, prompt: Prompt | None = None) 
     """
     with entry.lock:
         result, session = entry.result, entry.result.session
+        if session is None:  # closed (expired, evicted) since it was looked up
+            raise SessionGone("the session was closed while the correction waited")
         if action == "undo":
             item = session.undo(name)
         elif action == "reprompt":
