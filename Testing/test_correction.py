@@ -47,10 +47,20 @@ def test_an_inside_click_grows_into_the_structure_and_an_outside_click_removes_t
     shrunk = session.reprompt("head", Prompt(points=[(48, 20, 0)], labels=[0]))  # in the false-positive top
     assert not shrunk.mask[0, 20, 48] and dice(shrunk.mask, truth) > dice(grown.mask, truth)
     assert dice(shrunk.mask, truth) > 0.9
-    assert shrunk.prompts["clicks"] == 2
+    assert shrunk.prompts["clicks"] == 2 and shrunk.prompts["seeds"] == [[0, 62, 48, 1], [0, 20, 48, 0]]
     assert session.undo("head") is grown and session.undo("head").mask.sum() == result.get("head").mask.sum()
     with pytest.raises(InputError, match="nothing to undo"):
         session.undo("head")
+
+
+@pytest.mark.parametrize("seeds", [[[0, 20, 48, 2]], [[0, 20, 96, 1]], [[0, 20.5, 48, 1]], [[0, float("inf"), 48, 1]], [[0, 20, True, 1]], [[0, 20, 48]], "x"])
+def test_saved_clicks_that_are_not_voxels_of_the_target_are_refused(seeds):
+    """A reopened result's clicks (prompts.seeds in its .result.json) are checked; before, inf was an internal error
+    and 20.5 or true were taken as 20 and 1."""
+    result, _ = result_2d()
+    result.structures[0].prompts = {"seeds": seeds}
+    with pytest.raises(InputError, match=r"'head': its saved clicks \(prompts.seeds\) are not \[k, j, i, 0 or 1\] voxels"):
+        CorrectorSession(result)
 
 
 def test_a_click_on_a_structure_not_found_grows_similar_tissue_around_it_not_the_whole_picture():

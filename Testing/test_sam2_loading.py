@@ -186,3 +186,7 @@ def test_a_gpu_kind_the_machine_lacks_is_refused(monkeypatch):
         # and before any work: before, a registration ran first and evaluate failed every case (exit 1, not 2)
         with pytest.raises(OptionError, match=f"--device {device}: device .* was requested but no {gpu} is available"):
             check_models("registration+sam2", EngineOptions.from_dict({"device": device}))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ModelNotAvailableError, match=r"device 'cuda:1' was requested but this machine has 1 CUDA GPU"):
+        pick_device("cuda:1")

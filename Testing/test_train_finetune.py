@@ -127,6 +127,9 @@ def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, 
                          (pairs / "adapter", "is inside the --data folder"), (tmp_path / "a_file", "a file, not a folder")):
         assert main(["train", "sft", *common, "--out", str(out)]) == 2
         assert f"--out {out}" in (error := capsys.readouterr().err) and problem in error, error
+    (tmp_path / "run" / "checkpoints" / "checkpoint-2").mkdir(parents=True)  # an adapter the fresh run would delete
+    assert main(["train", "sft", *common, "--adapter", str(tmp_path / "run" / "checkpoints" / "checkpoint-2"), "--out", str(tmp_path / "run")]) == 2
+    assert "checkpoint-2 lies in " in capsys.readouterr().err and (tmp_path / "run" / "checkpoints" / "checkpoint-2").is_dir()
     assert {folder: _listing(folder) for folder in (tiny_qwen, pairs)} == before
 
 

@@ -203,13 +203,13 @@ def _ranges(size) -> str:
 
 def _box(text: str, target) -> Box:
     values, ndim = _numbers(text, "--box"), target.ndim
+    if len(values) not in {2 * ndim, 6}:
+        raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
     size = _given_size(len(values) // 2, target)
-    if len(values) == 2 * len(size) and not all(lo <= n - 1 and hi >= 0 for lo, hi, n in zip(values, values[len(size):], size)):
+    if not all(lo <= n - 1 and hi >= 0 for lo, hi, n in zip(values, values[len(size):], size)):
         raise InputError(f"--box {text!r}: outside the target ({_ranges(size)})")
     if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
         values = [*target.working_index(values[:3])[:2], *target.working_index(values[3:])[:2]]
-    if len(values) != 2 * ndim:
-        raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
     first, last = values[:ndim], values[ndim:]
     try:
         check_corners(first, last, empty_ok=True)  # corners inclusive: equal ones are one voxel

@@ -47,15 +47,14 @@ class CorrectorSession(Session):
 def _saved_seeds(item: StructureResult, shape: tuple) -> Seeds:
     """The clicks ``item.prompts`` keep (see :class:`CorrectorSession`); none for a fresh answer."""
     saved = item.prompts.get("seeds") or []
-    try:
-        voxels = [tuple(int(v) for v in seed[:3]) for seed in saved]
-        labels = [int(seed[3]) for seed in saved]
-        usable = all(len(seed) == 4 for seed in saved) and all(0 <= v < n for point in voxels for v, n in zip(point, shape))
-    except (TypeError, ValueError, IndexError):
-        usable = False
-    if not usable or any(label not in (0, 1) for label in labels):
+    usable = isinstance(saved, list) and all(
+        isinstance(seed, list) and len(seed) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in seed)
+        and all(0 <= v < n for v, n in zip(seed, shape)) and seed[3] in (0, 1)
+        for seed in saved
+    )
+    if not usable:
         raise InputError(f"{item.structure.name!r}: its saved clicks (prompts.seeds) are not [k, j, i, 0 or 1] voxels of the target")
-    return Seeds(voxels, labels)
+    return Seeds([tuple(seed[:3]) for seed in saved], [seed[3] for seed in saved])
 
 
 def attach_session(result: Result) -> Result:

@@ -96,6 +96,9 @@ def check_device(requested: str | None) -> None:
     for kind, present, gpu in (("cuda", torch.cuda.is_available, "CUDA GPU"), ("mps", _mps_available, "Apple MPS GPU")):
         if requested.startswith(kind) and not present():
             raise ModelNotAvailableError(f"device {kind!r} was requested but no {gpu} is available")
+    index = requested.removeprefix("cuda:")
+    if requested.startswith("cuda:") and index.isdigit() and int(index) >= torch.cuda.device_count():
+        raise ModelNotAvailableError(f"device {requested!r} was requested but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
 
 
 def _mps_available() -> bool:

@@ -187,7 +187,7 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     import torch
     from transformers import Sam2VideoModel
 
-    checkpoint, out = Path(checkpoint), Path(out)
+    checkpoint, out = Path(checkpoint), Path(out).resolve()  # a link to an empty folder: the folder is replaced
     check_paths(checkpoint, out)
     try:
         loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)

@@ -74,6 +74,9 @@ def check_out(settings: FineTuneSettings) -> None:
         if folder is not None and (out.resolve() == folder or folder in out.resolve().parents):
             raise InputError(f"--out {out} is {'the' if out.resolve() == folder else 'inside the'} {option} folder {given}; "
                              "write the adapter to a folder of its own (its files would change the input)")
+        checkpoints = out.resolve() / "checkpoints"
+        if folder is not None and (folder == checkpoints or checkpoints in folder.parents):
+            raise InputError(f"{option} {given} lies in {out / 'checkpoints'}, which a run replaces; copy it elsewhere first")
     if settings.resume and resume_checkpoint(settings) is None:
         raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
                          "(one interrupted while it was saved has no trainer_state.json)")
