@@ -88,12 +88,17 @@ def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(fi
     assert all(np.array_equal(m, before[n]) for n, m in masks().items())
 
 
-def test_rau_correct_writes_both_segments_of_a_rename(files, tmp_path, capsys):
+def segment_with_rau(files, out):
+    """``rau segment --engine vessels`` on the pair, written to ``out``."""
     image, labels, target, table = files
-    out = tmp_path / "first.nii.gz"
     assert main(["segment", "--engine", "vessels", "--top-k", "1", "--reference", str(image), "--reference-labels", str(labels),
                  "--label-table", str(table), "--reference-spacing", "1", "--target", str(target), "--target-spacing", "1",
                  "--out", str(out)]) == 0
+    return out
+
+
+def test_rau_correct_writes_both_segments_of_a_rename(files, tmp_path, capsys):
+    out = segment_with_rau(files, tmp_path / "first.nii.gz")
     first = read_segmentation(out).masks
     _, (row, col) = rename_prompt(first[WRONG])
     corrected = tmp_path / "renamed.nii.gz"
@@ -113,11 +118,7 @@ def test_rau_correct_keeps_a_structure_removed_earlier_removed(files, tmp_path, 
     before, the repeated run gave it back its engine mask, and a rename wrote what was left of it (411 px in the probe)."""
     import SimpleITK as sitk
 
-    image, labels, target, table = files
-    out = tmp_path / "first.nii.gz"
-    assert main(["segment", "--engine", "vessels", "--top-k", "1", "--reference", str(image), "--reference-labels", str(labels),
-                 "--label-table", str(table), "--reference-spacing", "1", "--target", str(target), "--target-spacing", "1",
-                 "--out", str(out)]) == 0
+    out = segment_with_rau(files, tmp_path / "first.nii.gz")
     first = read_segmentation(out).masks
     saved = json.loads((tmp_path / "first.result.json").read_text())
     row = next(r for r in saved["structures"] if r["name"] == WRONG)

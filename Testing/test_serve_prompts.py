@@ -1,0 +1,118 @@
+"""``rau serve`` correction prompts over real HTTP on loopback: malformed ones are refused naming the field and its
+form; 2D shorthands are taken as ``rau correct`` takes them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from test_serve import server, write_two_halves  # noqa: F401  (fixture)
+
+from rau.serve.client import Client
+from rau.serve.wire import decode_mask
+
+
+def reprompt_answer(url: str, folder: Path, prompt, structure: str = "left") -> requests.Response:
+    """The server's answer to re-prompting ``structure`` with ``prompt`` (raw JSON) after a job on :func:`write_two_halves`'s files."""
+    reference, target, table = write_two_halves(folder)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    body = json.dumps({"structure": structure, "prompt": prompt})  # Python's JSON: Infinity and NaN pass, as some clients send them
+    return requests.post(f"{url}/v1/sessions/{job}/reprompt", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+
+
+@pytest.mark.parametrize("prompt", [[1, 2], "x"])
+def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, prompt):
+    answer = reprompt_answer(server[0], tmp_path, prompt)
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith(f"bad prompt {prompt!r}: give an object")
+
+
+@pytest.mark.parametrize("box, problem", [
+    ({"lower": [30, 10, 0], "upper": [10, 40, 1]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
+    ({"lower": [40, 40, 1], "upper": [10, 10, 0]}, "the box (40, 40, 1)..(10, 10, 0) is inverted: its lower corner lies above its upper one along i, j, k"),
+    ({"lower": [10, 10, 0], "upper": [10, 40, 1]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
+    ({"lower": [30, 10], "upper": [10, 40]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
+    ({"lower": [10, 10], "upper": [10, 40]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
+], ids=["inverted along i", "inverted along every axis", "zero size", "[i, j] corners inverted", "[i, j] corners of zero size"])
+def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_path, box, problem):
+    """The message of :func:`rau.boxes.check_corners`, as the Python API and ``rau correct`` give it; before, an
+    inverted box got a "bad prompt: " prefix a zero-size one lacked."""
+    answer = reprompt_answer(server[0], tmp_path, {"box": box})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == problem
+
+
+@pytest.mark.parametrize("box, problem", [
+    ({"lower": [10, 10], "upper": [float("inf"), 40]}, "the box's upper corner [inf, 40]: give a list of finite numbers"),
+    ({"lower": "12", "upper": [30, 40]}, "the box's lower corner '12': give a list of finite numbers"),
+    ({"lower": [True, 10], "upper": [30, 40]}, "the box's lower corner [True, 10]: give a list of finite numbers"),
+], ids=["infinite", "text", "true"])
+def test_a_box_corner_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, box, problem):
+    """Before, an infinite corner was an internal error (500), and text was read one character at a time."""
+    answer = reprompt_answer(server[0], tmp_path, {"box": box})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == problem
+
+
+@pytest.mark.parametrize("point, problem", [("12", "the point '12'"), ([1, float("nan")], "the point [1, nan]")], ids=["text", "nan"])
+def test_a_point_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, point, problem):
+    answer = reprompt_answer(server[0], tmp_path, {"points": [point], "labels": [1]})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == f"{problem}: give a list of finite numbers"
+
+
+@pytest.mark.parametrize("prompt", [
+    {"box": {"lower": [30, 10, 0], "upper": [10, 40, 1]}},
+    {"box": {"lower": [10, 10, 0], "upper": [10, 40, 1]}},
+    {"points": 5, "labels": [1]},
+], ids=["inverted box", "zero-size box", "points not a list"])
+def test_an_unknown_structure_is_named_before_anything_wrong_with_its_prompt(server, tmp_path, prompt):
+    """Structure first, then the prompt; before, an inverted box or malformed points were named first,
+    a zero-size box after the structure."""
+    answer = reprompt_answer(server[0], tmp_path, prompt, structure="middle")
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "no structure 'middle' in this session; it has: left, right"
+
+
+def test_a_box_of_two_index_corners_on_a_2d_target_is_taken_as_its_three_index_form(server, tmp_path):
+    """[i, j] corners lie on the one slice, by the rule of points (:func:`rau.session.prompt_point`); before, the
+    server refused them: 'bad prompt: box {...}: give {"lower": [i, j, k], "upper": [i, j, k]}'."""
+    masks = {}
+    for lower, upper in (([36, 20], [52, 44]), ([36, 20, 0], [52, 44, 1])):  # inside "right": "left" takes it
+        folder = tmp_path / f"{len(lower)} indices"
+        folder.mkdir()
+        answer = reprompt_answer(server[0], folder, {"box": {"lower": lower, "upper": upper}})
+        assert answer.status_code == 200, answer.text
+        masks[len(lower)] = decode_mask(answer.json()["mask"], (1, 64, 64))
+    assert np.array_equal(masks[2], masks[3]) and masks[2][0, 30, 40]
+
+
+def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(server, tmp_path):
+    """[i, j] lies on the one slice (:func:`rau.session.prompt_point`, as ``rau correct --inside i,j``);
+    before, the server refused it: "each point needs three voxel indices (i, j, k)"."""
+    masks = {}
+    for point in ([40, 30], [40, 30, 0]):  # inside "right": "left" takes it
+        folder = tmp_path / f"{len(point)} indices"
+        folder.mkdir()
+        answer = reprompt_answer(server[0], folder, {"points": [point], "labels": [1]})
+        assert answer.status_code == 200, answer.text
+        masks[len(point)] = decode_mask(answer.json()["mask"], (1, 64, 64))
+    assert np.array_equal(masks[2], masks[3]) and masks[2][0, 30, 40]
+
+
+@pytest.mark.parametrize("prompt, problem", [
+    ({"box": [10, 10, 0, 20, 20, 1]}, 'bad prompt: box [10, 10, 0, 20, 20, 1]: give {"lower": [i, j, k], "upper": [i, j, k]} (upper exclusive; [i, j] on a 2D target)'),
+    ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box's lower corner [10, 10, 0, 4]: give i,j or i,j,k for this 2D target"),
+    ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point [1, 2, 0, 4]: give i,j or i,j,k for this 2D target"),
+    ({"points": 5, "labels": [1]}, "bad prompt: points 5: give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),
+    ({"points": [[1, 2]], "labels": "in"}, "bad prompt: labels 'in': give one per point, 1 inside or 0 outside"),
+], ids=["box a list", "box corner of four indices", "point of four indices", "points not a list", "labels not numbers"])
+def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(server, tmp_path, prompt, problem):
+    """Before, a list box gave "bad prompt: list indices must be integers or slices, not str"."""
+    answer = reprompt_answer(server[0], tmp_path, prompt)
+    assert answer.status_code == 422
+    assert problem in answer.json()["detail"]
