@@ -158,6 +158,9 @@ def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp
     with pytest.raises(ModelNotAvailableError, match=problem) as error:
         Sam2Segmenter(str(folder), device="cpu").model
     assert str(folder) in str(error.value)
+    if damage in (_cut, _flip_a_header_bit):  # and before any work: before, registration+sam2 found them after its registration
+        with pytest.raises(OptionError, match=f"--sam2-model {folder}: .*cannot read the model weights"):
+            check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))
 
 
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):

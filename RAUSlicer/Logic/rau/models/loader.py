@@ -143,6 +143,19 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
     return model.to(device).eval()
 
 
+def check_weights(folder: Path) -> None:
+    """Raise :class:`ModelNotAvailableError` naming a ``.safetensors`` file of ``folder`` whose header cannot be read or
+    that is shorter than its header says (cut off); only headers are read, so this is quick for any size."""
+    from safetensors import SafetensorError, safe_open
+
+    for weights in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), "pt"):
+                pass
+        except (OSError, SafetensorError) as error:
+            raise ModelNotAvailableError(f"{weights}: cannot read the model weights ({error})") from error
+
+
 def load_processor(processor_class, source: ModelSource):
     """``processor_class.from_pretrained`` on the resolved folder (processors, tokenizers)."""
     return processor_class.from_pretrained(str(resolve(source)))

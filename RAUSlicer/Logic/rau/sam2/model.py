@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rau.models.loader import ModelNotAvailableError, ModelSource, load_model, processor_settings, read_config, resolve
+from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, processor_settings, read_config, resolve
 from rau.options import DEFAULTS
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -86,9 +86,12 @@ def frame_style(folder: Path, kind: VideoModelKind, model_size: int) -> FrameSty
 
 def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
     """The checkpoint's folder and kind: what :func:`load_sam2` checks before it reads weights (fetching the
-    checkpoint as loading would). An unusable source raises :class:`ModelNotAvailableError`."""
+    checkpoint as loading would; the weights' headers are read, :func:`rau.models.loader.check_weights`). An
+    unusable source raises :class:`ModelNotAvailableError`."""
     folder = resolve(source)
-    return folder, model_kind(folder)
+    kind = model_kind(folder)
+    check_weights(folder)
+    return folder, kind
 
 
 def load_sam2(source: ModelSource, device: str | None = None):
