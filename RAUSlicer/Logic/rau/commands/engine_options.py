@@ -44,16 +44,18 @@ def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
 
 
 def check_models(name: str, options: EngineOptions) -> None:
-    """Refuse an unusable ``--sam2-model`` or local ``--vlm-model``, or a ``--device`` this machine lacks, for engine
-    ``name`` before any work, without building the engine or reading weights: :class:`OptionError` naming the option
-    and the problem."""
+    """Refuse an unusable ``--sam2-model`` or local ``--vlm-model``, a ``--device`` this machine lacks, or a bad
+    ``RAU_TORCH_THREADS``, for engine ``name`` before any work, without building the engine or reading weights:
+    :class:`OptionError` naming the option and the problem."""
     from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
     try:
         if engine.uses_sam2 or (engine.uses_vlm and vlm_source(options)):
+            from rau.models.inference import inference_threads
             from rau.models.loader import check_device
 
+            inference_threads()
             option = f"{flag('device')} {options.device}"
             check_device(options.device)
         if engine.uses_sam2:
