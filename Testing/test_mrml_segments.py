@@ -202,3 +202,51 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
         with pytest.raises(InputError, match=f"no {missing} selected"):
             request_from_nodes(*given)
     assert request_from_nodes(volume, node, volume, ["spleen"]).structures == ["spleen"]
+
+
+def test_a_picked_name_that_two_segments_share_or_none_has_is_refused(mrml_scene, labels, grid):
+    node = add_segmentation_node(labels, "reference", mrml_scene)
+    volume = add_volume_node(grid, "target", mrml_scene)
+    with pytest.raises(InputError, match="segmentation 'reference' has no segment 'lung'; it has: liver, spleen, kidney"):
+        request_from_nodes(volume, node, volume, ["lung"])  # before: a bare KeyError
+    segment(node, "kidney").SetName("liver")
+    with pytest.raises(InputError, match="'reference' has 2 segments called 'liver'"):  # before: either one, by random id
+        request_from_nodes(volume, node, volume, ["liver", "spleen"][:1])
+
+
+def test_result_segments_have_the_structure_names_as_ids_so_the_same_run_writes_the_same_file(mrml_scene, labels, grid):
+    target = add_volume_node(grid, "target", mrml_scene)
+    node = add_result_node(result_for(grid, labels), target)
+    segmentation = node.GetSegmentation()
+    assert [segmentation.GetNthSegmentID(n) for n in range(3)] == ["liver", "spleen", "kidney"]  # before: random S_... ids
+
+
+def test_a_closed_surface_reference_is_read_from_a_converted_copy_and_left_as_it_was(mrml_scene, grid):
+    vtk = pytest.importorskip("vtk")
+    volume = add_volume_node(grid, "target", mrml_scene)
+    centre = grid.index_to_world[:3] @ np.array([6, 5, 4, 1.0])  # LPS of voxel (i, j, k) = (6, 5, 4)
+    sphere = vtk.vtkSphereSource()
+    sphere.SetCenter(-centre[0], -centre[1], centre[2])  # RAS
+    sphere.SetRadius(3.0)
+    sphere.SetThetaResolution(32)
+    sphere.SetPhiResolution(32)
+    sphere.Update()
+    node = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "model")
+    segmentation = node.GetSegmentation()
+    surface = slicer.vtkSegmentationConverter.GetClosedSurfaceRepresentationName()
+    segmentation.SetSourceRepresentationName(surface)
+    ball = slicer.vtkSegment()
+    ball.SetName("ball")
+    ball.AddRepresentation(surface, sphere.GetOutput())
+    segmentation.AddSegment(ball)
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.array(
+        [[1, 0, 0, 0.0], [0, 1, 0, 0], [0, 0, 1, 2.5], [0, 0, 0, 1]])))  # one slice up
+    node.SetAndObserveTransformNodeID(transform.GetID())
+    mask = segmentation_from_node(node, grid).masks["ball"]
+    binary = slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()
+    assert not segmentation.ContainsRepresentation(binary)  # before: Run added a labelmap to the user's node
+    segmentation.CreateRepresentation(binary)  # what Run did before, in the node itself
+    assert np.array_equal(segmentation_from_node(node, grid).masks["ball"], mask)
+    moved = np.linalg.inv(grid.index_to_world) @ np.array([*centre[:2], centre[2] + 2.5, 1.0])
+    assert np.allclose(np.argwhere(mask).mean(axis=0), moved[2::-1], atol=0.5), "placed with the node's transform"

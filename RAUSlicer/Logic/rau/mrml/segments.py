@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import slicer
+import vtk
+from slicer.util import arrayFromVTKMatrix, vtkMatrixFromArray
 from slicerio.segmentation import terminology_entry_from_string, terminology_entry_to_string
 
 from rau.boxes import Box
@@ -27,21 +29,27 @@ def terminology_of(segment) -> dict | None:
     return terminology_entry_from_string(text) if text and text.count("~") >= 2 else None
 
 
+BINARY_LABELMAP = slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()
+
+
 def segment_id_by_name(node, name: str) -> str:
-    """The id of the segment called ``name`` ('' when there is none)."""
-    return node.GetSegmentation().GetSegmentIdBySegmentName(name)
+    """The id of the segment called ``name`` ('' when there is none); two segments of that name are refused
+    (which one Slicer returns depends on their random ids)."""
+    segmentation = node.GetSegmentation()
+    named = [n for n in range(segmentation.GetNumberOfSegments()) if segmentation.GetNthSegment(n).GetName() == name]
+    if len(named) > 1:
+        raise InputError(f"segmentation {node.GetName()!r} has {len(named)} segments called {name!r}; rename all but one "
+                         "(Segment Editor) so each name picks one segment")
+    return segmentation.GetNthSegmentID(named[0]) if named else ""
 
 
-def segment_mask(node, segment_id: str, geometry: Image) -> np.ndarray:
+def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.ndarray:
     """One segment as a boolean ``(k, j, i)`` mask on ``geometry`` (parent transforms applied).
 
-    Segments may share a labelmap layer; the segment's own label value picks its voxels.
+    Segments may share a labelmap layer; the segment's own label value picks its voxels. ``labelmaps`` is
+    the node's segmentation as binary labelmaps (:func:`binary_labelmaps`; default: made here).
     """
-    if not node.GetSegmentation().CreateRepresentation(slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()):
-        raise GeometryError(f"segmentation {node.GetName()!r} cannot be converted to a binary labelmap")
-    labelmap = slicer.vtkOrientedImageData()
-    if not Logic.GetSegmentBinaryLabelmapRepresentation(node, segment_id, labelmap, True):
-        raise GeometryError(f"segment {segment_id!r} of {node.GetName()!r} has no binary labelmap")
+    labelmap = _world_labelmap(node, segment_id, labelmaps or binary_labelmaps(node))
     if labelmap.IsEmpty():
         return np.zeros(geometry.shape, dtype=bool)
     reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
@@ -49,6 +57,32 @@ def segment_mask(node, segment_id: str, geometry: Image) -> np.ndarray:
     slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
     label_value = node.GetSegmentation().GetSegment(segment_id).GetLabelValue()
     return oriented_array(resampled) == label_value
+
+
+def binary_labelmaps(node):
+    """The node's ``vtkSegmentation`` when it holds binary labelmaps, else a converted copy (e.g. of closed surfaces
+    imported from a model): the user's node is never changed."""
+    segmentation = node.GetSegmentation()
+    if segmentation.ContainsRepresentation(BINARY_LABELMAP):
+        return segmentation
+    converted = slicer.vtkSegmentation()
+    converted.DeepCopy(segmentation)
+    if not converted.CreateRepresentation(BINARY_LABELMAP):
+        raise GeometryError(f"segmentation {node.GetName()!r} cannot be converted to a binary labelmap")
+    return converted
+
+
+def _world_labelmap(node, segment_id: str, labelmaps):
+    """The labelmap layer holding ``segment_id`` in ``labelmaps``, placed in world RAS (the node's parent transform applied)."""
+    layer = labelmaps.GetSegment(segment_id).GetRepresentation(BINARY_LABELMAP) if labelmaps.GetSegment(segment_id) else None
+    if layer is None:
+        raise GeometryError(f"segment {segment_id!r} of {node.GetName()!r} has no binary labelmap")
+    labelmap = slicer.vtkOrientedImageData()
+    labelmap.DeepCopy(layer)
+    image_to_node = vtk.vtkMatrix4x4()
+    labelmap.GetImageToWorldMatrix(image_to_node)
+    labelmap.SetImageToWorldMatrix(vtkMatrixFromArray(node_to_world(node) @ arrayFromVTKMatrix(image_to_node)))
+    return labelmap
 
 
 def segmentation_from_node(node, geometry: Image, names: list[str] | None = None) -> Segmentation:
@@ -62,12 +96,12 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     segment_ids = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
     if names is not None:
         segment_ids = [require_segment_id(node, name) for name in names]
-    structures, masks = [], {}
+    structures, masks, labelmaps = [], {}, binary_labelmaps(node)
     for value, segment_id in enumerate(segment_ids, start=1):
         segment = segmentation.GetSegment(segment_id)
         structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
         structures.append(structure)
-        masks[structure.name] = segment_mask(node, segment_id, geometry)
+        masks[structure.name] = segment_mask(node, segment_id, geometry, labelmaps)
     blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
     try:
         labels = LabelSet(tuple(structures))
@@ -77,12 +111,12 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
 
 
 def require_segment_id(node, name: str) -> str:
-    """The id of the segment called ``name``; raises ``KeyError`` naming the segments there are."""
+    """The id of the segment called ``name``; raises :class:`InputError` naming the segments there are."""
     segment_id = segment_id_by_name(node, name)
     if not segment_id:
         segmentation = node.GetSegmentation()
         there = [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())]
-        raise KeyError(f"{node.GetName()!r} has no segment {name!r}; it has: {', '.join(there) or 'none'}")
+        raise InputError(f"segmentation {node.GetName()!r} has no segment {name!r}; it has: {', '.join(there) or 'none'}")
     return segment_id
 
 
@@ -95,7 +129,7 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     ``structure`` gives the color and terminology of a new segment.
     """
     segmentation = node.GetSegmentation()
-    if segmentation.GetSourceRepresentationName() != slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName():
+    if segmentation.GetSourceRepresentationName() != BINARY_LABELMAP:
         raise GeometryError(f"segmentation {node.GetName()!r} is not edited as a labelmap; cannot write masks into it")
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != geometry.shape:
@@ -124,8 +158,10 @@ def _replace_mask(node, segment_id: str, old: np.ndarray, mask: np.ndarray, geom
 
 
 def _add_segment(node, name: str, structure: Structure | None) -> str:
+    """A new empty segment; its id is its name (made unique), so the same result gives the same file."""
     color = structure.color if structure else (1.0, 0.0, 0.0)
-    segment_id = node.GetSegmentation().AddEmptySegment("", name, list(color))
+    segmentation = node.GetSegmentation()
+    segment_id = segmentation.AddEmptySegment(segmentation.GenerateUniqueSegmentID(name), name, list(color))
     if structure is not None and structure.terminology:
         node.GetSegmentation().GetSegment(segment_id).SetTerminology(terminology_entry_to_string(structure.terminology))
     return segment_id
