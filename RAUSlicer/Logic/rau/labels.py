@@ -30,6 +30,25 @@ class Structure:
     def __post_init__(self):
         if len(self.color) != 3 or not all(0.0 <= float(c) <= 1.0 for c in self.color):
             raise InputError(f"structure {self.name!r}: color {tuple(self.color)} must be three values in 0..1 (divide 0-255 values by 255)")
+        if self.terminology is not None:
+            check_terminology(self.terminology, f"structure {self.name!r}")
+
+
+TERMINOLOGY_CODES = ("category", "type", "typeModifier", "anatomicRegion", "anatomicRegionModifier")
+"""The coded entries of a terminology (slicerio's dict); ``category`` and ``type`` are required."""
+
+
+def check_terminology(terminology, owner: str) -> None:
+    """Refuse a terminology Slicer cannot store: it needs ``category`` and ``type``, and each coded entry is
+    [coding scheme, code value, code meaning] (text without Slicer's separators ``~`` and ``^``)."""
+    if not isinstance(terminology, dict) or not {"category", "type"} <= terminology.keys():
+        raise InputError(f"{owner}: a terminology needs a category and a type, got {terminology!r:.120}")
+    for key in TERMINOLOGY_CODES:
+        code = terminology.get(key)
+        if code is not None and not (isinstance(code, (list, tuple)) and len(code) == 3
+                                     and all(isinstance(part, str) and not set(part) & set("~^") for part in code)):
+            raise InputError(f"{owner}: terminology {key} must be [coding scheme, code value, code meaning] "
+                             f"(text without ~ or ^), got {code!r:.120}")
 
 
 def default_color(value: int) -> tuple[float, float, float]:

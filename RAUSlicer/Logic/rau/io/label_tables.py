@@ -20,11 +20,12 @@ SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
 
 
 def find_label_table(label_map_path) -> Path | None:
-    """A label table next to a label map: same stem with a sidecar suffix, if one exists."""
+    """A label table next to a label map: same stem with a sidecar suffix, if one exists. The longer stem
+    comes first (``case.seg.nii.gz``: ``case.seg.labels.csv`` before ``case.labels.csv``)."""
     path = Path(label_map_path)
     name = path.name
     stem = name.split(".")[0]
-    for candidate_stem in {name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem}:
+    for candidate_stem in dict.fromkeys([name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
             if candidate.is_file():
@@ -39,7 +40,9 @@ def read_label_table(path) -> LabelSet:
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix.lower() == ".json":
             names = json.loads(text)
-            labels = LabelSet.from_values([int(k) for k in names], {int(k): str(v).strip() for k, v in names.items()})
+            if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+                raise ValueError('a JSON label table maps each value to its name, e.g. {"1": "liver", "2": "spleen"}')
+            labels = LabelSet.from_values([int(k) for k in names], {int(k): v.strip() for k, v in names.items()})
         elif path.name.lower().endswith(".csv"):
             labels = _parse_csv(text, path)
         else:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import slicerio
+from slicerio.segmentation import terminology_entry_from_string, terminology_entry_to_string
 
 from rau import validation
 from rau.errors import InputError
@@ -75,7 +76,7 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
         data = slicerio.read_segmentation(str(path))
     except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
         raise ImageReadError(f"{path}: not a readable Slicer segmentation ({type(error).__name__}: {error})") from None
-    names = _utf8_segment_names(path)
+    texts = _utf8_segment_fields(path)
     ijk_to_lps = np.asarray(data["ijkToLPS"], dtype=float)  # places the first stored voxel, also in a cropped file
     voxels = data["voxels"]
     shape_ijk = voxels.shape[-3:]
@@ -87,20 +88,35 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
         return Image.from_grid(array, spacing, origin, direction)
 
     geometry = on_grid(np.zeros(tuple(reversed(shape_ijk)), np.uint8))
+    values = _segment_values(data["segments"])
     structures, masks = [], {}
-    for index, segment in enumerate(data["segments"]):
-        try:
+    try:
+        for index, segment in enumerate(data["segments"]):
+            text = texts.get(index, {})
+            terminology = segment.get("terminology")
+            if terminology and "Terminology" in text:
+                terminology = terminology_entry_from_string(text["Terminology"])
             structure = Structure(
-                name=names.get(index) or segment.get("name") or segment["id"],
-                value=len(structures) + 1,
+                name=text.get("Name") or segment.get("name") or segment["id"],
+                value=values[index],
                 color=tuple(float(c) for c in segment.get("color", (1.0, 0.0, 0.0))),
-                terminology=segment.get("terminology"),
+                terminology=terminology,
             )
-        except InputError as error:  # a colour outside 0..1
-            raise ImageReadError(f"{path}: {error}") from None
-        structures.append(structure)
-        masks[structure.name] = on_grid(slicerio.segment_mask(data, segment).transpose(LPS_TO_IJK_ORDER)).array.astype(bool)
-    return Segmentation(geometry, LabelSet(tuple(structures)), masks)
+            structures.append(structure)
+            masks[structure.name] = on_grid(slicerio.segment_mask(data, segment).transpose(LPS_TO_IJK_ORDER)).array.astype(bool)
+        labels = LabelSet(tuple(structures))
+    except InputError as error:  # a colour outside 0..1, a terminology without a type, a name used twice
+        raise ImageReadError(f"{path}: {error}") from None
+    return Segmentation(geometry, labels, masks)
+
+
+def _segment_values(segments: list[dict]) -> list[int]:
+    """Each segment's label value in the file when those are distinct (as Slicer keeps an imported label map's),
+    else 1, 2, ... in segment order (segments in separate layers often all have value 1)."""
+    values = [segment.get("labelValue") for segment in segments]
+    if all(isinstance(value, int) and value > 0 for value in values) and len(set(values)) == len(values):
+        return values
+    return list(range(1, len(segments) + 1))
 
 
 def write_label_map(segmentation: Segmentation, path, overwrite: bool = False) -> tuple[Path, Path]:
@@ -131,44 +147,54 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     geometry = segmentation.geometry.as_stored()
     ijk_to_lps = geometry.index_to_world
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps)
-    names = {}
+    texts = {}  # header text with an ASCII placeholder -> the same with the UTF-8 text
     for structure in segmentation.labels:
         name = structure.name
         if not name.isascii():
-            name = f"rau-utf8-name-{len(names)}"
-            names[name] = structure.name
+            name = f"rau-utf8-name-{len(texts)}"
+            texts[f":={name}\n"] = f":={structure.name}\n"
         segment = {"id": f"Segment_{structure.value}", "name": name, "color": list(structure.color)}
         if structure.terminology:
             segment["terminology"] = structure.terminology
+            if not terminology_entry_to_string(structure.terminology).isascii():
+                segment["terminology"] = {"contextName": f"rau-utf8-terminology-{len(texts)}", "category": ["", "", ""], "type": ["", "", ""]}
+                entry = "TerminologyEntry:{}|"
+                texts[entry.format(terminology_entry_to_string(segment["terminology"]))] = entry.format(terminology_entry_to_string(structure.terminology))
         mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
         slicerio.add_segment(data, mask, segment)
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):
             slicerio.write_segmentation(str(temporary), data)
-        _finish_header(temporary, names)
+        _finish_header(temporary, texts)
     return Path(path)
 
 
-def _finish_header(path: Path, names: dict[str, str]) -> None:
+def _finish_header(path: Path, texts: dict[str, str]) -> None:
     """Drop pynrrd's "# on <date and time>" comment (the same run writes the same bytes) and replace ASCII
-    placeholders by UTF-8 names (pynrrd writes ASCII only; Slicer reads UTF-8)."""
+    placeholders by UTF-8 names and terminologies (pynrrd writes ASCII only; Slicer reads UTF-8)."""
     content = path.read_bytes()
     end = content.index(b"\n\n") + 2
     header = re.sub(r"^# on .*\(GMT\)\.?\n", "", content[:end].decode("ascii"), flags=re.M)
-    for placeholder, name in names.items():
-        header = header.replace(f":={placeholder}\n", f":={name}\n")
+    for placeholder, text in texts.items():
+        header = header.replace(placeholder, text)
     path.write_bytes(header.encode("utf-8") + content[end:])
 
 
-def _utf8_segment_names(path: Path) -> dict[int, str]:
-    """Segment index -> name, read from the header as UTF-8 (pynrrd drops non-ASCII characters)."""
-    names = {}
+def _utf8_segment_fields(path: Path) -> dict[int, dict[str, str]]:
+    """Segment index -> its ``Name`` and terminology (``Terminology``, from its tags) read from the header as UTF-8
+    (pynrrd drops non-ASCII characters)."""
+    fields: dict[int, dict[str, str]] = {}
     with open(path, "rb") as handle:
         for raw in iter(handle.readline, b""):
             if raw in (b"\n", b"\r\n"):
                 break
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             key, separator, value = line.partition(":=")
-            if separator and key.startswith("Segment") and key.endswith("_Name") and key[7:-5].isdigit():
-                names[int(key[7:-5])] = value
-    return names
+            index, _, field = key[7:].partition("_")
+            if not (separator and key.startswith("Segment") and index.isdigit()):
+                continue
+            if field == "Name":
+                fields.setdefault(int(index), {})["Name"] = value
+            elif field == "Tags" and (entry := re.search(r"(?:^|\|)TerminologyEntry:([^|]*)", value)):
+                fields.setdefault(int(index), {})["Terminology"] = entry.group(1)
+    return fields

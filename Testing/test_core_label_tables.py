@@ -1,0 +1,87 @@
+"""Label tables and segment metadata on real files: which sidecar a label map takes, label values and
+terminology of .seg.nrrd files, and tables Slicer could not store refused when read."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from conftest import REPO
+from rau.errors import InputError
+from rau.image import Image
+from rau.io import ImageReadError, read_segmentation, write_seg_nrrd
+from rau.io.label_tables import read_label_table
+from rau.labels import LabelSet, Segmentation, Structure
+
+
+def _label_map(path):
+    array = np.zeros((1, 8, 8), np.uint8)
+    array[0, 1:3, 1:3], array[0, 5:7, 5:7] = 1, 2
+    sitk.WriteImage(sitk.GetImageFromArray(array), str(path))
+
+
+def test_a_label_map_takes_its_own_sidecar_before_the_shorter_stems_whatever_the_hash_seed(tmp_path):
+    _label_map(tmp_path / "case.seg.nii.gz")
+    (tmp_path / "case.seg.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
+    (tmp_path / "case.labels.csv").write_text("value,name\n1,brain\n2,skull\n")  # another file's table
+    read = "from rau.io import read_segmentation; import sys; print(read_segmentation(sys.argv[1]).labels.names)"
+    for seed in ("1", "2"):  # before: a set of stems, so the table depended on the seed
+        environment = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO / "RAUSlicer" / "Logic")}
+        names = subprocess.run([sys.executable, "-c", read, str(tmp_path / "case.seg.nii.gz")], env=environment,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        assert names == "['liver', 'spleen']", seed
+
+
+def test_a_json_table_must_map_values_to_names(tmp_path):
+    table = tmp_path / "case.labels.json"
+    table.write_text('{"1": {"name": "liver"}}')  # before: the name was the dict's repr
+    with pytest.raises(InputError, match=f'{table}: .*maps each value to its name, e.g. {{"1": "liver"'):
+        read_label_table(table)
+
+
+def test_a_terminology_slicer_cannot_store_is_refused_naming_the_table(tmp_path):
+    table = tmp_path / "colors.csv"
+    table.write_text("LabelValue,Name,Color_R,Color_G,Color_B,Category_CodingScheme,Category_CodeValue,Category_CodeMeaning\n"
+                     "1,liver,200,100,50,SCT,123037004,Anatomical Structure\n")  # a category but no type
+    with pytest.raises(ValueError, match=f"{table}.*'liver': a terminology needs a category and a type"):
+        read_label_table(table)  # before: accepted, and writing the .seg.nrrd ended in an internal error (exit 70)
+
+
+def _two_squares(values=(1, 2), names=("liver", "spleen"), terminology=None) -> Segmentation:
+    geometry = Image(np.zeros((1, 10, 10), np.uint8), ndim=2)
+    first, second = np.zeros((1, 10, 10), bool), np.zeros((1, 10, 10), bool)
+    first[0, 1:3, 1:3], second[0, 5:8, 5:8] = True, True
+    structures = (Structure(names[0], values[0]), Structure(names[1], values[1], terminology=terminology))
+    return Segmentation(geometry, LabelSet(structures), {names[0]: first, names[1]: second})
+
+
+def test_a_seg_nrrd_keeps_utf8_terminology(tmp_path):
+    liver = {"category": ["SCT", "123037004", "Anatomical Structure"], "type": ["SCT", "10200004", "Lébér"]}
+    path = write_seg_nrrd(_two_squares(terminology=liver), tmp_path / "case.seg.nrrd")  # before: UnicodeEncodeError, exit 70
+    assert read_segmentation(path).labels.get("spleen").terminology["type"] == ["SCT", "10200004", "Lébér"]
+
+
+def test_a_seg_nrrd_keeps_its_label_values_when_they_are_distinct(tmp_path):
+    import slicerio
+
+    voxels = np.zeros((10, 10, 1), np.uint8)  # i, j, k
+    voxels[1:3, 1:3, 0], voxels[5:8, 5:8, 0] = 1, 5  # as Slicer keeps an imported label map's values
+    data = slicerio.create_segmentation(voxels.shape, np.eye(4))
+    data["voxels"] = voxels
+    data["segments"] = [{"id": "Segment_1", "name": "liver", "labelValue": 1, "layer": 0, "color": [1.0, 0.0, 0.0]},
+                        {"id": "Segment_5", "name": "spleen", "labelValue": 5, "layer": 0, "color": [0.0, 1.0, 0.0]}]
+    slicerio.write_segmentation(str(tmp_path / "truth.seg.nrrd"), data)
+    read = read_segmentation(tmp_path / "truth.seg.nrrd")
+    assert [s.value for s in read.labels] == [1, 5]  # before: 1, 2 (segment order), so an unnamed label_5 matched nothing
+    assert read.masks["spleen"].sum() == 9
+
+
+def test_a_seg_nrrd_naming_two_segments_alike_is_refused_naming_the_file(tmp_path):
+    path = write_seg_nrrd(_two_squares(names=("liver", "kidney")), tmp_path / "truth.seg.nrrd")
+    header = path.read_bytes().split(b"\n\n")[0]
+    path.write_bytes(header.replace(b"Name:=kidney", b"Name:=liver") + path.read_bytes()[len(header):])
+    with pytest.raises(ImageReadError, match=f"{path}: .*'liver'"):  # before: the message named no file
+        read_segmentation(path)
