@@ -8,6 +8,7 @@ import SimpleITK as sitk
 from test_cli import HC18, hc18_case, segment_args  # noqa: F401  (fixture)
 
 from rau.cli import main
+from rau.errors import InputError
 from rau.io import read_segmentation
 
 
@@ -290,3 +291,33 @@ def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):
     result = Result(target, [StructureResult(Structure("head", 1), None, 0.0, "vlm-box")], "vlm-box")
     session_of(result, {"engine_options": {"vlm_model": str(tmp_path / "deleted model folder")}}, None)
     assert isinstance(result.session, CorrectorSession)
+
+
+def test_a_reopened_label_map_takes_the_run_s_values_whatever_table_lies_beside_it(tmp_path):
+    """Before, a moved or foreign .labels.csv silently dropped the other structures and emptied the corrected one."""
+    from rau.commands.correct import reopen
+    from rau.io.run_outputs import output_paths, write_outputs
+    from rau.image import Image
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+
+    target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
+    head, box = np.zeros(target.shape, bool), np.zeros(target.shape, bool)
+    head[0, 2:8, 2:8], box[0, 12:16, 12:16] = True, True
+    structures = [StructureResult(Structure("head", 1, (0.2, 0.4, 0.6)), head, 0.9, "registration"),
+                  StructureResult(Structure("box", 2), box, 0.8, "registration")]
+    for seg_nrrd in (False, True):
+        paths = output_paths(tmp_path / f"{seg_nrrd}" / "t.nii.gz", seg_nrrd=seg_nrrd)
+        write_outputs(Result(target, structures, "registration"), paths, overwrite=False)
+        saved = json.loads(paths["result"].read_text())
+        paths["label_table"].write_text("value,name\n1,brain\n2,skull\n")  # another run's table
+        reopened = reopen(saved, paths["result"], target)
+        assert np.array_equal(reopened.get("head").mask, head) and np.array_equal(reopened.get("box").mask, box)
+        paths["label_table"].unlink()  # or none
+        reopened = reopen(saved, paths["result"], target)
+        assert np.array_equal(reopened.get("box").mask, box), seg_nrrd
+    other = output_paths(tmp_path / "other" / "t.nii.gz", seg_nrrd=True)
+    write_outputs(Result(target, structures[:1], "registration"), other, overwrite=False)
+    paths["seg_nrrd"].write_bytes(other["seg_nrrd"].read_bytes())  # another run's segmentation, without the box
+    with pytest.raises(InputError, match="t.seg.nrrd has no 'box', which .*t.result.json found; give the files of one run"):
+        reopen(saved, paths["result"], target)

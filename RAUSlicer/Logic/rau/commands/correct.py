@@ -24,6 +24,7 @@ from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
+from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation
@@ -108,10 +109,13 @@ def saved_segmentation(saved: dict, path: Path) -> Path:
 def reopen(saved: dict, path: Path, target) -> Result:
     """The saved result on the target: each structure's mask from :func:`saved_segmentation`, its colour and
     terminology from there too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its
-    segments per layer, not as the run did)."""
-    segmentation = read_saved_masks(saved_segmentation(saved, path), target)
+    segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it)."""
+    file = saved_segmentation(saved, path)
+    segmentation = read_saved_masks(file, target, saved_labels(saved, file))
     structures = []
     for row in saved["structures"]:
+        if row.get("found") and row["name"] not in segmentation.masks:
+            raise InputError(f"{file} has no {row['name']!r}, which {path} found; give the files of one run")
         saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
         structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else _structure(row)
         mask = segmentation.masks.get(row["name"])
@@ -119,12 +123,25 @@ def reopen(saved: dict, path: Path, target) -> Result:
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0))
 
 
-def read_saved_masks(file: Path, target) -> Segmentation:
-    """The masks of a saved result on ``target``'s grid. A picture (``.png``) keeps no pixel size or
-    place, only the target's pixels: it is put on the target pixel for pixel; other files are placed."""
+def saved_labels(saved: dict, file: Path) -> LabelSet | None:
+    """For a saved label map: the structures at the values the JSON gives them, colours and terminology from the
+    label table beside it where that names the value alike (None for a ``.seg.nrrd``, which names its segments)."""
+    if file.name.lower().endswith(".seg.nrrd"):
+        return None
+    table = find_label_table(file)
+    beside = {s.value: s for s in read_label_table(table)} if table else {}
+    structures = [beside[row["value"]] if row["value"] in beside and beside[row["value"]].name == row["name"] else _structure(row)
+                  for row in saved["structures"]]
+    return LabelSet(tuple(structures))
+
+
+def read_saved_masks(file: Path, target, labels: LabelSet | None = None) -> Segmentation:
+    """The masks of a saved result on ``target``'s grid (a label map's values named by ``labels``). A picture
+    (``.png``) keeps no pixel size or place, only the target's pixels: it is put on the target pixel for pixel;
+    other files are placed."""
     if file.suffix.lower() not in PICTURE_SUFFIXES:
-        return read_segmentation(file, geometry=target)
-    pixels = read_segmentation(file)
+        return read_segmentation(file, geometry=target, label_table=labels)
+    pixels = read_segmentation(file, label_table=labels)
     if pixels.geometry.shape != target.shape:
         raise InputError(f"{file}: {' x '.join(map(str, pixels.geometry.size[:2]))} pixels, but the target has "
                          f"{' x '.join(map(str, target.size[:2]))}; give the label map this result wrote for its target")

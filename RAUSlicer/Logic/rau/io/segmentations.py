@@ -26,7 +26,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
 
     ``.seg.nrrd`` keeps Slicer's names, colors and terminology (overlapping layers
     included). A label map (NIfTI, NRRD, PNG ...) takes names and colors from
-    ``label_table`` or from a sidecar found next to it (see
+    ``label_table`` (a file or a :class:`~rau.labels.LabelSet`) or from a sidecar found next to it (see
     :func:`rau.io.label_tables.find_label_table`), else names are ``label_<value>``.
     With ``geometry`` (read from ``image_path``) the masks are resampled onto that grid in
     physical space; they must cover the same region (a ``.seg.nrrd`` may cover less).
@@ -38,8 +38,11 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     if seg_nrrd:
         segmentation = _read_seg_nrrd(path)
     else:
-        table_path = Path(label_table) if label_table else find_label_table(path)
-        labels = read_label_table(table_path) if table_path else None
+        if isinstance(label_table, LabelSet):
+            labels = label_table
+        else:
+            table_path = Path(label_table) if label_table else find_label_table(path)
+            labels = read_label_table(table_path) if table_path else None
         picture = path.suffix.lower() in PICTURE_SUFFIXES
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
