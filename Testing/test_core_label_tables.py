@@ -85,3 +85,20 @@ def test_a_seg_nrrd_naming_two_segments_alike_is_refused_naming_the_file(tmp_pat
     path.write_bytes(header.replace(b"Name:=kidney", b"Name:=liver") + path.read_bytes()[len(header):])
     with pytest.raises(ImageReadError, match=f"{path}: .*'liver'"):  # before: the message named no file
         read_segmentation(path)
+
+
+def test_label_table_names_the_reference_bank_s_label_maps_too(tmp_path):
+    import argparse
+
+    from rau.commands.segment import load_references
+
+    image = sitk.GetImageFromArray(np.random.default_rng(0).random((1, 8, 8)).astype(np.float32))
+    for name in ("a", "b"):
+        sitk.WriteImage(image, str(tmp_path / f"{name}.nii.gz"))
+        _label_map(tmp_path / f"{name}_labels.nii.gz")
+    (tmp_path / "names.json").write_text('{"1": "head", "2": "box"}')
+    (tmp_path / "bank.csv").write_text("image,labels\nb.nii.gz,b_labels.nii.gz\n")
+    args = argparse.Namespace(reference=[str(tmp_path / "a.nii.gz")], reference_labels=[str(tmp_path / "a_labels.nii.gz")],
+                              reference_spacing=[], reference_bank=str(tmp_path / "bank.csv"), label_table=str(tmp_path / "names.json"))
+    references = load_references(args)
+    assert [r.segmentation.labels.names for r in references] == [["head", "box"], ["head", "box"]]  # before: label_1, label_2 in the bank

@@ -24,9 +24,10 @@ def cached_reference(image_path, labels_path, pixel_spacing: float | None = None
     return load_reference(image_path, labels_path, pixel_spacing, label_table)
 
 
-def load_reference_bank(manifest) -> list[Reference]:
-    """References listed in a CSV with columns ``image,labels[,pixel_spacing]`` (paths relative to it)."""
-    return [load_reference(image, labels, spacing) for image, labels, spacing in reference_bank_entries(manifest)]
+def load_reference_bank(manifest, label_table=None) -> list[Reference]:
+    """References listed in a CSV with columns ``image,labels[,pixel_spacing]`` (paths relative to it); ``label_table``
+    names the values of its label maps as it does a ``--reference``'s."""
+    return [load_reference(image, labels, spacing, label_table) for image, labels, spacing in reference_bank_entries(manifest)]
 
 
 def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:

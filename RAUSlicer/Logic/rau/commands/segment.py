@@ -42,7 +42,7 @@ def load_references(args: argparse.Namespace) -> list:
         for image, labels, spacing in zip(args.reference, args.reference_labels, reference_spacings(args))
     ]
     if args.reference_bank:
-        references += load_reference_bank(args.reference_bank)
+        references += load_reference_bank(args.reference_bank, args.label_table)
     if not references:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
     return references
