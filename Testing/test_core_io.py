@@ -88,6 +88,30 @@ def test_dicom_series_with_a_missing_slice_is_refused(shared_data, tmp_path):
         read_image(folder)
 
 
+def _write_series(folder: Path, positions) -> Path:
+    """A small axial CT series, one file per slice at ``positions`` (ImagePositionPatient, mm)."""
+    folder.mkdir()
+    for index, position in enumerate(positions):
+        slice_ = sitk.GetImageFromArray(np.full((1, 8, 8), index, np.int16))
+        writer = sitk.ImageFileWriter()
+        writer.KeepOriginalImageUIDOn()
+        for tag, value in (("0008|0060", "CT"), ("0020|000d", "1.2.3"), ("0020|000e", "1.2.3.4"), ("0020|0013", str(index + 1)),
+                           ("0020|0032", "\\".join(f"{v:.3f}" for v in position)), ("0020|0037", "1\\0\\0\\0\\1\\0"),
+                           ("0008|0018", f"1.2.3.4.{index + 1}")):
+            slice_.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"{index:03d}.dcm"))
+        writer.Execute(slice_)
+    return folder
+
+
+def test_dicom_series_that_tilt_or_lie_at_one_position_are_refused(tmp_path):
+    assert read_image(_write_series(tmp_path / "straight", [(0, 0, 3 * k) for k in range(5)])).spacing[2] == pytest.approx(3)
+    with pytest.raises(ImageReadError, match=r"tilted: DICOM slices step 0.80 mm sideways .* \(a gantry tilt\)"):
+        read_image(_write_series(tmp_path / "tilted", [(0, 0.8 * k, 3 * k) for k in range(5)]))  # before: slice 5 3 mm off
+    with pytest.raises(ImageReadError, match="cine: all 4 DICOM images lie at one position"):
+        read_image(_write_series(tmp_path / "cine", [(0, 0, 30)] * 4))  # before: a volume of made-up 1 mm slices
+
+
 def test_nan_voxels_are_refused(tmp_path):
     array = np.ones((3, 3, 3), np.float32)
     array[1, 1, 1] = np.nan
@@ -348,3 +372,19 @@ def test_label_table_from_a_slicer_csv_color_table(tmp_path):
     (tmp_path / "other.csv").write_text("Label,Structure\n1,head\n")
     with pytest.raises(InputError, match="other.csv: label table lacks column.s. value, name; give value,name"):
         read_label_table(tmp_path / "other.csv")
+
+
+def test_a_sheared_nifti_sform_and_a_multi_page_tiff_are_refused(tmp_path):
+    import nibabel
+
+    sheared = np.diag([1.0, 1.0, 3.0, 1.0])
+    sheared[0, 2] = 0.8  # each slice steps 0.8 mm sideways
+    nifti = nibabel.Nifti1Image(np.zeros((8, 8, 5), np.int16), sheared)
+    nifti.set_qform(np.diag([1.0, 1.0, 3.0, 1.0]), code=1)  # the nearest rigid placement, as nibabel writes
+    nibabel.save(nifti, str(tmp_path / "sheared.nii.gz"))
+    with pytest.raises(ImageReadError, match="sheared.nii.gz: its sform .* is sheared or skewed"):
+        read_image(tmp_path / "sheared.nii.gz")  # before: placed by the qform, corners up to 3 mm off here
+    pages = [PILImage.fromarray(np.full((6, 6), 40 * page, np.uint8)) for page in range(3)]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    with pytest.raises(ImageReadError, match="stack.tif: holds 3 pictures"):
+        read_image(tmp_path / "stack.tif", pixel_spacing=0.5)  # before: the first page, silently

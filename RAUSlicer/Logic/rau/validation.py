@@ -136,7 +136,7 @@ def is_nifti(path) -> bool:
 
 
 def check_nifti(path) -> None:
-    """Refuse a truncated NIfTI file, zero or negative pixel sizes, and NaN or infinite voxels."""
+    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a sheared sform, and NaN or infinite voxels."""
     import nibabel
     from nibabel.openers import ImageOpener
 
@@ -155,6 +155,13 @@ def check_nifti(path) -> None:
     available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
     if available < expected:
         raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
+    if int(header["sform_code"]) > 0:  # ITK would fall back to the qform, which may place the voxels elsewhere
+        sform = header.get_sform()[:3, :3]
+        try:
+            check_direction(sform / np.linalg.norm(sform, axis=0), path)
+        except InputError:
+            raise InputError(f"{path}: its sform (the affine that places the voxels) is sheared or skewed; "
+                             "resample it onto a rectangular grid first") from None
     if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")

@@ -120,6 +120,9 @@ def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = Fal
     if label_map and path.suffix.lower() in LOSSY_SUFFIXES:
         raise ImageReadError(f"{path}: a JPEG label map; JPEG compression changes label values, so save the labels as PNG, NRRD or NIfTI")
     with PILImage.open(path) as picture:
+        if getattr(picture, "n_frames", 1) > 1:
+            raise ImageReadError(f"{path}: holds {picture.n_frames} pictures (pages or frames); give one picture, "
+                                 "or the stack as a volume file (NRRD, NIfTI)")
         validation.check_picture_size(path, *picture.size)
         array = _label_values(path, picture) if label_map else _grey(picture)
     spacing = validation.positive_number(pixel_spacing, "pixel spacing") if pixel_spacing is not None else 1.0
@@ -141,7 +144,9 @@ def _read_dicom_series(folder: Path) -> Image:
 
 def check_even_slices(folder: Path, files) -> None:
     """Refuse a series whose slices are not evenly spaced along their normal (a missing or repeated
-    slice): the reader would spread the slices evenly and misplace them. Tolerance: 10 % of the usual gap."""
+    slice), that all lie at one position (a cine or time series), or that step sideways from slice to slice
+    (a gantry tilt): the reader would stack them evenly along the normal and misplace them. Tolerance: 10 %
+    of the usual gap along the normal, 2 % (at least 0.01 mm) sideways."""
     positions, normal = [], None
     for file in files:
         header = sitk.ImageFileReader()
@@ -151,11 +156,21 @@ def check_even_slices(folder: Path, files) -> None:
             return
         orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
         normal = np.cross(orientation[:3], orientation[3:]) if normal is None else normal
-        positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]) @ normal)
-    gaps = np.diff(positions)
-    if len(gaps) < 2:
+        positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]))
+    steps = np.diff(positions, axis=0)
+    gaps = steps @ normal
+    if len(gaps) < 1:
         return
     usual = float(np.median(gaps))
+    if abs(usual) < 1e-3:
+        raise ImageReadError(f"{folder}: all {len(files)} DICOM images lie at one position (a cine or time series?); "
+                             "give one frame, or a series of slices")
+    sideways = np.linalg.norm(steps - np.outer(gaps, normal), axis=1)
+    if sideways.max() > max(0.01, 0.02 * abs(usual)):
+        raise ImageReadError(
+            f"{folder}: DICOM slices step {sideways.max():.2f} mm sideways from one to the next (a gantry tilt); "
+            "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
+        )
     uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
     if uneven.size:
         first = int(uneven[0])
