@@ -237,3 +237,23 @@ def test_a_skewed_image_is_not_written_with_its_axes_silently_straightened(tmp_p
     with pytest.raises(InputError, match="is not orthonormal"):
         write_image(skewed, tmp_path / "skewed.nii.gz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
+    """``rau ... | head -1``: before, exit 70 "internal error (BrokenPipeError)" with a traceback file."""
+    script = textwrap.dedent("""
+        import argparse, sys
+        from rau import cli
+        def chatty(args):
+            for line in range(200000):
+                print(f"line {line}")
+        cli.parse_arguments = lambda argv: (argparse.Namespace(run=chatty), "rau chatty")
+        sys.exit(cli.main([]))
+    """)
+    logic = str(Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": logic})
+    assert process.stdout.readline() == b"line 0\n"
+    process.stdout.close()
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == b""

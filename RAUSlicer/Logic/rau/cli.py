@@ -23,6 +23,7 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 70
 EXIT_CANCELLED = 130
 EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command killed by SIGPIPE
 
 
 class UsageError(InputError):
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print(f"{name}: terminated", file=sys.stderr)
         return EXIT_TERMINATED
+    except BrokenPipeError:  # the reader of our output went away (rau ... | head): stop quietly, as tools killed by SIGPIPE do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug: keep it visible, with its traceback in a file
         report = save_traceback(name)
         print(f"{name}: internal error ({type(error).__name__}: {error}); please report it with {report}", file=sys.stderr)
