@@ -123,6 +123,8 @@ CASES = {
     # --- segment: reference banks -----------------------------------------------------------
     "bank missing": (["segment", "--reference-bank", "gone.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "reference bank gone.csv does not exist"),
     "bank short row": (["segment", "--reference-bank", "bank_short.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_short.csv line 2: row has fewer fields"),
+    "bank row repeated": (["segment", "--reference-bank", "bank_repeated.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"], "bank_repeated.csv line 3: repeats the reference of line 2"),
+    "bank column misspelt": (["segment", "--reference-bank", "bank_typo.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_typo.csv: column 'pixel_spacng' is not one rau reads; did you mean 'pixel_spacing'?"),
     "bank spacing words": (["segment", "--reference-bank", "bank_words.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_words.csv line 2: pixel_spacing must be a number, got 'fine'"),
     "bank spacing negative": (["segment", "--reference-bank", "bank_negative.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_negative.csv line 2: pixel_spacing must be a positive number"),
     "bank lacks labels column": (["segment", "--reference-bank", "bank_no_labels.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_no_labels.csv: reference bank lacks column(s) labels"),
@@ -154,6 +156,8 @@ CASES = {
     "manifest empty field": (evaluate(manifest="empty_field.csv"), "empty_field.csv line 2: empty target_labels"),
     "manifest file missing": (evaluate(manifest="missing_file.csv"), "missing_file.csv line 2: target_image"),
     "manifest column misspelt": (evaluate(manifest="typo_column.csv"), "typo_column.csv: column 'structure' is not one rau reads; did you mean 'structures'?"),
+    "manifest column twice": (evaluate(manifest="column_twice.csv"), "column_twice.csv: manifest names the column 'target_image' twice"),
+    "manifest truth is the target image": (evaluate(manifest="truth_is_target.csv"), "truth_is_target.csv line 2: target_labels tgt.png: the labels are the image file itself"),
     "manifest row repeated": (evaluate(manifest="repeated_row.csv"), "repeated_row.csv line 3: repeats a reference of the case that line 2 starts"),
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),

@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 
 from rau import validation
+from rau.errors import InputError
 from rau.engines.base import Reference
 from rau.io import read_image, read_segmentation
 
@@ -32,12 +33,12 @@ def load_reference_bank(manifest, label_table=None) -> list[Reference]:
 
 def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:
     """``(image, labels, pixel spacing)`` of every row of a reference bank, each field checked."""
-    rows = validation.read_table(manifest, ("image", "labels"), "reference bank")
-    return [
-        (
-            validation.existing_file(row, "image", manifest, line),
-            validation.existing_file(row, "labels", manifest, line),
-            validation.spacing_field(row, "pixel_spacing", manifest, line),
-        )
-        for line, row in rows
-    ]
+    rows = validation.read_table(manifest, ("image", "labels"), "reference bank", ("pixel_spacing",))
+    entries, lines = [], {}
+    for line, row in rows:
+        image, labels = validation.existing_file(row, "image", manifest, line), validation.existing_file(row, "labels", manifest, line)
+        first = lines.setdefault((image.resolve(), labels.resolve()), line)
+        if first != line:  # it would vote twice
+            raise InputError(f"{manifest} line {line}: repeats the reference of line {first}")
+        entries.append((image, labels, validation.spacing_field(row, "pixel_spacing", manifest, line)))
+    return entries

@@ -292,10 +292,12 @@ def _box(low, high) -> str:
 
 
 # --- manifests ------------------------------------------------------------------------------
-def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, dict]]:
+def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, ...] = ()) -> list[tuple[int, dict]]:
     """Rows of a CSV (a UTF-8 byte order mark is fine) as ``(line number, row)``.
 
-    Missing columns, short or long rows and empty required fields raise naming file and line.
+    Missing or repeated columns, a column a letter or two from a ``required`` or ``optional`` one (a typo:
+    other columns, such as notes, are allowed), short or long rows and empty required fields raise naming
+    file and line.
     """
     path = Path(path)
     if not path.is_file():
@@ -305,6 +307,7 @@ def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, di
             reader = csv.DictReader(handle)
             columns = [c.strip() for c in reader.fieldnames or []]
             check_comma_separated(columns, path, what)
+            check_columns(columns, (*required, *optional), path, what)
             missing = [c for c in required if c not in columns]
             if missing:
                 raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
@@ -327,6 +330,19 @@ def read_table(path, required: tuple[str, ...], what: str) -> list[tuple[int, di
     if not rows:
         raise InputError(f"{path}: {what} lists nothing")
     return rows
+
+
+def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -> None:
+    """No column named twice (a reader would keep the last), none a typo of a ``known`` one."""
+    import difflib
+
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(f"{path}: {what} names the column {repeated[0]!r} twice")
+    for column in columns:
+        close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
+        if column not in known and close:
+            raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
 
 def check_comma_separated(columns: list[str], path, what: str) -> None:

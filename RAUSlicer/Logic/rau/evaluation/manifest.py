@@ -58,8 +58,7 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
     path = Path(path)
     required = tuple(c for c in REQUIRED_COLUMNS if truth or c != "target_labels")
     cases: dict[tuple, tuple[int, Case]] = {}
-    rows = validation.read_table(path, required, "manifest")
-    check_column_names(rows[0][1], path)
+    rows = validation.read_table(path, required, "manifest", (*COLUMNS, "structures"))
     for line, row in rows:
         paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c)}
         label_table = validation.existing_file(row, "label_table", path, line) if row.get("label_table") else None
@@ -70,6 +69,11 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
             label_table=label_table,
         )
+        if "target_labels" in paths:
+            try:
+                validation.check_distinct_files(paths["target_image"], paths["target_labels"])
+            except InputError as error:
+                raise InputError(f"{path} line {line}: target_labels {error}") from None
         truth_key = paths["target_labels"].resolve() if truth and "target_labels" in paths else None  # a cohort run reads no truth
         key = (paths["target_image"].resolve(), truth_key)
         first_line, case = cases.setdefault(key, (line, row_case))
@@ -88,15 +92,6 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
     return [case for _, case in cases.values()]
 
 
-def check_column_names(row: dict, path: Path) -> None:
-    """Other columns are allowed (notes, groups), but one a letter or two from a column rau reads is a typo."""
-    import difflib
-
-    known = (*COLUMNS, "structures")
-    for column in row:
-        close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
-        if column not in known and close:
-            raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
 
 def check_structures(cases: dict, path: Path) -> None:
