@@ -79,3 +79,30 @@ def test_rank_uses_the_consensus_from_three_references_and_the_similarity_below(
     assert ranked[-1][0].reference == "ref0"  # best by similarity alone, but it agrees with nobody
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True) and scores[-1] < 0.1 < 0.8 < scores[0]
+
+
+def test_references_with_one_file_name_keep_their_own_evidence():
+    """Three references all called image.nii.gz (subject folders): before, local fusion weighted every one with
+    one warped image and the ranking kept one of them; the answer depended on file names."""
+    from rau.engines import Reference, Request, create_engine
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+    from rau.references import distinct_names
+
+    rows, cols = np.mgrid[:48, :48]
+
+    def reference(row, col, radius, name):
+        disk = (rows - row) ** 2 + (cols - col) ** 2 < radius**2
+        image = Image((60.0 + 100.0 * disk + 3.0 * np.sin(cols / 3.0))[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
+        labels = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": disk[None]})
+        return Reference(image, labels, name)
+
+    target = reference(22, 25, 10, "target").image
+    shapes = [(20, 20, 9), (26, 28, 12), (24, 22, 8)]
+    engine = create_engine("registration", {"fusion": "local", "deformable": False, "top_k": 3})
+    engine.keep_transfers = True  # as rau evaluate does, for its ranking figures
+    apart = engine.run(Request([reference(*shape, f"{n}.nii.gz") for n, shape in enumerate(shapes)], target))
+    alike = engine.run(Request([reference(*shape, "image.nii.gz") for shape in shapes], target))
+    assert len(alike.details["transfers"]) == 3 and len({entry["reference"] for entry in alike.details["ranking"]}) == 3
+    np.testing.assert_array_equal(alike.get("disk").mask, apart.get("disk").mask)
+    assert distinct_names(["/data/s1/image.nii.gz", "/data/s2/image.nii.gz", "/data/x.png"]) == ["s1/image.nii.gz", "s2/image.nii.gz", "x.png"]

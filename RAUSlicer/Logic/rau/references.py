@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -23,6 +24,25 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
 def cached_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
     """:func:`load_reference`, read once per process even when many targets or cases share it (batch, evaluate)."""
     return load_reference(image_path, labels_path, pixel_spacing, label_table)
+
+
+def distinct_names(image_paths) -> list[str]:
+    """Each image's file name, with as many parent folders as it takes to tell them apart (``subjA/image.nii.gz``,
+    ``subjB/image.nii.gz``); distinct file names stay as they are."""
+    paths = [Path(path).absolute().parts for path in image_paths]
+    depths = [1] * len(paths)
+    while True:
+        names = [Path(*parts[-depth:]).as_posix() for parts, depth in zip(paths, depths)]
+        repeated = [i for i, name in enumerate(names) if names.count(name) > 1 and depths[i] < len(paths[i])]
+        if not repeated:
+            return names
+        for i in repeated:
+            depths[i] += 1
+
+
+def named_apart(references: list[Reference], image_paths) -> list[Reference]:
+    """``references`` named by :func:`distinct_names` of their images."""
+    return [dataclasses.replace(reference, name=name) for reference, name in zip(references, distinct_names(image_paths))]
 
 
 def load_reference_bank(manifest, label_table=None) -> list[Reference]:

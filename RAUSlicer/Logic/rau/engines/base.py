@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from rau.boxes import Box
@@ -54,6 +54,10 @@ class Request:
     def __post_init__(self):
         if isinstance(self.structures, str):  # a lone name, not its letters
             self.structures = [self.structures]
+        names = [reference.name for reference in self.references]
+        if len(set(names)) < len(names):  # engines keep each reference's evidence by name
+            self.references = [replace(reference, name=f"{reference.name} ({index + 1})") if names.count(reference.name) > 1 else reference
+                               for index, reference in enumerate(self.references)]
 
     def labels(self) -> LabelSet:
         """The structures to find: those named (unknown names raise), else every structure

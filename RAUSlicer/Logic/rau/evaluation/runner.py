@@ -17,7 +17,7 @@ from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.labels import Segmentation
-from rau.references import cached_reference
+from rau.references import cached_reference, distinct_names, named_apart
 from rau.result import Result
 
 
@@ -58,7 +58,7 @@ def failed_case(case: Case, reason: str) -> CaseScore:
     """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none)."""
     metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
     rows = [{"structure": name, "status": "error", **metrics, "error": reason} for name in case.structures or [""]]
-    return CaseScore(case.target_image.name, [entry.image.name for entry in case.references], 0.0, rows, error=reason)
+    return CaseScore(case.target_image.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason)
 
 
 def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
@@ -88,7 +88,8 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     """The case's references, its target image and the target's truth segmentation."""
-    references = [cached_reference(entry.image, entry.labels, entry.spacing, case.label_table) for entry in case.references]
+    references = named_apart([cached_reference(entry.image, entry.labels, entry.spacing, case.label_table) for entry in case.references],
+                             [entry.image for entry in case.references])
     target = read_image(case.target_image, case.target_spacing)
     truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
     return references, target, truth
