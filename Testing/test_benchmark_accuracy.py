@@ -1,4 +1,4 @@
-"""benchmarks/bench_accuracy.py: the plain baselines' sampling share is an option, recorded with the figures."""
+"""benchmarks/bench_accuracy.py: the plain baselines' sampling share is an option, recorded with the figures; bad options exit 2."""
 
 from __future__ import annotations
 
@@ -25,7 +25,13 @@ def test_the_baselines_sampling_share_changes_their_fit_and_is_recorded(tmp_path
     assert figures["0.01"]["methods"]["affine"]["mean_dice"] != figures["0.2"]["methods"]["affine"]["mean_dice"]
 
 
-def test_a_sampling_share_out_of_range_is_refused(tmp_path):
-    run = bench("protocols/hc18_single.csv", "--baseline-sampling", "0")
-    assert run.returncode == 2
+def test_bad_options_and_manifests_are_refused_naming_them(tmp_path):
+    for arguments, message in ((("--baseline-sampling", "0"), "--baseline-sampling must be above 0"),
+                               (("--limit", "0"), "argument --limit: must be at least 1"),  # before: NaN figures
+                               (("--methods", "bogus"), "invalid choice: 'bogus'"),  # before: a traceback about ants
+                               (("--fusion", "bogus"), "invalid choice: 'bogus'")):
+        run = bench("protocols/hc18_single.csv", *arguments)
+        assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)
+    run = bench(tmp_path / "gone.csv")
+    assert run.returncode == 2 and f"manifest {tmp_path / 'gone.csv'} does not exist" in run.stderr and "Traceback" not in run.stderr
     assert "--baseline-sampling must be above 0 and at most 1, got 0.0" in run.stderr

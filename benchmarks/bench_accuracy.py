@@ -44,11 +44,14 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.engines import create_engine
+from rau.errors import InputError
 from rau.evaluation.manifest import read_manifest
 from rau.evaluation.runner import load_case, score_run, summarize
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
+from rau.options import FUSION_METHODS
 from rau.registration import one_itk_thread
+from rau.validation import argument, positive_integer
 
 BASELINES = ("identity", "affine", "bspline")
 SEED = 1
@@ -205,9 +208,10 @@ def print_report(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("manifests", nargs="+", type=Path)
-    parser.add_argument("--limit", type=int, default=None, help="first N cases of each manifest")
-    parser.add_argument("--methods", nargs="+", default=None, help=f"default: {' '.join(BASELINES)} engine (+ ants_syn when antspyx is importable)")
-    parser.add_argument("--fusion", default=None, help="engine fusion (default: the engine's)")
+    parser.add_argument("--limit", type=argument(positive_integer, "--limit"), default=None, help="first N cases of each manifest")
+    parser.add_argument("--methods", nargs="+", default=None, choices=(*BASELINES, "ants_syn", "engine"),
+                        help=f"default: {' '.join(BASELINES)} engine (+ ants_syn when antspyx is importable)")
+    parser.add_argument("--fusion", default=None, choices=FUSION_METHODS, help="engine fusion (default: the engine's)")
     parser.add_argument("--no-deformable", action="store_true", help="engine without its deformable stage")
     parser.add_argument("--pairs", action="store_true", help="score every reference -> target row alone (no fusion), e.g. the 1180 pairs of hc18_multi.csv")
     parser.add_argument("--baseline-sampling", type=float, default=BASELINE_SAMPLING, metavar="FRACTION",
@@ -216,9 +220,14 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 < args.baseline_sampling <= 1:
         parser.error(f"--baseline-sampling must be above 0 and at most 1, got {args.baseline_sampling}")
+    if "ants_syn" in (args.methods or ()) and not _has_ants():
+        parser.error("--methods ants_syn needs the antspyx package (pip install antspyx)")
     methods = args.methods or [*BASELINES, *(["ants_syn"] if _has_ants() else []), "engine"]
     options = {k: v for k, v in {"fusion": args.fusion, "deformable": False if args.no_deformable else None}.items() if v is not None}
-    results = [run_manifest(path, methods, args.limit, options, args.pairs, args.baseline_sampling) for path in args.manifests]
+    try:
+        results = [run_manifest(path, methods, args.limit, options, args.pairs, args.baseline_sampling) for path in args.manifests]
+    except InputError as error:  # a manifest or a file it names
+        parser.error(str(error))
     for result in results:
         print_report(result)
     if args.json:
