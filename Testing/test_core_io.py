@@ -388,3 +388,11 @@ def test_a_sheared_nifti_sform_and_a_multi_page_tiff_are_refused(tmp_path):
     pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
     with pytest.raises(ImageReadError, match="stack.tif: holds 3 pictures"):
         read_image(tmp_path / "stack.tif", pixel_spacing=0.5)  # before: the first page, silently
+
+
+def test_an_output_name_the_file_system_takes_can_be_written(tmp_path):
+    """A 250-character name: before, its temporary name ('.<stem>-XXXXXXXX.json') was too long, after all the work."""
+    path = tmp_path / ("r" * 245 + ".json")
+    with atomic_path(path) as temporary:
+        temporary.write_text("{}")
+    assert path.read_text() == "{}"

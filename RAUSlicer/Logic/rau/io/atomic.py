@@ -24,6 +24,10 @@ def check_writable(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(path)
 
 
+TEMPORARY_STEM = 64
+"""Characters of the output's name that its temporary file keeps (file systems allow 255 in all)."""
+
+
 @contextlib.contextmanager
 def atomic_path(path, overwrite: bool = False):
     """Yield a temporary path with the same file type (:func:`_file_type_suffix`); rename it to ``path`` on success.
@@ -37,7 +41,8 @@ def atomic_path(path, overwrite: bool = False):
     with _parent_folder(path):
         temporary = None
         try:
-            handle, name = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}-", suffix=_file_type_suffix(path), dir=path.parent)
+            stem = path.name.split(".")[0][:TEMPORARY_STEM]  # a name the file system takes must fit with the random part too
+            handle, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=_file_type_suffix(path), dir=path.parent)
             os.close(handle)
             temporary = Path(name)
             yield temporary
