@@ -97,3 +97,27 @@ def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_
         warnings.simplefilter("error")  # scipy's ConstantInputWarning reached the user's terminal
         assert _spearman([0.2, 0.5, 0.9], [0.8, 0.8, 0.8]) is None
         assert _spearman([0.2, 0.5, 0.9], [0.1, 0.3, 0.2]) == 0.5
+
+
+def test_a_worker_that_dies_loses_no_case(hc18, tmp_path):
+    """Before, one killed worker (the out-of-memory killer) ended rau evaluate --jobs with exit 70 and no outputs."""
+    import multiprocessing
+    import os
+    import signal
+
+    from rau.evaluation.manifest import read_manifest
+    from rau.evaluation.parallel import evaluate_in_processes
+    from rau.evaluation.runner import try_case
+    from rau.engines import create_engine
+    from rau.options import EngineOptions
+
+    cases = read_manifest(hc18 / "cases.csv")
+    options = EngineOptions(deformable=False)
+    scores = evaluate_in_processes("registration", options, cases, 2)
+    first = next(scores)
+    for worker in multiprocessing.active_children():  # the others' cases are lost with the pool
+        os.kill(worker.pid, signal.SIGKILL)
+    scored = [first, *scores]
+    serial = [try_case(create_engine("registration", options), case) for case in cases]
+    assert [score.target for score in scored] == ["002.png", "003.png", "001.png"]
+    assert [score.rows for score in scored] == [score.rows for score in serial]

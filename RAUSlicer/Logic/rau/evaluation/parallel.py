@@ -12,23 +12,46 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from rau.engines import create_engine
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, try_case
+from rau.evaluation.runner import CaseScore, failed_case, try_case
 from rau.options import EngineOptions
 
 _worker_engine = None
 
 
 def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int) -> Iterator[CaseScore]:
-    """Score ``cases`` in ``jobs`` worker processes; yields one :class:`CaseScore` per case, in order."""
+    """Score ``cases`` in ``jobs`` worker processes; yields one :class:`CaseScore` per case, in order.
+
+    When a worker dies (killed, out of memory), every unfinished case is lost with the pool: the first of them
+    runs again alone, where a death is its own (it is then reported failed), and the others go on in a new pool.
+    """
     import SimpleITK as sitk
 
     threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads)) as pool:
-        yield from pool.map(_score_case, cases)
+
+    def pool(workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads))
+
+    done = 0
+    while done < len(cases):
+        with pool(jobs) as workers:
+            try:
+                for future in [workers.submit(_score_case, case) for case in cases[done:]]:
+                    yield future.result()
+                    done += 1
+            except BrokenProcessPool:
+                pass
+        if done < len(cases):
+            with pool(1) as alone:
+                try:
+                    yield alone.submit(_score_case, cases[done]).result()
+                except BrokenProcessPool:
+                    yield failed_case(cases[done], "its worker process died (killed, or out of memory)")
+            done += 1
 
 
 def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> None:
