@@ -106,3 +106,23 @@ def test_references_with_one_file_name_keep_their_own_evidence():
     assert len(alike.details["transfers"]) == 3 and len({entry["reference"] for entry in alike.details["ranking"]}) == 3
     np.testing.assert_array_equal(alike.get("disk").mask, apart.get("disk").mask)
     assert distinct_names(["/data/s1/image.nii.gz", "/data/s2/image.nii.gz", "/data/x.png"]) == ["s1/image.nii.gz", "s2/image.nii.gz", "x.png"]
+
+
+def test_a_reference_without_label_names_among_named_ones_is_refused():
+    """Before, it silently added nothing: the named structure was never found in it, yet it counted in the vote."""
+    from rau.engines import Reference, Request
+    from rau.engines.base import ReferenceInputError, validate_request
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+
+    image = Image(np.ones((1, 8, 8), np.float32), ndim=2)
+    mask = np.zeros((1, 8, 8), bool)
+    mask[0, 2:5, 2:5] = True
+
+    def reference(name, names):
+        labels = LabelSet.from_values([255], names)
+        return Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {labels.names[0]: mask}), name)
+
+    validate_request(Request([reference("a.png", {255: "fetal head"}), reference("b.png", {255: "fetal head"})], image))
+    with pytest.raises(ReferenceInputError, match="reference 'b.png' has no names for its labels .* but 'a.png' has"):
+        validate_request(Request([reference("a.png", {255: "fetal head"}), reference("b.png", None)], image))

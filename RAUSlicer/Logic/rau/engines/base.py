@@ -195,4 +195,11 @@ def validate_request(request: Request) -> None:
             )
         if not reference.segmentation.present().structures:
             raise ReferenceInputError(f"reference {reference.name!r} has no labelled voxels")
+    first = request.references[0]
+    for reference in request.references[1:]:  # references meet by structure name: label_<value> never meets a real name
+        if reference.segmentation.labels.named != first.segmentation.labels.named:
+            unnamed, named = (reference, first) if first.segmentation.labels.named else (first, reference)
+            raise ReferenceInputError(
+                f"reference {unnamed.name!r} has no names for its labels (label_<value>) but {named.name!r} has; "
+                "give every reference's label map a label table (a sidecar, or --label-table)")
     request.labels()  # raises UnknownStructureError for unknown names
