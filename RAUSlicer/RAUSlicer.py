@@ -33,6 +33,8 @@ from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload 
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 UPDATE_SHORTCUT = "Ctrl+Return"
+KEPT_SESSIONS = 4
+"""Results that keep their correction session (each may hold images, a model's image features, a server's session)."""
 
 
 PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
@@ -139,13 +141,18 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return engine.run(request, progress)
 
     def writeResult(self, result, targetVolume, lowConfidence=0.5):
-        """A new segmentation node over the target; keeps the engine session for corrections (every engine has one)."""
-        from rau.mrml import Correction, add_result_node
+        """A new segmentation node over the target; keeps the engine session for corrections (every engine has
+        one; the :data:`KEPT_SESSIONS` latest results keep theirs). Refused when the target was removed or moved
+        while the engine ran: the result belongs where the target was read."""
+        from rau.mrml import Correction, add_result_node, check_volume_in_place
 
-        self.corrections = {key: kept for key, kept in self.corrections.items() if kept.node.GetScene() is not None}  # deleted nodes' sessions go
+        if targetVolume.GetScene() is None:
+            raise ValueError(f"the target {targetVolume.GetName()!r} was removed from the scene while RAUSlicer ran")
+        check_volume_in_place(targetVolume, result.target)
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         if result.session is not None:  # a server may keep none (a result over its session memory)
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
+        self._releaseSessions(keep=KEPT_SESSIONS)
         return node
 
     def flagged(self, result, lowConfidence):
@@ -162,15 +169,23 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return self.writeResult(result, targetVolume, lowConfidence)
 
     def releaseSessions(self):
-        """Drop every kept correction session, with the images and models it holds (the scene is closing)."""
-        self.corrections.clear()
+        """Close every kept correction session, with the images and models it holds (the scene is closing)."""
+        self._releaseSessions(keep=0)
+
+    def _releaseSessions(self, keep=None):
+        """Close the sessions of deleted result nodes, and of all but the ``keep`` latest others (None: keep all)."""
+        alive = [key for key, correction in self.corrections.items() if correction.node.GetScene() is not None]
+        keepers = set(alive if keep is None else alive[max(0, len(alive) - keep):] if keep else [])
+        for key in [key for key in self.corrections if key not in keepers]:
+            self.corrections.pop(key).close()
 
     def correction(self, segmentationNode):
         """The kept correction session for a result node, or None (e.g. after reloading the scene: node IDs
-        are reused, so a session counts only for the very node it wrote)."""
+        are reused, so a session counts only for the very node it wrote; a deleted node's session is closed)."""
+        self._releaseSessions()
         correction = self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
         if correction is not None and correction.node is not segmentationNode:
-            del self.corrections[segmentationNode.GetID()]
+            self.corrections.pop(segmentationNode.GetID()).close()
             return None
         return correction
 
@@ -180,10 +195,21 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     def keptCorrection(self, segmentationNode):
         """:meth:`correction`, or a clear error when none is kept for the node."""
+        if segmentationNode is not None and segmentationNode.GetScene() is None:
+            raise ValueError(f"{segmentationNode.GetName()!r} was removed from the scene; nothing was corrected")
         correction = self.correction(segmentationNode)
         if correction is None:
             raise ValueError("this segmentation has no correction session; press Run again to correct it")
         return correction
+
+    def promptFromMarkups(self, segmentationNode, positive, negative, box):
+        """The prompt of the placed inside/outside points and box (once its placement is complete), in voxels
+        of the result's target."""
+        importRau()
+        from rau.mrml import prompt_from_markups
+
+        placed = box is not None and box.GetNumberOfControlPoints() > 0 and box.GetControlPointPlacementComplete()
+        return prompt_from_markups(self.keptCorrection(segmentationNode).result.target, positive, negative, box if placed else None)
 
     def correctionJob(self, segmentationNode, name, prompt=None):
         """Main thread: prepare correcting ``name`` (a prompt re-prompts it, None propagates it).
@@ -200,7 +226,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     def applyCorrection(self, segmentationNode, name, item, overwrite=False):
         """Main thread: write a corrected structure into its segment (others change only with ``overwrite``)."""
-        correction = self.correction(segmentationNode)
+        correction = self.keptCorrection(segmentationNode)
         correction.overwrite = overwrite
         return correction.apply(name, item)
 
@@ -211,11 +237,13 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):
-        """Write NIfTI label map + ``.labels.csv`` on the target's grid; return both paths."""
+        """Write NIfTI label map + ``.labels.csv`` on the grid of the volume the segmentation was made over (a
+        result's target: its reference geometry volume), else ``targetVolume``'s; return both paths."""
         importRau()
         from rau.mrml import export_label_map, image_from_volume_node
 
-        return export_label_map(segmentationNode, image_from_volume_node(targetVolume), path, overwrite)
+        own = segmentationNode.GetNodeReference(segmentationNode.GetReferenceImageGeometryReferenceRole())
+        return export_label_map(segmentationNode, image_from_volume_node(own or targetVolume), path, overwrite)
 
     @staticmethod
     def exportSegNrrd(segmentationNode, path, overwrite=False):
@@ -539,14 +567,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportP
         self.ui.boxPlaceWidget.setCurrentNode(p.promptBox)
 
     def onUpdate(self):
-        correction = self.logic.correction(self._parameterNode.outputSegmentation)
         name = self.ui.segmentComboBox.currentText
-        positive, negative, box = self._promptNodes()
         with slicer.util.tryWithErrorDisplay("Could not read the prompts.", waitCursor=True):
-            from rau.mrml import prompt_from_markups
-
-            hasBox = box.GetNumberOfControlPoints() > 0 and box.GetControlPointPlacementComplete()
-            prompt = prompt_from_markups(correction.result.target, positive, negative, box if hasBox else None)
+            prompt = self.logic.promptFromMarkups(self._parameterNode.outputSegmentation, *self._promptNodes())
             self._startCorrection(name, prompt, f"Updating {name}")
 
     def onPropagate(self):
@@ -560,6 +583,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportP
 
     def _applyCorrection(self, node, name, item):
         item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
+        self.onClearPrompts()  # the session keeps them: placed again, they would count twice (or for the next segment)
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):

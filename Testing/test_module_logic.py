@@ -137,32 +137,3 @@ def vtk_transform(translate, rotate_z):
     transform.Translate(*translate)
     transform.RotateZ(rotate_z)
     return transform.GetMatrix()
-
-
-def test_sessions_of_deleted_result_nodes_and_of_a_closed_scene_are_released(mrml_scene):
-    """Each kept session holds images (and, for model engines, models): a deleted result node's goes at the
-    next run, and every one when the scene closes (the panel calls releaseSessions)."""
-    from rau.labels import LabelSet
-
-    rows, cols = np.mgrid[:64, :64]
-    disk = (rows - 30) ** 2 + (cols - 34) ** 2 < 12**2
-    image = Image((100.0 + 80.0 * disk)[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
-    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": disk[None]})
-    reference = add_volume_node(image, "reference", mrml_scene)
-    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
-    target = add_volume_node(image, "target", mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
-
-    def run():
-        return logic.process(reference, reference_segmentation, target, ["disk"], "registration", {"deformable": False})
-
-    first, second = run(), run()
-    assert logic.correction(first) is not None and logic.correction(second) is not None
-    mrml_scene.RemoveNode(first)
-    third = run()
-    assert [kept.node for kept in logic.corrections.values()] == [second, third]
-    logic.releaseSessions()
-    assert logic.correction(second) is None and logic.correction(third) is None
-    for call in (lambda: logic.undo(third, "disk"), lambda: logic.correctionJob(third, "disk")):  # undo was an AttributeError
-        with pytest.raises(ValueError, match="this segmentation has no correction session; press Run again"):
-            call()

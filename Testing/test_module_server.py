@@ -18,6 +18,7 @@ from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
 from rau.mrml import add_segmentation_node, add_volume_node, image_from_volume_node, segmentation_from_node  # noqa: E402
 from rau.serve.app import ServerConfig  # noqa: E402
 from rau.serve.remote import RemoteSession  # noqa: E402
+from rau.serve.sessions import SessionGone  # noqa: E402
 from slicer_module import load_rauslicer  # noqa: E402
 
 warnings.filterwarnings("ignore", message="no GPU found")
@@ -40,7 +41,7 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
     target = add_volume_node(moved, "patient US", mrml_scene)
     logic = load_rauslicer().RAUSlicerLogic()
     options = {"deformable": False, "device": "cpu", "sam2_model": "tiny"}  # model and device are the server's: not sent
-    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
         node = logic.process(reference, reference_segmentation, target, None, "registration", options, server=url)
         found = segments(node, target)
         assert list(found) == segmentation.labels.names
@@ -55,6 +56,11 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
         assert corrected.sum() < found[name].sum()
         logic.undo(node, name)
         assert np.array_equal(segments(node, target)[name], found[name])
+        session_id = logic.correction(node).result.session.id
+        assert app.state.server.sessions.get(session_id) is not None
+        logic.releaseSessions()  # the scene closes
+        with pytest.raises(SessionGone, match="the client closed it"):  # before: kept on the server until it expired
+            app.state.server.sessions.get(session_id)
 
 
 def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, tmp_path):

@@ -72,6 +72,9 @@ class Session(abc.ABC):
         self.changed = self._changed_since(name, before)
         return self.results[name]
 
+    def close(self) -> None:
+        """Free what the session holds elsewhere (a server's session); here, nothing."""
+
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here)."""
         name = self._name(name)

@@ -16,7 +16,7 @@ the conversion happens once, in :mod:`rau.mrml.geometry`.
 
 from rau.mrml.correction import Correction
 from rau.mrml.export import export_label_map, export_seg_nrrd
-from rau.mrml.geometry import add_volume_node, image_from_volume_node
+from rau.mrml.geometry import add_volume_node, check_volume_in_place, image_from_volume_node
 from rau.mrml.inputs import request_from_nodes
 from rau.mrml.prompts import prompt_from_markups
 from rau.mrml.results import RAU_TAG, add_result_node, read_rau_tag, write_structure_result
@@ -28,6 +28,7 @@ __all__ = [
     "add_result_node",
     "add_segmentation_node",
     "add_volume_node",
+    "check_volume_in_place",
     "export_label_map",
     "export_seg_nrrd",
     "image_from_volume_node",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
-from rau.mrml.geometry import ijk_to_world, node_to_world
+from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
 from rau.mrml.segments import require_segment_id, segment_id_by_name, segment_mask, write_segment_mask
 from rau.result import Result, StructureResult
@@ -54,7 +54,11 @@ class Correction:
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
         self.target_node = target_node
         self._undo: dict[str, list[_Change]] = {}
-        self._placed = self._placement()
+        self._placed = node_to_world(node)
+
+    def close(self) -> None:
+        """Free the session (its images, a model's features, a server's session)."""
+        self.result.session.close()
 
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
@@ -106,13 +110,11 @@ class Correction:
             current = segment_mask(self.node, segment_id, self.result.target)
             write_segment_mask(self.node, name, current | voxels, self.result.target)
 
-    def _placement(self) -> list[np.ndarray]:
-        """Where the result node and the target's voxels are in the world."""
-        return [node_to_world(self.node)] + ([ijk_to_world(self.target_node)] if self.target_node is not None else [])
-
     def _check_in_place(self) -> None:
-        """Refuse to go on when the result or the target was moved (a transform changed or was hardened) after Run."""
-        if any(not np.allclose(now, then, atol=1e-6) for now, then in zip(self._placement(), self._placed)):
+        """Refuse to go on when the result or the target was moved (a transform changed or was hardened) since the
+        target was read for Run."""
+        moved = not np.allclose(node_to_world(self.node), self._placed, atol=1e-6)
+        if moved or (self.target_node is not None and not volume_in_place(self.target_node, self.result.target)):
             raise ValueError(f"{self.node.GetName()!r} or its target was moved (a transform changed or was hardened) after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 

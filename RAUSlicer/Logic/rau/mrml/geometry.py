@@ -60,6 +60,19 @@ def ijk_to_world(node) -> np.ndarray:
     return node_to_world(node) @ arrayFromVTKMatrix(matrix)
 
 
+def volume_in_place(node, image: Image) -> bool:
+    """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
+    or hardened since)."""
+    return np.allclose(ijk_to_world(node), image_ijk_to_ras(image.as_stored()), atol=1e-6)
+
+
+def check_volume_in_place(node, image: Image) -> None:
+    """Refuse a volume node moved since ``image`` was read from it (e.g. while an engine ran)."""
+    if not volume_in_place(node, image):
+        raise GeometryError(f"{node.GetName()!r} was moved (a transform changed or was hardened) after it was read; "
+                            "press Run again")
+
+
 def image_from_volume_node(node) -> Image:
     """A copy of a scalar volume node's voxels with its world geometry (parent transform applied).
 

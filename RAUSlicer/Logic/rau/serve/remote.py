@@ -17,7 +17,7 @@ from rau.engines.base import Cancelled, Engine, Progress, Request
 from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.result import Result, StructureResult
 from rau.options import EngineOptions
-from rau.serve.client import Client, JobCancelled
+from rau.serve.client import Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
 from rau.serve.wire import decode_mask, prompt_to_json
 from rau.session import Session
@@ -80,7 +80,11 @@ class RemoteSession(Session):
         return self.results[name]
 
     def close(self) -> None:
-        self.client.close_session(self.id)
+        """Free the server's session; a server that is gone or has dropped it already frees it itself."""
+        try:
+            self.client.close_session(self.id)
+        except ServerError:
+            pass
 
     def _answer(self, answer: dict) -> StructureResult:
         """The corrected structure of a server answer; the others it changed (``others``) are updated here."""

@@ -1,0 +1,104 @@
+"""The module's logic keeps results with their targets: correction sessions are bounded and closed, a result is
+written and exported where its target was read, and prompts come from the placed markups (slicer-core MRML)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.engines.base import Prompt  # noqa: E402
+from rau.image import Image  # noqa: E402
+from rau.labels import LabelSet, Segmentation  # noqa: E402
+from rau.mrml import add_segmentation_node, add_volume_node, segmentation_from_node  # noqa: E402
+from slicer_module import load_rauslicer  # noqa: E402
+
+
+@pytest.fixture
+def disk_scene(mrml_scene):
+    """A 2D reference with one disk, its segmentation, and a target that is the same picture."""
+    rows, cols = np.mgrid[:64, :64]
+    disk = (rows - 30) ** 2 + (cols - 34) ** 2 < 12**2
+    image = Image((100.0 + 80.0 * disk)[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
+    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": disk[None]})
+    reference = add_volume_node(image, "reference", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(image, "target", mrml_scene)
+    module = load_rauslicer()
+    logic = module.RAUSlicerLogic()
+
+    def run(target_volume=target):
+        return logic.process(reference, reference_segmentation, target_volume, ["disk"], "registration", {"deformable": False})
+
+    return mrml_scene, module, logic, run, (reference, reference_segmentation, target), image
+
+
+def test_sessions_of_deleted_result_nodes_of_old_runs_and_of_a_closed_scene_are_closed(disk_scene):
+    """Each kept session holds images (and, for model engines, models): a deleted result node's goes at once,
+    those beyond the latest KEPT_SESSIONS at the next run, and every one when the scene closes."""
+    scene, module, logic, run, _, _ = disk_scene
+    closed = []
+    first, second = run(), run()
+    for node in (first, second):
+        logic.correction(node).result.session.close = lambda node=node: closed.append(node)
+    scene.RemoveNode(first)
+    assert logic.correction(second) is not None and closed == [first]  # before: kept until the next run
+    later = [run() for _ in range(module.KEPT_SESSIONS)]
+    assert [kept.node for kept in logic.corrections.values()] == later and closed == [first, second]  # before: no bound
+    logic.releaseSessions()
+    assert logic.corrections == {}
+    for call in (lambda: logic.undo(later[-1], "disk"), lambda: logic.correctionJob(later[-1], "disk")):  # undo was an AttributeError
+        with pytest.raises(ValueError, match="this segmentation has no correction session; press Run again"):
+            call()
+
+
+def test_a_correction_finished_after_its_node_was_deleted_is_refused(disk_scene):
+    scene, _, logic, run, _, _ = disk_scene
+    node = run()
+    work = logic.correctionJob(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))
+    item = work(None)
+    scene.RemoveNode(node)
+    with pytest.raises(ValueError, match="'target segmentation' was removed from the scene; nothing was corrected"):
+        logic.applyCorrection(node, "disk", item)  # before: written into the deleted node, reported as done
+
+
+def test_a_result_is_not_written_when_its_target_moved_or_went_while_the_engine_ran(disk_scene):
+    scene, _, logic, _, (reference, reference_segmentation, target), _ = disk_scene
+    request = logic.request(reference, reference_segmentation, target, ["disk"])
+    result = logic.runEngine("registration", {"deformable": False}, request)
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.array(
+        [[1, 0, 0, 10.0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])))
+    target.SetAndObserveTransformNodeID(transform.GetID())  # the user moves the target meanwhile
+    with pytest.raises(ValueError, match="'target' was moved .* after it was read; press Run again"):
+        logic.writeResult(result, target)  # before: written 10 mm off, and its corrections were not refused
+    target.SetAndObserveTransformNodeID(None)
+    scene.RemoveNode(target)
+    with pytest.raises(ValueError, match="the target 'target' was removed from the scene while RAUSlicer ran"):
+        logic.writeResult(result, target)
+
+
+def test_a_result_is_exported_on_its_own_target_whatever_target_is_selected(disk_scene, tmp_path):
+    scene, _, logic, run, _, image = disk_scene
+    first = run()
+    crop = Image(image.array[:, 8:56, 10:58], (1.0, 1.0, 1.0), (10.0, 8.0, 0.0), ndim=2)  # another grid, same place
+    other = add_volume_node(crop, "other", scene)
+    run(other)
+    nifti, _ = logic.exportLabelMap(first, other, tmp_path / "first.nii.gz")  # the panel passes the selected target
+    exported = sitk.ReadImage(str(nifti))
+    assert exported.GetSize()[:2] == (64, 64)  # before: on the other target's grid, with no voxels
+    found = segmentation_from_node(first, image).masks["disk"]
+    assert found.sum() > 400 and np.array_equal(sitk.GetArrayFromImage(exported) == 1, found)
+
+
+def test_prompts_come_from_the_placed_points_and_a_finished_box(disk_scene):
+    scene, _, logic, run, _, _ = disk_scene
+    node = run()
+    inside = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode")
+    inside.AddControlPoint(-34.0, -30.0, 0.0)  # RAS of pixel (i, j) = (34, 30)
+    box = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
+    prompt = logic.promptFromMarkups(node, inside, None, box)  # an empty box: no box
+    assert prompt.box is None and np.allclose(prompt.points, [(34, 30, 0)]) and list(prompt.labels) == [1]
