@@ -15,7 +15,7 @@ slicer = pytest.importorskip("slicer")
 from rau.engines.base import Prompt  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
-from rau.mrml import add_segmentation_node, add_volume_node, image_from_volume_node, segmentation_from_node  # noqa: E402
+from rau.mrml import add_segmentation_node, add_volume_node, image_from_volume_node, segmentation_from_node, write_segment_mask  # noqa: E402
 from rau.serve.app import ServerConfig  # noqa: E402
 from rau.serve.remote import RemoteSession  # noqa: E402
 from rau.serve.sessions import SessionGone  # noqa: E402
@@ -56,6 +56,12 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
         assert corrected.sum() < found[name].sum()
         logic.undo(node, name)
         assert np.array_equal(segments(node, target)[name], found[name])
+        painted = found[name].copy()  # a hand edit in the Segment Editor, far from the next click
+        rows = np.flatnonzero(painted.any(axis=(0, 2)))
+        painted[:, rows[0] - 12 : rows[0] - 2, i - 5 : i + 5] = True
+        write_segment_mask(node, name, painted, image_from_volume_node(target))
+        logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]))
+        assert segments(node, target)[name][painted & ~found[name]].all()  # before: the server's mask, without the edit
         session_id = logic.correction(node).result.session.id
         assert app.state.server.sessions.get(session_id) is not None
         logic.releaseSessions()  # the scene closes

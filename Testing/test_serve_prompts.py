@@ -116,3 +116,22 @@ def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(serve
     answer = reprompt_answer(server[0], tmp_path, prompt)
     assert answer.status_code == 422
     assert problem in answer.json()["detail"]
+
+
+def test_a_hand_edit_is_kept_by_the_server_session_and_a_malformed_one_is_refused_naming_it(server, tmp_path):
+    """Before, the server corrected from its own masks: the user's hand edits in Slicer were thrown away."""
+    from rau.serve.wire import encode_mask
+
+    url = server[0]
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    edited = np.zeros((1, 64, 64), bool)
+    edited[0, 5:15, 5:15] = True
+    answer = Client(url).edit(job, "left", encode_mask(edited))
+    assert np.array_equal(decode_mask(answer["mask"], (1, 64, 64)), edited)
+    for mask, problem in (({"lower": [0, 5, 5], "upper": [1, 99, 15], "bits": "AA=="}, "bad mask box"),
+                          ({"lower": [0, 5, 5], "upper": [1, 15, 15], "bits": "AA=="}, "give base64 of the 100 packed bits"),
+                          ([1, 2], "bad mask [1, 2]: give an object with lower, upper and bits")):
+        refused = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "mask": mask}, timeout=30)
+        assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text

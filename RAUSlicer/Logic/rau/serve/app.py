@@ -26,7 +26,7 @@ from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES
 from rau.serve.uploads import Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 
-CORRECTIONS = ("reprompt", "propagate", "undo")
+CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
 
 
 @dataclass
@@ -226,13 +226,13 @@ def create_app(config: ServerConfig | None = None):
         name = body.get("structure")
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
-        prompt = read_correction(entry, action, name, body.get("prompt"))
+        given = read_correction(entry, action, name, body)
         job = server.job(session_id)
         with server.queues.device_lock(job.device), job.lock:  # downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
                 raise SessionGone(f"session {session_id} was closed while the correction waited")
             started = time.perf_counter()
-            items = correct(entry, action, name, prompt)
+            items = correct(entry, action, name, given)
             seconds = time.perf_counter() - started
             job.version += 1
         rows = Result(entry.result.target, items, entry.result.engine).summary()

@@ -162,6 +162,11 @@ class Client:
         """Put back the structure as it was before its last correction."""
         return self._json("POST", f"/v1/sessions/{session_id}/undo", json={"structure": structure})
 
+    def edit(self, session_id: str, structure: str, mask: dict | None) -> dict:
+        """The user's hand-edited mask of the structure (bit-packed as ``rau.serve.wire.encode_mask`` packs it; None:
+        empty): later corrections start from it."""
+        return self._json("POST", f"/v1/sessions/{session_id}/edit", json={"structure": structure, "mask": mask})
+
     def close_session(self, session_id: str) -> None:
         """Free the session on the server."""
         self._json("DELETE", f"/v1/sessions/{session_id}")

@@ -19,7 +19,7 @@ from rau.result import Result, StructureResult
 from rau.options import EngineOptions
 from rau.serve.client import Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
-from rau.serve.wire import decode_mask, prompt_to_json
+from rau.serve.wire import decode_mask, encode_mask, prompt_to_json
 from rau.session import Session
 
 
@@ -58,10 +58,8 @@ class RemoteEngine(Engine):
 
 
 class RemoteSession(Session):
-    """The server-side session of one remote result: each ``reprompt``, ``propagate`` and ``undo`` is one round trip.
-
-    Hand edits made on this computer (:meth:`Session.edit`) stay here: the server corrects from its own masks.
-    """
+    """The server-side session of one remote result: each ``reprompt``, ``propagate``, ``undo`` and hand
+    ``edit`` is one round trip (an edit that changes nothing, none), so the server corrects from the masks here."""
 
     def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult]):
         super().__init__(target, {item.structure.name: item for item in items})
@@ -78,6 +76,13 @@ class RemoteSession(Session):
         super().undo(name)
         self.results[name] = self._answer(self.client.undo(self.id, name))
         return self.results[name]
+
+    def edit(self, name: str, mask) -> None:
+        """The user's hand edit of ``name``, here and in the server's session."""
+        before = self.results[self._name(name)]
+        super().edit(name, mask)
+        if self.results[name] is not before:
+            self.client.edit(self.id, name, encode_mask(self.results[name].mask))
 
     def close(self) -> None:
         """Free the server's session; a server that is gone or has dropped it already frees it itself."""

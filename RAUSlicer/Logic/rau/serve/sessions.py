@@ -14,10 +14,12 @@ import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.result import Result, StructureResult
-from rau.serve.wire import prompt_from_json
+from rau.serve.wire import mask_from_json, prompt_from_json
 
 LOG = logging.getLogger("rau.serve")
 
@@ -138,19 +140,25 @@ class SessionStore:
             self._gone.popitem(last=False)
 
 
-def read_correction(entry: Entry, action: str, name: str, prompt: dict | None) -> Prompt | None:
-    """The structure ``name`` checked, then the prompt's JSON read (:func:`rau.serve.wire.prompt_from_json`; for
-    ``reprompt`` only), before the correction waits for the device: a wrong name is named first, whatever the prompt."""
+def read_correction(entry: Entry, action: str, name: str, body: dict):
+    """The structure ``name`` checked, then what the action takes read from the request ``body``: a ``reprompt``'s
+    ``prompt`` (:func:`rau.serve.wire.prompt_from_json`), an ``edit``'s ``mask`` (:func:`rau.serve.wire.mask_from_json`),
+    before the correction waits for the device: a wrong name is named first, whatever the rest."""
     result = entry.result
     try:
         result.get(name)
     except KeyError:
         raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
-    return prompt_from_json(prompt or {}, result.target) if action == "reprompt" else None
+    if action == "reprompt":
+        return prompt_from_json(body.get("prompt") or {}, result.target)
+    if action == "edit":
+        return mask_from_json(body.get("mask"), result.target.shape)
+    return None
 
 
-def correct(entry: Entry, action: str, name: str, prompt: Prompt | None = None) -> list[StructureResult]:
-    """Apply ``reprompt`` (with ``prompt``), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
+def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | None = None) -> list[StructureResult]:
+    """Apply ``reprompt`` (``given``: the prompt), ``edit`` (``given``: the user's hand-edited mask, from which later
+    corrections start), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
 
     Returns the session's new answer for every structure it changed (``Session.changed``), that one first.
     The result (what downloads carry) takes them as ``rau correct`` writes them: the corrected one gives way.
@@ -159,10 +167,14 @@ def correct(entry: Entry, action: str, name: str, prompt: Prompt | None = None) 
         result, session = entry.result, entry.result.session
         if session is None:  # closed (expired, evicted) since it was looked up
             raise SessionGone("the session was closed while the correction waited")
+        if action == "edit":
+            session.edit(name, given)
+            item = result.put(session.results[name])
+            return [item]
         if action == "undo":
             item = session.undo(name)
         elif action == "reprompt":
-            item = session.reprompt(name, prompt)
+            item = session.reprompt(name, given)
         else:
             item = session.propagate(name)
         result.put_correction(item, session)

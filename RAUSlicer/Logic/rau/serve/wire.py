@@ -27,6 +27,28 @@ def encode_mask(mask: np.ndarray | None) -> dict | None:
     return {"lower": lower, "upper": upper, "bits": base64.b64encode(np.packbits(crop.ravel())).decode("ascii")}
 
 
+def mask_from_json(payload, shape: tuple[int, int, int]) -> np.ndarray:
+    """A client's :func:`encode_mask` payload (None: an empty mask) as a full-size mask of ``shape``; raises
+    :class:`InputError` naming what is wrong (the box must lie in the target, the bits fill it exactly)."""
+    if payload is None:
+        return np.zeros(shape, bool)
+    if not isinstance(payload, dict) or set(payload) != {"lower", "upper", "bits"}:
+        raise InputError(f"bad mask {payload!r:.60}: give an object with lower, upper and bits (or null for an empty mask)")
+    lower, upper = payload["lower"], payload["upper"]
+    corners = [value for corner in (lower, upper) if isinstance(corner, list) and len(corner) == 3 for value in corner]
+    if len(corners) != 6 or not all(type(value) is int for value in corners) or not all(
+            0 <= a < b <= n for a, b, n in zip(lower, upper, shape)):
+        raise InputError(f"bad mask box {lower!r:.40} .. {upper!r:.40}: [k, j, i] integers with 0 <= lower < upper <= {list(shape)}")
+    try:
+        packed = base64.b64decode(payload["bits"], validate=True) if isinstance(payload["bits"], str) else None
+    except ValueError:
+        packed = None
+    count = int(np.prod([b - a for a, b in zip(lower, upper)]))
+    if packed is None or len(packed) != (count + 7) // 8:
+        raise InputError(f"bad mask bits: give base64 of the {count} packed bits of the box")
+    return decode_mask(payload, shape)
+
+
 def decode_mask(payload: dict | None, shape: tuple[int, int, int]) -> np.ndarray | None:
     """The full-size mask from :func:`encode_mask`'s payload."""
     if payload is None:
