@@ -150,3 +150,14 @@ def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sf
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1]
     described = json.loads((out / "rau_adapter.json").read_text())
     assert described["base_model"] == str(tiny_qwen.resolve()) and described["pairs"] == str(pairs.resolve())
+
+
+def test_grpo_runs_with_its_own_defaults():
+    """Before, --batch-size 1 x --grad-accum 1 against --num-generations 4: grpo refused its own defaults."""
+    from rau.cli import parse_arguments
+
+    common = ["--model", "m", "--data", "d", "--out", "o"]
+    grpo, _ = parse_arguments(["train", "grpo", *common])
+    sft, _ = parse_arguments(["train", "sft", *common])
+    assert (grpo.batch_size, sft.batch_size) == (4, 1)
+    assert grpo.batch_size * grpo.grad_accum % grpo.num_generations == 0

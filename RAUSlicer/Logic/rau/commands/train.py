@@ -12,7 +12,7 @@ import json
 
 from rau.errors import OptionError
 from rau.train.model import LoraSettings
-from rau.validation import argument, non_empty_path
+from rau.validation import argument, device_name, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
 
 
 def add_parser(subparsers) -> None:
@@ -39,12 +39,12 @@ def add_parser(subparsers) -> None:
         step = steps.add_parser(name, help=helptext)
         _add_fine_tune_arguments(step)
         if name == "grpo":
-            step.add_argument("--num-generations", type=int, default=4, help="answers sampled per question (batch x accumulation must be a multiple)")
-            step.add_argument("--max-completion-length", type=int, default=256)
-            step.add_argument("--temperature", type=float, default=1.0)
-            step.add_argument("--beta", type=float, default=0.0, help="KL penalty towards the starting model")
+            step.add_argument("--num-generations", type=argument(lambda v, o: whole_number(v, o, minimum=2), "--num-generations"), default=4, help="answers sampled per question (batch x accumulation must be a multiple)")
+            step.add_argument("--max-completion-length", type=argument(positive_integer, "--max-completion-length"), default=256)
+            step.add_argument("--temperature", type=argument(positive_number, "--temperature"), default=1.0)
+            step.add_argument("--beta", type=argument(non_negative_number, "--beta"), default=0.0, help="KL penalty towards the starting model")
             step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help="format, correctness, box_iou (default 0.5, 1, 1)")
-        step.set_defaults(run=run_sft if name == "sft" else run_grpo)
+        step.set_defaults(run=run_sft if name == "sft" else run_grpo, **({"batch_size": 4} if name == "grpo" else {}))
 
 
 def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,29 +52,44 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="pairs folder from `rau train build-pairs`")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output adapter folder")
     parser.add_argument("--adapter", type=argument(non_empty_path, "--adapter"), help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
-    parser.add_argument("--lora-r", type=int, default=8)
-    parser.add_argument("--lora-alpha", type=int, default=16)
-    parser.add_argument("--lora-dropout", type=float, default=0.01)
+    parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), default=8)
+    parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), default=16)
+    parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), default=0.01)
     parser.add_argument("--train-vision", action="store_true", help="also put LoRA on the vision tower (frozen by default)")
-    parser.add_argument("--epochs", type=float, default=5.0)
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs)")
-    parser.add_argument("--batch-size", type=int, default=1, help="per device")
-    parser.add_argument("--grad-accum", type=int, default=1)
+    parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0)
+    parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
+    parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), default=1, help="per device (grpo: default 4, one question's answers)")
+    parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), default=1)
     parser.add_argument("--learning-rate", type=float, help="default 1e-4 (sft), 1e-5 (grpo)")
-    parser.add_argument("--eval-steps", type=int, default=100, help="held-out VQA evaluation every N steps (0: only at the end)")
-    parser.add_argument("--eval-limit", type=int, default=32, help="validation questions per evaluation")
-    parser.add_argument("--save-steps", type=int, default=100, help="checkpoint every N steps")
-    parser.add_argument("--logging-steps", type=int, default=10)
-    parser.add_argument("--train-limit", type=int, help="use only the first N training questions")
+    parser.add_argument("--eval-steps", type=argument(non_negative_integer, "--eval-steps"), default=100, help="held-out VQA evaluation every N steps (0: only at the end)")
+    parser.add_argument("--eval-limit", type=argument(positive_integer, "--eval-limit"), default=32, help="validation questions per evaluation")
+    parser.add_argument("--save-steps", type=argument(positive_integer, "--save-steps"), default=100, help="checkpoint every N steps")
+    parser.add_argument("--logging-steps", type=argument(positive_integer, "--logging-steps"), default=10)
+    parser.add_argument("--train-limit", type=argument(positive_integer, "--train-limit"), help="use only the first N training questions")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="less GPU memory, slower")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
     parser.add_argument("--overwrite", action="store_true", help="replace an adapter or checkpoints already in OUT")
-    parser.add_argument("--device", help="cuda, cpu, mps (default: best available)")
+    parser.add_argument("--device", type=argument(device_name, "--device"), help="auto, cpu, cuda, cuda:N, mps (default: best available)")
     parser.add_argument("--seed", type=int, default=0)
 
 
+def _dropout(value, option: str) -> float:
+    """A dropout probability, 0 <= p < 1."""
+    number = non_negative_number(value, option)
+    if number >= 1:
+        raise OptionError(f"{option} must be below 1, got {value!r}")
+    return number
+
+
 def _settings(args: argparse.Namespace):
+    """The run's settings; a ``--device`` this machine lacks is refused before any work."""
+    from rau.models.loader import ModelNotAvailableError, check_device
     from rau.train.run import FineTuneSettings
+
+    try:
+        check_device(args.device)
+    except ModelNotAvailableError as error:
+        raise OptionError(f"--device {args.device}: {error}") from None
 
     lora = LoraSettings(args.lora_r, args.lora_alpha, args.lora_dropout, args.train_vision)
     keys = ["model", "data", "out", "adapter", "epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "eval_steps",
