@@ -545,3 +545,15 @@ def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments,
         arguments = [a.format(**names) for a in arguments]
         assert _exit_status(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
     assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err
+
+
+def test_a_server_that_cannot_listen_leaves_no_temporary_work_folder(tmp_path, monkeypatch, capsys):
+    import socket
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # found again from TMPDIR
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        assert _exit_status(["serve", "--port", str(busy.getsockname()[1])]) == 2
+    assert "cannot listen there" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # before: an empty rau-serve-XXXX folder stayed

@@ -65,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from rau.serve.app import listening_socket, serve
 
     config = server_config(args)
-    sock = listening_socket(args.host, args.port)
-    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
-    print(f"rau serve: http://{host}:{args.port}/v1/info, work folder {config.work_dir}")
     try:
+        sock = listening_socket(args.host, args.port)
+        host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
+        print(f"rau serve: http://{host}:{args.port}/v1/info, work folder {config.work_dir}")
         serve(config, sock)
     finally:
         if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server
