@@ -34,3 +34,14 @@ def test_bad_options_and_manifests_are_refused_naming_them(tmp_path):
         assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)
     run = bench(tmp_path / "gone.csv")
     assert run.returncode == 2 and f"manifest {tmp_path / 'gone.csv'} does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_json_folder_is_made_before_the_run_and_an_impossible_one_is_refused_first(tmp_path, shared_data):
+    """Six benchmarks ran for minutes and then lost their figures to a missing --json folder (benchmarks/figures.py)."""
+    out = tmp_path / "new" / "deeper" / "figures.json"
+    run = bench("protocols/hc18_single.csv", "--limit", 1, "--methods", "identity", "--json", out)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(out.read_text())[0]["methods"]["identity"]["mean_dice"] > 0
+    (tmp_path / "afile").write_text("")
+    run = bench("protocols/hc18_single.csv", "--json", tmp_path / "afile" / "x.json")
+    assert run.returncode == 2 and f"argument --json: cannot make the folder {tmp_path / 'afile'}" in run.stderr

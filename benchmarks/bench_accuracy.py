@@ -52,6 +52,7 @@ from rau.label_transfer import warp_structures
 from rau.options import FUSION_METHODS
 from rau.registration import one_itk_thread
 from rau.validation import argument, positive_integer
+from figures import json_file
 
 BASELINES = ("identity", "affine", "bspline")
 SEED = 1
@@ -216,7 +217,7 @@ def main() -> None:
     parser.add_argument("--pairs", action="store_true", help="score every reference -> target row alone (no fusion), e.g. the 1180 pairs of hc18_multi.csv")
     parser.add_argument("--baseline-sampling", type=float, default=BASELINE_SAMPLING, metavar="FRACTION",
                         help=f"share of voxels the plain baselines' metric samples (default {BASELINE_SAMPLING}, as SimpleITK's examples)")
-    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--json", type=json_file, help="write the figures here")
     args = parser.parse_args()
     if not 0 < args.baseline_sampling <= 1:
         parser.error(f"--baseline-sampling must be above 0 and at most 1, got {args.baseline_sampling}")
@@ -231,7 +232,6 @@ def main() -> None:
     for result in results:
         print_report(result)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 

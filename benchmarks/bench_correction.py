@@ -29,6 +29,7 @@ from rau.evaluation.runner import load_case
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.references import load_reference
+from figures import json_file
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CLICKS = 5
@@ -99,7 +100,7 @@ def bench_3d(engine) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--json", type=json_file, help="write the figures here")
     args = parser.parse_args()
     engine = create_engine("registration", {})
     figures = {"2d": bench_2d(engine), "3d": bench_3d(engine)}
@@ -107,7 +108,6 @@ def main() -> None:
         numbers["ratio"] = round(numbers["correction_s"] / numbers["first_run_s"], 4)
     print(json.dumps(figures, indent=2))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2))
 
 

@@ -21,6 +21,7 @@ import SimpleITK as sitk
 from rau.engines import EngineOptions, Request, create_engine
 from rau.image import Image
 from rau.references import load_reference
+from figures import json_file
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HC18 = DATA / "hc18_fetal_head_us"
@@ -47,7 +48,7 @@ def moved_copy(reference):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--json", type=json_file, help="write the figures here")
     args = parser.parse_args()
     engine = create_engine("registration", EngineOptions())
     pairs = [("000", "001"), ("002", "003"), ("004", "005"), ("006", "007"), ("008", "009")]
@@ -68,7 +69,6 @@ def main() -> None:
     }
     print(json.dumps(figures, indent=2))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2))
 
 

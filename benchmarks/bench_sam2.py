@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rau.models.inference import THREADS_VARIABLE
+from figures import json_file
 
 CT = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic" / "rau" / "sample_data" / "totalseg_ct"  # the bundled TotalSegmentator pair
 
@@ -202,7 +203,7 @@ def memory_growth(folder: Path, slices: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", required=True, help="output JSON file")
+    parser.add_argument("--json", type=json_file, required=True, help="output JSON file")
     parser.add_argument("--image-size", type=int, default=1024, help="SAM2 frame size of the timings (real checkpoints: 1024)")
     parser.add_argument("--slices", type=int, default=3, help="slices of the 3D cases")
     parser.add_argument("--memory-image-size", type=int, default=64, help="SAM2 frame size of the memory runs")

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench_sam2 import case, median_extent_structure, realistic_case, save_model
+from figures import json_file
 
 
 def timed_run(folder: Path, request, localizations=None) -> tuple[float, float]:
@@ -73,7 +74,7 @@ def main() -> None:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--json", required=True)
+    parser.add_argument("--json", type=json_file, required=True)
     parser.add_argument("--slices", type=int, default=64)
     args = parser.parse_args()
     figures = {"device": torch.cuda.get_device_name(0), "slices": args.slices, "image_size": 1024}

@@ -38,13 +38,14 @@ warnings.filterwarnings("ignore", message="no GPU found")
 from rau.engines import Request, create_engine  # noqa: E402
 from rau.engines.base import Prompt, Reference  # noqa: E402
 from rau.image import Image  # noqa: E402
-from rau.validation import argument, non_empty_path, positive_integer  # noqa: E402
+from rau.validation import argument, positive_integer  # noqa: E402
 from rau.labels import Segmentation  # noqa: E402
 from rau.references import load_reference  # noqa: E402
 from rau.serve.client import Client  # noqa: E402
 from rau.serve.remote import RemoteEngine  # noqa: E402
 from rau.serve.wire import decode_mask, prompt_to_json  # noqa: E402
 from serve_helpers import serve_process  # noqa: E402
+from figures import json_file  # noqa: E402
 
 HC18 = REPO.parent / "shared" / "data" / "hc18_fetal_head_us"
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
@@ -187,7 +188,7 @@ def part_names(text: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", type=argument(non_empty_path, "--json"), help="write the figures here")
+    parser.add_argument("--json", type=json_file, help="write the figures here")
     parser.add_argument("--repeats", type=argument(positive_integer, "--repeats"), default=7)
     parser.add_argument("--targets", type=argument(positive_integer, "--targets"), default=8)
     parser.add_argument("--parts", type=part_names, default=list(PARTS), help=f"comma-separated subset to run (default: {','.join(PARTS)})")

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from figures import json_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "RAUSlicer" / "Logic"), str(ROOT / "Testing")]
@@ -144,7 +145,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--json", type=json_file, help="write the results here")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as work:

@@ -40,6 +40,7 @@ from rau.evaluation.runner import load_case, score_run, summarize
 from rau.references import load_reference
 from rau.result import Result, StructureResult
 from rau.vessels.naming import far_ends
+from figures import json_file
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arcade_syntax_dev"
 
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
     parser.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
     parser.add_argument("--bank-pairs", action="store_true", help="only score each (target, bank reference) pair of the first --bank-cases targets alone, copy and vessels")
-    parser.add_argument("--json", help="write the summaries here")
+    parser.add_argument("--json", type=json_file, help="write the summaries here")
     args = parser.parse_args()
     cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
     figures = {}

@@ -27,6 +27,7 @@ from rau.engines import Request, create_engine  # noqa: E402
 from rau.engines.base import Progress, Reference  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure, default_color  # noqa: E402
+from figures import json_file  # noqa: E402
 
 NAMES = ["liver", "spleen", "left kidney", "right kidney"]
 
@@ -154,7 +155,7 @@ def qwen_3b_seconds(tiny_qwen: Path, max_new_tokens: int = 8) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", required=True, help="where to write the figures")
+    parser.add_argument("--json", type=json_file, required=True, help="where to write the figures")
     parser.add_argument("--skip-3b", action="store_true", help="skip the Qwen2.5-VL-3B request (needs ~8 GB RAM, minutes)")
     args = parser.parse_args()
     from tiny_qwen import build_tiny_qwen
