@@ -1,4 +1,4 @@
-"""benchmarks/bench_accuracy.py: the plain baselines' sampling share is an option, recorded with the figures; bad options exit 2."""
+"""benchmarks/bench_accuracy.py and bench_vessels.py: the plain baselines' sampling share is an option, recorded with the figures; bad options exit 2."""
 
 from __future__ import annotations
 
@@ -45,3 +45,12 @@ def test_the_json_folder_is_made_before_the_run_and_an_impossible_one_is_refused
     (tmp_path / "afile").write_text("")
     run = bench("protocols/hc18_single.csv", "--json", tmp_path / "afile" / "x.json")
     assert run.returncode == 2 and f"argument --json: cannot make the folder {tmp_path / 'afile'}" in run.stderr
+
+
+def test_bench_vessels_refuses_option_sets_that_would_run_nothing():
+    """Before: --bank-pairs without --bank-cases and --limit 0 ended in a TypeError, --bank-only alone wrote {}."""
+    for arguments, message in ((("--bank-pairs",), "give --bank-cases N"), (("--bank-only",), "give --bank-cases N"),
+                               (("--limit", "0"), "argument --limit: must be at least 1")):
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_vessels.py"), *arguments],
+                             cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)

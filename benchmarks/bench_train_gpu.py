@@ -5,7 +5,7 @@ local tokenizer, the real Qwen2.5-VL processor), builds synthetic 2D pairs (thre
 ellipse "organs" per 512x512 image) with ``rau.train.build``, runs
 :func:`rau.train.sft.run_sft` for ``--steps`` steps and reports samples per second
 (steady state, after ``--warmup`` steps) and peak GPU memory. ``--json OUT`` writes
-the figures. ``--size tiny`` checks the script on a CPU in seconds.
+the figures. ``--size tiny --steps 3 --warmup 1`` checks the script on a CPU (about a minute).
 
     python benchmarks/bench_train_gpu.py --size 3b 7b --steps 100 --json out.json
 """

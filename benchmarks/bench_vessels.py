@@ -39,6 +39,7 @@ from rau.evaluation.manifest import read_manifest
 from rau.evaluation.runner import load_case, score_run, summarize
 from rau.references import load_reference
 from rau.result import Result, StructureResult
+from rau.validation import argument, non_negative_integer, positive_integer
 from rau.vessels.naming import far_ends
 from figures import json_file
 
@@ -142,18 +143,22 @@ def line(name: str, summary: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skip", type=int, default=0, help="leave out the first N manifest pairs (e.g. those looked at while designing)")
-    parser.add_argument("--limit", type=int, help="at most N manifest pairs")
-    parser.add_argument("--bank-cases", type=int, default=0, help="targets run in the bank setting (0: skip it)")
-    parser.add_argument("--bank-size", type=int, default=10, help="references per target in the bank setting")
-    parser.add_argument("--top-k", type=int, default=3)
-    parser.add_argument("--design-pairs", type=int, default=10, help="the first N manifest pairs were looked at while designing; the rest are also reported apart")
+    parser.add_argument("--skip", type=argument(non_negative_integer, "--skip"), default=0, help="leave out the first N manifest pairs (e.g. those looked at while designing)")
+    parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="at most N manifest pairs")
+    parser.add_argument("--bank-cases", type=argument(non_negative_integer, "--bank-cases"), default=0, help="targets run in the bank setting (0: skip it)")
+    parser.add_argument("--bank-size", type=argument(positive_integer, "--bank-size"), default=10, help="references per target in the bank setting")
+    parser.add_argument("--top-k", type=argument(positive_integer, "--top-k"), default=3)
+    parser.add_argument("--design-pairs", type=argument(non_negative_integer, "--design-pairs"), default=11, help="the first N manifest pairs were looked at while designing (11); the rest are also reported apart")
     parser.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
     parser.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
     parser.add_argument("--bank-pairs", action="store_true", help="only score each (target, bank reference) pair of the first --bank-cases targets alone, copy and vessels")
     parser.add_argument("--json", type=json_file, help="write the summaries here")
     args = parser.parse_args()
+    if (args.bank_pairs or args.bank_only) and not args.bank_cases:
+        parser.error("--bank-pairs and --bank-only run the bank setting: give --bank-cases N")
     cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
+    if not cases:
+        parser.error(f"--skip {args.skip} leaves no pair of the {len(read_manifest(DATA / 'manifest.csv'))}")
     figures = {}
     if args.bank_pairs:
         paired = bank_pairs(cases[: args.bank_cases], args.bank_size)
