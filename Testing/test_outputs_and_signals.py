@@ -257,3 +257,10 @@ def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
     process.stdout.close()
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == b""
+
+
+def test_python_dash_m_rau_runs_the_command_line():
+    logic = str(Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic")
+    run = subprocess.run([sys.executable, "-m", "rau", "segment", "--target"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": logic}, timeout=120)
+    assert run.returncode == 2 and "rau segment: error: argument --target: expected one argument" in run.stderr  # before: no rau.__main__

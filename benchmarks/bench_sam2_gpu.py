@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench_sam2 import case, median_extent_structure, realistic_case, save_model
+from rau.validation import argument, positive_integer
 from figures import json_file
 
 
@@ -75,8 +76,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=json_file, required=True)
-    parser.add_argument("--slices", type=int, default=64)
+    parser.add_argument("--slices", type=argument(positive_integer, "--slices"), default=64)
     args = parser.parse_args()
+    if not torch.cuda.is_available():
+        parser.error("this benchmark times SAM2 on a CUDA GPU, and this machine has none (bench_sam2.py times the CPU)")
     figures = {"device": torch.cuda.get_device_name(0), "slices": args.slices, "image_size": 1024}
     with tempfile.TemporaryDirectory() as folder:
         for size in ("tiny", "base-plus"):

@@ -21,6 +21,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.io import read_image
+from rau.validation import argument, positive_integer
 
 ORIGIN = (-40.0, 25.5, 17.25)
 OBLIQUE = ((0.9127, -0.3039, 0.2733), (0.3443, 0.9330, -0.1045), (-0.2232, 0.1929, 0.9555))  # 27 degrees about (1, 2, 3)
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--axis", default="k", choices=["i", "j", "k"])
     parser.add_argument("--oblique", action="store_true")
     parser.add_argument("--sides", nargs="+", default=["reference", "target"], choices=["reference", "target"])
-    parser.add_argument("--limit", type=int, help="copy only the first N rows")
+    parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="copy only the first N rows")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.manifest, newline="", encoding="utf-8") as handle:
