@@ -396,3 +396,11 @@ def test_an_output_name_the_file_system_takes_can_be_written(tmp_path):
     with atomic_path(path) as temporary:
         temporary.write_text("{}")
     assert path.read_text() == "{}"
+
+
+def test_a_nifti_2_file_is_refused_saying_so(tmp_path):
+    import nibabel
+
+    nibabel.save(nibabel.Nifti2Image(np.zeros((4, 4, 3), np.int16), np.eye(4)), str(tmp_path / "two.nii"))
+    with pytest.raises(ImageReadError, match="two.nii: a NIfTI-2 file; save it as NIfTI-1"):  # before: "Unable to determine ImageIO reader"
+        read_image(tmp_path / "two.nii")

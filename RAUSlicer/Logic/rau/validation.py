@@ -145,6 +145,8 @@ def check_nifti(path) -> None:
         nifti = nibabel.load(str(path))
     except Exception as error:  # nibabel raises many types for a broken header
         raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
+    if isinstance(nifti, nibabel.Nifti2Image):  # ITK reads NIfTI-1 only and would say it cannot find a reader
+        raise InputError(f"{path}: a NIfTI-2 file; save it as NIfTI-1 (e.g. nibabel.Nifti1Image(...), or Slicer's Save)")
     with ImageOpener(str(path)) as stream:  # the header as written: nibabel.load turns pixdim 0 into 1
         header = type(nifti.header).from_fileobj(stream, check=False)
     dims = int(header["dim"][0])
