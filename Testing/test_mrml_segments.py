@@ -223,30 +223,35 @@ def test_result_segments_have_the_structure_names_as_ids_so_the_same_run_writes_
 
 def test_a_closed_surface_reference_is_read_from_a_converted_copy_and_left_as_it_was(mrml_scene, grid):
     vtk = pytest.importorskip("vtk")
-    volume = add_volume_node(grid, "target", mrml_scene)
-    centre = grid.index_to_world[:3] @ np.array([6, 5, 4, 1.0])  # LPS of voxel (i, j, k) = (6, 5, 4)
-    sphere = vtk.vtkSphereSource()
-    sphere.SetCenter(-centre[0], -centre[1], centre[2])  # RAS
-    sphere.SetRadius(3.0)
-    sphere.SetThetaResolution(32)
-    sphere.SetPhiResolution(32)
-    sphere.Update()
     node = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "model")
     segmentation = node.GetSegmentation()
     surface = slicer.vtkSegmentationConverter.GetClosedSurfaceRepresentationName()
     segmentation.SetSourceRepresentationName(surface)
-    ball = slicer.vtkSegment()
-    ball.SetName("ball")
-    ball.AddRepresentation(surface, sphere.GetOutput())
-    segmentation.AddSegment(ball)
+    centres = {"a": (6, 5, 4), "b": (3, 2, 3)}  # voxels (i, j, k); each surface has label value 1 until converted
+    for name, voxel in centres.items():
+        centre = grid.index_to_world[:3] @ np.array([*voxel, 1.0])  # LPS
+        sphere = vtk.vtkSphereSource()
+        sphere.SetCenter(-centre[0], -centre[1], centre[2])  # RAS
+        sphere.SetRadius(2.0)
+        sphere.SetThetaResolution(32)
+        sphere.SetPhiResolution(32)
+        sphere.Update()
+        ball = slicer.vtkSegment()
+        ball.SetName(name)
+        ball.AddRepresentation(surface, sphere.GetOutput())
+        segmentation.AddSegment(ball)
     transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
     transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.array(
-        [[1, 0, 0, 0.0], [0, 1, 0, 0], [0, 0, 1, 2.5], [0, 0, 0, 1]])))  # one slice up
+        [[1, 0, 0, 0.0], [0, 1, 0, 0], [0, 0, 1, 2.5], [0, 0, 0, 1]])))  # 2.5 mm up (superior)
     node.SetAndObserveTransformNodeID(transform.GetID())
-    mask = segmentation_from_node(node, grid).masks["ball"]
+    masks = segmentation_from_node(node, grid).masks
     binary = slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()
     assert not segmentation.ContainsRepresentation(binary)  # before: Run added a labelmap to the user's node
+    for name, voxel in centres.items():
+        centre = grid.index_to_world[:3] @ np.array([*voxel, 1.0])
+        moved = np.linalg.inv(grid.index_to_world) @ np.array([*centre[:2], centre[2] + 2.5, 1.0])
+        assert masks[name].sum() > 10, name
+        assert np.allclose(np.argwhere(masks[name]).mean(axis=0), moved[2::-1], atol=0.6), name  # placed with the transform
     segmentation.CreateRepresentation(binary)  # what Run did before, in the node itself
-    assert np.array_equal(segmentation_from_node(node, grid).masks["ball"], mask)
-    moved = np.linalg.inv(grid.index_to_world) @ np.array([*centre[:2], centre[2] + 2.5, 1.0])
-    assert np.allclose(np.argwhere(mask).mean(axis=0), moved[2::-1], atol=0.5), "placed with the node's transform"
+    again = segmentation_from_node(node, grid).masks
+    assert all(np.array_equal(again[name], masks[name]) for name in centres)

@@ -49,13 +49,14 @@ def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.n
     Segments may share a labelmap layer; the segment's own label value picks its voxels. ``labelmaps`` is
     the node's segmentation as binary labelmaps (:func:`binary_labelmaps`; default: made here).
     """
-    labelmap = _world_labelmap(node, segment_id, labelmaps or binary_labelmaps(node))
+    labelmaps = labelmaps or binary_labelmaps(node)
+    labelmap = _world_labelmap(node, segment_id, labelmaps)
     if labelmap.IsEmpty():
         return np.zeros(geometry.shape, dtype=bool)
     reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
     resampled = slicer.vtkOrientedImageData()
     slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
-    label_value = node.GetSegmentation().GetSegment(segment_id).GetLabelValue()
+    label_value = labelmaps.GetSegment(segment_id).GetLabelValue()  # a converted copy numbers its segments anew
     return oriented_array(resampled) == label_value
 
 
