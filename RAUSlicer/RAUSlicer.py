@@ -146,9 +146,14 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         while the engine ran: the result belongs where the target was read."""
         from rau.mrml import Correction, add_result_node, check_volume_in_place
 
-        if targetVolume.GetScene() is None:
-            raise ValueError(f"the target {targetVolume.GetName()!r} was removed from the scene while RAUSlicer ran")
-        check_volume_in_place(targetVolume, result.target)
+        try:
+            if targetVolume.GetScene() is None:
+                raise ValueError(f"the target {targetVolume.GetName()!r} was removed from the scene while RAUSlicer ran")
+            check_volume_in_place(targetVolume, result.target)
+        except ValueError:
+            if result.session is not None:
+                result.session.close()
+            raise
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         if result.session is not None:  # a server may keep none (a result over its session memory)
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
@@ -175,8 +180,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
     def _releaseSessions(self, keep=None):
         """Close the sessions of deleted result nodes, and of all but the ``keep`` latest others (None: keep all)."""
         alive = [key for key, correction in self.corrections.items() if correction.node.GetScene() is not None]
-        keepers = set(alive if keep is None else alive[max(0, len(alive) - keep):] if keep else [])
-        for key in [key for key in self.corrections if key not in keepers]:
+        if keep is not None:
+            alive = alive[max(0, len(alive) - keep):] if keep else []
+        for key in [key for key in self.corrections if key not in alive]:
             self.corrections.pop(key).close()
 
     def correction(self, segmentationNode):
@@ -579,11 +585,12 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportP
     def _startCorrection(self, name, prompt, title):
         node = self._parameterNode.outputSegmentation
         work = self.logic.correctionJob(node, name, prompt)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item), title)
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, usedPrompts=prompt is not None), title)
 
-    def _applyCorrection(self, node, name, item):
+    def _applyCorrection(self, node, name, item, usedPrompts):
         item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
-        self.onClearPrompts()  # the session keeps them: placed again, they would count twice (or for the next segment)
+        if usedPrompts:  # the session keeps them: placed again, they would count twice (or for the next segment)
+            self.onClearPrompts()
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):

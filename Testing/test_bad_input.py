@@ -213,6 +213,8 @@ CASES = {
     "train epochs 0": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--epochs", "0"], "argument --epochs: must be a positive number"),
     "train dropout 1": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--lora-dropout", "1"], "argument --lora-dropout: must be below 1"),
     "train device unknown": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--device", "bogus"], "argument --device: must be auto, cpu, cuda, cuda:N or mps"),
+    "train learning rate -1": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--learning-rate", "-1"], "argument --learning-rate: must be a positive number"),
+    "grpo reward weight nan": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=nan"], "--reward-weight wants NAME=NUMBER, got 'format=nan'"),
     "grpo one generation": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--num-generations", "1"], "argument --num-generations: must be at least 2"),
     "train without its step": (["train"], "rau train: error: the following arguments are required: STEP"),
     "train step unrecognized argument": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "more"], "rau train sft: error: unrecognized arguments: more"),
@@ -268,3 +270,11 @@ def test_an_output_folder_without_write_permission_is_refused(inputs, monkeypatc
     status, error = run_cli(segment(out="locked/sub/result.nii.gz"), inputs, monkeypatch, capsys)
     assert status == 2 and "locked/sub: no permission to write in" in error
     assert snapshot(inputs) == before
+
+
+def test_a_table_with_empty_trailing_header_cells_is_read(tmp_path):
+    """Spreadsheets export 'image,labels,,': empty cells are no repeated column."""
+    from rau.validation import read_table
+
+    (tmp_path / "bank.csv").write_text("image,labels,,\nref.png,ref_mask.png,,\n")
+    assert read_table(tmp_path / "bank.csv", ("image", "labels"), "reference bank")[0][1]["image"] == "ref.png"

@@ -69,12 +69,15 @@ def test_a_result_is_not_written_when_its_target_moved_or_went_while_the_engine_
     scene, _, logic, _, (reference, reference_segmentation, target), _ = disk_scene
     request = logic.request(reference, reference_segmentation, target, ["disk"])
     result = logic.runEngine("registration", {"deformable": False}, request)
+    closed = []
+    result.session.close = lambda: closed.append(True)  # a server's session would stay until it expired
     transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
     transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.array(
         [[1, 0, 0, 10.0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])))
     target.SetAndObserveTransformNodeID(transform.GetID())  # the user moves the target meanwhile
     with pytest.raises(ValueError, match="'target' was moved .* after it was read; press Run again"):
         logic.writeResult(result, target)  # before: written 10 mm off, and its corrections were not refused
+    assert closed == [True]
     target.SetAndObserveTransformNodeID(None)
     scene.RemoveNode(target)
     with pytest.raises(ValueError, match="the target 'target' was removed from the scene while RAUSlicer ran"):

@@ -135,3 +135,23 @@ def test_a_hand_edit_is_kept_by_the_server_session_and_a_malformed_one_is_refuse
                           ([1, 2], "bad mask [1, 2]: give an object with lower, upper and bits")):
         refused = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "mask": mask}, timeout=30)
         assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text
+    misspelt = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "masks": None}, timeout=30)
+    assert misspelt.status_code == 422 and "give the edited mask as 'mask'" in misspelt.json()["detail"]  # before: emptied it
+
+
+def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correction(server, tmp_path):
+    """Before, a failed send left the edit only here: the next sync saw no change and sent nothing."""
+    from rau.image import Image
+    from rau.labels import Structure
+    from rau.result import StructureResult
+    from rau.serve.client import ServerError
+    from rau.serve.remote import RemoteSession
+
+    target = Image(np.zeros((1, 8, 8), np.float32), ndim=2)
+    item = StructureResult(Structure("left", 1), None, 0.0, "registration")
+    session = RemoteSession(Client(server[0]), "0" * 32, target, {"left": item.structure}, [item])  # a session the server lacks
+    edited = np.zeros(target.shape, bool)
+    edited[0, 2:4, 2:4] = True
+    with pytest.raises(ServerError):
+        session.edit("left", edited)
+    assert session.results["left"] is item  # so the next correction sends the edit again

@@ -338,7 +338,7 @@ def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -
     """No column named twice (a reader would keep the last), none a typo of a ``known`` one."""
     import difflib
 
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    repeated = sorted({c for c in columns if c and columns.count(c) > 1})  # a spreadsheet's empty trailing cells are no columns
     if repeated:
         raise InputError(f"{path}: {what} names the column {repeated[0]!r} twice")
     for column in columns:

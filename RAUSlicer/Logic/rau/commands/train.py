@@ -12,7 +12,7 @@ import json
 
 from rau.errors import OptionError
 from rau.train.model import LoraSettings
-from rau.validation import argument, device_name, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
+from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
 
 
 def add_parser(subparsers) -> None:
@@ -60,7 +60,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
     parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), default=1, help="per device (grpo: default 4, one question's answers)")
     parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), default=1)
-    parser.add_argument("--learning-rate", type=float, help="default 1e-4 (sft), 1e-5 (grpo)")
+    parser.add_argument("--learning-rate", type=argument(positive_number, "--learning-rate"), help="default 1e-4 (sft), 1e-5 (grpo)")
     parser.add_argument("--eval-steps", type=argument(non_negative_integer, "--eval-steps"), default=100, help="held-out VQA evaluation every N steps (0: only at the end)")
     parser.add_argument("--eval-limit", type=argument(positive_integer, "--eval-limit"), default=32, help="validation questions per evaluation")
     parser.add_argument("--save-steps", type=argument(positive_integer, "--save-steps"), default=100, help="checkpoint every N steps")
@@ -127,9 +127,9 @@ def run_grpo(args: argparse.Namespace) -> int:
     for item in args.reward_weight:
         name, _, value = item.partition("=")
         try:
-            weights[name] = float(value)
-        except ValueError as error:
-            raise OptionError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from error
+            weights[name] = finite_number(value, "--reward-weight")
+        except OptionError:
+            raise OptionError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from None
     settings = GRPOSettings(args.num_generations, args.max_completion_length, args.temperature, args.beta, weights)
     print(f"wrote adapter {grpo(_settings(args), settings)}")
     return 0

@@ -39,18 +39,22 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     done = 0
     while done < len(cases):
         with pool(jobs) as workers:
+            futures = [workers.submit(_score_case, case) for case in cases[done:]]
             try:
-                for future in [workers.submit(_score_case, case) for case in cases[done:]]:
+                for future in futures:
                     yield future.result()
                     done += 1
             except BrokenProcessPool:
                 pass
+            finally:  # interrupted (Ctrl-C, SIGTERM) or broken: the cases not started never start
+                for future in futures:
+                    future.cancel()
         if done < len(cases):
             with pool(1) as alone:
                 try:
                     yield alone.submit(_score_case, cases[done]).result()
-                except BrokenProcessPool:
-                    yield failed_case(cases[done], "its worker process died (killed, or out of memory)")
+                except BrokenProcessPool as error:
+                    yield failed_case(cases[done], f"its worker process died (killed, or out of memory: {error})")
             done += 1
 
 

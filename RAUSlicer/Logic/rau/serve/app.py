@@ -1,6 +1,7 @@
 """The ``rau serve`` HTTP API (FastAPI): info, jobs, outputs and correction sessions under ``/v1``."""
 
 import asyncio
+import contextlib
 import functools
 import importlib.util
 import shutil
@@ -228,7 +229,8 @@ def create_app(config: ServerConfig | None = None):
             raise InputError("give the structure's name as 'structure'")
         given = read_correction(entry, action, name, body)
         job = server.job(session_id)
-        with server.queues.device_lock(job.device), job.lock:  # downloads wait for the correction, never half of it
+        device = contextlib.nullcontext() if action == "edit" else server.queues.device_lock(job.device)  # an edit computes nothing
+        with device, job.lock:  # downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
                 raise SessionGone(f"session {session_id} was closed while the correction waited")
             started = time.perf_counter()

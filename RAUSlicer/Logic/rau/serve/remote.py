@@ -82,7 +82,11 @@ class RemoteSession(Session):
         before = self.results[self._name(name)]
         super().edit(name, mask)
         if self.results[name] is not before:
-            self.client.edit(self.id, name, encode_mask(self.results[name].mask))
+            try:
+                self.client.edit(self.id, name, encode_mask(self.results[name].mask))
+            except BaseException:  # not sent: the next correction sends it again
+                self.results[name] = before
+                raise
 
     def close(self) -> None:
         """Free the server's session; a server that is gone or has dropped it already frees it itself."""

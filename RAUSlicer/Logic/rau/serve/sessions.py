@@ -152,7 +152,9 @@ def read_correction(entry: Entry, action: str, name: str, body: dict):
     if action == "reprompt":
         return prompt_from_json(body.get("prompt") or {}, result.target)
     if action == "edit":
-        return mask_from_json(body.get("mask"), result.target.shape)
+        if "mask" not in body:
+            raise InputError("give the edited mask as 'mask' (null for an empty one)")
+        return mask_from_json(body["mask"], result.target.shape)
     return None
 
 

@@ -75,7 +75,7 @@ def _from_folder(folder: Path) -> list[Subject]:
 
 def _from_manifest(manifest: Path) -> list[Subject]:
     """One subject per row, every field checked by :mod:`rau.validation` (errors name file and line)."""
-    return [_manifest_subject(manifest, line, row) for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest", ("pixel_spacing",))]
+    return [_manifest_subject(manifest, line, row) for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest", ("subject", "pixel_spacing", "label_table"))]
 
 
 def _manifest_subject(manifest: Path, line: int, row: dict) -> Subject:
