@@ -106,10 +106,14 @@ def _write_series(folder: Path, positions) -> Path:
 
 def test_dicom_series_that_tilt_or_lie_at_one_position_are_refused(tmp_path):
     assert read_image(_write_series(tmp_path / "straight", [(0, 0, 3 * k) for k in range(5)])).spacing[2] == pytest.approx(3)
-    with pytest.raises(ImageReadError, match=r"tilted: DICOM slices step 0.80 mm sideways .* \(a gantry tilt\)"):
+    with pytest.raises(ImageReadError, match=r"tilted: DICOM slices drift 3.20 mm sideways .* \(a gantry tilt\)"):
         read_image(_write_series(tmp_path / "tilted", [(0, 0.8 * k, 3 * k) for k in range(5)]))  # before: slice 5 3 mm off
+    rounded = [(0.004 * (k % 2), 0, 3 * k) for k in range(5)]  # positions written to a few decimals: no tilt
+    assert read_image(_write_series(tmp_path / "rounded", rounded)).shape == (5, 8, 8)
     with pytest.raises(ImageReadError, match="cine: all 4 DICOM images lie at one position"):
         read_image(_write_series(tmp_path / "cine", [(0, 0, 30)] * 4))  # before: a volume of made-up 1 mm slices
+    with pytest.raises(ImageReadError, match="echoes: several DICOM images share positions"):
+        read_image(_write_series(tmp_path / "echoes", [(0, 0, 0), (0, 0, 0), (0, 0, 3), (0, 0, 3)]))
 
 
 def test_nan_voxels_are_refused(tmp_path):

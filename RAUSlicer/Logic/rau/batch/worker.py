@@ -9,7 +9,6 @@ from rau.engines import Request, create_engine
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import recorded_inputs, write_outputs
-from rau.references import cached_reference
 
 
 class WarmWorker:
@@ -28,7 +27,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
     case = item.case
     row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": ""}
     try:
-        references = [cached_reference(r.image, r.labels, r.spacing, case.label_table) for r in case.references]
+        references = case.load_references()
         target = read_image(case.target_image, case.target_spacing)
         result = engine.run(Request(references, target, case.structures))
         inputs = recorded_inputs(case.target_image, case.target_spacing, [r.image for r in case.references], [r.labels for r in case.references],

@@ -54,16 +54,28 @@ class Request:
     def __post_init__(self):
         if isinstance(self.structures, str):  # a lone name, not its letters
             self.structures = [self.structures]
-        names = [reference.name for reference in self.references]
-        if len(set(names)) < len(names):  # engines keep each reference's evidence by name
-            self.references = [replace(reference, name=f"{reference.name} ({index + 1})") if names.count(reference.name) > 1 else reference
-                               for index, reference in enumerate(self.references)]
+        self.references = _named_apart(self.references)
 
     def labels(self) -> LabelSet:
         """The structures to find: those named (unknown names raise), else every structure
         with voxels in the first reference."""
         segmentation = self.references[0].segmentation
         return segmentation.labels.select(self.structures) if self.structures else segmentation.present()
+
+
+def _named_apart(references: list[Reference]) -> list[Reference]:
+    """Engines keep each reference's evidence by name: a repeated name gets a number (``image.nii.gz (2)``) that no
+    other reference has. Loaders name references apart by their paths first (:func:`rau.references.named_apart`)."""
+    taken, named = {reference.name for reference in references}, []
+    for reference in references:
+        if any(reference.name == other.name for other in named):
+            number = 2
+            while f"{reference.name} ({number})" in taken:
+                number += 1
+            reference = replace(reference, name=f"{reference.name} ({number})")
+            taken.add(reference.name)
+        named.append(reference)
+    return named
 
 
 ProgressCallback = Callable[[str, float], None]

@@ -39,6 +39,14 @@ class Case:
     structures: list[str] | None = None
     label_table: Path | None = None
 
+    def load_references(self) -> list:
+        """The case's references, each read once per process (:func:`rau.references.cached_reference`) and named
+        apart by their image paths (:func:`rau.references.named_apart`)."""
+        from rau.references import cached_reference, named_apart
+
+        loaded = [cached_reference(entry.image, entry.labels, entry.spacing, self.label_table) for entry in self.references]
+        return named_apart(loaded, [entry.image for entry in self.references])
+
     def absolute(self) -> "Case":
         """The same case with absolute paths, for processes that may run in another folder (Ray workers)."""
 

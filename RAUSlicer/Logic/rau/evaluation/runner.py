@@ -17,7 +17,7 @@ from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.labels import Segmentation
-from rau.references import cached_reference, distinct_names, named_apart
+from rau.references import distinct_names
 from rau.result import Result
 
 
@@ -88,8 +88,7 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     """The case's references, its target image and the target's truth segmentation."""
-    references = named_apart([cached_reference(entry.image, entry.labels, entry.spacing, case.label_table) for entry in case.references],
-                             [entry.image for entry in case.references])
+    references = case.load_references()
     target = read_image(case.target_image, case.target_spacing)
     truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
     return references, target, truth

@@ -143,34 +143,36 @@ def _read_dicom_series(folder: Path) -> Image:
 
 
 def check_even_slices(folder: Path, files) -> None:
-    """Refuse a series whose slices are not evenly spaced along their normal (a missing or repeated
-    slice), that all lie at one position (a cine or time series), or that step sideways from slice to slice
-    (a gantry tilt): the reader would stack them evenly along the normal and misplace them. Tolerance: 10 %
-    of the usual gap along the normal, 2 % (at least 0.01 mm) sideways."""
-    positions, normal = [], None
+    """Refuse a series the reader would misplace by stacking its images evenly along their normal: slices not
+    evenly spaced (a missing slice; 10 % of the usual gap), images sharing a position (echoes, phases, a cine),
+    or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel)."""
+    positions, normal, pixel = [], None, None
     for file in files:
         header = sitk.ImageFileReader()
         header.SetFileName(file)
         header.ReadImageInformation()
         if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
             return
-        orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
-        normal = np.cross(orientation[:3], orientation[3:]) if normal is None else normal
+        if normal is None:
+            orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
+            normal = np.cross(orientation[:3], orientation[3:])
+            pixel = min(header.GetSpacing()[:2])
         positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]))
-    steps = np.diff(positions, axis=0)
-    gaps = steps @ normal
-    if len(gaps) < 1:
+    if len(positions) < 2:
         return
-    usual = float(np.median(gaps))
-    if abs(usual) < 1e-3:
-        raise ImageReadError(f"{folder}: all {len(files)} DICOM images lie at one position (a cine or time series?); "
-                             "give one frame, or a series of slices")
-    sideways = np.linalg.norm(steps - np.outer(gaps, normal), axis=1)
-    if sideways.max() > max(0.01, 0.02 * abs(usual)):
+    gaps = np.diff(positions, axis=0) @ normal
+    shared = int(np.sum(np.abs(gaps) < 1e-3))
+    if shared:
+        what = f"all {len(files)} DICOM images lie at one position" if shared == len(gaps) else "several DICOM images share positions"
+        raise ImageReadError(f"{folder}: {what} (echoes, phases or a cine?); give one series of distinct slices")
+    drift = positions[-1] - positions[0]
+    sideways = float(np.linalg.norm(drift - (drift @ normal) * normal))
+    if sideways > max(0.5 * pixel, 0.01):
         raise ImageReadError(
-            f"{folder}: DICOM slices step {sideways.max():.2f} mm sideways from one to the next (a gantry tilt); "
+            f"{folder}: DICOM slices drift {sideways:.2f} mm sideways from the first to the last (a gantry tilt); "
             "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
         )
+    usual = float(np.median(gaps))
     uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
     if uneven.size:
         first = int(uneven[0])
