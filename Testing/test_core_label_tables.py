@@ -48,6 +48,10 @@ def test_a_terminology_slicer_cannot_store_is_refused_naming_the_table(tmp_path)
                      "1,liver,200,100,50,SCT,123037004,Anatomical Structure\n")  # a category but no type
     with pytest.raises(ValueError, match=f"{table}.*'liver': a terminology needs a category and a type"):
         read_label_table(table)  # before: accepted, and writing the .seg.nrrd ended in an internal error (exit 70)
+    table.write_text("value,name,terminology\n"
+                     '1,liver,"{""category"": [""SCT"", ""1"", ""Organ""], ""type"": [""SCT"", ""2"", ""Leber|links""]}"\n')
+    with pytest.raises(ValueError, match=r"terminology type must be .* without ~, \^ or \|"):
+        read_label_table(table)  # a tag separator: the .seg.nrrd written would not read back
 
 
 def _two_squares(values=(1, 2), names=("liver", "spleen"), terminology=None) -> Segmentation:

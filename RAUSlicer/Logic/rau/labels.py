@@ -38,17 +38,21 @@ TERMINOLOGY_CODES = ("category", "type", "typeModifier", "anatomicRegion", "anat
 """The coded entries of a terminology (slicerio's dict); ``category`` and ``type`` are required."""
 
 
+TERMINOLOGY_SEPARATORS = set("~^|")
+"""Characters Slicer's terminology text and segment tags use as separators."""
+
+
 def check_terminology(terminology, owner: str) -> None:
-    """Refuse a terminology Slicer cannot store: it needs ``category`` and ``type``, and each coded entry is
-    [coding scheme, code value, code meaning] (text without Slicer's separators ``~`` and ``^``)."""
+    """Refuse a terminology Slicer cannot store: it needs ``category`` and ``type``, each coded entry is
+    [coding scheme, code value, code meaning], and no text holds Slicer's separators ``~ ^ |``."""
     if not isinstance(terminology, dict) or not {"category", "type"} <= terminology.keys():
         raise InputError(f"{owner}: a terminology needs a category and a type, got {terminology!r:.120}")
-    for key in TERMINOLOGY_CODES:
-        code = terminology.get(key)
-        if code is not None and not (isinstance(code, (list, tuple)) and len(code) == 3
-                                     and all(isinstance(part, str) and not set(part) & set("~^") for part in code)):
-            raise InputError(f"{owner}: terminology {key} must be [coding scheme, code value, code meaning] "
-                             f"(text without ~ or ^), got {code!r:.120}")
+    for key, value in terminology.items():
+        parts = value if key in TERMINOLOGY_CODES else [value]
+        if not (isinstance(parts, (list, tuple)) and len(parts) == (3 if key in TERMINOLOGY_CODES else 1)
+                and all(isinstance(part, str) and not set(part) & TERMINOLOGY_SEPARATORS for part in parts)):
+            form = "[coding scheme, code value, code meaning]" if key in TERMINOLOGY_CODES else "text"
+            raise InputError(f"{owner}: terminology {key} must be {form} without ~, ^ or |, got {value!r:.120}")
 
 
 def default_color(value: int) -> tuple[float, float, float]:

@@ -157,16 +157,25 @@ def check_nifti(path) -> None:
     available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
     if available < expected:
         raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
-    if int(header["sform_code"]) > 0:  # ITK would fall back to the qform, which may place the voxels elsewhere
-        sform = header.get_sform()[:3, :3]
-        try:
-            check_direction(sform / np.linalg.norm(sform, axis=0), path)
-        except InputError:
-            raise InputError(f"{path}: its sform (the affine that places the voxels) is sheared or skewed; "
-                             "resample it onto a rectangular grid first") from None
+    if int(header["sform_code"]) == NIFTI_SCANNER_ANAT and _sheared(header.get_sform()[:3, :3]):
+        raise InputError(f"{path}: its scanner sform (the affine that places the voxels) is sheared or skewed, and ITK "
+                         "would place the voxels by its qform instead; resample it onto a rectangular grid first")
     if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
+
+
+NIFTI_SCANNER_ANAT = 1
+"""The sform code ITK follows whenever the sform is rectangular (other codes may give way to the qform)."""
+
+
+def _sheared(linear: np.ndarray) -> bool:
+    """Whether a 3x3 voxel-to-world matrix is not a rotation times pixel sizes (or has an axis of length 0)."""
+    lengths = np.linalg.norm(linear, axis=0)
+    if np.any(lengths == 0):
+        return True
+    direction = linear / lengths
+    return not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE)
 
 
 def _gzip_length(path: Path) -> int:
