@@ -397,10 +397,11 @@ def test_a_sheared_nifti_sform_and_a_multi_page_tiff_are_refused(tmp_path):
 
 def test_an_output_name_the_file_system_takes_can_be_written(tmp_path):
     """A 250-character name: before, its temporary name ('.<stem>-XXXXXXXX.json') was too long, after all the work."""
-    path = tmp_path / ("r" * 245 + ".json")
-    with atomic_path(path) as temporary:
-        temporary.write_text("{}")
-    assert path.read_text() == "{}"
+    for name in ("r" * 245 + ".json", "\N{GRINNING FACE}" * 62 + ".json"):  # 250 bytes either way
+        path = tmp_path / name
+        with atomic_path(path) as temporary:
+            temporary.write_text("{}")
+        assert path.read_text() == "{}"
 
 
 def test_a_nifti_2_file_is_refused_saying_so(tmp_path):

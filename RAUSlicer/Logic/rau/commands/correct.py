@@ -19,7 +19,8 @@ from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references
 from rau.correction import attach_session, stroke_points
-from rau.engines import ENGINES, Request, create_engine, engine_class
+from rau.commands.engine_options import checked_engine
+from rau.engines import ENGINES, Request, engine_class
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.io import read_image, read_segmentation
@@ -28,6 +29,7 @@ from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation
+from rau.options import EngineOptions
 from rau.result import Result, StructureResult
 from rau.session import check_prompt, prompt_box, prompt_point
 from rau.validation import argument, finite_number, non_empty_path
@@ -159,7 +161,7 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     if not engine_class(result.engine).model_session:  # weight-free corrections need no model, not even to create the engine
         attach_session(result)
         return
-    engine = create_engine(result.engine, inputs.get("engine_options") or {})
+    engine = checked_engine(result.engine, EngineOptions.from_dict(inputs.get("engine_options") or {}))  # models checked before the rerun
     references = load_references(recorded_arguments(inputs))
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty

@@ -100,8 +100,6 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
     return [case for _, case in cases.values()]
 
 
-
-
 def check_structures(cases: dict, path: Path) -> None:
     """Each case's ``structures`` are structures of its first reference, by the rule engines apply
     (:meth:`rau.engines.base.Request.labels`); only those labels are read (once each), not the images.

@@ -25,7 +25,7 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 
 TEMPORARY_STEM = 64
-"""Characters of the output's name that its temporary file keeps (file systems allow 255 in all)."""
+"""Bytes of the output's name that its temporary file keeps (file systems allow 255 in all)."""
 
 
 @contextlib.contextmanager
@@ -41,7 +41,7 @@ def atomic_path(path, overwrite: bool = False):
     with _parent_folder(path):
         temporary = None
         try:
-            stem = path.name.split(".")[0][:TEMPORARY_STEM]  # a name the file system takes must fit with the random part too
+            stem = path.name.split(".")[0].encode()[:TEMPORARY_STEM].decode(errors="ignore")  # fits with the random part too
             handle, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=_file_type_suffix(path), dir=path.parent)
             os.close(handle)
             temporary = Path(name)
