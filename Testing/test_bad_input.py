@@ -278,3 +278,9 @@ def test_a_table_with_empty_trailing_header_cells_is_read(tmp_path):
 
     (tmp_path / "bank.csv").write_text("image,labels,,\nref.png,ref_mask.png,,\n")
     assert read_table(tmp_path / "bank.csv", ("image", "labels"), "reference bank")[0][1]["image"] == "ref.png"
+
+
+def test_an_output_path_through_a_loop_of_links_is_refused(inputs, monkeypatch, capsys):
+    (inputs / "loop").symlink_to("loop")
+    status, error = run_cli(segment(out="loop/result.nii.gz"), inputs, monkeypatch, capsys)
+    assert status == 2 and "loop/result.nii.gz" in error and "loop of links" in error, error  # before: internal error, exit 70

@@ -288,3 +288,41 @@ def test_gpus_the_ray_cluster_lacks_are_refused_instead_of_waiting_forever(ray_i
     assert finished.returncode == 2, finished.stderr
     assert "--gpus-per-worker 1 x 1 worker(s) = 1 GPU, but the Ray cluster has 0 GPU" in finished.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _absolute_rows(limit: int) -> list[str]:
+    """The first ``limit`` rows of the HC18 manifest with absolute paths (a manifest elsewhere reads them)."""
+    import csv
+
+    rows = list(csv.DictReader(MANIFEST.open()))[:limit]
+    for row in rows:
+        for column in ("reference_image", "reference_labels", "target_image", "target_labels"):
+            row[column] = str((MANIFEST.parent / row[column]).resolve())
+    return [",".join(rows[0])] + [",".join(row.values()) for row in rows]
+
+
+def test_a_manifest_where_the_summary_would_go_is_refused_and_kept(tmp_path):
+    """Before, a manifest called batch_summary.csv in --out was replaced by the summary, exit 0."""
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = out / "batch_summary.csv"
+    manifest.write_text("\n".join(_absolute_rows(2)) + "\n")
+    before = manifest.read_text()
+    with pytest.raises(InputError, match="batch_summary.csv: this output would replace the input"):
+        work_items(manifest, out)
+    assert manifest.read_text() == before
+
+
+def test_a_limited_run_names_its_outputs_as_the_full_run_does(tmp_path):
+    """Before, names were made over the first --limit targets: the full run renamed and redid everything."""
+    import shutil
+
+    lines = _absolute_rows(3)
+    first_target = Path(lines[1].split(",")[3])
+    (tmp_path / "other").mkdir()
+    copy = shutil.copy(first_target, tmp_path / "other" / first_target.name)  # the same name in another folder, last
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text("\n".join([*lines, lines[2].replace(lines[2].split(",")[3], str(copy))]) + "\n")
+    full = [item.name for item in work_items(manifest, tmp_path / "out")]
+    assert len(set(full)) == 4
+    assert [item.name for item in work_items(manifest, tmp_path / "out", limit=2)] == full[:2]

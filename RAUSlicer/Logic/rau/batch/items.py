@@ -26,13 +26,20 @@ class WorkItem:
         return "complete" if all(present) else "partial" if any(present) else "new"
 
 
+SUMMARY_NAME = "batch_summary.csv"
+
+
 def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None) -> list[WorkItem]:
     """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only; every
-    path absolute, as workers may run in another folder (a Ray cluster's)."""
+    path absolute, as workers may run in another folder (a Ray cluster's). Output names are made over the whole
+    manifest, so a run with ``limit`` names its outputs as the full run does (and the full run resumes it).
+    No output, the summary included, may land on an input."""
     cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
-    names = output_names([case.target_image for case in cases[:limit]])
-    items = [WorkItem(name, case, output_paths(Path(out_dir).absolute() / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)]
-    check_spares_inputs([path for item in items for path in item.outputs.values()], [manifest, *case_files(cases)])
+    names = output_names([case.target_image for case in cases])
+    out_dir = Path(out_dir).absolute()
+    items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)][:limit]
+    outputs = [path for item in items for path in item.outputs.values()]
+    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME], [manifest, *case_files(cases)])
     return items
 
 

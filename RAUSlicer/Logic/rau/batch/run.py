@@ -9,11 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rau.batch.items import WorkItem
+from rau.batch.items import SUMMARY_NAME, WorkItem
 from rau.errors import OptionError
 from rau.io.atomic import atomic_path
 
-SUMMARY_NAME = "batch_summary.csv"
 COLUMNS = ["target", "target_image", "status", "seconds", "found", "error"]
 
 

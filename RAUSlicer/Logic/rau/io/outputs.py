@@ -84,4 +84,8 @@ def check_folder_writable(folder: Path) -> None:
 
 
 def _resolve(path) -> Path:
-    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+    """``path`` with its links followed; a loop of links is the user's to untangle."""
+    try:
+        return Path(os.path.abspath(Path(path).expanduser())).resolve()
+    except RuntimeError as error:  # Python 3.11 raises it for a symlink loop
+        raise InputError(f"{path}: {error}; the path goes round a loop of links") from None
