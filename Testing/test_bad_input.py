@@ -165,6 +165,8 @@ CASES = {
     "vqa without a model": (evaluate("--vqa"), "--vqa scores a vision-language model"),
     "vlm server URL": (evaluate("--vqa", "--vlm-server", "ftp://example"), "--vlm-server URL must start with http:// or https://"),
     # --- demo -------------------------------------------------------------------------------
+    "demo model checked before the first case": (["demo", "--out", "demo", "--cases", "coronary_angiogram", "hc18_ultrasound", "--engine", "registration+sam2",
+                                                  "--sam2-model", "./gone_model", "--overwrite"], "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
     "demo out is a file": (["demo", "--out", "ref.png", "--cases", "hc18_ultrasound"], "ref.png is a file"),
     "demo output exists": (demo(), "overlay.png exists"),
     "demo top-k 0": (demo("--top-k", "0"), "--top-k must be at least 1"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import binary_dilation
 import pytest
 from scipy import ndimage
 
@@ -86,6 +87,10 @@ def test_two_clicks_trace_the_vessel_and_leave_others_untouched(pair, result):
         assert np.array_equal(session.results[name].mask, before[name])
     session.undo("S7_LAD_mid")
     assert np.array_equal(session.results["S7_LAD_mid"].mask, before["S7_LAD_mid"])
+    vessels = session.vessels[0] if session.vessels.ndim == 3 else session.vessels
+    background = np.argwhere(~binary_dilation(vessels, iterations=12))  # far from every vessel
+    off = session.reprompt("S7_LAD_mid", Prompt(points=[_ij(start), _ij(background[len(background) // 2])], labels=[1, 1]))
+    assert np.array_equal(off.mask, before["S7_LAD_mid"])  # before: a path through the background replaced the segment
 
 
 def test_one_click_renames_a_piece_and_an_outside_click_removes_it(result):

@@ -30,9 +30,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
     check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
     options = engine_options(args, keep_transfers=True)
+    engines = {name: checked_engine(CASE_ENGINES.get(name, args.engine), options) for name in args.cases}  # all before any case
     for name in args.cases:
-        engine_name = CASE_ENGINES.get(name, args.engine)
-        engine = checked_engine(engine_name, options)
+        engine_name, engine = CASE_ENGINES.get(name, args.engine), engines[name]
         print(f"\n== {name} ({engine_name} engine)")
         with progress_bar(name) as progress:
             score = run_case(name, engine, out, args.overwrite, progress)

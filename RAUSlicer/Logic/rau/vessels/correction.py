@@ -20,10 +20,15 @@ from rau.vessels.tree import VesselTree, vessel_tree
 
 SNAP_RADIUS = 5
 """Clicks move to the highest vesselness within this many pixels (users click near, not on, a vessel)."""
+CLICK_REACH = SNAP_RADIUS + 3
+"""How far (px) from a vessel a click may land and still be on it."""
 
 
 def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
-    """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order)."""
+    """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order); unchanged
+    when a point lies off every vessel (a path through the background would replace the segment)."""
+    if not all(near_vessel(vessels, point) for point in points):
+        return label_map.copy()
     cost = cost_map(vesselness)
     stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
     path = np.concatenate([minimal_path(cost, a, b) for a, b in zip(stops[:-1], stops[1:])])
@@ -59,12 +64,21 @@ def correction_tree(label_map: np.ndarray, vessels: np.ndarray) -> VesselTree:
     return vessel_tree(vessels | (label_map > 0))
 
 
+def near_vessel(vessels: np.ndarray, point) -> bool:
+    """Whether a vessel pixel lies within the reach of a click (:data:`CLICK_REACH` px) of ``point`` (row, col)."""
+    row, col = int(point[0]), int(point[1])
+    rows, cols = np.ogrid[-CLICK_REACH : CLICK_REACH + 1, -CLICK_REACH : CLICK_REACH + 1]
+    disk = rows**2 + cols**2 <= CLICK_REACH**2
+    padded = np.pad(vessels, CLICK_REACH)
+    return bool((padded[row : row + 2 * CLICK_REACH + 1, col : col + 2 * CLICK_REACH + 1] & disk).any())
+
+
 def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
     """The pixels of the piece nearest ``point`` (row, col), grown to the vessel width and kept where
     that piece is the nearest one (so a region stops at bifurcations); empty if no piece is near."""
     distance, nearest = tree.nearest_piece()
     row, col = int(point[0]), int(point[1])
-    if distance[row, col] > SNAP_RADIUS + 3:
+    if distance[row, col] > CLICK_REACH:
         return np.zeros(tree.pieces.shape, bool)
     piece = nearest[row, col]
     region = paint({1: np.argwhere(tree.pieces == piece)}, vessels | tree.mask, tree.pieces.shape) > 0
