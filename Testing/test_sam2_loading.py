@@ -97,9 +97,11 @@ def test_an_unknown_model_type_names_the_known_ones(tmp_path):
         Sam2Segmenter(str(tmp_path), device="cpu").model
 
 
-def test_the_checkpoint_check_before_loading_reads_no_weights(tiny_sam2, tmp_path):
+def test_the_checkpoint_check_before_loading_reads_only_the_weights_headers(tiny_sam2, tmp_path, monkeypatch):
+    import torch
+
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
-    (folder / "model.safetensors").unlink()
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("weights loaded"))
     assert check_sam2(ModelSource(str(folder))) == (folder, VIDEO_MODELS["sam2_video"])
     with pytest.raises(ModelNotAvailableError, match="has no config.json"):
         check_sam2(ModelSource(str(tmp_path)))
@@ -193,3 +195,11 @@ def test_a_gpu_kind_the_machine_lacks_is_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ModelNotAvailableError, match=r"device 'cuda:1' was requested but this machine has 1 CUDA GPU"):
         pick_device("cuda:1")
+
+
+def test_a_sam2_folder_without_weights_is_refused_before_any_work(tiny_sam2, tmp_path):
+    """Before, it passed the check: rau batch ran and failed every target (exit 1) instead of refusing the option."""
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(OptionError, match=f"--sam2-model {folder}: {folder} holds no model weights"):
+        check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))

@@ -144,10 +144,13 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
 
 
 def check_weights(folder: Path) -> None:
-    """Raise :class:`ModelNotAvailableError` naming a ``.safetensors`` file of ``folder`` whose header cannot be read or
-    that is shorter than its header says (cut off); only headers are read, so this is quick for any size."""
+    """Raise :class:`ModelNotAvailableError` when ``folder`` holds no weights file, or naming a ``.safetensors`` file
+    whose header cannot be read or that is shorter than its header says (cut off); only headers are read, so this
+    is quick for any size."""
     from safetensors import SafetensorError, safe_open
 
+    if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
+        raise ModelNotAvailableError(f"{folder} holds no model weights (model.safetensors); copy the whole model folder")
     for weights in sorted(Path(folder).glob("*.safetensors")):
         try:
             with safe_open(str(weights), "pt"):
