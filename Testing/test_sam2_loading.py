@@ -203,3 +203,21 @@ def test_a_sam2_folder_without_weights_is_refused_before_any_work(tiny_sam2, tmp
     (folder / "model.safetensors").unlink()
     with pytest.raises(OptionError, match=f"--sam2-model {folder}: {folder} holds no model weights"):
         check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))
+
+
+@pytest.mark.parametrize("file, change, problem", [
+    ("config.json", {"image_size": "big"}, "config.json: image_size must be a whole number of pixels, got 'big'"),
+    ("preprocessor_config.json", {"size": "64x64"}, "its preprocessor config gives a size, image_mean or image_std that is not a number"),
+    ("preprocessor_config.json", {"image_mean": 0.5}, "its preprocessor config gives a size, image_mean or image_std that is not a number"),
+])
+def test_a_config_with_values_of_the_wrong_kind_is_refused_before_any_work(tiny_sam2, tmp_path, capsys, file, change, problem):
+    """Before: internal errors (exit 70) in rau models list, and in rau segment after the model had loaded."""
+    import json
+
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    settings = json.loads((folder / file).read_text()) if (folder / file).exists() else {}  # the tiny model has no preprocessor file
+    (folder / file).write_text(json.dumps({**settings, **change}))
+    assert main(["models", "list", str(folder)]) == 2
+    assert problem in capsys.readouterr().err
+    with pytest.raises(OptionError, match=problem.replace("(", r"\(")):
+        check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))

@@ -78,10 +78,32 @@ def frame_style(folder: Path, kind: VideoModelKind, model_size: int) -> FrameSty
     """Frame size and normalisation from the checkpoint's processor config (defaults: the kind's, the model's size)."""
     settings = processor_settings(folder)
     size = settings.get("size") or {}
-    side = size.get("height", size.get("longest_edge", model_size)) if isinstance(size, dict) else int(size)
-    if int(side) != int(model_size):
+    try:
+        side = int(size.get("height", size.get("longest_edge", model_size)) if isinstance(size, dict) else size)
+        style = FrameStyle(int(model_size), _three(settings.get("image_mean", kind.mean)), _three(settings.get("image_std", kind.std)))
+    except (TypeError, ValueError):
+        raise ModelNotAvailableError(f"{folder}: its preprocessor config gives a size, image_mean or image_std that is not "
+                                     f"a number (or three): size {size!r:.40}") from None
+    if side != style.size:
         raise ModelNotAvailableError(f"{folder}: processor frame size {side} differs from the model's image_size {model_size}")
-    return FrameStyle(int(model_size), tuple(settings.get("image_mean", kind.mean)), tuple(settings.get("image_std", kind.std)))
+    return style
+
+
+def _three(values) -> tuple[float, float, float]:
+    """A per-channel setting: three numbers."""
+    numbers = tuple(float(value) for value in values)
+    if len(numbers) != 3:
+        raise ValueError(f"three numbers, got {len(numbers)}")
+    return numbers
+
+
+def config_image_size(folder: Path) -> int:
+    """The frame size ``config.json`` gives the model (``image_size``, or its vision config's)."""
+    config = read_config(folder)
+    size = config.get("image_size") or (config.get("vision_config") or {}).get("image_size")
+    if type(size) is not int or size < 1:
+        raise ModelNotAvailableError(f"{folder}/config.json: image_size must be a whole number of pixels, got {size!r:.40}")
+    return size
 
 
 def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
@@ -90,6 +112,7 @@ def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
     unusable source raises :class:`ModelNotAvailableError`."""
     folder = resolve(source)
     kind = model_kind(folder)
+    frame_style(folder, kind, config_image_size(folder))
     check_weights(folder)
     return folder, kind
 
@@ -106,7 +129,5 @@ def load_sam2(source: ModelSource, device: str | None = None):
 def describe(folder: Path) -> dict:
     """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights."""
     kind = model_kind(folder)
-    config = read_config(folder)
-    size = config.get("image_size") or (config.get("vision_config") or {}).get("image_size")
-    style = frame_style(folder, kind, int(size))
+    style = frame_style(folder, kind, config_image_size(folder))
     return {"class": kind.class_name, "family": kind.family, "frame_size": style.size, "mean": style.mean, "std": style.std}
