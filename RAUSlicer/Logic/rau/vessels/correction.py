@@ -26,8 +26,10 @@ CLICK_REACH = SNAP_RADIUS + 3
 
 def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
     """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order); unchanged
-    when a point lies off every vessel (a path through the background would replace the segment)."""
-    if not all(near_vessel(vessels, point) for point in points):
+    when no point lies near any vesselness (a path through a shutter or a blank picture would replace the segment).
+    One such point is taken: a vessel's end may lie where the shutter cut its vesselness off."""
+    faint = faint_vessels(vesselness)
+    if not any(near_vessel(faint, point) for point in points):
         return label_map.copy()
     cost = cost_map(vesselness)
     stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
@@ -62,6 +64,12 @@ def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.
 def correction_tree(label_map: np.ndarray, vessels: np.ndarray) -> VesselTree:
     """The vessel tree of the vessel mask together with the painted segments."""
     return vessel_tree(vessels | (label_map > 0))
+
+
+def faint_vessels(vesselness: np.ndarray) -> np.ndarray:
+    """Pixels with any vesselness: a user may click on a faint vessel the vessel mask left out (the trace follows
+    its vesselness), but not where there is none (a collimator shutter, which is cut off, or a blank picture)."""
+    return vesselness > 0
 
 
 def near_vessel(vessels: np.ndarray, point) -> bool:
