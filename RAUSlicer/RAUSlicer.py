@@ -27,6 +27,7 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 from RAUSlicerLib.consent import LICENCE_TEXT, confirmModelUse
+from RAUSlicerLib.correction_panel import CorrectionPanel
 from RAUSlicerLib.export_panel import ExportPanel
 from RAUSlicerLib.segment_lists import FollowedSegments
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
@@ -264,8 +265,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 #
 
 
-class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportPanel):
-    """The panel: inputs, run with progress and cancel, corrections, export (:class:`ExportPanel`), dependencies."""
+class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, CorrectionPanel, ExportPanel):
+    """The panel: inputs, run with progress and cancel, corrections (:class:`CorrectionPanel`), export
+    (:class:`ExportPanel`), dependencies."""
 
     def __init__(self, parent=None):
         ScriptedLoadableModuleWidget.__init__(self, parent)
@@ -553,57 +555,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportP
             self._job.cancel()
             self.ui.statusLabel.text = "Cancelling..."
 
-    # --- correct -----------------------------------------------------------------------
-    def _promptNodes(self):
-        """The positive/negative point lists and the box, created on first use and shown in the place widgets."""
-        p = self._parameterNode
-        if p.positivePoints is None:
-            p.positivePoints = _newMarkups("vtkMRMLMarkupsFiducialNode", "RAU inside", (0.1, 0.9, 0.1))
-        if p.negativePoints is None:
-            p.negativePoints = _newMarkups("vtkMRMLMarkupsFiducialNode", "RAU outside", (0.9, 0.1, 0.1))
-        if p.promptBox is None:
-            p.promptBox = _newMarkups("vtkMRMLMarkupsROINode", "RAU box", (0.9, 0.9, 0.1))
-        self._showPromptNodes()
-        return p.positivePoints, p.negativePoints, p.promptBox
-
-    def _showPromptNodes(self):
-        p = self._parameterNode
-        self.ui.positivePlaceWidget.setCurrentNode(p.positivePoints)
-        self.ui.negativePlaceWidget.setCurrentNode(p.negativePoints)
-        self.ui.boxPlaceWidget.setCurrentNode(p.promptBox)
-
-    def onUpdate(self):
-        name = self.ui.segmentComboBox.currentText
-        with slicer.util.tryWithErrorDisplay("Could not read the prompts.", waitCursor=True):
-            prompt = self.logic.promptFromMarkups(self._parameterNode.outputSegmentation, *self._promptNodes())
-            self._startCorrection(name, prompt, f"Updating {name}")
-
-    def onPropagate(self):
-        with slicer.util.tryWithErrorDisplay("Could not propagate.", waitCursor=True):
-            self._startCorrection(self.ui.segmentComboBox.currentText, None, f"Propagating {self.ui.segmentComboBox.currentText}")
-
-    def _startCorrection(self, name, prompt, title):
-        node = self._parameterNode.outputSegmentation
-        work = self.logic.correctionJob(node, name, prompt)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item, usedPrompts=prompt is not None), title)
-
-    def _applyCorrection(self, node, name, item, usedPrompts):
-        item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
-        if usedPrompts:  # the session keeps them: placed again, they would count twice (or for the next segment)
-            self.onClearPrompts()
-        return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
-
-    def onUndo(self):
-        name = self.ui.segmentComboBox.currentText
-        with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
-            self.logic.undo(self._parameterNode.outputSegmentation, name)
-            self.ui.statusLabel.text = f"{name}: previous mask restored"
-        self._updateButtons()
-
-    def onClearPrompts(self):
-        for node in self._promptNodes():
-            node.RemoveAllControlPoints()
-
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):
         from RAUSlicerLib.dependencies import install_dependencies, install_question
@@ -614,11 +565,4 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, ExportP
         with slicer.util.tryWithErrorDisplay("Installing dependencies failed.", waitCursor=True):
             self.ui.statusLabel.text = install_dependencies(torch=not server)
             self._fillEngineCombo(server)
-
-
-def _newMarkups(className, name, color):
-    node = slicer.mrmlScene.AddNewNodeByClass(className, slicer.mrmlScene.GenerateUniqueName(name))
-    node.CreateDefaultDisplayNodes()
-    node.GetDisplayNode().SetSelectedColor(color)
-    return node
 

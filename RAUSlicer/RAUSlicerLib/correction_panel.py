@@ -1,0 +1,66 @@
+"""The panel's correction buttons: Update from the placed points and box, Propagate, Undo, Clear."""
+
+import slicer
+
+
+class CorrectionPanel:
+    """Correction actions mixed into the module widget, which gives ``ui``, ``logic``, ``_parameterNode``,
+    ``_startJob`` and ``_updateButtons``."""
+
+    def _promptNodes(self):
+        """The positive/negative point lists and the box, created on first use and shown in the place widgets."""
+        p = self._parameterNode
+        if p.positivePoints is None:
+            p.positivePoints = _newMarkups("vtkMRMLMarkupsFiducialNode", "RAU inside", (0.1, 0.9, 0.1))
+        if p.negativePoints is None:
+            p.negativePoints = _newMarkups("vtkMRMLMarkupsFiducialNode", "RAU outside", (0.9, 0.1, 0.1))
+        if p.promptBox is None:
+            p.promptBox = _newMarkups("vtkMRMLMarkupsROINode", "RAU box", (0.9, 0.9, 0.1))
+        self._showPromptNodes()
+        return p.positivePoints, p.negativePoints, p.promptBox
+
+    def _showPromptNodes(self):
+        p = self._parameterNode
+        self.ui.positivePlaceWidget.setCurrentNode(p.positivePoints)
+        self.ui.negativePlaceWidget.setCurrentNode(p.negativePoints)
+        self.ui.boxPlaceWidget.setCurrentNode(p.promptBox)
+
+    def onUpdate(self):
+        name = self.ui.segmentComboBox.currentText
+        with slicer.util.tryWithErrorDisplay("Could not read the prompts.", waitCursor=True):
+            prompt = self.logic.promptFromMarkups(self._parameterNode.outputSegmentation, *self._promptNodes())
+            self._startCorrection(name, prompt, f"Updating {name}")
+
+    def onPropagate(self):
+        with slicer.util.tryWithErrorDisplay("Could not propagate.", waitCursor=True):
+            self._startCorrection(self.ui.segmentComboBox.currentText, None, f"Propagating {self.ui.segmentComboBox.currentText}")
+
+    def _startCorrection(self, name, prompt, title):
+        node = self._parameterNode.outputSegmentation
+        work = self.logic.correctionJob(node, name, prompt)
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, usedPrompts=prompt is not None), title)
+
+    def _applyCorrection(self, node, name, item, usedPrompts):
+        item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
+        if usedPrompts:  # the session keeps them: placed again, they would count twice (or for the next segment)
+            self.onClearPrompts()
+        return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
+
+    def onUndo(self):
+        name = self.ui.segmentComboBox.currentText
+        with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
+            self.logic.undo(self._parameterNode.outputSegmentation, name)
+            self.ui.statusLabel.text = f"{name}: previous mask restored"
+        self._updateButtons()
+
+    def onClearPrompts(self):
+        for node in self._promptNodes():
+            node.RemoveAllControlPoints()
+
+
+def _newMarkups(className, name, color):
+    node = slicer.mrmlScene.AddNewNodeByClass(className, slicer.mrmlScene.GenerateUniqueName(name))
+    node.CreateDefaultDisplayNodes()
+    node.GetDisplayNode().SetSelectedColor(color)
+    return node
+
