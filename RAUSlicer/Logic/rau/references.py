@@ -45,12 +45,6 @@ def named_apart(references: list[Reference], image_paths) -> list[Reference]:
     return [dataclasses.replace(reference, name=name) for reference, name in zip(references, distinct_names(image_paths))]
 
 
-def load_reference_bank(manifest, label_table=None) -> list[Reference]:
-    """References listed in a CSV with columns ``image,labels[,pixel_spacing]`` (paths relative to it); ``label_table``
-    names the values of its label maps as it does a ``--reference``'s."""
-    return [load_reference(image, labels, spacing, label_table) for image, labels, spacing in reference_bank_entries(manifest)]
-
-
 def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:
     """``(image, labels, pixel spacing)`` of every row of a reference bank, each field checked."""
     rows = validation.read_table(manifest, ("image", "labels"), "reference bank", ("pixel_spacing",))

@@ -13,7 +13,7 @@ from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, recorded_inputs, write_outputs
-from rau.references import load_reference, load_reference_bank, named_apart, reference_bank_entries
+from rau.references import load_reference, named_apart, reference_bank_entries
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
 
@@ -35,19 +35,16 @@ def add_parser(subparsers) -> None:
 
 
 def load_references(args: argparse.Namespace) -> list:
+    """The --reference and --reference-bank references (the bank read once), named apart by their image paths."""
     if len(args.reference) != len(args.reference_labels):
         raise OptionError("give one --reference-labels per --reference")
-    references = [
-        load_reference(image, labels, spacing, args.label_table)
-        for image, labels, spacing in zip(args.reference, args.reference_labels, reference_spacings(args))
-    ]
-    images = list(args.reference)
+    entries = list(zip(args.reference, args.reference_labels, reference_spacings(args)))
     if args.reference_bank:
-        references += load_reference_bank(args.reference_bank, args.label_table)
-        images += [image for image, _, _ in reference_bank_entries(args.reference_bank)]
-    if not references:
+        entries += reference_bank_entries(args.reference_bank)
+    if not entries:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
-    return named_apart(references, images)
+    references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in entries]
+    return named_apart(references, [image for image, _, _ in entries])
 
 
 def reference_spacings(args: argparse.Namespace) -> list[float | None]:
