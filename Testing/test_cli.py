@@ -119,6 +119,20 @@ def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
     assert (tmp_path / "hc18_ultrasound/overlay.png").stat().st_size > 10_000
 
 
+def test_a_demo_case_whose_overlay_cannot_be_written_leaves_no_label_map(tmp_path, monkeypatch, capsys):
+    """Before: the label map and its table were written first and stayed when the overlay failed (or SIGTERM came)."""
+    import rau.demo
+
+    class UnsavableFigure:
+        def save(self, *args, **kwargs):
+            raise OSError("disk full")
+
+    monkeypatch.setattr(rau.demo, "overlay_figure", lambda *args: UnsavableFigure())
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "demo")]) == 2
+    assert "disk full" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+
+
 
 def test_a_failing_write_leaves_no_output_at_all(hc18_case, monkeypatch, capsys):
     import rau.io.run_outputs as run_outputs

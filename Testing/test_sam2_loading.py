@@ -218,6 +218,8 @@ def test_a_config_with_values_of_the_wrong_kind_is_refused_before_any_work(tiny_
     settings = json.loads((folder / file).read_text()) if (folder / file).exists() else {}  # the tiny model has no preprocessor file
     (folder / file).write_text(json.dumps({**settings, **change}))
     assert main(["models", "list", str(folder)]) == 2
-    assert problem in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert problem in printed.err
+    assert printed.out == ""  # the listing is not printed before the error
     with pytest.raises(OptionError, match=problem.replace("(", r"\(")):
         check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))

@@ -38,10 +38,11 @@ def run_case(name: str, engine: Engine, out_dir: Path, overwrite: bool, progress
     references, target, truth = load_case(case)
     score = score_run(engine, case, references, target, truth, progress)
     folder = out_dir / name
-    write_label_map(score.result.to_segmentation(), folder / "prediction.nii.gz", overwrite=overwrite)
-    figure = overlay_figure(references[0].image, references[0].segmentation, target, score.result.to_segmentation(), truth)
-    with atomic_path(folder / "overlay.png", overwrite) as temporary:
+    prediction = score.result.to_segmentation()
+    figure = overlay_figure(references[0].image, references[0].segmentation, target, prediction, truth)
+    with atomic_path(folder / "overlay.png", overwrite) as temporary:  # the overlay is renamed into place only after the label map: all or none
         figure.save(temporary, format="PNG")
+        write_label_map(prediction, folder / "prediction.nii.gz", overwrite=overwrite)
     return score
 
 

@@ -24,6 +24,7 @@ def add_parser(subparsers) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from rau.sam2.model import MEDSAM2_HELP, MODEL_ALIASES, VIDEO_MODELS, describe
 
+    described = [(folder, describe(Path(folder))) for folder in args.folders]  # every folder is read before anything is printed
     print("model types (config.json model_type -> class):")
     for model_type, kind in VIDEO_MODELS.items():
         print(f"  {model_type:<20} {kind.class_name:<24} {kind.family}; default normalisation mean {kind.mean}, std {kind.std}")
@@ -31,8 +32,7 @@ def run_list(args: argparse.Namespace) -> int:
     for alias, name in MODEL_ALIASES.items():
         print(f"  {alias:<10} {name} (Sam2VideoModel, SAM2.1)")
     print(f"  {'medsam2':<10} {MEDSAM2_HELP}")
-    for folder in args.folders:
-        info = describe(Path(folder))
+    for folder, info in described:
         print(f"{folder}: {info['class']} ({info['family']}), {info['frame_size']} px frames, mean {info['mean']}, std {info['std']}")
     return 0
 
