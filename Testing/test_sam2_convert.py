@@ -6,7 +6,10 @@ The original layout is written here from a tiny random ``Sam2VideoModel`` with t
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,6 +95,22 @@ def test_a_converted_original_checkpoint_segments_exactly_like_the_model_it_came
     converted = Sam2Segmenter(str(out), device="cpu").segment(request, None).structures[0].mask
     assert direct.any() and np.array_equal(direct, converted)
     assert not list(tmp_path.glob(".converted-*"))  # written beside it, then renamed into place
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in out.iterdir()} == dict.fromkeys(
+        ["config.json", "model.safetensors", "preprocessor_config.json"], 0o666 & ~umask)  # before: the weights were 0600
+
+
+def test_a_conversion_stopped_while_saving_leaves_no_folder_it_made(tiny_sam2, original_checkpoint, tmp_path, monkeypatch):
+    from transformers import Sam2VideoModel
+
+    def stopped(self, folder, **kwargs):
+        (Path(folder) / "model.safetensors").write_bytes(b"half")
+        raise KeyboardInterrupt  # Ctrl-C, or SIGTERM turned into an exception
+
+    monkeypatch.setattr(Sam2VideoModel, "save_pretrained", stopped)
+    assert main(["models", "convert", str(original_checkpoint), "--config", str(tiny_sam2["always"] / "config.json"), "--out", str(tmp_path / "new/models/converted")]) == 130
+    assert list(tmp_path.iterdir()) == [original_checkpoint]  # before: new/models/ stayed
 
 
 def test_a_config_that_is_not_a_sam2_one_and_an_out_that_is_a_file_are_refused(tiny_sam2, original_checkpoint, tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -55,6 +56,39 @@ def atomic_path(path, overwrite: bool = False):
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(path):
+    """Yield a new temporary folder beside ``path``; rename it to ``path`` (absent or an empty folder) on success.
+
+    Like :func:`atomic_path`: on any exception nothing stays, not even the folders created for it; what
+    was written inside gets the permissions the umask allows (some writers make their files private).
+    """
+    path = Path(path)
+    with _parent_folder(path):
+        temporary = None
+        try:
+            temporary = Path(tempfile.mkdtemp(prefix=f".{path.name.encode()[:TEMPORARY_STEM].decode(errors='ignore')}-", dir=path.parent))
+            yield temporary
+            _allow_umask_permissions(temporary)
+            os.replace(temporary, path)
+        except OSError as error:
+            raise WriteError(f"could not write {path}: {error}") from error
+        finally:
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _allow_umask_permissions(folder: Path) -> None:
+    """Give ``folder`` and everything in it the permissions a new file or folder gets under the umask."""
+    umask = current_umask()
+    os.chmod(folder, 0o777 & ~umask)
+    for parent, folders, files in os.walk(folder):
+        for name in folders:
+            os.chmod(os.path.join(parent, name), 0o777 & ~umask)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o666 & ~umask)
 
 
 def _file_type_suffix(path: Path) -> str:

@@ -9,14 +9,11 @@ MedSAM2 is SAM2.1-tiny at 512 px (github.com/bowang-lab/MedSAM2, ``sam2.1_hiera_
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from rau.errors import InputError
-from rau.io.atomic import current_umask
+from rau.io.atomic import atomic_folder
 
 RENAMES = (  # applied in this order, each wherever it occurs in a key (transformers' KEYS_TO_MODIFY_MAPPING)
     ("iou_prediction_head.layers.0", "iou_prediction_head.proj_in"),
@@ -205,14 +202,8 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     if missing or unexpected:
         raise InputError(f"{checkpoint} does not fit --config {config}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
                          f" ({len(missing)} missing, {len(unexpected)} unexpected keys)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))  # renamed into place once whole
-    try:
+    with atomic_folder(out) as temporary:  # an empty --out folder is replaced
         model.save_pretrained(temporary)
         size = model.config.image_size
         (temporary / "preprocessor_config.json").write_text(json.dumps({**IMAGENET, "size": {"height": size, "width": size}}, indent=2))
-        os.chmod(temporary, 0o777 & ~current_umask())
-        os.replace(temporary, out)  # an empty --out folder is replaced
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
     return out
