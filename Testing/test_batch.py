@@ -271,6 +271,21 @@ def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out):
     assert (tmp_path / "afile").read_text() == "not a folder"
 
 
+def test_an_out_folder_without_write_permission_is_refused_before_any_worker_starts(tmp_path, capsys, monkeypatch):
+    """Root may write anywhere, so the refusal a user without the permission gets is simulated at ``os.access``."""
+    import rau.batch.pool
+    import rau.io.outputs
+
+    out = tmp_path / "read-only"
+    out.mkdir()
+    access = os.access
+    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != out)
+    monkeypatch.setattr(rau.batch.pool, "run_in_processes", lambda *args, **kwargs: pytest.fail("a worker started"))
+    assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
+    assert f"{out}: no permission to write in {out}" in capsys.readouterr().err
+    assert not any(out.iterdir())
+
+
 def test_a_ray_client_address_without_the_ray_client_is_refused_before_any_work(ray_instance, tmp_path, capsys, monkeypatch):
     find_spec = importlib.util.find_spec  # the cluster extra installs the Ray Client (grpcio): take it away
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "grpc" else find_spec(name, *rest))
