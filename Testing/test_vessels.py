@@ -114,6 +114,17 @@ def test_one_click_renames_a_piece_and_an_outside_click_removes_it(result):
     assert np.array_equal(session.results["S8_LAD_apical"].mask[0], mask)
 
 
+def test_two_clicks_on_one_pixel_act_as_one_click(result):
+    session = result.session
+    rows, cols = np.nonzero(session.results["S8_LAD_apical"].mask[0])
+    point = _ij((rows[len(rows) // 2], cols[len(cols) // 2]))
+    once = session.reprompt("S7_LAD_mid", Prompt(points=[point], labels=[1])).mask.copy()
+    session.undo("S7_LAD_mid")
+    twice = session.reprompt("S7_LAD_mid", Prompt(points=[point, point], labels=[1, 1])).mask.copy()
+    session.undo("S7_LAD_mid")
+    assert np.array_equal(twice, once) and once.sum() > 50  # before: the segment shrank to the vessel's width around one pixel
+
+
 def test_a_click_near_a_vessel_centre_renames_the_piece_under_the_click(result):
     session = result.session
     tree = correction_tree(session.label_map, session.vessels)

@@ -27,12 +27,15 @@ CLICK_REACH = SNAP_RADIUS + 3
 def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
     """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order); unchanged
     when no point lies near any vesselness (a path through a shutter or a blank picture would replace the segment).
-    One such point is taken: a vessel's end may lie where the shutter cut its vesselness off."""
+    One such point is taken: a vessel's end may lie where the shutter cut its vesselness off. Clicks that all
+    snap to one pixel mark no stretch of vessel: they act as one click (:func:`rename`)."""
     faint = faint_vessels(vesselness)
     if not any(near_vessel(faint, point) for point in points):
         return label_map.copy()
-    cost = cost_map(vesselness)
     stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
+    if len(set(stops)) == 1:
+        return rename(label_map, vessels, points[0], value, overwrite)
+    cost = cost_map(vesselness)
     path = np.concatenate([minimal_path(cost, a, b) for a, b in zip(stops[:-1], stops[1:])])
     piece = paint({value: path}, vessels, label_map.shape) > 0
     cleared = np.where(label_map == value, 0, label_map)
