@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +50,23 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
             label_map = _picture_on_its_image(label_map, geometry)
         validation.check_label_values(label_map, path)
         segmentation = Segmentation.from_label_map(label_map, labels)
+        if labels is not None:
+            warn_unnamed(path, segmentation.labels, labels)
     if geometry is not None and not segmentation.geometry.same_grid(geometry):
         validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
         segmentation = resample_segmentation(segmentation, geometry)
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
+
+
+def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
+    """Tell the user which values of the label map ``path`` its label table does not name (they get made-up names)."""
+    unnamed = [structure for structure in found if table.by_value(structure.value) is None]
+    if unnamed:
+        values = ", ".join(str(structure.value) for structure in unnamed)
+        names = ", ".join(structure.name for structure in unnamed)
+        print(f"warning: {path} has label value(s) {values} that its label table does not name; they are called {names}", file=sys.stderr)
 
 
 def _picture_on_its_image(label_map: Image, geometry: Image | None) -> Image:
