@@ -204,6 +204,25 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
     assert request_from_nodes(volume, node, volume, ["spleen"]).structures == ["spleen"]
 
 
+def test_a_volume_the_command_line_would_refuse_is_refused_naming_the_node_and_its_transform(mrml_scene, labels, grid):
+    """Before: a NaN band ran and gave wrong masks; a sheared target ran and only its NIfTI export failed."""
+    from slicer.util import arrayFromVolume, arrayFromVolumeModified, vtkMatrixFromArray
+
+    node = add_segmentation_node(labels, "reference labels", mrml_scene)
+    reference = add_volume_node(grid, "reference", mrml_scene)
+    masked = add_volume_node(grid.with_array(grid.array.astype(np.float32)), "masked target", mrml_scene)
+    arrayFromVolume(masked)[:, :, :4] = np.nan
+    arrayFromVolumeModified(masked)
+    with pytest.raises(InputError, match="volume 'masked target': image holds NaN"):
+        request_from_nodes(reference, node, masked)
+    sheared = add_volume_node(grid, "sheared target", mrml_scene)
+    affine = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "affine registration")
+    affine.SetMatrixTransformToParent(vtkMatrixFromArray(np.diag([1.5, 1.0, 0.7, 1.0]) @ np.block([[rotation((0, 0, 1), 30), np.zeros((3, 1))], [np.zeros((1, 3)), 1]])))
+    sheared.SetAndObserveTransformNodeID(affine.GetID())
+    with pytest.raises(InputError, match=r"volume 'sheared target' \(under the transform 'affine registration'\): direction matrix .* is not orthonormal"):
+        request_from_nodes(reference, node, sheared)
+
+
 def test_a_picked_name_that_two_segments_share_or_none_has_is_refused(mrml_scene, labels, grid):
     node = add_segmentation_node(labels, "reference", mrml_scene)
     volume = add_volume_node(grid, "target", mrml_scene)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rau.engines.base import Reference, Request
 from rau.errors import InputError
+from rau.image import Image
 from rau.mrml.geometry import image_from_volume_node
 from rau.mrml.segments import segmentation_from_node
+from rau.validation import check_image
 
 
 def request_from_nodes(reference_volume, reference_segmentation, target_volume, structures=None) -> Request:
@@ -14,7 +16,17 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
     for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
-    reference_image = image_from_volume_node(reference_volume)
+    reference_image = checked_image(reference_volume)
     segmentation = segmentation_from_node(reference_segmentation, reference_image, structures)
     reference = Reference(reference_image, segmentation, name=reference_volume.GetName())
-    return Request([reference], image_from_volume_node(target_volume), list(structures) if structures else None)
+    return Request([reference], checked_image(target_volume), list(structures) if structures else None)
+
+
+def checked_image(volume_node) -> Image:
+    """The node's image, checked as the command line checks an image file (:func:`rau.validation.check_image`:
+    pixel sizes, an orthonormal grid, finite voxels); the error names the node and its transform."""
+    image = image_from_volume_node(volume_node)
+    transform = volume_node.GetParentTransformNode()
+    placed = f" (under the transform {transform.GetName()!r})" if transform else ""
+    check_image(image, f"volume {volume_node.GetName()!r}{placed}")
+    return image
