@@ -423,8 +423,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
     def _onReferenceChanged(self, node):
         self._referenceSegments.follow(node)
 
-    def _fillStructureList(self, names):
+    def _fillStructureList(self, segments):
         """The reference segmentation's segments, checked unless the user unchecked them (kept in the parameter node)."""
+        names = [name for _segmentId, name in segments]
         listWidget = self.ui.structureList
         unchecked = set(self._parameterNode.uncheckedStructures) if self._parameterNode else set()
         wasBlocked = listWidget.blockSignals(True)  # filling is no user choice
@@ -451,15 +452,23 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         """Follow the segments of the result node ``node`` in the segment picker."""
         self._outputSegments.follow(node)
 
-    def _fillSegmentCombo(self, names):
+    def _fillSegmentCombo(self, segments):
+        """The result's segments by name; each item holds its segment id (its structure), so the selection stays on
+        a segment the user renames, and none is selected when it was removed (prompts must not go to another)."""
         combo = self.ui.segmentComboBox
-        selected = combo.currentText
+        selected = combo.itemData(combo.currentIndex) if combo.currentIndex >= 0 else None
+        wasBlocked = combo.blockSignals(True)
         combo.clear()
-        for name in names:
-            combo.addItem(name)
-        if combo.findText(selected) >= 0:
-            combo.currentIndex = combo.findText(selected)
+        for segmentId, name in segments:
+            combo.addItem(name, segmentId)
+        combo.currentIndex = combo.findData(selected) if selected is not None else 0
+        combo.blockSignals(wasBlocked)
         self._updateButtons()
+
+    def _selectedStructure(self):
+        """The structure of the segment picked for corrections (its segment id), or ''."""
+        combo = self.ui.segmentComboBox
+        return (combo.itemData(combo.currentIndex) or "") if combo.currentIndex >= 0 else ""
 
     def _updateButtons(self, *_):
         p = self._parameterNode
@@ -470,7 +479,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.ui.runButton.enabled = ready and engineEnabled and not busy
         self.ui.runButton.toolTip = "Segment the target like the reference" if ready else "Select reference volume, segmentation and target"
         correction = self.logic.correction(p.outputSegmentation) if p else None
-        segment = self.ui.segmentComboBox.currentText
+        segment = self._selectedStructure()
         canCorrect = correction is not None and segment in correction.result.session.results and not busy
         self.ui.updateButton.enabled = canCorrect
         self.ui.propagateButton.enabled = canCorrect and correction.result.target.ndim == 3

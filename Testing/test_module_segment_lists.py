@@ -11,7 +11,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 slicer = pytest.importorskip("slicer")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "RAUSlicer"))  # RAUSlicerLib, as Slicer puts it on the path
 
-from RAUSlicerLib.segment_lists import FollowedSegments, segment_names  # noqa: E402
+from RAUSlicerLib.segment_lists import FollowedSegments, segments_of  # noqa: E402
 
 
 def add_segment(node, name: str, segment_id: str) -> None:
@@ -30,10 +30,10 @@ def test_a_followed_node_reports_segments_added_renamed_and_removed_and_an_unfol
     add_segment(reference, "spleen", "b")
     reference.GetSegmentation().GetSegment("a").SetName("left liver")
     reference.GetSegmentation().RemoveSegment("b")
-    assert seen == [["liver"], ["liver", "spleen"], ["left liver", "spleen"], ["left liver"]]
+    assert seen == [[("a", "liver")], [("a", "liver"), ("b", "spleen")], [("a", "left liver"), ("b", "spleen")], [("a", "left liver")]]  # a renamed segment keeps its id
     followed.follow(other)
     add_segment(reference, "kidney", "c")  # no longer followed
     add_segment(other, "heart", "d")
-    assert seen[-2:] == [[], ["heart"]]
+    assert seen[-2:] == [[], [("d", "heart")]]
     followed.follow(None)
-    assert seen[-1] == [] and segment_names(other) == ["heart"]
+    assert seen[-1] == [] and segments_of(other) == [("d", "heart")]

@@ -197,6 +197,29 @@ def test_undo_after_overwrite_gives_back_only_what_it_took_and_still_holds(mrml_
     assert read_rau_tag(node, "spleen")["engine"] == "session"  # the spleen's own later correction
 
 
+def test_segments_the_user_renamed_after_run_are_still_their_structures(mrml_scene, labels, grid):
+    """Before: a renamed segment could not be corrected, and undo added a second segment under the old name."""
+    result = result_for(grid, labels)
+    result.session = GrowingSession(result)
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    before = segmentation_from_node(node, grid).masks
+    segmentation = node.GetSegmentation()
+    segmentation.GetSegment("liver").SetName("liver (checked)")
+    segmentation.GetSegment("spleen").SetName("lien")
+    correction = Correction(result, node, overwrite=True)
+    spleen_voxel = (10, 8, 6)  # the liver takes it from the spleen
+    correction.update("liver", Prompt(points=[spleen_voxel], labels=[1]))
+    names = ["liver (checked)", "lien", "kidney"]
+    corrected = segmentation_from_node(node, grid, names).masks
+    taken = box_mask(grid, (6, 7), (8, 9), (10, 11))
+    assert np.array_equal(corrected["liver (checked)"], before["liver"] | taken) and not (corrected["lien"] & taken).any()
+    correction.undo("liver")
+    assert [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())] == names
+    undone = segmentation_from_node(node, grid, names).masks
+    assert np.array_equal(undone["liver (checked)"], before["liver"]) and np.array_equal(undone["lien"], before["spleen"])
+    assert read_rau_tag(node, "liver")["engine"] == "test-engine"
+
+
 def test_correction_needs_a_session(mrml_scene, labels, grid):
     result = result_for(grid, labels)
     node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))

@@ -5,7 +5,7 @@ import slicer
 
 class CorrectionPanel:
     """Correction actions mixed into the module widget, which gives ``ui``, ``logic``, ``_parameterNode``,
-    ``_startJob`` and ``_updateButtons``."""
+    ``_startJob``, ``_selectedStructure`` and ``_updateButtons``."""
 
     def _promptNodes(self):
         """The positive/negative point lists and the box, created on first use and shown in the place widgets."""
@@ -26,14 +26,13 @@ class CorrectionPanel:
         self.ui.boxPlaceWidget.setCurrentNode(p.promptBox)
 
     def onUpdate(self):
-        name = self.ui.segmentComboBox.currentText
         with slicer.util.tryWithErrorDisplay("Could not read the prompts.", waitCursor=True):
             prompt = self.logic.promptFromMarkups(self._parameterNode.outputSegmentation, *self._promptNodes())
-            self._startCorrection(name, prompt, f"Updating {name}")
+            self._startCorrection(self._selectedStructure(), prompt, f"Updating {self.ui.segmentComboBox.currentText}")
 
     def onPropagate(self):
         with slicer.util.tryWithErrorDisplay("Could not propagate.", waitCursor=True):
-            self._startCorrection(self.ui.segmentComboBox.currentText, None, f"Propagating {self.ui.segmentComboBox.currentText}")
+            self._startCorrection(self._selectedStructure(), None, f"Propagating {self.ui.segmentComboBox.currentText}")
 
     def _startCorrection(self, name, prompt, title):
         node = self._parameterNode.outputSegmentation
@@ -49,7 +48,7 @@ class CorrectionPanel:
     def onUndo(self):
         name = self.ui.segmentComboBox.currentText
         with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
-            self.logic.undo(self._parameterNode.outputSegmentation, name)
+            self.logic.undo(self._parameterNode.outputSegmentation, self._selectedStructure())
             self.ui.statusLabel.text = f"{name}: previous mask restored"
         self._updateButtons()
 

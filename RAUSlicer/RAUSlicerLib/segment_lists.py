@@ -11,16 +11,18 @@ from slicer.util import VTKObservationMixin
 SEGMENT_EVENTS = ("SegmentAdded", "SegmentRemoved", "SegmentModified")
 
 
-def segment_names(node) -> list:
-    """The names of ``node``'s segments in their order ([] for no node)."""
+def segments_of(node) -> list:
+    """``(segment id, name)`` of each of ``node``'s segments in their order ([] for no node). A result's segment
+    ids are its structures' names and survive a rename."""
     if node is None:
         return []
     segmentation = node.GetSegmentation()
-    return [segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())]
+    return [(segmentation.GetNthSegmentID(index), segmentation.GetNthSegment(index).GetName())
+            for index in range(segmentation.GetNumberOfSegments())]
 
 
 class FollowedSegments(VTKObservationMixin):
-    """Calls ``callback(names)`` with the segment names of the followed node at once and whenever they change."""
+    """Calls ``callback(segments)`` with the followed node's :func:`segments_of` at once and whenever they change."""
 
     def __init__(self, callback):
         VTKObservationMixin.__init__(self)
@@ -38,4 +40,4 @@ class FollowedSegments(VTKObservationMixin):
         self._changed()
 
     def _changed(self, *_):
-        self._callback(segment_names(self.node))
+        self._callback(segments_of(self.node))

@@ -9,7 +9,7 @@ import numpy as np
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
-from rau.mrml.segments import require_segment_id, segment_id_by_name, segment_mask, write_segment_mask
+from rau.mrml.segments import require_segment_id, segment_mask, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult
 
 UNDO_DEPTH = 10
@@ -26,8 +26,8 @@ class _Snapshot:
 class _Change:
     """What undoing one correction puts back: the segments it wrote, and the voxels it took from others."""
 
-    written: dict[str, _Snapshot]
-    taken: dict[str, np.ndarray]
+    written: dict[str, _Snapshot]  # by structure name
+    taken: dict[str, np.ndarray]  # by segment id
 
 
 class Correction:
@@ -73,7 +73,7 @@ class Correction:
     def sync(self, name: str) -> None:
         """Tell the session about hand edits of ``name`` in the node, so a correction starts from them."""
         self._check_in_place()
-        self.result.session.edit(name, segment_mask(self.node, require_segment_id(self.node, name), self.result.target))
+        self.result.session.edit(name, segment_mask(self.node, self._segment_id(name), self.result.target))
 
     def can_undo(self, name: str) -> bool:
         return bool(self._undo.get(name))
@@ -97,18 +97,17 @@ class Correction:
             self._give_back(other, taken & held)
 
     def _held(self, names) -> np.ndarray:
-        """The voxels the segments called ``names`` hold now (those deleted since hold none)."""
+        """The voxels the segments of the structures ``names`` hold now (those deleted since hold none)."""
         held = np.zeros(self.result.target.shape, bool)
-        for segment_id in filter(None, (segment_id_by_name(self.node, name) for name in names)):
+        for segment_id in filter(None, (structure_segment_id(self.node, name) for name in names)):
             held |= segment_mask(self.node, segment_id, self.result.target)
         return held
 
-    def _give_back(self, name: str, voxels: np.ndarray) -> None:
-        """Add ``voxels`` to the segment called ``name`` as it is now (nothing when it was deleted since)."""
-        segment_id = segment_id_by_name(self.node, name)
-        if segment_id and voxels.any():
+    def _give_back(self, segment_id: str, voxels: np.ndarray) -> None:
+        """Add ``voxels`` to the segment ``segment_id`` as it is now (nothing when it was deleted since)."""
+        if self.node.GetSegmentation().GetSegment(segment_id) is not None and voxels.any():
             current = segment_mask(self.node, segment_id, self.result.target)
-            write_segment_mask(self.node, name, current | voxels, self.result.target)
+            write_segment_mask(self.node, segment_id, current | voxels, self.result.target)
 
     def _check_in_place(self) -> None:
         """Refuse to go on when the result or the target was moved (a transform changed or was hardened) since the
@@ -118,12 +117,16 @@ class Correction:
             raise ValueError(f"{self.node.GetName()!r} or its target was moved (a transform changed or was hardened) after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 
+    def _segment_id(self, name: str) -> str:
+        """The segment of the structure ``name``, also after the user renamed it (its id stays the structure's name)."""
+        return require_segment_id(self.node, name, structure=True)
+
     def _segment(self, name: str):
-        return self.node.GetSegmentation().GetSegment(require_segment_id(self.node, name))
+        return self.node.GetSegmentation().GetSegment(self._segment_id(name))
 
     def _snapshot(self, name: str) -> _Snapshot:
         segment = self._segment(name)
-        mask = segment_mask(self.node, require_segment_id(self.node, name), self.result.target)
+        mask = segment_mask(self.node, self._segment_id(name), self.result.target)
         return _Snapshot(mask, tag_text(segment), Logic.GetSegmentStatus(segment))
 
     def apply(self, name: str, item: StructureResult) -> StructureResult:
@@ -162,13 +165,14 @@ class Correction:
         return taken
 
     def _others(self, written: set[str]):
-        """(name, mask) of each of the node's segments that this change does not write."""
+        """(segment id, mask) of each of the node's segments that this change does not write (the structures
+        ``written``)."""
+        written_ids = {structure_segment_id(self.node, name) for name in written}
         segmentation = self.node.GetSegmentation()
         for index in range(segmentation.GetNumberOfSegments()):
             segment_id = segmentation.GetNthSegmentID(index)
-            name = segmentation.GetSegment(segment_id).GetName()
-            if name not in written:
-                yield name, segment_mask(self.node, segment_id, self.result.target)
+            if segment_id not in written_ids:
+                yield segment_id, segment_mask(self.node, segment_id, self.result.target)
 
 
 def _without(item: StructureResult, taken: np.ndarray) -> StructureResult:

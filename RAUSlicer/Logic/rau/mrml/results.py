@@ -79,8 +79,8 @@ def add_result_node(result: Result, target_volume_node, name: str | None = None,
 
 
 def read_rau_tag(node, name: str) -> dict:
-    """The provenance tag of the segment called ``name`` (empty when it was not written by RAUSlicer)."""
-    segment = node.GetSegmentation().GetSegment(require_segment_id(node, name))
+    """The provenance tag of the structure ``name``'s segment (empty when it was not written by RAUSlicer)."""
+    segment = node.GetSegmentation().GetSegment(require_segment_id(node, name, structure=True))
     text = tag_text(segment)
     return json.loads(text) if text else {}
 

@@ -111,9 +111,17 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     return Segmentation(blank, labels, masks)
 
 
-def require_segment_id(node, name: str) -> str:
-    """The id of the segment called ``name``; raises :class:`InputError` naming the segments there are."""
-    segment_id = segment_id_by_name(node, name)
+def structure_segment_id(node, name: str) -> str:
+    """The id of the segment of the structure ``name`` in a result node ('' when there is none): the segment
+    whose id is ``name`` (a result's segments take their structure's name as id, and keep it when the user
+    renames them), else the segment called ``name``."""
+    return name if node.GetSegmentation().GetSegment(name) is not None else segment_id_by_name(node, name)
+
+
+def require_segment_id(node, name: str, structure: bool = False) -> str:
+    """The id of the segment called ``name`` (with ``structure``: of the structure ``name``, see
+    :func:`structure_segment_id`); raises :class:`InputError` naming the segments there are."""
+    segment_id = structure_segment_id(node, name) if structure else segment_id_by_name(node, name)
     if not segment_id:
         segmentation = node.GetSegmentation()
         there = [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())]
@@ -123,7 +131,8 @@ def require_segment_id(node, name: str) -> str:
 
 def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, structure: Structure | None = None,
                        overwrite: bool = False) -> str:
-    """Set the segment called ``name`` (created when missing) to ``mask`` on ``geometry``; return its id.
+    """Set the segment of the structure ``name`` (:func:`structure_segment_id`; created when missing) to ``mask``
+    on ``geometry``; return its id.
 
     Only the box around the segment's old and new voxels is sent. Other segments keep their voxels (the new
     one may overlap them) unless ``overwrite``, which clears them under the voxels the segment newly takes.
@@ -135,7 +144,7 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != geometry.shape:
         raise GeometryError(f"mask for {name!r} has shape {mask.shape}, the grid has {geometry.shape}")
-    segment_id = segment_id_by_name(node, name) or _add_segment(node, name, structure)
+    segment_id = structure_segment_id(node, name) or _add_segment(node, name, structure)
     old = segment_mask(node, segment_id, geometry)
     _replace_mask(node, segment_id, old, mask, geometry)
     if overwrite:
