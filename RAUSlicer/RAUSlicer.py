@@ -248,9 +248,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         result's target: its reference geometry volume), else ``targetVolume``'s; return both paths."""
         importRau()
         from rau.mrml import export_label_map, image_from_volume_node
+        from rau.mrml.export import export_volume
 
-        own = segmentationNode.GetNodeReference(segmentationNode.GetReferenceImageGeometryReferenceRole())
-        return export_label_map(segmentationNode, image_from_volume_node(own or targetVolume), path, overwrite)
+        return export_label_map(segmentationNode, image_from_volume_node(export_volume(segmentationNode, targetVolume)), path, overwrite)
 
     @staticmethod
     def exportSegNrrd(segmentationNode, path, overwrite=False):
@@ -488,7 +488,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             "" if correction is not None or not (p and p.outputSegmentation)
             else "Corrections need the engine session of this run; press Run again to correct this segmentation."
         )
-        hasOutput = bool(p and p.outputSegmentation and p.targetVolume) and not busy
+        hasOutput = bool(p and p.outputSegmentation) and not busy  # a result is exported on its own target's grid
         self.ui.exportButton.enabled = hasOutput
         self.ui.exportSegNrrdButton.enabled = hasOutput
 

@@ -10,6 +10,7 @@ from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import label_map_suffix
+from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
 
 
@@ -22,6 +23,22 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     check_picture_output(path, geometry, "export file")
     return write_label_map(segmentation_from_node(node, geometry), path, overwrite=overwrite)
+
+
+def export_volume(node, fallback):
+    """The volume whose grid a label-map export of ``node`` takes: the one the segmentation was made over (a
+    result's target), else ``fallback``. A result whose target was removed is refused: on another volume's
+    grid (perhaps another patient's) its voxels would be resampled without a word."""
+    own = node.GetNodeReference(node.GetReferenceImageGeometryReferenceRole())
+    if own is not None:
+        return own
+    segmentation = node.GetSegmentation()
+    if any(tag_text(segmentation.GetNthSegment(n)) for n in range(segmentation.GetNumberOfSegments())):
+        raise ValueError(f"the target volume {node.GetName()!r} was made over is no longer in the scene; "
+                         "export it as a .seg.nrrd (it keeps its own grid), or load the target and press Run again")
+    if fallback is None:
+        raise ValueError(f"{node.GetName()!r} was not made over a volume: select the target volume whose grid the label map should take")
+    return fallback
 
 
 def export_seg_nrrd(node, path, overwrite: bool = False) -> Path:
