@@ -156,6 +156,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
                 result.session.close()
             raise
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
+        stale = self.corrections.pop(node.GetID(), None)  # a node of a cleared scene had this id
+        if stale is not None:
+            stale.close()
         if result.session is not None:  # a server may keep none (a result over its session memory)
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
         self._releaseSessions(keep=KEPT_SESSIONS)
@@ -232,10 +235,22 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return lambda progress: session.reprompt(name, prompt, progress)
 
     def applyCorrection(self, segmentationNode, name, item, overwrite=False):
-        """Main thread: write a corrected structure into its segment (others change only with ``overwrite``)."""
-        correction = self.keptCorrection(segmentationNode)
-        correction.overwrite = overwrite
-        return correction.apply(name, item)
+        """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
+        write that is refused (e.g. the target moved) takes the correction back out of the engine session too."""
+        try:
+            correction = self.keptCorrection(segmentationNode)
+            correction.overwrite = overwrite
+            return correction.apply(name, item)
+        except Exception:
+            self.discardCorrection(segmentationNode, name)
+            raise
+
+    def discardCorrection(self, segmentationNode, name):
+        """Main thread: take a correction the engine session made but the node never got (refused, or cancelled
+        after its work finished) back out of the session, so the next one starts where the node is."""
+        correction = self.correction(segmentationNode)
+        if correction is not None and correction.result.session.can_undo(name):
+            correction.result.session.undo(name)
 
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
@@ -522,8 +537,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
             self._startJob(work, done, "Running")
 
-    def _startJob(self, work, done, title):
-        """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status."""
+    def _startJob(self, work, done, title, dropped=None):
+        """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status;
+        ``dropped(value)`` is told of a value that a cancel, come after the work finished, throws away."""
         from RAUSlicerLib.jobs import BackgroundJob, error_details
 
         def onProgress(step, fraction):
@@ -539,6 +555,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             from rau.engines.base import Cancelled
 
             if isinstance(error, Cancelled) or (cancelled and error is None):
+                if error is None and dropped is not None:
+                    dropped(value)
                 self.ui.statusLabel.text = "Cancelled; nothing was changed."
             elif error is not None:
                 self.ui.statusLabel.text = "Failed."

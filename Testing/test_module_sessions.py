@@ -55,6 +55,46 @@ def test_sessions_of_deleted_result_nodes_of_old_runs_and_of_a_closed_scene_are_
             call()
 
 
+def test_the_session_of_a_cleared_scene_s_node_is_closed_when_its_id_comes_back(disk_scene):
+    """Console use (no panel to close sessions with the scene): before, the new result's session replaced the old
+    one under the reused node id, and the old one (a server's, a model's memory) was never closed."""
+    scene, _, logic, _, _, image = disk_scene
+    closed = []
+
+    def run_in_new_scene(tag):
+        reference = add_volume_node(image, "reference", scene)
+        labels = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": image.array > 150})
+        result = logic.runEngine("registration", {"deformable": False}, logic.request(
+            reference, add_segmentation_node(labels, "labels", scene, reference), add_volume_node(image, "target", scene), ["disk"]))
+        result.session.close = lambda: closed.append(tag)
+        return logic.writeResult(result, scene.GetFirstNodeByName("target"))
+
+    scene.Clear(0)  # the fixture's nodes out of the way: both scenes get the same ids
+    first = run_in_new_scene("first").GetID()
+    scene.Clear(0)
+    assert run_in_new_scene("second").GetID() == first and closed == ["first"]
+
+
+def test_a_correction_the_node_never_got_is_taken_back_out_of_the_engine_session(disk_scene):
+    """Before: a refused write, or a cancel that came after the work finished, left the click in the session, so
+    every later correction started from it."""
+    scene, _, logic, run, (_, _, target), _ = disk_scene
+    node = run()
+    session = logic.correction(node).result.session
+    outside = Prompt(points=[(34, 30, 0)], labels=[0])
+    item = logic.correctionJob(node, "disk", outside)(None)  # the worker thread's part
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    target.SetAndObserveTransformNodeID(transform.GetID())
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.diag([1.0, 1.0, 1.0, 1.0]) + np.eye(4, k=3) * 3))
+    with pytest.raises(ValueError, match="was moved"):
+        logic.applyCorrection(node, "disk", item)
+    assert not session.can_undo("disk")
+    target.SetAndObserveTransformNodeID(None)
+    logic.correctionJob(node, "disk", outside)(None)
+    logic.discardCorrection(node, "disk")  # what the panel does when Cancel came after the work finished
+    assert not session.can_undo("disk") and session.results["disk"].mask.sum() > 400
+
+
 def test_a_correction_finished_after_its_node_was_deleted_is_refused(disk_scene):
     scene, _, logic, run, _, _ = disk_scene
     node = run()

@@ -37,7 +37,8 @@ class CorrectionPanel:
     def _startCorrection(self, name, prompt, title):
         node = self._parameterNode.outputSegmentation
         work = self.logic.correctionJob(node, name, prompt)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item, usedPrompts=prompt is not None), title)
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, usedPrompts=prompt is not None), title,
+                       dropped=lambda _item: self.logic.discardCorrection(node, name))
 
     def _applyCorrection(self, node, name, item, usedPrompts):
         item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
