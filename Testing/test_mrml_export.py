@@ -20,11 +20,13 @@ from slicer.util import arrayFromVTKMatrix  # noqa: E402
 from test_mrml_segments import grid, labels  # noqa: E402,F401  (fixtures)
 
 
-def test_nifti_export_lies_in_the_right_physical_place(mrml_scene, labels, grid, tmp_path):
+def test_nifti_export_lies_in_the_right_physical_place(mrml_scene, labels, grid, tmp_path, capsys):
     volume = add_volume_node(grid, "target", mrml_scene)
     node = add_segmentation_node(labels, "result", mrml_scene, reference_volume_node=volume)
     nifti, table = export_label_map(node, grid, tmp_path / "result.nii.gz")
     assert table.name == "result.labels.csv"
+    hidden = int((labels.masks["liver"] & labels.masks["spleen"]).sum())
+    assert f"later structures cover 'liver' {hidden} voxels; a .seg.nrrd export keeps them whole" in capsys.readouterr().err  # before: silent
 
     image = sitk.ReadImage(str(nifti))
     array = sitk.GetArrayFromImage(image)

@@ -58,7 +58,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     if label_map is not None:
         check_picture_image_values(paths["label_map"], label_map)  # its own path, not the temporary one
-        warn_hidden(segmentation, paths)
+        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
+        warn_hidden(segmentation, paths["label_map"], whole)
     with contextlib.ExitStack() as stack:
         temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
         if "label_map" in temporary:
@@ -73,10 +74,9 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def warn_hidden(segmentation, paths: dict[str, Path]) -> None:
-    """Tell the user which overlapping structures the label map cannot show in full, and where they are whole."""
+def warn_hidden(segmentation, label_map: Path, whole: str) -> None:
+    """Tell the user which overlapping structures the label map cannot show in full, and (``whole``) where they are whole."""
     hidden = segmentation.hidden_in_label_map()
     if hidden:
         lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
-        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
-        print(f"warning: structures overlap; in {paths['label_map']} later structures cover {lost}; {whole}", file=sys.stderr)
+        print(f"warning: structures overlap; in {label_map} later structures cover {lost}; {whole}", file=sys.stderr)

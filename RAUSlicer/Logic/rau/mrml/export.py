@@ -10,6 +10,7 @@ from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import label_map_suffix
+from rau.io.run_outputs import warn_hidden
 from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
 
@@ -17,12 +18,15 @@ from rau.mrml.segments import segmentation_from_node
 def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tuple[Path, Path]:
     """Write the node's segments on ``geometry`` as a label map (``.nii.gz``) plus ``.labels.csv``.
 
-    Values follow segment order; where segments overlap, the later one wins.
+    Values follow segment order; where segments overlap, the later one wins (a warning names the structures
+    that lose voxels).
     """
     if label_map_suffix(path, "export file") == ".seg.nrrd":
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     check_picture_output(path, geometry, "export file")
-    return write_label_map(segmentation_from_node(node, geometry), path, overwrite=overwrite)
+    segmentation = segmentation_from_node(node, geometry)
+    warn_hidden(segmentation, path, "a .seg.nrrd export keeps them whole")
+    return write_label_map(segmentation, path, overwrite=overwrite)
 
 
 def export_volume(node, fallback):
