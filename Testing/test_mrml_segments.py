@@ -10,7 +10,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 slicer = pytest.importorskip("slicer")
 
 from rau.errors import InputError  # noqa: E402
-from rau.image import Image  # noqa: E402
+from rau.image import GeometryError, Image  # noqa: E402
 from rau.io import read_image, read_segmentation  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
 from rau.mrml import (  # noqa: E402
@@ -221,6 +221,19 @@ def test_a_volume_the_command_line_would_refuse_is_refused_naming_the_node_and_i
     sheared.SetAndObserveTransformNodeID(affine.GetID())
     with pytest.raises(InputError, match=r"volume 'sheared target' \(under the transform 'affine registration'\): direction matrix .* is not orthonormal"):
         request_from_nodes(reference, node, sheared)
+
+
+def test_a_mid_grey_segment_keeps_its_colour_and_a_vector_volume_is_refused_by_name(mrml_scene, grid):
+    from slicer.util import updateVolumeFromArray
+
+    mask = box_mask(grid, (1, 3), (1, 3), (1, 3))
+    grey = Segmentation(grid.with_array(np.zeros(grid.shape, np.uint8)), LabelSet((Structure("bone", 1, (0.5, 0.5, 0.5)),)), {"bone": mask})
+    node = add_segmentation_node(grey, "grey", mrml_scene)
+    assert node.GetSegmentation().GetSegment("bone").GetColor() == (0.5, 0.5, 0.5)  # before: Slicer picked another colour
+    vectors = mrml_scene.AddNewNodeByClass("vtkMRMLVectorVolumeNode", "flow field")
+    updateVolumeFromArray(vectors, np.zeros((2, 3, 4, 3), np.float32))
+    with pytest.raises(GeometryError, match="volume 'flow field': expected a scalar image or 8- or 16-bit colour"):
+        image_from_volume_node(vectors)
 
 
 def test_a_picked_name_that_two_segments_share_or_none_has_is_refused(mrml_scene, labels, grid):

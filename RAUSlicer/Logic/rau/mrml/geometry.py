@@ -89,7 +89,10 @@ def image_from_volume_node(node) -> Image:
     spacing = np.linalg.norm(linear, axis=0)
     array = np.array(arrayFromVolume(node), copy=True)
     if array.ndim == 4:
-        array = colour_as_grey(array)
+        try:
+            array = colour_as_grey(array)
+        except GeometryError as error:
+            raise GeometryError(f"volume {node.GetName()!r}: {error}") from None
     return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
 
 

@@ -172,6 +172,7 @@ def _add_segment(node, name: str, structure: Structure | None) -> str:
     color = structure.color if structure else (1.0, 0.0, 0.0)
     segmentation = node.GetSegmentation()
     segment_id = segmentation.AddEmptySegment(segmentation.GenerateUniqueSegmentID(name), name, list(color))
+    segmentation.GetSegment(segment_id).SetColor(*color)  # Slicer takes mid-grey (0.5, 0.5, 0.5) for "pick a colour"
     if structure is not None and structure.terminology:
         node.GetSegmentation().GetSegment(segment_id).SetTerminology(terminology_entry_to_string(structure.terminology))
     return segment_id
