@@ -342,6 +342,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self._outputSegments.removeObservers()
         if self._job is not None:
             self._job.abandon()
+        if self.logic is not None:
+            self.logic.releaseSessions()  # a reloaded module starts a new logic: a server's sessions would stay open
 
     def enter(self):
         self.initializeParameterNode()
@@ -413,6 +415,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             self._selectComboData(combo, self._parameterNode.engine)
         combo.blockSignals(wasBlocked)
         self._showEngineStatus()
+        self._updateButtons()  # Run follows the engines now available
 
     def _showEngineStatus(self):
         """Why the chosen engine cannot run here ('' when it can)."""
@@ -514,12 +517,12 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         if not structures:
             slicer.util.errorDisplay("Check at least one structure to find.")
             return
-        options, server = self.logic.engineOptions(p), p.engineServer.strip()
-        from rau.engines import engine_class
-
-        if (engine_class(p.engine).requires or server) and not confirmModelUse(options, server):
-            return
         with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
+            options, server = self.logic.engineOptions(p), p.engineServer.strip()
+            from rau.engines import engine_class
+
+            if (engine_class(p.engine).requires or server) and not confirmModelUse(options, server):  # an unknown engine: a clear error
+                return
             request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
             engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence
 
