@@ -116,3 +116,32 @@ def test_label_table_names_the_reference_bank_s_label_maps_too(tmp_path):
                               reference_spacing=[], reference_bank=str(tmp_path / "bank.csv"), label_table=str(tmp_path / "names.json"))
     references = load_references(args)
     assert [r.segmentation.labels.names for r in references] == [["head", "box"], ["head", "box"]]  # before: label_1, label_2 in the bank
+
+
+def _nrrd_header(**fields):
+    return {"space": "left-posterior-superior", "space origin": np.array([-20.0, -30.0, 10.0]), **fields}
+
+
+def test_a_seg_nrrd_of_slicer_4_10_reads_each_segment_from_its_own_layer(tmp_path):
+    """Before Slicer 4.11 a .seg.nrrd kept segment N alone in layer N and named no layers; before, every
+    segment was read from the first layer (the spleen became a copy of the liver)."""
+    nrrd = pytest.importorskip("nrrd")
+    liver, spleen = np.zeros((8, 6, 4), np.uint8), np.zeros((8, 6, 4), np.uint8)
+    liver[1:4, 1:4, 1:3], spleen[5:7, 2:5, 1:3] = 1, 1
+    header = _nrrd_header(kinds=["list", "domain", "domain", "domain"], **{"space directions": np.array([[np.nan] * 3, [1.5, 0, 0], [0, 1.2, 0], [0, 0, 2.0]])})
+    for n, name in enumerate(["liver", "spleen"]):
+        header.update({f"Segment{n}_ID": f"Segment_{n + 1}", f"Segment{n}_Name": name, f"Segment{n}_Color": "0.8 0.2 0.1", f"Segment{n}_Extent": "0 7 0 5 0 3"})
+    nrrd.write(str(tmp_path / "legacy.seg.nrrd"), np.stack([liver, spleen]), header)
+    masks = read_segmentation(tmp_path / "legacy.seg.nrrd").masks
+    assert masks["liver"].sum() == liver.sum() and masks["spleen"].sum() == spleen.sum() == 12
+
+
+def test_a_label_map_saved_as_seg_nrrd_without_segments_gives_one_structure_per_value(tmp_path):
+    """Before: "has no labelled voxels"; Slicer imports such a file with a segment per value."""
+    nrrd = pytest.importorskip("nrrd")
+    labels = np.zeros((8, 6, 4), np.uint8)
+    labels[1:4, 1:4, 1:3], labels[5:7, 2:5, 1:3] = 1, 2
+    nrrd.write(str(tmp_path / "bare.seg.nrrd"), labels, _nrrd_header(kinds=["domain"] * 3, **{"space directions": np.diag([1.5, 1.2, 2.0])}))
+    segmentation = read_segmentation(tmp_path / "bare.seg.nrrd")
+    assert segmentation.labels.names == ["label_1", "label_2"] and segmentation.masks["label_2"].sum() == 12
+    assert segmentation.geometry.spacing == (1.5, 1.2, 2.0)

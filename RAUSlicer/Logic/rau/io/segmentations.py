@@ -103,10 +103,15 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
         return Image.from_grid(array, spacing, origin, direction)
 
     geometry = on_grid(np.zeros(tuple(reversed(shape_ijk)), np.uint8))
-    values = _segment_values(data["segments"])
+    if not data["segments"] and voxels.ndim == 3:  # a label map saved under this name: Slicer imports one segment per value
+        label_map = on_grid(voxels.transpose(LPS_TO_IJK_ORDER))
+        validation.check_label_values(label_map, path)
+        return Segmentation.from_label_map(label_map)
+    segments = _with_layers(data["segments"], voxels)
+    values = _segment_values(segments)
     structures, masks = [], {}
     try:
-        for index, segment in enumerate(data["segments"]):
+        for index, segment in enumerate(segments):
             text = texts.get(index, {})
             terminology = segment.get("terminology")
             if terminology and "Terminology" in text:
@@ -123,6 +128,14 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
     except InputError as error:  # a colour outside 0..1, a terminology without a type, a name used twice
         raise ImageReadError(f"{path}: {error}") from None
     return Segmentation(geometry, labels, masks)
+
+
+def _with_layers(segments: list[dict], voxels: np.ndarray) -> list[dict]:
+    """Segments with the layer that holds each: a file written before Slicer 4.11 (shared labelmaps) names no
+    layers and keeps segment N alone in layer N, with the value 1, as Slicer still reads it."""
+    if voxels.ndim == 4 and len(segments) == voxels.shape[0] and not any("layer" in segment for segment in segments):
+        return [{"labelValue": 1, **segment, "layer": index} for index, segment in enumerate(segments)]
+    return segments
 
 
 def _segment_values(segments: list[dict]) -> list[int]:
