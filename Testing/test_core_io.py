@@ -40,6 +40,19 @@ def test_palette_label_picture_keeps_its_indices(tmp_path):
     assert segmentation.masks["label_1"].sum() == 150 and segmentation.masks["label_2"].sum() == 300
 
 
+def test_a_big_endian_16_bit_tiff_keeps_its_values(tmp_path):
+    """ImageJ writes 16-bit TIFF big-endian (Pillow's mode I;16B); before, it was cut to 8-bit grey: values
+    above 255 merged into 255."""
+    from PIL import Image as Picture
+
+    values = np.array([[0, 300], [400, 31000]], dtype=">u2")
+    Picture.frombytes("I;16B", (2, 2), values.tobytes()).save(tmp_path / "big-endian.tif")
+    image = read_image(tmp_path / "big-endian.tif", 0.5)
+    assert image.array.dtype == np.uint16 and image.array.reshape(2, 2).tolist() == values.tolist()
+    labels = read_segmentation(tmp_path / "big-endian.tif", pixel_spacing=0.5)
+    assert labels.labels.names == ["label_300", "label_400", "label_31000"]
+
+
 def test_colour_label_picture_is_refused_and_a_grey_one_in_colour_is_read(tmp_path):
     from PIL import Image as Picture
 

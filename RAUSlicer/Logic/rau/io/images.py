@@ -19,8 +19,9 @@ LOSSY_SUFFIXES = {".jpg", ".jpeg"}
 """Pictures whose compression changes pixel values: no label map can be read from them."""
 MAX_PICTURE_VALUE = 65535
 """The largest value a written picture (16-bit PNG) holds."""
-GREY_MODES = ("L", "I", "I;16", "F")
-"""Pillow modes read as they are; other pictures are converted to 8-bit grey."""
+GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+"""Pillow modes read as they are (16 bits in either byte order, as ImageJ writes big-endian TIFF); other
+pictures are converted to 8-bit grey."""
 
 
 class ImageReadError(InputError):
@@ -91,7 +92,7 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
 def _grey(picture: PILImage.Image) -> np.ndarray:
     """A picture's grey levels: as stored, colour by :func:`rau.image.luma`, anything else through Pillow."""
     if picture.mode in GREY_MODES:
-        return np.asarray(picture)
+        return _native(np.asarray(picture))
     if picture.mode in ("RGB", "RGBA"):
         return luma(np.asarray(picture))
     return np.asarray(picture.convert("L"))
@@ -100,13 +101,18 @@ def _grey(picture: PILImage.Image) -> np.ndarray:
 def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
     """A label picture's values: grey levels, palette indices, or the grey of a colour picture whose channels agree."""
     if picture.mode in GREY_MODES or picture.mode == "P":
-        return np.asarray(picture)
+        return _native(np.asarray(picture))
     if picture.mode in ("RGB", "RGBA"):
         rgb = np.asarray(picture.convert("RGB"))
         if not (rgb == rgb[..., :1]).all():
             raise ImageReadError(f"{path}: a colour label map ({picture.mode}); save one label value per pixel as a greyscale or palette picture")
         return rgb[..., 0]
     return np.asarray(picture.convert("L"))
+
+
+def _native(array: np.ndarray) -> np.ndarray:
+    """``array`` in this machine's byte order (a big-endian 16-bit TIFF comes as ``>u2``)."""
+    return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
 def _reason(error: Exception) -> str:
