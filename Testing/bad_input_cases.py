@@ -62,6 +62,8 @@ def _hostile_files(folder: Path) -> None:
     nibabel.save(nibabel.Nifti1Image(data, ct.affine), str(folder / "nan.nii.gz"))
     data[3, 4, 5] = np.inf
     nibabel.save(nibabel.Nifti1Image(data, ct.affine), str(folder / "inf.nii"))
+    complex_ct = sitk.GetImageFromArray(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "ct.nii.gz"))).astype(np.complex64))
+    sitk.WriteImage(complex_ct, str(folder / "complex.nii.gz"))
     whole = (folder / "ct.nii.gz").read_bytes()
     (folder / "truncated.nii.gz").write_bytes(whole[: len(whole) // 2])
     nibabel.save(ct, str(folder / "ct_plain.nii"))
@@ -93,6 +95,7 @@ def _hostile_files(folder: Path) -> None:
     (folder / "notes.nii.gz").write_text("not an image")
     (folder / "broken.json").write_text('{"255": "fetal head",')
     (folder / "bad_table.csv").write_text("value,name,r,g,b\nfive,fetal head,0.9,0.7,0.2\n")
+    (folder / "line_break_name.csv").write_text('value,name\n255,"fetal\nhead"\n')
     (folder / "colours_255.csv").write_text("value,name,r,g,b\n255,fetal head,230,180,50\n")
     PILImage.open(folder / "ref_mask.png").save(folder / "ref_mask.jpg")
     (folder / "taken.nii.gz").mkdir()

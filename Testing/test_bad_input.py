@@ -56,6 +56,8 @@ CASES = {
     "CT with negative HU as labels": (segment_3d(ref="ct.nrrd", labels="ct.nii.gz"), "ct.nii.gz: label map has negative values"),
     "NaN voxels in NIfTI": (segment_3d(target="nan.nii.gz"), "nan.nii.gz: image holds NaN or infinite voxels"),
     "Inf voxels in NIfTI": (segment_3d(ref="inf.nii"), "inf.nii: image holds NaN or infinite voxels"),
+    "complex voxels": (segment_3d(target="complex.nii.gz"), "complex.nii.gz: complex voxels"),  # was an internal error
+    "complex label map": (segment_3d(labels="complex.nii.gz"), "complex.nii.gz: complex voxels"),  # was read without the imaginary part
     "NIfTI pixdim 0": (segment_3d(target="pixdim0.nii.gz"), "pixdim0.nii.gz: header gives pixel size"),
     "skewed direction matrix": (segment_3d(target="skewed.nrrd"), "skewed.nrrd: direction matrix"),
     "4D target": (segment_3d(target="four_d.nii.gz"), "four_d.nii.gz: only 2D and 3D images"),
@@ -71,6 +73,7 @@ CASES = {
     "empty reference labels": (segment(labels="empty_mask.png"), "has no labelled voxels"),
     "unknown structure": (segment("--structures", "liver"), "unknown structure 'liver'"),
     "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv line 2: bad label table row"),
+    "line break in a name": (segment("--label-table", "line_break_name.csv", labels="tgt_mask.png"), "a name must not hold control characters"),  # broke the .seg.nrrd
     "label table colours in 0-255": (segment("--label-table", "colours_255.csv", labels="tgt_mask.png"), "colours_255.csv line 2: bad label table row (structure 'fetal head': color (230.0, 180.0, 50.0) must be three values in 0..1"),
     "JPEG label map": (segment(labels="ref_mask.jpg"), "ref_mask.jpg: a JPEG label map; JPEG compression changes label values"),
     # --- segment: options -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import colorsys
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,9 @@ class Structure:
     terminology: dict | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self):
+        if any(unicodedata.category(character) == "Cc" for character in self.name):
+            raise InputError(f"structure {self.name!r}: a name must not hold control characters (line breaks, tabs); "
+                             "they would break the files it is written to")
         if len(self.color) != 3 or not all(0.0 <= float(c) <= 1.0 for c in self.color):
             raise InputError(f"structure {self.name!r}: color {tuple(self.color)} must be three values in 0..1 (divide 0-255 values by 255)")
         if self.terminology is not None:

@@ -198,7 +198,10 @@ def check_picture_size(path, width: int, height: int) -> None:
 
 # --- images and label maps -----------------------------------------------------------------
 def check_image(image, path) -> None:
-    """Pixel sizes > 0 and within :data:`PIXEL_SIZE_RANGE`, a finite origin, an orthonormal direction matrix, finite voxels."""
+    """Real voxels, pixel sizes > 0 and within :data:`PIXEL_SIZE_RANGE`, a finite origin, an orthonormal direction
+    matrix, finite voxels."""
+    if np.iscomplexobj(image.array):
+        raise InputError(f"{path}: complex voxels (such as MR phase or raw data); save the magnitude as a real-valued image")
     if any(not math.isfinite(s) or s <= 0 for s in image.spacing):
         raise InputError(f"{path}: pixel size {image.spacing} must be positive")
     low, high = PIXEL_SIZE_RANGE

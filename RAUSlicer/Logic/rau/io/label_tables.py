@@ -9,6 +9,7 @@ objects ``{"value": "name"}``. Written: our CSV.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -60,7 +61,7 @@ SLICER_CSV_TERMS = {"category": "Category", "type": "Type", "typeModifier": "Typ
 
 
 def _parse_csv(text: str, path: Path) -> LabelSet:
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a quoted name may hold a line break: kept, so it is refused
     columns = reader.fieldnames or []
     validation.check_comma_separated(columns, path, "label table")
     slicer = "LabelValue" in columns
