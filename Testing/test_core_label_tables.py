@@ -145,3 +145,15 @@ def test_a_label_map_saved_as_seg_nrrd_without_segments_gives_one_structure_per_
     segmentation = read_segmentation(tmp_path / "bare.seg.nrrd")
     assert segmentation.labels.names == ["label_1", "label_2"] and segmentation.masks["label_2"].sum() == 12
     assert segmentation.geometry.spacing == (1.5, 1.2, 2.0)
+
+
+def test_an_itk_snap_label_description_gives_its_quoted_names_and_colours(tmp_path):
+    """Before: read as a Slicer color table, the names were colour numbers ('255', '0')."""
+    table = tmp_path / "snap.txt"
+    table.write_text('# ITK-SnAP Label Description File\n'
+                     '    0     0    0    0        0  0  0    "Clear Label"\n'
+                     '    1   255    0    0        1  1  1    "liver"\n'
+                     '    3     0    0  255        1  1  1    "left kidney"\n')
+    labels = read_label_table(table)
+    assert labels.names == ["liver", "left kidney"]
+    assert labels.get("left kidney").value == 3 and labels.get("left kidney").color == (0.0, 0.0, 1.0)

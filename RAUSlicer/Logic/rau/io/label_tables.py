@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 from pathlib import Path
 
 from rau import validation
@@ -106,18 +107,25 @@ def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
 
 
 def _parse_color_table(text: str, path: Path) -> LabelSet:
+    """A Slicer color table (``value name r g b a``, 0-255) or an ITK-SNAP label description
+    (``value r g b a visible mesh "name"``, the quoted name last)."""
     structures = []
     for line in text.splitlines():
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
         try:
-            value = int(fields[0])
-            color = tuple(int(c) / 255 for c in fields[2:5]) if len(fields) >= 5 else default_color(value)
+            if line.rstrip().endswith('"'):  # ITK-SNAP
+                fields = shlex.split(line)
+                value, name, rgb = int(fields[0]), fields[-1], fields[1:4]
+            else:
+                value, name, rgb = int(fields[0]), fields[1], fields[2:5]
+            color = tuple(int(c) / 255 for c in rgb) if len(rgb) == 3 else default_color(value)
         except ValueError as error:
-            raise InputError(f"{path}: bad color table line {line!r}") from error
-        if value != 0 and fields[1].lower() not in ("background", "none"):
-            structures.append(Structure(fields[1], value, color))
+            raise InputError(f"{path}: bad color table line {line!r} (expected a Slicer color table, value name r g b a, "
+                             'or an ITK-SNAP label description, value r g b a visible mesh "name")') from error
+        if value != 0 and name.lower() not in ("background", "none", "clear label"):
+            structures.append(Structure(name, value, color))
     return LabelSet(tuple(structures))
 
 
