@@ -9,11 +9,13 @@ import argparse
 import csv
 import gzip
 import math
+import sys
 import os
 import re
 from pathlib import Path
 
 import numpy as np
+import SimpleITK as sitk
 
 from rau.errors import InputError, OptionError
 from rau.image import common_frame
@@ -160,11 +162,37 @@ def check_nifti(path) -> None:
     if int(header["sform_code"]) == NIFTI_SCANNER_ANAT and _sheared(header.get_sform()[:3, :3]):
         raise InputError(f"{path}: its scanner sform (the affine that places the voxels) is sheared or skewed, and ITK "
                          "would place the voxels by its qform instead; resample it onto a rectangular grid first")
+    warn_sform_qform_apart(path, header, nifti.shape)
     if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
 
 
+def warn_sform_qform_apart(path: Path, header, shape) -> None:
+    """Tell the user when ITK (so RAUSlicer and Slicer) places a NIfTI's voxels by its qform while its sform, which
+    nibabel, FSL and SPM follow, places them elsewhere (both set, neither a scanner sform)."""
+    sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
+    if sform_code <= 0 or qform_code <= 0 or sform_code == NIFTI_SCANNER_ANAT:
+        return
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.ReadImageInformation()
+    dimension = min(reader.GetDimension(), 3)
+    itk = np.eye(4)
+    linear = np.reshape(reader.GetDirection(), (reader.GetDimension(),) * 2)[:dimension, :dimension] * reader.GetSpacing()[:dimension]
+    itk[:dimension, :dimension], itk[:dimension, 3] = linear, reader.GetOrigin()[:dimension]
+    sform = np.diag([-1.0, -1.0, 1.0, 1.0]) @ header.get_sform()  # RAS -> LPS, as ITK's
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1)
+                        for k in (0, (shape[2] if len(shape) > 2 else 1) - 1)])
+    gap = float(np.abs(corners @ (sform - itk).T).max())
+    if gap > SFORM_QFORM_GAP_MM:
+        print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
+              f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
+              file=sys.stderr)
+
+
+SFORM_QFORM_GAP_MM = 0.01
+"""How far (mm) a NIfTI's sform may place a voxel from its qform before :func:`warn_sform_qform_apart` says so."""
 NIFTI_SCANNER_ANAT = 1
 """The sform code ITK follows whenever the sform is rectangular (other codes may give way to the qform)."""
 
