@@ -442,3 +442,23 @@ def test_a_nifti_placed_by_its_qform_away_from_its_sform_is_reported(tmp_path, c
     warnings = capsys.readouterr().err
     assert f"{tmp_path / 'apart.nii.gz'}: its sform (code 2) and qform (code 1) disagree; RAUSlicer places the voxels by the qform" in warnings
     assert "up to 40 mm from where nibabel" in warnings and "together" not in warnings
+
+
+@pytest.mark.parametrize("name", ["short.nii", "short.nii.gz"])
+def test_a_nifti_the_writer_left_short_is_not_put_in_place(tmp_path, monkeypatch, name):
+    """ITK's NIfTI writer only prints a short write (a full disk, ``ulimit -f``); before, the cut file was renamed
+    into place and read back as zeros."""
+    import rau.io.images
+
+    real_write = sitk.WriteImage
+
+    def short_write(image, path, *args, **kwargs):
+        real_write(image, path, *args, **kwargs)
+        content = Path(path).read_bytes()
+        Path(path).write_bytes(content[: len(content) // 2])
+
+    monkeypatch.setattr(rau.io.images.sitk, "WriteImage", short_write)
+    image = Image(np.arange(6 * 7 * 8, dtype=np.int16).reshape(6, 7, 8))
+    with pytest.raises(InputError, match=f"could not write {re.escape(str(tmp_path / name))}: the file came out short"):
+        write_image(image, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

@@ -155,8 +155,7 @@ def check_nifti(path) -> None:
     pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
         raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
-    expected = int(header.get_data_offset()) + int(np.prod(nifti.shape)) * header.get_data_dtype().itemsize
-    available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
+    expected, available = nifti_bytes(path, header)
     if available < expected:
         raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
     if int(header["sform_code"]) == NIFTI_SCANNER_ANAT and _sheared(header.get_sform()[:3, :3]):
@@ -204,6 +203,19 @@ def _sheared(linear: np.ndarray) -> bool:
         return True
     direction = linear / lengths
     return not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE)
+
+
+def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
+    """The bytes a NIfTI file's header promises (header and voxels) and those the file holds (uncompressed)."""
+    if header is None:
+        import nibabel
+        from nibabel.openers import ImageOpener
+
+        with ImageOpener(str(path)) as stream:
+            header = nibabel.Nifti1Header.from_fileobj(stream, check=False)
+    expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
+    available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
+    return expected, available
 
 
 def _gzip_length(path: Path) -> int:

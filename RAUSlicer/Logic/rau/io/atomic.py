@@ -51,6 +51,8 @@ def atomic_path(path, overwrite: bool = False):
             os.replace(temporary, path)
         except OutputExistsError:  # a file written inside (e.g. a label map beside its table) exists: not a failed write
             raise
+        except WriteError as error:  # a writer given the temporary file names it: name the output
+            raise WriteError(str(error).replace(str(temporary), str(path))) from error
         except OSError as error:
             raise WriteError(f"could not write {path}: {error}") from error
         finally:

@@ -10,7 +10,7 @@ import SimpleITK as sitk
 from PIL import Image as PILImage
 
 from rau import validation
-from rau.errors import InputError
+from rau.errors import InputError, WriteError
 from rau.image import GeometryError, Image, luma
 from rau.io.atomic import atomic_path
 
@@ -204,7 +204,18 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
             PILImage.fromarray(image.array[0]).save(temporary)
         else:
             sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
+            if validation.is_nifti(path) and not _written_whole(temporary):  # ITK's NIfTI writer reports a short write on the console only
+                raise WriteError(f"could not write {path}: the file came out short (a full disk or a file size limit?)")
     return path
+
+
+def _written_whole(nifti: Path) -> bool:
+    """Whether a NIfTI file holds every byte its header promises (a gzip stream cut short does not)."""
+    try:
+        expected, written = validation.nifti_bytes(nifti)
+    except InputError:
+        return False
+    return written >= expected
 
 
 def check_picture_values(path, largest: float, what: str = "") -> None:
