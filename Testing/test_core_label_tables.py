@@ -157,3 +157,11 @@ def test_an_itk_snap_label_description_gives_its_quoted_names_and_colours(tmp_pa
     labels = read_label_table(table)
     assert labels.names == ["liver", "left kidney"]
     assert labels.get("left kidney").value == 3 and labels.get("left kidney").color == (0.0, 0.0, 1.0)
+
+
+def test_an_mricron_table_named_after_the_whole_label_map_file_is_its_sidecar(tmp_path):
+    """MRIcron names an atlas's table after the whole file (aal.nii.gz: aal.nii.txt); before, it was not found and
+    the structures were label_N."""
+    _label_map(tmp_path / "atlas.nii.gz")
+    (tmp_path / "atlas.nii.txt").write_text("1 Precentral_L 1\n2 Precentral_R 2\n")
+    assert read_segmentation(tmp_path / "atlas.nii.gz").labels.names == ["Precentral_L", "Precentral_R"]

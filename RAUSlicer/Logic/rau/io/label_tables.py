@@ -23,11 +23,13 @@ SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
 
 def find_label_table(label_map_path) -> Path | None:
     """A label table next to a label map: same stem with a sidecar suffix, if one exists. The longer stem
-    comes first (``case.seg.nii.gz``: ``case.seg.labels.csv`` before ``case.labels.csv``)."""
+    comes first: the whole name, as MRIcron names its tables (``aal.nii.gz``: ``aal.nii.txt``), then the name
+    without its image suffix (``case.seg.nii.gz``: ``case.seg.labels.csv`` before ``case.labels.csv``)."""
     path = Path(label_map_path)
     name = path.name
     stem = name.split(".")[0]
-    for candidate_stem in dict.fromkeys([name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
+    whole = name[: -len(".gz")] if name.lower().endswith(".gz") else name
+    for candidate_stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
             if candidate.is_file():
