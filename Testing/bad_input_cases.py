@@ -64,6 +64,9 @@ def _hostile_files(folder: Path) -> None:
     nibabel.save(nibabel.Nifti1Image(data, ct.affine), str(folder / "inf.nii"))
     complex_ct = sitk.GetImageFromArray(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "ct.nii.gz"))).astype(np.complex64))
     sitk.WriteImage(complex_ct, str(folder / "complex.nii.gz"))
+    huge = sitk.Cast(sitk.ReadImage(str(folder / "ct.nii.gz")), sitk.sitkFloat64)
+    huge[0, 0, 0] = 1e300
+    sitk.WriteImage(huge, str(folder / "huge_values.nii.gz"))
     whole = (folder / "ct.nii.gz").read_bytes()
     (folder / "truncated.nii.gz").write_bytes(whole[: len(whole) // 2])
     nibabel.save(ct, str(folder / "ct_plain.nii"))

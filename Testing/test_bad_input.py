@@ -58,6 +58,7 @@ CASES = {
     "Inf voxels in NIfTI": (segment_3d(ref="inf.nii"), "inf.nii: image holds NaN or infinite voxels"),
     "complex voxels": (segment_3d(target="complex.nii.gz"), "complex.nii.gz: complex voxels"),  # was an internal error
     "complex label map": (segment_3d(labels="complex.nii.gz"), "complex.nii.gz: complex voxels"),  # was read without the imaginary part
+    "values beyond 32-bit floats": (segment_3d(target="huge_values.nii.gz"), "huge_values.nii.gz: voxel values up to 1e+300 do not fit"),  # was an internal error
     "NIfTI pixdim 0": (segment_3d(target="pixdim0.nii.gz"), "pixdim0.nii.gz: header gives pixel size"),
     "skewed direction matrix": (segment_3d(target="skewed.nrrd"), "skewed.nrrd: direction matrix"),
     "4D target": (segment_3d(target="four_d.nii.gz"), "four_d.nii.gz: only 2D and 3D images"),

@@ -252,6 +252,9 @@ def check_image(image, path) -> None:
     check_direction(image.direction, path)
     if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
         raise InputError(f"{path}: image holds NaN or infinite voxels")
+    if image.array.dtype == np.float64 and image.array.size and np.abs(image.array).max() > np.finfo(np.float32).max:
+        raise InputError(f"{path}: voxel values up to {np.abs(image.array).max():.3g} do not fit the 32-bit floats images are "
+                         f"processed in (at most {np.finfo(np.float32).max:.3g}); rescale the image")
 
 
 def check_direction(direction, path) -> None:
