@@ -269,7 +269,8 @@ def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
     target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
     spleen = np.zeros(target.shape, bool)
     spleen[0, 5:9, 5:9] = True
-    structures = [StructureResult(Structure("liver", 1), None, 0.0, "registration", message="not found"),
+    terminology = {"category": ["SCT", "123037004", "Anatomical Structure"], "type": ["SCT", "10200004", "Liver"]}
+    structures = [StructureResult(Structure("liver", 1, (0.8, 0.2, 0.1), terminology), None, 0.0, "registration", message="not found"),
                   StructureResult(Structure("spleen", 2), spleen, 0.9, "registration")]
     paths = output_paths(tmp_path / "t.nii.gz", seg_nrrd=True)
     write_outputs(Result(target, structures, "registration"), paths, overwrite=False)
@@ -277,6 +278,8 @@ def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
     reopened = reopen(saved, paths["result"], target)
     assert [(s.structure.name, s.structure.value) for s in reopened.structures] == [("liver", 1), ("spleen", 2)]
     assert np.array_equal(reopened.get("spleen").mask, spleen)
+    liver = reopened.get("liver").structure  # not found, so in no file but the JSON: before, a made-up colour and no terminology
+    assert liver.color == (0.8, 0.2, 0.1) and liver.terminology == terminology
 
 
 def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):

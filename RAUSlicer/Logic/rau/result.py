@@ -104,6 +104,8 @@ class Result:
             {
                 "name": s.structure.name,
                 "value": s.structure.value,
+                "color": [round(float(c), 4) for c in s.structure.color],
+                "terminology": s.structure.terminology,
                 "found": s.found,
                 "confidence": round(float(s.confidence), 4),
                 "engine": s.engine,

@@ -28,7 +28,7 @@ from rau.io.images import PICTURE_SUFFIXES
 from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
-from rau.labels import LabelSet, Segmentation
+from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions
 from rau.result import Result, StructureResult
 from rau.session import check_prompt, prompt_box, prompt_point
@@ -150,8 +150,11 @@ def read_saved_masks(file: Path, target, labels: LabelSet | None = None) -> Segm
     return Segmentation(target.with_array(np.zeros(target.shape, np.uint8)), pixels.labels, pixels.masks)
 
 
-def _structure(row: dict):
-    return LabelSet.from_values([row["value"]], {row["value"]: row["name"]}).structures[0]
+def _structure(row: dict) -> Structure:
+    """The structure a saved row names, with its colour and terminology (a result saved before they were recorded,
+    or edited by hand without them: the default colour of its value)."""
+    color = tuple(row["color"]) if row.get("color") else default_color(row["value"])
+    return Structure(row["name"], row["value"], color, row.get("terminology"))
 
 
 def session_of(result: Result, inputs: dict, progress) -> None:
