@@ -16,7 +16,7 @@ from serve_helpers import running_server
 
 from rau.cli import main as rau_main
 from rau.engines import Request, create_engine
-from rau.engines.base import Prompt
+from rau.engines.base import Prompt, Reference
 from rau.image import Image
 from rau.io import read_image, write_image
 from rau.io.label_tables import write_label_table
@@ -107,6 +107,26 @@ def test_remote_engine_on_a_2d_request_equals_the_engine_here(server, shared_dat
     for mine, theirs in zip(there.structures, here.structures):
         assert np.array_equal(mine.mask, theirs.mask) and mine.mask.any()
         assert mine.confidence == pytest.approx(theirs.confidence, abs=1e-4)
+
+
+def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_reference_s_values(server, shared_data):
+    """Before: the panel's defaults replaced the options the server was started with, and a structure took the last
+    reference's label value and colour (a run here takes the first's)."""
+    from rau.labels import Segmentation
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    client = Client(server[0])
+    assert RemoteEngine(client, "registration", EngineOptions()).options == {}  # nothing chosen: the operator's settings hold
+    assert RemoteEngine(client, "registration", {"deformable": False, "top_k": 5}).options == {"deformable": False}
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    first = load_reference(image, labels, spacing)
+    (structure,) = first.segmentation.labels
+    recoloured = Structure(structure.name, 5, (0.0, 0.0, 1.0))
+    second = Reference(first.image, Segmentation(first.segmentation.geometry, LabelSet((recoloured,)), {structure.name: first.segmentation.masks[structure.name]}), name="second")
+    request = Request([first, second], read_image(target, target_spacing))
+    there = RemoteEngine(client, "registration", {"deformable": False}).run(request)
+    assert [s.structure for s in there.structures] == [structure]
 
 
 def write_sam2_case(folder: Path) -> tuple[tuple, Path]:

@@ -27,11 +27,13 @@ class RemoteEngine(Engine):
     """The engine ``engine_name`` with ``options`` (client-side choices), run by the server behind ``client``."""
 
     def __init__(self, client: Client, engine_name: str, options: EngineOptions | dict | None = None):
-        """Of ``options``, only what a client may choose (:data:`~rau.serve.options.CLIENT_OPTIONS`) is sent."""
+        """Of ``options``, only what a client may choose (:data:`~rau.serve.options.CLIENT_OPTIONS`) and changed
+        from the default is sent: the rest is what the server operator started the server with."""
         if not isinstance(options, EngineOptions):
             options = EngineOptions.from_dict(options)
         self.client, self.name = client, engine_name
-        self.options = {key: getattr(options, key) for key in CLIENT_OPTIONS}
+        defaults = EngineOptions()
+        self.options = {key: getattr(options, key) for key in CLIENT_OPTIONS if getattr(options, key) != getattr(defaults, key)}
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
@@ -51,7 +53,9 @@ class RemoteEngine(Engine):
             label_map = self.client.download(job_id, "label_map", folder / "result.nii.gz")
             table = self.client.download(job_id, "label_table", folder / "result.labels.csv")
             found = read_segmentation(label_map, geometry=request.target, label_table=table)
-        structures = {s.name: s for ref in request.references for s in ref.segmentation.labels}
+        structures = {}
+        for structure in [*request.labels(), *(s for ref in request.references for s in ref.segmentation.labels)]:
+            structures.setdefault(structure.name, structure)  # the first reference's value and colour, as a run here gives
         items = [structure_result(row, structures[row["name"]], found.masks.get(row["name"])) for row in record["structures"]]
         session = RemoteSession(self.client, record["session"], request.target, structures, items) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
