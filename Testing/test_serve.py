@@ -555,6 +555,7 @@ def _exit_status(argv) -> int:
     (["--max-sessions", "0"], "argument --max-sessions: must be at least 1, got '0'"),
     (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
+    (["--device", "mps"], "--device mps: device 'mps' was requested but no Apple MPS GPU is available"),  # before: a 422 on every client call
 ])
 def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):
     import socket

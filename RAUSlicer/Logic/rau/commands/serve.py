@@ -38,17 +38,31 @@ def server_config(args: argparse.Namespace):
 
     token = read_token(args.token_file) if args.token_file else None
     check_bind(args.host, token)
+    options = engine_options(args)
+    check_serving_device(options.device)
     folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
     return ServerConfig(
         **folder,
         token=token,
         engine=args.engine,
-        engine_options=engine_options(args),
+        engine_options=options,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         session_idle_seconds=args.session_idle_minutes * 60,
         max_sessions=args.max_sessions,
         max_session_bytes=int(args.max_session_gb * 2**30),
     )
+
+
+def check_serving_device(device: str) -> None:
+    """Refuse a ``--device`` this machine lacks at start-up (every client call would fail later)."""
+    from rau.models.loader import ModelNotAvailableError, check_device
+
+    try:
+        check_device(device)
+    except ModelNotAvailableError as error:
+        raise OptionError(f"--device {device}: {error}") from None
+    except ImportError:
+        raise OptionError(f"--device {device}: PyTorch is not installed here; install the models extra, or leave --device out") from None
 
 
 def work_folder(path: str) -> Path:
