@@ -129,6 +129,30 @@ def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_referenc
     assert [s.structure for s in there.structures] == [structure]
 
 
+def test_old_jobs_are_forgotten_but_not_one_whose_session_is_open(tmp_path, shared_data):
+    """Before: beyond max_jobs the oldest finished job went, its folder deleted, while a user still corrected it."""
+    reference, target, target_spacing = hc18_pair(shared_data)
+    with running_server(ServerConfig(work_dir=tmp_path / "work", max_jobs=2, max_sessions=1)) as (url, app):
+        client = Client(url)
+
+        def job():
+            return client.wait(client.submit(target, [reference], "registration", target_spacing=target_spacing, options={"deformable": False}))
+
+        corrected = job()
+        session = corrected["session"]
+        client.reprompt(session, "label_255", {"points": [[400, 250]], "labels": [1]})
+        job()  # takes the one session place: the first's session closes
+        kept = [record["job"] for record in (job(), job())]
+        assert set(app.state.server.jobs) == set(kept)
+    with running_server(ServerConfig(work_dir=tmp_path / "work2", max_jobs=2)) as (url, app):
+        client = Client(url)
+        session = job()["session"]
+        job(), job()
+        assert session in app.state.server.jobs  # open: kept beyond max_jobs
+        client.reprompt(session, "label_255", {"points": [[400, 250]], "labels": [1]})
+        assert client.download(session, "label_map", tmp_path / "corrected.nii.gz").exists()
+
+
 def write_sam2_case(folder: Path) -> tuple[tuple, Path]:
     """A small 3D reference (two structures) and target on disk."""
     rng = np.random.default_rng(0)

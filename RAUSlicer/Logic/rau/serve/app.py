@@ -98,7 +98,8 @@ class Server:
             job.release()
 
     def _drop_old_jobs(self) -> None:
-        finished = [j for j in self.jobs.values() if j.state in ("done", "failed", "cancelled")]
+        """Forget the oldest finished jobs beyond ``max_jobs``, but not one whose correction session is still open."""
+        finished = [j for j in self.jobs.values() if j.state in ("done", "failed", "cancelled") and j.session is None]
         for job in sorted(finished, key=lambda j: j.created)[: max(0, len(self.jobs) - self.config.max_jobs)]:
             del self.jobs[job.id]
             shutil.rmtree(job.folder, ignore_errors=True)
