@@ -306,6 +306,24 @@ def test_shutting_down_cancels_the_queued_jobs(tmp_path, shared_data):
         assert not list(jobs[job].folder.glob("segmentation*"))
 
 
+def test_a_stopped_server_process_cancels_its_queued_jobs_at_once_while_a_long_poll_is_open(tmp_path, shared_data):
+    """Before: SIGTERM waited for every open connection (a long poll) before cancelling, and meanwhile the queued
+    jobs started and wrote their outputs."""
+    import threading
+
+    from serve_helpers import serve_process
+
+    with serve_process(tmp_path / "work") as url:
+        client = Client(url)
+        running, waiting = slow_and_queued_jobs(client, shared_data, 2)
+        poll = threading.Thread(target=lambda: requests.get(f"{url}/v1/jobs/{running}", params={"wait": 60}, timeout=120), daemon=True)
+        poll.start()
+        time.sleep(0.5)
+    assert list((tmp_path / "work/jobs" / running).glob("segmentation*"))  # the running job finished
+    for job in waiting:
+        assert not list((tmp_path / "work/jobs" / job).glob("segmentation*")), job
+
+
 def test_long_polls_do_not_hold_up_other_requests(server, tmp_path):
     """Before, each waiting poll held one of the server's threads: with 60 of them /v1/info answered after 11 s."""
     from concurrent.futures import ThreadPoolExecutor

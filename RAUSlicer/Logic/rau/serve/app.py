@@ -260,9 +260,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
         raise UnavailableError(f"--host {host} --port {port}: cannot listen there ({error.strerror})") from error
 
 
+GRACEFUL_SECONDS = 10
+"""How long a stopping server lets open requests (a long poll, an upload) finish before it closes them."""
+
+
 def serve(config: ServerConfig, sock: socket.socket) -> None:
-    """Run the server on ``sock`` until interrupted (uvicorn)."""
+    """Run the server on ``sock`` until interrupted (uvicorn). Told to stop (Ctrl-C, SIGTERM), it cancels the queued
+    jobs at once, lets the running ones finish, and gives open requests :data:`GRACEFUL_SECONDS`."""
     import uvicorn
 
+    app = create_app(config)
+
+    class StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig, frame):  # in the signal handler: the queues' lock is taken on another thread
+            threading.Thread(target=app.state.server.queues.stop_taking, daemon=True).start()
+            super().handle_exit(sig, frame)
+
     host, port = sock.getsockname()[:2]
-    uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="info")).run(sockets=[sock])
+    settings = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    StoppingServer(settings).run(sockets=[sock])

@@ -148,15 +148,25 @@ class DeviceQueues:
                 thread.start()
             self._queues[job.device].put(job)
 
-    def shutdown(self) -> None:
-        """Let each worker finish its current job, then stop (queued jobs are cancelled)."""
+    def stop_taking(self) -> None:
+        """Cancel the queued jobs and tell each worker to stop after its current job; returns at once (the server
+        calls it as soon as it is told to stop, before it waits for open connections)."""
         with self._lock:
             for device_queue in self._queues.values():
                 _cancel_queued(device_queue)
                 device_queue.put(None)
+
+    def shutdown(self) -> None:
+        """Let each worker finish its current job, then stop (queued jobs, also those submitted since
+        :meth:`stop_taking`, are cancelled)."""
+        self.stop_taking()
+        with self._lock:
             threads = list(self._threads.values())
         for thread in threads:
             thread.join(timeout=60)
+        with self._lock:
+            for device_queue in self._queues.values():
+                _cancel_queued(device_queue)
 
     def _work(self, device: str) -> None:
         device_queue = self._queues[device]
