@@ -483,6 +483,22 @@ def corrected_job(client: Client, halves) -> str:
     return job
 
 
+def test_a_correction_that_cannot_have_the_device_in_time_is_refused_and_changes_nothing(tmp_path):
+    """Before: it waited for the device without limit, the client gave up after its timeout, and the server applied
+    the click later, so the two sides disagreed about the masks."""
+    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0.5)) as (url, app):
+        client = Client(url)
+        reference, target, table = write_two_halves(tmp_path)
+        job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+        before = client.wait(job)
+        with app.state.server.queues.device_lock(EngineOptions().device):  # another job holds the device
+            with pytest.raises(ServerError, match="the device is busy with a job .*nothing was changed") as busy:
+                client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})
+        assert busy.value.status == 503
+        assert client.job(job)["structures"] == before["structures"] and app.state.server.jobs[job].version == 0
+        assert client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})["version"] == 1
+
+
 def test_a_server_correction_gives_way_to_the_other_structures_as_rau_correct_does(server, tmp_path):
     reference, target, table = write_two_halves(tmp_path)
     job = corrected_job(Client(server[0]), (reference, target, table))

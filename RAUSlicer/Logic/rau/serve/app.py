@@ -44,6 +44,9 @@ class ServerConfig:
     max_sessions: int = MAX_SESSIONS
     max_session_bytes: int = MAX_SESSION_BYTES
     max_jobs: int = 1000
+    device_wait_seconds: float = 30.0
+    """How long a correction waits for its device (a job may hold it) before it answers 503 and changes nothing:
+    less than a client's timeout (60 s), so a correction the client gave up on is never applied later."""
 
     def __post_init__(self):
         if not isinstance(self.engine_options, EngineOptions):
@@ -230,8 +233,8 @@ def create_app(config: ServerConfig | None = None):
             raise InputError("give the structure's name as 'structure'")
         given = read_correction(entry, action, name, body)
         job = server.job(session_id)
-        device = contextlib.nullcontext() if action == "edit" else server.queues.device_lock(job.device)  # an edit computes nothing
-        with device, job.lock:  # downloads wait for the correction, never half of it
+        device = contextlib.nullcontext() if action == "edit" else held(server.queues.device_lock(job.device), server.config.device_wait_seconds)
+        with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
                 raise SessionGone(f"session {session_id} was closed while the correction waited")
             started = time.perf_counter()
@@ -250,6 +253,19 @@ def create_app(config: ServerConfig | None = None):
         return {"closed": session_id}
 
     return app
+
+
+@contextlib.contextmanager
+def held(lock: threading.Lock, seconds: float):
+    """Hold ``lock``; answer 503 (nothing changed) when it is not free within ``seconds``."""
+    from fastapi import HTTPException
+
+    if not lock.acquire(timeout=seconds):
+        raise HTTPException(503, f"the device is busy with a job (waited {seconds:g} s); nothing was changed: try again in a moment")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
