@@ -67,6 +67,7 @@ def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tm
     record = client.wait(job, on_progress=lambda step, fraction: steps.append((step, fraction)))
     assert record["state"] == "done" and record["session"] == job
     assert steps[-1][1] == 1.0
+    assert (tmp_path / "work/jobs" / job).is_dir() and not (tmp_path / "work/jobs" / job / "inputs").exists()  # before: kept for good
     downloaded = tmp_path / "server"
     downloaded.mkdir()
     for kind, name in (("label_map", "s.nii.gz"), ("label_table", "s.labels.csv"), ("result", "s.result.json")):
@@ -636,3 +637,13 @@ def test_a_server_that_cannot_listen_leaves_no_temporary_work_folder(tmp_path, m
         assert _exit_status(["serve", "--port", str(busy.getsockname()[1])]) == 2
     assert "cannot listen there" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # before: an empty rau-serve-XXXX folder stayed
+
+
+def test_a_spec_whose_seg_nrrd_is_not_true_or_false_is_refused():
+    """Before: "false" (a string) was taken as true and a .seg.nrrd was written."""
+    from rau.errors import InputError
+    from rau.serve.uploads import parse_spec
+
+    with pytest.raises(InputError, match="spec.seg_nrrd must be true or false, got 'false'"):
+        parse_spec('{"seg_nrrd": "false"}', "registration")
+    assert parse_spec('{"seg_nrrd": true}', "registration").seg_nrrd is True and parse_spec("{}", "registration").seg_nrrd is False

@@ -67,7 +67,10 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     options = data.get("options") or {}
     if not isinstance(options, dict):
         raise InputError("spec.options must be a JSON object")
-    return JobSpec(engine, options, structures or None, target_spacing, spacings, bool(data.get("seg_nrrd")))
+    seg_nrrd = data.get("seg_nrrd", False)
+    if not isinstance(seg_nrrd, bool):
+        raise InputError(f"spec.seg_nrrd must be true or false, got {seg_nrrd!r}")
+    return JobSpec(engine, options, structures or None, target_spacing, spacings, seg_nrrd)
 
 
 def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
