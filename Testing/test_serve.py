@@ -398,6 +398,8 @@ def test_an_incompatible_client_version_gets_a_clear_error(server, monkeypatch):
     old = requests.get(f"{url}/v1/info", headers={API_HEADER: "0"}, timeout=10)
     assert old.status_code == 426
     assert "upgrade the client" in old.json()["detail"]
+    dotted = requests.get(f"{url}/v1/info", headers={API_HEADER: "1.0"}, timeout=10)  # before: "version 0 ... upgrade the client"
+    assert dotted.status_code == 400 and "must be a whole number (this server speaks API 1), got '1.0'" in dotted.json()["detail"]
     monkeypatch.setattr(client_module, "API_VERSION", client_module.API_VERSION + 1)
     with pytest.raises(IncompatibleServer, match="upgrade rau on the server"):
         Client(url).job("0" * 32)

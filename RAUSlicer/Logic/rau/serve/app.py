@@ -157,9 +157,10 @@ def create_app(config: ServerConfig | None = None):
         if not authorized(request.headers.get("authorization"), server.config.token):
             return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer <token>'"}, 401, {"WWW-Authenticate": "Bearer"})
         client_version = request.headers.get(API_HEADER)
+        if client_version is not None and not client_version.isdigit():
+            return JSONResponse({"detail": f"{API_HEADER} must be a whole number (this server speaks API {API_VERSION}), got {client_version!r}"}, 400)
         if client_version is not None and client_version != str(API_VERSION):
-            version = int(client_version) if client_version.isdigit() else 0
-            return JSONResponse({"detail": version_mismatch_message(version, API_VERSION, str(request.base_url))}, 426)
+            return JSONResponse({"detail": version_mismatch_message(int(client_version), API_VERSION, str(request.base_url))}, 426)
         if request.method in ("POST", "PUT"):
             length = request.headers.get("content-length")
             if length is None and "transfer-encoding" in request.headers:  # a body of unknown size; none is length 0
