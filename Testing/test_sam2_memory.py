@@ -38,6 +38,22 @@ def test_the_top_k_references_enter_memory_as_conditioning_frames(tiny_sam2, top
     assert result.details["frames_encoded"] == 2 * expected + 10  # distinct reference slices once each, then the target
 
 
+def test_ranking_the_references_keeps_the_structures_of_the_first_given(tiny_sam2):
+    """Before: the structures came from the best-ranked reference, so one that lacked the spleen dropped it (no row),
+    and --structures spleen was refused."""
+    from rau.engines.registration import RegistrationEngine
+    from rau.engines.sam2 import Sam2MemoryEngine
+
+    full, image = reference(1), target()
+    liver_only = Segmentation.from_label_map(image.with_array(full.segmentation.masks["liver"].astype(np.uint8)), LabelSet((Structure("liver", 1),)))
+    request = Request([full, Reference(image.with_array(image.array + 0.01), liver_only, name="like the target")], image)
+    engine = Sam2MemoryEngine(Sam2Segmenter(str(tiny_sam2["always"]), device="cpu"), RegistrationEngine())
+    for structures in (None, ["liver", "spleen"]):
+        result = engine.run(Request(request.references, image, structures))
+        assert result.details["conditioning"]["liver"][0].startswith("like the target")  # it ranks first
+        assert [s.structure.name for s in result.structures] == ["liver", "spleen"] and result.get("spleen").found
+
+
 def test_a_localizations_ranking_orders_the_references(tiny_sam2):
     references = [reference(seed) for seed in (1, 2, 3)]
     ranked = {"liver": Localization(LABELS.get("liver"), True, references=["ref3", "ref1"])}

@@ -50,6 +50,8 @@ class Request:
     references: list[Reference]
     target: Image
     structures: list[str] | None = None
+    given_labels: LabelSet | None = field(default=None, repr=False)
+    """The structures as the request was given, kept when :meth:`ranked` reorders its references."""
 
     def __post_init__(self):
         if isinstance(self.structures, str):  # a lone name, not its letters
@@ -58,9 +60,16 @@ class Request:
 
     def labels(self) -> LabelSet:
         """The structures to find: those named (unknown names raise), else every structure
-        with voxels in the first reference."""
+        with voxels in the first reference (of the references as given, before any ranking)."""
+        if self.given_labels is not None:
+            return self.given_labels
         segmentation = self.references[0].segmentation
         return segmentation.labels.select(self.structures) if self.structures else segmentation.present()
+
+    def ranked(self, references: list[Reference]) -> "Request":
+        """The same request with its references in another order (best first); it finds the same structures
+        (before, a best-ranked reference that lacked some dropped them)."""
+        return replace(self, references=references, given_labels=self.labels())
 
 
 def _named_apart(references: list[Reference]) -> list[Reference]:

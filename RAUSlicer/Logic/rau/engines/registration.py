@@ -98,7 +98,7 @@ class RegistrationEngine(Engine):
         for index, reference in enumerate(request.references):
             progress(f"ranking references: registering {reference.name}", index / len(request.references))
             transfers.append(transfer(reference, request.target, names, settings))
-        return replace(request, references=[t.reference for t, _ in rank(transfers)])
+        return request.ranked([t.reference for t, _ in rank(transfers)])
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
         """The registration settings for these references: a pool of two or more registers upright only.
