@@ -152,6 +152,20 @@ def test_propagation_stops_where_the_object_disappears(tiny_sam2):
     assert prompted.details["slices_visited"]["liver"] == [4, 9]  # prompted slices 5-8, then one absent slice each way
 
 
+def test_a_key_slice_box_is_followed_through_the_volume_and_an_extent_box_only_over_its_extent(tiny_sam2):
+    """A VLM marks one key slice; before, SAM2 tracked the structure on that slice and --slice-margin around it only
+    (a 5-slice slab of a liver). Registration boxes cover the extent, and tracking keeps to it plus the margin."""
+    target = Image(np.random.default_rng(4).normal(size=(20, 24, 24)), spacing=(1, 1, 2))
+    reference = make_reference(shape=(12, 24, 24), spacing=(1, 1, 2), structures=1)
+    liver = reference.segmentation.labels.get("liver")
+    key_slice = Localization(liver, True, slice_boxes={7: Box((3, 3, 7), (12, 12, 8))}, source="vlm", covers_extent=False)
+    followed = segmenter(tiny_sam2["always"], slice_margin=2).segment(Request([reference], target), {"liver": key_slice})
+    assert followed.details["slices_visited"]["liver"] == [0, 19]
+    extent = Localization(liver, True, slice_boxes={k: Box((3, 3, k), (12, 12, k + 1)) for k in range(6, 9)}, source="registration")
+    kept = segmenter(tiny_sam2["always"], slice_margin=2).segment(Request([reference], target), {"liver": extent})
+    assert kept.details["slices_visited"]["liver"] == [4, 10]
+
+
 def test_memory_stays_bounded_during_propagation(tiny_sam2):
     target = Image(np.random.default_rng(6).normal(size=(40, 16, 16)), spacing=(1, 1, 2))
     reference = make_reference(shape=(12, 16, 16), spacing=(1, 1, 2), structures=1)

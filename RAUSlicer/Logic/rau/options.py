@@ -59,7 +59,7 @@ class EngineOptions:
     window: Optional[tuple[float, float]] = option(None, "SAM2: intensity window, e.g. -160 240 for abdominal CT "
                                                          "(default: 0.5-99.5 percentiles)", metavar=("LOW", "HIGH"),
                                                   check=validation.check_window)
-    slice_margin: int = option(2, "SAM2: slices tracked beyond a structure's localized extent (registration or VLM boxes)", minimum=0)
+    slice_margin: int = option(2, "SAM2: slices tracked beyond a structure's localized extent (registration boxes; from a VLM's key slices SAM2 follows a structure through the volume)", minimum=0)
     vlm_model: str = option("Qwen/Qwen2.5-VL-7B-Instruct", "VLM: Hugging Face id or local folder; with --vlm-server, the served model name",
                             check=validation.non_empty_path)
     vlm_server: Optional[str] = option(None, "VLM: OpenAI-compatible server (vLLM, SGLang); images go to this URL only; "

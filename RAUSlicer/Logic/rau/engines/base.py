@@ -119,6 +119,9 @@ class Localization:
     slice_points: dict[int, tuple[list[tuple[int, int]], list[int]]] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
     """Names of the references this localization came from, best-ranked first (empty: the request's order)."""
+    covers_extent: bool = True
+    """Whether the boxes cover the structure's whole extent across the slices (registration), or only mark where it
+    lies (a VLM's boxes on its key slices): then a segmenter follows it through the whole target."""
 
     def why_not_present(self) -> str:
         """Why a structure is not present, as the user reads it: the localizer said so, or it gave no usable answer

@@ -147,7 +147,9 @@ class Sam2Segmenter(Segmenter):
 def make_plan(structure, localization: Localization | None, session: Sam2Session, reference_position: float, margin: int = 0) -> Plan | None:
     """Start slice, box prompts and tracked span for one structure; None when all its boxes miss the target.
 
-    With a localization the structure is tracked only on its localized slices plus ``margin`` each side.
+    With a localization that covers the structure's extent (:attr:`Localization.covers_extent`) the structure is
+    tracked only on its localized slices plus ``margin`` each side; one that only marks key slices (a VLM's) lets
+    SAM2 follow it through the whole target.
     """
     slices = session.slices
     if localization is None or (not localization.slice_boxes and localization.box is None):
@@ -164,8 +166,10 @@ def make_plan(structure, localization: Localization | None, session: Sam2Session
         if k in prompts and points:
             prompts[k] = _with_points(prompts[k], [session.geometry.point_to_frame(row, col) for row, col in points], labels)
     start = max(boxes, key=lambda k: (boxes[k][2] - boxes[k][0]) * (boxes[k][3] - boxes[k][1]))
-    low, high = localized_extent(localization, session.target, session.axis)
-    span = (max(0, min(low, start) - margin), min(slices, max(high, start + 1) + margin))
+    span = None
+    if localization.covers_extent:
+        low, high = localized_extent(localization, session.target, session.axis)
+        span = (max(0, min(low, start) - margin), min(slices, max(high, start + 1) + margin))
     return Plan(structure, start, prompts, localization.source or "boxes", span)
 
 

@@ -86,7 +86,7 @@ class VLMLocalizer(Localizer):
         }
         return Localization(
             request.labels().get(answer.name), bool(answer.present), box, answer.confidence,
-            {view.target_slice: box} if box is not None else {}, "vlm", details,
+            {view.target_slice: box} if box is not None else {}, "vlm", details, covers_extent=False,
         )
 
 
