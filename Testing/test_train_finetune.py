@@ -6,6 +6,7 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 
 from rau.cli import main
@@ -99,6 +100,18 @@ def test_rau_segment_runs_with_the_trained_adapter(sft_adapter, tiny_qwen, share
     ])
     assert code == 0
     assert json.loads(out.with_name("target.result.json").read_text())["engine"] == "rau"
+
+
+def test_the_same_data_model_and_seed_train_the_same_adapter(sft_adapter, pairs, tiny_qwen, tmp_path):
+    """Before: the new LoRA weights were drawn before the trainer seeded torch, so every run differed."""
+    from safetensors.numpy import load_file
+
+    again = tmp_path / "again"
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(again), "--device", "cpu",
+                 "--max-steps", "4", "--batch-size", "2", "--learning-rate", "1e-2", "--logging-steps", "1",
+                 "--save-steps", "2", "--eval-steps", "2", "--eval-limit", "2"]) == 0
+    first, second = (load_file(str(folder / "adapter_model.safetensors")) for folder in (sft_adapter, again))
+    assert first.keys() == second.keys() and all(np.array_equal(first[name], second[name]) for name in first)
 
 
 def test_an_adapter_is_not_replaced_and_resume_needs_a_checkpoint(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):

@@ -53,6 +53,9 @@ def prepare(settings: FineTuneSettings):
     (``overwrite`` allowed replacing them)."""
     check_out(settings)
     card = read_card(settings.data)
+    from transformers import set_seed
+
+    set_seed(settings.seed)  # the new LoRA weights are drawn here: the same --seed, the same adapter
     model, processor, family = load_trainable(settings.model, settings.lora, settings.adapter, settings.device)
     check_family(family_of_card(card), family)
     train = load_split(settings.data, "train", settings.train_limit)
