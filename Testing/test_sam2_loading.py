@@ -163,6 +163,7 @@ def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp
     if damage in (_cut, _flip_a_header_bit):  # and before any work: before, registration+sam2 found them after its registration
         with pytest.raises(OptionError, match=f"--sam2-model {folder}: .*cannot read the model weights"):
             check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))
+        assert main(["models", "list", str(folder)]) == 2  # before: listed as usable
 
 
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):

@@ -127,7 +127,8 @@ def load_sam2(source: ModelSource, device: str | None = None):
 
 
 def describe(folder: Path) -> dict:
-    """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights."""
-    kind = model_kind(folder)
+    """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights
+    (their headers are checked, as before a run: :func:`check_sam2`)."""
+    _, kind = check_sam2(ModelSource(str(folder)))
     style = frame_style(folder, kind, config_image_size(folder))
     return {"class": kind.class_name, "family": kind.family, "frame_size": style.size, "mean": style.mean, "std": style.std}
