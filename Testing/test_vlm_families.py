@@ -2,6 +2,7 @@
 
 import pytest
 
+from rau.image import GeometryError
 from rau.vlm.families import QWEN2_5_VL, QWEN3_VL, family_for
 
 SHAPES = [(800, 540), (512, 512), (37, 1200), (3000, 2000), (57, 57), (20, 300), (1024, 97), (281, 799)]
@@ -41,5 +42,5 @@ def test_conventions_per_family():
     assert family_for("qwen2_5_vl") is QWEN2_5_VL and family_for("Qwen/Qwen3-VL-8B-Instruct") is QWEN3_VL
     with pytest.raises(ValueError, match="unknown vision-language model family"):
         family_for("llava-1.5")
-    with pytest.raises(ValueError, match="aspect ratio"):
+    with pytest.raises(GeometryError, match="more than 200 times longer than wide"):  # before: a ValueError, an internal error
         QWEN2_5_VL.model_size(5000, 10)

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, replace
 
 from rau.errors import OptionError
+from rau.image import GeometryError
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class ModelFamily:
     def model_size(self, width: int, height: int) -> tuple[int, int]:
         """(width, height) of the image the model sees for a ``width`` x ``height`` source."""
         if min(width, height) < 1:
-            raise ValueError(f"image size must be positive, got {width}x{height}")
+            raise GeometryError(f"image size must be positive, got {width}x{height}")
         if max(width, height) / min(width, height) > 200:
-            raise ValueError(f"aspect ratio of a {width}x{height} image exceeds 200, which Qwen-VL refuses")
+            raise GeometryError(f"a {width}x{height} image (or slice) is more than 200 times longer than wide, which Qwen-VL refuses")
         factor = self.factor
         h_bar = round(height / factor) * factor
         w_bar = round(width / factor) * factor
