@@ -293,6 +293,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self._job = None
         self._referenceSegments = FollowedSegments(self._fillStructureList)
         self._outputSegments = FollowedSegments(self._fillSegmentCombo)
+        self._segmentComboNode = None  # the result whose segments the picker lists
         self._engineReasons = {}
 
     # --- set-up -------------------------------------------------------------------------
@@ -472,14 +473,17 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
     def _fillSegmentCombo(self, segments):
         """The result's segments by name; each item holds its segment id (its structure), so the selection stays on
-        a segment the user renames, and none is selected when it was removed (prompts must not go to another)."""
+        a segment the user renames. When the selected one is removed, none is selected until the user picks one
+        (prompts must not go to another); a newly followed result starts at its first segment."""
         combo = self.ui.segmentComboBox
         selected = combo.itemData(combo.currentIndex) if combo.currentIndex >= 0 else None
+        followed, self._segmentComboNode = self._segmentComboNode, self._outputSegments.node
         wasBlocked = combo.blockSignals(True)
         combo.clear()
         for segmentId, name in segments:
             combo.addItem(name, segmentId)
-        combo.currentIndex = combo.findData(selected) if selected is not None else 0
+        index = combo.findData(selected) if selected is not None else -1
+        combo.currentIndex = 0 if index < 0 and followed is not self._outputSegments.node else index
         combo.blockSignals(wasBlocked)
         self._updateButtons()
 

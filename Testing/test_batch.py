@@ -282,7 +282,7 @@ def test_an_out_folder_without_write_permission_is_refused_before_any_worker_sta
     monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != out)
     monkeypatch.setattr(rau.batch.pool, "run_in_processes", lambda *args, **kwargs: pytest.fail("a worker started"))
     assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
-    assert f"{out}: no permission to write in {out}" in capsys.readouterr().err
+    assert f"rau batch: error: --out {out}: no permission to write in {out}" in capsys.readouterr().err
     assert not any(out.iterdir())
 
 

@@ -439,13 +439,21 @@ def test_a_nifti_placed_by_its_qform_away_from_its_sform_is_reported(tmp_path, c
         nifti.header.set_sform(placement, code=2)
         nibabel.save(nifti, str(tmp_path / f"{name}.nii.gz"))
         read_image(tmp_path / f"{name}.nii.gz")
+    flat = nibabel.Nifti1Image(np.zeros((6, 5), np.int16), None)  # ITK reads a 2D file in 2D: no place along z to compare
+    shifted = np.diag([-1.5, -1.2, 2.0, 1.0])
+    shifted[2, 3] = 10.0
+    flat.header.set_qform(shifted, code=1)
+    flat.header.set_sform(shifted, code=2)
+    nibabel.save(flat, str(tmp_path / "flat.nii.gz"))
+    read_image(tmp_path / "flat.nii.gz")
     warnings = capsys.readouterr().err
     assert f"{tmp_path / 'apart.nii.gz'}: its sform (code 2) and qform (code 1) disagree; RAUSlicer places the voxels by the qform" in warnings
-    assert "up to 40 mm from where nibabel" in warnings and "together" not in warnings
+    assert "up to 40 mm from where nibabel" in warnings and "together" not in warnings and "flat" not in warnings
 
 
 @pytest.mark.parametrize("name", ["short.nii", "short.nii.gz"])
-def test_a_nifti_the_writer_left_short_is_not_put_in_place(tmp_path, monkeypatch, name):
+@pytest.mark.parametrize("kept", [None, 40, 0])  # half the file; part of the header; nothing (a full disk)
+def test_a_nifti_the_writer_left_short_is_not_put_in_place(tmp_path, monkeypatch, name, kept):
     """ITK's NIfTI writer only prints a short write (a full disk, ``ulimit -f``); before, the cut file was renamed
     into place and read back as zeros."""
     import rau.io.images
@@ -455,7 +463,7 @@ def test_a_nifti_the_writer_left_short_is_not_put_in_place(tmp_path, monkeypatch
     def short_write(image, path, *args, **kwargs):
         real_write(image, path, *args, **kwargs)
         content = Path(path).read_bytes()
-        Path(path).write_bytes(content[: len(content) // 2])
+        Path(path).write_bytes(content[: len(content) // 2 if kept is None else kept])
 
     monkeypatch.setattr(rau.io.images.sitk, "WriteImage", short_write)
     image = Image(np.arange(6 * 7 * 8, dtype=np.int16).reshape(6, 7, 8))

@@ -136,7 +136,7 @@ def test_a_result_is_exported_on_its_own_target_whatever_target_is_selected(disk
     found = segmentation_from_node(first, image).masks["disk"]
     assert found.sum() > 400 and np.array_equal(sitk.GetArrayFromImage(exported) == 1, found)
     scene.RemoveNode(first.GetNodeReference(first.GetReferenceImageGeometryReferenceRole()))
-    with pytest.raises(ValueError, match="the target volume 'target segmentation' was made over is no longer in the scene; export it as a .seg.nrrd"):
+    with pytest.raises(ValueError, match="the target volume that 'target segmentation' was made over is no longer in the scene; export it as a .seg.nrrd"):
         logic.exportLabelMap(first, other, tmp_path / "gone.nii.gz")  # before: written on the other target's grid
     assert not (tmp_path / "gone.nii.gz").exists()
     assert logic.exportSegNrrd(first, tmp_path / "first.seg.nrrd").exists()

@@ -9,13 +9,12 @@ import argparse
 import csv
 import gzip
 import math
-import sys
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
 from rau.errors import InputError, OptionError
 from rau.image import common_frame
@@ -173,6 +172,8 @@ def warn_sform_qform_apart(path: Path, header, shape) -> None:
     sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
     if sform_code <= 0 or qform_code <= 0 or sform_code == NIFTI_SCANNER_ANAT:
         return
+    import SimpleITK as sitk
+
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     reader.ReadImageInformation()
@@ -183,7 +184,7 @@ def warn_sform_qform_apart(path: Path, header, shape) -> None:
     sform = np.diag([-1.0, -1.0, 1.0, 1.0]) @ header.get_sform()  # RAS -> LPS, as ITK's
     corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1)
                         for k in (0, (shape[2] if len(shape) > 2 else 1) - 1)])
-    gap = float(np.abs(corners @ (sform - itk).T).max())
+    gap = float(np.abs(corners @ (sform - itk).T)[:, :dimension].max())  # a 2D file has no place along z in ITK
     if gap > SFORM_QFORM_GAP_MM:
         print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
               f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
@@ -211,8 +212,11 @@ def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
         import nibabel
         from nibabel.openers import ImageOpener
 
-        with ImageOpener(str(path)) as stream:
-            header = nibabel.Nifti1Header.from_fileobj(stream, check=False)
+        try:
+            with ImageOpener(str(path)) as stream:
+                header = nibabel.Nifti1Header.from_fileobj(stream, check=False)
+        except Exception as error:  # a header cut short: nibabel and gzip raise several types
+            raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None
     expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
     available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
     return expected, available

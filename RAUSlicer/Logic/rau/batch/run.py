@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.batch.items import SUMMARY_NAME, WorkItem
-from rau.errors import OptionError
+from rau.errors import InputError, OptionError
 from rau.io.atomic import atomic_path
 from rau.io.outputs import check_folder_writable
 
@@ -29,7 +29,10 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a file in the way, no permission, a read-only file system ...
         raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
-    check_folder_writable(out_dir)  # before any worker starts (each would fail its target)
+    try:
+        check_folder_writable(out_dir)  # before any worker starts (each would fail its target)
+    except InputError as error:
+        raise OptionError(f"--out {error}") from None
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:

@@ -53,11 +53,9 @@ def check_models(name: str, options: EngineOptions) -> None:
     try:
         if engine.uses_sam2 or (engine.uses_vlm and vlm_source(options)):
             from rau.models.inference import inference_threads
-            from rau.models.loader import check_device
 
             inference_threads()
-            option = f"{flag('device')} {options.device}"
-            check_device(options.device)
+            check_device_option(options.device)
         if engine.uses_sam2:
             from rau.sam2.model import check_sam2, model_source
 
@@ -70,6 +68,18 @@ def check_models(name: str, options: EngineOptions) -> None:
             check_vlm_folder(resolve(source))
     except ModelNotAvailableError as error:
         raise OptionError(f"{option}: {error}") from None
+
+
+def check_device_option(device: str) -> None:
+    """Refuse a ``--device`` this machine lacks (a GPU kind it has not, or PyTorch missing): :class:`OptionError`."""
+    from rau.models.loader import ModelNotAvailableError, check_device
+
+    try:
+        check_device(device)
+    except ModelNotAvailableError as error:
+        raise OptionError(f"{flag('device')} {device}: {error}") from None
+    except ImportError:
+        raise OptionError(f"{flag('device')} {device}: PyTorch is not installed here; install the models extra, or leave {flag('device')} out") from None
 
 
 def checked_engine(name: str, options: EngineOptions) -> Engine:

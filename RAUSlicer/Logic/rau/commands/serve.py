@@ -6,7 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
 from rau.errors import OptionError
 from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.validation import argument, non_empty_path, port_number, positive_integer, positive_number
@@ -39,7 +39,7 @@ def server_config(args: argparse.Namespace):
     token = read_token(args.token_file) if args.token_file else None
     check_bind(args.host, token)
     options = engine_options(args)
-    check_serving_device(options.device)
+    check_device_option(options.device)  # at start-up: else every client call would fail
     folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
     return ServerConfig(
         **folder,
@@ -51,18 +51,6 @@ def server_config(args: argparse.Namespace):
         max_sessions=args.max_sessions,
         max_session_bytes=int(args.max_session_gb * 2**30),
     )
-
-
-def check_serving_device(device: str) -> None:
-    """Refuse a ``--device`` this machine lacks at start-up (every client call would fail later)."""
-    from rau.models.loader import ModelNotAvailableError, check_device
-
-    try:
-        check_device(device)
-    except ModelNotAvailableError as error:
-        raise OptionError(f"--device {device}: {error}") from None
-    except ImportError:
-        raise OptionError(f"--device {device}: PyTorch is not installed here; install the models extra, or leave --device out") from None
 
 
 def work_folder(path: str) -> Path:

@@ -25,8 +25,9 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     check_picture_output(path, geometry, "export file")
     segmentation = segmentation_from_node(node, geometry)
-    warn_hidden(segmentation, path, "a .seg.nrrd export keeps them whole")
-    return write_label_map(segmentation, path, overwrite=overwrite)
+    written = write_label_map(segmentation, path, overwrite=overwrite)
+    warn_hidden(segmentation, path, "a .seg.nrrd export keeps them whole")  # once written (a refused overwrite is asked again)
+    return written
 
 
 def export_volume(node, fallback):
@@ -38,7 +39,7 @@ def export_volume(node, fallback):
         return own
     segmentation = node.GetSegmentation()
     if any(tag_text(segmentation.GetNthSegment(n)) for n in range(segmentation.GetNumberOfSegments())):
-        raise ValueError(f"the target volume {node.GetName()!r} was made over is no longer in the scene; "
+        raise ValueError(f"the target volume that {node.GetName()!r} was made over is no longer in the scene; "
                          "export it as a .seg.nrrd (it keeps its own grid), or load the target and press Run again")
     if fallback is None:
         raise ValueError(f"{node.GetName()!r} was not made over a volume: select the target volume whose grid the label map should take")

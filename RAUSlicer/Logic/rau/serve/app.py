@@ -45,8 +45,9 @@ class ServerConfig:
     max_session_bytes: int = MAX_SESSION_BYTES
     max_jobs: int = 1000
     device_wait_seconds: float = 30.0
-    """How long a correction waits for its device (a job may hold it) before it answers 503 and changes nothing:
-    less than a client's timeout (60 s), so a correction the client gave up on is never applied later."""
+    """How long a correction waits for its device (a job may hold it) before it answers 503 and changes nothing: well
+    under a client's timeout (60 s), so waiting behind a job does not make a client give up on a correction the server
+    then applies (a correction that itself computes longer than the client waits still can)."""
 
     def __post_init__(self):
         if not isinstance(self.engine_options, EngineOptions):
@@ -157,9 +158,9 @@ def create_app(config: ServerConfig | None = None):
         if not authorized(request.headers.get("authorization"), server.config.token):
             return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer <token>'"}, 401, {"WWW-Authenticate": "Bearer"})
         client_version = request.headers.get(API_HEADER)
-        if client_version is not None and not client_version.isdigit():
+        if client_version is not None and not (client_version.isascii() and client_version.isdigit()):
             return JSONResponse({"detail": f"{API_HEADER} must be a whole number (this server speaks API {API_VERSION}), got {client_version!r}"}, 400)
-        if client_version is not None and client_version != str(API_VERSION):
+        if client_version is not None and int(client_version) != API_VERSION:
             return JSONResponse({"detail": version_mismatch_message(int(client_version), API_VERSION, str(request.base_url))}, 426)
         if request.method in ("POST", "PUT"):
             length = request.headers.get("content-length")
