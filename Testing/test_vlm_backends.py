@@ -56,8 +56,9 @@ def test_lora_adapter_changes_the_answers(tiny_qwen, tmp_path):
 def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(tiny_qwen, tiny_sam2, tmp_path):
     from safetensors.torch import load_file, save_file
 
-    cut, lacking, untokenized = (shutil.copytree(tiny_qwen, tmp_path / name) for name in ("cut", "lacking", "untokenized"))
+    cut, lacking, untokenized, garbled = (shutil.copytree(tiny_qwen, tmp_path / name) for name in ("cut", "lacking", "untokenized", "garbled"))
     (cut / "model.safetensors").write_bytes((tiny_qwen / "model.safetensors").read_bytes()[:3000])
+    (garbled / "tokenizer.json").write_text("not JSON")  # before: an internal error
     tensors = load_file(tiny_qwen / "model.safetensors")
     save_file({key: value for key, value in tensors.items() if ".layers.0." not in key}, lacking / "model.safetensors")
     for name in TOKENIZER_FILES:
@@ -67,6 +68,7 @@ def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(ti
         (lacking, r"tensors missing, 0 of another shape: model\.language_model\.layers\.0\."),
         (untokenized, r"tokenizer is missing \(tokenizer\.json, tokenizer_config\.json\)"),
         (tiny_sam2["always"], "model_type 'sam2_video' is not a vision-language model"),
+        (garbled, r"cannot load its processor or tokenizer \(JSONDecodeError"),
     ):
         with pytest.raises(ModelNotAvailableError, match=problem) as error:
             create_backend({"vlm_model": str(folder), "device": "cpu"})
@@ -99,6 +101,14 @@ def test_an_adapter_without_readable_weights_is_refused(tiny_qwen, tmp_path):
     (adapter / "adapter_model.safetensors").write_bytes(b"\xff" * 3000)
     with pytest.raises(AdapterError, match=f"{adapter}: cannot read the adapter weights"):
         load_adapter(model, adapter)
+    foreign = tmp_path / "foreign"  # before: internal errors with torch's or peft's whole message
+    peft.LoraConfig(r=4, target_modules=["no_such_proj"]).save_pretrained(foreign)
+    shutil.copy(adapter / "adapter_model.safetensors", foreign)
+    with pytest.raises(AdapterError, match=f"{foreign} does not fit this model .*no_such_proj"):
+        load_adapter(model, foreign)
+    (foreign / "adapter_config.json").write_text("{broken")
+    with pytest.raises(AdapterError, match=f"{foreign} does not fit this model"):
+        load_adapter(model, foreign)
 
 
 def test_server_backend_sends_png_data_urls_to_the_named_server(monkeypatch):

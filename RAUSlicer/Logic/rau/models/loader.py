@@ -160,8 +160,14 @@ def check_weights(folder: Path) -> None:
 
 
 def load_processor(processor_class, source: ModelSource):
-    """``processor_class.from_pretrained`` on the resolved folder (processors, tokenizers)."""
-    return processor_class.from_pretrained(str(resolve(source)))
+    """``processor_class.from_pretrained`` on the resolved folder (processors, tokenizers); a folder whose processor
+    or tokenizer files are missing or damaged raises :class:`ModelNotAvailableError` naming it."""
+    folder = resolve(source)
+    try:
+        return processor_class.from_pretrained(str(folder))
+    except (OSError, ValueError, TypeError, KeyError) as error:  # JSONDecodeError is a ValueError
+        raise ModelNotAvailableError(f"{folder}: cannot load its processor or tokenizer ({type(error).__name__}: "
+                                     f"{str(error).splitlines()[0] if str(error) else ''})") from None
 
 
 PROCESSOR_FILES = ("processor_config.json", "video_preprocessor_config.json", "preprocessor_config.json")

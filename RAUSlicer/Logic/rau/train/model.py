@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 
 from rau.errors import InputError
-from rau.models.loader import ModelSource, load_model, load_processor, pick_device
+from rau.models.loader import ModelSource, load_model, load_processor, pick_device, resolve
 from rau.vlm.families import ModelFamily
-from rau.vlm.local import load_adapter, model_family
+from rau.vlm.local import check_vlm_folder, load_adapter, model_family
 
 LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj)"
@@ -49,6 +49,7 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     source = ModelSource(model_name)
+    check_vlm_folder(resolve(source))  # as before a run: a SAM2 folder or one without its tokenizer is named as such
     processor = load_processor(AutoProcessor, source)
     model = load_model(AutoModelForImageTextToText, source, training_device(device))
     model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
