@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
 from rau.engines.base import Progress, Reference, Request
+from rau.errors import InputError
 from rau.io import read_image, read_segmentation
 from rau.train.build import build_pairs
 from rau.train.dataset import read_records
@@ -112,8 +115,22 @@ def test_same_seed_same_pairs(ct_pairs, tmp_path):
     options = PairOptions(slices_per_pair=3, questions_per_pair=6)
     build_pairs(manifest, tmp_path / "again", QWEN2_5_VL, options, val_fraction=0, seed=1)
     assert (tmp_path / "again" / "train.jsonl").read_text() == (pairs / "train.jsonl").read_text()
-    with pytest.raises(FileExistsError):
+    with pytest.raises(InputError, match="is not empty; pass --overwrite"):  # before: FileExistsError, an internal error
         build_pairs(manifest, tmp_path / "again", QWEN2_5_VL, options, val_fraction=0, seed=1)
+
+
+def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(ct_pairs, tmp_path, monkeypatch):
+    """Before: --overwrite deleted the earlier pairs first, and a failure left half a folder without its card."""
+    import rau.train.dataset
+
+    manifest, pairs, _ = ct_pairs
+    kept = shutil.copytree(pairs, tmp_path / "pairs")
+    before = {path.relative_to(kept): path.read_bytes() for path in kept.rglob("*") if path.is_file()}
+    monkeypatch.setattr(rau.train.dataset, "render_target", lambda *args: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(InputError, match="disk full"):
+        build_pairs(manifest, kept, QWEN2_5_VL, PairOptions(slices_per_pair=3, questions_per_pair=6), val_fraction=0, seed=1, overwrite=True)
+    assert {path.relative_to(kept): path.read_bytes() for path in kept.rglob("*") if path.is_file()} == before
+    assert [path.name for path in tmp_path.iterdir()] == ["pairs"]
 
 
 def test_bad_datasets_are_refused_clearly(tmp_path, shared_data):

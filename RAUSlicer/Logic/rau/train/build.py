@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from rau.errors import InputError
-from rau.train.dataset import write_dataset
+from rau.train.dataset import check_pairs_out, write_dataset
 from rau.train.pairs import PairOptions, balance, draw_questions, split_subjects
 from rau.train.slices import SliceStack
 from rau.train.sources import read_subjects
@@ -16,6 +18,7 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
                 val_fraction: float = 0.2, seed: int = 0, overwrite: bool = False) -> dict:
     """Read ``source`` (folder or manifest), split subjects, draw and balance questions, write ``out``; returns the card."""
     options = options or PairOptions()
+    check_pairs_out(Path(out), overwrite)  # before any work
     subjects = read_subjects(source)
     splits = split_subjects([s.name for s in subjects], val_fraction, seed)
     rng = np.random.default_rng(seed)

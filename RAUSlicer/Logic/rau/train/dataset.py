@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rau.errors import InputError
+from rau.io.atomic import atomic_folder
 from rau.train.conversations import conversation, render_reference, render_target
 from rau.train.pairs import Question
 from rau.vlm.families import ModelFamily
@@ -29,18 +30,33 @@ CARD = "card.json"
 
 
 def write_dataset(splits: dict[str, list[Question]], out, family: ModelFamily, settings: dict, overwrite: bool = False) -> dict:
-    """Render and write every split; returns the card (counts per split, task and structure)."""
+    """Render and write every split into a new folder that takes ``out``'s place once whole (an earlier pairs dataset
+    there goes only then); returns the card (counts per split, task and structure)."""
     out = Path(out)
-    _prepare(out, overwrite)
-    (out / "images").mkdir()
-    for split, questions in splits.items():
-        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as handle:
-            for record in _records(split, questions, family, out):
-                handle.write(json.dumps(record) + "\n")
-    card = make_card(out, family, settings)
-    (out / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
-    (out / "README.md").write_text(card_markdown(card), encoding="utf-8")
+    check_pairs_out(out, overwrite)
+    with atomic_folder(out) as folder:
+        (folder / "images").mkdir()
+        for split, questions in splits.items():
+            with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
+                for record in _records(split, questions, family, folder):
+                    handle.write(json.dumps(record) + "\n")
+        card = make_card(folder, family, settings)
+        (folder / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
+        (folder / "README.md").write_text(card_markdown(card), encoding="utf-8")
+        if out.is_dir() and any(out.iterdir()):
+            shutil.rmtree(out)  # the pairs dataset it replaces
     return card
+
+
+def check_pairs_out(out: Path, overwrite: bool) -> None:
+    """``--out`` is a new or empty folder, or (with ``overwrite``) an earlier pairs dataset."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise InputError(f"--out {out} is not empty; pass --overwrite to replace a pairs dataset")
+        if not (out / CARD).is_file():
+            raise InputError(f"--out {out} is not empty and is not a pairs dataset; refusing to delete it")
 
 
 def read_card(folder) -> dict:
@@ -127,16 +143,6 @@ def card_markdown(card: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
-
-
-def _prepare(out: Path, overwrite: bool) -> None:
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{out} is not empty; pass --overwrite to replace a pairs dataset")
-        if not (out / CARD).is_file():
-            raise FileExistsError(f"{out} is not empty and is not a pairs dataset; refusing to delete it")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _records(split: str, questions: list[Question], family: ModelFamily, out: Path):
