@@ -199,3 +199,19 @@ def test_manifests_from_spreadsheets_are_read_or_refused_clearly(shared_data, tm
     (tmp_path / "semicolons.csv").write_text(manifest.read_text().replace(",", ";"))
     with pytest.raises(ValueError, match="separated by ';'"):
         read_subjects(tmp_path / "semicolons.csv")
+
+
+def test_with_one_shared_structure_the_matched_slice_is_the_one_of_its_size():
+    """Before: every slice showing the structure matched equally, and the first, a sliver, won."""
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation, Structure
+    from rau.train.slices import match_slice
+
+    def stack(name, radii):
+        rows, cols = np.mgrid[:32, :32]
+        masks = np.stack([(rows - 16) ** 2 + (cols - 16) ** 2 < r * r for r in radii])
+        image = Image(masks.astype(np.float32), spacing=(1, 1, 2))
+        return SliceStack.build(name, image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet((Structure("liver", 1),)), {"liver": masks}))
+
+    reference, target = stack("a", [1, 4, 8, 12, 8, 4]), stack("b", [1, 3, 6, 9, 12, 9, 6, 3])
+    assert match_slice(reference, 3, target) == 4 and match_slice(reference, 1, target) in (1, 7)

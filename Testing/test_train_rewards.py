@@ -40,6 +40,7 @@ def test_malformed_answers_get_the_format_penalty():
     assert rewards(format_reward, "[{'label': 'liver', 'present': True, 'bbox_2d': [10, 10, 30, 30]}, {'label': 'spleen', 'present': False},]") == 0.5
     assert rewards(format_reward, "the liver is on the left") == 0.0
     assert rewards(box_iou_reward, "the liver is on the left") == 0.0
+    assert rewards(format_reward, "I cannot say", truth=json.dumps({"boxes": {}}), legend=()) == 0.0  # before: 1.0 for any text
 
 
 def test_presence_and_identity_correctness():

@@ -132,7 +132,8 @@ def _questions_for(reference: View, target: View, options: PairOptions, rng: np.
     questions = []
     if "box" in options.tasks:
         truth = {n: {"present": n in present, "box": target.box(n) if n in present else None} for n in shown if n in present or n in absent}
-        questions.append(Question("box", reference, target, legend, list(truth), truth))
+        if truth:  # every shown structure may be a sliver in the target (neither clearly present nor absent): nothing to ask
+            questions.append(Question("box", reference, target, legend, list(truth), truth))
     if "presence" in options.tasks:
         half = max(1, options.questions_per_pair // 2)
         for name in _some(present, half, rng) + _some(absent, half, rng):

@@ -63,7 +63,7 @@ REWARDS = {"format": format_reward, "correctness": correctness_reward, "box_iou"
 def _format(text: str, task: str, truth: dict, names: list[str], bounds) -> float:
     if task == "box":
         answers = parse_localization(text, list(truth["boxes"]), bounds).values()
-        if any(a.present is None for a in answers):
+        if not answers or any(a.present is None for a in answers):  # a question about nothing rewards nothing
             return 0.0
         return 1.0 if not any(a.issues for a in answers) else 0.5
     if task == "presence":

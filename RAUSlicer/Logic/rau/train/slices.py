@@ -77,12 +77,16 @@ class SliceStack:
 
 
 def match_slice(reference: SliceStack, index: int, target: SliceStack) -> int | None:
-    """The target slice showing the anatomy of reference slice ``index``, or None when nothing is shared."""
+    """The target slice showing the anatomy of reference slice ``index``, or None when nothing is shared: the one
+    whose structure profile (:meth:`SliceStack.profile`) points the same way and is as large. The size counts too:
+    with one shared structure every slice showing it points the same way, and the first, a sliver, would win."""
     keys = sorted(set(reference.areas) & set(target.areas))
     wanted = reference.profile(index, keys)
     if not keys or not wanted.any():
         return None
     candidates = np.stack([target.profile(i, keys) for i in range(len(target))])
-    norms = np.linalg.norm(candidates, axis=1) * np.linalg.norm(wanted)
-    scores = np.divide(candidates @ wanted, norms, out=np.zeros(len(target)), where=norms > 0)
+    lengths, length = np.linalg.norm(candidates, axis=1), np.linalg.norm(wanted)
+    cosines = np.divide(candidates @ wanted, lengths * length, out=np.zeros(len(target)), where=lengths > 0)
+    sizes = np.minimum(lengths, length) / np.maximum(lengths, length)
+    scores = cosines * sizes
     return int(np.argmax(scores)) if scores.max() > 0 else None
