@@ -71,3 +71,19 @@ def test_vqa_without_a_model_or_server_says_what_is_missing(hc18, capsys):
     assert main(["evaluate", str(manifest), "--vqa"]) == 2
     error = capsys.readouterr().err
     assert "--vlm-model" in error and "--vlm-server" in error
+
+
+def test_a_pair_that_cannot_be_asked_is_reported_failed_and_the_others_are_scored(hc18, shared_data, tmp_path, capsys):
+    """Before: a 3D reference for a 2D target ended the whole run with an internal error and no JSON."""
+    manifest, target, truth = hc18
+    ct = shared_data / "totalseg_test_fixtures/subjA_ct"
+    lines = manifest.read_text().splitlines()
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("\n".join([*lines, f"{ct / 'image.nii.gz'},{ct / 'labels_totalseg.nii.gz'},,{lines[1].split(',', 3)[3]}"]) + "\n")
+    code, _ = _evaluate(mixed, oracle(truth, target), tmp_path / "vqa.json")
+    assert code == 1
+    document = json.loads((tmp_path / "vqa.json").read_text())
+    failed = [record for record in document["records"] if record["task"] == "error"]
+    assert len(failed) == 1 and "is 3D but the target is 2D" in failed[0]["error"] and document["summary"]["failed_pairs"] == 1
+    assert document["summary"]["presence_questions"] == 2  # the two good pairs were asked
+    assert "failed: 001_HC.png with image.nii.gz: reference 'image.nii.gz' is 3D" in capsys.readouterr().err

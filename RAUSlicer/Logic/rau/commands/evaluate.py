@@ -33,7 +33,7 @@ from rau.validation import argument, non_empty_path, non_negative_integer, posit
 from rau.vlm.backend import create_backend
 
 CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error"]
-VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit"]
+VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit", "error"]
 
 
 def add_parser(subparsers) -> None:
@@ -114,7 +114,10 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         rows = [_clean(record) for record in records]
         document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": args.vlm_model, "vlm_server": args.vlm_server, "summary": summary, "records": rows}
         write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)
-    return 0
+    failed = [record for record in records if record["task"] == "error"]
+    for record in failed:
+        print(f"failed: {record['target']}" + (f" with {record['reference']}" if record["reference"] else "") + f": {record['error']}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _progress(items, description: str, total: int | None = None):

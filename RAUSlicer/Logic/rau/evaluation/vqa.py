@@ -23,7 +23,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from rau.boxes import Box
-from rau.engines.base import Progress, Reference, Request
+from rau.engines.base import Progress, Reference, Request, validate_request
+from rau.errors import InputError
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import load_case
 from rau.image import Image
@@ -71,13 +72,23 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
 
 
 def evaluate_cases(backend: Backend, cases: Iterable[Case]) -> list[dict]:
-    """:func:`evaluate_pair` on each reference of each case; records also name their ``target`` and ``reference``."""
+    """:func:`evaluate_pair` on each reference of each case; records also name their ``target`` and ``reference``.
+    A pair that cannot be asked about (unreadable files, a 3D reference for a 2D target ...) is one record of task
+    ``error`` with the reason, as ``rau evaluate`` reports a failed case; the others are asked."""
     records = []
     for case in cases:
-        references, target, truth = load_case(case)
+        try:
+            references, target, truth = load_case(case)
+        except InputError as error:
+            records.append({"target": case.target_image.name, "reference": None, "task": "error", "error": str(error)})
+            continue
         for reference in references:
             pair = {"target": case.target_image.name, "reference": reference.name}
-            records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures)]
+            try:
+                validate_request(Request([reference], target, case.structures))
+                records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures)]
+            except InputError as error:
+                records.append({**pair, "task": "error", "error": str(error)})
     return records
 
 
@@ -92,6 +103,7 @@ def summarize(records: list[dict]) -> dict:
     iou, box_n = share("box", "iou")
     hit, _ = share("box", "hit")
     return {
+        "failed_pairs": sum(r["task"] == "error" for r in records),
         "presence_accuracy": presence, "presence_questions": presence_n,
         "identity_accuracy": identity, "identity_questions": identity_n,
         "mean_box_iou": iou, "box_hit_rate": hit, "box_hit_iou": HIT_IOU, "boxes": box_n,
