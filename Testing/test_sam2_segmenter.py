@@ -132,6 +132,18 @@ def test_overlaps_go_to_the_highest_score_not_the_last_written(tiny_sam2):
         assert result.get("spleen").mask.sum() == wide.volume - narrow.volume
 
 
+def test_a_structure_that_loses_every_pixel_to_a_neighbour_is_reported_covered(tiny_sam2):
+    """Before: "SAM2 found no object (object score below zero)", though SAM2 had found it."""
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
+    target = Image(np.zeros((1, 30, 40)), ndim=2)
+    labels = reference.segmentation.labels
+    same = Box((10, 5, 0), (16, 15, 1))  # a tie: the first structure keeps the pixels
+    localizations = {n: Localization(labels.get(n), True, same) for n in ("liver", "spleen")}
+    result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target), localizations)
+    assert result.get("liver").mask[same.slices()].all()
+    assert not result.get("spleen").found and result.get("spleen").message == "covered by neighbouring structures"
+
+
 def test_propagation_covers_the_volume_while_the_object_is_present(tiny_sam2):
     target = Image(np.random.default_rng(4).normal(size=(20, 24, 24)), spacing=(1, 1, 2))
     reference = make_reference(shape=(12, 24, 24), spacing=(1, 1, 2), structures=1)

@@ -138,7 +138,9 @@ class Sam2Session(Session):
             "start_slice": plan.start,
             "prompted_slices": sorted(plan.prompts),
         }
-        message = "" if mask.any() else "SAM2 found no object (object score below zero)"
+        message = ""
+        if not mask.any():  # SAM2 saw it (positive scores) on slices where other structures won every pixel
+            message = "covered by neighbouring structures" if scores else "SAM2 found no object (object score below zero)"
         return StructureResult(plan.structure, mask, confidence, self.engine, prompts, message=message)
 
     # --- corrections -------------------------------------------------------------------------------
