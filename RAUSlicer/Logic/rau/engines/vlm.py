@@ -37,10 +37,10 @@ def _filled_boxes(found: Localization | None, shape) -> np.ndarray:
 
 def _why_empty(found: Localization | None) -> str:
     if found is None:
-        return "(not localized)"
+        return "not localized"
     if not found.present:
-        return f"({found.why_not_present()})"
-    return "(present, but no usable box)"
+        return found.why_not_present()
+    return "present, but no usable box"
 
 
 def _public(found: Localization) -> dict:
