@@ -142,6 +142,8 @@ def test_a_structure_that_loses_every_pixel_to_a_neighbour_is_reported_covered(t
     result = spy_segmenter(tiny_sam2["always"]).segment(Request([reference], target), localizations)
     assert result.get("liver").mask[same.slices()].all()
     assert not result.get("spleen").found and result.get("spleen").message == "covered by neighbouring structures"
+    alone = segmenter(tiny_sam2["never"]).segment(Request([reference], target, ["liver"]), {"liver": localizations["liver"]})
+    assert alone.get("liver").message == "SAM2 found no object (object score below zero)"  # nothing covered it
 
 
 def test_propagation_covers_the_volume_while_the_object_is_present(tiny_sam2):

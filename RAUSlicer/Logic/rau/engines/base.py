@@ -50,7 +50,7 @@ class Request:
     references: list[Reference]
     target: Image
     structures: list[str] | None = None
-    given_labels: LabelSet | None = field(default=None, repr=False)
+    given_labels: LabelSet | None = field(default=None, repr=False, compare=False)
     """The structures as the request was given, kept when :meth:`ranked` reorders its references."""
 
     def __post_init__(self):
@@ -127,6 +127,8 @@ class Localization:
         """Why a structure is not present, as the user reads it: the localizer said so, or it gave no usable answer
         (``answer["answered"]`` False: a VLM reply that could not be read)."""
         who = self.source or "the localizer"
+        if self.answer.get("asked") is False:
+            return f"not asked: the reference shown to {who} has no voxels of it"
         return f"no usable answer from {who}" if self.answer.get("answered") is False else f"absent according to {who}"
 
 

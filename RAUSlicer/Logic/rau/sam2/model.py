@@ -128,7 +128,8 @@ def load_sam2(source: ModelSource, device: str | None = None):
 
 def describe(folder: Path) -> dict:
     """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights
-    (their headers are checked, as before a run: :func:`check_sam2`)."""
-    _, kind = check_sam2(ModelSource(str(folder)))
+    (their headers are checked, as before a run: :func:`rau.models.loader.check_weights`)."""
+    kind = model_kind(folder)  # a local folder only: a name is never looked up on the hub here
     style = frame_style(folder, kind, config_image_size(folder))
+    check_weights(folder)
     return {"class": kind.class_name, "family": kind.family, "frame_size": style.size, "mean": style.mean, "std": style.std}

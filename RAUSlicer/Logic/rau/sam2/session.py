@@ -66,7 +66,7 @@ class Sam2Session(Session):
         scores = {n: [] for n in names}
         visited = {n: [] for n in names}
         starts = {n: self.plans[n].start for n in names}
-        present_at_start = set(names)
+        present_at_start, covered = set(names), set()
         total, done = 2 * self.slices, 0
         for reverse in (False, True):
             alive = set(present_at_start)
@@ -85,12 +85,12 @@ class Sam2Session(Session):
                     scores[name].append(score)
                     kept.append(index)
                 if kept:
-                    self._write(masks, [found[i][0] for i in kept], logits if len(kept) == len(found) else logits[kept], k)
+                    covered |= self._write(masks, [found[i][0] for i in kept], logits if len(kept) == len(found) else logits[kept], k)
                 done += 1
                 progress(f"SAM2 slice {k + 1}/{self.slices}", min(done / total, 1.0))
         for name in names:
             self.visited[name] = sorted(visited[name])
-            self.results[name] = self._result(name, masks[name], scores[name])
+            self.results[name] = self._result(name, masks[name], scores[name], name in covered)
         return {n: self.results[n] for n in names}
 
     def _step(self, names: list[str], k: int, reverse: bool) -> tuple[list, object]:
@@ -109,9 +109,9 @@ class Sam2Session(Session):
         logits = self.geometry.from_frame(torch.stack([low_res for low_res, _ in found.values()]))
         return [(n, score) for n, (_, score) in found.items()], logits
 
-    def _write(self, masks: dict, names: list[str], logits, k: int) -> None:
+    def _write(self, masks: dict, names: list[str], logits, k: int) -> set[str]:
         """Threshold the slice ``logits`` (one row per name); where structures overlap, the highest logit wins
-        (the first on a tie).
+        (the first on a tie). Returns the names that lost pixels to another.
 
         The winner is looked for only on pixels where two or more structures are positive: elsewhere a
         positive structure is the only one above zero, so it wins anyway.
@@ -121,15 +121,19 @@ class Sam2Session(Session):
         positive = logits > 0
         flat = positive.view(len(names), -1)
         contested = (positive.sum(dim=0, dtype=torch.int16) > 1).flatten().nonzero()[:, 0]
+        losers = set()
         if contested.numel():
+            before = flat.sum(dim=1)
             owner = torch.full(flat.shape[1:], -1, dtype=torch.int64, device=flat.device)  # -1: not contested
             owner[contested] = logits.reshape(len(names), -1).t().index_select(0, contested).argmax(dim=1)
             flat &= (owner == -1) | (owner == torch.arange(len(names), device=flat.device)[:, None])
+            losers = {name for name, lost in zip(names, (flat.sum(dim=1) < before).tolist()) if lost}
         positive = positive.cpu().numpy()
         for index, name in enumerate(names):
             masks[name][slice_index(self.axis, k)] = positive[index]
+        return losers
 
-    def _result(self, name: str, mask: np.ndarray, scores: list[float]) -> StructureResult:
+    def _result(self, name: str, mask: np.ndarray, scores: list[float], covered: bool = False) -> StructureResult:
         plan = self.plans[name]
         confidence = float(np.mean(1 / (1 + np.exp(-np.asarray(scores))))) if scores else 0.0
         prompts = {
@@ -139,8 +143,8 @@ class Sam2Session(Session):
             "prompted_slices": sorted(plan.prompts),
         }
         message = ""
-        if not mask.any():  # SAM2 saw it (positive scores) on slices where other structures won every pixel
-            message = "covered by neighbouring structures" if scores else "SAM2 found no object (object score below zero)"
+        if not mask.any():  # ``covered``: other structures won every pixel it had
+            message = "covered by neighbouring structures" if covered else "SAM2 found no object (object score below zero)"
         return StructureResult(plan.structure, mask, confidence, self.engine, prompts, message=message)
 
     # --- corrections -------------------------------------------------------------------------------

@@ -53,7 +53,9 @@ class RemoteEngine(Engine):
             label_map = self.client.download(job_id, "label_map", folder / "result.nii.gz")
             table = self.client.download(job_id, "label_table", folder / "result.labels.csv")
             found = read_segmentation(label_map, geometry=request.target, label_table=table)
-        structures = {s.name: s for s in request.labels()}  # the first reference's values and colours, as a run here gives
+        structures = {}
+        for structure in [*request.labels(), *(s for ref in request.references for s in ref.segmentation.labels)]:
+            structures.setdefault(structure.name, structure)  # the first reference's values and colours, as a run here gives (a server may answer for more)
         items = [structure_result(row, structures[row["name"]], found.masks.get(row["name"])) for row in record["structures"]]
         session = RemoteSession(self.client, record["session"], request.target, structures, items) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)

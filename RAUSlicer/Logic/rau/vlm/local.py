@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rau.errors import InputError, UnavailableError
@@ -107,8 +108,12 @@ def load_adapter(model, adapter, trainable: bool = False):
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
     except (OSError, SafetensorError) as error:
         raise AdapterError(f"{folder}: cannot read the adapter weights ({error})") from error
+    except json.JSONDecodeError as error:
+        raise AdapterError(f"{folder / 'adapter_config.json'}: not readable JSON ({error})") from error
     except (RuntimeError, ValueError, TypeError, KeyError) as error:  # shapes, target modules or a config that do not fit
+        if "out of memory" in str(error).lower():  # torch.cuda.OutOfMemoryError is a RuntimeError: not the adapter's fault
+            raise
         lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
         reason = next((line for line in lines if "size mismatch" in line), lines[0])
-        raise AdapterError(f"{folder} does not fit this model (was it trained on another --vlm-model?): {reason[:300]}") from None
+        raise AdapterError(f"{folder} does not fit this model (was it trained on another --vlm-model?): {reason[:300]}") from error
     return model if trainable else model.eval()

@@ -36,19 +36,22 @@ class VLMLocalizer(Localizer):
         self.backend, self.per_structure = backend, per_structure
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
-        seen = orient_request_lps(request)
-        reference = seen.references[0]
-        names = seen.labels().names
-        views = plan_views(reference.segmentation, reference.image, seen.target, names)
-        asks = [(view, [name]) for view in views for name in view.names] if self.per_structure else [(v, v.names) for v in views]
+        """Ask about the requested structures that the first (best-ranked) reference shows; the others are reported
+        not asked."""
+        shown = [n for n in request.labels().names if n in request.references[0].segmentation.labels.names]
         found: dict[str, Localization] = {}
-        for index, (view, question) in enumerate(asks):
-            progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
-            for name, localization in self.ask(seen, view, question).items():
-                found[name] = on_target_grid(localization, seen.target, request.target)
-        for name in names:
+        if shown:
+            seen = orient_request_lps(request, shown)
+            reference = seen.references[0]
+            views = plan_views(reference.segmentation, reference.image, seen.target, shown)
+            asks = [(view, [name]) for view in views for name in view.names] if self.per_structure else [(v, v.names) for v in views]
+            for index, (view, question) in enumerate(asks):
+                progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
+                for name, localization in self.ask(seen, view, question).items():
+                    found[name] = on_target_grid(localization, seen.target, request.target)
+        for name in request.labels().names:
             if name not in found:
-                found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference"], "answered": False})
+                found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference shown"], "asked": False})
         progress("VLM localization done", 1.0)
         return found
 
