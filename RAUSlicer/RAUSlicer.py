@@ -471,27 +471,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         """Follow the segments of the result node ``node`` in the segment picker."""
         self._outputSegments.follow(node)
 
-    def _fillSegmentCombo(self, segments):
-        """The result's segments by name; each item holds its segment id (its structure), so the selection stays on
-        a segment the user renames. When the selected one is removed, none is selected until the user picks one
-        (prompts must not go to another); a newly followed result starts at its first segment."""
-        combo = self.ui.segmentComboBox
-        selected = combo.itemData(combo.currentIndex) if combo.currentIndex >= 0 else None
-        followed, self._segmentComboNode = self._segmentComboNode, self._outputSegments.node
-        wasBlocked = combo.blockSignals(True)
-        combo.clear()
-        for segmentId, name in segments:
-            combo.addItem(name, segmentId)
-        index = combo.findData(selected) if selected is not None else -1
-        combo.currentIndex = 0 if index < 0 and followed is not self._outputSegments.node else index
-        combo.blockSignals(wasBlocked)
-        self._updateButtons()
-
-    def _selectedStructure(self):
-        """The structure of the segment picked for corrections (its segment id), or ''."""
-        combo = self.ui.segmentComboBox
-        return (combo.itemData(combo.currentIndex) or "") if combo.currentIndex >= 0 else ""
-
     def _updateButtons(self, *_):
         p = self._parameterNode
         busy = self._job is not None and self._job.running

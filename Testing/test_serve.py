@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from rau.labels import LabelSet, Structure
 from rau.options import EngineOptions
 from rau.serve import client as client_module
 from rau.serve.app import ServerConfig
-from rau.serve.client import API_HEADER, Client, IncompatibleServer, JobCancelled, ServerError
+from rau.serve.client import API_HEADER, Client, IncompatibleServer, ServerError
 from rau.serve.security import check_bind, confined, read_token
 from rau.serve.wire import decode_mask, prompt_to_json
 
@@ -130,28 +129,6 @@ def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_referenc
     assert [s.structure for s in there.structures] == [structure]
 
 
-def test_old_jobs_are_forgotten_but_not_one_whose_session_is_open(tmp_path, shared_data):
-    """Before: beyond max_jobs the oldest finished job went, its folder deleted, while a user still corrected it."""
-    reference, target, target_spacing = hc18_pair(shared_data)
-    with running_server(ServerConfig(work_dir=tmp_path / "work", max_jobs=2, max_sessions=1)) as (url, app):
-        client = Client(url)
-
-        def job():
-            return client.wait(client.submit(target, [reference], "registration", target_spacing=target_spacing, options={"deformable": False}))
-
-        corrected = job()
-        session = corrected["session"]
-        client.reprompt(session, "label_255", {"points": [[400, 250]], "labels": [1]})
-        job()  # takes the one session place: the first's session closes
-        kept = [record["job"] for record in (job(), job())]
-        assert set(app.state.server.jobs) == set(kept)
-    with running_server(ServerConfig(work_dir=tmp_path / "work2", max_jobs=2)) as (url, app):
-        client = Client(url)
-        session = job()["session"]
-        job(), job()
-        assert session in app.state.server.jobs  # open: kept beyond max_jobs
-        client.reprompt(session, "label_255", {"points": [[400, 250]], "labels": [1]})
-        assert client.download(session, "label_map", tmp_path / "corrected.nii.gz").exists()
 
 
 def write_sam2_case(folder: Path) -> tuple[tuple, Path]:
@@ -262,86 +239,14 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
     assert not any((work / "jobs").iterdir())
 
 
-def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
-    url, app = server
-    folder = shared_data / HC18
-    references = [(folder / f"images/{n:03d}_HC.png", folder / f"masks/{n:03d}_HC_mask.png", 0.08) for n in range(8)]
-    client = Client(url)
-    running = client.submit(folder / "images/058_HC.png", references, target_spacing=0.077)
-    queued = client.submit(folder / "images/039_HC.png", references[:1], target_spacing=0.065)
-    while client.job(running)["state"] != "running":
-        time.sleep(0.02)
-    assert client.cancel(queued)["state"] == "queued"
-    started = time.monotonic()
-    with pytest.raises(JobCancelled):
-        client.wait(running, should_cancel=lambda: True)
-    assert time.monotonic() - started < 10
-    record = client.job(running)
-    assert record["state"] == "cancelled" and record["structures"] is None
-    with pytest.raises(ServerError, match="cancelled") as no_output:
-        client.download(running, "label_map", "unused")
-    assert no_output.value.status == 409
-    with pytest.raises(JobCancelled):
-        client.wait(queued)
 
 
-def slow_and_queued_jobs(client: Client, shared_data, queued: int) -> tuple[str, list[str]]:
-    """A job of 8 references, running, and ``queued`` jobs waiting behind it."""
-    folder = shared_data / HC18
-    references = [(folder / f"images/{n:03d}_HC.png", folder / f"masks/{n:03d}_HC_mask.png", 0.08) for n in range(8)]
-    running = client.submit(folder / "images/058_HC.png", references, target_spacing=0.077)
-    waiting = [client.submit(folder / "images/039_HC.png", references[:1], target_spacing=0.065) for _ in range(queued)]
-    while client.job(running)["state"] != "running":
-        time.sleep(0.02)
-    return running, waiting
 
 
-def test_shutting_down_cancels_the_queued_jobs(tmp_path, shared_data):
-    """Before, the stop sign went to the back of the queue: every queued job ran (and wrote) before the server stopped."""
-    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
-        running, waiting = slow_and_queued_jobs(Client(url), shared_data, 2)
-    jobs = app.state.server.jobs
-    assert jobs[running].state == "done"
-    for job in waiting:
-        assert jobs[job].state == "cancelled" and jobs[job].error == "the server shut down"
-        assert not list(jobs[job].folder.glob("segmentation*"))
 
 
-def test_a_stopped_server_process_cancels_its_queued_jobs_at_once_while_a_long_poll_is_open(tmp_path, shared_data):
-    """Before: SIGTERM waited for every open connection (a long poll) before cancelling, and meanwhile the queued
-    jobs started and wrote their outputs."""
-    import threading
-
-    from serve_helpers import serve_process
-
-    with serve_process(tmp_path / "work") as url:
-        client = Client(url)
-        running, waiting = slow_and_queued_jobs(client, shared_data, 2)
-        poll = threading.Thread(target=lambda: requests.get(f"{url}/v1/jobs/{running}", params={"wait": 60}, timeout=120), daemon=True)
-        poll.start()
-        time.sleep(0.5)
-    assert list((tmp_path / "work/jobs" / running).glob("segmentation*"))  # the running job finished
-    for job in waiting:
-        assert not list((tmp_path / "work/jobs" / job).glob("segmentation*")), job
 
 
-def test_long_polls_do_not_hold_up_other_requests(server, tmp_path):
-    """Before, each waiting poll held one of the server's threads: with 60 of them /v1/info answered after 11 s."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    url, app = server
-    reference, target, table = write_two_halves(tmp_path)
-    device_lock = app.state.server.queues.device_lock(EngineOptions().device)
-    with device_lock:  # the job stays queued while the polls wait
-        job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
-        with ThreadPoolExecutor(60) as polls:
-            waits = [polls.submit(requests.get, f"{url}/v1/jobs/{job}", params={"wait": 10}, timeout=60) for _ in range(60)]
-            time.sleep(1)
-            started = time.monotonic()
-            assert requests.get(f"{url}/v1/info", timeout=60).ok
-            answered = time.monotonic() - started
-            assert answered < 5 and not any(wait.done() for wait in waits)
-            Client(url).cancel(job)
 
 
 def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):
@@ -486,20 +391,6 @@ def corrected_job(client: Client, halves) -> str:
     return job
 
 
-def test_a_correction_that_cannot_have_the_device_in_time_is_refused_and_changes_nothing(tmp_path):
-    """Before: it waited for the device without limit, the client gave up after its timeout, and the server applied
-    the click later, so the two sides disagreed about the masks."""
-    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0.5)) as (url, app):
-        client = Client(url)
-        reference, target, table = write_two_halves(tmp_path)
-        job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
-        before = client.wait(job)
-        with app.state.server.queues.device_lock(EngineOptions().device):  # another job holds the device
-            with pytest.raises(ServerError, match="the device is busy with a job .*nothing was changed") as busy:
-                client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})
-        assert busy.value.status == 503
-        assert client.job(job)["structures"] == before["structures"] and app.state.server.jobs[job].version == 0
-        assert client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})["version"] == 1
 
 
 def test_a_server_correction_gives_way_to_the_other_structures_as_rau_correct_does(server, tmp_path):
