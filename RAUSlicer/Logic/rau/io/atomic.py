@@ -42,8 +42,7 @@ def atomic_path(path, overwrite: bool = False):
     with _parent_folder(path):
         temporary = None
         try:
-            stem = path.name.split(".")[0].encode()[:TEMPORARY_STEM].decode(errors="ignore")  # fits with the random part too
-            handle, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=_file_type_suffix(path), dir=path.parent)
+            handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]), suffix=_file_type_suffix(path), dir=path.parent)
             os.close(handle)
             temporary = Path(name)
             yield temporary
@@ -71,7 +70,7 @@ def atomic_folder(path):
     with _parent_folder(path):
         temporary = None
         try:
-            temporary = Path(tempfile.mkdtemp(prefix=f".{path.name.encode()[:TEMPORARY_STEM].decode(errors='ignore')}-", dir=path.parent))
+            temporary = Path(tempfile.mkdtemp(prefix=_hidden_prefix(path.name), dir=path.parent))
             yield temporary
             _allow_umask_permissions(temporary)
             os.replace(temporary, path)
@@ -80,6 +79,12 @@ def atomic_folder(path):
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _hidden_prefix(stem: str) -> str:
+    """A temporary file's name start beside its output: hidden, and short enough (:data:`TEMPORARY_STEM` bytes) that
+    the random part fits too."""
+    return "." + stem.encode()[:TEMPORARY_STEM].decode(errors="ignore") + "-"
 
 
 def _allow_umask_permissions(folder: Path) -> None:
