@@ -9,7 +9,8 @@ image is a stack of one slice.
 Slice matching uses the labels, which training data always has: each slice is
 described by the area (mm^2) of every structure in it, and the target slice
 whose area profile is closest (cosine of square-root areas over the structures
-both subjects have) shows the same anatomy as the reference slice.
+both subjects have, times the ratio of the profiles' sizes) shows the same
+anatomy as the reference slice.
 """
 
 from __future__ import annotations
