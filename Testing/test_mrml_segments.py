@@ -204,6 +204,27 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
     assert request_from_nodes(volume, node, volume, ["spleen"]).structures == ["spleen"]
 
 
+def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_not_cut(mrml_scene, labels, grid):
+    """Before: a segmentation drawn over another volume, or left out of the volume's transform, was resampled
+    onto the reference and lost the voxels outside it (a structure wholly outside vanished) without a word."""
+    from slicer.util import vtkMatrixFromArray
+
+    from rau.mrml.geometry import lps_to_ras
+
+    reference = add_volume_node(grid, "reference", mrml_scene)
+    node = add_segmentation_node(labels, "reference labels", mrml_scene, reference)
+    assert request_from_nodes(reference, node, reference).references[0].segmentation.masks["kidney"].any()
+    moved = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "moved")
+    shift = np.eye(4)
+    shift[:3, 3] = lps_to_ras(2.0 * grid.direction[:, 0])  # 2 mm along the grid's i axis
+    moved.SetMatrixTransformToParent(vtkMatrixFromArray(shift))
+    reference.SetAndObserveTransformNodeID(moved.GetID())  # the volume moved 2 mm, its segmentation left behind
+    with pytest.raises(InputError, match=r"segment 'kidney' of 'reference labels' reaches 2\.\d mm outside the reference volume 'reference'"):
+        request_from_nodes(reference, node, reference)
+    node.SetAndObserveTransformNodeID(moved.GetID())  # moved together: the segments lie inside again
+    assert request_from_nodes(reference, node, reference).references[0].segmentation.masks["kidney"].sum() == labels.masks["kidney"].sum()
+
+
 def test_a_volume_the_command_line_would_refuse_is_refused_naming_the_node_and_its_transform(mrml_scene, labels, grid):
     """Before: a NaN band ran and gave wrong masks; a sheared target ran and only its NIfTI export failed."""
     from slicer.util import arrayFromVolume, arrayFromVolumeModified, vtkMatrixFromArray

@@ -24,7 +24,7 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
     if label_map_suffix(path, "export file") == ".seg.nrrd":
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     check_picture_output(path, geometry, "export file")
-    segmentation = segmentation_from_node(node, geometry)
+    segmentation = segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes")
     written = write_label_map(segmentation, path, overwrite=overwrite)
     warn_hidden(segmentation, path, "a .seg.nrrd export keeps them whole")  # once written (a refused overwrite is asked again)
     return written

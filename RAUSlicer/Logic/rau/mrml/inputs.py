@@ -17,7 +17,8 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
     reference_image = checked_image(reference_volume)
-    segmentation = segmentation_from_node(reference_segmentation, reference_image, structures)
+    segmentation = segmentation_from_node(reference_segmentation, reference_image, structures,
+                                          f"the reference volume {reference_volume.GetName()!r}")
     reference = Reference(reference_image, segmentation, name=reference_volume.GetName())
     return Request([reference], checked_image(target_volume), list(structures) if structures else None)
 

@@ -18,7 +18,7 @@ from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
 from rau.labels import LabelSet, Segmentation, Structure
-from rau.mrml.geometry import node_to_world, oriented_array, oriented_image
+from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
 
@@ -60,6 +60,27 @@ def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.n
     return oriented_array(resampled) == label_value
 
 
+def _reach_outside(labelmap, label_value: int | None, geometry: Image) -> float:
+    """How far (mm) the voxels of ``label_value`` in ``labelmap`` (a world-placed ``vtkOrientedImageData``; None:
+    its whole grid) reach beyond ``geometry``'s grid (0 when they lie inside)."""
+    start = np.array(labelmap.GetExtent()[0::2])
+    if label_value is None:
+        low, high = start - 0.5, np.array(labelmap.GetExtent()[1::2]) + 0.5
+    else:
+        voxels = np.argwhere(oriented_array(labelmap) == label_value)[:, ::-1]  # (i, j, k)
+        if not len(voxels):
+            return 0.0
+        low, high = voxels.min(axis=0) + start - 0.5, voxels.max(axis=0) + start + 0.5
+    corners = np.array(np.meshgrid(*zip(low, high))).reshape(3, -1).T
+    image_to_world = vtk.vtkMatrix4x4()
+    labelmap.GetImageToWorldMatrix(image_to_world)
+    to_geometry = np.linalg.inv(image_ijk_to_ras(geometry)) @ arrayFromVTKMatrix(image_to_world)
+    ijk = corners @ to_geometry[:3, :3].T + to_geometry[:3, 3]
+    volume = geometry.volume()
+    beyond = np.maximum(-0.5 - ijk, 0) + np.maximum(ijk - (np.array(volume.size) - 0.5), 0)
+    return float((beyond * np.array(volume.spacing)).max())
+
+
 def binary_labelmaps(node):
     """The node's ``vtkSegmentation`` when it holds binary labelmaps, else a converted copy (e.g. of closed surfaces
     imported from a model): the user's node is never changed."""
@@ -86,8 +107,9 @@ def _world_labelmap(node, segment_id: str, labelmaps):
     return labelmap
 
 
-def segmentation_from_node(node, geometry: Image, names: list[str] | None = None) -> Segmentation:
-    """The node's segments (all, or those called ``names``) as masks on ``geometry``.
+def segmentation_from_node(node, geometry: Image, names: list[str] | None = None, grid: str = "the volume") -> Segmentation:
+    """The node's segments (all, or those called ``names``) as masks on ``geometry`` (``grid`` names it in the
+    error for a segment that reaches outside it).
 
     Label values follow segment order (1, 2, ...); names, colors and terminology are kept.
     """
@@ -102,6 +124,7 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
         segment = segmentation.GetSegment(segment_id)
         structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
         structures.append(structure)
+        _check_inside(node, segment_id, labelmaps, geometry, grid)
         masks[structure.name] = segment_mask(node, segment_id, geometry, labelmaps)
     blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
     try:
@@ -109,6 +132,21 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     except InputError as error:
         raise InputError(f"segmentation {node.GetName()!r}: {error}") from None
     return Segmentation(blank, labels, masks)
+
+
+def _check_inside(node, segment_id: str, labelmaps, geometry: Image, grid: str) -> None:
+    """Refuse a segment that reaches outside ``geometry`` (called ``grid``) by more than half the coarser voxel
+    of the two grids: resampling onto it would cut the segment, or drop it, without a word (the command line
+    refuses such a label file in the same way, :func:`rau.validation.check_same_extent`)."""
+    labelmap = _world_labelmap(node, segment_id, labelmaps)
+    tolerance = 0.5 * max(max(geometry.volume().spacing), max(labelmap.GetSpacing())) + 1e-3
+    if labelmap.IsEmpty() or _reach_outside(labelmap, None, geometry) <= tolerance:  # the whole layer fits: no voxel to count
+        return
+    reach = _reach_outside(labelmap, labelmaps.GetSegment(segment_id).GetLabelValue(), geometry)
+    if reach > tolerance:
+        name = node.GetSegmentation().GetSegment(segment_id).GetName()
+        raise InputError(f"segment {name!r} of {node.GetName()!r} reaches {reach:.1f} mm outside {grid}; "
+                         "is it the segmentation of that volume, under the same transform?")
 
 
 def structure_segment_id(node, name: str) -> str:
