@@ -103,3 +103,29 @@ def test_seg_nrrd_export_of_a_target_under_a_transform_is_on_the_target_s_grid(m
     back = read_segmentation(path, geometry=grid)
     for name in labels.labels.names:
         assert np.array_equal(back.masks[name], labels.masks[name]), name
+
+
+def test_a_provenance_tag_naming_a_pipe_survives_a_seg_nrrd_save_and_a_damaged_one_is_named(mrml_scene, labels, grid, tmp_path):
+    """Before: a "|" in a structure or reference volume name cut the JSON tag when Slicer's storage node wrote
+    it ("key:value|key:value"), and reading it back raised a bare JSONDecodeError."""
+    from rau.errors import InputError
+    from rau.mrml import read_rau_tag, write_structure_result
+    from rau.result import StructureResult
+
+    target = add_volume_node(grid, "target", mrml_scene)
+    node = add_segmentation_node(labels, "result", mrml_scene, target)
+    pipe = labels.labels.get("liver").__class__("Leber | hepar", 7, (0.9, 0.5, 0.3))
+    write_structure_result(node, StructureResult(pipe, labels.masks["liver"], 0.9, "registration", prompts={"references": ["CT | arterial"]}), grid)
+    path = export_seg_nrrd(node, tmp_path / "result.seg.nrrd")
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    mrml_scene.AddNode(storage)
+    reloaded = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "reloaded")
+    storage.SetFileName(str(path))
+    assert storage.ReadData(reloaded)
+    tag = read_rau_tag(reloaded, "Leber | hepar")
+    assert tag["structure"] == "Leber | hepar" and tag["prompts"] == {"references": ["CT | arterial"]}
+
+    segment = reloaded.GetSegmentation().GetSegment(reloaded.GetSegmentation().GetSegmentIdBySegmentName("spleen"))
+    segment.SetTag("RAUSlicer", '{"structure": "spl')
+    with pytest.raises(InputError, match="segment 'spleen' of 'reloaded' has a damaged RAUSlicer tag"):
+        read_rau_tag(reloaded, "spleen")

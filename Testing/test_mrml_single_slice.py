@@ -16,7 +16,7 @@ slicer = pytest.importorskip("slicer")
 
 from rau.image import Image  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
-from rau.mrml import add_segmentation_node, add_volume_node, image_from_volume_node, segmentation_from_node  # noqa: E402
+from rau.mrml import add_segmentation_node, add_volume_node, image_from_volume_node, read_rau_tag, segmentation_from_node  # noqa: E402
 from slicer.util import arrayFromVolume, arrayFromVTKMatrix, vtkMatrixFromArray  # noqa: E402
 from slicer_module import load_rauslicer  # noqa: E402
 
@@ -95,6 +95,9 @@ def test_process_segments_a_1_slice_target_and_exports_on_its_grid(mrml_scene, h
     assert target_image.ndim == 2
     found = segmentation_from_node(node, target_image)
     assert dice(found.masks["fetal head"], truth["fetal head"]) > 0.95
+    box = read_rau_tag(node, "fetal head")["box"]  # in the node's own index order, as result.json has it
+    dimensions = target.GetImageData().GetDimensions()
+    assert all(0 <= low < high <= size for low, high, size in zip(box["lower_ijk"], box["upper_ijk"], dimensions)), (box, dimensions)
 
     nifti, _ = logic.exportLabelMap(node, target, tmp_path / "target.nii.gz")
     exported = sitk.ReadImage(str(nifti))

@@ -94,9 +94,10 @@ class Box:
         return corners.min(axis=0).tolist(), corners.max(axis=0).tolist()
 
     def to_dict(self, image: Image | None = None) -> dict:
-        data = {"lower_ijk": list(self.lower), "upper_ijk": list(self.upper)}
-        if image is not None:
-            low, high = self.world_bounds(image)
-            data["world_lps_min"] = [round(v, 3) for v in low]
-            data["world_lps_max"] = [round(v, 3) for v in high]
-        return data
+        """The box as JSON: its voxel corners and, with the ``image`` it lies on, its world corners in LPS mm, the
+        voxel corners then in the index order of the image's own file or node (:meth:`Image.stored_index`)."""
+        if image is None:
+            return {"lower_ijk": list(self.lower), "upper_ijk": list(self.upper)}
+        low, high = self.world_bounds(image.volume())
+        return {"lower_ijk": list(image.stored_index(self.lower)), "upper_ijk": list(image.stored_index(self.upper)),
+                "world_lps_min": [round(v, 3) for v in low], "world_lps_max": [round(v, 3) for v in high]}

@@ -92,12 +92,6 @@ class Result:
         geometry = self.target.with_array(np.zeros(self.target.shape, dtype=np.uint8))
         return Segmentation(geometry, labels, {s.structure.name: s.mask for s in found})
 
-    def _box(self, box) -> dict:
-        """A box as JSON: voxel corners in the target file's own index order, world corners in LPS mm."""
-        data = box.to_dict(self.target.volume())
-        data["lower_ijk"], data["upper_ijk"] = list(self.target.stored_index(box.lower)), list(self.target.stored_index(box.upper))
-        return data
-
     def summary(self) -> list[dict]:
         """One JSON-ready row per structure (no masks)."""
         return [
@@ -109,7 +103,7 @@ class Result:
                 "found": s.found,
                 "confidence": round(float(s.confidence), 4),
                 "engine": s.engine,
-                "box": self._box(s.box) if s.box else None,
+                "box": s.box.to_dict(self.target) if s.box else None,
                 "voxels": int(s.mask.sum()) if s.found else 0,
                 "message": s.message,
                 "prompts": s.prompts,

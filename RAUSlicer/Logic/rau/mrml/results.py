@@ -15,6 +15,7 @@ import numpy as np
 import slicer
 import vtk
 
+from rau.errors import InputError
 from rau.image import Image
 from rau.mrml.segments import new_segmentation_node, require_segment_id, write_segment_mask
 from rau.result import Result, StructureResult
@@ -42,7 +43,7 @@ def structure_tag(item: StructureResult, geometry: Image) -> dict:
         "engine": item.engine,
         "found": item.found,
         "confidence": round(float(item.confidence), 4),
-        "box": item.box.to_dict(geometry.volume()) if item.box else None,
+        "box": item.box.to_dict(geometry) if item.box else None,
         "prompts": item.prompts,
         "message": item.message,
     }
@@ -59,7 +60,9 @@ def write_structure_result(node, item: StructureResult, geometry: Image, low_con
     mask = item.mask if item.found else np.zeros(geometry.shape, dtype=bool)
     segment_id = write_segment_mask(node, item.structure.name, mask, geometry, item.structure, overwrite)
     segment = node.GetSegmentation().GetSegment(segment_id)
-    segment.SetTag(RAU_TAG, json.dumps(structure_tag(item, geometry), default=_jsonable))
+    # Slicer's .seg.nrrd keeps a segment's tags as "key:value|key:value": a "|" in the JSON (a structure or volume
+    # name) would cut it; escaped, it is still JSON and reads back as "|"
+    segment.SetTag(RAU_TAG, json.dumps(structure_tag(item, geometry), default=_jsonable).replace("|", "\\u007c"))
     Logic.SetSegmentStatus(segment, Logic.Flagged if needs_review(item, low_confidence) else Logic.InProgress)
     return segment_id
 
@@ -82,7 +85,10 @@ def read_rau_tag(node, name: str) -> dict:
     """The provenance tag of the structure ``name``'s segment (empty when it was not written by RAUSlicer)."""
     segment = node.GetSegmentation().GetSegment(require_segment_id(node, name, structure=True))
     text = tag_text(segment)
-    return json.loads(text) if text else {}
+    try:
+        return json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        raise InputError(f"segment {name!r} of {node.GetName()!r} has a damaged {RAU_TAG} tag (not JSON): {text[:80]!r}") from None
 
 
 def tag_text(segment) -> str:
