@@ -192,6 +192,9 @@ def test_segment_names_rau_cannot_tell_apart_are_named_with_their_node(mrml_scen
     for index, name in enumerate(["?", "!", "--"]):  # punctuation-only names are distinct names
         segmentation.GetNthSegment(index).SetName(name)
     assert segmentation_from_node(node, grid).labels.names == ["?", "!", "--"]
+    segmentation.GetNthSegment(1).SetName(" ")  # before: ran, and the result segment got a random id and another name
+    with pytest.raises(InputError, match="segmentation 'my segmentation': segment 2 has no name"):
+        segmentation_from_node(node, grid)
 
 
 def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid):

@@ -122,6 +122,8 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     structures, masks, labelmaps = [], {}, binary_labelmaps(node)
     for value, segment_id in enumerate(segment_ids, start=1):
         segment = segmentation.GetSegment(segment_id)
+        if not segment.GetName().strip():  # Slicer would give the result segment a random id and another name
+            raise InputError(f"segmentation {node.GetName()!r}: segment {value} has no name; name it (Segment Editor)")
         structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
         structures.append(structure)
         _check_inside(node, segment_id, labelmaps, geometry, grid)
