@@ -220,6 +220,25 @@ def test_segments_the_user_renamed_after_run_are_still_their_structures(mrml_sce
     assert read_rau_tag(node, "liver")["engine"] == "test-engine"
 
 
+def test_undo_brings_back_a_segment_deleted_since_as_it_looked_and_where_it_was(mrml_scene, labels, grid):
+    """Before: it came back red, with Slicer's default terminology, at the end of the list (another label value)."""
+    result = result_for(grid, labels)
+    result.session = GrowingSession(result)
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    segmentation = node.GetSegmentation()
+    segmentation.GetSegment("liver").SetName("liver (checked)")
+    before = segmentation_from_node(node, grid)
+    correction = Correction(result, node)
+    correction.update("liver", Prompt(points=[(4, 5, 6)], labels=[0]))
+    segmentation.RemoveSegment("liver")
+    correction.undo("liver")
+    after = segmentation_from_node(node, grid)
+    assert after.labels.names == ["liver (checked)", "spleen", "kidney"]
+    liver = after.labels.get("liver (checked)")
+    assert np.allclose(liver.color, (0.9, 0.5, 0.3)) and liver.terminology["type"][2] == "Liver"
+    assert np.array_equal(after.masks["liver (checked)"], before.masks["liver (checked)"])
+
+
 def test_correction_needs_a_session(mrml_scene, labels, grid):
     result = result_for(grid, labels)
     node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))

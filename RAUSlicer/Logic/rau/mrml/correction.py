@@ -17,9 +17,16 @@ UNDO_DEPTH = 10
 
 @dataclass
 class _Snapshot:
+    """A segment as a correction found it: voxels, tag and status, and how it looked (name, colour, terminology
+    and place in the list), so that undo can also bring back a segment the user deleted since."""
+
     mask: np.ndarray
     tag: str
     status: int
+    name: str
+    color: tuple[float, float, float]
+    terminology: str
+    index: int
 
 
 @dataclass
@@ -89,12 +96,23 @@ class Correction:
         if self.result.session.can_undo(name):
             self.result.session.undo(name)
         for other, snapshot in change.written.items():
+            if not structure_segment_id(self.node, other):
+                self._recreate(other, snapshot)
             write_segment_mask(self.node, other, snapshot.mask, self.result.target)
             segment = self._segment(other)
             segment.SetTag(RAU_TAG, snapshot.tag)
             Logic.SetSegmentStatus(segment, snapshot.status)
         for other, taken in change.taken.items():
             self._give_back(other, taken & held)
+
+    def _recreate(self, name: str, snapshot: _Snapshot) -> None:
+        """An empty segment for the structure ``name``, deleted since ``snapshot``, looking and placed as it was."""
+        segmentation = self.node.GetSegmentation()
+        segment_id = segmentation.AddEmptySegment(segmentation.GenerateUniqueSegmentID(name), snapshot.name, list(snapshot.color))
+        segment = segmentation.GetSegment(segment_id)
+        segment.SetColor(*snapshot.color)
+        segment.SetTerminology(snapshot.terminology)
+        segmentation.SetSegmentIndex(segment_id, min(snapshot.index, segmentation.GetNumberOfSegments() - 1))
 
     def _held(self, names) -> np.ndarray:
         """The voxels the segments of the structures ``names`` hold now (those deleted since hold none)."""
@@ -125,9 +143,11 @@ class Correction:
         return self.node.GetSegmentation().GetSegment(self._segment_id(name))
 
     def _snapshot(self, name: str) -> _Snapshot:
-        segment = self._segment(name)
-        mask = segment_mask(self.node, self._segment_id(name), self.result.target)
-        return _Snapshot(mask, tag_text(segment), Logic.GetSegmentStatus(segment))
+        segment_id = self._segment_id(name)
+        segment = self.node.GetSegmentation().GetSegment(segment_id)
+        mask = segment_mask(self.node, segment_id, self.result.target)
+        return _Snapshot(mask, tag_text(segment), Logic.GetSegmentStatus(segment), segment.GetName(), tuple(segment.GetColor()),
+                         segment.GetTerminology(), self.node.GetSegmentation().GetSegmentIndex(segment_id))
 
     def apply(self, name: str, item: StructureResult) -> StructureResult:
         """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread),
