@@ -205,6 +205,11 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
         with pytest.raises(InputError, match=f"no {missing} selected"):
             request_from_nodes(*given)
     assert request_from_nodes(volume, node, volume, ["spleen"]).structures == ["spleen"]
+    with pytest.raises(InputError, match="no structures selected"):  # before: "reference has no labelled voxels"
+        request_from_nodes(volume, node, volume, [])
+    label_map = add_volume_node(grid.with_array(labels.masks["liver"].astype(np.uint8)), "liver label", mrml_scene, "vtkMRMLLabelMapVolumeNode")
+    with pytest.raises(GeometryError, match="'liver label' is a label map volume, not a segmentation: convert it first"):
+        request_from_nodes(volume, label_map, volume)
 
 
 def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_not_cut(mrml_scene, labels, grid):

@@ -16,6 +16,8 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
     for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
+    if structures is not None and not list(structures):
+        raise InputError("no structures selected: tick at least one in the Structures list")
     reference_image = checked_image(reference_volume)
     segmentation = segmentation_from_node(reference_segmentation, reference_image, structures,
                                           f"the reference volume {reference_volume.GetName()!r}")

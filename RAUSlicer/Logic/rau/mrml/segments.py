@@ -113,6 +113,9 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
 
     Label values follow segment order (1, 2, ...); names, colors and terminology are kept.
     """
+    if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
+        raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
+                            "right-click it, 'Convert labelmap to segmentation node')")
     if node is None or not node.IsA("vtkMRMLSegmentationNode"):
         raise GeometryError(f"expected a segmentation, got {node.GetClassName() if node is not None else 'nothing'}")
     segmentation = node.GetSegmentation()
