@@ -129,3 +129,16 @@ def test_a_provenance_tag_naming_a_pipe_survives_a_seg_nrrd_save_and_a_damaged_o
     segment.SetTag("RAUSlicer", '{"structure": "spl')
     with pytest.raises(InputError, match="segment 'spleen' of 'reloaded' has a damaged RAUSlicer tag"):
         read_rau_tag(reloaded, "spleen")
+
+
+def test_a_seg_nrrd_export_with_only_empty_segments_reads_back_on_the_target_grid(mrml_scene, labels, grid, tmp_path):
+    """Slicer writes such a file on a 1x1x1 grid at the origin; before, rau refused it ("labels are 2D but the
+    image is 3D")."""
+    from rau.mrml import add_result_node
+    from rau.result import Result, StructureResult
+
+    nothing = [StructureResult(structure, None, 0.0, "registration", message="not found") for structure in labels.labels]
+    node = add_result_node(Result(grid, nothing, "registration"), add_volume_node(grid, "target", mrml_scene))
+    back = read_segmentation(export_seg_nrrd(node, tmp_path / "nothing.seg.nrrd"), geometry=grid)
+    assert back.labels.names == ["liver", "spleen", "kidney"] and back.geometry.same_grid(grid)
+    assert all(mask.shape == grid.shape and not mask.any() for mask in back.masks.values())

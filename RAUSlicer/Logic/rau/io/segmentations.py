@@ -52,7 +52,11 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = Segmentation.from_label_map(label_map, labels)
         if labels is not None:
             warn_unnamed(path, segmentation.labels, labels)
-    if geometry is not None and not segmentation.geometry.same_grid(geometry):
+    empty_seg_nrrd = seg_nrrd and not any(mask.any() for mask in segmentation.masks.values())  # Slicer writes a 1x1x1 grid
+    if geometry is not None and empty_seg_nrrd:
+        segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels,
+                                    {name: np.zeros(geometry.shape, bool) for name in segmentation.masks})
+    elif geometry is not None and not segmentation.geometry.same_grid(geometry):
         validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
         segmentation = resample_segmentation(segmentation, geometry)
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
