@@ -220,6 +220,17 @@ def test_reprompting_one_structure_leaves_the_others_bit_identical(tiny_sam2):
     assert (after is None and spleen_before is None) or np.array_equal(after, spleen_before)
 
 
+def test_a_box_keeps_the_corrected_slice_inside_it(tiny_sam2):
+    """Before: SAM2's answer to a box prompt was written as it came, reaching past the box (``--box`` promises
+    "keep the structure inside this voxel box")."""
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1), structures=1)
+    target = Image(np.random.default_rng(8).normal(size=(1, 30, 40)), ndim=2)
+    result = segmenter(tiny_sam2["always"]).segment(Request([reference], target), None)
+    box = Box((5, 5, 0), (20, 15, 1))
+    corrected = result.session.reprompt("liver", Prompt(box=box)).mask
+    assert corrected.any() and not (corrected & ~box.mask(target.shape)).any()
+
+
 def test_2d_reprompt_runs_only_the_prompt_encoder_and_mask_decoder(tiny_sam2):
     reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
     target = Image(np.random.default_rng(8).normal(size=(1, 30, 40)), ndim=2)

@@ -77,6 +77,13 @@ class Box:
         union = self.volume + other.volume - inter
         return inter / union if union else 0.0
 
+    def mask(self, shape) -> np.ndarray:
+        """The voxels inside the box, as a boolean ``(k, j, i)`` array of ``shape`` (parts outside it left out)."""
+        inside = np.zeros(shape, bool)
+        (i0, j0, k0), (i1, j1, k1) = self.lower, self.upper
+        inside[max(k0, 0) : k1, max(j0, 0) : j1, max(i0, 0) : i1] = True
+        return inside
+
     def slices(self) -> tuple[slice, slice, slice]:
         """Numpy slices ``(k, j, i)`` selecting the box from an image array."""
         return tuple(slice(l, u) for l, u in zip(reversed(self.lower), reversed(self.upper)))

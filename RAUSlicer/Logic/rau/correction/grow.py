@@ -78,7 +78,7 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
     """
     mask = mask.copy()
     if box is not None:
-        inside_box = box_mask(box, mask.shape)
+        inside_box = box.mask(mask.shape)
         mask &= inside_box
         if not mask.any() and not any(label == 1 and inside_box[v] for v, label in zip(new.voxels, new.labels)):
             centre = tuple((lo + u - 1) // 2 for lo, u in zip(box.lower[::-1], box.upper[::-1]))
@@ -132,14 +132,6 @@ def _spread(count: int) -> list[int]:
     if count <= MAX_ZONES:
         return list(range(count))
     return sorted({int(round(v)) for v in np.linspace(0, count - 1, MAX_ZONES)})
-
-
-def box_mask(box: Box, shape) -> np.ndarray:
-    """The (k, j, i) voxels inside ``box``."""
-    inside = np.zeros(shape, bool)
-    (i0, j0, k0), (i1, j1, k1) = box.lower, box.upper
-    inside[max(k0, 0) : k1, max(j0, 0) : j1, max(i0, 0) : i1] = True
-    return inside
 
 
 def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, planar: bool, bounded: bool) -> None:

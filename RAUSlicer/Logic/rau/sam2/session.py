@@ -149,8 +149,8 @@ class Sam2Session(Session):
 
     # --- corrections -------------------------------------------------------------------------------
     def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
-        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes, and the
-        corrected slice joins the structure's memory on ``propagate``.
+        """New points and/or a box for ``name`` on one slice; only that slice of that structure changes (within the
+        box, when one is given), and the corrected slice joins the structure's memory on ``propagate``.
 
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
         In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
@@ -167,6 +167,8 @@ class Sam2Session(Session):
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
         mask[slice_index(self.axis, k)] = (self.geometry.from_frame(output["pred_masks"][0, 0]) > 0).cpu().numpy()
+        if prompt.box is not None:  # a box keeps the structure inside it, on the slice it prompts
+            mask[slice_index(self.axis, k)] &= prompt.box.mask(self.target.shape)[slice_index(self.axis, k)]
         previous = self.results[name]
         plan.start = k
         if plan.span is not None:
