@@ -7,7 +7,7 @@ import pytest
 
 from rau.boxes import Box
 from rau.correction import CorrectorSession, correct_mask, grow, stroke_points
-from rau.correction.grow import MAX_RADIUS_VOXELS, Seeds, box_mask
+from rau.correction.grow import MAX_RADIUS_VOXELS, Seeds
 from rau.engines.base import Cancelled, Progress, Prompt
 from rau.errors import InputError
 from rau.fusion import dice
@@ -136,7 +136,7 @@ def test_a_box_restricts_the_structure_to_the_box():
     item = CorrectorSession(result).reprompt("head", Prompt(box=Box((30, 30, 0), (70, 70, 1))))
     assert item.mask.any() and not item.mask[:, :30].any() and not item.mask[:, :, :30].any()
     assert not item.mask[:, 70:].any() and not item.mask[:, :, 70:].any()
-    assert np.array_equal(item.mask, result.get("head").mask & box_mask(Box((30, 30, 0), (70, 70, 1)), (1, 96, 96)))
+    assert np.array_equal(item.mask, result.get("head").mask & Box((30, 30, 0), (70, 70, 1)).mask((1, 96, 96)))
     missed = CorrectorSession(result).reprompt("head", Prompt(box=Box((60, 60, 0), (90, 90, 1))))  # no voxel of it there yet
     assert missed.found and not missed.mask[:, :60].any() and not missed.mask[:, :, :60].any()
 
