@@ -209,6 +209,16 @@ def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2,
     summary = json.loads((tmp_path / "out" / "c.result.json").read_text())
     assert summary["engine"] == "sam2-memory" and summary["structures"][0]["prompts"]["corrected_slices"] == [3]
 
+    summary["inputs"]["engine_options"]["device"] = "cuda:7"  # made on a GPU machine
+    (tmp_path / "out" / "gpu.result.json").write_text(json.dumps(summary))
+    again = ["correct", str(tmp_path / "out" / "gpu.result.json"), "--structure", "label_1", "--inside", "8,8,3"]
+    assert main([*again, "--out", str(tmp_path / "out" / "d.png")]) == 2  # before: refused after the rerun, naming a temporary file
+    assert "--out " in (err := capsys.readouterr().err) and "d.png: a .png file holds a 2D picture, but the target is 3D" in err
+    assert main([*again, "--out", str(tmp_path / "out" / "d.nii.gz")]) == 2
+    assert "as the result recorded it, unless given here: --device" in capsys.readouterr().err
+    assert main([*again, "--out", str(tmp_path / "out" / "d.nii.gz"), "--device", "cpu"]) == 0  # before: no way to run it here
+    assert json.loads((tmp_path / "out" / "d.result.json").read_text())["inputs"]["engine_options"]["device"] == "cpu"
+
 
 def test_overlapping_structures_are_kept_whole_in_the_seg_nrrd_and_by_correct(hc18_case, capsys):  # noqa: F811
     """A label map cannot hold overlapping structures: segment says so, and correct re-opens the .seg.nrrd."""
@@ -322,5 +332,53 @@ def test_a_reopened_label_map_takes_the_run_s_values_whatever_table_lies_beside_
     other = output_paths(tmp_path / "other" / "t.nii.gz", seg_nrrd=True)
     write_outputs(Result(target, structures[:1], "registration"), other, overwrite=False)
     paths["seg_nrrd"].write_bytes(other["seg_nrrd"].read_bytes())  # another run's segmentation, without the box
-    with pytest.raises(InputError, match="t.seg.nrrd has no 'box', which .*t.result.json found; give the files of one run"):
+    with pytest.raises(InputError, match="t.seg.nrrd has no 'box', which .*t.result.json found: was its segment deleted since"):
         reopen(saved, paths["result"], target)
+
+
+def test_a_reopened_label_map_holding_values_its_result_does_not_list_is_refused(tmp_path):
+    """Before: a label map renumbered by an export, or with a structure painted in, lost those voxels (or swapped
+    structures) with only a warning."""
+    from rau.commands.correct import reopen
+    from rau.io.run_outputs import output_paths, write_outputs
+    from rau.image import Image
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+
+    target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
+    head = np.zeros(target.shape, bool)
+    head[0, 2:8, 2:8] = True
+    paths = output_paths(tmp_path / "t.nii.gz", seg_nrrd=False)
+    write_outputs(Result(target, [StructureResult(Structure("head", 3), head, 0.9, "registration")], "registration"), paths, overwrite=False)
+    saved = json.loads(paths["result"].read_text())
+    written = sitk.ReadImage(str(paths["label_map"]))
+    renumbered = sitk.GetImageFromArray((sitk.GetArrayFromImage(written) > 0).astype(np.uint8))  # head 3 -> 1
+    renumbered.CopyInformation(written)
+    sitk.WriteImage(renumbered, str(paths["label_map"]))
+    with pytest.raises(InputError, match="t.nii.gz holds label value 1, which .*t.result.json does not list: was it edited or renumbered"):
+        reopen(saved, paths["result"], target)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda saved: saved["structures"][0].update(value="255"), r"structures\[0\].value should be a label value \(a whole number from 1\), not \"255\""),
+    (lambda saved: saved["structures"][0].update(found="no"), r"structures\[0\].found should be true or false, not \"no\""),
+    (lambda saved: saved["structures"][0].update(confidence=float("nan")), r"structures\[0\].confidence should be a number, not NaN"),
+    (lambda saved: saved["inputs"].update(reference="ref.png"), r"inputs.reference should be a list"),
+    (lambda saved: saved.update(structures="head"), r"structures should be a list of objects"),
+])
+def test_a_result_json_with_a_field_rau_segment_never_writes_is_refused_naming_it(tmp_path, change, message):
+    """Before: exit 70 ("internal error, please report it"), or wrong results ("no" read as found)."""
+    from rau.commands.correct import read_saved
+
+    saved = {"engine": "registration", "label_map": "t.nii.gz", "inputs": {"target": "t.png", "reference": ["r.png"]},
+             "structures": [{"name": "head", "value": 1, "found": True, "confidence": 0.9, "engine": "registration"}]}
+    path = tmp_path / "t.result.json"
+    path.write_text(json.dumps(saved))
+    read_saved(path)
+    change(saved)
+    path.write_text(json.dumps(saved))
+    with pytest.raises(InputError, match=message):
+        read_saved(path)
+    path.write_text("[]")
+    with pytest.raises(InputError, match="not a result JSON"):
+        read_saved(path)

@@ -19,17 +19,17 @@ from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references
 from rau.correction import attach_session, stroke_points
-from rau.commands.engine_options import checked_engine
+from rau.commands.engine_options import add_option_arguments, checked_engine
 from rau.engines import ENGINES, Request, engine_class
 from rau.engines.base import Prompt
-from rau.errors import InputError
+from rau.errors import InputError, OptionError
 from rau.io import read_image, read_segmentation
-from rau.io.images import PICTURE_SUFFIXES
+from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation, Structure, default_color
-from rau.options import EngineOptions
+from rau.options import EngineOptions, flag
 from rau.result import Result, StructureResult
 from rau.session import check_prompt, prompt_box, prompt_point
 from rau.validation import argument, finite_number, non_empty_path
@@ -47,7 +47,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it (always when the corrected run wrote one)")
     parser.add_argument("--overwrite-others", action="store_true", help="the corrected structure takes voxels from the others (default: it gives way)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    moved = parser.add_argument_group("models (SAM2 and RAU results: instead of the ones the result recorded, e.g. on another machine)")
+    add_option_arguments(moved, list(MOVABLE), defaults_shown=False)
     parser.set_defaults(run=run)
+
+
+MOVABLE = ("device", "model_cache", "sam2_model", "vlm_model", "vlm_server")
+"""Engine options that say where a model runs or lies, not what it computes: ``rau correct`` may replace them."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,11 +63,15 @@ def run(args: argparse.Namespace) -> int:
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
+    check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     result = reopen(saved, saved_path, target)
     if args.structure not in {s.structure.name for s in result.structures}:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
     before = next(s.mask for s in result.structures if s.structure.name == args.structure)
+    moved = {name: value for name in MOVABLE if (value := getattr(args, name)) is not None}
+    if moved and "engine_options" in inputs:  # the new result records where its models were
+        inputs = {**inputs, "engine_options": {**inputs["engine_options"], **moved}}
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
         item = result.session.reprompt(args.structure, prompt, progress)
@@ -89,11 +99,42 @@ def read_saved(path: Path) -> tuple[dict, dict]:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a result JSON ({error}); give the .result.json that rau segment wrote") from error
+    if not isinstance(saved, dict):
+        raise InputError(f"{path}: not a result JSON (not an object); give the .result.json that rau segment wrote")
     missing = [key for key in ("engine", "structures", "label_map", "inputs") if key not in saved]
     missing += ["inputs.target"] if isinstance(saved.get("inputs"), dict) and "target" not in saved["inputs"] else []
     if missing:
         raise InputError(f"{path}: lacks {', '.join(missing)}; results written by this version of rau segment have them")
+    for field, wrong in _wrong_fields(saved):
+        raise InputError(f"{path}: {field} {wrong}; give the .result.json that rau segment wrote (or mend that field)")
     return saved, saved["inputs"]
+
+
+def _wrong_fields(saved: dict):
+    """(field, what is wrong) for each field of a result JSON that is not what ``rau segment`` writes."""
+    text, whole = lambda v: isinstance(v, str) and v.strip() != "", lambda v: isinstance(v, int) and not isinstance(v, bool)
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
+    checks = [("engine", saved["engine"], text, "a name"), ("label_map", saved["label_map"], text, "a file name"),
+              ("inputs", saved["inputs"], lambda v: isinstance(v, dict), "an object")]
+    if isinstance(saved["inputs"], dict):
+        checks.append(("inputs.target", saved["inputs"]["target"], text, "a file name"))
+        checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
+                   for key in ("reference", "reference_labels", "reference_spacing")]
+    if "segmentation" in saved:
+        checks.append(("segmentation", saved["segmentation"], text, "a file name"))
+    rows = saved["structures"]
+    checks.append(("structures", rows, lambda v: isinstance(v, list) and all(isinstance(row, dict) for row in v), "a list of objects"))
+    for index, row in enumerate(rows if isinstance(rows, list) else []):
+        where = f"structures[{index}]"
+        if not isinstance(row, dict):
+            continue
+        checks += [(f"{where}.name", row.get("name"), text, "a name"), (f"{where}.value", row.get("value"), lambda v: whole(v) and v >= 1, "a label value (a whole number from 1)"),
+                   (f"{where}.found", row.get("found"), lambda v: isinstance(v, bool), "true or false"),
+                   (f"{where}.confidence", row.get("confidence"), number, "a number"), (f"{where}.engine", row.get("engine"), text, "a name"),
+                   (f"{where}.prompts", row.get("prompts") or {}, lambda v: isinstance(v, dict), "an object")]
+    for field, value, fits, wanted in checks:
+        if not fits(value):
+            yield field, f"should be {wanted}, not {json.dumps(value)[:40]}"
 
 
 def recorded_arguments(inputs: dict) -> argparse.Namespace:
@@ -114,10 +155,18 @@ def reopen(saved: dict, path: Path, target) -> Result:
     segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it)."""
     file = saved_segmentation(saved, path)
     segmentation = read_saved_masks(file, target, saved_labels(saved, file))
+    listed = {row["name"] for row in saved["structures"]}
+    unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.masks[structure.name].any()]
+    if unlisted:  # e.g. a segment added in Slicer, or a label map renumbered by an export: its voxels would be lost
+        segments = file.name.lower().endswith(".seg.nrrd")
+        held = ", ".join(f"the segment {s.name!r}" if segments else f"label value {s.value}" for s in unlisted)
+        raise InputError(f"{file} holds {held}, which {path} does not list: was it edited or renumbered since? "
+                         "rau correct keeps the structures of one run; give the files of one run, or run rau segment again")
     structures = []
     for row in saved["structures"]:
         if row.get("found") and row["name"] not in segmentation.masks:
-            raise InputError(f"{file} has no {row['name']!r}, which {path} found; give the files of one run")
+            raise InputError(f"{file} has no {row['name']!r}, which {path} found: was its segment deleted since? "
+                             "give the files of one run, or run rau segment again")
         saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
         structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else _structure(row)
         mask = segmentation.masks.get(row["name"])
@@ -164,7 +213,11 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     if not engine_class(result.engine).model_session:  # weight-free corrections need no model, not even to create the engine
         attach_session(result)
         return
-    engine = checked_engine(result.engine, EngineOptions.from_dict(inputs.get("engine_options") or {}))  # models checked before the rerun
+    try:  # models checked before the rerun
+        engine = checked_engine(result.engine, EngineOptions.from_dict(inputs.get("engine_options") or {}))
+    except OptionError as error:
+        raise OptionError(f"{error} (as the result recorded it, unless given here: {', '.join(flag(name) for name in MOVABLE)} "
+                          "replace the recorded ones)") from None
     references = load_references(recorded_arguments(inputs))
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty

@@ -19,10 +19,14 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """
     group = parser.add_argument_group("engine")
     group.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help=f"default: {DEFAULT_ENGINE}")
+    add_option_arguments(group, [spec.name for spec in option_fields() if spec.metadata["cli"]])
+
+
+def add_option_arguments(group, names: list[str], defaults_shown: bool = True) -> None:
+    """One flag per engine option in ``names`` (see :func:`add_engine_arguments`); ``defaults_shown``: the help
+    gives each option's default."""
     hints = typing.get_type_hints(EngineOptions)
-    for spec in option_fields():
-        if not spec.metadata["cli"]:
-            continue
+    for spec in (spec for spec in option_fields() if spec.name in names):
         kind, default, text = value_type(hints[spec.name]), getattr(DEFAULTS, spec.name), spec.metadata["help"]
         if kind is bool:
             name, shown = (flag(spec.name), "") if not default else ("--no-" + spec.name.replace("_", "-"), " (on by default; this flag turns it off)")
@@ -33,7 +37,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
             extra["choices"] = spec.metadata["choices"]
         if spec.metadata["metavar"]:
             extra["metavar"] = spec.metadata["metavar"]
-        shown = f" (default: {default})" if default is not None else ""
+        shown = f" (default: {default})" if default is not None and defaults_shown else ""
         group.add_argument(flag(spec.name), dest=spec.name, default=None, help=text + shown, **extra)
 
 
