@@ -20,6 +20,7 @@ from rau.batch.items import output_names, work_items
 from rau.cli import main as rau_main
 from rau.errors import InputError
 from rau.io import read_image, write_image
+from rau.options import EngineOptions
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
@@ -169,7 +170,8 @@ def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
     assert complete and len(complete) < 4, "the kill came too late to leave work undone"
     stamps = {name: (tmp_path / f"{name}.nii.gz").stat().st_mtime_ns for name in complete}
     half = next(item for item in items if item.name not in complete)
-    half.outputs["label_map"].write_bytes(b"half-written")  # as if killed between renames
+    half.outputs["result"].write_text(json.dumps({"inputs": half.recorded_inputs(EngineOptions())}))  # as if killed between
+    half.outputs["label_map"].write_bytes(b"half-written")  # renames (the result JSON lands first)
 
     assert subprocess.run(command, capture_output=True, text=True).returncode == 0
     statuses = summary(tmp_path)
@@ -177,6 +179,28 @@ def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
     assert all(status == "done" for name, status in statuses.items() if name not in complete)
     assert {name: (tmp_path / f"{name}.nii.gz").stat().st_mtime_ns for name in complete} == stamps
     assert half.state() == "complete" and half.outputs["label_map"].read_bytes() != b"half-written"
+
+
+def test_outputs_another_target_or_the_user_made_are_neither_skipped_nor_replaced(shared_data, tmp_path, capsys):
+    """Before: a second site's p1/image.png was "skipped" because the first site's p1/image.png had written
+    p1_image.*, and a user's own file of a target's output name was replaced without --overwrite."""
+    folder = shared_data / "hc18_fetal_head_us" / "images"
+    rows = "target_image,reference_image,reference_labels,reference_spacing,target_spacing\n"
+    for site, target in (("siteA", "001_HC.png"), ("siteB", "002_HC.png")):
+        (tmp_path / site / "p1").mkdir(parents=True)
+        (tmp_path / site / "p1" / "image.png").write_bytes((folder / target).read_bytes())
+        (tmp_path / f"{site}.csv").write_text(rows + f"{site}/p1/image.png,{folder / '000_HC.png'},{folder.parent / 'masks' / '000_HC_mask.png'},0.069,0.09\n")
+    out = tmp_path / "out"
+    assert rau_main(["batch", str(tmp_path / "siteA.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 0
+    made = {path.name: path.read_bytes() for path in out.glob("image.*")}
+    assert rau_main(["batch", str(tmp_path / "siteB.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 2
+    assert f"image.result.json: made from {tmp_path / 'siteA' / 'p1' / 'image.png'}, not from what this manifest gives" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.glob("image.*")} == made
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "image.nii.gz").write_text("my manual segmentation")
+    assert rau_main(["batch", str(tmp_path / "siteA.csv"), "--out", str(tmp_path / "own"), *FAST, "--workers", "1"]) == 2
+    assert "image.nii.gz: not written by rau for this target" in capsys.readouterr().err
+    assert (tmp_path / "own" / "image.nii.gz").read_text() == "my manual segmentation"
 
 
 def test_failures_are_listed_and_names_stay_unique(tmp_path):

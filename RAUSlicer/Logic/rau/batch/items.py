@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
 from rau.io.outputs import check_spares_inputs
-from rau.io.run_outputs import output_paths
+from rau.io.run_outputs import output_paths, recorded_inputs
+from rau.options import EngineOptions
 from rau.io.segmentations import label_table_path
 
 
@@ -21,9 +23,43 @@ class WorkItem:
     outputs: dict[str, Path]
 
     def state(self) -> str:
-        """``complete`` (every output exists), ``partial`` (some do: redo it) or ``new``."""
+        """``complete`` (every output exists), ``partial`` (some do: redo it) or ``new``. Outputs that another
+        target's inputs made (another manifest's target of the same name, a user's own file) raise
+        :class:`InputError` naming the file: skipping would pass them off as this target's, redoing would
+        replace them."""
         present = [path.exists() for path in self.outputs.values()]
+        if any(present):
+            self._check_made_here()
         return "complete" if all(present) else "partial" if any(present) else "new"
+
+    def recorded_inputs(self, options: EngineOptions) -> dict:
+        """The inputs this item's result JSON records (see :func:`rau.io.run_outputs.recorded_inputs`)."""
+        case = self.case
+        references = case.references
+        return recorded_inputs(case.target_image, case.target_spacing, [r.image for r in references], [r.labels for r in references],
+                               [r.spacing for r in references], None, case.label_table, case.structures, options)
+
+    def _check_made_here(self) -> None:
+        path = self.outputs["result"]
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8")).get("inputs") or {}
+        except (OSError, ValueError, AttributeError):
+            saved = None
+        mine = json.loads(json.dumps(self.recorded_inputs(EngineOptions())))
+        differ = [key for key in SAME_INPUTS if saved is None or saved.get(key) != mine[key]]
+        if not differ:
+            return
+        if saved is None or not saved.get("target"):
+            found, made = next(p for p in self.outputs.values() if p.exists()), "not written by rau for this target"
+        else:
+            found, made = path, f"made from {saved['target']}" if "target" in differ else f"made with another {differ[0].replace('_', ' ')} ({json.dumps(saved.get(differ[0]))[:80]})"
+        raise InputError(f"{found}: {made}, not from what this manifest gives {self.case.target_image}; "
+                         "give another --out folder, or move those files away")
+
+
+SAME_INPUTS = ("target", "target_spacing", "reference", "reference_labels", "reference_spacing", "label_table", "structures")
+"""What a target's earlier outputs must have been made from to count as its own (engine options aside: a run
+resumed with other options keeps what is done)."""
 
 
 SUMMARY_NAME = "batch_summary.csv"

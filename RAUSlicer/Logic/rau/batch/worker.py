@@ -8,7 +8,7 @@ from rau.batch.items import WorkItem
 from rau.engines import Request, create_engine
 from rau.io import read_image
 from rau.options import EngineOptions
-from rau.io.run_outputs import recorded_inputs, write_outputs
+from rau.io.run_outputs import write_outputs
 
 
 class WarmWorker:
@@ -30,9 +30,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
         references = case.load_references()
         target = read_image(case.target_image, case.target_spacing)
         result = engine.run(Request(references, target, case.structures))
-        inputs = recorded_inputs(case.target_image, case.target_spacing, [r.image for r in case.references], [r.labels for r in case.references],
-                                 [r.spacing for r in case.references], None, case.label_table, case.structures, options)
-        write_outputs(result, item.outputs, overwrite=True, inputs=inputs)
+        write_outputs(result, item.outputs, overwrite=True, inputs=item.recorded_inputs(options))
         row["found"] = ";".join(s.structure.name for s in result.structures if s.found)
     except Exception as error:  # one bad target must not stop the cohort; the summary names it
         row["status"], row["error"] = "failed", f"{type(error).__name__}: {error}"

@@ -60,8 +60,9 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         check_picture_image_values(paths["label_map"], label_map)  # its own path, not the temporary one
         whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
         warn_hidden(segmentation, paths["label_map"], whole)
-    with contextlib.ExitStack() as stack:
-        temporary = {key: stack.enter_context(atomic_path(path, overwrite)) for key, path in paths.items()}
+    with contextlib.ExitStack() as stack:  # the result JSON, entered last, is renamed into place first: rau batch
+        # takes files of a target without it as not its own (see rau.batch.items.WorkItem.state)
+        temporary = {key: stack.enter_context(atomic_path(paths[key], overwrite)) for key in sorted(paths, key=lambda key: key == "result")}
         if "label_map" in temporary:
             write_image(label_map, temporary["label_map"], overwrite=True)
             write_label_table(segmentation.labels, temporary["label_table"])
