@@ -31,6 +31,7 @@ The result maps target points to reference points, which is what
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ SAMPLING_FRACTION = 0.25
 SAMPLING_SEED = 2025  # any value but 0, which SimpleITK reads as "seed from the clock"
 MIN_LEVEL_VOXELS = 2048
 """Coarse pyramid levels with fewer target voxels are skipped: too few samples for the metric."""
+SMOOTHABLE_VOXELS = 4
+"""ITK's recursive Gaussian, which smooths the moving image at every pyramid level (even by 0 mm), needs this many
+voxels along every axis: a reference slab of 2 or 3 slices is resampled to 4 across its thickness (before, every
+start failed and the error said the images did not overlap)."""
 THIN_AXIS_VOXELS = 16
 """Working-grid axes with fewer voxels than this count as thin (a slab)."""
 SLAB_TOLERANCE = 0.25
@@ -105,12 +110,17 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
     result is bit-identical from run to run (:func:`one_itk_thread`).
     """
-    with one_itk_thread():
+    with _ONE_AT_A_TIME, one_itk_thread():
         return _register(fixed, moving, settings, moving_focus)
 
 
 def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None) -> Registration:
     started = time.perf_counter()
+    for image, role in ((fixed, "the target"), (moving, "the reference")):
+        if image.array.min() == image.array.max():
+            raise RegistrationError(f"{role} image holds one value ({image.array.flat[0]:g}) everywhere: a blank image (a failed export?) has "
+                                    "no anatomy to register")
+    fixed, moving = without_outliers(fixed), without_outliers(moving)
     labels = moving_focus
     if fixed.ndim == 2:
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
@@ -121,7 +131,9 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
         turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
         try:
             fits.append((*linear_stage(levels[0], start, settings), turned))
-        except RuntimeError:  # this start leaves too little overlap
+        except RuntimeError as error:
+            if not lost_overlap(error):  # a failure of another kind is not the user's images' fault: say what it was
+                raise
             continue
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
@@ -132,12 +144,41 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     tolerance = SLAB_TOLERANCE if thin_axes(finest.fixed) else 0.0
     better = lambda refined, before: score(refined) > score(before) - tolerance  # noqa: E731
     transform = _upright_unless_turn_holds(levels, fits, settings, better)
-    if settings.deformable and not thin_axes(finest.fixed):
+    if settings.deformable and not thin_axes(finest.fixed) and min(finest.moving.GetSize()) > SMOOTHABLE_VOXELS:
         transform = _or_keep(transform, lambda: field_stage(finest, transform, settings))
     # The ranking score judges the labelled anatomy, in 2D too: how alike the images are around the labels.
     around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
     similarity = correlation(finest.fixed, finest.moving, transform, around_labels)
     return Registration(transform, similarity, time.perf_counter() - started)
+
+
+OUTLIER_SPANS = 3.0
+"""Values more than this many spans of the image's ordinary intensities (its 0.5-99.5 percentiles, the extreme
+values left out) below or above them are clamped to the nearest ordinary value (:func:`without_outliers`)."""
+
+
+def without_outliers(image: Image) -> Image:
+    """``image`` with padding and stray values far outside its intensities clamped to the nearest ordinary value.
+
+    Mutual information spreads its histogram bins from the lowest to the highest value: a CT padded with -32768
+    outside its scan circle (as DICOM often is) left soft tissue in one or two of 32 bins (the same CT onto itself:
+    liver Dice 0.65), a "no data" fill of -3.4e38 failed the foreground search, a single voxel of 1e20 left the
+    organs at Dice 0.26 to 0. Ordinary images are returned as they are: air at -1024 or -3024 in CT, a zero
+    background in MR, ultrasound or X-ray, bright speckle lie within three spans of the rest (with one span, an
+    HC18 picture and a CT padded with -3024 were clamped).
+    """
+    array = image.array
+    low, high = array.min(), array.max()
+    sample = array.ravel()[:: max(1, array.size // 1_000_000)]  # a fixed stride: the same values every run
+    inner = sample[(sample > low) & (sample < high)]  # padding fills one value, the lowest (or highest)
+    if inner.size < 2:
+        return image
+    first, last = np.percentile(inner, [0.5, 99.5])
+    floor, ceiling = first - OUTLIER_SPANS * (last - first), last + OUTLIER_SPANS * (last - first)
+    if low >= floor and high <= ceiling:
+        return image
+    ordinary = inner[(inner >= floor) & (inner <= ceiling)]
+    return image.with_array(np.clip(array, low if low >= floor else ordinary.min(), high if high <= ceiling else ordinary.max()))
 
 
 @dataclass
@@ -150,7 +191,7 @@ class Level:
 
     @classmethod
     def build(cls, fixed: Image, moving: Image, moving_focus, size: int, settings: RegistrationSettings) -> "Level":
-        moving_work = working_image(moving, size, settings.min_working_spacing)
+        moving_work = _smoothable(working_image(moving, size, settings.min_working_spacing))
         focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
         return cls(working_image(fixed, size, settings.min_working_spacing), moving_work, focus)
 
@@ -185,6 +226,15 @@ def _refined(levels: list["Level"], transform: sitk.Transform, settings: Registr
     for level in levels[1:] or levels:
         affine = _if_better(affine, lambda: linear_stage(level, _copy(affine), settings)[0], better)
     return affine
+
+
+OVERLAP_ERRORS = ("samples map outside moving image buffer", "do not sufficiently overlap", "Joint PDF summed to zero")
+"""What ITK's metrics say when a transform leaves the images too little overlap."""
+
+
+def lost_overlap(error: RuntimeError) -> bool:
+    """Whether an ITK error says the images overlap too little (see :data:`OVERLAP_ERRORS`)."""
+    return any(text in str(error) for text in OVERLAP_ERRORS)
 
 
 def _or_keep(transform: sitk.Transform, refine) -> sitk.Transform:
@@ -238,6 +288,18 @@ def working_image(image: Image, voxels: int, min_spacing: float = 0.0) -> sitk.I
     return sitk.Resample(smoothed, new_size, sitk.Transform(), sitk.sitkLinear, origin_shift, new_spacing.tolist(), source.GetDirection(), float(np.min(sitk.GetArrayViewFromImage(source))), sitk.sitkFloat32)
 
 
+def _smoothable(image: sitk.Image) -> sitk.Image:
+    """``image``, resampled (linearly, same extent) to :data:`SMOOTHABLE_VOXELS` voxels along any axis that has fewer."""
+    size = np.array(image.GetSize())
+    if size.min() >= SMOOTHABLE_VOXELS:
+        return image
+    new_size = np.maximum(size, SMOOTHABLE_VOXELS)
+    spacing = np.array(image.GetSpacing()) * size / new_size
+    origin = image.TransformContinuousIndexToPhysicalPoint((-0.5 + 0.5 * spacing / np.array(image.GetSpacing())).tolist())
+    return sitk.Resample(image, new_size.tolist(), sitk.Transform(), sitk.sitkLinear, origin, spacing.tolist(), image.GetDirection(),
+                         float(np.min(sitk.GetArrayViewFromImage(image))), sitk.sitkFloat32)
+
+
 def _smooth(image: sitk.Image, sigma: np.ndarray) -> sitk.Image:
     """Gaussian smoothing by ``sigma`` mm per axis; the recursive filter needs 4 voxels along every axis."""
     if min(image.GetSize()) >= 4:
@@ -281,6 +343,12 @@ def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     # X-rays (:func:`_pyramid`).
     method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     return method
+
+
+_ONE_AT_A_TIME = threading.Lock()
+"""Registrations of one process run one after another: ITK's thread count is a process-wide setting, and two
+threads registering at once changed each other's (results differed from run to run; several references run in
+parallel processes)."""
 
 
 @contextmanager
@@ -346,7 +414,8 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
     """The ``starts`` translations around ``offset`` with the best coarse metric."""
     dimension = fixed.GetDimension()
     coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
-    step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)
+    axes = np.round(np.abs(np.reshape(moving.GetDirection(), (dimension, dimension))), 6)  # header noise of 1e-16 ignored
+    step = axes @ (np.array(moving.GetSize()) * np.array(moving.GetSpacing())) / (4 * settings.search_steps)  # world axes, any voxel order
     method = _method(settings)
     grid = np.arange(-settings.search_steps, settings.search_steps + 1)
     scored = []
