@@ -135,3 +135,28 @@ def test_a_correction_that_cannot_have_the_device_in_time_is_refused_and_changes
         assert busy.value.status == 503
         assert client.job(job)["structures"] == before["structures"] and app.state.server.jobs[job].version == 0
         assert client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})["version"] == 1
+
+
+def test_a_correction_that_gives_way_goes_on_from_what_was_written_as_rau_correct_does():
+    """Before: the session kept the mask from before the give-way step, so the next click started from voxels the
+    result (and a chain of ``rau correct`` runs) did not hold."""
+    import numpy as np
+
+    from rau.correction import attach_session
+    from rau.engines.base import Prompt
+    from rau.image import Image
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+    from rau.serve.sessions import Entry, correct
+
+    array = np.zeros((1, 40, 40), np.float32)
+    array[0, 10:30, 5:35] = 100.0  # one bright region, split between two structures
+    left, right = np.zeros(array.shape, bool), np.zeros(array.shape, bool)
+    left[0, 10:30, 5:20], right[0, 10:30, 20:35] = True, True
+    target = Image(array, ndim=2)
+    result = attach_session(Result(target, [StructureResult(Structure("left", 1), left, 0.9, "registration"),
+                                            StructureResult(Structure("right", 2), right, 0.9, "registration")], "registration"))
+    answer = correct(Entry(result, 0, time.monotonic()), "reprompt", "left", Prompt(points=[(22, 20, 0)], labels=[1]))[0]
+    written = result.get("left").mask
+    assert not (written & right).any()  # it gave way to "right"
+    assert np.array_equal(result.session.results["left"].mask, written) and np.array_equal(answer.mask, written)

@@ -162,8 +162,9 @@ def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | N
     """Apply ``reprompt`` (``given``: the prompt), ``edit`` (``given``: the user's hand-edited mask, from which later
     corrections start), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
 
-    Returns the session's new answer for every structure it changed (``Session.changed``), that one first.
-    The result (what downloads carry) takes them as ``rau correct`` writes them: the corrected one gives way.
+    Returns the new answer for every structure it changed (``Session.changed``), that one first, as the result
+    (what downloads carry) takes them and ``rau correct`` writes them: the corrected one gives way. The session goes
+    on from them, so a chain of ``rau correct`` runs gives what the same corrections give here.
     """
     with entry.lock:
         result, session = entry.result, entry.result.session
@@ -180,4 +181,7 @@ def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | N
         else:
             item = session.propagate(name)
         result.put_correction(item, session)
-        return [item, *(session.results[other] for other in session.changed if other != name)]
+        for changed in session.changed:  # later corrections start from what was written, as rau correct's and Slicer's do
+            written = result.get(changed)
+            session.edit(changed, written.mask if written.found else np.zeros(result.target.shape, bool))
+        return [session.results[changed] for changed in session.changed]
