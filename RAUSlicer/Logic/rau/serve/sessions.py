@@ -162,9 +162,10 @@ def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | N
     """Apply ``reprompt`` (``given``: the prompt), ``edit`` (``given``: the user's hand-edited mask, from which later
     corrections start), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
 
-    Returns the new answer for every structure it changed (``Session.changed``), that one first, as the result
-    (what downloads carry) takes them and ``rau correct`` writes them: the corrected one gives way. The session goes
-    on from them, so a chain of ``rau correct`` runs gives what the same corrections give here.
+    Returns the session's new answer for every structure it changed (``Session.changed``), that one first (a client
+    such as the Slicer module writes it by its own overwrite rule). The result (what downloads carry) takes them as
+    ``rau correct`` writes them: the corrected one gives way; and the session goes on from what the result took, so a
+    chain of ``rau correct`` runs gives what the same corrections give here.
     """
     with entry.lock:
         result, session = entry.result, entry.result.session
@@ -180,8 +181,9 @@ def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | N
             item = session.reprompt(name, given)
         else:
             item = session.propagate(name)
+        answers = [session.results[changed] for changed in session.changed]
         result.put_correction(item, session)
-        for changed in session.changed:  # later corrections start from what was written, as rau correct's and Slicer's do
+        for changed in session.changed:  # later corrections start from what was written, as rau correct's do
             written = result.get(changed)
             session.edit(changed, written.mask if written.found else np.zeros(result.target.shape, bool))
-        return [session.results[changed] for changed in session.changed]
+        return answers
