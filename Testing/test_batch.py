@@ -365,3 +365,20 @@ def test_a_limited_run_names_its_outputs_as_the_full_run_does(tmp_path):
     full = [item.name for item in work_items(manifest, tmp_path / "out")]
     assert len(set(full)) == 4
     assert [item.name for item in work_items(manifest, tmp_path / "out", limit=2)] == full[:2]
+
+
+def test_default_workers_follow_the_gpus_a_model_engine_runs_on_with_device_auto(monkeypatch):
+    """Before: --device auto counted as the CPU, so a model engine got one worker per two cores, all on GPU 0."""
+    import torch
+
+    from rau.batch.pool import default_workers, on_gpus
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(os, "cpu_count", lambda: 32)
+    assert default_workers("sam2-memory", EngineOptions()) == 4 and on_gpus("rau", EngineOptions())
+    assert default_workers("registration", EngineOptions()) == 16  # no model: the GPUs do not matter
+    assert default_workers("sam2-memory", EngineOptions(device="cpu")) == 16
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert default_workers("sam2-memory", EngineOptions()) == 16
+

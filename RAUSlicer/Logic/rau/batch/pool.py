@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from rau.batch.worker import WarmWorker
 from rau.cli import EXIT_TERMINATED
+from rau.engines import engine_class
 from rau.errors import UnavailableError
 from rau.options import EngineOptions
 
@@ -20,14 +21,24 @@ _worker: WarmWorker | None = None
 _started = None
 
 
-def default_workers(options: EngineOptions) -> int:
-    """One worker per CUDA GPU when the engine's device is a GPU, else one per two CPU cores."""
-    device = options.device
-    if device.startswith("cuda"):
+def default_workers(engine_name: str, options: EngineOptions) -> int:
+    """One worker per CUDA GPU when the engine runs a model there (:func:`on_gpus`), else one per two CPU cores."""
+    if on_gpus(engine_name, options):
         import torch
 
         return max(1, torch.cuda.device_count())
     return max(1, (os.cpu_count() or 1) // 2)
+
+
+def on_gpus(engine_name: str, options: EngineOptions) -> bool:
+    """Whether the engine runs a model on CUDA GPUs here: its ``--device`` is cuda, or auto on a machine with one
+    (before, auto counted as the CPU: half the cores' worth of model copies went onto GPU 0)."""
+    engine = engine_class(engine_name)
+    if not (engine.uses_sam2 or engine.uses_vlm) or not (options.device.startswith("cuda") or options.device == "auto"):
+        return False
+    import torch
+
+    return options.device != "auto" or torch.cuda.is_available()
 
 
 WORKER_DEATHS = 2
@@ -106,9 +117,9 @@ def run_in_processes(items, engine_name: str, options: EngineOptions, workers: i
 def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, context, started, seen: set, on_row) -> None:
     """Run ``items`` on one pool; the names its workers report starting are added to ``seen``."""
     devices = context.Queue()
-    device = options.device
+    spread = options.device in ("cuda", "auto") and workers > 1 and on_gpus(engine_name, options)  # one GPU each
     for index in range(workers):
-        devices.put(f"cuda:{index}" if device == "cuda" and workers > 1 else None)
+        devices.put(f"cuda:{index}" if spread else None)
     pool = ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started))
     try:
         futures = [pool.submit(_run, item) for item in items]

@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: target_image, reference_image, reference_labels [, *_spacing, structures, label_table]; rows sharing a target are one multi-reference case")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder: <target>.nii.gz, .labels.csv, .result.json per target and batch_summary.csv")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd per target")
-    parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per GPU, else one per two CPU cores; with --ray: what the cluster fits)")
+    parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per CUDA GPU for a model engine on the GPU, else one per two CPU cores; with --ray: what the cluster fits)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="only the first N targets")
     parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="run on a Ray cluster: auto (this machine's cluster), an address (ray://head:10001), or local (start one here)")
     parser.add_argument("--gpus-per-worker", type=argument(non_negative_number, "--gpus-per-worker"), default=0.0, help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from rau.batch.items import work_items
     from rau.batch.run import SUMMARY_NAME, run_batch
 
-    options = engine_options(args)
+    options = engine_options(args).with_absolute_folders()  # workers (a Ray cluster's) may run in another folder
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
     if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
         check_models(args.engine, options)
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from rau.batch.pool import default_workers, run_in_processes
 
-        workers = min(args.workers or default_workers(options), len(items))
+        workers = min(args.workers or default_workers(args.engine, options), len(items))
         backend = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
     rows = run_batch(items, args.out, lambda todo, on_row: backend(todo, on_row=on_row))
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "skipped", "failed")}
