@@ -11,7 +11,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from rau.batch.worker import WarmWorker
+from rau.batch.worker import WarmWorker, died_row
 from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
 from rau.errors import UnavailableError
@@ -143,5 +143,4 @@ def _names(started) -> set[str]:
 
 
 def _died(item) -> dict:
-    return {"target": item.name, "target_image": str(item.case.target_image), "status": "failed", "found": "", "seconds": "",
-            "error": f"its worker process died {WORKER_DEATHS} times while running it (killed, or out of memory?)"}
+    return died_row(item, f"its worker process died {WORKER_DEATHS} times while running it (killed, or out of memory?)")

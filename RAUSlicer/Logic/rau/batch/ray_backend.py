@@ -1,6 +1,7 @@
 """Ray backend: one actor per GPU (or per CPU worker) holding a warm engine, one task per target.
 
-Lost workers are Ray's to handle: actors restart and their unfinished tasks are retried.
+Lost workers are Ray's to handle: actors restart and their unfinished tasks are retried; a target that keeps
+killing its worker is reported failed and the run goes on.
 Outputs are written by the actors, so the output folder must be shared by every node.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from rau.batch.worker import WarmWorker
+from rau.batch.worker import WarmWorker, died_row
 from rau.errors import OptionError, UnavailableError
 from rau.options import EngineOptions
 
@@ -56,14 +57,32 @@ def _init_ray(address: str) -> None:
 
 
 def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gpus_per_worker: float, cpus_per_worker: float, on_row) -> None:
-    """Run ``items`` on ``workers`` actors of the cluster :func:`connect` joined."""
+    """Run ``items`` on ``workers`` actors of the cluster :func:`connect` joined, one target per actor at a time.
+
+    An actor that dies is restarted by Ray and its target retried (:data:`RETRIES` times); when Ray gives up, the
+    target is reported failed, a new actor takes the dead one's place and the run goes on (before: the whole
+    cohort stopped with an internal error).
+    """
     import ray
-    from ray.util import ActorPool
 
     actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES)(WarmWorker)
     actors = [actor_class.remote(engine_name, options) for _ in range(workers)]
+    idle, queue, running = list(actors), list(items), {}
     try:
-        for row in ActorPool(actors).map_unordered(lambda actor, item: actor.run.remote(item), items):
+        while queue or running:
+            while queue and idle:
+                actor, item = idle.pop(), queue.pop(0)
+                running[actor.run.remote(item)] = (actor, item)
+            (done,), _ = ray.wait(list(running), num_returns=1)
+            actor, item = running.pop(done)
+            try:
+                row = ray.get(done)
+            except ray.exceptions.RayActorError:
+                row = died_row(item, f"its Ray worker died {RETRIES + 1} times while running it (killed, or out of memory?)")
+                ray.kill(actor)
+                actor = actor_class.remote(engine_name, options)
+                actors.append(actor)
+            idle.append(actor)
             on_row(row)
     finally:
         for actor in actors:

@@ -36,3 +36,8 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
         row["status"], row["error"] = "failed", f"{type(error).__name__}: {error}"
     row["seconds"] = round(time.perf_counter() - started, 3)
     return row
+
+
+def died_row(item: WorkItem, error: str) -> dict:
+    """The summary row of a target whose worker died running it, ``error`` saying how."""
+    return {"target": item.name, "target_image": str(item.case.target_image), "status": "failed", "found": "", "seconds": "", "error": error}
