@@ -301,6 +301,32 @@ def common_frame(image: Image, other: Image) -> tuple[Image, Image]:
     return image.volume(), other.volume()
 
 
+def plane_order(image: Image, other: Image) -> tuple[list[int], list[bool]] | None:
+    """How to reorder the pixels of the 2D ``image`` into the in-plane order of the 2D ``other``, when both are placed
+    in parallel planes: the axis order (``[1, 0, 2]`` swaps rows and columns) and which axes to flip after it; None
+    when there is nothing to do (a picture has no place: its pixel order is all it has).
+
+    Two files of one slice may hold the same anatomy in different pixel orders (columns stored right to left, rows
+    and columns swapped); registered as pictures, an organ on the left matched one on the right.
+    """
+    if image.ndim != 2 or other.ndim != 2 or image.stored is None or other.stored is None:
+        return None
+    mine, theirs = image.volume().direction, other.volume().direction  # columns: where working i, j, k point
+    if abs(mine[:, 2] @ theirs[:, 2]) < 0.99:  # not parallel planes: no pixel order matches
+        return None
+    dots = mine[:, :2].T @ theirs[:, :2]  # [mine, theirs]
+    order = [1, 0, 2] if abs(dots[1, 0]) > abs(dots[0, 0]) else [0, 1, 2]
+    flips = [bool(dots[order[axis], axis] < 0) for axis in (0, 1)] + [False]
+    return (order, flips) if order != [0, 1, 2] or any(flips) else None
+
+
+def reordered(image: Image, order: list[int], flips: list[bool]) -> Image:
+    """A placed 2D ``image`` with its pixels reordered by :func:`plane_order`'s answer, each where it was."""
+    import SimpleITK as sitk
+
+    return Image.from_sitk(sitk.Flip(sitk.PermuteAxes(image.volume().to_sitk(), order), flips))
+
+
 def orient_lps(image: Image) -> Image:
     """The same voxels reordered so i, j, k run to the patient's left, posterior and superior.
 

@@ -18,9 +18,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import numpy as np
+
 from rau.boxes import Box
 from rau.errors import InputError
-from rau.image import GeometryError, Image
+from rau.image import GeometryError, Image, plane_order, reordered
 from rau.labels import LabelSet, Segmentation, Structure
 from rau.options import EngineOptions
 from rau.result import Result
@@ -42,6 +44,17 @@ class Reference:
     segmentation: Segmentation
     name: str = "reference"
 
+    def aligned_to(self, target: Image) -> "Reference":
+        """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel
+        planes (:func:`rau.image.plane_order`), else itself."""
+        change = plane_order(self.image, target)
+        if change is None:
+            return self
+        masks = {name: reordered(self.segmentation.geometry.with_array(mask.astype(np.uint8)), *change).array > 0
+                 for name, mask in self.segmentation.masks.items()}
+        image = reordered(self.image, *change)
+        return replace(self, image=image, segmentation=Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), self.segmentation.labels, masks))
+
 
 @dataclass
 class Request:
@@ -56,7 +69,7 @@ class Request:
     def __post_init__(self):
         if isinstance(self.structures, str):  # a lone name, not its letters
             self.structures = [self.structures]
-        self.references = _named_apart(self.references)
+        self.references = [reference.aligned_to(self.target) for reference in _named_apart(self.references)]
 
     def labels(self) -> LabelSet:
         """The structures to find: those named (unknown names raise), else every structure
