@@ -141,6 +141,7 @@ def _manifests(folder: Path) -> None:
     (folder / "column_twice.csv").write_text(f"{MANIFEST_HEADER},target_image\n{manifest_row()},ref.png\n")
     (folder / "truth_is_target.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt_mask.png', 'tgt.png')}\n")
     (folder / "repeated_row.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row()}\n")
+    (folder / "repeated_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(reference_spacing='0.5')}\n")
     (folder / "two_spacings.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(target_spacing='0.5').replace('ref', './ref')}\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")

@@ -163,6 +163,8 @@ CASES = {
     "manifest column twice": (evaluate(manifest="column_twice.csv"), "column_twice.csv: manifest names the column 'target_image' twice"),
     "manifest truth is the target image": (evaluate(manifest="truth_is_target.csv"), "truth_is_target.csv line 2: target_labels tgt.png: the labels are the image file itself"),
     "manifest row repeated": (evaluate(manifest="repeated_row.csv"), "repeated_row.csv line 3: repeats a reference of the case that line 2 starts"),
+    "manifest reference repeated with another spacing": (evaluate(manifest="repeated_reference.csv"),
+                                                         "repeated_reference.csv line 3: repeats a reference of the case that line 2 starts"),
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),
     "manifest not UTF-8": (evaluate(manifest="latin1.csv"), "latin1.csv: manifest is not UTF-8 text"),
