@@ -121,3 +121,22 @@ def test_a_worker_that_dies_loses_no_case(hc18, tmp_path):
     serial = [try_case(create_engine("registration", options), case) for case in cases]
     assert [score.target for score in scored] == ["002.png", "003.png", "001.png"]
     assert [score.rows for score in scored] == [score.rows for score in serial]
+
+
+def test_cases_are_named_apart_by_their_folders_and_by_their_truths(hc18, tmp_path, capsys):
+    """Before: subjects' image.png files, and one target scored against two truths, gave rows named alike."""
+    for subject, name in (("p1", "002"), ("p2", "003")):
+        (tmp_path / subject).mkdir()
+        for suffix in (".png", "_mask.png"):
+            shutil.copy(hc18 / f"{name}{suffix}", tmp_path / subject / f"image{suffix}")
+    shutil.copy(hc18 / "003_mask.png", tmp_path / "p2" / "second_reader.png")
+    header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing,label_table\n"
+    reference = f"{hc18 / '001.png'},{hc18 / '001_mask.png'},{hc18_spacing('001')}"
+    rows = [f"{reference},p1/image.png,p1/image_mask.png,{hc18_spacing('002')},{hc18 / 'head.labels.csv'}",
+            f"{reference},p2/image.png,p2/image_mask.png,{hc18_spacing('003')},{hc18 / 'head.labels.csv'}",
+            f"{reference},p2/image.png,p2/second_reader.png,{hc18_spacing('003')},{hc18 / 'head.labels.csv'}"]
+    (tmp_path / "cases.csv").write_text(header + "\n".join(rows) + "\n")
+    assert evaluate(tmp_path / "cases.csv", tmp_path / "out.json") == 0, capsys.readouterr().err
+    with open(tmp_path / "out.csv", newline="") as handle:
+        targets = [row["target"] for row in csv.DictReader(handle)]
+    assert targets == ["p1/image.png", "p2/image.png (image_mask.png)", "p2/image.png (second_reader.png)"]

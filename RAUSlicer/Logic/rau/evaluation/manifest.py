@@ -38,6 +38,12 @@ class Case:
     references: list[ReferenceEntry] = field(default_factory=list)
     structures: list[str] | None = None
     label_table: Path | None = None
+    name: str = ""
+    """How reports name the case: the target's file name, with parent folders where that is not unique and the
+    truth's file name for a target scored against two truths (see :func:`read_manifest`)."""
+
+    def __post_init__(self):
+        self.name = self.name or Path(self.target_image).name
 
     def load_references(self) -> list:
         """The case's references, each read once per process (:func:`rau.references.cached_reference`) and named
@@ -97,7 +103,20 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference)")
         case.references.append(reference)
     check_structures(cases, path)
-    return [case for _, case in cases.values()]
+    return _named([case for _, case in cases.values()])
+
+
+def _named(cases: list[Case]) -> list[Case]:
+    """The cases with names that tell them apart (:attr:`Case.name`): before, subjects' ``image.png`` files and one
+    target's two truths gave rows no one could tell apart."""
+    from rau.references import distinct_names
+
+    targets = list(dict.fromkeys(Path(case.target_image).resolve() for case in cases))
+    by_target = dict(zip(targets, distinct_names(targets)))
+    names = [by_target[Path(case.target_image).resolve()] for case in cases]
+    twice = {name for name in names if names.count(name) > 1}  # one target, several truths
+    return [replace(case, name=f"{name} ({Path(case.target_labels).name})" if name in twice and case.target_labels else name)
+            for case, name in zip(cases, names)]
 
 
 def check_structures(cases: dict, path: Path) -> None:

@@ -58,7 +58,7 @@ def failed_case(case: Case, reason: str) -> CaseScore:
     """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none)."""
     metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
     rows = [{"structure": name, "status": "error", **metrics, "error": reason} for name in case.structures or [""]]
-    return CaseScore(case.target_image.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason)
+    return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason)
 
 
 def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
@@ -77,7 +77,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, truths.get(item.structure.name, np.zeros(target.shape, bool)), target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), truth, references[0]) if len(references) > 1 else None
-    return CaseScore(case.target_image.name, [r.name for r in references], seconds, rows, ranking, result)
+    return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result)
 
 
 def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarray]:

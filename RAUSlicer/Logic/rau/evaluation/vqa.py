@@ -80,10 +80,10 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case]) -> list[dict]:
         try:
             references, target, truth = load_case(case)
         except InputError as error:
-            records.append({"target": case.target_image.name, "reference": None, "task": "error", "error": str(error)})
+            records.append({"target": case.name, "reference": None, "task": "error", "error": str(error)})
             continue
         for reference in references:
-            pair = {"target": case.target_image.name, "reference": reference.name}
+            pair = {"target": case.name, "reference": reference.name}
             try:
                 validate_request(Request([reference], target, case.structures))
                 records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures)]
