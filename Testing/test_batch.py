@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,6 +197,12 @@ def test_outputs_another_target_or_the_user_made_are_neither_skipped_nor_replace
     assert rau_main(["batch", str(tmp_path / "siteB.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 2
     assert f"image.result.json: made from {tmp_path / 'siteA' / 'p1' / 'image.png'}, not from what this manifest gives" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in out.glob("image.*")} == made
+    moved = tmp_path / "moved"  # the project copied elsewhere: its outputs are still its own
+    for part in ("siteA", "out"):
+        shutil.copytree(tmp_path / part, moved / part)
+    shutil.copy(tmp_path / "siteA.csv", moved / "siteA.csv")
+    assert rau_main(["batch", str(moved / "siteA.csv"), "--out", str(moved / "out"), *FAST, "--workers", "1"]) == 0
+    assert summary(moved / "out") == {"image": "skipped"}
     (tmp_path / "own").mkdir()
     (tmp_path / "own" / "image.nii.gz").write_text("my manual segmentation")
     assert rau_main(["batch", str(tmp_path / "siteA.csv"), "--out", str(tmp_path / "own"), *FAST, "--workers", "1"]) == 2

@@ -215,7 +215,7 @@ def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2,
     assert main([*again, "--out", str(tmp_path / "out" / "d.png")]) == 2  # before: refused after the rerun, naming a temporary file
     assert "--out " in (err := capsys.readouterr().err) and "d.png: a .png file holds a 2D picture, but the target is 3D" in err
     assert main([*again, "--out", str(tmp_path / "out" / "d.nii.gz")]) == 2
-    assert "as the result recorded it, unless given here: --device" in capsys.readouterr().err
+    assert "options not given here are the ones the result recorded; --device" in capsys.readouterr().err
     assert main([*again, "--out", str(tmp_path / "out" / "d.nii.gz"), "--device", "cpu"]) == 0  # before: no way to run it here
     assert json.loads((tmp_path / "out" / "d.result.json").read_text())["inputs"]["engine_options"]["device"] == "cpu"
 

@@ -229,6 +229,8 @@ def test_a_box_keeps_the_corrected_slice_inside_it(tiny_sam2):
     box = Box((5, 5, 0), (20, 15, 1))
     corrected = result.session.reprompt("liver", Prompt(box=box)).mask
     assert corrected.any() and not (corrected & ~box.mask(target.shape)).any()
+    propagated = result.session.propagate("liver").mask  # the memory made from the correction keeps to the box too
+    assert propagated.any() and not (propagated & ~box.mask(target.shape)).any()
 
 
 def test_2d_reprompt_runs_only_the_prompt_encoder_and_mask_decoder(tiny_sam2):

@@ -110,7 +110,7 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
     result is bit-identical from run to run (:func:`one_itk_thread`).
     """
-    with _ONE_AT_A_TIME, one_itk_thread():
+    with one_itk_thread():
         return _register(fixed, moving, settings, moving_focus)
 
 
@@ -126,15 +126,15 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
     levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
-    fits = []
+    fits, failure = [], None
     for start in initial_transforms(levels[0].fixed, levels[0].moving, settings):
         turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
         try:
             fits.append((*linear_stage(levels[0], start, settings), turned))
         except RuntimeError as error:
-            if not lost_overlap(error):  # a failure of another kind is not the user's images' fault: say what it was
-                raise
-            continue
+            failure = failure if lost_overlap(error) else error
+    if not fits and failure is not None:
+        raise failure  # not the user's images' fault: say what it was
     if not fits:
         raise RegistrationError("reference and target do not overlap from any starting position; are they the same body region?")
     finest = levels[-1]
@@ -175,10 +175,11 @@ def without_outliers(image: Image) -> Image:
         return image
     first, last = np.percentile(inner, [0.5, 99.5])
     floor, ceiling = first - OUTLIER_SPANS * (last - first), last + OUTLIER_SPANS * (last - first)
-    if low >= floor and high <= ceiling:
+    if last <= first or (low >= floor and high <= ceiling):  # few distinct values (a mask, a drawing) have no span to judge by
         return image
     ordinary = inner[(inner >= floor) & (inner <= ceiling)]
-    return image.with_array(np.clip(array, low if low >= floor else ordinary.min(), high if high <= ceiling else ordinary.max()))
+    lowest, highest = low if low >= floor else ordinary.min(), high if high <= ceiling else ordinary.max()
+    return image.with_array(np.clip(array, lowest, highest)) if lowest < highest else image
 
 
 @dataclass
@@ -345,10 +346,10 @@ def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
     return method
 
 
-_ONE_AT_A_TIME = threading.Lock()
-"""Registrations of one process run one after another: ITK's thread count is a process-wide setting, and two
-threads registering at once changed each other's (results differed from run to run; several references run in
-parallel processes)."""
+_ONE_AT_A_TIME = threading.RLock()
+"""Work on one ITK thread (:func:`one_itk_thread`) runs one block at a time per process: ITK's thread count is a
+process-wide setting, and two threads registering at once changed each other's (results differed from run to run;
+several references run in parallel processes)."""
 
 
 @contextmanager
@@ -363,12 +364,13 @@ def one_itk_thread():
     bit-identical, whatever the caller's ITK thread setting; several references can
     still run in parallel processes.
     """
-    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    try:
-        yield
-    finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+    with _ONE_AT_A_TIME:
+        previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+        try:
+            yield
+        finally:
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def _similarity(dimension: int) -> sitk.Transform:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,24 +43,47 @@ class WorkItem:
     def _check_made_here(self) -> None:
         path = self.outputs["result"]
         try:
-            saved = json.loads(path.read_text(encoding="utf-8")).get("inputs") or {}
-        except (OSError, ValueError, AttributeError):
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             saved = None
-        mine = json.loads(json.dumps(self.recorded_inputs(EngineOptions())))
-        differ = [key for key in SAME_INPUTS if saved is None or saved.get(key) != mine[key]]
-        if not differ:
+        if isinstance(saved, dict) and "inputs" not in saved:  # written before results recorded their inputs: as before, trusted
             return
-        if saved is None or not saved.get("target"):
-            found, made = next(p for p in self.outputs.values() if p.exists()), "not written by rau for this target"
-        else:
-            found, made = path, f"made from {saved['target']}" if "target" in differ else f"made with another {differ[0].replace('_', ' ')} ({json.dumps(saved.get(differ[0]))[:80]})"
-        raise InputError(f"{found}: {made}, not from what this manifest gives {self.case.target_image}; "
-                         "give another --out folder, or move those files away")
+        recorded = saved.get("inputs") if isinstance(saved, dict) else None
+        mine = json.loads(json.dumps(self.recorded_inputs(EngineOptions())))
+        if not isinstance(recorded, dict):
+            raise InputError(f"{next(p for p in self.outputs.values() if p.exists())}: not written by rau for this target "
+                             f"({self.case.target_image}); give another --out folder, or move those files away")
+        differ = [key for key in SAME_INPUTS if not _same_input(recorded.get(key), mine[key], key in PATH_INPUTS)]
+        if differ:
+            key = differ[0]
+            made = f"made from {recorded.get('target')}" if key == "target" else f"made with another {key.replace('_', ' ')} ({json.dumps(recorded.get(key))[:80]})"
+            raise InputError(f"{path}: {made}, not from what this manifest gives {self.case.target_image}; "
+                             "give another --out folder, or move those files away")
 
 
 SAME_INPUTS = ("target", "target_spacing", "reference", "reference_labels", "reference_spacing", "label_table", "structures")
 """What a target's earlier outputs must have been made from to count as its own (engine options aside: a run
 resumed with other options keeps what is done)."""
+PATH_INPUTS = {"target", "reference", "reference_labels", "label_table"}
+
+
+def _same_input(recorded, mine, paths: bool) -> bool:
+    """Whether a recorded input is this item's: equal, or for files (one or a list) the same file, also once the
+    folders were moved (a project copied elsewhere, a share mounted at another path): the same name, and the same
+    bytes while the recorded file is still there."""
+    if recorded == mine or not paths:
+        return recorded == mine
+    if isinstance(mine, list):
+        return isinstance(recorded, list) and len(recorded) == len(mine) and all(map(_same_file, recorded, mine))
+    return _same_file(recorded, mine)
+
+
+def _same_file(recorded, mine) -> bool:
+    if not isinstance(recorded, str) or not isinstance(mine, str) or Path(recorded).name != Path(mine).name:
+        return False
+    if not Path(recorded).exists():  # moved away: the name and the rest of the record must do
+        return True
+    return Path(recorded).resolve() == Path(mine).resolve() or filecmp.cmp(recorded, mine, shallow=False)
 
 
 SUMMARY_NAME = "batch_summary.csv"

@@ -70,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
     before = next(s.mask for s in result.structures if s.structure.name == args.structure)
     moved = {name: value for name in MOVABLE if (value := getattr(args, name)) is not None}
-    if moved and "engine_options" in inputs:  # the new result records where its models were
-        inputs = {**inputs, "engine_options": {**inputs["engine_options"], **moved}}
+    if moved:  # the new result records where its models were (local folders as absolute paths, as rau segment does)
+        recorded = EngineOptions.from_dict({**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
+        inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
         item = result.session.reprompt(args.structure, prompt, progress)
@@ -120,6 +121,9 @@ def _wrong_fields(saved: dict):
         checks.append(("inputs.target", saved["inputs"]["target"], text, "a file name"))
         checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
                    for key in ("reference", "reference_labels", "reference_spacing")]
+        checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
+    if "seconds" in saved:
+        checks.append(("seconds", saved["seconds"], number, "a number"))
     if "segmentation" in saved:
         checks.append(("segmentation", saved["segmentation"], text, "a file name"))
     rows = saved["structures"]
@@ -216,8 +220,8 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     try:  # models checked before the rerun
         engine = checked_engine(result.engine, EngineOptions.from_dict(inputs.get("engine_options") or {}))
     except OptionError as error:
-        raise OptionError(f"{error} (as the result recorded it, unless given here: {', '.join(flag(name) for name in MOVABLE)} "
-                          "replace the recorded ones)") from None
+        raise OptionError(f"{error} (options not given here are the ones the result recorded; {', '.join(flag(name) for name in MOVABLE)} "
+                          "replace them)") from None
     references = load_references(recorded_arguments(inputs))
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty

@@ -62,23 +62,22 @@ def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.n
 
 def _reach_outside(labelmap, label_value: int | None, geometry: Image) -> float:
     """How far (mm) the voxels of ``label_value`` in ``labelmap`` (a world-placed ``vtkOrientedImageData``; None:
-    its whole grid) reach beyond ``geometry``'s grid (0 when they lie inside)."""
+    its whole grid) reach beyond ``geometry``'s grid (0 when they lie inside): their centres, plus half a voxel
+    of ``labelmap`` (a box around them would also count the empty corners of a grid turned against ``geometry``)."""
     start = np.array(labelmap.GetExtent()[0::2])
     if label_value is None:
-        low, high = start - 0.5, np.array(labelmap.GetExtent()[1::2]) + 0.5
+        centres = np.array(np.meshgrid(*zip(start, labelmap.GetExtent()[1::2]))).reshape(3, -1).T
     else:
-        voxels = np.argwhere(oriented_array(labelmap) == label_value)[:, ::-1]  # (i, j, k)
-        if not len(voxels):
+        centres = np.argwhere(oriented_array(labelmap) == label_value)[:, ::-1] + start  # (i, j, k)
+        if not len(centres):
             return 0.0
-        low, high = voxels.min(axis=0) + start - 0.5, voxels.max(axis=0) + start + 0.5
-    corners = np.array(np.meshgrid(*zip(low, high))).reshape(3, -1).T
     image_to_world = vtk.vtkMatrix4x4()
     labelmap.GetImageToWorldMatrix(image_to_world)
     to_geometry = np.linalg.inv(image_ijk_to_ras(geometry)) @ arrayFromVTKMatrix(image_to_world)
-    ijk = corners @ to_geometry[:3, :3].T + to_geometry[:3, 3]
+    ijk = centres @ to_geometry[:3, :3].T + to_geometry[:3, 3]
     volume = geometry.volume()
     beyond = np.maximum(-0.5 - ijk, 0) + np.maximum(ijk - (np.array(volume.size) - 0.5), 0)
-    return float((beyond * np.array(volume.spacing)).max())
+    return float((beyond * np.array(volume.spacing)).max()) + 0.5 * max(labelmap.GetSpacing())
 
 
 def binary_labelmaps(node):

@@ -163,6 +163,8 @@ class Sam2Session(Session):
             inputs = _append_points(earlier, inputs)
         plan.prompts[k] = inputs
         output = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        if prompt.box is not None:
+            output = self._within_box(output, prompt.box)
         plan.corrections[k] = output
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
@@ -198,6 +200,24 @@ class Sam2Session(Session):
         plan.prompts, plan.corrections = prompts, corrections
         self.tracker.restore(name, state)
 
+    def _box_in_frame(self, box) -> list[float]:
+        """A box (the part inside the target) on its slice as SAM2 frame ``[x0, y0, x1, y1]``."""
+        row_axis, col_axis = [a for a in range(3) if a != self.axis]
+        clipped = box.clip(self.target)
+        lower, upper = clipped.lower[::-1], clipped.upper[::-1]  # (k, j, i) order
+        return self.geometry.box_to_frame(lower[row_axis], lower[col_axis], upper[row_axis], upper[col_axis])
+
+    def _within_box(self, output: dict, box) -> dict:
+        """SAM2's output with its mask logits outside ``box`` set to SAM2's "no object" score, so that the memory
+        made from it on ``propagate`` (:meth:`Tracker.condition_on`) stays inside the box too."""
+        import torch
+
+        x0, y0, x1, y1 = self._box_in_frame(box)
+        masks = output["pred_masks"]
+        rows, cols = ((torch.arange(n, device=masks.device) + 0.5) * self.geometry.size / n for n in masks.shape[-2:])
+        inside = ((rows >= y0) & (rows < y1))[:, None] & ((cols >= x0) & (cols < x1))[None, :]
+        return {**output, "pred_masks": masks.masked_fill(~inside, _no_object_score())}
+
     def _prompt_inputs(self, prompt: Prompt) -> tuple[int, dict]:
         """A prompt (already checked by :func:`rau.session.check_prompt`) as SAM2 point inputs on its slice."""
         import torch
@@ -207,11 +227,9 @@ class Sam2Session(Session):
         coords, labels = [], []
         if prompt.box is not None:
             lower, upper = prompt.box.lower[::-1], prompt.box.upper[::-1]  # (k, j, i) order
-            clipped = prompt.box.clip(self.target)
-            c_lower, c_upper = clipped.lower[::-1], clipped.upper[::-1]
             if not lower[self.axis] <= k < upper[self.axis]:
                 raise InputError(f"the box does not cross slice {k}")
-            x0, y0, x1, y1 = self.geometry.box_to_frame(c_lower[row_axis], c_lower[col_axis], c_upper[row_axis], c_upper[col_axis])
+            x0, y0, x1, y1 = self._box_in_frame(prompt.box)
             coords += [[x0, y0], [x1, y1]]
             labels += [2, 3]
         for point, label in zip(prompt.points, prompt.labels):
@@ -222,6 +240,12 @@ class Sam2Session(Session):
             "point_coords": torch.tensor([[coords]], dtype=torch.float32),
             "point_labels": torch.tensor([[labels]], dtype=torch.int32),
         }
+
+
+def _no_object_score() -> float:
+    from transformers.models.sam2_video.modeling_sam2_video import NO_OBJ_SCORE
+
+    return float(NO_OBJ_SCORE)
 
 
 def _append_points(earlier: dict, new: dict) -> dict:
