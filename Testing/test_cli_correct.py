@@ -184,7 +184,7 @@ def test_evaluate_with_clicks_runs_with_a_sam2_engine(tiny_sam2, tmp_path, capsy
     assert len(curve) == 3 and all(0.0 <= value <= 1.0 for value in curve)
 
 
-def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2, tmp_path, capsys):
+def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2, tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(1)
     labels = np.zeros((6, 24, 24), np.uint8)
     labels[2:4, 5:12, 5:12] = 1
@@ -200,6 +200,13 @@ def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2,
     edited = sitk.GetImageFromArray(saved)
     edited.CopyInformation(written)
     sitk.WriteImage(edited, str(tmp_path / "out" / "t.nii.gz"))
+    import rau.commands.correct as correct
+
+    with monkeypatch.context() as patch:  # SAM2 corrects one slice: points on two are refused before the rerun (before: after it)
+        patch.setattr(correct, "session_of", lambda *args: pytest.fail("the run was repeated before the prompt was checked"))
+        assert main(["correct", str(tmp_path / "out" / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3",
+                     "--outside", "2,2,4", "--out", str(tmp_path / "out" / "c.nii.gz")]) == 2
+    assert "the points lie on different slices along k ([3, 4])" in capsys.readouterr().err
     code = main(["correct", str(tmp_path / "out" / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3",
                  "--out", str(tmp_path / "out" / "c.nii.gz")])
     assert code == 0, capsys.readouterr().err

@@ -31,7 +31,7 @@ from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.result import Result, StructureResult
-from rau.session import check_prompt, prompt_box, prompt_point
+from rau.session import check_prompt, prompt_box, prompt_point, prompt_slice
 from rau.validation import argument, finite_number, non_empty_path
 
 
@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
+    if saved["engine"] in ENGINES and engine_class(saved["engine"]).uses_sam2:  # SAM2 corrects one slice: checked before its rerun
+        from rau.sam2.frames import slice_axis
+
+        prompt_slice(prompt, slice_axis(target, (inputs.get("engine_options") or {}).get("slice_axis")))
     result = reopen(saved, saved_path, target)
     if args.structure not in {s.structure.name for s in result.structures}:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
