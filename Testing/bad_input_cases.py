@@ -145,6 +145,8 @@ def _manifests(folder: Path) -> None:
     (folder / "two_spacings.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(target_spacing='0.5').replace('ref', './ref')}\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")
+    (folder / "zero_bytes.csv").write_text("")
+    (folder / "trailing_commas.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n,,,,,\n{manifest_row().replace('tgt_mask.png', '')}\n")
     (folder / "empty_field.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('tgt_mask.png', '')}\n")
     (folder / "latin1.csv").write_bytes(f"{MANIFEST_HEADER}\n{manifest_row()}\n".replace("tgt.png,", "tgt\xe9.png,", 1).encode("latin-1"))
     (folder / "unknown_structure.csv").write_text(f"{MANIFEST_HEADER},structures\n{manifest_row()},fetal head;brain\n")

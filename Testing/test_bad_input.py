@@ -167,6 +167,8 @@ CASES = {
                                                          "repeated_reference.csv line 3: repeats a reference of the case that line 2 starts"),
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),
+    "manifest of zero bytes": (evaluate(manifest="zero_bytes.csv"), "zero_bytes.csv: manifest is empty; its first line names the columns"),
+    "manifest with a spreadsheet's empty row": (evaluate(manifest="trailing_commas.csv"), "trailing_commas.csv line 4: empty target_labels"),
     "manifest not UTF-8": (evaluate(manifest="latin1.csv"), "latin1.csv: manifest is not UTF-8 text"),
     "vqa without a model": (evaluate("--vqa"), "--vqa scores a vision-language model"),
     "vlm server URL": (evaluate("--vqa", "--vlm-server", "ftp://example"), "--vlm-server URL must start with http:// or https://"),

@@ -367,6 +367,8 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             columns = [c.strip() for c in reader.fieldnames or []]
+            if not columns:
+                raise InputError(f"{path}: {what} is empty; its first line names the columns ({', '.join(required)})")
             check_comma_separated(columns, path, what)
             check_columns(columns, (*required, *optional), path, what)
             missing = [c for c in required if c not in columns]
@@ -376,6 +378,8 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
             rows = []
             for row in reader:
                 line = reader.line_num
+                if not any((value or "").strip() for key, value in row.items() if key is not None):  # a spreadsheet's row of empty cells
+                    continue
                 if None in row:
                     raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")
                 if any(value is None for value in row.values()):
