@@ -39,7 +39,7 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
     assert boxed.any() and not boxed[: j - 40].any() and not boxed[:, i + 41 :].any()
 
     stroked = hc18_case / "out" / "stroked.nii.gz"
-    assert main(["correct", str(hc18_case / "out" / "boxed.result.json"), "--structure", "fetal head",
+    assert main(["correct", str(hc18_case / "out" / "boxed.result.json"), "--structure", "Fetal_Head",  # names match as in rau segment
                  "--stroke", f"{i - 60},{j}", f"{i - 50},{j + 5}", "--out", str(stroked)]) == 0
     assert (sitk.GetArrayFromImage(sitk.ReadImage(str(stroked))) > 0)[j, i - 60 : i - 49].sum() >= 10
 

@@ -70,22 +70,24 @@ def run(args: argparse.Namespace) -> int:
 
         prompt_slice(prompt, slice_axis(target, (inputs.get("engine_options") or {}).get("slice_axis")))
     result = reopen(saved, saved_path, target)
-    if args.structure not in {s.structure.name for s in result.structures}:
-        raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}")
-    before = next(s.mask for s in result.structures if s.structure.name == args.structure)
+    try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
+        name = LabelSet(tuple(s.structure for s in result.structures)).get(args.structure).name
+    except InputError:
+        raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+    before = result.get(name).mask
     moved = {name: value for name in MOVABLE if (value := getattr(args, name)) is not None}
     if moved:  # the new result records where its models were (local folders as absolute paths, as rau segment does)
         recorded = EngineOptions.from_dict({**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
         inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
-        item = result.session.reprompt(args.structure, prompt, progress)
+        item = result.session.reprompt(name, prompt, progress)
     item = result.put_correction(item, result.session, args.overwrite_others)  # as written: without --overwrite-others it gives way
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
     if _same_mask(before, item.mask):
         status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
-    print(f"{args.structure}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
+    print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
 
