@@ -378,7 +378,8 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
             rows = []
             for row in reader:
                 line = reader.line_num
-                if not any((value or "").strip() for key, value in row.items() if key is not None):  # a spreadsheet's row of empty cells
+                cells = [cell for key, value in row.items() for cell in (value if key is None else [value])]
+                if not any((cell or "").strip() for cell in cells):  # a spreadsheet's row of empty cells
                     continue
                 if None in row:
                     raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,22 +69,25 @@ PATH_INPUTS = {"target", "reference", "reference_labels", "label_table"}
 
 
 def _same_input(recorded, mine, paths: bool) -> bool:
-    """Whether a recorded input is this item's: equal, or for files (one or a list) the same file, also once the
-    folders were moved (a project copied elsewhere, a share mounted at another path): the same name, and the same
-    bytes while the recorded file is still there."""
+    """Whether a recorded input is this item's: equal, or for files (one or a list) the same bytes under the same
+    name (a project copied elsewhere, a share mounted at another path). A recorded file that is gone cannot be
+    told from another site's of the same name: not the same."""
     if recorded == mine or not paths:
         return recorded == mine
     if isinstance(mine, list):
-        return isinstance(recorded, list) and len(recorded) == len(mine) and all(map(_same_file, recorded, mine))
-    return _same_file(recorded, mine)
+        return isinstance(recorded, list) and len(recorded) == len(mine) and all(
+            isinstance(old, str) and _same_file(old, new) for old, new in zip(recorded, mine))
+    return isinstance(recorded, str) and _same_file(recorded, mine)
 
 
-def _same_file(recorded, mine) -> bool:
-    if not isinstance(recorded, str) or not isinstance(mine, str) or Path(recorded).name != Path(mine).name:
+@functools.lru_cache(maxsize=None)  # a bank's references are compared once per run, not once per target
+def _same_file(recorded: str, mine: str) -> bool:
+    if Path(recorded).name != Path(mine).name:
         return False
-    if not Path(recorded).exists():  # moved away: the name and the rest of the record must do
-        return True
-    return Path(recorded).resolve() == Path(mine).resolve() or filecmp.cmp(recorded, mine, shallow=False)
+    try:
+        return Path(recorded).resolve() == Path(mine).resolve() or filecmp.cmp(recorded, mine, shallow=False)
+    except OSError:  # gone or unreadable
+        return False
 
 
 SUMMARY_NAME = "batch_summary.csv"

@@ -77,7 +77,9 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
             actor, item = running.pop(done)
             try:
                 row = ray.get(done)
-            except ray.exceptions.RayActorError:
+            except ray.exceptions.RayActorError as error:
+                if error.actor_init_failed:  # the engine cannot be built there: every worker would fail alike
+                    raise UnavailableError(f"a Ray worker could not start the {engine_name!r} engine: {error.error_msg}") from None
                 row = died_row(item, f"its Ray worker died {RETRIES + 1} times while running it (killed, or out of memory?)")
                 ray.kill(actor)
                 actor = actor_class.remote(engine_name, options)

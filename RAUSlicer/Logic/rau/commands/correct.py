@@ -66,9 +66,8 @@ def run(args: argparse.Namespace) -> int:
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     if saved["engine"] in ENGINES and engine_class(saved["engine"]).uses_sam2:  # SAM2 corrects one slice: checked before its rerun
-        from rau.sam2.frames import slice_axis
-
-        prompt_slice(prompt, slice_axis(target, (inputs.get("engine_options") or {}).get("slice_axis")))
+        engine = engine_class(saved["engine"])
+        prompt_slice(prompt, engine.correction_axis(target, EngineOptions.from_dict(inputs.get("engine_options") or {})))
     result = reopen(saved, saved_path, target)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
         name = LabelSet(tuple(s.structure for s in result.structures)).get(args.structure).name

@@ -179,6 +179,13 @@ class Engine(abc.ABC):
         """Build from the engine options; each engine reads the fields that apply to it."""
         return cls()
 
+    @classmethod
+    def correction_axis(cls, target: Image, options: EngineOptions) -> int:
+        """The array axis (0 = k, 1 = j, 2 = i) of the slices a SAM2 engine's session corrects one at a time."""
+        from rau.sam2.frames import slice_axis
+
+        return slice_axis(target, options.slice_axis)
+
     @abc.abstractmethod
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         """Segment every requested structure in ``request.target``."""

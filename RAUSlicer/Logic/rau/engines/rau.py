@@ -40,8 +40,13 @@ class RAUEngine(PipelineEngine):
         engine.ranker = RegistrationEngine.from_options(options)
         return engine
 
+    @classmethod
+    def correction_axis(cls, target, options: EngineOptions) -> int:
+        """The axis across the VLM's axial views (:func:`rau.vlm.key_slices.axial_axis`), whatever ``--slice-axis``."""
+        return axial_axis(target)
+
     def run(self, request: Request, progress: Progress | None = None) -> Result:
-        self.segmenter.slice_axis = "kji"[axial_axis(request.target)]
+        self.segmenter.slice_axis = "kji"[self.correction_axis(request.target, None)]
         if self.ranker is not None:
             request = self.ranker.ranked_references(request, progress)
         return super().run(request, progress)

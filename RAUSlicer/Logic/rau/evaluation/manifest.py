@@ -108,15 +108,25 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
 
 def _named(cases: list[Case]) -> list[Case]:
     """The cases with names that tell them apart (:attr:`Case.name`): before, subjects' ``image.png`` files and one
-    target's two truths gave rows no one could tell apart."""
+    target's two truths gave rows no one could tell apart. Names come from the paths as given (a link keeps its
+    own name, not its target's)."""
+    import os
+
     from rau.references import distinct_names
 
-    targets = list(dict.fromkeys(Path(case.target_image).resolve() for case in cases))
-    by_target = dict(zip(targets, distinct_names(targets)))
-    names = [by_target[Path(case.target_image).resolve()] for case in cases]
-    twice = {name for name in names if names.count(name) > 1}  # one target, several truths
-    return [replace(case, name=f"{name} ({Path(case.target_labels).name})" if name in twice and case.target_labels else name)
-            for case, name in zip(cases, names)]
+    first = {}  # resolved target -> the path as first given
+    for case in cases:
+        first.setdefault(Path(case.target_image).resolve(), Path(os.path.abspath(case.target_image)))
+    by_target = dict(zip(first, distinct_names(list(first.values()))))
+    named = []
+    for case in cases:
+        target = Path(case.target_image).resolve()
+        truths = [other.target_labels for other in cases if Path(other.target_image).resolve() == target]
+        name = by_target[target]
+        if len(truths) > 1 and case.target_labels:  # one target, several truths: each named by its truth
+            name += f" ({distinct_names(truths)[truths.index(case.target_labels)]})"
+        named.append(replace(case, name=name))
+    return named
 
 
 def check_structures(cases: dict, path: Path) -> None:
