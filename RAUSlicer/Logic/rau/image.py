@@ -20,8 +20,10 @@ along x, rows along y), exactly what a PNG with a pixel spacing gives.
 :meth:`Image.to_sitk` gives that 2D SimpleITK image. So the same pixels are the same 2D
 image, bit for bit, whether they come from a PNG, a 2D file or a 1-slice volume in any
 position and orientation (axial, sagittal, oblique; an RAS-oriented NIfTI included):
-engines give the same answer on each, in-plane distances are exact, and registration
-never has to undo a file's orientation.
+engines give the same answer on each and in-plane distances are exact. Only when a
+reference and a target are both placed, in parallel planes, is the reference's pixel
+order first made the target's (:func:`plane_order`): one slice stored in two pixel
+orders is still one slice.
 
 Where the caller had the pixels is kept in :attr:`Image.stored` (:class:`StoredGrid`:
 the singleton axis, or None for a 2D file, and the file's own spacing, origin and
