@@ -73,7 +73,7 @@ def _same_input(recorded, mine, paths: bool) -> bool:
     name (a project copied elsewhere, a share mounted at another path). A recorded file that is gone cannot be
     told from another site's of the same name: not the same."""
     if recorded == mine or not paths:
-        return recorded == mine
+        return recorded == mine  # equal, or not a file: nothing more to compare
     if isinstance(mine, list):
         return isinstance(recorded, list) and len(recorded) == len(mine) and all(
             isinstance(old, str) and _same_file(old, new) for old, new in zip(recorded, mine))

@@ -51,12 +51,16 @@ def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.n
     """
     labelmaps = labelmaps or binary_labelmaps(node)
     labelmap = _world_labelmap(node, segment_id, labelmaps)
+    return _mask_on(labelmap, labelmaps.GetSegment(segment_id).GetLabelValue(), geometry)  # a converted copy numbers its segments anew
+
+
+def _mask_on(labelmap, label_value: int, geometry: Image) -> np.ndarray:
+    """The voxels of ``label_value`` in ``labelmap`` (world-placed) resampled onto ``geometry``."""
     if labelmap.IsEmpty():
         return np.zeros(geometry.shape, dtype=bool)
     reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
     resampled = slicer.vtkOrientedImageData()
     slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
-    label_value = labelmaps.GetSegment(segment_id).GetLabelValue()  # a converted copy numbers its segments anew
     return oriented_array(resampled) == label_value
 
 
@@ -128,8 +132,10 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
             raise InputError(f"segmentation {node.GetName()!r}: segment {value} has no name; name it (Segment Editor)")
         structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
         structures.append(structure)
-        _check_inside(node, segment_id, labelmaps, geometry, grid)
-        masks[structure.name] = segment_mask(node, segment_id, geometry, labelmaps)
+        labelmap = _world_labelmap(node, segment_id, labelmaps)  # once for both (a shared layer is copied whole)
+        label_value = labelmaps.GetSegment(segment_id).GetLabelValue()  # a converted copy numbers its segments anew
+        _check_inside(node, segment_id, labelmap, label_value, geometry, grid)
+        masks[structure.name] = _mask_on(labelmap, label_value, geometry)
     blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
     try:
         labels = LabelSet(tuple(structures))
@@ -138,15 +144,14 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     return Segmentation(blank, labels, masks)
 
 
-def _check_inside(node, segment_id: str, labelmaps, geometry: Image, grid: str) -> None:
+def _check_inside(node, segment_id: str, labelmap, label_value: int, geometry: Image, grid: str) -> None:
     """Refuse a segment that reaches outside ``geometry`` (called ``grid``) by more than half the coarser voxel
     of the two grids: resampling onto it would cut the segment, or drop it, without a word (the command line
     refuses such a label file in the same way, :func:`rau.validation.check_same_extent`)."""
-    labelmap = _world_labelmap(node, segment_id, labelmaps)
     tolerance = 0.5 * max(max(geometry.volume().spacing), max(labelmap.GetSpacing())) + 1e-3
     if labelmap.IsEmpty() or _reach_outside(labelmap, None, geometry) <= tolerance:  # the whole layer fits: no voxel to count
         return
-    reach = _reach_outside(labelmap, labelmaps.GetSegment(segment_id).GetLabelValue(), geometry)
+    reach = _reach_outside(labelmap, label_value, geometry)
     if reach > tolerance:
         name = node.GetSegmentation().GetSegment(segment_id).GetName()
         raise InputError(f"segment {name!r} of {node.GetName()!r} reaches {reach:.1f} mm outside {grid}; "
