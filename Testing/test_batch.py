@@ -29,8 +29,13 @@ FAST = ["--no-deformable"]
 
 
 def summary(out: Path) -> dict[str, str]:
+    return column(out, "status")
+
+
+def column(out: Path, name: str) -> dict[str, str]:
+    """Target -> its value in one column of the batch summary."""
     with open(out / "batch_summary.csv", newline="") as handle:
-        return {row["target"]: row["status"] for row in csv.DictReader(handle)}
+        return {row["target"]: row[name] for row in csv.DictReader(handle)}
 
 
 def session_alive(session: int) -> bool:
@@ -98,6 +103,11 @@ def test_embedded_batch_equals_rau_segment_per_target(segmented, tmp_path):
     assert summary(tmp_path) == dict.fromkeys(names, "done")
     for name in names:
         same_outputs(tmp_path, segment_out, name)
+    found = column(tmp_path, "found")
+    assert all(found.values())
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "3", "--workers", "2"]) == 0
+    assert summary(tmp_path) == dict.fromkeys(names, "skipped")
+    assert column(tmp_path, "found") == found  # before, a skipped target's row listed nothing found
 
 
 def test_ray_batch_equals_rau_segment_per_target(segmented, ray_instance, tmp_path):

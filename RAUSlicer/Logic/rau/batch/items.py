@@ -34,6 +34,14 @@ class WorkItem:
             self._check_made_here()
         return "complete" if all(present) else "partial" if any(present) else "new"
 
+    def recorded_found(self) -> str:
+        """The structures its earlier result JSON records as found, as the summary lists them (``;``-joined)."""
+        try:
+            saved = json.loads(self.outputs["result"].read_text(encoding="utf-8"))
+            return ";".join(s["name"] for s in saved["structures"] if s["found"])
+        except (OSError, ValueError, KeyError, TypeError):  # a result from before it listed structures: found unknown
+            return ""
+
     def recorded_inputs(self, options: EngineOptions) -> dict:
         """The inputs this item's result JSON records (see :func:`rau.io.run_outputs.recorded_inputs`)."""
         case = self.case

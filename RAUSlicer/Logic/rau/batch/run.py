@@ -37,7 +37,7 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
     todo = []
     for item in items:
         if item.state() == "complete":
-            rows[item.name].update(status="skipped", error="outputs exist")
+            rows[item.name].update(status="skipped", found=item.recorded_found(), error="outputs exist")
         else:
             todo.append(item)
     bar = tqdm(total=len(todo), desc="rau batch", unit="target", file=sys.stderr, disable=not sys.stderr.isatty())
