@@ -200,6 +200,30 @@ def test_seg_nrrd_write_read_round_trip(slicerio_data, tmp_path):
     assert again.labels.get("ribs").color == pytest.approx(segmentation.labels.get("ribs").color, abs=1e-4)
 
 
+def test_seg_nrrd_keeps_the_label_values_of_overlapping_structures(tmp_path):
+    """Before, slicerio numbered the segments 1, 2, 3 per layer: a .seg.nrrd read back (or used as a reference)
+    gave other values than the label map and label table written beside it."""
+    import slicerio
+
+    from rau.labels import Structure
+
+    geometry = Image.from_grid(np.zeros((4, 20, 30), np.uint8), (0.5, 0.5, 2.0), (0.0, 0.0, 0.0), np.eye(3))
+    masks = {name: np.zeros(geometry.shape, bool) for name in ("aorta", "liver", "lesion", "vessel")}
+    masks["aorta"][:, :10, :10] = masks["liver"][:, 10:, :] = masks["vessel"][:, :5, 5:15] = True
+    masks["lesion"][:, 12:15, 3:6] = True  # inside the liver: a second layer
+    values = {"aorta": 200, "liver": 3, "lesion": 7, "vessel": 300}
+    labels = LabelSet(tuple(Structure(name, value, (0.2, 0.4, 0.6)) for name, value in values.items()))
+    write_seg_nrrd(Segmentation(geometry, labels, masks), tmp_path / "a.seg.nrrd")
+
+    again = read_segmentation(tmp_path / "a.seg.nrrd")
+    assert {structure.name: structure.value for structure in again.labels} == values
+    for name, mask in masks.items():
+        np.testing.assert_array_equal(again.mask(name), mask)
+    stored = slicerio.read_segmentation(str(tmp_path / "a.seg.nrrd"))
+    assert {segment["name"]: segment["labelValue"] for segment in stored["segments"]} == values
+    assert stored["voxels"].ndim == 4 and stored["voxels"].max() == 300
+
+
 def test_seg_nrrd_bytes_do_not_depend_on_the_time_of_writing(slicerio_data, tmp_path, monkeypatch):
     import datetime
 

@@ -178,7 +178,8 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     caller's own grid: a 2D image read from a 1-slice volume is written as that volume)."""
     geometry = segmentation.geometry.as_stored()
     ijk_to_lps = geometry.index_to_world
-    data = slicerio.create_segmentation(geometry.size, ijk_to_lps)
+    largest = max((structure.value for structure in segmentation.labels), default=1)
+    data = slicerio.create_segmentation(geometry.size, ijk_to_lps, dtype=np.min_scalar_type(largest))
     texts = {}  # header text with an ASCII placeholder -> the same with the UTF-8 text
     for structure in segmentation.labels:
         name = structure.name
@@ -194,11 +195,24 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
                 texts[entry.format(terminology_entry_to_string(segment["terminology"]))] = entry.format(terminology_entry_to_string(structure.terminology))
         mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
         slicerio.add_segment(data, mask, segment)
+    _keep_label_values(data, [structure.value for structure in segmentation.labels])
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):
             slicerio.write_segmentation(str(temporary), data)
         _finish_header(temporary, texts)
     return Path(path)
+
+
+def _keep_label_values(data: dict, values: list[int]) -> None:
+    """Give each segment its structure's label value in its layer (``add_segment`` numbers them 1, 2, ... per layer),
+    so the file reads back, in rau and in Slicer, with the values of the label map written beside it."""
+    layers = data["voxels"] if data["voxels"].ndim == 4 else data["voxels"][np.newaxis]
+    for index, layer in enumerate(layers):
+        placed = [(segment, value) for segment, value in zip(data["segments"], values) if segment["layer"] == index]
+        renumber = np.zeros(max(segment["labelValue"] for segment, _ in placed) + 1, layers.dtype)
+        for segment, value in placed:
+            renumber[segment["labelValue"]], segment["labelValue"] = value, value
+        layer[...] = renumber[layer]
 
 
 def _finish_header(path: Path, texts: dict[str, str]) -> None:
