@@ -67,6 +67,8 @@ CASES = {
     "negative label values": (segment_3d(labels="negative_labels.nii.gz"), "negative_labels.nii.gz: label map has negative values"),
     "fractional label values": (segment_3d(labels="fractional_labels.nii.gz"), "fractional_labels.nii.gz: label map has non-integer values"),
     "image as its own labels": (segment(labels="ref.png"), "ref.png: the labels are the image file itself"),
+    "image and labels swapped": (segment(ref="ref_mask.png", labels="ref.png"),  # was 200 made-up structures, exit 0
+                                 "ref.png: its 210 label values outnumber the 2 grey values of the image ref_mask.png; are the image and its labels swapped?"),
     "3D labels on a 2D image": (segment(labels="ct_labels.nii.gz"), "ct_labels.nii.gz: labels are 3D"),
     "2D reference, 3D target": (segment("--reference-spacing", REF_SPACING, target="ct.nii.gz", spacing=False), "reference 'ref.png' is 2D but the target is 3D"),
     "pixel size for a file with a header": (segment(target="ct.nii.gz"), "ct.nii.gz: a pixel size of 0.496261 mm was given, but its header says 3 x 3 x 3 mm"),

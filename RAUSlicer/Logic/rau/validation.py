@@ -23,6 +23,8 @@ MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
 MAX_LABEL_VALUES = 1000
 """A label map with more distinct values than this is taken for an intensity image."""
+SWAP_SUSPECT_STRUCTURES = 16
+"""Above this many structures, labels must not outnumber their image's grey values (see :func:`check_not_swapped`)."""
 MAX_LABEL_VALUE = (1 << 24) - 1
 """The largest label value: a label map stored as float32 holds every integer up to it exactly."""
 PIXEL_SIZE_RANGE = (1e-6, 1e6)
@@ -336,6 +338,18 @@ def check_distinct_files(image_path, labels_path) -> None:
     """Refuse an image given as its own labels (a common slip that would make every grey value a structure)."""
     if same_file(image_path, labels_path):
         raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
+
+
+def check_not_swapped(image, labels, image_path, labels_path) -> None:
+    """Refuse labels with more structures (over :data:`SWAP_SUSPECT_STRUCTURES`) than the image has grey values:
+    an image and its label map given the other way round, which would make every grey value a structure."""
+    if len(labels) <= SWAP_SUSPECT_STRUCTURES:
+        return
+    array = np.asarray(image.array).ravel()
+    grey_values = len(np.unique(array[:: max(1, array.size // 1_000_000)]))  # a strided sample: a real image has many
+    if grey_values < len(labels):
+        raise InputError(f"{labels_path}: its {len(labels)} label values outnumber the {grey_values} grey values of the image "
+                         f"{image_path}; are the image and its labels swapped?")
 
 
 def check_not_target(reference, target, what: str) -> None:
