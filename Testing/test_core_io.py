@@ -129,6 +129,49 @@ def test_dicom_series_that_tilt_or_lie_at_one_position_are_refused(tmp_path):
         read_image(_write_series(tmp_path / "echoes", [(0, 0, 0), (0, 0, 0), (0, 0, 3), (0, 0, 3)]))
 
 
+def _xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, **tags) -> Path:
+    """A projection DICOM file as a scanner writes it (ITK's writer would add an ImagerPixelSpacing of its own)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.MediaStorageSOPClassUID = dataset.SOPClassUID = sop_class
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID = "1.2.3.4.5"
+    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.Modality, dataset.StudyInstanceUID, dataset.SeriesInstanceUID = modality, "1.2.3", "1.2.3.4"
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation, dataset.PixelRepresentation = 1, "MONOCHROME2", 0
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11
+    dataset.Rows, dataset.Columns = 30, 40
+    if frames > 1:
+        dataset.NumberOfFrames = frames
+    for tag, value in tags.items():
+        setattr(dataset, tag, value)
+    dataset.PixelData = np.arange(frames * 30 * 40, dtype=np.uint16).tobytes()
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_an_xray_dicom_takes_its_pixel_size_from_either_tag_or_from_the_user(tmp_path):
+    """ITK reads an X-ray's (DX, CR, MG) pixel size only from ImagerPixelSpacing: before, one with PixelSpacing alone
+    was 1 mm, and a pixel size given for one with no size at all was refused as disagreeing with its header."""
+    computed_radiography = "1.2.840.10008.5.1.4.1.1.1"
+    calibrated = _xray_dicom(tmp_path / "calibrated.dcm", "CR", computed_radiography, PixelSpacing=[0.2, 0.25])
+    assert read_image(calibrated).spacing[:2] == (0.25, 0.2)  # (column, row): x then y
+    with pytest.raises(ImageReadError, match="calibrated.dcm: a pixel size of 0.8 mm was given, but its header says 0.25 x 0.2 mm"):
+        read_image(calibrated, pixel_spacing=0.8)
+    detector = _xray_dicom(tmp_path / "detector.dcm", "DX", "1.2.840.10008.5.1.4.1.1.1.1", PixelSpacing=[0.2, 0.2], ImagerPixelSpacing=[0.3, 0.3])
+    assert read_image(detector).spacing[:2] == (0.3, 0.3)  # as ITK and Slicer read it
+    unsized = _xray_dicom(tmp_path / "unsized.dcm", "CR", computed_radiography)
+    assert read_image(unsized, pixel_spacing=0.15).spacing[:2] == (0.15, 0.15)
+
+
+def test_a_dicom_cine_is_refused_not_stacked_as_slices(tmp_path):
+    cine = _xray_dicom(tmp_path / "run.dcm", "XA", "1.2.840.10008.5.1.4.1.1.12.1", frames=6, ImagerPixelSpacing=[0.3, 0.3])
+    with pytest.raises(ImageReadError, match=r"run.dcm: a cine of 6 frames \(X-ray angiography: frames in time, not slices in space\)"):
+        read_image(cine)  # before: a 6-slice volume of made-up 1 mm slices
+
+
 def test_nan_voxels_are_refused(tmp_path):
     array = np.ones((3, 3, 3), np.float32)
     array[1, 1, 1] = np.nan

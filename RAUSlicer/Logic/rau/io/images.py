@@ -49,7 +49,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         else:
             if validation.is_nifti(path):
                 validation.check_nifti(path)
-            stored = sitk.ReadImage(str(path))
+            stored = _with_dicom_pixel_size(sitk.ReadImage(str(path)), pixel_spacing)
+            _check_not_cine(path, stored)
             if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
                 raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
             image = Image.from_sitk(stored)
@@ -79,7 +80,63 @@ def header_spacing(path) -> tuple[float, ...] | None:
         reader.ReadImageInformation()
     except RuntimeError:
         return None
-    return tuple(spacing for spacing, size in zip(reader.GetSpacing(), reader.GetSize()) if size > 1)
+    spacing = reader.GetSpacing()
+    if _one_dicom_frame(reader):
+        in_plane = _dicom_pixel_size(reader)
+        if in_plane is None:
+            return None
+        spacing = (*in_plane, *spacing[2:])
+    return tuple(spacing for spacing, size in zip(spacing, reader.GetSize()) if size > 1)
+
+
+DICOM_PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
+"""Where a one-frame DICOM file (an X-ray, a single slice) gives its pixel size, the first present wins:
+ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing, which ITK ignores in X-ray
+(DX, CR) and mammography files. Without either the file has no pixel size: it takes the one given, as a picture."""
+
+
+def _one_dicom_frame(header) -> bool:
+    """Whether ``header`` (an image or a file reader's) is a DICOM file's with one frame."""
+    return header.HasMetaDataKey("0008|0016") and (len(header.GetSize()) == 2 or header.GetSize()[2] == 1)
+
+
+def _dicom_pixel_size(header) -> tuple[float, float] | None:
+    """A one-frame DICOM file's (column, row) pixel size in mm from :data:`DICOM_PIXEL_SIZE_TAGS`; None without one."""
+    for tag in DICOM_PIXEL_SIZE_TAGS:
+        try:
+            row, column = (float(value) for value in header.GetMetaData(tag).split("\\")[:2])
+        except (RuntimeError, ValueError):  # absent, or not two numbers
+            continue
+        if row > 0 and column > 0:
+            return column, row
+    return None
+
+
+CINE_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.12.1": "X-ray angiography",
+    "1.2.840.10008.5.1.4.1.1.12.1.1": "X-ray angiography",
+    "1.2.840.10008.5.1.4.1.1.12.2": "X-ray fluoroscopy",
+    "1.2.840.10008.5.1.4.1.1.12.2.1": "X-ray fluoroscopy",
+    "1.2.840.10008.5.1.4.1.1.3.1": "ultrasound",
+}
+"""DICOM SOP classes whose frames follow each other in time (a cine run), not in space."""
+
+
+def _check_not_cine(path: Path, stored: sitk.Image) -> None:
+    """Refuse a multi-frame DICOM cine (:data:`CINE_SOP_CLASSES`): ITK would stack its frames as 1 mm slices."""
+    kind = CINE_SOP_CLASSES.get(stored.GetMetaData("0008|0016").strip("\0 ")) if stored.HasMetaDataKey("0008|0016") else None
+    if kind and stored.GetDimension() == 3 and stored.GetSize()[2] > 1:
+        raise ImageReadError(f"{path}: a cine of {stored.GetSize()[2]} frames ({kind}: frames in time, not slices in space); "
+                             "save the frame to segment as its own image")
+
+
+def _with_dicom_pixel_size(stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
+    """``stored`` with a one-frame DICOM file's pixel size (:func:`_dicom_pixel_size`), or ``pixel_spacing`` where it gives none."""
+    if _one_dicom_frame(stored):
+        in_plane = _dicom_pixel_size(stored) or ((pixel_spacing, pixel_spacing) if pixel_spacing is not None else None)
+        if in_plane is not None:
+            stored.SetSpacing((*in_plane, *stored.GetSpacing()[2:]))
+    return stored
 
 
 def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
