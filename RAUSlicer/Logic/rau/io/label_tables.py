@@ -32,9 +32,21 @@ def find_label_table(label_map_path) -> Path | None:
     for candidate_stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
-            if candidate.is_file():
+            if candidate.is_file() and not _other_json(candidate):
                 return candidate
     return None
+
+
+def _other_json(path: Path) -> bool:
+    """Whether ``path`` is a JSON object that is no label table (its keys are not values): the metadata sidecar that
+    BIDS and dcm2niix write beside an image (``{"Description": ...}``), which must not be taken for one."""
+    if path.suffix.lower() != ".json":
+        return False
+    try:
+        content = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):  # unreadable: a label table gone wrong, reported when it is read
+        return False
+    return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
 
 
 def read_label_table(path) -> LabelSet:
