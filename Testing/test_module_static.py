@@ -162,6 +162,7 @@ def test_requirements_leave_slicer_packages_alone():
     unbounded = [line for line in lines if "==" not in line and "<" not in line]
     assert not unbounded, f"give every requirement a ceiling: {unbounded}"
     assert "transformers" in names and "slicerio" in names
+    assert "peft" in names, "the panel's VLM adapter folder needs peft"
 
 
 def test_the_shell_defaults_are_the_cores():

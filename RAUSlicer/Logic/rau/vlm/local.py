@@ -103,7 +103,7 @@ def load_adapter(model, adapter, trainable: bool = False):
     try:
         from peft import PeftModel
     except ImportError as error:
-        raise UnavailableError("loading a LoRA adapter needs peft: pip install 'rauslicer[train]'") from error
+        raise UnavailableError("loading a LoRA adapter needs peft: pip install peft (in Slicer: the module's Install dependencies)") from error
     try:
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
     except (OSError, SafetensorError) as error:
