@@ -231,6 +231,10 @@ CASES = {
     "train without its step": (["train"], "rau train: error: the following arguments are required: STEP"),
     "train step unrecognized argument": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "more"], "rau train sft: error: unrecognized arguments: more"),
     "train step names itself": (["train", "build-pairs", "--data", "gone", "--out", "pairs"], "rau train build-pairs: error: gone: no such dataset folder or manifest"),
+    "build-pairs references 0": (["train", "build-pairs", "--data", "m.csv", "--out", "pairs", "--references-per-target", "0"],
+                                 "argument --references-per-target: must be at least 1, got '0'"),  # named a Python field
+    "build-pairs unknown family": (["train", "build-pairs", "--data", "m.csv", "--out", "pairs", "--family", "qwen25"],
+                                   "--family 'qwen25': unknown vision-language model family"),  # advised --vlm-family, not its option
 }
 
 

@@ -49,7 +49,7 @@ def create_backend(options: EngineOptions | dict) -> Backend:
     if not isinstance(options, EngineOptions):
         options = EngineOptions.from_dict(options)
     model = options.vlm_model
-    family = family_for(options.vlm_family) if options.vlm_family else None
+    family = family_for(options.vlm_family, "--vlm-family") if options.vlm_family else None
     source = vlm_source(options)
     if source is None:
         from rau.vlm.server import ServerBackend

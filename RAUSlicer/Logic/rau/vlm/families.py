@@ -92,15 +92,17 @@ QWEN2_VL = ModelFamily("qwen2-vl", factor=28, min_pixels=4 * 28 * 28, max_pixels
 FAMILIES = {"qwen2_5_vl": QWEN2_5_VL, "qwen3_vl": QWEN3_VL, "qwen3_vl_moe": QWEN3_VL, "qwen2_vl": QWEN2_VL}
 
 
-def family_for(model_type_or_name: str) -> ModelFamily:
-    """The family of a ``config.model_type`` (``qwen2_5_vl``) or a model name (``Qwen/Qwen3-VL-8B``)."""
+def family_for(model_type_or_name: str, option: str | None = None) -> ModelFamily:
+    """The family of a ``config.model_type`` (``qwen2_5_vl``) or a model name (``Qwen/Qwen3-VL-8B``); ``option``:
+    the command-line option that gave it, named if it is unknown."""
     key = model_type_or_name.lower().replace("-", "_").replace(".", "_")
     if key in FAMILIES:
         return FAMILIES[key]
     for marker, family in (("qwen3_vl", QWEN3_VL), ("qwen2_5_vl", QWEN2_5_VL), ("qwen2_vl", QWEN2_VL)):
         if marker in key:
             return family
-    raise OptionError(
-        f"unknown vision-language model family for {model_type_or_name!r}; "
-        f"supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL (set --vlm-family for a server model with another name)"
-    )
+    supported = "supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL"
+    if option:
+        raise OptionError(f"{option} {model_type_or_name!r}: unknown vision-language model family; {supported}")
+    raise OptionError(f"unknown vision-language model family for {model_type_or_name!r}; {supported} "
+                      "(set --vlm-family for a server model with another name)")
