@@ -504,7 +504,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             options, server = self.logic.engineOptions(p), p.engineServer.strip()
             from rau.engines import engine_class
 
-            if (engine_class(p.engine).requires or server) and not confirmModelUse(options, server):  # an unknown engine: a clear error
+            usesModels = bool(engine_class(p.engine).requires)  # an unknown engine: a clear error
+            if (usesModels or server) and not confirmModelUse(options, server, usesModels):
                 return
             request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
             engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence

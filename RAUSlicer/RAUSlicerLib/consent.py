@@ -6,17 +6,18 @@ import slicer
 SETTINGS = "RAUSlicer"
 LICENCE_TEXT = (
     "Model weights are downloaded on first use from Hugging Face into your per-user cache "
-    "(or read from a local folder you enter). SAM 2.1 (facebook/sam2.1-*): Apache-2.0. "
+    "(or read from a local folder you enter; with an engine location, by that server). SAM 2.1 (facebook/sam2.1-*): Apache-2.0. "
     "Qwen2.5-VL-3B-Instruct: Qwen Research License (non-commercial use only). "
     "Qwen2.5-VL-7B-Instruct: Apache-2.0. Check the licence of any other model you enter. "
     "Research use only; not a medical device."
 )
 
 
-def confirmModelUse(options, engineServer=""):
-    """The licence once, and consent before images go to a remote server (engine or VLM)."""
+def confirmModelUse(options, engineServer="", usesModels=True):
+    """The licence once before a model engine (``usesModels``) first runs, and consent before images go to a
+    remote server (engine or VLM)."""
     settings = qt.QSettings()
-    if not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
+    if usesModels and not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
         if not slicer.util.confirmOkCancelDisplay(LICENCE_TEXT, windowTitle="RAUSlicer model licences"):
             return False
         settings.setValue(f"{SETTINGS}/licenceAccepted", True)
