@@ -304,11 +304,11 @@ def test_targets_differing_only_in_extension_are_refused_by_name(shared_data, tm
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("out", ["afile", "afile/sub"])
-def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out):
+@pytest.mark.parametrize(("out", "problem"), [("afile", " is a file; give a folder for the outputs"), ("afile/sub", ": cannot create this folder")])
+def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out, problem):
     (tmp_path / "afile").write_text("not a folder")
     assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / out), *FAST, "--limit", "1", "--workers", "1"]) == 2
-    assert f"rau batch: error: --out {tmp_path / out}: cannot create this folder" in capsys.readouterr().err
+    assert f"rau batch: error: --out {tmp_path / out}{problem}" in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "not a folder"
 
 

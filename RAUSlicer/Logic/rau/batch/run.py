@@ -25,6 +25,8 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
     it did not finish stay ``pending``.
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptionError(f"--out {out_dir} is a file; give a folder for the outputs")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a file in the way, no permission, a read-only file system ...
