@@ -16,7 +16,7 @@ from rau.errors import InputError
 from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
-from rau.io.label_tables import find_label_table, read_label_table, write_label_table
+from rau.io.label_tables import SIDECAR_SUFFIXES, find_label_table, read_label_table, write_label_table
 from rau.labels import LabelSet, Segmentation, Structure
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
@@ -35,6 +35,9 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
+    if path.name.lower().endswith(SIDECAR_SUFFIXES) or path.suffix.lower() in (".csv", ".tsv"):
+        raise ImageReadError(f"{path}: a label table, not labels; give the label map or segmentation (NIfTI, NRRD, PNG, .seg.nrrd), "
+                             "and the table with --label-table (a manifest's label_table column)")
     seg_nrrd = path.name.lower().endswith(".seg.nrrd")
     if seg_nrrd:
         segmentation = _read_seg_nrrd(path)
