@@ -109,6 +109,30 @@ def test_remote_engine_on_a_2d_request_equals_the_engine_here(server, shared_dat
         assert mine.confidence == pytest.approx(theirs.confidence, abs=1e-4)
 
 
+def test_a_remote_run_keeps_overlapping_structures_and_names_with_spaces_as_a_run_here(server, shared_data):
+    """Before, the result came back through the label map: a structure lost its voxels under another one, and a
+    name with a trailing space (kept by Slicer, stripped by the label table reader) came back not found."""
+    from rau.labels import Segmentation
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    head = load_reference(image, labels, spacing)
+    mask = next(iter(head.segmentation.masks.values()))
+    rows = np.flatnonzero(mask.any(axis=(0, 2)))
+    upper = mask.copy()
+    upper[:, rows[len(rows) // 2]:] = False  # the head's upper half: inside the head, so in a second layer
+    named = LabelSet((Structure("Fetal head ", 1, (0.9, 0.7, 0.2)), Structure("upper half", 2, (0.2, 0.5, 0.9))))
+    reference = Reference(head.image, Segmentation(head.segmentation.geometry, named, {"Fetal head ": mask, "upper half": upper}), name="layers")
+    request = Request([reference], read_image(target, target_spacing))
+    here = create_engine("registration", {"deformable": False}).run(request)
+    there = RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(request)
+    assert [s.structure.name for s in there.structures] == ["Fetal head ", "upper half"]
+    for mine, theirs in zip(there.structures, here.structures):
+        assert mine.found and np.array_equal(mine.mask, theirs.mask)
+    assert (there.structures[0].mask & there.structures[1].mask).any()
+
+
 def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_reference_s_values(server, shared_data):
     """Before: the panel's defaults replaced the options the server was started with, and a structure took the last
     reference's label value and colour (a run here takes the first's)."""

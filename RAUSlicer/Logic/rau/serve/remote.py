@@ -2,7 +2,7 @@
 
 :class:`RemoteEngine` uploads the request's images (MetaImage: geometry round-trips exactly) and reference segmentations
 (``.seg.nrrd``), follows the job with the caller's :class:`~rau.engines.base.Progress` (its
-cancel cancels the server job) and reads the downloaded label map back into a
+cancel cancels the server job) and reads the downloaded ``.seg.nrrd`` back into a
 :class:`~rau.result.Result` on the target's grid. :class:`RemoteSession` forwards
 corrections to the server's session, one round trip each. Needs no torch on this computer.
 """
@@ -45,14 +45,13 @@ class RemoteEngine(Engine):
             ]
             target = write_image(request.target, folder / "target.mha")
             progress("uploading", 0.0)
-            job_id = self.client.submit(target, references, self.name, structures=request.structures, options=self.options)
+            job_id = self.client.submit(target, references, self.name, structures=request.structures, options=self.options, seg_nrrd=True)
             try:
                 record = self.client.wait(job_id, lambda step, fraction: progress.callback and progress.callback(step, fraction), progress.is_cancelled)
             except JobCancelled as error:
                 raise Cancelled("cancelled by the user; the server stopped the job") from error
-            label_map = self.client.download(job_id, "label_map", folder / "result.nii.gz")
-            table = self.client.download(job_id, "label_table", folder / "result.labels.csv")
-            found = read_segmentation(label_map, geometry=request.target, label_table=table)
+            # the .seg.nrrd, not the label map: it keeps overlapping structures whole and names exactly as given
+            found = read_segmentation(self.client.download(job_id, "seg_nrrd", folder / "result.seg.nrrd"), geometry=request.target)
         structures = {}
         for structure in [*request.labels(), *(s for ref in request.references for s in ref.segmentation.labels)]:
             structures.setdefault(structure.name, structure)  # the first reference's values and colours, as a run here gives (a server may answer for more)
