@@ -91,10 +91,11 @@ class Correction:
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place()
-        change = self._undo[name].pop()
+        change = self._undo[name][-1]
         held = self._held(change.written) if change.taken else None
         if self.result.session.can_undo(name):
-            self.result.session.undo(name)
+            self.result.session.undo(name)  # may fail (a busy server): the change stays to undo again
+        self._undo[name].pop()
         for other, snapshot in change.written.items():
             if not structure_segment_id(self.node, other):
                 self._recreate(other, snapshot)

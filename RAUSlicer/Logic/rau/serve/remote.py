@@ -75,9 +75,14 @@ class RemoteSession(Session):
         return self._answer(self.client.propagate(self.id, name))
 
     def undo(self, name: str) -> StructureResult:
-        """Undo here and on the server, which returns the same earlier answer."""
+        """Undo on the server, which returns the same earlier answer, then here: a server that refuses (busy, gone)
+        leaves both sessions as they were, so the user can try again."""
+        name = self._name(name)
+        if not self.can_undo(name):
+            return super().undo(name)  # raises: nothing to undo
+        answer = self.client.undo(self.id, name)
         super().undo(name)
-        self.results[name] = self._answer(self.client.undo(self.id, name))
+        self.results[name] = self._answer(answer)
         return self.results[name]
 
     def edit(self, name: str, mask) -> None:
