@@ -81,10 +81,9 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
         raise
     except (TypeError, ValueError):
         raise InputError(f"bad prompt: points {payload['points']!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)") from None
-    try:
-        labels = [int(label) for label in payload.get("labels") or []]
-    except (TypeError, ValueError):
-        raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside") from None
+    labels = payload.get("labels") or []
+    if not isinstance(labels, list) or any(type(label) is not int or label not in (0, 1) for label in labels):  # not 0.9, "1", true
+        raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside")
     return Prompt(points, labels, _box(payload.get("box"), target))
 
 
