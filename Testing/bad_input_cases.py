@@ -39,6 +39,7 @@ def _pictures(hc18: Path, folder: Path) -> None:
         image.resize(size, PILImage.BILINEAR).save(folder / f"{role}.png")
         mask.resize(size, PILImage.NEAREST).save(folder / f"{role}_mask.png")
     (folder / "ref_mask.labels.csv").write_text("value,name,r,g,b\n255,fetal head,0.9,0.7,0.2\n")
+    shutil.copy(folder / "ref.png", folder / "ref_copy.png")
     one_slice_in_mm = sitk.GetImageFromArray(np.asarray(PILImage.open(folder / "tgt.png"))[None])  # as Slicer saves a picture
     one_slice_in_mm.SetSpacing((HC18_SPACING["002"] * SHRINK,) * 2 + (1.0,))
     sitk.WriteImage(one_slice_in_mm, str(folder / "tgt_mm.nii.gz"))

@@ -67,6 +67,7 @@ CASES = {
     "negative label values": (segment_3d(labels="negative_labels.nii.gz"), "negative_labels.nii.gz: label map has negative values"),
     "fractional label values": (segment_3d(labels="fractional_labels.nii.gz"), "fractional_labels.nii.gz: label map has non-integer values"),
     "image as its own labels": (segment(labels="ref.png"), "ref.png: the labels are the image file itself"),
+    "a copy of the image as its labels": (segment(labels="ref_copy.png"), "ref_copy.png: the labels are a copy of the image ref.png"),
     "label table as labels": (segment(labels="ref_mask.labels.csv"), "ref_mask.labels.csv: a label table, not labels"),  # was ITK's "Unable to determine ImageIO reader"
     "image and labels swapped": (segment(ref="ref_mask.png", labels="ref.png"),  # was 200 made-up structures, exit 0
                                  "ref.png: its 210 label values outnumber the 2 grey values of the image ref_mask.png; are the image and its labels swapped?"),

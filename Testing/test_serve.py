@@ -260,6 +260,8 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
         with pytest.raises(ServerError, match="unknown structure 'liver'") as unknown:
             client.submit(target, [reference], target_spacing=spacing, structures=["liver"])
         assert unknown.value.status == 422
+        with pytest.raises(ServerError, match="upload '012_HC.png': the labels are a copy of the image upload '012_HC.png'"):
+            client.submit(target, [(reference[0], reference[0], reference[2])], target_spacing=spacing)  # was 200 made-up structures
     assert not any((work / "jobs").iterdir())
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import filecmp
 import gzip
 import math
 import os
@@ -335,9 +336,12 @@ def same_file(first, second) -> bool:
 
 
 def check_distinct_files(image_path, labels_path) -> None:
-    """Refuse an image given as its own labels (a common slip that would make every grey value a structure)."""
+    """Refuse an image given as its own labels, the same file or a copy of it (a common slip that would make every
+    grey value a structure; a server's uploads are always copies)."""
     if same_file(image_path, labels_path):
         raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
+    if Path(image_path).is_file() and Path(labels_path).is_file() and filecmp.cmp(image_path, labels_path, shallow=False):
+        raise InputError(f"{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
 
 
 def check_not_swapped(image, labels, image_path, labels_path) -> None:
