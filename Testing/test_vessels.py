@@ -62,6 +62,19 @@ def test_no_vessels_means_not_found(pair):
     assert all(not item.found and item.confidence < 0.5 for item in result.structures)
 
 
+def test_a_frame_of_noise_or_of_faded_contrast_shows_no_vessels(pair):
+    """Before, every threshold was relative: noise passed for vessels and every segment was found with confidence 1.00."""
+    reference, target, _ = pair
+    rng = np.random.default_rng(0)
+    noise = rng.normal(128, 2, target.shape)
+    faded = 128 + 0.05 * (target.array - 128.0) + rng.normal(0, 4, target.shape)  # the contrast cut to 5 %, and noise
+    for frame in (noise, faded):
+        image = Image(np.clip(frame, 0, 255).astype(np.uint8), target.spacing, target.origin, target.direction, ndim=2)
+        result = create_engine("vessels", {"top_k": 1}).run(Request([reference], image))
+        assert not any(item.found for item in result.structures)
+        assert result.structures[0].message.startswith("the target shows no vessels: its grey range is ")
+
+
 def test_volumes_are_refused(pair):
     reference, target, _ = pair
     volume = Image(np.repeat(target.array, 2, axis=0))

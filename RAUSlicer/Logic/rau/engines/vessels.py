@@ -39,7 +39,7 @@ from rau.vessels.paths import paint
 from rau.vessels.prompts import centreline_points
 from rau.vessels.session import VesselSession
 from rau.vessels.topology import segment_tree
-from rau.vessels.vesselness import vessel_mask, vesselness
+from rau.vessels.vesselness import MIN_CONTRAST_TO_NOISE, contrast_to_noise, vessel_mask, vesselness
 
 
 
@@ -81,7 +81,9 @@ class VesselEngine(Engine):
         values = {s.name: index + 1 for index, s in enumerate(labels)}
         progress("vesselness", 0.0)
         grid = WorkingGrid.of(request.target.shape[1:])
-        target_vesselness = vesselness(grid.image(request.target.array[0]))
+        working = grid.image(request.target.array[0])
+        contrast = contrast_to_noise(working)
+        target_vesselness = vesselness(working) if contrast >= MIN_CONTRAST_TO_NOISE else np.zeros(working.shape, np.float32)
         vessels = vessel_mask(target_vesselness)
         candidates = []
         for index, reference in enumerate(request.references):
@@ -90,7 +92,9 @@ class VesselEngine(Engine):
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
         chosen = [self._named(c, values, target_vesselness, vessels) for c in per_segment_top(ranked, values.values(), self.top_k)]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
-        structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid)
+        unseen = "no support along the target's vessels" if contrast >= MIN_CONTRAST_TO_NOISE else (
+            f"the target shows no vessels: its grey range is {contrast:.1f} times its noise, under {MIN_CONTRAST_TO_NOISE:g}")
+        structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid, unseen)
         result = Result(
             request.target,
             structures,
@@ -136,7 +140,8 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
     return [c for c in ranked if id(c) in chosen] or ranked[:1]
 
 
-def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
+def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid,
+         unseen: str = "no support along the target's vessels") -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of the references that have the
     segment (one without it says nothing about it); the centreline that agrees best with the other
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
@@ -144,7 +149,7 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
 
     Confidence: the weighted share of references that found the segment times its path's support.
     Masks go back to the target's grid (``grid``); also returns the kept centrelines ((N, 2) rows/cols
-    on the working grid) by segment value."""
+    on the working grid) by segment value. ``unseen``: the message of a segment the references have but the target lacks."""
     weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
     centrelines, facts = {}, {}
     for structure in labels:
@@ -168,7 +173,7 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
         value = values[structure.name]
         mask = (label_map == value)[None] if value in centrelines else None
         fact = facts[value]
-        message = "" if mask is not None and mask.any() else "no support along the target's vessels" if fact["references"] else "has no pixels in the reference"
+        message = "" if mask is not None and mask.any() else unseen if fact["references"] else "has no pixels in the reference"
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
     return results, centrelines
