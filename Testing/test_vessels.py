@@ -255,10 +255,12 @@ def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the
         return SimpleNamespace(reference=SimpleNamespace(name=name), alignment=SimpleNamespace(score=score), naming=naming)
 
     chosen = [candidate("best", 0.5, implied, True), candidate("second", 0.4, traced, False)]
-    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same)
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2)
     assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
-    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same)
+    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2)
     assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=1)
+    assert np.array_equal(centrelines[1], implied) and structures[0].prompts["references"] == ["best"]  # before: all chosen voted
 
 
 def test_simulated_clicks_start_every_segment_from_the_engine_answer(pair, result):

@@ -94,7 +94,7 @@ class VesselEngine(Engine):
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         unseen = "no support along the target's vessels" if contrast >= MIN_CONTRAST_TO_NOISE else (
             f"the target shows no vessels: its grey range is {contrast:.1f} times its noise, under {MIN_CONTRAST_TO_NOISE:g}")
-        structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid, unseen)
+        structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid, self.top_k, unseen)
         result = Result(
             request.target,
             structures,
@@ -140,10 +140,10 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
     return [c for c in ranked if id(c) in chosen] or ranked[:1]
 
 
-def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid,
+def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid, top_k: int,
          unseen: str = "no support along the target's vessels") -> tuple[list[StructureResult], dict[int, np.ndarray]]:
-    """Per segment: presence by the vote, weighted by tree match, of the references that have the
-    segment (one without it says nothing about it); the centreline that agrees best with the other
+    """Per segment: presence by the vote, weighted by tree match, of its ``top_k`` best-ranked references among
+    those that have the segment (``chosen`` is in rank order; one without it says nothing about it); the centreline that agrees best with the other
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
     the reference tree); all centrelines painted together to the vessel width.
 
@@ -154,10 +154,11 @@ def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.nd
     centrelines, facts = {}, {}
     for structure in labels:
         value = values[structure.name]
-        voters = np.array([value in c.naming.support for c in chosen])  # references that have the segment
-        found = np.array([c.naming.found(value) for c in chosen])
+        have = np.array([value in c.naming.support for c in chosen])  # references that have the segment
+        voters = have & (np.cumsum(have) <= top_k)  # its best top_k (another segment may have chosen more)
+        found = voters & np.array([c.naming.found(value) for c in chosen])
         share = float(weights[found].sum() / weights[voters].sum()) if voters.any() else 0.0
-        facts[value] = {"references": [c.reference.name for c in chosen if value in c.naming.support], "votes": round(share, 4)}
+        facts[value] = {"references": [c.reference.name for c, votes in zip(chosen, voters) if votes], "votes": round(share, 4)}
         if share < 0.5 or not found.any():
             facts[value]["confidence"] = share
             continue
