@@ -304,6 +304,19 @@ def test_an_angiogram_at_twice_the_resolution_gets_the_same_segments_on_its_own_
     assert corrected.mask.shape == (1, 1024, 1024) and dice(corrected.mask, truth_big) > 0.6
 
 
+def test_a_reference_segment_inside_another_keeps_its_pixels(pair):
+    """Slicer layers may overlap: before, the first segment took the shared pixels, and a segment wholly inside
+    another was reported as having "no pixels in the reference"."""
+    from rau.labels import Segmentation
+
+    reference, target, _ = pair
+    masks = dict(reference.segmentation.masks)
+    masks["S6_LAD_proximal"] = masks["S6_LAD_proximal"] | masks["S7_LAD_mid"]  # S7 lies wholly inside S6
+    layered = type(reference)(reference.image, Segmentation(reference.segmentation.geometry, reference.segmentation.labels, masks), name="layers")
+    result = create_engine("vessels", {"top_k": 1}).run(Request([layered], target, ["S6_LAD_proximal", "S7_LAD_mid"]))
+    assert result.get("S7_LAD_mid").message != "has no pixels in the reference" and result.get("S7_LAD_mid").found
+
+
 def test_a_segment_the_reference_lacks_is_reported_so(pair):
     reference, target, _ = pair
     result = create_engine("vessels", {"top_k": 1}).run(Request([reference], target, ["S7_LAD_mid", "S1_RCA_proximal"]))

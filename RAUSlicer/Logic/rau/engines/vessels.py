@@ -113,10 +113,9 @@ class VesselEngine(Engine):
         """The reference's whole labelled tree aligned (affine) onto the target, so asking for a few
         segments gives the same alignment as asking for all; the score ranks the reference."""
         label_map = np.zeros(reference.image.shape[1:], np.int32)
-        for name, value in values.items():
-            mask = reference.segmentation.masks.get(name)
-            if mask is not None:
-                label_map[mask[0] & (label_map == 0)] = value
+        masks = {value: reference.segmentation.masks[name][0] for name, value in values.items() if name in reference.segmentation.masks}
+        for value in sorted(masks, key=lambda value: -int(masks[value].sum())):  # overlapping segments (Slicer layers): the smaller keeps its pixels
+            label_map[masks[value]] = value
         grid = WorkingGrid.of(label_map.shape)
         tree = grid.labels(np.any([mask[0] for mask in reference.segmentation.masks.values()], axis=0))  # all its labelled vessels
         return Candidate(reference, grid.labels(label_map), tree, align_tree(target_vesselness, tree))
