@@ -75,6 +75,14 @@ def test_a_frame_of_noise_or_of_faded_contrast_shows_no_vessels(pair):
         assert result.structures[0].message.startswith("the target shows no vessels: its grey range is ")
 
 
+def test_itk_warnings_do_not_reach_the_terminal(pair, capfd):
+    """Before, a thin strip of an angiogram printed ITK's "collected only zero points" warnings, a dozen lines each."""
+    reference, target, _ = pair
+    strip = Image(target.array[:, 200:220], target.spacing, target.origin, target.direction, ndim=2)
+    create_engine("vessels", {"top_k": 1, "deformable": False}).run(Request([reference], strip))
+    assert "WARNING" not in capfd.readouterr().err
+
+
 def test_volumes_are_refused(pair):
     reference, target, _ = pair
     volume = Image(np.repeat(target.array, 2, axis=0))

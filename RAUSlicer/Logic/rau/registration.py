@@ -262,15 +262,18 @@ def one_itk_thread():
     method's own thread setting does not reach the metric's internal work units, so
     the global default is set for the duration. With one thread every result is
     bit-identical, whatever the caller's ITK thread setting; several references can
-    still run in parallel processes.
+    still run in parallel processes. ITK's warnings (a metric that found no overlap at one
+    start, ...) are not printed: the caller reports what fails, in its own words.
     """
     with _ONE_AT_A_TIME:
-        previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+        previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), sitk.ProcessObject.GetGlobalWarningDisplay()
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+        sitk.ProcessObject.SetGlobalWarningDisplay(False)
         try:
             yield
         finally:
-            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous[0])
+            sitk.ProcessObject.SetGlobalWarningDisplay(previous[1])
 
 
 def _similarity(dimension: int) -> sitk.Transform:
