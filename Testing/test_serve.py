@@ -314,6 +314,28 @@ def test_cancelling_the_remote_engine_cancels_the_server_job(server, shared_data
     assert job.state == "cancelled" and job.result is None
 
 
+def test_cancelling_as_the_remote_job_ends_closes_its_server_session(server, shared_data):
+    """Before, Cancel pressed during the download returned a result whose server session nothing would close."""
+    import threading
+
+    from rau.engines.base import Cancelled, Progress
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+    from rau.serve.sessions import SessionGone
+
+    url, app = server
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    request = Request([load_reference(image, labels, spacing)], read_image(target, target_spacing))
+    client, stop, records = Client(url), threading.Event(), []
+    wait, download = client.wait, client.download
+    client.wait = lambda *args: records.append(wait(*args)) or records[-1]
+    client.download = lambda *args, **kwargs: (stop.set(), download(*args, **kwargs))[1]  # Cancel pressed as the job ended
+    with pytest.raises(Cancelled):
+        RemoteEngine(client, "registration", {"deformable": False}).run(request, Progress(None, stop.is_set))
+    with pytest.raises(SessionGone, match="the client closed it"):
+        app.state.server.sessions.get(records[0]["session"])
+
+
 def test_rau_serve_command_serves_with_a_token(tmp_path):
     from serve_helpers import serve_process
 

@@ -9,6 +9,7 @@ corrections to the server's session, one round trip each. Needs no torch on this
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -52,6 +53,11 @@ class RemoteEngine(Engine):
                 raise Cancelled("cancelled by the user; the server stopped the job") from error
             # the .seg.nrrd, not the label map: it keeps overlapping structures whole and names exactly as given
             found = read_segmentation(self.client.download(job_id, "seg_nrrd", folder / "result.seg.nrrd"), geometry=request.target)
+        if progress.is_cancelled():  # pressed as the job ended: free the session it opened, nothing else holds it
+            if record.get("session"):
+                with contextlib.suppress(ServerError):  # a server gone frees it itself
+                    self.client.close_session(record["session"])
+            raise Cancelled("cancelled by the user")
         structures = {}
         for structure in [*request.labels(), *(s for ref in request.references for s in ref.segmentation.labels)]:
             structures.setdefault(structure.name, structure)  # the first reference's values and colours, as a run here gives (a server may answer for more)
