@@ -8,6 +8,7 @@ can be copied and used on its own.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from pathlib import Path
 
 import requests
@@ -43,7 +44,11 @@ class Client:
     """One ``rau serve`` server. ``token``: the server's bearer token (needed off loopback)."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 60.0):
-        self.url, self.token, self.timeout = url.rstrip("/"), token, timeout
+        """Raises :class:`ServerError` for a ``url`` that is no server address (``http(s)://HOST:PORT``, no path)."""
+        parts = urllib.parse.urlsplit(url.strip().rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise ServerError(f"{url!r} is not a server address; give http://HOST:PORT (or https://), as rau serve prints it")
+        self.url, self.token, self.timeout = url.strip().rstrip("/"), token, timeout
         self.http = requests.Session()
         self.http.headers[API_HEADER] = str(API_VERSION)
         if token:
