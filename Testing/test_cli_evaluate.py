@@ -84,8 +84,9 @@ def test_a_structure_the_truth_does_not_name_is_scored_as_absent(hc18, tmp_path,
     manifest = folder / "no_head.csv"
     manifest.write_text("\n".join([header, first.replace("002_mask.png", "empty_mask.png").replace(",head.labels.csv", ",")]) + "\n")
     assert evaluate(manifest, tmp_path / "scores.json") == 0
-    case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
-    assert [(s["structure"], s["status"]) for s in case["structures"]] == [("label_1", "false_positive")]
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert [(s["structure"], s["status"]) for s in scores["cases"][0]["structures"]] == [("label_1", "false_positive")]
+    assert scores["summary"]["structures"]["label_1"] == {"dice": None, "hd95_mm": None, "n": 0, "cases": 1}  # before: n 1, no Dice
 
 
 def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_warning():

@@ -6,11 +6,11 @@ import math
 
 
 def print_table(summary: dict) -> None:
-    """Per-structure Dice and HD95, then the overall line."""
+    """Per-structure cases, Dice values (n) and their mean, HD95, then the overall line."""
     width = max([len(n) for n in summary["structures"]] + [9])
-    print(f"{'structure':<{width}}  {'n':>3}  {'Dice':>6}  {'HD95 mm':>8}")
+    print(f"{'structure':<{width}}  {'cases':>5}  {'n':>3}  {'Dice':>6}  {'HD95 mm':>8}")
     for name, numbers in summary["structures"].items():
-        print(f"{name:<{width}}  {numbers['n']:>3}  {fmt(numbers['dice'])}  {fmt(numbers['hd95_mm'], 8, 1)}")
+        print(f"{name:<{width}}  {numbers['cases']:>5}  {numbers['n']:>3}  {fmt(numbers['dice'])}  {fmt(numbers['hd95_mm'], 8, 1)}")
     print(
         f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} mm  "
         f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} mm  "

@@ -154,12 +154,19 @@ def summarize(scores: list[CaseScore]) -> dict:
         "cases": len(scores),
         "failed_cases": failed,
         "mean_seconds_per_case": _mean(s.seconds for s in scores),
-        "structures": {name: {"dice": _mean(r["dice"] for r in items), "hd95_mm": _mean(r["hd95_mm"] for r in items), "n": len(items)} for name, items in per_structure.items()},
+        "structures": {name: _structure_summary(items) for name, items in per_structure.items()},
     }
     rankings = [s.ranking for s in scores if s.ranking]
     if rankings:
         summary["ranking"] = {key: _mean(r[key] for r in rankings if r[key] is not None) for key in rankings[0]}
     return summary
+
+
+def _structure_summary(rows: list[dict]) -> dict:
+    """One structure's mean Dice and HD95, ``n`` the Dice values they average (a structure absent from both the
+    truth and the answer, or found where the truth has none, has no Dice) and ``cases`` all its rows."""
+    dice = [r["dice"] for r in rows if r["dice"] is not None and not math.isnan(r["dice"])]
+    return {"dice": _mean(dice), "hd95_mm": _mean(r["hd95_mm"] for r in rows), "n": len(dice), "cases": len(rows)}
 
 
 def _mean(values) -> float | None:
