@@ -265,6 +265,8 @@ def test_seg_nrrd_keeps_the_label_values_of_overlapping_structures(tmp_path):
     stored = slicerio.read_segmentation(str(tmp_path / "a.seg.nrrd"))
     assert {segment["name"]: segment["labelValue"] for segment in stored["segments"]} == values
     assert stored["voxels"].ndim == 4 and stored["voxels"].max() == 300
+    write_seg_nrrd(Segmentation(geometry, LabelSet(()), {}), tmp_path / "none.seg.nrrd")  # nothing found: still written
+    assert read_segmentation(tmp_path / "none.seg.nrrd", geometry=geometry).labels.names == []
 
 
 def test_seg_nrrd_bytes_do_not_depend_on_the_time_of_writing(slicerio_data, tmp_path, monkeypatch):

@@ -158,3 +158,6 @@ def test_a_server_session_sends_back_every_changed_structure(files, tmp_path):
         remote.session.undo(RIGHT)
         local.session.undo(RIGHT)
         assert np.array_equal(remote.session.results[WRONG].mask, local.session.results[WRONG].mask)
+        blank = request.target.with_array(np.full(request.target.shape, 200, np.uint8))
+        nothing = RemoteEngine(Client(url), "vessels", {"top_k": 1}).run(Request(request.references, blank))  # none found
+        assert not any(item.found for item in nothing.structures)  # before: the server's .seg.nrrd writer failed the job

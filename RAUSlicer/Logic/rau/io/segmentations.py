@@ -212,6 +212,8 @@ def _keep_label_values(data: dict, values: list[int]) -> None:
     layers = data["voxels"] if data["voxels"].ndim == 4 else data["voxels"][np.newaxis]
     for index, layer in enumerate(layers):
         placed = [(segment, value) for segment, value in zip(data["segments"], values) if segment["layer"] == index]
+        if not placed:  # no structures at all: an empty segmentation
+            continue
         renumber = np.zeros(max(segment["labelValue"] for segment, _ in placed) + 1, layers.dtype)
         for segment, value in placed:
             renumber[segment["labelValue"]], segment["labelValue"] = value, value
