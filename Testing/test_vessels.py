@@ -73,6 +73,9 @@ def test_a_frame_of_noise_or_of_faded_contrast_shows_no_vessels(pair):
         result = create_engine("vessels", {"top_k": 1}).run(Request([reference], image))
         assert not any(item.found for item in result.structures)
         assert result.structures[0].message.startswith("the target shows no vessels: its grey range is ")
+    dim = np.clip(128 + 0.1 * (target.array - 128.0) + rng.normal(0, 4, target.shape), 0, 255).astype(np.uint8)  # 10 %: still seen
+    result = create_engine("vessels", {"top_k": 1}).run(Request([reference], target.with_array(dim)))
+    assert all(item.found for item in result.structures)
 
 
 def test_itk_warnings_do_not_reach_the_terminal(pair, capfd):
