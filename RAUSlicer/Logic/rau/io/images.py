@@ -81,7 +81,7 @@ def header_spacing(path) -> tuple[float, ...] | None:
     except RuntimeError:
         return None
     spacing = reader.GetSpacing()
-    if _one_dicom_frame(reader):
+    if path.is_file() and _unsized_by_itk(reader):
         in_plane = _dicom_pixel_size(reader)
         if in_plane is None:
             return None
@@ -90,14 +90,16 @@ def header_spacing(path) -> tuple[float, ...] | None:
 
 
 DICOM_PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
-"""Where a one-frame DICOM file (an X-ray, a single slice) gives its pixel size, the first present wins:
-ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing, which ITK ignores in X-ray
-(DX, CR) and mammography files. Without either the file has no pixel size: it takes the one given, as a picture."""
+"""Where a one-frame DICOM file that ITK read with its default 1 mm pixels (:func:`_unsized_by_itk`) gives its pixel
+size, the first present wins: ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing,
+which ITK ignores in X-ray (DX, CR) and mammography files. Without either the file has no pixel size: it takes the
+one given, as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
 
 
-def _one_dicom_frame(header) -> bool:
-    """Whether ``header`` (an image or a file reader's) is a DICOM file's with one frame."""
-    return header.HasMetaDataKey("0008|0016") and (len(header.GetSize()) == 2 or header.GetSize()[2] == 1)
+def _unsized_by_itk(header) -> bool:
+    """Whether ``header`` (an image's or a file reader's) is a one-frame DICOM file's with ITK's default 1 x 1 mm."""
+    one_frame = len(header.GetSize()) == 2 or header.GetSize()[2] == 1
+    return header.HasMetaDataKey("0008|0016") and one_frame and tuple(header.GetSpacing()[:2]) == (1.0, 1.0)
 
 
 def _dicom_pixel_size(header) -> tuple[float, float] | None:
@@ -131,8 +133,9 @@ def _check_not_cine(path: Path, stored: sitk.Image) -> None:
 
 
 def _with_dicom_pixel_size(stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
-    """``stored`` with a one-frame DICOM file's pixel size (:func:`_dicom_pixel_size`), or ``pixel_spacing`` where it gives none."""
-    if _one_dicom_frame(stored):
+    """``stored`` with the pixel size of a one-frame DICOM file ITK left at 1 mm (:func:`_dicom_pixel_size`), or
+    ``pixel_spacing`` where it gives none."""
+    if _unsized_by_itk(stored):
         in_plane = _dicom_pixel_size(stored) or ((pixel_spacing, pixel_spacing) if pixel_spacing is not None else None)
         if in_plane is not None:
             stored.SetSpacing((*in_plane, *stored.GetSpacing()[2:]))
