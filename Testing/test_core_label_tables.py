@@ -35,11 +35,12 @@ def test_a_label_map_takes_its_own_sidecar_before_the_shorter_stems_whatever_the
         assert names == "['liver', 'spleen']", seed
 
 
-def test_a_bids_metadata_json_beside_a_label_map_is_not_taken_for_its_label_table(tmp_path):
+def test_a_bids_metadata_json_beside_a_label_map_is_not_taken_for_its_label_table(tmp_path, capsys):
     """Before, ``sub-01_dseg.json`` ({"Description": ...}, as BIDS and dcm2niix write) stopped the run as an unreadable table."""
     _label_map(tmp_path / "sub-01_dseg.nii.gz")
     (tmp_path / "sub-01_dseg.json").write_text('{"Description": "manual segmentation", "Sources": ["bids:raw:sub-01_T1w.nii.gz"]}')
     assert read_segmentation(tmp_path / "sub-01_dseg.nii.gz").labels.names == ["label_1", "label_2"]
+    assert "sub-01_dseg.json beside " in capsys.readouterr().err  # said, so a table written the wrong way round is noticed
     (tmp_path / "sub-01_dseg.json").write_text('{"1": "liver", "2": "spleen"}')  # a JSON label table is still one
     assert read_segmentation(tmp_path / "sub-01_dseg.nii.gz").labels.names == ["liver", "spleen"]
 

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import shlex
+import sys
 from pathlib import Path
 
 from rau import validation
@@ -32,7 +33,9 @@ def find_label_table(label_map_path) -> Path | None:
     for candidate_stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
-            if candidate.is_file() and not _other_json(candidate):
+            if candidate.is_file() and _other_json(candidate):
+                print(f"warning: {candidate} beside {path} is no label table (its keys are not label values); ignored", file=sys.stderr)
+            elif candidate.is_file():
                 return candidate
     return None
 
