@@ -45,6 +45,17 @@ def test_a_bids_metadata_json_beside_a_label_map_is_not_taken_for_its_label_tabl
     assert read_segmentation(tmp_path / "sub-01_dseg.nii.gz").labels.names == ["liver", "spleen"]
 
 
+def test_an_atlas_table_longer_than_the_image_has_grey_values_is_no_swap(tmp_path):
+    """The swap check counts the values the label map holds, not its table's entries: a phantom of 3 grey values
+    labelled with 2 entries of a 20-entry atlas table was refused as "20 label values ... swapped?"."""
+    from rau.references import load_reference
+
+    _label_map(tmp_path / "case.nii.gz")
+    (tmp_path / "case.labels.csv").write_text("value,name\n" + "".join(f"{v},organ {v}\n" for v in range(1, 21)))
+    sitk.WriteImage(sitk.GetImageFromArray(np.arange(3, dtype=np.uint8).repeat(22)[:64].reshape(1, 8, 8)), str(tmp_path / "phantom.nii.gz"))
+    assert load_reference(tmp_path / "phantom.nii.gz", tmp_path / "case.nii.gz").segmentation.masks["organ 2"].sum() == 4
+
+
 def test_a_label_value_its_table_does_not_name_is_reported(tmp_path, capsys):
     _label_map(tmp_path / "case.nii.gz")
     (tmp_path / "case.labels.csv").write_text("value,name\n1,liver\n")

@@ -17,7 +17,6 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
-    validation.check_not_swapped(image, segmentation.labels, image_path, labels_path)
     return Reference(image, segmentation, name=Path(image_path).name)
 
 

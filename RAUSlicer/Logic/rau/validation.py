@@ -344,16 +344,19 @@ def check_distinct_files(image_path, labels_path) -> None:
         raise InputError(f"{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
 
 
-def check_not_swapped(image, labels, image_path, labels_path) -> None:
-    """Refuse labels with more structures (over :data:`SWAP_SUSPECT_STRUCTURES`) than the image has grey values:
-    an image and its label map given the other way round, which would make every grey value a structure."""
-    if len(labels) <= SWAP_SUSPECT_STRUCTURES:
+def check_not_swapped(image, label_map, image_path, labels_path) -> None:
+    """Refuse a label map with more structures (over :data:`SWAP_SUSPECT_STRUCTURES`) than its image has grey values:
+    an image and its label map given the other way round, which would make every grey value a structure. Checked
+    on the label map's values, before a mask is made for each."""
+    array = np.asarray(label_map.array)
+    structures = _distinct_values(array) - int(array.min() == 0) if array.size else 0
+    if structures <= SWAP_SUSPECT_STRUCTURES:
         return
-    array = np.asarray(image.array).ravel()
-    grey_values = len(np.unique(array[:: max(1, array.size // 1_000_000)]))  # a strided sample: a real image has many
-    if grey_values < len(labels):
-        raise InputError(f"{labels_path}: its {len(labels)} label values outnumber the {grey_values} grey values of the image "
-                         f"{image_path}; are the image and its labels swapped?")
+    grey = np.asarray(image.array).ravel()
+    grey_values = len(np.unique(grey[:: max(1, grey.size // 1_000_000)]))  # a strided sample: a real image has many
+    if grey_values < structures:
+        raise InputError(f"{labels_path}: its {structures} label values outnumber the {grey_values} grey values of the image "
+                         f"{image_path or ''}; are the image and its labels swapped?".replace(" image ;", " image;"))
 
 
 def check_not_target(reference, target, what: str) -> None:
