@@ -355,8 +355,9 @@ def check_not_swapped(image, label_map, image_path, labels_path) -> None:
     grey = np.asarray(image.array).ravel()
     grey_values = len(np.unique(grey[:: max(1, grey.size // 1_000_000)]))  # a strided sample: a real image has many
     if grey_values < structures:
-        raise InputError(f"{labels_path}: its {structures} label values outnumber the {grey_values} grey values of the image "
-                         f"{image_path or ''}; are the image and its labels swapped?".replace(" image ;", " image;"))
+        image = f"the image {image_path}" if image_path else "its image"
+        raise InputError(f"{labels_path}: its {structures} label values outnumber the {grey_values} grey values of {image}; "
+                         "are the image and its labels swapped?")
 
 
 def check_not_target(reference, target, what: str) -> None:
