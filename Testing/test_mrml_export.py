@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 
 import numpy as np
@@ -14,7 +15,7 @@ slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
 from rau.io import OutputExistsError, read_segmentation  # noqa: E402
-from rau.labels import Segmentation  # noqa: E402
+from rau.labels import LabelSet, Segmentation  # noqa: E402
 from rau.mrml import add_segmentation_node, add_volume_node, export_label_map, export_seg_nrrd, image_from_volume_node  # noqa: E402
 from slicer.util import arrayFromVTKMatrix  # noqa: E402
 from test_mrml_segments import grid, labels  # noqa: E402,F401  (fixtures)
@@ -44,6 +45,30 @@ def test_nifti_export_lies_in_the_right_physical_place(mrml_scene, labels, grid,
         rows = list(csv.DictReader(handle))
     assert [(row["value"], row["name"]) for row in rows] == [("1", "liver"), ("2", "spleen"), ("3", "kidney")]
     assert "Liver" in rows[0]["terminology"]
+
+
+def test_label_values_a_slicer_file_keeps_reach_the_result_and_its_label_map_export(mrml_scene, labels, grid, tmp_path):
+    """Before, a reference loaded from a .seg.nrrd with values 5, 52, 7 gave a result (tags) and a label map export
+    numbered 1, 2, 3, where ``rau segment`` keeps the reference's values."""
+    from rau.io import write_seg_nrrd
+    from rau.mrml import add_result_node, request_from_nodes, segmentation_from_node
+    from rau.result import Result, StructureResult
+
+    values = {"liver": 5, "spleen": 52, "kidney": 7}
+    renumbered = LabelSet(tuple(dataclasses.replace(s, value=values[s.name]) for s in labels.labels))
+    write_seg_nrrd(Segmentation(labels.geometry, renumbered, labels.masks), tmp_path / "reference.seg.nrrd")
+    volume = add_volume_node(grid, "reference", mrml_scene)
+    node = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "reference segmentation")
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(tmp_path / "reference.seg.nrrd"))
+    assert storage.ReadData(node)  # as Slicer loads a .seg.nrrd
+    assert {s.name: s.value for s in segmentation_from_node(node, grid).labels} == values
+    request = request_from_nodes(volume, node, volume)
+    assert {s.name: s.value for s in request.labels()} == values
+    found = Result(grid, [StructureResult(s, labels.masks[s.name], 1.0, "test") for s in request.labels()], "test", 0.0)
+    result_node = add_result_node(found, volume)
+    nifti, _ = export_label_map(result_node, grid, tmp_path / "result.nii.gz")
+    assert {s.name: s.value for s in read_segmentation(nifti).labels} == values
 
 
 def test_export_refuses_to_overwrite_unless_asked(mrml_scene, labels, grid, tmp_path):

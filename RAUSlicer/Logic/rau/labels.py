@@ -65,6 +65,15 @@ def default_color(value: int) -> tuple[float, float, float]:
     return tuple(round(c, 4) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.95))
 
 
+def segment_values(stored: list) -> list[int]:
+    """The label values of segments (a ``.seg.nrrd``'s, a Slicer segmentation node's) from the ``stored`` ones, in
+    segment order: those when they are distinct positive integers (as Slicer keeps an imported label map's), else
+    1, 2, ... (segments in separate layers often all have the value 1)."""
+    if all(isinstance(value, int) and value > 0 for value in stored) and len(set(stored)) == len(stored):
+        return list(stored)
+    return list(range(1, len(stored) + 1))
+
+
 def normalize_name(name: str) -> str:
     """Name key used for matching: case, spaces and punctuation ignored (a name of punctuation only is its own key)."""
     return "".join(ch for ch in name.lower() if ch.isalnum()) or name.strip().lower()

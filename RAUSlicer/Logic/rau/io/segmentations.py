@@ -17,7 +17,7 @@ from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, find_label_table, read_label_table, write_label_table
-from rau.labels import LabelSet, Segmentation, Structure
+from rau.labels import LabelSet, Segmentation, Structure, segment_values
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
@@ -117,7 +117,7 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
         validation.check_label_values(label_map, path)
         return Segmentation.from_label_map(label_map)
     segments = _with_layers(data["segments"], voxels)
-    values = _segment_values(segments)
+    values = segment_values([segment.get("labelValue") for segment in segments])
     structures, masks = [], {}
     try:
         for index, segment in enumerate(segments):
@@ -145,15 +145,6 @@ def _with_layers(segments: list[dict], voxels: np.ndarray) -> list[dict]:
     if voxels.ndim == 4 and len(segments) == voxels.shape[0] and not any("layer" in segment for segment in segments):
         return [{"labelValue": 1, **segment, "layer": index} for index, segment in enumerate(segments)]
     return segments
-
-
-def _segment_values(segments: list[dict]) -> list[int]:
-    """Each segment's label value in the file when those are distinct (as Slicer keeps an imported label map's),
-    else 1, 2, ... in segment order (segments in separate layers often all have value 1)."""
-    values = [segment.get("labelValue") for segment in segments]
-    if all(isinstance(value, int) and value > 0 for value in values) and len(set(values)) == len(values):
-        return values
-    return list(range(1, len(segments) + 1))
 
 
 def write_label_map(segmentation: Segmentation, path, overwrite: bool = False) -> tuple[Path, Path]:

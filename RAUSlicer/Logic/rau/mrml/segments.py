@@ -17,7 +17,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
-from rau.labels import LabelSet, Segmentation, Structure
+from rau.labels import LabelSet, Segmentation, Structure, segment_values
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
@@ -114,7 +114,8 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     """The node's segments (all, or those called ``names``) as masks on ``geometry`` (``grid`` names it in the
     error for a segment that reaches outside it).
 
-    Label values follow segment order (1, 2, ...); names, colors and terminology are kept.
+    Label values are the segments' own when distinct (:func:`rau.labels.segment_values`: as Slicer keeps an imported
+    label map's), else segment order (1, 2, ...); names, colors and terminology are kept.
     """
     if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
@@ -126,10 +127,11 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     if names is not None:
         segment_ids = [require_segment_id(node, name) for name in names]
     structures, masks, labelmaps = [], {}, binary_labelmaps(node)
-    for value, segment_id in enumerate(segment_ids, start=1):
+    values = segment_values([segmentation.GetSegment(segment_id).GetLabelValue() for segment_id in segment_ids])
+    for index, (value, segment_id) in enumerate(zip(values, segment_ids), start=1):
         segment = segmentation.GetSegment(segment_id)
         if not segment.GetName().strip():  # Slicer would give the result segment a random id and another name
-            raise InputError(f"segmentation {node.GetName()!r}: segment {value} has no name; name it (Segment Editor)")
+            raise InputError(f"segmentation {node.GetName()!r}: segment {index} has no name; name it (Segment Editor)")
         structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
         structures.append(structure)
         labelmap = _world_labelmap(node, segment_id, labelmaps)  # once for both (a shared layer is copied whole)
