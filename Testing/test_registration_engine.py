@@ -105,6 +105,23 @@ def test_ranking_puts_the_matching_reference_first(hc18):
     assert result.get("label_255").prompts["references"] == ["001_HC.png"]
 
 
+def test_references_spelling_a_structure_otherwise_all_take_part(hc18):
+    """Before, a reference naming the head "LABEL 255" (as "label_255" elsewhere) was left out of the fusion without
+    a word: fewer voters, a lower confidence, another mask."""
+    from dataclasses import replace
+
+    from rau.labels import Structure
+
+    target, _ = similarity_copy(hc18["001"], 1.1, (2.0, 1.0), 0.09)
+    other = hc18["003"].segmentation
+    spelled = Segmentation(other.geometry, LabelSet((Structure("LABEL 255", 255),), named=False), {"LABEL 255": other.masks["label_255"]})
+    references = [hc18["002"], hc18["001"], hc18["003"]]
+    engine = create_engine("registration", {"top_k": 3, "deformable": False})
+    same = engine.run(Request(references, target)).get("label_255")
+    spelled_apart = engine.run(Request([*references[:2], replace(references[2], segmentation=spelled)], target)).get("label_255")
+    assert np.array_equal(spelled_apart.mask, same.mask) and spelled_apart.confidence == same.confidence
+
+
 def test_structure_outside_the_target_is_reported_not_found(ct_a):
     image = ct_a.image
     top = Image(image.array[20:].copy(), image.spacing, tuple(image.to_world([0, 0, 20])), image.direction)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -182,6 +182,16 @@ class Segmentation:
         masks = {s.name: array == s.value for s in labels}
         geometry = label_map.with_array(np.zeros(label_map.shape, dtype=np.uint8))
         return cls(geometry, labels, masks)
+
+    def named_like(self, labels: LabelSet) -> "Segmentation":
+        """This segmentation with its structures spelled as in ``labels`` where they are the same structure by
+        name (case, spaces and punctuation aside: ``LIVER`` is ``liver``); values, colours and masks its own."""
+        spelled = {normalize_name(s.name): s.name for s in labels}
+        structures = tuple(replace(s, name=spelled.get(normalize_name(s.name), s.name)) for s in self.labels)
+        if all(new.name == old.name for new, old in zip(structures, self.labels)):
+            return self
+        masks = {new.name: self.masks[old.name] for new, old in zip(structures, self.labels)}
+        return Segmentation(self.geometry, LabelSet(structures, named=self.labels.named), masks)
 
     def mask(self, name: str) -> np.ndarray:
         """The mask of one structure (raises for an unknown name)."""

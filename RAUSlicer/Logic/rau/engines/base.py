@@ -70,6 +70,9 @@ class Request:
         if isinstance(self.structures, str):  # a lone name, not its letters
             self.structures = [self.structures]
         self.references = [reference.aligned_to(self.target) for reference in _named_apart(self.references)]
+        if self.references:  # engines look structures up by name: every reference spells them as the first does
+            first = self.references[0].segmentation.labels
+            self.references = [replace(r, segmentation=r.segmentation.named_like(first)) for r in self.references]
 
     def labels(self) -> LabelSet:
         """The structures to find: those named (unknown names raise), else every structure
