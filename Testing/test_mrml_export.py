@@ -69,6 +69,18 @@ def test_label_values_a_slicer_file_keeps_reach_the_result_and_its_label_map_exp
     result_node = add_result_node(found, volume)
     nifti, _ = export_label_map(result_node, grid, tmp_path / "result.nii.gz")
     assert {s.name: s.value for s in read_segmentation(nifti).labels} == values
+    assert {s.name: s.value for s in segmentation_from_node(result_node, grid).labels} == values  # the result as the next reference
+
+
+def test_a_structure_keeps_its_value_whichever_structures_are_picked(mrml_scene, labels, grid):
+    """Segments in separate layers share Slicer's value 1, so values follow segment order over the whole node;
+    before, a picked subset was numbered by itself (or took stored values that were another structure's)."""
+    from rau.mrml import segmentation_from_node
+
+    node = add_segmentation_node(labels, "reference", mrml_scene)  # spleen overlaps liver: its own layer
+    whole = {s.name: s.value for s in segmentation_from_node(node, grid).labels}
+    for names in (["spleen", "kidney"], ["kidney"], ["liver", "kidney"]):
+        assert {s.name: s.value for s in segmentation_from_node(node, grid, names).labels} == {n: whole[n] for n in names}
 
 
 def test_export_refuses_to_overwrite_unless_asked(mrml_scene, labels, grid, tmp_path):

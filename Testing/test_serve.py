@@ -385,12 +385,13 @@ def test_the_client_module_imports_only_the_standard_library_and_requests():
     assert not loaded & {"rau", "numpy", "torch", "SimpleITK", "fastapi"}, loaded & {"rau", "numpy", "torch", "SimpleITK", "fastapi"}
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "http://127.0.0.1:8000/v1", "ftp://host:8000", "http://"])
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "http://127.0.0.1:8000/v1", "ftp://host:8000", "http://", "http://host:abc", "http://h:1#x"])
 def test_an_address_that_is_no_server_url_is_refused_saying_what_to_give(url):
     """Before: "did not answer: No connection adapters were found" (no scheme) or a bare "Not Found" (a path)."""
     with pytest.raises(ServerError, match=r"is not a server address; give http://HOST:PORT \(or https://\)"):
         Client(url)
     assert Client(" http://127.0.0.1:8000/ ").url == "http://127.0.0.1:8000"
+    assert Client("https://example.org/rau/").url == "https://example.org/rau"  # behind a proxy at a sub-path
 
 
 def test_sessions_expire_when_idle_and_stay_within_their_bounds():

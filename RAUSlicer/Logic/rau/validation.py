@@ -24,8 +24,9 @@ MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
 MAX_LABEL_VALUES = 1000
 """A label map with more distinct values than this is taken for an intensity image."""
-SWAP_SUSPECT_STRUCTURES = 16
-"""Above this many structures, labels must not outnumber their image's grey values (see :func:`check_not_swapped`)."""
+SWAP_SUSPECT_STRUCTURES = 64
+"""Above this many structures, labels must not outnumber their image's grey values (see :func:`check_not_swapped`):
+an 8-bit picture read as labels gives a hundred or more, while a digital phantom may have 20 organs of 4 intensities."""
 MAX_LABEL_VALUE = (1 << 24) - 1
 """The largest label value: a label map stored as float32 holds every integer up to it exactly."""
 PIXEL_SIZE_RANGE = (1e-6, 1e6)

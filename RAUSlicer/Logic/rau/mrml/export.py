@@ -2,49 +2,33 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import slicer
 
-from rau.errors import InputError
 from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import label_map_suffix
 from rau.io.run_outputs import warn_hidden
-from rau.labels import LabelSet, Segmentation, segment_values
-from rau.mrml.results import read_rau_tag, tag_text
+from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
 
 
 def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tuple[Path, Path]:
     """Write the node's segments on ``geometry`` as a label map (``.nii.gz``) plus ``.labels.csv``.
 
-    Values: a result's structures keep the reference's (from their RAUSlicer tags, as ``rau segment`` writes
-    them), other segments' as :func:`~rau.mrml.segments.segmentation_from_node` gives them; where segments overlap,
-    the later one wins (a warning names the structures that lose voxels).
+    Values as :func:`~rau.mrml.segments.segmentation_from_node` gives them (a result's structures keep the
+    reference's, as ``rau segment`` writes them); where segments overlap, the later one wins (a warning names the
+    structures that lose voxels).
     """
     if label_map_suffix(path, "export file") == ".seg.nrrd":
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     check_picture_output(path, geometry, "export file")
-    segmentation = with_result_values(node, segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes"))
+    segmentation = segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes")
     written = write_label_map(segmentation, path, overwrite=overwrite)
     warn_hidden(segmentation, path, "a .seg.nrrd export keeps them whole")  # once written (a refused overwrite is asked again)
     return written
-
-
-def with_result_values(node, segmentation: Segmentation) -> Segmentation:
-    """``segmentation`` (read from ``node``) with the label values its segments' RAUSlicer tags record, when every
-    segment has one and they are distinct (Slicer numbers the segments it holds 1, 2, ... anew)."""
-    try:
-        values = [read_rau_tag(node, structure.name).get("value") for structure in segmentation.labels]
-    except InputError:  # a damaged tag: the values as read
-        return segmentation
-    if segment_values(values) != values:  # not all tagged with distinct values: as read
-        return segmentation
-    labels = LabelSet(tuple(dataclasses.replace(structure, value=value) for structure, value in zip(segmentation.labels, values)))
-    return Segmentation(segmentation.geometry, labels, segmentation.masks)
 
 
 def export_volume(node, fallback):

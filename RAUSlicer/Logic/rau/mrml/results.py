@@ -13,14 +13,12 @@ import json
 
 import numpy as np
 import slicer
-import vtk
 
 from rau.errors import InputError
 from rau.image import Image
-from rau.mrml.segments import new_segmentation_node, require_segment_id, write_segment_mask
+from rau.mrml.segments import RAU_TAG, new_segmentation_node, require_segment_id, tag_text, write_segment_mask
 from rau.result import Result, StructureResult
 
-RAU_TAG = "RAUSlicer"
 LOW_CONFIDENCE = 0.5
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
 
@@ -89,9 +87,3 @@ def read_rau_tag(node, name: str) -> dict:
         return json.loads(text) if text else {}
     except json.JSONDecodeError:
         raise InputError(f"segment {name!r} of {node.GetName()!r} has a damaged {RAU_TAG} tag (not JSON): {text[:80]!r}") from None
-
-
-def tag_text(segment) -> str:
-    """The raw JSON of a segment's RAUSlicer tag ('' when absent)."""
-    value = vtk.reference("")
-    return str(value) if segment.GetTag(RAU_TAG, value) else ""

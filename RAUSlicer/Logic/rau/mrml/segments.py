@@ -8,6 +8,8 @@ voxels of other segments unless ``overwrite`` is asked for.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import slicer
 import vtk
@@ -110,12 +112,32 @@ def _world_labelmap(node, segment_id: str, labelmaps):
     return labelmap
 
 
+RAU_TAG = "RAUSlicer"
+"""The segment tag holding a result structure's provenance (JSON: engine, confidence, value, box, prompts)."""
+
+
+def tag_text(segment) -> str:
+    """The raw JSON of a segment's RAUSlicer tag ('' when absent)."""
+    value = vtk.reference("")
+    return str(value) if segment.GetTag(RAU_TAG, value) else ""
+
+
+def stored_value(segment) -> int:
+    """A segment's label value: the one its RAUSlicer tag records (a result keeps the reference's), else Slicer's."""
+    try:
+        value = json.loads(tag_text(segment) or "{}").get("value")
+    except (ValueError, AttributeError):  # a damaged tag: reported where the tag is read
+        value = None
+    return value if isinstance(value, int) and not isinstance(value, bool) else segment.GetLabelValue()
+
+
 def segmentation_from_node(node, geometry: Image, names: list[str] | None = None, grid: str = "the volume") -> Segmentation:
     """The node's segments (all, or those called ``names``) as masks on ``geometry`` (``grid`` names it in the
     error for a segment that reaches outside it).
 
-    Label values are the segments' own when distinct (:func:`rau.labels.segment_values`: as Slicer keeps an imported
-    label map's), else segment order (1, 2, ...); names, colors and terminology are kept.
+    Label values are those of all the node's segments (:func:`stored_value`: a result's structures keep the
+    reference's) when distinct (:func:`rau.labels.segment_values`, the rule of ``.seg.nrrd`` files), else segment
+    order (1, 2, ...), whichever segments are picked; names, colors and terminology are kept.
     """
     if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
@@ -123,12 +145,12 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     if node is None or not node.IsA("vtkMRMLSegmentationNode"):
         raise GeometryError(f"expected a segmentation, got {node.GetClassName() if node is not None else 'nothing'}")
     segmentation = node.GetSegmentation()
-    segment_ids = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
-    if names is not None:
-        segment_ids = [require_segment_id(node, name) for name in names]
+    every_id = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
+    segment_ids = every_id if names is None else [require_segment_id(node, name) for name in names]
+    value_of = dict(zip(every_id, segment_values([stored_value(segmentation.GetSegment(i)) for i in every_id])))  # whatever is picked
     structures, masks, labelmaps = [], {}, binary_labelmaps(node)
-    values = segment_values([segmentation.GetSegment(segment_id).GetLabelValue() for segment_id in segment_ids])
-    for index, (value, segment_id) in enumerate(zip(values, segment_ids), start=1):
+    for index, segment_id in enumerate(segment_ids, start=1):
+        value = value_of[segment_id]
         segment = segmentation.GetSegment(segment_id)
         if not segment.GetName().strip():  # Slicer would give the result segment a random id and another name
             raise InputError(f"segmentation {node.GetName()!r}: segment {index} has no name; name it (Segment Editor)")

@@ -44,9 +44,15 @@ class Client:
     """One ``rau serve`` server. ``token``: the server's bearer token (needed off loopback)."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 60.0):
-        """Raises :class:`ServerError` for a ``url`` that is no server address (``http(s)://HOST:PORT``, no path)."""
+        """Raises :class:`ServerError` for a ``url`` that is no server address: ``http(s)://HOST[:PORT]``, with the
+        path of a proxy in front of the server if there is one, but not the API's own ``/v1``."""
         parts = urllib.parse.urlsplit(url.strip().rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:  # not a number
+            port_ok = False
+        if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment
+                or parts.path.split("/")[-1] == "v1"):
             raise ServerError(f"{url!r} is not a server address; give http://HOST:PORT (or https://), as rau serve prints it")
         self.url, self.token, self.timeout = url.strip().rstrip("/"), token, timeout
         self.http = requests.Session()

@@ -51,13 +51,15 @@ class RemoteEngine(Engine):
                 record = self.client.wait(job_id, lambda step, fraction: progress.callback and progress.callback(step, fraction), progress.is_cancelled)
             except JobCancelled as error:
                 raise Cancelled("cancelled by the user; the server stopped the job") from error
-            # the .seg.nrrd, not the label map: it keeps overlapping structures whole and names exactly as given
-            found = read_segmentation(self.client.download(job_id, "seg_nrrd", folder / "result.seg.nrrd"), geometry=request.target)
-        if progress.is_cancelled():  # pressed as the job ended: free the session it opened, nothing else holds it
-            if record.get("session"):
-                with contextlib.suppress(ServerError):  # a server gone frees it itself
-                    self.client.close_session(record["session"])
-            raise Cancelled("cancelled by the user")
+            try:  # the .seg.nrrd, not the label map: it keeps overlapping structures whole and names exactly as given
+                found = read_segmentation(self.client.download(job_id, "seg_nrrd", folder / "result.seg.nrrd"), geometry=request.target)
+                if progress.is_cancelled():  # pressed as the job ended
+                    raise Cancelled("cancelled by the user")
+            except BaseException:  # no result will hold the session the job opened: free it (a server gone frees it itself)
+                if record.get("session"):
+                    with contextlib.suppress(ServerError):
+                        self.client.close_session(record["session"])
+                raise
         structures = {}
         for structure in [*request.labels(), *(s for ref in request.references for s in ref.segmentation.labels)]:
             structures.setdefault(structure.name, structure)  # the first reference's values and colours, as a run here gives (a server may answer for more)
