@@ -178,6 +178,8 @@ def test_a_sagittal_stored_volume_is_corrected_where_clicked():
         (Prompt(box=Box((5, 5, 0), (5, 9, 1))), "zero size"),
         (Prompt(box=Box((5, 5, 0), (9, 9, 0))), "zero size"),  # no slice thick, on a 2D target too
         (Prompt(points=[(5, 5, 0)], labels=[3]), "one label per point"),
+        (Prompt(points=[(5, 5, 0)], labels=[True]), "one label per point"),  # one rule with the server's (was taken as 1)
+        (Prompt(points=[(5, 5, 0)], labels=[0.9]), "one label per point"),
         (Prompt(), "at least one point or a box"),
     ],
 )

@@ -142,7 +142,7 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
     """Raise :class:`InputError` for a prompt no session can use (empty, mislabelled, outside the image)."""
     if not prompt.points and prompt.box is None:
         raise InputError("a prompt needs at least one point or a box")
-    if len(prompt.points) != len(prompt.labels) or any(label not in (0, 1) for label in prompt.labels):
+    if len(prompt.points) != len(prompt.labels) or not all(map(is_point_label, prompt.labels)):
         raise InputError("give one label per point: 1 inside, 0 outside")
     size = target.size
     for point in prompt.points:
@@ -152,6 +152,11 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
+
+
+def is_point_label(label) -> bool:
+    """The one rule for a point's label: the integer 1 (inside) or 0 (outside); not 0.9, "1" or True."""
+    return isinstance(label, numbers.Integral) and not isinstance(label, (bool, np.bool_)) and label in (0, 1)
 
 
 def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:

@@ -14,7 +14,7 @@ from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.session import prompt_box, prompt_point
+from rau.session import is_point_label, prompt_box, prompt_point
 
 
 def encode_mask(mask: np.ndarray | None) -> dict | None:
@@ -82,7 +82,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     except (TypeError, ValueError):
         raise InputError(f"bad prompt: points {payload['points']!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)") from None
     labels = payload.get("labels") or []
-    if not isinstance(labels, list) or any(type(label) is not int or label not in (0, 1) for label in labels):  # not 0.9, "1", true
+    if not isinstance(labels, list) or not all(map(is_point_label, labels)):
         raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside")
     return Prompt(points, labels, _box(payload.get("box"), target))
 
