@@ -38,7 +38,7 @@ class WorkItem:
         """The structures its earlier result JSON records as found, as the summary lists them (``;``-joined)."""
         try:
             saved = json.loads(self.outputs["result"].read_text(encoding="utf-8"))
-            return ";".join(s["name"] for s in saved["structures"] if s["found"])
+            return found_column(s["name"] for s in saved["structures"] if s["found"])
         except (OSError, ValueError, KeyError, TypeError):  # a result from before it listed structures: found unknown
             return ""
 
@@ -96,6 +96,11 @@ def _same_file(recorded: str, mine: str) -> bool:
         return Path(recorded).resolve() == Path(mine).resolve() or filecmp.cmp(recorded, mine, shallow=False)
     except OSError:  # gone or unreadable
         return False
+
+
+def found_column(names) -> str:
+    """The structures found, as the summary's ``found`` column lists them."""
+    return ";".join(names)
 
 
 SUMMARY_NAME = "batch_summary.csv"

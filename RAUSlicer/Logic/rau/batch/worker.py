@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from rau.batch.items import WorkItem
+from rau.batch.items import WorkItem, found_column
 from rau.engines import Request, create_engine
 from rau.io import read_image
 from rau.options import EngineOptions
@@ -31,7 +31,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
         target = read_image(case.target_image, case.target_spacing)
         result = engine.run(Request(references, target, case.structures))
         write_outputs(result, item.outputs, overwrite=True, inputs=item.recorded_inputs(options))
-        row["found"] = ";".join(s.structure.name for s in result.structures if s.found)
+        row["found"] = found_column(s.structure.name for s in result.structures if s.found)
     except Exception as error:  # one bad target must not stop the cohort; the summary names it
         row["status"], row["error"] = "failed", f"{type(error).__name__}: {error}"
     row["seconds"] = round(time.perf_counter() - started, 3)

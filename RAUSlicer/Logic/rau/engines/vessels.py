@@ -41,6 +41,8 @@ from rau.vessels.session import VesselSession
 from rau.vessels.topology import segment_tree
 from rau.vessels.vesselness import MIN_CONTRAST_TO_NOISE, contrast_to_noise, vessel_mask, vesselness
 
+NO_SUPPORT = "no support along the target's vessels"
+"""Why a segment the references have is not found: its traced path does not run on the target's vessels."""
 
 
 @dataclass
@@ -92,7 +94,7 @@ class VesselEngine(Engine):
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
         chosen = [self._named(c, values, target_vesselness, vessels) for c in per_segment_top(ranked, values.values(), self.top_k)]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
-        unseen = "no support along the target's vessels" if contrast >= MIN_CONTRAST_TO_NOISE else (
+        unseen = NO_SUPPORT if contrast >= MIN_CONTRAST_TO_NOISE else (
             f"the target shows no vessels: its grey range is {contrast:.1f} times its noise, under {MIN_CONTRAST_TO_NOISE:g}")
         structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid, self.top_k, unseen)
         result = Result(
@@ -140,7 +142,7 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
 
 
 def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid, top_k: int,
-         unseen: str = "no support along the target's vessels") -> tuple[list[StructureResult], dict[int, np.ndarray]]:
+         unseen: str = NO_SUPPORT) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of its ``top_k`` best-ranked references among
     those that have the segment (``chosen`` is in rank order; one without it says nothing about it); the centreline that agrees best with the other
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
