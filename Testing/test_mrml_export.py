@@ -96,7 +96,8 @@ def test_export_refuses_to_overwrite_unless_asked(mrml_scene, labels, grid, tmp_
 
 @pytest.mark.parametrize("name, problem", [
     ("result.txt", "name it"), ("result", "name it"), ("result.nii.gz.bak", "name it"), ("result.seg.nrrd", "name it"),
-    ("result.png", "a .png file holds a 2D picture, but the target is 3D"),  # the one check of rau segment --out too
+    ("result.mha", "name it with one of .nii.gz, .nii, .nrrd, .png"),  # before: it offered .seg.nrrd, which it refuses
+    ("result.png", "a .png file holds a 2D picture, but the target is 3D; use .nii.gz or .nrrd"),  # the one check of rau segment --out too
 ])
 def test_a_label_map_export_needs_a_label_map_name(mrml_scene, labels, grid, tmp_path, name, problem):
     """Not SimpleITK's "unable to determine ImageIO writer" about a hidden temporary file: the name the user gave."""

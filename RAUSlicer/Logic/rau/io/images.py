@@ -297,4 +297,4 @@ def check_picture_output(path, image: Image, what: str = "") -> None:
     suffix = Path(path).suffix.lower()
     if suffix in PICTURE_SUFFIXES and image.ndim != 2:
         raise GeometryError(f"{what + ' ' if what else ''}{path}: a {suffix} file holds a 2D picture, but the target is "
-                            f"{image.ndim}D; use .nii.gz, .nrrd or .seg.nrrd")
+                            f"{image.ndim}D; use .nii.gz or .nrrd")

@@ -17,13 +17,13 @@ LABEL_MAP_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".png")
 """What ``--out`` may end with: a Slicer segmentation, NIfTI, NRRD, or PNG for 2D targets."""
 
 
-def label_map_suffix(path, option: str = "--out") -> str:
-    """The output format suffix of ``path`` (lower case); anything else is refused."""
+def label_map_suffix(path, option: str = "--out", suffixes: tuple[str, ...] = LABEL_MAP_SUFFIXES) -> str:
+    """The output format suffix of ``path`` (lower case), one of ``suffixes``; anything else is refused."""
     name = Path(path).name.lower()
-    for suffix in LABEL_MAP_SUFFIXES:
+    for suffix in suffixes:
         if name.endswith(suffix) and len(name) > len(suffix):
             return suffix
-    raise OptionError(f"{option} {path}: name it with one of {', '.join(LABEL_MAP_SUFFIXES)} (.png for 2D targets only)")
+    raise OptionError(f"{option} {path}: name it with one of {', '.join(suffixes)} (.png for 2D targets only)")
 
 
 def protected_paths(inputs) -> dict[Path, str]:
