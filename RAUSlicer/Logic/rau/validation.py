@@ -272,8 +272,8 @@ def check_direction(direction, path) -> None:
         raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
 
 
-def check_label_values(label_map, path) -> None:
-    """Label values must be non-negative integers."""
+def check_label_values(label_map, path) -> int:
+    """Label values must be non-negative integers; returns how many structures (non-zero values) there are."""
     array = np.asarray(label_map.array)
     if np.issubdtype(array.dtype, np.floating) and not np.array_equal(np.rint(array), array):
         raise InputError(f"{path}: label map has non-integer values; is this an intensity image?")
@@ -281,8 +281,10 @@ def check_label_values(label_map, path) -> None:
         raise InputError(f"{path}: label map has negative values (lowest {array.min():g}); labels must be 0 (background) or positive integers")
     if array.size and array.max() > MAX_LABEL_VALUE:
         raise InputError(f"{path}: label value {array.max():.0f} is too large; label values go up to {MAX_LABEL_VALUE}")
-    if array.size and _distinct_values(array) > MAX_LABEL_VALUES:
+    distinct = _distinct_values(array) if array.size else 0
+    if distinct > MAX_LABEL_VALUES:
         raise InputError(f"{path}: label map has more than {MAX_LABEL_VALUES} different values; is this an intensity image rather than labels?")
+    return distinct - int(array.size > 0 and array.min() == 0)
 
 
 def _distinct_values(array: np.ndarray) -> int:
@@ -345,12 +347,10 @@ def check_distinct_files(image_path, labels_path) -> None:
         raise InputError(f"{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
 
 
-def check_not_swapped(image, label_map, image_path, labels_path) -> None:
-    """Refuse a label map with more structures (over :data:`SWAP_SUSPECT_STRUCTURES`) than its image has grey values:
-    an image and its label map given the other way round, which would make every grey value a structure. Checked
-    on the label map's values, before a mask is made for each."""
-    array = np.asarray(label_map.array)
-    structures = _distinct_values(array) - int(array.min() == 0) if array.size else 0
+def check_not_swapped(image, structures: int, image_path, labels_path) -> None:
+    """Refuse a label map with more ``structures`` (its non-zero values, as :func:`check_label_values` counts them;
+    over :data:`SWAP_SUSPECT_STRUCTURES`) than its image has grey values: an image and its label map given the other
+    way round, which would make every grey value a structure. Checked before a mask is made for each."""
     if structures <= SWAP_SUSPECT_STRUCTURES:
         return
     grey = np.asarray(image.array).ravel()

@@ -51,9 +51,9 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
             label_map = _picture_on_its_image(label_map, geometry)
-        validation.check_label_values(label_map, path)
+        structures = validation.check_label_values(label_map, path)
         if geometry is not None:
-            validation.check_not_swapped(geometry, label_map, image_path, path)
+            validation.check_not_swapped(geometry, structures, image_path, path)
         segmentation = Segmentation.from_label_map(label_map, labels)
         if labels is not None:
             warn_unnamed(path, segmentation.labels, labels)
