@@ -389,3 +389,54 @@ def test_a_result_json_with_a_field_rau_segment_never_writes_is_refused_naming_i
     path.write_text("[]")
     with pytest.raises(InputError, match="not a result JSON"):
         read_saved(path)
+
+
+def test_a_server_download_is_corrected_with_the_target_given(tmp_path, capsys):
+    """``rau serve`` keeps no inputs, so its result JSON records none. Before, ``rau correct`` refused every
+    download ("lacks inputs"), and a result whose target had moved could not be pointed to it."""
+    from serve_helpers import running_server
+    from test_serve import outputs, write_two_halves
+
+    from rau.serve.app import ServerConfig
+    from rau.serve.client import Client
+
+    reference, target, table = write_two_halves(tmp_path)
+    server = tmp_path / "server"
+    server.mkdir()
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        client = Client(url)
+        job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+        client.wait(job)
+        for kind, name in (("label_map", "s.nii.gz"), ("label_table", "s.labels.csv"), ("result", "s.result.json")):
+            client.download(job, kind, server / name)
+    click = ["--structure", "right", "--inside", "20,30"]
+    assert main(["correct", str(server / "s.result.json"), *click, "--out", str(server / "c.nii.gz")]) == 2
+    assert "records no inputs: give --target" in capsys.readouterr().err and not (server / "c.nii.gz").exists()
+    assert main(["correct", str(server / "s.result.json"), *click, "--target", str(target), "--out", str(server / "c.nii.gz")]) == 0
+
+    cli = tmp_path / "cli"
+    assert main(["segment", "--reference", str(reference[0]), "--reference-labels", str(reference[1]), "--label-table", str(table),
+                 "--target", str(target), "--no-deformable", "--out", str(cli / "s.nii.gz")]) == 0
+    assert main(["correct", str(cli / "s.result.json"), *click, "--out", str(cli / "c.nii.gz")]) == 0
+    assert outputs(server, "c") == outputs(cli, "c")
+    chained = json.loads((server / "c.result.json").read_text())
+    assert chained["inputs"]["target"] == str(target.absolute())  # the next correction needs no --target
+
+    moved = tmp_path / "moved.mha"  # a target that moved since the run: the recorded path is gone
+    target.rename(moved)
+    assert main(["correct", str(cli / "s.result.json"), *click, "--out", str(cli / "m.nii.gz")]) == 2
+    assert main(["correct", str(cli / "s.result.json"), *click, "--target", str(moved), "--out", str(cli / "m.nii.gz")]) == 0
+    assert (read_segmentation(cli / "m.nii.gz").masks["right"] == read_segmentation(cli / "c.nii.gz").masks["right"]).all()
+
+
+def test_a_target_given_on_another_grid_than_the_result_is_refused(hc18_case, capsys):  # noqa: F811
+    """Before there was no --target; the check keeps masks from being resampled onto a wrong image (here the
+    right picture at a wrong pixel size) and corrected there."""
+    assert main(segment_args(hc18_case, hc18_case / "run.nii.gz", "--no-deformable")) == 0
+    click = ["--structure", "fetal head", "--inside", "10,10", "--out", str(hc18_case / "c.nii.gz")]
+    code = main(["correct", str(hc18_case / "run.result.json"), *click, "--target", str(hc18_case / "002.png"), "--target-spacing", "0.2"])
+    error = capsys.readouterr().err
+    assert code == 2 and f"--target {hc18_case / '002.png'}" in error and "lies on another grid" in error
+    assert not (hc18_case / "c.nii.gz").exists()
+    assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target", str(hc18_case / "002.png"),
+                 "--target-spacing", str(HC18["002"])]) == 0

@@ -170,6 +170,8 @@ def test_a_dicom_cine_is_refused_not_stacked_as_slices(tmp_path):
     cine = _xray_dicom(tmp_path / "run.dcm", "XA", "1.2.840.10008.5.1.4.1.1.12.1", frames=6, ImagerPixelSpacing=[0.3, 0.3])
     with pytest.raises(ImageReadError, match=r"run.dcm: a cine of 6 frames \(X-ray angiography: frames in time, not slices in space\)"):
         read_image(cine)  # before: a 6-slice volume of made-up 1 mm slices
+    with pytest.raises(ImageReadError, match=r"a cine of 6 frames \(X-ray angiography"):
+        read_image(tmp_path)  # the file in a folder, as exported; before: ITK's "got a 4D image"
 
 
 def test_nan_voxels_are_refused(tmp_path):

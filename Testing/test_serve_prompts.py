@@ -78,6 +78,14 @@ def test_an_unknown_structure_is_named_before_anything_wrong_with_its_prompt(ser
     assert answer.json()["detail"] == "no structure 'middle' in this session; it has: left, right"
 
 
+def test_a_structure_is_found_by_its_name_as_rau_correct_finds_it(server, tmp_path):
+    """Case, spaces and punctuation aside, as ``rau correct --structure`` and ``rau segment --structures``; before,
+    the server answered 422 "no structure ' Right'" for a structure it held."""
+    answer = reprompt_answer(server[0], tmp_path, {"points": [[20, 30]], "labels": [1]}, structure=" Right")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["structure"]["name"] == "right" and decode_mask(answer.json()["mask"], (1, 64, 64))[0, 30, 20]
+
+
 def test_a_box_of_two_index_corners_on_a_2d_target_is_taken_as_its_three_index_form(server, tmp_path):
     """[i, j] corners lie on the one slice, by the rule of points (:func:`rau.session.prompt_point`); before, the
     server refused them: 'bad prompt: box {...}: give {"lower": [i, j, k], "upper": [i, j, k]}'."""

@@ -55,6 +55,11 @@ class Result:
                 return item
         raise KeyError(name)
 
+    def named(self, name: str) -> StructureResult:
+        """The structure called ``name`` as a user spells it: matched as everywhere (case, spaces and punctuation
+        aside, :meth:`rau.labels.LabelSet.get`); raises :class:`rau.labels.UnknownStructureError` naming the ones there are."""
+        return self.get(LabelSet(tuple(item.structure for item in self.structures)).get(name).name)
+
     def put(self, item: StructureResult, overwrite: bool = False) -> StructureResult:
         """Replace the structure ``item`` corrects. Voxels it already held stay, shared or not (structures
         may overlap, e.g. the layers of a ``.seg.nrrd``). Of the voxels it newly takes, without ``overwrite``

@@ -26,13 +26,13 @@ from rau.errors import InputError, OptionError
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.label_tables import find_label_table, read_label_table
-from rau.io.outputs import check_outputs
+from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.result import Result, StructureResult
 from rau.session import check_prompt, prompt_box, prompt_point, prompt_slice
-from rau.validation import argument, finite_number, non_empty_path
+from rau.validation import argument, finite_number, non_empty_path, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -47,6 +47,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it (always when the corrected run wrote one)")
     parser.add_argument("--overwrite-others", action="store_true", help="the corrected structure takes voxels from the others (default: it gives way)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--target", type=argument(non_empty_path, "--target"),
+                        help="the target image, instead of the one the result recorded: it moved, or the result came from rau serve, which records none")
+    parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture --target, mm")
     moved = parser.add_argument_group("models (SAM2 and RAU results: instead of the ones the result recorded, e.g. on another machine)")
     add_option_arguments(moved, list(MOVABLE), defaults_shown=False)
     parser.set_defaults(run=run)
@@ -58,7 +61,9 @@ MOVABLE = ("device", "model_cache", "sam2_model", "vlm_model", "vlm_server")
 
 def run(args: argparse.Namespace) -> int:
     saved_path = Path(args.result)
-    saved, inputs = read_saved(saved_path)
+    saved, inputs = read_saved(saved_path, target_given=args.target is not None)
+    if args.target is not None:
+        inputs = {**inputs, "target": str(Path(args.target).absolute()), "target_spacing": args.target_spacing}
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
@@ -68,9 +73,11 @@ def run(args: argparse.Namespace) -> int:
     if saved["engine"] in ENGINES and engine_class(saved["engine"]).uses_sam2:  # SAM2 corrects one slice: checked before its rerun
         engine = engine_class(saved["engine"])
         prompt_slice(prompt, engine.correction_axis(target, EngineOptions.from_dict(inputs.get("engine_options") or {})))
+    if args.target is not None:
+        check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     result = reopen(saved, saved_path, target)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
-        name = LabelSet(tuple(s.structure for s in result.structures)).get(args.structure).name
+        name = result.named(args.structure).structure.name
     except InputError:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}") from None
     before = result.get(name).mask
@@ -97,8 +104,9 @@ def _same_mask(before, after) -> bool:
     return bool((before == after).all())
 
 
-def read_saved(path: Path) -> tuple[dict, dict]:
-    """The result JSON and its recorded inputs; raises :class:`InputError` naming what is missing."""
+def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:
+    """The result JSON and its recorded inputs; raises :class:`InputError` naming what is missing. With
+    ``target_given`` (``--target``) a result without inputs (from ``rau serve``) is read too, with none."""
     if not path.is_file():
         raise InputError(f"{path}: no such result file")
     try:
@@ -107,10 +115,14 @@ def read_saved(path: Path) -> tuple[dict, dict]:
         raise InputError(f"{path}: not a result JSON ({error}); give the .result.json that rau segment wrote") from error
     if not isinstance(saved, dict):
         raise InputError(f"{path}: not a result JSON (not an object); give the .result.json that rau segment wrote")
-    missing = [key for key in ("engine", "structures", "label_map", "inputs") if key not in saved]
-    missing += ["inputs.target"] if isinstance(saved.get("inputs"), dict) and "target" not in saved["inputs"] else []
+    missing = [key for key in ("engine", "structures", "label_map") if key not in saved]
+    if not target_given:
+        missing += [key for key in ("inputs",) if key not in saved]
+        missing += ["inputs.target"] if isinstance(saved.get("inputs"), dict) and "target" not in saved["inputs"] else []
     if missing:
-        raise InputError(f"{path}: lacks {', '.join(missing)}; results written by this version of rau segment have them")
+        server = "; a result from rau serve records no inputs: give --target" if missing == ["inputs"] else ""
+        raise InputError(f"{path}: lacks {', '.join(missing)}; results written by this version of rau segment have them{server}")
+    saved.setdefault("inputs", {})
     for field, wrong in _wrong_fields(saved):
         raise InputError(f"{path}: {field} {wrong}; give the .result.json that rau segment wrote (or mend that field)")
     return saved, saved["inputs"]
@@ -123,7 +135,7 @@ def _wrong_fields(saved: dict):
     checks = [("engine", saved["engine"], text, "a name"), ("label_map", saved["label_map"], text, "a file name"),
               ("inputs", saved["inputs"], lambda v: isinstance(v, dict), "an object")]
     if isinstance(saved["inputs"], dict):
-        checks.append(("inputs.target", saved["inputs"]["target"], text, "a file name"))
+        checks += [("inputs.target", saved["inputs"]["target"], text, "a file name")] if "target" in saved["inputs"] else []
         checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
                    for key in ("reference", "reference_labels", "reference_spacing")]
         checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
@@ -154,8 +166,15 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
 
 def saved_segmentation(saved: dict, path: Path) -> Path:
     """The file that holds a saved result's masks: its ``.seg.nrrd`` when the run wrote one (overlapping
-    structures kept whole), else its label map."""
-    return path.parent / saved.get("segmentation", saved["label_map"])
+    structures kept whole), else its label map. Where that name is not beside the JSON (a download saved under
+    the user's name: ``s.result.json`` beside ``s.nii.gz``), the one file named like the JSON."""
+    recorded = path.parent / saved.get("segmentation", saved["label_map"])
+    stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
+    if recorded.exists() or not stem:
+        return recorded
+    suffixes = (".seg.nrrd",) if "segmentation" in saved else LABEL_MAP_SUFFIXES[1:]
+    named_alike = [candidate for suffix in suffixes if (candidate := path.with_name(stem + suffix)).is_file()]
+    return named_alike[0] if len(named_alike) == 1 else recorded
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
@@ -181,6 +200,22 @@ def reopen(saved: dict, path: Path, target) -> Result:
         mask = segmentation.masks.get(row["name"])
         structures.append(StructureResult(structure, mask, row["confidence"], row["engine"], row.get("prompts") or {}, message=row.get("message", "")))
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0))
+
+
+def check_saved_grid(file: Path, target, option: str) -> None:
+    """Refuse a target given in place of the recorded one unless the saved label map lies on its grid (a picture:
+    its pixels; a ``.seg.nrrd``, which may hold a part of the grid, inside it: see :func:`read_saved_masks`)."""
+    if file.suffix.lower() in PICTURE_SUFFIXES or file.name.lower().endswith(".seg.nrrd") or not file.is_file():
+        return
+    saved = read_image(file)
+    if not saved.same_grid(target):
+        raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, saved.size))} voxels of "
+                         f"{_millimetres(saved.spacing)}) than this target ({' x '.join(map(str, target.size))} of "
+                         f"{_millimetres(target.spacing)}, or placed elsewhere); give the image this result was made on")
+
+
+def _millimetres(spacing) -> str:
+    return " x ".join(f"{value:g}" for value in spacing) + " mm"
 
 
 def saved_labels(saved: dict, file: Path) -> LabelSet | None:
@@ -222,6 +257,9 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     if not engine_class(result.engine).model_session:  # weight-free corrections need no model, not even to create the engine
         attach_session(result)
         return
+    if not inputs.get("reference") and not inputs.get("reference_bank"):
+        raise InputError(f"this {result.engine} result records no references, and its engine runs again on them to correct it "
+                         "(a result downloaded from rau serve: correct it on the server, or run rau segment here)")
     try:  # models checked before the rerun
         engine = checked_engine(result.engine, EngineOptions.from_dict(inputs.get("engine_options") or {}))
     except OptionError as error:

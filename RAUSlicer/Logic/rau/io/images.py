@@ -124,8 +124,9 @@ CINE_SOP_CLASSES = {
 """DICOM SOP classes whose frames follow each other in time (a cine run), not in space."""
 
 
-def _check_not_cine(path: Path, stored: sitk.Image) -> None:
-    """Refuse a multi-frame DICOM cine (:data:`CINE_SOP_CLASSES`): ITK would stack its frames as 1 mm slices."""
+def _check_not_cine(path: Path, stored) -> None:
+    """Refuse a multi-frame DICOM cine (:data:`CINE_SOP_CLASSES`): ITK would stack its frames as 1 mm slices.
+    ``stored``: the image, or the header of a folder's first file (an image file reader)."""
     kind = CINE_SOP_CLASSES.get(stored.GetMetaData("0008|0016").strip("\0 ")) if stored.HasMetaDataKey("0008|0016") else None
     if kind and stored.GetDimension() == 3 and stored.GetSize()[2] > 1:
         raise ImageReadError(f"{path}: a cine of {stored.GetSize()[2]} frames ({kind}: frames in time, not slices in space); "
@@ -203,6 +204,10 @@ def _read_dicom_series(folder: Path) -> Image:
     if len(series) > 1:
         raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series; point to one series folder")
     files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
+    first = sitk.ImageFileReader()
+    first.SetFileName(files[0])
+    first.ReadImageInformation()
+    _check_not_cine(folder, first)
     check_even_slices(folder, files)
     reader.SetFileNames(files)
     return Image.from_sitk(reader.Execute())

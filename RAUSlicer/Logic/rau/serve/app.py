@@ -234,7 +234,7 @@ def create_app(config: ServerConfig | None = None):
         name = body.get("structure")
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
-        given = read_correction(entry, action, name, body)
+        name, given = read_correction(entry, action, name, body)
         job = server.job(session_id)
         device = contextlib.nullcontext() if action == "edit" else held(server.queues.device_lock(job.device), server.config.device_wait_seconds)
         with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it

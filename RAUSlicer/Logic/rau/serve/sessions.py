@@ -141,21 +141,22 @@ class SessionStore:
 
 
 def read_correction(entry: Entry, action: str, name: str, body: dict):
-    """The structure ``name`` checked, then what the action takes read from the request ``body``: a ``reprompt``'s
-    ``prompt`` (:func:`rau.serve.wire.prompt_from_json`), an ``edit``'s ``mask`` (:func:`rau.serve.wire.mask_from_json`),
-    before the correction waits for the device: a wrong name is named first, whatever the rest."""
+    """The structure ``name`` as the session spells it (matched as :meth:`rau.result.Result.named` matches, as
+    ``rau correct`` does), then what the action takes read from the request ``body``: a ``reprompt``'s ``prompt``
+    (:func:`rau.serve.wire.prompt_from_json`), an ``edit``'s ``mask`` (:func:`rau.serve.wire.mask_from_json`), before
+    the correction waits for the device: a wrong name is named first, whatever the rest."""
     result = entry.result
     try:
-        result.get(name)
+        name = result.named(name).structure.name
     except KeyError:
         raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
     if action == "reprompt":
-        return prompt_from_json(body.get("prompt") or {}, result.target)
+        return name, prompt_from_json(body.get("prompt") or {}, result.target)
     if action == "edit":
         if "mask" not in body:
             raise InputError("give the edited mask as 'mask' (null for an empty one)")
-        return mask_from_json(body["mask"], result.target.shape)
-    return None
+        return name, mask_from_json(body["mask"], result.target.shape)
+    return name, None
 
 
 def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | None = None) -> list[StructureResult]:
