@@ -160,3 +160,14 @@ def test_a_correction_that_gives_way_goes_on_from_what_was_written_as_rau_correc
     written = result.get("left").mask
     assert (answer.mask & right).any() and not (written & right).any()  # the answer reached into "right"; the result gave way
     assert np.array_equal(result.session.results["left"].mask, written)
+
+
+def test_a_spec_with_an_empty_structures_list_is_refused():
+    """Before: ``[]`` ran every structure, as if the field were left out (``rau segment --structures`` needs a name)."""
+    from rau.errors import InputError
+    from rau.serve.uploads import parse_spec
+
+    with pytest.raises(InputError, match="spec.structures is empty: give at least one name, or leave it out"):
+        parse_spec('{"structures": []}', "registration")
+    assert parse_spec("{}", "registration").structures is None
+    assert parse_spec('{"structures": ["liver"]}', "registration").structures == ["liver"]

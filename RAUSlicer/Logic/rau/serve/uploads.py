@@ -58,6 +58,8 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     structures = data.get("structures")
     if structures is not None and (not isinstance(structures, list) or not all(isinstance(s, str) for s in structures)):
         raise InputError("spec.structures must be a list of names")
+    if structures == []:  # as rau segment --structures, which takes at least one
+        raise InputError("spec.structures is empty: give at least one name, or leave it out for every structure")
     spacings = data.get("reference_spacing") or []
     if not isinstance(spacings, list) or not all(s is None or _positive(s) for s in spacings):
         raise InputError("spec.reference_spacing must be a list of positive numbers (or nulls)")
@@ -70,7 +72,7 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     seg_nrrd = data.get("seg_nrrd", False)
     if not isinstance(seg_nrrd, bool):
         raise InputError(f"spec.seg_nrrd must be true or false, got {seg_nrrd!r}")
-    return JobSpec(engine, options, structures or None, target_spacing, spacings, seg_nrrd)
+    return JobSpec(engine, options, structures, target_spacing, spacings, seg_nrrd)
 
 
 def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
