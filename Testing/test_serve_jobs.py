@@ -171,3 +171,18 @@ def test_a_spec_with_an_empty_structures_list_is_refused():
         parse_spec('{"structures": []}', "registration")
     assert parse_spec("{}", "registration").structures is None
     assert parse_spec('{"structures": ["liver"]}', "registration").structures == ["liver"]
+
+
+def test_a_bad_upload_is_named_once_and_told_the_files_its_field_takes(server, tmp_path, shared_data):  # noqa: F811
+    """Before: "cannot identify image file 'upload 'scan.png''" (quotes in quotes), and a target of an unknown type
+    was offered label-table suffixes (.csv, .json ...) as file types it could take."""
+    url, _ = server
+    reference, _, spacing = hc18_pair(shared_data)
+    (tmp_path / "scan.png").write_bytes(b"not a picture")
+    with pytest.raises(ServerError) as corrupt:
+        Client(url).submit(tmp_path / "scan.png", [reference], target_spacing=spacing)
+    assert corrupt.value.status == 422 and "''" not in str(corrupt.value) and str(corrupt.value).count("upload 'scan.png'") >= 1
+    (tmp_path / "scan.dcm").write_bytes(b"DICM")
+    with pytest.raises(ServerError, match=r"upload target \('scan.dcm'\): unknown file type; use one of .nii.gz, .nii, .nrrd") as unknown:
+        Client(url).submit(tmp_path / "scan.dcm", [reference], target_spacing=spacing)
+    assert ".csv" not in str(unknown.value) and ".seg.nrrd" not in str(unknown.value)

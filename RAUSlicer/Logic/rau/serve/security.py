@@ -9,8 +9,11 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError
 
-UPLOAD_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg",
-                   ".tif", ".tiff", ".bmp", ".labels.csv", ".csv", ".ctbl", ".txt", ".json")
+IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
+UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
+                   "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES}
+"""The file suffixes each upload field takes (a field not listed: any of them, then it is refused by name)."""
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 HEADER_BYTES = 1 << 20
 """How much of a MetaImage or NRRD upload is read for its header."""
@@ -55,10 +58,11 @@ def authorized(header: str | None, token: str | None) -> bool:
 def upload_suffix(filename: str | None, field: str) -> str:
     """The known file suffix of an uploaded file name; the name itself is never used as a path."""
     name = (filename or "").lower()
-    for suffix in UPLOAD_SUFFIXES:
+    suffixes = UPLOAD_SUFFIXES.get(field) or tuple(dict.fromkeys(s for known in UPLOAD_SUFFIXES.values() for s in known))
+    for suffix in suffixes:
         if name.endswith(suffix):
             return suffix
-    raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(UPLOAD_SUFFIXES)}")
+    raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(suffixes)}")
 
 
 def check_data_attached(path: Path, label: str) -> None:

@@ -123,10 +123,11 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
 
 def _client_names(message: str, names: dict[str, str]) -> str:
     """``message`` with the server's copies (full paths, or file names alone) named as the client named them."""
+    for path, name in names.items():  # a quoted path (Pillow's "cannot identify image file '...'") loses its quotes
+        for quoted in (f"'{path}'", f'"{path}"', path):
+            message = message.replace(quoted, f"upload {name!r}")
     for path, name in names.items():
-        message = message.replace(path, f"upload {name!r}")
-    for path, name in names.items():
-        message = re.sub(rf"\b{re.escape(Path(path).name)}\b", f"upload {name!r}", message)
+        message = re.sub(rf"""(['"]?)\b{re.escape(Path(path).name)}\b\1""", lambda _: f"upload {name!r}", message)
     return message
 
 
