@@ -117,6 +117,7 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
         (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10)..(10, 40) is inverted: its lower corner lies above its upper one along i"),
         (["--box", "1,1,inf,40"], "--box '1,1,inf,40': expected comma-separated voxel indices"),
         (["--inside", "inf,40"], "--inside 'inf,40': expected comma-separated voxel indices"),
+        (["--inside", "10.5,40"], "--inside '10.5,40': voxel indices are whole numbers"),  # before: rounded without a word
         (["--inside", "5,5", "--out", "."], "--out .: name it with one of"),
     ],
 )

@@ -290,11 +290,14 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
 
 
 def _numbers(text: str, option: str) -> list[int]:
-    """Comma-separated voxel indices, each rounded (inf and nan are refused)."""
+    """Comma-separated voxel indices: whole numbers (``12.0`` too; ``12.5``, inf and nan are refused)."""
     try:
-        return [int(round(finite_number(v, option))) for v in text.split(",")]
+        values = [finite_number(v, option) for v in text.split(",")]
     except InputError:
         raise InputError(f"{option} {text!r}: expected comma-separated voxel indices") from None
+    if any(value != round(value) for value in values):
+        raise InputError(f"{option} {text!r}: voxel indices are whole numbers (a voxel's i,j,k as the target's file numbers them)")
+    return [int(value) for value in values]
 
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
