@@ -97,6 +97,11 @@ class Server:
             job.session, job.result.session = None, None  # over the sessions' memory: no corrections
         job.release()
 
+    def job_record(self, job: Job) -> dict:
+        """The job's record, its session reported only while open (an idle one closes first)."""
+        self.sessions.expire()
+        return job.record()
+
     def _session_closed(self, session_id: str) -> None:
         job = self.jobs.get(session_id)
         if job is not None:
@@ -206,7 +211,7 @@ def create_app(config: ServerConfig | None = None):
         deadline = time.monotonic() + min(max(wait, 0.0), 10.0)
         while not job.finished.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        return await run_in_threadpool(job.record)  # a summary of large masks takes a while: not on the event loop
+        return await run_in_threadpool(server.job_record, job)  # a summary of large masks takes a while: not on the event loop
 
     @app.post("/v1/jobs/{job_id}/cancel")
     def cancel(job_id: str):

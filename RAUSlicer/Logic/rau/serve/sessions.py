@@ -96,6 +96,11 @@ class SessionStore:
             self._entries.move_to_end(session_id)
             return entry
 
+    def expire(self) -> None:
+        """Close the sessions idle for longer than allowed now (closing is otherwise done when a session is asked for)."""
+        with self._announcing(), self._lock:
+            self._expire()
+
     def remove(self, session_id: str, reason: str = "the client closed it") -> None:
         """Forget a session (raises :class:`SessionGone` when there is none)."""
         self.get(session_id)
