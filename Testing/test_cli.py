@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 import SimpleITK as sitk
 
@@ -117,6 +118,19 @@ def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
     prediction = read_image(tmp_path / "hc18_ultrasound/prediction.nii.gz")
     assert (prediction.array == 255).any()
     assert (tmp_path / "hc18_ultrasound/overlay.png").stat().st_size > 10_000
+
+
+def test_the_demo_figure_titles_its_four_panels():
+    """Before, the panels had no titles: which was the prediction and which the truth was left to guess."""
+    from rau.demo import PANEL_HEIGHT, overlay_figure
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation, Structure
+
+    black = Image(np.zeros((1, 40, 40), np.float32), ndim=2)
+    labels = Segmentation(black.with_array(np.zeros((1, 40, 40), np.uint8)), LabelSet((Structure("head", 1),)), {"head": np.zeros((1, 40, 40), bool)})
+    figure = np.asarray(overlay_figure(black, labels, black, labels, labels))
+    corners = [figure[:20, x : x + PANEL_HEIGHT // 2] for x in range(0, figure.shape[1], PANEL_HEIGHT + 8)]
+    assert len(corners) == 4 and all((corner == 255).all(axis=-1).sum() > 20 for corner in corners)
 
 
 def test_a_demo_case_whose_overlay_cannot_be_written_leaves_no_label_map(tmp_path, monkeypatch, capsys):

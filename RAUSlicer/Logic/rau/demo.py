@@ -29,6 +29,7 @@ DEMO_CASES = {"hc18_ultrasound": "hc18_demo.csv", "abdominal_ct": "totalseg_ct_d
 CASE_ENGINES = {"coronary_angiogram": "vessels"}
 """Cases that need a particular engine, whatever ``--engine`` says."""
 PANEL_HEIGHT = 360
+PANEL_TITLES = ("reference", "target", "prediction", "truth")
 LEGEND_HEIGHT = 24
 
 
@@ -47,7 +48,7 @@ def run_case(name: str, engine: Engine, out_dir: Path, overwrite: bool, progress
 
 
 def overlay_figure(reference: Image, reference_labels: Segmentation, target: Image, prediction: Segmentation, truth: Segmentation) -> PILImage.Image:
-    """Four panels: reference with its labels, target, target with prediction, target with truth,
+    """Four panels, each titled: reference with its labels, target, target with prediction, target with truth,
     and a legend naming each tag number.
 
     Volumes show the axial slice with the most labelled voxels; outlines share colors by structure.
@@ -62,11 +63,19 @@ def overlay_figure(reference: Image, reference_labels: Segmentation, target: Ima
     ]
     canvas = PILImage.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), PANEL_HEIGHT + LEGEND_HEIGHT))
     x = 0
-    for panel in panels:
+    for panel, title in zip(panels, PANEL_TITLES):
         canvas.paste(panel, (x, 0))
+        _title(canvas, title, x)
         x += panel.width + 8
     _legend(canvas, names)
     return canvas
+
+
+def _title(canvas: PILImage.Image, title: str, x: int) -> None:
+    """``title`` in white, outlined in black to stay legible on any image, at the top left of the panel at ``x``."""
+    from PIL import ImageDraw, ImageFont
+
+    ImageDraw.Draw(canvas).text((x + 4, 2), title, fill=(255, 255, 255), font=ImageFont.load_default(size=14), stroke_width=2, stroke_fill=(0, 0, 0))
 
 
 def _legend(canvas: PILImage.Image, names: list[str]) -> None:
