@@ -49,6 +49,7 @@ def test_a_failing_case_is_reported_and_the_others_are_scored(hc18, tmp_path, ca
     good, bad = scores["cases"]
     assert good["status"] == "ok" and good["structures"][0]["status"] == "detected"
     assert bad["status"] == "error" and "broken.png" in bad["error"]
+    assert bad["error"].startswith(str(folder / "broken.png")), bad["error"]  # bad input by its message; before: "ImageReadError: ..."
     assert scores["summary"]["cases"] == 1 and scores["summary"]["failed_cases"] == 1
     assert scores["mean_dice"] == good["structures"][0]["dice"]
     rows = list(csv.DictReader(open(tmp_path / "scores.csv", encoding="utf-8")))

@@ -264,3 +264,10 @@ def test_python_dash_m_rau_runs_the_command_line():
     run = subprocess.run([sys.executable, "-m", "rau", "segment", "--target"], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": logic}, timeout=120)
     assert run.returncode == 2 and "rau segment: error: argument --target: expected one argument" in run.stderr  # before: no rau.__main__
+
+
+def test_a_failure_reason_gives_bad_input_by_its_message_and_a_bug_as_one():
+    from rau.errors import InputError, failure_reason
+
+    assert failure_reason(InputError("a.png: not a readable image")) == "a.png: not a readable image"
+    assert failure_reason(TypeError("bad operand")) == "internal error (TypeError: bad operand)"

@@ -24,5 +24,11 @@ class WriteError(InputError):
     """An output could not be written (disk full, no permission ...); nothing was left behind."""
 
 
+def failure_reason(error: Exception) -> str:
+    """Why one case of a cohort failed, in a summary row: bad input by its message, which names the culprit; anything
+    else (a bug) with its exception's class, to report it."""
+    return str(error) if isinstance(error, InputError) else f"internal error ({type(error).__name__}: {error})"
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwind like Ctrl-C, so temporary files are removed on the way out."""

@@ -6,6 +6,7 @@ import time
 
 from rau.batch.items import WorkItem, found_column
 from rau.engines import Request, create_engine
+from rau.errors import failure_reason
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import write_outputs
@@ -33,7 +34,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
         write_outputs(result, item.outputs, overwrite=True, inputs=item.recorded_inputs(options))
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
     except Exception as error:  # one bad target must not stop the cohort; the summary names it
-        row["status"], row["error"] = "failed", f"{type(error).__name__}: {error}"
+        row["status"], row["error"] = "failed", failure_reason(error)
     row["seconds"] = round(time.perf_counter() - started, 3)
     return row
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
+from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks
 from rau.fusion import dice
@@ -95,7 +96,7 @@ def try_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[CaseS
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, f"{type(error).__name__}: {error}"), {}
+        return failed_case(case, failure_reason(error)), {}
 
 
 def noc(curve: list[float], threshold: float) -> int:

@@ -11,6 +11,7 @@ from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
 from rau.engines.base import Cancelled
+from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
@@ -51,7 +52,7 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None) -> Ca
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, f"{type(error).__name__}: {error}")
+        return failed_case(case, failure_reason(error))
 
 
 def failed_case(case: Case, reason: str) -> CaseScore:
