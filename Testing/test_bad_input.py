@@ -131,7 +131,10 @@ CASES = {
     # --- segment: reference banks -----------------------------------------------------------
     "bank missing": (["segment", "--reference-bank", "gone.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "reference bank gone.csv does not exist"),
     "bank short row": (["segment", "--reference-bank", "bank_short.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_short.csv line 2: row has fewer fields"),
-    "bank row repeated": (["segment", "--reference-bank", "bank_repeated.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"], "bank_repeated.csv line 3: repeats the reference of line 2"),
+    "bank row repeated": (["segment", "--reference-bank", "bank_repeated.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"], "bank_repeated.csv line 3: repeats the reference of bank_repeated.csv line 2; it would vote twice"),
+    "reference flag repeated": (["segment", "--reference", "ref.png", "--reference-labels", "ref_mask.png", "--reference", "./ref.png", "--reference-labels", "ref_mask.png",
+                                 "--reference-spacing", REF_SPACING, "--reference-spacing", REF_SPACING, "--target", "tgt.png", "--target-spacing", TGT_SPACING,
+                                 "--out", "out/r.nii.gz"], "--reference ./ref.png: repeats the reference of --reference ref.png; it would vote twice"),
     "bank column misspelt": (["segment", "--reference-bank", "bank_typo.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_typo.csv: column 'pixel_spacng' is not one rau reads; did you mean 'pixel_spacing'?"),
     "bank spacing words": (["segment", "--reference-bank", "bank_words.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_words.csv line 2: pixel_spacing must be a number, got 'fine'"),
     "bank spacing negative": (["segment", "--reference-bank", "bank_negative.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_negative.csv line 2: pixel_spacing must be a positive number"),

@@ -126,3 +126,32 @@ def test_a_reference_without_label_names_among_named_ones_is_refused():
     validate_request(Request([reference("a.png", {255: "fetal head"}), reference("b.png", {255: "fetal head"})], image))
     with pytest.raises(ReferenceInputError, match="reference 'b.png' has no names for its labels .* but 'a.png' has"):
         validate_request(Request([reference("a.png", {255: "fetal head"}), reference("b.png", None)], image))
+
+
+def test_a_structure_fewer_than_three_references_hold_scores_no_one():
+    """Alone (or with one other), a reference agrees with itself: before, B's extra "blob" scored it 1.0 there and
+    ranked it first, so which references were fused for "square" depended on whether blob was asked for and on the
+    order of the references (a first reference lacking blob left it out)."""
+    b, c, d = ({"square": square(10, column)} for column in (12, 14, 18))
+    with_blob = {**b, "blob": square(0, 0, 4)}
+    assert consensus_scores([with_blob, c, d], [0.5] * 3) == consensus_scores([b, c, d], [0.5] * 3)
+    assert consensus_scores([d, c, with_blob], [0.5] * 3) == consensus_scores([b, c, d], [0.5] * 3)[::-1]
+    scores = consensus_scores([b, c, d], [0.5] * 3)
+    assert scores[2] < min(scores[:2])  # D lies furthest from the others
+
+
+def test_a_structure_a_reference_lists_without_voxels_is_not_warped_for_it():
+    """A shared label table names every structure in every reference; before, an empty one was warped as an
+    "absent" vote, so references that drew less agreed with each other and outranked the complete ones."""
+    from rau.engines import Reference
+    from rau.engines.registration import transfer
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+    from rau.registration import RegistrationSettings
+
+    image = Image((np.indices((1, 32, 32))[2] * 3.0 + 10).astype(np.float32), ndim=2)
+    drawn, empty = np.zeros((1, 32, 32), bool), np.zeros((1, 32, 32), bool)
+    drawn[0, 8:20, 8:20] = True
+    labels = LabelSet.from_values([1, 2], {1: "square", 2: "blob"})
+    reference = Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {"square": drawn, "blob": empty}), "r")
+    assert set(transfer(reference, image, ["square", "blob"], RegistrationSettings(deformable=False)).masks) == {"square"}

@@ -48,11 +48,20 @@ def named_apart(references: list[Reference], image_paths) -> list[Reference]:
 def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:
     """``(image, labels, pixel spacing)`` of every row of a reference bank, each field checked."""
     rows = validation.read_table(manifest, ("image", "labels"), "reference bank", ("pixel_spacing",))
-    entries, lines = [], {}
+    entries, places = [], []
     for line, row in rows:
         image, labels = validation.existing_file(row, "image", manifest, line), validation.existing_file(row, "labels", manifest, line)
-        first = lines.setdefault((image.resolve(), labels.resolve()), line)
-        if first != line:  # it would vote twice
-            raise InputError(f"{manifest} line {line}: repeats the reference of line {first}")
+        places.append((image, labels, f"{manifest} line {line}"))
         entries.append((image, labels, validation.spacing_field(row, "pixel_spacing", manifest, line)))
+    check_distinct_references(places)
     return entries
+
+
+def check_distinct_references(places) -> None:
+    """Refuse a reference given twice, the same image and labels files however they are named (it would vote twice).
+    ``places``: ``(image, labels, where it was given)`` in order; the message names both places."""
+    first: dict[tuple[Path, Path], str] = {}
+    for image, labels, where in places:
+        seen = first.setdefault((Path(image).resolve(), Path(labels).resolve()), where)
+        if seen != where:
+            raise InputError(f"{where}: repeats the reference of {seen}; it would vote twice")

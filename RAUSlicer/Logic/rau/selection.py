@@ -38,7 +38,7 @@ def consensus_scores(masks: list[dict[str, SoftMask | None]], similarity: list[f
     """Each reference's mean Dice (over its structures) to the similarity-seeded SIMPLE consensus.
 
     ``masks``: per reference, structure name -> its transferred mask (None: it landed outside
-    the target; a missing name: the reference lacks the structure). ``similarity``: each
+    the target; a missing name: the reference lacks the structure, or has no voxels of it). ``similarity``: each
     reference's image similarity to the target after registration. Needs at least
     :data:`MIN_REFERENCES` references.
     """
@@ -84,9 +84,14 @@ def _stack(masks: list[dict[str, SoftMask | None]], name: str) -> tuple[np.ndarr
 
 
 def _agreement(stacks: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, count: int) -> np.ndarray:
-    """Each reference's mean Dice, over the structures it holds, to the weighted majority of the voters."""
+    """Each reference's mean Dice, over the structures it holds, to the weighted majority of the voters. A structure
+    that fewer than :data:`MIN_REFERENCES` references hold has no consensus and scores no one (alone, a reference
+    would agree with itself: before, drawing a structure the others lack ranked a reference first, so the ranking of
+    one structure depended on which others were asked for and on the order of the references)."""
     total, structures = np.zeros(count), np.zeros(count)
     for holders, binary in stacks:
+        if len(holders) < MIN_REFERENCES:
+            continue
         votes = weights[holders] if weights[holders].sum() > 0 else np.ones(len(holders))  # no voter holds it: all vote
         tally = np.zeros(binary.shape[1:], np.float64)
         for vote, mask in zip(votes, binary):

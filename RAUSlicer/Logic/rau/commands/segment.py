@@ -13,7 +13,7 @@ from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import output_paths, recorded_inputs, write_outputs
-from rau.references import load_reference, named_apart, reference_bank_entries
+from rau.references import check_distinct_references, load_reference, named_apart, reference_bank_entries
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
 
@@ -39,10 +39,14 @@ def load_references(args: argparse.Namespace) -> list:
     if len(args.reference) != len(args.reference_labels):
         raise OptionError("give one --reference-labels per --reference")
     entries = list(zip(args.reference, args.reference_labels, reference_spacings(args)))
+    places = [(image, labels, f"--reference {image}") for image, labels, _ in entries]
     if args.reference_bank:
-        entries += reference_bank_entries(args.reference_bank)
+        bank = reference_bank_entries(args.reference_bank)
+        entries += bank
+        places += [(image, labels, f"the --reference-bank row of {image}") for image, labels, _ in bank]
     if not entries:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
+    check_distinct_references(places)
     references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in entries]
     return named_apart(references, [image for image, _, _ in entries])
 

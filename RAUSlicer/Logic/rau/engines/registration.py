@@ -156,9 +156,11 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     """Register one reference onto the target and warp the named structures.
 
     The registration focuses on all of the reference's labelled anatomy, not only the named
-    structures, so asking for a subset gives the same alignment as asking for all.
+    structures, so asking for a subset gives the same alignment as asking for all. A structure the
+    reference lacks, or lists without voxels (a shared label table names it), is not warped: it has
+    nothing to say about that structure, in the ranking or the fusion.
     """
-    present = [n for n in names if n in reference.segmentation.masks]
+    present = [n for n in names if n in reference.segmentation.masks and reference.segmentation.masks[n].any()]
     focus = np.any(list(reference.segmentation.masks.values()), axis=0)
     registration = register(target, reference.image, settings, moving_focus=focus)
     return Transfer(reference, registration, warp_structures(reference.segmentation, present, target, registration.transform))
