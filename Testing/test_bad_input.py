@@ -62,7 +62,7 @@ CASES = {
     "NIfTI pixdim 0": (segment_3d(target="pixdim0.nii.gz"), "pixdim0.nii.gz: header gives pixel size"),
     "skewed direction matrix": (segment_3d(target="skewed.nrrd"), "skewed.nrrd: direction matrix"),
     "4D target": (segment_3d(target="four_d.nii.gz"), "four_d.nii.gz: only 2D and 3D images"),
-    "decompression bomb PNG": (segment(target="bomb.png"), "bomb.png"),
+    "decompression bomb PNG": (segment(target="bomb.png"), "bomb.png: picture claims more pixels than the limit of 100,000,000"),
     "label PNG of another pixel size": (segment(labels="half_mask.png"), "half_mask.png: labels cover"),
     "negative label values": (segment_3d(labels="negative_labels.nii.gz"), "negative_labels.nii.gz: label map has negative values"),
     "fractional label values": (segment_3d(labels="fractional_labels.nii.gz"), "fractional_labels.nii.gz: label map has non-integer values"),
@@ -80,7 +80,7 @@ CASES = {
     "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv line 2: bad label table row"),
     "line break in a name": (segment("--label-table", "line_break_name.csv", labels="tgt_mask.png"), "a name must not hold control characters"),  # broke the .seg.nrrd
     "label table colours in 0-255": (segment("--label-table", "colours_255.csv", labels="tgt_mask.png"), "colours_255.csv line 2: bad label table row (structure 'fetal head': color (230.0, 180.0, 50.0) must be three values in 0..1"),
-    "JPEG label map": (segment(labels="ref_mask.jpg"), "ref_mask.jpg: a JPEG label map; JPEG compression changes label values"),
+    "JPEG label map": (segment(labels="ref_mask.jpg"), "ref_mask.jpg: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values"),
     # --- segment: options -------------------------------------------------------------------
     "target spacing 0": (segment("--target-spacing", "0"), "argument --target-spacing: must be a positive number, got '0'"),
     "target spacing negative": (segment("--target-spacing", "-1"), "argument --target-spacing: must be a positive number"),

@@ -387,11 +387,46 @@ def test_a_seg_nrrd_with_colours_in_0_to_255_is_refused_naming_it(slicerio_data,
         read_segmentation(tmp_path / "bright.seg.nrrd")
 
 
-def test_a_jpeg_label_map_is_refused(tmp_path):
-    PILImage.fromarray(np.where(np.arange(64).reshape(8, 8) > 20, 255, 0).astype(np.uint8)).save(tmp_path / "mask.jpg")
-    with pytest.raises(ImageReadError, match="mask.jpg: a JPEG label map; JPEG compression changes label values"):
-        read_segmentation(tmp_path / "mask.jpg")
+def test_a_jpeg_label_map_is_refused_by_its_content_not_its_name(tmp_path):
+    """Before, the name decided: JPEG labels named .png were read (stray values became structures), and PNG
+    labels named .jpg were refused as JPEG."""
+    mask = PILImage.fromarray(np.where(np.arange(64).reshape(8, 8) > 20, 255, 0).astype(np.uint8))
+    mask.save(tmp_path / "mask.jpg")
+    mask.save(tmp_path / "lossy.png", format="JPEG")
+    mask.save(tmp_path / "lossless.jpg", format="PNG")
+    for name in ("mask.jpg", "lossy.png"):
+        with pytest.raises(ImageReadError, match=f"{name}: a JPEG label map \\(JPEG-compressed, whatever its name\\); JPEG compression changes label values"):
+            read_segmentation(tmp_path / name)
     assert read_image(tmp_path / "mask.jpg").ndim == 2  # as an image it is fine
+    assert np.array_equal(read_segmentation(tmp_path / "lossless.jpg").masks["label_255"][0], np.asarray(mask) == 255)
+
+
+@pytest.mark.parametrize("label_map", [False, True], ids=["image", "labels"])
+def test_a_picture_whose_exif_tag_turns_it_is_refused(tmp_path, label_map):
+    """Viewers turn such a picture (a phone's photo of a film), ITK and Slicer do not; before, it was read as stored
+    without a word: a chest X-ray stored sideways got every structure 'found' at Dice 0."""
+    picture = PILImage.fromarray(np.arange(48, dtype=np.uint8).reshape(6, 8))
+    exif = picture.getexif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to view
+    picture.save(tmp_path / "turned.png", exif=exif)
+    picture.save(tmp_path / "upright.png", exif=PILImage.Exif())
+    with pytest.raises(ImageReadError, match=r"turned.png: its EXIF orientation tag \(6\) asks viewers to turn or mirror the picture"):
+        read_segmentation(tmp_path / "turned.png") if label_map else read_image(tmp_path / "turned.png")
+    assert read_image(tmp_path / "upright.png").shape == (1, 6, 8)
+
+
+def test_a_label_picture_with_a_palette_of_greys_gives_the_greys_it_shows(tmp_path):
+    """A PNG optimiser may store grey labels as a palette in any order; viewers, ITK and Slicer show the greys. Before,
+    the palette's indices were taken, so names landed on other regions. A coloured palette keeps its indices."""
+    values = np.repeat(np.arange(4, dtype=np.uint8), 4).reshape(4, 4)
+    picture = PILImage.fromarray(values[::-1].copy(), mode="P")
+    grey_order = [3, 2, 1, 0]  # index i shows grey 3 - i
+    picture.putpalette([level for grey in grey_order for level in (grey, grey, grey)])
+    picture.save(tmp_path / "greys.png")
+    assert np.array_equal(read_image(tmp_path / "greys.png", label_map=True).array[0], np.array(grey_order, np.uint8)[values[::-1]])
+    picture.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    picture.save(tmp_path / "colours.png")
+    assert np.array_equal(read_image(tmp_path / "colours.png", label_map=True).array[0], values[::-1])
 
 
 def test_label_values_beyond_the_largest_are_named_as_such(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,11 @@ from rau.image import GeometryError, Image, luma
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
-LOSSY_SUFFIXES = {".jpg", ".jpeg"}
-"""Pictures whose compression changes pixel values: no label map can be read from them."""
+LOSSY_FORMATS = {"JPEG", "MPO"}
+"""Picture formats (as Pillow finds them in the file, whatever its name) whose compression changes pixel values:
+no label map can be read from them."""
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag that asks viewers to turn or mirror a picture (1: as stored)."""
 MAX_PICTURE_VALUE = 65535
 """The largest value a written picture (16-bit PNG) holds."""
 GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
@@ -150,6 +154,17 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
                              f"{' x '.join(f'{size:g}' for size in sizes)} mm; a file with a header keeps its own, so leave the pixel size out")
 
 
+def _open_picture(path: Path) -> PILImage.Image:
+    """The picture, opened (not decoded) with :data:`rau.validation.MAX_PICTURE_PIXELS` as the only size limit:
+    Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+        try:
+            return PILImage.open(path)
+        except PILImage.DecompressionBombError:
+            raise ImageReadError(f"{path}: picture claims more pixels than the limit of {validation.MAX_PICTURE_PIXELS:,}") from None
+
+
 def _grey(picture: PILImage.Image) -> np.ndarray:
     """A picture's grey levels: as stored, colour by :func:`rau.image.luma`, anything else through Pillow."""
     if picture.mode in GREY_MODES:
@@ -160,9 +175,15 @@ def _grey(picture: PILImage.Image) -> np.ndarray:
 
 
 def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
-    """A label picture's values: grey levels, palette indices, or the grey of a colour picture whose channels agree."""
-    if picture.mode in GREY_MODES or picture.mode == "P":
+    """A label picture's values: grey levels, palette indices (the greys of a palette that holds only greys, as every
+    viewer, ITK and Slicer show it), or the grey of a colour picture whose channels agree."""
+    if picture.mode in GREY_MODES:
         return _native(np.asarray(picture))
+    if picture.mode == "P":
+        indices = np.asarray(picture)
+        palette = np.asarray(picture.getpalette("RGB") or [], np.uint8).reshape(-1, 3)
+        used = palette[np.unique(indices)] if len(palette) > indices.max() else None
+        return palette[indices, 0] if used is not None and (used == used[:, :1]).all() else indices
     if picture.mode in ("RGB", "RGBA"):
         rgb = np.asarray(picture.convert("RGB"))
         if not (rgb == rgb[..., :1]).all():
@@ -184,9 +205,14 @@ def _reason(error: Exception) -> str:
 
 
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
-    if label_map and path.suffix.lower() in LOSSY_SUFFIXES:
-        raise ImageReadError(f"{path}: a JPEG label map; JPEG compression changes label values, so save the labels as PNG, NRRD or NIfTI")
-    with PILImage.open(path) as picture:
+    with _open_picture(path) as picture:
+        if label_map and picture.format in LOSSY_FORMATS:
+            raise ImageReadError(f"{path}: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values, "
+                                 "so save the labels as PNG, NRRD or NIfTI")
+        orientation = picture.getexif().get(EXIF_ORIENTATION, 1)
+        if orientation != 1:  # viewers turn it, ITK and Slicer do not: labels drawn on what one shows miss the other
+            raise ImageReadError(f"{path}: its EXIF orientation tag ({orientation}) asks viewers to turn or mirror the picture, which "
+                                 "ITK and Slicer do not do; save it as it should be seen, without the tag")
         if getattr(picture, "n_frames", 1) > 1:
             raise ImageReadError(f"{path}: holds {picture.n_frames} pictures (pages or frames); give one picture, "
                                  "or the stack as a volume file (NRRD, NIfTI)")
