@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, script_environment
 
 
@@ -54,3 +55,20 @@ def test_bench_vessels_refuses_option_sets_that_would_run_nothing():
         run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_vessels.py"), *arguments],
                              cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=120)
         assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)
+
+
+def test_structures_are_matched_as_rau_evaluate_matches_them_and_the_json_is_strict(tmp_path, shared_data):
+    """Before: a manifest's "Label 255" matched no structure for the baselines (rau evaluate took it), and their
+    NaN means were written as bare NaN, which strict JSON readers refuse."""
+    lines = (REPO / "protocols/hc18_single.csv").read_text().splitlines()
+    folder = "../../shared/data/"
+    rows = [line.replace(folder, str(shared_data) + "/") for line in lines[:2]]
+    (tmp_path / "m.csv").write_text(f"{rows[0]},structures\n{rows[1]},Label 255\n")
+    out = tmp_path / "figures.json"
+    run = bench(tmp_path / "m.csv", "--methods", "identity", "--json", out)
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(out.read_text(), parse_constant=lambda constant: pytest.fail(f"{constant} in the JSON"))
+    assert figures[0]["methods"]["identity"]["mean_dice"] > 0
+    (tmp_path / "m.csv").write_text(f"{rows[0]},structures\n{rows[1]},label_255\n")
+    run = bench(tmp_path / "m.csv", "--methods", "identity", "--json", tmp_path / "exact.json")
+    assert json.loads((tmp_path / "exact.json").read_text())[0]["methods"]["identity"]["mean_dice"] == figures[0]["methods"]["identity"]["mean_dice"]

@@ -142,3 +142,30 @@ def test_cases_are_named_apart_by_their_folders_and_by_their_truths(hc18, tmp_pa
     with open(tmp_path / "out.csv", newline="") as handle:
         targets = [row["target"] for row in csv.DictReader(handle)]
     assert targets == ["p1/image.png", "p2/image.png (image_mask.png)", "p2/image.png (second_reader.png)"]
+
+
+def test_per_structure_rows_join_spellings_and_ranking_figures_skip_structures_the_truth_lacks():
+    """Before: two cases spelling "Liver" and "liver" gave two summary rows of one case each; and a structure that
+    a shared label table names but the truth does not hold scored every reference 0 in the ranking figures
+    (top-1 0.47 next to a fused Dice of 0.90), while the Dice means leave it out."""
+    import numpy as np
+
+    from rau.engines import Reference
+    from rau.evaluation.runner import CaseScore, ranking_quality, summarize
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+
+    row = {"status": "detected", "dice": 0.8, "hd95_mm": 1.0, "box_iou": 0.9, "centroid_mm": 0.5, "confidence": 1.0}
+    cases = [CaseScore("a.png", ["r.png"], 1.0, [{**row, "structure": "Liver"}]), CaseScore("b.png", ["r.png"], 1.0, [{**row, "structure": "liver"}])]
+    assert summarize(cases)["structures"] == {"Liver": {"dice": 0.8, "hd95_mm": 1.0, "n": 2, "cases": 2}}
+
+    image = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
+    cube, empty = np.zeros((1, 20, 20), bool), np.zeros((1, 20, 20), bool)
+    cube[0, 5:15, 5:15] = True
+    labels = LabelSet.from_values([1, 2], {1: "cube", 2: "box"})
+    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {"cube": cube, "box": empty})
+    reference = Reference(image, segmentation, "r0")
+    transfers = {f"r{shift}": {"cube": np.roll(cube, shift, axis=2), "box": None} for shift in range(4)}
+    ranking = [{"reference": f"r{shift}", "score": 1.0 - shift / 10, "similarity": 0.5} for shift in range(4)]
+    figures = ranking_quality(transfers, ranking, segmentation, reference)
+    assert figures["top1_dice"] == 1.0 and figures["best_single_dice"] == 1.0 and figures["mean_single_dice"] == 0.85

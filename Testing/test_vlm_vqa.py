@@ -22,10 +22,11 @@ def pair(shared_data):
     return reference, read_image(folder / "images/001_HC.png", spacing[1]), truth
 
 
-def oracle(truth, target, shift=0):
-    """Answers like a perfect model (boxes moved right by ``shift`` model pixels)."""
-    name = truth.labels.names[0]
-    rows, cols = np.nonzero(truth.mask(name)[0])
+def oracle(truth, target, shift=0, name=None):
+    """Answers like a perfect model (boxes moved right by ``shift`` model pixels) about the truth's one structure,
+    called ``name`` as the reference names it (default: as the truth does)."""
+    rows, cols = np.nonzero(truth.mask(truth.labels.names[0])[0])
+    name = name or truth.labels.names[0]
     box = QWEN2_5_VL.to_model((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1), (target.shape[2], target.shape[1]))
     box = [box[0] + shift, box[1], box[2] + shift, box[3]]
 
@@ -59,3 +60,16 @@ def test_garbage_answers_count_as_wrong(pair):
     assert summary["presence_accuracy"] == 0.0 and summary["identity_accuracy"] == 0.0
     assert summary["mean_box_iou"] == 0.0 and summary["boxes"] == 1
     assert summarize([])["presence_accuracy"] is None
+
+
+def test_a_truth_without_names_is_matched_by_label_value(pair, tmp_path, shared_data):
+    """As rau evaluate matches; before, a named reference's structures were all "absent" from an unnamed truth:
+    presence accuracy 0 for a perfect model, and no identity or box questions."""
+    _, target, truth = pair
+    folder = shared_data / "hc18_fetal_head_us"
+    (tmp_path / "table.csv").write_text("value,name\n255,fetal head\n")
+    spacing = float((folder / "pixel_size_and_HC.csv").read_text().splitlines()[1].split(",")[1])
+    named = load_reference(folder / "images/000_HC.png", folder / "masks/000_HC_mask.png", spacing, tmp_path / "table.csv")
+    with ChatServer(oracle(truth, target, name="fetal head")) as server:
+        summary = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), named, target, truth))
+    assert summary["presence_accuracy"] == 1.0 and summary["identity_questions"] == 1 and summary["boxes"] == 1

@@ -49,6 +49,7 @@ from rau.evaluation.manifest import read_manifest
 from rau.evaluation.runner import load_case, score_run, summarize
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
+from rau.labels import normalize_name
 from rau.options import FUSION_METHODS
 from rau.registration import one_itk_thread
 from rau.validation import argument, positive_integer
@@ -154,7 +155,8 @@ def baseline_rows(method: str, references, target, truth, names, sampling: float
 def shared_structures(case, references, truth) -> dict[str, str]:
     """Reference structure name -> truth structure name, for the structures the case scores."""
     pairs = {mine.name: theirs.name for mine, theirs in references[0].segmentation.labels.match(truth.labels)}
-    return {n: t for n, t in pairs.items() if case.structures is None or n in case.structures}
+    asked = None if case.structures is None else {normalize_name(name) for name in case.structures}  # matched as rau evaluate matches
+    return {n: t for n, t in pairs.items() if asked is None or normalize_name(n) in asked}
 
 
 def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict, pairs: bool = False,
@@ -232,7 +234,18 @@ def main() -> None:
     for result in results:
         print_report(result)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps(without_nan(results), indent=2, allow_nan=False) + "\n")
+
+
+def without_nan(value):
+    """``value`` with every NaN (a mean over no structure) as None, which JSON writes as null (NaN is not JSON)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: without_nan(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_nan(item) for item in value]
+    return value
 
 
 def _has_ants() -> bool:

@@ -17,7 +17,7 @@ from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
-from rau.labels import Segmentation
+from rau.labels import Segmentation, normalize_name
 from rau.references import distinct_names
 from rau.result import Result
 
@@ -110,7 +110,8 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truth, referen
     similarity, ranking_score, scores = [], [], []
     for entry in ranking:
         masks = transfers[entry["reference"]]
-        per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(mask), mask) for name, mask in truths.items() if name in masks]
+        per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(mask), mask)  # structures the truth has, as mean_dice
+                         for name, mask in truths.items() if name in masks and mask.any()]
         if per_structure:
             similarity.append(entry["similarity"])
             ranking_score.append(entry.get("score", entry["similarity"]))
@@ -141,8 +142,10 @@ def summarize(scores: list[CaseScore]) -> dict:
     scores = [score for score in scores if not score.failed]
     rows = [row for score in scores for row in score.rows]
     per_structure: dict[str, list[dict]] = {}
+    spelling: dict[str, str] = {}  # one structure spelt otherwise by another case (Liver, liver) is one row, as names match everywhere
     for row in rows:
-        per_structure.setdefault(row["structure"], []).append(row)
+        name = spelling.setdefault(normalize_name(row["structure"]), row["structure"])
+        per_structure.setdefault(name, []).append(row)
     summary = {
         "mean_dice": _mean(r["dice"] for r in rows),
         "mean_hd95_mm": _mean(r["hd95_mm"] for r in rows),

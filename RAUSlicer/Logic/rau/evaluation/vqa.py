@@ -26,7 +26,7 @@ from rau.boxes import Box
 from rau.engines.base import Progress, Reference, Request, validate_request
 from rau.errors import InputError
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import load_case
+from rau.evaluation.runner import load_case, truth_masks
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
@@ -43,7 +43,8 @@ ANSWER_TOKENS = 32
 def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None) -> list[dict]:
     """Records ``{task, structure, truth, answer, correct | iou}`` for one pair."""
     request = orient_request_lps(Request([reference], target, names))
-    reference, target, truth = request.references[0], request.target, orient_segmentation_lps(truth)
+    reference, target = request.references[0], request.target
+    truths = truth_masks(reference, orient_segmentation_lps(truth))  # matched as rau evaluate matches: by name, else by value
     names = request.labels().names
     records = []
     for view in plan_views(reference.segmentation, reference.image, target, names):
@@ -53,7 +54,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
                                  backend.family.model_size(slice_ref.shape[1], slice_ref.shape[0]))
         size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0])
         for name in view.names:
-            truth_box = _truth_box(truth, name, view.target_slice)
+            truth_box = _truth_box(truths, name, view.target_slice)
             answer = parse_presence(backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS).text, name)
             records.append({"task": "presence", "structure": name, "truth": truth_box is not None, "answer": answer.present,
                             "correct": answer.present == (truth_box is not None)})
@@ -64,7 +65,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
                 records.append({"task": "identity", "structure": name, "truth": name, "answer": chosen, "correct": chosen == name})
     for name, found in VLMLocalizer(backend).localize(request, Progress()).items():
         k = found.answer.get("target_slice")
-        truth_box = _truth_box(truth, name, k) if k is not None else None
+        truth_box = _truth_box(truths, name, k) if k is not None else None
         if truth_box is not None:
             iou = truth_box.iou(found.box) if found.present and found.box is not None else 0.0
             records.append({"task": "box", "structure": name, "iou": iou, "hit": iou >= HIT_IOU})
@@ -110,11 +111,10 @@ def summarize(records: list[dict]) -> dict:
     }
 
 
-def _truth_box(truth: Segmentation, name: str, k: int) -> Box | None:
+def _truth_box(truths: dict[str, np.ndarray], name: str, k: int) -> Box | None:
     """The truth box of ``name`` on target slice ``k`` (None when absent there or unknown to the truth)."""
-    try:
-        mask = truth.mask(name)
-    except KeyError:
+    mask = truths.get(name)
+    if mask is None:
         return None
     plane = np.zeros_like(mask)
     plane[k] = mask[k]
