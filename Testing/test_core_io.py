@@ -188,6 +188,9 @@ def test_non_image_file_gives_a_clear_error(tmp_path):
         read_image(tmp_path / "notes.nii.gz")
     with pytest.raises(ImageReadError, match="no such file"):
         read_image(tmp_path / "missing.nrrd")
+    (tmp_path / "film.gif").write_bytes(b"GIF89a")
+    with pytest.raises(ImageReadError, match="film.gif: not a readable image .*; rau reads NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF and BMP"):
+        read_image(tmp_path / "film.gif")  # before: ITK's "Unable to determine ImageIO reader" alone
 
 
 def test_4d_file_is_refused(tmp_path):

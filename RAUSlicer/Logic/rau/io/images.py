@@ -64,7 +64,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
     except InputError as error:
         raise ImageReadError(error if str(error).startswith(str(path)) else f"{path}: {error}") from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
-        raise ImageReadError(f"{path}: not a readable image ({_reason(error)})") from error
+        unknown = "; rau reads NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF and BMP" if "Unable to determine ImageIO reader" in str(error) else ""
+        raise ImageReadError(f"{path}: not a readable image ({_reason(error)}){unknown}") from error
     return image
 
 
