@@ -397,7 +397,8 @@ def test_a_jpeg_label_map_is_refused_by_its_content_not_its_name(tmp_path):
     mask.save(tmp_path / "mask.jpg")
     mask.save(tmp_path / "lossy.png", format="JPEG")
     mask.save(tmp_path / "lossless.jpg", format="PNG")
-    for name in ("mask.jpg", "lossy.png"):
+    mask.convert("RGB").save(tmp_path / "lossy.tif", compression="jpeg")
+    for name in ("mask.jpg", "lossy.png", "lossy.tif"):
         with pytest.raises(ImageReadError, match=f"{name}: a JPEG label map \\(JPEG-compressed, whatever its name\\); JPEG compression changes label values"):
             read_segmentation(tmp_path / name)
     assert read_image(tmp_path / "mask.jpg").ndim == 2  # as an image it is fine
@@ -413,6 +414,9 @@ def test_a_picture_whose_exif_tag_turns_it_is_refused(tmp_path, label_map):
     exif[0x0112] = 6  # turn 90 degrees clockwise to view
     picture.save(tmp_path / "turned.png", exif=exif)
     picture.save(tmp_path / "upright.png", exif=PILImage.Exif())
+    exif[0x0112] = 0  # written by some scanners; viewers show it as stored
+    picture.save(tmp_path / "zero.png", exif=exif)
+    assert read_image(tmp_path / "zero.png").shape == (1, 6, 8)
     with pytest.raises(ImageReadError, match=r"turned.png: its EXIF orientation tag \(6\) asks viewers to turn or mirror the picture"):
         read_segmentation(tmp_path / "turned.png") if label_map else read_image(tmp_path / "turned.png")
     assert read_image(tmp_path / "upright.png").shape == (1, 6, 8)
@@ -430,6 +434,9 @@ def test_a_label_picture_with_a_palette_of_greys_gives_the_greys_it_shows(tmp_pa
     picture.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
     picture.save(tmp_path / "colours.png")
     assert np.array_equal(read_image(tmp_path / "colours.png", label_map=True).array[0], values[::-1])
+    picture.putpalette([0, 0, 0, 255, 255, 255, 255, 255, 255, 9, 9, 9])  # two labels shown alike: their greys would merge them
+    picture.save(tmp_path / "alike.png")
+    assert np.array_equal(read_image(tmp_path / "alike.png", label_map=True).array[0], values[::-1])
 
 
 def test_label_values_beyond_the_largest_are_named_as_such(tmp_path):
@@ -579,3 +586,16 @@ def test_a_nifti_the_writer_left_short_is_not_put_in_place(tmp_path, monkeypatch
     with pytest.raises(InputError, match=f"could not write {re.escape(str(tmp_path / name))}: the file came out short"):
         write_image(image, tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_picture_beyond_the_pixel_limit_is_refused_from_its_header_alone(tmp_path):
+    """Below Pillow's own limit the header is all that is read (reading the EXIF first decoded the whole picture),
+    and above it rau's message, not Pillow's "decompression bomb DOS attack", names the problem."""
+    from bad_input_cases import _png_header_only
+
+    (tmp_path / "big.png").write_bytes(_png_header_only(12000, 10000))
+    with pytest.raises(ImageReadError, match="big.png: picture claims 12000x10000 pixels, more than the limit of 100,000,000"):
+        read_image(tmp_path / "big.png")
+    (tmp_path / "huge.png").write_bytes(_png_header_only(20000, 10000))
+    with pytest.raises(ImageReadError, match="huge.png: picture claims 200,000,000 pixels, more than the limit of 100,000,000"):
+        read_image(tmp_path / "huge.png")

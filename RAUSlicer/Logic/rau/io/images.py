@@ -17,10 +17,13 @@ from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 LOSSY_FORMATS = {"JPEG", "MPO"}
-"""Picture formats (as Pillow finds them in the file, whatever its name) whose compression changes pixel values:
-no label map can be read from them."""
+LOSSY_TIFF_COMPRESSIONS = {"jpeg", "tiff_jpeg"}
+"""Picture formats (as Pillow finds them in the file, whatever its name), and compressions of TIFF files, that
+change pixel values: no label map can be read from them."""
 EXIF_ORIENTATION = 0x0112
-"""The EXIF tag that asks viewers to turn or mirror a picture (1: as stored)."""
+TURNING_ORIENTATIONS = range(2, 9)
+"""Values of the EXIF orientation tag that ask viewers to turn or mirror a picture (1 is as stored; viewers show
+0 and values out of range as stored too)."""
 MAX_PICTURE_VALUE = 65535
 """The largest value a written picture (16-bit PNG) holds."""
 GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
@@ -162,8 +165,14 @@ def _open_picture(path: Path) -> PILImage.Image:
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
         try:
             return PILImage.open(path)
-        except PILImage.DecompressionBombError:
-            raise ImageReadError(f"{path}: picture claims more pixels than the limit of {validation.MAX_PICTURE_PIXELS:,}") from None
+        except PILImage.DecompressionBombError as error:
+            count = re.search(r"\((\d+) pixels\)", str(error))
+            raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
+
+
+def _jpeg_compressed(picture: PILImage.Image) -> bool:
+    """Whether the file holds JPEG-compressed pixels (:data:`LOSSY_FORMATS`, :data:`LOSSY_TIFF_COMPRESSIONS`)."""
+    return picture.format in LOSSY_FORMATS or (picture.format == "TIFF" and picture.info.get("compression") in LOSSY_TIFF_COMPRESSIONS)
 
 
 def _grey(picture: PILImage.Image) -> np.ndarray:
@@ -176,15 +185,16 @@ def _grey(picture: PILImage.Image) -> np.ndarray:
 
 
 def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
-    """A label picture's values: grey levels, palette indices (the greys of a palette that holds only greys, as every
-    viewer, ITK and Slicer show it), or the grey of a colour picture whose channels agree."""
+    """A label picture's values: grey levels, palette indices (the greys of a palette that shows each used index as
+    its own grey, as every viewer, ITK and Slicer show it), or the grey of a colour picture whose channels agree."""
     if picture.mode in GREY_MODES:
         return _native(np.asarray(picture))
     if picture.mode == "P":
         indices = np.asarray(picture)
         palette = np.asarray(picture.getpalette("RGB") or [], np.uint8).reshape(-1, 3)
         used = palette[np.unique(indices)] if len(palette) > indices.max() else None
-        return palette[indices, 0] if used is not None and (used == used[:, :1]).all() else indices
+        greys = used is not None and (used == used[:, :1]).all() and len(np.unique(used[:, 0])) == len(used)  # distinct greys
+        return palette[indices, 0] if greys else indices
     if picture.mode in ("RGB", "RGBA"):
         rgb = np.asarray(picture.convert("RGB"))
         if not (rgb == rgb[..., :1]).all():
@@ -207,17 +217,17 @@ def _reason(error: Exception) -> str:
 
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with _open_picture(path) as picture:
-        if label_map and picture.format in LOSSY_FORMATS:
+        validation.check_picture_size(path, *picture.size)  # first: reading its EXIF decodes a PNG
+        if label_map and _jpeg_compressed(picture):
             raise ImageReadError(f"{path}: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values, "
                                  "so save the labels as PNG, NRRD or NIfTI")
         orientation = picture.getexif().get(EXIF_ORIENTATION, 1)
-        if orientation != 1:  # viewers turn it, ITK and Slicer do not: labels drawn on what one shows miss the other
+        if orientation in TURNING_ORIENTATIONS:  # viewers turn it, ITK and Slicer do not: labels drawn on what one shows miss the other
             raise ImageReadError(f"{path}: its EXIF orientation tag ({orientation}) asks viewers to turn or mirror the picture, which "
                                  "ITK and Slicer do not do; save it as it should be seen, without the tag")
         if getattr(picture, "n_frames", 1) > 1:
             raise ImageReadError(f"{path}: holds {picture.n_frames} pictures (pages or frames); give one picture, "
                                  "or the stack as a volume file (NRRD, NIfTI)")
-        validation.check_picture_size(path, *picture.size)
         array = _label_values(path, picture) if label_map else _grey(picture)
     spacing = validation.positive_number(pixel_spacing, "pixel spacing") if pixel_spacing is not None else 1.0
     return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2, placed=False)  # the one 2D rule
