@@ -76,3 +76,16 @@ def test_presence_answers(text, present):
 )
 def test_identity_answers(text, name):
     assert parse_identity(text, NAMES)[0] == name
+
+
+def test_a_tag_number_names_the_structure_it_numbers_in_the_legend_shown():
+    """The question numbers structures by their place in the legend ("2: spleen", "4: pancreas"); before, a number was
+    looked up in the structures asked, so "4" was refused and "1" was taken as the first structure asked."""
+    legend = ["liver", "spleen", "kidney", "pancreas"]
+    asked = ["spleen", "pancreas"]
+    answers = parse_localization('[{"label": 4, "present": true, "bbox_2d": [1, 2, 30, 40]}, {"label": 1, "present": true, "bbox_2d": [5, 5, 9, 9]}]',
+                                 asked, BOUNDS, legend)
+    assert list(answers) == asked
+    assert answers["pancreas"].box == (1.0, 2.0, 30.0, 40.0) and answers["spleen"].present is None
+    assert any("ignored an answer about 'liver', which was not asked" in issue for issue in answers["pancreas"].issues)
+    assert parse_localization('[{"label": "2: spleen", "present": false}]', asked, BOUNDS, legend)["spleen"].present is False

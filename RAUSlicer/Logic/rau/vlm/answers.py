@@ -43,14 +43,19 @@ class StructureAnswer:
         return 0.0 if self.present is None else 0.5 ** len(self.issues)
 
 
-def parse_localization(text: str, names: list[str], bounds: tuple[float, float]) -> dict[str, StructureAnswer]:
-    """One :class:`StructureAnswer` per name from a localization answer."""
+def parse_localization(text: str, names: list[str], bounds: tuple[float, float], legend: list[str] | None = None) -> dict[str, StructureAnswer]:
+    """One :class:`StructureAnswer` per name asked from a localization answer. ``legend``: the numbered list the
+    question showed (default: ``names``), by which a tag number answers; answers about structures not asked are
+    left out, saying so."""
     objects, issues = _json_objects(text)
     answers: dict[str, StructureAnswer] = {}
     for item in objects:
-        name = _resolve(item.get("label", item.get("name", item.get("structure"))), names)
+        name = _resolve(item.get("label", item.get("name", item.get("structure"))), legend or names)
         if name is None:
             issues.append(f"ignored an answer for an unknown label {item.get('label')!r}")
+            continue
+        if name not in names:
+            issues.append(f"ignored an answer about {name!r}, which was not asked")
             continue
         if name in answers:
             answers[name].issues.append("answered twice; the first answer was kept")

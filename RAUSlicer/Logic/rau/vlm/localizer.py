@@ -71,7 +71,7 @@ class VLMLocalizer(Localizer):
             legend, question, family, target_size,
         )
         reply = self.backend.generate(messages, max_new_tokens=TOKENS_PER_STRUCTURE * len(question) + 16)
-        answers = parse_localization(reply.text, question, family.bounds(target_size))
+        answers = parse_localization(reply.text, question, family.bounds(target_size), legend)  # tags number the legend
         return {
             name: self._localization(request, view, answers[name], source_size, reply.text) for name in question
         }
