@@ -441,3 +441,28 @@ def test_a_target_given_on_another_grid_than_the_result_is_refused(hc18_case, ca
     assert not (hc18_case / "c.nii.gz").exists()
     assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target", str(hc18_case / "002.png"),
                  "--target-spacing", str(HC18["002"])]) == 0
+    assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target-spacing", "0.2", "--overwrite"]) == 2
+    assert "--target-spacing is the pixel size of a picture given by --target" in capsys.readouterr().err
+
+
+def test_a_seg_nrrd_result_is_refused_on_a_target_of_another_grid(hc18_case, capsys):  # noqa: F811
+    """The .seg.nrrd may hold a part of the grid, so it must lie on voxels of the target; before, any grid was taken
+    and the masks resampled onto it (a head of 24 000 pixels became 1 100)."""
+    assert main(segment_args(hc18_case, hc18_case / "run.nii.gz", "--no-deformable", "--seg-nrrd")) == 0
+    click = ["--structure", "fetal head", "--inside", "10,10", "--out", str(hc18_case / "c.nii.gz"), "--target", str(hc18_case / "002.png")]
+    assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target-spacing", "0.5"]) == 2
+    assert "run.seg.nrrd lies on another grid" in capsys.readouterr().err and not (hc18_case / "c.nii.gz").exists()
+    assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target-spacing", str(HC18["002"])]) == 0
+
+
+def test_the_masks_are_read_from_the_file_named_like_the_result_json(tmp_path):
+    """A server records its own name (segmentation.nii.gz) and every download of it is saved under the user's: before,
+    a second job's JSON saved beside the first's read the first job's masks."""
+    from rau.commands.correct import saved_segmentation
+
+    saved = {"label_map": "segmentation.nii.gz"}
+    for name in ("segmentation.nii.gz", "job2.nii.gz", "job2.result.json"):
+        (tmp_path / name).write_text("")
+    assert saved_segmentation(saved, tmp_path / "job2.result.json") == tmp_path / "job2.nii.gz"
+    assert saved_segmentation(saved, tmp_path / "renamed.result.json") == tmp_path / "segmentation.nii.gz"  # a JSON renamed alone
+    assert saved_segmentation({**saved, "segmentation": "segmentation.seg.nrrd"}, tmp_path / "job2.result.json") == tmp_path / "segmentation.seg.nrrd"

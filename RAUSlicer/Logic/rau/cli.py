@@ -16,7 +16,7 @@ import sys
 import tempfile
 import traceback
 
-from rau.errors import InputError, Terminated
+from rau.errors import InputError, Terminated, failure_reason
 
 COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "models", "serve", "batch"]
 EXIT_INPUT = 2
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug: keep it visible, with its traceback in a file
         report = save_traceback(name)
-        print(f"{name}: internal error ({type(error).__name__}: {error}); please report it with {report}", file=sys.stderr)
+        print(f"{name}: {failure_reason(error)}; please report it with {report}", file=sys.stderr)
         return EXIT_INTERNAL
     finally:
         _restore_sigterm(previous)

@@ -73,16 +73,23 @@ def overlay_figure(reference: Image, reference_labels: Segmentation, target: Ima
 
 def _title(canvas: PILImage.Image, title: str, x: int) -> None:
     """``title`` in white, outlined in black to stay legible on any image, at the top left of the panel at ``x``."""
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
-    ImageDraw.Draw(canvas).text((x + 4, 2), title, fill=(255, 255, 255), font=ImageFont.load_default(size=14), stroke_width=2, stroke_fill=(0, 0, 0))
+    ImageDraw.Draw(canvas).text((x + 4, 2), title, fill=(255, 255, 255), font=_font(), stroke_width=2, stroke_fill=(0, 0, 0))
+
+
+def _font():
+    """The figure's font: Pillow's own, 14 px."""
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=14)
 
 
 def _legend(canvas: PILImage.Image, names: list[str]) -> None:
     """Tag number and structure name, in the tag's colour, along the bottom of ``canvas``."""
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
-    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=14)
+    draw, font = ImageDraw.Draw(canvas), _font()
     x = 4
     for tag, name in enumerate(names, start=1):
         text = f"{tag}: {name}"

@@ -57,11 +57,17 @@ def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:
     return entries
 
 
+def reference_files(image, labels) -> tuple[Path, Path]:
+    """What makes two references one: the same image and labels files, however the paths spell them (whatever pixel
+    size is given with them)."""
+    return Path(image).resolve(), Path(labels).resolve()
+
+
 def check_distinct_references(places) -> None:
     """Refuse a reference given twice, the same image and labels files however they are named (it would vote twice).
     ``places``: ``(image, labels, where it was given)`` in order; the message names both places."""
     first: dict[tuple[Path, Path], str] = {}
     for image, labels, where in places:
-        seen = first.setdefault((Path(image).resolve(), Path(labels).resolve()), where)
+        seen = first.setdefault(reference_files(image, labels), where)
         if seen != where:
             raise InputError(f"{where}: repeats the reference of {seen}; it would vote twice")

@@ -26,8 +26,9 @@ from rau.errors import InputError, OptionError
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.label_tables import find_label_table, read_label_table
-from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs
+from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, check_outputs
 from rau.io.run_outputs import output_paths, write_outputs
+from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.result import Result, StructureResult
@@ -61,6 +62,8 @@ MOVABLE = ("device", "model_cache", "sam2_model", "vlm_model", "vlm_server")
 
 def run(args: argparse.Namespace) -> int:
     saved_path = Path(args.result)
+    if args.target_spacing is not None and args.target is None:
+        raise OptionError("--target-spacing is the pixel size of a picture given by --target; give --target too (the recorded target keeps its recorded size)")
     saved, inputs = read_saved(saved_path, target_given=args.target is not None)
     if args.target is not None:
         inputs = {**inputs, "target": str(Path(args.target).absolute()), "target_spacing": args.target_spacing}
@@ -166,15 +169,14 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
 
 def saved_segmentation(saved: dict, path: Path) -> Path:
     """The file that holds a saved result's masks: its ``.seg.nrrd`` when the run wrote one (overlapping
-    structures kept whole), else its label map. Where that name is not beside the JSON (a download saved under
-    the user's name: ``s.result.json`` beside ``s.nii.gz``), the one file named like the JSON."""
+    structures kept whole), else its label map: the one such file named like the JSON (``s.result.json`` beside
+    ``s.nii.gz``, as ``rau segment`` writes them and a download from ``rau serve`` is saved under the user's name),
+    else the name the JSON records."""
     recorded = path.parent / saved.get("segmentation", saved["label_map"])
     stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
-    if recorded.exists() or not stem:
-        return recorded
-    suffixes = (".seg.nrrd",) if "segmentation" in saved else LABEL_MAP_SUFFIXES[1:]
-    named_alike = [candidate for suffix in suffixes if (candidate := path.with_name(stem + suffix)).is_file()]
-    return named_alike[0] if len(named_alike) == 1 else recorded
+    suffixes = (".seg.nrrd",) if "segmentation" in saved else LABEL_MAP_FILE_SUFFIXES
+    named_alike = [candidate for suffix in suffixes if stem and (candidate := path.with_name(stem + suffix)).is_file()]
+    return named_alike[0] if len(named_alike) == 1 else recorded  # rau segment names both alike; a download keeps no recorded name
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
@@ -203,18 +205,42 @@ def reopen(saved: dict, path: Path, target) -> Result:
 
 
 def check_saved_grid(file: Path, target, option: str) -> None:
-    """Refuse a target given in place of the recorded one unless the saved label map lies on its grid (a picture:
-    its pixels; a ``.seg.nrrd``, which may hold a part of the grid, inside it: see :func:`read_saved_masks`)."""
-    if file.suffix.lower() in PICTURE_SUFFIXES or file.name.lower().endswith(".seg.nrrd") or not file.is_file():
+    """Refuse a target given in place of the recorded one unless the saved masks lie on its grid: a label map on
+    the same voxels, a ``.seg.nrrd`` (which may hold a part of the grid) on voxels of it. A picture has only its
+    pixels, which :func:`read_saved_masks` checks."""
+    if file.suffix.lower() in PICTURE_SUFFIXES or not file.is_file():
         return
-    saved = read_image(file)
-    if not saved.same_grid(target):
-        raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, saved.size))} voxels of "
-                         f"{_millimetres(saved.spacing)}) than this target ({' x '.join(map(str, target.size))} of "
-                         f"{_millimetres(target.spacing)}, or placed elsewhere); give the image this result was made on")
+    seg_nrrd = file.name.lower().endswith(".seg.nrrd")
+    saved = read_segmentation(file) if seg_nrrd else None
+    if saved is not None and not any(mask.any() for mask in saved.masks.values()):
+        return  # Slicer writes an empty segmentation on a grid of one voxel: nothing to place
+    grid = saved.geometry if saved is not None else read_image(file)
+    if grid.same_grid(target) or (seg_nrrd and _on_voxels_of(grid, target)):
+        return
+    size = "its pixel size (--target-spacing)" if _is_picture(target) else "its header"
+    raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, grid.size[:grid.ndim]))} voxels of "
+                     f"{_millimetres(grid.spacing[:grid.ndim])}) than this target ({' x '.join(map(str, target.size[:target.ndim]))} of "
+                     f"{_millimetres(target.spacing[:target.ndim])}, or placed elsewhere); give the image this result was made on, with {size}")
+
+
+def _is_picture(target) -> bool:
+    """Whether ``target`` was read from a picture, whose pixel size is given, not read."""
+    return target.ndim == 2 and target.stored is None
+
+
+def _on_voxels_of(grid, target) -> bool:
+    """Whether ``grid`` samples voxels of ``target``'s grid: the same spacing and axes, and an origin a whole number
+    of voxels away (a ``.seg.nrrd`` cropped to its segments)."""
+    mine, theirs = common_frame(grid, target)
+    axes = target.ndim
+    if not (np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=1e-4) and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=1e-4)):
+        return False
+    offset = theirs.to_index(mine.origin)[:axes]
+    return bool(np.allclose(offset, np.round(offset), atol=1e-3))
 
 
 def _millimetres(spacing) -> str:
+    """Voxel sizes as ``0.5 x 0.5 mm``."""
     return " x ".join(f"{value:g}" for value in spacing) + " mm"
 
 

@@ -164,7 +164,9 @@ def _resolved(file: Path | None) -> Path | None:
 def _same_reference(a: ReferenceEntry, b: ReferenceEntry) -> bool:
     """The same image and labels files, whatever pixel size the rows give (before, a spacing typed on one row and
     left to the header on the other made one reference count twice in the fusion)."""
-    return (a.image.resolve(), a.labels.resolve()) == (b.image.resolve(), b.labels.resolve())
+    from rau.references import reference_files
+
+    return reference_files(a.image, a.labels) == reference_files(b.image, b.labels)
 
 
 def write_manifest(path, rows: list[dict]) -> None:

@@ -15,6 +15,8 @@ from rau.validation import same_file
 
 LABEL_MAP_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".png")
 """What ``--out`` may end with: a Slicer segmentation, NIfTI, NRRD, or PNG for 2D targets."""
+LABEL_MAP_FILE_SUFFIXES = tuple(suffix for suffix in LABEL_MAP_SUFFIXES if suffix != ".seg.nrrd")
+"""What a label map, not a Slicer segmentation, may end with."""
 
 
 def label_map_suffix(path, option: str = "--out", suffixes: tuple[str, ...] = LABEL_MAP_SUFFIXES) -> str:

@@ -9,7 +9,7 @@ import slicer
 from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
-from rau.io.outputs import LABEL_MAP_SUFFIXES, label_map_suffix
+from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, label_map_suffix
 from rau.io.run_outputs import warn_hidden
 from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
@@ -24,7 +24,7 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
     """
     if Path(path).name.lower().endswith(".seg.nrrd"):
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
-    label_map_suffix(path, "export file", tuple(suffix for suffix in LABEL_MAP_SUFFIXES if suffix != ".seg.nrrd"))
+    label_map_suffix(path, "export file", LABEL_MAP_FILE_SUFFIXES)
     check_picture_output(path, geometry, "export file")
     segmentation = segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes")
     written = write_label_map(segmentation, path, overwrite=overwrite)

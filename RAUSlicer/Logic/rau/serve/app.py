@@ -217,7 +217,7 @@ def create_app(config: ServerConfig | None = None):
     def cancel(job_id: str):
         job = server.job(job_id)
         job.cancel_event.set()
-        return job.record()
+        return server.job_record(job)
 
     @app.get("/v1/jobs/{job_id}/files/{kind}")
     def download(job_id: str, kind: str):

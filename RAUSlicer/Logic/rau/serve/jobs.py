@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rau.engines import Request, create_engine
 from rau.engines.base import Cancelled, Progress
+from rau.errors import InputError, failure_reason
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.options import EngineOptions
 
@@ -211,10 +212,9 @@ def run_job(job: Job, engines: EngineCache) -> None:
         job.state, job.progress = "done", 1.0
     except Cancelled:
         job.state, job.result = "cancelled", None
-    except (ValueError, KeyError) as error:
-        job.state, job.status, job.error, job.result = "failed", 422, str(error), None
-    except Exception as error:  # a bug or a broken model: reported to the client, logged here
-        LOG.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        job.state, job.status, job.error, job.result = "failed", 500, f"{type(error).__name__}: {error}", None
+    except Exception as error:  # bad input (422), or a bug or a broken model (500: logged here too), as rau.errors tells them apart
+        if not isinstance(error, InputError):
+            LOG.error("job %s failed:\n%s", job.id, traceback.format_exc())
+        job.state, job.status, job.error, job.result = "failed", 422 if isinstance(error, InputError) else 500, failure_reason(error), None
     finally:
         job.request = None  # the inputs are no longer needed in memory

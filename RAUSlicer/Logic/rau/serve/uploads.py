@@ -122,13 +122,15 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
 
 
 def _client_names(message: str, names: dict[str, str]) -> str:
-    """``message`` with the server's copies (full paths, or file names alone) named as the client named them."""
-    for path, name in names.items():  # a quoted path (Pillow's "cannot identify image file '...'") loses its quotes
-        for quoted in (f"'{path}'", f'"{path}"', path):
-            message = message.replace(quoted, f"upload {name!r}")
+    """``message`` with the server's copies (full paths, or file names alone, quoted or not) named as the client
+    named them, in one pass: a client's name that is also a copy's name is not named twice."""
+    spellings = {}
     for path, name in names.items():
-        message = re.sub(rf"""(['"]?)\b{re.escape(Path(path).name)}\b\1""", lambda _: f"upload {name!r}", message)
-    return message
+        for form in (path, Path(path).name):
+            for quoted in (f"'{form}'", f'"{form}"', form):
+                spellings.setdefault(quoted, f"upload {name!r}")
+    pattern = "|".join(re.escape(spelling) for spelling in sorted(spellings, key=len, reverse=True))  # longest first
+    return re.sub(rf"(?<![\w.])(?:{pattern})(?!\w)" if pattern else r"(?!)", lambda match: spellings[match.group(0)], message)
 
 
 def _positive(value) -> bool:
