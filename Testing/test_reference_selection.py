@@ -155,3 +155,28 @@ def test_a_structure_a_reference_lists_without_voxels_is_not_warped_for_it():
     labels = LabelSet.from_values([1, 2], {1: "square", 2: "blob"})
     reference = Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {"square": drawn, "blob": empty}), "r")
     assert set(transfer(reference, image, ["square", "blob"], RegistrationSettings(deformable=False)).masks) == {"square"}
+
+
+def test_a_structure_only_a_low_ranked_reference_draws_is_fused_from_it():
+    """Each structure is fused from the best-ranked references that have it; before, the overall top-k were used,
+    so a structure drawn only in a reference ranked below them was "not found" (no voxels in the reference)."""
+    from rau.engines import Reference, Request, create_engine
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+
+    rows, cols = np.mgrid[:40, :40]
+    image = Image((50.0 + 40.0 * np.sin(cols / 4.0) + 30.0 * np.cos(rows / 5.0))[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
+
+    def reference(name, column, with_y):
+        masks = {"x": ((rows >= 10) & (rows < 20) & (cols >= column) & (cols < column + 10))[None]}
+        if with_y:
+            masks["y"] = ((rows >= 28) & (rows < 34) & (cols >= 5) & (cols < 11))[None]
+        labels = LabelSet.from_values([1, 2][: len(masks)], {1: "x", 2: "y"})
+        return Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, masks), name)
+
+    references = [reference("a.png", 22, True), reference("b.png", 10, False), reference("c.png", 10, False), reference("d.png", 11, False)]
+    result = create_engine("registration", {"deformable": False, "top_k": 2}).run(Request(references, image))
+    assert [entry["reference"] for entry in result.details["ranking"]][-1] == "a.png"  # it disagrees on x
+    assert "a.png" not in result.get("x").prompts["references"]
+    y = result.get("y")
+    assert y.found and y.prompts["references"] == ["a.png"] and y.mask.sum() == 36

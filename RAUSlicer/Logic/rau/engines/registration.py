@@ -64,10 +64,10 @@ class RegistrationEngine(Engine):
             progress(f"registering {reference.name}", index / (len(request.references) + 1))
             transfers.append(transfer(reference, request.target, names, settings))
         ranked = rank(transfers)
-        chosen = [t for t, _ in ranked[: self.top_k]]
+        voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
-        evidence = self._local_evidence(request, chosen)
-        structures = [self._fuse_structure(request, structure, chosen, evidence) for structure in labels]
+        evidence = self._local_evidence(request, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
+        structures = [self._fuse_structure(request, structure, voters[structure.name], evidence) for structure in labels]
         result = Result(
             request.target,
             resolve_overlaps(structures, request),
@@ -134,6 +134,13 @@ class RegistrationEngine(Engine):
         mask[fused.region] = fused.values > 0.5
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
         return StructureResult(structure, mask, confidence, self.name, prompts)
+
+
+def voters_for(name: str, ranked: list[Transfer], top_k: int) -> list[Transfer]:
+    """The references fused for one structure: the ``top_k`` best ranked of those that have it (a structure drawn
+    in a few references only is found from them, whatever the others are ranked), else the ``top_k`` best."""
+    holders = [t for t in ranked if name in t.masks]
+    return holders[:top_k] or ranked[:top_k]
 
 
 def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
