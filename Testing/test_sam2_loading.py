@@ -166,6 +166,23 @@ def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp
         assert main(["models", "list", str(folder)]) == 2  # before: listed as usable
 
 
+def test_a_cut_off_or_junk_pytorch_bin_checkpoint_is_refused_before_any_work(tiny_sam2, tmp_path):
+    """Before: a .bin cut in half passed the check and failed mid-run as an internal error (exit 70), and a junk one
+    was said to have a config.json that does not describe a Sam2VideoModel."""
+    import torch
+    from safetensors.torch import load_file
+
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))  # a whole .bin passes
+    whole = (folder / "pytorch_model.bin").read_bytes()
+    for damaged in (whole[: len(whole) // 2], b"junk!"):
+        (folder / "pytorch_model.bin").write_bytes(damaged)
+        with pytest.raises(OptionError, match=f"--sam2-model {folder}: .*pytorch_model.bin: cannot read the model weights"):
+            check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
+
+
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
     (folder / "preprocessor_config.json").write_text("{bad")

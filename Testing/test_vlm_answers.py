@@ -18,6 +18,8 @@ CASES = [
     ('[{"label": "liver", "present": true, "bbox_2d": [30, 20, 30, 60]}]', "liver", True, None, "zero-area"),
     ('[{"label": "liver", "present": true, "bbox_2d": ["a", 2, 3]}]', "liver", True, None, "unreadable box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, NaN, 4]}]', "liver", True, None, "unreadable box"),
+    ('[{"label": "liver", "present": true, "bbox_2d": "10, 20, 30, 40"}]', "liver", True, (10, 20, 30, 40), "box given as text"),
+    ('[{"label": "liver", "present": true, "bbox_2d": "1234"}]', "liver", True, None, "unreadable box"),  # before: (1, 2, 3, 4), clean
     ("[{'label': 'Left-Kidney', 'present': True, 'bbox_2d': [1, 2, 30, 40],}]", "left kidney", True, (1, 2, 30, 40), "repair"),
     ('[{"label": "3", "present": "yes", "bbox_2d": [1, 2, 30, 40]}]', "left kidney", True, (1, 2, 30, 40), ""),
     ('[{"label": 2, "present": false}]', "spleen", False, None, ""),

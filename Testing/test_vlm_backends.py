@@ -149,3 +149,18 @@ def test_unreachable_server_and_bad_url():
         ServerBackend("ftp://example", "m", QWEN2_5_VL)
     with pytest.raises(ValueError, match="--vlm-adapter applies to a local model"):
         create_backend({"vlm_server": url, "vlm_adapter": "/tmp"})
+
+
+def test_vlm_weights_and_adapters_are_checked_before_any_work_naming_the_option(tiny_qwen, tmp_path):
+    """Before: a cut-off VLM checkpoint and a missing adapter folder were found only once the model loaded (7-10 s in),
+    and the adapter's message named no option and did not say the folder was missing."""
+    from rau.commands.engine_options import check_models
+    from rau.errors import OptionError
+
+    cut = shutil.copytree(tiny_qwen, tmp_path / "cut")
+    (cut / "model.safetensors").write_bytes((tiny_qwen / "model.safetensors").read_bytes()[:3000])
+    with pytest.raises(OptionError, match=f"--vlm-model {cut}: .*cannot read the model weights"):
+        check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(cut), "device": "cpu"}))
+    gone = tmp_path / "no_adapter"
+    with pytest.raises(OptionError, match=f"--vlm-adapter {gone}: {gone}: no such folder"):
+        check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(gone), "device": "cpu"}))

@@ -80,6 +80,26 @@ def test_the_rau_engine_tells_an_unusable_answer_from_an_absent_structure(pair, 
         assert not result.get(name).found and message in result.get(name).message
 
 
+def test_the_rau_engine_keeps_what_the_vlm_said_as_vlm_box_does(pair, tmp_path):
+    """A repaired answer (corners swapped) lowers the confidence and is listed in the prompts, and a box wholly outside
+    the target is said to have left SAM2 with the reference's memory alone; before, both were "found, 1.00"
+    without a word."""
+    from tiny_sam2 import save_tiny_sam2
+
+    reference, target, truth = pair
+    name = truth.labels.names[0]
+    sam2 = save_tiny_sam2(tmp_path / "sam2", presence="always")
+    options = {"sam2_model": str(sam2), "device": "cpu"}
+    swapped = json.dumps([{"label": name, "present": True, "bbox_2d": [600, 400, 100, 80]}])
+    outside = json.dumps([{"label": name, "present": True, "bbox_2d": [5000, 5000, 6000, 6000]}])
+    with ChatServer(lambda body: swapped) as server:
+        item = create_engine("rau", {**options, "vlm_server": server.url}).run(Request([reference], target)).get(name)
+    assert item.found and item.confidence <= 0.5 and any("swapped" in issue for issue in item.prompts["vlm"]["issues"])
+    with ChatServer(lambda body: outside) as server:
+        item = create_engine("rau", {**options, "vlm_server": server.url}).run(Request([reference], target)).get(name)
+    assert item.message == "the VLM gave no usable box; SAM2 followed the reference's memory alone" and "vlm" in item.prompts
+
+
 def test_rau_engine_with_tiny_qwen_in_process_survives_random_weights(pair, tiny_qwen, tmp_path):
     from tiny_sam2 import save_tiny_sam2
 

@@ -6,7 +6,7 @@ import argparse
 import typing
 
 from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class
-from rau.errors import OptionError
+from rau.errors import InputError, OptionError
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 from rau.vlm.backend import vlm_source
 
@@ -48,9 +48,9 @@ def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
 
 
 def check_models(name: str, options: EngineOptions) -> None:
-    """Refuse an unusable ``--sam2-model`` or local ``--vlm-model``, a ``--device`` this machine lacks, or a bad
-    ``RAU_TORCH_THREADS``, for engine ``name`` before any work, without building the engine or reading weights:
-    :class:`OptionError` naming the option and the problem."""
+    """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter``, a ``--device`` this machine
+    lacks, or a bad ``RAU_TORCH_THREADS``, for engine ``name`` before any work, without building the engine or
+    reading weights: :class:`OptionError` naming the option and the problem."""
     from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
@@ -66,10 +66,15 @@ def check_models(name: str, options: EngineOptions) -> None:
             option = f"{flag('sam2_model')} {options.sam2_model}"
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
         if engine.uses_vlm and (source := vlm_source(options)):
-            from rau.vlm.local import check_vlm_folder
+            from rau.vlm.local import check_adapter_folder, check_vlm_folder
 
             option = f"{flag('vlm_model')} {options.vlm_model}"
             check_vlm_folder(resolve(source))
+            if options.vlm_adapter:
+                try:
+                    check_adapter_folder(options.vlm_adapter)
+                except InputError as error:
+                    raise OptionError(f"{flag('vlm_adapter')} {options.vlm_adapter}: {error}") from None
     except ModelNotAvailableError as error:
         raise OptionError(f"{option}: {error}") from None
 

@@ -147,6 +147,11 @@ class Localization:
             return f"not asked: the reference shown to {who} has no voxels of it"
         return f"no usable answer from {who}" if self.answer.get("answered") is False else f"absent according to {who}"
 
+    def public_answer(self) -> dict:
+        """The JSON-ready part of a VLM's answer, kept in a result's prompts: what was repaired, its box in the
+        model's coordinates, and the slices shown."""
+        return {key: self.answer.get(key) for key in ("issues", "model_box", "reference_slice", "target_slice")}
+
 
 @dataclass
 class Prompt:

@@ -21,7 +21,7 @@ class BoxSegmenter(Segmenter):
             message = "" if present and mask.any() else _why_empty(found)
             structures.append(
                 StructureResult(structure, mask if present else None, found.confidence if found else 0.0, "vlm-box",
-                                {"vlm": _public(found)} if found else {}, message=message)
+                                {"vlm": found.public_answer()} if found else {}, message=message)
             )
         return Result(request.target, structures, "vlm-box")
 
@@ -41,11 +41,6 @@ def _why_empty(found: Localization | None) -> str:
     if not found.present:
         return found.why_not_present()
     return "present, but no usable box"
-
-
-def _public(found: Localization) -> dict:
-    """The JSON-ready part of a VLM localization (kept in the result's prompts)."""
-    return {key: found.answer.get(key) for key in ("issues", "model_box", "reference_slice", "target_slice")}
 
 
 class VLMBoxEngine(PipelineEngine):

@@ -145,8 +145,8 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
 
 def check_weights(folder: Path) -> None:
     """Raise :class:`ModelNotAvailableError` when ``folder`` holds no weights file, or naming a ``.safetensors`` file
-    whose header cannot be read or that is shorter than its header says (cut off); only headers are read, so this
-    is quick for any size."""
+    whose header cannot be read or that is shorter than its header says (cut off), or a ``pytorch_model*.bin`` that
+    is not whole; only headers and directories are read, so this is quick for any size."""
     from safetensors import SafetensorError, safe_open
 
     if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
@@ -157,6 +157,19 @@ def check_weights(folder: Path) -> None:
                 pass
         except (OSError, SafetensorError) as error:
             raise ModelNotAvailableError(f"{weights}: cannot read the model weights ({error})") from error
+    for weights in sorted(Path(folder).glob("pytorch_model*.bin")):
+        if not _whole_torch_file(weights):
+            raise ModelNotAvailableError(f"{weights}: cannot read the model weights (not a whole PyTorch checkpoint: cut off or damaged)")
+
+
+def _whole_torch_file(path: Path) -> bool:
+    """Whether a ``.bin`` checkpoint is whole: torch's zip archive with its directory at the end (a cut-off file has
+    none), or an old-style pickle, which only loading can check."""
+    import zipfile
+
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    return zipfile.is_zipfile(path) or head[:1] == b"\x80"
 
 
 def load_processor(processor_class, source: ModelSource):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -128,7 +129,7 @@ class Sam2Segmenter(Segmenter):
         tracked = [name for name in session.plans if name not in missing]
         found = session.run(tracked, progress) if tracked else {}
         structures = [
-            found.get(s.name) or StructureResult(s, None, 0.0, self.name, message=missing.get(s.name, ""))
+            with_vlm_answer(found.get(s.name) or StructureResult(s, None, 0.0, self.name, message=missing.get(s.name, "")), localizations.get(s.name))
             for s in request.labels()
         ]
         session.results = {item.structure.name: item for item in structures}
@@ -142,6 +143,20 @@ class Sam2Segmenter(Segmenter):
             "slices_visited": {n: [min(v), max(v)] if v else None for n, v in session.visited.items()},
         }
         return Result(target, structures, self.name, time.perf_counter() - started, details, session)
+
+
+def with_vlm_answer(item: StructureResult, localization: Localization | None) -> StructureResult:
+    """``item`` with what the VLM said about it, as ``vlm-box`` reports it: its answer in the prompts, its confidence
+    (lowered for a repaired answer) as a ceiling, and why SAM2 followed the reference's memory alone where the VLM
+    said present but gave no box on the target."""
+    if localization is None or localization.source != "vlm":
+        return item
+    prompts = {**item.prompts, "vlm": localization.public_answer()}
+    if not item.found:
+        return replace(item, prompts=prompts)
+    unboxed = localization.present and localization.box is None and not localization.slice_boxes
+    message = "the VLM gave no usable box; SAM2 followed the reference's memory alone" if unboxed else item.message
+    return replace(item, prompts=prompts, confidence=min(item.confidence, localization.confidence), message=message)
 
 
 def make_plan(structure, localization: Localization | None, session: Sam2Session, reference_position: float, margin: int = 0) -> Plan | None:

@@ -119,6 +119,9 @@ def _box(value, bounds, issues: list[str]):
         value = [value.get(k) for k in ("x1", "y1", "x2", "y2")]
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (list, tuple)) for v in value):
         value = [*value[0], *value[1]]
+    if isinstance(value, str):  # "[10, 20, 30, 40]" as text: its numbers, not its characters
+        issues.append("box given as text")
+        value = re.findall(r"-?\d+(?:\.\d+)?", value)
     try:
         numbers = [float(v) for v in value]
     except (TypeError, ValueError):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rau.errors import InputError, UnavailableError
 from rau.models.inference import inference
-from rau.models.loader import ModelNotAvailableError, ModelSource, load_model, load_processor, read_config, resolve
+from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, resolve
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
@@ -63,7 +63,8 @@ class TransformersBackend(Backend):
 
 
 def check_vlm_folder(folder: Path) -> None:
-    """Refuse a folder whose config names no image-text-to-text model, or that lacks its tokenizer files."""
+    """Refuse a folder whose config names no image-text-to-text model, that lacks its tokenizer files, or whose
+    weights are missing or cut off (:func:`rau.models.loader.check_weights`)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     model_type = read_config(folder).get("model_type")
@@ -72,6 +73,7 @@ def check_vlm_folder(folder: Path) -> None:
     missing = [name for name in TOKENIZER_FILES if not (folder / name).is_file()]
     if missing:
         raise ModelNotAvailableError(f"{folder}: the tokenizer is missing ({', '.join(missing)}); copy it from the model's original folder")
+    check_weights(folder)
 
 
 def model_family(source: ModelSource, processor=None, family: ModelFamily | None = None) -> ModelFamily:
@@ -91,13 +93,21 @@ def model_family(source: ModelSource, processor=None, family: ModelFamily | None
     return family.with_pixel_limits(size.get("shortest_edge"), size.get("longest_edge"))
 
 
-def load_adapter(model, adapter, trainable: bool = False):
-    """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``; ``trainable`` to train it further."""
+def check_adapter_folder(adapter) -> Path:
+    """The adapter's folder; :class:`AdapterError` when there is none, or it lacks ``adapter_config.json`` or weights."""
     folder = Path(adapter).expanduser()
+    if not folder.is_dir():
+        raise AdapterError(f"{folder}: no such folder")
     if not (folder / "adapter_config.json").is_file():
         raise AdapterError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
     if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
         raise AdapterError(f"{folder}: the adapter weights are missing (no {' or '.join(ADAPTER_WEIGHTS)})")
+    return folder
+
+
+def load_adapter(model, adapter, trainable: bool = False):
+    """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``; ``trainable`` to train it further."""
+    folder = check_adapter_folder(adapter)
     from safetensors import SafetensorError
 
     try:
