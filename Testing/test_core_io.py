@@ -599,3 +599,23 @@ def test_a_picture_beyond_the_pixel_limit_is_refused_from_its_header_alone(tmp_p
     (tmp_path / "huge.png").write_bytes(_png_header_only(20000, 10000))
     with pytest.raises(ImageReadError, match="huge.png: picture claims 200,000,000 pixels, more than the limit of 100,000,000"):
         read_image(tmp_path / "huge.png")
+
+
+@pytest.mark.parametrize("code", [1, 2, 4], ids=["scanner", "aligned", "mni"])
+def test_a_nifti_whose_pixel_sizes_disagree_with_its_only_sform_is_refused(tmp_path, capfd, code):
+    """Its sform edited alone (fslorient -setsform, nibabel's header.set_sform): nibabel, FSL and SPM place the voxels
+    by the sform, ITK by the stale pixdim. Before, it was read at 1 mm without a word (ITK's raw warning aside), and
+    every structure came back "lands outside the target"."""
+    import nibabel
+
+    sform = np.diag([-3.9, -3.9, 2.0, 1.0])
+    for name, pixdim in (("stale", (1.0, 1.0, 1.0)), ("kept", (3.9, 3.9, 2.0))):
+        nifti = nibabel.Nifti1Image(np.zeros((6, 5, 4), np.int16), None)
+        nifti.header.set_sform(sform, code=code)
+        nifti.header["qform_code"] = 0
+        nifti.header["pixdim"][1:4] = pixdim
+        nibabel.save(nifti, str(tmp_path / f"{name}.nii.gz"))
+    assert read_image(tmp_path / "kept.nii.gz").spacing == pytest.approx((3.9, 3.9, 2.0))
+    with pytest.raises(ImageReadError, match=r"stale.nii.gz: its pixel sizes \(pixdim 1 x 1 x 1\) disagree with its sform's \(3.9 x 3.9 x 2 mm\)"):
+        read_image(tmp_path / "stale.nii.gz")
+    assert "WARNING" not in capfd.readouterr().err  # ITK's own, with its build paths

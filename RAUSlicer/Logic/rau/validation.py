@@ -164,23 +164,49 @@ def check_nifti(path) -> None:
     if int(header["sform_code"]) == NIFTI_SCANNER_ANAT and _sheared(header.get_sform()[:3, :3]):
         raise InputError(f"{path}: its scanner sform (the affine that places the voxels) is sheared or skewed, and ITK "
                          "would place the voxels by its qform instead; resample it onto a rectangular grid first")
-    warn_sform_qform_apart(path, header, nifti.shape)
+    check_sform_followed(path, header, nifti.shape)
     if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
 
 
-def warn_sform_qform_apart(path: Path, header, shape) -> None:
-    """Tell the user when ITK (so RAUSlicer and Slicer) places a NIfTI's voxels by its qform while its sform, which
-    nibabel, FSL and SPM follow, places them elsewhere (both set, neither a scanner sform)."""
+def check_sform_followed(path: Path, header, shape) -> None:
+    """Where ITK (so RAUSlicer and Slicer) places a NIfTI's voxels elsewhere than its sform, which nibabel, FSL and SPM
+    follow: warn when ITK follows a qform that disagrees (both set, neither a scanner sform), refuse when it should
+    have followed the sform (the only one set, or a scanner sform) but did not: pixel sizes (pixdim) left behind when
+    the sform was edited alone, which ITK takes as the spacing."""
     sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
-    if sform_code <= 0 or qform_code <= 0 or sform_code == NIFTI_SCANNER_ANAT:
+    if sform_code <= 0:
         return
+    gap = _itk_gap_to_sform(path, header, shape)
+    if gap <= SFORM_QFORM_GAP_MM:
+        return
+    if qform_code > 0 and sform_code != NIFTI_SCANNER_ANAT:
+        print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
+              f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
+              file=sys.stderr)
+        return
+    dimension = min(len(shape), 3)
+    pixdim = [float(p) for p in header["pixdim"][1 : 1 + dimension]]
+    scales = [float(v) for v in np.linalg.norm(header.get_sform()[:3, :dimension], axis=0)]
+    why = (f"its pixel sizes (pixdim {' x '.join(f'{p:g}' for p in pixdim)}) disagree with its sform's ({' x '.join(f'{v:.4g}' for v in scales)} mm)"
+           if not np.allclose(pixdim, scales, rtol=1e-4) else "its sform is not a rotation and scaling")
+    raise InputError(f"{path}: {why}, so ITK and Slicer would place the voxels up to {gap:.3g} mm from where its sform (code {sform_code}) "
+                     "puts them, as nibabel, FSL and SPM do; save it with pixel sizes that match its sform (nibabel: img.update_header())")
+
+
+def _itk_gap_to_sform(path: Path, header, shape) -> float:
+    """How far (mm, at the corners) ITK places a NIfTI's voxels from where its sform does; ITK's own warnings are not printed."""
     import SimpleITK as sitk
 
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
-    reader.ReadImageInformation()
+    warn = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "unexpected scales in sform": said here in the user's words
+    try:
+        reader.ReadImageInformation()
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(warn)
     dimension = min(reader.GetDimension(), 3)
     itk = np.eye(4)
     linear = np.reshape(reader.GetDirection(), (reader.GetDimension(),) * 2)[:dimension, :dimension] * reader.GetSpacing()[:dimension]
@@ -188,15 +214,11 @@ def warn_sform_qform_apart(path: Path, header, shape) -> None:
     sform = np.diag([-1.0, -1.0, 1.0, 1.0]) @ header.get_sform()  # RAS -> LPS, as ITK's
     corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1)
                         for k in (0, (shape[2] if len(shape) > 2 else 1) - 1)])
-    gap = float(np.abs(corners @ (sform - itk).T)[:, :dimension].max())  # a 2D file has no place along z in ITK
-    if gap > SFORM_QFORM_GAP_MM:
-        print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
-              f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
-              file=sys.stderr)
+    return float(np.abs(corners @ (sform - itk).T)[:, :dimension].max())  # a 2D file has no place along z in ITK
 
 
 SFORM_QFORM_GAP_MM = 0.01
-"""How far (mm) a NIfTI's sform may place a voxel from its qform before :func:`warn_sform_qform_apart` says so."""
+"""How far (mm) ITK may place a NIfTI's voxels from its sform before :func:`check_sform_followed` says so."""
 NIFTI_SCANNER_ANAT = 1
 """The sform code ITK follows whenever the sform is rectangular (other codes may give way to the qform)."""
 
