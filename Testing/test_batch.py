@@ -399,3 +399,31 @@ def test_default_workers_follow_the_gpus_a_model_engine_runs_on_with_device_auto
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert default_workers("sam2-memory", EngineOptions()) == 16
 
+
+
+def test_ray_missing_or_a_malformed_address_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    """Before: exit 70, "internal error (ModuleNotFoundError: No module named 'ray')" and "(ValueError: Invalid
+    address format: garbage)"; and --ray "" ran without Ray."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "ray" else find_spec(name, *rest))
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", "auto"]) == 2
+    assert 'rau batch: error: --ray auto: Ray is not installed; pip install "rauslicer[cluster]"' in capsys.readouterr().err
+    monkeypatch.undo()
+    with pytest.raises(SystemExit) as empty:
+        rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", ""])
+    assert empty.value.code == 2 and "argument --ray: must not be empty" in capsys.readouterr().err
+    pytest.importorskip("ray")
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", "garbage"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2 and "rau batch: error: --ray garbage: " in finished.stderr and "give auto, local, HOST:PORT" in finished.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_engine_the_ray_workers_cannot_build_is_named_in_one_line(ray_instance, tmp_path, capsys):
+    """Before: Ray's message with colour codes and the workers' whole traceback."""
+    missing = tmp_path / "no_vlm"
+    code = rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), "--limit", "1", "--engine", "vlm-box", "--vlm-model", str(missing),
+                     "--ray", "auto"])
+    error = capsys.readouterr().err
+    assert code == 2 and "a Ray worker could not start the 'vlm-box' engine: " in error and str(missing) in error
+    assert "Traceback" not in error and "\x1b[" not in error and len(error.strip().splitlines()) == 1, error

@@ -115,7 +115,7 @@ def device_name(value, option: str = "--device") -> str:
 
 
 def non_empty_path(value, option: str) -> str:
-    """A path (or model name) that is not empty: ``Path("")`` would silently mean the current folder, or nothing."""
+    """A path (or model name, or address) that is not empty: ``Path("")`` would silently mean the current folder, or nothing."""
     if not str(value).strip():
         raise OptionError(f"{option} must not be empty, got {value!r}")
     return value

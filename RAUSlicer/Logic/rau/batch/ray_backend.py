@@ -1,16 +1,19 @@
 """Ray backend: one actor per GPU (or per CPU worker) holding a warm engine, one task per target.
 
-Lost workers are Ray's to handle: actors restart and their unfinished tasks are retried; a target that keeps
-killing its worker is reported failed and the run goes on.
+A lost worker is replaced by a new actor and its target run again; a target whose worker died :data:`RETRIES` + 1
+times is reported failed and the run goes on. The deaths are counted per target here (Ray's own restart budget is
+per actor, for its whole life, so a long cohort ran out of it on other targets' deaths).
 Outputs are written by the actors, so the output folder must be shared by every node.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
+from collections import Counter
 
 from rau.batch.worker import WarmWorker, died_row
-from rau.errors import OptionError, UnavailableError
+from rau.errors import OptionError, UnavailableError, failure_reason
 from rau.options import EngineOptions
 
 RETRIES = 3
@@ -21,6 +24,8 @@ def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_
 
     ``workers`` defaults to what the cluster fits; a cluster too small for them is refused, as its actors would never start.
     """
+    if importlib.util.find_spec("ray") is None:
+        raise UnavailableError(f'--ray {address}: Ray is not installed; pip install "rauslicer[cluster]"')
     import ray
 
     if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
@@ -48,6 +53,8 @@ def _init_ray(address: str) -> None:
 
     try:
         ray.init(address=None if address == "local" else address, log_to_driver=False)
+    except ValueError as error:  # "Invalid address format: ..."
+        raise OptionError(f"--ray {address}: {error}; give auto, local, HOST:PORT or ray://HOST:PORT") from None
     except ConnectionError as error:
         reason = str(error)
         if address == "auto" and reason.startswith(NO_CLUSTER):
@@ -59,15 +66,14 @@ def _init_ray(address: str) -> None:
 def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gpus_per_worker: float, cpus_per_worker: float, on_row) -> None:
     """Run ``items`` on ``workers`` actors of the cluster :func:`connect` joined, one target per actor at a time.
 
-    An actor that dies is restarted by Ray and its target retried (:data:`RETRIES` times); when Ray gives up, the
-    target is reported failed, a new actor takes the dead one's place and the run goes on (before: the whole
-    cohort stopped with an internal error).
+    An actor that dies is replaced by a new one and its target run again, up to :data:`RETRIES` times for that
+    target; then the target is reported failed and the run goes on.
     """
     import ray
 
-    actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES)(WarmWorker)
+    actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=0, max_task_retries=0)(WarmWorker)
     actors = [actor_class.remote(engine_name, options) for _ in range(workers)]
-    idle, queue, running = list(actors), list(items), {}
+    idle, queue, running, deaths = list(actors), list(items), {}, Counter()
     try:
         while queue or running:
             while queue and idle:
@@ -79,13 +85,29 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
                 row = ray.get(done)
             except ray.exceptions.RayActorError as error:
                 if error.actor_init_failed:  # the engine cannot be built there: every worker would fail alike
-                    raise UnavailableError(f"a Ray worker could not start the {engine_name!r} engine: {error.error_msg}") from None
-                row = died_row(item, f"its Ray worker died {RETRIES + 1} times while running it (killed, or out of memory?)")
+                    raise UnavailableError(f"a Ray worker could not start the {engine_name!r} engine: {_creation_failure(error)}") from None
                 ray.kill(actor)
                 actor = actor_class.remote(engine_name, options)
                 actors.append(actor)
+                deaths[item.name] += 1
+                if deaths[item.name] <= RETRIES:  # run it again, first
+                    queue.insert(0, item)
+                    idle.append(actor)
+                    continue
+                row = died_row(item, f"its Ray worker died {deaths[item.name]} times while running it (killed, or out of memory?)")
             idle.append(actor)
             on_row(row)
     finally:
         for actor in actors:
             ray.kill(actor)
+
+
+def _creation_failure(error) -> str:
+    """Why an actor's engine could not be built, in one line: the exception its creation task raised
+    (:func:`rau.errors.failure_reason`), not Ray's traceback."""
+    import ray
+
+    cause = next((getattr(arg, "cause", None) for arg in error.args if isinstance(arg, ray.exceptions.RayTaskError)), None)
+    if isinstance(cause, Exception):
+        return failure_reason(cause)
+    return re.sub(r"\x1b\[[0-9;]*m", "", error.error_msg).strip().splitlines()[-1]
