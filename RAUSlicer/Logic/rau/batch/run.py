@@ -50,8 +50,8 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
         nonlocal last_write
         rows[row["target"]].update(row)
         counts[row["status"]] += 1
-        bar.set_postfix(done=counts["done"], failed=counts["failed"], remaining=len(todo) - sum(counts.values()))
-        bar.update(1)
+        bar.set_postfix(done=counts["done"], failed=counts["failed"], remaining=len(todo) - sum(counts.values()), refresh=False)
+        bar.update(1)  # draws the count and the postfix together
         if time.monotonic() - last_write > 5:
             write_summary(out_dir / SUMMARY_NAME, rows.values())
             last_write = time.monotonic()
