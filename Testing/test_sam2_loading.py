@@ -183,6 +183,25 @@ def test_a_cut_off_or_junk_pytorch_bin_checkpoint_is_refused_before_any_work(tin
             check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
 
 
+def test_weights_that_hold_nan_are_named_not_taken_for_absent_structures(tiny_sam2, tmp_path, capsys):
+    """A checkpoint whose header is intact but whose numbers are NaN: before, every structure was "not found (SAM2
+    found no object (object score below zero))", exit 0."""
+    from safetensors.torch import load_file, save_file
+
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    tensors = load_file(folder / "model.safetensors")
+    save_file({key: value.fill_(float("nan")) if value.is_floating_point() else value for key, value in tensors.items()}, folder / "model.safetensors")
+    rng = np.random.default_rng(0)
+    labels = np.zeros((4, 24, 24), np.uint8)
+    labels[1:3, 5:12, 5:12] = 1
+    image = _write(rng.normal(size=(4, 24, 24)).astype(np.float32), tmp_path / "ref.nii.gz")
+    target = _write(rng.normal(size=(4, 24, 24)).astype(np.float32), tmp_path / "target.nii.gz")
+    code = main(["segment", "--reference", image, "--reference-labels", _write(labels, tmp_path / "ref_labels.nii.gz"), "--target", target,
+                 "--out", str(tmp_path / "out" / "t.nii.gz"), "--engine", "sam2-memory", "--sam2-model", str(folder), "--device", "cpu"])
+    assert code == 2 and "its weights hold NaN or infinite values" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "t.nii.gz").exists()
+
+
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
     (folder / "preprocessor_config.json").write_text("{bad")

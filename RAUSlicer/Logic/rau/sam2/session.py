@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
-from rau.errors import InputError
+from rau.errors import InputError, UnavailableError
 from rau.labels import Structure
 from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
@@ -135,6 +135,9 @@ class Sam2Session(Session):
 
     def _result(self, name: str, mask: np.ndarray, scores: list[float], covered: bool = False) -> StructureResult:
         plan = self.plans[name]
+        if not np.isfinite(scores).all():  # NaN is never above zero: every structure would read as "no object"
+            raise UnavailableError(f"SAM2 gave no finite object score for {name!r}: its weights hold NaN or infinite values "
+                                   "(a damaged checkpoint); copy the model folder again")
         confidence = float(np.mean(1 / (1 + np.exp(-np.asarray(scores))))) if scores else 0.0
         prompts = {
             "source": plan.source,
