@@ -453,6 +453,13 @@ def test_a_seg_nrrd_result_is_refused_on_a_target_of_another_grid(hc18_case, cap
     assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target-spacing", "0.5"]) == 2
     assert "run.seg.nrrd lies on another grid" in capsys.readouterr().err and not (hc18_case / "c.nii.gz").exists()
     assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target-spacing", str(HC18["002"])]) == 0
+    from PIL import Image as PILImage
+
+    PILImage.open(hc18_case / "002.png").crop((0, 0, 700, 500)).save(hc18_case / "cropped.png")  # other pixels, the same pixel size
+    other = ["correct", str(hc18_case / "run.result.json"), "--structure", "fetal head", "--inside", "10,10", "--out", str(hc18_case / "o.nii.gz"),
+             "--target", str(hc18_case / "cropped.png"), "--target-spacing", str(HC18["002"])]
+    assert main(other) == 2  # a picture has no place: only its own pixels are its voxels (before: pasted at its corner)
+    assert "lies on another grid" in capsys.readouterr().err and not (hc18_case / "o.nii.gz").exists()
 
 
 def test_the_masks_are_read_from_the_file_named_like_the_result_json(tmp_path):
@@ -465,4 +472,7 @@ def test_the_masks_are_read_from_the_file_named_like_the_result_json(tmp_path):
         (tmp_path / name).write_text("")
     assert saved_segmentation(saved, tmp_path / "job2.result.json") == tmp_path / "job2.nii.gz"
     assert saved_segmentation(saved, tmp_path / "renamed.result.json") == tmp_path / "segmentation.nii.gz"  # a JSON renamed alone
-    assert saved_segmentation({**saved, "segmentation": "segmentation.seg.nrrd"}, tmp_path / "job2.result.json") == tmp_path / "segmentation.seg.nrrd"
+    with_segments = {**saved, "segmentation": "segmentation.seg.nrrd"}
+    assert saved_segmentation(with_segments, tmp_path / "job2.result.json") == tmp_path / "job2.nii.gz"  # its own label map, not job 1's
+    (tmp_path / "job2.seg.nrrd").write_text("")
+    assert saved_segmentation(with_segments, tmp_path / "job2.result.json") == tmp_path / "job2.seg.nrrd"

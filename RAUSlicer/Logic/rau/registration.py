@@ -107,7 +107,8 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
     result is bit-identical from run to run (:func:`one_itk_thread`). Volumes are registered in LPS voxel order
     (:func:`rau.image.orient_lps`): the working grids follow the voxel axes, and the same anatomy stored in another
-    voxel order (RAS, LAS, axes swapped) must give the same transform.
+    voxel order (RAS, LAS, axes swapped) gives the same transform (an oblique volume's reordered geometry may differ
+    in its last bits).
     """
     if fixed.ndim == 3 and moving.ndim == 3:
         if moving_focus is not None:

@@ -6,6 +6,7 @@ manifest rows. Readers and commands call these before any computation; each fail
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import filecmp
 import gzip
@@ -181,18 +182,36 @@ def check_sform_followed(path: Path, header, shape) -> None:
     gap = _itk_gap_to_sform(path, header, shape)
     if gap <= SFORM_QFORM_GAP_MM:
         return
+    dimension = min(len(shape), 3)
+    scales = [float(v) for v in np.linalg.norm(header.get_sform()[:3, :dimension], axis=0)]
     if qform_code > 0 and sform_code != NIFTI_SCANNER_ANAT:
         print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
               f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
               file=sys.stderr)
         return
-    dimension = min(len(shape), 3)
+    if gap <= MISPLACED_VOXELS * min(scales):  # a slight skew ITK straightens: within a voxel, as before
+        return
     pixdim = [float(p) for p in header["pixdim"][1 : 1 + dimension]]
-    scales = [float(v) for v in np.linalg.norm(header.get_sform()[:3, :dimension], axis=0)]
-    why = (f"its pixel sizes (pixdim {' x '.join(f'{p:g}' for p in pixdim)}) disagree with its sform's ({' x '.join(f'{v:.4g}' for v in scales)} mm)"
-           if not np.allclose(pixdim, scales, rtol=1e-4) else "its sform is not a rotation and scaling")
+    if not np.allclose(pixdim, scales, rtol=1e-4):
+        why = f"its pixel sizes (pixdim {' x '.join(f'{p:g}' for p in pixdim)}) disagree with its sform's ({' x '.join(f'{v:.4g}' for v in scales)} mm)"
+        fix = "save it with pixel sizes that match its sform (nibabel: img.update_header())"
+    else:
+        why, fix = "its sform is not a rotation and scaling", "resample it onto a rectangular grid first"
     raise InputError(f"{path}: {why}, so ITK and Slicer would place the voxels up to {gap:.3g} mm from where its sform (code {sform_code}) "
-                     "puts them, as nibabel, FSL and SPM do; save it with pixel sizes that match its sform (nibabel: img.update_header())")
+                     f"puts them, as nibabel, FSL and SPM do; {fix}")
+
+
+@contextlib.contextmanager
+def itk_warnings_off():
+    """ITK's console warnings (with its build paths) silenced inside the block: rau says what matters in its own words."""
+    import SimpleITK as sitk
+
+    previous = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(previous)
 
 
 def _itk_gap_to_sform(path: Path, header, shape) -> float:
@@ -201,12 +220,8 @@ def _itk_gap_to_sform(path: Path, header, shape) -> float:
 
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
-    warn = sitk.ProcessObject.GetGlobalWarningDisplay()
-    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "unexpected scales in sform": said here in the user's words
-    try:
+    with itk_warnings_off():  # "unexpected scales in sform": said here in the user's words
         reader.ReadImageInformation()
-    finally:
-        sitk.ProcessObject.SetGlobalWarningDisplay(warn)
     dimension = min(reader.GetDimension(), 3)
     itk = np.eye(4)
     linear = np.reshape(reader.GetDirection(), (reader.GetDimension(),) * 2)[:dimension, :dimension] * reader.GetSpacing()[:dimension]
@@ -217,6 +232,8 @@ def _itk_gap_to_sform(path: Path, header, shape) -> float:
     return float(np.abs(corners @ (sform - itk).T)[:, :dimension].max())  # a 2D file has no place along z in ITK
 
 
+MISPLACED_VOXELS = 0.5
+"""How far (in voxels) ITK may place a NIfTI's voxels from the sform it should follow before the file is refused."""
 SFORM_QFORM_GAP_MM = 0.01
 """How far (mm) ITK may place a NIfTI's voxels from its sform before :func:`check_sform_followed` says so."""
 NIFTI_SCANNER_ANAT = 1

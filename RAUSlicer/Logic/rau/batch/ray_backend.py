@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from rau.batch.worker import WarmWorker, died_row
-from rau.errors import OptionError, UnavailableError, failure_reason
+from rau.errors import InputError, OptionError, UnavailableError
 from rau.options import EngineOptions
 
 RETRIES = 3
@@ -85,7 +85,11 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
                 row = ray.get(done)
             except ray.exceptions.RayActorError as error:
                 if error.actor_init_failed:  # the engine cannot be built there: every worker would fail alike
-                    raise UnavailableError(f"a Ray worker could not start the {engine_name!r} engine: {_creation_failure(error)}") from None
+                    cause = _creation_cause(error)
+                    if cause is not None and not isinstance(cause, InputError):
+                        raise cause  # a bug, reported as one
+                    reason = str(cause) if cause is not None else _last_line(error.error_msg)
+                    raise UnavailableError(f"a Ray worker could not start the {engine_name!r} engine: {reason}") from None
                 ray.kill(actor)
                 actor = actor_class.remote(engine_name, options)
                 actors.append(actor)
@@ -102,12 +106,14 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
             ray.kill(actor)
 
 
-def _creation_failure(error) -> str:
-    """Why an actor's engine could not be built, in one line: the exception its creation task raised
-    (:func:`rau.errors.failure_reason`), not Ray's traceback."""
+def _creation_cause(error) -> Exception | None:
+    """The exception an actor's creation task raised (None where Ray kept only its text)."""
     import ray
 
     cause = next((getattr(arg, "cause", None) for arg in error.args if isinstance(arg, ray.exceptions.RayTaskError)), None)
-    if isinstance(cause, Exception):
-        return failure_reason(cause)
-    return re.sub(r"\x1b\[[0-9;]*m", "", error.error_msg).strip().splitlines()[-1]
+    return cause if isinstance(cause, Exception) else None
+
+
+def _last_line(text: str) -> str:
+    """The last line of Ray's message (the exception), without its terminal colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()[-1]

@@ -174,9 +174,11 @@ def saved_segmentation(saved: dict, path: Path) -> Path:
     else the name the JSON records."""
     recorded = path.parent / saved.get("segmentation", saved["label_map"])
     stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
-    suffixes = (".seg.nrrd",) if "segmentation" in saved else LABEL_MAP_FILE_SUFFIXES
-    named_alike = [candidate for suffix in suffixes if stem and (candidate := path.with_name(stem + suffix)).is_file()]
-    return named_alike[0] if len(named_alike) == 1 else recorded  # rau segment names both alike; a download keeps no recorded name
+    for suffixes in ((".seg.nrrd",) if "segmentation" in saved else (), LABEL_MAP_FILE_SUFFIXES):  # the .seg.nrrd first
+        named_alike = [candidate for suffix in suffixes if stem and (candidate := path.with_name(stem + suffix)).is_file()]
+        if len(named_alike) == 1:  # rau segment names them alike; a download keeps no recorded name
+            return named_alike[0]
+    return recorded
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
@@ -231,6 +233,8 @@ def _is_picture(target) -> bool:
 def _on_voxels_of(grid, target) -> bool:
     """Whether ``grid`` samples voxels of ``target``'s grid: the same spacing and axes, and an origin a whole number
     of voxels away (a ``.seg.nrrd`` cropped to its segments)."""
+    if grid.ndim == target.ndim == 2 and (grid.stored is None or target.stored is None):
+        return False  # a picture has no place: only the same pixels (same_grid) are its voxels
     mine, theirs = common_frame(grid, target)
     axes = target.ndim
     if not (np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=1e-4) and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=1e-4)):

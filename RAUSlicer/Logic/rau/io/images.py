@@ -17,10 +17,12 @@ from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 LOSSY_FORMATS = {"JPEG", "MPO"}
+"""Picture formats (as Pillow finds them in the file, whatever its name) whose compression changes pixel values:
+no label map can be read from them."""
 LOSSY_TIFF_COMPRESSIONS = {"jpeg", "tiff_jpeg"}
-"""Picture formats (as Pillow finds them in the file, whatever its name), and compressions of TIFF files, that
-change pixel values: no label map can be read from them."""
+"""TIFF compressions that change pixel values, likewise."""
 EXIF_ORIENTATION = 0x0112
+"""The EXIF tag that asks viewers to turn or mirror a picture."""
 TURNING_ORIENTATIONS = range(2, 9)
 """Values of the EXIF orientation tag that ask viewers to turn or mirror a picture (1 is as stored; viewers show
 0 and values out of range as stored too)."""
@@ -56,7 +58,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         else:
             if validation.is_nifti(path):
                 validation.check_nifti(path)
-            stored = _with_dicom_pixel_size(sitk.ReadImage(str(path)), pixel_spacing)
+            with validation.itk_warnings_off():  # what ITK would warn of is checked and said above
+                stored = _with_dicom_pixel_size(sitk.ReadImage(str(path)), pixel_spacing)
             _check_not_cine(path, stored)
             if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
                 raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
