@@ -18,7 +18,7 @@ from PIL import Image as PILImage
 from rau.engines import Engine, Progress
 from rau.evaluation.manifest import read_manifest
 from rau.evaluation.runner import CaseScore, load_case, score_run
-from rau.image import Image, orient_lps
+from rau.image import Image, orient_lps, orient_lps_mask
 from rau.io import write_label_map
 from rau.io.atomic import atomic_path
 from rau.labels import Segmentation
@@ -102,7 +102,7 @@ def _legend(canvas: PILImage.Image, names: list[str]) -> None:
 def _panel(image: Image, masks: list[np.ndarray] | None) -> PILImage.Image:
     """One slice of ``image`` (LPS-oriented), with the masks outlined when given."""
     oriented = orient_lps(image)
-    stacks = [orient_lps(image.with_array(m.astype(np.uint8))).array > 0 for m in masks] if masks else []
+    stacks = [orient_lps_mask(image, m) for m in masks] if masks else []
     k = int(np.argmax(sum(m.sum(axis=(1, 2)) for m in stacks))) if stacks else oriented.shape[0] // 2
     rows, cols = oriented.shape[1:]
     aspect = (cols * oriented.spacing[0]) / (rows * oriented.spacing[1])

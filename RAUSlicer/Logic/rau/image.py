@@ -342,6 +342,11 @@ def orient_lps(image: Image) -> Image:
     return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
 
 
+def orient_lps_mask(image: Image, mask: np.ndarray) -> np.ndarray:
+    """A boolean ``mask`` on ``image``'s grid, its voxels reordered as :func:`orient_lps` reorders the image's."""
+    return orient_lps(image.with_array(mask.astype(np.uint8))).array > 0
+
+
 def colour_as_grey(channels: np.ndarray) -> np.ndarray:
     """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 or 16 bits), as a colour picture is
     stored in a file or a Slicer vector volume; 16 bits are cut to their high byte first, as Pillow reads a

@@ -40,7 +40,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.errors import InputError
-from rau.image import Image, orient_lps
+from rau.image import Image, orient_lps, orient_lps_mask
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
 
 
@@ -112,7 +112,7 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     """
     if fixed.ndim == 3 and moving.ndim == 3:
         if moving_focus is not None:
-            moving_focus = orient_lps(moving.with_array(moving_focus.astype(np.uint8))).array > 0
+            moving_focus = orient_lps_mask(moving, moving_focus)
         fixed, moving = orient_lps(fixed), orient_lps(moving)
     with one_itk_thread():
         return _register(fixed, moving, settings, moving_focus)

@@ -20,7 +20,7 @@ from PIL import Image as PILImage
 
 from rau.boxes import Box
 from rau.engines.base import Reference, Request
-from rau.image import Image, orient_lps
+from rau.image import Image, orient_lps, orient_lps_mask
 from rau.labels import Segmentation
 from rau.render import to_uint8
 
@@ -84,7 +84,7 @@ def orient_segmentation_lps(segmentation: Segmentation, names: list[str] | None 
     """The masks of ``names`` (default: all) reordered as :func:`rau.image.orient_lps` reorders their image."""
     labels = segmentation.labels.select(names)
     geometry = segmentation.geometry
-    masks = {s.name: orient_lps(geometry.with_array(segmentation.masks[s.name].astype(np.uint8))).array > 0 for s in labels}
+    masks = {s.name: orient_lps_mask(geometry, segmentation.masks[s.name]) for s in labels}
     return Segmentation(orient_lps(geometry), labels, masks)
 
 
