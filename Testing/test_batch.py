@@ -419,6 +419,13 @@ def test_ray_missing_or_a_malformed_address_is_a_usage_error(tmp_path, monkeypat
     assert not (tmp_path / "out").exists()
 
 
+def test_ray_sizes_without_ray_are_refused(tmp_path, capsys):
+    """Before: --cpus-per-worker and --gpus-per-worker were ignored without a word when --ray was not given."""
+    assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--gpus-per-worker", "1"]) == 2
+    assert "--gpus-per-worker sizes the actors of a Ray cluster; give --ray too, or leave it out" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_engine_the_ray_workers_cannot_build_is_named_in_one_line(ray_instance, tmp_path, capsys):
     """Before: Ray's message with colour codes and the workers' whole traceback."""
     missing = tmp_path / "no_vlm"

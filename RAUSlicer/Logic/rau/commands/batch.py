@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
+from rau.errors import OptionError
 from rau.validation import argument, non_empty_path, non_negative_number, positive_integer, positive_number
 
 
@@ -18,8 +19,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per CUDA GPU for a model engine on the GPU, else one per two CPU cores; with --ray: what the cluster fits)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="only the first N targets")
     parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", type=argument(non_empty_path, "--ray"), help="run on a Ray cluster: auto (this machine's cluster), an address (ray://head:10001), or local (start one here)")
-    parser.add_argument("--gpus-per-worker", type=argument(non_negative_number, "--gpus-per-worker"), default=0.0, help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
-    parser.add_argument("--cpus-per-worker", type=argument(positive_number, "--cpus-per-worker"), default=1.0, help="Ray: CPUs each actor holds (default 1)")
+    parser.add_argument("--gpus-per-worker", type=argument(non_negative_number, "--gpus-per-worker"), help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
+    parser.add_argument("--cpus-per-worker", type=argument(positive_number, "--cpus-per-worker"), help="Ray: CPUs each actor holds (default 1)")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -28,6 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from rau.batch.items import work_items
     from rau.batch.run import SUMMARY_NAME, run_batch
 
+    given = [option for option, value in (("--gpus-per-worker", args.gpus_per_worker), ("--cpus-per-worker", args.cpus_per_worker)) if value is not None]
+    if given and not args.ray:  # they size Ray's actors: without Ray they would be ignored without a word
+        raise OptionError(f"{' and '.join(given)} {'size' if len(given) > 1 else 'sizes'} the actors of a Ray cluster; give --ray too, or leave "
+                          f"{'them' if len(given) > 1 else 'it'} out")
+    gpus, cpus = args.gpus_per_worker or 0.0, args.cpus_per_worker or 1.0
     options = engine_options(args).with_absolute_folders()  # workers (a Ray cluster's) may run in another folder
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
     if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
@@ -35,9 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.ray:
         from rau.batch.ray_backend import connect, run_on_ray
 
-        workers = connect(args.ray, args.workers, args.gpus_per_worker, args.cpus_per_worker)
-        backend = functools.partial(run_on_ray, engine_name=args.engine, options=options, workers=workers,
-                                    gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
+        workers = connect(args.ray, args.workers, gpus, cpus)
+        backend = functools.partial(run_on_ray, engine_name=args.engine, options=options, workers=workers, gpus_per_worker=gpus, cpus_per_worker=cpus)
     else:
         from rau.batch.pool import default_workers, run_in_processes
 
