@@ -45,6 +45,22 @@ def test_segment_writes_label_map_table_result_and_seg_nrrd(hc18_case, capsys):
     assert read_segmentation(hc18_case / "out" / "target.seg.nrrd").labels.names == ["fetal head"]
 
 
+def test_a_run_with_several_references_records_their_ranking(hc18_case, shared_data):
+    """Before, the ranking that chose the fused references was kept nowhere: which were left out could not be seen."""
+    folder = shared_data / "hc18_fetal_head_us"
+    extra = []
+    for name in ("003", "004"):
+        extra += ["--reference", str(folder / f"images/{name}_HC.png"), "--reference-labels", str(folder / f"masks/{name}_HC_mask.png"),
+                  "--reference-spacing", "0.09"]
+    table = ["--label-table", str(hc18_case / "001_mask.labels.csv")]  # every reference's labels named alike
+    assert main(segment_args(hc18_case, hc18_case / "out" / "t.nii.gz", "--no-deformable", "--top-k", "2", *table, *extra)) == 0
+    saved = json.loads((hc18_case / "out" / "t.result.json").read_text())
+    ranking = saved["ranking"]
+    assert len(ranking) == 3 and set(ranking[0]) == {"reference", "score", "similarity"}
+    assert [row["score"] for row in ranking] == sorted((row["score"] for row in ranking), reverse=True)
+    assert saved["structures"][0]["prompts"]["references"] == [row["reference"] for row in ranking[:2]]
+
+
 def test_existing_output_is_refused_and_left_intact(hc18_case, capsys):
     out = hc18_case / "target.nii.gz"
     out.write_bytes(b"earlier result")

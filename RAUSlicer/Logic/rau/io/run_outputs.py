@@ -53,7 +53,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     """Write every output to a temporary file first; all are renamed into place only if all succeed.
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
-    structures, which a label map cannot), and, with ``inputs`` (see :func:`recorded_inputs`), the run's inputs."""
+    structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`) and, with
+    ``inputs`` (see :func:`recorded_inputs`), the run's inputs."""
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     if label_map is not None:
@@ -71,8 +72,16 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(),
                    "label_map": (paths.get("label_map") or paths["seg_nrrd"]).name}
         summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
+        summary |= {"ranking": ranking} if (ranking := ranking_rows(result)) else {}
         summary |= {"inputs": inputs} if inputs else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def ranking_rows(result) -> list[dict]:
+    """The engine's ranking of several references, best first: each one's name, ranking score and image similarity
+    (none for one reference, or an engine that ranks none)."""
+    ranking = result.details.get("ranking") or []
+    return [{key: row[key] for key in ("reference", "score", "similarity")} for row in ranking] if len(ranking) > 1 else []
 
 
 def warn_hidden(segmentation, label_map: Path, whole: str) -> None:
