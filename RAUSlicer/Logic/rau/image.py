@@ -339,6 +339,8 @@ def orient_lps(image: Image) -> Image:
         return image
     import SimpleITK as sitk
 
+    if sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(image.direction.flatten().tolist()) == "LPS":
+        return image  # already in that order: no copy (a CT of 300 MB took 1.2 s and two copies)
     return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
 
 
