@@ -40,7 +40,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.errors import InputError
-from rau.image import Image, orient_lps, orient_lps_mask
+from rau.image import Image
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
 
 
@@ -105,15 +105,8 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     and the full working size; sizes with too few voxels are skipped); the winner is refined size
     by size as a similarity, then as an affine transform (each optimization with its own shrink
     pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
-    result is bit-identical from run to run (:func:`one_itk_thread`). Volumes are registered in LPS voxel order
-    (:func:`rau.image.orient_lps`): the working grids follow the voxel axes, and the same anatomy stored in another
-    voxel order (RAS, LAS, axes swapped) gives the same transform (an oblique volume's reordered geometry may differ
-    in its last bits).
+    result is bit-identical from run to run (:func:`one_itk_thread`).
     """
-    if fixed.ndim == 3 and moving.ndim == 3:
-        if moving_focus is not None:
-            moving_focus = orient_lps_mask(moving, moving_focus)
-        fixed, moving = orient_lps(fixed), orient_lps(moving)
     with one_itk_thread():
         return _register(fixed, moving, settings, moving_focus)
 
