@@ -41,6 +41,7 @@ import SimpleITK as sitk
 
 from rau.errors import InputError
 from rau.image import Image
+from rau.validation import itk_warnings_off
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
 
 
@@ -265,15 +266,13 @@ def one_itk_thread():
     still run in parallel processes. ITK's warnings (a metric that found no overlap at one
     start, ...) are not printed: the caller reports what fails, in its own words.
     """
-    with _ONE_AT_A_TIME:
-        previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), sitk.ProcessObject.GetGlobalWarningDisplay()
+    with _ONE_AT_A_TIME, itk_warnings_off():
+        previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-        sitk.ProcessObject.SetGlobalWarningDisplay(False)
         try:
             yield
         finally:
-            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous[0])
-            sitk.ProcessObject.SetGlobalWarningDisplay(previous[1])
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def _similarity(dimension: int) -> sitk.Transform:

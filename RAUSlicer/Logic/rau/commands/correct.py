@@ -233,7 +233,7 @@ def _is_picture(target) -> bool:
 def _on_voxels_of(grid, target) -> bool:
     """Whether ``grid`` samples voxels of ``target``'s grid: the same spacing and axes, and an origin a whole number
     of voxels away (a ``.seg.nrrd`` cropped to its segments)."""
-    if grid.ndim == target.ndim == 2 and (grid.stored is None or target.stored is None):
+    if _is_picture(grid) or _is_picture(target):
         return False  # a picture has no place: only the same pixels (same_grid) are its voxels
     mine, theirs = common_frame(grid, target)
     axes = target.ndim
