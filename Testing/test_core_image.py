@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from rau.image import GeometryError, Image, orient_lps, resample_to
+from rau.image import GeometryError, Image, orient_lps, resample_to, single_precision
 
 
 def oblique_volume() -> Image:
@@ -52,6 +52,17 @@ def test_world_and_index_agree_with_simpleitk():
     index = np.array([3.0, 2.0, 4.0])
     np.testing.assert_allclose(image.to_world(index), reference.TransformContinuousIndexToPhysicalPoint(index.tolist()))
     np.testing.assert_allclose(image.to_index(image.to_world(index)), index)
+
+
+def test_geometry_a_step_off_single_precision_is_read_as_that_number():
+    """Slicer's NIfTI reader gives a CT's 0.9765625 mm pixels as 0.9765625000000001; both must be one image."""
+    image = Image.from_grid(np.zeros((3, 4, 5)), (0.9765625000000001, 0.9765625, 2.0), (-249.51171875000003, -437.51171875000006, -804.5),
+                            np.diag([1.0, 1.0, 0.9999999999999998]))
+    assert image.spacing == (0.9765625, 0.9765625, 2.0)
+    assert image.origin == (-249.51171875, -437.51171875, -804.5)
+    assert np.array_equal(image.direction, np.eye(3))
+    oblique = [0.8660254037844387, 0.5, 0.09081818299999998, 1e39]  # not a step from single precision: kept
+    assert single_precision(oblique).tolist() == oblique
 
 
 def test_4d_and_vector_images_are_refused():

@@ -137,3 +137,23 @@ def vtk_transform(translate, rotate_z):
     transform.Translate(*translate)
     transform.RotateZ(rotate_z)
     return transform.GetMatrix()
+
+
+def test_the_reference_keeps_every_segment_whichever_are_ticked(mrml_scene, small_chest):
+    """The engines align on all of a reference's labelled anatomy, as the command line reads a reference file, so one
+    ticked structure gets the answer it gets with all ticked (before: only the ticked segments were read; on
+    TotalSegmentator's CTs A -> B, the liver alone differed from the command line's by 30 000 voxels)."""
+    from rau.mrml import request_from_nodes
+
+    image, segmentation = small_chest
+    reference = add_volume_node(image, "reference CT", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(image, "patient CT", mrml_scene)
+    request = request_from_nodes(reference, reference_segmentation, target, ["right lung"])
+    assert request.labels().names == ["right lung"]
+    kept = request.references[0].segmentation.masks
+    assert sorted(kept) == sorted(segmentation.masks)
+    for name in segmentation.masks:
+        assert np.array_equal(kept[name], segmentation.masks[name]), name
+    with pytest.raises(ValueError, match="has no segment 'heart'; it has: "):
+        request_from_nodes(reference, reference_segmentation, target, ["heart"])

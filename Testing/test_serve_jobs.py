@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -202,3 +203,60 @@ def test_a_job_stops_reporting_its_session_once_it_closed_for_idleness(tmp_path)
         with pytest.raises(ServerError, match="idle for more than 3 s") as gone:
             client.reprompt(job, "left", {"points": [[20, 30]], "labels": [1]})
         assert gone.value.status == 410
+
+
+def test_a_stopping_server_cancels_a_job_that_outruns_its_wait_and_refuses_new_jobs(tmp_path, shared_data, monkeypatch):
+    """Before: a stopping server waited 60 s for a running job, then exited under it (the process aborted inside
+    ITK, the job lost); a job submitted while it stopped was accepted (202) and never ran."""
+    import rau.serve.jobs
+
+    monkeypatch.setattr(rau.serve.jobs, "FINISH_SECONDS", 0.2, raising=False)
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        client = Client(url)
+        running, _ = slow_and_queued_jobs(client, shared_data, 0)
+        app.state.server.queues.stop_taking()
+        folder = shared_data / HC18
+        with pytest.raises(ServerError, match="shutting down") as refused:
+            client.submit(folder / "images/039_HC.png", [(folder / "images/000_HC.png", folder / "masks/000_HC_mask.png", 0.08)], target_spacing=0.065)
+        assert refused.value.status == 503
+        assert list((tmp_path / "work/jobs").iterdir()) == [tmp_path / "work/jobs" / running]
+    job = app.state.server.jobs[running]
+    assert job.state == "cancelled" and job.finished.is_set()
+    assert not list(job.folder.glob("segmentation*"))
+
+
+def test_a_correction_before_the_job_is_done_says_so(server, shared_data):  # noqa: F811
+    """Before: 410 "no session", as if it had been closed."""
+    url, _ = server
+    client = Client(url)
+    running, _ = slow_and_queued_jobs(client, shared_data, 0)
+    with pytest.raises(ServerError, match=f"job {running} is running; its correction session opens when it is done") as early:
+        client.reprompt(running, "label_255", {"points": [[20, 30]], "labels": [1]})
+    assert early.value.status == 409
+    client.cancel(running)
+
+
+def test_a_result_too_large_for_a_session_says_why_it_has_none(tmp_path):
+    """Before: 410 "no session", with no reason."""
+    reference, target, table = write_two_halves(tmp_path)
+    with running_server(ServerConfig(work_dir=tmp_path / "work", max_session_bytes=1)) as (url, _):
+        client = Client(url)
+        job = client.submit(target, [reference], options={"deformable": False}, label_table=table)
+        assert client.wait(job)["session"] is None
+        with pytest.raises(ServerError, match=r"more than the .* GiB the server keeps for sessions \(rau serve --max-session-gb\)") as gone:
+            client.reprompt(job, "left", {"points": [[20, 30]], "labels": [1]})
+        assert gone.value.status == 410
+
+
+def test_a_reference_is_recorded_by_its_file_name_without_the_clients_folders(tmp_path):
+    """Before: result.json recorded "../../secret/Jane Doe/ref.mha" as the client sent it (rau segment records the name)."""
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    spec = json.dumps({"options": {"deformable": False}})
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        files = [("target", ("target.mha", target.read_bytes())), ("reference", ("../../secret/Jane Doe/ref.mha", image.read_bytes())),
+                 ("reference_labels", ("C:\\Users\\x\\ref_labels.mha", labels.read_bytes())), ("label_table", ("t.csv", table.read_bytes()))]
+        job = requests.post(f"{url}/v1/jobs", data={"spec": spec}, files=files, timeout=60).json()["job"]
+        client = Client(url)
+        client.wait(job)
+        result = json.loads(client.download(job, "result", tmp_path / "result.json").read_text())
+    assert {tuple(row["prompts"]["references"]) for row in result["structures"]} == {("ref.mha",)}

@@ -66,6 +66,26 @@ def plane_spacing(spacing) -> tuple[float, ...]:
     return tuple(float(f"{value:.{SPACING_DIGITS}g}") for value in spacing)
 
 
+SINGLE_PRECISION_STEPS = 4
+"""How many double-precision steps from a single-precision number a geometry value may lie and still be read
+as that number (:func:`single_precision`)."""
+
+
+def single_precision(values) -> np.ndarray:
+    """``values`` (float64 array) with each number that lies within :data:`SINGLE_PRECISION_STEPS` steps of a
+    single-precision number replaced by it; other numbers unchanged.
+
+    NIfTI stores its geometry in single precision. ITK reads those numbers as they are; Slicer's reader passes
+    them through a double-precision IJK-to-RAS matrix and gives them back a step or two off (a CT's 0.9765625 mm
+    as 0.9765625000000001, its origin -249.51171875 as -249.51171875000003), and registration follows bits. So a
+    volume loaded in Slicer and the same file read by the command line are the same image, and give one answer."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond single precision's range: kept as they are
+        single = values.astype(np.float32).astype(float)
+    near = np.abs(values - single) <= SINGLE_PRECISION_STEPS * np.spacing(np.abs(values))
+    return np.where(near, single, values)
+
+
 @dataclass(frozen=True)
 class StoredGrid:
     """Where the caller had a 2D image's pixels: a volume with one slice along ``axis``
@@ -194,12 +214,14 @@ class Image:
     def from_grid(cls, array, spacing, origin, direction, ndim: int = 3, placed: bool = True) -> "Image":
         """The image of a ``(k, j, i)`` voxel grid: 2D when it has a single slice along any axis.
 
-        This is the rule every reader applies (see the module doc). ``ndim=2`` says the grid
+        This is the rule every reader applies (see the module doc); geometry values a few bits off a
+        single-precision number are taken as that number (:func:`single_precision`). ``ndim=2`` says the grid
         is a 2D file's (one slice, lying at z = 0). A 2D image gets its plane frame and keeps
         the caller's grid in :attr:`stored`, except a picture (``placed=False``: PNG, JPEG ...),
         whose header places nothing. A 2D NRRD at origin 0 is placed there, like one at 105 mm.
         """
-        grid = cls(np.asarray(array), spacing, origin, direction, ndim=3)
+        spacing, origin, direction = (single_precision(values) for values in (spacing, origin, direction))
+        grid = cls(np.asarray(array), tuple(spacing), tuple(origin), direction, ndim=3)
         singles = [axis for axis in (2, 1, 0) if grid.size[axis] == 1]
         if ndim == 3 and not singles:
             return grid

@@ -496,30 +496,31 @@ def spacing_field(row: dict, column: str, path, line: int) -> float | None:
 
 
 def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str = "") -> None:
-    """2D pictures (PNG, JPEG ...) carry no pixel size: give it for every picture input (mm) or for none
-    (all then work in pixels). A mix would compare millimetres with pixels and register nonsense, and so
-    would pictures in pixels beside a file whose header gives pixels of another size (a 1-slice NIfTI in mm).
+    """2D pictures (PNG, JPEG ...) carry no pixel size, nor do some DICOM files (an ultrasound frame that keeps it
+    only in its regions' calibration): give it for every such input (mm) or for none (all then work in pixels). A
+    mix would compare millimetres with pixels and register nonsense, and so would pictures in pixels beside a file
+    whose header gives pixels of another size (a 1-slice NIfTI in mm).
 
     ``inputs``: (how the user named it, path, pixel size or None) of every image input. ``where``
     prefixes the message (a manifest line).
     """
-    from rau.io.images import PICTURE_SUFFIXES, header_spacing
+    from rau.io.images import header_spacing, without_pixel_size
 
-    pictures = [(name, size) for name, file, size in inputs if Path(file).suffix.lower() in PICTURE_SUFFIXES]
-    given = [name for name, size in pictures if size]
-    missing = [name for name, size in pictures if not size]
+    unsized = [(name, size, kind) for name, file, size in inputs if (kind := without_pixel_size(file))]
+    given = [name for name, size, _ in unsized if size]
+    missing = [(name, kind) for name, size, kind in unsized if not size]
     if given and missing:
         raise OptionError(
-            f"{where}{missing[0]}: a picture without a pixel size, while {given[0]} has one; "
-            "give every picture's pixel size in mm, or none to work in pixels"
+            f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size, while {given[0]} has one; "
+            "give the pixel size in mm of every image that has none, or of none to work in pixels"
         )
     if missing:
         for name, file, _ in inputs:
             sizes = header_spacing(file) or ()
             if any(abs(size - 1.0) > 1e-3 for size in sizes):
                 raise OptionError(
-                    f"{where}{missing[0]}: a picture without a pixel size (read as 1 mm pixels), while the header of "
-                    f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give the picture's pixel size in mm"
+                    f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size (read as 1 mm pixels), while the header of "
+                    f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give its pixel size in mm"
                 )
 
 

@@ -60,6 +60,7 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
                 validation.check_nifti(path)
             with validation.itk_warnings_off():  # what ITK would warn of is checked and said above
                 stored = _with_dicom_pixel_size(sitk.ReadImage(str(path)), pixel_spacing)
+            _check_not_dicom_segmentation(path, stored)
             _check_not_cine(path, stored)
             if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
                 raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
@@ -107,6 +108,25 @@ which ITK ignores in X-ray (DX, CR) and mammography files. Without either the fi
 one given, as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
 
 
+def without_pixel_size(path) -> str | None:
+    """What ``path`` is when it gives no pixel size of its own, "a picture" or "a DICOM file" (one frame, none of
+    :data:`DICOM_PIXEL_SIZE_TAGS`: e.g. an ultrasound frame calibrated only in its regions), else None. Such an
+    image takes the pixel size given for it, 1 mm without."""
+    path = Path(path)
+    if path.suffix.lower() in PICTURE_SUFFIXES:
+        return "a picture"
+    if not path.is_file():
+        return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        with validation.itk_warnings_off():
+            reader.ReadImageInformation()
+    except RuntimeError:  # reading it says why
+        return None
+    return "a DICOM file" if _unsized_by_itk(reader) and _dicom_pixel_size(reader) is None else None
+
+
 def _unsized_by_itk(header) -> bool:
     """Whether ``header`` (an image's or a file reader's) is a one-frame DICOM file's with ITK's default 1 x 1 mm."""
     one_frame = len(header.GetSize()) == 2 or header.GetSize()[2] == 1
@@ -135,13 +155,35 @@ CINE_SOP_CLASSES = {
 """DICOM SOP classes whose frames follow each other in time (a cine run), not in space."""
 
 
+CINE_MODALITIES = {"XA": "X-ray angiography", "RF": "X-ray fluoroscopy", "US": "ultrasound"}
+"""DICOM modalities whose multi-frame files are runs in time, whatever their SOP class (a secondary capture of a clip)."""
+FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
+"""Frame Time and Frame Time Vector: a multi-frame file that has either is a clip."""
+SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+
+
 def _check_not_cine(path: Path, stored) -> None:
-    """Refuse a multi-frame DICOM cine (:data:`CINE_SOP_CLASSES`): ITK would stack its frames as 1 mm slices.
-    ``stored``: the image, or the header of a folder's first file (an image file reader)."""
-    kind = CINE_SOP_CLASSES.get(stored.GetMetaData("0008|0016").strip("\0 ")) if stored.HasMetaDataKey("0008|0016") else None
-    if kind and stored.GetDimension() == 3 and stored.GetSize()[2] > 1:
-        raise ImageReadError(f"{path}: a cine of {stored.GetSize()[2]} frames ({kind}: frames in time, not slices in space); "
+    """Refuse a multi-frame DICOM cine (:data:`CINE_SOP_CLASSES`, :data:`CINE_MODALITIES`, or frames with a frame
+    time): ITK would stack its frames as 1 mm slices. ``stored``: the image, or the header of a folder's first file
+    (an image file reader)."""
+    def tag(key):
+        return stored.GetMetaData(key).strip("\0 ") if stored.HasMetaDataKey(key) else ""
+
+    frames = stored.GetSize()[2] if stored.GetDimension() == 3 else 1
+    kind = CINE_SOP_CLASSES.get(tag("0008|0016")) or CINE_MODALITIES.get(tag("0008|0060").upper())
+    if not kind and any(tag(key) for key in FRAME_TIMING_TAGS):
+        kind = "frames timed one after another"
+    if kind and frames > 1:
+        raise ImageReadError(f"{path}: a cine of {frames} frames ({kind}: frames in time, not slices in space); "
                              "save the frame to segment as its own image")
+
+
+def _check_not_dicom_segmentation(path: Path, stored) -> None:
+    """Refuse a DICOM SEG: ITK reads its 1-bit frames as a grey volume, without the segments' names (and unpacks
+    stray values); Slicer converts it to a ``.seg.nrrd``."""
+    if stored.HasMetaDataKey("0008|0016") and stored.GetMetaData("0008|0016").strip("\0 ") == SEGMENTATION_SOP_CLASS:
+        raise ImageReadError(f"{path}: a DICOM segmentation (SEG), which rau does not read; load it in Slicer "
+                             "(QuantitativeReporting) and save it as .seg.nrrd, or convert it with dcmqi's segimage2itkimage")
 
 
 def _with_dicom_pixel_size(stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
@@ -238,31 +280,51 @@ def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = Fal
 
 def _read_dicom_series(folder: Path) -> Image:
     reader = sitk.ImageSeriesReader()
-    series = reader.GetGDCMSeriesIDs(str(folder))
+    with validation.itk_warnings_off():  # a folder without a series: said below
+        series = reader.GetGDCMSeriesIDs(str(folder))
     if not series:
-        raise ImageReadError(f"{folder}: folder holds no DICOM series")
+        below = sorted({file.parent for file in folder.rglob("*") if file.is_file() and file.parent != folder})
+        hint = f"; its subfolders hold files, e.g. {below[0]}: point to a series folder" if below else ""
+        raise ImageReadError(f"{folder}: folder holds no DICOM series{hint}")
     if len(series) > 1:
-        raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series; point to one series folder")
+        described = "; ".join(_series_description(reader.GetGDCMSeriesFileNames(str(folder), uid)) for uid in series)
+        raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series ({described}); "
+                             "copy the series to segment into a folder of its own")
     files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
     first = sitk.ImageFileReader()
     first.SetFileName(files[0])
     first.ReadImageInformation()
+    _check_not_dicom_segmentation(folder, first)
     _check_not_cine(folder, first)
     check_even_slices(folder, files)
     reader.SetFileNames(files)
-    return Image.from_sitk(reader.Execute())
+    with validation.itk_warnings_off():  # what ITK would warn of (uneven slices) is checked and said above
+        return Image.from_sitk(reader.Execute())
+
+
+def _series_description(files) -> str:
+    """One series for a message: its number, description and modality as its first file gives them, and its size."""
+    header = sitk.ImageFileReader()
+    header.SetFileName(files[0])
+    header.ReadImageInformation()
+    fields = [header.GetMetaData(key).strip("\0 ") for key in ("0020|0011", "0008|103e", "0008|0060") if header.HasMetaDataKey(key)]
+    return f"{' '.join(field for field in fields if field) or 'a series'}: {len(files)} image{'s' if len(files) > 1 else ''}"
 
 
 def check_even_slices(folder: Path, files) -> None:
     """Refuse a series the reader would misplace by stacking its images evenly along their normal: slices not
-    evenly spaced (a missing slice; 10 % of the usual gap), images sharing a position (echoes, phases, a cine),
-    or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel)."""
+    evenly spaced (a missing slice, 10 % of the usual gap; or gaps that change little by little, so that a slice
+    would land 10 % of a gap from its position), images sharing a position (echoes, phases, a cine) or giving
+    none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel)."""
     positions, normal, pixel = [], None, None
     for file in files:
         header = sitk.ImageFileReader()
         header.SetFileName(file)
         header.ReadImageInformation()
         if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
+            if len(files) > 1:
+                raise ImageReadError(f"{folder}: its {len(files)} DICOM images give no position (ImagePositionPatient), so they would be "
+                                     "stacked 1 mm apart (frames of a clip?); give one image, or a series of placed slices")
             return
         if normal is None:
             orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
@@ -290,6 +352,15 @@ def check_even_slices(folder: Path, files) -> None:
         raise ImageReadError(
             f"{folder}: DICOM slices are not evenly spaced: {abs(gaps[first]):.2f} mm between {Path(files[first]).name} and "
             f"{Path(files[first + 1]).name}, {abs(usual):.2f} mm elsewhere; is a slice missing or repeated?"
+        )
+    along = (np.array(positions) - positions[0]) @ normal
+    stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
+    worst = int(np.argmax(np.abs(along - stacked)))
+    if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual):
+        raise ImageReadError(
+            f"{folder}: DICOM slice gaps change along the series (from {abs(gaps[0]):.2f} to {abs(gaps[-1]):.2f} mm): stacked evenly, "
+            f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
+            "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
         )
 
 

@@ -6,21 +6,25 @@ from rau.engines.base import Reference, Request
 from rau.errors import InputError
 from rau.image import Image
 from rau.mrml.geometry import image_from_volume_node
-from rau.mrml.segments import segmentation_from_node
+from rau.mrml.segments import require_segment_id, segmentation_from_node
 from rau.validation import check_image
 
 
 def request_from_nodes(reference_volume, reference_segmentation, target_volume, structures=None) -> Request:
     """A request for one reference (volume + segmentation node) and a target volume node, with the
-    ``structures`` named (default: every segment). A missing node is named in the error."""
+    ``structures`` named (default: every segment). A missing node is named in the error.
+
+    The reference keeps all its segments, as a reference file does on the command line: engines align on all
+    of its labelled anatomy, so a structure's answer does not depend on which others are ticked."""
     for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
     if structures is not None and not list(structures):
         raise InputError("no structures selected: tick at least one in the Structures list")
     reference_image = checked_image(reference_volume)
-    segmentation = segmentation_from_node(reference_segmentation, reference_image, structures,
-                                          f"the reference volume {reference_volume.GetName()!r}")
+    for name in structures or []:
+        require_segment_id(reference_segmentation, name)
+    segmentation = segmentation_from_node(reference_segmentation, reference_image, grid=f"the reference volume {reference_volume.GetName()!r}")
     reference = Reference(reference_image, segmentation, name=reference_volume.GetName())
     return Request([reference], checked_image(target_volume), list(structures) if structures else None)
 

@@ -20,7 +20,7 @@ from rau.errors import InputError, UnavailableError
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
-from rau.serve.jobs import DeviceQueues, EngineCache, Job
+from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
@@ -81,7 +81,13 @@ class Server:
         with self._lock:
             self.jobs[job_id] = job
             self._drop_old_jobs()
-        self.queues.submit(job)
+        try:
+            self.queues.submit(job)
+        except ServerStopping:
+            with self._lock:
+                del self.jobs[job_id]
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return job
 
     def job(self, job_id: str) -> Job:
@@ -184,6 +190,10 @@ def create_app(config: ServerConfig | None = None):
     async def session_gone(request, error):
         return JSONResponse({"detail": str(error)}, 410)
 
+    @app.exception_handler(ServerStopping)
+    async def stopping(request, error):
+        return JSONResponse({"detail": str(error)}, 503)
+
     @app.exception_handler(LookupError)
     async def not_found(request, error):
         return JSONResponse({"detail": str(error.args[0]) if error.args else "not found"}, 404)
@@ -224,15 +234,24 @@ def create_app(config: ServerConfig | None = None):
         job = server.job(job_id)
         if kind not in OUTPUT_KINDS or (kind == "seg_nrrd" and not job.seg_nrrd):
             raise LookupError(f"job {job_id} has no output {kind!r}")
-        if job.state != "done":
+        if job.state in ("queued", "running"):
             raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
+        if job.state != "done":
+            raise HTTPException(409, f"job {job_id} {'was cancelled' if job.state == 'cancelled' else 'failed'}; it has no outputs")
         name, content = job.output_file(kind)
         return Response(content, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def check_session_open(session_id: str) -> None:
+        """A job's session opens when the job is done: before, say so (409), not that there is no session."""
+        job = server.jobs.get(session_id)
+        if job is not None and not job.finished.is_set():
+            raise HTTPException(409, f"job {session_id} is {job.record()['state']}; its correction session opens when it is done")
 
     @app.post("/v1/sessions/{session_id}/{action}")
     def correction(session_id: str, action: str, body: dict):
         if action not in CORRECTIONS:
             raise LookupError(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
+        check_session_open(session_id)
         entry = server.sessions.get(session_id) if valid_id(session_id) else None
         if entry is None:
             raise SessionGone(f"no session {session_id}")
@@ -257,6 +276,7 @@ def create_app(config: ServerConfig | None = None):
     def close_session(session_id: str):
         if not valid_id(session_id):
             raise SessionGone(f"no session {session_id}")
+        check_session_open(session_id)
         server.sessions.remove(session_id)
         return {"closed": session_id}
 

@@ -24,6 +24,12 @@ from rau.options import EngineOptions
 
 LOG = logging.getLogger("rau.serve")
 OUTPUT_NAME = "segmentation.nii.gz"
+FINISH_SECONDS = 60.0
+"""How long a stopping server lets each device's running job go on before it cancels it."""
+
+
+class ServerStopping(RuntimeError):
+    """A job was submitted after the server was told to stop."""
 
 
 @dataclass
@@ -134,6 +140,8 @@ class DeviceQueues:
         self._queues: dict[str, queue.Queue] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._running: dict[str, Job] = {}
+        self._stopping = False
         self._lock = threading.Lock()
 
     def device_lock(self, device: str) -> threading.Lock:
@@ -141,7 +149,10 @@ class DeviceQueues:
             return self._locks.setdefault(device, threading.Lock())
 
     def submit(self, job: Job) -> None:
+        """Queue ``job`` on its device; raises :class:`ServerStopping` once the server is stopping."""
         with self._lock:
+            if self._stopping:
+                raise ServerStopping("the server is shutting down and takes no new jobs; submit again once it is back")
             if job.device not in self._queues:
                 self._queues[job.device] = queue.Queue()
                 thread = threading.Thread(target=self._work, args=(job.device,), name=f"rau jobs {job.device}", daemon=True)
@@ -153,27 +164,32 @@ class DeviceQueues:
         """Cancel the queued jobs and tell each worker to stop after its current job; returns at once (the server
         calls it as soon as it is told to stop, before it waits for open connections)."""
         with self._lock:
+            self._stopping = True
             for device_queue in self._queues.values():
                 _cancel_queued(device_queue)
                 device_queue.put(None)
 
     def shutdown(self) -> None:
-        """Let each worker finish its current job, then stop (queued jobs, also those submitted since
-        :meth:`stop_taking`, are cancelled)."""
+        """Give each worker :data:`FINISH_SECONDS` to finish its current job, then cancel the job (it stops at its
+        next step) and wait for it: the process never exits under a running engine. Queued jobs are cancelled."""
         self.stop_taking()
         with self._lock:
-            threads = list(self._threads.values())
-        for thread in threads:
-            thread.join(timeout=60)
-        with self._lock:
-            for device_queue in self._queues.values():
-                _cancel_queued(device_queue)
+            threads = dict(self._threads)
+        for device, thread in threads.items():
+            thread.join(timeout=FINISH_SECONDS)
+            running = self._running.get(device)
+            if thread.is_alive() and running is not None:
+                LOG.warning("job %s did not finish within %g s of the stop; cancelling it", running.id, FINISH_SECONDS)
+                running.cancel_event.set()
+            thread.join()
 
     def _work(self, device: str) -> None:
         device_queue = self._queues[device]
         while (job := device_queue.get()) is not None:
+            self._running[device] = job
             with self.device_lock(device):
                 run_job(job, self.engines)
+            self._running.pop(device, None)
             try:
                 self.on_done(job)
             except Exception:  # e.g. a disk error writing an older job's outputs: logged; the queue goes on

@@ -75,6 +75,9 @@ class SessionStore:
         """Keep ``result``'s session; False when it alone exceeds the memory bound (then it is not kept)."""
         nbytes = result_nbytes(result)
         if nbytes > self.max_bytes:
+            with self._lock:
+                self._forget(session_id, f"it never opened: its result needs {nbytes / 2**30:.3g} GiB, more than the "
+                                         f"{self.max_bytes / 2**30:.3g} GiB the server keeps for sessions (rau serve --max-session-gb)")
             return False
         with self._announcing(), self._lock:
             self._expire()

@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from rau import validation
 from rau.engines import ENGINES, Request
@@ -112,7 +112,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
             for (image, _), (label_map, _), spacing in zip(images, labels, spacings)
         ]
         for reference, (_, name) in zip(references, images):
-            reference.name = name
+            reference.name = PurePosixPath(name.replace("\\", "/")).name or name  # the file's name, as rau segment records it: no folders
         target = read_image(targets[0][0], spec.target_spacing)
     except (ValueError, KeyError) as error:
         raise InputError(_client_names(str(error), names)) from error
