@@ -267,6 +267,27 @@ def test_seg_nrrd_keeps_the_label_values_of_overlapping_structures(tmp_path):
     assert read_segmentation(tmp_path / "none.seg.nrrd", geometry=geometry).labels.names == []
 
 
+def test_a_seg_nrrd_on_a_turned_larger_grid_is_read_when_its_voxels_lie_inside_the_image(tmp_path):
+    """Before: refused because the turned grid's empty corners stick out, while Slicer took the same segmentation."""
+    from rau.labels import Structure
+
+    image = Image(np.zeros((6, 40, 40), np.int16), (1.0, 1.0, 2.0), (0.0, 0.0, 0.0))
+    turn = np.deg2rad(30)
+    direction = np.array([[np.cos(turn), -np.sin(turn), 0], [np.sin(turn), np.cos(turn), 0], [0, 0, 1]])
+    centre = np.array([19.5, 19.5, 5.0])
+    grid = Image(np.zeros((6, 50, 50), np.uint8), (1.0, 1.0, 2.0), tuple(centre - direction @ np.array([24.5, 24.5, 5.0])), direction)
+    cube = np.zeros(grid.shape, bool)
+    cube[2:4, 22:28, 22:28] = True
+    segmentation = Segmentation(grid, LabelSet((Structure("lesion", 1),)), {"lesion": cube})
+    write_seg_nrrd(segmentation, tmp_path / "turned.seg.nrrd")
+    on_image = read_segmentation(tmp_path / "turned.seg.nrrd", geometry=image)
+    lesion = np.argwhere(on_image.masks["lesion"])
+    assert len(lesion) and np.allclose(lesion.mean(axis=0)[1:], (19.5, 19.5), atol=1.0)
+    write_label_map(segmentation, tmp_path / "turned.nii.gz")
+    with pytest.raises(InputError, match="turned.nii.gz: labels lie on a grid turned against the image's, so they cannot cover the same region"):
+        read_segmentation(tmp_path / "turned.nii.gz", geometry=image)
+
+
 def test_seg_nrrd_bytes_do_not_depend_on_the_time_of_writing(slicerio_data, tmp_path, monkeypatch):
     import datetime
 

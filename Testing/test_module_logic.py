@@ -157,3 +157,5 @@ def test_the_reference_keeps_every_segment_whichever_are_ticked(mrml_scene, smal
         assert np.array_equal(kept[name], segmentation.masks[name]), name
     with pytest.raises(ValueError, match="has no segment 'heart'; it has: "):
         request_from_nodes(reference, reference_segmentation, target, ["heart"])
+    with pytest.raises(ValueError, match="the target volume 'reference CT' is the reference volume itself"):
+        request_from_nodes(reference, reference_segmentation, reference, ["right lung"])  # before: its own labels as the answer

@@ -350,8 +350,10 @@ def world_extent(image) -> tuple[np.ndarray, np.ndarray]:
     return points.min(axis=0), points.max(axis=0)
 
 
-def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False) -> None:
-    """The label map covers the image's physical region (or lies inside it when ``inside_only``).
+def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False, labelled=None) -> None:
+    """The label map covers the image's physical region (or lies inside it when ``inside_only``; with ``labelled``,
+    a 3D mask of the labels' grid, only those voxels' centres must: a grid turned against the image's sticks out
+    with its empty corners, which Slicer does not count either).
 
     Tolerance: half the coarsest voxel of either grid.
     """
@@ -363,10 +365,18 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
     axes = slice(0, 2) if image.ndim == 2 else slice(0, 3)  # a picture has no extent across its plane
     image_low, image_high = (corner[axes] for corner in world_extent(image))
     label_low, label_high = (corner[axes] for corner in world_extent(labels))
+    if inside_only and labelled is not None and labels.ndim == 3 and labelled.any():
+        centres = labels.to_world(np.argwhere(labelled)[:, ::-1])
+        label_low, label_high = centres.min(axis=0), centres.max(axis=0)
     if inside_only:
         fits = np.all(label_low >= image_low - tolerance) and np.all(label_high <= image_high + tolerance)
     else:
         fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
+    if not fits and not inside_only and not np.allclose(image.direction[:, axes], labels.direction[:, axes], atol=1e-3):
+        raise InputError(
+            f"{labels_path}: labels lie on a grid turned against {the_image}'s, so they cannot cover the same region; save them on "
+            "the image's grid (Slicer: export the segmentation to a label map with the image as reference geometry) or as a .seg.nrrd"
+        )
     if not fits:
         raise InputError(
             f"{labels_path}: labels cover {_box(label_low, label_high)} mm but {the_image} covers "

@@ -62,7 +62,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels,
                                     {name: np.zeros(geometry.shape, bool) for name in segmentation.masks})
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
-        validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
+        labelled = np.any(list(segmentation.masks.values()), axis=0) if seg_nrrd else None  # its voxels must lie inside, as Slicer checks
+        validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd, labelled=labelled)
         segmentation = resample_segmentation(segmentation, geometry)
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)

@@ -21,6 +21,9 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
             raise InputError(f"no {role} selected: pick one in the Inputs section")
     if structures is not None and not list(structures):
         raise InputError("no structures selected: tick at least one in the Structures list")
+    if target_volume is reference_volume:  # its own labels would come back as the answer
+        raise InputError(f"the target volume {target_volume.GetName()!r} is the reference volume itself; a target cannot be its own "
+                         "reference: pick another target")
     reference_image = checked_image(reference_volume)
     for name in structures or []:
         require_segment_id(reference_segmentation, name)
