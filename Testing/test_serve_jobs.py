@@ -260,3 +260,16 @@ def test_a_reference_is_recorded_by_its_file_name_without_the_clients_folders(tm
         client.wait(job)
         result = json.loads(client.download(job, "result", tmp_path / "result.json").read_text())
     assert {tuple(row["prompts"]["references"]) for row in result["structures"]} == {("ref.mha",)}
+
+
+def test_a_host_in_its_url_form_is_taken_and_an_empty_one_refused(capsys):
+    """Before: ``--host [::1]``, as the server prints a URL, was refused as "not a loopback address", and an empty host
+    listened on every interface and printed the URL http://:PORT."""
+    from rau.cli import main as rau_main
+    from rau.validation import host_address
+
+    assert host_address("[::1]", "--host") == "::1" and host_address(" 127.0.0.1 ", "--host") == "127.0.0.1"
+    with pytest.raises(SystemExit) as stop:
+        rau_main(["serve", "--host", "", "--port", "1"])
+    assert stop.value.code == 2
+    assert "argument --host: is empty; give an address" in capsys.readouterr().err

@@ -73,6 +73,17 @@ def port_number(value, option: str) -> int:
     return whole_number(value, option, minimum=1, maximum=MAX_PORT)
 
 
+def host_address(value, option: str) -> str:
+    """``value`` as an address to listen on: an IPv6 address in its URL form (``[::1]``, as a server prints it) loses
+    its brackets; an empty one is refused (every interface is 0.0.0.0), as :class:`OptionError` naming ``option``."""
+    host = str(value).strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise OptionError(f"{option} is empty; give an address: 127.0.0.1 or ::1 (this machine only), 0.0.0.0 (every interface)")
+    return host
+
+
 def whole_number(value, option: str, minimum: int, maximum: int | None = None) -> int:
     """``value`` as an integer from ``minimum`` (to ``maximum`` when given), else :class:`OptionError` naming ``option``."""
     try:

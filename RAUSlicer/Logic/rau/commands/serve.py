@@ -9,12 +9,12 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
 from rau.errors import OptionError
 from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
-from rau.validation import argument, non_empty_path, port_number, positive_integer, positive_number
+from rau.validation import argument, host_address, non_empty_path, port_number, positive_integer, positive_number
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("serve", help="serve the engines over HTTP (loopback unless a token is set)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token-file)")
+    parser.add_argument("--host", type=argument(host_address, "--host"), default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token-file)")
     parser.add_argument("--port", type=argument(port_number, "--port"), default=8000, help="port (default 8000)")
     parser.add_argument("--token-file", type=argument(non_empty_path, "--token-file"), help="file holding the bearer token every request must carry")
     parser.add_argument("--work-dir", type=argument(non_empty_path, "--work-dir"), help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
