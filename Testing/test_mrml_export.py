@@ -63,7 +63,7 @@ def test_label_values_a_slicer_file_keeps_reach_the_result_and_its_label_map_exp
     storage.SetFileName(str(tmp_path / "reference.seg.nrrd"))
     assert storage.ReadData(node)  # as Slicer loads a .seg.nrrd
     assert {s.name: s.value for s in segmentation_from_node(node, grid).labels} == values
-    request = request_from_nodes(volume, node, volume)
+    request = request_from_nodes(volume, node, add_volume_node(grid, "patient", mrml_scene))
     assert {s.name: s.value for s in request.labels()} == values
     found = Result(grid, [StructureResult(s, labels.masks[s.name], 1.0, "test") for s in request.labels()], "test", 0.0)
     result_node = add_result_node(found, volume)

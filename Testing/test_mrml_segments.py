@@ -204,12 +204,13 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
                            ("target volume", (volume, node, None))):
         with pytest.raises(InputError, match=f"no {missing} selected"):
             request_from_nodes(*given)
-    assert request_from_nodes(volume, node, volume, ["spleen"]).structures == ["spleen"]
+    patient = add_volume_node(grid, "patient", mrml_scene)
+    assert request_from_nodes(volume, node, patient, ["spleen"]).structures == ["spleen"]
     with pytest.raises(InputError, match="no structures selected"):  # before: "reference has no labelled voxels"
-        request_from_nodes(volume, node, volume, [])
+        request_from_nodes(volume, node, patient, [])
     label_map = add_volume_node(grid.with_array(labels.masks["liver"].astype(np.uint8)), "liver label", mrml_scene, "vtkMRMLLabelMapVolumeNode")
     with pytest.raises(GeometryError, match="'liver label' is a label map volume, not a segmentation: convert it first"):
-        request_from_nodes(volume, label_map, volume)
+        request_from_nodes(volume, label_map, patient)
 
 
 def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_not_cut(mrml_scene, labels, grid):
@@ -221,16 +222,17 @@ def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_no
 
     reference = add_volume_node(grid, "reference", mrml_scene)
     node = add_segmentation_node(labels, "reference labels", mrml_scene, reference)
-    assert request_from_nodes(reference, node, reference).references[0].segmentation.masks["kidney"].any()
+    target = add_volume_node(grid, "target", mrml_scene)
+    assert request_from_nodes(reference, node, target).references[0].segmentation.masks["kidney"].any()
     moved = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "moved")
     shift = np.eye(4)
     shift[:3, 3] = lps_to_ras(2.0 * grid.direction[:, 0])  # 2 mm along the grid's i axis
     moved.SetMatrixTransformToParent(vtkMatrixFromArray(shift))
     reference.SetAndObserveTransformNodeID(moved.GetID())  # the volume moved 2 mm, its segmentation left behind
     with pytest.raises(InputError, match=r"segment 'kidney' of 'reference labels' reaches 2\.\d mm outside the reference volume 'reference'"):
-        request_from_nodes(reference, node, reference)
+        request_from_nodes(reference, node, target)
     node.SetAndObserveTransformNodeID(moved.GetID())  # moved together: the segments lie inside again
-    assert request_from_nodes(reference, node, reference).references[0].segmentation.masks["kidney"].sum() == labels.masks["kidney"].sum()
+    assert request_from_nodes(reference, node, target).references[0].segmentation.masks["kidney"].sum() == labels.masks["kidney"].sum()
 
 
 def test_a_volume_the_command_line_would_refuse_is_refused_naming_the_node_and_its_transform(mrml_scene, labels, grid):
@@ -267,12 +269,12 @@ def test_a_mid_grey_segment_keeps_its_colour_and_a_vector_volume_is_refused_by_n
 
 def test_a_picked_name_that_two_segments_share_or_none_has_is_refused(mrml_scene, labels, grid):
     node = add_segmentation_node(labels, "reference", mrml_scene)
-    volume = add_volume_node(grid, "target", mrml_scene)
+    volume, target = add_volume_node(grid, "reference volume", mrml_scene), add_volume_node(grid, "target", mrml_scene)
     with pytest.raises(InputError, match="segmentation 'reference' has no segment 'lung'; it has: liver, spleen, kidney"):
-        request_from_nodes(volume, node, volume, ["lung"])  # before: a bare KeyError
+        request_from_nodes(volume, node, target, ["lung"])  # before: a bare KeyError
     segment(node, "kidney").SetName("liver")
     with pytest.raises(InputError, match="'reference' has 2 segments called 'liver'"):  # before: either one, by random id
-        request_from_nodes(volume, node, volume, ["liver"])
+        request_from_nodes(volume, node, target, ["liver"])
 
 
 def test_result_segments_have_the_structure_names_as_ids_so_the_same_run_writes_the_same_file(mrml_scene, labels, grid):
