@@ -66,14 +66,14 @@ def test_dicom_series_whose_gaps_change_little_by_little_or_give_no_positions_ar
     """Before: gaps of 1.00 mm then 1.08 mm (each within 10 % of the median) were stacked evenly, the middle slice
     2.4 mm off; files without positions (a clip exported frame by frame) were stacked 1 mm apart."""
     drifting = [(0, 0, k * 1.0) for k in range(60)] + [(0, 0, 59 + k * 1.08) for k in range(1, 61)]
-    with pytest.raises(ImageReadError, match=r"drifting: DICOM slice gaps change along the series \(from 1.00 to 1.08 mm\): stacked evenly, "
+    with pytest.raises(ImageReadError, match=r"drifting: DICOM slice gaps change along the series \(1.00 to 1.08 mm\): stacked evenly, "
                                              r"059.dcm would lie 2.38 mm from its position"):
         read_image(_write_series(tmp_path / "drifting", drifting))
     clip = tmp_path / "clip"
     clip.mkdir()
     for frame in range(3):
         _xray_dicom(clip / f"{frame}.dcm", "US", "1.2.840.10008.5.1.4.1.1.6.1", SOPInstanceUID=f"1.2.3.4.{frame + 1}", InstanceNumber=frame + 1)
-    with pytest.raises(ImageReadError, match=r"clip: its 3 DICOM images give no position \(ImagePositionPatient\)"):
+    with pytest.raises(ImageReadError, match=r"clip: 3 of its 3 DICOM images give no position \(ImagePositionPatient\)"):
         read_image(clip)
 
 
@@ -91,7 +91,7 @@ def test_folders_of_several_series_or_none_name_what_they_hold(shared_data, tmp_
         read_image(series)
     export = tmp_path / "export"
     shutil.copytree(series, export / "DICOM" / "PA1" / "SE1")
-    with pytest.raises(ImageReadError, match=r"export: folder holds no DICOM series; its subfolders hold files, e.g. .*SE1: point to a series folder"):
+    with pytest.raises(ImageReadError, match=r"export: folder holds no DICOM series; it has subfolders \(DICOM ...\): point to the folder of one series"):
         read_image(export)
 
 
@@ -165,6 +165,9 @@ def test_a_dicom_cine_is_refused_not_stacked_as_slices(tmp_path):
     ultrasound = _xray_dicom(tmp_path / "sc_us.dcm", "US", "1.2.840.10008.5.1.4.1.1.7", frames=4)
     with pytest.raises(ImageReadError, match=r"sc_us.dcm: a cine of 4 frames \(ultrasound"):
         read_image(ultrasound)
+    rotational = _xray_dicom(tmp_path / "rotational.dcm", "XA", "1.2.840.10008.5.1.4.1.1.13.1.1", frames=5)  # 3D angiography: a volume
+    untimed = _xray_dicom(tmp_path / "untimed.dcm", "NM", "1.2.840.10008.5.1.4.1.1.20", frames=3, FrameTime=0)
+    assert read_image(rotational).shape == (5, 30, 40) and read_image(untimed).shape == (3, 30, 40)
 
 
 def test_nan_voxels_are_refused(tmp_path):
@@ -286,6 +289,16 @@ def test_a_seg_nrrd_on_a_turned_larger_grid_is_read_when_its_voxels_lie_inside_t
     write_label_map(segmentation, tmp_path / "turned.nii.gz")
     with pytest.raises(InputError, match="turned.nii.gz: labels lie on a grid turned against the image's, so they cannot cover the same region"):
         read_segmentation(tmp_path / "turned.nii.gz", geometry=image)
+    flipped = Image(np.zeros((6, 35, 40), np.uint8), (1.0, 1.0, 2.0), (39.0, 39.0, 0.0), np.diag([-1.0, -1.0, 1.0]))  # LPS/RAS, 5 rows short
+    write_label_map(Segmentation(flipped, LabelSet((Structure("lesion", 1),)), {"lesion": np.ones(flipped.shape, bool)}), tmp_path / "flipped.nii.gz")
+    with pytest.raises(InputError, match=r"flipped.nii.gz: labels cover \[-0.5..39.5, 4.5..39.5, -1.0..11.0\] mm but the image covers"):
+        read_segmentation(tmp_path / "flipped.nii.gz", geometry=image)  # only flipped: not "turned", the rows are missing
+    turned_image = Image(np.zeros((6, 40, 40), np.int16), (1.0, 1.0, 2.0), tuple(centre - direction @ np.array([19.5, 19.5, 5.0])), direction)
+    corner = np.zeros((6, 40, 40), bool)
+    corner[2:4, 0:2, 0:2] = True  # inside the axis-aligned image's box, outside the turned image
+    write_seg_nrrd(Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet((Structure("lesion", 1),)), {"lesion": corner}), tmp_path / "corner.seg.nrrd")
+    with pytest.raises(InputError, match=r"corner.seg.nrrd: labelled voxels reach \d+.\d mm outside the image"):
+        read_segmentation(tmp_path / "corner.seg.nrrd", geometry=turned_image)
 
 
 def test_seg_nrrd_bytes_do_not_depend_on_the_time_of_writing(slicerio_data, tmp_path, monkeypatch):

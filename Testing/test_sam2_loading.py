@@ -209,6 +209,16 @@ def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, 
     assert f"{folder / 'preprocessor_config.json'}: cannot read" in capsys.readouterr().err
 
 
+def test_models_list_names_a_missing_folder_and_an_adapter_as_such(tmp_path, capsys):
+    """Before: both were "config.json: cannot read this model file ([Errno 2] ...)"."""
+    assert main(["models", "list", str(tmp_path / "gone")]) == 2
+    assert f"FOLDER {tmp_path / 'gone'}: no such folder" in capsys.readouterr().err
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text("{}")
+    assert main(["models", "list", str(tmp_path / "adapter")]) == 2
+    assert "a LoRA adapter (rau train), not a SAM model; give it to rau segment with --vlm-adapter" in capsys.readouterr().err
+
+
 def test_a_file_is_not_taken_for_a_hugging_face_id(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()

@@ -102,6 +102,17 @@ def test_rau_segment_runs_with_the_trained_adapter(sft_adapter, tiny_qwen, share
     assert json.loads(out.with_name("target.result.json").read_text())["engine"] == "rau"
 
 
+def test_an_adapter_put_on_another_base_model_is_said_to_be(sft_adapter, tiny_qwen, tmp_path, capsys):
+    """Before: an adapter of the same shape was layered onto another model or revision without a word."""
+    import shutil
+
+    TransformersBackend.load(ModelSource(str(tiny_qwen)), device="cpu", adapter=sft_adapter)
+    assert "warning" not in capsys.readouterr().err
+    other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    TransformersBackend.load(ModelSource(str(other)), device="cpu", adapter=sft_adapter)
+    assert f"warning: the adapter {sft_adapter} was trained on {tiny_qwen.resolve()}, not on {other}" in capsys.readouterr().err
+
+
 def test_the_same_data_model_and_seed_train_the_same_adapter(sft_adapter, pairs, tiny_qwen, tmp_path):
     """Before: the new LoRA weights were drawn before the trainer seeded torch, so every run differed."""
     from safetensors.numpy import load_file
@@ -163,6 +174,48 @@ def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sf
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1]
     described = json.loads((out / "rau_adapter.json").read_text())
     assert described["base_model"] == str(tiny_qwen.resolve()) and described["pairs"] == str(pairs.resolve())
+
+
+def test_a_folder_holding_other_files_is_refused_and_a_bad_seed_or_unwritable_out_named(pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a fresh run into a folder of the user's own files replaced its README.md and log.jsonl and deleted its
+    checkpoints/ folder, exit 0; --seed -1 and an --out that cannot be made were internal errors."""
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1"]
+    own = tmp_path / "notes"
+    (own / "checkpoints").mkdir(parents=True)
+    (own / "README.md").write_text("my notes")
+    (own / "checkpoints" / "notes.txt").write_text("keep")
+    assert main(["train", "sft", *common, "--out", str(own)]) == 2
+    assert f"--out {own} is not empty (README.md, checkpoints); give a new or empty folder" in capsys.readouterr().err
+    assert (own / "README.md").read_text() == "my notes" and (own / "checkpoints" / "notes.txt").is_file()
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "sft", *common, "--out", str(tmp_path / "x"), "--seed", "-1"])
+    assert stop.value.code == 2
+    assert "argument --seed: must be from 0 to 4294967295, got '-1'" in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("")
+    assert main(["train", "sft", *common, "--out", str(tmp_path / "a_file" / "adapter")]) == 2
+    assert f"--out {tmp_path / 'a_file' / 'adapter'}: cannot write there" in capsys.readouterr().err
+
+
+def test_a_run_stopped_while_it_finishes_leaves_the_earlier_adapter_as_it_was(sft_adapter, pairs, tiny_qwen, tmp_path, monkeypatch):
+    """Before: the adapter was saved before the final evaluation, so a run stopped there left new weights under the
+    earlier run's description (or a fresh folder that looked complete)."""
+    import shutil
+
+    import rau.train.evaluation
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    before = _listing(out)
+
+    def stopped(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rau.train.evaluation, "evaluate", stopped)
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1", "--eval-steps", "0",
+                 "--learning-rate", "1e-1", "--out", str(out), "--overwrite"]) == 130
+    after = _listing(out)
+    assert {name: after[name] for name in before if "checkpoints" not in str(name) and name.name != "log.jsonl"} == {
+        name: data for name, data in before.items() if "checkpoints" not in str(name) and name.name != "log.jsonl"}
+    assert not (out / ".saving").exists()
 
 
 def test_grpo_runs_with_its_own_defaults():

@@ -215,3 +215,20 @@ def test_with_one_shared_structure_the_matched_slice_is_the_one_of_its_size():
 
     reference, target = stack("a", [1, 4, 8, 12, 8, 4]), stack("b", [1, 3, 6, 9, 12, 9, 6, 3])
     assert match_slice(reference, 3, target) == 4 and match_slice(reference, 1, target) in (1, 7)
+
+
+def test_a_subject_folder_may_hold_the_label_table_of_its_labels(shared_data, tmp_path):
+    """Before: ``label.labels.csv`` beside ``label.png`` was taken for a second label file and the folder refused."""
+    import shutil
+
+    from rau.train.sources import read_subjects
+
+    folder = shared_data / "hc18_fetal_head_us"
+    for number in (0, 1):
+        subject = tmp_path / "data" / f"s{number}"
+        subject.mkdir(parents=True)
+        shutil.copy(folder / f"images/{number:03d}_HC.png", subject / "image.png")
+        shutil.copy(folder / f"masks/{number:03d}_HC_mask.png", subject / "label.png")
+        (subject / "label.labels.csv").write_text("value,name\n255,fetal head\n")
+    subjects = read_subjects(tmp_path / "data")
+    assert [(s.name, s.labels.name) for s in subjects] == [("s0", "label.png"), ("s1", "label.png")]

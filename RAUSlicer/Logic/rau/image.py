@@ -80,9 +80,9 @@ def single_precision(values) -> np.ndarray:
     as 0.9765625000000001, its origin -249.51171875 as -249.51171875000003), and registration follows bits. So a
     volume loaded in Slicer and the same file read by the command line are the same image, and give one answer."""
     values = np.asarray(values, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):  # beyond single precision's range: kept as they are
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond single precision's range, inf, NaN: kept as they are (and refused later)
         single = values.astype(np.float32).astype(float)
-    near = np.abs(values - single) <= SINGLE_PRECISION_STEPS * np.spacing(np.abs(values))
+        near = np.abs(values - single) <= SINGLE_PRECISION_STEPS * np.spacing(np.abs(values))
     return np.where(near, single, values)
 
 

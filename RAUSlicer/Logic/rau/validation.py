@@ -361,10 +361,8 @@ def world_extent(image) -> tuple[np.ndarray, np.ndarray]:
     return points.min(axis=0), points.max(axis=0)
 
 
-def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False, labelled=None) -> None:
-    """The label map covers the image's physical region (or lies inside it when ``inside_only``; with ``labelled``,
-    a 3D mask of the labels' grid, only those voxels' centres must: a grid turned against the image's sticks out
-    with its empty corners, which Slicer does not count either).
+def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False) -> None:
+    """The label map covers the image's physical region (or lies inside it when ``inside_only``).
 
     Tolerance: half the coarsest voxel of either grid.
     """
@@ -376,14 +374,12 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
     axes = slice(0, 2) if image.ndim == 2 else slice(0, 3)  # a picture has no extent across its plane
     image_low, image_high = (corner[axes] for corner in world_extent(image))
     label_low, label_high = (corner[axes] for corner in world_extent(labels))
-    if inside_only and labelled is not None and labels.ndim == 3 and labelled.any():
-        centres = labels.to_world(np.argwhere(labelled)[:, ::-1])
-        label_low, label_high = centres.min(axis=0), centres.max(axis=0)
     if inside_only:
         fits = np.all(label_low >= image_low - tolerance) and np.all(label_high <= image_high + tolerance)
     else:
         fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
-    if not fits and not inside_only and not np.allclose(image.direction[:, axes], labels.direction[:, axes], atol=1e-3):
+    axis_turns = np.abs(image.direction[:, axes].T @ labels.direction[:, axes])  # a permutation when the grids are only flipped or reordered
+    if not fits and not inside_only and not np.allclose(axis_turns, np.round(axis_turns), atol=1e-3):
         raise InputError(
             f"{labels_path}: labels lie on a grid turned against {the_image}'s, so they cannot cover the same region; save them on "
             "the image's grid (Slicer: export the segmentation to a label map with the image as reference geometry) or as a .seg.nrrd"
@@ -393,6 +389,35 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
             f"{labels_path}: labels cover {_box(label_low, label_high)} mm but {the_image} covers "
             f"{_box(image_low, image_high)} mm; are they the same picture, at the same pixel size and position?"
         )
+
+
+def check_labelled_inside(image, labels, labelled, image_path, labels_path) -> None:
+    """The labelled voxels (``labelled``, a mask on the 3D grid ``labels``) lie inside ``image``, measured in the
+    image's own voxel grid, as the Slicer module checks a segment (:func:`reach_outside`): a segmentation's grid may
+    be larger than the image, or turned against it, with empty margins and corners."""
+    rows = np.argwhere(labelled.any(axis=2))  # (k, j) of rows holding labelled voxels: their two ends bound the rest
+    if not len(rows):
+        return
+    along = labelled[rows[:, 0], rows[:, 1]]
+    first, last = along.argmax(axis=1), along.shape[1] - 1 - along[:, ::-1].argmax(axis=1)
+    ends = np.concatenate([np.column_stack([first, rows[:, 1], rows[:, 0]]), np.column_stack([last, rows[:, 1], rows[:, 0]])])
+    reach = reach_outside(image, image.volume().to_index(labels.to_world(ends)), max(labels.spacing))
+    tolerance = 0.5 * max(max(image.volume().spacing), max(labels.spacing)) + 1e-3
+    if reach > tolerance:
+        the_image = f"the image {Path(image_path).name}" if image_path else "the image"
+        raise InputError(f"{labels_path}: labelled voxels reach {reach:.1f} mm outside {the_image}; are they the labels of that image, "
+                         "at its pixel size and position?")
+
+
+def reach_outside(image, ijk, voxel: float) -> float:
+    """How far (mm) voxels of size ``voxel`` (mm) centred at continuous indices ``ijk`` ((N, 3)) of ``image``'s placed
+    grid (:meth:`rau.image.Image.volume`) reach beyond its voxels: the farthest centre's distance per axis plus half a
+    voxel; 0 for none."""
+    if not len(ijk):
+        return 0.0
+    volume = image.volume()
+    beyond = np.maximum(-0.5 - ijk, 0) + np.maximum(ijk - (np.array(volume.size) - 0.5), 0)
+    return float((beyond * np.array(volume.spacing)).max()) + 0.5 * voxel
 
 
 def same_file(first, second) -> bool:

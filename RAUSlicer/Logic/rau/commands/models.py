@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rau.errors import OptionError
 from rau.validation import argument, non_empty_path
 
 
@@ -24,6 +25,11 @@ def add_parser(subparsers) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from rau.sam2.model import MEDSAM2_HELP, MODEL_ALIASES, VIDEO_MODELS, describe
 
+    for folder in map(Path, args.folders):
+        if not folder.is_dir():
+            raise OptionError(f"FOLDER {folder}: no such folder")
+        if (folder / "adapter_config.json").is_file():
+            raise OptionError(f"FOLDER {folder}: a LoRA adapter (rau train), not a SAM model; give it to rau segment with --vlm-adapter")
     described = [(folder, describe(Path(folder))) for folder in args.folders]  # every folder is read before anything is printed
     print("model types (config.json model_type -> class):")
     for model_type, kind in VIDEO_MODELS.items():

@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
     build.add_argument("--questions-per-pair", type=argument(positive_integer, "--questions-per-pair"), default=4, help="(default 4)")
     build.add_argument("--min-pixels", type=argument(positive_integer, "--min-pixels"), default=20, help="smallest cross-section asked about, in pixels (default 20)")
     build.add_argument("--tasks", nargs="+", default=["presence", "identity", "box"], choices=["presence", "identity", "box"])
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--seed", type=argument(seed_number, "--seed"), default=0, help="(default 0)")
     build.add_argument("--overwrite", action="store_true", help="replace an existing pairs folder")
     build.set_defaults(run=run_build_pairs)
 
@@ -70,7 +70,12 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
     parser.add_argument("--overwrite", action="store_true", help="replace an adapter or checkpoints already in OUT")
     parser.add_argument("--device", type=argument(device_name, "--device"), help="auto, cpu, cuda, cuda:N, mps (default: best available)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=argument(seed_number, "--seed"), default=0, help="(default 0)")
+
+
+def seed_number(value, option: str) -> int:
+    """A random seed, 0 to 2**32 - 1 (what numpy and torch take)."""
+    return whole_number(value, option, minimum=0, maximum=2**32 - 1)
 
 
 def _dropout(value, option: str) -> float:

@@ -43,6 +43,19 @@ class Reference:
     image: Image
     segmentation: Segmentation
     name: str = "reference"
+    anatomy: np.ndarray | None = field(default=None, repr=False)
+    """Every labelled voxel of the reference (bool, image grid) when ``segmentation`` holds only some of its structures
+    (the Slicer module reads the ticked segments' masks only); None when its masks are all there are."""
+
+    def labelled_anatomy(self) -> np.ndarray:
+        """Every voxel any structure of the reference labels: what engines align on, so that a structure's answer
+        does not depend on which others are asked for."""
+        if self.anatomy is not None:
+            return self.anatomy
+        union = np.zeros(self.image.shape, bool)
+        for mask in self.segmentation.masks.values():
+            union |= mask
+        return union
 
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel
@@ -50,10 +63,14 @@ class Reference:
         change = plane_order(self.image, target)
         if change is None:
             return self
-        masks = {name: reordered(self.segmentation.geometry.with_array(mask.astype(np.uint8)), *change).array > 0
-                 for name, mask in self.segmentation.masks.items()}
+
+        def moved(mask):
+            return reordered(self.segmentation.geometry.with_array(mask.astype(np.uint8)), *change).array > 0
+
+        masks = {name: moved(mask) for name, mask in self.segmentation.masks.items()}
         image = reordered(self.image, *change)
-        return replace(self, image=image, segmentation=Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), self.segmentation.labels, masks))
+        return replace(self, image=image, segmentation=Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), self.segmentation.labels, masks),
+                       anatomy=None if self.anatomy is None else moved(self.anatomy))
 
 
 @dataclass

@@ -168,8 +168,7 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     nothing to say about that structure, in the ranking or the fusion.
     """
     present = [n for n in names if n in reference.segmentation.masks and reference.segmentation.masks[n].any()]
-    focus = np.any(list(reference.segmentation.masks.values()), axis=0)
-    registration = register(target, reference.image, settings, moving_focus=focus)
+    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy())
     return Transfer(reference, registration, warp_structures(reference.segmentation, present, target, registration.transform))
 
 

@@ -119,7 +119,7 @@ class VesselEngine(Engine):
         for value in sorted(masks, key=lambda value: -int(masks[value].sum())):  # overlapping segments (Slicer layers): the smaller keeps its pixels
             label_map[masks[value]] = value
         grid = WorkingGrid.of(label_map.shape)
-        tree = grid.labels(np.any([mask[0] for mask in reference.segmentation.masks.values()], axis=0))  # all its labelled vessels
+        tree = grid.labels(reference.labelled_anatomy()[0])  # all its labelled vessels
         return Candidate(reference, grid.labels(label_map), tree, align_tree(target_vesselness, tree))
 
     def _named(self, candidate: Candidate, values: dict, target_vesselness, vessels) -> Candidate:

@@ -93,11 +93,10 @@ def header_spacing(path) -> tuple[float, ...] | None:
     except RuntimeError:
         return None
     spacing = reader.GetSpacing()
+    if path.is_file() and _dicom_file_unsized(reader):
+        return None
     if path.is_file() and _unsized_by_itk(reader):
-        in_plane = _dicom_pixel_size(reader)
-        if in_plane is None:
-            return None
-        spacing = (*in_plane, *spacing[2:])
+        spacing = (*_dicom_pixel_size(reader), *spacing[2:])
     return tuple(spacing for spacing, size in zip(spacing, reader.GetSize()) if size > 1)
 
 
@@ -124,7 +123,13 @@ def without_pixel_size(path) -> str | None:
             reader.ReadImageInformation()
     except RuntimeError:  # reading it says why
         return None
-    return "a DICOM file" if _unsized_by_itk(reader) and _dicom_pixel_size(reader) is None else None
+    return "a DICOM file" if _dicom_file_unsized(reader) else None
+
+
+def _dicom_file_unsized(header) -> bool:
+    """Whether ``header`` is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm, none of
+    :data:`DICOM_PIXEL_SIZE_TAGS`)."""
+    return _unsized_by_itk(header) and _dicom_pixel_size(header) is None
 
 
 def _unsized_by_itk(header) -> bool:
@@ -145,37 +150,44 @@ def _dicom_pixel_size(header) -> tuple[float, float] | None:
     return None
 
 
-CINE_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.12.1": "X-ray angiography",
-    "1.2.840.10008.5.1.4.1.1.12.1.1": "X-ray angiography",
-    "1.2.840.10008.5.1.4.1.1.12.2": "X-ray fluoroscopy",
-    "1.2.840.10008.5.1.4.1.1.12.2.1": "X-ray fluoroscopy",
-    "1.2.840.10008.5.1.4.1.1.3.1": "ultrasound",
-}
-"""DICOM SOP classes whose frames follow each other in time (a cine run), not in space."""
-
-
 CINE_MODALITIES = {"XA": "X-ray angiography", "RF": "X-ray fluoroscopy", "US": "ultrasound"}
-"""DICOM modalities whose multi-frame files are runs in time, whatever their SOP class (a secondary capture of a clip)."""
+"""DICOM modalities whose multi-frame files are runs in time (a cine, or a secondary capture of one), except
+:data:`VOLUME_SOP_CLASSES`."""
+VOLUME_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.13.1.1",  # X-ray 3D angiographic image (rotational angiography, modality XA)
+    "1.2.840.10008.5.1.4.1.1.13.1.2",  # X-ray 3D craniofacial image
+    "1.2.840.10008.5.1.4.1.1.13.1.3",  # breast tomosynthesis
+    "1.2.840.10008.5.1.4.1.1.6.2",  # enhanced ultrasound volume
+}
+"""Multi-frame DICOM classes whose frames are slices in space, whatever their modality."""
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
-"""Frame Time and Frame Time Vector: a multi-frame file that has either is a clip."""
+"""Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
 SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 
 
 def _check_not_cine(path: Path, stored) -> None:
-    """Refuse a multi-frame DICOM cine (:data:`CINE_SOP_CLASSES`, :data:`CINE_MODALITIES`, or frames with a frame
-    time): ITK would stack its frames as 1 mm slices. ``stored``: the image, or the header of a folder's first file
-    (an image file reader)."""
+    """Refuse a multi-frame DICOM cine (:data:`CINE_MODALITIES`, or frames with a frame time; not
+    :data:`VOLUME_SOP_CLASSES`): ITK would stack its frames as 1 mm slices. ``stored``: the image, or the header of a
+    folder's first file (an image file reader)."""
     def tag(key):
         return stored.GetMetaData(key).strip("\0 ") if stored.HasMetaDataKey(key) else ""
 
     frames = stored.GetSize()[2] if stored.GetDimension() == 3 else 1
-    kind = CINE_SOP_CLASSES.get(tag("0008|0016")) or CINE_MODALITIES.get(tag("0008|0060").upper())
-    if not kind and any(tag(key) for key in FRAME_TIMING_TAGS):
+    if frames < 2 or tag("0008|0016") in VOLUME_SOP_CLASSES:
+        return
+    kind = CINE_MODALITIES.get(tag("0008|0060").upper())
+    if not kind and any(_positive(value) for key in FRAME_TIMING_TAGS for value in tag(key).split("\\")):
         kind = "frames timed one after another"
-    if kind and frames > 1:
+    if kind:
         raise ImageReadError(f"{path}: a cine of {frames} frames ({kind}: frames in time, not slices in space); "
                              "save the frame to segment as its own image")
+
+
+def _positive(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
 
 
 def _check_not_dicom_segmentation(path: Path, stored) -> None:
@@ -283,8 +295,8 @@ def _read_dicom_series(folder: Path) -> Image:
     with validation.itk_warnings_off():  # a folder without a series: said below
         series = reader.GetGDCMSeriesIDs(str(folder))
     if not series:
-        below = sorted({file.parent for file in folder.rglob("*") if file.is_file() and file.parent != folder})
-        hint = f"; its subfolders hold files, e.g. {below[0]}: point to a series folder" if below else ""
+        below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir()), None)
+        hint = f"; it has subfolders ({below.name} ...): point to the folder of one series" if below else ""
         raise ImageReadError(f"{folder}: folder holds no DICOM series{hint}")
     if len(series) > 1:
         described = "; ".join(_series_description(reader.GetGDCMSeriesFileNames(str(folder), uid)) for uid in series)
@@ -316,21 +328,22 @@ def check_even_slices(folder: Path, files) -> None:
     evenly spaced (a missing slice, 10 % of the usual gap; or gaps that change little by little, so that a slice
     would land 10 % of a gap from its position), images sharing a position (echoes, phases, a cine) or giving
     none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel)."""
-    positions, normal, pixel = [], None, None
+    positions, normal, pixel, unplaced = [], None, None, 0
     for file in files:
         header = sitk.ImageFileReader()
         header.SetFileName(file)
         header.ReadImageInformation()
         if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
-            if len(files) > 1:
-                raise ImageReadError(f"{folder}: its {len(files)} DICOM images give no position (ImagePositionPatient), so they would be "
-                                     "stacked 1 mm apart (frames of a clip?); give one image, or a series of placed slices")
-            return
+            unplaced += 1
+            continue
         if normal is None:
             orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
             normal = np.cross(orientation[:3], orientation[3:])
             pixel = min(header.GetSpacing()[:2])
         positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]))
+    if unplaced and len(files) > 1:
+        raise ImageReadError(f"{folder}: {unplaced} of its {len(files)} DICOM images give no position (ImagePositionPatient), so they "
+                             "would be stacked 1 mm apart (frames of a clip?); give one image, or a series of placed slices")
     if len(positions) < 2:
         return
     gaps = np.diff(positions, axis=0) @ normal
@@ -358,7 +371,7 @@ def check_even_slices(folder: Path, files) -> None:
     worst = int(np.argmax(np.abs(along - stacked)))
     if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual):
         raise ImageReadError(
-            f"{folder}: DICOM slice gaps change along the series (from {abs(gaps[0]):.2f} to {abs(gaps[-1]):.2f} mm): stacked evenly, "
+            f"{folder}: DICOM slice gaps change along the series ({np.abs(gaps).min():.2f} to {np.abs(gaps).max():.2f} mm): stacked evenly, "
             f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
             "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
         )

@@ -62,8 +62,13 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels,
                                     {name: np.zeros(geometry.shape, bool) for name in segmentation.masks})
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
-        labelled = np.any(list(segmentation.masks.values()), axis=0) if seg_nrrd else None  # its voxels must lie inside, as Slicer checks
-        validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd, labelled=labelled)
+        if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
+            labelled = np.zeros(segmentation.geometry.shape, bool)
+            for mask in segmentation.masks.values():
+                labelled |= mask
+            validation.check_labelled_inside(geometry, segmentation.geometry, labelled, image_path, path)
+        else:
+            validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
         segmentation = resample_segmentation(segmentation, geometry)
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)

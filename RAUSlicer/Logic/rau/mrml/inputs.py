@@ -6,7 +6,7 @@ from rau.engines.base import Reference, Request
 from rau.errors import InputError
 from rau.image import Image
 from rau.mrml.geometry import image_from_volume_node
-from rau.mrml.segments import require_segment_id, segmentation_from_node
+from rau.mrml.segments import labelled_voxels, segmentation_from_node
 from rau.validation import check_image
 
 
@@ -14,8 +14,9 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
     """A request for one reference (volume + segmentation node) and a target volume node, with the
     ``structures`` named (default: every segment). A missing node is named in the error.
 
-    The reference keeps all its segments, as a reference file does on the command line: engines align on all
-    of its labelled anatomy, so a structure's answer does not depend on which others are ticked."""
+    The reference's masks are the ticked segments'; its :attr:`~rau.engines.base.Reference.anatomy` is every segment's
+    voxels, as a reference file gives them on the command line: engines align on all of its labelled anatomy, so a
+    structure's answer does not depend on which others are ticked."""
     for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
@@ -25,10 +26,10 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
         raise InputError(f"the target volume {target_volume.GetName()!r} is the reference volume itself; a target cannot be its own "
                          "reference: pick another target")
     reference_image = checked_image(reference_volume)
-    for name in structures or []:
-        require_segment_id(reference_segmentation, name)
-    segmentation = segmentation_from_node(reference_segmentation, reference_image, grid=f"the reference volume {reference_volume.GetName()!r}")
-    reference = Reference(reference_image, segmentation, name=reference_volume.GetName())
+    segmentation = segmentation_from_node(reference_segmentation, reference_image, structures,
+                                          f"the reference volume {reference_volume.GetName()!r}")
+    anatomy = labelled_voxels(reference_segmentation, reference_image) if structures else None
+    reference = Reference(reference_image, segmentation, name=reference_volume.GetName(), anatomy=anatomy)
     return Request([reference], checked_image(target_volume), list(structures) if structures else None)
 
 

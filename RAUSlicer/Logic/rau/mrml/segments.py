@@ -21,6 +21,7 @@ from rau.errors import InputError
 from rau.image import GeometryError, Image
 from rau.labels import LabelSet, Segmentation, Structure, segment_values
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
+from rau.validation import reach_outside
 
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
 
@@ -56,14 +57,31 @@ def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.n
     return _mask_on(labelmap, labelmaps.GetSegment(segment_id).GetLabelValue(), geometry)  # a converted copy numbers its segments anew
 
 
-def _mask_on(labelmap, label_value: int, geometry: Image) -> np.ndarray:
-    """The voxels of ``label_value`` in ``labelmap`` (world-placed) resampled onto ``geometry``."""
+def _mask_on(labelmap, label_value: int | None, geometry: Image) -> np.ndarray:
+    """The voxels of ``label_value`` (None: of any segment) in ``labelmap`` (world-placed) resampled onto ``geometry``."""
     if labelmap.IsEmpty():
         return np.zeros(geometry.shape, dtype=bool)
     reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
     resampled = slicer.vtkOrientedImageData()
     slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
-    return oriented_array(resampled) == label_value
+    values = oriented_array(resampled)
+    return values > 0 if label_value is None else values == label_value
+
+
+def labelled_voxels(node, geometry: Image) -> np.ndarray:
+    """The voxels of ``geometry`` that any segment of ``node`` labels (bool): each labelmap layer resampled once,
+    whatever segments share it; voxels outside ``geometry`` are left out (unlike a picked segment, not refused)."""
+    labelmaps = binary_labelmaps(node)
+    layers = {}
+    for index in range(labelmaps.GetNumberOfSegments()):
+        segment_id = labelmaps.GetNthSegmentID(index)
+        layer = labelmaps.GetSegment(segment_id).GetRepresentation(BINARY_LABELMAP)
+        if layer is not None:
+            layers.setdefault(layer.GetAddressAsString("vtkObject"), segment_id)
+    union = np.zeros(geometry.shape, bool)
+    for segment_id in layers.values():
+        union |= _mask_on(_world_labelmap(node, segment_id, labelmaps), None, geometry)
+    return union
 
 
 def _reach_outside(labelmap, label_value: int | None, geometry: Image) -> float:
@@ -80,10 +98,7 @@ def _reach_outside(labelmap, label_value: int | None, geometry: Image) -> float:
     image_to_world = vtk.vtkMatrix4x4()
     labelmap.GetImageToWorldMatrix(image_to_world)
     to_geometry = np.linalg.inv(image_ijk_to_ras(geometry)) @ arrayFromVTKMatrix(image_to_world)
-    ijk = centres @ to_geometry[:3, :3].T + to_geometry[:3, 3]
-    volume = geometry.volume()
-    beyond = np.maximum(-0.5 - ijk, 0) + np.maximum(ijk - (np.array(volume.size) - 0.5), 0)
-    return float((beyond * np.array(volume.spacing)).max()) + 0.5 * max(labelmap.GetSpacing())
+    return reach_outside(geometry, centres @ to_geometry[:3, :3].T + to_geometry[:3, 3], max(labelmap.GetSpacing()))
 
 
 def binary_labelmaps(node):
@@ -171,7 +186,8 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
 def _check_inside(node, segment_id: str, labelmap, label_value: int, geometry: Image, grid: str) -> None:
     """Refuse a segment that reaches outside ``geometry`` (called ``grid``) by more than half the coarser voxel
     of the two grids: resampling onto it would cut the segment, or drop it, without a word (the command line
-    refuses such a label file in the same way, :func:`rau.validation.check_same_extent`)."""
+    refuses such a label file in the same way, :func:`rau.validation.check_same_extent`, and measures a
+    ``.seg.nrrd``'s voxels as here, :func:`rau.validation.check_labelled_inside`)."""
     tolerance = 0.5 * max(max(geometry.volume().spacing), max(labelmap.GetSpacing())) + 1e-3
     if labelmap.IsEmpty() or _reach_outside(labelmap, None, geometry) <= tolerance:  # the whole layer fits: no voxel to count
         return

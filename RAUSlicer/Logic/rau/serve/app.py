@@ -68,6 +68,7 @@ class Server:
         self._lock = threading.Lock()
 
     def submit(self, spec, uploads: list[Upload]) -> Job:
+        self.queues.check_taking()  # before the uploads are read
         options = options_from_json(spec.options, self.config.engine_options)
         job_id = uuid.uuid4().hex
         folder = confined(self.work_dir, "jobs", job_id)

@@ -25,7 +25,7 @@ from rau.options import EngineOptions
 LOG = logging.getLogger("rau.serve")
 OUTPUT_NAME = "segmentation.nii.gz"
 FINISH_SECONDS = 60.0
-"""How long a stopping server lets each device's running job go on before it cancels it."""
+"""How long a stopping server lets its running jobs go on before it cancels them, and then waits for them to stop."""
 
 
 class ServerStopping(RuntimeError):
@@ -148,11 +148,15 @@ class DeviceQueues:
         with self._lock:
             return self._locks.setdefault(device, threading.Lock())
 
+    def check_taking(self) -> None:
+        """Raise :class:`ServerStopping` once the server is stopping."""
+        if self._stopping:
+            raise ServerStopping("the server is shutting down and takes no new jobs; submit again once it is back")
+
     def submit(self, job: Job) -> None:
         """Queue ``job`` on its device; raises :class:`ServerStopping` once the server is stopping."""
         with self._lock:
-            if self._stopping:
-                raise ServerStopping("the server is shutting down and takes no new jobs; submit again once it is back")
+            self.check_taking()
             if job.device not in self._queues:
                 self._queues[job.device] = queue.Queue()
                 thread = threading.Thread(target=self._work, args=(job.device,), name=f"rau jobs {job.device}", daemon=True)
@@ -170,18 +174,21 @@ class DeviceQueues:
                 device_queue.put(None)
 
     def shutdown(self) -> None:
-        """Give each worker :data:`FINISH_SECONDS` to finish its current job, then cancel the job (it stops at its
-        next step) and wait for it: the process never exits under a running engine. Queued jobs are cancelled."""
+        """Give the running jobs :data:`FINISH_SECONDS` together to finish, then cancel those still running (each
+        stops at its next step) and give them as long again to stop; queued jobs are cancelled at once."""
         self.stop_taking()
         with self._lock:
             threads = dict(self._threads)
+        _join_all(threads.values(), FINISH_SECONDS)
         for device, thread in threads.items():
-            thread.join(timeout=FINISH_SECONDS)
             running = self._running.get(device)
             if thread.is_alive() and running is not None:
                 LOG.warning("job %s did not finish within %g s of the stop; cancelling it", running.id, FINISH_SECONDS)
                 running.cancel_event.set()
-            thread.join()
+        _join_all(threads.values(), FINISH_SECONDS)
+        for device, thread in threads.items():
+            if thread.is_alive():
+                LOG.error("the job on %s did not stop within %g s of its cancel; the server stops under it", device, FINISH_SECONDS)
 
     def _work(self, device: str) -> None:
         device_queue = self._queues[device]
@@ -197,6 +204,13 @@ class DeviceQueues:
             finally:
                 job.finished.set()
         _cancel_queued(device_queue)
+
+
+def _join_all(threads, seconds: float) -> None:
+    """Wait for ``threads`` to end, at most ``seconds`` in all."""
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _cancel_queued(device_queue: queue.Queue) -> None:

@@ -11,11 +11,13 @@ Layout of an output folder::
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rau.errors import InputError
+from rau.errors import InputError, WriteError
 from rau.io.atomic import OutputExistsError
 from rau.train.dataset import family_of_card, load_split, read_card, read_records
 from rau.train.model import LoraSettings, check_family, load_trainable
@@ -87,6 +89,15 @@ def check_out(settings: FineTuneSettings) -> None:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
                 raise OutputExistsError(existing)
+        held = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
+        if held:  # a fresh run writes README.md, log.jsonl, checkpoints/ ... over what is there
+            raise InputError(f"--out {out} is not empty ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); give a new or empty folder, "
+                             "--resume to go on with a run there, or --overwrite to replace it")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as error:
+        raise WriteError(f"--out {out}: cannot write there ({error.strerror})") from None
 
 
 def resume_checkpoint(settings: FineTuneSettings) -> str | None:
@@ -153,21 +164,34 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
 
 
 def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
-    """Save the adapter and its description; evaluate once more on the held-out split."""
+    """Evaluate once more on the held-out split, then save the adapter and its description: into a folder beside them
+    first, moved into ``OUT`` when whole (the description last), so a run stopped while it finishes leaves ``OUT`` as it was."""
     from rau.train.evaluation import evaluate
     from rau.vlm.local import TransformersBackend
 
     out = Path(settings.out)
-    trainer.save_model(str(out))
     metrics = {}
     if val_records and trainer.is_world_process_zero():
         trainer.model.eval()
         metrics = evaluate(TransformersBackend(trainer.model, processor, family), settings.data, val_records)
-    if trainer.is_world_process_zero():
-        description = {"base_model": _absolute_if_local(settings.model), "stage": stage, "pairs": _absolute_if_local(settings.data),
-                       "steps": trainer.state.global_step,
-                       "lora": vars(settings.lora), "family": family.name, "eval": metrics}
-        (out / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
+    saving, main = out / ".saving", trainer.is_world_process_zero()  # every process takes part in saving; the main one writes
+    if main:
+        shutil.rmtree(saving, ignore_errors=True)
+    try:
+        trainer.save_model(str(saving))
+        if main:
+            description = {"base_model": _absolute_if_local(settings.model), "stage": stage, "pairs": _absolute_if_local(settings.data),
+                           "steps": trainer.state.global_step,
+                           "lora": vars(settings.lora), "family": family.name, "eval": metrics}
+            (saving / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
+            (out / "rau_adapter.json").unlink(missing_ok=True)  # an adapter without its description is an unfinished one
+            for path in sorted(saving.iterdir(), key=lambda path: path.name == "rau_adapter.json"):
+                if (out / path.name).is_dir():
+                    shutil.rmtree(out / path.name)
+                os.replace(path, out / path.name)
+    finally:
+        if main:
+            shutil.rmtree(saving, ignore_errors=True)
     return out
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from rau import validation
 from rau.errors import InputError
 from rau.image import Image
+from rau.io.label_tables import SIDECAR_SUFFIXES
 from rau.labels import Segmentation
 from rau.references import load_reference
 
@@ -59,7 +60,8 @@ def _from_folder(folder: Path) -> list[Subject]:
     subjects = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         images = sorted(p for p in sub.iterdir() if p.is_file() and p.name.lower().startswith("image."))
-        labels = sorted(p for p in sub.iterdir() if p.is_file() and (p.name.lower().startswith("label") or p.name.lower().endswith(".seg.nrrd")))
+        labels = sorted(p for p in sub.iterdir() if p.is_file() and (p.name.lower().startswith("label") or p.name.lower().endswith(".seg.nrrd"))
+                        and not p.name.lower().endswith(SIDECAR_SUFFIXES))  # label.labels.csv names label.png's values
         if not images and not labels:
             continue
         if len(images) != 1 or len(labels) != 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from rau.errors import InputError, UnavailableError
@@ -41,6 +42,7 @@ class TransformersBackend(Backend):
         model = load_model(AutoModelForImageTextToText, source, device, dtype)
         if adapter:
             model = load_adapter(model, adapter)
+            warn_other_base(adapter, source)
         return cls(model, processor, model_family(source, processor, family))
 
     def inputs(self, messages: list[dict]):
@@ -103,6 +105,20 @@ def check_adapter_folder(adapter) -> Path:
     if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
         raise AdapterError(f"{folder}: the adapter weights are missing (no {' or '.join(ADAPTER_WEIGHTS)})")
     return folder
+
+
+def warn_other_base(adapter, source: ModelSource) -> None:
+    """Say so when ``rau train`` trained ``adapter`` on another base model than ``source`` (its ``rau_adapter.json``
+    names the base): an adapter of the same shape loads onto another revision or model without an error, but its
+    answers are not the ones it was trained to give."""
+    try:
+        trained_on = json.loads((Path(adapter) / "rau_adapter.json").read_text(encoding="utf-8"))["base_model"]
+    except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
+        return
+    same = Path(trained_on).resolve() == Path(source.name).expanduser().resolve() if source.is_local else trained_on == source.name
+    if not same:
+        print(f"warning: the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model "
+              "or revision, its answers are not the ones it was trained to give", file=sys.stderr)
 
 
 def load_adapter(model, adapter, trainable: bool = False):
