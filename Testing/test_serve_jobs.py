@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 import requests
 
@@ -274,3 +275,27 @@ def test_a_host_in_its_url_form_is_taken_and_an_empty_one_refused(capsys):
         rau_main(["serve", "--host", "", "--port", "1"])
     assert stop.value.code == 2
     assert "argument --host: is empty; give an address" in capsys.readouterr().err
+
+
+def test_a_server_aligns_on_the_whole_labelled_anatomy_of_a_reference_picked_in_part(tmp_path):
+    """The Slicer module hands an engine the picked structures' masks and the reference's whole labelled anatomy; before,
+    a server got the picked masks only, so it aligned on less than a run on this computer."""
+    from rau.engines import Reference, create_engine
+    from rau.engines.base import Request
+    from rau.io import read_image, read_segmentation
+    from rau.labels import Segmentation
+    from rau.serve.remote import UNPICKED, RemoteEngine, uploaded_segmentation
+
+    (image_path, labels_path, _), target_path, table = write_two_halves(tmp_path)
+    image, target = read_image(image_path), read_image(target_path)
+    whole = read_segmentation(labels_path, geometry=image, label_table=table)
+    left_only = Segmentation(whole.geometry, whole.labels.select(["left"]), {"left": whole.masks["left"]})
+    reference = Reference(image, left_only, "ref.mha", anatomy=whole.masks["left"] | whole.masks["right"])
+    uploaded = uploaded_segmentation(reference)
+    assert uploaded.labels.names == ["left", UNPICKED] and uploaded.labels.get(UNPICKED).value == 2
+    assert np.array_equal(uploaded.masks[UNPICKED], whole.masks["right"])
+    here = create_engine("registration", {"deformable": False}).run(Request([reference], target, ["left"]))
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        there = RemoteEngine(Client(url), "registration", {"deformable": False}).run(Request([reference], target, ["left"]))
+    assert [item.structure.name for item in there.structures] == ["left"]
+    assert np.array_equal(there.structures[0].mask, here.structures[0].mask)

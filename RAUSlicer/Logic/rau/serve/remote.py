@@ -14,14 +14,36 @@ import os
 import tempfile
 from pathlib import Path
 
-from rau.engines.base import Cancelled, Engine, Progress, Request
+from rau.engines.base import Cancelled, Engine, Progress, Reference, Request
 from rau.io import read_segmentation, write_image, write_seg_nrrd
+from rau.labels import LabelSet, Segmentation, Structure
 from rau.result import Result, StructureResult
 from rau.options import EngineOptions
 from rau.serve.client import Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
 from rau.serve.wire import decode_mask, encode_mask, prompt_to_json
 from rau.session import Session
+
+
+UNPICKED = "rau: other labelled anatomy"
+"""The segment that carries a reference's labelled voxels beyond the picked structures to the server (never asked for)."""
+
+
+def uploaded_segmentation(reference: Reference) -> Segmentation:
+    """The reference's segmentation as the server gets it: when the request holds only the picked structures' masks
+    (:attr:`~rau.engines.base.Reference.anatomy`), the rest of its labelled voxels as one more segment,
+    :data:`UNPICKED`, so that the server aligns on the same anatomy as a run here."""
+    segmentation = reference.segmentation
+    if reference.anatomy is None:
+        return segmentation
+    rest = reference.anatomy.copy()
+    for mask in segmentation.masks.values():
+        rest &= ~mask
+    if not rest.any():
+        return segmentation
+    value = max((structure.value for structure in segmentation.labels), default=0) + 1
+    labels = LabelSet((*segmentation.labels, Structure(UNPICKED, value, (0.5, 0.5, 0.5))))
+    return Segmentation(segmentation.geometry, labels, {**segmentation.masks, UNPICKED: rest})
 
 
 class RemoteEngine(Engine):
@@ -41,7 +63,7 @@ class RemoteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
             folder = Path(folder)
             references = [
-                (write_image(ref.image, folder / f"reference{i}.mha"), write_seg_nrrd(ref.segmentation, folder / f"reference{i}.seg.nrrd"), None)
+                (write_image(ref.image, folder / f"reference{i}.mha"), write_seg_nrrd(uploaded_segmentation(ref), folder / f"reference{i}.seg.nrrd"), None)
                 for i, ref in enumerate(request.references)
             ]
             target = write_image(request.target, folder / "target.mha")
