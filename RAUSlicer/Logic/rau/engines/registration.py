@@ -179,7 +179,7 @@ def resolve_overlaps(structures: list[StructureResult], request: Request) -> lis
     structure listed first keeps the voxel. References whose own masks overlap
     (Slicer layers) keep their overlaps.
     """
-    if references_overlap(request.references):
+    if references_overlap(request.references, request.labels().names):
         return structures
     taken = np.zeros(request.target.shape, bool)
     for item in structures:
@@ -192,11 +192,16 @@ def resolve_overlaps(structures: list[StructureResult], request: Request) -> lis
     return structures
 
 
-def references_overlap(references: list[Reference]) -> bool:
-    """True when any reference has a voxel in two structures."""
+def references_overlap(references: list[Reference], names: list[str]) -> bool:
+    """True when any reference has a voxel in two of the structures ``names`` (the others do not count: whether a
+    reference holds them, as a file does, or not, as the Slicer module's picked segments do not, gives one answer)."""
     for reference in references:
-        counts = np.sum([m.astype(np.uint8) for m in reference.segmentation.masks.values()], axis=0)
-        if np.max(counts, initial=0) > 1:
+        counts = None
+        for name in names:
+            mask = reference.segmentation.masks.get(name)
+            if mask is not None:
+                counts = mask.astype(np.uint8) if counts is None else counts + mask
+        if counts is not None and counts.max() > 1:
             return True
     return False
 

@@ -295,7 +295,7 @@ def _read_dicom_series(folder: Path) -> Image:
     with validation.itk_warnings_off():  # a folder without a series: said below
         series = reader.GetGDCMSeriesIDs(str(folder))
     if not series:
-        below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir()), None)
+        below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "__"))), None)
         hint = f"; it has subfolders ({below.name} ...): point to the folder of one series" if below else ""
         raise ImageReadError(f"{folder}: folder holds no DICOM series{hint}")
     if len(series) > 1:

@@ -68,7 +68,6 @@ class Server:
         self._lock = threading.Lock()
 
     def submit(self, spec, uploads: list[Upload]) -> Job:
-        self.queues.check_taking()  # before the uploads are read
         options = options_from_json(spec.options, self.config.engine_options)
         job_id = uuid.uuid4().hex
         folder = confined(self.work_dir, "jobs", job_id)
@@ -205,6 +204,7 @@ def create_app(config: ServerConfig | None = None):
 
     @app.post("/v1/jobs", status_code=202)
     async def submit(request: Request):
+        server.queues.check_taking()  # before the upload is received
         form = await request.form(max_files=64, max_fields=8)
         try:
             spec = parse_spec(form.get("spec"), server.config.engine)

@@ -13,14 +13,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rau.errors import InputError, WriteError
+from rau.errors import InputError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
 from rau.train.dataset import family_of_card, load_split, read_card, read_records
 from rau.train.model import LoraSettings, check_family, load_trainable
+
+
+SAVING = ".saving"
+"""The folder in ``OUT`` where a finishing run saves its adapter before moving it into ``OUT``."""
+WRITE_CHECK = ".rau-write-check-"
+"""Name prefix of the file that shows ``OUT`` can be written."""
 
 
 @dataclass
@@ -89,13 +96,13 @@ def check_out(settings: FineTuneSettings) -> None:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
                 raise OutputExistsError(existing)
-        held = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
+        held = sorted(path.name for path in out.iterdir() if not path.name.startswith(WRITE_CHECK)) if out.is_dir() else []
         if held:  # a fresh run writes README.md, log.jsonl, checkpoints/ ... over what is there
             raise InputError(f"--out {out} is not empty ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); give a new or empty folder, "
                              "--resume to go on with a run there, or --overwrite to replace it")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out).close()
+        tempfile.TemporaryFile(dir=out, prefix=WRITE_CHECK).close()  # another process's check is not "a file in OUT"
     except OSError as error:
         raise WriteError(f"--out {out}: cannot write there ({error.strerror})") from None
 
@@ -164,35 +171,48 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
 
 
 def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
-    """Evaluate once more on the held-out split, then save the adapter and its description: into a folder beside them
-    first, moved into ``OUT`` when whole (the description last), so a run stopped while it finishes leaves ``OUT`` as it was."""
+    """Save the adapter into a folder beside ``OUT``'s files, evaluate it once more on the held-out split (an evaluation
+    that fails is recorded, the adapter kept), then move it into ``OUT`` with its description last: a run stopped while
+    it finishes leaves the earlier adapter and its description in ``OUT``."""
     from rau.train.evaluation import evaluate
     from rau.vlm.local import TransformersBackend
 
     out = Path(settings.out)
-    metrics = {}
-    if val_records and trainer.is_world_process_zero():
-        trainer.model.eval()
-        metrics = evaluate(TransformersBackend(trainer.model, processor, family), settings.data, val_records)
-    saving, main = out / ".saving", trainer.is_world_process_zero()  # every process takes part in saving; the main one writes
+    saving, main = out / SAVING, trainer.is_world_process_zero()  # every process takes part in saving; the main one writes
     if main:
         shutil.rmtree(saving, ignore_errors=True)
     try:
         trainer.save_model(str(saving))
-        if main:
-            description = {"base_model": _absolute_if_local(settings.model), "stage": stage, "pairs": _absolute_if_local(settings.data),
-                           "steps": trainer.state.global_step,
-                           "lora": vars(settings.lora), "family": family.name, "eval": metrics}
-            (saving / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
-            (out / "rau_adapter.json").unlink(missing_ok=True)  # an adapter without its description is an unfinished one
-            for path in sorted(saving.iterdir(), key=lambda path: path.name == "rau_adapter.json"):
-                if (out / path.name).is_dir():
-                    shutil.rmtree(out / path.name)
-                os.replace(path, out / path.name)
+        if not main:
+            return out
+        metrics = {}
+        if val_records:
+            trainer.model.eval()
+            try:
+                metrics = evaluate(TransformersBackend(trainer.model, processor, family), settings.data, val_records)
+            except Exception as error:  # e.g. out of memory: the trained adapter is still worth keeping
+                metrics = {"failed": failure_reason(error)}
+                print(f"warning: the final held-out evaluation failed ({metrics['failed']}); the adapter is saved", file=sys.stderr)
+        description = {"base_model": _absolute_if_local(settings.model), "stage": stage, "pairs": _absolute_if_local(settings.data),
+                       "steps": trainer.state.global_step,
+                       "lora": vars(settings.lora), "family": family.name, "eval": metrics}
+        (saving / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
+        (out / "rau_adapter.json").unlink(missing_ok=True)  # an adapter without its description is an unfinished one
+        for path in sorted(saving.iterdir(), key=lambda path: path.name == "rau_adapter.json"):
+            _clear(out / path.name)
+            os.replace(path, out / path.name)
     finally:
         if main:
             shutil.rmtree(saving, ignore_errors=True)
     return out
+
+
+def _clear(path: Path) -> None:
+    """Remove a file or folder in the way of a saved one (a link is removed, not followed)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _absolute_if_local(given: str) -> str:

@@ -109,16 +109,16 @@ def check_adapter_folder(adapter) -> Path:
 
 def warn_other_base(adapter, source: ModelSource) -> None:
     """Say so when ``rau train`` trained ``adapter`` on another base model than ``source`` (its ``rau_adapter.json``
-    names the base): an adapter of the same shape loads onto another revision or model without an error, but its
-    answers are not the ones it was trained to give."""
+    names the base): an adapter of the same shape loads onto another model without an error, but its answers are
+    not the ones it was trained to give. (A model's revision is not recorded, so one id at another revision passes.)"""
     try:
         trained_on = json.loads((Path(adapter) / "rau_adapter.json").read_text(encoding="utf-8"))["base_model"]
     except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
         return
     same = Path(trained_on).resolve() == Path(source.name).expanduser().resolve() if source.is_local else trained_on == source.name
     if not same:
-        print(f"warning: the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model "
-              "or revision, its answers are not the ones it was trained to give", file=sys.stderr)
+        print(f"warning: the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model, "
+              "its answers are not the ones it was trained to give", file=sys.stderr)
 
 
 def load_adapter(model, adapter, trainable: bool = False):
