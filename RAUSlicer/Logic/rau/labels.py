@@ -197,6 +197,13 @@ class Segmentation:
         """The mask of one structure (raises for an unknown name)."""
         return self.masks[self.labels.get(name).name]
 
+    def union(self) -> np.ndarray:
+        """Every voxel any structure labels (bool, the geometry's shape)."""
+        union = np.zeros(self.geometry.shape, bool)
+        for mask in self.masks.values():
+            union |= mask
+        return union
+
     def present(self) -> LabelSet:
         """The structures whose mask has at least one voxel."""
         return LabelSet(tuple(s for s in self.labels if self.masks[s.name].any()), named=self.labels.named)

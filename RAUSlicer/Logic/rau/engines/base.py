@@ -50,12 +50,7 @@ class Reference:
     def labelled_anatomy(self) -> np.ndarray:
         """Every voxel any structure of the reference labels: what engines align on, so that a structure's answer
         does not depend on which others are asked for."""
-        if self.anatomy is not None:
-            return self.anatomy
-        union = np.zeros(self.image.shape, bool)
-        for mask in self.segmentation.masks.values():
-            union |= mask
-        return union
+        return self.anatomy if self.anatomy is not None else self.segmentation.union()
 
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel

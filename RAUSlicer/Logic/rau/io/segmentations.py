@@ -63,10 +63,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
                                     {name: np.zeros(geometry.shape, bool) for name in segmentation.masks})
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
         if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
-            labelled = np.zeros(segmentation.geometry.shape, bool)
-            for mask in segmentation.masks.values():
-                labelled |= mask
-            validation.check_labelled_inside(geometry, segmentation.geometry, labelled, image_path, path)
+            validation.check_labelled_inside(geometry, segmentation.geometry, segmentation.union(), image_path, path)
         else:
             validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
         segmentation = resample_segmentation(segmentation, geometry)

@@ -36,9 +36,7 @@ def uploaded_segmentation(reference: Reference) -> Segmentation:
     segmentation = reference.segmentation
     if reference.anatomy is None:
         return segmentation
-    rest = reference.anatomy.copy()
-    for mask in segmentation.masks.values():
-        rest &= ~mask
+    rest = reference.anatomy & ~segmentation.union()
     if not rest.any():
         return segmentation
     value = max((structure.value for structure in segmentation.labels), default=0) + 1
