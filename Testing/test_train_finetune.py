@@ -218,6 +218,23 @@ def test_a_run_stopped_while_it_finishes_leaves_the_earlier_adapter_as_it_was(sf
     assert not (out / ".saving").exists()
 
 
+def test_resume_refuses_another_model_or_learning_rate_and_logs_each_step_once(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: --resume went on with another --model (and recorded it as the base) and ignored a new --learning-rate;
+    the steps after the checkpoint were logged twice."""
+    import shutil
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved: it goes on from step 2
+    other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    common = ["--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1", "--out", str(out), "--resume"]
+    assert main(["train", "sft", "--model", str(other), *common, "--max-steps", "5"]) == 2
+    assert f"--resume: the run in {out} was trained with other settings (model {tiny_qwen.resolve()} there, {other} now)" in capsys.readouterr().err
+    assert main(["train", "sft", "--model", str(tiny_qwen), *common, "--max-steps", "5", "--learning-rate", "0.5"]) == 2
+    assert "learning_rate 0.01 there, 0.5 now" in capsys.readouterr().err
+    assert main(["train", "sft", "--model", str(tiny_qwen), *common, "--max-steps", "5"]) == 0, capsys.readouterr().err
+    assert [entry["step"] for entry in log(out) if "loss" in entry] == [1, 2, 3, 4, 5]
+
+
 def test_grpo_runs_with_its_own_defaults():
     """Before, --batch-size 1 x --grad-accum 1 against --num-generations 4: grpo refused its own defaults."""
     from rau.cli import parse_arguments

@@ -5,6 +5,7 @@ Layout of an output folder::
     OUT/adapter_config.json, adapter_model.safetensors   the LoRA adapter (rau segment --vlm-adapter OUT)
     OUT/rau_adapter.json                                  base model, stage, pairs card, final metrics
     OUT/log.jsonl                                         one line per logged step (loss, rewards, eval_*)
+    OUT/rau_run.json                                      what the run is trained from (checked by --resume)
     OUT/checkpoints/checkpoint-N/                         for --resume
 """
 
@@ -24,6 +25,8 @@ from rau.train.dataset import family_of_card, load_split, read_card, read_record
 from rau.train.model import LoraSettings, check_family, load_trainable
 
 
+RUN_FILE = "rau_run.json"
+"""The settings a run in ``OUT`` is trained from (:func:`run_settings`), checked by ``--resume``."""
 SAVING = ".saving"
 """The folder in ``OUT`` where a finishing run saves its adapter before moving it into ``OUT``."""
 WRITE_CHECK = ".rau-write-check-"
@@ -69,10 +72,44 @@ def prepare(settings: FineTuneSettings):
     check_family(family_of_card(card), family)
     train = load_split(settings.data, "train", settings.train_limit)
     val = read_records(settings.data, "val")[: settings.eval_limit] if "val" in card["splits"] else []
-    if not settings.resume:
-        (Path(settings.out) / "log.jsonl").unlink(missing_ok=True)
-        shutil.rmtree(Path(settings.out) / "checkpoints", ignore_errors=True)
+    out = Path(settings.out)
+    if settings.resume:
+        _trim_log(out / "log.jsonl", int(Path(resume_checkpoint(settings)).name.removeprefix("checkpoint-")))
+    else:
+        (out / "log.jsonl").unlink(missing_ok=True)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        (out / RUN_FILE).write_text(json.dumps(run_settings(settings), indent=2), encoding="utf-8")
     return model, processor, family, train, val
+
+
+def run_settings(settings: FineTuneSettings) -> dict:
+    """What a run is trained from, which ``--resume`` must give again: a checkpoint goes on with its own model,
+    data, adapter, LoRA and learning-rate schedule, whatever is given."""
+    return {"model": _absolute_if_local(settings.model), "data": _absolute_if_local(settings.data),
+            "adapter": _absolute_if_local(settings.adapter) if settings.adapter else None,
+            "lora": vars(settings.lora), "learning_rate": settings.learning_rate}
+
+
+def _check_same_run(settings: FineTuneSettings) -> None:
+    """Refuse ``--resume`` with other :func:`run_settings` than the run in ``OUT`` recorded; a setting not given (no
+    ``--learning-rate``) is the run's, and a run from before they were recorded is taken as it is."""
+    try:
+        recorded = json.loads((Path(settings.out) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    given = json.loads(json.dumps(run_settings(settings)))  # as the record reads back (tuples as lists)
+    changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
+    if changed:
+        details = "; ".join(f"{key} {recorded[key]} there, {given[key]} now" for key in changed)
+        raise InputError(f"--resume: the run in {settings.out} was trained with other settings ({details}); "
+                         "give the same ones, or start a new run")
+
+
+def _trim_log(log: Path, step: int) -> None:
+    """Keep the log's entries up to the checkpoint ``step`` a resumed run goes on from (it logs the later ones again)."""
+    if log.is_file():
+        entries = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+        log.write_text("".join(f"{line}\n" for line in entries), encoding="utf-8")
 
 
 def check_out(settings: FineTuneSettings) -> None:
@@ -92,6 +129,8 @@ def check_out(settings: FineTuneSettings) -> None:
     if settings.resume and resume_checkpoint(settings) is None:
         raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
                          "(one interrupted while it was saved has no trainer_state.json)")
+    if settings.resume:
+        _check_same_run(settings)
     if not settings.resume and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
