@@ -1,0 +1,166 @@
+"""DICOM readers on real and written files: series (order, gaps, tilt, positions, several series), single files
+(pixel sizes, cines, SEG) as scanners and exports write them (other formats: test_core_io.py)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from PIL import Image as PILImage
+
+from rau.errors import InputError
+from rau.io import ImageReadError, read_image
+
+
+def test_dicom_series_matches_the_converted_nifti_in_physical_space(shared_data):
+    folder = shared_data / "totalseg_test_fixtures/subjB_ct"
+    from_dicom = read_image(folder / "original_dicom")
+    from_nifti = read_image(folder / "image.nii.gz")
+    assert from_dicom.same_grid(from_nifti)
+    np.testing.assert_array_equal(from_dicom.array, from_nifti.array)
+
+
+def test_dicom_series_with_a_missing_slice_is_refused(shared_data, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(shared_data / "totalseg_test_fixtures/subjB_ct/original_dicom", tmp_path / "series")
+    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder))
+    Path(files[len(files) // 2]).unlink()
+    with pytest.raises(ImageReadError, match="series: DICOM slices are not evenly spaced: .* is a slice missing or repeated"):
+        read_image(folder)
+
+
+def _write_series(folder: Path, positions) -> Path:
+    """A small axial CT series, one file per slice at ``positions`` (ImagePositionPatient, mm)."""
+    folder.mkdir()
+    for index, position in enumerate(positions):
+        slice_ = sitk.GetImageFromArray(np.full((1, 8, 8), index, np.int16))
+        writer = sitk.ImageFileWriter()
+        writer.KeepOriginalImageUIDOn()
+        for tag, value in (("0008|0060", "CT"), ("0020|000d", "1.2.3"), ("0020|000e", "1.2.3.4"), ("0020|0013", str(index + 1)),
+                           ("0020|0032", "\\".join(f"{v:.3f}" for v in position)), ("0020|0037", "1\\0\\0\\0\\1\\0"),
+                           ("0008|0018", f"1.2.3.4.{index + 1}")):
+            slice_.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"{index:03d}.dcm"))
+        writer.Execute(slice_)
+    return folder
+
+
+def test_dicom_series_that_tilt_or_lie_at_one_position_are_refused(tmp_path):
+    assert read_image(_write_series(tmp_path / "straight", [(0, 0, 3 * k) for k in range(5)])).spacing[2] == pytest.approx(3)
+    with pytest.raises(ImageReadError, match=r"tilted: DICOM slices drift 3.20 mm sideways .* \(a gantry tilt\)"):
+        read_image(_write_series(tmp_path / "tilted", [(0, 0.8 * k, 3 * k) for k in range(5)]))  # before: slice 5 3 mm off
+    rounded = [(0.004 * (k % 2), 0, 3 * k) for k in range(5)]  # positions written to a few decimals: no tilt
+    assert read_image(_write_series(tmp_path / "rounded", rounded)).shape == (5, 8, 8)
+    with pytest.raises(ImageReadError, match="cine: all 4 DICOM images lie at one position"):
+        read_image(_write_series(tmp_path / "cine", [(0, 0, 30)] * 4))  # before: a volume of made-up 1 mm slices
+    with pytest.raises(ImageReadError, match="echoes: several DICOM images share positions"):
+        read_image(_write_series(tmp_path / "echoes", [(0, 0, 0), (0, 0, 0), (0, 0, 3), (0, 0, 3)]))
+
+
+def test_dicom_series_whose_gaps_change_little_by_little_or_give_no_positions_are_refused(tmp_path):
+    """Before: gaps of 1.00 mm then 1.08 mm (each within 10 % of the median) were stacked evenly, the middle slice
+    2.4 mm off; files without positions (a clip exported frame by frame) were stacked 1 mm apart."""
+    drifting = [(0, 0, k * 1.0) for k in range(60)] + [(0, 0, 59 + k * 1.08) for k in range(1, 61)]
+    with pytest.raises(ImageReadError, match=r"drifting: DICOM slice gaps change along the series \(1.00 to 1.08 mm\): stacked evenly, "
+                                             r"059.dcm would lie 2.38 mm from its position"):
+        read_image(_write_series(tmp_path / "drifting", drifting))
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for frame in range(3):
+        _xray_dicom(clip / f"{frame}.dcm", "US", "1.2.840.10008.5.1.4.1.1.6.1", SOPInstanceUID=f"1.2.3.4.{frame + 1}", InstanceNumber=frame + 1)
+    with pytest.raises(ImageReadError, match=r"clip: 3 of its 3 DICOM images give no position \(ImagePositionPatient\)"):
+        read_image(clip)
+
+
+def test_folders_of_several_series_or_none_name_what_they_hold(shared_data, tmp_path):
+    """Before: "holds 2 DICOM series; point to one series folder" (both were in that folder), and ITK's raw warning
+    for a hospital export whose series lie in subfolders."""
+    import shutil
+
+    series = _write_series(tmp_path / "study", [(0, 0, 3 * k) for k in range(3)])
+    scout = _xray_dicom(tmp_path / "scout.dcm", "CT", "1.2.840.10008.5.1.4.1.1.2", SeriesInstanceUID="1.2.3.9", SeriesNumber=1,
+                        SeriesDescription="Scout", ImagerPixelSpacing=[0.5, 0.5])
+    shutil.move(scout, series / "scout.dcm")
+    with pytest.raises(ImageReadError, match=r"study: folder holds 2 DICOM series \(CT: 3 images; 1 Scout CT: 1 image\); "
+                                             "copy the series to segment into a folder of its own"):
+        read_image(series)
+    export = tmp_path / "export"
+    shutil.copytree(series, export / "DICOM" / "PA1" / "SE1")
+    with pytest.raises(ImageReadError, match=r"export: folder holds no DICOM series; it has subfolders \(DICOM ...\): point to the folder of one series"):
+        read_image(export)
+
+
+def test_an_ultrasound_dicom_without_a_pixel_size_is_not_mixed_with_sized_images(tmp_path):
+    """Before: an ultrasound frame calibrated only in its regions was read at 1 mm beside a reference in mm (Dice 0.13
+    instead of 0.72, exit 0)."""
+    from rau.validation import check_pixel_sizes
+
+    frame = _xray_dicom(tmp_path / "frame.dcm", "US", "1.2.840.10008.5.1.4.1.1.6.1")
+    picture = tmp_path / "reference.png"
+    PILImage.fromarray(np.zeros((30, 40), np.uint8)).save(picture)
+    with pytest.raises(InputError, match="--target frame.dcm: a DICOM file without a pixel size, while --reference reference.png has one"):
+        check_pixel_sizes([("--reference reference.png", picture, 0.07), ("--target frame.dcm", frame, None)])
+    check_pixel_sizes([("--reference reference.png", picture, 0.07), ("--target frame.dcm", frame, 0.09)])
+    assert read_image(frame, pixel_spacing=0.09).spacing[:2] == (0.09, 0.09)
+
+
+def test_a_dicom_segmentation_is_refused(tmp_path):
+    """Before: read as a grey volume named label_255, its 1-bit frames unpacked with stray values that changed from read to read."""
+    seg = _xray_dicom(tmp_path / "liver.seg.dcm", "SEG", "1.2.840.10008.5.1.4.1.1.66.4")
+    with pytest.raises(ImageReadError, match=r"liver.seg.dcm: a DICOM segmentation \(SEG\), which rau does not read; load it in Slicer"):
+        read_image(seg, label_map=True)
+
+
+def _xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, **tags) -> Path:
+    """A projection DICOM file as a scanner writes it (ITK's writer would add an ImagerPixelSpacing of its own)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.MediaStorageSOPClassUID = dataset.SOPClassUID = sop_class
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID = "1.2.3.4.5"
+    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.Modality, dataset.StudyInstanceUID, dataset.SeriesInstanceUID = modality, "1.2.3", "1.2.3.4"
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation, dataset.PixelRepresentation = 1, "MONOCHROME2", 0
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11
+    dataset.Rows, dataset.Columns = 30, 40
+    if frames > 1:
+        dataset.NumberOfFrames = frames
+    for tag, value in tags.items():
+        setattr(dataset, tag, value)
+    dataset.PixelData = np.arange(frames * 30 * 40, dtype=np.uint16).tobytes()
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_an_xray_dicom_takes_its_pixel_size_from_either_tag_or_from_the_user(tmp_path):
+    """ITK reads an X-ray's (DX, CR, MG) pixel size only from ImagerPixelSpacing: before, one with PixelSpacing alone
+    was 1 mm, and a pixel size given for one with no size at all was refused as disagreeing with its header."""
+    computed_radiography = "1.2.840.10008.5.1.4.1.1.1"
+    calibrated = _xray_dicom(tmp_path / "calibrated.dcm", "CR", computed_radiography, PixelSpacing=[0.2, 0.25])
+    assert read_image(calibrated).spacing[:2] == (0.25, 0.2)  # (column, row): x then y
+    with pytest.raises(ImageReadError, match="calibrated.dcm: a pixel size of 0.8 mm was given, but its header says 0.25 x 0.2 mm"):
+        read_image(calibrated, pixel_spacing=0.8)
+    detector = _xray_dicom(tmp_path / "detector.dcm", "DX", "1.2.840.10008.5.1.4.1.1.1.1", PixelSpacing=[0.2, 0.2], ImagerPixelSpacing=[0.3, 0.3])
+    assert read_image(detector).spacing[:2] == (0.3, 0.3)  # as ITK and Slicer read it
+    unsized = _xray_dicom(tmp_path / "unsized.dcm", "CR", computed_radiography)
+    assert read_image(unsized, pixel_spacing=0.15).spacing[:2] == (0.15, 0.15)
+
+
+def test_a_dicom_cine_is_refused_not_stacked_as_slices(tmp_path):
+    cine = _xray_dicom(tmp_path / "run.dcm", "XA", "1.2.840.10008.5.1.4.1.1.12.1", frames=6, ImagerPixelSpacing=[0.3, 0.3])
+    with pytest.raises(ImageReadError, match=r"run.dcm: a cine of 6 frames \(X-ray angiography: frames in time, not slices in space\)"):
+        read_image(cine)  # before: a 6-slice volume of made-up 1 mm slices
+    with pytest.raises(ImageReadError, match=r"a cine of 6 frames \(X-ray angiography"):
+        read_image(tmp_path)  # the file in a folder, as exported; before: ITK's "got a 4D image"
+    captured = _xray_dicom(tmp_path / "captured.dcm", "OT", "1.2.840.10008.5.1.4.1.1.7", frames=5, FrameTime=66.7)
+    with pytest.raises(ImageReadError, match=r"captured.dcm: a cine of 5 frames \(frames timed one after another"):
+        read_image(captured)  # a secondary capture of a clip; before: 5 slices 1 mm apart
+    ultrasound = _xray_dicom(tmp_path / "sc_us.dcm", "US", "1.2.840.10008.5.1.4.1.1.7", frames=4)
+    with pytest.raises(ImageReadError, match=r"sc_us.dcm: a cine of 4 frames \(ultrasound"):
+        read_image(ultrasound)
+    rotational = _xray_dicom(tmp_path / "rotational.dcm", "XA", "1.2.840.10008.5.1.4.1.1.13.1.1", frames=5)  # 3D angiography: a volume
+    untimed = _xray_dicom(tmp_path / "untimed.dcm", "NM", "1.2.840.10008.5.1.4.1.1.20", frames=3, FrameTime=0)
+    assert read_image(rotational).shape == (5, 30, 40) and read_image(untimed).shape == (3, 30, 40)
