@@ -19,7 +19,7 @@ demo: setup
 	$(BIN)/rau demo --overwrite
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2  # two worker processes (pytest-xdist): each test runs alone in one of them
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_registration.py --json benchmarks/results/registration.json
