@@ -220,7 +220,7 @@ def test_outputs_another_target_or_the_user_made_are_neither_skipped_nor_replace
     assert (tmp_path / "own" / "image.nii.gz").read_text() == "my manual segmentation"
 
 
-def test_failures_are_listed_and_names_stay_unique(tmp_path):
+def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     manifest = tmp_path / "cohort.csv"
     manifest.write_text("target_image,reference_image,reference_labels\nmissing_target.png,ref.png,ref_mask.png\n")
     with pytest.raises(InputError, match="line 2: .* does not exist"):
@@ -232,7 +232,10 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path):
     manifest.write_text(f"target_image,reference_image,reference_labels\n{target},bad.png,bad.png\n")
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 1
     assert summary(tmp_path / "out") == {"058_HC": "failed"}
+    assert f"failed: {target}: " in capsys.readouterr().err  # before, only a count and the summary's path
     assert not list((tmp_path / "out").glob("058_HC.*"))
+    with pytest.raises(InputError, match="folder and file names joined"):  # before: "same folder", which they are not
+        output_names([Path("/a/b_x.png"), Path("/a_b/x.png"), Path("/c/x.png")])
 
 
 def test_outputs_never_land_on_an_input_of_the_cohort(shared_data, tmp_path):

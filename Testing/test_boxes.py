@@ -45,3 +45,41 @@ def test_box_corners_follow_the_rule_of_points():
     with pytest.raises(InputError) as refused:
         prompt_from_json(two, Image(np.zeros((4, 50, 50))))
     assert str(refused.value) == "the box's lower corner [10, 10]: give i,j,k for this 3D target"
+
+
+def test_the_server_takes_i_j_k_of_a_1_slice_volume_s_own_file_as_rau_correct_does(tmp_path):
+    """Before, the server read [i, j, k] in the image's own order: a volume stored along j needed [i, k, 0], and a
+    result's own box (reported in the file's indices) was refused when sent back."""
+    import SimpleITK as sitk
+    from single_slice import one_slice_volume
+
+    from rau.io import read_image
+    from rau.serve.wire import prompt_to_json
+
+    sitk.WriteImage(one_slice_volume(np.zeros((20, 30), np.float32), 0.5, axis="j"), str(tmp_path / "coronal.nii.gz"))
+    target = read_image(tmp_path / "coronal.nii.gz")
+    sent = {"points": [[12, 0, 5]], "labels": [1], "box": {"lower": [10, 0, 3], "upper": [20, 1, 9]}}
+    prompt = prompt_from_json(sent, target)
+    assert prompt.points == [(12, 5, 0)] and prompt.box == Box((10, 3, 0), (20, 9, 1))
+    assert prompt_to_json(prompt, target) == {**sent, "points": [[12.0, 0.0, 5.0]]}  # the remote engine sends the file's indices
+    with pytest.raises(InputError, match=r"the point \[12, 3, 5\] lies outside the target image \(voxels 0..29, 0..0, 0..19 along i, j, k\)"):
+        prompt_from_json({"points": [[12, 3, 5]], "labels": [1]}, target)
+
+
+def test_a_box_past_the_edge_is_cut_to_the_image_and_a_voxel_cannot_be_inside_and_outside():
+    """Before, a box reaching past the edge kept its uncut centre, which an engine dropped as outside (or, SAM2,
+    crashed on); and a voxel both inside and outside was taken."""
+    from rau.labels import Structure
+    from rau.result import StructureResult
+    from rau.session import Session
+
+    class Recording(Session):
+        def _reprompt(self, name, prompt, progress):
+            self.seen = prompt
+            return self.results[name]
+
+    session = Recording(TARGET, {"head": StructureResult(Structure("head", 1), None, 0.0, "test")})
+    session.reprompt("head", Prompt(box=Box((-30, 40, 0), (20, 90, 1))))
+    assert session.seen.box == Box((0, 40, 0), (20, 50, 1))
+    with pytest.raises(InputError, match=r"the voxel \(3, 4, 0\) \(i, j, k\) is given as both inside and outside"):
+        check_prompt(Prompt(points=[(3, 4, 0), (3.2, 4, 0)], labels=[1, 0]), TARGET)

@@ -296,8 +296,12 @@ def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
     reopened = reopen(saved, paths["result"], target)
     assert [(s.structure.name, s.structure.value) for s in reopened.structures] == [("liver", 1), ("spleen", 2)]
     assert np.array_equal(reopened.get("spleen").mask, spleen)
-    liver = reopened.get("liver").structure  # not found, so in no file but the JSON: before, a made-up colour and no terminology
+    liver = reopened.get("liver").structure  # before, a made-up colour and no terminology
     assert liver.color == (0.8, 0.2, 0.1) and liver.terminology == terminology
+    written = read_segmentation(paths["seg_nrrd"])  # before, the structure not found was in no file but the JSON
+    assert [(s.name, s.value, s.color) for s in written.labels] == [("liver", 1, (0.8, 0.2, 0.1)), ("spleen", 2, (1.0, 0.0, 0.0))]
+    assert not written.masks["liver"].any() and written.labels.get("liver").terminology == terminology
+    assert [line.split(",")[:2] for line in paths["label_table"].read_text().splitlines()[1:]] == [["1", "liver"], ["2", "spleen"]]
 
 
 def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):
@@ -476,3 +480,12 @@ def test_the_masks_are_read_from_the_file_named_like_the_result_json(tmp_path):
     assert saved_segmentation(with_segments, tmp_path / "job2.result.json") == tmp_path / "job2.nii.gz"  # its own label map, not job 1's
     (tmp_path / "job2.seg.nrrd").write_text("")
     assert saved_segmentation(with_segments, tmp_path / "job2.result.json") == tmp_path / "job2.seg.nrrd"
+
+
+def test_a_box_starting_past_the_first_voxel_is_a_value_not_an_option():
+    """Before, ``--box -30,310,...`` stopped with argparse's "expected one argument"."""
+    from rau.cli import parse_arguments
+
+    args, _ = parse_arguments(["correct", "run.result.json", "--structure", "liver", "--box", "-30,310,10,275,395,19",
+                               "--outside", "-1,4,0", "--out", "fixed.nii.gz"])
+    assert args.box == "-30,310,10,275,395,19" and args.outside == ["-1,4,0"]

@@ -43,7 +43,7 @@ def test_a_failing_case_is_reported_and_the_others_are_scored(hc18, tmp_path, ca
     manifest.write_text("\n".join([header, first, second.replace("002.png,", "broken.png,", 1)]) + "\n")
 
     assert evaluate(manifest, tmp_path / "scores.json") == 1
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # before, on stdout with the table
     assert "failed: 003.png" in printed and "broken.png" in printed
     scores = json.loads((tmp_path / "scores.json").read_text())
     good, bad = scores["cases"]
@@ -88,6 +88,22 @@ def test_a_structure_the_truth_does_not_name_is_scored_as_absent(hc18, tmp_path,
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert [(s["structure"], s["status"]) for s in scores["cases"][0]["structures"]] == [("label_1", "false_positive")]
     assert scores["summary"]["structures"]["label_1"] == {"dice": None, "hd95_mm": None, "n": 0, "cases": 1}  # before: n 1, no Dice
+
+
+def test_structures_matched_by_value_or_not_at_all_are_reported(hc18, tmp_path, capsys):
+    """Before, a named reference met an unnamed truth by label value, or a truth naming its structures otherwise
+    matched nothing, without a word: the scores looked like the engine's."""
+    folder = shutil.copytree(hc18, tmp_path / "cases")
+    (folder / "001_mask.labels.csv").write_text("value,name\n1,fetal head\n")
+    header, first, *_ = (folder / "cases.csv").read_text().splitlines()
+    (folder / "by_value.csv").write_text("\n".join([header, first.replace(",head.labels.csv", ",")]) + "\n")
+    assert evaluate(folder / "by_value.csv", tmp_path / "by_value.json") == 0
+    assert "warning: 002.png: the reference's structures have names but the truth's do not" in capsys.readouterr().err
+    assert "matched by label value" in json.loads((tmp_path / "by_value.json").read_text())["cases"][0]["warnings"][0]
+    (folder / "002_mask.labels.csv").write_text("value,name\n1,skull\n")
+    assert evaluate(folder / "by_value.csv", tmp_path / "none.json", "--overwrite") == 0
+    assert ("warning: 002.png: no structure of the truth (skull) matched one of the reference (fetal head)"
+            in capsys.readouterr().err)
 
 
 def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_warning():
@@ -169,3 +185,15 @@ def test_per_structure_rows_join_spellings_and_ranking_figures_skip_structures_t
     ranking = [{"reference": f"r{shift}", "score": 1.0 - shift / 10, "similarity": 0.5} for shift in range(4)]
     figures = ranking_quality(transfers, ranking, segmentation, reference)
     assert figures["top1_dice"] == 1.0 and figures["best_single_dice"] == 1.0 and figures["mean_single_dice"] == 0.85
+
+
+def test_rows_of_one_target_may_spell_its_structures_in_another_case(hc18):
+    """Before, ``head`` on one row and ``Head`` on the other were refused as another case, though names match whatever the case."""
+    from rau.evaluation.manifest import read_manifest
+
+    header, first, second, _ = (hc18 / "cases.csv").read_text().splitlines()
+    other_reference = first.replace("001", "003", 2)
+    rows = [f"{first},fetal head", f"{other_reference},Fetal Head"]
+    (hc18 / "spelled.csv").write_text("\n".join([header + ",structures", *rows]) + "\n")
+    (case,) = read_manifest(hc18 / "spelled.csv")
+    assert case.structures == ["fetal head"] and len(case.references) == 2

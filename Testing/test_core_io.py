@@ -281,8 +281,8 @@ def test_label_table_from_a_slicer_color_table(tmp_path):
     sitk.WriteImage(sitk.GetImageFromArray(array), str(tmp_path / "seg.nrrd"))
     (tmp_path / "seg.ctbl").write_text("# Color table\n0 Background 0 0 0 0\n4 Left_Kidney 255 0 0 255\n")
     segmentation = read_segmentation(tmp_path / "seg.nrrd")
-    assert segmentation.labels.names == ["Left_Kidney"] and segmentation.mask("left kidney").sum() == 3
-    assert segmentation.labels.get("Left_Kidney").color == (1.0, 0.0, 0.0)
+    assert segmentation.labels.names == ["Left Kidney"] and segmentation.mask("left_kidney").sum() == 3  # as Slicer reads it
+    assert segmentation.labels.get("Left Kidney").color == (1.0, 0.0, 0.0)
 
 
 def test_label_table_names_are_trimmed_and_a_value_named_twice_is_refused(tmp_path):

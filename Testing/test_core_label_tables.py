@@ -114,6 +114,22 @@ def test_a_seg_nrrd_keeps_its_label_values_when_they_are_distinct(tmp_path):
     assert read.masks["spleen"].sum() == 9
 
 
+def test_a_seg_nrrd_segment_without_a_colour_gets_its_value_s_default_colour(tmp_path):
+    """Before, every such segment became pure red, so all looked alike."""
+    import slicerio
+
+    from rau.labels import default_color
+
+    voxels = np.zeros((10, 10, 1), np.uint8)
+    voxels[1:3, 1:3, 0], voxels[5:8, 5:8, 0] = 1, 5
+    data = slicerio.create_segmentation(voxels.shape, np.eye(4))
+    data["voxels"] = voxels
+    data["segments"] = [{"id": "Segment_1", "name": "liver", "labelValue": 1, "layer": 0},
+                        {"id": "Segment_5", "name": "spleen", "labelValue": 5, "layer": 0}]
+    slicerio.write_segmentation(str(tmp_path / "plain.seg.nrrd"), data)
+    assert [s.color for s in read_segmentation(tmp_path / "plain.seg.nrrd").labels] == [default_color(1), default_color(5)]
+
+
 def test_a_seg_nrrd_naming_two_segments_alike_is_refused_naming_the_file(tmp_path):
     path = write_seg_nrrd(_two_squares(names=("liver", "kidney")), tmp_path / "truth.seg.nrrd")
     header = path.read_bytes().split(b"\n\n")[0]
@@ -186,3 +202,16 @@ def test_an_mricron_table_named_after_the_whole_label_map_file_is_its_sidecar(tm
     _label_map(tmp_path / "atlas.nii.gz")
     (tmp_path / "atlas.nii.txt").write_text("1 Precentral_L 1\n2 Precentral_R 2\n")
     assert read_segmentation(tmp_path / "atlas.nii.gz").labels.names == ["Precentral_L", "Precentral_R"]
+
+
+def test_a_table_given_for_a_label_map_that_names_a_value_otherwise_than_its_own_sidecar_is_refused(tmp_path):
+    """Before, a manifest's label_table silently replaced each label map's own table, references included, and
+    scored 'head' against the marker."""
+    _label_map(tmp_path / "ref.nii.gz")
+    (tmp_path / "ref.labels.csv").write_text("value,name\n1,head\n2,marker\n")
+    (tmp_path / "same.csv").write_text("value,name\n1,Head\n")
+    assert read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "same.csv").labels.names == ["Head", "label_2"]
+    (tmp_path / "swapped.csv").write_text("value,name\n1,marker\n2,head\n")
+    with pytest.raises(InputError, match=r"ref.nii.gz: its own label table .*ref.labels.csv names value 1 'head', but the label "
+                                         r"table given for it .* names it 'marker'"):
+        read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "swapped.csv")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rau.image import Image
-from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError
+from rau.errors import InputError
+from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, segment_values
 
 
 def test_label_map_round_trip_keeps_values_and_names():
@@ -40,3 +41,29 @@ def test_match_uses_names_when_both_sides_have_them_else_values():
     assert [(a.value, b.value) for a, b in named.match(renumbered)] == [(1, 9), (2, 5)]
     unnamed = LabelSet.from_values([2, 3])
     assert [(a.name, b.name) for a, b in named.match(unnamed)] == [("spleen", "label_2")]
+
+
+def test_names_match_whichever_unicode_form_spells_their_accents():
+    """Before, a decomposed "Rückenmark" (u + combining diaeresis, as macOS may type it) lost its accent and did
+    not match the composed spelling, so evaluation scored the structure as missed and found elsewhere."""
+    composed, decomposed = "R\u00fcckenmark", "Ru\u0308ckenmark"
+    labels = LabelSet((Structure(composed, 1),))
+    assert labels.select([decomposed]).names == [composed]
+    assert [(a.name, b.name) for a, b in labels.match(LabelSet((Structure(decomposed, 4),)))] == [(composed, decomposed)]
+    with pytest.raises(InputError, match="one name to RAUSlicer"):
+        LabelSet((Structure(composed, 1), Structure(decomposed, 2)))
+
+
+def test_a_result_s_segments_keep_their_values_and_an_added_one_takes_a_free_one():
+    """Before, a segment added to a result with a value a structure holds renumbered every segment 1, 2, ..."""
+    assert segment_values([6, 7, 1000, 2, 6], first=[True, True, True, True, False]) == [6, 7, 1000, 2, 1]
+    assert segment_values([6, 7, 1000, 2, 4], first=[True, True, True, True, False]) == [6, 7, 1000, 2, 4]
+    assert segment_values([5, 52, 7]) == [5, 52, 7]  # distinct: kept (a label map imported in Slicer)
+    assert segment_values([1, 1, 2]) == segment_values([None, None, None]) == [1, 2, 3]  # layers: segment order
+
+
+def test_slicer_s_default_terminology_counts_as_none():
+    tissue = ["SCT", "85756007", "Tissue"]
+    assert Structure("a", 1, terminology={"category": tissue, "type": tissue}).terminology is None
+    lung = {"category": tissue, "type": ["SCT", "39607008", "Lung"]}
+    assert Structure("a", 1, terminology=lung).terminology == lung

@@ -197,6 +197,27 @@ def test_undo_after_overwrite_gives_back_only_what_it_took_and_still_holds(mrml_
     assert read_rau_tag(node, "spleen")["engine"] == "session"  # the spleen's own later correction
 
 
+def test_undoing_every_correction_in_any_order_ends_where_the_run_was(mrml_scene, labels, grid):
+    """The liver takes a spleen voxel, the spleen takes it back, the liver loses one of its own; undone spleen
+    first, then the liver twice. Before, the liver's undo put back its whole saved mask, which lacked the voxel
+    the spleen's undo had just given it: the voxel ended in no segment."""
+    result = result_for(grid, labels)
+    result.session = GrowingSession(result)
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    before = segmentation_from_node(node, grid).masks
+    spleen_only, liver_only = (10, 8, 6), (3, 2, 1)
+    assert before["spleen"][6, 8, 10] and not before["liver"][6, 8, 10] and before["liver"][1, 2, 3] and not before["spleen"][1, 2, 3]
+    correction = Correction(result, node, overwrite=True)
+    correction.update("liver", Prompt(points=[spleen_only], labels=[1]))
+    correction.update("spleen", Prompt(points=[spleen_only], labels=[1]))
+    correction.update("liver", Prompt(points=[liver_only], labels=[0]))
+    for name in ("spleen", "liver", "liver"):
+        correction.undo(name)
+    after = segmentation_from_node(node, grid).masks
+    for name in ("liver", "spleen", "kidney"):
+        assert np.array_equal(after[name], before[name]), name
+
+
 def test_segments_the_user_renamed_after_run_are_still_their_structures(mrml_scene, labels, grid):
     """Before: a renamed segment could not be corrected, and undo added a second segment under the old name."""
     result = result_for(grid, labels)

@@ -72,6 +72,25 @@ def test_label_values_a_slicer_file_keeps_reach_the_result_and_its_label_map_exp
     assert {s.name: s.value for s in segmentation_from_node(result_node, grid).labels} == values  # the result as the next reference
 
 
+def test_a_segment_added_to_a_result_takes_a_free_value_and_the_structures_keep_theirs(mrml_scene, labels, grid, tmp_path):
+    """Before, a segment added in the Segment Editor that took Slicer's value 1 (a structure's value) renumbered
+    every structure 1, 2, ... in the NIfTI export."""
+    from rau.mrml import add_result_node, write_segment_mask
+    from rau.result import Result, StructureResult
+
+    values = {"liver": 1, "spleen": 52, "kidney": 7}
+    structures = [dataclasses.replace(s, value=values[s.name]) for s in labels.labels]
+    found = Result(grid, [StructureResult(s, labels.masks[s.name], 1.0, "test") for s in structures], "test", 0.0)
+    node = add_result_node(found, add_volume_node(grid, "patient", mrml_scene))
+    node.GetSegmentation().AddEmptySegment("", "Tumour", [1.0, 1.0, 0.0])  # as the Segment Editor's Add button
+    write_segment_mask(node, "Tumour", np.pad(np.ones((1, 1, 1), bool), [(0, n - 1) for n in grid.shape]), grid)
+    added = node.GetSegmentation().GetSegment(node.GetSegmentation().GetSegmentIdBySegmentName("Tumour"))
+    assert added.GetLabelValue() in values.values()  # Slicer's own number collides with a structure's value
+    _, table = export_label_map(node, grid, tmp_path / "edited.nii.gz")
+    rows = [(int(row["value"]), row["name"]) for row in csv.DictReader(open(table, encoding="utf-8"))]
+    assert rows == [(1, "liver"), (52, "spleen"), (7, "kidney"), (2, "Tumour")]
+
+
 def test_a_structure_keeps_its_value_whichever_structures_are_picked(mrml_scene, labels, grid):
     """Segments in separate layers share Slicer's value 1, so values follow segment order over the whole node;
     before, a picked subset was numbered by itself (or took stored values that were another structure's)."""

@@ -107,7 +107,9 @@ def test_chest_ct_segmentation_matches_slicerio(mrml_scene, slicerio_data):
         assert np.array_equal(mine.masks[name], theirs.masks[name]), name
         assert mine.masks[name].any(), name
         assert np.allclose(mine.labels.get(name).color, theirs.labels.get(name).color, atol=1e-4)
-        assert mine.labels.get(name).terminology["type"] == theirs.labels.get(name).terminology["type"]
+        assert mine.labels.get(name).terminology == theirs.labels.get(name).terminology
+    assert theirs.labels.get("tissue").terminology is None  # Slicer's default, Tissue / Tissue: none chosen
+    assert theirs.labels.get("right lung").terminology["type"][2] == "Lung"
 
 
 def test_writing_one_segment_keeps_the_others(mrml_scene, labels, grid):

@@ -33,7 +33,7 @@ def test_an_unknown_key_is_an_error_naming_it():
     ("window", (1.0,), "two numbers"),
     ("slice_axis", "x", "not one of"),
     ("slice_margin", -1, "at least 0"),
-    ("deformable", 0, "expected bool"),
+    ("deformable", 0, r"option deformable \(--no-deformable\): expected bool"),  # before: --deformable, a flag rau has not
     ("sam2_model", None, "a value is required"),
     ("sam2_model", "", "--sam2-model must not be empty, got ''"),
     ("sam2_revision", " ", "--sam2-revision must not be empty"),

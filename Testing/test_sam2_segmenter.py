@@ -146,6 +146,13 @@ def test_a_structure_that_loses_every_pixel_to_a_neighbour_is_reported_covered(t
     assert alone.get("liver").message == "SAM2 found no object (object score below zero)"  # nothing covered it
 
 
+def test_an_object_seen_with_an_empty_mask_is_not_reported_as_unseen(tiny_sam2):
+    """Before: "object score below zero" beside an object score of +20 (confidence 1.0), on a picture too small for the mask."""
+    reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
+    result = segmenter(tiny_sam2["always"]).segment(Request([reference], Image(np.zeros((1, 8, 8)), ndim=2)), None)
+    assert not result.get("liver").found and result.get("liver").message == "SAM2 saw the object but its mask is empty on the target"
+
+
 def test_propagation_covers_the_volume_while_the_object_is_present(tiny_sam2):
     target = Image(np.random.default_rng(4).normal(size=(20, 24, 24)), spacing=(1, 1, 2))
     reference = make_reference(shape=(12, 24, 24), spacing=(1, 1, 2), structures=1)

@@ -189,7 +189,7 @@ def round_trip(client: Client, engine: str, reference, target, structure: str, p
         client.download(job, "label_map", tmp_path / name)
         assert np.array_equal(read_image(tmp_path / name).array, local.to_segmentation().to_label_map().array)
 
-    answer = client.reprompt(record["session"], structure, prompt_to_json(prompt))
+    answer = client.reprompt(record["session"], structure, prompt_to_json(prompt, local.target))
     corrected = local.session.reprompt(structure, prompt)
     assert np.array_equal(decode_mask(answer["mask"], shape), corrected.mask)
     assert not np.array_equal(corrected.mask, first.mask)

@@ -135,7 +135,8 @@ def test_rau_correct_keeps_a_structure_removed_earlier_removed(files, tmp_path, 
     code = main(["correct", str(tmp_path / "first.result.json"), "--structure", RIGHT, "--inside", f"{col},{row_index}", "--out", str(corrected)])
     assert code == 0, capsys.readouterr().err
     second = read_segmentation(corrected).masks
-    assert WRONG not in second and not any(r["found"] for r in json.loads((tmp_path / "renamed.result.json").read_text())["structures"] if r["name"] == WRONG)
+    assert not second[WRONG].any()  # in the table (its value and colour), without voxels
+    assert not any(r["found"] for r in json.loads((tmp_path / "renamed.result.json").read_text())["structures"] if r["name"] == WRONG)
     assert all(np.array_equal(second[n], first[n]) for n in UNTOUCHED)
 
 

@@ -36,6 +36,22 @@ def test_transformers_backend_loads_tiny_qwen_and_answers(tiny_qwen):
     assert reply.prompt_tokens == inputs["input_ids"].shape[1] and backend.calls == 1
 
 
+def test_weights_that_give_nan_scores_are_refused_not_read_as_no_answer(tiny_qwen, tmp_path):
+    """Before, a checkpoint whose values overflow to NaN decoded garbage: every structure "not found", exit 0."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from rau.errors import UnavailableError
+
+    damaged = shutil.copytree(tiny_qwen, tmp_path / "damaged")
+    tensors = load_file(tiny_qwen / "model.safetensors")
+    save_file({key: torch.full_like(value, 3.0e38) if value.is_floating_point() else value for key, value in tensors.items()},
+              damaged / "model.safetensors")
+    backend = create_backend({"vlm_model": str(damaged), "device": "cpu"})
+    with pytest.raises(UnavailableError, match=r"the VLM \(--vlm-model\) gave no finite token scores"):
+        backend.generate(_messages(), max_new_tokens=4)
+
+
 def test_lora_adapter_changes_the_answers(tiny_qwen, tmp_path):
     peft = pytest.importorskip("peft")
     import torch
@@ -56,7 +72,9 @@ def test_lora_adapter_changes_the_answers(tiny_qwen, tmp_path):
 def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(tiny_qwen, tiny_sam2, tmp_path):
     from safetensors.torch import load_file, save_file
 
-    cut, lacking, untokenized, garbled = (shutil.copytree(tiny_qwen, tmp_path / name) for name in ("cut", "lacking", "untokenized", "garbled"))
+    cut, lacking, untokenized, garbled, unprocessed = (shutil.copytree(tiny_qwen, tmp_path / name)
+                                                       for name in ("cut", "lacking", "untokenized", "garbled", "unprocessed"))
+    (unprocessed / "processor_config.json").unlink()  # before: transformers' error with its advice about the Hub
     (cut / "model.safetensors").write_bytes((tiny_qwen / "model.safetensors").read_bytes()[:3000])
     (garbled / "tokenizer.json").write_text("not JSON")  # before: an internal error
     tensors = load_file(tiny_qwen / "model.safetensors")
@@ -69,6 +87,7 @@ def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(ti
         (untokenized, r"tokenizer is missing \(tokenizer\.json, tokenizer_config\.json\)"),
         (tiny_sam2["always"], "model_type 'sam2_video' is not a vision-language model"),
         (garbled, r"cannot load its processor or tokenizer \(JSONDecodeError"),
+        (unprocessed, r"the image processor is missing \(preprocessor_config\.json or processor_config\.json\)"),
     ):
         with pytest.raises(ModelNotAvailableError, match=problem) as error:
             create_backend({"vlm_model": str(folder), "device": "cpu"})

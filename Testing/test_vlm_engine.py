@@ -131,3 +131,35 @@ def test_rau_segment_command_through_a_server(pair, shared_data, tmp_path, capsy
     assert code == 0, capsys.readouterr().err
     summary = json.loads(out.with_name("target.result.json").read_text())
     assert summary["engine"] == "rau" and summary["structures"][0]["prompts"]
+
+
+def test_vlm_box_shows_the_vlm_the_best_ranked_reference_whatever_the_order(pair, tmp_path):
+    """Before, ``vlm-box`` showed the VLM the first reference given (the ``rau`` engine ranks them first)."""
+    import base64
+    import io
+
+    from PIL import Image as Picture
+
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation, Structure
+
+    reference, target, truth = pair
+    noise = Image(np.random.default_rng(0).normal(100, 40, (1, 120, 60)).astype(np.float32), ndim=2)
+    blob = np.zeros(noise.shape, bool)
+    blob[0, 10:40, 5:30] = True
+    name = reference.segmentation.labels.names[0]
+    labels = LabelSet((Structure(name, 1),), named=reference.segmentation.labels.named)
+    poor = type(reference)(noise, Segmentation(noise.with_array(np.zeros(noise.shape, np.uint8)), labels, {name: blob}), "poor.png")
+    _, answer = _truth_answer(truth, target)
+
+    def reference_picture(request) -> tuple[int, int]:
+        parts = [part for message in request["body"]["messages"] if isinstance(message["content"], list)
+                 for part in message["content"] if part.get("type") == "image_url"]
+        return Picture.open(io.BytesIO(base64.b64decode(parts[0]["image_url"]["url"].split(",", 1)[1]))).size
+
+    with ChatServer(lambda body: answer) as server:
+        engine = create_engine("vlm-box", {"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"})
+        for references in ([poor, reference], [reference, poor]):
+            engine.run(Request(references, target))
+    width, height = reference_picture(server.requests[0])
+    assert [reference_picture(request) for request in server.requests] == [(width, height)] * 2 and width > height

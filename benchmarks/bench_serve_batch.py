@@ -115,7 +115,7 @@ def bench_reprompt(repeats: int, work: Path) -> dict:
         job = client.submit(work / "target.nrrd", [(work / "ref.nrrd", work / "ref_labels.nrrd", None)], "sam2-memory",
                            label_table=work / "ref_labels.labels.csv")
         session = client.wait(job)["session"]
-        payload = prompt_to_json(prompt)
+        payload = prompt_to_json(prompt, local.target)
         model_seconds = []
 
         def round_trip():

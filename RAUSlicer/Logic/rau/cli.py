@@ -11,6 +11,7 @@ import argparse
 import datetime
 import importlib
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -42,11 +43,27 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, 
     """The command line and the name of the innermost (sub)command given (``rau train sft``), which reports an
     argument nothing takes (``rau segment: error: unrecognized arguments: ...``, its usage, exit 2), not ``rau``."""
     parser = build_parser()
-    args, unrecognized = parser.parse_known_args(argv)
+    args, unrecognized = parser.parse_known_args(with_negative_indices_attached(sys.argv[1:] if argv is None else argv))
     chosen = chosen_parser(parser, args)
     if unrecognized:
         chosen.error(f"unrecognized arguments: {' '.join(unrecognized)}")
     return args, chosen.prog
+
+
+VOXEL_OPTIONS = ("--box", "--inside", "--outside")
+"""Options whose value is comma-separated voxel indices, which may start with a minus (a box past the first voxel)."""
+
+
+def with_negative_indices_attached(argv: list[str]) -> list[str]:
+    """``argv`` with ``--box -30,310,...`` written ``--box=-30,310,...``: argparse takes a value that starts with a
+    minus for an option name unless it is one plain negative number."""
+    joined = []
+    for value in argv:
+        if joined and joined[-1] in VOXEL_OPTIONS and re.match(r"-\d[\d.]*,", value):
+            joined[-1] = f"{joined[-1]}={value}"
+        else:
+            joined.append(value)
+    return joined
 
 
 def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

@@ -36,6 +36,8 @@ class Structure:
             raise InputError(f"structure {self.name!r}: color {tuple(self.color)} must be three values in 0..1 (divide 0-255 values by 255)")
         if self.terminology is not None:
             check_terminology(self.terminology, f"structure {self.name!r}")
+            given = {key: value for key, value in self.terminology.items() if value != ""}  # Slicer's text leaves names blank
+            object.__setattr__(self, "terminology", None if is_slicer_default_terminology(given) else given)
 
 
 TERMINOLOGY_CODES = ("category", "type", "typeModifier", "anatomicRegion", "anatomicRegionModifier")
@@ -44,6 +46,17 @@ TERMINOLOGY_CODES = ("category", "type", "typeModifier", "anatomicRegion", "anat
 
 TERMINOLOGY_SEPARATORS = set("~^|")
 """Characters Slicer's terminology text and segment tags use as separators."""
+
+
+SLICER_DEFAULT_CODE = ["SCT", "85756007", "Tissue"]
+"""Category and type of the terminology Slicer gives a segment nobody chose one for ("Tissue / Tissue")."""
+
+
+def is_slicer_default_terminology(terminology: dict | None) -> bool:
+    """True for the terminology Slicer gives every new segment (Tissue / Tissue, no modifier, no region): a
+    segmentation made in Slicer from a label map carries it, a ``.seg.nrrd`` written by hand does not; both mean none."""
+    coded = {key: list(terminology[key]) for key in TERMINOLOGY_CODES if terminology and terminology.get(key)}
+    return coded == {"category": SLICER_DEFAULT_CODE, "type": SLICER_DEFAULT_CODE}
 
 
 def check_terminology(terminology, owner: str) -> None:
@@ -65,18 +78,35 @@ def default_color(value: int) -> tuple[float, float, float]:
     return tuple(round(c, 4) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.95))
 
 
-def segment_values(stored: list) -> list[int]:
+def segment_values(stored: list, first: list[bool] | None = None) -> list[int]:
     """The label values of segments (a ``.seg.nrrd``'s, a Slicer segmentation node's) from the ``stored`` ones, in
-    segment order: those when they are distinct positive integers (as Slicer keeps an imported label map's), else
-    1, 2, ... (segments in separate layers often all have the value 1)."""
-    if all(isinstance(value, int) and value > 0 for value in stored) and len(set(stored)) == len(stored):
-        return list(stored)
-    return list(range(1, len(stored) + 1))
+    segment order. Segments flagged in ``first`` (a result's structures, whose values are the reference's) keep
+    theirs when distinct positive integers. The others keep theirs too when those are distinct positive integers
+    no flagged segment holds (as Slicer keeps an imported label map's); else they are numbered 1, 2, ... in segment
+    order, skipping the values kept (segments in separate layers often all have the value 1)."""
+    first = first or [False] * len(stored)
+    kept: dict[int, int] = {}
+    for index in (i for i in range(len(stored)) if first[i]):
+        if _is_label_value(stored[index]) and stored[index] not in kept.values():
+            kept[index] = stored[index]
+    rest = [index for index in range(len(stored)) if index not in kept]
+    values = [stored[index] for index in rest]
+    if not (all(map(_is_label_value, values)) and len(set(values)) == len(values) and not set(values) & set(kept.values())):
+        free = (value for value in range(1, len(stored) + max(kept.values(), default=0) + 1) if value not in kept.values())
+        values = [next(free) for _ in rest]
+    value_of = dict(zip(rest, values)) | kept
+    return [value_of[index] for index in range(len(stored))]
+
+
+def _is_label_value(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def normalize_name(name: str) -> str:
-    """Name key used for matching: case, spaces and punctuation ignored (a name of punctuation only is its own key)."""
-    return "".join(ch for ch in name.lower() if ch.isalnum()) or name.strip().lower()
+    """Name key used for matching: Unicode form (composed or decomposed accents), case, spaces and punctuation
+    ignored (a name of punctuation only is its own key)."""
+    name = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(ch for ch in name if ch.isalnum()) or name.strip()
 
 
 @dataclass(frozen=True)

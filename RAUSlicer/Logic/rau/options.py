@@ -116,8 +116,10 @@ def option_fields() -> tuple[dataclasses.Field, ...]:
 
 
 def flag(name: str) -> str:
-    """The command-line spelling of an option: ``top_k`` -> ``--top-k``."""
-    return "--" + name.replace("_", "-")
+    """The command-line spelling of an option: ``top_k`` -> ``--top-k``; a switch on by default is the flag that
+    turns it off: ``deformable`` -> ``--no-deformable``."""
+    switched_on = any(spec.name == name and spec.default is True for spec in option_fields())
+    return ("--no-" if switched_on else "--") + name.replace("_", "-")
 
 
 def value_type(hint) -> type:

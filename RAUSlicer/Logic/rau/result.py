@@ -91,11 +91,13 @@ class Result:
         return self.put(item, overwrite)
 
     def to_segmentation(self) -> Segmentation:
-        """Found structures as a :class:`Segmentation` on the target grid."""
-        found = [s for s in self.structures if s.found]
-        labels = LabelSet(tuple(s.structure for s in found))
+        """Every structure as a :class:`Segmentation` on the target grid, a structure not found as an empty mask
+        (it keeps its name, value and color in the outputs, as in the Slicer module's result)."""
+        labels = LabelSet(tuple(s.structure for s in self.structures))
         geometry = self.target.with_array(np.zeros(self.target.shape, dtype=np.uint8))
-        return Segmentation(geometry, labels, {s.structure.name: s.mask for s in found})
+        empty = np.zeros(self.target.shape, bool)
+        empty.flags.writeable = False  # shared by the structures not found
+        return Segmentation(geometry, labels, {s.structure.name: s.mask if s.found else empty for s in self.structures})
 
     def summary(self) -> list[dict]:
         """One JSON-ready row per structure (no masks)."""

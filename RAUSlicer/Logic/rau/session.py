@@ -52,6 +52,8 @@ class Session(abc.ABC):
         name = self._name(name)
         prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {point!r:.40}") for point in prompt.points])
         check_prompt(prompt, self.target)
+        if prompt.box is not None:  # a box reaching past the edge is cut to the image, as Slicer cuts an ROI
+            prompt = replace(prompt, box=prompt.box.clip(self.target))
         return self._change(name, lambda progress: self._reprompt(name, prompt, progress), progress, "correcting")
 
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
@@ -148,6 +150,9 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
     for point in prompt.points:
         if len(point) != 3 or any(not -0.5 <= v < n - 0.5 for v, n in zip(point, size)):
             raise InputError(f"the point {tuple(point)} lies outside the target image (voxels 0..{size[0] - 1}, 0..{size[1] - 1}, 0..{size[2] - 1} along i, j, k)")
+    inside = {voxel(p) for p, label in zip(prompt.points, prompt.labels) if label == 1}
+    if both := sorted(inside & {voxel(p) for p, label in zip(prompt.points, prompt.labels) if label == 0}):
+        raise InputError(f"the voxel {both[0][::-1]} (i, j, k) is given as both inside and outside; keep one")
     if prompt.box is not None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:

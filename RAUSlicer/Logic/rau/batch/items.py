@@ -134,5 +134,6 @@ def output_names(targets: list[Path]) -> list[str]:
             return names
     clash = next(name for name in names if names.count(name) > 1)
     first, second = [target for target, name in zip(targets, names) if name == clash][:2]
-    raise InputError(f"the manifest's targets {first} and {second} would write the same output files (same folder, same name without "
-                     "the extension); rename one or leave one out")
+    why = ("same folder, same name without the extension" if Path(first).resolve().parent == Path(second).resolve().parent
+           else f"their folder and file names joined with _ give {clash!r} for both")
+    raise InputError(f"the manifest's targets {first} and {second} would write the same output files ({why}); rename one or leave one out")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
@@ -50,5 +51,8 @@ def run(args: argparse.Namespace) -> int:
         backend = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
     rows = run_batch(items, args.out, lambda todo, on_row: backend(todo, on_row=on_row))
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "skipped", "failed")}
+    for row in rows:
+        if row["status"] == "failed":
+            print(f"failed: {row['target_image']}: {row['error']}", file=sys.stderr)
     print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped (outputs existed), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
     return 1 if counts["failed"] else 0

@@ -29,8 +29,8 @@ def add_option_arguments(group, names: list[str], defaults_shown: bool = True) -
     for spec in (spec for spec in option_fields() if spec.name in names):
         kind, default, text = value_type(hints[spec.name]), getattr(DEFAULTS, spec.name), spec.metadata["help"]
         if kind is bool:
-            name, shown = (flag(spec.name), "") if not default else ("--no-" + spec.name.replace("_", "-"), " (on by default; this flag turns it off)")
-            group.add_argument(name, dest=spec.name, action="store_const", const=not default, default=None, help=text + shown)
+            shown = " (on by default; this flag turns it off)" if default else ""
+            group.add_argument(flag(spec.name), dest=spec.name, action="store_const", const=not default, default=None, help=text + shown)
             continue
         extra = {"nargs": 2, "type": float} if kind is tuple else {"type": kind}
         if spec.metadata["choices"]:

@@ -138,7 +138,7 @@ def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], in
     CSV of rows (``interrupted``: only the finished cases)."""
     cases = [
         {"target": s.target, "references": s.references, "status": "error" if s.failed else "ok", "error": s.error,
-         "seconds": round(s.seconds, 3), "ranking": s.ranking, "structures": [_clean(r) for r in s.rows]}
+         "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings, "structures": [_clean(r) for r in s.rows]}
         for s in scores
     ]
     if args.clicks:

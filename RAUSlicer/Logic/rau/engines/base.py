@@ -228,7 +228,10 @@ class Segmenter(abc.ABC):
 
 
 class PipelineEngine(Engine):
-    """A localizer followed by a segmenter."""
+    """A localizer followed by a segmenter; with a ``ranker`` (a :class:`~rau.engines.registration.RegistrationEngine`),
+    several references are put in its ranking order first (the localizer looks at the best one)."""
+
+    ranker = None
 
     def __init__(self, localizer: Localizer, segmenter: Segmenter, name: str):
         self.localizer, self.segmenter, self.name = localizer, segmenter, name
@@ -239,6 +242,8 @@ class PipelineEngine(Engine):
         started = time.perf_counter()
         from rau.correction import attach_session
 
+        if self.ranker is not None:
+            request = self.ranker.ranked_references(request, progress)
         localizations = self.localizer.localize(request, progress)
         result = self.segmenter.segment(request, localizations, progress)
         result.engine = self.name

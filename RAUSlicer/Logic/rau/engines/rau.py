@@ -22,8 +22,6 @@ class RAUEngine(PipelineEngine):
     model_session = True
     label = "RAU (VLM boxes + SAM2)"
     requires = ("torch", "transformers")
-    ranker = None
-    """Ranks several references (:func:`rau.engines.registration.rank`): the VLM sees the best one, SAM2 holds the top-k."""
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "RAUEngine":
@@ -47,6 +45,4 @@ class RAUEngine(PipelineEngine):
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         self.segmenter.slice_axis = "kji"[self.correction_axis(request.target, None)]
-        if self.ranker is not None:
-            request = self.ranker.ranked_references(request, progress)
-        return super().run(request, progress)
+        return super().run(request, progress)  # ranked (:func:`rau.engines.registration.rank`): the VLM sees the best, SAM2 holds the top-k

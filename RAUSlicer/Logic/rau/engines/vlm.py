@@ -56,5 +56,9 @@ class VLMBoxEngine(PipelineEngine):
         from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
 
+        from rau.engines.registration import RegistrationEngine
+
         localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
-        return cls(localizer, BoxSegmenter(), cls.name)
+        engine = cls(localizer, BoxSegmenter(), cls.name)
+        engine.ranker = RegistrationEngine.from_options(options)  # the VLM sees the best reference, as in the rau engine
+        return engine

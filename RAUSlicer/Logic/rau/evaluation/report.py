@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 
 def print_table(summary: dict) -> None:
@@ -29,10 +30,12 @@ def print_table(summary: dict) -> None:
 
 
 def print_failures(scores) -> None:
-    """One line per failed case: its target and the reason."""
+    """On stderr, one line per failed case (its target and the reason) and per warning about a case's scoring."""
     for score in scores:
         if score.failed:
-            print(f"failed: {score.target}: {score.error}")
+            print(f"failed: {score.target}: {score.error}", file=sys.stderr)
+        for warning in score.warnings:
+            print(f"warning: {score.target}: {warning}", file=sys.stderr)
 
 
 def fmt(value, width: int = 6, digits: int = 3) -> str:

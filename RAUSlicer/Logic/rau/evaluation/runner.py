@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -17,7 +17,7 @@ from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
-from rau.labels import Segmentation, normalize_name
+from rau.labels import LabelSet, Segmentation, normalize_name
 from rau.references import distinct_names
 from rau.result import Result
 
@@ -36,6 +36,7 @@ class CaseScore:
     ranking: dict | None = None
     result: Result | None = None
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -78,13 +79,28 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, truths.get(item.structure.name, np.zeros(target.shape, bool)), target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), truth, references[0]) if len(references) > 1 else None
-    return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result)
+    warnings = matching_warnings(references[0].segmentation.labels, truth, truths)
+    return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
 def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarray]:
     """The truth mask of each reference structure that the truth names (by name, else by label value).
     A structure the truth does not name is absent from the target: scored against an empty mask."""
     return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
+
+
+def matching_warnings(labels: LabelSet, truth: Segmentation, truths: dict[str, np.ndarray]) -> list[str]:
+    """What a user must know about how the reference's structures met the truth's (:func:`truth_masks`): matched
+    by label value although one side names its structures, or no structure with voxels in the truth matched."""
+    warnings = []
+    if labels.named != truth.labels.named:
+        named, plain = ("reference", "truth") if labels.named else ("truth", "reference")
+        warnings.append(f"the {named}'s structures have names but the {plain}'s do not (no label table): they were "
+                        "matched by label value; give the table to match them by name")
+    if not truths and any(mask.any() for mask in truth.masks.values()):
+        warnings.append(f"no structure of the truth ({', '.join(truth.labels.names)}) matched one of the reference "
+                        f"({', '.join(labels.names)}): every structure is scored as absent; check the names or label tables")
+    return warnings
 
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:

@@ -124,7 +124,8 @@ def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
 
 
 def _parse_color_table(text: str, path: Path) -> LabelSet:
-    """A Slicer color table (``value name r g b a``, 0-255) or an ITK-SNAP label description
+    """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
+    MRIcron table gives ``value name`` and names as they are) or an ITK-SNAP label description
     (``value r g b a visible mesh "name"``, the quoted name last)."""
     structures = []
     for line in text.splitlines():
@@ -137,6 +138,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
                 value, name, rgb = int(fields[0]), fields[-1], fields[1:4]
             else:
                 value, name, rgb = int(fields[0]), fields[1], fields[2:5]
+                name = name.replace("_", " ") if len(rgb) == 3 else name  # Slicer saves a space as _ (not MRIcron)
             color = tuple(int(c) / 255 for c in rgb) if len(rgb) == 3 else default_color(value)
         except ValueError as error:
             raise InputError(f"{path}: bad color table line {line!r} (expected a Slicer color table, value name r g b a, "

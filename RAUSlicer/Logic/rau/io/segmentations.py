@@ -17,7 +17,7 @@ from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, find_label_table, read_label_table, write_label_table
-from rau.labels import LabelSet, Segmentation, Structure, segment_values
+from rau.labels import LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
@@ -42,11 +42,14 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     if seg_nrrd:
         segmentation = _read_seg_nrrd(path)
     else:
-        if isinstance(label_table, LabelSet):
+        if isinstance(label_table, LabelSet):  # made in code (e.g. a run's own labels), not a user's table
             labels = label_table
         else:
-            table_path = Path(label_table) if label_table else find_label_table(path)
+            sidecar = find_label_table(path)
+            table_path = Path(label_table) if label_table else sidecar
             labels = read_label_table(table_path) if table_path else None
+            if label_table and sidecar:
+                check_tables_agree(path, sidecar, labels)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
@@ -70,6 +73,18 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
+
+
+def check_tables_agree(path: Path, sidecar: Path, given: LabelSet) -> None:
+    """Refuse a label table given for the label map ``path`` that names one of its values otherwise than the
+    map's own ``sidecar`` does (one of the two belongs to other labels: which, only the user knows)."""
+    own = read_label_table(sidecar)
+    for structure in own:
+        other = given.by_value(structure.value)
+        if other is not None and normalize_name(other.name) != normalize_name(structure.name):
+            raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but the label "
+                             f"table given for it (--label-table, a manifest's label_table) names it {other.name!r}; "
+                             "remove or correct one of them")
 
 
 def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
@@ -131,7 +146,7 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
             structure = Structure(
                 name=text.get("Name") or segment.get("name") or segment["id"],
                 value=values[index],
-                color=tuple(float(c) for c in segment.get("color", (1.0, 0.0, 0.0))),
+                color=tuple(float(c) for c in segment.get("color", default_color(values[index]))),
                 terminology=terminology,
             )
             structures.append(structure)

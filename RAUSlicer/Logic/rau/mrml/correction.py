@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,10 +31,13 @@ class _Snapshot:
 
 @dataclass
 class _Change:
-    """What undoing one correction puts back: the segments it wrote, and the voxels it took from others."""
+    """What undoing one correction puts back: the segments it wrote (as they were, and the voxels it added to and
+    removed from each), and the voxels it took from others."""
 
     written: dict[str, _Snapshot]  # by structure name
     taken: dict[str, np.ndarray]  # by segment id
+    added: dict[str, np.ndarray] = field(default_factory=dict)  # by structure name
+    removed: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Correction:
@@ -42,7 +45,9 @@ class Correction:
 
     Only the segments the session changed are written (``session.changed``: the corrected one, and the
     old owner of a renamed vessel piece). Each change first saves those segments as they are in the
-    node (manual edits included), and :meth:`undo` brings them back as they were. With ``overwrite`` it
+    node (manual edits included), and :meth:`undo` takes the change back: the voxels it added to them go, those it
+    removed come back, and their tags and statuses are as they were (a segment deleted since comes back whole); so
+    undoing corrections of several segments in any order ends where they started. With ``overwrite`` it
     also records the voxels it takes from other segments; undo gives each of them back only the voxels
     taken from it that the written segments still hold, added to what it has now: its own later
     corrections stay, and a voxel another segment took since stays with that one.
@@ -97,9 +102,13 @@ class Correction:
             self.result.session.undo(name)  # may fail (a busy server): the change stays to undo again
         self._undo[name].pop()
         for other, snapshot in change.written.items():
+            mask = snapshot.mask
             if not structure_segment_id(self.node, other):
                 self._recreate(other, snapshot)
-            write_segment_mask(self.node, other, snapshot.mask, self.result.target)
+            elif other in change.added:  # what other segments' corrections and undos gave it since stays
+                now = segment_mask(self.node, self._segment_id(other), self.result.target)
+                mask = (now & ~change.added[other]) | change.removed[other]
+            write_segment_mask(self.node, other, mask, self.result.target)
             segment = self._segment(other)
             segment.SetTag(RAU_TAG, snapshot.tag)
             Logic.SetSegmentStatus(segment, snapshot.status)
@@ -164,9 +173,12 @@ class Correction:
         else:
             occupied = self._voxels_of_others(set(items))
             items = {n: _without(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
-        self._undo[name] = (self._undo.get(name, []) + [_Change(snapshots, taken)])[-UNDO_DEPTH:]
-        for written in items.values():
+        change = _Change(snapshots, taken)
+        self._undo[name] = (self._undo.get(name, []) + [change])[-UNDO_DEPTH:]
+        for n, written in items.items():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
+            now = segment_mask(self.node, self._segment_id(n), self.result.target)
+            change.added[n], change.removed[n] = now & ~snapshots[n].mask, snapshots[n].mask & ~now
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return items[name]
 

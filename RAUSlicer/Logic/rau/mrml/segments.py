@@ -150,9 +150,9 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     """The node's segments (all, or those called ``names``) as masks on ``geometry`` (``grid`` names it in the
     error for a segment that reaches outside it).
 
-    Label values are those of all the node's segments (:func:`stored_value`: a result's structures keep the
-    reference's) when distinct (:func:`rau.labels.segment_values`, the rule of ``.seg.nrrd`` files), else segment
-    order (1, 2, ...), whichever segments are picked; names, colors and terminology are kept.
+    Label values by :func:`rau.labels.segment_values` (the rule of ``.seg.nrrd`` files) over all the node's segments,
+    whichever are picked: a result's structures (tagged) keep the reference's values (:func:`stored_value`), a
+    segment added in Slicer takes a free one; names, colors and terminology are kept.
     """
     if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
@@ -162,7 +162,9 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     segmentation = node.GetSegmentation()
     every_id = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
     segment_ids = every_id if names is None else [require_segment_id(node, name) for name in names]
-    value_of = dict(zip(every_id, segment_values([stored_value(segmentation.GetSegment(i)) for i in every_id])))  # whatever is picked
+    every_segment = [segmentation.GetSegment(i) for i in every_id]  # values of all, whatever is picked
+    tagged = [bool(tag_text(segment)) for segment in every_segment]  # a result's structures keep the reference's values
+    value_of = dict(zip(every_id, segment_values([stored_value(segment) for segment in every_segment], tagged)))
     structures, masks, labelmaps = [], {}, binary_labelmaps(node)
     for index, segment_id in enumerate(segment_ids, start=1):
         value = value_of[segment_id]

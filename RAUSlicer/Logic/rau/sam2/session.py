@@ -147,7 +147,9 @@ class Sam2Session(Session):
         }
         message = ""
         if not mask.any():  # ``covered``: other structures won every pixel it had
-            message = "covered by neighbouring structures" if covered else "SAM2 found no object (object score below zero)"
+            message = ("covered by neighbouring structures" if covered else
+                       "SAM2 saw the object but its mask is empty on the target" if any(score > 0 for score in scores) else
+                       "SAM2 found no object (object score below zero)")
         return StructureResult(plan.structure, mask, confidence, self.engine, prompts, message=message)
 
     # --- corrections -------------------------------------------------------------------------------

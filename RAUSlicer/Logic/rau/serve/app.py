@@ -30,6 +30,10 @@ from rau.serve.wire import encode_mask
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
 
 
+class NotFound(LookupError):
+    """A job, a job's output or a session action that does not exist (404); any other lookup that fails is a bug (500)."""
+
+
 @dataclass
 class ServerConfig:
     """What the operator chose when starting the server."""
@@ -92,7 +96,7 @@ class Server:
 
     def job(self, job_id: str) -> Job:
         if not valid_id(job_id) or job_id not in self.jobs:
-            raise LookupError(f"no job {job_id}")
+            raise NotFound(f"no job {job_id}")
         return self.jobs[job_id]
 
     def _finished(self, job: Job) -> None:
@@ -194,7 +198,7 @@ def create_app(config: ServerConfig | None = None):
     async def stopping(request, error):
         return JSONResponse({"detail": str(error)}, 503)
 
-    @app.exception_handler(LookupError)
+    @app.exception_handler(NotFound)
     async def not_found(request, error):
         return JSONResponse({"detail": str(error.args[0]) if error.args else "not found"}, 404)
 
@@ -234,7 +238,7 @@ def create_app(config: ServerConfig | None = None):
     def download(job_id: str, kind: str):
         job = server.job(job_id)
         if kind not in OUTPUT_KINDS or (kind == "seg_nrrd" and not job.seg_nrrd):
-            raise LookupError(f"job {job_id} has no output {kind!r}")
+            raise NotFound(f"job {job_id} has no output {kind!r}")
         if job.state in ("queued", "running"):
             raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
         if job.state != "done":
@@ -251,7 +255,7 @@ def create_app(config: ServerConfig | None = None):
     @app.post("/v1/sessions/{session_id}/{action}")
     def correction(session_id: str, action: str, body: dict):
         if action not in CORRECTIONS:
-            raise LookupError(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
+            raise NotFound(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
         check_session_open(session_id)
         entry = server.sessions.get(session_id) if valid_id(session_id) else None
         if entry is None:

@@ -7,6 +7,7 @@ bits inside it, packed and base64-encoded: a re-prompted structure costs a few k
 from __future__ import annotations
 
 import base64
+import math
 
 import numpy as np
 
@@ -61,13 +62,27 @@ def decode_mask(payload: dict | None, shape: tuple[int, int, int]) -> np.ndarray
     return mask
 
 
-def prompt_to_json(prompt: Prompt) -> dict:
-    """A :class:`Prompt` as JSON (points in (i, j, k) voxel indices, box in (i, j, k))."""
+def prompt_to_json(prompt: Prompt, target: Image) -> dict:
+    """A :class:`Prompt` on ``target`` as JSON: points and box corners in (i, j, k) indices of the target's file
+    (a 2D image read from a 1-slice volume keeps the volume's axes, as ``rau correct`` and a result's boxes give them)."""
     return {
-        "points": [list(map(float, point)) for point in prompt.points],
+        "points": [list(map(float, target.stored_index(point))) for point in prompt.points],
         "labels": [int(label) for label in prompt.labels],
-        "box": {"lower": list(prompt.box.lower), "upper": list(prompt.box.upper)} if prompt.box else None,
+        "box": {"lower": list(target.stored_index(prompt.box.lower)), "upper": list(target.stored_index(prompt.box.upper))} if prompt.box else None,
     }
+
+
+def _working(values, target: Image, what: str = ""):
+    """A point or corner given as (i, j, k) of the target's file as the image's own index; [i, j] as given. With
+    ``what`` (a point's name), a point outside the file is refused in the file's indices."""
+    if not (isinstance(values, list) and len(values) == 3):
+        return values
+    size = target.stored_index(target.size)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)  # else prompt_point says why
+    if what and numbers and not all(-0.5 <= v < n - 0.5 for v, n in zip(values, size)):
+        ranges = ", ".join(f"0..{n - 1}" for n in size)
+        raise InputError(f"{what} lies outside the target image (voxels {ranges} along i, j, k)")
+    return list(target.working_index(values))
 
 
 def prompt_from_json(payload: dict, target: Image) -> Prompt:
@@ -76,7 +91,8 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     try:
-        points = [prompt_point(point, target, f"the point {point!r:.40}") for point in payload.get("points") or []]
+        points = [prompt_point(_working(point, target, f"the point {point!r:.40}"), target, f"the point {point!r:.40}")
+                  for point in payload.get("points") or []]
     except InputError:  # a ValueError, but with its own message
         raise
     except (TypeError, ValueError):
@@ -95,4 +111,4 @@ def _box(box, target: Image) -> Box | None:
     expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive; [i, j] on a 2D target)'
     if not isinstance(box, dict) or set(box) != {"lower", "upper"}:
         raise InputError(expected)
-    return prompt_box(box["lower"], box["upper"], target)
+    return prompt_box(_working(box["lower"], target), _working(box["upper"], target), target)

@@ -15,6 +15,8 @@ from rau.vlm.prompts import images_of
 
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+"""Where a model folder keeps its image processor's settings (the Hub's files, or those transformers 5 saves); one is needed."""
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
@@ -56,16 +58,28 @@ class TransformersBackend(Backend):
 
     def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:
         inputs = self.inputs(messages)
+        from transformers import LogitsProcessorList
+
         with inference():
-            output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+            output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                         logits_processor=LogitsProcessorList([refuse_non_finite_scores]))
         prompt_length = inputs["input_ids"].shape[1]
         answer = output[0, prompt_length:]
         self.calls += 1
         return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]))
 
 
+def refuse_non_finite_scores(input_ids, scores):
+    """A logits processor that stops generation when no token has a finite score: NaN logits still decode, to
+    garbage read as "no answer", where the weights are damaged."""
+    if not bool(scores.isfinite().any()):
+        raise UnavailableError("the VLM (--vlm-model) gave no finite token scores: its weights hold NaN or infinite values "
+                               "(a damaged checkpoint); copy the model folder again")
+    return scores
+
+
 def check_vlm_folder(folder: Path) -> None:
-    """Refuse a folder whose config names no image-text-to-text model, that lacks its tokenizer files, or whose
+    """Refuse a folder whose config names no image-text-to-text model, that lacks its tokenizer or image processor files, or whose
     weights are missing or cut off (:func:`rau.models.loader.check_weights`)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
@@ -75,6 +89,9 @@ def check_vlm_folder(folder: Path) -> None:
     missing = [name for name in TOKENIZER_FILES if not (folder / name).is_file()]
     if missing:
         raise ModelNotAvailableError(f"{folder}: the tokenizer is missing ({', '.join(missing)}); copy it from the model's original folder")
+    if not any((folder / name).is_file() for name in PROCESSOR_FILES):
+        raise ModelNotAvailableError(f"{folder}: the image processor is missing ({' or '.join(PROCESSOR_FILES)}); copy it from the model's "
+                                     "original folder")
     check_weights(folder)
 
 
