@@ -176,6 +176,33 @@ def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
     return values
 
 
+def file_point(values, target: Image, what: str) -> tuple:
+    """A point a user gave in the target's file (``rau correct``, the server) as this image's own (i, j, k): [i, j]
+    on a 2D target by :func:`prompt_point`; [i, j, k] are the file's indices (:func:`file_corner`). A point outside
+    the file is refused in the indices it was given in, naming ``what``."""
+    point = prompt_point(values, target, what)
+    size = file_size(target, len(values))
+    if not all(-0.5 <= v < n - 0.5 for v, n in zip(values, size)):
+        raise InputError(f"{what}: outside the target ({voxel_ranges(size)})")
+    return file_corner(point, target) if len(values) == 3 else point
+
+
+def file_corner(values, target: Image):
+    """Three indices of the target's file as this image's own: a 2D image read from a 1-slice volume keeps the
+    volume's axes in its file (stored along j: i, 0, k); anything else as given."""
+    return tuple(target.working_index(values)) if isinstance(values, (list, tuple)) and len(values) == 3 else values
+
+
+def file_size(target: Image, count: int) -> tuple[int, ...]:
+    """The target's size in indices of ``count`` values: i,j of its 2D image, else i,j,k of its file."""
+    return tuple(target.size[:2]) if count == 2 else tuple(target.stored_index(target.size))
+
+
+def voxel_ranges(size) -> str:
+    """``voxels 0..a, 0..b along i, j`` for a size in voxels."""
+    return f"voxels {', '.join(f'0..{n - 1}' for n in size)} along {', '.join('ijk'[: len(size)])}"
+
+
 def _finite_numbers(values, what: str) -> tuple:
     """``values`` (a list or tuple of finite numbers) as a tuple, else :class:`InputError` naming ``what``."""
     try:

@@ -32,7 +32,7 @@ from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.result import Result, StructureResult
-from rau.session import check_prompt, prompt_box, prompt_point, prompt_slice
+from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, prompt_slice, voxel_ranges
 from rau.validation import argument, finite_number, non_empty_path, positive_number
 
 
@@ -331,40 +331,19 @@ def _numbers(text: str, option: str) -> list[int]:
 
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
-    """A point by :func:`rau.session.prompt_point`; i,j,k are the target file's own indices (see :func:`parse_prompt`),
-    and a point outside the target is refused in the indices it was given in."""
-    values = _numbers(text, option)
-    point = prompt_point(values, target, f"{option} {text!r}")
-    _check_inside(values, target, f"{option} {text!r}")
-    return point if len(values) == 2 else target.working_index(point)
-
-
-def _check_inside(values: list[int], target, what: str) -> None:
-    """Refuse a point outside the target, in the indices it was given in (see :func:`_given_size`)."""
-    size = _given_size(len(values), target)
-    if len(values) == len(size) and not all(0 <= v < n for v, n in zip(values, size)):
-        raise InputError(f"{what}: outside the target ({_ranges(size)})")
-
-
-def _given_size(count: int, target) -> tuple[int, ...]:
-    """The target's size in indices of ``count`` values: i,j of its 2D image, else i,j,k of its file (a 1-slice
-    volume keeps its own axes)."""
-    return tuple(target.size[:2]) if count == 2 else tuple(target.stored_index(target.size))
-
-
-def _ranges(size) -> str:
-    return f"voxels {', '.join(f'0..{n - 1}' for n in size)} along {', '.join('ijk'[: len(size)])}"
+    """A point in the target file's own indices (:func:`rau.session.file_point`; see :func:`parse_prompt`)."""
+    return file_point(_numbers(text, option), target, f"{option} {text!r}")
 
 
 def _box(text: str, target) -> Box:
     values, ndim = _numbers(text, "--box"), target.ndim
     if len(values) not in {2 * ndim, 6}:
         raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
-    size = _given_size(len(values) // 2, target)
+    size = file_size(target, len(values) // 2)
     if not all(lo <= n - 1 and hi >= 0 for lo, hi, n in zip(values, values[len(size):], size)):
-        raise InputError(f"--box {text!r}: outside the target ({_ranges(size)})")
+        raise InputError(f"--box {text!r}: outside the target ({voxel_ranges(size)})")
     if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
-        values = [*target.working_index(values[:3])[:2], *target.working_index(values[3:])[:2]]
+        values = [*file_corner(values[:3], target)[:2], *file_corner(values[3:], target)[:2]]
     first, last = values[:ndim], values[ndim:]
     try:
         check_corners(first, last, empty_ok=True)  # corners inclusive: equal ones are one voxel

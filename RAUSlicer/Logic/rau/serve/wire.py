@@ -7,7 +7,6 @@ bits inside it, packed and base64-encoded: a re-prompted structure costs a few k
 from __future__ import annotations
 
 import base64
-import math
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.session import is_point_label, prompt_box, prompt_point
+from rau.session import file_corner, file_point, is_point_label, prompt_box
 
 
 def encode_mask(mask: np.ndarray | None) -> dict | None:
@@ -72,27 +71,13 @@ def prompt_to_json(prompt: Prompt, target: Image) -> dict:
     }
 
 
-def _working(values, target: Image, what: str = ""):
-    """A point or corner given as (i, j, k) of the target's file as the image's own index; [i, j] as given. With
-    ``what`` (a point's name), a point outside the file is refused in the file's indices."""
-    if not (isinstance(values, list) and len(values) == 3):
-        return values
-    size = target.stored_index(target.size)
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)  # else prompt_point says why
-    if what and numbers and not all(-0.5 <= v < n - 0.5 for v, n in zip(values, size)):
-        ranges = ", ".join(f"0..{n - 1}" for n in size)
-        raise InputError(f"{what} lies outside the target image (voxels {ranges} along i, j, k)")
-    return list(target.working_index(values))
-
-
 def prompt_from_json(payload: dict, target: Image) -> Prompt:
     """Parse :func:`prompt_to_json`'s form for ``target``; raises :class:`InputError` naming the bad field. A point
     or box corner may also be [i, j] on a 2D target (:func:`rau.session.prompt_point`)."""
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     try:
-        points = [prompt_point(_working(point, target, f"the point {point!r:.40}"), target, f"the point {point!r:.40}")
-                  for point in payload.get("points") or []]
+        points = [file_point(point, target, f"the point {point!r:.40}") for point in payload.get("points") or []]
     except InputError:  # a ValueError, but with its own message
         raise
     except (TypeError, ValueError):
@@ -111,4 +96,4 @@ def _box(box, target: Image) -> Box | None:
     expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive; [i, j] on a 2D target)'
     if not isinstance(box, dict) or set(box) != {"lower", "upper"}:
         raise InputError(expected)
-    return prompt_box(_working(box["lower"], target), _working(box["upper"], target), target)
+    return prompt_box(file_corner(box["lower"], target), file_corner(box["upper"], target), target)
