@@ -29,7 +29,7 @@ from slicer.util import VTKObservationMixin
 from RAUSlicerLib.consent import LICENCE_TEXT, confirmModelUse
 from RAUSlicerLib.correction_panel import CorrectionPanel
 from RAUSlicerLib.export_panel import ExportPanel
-from RAUSlicerLib.segment_lists import FollowedSegments
+from RAUSlicerLib.segment_lists import FollowedSegments, still_unchecked
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -465,7 +465,10 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
     def _onStructureChecked(self, _item):
         if self._parameterNode:
-            self._parameterNode.uncheckedStructures = [item.text() for item in self._structureItems() if item.checkState() != qt.Qt.Checked]
+            items = self._structureItems()
+            self._parameterNode.uncheckedStructures = still_unchecked(
+                self._parameterNode.uncheckedStructures, [item.text() for item in items],
+                [item.text() for item in items if item.checkState() != qt.Qt.Checked])
 
     def _onOutputChanged(self, node):
         """Follow the segments of the result node ``node`` in the segment picker."""
@@ -518,7 +521,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
                 p.outputSegmentation = node
                 slicer.util.setSliceViewerLayers(background=targetVolume)
                 if self.logic.correction(node) is not None:
-                    self._promptNodes()
+                    self.onClearPrompts()  # shows the prompt lists, emptied: points placed for the previous result are not this one's
                 flagged = self.logic.flagged(result, lowConfidence)
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 

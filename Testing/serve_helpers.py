@@ -8,8 +8,6 @@ import socket
 import threading
 import time
 
-import pytest
-
 
 @contextlib.contextmanager
 def running_server(config):

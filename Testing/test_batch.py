@@ -437,3 +437,17 @@ def test_an_engine_the_ray_workers_cannot_build_is_named_in_one_line(ray_instanc
     error = capsys.readouterr().err
     assert code == 2 and "a Ray worker could not start the 'vlm-box' engine: " in error and str(missing) in error
     assert "Traceback" not in error and "\x1b[" not in error and len(error.strip().splitlines()) == 1, error
+
+
+def test_a_target_name_too_long_for_its_outputs_is_refused_by_name_before_any_work(shared_data, tmp_path, capsys):
+    """Before, a 250-character target name gave "internal error ... please report it" (exit 70) and an empty --out."""
+    folder = shared_data / "hc18_fetal_head_us"
+    target = tmp_path / f"{'b' * 250}.png"
+    target.write_bytes((folder / "images/001_HC.png").read_bytes())
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text("target_image,reference_image,reference_labels,reference_spacing,target_spacing\n"
+                        f"{target},{folder}/images/000_HC.png,{folder}/masks/000_HC_mask.png,0.0691,0.0897\n")
+    assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "over the 255 that file systems allow; rename the target (its outputs are named after it" in error, error
+    assert not (tmp_path / "out").exists()

@@ -70,6 +70,27 @@ def test_existing_output_is_refused_and_left_intact(hc18_case, capsys):
     assert not (hc18_case / "target.labels.csv").exists()
 
 
+def test_an_earlier_output_of_the_same_name_in_another_format_is_refused_even_with_overwrite(hc18_case, capsys):
+    """Before, --out t.png --overwrite replaced t.labels.csv and t.result.json, which belonged to an earlier t.nii.gz
+    (read afterwards, t.nii.gz named its labels by the new table), and left an earlier t.seg.nrrd as if it were new."""
+    folder = hc18_case / "out"
+    folder.mkdir()
+    (folder / "t.nii.gz").write_bytes(b"earlier label map")
+    (folder / "t.labels.csv").write_bytes(b"earlier table")
+    assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2
+    assert f"{folder / 't.nii.gz'} beside it is an earlier output of the same name" in capsys.readouterr().err
+    (folder / "t.nii.gz").unlink()
+    (folder / "t.seg.nrrd").write_bytes(b"earlier segmentation")
+    assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2
+    assert "remove it, add --seg-nrrd to replace it too, or choose another output name" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["t.labels.csv", "t.seg.nrrd"]
+    assert (folder / "t.labels.csv").read_bytes() == b"earlier table"
+    from rau.io.run_outputs import check_no_earlier_output, output_paths
+
+    check_no_earlier_output(output_paths(folder / "t.seg.nii.gz", False))  # t.seg.nrrd is t's: t.seg's files are others
+    check_no_earlier_output(output_paths(folder / "t.nii.gz", True))  # its own .seg.nrrd, written again
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -175,3 +196,51 @@ def test_a_failing_write_leaves_no_output_at_all(hc18_case, monkeypatch, capsys)
     assert main(segment_args(hc18_case, out, "--seg-nrrd")) == 2
     assert "disk full" in capsys.readouterr().err
     assert not (hc18_case / "out").exists()  # not even the folder made for it
+
+
+def test_an_output_name_too_long_for_its_sidecars_is_refused_before_any_work(hc18_case, capsys):
+    """Before: a 248-byte --out (valid) whose .result.json (256 bytes) cannot exist gave an internal error (exit 70)."""
+    out = hc18_case / f"{'a' * 244}.png"
+    assert main(segment_args(hc18_case, out)) == 2
+    assert f"{'a' * 244}.result.json: this output's file name is 256 bytes long, over the 255" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_ctrl_c_during_the_final_renames_waits_until_every_output_is_in_place(hc18_case, monkeypatch):
+    """Before, Ctrl-C between two renames left the new result JSON beside the earlier label map and table (exit 130,
+    and rau correct would reopen the earlier mask under the new run's inputs)."""
+    import os
+    import signal
+    import threading
+    from pathlib import Path
+
+    import rau.io.atomic as atomic
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        pytest.skip("signals reach the main thread only")
+    out = hc18_case / "out" / "t.png"
+    assert main(segment_args(hc18_case, out, "--no-deformable")) == 0
+    earlier = {path.name: path.read_bytes() for path in out.parent.iterdir()}
+    replace, renamed = os.replace, []
+
+    def interrupted_replace(source, destination):
+        if Path(destination).name.startswith("."):  # a writer's own temporary file
+            return replace(source, destination)
+        if not renamed:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C just as the first output lands
+        replace(source, destination)
+        renamed.append(destination)
+
+    monkeypatch.setattr(atomic.os, "replace", interrupted_replace)
+    from rau.cli import build_parser
+    from rau.commands import segment
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal (pytest-xdist's workers ignore it)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            segment.run(build_parser().parse_args(segment_args(hc18_case, out, "--no-deformable", "--top-k", "1", "--overwrite")))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert len(renamed) == 3  # label map, table and result JSON: all of them
+    saved = json.loads((out.parent / "t.result.json").read_text())
+    assert saved["inputs"]["engine_options"]["top_k"] == 1 and set(earlier) == {p.name for p in out.parent.iterdir()}

@@ -141,6 +141,23 @@ def test_a_worker_that_dies_loses_no_case(hc18, tmp_path):
     assert [score.rows for score in scored] == [score.rows for score in serial]
 
 
+def test_an_interrupted_parallel_run_stops_its_workers_at_once(hc18):
+    """Before, Ctrl-C or SIGTERM to the main process waited for the cases in progress to finish (17 s in the probe)
+    and then dropped them; now the workers are stopped at once (the interrupted run keeps the cases it had)."""
+    import multiprocessing
+    import signal
+
+    from rau.evaluation.manifest import read_manifest
+    from rau.evaluation.parallel import evaluate_in_processes
+    from rau.options import EngineOptions
+
+    scores = evaluate_in_processes("registration", EngineOptions(deformable=False), read_manifest(hc18 / "cases.csv"), 2)
+    next(scores)
+    workers = multiprocessing.active_children()
+    scores.close()  # what an interruption of the consumer does to the generator
+    assert workers and all(worker.exitcode == -signal.SIGTERM for worker in workers), [w.exitcode for w in workers]
+
+
 def test_cases_are_named_apart_by_their_folders_and_by_their_truths(hc18, tmp_path, capsys):
     """Before: subjects' image.png files, and one target scored against two truths, gave rows named alike."""
     for subject, name in (("p1", "002"), ("p2", "003")):

@@ -236,3 +236,25 @@ def test_an_inside_click_never_removes_voxels_and_an_outside_click_never_adds_an
         corrected = correct_mask(on_grid(image, spacing, ndim=2), predicted, Seeds([click], [label]), Seeds([click], [label]))
         assert not (predicted & ~corrected).any() if label == 1 else not (corrected & ~predicted).any()
         assert (corrected != predicted).any()
+
+
+def test_a_corrected_structure_is_the_users_answer_confidence_1_and_0_when_removed():
+    """Before, the corrector kept the engine's confidence: 0.0 for a structure drawn from "not found", 0.5 here."""
+    result, _ = result_2d()
+    session = CorrectorSession(result)
+    assert session.reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1])).confidence == 1.0
+    tiny = Result(result.target, [StructureResult(Structure("dot", 1), disk((1, 96, 96), (0, 10, 10), 1), 0.7, "test")], "test")
+    removed = CorrectorSession(tiny).reprompt("dot", Prompt(points=[(10, 10, 0)], labels=[0]))
+    assert not removed.found and removed.confidence == 0.0
+
+
+def test_a_correction_that_gives_every_voxel_back_to_the_others_is_not_found_with_confidence_0():
+    """Before, the click's structure kept confidence 1.0 (and an empty mask) once it gave way to a neighbour covering
+    the whole picture: written as not found with confidence 1.0."""
+    image = Image(noisy(disk((1, 64, 64), (0, 32, 32), 20)), spacing=(1.0, 1.0, 1.0), ndim=2)
+    everywhere = np.ones(image.shape, bool)
+    result = Result(image, [StructureResult(Structure("missing", 1), None, 0.0, "t"), StructureResult(Structure("other", 2), everywhere, 0.9, "t")], "t")
+    session = CorrectorSession(result)
+    written = result.put_correction(session.reprompt("missing", Prompt(points=[(30, 30, 0)], labels=[1])), session)
+    assert not written.found and written.confidence == 0.0 and "belongs to other structures" in written.message
+    assert result.get("other").mask.all()

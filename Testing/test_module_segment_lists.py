@@ -11,7 +11,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 slicer = pytest.importorskip("slicer")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "RAUSlicer"))  # RAUSlicerLib, as Slicer puts it on the path
 
-from RAUSlicerLib.segment_lists import FollowedSegments, segments_of  # noqa: E402
+from RAUSlicerLib.segment_lists import FollowedSegments, segments_of, still_unchecked  # noqa: E402
 
 
 def add_segment(node, name: str, segment_id: str) -> None:
@@ -37,3 +37,12 @@ def test_a_followed_node_reports_segments_added_renamed_and_removed_and_an_unfol
     assert seen[-2:] == [[], [("d", "heart")]]
     followed.follow(None)
     assert seen[-1] == [] and segments_of(other) == [("d", "heart")]
+
+
+def test_a_structure_unchecked_in_one_reference_stays_unchecked_after_another_reference_was_shown():
+    """Before, the saved list was replaced by the names unchecked in the list shown: "spleen", unchecked in
+    reference A, came back checked after the user unchecked "kidney" in reference B (the README says it stays)."""
+    saved = still_unchecked([], ["liver", "spleen"], ["spleen"])  # reference A
+    saved = still_unchecked(saved, ["liver", "kidney"], ["kidney"])  # reference B
+    assert saved == ["spleen", "kidney"]
+    assert still_unchecked(saved, ["liver", "spleen"], []) == ["kidney"]  # back in A, spleen ticked again

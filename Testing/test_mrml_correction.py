@@ -9,6 +9,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
+from rau.correction import attach_session  # noqa: E402
 from rau.engines.base import Prompt  # noqa: E402
 from rau.errors import InputError  # noqa: E402
 from rau.mrml import Correction, add_result_node, add_volume_node, prompt_from_markups, read_rau_tag  # noqa: E402
@@ -398,3 +399,18 @@ def test_a_result_without_a_session_is_written_without_corrections(mrml_scene, l
     node = logic.writeResult(result, add_volume_node(grid, "target", mrml_scene))
     assert segmentation_from_node(node, grid).masks["liver"].sum() == labels.masks["liver"].sum()
     assert logic.correction(node) is None
+
+
+def test_a_corrected_segment_is_the_users_answer_and_no_longer_flagged(mrml_scene, labels, grid):
+    """Before, a structure not found (confidence 0, Flagged) stayed Flagged with confidence 0 after the user drew
+    it with a click, while a vessel correction gave 1: one rule now, in the session every engine shares."""
+    result = attach_session(result_for(grid, labels))
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    kidney = node.GetSegmentation().GetSegment(node.GetSegmentation().GetSegmentIdBySegmentName("kidney"))
+    assert Logic.GetSegmentStatus(kidney) == Logic.Flagged
+    correction = Correction(result, node)
+    corrected = correction.update("kidney", Prompt(points=[(1, 1, 0)], labels=[1]))
+    assert corrected.found and corrected.confidence == 1.0 and read_rau_tag(node, "kidney")["confidence"] == 1.0
+    assert Logic.GetSegmentStatus(kidney) == Logic.InProgress
+    correction.undo("kidney")
+    assert Logic.GetSegmentStatus(kidney) == Logic.Flagged and read_rau_tag(node, "kidney")["confidence"] == 0.0

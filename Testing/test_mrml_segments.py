@@ -213,6 +213,9 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
     label_map = add_volume_node(grid.with_array(labels.masks["liver"].astype(np.uint8)), "liver label", mrml_scene, "vtkMRMLLabelMapVolumeNode")
     with pytest.raises(GeometryError, match="'liver label' is a label map volume, not a segmentation: convert it first"):
         request_from_nodes(volume, label_map, patient)
+    for given, role in (((label_map, node, patient), "reference volume"), ((volume, node, label_map), "target volume")):
+        with pytest.raises(InputError, match=f"the {role} 'liver label' is a label map volume"):  # before: ran on its labels
+            request_from_nodes(*given)
 
 
 def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_not_cut(mrml_scene, labels, grid):

@@ -304,3 +304,20 @@ def test_a_structure_not_asked_for_that_overlaps_others_does_not_decide_how_thei
     reference = Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, masks))
     assert not references_overlap([reference], ["left", "right"])
     assert references_overlap([reference], ["left", "body"])
+
+
+def test_progress_is_reported_within_a_registration_and_a_cancel_stops_it_there(hc18):
+    """Before, one reference reported 0 % until its whole registration was done (25 s on a CT) and a Cancel
+    waited for it; now each stage reports its share and a Cancel stops at the next stage."""
+    from rau.engines.base import Cancelled, Progress
+
+    request = Request([hc18["001"]], hc18["002"].image)
+    seen = []
+    create_engine("registration", {"deformable": False}).run(request, Progress(lambda step, share: seen.append(share)))
+    within = [share for share in seen if 0 < share < 0.5]  # one reference: its registration is the first half
+    assert len(within) >= 3 and seen == sorted(seen)
+    asked = []
+    cancel_soon = Progress(lambda step, share: asked.append(share), is_cancelled=lambda: len(asked) >= 2)
+    with pytest.raises(Cancelled):
+        create_engine("registration", {"deformable": False}).run(request, cancel_soon)
+    assert len(asked) == 2

@@ -108,6 +108,9 @@ def totalseg_ct_mr_rows():
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Run without arguments to rewrite the files.").parse_args()
     single, multi = hc18_rows()
     write_manifest(HERE / "hc18_single.csv", single)
     write_manifest(HERE / "hc18_multi.csv", multi)

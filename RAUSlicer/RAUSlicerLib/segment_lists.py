@@ -21,6 +21,12 @@ def segments_of(node) -> list:
             for index in range(segmentation.GetNumberOfSegments())]
 
 
+def still_unchecked(saved: list, shown: list, unchecked: list) -> list:
+    """The structure names to keep unchecked once the user ticked the list ``shown`` (leaving ``unchecked``): the
+    ``saved`` names not shown now (another reference's structures, a segment removed for now) stay unchecked."""
+    return [name for name in saved if name not in shown] + list(unchecked)
+
+
 class FollowedSegments(VTKObservationMixin):
     """Calls ``callback(segments)`` with the followed node's :func:`segments_of` at once and whenever they change."""
 

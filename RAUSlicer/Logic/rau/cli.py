@@ -2,7 +2,7 @@
 
 Exit status: 0 done; 2 bad input (:class:`rau.errors.InputError`, message names the culprit);
 70 internal error (a bug: short message, traceback saved to the file the message names);
-130 cancelled (Ctrl-C); 143 terminated (SIGTERM). Temporary files never survive any of these.
+130 cancelled (Ctrl-C); 143 terminated (SIGTERM); 141 output pipe closed (as a shell reports SIGPIPE). Temporary files never survive any of these.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class EngineOptions:
                            "held in SAM2's memory by the SAM2 engines; the VLM sees the best one", minimum=1)
     fusion: str = option(DEFAULT_FUSION, "registration: how the top-k references' labels are fused: local (each reference "
                                          "votes where it locally matches the target), vote or staple", choices=FUSION_METHODS)
-    deformable: bool = option(True, "registration: the dense displacement-field stage after the affine one")
+    deformable: bool = option(True, "registration: the dense displacement-field stage after the affine one; vessels: the B-spline bend after the affine fit")
     sam2_model: str = option("base-plus", "SAM2: tiny, small, base-plus, large, medsam2, a Hugging Face id or a local "
                                           "folder (SAM2, SAM2.1 or SAM 3 tracker; see 'rau models list')",
                              check=validation.non_empty_path)

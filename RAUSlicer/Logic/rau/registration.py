@@ -35,6 +35,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import SimpleITK as sitk
@@ -97,7 +98,8 @@ class Registration:
     seconds: float
 
 
-def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None) -> Registration:
+def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None,
+             report: Callable[[float], None] | None = None) -> Registration:
     """Register ``moving`` (a reference) onto ``fixed`` (the target).
 
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
@@ -107,12 +109,16 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     by size as a similarity, then as an affine transform (each optimization with its own shrink
     pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
     result is bit-identical from run to run (:func:`one_itk_thread`).
+
+    ``report(share)`` is called between stages with the share of the work done; it may raise to stop the
+    registration there (a cancelled :class:`~rau.engines.base.Progress`).
     """
     with one_itk_thread():
-        return _register(fixed, moving, settings, moving_focus)
+        return _register(fixed, moving, settings, moving_focus, report or (lambda share: None))
 
 
-def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None) -> Registration:
+def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None,
+              report: Callable[[float], None]) -> Registration:
     started = time.perf_counter()
     for image, role in ((fixed, "the target"), (moving, "the reference")):
         if image.array.min() == image.array.max():
@@ -124,13 +130,16 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
     levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
     levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
+    report(0.1)
     fits, failure = [], None
-    for start in initial_transforms(levels[0].fixed, levels[0].moving, settings):
+    starts = initial_transforms(levels[0].fixed, levels[0].moving, settings)
+    for index, start in enumerate(starts):
         turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
         try:
             fits.append((*linear_stage(levels[0], start, settings), turned))
         except RuntimeError as error:
             failure = failure if lost_overlap(error) else error
+        report(0.1 + 0.3 * (index + 1) / len(starts))
     if not fits and failure is not None:
         raise failure  # not the user's images' fault: say what it was
     if not fits:
@@ -142,8 +151,10 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     tolerance = SLAB_TOLERANCE if thin_axes(finest.fixed) else 0.0
     better = lambda refined, before: score(refined) > score(before) - tolerance  # noqa: E731
     transform = _upright_unless_turn_holds(levels, fits, settings, better)
+    report(0.6)
     if settings.deformable and not thin_axes(finest.fixed) and min(finest.moving.GetSize()) > SMOOTHABLE_VOXELS:
         transform = _or_keep(transform, lambda: field_stage(finest, transform, settings))
+        report(0.95)
     # The ranking score judges the labelled anatomy, in 2D too: how alike the images are around the labels.
     around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
     similarity = correlation(finest.fixed, finest.moving, transform, around_labels)
@@ -233,7 +244,8 @@ def _copy(transform: sitk.Transform) -> sitk.Transform:
     return sitk.Transform(transform).Downcast()
 
 
-def _method(settings: RegistrationSettings) -> sitk.ImageRegistrationMethod:
+def _method() -> sitk.ImageRegistrationMethod:
+    """Mattes mutual information on a fixed random sample, linear interpolation, pyramid sigmas in millimetres."""
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
     method.SetMetricSamplingStrategy(method.RANDOM)
@@ -320,7 +332,7 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
     coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
     axes = np.round(np.abs(np.reshape(moving.GetDirection(), (dimension, dimension))), 6)  # header noise of 1e-16 ignored
     step = axes @ (np.array(moving.GetSize()) * np.array(moving.GetSpacing())) / (4 * settings.search_steps)  # world axes, any voxel order
-    method = _method(settings)
+    method = _method()
     grid = np.arange(-settings.search_steps, settings.search_steps + 1)
     scored = []
     for shift in np.stack(np.meshgrid(*[grid] * dimension, indexing="ij"), -1).reshape(-1, dimension):
@@ -346,7 +358,7 @@ def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
 
 def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sitk.Transform, float]:
     """Optimize ``transform`` (similarity or affine) in place on one level; returns it and its final metric."""
-    method = _method(settings)
+    method = _method()
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=1.0, minStep=1e-4, numberOfIterations=settings.affine_iterations, gradientMagnitudeTolerance=1e-6
     )
@@ -458,7 +470,7 @@ def dense_field(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transform, 
     zero.CopyInformation(fixed)
     field = sitk.DisplacementFieldTransform(zero)
     field.SetSmoothingGaussianOnUpdate(varianceForUpdateField=settings.field_update_sigma**2, varianceForTotalField=settings.field_total_sigma**2)
-    method = _method(settings)
+    method = _method()
     method.SetMetricSamplingStrategy(method.NONE)  # every voxel: a dense field needs a gradient everywhere
     shrink = [f for f in (4, 2) if min(fixed.GetSize()) // f >= 8] or [1]
     method.SetShrinkFactorsPerLevel(shrink)

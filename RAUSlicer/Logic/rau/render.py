@@ -17,10 +17,10 @@ Public functions (``slice2d`` is one image slice ``array[k]``, rows = j, columns
   box outlined in :data:`BOX_COLOR` (the identity question).
 * :func:`legend` (names) -> ``"1: liver\\n2: spleen"``, the text that names the tags.
 
-Recipe: intensities are windowed to 8 bits (given window, else the slice's 0.5-99.5
-percentiles), resized to ``size`` bilinearly (masks nearest-neighbour), outlines are
-the mask minus its erosion, ``line_width(size)`` pixels thick; tags are 3x5 pixel-font
-digits scaled by ``glyph_scale(size)``, colored, on a black plate.
+Recipe: intensities are windowed to 8 bits (the slice's 0.5-99.5 percentiles), resized to
+``size`` bilinearly (masks nearest-neighbour), outlines are the mask minus its erosion,
+``line_width(size)`` pixels thick; tags are 3x5 pixel-font digits scaled by
+``glyph_scale(size)``, colored, on a black plate.
 """
 
 from __future__ import annotations
@@ -78,18 +78,18 @@ def to_uint8(slice2d: np.ndarray, window: tuple[float, float] | None = None) -> 
     return np.rint(np.clip((values - low) / (high - low), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_plain(slice2d: np.ndarray, size: tuple[int, int], window=None) -> PILImage.Image:
+def render_plain(slice2d: np.ndarray, size: tuple[int, int]) -> PILImage.Image:
     """The slice windowed, resized to ``size`` (width, height) and made RGB."""
-    gray = PILImage.fromarray(to_uint8(slice2d, window), mode="L")
+    gray = PILImage.fromarray(to_uint8(slice2d), mode="L")
     return gray.resize(tuple(size), PILImage.BILINEAR).convert("RGB")
 
 
-def render_overlay(slice2d: np.ndarray, masks, size: tuple[int, int], window=None) -> PILImage.Image:
+def render_overlay(slice2d: np.ndarray, masks, size: tuple[int, int]) -> PILImage.Image:
     """The reference: ``masks[n - 1]`` (same shape as the slice) outlined and tagged ``n``.
 
     Empty masks keep their number (tags follow the legend) but draw nothing.
     """
-    canvas = np.asarray(render_plain(slice2d, size, window)).copy()
+    canvas = np.asarray(render_plain(slice2d, size)).copy()
     resized = [_resize_mask(mask, slice2d.shape, size) for mask in masks]
     width = line_width(size)
     for tag, mask in enumerate(resized, start=1):
@@ -101,9 +101,9 @@ def render_overlay(slice2d: np.ndarray, masks, size: tuple[int, int], window=Non
     return PILImage.fromarray(canvas, mode="RGB")
 
 
-def render_boxed(slice2d: np.ndarray, box: tuple[float, float, float, float], size, window=None) -> PILImage.Image:
+def render_boxed(slice2d: np.ndarray, box: tuple[float, float, float, float], size) -> PILImage.Image:
     """The target with ``box`` = (x0, y0, x1, y1) in slice pixel edges outlined in :data:`BOX_COLOR`."""
-    canvas = np.asarray(render_plain(slice2d, size, window)).copy()
+    canvas = np.asarray(render_plain(slice2d, size)).copy()
     rows, cols = np.asarray(slice2d).shape
     scale_x, scale_y = size[0] / cols, size[1] / rows
     x0, x1 = sorted((int(round(box[0] * scale_x)), int(round(box[2] * scale_x))))

@@ -36,6 +36,21 @@ class StructureResult:
         return self.mask is not None
 
 
+GAVE_WAY = "every voxel it took belongs to other structures (correct it with overwrite to take them)"
+"""Why a corrected structure that gave way to the others has no voxel left."""
+
+
+def giving_way(item: StructureResult, taken: np.ndarray) -> StructureResult:
+    """``item`` without the ``taken`` voxels (the same item when it has none of them); left with no voxel, it is
+    not found, with confidence 0 (:data:`GAVE_WAY`)."""
+    if not item.found or not (item.mask & taken).any():
+        return item
+    mask = item.mask & ~taken
+    if not mask.any():
+        return replace(item, mask=None, box=None, confidence=0.0, message=GAVE_WAY)
+    return replace(item, mask=mask, box=None)
+
+
 @dataclass
 class Result:
     """Everything found in one target image, in the target's geometry."""
@@ -69,7 +84,7 @@ class Result:
         held = before.mask if before.found else np.zeros(self.target.shape, bool)
         others = [s for s in self.structures if s.found and s.structure.name != name]
         if item.found and others and not overwrite:
-            item = replace(item, mask=item.mask & ~(np.any([s.mask for s in others], axis=0) & ~held), box=None)
+            item = giving_way(item, np.any([s.mask for s in others], axis=0) & ~held)
         gained = item.mask & ~held if item.found else None
         updated = []
         for current in self.structures:

@@ -47,14 +47,14 @@ class Session(abc.ABC):
 
     # --- the interface -------------------------------------------------------------------------
     def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
-        """Correct ``name`` with the user's points and/or box; returns its new answer. Points may be
-        given as i,j on a 2D target (:func:`prompt_point`)."""
+        """Correct ``name`` with the user's points and/or box; returns its new answer (:func:`users_answer`).
+        Points may be given as i,j on a 2D target (:func:`prompt_point`)."""
         name = self._name(name)
         prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {point!r:.40}") for point in prompt.points])
         check_prompt(prompt, self.target)
         if prompt.box is not None:  # a box reaching past the edge is cut to the image, as Slicer cuts an ROI
             prompt = replace(prompt, box=prompt.box.clip(self.target))
-        return self._change(name, lambda progress: self._reprompt(name, prompt, progress), progress, "correcting")
+        return self._change(name, lambda progress: users_answer(self._reprompt(name, prompt, progress)), progress, "correcting")
 
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
         """Carry ``name``'s corrections through the whole target; returns its new answer."""
@@ -128,6 +128,12 @@ class Session(abc.ABC):
         if name not in self.results:
             raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
         return name
+
+
+def users_answer(item: StructureResult) -> StructureResult:
+    """A structure the user corrected is their answer: confidence 1 when it has voxels (no longer flagged for
+    review), 0 when the correction removed them all."""
+    return replace(item, confidence=1.0 if item.found else 0.0)
 
 
 def same_answer(first: StructureResult | None, second: StructureResult | None) -> bool:

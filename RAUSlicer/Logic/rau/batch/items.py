@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
-from rau.io.outputs import check_spares_inputs
+from rau.io.outputs import check_name_lengths, check_spares_inputs
 from rau.io.run_outputs import output_paths, recorded_inputs
 from rau.options import EngineOptions
 from rau.io.segmentations import label_table_path
@@ -116,6 +116,7 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     out_dir = Path(out_dir).absolute()
     items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
+    check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
     check_spares_inputs([*outputs, out_dir / SUMMARY_NAME], [manifest, *case_files(cases)])
     return items
 

@@ -16,6 +16,7 @@ from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
 from rau.errors import UnavailableError
 from rau.options import EngineOptions
+from rau.process_pools import stopped_at_once
 
 _worker: WarmWorker | None = None
 _started = None
@@ -120,18 +121,11 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
     spread = options.device in ("cuda", "auto") and workers > 1 and on_gpus(engine_name, options)  # one GPU each
     for index in range(workers):
         devices.put(f"cuda:{index}" if spread else None)
-    pool = ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started))
-    try:
+    with stopped_at_once(ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started))) as pool:
         futures = [pool.submit(_run, item) for item in items]
         for future in as_completed(futures):
             on_row(future.result())
             seen |= _names(started)  # also keeps its pipe from filling up
-    except BaseException:
-        for process in list(pool._processes.values()):  # no public way before Python 3.14's terminate_workers()
-            process.terminate()
-        raise
-    finally:
-        pool.shutdown(cancel_futures=True)
 
 
 def _names(started) -> set[str]:

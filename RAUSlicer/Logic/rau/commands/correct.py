@@ -1,7 +1,7 @@
 """``rau correct``: re-open a result of ``rau segment``, correct one structure with clicks or a box, write it.
 
 Engines without model state (registration) correct with the weight-free corrector
-(:mod:`rau.correction`). Engines whose session holds model state (SAM2, RAU) cannot be restored
+(:mod:`rau.correction`). Engines whose session holds model or image state (SAM2, RAU, vessels) cannot be restored
 from files: their run is repeated on the recorded inputs, then the correction starts from the
 saved mask (hand edits included).
 """
@@ -27,7 +27,7 @@ from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, check_outputs
-from rau.io.run_outputs import output_paths, write_outputs
+from rau.io.run_outputs import check_no_earlier_output, output_paths, write_outputs
 from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
+    check_no_earlier_output(paths)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)

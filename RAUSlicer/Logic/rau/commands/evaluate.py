@@ -27,7 +27,7 @@ from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import summarize, try_case
-from rau.io.atomic import atomic_path
+from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.outputs import check_outputs
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
@@ -96,6 +96,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> tupl
             scores.append(score)
             curves.append(case_curves)
     except (KeyboardInterrupt, Cancelled, Terminated):
+        scored.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
         if json_path:
             write_outputs(json_path, args, scores, summarize(scores), curves, interrupted=True)
         print(f"interrupted after {len(scores)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
@@ -156,14 +157,15 @@ def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], in
 
 
 def write_json_and_csv(json_path: Path, overwrite: bool, document: dict, columns: list[str], rows: list[dict]) -> None:
-    """``document`` as JSON and ``rows`` as a CSV beside it (same name, ``.csv``); both written atomically."""
-    with atomic_path(json_path, overwrite) as temporary:
-        temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    with atomic_path(json_path.with_suffix(".csv"), overwrite) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+    """``document`` as JSON and ``rows`` as a CSV beside it (same name, ``.csv``); both written, or neither."""
+    with signals_deferred() as hold, atomic_path(json_path, overwrite) as json_temporary, \
+            atomic_path(json_path.with_suffix(".csv"), overwrite) as csv_temporary:
+        json_temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        with open(csv_temporary, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, columns)
             writer.writeheader()
             writer.writerows(rows)
+        hold()
     print(f"wrote {json_path} and {json_path.with_suffix('.csv')}")
 
 

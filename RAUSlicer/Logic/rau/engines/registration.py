@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
@@ -61,8 +62,8 @@ class RegistrationEngine(Engine):
         settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
-            progress(f"registering {reference.name}", index / (len(request.references) + 1))
-            transfers.append(transfer(reference, request.target, names, settings))
+            step = lambda share, index=index, reference=reference: progress(f"registering {reference.name}", (index + share) / (len(request.references) + 1))  # noqa: E731
+            transfers.append(transfer(reference, request.target, names, settings, step))
         ranked = rank(transfers)
         voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -96,8 +97,8 @@ class RegistrationEngine(Engine):
         settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
-            progress(f"ranking references: registering {reference.name}", index / len(request.references))
-            transfers.append(transfer(reference, request.target, names, settings))
+            step = lambda share, index=index, reference=reference: progress(f"ranking references: registering {reference.name}", (index + share) / len(request.references))  # noqa: E731
+            transfers.append(transfer(reference, request.target, names, settings, step))
         return request.ranked([t.reference for t, _ in rank(transfers)])
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
@@ -159,8 +160,10 @@ def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
     return sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
 
 
-def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings) -> Transfer:
-    """Register one reference onto the target and warp the named structures.
+def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings,
+             report: Callable[[float], None] | None = None) -> Transfer:
+    """Register one reference onto the target and warp the named structures; ``report(share)`` with the share
+    done, from 0 to 1, between stages (:func:`rau.registration.register`; it may raise to stop).
 
     The registration focuses on all of the reference's labelled anatomy, not only the named
     structures, so asking for a subset gives the same alignment as asking for all. A structure the
@@ -168,8 +171,12 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     nothing to say about that structure, in the ranking or the fusion.
     """
     present = [n for n in names if n in reference.segmentation.masks and reference.segmentation.masks[n].any()]
-    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy())
-    return Transfer(reference, registration, warp_structures(reference.segmentation, present, target, registration.transform))
+    report = report or (lambda share: None)
+    report(0.0)
+    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy(), report=report)
+    warped = warp_structures(reference.segmentation, present, target, registration.transform)
+    report(1.0)
+    return Transfer(reference, registration, warped)
 
 
 def resolve_overlaps(structures: list[StructureResult], request: Request) -> list[StructureResult]:

@@ -29,7 +29,6 @@ from rau.boxes import Box
 from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, Request, validate_request
 from rau.errors import OptionError
 from rau.image import GeometryError
-from rau.labels import LabelSet
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
@@ -80,7 +79,8 @@ class VesselEngine(Engine):
             raise GeometryError(f"the vessels engine segments 2D images (angiograms); the target is {request.target.ndim}D")
         started = time.perf_counter()
         labels = request.labels()
-        values = {s.name: index + 1 for index, s in enumerate(labels)}
+        traced = traced_structures(request)
+        values = {s.name: index + 1 for index, s in enumerate(traced)}
         progress("vesselness", 0.0)
         grid = WorkingGrid.of(request.target.shape[1:])
         working = grid.image(request.target.array[0])
@@ -96,7 +96,8 @@ class VesselEngine(Engine):
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         unseen = NO_SUPPORT if contrast >= MIN_CONTRAST_TO_NOISE else (
             f"the target shows no vessels: its grey range is {contrast:.1f} times its noise, under {MIN_CONTRAST_TO_NOISE:g}")
-        structures, centrelines = fuse(chosen, labels, values, vessels, self.name, grid, self.top_k, unseen)
+        every, centrelines = fuse(chosen, traced, values, vessels, self.name, grid, self.top_k, unseen)
+        structures = [next(item for item in every if item.structure.name == s.name) for s in labels]
         result = Result(
             request.target,
             structures,
@@ -133,6 +134,15 @@ class VesselEngine(Engine):
         return candidate
 
 
+def traced_structures(request: Request) -> list:
+    """The structures a run traces and paints: every segment of the first reference, then any other asked for.
+    Neighbouring segments share pixels where they meet, and who keeps them depends on who is painted: so asking for a
+    few segments, in any order, gives each the pixels it has when all are asked (before, a segment asked alone took its
+    neighbours' pixels)."""
+    every = list(request.references[0].segmentation.present())
+    return every + [s for s in request.labels() if s.name not in {t.name for t in every}]
+
+
 def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candidate]:
     """The references that name the target: for each segment value, the ``top_k`` best-ranked
     references that have that segment (a reference without it cannot name it), in rank order.
@@ -141,7 +151,7 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
     return [c for c in ranked if id(c) in chosen] or ranked[:1]
 
 
-def fuse(chosen: list[Candidate], labels: LabelSet, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid, top_k: int,
+def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid, top_k: int,
          unseen: str = NO_SUPPORT) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of its ``top_k`` best-ranked references among
     those that have the segment (``chosen`` is in rank order; one without it says nothing about it); the centreline that agrees best with the other

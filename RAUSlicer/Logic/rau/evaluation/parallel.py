@@ -10,6 +10,7 @@ come back in manifest order, without the kept engine result (masks stay in the w
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +19,7 @@ from rau.engines import create_engine
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, failed_case, try_case
 from rau.options import EngineOptions
+from rau.process_pools import stopped_at_once
 
 _worker_engine = None
 
@@ -33,8 +35,8 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
     context = multiprocessing.get_context("spawn")
 
-    def pool(workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads))
+    def pool(workers: int):
+        return stopped_at_once(ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads)))
 
     done = 0
     while done < len(cases):
@@ -46,9 +48,6 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
                     done += 1
             except BrokenProcessPool:
                 pass
-            finally:  # interrupted (Ctrl-C, SIGTERM) or broken: the cases not started never start
-                for future in futures:
-                    future.cancel()
         if done < len(cases):
             with pool(1) as alone:
                 try:
@@ -62,6 +61,7 @@ def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> Non
     import SimpleITK as sitk
 
     global _worker_engine
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     _worker_engine = create_engine(engine_name, options)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 from rau.errors import InputError, WriteError
@@ -57,6 +59,32 @@ def atomic_path(path, overwrite: bool = False):
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Yield ``hold()``: from its call to the end of the block, Ctrl-C and SIGTERM are kept and acted on when the
+    block ends, so that the renames of a set of outputs (a label map, its table and result JSON) all happen or none
+    do. Signals reach Python in the main thread only; elsewhere (a server's job thread) ``hold()`` does nothing."""
+    caught, previous = [], {}
+
+    def hold():
+        if not previous and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(signum) is not None:  # None: a handler set outside Python, which cannot be put back
+                    previous[signum] = signal.signal(signum, lambda signum, frame: caught.append(signum))
+
+    try:
+        yield hold
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):  # Python's KeyboardInterrupt, the CLI's Terminated
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])
 
 
 @contextlib.contextmanager

@@ -43,8 +43,9 @@ def protected_paths(inputs) -> dict[Path, str]:
 
 
 def check_outputs(outputs, inputs, overwrite: bool) -> None:
-    """Refuse outputs that would replace an input (or its sidecar), land on one file twice,
+    """Refuse outputs that would replace an input (or its sidecar), land on one file twice, have names too long,
     are folders, exist without ``overwrite``, or lie in a folder that cannot be written."""
+    check_name_lengths(outputs)
     check_spares_inputs(outputs, inputs)
     seen: set[Path] = set()
     for output in map(Path, outputs):
@@ -56,6 +57,18 @@ def check_outputs(outputs, inputs, overwrite: bool) -> None:
             raise InputError(f"{output} is a folder; give a file name")
         check_writable(output, overwrite)
         check_folder_writable(output.parent)
+
+
+MAX_NAME_BYTES = 255
+"""The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
+
+
+def check_name_lengths(outputs, remedy: str = "choose a shorter output name") -> None:
+    """Refuse an output whose file name is longer than file systems allow (a sidecar's name is the longest)."""
+    for output in map(Path, outputs):
+        if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
+            raise InputError(f"{output}: this output's file name is {len(os.fsencode(output.name))} bytes long, over the "
+                             f"{MAX_NAME_BYTES} that file systems allow; {remedy}")
 
 
 def check_spares_inputs(outputs, inputs) -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
-from rau.io.atomic import atomic_path
+from rau.errors import InputError
+from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.images import check_picture_image_values, write_image
 from rau.io.label_tables import write_label_table
-from rau.io.outputs import label_map_suffix
+from rau.io.outputs import LABEL_MAP_SUFFIXES, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
 
@@ -29,6 +31,25 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     if seg_nrrd:
         paths["seg_nrrd"] = out.with_name(stem + ".seg.nrrd")
     return paths
+
+
+def check_no_earlier_output(paths: dict[str, Path]) -> None:
+    """Refuse an output name that another label map or ``.seg.nrrd`` beside it shares (an earlier run's in another
+    format, or its ``.seg.nrrd``): this run would replace the table and result JSON that belong to it, or leave it
+    beside them as if it were this run's. Refused even with ``--overwrite``, which replaces this output's own files."""
+    stem = paths["result"].name[: -len(".result.json")]
+    written = [path for path in paths.values() if path.exists()]
+    for suffix in LABEL_MAP_SUFFIXES:
+        other = paths["result"].with_name(stem + suffix)  # on a file system that ignores case, also T.NII.GZ
+        if not other.is_file() or label_table_path(other).name != f"{stem}.labels.csv":  # t.seg.nrrd is t's, not t.seg.nii.gz's
+            continue
+        if any(os.path.samefile(other, path) for path in written):  # this output's own file, however its name is cased
+            continue
+        out = paths.get("label_map") or paths["seg_nrrd"]
+        hint = ", add --seg-nrrd to replace it too," if suffix == ".seg.nrrd" else ""
+        raise InputError(f"{out}: {other} beside it is an earlier output of the same name; this run would replace the label "
+                         f"table and result JSON of that one or leave it as if it were this run's (refused even with --overwrite): "
+                         f"remove it{hint} or choose another output name")
 
 
 def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
@@ -61,8 +82,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         check_picture_image_values(paths["label_map"], label_map)  # its own path, not the temporary one
         whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
         warn_hidden(segmentation, paths["label_map"], whole)
-    with contextlib.ExitStack() as stack:  # the result JSON, entered last, is renamed into place first: rau batch
-        # takes files of a target without it as not its own (see rau.batch.items.WorkItem.state)
+    with signals_deferred() as hold, contextlib.ExitStack() as stack:  # the result JSON, entered last, is renamed into
+        # place first: rau batch takes files of a target without it as not its own (see rau.batch.items.WorkItem.state)
         temporary = {key: stack.enter_context(atomic_path(paths[key], overwrite)) for key in sorted(paths, key=lambda key: key == "result")}
         if "label_map" in temporary:
             write_image(label_map, temporary["label_map"], overwrite=True)
@@ -75,6 +96,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary |= {"ranking": ranking} if (ranking := ranking_rows(result)) else {}
         summary |= {"inputs": inputs} if inputs else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
 
 
 def ranking_rows(result) -> list[dict]:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
-from rau.mrml.segments import require_segment_id, segment_mask, structure_segment_id, write_segment_mask
-from rau.result import Result, StructureResult
+from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, structure_segment_id, write_segment_mask
+from rau.result import Result, StructureResult, giving_way
 
 UNDO_DEPTH = 10
 
@@ -126,9 +126,9 @@ class Correction:
 
     def _held(self, names) -> np.ndarray:
         """The voxels the segments of the structures ``names`` hold now (those deleted since hold none)."""
-        held = np.zeros(self.result.target.shape, bool)
+        held, labelmaps = np.zeros(self.result.target.shape, bool), binary_labelmaps(self.node)
         for segment_id in filter(None, (structure_segment_id(self.node, name) for name in names)):
-            held |= segment_mask(self.node, segment_id, self.result.target)
+            held |= segment_mask(self.node, segment_id, self.result.target, labelmaps)
         return held
 
     def _give_back(self, segment_id: str, voxels: np.ndarray) -> None:
@@ -172,7 +172,7 @@ class Correction:
             taken = self._taken(items, snapshots)
         else:
             occupied = self._voxels_of_others(set(items))
-            items = {n: _without(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
+            items = {n: giving_way(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
         change = _Change(snapshots, taken)
         self._undo[name] = (self._undo.get(name, []) + [change])[-UNDO_DEPTH:]
         for n, written in items.items():
@@ -201,15 +201,10 @@ class Correction:
         """(segment id, mask) of each of the node's segments that this change does not write (the structures
         ``written``)."""
         written_ids = {structure_segment_id(self.node, name) for name in written}
-        segmentation = self.node.GetSegmentation()
+        segmentation, labelmaps = self.node.GetSegmentation(), binary_labelmaps(self.node)
         for index in range(segmentation.GetNumberOfSegments()):
             segment_id = segmentation.GetNthSegmentID(index)
             if segment_id not in written_ids:
-                yield segment_id, segment_mask(self.node, segment_id, self.result.target)
+                yield segment_id, segment_mask(self.node, segment_id, self.result.target, labelmaps)
 
 
-def _without(item: StructureResult, taken: np.ndarray) -> StructureResult:
-    """``item`` giving way to ``taken`` voxels (the same item when it does not touch them)."""
-    if not item.found or not (item.mask & taken).any():
-        return item
-    return replace(item, mask=item.mask & ~taken, box=None)

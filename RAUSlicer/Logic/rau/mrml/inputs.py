@@ -20,6 +20,10 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
     for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
+    for node, role in ((reference_volume, "reference volume"), (target_volume, "target volume")):
+        if node.IsA("vtkMRMLLabelMapVolumeNode"):  # its label values would be registered as intensities
+            raise InputError(f"the {role} {node.GetName()!r} is a label map volume (labels, not an image): pick the image; "
+                             "a reference's labels go in the reference segmentation")
     if structures is not None and not list(structures):
         raise InputError("no structures selected: tick at least one in the Structures list")
     if target_volume is reference_volume:  # its own labels would come back as the answer

@@ -23,7 +23,7 @@ from rau.sam2.tracker import Tracker
 class Sam2Segmenter(Segmenter):
     """SAM2 with each structure's reference slice and mask in memory; boxes from a localizer as prompts.
 
-    ``model``: alias (tiny, small, base-plus, large), Hugging Face id or local folder. ``slice_axis``:
+    ``model``: alias (tiny, small, base-plus, large, medsam2), Hugging Face id or local folder. ``slice_axis``:
     i, j, k or auto (coarsest spacing). ``window``: (low, high) intensities, default 0.5-99.5 percentiles.
     ``cache_bytes``: memory budget of the cached image features (:class:`rau.sam2.cache.FeatureCache`;
     the frames kept follow from it and the frame size).

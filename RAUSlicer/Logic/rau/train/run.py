@@ -74,7 +74,7 @@ def prepare(settings: FineTuneSettings):
     val = read_records(settings.data, "val")[: settings.eval_limit] if "val" in card["splits"] else []
     out = Path(settings.out)
     if settings.resume:
-        _trim_log(out / "log.jsonl", int(Path(resume_checkpoint(settings)).name.removeprefix("checkpoint-")))
+        _trim_log(out / "log.jsonl", _step(Path(resume_checkpoint(settings))))
     else:
         (out / "log.jsonl").unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
@@ -155,7 +155,12 @@ def resume_checkpoint(settings: FineTuneSettings) -> str | None:
 def _checkpoints(out: Path) -> list[Path]:
     """``OUT/checkpoints/checkpoint-N`` folders by step."""
     folders = [p for p in (out / "checkpoints").glob("checkpoint-*") if p.is_dir() and p.name.removeprefix("checkpoint-").isdigit()]
-    return sorted(folders, key=lambda p: int(p.name.removeprefix("checkpoint-")))
+    return sorted(folders, key=_step)
+
+
+def _step(checkpoint: Path) -> int:
+    """The training step of a ``checkpoint-N`` folder."""
+    return int(checkpoint.name.removeprefix("checkpoint-"))
 
 
 def trainer_arguments(settings: FineTuneSettings, model, default_learning_rate: float) -> dict:
@@ -232,9 +237,9 @@ def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, v
             except Exception as error:  # e.g. out of memory: the trained adapter is still worth keeping
                 metrics = {"failed": failure_reason(error)}
                 print(f"warning: the final held-out evaluation failed ({metrics['failed']}); the adapter is saved", file=sys.stderr)
-        description = {"base_model": _absolute_if_local(settings.model), "stage": stage, "pairs": _absolute_if_local(settings.data),
-                       "steps": trainer.state.global_step,
-                       "lora": vars(settings.lora), "family": family.name, "eval": metrics}
+        run = run_settings(settings)
+        description = {"base_model": run["model"], "stage": stage, "pairs": run["data"], "steps": trainer.state.global_step,
+                       "lora": run["lora"], "family": family.name, "eval": metrics}
         (saving / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
         (out / "rau_adapter.json").unlink(missing_ok=True)  # an adapter without its description is an unfinished one
         for path in sorted(saving.iterdir(), key=lambda path: path.name == "rau_adapter.json"):

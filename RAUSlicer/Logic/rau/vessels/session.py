@@ -84,7 +84,6 @@ class VesselSession(Session):
     def _corrected(self, name: str) -> StructureResult:
         item = self.results[name]
         item.prompts = {**item.prompts, "corrections": item.prompts.get("corrections", 0) + 1}
-        item.confidence = 1.0 if item.found else 0.0
         return item
 
     def _points(self, prompt: Prompt) -> list[tuple[int, int]]:

@@ -18,7 +18,6 @@ from rau.options import DEFAULTS
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily
 
-"""Seconds to wait for one answer: a 7B model on one GPU answers a key-slice request in well under a minute."""
 RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
 """Waits between attempts when the server refuses the connection (starting up); about 4 s in all."""
 MAX_REPLY_BYTES = 16 * 2**20
