@@ -206,6 +206,14 @@ def test_an_output_name_too_long_for_its_sidecars_is_refused_before_any_work(hc1
     assert not out.exists()
 
 
+def test_a_home_folder_tilde_the_shell_left_is_the_home_folder(hc18_case, monkeypatch, capsys):
+    """Before, --out=~/t.png (bash leaves that ~ alone) wrote into a folder named "~" and printed "wrote ~/t.png"."""
+    monkeypatch.setenv("HOME", str(hc18_case / "home"))
+    monkeypatch.chdir(hc18_case)
+    assert main(segment_args(hc18_case, "~/t.png", "--no-deformable")) == 0
+    assert (hc18_case / "home" / "t.png").is_file() and not (hc18_case / "~").exists()
+
+
 def test_ctrl_c_during_the_final_renames_waits_until_every_output_is_in_place(hc18_case, monkeypatch):
     """Before, Ctrl-C between two renames left the new result JSON beside the earlier label map and table (exit 130,
     and rau correct would reopen the earlier mask under the new run's inputs)."""

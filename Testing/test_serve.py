@@ -475,12 +475,19 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
         for job, reason in ((first, "least recently used"), (second, "the client closed it")):
             with pytest.raises(ServerError, match=reason):
                 client.undo(job, "right")
-            client.download(job, "label_map", tmp_path / "closed.nii.gz")
+            client.download(job, "label_map", tmp_path / "closed.nii.gz", overwrite=True)
             assert np.array_equal(read_image(tmp_path / "closed.nii.gz").array, read_image(tmp_path / "open.nii.gz").array)
             # a job whose session closed holds no images (before, every job kept its target and masks until 1000 jobs)
             record = client.job(job)
             assert app.state.server.jobs[job].result is None and record["session"] is None
             assert [row["name"] for row in record["structures"]] == ["left", "right"] and record["seconds"] is not None
+        # an existing file (it may be the very target submitted) is replaced only when asked; before, always, in place
+        target = tmp_path / "target.nii.gz"
+        target.write_bytes(b"the user's target")
+        with pytest.raises(FileExistsError, match="target.nii.gz exists; download"):
+            client.download(first, "label_map", target)
+        assert target.read_bytes() == b"the user's target" and not list(tmp_path.glob(".target*"))
+        assert read_image(client.download(first, "label_map", tmp_path / "new" / "folder.nii.gz")).shape == read_image(tmp_path / "open.nii.gz").shape
 
 
 @pytest.mark.parametrize("name, header", [

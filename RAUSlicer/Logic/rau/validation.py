@@ -127,10 +127,11 @@ def device_name(value, option: str = "--device") -> str:
 
 
 def non_empty_path(value, option: str) -> str:
-    """A path (or model name, or address) that is not empty: ``Path("")`` would silently mean the current folder, or nothing."""
+    """A path (or model name, or address) that is not empty: ``Path("")`` would silently mean the current folder, or nothing.
+    A leading ``~`` is the home folder, also where the shell leaves it (``--out=~/x.png``)."""
     if not str(value).strip():
         raise OptionError(f"{option} must not be empty, got {value!r}")
-    return value
+    return os.path.expanduser(value) if str(value).startswith("~") else value
 
 
 def argument(check, option: str):

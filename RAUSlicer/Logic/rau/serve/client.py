@@ -8,6 +8,8 @@ can be copied and used on its own.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -150,14 +152,26 @@ class Client:
                 self.cancel(job_id)
                 cancel_sent = True
 
-    def download(self, job_id: str, kind: str, path) -> Path:
-        """Write one output (``label_map``, ``label_table``, ``result``, ``seg_nrrd``) of a finished job to ``path``."""
+    def download(self, job_id: str, kind: str, path, overwrite: bool = False) -> Path:
+        """Write one output (``label_map``, ``label_table``, ``result``, ``seg_nrrd``) of a finished job to ``path``
+        (its folders made), as ``rau segment`` writes: whole or not at all, an existing file replaced only with
+        ``overwrite``."""
         if kind not in OUTPUT_KINDS:
             raise ValueError(f"unknown output {kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
         self.check_compatible()
         response = self._call("GET", f"/v1/jobs/{job_id}/files/{kind}")
         path = Path(path)
-        path.write_bytes(response.content)
+        if path.exists() and not overwrite:  # it may be the very file submitted
+            raise FileExistsError(f"{path} exists; download(..., overwrite=True) replaces it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:64]}-", dir=path.parent)  # this file needs no other part of rau
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(response.content)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         return path
 
     # --- sessions ------------------------------------------------------------------------------
