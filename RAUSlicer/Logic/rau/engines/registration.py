@@ -62,8 +62,8 @@ class RegistrationEngine(Engine):
         settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
-            step = lambda share, index=index, reference=reference: progress(f"registering {reference.name}", (index + share) / (len(request.references) + 1))  # noqa: E731
-            transfers.append(transfer(reference, request.target, names, settings, step))
+            report = share_reporter(progress, f"registering {reference.name}", index, len(request.references) + 1)
+            transfers.append(transfer(reference, request.target, names, settings, report))
         ranked = rank(transfers)
         voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -97,8 +97,8 @@ class RegistrationEngine(Engine):
         settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
-            step = lambda share, index=index, reference=reference: progress(f"ranking references: registering {reference.name}", (index + share) / len(request.references))  # noqa: E731
-            transfers.append(transfer(reference, request.target, names, settings, step))
+            report = share_reporter(progress, f"ranking references: registering {reference.name}", index, len(request.references))
+            transfers.append(transfer(reference, request.target, names, settings, report))
         return request.ranked([t.reference for t, _ in rank(transfers)])
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
@@ -158,6 +158,11 @@ def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
     similarity = [t.registration.similarity for t in by_similarity]
     scores = consensus_scores([t.masks for t in by_similarity], similarity) if len(transfers) >= MIN_REFERENCES else similarity
     return sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
+
+
+def share_reporter(progress: Progress, step: str, index: int, count: int) -> Callable[[float], None]:
+    """``report(share)`` for the ``index``-th of ``count`` equal parts of a run: ``share`` of that part done."""
+    return lambda share: progress(step, (index + share) / count)
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings,

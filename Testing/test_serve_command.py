@@ -1,0 +1,95 @@
+"""The ``rau serve`` command: its options, work folder and start-up mistakes, and serving with a token."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from rau.cli import main as rau_main
+from rau.serve.app import ServerConfig
+from rau.serve.client import Client
+
+
+def test_rau_serve_command_serves_with_a_token(tmp_path):
+    from serve_helpers import serve_process
+
+    token = "a-token-of-enough-length-1234"
+    (tmp_path / "token").write_text(token + "\n")
+    with serve_process(tmp_path / "work", "--token-file", str(tmp_path / "token")) as url:
+        assert requests.get(f"{url}/v1/info", timeout=60).status_code == 401
+        assert Client(url, token=token).info()["engines"]["registration"]["available"]
+
+
+def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    assert server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work")])).work_dir == tmp_path / "work"
+    assert (tmp_path / "work").is_dir() and not any((tmp_path / "tmp").iterdir())
+
+
+def test_rau_serve_limits_default_to_the_server_config_ones(tmp_path):
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
+
+    config = server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work")]))
+    default = ServerConfig(work_dir=tmp_path / "work")
+    limits = ("max_upload_bytes", "session_idle_seconds", "max_sessions", "max_session_bytes")
+    assert [getattr(config, name) for name in limits] == [getattr(default, name) for name in limits]
+
+
+def test_a_temporary_work_folder_goes_with_the_server(tmp_path):
+    """Without --work-dir the uploads live in a temporary folder: stopping the server removes it."""
+    import os
+
+    from serve_helpers import serve_process
+
+    with serve_process(None, env={**os.environ, "TMPDIR": str(tmp_path)}):
+        assert [folder.name.startswith("rau-serve-") for folder in tmp_path.iterdir()] == [True]
+    assert not any(tmp_path.iterdir())
+
+
+def _exit_status(argv) -> int:
+    """``rau``'s exit status, argparse's exits included."""
+    try:
+        return rau_main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--work-dir", "{file}"], "--work-dir {file}: cannot make it a folder"),
+    (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot make it a folder"),
+    (["--max-upload-mb", "nan"], "argument --max-upload-mb: must be a positive number, got 'nan'"),
+    (["--max-session-gb", "0"], "argument --max-session-gb: must be a positive number, got '0'"),
+    (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: must be a positive number, got 'inf'"),
+    (["--max-sessions", "0"], "argument --max-sessions: must be at least 1, got '0'"),
+    (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
+    (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
+    (["--device", "mps"], "--device mps: device 'mps' was requested but no Apple MPS GPU is available"),  # before: a 422 on every client call
+])
+def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):
+    import socket
+
+    (tmp_path / "file").write_text("")
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        names = {"file": tmp_path / "file", "busy": busy.getsockname()[1]}
+        arguments = [a.format(**names) for a in arguments]
+        assert _exit_status(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
+    assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err
+
+
+def test_a_server_that_cannot_listen_leaves_no_temporary_work_folder(tmp_path, monkeypatch, capsys):
+    import socket
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # found again from TMPDIR
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        assert _exit_status(["serve", "--port", str(busy.getsockname()[1])]) == 2
+    assert "cannot listen there" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # before: an empty rau-serve-XXXX folder stayed
