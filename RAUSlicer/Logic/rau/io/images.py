@@ -216,7 +216,7 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
 
 
 def _open_picture(path: Path) -> PILImage.Image:
-    """The picture, opened (not decoded) with :data:`rau.validation.MAX_PICTURE_PIXELS` as the only size limit:
+    """The picture, opened (not decoded) with :data:`rau.validation.files.MAX_PICTURE_PIXELS` as the only size limit:
     Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)

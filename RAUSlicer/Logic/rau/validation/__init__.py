@@ -1,0 +1,28 @@
+"""Input validation: the one home of every check on options, files, geometry, labels and
+manifest rows. Readers and commands call these before any computation; each failure is an
+:class:`~rau.errors.InputError` (an :class:`~rau.errors.OptionError` for options) whose message names the
+option, file or row and the problem.
+
+The checks live in four modules by what they look at (:mod:`~rau.validation.options`,
+:mod:`~rau.validation.files`, :mod:`~rau.validation.images`, :mod:`~rau.validation.manifests`);
+``from rau.validation import check_image`` reaches each of them.
+"""
+
+from rau.validation.files import (check_nifti, check_picture_size, is_nifti, itk_warnings_off, nifti_bytes,
+                                  picture_too_large)
+from rau.validation.images import (check_direction, check_distinct_files, check_image, check_label_values,
+                                   check_labelled_inside, check_not_swapped, check_not_target, check_same_extent,
+                                   reach_outside, same_file)
+from rau.validation.manifests import check_comma_separated, check_pixel_sizes, existing_file, read_table, spacing_field
+from rau.validation.options import (argument, check_window, device_name, finite_number, host_address, non_empty_path,
+                                    non_negative_integer, non_negative_number, port_number, positive_integer,
+                                    positive_number, whole_number)
+
+__all__ = [
+    "argument", "check_comma_separated", "check_direction", "check_distinct_files", "check_image",
+    "check_label_values", "check_labelled_inside", "check_nifti", "check_not_swapped", "check_not_target",
+    "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_window", "device_name", "existing_file",
+    "finite_number", "host_address", "is_nifti", "itk_warnings_off", "nifti_bytes", "non_empty_path",
+    "non_negative_integer", "non_negative_number", "picture_too_large", "port_number", "positive_integer",
+    "positive_number", "reach_outside", "read_table", "same_file", "spacing_field", "whole_number",
+]

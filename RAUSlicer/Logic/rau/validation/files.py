@@ -1,0 +1,170 @@
+"""Checks of input files before they are read: NIfTI headers and sizes, pictures too large to decode."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rau.errors import InputError
+from rau.validation.images import DIRECTION_TOLERANCE
+
+
+MAX_PICTURE_PIXELS = 100_000_000
+"""Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def is_nifti(path) -> bool:
+    return Path(path).name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def check_nifti(path) -> None:
+    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a sheared sform, and NaN or infinite voxels."""
+    import nibabel
+    from nibabel.openers import ImageOpener
+
+    path = Path(path)
+    try:
+        nifti = nibabel.load(str(path))
+    except Exception as error:  # nibabel raises many types for a broken header
+        raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
+    if isinstance(nifti, nibabel.Nifti2Image):  # ITK reads NIfTI-1 only and would say it cannot find a reader
+        raise InputError(f"{path}: a NIfTI-2 file; save it as NIfTI-1 (e.g. nibabel.Nifti1Image(...), or Slicer's Save)")
+    with ImageOpener(str(path)) as stream:  # the header as written: nibabel.load turns pixdim 0 into 1
+        header = type(nifti.header).from_fileobj(stream, check=False)
+    dims = int(header["dim"][0])
+    pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
+    if any(not math.isfinite(p) or p <= 0 for p in pixdim):
+        raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
+    expected, available = nifti_bytes(path, header)
+    if available < expected:
+        raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
+    if int(header["sform_code"]) == NIFTI_SCANNER_ANAT and _sheared(header.get_sform()[:3, :3]):
+        raise InputError(f"{path}: its scanner sform (the affine that places the voxels) is sheared or skewed, and ITK "
+                         "would place the voxels by its qform instead; resample it onto a rectangular grid first")
+    check_sform_followed(path, header, nifti.shape)
+    if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
+        if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
+            raise InputError(f"{path}: image holds NaN or infinite voxels")
+
+
+def check_sform_followed(path: Path, header, shape) -> None:
+    """Where ITK (so RAUSlicer and Slicer) places a NIfTI's voxels elsewhere than its sform, which nibabel, FSL and SPM
+    follow: warn when ITK follows a qform that disagrees (both set, neither a scanner sform), refuse when it should
+    have followed the sform (the only one set, or a scanner sform) but did not: pixel sizes (pixdim) left behind when
+    the sform was edited alone, which ITK takes as the spacing."""
+    sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
+    if sform_code <= 0:
+        return
+    gap = _itk_gap_to_sform(path, header, shape)
+    if gap <= SFORM_QFORM_GAP_MM:
+        return
+    dimension = min(len(shape), 3)
+    scales = [float(v) for v in np.linalg.norm(header.get_sform()[:3, :dimension], axis=0)]
+    if qform_code > 0 and sform_code != NIFTI_SCANNER_ANAT:
+        print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
+              f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
+              file=sys.stderr)
+        return
+    if gap <= MISPLACED_VOXELS * min(scales):  # a slight skew ITK straightens: within a voxel, as before
+        return
+    pixdim = [float(p) for p in header["pixdim"][1 : 1 + dimension]]
+    if not np.allclose(pixdim, scales, rtol=1e-4):
+        why = f"its pixel sizes (pixdim {' x '.join(f'{p:g}' for p in pixdim)}) disagree with its sform's ({' x '.join(f'{v:.4g}' for v in scales)} mm)"
+        fix = "save it with pixel sizes that match its sform (nibabel: img.update_header())"
+    else:
+        why, fix = "its sform is not a rotation and scaling", "resample it onto a rectangular grid first"
+    raise InputError(f"{path}: {why}, so ITK and Slicer would place the voxels up to {gap:.3g} mm from where its sform (code {sform_code}) "
+                     f"puts them, as nibabel, FSL and SPM do; {fix}")
+
+
+@contextlib.contextmanager
+def itk_warnings_off():
+    """ITK's console warnings (with its build paths) silenced inside the block: rau says what matters in its own words."""
+    import SimpleITK as sitk
+
+    previous = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(previous)
+
+
+def _itk_gap_to_sform(path: Path, header, shape) -> float:
+    """How far (mm, at the corners) ITK places a NIfTI's voxels from where its sform does; ITK's own warnings are not printed."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    with itk_warnings_off():  # "unexpected scales in sform": said here in the user's words
+        reader.ReadImageInformation()
+    dimension = min(reader.GetDimension(), 3)
+    itk = np.eye(4)
+    linear = np.reshape(reader.GetDirection(), (reader.GetDimension(),) * 2)[:dimension, :dimension] * reader.GetSpacing()[:dimension]
+    itk[:dimension, :dimension], itk[:dimension, 3] = linear, reader.GetOrigin()[:dimension]
+    sform = np.diag([-1.0, -1.0, 1.0, 1.0]) @ header.get_sform()  # RAS -> LPS, as ITK's
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1)
+                        for k in (0, (shape[2] if len(shape) > 2 else 1) - 1)])
+    return float(np.abs(corners @ (sform - itk).T)[:, :dimension].max())  # a 2D file has no place along z in ITK
+
+
+MISPLACED_VOXELS = 0.5
+"""How far (in voxels) ITK may place a NIfTI's voxels from the sform it should follow before the file is refused."""
+SFORM_QFORM_GAP_MM = 0.01
+"""How far (mm) ITK may place a NIfTI's voxels from its sform before :func:`check_sform_followed` says so."""
+NIFTI_SCANNER_ANAT = 1
+"""The sform code ITK follows whenever the sform is rectangular (other codes may give way to the qform)."""
+
+
+def _sheared(linear: np.ndarray) -> bool:
+    """Whether a 3x3 voxel-to-world matrix is not a rotation times pixel sizes (or has an axis of length 0)."""
+    lengths = np.linalg.norm(linear, axis=0)
+    if np.any(lengths == 0):
+        return True
+    direction = linear / lengths
+    return not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE)
+
+
+def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
+    """The bytes a NIfTI file's header promises (header and voxels) and those the file holds (uncompressed)."""
+    if header is None:
+        import nibabel
+        from nibabel.openers import ImageOpener
+
+        try:
+            with ImageOpener(str(path)) as stream:
+                header = nibabel.Nifti1Header.from_fileobj(stream, check=False)
+        except Exception as error:  # a header cut short: nibabel and gzip raise several types
+            raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None
+    expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
+    available = _gzip_length(path) if path.name.lower().endswith(".gz") else path.stat().st_size
+    return expected, available
+
+
+def _gzip_length(path: Path) -> int:
+    """The decompressed length of a gzip file; a stream cut short is an error."""
+    length = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(1 << 22):
+                length += len(chunk)
+    except (EOFError, OSError, gzip.BadGzipFile) as error:
+        raise InputError(f"{path}: file is truncated or damaged ({error})") from None
+    return length
+
+
+def check_picture_size(path, width: int, height: int) -> None:
+    """Refuse pictures whose header claims more than :data:`MAX_PICTURE_PIXELS` pixels."""
+    if width * height > MAX_PICTURE_PIXELS:
+        raise picture_too_large(path, f"{width}x{height}")
+
+
+def picture_too_large(path, claim: str) -> InputError:
+    """The error for a picture whose header claims ``claim`` pixels, beyond :data:`MAX_PICTURE_PIXELS`."""
+    return InputError(f"{path}: picture claims {claim} pixels, more than the limit of {MAX_PICTURE_PIXELS:,}")

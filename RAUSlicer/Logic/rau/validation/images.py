@@ -1,0 +1,192 @@
+"""Checks of images and label maps once read: voxels, geometry, label values, extents, and images given
+in the wrong place (labels swapped with their image, a target as its own reference)."""
+
+from __future__ import annotations
+
+import filecmp
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rau.errors import InputError
+from rau.image import common_frame
+
+
+MAX_LABEL_VALUES = 1000
+"""A label map with more distinct values than this is taken for an intensity image."""
+SWAP_SUSPECT_STRUCTURES = 64
+"""Above this many structures, labels must not outnumber their image's grey values (see :func:`check_not_swapped`):
+an 8-bit picture read as labels gives a hundred or more, while a digital phantom may have 20 organs of 4 intensities."""
+MAX_LABEL_VALUE = (1 << 24) - 1
+"""The largest label value: a label map stored as float32 holds every integer up to it exactly."""
+PIXEL_SIZE_RANGE = (1e-6, 1e6)
+"""Pixel sizes (mm) an image may have: a nanometre to a kilometre (larger ones overflow the physical extent)."""
+DIRECTION_TOLERANCE = 1e-3
+"""How far ``direction.T @ direction`` may stray from the identity."""
+
+
+def check_image(image, path) -> None:
+    """Real voxels, pixel sizes > 0 and within :data:`PIXEL_SIZE_RANGE`, a finite origin, an orthonormal direction
+    matrix, finite voxels."""
+    if np.iscomplexobj(image.array):
+        raise InputError(f"{path}: complex voxels (such as MR phase or raw data); save the magnitude as a real-valued image")
+    if any(not math.isfinite(s) or s <= 0 for s in image.spacing):
+        raise InputError(f"{path}: pixel size {image.spacing} must be positive")
+    low, high = PIXEL_SIZE_RANGE
+    if any(not low <= s <= high for s in image.spacing[: image.ndim]):
+        raise InputError(f"{path}: pixel size {' x '.join(f'{s:g}' for s in image.spacing[: image.ndim])} mm is outside {low:g}..{high:g} mm")
+    if not all(math.isfinite(v) for v in image.origin):
+        raise InputError(f"{path}: origin {image.origin} must be finite")
+    check_direction(image.direction, path)
+    if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
+        raise InputError(f"{path}: image holds NaN or infinite voxels")
+    if image.array.dtype == np.float64 and image.array.size and np.abs(image.array).max() > np.finfo(np.float32).max:
+        raise InputError(f"{path}: voxel values up to {np.abs(image.array).max():.3g} do not fit the 32-bit floats images are "
+                         f"processed in (at most {np.finfo(np.float32).max:.3g}); rescale the image")
+
+
+def check_direction(direction, path) -> None:
+    """The direction matrix's columns are perpendicular unit vectors (within :data:`DIRECTION_TOLERANCE`)."""
+    direction = np.asarray(direction, dtype=float)
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE):
+        raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
+
+
+def check_label_values(label_map, path) -> int:
+    """Label values must be non-negative integers; returns how many structures (non-zero values) there are."""
+    array = np.asarray(label_map.array)
+    if np.issubdtype(array.dtype, np.floating) and not np.array_equal(np.rint(array), array):
+        raise InputError(f"{path}: label map has non-integer values; is this an intensity image?")
+    if array.size and array.min() < 0:
+        raise InputError(f"{path}: label map has negative values (lowest {array.min():g}); labels must be 0 (background) or positive integers")
+    if array.size and array.max() > MAX_LABEL_VALUE:
+        raise InputError(f"{path}: label value {array.max():.0f} is too large; label values go up to {MAX_LABEL_VALUE}")
+    distinct = _distinct_values(array) if array.size else 0
+    if distinct > MAX_LABEL_VALUES:
+        raise InputError(f"{path}: label map has more than {MAX_LABEL_VALUES} different values; is this an intensity image rather than labels?")
+    return distinct - int(array.size > 0 and array.min() == 0)
+
+
+def _distinct_values(array: np.ndarray) -> int:
+    """How many different non-negative integer values ``array`` holds (slice by slice, no sorting)."""
+    top = int(array.max())
+    seen = np.zeros(top + 1, bool)
+    for plane in array:
+        seen[plane.astype(np.int64, copy=False)] = True
+    return int(np.count_nonzero(seen))
+
+
+def world_extent(image) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest LPS corner of the region the image's voxels cover."""
+    ndim = image.ndim
+    corners = np.array(np.meshgrid(*[[-0.5, s - 0.5] for s in image.size])).reshape(3, -1).T
+    if ndim == 2:
+        corners[:, 2] = 0
+    points = image.to_world(corners)
+    return points.min(axis=0), points.max(axis=0)
+
+
+def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False) -> None:
+    """The label map covers the image's physical region (or lies inside it when ``inside_only``).
+
+    Tolerance: half the coarsest voxel of either grid.
+    """
+    the_image = f"the image {Path(image_path).name}" if image_path else "the image"
+    if image.ndim != labels.ndim:
+        raise InputError(f"{labels_path}: labels are {labels.ndim}D but {the_image} is {image.ndim}D")
+    image, labels = common_frame(image, labels)  # a placed 2D image is compared where it lies, as resampling does
+    tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
+    axes = slice(0, 2) if image.ndim == 2 else slice(0, 3)  # a picture has no extent across its plane
+    image_low, image_high = (corner[axes] for corner in world_extent(image))
+    label_low, label_high = (corner[axes] for corner in world_extent(labels))
+    if inside_only:
+        fits = np.all(label_low >= image_low - tolerance) and np.all(label_high <= image_high + tolerance)
+    else:
+        fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
+    axis_turns = np.abs(image.direction[:, axes].T @ labels.direction[:, axes])  # a permutation when the grids are only flipped or reordered
+    if not fits and not inside_only and not np.allclose(axis_turns, np.round(axis_turns), atol=1e-3):
+        raise InputError(
+            f"{labels_path}: labels lie on a grid turned against {the_image}'s, so they cannot cover the same region; save them on "
+            "the image's grid (Slicer: export the segmentation to a label map with the image as reference geometry) or as a .seg.nrrd"
+        )
+    if not fits:
+        raise InputError(
+            f"{labels_path}: labels cover {_box(label_low, label_high)} mm but {the_image} covers "
+            f"{_box(image_low, image_high)} mm; are they the same picture, at the same pixel size and position?"
+        )
+
+
+def check_labelled_inside(image, labels, labelled, image_path, labels_path) -> None:
+    """The labelled voxels (``labelled``, a mask on the 3D grid ``labels``) lie inside ``image``, measured in the
+    image's own voxel grid, as the Slicer module checks a segment (:func:`reach_outside`): a segmentation's grid may
+    be larger than the image, or turned against it, with empty margins and corners."""
+    rows = np.argwhere(labelled.any(axis=2))  # (k, j) of rows holding labelled voxels: their two ends bound the rest
+    if not len(rows):
+        return
+    along = labelled[rows[:, 0], rows[:, 1]]
+    first, last = along.argmax(axis=1), along.shape[1] - 1 - along[:, ::-1].argmax(axis=1)
+    ends = np.concatenate([np.column_stack([first, rows[:, 1], rows[:, 0]]), np.column_stack([last, rows[:, 1], rows[:, 0]])])
+    reach = reach_outside(image, image.volume().to_index(labels.to_world(ends)), max(labels.spacing))
+    tolerance = 0.5 * max(max(image.volume().spacing), max(labels.spacing)) + 1e-3
+    if reach > tolerance:
+        the_image = f"the image {Path(image_path).name}" if image_path else "the image"
+        raise InputError(f"{labels_path}: labelled voxels reach {reach:.1f} mm outside {the_image}; are they the labels of that image, "
+                         "at its pixel size and position?")
+
+
+def reach_outside(image, ijk, voxel: float) -> float:
+    """How far (mm) voxels of size ``voxel`` (mm) centred at continuous indices ``ijk`` ((N, 3)) of ``image``'s placed
+    grid (:meth:`rau.image.Image.volume`) reach beyond its voxels: the farthest centre's distance per axis plus half a
+    voxel; 0 for none."""
+    if not len(ijk):
+        return 0.0
+    volume = image.volume()
+    beyond = np.maximum(-0.5 - ijk, 0) + np.maximum(ijk - (np.array(volume.size) - 0.5), 0)
+    return float((beyond * np.array(volume.spacing)).max()) + 0.5 * voxel
+
+
+def same_file(first, second) -> bool:
+    """True when two paths name one file or folder: the same path once links are resolved, or a hard link."""
+    try:
+        return Path(first).resolve() == Path(second).resolve() or os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def check_distinct_files(image_path, labels_path) -> None:
+    """Refuse an image given as its own labels, the same file or a copy of it (a common slip that would make every
+    grey value a structure; a server's uploads are always copies)."""
+    if same_file(image_path, labels_path):
+        raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
+    if Path(image_path).is_file() and Path(labels_path).is_file() and filecmp.cmp(image_path, labels_path, shallow=False):
+        raise InputError(f"{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
+
+
+def check_not_swapped(image, structures: int, image_path, labels_path) -> None:
+    """Refuse a label map with more ``structures`` (its non-zero values, as :func:`check_label_values` counts them;
+    over :data:`SWAP_SUSPECT_STRUCTURES`) than its image has grey values: an image and its label map given the other
+    way round, which would make every grey value a structure. Checked before a mask is made for each."""
+    if structures <= SWAP_SUSPECT_STRUCTURES:
+        return
+    grey = np.asarray(image.array).ravel()
+    grey_values = len(np.unique(grey[:: max(1, grey.size // 1_000_000)]))  # a strided sample: a real image has many
+    if grey_values < structures:
+        image = f"the image {image_path}" if image_path else "its image"
+        raise InputError(f"{labels_path}: its {structures} label values outnumber the {grey_values} grey values of {image}; "
+                         "are the image and its labels swapped?")
+
+
+def check_not_target(reference, target, what: str) -> None:
+    """Refuse a reference image that is the target file itself (:func:`same_file`): its labels would be the
+    answer. ``what`` says how the user named the reference (an option, a bank or manifest row)."""
+    if same_file(reference, target):
+        raise InputError(f"{what} is the target {target} itself; a target cannot be its own reference, leave it out")
+
+
+def _box(low, high) -> str:
+    def mm(value: float) -> str:
+        return f"{round(float(value), 1) + 0.0:.1f}"  # + 0.0: no "-0.0"
+
+    return "[" + ", ".join(f"{mm(a)}..{mm(b)}" for a, b in zip(low, high)) + "]"

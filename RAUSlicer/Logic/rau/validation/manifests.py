@@ -1,0 +1,121 @@
+"""Checks of tables the user writes: manifest rows, their columns, paths and pixel sizes."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from rau.errors import InputError, OptionError
+from rau.validation.options import positive_number
+
+
+def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, ...] = ()) -> list[tuple[int, dict]]:
+    """Rows of a CSV (a UTF-8 byte order mark is fine) as ``(line number, row)``.
+
+    Missing or repeated columns, a column a letter or two from a ``required`` or ``optional`` one (a typo:
+    other columns, such as notes, are allowed), short or long rows and empty required fields raise naming
+    file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} " + ("is a folder, not a CSV file" if path.is_dir() else "does not exist"))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            if not columns:
+                raise InputError(f"{path}: {what} is empty; its first line names the columns ({', '.join(required)})")
+            check_comma_separated(columns, path, what)
+            check_columns(columns, (*required, *optional), path, what)
+            missing = [c for c in required if c not in columns]
+            if missing:
+                raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
+            reader.fieldnames = columns
+            rows = []
+            for row in reader:
+                line = reader.line_num
+                cells = [cell for key, value in row.items() for cell in (value if key is None else [value])]
+                if not any((cell or "").strip() for cell in cells):  # a spreadsheet's row of empty cells
+                    continue
+                if None in row:
+                    raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")
+                if any(value is None for value in row.values()):
+                    raise InputError(f"{path} line {line}: row has fewer fields than the {len(columns)} columns")
+                empty = [c for c in required if not row[c].strip()]
+                if empty:
+                    raise InputError(f"{path} line {line}: empty {', '.join(empty)}")
+                rows.append((line, {k: v.strip() for k, v in row.items()}))
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: {what} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except csv.Error as error:
+        raise InputError(f"{path}: {what} is not a readable CSV ({error})") from None
+    if not rows:
+        raise InputError(f"{path}: {what} lists nothing")
+    return rows
+
+
+def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -> None:
+    """No column named twice (a reader would keep the last), none a typo of a ``known`` one."""
+    import difflib
+
+    repeated = sorted({c for c in columns if c and columns.count(c) > 1})  # a spreadsheet's empty trailing cells are no columns
+    if repeated:
+        raise InputError(f"{path}: {what} names the column {repeated[0]!r} twice")
+    for column in columns:
+        close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
+        if column not in known and close:
+            raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
+
+
+def check_comma_separated(columns: list[str], path, what: str) -> None:
+    """A table saved with semicolons (a common spreadsheet export) reads as one column; say so."""
+    if len(columns) == 1 and ";" in columns[0]:
+        raise InputError(f"{path}: {what} columns are separated by ';'; save it with commas (CSV), decimals with a point")
+
+
+def spacing_field(row: dict, column: str, path, line: int) -> float | None:
+    """An optional pixel-size field of a manifest row: empty, or a positive number."""
+    text = row.get(column) or ""
+    if not text:
+        return None
+    try:
+        return positive_number(text, column)
+    except OptionError as error:
+        raise InputError(f"{path} line {line}: {error}") from None
+
+
+def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str = "") -> None:
+    """2D pictures (PNG, JPEG ...) carry no pixel size, nor do some DICOM files (an ultrasound frame that keeps it
+    only in its regions' calibration): give it for every such input (mm) or for none (all then work in pixels). A
+    mix would compare millimetres with pixels and register nonsense, and so would pictures in pixels beside a file
+    whose header gives pixels of another size (a 1-slice NIfTI in mm).
+
+    ``inputs``: (how the user named it, path, pixel size or None) of every image input. ``where``
+    prefixes the message (a manifest line).
+    """
+    from rau.io.images import header_spacing, without_pixel_size
+
+    unsized = [(name, size, kind) for name, file, size in inputs if (kind := without_pixel_size(file))]
+    given = [name for name, size, _ in unsized if size]
+    missing = [(name, kind) for name, size, kind in unsized if not size]
+    if given and missing:
+        raise OptionError(
+            f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size, while {given[0]} has one; "
+            "give the pixel size in mm of every image that has none, or of none to work in pixels"
+        )
+    if missing:
+        for name, file, _ in inputs:
+            sizes = header_spacing(file) or ()
+            if any(abs(size - 1.0) > 1e-3 for size in sizes):
+                raise OptionError(
+                    f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size (read as 1 mm pixels), while the header of "
+                    f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give its pixel size in mm"
+                )
+
+
+def existing_file(row: dict, column: str, path, line: int) -> Path:
+    """A file named in a manifest row (relative to the manifest); it must exist."""
+    file = Path(path).parent / row[column]
+    if not file.exists():
+        raise InputError(f"{path} line {line}: {column} {file} does not exist")
+    return file

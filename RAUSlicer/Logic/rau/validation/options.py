@@ -1,0 +1,124 @@
+"""Checks of option values: numbers, ports, addresses, devices, paths; each failure an
+:class:`~rau.errors.OptionError` naming the option."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+
+
+from rau.errors import OptionError
+
+
+MAX_PORT = 65535
+
+
+def positive_number(value, option: str) -> float:
+    """``value`` as a finite number > 0, else :class:`OptionError` naming ``option``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise OptionError(f"{option} must be a positive number, got {value!r}")
+    return number
+
+
+def positive_integer(value, option: str) -> int:
+    """``value`` as an integer >= 1, else :class:`OptionError` naming ``option``."""
+    return whole_number(value, option, minimum=1)
+
+
+def non_negative_integer(value, option: str) -> int:
+    """``value`` as an integer >= 0, else :class:`OptionError` naming ``option``."""
+    return whole_number(value, option, minimum=0)
+
+
+def non_negative_number(value, option: str) -> float:
+    """``value`` as a finite number >= 0, else :class:`OptionError` naming ``option``."""
+    number = finite_number(value, option)
+    if number < 0:
+        raise OptionError(f"{option} must be at least 0, got {value!r}")
+    return number
+
+
+def port_number(value, option: str) -> int:
+    """``value`` as a TCP port, 1 to :data:`MAX_PORT`, else :class:`OptionError` naming ``option``."""
+    return whole_number(value, option, minimum=1, maximum=MAX_PORT)
+
+
+def host_address(value, option: str) -> str:
+    """``value`` as an address to listen on: an IPv6 address in its URL form (``[::1]``, as a server prints it) loses
+    its brackets; an empty one is refused (every interface is 0.0.0.0), as :class:`OptionError` naming ``option``."""
+    host = str(value).strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise OptionError(f"{option} is empty; give an address: 127.0.0.1 or ::1 (this machine only), 0.0.0.0 (every interface)")
+    return host
+
+
+def whole_number(value, option: str, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an integer from ``minimum`` (to ``maximum`` when given), else :class:`OptionError` naming ``option``."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a whole number, got {value!r}") from None
+    if maximum is not None and not minimum <= number <= maximum:
+        raise OptionError(f"{option} must be from {minimum} to {maximum}, got {value!r}")
+    if number < minimum:
+        raise OptionError(f"{option} must be at least {minimum}, got {value!r}")
+    return number
+
+
+def finite_number(value, option: str) -> float:
+    """``value`` as a finite number, else :class:`OptionError` naming ``option``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{option} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise OptionError(f"{option} must be a finite number, got {value!r}")
+    return number
+
+
+def check_window(window, option: str = "--window") -> tuple[float, float] | None:
+    """An intensity window ``(low, high)`` with low < high (None passes)."""
+    if window is None:
+        return None
+    low, high = (finite_number(v, option) for v in window)
+    if low >= high:
+        raise OptionError(f"{option} needs LOW < HIGH, got {low:g} {high:g}")
+    return low, high
+
+
+def device_name(value, option: str = "--device") -> str:
+    """A torch device: auto, cpu, mps, cuda or cuda:N."""
+    text = str(value).strip().lower()
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise OptionError(f"{option} must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
+    return text
+
+
+def non_empty_path(value, option: str) -> str:
+    """A path (or model name, or address) that is not empty: ``Path("")`` would silently mean the current folder, or nothing.
+    A leading ``~`` is the home folder, also where the shell leaves it (``--out=~/x.png``)."""
+    if not str(value).strip():
+        raise OptionError(f"{option} must not be empty, got {value!r}")
+    return os.path.expanduser(value) if str(value).startswith("~") else value
+
+
+def argument(check, option: str):
+    """An argparse ``type=`` callable: ``check(text, option)``, its message shown by argparse (which names
+    the option first, so the message's own leading name is dropped)."""
+
+    def convert(text):
+        try:
+            return check(text, option)
+        except OptionError as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{option} ")) from None
+
+    convert.__name__ = check.__name__
+    return convert
