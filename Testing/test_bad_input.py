@@ -135,6 +135,11 @@ CASES = {
     "reference flag repeated": (["segment", "--reference", "ref.png", "--reference-labels", "ref_mask.png", "--reference", "./ref.png", "--reference-labels", "ref_mask.png",
                                  "--reference-spacing", REF_SPACING, "--reference-spacing", REF_SPACING, "--target", "tgt.png", "--target-spacing", TGT_SPACING,
                                  "--out", "out/r.nii.gz"], "--reference ./ref.png: repeats the reference of --reference ref.png; it would vote twice"),
+    "reference flag repeated as typed": (["segment", "--reference", "ref.png", "--reference-labels", "ref_mask.png", "--reference", "ref.png", "--reference-labels", "ref_mask.png",
+                                          "--reference-spacing", REF_SPACING, "--reference-spacing", REF_SPACING, "--target", "tgt.png", "--target-spacing", TGT_SPACING,
+                                          "--out", "out/r.nii.gz"], "--reference ref.png: is given twice; it would vote twice"),  # before: counted twice, exit 0
+    "bank row a copy": (["segment", "--reference-bank", "bank_copied.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
+                        "bank_copied.csv line 3: its image and labels are copies of those of bank_copied.csv line 2; it would vote twice"),
     "bank column misspelt": (["segment", "--reference-bank", "bank_typo.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_typo.csv: column 'pixel_spacng' is not one rau reads; did you mean 'pixel_spacing'?"),
     "bank spacing words": (["segment", "--reference-bank", "bank_words.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_words.csv line 2: pixel_spacing must be a number, got 'fine'"),
     "bank spacing negative": (["segment", "--reference-bank", "bank_negative.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_negative.csv line 2: pixel_spacing must be a positive number"),

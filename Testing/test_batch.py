@@ -226,6 +226,7 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     with pytest.raises(InputError, match="line 2: .* does not exist"):
         work_items(manifest, tmp_path / "out")
     assert output_names([Path("/a/x/image.nii.gz"), Path("/a/y/image.nii.gz"), Path("/a/y/other.png")]) == ["x_image", "y_image", "y_other"]
+    assert output_names([Path("/a/xray.dcm"), Path("/a/frame.JPG")]) == ["xray", "frame"]  # before: xray.dcm.nii.gz
     bad_reference = tmp_path / "bad.png"
     bad_reference.write_bytes(b"not a picture")
     target = REPO / "protocols" / MANIFEST.read_text().splitlines()[1].split(",")[3]

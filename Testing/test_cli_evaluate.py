@@ -31,6 +31,31 @@ def hc18(shared_data, tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def blobs(tmp_path_factory):
+    """Small pictures of a liver and a spleen (values 1, 2, named by their sidecar tables): the target ``t``, ``r1``
+    and ``r2`` drawn a little apart, and the target's own picture labelled with its liver only (``t_liver``)."""
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("blobs")
+    rows, cols = np.mgrid[:96, :96]
+    for name, (liver, spleen, seed) in {"t": ((30, 34, 12), (66, 64, 8), 1), "r1": ((32, 33, 13), (64, 65, 9), 2),
+                                        "r2": ((28, 36, 11), (68, 62, 7), 3)}.items():
+        noise = np.random.default_rng(seed).normal(0, 6, rows.shape)
+        picture, labels = 40 + 50 * ((rows - 48) ** 2 + (cols - 48) ** 2 < 44**2) + noise, np.zeros(rows.shape, np.uint8)
+        for value, (row, col, radius), brightness in ((1, liver, 170), (2, spleen, 230)):
+            inside = (rows - row) ** 2 + (cols - col) ** 2 < radius**2
+            picture[inside], labels[inside] = brightness + noise[inside], value
+        write_picture(np.clip(picture, 0, 255).astype(np.uint8), folder / f"{name}.png")
+        write_picture(labels, folder / f"{name}_mask.png")
+        (folder / f"{name}_mask.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
+        if name == "t":
+            shutil.copy(folder / "t.png", folder / "t_liver.png")
+            write_picture((labels == 1).astype(np.uint8), folder / "t_liver_mask.png")
+            (folder / "t_liver_mask.labels.csv").write_text("value,name\n1,liver\n")
+    return folder
+
+
 def evaluate(manifest, out, *extra):
     return main(["evaluate", str(manifest), "--no-deformable", "--json", str(out), *extra])
 
@@ -183,7 +208,6 @@ def test_per_structure_rows_join_spellings_and_ranking_figures_skip_structures_t
     (top-1 0.47 next to a fused Dice of 0.90), while the Dice means leave it out."""
     import numpy as np
 
-    from rau.engines import Reference
     from rau.evaluation.runner import CaseScore, ranking_quality, summarize
     from rau.image import Image
     from rau.labels import LabelSet, Segmentation
@@ -197,10 +221,9 @@ def test_per_structure_rows_join_spellings_and_ranking_figures_skip_structures_t
     cube[0, 5:15, 5:15] = True
     labels = LabelSet.from_values([1, 2], {1: "cube", 2: "box"})
     segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {"cube": cube, "box": empty})
-    reference = Reference(image, segmentation, "r0")
     transfers = {f"r{shift}": {"cube": np.roll(cube, shift, axis=2), "box": None} for shift in range(4)}
     ranking = [{"reference": f"r{shift}", "score": 1.0 - shift / 10, "similarity": 0.5} for shift in range(4)]
-    figures = ranking_quality(transfers, ranking, segmentation, reference)
+    figures = ranking_quality(transfers, ranking, segmentation.masks)
     assert figures["top1_dice"] == 1.0 and figures["best_single_dice"] == 1.0 and figures["mean_single_dice"] == 0.85
 
 
@@ -214,3 +237,41 @@ def test_rows_of_one_target_may_spell_its_structures_in_another_case(hc18):
     (hc18 / "spelled.csv").write_text("\n".join([header + ",structures", *rows]) + "\n")
     (case,) = read_manifest(hc18 / "spelled.csv")
     assert case.structures == ["fetal head"] and len(case.references) == 2
+
+
+def test_truth_structures_that_match_no_reference_structure_are_reported(blobs, tmp_path, capsys):
+    """Before, a truth calling its spleen "milt" left it unscored (the reference's spleen a false positive, mean
+    Dice the liver's) without a word."""
+    shutil.copy(blobs / "t_mask.png", tmp_path / "milt_mask.png")
+    (tmp_path / "milt_mask.labels.csv").write_text("value,name\n1,liver\n2,milt\n")
+    (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels\n"
+                                        f"{blobs}/r1.png,{blobs}/r1_mask.png,{blobs}/t.png,milt_mask.png\n")
+    assert evaluate(tmp_path / "cases.csv", tmp_path / "scores.json") == 0
+    case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
+    assert [(s["structure"], s["status"]) for s in case["structures"]] == [("liver", "detected"), ("spleen", "false_positive")]
+    assert case["warnings"] == ["structures of the truth matched no structure of the reference and were not scored: "
+                                "milt; check the names or label tables"]
+    assert "warning: t.png: structures of the truth matched no structure of the reference" in capsys.readouterr().err
+
+
+def test_a_reference_lacking_a_structure_scores_0_for_it_in_the_ranking_figures(blobs, tmp_path):
+    """Before, each reference's Dice was the mean over the structures it holds: the target's own picture labelled
+    with its liver only was the best single reference (1.0), though it gives none of the spleen that the case scores."""
+    import numpy as np
+
+    from rau.engines import create_engine
+    from rau.evaluation.manifest import read_manifest
+    from rau.evaluation.runner import evaluate_case, load_case
+    from rau.fusion import dice
+    from rau.options import EngineOptions
+
+    rows = [f"{blobs}/{name}.png,{blobs}/{name}_mask.png,{blobs}/t.png,{blobs}/t_mask.png" for name in ("r1", "r2", "t_liver")]
+    (tmp_path / "pool.csv").write_text("reference_image,reference_labels,target_image,target_labels\n" + "\n".join(rows) + "\n")
+    (case,) = read_manifest(tmp_path / "pool.csv")
+    score = evaluate_case(create_engine("registration", EngineOptions(deformable=False, keep_transfers=True)), case)
+    truth = load_case(case)[2].masks
+    singles = {reference: np.mean([dice(np.zeros_like(truth[name]) if masks.get(name) is None else masks[name], truth[name])
+                                   for name in ("liver", "spleen")]) for reference, masks in score.result.details["transfers"].items()}
+    assert singles["t_liver.png"] <= 0.5 < singles["r1.png"]
+    assert score.ranking["best_single_dice"] == round(max(singles.values()), 4) < 0.99
+    assert score.ranking["mean_single_dice"] == round(float(np.mean(list(singles.values()))), 4)

@@ -164,3 +164,69 @@ def test_a_dicom_cine_is_refused_not_stacked_as_slices(tmp_path):
     rotational = _xray_dicom(tmp_path / "rotational.dcm", "XA", "1.2.840.10008.5.1.4.1.1.13.1.1", frames=5)  # 3D angiography: a volume
     untimed = _xray_dicom(tmp_path / "untimed.dcm", "NM", "1.2.840.10008.5.1.4.1.1.20", frames=3, FrameTime=0)
     assert read_image(rotational).shape == (5, 30, 40) and read_image(untimed).shape == (3, 30, 40)
+
+
+def test_a_dicom_file_alone_in_a_folder_reads_as_the_file_itself(tmp_path):
+    """Before: the folder went through the series reader, which drops the X-ray's PixelSpacing (1 mm: Dice 0.724 fell
+    to 0.129, exit 0) and the pixel size a user gave for an unsized ultrasound frame."""
+    from rau.io.images import header_spacing, without_pixel_size
+
+    (tmp_path / "cr").mkdir()
+    _xray_dicom(tmp_path / "cr" / "only.dcm", "CR", "1.2.840.10008.5.1.4.1.1.1", PixelSpacing=[0.2, 0.25])
+    assert read_image(tmp_path / "cr").spacing[:2] == (0.25, 0.2)
+    assert header_spacing(tmp_path / "cr") == (0.25, 0.2)
+    (tmp_path / "us").mkdir()
+    _xray_dicom(tmp_path / "us" / "frame.dcm", "US", "1.2.840.10008.5.1.4.1.1.6.1")
+    assert without_pixel_size(tmp_path / "us") == "a DICOM file"
+    assert read_image(tmp_path / "us", pixel_spacing=0.15).spacing[:2] == (0.15, 0.15)
+
+
+def test_a_multi_frame_dicom_takes_its_sizes_from_its_tags_or_is_refused(tmp_path):
+    """ITK leaves a multi-frame secondary capture (a volume exported by a workstation) at 1 mm: before, a CT read so
+    lost a quarter of its liver Dice, exit 0, and a pixel size given for it was refused as disagreeing with 1 mm."""
+    word_capture = "1.2.840.10008.5.1.4.1.1.7.3"
+    sized = _xray_dicom(tmp_path / "volume.dcm", "CT", word_capture, frames=4, PixelSpacing=[0.5, 0.5], SpacingBetweenSlices="2")
+    assert read_image(sized).spacing == (0.5, 0.5, 2.0)
+    gapless = _xray_dicom(tmp_path / "gapless.dcm", "CT", word_capture, frames=4, PixelSpacing=[0.5, 0.5])
+    with pytest.raises(ImageReadError, match=r"gapless.dcm: a multi-frame DICOM file that gives its pixel size but not the gap "
+                                             r"between its 4 frames \(SpacingBetweenSlices\)"):
+        read_image(gapless)
+
+
+def test_a_series_folder_with_an_image_the_reader_skips_is_refused_naming_it(shared_data, tmp_path):
+    """Before: a slice cut short (an interrupted copy) or of an encoding the reader does not know was left out of the
+    volume silently (19 of 20 slices, exit 0)."""
+    import shutil
+
+    folder = shutil.copytree(shared_data / "totalseg_test_fixtures/subjB_ct/original_dicom", tmp_path / "series")
+    last = Path(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder))[-1])
+    report = _xray_dicom(folder / "report.dcm", "SR", "1.2.840.10008.5.1.4.1.1.88.11")
+    (report.with_name("DICOMDIR")).write_bytes(report.read_bytes())
+    data = report.read_bytes()
+    report.write_bytes(data[: data.index(b"\xe0\x7f\x10\x00")])  # a report holds no pixel data
+    assert read_image(folder).shape[0] == 20  # files that are not images of the series stay allowed
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    with pytest.raises(ImageReadError, match=rf"{last.name}: a DICOM image in the folder of the series .* that the reader cannot read"):
+        read_image(folder)
+
+
+def test_a_dicom_file_the_reader_cannot_decode_is_named_with_its_transfer_syntax(tmp_path):
+    """Before: "Unable to determine ImageIO reader ...; rau reads NIfTI, NRRD, MetaImage, DICOM ...", as if it were not DICOM."""
+    private = _xray_dicom(tmp_path / "private.dcm", "CR", "1.2.840.10008.5.1.4.1.1.1", PixelSpacing=[0.2, 0.2])
+    private.write_bytes(private.read_bytes().replace(b"1.2.840.10008.1.2.1\0", b"1.2.3.4.5.6.7.8.9.10", 1))
+    with pytest.raises(ImageReadError, match=r"private.dcm: a DICOM file the reader cannot decode \(transfer syntax 1.2.3.4.5.6.7.8.9.10\)"):
+        read_image(private)
+
+
+def test_an_image_in_another_orientation_within_a_series_is_named(tmp_path):
+    """A localizer kept in the series' folder: before, "slices drift 249.51 mm sideways (a gantry tilt)"."""
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(4)])
+    localizer = sitk.ReadImage(str(folder / "000.dcm"))
+    localizer.SetMetaData("0020|0037", "0\\1\\0\\0\\0\\-1")
+    localizer.SetMetaData("0008|0018", "1.2.3.4.99")
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    writer.SetFileName(str(folder / "localizer.dcm"))
+    writer.Execute(localizer)
+    with pytest.raises(ImageReadError, match=r"series: localizer.dcm lies in another orientation than 000.dcm \(a localizer\?\)"):
+        read_image(folder)

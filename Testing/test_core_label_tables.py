@@ -143,9 +143,8 @@ def test_label_table_names_the_reference_bank_s_label_maps_too(tmp_path):
 
     from rau.commands.segment import load_references
 
-    image = sitk.GetImageFromArray(np.random.default_rng(0).random((1, 8, 8)).astype(np.float32))
-    for name in ("a", "b"):
-        sitk.WriteImage(image, str(tmp_path / f"{name}.nii.gz"))
+    for seed, name in enumerate(("a", "b")):  # two images: copies would vote twice
+        sitk.WriteImage(sitk.GetImageFromArray(np.random.default_rng(seed).random((1, 8, 8)).astype(np.float32)), str(tmp_path / f"{name}.nii.gz"))
         _label_map(tmp_path / f"{name}_labels.nii.gz")
     (tmp_path / "names.json").write_text('{"1": "head", "2": "box"}')
     (tmp_path / "bank.csv").write_text("image,labels\nb.nii.gz,b_labels.nii.gz\n")
@@ -215,3 +214,29 @@ def test_a_table_given_for_a_label_map_that_names_a_value_otherwise_than_its_own
     with pytest.raises(InputError, match=r"ref.nii.gz: its own label table .*ref.labels.csv names value 1 'head', but the label "
                                          r"table given for it .* names it 'marker'"):
         read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "swapped.csv")
+
+
+def test_a_label_table_given_for_a_seg_nrrd_names_a_bare_one_and_is_refused_for_one_with_segments(tmp_path):
+    """Before, --label-table was silently ignored for a .seg.nrrd: a label map saved under that name stayed label_1,
+    label_2, and a segmentation kept its own names with no word about the table."""
+    nrrd = pytest.importorskip("nrrd")
+    labels = np.zeros((8, 6, 4), np.uint8)
+    labels[1:4, 1:4, 1:3], labels[5:7, 2:5, 1:3] = 1, 2
+    nrrd.write(str(tmp_path / "bare.seg.nrrd"), labels, _nrrd_header(kinds=["domain"] * 3, **{"space directions": np.diag([1.5, 1.2, 2.0])}))
+    (tmp_path / "names.csv").write_text("value,name\n1,liver\n2,spleen\n")
+    assert read_segmentation(tmp_path / "bare.seg.nrrd", label_table=tmp_path / "names.csv").labels.names == ["liver", "spleen"]
+    (tmp_path / "bare.seg.labels.csv").write_text("value,name\n1,kidney\n2,spleen\n")
+    assert read_segmentation(tmp_path / "bare.seg.nrrd").labels.names == ["kidney", "spleen"]  # its sidecar, as for a label map
+    segmented = write_seg_nrrd(_two_squares(), tmp_path / "segmented.seg.nrrd")
+    with pytest.raises(InputError, match=r"segmented.seg.nrrd: a Slicer segmentation carries its own segment names and colours, "
+                                         r"so the label table .*names.csv would be ignored"):
+        read_segmentation(segmented, label_table=tmp_path / "names.csv")
+
+
+def test_a_table_of_made_up_names_names_nothing(tmp_path):
+    """rau writes label_2, label_5 for an unnamed reference's result; before, that table made the result 'named', and it
+    was refused as a reference beside the unnamed original ('has no names ... but ... has')."""
+    (tmp_path / "made_up.csv").write_text("value,name\n2,label_2\n5,label_5\n")
+    (tmp_path / "named.csv").write_text("value,name\n2,label_2\n5,liver\n")
+    assert not read_label_table(tmp_path / "made_up.csv").named
+    assert read_label_table(tmp_path / "named.csv").named

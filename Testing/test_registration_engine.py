@@ -10,7 +10,7 @@ from rau.engines.registration import RegistrationEngine
 from rau.fusion import dice, fuse
 from rau.image import GeometryError, Image
 from rau.label_transfer import SoftMask
-from rau.labels import LabelSet, Segmentation, UnknownStructureError
+from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError
 from rau.references import load_reference
 from rau.registration import UPRIGHT, RegistrationSettings, register
 
@@ -110,7 +110,6 @@ def test_references_spelling_a_structure_otherwise_all_take_part(hc18):
     a word: fewer voters, a lower confidence, another mask."""
     from dataclasses import replace
 
-    from rau.labels import Structure
 
     target, _ = similarity_copy(hc18["001"], 1.1, (2.0, 1.0), 0.09)
     other = hc18["003"].segmentation
@@ -295,7 +294,6 @@ def test_a_structure_not_asked_for_that_overlaps_others_does_not_decide_how_thei
     those structures overlap. Before, an overlapping structure not asked for (a "body" over both, as a .seg.nrrd
     holds it) kept the overlaps, while the Slicer module, which reads only the picked masks, removed them."""
     from rau.engines.registration import references_overlap
-    from rau.labels import Structure
 
     image = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
     masks = {name: np.zeros(image.shape, bool) for name in ("left", "right", "body")}
@@ -321,3 +319,45 @@ def test_progress_is_reported_within_a_registration_and_a_cancel_stops_it_there(
     with pytest.raises(Cancelled):
         create_engine("registration", {"deformable": False}).run(request, cancel_soon)
     assert len(asked) == 2
+
+
+def test_a_structure_the_fused_references_place_apart_is_not_found_with_the_reason(hc18):
+    """Before: 'not found' with no message, while every other 'not found' says why."""
+    from dataclasses import replace
+
+
+    target, _ = similarity_copy(hc18["001"], 1.1, (2.0, 1.0), 0.09)
+    references = []
+    for corner, reference in zip((0, 1, 2), (hc18["002"], hc18["001"], hc18["003"])):
+        head = reference.segmentation.masks["label_255"]
+        blob = np.zeros_like(head)
+        rows, columns = np.nonzero(head[0])
+        low, high = (rows.min(), columns.min()), (rows.max(), columns.max())
+        row, column = (low[0], high[0], low[0])[corner], (low[1], low[1], high[1])[corner]  # a corner of the head's box each
+        blob[0, row : row + 8, column : column + 8] = True
+        labels = LabelSet((Structure("head", 1), Structure("blob", 2)))
+        segmentation = Segmentation(reference.segmentation.geometry, labels, {"head": head, "blob": blob})
+        references.append(replace(reference, segmentation=segmentation))
+    result = create_engine("registration", {"top_k": 3, "deformable": False}).run(Request(references, target))
+    assert result.get("head").mask.any()
+    blob = result.get("blob")
+    assert blob.confidence == 0.0 and blob.mask is None  # not found
+    assert blob.message == ("the 3 references that place it agree on no voxel with vote fusion; --fusion local or staple, "
+                            "or a smaller --top-k, may find it")
+
+
+def test_structures_the_first_reference_lacks_are_named_with_the_references_that_hold_them(hc18):
+    """The first reference decides the structures: before, a bank whose first row lacked one dropped it without a
+    word, and asking for it said only "unknown structure"."""
+    from dataclasses import replace
+
+    first, other = hc18["002"], hc18["003"]
+    head = first.segmentation.masks["label_255"]
+    lacking = Segmentation(first.segmentation.geometry, LabelSet(()), {})
+    respelled = Segmentation(other.segmentation.geometry, LabelSet((Structure("Label 255", 255),)), {"Label 255": other.segmentation.masks["label_255"]})
+    references = [replace(first, segmentation=lacking), hc18["001"], replace(other, segmentation=respelled)]
+    assert head.any() and Request(references, hc18["001"].image).left_out() == {"label_255": ["001_HC.png", "003_HC.png"]}
+    with pytest.raises(UnknownStructureError, match=r"unknown structure 'label_255'; available: none; the first reference \(002_HC.png\) "
+                                                    r"decides which structures there are, and 'label_255' is in 001_HC.png, 003_HC.png"):
+        Request(references, hc18["001"].image, ["label_255"]).labels()
+    assert Request(references[1:], hc18["001"].image).left_out() == {}

@@ -93,3 +93,14 @@ def test_a_server_that_cannot_listen_leaves_no_temporary_work_folder(tmp_path, m
         assert _exit_status(["serve", "--port", str(busy.getsockname()[1])]) == 2
     assert "cannot listen there" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # before: an empty rau-serve-XXXX folder stayed
+
+
+@pytest.mark.parametrize("token", ["pässwörd-1234567890", "密码密码密码密码密码密码密码密码", "tab\tin-the-middle-1234"])
+def test_a_token_of_anything_but_printable_ascii_is_refused_naming_its_file(tmp_path, token):
+    """Before: the server started with it, and no client could send it (HTTP headers carry no other characters)."""
+    from rau.errors import OptionError
+    from rau.serve.security import read_token
+
+    (tmp_path / "token").write_text(token + "\n", encoding="utf-8")
+    with pytest.raises(OptionError, match=f"--token-file {tmp_path / 'token'}: the token may hold only printable ASCII characters"):
+        read_token(tmp_path / "token")

@@ -26,7 +26,7 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
     queued = client.submit(folder / "images/039_HC.png", references[:1], target_spacing=0.065)
     while client.job(running)["state"] != "running":
         time.sleep(0.02)
-    assert client.cancel(queued)["state"] == "queued"
+    assert client.cancel(queued)["state"] == "cancelled"
     started = time.monotonic()
     with pytest.raises(JobCancelled):
         client.wait(running, should_cancel=lambda: True)
@@ -299,3 +299,42 @@ def test_a_server_aligns_on_the_whole_labelled_anatomy_of_a_reference_picked_in_
         there = RemoteEngine(Client(url), "registration", {"deformable": False}).run(Request([reference], target, ["left"]))
     assert [item.structure.name for item in there.structures] == ["left"]
     assert np.array_equal(there.structures[0].mask, here.structures[0].mask)
+
+
+def test_a_queued_job_is_cancelled_at_once(tmp_path):
+    """Before: its record said "queued" until the job ahead of it ended, and only then "cancelled"."""
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        client = Client(url)
+        reference, target, table = write_two_halves(tmp_path)
+        submit = lambda: client.submit(target, [reference], options={"deformable": False}, label_table=table)  # noqa: E731
+        with app.state.server.queues.device_lock(EngineOptions().device):  # the job ahead waits for its device
+            ahead, queued = submit(), submit()
+            assert client.cancel(queued)["state"] == "cancelled"
+            with pytest.raises(JobCancelled):
+                client.wait(queued)
+            assert client.job(ahead)["state"] == "running"
+        assert client.wait(ahead)["state"] == "done"
+        assert app.state.server.jobs[queued].request is None  # its images are not kept until the worker would have reached it
+
+
+def test_simultaneous_corrections_each_answer_their_own_version(server, tmp_path, monkeypatch):
+    """Before: an answer read the job's version after letting go of its lock, so two answers could carry one number."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rau.serve import app as app_module
+
+    packing = app_module.encode_mask
+    monkeypatch.setattr(app_module, "encode_mask", lambda mask: time.sleep(0.02) or packing(mask))  # large masks take a while
+    url, _ = server
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], options={"deformable": False}, label_table=table)
+    Client(url).wait(job)
+
+    def corrections(worker: int) -> list[int]:
+        client = Client(url)
+        return [client.reprompt(job, "right", {"points": [[20 + worker, 40 + k, 0]], "labels": [1]})["version"] if (worker + k) % 2
+                else client.edit(job, "left", None)["version"] for k in range(6)]
+
+    with ThreadPoolExecutor(4) as pool:
+        versions = [version for answers in pool.map(corrections, range(4)) for version in answers]
+    assert sorted(versions) == list(range(1, 25))

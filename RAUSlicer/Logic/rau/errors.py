@@ -7,6 +7,8 @@ Any other exception is a bug and stays visible as one (see :func:`rau.cli.main`)
 
 from __future__ import annotations
 
+import re
+
 
 class InputError(ValueError):
     """Bad input: the message names the culprit (file, option, manifest row) and the problem."""
@@ -20,6 +22,10 @@ class UnavailableError(InputError, RuntimeError):
     """Something the user named (a model, a server) cannot be used from this machine now."""
 
 
+class ImageReadError(InputError):
+    """A file could not be read as an image, or holds voxels ``rau`` cannot use."""
+
+
 class WriteError(InputError):
     """An output could not be written (disk full, no permission ...); nothing was left behind."""
 
@@ -28,6 +34,13 @@ def failure_reason(error: Exception) -> str:
     """Why one case of a cohort failed, in a summary row: bad input by its message, which names the culprit; anything
     else (a bug) with its exception's class, to report it."""
     return str(error) if isinstance(error, InputError) else f"internal error ({type(error).__name__}: {error})"
+
+
+def short_reason(error: Exception) -> str:
+    """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    useful = [line for line in lines if not line.startswith(("Exception thrown", "Reason: No such file"))] or lines
+    return re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
 
 
 class Terminated(BaseException):

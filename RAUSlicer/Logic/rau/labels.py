@@ -148,11 +148,15 @@ class LabelSet:
 
     def get(self, name: str) -> Structure:
         """The structure called ``name`` (matching ignores case and punctuation)."""
+        structure = self.find(name)
+        if structure is None:
+            raise UnknownStructureError(f"unknown structure {name!r}; available: {', '.join(self.names) or 'none'}")
+        return structure
+
+    def find(self, name: str) -> Structure | None:
+        """The structure called ``name`` (matching as :meth:`get` does), or None."""
         key = normalize_name(name)
-        for structure in self.structures:
-            if normalize_name(structure.name) == key:
-                return structure
-        raise UnknownStructureError(f"unknown structure {name!r}; available: {', '.join(self.names) or 'none'}")
+        return next((structure for structure in self.structures if normalize_name(structure.name) == key), None)
 
     def by_value(self, value: int) -> Structure | None:
         return next((s for s in self.structures if s.value == value), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import filecmp
 import functools
 from pathlib import Path
 
@@ -64,10 +65,21 @@ def reference_files(image, labels) -> tuple[Path, Path]:
 
 
 def check_distinct_references(places) -> None:
-    """Refuse a reference given twice, the same image and labels files however they are named (it would vote twice).
-    ``places``: ``(image, labels, where it was given)`` in order; the message names both places."""
-    first: dict[tuple[Path, Path], str] = {}
+    """Refuse a reference given twice: the same image and labels files however they are named, or copies with the same
+    contents (it would vote twice). ``places``: ``(image, labels, where it was given)`` in order; the message names both places."""
+    earlier: list[tuple[tuple[Path, Path], str]] = []
     for image, labels, where in places:
-        seen = first.setdefault(reference_files(image, labels), where)
-        if seen != where:
-            raise InputError(f"{where}: repeats the reference of {seen}; it would vote twice")
+        files = reference_files(image, labels)
+        for seen_files, seen in earlier:
+            if seen_files == files:
+                said = "is given twice" if seen == where else f"repeats the reference of {seen}"
+                raise InputError(f"{where}: {said}; it would vote twice")
+            if all(map(_same_contents, seen_files, files)):
+                raise InputError(f"{where}: its image and labels are copies of those of {seen}; it would vote twice")
+        earlier.append((files, where))
+
+
+def _same_contents(first: Path, second: Path) -> bool:
+    """Two files of the same bytes (folders, such as DICOM series, are not compared)."""
+    return (first.is_file() and second.is_file() and first.stat().st_size == second.stat().st_size
+            and filecmp.cmp(first, second, shallow=False))

@@ -23,7 +23,7 @@ import numpy as np
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image, plane_order, reordered
-from rau.labels import LabelSet, Segmentation, Structure
+from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
 
@@ -92,7 +92,36 @@ class Request:
         if self.given_labels is not None:
             return self.given_labels
         segmentation = self.references[0].segmentation
-        return segmentation.labels.select(self.structures) if self.structures else segmentation.present()
+        if not self.structures:
+            return segmentation.present()
+        try:
+            return segmentation.labels.select(self.structures)
+        except UnknownStructureError as error:
+            raise UnknownStructureError(f"{error}{self._held_by_others()}") from None
+
+    def left_out(self) -> dict[str, list[str]]:
+        """Structures with voxels in other references but not in the first, which decides what is found when no
+        structures are named: each with the references that hold it."""
+        if self.structures or self.given_labels is not None:
+            return {}
+        found = {normalize_name(name) for name in self.labels().names}
+        held: dict[str, tuple[str, list[str]]] = {}  # by the name as matched: its first spelling, its references
+        for reference in self.references[1:]:
+            for structure in reference.segmentation.present():
+                if normalize_name(structure.name) not in found:
+                    held.setdefault(normalize_name(structure.name), (structure.name, []))[1].append(reference.name)
+        return dict(held.values())
+
+    def _held_by_others(self) -> str:
+        """For an asked structure the first reference lacks: which other references hold it (the first decides)."""
+        first = self.references[0]
+        for name in self.structures:
+            if first.segmentation.labels.find(name) is None:
+                holders = [r.name for r in self.references[1:] if r.segmentation.labels.find(name) is not None]
+                if holders:
+                    return (f"; the first reference ({first.name}) decides which structures there are, and {name!r} is in "
+                            f"{', '.join(holders)}: give one of those first")
+        return ""
 
     def ranked(self, references: list[Reference]) -> "Request":
         """The same request with its references in another order (best first); it finds the same structures

@@ -21,7 +21,7 @@ from rau.fusion import fuse
 from rau.image import Image
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
-from rau.options import DEFAULT_FUSION, EngineOptions
+from rau.options import DEFAULT_FUSION, FUSION_METHODS, EngineOptions
 from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.selection import MIN_REFERENCES, consensus_scores
@@ -134,7 +134,11 @@ class RegistrationEngine(Engine):
         mask = np.zeros(request.target.shape, bool)
         mask[fused.region] = fused.values > 0.5
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
-        return StructureResult(structure, mask, confidence, self.name, prompts)
+        others = " or ".join(method for method in FUSION_METHODS if method != self.fusion)
+        disagree = "" if mask.any() or len(landed) < 2 else (
+            f"the {len(landed)} references that place it agree on no voxel with {self.fusion} fusion; --fusion {others}, "
+            "or a smaller --top-k, may find it")
+        return StructureResult(structure, mask, confidence, self.name, prompts, message=disagree)
 
 
 def voters_for(name: str, ranked: list[Transfer], top_k: int) -> list[Transfer]:

@@ -74,12 +74,13 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     result = engine.run(Request(references, target, case.structures), progress)
     seconds = time.perf_counter() - started
     truths = truth_masks(references[0], truth)
+    scored = {item.structure.name: truths.get(item.structure.name, np.zeros(target.shape, bool)) for item in result.structures}
     rows = []
     for item in result.structures:
-        metrics = structure_metrics(item.mask, truths.get(item.structure.name, np.zeros(target.shape, bool)), target)
+        metrics = structure_metrics(item.mask, scored[item.structure.name], target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
-    ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), truth, references[0]) if len(references) > 1 else None
-    warnings = matching_warnings(references[0].segmentation.labels, truth, truths)
+    ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
+    warnings = matching_warnings(references[0].segmentation.labels, truth)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
@@ -89,17 +90,23 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
     return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
 
 
-def matching_warnings(labels: LabelSet, truth: Segmentation, truths: dict[str, np.ndarray]) -> list[str]:
+def matching_warnings(labels: LabelSet, truth: Segmentation) -> list[str]:
     """What a user must know about how the reference's structures met the truth's (:func:`truth_masks`): matched
-    by label value although one side names its structures, or no structure with voxels in the truth matched."""
+    by label value although one side names its structures, or structures with voxels in the truth that matched
+    none of the reference's (they are not scored)."""
     warnings = []
     if labels.named != truth.labels.named:
         named, plain = ("reference", "truth") if labels.named else ("truth", "reference")
         warnings.append(f"the {named}'s structures have names but the {plain}'s do not (no label table): they were "
                         "matched by label value; give the table to match them by name")
-    if not truths and any(mask.any() for mask in truth.masks.values()):
+    matched = {theirs.name for _, theirs in labels.match(truth.labels)}
+    unmatched = [name for name in truth.labels.names if name not in matched and truth.masks[name].any()]
+    if unmatched and not matched:
         warnings.append(f"no structure of the truth ({', '.join(truth.labels.names)}) matched one of the reference "
                         f"({', '.join(labels.names)}): every structure is scored as absent; check the names or label tables")
+    elif unmatched:
+        warnings.append(f"structures of the truth matched no structure of the reference and were not scored: "
+                        f"{', '.join(unmatched)}; check the names or label tables")
     return warnings
 
 
@@ -111,29 +118,27 @@ def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     return references, target, truth
 
 
-def ranking_quality(transfers: dict | None, ranking: list | None, truth, reference) -> dict | None:
+def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[str, np.ndarray]) -> dict | None:
     """How well the engine's reference ranking predicts each reference's own Dice.
 
     Needs the engine to keep every reference's transferred masks (``details["transfers"]``).
-    Reports Spearman's rho between the ranking score and single-reference Dice (and between
-    the image similarity and Dice, where the ranking score is another), the Dice of the
-    top-ranked reference, of the best one (the ceiling of perfect ranking) and the mean over all
-    references (how well single registrations do).
+    ``truths`` holds the truth mask of each structure the case scores; every reference's Dice is
+    their mean over those the truth has, as ``mean_dice``: a structure the reference lacks, or
+    that lands outside the target, counts 0. Reports Spearman's rho between the ranking score and
+    single-reference Dice (and between the image similarity and Dice, where the ranking score is
+    another), the Dice of the top-ranked reference, of the best one (the ceiling of perfect
+    ranking) and the mean over all references (how well single registrations do).
     """
-    if not transfers or not ranking:
+    present = {name: mask for name, mask in truths.items() if mask.any()}
+    if not transfers or not ranking or not present or len(ranking) < 3:
         return None
-    truths = truth_masks(reference, truth)
-    similarity, ranking_score, scores = [], [], []
+    scores = []
     for entry in ranking:
         masks = transfers[entry["reference"]]
-        per_structure = [dice(masks[name] if masks.get(name) is not None else np.zeros_like(mask), mask)  # structures the truth has, as mean_dice
-                         for name, mask in truths.items() if name in masks and mask.any()]
-        if per_structure:
-            similarity.append(entry["similarity"])
-            ranking_score.append(entry.get("score", entry["similarity"]))
-            scores.append(float(np.mean(per_structure)))
-    if len(scores) < 3:
-        return None
+        scores.append(float(np.mean([dice(np.zeros_like(mask) if masks.get(name) is None else masks[name], mask)
+                                     for name, mask in present.items()])))
+    similarity = [entry["similarity"] for entry in ranking]
+    ranking_score = [entry.get("score", entry["similarity"]) for entry in ranking]
     return {
         "spearman_score_vs_dice": _spearman(ranking_score, scores),
         "spearman_similarity_vs_dice": _spearman(similarity, scores),

@@ -11,8 +11,9 @@ import SimpleITK as sitk
 from PIL import Image as PILImage
 
 from rau import validation
-from rau.errors import InputError, WriteError
+from rau.errors import ImageReadError, InputError, WriteError, short_reason
 from rau.image import GeometryError, Image, luma
+from rau.io import dicom
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
@@ -33,10 +34,6 @@ GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 pictures are converted to 8-bit grey."""
 
 
-class ImageReadError(InputError):
-    """A file could not be read as an image, or holds voxels ``rau`` cannot use."""
-
-
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
     """Read an image file or DICOM folder as an :class:`Image`.
 
@@ -52,19 +49,12 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         raise ImageReadError(f"{path}: no such file or folder")
     try:
         if path.is_dir():
-            image = _read_dicom_series(path)
+            files = dicom.series_files(path)
+            image = _read_file(Path(files[0]), pixel_spacing, label_map) if len(files) == 1 else dicom.read_series(path, files)
         elif path.suffix.lower() in PICTURE_SUFFIXES:
             image = _read_picture(path, pixel_spacing, label_map)
         else:
-            if validation.is_nifti(path):
-                validation.check_nifti(path)
-            with validation.itk_warnings_off():  # what ITK would warn of is checked and said above
-                stored = _with_dicom_pixel_size(sitk.ReadImage(str(path)), pixel_spacing)
-            _check_not_dicom_segmentation(path, stored)
-            _check_not_cine(path, stored)
-            if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
-                raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
-            image = Image.from_sitk(stored)
+            image = _read_file(path, pixel_spacing, label_map)
         if pixel_spacing is not None and path.suffix.lower() not in PICTURE_SUFFIXES:
             _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)
@@ -72,8 +62,27 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         raise ImageReadError(error if str(error).startswith(str(path)) else f"{path}: {error}") from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
         unknown = "; rau reads NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF and BMP" if "Unable to determine ImageIO reader" in str(error) else ""
-        raise ImageReadError(f"{path}: not a readable image ({_reason(error)}){unknown}") from error
+        raise ImageReadError(f"{path}: not a readable image ({short_reason(error)}){unknown}") from error
     return image
+
+
+def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Image:
+    """A file that ITK reads: NIfTI, NRRD, MetaImage, or one DICOM file (also as the only image of a folder)."""
+    if validation.is_nifti(path):
+        validation.check_nifti(path)
+    try:
+        with validation.itk_warnings_off():  # what ITK would warn of is checked and said above
+            stored = sitk.ReadImage(str(path))
+    except RuntimeError as error:
+        if dicom.is_dicom_file(path):
+            raise dicom.undecodable(path, short_reason(error)) from error
+        raise
+    stored = dicom.with_pixel_size(path, stored, pixel_spacing)
+    dicom.check_not_segmentation(path, stored)
+    dicom.check_not_cine(path, stored)
+    if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
+        raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
+    return Image.from_sitk(stored)
 
 
 def header_spacing(path) -> tuple[float, ...] | None:
@@ -83,9 +92,10 @@ def header_spacing(path) -> tuple[float, ...] | None:
     path = Path(path)
     if path.suffix.lower() in PICTURE_SUFFIXES or not path.exists():
         return None
+    lone = dicom.lone_file(path)
     reader = sitk.ImageFileReader()
     try:
-        files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path)) if path.is_dir() else [str(path)]
+        files = [str(lone)] if lone else sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path))
         if not files:
             return None
         reader.SetFileName(files[0])
@@ -93,119 +103,31 @@ def header_spacing(path) -> tuple[float, ...] | None:
     except RuntimeError:
         return None
     spacing = reader.GetSpacing()
-    if path.is_file() and _dicom_file_unsized(reader):
-        return None
-    if path.is_file() and _unsized_by_itk(reader):
-        spacing = (*_dicom_pixel_size(reader), *spacing[2:])
+    if lone and dicom.unsized_by_itk(reader):
+        if dicom.file_unsized(reader):
+            return None
+        spacing = dicom.tagged_spacing(reader) or spacing
     return tuple(spacing for spacing, size in zip(spacing, reader.GetSize()) if size > 1)
-
-
-DICOM_PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
-"""Where a one-frame DICOM file that ITK read with its default 1 mm pixels (:func:`_unsized_by_itk`) gives its pixel
-size, the first present wins: ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing,
-which ITK ignores in X-ray (DX, CR) and mammography files. Without either the file has no pixel size: it takes the
-one given, as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
 
 
 def without_pixel_size(path) -> str | None:
     """What ``path`` is when it gives no pixel size of its own, "a picture" or "a DICOM file" (one frame, none of
-    :data:`DICOM_PIXEL_SIZE_TAGS`: e.g. an ultrasound frame calibrated only in its regions), else None. Such an
-    image takes the pixel size given for it, 1 mm without."""
+    :data:`rau.io.dicom.PIXEL_SIZE_TAGS`: e.g. an ultrasound frame calibrated only in its regions; also as the only
+    image of a folder), else None. Such an image takes the pixel size given for it, 1 mm without."""
     path = Path(path)
     if path.suffix.lower() in PICTURE_SUFFIXES:
         return "a picture"
-    if not path.is_file():
+    lone = dicom.lone_file(path)
+    if lone is None:
         return None
     reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
+    reader.SetFileName(str(lone))
     try:
         with validation.itk_warnings_off():
             reader.ReadImageInformation()
     except RuntimeError:  # reading it says why
         return None
-    return "a DICOM file" if _dicom_file_unsized(reader) else None
-
-
-def _dicom_file_unsized(header) -> bool:
-    """Whether ``header`` is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm, none of
-    :data:`DICOM_PIXEL_SIZE_TAGS`)."""
-    return _unsized_by_itk(header) and _dicom_pixel_size(header) is None
-
-
-def _unsized_by_itk(header) -> bool:
-    """Whether ``header`` (an image's or a file reader's) is a one-frame DICOM file's with ITK's default 1 x 1 mm."""
-    one_frame = len(header.GetSize()) == 2 or header.GetSize()[2] == 1
-    return header.HasMetaDataKey("0008|0016") and one_frame and tuple(header.GetSpacing()[:2]) == (1.0, 1.0)
-
-
-def _dicom_pixel_size(header) -> tuple[float, float] | None:
-    """A one-frame DICOM file's (column, row) pixel size in mm from :data:`DICOM_PIXEL_SIZE_TAGS`; None without one."""
-    for tag in DICOM_PIXEL_SIZE_TAGS:
-        try:
-            row, column = (float(value) for value in header.GetMetaData(tag).split("\\")[:2])
-        except (RuntimeError, ValueError):  # absent, or not two numbers
-            continue
-        if row > 0 and column > 0:
-            return column, row
-    return None
-
-
-CINE_MODALITIES = {"XA": "X-ray angiography", "RF": "X-ray fluoroscopy", "US": "ultrasound"}
-"""DICOM modalities whose multi-frame files are runs in time (a cine, or a secondary capture of one), except
-:data:`VOLUME_SOP_CLASSES`."""
-VOLUME_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.13.1.1",  # X-ray 3D angiographic image (rotational angiography, modality XA)
-    "1.2.840.10008.5.1.4.1.1.13.1.2",  # X-ray 3D craniofacial image
-    "1.2.840.10008.5.1.4.1.1.13.1.3",  # breast tomosynthesis
-    "1.2.840.10008.5.1.4.1.1.6.2",  # enhanced ultrasound volume
-}
-"""Multi-frame DICOM classes whose frames are slices in space, whatever their modality."""
-FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
-"""Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
-SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
-
-
-def _check_not_cine(path: Path, stored) -> None:
-    """Refuse a multi-frame DICOM cine (:data:`CINE_MODALITIES`, or frames with a frame time; not
-    :data:`VOLUME_SOP_CLASSES`): ITK would stack its frames as 1 mm slices. ``stored``: the image, or the header of a
-    folder's first file (an image file reader)."""
-    def tag(key):
-        return stored.GetMetaData(key).strip("\0 ") if stored.HasMetaDataKey(key) else ""
-
-    frames = stored.GetSize()[2] if stored.GetDimension() == 3 else 1
-    if frames < 2 or tag("0008|0016") in VOLUME_SOP_CLASSES:
-        return
-    kind = CINE_MODALITIES.get(tag("0008|0060").upper())
-    if not kind and any(_positive(value) for key in FRAME_TIMING_TAGS for value in tag(key).split("\\")):
-        kind = "frames timed one after another"
-    if kind:
-        raise ImageReadError(f"{path}: a cine of {frames} frames ({kind}: frames in time, not slices in space); "
-                             "save the frame to segment as its own image")
-
-
-def _positive(text: str) -> bool:
-    try:
-        return float(text) > 0
-    except ValueError:
-        return False
-
-
-def _check_not_dicom_segmentation(path: Path, stored) -> None:
-    """Refuse a DICOM SEG: ITK reads its 1-bit frames as a grey volume, without the segments' names (and unpacks
-    stray values); Slicer converts it to a ``.seg.nrrd``."""
-    if stored.HasMetaDataKey("0008|0016") and stored.GetMetaData("0008|0016").strip("\0 ") == SEGMENTATION_SOP_CLASS:
-        raise ImageReadError(f"{path}: a DICOM segmentation (SEG), which rau does not read; load it in Slicer "
-                             "(QuantitativeReporting) and save it as .seg.nrrd, or convert it with dcmqi's segimage2itkimage")
-
-
-def _with_dicom_pixel_size(stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
-    """``stored`` with the pixel size of a one-frame DICOM file ITK left at 1 mm (:func:`_dicom_pixel_size`), or
-    ``pixel_spacing`` where it gives none."""
-    if _unsized_by_itk(stored):
-        in_plane = _dicom_pixel_size(stored) or ((pixel_spacing, pixel_spacing) if pixel_spacing is not None else None)
-        if in_plane is not None:
-            stored.SetSpacing((*in_plane, *stored.GetSpacing()[2:]))
-    return stored
+    return "a DICOM file" if dicom.file_unsized(reader) else None
 
 
 def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
@@ -265,13 +187,6 @@ def _native(array: np.ndarray) -> np.ndarray:
     return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
-def _reason(error: Exception) -> str:
-    """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
-    useful = [line for line in lines if not line.startswith(("Exception thrown", "Reason: No such file"))] or lines
-    return re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
-
-
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with _open_picture(path) as picture:
         validation.check_picture_size(path, *picture.size)  # first: reading its EXIF decodes a PNG
@@ -288,93 +203,6 @@ def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = Fal
         array = _label_values(path, picture) if label_map else _grey(picture)
     spacing = validation.positive_number(pixel_spacing, "pixel spacing") if pixel_spacing is not None else 1.0
     return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2, placed=False)  # the one 2D rule
-
-
-def _read_dicom_series(folder: Path) -> Image:
-    reader = sitk.ImageSeriesReader()
-    with validation.itk_warnings_off():  # a folder without a series: said below
-        series = reader.GetGDCMSeriesIDs(str(folder))
-    if not series:
-        below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "__"))), None)
-        hint = f"; it has subfolders ({below.name} ...): point to the folder of one series" if below else ""
-        raise ImageReadError(f"{folder}: folder holds no DICOM series{hint}")
-    if len(series) > 1:
-        described = "; ".join(_series_description(reader.GetGDCMSeriesFileNames(str(folder), uid)) for uid in series)
-        raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series ({described}); "
-                             "copy the series to segment into a folder of its own")
-    files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
-    first = sitk.ImageFileReader()
-    first.SetFileName(files[0])
-    first.ReadImageInformation()
-    _check_not_dicom_segmentation(folder, first)
-    _check_not_cine(folder, first)
-    check_even_slices(folder, files)
-    reader.SetFileNames(files)
-    with validation.itk_warnings_off():  # what ITK would warn of (uneven slices) is checked and said above
-        return Image.from_sitk(reader.Execute())
-
-
-def _series_description(files) -> str:
-    """One series for a message: its number, description and modality as its first file gives them, and its size."""
-    header = sitk.ImageFileReader()
-    header.SetFileName(files[0])
-    header.ReadImageInformation()
-    fields = [header.GetMetaData(key).strip("\0 ") for key in ("0020|0011", "0008|103e", "0008|0060") if header.HasMetaDataKey(key)]
-    return f"{' '.join(field for field in fields if field) or 'a series'}: {len(files)} image{'s' if len(files) > 1 else ''}"
-
-
-def check_even_slices(folder: Path, files) -> None:
-    """Refuse a series the reader would misplace by stacking its images evenly along their normal: slices not
-    evenly spaced (a missing slice, 10 % of the usual gap; or gaps that change little by little, so that a slice
-    would land 10 % of a gap from its position), images sharing a position (echoes, phases, a cine) or giving
-    none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel)."""
-    positions, normal, pixel, unplaced = [], None, None, 0
-    for file in files:
-        header = sitk.ImageFileReader()
-        header.SetFileName(file)
-        header.ReadImageInformation()
-        if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
-            unplaced += 1
-            continue
-        if normal is None:
-            orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
-            normal = np.cross(orientation[:3], orientation[3:])
-            pixel = min(header.GetSpacing()[:2])
-        positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]))
-    if unplaced and len(files) > 1:
-        raise ImageReadError(f"{folder}: {unplaced} of its {len(files)} DICOM images give no position (ImagePositionPatient), so they "
-                             "would be stacked 1 mm apart (frames of a clip?); give one image, or a series of placed slices")
-    if len(positions) < 2:
-        return
-    gaps = np.diff(positions, axis=0) @ normal
-    shared = int(np.sum(np.abs(gaps) < 1e-3))
-    if shared:
-        what = f"all {len(files)} DICOM images lie at one position" if shared == len(gaps) else "several DICOM images share positions"
-        raise ImageReadError(f"{folder}: {what} (echoes, phases or a cine?); give one series of distinct slices")
-    drift = positions[-1] - positions[0]
-    sideways = float(np.linalg.norm(drift - (drift @ normal) * normal))
-    if sideways > max(0.5 * pixel, 0.01):
-        raise ImageReadError(
-            f"{folder}: DICOM slices drift {sideways:.2f} mm sideways from the first to the last (a gantry tilt); "
-            "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
-        )
-    usual = float(np.median(gaps))
-    uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
-    if uneven.size:
-        first = int(uneven[0])
-        raise ImageReadError(
-            f"{folder}: DICOM slices are not evenly spaced: {abs(gaps[first]):.2f} mm between {Path(files[first]).name} and "
-            f"{Path(files[first + 1]).name}, {abs(usual):.2f} mm elsewhere; is a slice missing or repeated?"
-        )
-    along = (np.array(positions) - positions[0]) @ normal
-    stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
-    worst = int(np.argmax(np.abs(along - stacked)))
-    if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual):
-        raise ImageReadError(
-            f"{folder}: DICOM slice gaps change along the series ({np.abs(gaps).min():.2f} to {np.abs(gaps).max():.2f} mm): stacked evenly, "
-            f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
-            "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
-        )
 
 
 def write_image(image: Image, path, overwrite: bool = False) -> Path:

@@ -9,6 +9,7 @@ objects ``{"value": "name"}``. Written: our CSV.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shlex
@@ -66,7 +67,8 @@ def read_label_table(path) -> LabelSet:
             labels = _parse_csv(text, path)
         else:
             labels = _parse_color_table(text, path)
-        return _one_structure_per_value(labels, path)
+        labels = _one_structure_per_value(labels, path)
+        return dataclasses.replace(labels, named=False) if _names_made_up(labels) else labels
     except InputError as error:
         raise error if str(error).startswith(str(path)) else InputError(f"{path}: {error}") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
@@ -111,6 +113,12 @@ def _slicer_csv_row(row: dict) -> Structure:
     codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("CodingScheme", "CodeValue", "CodeMeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
     return Structure(row["Name"].strip(), value, color, terminology)
+
+
+def _names_made_up(labels: LabelSet) -> bool:
+    """Whether every name is the one made up from its value (``label_2``), as rau writes the table of an unnamed
+    reference's result: such a table names nothing, so its structures match by value like the unnamed map's."""
+    return bool(labels.structures) and all(structure.name == f"label_{structure.value}" for structure in labels)
 
 
 def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:

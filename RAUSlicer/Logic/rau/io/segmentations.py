@@ -40,16 +40,9 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
                              "and the table with --label-table (a manifest's label_table column)")
     seg_nrrd = path.name.lower().endswith(".seg.nrrd")
     if seg_nrrd:
-        segmentation = _read_seg_nrrd(path)
+        segmentation = _read_seg_nrrd(path, label_table)
     else:
-        if isinstance(label_table, LabelSet):  # made in code (e.g. a run's own labels), not a user's table
-            labels = label_table
-        else:
-            sidecar = find_label_table(path)
-            table_path = Path(label_table) if label_table else sidecar
-            labels = read_label_table(table_path) if table_path else None
-            if label_table and sidecar:
-                check_tables_agree(path, sidecar, labels)
+        labels = _table_labels(path, label_table)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
@@ -57,9 +50,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         structures = validation.check_label_values(label_map, path)
         if geometry is not None:
             validation.check_not_swapped(geometry, structures, image_path, path)
-        segmentation = Segmentation.from_label_map(label_map, labels)
-        if labels is not None:
-            warn_unnamed(path, segmentation.labels, labels)
+        segmentation = _named(path, label_map, labels)
     empty_seg_nrrd = seg_nrrd and not any(mask.any() for mask in segmentation.masks.values())  # Slicer writes a 1x1x1 grid
     if geometry is not None and empty_seg_nrrd:
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels,
@@ -72,6 +63,27 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = resample_segmentation(segmentation, geometry)
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
+    return segmentation
+
+
+def _table_labels(path: Path, label_table) -> LabelSet | None:
+    """The names of a label map's values: ``label_table`` (a file, checked against the map's own sidecar, or a
+    :class:`~rau.labels.LabelSet` made in code), else the sidecar (:func:`~rau.io.label_tables.find_label_table`), else None."""
+    if isinstance(label_table, LabelSet):  # made in code (e.g. a run's own labels), not a user's table
+        return label_table
+    sidecar = find_label_table(path)
+    table_path = Path(label_table) if label_table else sidecar
+    labels = read_label_table(table_path) if table_path else None
+    if label_table and sidecar:
+        check_tables_agree(path, sidecar, labels)
+    return labels
+
+
+def _named(path: Path, label_map: Image, labels: LabelSet | None) -> Segmentation:
+    """The label map's structures, named by ``labels`` (values it does not name are reported)."""
+    segmentation = Segmentation.from_label_map(label_map, labels)
+    if labels is not None:
+        warn_unnamed(path, segmentation.labels, labels)
     return segmentation
 
 
@@ -113,7 +125,9 @@ def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmen
     return Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, masks)
 
 
-def _read_seg_nrrd(path: Path) -> Segmentation:
+def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
+    """A Slicer segmentation: its segments with their own names, colours and terminology (a label table given for
+    one is refused), or, for a label map saved under this name, the values named by the table or sidecar."""
     try:
         data = slicerio.read_segmentation(str(path))
     except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
@@ -133,7 +147,10 @@ def _read_seg_nrrd(path: Path) -> Segmentation:
     if not data["segments"] and voxels.ndim == 3:  # a label map saved under this name: Slicer imports one segment per value
         label_map = on_grid(voxels.transpose(LPS_TO_IJK_ORDER))
         validation.check_label_values(label_map, path)
-        return Segmentation.from_label_map(label_map)
+        return _named(path, label_map, _table_labels(path, label_table))
+    if label_table is not None and not isinstance(label_table, LabelSet):
+        raise InputError(f"{path}: a Slicer segmentation carries its own segment names and colours, so the label table "
+                         f"{label_table} would be ignored; leave it out, or rename the segments in Slicer")
     segments = _with_layers(data["segments"], voxels)
     values = segment_values([segment.get("labelValue") for segment in segments])
     structures, masks = [], {}
@@ -180,7 +197,8 @@ def label_table_path(label_map_path) -> Path:
     """The sidecar label table written next to a label map (``x.nii.gz`` -> ``x.labels.csv``)."""
     path = Path(label_map_path)
     stem = path.name
-    for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff"):
+    for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp",
+                   ".dcm", ".dicom"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break

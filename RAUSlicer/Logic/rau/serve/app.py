@@ -24,7 +24,7 @@ from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
-from rau.serve.uploads import Upload, parse_spec, read_uploads
+from rau.serve.uploads import MAX_REFERENCES, Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
@@ -209,7 +209,7 @@ def create_app(config: ServerConfig | None = None):
     @app.post("/v1/jobs", status_code=202)
     async def submit(request: Request):
         server.queues.check_taking()  # before the upload is received
-        form = await request.form(max_files=64, max_fields=8)
+        form = await whole_form(request)
         try:
             spec = parse_spec(form.get("spec"), server.config.engine)
             uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
@@ -231,7 +231,7 @@ def create_app(config: ServerConfig | None = None):
     @app.post("/v1/jobs/{job_id}/cancel")
     def cancel(job_id: str):
         job = server.job(job_id)
-        job.cancel_event.set()
+        server.queues.cancel(job)
         return server.job_record(job)
 
     @app.get("/v1/jobs/{job_id}/files/{kind}")
@@ -273,9 +273,10 @@ def create_app(config: ServerConfig | None = None):
             items = correct(entry, action, name, given)
             seconds = time.perf_counter() - started
             job.version += 1
+            version = job.version  # read here: a correction just after would give its own number to both answers
         rows = Result(entry.result.target, items, entry.result.engine).summary()
         answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
-        return {**answers[0], "shape": list(entry.result.target.shape), "version": job.version, "seconds": round(seconds, 4), "others": answers[1:]}
+        return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:]}
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):
@@ -286,6 +287,34 @@ def create_app(config: ServerConfig | None = None):
         return {"closed": session_id}
 
     return app
+
+
+async def whole_form(request):
+    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take, and one
+    whose body ended before its closing boundary (the parser would take the parts that came for all of them)."""
+    from starlette.exceptions import HTTPException  # what the form parser raises (FastAPI's is a kind of it)
+    from starlette.formparsers import parse_options_header  # python-multipart's, under either of its module names
+    from starlette.requests import Request
+
+    tail = b""
+
+    async def receive():
+        nonlocal tail
+        message = await request.receive()
+        tail = (tail + message.get("body", b""))[-1024:]
+        return message
+
+    try:
+        form = await Request(request.scope, receive).form(max_files=3 * MAX_REFERENCES + 2, max_fields=8)
+    except HTTPException as error:
+        if "Too many files" in str(error.detail):  # starlette's words for its limit
+            raise InputError(f"at most {MAX_REFERENCES} references per job") from error
+        raise
+    boundary = parse_options_header(request.headers.get("content-type", ""))[1].get(b"boundary")
+    if boundary and not tail.rstrip().endswith(b"--" + boundary + b"--"):
+        await form.close()
+        raise HTTPException(400, "the upload ended early (the form has no closing boundary); nothing was queued: send it again")
+    return form
 
 
 @contextlib.contextmanager

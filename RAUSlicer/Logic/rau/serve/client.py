@@ -18,6 +18,8 @@ import requests
 API_VERSION = 1
 API_HEADER = "X-RAU-API-Version"
 OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
+SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
+"""As :data:`rau.io.label_tables.SIDECAR_SUFFIXES` (this file imports no other part of rau)."""
 
 
 class ServerError(RuntimeError):
@@ -98,7 +100,8 @@ class Client:
     def submit(self, target, references, engine: str | None = None, *, target_spacing: float | None = None,
                structures: list[str] | None = None, options: dict | None = None, label_table=None,
                seg_nrrd: bool = False) -> str:
-        """Upload a target and its references (``[(image, labels, spacing or None), ...]``); return the job id.
+        """Upload a target and its references (``[(image, labels, spacing or None), ...]``), each label map with the
+        label table beside it that ``rau segment`` would read (:func:`sidecar_table`); return the job id.
         Without ``engine`` the server's default runs (``rau serve --engine``)."""
         spec = {
             "engine": engine,
@@ -111,6 +114,9 @@ class Client:
         paths = [("target", target)]
         for image, labels, _ in references:
             paths += [("reference", image), ("reference_labels", labels)]
+            table = sidecar_table(labels)
+            if table:  # right after its labels: the server puts it beside them, as rau segment finds it
+                paths.append(("reference_table", table))
         if label_table:
             paths.append(("label_table", label_table))
         handles = [(field, open(path, "rb"), Path(path).name) for field, path in paths]
@@ -195,6 +201,33 @@ class Client:
     def close_session(self, session_id: str) -> None:
         """Free the session on the server."""
         self._json("DELETE", f"/v1/sessions/{session_id}")
+
+
+def sidecar_table(labels) -> Path | None:
+    """The label table that ``rau segment`` reads beside the label map ``labels``, found as
+    :func:`rau.io.label_tables.find_label_table` finds it (a ``.seg.nrrd`` names its own segments: none)."""
+    path = Path(labels)
+    name = path.name
+    if name.lower().endswith(".seg.nrrd"):
+        return None
+    whole = name[: -len(".gz")] if name.lower().endswith(".gz") else name
+    for stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, name.split(".")[0]]):
+        for suffix in SIDECAR_SUFFIXES:
+            candidate = path.with_name(stem + suffix)
+            if candidate.is_file() and not _metadata_json(candidate):
+                return candidate
+    return None
+
+
+def _metadata_json(path: Path) -> bool:
+    """Whether ``path`` is a JSON object whose keys are no label values (an image's metadata, e.g. BIDS): no table."""
+    if path.suffix.lower() != ".json":
+        return False
+    try:
+        content = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):  # unreadable: sent, and the server says why
+        return False
+    return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
 
 
 def _detail(response: requests.Response) -> str:

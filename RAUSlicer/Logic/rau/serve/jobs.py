@@ -164,6 +164,13 @@ class DeviceQueues:
                 thread.start()
             self._queues[job.device].put(job)
 
+    def cancel(self, job: Job) -> None:
+        """Cancel ``job``: one still queued ends at once (its worker skips it), a running one stops at its next step."""
+        with self._lock:
+            job.cancel_event.set()
+            if job.state == "queued":
+                _end_queued(job, None)
+
     def stop_taking(self) -> None:
         """Cancel the queued jobs and tell each worker to stop after its current job; returns at once (the server
         calls it as soon as it is told to stop, before it waits for open connections)."""
@@ -193,7 +200,10 @@ class DeviceQueues:
     def _work(self, device: str) -> None:
         device_queue = self._queues[device]
         while (job := device_queue.get()) is not None:
-            self._running[device] = job
+            with self._lock:  # a job is cancelled either while queued or once running (self.cancel)
+                if job.state != "queued":
+                    continue
+                job.state, self._running[device] = "running", job
             with self.device_lock(device):
                 run_job(job, self.engines)
             self._running.pop(device, None)
@@ -203,7 +213,8 @@ class DeviceQueues:
                 LOG.error("after job %s:\n%s", job.id, traceback.format_exc())
             finally:
                 job.finished.set()
-        _cancel_queued(device_queue)
+        with self._lock:
+            _cancel_queued(device_queue)
 
 
 def _join_all(threads, seconds: float) -> None:
@@ -220,9 +231,14 @@ def _cancel_queued(device_queue: queue.Queue) -> None:
             job = device_queue.get_nowait()
         except queue.Empty:
             return
-        if job is not None:
-            job.state, job.error = "cancelled", "the server shut down"
-            job.finished.set()
+        if job is not None and job.state == "queued":
+            _end_queued(job, "the server shut down")
+
+
+def _end_queued(job: Job, reason: str | None) -> None:
+    """End a job cancelled before it ran."""
+    job.state, job.error, job.request = "cancelled", reason, None
+    job.finished.set()
 
 
 def run_job(job: Job, engines: EngineCache) -> None:

@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
+from rau.io.label_tables import SIDECAR_SUFFIXES
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
 UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
-                   "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES}
+                   "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES,
+                   "reference_table": SIDECAR_SUFFIXES}
 """The file suffixes each upload field takes (a field not listed: any of them, then it is refused by name)."""
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 HEADER_BYTES = 1 << 20
@@ -36,14 +38,17 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 def read_token(path) -> str:
-    """The token in ``path`` (whitespace stripped); at least 16 characters."""
+    """The token in ``path`` (whitespace stripped); at least 16 printable ASCII characters (an HTTP header carries no others)."""
     path = Path(path)
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        token = path.read_text(encoding="utf-8", errors="replace").strip()  # a byte that is no UTF-8: no ASCII either
     except OSError as error:
         raise OptionError(f"--token-file {path}: cannot read it ({error.strerror})") from error
     if len(token) < 16:
         raise OptionError(f"--token-file {path}: the token must have at least 16 characters")
+    if not (token.isascii() and token.isprintable()):
+        raise OptionError(f"--token-file {path}: the token may hold only printable ASCII characters (letters, digits, "
+                          "punctuation), as HTTP headers carry no others")
     return token
 
 

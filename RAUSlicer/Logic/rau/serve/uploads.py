@@ -20,6 +20,9 @@ from rau.io import read_image
 from rau.references import load_reference
 from rau.serve.security import check_data_attached, confined, upload_suffix
 
+MAX_REFERENCES = 32
+"""References per job (each a reference, reference_labels and reference_table file)."""
+
 
 @dataclass
 class Upload:
@@ -78,15 +81,23 @@ def parse_spec(text, default_engine: str) -> JobSpec:
 def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
     """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`)."""
     by_field: dict[str, list[tuple[Path, str]]] = {}
+    tabled: set[int] = set()
     for upload in uploads:
         files = by_field.setdefault(upload.field, [])
-        path = confined(folder, "inputs", f"{upload.field}{len(files)}{upload_suffix(upload.filename, upload.field)}")
+        stem = f"{upload.field}{len(files)}"
+        if upload.field == "reference_table":  # the sidecar of the reference_labels just before it, found there as rau segment finds one
+            owner = len(by_field.get("reference_labels", [])) - 1
+            if owner < 0 or owner in tabled:
+                raise InputError("upload each reference_table right after its reference_labels (at most one per reference)")
+            tabled.add(owner)
+            stem = f"reference_labels{owner}"
+        path = confined(folder, "inputs", f"{stem}{upload_suffix(upload.filename, upload.field)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
             shutil.copyfileobj(upload.stream, handle)
         check_data_attached(path, f"upload {upload.field} ({upload.filename!r})")
         files.append((path, upload.filename))
-    unknown = set(by_field) - {"target", "reference", "reference_labels", "label_table"}
+    unknown = set(by_field) - {"target", "reference", "reference_labels", "reference_table", "label_table"}
     if unknown:
         raise InputError(f"unexpected upload field(s) {', '.join(sorted(unknown))}")
     targets, images, labels = by_field.get("target", []), by_field.get("reference", []), by_field.get("reference_labels", [])
@@ -94,6 +105,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
         raise InputError("upload exactly one target")
     if not images or len(images) != len(labels):
         raise InputError("upload one reference_labels file per reference (at least one reference)")
+    if len(images) > MAX_REFERENCES:
+        raise InputError(f"at most {MAX_REFERENCES} references per job, got {len(images)}")
     spacings = spec.reference_spacing or [None] * len(images)
     if len(spacings) != len(images):
         raise InputError("give one reference_spacing per reference, or none")

@@ -1,0 +1,302 @@
+"""DICOM: a folder's one series, checked before it is stacked; the pixel sizes ITK leaves at 1 mm; files that are
+not images to segment (a cine, a segmentation); files the reader cannot decode, named with their transfer syntax."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from rau import validation
+from rau.errors import ImageReadError, short_reason
+from rau.image import Image
+from rau.validation.images import DIRECTION_TOLERANCE
+
+PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
+"""Where a DICOM file that ITK read with its default 1 mm pixels (:func:`unsized_by_itk`) gives its pixel size, the
+first present wins: ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing, which ITK ignores
+in X-ray (DX, CR), mammography and secondary capture files. Without either a one-frame file has no pixel size: it
+takes the one given, as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
+SLICE_GAP_TAG = "0018|0088"
+"""SpacingBetweenSlices: the gap between the frames of a multi-frame file whose sizes ITK left at 1 mm."""
+CINE_MODALITIES = {"XA": "X-ray angiography", "RF": "X-ray fluoroscopy", "US": "ultrasound"}
+"""DICOM modalities whose multi-frame files are runs in time (a cine, or a secondary capture of one), except
+:data:`VOLUME_SOP_CLASSES`."""
+VOLUME_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.13.1.1",  # X-ray 3D angiographic image (rotational angiography, modality XA)
+    "1.2.840.10008.5.1.4.1.1.13.1.2",  # X-ray 3D craniofacial image
+    "1.2.840.10008.5.1.4.1.1.13.1.3",  # breast tomosynthesis
+    "1.2.840.10008.5.1.4.1.1.6.2",  # enhanced ultrasound volume
+}
+"""Multi-frame DICOM classes whose frames are slices in space, whatever their modality."""
+FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
+"""Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
+SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
+"""(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
+DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
+
+
+def is_dicom_file(path) -> bool:
+    """Whether ``path`` is a file that starts as a DICOM file does (128 bytes, then ``DICM``)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(132)[128:] == b"DICM"
+    except OSError:
+        return False
+
+
+def transfer_syntax(path) -> str | None:
+    """The transfer syntax UID in a DICOM file's meta header (always explicit VR little endian); None if not found."""
+    with open(path, "rb") as file:
+        data = file.read(4096)
+    at = 132
+    while at + 8 <= len(data) and data[at : at + 2] == b"\x02\x00":
+        element, vr = struct.unpack_from("<H", data, at + 2)[0], data[at + 4 : at + 6]
+        if vr in (b"OB", b"OW", b"UN", b"SQ", b"UT"):
+            length, start = struct.unpack_from("<I", data, at + 8)[0], at + 12
+        else:
+            length, start = struct.unpack_from("<H", data, at + 6)[0], at + 8
+        if element == 0x0010:
+            return data[start : start + length].decode("ascii", "replace").strip("\0 ")
+        at = start + length
+    return None
+
+
+def undecodable(path, reason: str) -> ImageReadError:
+    """The error for a DICOM file whose pixels the reader could not decode: the file, its transfer syntax, ITK's reason."""
+    syntax = transfer_syntax(path)
+    encoded = f" (transfer syntax {syntax})" if syntax else ""
+    return ImageReadError(f"{path}: a DICOM file the reader cannot decode{encoded}: {reason}; it may be damaged, cut short, "
+                          f"or compressed in a way rau's reader does not know; {DECOMPRESS_HINT}")
+
+
+def series_files(folder: Path) -> list[str]:
+    """The files of the one DICOM series in ``folder``, in slice order. Refuses a folder of no series or several, and one
+    holding an image of the series the reader left out (damaged, cut short, or of an unknown encoding)."""
+    reader = sitk.ImageSeriesReader()
+    with validation.itk_warnings_off():  # a folder without a series: said below
+        series = reader.GetGDCMSeriesIDs(str(folder))
+    if not series:
+        below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "__"))), None)
+        hint = f"; it has subfolders ({below.name} ...): point to the folder of one series" if below else ""
+        raise ImageReadError(f"{folder}: folder holds no DICOM series{hint}")
+    if len(series) > 1:
+        described = "; ".join(_series_description(reader.GetGDCMSeriesFileNames(str(folder), uid)) for uid in series)
+        raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series ({described}); "
+                             "copy the series to segment into a folder of its own")
+    files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
+    _check_none_left_out(folder, files)
+    return list(files)
+
+
+def _check_none_left_out(folder: Path, files) -> None:
+    """Refuse a folder holding a DICOM image that the series reader skipped (damaged, cut short, of an unknown
+    encoding): read without it, the volume would silently lack that slice. An image of another series would have
+    made a series of its own; DICOM files without pixel data (a report, a presentation state) and a DICOMDIR stay
+    allowed."""
+    listed = {Path(file).name for file in files}
+    for path in sorted(folder.iterdir()):
+        if path.name in listed or path.name.upper() == "DICOMDIR" or not path.is_file() or not is_dicom_file(path):
+            continue
+        if PIXEL_DATA_TAG in path.read_bytes():
+            raise ImageReadError(f"{path}: a DICOM image in the folder of the series {folder} that the reader cannot read, so "
+                                 f"the series would lack it; it may be damaged, cut short, or of an unknown encoding: replace "
+                                 f"it, or {DECOMPRESS_HINT}")
+
+
+def read_series(folder: Path, files) -> Image:
+    """The series' slices (``files``, from :func:`series_files`, two or more), checked (:func:`check_even_slices`)
+    and stacked."""
+    first = sitk.ImageFileReader()
+    first.SetFileName(files[0])
+    first.ReadImageInformation()
+    check_not_segmentation(folder, first)
+    check_not_cine(folder, first)
+    check_even_slices(folder, files)
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(files)
+    try:
+        with validation.itk_warnings_off():  # what ITK would warn of (uneven slices) is checked and said above
+            return Image.from_sitk(reader.Execute())
+    except RuntimeError as error:  # name the file that fails, not the folder
+        for file in files:
+            try:
+                with validation.itk_warnings_off():
+                    sitk.ReadImage(file)
+            except RuntimeError as file_error:
+                raise undecodable(file, short_reason(file_error)) from error
+        raise
+
+
+def _series_description(files) -> str:
+    """One series for a message: its number, description and modality as its first file gives them, and its size."""
+    header = sitk.ImageFileReader()
+    header.SetFileName(files[0])
+    header.ReadImageInformation()
+    fields = [header.GetMetaData(key).strip("\0 ") for key in ("0020|0011", "0008|103e", "0008|0060") if header.HasMetaDataKey(key)]
+    return f"{' '.join(field for field in fields if field) or 'a series'}: {len(files)} image{'s' if len(files) > 1 else ''}"
+
+
+def lone_file(path) -> Path | None:
+    """The one file that ``path`` stands for: the path of a file, or the only image of a DICOM folder's series (read as
+    that file is read); None for a folder of several images or none."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    try:
+        with validation.itk_warnings_off():
+            files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path)) if path.is_dir() else []
+    except RuntimeError:
+        return None
+    return Path(files[0]) if len(files) == 1 else None
+
+
+def unsized_by_itk(header) -> bool:
+    """Whether ``header`` (an image's or a file reader's) is a DICOM file's with ITK's default 1 mm pixels (and, with
+    several frames, 1 mm between them)."""
+    frames = header.GetSize()[2] if len(header.GetSize()) == 3 else 1
+    spacing = header.GetSpacing() if frames > 1 else header.GetSpacing()[:2]
+    return header.HasMetaDataKey("0008|0016") and all(size == 1.0 for size in spacing)
+
+
+def file_unsized(header) -> bool:
+    """Whether ``header`` is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm, none of
+    :data:`PIXEL_SIZE_TAGS`)."""
+    one_frame = len(header.GetSize()) == 2 or header.GetSize()[2] == 1
+    return one_frame and unsized_by_itk(header) and pixel_size(header) is None
+
+
+def pixel_size(header) -> tuple[float, float] | None:
+    """A DICOM file's (column, row) pixel size in mm from :data:`PIXEL_SIZE_TAGS`; None without one."""
+    for tag in PIXEL_SIZE_TAGS:
+        try:
+            row, column = (float(value) for value in header.GetMetaData(tag).split("\\")[:2])
+        except (RuntimeError, ValueError):  # absent, or not two numbers
+            continue
+        if row > 0 and column > 0:
+            return column, row
+    return None
+
+
+def tagged_spacing(header) -> tuple[float, ...] | None:
+    """The spacing a DICOM file that ITK left at 1 mm (:func:`unsized_by_itk`) gives in its tags: the pixel size
+    (:data:`PIXEL_SIZE_TAGS`) and, for several frames, the gap between them (:data:`SLICE_GAP_TAG`); None when
+    the tags do not give it all."""
+    in_plane = pixel_size(header)
+    if in_plane is None:
+        return None
+    if len(header.GetSize()) == 2 or header.GetSize()[2] == 1:
+        return (*in_plane, *header.GetSpacing()[2:])
+    gap = float(header.GetMetaData(SLICE_GAP_TAG)) if _positive(_tag(header, SLICE_GAP_TAG)) else None
+    return (*in_plane, gap) if gap else None
+
+
+def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
+    """``stored`` with the spacing of a DICOM file ITK left at 1 mm (:func:`tagged_spacing`), or ``pixel_spacing``
+    where a one-frame file gives none. Refuses a multi-frame file that gives its pixel size but not its slice gap."""
+    if not unsized_by_itk(stored):
+        return stored
+    spacing = tagged_spacing(stored)
+    if spacing is None and pixel_size(stored) is not None:
+        raise ImageReadError(f"{path}: a multi-frame DICOM file that gives its pixel size but not the gap between its "
+                             f"{stored.GetSize()[2]} frames (SpacingBetweenSlices); load it in Slicer and save it as NRRD or NIfTI")
+    if spacing is None and pixel_spacing is not None and file_unsized(stored):
+        spacing = (pixel_spacing, pixel_spacing, *stored.GetSpacing()[2:])
+    if spacing is not None:
+        stored.SetSpacing(spacing)
+    return stored
+
+
+def _tag(header, key: str) -> str:
+    return header.GetMetaData(key).strip("\0 ") if header.HasMetaDataKey(key) else ""
+
+
+def _positive(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def check_not_cine(path: Path, stored) -> None:
+    """Refuse a multi-frame DICOM cine (:data:`CINE_MODALITIES`, or frames with a frame time; not
+    :data:`VOLUME_SOP_CLASSES`): ITK would stack its frames as 1 mm slices. ``stored``: the image, or the header of a
+    folder's first file (an image file reader)."""
+    frames = stored.GetSize()[2] if stored.GetDimension() == 3 else 1
+    if frames < 2 or _tag(stored, "0008|0016") in VOLUME_SOP_CLASSES:
+        return
+    kind = CINE_MODALITIES.get(_tag(stored, "0008|0060").upper())
+    if not kind and any(_positive(value) for key in FRAME_TIMING_TAGS for value in _tag(stored, key).split("\\")):
+        kind = "frames timed one after another"
+    if kind:
+        raise ImageReadError(f"{path}: a cine of {frames} frames ({kind}: frames in time, not slices in space); "
+                             "save the frame to segment as its own image")
+
+
+def check_not_segmentation(path: Path, stored) -> None:
+    """Refuse a DICOM SEG: ITK reads its 1-bit frames as a grey volume, without the segments' names (and unpacks
+    stray values); Slicer converts it to a ``.seg.nrrd``."""
+    if _tag(stored, "0008|0016") == SEGMENTATION_SOP_CLASS:
+        raise ImageReadError(f"{path}: a DICOM segmentation (SEG), which rau does not read; load it in Slicer "
+                             "(QuantitativeReporting) and save it as .seg.nrrd, or convert it with dcmqi's segimage2itkimage")
+
+
+def check_even_slices(folder: Path, files) -> None:
+    """Refuse a series the reader would misplace by stacking its images evenly along their normal: an image in
+    another orientation (a localizer), slices not evenly spaced (a missing slice, 10 % of the usual gap; or gaps that
+    change little by little, so that a slice would land 10 % of a gap from its position), images sharing a position
+    (echoes, phases, a cine) or giving none, or slices that drift sideways (a gantry tilt: the last slice off by more
+    than half a pixel)."""
+    positions, orientation, pixel, unplaced = [], None, None, 0
+    for file in files:
+        header = sitk.ImageFileReader()
+        header.SetFileName(file)
+        header.ReadImageInformation()
+        if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
+            unplaced += 1
+            continue
+        this_orientation = np.array([float(v) for v in header.GetMetaData("0020|0037").split("\\")])
+        if orientation is None:
+            orientation, first, pixel = this_orientation, file, min(header.GetSpacing()[:2])
+        elif np.abs(this_orientation - orientation).max() > DIRECTION_TOLERANCE:
+            raise ImageReadError(f"{folder}: {Path(file).name} lies in another orientation than {Path(first).name} "
+                                 "(a localizer?); give the folder only the slices of one series")
+        positions.append(np.array([float(v) for v in header.GetMetaData("0020|0032").split("\\")]))
+    if unplaced and len(files) > 1:
+        raise ImageReadError(f"{folder}: {unplaced} of its {len(files)} DICOM images give no position (ImagePositionPatient), so they "
+                             "would be stacked 1 mm apart (frames of a clip?); give one image, or a series of placed slices")
+    if len(positions) < 2:
+        return
+    normal = np.cross(orientation[:3], orientation[3:])
+    gaps = np.diff(positions, axis=0) @ normal
+    shared = int(np.sum(np.abs(gaps) < 1e-3))
+    if shared:
+        what = f"all {len(files)} DICOM images lie at one position" if shared == len(gaps) else "several DICOM images share positions"
+        raise ImageReadError(f"{folder}: {what} (echoes, phases or a cine?); give one series of distinct slices")
+    drift = positions[-1] - positions[0]
+    sideways = float(np.linalg.norm(drift - (drift @ normal) * normal))
+    if sideways > max(0.5 * pixel, 0.01):
+        raise ImageReadError(
+            f"{folder}: DICOM slices drift {sideways:.2f} mm sideways from the first to the last (a gantry tilt); "
+            "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
+        )
+    usual = float(np.median(gaps))
+    uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
+    if uneven.size:
+        first = int(uneven[0])
+        raise ImageReadError(
+            f"{folder}: DICOM slices are not evenly spaced: {abs(gaps[first]):.2f} mm between {Path(files[first]).name} and "
+            f"{Path(files[first + 1]).name}, {abs(usual):.2f} mm elsewhere; is a slice missing or repeated?"
+        )
+    along = (np.array(positions) - positions[0]) @ normal
+    stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
+    worst = int(np.argmax(np.abs(along - stacked)))
+    if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual):
+        raise ImageReadError(
+            f"{folder}: DICOM slice gaps change along the series ({np.abs(gaps).min():.2f} to {np.abs(gaps).max():.2f} mm): stacked evenly, "
+            f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
+            "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
+        )

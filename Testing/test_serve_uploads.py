@@ -1,0 +1,89 @@
+"""What a job uploads (real HTTP on loopback): each reference's own label table, the form cut short, too many references."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from rau.cli import main as rau_main
+from rau.io import read_image, write_image
+from rau.io.label_tables import find_label_table, write_label_table
+from rau.labels import LabelSet, Structure
+from rau.serve.client import Client, ServerError, sidecar_table
+from rau.serve.uploads import MAX_REFERENCES
+from test_serve import outputs, server, write_two_halves  # noqa: F401  (server: fixture)
+
+HALVES_TABLE = LabelSet((Structure("left", 1), Structure("right", 2)))
+
+
+def test_a_reference_s_own_label_table_names_its_structures_as_rau_segment_does(server, tmp_path):
+    """Before: the client sent a label map without the table beside it, so the server named "left" and "right"
+    label_1 and label_2 where rau segment named them from the table."""
+    url, _ = server
+    (image, labels, _), target, _ = write_two_halves(tmp_path)
+    write_label_table(HALVES_TABLE, tmp_path / "ref_labels.labels.csv")
+    client = Client(url)
+    job = client.submit(target, [(image, labels, None)], options={"deformable": False})
+    assert [row["name"] for row in client.wait(job)["structures"]] == ["left", "right"]
+    for kind, name in (("label_map", "s.nii.gz"), ("label_table", "s.labels.csv"), ("result", "s.result.json")):
+        client.download(job, kind, tmp_path / "server" / name)
+    assert rau_main(["segment", "--reference", str(image), "--reference-labels", str(labels), "--target", str(target),
+                     "--no-deformable", "--out", str(tmp_path / "cli/s.nii.gz")]) == 0
+    assert outputs(tmp_path / "server", "s") == outputs(tmp_path / "cli", "s")
+    # a table goes with its own reference: here the second one has one and the first none, which rau segment refuses
+    image2, labels2 = tmp_path / "ref2.mha", tmp_path / "ref2_labels.mha"
+    write_image(read_image(image).with_array(read_image(image).array + 1), image2)
+    write_image(read_image(labels), labels2)
+    with pytest.raises(ServerError, match="reference 'ref2.mha' has no names for its labels .* but 'ref.mha' has") as refused:
+        client.wait(client.submit(target, [(image2, labels2, None), (image, labels, None)]))
+    assert refused.value.status == 422
+
+
+@pytest.mark.parametrize("files, table", [
+    (["a.nii.gz", "a.nii.txt", "a.labels.csv"], "a.nii.txt"),
+    (["case.seg.nii.gz", "case.seg.json", "case.labels.csv"], "case.labels.csv"),  # case.seg.json: an image's metadata
+    (["m.png", "m.json"], "m.json"),
+    (["n.mha", "n.csv"], None),
+])
+def test_the_client_finds_a_label_map_s_table_as_rau_s_reader_does(tmp_path, files, table):
+    for name in files:
+        (tmp_path / name).write_text('{"Modality": "MR"}' if name == "case.seg.json" else '{"1": "liver"}')
+    labels = tmp_path / files[0]
+    assert sidecar_table(labels) == find_label_table(labels) == (tmp_path / table if table else None)
+
+
+@pytest.mark.parametrize("cut", [10, 300])
+def test_an_upload_cut_short_is_refused_saying_so(server, tmp_path, cut):
+    """Before: "upload one reference_labels file per reference", or a job of what had come (the parser took the
+    form's end for the end of its last file)."""
+    url, app = server
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    files = [(field, (path.name, path.read_bytes())) for field, path in
+             (("target", target), ("reference", image), ("reference_labels", labels), ("label_table", table))]
+    upload = requests.Request("POST", f"{url}/v1/jobs", data={"spec": json.dumps({})}, files=files).prepare()
+    upload.body = upload.body[:-cut]
+    upload.headers["Content-Length"] = str(len(upload.body))
+    answer = requests.Session().send(upload, timeout=60)
+    assert answer.status_code == 400 and "the upload ended early" in answer.json()["detail"]
+    assert not app.state.server.jobs
+
+
+@pytest.mark.parametrize("own_tables", [False, True])
+def test_more_references_than_a_job_takes_are_refused_saying_how_many_it_takes(server, tmp_path, own_tables):
+    """Before: "Too many files. Maximum number of files is 64." (31 references)."""
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    if own_tables:
+        write_label_table(HALVES_TABLE, tmp_path / "ref_labels.labels.csv")
+    with pytest.raises(ServerError, match=f"at most {MAX_REFERENCES} references per job") as refused:
+        Client(server[0]).submit(target, [(image, labels, None)] * (MAX_REFERENCES + 1), label_table=table)
+    assert refused.value.status == 422
+
+
+def test_a_reference_table_needs_its_reference_labels_before_it(server, tmp_path):
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    files = [("target", target), ("reference_table", table), ("reference", image), ("reference_labels", labels)]
+    answer = requests.post(f"{server[0]}/v1/jobs", files=[(field, (Path(path).name, Path(path).read_bytes())) for field, path in files], timeout=60)
+    assert answer.status_code == 422 and "upload each reference_table right after its reference_labels" in answer.json()["detail"]
