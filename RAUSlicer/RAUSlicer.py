@@ -221,8 +221,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         placed = box is not None and box.GetNumberOfControlPoints() > 0 and box.GetControlPointPlacementComplete()
         return prompt_from_markups(self.keptCorrection(segmentationNode).result.target, positive, negative, box if placed else None)
 
-    def correctionJob(self, segmentationNode, name, prompt=None):
-        """Main thread: prepare correcting ``name`` (a prompt re-prompts it, None propagates it).
+    def correctionJob(self, segmentationNode, name, prompt=None, overwrite=False):
+        """Main thread: prepare correcting ``name`` (a prompt re-prompts it, None propagates it; ``overwrite``: the
+        correction may take other structures' voxels, as :meth:`applyCorrection` is told too).
 
         Returns ``work(progress)``, safe on a worker thread (no MRML); pass its answer to
         :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
@@ -232,7 +233,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         session = correction.result.session
         if prompt is None:
             return lambda progress: session.propagate(name, progress)
-        return lambda progress: session.reprompt(name, prompt, progress)
+        return lambda progress: session.reprompt(name, prompt, progress, overwrite)
 
     def applyCorrection(self, segmentationNode, name, item, overwrite=False):
         """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
@@ -254,7 +255,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
-        item = self.correctionJob(segmentationNode, name, prompt)(progress)
+        item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
         return self.applyCorrection(segmentationNode, name, item, overwrite)
 
     @staticmethod

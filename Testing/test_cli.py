@@ -91,6 +91,19 @@ def test_an_earlier_output_of_the_same_name_in_another_format_is_refused_even_wi
     check_no_earlier_output(output_paths(folder / "t.nii.gz", True))  # its own .seg.nrrd, written again
 
 
+def test_an_earlier_output_with_an_upper_case_suffix_is_refused_too(hc18_case, capsys):
+    """Before, an earlier t.NII.GZ (or t.Seg.Nrrd) was not seen: --out t.png --overwrite replaced its table and result JSON."""
+    folder = hc18_case / "out"
+    folder.mkdir()
+    for earlier, hint in (("t.NII.GZ", "remove it or"), ("t.Seg.Nrrd", "add --seg-nrrd to replace it too")):
+        (folder / earlier).write_bytes(b"earlier output")
+        assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2
+        error = capsys.readouterr().err
+        assert f"{folder / earlier} beside it is an earlier output of the same name" in error and hint in error
+        (folder / earlier).unlink()
+    assert not any(folder.iterdir())
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

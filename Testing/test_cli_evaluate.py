@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 
 import pytest
@@ -275,3 +276,21 @@ def test_a_reference_lacking_a_structure_scores_0_for_it_in_the_ranking_figures(
     assert singles["t_liver.png"] <= 0.5 < singles["r1.png"]
     assert score.ranking["best_single_dice"] == round(max(singles.values()), 4) < 0.99
     assert score.ranking["mean_single_dice"] == round(float(np.mean(list(singles.values()))), 4)
+
+
+def test_distances_of_pictures_without_a_pixel_size_are_said_in_pixels(blobs, tmp_path, capsys):
+    """Before, a picture without a pixel size (worked in 1 mm pixels) had its HD95 and centroid distance printed as mm."""
+    header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
+    (blobs / "pixels.csv").write_text(header + "r1.png,r1_mask.png,,t.png,t_mask.png,\n")
+    assert evaluate(blobs / "pixels.csv", tmp_path / "pixels.json") == 0
+    printed = capsys.readouterr().out
+    assert "HD95 px" in printed and re.search(r"HD95 [\d.]+ px  box IoU [\d.]+  centroid [\d.]+ px", printed) and " mm" not in printed
+    scores = json.loads((tmp_path / "pixels.json").read_text())
+    assert scores["summary"]["distance_unit"] == scores["cases"][0]["distance_unit"] == "px"
+    assert {row["distance_unit"] for row in csv.DictReader(open(tmp_path / "pixels.csv", encoding="utf-8"))} == {"px"}
+    (blobs / "mixed.csv").write_text(header + "r1.png,r1_mask.png,,t.png,t_mask.png,\nr2.png,r2_mask.png,0.5,t_liver.png,t_liver_mask.png,0.5\n")
+    assert evaluate(blobs / "mixed.csv", tmp_path / "mixed.json") == 0
+    printed = capsys.readouterr()
+    assert "warning: 1 of 2 targets have no pixel size (first: t.png): their HD95 and centroid distances are in pixels" in printed.err
+    scores = json.loads((tmp_path / "mixed.json").read_text())
+    assert scores["summary"]["distance_unit"] == "mm/px" and [case["distance_unit"] for case in scores["cases"]] == ["px", "mm"]

@@ -203,6 +203,18 @@ def test_an_mricron_table_named_after_the_whole_label_map_file_is_its_sidecar(tm
     assert read_segmentation(tmp_path / "atlas.nii.gz").labels.names == ["Precentral_L", "Precentral_R"]
 
 
+def test_a_plain_text_table_keeps_names_of_several_words_and_slicer_lines_keep_theirs(tmp_path):
+    """Before, ``255<TAB>fetal head`` named the structure 'fetal' (and two names sharing a first word were refused)."""
+    _label_map(tmp_path / "atlas.nii.gz")
+    (tmp_path / "atlas.txt").write_text("0\tBackground\n1\tfetal head\n2 fetal  abdomen\n")
+    assert read_segmentation(tmp_path / "atlas.nii.gz").labels.names == ["fetal head", "fetal abdomen"]
+    table = tmp_path / "mixed.txt"
+    table.write_text("4 Left_Kidney 255 0 0 255\n5 right kidney 0 0 255 255\n6 vertebra L 1\n7 Liver 2\n")
+    labels = read_label_table(table)
+    assert labels.names == ["Left Kidney", "right kidney", "vertebra L 1", "Liver"]
+    assert labels.get("right kidney").color == (0.0, 0.0, 1.0) and labels.get("Left Kidney").color == (1.0, 0.0, 0.0)
+
+
 def test_a_table_given_for_a_label_map_that_names_a_value_otherwise_than_its_own_sidecar_is_refused(tmp_path):
     """Before, a manifest's label_table silently replaced each label map's own table, references included, and
     scored 'head' against the marker."""

@@ -101,6 +101,20 @@ def test_process_finds_structures_in_a_moved_target_and_exports(mrml_scene, smal
     assert "left lung" in table.read_text()
 
 
+def test_ticking_only_a_segment_with_no_voxels_reports_it_not_found_like_the_command_line(mrml_scene, small_chest):
+    """``rau segment --structures gallbladder`` on a reference whose gallbladder has no voxels runs and reports it
+    not found; before, the module refused the run: "reference 'reference CT' has no labelled voxels"."""
+    image, segmentation = small_chest
+    reference = add_volume_node(image, "reference CT", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    reference_segmentation.GetSegmentation().AddEmptySegment("", "gallbladder", [0.2, 0.8, 0.2])  # added, not painted yet
+    target = add_volume_node(image, "patient CT", mrml_scene)
+    node = load_rauslicer().RAUSlicerLogic().process(reference, reference_segmentation, target, ["gallbladder"],
+                                                     "registration", {"deformable": False})
+    tag = read_rau_tag(node, "gallbladder")
+    assert not tag["found"] and tag["message"] == "has no voxels in the reference"
+
+
 def check_corrections(logic, node, target_image):
     """Through the logic: a cancelled correction leaves the scene as it was; one that finishes changes
     only its segment, and undo restores it."""

@@ -76,8 +76,8 @@ def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):
 
 
 def test_bad_markups_are_refused_clearly(mrml_scene, labels, grid):
-    with pytest.raises(PromptError, match="outside the target"):
-        prompt_from_markups(grid, fiducials(mrml_scene, "far", [ras_of(grid, (50, 4, 5))]))
+    with pytest.raises(PromptError, match=r"point 'far-2' of 'far' at RAS \[.*\] lies outside the target"):  # before: no names
+        prompt_from_markups(grid, None, fiducials(mrml_scene, "far", [ras_of(grid, (1, 4, 5)), ras_of(grid, (50, 4, 5))]))
     empty = prompt_from_markups(grid, fiducials(mrml_scene, "empty", []))  # the session's one check refuses it
     result = result_for(grid, labels)
     result.session = RecordingSession(result, labels.labels.get("liver"))

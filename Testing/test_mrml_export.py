@@ -142,9 +142,10 @@ def test_seg_nrrd_export_round_trips_through_slicerio(mrml_scene, labels, grid, 
         export_seg_nrrd(node, tmp_path / "result.nrrd")
 
 
-def test_seg_nrrd_export_of_a_target_under_a_transform_is_on_the_target_s_grid(mrml_scene, labels, grid, tmp_path):
-    """The result node takes the target's transform before its reference geometry: before, Slicer took the geometry
-    relative to no transform, so it was rotated twice and the export was resampled onto a rotated, larger grid."""
+def test_both_exports_of_a_result_under_a_transform_lie_in_world_coordinates(mrml_scene, labels, grid, tmp_path):
+    """The result node takes the target's transform before its reference geometry (before that, Slicer took the
+    geometry relative to no transform and the export was resampled onto a rotated, larger grid). Both exports
+    apply the transform: before, the .seg.nrrd lay in the node's own frame, the label map in world coordinates."""
     volume = add_volume_node(grid, "target", mrml_scene)
     transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "tilt")
     rotation = vtk.vtkTransform()
@@ -155,11 +156,21 @@ def test_seg_nrrd_export_of_a_target_under_a_transform_is_on_the_target_s_grid(m
     world = image_from_volume_node(volume)  # the target as the engines see it: its transform hardened
     result = Segmentation(world.with_array(np.zeros(world.shape, np.uint8)), labels.labels, labels.masks)
     node = add_segmentation_node(result, "result", mrml_scene, reference_volume_node=volume)
-    path = export_seg_nrrd(node, tmp_path / "result.seg.nrrd")  # in the node's own frame: the target's grid
-    assert sitk.ReadImage(str(path)).GetSize()[:3] == grid.size
-    back = read_segmentation(path, geometry=grid)
-    for name in labels.labels.names:
-        assert np.array_equal(back.masks[name], labels.masks[name]), name
+    seg_nrrd = export_seg_nrrd(node, tmp_path / "result.seg.nrrd")
+    label_map, _ = export_label_map(node, world, tmp_path / "result.nii.gz")
+    for path in (seg_nrrd, label_map):
+        written = sitk.ReadImage(str(path))
+        assert written.GetSize()[:3] == grid.size, path  # the target's grid, not resampled
+        assert np.allclose(written.GetOrigin(), world.origin, atol=1e-3), path
+        assert np.allclose(np.reshape(written.GetDirection(), (3, 3)), world.direction, atol=1e-5), path
+        back = read_segmentation(path, geometry=world)
+        for name in ("spleen", "kidney"):  # in the label map, spleen covers part of liver
+            assert np.array_equal(back.masks[name], labels.masks[name]), (path, name)
+    assert np.array_equal(read_segmentation(seg_nrrd, geometry=world).masks["liver"], labels.masks["liver"])
+    assert node.GetTransformNodeID() == transform.GetID()  # the user's node is left as it was: a second export is the same
+    again = export_seg_nrrd(node, tmp_path / "again.seg.nrrd")
+    assert sitk.ReadImage(str(again)).GetOrigin() == sitk.ReadImage(str(seg_nrrd)).GetOrigin()
+    assert mrml_scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == 1
 
 
 def test_a_provenance_tag_naming_a_pipe_survives_a_seg_nrrd_save_and_a_damaged_one_is_named(mrml_scene, labels, grid, tmp_path):

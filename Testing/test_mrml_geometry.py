@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
@@ -118,3 +120,16 @@ def test_bad_nodes_give_clear_errors(mrml_scene):
     with pytest.raises(GeometryError, match="no voxels"):
         image_from_volume_node(mrml_scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "empty"))
     assert arrayFromVTKMatrix(vtkMatrixFromArray(np.eye(4))).shape == (4, 4)
+
+
+def test_a_volume_with_zero_spacing_or_a_segmentation_given_as_a_volume_is_refused_by_name(mrml_scene, oblique):
+    """Before: "spacing must be positive and finite, got (...)" after a divide-by-zero warning, and "expected a scalar
+    volume, got vtkMRMLSegmentationNode": neither named the node."""
+    flat = add_volume_node(oblique, "flat CT", mrml_scene)
+    flat.SetSpacing(0.7, 0.0, 2.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(GeometryError, match=r"volume 'flat CT' has voxel spacing \(0\.7\d*, 0\.0, 2\.9\d*\) mm; spacing must be positive"):
+            image_from_volume_node(flat)
+    with pytest.raises(GeometryError, match="'liver labels' is a vtkMRMLSegmentationNode, not a scalar volume"):
+        image_from_volume_node(mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "liver labels"))

@@ -189,7 +189,7 @@ def test_segment_names_rau_cannot_tell_apart_are_named_with_their_node(mrml_scen
     node = add_segmentation_node(labels, "my segmentation", mrml_scene)
     segmentation = node.GetSegmentation()
     segmentation.GetSegment(segmentation.GetSegmentIdBySegmentName("spleen")).SetName("Liver ")
-    with pytest.raises(InputError, match="segmentation 'my segmentation': structure names 'liver' and 'Liver ' are one name"):
+    with pytest.raises(InputError, match="segmentation 'my segmentation': structure names 'liver' and 'Liver' are one name"):
         segmentation_from_node(node, grid)
     for index, name in enumerate(["?", "!", "--"]):  # punctuation-only names are distinct names
         segmentation.GetNthSegment(index).SetName(name)
@@ -216,6 +216,40 @@ def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid
     for given, role in (((label_map, node, patient), "reference volume"), ((volume, node, label_map), "target volume")):
         with pytest.raises(InputError, match=f"the {role} 'liver label' is a label map volume"):  # before: ran on its labels
             request_from_nodes(*given)
+
+
+def test_a_segmentation_picked_as_the_target_or_a_reference_without_voxels_is_refused_by_name(mrml_scene, labels, grid):
+    """Before: "expected a scalar volume, got vtkMRMLSegmentationNode", and an engine's "reference 'reference' has no
+    labelled voxels" about the volume, not the empty segmentation node."""
+    from rau.engines.base import ReferenceInputError
+
+    volume, patient = add_volume_node(grid, "reference", mrml_scene), add_volume_node(grid, "patient", mrml_scene)
+    node = add_segmentation_node(labels, "reference labels", mrml_scene)
+    with pytest.raises(InputError, match="the target volume 'reference labels' is a vtkMRMLSegmentationNode, not an image volume"):
+        request_from_nodes(volume, node, node)
+    empty = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "new segmentation")
+    with pytest.raises(ReferenceInputError, match="the reference segmentation 'new segmentation' has no labelled voxels"):
+        request_from_nodes(volume, empty, patient)
+    empty.GetSegmentation().AddEmptySegment("", "tumour", [1.0, 1.0, 0.0])  # added, never painted
+    for structures in (None, ["tumour"]):
+        with pytest.raises(ReferenceInputError, match="the reference segmentation 'new segmentation' has no labelled voxels"):
+            request_from_nodes(volume, empty, patient, structures)
+
+
+def test_segment_names_lose_leading_and_trailing_spaces_as_label_table_names_do(mrml_scene, labels, grid, tmp_path):
+    """Before: a segment ' spleen ' gave a result segment ' spleen ', whose label-map export read back as 'spleen'."""
+    from rau.mrml import export_label_map
+
+    node = add_segmentation_node(labels, "reference labels", mrml_scene)
+    segment(node, "spleen").SetName(" spleen  ")
+    assert segmentation_from_node(node, grid).labels.names == ["liver", "spleen", "kidney"]
+    volume, patient = add_volume_node(grid, "reference", mrml_scene), add_volume_node(grid, "patient", mrml_scene)
+    request = request_from_nodes(volume, node, patient, [" spleen  "])  # the name as the Structures list ticks it
+    assert request.labels().names == ["spleen"]
+    result = add_result_node(Result(grid, [StructureResult(request.labels().get("spleen"), labels.masks["spleen"], 1.0, "test")], "test"), patient)
+    assert result.GetSegmentation().GetNthSegment(0).GetName() == "spleen"
+    nifti, _ = export_label_map(result, grid, tmp_path / "result.nii.gz")
+    assert read_segmentation(nifti).labels.names == ["spleen"]
 
 
 def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_not_cut(mrml_scene, labels, grid):

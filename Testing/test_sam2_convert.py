@@ -6,6 +6,7 @@ The original layout is written here from a tiny random ``Sam2VideoModel`` with t
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import stat
@@ -146,6 +147,20 @@ def test_a_file_that_is_no_sam2_checkpoint_is_refused_and_nothing_written(origin
     assert main(["models", "convert", str(original_checkpoint), "--config", "sam2.1_hiera_tiny", "--out", str(out)]) == 2
     assert f"{original_checkpoint}: {problem}" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("content, reason", [
+    (lambda path: path.write_text("garbage\n"), "not a file torch.save wrote, or cut short"),
+    (lambda path: torch.save({"model": argparse.Namespace(lr=1)}, path), "it holds an object of class argparse.Namespace; only plain weights are loaded"),
+], ids=["text", "an object"])
+def test_a_file_torch_cannot_load_is_named_in_one_line(tmp_path, capsys, content, reason):
+    """Before, PyTorch's message came whole: six lines of advice on weights_only and filing an issue with PyTorch."""
+    checkpoint = tmp_path / "MedSAM2_latest.pt"
+    content(checkpoint)
+    assert main(["models", "convert", str(checkpoint), "--config", "medsam2", "--out", str(tmp_path / "converted")]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"rau models convert: error: {checkpoint}: cannot read it as a PyTorch checkpoint ({reason}); "
+                     "give the original SAM2, SAM2.1 or MedSAM2 .pt file\n")
 
 
 @pytest.mark.parametrize("name, problem", [

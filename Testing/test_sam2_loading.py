@@ -8,6 +8,7 @@ import pytest
 import SimpleITK as sitk
 
 from rau.cli import main
+from rau.demo import SAMPLE_DATA
 from rau.commands.engine_options import check_models
 from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError, ModelSource, pick_device
@@ -26,8 +27,21 @@ def test_offline_without_weights_says_how_to_get_them(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     segmenter = Sam2Segmenter("facebook/sam2.1-hiera-tiny", device="cpu", cache_dir=str(tmp_path))
-    with pytest.raises(ModelNotAvailableError, match="offline mode is on.*huggingface-cli download facebook/sam2.1-hiera-tiny"):
+    with pytest.raises(ModelNotAvailableError, match="offline mode is on.*hf download facebook/sam2.1-hiera-tiny --local-dir FOLDER"):
         segmenter.model
+
+
+def test_offline_segment_names_the_hf_command_with_the_revision(monkeypatch, tmp_path, capsys):
+    """Before, the hint named huggingface-cli, which the pinned huggingface_hub no longer installs (its command is hf),
+    and downloaded into the cache, not a folder to copy."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    data = SAMPLE_DATA / "hc18"
+    code = main(["segment", "--reference", str(data / "000_HC.png"), "--reference-labels", str(data / "000_HC_mask.png"),
+                 "--target", str(data / "001_HC.png"), "--engine", "registration+sam2", "--sam2-model", "tiny",
+                 "--sam2-revision", "v1", "--model-cache", str(tmp_path), "--out", str(tmp_path / "out.nii.gz")])
+    error = capsys.readouterr().err
+    assert code == 2 and "(hf download facebook/sam2.1-hiera-tiny --revision v1 --local-dir FOLDER) and copy FOLDER here" in error
 
 
 def test_loads_a_saved_model_through_the_production_loader(tiny_sam2):

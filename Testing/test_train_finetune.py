@@ -248,3 +248,89 @@ def test_grpo_runs_with_its_own_defaults():
     sft, _ = parse_arguments(["train", "sft", *common])
     assert (grpo.batch_size, sft.batch_size) == (4, 1)
     assert grpo.batch_size * grpo.grad_accum % grpo.num_generations == 0
+
+
+GRPO_QUICK = ["--device", "cpu", "--max-steps", "1", "--batch-size", "2", "--num-generations", "2", "--max-completion-length", "8",
+              "--eval-steps", "0", "--eval-limit", "1"]
+
+
+def test_grpo_from_an_adapter_refuses_another_base_and_records_the_adapters_lora(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: an adapter trained on another base was trained further on --model without a word and recorded as that
+    model's; the record gave the --lora-r/--lora-alpha given (ignored by peft), not the adapter's own."""
+    import shutil
+
+    other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    common = ["--data", str(pairs), "--adapter", str(sft_adapter), *GRPO_QUICK]
+    assert main(["train", "grpo", "--model", str(other), *common, "--out", str(tmp_path / "refused")]) == 2
+    assert (f"--adapter {sft_adapter} was trained on {tiny_qwen.resolve()}, not on --model {other}; give --model {tiny_qwen.resolve()}"
+            in capsys.readouterr().err)
+    assert not (tmp_path / "refused").exists()
+    out = tmp_path / "grpo"
+    assert main(["train", "grpo", "--model", str(tiny_qwen), *common, "--lora-r", "4", "--lora-alpha", "8", "--out", str(out)]) == 0
+    lora = {"r": 8, "alpha": 16, "dropout": 0.01, "train_vision": False}
+    assert json.loads((out / "rau_adapter.json").read_text())["lora"] == lora
+    assert json.loads((out / "rau_run.json").read_text())["lora"] == lora
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 8
+
+
+def test_grpo_resume_refuses_an_sft_run(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: grpo --resume went on from an SFT run's checkpoint (with SFT's learning-rate schedule) and called it grpo."""
+    import shutil
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    code = main(["train", "grpo", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--resume", *GRPO_QUICK])
+    assert code == 2
+    assert f"--resume: the run in {out} is a `rau train sft` run, which `rau train grpo` cannot go on with" in capsys.readouterr().err
+    assert json.loads((out / "rau_adapter.json").read_text())["stage"] == "sft"
+
+
+@pytest.mark.parametrize("damaged", ["adapter_model.safetensors", "optimizer.pt"])
+def test_resume_names_a_damaged_checkpoint(sft_adapter, pairs, tiny_qwen, tmp_path, capsys, damaged):
+    """Before: a cut-off file in the latest checkpoint (a full disk, an interrupted copy) made --resume an internal error."""
+    import shutil
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    file = out / "checkpoints" / "checkpoint-4" / damaged
+    os.truncate(file, file.stat().st_size // 2)
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--resume", "--device", "cpu",
+                 "--max-steps", "5"]) == 2
+    error = capsys.readouterr().err
+    assert f"--resume: the checkpoint {out / 'checkpoints' / 'checkpoint-4'} is damaged or cut off ({damaged}: " in error, error
+    assert "delete that folder to resume from the checkpoint before it" in error
+
+
+def test_a_damaged_pairs_folder_is_named_and_no_out_is_left(pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a cut-off line in train.jsonl, or a missing picture, was an internal error; an OUT the run made stayed."""
+    import shutil
+
+    cut = shutil.copytree(pairs, tmp_path / "cut")
+    text = (cut / "train.jsonl").read_text()
+    (cut / "train.jsonl").write_text(text[: text.index("\n") + 40])
+    train_picture, val_picture = (shutil.copytree(pairs, tmp_path / name) for name in ("train_picture", "val_picture"))
+    (train_picture / read_records(pairs, "train")[0]["images"][0]).unlink()
+    (val_picture / read_records(pairs, "val")[0]["images"][1]).unlink()
+    cases = {cut: f"{cut / 'train.jsonl'}, line 2: not a whole JSON record",
+             train_picture: f"{train_picture / read_records(pairs, 'train')[0]['images'][0]}: a picture of the pairs dataset {train_picture} is missing",
+             val_picture: f"{val_picture / read_records(pairs, 'val')[0]['images'][1]}: a picture of the pairs dataset {val_picture}"}
+    for data, message in cases.items():
+        out = tmp_path / f"out_{data.name}"
+        assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(data), "--out", str(out), "--device", "cpu", "--max-steps", "1"]) == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_runs_again(pairs, tiny_qwen, tmp_path, capsys, monkeypatch):
+    """Before: the settings and empty checkpoints/ folder a failed run left in OUT made the same command refuse it ("not empty")."""
+    import trl
+
+    def stopped(*_, **__):
+        raise KeyboardInterrupt
+
+    command = ["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(tmp_path / "adapter"), "--device", "cpu",
+               "--max-steps", "1", "--eval-steps", "0"]
+    with monkeypatch.context() as patch:
+        patch.setattr(trl.SFTTrainer, "train", stopped)
+        assert main(command) == 130
+    assert (tmp_path / "adapter" / "rau_run.json").is_file()
+    assert main(command) == 0, capsys.readouterr().err
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()

@@ -57,12 +57,13 @@ class CorrectionPanel:
 
     def _startCorrection(self, name, prompt, title):
         node = self._parameterNode.outputSegmentation
-        work = self.logic.correctionJob(node, name, prompt)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item, usedPrompts=prompt is not None), title,
-                       dropped=lambda _item: self.logic.discardCorrection(node, name))
+        overwrite = self._parameterNode.overwriteOthers  # read once: the work and its write must agree
+        work = self.logic.correctionJob(node, name, prompt, overwrite)
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, usedPrompts=prompt is not None),
+                       title, dropped=lambda _item: self.logic.discardCorrection(node, name))
 
-    def _applyCorrection(self, node, name, item, usedPrompts):
-        item = self.logic.applyCorrection(node, name, item, self._parameterNode.overwriteOthers)
+    def _applyCorrection(self, node, name, item, overwrite, usedPrompts):
+        item = self.logic.applyCorrection(node, name, item, overwrite)
         if usedPrompts:  # the session keeps them: placed again, they would count twice (or for the next segment)
             self.onClearPrompts()
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")

@@ -36,18 +36,33 @@ class StructureResult:
         return self.mask is not None
 
 
+def voxels(item: StructureResult, shape: tuple) -> np.ndarray:
+    """``item``'s mask, all false (of ``shape``) when it is not found."""
+    return item.mask if item.found else np.zeros(shape, bool)
+
+
 GAVE_WAY = "every voxel it took belongs to other structures (correct it with overwrite to take them)"
 """Why a corrected structure that gave way to the others has no voxel left."""
 
 
+def taken_by(name: str) -> str:
+    """Why a structure has no voxel left after the correction of ``name`` took them all."""
+    return f"every voxel it had went to {name!r}, corrected over it"
+
+
 def giving_way(item: StructureResult, taken: np.ndarray) -> StructureResult:
+    """``item`` without the ``taken`` voxels, which other structures hold (:func:`without`, :data:`GAVE_WAY`)."""
+    return without(item, taken, GAVE_WAY)
+
+
+def without(item: StructureResult, taken: np.ndarray, reason: str) -> StructureResult:
     """``item`` without the ``taken`` voxels (the same item when it has none of them); left with no voxel, it is
-    not found, with confidence 0 (:data:`GAVE_WAY`)."""
+    not found, with confidence 0 and ``reason`` as its message."""
     if not item.found or not (item.mask & taken).any():
         return item
     mask = item.mask & ~taken
     if not mask.any():
-        return replace(item, mask=None, box=None, confidence=0.0, message=GAVE_WAY)
+        return replace(item, mask=None, box=None, confidence=0.0, message=reason)
     return replace(item, mask=mask, box=None)
 
 
@@ -90,8 +105,8 @@ class Result:
         for current in self.structures:
             if current.structure.name == name:
                 current = item
-            elif overwrite and item.found and current.found and (current.mask & gained).any():
-                current = replace(current, mask=current.mask & ~gained, box=None)
+            elif overwrite and item.found:
+                current = without(current, gained, taken_by(name))
             updated.append(current)
         self.structures = updated
         return item
@@ -99,11 +114,26 @@ class Result:
     def put_correction(self, item: StructureResult, session, overwrite: bool = False) -> StructureResult:
         """A correction that ``session`` answered, into the result as ``rau correct`` and the server write it:
         first the other structures the session changed (``session.changed``, e.g. the old owner of a renamed
-        vessel piece gives it up), then ``item`` (:meth:`put`); returns ``item`` as written."""
+        vessel piece gives it up), then ``item`` (:meth:`put`); returns ``item`` as written. ``overwrite``: the
+        choice given to ``session.reprompt``. The session then goes on from what was written (a corrected structure
+        that gave way, the voxels others lost; ``session.edit``), so corrections in one session give what a chain
+        of ``rau correct`` runs gives."""
+        name, before = item.structure.name, list(self.structures)
+        current, kept = self.get(name), voxels(item, self.target.shape)
+        if current.found and (current.mask & ~kept).any():  # the voxels it gives up are free for the others (an undo)
+            self.put(replace(current, mask=current.mask & kept))
         for other in session.changed:
-            if other != item.structure.name:
+            if other != name:
                 self.put(session.results[other])
-        return self.put(item, overwrite)
+        item = self.put(item, overwrite)
+        for old, written in zip(before, self.structures):
+            if written is old:
+                continue
+            if written.structure.name in session.changed:
+                session.edit(written.structure.name, voxels(written, self.target.shape))
+            else:  # it lost voxels to the overwrite
+                session.gave_up(name, written.structure.name, voxels(written, self.target.shape))
+        return item
 
     def to_segmentation(self) -> Segmentation:
         """Every structure as a :class:`Segmentation` on the target grid, a structure not found as an empty mask

@@ -24,7 +24,8 @@ from rau.boxes import Box, check_corners
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.result import StructureResult
+from rau.labels import normalize_name
+from rau.result import StructureResult, voxels
 
 AXIS_LETTERS = "kji"
 
@@ -38,23 +39,30 @@ class Session(abc.ABC):
     """
 
     undo_depth = 20
+    overwrite = False
+    """The choice of the last :meth:`reprompt`: may its answer take voxels other structures hold? An engine whose
+    structures share one map (vessels) acts on it while correcting; other answers are cut where they are written."""
 
     def __init__(self, target: Image, results: dict[str, StructureResult]):
         self.target = target
         self.results = results
         self._undo: dict[str, list] = {}
+        self._taken: dict[str, list[dict[str, StructureResult]]] = {}  # along _undo: what each correction took from others
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
-    def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
+    def reprompt(self, name: str, prompt: Prompt, progress: Progress | None = None, overwrite: bool = False) -> StructureResult:
         """Correct ``name`` with the user's points and/or box; returns its new answer (:func:`users_answer`).
-        Points may be given as i,j on a 2D target (:func:`prompt_point`)."""
+        Points may be given as i,j on a 2D target (:func:`prompt_point`). ``overwrite``: the answer may take voxels
+        of other structures; give the same choice to :meth:`rau.result.Result.put_correction`, which writes it."""
         name = self._name(name)
         prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {point!r:.40}") for point in prompt.points])
         check_prompt(prompt, self.target)
         if prompt.box is not None:  # a box reaching past the edge is cut to the image, as Slicer cuts an ROI
             prompt = replace(prompt, box=prompt.box.clip(self.target))
-        return self._change(name, lambda progress: users_answer(self._reprompt(name, prompt, progress)), progress, "correcting")
+        self.overwrite = overwrite
+        before = self.results[name]
+        return self._change(name, lambda progress: users_answer(before, self._reprompt(name, prompt, progress)), progress, "correcting")
 
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
         """Carry ``name``'s corrections through the whole target; returns its new answer."""
@@ -71,6 +79,7 @@ class Session(abc.ABC):
             raise InputError(f"nothing to undo for {name!r}")
         before = dict(self.results)
         self._restore(name, self._undo[name].pop())
+        self._give_back(name, before[name], self._taken[name].pop())
         self.changed = self._changed_since(name, before)
         return self.results[name]
 
@@ -86,7 +95,18 @@ class Session(abc.ABC):
         current = self.results[name]
         if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
             return
+        if not mask.any():  # emptied: not found, as a correction that removes every voxel leaves it
+            self.results[name] = replace(current, mask=None, box=None, confidence=0.0, message=EDITED_EMPTY)
+            return
         self.results[name] = replace(current, mask=mask.copy(), box=None)
+
+    def gave_up(self, taker: str, name: str, mask) -> None:
+        """Where it was written, ``taker``'s last correction took voxels from ``name`` (overwrite): ``name`` goes on
+        from ``mask`` (:meth:`edit`), and undoing that correction gives them back where ``taker`` gives them up."""
+        before = self.results[name]
+        self.edit(name, mask)
+        if self._taken.get(taker):
+            self._taken[taker][-1].setdefault(name, before)
 
     # --- for engines ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -116,23 +136,46 @@ class Session(abc.ABC):
             self._restore(name, snapshot)
             raise
         self._undo[name] = (self._undo.get(name, []) + [snapshot])[-self.undo_depth :]
+        self._taken[name] = (self._taken.get(name, []) + [{}])[-self.undo_depth :]
         self.results[name] = item
         self.changed = self._changed_since(name, before)
         return item
+
+    def _give_back(self, name: str, undone: StructureResult, taken: dict[str, StructureResult]) -> None:
+        """Give the structures ``taken`` (their answers before the undone correction of ``name`` took their voxels)
+        the voxels ``name`` held (``undone``) and now gives up, added to what they hold now; one left as it was
+        before is that answer again (its confidence too)."""
+        given_up = voxels(undone, self.target.shape) & ~voxels(self.results[name], self.target.shape)
+        for other, before in taken.items():
+            self.edit(other, voxels(self.results[other], self.target.shape) | (voxels(before, self.target.shape) & given_up))
+            if same_answer(self.results[other], before):
+                self.results[other] = before
 
     def _changed_since(self, name: str, before: dict) -> tuple[str, ...]:
         others = [n for n, item in self.results.items() if n != name and not same_answer(before.get(n), item)]
         return (name, *others)
 
     def _name(self, name: str) -> str:
-        if name not in self.results:
+        """The structure ``name`` as the session spells it, matched as everywhere (case, spaces and punctuation
+        aside: :func:`rau.labels.normalize_name`)."""
+        if name in self.results:
+            return name
+        found = next((known for known in self.results if normalize_name(known) == normalize_name(name)), None)
+        if found is None:
             raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
-        return name
+        return found
 
 
-def users_answer(item: StructureResult) -> StructureResult:
+EDITED_EMPTY = "every voxel was removed by an edit"
+"""Why a structure a hand edit (:meth:`Session.edit`) emptied is not found."""
+
+
+def users_answer(before: StructureResult, item: StructureResult) -> StructureResult:
     """A structure the user corrected is their answer: confidence 1 when it has voxels (no longer flagged for
-    review), 0 when the correction removed them all."""
+    review), 0 when the correction removed them all. A correction that changed no voxel of ``before`` (e.g. a click
+    on no vessel) keeps its confidence: a structure flagged for review stays flagged."""
+    if same_answer(before, item):
+        return replace(item, confidence=before.confidence)
     return replace(item, confidence=1.0 if item.found else 0.0)
 
 

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
-        item = result.session.reprompt(name, prompt, progress)
+        item = result.session.reprompt(name, prompt, progress, args.overwrite_others)
     item = result.put_correction(item, result.session, args.overwrite_others)  # as written: without --overwrite-others it gives way
     write_outputs(result, paths, args.overwrite, inputs)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"

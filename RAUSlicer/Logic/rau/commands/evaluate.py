@@ -32,7 +32,8 @@ from rau.io.outputs import check_outputs
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
 
-CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error"]
+CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error",
+               "distance_unit"]
 VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit", "error"]
 
 
@@ -63,19 +64,39 @@ def run(args: argparse.Namespace) -> int:
     cases = cases[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)
-    scores, curves = score_cases(args, cases, json_path)
-    summary = summarize(scores)
+    units = distance_units(cases)
+    scores, curves = score_cases(args, cases, json_path, units)
+    summary = summary_of(scores, units)
     print_table(summary)
     print_failures(scores)
     if args.clicks:
         summary["clicks"] = clicks.summarize_clicks([c for case in curves for c in case.values()])
         clicks.print_clicks(summary["clicks"])
     if json_path:
-        write_outputs(json_path, args, scores, summary, curves)
+        write_outputs(json_path, args, scores, summary, curves, units)
     return 1 if any(score.failed for score in scores) else 0
 
 
-def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> tuple[list, list[dict]]:
+def distance_units(cases) -> list[str]:
+    """Each case's unit of distances (HD95, centroid): ``px`` for a target with no pixel size, neither its own nor given
+    (a picture, a DICOM file without one: it works in pixels), else ``mm``. Warns when a manifest mixes the two."""
+    from rau.io.images import without_pixel_size
+
+    units = ["px" if case.target_spacing is None and without_pixel_size(case.target_image) else "mm" for case in cases]
+    if len(set(units)) > 1:
+        first = cases[units.index("px")].name
+        print(f"warning: {units.count('px')} of {len(units)} targets have no pixel size (first: {first}): their HD95 and centroid "
+              "distances are in pixels, averaged with the others' mm; give their target_spacing", file=sys.stderr)
+    return units
+
+
+def summary_of(scores, units: list[str]) -> dict:
+    """:func:`summarize` of ``scores`` with the unit of its distances, ``distance_unit`` (``mm``, ``px`` or, when
+    ``units`` mixes them, ``mm/px``)."""
+    return summarize(scores) | {"distance_unit": "/".join(unit for unit in ("mm", "px") if unit in units) or "mm"}
+
+
+def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str]) -> tuple[list, list[dict]]:
     """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order.
 
     A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM),
@@ -98,7 +119,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None) -> tupl
     except (KeyboardInterrupt, Cancelled, Terminated):
         scored.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
         if json_path:
-            write_outputs(json_path, args, scores, summarize(scores), curves, interrupted=True)
+            write_outputs(json_path, args, scores, summary_of(scores, units), curves, units, interrupted=True)
         print(f"interrupted after {len(scores)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
         raise
     return scores, curves
@@ -134,13 +155,14 @@ def print_vqa_table(summary: dict) -> None:
     print(f"{'box':<9}  {summary['boxes']:>4}  {fmt(summary['mean_box_iou'])}  mean IoU, hit rate {fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
 
 
-def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], interrupted: bool = False) -> None:
+def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], units: list[str], interrupted: bool = False) -> None:
     """JSON with summary and per-case rows (and Dice-per-click curves with ``--clicks``), and a flat
-    CSV of rows (``interrupted``: only the finished cases)."""
+    CSV of rows (``interrupted``: only the finished cases); ``units``: each case's unit of distances."""
     cases = [
         {"target": s.target, "references": s.references, "status": "error" if s.failed else "ok", "error": s.error,
-         "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings, "structures": [_clean(r) for r in s.rows]}
-        for s in scores
+         "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings, "distance_unit": unit,
+         "structures": [_clean(r) for r in s.rows]}
+        for s, unit in zip(scores, units)
     ]
     if args.clicks:
         for case, case_curves in zip(cases, curves):
@@ -149,8 +171,9 @@ def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], in
     if interrupted:
         document["interrupted"] = True
     rows = [
-        {"target": score.target, "references": ";".join(score.references), "seconds": round(score.seconds, 3), **_clean(row)}
-        for score in scores
+        {"target": score.target, "references": ";".join(score.references), "seconds": round(score.seconds, 3), **_clean(row),
+         "distance_unit": unit}
+        for score, unit in zip(scores, units)
         for row in score.rows
     ]
     write_json_and_csv(json_path, args.overwrite, document, CSV_COLUMNS, rows)

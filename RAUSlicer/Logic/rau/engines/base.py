@@ -293,7 +293,7 @@ def validate_request(request: Request) -> None:
                 f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D "
                 f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
-        if not reference.segmentation.present().structures:
+        if not reference.labelled_anatomy().any():
             raise ReferenceInputError(f"reference {reference.name!r} has no labelled voxels")
     first = request.references[0]
     for reference in request.references[1:]:  # references meet by structure name: label_<value> never meets a real name

@@ -1,4 +1,5 @@
-"""Per-structure metrics in physical units: Dice, HD95 (mm), box IoU, centroid distance (mm)."""
+"""Per-structure metrics in physical units: Dice, HD95 (mm), box IoU, centroid distance (mm); distances on an image
+without a pixel size (a picture, read as 1 mm pixels) are in pixels (see ``rau.commands.evaluate.distance_units``)."""
 
 from __future__ import annotations
 

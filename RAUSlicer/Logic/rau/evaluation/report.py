@@ -7,14 +7,16 @@ import sys
 
 
 def print_table(summary: dict) -> None:
-    """Per-structure cases, Dice values (n) and their mean, HD95, then the overall line."""
+    """Per-structure cases, Dice values (n) and their mean, HD95, then the overall line; distances in the summary's
+    ``distance_unit`` (mm unless it says otherwise: ``px`` for pictures without a pixel size)."""
     width = max([len(n) for n in summary["structures"]] + [9])
-    print(f"{'structure':<{width}}  {'cases':>5}  {'n':>3}  {'Dice':>6}  {'HD95 mm':>8}")
+    unit = summary.get("distance_unit", "mm")
+    print(f"{'structure':<{width}}  {'cases':>5}  {'n':>3}  {'Dice':>6}  {'HD95 ' + unit:>8}")
     for name, numbers in summary["structures"].items():
         print(f"{name:<{width}}  {numbers['cases']:>5}  {numbers['n']:>3}  {fmt(numbers['dice'])}  {fmt(numbers['hd95_mm'], 8, 1)}")
     print(
-        f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} mm  "
-        f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} mm  "
+        f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} {unit}  "
+        f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} {unit}  "
         f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}  "
         f"presence accuracy {fmt(summary.get('presence_accuracy')).strip()}  "
         f"{summary['cases']} cases, {fmt(summary['mean_seconds_per_case'], 0, 1).strip()} s per case"

@@ -133,7 +133,7 @@ def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
 
 def _parse_color_table(text: str, path: Path) -> LabelSet:
     """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
-    MRIcron table gives ``value name`` and names as they are) or an ITK-SNAP label description
+    MRIcron table gives ``value name`` and names as they are, of one word or several) or an ITK-SNAP label description
     (``value r g b a visible mesh "name"``, the quoted name last)."""
     structures = []
     for line in text.splitlines():
@@ -145,8 +145,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
                 fields = shlex.split(line)
                 value, name, rgb = int(fields[0]), fields[-1], fields[1:4]
             else:
-                value, name, rgb = int(fields[0]), fields[1], fields[2:5]
-                name = name.replace("_", " ") if len(rgb) == 3 else name  # Slicer saves a space as _ (not MRIcron)
+                value, (name, rgb) = int(fields[0]), _name_and_color(fields[1:])
             color = tuple(int(c) / 255 for c in rgb) if len(rgb) == 3 else default_color(value)
         except ValueError as error:
             raise InputError(f"{path}: bad color table line {line!r} (expected a Slicer color table, value name r g b a, "
@@ -154,6 +153,21 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
         if value != 0 and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))
     return LabelSet(tuple(structures))
+
+
+def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:
+    """A color table line's name and colour (R, G, B; none when the line gives none) from the fields after its value.
+    Slicer writes one word, then R G B A (a space in a name saved as _); a plain ``value name`` table may give a
+    name of several words, kept whole, with three or four numbers after it taken as its colour."""
+    if all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour (Slicer) or at most two numbers
+        return (fields[0].replace("_", " ") if len(fields) >= 4 else fields[0]), fields[1:4]
+    trailing = next(count for count, field in enumerate(reversed(fields)) if not _is_integer(field))
+    colour = fields[len(fields) - trailing:] if trailing in (3, 4) else []
+    return " ".join(fields[: len(fields) - len(colour)]), colour[:3]
+
+
+def _is_integer(text: str) -> bool:
+    return text.lstrip("+-").isdigit()
 
 
 def write_label_table(labels: LabelSet, path) -> None:

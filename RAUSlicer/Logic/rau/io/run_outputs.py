@@ -5,6 +5,7 @@ names, the inputs they record, and writing them all or none. Shared by ``rau seg
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import sys
@@ -39,17 +40,24 @@ def check_no_earlier_output(paths: dict[str, Path]) -> None:
     beside them as if it were this run's. Refused even with ``--overwrite``, which replaces this output's own files."""
     stem = paths["result"].name[: -len(".result.json")]
     written = [path for path in paths.values() if path.exists()]
-    for suffix in LABEL_MAP_SUFFIXES:
-        other = paths["result"].with_name(stem + suffix)  # on a file system that ignores case, also T.NII.GZ
-        if not other.is_file() or label_table_path(other).name != f"{stem}.labels.csv":  # t.seg.nrrd is t's, not t.seg.nii.gz's
-            continue
+    for other in _label_maps_named(paths["result"].parent, stem):
         if any(os.path.samefile(other, path) for path in written):  # this output's own file, however its name is cased
             continue
         out = paths.get("label_map") or paths["seg_nrrd"]
-        hint = ", add --seg-nrrd to replace it too," if suffix == ".seg.nrrd" else ""
+        hint = ", add --seg-nrrd to replace it too," if other.name.lower().endswith(".seg.nrrd") else ""
         raise InputError(f"{out}: {other} beside it is an earlier output of the same name; this run would replace the label "
                          f"table and result JSON of that one or leave it as if it were this run's (refused even with --overwrite): "
                          f"remove it{hint} or choose another output name")
+
+
+def _label_maps_named(folder: Path, stem: str) -> list[Path]:
+    """The label maps and ``.seg.nrrd`` files in ``folder`` whose table would be ``<stem>.labels.csv``: ``stem``
+    with an output suffix in any case (``t.nii.gz``, ``t.NII.GZ``; ``t.seg.nrrd`` is t's, not ``t.seg.nii.gz``'s)."""
+    if not folder.is_dir():
+        return []
+    return [other for other in folder.glob(glob.escape(stem) + ".*")
+            if other.name[len(stem):].lower() in LABEL_MAP_SUFFIXES and other.is_file()
+            and label_table_path(other).name.lower() == f"{stem}.labels.csv".lower()]
 
 
 def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,

@@ -63,11 +63,12 @@ def resolve(source: ModelSource) -> Path:
             )
         )
     except Exception as error:  # hub errors come in many classes; all mean "not here"
+        revision = f" --revision {source.revision}" if source.revision else ""
         how = (
-            f"download it on a machine with internet access (huggingface-cli download {source.name}) "
-            f"and copy the folder here, then pass that folder instead of the id"
+            f"download it on a machine with internet access (hf download {source.name}{revision} --local-dir FOLDER) "
+            f"and copy FOLDER here, then pass that folder instead of the id"
         )
-        state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {error}"
+        state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {str(error).strip().rstrip('.')}"
         raise ModelNotAvailableError(f"model {source.name!r} is not available: {state}. To use it, {how}.") from error
 
 

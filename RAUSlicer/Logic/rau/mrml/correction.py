@@ -75,7 +75,7 @@ class Correction:
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
         self.sync(name)
-        return self.apply(name, self.result.session.reprompt(name, prompt, progress))
+        return self.apply(name, self.result.session.reprompt(name, prompt, progress, self.overwrite))
 
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
         """Re-run ``name`` through all slices from its current prompts and write the new mask."""

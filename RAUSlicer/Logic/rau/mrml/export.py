@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import slicer
+import vtk
+from slicer.util import vtkMatrixFromArray
 
 from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, label_map_suffix
 from rau.io.run_outputs import warn_hidden
+from rau.mrml.geometry import node_to_world
 from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
 
@@ -49,13 +52,27 @@ def export_volume(node, fallback):
 
 
 def export_seg_nrrd(node, path, overwrite: bool = False) -> Path:
-    """Write the node as a ``.seg.nrrd`` with Slicer's storage node (tags and status kept)."""
+    """Write the node as a ``.seg.nrrd`` with Slicer's storage node (tags and status kept), in world coordinates
+    like the label-map export: a parent transform is applied (:func:`world_copy`)."""
     path = Path(path)
     if not path.name.lower().endswith(".seg.nrrd"):
         raise ValueError(f"{path}: a segmentation file name must end in .seg.nrrd")
     storage = slicer.vtkMRMLSegmentationStorageNode()
     with atomic_path(path, overwrite) as temporary:
         storage.SetFileName(str(temporary))
-        if not storage.WriteData(node):
+        if not storage.WriteData(world_copy(node)):
             raise OSError(f"{path}: Slicer could not write the segmentation")
     return path
+
+
+def world_copy(node):
+    """``node`` itself without a parent transform, else a copy outside the scene with the transform hardened (a
+    linear one moves the voxel grid without resampling it); the user's node is never changed."""
+    if node.GetParentTransformNode() is None:
+        return node
+    transform = vtk.vtkTransform()
+    transform.SetMatrix(vtkMatrixFromArray(node_to_world(node)))  # refuses a non-linear transform, naming it
+    copy = slicer.vtkMRMLSegmentationNode()
+    copy.Copy(node)
+    copy.ApplyTransform(transform)
+    return copy

@@ -80,13 +80,16 @@ def image_from_volume_node(node) -> Image:
     (vector) volume, as Slicer loads a colour PNG or JPEG, becomes grey (:func:`rau.image.colour_as_grey`).
     """
     if node is None or not node.IsA("vtkMRMLScalarVolumeNode"):
-        kind = node.GetClassName() if node is not None else "nothing"
-        raise GeometryError(f"expected a scalar volume, got {kind}")
+        raise GeometryError("expected a scalar volume, got nothing" if node is None else
+                            f"{node.GetName()!r} is a {node.GetClassName()}, not a scalar volume")
     if node.GetImageData() is None:
         raise GeometryError(f"volume {node.GetName()!r} holds no voxels")
     index_to_lps = RAS_FROM_LPS @ ijk_to_world(node)
     linear = index_to_lps[:3, :3]
     spacing = np.linalg.norm(linear, axis=0)
+    if not np.all(np.isfinite(spacing) & (spacing > 0)):  # the direction below would divide by it
+        raise GeometryError(f"volume {node.GetName()!r} has voxel spacing {tuple(float(v) for v in spacing)} mm; spacing "
+                            "must be positive and finite (set it in the Volumes module, Volume Information)")
     array = np.array(arrayFromVolume(node), copy=True)
     if array.ndim == 4:
         try:

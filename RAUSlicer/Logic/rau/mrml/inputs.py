@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rau.engines.base import Reference, Request
+from rau.engines.base import Reference, ReferenceInputError, Request
 from rau.errors import InputError
 from rau.image import Image
 from rau.mrml.geometry import image_from_volume_node
@@ -24,6 +24,8 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
         if node.IsA("vtkMRMLLabelMapVolumeNode"):  # its label values would be registered as intensities
             raise InputError(f"the {role} {node.GetName()!r} is a label map volume (labels, not an image): pick the image; "
                              "a reference's labels go in the reference segmentation")
+        if not node.IsA("vtkMRMLScalarVolumeNode"):
+            raise InputError(f"the {role} {node.GetName()!r} is a {node.GetClassName()}, not an image volume: pick the image")
     if structures is not None and not list(structures):
         raise InputError("no structures selected: tick at least one in the Structures list")
     if target_volume is reference_volume:  # its own labels would come back as the answer
@@ -33,6 +35,9 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
     segmentation = segmentation_from_node(reference_segmentation, reference_image, structures,
                                           f"the reference volume {reference_volume.GetName()!r}")
     anatomy = labelled_voxels(reference_segmentation, reference_image) if structures else None
+    if not (segmentation.union() if anatomy is None else anatomy).any():
+        raise ReferenceInputError(f"the reference segmentation {reference_segmentation.GetName()!r} has no labelled voxels: "
+                                  "paint its segments (Segment Editor) or pick another segmentation")
     reference = Reference(reference_image, segmentation, name=reference_volume.GetName(), anatomy=anatomy)
     return Request([reference], checked_image(target_volume), list(structures) if structures else None)
 

@@ -23,23 +23,24 @@ class PromptError(InputError):
     """A markup lies outside the target (the prompt itself is checked by :func:`rau.session.check_prompt`)."""
 
 
-def voxel_of(target: Image, ras) -> tuple[int, int, int]:
-    """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target."""
+def voxel_of(target: Image, ras, point: str = "the point") -> tuple[int, int, int]:
+    """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target (naming ``point``)."""
     ijk = np.rint(target.volume().to_index(lps_to_ras(ras))).astype(int)
     if np.any(ijk < 0) or np.any(ijk >= np.asarray(target.size)):
-        raise PromptError(f"the point at RAS {np.round(ras, 1).tolist()} lies outside the target image")
+        raise PromptError(f"{point} at RAS {np.round(ras, 1).tolist()} lies outside the target image")
     return tuple(int(v) for v in ijk)
 
 
-def points_of(node) -> list[list[float]]:
-    """World RAS positions of a markups node's placed control points."""
-    positions = []
+def points_of(node) -> list[tuple[str, list[float]]]:
+    """A markups node's placed control points: each as its name in errors (``point 'F-2' of 'inside points'``)
+    and its world RAS position."""
+    points = []
     for n in range(node.GetNumberOfControlPoints()):
         if node.GetNthControlPointPositionStatus(n) == node.PositionDefined:
             position = [0.0, 0.0, 0.0]
             node.GetNthControlPointPositionWorld(n, position)
-            positions.append(position)
-    return positions
+            points.append((f"point {node.GetNthControlPointLabel(n)!r} of {node.GetName()!r}", position))
+    return points
 
 
 def box_from_roi(target: Image, roi) -> Box:
@@ -62,7 +63,7 @@ def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -
     points, labels = [], []
     for node, label in ((positive, 1), (negative, 0)):
         if node is not None:
-            voxels = [voxel_of(target, ras) for ras in points_of(node)]
+            voxels = [voxel_of(target, ras, point) for point, ras in points_of(node)]
             points += voxels
             labels += [label] * len(voxels)
     box = box_from_roi(target, roi) if roi is not None else None

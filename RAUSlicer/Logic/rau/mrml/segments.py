@@ -169,9 +169,10 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     for index, segment_id in enumerate(segment_ids, start=1):
         value = value_of[segment_id]
         segment = segmentation.GetSegment(segment_id)
-        if not segment.GetName().strip():  # Slicer would give the result segment a random id and another name
+        name = segment.GetName().strip()  # as a label table's names are read: an export's table reads back the same
+        if not name:  # Slicer would give the result segment a random id and another name
             raise InputError(f"segmentation {node.GetName()!r}: segment {index} has no name; name it (Segment Editor)")
-        structure = Structure(segment.GetName(), value, tuple(segment.GetColor()), terminology_of(segment))
+        structure = Structure(name, value, tuple(segment.GetColor()), terminology_of(segment))
         structures.append(structure)
         labelmap = _world_labelmap(node, segment_id, labelmaps)  # once for both (a shared layer is copied whole)
         label_value = labelmaps.GetSegment(segment_id).GetLabelValue()  # a converted copy numbers its segments anew

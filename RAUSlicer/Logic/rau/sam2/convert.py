@@ -176,6 +176,17 @@ def check_paths(checkpoint: Path, out: Path) -> None:
         raise InputError(f"--out {out}: folder exists and is not empty")
 
 
+def _unreadable_reason(error: Exception) -> str:
+    """Why ``torch.load(..., weights_only=True)`` refused a file, in a few words (PyTorch's own message is many lines
+    of advice on loading untrusted code)."""
+    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+    if unsafe:
+        return f"it holds an object of class {unsafe.group(1)}; only plain weights are loaded"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return "not a file torch.save wrote, or cut short"
+
+
 def convert_checkpoint(checkpoint, config: str, out) -> Path:
     """Write ``out`` (model weights, ``config.json``, ``preprocessor_config.json``) from an original ``.pt``.
 
@@ -189,7 +200,8 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     try:
         loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except Exception as error:  # a file that is no torch checkpoint fails in many classes (EOFError, UnpicklingError, ...)
-        raise InputError(f"{checkpoint}: cannot read it as a PyTorch checkpoint ({type(error).__name__}: {error})") from error
+        raise InputError(f"{checkpoint}: cannot read it as a PyTorch checkpoint ({_unreadable_reason(error)}); "
+                         "give the original SAM2, SAM2.1 or MedSAM2 .pt file") from error
     original = loaded.get("model", loaded) if isinstance(loaded, dict) else None
     if not isinstance(original, dict) or not any(str(key).startswith(POINT_EMBEDDINGS) for key in original):
         raise InputError(f"{checkpoint}: not an original SAM2 state dict (a dict, or one under 'model', with {POINT_EMBEDDINGS}* weights; "

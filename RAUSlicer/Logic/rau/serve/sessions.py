@@ -191,8 +191,5 @@ def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | N
         else:
             item = session.propagate(name)
         answers = [session.results[changed] for changed in session.changed]
-        result.put_correction(item, session)
-        for changed in session.changed:  # later corrections start from what was written, as rau correct's do
-            written = result.get(changed)
-            session.edit(changed, written.mask if written.found else np.zeros(result.target.shape, bool))
+        result.put_correction(item, session)  # later corrections start from what was written, as rau correct's do
         return answers

@@ -28,12 +28,14 @@ from rau.vlm.families import ModelFamily
 from rau.vlm.prompts import images_of
 
 CARD = "card.json"
+REBUILD = "copy the pairs folder again or rebuild it with `rau train build-pairs`"
 
 
 def write_dataset(splits: dict[str, list[Question]], out, family: ModelFamily, settings: dict, overwrite: bool = False) -> dict:
     """Render and write every split into a new folder that takes ``out``'s place once whole (an earlier pairs dataset
-    there goes only then); returns the card (counts per split, task and structure)."""
-    out = Path(out)
+    there goes only then); returns the card (counts per split, task and structure). A link ``out`` stays, and the
+    folder it points to is written."""
+    out = Path(out).resolve() if Path(out).is_symlink() else Path(out)
     check_pairs_out(out, overwrite)
     earlier = out.with_name(f".{out.name}-replaced") if out.is_dir() and any(out.iterdir()) else None
     try:
@@ -61,6 +63,9 @@ def check_pairs_out(out: Path, overwrite: bool) -> None:
     """``--out`` is a new or empty folder, or (with ``overwrite``) an earlier pairs dataset."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: a file, not a folder")
+    above = next((folder for folder in out.parents if folder.exists()), None)
+    if above is not None and not above.is_dir():
+        raise InputError(f"--out {out}: {above} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise InputError(f"--out {out} is not empty; pass --overwrite to replace a pairs dataset")
@@ -73,7 +78,10 @@ def read_card(folder) -> dict:
     path = Path(folder) / CARD
     if not path.is_file():
         raise InputError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: cannot read the pairs card ({error}); {REBUILD}") from None
 
 
 def family_of_card(card: dict) -> ModelFamily:
@@ -86,24 +94,48 @@ def read_records(folder, split: str) -> list[dict]:
     path = Path(folder) / f"{split}.jsonl"
     if not path.is_file():
         raise InputError(f"{path}: split {split!r} not found")
+    records = []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except ValueError as error:
+                    raise InputError(f"{path}, line {number}: not a whole JSON record ({error}; cut off or damaged); {REBUILD}") from None
+    return records
+
+
+def open_image(folder, relative: str):
+    """One picture of a pairs dataset as RGB; a missing or damaged file is named."""
+    from PIL import Image as PILImage
+
+    path = Path(folder) / relative
+    try:
+        with PILImage.open(path) as picture:
+            return picture.convert("RGB")
+    except (OSError, ValueError) as error:
+        reason = "missing" if not path.is_file() else f"cannot read it: {error}"
+        raise InputError(f"{path}: a picture of the pairs dataset {folder} is {reason}; {REBUILD}") from None
+
+
+def check_images(folder, records: list[dict]) -> None:
+    """Refuse records whose pictures are not in ``folder`` (before a run that reads them later)."""
+    for record in records:
+        for relative in record["images"]:
+            if not (Path(folder) / relative).is_file():
+                raise InputError(f"{Path(folder) / relative}: a picture of the pairs dataset {folder} (record {record['id']}) is missing; {REBUILD}")
 
 
 def load_split(folder, split: str, limit: int | None = None):
     """A ``datasets.Dataset`` with ``prompt``, ``completion``, ``images`` and the reward columns."""
     import datasets
-    from PIL import Image as PILImage
 
     records = read_records(folder, split)[:limit]
     if not records:
         raise InputError(f"{folder}: split {split!r} is empty")
     rows = []
     for record in records:
-        images = []
-        for path in record["images"]:
-            with PILImage.open(Path(folder) / path) as picture:
-                images.append(picture.convert("RGB"))
+        images = [open_image(folder, path) for path in record["images"]]
         rows.append(
             {
                 "prompt": record["prompt"],

@@ -9,8 +9,7 @@ evaluation sees exactly the inputs inference builds. Metrics: ``presence_accurac
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from rau.train.dataset import open_image
 from rau.train.rewards import score_answer
 
 MAX_NEW_TOKENS = 256
@@ -18,16 +17,13 @@ MAX_NEW_TOKENS = 256
 
 def record_messages(folder, record: dict) -> list[dict]:
     """A pairs record's prompt with its images put back in place."""
-    from PIL import Image as PILImage
-
     images = iter(record["images"])
     messages = []
     for message in record["prompt"]:
         content = []
         for part in message["content"]:
             if part["type"] == "image":
-                with PILImage.open(Path(folder) / next(images)) as picture:
-                    part = {"type": "image", "image": picture.convert("RGB")}
+                part = {"type": "image", "image": open_image(folder, next(images))}
             content.append(part)
         messages.append({**message, "content": content})
     return messages

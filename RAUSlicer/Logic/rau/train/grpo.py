@@ -39,7 +39,7 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     unknown = set(grpo.reward_weights) - set(REWARDS)
     if unknown:
         raise InputError(f"unknown reward(s) {sorted(unknown)}; choose from {', '.join(REWARDS)}")
-    model, processor, family, train, val = prepare(settings)
+    model, processor, family, train, val = prepare(settings, "grpo")
     names = list(grpo.reward_weights)
     config = GRPOConfig(
         **trainer_arguments(settings, model, LEARNING_RATE),

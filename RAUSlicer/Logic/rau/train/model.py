@@ -7,13 +7,14 @@ paper's LoRA settings are the defaults: r 8, alpha 16, dropout 0.01.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
 from rau.errors import InputError
-from rau.models.loader import ModelSource, load_model, load_processor, pick_device, resolve
+from rau.models.loader import ModelSource, load_model, load_processor, pick_device
 from rau.vlm.families import ModelFamily
-from rau.vlm.local import check_vlm_folder, load_adapter, model_family
+from rau.vlm.local import AdapterError, check_adapter_folder, check_vlm_folder, load_adapter, model_family, other_base, resolve_model
 
 LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj)"
@@ -49,11 +50,32 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     source = ModelSource(model_name)
-    check_vlm_folder(resolve(source))  # as before a run: a SAM2 folder or one without its tokenizer is named as such
+    check_vlm_folder(resolve_model(source))  # as before a run: a SAM2 folder or one without its tokenizer is named as such
+    if adapter:
+        check_adapter_base(adapter, source)
     processor = load_processor(AutoProcessor, source)
     model = load_model(AutoModelForImageTextToText, source, training_device(device))
     model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
     return model, processor, model_family(source, processor)
+
+
+def check_adapter_base(adapter, source: ModelSource) -> None:
+    """Refuse to train ``adapter`` further on another base model than the one ``rau train`` trained it on
+    (:func:`rau.vlm.local.other_base`): its weights would be taken as this model's."""
+    trained_on = other_base(adapter, source)
+    if trained_on is not None:
+        raise InputError(f"--adapter {adapter} was trained on {trained_on}, not on --model {source.name}; give --model {trained_on}, "
+                         "or leave --adapter out to start a new adapter on this model")
+
+
+def adapter_lora(adapter) -> LoraSettings:
+    """The LoRA settings ``adapter`` was made with (its ``adapter_config.json``), which a run training it further keeps."""
+    path = check_adapter_folder(adapter) / "adapter_config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        return LoraSettings(int(config["r"]), int(config["lora_alpha"]), float(config["lora_dropout"]), "visual" in str(config.get("target_modules")))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise AdapterError(f"{path}: not a readable LoRA configuration ({type(error).__name__}: {error})") from None
 
 
 def check_family(card_family: ModelFamily, family: ModelFamily) -> None:

@@ -11,18 +11,20 @@ Layout of an output folder::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rau.errors import InputError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
-from rau.train.dataset import family_of_card, load_split, read_card, read_records
-from rau.train.model import LoraSettings, check_family, load_trainable
+from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
+from rau.train.model import LoraSettings, adapter_lora, check_family, load_trainable
 
 
 RUN_FILE = "rau_run.json"
@@ -31,6 +33,7 @@ SAVING = ".saving"
 """The folder in ``OUT`` where a finishing run saves its adapter before moving it into ``OUT``."""
 WRITE_CHECK = ".rau-write-check-"
 """Name prefix of the file that shows ``OUT`` can be written."""
+LOG = "log.jsonl"
 
 
 @dataclass
@@ -59,11 +62,31 @@ class FineTuneSettings:
     overwrite: bool = False
 
 
-def prepare(settings: FineTuneSettings):
-    """(model, processor, family, train dataset, validation records) after checking the output folder
-    (:func:`check_out`) and that the pairs fit the model. A fresh run starts a new log and checkpoints
-    (``overwrite`` allowed replacing them)."""
-    check_out(settings)
+def prepare(settings: FineTuneSettings, stage: str):
+    """(model, processor, family, train dataset, validation records) for a ``stage`` ("sft", "grpo") run after checking
+    the output folder (:func:`check_out`) and that the pairs fit the model. A fresh run starts a new log and checkpoints
+    (``overwrite`` allowed replacing them); an ``OUT`` made here goes again when the model or pairs are refused."""
+    out = Path(settings.out)
+    made = not out.exists()
+    check_out(settings, stage)
+    try:
+        loaded = _load(settings)
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # nothing was written into it yet
+        raise
+    if settings.resume:
+        _trim_log(out / LOG, _step(Path(resume_checkpoint(settings))))
+    else:
+        (out / LOG).unlink(missing_ok=True)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        (out / RUN_FILE).write_text(json.dumps(run_settings(settings, stage), indent=2), encoding="utf-8")
+    return loaded
+
+
+def _load(settings: FineTuneSettings):
+    """(model, processor, family, train dataset, validation records), checked to fit each other."""
     card = read_card(settings.data)
     from transformers import set_seed
 
@@ -72,32 +95,31 @@ def prepare(settings: FineTuneSettings):
     check_family(family_of_card(card), family)
     train = load_split(settings.data, "train", settings.train_limit)
     val = read_records(settings.data, "val")[: settings.eval_limit] if "val" in card["splits"] else []
-    out = Path(settings.out)
-    if settings.resume:
-        _trim_log(out / "log.jsonl", _step(Path(resume_checkpoint(settings))))
-    else:
-        (out / "log.jsonl").unlink(missing_ok=True)
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
-        (out / RUN_FILE).write_text(json.dumps(run_settings(settings), indent=2), encoding="utf-8")
+    check_images(settings.data, val)  # read at each evaluation: a missing one is named now, not after hours of training
     return model, processor, family, train, val
 
 
-def run_settings(settings: FineTuneSettings) -> dict:
-    """What a run is trained from, which ``--resume`` must give again: a checkpoint goes on with its own model,
-    data, adapter, LoRA and learning-rate schedule, whatever is given."""
-    return {"model": _absolute_if_local(settings.model), "data": _absolute_if_local(settings.data),
+def run_settings(settings: FineTuneSettings, stage: str) -> dict:
+    """What a ``stage`` run is trained from, which ``--resume`` must give again: a checkpoint goes on with its own stage,
+    model, data, adapter, LoRA and learning-rate schedule, whatever is given. A run from an adapter keeps that adapter's
+    LoRA settings (:func:`rau.train.model.adapter_lora`), whatever ``settings.lora`` says."""
+    lora = adapter_lora(settings.adapter) if settings.adapter else settings.lora
+    return {"stage": stage, "model": _absolute_if_local(settings.model), "data": _absolute_if_local(settings.data),
             "adapter": _absolute_if_local(settings.adapter) if settings.adapter else None,
-            "lora": vars(settings.lora), "learning_rate": settings.learning_rate}
+            "lora": vars(lora), "learning_rate": settings.learning_rate}
 
 
-def _check_same_run(settings: FineTuneSettings) -> None:
-    """Refuse ``--resume`` with other :func:`run_settings` than the run in ``OUT`` recorded; a setting not given (no
-    ``--learning-rate``) is the run's, and a run from before they were recorded is taken as it is."""
+def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
+    """Refuse ``--resume`` with another stage or other :func:`run_settings` than the run in ``OUT`` recorded; a setting not
+    given (no ``--learning-rate``) is the run's, and a run from before they were recorded is taken as it is."""
     try:
         recorded = json.loads((Path(settings.out) / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    given = json.loads(json.dumps(run_settings(settings)))  # as the record reads back (tuples as lists)
+    if recorded.get("stage", stage) != stage:
+        raise InputError(f"--resume: the run in {settings.out} is a `rau train {recorded['stage']}` run, which `rau train {stage}` cannot "
+                         f"go on with; resume it with `rau train {recorded['stage']} --resume`, or give this run a new --out")
+    given = json.loads(json.dumps(run_settings(settings, stage)))  # as the record reads back (tuples as lists)
     changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
     if changed:
         details = "; ".join(f"{key} {recorded[key]} there, {given[key]} now" for key in changed)
@@ -112,9 +134,11 @@ def _trim_log(log: Path, step: int) -> None:
         log.write_text("".join(f"{line}\n" for line in entries), encoding="utf-8")
 
 
-def check_out(settings: FineTuneSettings) -> None:
-    """``OUT`` is a folder apart from the inputs; ``resume`` needs a complete checkpoint in ``OUT/checkpoints``
-    (:func:`resume_checkpoint`); a fresh run does not replace an adapter or checkpoints already in ``OUT`` unless ``overwrite``."""
+def check_out(settings: FineTuneSettings, stage: str) -> None:
+    """``OUT`` is a folder apart from the inputs; ``resume`` needs a whole checkpoint in ``OUT/checkpoints``
+    (:func:`resume_checkpoint`, :func:`check_checkpoint`) of a ``stage`` run with the same settings; a fresh run does not
+    replace an adapter, checkpoints or other files already in ``OUT`` unless ``overwrite`` (what a run that failed before
+    its first checkpoint left there excepted)."""
     out = Path(settings.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: a file, not a folder; give a folder for the adapter")
@@ -126,16 +150,18 @@ def check_out(settings: FineTuneSettings) -> None:
         checkpoints = out.resolve() / "checkpoints"
         if folder is not None and (folder == checkpoints or checkpoints in folder.parents):
             raise InputError(f"{option} {given} lies in {out / 'checkpoints'}, which a run replaces; copy it elsewhere first")
-    if settings.resume and resume_checkpoint(settings) is None:
-        raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
-                         "(one interrupted while it was saved has no trainer_state.json)")
     if settings.resume:
-        _check_same_run(settings)
+        checkpoint = resume_checkpoint(settings)
+        if checkpoint is None:
+            raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
+                             "(one interrupted while it was saved has no trainer_state.json)")
+        check_checkpoint(Path(checkpoint))
+        _check_same_run(settings, stage)
     if not settings.resume and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
                 raise OutputExistsError(existing)
-        held = sorted(path.name for path in out.iterdir() if not path.name.startswith(WRITE_CHECK)) if out.is_dir() else []
+        held = _held(out)
         if held:  # a fresh run writes README.md, log.jsonl, checkpoints/ ... over what is there
             raise InputError(f"--out {out} is not empty ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); give a new or empty folder, "
                              "--resume to go on with a run there, or --overwrite to replace it")
@@ -144,6 +170,43 @@ def check_out(settings: FineTuneSettings) -> None:
         tempfile.TemporaryFile(dir=out, prefix=WRITE_CHECK).close()  # another process's check is not "a file in OUT"
     except OSError as error:
         raise WriteError(f"--out {out}: cannot write there ({error.strerror})") from None
+
+
+def _held(out: Path) -> list[str]:
+    """The names in ``OUT`` a fresh run would replace, less what a run that failed before its first checkpoint left
+    there (its settings, log and empty checkpoints folder): the same command can run again."""
+    names = sorted(path.name for path in out.iterdir() if not path.name.startswith(WRITE_CHECK)) if out.is_dir() else []
+    if RUN_FILE not in names:
+        return names
+    checkpoints = out / "checkpoints"
+    left = {RUN_FILE, LOG, SAVING} | ({checkpoints.name} if checkpoints.is_dir() and not any(checkpoints.iterdir()) else set())
+    return [name for name in names if name not in left]
+
+
+def check_checkpoint(folder: Path) -> None:
+    """Refuse a checkpoint whose files are cut off or damaged (:func:`_damage`)."""
+    damage = _damage(folder)
+    if damage:
+        raise InputError(f"--resume: the checkpoint {folder} is damaged or cut off ({damage}); delete that folder to resume from the "
+                         "checkpoint before it, or start a new run")
+
+
+def _damage(folder: Path) -> str | None:
+    """What is wrong with a checkpoint's files, or None; only headers and zip directories are read (quick at any size)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"trainer_state.json: {error}"
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), "pt"):
+                pass
+        except (OSError, SafetensorError) as error:
+            return f"{path.name}: {error}"
+    torch_files = sorted(path for path in folder.iterdir() if path.suffix in (".pt", ".pth", ".bin"))
+    return next((f"{path.name}: not a whole PyTorch file" for path in torch_files if not zipfile.is_zipfile(path)), None)
 
 
 def resume_checkpoint(settings: FineTuneSettings) -> str | None:
@@ -195,7 +258,7 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
     from rau.train.evaluation import evaluate
     from rau.vlm.local import TransformersBackend
 
-    log_path = Path(settings.out) / "log.jsonl"
+    log_path = Path(settings.out) / LOG
 
     class HeldOutEvaluation(TrainerCallback):
         def on_step_end(self, args, state, control, model=None, **_):
@@ -237,7 +300,7 @@ def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, v
             except Exception as error:  # e.g. out of memory: the trained adapter is still worth keeping
                 metrics = {"failed": failure_reason(error)}
                 print(f"warning: the final held-out evaluation failed ({metrics['failed']}); the adapter is saved", file=sys.stderr)
-        run = run_settings(settings)
+        run = run_settings(settings, stage)
         description = {"base_model": run["model"], "stage": stage, "pairs": run["data"], "steps": trainer.state.global_step,
                        "lora": run["lora"], "family": family.name, "eval": metrics}
         (saving / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")

@@ -11,7 +11,7 @@ def run_sft(settings: FineTuneSettings, extra_callbacks=()):
     """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
     from trl import SFTConfig, SFTTrainer
 
-    model, processor, family, train, val = prepare(settings)
+    model, processor, family, train, val = prepare(settings, "sft")
     config = SFTConfig(
         **trainer_arguments(settings, model, LEARNING_RATE),
         max_length=None,  # never cut image tokens

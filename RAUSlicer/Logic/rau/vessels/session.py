@@ -10,13 +10,15 @@ Mirrors :class:`rau.sam2.session.Sam2Session`'s interface. A prompt's points are
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Structure
-from rau.result import StructureResult
+from rau.result import StructureResult, taken_by
 from rau.session import Session
 from rau.vessels import correction
 from rau.vessels.grid import WorkingGrid
@@ -27,18 +29,19 @@ class VesselSession(Session):
     undo) acts on the whole map. Prompts and answers are on the target's own grid."""
 
     def __init__(self, target: Image, structures: list[Structure], results: dict[str, StructureResult], vesselness: np.ndarray, vessels: np.ndarray,
-                 engine: str, overwrite: bool = False, grid: WorkingGrid | None = None):
+                 engine: str, grid: WorkingGrid | None = None):
         """``structures``' masks become one label map (structure ``n`` in ``structures`` -> value ``n + 1``);
         ``vesselness`` and ``vessels`` lie on ``grid``'s working grid (default: the target's own)."""
         super().__init__(target, dict(results))
         self.structures = {s.name: s for s in structures}
         self.values = {s.name: index + 1 for index, s in enumerate(structures)}
-        self.vesselness, self.vessels, self.engine, self.overwrite = vesselness, vessels, engine, overwrite
+        self.vesselness, self.vessels, self.engine = vesselness, vessels, engine
         self.grid = grid or WorkingGrid(vesselness.shape, vesselness.shape)
         self.label_map = self._label_map()
 
     def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
-        """Apply one correction to ``name``; other structures keep their pixels unless ``overwrite``."""
+        """Apply one correction to ``name``; other structures keep their pixels unless ``reprompt`` was given
+        ``overwrite``."""
         value = self.values[name]
         points = self._points(prompt)
         positive = [p for p, label in zip(points, prompt.labels) if label == 1]
@@ -50,7 +53,7 @@ class VesselSession(Session):
             updated = correction.rename(updated, self.vessels, positive[0], value, self.overwrite)
         for point in negative:
             updated = correction.remove(updated, self.vessels, point, value)
-        self._set(updated)
+        self._set(updated, name)
         return self._corrected(name)
 
     def edit(self, name: str, mask) -> None:
@@ -71,7 +74,9 @@ class VesselSession(Session):
                 label_map[item.mask[0] & (label_map == 0)] = self.values[name]
         return self.grid.labels(label_map)
 
-    def _set(self, label_map: np.ndarray) -> None:
+    def _set(self, label_map: np.ndarray, corrected: str) -> None:
+        """The answers of ``label_map`` after a correction of ``corrected``; another structure left with no pixel is
+        not found, naming ``corrected`` (:func:`rau.result.taken_by`)."""
         self.label_map = label_map
         on_target = self.grid.back(label_map)
         for name, value in self.values.items():
@@ -79,7 +84,10 @@ class VesselSession(Session):
             mask = (on_target == value)[None]
             confidence = previous.confidence if previous else 0.0
             prompts = previous.prompts if previous else {}
-            self.results[name] = StructureResult(self.structures[name], mask, confidence, self.engine, prompts, message="" if mask.any() else "not found")
+            item = StructureResult(self.structures[name], mask, confidence, self.engine, prompts, message="" if mask.any() else "not found")
+            if name != corrected and previous is not None and previous.found and not item.found:
+                item = replace(item, confidence=0.0, message=taken_by(corrected))
+            self.results[name] = item
 
     def _corrected(self, name: str) -> StructureResult:
         item = self.results[name]
@@ -88,6 +96,6 @@ class VesselSession(Session):
 
     def _points(self, prompt: Prompt) -> list[tuple[int, int]]:
         """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
-        if not prompt.points:
-            raise InputError("a vessel correction needs points (a box is not used on vessels)")
+        if prompt.box is not None or not prompt.points:  # a box would be left unused
+            raise InputError("a vessel correction takes points only (--inside, --outside, --stroke): a box (--box) is not used on vessels")
         return [self.grid.to_working(int(round(j)), int(round(i))) for i, j, _k in prompt.points]

@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from rau.errors import InputError, UnavailableError
+from rau.errors import InputError, OptionError, UnavailableError
 from rau.models.inference import inference
-from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, resolve
+from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, read_json, resolve
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
@@ -17,6 +17,8 @@ from rau.vlm.prompts import images_of
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 """Where a model folder keeps its image processor's settings (the Hub's files, or those transformers 5 saves); one is needed."""
+CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
+"""Where a model folder keeps its chat template, unless its tokenizer's or processor's settings hold it."""
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
@@ -39,7 +41,9 @@ class TransformersBackend(Backend):
         """The model at ``source`` (a LoRA ``adapter`` folder on top); ``family`` overrides the one its config names."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        check_vlm_folder(resolve(source))
+        folder = resolve_model(source)
+        check_vlm_folder(folder)
+        check_family_option(folder, family)
         processor = load_processor(AutoProcessor, source)
         model = load_model(AutoModelForImageTextToText, source, device, dtype)
         if adapter:
@@ -78,9 +82,22 @@ def refuse_non_finite_scores(input_ids, scores):
     return scores
 
 
+def resolve_model(source: ModelSource) -> Path:
+    """:func:`rau.models.loader.resolve`, naming a mistyped local folder as such: a name that is no model folder here but
+    whose parent folder is (``models/qwen2``) was meant as a folder more likely than as a Hugging Face id."""
+    try:
+        return resolve(source)
+    except ModelNotAvailableError:
+        given = Path(source.name).expanduser()
+        if source.is_local or given.parent == Path(".") or not given.parent.is_dir():
+            raise
+        raise ModelNotAvailableError(f"no local folder {source.name} exists ({given.parent} holds no {given.name!r}), nor is it a Hugging Face "
+                                     "model available here; check the folder name") from None
+
+
 def check_vlm_folder(folder: Path) -> None:
-    """Refuse a folder whose config names no image-text-to-text model, that lacks its tokenizer or image processor files, or whose
-    weights are missing or cut off (:func:`rau.models.loader.check_weights`)."""
+    """Refuse a folder whose config names no image-text-to-text model, that lacks its tokenizer, image processor or chat
+    template, or whose weights are missing or cut off (:func:`rau.models.loader.check_weights`)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     model_type = read_config(folder).get("model_type")
@@ -92,7 +109,32 @@ def check_vlm_folder(folder: Path) -> None:
     if not any((folder / name).is_file() for name in PROCESSOR_FILES):
         raise ModelNotAvailableError(f"{folder}: the image processor is missing ({' or '.join(PROCESSOR_FILES)}); copy it from the model's "
                                      "original folder")
+    if not _has_chat_template(folder):
+        raise ModelNotAvailableError(f"{folder}: the chat template is missing ({' or '.join(CHAT_TEMPLATE_FILES)}, or a chat_template entry "
+                                     f"in {TOKENIZER_FILES[1]}); copy it from the model's original folder")
     check_weights(folder)
+
+
+def _has_chat_template(folder: Path) -> bool:
+    """Whether ``folder`` keeps a chat template: in a file of its own, or in its tokenizer's or processor's settings."""
+    if any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES):
+        return True
+    return any((folder / name).is_file() and "chat_template" in read_json(folder / name) for name in (TOKENIZER_FILES[1], *PROCESSOR_FILES))
+
+
+def check_family_option(folder: Path, family: ModelFamily | None) -> None:
+    """Refuse a ``family`` (``--vlm-family``) other than the one the local model's config.json names: boxes would be read in
+    another coordinate convention. A model_type of no known family takes the option as it is."""
+    if family is None:
+        return
+    model_type = str(read_config(folder).get("model_type"))
+    try:
+        configured = family_for(model_type)
+    except OptionError:
+        return
+    if configured.name != family.name:
+        raise OptionError(f"--vlm-family {family.name} contradicts {folder / 'config.json'}, whose model_type {model_type!r} is a "
+                          f"{configured.name} model; leave --vlm-family out for a local model")
 
 
 def model_family(source: ModelSource, processor=None, family: ModelFamily | None = None) -> ModelFamily:
@@ -105,7 +147,7 @@ def model_family(source: ModelSource, processor=None, family: ModelFamily | None
     from transformers import AutoConfig, AutoProcessor
 
     if family is None:
-        family = family_for(AutoConfig.from_pretrained(str(resolve(source))).model_type)
+        family = family_for(AutoConfig.from_pretrained(str(resolve_model(source))).model_type)
     if processor is None:
         processor = load_processor(AutoProcessor, source)
     size = getattr(processor.image_processor, "size", None) or {}
@@ -124,16 +166,25 @@ def check_adapter_folder(adapter) -> Path:
     return folder
 
 
-def warn_other_base(adapter, source: ModelSource) -> None:
-    """Say so when ``rau train`` trained ``adapter`` on another base model than ``source`` (its ``rau_adapter.json``
-    names the base): an adapter of the same shape loads onto another model without an error, but its answers are
-    not the ones it was trained to give. (A model's revision is not recorded, so one id at another revision passes.)"""
+def other_base(adapter, source: ModelSource) -> str | None:
+    """The base model ``rau train`` trained ``adapter`` on (its ``rau_adapter.json`` names it) when that is not ``source``;
+    None when it is, or for an adapter trained elsewhere. (A model's revision is not recorded, so one id at another
+    revision passes.)"""
     try:
         trained_on = json.loads((Path(adapter) / "rau_adapter.json").read_text(encoding="utf-8"))["base_model"]
     except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
-        return
+        return None
+    if not isinstance(trained_on, str):
+        return None
     same = Path(trained_on).resolve() == Path(source.name).expanduser().resolve() if source.is_local else trained_on == source.name
-    if not same:
+    return None if same else trained_on
+
+
+def warn_other_base(adapter, source: ModelSource) -> None:
+    """Say so when ``adapter`` was trained on another base model than ``source`` (:func:`other_base`): an adapter of the
+    same shape loads onto another model without an error, but its answers are not the ones it was trained to give."""
+    trained_on = other_base(adapter, source)
+    if trained_on is not None:
         print(f"warning: the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model, "
               "its answers are not the ones it was trained to give", file=sys.stderr)
 

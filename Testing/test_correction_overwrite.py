@@ -1,0 +1,178 @@
+"""Corrections in a session as ``rau correct`` writes them: the overwrite choice reaches a vessel session, the
+session goes on from what was written, a box a vessel session cannot use is refused, a correction that changes
+nothing keeps the confidence, a structure emptied by another is said to be, names match as everywhere."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+from test_correction import result_2d
+
+from rau.cli import main
+from rau.correction import CorrectorSession
+from rau.engines.base import Prompt
+from rau.errors import InputError
+from rau.image import Image
+from rau.io import read_segmentation
+from rau.labels import Structure
+from rau.result import Result, StructureResult
+from rau.serve.sessions import Entry, correct
+from rau.vessels.session import VesselSession
+
+TRACE = [(5.0, 32.0, 0.0), (60.0, 32.0, 0.0)]  # along the whole vessel of vessel_session(), through "second"
+
+
+def vessel_session() -> VesselSession:
+    """One straight vessel along row 32: "first" on its left part, "second" on its middle."""
+    vesselness = np.zeros((64, 64))
+    vesselness[30:35, 4:61] = 0.5
+    vesselness[32, 4:61] = 1.0
+    target = Image(100 * vesselness[None], (1.0, 1.0, 1.0), ndim=2)
+    first, second = Structure("first", 1), Structure("second", 2)
+    masks = np.zeros((2, 1, 64, 64), bool)
+    masks[0, 0, 30:35, 4:30] = masks[1, 0, 30:35, 30:50] = True
+    results = {"first": StructureResult(first, masks[0], 0.8, "vessels"), "second": StructureResult(second, masks[1], 0.4, "vessels")}
+    return VesselSession(target, [first, second], results, vesselness, vesselness > 0.4, "vessels")
+
+
+def test_the_overwrite_choice_reaches_the_vessel_session_and_an_emptied_segment_names_its_taker():
+    session = vessel_session()
+    kept = session.reprompt("first", Prompt(points=TRACE, labels=[1, 1]))
+    assert session.changed == ("first",) and session.results["second"].confidence == 0.4
+    assert not (kept.mask & session.results["second"].mask).any()
+    session.undo("first")
+    session.reprompt("first", Prompt(points=TRACE, labels=[1, 1]), overwrite=True)
+    second = session.results["second"]
+    assert session.changed == ("first", "second")
+    assert not second.found and second.confidence == 0.0 and "'first'" in second.message
+
+
+def test_slicer_overwrite_reaches_the_vessel_session(mrml_scene):  # noqa: F811
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.segments import require_segment_id, segment_mask
+
+    session = vessel_session()
+    result = Result(session.target, list(session.results.values()), "vessels", session=session)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+    Correction(result, node, overwrite=True).update("first", Prompt(points=TRACE, labels=[1, 1]))
+    assert not segment_mask(node, require_segment_id(node, "second"), result.target).any()
+
+
+def test_the_module_logic_passes_its_overwrite_choice_to_the_vessel_session(mrml_scene):  # noqa: F811
+    """Slicer's "overwrite other segments" reaches the correction itself, not only its write (it did not)."""
+    from slicer_module import load_rauslicer
+
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.segments import require_segment_id, segment_mask
+
+    session = vessel_session()
+    result = Result(session.target, list(session.results.values()), "vessels", session=session)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+    logic = load_rauslicer().RAUSlicerLogic()
+    logic.corrections[node.GetID()] = Correction(result, node)
+    logic.correct(node, "first", Prompt(points=TRACE, labels=[1, 1]), overwrite=True)
+    assert not segment_mask(node, require_segment_id(node, "second"), result.target).any()
+
+
+def test_a_vessel_session_refuses_a_box_with_its_points():
+    session = vessel_session()
+    with pytest.raises(InputError, match="--box"):
+        session.reprompt("first", Prompt(points=TRACE, labels=[1, 1], box=session.results["first"].box))
+    assert session.results["first"].confidence == 0.8 and not session.can_undo("first")
+
+
+def test_a_correction_that_changes_no_voxel_keeps_the_confidence():
+    session = vessel_session()
+    missed = session.reprompt("second", Prompt(points=[(5.0, 5.0, 0.0)], labels=[1]))  # on no vessel
+    assert missed.confidence == 0.4
+    assert session.reprompt("second", Prompt(points=[(55.0, 32.0, 0.0)], labels=[1])).confidence == 1.0
+
+
+def test_session_names_match_as_everywhere():
+    session = vessel_session()
+    assert session.reprompt(" SECOND", Prompt(points=[(55.0, 32.0, 0.0)], labels=[1])).structure.name == "second"
+    with pytest.raises(InputError, match="no structure 'third'"):
+        session.reprompt("third", Prompt(points=[(55.0, 32.0, 0.0)], labels=[1]))
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_put_correction_lets_the_session_go_on_from_what_was_written(overwrite):
+    """The corrected structure gave way (or took the neighbour's voxels): the session holds what the result holds."""
+    result, _ = result_2d()
+    result.session = CorrectorSession(result)
+    item = result.session.reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1]))
+    assert (item.mask & result.get("other").mask).any()
+    result.put_correction(item, result.session, overwrite)
+    for name in ("head", "other"):
+        assert np.array_equal(result.session.results[name].mask, result.get(name).mask)
+
+
+@pytest.mark.parametrize("overwrite_on_undo", [False, True])
+def test_undo_gives_back_the_voxels_an_overwrite_took(overwrite_on_undo):
+    result, _ = result_2d()
+    result.session, start = CorrectorSession(result), list(result.structures)
+    item = result.session.reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1]), overwrite=True)
+    result.put_correction(item, result.session, overwrite=True)
+    assert result.get("other").mask.sum() < start[1].mask.sum()
+    result.put_correction(result.session.undo("head"), result.session, overwrite_on_undo)
+    for name, before in zip(("head", "other"), start):
+        assert np.array_equal(result.get(name).mask, before.mask) and result.get(name).confidence == before.confidence
+        assert np.array_equal(result.session.results[name].mask, before.mask)
+
+
+def test_overwrite_that_empties_a_structure_leaves_it_not_found_naming_its_taker():
+    result, _ = result_2d()
+    other = result.get("other")
+    item = StructureResult(result.get("head").structure, result.get("head").mask | other.mask, 0.5, "test")
+    result.put(item, overwrite=True)
+    emptied = result.get("other")
+    assert not emptied.found and emptied.confidence == 0.0 and "'head'" in emptied.message
+
+
+def test_an_edit_that_empties_a_structure_leaves_it_not_found_with_confidence_0():
+    """The server's edit with mask null, as rau.serve.sessions.correct applies it."""
+    result, _ = result_2d()
+    result.session = CorrectorSession(result)
+    [item] = correct(Entry(result, 0, 0.0), "edit", "other", np.zeros(result.target.shape, bool))
+    assert not item.found and item.confidence == 0.0 and item.message
+    assert not result.get("other").found and result.get("other").confidence == 0.0
+
+
+@pytest.fixture(scope="module")
+def vessel_run(shared_data, tmp_path_factory):
+    """A ``rau segment --engine vessels`` result on an ARCADE pair."""
+    folder, out = shared_data / "arcade_syntax_dev", tmp_path_factory.mktemp("vessels") / "run.nii.gz"
+    assert main(["segment", "--engine", "vessels", "--top-k", "1", "--reference", str(folder / "arcade_train_928_img.png"),
+                 "--reference-labels", str(folder / "arcade_train_928_lab.png"), "--label-table", str(folder / "labels.csv"),
+                 "--reference-spacing", "1", "--target", str(folder / "arcade_train_204_img.png"), "--target-spacing", "1", "--out", str(out)]) == 0
+    return out.with_name("run.result.json")
+
+
+def vessel_pixels(path) -> dict[str, int]:
+    return {name: int(mask.sum()) for name, mask in read_segmentation(path).masks.items()}
+
+
+def test_rau_correct_overwrite_others_takes_pixels_on_a_vessels_result(vessel_run, tmp_path):
+    trace = ["--inside", "290,161", "--inside", "272,394"]  # S7's far end to S8's: through S8_LAD_apical
+    for flag in ([], ["--overwrite-others"]):
+        assert main(["correct", str(vessel_run), "--structure", "S7_LAD_mid", *trace, *flag, "--out", str(tmp_path / f"c{len(flag)}.nii.gz")]) == 0
+    before, kept, taken = (vessel_pixels(path) for path in (vessel_run.with_name("run.nii.gz"), tmp_path / "c0.nii.gz", tmp_path / "c1.nii.gz"))
+    assert kept["S8_LAD_apical"] == before["S8_LAD_apical"]
+    assert taken["S8_LAD_apical"] < before["S8_LAD_apical"] // 2 and taken["S7_LAD_mid"] > kept["S7_LAD_mid"]
+
+
+def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, tmp_path, capsys):
+    out = tmp_path / "boxed.nii.gz"
+    assert main(["correct", str(vessel_run), "--structure", "S7_LAD_mid", "--inside", "290,161", "--box", "250,100,300,200", "--out", str(out)]) == 2
+    assert "--box" in capsys.readouterr().err and not out.exists()
+
+
+def test_rau_correct_missing_every_vessel_keeps_the_confidence(vessel_run, tmp_path):
+    out = tmp_path / "missed.nii.gz"
+    assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--inside", "3,3", "--out", str(out)]) == 0
+    confidence = {path: next(s["confidence"] for s in json.loads(path.read_text())["structures"] if s["name"] == "S8_LAD_apical")
+                  for path in (vessel_run, out.with_name("missed.result.json"))}
+    assert len(set(confidence.values())) == 1 and 0 < min(confidence.values()) < 1

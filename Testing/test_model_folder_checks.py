@@ -1,0 +1,78 @@
+"""Model folders and output paths the training commands name before any work: a VLM folder without its chat template,
+a --vlm-family its config.json contradicts, a mistyped local model folder, a pairs --out under a file or through a link."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from rau.cli import main
+from rau.errors import OptionError
+from rau.models.loader import ModelNotAvailableError, ModelSource
+from rau.vlm.families import QWEN2_5_VL, QWEN3_VL
+from rau.vlm.local import TransformersBackend, check_vlm_folder
+from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
+from train_data import hc18_manifest
+
+QUICK_PAIRS = ["--tasks", "box", "--references-per-target", "1", "--slices-per-pair", "1", "--questions-per-pair", "1"]
+
+
+def test_a_vlm_folder_without_its_chat_template_is_refused(tiny_qwen, tmp_path):
+    """Before: it passed the folder check and failed after loading, as an internal error in the chat template."""
+    folder = shutil.copytree(tiny_qwen, tmp_path / "no_chat")
+    template = (folder / "chat_template.jinja").read_text()
+    (folder / "chat_template.jinja").unlink()
+    with pytest.raises(ModelNotAvailableError, match=f"{folder}: the chat template is missing \\(chat_template.jinja or chat_template.json"):
+        TransformersBackend.load(ModelSource(str(folder)), device="cpu")
+    settings = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**settings, "chat_template": template}))  # where older folders keep it
+    check_vlm_folder(folder)
+
+
+def test_a_vlm_family_that_contradicts_the_local_config_is_refused(tiny_qwen):
+    """Before: --vlm-family qwen3-vl on a local Qwen2.5-VL folder read its boxes in the other convention, silently."""
+    with pytest.raises(OptionError, match=f"--vlm-family qwen3-vl contradicts {tiny_qwen / 'config.json'}, whose model_type 'qwen2_5_vl' is a qwen2.5-vl"):
+        TransformersBackend.load(ModelSource(str(tiny_qwen)), device="cpu", family=QWEN3_VL)
+    assert TransformersBackend.load(ModelSource(str(tiny_qwen)), device="cpu", family=QWEN2_5_VL).family.name == "qwen2.5-vl"
+
+
+def test_a_mistyped_local_model_folder_is_named_as_one(shared_data, tmp_path, capsys, monkeypatch):
+    """Before: models/qwen2 (one slash) was looked up as a Hugging Face id and reported as a download or offline failure."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network in tests
+    manifest = hc18_manifest(shared_data, tmp_path, 2)
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", "pairs", "--model", "models/qwen2"]) == 2
+    assert "error: no local folder models/qwen2 exists (models holds no 'qwen2')" in capsys.readouterr().err
+
+
+def test_a_pairs_out_under_a_file_is_named_and_one_through_a_link_is_written(shared_data, tmp_path, capsys):
+    """Before: --out under a file was an internal FileExistsError; a link to an empty folder failed to be replaced."""
+    manifest = hc18_manifest(shared_data, tmp_path, 4)
+    (tmp_path / "a_file").write_text("")
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "a_file" / "pairs"), *QUICK_PAIRS]) == 2
+    assert f"--out {tmp_path / 'a_file' / 'pairs'}: {tmp_path / 'a_file'} is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "link"), *QUICK_PAIRS]) == 0, capsys.readouterr().err
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "card.json").is_file()
+
+
+@pytest.mark.parametrize("model, said", [
+    ("tiny", "--vlm-family qwen3-vl contradicts"),
+    ("models/qwen2", "no local folder models/qwen2 exists (models holds no 'qwen2')"),
+])
+def test_rau_segment_checks_the_vlm_folder_and_family_before_any_work(model, said, tiny_qwen, shared_data, tmp_path, capsys, monkeypatch):
+    """Before: rau segment took --vlm-family against the folder's config, and looked a mistyped folder up on the Hub."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network in tests
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    data = shared_data / "hc18_fetal_head_us" / "images"
+    out = tmp_path / "out" / "target.nii.gz"
+    code = main(["segment", "--engine", "vlm-box", "--vlm-model", str(tiny_qwen) if model == "tiny" else model, "--vlm-family", "qwen3-vl",
+                 "--reference", str(data / "000_HC.png"), "--reference-labels", str(data.parent / "masks" / "000_HC_mask.png"),
+                 "--target", str(data / "001_HC.png"), "--out", str(out)])
+    assert code == 2 and said in capsys.readouterr().err
+    assert not out.parent.exists()
