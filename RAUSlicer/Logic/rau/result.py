@@ -96,7 +96,7 @@ class Result:
         it gives way to the other structures (they stay bit-identical); with ``overwrite`` they lose them."""
         name = item.structure.name
         before = self.get(name)
-        held = before.mask if before.found else np.zeros(self.target.shape, bool)
+        held = voxels(before, self.target.shape)
         others = [s for s in self.structures if s.found and s.structure.name != name]
         if item.found and others and not overwrite:
             item = giving_way(item, np.any([s.mask for s in others], axis=0) & ~held)

@@ -31,7 +31,7 @@ from rau.io.run_outputs import check_no_earlier_output, output_paths, write_outp
 from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
-from rau.result import Result, StructureResult
+from rau.result import Result, StructureResult, voxels
 from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, prompt_slice, voxel_ranges
 from rau.validation import argument, finite_number, non_empty_path, positive_number
 
@@ -300,7 +300,7 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty
         if item.structure.name in rerun.session.results:
-            rerun.session.edit(item.structure.name, item.mask if item.found else np.zeros(result.target.shape, bool))
+            rerun.session.edit(item.structure.name, voxels(item, result.target.shape))
     result.session = rerun.session
 
 

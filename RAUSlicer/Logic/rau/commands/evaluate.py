@@ -28,6 +28,7 @@ from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import summarize, try_case
 from rau.io.atomic import atomic_path, signals_deferred
+from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
@@ -80,8 +81,6 @@ def run(args: argparse.Namespace) -> int:
 def distance_units(cases) -> list[str]:
     """Each case's unit of distances (HD95, centroid): ``px`` for a target with no pixel size, neither its own nor given
     (a picture, a DICOM file without one: it works in pixels), else ``mm``. Warns when a manifest mixes the two."""
-    from rau.io.images import without_pixel_size
-
     units = ["px" if case.target_spacing is None and without_pixel_size(case.target_image) else "mm" for case in cases]
     if len(set(units)) > 1:
         first = cases[units.index("px")].name

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from rau.correction.grow import Seeds, correct_mask
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
-from rau.result import Result, StructureResult
+from rau.result import Result, StructureResult, voxels
 from rau.session import Session, voxel
 
 CORRECTOR = "compact watershed"
@@ -29,7 +27,7 @@ class CorrectorSession(Session):
         current = self.results[name]
         new = Seeds([voxel(p) for p in prompt.points], [int(label) for label in prompt.labels])
         seeds = self.seeds[name] + new
-        mask = current.mask if current.found else np.zeros(self.target.shape, bool)
+        mask = voxels(current, self.target.shape)
         corrected = correct_mask(self.target, mask, seeds, new, prompt.box)
         self.seeds[name] = seeds
         saved = [[k, j, i, label] for (k, j, i), label in zip(seeds.voxels, seeds.labels)]

@@ -18,6 +18,7 @@ from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks
 from rau.fusion import dice
+from rau.result import voxels
 
 NOC_THRESHOLDS = (0.80, 0.90)
 
@@ -53,7 +54,7 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
     The corrections are undone afterwards, so every structure starts from the engine's answer (a vessel
     correction may also take pixels from other segments)."""
     current = session.results[name]
-    prediction = current.mask if current.found else np.zeros(truth.shape, bool)
+    prediction = voxels(current, truth.shape)
     curve = [dice(prediction, truth)]
     session.undo_depth = max(session.undo_depth, clicks)
     made = 0
@@ -66,7 +67,7 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
             point, label = click
             item = session.reprompt(name, Prompt(points=[point], labels=[label]), progress)
             made += 1
-            prediction = item.mask if item.found else np.zeros(truth.shape, bool)
+            prediction = voxels(item, truth.shape)
             curve.append(dice(prediction, truth))
     finally:
         for _ in range(made):

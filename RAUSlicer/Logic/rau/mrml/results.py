@@ -17,7 +17,7 @@ import slicer
 from rau.errors import InputError
 from rau.image import Image
 from rau.mrml.segments import RAU_TAG, new_segmentation_node, require_segment_id, tag_text, write_segment_mask
-from rau.result import Result, StructureResult
+from rau.result import Result, StructureResult, voxels
 
 LOW_CONFIDENCE = 0.5
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
@@ -55,7 +55,7 @@ def needs_review(item: StructureResult, low_confidence: float = LOW_CONFIDENCE) 
 def write_structure_result(node, item: StructureResult, geometry: Image, low_confidence: float = LOW_CONFIDENCE,
                            overwrite: bool = False) -> str:
     """Write one structure's mask (empty when not found), tag and status into ``node``; return the segment id."""
-    mask = item.mask if item.found else np.zeros(geometry.shape, dtype=bool)
+    mask = voxels(item, geometry.shape)
     segment_id = write_segment_mask(node, item.structure.name, mask, geometry, item.structure, overwrite)
     segment = node.GetSegmentation().GetSegment(segment_id)
     # Slicer's .seg.nrrd keeps a segment's tags as "key:value|key:value": a "|" in the JSON (a structure or volume
