@@ -163,6 +163,8 @@ def _manifests(folder: Path) -> None:
     (folder / "bank_copied.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\nref_copy.png,ref_mask_copy.png,{spacing}\n")
     shutil.copy(folder / "ref.png", folder / "ref_copy.png")
     shutil.copy(folder / "ref_mask.png", folder / "ref_mask_copy.png")
+    copied_row = manifest_row().replace("ref.png,ref_mask.png", "ref_copy.png,ref_mask_copy.png")
+    (folder / "copied_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{copied_row}\n")
     (folder / "bank_typo.csv").write_text(f"image,labels,pixel_spacng\nref.png,ref_mask.png,{spacing}\n")
     (folder / "bank_negative.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,-0.7\n")
     (folder / "bank_no_labels.csv").write_text("image,pixel_spacing\nref.png,0.7\n")

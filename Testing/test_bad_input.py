@@ -177,6 +177,8 @@ CASES = {
     "manifest row repeated": (evaluate(manifest="repeated_row.csv"), "repeated_row.csv line 3: repeats a reference of the case that line 2 starts"),
     "manifest reference repeated with another spacing": (evaluate(manifest="repeated_reference.csv"),
                                                          "repeated_reference.csv line 3: repeats a reference of the case that line 2 starts"),
+    "manifest reference copied": (evaluate(manifest="copied_reference.csv"),
+                                  "copied_reference.csv line 3: repeats a reference of the case that line 2 starts (same target, same reference files or copies"),
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),
     "manifest of zero bytes": (evaluate(manifest="zero_bytes.csv"), "zero_bytes.csv: manifest is empty; its first line names the columns"),

@@ -65,6 +65,24 @@ def test_geometry_a_step_off_single_precision_is_read_as_that_number():
     assert single_precision(oblique).tolist() == oblique
 
 
+def test_geometry_written_with_15_digits_is_read_as_its_single_precision_number():
+    """An NRRD header gives a single-precision spacing with 15 digits (3.04687595367432, 8 steps off); Slicer's oblique
+    origins come back up to 6 steps off: each is read as the single-precision number, so all are one image."""
+    image = Image.from_grid(np.zeros((3, 4, 5)), (3.04687595367432, 1.0, 10.0), (-11.319000244140636, 0.0, 0.0), np.eye(3))
+    assert image.spacing == (float(np.float32(3.04687595367432)), 1.0, 10.0)
+    assert image.origin == (-11.319000244140625, 0.0, 0.0)
+
+
+def test_oblique_directions_a_step_apart_are_one_image():
+    """Slicer gives an oblique NIfTI's direction cosines back a step off the command line's: rounded, they are equal."""
+    angle = np.radians(35)
+    direction = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]])
+    apart = [Image.from_grid(np.zeros((3, 4, 5)), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), cosines) for cosines in
+             (direction, np.nextafter(direction, 2), np.nextafter(direction, -2))]
+    assert all(np.array_equal(image.direction, apart[0].direction) for image in apart)
+    assert np.abs(apart[0].direction - direction).max() < 1e-12
+
+
 def test_4d_and_vector_images_are_refused():
     with pytest.raises(GeometryError, match="4D"):
         Image.from_sitk(sitk.Image([2, 2, 2, 2], sitk.sitkFloat32))

@@ -164,7 +164,11 @@ def test_rau_correct_overwrite_others_takes_pixels_on_a_vessels_result(vessel_ru
     assert taken["S8_LAD_apical"] < before["S8_LAD_apical"] // 2 and taken["S7_LAD_mid"] > kept["S7_LAD_mid"]
 
 
-def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, tmp_path, capsys):
+def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, tmp_path, capsys, monkeypatch):
+    """Before: refused only after the vessels engine had run again (seconds), now at once."""
+    from rau.engines.vessels import VesselEngine
+
+    monkeypatch.setattr(VesselEngine, "run", lambda *args, **kwargs: pytest.fail("the engine ran again before the box was refused"))
     out = tmp_path / "boxed.nii.gz"
     assert main(["correct", str(vessel_run), "--structure", "S7_LAD_mid", "--inside", "290,161", "--box", "250,100,300,200", "--out", str(out)]) == 2
     assert "--box" in capsys.readouterr().err and not out.exists()

@@ -76,3 +76,18 @@ def test_rau_segment_checks_the_vlm_folder_and_family_before_any_work(model, sai
                  "--target", str(data / "001_HC.png"), "--out", str(out)])
     assert code == 2 and said in capsys.readouterr().err
     assert not out.parent.exists()
+
+
+def test_a_mistyped_local_sam2_folder_is_named_as_one(shared_data, tmp_path, capsys, monkeypatch):
+    """Before: --sam2-model models/sam2x was looked up as a Hugging Face id and reported as an offline failure."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network in tests
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    data = shared_data / "hc18_fetal_head_us" / "images"
+    out = tmp_path / "out" / "target.nii.gz"
+    code = main(["segment", "--engine", "registration+sam2", "--sam2-model", "models/sam2x",
+                 "--reference", str(data / "000_HC.png"), "--reference-labels", str(data.parent / "masks" / "000_HC_mask.png"),
+                 "--target", str(data / "001_HC.png"), "--out", str(out)])
+    assert code == 2
+    assert "--sam2-model models/sam2x: no local folder models/sam2x exists (models holds no 'sam2x')" in capsys.readouterr().err
+    assert not out.parent.exists()

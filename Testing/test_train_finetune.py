@@ -256,7 +256,8 @@ GRPO_QUICK = ["--device", "cpu", "--max-steps", "1", "--batch-size", "2", "--num
 
 def test_grpo_from_an_adapter_refuses_another_base_and_records_the_adapters_lora(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
     """Before: an adapter trained on another base was trained further on --model without a word and recorded as that
-    model's; the record gave the --lora-r/--lora-alpha given (ignored by peft), not the adapter's own."""
+    model's; the record gave the --lora-r/--lora-alpha given (ignored by peft), not the adapter's own, and those options were
+    ignored without a word."""
     import shutil
 
     other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
@@ -266,7 +267,11 @@ def test_grpo_from_an_adapter_refuses_another_base_and_records_the_adapters_lora
             in capsys.readouterr().err)
     assert not (tmp_path / "refused").exists()
     out = tmp_path / "grpo"
-    assert main(["train", "grpo", "--model", str(tiny_qwen), *common, "--lora-r", "4", "--lora-alpha", "8", "--out", str(out)]) == 0
+    assert main(["train", "grpo", "--model", str(tiny_qwen), *common, "--lora-alpha", "8", "--out", str(out)]) == 2
+    assert ("--lora-alpha: a run from --adapter keeps that adapter's own LoRA settings (its adapter_config.json); leave --lora-alpha out"
+            in capsys.readouterr().err)
+    assert not out.exists()
+    assert main(["train", "grpo", "--model", str(tiny_qwen), *common, "--out", str(out)]) == 0
     lora = {"r": 8, "alpha": 16, "dropout": 0.01, "train_vision": False}
     assert json.loads((out / "rau_adapter.json").read_text())["lora"] == lora
     assert json.loads((out / "rau_run.json").read_text())["lora"] == lora

@@ -66,9 +66,11 @@ def plane_spacing(spacing) -> tuple[float, ...]:
     return tuple(float(f"{value:.{SPACING_DIGITS}g}") for value in spacing)
 
 
-SINGLE_PRECISION_STEPS = 4
+SINGLE_PRECISION_STEPS = 32
 """How many double-precision steps from a single-precision number a geometry value may lie and still be read
-as that number (:func:`single_precision`)."""
+as that number (:func:`single_precision`): enough for one written with 15 significant digits, as NRRD headers
+give spacings (up to 23 steps off; slicerio's chest CT's 3.04687595367432 mm is 8), and for an oblique volume's
+origin as Slicer's matrices give it back (up to 6 steps off)."""
 
 
 def single_precision(values) -> np.ndarray:
@@ -84,6 +86,22 @@ def single_precision(values) -> np.ndarray:
         single = values.astype(np.float32).astype(float)
         near = np.abs(values - single) <= SINGLE_PRECISION_STEPS * np.spacing(np.abs(values))
     return np.where(near, single, values)
+
+
+DIRECTION_BITS = 40
+"""Binary places a direction cosine keeps (:func:`direction_cosines`)."""
+
+
+def direction_cosines(direction) -> np.ndarray:
+    """``direction`` rounded to multiples of 2**-:data:`DIRECTION_BITS` (at most 5e-13 off).
+
+    An oblique file's directions are computed (NIfTI stores a quaternion); Slicer's reader computes them
+    again through its IJK-to-RAS matrix and gives some back a step off, and registration follows bits. Rounded,
+    the volume loaded in Slicer and the file read by the command line are one image. Axis directions (0, 1, -1)
+    stay as they are."""
+    scale = 2.0**DIRECTION_BITS
+    with np.errstate(over="ignore", invalid="ignore"):  # inf, NaN: kept as they are (and refused later)
+        return np.round(np.asarray(direction, dtype=float) * scale) / scale
 
 
 @dataclass(frozen=True)
@@ -215,12 +233,14 @@ class Image:
         """The image of a ``(k, j, i)`` voxel grid: 2D when it has a single slice along any axis.
 
         This is the rule every reader applies (see the module doc); geometry values a few bits off a
-        single-precision number are taken as that number (:func:`single_precision`). ``ndim=2`` says the grid
+        single-precision number are taken as that number (:func:`single_precision`), direction cosines are
+        rounded (:func:`direction_cosines`). ``ndim=2`` says the grid
         is a 2D file's (one slice, lying at z = 0). A 2D image gets its plane frame and keeps
         the caller's grid in :attr:`stored`, except a picture (``placed=False``: PNG, JPEG ...),
         whose header places nothing. A 2D NRRD at origin 0 is placed there, like one at 105 mm.
         """
         spacing, origin, direction = (single_precision(values) for values in (spacing, origin, direction))
+        direction = direction_cosines(direction)
         grid = cls(np.asarray(array), tuple(spacing), tuple(origin), direction, ndim=3)
         singles = [axis for axis in (2, 1, 0) if grid.size[axis] == 1]
         if ndim == 3 and not singles:

@@ -74,9 +74,15 @@ def check_distinct_references(places) -> None:
             if seen_files == files:
                 said = "is given twice" if seen == where else f"repeats the reference of {seen}"
                 raise InputError(f"{where}: {said}; it would vote twice")
-            if all(map(_same_contents, seen_files, files)):
+            if same_reference(seen_files, files):
                 raise InputError(f"{where}: its image and labels are copies of those of {seen}; it would vote twice")
         earlier.append((files, where))
+
+
+def same_reference(first: tuple[Path, Path], second: tuple[Path, Path]) -> bool:
+    """Whether two references' (image, labels) files (:func:`reference_files`) are the same files, or copies with the
+    same contents: one reference, which must not vote twice."""
+    return first == second or all(map(_same_contents, first, second))
 
 
 def _same_contents(first: Path, second: Path) -> bool:

@@ -32,7 +32,7 @@ from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.result import Result, StructureResult, voxels
-from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, prompt_slice, voxel_ranges
+from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, voxel_ranges
 from rau.validation import argument, finite_number, non_empty_path, positive_number
 
 
@@ -74,9 +74,8 @@ def run(args: argparse.Namespace) -> int:
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
-    if saved["engine"] in ENGINES and engine_class(saved["engine"]).uses_sam2:  # SAM2 corrects one slice: checked before its rerun
-        engine = engine_class(saved["engine"])
-        prompt_slice(prompt, engine.correction_axis(target, EngineOptions.from_dict(inputs.get("engine_options") or {})))
+    if saved["engine"] in ENGINES:  # checked before the engine runs again
+        engine_class(saved["engine"]).check_correction(prompt, target, EngineOptions.from_dict(inputs.get("engine_options") or {}))
     if args.target is not None:
         check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     result = reopen(saved, saved_path, target)

@@ -51,7 +51,7 @@ def check_models(name: str, options: EngineOptions) -> None:
     """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter``, a ``--device`` this machine
     lacks, or a bad ``RAU_TORCH_THREADS``, for engine ``name`` before any work, without building the engine or
     reading weights: :class:`OptionError` naming the option and the problem."""
-    from rau.models.loader import ModelNotAvailableError
+    from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
     try:
@@ -67,10 +67,10 @@ def check_models(name: str, options: EngineOptions) -> None:
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
         if engine.uses_vlm and (source := vlm_source(options)):
             from rau.vlm.families import family_for
-            from rau.vlm.local import check_adapter_folder, check_family_option, check_vlm_folder, resolve_model
+            from rau.vlm.local import check_adapter_folder, check_family_option, check_vlm_folder
 
             option = f"{flag('vlm_model')} {options.vlm_model}"
-            folder = resolve_model(source)
+            folder = resolve(source)
             check_vlm_folder(folder)
             check_family_option(folder, family_for(options.vlm_family, flag("vlm_family")) if options.vlm_family else None)
             if options.vlm_adapter:

@@ -52,10 +52,10 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="pairs folder from `rau train build-pairs`")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output adapter folder")
     parser.add_argument("--adapter", type=argument(non_empty_path, "--adapter"), help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
-    parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), default=8, help="LoRA rank (default 8)")
-    parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), default=16, help="(default 16)")
-    parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), default=0.01, help="(default 0.01)")
-    parser.add_argument("--train-vision", action="store_true", help="also put LoRA on the vision tower (frozen by default)")
+    parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), help="LoRA rank of a new adapter (default 8)")
+    parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), help="(default 16)")
+    parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), help="(default 0.01)")
+    parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower (frozen by default)")
     parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0, help="(default 5)")
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
     parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), default=1, help="per device (default 1; grpo: 4, one question's answers)")
@@ -96,10 +96,20 @@ def _settings(args: argparse.Namespace):
     except ModelNotAvailableError as error:
         raise OptionError(f"--device {args.device}: {error}") from None
 
-    lora = LoraSettings(args.lora_r, args.lora_alpha, args.lora_dropout, args.train_vision)
     keys = ["model", "data", "out", "adapter", "epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "eval_steps",
             "eval_limit", "save_steps", "logging_steps", "train_limit", "gradient_checkpointing", "resume", "device", "seed", "overwrite"]
-    return FineTuneSettings(lora=lora, **{k: getattr(args, k) for k in keys})
+    return FineTuneSettings(lora=_lora(args), **{k: getattr(args, k) for k in keys})
+
+
+def _lora(args: argparse.Namespace) -> LoraSettings:
+    """The LoRA settings of a new adapter, defaults where not given; refused with ``--adapter``, whose own settings a run keeps."""
+    given = {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "train_vision": args.train_vision}
+    given = {key: value for key, value in given.items() if value is not None}
+    if args.adapter and given:
+        option = {"r": "--lora-r", "alpha": "--lora-alpha", "dropout": "--lora-dropout", "train_vision": "--train-vision"}[next(iter(given))]
+        raise OptionError(f"{option}: a run from --adapter keeps that adapter's own LoRA settings (its adapter_config.json); "
+                          f"leave {option} out, or leave --adapter out to start a new adapter")
+    return LoraSettings(**given)
 
 
 def run_build_pairs(args: argparse.Namespace) -> int:

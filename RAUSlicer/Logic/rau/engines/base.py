@@ -235,6 +235,15 @@ class Engine(abc.ABC):
 
         return slice_axis(target, options.slice_axis)
 
+    @classmethod
+    def check_correction(cls, prompt: Prompt, target: Image, options: EngineOptions) -> None:
+        """Refuse, before the engine runs again for ``rau correct``, a prompt its session cannot take (:class:`InputError`):
+        a SAM2 engine corrects one slice (:meth:`correction_axis`), so the points must lie on one."""
+        if cls.uses_sam2:
+            from rau.session import prompt_slice
+
+            prompt_slice(prompt, cls.correction_axis(target, options))
+
     @abc.abstractmethod
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         """Segment every requested structure in ``request.target``."""

@@ -36,7 +36,7 @@ from rau.vessels.grid import WorkingGrid
 from rau.vessels.naming import BEYOND_PIXELS, Naming, name_segments
 from rau.vessels.paths import paint
 from rau.vessels.prompts import centreline_points
-from rau.vessels.session import VesselSession
+from rau.vessels.session import VesselSession, check_points_only
 from rau.vessels.topology import segment_tree
 from rau.vessels.vesselness import MIN_CONTRAST_TO_NOISE, contrast_to_noise, vessel_mask, vesselness
 
@@ -71,6 +71,11 @@ class VesselEngine(Engine):
     @classmethod
     def from_options(cls, options: EngineOptions) -> "VesselEngine":
         return cls(options.top_k, options.deformable)
+
+    @classmethod
+    def check_correction(cls, prompt, target, options) -> None:
+        """A vessel correction takes points only (:func:`~rau.vessels.session.check_points_only`)."""
+        check_points_only(prompt)
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()

@@ -101,7 +101,8 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
         validation.check_not_target(paths["reference_image"], paths["target_image"], f"{path} line {line}: reference_image {row['reference_image']}")
         reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing)
         if any(_same_reference(reference, other) for other in case.references):
-            raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference)")
+            raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference "
+                             "files or copies of them); it would vote twice")
         case.references.append(reference)
     check_structures(cases, path)
     return _named([case for _, case in cases.values()])
@@ -169,11 +170,12 @@ def _resolved(file: Path | None) -> Path | None:
 
 
 def _same_reference(a: ReferenceEntry, b: ReferenceEntry) -> bool:
-    """The same image and labels files, whatever pixel size the rows give (before, a spacing typed on one row and
-    left to the header on the other made one reference count twice in the fusion)."""
-    from rau.references import reference_files
+    """The same image and labels files or copies of them (:func:`rau.references.same_reference`), whatever pixel size
+    the rows give (before, a spacing typed on one row and left to the header on the other, or a copied reference,
+    made one reference count twice in the fusion)."""
+    from rau.references import reference_files, same_reference
 
-    return reference_files(a.image, a.labels) == reference_files(b.image, b.labels)
+    return same_reference(reference_files(a.image, a.labels), reference_files(b.image, b.labels))
 
 
 def write_manifest(path, rows: list[dict]) -> None:

@@ -63,6 +63,7 @@ def resolve(source: ModelSource) -> Path:
             )
         )
     except Exception as error:  # hub errors come in many classes; all mean "not here"
+        _refuse_mistyped_folder(source)
         revision = f" --revision {source.revision}" if source.revision else ""
         how = (
             f"download it on a machine with internet access (hf download {source.name}{revision} --local-dir FOLDER) "
@@ -70,6 +71,15 @@ def resolve(source: ModelSource) -> Path:
         )
         state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {str(error).strip().rstrip('.')}"
         raise ModelNotAvailableError(f"model {source.name!r} is not available: {state}. To use it, {how}.") from error
+
+
+def _refuse_mistyped_folder(source: ModelSource) -> None:
+    """Name a mistyped local folder as such: an id that is no model here but whose first part is a local folder
+    (``models/qwen2``) was meant as a folder more likely than as a Hugging Face id."""
+    given = Path(source.name).expanduser()
+    if given.parent != Path(".") and given.parent.is_dir():
+        raise ModelNotAvailableError(f"no local folder {source.name} exists ({given.parent} holds no {given.name!r}), nor is it a Hugging Face "
+                                     "model available here; check the folder name") from None
 
 
 def pick_device(requested: str | None = None) -> str:

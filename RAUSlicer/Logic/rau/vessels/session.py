@@ -96,6 +96,11 @@ class VesselSession(Session):
 
     def _points(self, prompt: Prompt) -> list[tuple[int, int]]:
         """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
-        if prompt.box is not None or not prompt.points:  # a box would be left unused
-            raise InputError("a vessel correction takes points only (--inside, --outside, --stroke): a box (--box) is not used on vessels")
+        check_points_only(prompt)
         return [self.grid.to_working(int(round(j)), int(round(i))) for i, j, _k in prompt.points]
+
+
+def check_points_only(prompt: Prompt) -> None:
+    """Refuse a vessel correction with a box (it would be left unused) or without points."""
+    if prompt.box is not None or not prompt.points:
+        raise InputError("a vessel correction takes points only (--inside, --outside, --stroke): a box (--box) is not used on vessels")

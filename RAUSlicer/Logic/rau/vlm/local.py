@@ -41,7 +41,7 @@ class TransformersBackend(Backend):
         """The model at ``source`` (a LoRA ``adapter`` folder on top); ``family`` overrides the one its config names."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        folder = resolve_model(source)
+        folder = resolve(source)
         check_vlm_folder(folder)
         check_family_option(folder, family)
         processor = load_processor(AutoProcessor, source)
@@ -80,19 +80,6 @@ def refuse_non_finite_scores(input_ids, scores):
         raise UnavailableError("the VLM (--vlm-model) gave no finite token scores: its weights hold NaN or infinite values "
                                "(a damaged checkpoint); copy the model folder again")
     return scores
-
-
-def resolve_model(source: ModelSource) -> Path:
-    """:func:`rau.models.loader.resolve`, naming a mistyped local folder as such: a name that is no model folder here but
-    whose parent folder is (``models/qwen2``) was meant as a folder more likely than as a Hugging Face id."""
-    try:
-        return resolve(source)
-    except ModelNotAvailableError:
-        given = Path(source.name).expanduser()
-        if source.is_local or given.parent == Path(".") or not given.parent.is_dir():
-            raise
-        raise ModelNotAvailableError(f"no local folder {source.name} exists ({given.parent} holds no {given.name!r}), nor is it a Hugging Face "
-                                     "model available here; check the folder name") from None
 
 
 def check_vlm_folder(folder: Path) -> None:
@@ -147,7 +134,7 @@ def model_family(source: ModelSource, processor=None, family: ModelFamily | None
     from transformers import AutoConfig, AutoProcessor
 
     if family is None:
-        family = family_for(AutoConfig.from_pretrained(str(resolve_model(source))).model_type)
+        family = family_for(AutoConfig.from_pretrained(str(resolve(source))).model_type)
     if processor is None:
         processor = load_processor(AutoProcessor, source)
     size = getattr(processor.image_processor, "size", None) or {}
