@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
@@ -12,9 +13,11 @@ from rau.cli import main as rau_main
 from rau.io import read_image, write_image
 from rau.io.label_tables import find_label_table, write_label_table
 from rau.labels import LabelSet, Structure
+from rau.serve.app import ServerConfig
 from rau.serve.client import Client, ServerError, sidecar_table
 from rau.serve.uploads import MAX_REFERENCES
-from test_serve import outputs, server, write_two_halves  # noqa: F401  (server: fixture)
+from serve_helpers import running_server
+from test_serve import hc18_pair, outputs, server, write_two_halves  # noqa: F401  (server: fixture)
 
 HALVES_TABLE = LabelSet((Structure("left", 1), Structure("right", 2)))
 
@@ -87,3 +90,23 @@ def test_a_reference_table_needs_its_reference_labels_before_it(server, tmp_path
     files = [("target", target), ("reference_table", table), ("reference", image), ("reference_labels", labels)]
     answer = requests.post(f"{server[0]}/v1/jobs", files=[(field, (Path(path).name, Path(path).read_bytes())) for field, path in files], timeout=60)
     assert answer.status_code == 422 and "upload each reference_table right after its reference_labels" in answer.json()["detail"]
+
+
+def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_read(shared_data, tmp_path):
+    """Before: a 15 KiB .nii.gz of 200^3 int16 voxels (15 MiB once read) was read whole, whatever its size: a small compressed
+    file could fill the server's memory."""
+    import SimpleITK as sitk
+
+    reference, _, _ = hc18_pair(shared_data)
+    voxels = np.zeros((200, 200, 200), np.int16)
+    voxels[100, 100, 100] = 1
+    packed = tmp_path / "packed.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(voxels), str(packed), True)
+    assert packed.stat().st_size < 2**20
+    work = tmp_path / "work"
+    with running_server(ServerConfig(work_dir=work, max_image_bytes=2**20)) as (url, _):
+        with pytest.raises(ServerError, match=r"upload target \('packed.nii.gz'\): its voxels take 15.3 MiB once unpacked, more than "
+                                              r"the server's limit of 1.0 MiB") as refused:
+            Client(url).submit(packed, [reference])
+        assert refused.value.status == 422
+    assert not any((work / "jobs").iterdir())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
 from rau.errors import OptionError
-from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
+from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.validation import argument, host_address, non_empty_path, port_number, positive_integer, positive_number
 
 
@@ -20,6 +20,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--work-dir", type=argument(non_empty_path, "--work-dir"), help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
     parser.add_argument("--max-upload-mb", type=argument(positive_number, "--max-upload-mb"), default=MAX_UPLOAD_BYTES / 2**20,
                         help="largest accepted request body (default %(default)g MiB)")
+    parser.add_argument("--max-image-mb", type=argument(positive_number, "--max-image-mb"), default=MAX_IMAGE_BYTES / 2**20,
+                        help="most memory one uploaded image's voxels may take once unpacked (default %(default)g MiB)")
     parser.add_argument("--session-idle-minutes", type=argument(positive_number, "--session-idle-minutes"), default=SESSION_IDLE_SECONDS / 60,
                         help="close correction sessions idle this long (default %(default)g)")
     parser.add_argument("--max-sessions", type=argument(positive_integer, "--max-sessions"), default=MAX_SESSIONS,
@@ -47,6 +49,7 @@ def server_config(args: argparse.Namespace):
         engine=args.engine,
         engine_options=options,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
+        max_image_bytes=int(args.max_image_mb * 2**20),
         session_idle_seconds=args.session_idle_minutes * 60,
         max_sessions=args.max_sessions,
         max_session_bytes=int(args.max_session_gb * 2**30),

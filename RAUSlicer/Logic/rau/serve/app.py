@@ -23,7 +23,7 @@ from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mism
 from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
-from rau.serve.sessions import MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
+from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
 from rau.serve.uploads import MAX_REFERENCES, Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 
@@ -44,6 +44,8 @@ class ServerConfig:
     """The engine of jobs whose spec names none (``rau serve --engine``)."""
     engine_options: EngineOptions | dict = field(default_factory=EngineOptions)
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_image_bytes: int = MAX_IMAGE_BYTES
+    """Most memory one uploaded image's voxels may take once unpacked, by its header (a small .nii.gz can hold a lot)."""
     session_idle_seconds: float = SESSION_IDLE_SECONDS
     max_sessions: int = MAX_SESSIONS
     max_session_bytes: int = MAX_SESSION_BYTES
@@ -76,7 +78,7 @@ class Server:
         job_id = uuid.uuid4().hex
         folder = confined(self.work_dir, "jobs", job_id)
         try:
-            request = read_uploads(uploads, spec, folder)
+            request = read_uploads(uploads, spec, folder, self.config.max_image_bytes)
         except Exception:
             shutil.rmtree(folder, ignore_errors=True)
             raise

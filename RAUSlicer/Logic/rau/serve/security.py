@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import math
 import re
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.label_tables import SIDECAR_SUFFIXES
+from rau.validation import itk_warnings_off
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
@@ -87,6 +89,25 @@ def check_data_attached(path: Path, label: str) -> None:
     if not attached:
         raise InputError(f"{label}: its header names a separate data file, which the server does not read; "
                          "upload one file holding the data (.mha, .nrrd or .seg.nrrd)")
+
+
+def check_unpacked_size(path: Path, label: str, limit: int) -> None:
+    """Refuse an image upload whose header promises more bytes of voxels than ``limit`` (``rau serve --max-image-mb``):
+    a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        with itk_warnings_off():
+            reader.ReadImageInformation()
+    except RuntimeError:  # not read by ITK's header readers: reading the file says why
+        return
+    bits = int(re.search(r"(\d+)-bit", sitk.GetPixelIDValueAsString(reader.GetPixelID())).group(1))
+    unpacked = math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * bits // 8
+    if unpacked > limit:
+        raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
+                         f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
 
 
 def confined(root: Path, *parts: str) -> Path:

@@ -18,7 +18,7 @@ from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
 from rau.references import load_reference
-from rau.serve.security import check_data_attached, confined, upload_suffix
+from rau.serve.security import check_data_attached, check_unpacked_size, confined, upload_suffix
 
 MAX_REFERENCES = 32
 """References per job (each a reference, reference_labels and reference_table file)."""
@@ -78,8 +78,9 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     return JobSpec(engine, options, structures, target_spacing, spacings, seg_nrrd)
 
 
-def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
-    """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`)."""
+def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_bytes: int) -> Request:
+    """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`); an image
+    whose voxels would take more than ``max_image_bytes`` is refused before it is read."""
     by_field: dict[str, list[tuple[Path, str]]] = {}
     tabled: set[int] = set()
     for upload in uploads:
@@ -96,6 +97,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path) -> Request:
         with open(path, "wb") as handle:
             shutil.copyfileobj(upload.stream, handle)
         check_data_attached(path, f"upload {upload.field} ({upload.filename!r})")
+        if upload.field in ("target", "reference", "reference_labels"):
+            check_unpacked_size(path, f"upload {upload.field} ({upload.filename!r})", max_image_bytes)
         files.append((path, upload.filename))
     unknown = set(by_field) - {"target", "reference", "reference_labels", "reference_table", "label_table"}
     if unknown:
