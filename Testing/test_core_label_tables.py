@@ -228,6 +228,18 @@ def test_a_table_given_for_a_label_map_that_names_a_value_otherwise_than_its_own
         read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "swapped.csv")
 
 
+def test_two_label_tables_beside_a_label_map_that_disagree_are_refused(tmp_path):
+    """Before, the first found (``ref.labels.csv``) named the structures and a ``ref.txt`` that names them otherwise went unseen."""
+    _label_map(tmp_path / "ref.nii.gz")
+    (tmp_path / "ref.labels.csv").write_text("value,name\n1,head\n2,marker\n")
+    (tmp_path / "ref.txt").write_text("1 Head\n")
+    assert read_segmentation(tmp_path / "ref.nii.gz").labels.names == ["head", "marker"]
+    (tmp_path / "ref.txt").write_text("1 marker\n2 head\n")
+    with pytest.raises(InputError, match=r"ref.nii.gz: its own label table .*ref.txt names value 1 'marker', but .*ref.labels.csv "
+                                         r"\(the one read\) names it 'head'; remove or correct one of them"):
+        read_segmentation(tmp_path / "ref.nii.gz")
+
+
 def test_a_label_table_given_for_a_seg_nrrd_names_a_bare_one_and_is_refused_for_one_with_segments(tmp_path):
     """Before, --label-table was silently ignored for a .seg.nrrd: a label map saved under that name stayed label_1,
     label_2, and a segmentation kept its own names with no word about the table."""

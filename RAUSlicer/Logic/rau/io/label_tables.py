@@ -24,21 +24,30 @@ SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
 
 
 def find_label_table(label_map_path) -> Path | None:
-    """A label table next to a label map: same stem with a sidecar suffix, if one exists. The longer stem
-    comes first: the whole name, as MRIcron names its tables (``aal.nii.gz``: ``aal.nii.txt``), then the name
-    without its image suffix (``case.seg.nii.gz``: ``case.seg.labels.csv`` before ``case.labels.csv``)."""
+    """The label table next to a label map: the first of :func:`label_tables_beside`, if there is one."""
+    return next(iter(label_tables_beside(label_map_path)), None)
+
+
+def label_tables_beside(label_map_path) -> list[Path]:
+    """The label tables next to a label map: its stem with a sidecar suffix, for the longest stem that has any: the
+    whole name, as MRIcron names its tables (``aal.nii.gz``: ``aal.nii.txt``), else the name without its image
+    suffix (``case.seg.nii.gz``: ``case.seg.labels.csv``; ``case.labels.csv`` may be another file's), else the name
+    before its first dot."""
     path = Path(label_map_path)
     name = path.name
     stem = name.split(".")[0]
     whole = name[: -len(".gz")] if name.lower().endswith(".gz") else name
+    tables = []
     for candidate_stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
             if candidate.is_file() and _other_json(candidate):
                 print(f"warning: {candidate} beside {path} is no label table (its keys are not label values); ignored", file=sys.stderr)
             elif candidate.is_file():
-                return candidate
-    return None
+                tables.append(candidate)
+        if tables:
+            return tables
+    return []
 
 
 def _other_json(path: Path) -> bool:

@@ -16,7 +16,7 @@ from rau.errors import InputError
 from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
-from rau.io.label_tables import SIDECAR_SUFFIXES, find_label_table, read_label_table, write_label_table
+from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.labels import LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
@@ -67,15 +67,17 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
 
 
 def _table_labels(path: Path, label_table) -> LabelSet | None:
-    """The names of a label map's values: ``label_table`` (a file, checked against the map's own sidecar, or a
-    :class:`~rau.labels.LabelSet` made in code), else the sidecar (:func:`~rau.io.label_tables.find_label_table`), else None."""
+    """The names of a label map's values: ``label_table`` (a file, checked against the map's own sidecars, or a
+    :class:`~rau.labels.LabelSet` made in code), else the first sidecar (:func:`~rau.io.label_tables.label_tables_beside`),
+    checked against the others, else None."""
     if isinstance(label_table, LabelSet):  # made in code (e.g. a run's own labels), not a user's table
         return label_table
-    sidecar = find_label_table(path)
-    table_path = Path(label_table) if label_table else sidecar
+    sidecars = label_tables_beside(path)
+    table_path = Path(label_table) if label_table else next(iter(sidecars), None)
     labels = read_label_table(table_path) if table_path else None
-    if label_table and sidecar:
-        check_tables_agree(path, sidecar, labels)
+    read = "the label table given for it (--label-table, a manifest's label_table)" if label_table else f"{table_path} (the one read)"
+    for sidecar in sidecars if label_table else sidecars[1:]:
+        check_tables_agree(path, sidecar, labels, read)
     return labels
 
 
@@ -87,16 +89,15 @@ def _named(path: Path, label_map: Image, labels: LabelSet | None) -> Segmentatio
     return segmentation
 
 
-def check_tables_agree(path: Path, sidecar: Path, given: LabelSet) -> None:
-    """Refuse a label table given for the label map ``path`` that names one of its values otherwise than the
-    map's own ``sidecar`` does (one of the two belongs to other labels: which, only the user knows)."""
+def check_tables_agree(path: Path, sidecar: Path, read: LabelSet, said: str) -> None:
+    """Refuse a label table ``read`` for the label map ``path`` (``said``: which, in words) that names one of its values
+    otherwise than a ``sidecar`` beside the map does (one of the two belongs to other labels: which, only the user knows)."""
     own = read_label_table(sidecar)
     for structure in own:
-        other = given.by_value(structure.value)
+        other = read.by_value(structure.value)
         if other is not None and normalize_name(other.name) != normalize_name(structure.name):
-            raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but the label "
-                             f"table given for it (--label-table, a manifest's label_table) names it {other.name!r}; "
-                             "remove or correct one of them")
+            raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but {said} "
+                             f"names it {other.name!r}; remove or correct one of them")
 
 
 def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
