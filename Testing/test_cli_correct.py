@@ -228,6 +228,35 @@ def test_correct_reruns_a_model_engine_and_starts_from_the_saved_mask(tiny_sam2,
     assert json.loads((tmp_path / "out" / "d.result.json").read_text())["inputs"]["engine_options"]["device"] == "cpu"
 
 
+def test_a_bank_result_is_corrected_with_the_bank_rows_it_records_when_the_bank_file_moved(tiny_sam2, tmp_path, capsys):
+    """Before: the result recorded only the bank file, so every ``rau correct`` read it again: once it moved, even a
+    weight-free correction failed ("reference bank ... does not exist"), and a rerun used the file as it was then."""
+    rng = np.random.default_rng(2)
+    labels = np.zeros((6, 24, 24), np.uint8)
+    labels[2:4, 5:12, 5:12] = 1
+    rows = ["image,labels"]
+    for name in ("a", "b"):
+        sitk.WriteImage(sitk.GetImageFromArray(rng.normal(size=labels.shape).astype(np.float32)), str(tmp_path / f"{name}.nii.gz"))
+        sitk.WriteImage(sitk.GetImageFromArray(labels), str(tmp_path / f"{name}_labels.nii.gz"))
+        rows.append(f"{name}.nii.gz,{name}_labels.nii.gz")
+    (tmp_path / "bank.csv").write_text("\n".join(rows) + "\n")
+    sitk.WriteImage(sitk.GetImageFromArray(rng.normal(size=labels.shape).astype(np.float32)), str(tmp_path / "target.nii.gz"))
+    model = ["--sam2-model", str(tiny_sam2["always"]), "--device", "cpu", "--slice-axis", "k"]
+    for engine in ("registration", "sam2-memory"):
+        out = tmp_path / engine
+        assert main(["segment", "--reference-bank", str(tmp_path / "bank.csv"), "--target", str(tmp_path / "target.nii.gz"),
+                     "--out", str(out / "t.nii.gz"), "--engine", engine, *model]) == 0
+        recorded = json.loads((out / "t.result.json").read_text())["inputs"]["reference_bank_rows"]
+        assert recorded == [{"image": str((tmp_path / f"{name}.nii.gz").resolve()), "pixel_spacing": None,
+                             "labels": str((tmp_path / f"{name}_labels.nii.gz").resolve())} for name in ("a", "b")]
+    (tmp_path / "bank.csv").rename(tmp_path / "moved.csv")
+    for engine in ("registration", "sam2-memory"):
+        out = tmp_path / engine
+        code = main(["correct", str(out / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3", "--out", str(out / "c.nii.gz")])
+        assert code == 0, capsys.readouterr().err
+        assert json.loads((out / "c.result.json").read_text())["inputs"]["reference_bank_rows"] == recorded
+
+
 def test_overlapping_structures_are_kept_whole_in_the_seg_nrrd_and_by_correct(hc18_case, capsys):  # noqa: F811
     """A label map cannot hold overlapping structures: segment says so, and correct re-opens the .seg.nrrd."""
     from scipy import ndimage
@@ -376,6 +405,8 @@ def test_a_reopened_label_map_holding_values_its_result_does_not_list_is_refused
     (lambda saved: saved["structures"][0].update(found="no"), r"structures\[0\].found should be true or false, not \"no\""),
     (lambda saved: saved["structures"][0].update(confidence=float("nan")), r"structures\[0\].confidence should be a number, not NaN"),
     (lambda saved: saved["inputs"].update(reference="ref.png"), r"inputs.reference should be a list"),
+    (lambda saved: saved["inputs"].update(reference_bank_rows=[{"image": "r.png"}]),
+     r"inputs.reference_bank_rows should be a list of objects with image, labels and pixel_spacing"),
     (lambda saved: saved.update(structures="head"), r"structures should be a list of objects"),
 ])
 def test_a_result_json_with_a_field_rau_segment_never_writes_is_refused_naming_it(tmp_path, change, message):

@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.target is not None:
         inputs = {**inputs, "target": str(Path(args.target).absolute()), "target_spacing": args.target_spacing}
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
-    read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
+    read = [*input_paths(recorded_arguments(inputs)), *filter(None, [inputs.get("reference_bank")]), saved_path,
+            saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_outputs(paths.values(), read, args.overwrite)
     check_no_earlier_output(paths)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
@@ -142,6 +143,10 @@ def _wrong_fields(saved: dict):
         checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
                    for key in ("reference", "reference_labels", "reference_spacing")]
         checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
+        bank_row = lambda v: (isinstance(v, dict) and text(v.get("image")) and text(v.get("labels"))  # noqa: E731
+                              and (v.get("pixel_spacing") is None or number(v["pixel_spacing"])))
+        checks.append(("inputs.reference_bank_rows", saved["inputs"].get("reference_bank_rows") or [],
+                       lambda v: isinstance(v, list) and all(map(bank_row, v)), "a list of objects with image, labels and pixel_spacing"))
     if "seconds" in saved:
         checks.append(("seconds", saved["seconds"], number, "a number"))
     if "segmentation" in saved:
@@ -162,9 +167,14 @@ def _wrong_fields(saved: dict):
 
 
 def recorded_arguments(inputs: dict) -> argparse.Namespace:
-    """The inputs a result records, as the arguments of ``rau segment`` that gave it."""
+    """The inputs a result records, as the arguments of ``rau segment`` that gave it; the rows of a reference bank as
+    the result records them, whatever its file says now (a result from before they were recorded: the file)."""
     lists = {key: inputs.get(key) or [] for key in ("reference", "reference_labels", "reference_spacing")}
-    return argparse.Namespace(**lists, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table"), target=inputs["target"])
+    rows = inputs.get("reference_bank_rows") or []
+    for key, field in (("reference", "image"), ("reference_labels", "labels"), ("reference_spacing", "pixel_spacing")):
+        lists[key] = [*lists[key], *(row[field] for row in rows)]
+    bank = None if rows else inputs.get("reference_bank")
+    return argparse.Namespace(**lists, reference_bank=bank, label_table=inputs.get("label_table"), target=inputs["target"])
 
 
 def saved_segmentation(saved: dict, path: Path) -> Path:

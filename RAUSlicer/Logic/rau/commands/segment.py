@@ -90,8 +90,9 @@ def input_paths(args: argparse.Namespace) -> list[Path]:
 
 def run_inputs(args: argparse.Namespace) -> dict:
     """:func:`rau.io.run_outputs.recorded_inputs` of this command line."""
+    bank = reference_bank_entries(args.reference_bank) if args.reference_bank else []
     return recorded_inputs(args.target, args.target_spacing, args.reference, args.reference_labels, reference_spacings(args),
-                           args.reference_bank, args.label_table, args.structures, engine_options(args))
+                           args.reference_bank, args.label_table, args.structures, engine_options(args), bank)
 
 
 def run(args: argparse.Namespace) -> int:
