@@ -116,7 +116,7 @@ CASES = {
     "out only a suffix": (segment(out=".nii.gz"), "--out .nii.gz: name it with one of"),
     "out an existing folder": (segment("--overwrite", out="taken.nii.gz"), "taken.nii.gz is a folder"),
     "out under a file": (segment(out="ref.png/result.nii.gz"), "ref.png is a file"),
-    "out exists": (segment(out="ct_labels.nii.gz", target="tgt.png"), "ct_labels.nii.gz exists"),
+    "out exists": (segment(out="ref_copy.png", target="tgt.png"), "ref_copy.png exists"),
     "out is the target": (segment_3d("--overwrite", out="ct.nii.gz"), "would replace the input ct.nii.gz"),
     "out is the target, another spelling": (segment_3d("--overwrite", out="./out/../ct.nii.gz"), "would replace the input ct.nii.gz"),
     "out is a link to the target": (segment_3d("--overwrite", out="link.nii.gz"), "link.nii.gz: this output would replace the input ct.nii.gz"),
@@ -147,7 +147,7 @@ CASES = {
     "bank file missing": (["segment", "--reference-bank", "bank_missing.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_missing.csv line 2: labels"),
     # --- evaluate ---------------------------------------------------------------------------
     "json on the manifest": (evaluate("--json", "m.csv", "--overwrite"), "--json m.csv: name it with .json"),
-    "json CSV on the manifest": (evaluate("--json", "m.json", "--overwrite"), "this output would replace the input m.csv"),
+    "json CSV on the manifest": (evaluate("--json", "m.json", "--overwrite"), "--json m.json (its rows go to m.csv): m.csv: this output would replace the input m.csv"),
     "json on a labels sidecar": (evaluate("--json", "ref_mask.json"), "which a reader would take as a label table of the input ref_mask.png"),
     "json is a folder": (evaluate("--json", "taken.json"), "taken.json is a folder"),
     "json exists": (evaluate("--json", "exists.json"), "exists.json exists"),
@@ -281,6 +281,18 @@ def test_bad_input_is_refused_before_any_work(inputs, monkeypatch, capsys, argv,
     assert message in error
     assert "Traceback" not in error
     assert snapshot(inputs) == before
+
+
+@pytest.mark.parametrize("argv, usage", [
+    (segment("--top-k", "0"), False), (segment("--engine", "nope"), False), (evaluate("--limit", "0"), False),
+    (segment("0.08"), True), (["segment", "--target", "tgt.png"], True),
+])
+def test_a_bad_option_value_is_one_line_and_a_command_line_of_the_wrong_shape_shows_the_usage(inputs, monkeypatch, capsys, argv, usage):
+    """Before, argparse printed the command's usage (about 13 lines) before a bad option value's message too."""
+    status, error = run_cli(argv, inputs, monkeypatch, capsys)
+    lines = error.splitlines()
+    assert status == 2 and lines[-1].startswith(f"rau {argv[0]}: error: ")
+    assert error.startswith(f"usage: rau {argv[0]} ") == usage and (len(lines) > 1) == usage, error
 
 
 def test_the_table_is_large_enough():

@@ -235,6 +235,10 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     assert summary(tmp_path / "out") == {"058_HC": "failed"}
     assert f"failed: {target}: " in capsys.readouterr().err  # before, only a count and the summary's path
     assert not list((tmp_path / "out").glob("058_HC.*"))
+    labels = REPO / "protocols" / MANIFEST.read_text().splitlines()[1].split(",")[4]
+    manifest.write_text(f"target_image,reference_image,reference_labels\n{bad_reference},{target},{labels}\n")
+    assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out2"), "--workers", "1"]) == 1
+    assert f"failed: {bad_reference}: not a readable image" in capsys.readouterr().err  # before: the path twice
     with pytest.raises(InputError, match="folder and file names joined"):  # before: "same folder", which they are not
         output_names([Path("/a/b_x.png"), Path("/a_b/x.png"), Path("/c/x.png")])
 

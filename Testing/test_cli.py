@@ -77,8 +77,9 @@ def test_an_earlier_output_of_the_same_name_in_another_format_is_refused_even_wi
     folder.mkdir()
     (folder / "t.nii.gz").write_bytes(b"earlier label map")
     (folder / "t.labels.csv").write_bytes(b"earlier table")
-    assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2
-    assert f"{folder / 't.nii.gz'} beside it is an earlier output of the same name" in capsys.readouterr().err
+    for overwrite in ([], ["--overwrite"]):  # said first: before, without --overwrite, "t.labels.csv exists; replace it with --overwrite"
+        assert main(segment_args(hc18_case, folder / "t.png", *overwrite)) == 2
+        assert f"{folder / 't.nii.gz'} beside it is an earlier output of the same name" in capsys.readouterr().err
     (folder / "t.nii.gz").unlink()
     (folder / "t.seg.nrrd").write_bytes(b"earlier segmentation")
     assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2

@@ -61,6 +61,17 @@ def evaluate(manifest, out, *extra):
     return main(["evaluate", str(manifest), "--no-deformable", "--json", str(out), *extra])
 
 
+def test_a_failing_case_s_line_names_its_file_once(hc18, tmp_path, capsys, monkeypatch):
+    """Before: "failed: broken.png: broken.png: not a readable image ..." (the case's name, then the message naming it)."""
+    folder = shutil.copytree(hc18, tmp_path / "cases")
+    (folder / "broken.png").write_text("not a picture")
+    header, first = (folder / "cases.csv").read_text().splitlines()[:2]
+    (folder / "broken.csv").write_text(header + "\n" + first.replace("002.png,", "broken.png,") + "\n")
+    monkeypatch.chdir(folder)
+    assert main(["evaluate", "broken.csv"]) == 1
+    assert "failed: broken.png: not a readable image" in capsys.readouterr().err
+
+
 def test_a_failing_case_is_reported_and_the_others_are_scored(hc18, tmp_path, capsys):
     folder = shutil.copytree(hc18, tmp_path / "cases")
     (folder / "broken.png").write_text("not a picture")

@@ -31,8 +31,19 @@ class UsageError(InputError):
     """Bad command-line usage that should end the command with a message and exit status 2."""
 
 
+class CommandParser(argparse.ArgumentParser):
+    """argparse's parser (exit status 2), except that a bad option value ends with one line, ``rau evaluate: error:
+    argument --limit: ...``; a command line of the wrong shape (an argument nothing takes, one missing) shows the
+    command's usage first, as argparse does."""
+
+    def error(self, message: str):
+        if not message.startswith("argument "):
+            self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rau", description="Reference-based anatomical understanding.")
+    parser = CommandParser(prog="rau", description="Reference-based anatomical understanding.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"rau.commands.{name}").add_parser(subparsers)

@@ -30,6 +30,12 @@ class WriteError(InputError):
     """An output could not be written (disk full, no permission ...); nothing was left behind."""
 
 
+def about(path, message) -> str:
+    """``message`` led by ``path``, unless it names that path first already (as messages about a file do)."""
+    message = str(message)
+    return message if message.startswith(str(path)) else f"{path}: {message}"
+
+
 def failure_reason(error: Exception) -> str:
     """Why one case of a cohort failed, in a summary row: bad input by its message, which names the culprit; anything
     else (a bug) with its exception's class, to report it."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
-from rau.errors import OptionError
+from rau.errors import OptionError, about
 from rau.validation import argument, non_empty_path, non_negative_number, positive_integer, positive_number
 
 
@@ -53,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "skipped", "failed")}
     for row in rows:
         if row["status"] == "failed":
-            print(f"failed: {row['target_image']}: {row['error']}", file=sys.stderr)
+            print(f"failed: {about(row['target_image'], row['error'])}", file=sys.stderr)
     print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped (outputs existed), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
     return 1 if counts["failed"] else 0

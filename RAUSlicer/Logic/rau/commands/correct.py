@@ -26,8 +26,8 @@ from rau.errors import InputError, OptionError
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.label_tables import find_label_table, read_label_table
-from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, check_outputs
-from rau.io.run_outputs import check_no_earlier_output, output_paths, write_outputs
+from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
+from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
 from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
     read = [*input_paths(recorded_arguments(inputs)), *filter(None, [inputs.get("reference_bank")]), saved_path,
             saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
-    check_outputs(paths.values(), read, args.overwrite)
-    check_no_earlier_output(paths)
+    check_run_outputs(paths, read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from rau.cli import UsageError
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.engines.base import Cancelled
-from rau.errors import OptionError, Terminated
+from rau.errors import InputError, OptionError, Terminated
 from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
@@ -61,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError(f"--json {json_path}: name it with .json (a CSV of rows goes beside it)")
     cases = read_manifest(args.manifest)
     if json_path:
-        check_outputs([json_path, json_path.with_suffix(".csv")], [args.manifest, *case_files(cases)], args.overwrite)
+        rows = json_path.with_suffix(".csv")
+        try:
+            check_outputs([json_path, rows], [args.manifest, *case_files(cases)], args.overwrite)
+        except InputError as error:  # the rows' CSV is named after --json: say so
+            raise InputError(f"--json {json_path} (its rows go to {rows}): {error}") from None
     cases = cases[: args.limit]
     if args.vqa:
         return run_vqa(args, cases, json_path)

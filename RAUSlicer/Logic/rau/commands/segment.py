@@ -12,8 +12,7 @@ from rau.engines import Request
 from rau.errors import OptionError
 from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
-from rau.io.outputs import check_outputs
-from rau.io.run_outputs import check_no_earlier_output, output_paths, recorded_inputs, write_outputs
+from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
 from rau.references import check_distinct_references, load_reference, named_apart, reference_bank_entries
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
@@ -99,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
     options = engine_options(args)  # bad options fail before any file is read
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
-    check_outputs(paths.values(), input_paths(args), args.overwrite)
-    check_no_earlier_output(paths)
+    check_run_outputs(paths, input_paths(args), args.overwrite)
     check_reference_images(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)

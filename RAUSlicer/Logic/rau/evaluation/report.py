@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import sys
 
+from rau.errors import about
+
 
 def print_table(summary: dict) -> None:
     """Per-structure cases, Dice values (n) and their mean, HD95, then the overall line; distances in the summary's
@@ -35,7 +37,7 @@ def print_failures(scores) -> None:
     """On stderr, one line per failed case (its target and the reason) and per warning about a case's scoring."""
     for score in scores:
         if score.failed:
-            print(f"failed: {score.target}: {score.error}", file=sys.stderr)
+            print(f"failed: {about(score.target, score.error)}", file=sys.stderr)
         for warning in score.warnings:
             print(f"warning: {score.target}: {warning}", file=sys.stderr)
 

@@ -11,7 +11,7 @@ import SimpleITK as sitk
 from PIL import Image as PILImage
 
 from rau import validation
-from rau.errors import ImageReadError, InputError, WriteError, short_reason
+from rau.errors import ImageReadError, InputError, WriteError, about, short_reason
 from rau.image import GeometryError, Image, luma
 from rau.io import dicom
 from rau.io.atomic import atomic_path
@@ -59,7 +59,7 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
             _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)
     except InputError as error:
-        raise ImageReadError(error if str(error).startswith(str(path)) else f"{path}: {error}") from error
+        raise ImageReadError(about(path, error)) from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
         unknown = "; rau reads NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF and BMP" if "Unable to determine ImageIO reader" in str(error) else ""
         raise ImageReadError(f"{path}: not a readable image ({short_reason(error)}){unknown}") from error

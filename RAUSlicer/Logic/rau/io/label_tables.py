@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from rau import validation
-from rau.errors import InputError
+from rau.errors import InputError, about
 from rau.labels import LabelSet, Structure, default_color
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
@@ -79,7 +79,8 @@ def read_label_table(path) -> LabelSet:
         labels = _one_structure_per_value(labels, path)
         return dataclasses.replace(labels, named=False) if _names_made_up(labels) else labels
     except InputError as error:
-        raise error if str(error).startswith(str(path)) else InputError(f"{path}: {error}") from None
+        named = about(path, error)  # the error itself (of its own kind) when it names the table already
+        raise error if named == str(error) else InputError(named) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
         raise InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})") from None
 

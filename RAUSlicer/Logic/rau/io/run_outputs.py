@@ -15,7 +15,7 @@ from rau.errors import InputError
 from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.images import check_picture_image_values, write_image
 from rau.io.label_tables import write_label_table
-from rau.io.outputs import LABEL_MAP_SUFFIXES, label_map_suffix
+from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
 
@@ -32,6 +32,15 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     if seg_nrrd:
         paths["seg_nrrd"] = out.with_name(stem + ".seg.nrrd")
     return paths
+
+
+def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool) -> None:
+    """:func:`rau.io.outputs.check_outputs` of a run's outputs and :func:`check_no_earlier_output`, which comes before
+    an existing output is refused without ``overwrite``: ``--overwrite``, which that refusal asks for, would not help."""
+    check_outputs(paths.values(), inputs, overwrite=True)
+    check_no_earlier_output(paths)
+    if not overwrite:
+        check_outputs(paths.values(), inputs, overwrite=False)
 
 
 def check_no_earlier_output(paths: dict[str, Path]) -> None:
