@@ -12,7 +12,8 @@ from rau.validation import check_image
 
 def request_from_nodes(reference_volume, reference_segmentation, target_volume, structures=None) -> Request:
     """A request for one reference (volume + segmentation node) and a target volume node, with the
-    ``structures`` named (default: every segment). A missing node is named in the error.
+    ``structures`` named (default: every segment with voxels, as ``rau segment`` takes every structure its
+    reference labels; a named segment without voxels is reported not found). A missing node is named in the error.
 
     The reference's masks are the ticked segments'; its :attr:`~rau.engines.base.Reference.anatomy` is every segment's
     voxels, as a reference file gives them on the command line: engines align on all of its labelled anatomy, so a
