@@ -141,7 +141,7 @@ def test_a_seg_nrrd_naming_two_segments_alike_is_refused_naming_the_file(tmp_pat
 def test_label_table_names_the_reference_bank_s_label_maps_too(tmp_path):
     import argparse
 
-    from rau.commands.segment import load_references
+    from rau.commands.segment import load_references, with_bank
 
     for seed, name in enumerate(("a", "b")):  # two images: copies would vote twice
         sitk.WriteImage(sitk.GetImageFromArray(np.random.default_rng(seed).random((1, 8, 8)).astype(np.float32)), str(tmp_path / f"{name}.nii.gz"))
@@ -150,7 +150,7 @@ def test_label_table_names_the_reference_bank_s_label_maps_too(tmp_path):
     (tmp_path / "bank.csv").write_text("image,labels\nb.nii.gz,b_labels.nii.gz\n")
     args = argparse.Namespace(reference=[str(tmp_path / "a.nii.gz")], reference_labels=[str(tmp_path / "a_labels.nii.gz")],
                               reference_spacing=[], reference_bank=str(tmp_path / "bank.csv"), label_table=str(tmp_path / "names.json"))
-    references = load_references(args)
+    references = load_references(with_bank(args))
     assert [r.segmentation.labels.names for r in references] == [["head", "box"], ["head", "box"]]  # before: label_1, label_2 in the bank
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
-from rau.commands.segment import input_paths, load_references
+from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
 from rau.commands.engine_options import add_option_arguments, checked_engine
 from rau.engines import ENGINES, Request, engine_class
@@ -68,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.target is not None:
         inputs = {**inputs, "target": str(Path(args.target).absolute()), "target_spacing": args.target_spacing}
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
-    read = [*input_paths(recorded_arguments(inputs)), *filter(None, [inputs.get("reference_bank")]), saved_path,
-            saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
+    read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_run_outputs(paths, read, args.overwrite)
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
@@ -169,11 +168,13 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
     """The inputs a result records, as the arguments of ``rau segment`` that gave it; the rows of a reference bank as
     the result records them, whatever its file says now (a result from before they were recorded: the file)."""
     lists = {key: inputs.get(key) or [] for key in ("reference", "reference_labels", "reference_spacing")}
-    rows = inputs.get("reference_bank_rows") or []
-    for key, field in (("reference", "image"), ("reference_labels", "labels"), ("reference_spacing", "pixel_spacing")):
-        lists[key] = [*lists[key], *(row[field] for row in rows)]
-    bank = None if rows else inputs.get("reference_bank")
-    return argparse.Namespace(**lists, reference_bank=bank, label_table=inputs.get("label_table"), target=inputs["target"])
+    arguments = argparse.Namespace(**lists, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table"),
+                                   target=inputs["target"])
+    rows = inputs.get("reference_bank_rows")
+    if not rows:  # no bank, or a result from before its rows were recorded
+        return with_bank(arguments)
+    arguments.bank = [(Path(row["image"]), Path(row["labels"]), row["pixel_spacing"]) for row in rows]
+    return arguments
 
 
 def saved_segmentation(saved: dict, path: Path) -> Path:

@@ -34,16 +34,19 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def with_bank(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with ``bank``: the ``(image, labels, pixel spacing)`` rows of ``--reference-bank``, read once (none without it)."""
+    return argparse.Namespace(**vars(args), bank=reference_bank_entries(args.reference_bank) if args.reference_bank else [])
+
+
 def load_references(args: argparse.Namespace) -> list:
-    """The --reference and --reference-bank references (the bank read once), named apart by their image paths."""
+    """The --reference and --reference-bank references (``args.bank``: :func:`with_bank`), named apart by their image paths."""
     if len(args.reference) != len(args.reference_labels):
         raise OptionError("give one --reference-labels per --reference")
     entries = list(zip(args.reference, args.reference_labels, reference_spacings(args)))
     places = [(image, labels, f"--reference {image}") for image, labels, _ in entries]
-    if args.reference_bank:
-        bank = reference_bank_entries(args.reference_bank)
-        entries += bank
-        places += [(image, labels, f"the --reference-bank row of {image}") for image, labels, _ in bank]
+    entries += args.bank
+    places += [(image, labels, f"the --reference-bank row of {image}") for image, labels, _ in args.bank]
     if not entries:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
     check_distinct_references(places)
@@ -68,9 +71,8 @@ def reference_spacings(args: argparse.Namespace) -> list[float | None]:
 def check_reference_images(args: argparse.Namespace) -> None:
     """Every picture input has a pixel size, or none has (:func:`rau.validation.check_pixel_sizes`), and no
     reference, given or in the bank, is the target itself (:func:`rau.validation.check_not_target`)."""
-    bank = reference_bank_entries(args.reference_bank) if args.reference_bank else []
     references = [(f"--reference {image}", image, spacing) for image, spacing in zip(args.reference, reference_spacings(args))]
-    references += [(f"{args.reference_bank}: image {image.name}", image, spacing) for image, _, spacing in bank]
+    references += [(f"{args.reference_bank}: image {image.name}", image, spacing) for image, _, spacing in args.bank]
     check_pixel_sizes(references + [(f"--target {args.target}", args.target, args.target_spacing)])
     for name, image, _ in references:
         check_not_target(image, args.target, name)
@@ -83,19 +85,19 @@ def input_paths(args: argparse.Namespace) -> list[Path]:
         paths.append(args.label_table)
     if args.reference_bank:
         paths.append(args.reference_bank)
-        paths += [file for image, labels, _ in reference_bank_entries(args.reference_bank) for file in (image, labels)]
+    paths += [file for image, labels, _ in args.bank for file in (image, labels)]
     return [Path(p) for p in paths]
 
 
 def run_inputs(args: argparse.Namespace) -> dict:
     """:func:`rau.io.run_outputs.recorded_inputs` of this command line."""
-    bank = reference_bank_entries(args.reference_bank) if args.reference_bank else []
     return recorded_inputs(args.target, args.target_spacing, args.reference, args.reference_labels, reference_spacings(args),
-                           args.reference_bank, args.label_table, args.structures, engine_options(args), bank)
+                           args.reference_bank, args.label_table, args.structures, engine_options(args), args.bank)
 
 
 def run(args: argparse.Namespace) -> int:
     options = engine_options(args)  # bad options fail before any file is read
+    args = with_bank(args)
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
     check_run_outputs(paths, input_paths(args), args.overwrite)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from rau.errors import InputError
-from rau.io.atomic import atomic_path, signals_deferred
+from rau.io.atomic import atomic_path, check_writable, signals_deferred
 from rau.io.images import check_picture_image_values, write_image
 from rau.io.label_tables import write_label_table
 from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs, label_map_suffix
@@ -37,10 +37,10 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
 def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool) -> None:
     """:func:`rau.io.outputs.check_outputs` of a run's outputs and :func:`check_no_earlier_output`, which comes before
     an existing output is refused without ``overwrite``: ``--overwrite``, which that refusal asks for, would not help."""
-    check_outputs(paths.values(), inputs, overwrite=True)
+    check_outputs(paths.values(), inputs, overwrite=True)  # all but an existing output
     check_no_earlier_output(paths)
-    if not overwrite:
-        check_outputs(paths.values(), inputs, overwrite=False)
+    for path in paths.values():
+        check_writable(path, overwrite)
 
 
 def check_no_earlier_output(paths: dict[str, Path]) -> None:
