@@ -61,6 +61,21 @@ def test_a_run_with_several_references_records_their_ranking(hc18_case, shared_d
     assert saved["structures"][0]["prompts"]["references"] == [row["reference"] for row in ranking[:2]]
 
 
+def test_a_vessels_run_with_several_references_records_their_ranking(shared_data, tmp_path):
+    """Before, the vessel engine's ranking rows had no score: writing result.json stopped the run (internal error,
+    KeyError 'score') in rau segment, rau batch and rau serve, while rau evaluate, which writes none, scored the case."""
+    folder = shared_data / "arcade_syntax_dev"
+    references = []
+    for name in ("383", "851"):
+        references += ["--reference", str(folder / f"arcade_train_{name}_img.png"), "--reference-labels", str(folder / f"arcade_train_{name}_lab.png")]
+    out = tmp_path / "t.nii.gz"
+    assert main(["segment", "--engine", "vessels", *references, "--label-table", str(folder / "labels.csv"),
+                 "--target", str(folder / "arcade_train_879_img.png"), "--out", str(out)]) == 0
+    ranking = json.loads((tmp_path / "t.result.json").read_text())["ranking"]
+    assert [set(row) for row in ranking] == [{"reference", "score", "similarity"}] * 2
+    assert ranking[0]["score"] >= ranking[1]["score"]
+
+
 def test_existing_output_is_refused_and_left_intact(hc18_case, capsys):
     out = hc18_case / "target.nii.gz"
     out.write_bytes(b"earlier result")

@@ -97,6 +97,8 @@ class VesselEngine(Engine):
             progress(f"aligning {reference.name}", (index + 1) / (len(request.references) + 2))
             candidates.append(self._candidate(reference, values, target_vesselness))
         ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
+        ranking = [{"reference": c.reference.name, "score": round(c.alignment.score, 4), "similarity": round(c.alignment.score, 4)}
+                   for c in ranked]  # the tree match, the vessel maps' similarity, ranks them (taken before the bend refits the chosen)
         chosen = [self._named(c, values, target_vesselness, vessels) for c in per_segment_top(ranked, values.values(), self.top_k)]
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         unseen = NO_SUPPORT if contrast >= MIN_CONTRAST_TO_NOISE else (
@@ -109,7 +111,7 @@ class VesselEngine(Engine):
             self.name,
             time.perf_counter() - started,
             details={
-                "ranking": [{"reference": c.reference.name, "similarity": round(c.alignment.score, 4)} for c in ranked],
+                "ranking": ranking,
                 "centrelines": {s.name: grid.to_picture(centrelines[values[s.name]]) for s in labels if values[s.name] in centrelines},
             },
         )

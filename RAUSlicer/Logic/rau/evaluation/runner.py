@@ -138,7 +138,7 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[s
         scores.append(float(np.mean([dice(np.zeros_like(mask) if masks.get(name) is None else masks[name], mask)
                                      for name, mask in present.items()])))
     similarity = [entry["similarity"] for entry in ranking]
-    ranking_score = [entry.get("score", entry["similarity"]) for entry in ranking]
+    ranking_score = [entry["score"] for entry in ranking]
     return {
         "spearman_score_vs_dice": _spearman(ranking_score, scores),
         "spearman_similarity_vs_dice": _spearman(similarity, scores),
