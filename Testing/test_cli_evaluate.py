@@ -172,7 +172,7 @@ def test_a_worker_that_dies_loses_no_case(hc18, tmp_path):
     first = next(scores)
     for worker in multiprocessing.active_children():  # the others' cases are lost with the pool
         os.kill(worker.pid, signal.SIGKILL)
-    scored = [first, *scores]
+    scored = [score for _, score in sorted([first, *scores], key=lambda pair: pair[0])]
     serial = [try_case(create_engine("registration", options), case) for case in cases]
     assert [score.target for score in scored] == ["002.png", "003.png", "001.png"]
     assert [score.rows for score in scored] == [score.rows for score in serial]
@@ -193,6 +193,47 @@ def test_an_interrupted_parallel_run_stops_its_workers_at_once(hc18):
     workers = multiprocessing.active_children()
     scores.close()  # what an interruption of the consumer does to the generator
     assert workers and all(worker.exitcode == -signal.SIGTERM for worker in workers), [w.exitcode for w in workers]
+
+
+def test_an_interrupted_parallel_run_keeps_a_case_that_finished_behind_one_still_running(hc18, tmp_path, monkeypatch, capsys):
+    """Before, --jobs gave cases back in manifest order: interrupted while the first case still ran, the run wrote
+    none of the later cases already finished ("interrupted after 0 of 2 cases" with one finished, in the probe)."""
+    import os
+    import threading
+
+    from rau.commands import evaluate as evaluate_command
+
+    stuck = tmp_path / "stuck.png"
+    os.mkfifo(stuck)  # a target that cannot be read until something writes to the pipe: a case still running
+
+    def feed():  # after 30 s (on the old code, which waited for the first case): the case ends and the test fails
+        try:
+            pipe = os.open(stuck, os.O_WRONLY | os.O_NONBLOCK)  # no reader left (the worker was stopped): nothing to do
+        except OSError:
+            return
+        os.set_blocking(pipe, True)
+        os.write(pipe, (hc18 / "002.png").read_bytes())
+        os.close(pipe)
+
+    feeder = threading.Timer(30, feed)
+    feeder.start()
+    row = f"{hc18}/001.png,{hc18}/001_mask.png,{hc18_spacing('001')},{{target}},{hc18}/002_mask.png,{hc18_spacing('002')},{hc18}/head.labels.csv"
+    header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing,label_table\n"
+    (tmp_path / "cases.csv").write_text(header + row.format(target=stuck) + "\n" + row.format(target=hc18 / "002.png") + "\n")
+
+    def interrupted_after_the_first_case(items, description, total=None):  # Ctrl-C as soon as one case has finished
+        yield next(items)
+        items.close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate_command, "_progress", interrupted_after_the_first_case)
+    out = tmp_path / "e.json"
+    assert main(["evaluate", str(tmp_path / "cases.csv"), "--jobs", "2", "--json", str(out)]) == 130
+    saved = json.loads(out.read_text())
+    assert saved["interrupted"] and [case["target"] for case in saved["cases"]] == ["002.png"]
+    assert saved["cases"][0]["structures"][0]["dice"] > 0.5
+    assert "interrupted after 1 of 2 cases" in capsys.readouterr().err
+    feeder.cancel()
 
 
 def test_cases_are_named_apart_by_their_folders_and_by_their_truths(hc18, tmp_path, capsys):

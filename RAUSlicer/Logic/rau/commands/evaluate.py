@@ -102,30 +102,38 @@ def summary_of(scores, units: list[str]) -> dict:
 def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str]) -> tuple[list, list[dict]]:
     """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order.
 
-    A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM),
-    the finished cases are written, the user is told, and the interruption goes on.
+    A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM), every case
+    finished is written (with ``--jobs``, also one that finished behind a case still running), the user is
+    told, and the interruption goes on.
     """
     options = engine_options(args, keep_transfers=True)
     engine = checked_engine(args.engine, options)  # bad options and models stop here, before any case
     description = f"rau evaluate ({args.engine})"
     if args.clicks:
-        scored = (clicks.try_case_with_clicks(engine, case, args.clicks) for case in _progress(cases, f"{description}, {args.clicks} clicks"))
+        scored = ((index, *clicks.try_case_with_clicks(engine, case, args.clicks))
+                  for index, case in enumerate(_progress(cases, f"{description}, {args.clicks} clicks")))
     elif args.jobs == 1:
-        scored = ((try_case(engine, case), {}) for case in _progress(cases, description))
+        scored = ((index, try_case(engine, case), {}) for index, case in enumerate(_progress(cases, description)))
     else:
-        scored = ((score, {}) for score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases)))
-    scores, curves = [], []
+        scored = ((index, score, {}) for index, score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases)))
+    finished = {}
     try:
-        for score, case_curves in scored:
-            scores.append(score)
-            curves.append(case_curves)
+        for index, score, case_curves in scored:
+            finished[index] = score, case_curves
     except (KeyboardInterrupt, Cancelled, Terminated):
         scored.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
         if json_path:
-            write_outputs(json_path, args, scores, summary_of(scores, units), curves, units, interrupted=True)
-        print(f"interrupted after {len(scores)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
+            (scores, curves), their_units = _in_order(finished), [units[index] for index in sorted(finished)]
+            write_outputs(json_path, args, scores, summary_of(scores, their_units), curves, their_units, interrupted=True)
+        print(f"interrupted after {len(finished)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
         raise
-    return scores, curves
+    return _in_order(finished)
+
+
+def _in_order(finished: dict) -> tuple[list, list[dict]]:
+    """The scores and curves of ``finished`` (``{case index: (score, curves)}``) in manifest order."""
+    ordered = [finished[index] for index in sorted(finished)]
+    return [score for score, _ in ordered], [curves for _, curves in ordered]
 
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:

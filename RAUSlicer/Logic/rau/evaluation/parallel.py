@@ -4,7 +4,7 @@ Each worker is a fresh interpreter (``spawn``): it builds its own engine from th
 name and options and runs :func:`rau.evaluation.runner.try_case` on one case at a time,
 the function the serial run uses. ITK's thread count is set in every worker to the one
 the parent process uses, so a case is computed exactly as it would be serially. Results
-come back in manifest order, without the kept engine result (masks stay in the worker).
+come back as cases finish, with their place in the manifest, without the kept engine result (masks stay in the worker).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from rau.engines import create_engine
@@ -24,8 +24,9 @@ from rau.process_pools import stopped_at_once
 _worker_engine = None
 
 
-def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int) -> Iterator[CaseScore]:
-    """Score ``cases`` in ``jobs`` worker processes; yields one :class:`CaseScore` per case, in order.
+def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int) -> Iterator[tuple[int, CaseScore]]:
+    """Score ``cases`` in ``jobs`` worker processes; yields ``(index into cases, score)`` for each case as it finishes,
+    so a run interrupted behind a long case still has every case finished before (the caller puts them in order).
 
     When a worker dies (killed, out of memory), every unfinished case is lost with the pool: the first of them
     runs again alone, where a death is its own (it is then reported failed), and the others go on in a new pool.
@@ -38,23 +39,21 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     def pool(workers: int):
         return stopped_at_once(ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads)))
 
-    done = 0
-    while done < len(cases):
+    left = list(range(len(cases)))
+    while left:
         with pool(jobs) as workers:
-            futures = [workers.submit(_score_case, case) for case in cases[done:]]
-            try:
-                for future in futures:
-                    yield future.result()
-                    done += 1
-            except BrokenProcessPool:
-                pass
-        if done < len(cases):
+            futures = {workers.submit(_score_case, cases[index]): index for index in left}
+            for future in as_completed(futures):
+                if not isinstance(future.exception(), BrokenProcessPool):
+                    left.remove(futures[future])
+                    yield futures[future], future.result()
+        if left:
+            first = left.pop(0)
             with pool(1) as alone:
                 try:
-                    yield alone.submit(_score_case, cases[done]).result()
+                    yield first, alone.submit(_score_case, cases[first]).result()
                 except BrokenProcessPool as error:
-                    yield failed_case(cases[done], f"its worker process died (killed, or out of memory: {error})")
-            done += 1
+                    yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})")
 
 
 def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> None:
