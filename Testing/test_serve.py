@@ -275,6 +275,18 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
 
 
 
+def test_a_reference_uploaded_twice_is_refused_as_rau_segment_refuses_it(server, shared_data):
+    """Before, the server ran it: the copy voted twice (its fused mask was about that reference's own), while rau segment
+    and rau evaluate refuse a repeated reference."""
+    reference, target, spacing = hc18_pair(shared_data)
+    other = (shared_data / HC18 / "images/010_HC.png", shared_data / HC18 / "masks/010_HC_mask.png", 0.079935165)
+    with pytest.raises(ServerError, match=r"upload reference 3 \('012_HC.png'\): its image and labels are copies of those of "
+                                          r"upload reference 1 \('012_HC.png'\); it would vote twice") as refused:
+        Client(server[0]).submit(target, [reference, other, reference], target_spacing=spacing)
+    assert refused.value.status == 422
+    assert not any((server[1].state.server.work_dir / "jobs").iterdir())
+
+
 def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):
     """Before, ``curl -X POST .../cancel`` got 411 ("send a Content-Length header"), and an engine that was not a
     name gave 500."""

@@ -17,7 +17,7 @@ from rau import validation
 from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
-from rau.references import load_reference
+from rau.references import check_distinct_references, load_reference
 from rau.serve.security import check_data_attached, check_unpacked_size, confined, upload_suffix
 
 MAX_REFERENCES = 32
@@ -117,6 +117,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         [(f"upload {name!r}", path, spacing) for (path, name), spacing in zip(images, spacings)]
         + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
     )
+    check_distinct_references([(image, label_map, f"upload reference {number} ({name!r})")  # one reference must not vote twice
+                               for number, ((image, name), (label_map, _)) in enumerate(zip(images, labels), 1)])
     tables = by_field.get("label_table", [])
     if len(tables) > 1:
         raise InputError("upload at most one label_table")
