@@ -44,6 +44,21 @@ def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_
     assert (sitk.GetArrayFromImage(sitk.ReadImage(str(stroked))) > 0)[j, i - 60 : i - 49].sum() >= 10
 
 
+def test_a_corrected_result_keeps_the_ranking_of_the_run_s_references(hc18_case, shared_data):  # noqa: F811
+    """Before, rau correct left the ranking out of the result it wrote: which references were fused could no longer be seen."""
+    folder = shared_data / "hc18_fetal_head_us"
+    extra = ["--label-table", str(hc18_case / "001_mask.labels.csv"), "--no-deformable", "--top-k", "1"]
+    for name in ("003", "004"):
+        extra += ["--reference", str(folder / f"images/{name}_HC.png"), "--reference-labels", str(folder / f"masks/{name}_HC_mask.png"),
+                  "--reference-spacing", "0.09"]
+    assert main(segment_args(hc18_case, hc18_case / "out" / "t.nii.gz", *extra)) == 0
+    saved = json.loads((hc18_case / "out" / "t.result.json").read_text())
+    assert main(["correct", str(hc18_case / "out" / "t.result.json"), "--structure", "fetal head", "--outside", "10,10",
+                 "--out", str(hc18_case / "out" / "c.nii.gz")]) == 0
+    corrected = json.loads((hc18_case / "out" / "c.result.json").read_text())
+    assert len(saved["ranking"]) == 3 and corrected["ranking"] == saved["ranking"]
+
+
 def test_corrections_in_two_rau_correct_runs_equal_the_same_clicks_in_one_session(hc18_case, capsys):  # noqa: F811
     """The corrector keeps every click of a structure; ``rau correct`` saves them in the result (prompts.seeds) and
     goes on from them. Before, each run started without the earlier clicks: here the outside click alone removed every pixel."""
@@ -408,6 +423,8 @@ def test_a_reopened_label_map_holding_values_its_result_does_not_list_is_refused
     (lambda saved: saved["inputs"].update(reference_bank_rows=[{"image": "r.png"}]),
      r"inputs.reference_bank_rows should be a list of objects with image, labels and pixel_spacing"),
     (lambda saved: saved.update(structures="head"), r"structures should be a list of objects"),
+    (lambda saved: saved.update(ranking=[{"reference": "r.png", "score": "high"}]),
+     r"ranking should be a list of objects with reference, score and similarity"),
 ])
 def test_a_result_json_with_a_field_rau_segment_never_writes_is_refused_naming_it(tmp_path, change, message):
     """Before: exit 70 ("internal error, please report it"), or wrong results ("no" read as found)."""

@@ -149,6 +149,10 @@ def _wrong_fields(saved: dict):
         checks.append(("seconds", saved["seconds"], number, "a number"))
     if "segmentation" in saved:
         checks.append(("segmentation", saved["segmentation"], text, "a file name"))
+    if "ranking" in saved:
+        ranked = lambda v: isinstance(v, dict) and text(v.get("reference")) and number(v.get("score")) and number(v.get("similarity"))  # noqa: E731
+        checks.append(("ranking", saved["ranking"], lambda v: isinstance(v, list) and all(map(ranked, v)),
+                       "a list of objects with reference, score and similarity"))
     rows = saved["structures"]
     checks.append(("structures", rows, lambda v: isinstance(v, list) and all(isinstance(row, dict) for row in v), "a list of objects"))
     for index, row in enumerate(rows if isinstance(rows, list) else []):
@@ -213,7 +217,8 @@ def reopen(saved: dict, path: Path, target) -> Result:
         structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else _structure(row)
         mask = segmentation.masks.get(row["name"])
         structures.append(StructureResult(structure, mask, row["confidence"], row["engine"], row.get("prompts") or {}, message=row.get("message", "")))
-    return Result(target, structures, saved["engine"], saved.get("seconds", 0.0))
+    ranking = {"ranking": saved["ranking"]} if "ranking" in saved else {}  # the run's references, as it ranked them
+    return Result(target, structures, saved["engine"], saved.get("seconds", 0.0), details=ranking)
 
 
 def check_saved_grid(file: Path, target, option: str) -> None:
