@@ -307,6 +307,23 @@ def test_truth_structures_that_match_no_reference_structure_are_reported(blobs, 
     assert "warning: t.png: structures of the truth matched no structure of the reference" in capsys.readouterr().err
 
 
+def test_a_structure_only_a_later_reference_holds_is_said_by_evaluate_and_batch(blobs, tmp_path, capsys):
+    """Before, only rau segment said so: rau evaluate left the truth's spleen unscored, and rau batch unsegmented,
+    without a word (the first reference, which decides the structures, has none)."""
+    shutil.copy(blobs / "t_liver.png", tmp_path / "liver_only.png")
+    shutil.copy(blobs / "t_liver_mask.png", tmp_path / "liver_only_mask.png")
+    (tmp_path / "liver_only_mask.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")  # its table names a spleen it lacks
+    rows = [f"{folder}/{name}.png,{folder}/{name}_mask.png,{blobs}/t.png,{blobs}/t_mask.png" for folder, name in ((tmp_path, "liver_only"), (blobs, "r2"))]
+    (tmp_path / "pool.csv").write_text("reference_image,reference_labels,target_image,target_labels\n" + "\n".join(rows) + "\n")
+    said = "'spleen' is in r2.png but not in the first reference liver_only.png, which decides the structures found"
+    assert evaluate(tmp_path / "pool.csv", tmp_path / "scores.json") == 0
+    case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
+    assert [s["structure"] for s in case["structures"]] == ["liver"] and len(case["warnings"]) == 1 and said in case["warnings"][0]
+    assert f"warning: t.png: {said}" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path / "pool.csv"), "--out", str(tmp_path / "out"), "--no-deformable", "--workers", "1"]) == 0
+    assert f"warning: t: {said}" in capsys.readouterr().err
+
+
 def test_a_reference_lacking_a_structure_scores_0_for_it_in_the_ranking_figures(blobs, tmp_path):
     """Before, each reference's Dice was the mean over the structures it holds: the target's own picture labelled
     with its liver only was the best single reference (1.0), though it gives none of the spleen that the case scores."""

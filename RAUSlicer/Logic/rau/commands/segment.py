@@ -106,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
     target = read_image(args.target, args.target_spacing)
     check_picture_output(out, target, "--out")
     request = Request(references, target, args.structures)
-    for name, holders in request.left_out().items():
-        print(f"warning: {name!r} is in {', '.join(holders)} but not in the first reference {references[0].name}, which decides "
-              "the structures found; give one that has it first", file=sys.stderr)
+    for warning in request.left_out_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values
     engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:

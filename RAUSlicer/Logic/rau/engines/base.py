@@ -112,6 +112,11 @@ class Request:
                     held.setdefault(normalize_name(structure.name), (structure.name, []))[1].append(reference.name)
         return dict(held.values())
 
+    def left_out_warnings(self) -> list[str]:
+        """:meth:`left_out`, said to the user: one line per structure (rau segment, evaluate and batch print them)."""
+        return [f"{name!r} is in {', '.join(holders)} but not in the first reference {self.references[0].name}, which decides "
+                "the structures found; give one that has it first" for name, holders in self.left_out().items()]
+
     def _held_by_others(self) -> str:
         """For an asked structure the first reference lacks: which other references hold it (the first decides)."""
         first = self.references[0]

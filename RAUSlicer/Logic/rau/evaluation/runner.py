@@ -71,7 +71,8 @@ def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) 
 def score_run(engine: Engine, case: Case, references: list[Reference], target: Image, truth: Segmentation, progress: Progress | None = None) -> CaseScore:
     """Run ``engine`` on loaded case data and score it (the score keeps the result)."""
     started = time.perf_counter()
-    result = engine.run(Request(references, target, case.structures), progress)
+    request = Request(references, target, case.structures)
+    result = engine.run(request, progress)
     seconds = time.perf_counter() - started
     truths = truth_masks(references[0], truth)
     scored = {item.structure.name: truths.get(item.structure.name, np.zeros(target.shape, bool)) for item in result.structures}
@@ -80,7 +81,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, scored[item.structure.name], target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
-    warnings = matching_warnings(references[0].segmentation.labels, truth)
+    warnings = request.left_out_warnings() + matching_warnings(references[0].segmentation.labels, truth)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
