@@ -220,6 +220,21 @@ def test_outputs_another_target_or_the_user_made_are_neither_skipped_nor_replace
     assert (tmp_path / "own" / "image.nii.gz").read_text() == "my manual segmentation"
 
 
+def test_outputs_made_with_the_same_references_in_another_order_are_refused_saying_so(shared_data, tmp_path, capsys):
+    """Before: "made with another reference (["/long/path/000_HC.png", "/long/pa), ..." cut in a path, for the same
+    references given in another order (which matters: the first decides the structures)."""
+    folder = shared_data / "hc18_fetal_head_us"
+    rows = {name: f"{folder / 'images' / '002_HC.png'},{folder / 'images' / name}.png,{folder / 'masks' / name}_mask.png,{spacing},0.062032563"
+            for name, spacing in (("000_HC", 0.069135804), ("001_HC", 0.08965852))}
+    header = "target_image,reference_image,reference_labels,reference_spacing,target_spacing\n"
+    (tmp_path / "first.csv").write_text(header + rows["000_HC"] + "\n" + rows["001_HC"] + "\n")
+    (tmp_path / "swapped.csv").write_text(header + rows["001_HC"] + "\n" + rows["000_HC"] + "\n")
+    assert rau_main(["batch", str(tmp_path / "first.csv"), "--out", str(tmp_path / "out"), *FAST, "--workers", "1"]) == 0
+    assert rau_main(["batch", str(tmp_path / "swapped.csv"), "--out", str(tmp_path / "out"), *FAST, "--workers", "1"]) == 2
+    assert ("002_HC.result.json: made with the same reference in another order (000_HC.png, 001_HC.png; the first reference decides "
+            "the structures found), not from what this manifest gives") in capsys.readouterr().err
+
+
 def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     manifest = tmp_path / "cohort.csv"
     manifest.write_text("target_image,reference_image,reference_labels\nmissing_target.png,ref.png,ref_mask.png\n")

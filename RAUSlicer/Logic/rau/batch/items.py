@@ -65,9 +65,22 @@ class WorkItem:
         differ = [key for key in SAME_INPUTS if not _same_input(recorded.get(key), mine[key], key in PATH_INPUTS)]
         if differ:
             key = differ[0]
-            made = f"made from {recorded.get('target')}" if key == "target" else f"made with another {key.replace('_', ' ')} ({json.dumps(recorded.get(key))[:80]})"
+            made = f"made from {recorded.get('target')}" if key == "target" else _made_with(key, recorded.get(key), mine[key])
             raise InputError(f"{path}: {made}, not from what this manifest gives {self.case.target_image}; "
                              "give another --out folder, or move those files away")
+
+
+def _made_with(key: str, recorded, mine) -> str:
+    """How a recorded input differs from this item's, for a message: the same in another order (references: the first
+    decides the structures), or another one; files by their names."""
+    def said(value) -> list[str]:
+        return [Path(v).name if key in PATH_INPUTS and isinstance(v, str) else json.dumps(v) for v in (value if isinstance(value, list) else [value])]
+
+    what = key.replace("_", " ")
+    if isinstance(recorded, list) and isinstance(mine, list) and said(recorded) != said(mine) and sorted(said(recorded)) == sorted(said(mine)):
+        why = "; the first reference decides the structures found" if key.startswith("reference") else ""
+        return f"made with the same {what} in another order ({', '.join(said(recorded))}{why})"
+    return f"made with another {what} ({', '.join(said(recorded))})"
 
 
 SAME_INPUTS = ("target", "target_spacing", "reference", "reference_labels", "reference_spacing", "label_table", "structures")
