@@ -129,6 +129,8 @@ CASES = {
     "out .png for a 3D target": (segment_3d(out="out/result.png"), "--out out/result.png: a .png file holds a 2D picture, but the target is 3D; use .nii.gz"),
     "out is the reference bank": (["segment", "--reference-bank", "bank.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--overwrite", "--out", "bank.nii.gz"], "bank.labels.csv: this output would be bank.labels.csv, which a reader would take as a label table of the input bank.csv"),
     # --- segment: reference banks -----------------------------------------------------------
+    "reference spacing with a bank": (["segment", "--reference-bank", "bank.csv", "--reference-spacing", REF_SPACING, "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
+                                      "got 1; a --reference-bank row gives its own in its pixel_spacing column"),
     "bank missing": (["segment", "--reference-bank", "gone.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "reference bank gone.csv does not exist"),
     "bank short row": (["segment", "--reference-bank", "bank_short.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_short.csv line 2: row has fewer fields"),
     "bank row repeated": (["segment", "--reference-bank", "bank_repeated.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"], "bank_repeated.csv line 3: repeats the reference of bank_repeated.csv line 2; it would vote twice"),

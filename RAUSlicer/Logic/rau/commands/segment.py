@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("segment", help="segment a target like the reference(s)")
     parser.add_argument("--reference", action="append", type=argument(non_empty_path, "--reference"), default=[], metavar="IMG", help="reference image (repeat for several)")
     parser.add_argument("--reference-labels", action="append", type=argument(non_empty_path, "--reference-labels"), default=[], metavar="SEG", help="its labels, in the same order")
-    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order")
+    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order: repeat the option, one value each")
     parser.add_argument("--reference-bank", type=argument(non_empty_path, "--reference-bank"), metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
     parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank; used instead of a sidecar table)")
     parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)")
@@ -64,8 +64,9 @@ def reference_spacings(args: argparse.Namespace) -> list[float | None]:
     if len(given) == sum(pictures):
         spacings = iter(given)
         return [next(spacings) if picture else None for picture in pictures]
+    bank = "; a --reference-bank row gives its own in its pixel_spacing column" if args.reference_bank else ""
     raise OptionError(f"give one --reference-spacing per --reference ({len(args.reference)}) or per picture reference "
-                      f"({sum(pictures)}), or none; got {len(given)}")
+                      f"({sum(pictures)}), or none; got {len(given)}{bank}")
 
 
 def check_reference_images(args: argparse.Namespace) -> None:
