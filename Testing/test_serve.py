@@ -287,6 +287,28 @@ def test_a_reference_uploaded_twice_is_refused_as_rau_segment_refuses_it(server,
     assert not any((server[1].state.server.work_dir / "jobs").iterdir())
 
 
+def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_segment_does(server, shared_data, tmp_path):
+    """Before, only rau segment, evaluate and batch said so: a server job left the second reference's structure out
+    without a word (the first reference decides the structures found)."""
+    import shutil
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    references = []
+    for name, (image_path, labels_path, pixel) in (("head", (image, labels, spacing)),
+                                                    ("skull", (shared_data / HC18 / "images/010_HC.png", shared_data / HC18 / "masks/010_HC_mask.png", 0.079935165))):
+        copied = tmp_path / f"{name}_mask.png"
+        shutil.copy(labels_path, copied)
+        (tmp_path / f"{name}_mask.labels.csv").write_text(f"value,name\n255,{name}\n")
+        references.append((image_path, copied, pixel))
+    client = Client(server[0])
+    record = client.wait(client.submit(target, references, "registration", target_spacing=target_spacing, options={"deformable": False}))
+    assert [row["name"] for row in record["structures"]] == ["head"]
+    assert record["warnings"] == ["'skull' is in 010_HC.png but not in the first reference 012_HC.png, which decides the "
+                                  "structures found; give one that has it first"]
+    alone = client.wait(client.submit(target, references[:1], "registration", target_spacing=target_spacing, options={"deformable": False}))
+    assert alone["warnings"] == []
+
+
 def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):
     """Before, ``curl -X POST .../cancel`` got 411 ("send a Content-Length header"), and an engine that was not a
     name gave 500."""

@@ -58,6 +58,11 @@ class Job:
     finished: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     created: float = field(default_factory=time.time)
+    warnings: list[str] = field(init=False)
+    """What the run leaves out, in the words ``rau segment`` prints (:meth:`Request.left_out_warnings`)."""
+
+    def __post_init__(self):
+        self.warnings = self.request.left_out_warnings()
 
     @property
     def device(self) -> str:
@@ -73,7 +78,7 @@ class Job:
         return {
             "job": self.id, "state": state, "step": self.step, "progress": round(self.progress, 4),
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
-            "structures": summary, "seconds": seconds,
+            "structures": summary, "seconds": seconds, "warnings": self.warnings,
         }
 
     def output_paths(self) -> dict[str, Path]:
