@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -80,6 +81,24 @@ def test_round_trip_keeps_masks_names_colors_terminology(mrml_scene, labels):
         assert np.array_equal(back.masks[structure.name], labels.masks[structure.name]), structure.name
     assert back.labels.get("liver").terminology["type"] == LIVER_TERMINOLOGY["type"]
     assert "Liver" in segment(node, "liver").GetTerminology()
+
+
+def test_a_segmentation_added_to_the_scene_keeps_its_label_values(mrml_scene, labels, grid, tmp_path):
+    """Before, Slicer numbered the segments 1, 2, 3: a run on such a reference exported other values than rau segment
+    writes (Slicer's own label map import keeps them)."""
+    from rau.mrml import export_label_map
+
+    renumbered = {"liver": 52, "spleen": 1, "kidney": 5}  # spleen overlaps liver: Slicer puts it in a layer of its own
+    structures = LabelSet(tuple(replace(s, value=renumbered[s.name]) for s in labels.labels))
+    node = add_segmentation_node(Segmentation(labels.geometry, structures, labels.masks), "reference", mrml_scene)
+    back = segmentation_from_node(node, grid)
+    assert [(s.name, s.value) for s in back.labels] == [("liver", 52), ("spleen", 1), ("kidney", 5)]
+    assert all(np.array_equal(back.masks[name], labels.masks[name]) for name in renumbered)
+    volume, patient = add_volume_node(grid, "reference", mrml_scene), add_volume_node(grid, "patient", mrml_scene)
+    request = request_from_nodes(volume, node, patient, ["kidney"])
+    result = add_result_node(Result(grid, [StructureResult(request.labels().get("kidney"), labels.masks["kidney"], 1.0, "test")], "test"), patient)
+    nifti, _ = export_label_map(result, grid, tmp_path / "result.nii.gz")
+    assert [(s.name, s.value) for s in read_segmentation(nifti).labels] == [("kidney", 5)]
 
 
 def test_masks_follow_physical_space_onto_another_grid(mrml_scene, labels, grid):
@@ -243,6 +262,11 @@ def test_segment_names_lose_leading_and_trailing_spaces_as_label_table_names_do(
     node = add_segmentation_node(labels, "reference labels", mrml_scene)
     segment(node, "spleen").SetName(" spleen  ")
     assert segmentation_from_node(node, grid).labels.names == ["liver", "spleen", "kidney"]
+    segment(node, "kidney").SetName("spleen")  # before, the message did not say why the two names were one
+    with pytest.raises(InputError, match=r"segmentation 'reference labels': the structure name 'spleen' appears twice "
+                                         r"\(segment names are read without their leading and trailing spaces\)"):
+        segmentation_from_node(node, grid)
+    segment(node, "spleen").SetName("kidney")
     volume, patient = add_volume_node(grid, "reference", mrml_scene), add_volume_node(grid, "patient", mrml_scene)
     request = request_from_nodes(volume, node, patient, [" spleen  "])  # the name as the Structures list ticks it
     assert request.labels().names == ["spleen"]

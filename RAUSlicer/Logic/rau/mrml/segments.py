@@ -182,7 +182,9 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     try:
         labels = LabelSet(tuple(structures))
     except InputError as error:
-        raise InputError(f"segmentation {node.GetName()!r}: {error}") from None
+        given = [segmentation.GetSegment(segment_id).GetName() for segment_id in segment_ids]
+        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len({n.strip() for n in given}) else ""
+        raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
     return Segmentation(blank, labels, masks)
 
 
@@ -288,8 +290,11 @@ def new_segmentation_node(name: str, geometry: Image, scene=None, reference_volu
 
 
 def add_segmentation_node(segmentation: Segmentation, name: str, scene=None, reference_volume_node=None):
-    """A new segmentation node holding every structure of ``segmentation`` (names, colors, terminology)."""
+    """A new segmentation node holding every structure of ``segmentation`` (names, colors, terminology, and label
+    values: read back or exported, they are ``segmentation``'s, as Slicer's label map import keeps them)."""
     node = new_segmentation_node(name, segmentation.geometry, scene, reference_volume_node)
     for structure in segmentation.labels:
+        segment_id = _add_segment(node, structure.name, structure)
+        node.GetSegmentation().GetSegment(segment_id).SetLabelValue(structure.value)  # no other segment of this new node has it
         write_segment_mask(node, structure.name, segmentation.masks[structure.name], segmentation.geometry, structure)
     return node
