@@ -63,6 +63,25 @@ def test_the_session_names_every_structure_a_correction_changed(files):
     assert session.changed == (RIGHT,)
 
 
+def test_undoing_one_segment_keeps_a_later_correction_of_another_and_any_order_ends_at_the_start(files):
+    """Before, an undo restored the whole label map of its correction's time: undoing the rename also took back a
+    later correction of another segment, and undoing that one next brought the undone rename back."""
+    result = run_vessels(files)
+    session, start = result.session, {name: item.mask.copy() for name, item in result.session.results.items()}
+    prompt, _ = rename_prompt(result.get(WRONG).mask)
+    session.reprompt(RIGHT, prompt)
+    renamed = {name: item.mask.copy() for name, item in session.results.items()}
+    outside = Prompt(points=rename_prompt(start[UNTOUCHED[1]])[0].points, labels=[0])  # removes the piece under it
+    removed = session.reprompt(UNTOUCHED[1], outside)
+    assert removed.mask.sum() < start[UNTOUCHED[1]].sum()
+    session.undo(RIGHT)
+    assert np.array_equal(session.results[UNTOUCHED[1]].mask, removed.mask)  # the later correction stays
+    assert all(np.array_equal(session.results[name].mask, start[name]) for name in (RIGHT, WRONG))
+    assert session.changed == (RIGHT, WRONG) and not np.array_equal(renamed[WRONG], start[WRONG])
+    session.undo(UNTOUCHED[1])
+    assert all(np.array_equal(item.mask, start[name]) for name, item in session.results.items())
+
+
 @pytest.mark.parametrize("size", [512, 1024])
 def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(files, mrml_scene, size):
     from rau.mrml import Correction, add_result_node, add_volume_node

@@ -78,7 +78,7 @@ class Session(abc.ABC):
         if not self.can_undo(name):
             raise InputError(f"nothing to undo for {name!r}")
         before = dict(self.results)
-        self._restore(name, self._undo[name].pop())
+        self._undo_to(name, self._undo[name].pop())
         self._give_back(name, before[name], self._taken[name].pop())
         self.changed = self._changed_since(name, before)
         return self.results[name]
@@ -124,6 +124,14 @@ class Session(abc.ABC):
     def _restore(self, name: str, snapshot) -> None:
         self.results[name] = snapshot
 
+    def _undone(self, name: str, snapshot):
+        """What undoing the correction of ``name`` that just ended needs: by default its :meth:`_snapshot` from before."""
+        return snapshot
+
+    def _undo_to(self, name: str, undone) -> None:
+        """Take back one correction of ``name`` (:meth:`_undone`'s record): by default, restore the snapshot."""
+        self._restore(name, undone)
+
     # --- plumbing ------------------------------------------------------------------------------
     def _change(self, name: str, work, progress: Progress | None, verb: str) -> StructureResult:
         progress = progress or Progress()
@@ -135,7 +143,7 @@ class Session(abc.ABC):
         except BaseException:
             self._restore(name, snapshot)
             raise
-        self._undo[name] = (self._undo.get(name, []) + [snapshot])[-self.undo_depth :]
+        self._undo[name] = (self._undo.get(name, []) + [self._undone(name, snapshot)])[-self.undo_depth :]
         self._taken[name] = (self._taken.get(name, []) + [{}])[-self.undo_depth :]
         self.results[name] = item
         self.changed = self._changed_since(name, before)

@@ -19,7 +19,7 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Structure
 from rau.result import StructureResult, taken_by
-from rau.session import Session
+from rau.session import Session, same_answer
 from rau.vessels import correction
 from rau.vessels.grid import WorkingGrid
 
@@ -66,6 +66,20 @@ class VesselSession(Session):
 
     def _restore(self, name: str, snapshot) -> None:
         self.label_map, self.results = snapshot[0], dict(snapshot[1])
+
+    def _undone(self, name: str, snapshot):
+        """The label maps before and after the correction, and the answers before it."""
+        return snapshot[0], self.label_map, snapshot[1]
+
+    def _undo_to(self, name: str, undone) -> None:
+        """Put back the pixels the correction changed and nothing since has (a later correction of another segment
+        stays); each structure whose pixels are then as before the correction gets its answer from then again."""
+        before, after, answers = undone
+        back = (before != after) & (self.label_map == after)
+        self._set(np.where(back, before, self.label_map), name)
+        for other, answer in answers.items():
+            if same_answer(self.results[other], answer):
+                self.results[other] = answer
 
     def _label_map(self) -> np.ndarray:
         label_map = np.zeros(self.grid.shape, np.int32)
