@@ -123,6 +123,21 @@ def test_undo_gives_back_the_voxels_an_overwrite_took(overwrite_on_undo):
         assert np.array_equal(result.session.results[name].mask, before.mask)
 
 
+@pytest.mark.parametrize("order", [("other", "head"), ("head", "other")])
+def test_undoing_overwrites_of_two_structures_in_either_order_ends_at_the_start(order):
+    """"other" grows over part of "head", then "head" grows back over part of it (both with overwrite). Before, undoing
+    "other" first gave it back voxels only its undone correction had given it, and "head" lost those it had at the start."""
+    result, _ = result_2d()
+    result.session, start = CorrectorSession(result), {item.structure.name: item.mask.copy() for item in result.structures}
+    for name, point in (("other", (50, 60, 0)), ("head", (48, 62, 0))):
+        result.put_correction(result.session.reprompt(name, Prompt(points=[point], labels=[1]), overwrite=True), result.session, overwrite=True)
+    assert not (start["head"] & ~result.get("head").mask).any()  # head took back what other took from it
+    for name in order:
+        result.put_correction(result.session.undo(name), result.session)
+    for name, mask in start.items():
+        assert np.array_equal(result.get(name).mask, mask) and np.array_equal(result.session.results[name].mask, mask)
+
+
 def test_overwrite_that_empties_a_structure_leaves_it_not_found_naming_its_taker():
     result, _ = result_2d()
     other = result.get("other")

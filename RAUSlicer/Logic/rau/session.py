@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import math
 import numbers
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,7 +47,10 @@ class Session(abc.ABC):
         self.target = target
         self.results = results
         self._undo: dict[str, list] = {}
-        self._taken: dict[str, list[dict[str, StructureResult]]] = {}  # along _undo: what each correction took from others
+        self._taken: dict[str, list[dict[str, Taking]]] = {}  # along _undo: what each correction took from others (:meth:`gave_up`)
+        self._numbers: dict[str, list[int]] = {}  # along _undo: each correction's number
+        self._gifts: dict[str, list[list[tuple]]] = {}  # along _undo: (number, voxels) given back since by undoing an earlier correction
+        self._corrections = 0
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
@@ -77,9 +80,15 @@ class Session(abc.ABC):
         name = self._name(name)
         if not self.can_undo(name):
             raise InputError(f"nothing to undo for {name!r}")
-        before = dict(self.results)
+        before, number = dict(self.results), self._numbers[name].pop()
         self._undo_to(name, self._undo[name].pop())
-        self._give_back(name, before[name], self._taken[name].pop())
+        gifts = self._gifts[name].pop()
+        if gifts:  # taken before the correction, given back since: the answer from before it gets them too
+            self.edit(name, voxels(self.results[name], self.target.shape) | np.logical_or.reduce([gift for _, gift in gifts]))
+            for taker, gift in gifts:
+                self._remember_gift(name, gift, taker)
+        self._taken_from_as_undone(name, number)
+        self._give_back(name, before[name], self._taken[name].pop(), number)
         self.changed = self._changed_since(name, before)
         return self.results[name]
 
@@ -106,7 +115,9 @@ class Session(abc.ABC):
         before = self.results[name]
         self.edit(name, mask)
         if self._taken.get(taker):
-            self._taken[taker][-1].setdefault(name, before)
+            lost = voxels(before, self.target.shape) & ~np.asarray(mask, bool)
+            taking = self._taken[taker][-1].setdefault(name, Taking(before, self._latest(name), lost))
+            taking.lost |= lost
 
     # --- for engines ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -143,21 +154,44 @@ class Session(abc.ABC):
         except BaseException:
             self._restore(name, snapshot)
             raise
+        self.results[name] = item
         self._undo[name] = (self._undo.get(name, []) + [self._undone(name, snapshot)])[-self.undo_depth :]
         self._taken[name] = (self._taken.get(name, []) + [{}])[-self.undo_depth :]
-        self.results[name] = item
+        self._corrections += 1
+        self._numbers[name] = (self._numbers.get(name, []) + [self._corrections])[-self.undo_depth :]
+        self._gifts[name] = (self._gifts.get(name, []) + [[]])[-self.undo_depth :]
         self.changed = self._changed_since(name, before)
         return item
 
-    def _give_back(self, name: str, undone: StructureResult, taken: dict[str, StructureResult]) -> None:
-        """Give the structures ``taken`` (their answers before the undone correction of ``name`` took their voxels)
-        the voxels ``name`` held (``undone``) and now gives up, added to what they hold now; one left as it was
+    def _latest(self, name: str) -> int | None:
+        """The number of ``name``'s latest correction not undone (None: none)."""
+        return self._numbers[name][-1] if self._numbers.get(name) else None
+
+    def _taken_from_as_undone(self, name: str, number: int) -> None:
+        """``name``'s correction ``number`` was just undone: where other corrections took voxels from the answer it gave,
+        their undo gives back what ``name`` holds now instead (before, an undo in another order than the reverse gave
+        ``name`` voxels that only its undone correction had given it)."""
+        for records in self._taken.values():
+            for taken in records:
+                if name in taken and taken[name].latest == number:
+                    taken[name].before, taken[name].latest = self.results[name], self._latest(name)
+
+    def _remember_gift(self, name: str, gift: np.ndarray, taker: int) -> None:
+        """Undoing correction number ``taker`` gives ``name`` back ``gift``, which it took: if that came before ``name``'s
+        latest correction, whose undo restores an answer that lacks them, that undo adds them again."""
+        if self._numbers.get(name) and self._numbers[name][-1] > taker and gift.any():
+            self._gifts[name][-1].append((taker, gift))
+
+    def _give_back(self, name: str, undone: StructureResult, taken: dict[str, "Taking"], number: int) -> None:
+        """Give the structures ``taken`` from by ``name``'s undone correction ``number`` the voxels ``name`` held
+        (``undone``) and now gives up where they held them before, added to what they hold now; one left as it was
         before is that answer again (its confidence too)."""
         given_up = voxels(undone, self.target.shape) & ~voxels(self.results[name], self.target.shape)
-        for other, before in taken.items():
-            self.edit(other, voxels(self.results[other], self.target.shape) | (voxels(before, self.target.shape) & given_up))
-            if same_answer(self.results[other], before):
-                self.results[other] = before
+        for other, taking in taken.items():
+            self.edit(other, voxels(self.results[other], self.target.shape) | (voxels(taking.before, self.target.shape) & given_up))
+            self._remember_gift(other, taking.lost, number)
+            if same_answer(self.results[other], taking.before):
+                self.results[other] = taking.before
 
     def _changed_since(self, name: str, before: dict) -> tuple[str, ...]:
         others = [n for n, item in self.results.items() if n != name and not same_answer(before.get(n), item)]
@@ -172,6 +206,16 @@ class Session(abc.ABC):
         if found is None:
             raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
         return found
+
+
+@dataclass
+class Taking:
+    """What a correction written with overwrite took from another structure: that structure's answer before it, the
+    number of that structure's latest correction then (None: none), and the voxels it lost."""
+
+    before: StructureResult
+    latest: int | None
+    lost: np.ndarray
 
 
 EDITED_EMPTY = "every voxel was removed by an edit"
