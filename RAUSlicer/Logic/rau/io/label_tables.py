@@ -68,10 +68,11 @@ def read_label_table(path) -> LabelSet:
     try:
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix.lower() == ".json":
-            names = json.loads(text)
-            if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+            pairs = json.loads(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
+            if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise ValueError('a JSON label table maps each value to its name, e.g. {"1": "liver", "2": "spleen"}')
-            labels = LabelSet.from_values([int(k) for k in names], {int(k): v.strip() for k, v in names.items()})
+            names = _one_name_per_value([(int(k), v.strip()) for k, v in pairs], path)
+            labels = LabelSet.from_values(list(names), names)
         elif path.name.lower().endswith(".csv"):
             labels = _parse_csv(text, path)
         else:
@@ -131,14 +132,24 @@ def _names_made_up(labels: LabelSet) -> bool:
     return bool(labels.structures) and all(structure.name == f"label_{structure.value}" for structure in labels)
 
 
+class _JsonPairs(list):
+    """A JSON object as its (key, value) pairs in order, as ``json.loads`` gives them to ``object_pairs_hook``."""
+
+
 def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
     """A label map has one structure per value, so a table may name each value once."""
-    seen: dict[int, str] = {}
-    for structure in labels.structures:
-        if structure.value in seen:
-            raise InputError(f"{path}: label value {structure.value} is named twice ({seen[structure.value]!r} and {structure.name!r})")
-        seen[structure.value] = structure.name
+    _one_name_per_value([(structure.value, structure.name) for structure in labels.structures], path)
     return labels
+
+
+def _one_name_per_value(named: list[tuple[int, str]], path: Path) -> dict[int, str]:
+    """``(value, name)`` pairs as a dict; a value named twice raises, naming both names."""
+    seen: dict[int, str] = {}
+    for value, name in named:
+        if value in seen:
+            raise InputError(f"{path}: label value {value} is named twice ({seen[value]!r} and {name!r})")
+        seen[value] = name
+    return seen
 
 
 def _parse_color_table(text: str, path: Path) -> LabelSet:
