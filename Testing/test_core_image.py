@@ -90,6 +90,20 @@ def test_4d_and_vector_images_are_refused():
         Image.from_sitk(sitk.Image([2, 2], sitk.sitkVectorFloat32, 3))
 
 
+@pytest.mark.parametrize("size, pixel, refused", [([4, 4], sitk.sitkVectorUInt8, None), ([4, 4, 1], sitk.sitkVectorUInt8, None),
+                                                   ([4, 4], sitk.sitkVectorUInt16, "uint16 voxels"),
+                                                   ([4, 4, 3], sitk.sitkVectorUInt8, "a volume of several slices")])
+def test_two_components_per_voxel_are_grey_and_alpha_only_in_an_8_bit_picture(size, pixel, refused):
+    """Before, a 16-bit pair (e.g. two measurements) or a 2-layer .seg.nrrd given as the target was read as its first
+    component (of 16 bits, the high byte)."""
+    image = sitk.Image(size, pixel, 2)
+    if refused is None:
+        assert Image.from_sitk(image).ndim == 2
+    else:
+        with pytest.raises(GeometryError, match=f"got 2 components per voxel in {refused}; grey \\+ alpha is read only in an 8-bit picture"):
+            Image.from_sitk(image)
+
+
 def test_bad_spacing_is_refused():
     with pytest.raises(GeometryError, match="spacing"):
         Image(np.zeros((1, 2, 2)), spacing=(0.0, 1.0, 1.0))

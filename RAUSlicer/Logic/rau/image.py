@@ -394,9 +394,14 @@ def orient_lps_mask(image: Image, mask: np.ndarray) -> np.ndarray:
 def colour_as_grey(channels: np.ndarray) -> np.ndarray:
     """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 or 16 bits), as a colour picture is
     stored in a file or a Slicer vector volume; 16 bits are cut to their high byte first, as Pillow reads a
-    16-bit colour picture. Other multi-component voxels (vectors, tensors) are refused."""
+    16-bit colour picture. Other multi-component voxels (vectors, tensors) are refused, as are 2 components but
+    in an 8-bit picture (grey + alpha; before, a 16-bit pair or a 2-layer segmentation was read as its first layer)."""
     if channels.dtype not in (np.uint8, np.uint16) or not 2 <= channels.shape[-1] <= 4:
         raise GeometryError(f"expected a scalar image or 8- or 16-bit colour, got {channels.shape[-1]} components per voxel of {channels.dtype}")
+    if channels.shape[-1] == 2 and (channels.dtype != np.uint8 or (channels.ndim == 4 and min(channels.shape[:3]) > 1)):
+        kind = "a volume of several slices" if channels.ndim == 4 and min(channels.shape[:3]) > 1 else f"{channels.dtype} voxels"
+        raise GeometryError(f"expected a scalar image or colour, got 2 components per voxel in {kind}; grey + alpha is read "
+                            "only in an 8-bit picture (a segmentation of several layers is no image to segment)")
     return luma((channels >> 8).astype(np.uint8) if channels.dtype == np.uint16 else channels)
 
 
