@@ -463,29 +463,51 @@ def write_two_halves(folder: Path) -> tuple[tuple, Path, Path]:
     return (folder / "ref.mha", folder / "ref_labels.mha", None), folder / "halves.mha", folder / "halves.labels.csv"
 
 
-def corrected_job(client: Client, halves) -> str:
+def corrected_job(client: Client, halves, overwrite: bool = False) -> str:
     """A finished job on :func:`write_two_halves`'s files whose "right" was re-prompted with a click inside "left"."""
     reference, target, table = halves
     job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
     client.wait(job)
-    client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})
+    client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]}, overwrite)
     return job
 
 
 
 
-def test_a_server_correction_gives_way_to_the_other_structures_as_rau_correct_does(server, tmp_path):
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_server_correction_gives_way_to_the_other_structures_or_overwrites_them_as_rau_correct_does(server, tmp_path, overwrite):
+    """Before, the server had no overwrite: a client asking for it (the Slicer module's "Overwrite other segments")
+    got a correction that gave way."""
     reference, target, table = write_two_halves(tmp_path)
-    job = corrected_job(Client(server[0]), (reference, target, table))
+    job = corrected_job(Client(server[0]), (reference, target, table), overwrite)
     (tmp_path / "server").mkdir()
     for kind, name in (("label_map", "c.nii.gz"), ("label_table", "c.labels.csv"), ("result", "c.result.json")):
         Client(server[0]).download(job, kind, tmp_path / "server" / name)
     cli = tmp_path / "cli"
     assert rau_main(["segment", "--reference", str(reference[0]), "--reference-labels", str(reference[1]), "--label-table", str(table),
                      "--target", str(target), "--no-deformable", "--out", str(cli / "s.nii.gz")]) == 0
-    assert rau_main(["correct", str(cli / "s.result.json"), "--structure", "right", "--inside", "20,30", "--out", str(cli / "c.nii.gz")]) == 0
+    assert rau_main(["correct", str(cli / "s.result.json"), "--structure", "right", "--inside", "20,30", "--out", str(cli / "c.nii.gz"),
+                     *(["--overwrite-others"] if overwrite else [])]) == 0
     assert outputs(tmp_path / "server", "c") == outputs(cli, "c")
-    assert np.array_equal(read_image(cli / "c.nii.gz").array == 1, read_image(cli / "s.nii.gz").array == 1)  # "left" kept every voxel
+    kept = np.array_equal(read_image(cli / "c.nii.gz").array == 1, read_image(cli / "s.nii.gz").array == 1)
+    assert kept is not overwrite  # "left" kept every voxel, or lost some to "right"
+
+
+def test_a_remote_session_s_overwrite_reaches_the_server_session(server, tmp_path):
+    """The Slicer module's "Overwrite other segments" with a server: before, the server's session gave way."""
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    request = Request([load_reference(image, labels, label_table=table)], read_image(target))
+    here = create_engine("registration", {"deformable": False}).run(request)
+    there = RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(request)
+    prompt = Prompt(points=[(20.0, 30.0, 0.0)], labels=[1])  # inside "left"
+    answers = [result.session.reprompt("right", prompt, overwrite=True) for result in (here, there)]
+    assert answers[0].mask[0, 30, 20] and np.array_equal(answers[0].mask, answers[1].mask)
+    here.put_correction(answers[0], here.session, overwrite=True)
+    Client(server[0]).download(there.details["job"], "label_map", tmp_path / "server.nii.gz")  # as the server wrote it
+    assert np.array_equal(read_image(tmp_path / "server.nii.gz").array, here.to_segmentation().to_label_map().array)
 
 
 def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):

@@ -158,7 +158,7 @@ def test_a_correction_that_gives_way_goes_on_from_what_was_written_as_rau_correc
     target = Image(array, ndim=2)
     result = attach_session(Result(target, [StructureResult(Structure("left", 1), left, 0.9, "registration"),
                                             StructureResult(Structure("right", 2), right, 0.9, "registration")], "registration"))
-    answer = correct(Entry(result, 0, time.monotonic()), "reprompt", "left", Prompt(points=[(22, 20, 0)], labels=[1]))[0]
+    answer = correct(Entry(result, 0, time.monotonic()), "reprompt", "left", (Prompt(points=[(22, 20, 0)], labels=[1]), False))[0]
     written = result.get("left").mask
     assert (answer.mask & right).any() and not (written & right).any()  # the answer reached into "right"; the result gave way
     assert np.array_equal(result.session.results["left"].mask, written)

@@ -146,7 +146,34 @@ def test_a_hand_edit_is_kept_by_the_server_session_and_a_malformed_one_is_refuse
         refused = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "mask": mask}, timeout=30)
         assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text
     misspelt = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "masks": None}, timeout=30)
-    assert misspelt.status_code == 422 and "give the edited mask as 'mask'" in misspelt.json()["detail"]  # before: emptied it
+    assert misspelt.status_code == 422 and "edit: unknown field 'masks'; it takes structure, mask" in misspelt.json()["detail"]  # before: emptied it
+    missing = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left"}, timeout=30)
+    assert missing.status_code == 422 and "give the edited mask as 'mask'" in missing.json()["detail"]
+
+
+@pytest.mark.parametrize("body, problem", [
+    ({"structure": "left", "prompt": {"points": [[30, 30]], "labels": [1]}, "overwrites": True}, "reprompt: unknown field 'overwrites'; it takes structure, prompt, overwrite"),
+    ({"structure": "left", "prompt": {"boxx": {"lower": [0, 0], "upper": [9, 9]}}}, "prompt: unknown field 'boxx'; it takes points, labels, box"),
+    ({"structure": "left", "prompt": {"points": [[30, 30]], "labels": [1]}, "overwrite": "yes"}, "reprompt: overwrite must be true or false, got 'yes'"),
+])
+def test_a_field_a_correction_does_not_take_is_refused_naming_it(server, tmp_path, body, problem):
+    """Before, a misspelt field was left out unseen: "overwrites" gave way, a "boxx" prompt was no box."""
+    url = server[0]
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    answer = requests.post(f"{url}/v1/sessions/{job}/reprompt", json=body, timeout=30)
+    assert answer.status_code == 422 and problem in answer.json()["detail"], answer.text
+
+
+def test_a_field_a_job_spec_does_not_take_is_refused_naming_it():
+    """Before, {"structure": [...]} (for "structures") segmented every structure and {"segnrrd": true} gave no .seg.nrrd."""
+    from rau.errors import InputError
+    from rau.serve.uploads import parse_spec
+
+    for field in ("structure", "segnrrd"):
+        with pytest.raises(InputError, match=f"spec: unknown field '{field}'; it takes engine, options, structures, target_spacing"):
+            parse_spec(json.dumps({field: True}), "registration")
 
 
 def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correction(server, tmp_path):

@@ -181,9 +181,11 @@ class Client:
         return path
 
     # --- sessions ------------------------------------------------------------------------------
-    def reprompt(self, session_id: str, structure: str, prompt: dict) -> dict:
-        """Correct one structure with points/box (``{"points", "labels", "box"}``): its new state and mask."""
-        return self._json("POST", f"/v1/sessions/{session_id}/reprompt", json={"structure": structure, "prompt": prompt})
+    def reprompt(self, session_id: str, structure: str, prompt: dict, overwrite: bool = False) -> dict:
+        """Correct one structure with points/box (``{"points", "labels", "box"}``): its new state and mask.
+        ``overwrite``: it may take other structures' voxels (else it gives way to them)."""
+        body = {"structure": structure, "prompt": prompt, **({"overwrite": True} if overwrite else {})}
+        return self._json("POST", f"/v1/sessions/{session_id}/reprompt", json=body)
 
     def propagate(self, session_id: str, structure: str) -> dict:
         """Re-run one structure through the volume from its prompts."""

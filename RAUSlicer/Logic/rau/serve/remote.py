@@ -97,7 +97,7 @@ class RemoteSession(Session):
         self.client, self.id, self.structures = client, session_id, structures
 
     def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
-        return self._answer(self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target)))
+        return self._answer(self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite))
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
         return self._answer(self.client.propagate(self.id, name))

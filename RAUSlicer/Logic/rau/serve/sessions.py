@@ -19,7 +19,7 @@ import numpy as np
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.result import Result, StructureResult
-from rau.serve.wire import mask_from_json, prompt_from_json
+from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 
 LOG = logging.getLogger("rau.serve")
 
@@ -150,6 +150,11 @@ class SessionStore:
             self._gone.popitem(last=False)
 
 
+CORRECTION_FIELDS = {"reprompt": ("structure", "prompt", "overwrite"), "edit": ("structure", "mask"),
+                     "propagate": ("structure",), "undo": ("structure",)}
+"""The fields of each correction's request body."""
+
+
 def read_correction(entry: Entry, action: str, name: str, body: dict):
     """The structure ``name`` as the session spells it (matched as :meth:`rau.result.Result.named` matches, as
     ``rau correct`` does), then what the action takes read from the request ``body``: a ``reprompt``'s ``prompt``
@@ -160,8 +165,12 @@ def read_correction(entry: Entry, action: str, name: str, body: dict):
         name = result.named(name).structure.name
     except KeyError:
         raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+    check_fields(body, CORRECTION_FIELDS[action], action)
     if action == "reprompt":
-        return name, prompt_from_json(body.get("prompt") or {}, result.target)
+        overwrite = body.get("overwrite", False)
+        if not isinstance(overwrite, bool):
+            raise InputError(f"reprompt: overwrite must be true or false, got {overwrite!r:.40}")
+        return name, (prompt_from_json(body.get("prompt") or {}, result.target), overwrite)
     if action == "edit":
         if "mask" not in body:
             raise InputError("give the edited mask as 'mask' (null for an empty one)")
@@ -169,13 +178,13 @@ def read_correction(entry: Entry, action: str, name: str, body: dict):
     return name, None
 
 
-def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | None = None) -> list[StructureResult]:
-    """Apply ``reprompt`` (``given``: the prompt), ``edit`` (``given``: the user's hand-edited mask, from which later
+def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | np.ndarray | None = None) -> list[StructureResult]:
+    """Apply ``reprompt`` (``given``: the prompt and whether its answer may take other structures' voxels), ``edit`` (``given``: the user's hand-edited mask, from which later
     corrections start), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
 
     Returns the session's new answer for every structure it changed (``Session.changed``), that one first (a client
     such as the Slicer module writes it by its own overwrite rule). The result (what downloads carry) takes them as
-    ``rau correct`` writes them: the corrected one gives way; and the session goes on from what the result took, so a
+    ``rau correct`` writes them: the corrected one gives way (unless the reprompt asked to overwrite); and the session goes on from what the result took, so a
     chain of ``rau correct`` runs gives what the same corrections give here.
     """
     with entry.lock:
@@ -186,12 +195,13 @@ def correct(entry: Entry, action: str, name: str, given: Prompt | np.ndarray | N
             session.edit(name, given)
             item = result.put(session.results[name])
             return [item]
+        overwrite = action == "reprompt" and given[1]
         if action == "undo":
             item = session.undo(name)
         elif action == "reprompt":
-            item = session.reprompt(name, given)
+            item = session.reprompt(name, given[0], overwrite=overwrite)
         else:
             item = session.propagate(name)
         answers = [session.results[changed] for changed in session.changed]
-        result.put_correction(item, session)  # later corrections start from what was written, as rau correct's do
+        result.put_correction(item, session, overwrite)  # later corrections start from what was written, as rau correct's do
         return answers

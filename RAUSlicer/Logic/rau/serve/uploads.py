@@ -19,6 +19,7 @@ from rau.errors import InputError
 from rau.io import read_image
 from rau.references import check_distinct_references, load_reference
 from rau.serve.security import check_data_attached, check_unpacked_size, confined, upload_suffix
+from rau.serve.wire import check_fields
 
 MAX_REFERENCES = 32
 """References per job (each a reference, reference_labels and reference_table file)."""
@@ -45,6 +46,9 @@ class JobSpec:
     seg_nrrd: bool
 
 
+SPEC_FIELDS = ("engine", "options", "structures", "target_spacing", "reference_spacing", "seg_nrrd")
+
+
 def parse_spec(text, default_engine: str) -> JobSpec:
     """Parse and check the ``spec`` form field; ``default_engine`` runs when it names none."""
     if text is not None and not isinstance(text, str):
@@ -55,6 +59,7 @@ def parse_spec(text, default_engine: str) -> JobSpec:
         raise InputError(f"field spec is not JSON ({error})") from error
     if not isinstance(data, dict):
         raise InputError("field spec must be a JSON object")
+    check_fields(data, SPEC_FIELDS, "spec")
     engine = data.get("engine") or default_engine
     if not isinstance(engine, str) or engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")

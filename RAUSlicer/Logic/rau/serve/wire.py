@@ -17,6 +17,13 @@ from rau.image import Image
 from rau.session import file_corner, file_point, is_point_label, prompt_box
 
 
+def check_fields(data: dict, fields: tuple[str, ...], what: str) -> None:
+    """Refuse a JSON object with a field not in ``fields`` (a misspelt one would be left out unseen), naming it."""
+    unknown = [key for key in data if key not in fields]
+    if unknown:
+        raise InputError(f"{what}: unknown field {unknown[0]!r}; it takes {', '.join(fields)}")
+
+
 def encode_mask(mask: np.ndarray | None) -> dict | None:
     """A boolean (k, j, i) mask as ``{"lower", "upper", "bits"}`` (None for an empty or absent mask)."""
     if mask is None or not mask.any():
@@ -76,6 +83,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     or box corner may also be [i, j] on a 2D target (:func:`rau.session.prompt_point`)."""
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
+    check_fields(payload, ("points", "labels", "box"), "prompt")
     try:
         points = [file_point(point, target, f"the point {point!r:.40}") for point in payload.get("points") or []]
     except InputError:  # a ValueError, but with its own message
