@@ -123,6 +123,7 @@ CASES = {
     "out is the reference labels": (segment("--overwrite", out="ref_mask.png"), "would replace the input ref_mask.png"),
     "out table on a labels sidecar": (segment("--overwrite", out="ref_mask.nii.gz"), "ref_mask.labels.csv: this output would replace the label table of the input ref_mask.png"),
     "out is the reference image": (segment("--overwrite", out="ref.png"), "would replace the input ref.png"),
+    "out table on a whole-name labels sidecar": (segment_3d(out="ct_labels.nii.nii.gz"), "ct_labels.nii.labels.csv: this output would be ct_labels.nii.labels.csv, which a reader would take as a label table of the input ct_labels.nii.gz"),
     "out is the label table": (segment("--overwrite", "--label-table", "ref_mask.labels.csv", out="ref_mask.labels.nii.gz"), "which a reader would take as a label table of the input ref_mask.labels.csv"),
     "out table on a NIfTI labels sidecar": (segment_3d("--overwrite", "--seg-nrrd", labels="ct_labels.nii.gz", out="ct_labels.nrrd"), "ct_labels.labels.csv: this output would be the label table of the input ct_labels.nii.gz"),
     "out inside an input folder": (segment(target="series", out="series/result.nii.gz"), "lies inside the input folder"),

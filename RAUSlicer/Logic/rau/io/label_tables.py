@@ -28,17 +28,22 @@ def find_label_table(label_map_path) -> Path | None:
     return next(iter(label_tables_beside(label_map_path)), None)
 
 
-def label_tables_beside(label_map_path) -> list[Path]:
-    """The label tables next to a label map: its stem with a sidecar suffix, for the longest stem that has any: the
-    whole name, as MRIcron names its tables (``aal.nii.gz``: ``aal.nii.txt``), else the name without its image
-    suffix (``case.seg.nii.gz``: ``case.seg.labels.csv``; ``case.labels.csv`` may be another file's), else the name
-    before its first dot."""
-    path = Path(label_map_path)
+def sidecar_stems(path) -> list[str]:
+    """The stems a label table beside ``path`` may have, the longest first: the whole name, as MRIcron names its tables
+    (``aal.nii.gz``: ``aal.nii.txt``), the name without its image suffix (``case.seg.nii.gz``: ``case.seg.labels.csv``),
+    the name before its first dot."""
+    path = Path(path)
     name = path.name
-    stem = name.split(".")[0]
     whole = name[: -len(".gz")] if name.lower().endswith(".gz") else name
+    return list(dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, name.split(".")[0]]))
+
+
+def label_tables_beside(label_map_path) -> list[Path]:
+    """The label tables next to a label map: a :func:`sidecar_stems` with a sidecar suffix, for the longest stem that
+    has any (``case.labels.csv`` may be another file's than ``case.seg.nii.gz``)."""
+    path = Path(label_map_path)
     tables = []
-    for candidate_stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, stem]):
+    for candidate_stem in sidecar_stems(path):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
             if candidate.is_file() and _other_json(candidate):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.atomic import check_writable
-from rau.io.label_tables import SIDECAR_SUFFIXES
+from rau.io.label_tables import SIDECAR_SUFFIXES, sidecar_stems
 from rau.io.segmentations import label_table_path
 from rau.validation import same_file
 
@@ -36,8 +36,7 @@ def protected_paths(inputs) -> dict[Path, str]:
         protected.setdefault(_resolve(label_table_path(given)), f"the label table of the input {given}")
     for given in inputs:
         path = Path(given)
-        stems = {path.name.split(".")[0], path.name.rsplit(".nii", 1)[0] if ".nii" in path.name else path.stem}
-        for candidate in [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]:
+        for candidate in [path.with_name(stem + suffix) for stem in sidecar_stems(path) for suffix in SIDECAR_SUFFIXES]:
             protected.setdefault(_resolve(candidate), f"{candidate.name}, which a reader would take as a label table of the input {path}")
     return protected
 
