@@ -58,6 +58,20 @@ def test_colour_label_picture_is_refused_and_a_grey_one_in_colour_is_read(tmp_pa
     assert read_segmentation(tmp_path / "grey.png", pixel_spacing=0.5).labels.names == ["label_1", "label_2"]
 
 
+@pytest.mark.parametrize("mode", ["LA", "RGBA"])
+def test_a_label_picture_drawn_in_transparency_is_refused_and_a_transparent_background_is_read(tmp_path, mode):
+    """Before, shapes drawn only by the alpha channel (white everywhere) were read as one structure over the picture."""
+    labels = _two_structure_label_picture()
+    channels = 1 if mode == "LA" else 3
+    alpha = np.where(labels > 0, 255, 0).astype(np.uint8)
+    drawn = np.dstack([np.full(labels.shape, 255, np.uint8)] * channels + [alpha])
+    PILImage.fromarray(drawn, mode).save(tmp_path / "drawn.png")
+    with pytest.raises(ImageReadError, match=f"drawn.png: a label picture whose transparent pixels hold label values \\({mode}"):
+        read_segmentation(tmp_path / "drawn.png", pixel_spacing=0.5)
+    PILImage.fromarray(np.dstack([labels] * channels + [alpha]), mode).save(tmp_path / "clear.png")
+    assert np.array_equal(read_segmentation(tmp_path / "clear.png", pixel_spacing=0.5).to_label_map().array[0], labels)
+
+
 def test_a_mask_picture_lies_on_its_placed_2d_image_pixel_for_pixel(tmp_path):
     """A PNG mask drawn on a DICOM or NRRD X-ray has no pixel size or position: with the image's pixels it takes
     the image's grid (before, it was read as 1 mm pixels at 0 and refused as covering another region)."""

@@ -178,8 +178,14 @@ def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
         rgb = np.asarray(picture.convert("RGB"))
         if not (rgb == rgb[..., :1]).all():
             raise ImageReadError(f"{path}: a colour label map ({picture.mode}); save one label value per pixel as a greyscale or palette picture")
-        return rgb[..., 0]
-    return np.asarray(picture.convert("L"))
+        values = rgb[..., 0]
+    else:
+        values = np.asarray(picture.convert("L"))
+    if picture.mode in ("LA", "RGBA") and (values[np.asarray(picture.getchannel("A")) == 0] != 0).any():
+        raise ImageReadError(f"{path}: a label picture whose transparent pixels hold label values ({picture.mode}: its shapes may be "
+                             "drawn in transparency, which a label map does not read); save one label value per pixel as a greyscale "
+                             "picture, 0 for the background")
+    return values
 
 
 def _native(array: np.ndarray) -> np.ndarray:
