@@ -436,6 +436,22 @@ def test_a_nifti_whose_pixel_sizes_disagree_with_its_only_sform_is_refused(tmp_p
     assert "WARNING" not in capfd.readouterr().err  # ITK's own, with its build paths
 
 
+@pytest.mark.parametrize("unit, scale", [("meter", 1e-3), ("micron", 1e3)])
+def test_a_nifti_in_metres_or_microns_reads_as_its_copy_in_mm(tmp_path, unit, scale):
+    """ITK reads such a file in mm; before, its sform was compared in its own unit and the file refused as "not a
+    rotation and scaling" placed hundreds of mm away."""
+    import nibabel
+
+    affine = np.array([[-0.7, 0.1, 0, 20], [0.1, 0.7, 0, -30], [0, 0, 2.0, 40], [0, 0, 0, 1]])
+    data = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4)
+    for name, factor, units in (("mm", 1.0, "mm"), ("other", scale, unit)):
+        nifti = nibabel.Nifti1Image(data, np.diag([factor] * 3 + [1.0]) @ affine)
+        nifti.header.set_xyzt_units(units)
+        nibabel.save(nifti, str(tmp_path / f"{name}.nii.gz"))
+    mm, other = read_image(tmp_path / "mm.nii.gz"), read_image(tmp_path / "other.nii.gz")
+    assert np.array_equal(mm.array, other.array) and mm.same_grid(other)
+
+
 def test_a_scanner_sform_with_a_skew_itk_straightens_within_a_voxel_is_read(tmp_path, capfd):
     """ITK straightens a slightly skewed scanner sform (within the shear tolerance): 0.07 mm at the far corner of a
     512-pixel slice, a tenth of a pixel; such files were read before and are read now, without ITK's warning."""

@@ -108,12 +108,15 @@ def _itk_gap_to_sform(path: Path, header, shape) -> float:
     itk = np.eye(4)
     linear = np.reshape(reader.GetDirection(), (reader.GetDimension(),) * 2)[:dimension, :dimension] * reader.GetSpacing()[:dimension]
     itk[:dimension, :dimension], itk[:dimension, 3] = linear, reader.GetOrigin()[:dimension]
-    sform = np.diag([-1.0, -1.0, 1.0, 1.0]) @ header.get_sform()  # RAS -> LPS, as ITK's
+    millimetres = NIFTI_UNITS_MM.get(header.get_xyzt_units()[0], 1.0)  # ITK reads metres and microns in mm
+    sform = np.diag([-millimetres, -millimetres, millimetres, 1.0]) @ header.get_sform()  # RAS -> LPS, as ITK's
     corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1)
                         for k in (0, (shape[2] if len(shape) > 2 else 1) - 1)])
     return float(np.abs(corners @ (sform - itk).T)[:, :dimension].max())  # a 2D file has no place along z in ITK
 
 
+NIFTI_UNITS_MM = {"meter": 1000.0, "mm": 1.0, "micron": 0.001}
+"""Millimetres per unit of a NIfTI header's space unit (``xyzt_units``); unknown is read as mm, as ITK reads it."""
 MISPLACED_VOXELS = 0.5
 """How far (in voxels) ITK may place a NIfTI's voxels from the sform it should follow before the file is refused."""
 SFORM_QFORM_GAP_MM = 0.01
