@@ -65,7 +65,7 @@ def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tm
     steps = []
     record = client.wait(job, on_progress=lambda step, fraction: steps.append((step, fraction)))
     assert record["state"] == "done" and record["session"] == job
-    assert steps[-1][1] == 1.0
+    assert steps[-1][1] == 1.0 and record["step"] == "done"
     assert (tmp_path / "work/jobs" / job).is_dir() and not (tmp_path / "work/jobs" / job / "inputs").exists()  # before: kept for good
     downloaded = tmp_path / "server"
     downloaded.mkdir()

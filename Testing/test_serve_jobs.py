@@ -317,6 +317,19 @@ def test_a_queued_job_is_cancelled_at_once(tmp_path):
         assert app.state.server.jobs[queued].request is None  # its images are not kept until the worker would have reached it
 
 
+def test_a_job_says_it_is_writing_its_outputs_until_they_are_written(server, tmp_path, monkeypatch):
+    """Before, a CT job said step "done" (the engine's last) for seconds while its outputs were still being written."""
+    from rau.serve import jobs
+
+    seen = []
+    writing = jobs.Job.write_outputs
+    monkeypatch.setattr(jobs.Job, "write_outputs", lambda job: seen.append((job.step, job.record()["state"])) or writing(job))
+    reference, target, table = write_two_halves(tmp_path)
+    client = Client(server[0])
+    record = client.wait(client.submit(target, [reference], options={"deformable": False}, label_table=table))
+    assert seen[0] == ("writing outputs", "running") and (record["state"], record["step"]) == ("done", "done")
+
+
 def test_simultaneous_corrections_each_answer_their_own_version(server, tmp_path, monkeypatch):
     """Before: an answer read the job's version after letting go of its lock, so two answers could carry one number."""
     from concurrent.futures import ThreadPoolExecutor

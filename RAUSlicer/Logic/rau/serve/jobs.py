@@ -259,8 +259,9 @@ def run_job(job: Job, engines: EngineCache) -> None:
     try:
         engine = engines.get(job.engine, job.options)
         job.result = engine.run(job.request, Progress(report, job.cancel_event.is_set))
+        report("writing outputs", 1.0)  # a volume's take seconds: the job is not done until they are written
         job.write_outputs()
-        job.state, job.progress = "done", 1.0
+        job.state, job.step, job.progress = "done", "done", 1.0
     except Cancelled:
         job.state, job.result = "cancelled", None
     except Exception as error:  # bad input (422), or a bug or a broken model (500: logged here too), as rau.errors tells them apart
