@@ -219,6 +219,27 @@ def test_undoing_every_correction_in_any_order_ends_where_the_run_was(mrml_scene
         assert np.array_equal(after[name], before[name]), name
 
 
+def test_undoing_a_correction_first_keeps_its_voxels_out_of_a_later_undo_of_another(mrml_scene):
+    """"head" grows (overwrite), "other" grows over part of head's new voxels; undone head first, then other. Before,
+    other's undo gave head back every voxel it had taken, those of head's undone correction too (322 background and
+    89 of other's voxels ended in head)."""
+    from test_correction import result_2d
+
+    from rau.correction import CorrectorSession
+
+    result, _ = result_2d()
+    result.session = CorrectorSession(result)
+    node = add_result_node(result, add_volume_node(result.target, "target", mrml_scene))
+    before = segmentation_from_node(node, result.target).masks
+    correction = Correction(result, node, overwrite=True)
+    for name, point in (("head", (41, 35, 0)), ("other", (31, 50, 0))):
+        correction.update(name, Prompt(points=[point], labels=[1]))
+    for name in ("head", "other"):
+        correction.undo(name)
+    after = segmentation_from_node(node, result.target).masks
+    assert all(np.array_equal(after[name], before[name]) for name in before)
+
+
 def test_segments_the_user_renamed_after_run_are_still_their_structures(mrml_scene, labels, grid):
     """Before: a renamed segment could not be corrected, and undo added a second segment under the old name."""
     result = result_for(grid, labels)

@@ -36,6 +36,7 @@ class _Change:
 
     written: dict[str, _Snapshot]  # by structure name
     taken: dict[str, np.ndarray]  # by segment id
+    number: int = 0  # the changes of all segments, in the order they were made
     added: dict[str, np.ndarray] = field(default_factory=dict)  # by structure name
     removed: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -66,6 +67,7 @@ class Correction:
         self.result, self.node, self.low_confidence, self.overwrite = result, node, low_confidence, overwrite
         self.target_node = target_node
         self._undo: dict[str, list[_Change]] = {}
+        self._changes = 0
         self._placed = node_to_world(node)
 
     def close(self) -> None:
@@ -114,6 +116,20 @@ class Correction:
             Logic.SetSegmentStatus(segment, snapshot.status)
         for other, taken in change.taken.items():
             self._give_back(other, taken & held)
+        self._forget_what_it_gave(change)
+
+    def _forget_what_it_gave(self, undone: _Change) -> None:
+        """As if ``undone`` had never been: a later change that took voxels it had added to a segment no longer gives
+        them back to it on its undo, and one that gave a segment back voxels ``undone`` had taken from it no longer
+        removes them on its undo (before, undoing in another order than the reverse moved such voxels)."""
+        added = {structure_segment_id(self.node, name): voxels for name, voxels in undone.added.items()}  # '' for one deleted since
+        for change in (c for changes in self._undo.values() for c in changes if c.number > undone.number):
+            for segment_id in added.keys() & change.taken.keys():
+                change.taken[segment_id] = change.taken[segment_id] & ~added[segment_id]
+            for name, voxels in change.added.items():
+                taken = undone.taken.get(structure_segment_id(self.node, name))
+                if taken is not None:
+                    change.added[name] = voxels & ~taken
 
     def _recreate(self, name: str, snapshot: _Snapshot) -> None:
         """An empty segment for the structure ``name``, deleted since ``snapshot``, looking and placed as it was."""
@@ -173,7 +189,8 @@ class Correction:
         else:
             occupied = self._voxels_of_others(set(items))
             items = {n: giving_way(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
-        change = _Change(snapshots, taken)
+        self._changes += 1
+        change = _Change(snapshots, taken, self._changes)
         self._undo[name] = (self._undo.get(name, []) + [change])[-UNDO_DEPTH:]
         for n, written in items.items():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
