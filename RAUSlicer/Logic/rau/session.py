@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import math
 import numbers
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -46,11 +46,8 @@ class Session(abc.ABC):
     def __init__(self, target: Image, results: dict[str, StructureResult]):
         self.target = target
         self.results = results
-        self._undo: dict[str, list] = {}
-        self._taken: dict[str, list[dict[str, Taking]]] = {}  # along _undo: what each correction took from others (:meth:`gave_up`)
-        self._numbers: dict[str, list[int]] = {}  # along _undo: each correction's number
-        self._gifts: dict[str, list[list[tuple]]] = {}  # along _undo: (number, voxels) given back since by undoing an earlier correction
-        self._corrections = 0
+        self._steps: dict[str, list[Step]] = {}  # each structure's corrections to undo, the latest last
+        self._corrections = 0  # all structures' corrections so far: each step's number
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
@@ -73,22 +70,21 @@ class Session(abc.ABC):
         return self._change(name, lambda progress: self._propagate(name, progress), progress, "propagating")
 
     def can_undo(self, name: str) -> bool:
-        return bool(self._undo.get(name))
+        return bool(self._steps.get(name))
 
     def undo(self, name: str) -> StructureResult:
         """Go back to ``name``'s answer (and correction state) before its last reprompt or propagate."""
         name = self._name(name)
         if not self.can_undo(name):
             raise InputError(f"nothing to undo for {name!r}")
-        before, number = dict(self.results), self._numbers[name].pop()
-        self._undo_to(name, self._undo[name].pop())
-        gifts = self._gifts[name].pop()
-        if gifts:  # taken before the correction, given back since: the answer from before it gets them too
-            self.edit(name, voxels(self.results[name], self.target.shape) | np.logical_or.reduce([gift for _, gift in gifts]))
-            for taker, gift in gifts:
+        before, step = dict(self.results), self._steps[name].pop()
+        self._undo_to(name, step.undone)
+        if step.gifts:  # taken before the correction, given back since: the answer from before it gets them too
+            self.edit(name, voxels(self.results[name], self.target.shape) | np.logical_or.reduce([gift for _, gift in step.gifts]))
+            for taker, gift in step.gifts:
                 self._remember_gift(name, gift, taker)
-        self._taken_from_as_undone(name, number)
-        self._give_back(name, before[name], self._taken[name].pop(), number)
+        self._taken_from_as_undone(name, step.number)
+        self._give_back(name, before[name], step.taken, step.number)
         self.changed = self._changed_since(name, before)
         return self.results[name]
 
@@ -114,9 +110,9 @@ class Session(abc.ABC):
         from ``mask`` (:meth:`edit`), and undoing that correction gives them back where ``taker`` gives them up."""
         before = self.results[name]
         self.edit(name, mask)
-        if self._taken.get(taker):
+        if self._steps.get(taker):
             lost = voxels(before, self.target.shape) & ~np.asarray(mask, bool)
-            taking = self._taken[taker][-1].setdefault(name, Taking(before, self._latest(name), lost))
+            taking = self._steps[taker][-1].taken.setdefault(name, Taking(before, self._latest(name), lost))
             taking.lost |= lost
 
     # --- for engines ---------------------------------------------------------------------------
@@ -155,34 +151,33 @@ class Session(abc.ABC):
             self._restore(name, snapshot)
             raise
         self.results[name] = item
-        self._undo[name] = (self._undo.get(name, []) + [self._undone(name, snapshot)])[-self.undo_depth :]
-        self._taken[name] = (self._taken.get(name, []) + [{}])[-self.undo_depth :]
         self._corrections += 1
-        self._numbers[name] = (self._numbers.get(name, []) + [self._corrections])[-self.undo_depth :]
-        self._gifts[name] = (self._gifts.get(name, []) + [[]])[-self.undo_depth :]
+        self._steps[name] = (self._steps.get(name, []) + [Step(self._undone(name, snapshot), self._corrections)])[-self.undo_depth :]
         self.changed = self._changed_since(name, before)
         return item
 
     def _latest(self, name: str) -> int | None:
         """The number of ``name``'s latest correction not undone (None: none)."""
-        return self._numbers[name][-1] if self._numbers.get(name) else None
+        steps = self._steps.get(name)
+        return steps[-1].number if steps else None
 
     def _taken_from_as_undone(self, name: str, number: int) -> None:
         """``name``'s correction ``number`` was just undone: where other corrections took voxels from the answer it gave,
         their undo gives back what ``name`` holds now instead (before, an undo in another order than the reverse gave
         ``name`` voxels that only its undone correction had given it)."""
-        for records in self._taken.values():
-            for taken in records:
-                if name in taken and taken[name].latest == number:
-                    taken[name].before, taken[name].latest = self.results[name], self._latest(name)
+        for step in (step for steps in self._steps.values() for step in steps):
+            taking = step.taken.get(name)
+            if taking is not None and taking.latest == number:
+                taking.before, taking.latest = self.results[name], self._latest(name)
 
     def _remember_gift(self, name: str, gift: np.ndarray, taker: int) -> None:
         """Undoing correction number ``taker`` gives ``name`` back ``gift``, which it took: if that came before ``name``'s
         latest correction, whose undo restores an answer that lacks them, that undo adds them again."""
-        if self._numbers.get(name) and self._numbers[name][-1] > taker and gift.any():
-            self._gifts[name][-1].append((taker, gift))
+        latest = self._latest(name)
+        if latest is not None and latest > taker and gift.any():
+            self._steps[name][-1].gifts.append((taker, gift))
 
-    def _give_back(self, name: str, undone: StructureResult, taken: dict[str, "Taking"], number: int) -> None:
+    def _give_back(self, name: str, undone: StructureResult, taken: dict[str, Taking], number: int) -> None:
         """Give the structures ``taken`` from by ``name``'s undone correction ``number`` the voxels ``name`` held
         (``undone``) and now gives up where they held them before, added to what they hold now; one left as it was
         before is that answer again (its confidence too)."""
@@ -216,6 +211,18 @@ class Taking:
     before: StructureResult
     latest: int | None
     lost: np.ndarray
+
+
+@dataclass
+class Step:
+    """One correction of a structure as its undo needs it: the engine's record from before it (:meth:`Session._undone`),
+    its number, what it took from other structures (:meth:`Session.gave_up`), and the voxels undoing earlier
+    corrections (by their number) gave back to the structure since."""
+
+    undone: object
+    number: int
+    taken: dict[str, Taking] = field(default_factory=dict)
+    gifts: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
 EDITED_EMPTY = "every voxel was removed by an edit"

@@ -48,7 +48,6 @@ class Sam2Session(Session):
         self.first_target_frame, self.engine = first_target_frame, engine
         self.plans: dict[str, Plan] = {}
         self.visited: dict[str, list[int]] = {}
-        self._undo: dict[str, list] = {}
 
     @property
     def slices(self) -> int:
