@@ -138,6 +138,20 @@ def test_undoing_overwrites_of_two_structures_in_either_order_ends_at_the_start(
         assert np.array_equal(result.get(name).mask, mask) and np.array_equal(result.session.results[name].mask, mask)
 
 
+def test_voxels_an_undo_gives_way_on_return_when_the_correction_that_grew_over_them_is_undone():
+    """"head" is removed by an outside click, "other" grows over part of where it was; head undone first gives way
+    there. Before, undoing other then left those voxels to the background (the Slicer node, where segments may
+    overlap, gave them back to head)."""
+    result, _ = result_2d()
+    result.session, start = CorrectorSession(result), {item.structure.name: item.mask.copy() for item in result.structures}
+    for name, point, label in (("head", (45, 42, 0), 0), ("other", (58, 36, 0), 1)):
+        result.put_correction(result.session.reprompt(name, Prompt(points=[point], labels=[label]), overwrite=True), result.session, overwrite=True)
+    assert (result.get("other").mask & start["head"]).any()
+    for name in ("head", "other"):
+        result.put_correction(result.session.undo(name), result.session)
+    assert all(np.array_equal(result.get(name).mask, mask) for name, mask in start.items())
+
+
 def test_overwrite_that_empties_a_structure_leaves_it_not_found_naming_its_taker():
     result, _ = result_2d()
     other = result.get("other")

@@ -129,7 +129,9 @@ class Result:
         for old, written in zip(before, self.structures):
             if written is old:
                 continue
-            if written.structure.name in session.changed:
+            if written.structure.name == name:
+                session.gave_way(name, voxels(written, self.target.shape))
+            elif written.structure.name in session.changed:
                 session.edit(written.structure.name, voxels(written, self.target.shape))
             else:  # it lost voxels to the overwrite
                 session.gave_up(name, written.structure.name, voxels(written, self.target.shape))

@@ -48,6 +48,7 @@ class Session(abc.ABC):
         self.results = results
         self._steps: dict[str, list[Step]] = {}  # each structure's corrections to undo, the latest last
         self._corrections = 0  # all structures' corrections so far: each step's number
+        self._undone_last: str | None = None  # the structure whose correction the last change undid
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
@@ -85,7 +86,11 @@ class Session(abc.ABC):
                 self._remember_gift(name, gift, taker)
         self._taken_from_as_undone(name, step.number)
         self._give_back(name, before[name], step.taken, step.number)
-        self.changed = self._changed_since(name, before)
+        for owed_to, taking in step.taken.items():  # what an earlier correction of name may hold: its undo gives it
+            still = taking.lost & voxels(self.results[name], self.target.shape)
+            if taking.owed and self._steps.get(name) and still.any():
+                self._owe(name, owed_to, replace(taking, lost=still))
+        self.changed, self._undone_last = self._changed_since(name, before), name
         return self.results[name]
 
     def close(self) -> None:
@@ -114,6 +119,26 @@ class Session(abc.ABC):
             lost = voxels(before, self.target.shape) & ~np.asarray(mask, bool)
             taking = self._steps[taker][-1].taken.setdefault(name, Taking(before, self._latest(name), lost))
             taking.lost |= lost
+
+    def gave_way(self, name: str, mask) -> None:
+        """Where it was written, ``name``'s answer gave way to other structures, keeping ``mask``: ``name`` goes on from
+        it (:meth:`edit`). After an undo of ``name``, a structure whose latest correction holds voxels it gave way on
+        gives them to it when that correction is undone, as a Slicer node (where segments may overlap) ends."""
+        answer, kept = self.results[name], np.asarray(mask, bool)
+        self.edit(name, kept)
+        wanted = voxels(answer, self.target.shape) & ~kept
+        if self._undone_last != name or not wanted.any():
+            return
+        for other, item in self.results.items():
+            held = wanted & voxels(item, self.target.shape)
+            if other != name and self._steps.get(other) and held.any():
+                self._owe(other, name, Taking(answer, self._latest(name), held, owed=True))
+
+    def _owe(self, holder: str, name: str, taking: Taking) -> None:
+        """Record on ``holder``'s latest correction that undoing it gives ``name`` the voxels of ``taking``."""
+        recorded = self._steps[holder][-1].taken.setdefault(name, taking)
+        if recorded is not taking:
+            recorded.lost |= taking.lost
 
     # --- for engines ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -151,7 +176,7 @@ class Session(abc.ABC):
             self._restore(name, snapshot)
             raise
         self.results[name] = item
-        self._corrections += 1
+        self._corrections, self._undone_last = self._corrections + 1, None
         self._steps[name] = (self._steps.get(name, []) + [Step(self._undone(name, snapshot), self._corrections)])[-self.undo_depth :]
         self.changed = self._changed_since(name, before)
         return item
@@ -211,6 +236,9 @@ class Taking:
     before: StructureResult
     latest: int | None
     lost: np.ndarray
+    owed: bool = False
+    """Recorded by :meth:`Session.gave_way`: voxels the structure gave way on, which an earlier correction of the
+    holder may have taken; what this correction's undo does not give back goes on to the holder's previous one."""
 
 
 @dataclass
