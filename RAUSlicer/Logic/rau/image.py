@@ -398,8 +398,9 @@ def colour_as_grey(channels: np.ndarray) -> np.ndarray:
     in an 8-bit picture (grey + alpha; before, a 16-bit pair or a 2-layer segmentation was read as its first layer)."""
     if channels.dtype not in (np.uint8, np.uint16) or not 2 <= channels.shape[-1] <= 4:
         raise GeometryError(f"expected a scalar image or 8- or 16-bit colour, got {channels.shape[-1]} components per voxel of {channels.dtype}")
-    if channels.shape[-1] == 2 and (channels.dtype != np.uint8 or (channels.ndim == 4 and min(channels.shape[:3]) > 1)):
-        kind = "a volume of several slices" if channels.ndim == 4 and min(channels.shape[:3]) > 1 else f"{channels.dtype} voxels"
+    several_slices = channels.ndim == 4 and min(channels.shape[:3]) > 1
+    if channels.shape[-1] == 2 and (channels.dtype != np.uint8 or several_slices):
+        kind = "a volume of several slices" if several_slices else f"{channels.dtype} voxels"
         raise GeometryError(f"expected a scalar image or colour, got 2 components per voxel in {kind}; grey + alpha is read "
                             "only in an 8-bit picture (a segmentation of several layers is no image to segment)")
     return luma((channels >> 8).astype(np.uint8) if channels.dtype == np.uint16 else channels)

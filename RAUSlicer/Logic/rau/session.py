@@ -86,10 +86,7 @@ class Session(abc.ABC):
                 self._remember_gift(name, gift, taker)
         self._taken_from_as_undone(name, step.number)
         self._give_back(name, before[name], step.taken, step.number)
-        for owed_to, taking in step.taken.items():  # what an earlier correction of name may hold: its undo gives it
-            still = taking.lost & voxels(self.results[name], self.target.shape)
-            if taking.owed and self._steps.get(name) and still.any():
-                self._owe(name, owed_to, replace(taking, lost=still))
+        self._pass_on_owed(name, step)
         self.changed, self._undone_last = self._changed_since(name, before), name
         return self.results[name]
 
@@ -116,9 +113,7 @@ class Session(abc.ABC):
         before = self.results[name]
         self.edit(name, mask)
         if self._steps.get(taker):
-            lost = voxels(before, self.target.shape) & ~np.asarray(mask, bool)
-            taking = self._steps[taker][-1].taken.setdefault(name, Taking(before, self._latest(name), lost))
-            taking.lost |= lost
+            self._owe(taker, name, Taking(before, self._latest(name), voxels(before, self.target.shape) & ~np.asarray(mask, bool)))
 
     def gave_way(self, name: str, mask) -> None:
         """Where it was written, ``name``'s answer gave way to other structures, keeping ``mask``: ``name`` goes on from
@@ -194,6 +189,14 @@ class Session(abc.ABC):
             taking = step.taken.get(name)
             if taking is not None and taking.latest == number:
                 taking.before, taking.latest = self.results[name], self._latest(name)
+
+    def _pass_on_owed(self, name: str, undone: Step) -> None:
+        """Voxels ``undone`` owed another structure (:meth:`gave_way`) that ``name`` still holds may come from its earlier
+        correction: that one's undo gives them."""
+        for owed_to, taking in undone.taken.items():
+            still = taking.lost & voxels(self.results[name], self.target.shape)
+            if taking.owed and self._steps.get(name) and still.any():
+                self._owe(name, owed_to, replace(taking, lost=still))
 
     def _remember_gift(self, name: str, gift: np.ndarray, taker: int) -> None:
         """Undoing correction number ``taker`` gives ``name`` back ``gift``, which it took: if that came before ``name``'s

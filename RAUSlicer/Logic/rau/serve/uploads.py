@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 
 from rau import validation
@@ -46,7 +46,8 @@ class JobSpec:
     seg_nrrd: bool
 
 
-SPEC_FIELDS = ("engine", "options", "structures", "target_spacing", "reference_spacing", "seg_nrrd")
+SPEC_FIELDS = tuple(spec_field.name for spec_field in fields(JobSpec))
+"""The fields a job's spec may have: those of :class:`JobSpec`."""
 
 
 def parse_spec(text, default_engine: str) -> JobSpec:
