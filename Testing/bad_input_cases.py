@@ -98,6 +98,7 @@ def _hostile_files(folder: Path) -> None:
     (folder / "bomb.png").write_bytes(_png_header_only(20000, 10000))
     (folder / "notes.nii.gz").write_text("not an image")
     (folder / "broken.json").write_text('{"255": "fetal head",')
+    (folder / "deep.json").write_text('{"255": ' + "[" * 100_000 + "]" * 100_000 + "}")  # deeper than Python's JSON parser follows
     (folder / "bad_table.csv").write_text("value,name,r,g,b\nfive,fetal head,0.9,0.7,0.2\n")
     (folder / "line_break_name.csv").write_text('value,name\n255,"fetal\nhead"\n')
     (folder / "colours_255.csv").write_text("value,name,r,g,b\n255,fetal head,230,180,50\n")
@@ -169,6 +170,9 @@ def _manifests(folder: Path) -> None:
     (folder / "bank_negative.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,-0.7\n")
     (folder / "bank_no_labels.csv").write_text("image,pixel_spacing\nref.png,0.7\n")
     (folder / "bank_missing.csv").write_text(f"{bank_header}\nref.png,gone_mask.png,{spacing}\n")
+    (folder / "bank_labels_are_image.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\nref_copy.png,ref_copy.png,{spacing}\n")
+    (folder / "bank_one_unsized.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\nref_copy.png,half_mask.png,\n")
+    (folder / "truth_is_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('ref_mask.png', 'ref.png')}\n")
 
 
 def copy_inputs(template: Path, folder: Path) -> Path:

@@ -245,7 +245,8 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     bad_reference = tmp_path / "bad.png"
     bad_reference.write_bytes(b"not a picture")
     target = REPO / "protocols" / MANIFEST.read_text().splitlines()[1].split(",")[3]
-    manifest.write_text(f"target_image,reference_image,reference_labels\n{target},bad.png,bad.png\n")
+    (tmp_path / "bad_mask.png").write_bytes(b"not a picture either")
+    manifest.write_text(f"target_image,reference_image,reference_labels\n{target},bad.png,bad_mask.png\n")
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 1
     assert summary(tmp_path / "out") == {"058_HC": "failed"}
     assert f"failed: {target}: " in capsys.readouterr().err  # before, only a count and the summary's path

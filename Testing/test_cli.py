@@ -186,6 +186,14 @@ def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
     assert (tmp_path / "hc18_ultrasound/overlay.png").stat().st_size > 10_000
 
 
+def test_the_demo_runs_the_engine_asked_for_on_every_case(tmp_path, capsys):
+    """Before: ``--engine registration`` was ignored for the angiogram (it ran the vessels engine, without a word)."""
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "asked"), "--engine", "registration", "--no-deformable"]) == 0
+    assert "== coronary_angiogram (registration engine)" in capsys.readouterr().out
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "default")]) == 0
+    assert "== coronary_angiogram (vessels engine)" in capsys.readouterr().out
+
+
 def test_the_demo_figure_titles_its_four_panels():
     """Before, the panels had no titles: which was the prediction and which the truth was left to guess."""
     from rau.demo import PANEL_HEIGHT, overlay_figure

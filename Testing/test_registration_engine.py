@@ -361,3 +361,15 @@ def test_structures_the_first_reference_lacks_are_named_with_the_references_that
                                                     r"decides which structures there are, and 'label_255' is in 001_HC.png, 003_HC.png"):
         Request(references, hc18["001"].image, ["label_255"]).labels()
     assert Request(references[1:], hc18["001"].image).left_out() == {}
+
+
+def test_a_structure_registration_finds_absent_says_why_through_the_sam2_engines():
+    """Before: registration+sam2 said only "absent according to registration", where registration alone says why
+    (its references agree on no voxel) and what may find it."""
+    from rau.engines.registration import localization_from
+    from rau.result import StructureResult
+
+    why = "the 2 references that place it agree on no voxel with vote fusion; --fusion local or staple, or a smaller --top-k, may find it"
+    absent = StructureResult(Structure("fetal head", 255), None, 0.0, "registration", {}, message=why)
+    assert localization_from(absent).why_not_present() == f"absent according to registration: {why}"
+    assert localization_from(StructureResult(Structure("fetal head", 255), None, 0.0, "registration", {})).why_not_present() == "absent according to registration"

@@ -7,6 +7,7 @@ The original layout is written here from a tiny random ``Sam2VideoModel`` with t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import stat
@@ -118,10 +119,15 @@ def test_a_config_that_is_not_a_sam2_one_and_an_out_that_is_a_file_are_refused(t
     """Before, each was an internal error (JSONDecodeError, AttributeError, NotADirectoryError)."""
     (tmp_path / "broken.json").write_text("{")
     (tmp_path / "qwen.json").write_text('{"model_type": "qwen2_5_vl"}')
+    (tmp_path / "no_type.json").write_text('{}')
     (tmp_path / "a_file").write_text("")
+    wrong_size = {**json.loads((tiny_sam2["always"] / "config.json").read_text()), "image_size": "abc"}  # before: exit 70
+    (tmp_path / "wrong_size.json").write_text(json.dumps(wrong_size))
     out = str(tmp_path / "converted")
     for config, target, problem in ((str(tmp_path / "broken.json"), out, "cannot read it as JSON"),
                                     (str(tmp_path / "qwen.json"), out, "the config of a qwen2_5_vl model, not of a SAM2 video model"),
+                                    (str(tmp_path / "no_type.json"), out, "the config of an unknown model, not of a SAM2 video model"),
+                                    (str(tmp_path / "wrong_size.json"), out, "not a usable SAM2 video config (TypeError: Field 'image_size' with value 'abc'"),
                                     (str(tiny_sam2["always"] / "config.json"), str(tmp_path / "a_file"), "a file, not a folder")):
         assert main(["models", "convert", str(original_checkpoint), "--config", config, "--out", target]) == 2
         assert problem in capsys.readouterr().err

@@ -160,20 +160,28 @@ def _bogus_dtype(weights):
     (weights.parent / "config.json").write_text(json.dumps({**config, "dtype": "bogus"}))
 
 
+def _words_for_a_number(weights):
+    config = json.loads((weights.parent / "config.json").read_text())
+    (weights.parent / "config.json").write_text(json.dumps({**config, "num_maskmem": "seven"}))
+
+
 @pytest.mark.parametrize("damage, problem", [
     (_bogus_dtype, r"its config.json does not describe a Sam2VideoModel \(AttributeError: .*bogus"),  # before: an internal error
+    (_words_for_a_number, r"its config.json does not describe a Sam2VideoModel \(StrictDataclassFieldValidationError: .*'num_maskmem'"),  # before: too
     (_cut, "cannot read the model weights"),
     (_flip_a_header_bit, "cannot read the model weights"),
     (_drop_every_other_tensor, r"tensors missing.*mask_decoder\."),
     (_sam3_weights, r"\d+ tensors missing, 0 of another shape"),
     (_wider_backbone, r"0 tensors missing, 4 of another shape: vision_encoder\.backbone\.patch_embed"),
 ])
-def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp_path, damage, problem):
+def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp_path, capfd, damage, problem):
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
     damage(folder / "model.safetensors")
+    capfd.readouterr()
     with pytest.raises(ModelNotAvailableError, match=problem) as error:
         Sam2Segmenter(str(folder), device="cpu").model
     assert str(folder) in str(error.value)
+    assert capfd.readouterr().err == ""  # before: transformers' load report, hundreds of lines, above the one-line error
     if damage in (_cut, _flip_a_header_bit):  # and before any work: before, registration+sam2 found them after its registration
         with pytest.raises(OptionError, match=f"--sam2-model {folder}: .*cannot read the model weights"):
             check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))

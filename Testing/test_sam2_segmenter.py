@@ -238,6 +238,11 @@ def test_a_box_keeps_the_corrected_slice_inside_it(tiny_sam2):
     assert corrected.any() and not (corrected & ~box.mask(target.shape)).any()
     propagated = result.session.propagate("liver").mask  # the memory made from the correction keeps to the box too
     assert propagated.any() and not (propagated & ~box.mask(target.shape)).any()
+    clicked = result.session.reprompt("liver", Prompt(points=[(30, 25, 0), (10, 10, 0)], labels=[1, 0])).mask
+    assert clicked.any() and not (clicked & ~box.mask(target.shape)).any()  # before: a later click let it out of the box
+    result.session.undo("liver")
+    reboxed = result.session.reprompt("liver", Prompt(box=Box((20, 10, 0), (35, 25, 1)))).mask  # a new box replaces it
+    assert reboxed[0, 10:25, 20:35].any() and not reboxed[0, 5:10, 5:20].any()
 
 
 def test_2d_reprompt_runs_only_the_prompt_encoder_and_mask_decoder(tiny_sam2):

@@ -328,6 +328,16 @@ def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named
     assert refused.status_code == 422 and "unknown engine ['a']" in refused.json()["detail"]
 
 
+def test_a_spec_nested_too_deeply_is_refused_not_a_server_error(server, tmp_path):
+    """Before: 500 (a RecursionError in the JSON parser); every other malformed spec is 422."""
+    url, app = server
+    _, target, _ = write_two_halves(tmp_path)
+    with open(target, "rb") as upload:
+        refused = requests.post(f"{url}/v1/jobs", files={"spec": (None, '{"options": ' + "[" * 100_000 + "]" * 100_000 + "}"), "target": ("t.mha", upload)}, timeout=30)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("field spec is not JSON (nested too deeply to read")
+    assert not list(app.state.server.work_dir.rglob("*.*"))  # no upload kept
+
+
 def test_cancelling_the_remote_engine_cancels_the_server_job(server, shared_data):
     import threading
 

@@ -38,6 +38,18 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
     assert no_output.value.status == 409
     with pytest.raises(JobCancelled):
         client.wait(queued)
+    assert not any((app.state.server.work_dir / "jobs").iterdir())  # before: an empty folder for each cancelled job
+
+
+def test_a_failed_job_leaves_no_folder(server, tmp_path):
+    """Before: a job that failed (here: no SAM2 weights on the server) left its empty folder in the work folder."""
+    url, app = server
+    reference, target, table = write_two_halves(tmp_path)
+    client = Client(url)
+    with pytest.raises(ServerError) as failed:
+        client.wait(client.submit(target, [reference], "sam2-memory", label_table=table))
+    assert failed.value.status == 422
+    assert not any((app.state.server.work_dir / "jobs").iterdir())
 
 
 def slow_and_queued_jobs(client: Client, shared_data, queued: int) -> tuple[str, list[str]]:
@@ -220,7 +232,7 @@ def test_a_stopping_server_cancels_a_job_that_outruns_its_wait_and_refuses_new_j
         with pytest.raises(ServerError, match="shutting down") as refused:
             client.submit(folder / "images/039_HC.png", [(folder / "images/000_HC.png", folder / "masks/000_HC_mask.png", 0.08)], target_spacing=0.065)
         assert refused.value.status == 503
-        assert list((tmp_path / "work/jobs").iterdir()) == [tmp_path / "work/jobs" / running]
+        assert not any((tmp_path / "work/jobs").iterdir())  # the refused job left nothing; the running one has no outputs yet
     job = app.state.server.jobs[running]
     assert job.finished.wait(60)  # it stops at its next step (the test's waits are short)
     assert job.state == "cancelled"

@@ -189,7 +189,19 @@ def test_an_image_given_as_its_own_labels_is_refused(shared_data, tmp_path, caps
     image = manifest.read_text().splitlines()[2].split(",")[1]
     manifest = _edited(manifest, 3, "labels", image)
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
-    assert f"{image}: the labels are the image file itself" in capsys.readouterr().err
+    assert f"{manifest} line 3: labels {image}: the labels are the image file itself" in capsys.readouterr().err  # before: no line
+
+
+def test_an_image_under_two_subjects_is_refused(shared_data, tmp_path, capsys):
+    """Before: accepted; the image was paired with itself as two subjects (and could be both trained and validated on)."""
+    from rau.cli import main
+
+    manifest = hc18_manifest(shared_data, tmp_path, 3)
+    image = manifest.read_text().splitlines()[1].split(",")[1]
+    manifest = _edited(_edited(manifest, 4, "image", image), 4, "subject", "again")
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    assert f"{manifest} line 4: image {image} is the image of line 2 too; give each image once" in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
 
 
 def test_manifests_from_spreadsheets_are_read_or_refused_clearly(shared_data, tmp_path):

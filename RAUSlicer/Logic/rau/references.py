@@ -6,6 +6,7 @@ import dataclasses
 import filecmp
 import functools
 from pathlib import Path
+from typing import NamedTuple
 
 from rau import validation
 from rau.errors import InputError
@@ -46,15 +47,25 @@ def named_apart(references: list[Reference], image_paths) -> list[Reference]:
     return [dataclasses.replace(reference, name=name) for reference, name in zip(references, distinct_names(image_paths))]
 
 
-def reference_bank_entries(manifest) -> list[tuple[Path, Path, float | None]]:
-    """``(image, labels, pixel spacing)`` of every row of a reference bank, each field checked."""
+class BankRow(NamedTuple):
+    """One reference of a reference bank, and where the user gave it (``bank.csv line 3``), for messages."""
+
+    image: Path
+    labels: Path
+    spacing: float | None
+    place: str
+
+
+def reference_bank_entries(manifest) -> list[BankRow]:
+    """Every row of a reference bank, each field checked."""
     rows = validation.read_table(manifest, ("image", "labels"), "reference bank", ("pixel_spacing",))
-    entries, places = [], []
+    entries = []
     for line, row in rows:
+        place = f"{manifest} line {line}"
         image, labels = validation.existing_file(row, "image", manifest, line), validation.existing_file(row, "labels", manifest, line)
-        places.append((image, labels, f"{manifest} line {line}"))
-        entries.append((image, labels, validation.spacing_field(row, "pixel_spacing", manifest, line)))
-    check_distinct_references(places)
+        validation.check_distinct_files(image, labels, f"{place}: labels ")
+        entries.append(BankRow(image, labels, validation.spacing_field(row, "pixel_spacing", manifest, line), place))
+    check_distinct_references([(entry.image, entry.labels, entry.place) for entry in entries])
     return entries
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
+from rau.io.json_text import parse_json
 from rau.io.outputs import check_name_lengths, check_spares_inputs
 from rau.io.run_outputs import output_paths, recorded_inputs
 from rau.options import EngineOptions
@@ -37,7 +38,7 @@ class WorkItem:
     def recorded_found(self) -> str:
         """The structures its earlier result JSON records as found, as the summary lists them (``;``-joined)."""
         try:
-            saved = json.loads(self.outputs["result"].read_text(encoding="utf-8"))
+            saved = parse_json(self.outputs["result"].read_text(encoding="utf-8"))
             return found_column(s["name"] for s in saved["structures"] if s["found"])
         except (OSError, ValueError, KeyError, TypeError):  # a result from before it listed structures: found unknown
             return ""
@@ -52,7 +53,7 @@ class WorkItem:
     def _check_made_here(self) -> None:
         path = self.outputs["result"]
         try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
+            saved = parse_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             saved = None
         if isinstance(saved, dict) and "inputs" not in saved:  # written before results recorded their inputs: as before, trusted

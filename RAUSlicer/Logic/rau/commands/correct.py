@@ -25,12 +25,14 @@ from rau.engines.base import Prompt
 from rau.errors import InputError, OptionError
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output
+from rau.io.json_text import parse_json
 from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
 from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
 from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
+from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
 from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, voxel_ranges
 from rau.validation import argument, finite_number, non_empty_path, positive_number
@@ -112,8 +114,8 @@ def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:
     if not path.is_file():
         raise InputError(f"{path}: no such result file")
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        saved = parse_json(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # also a UnicodeDecodeError
         raise InputError(f"{path}: not a result JSON ({error}); give the .result.json that rau segment wrote") from error
     if not isinstance(saved, dict):
         raise InputError(f"{path}: not a result JSON (not an object); give the .result.json that rau segment wrote")
@@ -177,7 +179,8 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
     rows = inputs.get("reference_bank_rows")
     if not rows:  # no bank, or a result from before its rows were recorded
         return with_bank(arguments)
-    arguments.bank = [(Path(row["image"]), Path(row["labels"]), row["pixel_spacing"]) for row in rows]
+    arguments.bank = [BankRow(Path(row["image"]), Path(row["labels"]), row["pixel_spacing"], f"the result's reference bank row {number}")
+                      for number, row in enumerate(rows, 1)]
     return arguments
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
+from rau.engines import DEFAULT_ENGINE
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
@@ -20,7 +21,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", default="rau-demo", type=argument(non_empty_path, "--out"), help="output folder (default: ./rau-demo)")
     parser.add_argument("--cases", nargs="+", choices=sorted(DEMO_CASES), default=list(DEMO_CASES), help="which demo cases (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier demo output")
-    add_engine_arguments(parser)
+    add_engine_arguments(parser, None, f"default: each case's own ({', '.join(f'{engine} for {case}' for case, engine in CASE_ENGINES.items())}, "
+                                       f"{DEFAULT_ENGINE} for the others)")
     parser.set_defaults(run=run)
 
 
@@ -30,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
     check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
     options = engine_options(args, keep_transfers=True)
-    engines = {name: checked_engine(CASE_ENGINES.get(name, args.engine), options) for name in args.cases}  # all before any case
+    engine_names = {name: args.engine or CASE_ENGINES.get(name, DEFAULT_ENGINE) for name in args.cases}
+    engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case
     for name in args.cases:
-        engine_name, engine = CASE_ENGINES.get(name, args.engine), engines[name]
+        engine_name, engine = engine_names[name], engines[name]
         print(f"\n== {name} ({engine_name} engine)")
         with progress_bar(name) as progress:
             score = run_case(name, engine, out, args.overwrite, progress)

@@ -11,14 +11,15 @@ from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 from rau.vlm.backend import vlm_source
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--engine`` and one flag per engine option (each engine ignores those it does not use).
+def add_engine_arguments(parser: argparse.ArgumentParser, engine_default: str | None = DEFAULT_ENGINE, engine_help: str = "") -> None:
+    """``--engine`` (``engine_default`` when not given, said by ``engine_help``) and one flag per engine option (each
+    engine ignores those it does not use).
 
     Every flag defaults to None ("not given"), so :func:`engine_options` leaves the default to
     :class:`EngineOptions`. A boolean option whose default is True gets a ``--no-...`` flag.
     """
     group = parser.add_argument_group("engine")
-    group.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help=f"default: {DEFAULT_ENGINE}")
+    group.add_argument("--engine", default=engine_default, choices=sorted(ENGINES), help=engine_help or f"default: {engine_default}")
     add_option_arguments(group, [spec.name for spec in option_fields() if spec.metadata["cli"]])
 
 

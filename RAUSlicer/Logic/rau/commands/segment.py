@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
 
 
 def with_bank(args: argparse.Namespace) -> argparse.Namespace:
-    """``args`` with ``bank``: the ``(image, labels, pixel spacing)`` rows of ``--reference-bank``, read once (none without it)."""
+    """``args`` with ``bank``: the rows of ``--reference-bank`` (:class:`rau.references.BankRow`), read once (none without it)."""
     return argparse.Namespace(**vars(args), bank=reference_bank_entries(args.reference_bank) if args.reference_bank else [])
 
 
@@ -45,8 +45,8 @@ def load_references(args: argparse.Namespace) -> list:
         raise OptionError("give one --reference-labels per --reference")
     entries = list(zip(args.reference, args.reference_labels, reference_spacings(args)))
     places = [(image, labels, f"--reference {image}") for image, labels, _ in entries]
-    entries += args.bank
-    places += [(image, labels, f"the --reference-bank row of {image}") for image, labels, _ in args.bank]
+    entries += [(row.image, row.labels, row.spacing) for row in args.bank]
+    places += [(row.image, row.labels, row.place) for row in args.bank]
     if not entries:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
     check_distinct_references(places)
@@ -73,7 +73,7 @@ def check_reference_images(args: argparse.Namespace) -> None:
     """Every picture input has a pixel size, or none has (:func:`rau.validation.check_pixel_sizes`), and no
     reference, given or in the bank, is the target itself (:func:`rau.validation.check_not_target`)."""
     references = [(f"--reference {image}", image, spacing) for image, spacing in zip(args.reference, reference_spacings(args))]
-    references += [(f"{args.reference_bank}: image {image.name}", image, spacing) for image, _, spacing in args.bank]
+    references += [(f"{row.place} ({row.image.name})", row.image, row.spacing) for row in args.bank]
     check_pixel_sizes(references + [(f"--target {args.target}", args.target, args.target_spacing)])
     for name, image, _ in references:
         check_not_target(image, args.target, name)
@@ -86,7 +86,7 @@ def input_paths(args: argparse.Namespace) -> list[Path]:
         paths.append(args.label_table)
     if args.reference_bank:
         paths.append(args.reference_bank)
-    paths += [file for image, labels, _ in args.bank for file in (image, labels)]
+    paths += [file for row in args.bank for file in (row.image, row.labels)]
     return [Path(p) for p in paths]
 
 

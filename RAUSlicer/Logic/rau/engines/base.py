@@ -184,14 +184,18 @@ class Localization:
     covers_extent: bool = True
     """Whether the boxes cover the structure's whole extent across the slices (registration), or only mark where it
     lies (a VLM's boxes on its key slices): then a segmenter follows it through the whole target."""
+    reason: str = ""
+    """Why the localizer found it absent, in its own words (registration: e.g. its references agree on no voxel)."""
 
     def why_not_present(self) -> str:
-        """Why a structure is not present, as the user reads it: the localizer said so, or it gave no usable answer
-        (``answer["answered"]`` False: a VLM reply that could not be read)."""
+        """Why a structure is not present, as the user reads it: the localizer said so (and why, where it says), or it
+        gave no usable answer (``answer["answered"]`` False: a VLM reply that could not be read)."""
         who = self.source or "the localizer"
         if self.answer.get("asked") is False:
             return f"not asked: the reference shown to {who} has no voxels of it"
-        return f"no usable answer from {who}" if self.answer.get("answered") is False else f"absent according to {who}"
+        if self.answer.get("answered") is False:
+            return f"no usable answer from {who}"
+        return f"absent according to {who}: {self.reason}" if self.reason else f"absent according to {who}"
 
     def public_answer(self) -> dict:
         """The JSON-ready part of a VLM's answer, kept in a result's prompts: what was repaired, its box in the

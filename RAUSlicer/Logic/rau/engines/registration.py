@@ -240,7 +240,7 @@ class RegistrationLocalizer(Localizer):
 def localization_from(item: StructureResult) -> Localization:
     """A structure result seen as a localization (its box, and its box on every slice it touches)."""
     if not item.found:
-        return Localization(item.structure, False, confidence=item.confidence, source="registration")
+        return Localization(item.structure, False, confidence=item.confidence, source="registration", reason=item.message)
     slice_boxes = {}
     for k in np.flatnonzero(item.mask.any(axis=(1, 2))):
         box = Box.from_mask(item.mask[k : k + 1])

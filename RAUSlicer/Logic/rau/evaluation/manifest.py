@@ -84,11 +84,9 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             structures=[s.strip() for s in row["structures"].split(";") if s.strip()] if row.get("structures") else None,
             label_table=label_table,
         )
-        if "target_labels" in paths:
-            try:
-                validation.check_distinct_files(paths["target_image"], paths["target_labels"])
-            except InputError as error:
-                raise InputError(f"{path} line {line}: target_labels {error}") from None
+        for side in ("reference", "target"):
+            if f"{side}_labels" in paths:
+                validation.check_distinct_files(paths[f"{side}_image"], paths[f"{side}_labels"], f"{path} line {line}: {side}_labels ")
         truth_key = paths["target_labels"].resolve() if truth and "target_labels" in paths else None  # a cohort run reads no truth
         key = (paths["target_image"].resolve(), truth_key)
         first_line, case = cases.setdefault(key, (line, row_case))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rau import validation
 from rau.errors import InputError, about
+from rau.io.json_text import parse_json
 from rau.labels import LabelSet, Structure, default_color
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
@@ -61,7 +62,7 @@ def _other_json(path: Path) -> bool:
     if path.suffix.lower() != ".json":
         return False
     try:
-        content = json.loads(path.read_text(encoding="utf-8-sig"))
+        content = parse_json(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError):  # unreadable: a label table gone wrong, reported when it is read
         return False
     return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
@@ -73,7 +74,7 @@ def read_label_table(path) -> LabelSet:
     try:
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix.lower() == ".json":
-            pairs = json.loads(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
+            pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise ValueError('a JSON label table maps each value to its name, e.g. {"1": "liver", "2": "spleen"}')
             names = _one_name_per_value([(int(k), v.strip()) for k, v in pairs], path)
@@ -119,7 +120,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
 def _csv_row(row: dict) -> Structure:
     value = int(row["value"])
     color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
-    terminology = json.loads(row["terminology"]) if row.get("terminology") else None
+    terminology = parse_json(row["terminology"]) if row.get("terminology") else None
     return Structure(row["name"].strip(), value, color, terminology)
 
 

@@ -72,7 +72,7 @@ def _label_maps_named(folder: Path, stem: str) -> list[Path]:
 def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
                     structures, options: EngineOptions, bank_rows=()) -> dict:
     """What ``rau correct`` needs to re-open a run: inputs as absolute paths, structures, engine options
-    (local model folders as absolute paths too). ``bank_rows``: the ``(image, labels, pixel spacing)`` rows that
+    (local model folders as absolute paths too). ``bank_rows``: the rows (:class:`rau.references.BankRow`) that
     ``reference_bank`` gave, recorded each so that the run's references stay known when that file moves or changes."""
     absolute = lambda path: str(Path(path).resolve())  # noqa: E731
     return {
@@ -82,8 +82,8 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
         "reference_labels": [absolute(p) for p in reference_labels],
         "reference_spacing": list(reference_spacing),
         "reference_bank": absolute(reference_bank) if reference_bank else None,
-        "reference_bank_rows": [{"image": absolute(image), "labels": absolute(labels), "pixel_spacing": spacing}
-                                for image, labels, spacing in bank_rows],
+        "reference_bank_rows": [{"image": absolute(row.image), "labels": absolute(row.labels), "pixel_spacing": row.spacing}
+                                for row in bank_rows],
         "label_table": absolute(label_table) if label_table else None,
         "structures": structures,
         "engine_options": options.with_absolute_folders().as_dict(),

@@ -5,13 +5,14 @@ torch and transformers are imported inside the functions, so ``import rau`` stay
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from rau.errors import UnavailableError
+from rau.io.json_text import parse_json
 
 
 class ModelNotAvailableError(UnavailableError):
@@ -131,17 +132,19 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
     Unreadable weights, and weights that do not fill the model (missing or of another shape, which
     transformers would replace with random ones), raise :class:`ModelNotAvailableError` naming the folder.
     """
+    from huggingface_hub.errors import StrictDataclassError
     from safetensors import SafetensorError
 
     folder = resolve(source)
     device = pick_device(device)
     try:
-        model, info = model_class.from_pretrained(
-            str(folder), dtype=dtype or default_dtype(device), ignore_mismatched_sizes=True, output_loading_info=True
-        )
+        with quiet_transformers():
+            model, info = model_class.from_pretrained(
+                str(folder), dtype=dtype or default_dtype(device), ignore_mismatched_sizes=True, output_loading_info=True
+            )
     except (OSError, SafetensorError) as error:
         raise ModelNotAvailableError(f"{folder}: cannot read the model weights ({error})") from error
-    except (AttributeError, TypeError, ValueError, KeyError) as error:  # transformers builds the model from config.json
+    except (AttributeError, TypeError, ValueError, KeyError, StrictDataclassError) as error:  # transformers builds the model from config.json
         raise ModelNotAvailableError(f"{folder}: its config.json does not describe a {model_class.__name__} "
                                      f"({type(error).__name__}: {error})") from error
     missing = sorted(info["missing_keys"])
@@ -152,6 +155,23 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
             f"{'; '.join((missing + mismatched)[:3])} ...); the checkpoint is incomplete or belongs to another model"
         )
     return model.to(device).eval()
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """transformers' progress bars and warnings off (its load report of weights that do not fit runs to hundreds of
+    lines): :func:`load_model` reports a model that does not fit in one line, and one that fits loads without a word."""
+    from transformers.utils import logging as transformers_logging
+
+    verbosity, bars = transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars:
+            transformers_logging.enable_progress_bar()
 
 
 def check_weights(folder: Path) -> None:
@@ -205,7 +225,7 @@ def read_config(folder: Path) -> dict:
 def read_json(path: Path) -> dict:
     """A JSON object from one of the model's files; unreadable or broken files raise naming the file."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelNotAvailableError(f"{path}: cannot read this model file ({error})") from error
     if not isinstance(document, dict):

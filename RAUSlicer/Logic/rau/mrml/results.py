@@ -16,6 +16,7 @@ import slicer
 
 from rau.errors import InputError
 from rau.image import Image
+from rau.io.json_text import parse_json
 from rau.mrml.segments import RAU_TAG, new_segmentation_node, require_segment_id, tag_text, write_segment_mask
 from rau.result import Result, StructureResult, voxels
 
@@ -84,6 +85,6 @@ def read_rau_tag(node, name: str) -> dict:
     segment = node.GetSegmentation().GetSegment(require_segment_id(node, name, structure=True))
     text = tag_text(segment)
     try:
-        return json.loads(text) if text else {}
-    except json.JSONDecodeError:
+        return parse_json(text) if text else {}
+    except ValueError:
         raise InputError(f"segment {name!r} of {node.GetName()!r} has a damaged {RAU_TAG} tag (not JSON): {text[:80]!r}") from None

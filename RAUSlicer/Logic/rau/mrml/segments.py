@@ -8,7 +8,6 @@ voxels of other segments unless ``overwrite`` is asked for.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import slicer
@@ -19,6 +18,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
+from rau.io.json_text import parse_json
 from rau.labels import LabelSet, Segmentation, Structure, segment_values
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import reach_outside
@@ -140,7 +140,7 @@ def tag_text(segment) -> str:
 def stored_value(segment) -> int:
     """A segment's label value: the one its RAUSlicer tag records (a result keeps the reference's), else Slicer's."""
     try:
-        value = json.loads(tag_text(segment) or "{}").get("value")
+        value = parse_json(tag_text(segment) or "{}").get("value")
     except (ValueError, AttributeError):  # a damaged tag: reported where the tag is read
         value = None
     return value if isinstance(value, int) and not isinstance(value, bool) else segment.GetLabelValue()

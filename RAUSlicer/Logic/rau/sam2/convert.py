@@ -12,8 +12,9 @@ import json
 import re
 from pathlib import Path
 
-from rau.errors import InputError
+from rau.errors import InputError, short_reason
 from rau.io.atomic import atomic_folder
+from rau.io.json_text import parse_json
 
 RENAMES = (  # applied in this order, each wherever it occurs in a key (transformers' KEYS_TO_MODIFY_MAPPING)
     ("iou_prediction_head.layers.0", "iou_prediction_head.proj_in"),
@@ -144,6 +145,7 @@ def named_config(name: str):
 
 def load_config(config: str):
     """A config name from :data:`NAMED_CONFIGS`, or a ``config.json`` (or the folder holding one) of a SAM2 video model."""
+    from huggingface_hub.errors import StrictDataclassError
     from transformers import Sam2VideoConfig
 
     if config in NAMED_CONFIGS:
@@ -153,14 +155,17 @@ def load_config(config: str):
     if not path.is_file():
         raise InputError(f"--config {config}: neither a known name ({', '.join(NAMED_CONFIGS)}) nor a config.json")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"--config {config}: cannot read it as JSON ({error})") from error
     model_type = document.get("model_type") if isinstance(document, dict) else None
     if model_type != Sam2VideoConfig.model_type:
-        raise InputError(f"--config {config}: the config of a {model_type or 'unknown'} model, not of a SAM2 video model "
+        raise InputError(f"--config {config}: the config of {('a ' + model_type) if model_type else 'an unknown'} model, not of a SAM2 video model "
                          f"(model_type {Sam2VideoConfig.model_type!r})")
-    return Sam2VideoConfig.from_dict(document)
+    try:
+        return Sam2VideoConfig.from_dict(document)
+    except (StrictDataclassError, TypeError, ValueError) as error:  # a field of the wrong type or out of range
+        raise InputError(f"--config {config}: not a usable SAM2 video config ({short_reason(error)})") from None
 
 
 def check_paths(checkpoint: Path, out: Path) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rau.boxes import Box
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError, UnavailableError
 from rau.labels import Structure
@@ -21,7 +22,8 @@ class Plan:
 
     ``span``: the slices [first, last) it may be tracked on (its localized extent plus a margin), or None
     for the whole target. ``corrections``: corrected slice -> SAM2 output, each a conditioning frame of
-    the structure from the next ``propagate`` on.
+    the structure from the next ``propagate`` on. ``boxes``: the user's box of a corrected slice, which keeps the
+    structure inside it there, also through later clicks on that slice.
     """
 
     structure: Structure
@@ -30,6 +32,7 @@ class Plan:
     source: str = "memory"
     span: tuple[int, int] | None = None
     corrections: dict[int, dict] = field(default_factory=dict)
+    boxes: dict[int, Box] = field(default_factory=dict)
 
     def allows(self, k: int) -> bool:
         return self.span is None or self.span[0] <= k < self.span[1]
@@ -156,8 +159,8 @@ class Sam2Session(Session):
         """New points and/or a box for ``name`` on one slice; only that slice of that structure changes (within the
         box, when one is given), and the corrected slice joins the structure's memory on ``propagate``.
 
-        Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it.
-        In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
+        Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it, and the
+        structure stays inside the slice's last box through later clicks there. In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
         on cached image and memory-conditioned features.
         """
         k, inputs = self._prompt_inputs(prompt)
@@ -165,16 +168,21 @@ class Sam2Session(Session):
         earlier = plan.prompts.get(k)
         if prompt.box is None and earlier is not None:
             inputs = _append_points(earlier, inputs)
-        plan.prompts[k] = inputs
-        output = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        else:
+            plan.boxes.pop(k, None)  # a box replaces the slice's prompt
         if prompt.box is not None:
-            output = self._within_box(output, prompt.box)
+            plan.boxes[k] = prompt.box
+        plan.prompts[k] = inputs
+        box = plan.boxes.get(k)
+        output = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        if box is not None:
+            output = self._within_box(output, box)
         plan.corrections[k] = output
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
         mask[slice_index(self.axis, k)] = (self.geometry.from_frame(output["pred_masks"][0, 0]) > 0).cpu().numpy()
-        if prompt.box is not None:  # a box keeps the structure inside it, on the slice it prompts
-            mask[slice_index(self.axis, k)] &= prompt.box.mask(self.target.shape)[slice_index(self.axis, k)]
+        if box is not None:  # a box keeps the structure inside it, on the slice it prompts
+            mask[slice_index(self.axis, k)] &= box.mask(self.target.shape)[slice_index(self.axis, k)]
         previous = self.results[name]
         plan.start = k
         if plan.span is not None:
@@ -196,12 +204,12 @@ class Sam2Session(Session):
         if name not in self.plans:
             raise InputError(f"{name!r} is empty in every reference, so SAM2 has no memory of it to segment it from")
         plan = self.plans[name]
-        return self.results[name], dict(plan.prompts), plan.start, plan.span, dict(plan.corrections), self.tracker.state(name)
+        return self.results[name], dict(plan.prompts), plan.start, plan.span, dict(plan.corrections), dict(plan.boxes), self.tracker.state(name)
 
     def _restore(self, name: str, snapshot) -> None:
         plan = self.plans[name]
-        self.results[name], prompts, plan.start, plan.span, corrections, state = snapshot
-        plan.prompts, plan.corrections = prompts, corrections
+        self.results[name], prompts, plan.start, plan.span, corrections, boxes, state = snapshot
+        plan.prompts, plan.corrections, plan.boxes = prompts, corrections, boxes
         self.tracker.restore(name, state)
 
     def _box_in_frame(self, box) -> list[float]:

@@ -82,7 +82,7 @@ class Server:
         except Exception:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        shutil.rmtree(folder / "inputs", ignore_errors=True)  # read: the patients' images are kept nowhere on disk
+        shutil.rmtree(folder, ignore_errors=True)  # read: the images are kept nowhere on disk; the outputs make it again
         job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd)
         with self._lock:
             self.jobs[job_id] = job

@@ -227,7 +227,7 @@ def _metadata_json(path: Path) -> bool:
         return False
     try:
         content = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):  # unreadable: sent, and the server says why
+    except (OSError, ValueError, RecursionError):  # unreadable (or nested too deep to read): sent, and the server says why
         return False
     return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
 

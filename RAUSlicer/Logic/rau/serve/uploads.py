@@ -17,6 +17,7 @@ from rau import validation
 from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
+from rau.io.json_text import parse_json
 from rau.references import check_distinct_references, load_reference
 from rau.serve.security import check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields
@@ -55,8 +56,8 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     if text is not None and not isinstance(text, str):
         raise InputError("field spec must be a form field holding JSON, not a file")
     try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError as error:
+        data = parse_json(text or "{}")
+    except ValueError as error:
         raise InputError(f"field spec is not JSON ({error})") from error
     if not isinstance(data, dict):
         raise InputError("field spec must be a JSON object")

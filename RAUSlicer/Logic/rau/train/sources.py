@@ -76,14 +76,23 @@ def _from_folder(folder: Path) -> list[Subject]:
 
 
 def _from_manifest(manifest: Path) -> list[Subject]:
-    """One subject per row, every field checked by :mod:`rau.validation` (errors name file and line)."""
-    return [_manifest_subject(manifest, line, row) for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest", ("subject", "pixel_spacing", "label_table"))]
+    """One subject per row, every field checked by :mod:`rau.validation` (errors name file and line), each image in
+    one row only (one image under two subjects would be paired with itself, and could be trained and validated on)."""
+    subjects, lines = [], {}  # image, resolved -> its line
+    for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest", ("subject", "pixel_spacing", "label_table")):
+        subject = _manifest_subject(manifest, line, row)
+        first = lines.setdefault(subject.image.resolve(), line)
+        if first != line:
+            raise InputError(f"{manifest} line {line}: image {subject.image} is the image of line {first} too; give each image once")
+        subjects.append(subject)
+    return subjects
 
 
 def _manifest_subject(manifest: Path, line: int, row: dict) -> Subject:
-    """The subject of manifest row ``line``: files that exist, a positive pixel size or none."""
+    """The subject of manifest row ``line``: files that exist (the labels not the image), a positive pixel size or none."""
     image = validation.existing_file(row, "image", manifest, line)
     labels = validation.existing_file(row, "labels", manifest, line)
+    validation.check_distinct_files(image, labels, f"{manifest} line {line}: labels ")
     spacing = validation.spacing_field(row, "pixel_spacing", manifest, line)
     table = validation.existing_file(row, "label_table", manifest, line) if row.get("label_table") else None
     return Subject(row.get("subject") or image.name, image, labels, spacing, table)

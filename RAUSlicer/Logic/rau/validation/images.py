@@ -155,13 +155,13 @@ def same_file(first, second) -> bool:
         return False
 
 
-def check_distinct_files(image_path, labels_path) -> None:
+def check_distinct_files(image_path, labels_path, where: str = "") -> None:
     """Refuse an image given as its own labels, the same file or a copy of it (a common slip that would make every
-    grey value a structure; a server's uploads are always copies)."""
+    grey value a structure; a server's uploads are always copies). ``where`` prefixes the message (a manifest line)."""
     if same_file(image_path, labels_path):
-        raise InputError(f"{labels_path}: the labels are the image file itself; give the label map or segmentation")
+        raise InputError(f"{where}{labels_path}: the labels are the image file itself; give the label map or segmentation")
     if Path(image_path).is_file() and Path(labels_path).is_file() and filecmp.cmp(image_path, labels_path, shallow=False):
-        raise InputError(f"{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
+        raise InputError(f"{where}{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
 
 
 def check_not_swapped(image, structures: int, image_path, labels_path) -> None:

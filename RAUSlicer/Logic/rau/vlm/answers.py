@@ -14,11 +14,11 @@ halves the confidence. Labels may be names (any case/punctuation), tag numbers, 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
 
+from rau.io.json_text import parse_json
 from rau.labels import normalize_name
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
@@ -205,7 +205,7 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
 def _loads(text: str):
     """The JSON value of ``text``, or None when it is not JSON."""
     try:
-        return json.loads(text)
+        return parse_json(text)
     except ValueError:
         return None
 

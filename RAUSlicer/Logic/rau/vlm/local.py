@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rau.errors import InputError, OptionError, UnavailableError
+from rau.io.json_text import parse_json
 from rau.models.inference import inference
 from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, read_json, resolve
 from rau.vlm.backend import Backend, Reply
@@ -158,7 +159,7 @@ def other_base(adapter, source: ModelSource) -> str | None:
     None when it is, or for an adapter trained elsewhere. (A model's revision is not recorded, so one id at another
     revision passes.)"""
     try:
-        trained_on = json.loads((Path(adapter) / "rau_adapter.json").read_text(encoding="utf-8"))["base_model"]
+        trained_on = parse_json((Path(adapter) / "rau_adapter.json").read_text(encoding="utf-8"))["base_model"]
     except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
         return None
     if not isinstance(trained_on, str):

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 from rau.errors import OptionError, UnavailableError
+from rau.io.json_text import parse_json
 from rau.options import DEFAULTS
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily
@@ -94,7 +95,7 @@ class ServerBackend(Backend):
                     body = response.read(MAX_REPLY_BYTES + 1)
                 if len(body) > MAX_REPLY_BYTES:
                     raise UnavailableError(f"VLM server {self.url} sent more than {MAX_REPLY_BYTES // 2**20} MB; refused")
-                return json.loads(body.decode("utf-8"))
+                return parse_json(body.decode("utf-8"))
             except UnavailableError:
                 raise
             except urllib.error.HTTPError as error:
