@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pytest
 from single_slice import hc18_picture, hc18_spacing, write_picture
 
@@ -141,6 +142,19 @@ def test_structures_matched_by_value_or_not_at_all_are_reported(hc18, tmp_path, 
     assert evaluate(folder / "by_value.csv", tmp_path / "none.json", "--overwrite") == 0
     assert ("warning: 002.png: no structure of the truth (skull) matched one of the reference (fetal head)"
             in capsys.readouterr().err)
+
+
+def test_structures_that_met_by_value_and_missed_are_listed_with_their_values():
+    """Before: "no structure of the truth (label_255) matched one of the reference (label_255)", a truth segment named
+    label_255 holding value 1 against a reference's value 255: the same name on both sides."""
+    from rau.evaluation.runner import matching_warnings
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+
+    truth_map = Image(np.ones((1, 4, 4), np.uint8), ndim=2)
+    truth = Segmentation.from_label_map(truth_map, LabelSet.from_values([1], {1: "label_255"}))
+    *_, warning = matching_warnings(LabelSet.from_values([255]), truth)
+    assert warning.startswith("no structure of the truth (label_255 = value 1) matched one of the reference (label_255 = value 255)")
 
 
 def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_warning():

@@ -221,7 +221,13 @@ def test_a_table_given_for_a_label_map_that_names_a_value_otherwise_than_its_own
     _label_map(tmp_path / "ref.nii.gz")
     (tmp_path / "ref.labels.csv").write_text("value,name\n1,head\n2,marker\n")
     (tmp_path / "same.csv").write_text("value,name\n1,Head\n")
-    assert read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "same.csv").labels.names == ["Head", "label_2"]
+    # the values the given table does not name keep their sidecar's names (before: label_2; a table naming none of a
+    # truth's values scored every structure a false positive)
+    assert read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "same.csv").labels.names == ["Head", "marker"]
+    (tmp_path / "other_values.csv").write_text("value,name\n101,head\n")
+    with pytest.raises(InputError, match=r"ref.nii.gz: its own label table .*ref.labels.csv names value 1 'head', but the label "
+                                         r"table given for it .* gives that name to value 101"):
+        read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "other_values.csv")
     (tmp_path / "swapped.csv").write_text("value,name\n1,marker\n2,head\n")
     with pytest.raises(InputError, match=r"ref.nii.gz: its own label table .*ref.labels.csv names value 1 'head', but the label "
                                          r"table given for it .* names it 'marker'"):

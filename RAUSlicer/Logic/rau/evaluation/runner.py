@@ -103,8 +103,13 @@ def matching_warnings(labels: LabelSet, truth: Segmentation) -> list[str]:
     matched = {theirs.name for _, theirs in labels.match(truth.labels)}
     unmatched = [name for name in truth.labels.names if name not in matched and truth.masks[name].any()]
     if unmatched and not matched:
-        warnings.append(f"no structure of the truth ({', '.join(truth.labels.names)}) matched one of the reference "
-                        f"({', '.join(labels.names)}): every structure is scored as absent; check the names or label tables")
+        by_value = not (labels.named and truth.labels.named)  # then the values did not meet: say them
+
+        def listed(structures: LabelSet) -> str:
+            return ", ".join(f"{s.name} = value {s.value}" if by_value else s.name for s in structures)
+
+        warnings.append(f"no structure of the truth ({listed(truth.labels)}) matched one of the reference "
+                        f"({listed(labels)}): every structure is scored as absent; check the names or label tables")
     elif unmatched:
         warnings.append(f"structures of the truth matched no structure of the reference and were not scored: "
                         f"{', '.join(unmatched)}; check the names or label tables")

@@ -67,9 +67,9 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
 
 
 def _table_labels(path: Path, label_table) -> LabelSet | None:
-    """The names of a label map's values: ``label_table`` (a file, checked against the map's own sidecars, or a
-    :class:`~rau.labels.LabelSet` made in code), else the first sidecar (:func:`~rau.io.label_tables.label_tables_beside`),
-    checked against the others, else None."""
+    """The names of a label map's values: ``label_table`` (a file, checked against the map's own sidecars, which name
+    the values it does not, or a :class:`~rau.labels.LabelSet` made in code), else the first sidecar
+    (:func:`~rau.io.label_tables.label_tables_beside`), checked against the others, else None."""
     if isinstance(label_table, LabelSet):  # made in code (e.g. a run's own labels), not a user's table
         return label_table
     sidecars = label_tables_beside(path)
@@ -78,7 +78,20 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
     read = "the label table given for it (--label-table, a manifest's label_table)" if label_table else f"{table_path} (the one read)"
     for sidecar in sidecars if label_table else sidecars[1:]:
         check_tables_agree(path, sidecar, labels, read)
+        labels = _with_names_of(path, sidecar, labels, read) if label_table else labels
     return labels
+
+
+def _with_names_of(path: Path, sidecar: Path, read: LabelSet, said: str) -> LabelSet:
+    """``read`` (``said``: which table, in words) and the names the label map's own ``sidecar`` gives the values
+    ``read`` does not name: a table for several maps need not list every map's values (before, those values lost
+    their names); a name the two give to different values is refused."""
+    extra = [structure for structure in read_label_table(sidecar) if read.by_value(structure.value) is None]
+    for structure in extra:
+        if (taken := read.find(structure.name)) is not None:
+            raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but {said} "
+                             f"gives that name to value {taken.value}; remove or correct one of them")
+    return LabelSet(read.structures + tuple(extra), named=read.named) if extra else read
 
 
 def _named(path: Path, label_map: Image, labels: LabelSet | None) -> Segmentation:
