@@ -152,8 +152,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
                 raise ValueError(f"the target {targetVolume.GetName()!r} was removed from the scene while RAUSlicer ran")
             check_volume_in_place(targetVolume, result.target)
         except ValueError:
-            if result.session is not None:
-                result.session.close()
+            self.dropResult(result)
             raise
         node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         stale = self.corrections.pop(node.GetID(), None)  # a node of a cleared scene had this id
@@ -176,6 +175,12 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
         result = self.runEngine(engineName, options, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
+
+    def dropResult(self, result):
+        """A result the scene will not get (refused, or its run cancelled after the engine finished): close its
+        session, which a server keeps otherwise until it expires."""
+        if result.session is not None:
+            result.session.close()
 
     def releaseSessions(self):
         """Close every kept correction session, with the images and models it holds (the scene is closing)."""
@@ -292,6 +297,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._job = None
+        self._releaseWhenStopped = False  # the scene closed while a job ran: close the sessions once it stops
         self._referenceSegments = FollowedSegments(self._fillStructureList)
         self._outputSegments = FollowedSegments(self._fillSegmentCombo)
         self._segmentComboNode = None  # the result whose segments the picker lists
@@ -357,10 +363,14 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
 
     def onSceneStartClose(self, caller, event):
-        if self._job is not None and self._job.running:
+        running = self._job is not None and self._job.running
+        if running:
             self._job.cancel()  # its result would land in the next scene
         self.setParameterNode(None)
-        self.logic.releaseSessions()
+        if running:  # the job may be using a session (a server request in flight): close them once it stops
+            self._releaseWhenStopped = True
+        else:
+            self.logic.releaseSessions()
 
     def onSceneEndClose(self, caller, event):
         if self.parent.isEntered:
@@ -526,7 +536,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
                 flagged = self.logic.flagged(result, lowConfidence)
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
-            self._startJob(work, done, "Running")
+            self._startJob(work, done, "Running", dropped=self.logic.dropResult)
 
     def _startJob(self, work, done, title, dropped=None):
         """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status;
@@ -540,12 +550,15 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         def onDone(value, error):
             cancelled = self._job is not None and self._job.cancelled  # also when the work finished before it noticed
             self._job = None
+            if self._releaseWhenStopped:  # the scene closed while it ran
+                self._releaseWhenStopped = False
+                self.logic.releaseSessions()
             self.ui.progressBar.hide()
             self.ui.cancelButton.hide()
             importRau()
             from rau.engines.base import Cancelled
 
-            if isinstance(error, Cancelled) or (cancelled and error is None):
+            if isinstance(error, Cancelled) or cancelled:  # an error after a cancel (the scene closed under it) is moot
                 if error is None and dropped is not None:
                     dropped(value)
                 self.ui.statusLabel.text = "Cancelled; nothing was changed."

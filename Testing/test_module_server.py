@@ -72,6 +72,12 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
         logic.releaseSessions()  # the scene closes
         with pytest.raises(SessionGone, match="the client closed it"):  # before: kept on the server until it expired
             app.state.server.sessions.get(session_id)
+        request = logic.request(reference, reference_segmentation, target)
+        dropped = logic.runEngine("registration", options, request, server=url)  # a run cancelled once the engine had finished
+        assert app.state.server.sessions.get(dropped.session.id) is not None
+        logic.dropResult(dropped)  # before: the module's Run dropped such a result with its server session open
+        with pytest.raises(SessionGone, match="the client closed it"):
+            app.state.server.sessions.get(dropped.session.id)
 
 
 def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, tmp_path):
