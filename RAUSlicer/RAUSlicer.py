@@ -234,11 +234,13 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
         """
         correction = self.keptCorrection(segmentationNode)
-        correction.sync(name)
-        session = correction.result.session
-        if prompt is None:
-            return lambda progress: session.propagate(name, progress)
-        return lambda progress: session.reprompt(name, prompt, progress, overwrite)
+        edited, session = correction.node_mask(name), correction.result.session
+
+        def work(progress):
+            session.edit(name, edited)  # the hand edits: a server's session takes them by upload, so not on the GUI thread
+            return session.propagate(name, progress) if prompt is None else session.reprompt(name, prompt, progress, overwrite)
+
+        return work
 
     def applyCorrection(self, segmentationNode, name, item, overwrite=False):
         """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A

@@ -86,8 +86,12 @@ class Correction:
 
     def sync(self, name: str) -> None:
         """Tell the session about hand edits of ``name`` in the node, so a correction starts from them."""
+        self.result.session.edit(name, self.node_mask(name))
+
+    def node_mask(self, name: str) -> np.ndarray:
+        """Main thread: ``name``'s voxels as the node holds them (hand edits included), on the result's target."""
         self._check_in_place()
-        self.result.session.edit(name, segment_mask(self.node, self._segment_id(name), self.result.target))
+        return segment_mask(self.node, self._segment_id(name), self.result.target)
 
     def can_undo(self, name: str) -> bool:
         return bool(self._undo.get(name))
