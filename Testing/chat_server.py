@@ -2,18 +2,20 @@
 
 ``with ChatServer(answer) as server:`` serves ``POST /v1/chat/completions``; ``answer(body)``
 returns the reply text (or an ``(status, text)`` pair for an error), and ``server.requests``
-keeps every request body and its headers.
+keeps every request body and its headers. ``trickle``: seconds between the reply's bytes (a server that keeps the
+connection busy without finishing its answer).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class ChatServer:
-    def __init__(self, answer, port: int = 0):
+    def __init__(self, answer, port: int = 0, trickle: float = 0.0):
         self.answer, self.requests = answer, []
         server = self
 
@@ -34,7 +36,11 @@ class ChatServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                step = 1 if trickle else len(data)
+                for start in range(0, len(data), step):
+                    self.wfile.write(data[start : start + step])
+                    self.wfile.flush()
+                    time.sleep(trickle)
 
             def log_message(self, *args):
                 pass

@@ -38,6 +38,7 @@ CASES = [
     ("[]", "spleen", None, None, "missing"),
     ("[1, 2, 3]", "spleen", None, None, "missing"),
     ('[{"label": null, "present": true}]', "liver", None, None, "missing"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [0.12, 0.09, 0.37, 0.38]}]', "liver", True, None, "0-1 fractions"),  # before: a 1-pixel box, clean
 ]
 
 
@@ -91,3 +92,13 @@ def test_a_tag_number_names_the_structure_it_numbers_in_the_legend_shown():
     assert answers["pancreas"].box == (1.0, 2.0, 30.0, 40.0) and answers["spleen"].present is None
     assert any("ignored an answer about 'liver', which was not asked" in issue for issue in answers["pancreas"].issues)
     assert parse_localization('[{"label": "2: spleen", "present": false}]', asked, BOUNDS, legend)["spleen"].present is False
+
+
+def test_an_answer_repeating_an_issue_records_it_once_and_many_issues_are_counted():
+    """Before: a reply of 100 000 answers about an unknown label kept 100 000 copies of the issue (a 7 MB result JSON)."""
+    repeated = "[" + ", ".join(['{"label": "other thing", "present": true}'] * 1000) + "]"
+    assert parse_localization(repeated, NAMES, BOUNDS)["liver"].issues == ["missing from the answer", "ignored an answer for an unknown label 'other thing'"]
+    many = "[" + ", ".join(f'{{"label": "thing {n}", "present": true}}' for n in range(30)) + "]"
+    issues = parse_localization(many, NAMES, BOUNDS)["liver"].issues
+    assert len(issues) == 12 and issues[-1] == "and 20 more such issues"
+

@@ -159,6 +159,17 @@ def test_server_errors_are_clear(reply, message):
     assert len(server.requests) == 1
 
 
+def test_a_server_that_sends_its_answer_a_byte_at_a_time_is_given_up_on_at_the_timeout():
+    """Before: --vlm-timeout bounded each wait for a byte, not the answer: a trickling server held a run for a minute."""
+    import time
+
+    with ChatServer(lambda body: "[]" * 200, trickle=0.02) as server:  # about 10 s to send it all
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match=r"gave no answer within 1 s \(--vlm-timeout\)"):
+            ServerBackend(server.url, "m", QWEN2_5_VL, timeout=1).generate(_messages(), 4)
+    assert time.monotonic() - started < 4
+
+
 def test_unreachable_server_and_bad_url():
     with ChatServer(lambda body: "") as server:
         url = server.url

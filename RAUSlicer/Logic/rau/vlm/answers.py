@@ -25,6 +25,8 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _OBJECT = re.compile(r"\{[^{}]*\}")
 _TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d+)\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)
 _TRUE = {"true", "yes", "present", "visible", "1"}
+MAX_ISSUES = 10
+"""Issues of the whole answer kept with each structure's (:func:`_summarized`)."""
 _FALSE = {"false", "no", "absent", "notvisible", "notpresent", "0"}
 
 
@@ -64,7 +66,7 @@ def parse_localization(text: str, names: list[str], bounds: tuple[float, float],
     for name in names:
         if name not in answers:
             answers[name] = StructureAnswer(name, None, None, ["missing from the answer"])
-        answers[name].issues.extend(issues)
+        answers[name].issues.extend(_summarized(issues))
     return {name: answers[name] for name in names}
 
 
@@ -93,6 +95,13 @@ def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
     if name is not None:
         return name, ["plain label instead of JSON"]
     return None, issues + ["no known label in the answer"]
+
+
+def _summarized(issues: list[str]) -> list[str]:
+    """Each issue once, at most :data:`MAX_ISSUES` of them and a count of the rest (a reply of a hundred thousand
+    unknown labels made a result JSON of megabytes)."""
+    distinct = list(dict.fromkeys(issues))
+    return distinct if len(distinct) <= MAX_ISSUES else [*distinct[:MAX_ISSUES], f"and {len(distinct) - MAX_ISSUES} more such issues"]
 
 
 def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
@@ -131,6 +140,9 @@ def _box(value, bounds, issues: list[str]):
         issues.append(f"unreadable box {value!r}")
         return None
     x0, y0, x1, y1 = numbers
+    if max(numbers) <= 1 and min(bounds) > 1:  # the image is larger: fractions of it, not its coordinates
+        issues.append(f"box {numbers} lies within one unit of the corner (0-1 fractions, not the image's coordinates?); ignored")
+        return None
     if x0 > x1 or y0 > y1:
         issues.append("box corners swapped")
         x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)

@@ -91,8 +91,9 @@ class ServerBackend(Backend):
         """The decoded JSON reply; a refused connection is retried after each of :data:`RETRY_DELAYS_S`."""
         for delay in (*RETRY_DELAYS_S, None):
             try:
+                deadline = time.monotonic() + self.timeout
                 with self._opener.open(request, timeout=self.timeout) as response:
-                    body = response.read(MAX_REPLY_BYTES + 1)
+                    body = _read_by(response, deadline, MAX_REPLY_BYTES + 1)
                 if len(body) > MAX_REPLY_BYTES:
                     raise UnavailableError(f"VLM server {self.url} sent more than {MAX_REPLY_BYTES // 2**20} MB; refused")
                 return parse_json(body.decode("utf-8"))
@@ -110,3 +111,19 @@ class ServerBackend(Backend):
                 raise UnavailableError(f"VLM server {self.url} gave no answer within {self.timeout:g} s (--vlm-timeout)") from error
             except (ValueError, OSError) as error:
                 raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error}") from error
+
+
+def _read_by(response, deadline: float, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``response``, as they come; a TimeoutError once ``deadline`` (``time.monotonic()``)
+    has passed: the socket's timeout bounds each wait for data, so a server sending a byte now and then would
+    otherwise hold the answer past the timeout without end."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = response.read1(min(limit - size, 2**16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer kept coming past the timeout")
+    return b"".join(chunks)
