@@ -171,6 +171,7 @@ def _manifests(folder: Path) -> None:
     (folder / "bank_no_labels.csv").write_text("image,pixel_spacing\nref.png,0.7\n")
     (folder / "bank_missing.csv").write_text(f"{bank_header}\nref.png,gone_mask.png,{spacing}\n")
     (folder / "bank_labels_are_image.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\nref_copy.png,ref_copy.png,{spacing}\n")
+    (folder / "bank_bad_labels.csv").write_text(f"{bank_header}\nref.png,notes.nii.gz,{spacing}\n")
     (folder / "bank_one_unsized.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,{spacing}\nref_copy.png,half_mask.png,\n")
     (folder / "truth_is_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row().replace('ref_mask.png', 'ref.png')}\n")
 

@@ -230,6 +230,8 @@ CASES = {
                               "bank_with_target.csv line 3 (tgt.png) is the target tgt.png itself"),
     "bank labels are the image": (["segment", "--reference-bank", "bank_labels_are_image.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
                                   "bank_labels_are_image.csv line 3: labels ref_copy.png: the labels are the image file itself"),
+    "bank row labels unreadable": (["segment", "--reference-bank", "bank_bad_labels.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
+                                   "bank_bad_labels.csv line 2: notes.nii.gz: not a readable image"),  # before: the file alone, not the row
     "bank row without a pixel size": (["segment", "--reference-bank", "bank_one_unsized.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
                                       "bank_one_unsized.csv line 3 (ref_copy.png): a picture without a pixel size, while bank_one_unsized.csv line 2 (ref.png) has one"),
     "SAM2 model empty": (segment("--sam2-model", ""), "--sam2-model must not be empty, got ''"),

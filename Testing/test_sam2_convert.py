@@ -123,11 +123,13 @@ def test_a_config_that_is_not_a_sam2_one_and_an_out_that_is_a_file_are_refused(t
     (tmp_path / "a_file").write_text("")
     wrong_size = {**json.loads((tiny_sam2["always"] / "config.json").read_text()), "image_size": "abc"}  # before: exit 70
     (tmp_path / "wrong_size.json").write_text(json.dumps(wrong_size))
+    (tmp_path / "no_size.json").write_text(json.dumps({**wrong_size, "image_size": -5}))  # before: refused once the folder was written
     out = str(tmp_path / "converted")
     for config, target, problem in ((str(tmp_path / "broken.json"), out, "cannot read it as JSON"),
                                     (str(tmp_path / "qwen.json"), out, "the config of a qwen2_5_vl model, not of a SAM2 video model"),
                                     (str(tmp_path / "no_type.json"), out, "the config of an unknown model, not of a SAM2 video model"),
                                     (str(tmp_path / "wrong_size.json"), out, "not a usable SAM2 video config (TypeError: Field 'image_size' with value 'abc'"),
+                                    (str(tmp_path / "no_size.json"), out, "no_size.json: image_size must be a whole number of pixels, got -5"),
                                     (str(tiny_sam2["always"] / "config.json"), str(tmp_path / "a_file"), "a file, not a folder")):
         assert main(["models", "convert", str(original_checkpoint), "--config", config, "--out", target]) == 2
         assert problem in capsys.readouterr().err

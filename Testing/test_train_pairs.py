@@ -202,6 +202,10 @@ def test_an_image_under_two_subjects_is_refused(shared_data, tmp_path, capsys):
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
     assert f"{manifest} line 4: image {image} is the image of line 2 too; give each image once" in capsys.readouterr().err
     assert not (tmp_path / "pairs").exists()
+    shutil.copy(image, tmp_path / "copy.png")  # the same picture under another name
+    manifest = _edited(manifest, 4, "image", str(tmp_path / "copy.png"))
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    assert f"{manifest} line 4: image {tmp_path / 'copy.png'} is a copy of {image}, the image of line 2" in capsys.readouterr().err
 
 
 def test_manifests_from_spreadsheets_are_read_or_refused_clearly(shared_data, tmp_path):
@@ -244,3 +248,22 @@ def test_a_subject_folder_may_hold_the_label_table_of_its_labels(shared_data, tm
         (subject / "label.labels.csv").write_text("value,name\n255,fetal head\n")
     subjects = read_subjects(tmp_path / "data")
     assert [(s.name, s.labels.name) for s in subjects] == [("s0", "label.png"), ("s1", "label.png")]
+
+
+def test_pairs_and_model_files_nested_too_deeply_are_refused_naming_them(tmp_path):
+    """Before: RecursionError, an internal error (exit 70), from a card.json, a records file or a model's config.json."""
+    from rau.models.loader import ModelSource
+    from rau.train.dataset import read_card
+    from rau.vlm.local import model_family
+
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "card.json").write_text(deep)
+    with pytest.raises(InputError, match=r"card.json: cannot read the pairs card \(nested too deeply"):
+        read_card(tmp_path)
+    (tmp_path / "train.jsonl").write_text(deep + "\n")
+    with pytest.raises(InputError, match=r"train.jsonl, line 1: not a whole JSON record \(nested too deeply"):
+        read_records(tmp_path, "train")
+    (tmp_path / "config.json").write_text(deep)
+    with pytest.raises(InputError, match=r"config.json: cannot read this model file \(nested too deeply"):
+        model_family(ModelSource(str(tmp_path)))
+

@@ -9,7 +9,7 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
-from rau.errors import OptionError
+from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
@@ -43,15 +43,22 @@ def load_references(args: argparse.Namespace) -> list:
     """The --reference and --reference-bank references (``args.bank``: :func:`with_bank`), named apart by their image paths."""
     if len(args.reference) != len(args.reference_labels):
         raise OptionError("give one --reference-labels per --reference")
-    entries = list(zip(args.reference, args.reference_labels, reference_spacings(args)))
-    places = [(image, labels, f"--reference {image}") for image, labels, _ in entries]
-    entries += [(row.image, row.labels, row.spacing) for row in args.bank]
-    places += [(row.image, row.labels, row.place) for row in args.bank]
-    if not entries:
+    given = list(zip(args.reference, args.reference_labels, reference_spacings(args)))
+    if not given and not args.bank:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
-    check_distinct_references(places)
-    references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in entries]
-    return named_apart(references, [image for image, _, _ in entries])
+    check_distinct_references([(image, labels, f"--reference {image}") for image, labels, _ in given]
+                              + [(row.image, row.labels, row.place) for row in args.bank])
+    references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in given]
+    references += [_bank_reference(row, args.label_table) for row in args.bank]
+    return named_apart(references, [image for image, _, _ in given] + [row.image for row in args.bank])
+
+
+def _bank_reference(row, label_table):
+    """The reference of a bank row; a file it names that cannot be used is refused naming the row too."""
+    try:
+        return load_reference(row.image, row.labels, row.spacing, label_table)
+    except InputError as error:
+        raise InputError(about(row.place, error)) from None
 
 
 def reference_spacings(args: argparse.Namespace) -> list[float | None]:

@@ -144,9 +144,9 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
             )
     except (OSError, SafetensorError) as error:
         raise ModelNotAvailableError(f"{folder}: cannot read the model weights ({error})") from error
-    except (AttributeError, TypeError, ValueError, KeyError, StrictDataclassError) as error:  # transformers builds the model from config.json
+    except (AttributeError, TypeError, ValueError, KeyError, StrictDataclassError, RecursionError) as error:  # transformers builds the model from config.json
         raise ModelNotAvailableError(f"{folder}: its config.json does not describe a {model_class.__name__} "
-                                     f"({type(error).__name__}: {error})") from error
+                                     f"({type(error).__name__}: {' '.join(str(error).split())})") from error
     missing = sorted(info["missing_keys"])
     mismatched = sorted(f"{key} is {tuple(have)}, not {tuple(want)}" for key, have, want in info["mismatched_keys"])
     if missing or mismatched:
@@ -209,7 +209,7 @@ def load_processor(processor_class, source: ModelSource):
     folder = resolve(source)
     try:
         return processor_class.from_pretrained(str(folder))
-    except (OSError, ValueError, TypeError, KeyError) as error:  # JSONDecodeError is a ValueError
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as error:  # JSONDecodeError is a ValueError; RecursionError: JSON nested too deep
         raise ModelNotAvailableError(f"{folder}: cannot load its processor or tokenizer ({type(error).__name__}: "
                                      f"{str(error).splitlines()[0] if str(error) else ''})") from None
 

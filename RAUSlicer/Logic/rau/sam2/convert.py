@@ -148,6 +148,8 @@ def load_config(config: str):
     from huggingface_hub.errors import StrictDataclassError
     from transformers import Sam2VideoConfig
 
+    from rau.sam2.model import check_image_size
+
     if config in NAMED_CONFIGS:
         return named_config(config)
     path = Path(config)
@@ -163,9 +165,11 @@ def load_config(config: str):
         raise InputError(f"--config {config}: the config of {('a ' + model_type) if model_type else 'an unknown'} model, not of a SAM2 video model "
                          f"(model_type {Sam2VideoConfig.model_type!r})")
     try:
-        return Sam2VideoConfig.from_dict(document)
+        loaded = Sam2VideoConfig.from_dict(document)
     except (StrictDataclassError, TypeError, ValueError) as error:  # a field of the wrong type or out of range
         raise InputError(f"--config {config}: not a usable SAM2 video config ({short_reason(error)})") from None
+    check_image_size(loaded.image_size, f"--config {config}")  # before: refused only once the folder was written
+    return loaded
 
 
 def check_paths(checkpoint: Path, out: Path) -> None:

@@ -101,9 +101,14 @@ def config_image_size(folder: Path) -> int:
     """The frame size ``config.json`` gives the model (``image_size``, or its vision config's)."""
     config = read_config(folder)
     size = config.get("image_size") or (config.get("vision_config") or {}).get("image_size")
-    if type(size) is not int or size < 1:
-        raise ModelNotAvailableError(f"{folder}/config.json: image_size must be a whole number of pixels, got {size!r:.40}")
+    check_image_size(size, f"{folder}/config.json")
     return size
+
+
+def check_image_size(size, where: str) -> None:
+    """Refuse a model frame size that is not a positive whole number (``where``: the config, as the user knows it)."""
+    if type(size) is not int or size < 1:
+        raise ModelNotAvailableError(f"{where}: image_size must be a whole number of pixels, got {size!r:.40}")
 
 
 def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rau.errors import InputError
 from rau.io.atomic import atomic_folder
+from rau.io.json_text import parse_json
 from rau.train.conversations import conversation, render_reference, render_target
 from rau.train.pairs import Question
 from rau.vlm.families import ModelFamily
@@ -79,7 +80,7 @@ def read_card(folder) -> dict:
     if not path.is_file():
         raise InputError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot read the pairs card ({error}); {REBUILD}") from None
 
@@ -99,7 +100,7 @@ def read_records(folder, split: str) -> list[dict]:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
-                    records.append(json.loads(line))
+                    records.append(parse_json(line))
                 except ValueError as error:
                     raise InputError(f"{path}, line {number}: not a whole JSON record ({error}; cut off or damaged); {REBUILD}") from None
     return records

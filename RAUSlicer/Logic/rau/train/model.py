@@ -7,11 +7,11 @@ paper's LoRA settings are the defaults: r 8, alpha 16, dropout 0.01.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
 from rau.errors import InputError
+from rau.io.json_text import parse_json
 from rau.models.loader import ModelSource, load_model, load_processor, pick_device, resolve
 from rau.vlm.families import ModelFamily
 from rau.vlm.local import AdapterError, check_adapter_folder, check_vlm_folder, load_adapter, model_family, other_base
@@ -72,7 +72,7 @@ def adapter_lora(adapter) -> LoraSettings:
     """The LoRA settings ``adapter`` was made with (its ``adapter_config.json``), which a run training it further keeps."""
     path = check_adapter_folder(adapter) / "adapter_config.json"
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = parse_json(path.read_text(encoding="utf-8"))
         return LoraSettings(int(config["r"]), int(config["lora_alpha"]), float(config["lora_dropout"]), "visual" in str(config.get("target_modules")))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise AdapterError(f"{path}: not a readable LoRA configuration ({type(error).__name__}: {error})") from None

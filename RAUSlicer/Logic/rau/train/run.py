@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rau.errors import InputError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
+from rau.io.json_text import parse_json
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LoraSettings, adapter_lora, check_family, load_trainable
 
@@ -113,7 +114,7 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
     """Refuse ``--resume`` with another stage or other :func:`run_settings` than the run in ``OUT`` recorded; a setting not
     given (no ``--learning-rate``) is the run's, and a run from before they were recorded is taken as it is."""
     try:
-        recorded = json.loads((Path(settings.out) / RUN_FILE).read_text(encoding="utf-8"))
+        recorded = parse_json((Path(settings.out) / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
     if recorded.get("stage", stage) != stage:
@@ -130,7 +131,7 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
 def _trim_log(log: Path, step: int) -> None:
     """Keep the log's entries up to the checkpoint ``step`` a resumed run goes on from (it logs the later ones again)."""
     if log.is_file():
-        entries = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+        entries = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip() and parse_json(line).get("step", 0) <= step]
         log.write_text("".join(f"{line}\n" for line in entries), encoding="utf-8")
 
 
@@ -196,7 +197,7 @@ def _damage(folder: Path) -> str | None:
     from safetensors import SafetensorError, safe_open
 
     try:
-        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+        parse_json((folder / "trainer_state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         return f"trainer_state.json: {error}"
     for path in sorted(folder.glob("*.safetensors")):

@@ -14,6 +14,7 @@ Subjects matter because validation holds whole subjects out.
 
 from __future__ import annotations
 
+import filecmp
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,12 +79,19 @@ def _from_folder(folder: Path) -> list[Subject]:
 def _from_manifest(manifest: Path) -> list[Subject]:
     """One subject per row, every field checked by :mod:`rau.validation` (errors name file and line), each image in
     one row only (one image under two subjects would be paired with itself, and could be trained and validated on)."""
-    subjects, lines = [], {}  # image, resolved -> its line
+    subjects, lines, by_size = [], {}, {}  # image, resolved -> its line; file size -> (image, line) of the files
     for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest", ("subject", "pixel_spacing", "label_table")):
         subject = _manifest_subject(manifest, line, row)
         first = lines.setdefault(subject.image.resolve(), line)
         if first != line:
             raise InputError(f"{manifest} line {line}: image {subject.image} is the image of line {first} too; give each image once")
+        if subject.image.is_file():  # a DICOM folder is not compared
+            same_size = by_size.setdefault(subject.image.stat().st_size, [])
+            copied = next((other for other in same_size if filecmp.cmp(other[0], subject.image, shallow=False)), None)
+            if copied is not None:
+                raise InputError(f"{manifest} line {line}: image {subject.image} is a copy of {copied[0]}, the image of line {copied[1]}; "
+                                 "give each image once")
+            same_size.append((subject.image, line))
         subjects.append(subject)
     return subjects
 

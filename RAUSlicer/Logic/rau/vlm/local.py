@@ -132,10 +132,10 @@ def model_family(source: ModelSource, processor=None, family: ModelFamily | None
     pixel limits, so the processor never resizes RAU's images again. Training renders pairs
     with this family too.
     """
-    from transformers import AutoConfig, AutoProcessor
+    from transformers import AutoProcessor
 
     if family is None:
-        family = family_for(AutoConfig.from_pretrained(str(resolve(source))).model_type)
+        family = family_for(str(read_config(resolve(source)).get("model_type")))
     if processor is None:
         processor = load_processor(AutoProcessor, source)
     size = getattr(processor.image_processor, "size", None) or {}
