@@ -151,6 +151,25 @@ def test_a_hand_edit_is_kept_by_the_server_session_and_a_malformed_one_is_refuse
     assert missing.status_code == 422 and "give the edited mask as 'mask'" in missing.json()["detail"]
 
 
+def test_a_hand_edit_over_another_structure_gives_way_in_the_session_as_in_the_downloads(server, tmp_path):
+    """Before: the downloads had the edit without the other structure's voxels, the session kept them, so an undo of
+    a later correction answered voxels of "right" for "left" (a client writing the answer disagreed with the server)."""
+    from rau.serve.wire import encode_mask
+
+    url = server[0]
+    reference, target, table = write_two_halves(tmp_path)
+    client = Client(url)
+    job = client.submit(target, [reference], label_table=table, options={"deformable": False})
+    client.wait(job)
+    edited = np.zeros((1, 64, 64), bool)
+    edited[0, 16:48, 8:48] = True  # "left" and most of "right"
+    written = decode_mask(client.edit(job, "left", encode_mask(edited))["mask"], (1, 64, 64))
+    assert written.any() and not written[0, 16:48, 32:48].any()  # gave way to "right"
+    client.reprompt(job, "left", {"points": [[12, 30, 0]], "labels": [1]})
+    undone = decode_mask(client.undo(job, "left")["mask"], (1, 64, 64))
+    assert np.array_equal(undone, written)
+
+
 @pytest.mark.parametrize("body, problem", [
     ({"structure": "left", "prompt": {"points": [[30, 30]], "labels": [1]}, "overwrites": True}, "reprompt: unknown field 'overwrites'; it takes structure, prompt, overwrite"),
     ({"structure": "left", "prompt": {"boxx": {"lower": [0, 0], "upper": [9, 9]}}}, "prompt: unknown field 'boxx'; it takes points, labels, box"),

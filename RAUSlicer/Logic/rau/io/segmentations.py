@@ -75,7 +75,7 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
     sidecars = label_tables_beside(path)
     table_path = Path(label_table) if label_table else next(iter(sidecars), None)
     labels = read_label_table(table_path) if table_path else None
-    read = "the label table given for it (--label-table, a manifest's label_table)" if label_table else f"{table_path} (the one read)"
+    read = "the label table given for it (--label-table, a manifest's label_table, a server job's uploaded table)" if label_table else f"{table_path} (the one read)"
     for sidecar in sidecars if label_table else sidecars[1:]:
         check_tables_agree(path, sidecar, labels, read)
         labels = _with_names_of(path, sidecar, labels, read) if label_table else labels

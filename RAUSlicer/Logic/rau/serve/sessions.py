@@ -18,7 +18,7 @@ import numpy as np
 
 from rau.engines.base import Prompt
 from rau.errors import InputError
-from rau.result import Result, StructureResult
+from rau.result import Result, StructureResult, voxels
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 
 LOG = logging.getLogger("rau.serve")
@@ -194,6 +194,9 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | n
         if action == "edit":
             session.edit(name, given)
             item = result.put(session.results[name])
+            written = voxels(item, result.target.shape)
+            if not np.array_equal(written, voxels(session.results[name], result.target.shape)):
+                session.edit(name, written)  # it gave way to the others where written: the session goes on from that
             return [item]
         overwrite = action == "reprompt" and given[1]
         if action == "undo":
