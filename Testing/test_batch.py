@@ -220,6 +220,32 @@ def test_outputs_another_target_or_the_user_made_are_neither_skipped_nor_replace
     assert (tmp_path / "own" / "image.nii.gz").read_text() == "my manual segmentation"
 
 
+def test_outputs_made_before_an_input_changed_are_neither_skipped_nor_replaced(shared_data, tmp_path, capsys):
+    """Before: a reference or label table edited in place, or a sidecar table added beside the reference's labels
+    after a run, and the resumed run skipped every target: its outputs were made from what the files held before."""
+    import os
+
+    data = shared_data / "hc18_fetal_head_us"
+    for name in ("images/000_HC.png", "masks/000_HC_mask.png", "images/001_HC.png"):
+        shutil.copy(data / name, tmp_path / Path(name).name)
+    (tmp_path / "cohort.csv").write_text("target_image,reference_image,reference_labels,reference_spacing,target_spacing\n"
+                                         "001_HC.png,000_HC.png,000_HC_mask.png,0.069,0.09\n")
+    out = tmp_path / "out"
+    assert rau_main(["batch", str(tmp_path / "cohort.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 0
+    made = {path.name: path.read_bytes() for path in out.glob("001_HC.*")}
+    later = (out / "001_HC.result.json").stat().st_mtime_ns + 10**9
+    (tmp_path / "000_HC_mask.labels.csv").write_text("value,name\n255,fetal head\n")  # names its structure now
+    os.utime(tmp_path / "000_HC_mask.labels.csv", ns=(later, later))
+    assert rau_main(["batch", str(tmp_path / "cohort.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 2
+    assert f"001_HC.result.json: made before {tmp_path / '000_HC_mask.labels.csv'} changed (it is newer)" in capsys.readouterr().err
+    (tmp_path / "000_HC_mask.labels.csv").unlink()
+    os.utime(tmp_path / "000_HC.png", ns=(later, later))  # the reference edited in place
+    assert rau_main(["batch", str(tmp_path / "cohort.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 2
+    assert f"made before {tmp_path / '000_HC.png'} changed" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.glob("001_HC.*")} == made
+
+
+
 def test_outputs_made_with_the_same_references_in_another_order_are_refused_saying_so(shared_data, tmp_path, capsys):
     """Before: "made with another reference (["/long/path/000_HC.png", "/long/pa), ..." cut in a path, for the same
     references given in another order (which matters: the first decides the structures)."""

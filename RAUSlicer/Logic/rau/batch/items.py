@@ -11,6 +11,7 @@ from pathlib import Path
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
 from rau.io.json_text import parse_json
+from rau.io.label_tables import label_tables_beside
 from rau.io.outputs import check_name_lengths, check_spares_inputs
 from rau.io.run_outputs import output_paths, recorded_inputs
 from rau.options import EngineOptions
@@ -69,6 +70,18 @@ class WorkItem:
             made = f"made from {recorded.get('target')}" if key == "target" else _made_with(key, recorded.get(key), mine[key])
             raise InputError(f"{path}: {made}, not from what this manifest gives {self.case.target_image}; "
                              "give another --out folder, or move those files away")
+        changed = self._changed_since(path)
+        if changed is not None:
+            raise InputError(f"{path}: made before {changed} changed (it is newer); its target may come out otherwise now: "
+                             "give another --out folder, or move those files away")
+
+    def _changed_since(self, result: Path) -> Path | None:
+        """An input file (or a label table beside a reference's labels, which names its structures) written after
+        ``result`` was, as ``make`` tells: the same paths may hold other contents now. None when there is none."""
+        made = result.stat().st_mtime_ns
+        files = case_files([self.case])
+        files += [table for entry in self.case.references for table in label_tables_beside(entry.labels)]
+        return next((Path(file) for file in files if Path(file).exists() and Path(file).stat().st_mtime_ns > made), None)
 
 
 def _made_with(key: str, recorded, mine) -> str:
