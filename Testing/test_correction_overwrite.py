@@ -193,6 +193,24 @@ def test_rau_correct_overwrite_others_takes_pixels_on_a_vessels_result(vessel_ru
     assert taken["S8_LAD_apical"] < before["S8_LAD_apical"] // 2 and taken["S7_LAD_mid"] > kept["S7_LAD_mid"]
 
 
+def test_a_vessels_result_is_corrected_with_the_names_it_recorded_when_its_label_table_changed(shared_data, tmp_path):
+    """Before: the vessels engine ran again with the label table as it read now: a renamed or moved value, or a table
+    gone, and the structure could not be corrected under either name."""
+    import shutil
+
+    folder = shared_data / "arcade_syntax_dev"
+    table = shutil.copy(folder / "labels.csv", tmp_path / "labels.csv")
+    assert main(["segment", "--engine", "vessels", "--top-k", "1", "--reference", str(folder / "arcade_train_928_img.png"),
+                 "--reference-labels", str(folder / "arcade_train_928_lab.png"), "--label-table", str(table), "--reference-spacing", "1",
+                 "--target", str(folder / "arcade_train_204_img.png"), "--target-spacing", "1", "--out", str(tmp_path / "run.nii.gz")]) == 0
+    before = vessel_pixels(tmp_path / "run.nii.gz")
+    (tmp_path / "labels.csv").unlink()
+    trace = ["--inside", "290,161", "--inside", "272,394"]
+    assert main(["correct", str(tmp_path / "run.result.json"), "--structure", "S7_LAD_mid", *trace, "--out", str(tmp_path / "c.nii.gz")]) == 0
+    after = vessel_pixels(tmp_path / "c.nii.gz")
+    assert set(after) == set(before) and after["S7_LAD_mid"] != before["S7_LAD_mid"]
+
+
 def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, tmp_path, capsys, monkeypatch):
     """Before: refused only after the vessels engine had run again (seconds), now at once."""
     from rau.engines.vessels import VesselEngine

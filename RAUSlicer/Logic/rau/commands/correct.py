@@ -313,7 +313,10 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     except OptionError as error:
         raise OptionError(f"{error} (options not given here are the ones the result recorded; {', '.join(flag(name) for name in MOVABLE)} "
                           "replace them)") from None
-    references = load_references(recorded_arguments(inputs))
+    arguments = recorded_arguments(inputs)
+    if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
+        arguments.label_table = LabelSet(tuple(item.structure for item in result.structures))
+    references = load_references(arguments)
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty
         if item.structure.name in rerun.session.results:
