@@ -29,6 +29,7 @@ from slicer.util import VTKObservationMixin
 from RAUSlicerLib.consent import LICENCE_TEXT, confirmModelUse
 from RAUSlicerLib.correction_panel import CorrectionPanel
 from RAUSlicerLib.export_panel import ExportPanel
+from RAUSlicerLib.job_panel import JobPanel
 from RAUSlicerLib.segment_lists import FollowedSegments, still_unchecked
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
@@ -288,7 +289,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 #
 
 
-class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, CorrectionPanel, ExportPanel):
+class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, CorrectionPanel, ExportPanel, JobPanel):
     """The panel: inputs, run with progress and cancel, corrections (:class:`CorrectionPanel`), export
     (:class:`ExportPanel`), dependencies."""
 
@@ -539,54 +540,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
             self._startJob(work, done, "Running", dropped=self.logic.dropResult)
-
-    def _startJob(self, work, done, title, dropped=None):
-        """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status;
-        ``dropped(value)`` is told of a value that a cancel, come after the work finished, throws away."""
-        from RAUSlicerLib.jobs import BackgroundJob, error_details
-
-        def onProgress(step, fraction):
-            self.ui.progressBar.value = int(100 * fraction)
-            self.ui.progressBar.format = f"{step} %p%"
-
-        def onDone(value, error):
-            cancelled = self._job is not None and self._job.cancelled  # also when the work finished before it noticed
-            self._job = None
-            if self._releaseWhenStopped:  # the scene closed while it ran
-                self._releaseWhenStopped = False
-                self.logic.releaseSessions()
-            self.ui.progressBar.hide()
-            self.ui.cancelButton.hide()
-            importRau()
-            from rau.engines.base import Cancelled
-
-            if isinstance(error, Cancelled) or cancelled:  # an error after a cancel (the scene closed under it) is moot
-                if error is None and dropped is not None:
-                    dropped(value)
-                self.ui.statusLabel.text = "Cancelled; nothing was changed."
-            elif error is not None:
-                self.ui.statusLabel.text = "Failed."
-                slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
-            else:
-                try:  # tryWithErrorDisplay shows the error, then raises it again
-                    with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
-                        self.ui.statusLabel.text = done(value)
-                except Exception:
-                    self.ui.statusLabel.text = "Failed."
-            self._updateButtons()
-
-        self.ui.statusLabel.text = f"{title}..."
-        self.ui.progressBar.value = 0
-        self.ui.progressBar.show()
-        self.ui.cancelButton.show()
-        self._job = BackgroundJob(work, onProgress, onDone)
-        self._job.start()
-        self._updateButtons()
-
-    def onCancel(self):
-        if self._job is not None:
-            self._job.cancel()
-            self.ui.statusLabel.text = "Cancelling..."
 
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):

@@ -85,10 +85,15 @@ class Result:
                 return item
         raise KeyError(name)
 
+    @property
+    def labels(self) -> LabelSet:
+        """The structures (names, values, colours), in order."""
+        return LabelSet(tuple(item.structure for item in self.structures))
+
     def named(self, name: str) -> StructureResult:
         """The structure called ``name`` as a user spells it: matched as everywhere (case, spaces and punctuation
         aside, :meth:`rau.labels.LabelSet.get`); raises :class:`rau.labels.UnknownStructureError` naming the ones there are."""
-        return self.get(LabelSet(tuple(item.structure for item in self.structures)).get(name).name)
+        return self.get(self.labels.get(name).name)
 
     def put(self, item: StructureResult, overwrite: bool = False) -> StructureResult:
         """Replace the structure ``item`` corrects. Voxels it already held stay, shared or not (structures
@@ -140,7 +145,7 @@ class Result:
     def to_segmentation(self) -> Segmentation:
         """Every structure as a :class:`Segmentation` on the target grid, a structure not found as an empty mask
         (it keeps its name, value and color in the outputs, as in the Slicer module's result)."""
-        labels = LabelSet(tuple(s.structure for s in self.structures))
+        labels = self.labels
         geometry = self.target.with_array(np.zeros(self.target.shape, dtype=np.uint8))
         empty = np.zeros(self.target.shape, bool)
         empty.flags.writeable = False  # shared by the structures not found

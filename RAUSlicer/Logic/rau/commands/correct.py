@@ -315,7 +315,7 @@ def session_of(result: Result, inputs: dict, progress) -> None:
                           "replace them)") from None
     arguments = recorded_arguments(inputs)
     if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
-        arguments.label_table = LabelSet(tuple(item.structure for item in result.structures))
+        arguments.label_table = result.labels
     references = load_references(arguments)
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty

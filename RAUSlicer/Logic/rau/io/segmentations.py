@@ -77,16 +77,17 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
     labels = read_label_table(table_path) if table_path else None
     read = "the label table given for it (--label-table, a manifest's label_table, a server job's uploaded table)" if label_table else f"{table_path} (the one read)"
     for sidecar in sidecars if label_table else sidecars[1:]:
-        check_tables_agree(path, sidecar, labels, read)
-        labels = _with_names_of(path, sidecar, labels, read) if label_table else labels
+        own = read_label_table(sidecar)
+        check_tables_agree(path, sidecar, own, labels, read)
+        labels = _with_names_of(path, sidecar, own, labels, read) if label_table else labels
     return labels
 
 
-def _with_names_of(path: Path, sidecar: Path, read: LabelSet, said: str) -> LabelSet:
-    """``read`` (``said``: which table, in words) and the names the label map's own ``sidecar`` gives the values
-    ``read`` does not name: a table for several maps need not list every map's values (before, those values lost
-    their names); a name the two give to different values is refused."""
-    extra = [structure for structure in read_label_table(sidecar) if read.by_value(structure.value) is None]
+def _with_names_of(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> LabelSet:
+    """``read`` (``said``: which table, in words) and the names the label map's own ``sidecar`` (``own``, as read)
+    gives the values ``read`` does not name: a table for several maps need not list every map's values (before,
+    those values lost their names); a name the two give to different values is refused."""
+    extra = [structure for structure in own if read.by_value(structure.value) is None]
     for structure in extra:
         if (taken := read.find(structure.name)) is not None:
             raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but {said} "
@@ -102,10 +103,10 @@ def _named(path: Path, label_map: Image, labels: LabelSet | None) -> Segmentatio
     return segmentation
 
 
-def check_tables_agree(path: Path, sidecar: Path, read: LabelSet, said: str) -> None:
+def check_tables_agree(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> None:
     """Refuse a label table ``read`` for the label map ``path`` (``said``: which, in words) that names one of its values
-    otherwise than a ``sidecar`` beside the map does (one of the two belongs to other labels: which, only the user knows)."""
-    own = read_label_table(sidecar)
+    otherwise than a ``sidecar`` beside the map (``own``, as read) does (one of the two belongs to other labels: which,
+    only the user knows)."""
     for structure in own:
         other = read.by_value(structure.value)
         if other is not None and normalize_name(other.name) != normalize_name(structure.name):

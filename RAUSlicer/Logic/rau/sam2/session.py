@@ -166,12 +166,10 @@ class Sam2Session(Session):
         k, inputs = self._prompt_inputs(prompt)
         plan = self.plans[name]
         earlier = plan.prompts.get(k)
-        if prompt.box is None and earlier is not None:
-            inputs = _append_points(earlier, inputs)
-        else:
-            plan.boxes.pop(k, None)  # a box replaces the slice's prompt
         if prompt.box is not None:
-            plan.boxes[k] = prompt.box
+            plan.boxes[k] = prompt.box  # a box replaces the slice's prompt
+        elif earlier is not None:
+            inputs = _append_points(earlier, inputs)
         plan.prompts[k] = inputs
         box = plan.boxes.get(k)
         output = self.tracker.correct(name, self.first_target_frame + k, inputs)
