@@ -228,6 +228,10 @@ CASES = {
     "target as its own reference, through a link": (segment_3d(ref="link.nii.gz"), "--reference link.nii.gz is the target ct.nii.gz itself"),
     "bank holds the target": (["segment", "--reference-bank", "bank_with_target.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
                               "bank_with_target.csv line 3 (tgt.png) is the target tgt.png itself"),
+    "bank row with empty labels": (["segment", "--reference-bank", "bank_empty_labels.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
+                                   "bank_empty_labels.csv line 3: reference 'ref_copy.png' has no labelled voxels"),  # before: the file alone, not the row
+    "manifest reference a copy of the target": (evaluate(manifest="target_copy_as_reference.csv"),
+                                                 "target_copy_as_reference.csv line 2: reference_image tgt_copy.png is a copy of the target tgt.png (the same bytes)"),  # before: Dice 1
     "bank labels are the image": (["segment", "--reference-bank", "bank_labels_are_image.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
                                   "bank_labels_are_image.csv line 3: labels ref_copy.png: the labels are the image file itself"),
     "bank row labels unreadable": (["segment", "--reference-bank", "bank_bad_labels.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],

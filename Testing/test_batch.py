@@ -498,3 +498,26 @@ def test_a_target_name_too_long_for_its_outputs_is_refused_by_name_before_any_wo
     error = capsys.readouterr().err
     assert "over the 255 that file systems allow; rename the target (its outputs are named after it" in error, error
     assert not (tmp_path / "out").exists()
+
+
+def test_outputs_made_before_a_file_in_a_dicom_folder_changed_are_refused(shared_data, tmp_path, capsys):
+    """Before: a slice rewritten in place leaves its folder's time as it was, and the resumed run skipped the target."""
+    import SimpleITK as sitk
+
+    data = shared_data / "hc18_fetal_head_us"
+    for name in ("images/000_HC.png", "masks/000_HC_mask.png"):
+        shutil.copy(data / name, tmp_path / Path(name).name)
+    picture = sitk.ReadImage(str(data / "images/001_HC.png"), sitk.sitkUInt8)
+    picture.SetSpacing((0.09, 0.09))
+    (tmp_path / "exam").mkdir()
+    sitk.WriteImage(picture, str(tmp_path / "exam" / "frame.dcm"))
+    (tmp_path / "cohort.csv").write_text("target_image,reference_image,reference_labels,reference_spacing\n"
+                                         "exam,000_HC.png,000_HC_mask.png,0.069\n")
+    out = tmp_path / "out"
+    assert rau_main(["batch", str(tmp_path / "cohort.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 0
+    later = (out / "exam.result.json").stat().st_mtime_ns + 10**9
+    folder_time = (tmp_path / "exam").stat().st_mtime_ns
+    os.utime(tmp_path / "exam" / "frame.dcm", ns=(later, later))  # rewritten in place
+    assert (tmp_path / "exam").stat().st_mtime_ns == folder_time
+    assert rau_main(["batch", str(tmp_path / "cohort.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 2
+    assert f"exam.result.json: made before {tmp_path / 'exam' / 'frame.dcm'} changed (it is newer)" in capsys.readouterr().err

@@ -36,7 +36,8 @@ def hc18(shared_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def blobs(tmp_path_factory):
     """Small pictures of a liver and a spleen (values 1, 2, named by their sidecar tables): the target ``t``, ``r1``
-    and ``r2`` drawn a little apart, and the target's own picture labelled with its liver only (``t_liver``)."""
+    and ``r2`` drawn a little apart, and the target's own picture (one corner pixel changed: an evaluation refuses
+    a byte copy of its target as a reference) labelled with its liver only (``t_liver``)."""
     import numpy as np
 
     folder = tmp_path_factory.mktemp("blobs")
@@ -52,7 +53,8 @@ def blobs(tmp_path_factory):
         write_picture(labels, folder / f"{name}_mask.png")
         (folder / f"{name}_mask.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
         if name == "t":
-            shutil.copy(folder / "t.png", folder / "t_liver.png")
+            picture[0, 0] += 1
+            write_picture(np.clip(picture, 0, 255).astype(np.uint8), folder / "t_liver.png")
             write_picture((labels == 1).astype(np.uint8), folder / "t_liver_mask.png")
             (folder / "t_liver_mask.labels.csv").write_text("value,name\n1,liver\n")
     return folder

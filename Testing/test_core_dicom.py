@@ -65,6 +65,9 @@ def test_dicom_series_whose_gaps_change_little_by_little_or_give_no_positions_ar
     with pytest.raises(ImageReadError, match=r"drifting: DICOM slice gaps change along the series \(1.00 to 1.08 mm\): stacked evenly, "
                                              r"059.dcm would lie 2.38 mm from its position"):
         read_image(_write_series(tmp_path / "drifting", drifting))
+    growing = [(0, 0, 3.0 * k + 0.05 * k * k) for k in range(20)]  # gaps 3.05 to 4.85 mm: none is missing
+    with pytest.raises(ImageReadError, match=r"growing: DICOM slice gaps change along the series \(3.05 to 4.85 mm\)"):
+        read_image(_write_series(tmp_path / "growing", growing))  # before: "3.05 mm between 000.dcm and 001.dcm, 4.00 mm elsewhere"
     clip = tmp_path / "clip"
     clip.mkdir()
     for frame in range(3):
@@ -161,8 +164,9 @@ def test_a_dicom_cine_is_refused_not_stacked_as_slices(tmp_path):
     ultrasound = _xray_dicom(tmp_path / "sc_us.dcm", "US", "1.2.840.10008.5.1.4.1.1.7", frames=4)
     with pytest.raises(ImageReadError, match=r"sc_us.dcm: a cine of 4 frames \(ultrasound"):
         read_image(ultrasound)
-    rotational = _xray_dicom(tmp_path / "rotational.dcm", "XA", "1.2.840.10008.5.1.4.1.1.13.1.1", frames=5)  # 3D angiography: a volume
-    untimed = _xray_dicom(tmp_path / "untimed.dcm", "NM", "1.2.840.10008.5.1.4.1.1.20", frames=3, FrameTime=0)
+    sized = {"PixelSpacing": [0.5, 0.5], "SpacingBetweenSlices": "1.5"}  # without: refused, as in the test above
+    rotational = _xray_dicom(tmp_path / "rotational.dcm", "XA", "1.2.840.10008.5.1.4.1.1.13.1.1", frames=5, **sized)  # 3D angiography: a volume
+    untimed = _xray_dicom(tmp_path / "untimed.dcm", "NM", "1.2.840.10008.5.1.4.1.1.20", frames=3, FrameTime=0, **sized)
     assert read_image(rotational).shape == (5, 30, 40) and read_image(untimed).shape == (3, 30, 40)
 
 
@@ -191,6 +195,10 @@ def test_a_multi_frame_dicom_takes_its_sizes_from_its_tags_or_is_refused(tmp_pat
     with pytest.raises(ImageReadError, match=r"gapless.dcm: a multi-frame DICOM file that gives its pixel size but not the gap "
                                              r"between its 4 frames \(SpacingBetweenSlices\)"):
         read_image(gapless)
+    unsized = _xray_dicom(tmp_path / "unsized.dcm", "OT", word_capture, frames=4)  # before: read as 1 mm voxels, exit 0
+    with pytest.raises(ImageReadError, match=r"unsized.dcm: a multi-frame DICOM file that gives neither its pixel size nor the gap "
+                                             r"between its 4 frames"):
+        read_image(unsized)
 
 
 def test_a_series_folder_with_an_image_the_reader_skips_is_refused_naming_it(shared_data, tmp_path):

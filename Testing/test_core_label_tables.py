@@ -270,3 +270,54 @@ def test_a_table_of_made_up_names_names_nothing(tmp_path):
     (tmp_path / "named.csv").write_text("value,name\n2,label_2\n5,liver\n")
     assert not read_label_table(tmp_path / "made_up.csv").named
     assert read_label_table(tmp_path / "named.csv").named
+
+
+def test_a_color_table_s_colours_are_whole_numbers_0_to_255_and_a_quoted_name_loses_its_quotes(tmp_path):
+    """Before: decimal colours became part of the name ('liver 1.0 0.5 0.2 1'), 300 was refused with the advice to
+    divide by 255 (the format's own scale), and '"liver"' kept its quotes."""
+    table = tmp_path / "colours.ctbl"
+    for line, problem in (("1 liver 1.0 0.5 0.2 1", "the colour 1.0 0.5 0.2 must be three whole numbers 0-255"),
+                          ("1 liver 300 0 0 255", "the colour 300 0 0 must be three whole numbers 0-255"),
+                          ("1 liver -5 0 0 255", "the colour -5 0 0 must be three whole numbers 0-255")):
+        table.write_text(f"# colours\n{line}\n")
+        with pytest.raises(InputError, match=f"colours.ctbl line 2: bad color table line '{line}': {problem}"):
+            read_label_table(table)
+    slicer_csv = tmp_path / "slicer.csv"
+    slicer_csv.write_text("LabelValue,Name,Color_R,Color_G,Color_B,Color_A\n1,liver,300,0,0,255\n")
+    with pytest.raises(InputError, match=r"slicer.csv line 2: bad label table row \(the colour 300 0 0 must be three whole numbers 0-255\)"):
+        read_label_table(slicer_csv)
+    table.write_text('1 "liver" 255 0 0 255\n2 "left lung" 0 0 255 255\n')
+    labels = read_label_table(table)
+    assert labels.names == ["liver", "left lung"] and labels.get("left lung").color == (0.0, 0.0, 1.0)
+
+
+def test_a_negative_label_value_in_a_table_is_refused_as_in_a_label_map(tmp_path, capsys):
+    """Before: accepted; and a JSON sidecar with a negative key was skipped as 'no label table' even when given."""
+    for name, text in (("t.csv", "value,name\n-3,neg\n"), ("t.ctbl", "-3 neg\n"), ("t.json", '{"-3": "neg"}')):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(InputError, match=rf"{name}: label value -3 \('neg'\) is negative"):
+            read_label_table(tmp_path / name)
+    _label_map(tmp_path / "case.nii.gz")
+    (tmp_path / "case.json").write_text('{"-3": "neg", "1": "liver"}')  # a label table, not a metadata sidecar
+    with pytest.raises(InputError, match="case.json: label value -3"):
+        read_segmentation(tmp_path / "case.nii.gz")
+    assert "ignored" not in capsys.readouterr().err
+
+
+def test_a_seg_nrrd_segment_of_label_value_0_is_refused_and_names_lose_their_spaces(tmp_path):
+    """Before: a segment stored with the value 0 took the whole background of its layer as its mask, and
+    '  liver  ' kept its spaces (its .labels.csv and the Slicer bridge read 'liver')."""
+    nrrd = pytest.importorskip("nrrd")
+    layer = np.zeros((8, 6, 4), np.uint8)
+    layer[1:4, 1:4, 1:3] = 1
+    header = _nrrd_header(kinds=["domain"] * 3, **{"space directions": np.diag([1.5, 1.2, 2.0])})
+    for n, (name, value) in enumerate((("  liver  ", 1), ("rest", 0))):
+        header.update({f"Segment{n}_ID": f"Segment_{n + 1}", f"Segment{n}_Name": name, f"Segment{n}_LabelValue": str(value),
+                       f"Segment{n}_Layer": "0", f"Segment{n}_Color": "0.8 0.2 0.1", f"Segment{n}_Extent": "0 7 0 5 0 3"})
+    nrrd.write(str(tmp_path / "zero.seg.nrrd"), layer, header)
+    with pytest.raises(ImageReadError, match=r"zero.seg.nrrd: segment 'rest' has the label value 0"):
+        read_segmentation(tmp_path / "zero.seg.nrrd")
+    for key in ("Segment1_ID", "Segment1_Name", "Segment1_LabelValue", "Segment1_Layer", "Segment1_Color", "Segment1_Extent"):
+        del header[key]
+    nrrd.write(str(tmp_path / "spaced.seg.nrrd"), layer, header)
+    assert read_segmentation(tmp_path / "spaced.seg.nrrd").labels.names == ["liver"]

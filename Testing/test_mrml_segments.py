@@ -216,6 +216,9 @@ def test_segment_names_rau_cannot_tell_apart_are_named_with_their_node(mrml_scen
     segmentation.GetNthSegment(1).SetName(" ")  # before: ran, and the result segment got a random id and another name
     with pytest.raises(InputError, match="segmentation 'my segmentation': segment 2 has no name"):
         segmentation_from_node(node, grid)
+    segmentation.GetNthSegment(1).SetName("line\nbreak")  # before: the node went unnamed
+    with pytest.raises(InputError, match=r"segmentation 'my segmentation': structure 'line\\nbreak': a name must not hold control characters"):
+        segmentation_from_node(node, grid)
 
 
 def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid):
@@ -315,6 +318,13 @@ def test_a_volume_the_command_line_would_refuse_is_refused_naming_the_node_and_i
     sheared.SetAndObserveTransformNodeID(affine.GetID())
     with pytest.raises(InputError, match=r"volume 'sheared target' \(under the transform 'affine registration'\): direction matrix .* is not orthonormal"):
         request_from_nodes(reference, node, sheared)
+    typed = add_volume_node(grid, "typed in", mrml_scene)
+    shear = np.diag([0.8, 0.8, 0.8, 1.0])
+    shear[0, 1] = 0.4
+    typed.SetIJKToRASMatrix(vtkMatrixFromArray(shear))  # the directions as the Volumes module shows them (RAS)
+    with pytest.raises(InputError, match=r"volume 'typed in': direction matrix \[\[1\.0, 0\.4472, 0\.0\], \[0\.0, 0\.8944, 0\.0\], "
+                                         r"\[0\.0, 0\.0, 1\.0\]\] is not orthonormal"):  # before: in LPS, two rows negated
+        request_from_nodes(reference, node, typed)
 
 
 def test_a_mid_grey_segment_keeps_its_colour_and_a_vector_volume_is_refused_by_name(mrml_scene, grid):

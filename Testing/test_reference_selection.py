@@ -81,6 +81,13 @@ def test_rank_uses_the_consensus_from_three_references_and_the_similarity_below(
     assert scores == sorted(scores, reverse=True) and scores[-1] < 0.1 < 0.8 < scores[0]
 
 
+def test_references_no_three_of_which_share_a_structure_are_ranked_and_scored_by_similarity():
+    """Before: every score was 0 (no structure had a consensus), as result.json and evaluate's Spearman showed."""
+    pool = [Transfer(f"ref{i}", Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {name: square(10, 10)})
+            for i, (name, s) in enumerate((("head", 0.7), ("skull", 0.9), ("head", 0.8)))]
+    assert [(t.reference, s) for t, s in rank(pool)] == [("ref1", 0.9), ("ref2", 0.8), ("ref0", 0.7)]
+
+
 def test_references_with_one_file_name_keep_their_own_evidence():
     """Three references all called image.nii.gz (subject folders): before, local fusion weighted every one with
     one warped image and the ranking kept one of them; the answer depended on file names."""

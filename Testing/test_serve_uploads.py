@@ -110,3 +110,16 @@ def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_r
             Client(url).submit(packed, [reference])
         assert refused.value.status == 422
     assert not any((work / "jobs").iterdir())
+
+
+def test_the_client_refuses_a_dicom_folder_or_a_missing_file_by_name_before_sending(server, tmp_path):
+    """Before: a bare IsADirectoryError from open(), and the files opened before it were left open."""
+    url, app = server
+    (image, labels, _), target, _ = write_two_halves(tmp_path)
+    (tmp_path / "series").mkdir()
+    client = Client(url)
+    with pytest.raises(ValueError, match=r"target .*series: a folder \(a DICOM series\?\); the server takes one file per image"):
+        client.submit(tmp_path / "series", [(image, labels, None)])
+    with pytest.raises(FileNotFoundError, match=r"reference labels .*gone.mha: no such file"):
+        client.submit(target, [(image, tmp_path / "gone.mha", None)])
+    assert not app.state.server.jobs

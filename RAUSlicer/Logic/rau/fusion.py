@@ -22,7 +22,8 @@ def union_region(masks: list[SoftMask]) -> tuple[slice, ...]:
 def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None = None, warped: list[np.ndarray] | None = None) -> tuple[SoftMask, float]:
     """One soft mask from several references' soft masks, and their agreement (mean Dice to the fused mask).
 
-    ``vote``: the fraction of references whose mask covers each voxel (majority at > 0.5);
+    ``vote``: the fraction of references whose mask covers each voxel (majority at > 0.5; where an even number split
+    in half, the first, best-ranked reference decides: two references' vote is not their intersection);
     ``staple``: SimpleITK's STAPLE probability of each voxel being inside;
     ``local``: each reference votes per voxel with the weight of its local similarity to the
     target there (:func:`local_weights`); needs ``target`` (the target's intensities) and
@@ -42,6 +43,7 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
         binary.append(local)
     if method == "vote":
         probability = np.mean(binary, axis=0, dtype=np.float32)
+        probability[(probability == 0.5) & (binary[0] > 0)] = np.nextafter(np.float32(0.5), np.float32(1.0))
     elif method == "local":
         if target is None or warped is None:
             raise ValueError("local fusion needs the target image and the warped reference images")

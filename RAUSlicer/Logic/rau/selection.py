@@ -57,6 +57,13 @@ def consensus_scores(masks: list[dict[str, SoftMask | None]], similarity: list[f
     return scores.tolist()
 
 
+def has_consensus(masks: list[dict[str, SoftMask | None]]) -> bool:
+    """Whether some structure is held by at least :data:`MIN_REFERENCES` references, so that
+    :func:`consensus_scores` scores anyone (else every score is 0, and the image similarity ranks them)."""
+    names = {name for m in masks for name in m}
+    return any(sum(name in m for m in masks) >= MIN_REFERENCES for name in names)
+
+
 def similarity_weights(similarity: list[float]) -> np.ndarray:
     """Votes in the consensus: similarity standardized over the pool, clipped at 0 (equal votes when all are
     alike, all within :data:`SIMILARITY_NOISE`: standardizing rounding noise would hand every vote to one reference)."""

@@ -77,11 +77,13 @@ class WorkItem:
 
     def _changed_since(self, result: Path) -> Path | None:
         """An input file (or a label table beside a reference's labels, which names its structures) written after
-        ``result`` was, as ``make`` tells: the same paths may hold other contents now. None when there is none."""
+        ``result`` was, as ``make`` tells: the same paths may hold other contents now (a DICOM folder: any file in
+        it, as a slice rewritten in place leaves the folder's own time as it was). None when there is none."""
         made = result.stat().st_mtime_ns
-        files = case_files([self.case])
-        files += [table for entry in self.case.references for table in label_tables_beside(entry.labels)]
-        return next((Path(file) for file in files if Path(file).exists() and Path(file).stat().st_mtime_ns > made), None)
+        inputs = case_files([self.case])
+        inputs += [table for entry in self.case.references for table in label_tables_beside(entry.labels)]
+        files = [file for path in map(Path, inputs) for file in ([path, *path.rglob("*")] if path.is_dir() else [path])]
+        return next((file for file in files if file.exists() and file.stat().st_mtime_ns > made), None)
 
 
 def _made_with(key: str, recorded, mine) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
+from rau.engines.base import check_references
 from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
@@ -50,7 +51,9 @@ def load_references(args: argparse.Namespace) -> list:
                               + [(row.image, row.labels, row.place) for row in args.bank])
     references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in given]
     references += [_bank_reference(row, args.label_table) for row in args.bank]
-    return named_apart(references, [image for image, _, _ in given] + [row.image for row in args.bank])
+    references = named_apart(references, [image for image, _, _ in given] + [row.image for row in args.bank])
+    check_references(references, [None] * len(given) + [row.place for row in args.bank])
+    return references
 
 
 def _bank_reference(row, label_table):

@@ -311,13 +311,25 @@ def validate_request(request: Request) -> None:
                 f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D "
                 f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
-        if not reference.labelled_anatomy().any():
-            raise ReferenceInputError(f"reference {reference.name!r} has no labelled voxels")
-    first = request.references[0]
-    for reference in request.references[1:]:  # references meet by structure name: label_<value> never meets a real name
-        if reference.segmentation.labels.named != first.segmentation.labels.named:
-            unnamed, named = (reference, first) if first.segmentation.labels.named else (first, reference)
-            raise ReferenceInputError(
-                f"reference {unnamed.name!r} has no names for its labels (label_<value>) but {named.name!r} has; "
-                "give every reference's label map a label table (a sidecar, or --label-table)")
+    check_references(request.references)
     request.labels()  # raises UnknownStructureError for unknown names
+
+
+def check_references(references: list[Reference], places: list[str | None] | None = None) -> None:
+    """Every reference has labelled voxels, and all name their labels or none does (references meet by structure
+    name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
+    or None), named in the error."""
+    places = places or [None] * len(references)
+
+    def refused(index: int, message: str) -> ReferenceInputError:
+        return ReferenceInputError(f"{places[index]}: {message}" if places[index] else message)
+
+    for index, reference in enumerate(references):
+        if not reference.labelled_anatomy().any():
+            raise refused(index, f"reference {reference.name!r} has no labelled voxels")
+    first = references[0]
+    for index, reference in enumerate(references[1:], start=1):
+        if reference.segmentation.labels.named != first.segmentation.labels.named:
+            unnamed, named = (index, 0) if first.segmentation.labels.named else (0, index)
+            raise refused(unnamed, f"reference {references[unnamed].name!r} has no names for its labels (label_<value>) but "
+                                   f"{references[named].name!r} has; give every reference's label map a label table (a sidecar, or --label-table)")

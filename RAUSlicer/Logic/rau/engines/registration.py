@@ -24,7 +24,7 @@ from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, FUSION_METHODS, EngineOptions
 from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
-from rau.selection import MIN_REFERENCES, consensus_scores
+from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
 
 
 @dataclass
@@ -127,7 +127,8 @@ class RegistrationEngine(Engine):
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
         if not landed:
             drawn = any(t.reference.segmentation.masks.get(name, np.zeros(1, bool)).any() for t in chosen)
-            message = "lands outside the target after registration" if drawn else "has no voxels in the reference"
+            lacking = "has no voxels in the reference" if len(request.references) == 1 else "has no voxels in any reference"
+            message = "lands outside the target after registration" if drawn else lacking
             return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
         fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)
@@ -151,16 +152,16 @@ def voters_for(name: str, ranked: list[Transfer], top_k: int) -> list[Transfer]:
 def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
     """The one reference ranking every engine uses: the best expected result first, each with its score.
 
-    From :data:`rau.selection.MIN_REFERENCES` references on, the score is the reference's
-    agreement with the label consensus of all (:func:`rau.selection.consensus_scores`, seeded by
-    the image similarity); with fewer there is no consensus and the image similarity after
-    registration is the score. Ties keep the similarity order. The registration engine fuses
+    When some structure is held by :data:`rau.selection.MIN_REFERENCES` references or more, the score is the
+    reference's agreement with the label consensus of all (:func:`rau.selection.consensus_scores`, seeded by
+    the image similarity); else there is no consensus and the image similarity after registration is the score. Ties keep the similarity order. The registration engine fuses
     the first ``top_k``; the SAM2 engines put the first ``top_k`` in SAM2's memory and the
     ``rau`` engine shows the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
     """
     by_similarity = sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
     similarity = [t.registration.similarity for t in by_similarity]
-    scores = consensus_scores([t.masks for t in by_similarity], similarity) if len(transfers) >= MIN_REFERENCES else similarity
+    masks = [t.masks for t in by_similarity]
+    scores = consensus_scores(masks, similarity) if has_consensus(masks) else similarity
     return sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
 
 

@@ -96,7 +96,8 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
             [(f"{column} {paths[column].name}", paths[column], spacing) for column, spacing in (("reference_image", reference_spacing), ("target_image", case.target_spacing))],
             f"{path} line {line}: ",
         )
-        validation.check_not_target(paths["reference_image"], paths["target_image"], f"{path} line {line}: reference_image {row['reference_image']}")
+        validation.check_not_target(paths["reference_image"], paths["target_image"], f"{path} line {line}: reference_image {row['reference_image']}",
+                                        copies=truth)  # an evaluation: its labels would be the truth
         reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing)
         if any(_same_reference(reference, other) for other in case.references):
             raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference "

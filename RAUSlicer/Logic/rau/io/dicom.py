@@ -196,12 +196,13 @@ def tagged_spacing(header) -> tuple[float, ...] | None:
 
 def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
     """``stored`` with the spacing of a DICOM file ITK left at 1 mm (:func:`tagged_spacing`), or ``pixel_spacing``
-    where a one-frame file gives none. Refuses a multi-frame file that gives its pixel size but not its slice gap."""
+    where a one-frame file gives none. Refuses a multi-frame file that does not give its slice gap."""
     if not unsized_by_itk(stored):
         return stored
     spacing = tagged_spacing(stored)
-    if spacing is None and pixel_size(stored) is not None:
-        raise ImageReadError(f"{path}: a multi-frame DICOM file that gives its pixel size but not the gap between its "
+    if spacing is None and not file_unsized(stored) and (pixel_size(stored) is not None or stored.GetSize()[2] > 1):
+        given = "gives its pixel size but not" if pixel_size(stored) is not None else "gives neither its pixel size nor"
+        raise ImageReadError(f"{path}: a multi-frame DICOM file that {given} the gap between its "
                              f"{stored.GetSize()[2]} frames (SpacingBetweenSlices); load it in Slicer and save it as NRRD or NIfTI")
     if spacing is None and pixel_spacing is not None and file_unsized(stored):
         spacing = (pixel_spacing, pixel_spacing, *stored.GetSpacing()[2:])
@@ -285,7 +286,7 @@ def check_even_slices(folder: Path, files) -> None:
         )
     usual = float(np.median(gaps))
     uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
-    if uneven.size:
+    if uneven.size and uneven.size <= max(1, len(gaps) // 5):  # a few among even gaps; more: gaps that change
         first = int(uneven[0])
         raise ImageReadError(
             f"{folder}: DICOM slices are not evenly spaced: {abs(gaps[first]):.2f} mm between {Path(files[first]).name} and "
@@ -294,7 +295,7 @@ def check_even_slices(folder: Path, files) -> None:
     along = (np.array(positions) - positions[0]) @ normal
     stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
     worst = int(np.argmax(np.abs(along - stacked)))
-    if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual):
+    if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual) or uneven.size:
         raise ImageReadError(
             f"{folder}: DICOM slice gaps change along the series ({np.abs(gaps).min():.2f} to {np.abs(gaps).max():.2f} mm): stacked evenly, "
             f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "

@@ -77,9 +77,9 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
         if dicom.is_dicom_file(path):
             raise dicom.undecodable(path, short_reason(error)) from error
         raise
-    stored = dicom.with_pixel_size(path, stored, pixel_spacing)
     dicom.check_not_segmentation(path, stored)
     dicom.check_not_cine(path, stored)
+    stored = dicom.with_pixel_size(path, stored, pixel_spacing)
     if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
     return Image.from_sitk(stored)

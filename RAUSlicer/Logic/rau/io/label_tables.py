@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def _other_json(path: Path) -> bool:
         content = parse_json(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError):  # unreadable: a label table gone wrong, reported when it is read
         return False
-    return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
+    return isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content)
 
 
 def read_label_table(path) -> LabelSet:
@@ -126,7 +127,7 @@ def _csv_row(row: dict) -> Structure:
 
 def _slicer_csv_row(row: dict) -> Structure:
     value = int(row["LabelValue"])
-    color = tuple(int(row[c]) / 255 for c in ("Color_R", "Color_G", "Color_B")) if row.get("Color_R") else default_color(value)
+    color = _color_of_255([row[c] for c in ("Color_R", "Color_G", "Color_B")]) if row.get("Color_R") else default_color(value)
     codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("CodingScheme", "CodeValue", "CodeMeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
     return Structure(row["Name"].strip(), value, color, terminology)
@@ -152,6 +153,9 @@ def _one_name_per_value(named: list[tuple[int, str]], path: Path) -> dict[int, s
     """``(value, name)`` pairs as a dict; a value named twice raises, naming both names."""
     seen: dict[int, str] = {}
     for value, name in named:
+        if value < 0:
+            raise InputError(f"{path}: label value {value} ({name!r}) is negative; label values are 0 (the background) "
+                             "or positive whole numbers")
         if value in seen:
             raise InputError(f"{path}: label value {value} is named twice ({seen[value]!r} and {name!r})")
         seen[value] = name
@@ -163,20 +167,19 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
     MRIcron table gives ``value name`` and names as they are, of one word or several) or an ITK-SNAP label description
     (``value r g b a visible mesh "name"``, the quoted name last)."""
     structures = []
-    for line in text.splitlines():
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.split() or line.split()[0].startswith("#"):
             continue
         try:
+            fields = shlex.split(line) if '"' in line else line.split()  # a quoted name, of one word or several
             if line.rstrip().endswith('"'):  # ITK-SNAP
-                fields = shlex.split(line)
                 value, name, rgb = int(fields[0]), fields[-1], fields[1:4]
             else:
                 value, (name, rgb) = int(fields[0]), _name_and_color(fields[1:])
-            color = tuple(int(c) / 255 for c in rgb) if len(rgb) == 3 else default_color(value)
+            color = _color_of_255(rgb) if len(rgb) == 3 else default_color(value)
         except ValueError as error:
-            raise InputError(f"{path}: bad color table line {line!r} (expected a Slicer color table, value name r g b a, "
-                             'or an ITK-SNAP label description, value r g b a visible mesh "name")') from error
+            raise InputError(f"{path} line {number}: bad color table line {line!r}: {error} (expected a Slicer color table, "
+                             'value name r g b a, or an ITK-SNAP label description, value r g b a visible mesh "name")') from None
         if value != 0 and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))
     return LabelSet(tuple(structures))
@@ -188,13 +191,27 @@ def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:
     name of several words, kept whole, with three or four numbers after it taken as its colour."""
     if all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour (Slicer) or at most two numbers
         return (fields[0].replace("_", " ") if len(fields) >= 4 else fields[0]), fields[1:4]
-    trailing = next(count for count, field in enumerate(reversed(fields)) if not _is_integer(field))
+    trailing = next(count for count, field in enumerate(reversed(fields)) if not _is_number(field))
     colour = fields[len(fields) - trailing:] if trailing in (3, 4) else []
     return " ".join(fields[: len(fields) - len(colour)]), colour[:3]
 
 
+def _color_of_255(fields: list[str]) -> tuple[float, float, float]:
+    """R, G, B given as whole numbers 0-255 (color tables, Slicer's CSV), as 0..1."""
+    if not all(_is_integer(field) and 0 <= int(field) <= 255 for field in fields):
+        raise ValueError(f"the colour {' '.join(fields)} must be three whole numbers 0-255")
+    return tuple(int(field) / 255 for field in fields)
+
+
 def _is_integer(text: str) -> bool:
     return text.lstrip("+-").isdigit()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def write_label_table(labels: LabelSet, path) -> None:

@@ -175,8 +175,12 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
             terminology = segment.get("terminology")
             if terminology and "Terminology" in text:
                 terminology = terminology_entry_from_string(text["Terminology"])
+            name = (text.get("Name") or segment.get("name") or segment["id"]).strip()  # as label tables and Slicer read names
+            if int(segment.get("labelValue", 1)) < 1:  # its mask would be the layer's background
+                raise InputError(f"segment {name!r} has the label value {segment['labelValue']}; a segment's voxels are "
+                                 "numbered from 1 in its layer (0 is the layer's background)")
             structure = Structure(
-                name=text.get("Name") or segment.get("name") or segment["id"],
+                name=name,
                 value=values[index],
                 color=tuple(float(c) for c in segment.get("color", default_color(values[index]))),
                 terminology=terminology,

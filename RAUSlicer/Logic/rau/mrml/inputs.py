@@ -5,9 +5,9 @@ from __future__ import annotations
 from rau.engines.base import Reference, ReferenceInputError, Request
 from rau.errors import InputError
 from rau.image import Image
-from rau.mrml.geometry import image_from_volume_node
+from rau.mrml.geometry import RAS_FROM_LPS, image_from_volume_node
 from rau.mrml.segments import labelled_voxels, segmentation_from_node
-from rau.validation import check_image
+from rau.validation import check_direction, check_image
 
 
 def request_from_nodes(reference_volume, reference_segmentation, target_volume, structures=None) -> Request:
@@ -49,5 +49,7 @@ def checked_image(volume_node) -> Image:
     image = image_from_volume_node(volume_node)
     transform = volume_node.GetParentTransformNode()
     placed = f" (under the transform {transform.GetName()!r})" if transform else ""
-    check_image(image, f"volume {volume_node.GetName()!r}{placed}")
+    label = f"volume {volume_node.GetName()!r}{placed}"
+    check_direction(RAS_FROM_LPS[:3, :3] @ image.direction, label)  # shown as the Volumes module shows it, in RAS
+    check_image(image, label)
     return image

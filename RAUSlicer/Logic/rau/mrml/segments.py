@@ -165,26 +165,24 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     every_segment = [segmentation.GetSegment(i) for i in every_id]  # values of all, whatever is picked
     tagged = [bool(tag_text(segment)) for segment in every_segment]  # a result's structures keep the reference's values
     value_of = dict(zip(every_id, segment_values([stored_value(segment) for segment in every_segment], tagged)))
-    structures, masks, labelmaps = [], {}, binary_labelmaps(node)
-    for index, segment_id in enumerate(segment_ids, start=1):
-        value = value_of[segment_id]
-        segment = segmentation.GetSegment(segment_id)
-        name = segment.GetName().strip()  # as a label table's names are read: an export's table reads back the same
-        if not name:  # Slicer would give the result segment a random id and another name
-            raise InputError(f"segmentation {node.GetName()!r}: segment {index} has no name; name it (Segment Editor)")
-        structure = Structure(name, value, tuple(segment.GetColor()), terminology_of(segment))
-        structures.append(structure)
+    segments = [segmentation.GetSegment(segment_id) for segment_id in segment_ids]
+    names = [segment.GetName().strip() for segment in segments]  # as a label table's names are read: an export's table reads back the same
+    if "" in names:  # Slicer would give the result segment a random id and another name
+        raise InputError(f"segmentation {node.GetName()!r}: segment {names.index('') + 1} has no name; name it (Segment Editor)")
+    try:
+        labels = LabelSet(tuple(Structure(name, value_of[segment_id], tuple(segment.GetColor()), terminology_of(segment))
+                                for name, segment_id, segment in zip(names, segment_ids, segments)))
+    except InputError as error:  # a name used twice or holding a line break, a colour or terminology Slicer allows and rau not
+        given = [segment.GetName() for segment in segments]
+        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len(set(names)) else ""
+        raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
+    masks, labelmaps = {}, binary_labelmaps(node)
+    for name, segment_id in zip(names, segment_ids):
         labelmap = _world_labelmap(node, segment_id, labelmaps)  # once for both (a shared layer is copied whole)
         label_value = labelmaps.GetSegment(segment_id).GetLabelValue()  # a converted copy numbers its segments anew
         _check_inside(node, segment_id, labelmap, label_value, geometry, grid)
-        masks[structure.name] = _mask_on(labelmap, label_value, geometry)
+        masks[name] = _mask_on(labelmap, label_value, geometry)
     blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
-    try:
-        labels = LabelSet(tuple(structures))
-    except InputError as error:
-        given = [segmentation.GetSegment(segment_id).GetName() for segment_id in segment_ids]
-        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len({n.strip() for n in given}) else ""
-        raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
     return Segmentation(blank, labels, masks)
 
 

@@ -119,6 +119,12 @@ class Client:
                 paths.append(("reference_table", table))
         if label_table:
             paths.append(("label_table", label_table))
+        for field, path in paths:  # before any is opened: none is left open
+            if Path(path).is_dir():
+                raise ValueError(f"{field.replace('_', ' ')} {path}: a folder (a DICOM series?); the server takes one file per "
+                                 "image: save the series as NIfTI or NRRD (Slicer, or rau's readers) and send that")
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"{field.replace('_', ' ')} {path}: no such file")
         handles = [(field, open(path, "rb"), Path(path).name) for field, path in paths]
         try:
             files = [(field, (name, handle)) for field, handle, name in handles]

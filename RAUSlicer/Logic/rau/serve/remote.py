@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rau.engines.base import Cancelled, Engine, Progress, Reference, Request
 from rau.io import read_segmentation, write_image, write_seg_nrrd
-from rau.labels import LabelSet, Segmentation, Structure
+from rau.labels import LabelSet, Segmentation, Structure, normalize_name
 from rau.result import Result, StructureResult
 from rau.options import EngineOptions
 from rau.serve.client import Client, JobCancelled, ServerError
@@ -82,8 +82,10 @@ class RemoteEngine(Engine):
                 raise
         structures = {}
         for structure in [*request.labels(), *(s for ref in request.references for s in ref.segmentation.labels)]:
-            structures.setdefault(structure.name, structure)  # the first reference's values and colours, as a run here gives (a server may answer for more)
-        items = [structure_result(row, structures[row["name"]], found.masks.get(row["name"])) for row in record["structures"]]
+            # the first reference's values and colours, as a run here gives (a server may answer for more); by the name
+            # as names match everywhere (the server reads a name without its leading and trailing spaces)
+            structures.setdefault(normalize_name(structure.name), structure)
+        items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"])) for row in record["structures"]]
         session = RemoteSession(self.client, record["session"], request.target, structures, items) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
 
@@ -139,7 +141,7 @@ class RemoteSession(Session):
 
     def _structure(self, answer: dict) -> StructureResult:
         row = answer["structure"]
-        return structure_result(row, self.structures[row["name"]], decode_mask(answer["mask"], self.target.shape))
+        return structure_result(row, self.structures[normalize_name(row["name"])], decode_mask(answer["mask"], self.target.shape))
 
 
 def structure_result(row: dict, structure, mask) -> StructureResult:

@@ -178,11 +178,14 @@ def check_not_swapped(image, structures: int, image_path, labels_path) -> None:
                          "are the image and its labels swapped?")
 
 
-def check_not_target(reference, target, what: str) -> None:
+def check_not_target(reference, target, what: str, copies: bool = False) -> None:
     """Refuse a reference image that is the target file itself (:func:`same_file`): its labels would be the
-    answer. ``what`` says how the user named the reference (an option, a bank or manifest row)."""
+    answer. ``copies``: also a copy of it (the same bytes), where its labels would be the truth (an evaluation).
+    ``what`` says how the user named the reference (an option, a bank or manifest row)."""
     if same_file(reference, target):
         raise InputError(f"{what} is the target {target} itself; a target cannot be its own reference, leave it out")
+    if copies and Path(reference).is_file() and Path(target).is_file() and filecmp.cmp(reference, target, shallow=False):
+        raise InputError(f"{what} is a copy of the target {target} (the same bytes); a target cannot be its own reference, leave it out")
 
 
 def _box(low, high) -> str:
