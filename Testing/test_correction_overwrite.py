@@ -110,6 +110,19 @@ def test_put_correction_lets_the_session_go_on_from_what_was_written(overwrite):
         assert np.array_equal(result.session.results[name].mask, result.get(name).mask)
 
 
+def test_a_correction_that_gives_way_back_to_what_it_was_keeps_the_confidence():
+    """Before: grown only over another structure, it gave way to it, was written unchanged ("this prompt changes
+    nothing"), and still lost its review flag (confidence 1.0), in rau correct and on the server."""
+    from dataclasses import replace
+
+    result, _ = result_2d()
+    result.session = CorrectorSession(result)
+    head = result.get("head")
+    grown = replace(head, mask=head.mask | result.get("other").mask, confidence=1.0)  # grew over "other" only
+    written = result.put_correction(grown, result.session)
+    assert np.array_equal(written.mask, head.mask) and written.confidence == result.get("head").confidence == 0.5
+
+
 @pytest.mark.parametrize("overwrite_on_undo", [False, True])
 def test_undo_gives_back_the_voxels_an_overwrite_took(overwrite_on_undo):
     result, _ = result_2d()
@@ -209,6 +222,20 @@ def test_a_vessels_result_is_corrected_with_the_names_it_recorded_when_its_label
     assert main(["correct", str(tmp_path / "run.result.json"), "--structure", "S7_LAD_mid", *trace, "--out", str(tmp_path / "c.nii.gz")]) == 0
     after = vessel_pixels(tmp_path / "c.nii.gz")
     assert set(after) == set(before) and after["S7_LAD_mid"] != before["S7_LAD_mid"]
+
+
+def test_rau_correct_reruns_the_vessels_engine_without_warning_of_values_the_table_named(shared_data, tmp_path, capsys):
+    """Before: the rerun read the second reference with the run's own structures as its table and warned that its
+    values 10 and 11, which labels.csv names, had no names."""
+    folder = shared_data / "arcade_syntax_dev"
+    references = [argument for case in ("117", "11") for argument in ("--reference", str(folder / f"arcade_train_{case}_img.png"),
+                  "--reference-labels", str(folder / f"arcade_train_{case}_lab.png"), "--reference-spacing", "1")]
+    assert main(["segment", "--engine", "vessels", "--top-k", "1", *references, "--label-table", str(folder / "labels.csv"),
+                 "--target", str(folder / "arcade_train_144_img.png"), "--target-spacing", "1", "--out", str(tmp_path / "run.nii.gz")]) == 0
+    assert "does not name" not in capsys.readouterr().err
+    assert main(["correct", str(tmp_path / "run.result.json"), "--structure", "S7_LAD_mid", "--inside", "290,161",
+                 "--out", str(tmp_path / "c.nii.gz")]) == 0
+    assert "does not name" not in capsys.readouterr().err
 
 
 def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, tmp_path, capsys, monkeypatch):

@@ -160,7 +160,7 @@ def test_vote_and_staple_fusion_with_agreement():
         fuse(masks, "mean")
 
 
-def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference():
+def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference_and_staple_votes_two():
     """Before: a voxel one of two references covered was background, so two references gave their intersection and
     a reference that matched the target exactly was cut down by the other (Dice 0.47 for a copy of the target)."""
     shape, region = (1, 6, 6), (slice(0, 1), slice(0, 6), slice(0, 6))
@@ -171,6 +171,8 @@ def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference():
         np.testing.assert_array_equal(fused.full(shape) > 0.5, first > 0.5)
     four = [SoftMask(region, mask) for mask in (best, best, other, other)]
     np.testing.assert_array_equal(fuse(four, "vote")[0].full(shape) > 0.5, best > 0.5)
+    two = [SoftMask(region, best), SoftMask(region, other)]  # before, STAPLE gave about their intersection
+    np.testing.assert_array_equal(fuse(two, "staple")[0].full(shape) > 0.5, best > 0.5)
 
 
 def test_local_fusion_follows_the_reference_that_matches_the_target_there():

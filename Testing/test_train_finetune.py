@@ -239,6 +239,21 @@ def test_resume_refuses_another_model_or_learning_rate_and_logs_each_step_once(s
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1, 2, 3, 4, 5]
 
 
+def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a run with the default learning rate records none, and --resume --learning-rate 1e-4 (that default) was
+    refused as "learning_rate None there, 0.0001 now"."""
+    import json
+    import shutil
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    record = json.loads((out / "rau_run.json").read_text())
+    (out / "rau_run.json").write_text(json.dumps({**record, "learning_rate": None}))  # as a run without --learning-rate records it
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--out", str(out), "--resume", "--max-steps", "5"]
+    assert main(["train", "sft", *common, "--learning-rate", "2e-4"]) == 2
+    assert "learning_rate 0.0001 there, 0.0002 now" in capsys.readouterr().err
+    assert main(["train", "sft", *common, "--learning-rate", "1e-4"]) == 0, capsys.readouterr().err
+
+
 def test_grpo_runs_with_its_own_defaults():
     """Before, --batch-size 1 x --grad-accum 1 against --num-generations 4: grpo refused its own defaults."""
     from rau.cli import parse_arguments

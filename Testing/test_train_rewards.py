@@ -62,3 +62,23 @@ def test_vqa_metrics_average_per_task():
     answers = ['{"label": "liver", "present": true}', '{"label": "liver", "present": true}', answer([10, 10, 30, 30])]
     metrics = vqa_metrics(records, answers)
     assert metrics == {"format_valid": 1.0, "presence_accuracy": 0.5, "box_mean_iou": 1.0, "box_hit_rate": 1.0}
+
+
+def test_a_tag_number_names_the_structure_of_the_legend_the_question_showed():
+    """Before: the rewards numbered the structures asked, inference the legend shown (which may list more): a right
+    answer by tag scored 0 and a wrong one 1."""
+    legend = ("kidney", "liver", "spleen")  # the question showed three and asked about two
+    right = json.dumps([{"label": 2, "present": True, "bbox_2d": [10, 10, 30, 30]}, {"label": 3, "present": False}])
+    wrong = json.dumps([{"label": 1, "present": True, "bbox_2d": [10, 10, 30, 30]}, {"label": 2, "present": False}])
+    for function in (format_reward, correctness_reward, box_iou_reward):
+        assert rewards(function, right, legend=legend) == 1.0
+        assert rewards(function, wrong, legend=legend) < 1.0
+
+
+def test_a_box_of_one_source_pixel_keeps_a_unit_of_width_in_the_model_s_frame():
+    """Before: a 1-pixel vessel of a 2000-pixel picture (seen at 896) had a box of no width, which no answer could match."""
+    from rau.vlm.families import QWEN2_5_VL, QWEN3_VL
+
+    assert QWEN2_5_VL.to_model((1001, 900, 1002, 1100), (2000, 2000)) == [448, 403, 449, 493]
+    assert QWEN2_5_VL.to_model((1999, 0, 2000, 1), (2000, 2000)) == [895, 0, 896, 1]  # at the edge: within the frame
+    assert QWEN3_VL.to_model((10, 20, 300, 400), (512, 512)) == [20, 39, 586, 781]  # a wide box: rounded as before

@@ -24,7 +24,9 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
 
     ``vote``: the fraction of references whose mask covers each voxel (majority at > 0.5; where an even number split
     in half, the first, best-ranked reference decides: two references' vote is not their intersection);
-    ``staple``: SimpleITK's STAPLE probability of each voxel being inside;
+    ``staple``: SimpleITK's STAPLE probability of each voxel being inside (from three references: two cannot tell
+    which of them is right where they differ, and STAPLE took about their intersection, worse than either alone:
+    two are voted);
     ``local``: each reference votes per voxel with the weight of its local similarity to the
     target there (:func:`local_weights`); needs ``target`` (the target's intensities) and
     ``warped`` (each reference image warped onto the target), both on the whole target grid.
@@ -41,7 +43,7 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
         inner = tuple(slice(m.start - r.start, m.stop - r.start) for m, r in zip(mask.region, region))
         local[inner] = mask.values > 0.5
         binary.append(local)
-    if method == "vote":
+    if method == "vote" or (method == "staple" and len(masks) == 2):
         probability = np.mean(binary, axis=0, dtype=np.float32)
         probability[(probability == 0.5) & (binary[0] > 0)] = np.nextafter(np.float32(0.5), np.float32(1.0))
     elif method == "local":

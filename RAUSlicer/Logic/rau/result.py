@@ -131,6 +131,8 @@ class Result:
             if other != name:
                 self.put(session.results[other])
         item = self.put(item, overwrite)
+        if item.confidence != current.confidence and np.array_equal(voxels(item, self.target.shape), voxels(current, self.target.shape)):
+            item = self.put(replace(item, confidence=current.confidence))  # written as it was (it gave way): flagged as it was
         for old, written in zip(before, self.structures):
             if written is old:
                 continue

@@ -11,7 +11,7 @@ import argparse
 import json
 
 from rau.errors import OptionError
-from rau.train.model import LoraSettings
+from rau.train.model import LEARNING_RATES, LoraSettings
 from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
 
 
@@ -60,7 +60,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
     parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), default=1, help="per device (default 1; grpo: 4, one question's answers)")
     parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), default=1, help="gradient accumulation steps (default 1)")
-    parser.add_argument("--learning-rate", type=argument(positive_number, "--learning-rate"), help="default 1e-4 (sft), 1e-5 (grpo)")
+    parser.add_argument("--learning-rate", type=argument(positive_number, "--learning-rate"), help=f"default {LEARNING_RATES['sft']:g} (sft), {LEARNING_RATES['grpo']:g} (grpo)")
     parser.add_argument("--eval-steps", type=argument(non_negative_integer, "--eval-steps"), default=100, help="held-out VQA evaluation every N steps (0: only at the end; default 100)")
     parser.add_argument("--eval-limit", type=argument(positive_integer, "--eval-limit"), default=32, help="validation questions per evaluation (default 32)")
     parser.add_argument("--save-steps", type=argument(positive_integer, "--save-steps"), default=100, help="checkpoint every N steps (default 100)")

@@ -50,7 +50,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         structures = validation.check_label_values(label_map, path)
         if geometry is not None:
             validation.check_not_swapped(geometry, structures, image_path, path)
-        segmentation = _named(path, label_map, labels)
+        segmentation = _named(path, label_map, labels, label_table)
     empty_seg_nrrd = seg_nrrd and not any(mask.any() for mask in segmentation.masks.values())  # Slicer writes a 1x1x1 grid
     if geometry is not None and empty_seg_nrrd:
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels,
@@ -95,10 +95,12 @@ def _with_names_of(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, sai
     return LabelSet(read.structures + tuple(extra), named=read.named) if extra else read
 
 
-def _named(path: Path, label_map: Image, labels: LabelSet | None) -> Segmentation:
-    """The label map's structures, named by ``labels`` (values it does not name are reported)."""
+def _named(path: Path, label_map: Image, labels: LabelSet | None, label_table) -> Segmentation:
+    """The label map's structures, named by ``labels`` (read from ``label_table``, the table given, or a sidecar); the
+    values a user's table does not name are reported (not those a :class:`~rau.labels.LabelSet` made in code leaves
+    out: e.g. a run's own structures, when ``rau correct`` runs an engine again)."""
     segmentation = Segmentation.from_label_map(label_map, labels)
-    if labels is not None:
+    if labels is not None and not isinstance(label_table, LabelSet):
         warn_unnamed(path, segmentation.labels, labels)
     return segmentation
 
@@ -162,7 +164,7 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
     if not data["segments"] and voxels.ndim == 3:  # a label map saved under this name: Slicer imports one segment per value
         label_map = on_grid(voxels.transpose(LPS_TO_IJK_ORDER))
         validation.check_label_values(label_map, path)
-        return _named(path, label_map, _table_labels(path, label_table))
+        return _named(path, label_map, _table_labels(path, label_table), label_table)
     if label_table is not None and not isinstance(label_table, LabelSet):
         raise InputError(f"{path}: a Slicer segmentation carries its own segment names and colours, so the label table "
                          f"{label_table} would be ignored; leave it out, or rename the segments in Slicer")

@@ -13,7 +13,6 @@ from rau.errors import InputError
 from rau.train.rewards import REWARDS
 from rau.train.run import FineTuneSettings, callbacks, finish, prepare, resume_checkpoint, trainer_arguments
 
-LEARNING_RATE = 1e-5
 DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
 
 
@@ -42,7 +41,7 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     model, processor, family, train, val = prepare(settings, "grpo")
     names = list(grpo.reward_weights)
     config = GRPOConfig(
-        **trainer_arguments(settings, model, LEARNING_RATE),
+        **trainer_arguments(settings, model, "grpo"),
         num_generations=grpo.num_generations,
         max_completion_length=grpo.max_completion_length,
         temperature=grpo.temperature,

@@ -20,6 +20,10 @@ LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|
 VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj)"
 
 
+LEARNING_RATES = {"sft": 1e-4, "grpo": 1e-5}
+"""Each stage's learning rate when ``--learning-rate`` is not given."""
+
+
 @dataclass(frozen=True)
 class LoraSettings:
     r: int = 8

@@ -41,7 +41,7 @@ def score_answer(text: str, task: str, truth: dict, legend: list[str], bounds) -
     """``format`` always; ``correct`` and, for box questions, ``iou`` (see module doc)."""
     scores = {"format": _format(text, task, truth, legend, bounds), "correct": _correct(text, task, truth, legend, bounds)}
     if task == "box":
-        scores["iou"] = _iou(text, truth, bounds)
+        scores["iou"] = _iou(text, truth, legend, bounds)
     return scores
 
 
@@ -54,7 +54,8 @@ def correctness_reward(prompts, completions, task, truth, legend, bounds, **_) -
 
 
 def box_iou_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float | None]:
-    return [_iou(completion_text(c), json.loads(tr), b) if t == "box" else None for c, t, tr, b in zip(completions, task, truth, bounds)]
+    return [_iou(completion_text(c), json.loads(tr), names, b) if t == "box" else None
+            for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
 
 
 REWARDS = {"format": format_reward, "correctness": correctness_reward, "box_iou": box_iou_reward}
@@ -62,7 +63,7 @@ REWARDS = {"format": format_reward, "correctness": correctness_reward, "box_iou"
 
 def _format(text: str, task: str, truth: dict, names: list[str], bounds) -> float:
     if task == "box":
-        answers = parse_localization(text, list(truth["boxes"]), bounds).values()
+        answers = _localization(text, truth, names, bounds).values()
         if not answers or any(a.present is None for a in answers):  # a question about nothing rewards nothing
             return 0.0
         return 1.0 if not any(a.issues for a in answers) else 0.5
@@ -82,13 +83,13 @@ def _correct(text: str, task: str, truth: dict, names: list[str], bounds) -> flo
         return float(parse_presence(text, truth["label"]).present == truth["present"])
     if task == "identity":
         return float(parse_identity(text, names)[0] == truth["label"])
-    answers = parse_localization(text, list(truth["boxes"]), bounds)
+    answers = _localization(text, truth, names, bounds)
     hits = [answers[name].present == (box is not None) for name, box in truth["boxes"].items()]
     return sum(hits) / len(hits) if hits else 0.0
 
 
-def _iou(text: str, truth: dict, bounds) -> float:
-    answers = parse_localization(text, list(truth["boxes"]), bounds)
+def _iou(text: str, truth: dict, names: list[str], bounds) -> float:
+    answers = _localization(text, truth, names, bounds)
     scores = []
     for name, box in truth["boxes"].items():
         answer = answers[name]
@@ -97,3 +98,9 @@ def _iou(text: str, truth: dict, bounds) -> float:
         else:
             scores.append(box_iou(answer.box, box) if answer.present and answer.box is not None else 0.0)
     return sum(scores) / len(scores) if scores else 0.0
+
+
+def _localization(text: str, truth: dict, legend: list[str], bounds) -> dict:
+    """A box question's answers, read as inference reads them: a tag number names the structure of the ``legend``
+    the question showed, which may list more structures than it asks about."""
+    return parse_localization(text, list(truth["boxes"]), bounds, legend)

@@ -25,7 +25,7 @@ from rau.errors import InputError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
 from rau.io.json_text import parse_json
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
-from rau.train.model import LoraSettings, adapter_lora, check_family, load_trainable
+from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
 
 
 RUN_FILE = "rau_run.json"
@@ -121,6 +121,7 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
         raise InputError(f"--resume: the run in {settings.out} is a `rau train {recorded['stage']}` run, which `rau train {stage}` cannot "
                          f"go on with; resume it with `rau train {recorded['stage']} --resume`, or give this run a new --out")
     given = json.loads(json.dumps(run_settings(settings, stage)))  # as the record reads back (tuples as lists)
+    recorded = {**recorded, "learning_rate": recorded.get("learning_rate") or LEARNING_RATES[stage]}  # None there: the default
     changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
     if changed:
         details = "; ".join(f"{key} {recorded[key]} there, {given[key]} now" for key in changed)
@@ -227,7 +228,7 @@ def _step(checkpoint: Path) -> int:
     return int(checkpoint.name.removeprefix("checkpoint-"))
 
 
-def trainer_arguments(settings: FineTuneSettings, model, default_learning_rate: float) -> dict:
+def trainer_arguments(settings: FineTuneSettings, model, stage: str) -> dict:
     """Keyword arguments every TRL config here takes (bf16 only where the model is bf16 on a GPU)."""
     import torch
 
@@ -238,7 +239,7 @@ def trainer_arguments(settings: FineTuneSettings, model, default_learning_rate: 
         max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.grad_accum,
-        learning_rate=settings.learning_rate or default_learning_rate,
+        learning_rate=settings.learning_rate or LEARNING_RATES[stage],
         logging_steps=settings.logging_steps,
         save_steps=settings.save_steps,
         save_total_limit=2,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rau.train.run import FineTuneSettings, callbacks, finish, prepare, resume_checkpoint, trainer_arguments
 
-LEARNING_RATE = 1e-4
-
 
 def run_sft(settings: FineTuneSettings, extra_callbacks=()):
     """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
@@ -13,7 +11,7 @@ def run_sft(settings: FineTuneSettings, extra_callbacks=()):
 
     model, processor, family, train, val = prepare(settings, "sft")
     config = SFTConfig(
-        **trainer_arguments(settings, model, LEARNING_RATE),
+        **trainer_arguments(settings, model, "sft"),
         max_length=None,  # never cut image tokens
         completion_only_loss=True,
     )

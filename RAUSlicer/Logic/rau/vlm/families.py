@@ -58,9 +58,13 @@ class ModelFamily:
         return self.normalized_to, self.normalized_to
 
     def to_model(self, box, source_size: tuple[int, int]) -> list[int]:
-        """A source-pixel-edge box (x0, y0, x1, y1) in the model's coordinates (rounded)."""
+        """A source-pixel-edge box (x0, y0, x1, y1) in the model's coordinates (rounded; at least one unit wide and
+        high: a 1-pixel vessel of a 2000-pixel picture the model sees at 500 would have no width, and no answer a
+        parser takes could match it)."""
         sx, sy = self._scales(source_size)
-        return [int(round(box[0] * sx)), int(round(box[1] * sy)), int(round(box[2] * sx)), int(round(box[3] * sy))]
+        x0, x1 = _one_unit_at_least(box[0] * sx, box[2] * sx, round(source_size[0] * sx))
+        y0, y1 = _one_unit_at_least(box[1] * sy, box[3] * sy, round(source_size[1] * sy))
+        return [x0, y0, x1, y1]
 
     def from_model(self, box, source_size: tuple[int, int]) -> tuple[float, float, float, float]:
         """A box in the model's coordinates back in source pixel edges."""
@@ -83,6 +87,15 @@ class ModelFamily:
         width, height = source_size
         target = self.bounds(self.model_size(width, height))
         return target[0] / width, target[1] / height
+
+
+def _one_unit_at_least(low: float, high: float, end: int) -> tuple[int, int]:
+    """``low`` and ``high`` rounded, at least one apart within 0..``end``."""
+    low, high = int(round(low)), int(round(high))
+    if high > low:
+        return low, high
+    high = min(low + 1, end)
+    return high - 1, high
 
 
 QWEN2_5_VL = ModelFamily("qwen2.5-vl", factor=28, min_pixels=4 * 28 * 28, max_pixels=1024 * 28 * 28)
