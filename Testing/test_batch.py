@@ -521,3 +521,31 @@ def test_outputs_made_before_a_file_in_a_dicom_folder_changed_are_refused(shared
     assert (tmp_path / "exam").stat().st_mtime_ns == folder_time
     assert rau_main(["batch", str(tmp_path / "cohort.csv"), "--out", str(out), *FAST, "--workers", "1"]) == 2
     assert f"exam.result.json: made before {tmp_path / 'exam' / 'frame.dcm'} changed (it is newer)" in capsys.readouterr().err
+
+
+def test_a_second_batch_into_the_same_folder_is_refused_and_a_killed_run_s_temporary_files_go(tmp_path, capsys):
+    """Before: two batches in one --out both ran every target (outputs of mixed options, the summary of whichever ended
+    last), and hidden temporary files that a killed worker left stayed for good."""
+    from rau.batch.run import held_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with held_folder(out):  # another batch runs there
+        assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
+    assert f"--out {out}: another rau batch is writing to this folder" in capsys.readouterr().err
+    assert not list(out.iterdir())  # the running one's lock removed as it ended
+    left = [out / ".058_HC-k1ll3d0a.nii.gz", out / ".058_HC-k1ll3d0b.json", out / ".batch_summary-k1ll3d0c.csv"]
+    mine = out / ".058_HC-notes.txt"  # no temporary file of an output
+    for path in (*left, mine):
+        path.write_text("half")
+    assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 0
+    assert not any(path.exists() for path in left) and mine.exists()
+
+
+def test_a_ray_address_where_nothing_answers_is_refused_at_once(tmp_path, capsys):
+    """Before: Ray tried to reach 127.0.0.1:1 for ever (killed after 400 s, nothing said)."""
+    pytest.importorskip("ray")
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", "127.0.0.1:1"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)  # a process without this module's Ray
+    assert finished.returncode == 2 and "--ray 127.0.0.1:1: nothing answers there" in finished.stderr, finished.stderr
+    assert not (tmp_path / "out").exists()

@@ -16,6 +16,8 @@ SCRIPT = REPO / "benchmarks" / "bench_serve_batch.py"
 
 
 def load_script():
+    if str(SCRIPT.parent) not in sys.path:  # as running it as a script puts it (it imports figures from there)
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("bench_serve_batch", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

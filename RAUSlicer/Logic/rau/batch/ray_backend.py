@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import socket
 from collections import Counter
 
 from rau.batch.worker import WarmWorker, died_row
@@ -44,6 +45,8 @@ def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_
 
 NO_CLUSTER = "Could not find any running Ray instance"
 """How Ray's ``ConnectionError`` begins when ``address="auto"`` finds no cluster (it then names its own flags)."""
+CONNECT_SECONDS = 10
+"""How long a ``--ray HOST:PORT`` address has to answer before the run is refused."""
 
 
 def _init_ray(address: str) -> None:
@@ -51,6 +54,7 @@ def _init_ray(address: str) -> None:
     :class:`UnavailableError` with Ray's reason, or, for ``auto`` with no cluster here, what to do."""
     import ray
 
+    _check_listening(address)
     try:
         ray.init(address=None if address == "local" else address, log_to_driver=False)
     except ValueError as error:  # "Invalid address format: ..."
@@ -63,6 +67,18 @@ def _init_ray(address: str) -> None:
         raise UnavailableError(f"--ray {address}: {reason}") from None
 
 
+def _check_listening(address: str) -> None:
+    """Refuse a ``HOST:PORT`` address where nothing answers: Ray would try to reach it for ever."""
+    host, _, port = address.rpartition(":")
+    if not host or "://" in address or not port.isdigit():  # auto, local, ray://..., or a form Ray itself refuses
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        raise UnavailableError(f"--ray {address}: nothing answers there ({error.strerror or error}); start the cluster's head "
+                               "(ray start --head --port PORT) or give its address") from None
+
+
 def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gpus_per_worker: float, cpus_per_worker: float, on_row) -> None:
     """Run ``items`` on ``workers`` actors of the cluster :func:`connect` joined, one target per actor at a time.
 
@@ -72,7 +88,7 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
     import ray
 
     actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=0, max_task_retries=0)(WarmWorker)
-    actors = [actor_class.remote(engine_name, options) for _ in range(workers)]
+    actors = [actor_class.remote(engine_name, options) for _ in range(min(workers, len(items)))]  # each builds an engine
     idle, queue, running, deaths = list(actors), list(items), {}, Counter()
     try:
         while queue or running:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,10 +13,12 @@ from tqdm import tqdm
 
 from rau.batch.items import SUMMARY_NAME, WorkItem
 from rau.errors import InputError, OptionError
-from rau.io.atomic import atomic_path
+from rau.io.atomic import atomic_path, leftover_temporaries
 from rau.io.outputs import check_folder_writable
 
 COLUMNS = ["target", "target_image", "status", "seconds", "found", "error"]
+LOCK_NAME = ".rau-batch.lock"
+"""The file in ``--out`` a running batch holds locked."""
 
 
 def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
@@ -35,6 +39,15 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
         check_folder_writable(out_dir)  # before any worker starts (each would fail its target)
     except InputError as error:
         raise OptionError(f"--out {error}") from None
+    with held_folder(out_dir):
+        return _run_held(items, out_dir, backend)
+
+
+def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
+    """:func:`run_batch` in a folder no other batch writes to: what killed runs left half-written goes first."""
+    for path in [out_dir / SUMMARY_NAME, *(path for item in items for path in item.outputs.values())]:
+        for leftover in leftover_temporaries(path):
+            leftover.unlink(missing_ok=True)
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:
@@ -75,3 +88,36 @@ def write_summary(path: Path, rows) -> None:
             writer = csv.DictWriter(handle, COLUMNS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
+
+
+@contextlib.contextmanager
+def held_folder(out_dir: Path):
+    """Hold ``out_dir``'s :data:`LOCK_NAME` locked for the run, and remove it after: a second batch writing to the same
+    folder at once (its targets' outputs made with other options, the summary of whichever ended last) is refused.
+    The lock goes with the process, however it ends (a killed run leaves the file, unlocked)."""
+    lock = out_dir / LOCK_NAME
+    with open(lock, "a+b") as handle:
+        try:
+            _lock(handle.fileno())
+            if os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino:  # locked as the run holding it removed it
+                raise OSError
+        except OSError:
+            raise OptionError(f"--out {out_dir}: another rau batch is writing to this folder (it holds {lock}); wait for it "
+                              "to end, or give another --out") from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+
+
+def _lock(descriptor: int) -> None:
+    """Lock an open file for this process, or raise :class:`OSError` at once when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+    else:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
@@ -29,6 +30,8 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 TEMPORARY_STEM = 64
 """Bytes of the output's name that its temporary file keeps (file systems allow 255 in all)."""
+RANDOM_LENGTH = 8
+"""Characters of the random part :func:`tempfile.mkstemp` puts between a temporary file's prefix and suffix."""
 
 
 @contextlib.contextmanager
@@ -107,6 +110,15 @@ def atomic_folder(path):
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
+
+
+def leftover_temporaries(path) -> list[Path]:
+    """The temporary files :func:`atomic_path` made for ``path`` that a process killed while writing it left behind
+    (SIGKILL, out of memory, a Ray actor killed: no ``finally`` ran)."""
+    path = Path(path)
+    prefix, suffix = _hidden_prefix(path.name.split(".")[0]), _file_type_suffix(path)
+    length = len(prefix) + RANDOM_LENGTH + len(suffix)
+    return sorted(file for file in path.parent.glob(glob.escape(prefix) + "*" + suffix) if len(file.name) == length)
 
 
 def _hidden_prefix(stem: str) -> str:
