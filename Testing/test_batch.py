@@ -534,12 +534,16 @@ def test_a_second_batch_into_the_same_folder_is_refused_and_a_killed_run_s_tempo
         assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
     assert f"--out {out}: another rau batch is writing to this folder" in capsys.readouterr().err
     assert not list(out.iterdir())  # the running one's lock removed as it ended
-    left = [out / ".058_HC-k1ll3d0a.nii.gz", out / ".058_HC-k1ll3d0b.json", out / ".batch_summary-k1ll3d0c.csv"]
-    mine = out / ".058_HC-notes.txt"  # no temporary file of an output
-    for path in (*left, mine):
+    left = [out / ".058_HC.rau-k1ll3d0a.nii.gz", out / ".058_HC.rau-k1ll3d0b.json", out / ".batch_summary.rau-k1ll3d0c.csv"]
+    mine = [out / ".058_HC-notes.txt", out / ".058_HC-settings.json", out / ".058_HC.rau-k1ll3d0d.txt"]  # none an output's
+    for path in (*left, *mine):
         path.write_text("half")
     assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 0
-    assert not any(path.exists() for path in left) and mine.exists()
+    assert not any(path.exists() for path in left) and all(path.exists() for path in mine)
+    shutil.rmtree(out)
+    (out / ".rau-batch.lock").mkdir(parents=True)  # before: an internal error
+    assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
+    assert f"--out {out}: cannot open the lock file {out / '.rau-batch.lock'}" in capsys.readouterr().err
 
 
 def test_a_ray_address_where_nothing_answers_is_refused_at_once(tmp_path, capsys):

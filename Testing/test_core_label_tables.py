@@ -289,6 +289,11 @@ def test_a_color_table_s_colours_are_whole_numbers_0_to_255_and_a_quoted_name_lo
     table.write_text('1 "liver" 255 0 0 255\n2 "left lung" 0 0 255 255\n')
     labels = read_label_table(table)
     assert labels.names == ["liver", "left lung"] and labels.get("left lung").color == (0.0, 0.0, 1.0)
+    snap = tmp_path / "snap.txt"  # names read as a CSV's: without their spaces, a blank one names nothing
+    snap.write_text('1 255 0 0 1 1 1 "  liver  "\n2 0 255 0 1 1 1 "   "\n')
+    assert read_label_table(snap).names == ["liver"]
+    (tmp_path / "blank.json").write_text('{"1": "   ", "2": "spleen"}')
+    assert read_label_table(tmp_path / "blank.json").names == ["spleen"]
 
 
 def test_a_negative_label_value_in_a_table_is_refused_as_in_a_label_map(tmp_path, capsys):
@@ -321,3 +326,7 @@ def test_a_seg_nrrd_segment_of_label_value_0_is_refused_and_names_lose_their_spa
         del header[key]
     nrrd.write(str(tmp_path / "spaced.seg.nrrd"), layer, header)
     assert read_segmentation(tmp_path / "spaced.seg.nrrd").labels.names == ["liver"]
+    header["Segment0_Name"] = "   "  # before: a structure named ''
+    nrrd.write(str(tmp_path / "blank.seg.nrrd"), layer, header)
+    with pytest.raises(ImageReadError, match=r"blank.seg.nrrd: segment 1 has no name"):
+        read_segmentation(tmp_path / "blank.seg.nrrd")

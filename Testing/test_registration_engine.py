@@ -173,6 +173,8 @@ def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference_and_stap
     np.testing.assert_array_equal(fuse(four, "vote")[0].full(shape) > 0.5, best > 0.5)
     two = [SoftMask(region, best), SoftMask(region, other)]  # before, STAPLE gave about their intersection
     np.testing.assert_array_equal(fuse(two, "staple")[0].full(shape) > 0.5, best > 0.5)
+    flat = np.ones(shape, np.float32)  # equal local weights everywhere: before, local fusion gave the intersection too
+    np.testing.assert_array_equal(fuse(two, "local", flat, [flat, flat])[0].full(shape) > 0.5, best > 0.5)
 
 
 def test_local_fusion_follows_the_reference_that_matches_the_target_there():

@@ -30,6 +30,7 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
     ``local``: each reference votes per voxel with the weight of its local similarity to the
     target there (:func:`local_weights`); needs ``target`` (the target's intensities) and
     ``warped`` (each reference image warped onto the target), both on the whole target grid.
+    Whatever the method, a voxel at exactly one half goes the way of the first, best-ranked reference.
     """
     if method not in FUSION_METHODS:
         raise OptionError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
@@ -45,7 +46,6 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
         binary.append(local)
     if method == "vote" or (method == "staple" and len(masks) == 2):
         probability = np.mean(binary, axis=0, dtype=np.float32)
-        probability[(probability == 0.5) & (binary[0] > 0)] = np.nextafter(np.float32(0.5), np.float32(1.0))
     elif method == "local":
         if target is None or warped is None:
             raise ValueError("local fusion needs the target image and the warped reference images")
@@ -53,6 +53,7 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
         probability = (np.sum(weights * np.array(binary, np.float32), axis=0) / np.sum(weights, axis=0)).astype(np.float32)
     else:
         probability = sitk.GetArrayFromImage(sitk.STAPLE([sitk.GetImageFromArray(b) for b in binary], 1.0)).astype(np.float32)
+    probability[(probability == 0.5) & (binary[0] > 0)] = np.nextafter(np.float32(0.5), np.float32(1.0))  # a tie: the best-ranked
     fused = probability > 0.5
     agreement = float(np.mean([dice(b > 0, fused) for b in binary]))
     return SoftMask(region, probability), agreement

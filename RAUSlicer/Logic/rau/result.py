@@ -131,8 +131,8 @@ class Result:
             if other != name:
                 self.put(session.results[other])
         item = self.put(item, overwrite)
-        if item.confidence != current.confidence and np.array_equal(voxels(item, self.target.shape), voxels(current, self.target.shape)):
-            item = self.put(replace(item, confidence=current.confidence))  # written as it was (it gave way): flagged as it was
+        if (kept := flagged_as_it_was(item, voxels(current, self.target.shape), current.confidence)) is not item:
+            item = self.put(kept)
         for old, written in zip(before, self.structures):
             if written is old:
                 continue
@@ -171,3 +171,12 @@ class Result:
             }
             for s in self.structures
         ]
+
+
+def flagged_as_it_was(written: StructureResult, mask: np.ndarray, confidence: float) -> StructureResult:
+    """``written`` with the structure's earlier ``confidence`` when its voxels are its earlier ``mask``: a correction
+    written as the structure was (it gave way to the others) leaves it flagged for review as it was, as a prompt that
+    changes nothing does (:func:`rau.session.users_answer`)."""
+    if written.confidence == confidence or not np.array_equal(voxels(written, mask.shape), mask):
+        return written
+    return replace(written, confidence=confidence)

@@ -45,9 +45,8 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
 
 def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
     """:func:`run_batch` in a folder no other batch writes to: what killed runs left half-written goes first."""
-    for path in [out_dir / SUMMARY_NAME, *(path for item in items for path in item.outputs.values())]:
-        for leftover in leftover_temporaries(path):
-            leftover.unlink(missing_ok=True)
+    for leftover in leftover_temporaries([out_dir / SUMMARY_NAME, *(path for item in items for path in item.outputs.values())]):
+        leftover.unlink(missing_ok=True)
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:
@@ -96,7 +95,11 @@ def held_folder(out_dir: Path):
     folder at once (its targets' outputs made with other options, the summary of whichever ended last) is refused.
     The lock goes with the process, however it ends (a killed run leaves the file, unlocked)."""
     lock = out_dir / LOCK_NAME
-    with open(lock, "a+b") as handle:
+    try:
+        handle = open(lock, "a+b")
+    except OSError as error:  # a folder of that name, no permission ...
+        raise OptionError(f"--out {out_dir}: cannot open the lock file {lock} ({error.strerror})") from None
+    with handle:
         try:
             _lock(handle.fileno())
             if os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino:  # locked as the run holding it removed it

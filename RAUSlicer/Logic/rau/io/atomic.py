@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -30,8 +30,8 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 TEMPORARY_STEM = 64
 """Bytes of the output's name that its temporary file keeps (file systems allow 255 in all)."""
-RANDOM_LENGTH = 8
-"""Characters of the random part :func:`tempfile.mkstemp` puts between a temporary file's prefix and suffix."""
+TEMPORARY_NAME = re.compile(r"(?P<prefix>\..*?\.rau-)[a-z0-9_]{8}(?P<suffix>\..*)")
+"""A temporary file's name (:func:`_hidden_prefix`, then the 8 random characters of :func:`tempfile.mkstemp`)."""
 
 
 @contextlib.contextmanager
@@ -112,19 +112,23 @@ def atomic_folder(path):
                 shutil.rmtree(temporary, ignore_errors=True)
 
 
-def leftover_temporaries(path) -> list[Path]:
-    """The temporary files :func:`atomic_path` made for ``path`` that a process killed while writing it left behind
-    (SIGKILL, out of memory, a Ray actor killed: no ``finally`` ran)."""
-    path = Path(path)
-    prefix, suffix = _hidden_prefix(path.name.split(".")[0]), _file_type_suffix(path)
-    length = len(prefix) + RANDOM_LENGTH + len(suffix)
-    return sorted(file for file in path.parent.glob(glob.escape(prefix) + "*" + suffix) if len(file.name) == length)
+def leftover_temporaries(paths) -> list[Path]:
+    """The temporary files :func:`atomic_path` made for any of ``paths`` that a process killed while writing left
+    behind (SIGKILL, out of memory, a Ray actor killed: no ``finally`` ran); each folder is listed once."""
+    wanted = {(Path(path).parent, _hidden_prefix(Path(path).name.split(".")[0]), _file_type_suffix(Path(path))) for path in paths}
+    found = []
+    for folder in sorted({folder for folder, _, _ in wanted}):
+        for file in folder.iterdir() if folder.is_dir() else ():
+            parts = TEMPORARY_NAME.fullmatch(file.name)
+            if parts and (folder, parts["prefix"], parts["suffix"]) in wanted and file.is_file():
+                found.append(file)
+    return sorted(found)
 
 
 def _hidden_prefix(stem: str) -> str:
     """A temporary file's name start beside its output: hidden, and short enough (:data:`TEMPORARY_STEM` bytes) that
     the random part fits too."""
-    return "." + stem.encode()[:TEMPORARY_STEM].decode(errors="ignore") + "-"
+    return "." + stem.encode()[:TEMPORARY_STEM].decode(errors="ignore") + ".rau-"  # no name a user gives a file of their own
 
 
 def _allow_umask_permissions(folder: Path) -> None:

@@ -78,7 +78,7 @@ def read_label_table(path) -> LabelSet:
             pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise ValueError('a JSON label table maps each value to its name, e.g. {"1": "liver", "2": "spleen"}')
-            names = _one_name_per_value([(int(k), v.strip()) for k, v in pairs], path)
+            names = _one_name_per_value([(int(k), v.strip()) for k, v in pairs if v.strip()], path)  # blank: no name, as in a CSV
             labels = LabelSet.from_values(list(names), names)
         elif path.name.lower().endswith(".csv"):
             labels = _parse_csv(text, path)
@@ -180,7 +180,8 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
         except ValueError as error:
             raise InputError(f"{path} line {number}: bad color table line {line!r}: {error} (expected a Slicer color table, "
                              'value name r g b a, or an ITK-SNAP label description, value r g b a visible mesh "name")') from None
-        if value != 0 and name.lower() not in ("background", "none", "clear label"):
+        name = name.strip()  # a quoted name's spaces, as a CSV's names are read; blank: no name
+        if value != 0 and name and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))
     return LabelSet(tuple(structures))
 

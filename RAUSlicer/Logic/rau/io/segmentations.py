@@ -178,6 +178,8 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
             if terminology and "Terminology" in text:
                 terminology = terminology_entry_from_string(text["Terminology"])
             name = (text.get("Name") or segment.get("name") or segment["id"]).strip()  # as label tables and Slicer read names
+            if not name:
+                raise InputError(f"segment {index + 1} has no name; name it in Slicer (Segment Editor)")
             if int(segment.get("labelValue", 1)) < 1:  # its mask would be the layer's background
                 raise InputError(f"segment {name!r} has the label value {segment['labelValue']}; a segment's voxels are "
                                  "numbered from 1 in its layer (0 is the layer's background)")
