@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import filecmp
 import functools
 from pathlib import Path
 from typing import NamedTuple
@@ -93,10 +92,4 @@ def check_distinct_references(places) -> None:
 def same_reference(first: tuple[Path, Path], second: tuple[Path, Path]) -> bool:
     """Whether two references' (image, labels) files (:func:`reference_files`) are the same files, or copies with the
     same contents: one reference, which must not vote twice."""
-    return first == second or all(map(_same_contents, first, second))
-
-
-def _same_contents(first: Path, second: Path) -> bool:
-    """Two files of the same bytes (folders, such as DICOM series, are not compared)."""
-    return (first.is_file() and second.is_file() and first.stat().st_size == second.stat().st_size
-            and filecmp.cmp(first, second, shallow=False))
+    return first == second or all(map(validation.same_bytes, first, second))

@@ -168,7 +168,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
     (``value r g b a visible mesh "name"``, the quoted name last)."""
     structures = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.split() or line.split()[0].startswith("#"):
+        if not line.strip() or line.strip().startswith("#"):
             continue
         try:
             fields = shlex.split(line) if '"' in line else line.split()  # a quoted name, of one word or several

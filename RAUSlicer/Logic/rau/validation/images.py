@@ -155,12 +155,19 @@ def same_file(first, second) -> bool:
         return False
 
 
+def same_bytes(first, second) -> bool:
+    """Two files of the same bytes (folders, such as DICOM series, are not compared)."""
+    first, second = Path(first), Path(second)
+    return (first.is_file() and second.is_file() and first.stat().st_size == second.stat().st_size
+            and filecmp.cmp(first, second, shallow=False))
+
+
 def check_distinct_files(image_path, labels_path, where: str = "") -> None:
     """Refuse an image given as its own labels, the same file or a copy of it (a common slip that would make every
     grey value a structure; a server's uploads are always copies). ``where`` prefixes the message (a manifest line)."""
     if same_file(image_path, labels_path):
         raise InputError(f"{where}{labels_path}: the labels are the image file itself; give the label map or segmentation")
-    if Path(image_path).is_file() and Path(labels_path).is_file() and filecmp.cmp(image_path, labels_path, shallow=False):
+    if same_bytes(image_path, labels_path):
         raise InputError(f"{where}{labels_path}: the labels are a copy of the image {image_path}; give the label map or segmentation")
 
 
@@ -184,7 +191,7 @@ def check_not_target(reference, target, what: str, copies: bool = False) -> None
     ``what`` says how the user named the reference (an option, a bank or manifest row)."""
     if same_file(reference, target):
         raise InputError(f"{what} is the target {target} itself; a target cannot be its own reference, leave it out")
-    if copies and Path(reference).is_file() and Path(target).is_file() and filecmp.cmp(reference, target, shallow=False):
+    if copies and same_bytes(reference, target):
         raise InputError(f"{what} is a copy of the target {target} (the same bytes); a target cannot be its own reference, leave it out")
 
 
