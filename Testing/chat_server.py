@@ -1,7 +1,7 @@
 """A loopback OpenAI-compatible chat-completions server for tests (http.server on 127.0.0.1, any free port by default).
 
 ``with ChatServer(answer) as server:`` serves ``POST /v1/chat/completions``; ``answer(body)``
-returns the reply text (or an ``(status, text)`` pair for an error), and ``server.requests``
+returns the reply text (or an ``(status, text)`` pair for an error, or a dict: the whole reply), and ``server.requests``
 keeps every request body and its headers. ``trickle``: seconds between the reply's bytes (a server that keeps the
 connection busy without finishing its answer).
 """
@@ -25,7 +25,9 @@ class ChatServer:
                 server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 reply = server.answer(body)
                 status, text = reply if isinstance(reply, tuple) else (200, reply)
-                if status == 200:
+                if isinstance(reply, dict):
+                    payload = reply
+                elif status == 200:
                     payload = {"choices": [{"message": {"role": "assistant", "content": text}}], "usage": {"prompt_tokens": 321, "completion_tokens": 9}}
                 else:
                     payload = {"error": {"message": text}}

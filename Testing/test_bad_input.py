@@ -101,6 +101,7 @@ CASES = {
     "label table JSON broken": (segment("--label-table", "broken.json", labels="tgt_mask.png"), "broken.json: not a readable label table"),
     "label table JSON nested too deeply": (segment("--label-table", "deep.json", labels="tgt_mask.png"), "deep.json: not a readable label table (ValueError: nested too deeply to read"),  # was an internal error
     "vlm timeout 0": (segment("--vlm-timeout", "0"), "--vlm-timeout must be a positive number"),
+    "vlm timeout past a day": (segment("--vlm-timeout", "1e10"), "--vlm-timeout must be at most 86400 seconds (a day), got 1e+10"),  # was an internal OverflowError in every case
     "unknown engine": (segment("--engine", "magic"), "--engine: invalid choice: 'magic'"),
     "unknown fusion": (segment("--fusion", "average"), "--fusion: invalid choice"),
     "SAM2 model folder missing, segment": (segment("--engine", "registration+sam2", "--sam2-model", "./gone_model"), "--sam2-model ./gone_model: model folder ./gone_model does not exist"),

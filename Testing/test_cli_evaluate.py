@@ -246,8 +246,13 @@ def test_an_interrupted_parallel_run_keeps_a_case_that_finished_behind_one_still
     out = tmp_path / "e.json"
     assert main(["evaluate", str(tmp_path / "cases.csv"), "--jobs", "2", "--json", str(out)]) == 130
     saved = json.loads(out.read_text())
-    assert saved["interrupted"] and [case["target"] for case in saved["cases"]] == ["002.png"]
-    assert saved["cases"][0]["structures"][0]["dice"] > 0.5
+    assert saved["interrupted"] and [(case["target"], case["status"]) for case in saved["cases"]] == [("stuck.png", "not_run"), ("002.png", "ok")]
+    assert saved["cases"][1]["structures"][0]["dice"] > 0.5
+    assert saved["summary"]["cases"] == 1 and saved["summary"]["failed_cases"] == 0
+    # the CSV says so too (before, it listed only the finished case, like a whole run of one case)
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    assert [(row["target"], row["status"]) for row in rows] == [("stuck.png", "not_run"), ("002.png", "detected")]
+    assert "interrupted before this case" in rows[0]["error"]
     assert "interrupted after 1 of 2 cases" in capsys.readouterr().err
     feeder.cancel()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pytest
 
 from rau.commands.engine_options import add_engine_arguments, engine_options
@@ -52,6 +53,14 @@ def test_values_are_normalised_and_the_object_is_frozen():
     assert options.window == (-160.0, 240.0)
     with pytest.raises(AttributeError):
         options.top_k = 3  # type: ignore[misc]
+
+
+def test_numpy_numbers_are_numbers():
+    """Before: top_k=np.int64(3), as read from an array, was refused ("expected int")."""
+    options = EngineOptions.from_dict({"top_k": np.int64(3), "window": (np.float32(-160), np.float64(240)), "vlm_timeout": np.float32(5)})
+    assert (options.top_k, options.window, options.vlm_timeout) == (3, (-160.0, 240.0), 5.0) and type(options.top_k) is int
+    with pytest.raises(OptionError, match="expected int"):
+        EngineOptions.from_dict({"top_k": np.float64(3)})
 
 
 def test_the_command_line_is_built_from_the_table():

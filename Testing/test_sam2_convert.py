@@ -188,3 +188,49 @@ def test_models_list_shows_the_class_of_each_folder(tiny_sam2, capsys):
     printed = capsys.readouterr().out
     assert re.search(r"sam3_tracker_video +Sam3TrackerVideoModel", printed) and "wanglab/MedSAM2" in printed
     assert f"{tiny_sam2['random']}: Sam2VideoModel (SAM2 / SAM2.1), 64 px frames" in printed
+
+
+def test_an_empty_out_folder_is_filled_and_keeps_its_permissions(tiny_sam2, original_checkpoint, tmp_path, capsys):
+    """Before: the empty folder was replaced by a new one: its mode (here setgid, group-writable) was lost, and a shell
+    inside it was left in a deleted folder."""
+    out = tmp_path / "shared_models"
+    out.mkdir()
+    out.chmod(0o2770)
+    inode = out.stat().st_ino
+    assert main(["models", "convert", str(original_checkpoint), "--config", str(tiny_sam2["always"] / "config.json"), "--out", str(out)]) == 0
+    assert (out.stat().st_ino, stat.S_IMODE(out.stat().st_mode)) == (inode, 0o2770)
+    assert sorted(path.name for path in out.iterdir()) == ["config.json", "model.safetensors", "preprocessor_config.json"]
+    assert "Writing model shards" not in capsys.readouterr().err  # transformers' progress bar
+
+
+def test_an_out_below_a_file_or_too_long_and_a_config_of_two_frame_sizes_are_refused(tiny_sam2, original_checkpoint, tmp_path, capsys):
+    """Before: internal errors (FileExistsError, NotADirectoryError, OSError: File name too long) once the checkpoint was
+    loaded; a config whose image_size differed from its image encoder's was converted and crashed rau segment."""
+    config = str(tiny_sam2["always"] / "config.json")
+    two_sizes = {**json.loads((tiny_sam2["always"] / "config.json").read_text()), "image_size": 128}
+    (tmp_path / "two_sizes.json").write_text(json.dumps(two_sizes))
+    for given, out, problem in ((config, original_checkpoint / "sub", f"--out {original_checkpoint / 'sub'}: {original_checkpoint} is a file, not a folder"),
+                                (config, tmp_path / ("a" * 300), "its name is 300 bytes long, over the 255 that file systems allow"),
+                                (str(tmp_path / "two_sizes.json"), tmp_path / "converted",
+                                 "vision_config.backbone_config.image_size is [64, 64] but image_size is 128; the model's parts must share one frame size")):
+        assert main(["models", "convert", str(original_checkpoint), "--config", given, "--out", str(out)]) == 2
+        assert problem in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == [original_checkpoint.name, "two_sizes.json"]
+    folder = tmp_path / "two_sizes_model"  # the same check when a folder is read
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(two_sizes))
+    assert main(["models", "list", str(folder)]) == 2
+    assert "image_size is 128" in capsys.readouterr().err
+
+
+def test_a_local_folder_named_like_an_alias_is_that_folder_everywhere(tiny_sam2, tmp_path, monkeypatch):
+    """Before: rau segment --sam2-model small took the hub model while the result recorded ./small, which rau correct
+    and rau batch then read (and rau models list small described the folder)."""
+    import shutil
+
+    from rau.sam2.model import model_source
+
+    monkeypatch.chdir(tmp_path)
+    assert model_source("small").name == "facebook/sam2.1-hiera-small"
+    shutil.copytree(tiny_sam2["always"], tmp_path / "small")
+    assert model_source("small").name == "small" and model_source("small").is_local

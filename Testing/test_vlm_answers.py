@@ -14,7 +14,11 @@ CASES = [
     ('```json\n[{"label": "spleen", "present": true, "bbox_2d": [10, 20, 50, 60]}]\n```', "spleen", True, (10, 20, 50, 60), ""),
     ('Sure! [{"label": "spleen", "present": true, "bbox_2d": [50, 60, 10, 20]}] Hope this helps.', "spleen", True, (10, 20, 50, 60), "swapped"),
     ('[{"label": "liver", "present": true, "bbox_2d": [-5, 20, 900, 400]}]', "liver", True, (0, 20, 504, 308), "clipped"),
-    ('[{"label": "liver", "present": true, "bbox_2d": [600, 20, 900, 40]}]', "liver", True, None, "zero-area"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [600, 20, 900, 40]}]', "liver", True, None, "lies outside the image"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [-90, -90, -10, -10]}]', "liver", True, None, "lies outside the image"),  # before: "0-1 fractions"
+    ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, 3, 1' + "0" * 400 + ']}]', "liver", True, None, "unreadable box"),  # before: OverflowError
+    ('[{"label": 1' + "0" * 400 + ', "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),  # before: OverflowError
+    ('[{"label": "liver", "present": true, "bbox_2d": {"x1": 1' + "0" * 400 + ', "y1": 2, "x2": 3, "y2": 4}}]', "liver", True, None, "unreadable box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [30, 20, 30, 60]}]', "liver", True, None, "zero-area"),
     ('[{"label": "liver", "present": true, "bbox_2d": ["a", 2, 3]}]', "liver", True, None, "unreadable box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, NaN, 4]}]', "liver", True, None, "unreadable box"),

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from chat_server import ChatServer
+from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError
 from rau.options import EngineOptions
 from rau.render import render_plain
@@ -145,6 +146,22 @@ def test_server_backend_sends_png_data_urls_to_the_named_server(monkeypatch):
     assert len(urls) == 2 and all(u.startswith("data:image/png;base64,") for u in urls)
     picture = Image.open(io.BytesIO(base64.b64decode(urls[0].split(",", 1)[1])))
     assert picture.size == (84, 56) and picture.mode == "RGB"
+
+
+def test_replies_in_other_shapes_are_read_and_an_unfit_key_is_refused_unshown(monkeypatch):
+    """Before: content as a list of text parts read as "empty answer"; a "usage" that is not an object was an internal
+    error; a key with a line break (read from a file) was refused by http.client with the key in the message."""
+    parts = {"choices": [{"message": {"content": [{"type": "text", "text": '{"label": '}, {"type": "text", "text": '"liver"}'}]}}],
+             "usage": "bad"}
+    with ChatServer(lambda body: parts) as server:
+        monkeypatch.setenv("RAU_VLM_API_KEY", "sk-live-abc123\r\n")  # the line break is dropped
+        reply = create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"}).generate(_messages(), 4)
+        assert (reply.text, reply.prompt_tokens) == ('{"label": "liver"}', None)
+        assert server.requests[0]["headers"]["Authorization"] == "Bearer sk-live-abc123"
+        monkeypatch.setenv("RAU_VLM_API_KEY", "sk-live\rabc123")
+        with pytest.raises(OptionError, match="RAU_VLM_API_KEY holds a character an HTTP header cannot carry") as refused:
+            create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"})
+        assert "abc123" not in str(refused.value) and len(server.requests) == 1
 
 
 @pytest.mark.parametrize(

@@ -73,3 +73,22 @@ def test_a_truth_without_names_is_matched_by_label_value(pair, tmp_path, shared_
     with ChatServer(oracle(truth, target, name="fetal head")) as server:
         summary = summarize(evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), named, target, truth))
     assert summary["presence_accuracy"] == 1.0 and summary["identity_questions"] == 1 and summary["boxes"] == 1
+
+
+def test_per_structure_asks_for_each_box_alone(tmp_path):
+    """Before: --vqa ignored --vlm-per-structure: one localization request for a pair of two structures."""
+    from PIL import Image as Picture
+
+    picture, labels = np.zeros((64, 64), np.uint8), np.zeros((64, 64), np.uint8)
+    picture[8:24, 8:24], picture[40:56, 30:60] = 200, 120
+    labels[8:24, 8:24], labels[40:56, 30:60] = 1, 2
+    Picture.fromarray(picture).save(tmp_path / "image.png")
+    Picture.fromarray(labels).save(tmp_path / "labels.png")
+    (tmp_path / "table.csv").write_text("value,name\n1,square\n2,bar\n")
+    reference = load_reference(tmp_path / "image.png", tmp_path / "labels.png", 1.0, tmp_path / "table.csv")
+    target = read_image(tmp_path / "image.png", 1.0)
+    for per_structure, boxes_asked in ((False, 1), (True, 2)):
+        with ChatServer(lambda body: "[]") as server:
+            evaluate_pair(ServerBackend(server.url, "m", QWEN2_5_VL), reference, target, reference.segmentation, per_structure=per_structure)
+        questions = [request["body"]["messages"][1]["content"][-1]["text"] for request in server.requests]
+        assert sum(not q.startswith(("Is the reference structure", "Which reference structure")) for q in questions) == boxes_asked

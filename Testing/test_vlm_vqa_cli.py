@@ -57,6 +57,15 @@ def test_perfect_answers_score_one_and_are_written_as_json_and_csv(hc18, tmp_pat
     assert "presence" in printed and "1.000" in printed and "hit rate 1.000" in printed
 
 
+def test_the_default_model_is_recorded_and_clicks_are_refused(hc18, tmp_path, capsys):
+    """Before: the JSON recorded "vlm_model": null for the default model it asked; --clicks was ignored without a word."""
+    manifest, target, truth = hc18
+    _evaluate(manifest, oracle(truth, target), tmp_path / "vqa.json")
+    assert json.loads((tmp_path / "vqa.json").read_text())["vlm_model"] == "Qwen/Qwen2.5-VL-7B-Instruct"
+    assert main(["evaluate", str(manifest), "--vqa", "--vlm-server", "http://127.0.0.1:9", "--clicks", "3"]) == 2
+    assert "--clicks simulates corrections of an engine's result; --vqa only asks the VLM questions" in capsys.readouterr().err
+
+
 def test_garbage_answers_score_zero(hc18, tmp_path):
     manifest, _, _ = hc18
     code, _ = _evaluate(manifest, lambda body: "banana", tmp_path / "vqa.json")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import typing
 from dataclasses import dataclass, field
 from typing import Optional
@@ -71,7 +72,7 @@ class EngineOptions:
                                        choices=("qwen2.5-vl", "qwen3-vl", "qwen2-vl"))
     vlm_per_structure: bool = option(False, "VLM: one request per structure instead of one per target")
     vlm_timeout: float = option(180.0, "VLM server: seconds to wait for one answer (a 7B model on one GPU answers in seconds "
-                                       "to a minute)", metavar="S", check=validation.positive_number)
+                                       "to a minute; at most a day)", metavar="S", check=validation.waiting_seconds)
     keep_transfers: bool = option(False, "registration: keep every reference's own masks (for evaluation)", cli=False)
 
     def __post_init__(self):
@@ -144,7 +145,9 @@ def _checked(name: str, value, hint, metadata):
         value = tuple(float(v) for v in value)
     elif kind is float and _is_number(value):
         value = float(value)
-    elif kind is bool and not isinstance(value, bool) or kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+    elif kind is int and _is_number(value) and isinstance(value, numbers.Integral):
+        value = int(value)  # numpy's integers too
+    elif kind in (bool, int) and not isinstance(value, kind) or kind is int and isinstance(value, bool):
         raise OptionError(f"{where}: expected {kind.__name__}, got {value!r}")
     elif not isinstance(value, kind):
         raise OptionError(f"{where}: expected {kind.__name__}, got {value!r}")
@@ -156,7 +159,8 @@ def _checked(name: str, value, hint, metadata):
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number (numpy's included), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 DEFAULTS = EngineOptions()

@@ -269,6 +269,14 @@ def users_answer(before: StructureResult, item: StructureResult) -> StructureRes
     return replace(item, confidence=1.0 if item.found else 0.0)
 
 
+def inside_points_left_out(prompt: Prompt, item: StructureResult) -> int:
+    """How many of ``prompt``'s inside points (this image's i, j, k) the answer ``item`` holds no voxel next to (a
+    click a voxel off a thin vessel counts as held): a model may leave a click out, or the structure gave way to
+    another there, and the user should hear of it."""
+    inside = [voxel(point) for point, label in zip(prompt.points, prompt.labels) if label == 1]
+    return sum(not item.found or not item.mask[tuple(slice(max(v - 1, 0), v + 2) for v in index)].any() for index in inside)
+
+
 def same_answer(first: StructureResult | None, second: StructureResult | None) -> bool:
     """True when two answers for a structure hold the same voxels (both empty counts as the same)."""
     if first is second:

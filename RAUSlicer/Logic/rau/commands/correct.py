@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
-from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, voxel_ranges
+from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_left_out, prompt_box, voxel_ranges
 from rau.validation import argument, finite_number, non_empty_path, positive_number
 
 
@@ -98,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     if _same_mask(before, item.mask):
         status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
+    if left_out := inside_points_left_out(prompt, item):
+        print(f"warning: {name} leaves out {left_out} of the {sum(label == 1 for label in prompt.labels)} inside points given "
+              "(the engine's answer; add points or a box, or --overwrite-others where another structure holds them)", file=sys.stderr)
     return 0
 
 

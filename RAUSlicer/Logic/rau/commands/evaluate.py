@@ -26,7 +26,7 @@ from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
-from rau.evaluation.runner import summarize, try_case
+from rau.evaluation.runner import failed_case, summarize, try_case
 from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
@@ -35,6 +35,7 @@ from rau.vlm.backend import create_backend
 
 CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error",
                "distance_unit"]
+NOT_REACHED = "not run: the evaluation was interrupted before this case"
 VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit", "error"]
 
 
@@ -46,7 +47,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC (in one process: not with --jobs)")
-    parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server) instead of an engine: presence and identity accuracy, box IoU and hit rate")
+    parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server; the --vlm-* and --device options apply, --engine and the others do not) instead of an engine: presence and identity accuracy, box IoU and hit rate")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -54,6 +55,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.vqa and args.jobs != 1:
         raise OptionError("--jobs applies to engine evaluation; --vqa runs in one process")
+    if args.vqa and args.clicks:
+        raise OptionError("--clicks simulates corrections of an engine's result; --vqa only asks the VLM questions")
     if args.clicks and args.jobs != 1:
         raise OptionError("--clicks runs the simulated user in one process; leave out --jobs")
     json_path = Path(args.json) if args.json else None
@@ -123,8 +126,10 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     except (KeyboardInterrupt, Cancelled, Terminated):
         scored.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
         if json_path:
-            (scores, curves), their_units = _in_order(finished), [units[index] for index in sorted(finished)]
-            write_outputs(json_path, args, scores, summary_of(scores, their_units), curves, their_units, interrupted=True)
+            never_reached = {index: (failed_case(case, NOT_REACHED, ran=False), {}) for index, case in enumerate(cases)}
+            scores, curves = _in_order(never_reached | finished)
+            their_units = [units[index] for index in sorted(finished)]
+            write_outputs(json_path, args, scores, summary_of(scores, their_units), curves, units, interrupted=True)
         print(f"interrupted after {len(finished)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
         raise
     return _in_order(finished)
@@ -140,12 +145,13 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     """``--vqa``: ask the VLM presence and identity questions and for boxes on every pair, score against truth."""
     if not (args.vlm_model or args.vlm_server):
         raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
-    records = vqa.evaluate_cases(create_backend(engine_options(args)), _progress(cases, "rau evaluate --vqa"))
+    options = engine_options(args)
+    records = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
     summary = vqa.summarize(records)
     print_vqa_table(summary)
     if json_path:
         rows = [_clean(record) for record in records]
-        document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": args.vlm_model, "vlm_server": args.vlm_server, "summary": summary, "records": rows}
+        document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server, "summary": summary, "records": rows}
         write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
@@ -168,9 +174,10 @@ def print_vqa_table(summary: dict) -> None:
 
 def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], units: list[str], interrupted: bool = False) -> None:
     """JSON with summary and per-case rows (and Dice-per-click curves with ``--clicks``), and a flat
-    CSV of rows (``interrupted``: only the finished cases); ``units``: each case's unit of distances."""
+    CSV of rows (``interrupted``: the cases never reached have status ``not_run``); ``units``: each case's unit of
+    distances."""
     cases = [
-        {"target": s.target, "references": s.references, "status": "error" if s.failed else "ok", "error": s.error,
+        {"target": s.target, "references": s.references, "status": _case_status(s), "error": s.error,
          "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings, "distance_unit": unit,
          "structures": [_clean(r) for r in s.rows]}
         for s, unit in zip(scores, units)
@@ -188,6 +195,11 @@ def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], un
         for row in score.rows
     ]
     write_json_and_csv(json_path, args.overwrite, document, CSV_COLUMNS, rows)
+
+
+def _case_status(score) -> str:
+    """``ok``, ``error`` (it failed) or ``not_run`` (an interrupted evaluation never reached it)."""
+    return "not_run" if not score.ran else "error" if score.failed else "ok"
 
 
 def write_json_and_csv(json_path: Path, overwrite: bool, document: dict, columns: list[str], rows: list[dict]) -> None:

@@ -26,7 +26,8 @@ from rau.result import Result
 class CaseScore:
     """The scores of one case: a row per structure, the time, and reference ranking facts.
 
-    A case that could not run has ``error`` (its reason) and rows with status ``error``.
+    A case that could not run has ``error`` (its reason) and rows with status ``error``; a case an interrupted
+    evaluation never reached has ``ran`` false and rows with status ``not_run``.
     """
 
     target: str
@@ -37,6 +38,7 @@ class CaseScore:
     result: Result | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    ran: bool = True
 
     @property
     def failed(self) -> bool:
@@ -56,11 +58,13 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None) -> Ca
         return failed_case(case, failure_reason(error))
 
 
-def failed_case(case: Case, reason: str) -> CaseScore:
-    """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none)."""
+def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
+    """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none);
+    ``ran`` false: a case never reached (rows ``not_run``)."""
     metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
-    rows = [{"structure": name, "status": "error", **metrics, "error": reason} for name in case.structures or [""]]
-    return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason)
+    status = "error" if ran else "not_run"
+    rows = [{"structure": name, "status": status, **metrics, "error": reason} for name in case.structures or [""]]
+    return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason, ran=ran)
 
 
 def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
@@ -164,8 +168,8 @@ def _spearman(a: list[float], b: list[float]) -> float | None:
 
 def summarize(scores: list[CaseScore]) -> dict:
     """Overall and per-structure means over the cases that ran, detection counts, failed cases, mean time;
-    ``mean_dice`` is the headline."""
-    failed = sum(score.failed for score in scores)
+    ``mean_dice`` is the headline. Cases never reached (``ran`` false) count nowhere."""
+    failed = sum(score.failed for score in scores if score.ran)
     scores = [score for score in scores if not score.failed]
     rows = [row for score in scores for row in score.rows]
     per_structure: dict[str, list[dict]] = {}

@@ -40,8 +40,10 @@ HIT_IOU = 0.5
 ANSWER_TOKENS = 32
 
 
-def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None) -> list[dict]:
-    """Records ``{task, structure, truth, answer, correct | iou}`` for one pair."""
+def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None,
+                  per_structure: bool = False) -> list[dict]:
+    """Records ``{task, structure, truth, answer, correct | iou}`` for one pair; ``per_structure``: the boxes are
+    asked one structure a request (``--vlm-per-structure``), as the engine would."""
     request = orient_request_lps(Request([reference], target, names))
     reference, target = request.references[0], request.target
     truths = truth_masks(reference, orient_segmentation_lps(truth))  # matched as rau evaluate matches: by name, else by value
@@ -63,7 +65,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
                 boxed = render_boxed(slice_target, edges, size)
                 chosen, _ = parse_identity(backend.generate(identity_messages(overlay, boxed, legend), ANSWER_TOKENS).text, legend)
                 records.append({"task": "identity", "structure": name, "truth": name, "answer": chosen, "correct": chosen == name})
-    for name, found in VLMLocalizer(backend).localize(request, Progress()).items():
+    for name, found in VLMLocalizer(backend, per_structure).localize(request, Progress()).items():
         k = found.answer.get("target_slice")
         truth_box = _truth_box(truths, name, k) if k is not None else None
         if truth_box is not None:
@@ -72,7 +74,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
     return records
 
 
-def evaluate_cases(backend: Backend, cases: Iterable[Case]) -> list[dict]:
+def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> list[dict]:
     """:func:`evaluate_pair` on each reference of each case; records also name their ``target`` and ``reference``.
     A pair that cannot be asked about (unreadable files, a 3D reference for a 2D target ...) is one record of task
     ``error`` with the reason, as ``rau evaluate`` reports a failed case; the others are asked."""
@@ -87,7 +89,7 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case]) -> list[dict]:
             pair = {"target": case.name, "reference": reference.name}
             try:
                 validate_request(Request([reference], target, case.structures))
-                records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures)]
+                records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure)]
             except InputError as error:
                 records.append({**pair, "task": "error", "error": str(error)})
     return records

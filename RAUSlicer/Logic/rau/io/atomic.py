@@ -92,7 +92,8 @@ def signals_deferred():
 
 @contextlib.contextmanager
 def atomic_folder(path):
-    """Yield a new temporary folder beside ``path``; rename it to ``path`` (absent or an empty folder) on success.
+    """Yield a new temporary folder beside ``path``; on success rename it to ``path``, or move what it holds into
+    ``path`` when that is an empty folder already (which so keeps its permissions, owner and place).
 
     Like :func:`atomic_path`: on any exception nothing stays, not even the folders created for it; what
     was written inside gets the permissions the umask allows (some writers make their files private).
@@ -104,12 +105,33 @@ def atomic_folder(path):
             temporary = Path(tempfile.mkdtemp(prefix=_hidden_prefix(path.name), dir=path.parent))
             yield temporary
             _allow_umask_permissions(temporary)
-            os.replace(temporary, path)
+            if path.is_dir():
+                _move_contents(temporary, path)
+            else:
+                os.replace(temporary, path)
         except OSError as error:
             raise WriteError(f"could not write {path}: {error}") from error
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _move_contents(source: Path, folder: Path) -> None:
+    """Move everything in ``source`` into the empty ``folder``; on a failure, what was moved is removed again."""
+    if any(folder.iterdir()):
+        raise OSError(f"{folder} is no longer empty")
+    moved = []
+    try:
+        for entry in sorted(source.iterdir()):
+            os.replace(entry, folder / entry.name)
+            moved.append(folder / entry.name)
+    except BaseException:
+        for entry in moved:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        raise
 
 
 def leftover_temporaries(paths) -> list[Path]:

@@ -70,6 +70,19 @@ def check_name_lengths(outputs, remedy: str = "choose a shorter output name") ->
                              f"{MAX_NAME_BYTES} that file systems allow; {remedy}")
 
 
+def check_new_folder(out: Path, option: str = "--out") -> None:
+    """``out`` can be an output folder: a name file systems take, not a file, and below folders (not a file); whether
+    it may hold files already is the caller's rule."""
+    if len(os.fsencode(out.name)) > MAX_NAME_BYTES:
+        raise InputError(f"{option} {out}: its name is {len(os.fsencode(out.name))} bytes long, over the {MAX_NAME_BYTES} "
+                         "that file systems allow; choose a shorter name")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{option} {out}: a file, not a folder")
+    above = next((folder for folder in out.parents if folder.exists()), None)
+    if above is not None and not above.is_dir():
+        raise InputError(f"{option} {out}: {above} is a file, not a folder")
+
+
 def check_spares_inputs(outputs, inputs) -> None:
     """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder."""
     protected = protected_paths(inputs)

@@ -15,6 +15,8 @@ from pathlib import Path
 from rau.errors import InputError, short_reason
 from rau.io.atomic import atomic_folder
 from rau.io.json_text import parse_json
+from rau.io.outputs import check_new_folder
+from rau.models.loader import quiet_transformers
 
 RENAMES = (  # applied in this order, each wherever it occurs in a key (transformers' KEYS_TO_MODIFY_MAPPING)
     ("iou_prediction_head.layers.0", "iou_prediction_head.proj_in"),
@@ -148,7 +150,7 @@ def load_config(config: str):
     from huggingface_hub.errors import StrictDataclassError
     from transformers import Sam2VideoConfig
 
-    from rau.sam2.model import check_image_size
+    from rau.sam2.model import frame_size_of
 
     if config in NAMED_CONFIGS:
         return named_config(config)
@@ -168,7 +170,7 @@ def load_config(config: str):
         loaded = Sam2VideoConfig.from_dict(document)
     except (StrictDataclassError, TypeError, ValueError) as error:  # a field of the wrong type or out of range
         raise InputError(f"--config {config}: not a usable SAM2 video config ({short_reason(error)})") from None
-    check_image_size(loaded.image_size, f"--config {config}")  # before: refused only once the folder was written
+    frame_size_of(loaded.to_dict(), f"--config {config}")  # before: refused only once the folder was written
     return loaded
 
 
@@ -179,8 +181,7 @@ def check_paths(checkpoint: Path, out: Path) -> None:
                          "(a folder saved by save_pretrained needs no conversion: pass it to --sam2-model)")
     if not checkpoint.is_file():
         raise InputError(f"{checkpoint}: no such checkpoint file")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: a file, not a folder")
+    check_new_folder(out)
     if out.exists() and any(out.iterdir()):
         raise InputError(f"--out {out}: folder exists and is not empty")
 
@@ -204,7 +205,7 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     import torch
     from transformers import Sam2VideoModel
 
-    checkpoint, out = Path(checkpoint), Path(out).resolve()  # a link to an empty folder: the folder is replaced
+    checkpoint, out = Path(checkpoint), Path(out).resolve()  # a link to an empty folder: that folder is filled
     check_paths(checkpoint, out)
     try:
         loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -223,7 +224,7 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     if missing or unexpected:
         raise InputError(f"{checkpoint} does not fit --config {config}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
                          f" ({len(missing)} missing, {len(unexpected)} unexpected keys)")
-    with atomic_folder(out) as temporary:  # an empty --out folder is replaced
+    with atomic_folder(out) as temporary, quiet_transformers():  # an empty --out folder is filled, keeping its permissions
         model.save_pretrained(temporary)
         size = model.config.image_size
         (temporary / "preprocessor_config.json").write_text(json.dumps({**IMAGENET, "size": {"height": size, "width": size}}, indent=2))

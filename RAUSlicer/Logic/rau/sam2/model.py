@@ -58,11 +58,13 @@ class FrameStyle:
 
 
 def model_source(name: str | None = None, revision: str | None = None, cache_dir: str | None = None) -> ModelSource:
-    """The source for an alias (tiny/small/base-plus/large/medsam2), a Hugging Face id or a local folder."""
+    """The source for a local folder, an alias (tiny/small/base-plus/large/medsam2) or a Hugging Face id: a path that
+    exists is the local folder, also when it is named like an alias (as ``rau models list`` and a saved result read
+    it)."""
     name = name or DEFAULTS.sam2_model
-    if name == "medsam2" and not Path(name).is_dir():
+    if name == "medsam2" and not Path(name).exists():
         raise ModelNotAvailableError(MEDSAM2_HELP)
-    return ModelSource(MODEL_ALIASES.get(name, name), revision=revision, cache_dir=cache_dir)
+    return ModelSource(name if Path(name).exists() else MODEL_ALIASES.get(name, name), revision=revision, cache_dir=cache_dir)
 
 
 def model_kind(folder: Path) -> VideoModelKind:
@@ -98,10 +100,21 @@ def _three(values) -> tuple[float, float, float]:
 
 
 def config_image_size(folder: Path) -> int:
-    """The frame size ``config.json`` gives the model (``image_size``, or its vision config's)."""
-    config = read_config(folder)
+    """The frame size ``config.json`` gives the model (:func:`frame_size_of`)."""
+    return frame_size_of(read_config(folder), f"{folder}/config.json")
+
+
+def frame_size_of(config: dict, where: str) -> int:
+    """The frame size a model's config (a dict) gives: ``image_size`` (or its vision config's), which the parts that
+    give one too (the image encoder, the prompt encoder) must share; ``where``: the config, as the user knows it."""
     size = config.get("image_size") or (config.get("vision_config") or {}).get("image_size")
-    check_image_size(size, f"{folder}/config.json")
+    check_image_size(size, where)
+    parts = {"vision_config.backbone_config.image_size": ((config.get("vision_config") or {}).get("backbone_config") or {}).get("image_size"),
+             "prompt_encoder_config.image_size": (config.get("prompt_encoder_config") or {}).get("image_size")}
+    for name, value in parts.items():
+        if value is not None and value not in (size, [size, size]):
+            raise ModelNotAvailableError(f"{where}: {name} is {value!r:.40} but image_size is {size}; the model's parts must "
+                                         "share one frame size")
     return size
 
 
@@ -134,7 +147,8 @@ def load_sam2(source: ModelSource, device: str | None = None):
 def describe(folder: Path) -> dict:
     """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights
     (their headers are checked, as before a run: :func:`rau.models.loader.check_weights`)."""
-    kind = model_kind(folder)  # a local folder only: a name is never looked up on the hub here
+    folder = resolve(ModelSource(str(folder)))  # a local folder only: a name is never looked up on the hub here
+    kind = model_kind(folder)
     style = frame_style(folder, kind, config_image_size(folder))
     check_weights(folder)
     return {"class": kind.class_name, "family": kind.family, "frame_size": style.size, "mean": style.mean, "std": style.std}

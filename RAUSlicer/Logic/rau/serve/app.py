@@ -192,6 +192,10 @@ def create_app(config: ServerConfig | None = None):
     async def bad_input(request, error):
         return JSONResponse({"detail": str(error)}, 422)
 
+    @app.exception_handler(UnavailableError)
+    async def unavailable(request, error):  # a model or the VLM server cannot be used now: not the client's input
+        return JSONResponse({"detail": str(error)}, 503)
+
     @app.exception_handler(SessionGone)
     async def session_gone(request, error):
         return JSONResponse({"detail": str(error)}, 410)

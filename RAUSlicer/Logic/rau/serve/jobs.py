@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rau.engines import Request, create_engine
 from rau.engines.base import Cancelled, Progress
-from rau.errors import InputError, failure_reason
+from rau.errors import InputError, UnavailableError, failure_reason
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.options import EngineOptions
 
@@ -264,9 +264,15 @@ def run_job(job: Job, engines: EngineCache) -> None:
         job.state, job.step, job.progress = "done", "done", 1.0
     except Cancelled:
         job.state, job.result = "cancelled", None
-    except Exception as error:  # bad input (422), or a bug or a broken model (500: logged here too), as rau.errors tells them apart
+    except Exception as error:  # as rau.errors tells them apart: see failure_status (a bug's traceback is logged here too)
         if not isinstance(error, InputError):
             LOG.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        job.state, job.status, job.error, job.result = "failed", 422 if isinstance(error, InputError) else 500, failure_reason(error), None
+        job.state, job.status, job.error, job.result = "failed", failure_status(error), failure_reason(error), None
     finally:
         job.request = None  # the inputs are no longer needed in memory
+
+
+def failure_status(error: Exception) -> int:
+    """The HTTP status of a failed job: 503 when something the server needs cannot be used now (a model, the VLM
+    server), 422 for bad input, 500 for a bug or a broken model."""
+    return 503 if isinstance(error, UnavailableError) else 422 if isinstance(error, InputError) else 500

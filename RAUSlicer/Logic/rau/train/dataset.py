@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rau.errors import InputError
 from rau.io.atomic import atomic_folder
+from rau.io.outputs import check_new_folder
 from rau.io.json_text import parse_json
 from rau.train.conversations import conversation, render_reference, render_target
 from rau.train.pairs import Question
@@ -62,11 +63,7 @@ def write_dataset(splits: dict[str, list[Question]], out, family: ModelFamily, s
 
 def check_pairs_out(out: Path, overwrite: bool) -> None:
     """``--out`` is a new or empty folder, or (with ``overwrite``) an earlier pairs dataset."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: a file, not a folder")
-    above = next((folder for folder in out.parents if folder.exists()), None)
-    if above is not None and not above.is_dir():
-        raise InputError(f"--out {out}: {above} is a file, not a folder")
+    check_new_folder(out)
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise InputError(f"--out {out} is not empty; pass --overwrite to replace a pairs dataset")

@@ -16,7 +16,7 @@ from rau.validation.images import (check_direction, check_distinct_files, check_
 from rau.validation.manifests import check_comma_separated, check_pixel_sizes, existing_file, read_table, spacing_field
 from rau.validation.options import (argument, check_window, device_name, finite_number, host_address, non_empty_path,
                                     non_negative_integer, non_negative_number, port_number, positive_integer,
-                                    positive_number, whole_number)
+                                    positive_number, waiting_seconds, whole_number)
 
 __all__ = [
     "argument", "check_comma_separated", "check_direction", "check_distinct_files", "check_image",
@@ -24,5 +24,6 @@ __all__ = [
     "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_window", "device_name", "existing_file",
     "finite_number", "host_address", "is_nifti", "itk_warnings_off", "nifti_bytes", "non_empty_path",
     "non_negative_integer", "non_negative_number", "picture_too_large", "port_number", "positive_integer",
-    "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "spacing_field", "whole_number",
+    "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "spacing_field", "waiting_seconds",
+    "whole_number",
 ]

@@ -26,6 +26,17 @@ def positive_number(value, option: str) -> float:
     return number
 
 
+LONGEST_WAIT_SECONDS = 86400.0  # a day: far past any answer, and far below what a socket's clock can hold
+
+
+def waiting_seconds(value, option: str) -> float:
+    """``value`` as seconds to wait: a number > 0 and at most a day, else :class:`OptionError` naming ``option``."""
+    seconds = positive_number(value, option)
+    if seconds > LONGEST_WAIT_SECONDS:
+        raise OptionError(f"{option} must be at most {LONGEST_WAIT_SECONDS:g} seconds (a day), got {seconds:g}")
+    return seconds
+
+
 def positive_integer(value, option: str) -> int:
     """``value`` as an integer >= 1, else :class:`OptionError` naming ``option``."""
     return whole_number(value, option, minimum=1)

@@ -133,14 +133,14 @@ def _box(value, bounds, issues: list[str]):
         value = re.findall(r"-?\d+(?:\.\d+)?", value)
     try:
         numbers = [float(v) for v in value]
-    except (TypeError, ValueError):
-        issues.append(f"unreadable box {value!r}")
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a whole number too large for a float
+        issues.append(f"unreadable box {_shortened(value)}")
         return None
     if len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
-        issues.append(f"unreadable box {value!r}")
+        issues.append(f"unreadable box {_shortened(value)}")
         return None
     x0, y0, x1, y1 = numbers
-    if max(numbers) <= 1 and min(bounds) > 1:  # the image is larger: fractions of it, not its coordinates
+    if min(numbers) >= 0 and max(numbers) <= 1 and min(bounds) > 1:  # the image is larger: fractions of it, not its coordinates
         issues.append(f"box {numbers} lies within one unit of the corner (0-1 fractions, not the image's coordinates?); ignored")
         return None
     if x0 > x1 or y0 > y1:
@@ -150,9 +150,15 @@ def _box(value, bounds, issues: list[str]):
     if clipped != (x0, y0, x1, y1):
         issues.append("box reached outside the image; clipped")
     if clipped[2] - clipped[0] <= 0 or clipped[3] - clipped[1] <= 0:
-        issues.append("zero-area box")
+        issues.append("box lies outside the image" if clipped != (x0, y0, x1, y1) else "zero-area box")
         return None
     return clipped
+
+
+def _shortened(value, longest: int = 80) -> str:
+    """``repr(value)``, cut to ``longest`` characters (a reply may hold a number hundreds of digits long)."""
+    text = repr(value)
+    return text if len(text) <= longest else text[:longest] + "..."
 
 
 def _truth(value) -> bool | None:
@@ -173,8 +179,8 @@ def _resolve(label, names: list[str]) -> str | None:
     """A legend name for a label given as a name, a tag number or ``"2: spleen"``; None if unknown."""
     if label is None or isinstance(label, bool):
         return None
-    if isinstance(label, (int, float)):
-        return names[int(label) - 1] if float(label).is_integer() and 1 <= int(label) <= len(names) else None
+    if isinstance(label, (int, float)):  # compared before any conversion: an int may be too large for a float
+        return names[int(label) - 1] if 1 <= label <= len(names) and label == int(label) else None
     text = str(label)
     keys = {normalize_name(n): n for n in names}
     if normalize_name(text) in keys:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import os
+import re
 from dataclasses import dataclass
 
 from rau.errors import OptionError
@@ -57,11 +58,21 @@ def create_backend(options: EngineOptions | dict) -> Backend:
         if options.vlm_adapter:
             raise OptionError("--vlm-adapter applies to a local model; load the adapter on the server instead")
         return ServerBackend(
-            options.vlm_server, model, family or family_for(model), api_key=os.environ.get(API_KEY_VARIABLE), timeout=options.vlm_timeout
+            options.vlm_server, model, family or family_for(model), api_key=api_key_from_environment(), timeout=options.vlm_timeout
         )
     from rau.vlm.local import TransformersBackend
 
     return TransformersBackend.load(source, device=options.device, adapter=options.vlm_adapter, family=family)
+
+
+def api_key_from_environment() -> str | None:
+    """The VLM server's API key from ``RAU_VLM_API_KEY`` without surrounding white space (a key read from a file
+    keeps its line break), None when unset; a key an HTTP header cannot carry is refused, and never shown."""
+    key = os.environ.get(API_KEY_VARIABLE, "").strip()
+    if key and not re.fullmatch(r"[\x21-\x7e]+", key):
+        raise OptionError(f"{API_KEY_VARIABLE} holds a character an HTTP header cannot carry (a space, a control character "
+                          "or a letter outside ASCII); the key is not shown")
+    return key or None
 
 
 def vlm_source(options: EngineOptions) -> ModelSource | None:

@@ -81,11 +81,11 @@ class ServerBackend(Backend):
         data = self._post(request)
         self.calls += 1
         try:
-            text = data["choices"][0]["message"]["content"] or ""
+            text = _text_of(data["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as error:
             raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {str(data)[:200]}") from error
-        usage = data.get("usage") or {}
-        return Reply(text, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
 
     def _post(self, request: urllib.request.Request):
         """The decoded JSON reply; a refused connection is retried after each of :data:`RETRY_DELAYS_S`."""
@@ -111,6 +111,21 @@ class ServerBackend(Backend):
                 raise UnavailableError(f"VLM server {self.url} gave no answer within {self.timeout:g} s (--vlm-timeout)") from error
             except (ValueError, OSError) as error:
                 raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error}") from error
+
+
+def _text_of(content) -> str:
+    """A message's text: a string, or the text parts of a list of parts (``[{"type": "text", "text": ...}]``, as
+    some servers send); a TypeError for anything else."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        return "".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
+    raise TypeError(f"content of type {type(content).__name__}")
+
+
+def _token_count(value) -> int | None:
+    """A token count of the reply's ``usage``, or None when it is not a whole number >= 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _read_by(response, deadline: float, limit: int) -> bytes:
