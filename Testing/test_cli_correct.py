@@ -184,6 +184,28 @@ def test_evaluate_with_clicks_prints_dice_per_click_and_noc(hc18_case, capsys): 
     assert scores["summary"]["clicks"]["mean_dice_per_click"] == curve
 
 
+def test_an_interrupted_evaluation_with_clicks_keeps_the_click_summary(hc18_case, capsys, monkeypatch):  # noqa: F811
+    """Before: the interrupted run's JSON had each finished case's curve but no summary["clicks"] (NoC)."""
+    from rau.commands import evaluate as evaluate_command
+
+    manifest = hc18_case / "two_cases.csv"
+    rows = (f"001.png,001_mask.png,{HC18['001']},002.png,002_mask.png,{HC18['002']}\n"
+            f"002.png,002_mask.png,{HC18['002']},001.png,001_mask.png,{HC18['001']}\n")
+    manifest.write_text("reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n" + rows)
+
+    def interrupted_after_the_first_case(items, description, total=None):
+        yield next(iter(items))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate_command, "_progress", interrupted_after_the_first_case)
+    out = hc18_case / "interrupted.json"
+    assert main(["evaluate", str(manifest), "--no-deformable", "--clicks", "2", "--json", str(out)]) == 130
+    scores = json.loads(out.read_text())
+    assert [case["status"] for case in scores["cases"]] == ["ok", "not_run"]
+    assert scores["summary"]["clicks"]["mean_dice_per_click"] == scores["cases"][0]["dice_per_click"]["fetal head"]
+    assert "holds those finished (the others as not_run)" in capsys.readouterr().err
+
+
 def test_evaluate_with_clicks_runs_with_a_sam2_engine(tiny_sam2, tmp_path, capsys):
     """Tiny random models: this proves the simulated user drives a model session, not that it helps."""
     rng = np.random.default_rng(0)

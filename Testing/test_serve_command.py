@@ -67,6 +67,9 @@ def _exit_status(argv) -> int:
     (["--max-upload-mb", "nan"], "argument --max-upload-mb: must be a positive number, got 'nan'"),
     (["--max-session-gb", "0"], "argument --max-session-gb: must be a positive number, got '0'"),
     (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: must be a positive number, got 'inf'"),
+    (["--session-idle-minutes", "1e308"], "argument --session-idle-minutes: must be at most 525600 minutes (a year), got 1e+308"),  # before: sessions never closed
+    (["--max-session-gb", "1e308"], "argument --max-session-gb: must be at most 1048576 GiB (a PiB), got 1e+308"),  # before: internal error (OverflowError)
+    (["--max-upload-mb", "1e308"], "argument --max-upload-mb: must be at most 1048576 MiB (a TiB), got 1e+308"),
     (["--max-sessions", "0"], "argument --max-sessions: must be at least 1, got '0'"),
     (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,6 +118,19 @@ def test_same_seed_same_pairs(ct_pairs, tmp_path):
     assert (tmp_path / "again" / "train.jsonl").read_text() == (pairs / "train.jsonl").read_text()
     with pytest.raises(InputError, match="is not empty; pass --overwrite"):  # before: FileExistsError, an internal error
         build_pairs(manifest, tmp_path / "again", QWEN2_5_VL, options, val_fraction=0, seed=1)
+
+
+def test_pairs_are_written_into_the_current_folder_given_as_dot(ct_pairs, tmp_path, monkeypatch):
+    """Before: --out . failed ("could not write .: . is no longer empty": the temporary folder was made inside it), and
+    with --overwrite was an internal error (PosixPath('.') has an empty name)."""
+    manifest, pairs, _ = ct_pairs
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    options = PairOptions(slices_per_pair=3, questions_per_pair=6)
+    for overwrite in (False, True):
+        build_pairs(manifest, Path("."), QWEN2_5_VL, options, val_fraction=0, seed=1, overwrite=overwrite)
+        assert (tmp_path / "here" / "train.jsonl").read_text() == (pairs / "train.jsonl").read_text()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["here"]
 
 
 def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(ct_pairs, tmp_path, monkeypatch):

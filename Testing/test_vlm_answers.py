@@ -19,6 +19,7 @@ CASES = [
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, 3, 1' + "0" * 400 + ']}]', "liver", True, None, "unreadable box"),  # before: OverflowError
     ('[{"label": 1' + "0" * 400 + ', "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),  # before: OverflowError
     ('[{"label": "liver", "present": true, "bbox_2d": {"x1": 1' + "0" * 400 + ', "y1": 2, "x2": 3, "y2": 4}}]', "liver", True, None, "unreadable box"),
+    ('[{"label": "' + "9" * 5000 + '", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),  # before: ValueError (int digits)
     ('[{"label": "liver", "present": true, "bbox_2d": [30, 20, 30, 60]}]', "liver", True, None, "zero-area"),
     ('[{"label": "liver", "present": true, "bbox_2d": ["a", 2, 3]}]', "liver", True, None, "unreadable box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, NaN, 4]}]', "liver", True, None, "unreadable box"),
@@ -106,3 +107,8 @@ def test_an_answer_repeating_an_issue_records_it_once_and_many_issues_are_counte
     issues = parse_localization(many, NAMES, BOUNDS)["liver"].issues
     assert len(issues) == 12 and issues[-1] == "and 20 more such issues"
 
+
+def test_a_label_of_thousands_of_digits_is_no_label():
+    """Before: ValueError "Exceeds the limit (4300 digits) for integer string conversion"."""
+    assert parse_identity("9" * 5000, NAMES)[0] is None
+    assert parse_identity("9" * 5000 + ": spleen", NAMES)[0] == "spleen"  # the name it holds

@@ -151,7 +151,8 @@ def test_server_backend_sends_png_data_urls_to_the_named_server(monkeypatch):
 def test_replies_in_other_shapes_are_read_and_an_unfit_key_is_refused_unshown(monkeypatch):
     """Before: content as a list of text parts read as "empty answer"; a "usage" that is not an object was an internal
     error; a key with a line break (read from a file) was refused by http.client with the key in the message."""
-    parts = {"choices": [{"message": {"content": [{"type": "text", "text": '{"label": '}, {"type": "text", "text": '"liver"}'}]}}],
+    parts = {"choices": [{"message": {"content": [{"type": "text", "text": '{"label": '}, {"type": "text", "text": None},
+                                                  {"type": "image_url", "image_url": {}}, {"type": "text", "text": '"liver"}'}]}}],
              "usage": "bad"}
     with ChatServer(lambda body: parts) as server:
         monkeypatch.setenv("RAU_VLM_API_KEY", "sk-live-abc123\r\n")  # the line break is dropped

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     if left_out := inside_points_left_out(prompt, item):
         print(f"warning: {name} leaves out {left_out} of the {sum(label == 1 for label in prompt.labels)} inside points given "
-              "(the engine's answer; add points or a box, or --overwrite-others where another structure holds them)", file=sys.stderr)
+              + ("(a --stroke gives one on each voxel along it) " if args.stroke else "")
+              + "(the engine's answer; add points or a box, or --overwrite-others where another structure holds them)", file=sys.stderr)
     return 0
 
 

@@ -74,11 +74,10 @@ def run(args: argparse.Namespace) -> int:
         return run_vqa(args, cases, json_path)
     units = distance_units(cases)
     scores, curves = score_cases(args, cases, json_path, units)
-    summary = summary_of(scores, units)
+    summary = summary_of(scores, units, curves if args.clicks else None)
     print_table(summary)
     print_failures(scores)
     if args.clicks:
-        summary["clicks"] = clicks.summarize_clicks([c for case in curves for c in case.values()])
         clicks.print_clicks(summary["clicks"])
     if json_path:
         write_outputs(json_path, args, scores, summary, curves, units)
@@ -96,10 +95,13 @@ def distance_units(cases) -> list[str]:
     return units
 
 
-def summary_of(scores, units: list[str]) -> dict:
+def summary_of(scores, units: list[str], curves: list[dict] | None = None) -> dict:
     """:func:`summarize` of ``scores`` with the unit of its distances, ``distance_unit`` (``mm``, ``px`` or, when
-    ``units`` mixes them, ``mm/px``)."""
-    return summarize(scores) | {"distance_unit": "/".join(unit for unit in ("mm", "px") if unit in units) or "mm"}
+    ``units`` mixes them, ``mm/px``), and with ``curves`` (``--clicks``) their summary under ``clicks``."""
+    summary = summarize(scores) | {"distance_unit": "/".join(unit for unit in ("mm", "px") if unit in units) or "mm"}
+    if curves is not None:
+        summary["clicks"] = clicks.summarize_clicks([curve for case in curves for curve in case.values()])
+    return summary
 
 
 def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str]) -> tuple[list, list[dict]]:
@@ -129,8 +131,10 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
             never_reached = {index: (failed_case(case, NOT_REACHED, ran=False), {}) for index, case in enumerate(cases)}
             scores, curves = _in_order(never_reached | finished)
             their_units = [units[index] for index in sorted(finished)]
-            write_outputs(json_path, args, scores, summary_of(scores, their_units), curves, units, interrupted=True)
-        print(f"interrupted after {len(finished)} of {len(cases)} cases" + (f"; {json_path} holds those finished" if json_path else ""), file=sys.stderr)
+            summary = summary_of(scores, their_units, curves if args.clicks else None)
+            write_outputs(json_path, args, scores, summary, curves, units, interrupted=True)
+        print(f"interrupted after {len(finished)} of {len(cases)} cases"
+              + (f"; {json_path} holds those finished (the others as not_run)" if json_path else ""), file=sys.stderr)
         raise
     return _in_order(finished)
 

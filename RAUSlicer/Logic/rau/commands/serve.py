@@ -9,7 +9,12 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
 from rau.errors import OptionError
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
-from rau.validation import argument, host_address, non_empty_path, port_number, positive_integer, positive_number
+from rau.validation import argument, host_address, non_empty_path, port_number, positive_at_most, positive_integer
+
+MEBIBYTES = positive_at_most(2**20, "MiB (a TiB)")
+GIBIBYTES = positive_at_most(2**20, "GiB (a PiB)")
+MINUTES = positive_at_most(525600, "minutes (a year)")
+"""Checks of the sizes and times the server counts in bytes and seconds (a huge value overflowed at start-up)."""
 
 
 def add_parser(subparsers) -> None:
@@ -18,15 +23,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--port", type=argument(port_number, "--port"), default=8000, help="port (default 8000)")
     parser.add_argument("--token-file", type=argument(non_empty_path, "--token-file"), help="file holding the bearer token every request must carry")
     parser.add_argument("--work-dir", type=argument(non_empty_path, "--work-dir"), help="folder for uploads and outputs (default: a new temporary folder); nothing is written elsewhere")
-    parser.add_argument("--max-upload-mb", type=argument(positive_number, "--max-upload-mb"), default=MAX_UPLOAD_BYTES / 2**20,
+    parser.add_argument("--max-upload-mb", type=argument(MEBIBYTES, "--max-upload-mb"), default=MAX_UPLOAD_BYTES / 2**20,
                         help="largest accepted request body (default %(default)g MiB)")
-    parser.add_argument("--max-image-mb", type=argument(positive_number, "--max-image-mb"), default=MAX_IMAGE_BYTES / 2**20,
+    parser.add_argument("--max-image-mb", type=argument(MEBIBYTES, "--max-image-mb"), default=MAX_IMAGE_BYTES / 2**20,
                         help="most memory one uploaded image's voxels may take once unpacked (default %(default)g MiB)")
-    parser.add_argument("--session-idle-minutes", type=argument(positive_number, "--session-idle-minutes"), default=SESSION_IDLE_SECONDS / 60,
+    parser.add_argument("--session-idle-minutes", type=argument(MINUTES, "--session-idle-minutes"), default=SESSION_IDLE_SECONDS / 60,
                         help="close correction sessions idle this long (default %(default)g)")
     parser.add_argument("--max-sessions", type=argument(positive_integer, "--max-sessions"), default=MAX_SESSIONS,
                         help="most correction sessions kept (default %(default)d)")
-    parser.add_argument("--max-session-gb", type=argument(positive_number, "--max-session-gb"), default=MAX_SESSION_BYTES / 2**30,
+    parser.add_argument("--max-session-gb", type=argument(GIBIBYTES, "--max-session-gb"), default=MAX_SESSION_BYTES / 2**30,
                         help="most memory sessions may hold, estimated (default %(default)g GiB)")
     add_engine_arguments(parser)  # --engine: the engine of jobs that name none
     parser.set_defaults(run=run)

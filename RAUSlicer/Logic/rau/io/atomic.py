@@ -98,7 +98,7 @@ def atomic_folder(path):
     Like :func:`atomic_path`: on any exception nothing stays, not even the folders created for it; what
     was written inside gets the permissions the umask allows (some writers make their files private).
     """
-    path = Path(path)
+    path = Path(os.path.abspath(path))  # "." and "a/.." name their folder: the temporary one goes beside it, not in it
     with _parent_folder(path):
         temporary = None
         try:

@@ -37,7 +37,7 @@ def write_dataset(splits: dict[str, list[Question]], out, family: ModelFamily, s
     """Render and write every split into a new folder that takes ``out``'s place once whole (an earlier pairs dataset
     there goes only then); returns the card (counts per split, task and structure). A link ``out`` stays, and the
     folder it points to is written."""
-    out = Path(out).resolve() if Path(out).is_symlink() else Path(out)
+    out = Path(out).resolve()  # a link's folder; "." by its name, so that an earlier dataset there can be set aside
     check_pairs_out(out, overwrite)
     earlier = out.with_name(f".{out.name}-replaced") if out.is_dir() and any(out.iterdir()) else None
     try:

@@ -15,15 +15,15 @@ from rau.validation.images import (check_direction, check_distinct_files, check_
                                    reach_outside, same_bytes, same_file)
 from rau.validation.manifests import check_comma_separated, check_pixel_sizes, existing_file, read_table, spacing_field
 from rau.validation.options import (argument, check_window, device_name, finite_number, host_address, non_empty_path,
-                                    non_negative_integer, non_negative_number, port_number, positive_integer,
-                                    positive_number, waiting_seconds, whole_number)
+                                    non_negative_integer, non_negative_number, port_number, positive_at_most,
+                                    positive_integer, positive_number, waiting_seconds, whole_number)
 
 __all__ = [
     "argument", "check_comma_separated", "check_direction", "check_distinct_files", "check_image",
     "check_label_values", "check_labelled_inside", "check_nifti", "check_not_swapped", "check_not_target",
     "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_window", "device_name", "existing_file",
     "finite_number", "host_address", "is_nifti", "itk_warnings_off", "nifti_bytes", "non_empty_path",
-    "non_negative_integer", "non_negative_number", "picture_too_large", "port_number", "positive_integer",
-    "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "spacing_field", "waiting_seconds",
-    "whole_number",
+    "non_negative_integer", "non_negative_number", "picture_too_large", "port_number", "positive_at_most",
+    "positive_integer", "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "spacing_field",
+    "waiting_seconds", "whole_number",
 ]

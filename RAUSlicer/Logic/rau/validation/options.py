@@ -26,15 +26,20 @@ def positive_number(value, option: str) -> float:
     return number
 
 
-LONGEST_WAIT_SECONDS = 86400.0  # a day: far past any answer, and far below what a socket's clock can hold
+def positive_at_most(maximum: float, unit: str):
+    """A check (``value``, ``option``) of a number > 0 and at most ``maximum``, which ``unit`` names in the message
+    (a huge value would overflow a clock or a byte count, deep in the work)."""
+    def check(value, option: str) -> float:
+        number = positive_number(value, option)
+        if number > maximum:
+            limit = int(maximum) if float(maximum).is_integer() else maximum
+            raise OptionError(f"{option} must be at most {limit} {unit}, got {number:g}")
+        return number
+    return check
 
 
-def waiting_seconds(value, option: str) -> float:
-    """``value`` as seconds to wait: a number > 0 and at most a day, else :class:`OptionError` naming ``option``."""
-    seconds = positive_number(value, option)
-    if seconds > LONGEST_WAIT_SECONDS:
-        raise OptionError(f"{option} must be at most {LONGEST_WAIT_SECONDS:g} seconds (a day), got {seconds:g}")
-    return seconds
+waiting_seconds = positive_at_most(86400.0, "seconds (a day)")
+"""A wait, in seconds: far past any answer, and far below what a socket's clock can hold."""
 
 
 def positive_integer(value, option: str) -> int:

@@ -23,7 +23,7 @@ from rau.labels import normalize_name
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _OBJECT = re.compile(r"\{[^{}]*\}")
-_TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d+)\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)
+_TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d{1,9})\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)  # a tag of 10 digits or more is none
 _TRUE = {"true", "yes", "present", "visible", "1"}
 MAX_ISSUES = 10
 """Issues of the whole answer kept with each structure's (:func:`_summarized`)."""

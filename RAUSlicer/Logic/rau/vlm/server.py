@@ -119,7 +119,7 @@ def _text_of(content) -> str:
     if content is None or isinstance(content, str):
         return content or ""
     if isinstance(content, list) and all(isinstance(part, dict) for part in content):
-        return "".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
+        return "".join(part["text"] for part in content if part.get("type") == "text" and isinstance(part.get("text"), str))
     raise TypeError(f"content of type {type(content).__name__}")
 
 
