@@ -228,6 +228,8 @@ def main() -> None:
     methods = args.methods or [*BASELINES, *(["ants_syn"] if _has_ants() else []), "engine"]
     options = {k: v for k, v in {"fusion": args.fusion, "deformable": False if args.no_deformable else None}.items() if v is not None}
     try:
+        for path in args.manifests:  # every manifest and the files it names, before any run (a later one's mistake lost hours)
+            read_manifest(path)
         results = [run_manifest(path, methods, args.limit, options, args.pairs, args.baseline_sampling) for path in args.manifests]
     except InputError as error:  # a manifest or a file it names
         parser.error(str(error))

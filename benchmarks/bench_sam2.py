@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rau.models.inference import THREADS_VARIABLE
+from rau.validation import argument, positive_integer
 from figures import json_file
 
 CT = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic" / "rau" / "sample_data" / "totalseg_ct"  # the bundled TotalSegmentator pair
@@ -204,12 +205,12 @@ def memory_growth(folder: Path, slices: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=json_file, required=True, help="output JSON file")
-    parser.add_argument("--image-size", type=int, default=1024, help="SAM2 frame size of the timings (real checkpoints: 1024)")
-    parser.add_argument("--slices", type=int, default=3, help="slices of the 3D cases")
-    parser.add_argument("--memory-image-size", type=int, default=64, help="SAM2 frame size of the memory runs")
-    parser.add_argument("--realistic-image-size", type=int, help="SAM2 frame size of the TotalSegmentator runs (default: --image-size)")
+    parser.add_argument("--image-size", type=argument(positive_integer, "--image-size"), default=1024, help="SAM2 frame size of the timings (real checkpoints: 1024)")
+    parser.add_argument("--slices", type=argument(positive_integer, "--slices"), default=3, help="slices of the 3D cases")
+    parser.add_argument("--memory-image-size", type=argument(positive_integer, "--memory-image-size"), default=64, help="SAM2 frame size of the memory runs")
+    parser.add_argument("--realistic-image-size", type=argument(positive_integer, "--realistic-image-size"), help="SAM2 frame size of the TotalSegmentator runs (default: --image-size)")
     parser.add_argument("--only-realistic", action="store_true", help="run only the TotalSegmentator (realistic) figures")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (sets RAU_TORCH_THREADS)")
+    parser.add_argument("--threads", type=argument(positive_integer, "--threads"), default=2, help="torch CPU threads (sets RAU_TORCH_THREADS)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     os.environ[THREADS_VARIABLE] = str(args.threads)  # SAM2 runs torch on this many threads

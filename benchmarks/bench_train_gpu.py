@@ -18,7 +18,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
 from figures import json_file
+from rau.validation import argument, positive_integer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "RAUSlicer" / "Logic"), str(ROOT / "Testing")]
@@ -142,11 +144,13 @@ def measure(size: str, steps: int, warmup: int, batch_size: int, work: Path) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", nargs="+", default=["3b"], choices=sorted(SIZES))
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--steps", type=argument(positive_integer, "--steps"), default=100)
+    parser.add_argument("--warmup", type=argument(positive_integer, "--warmup"), default=5, help="steps not timed (at least 1)")
+    parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), default=4)
     parser.add_argument("--json", type=json_file, help="write the results here")
     args = parser.parse_args()
+    if args.warmup >= args.steps:
+        parser.error(f"--warmup {args.warmup} leaves no timed step of --steps {args.steps}")
     results = []
     with tempfile.TemporaryDirectory() as work:
         for size in args.size:

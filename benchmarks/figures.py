@@ -4,6 +4,7 @@ ends in a missing folder with its figures lost."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 
@@ -18,4 +19,6 @@ def json_file(value: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise argparse.ArgumentTypeError(f"cannot make the folder {path.parent} ({error.strerror})") from None
+    if not os.access(path.parent, os.W_OK):  # found now, not once a run of hours has ended
+        raise argparse.ArgumentTypeError(f"no permission to write in {path.parent}")
     return path

@@ -30,6 +30,8 @@ OBLIQUE = ((0.9127, -0.3039, 0.2733), (0.3443, 0.9330, -0.1045), (-0.2232, 0.192
 def one_slice_copy(source: Path, spacing: float | None, target: Path, axis: str, oblique: bool) -> None:
     """``source`` (a picture) written to ``target`` as a volume with one slice along ``axis``."""
     picture = read_image(source, spacing)
+    if picture.ndim != 2:
+        raise SystemExit(f"{source}: a 3D image; this script copies 2D pictures only")
     expand = {"k": np.s_[np.newaxis, :, :], "j": np.s_[:, np.newaxis, :], "i": np.s_[:, :, np.newaxis]}[axis]
     volume = sitk.GetImageFromArray(np.ascontiguousarray(picture.array[0][expand]))
     pixel = picture.spacing[0]
@@ -54,6 +56,7 @@ def main() -> None:
     with open(args.manifest, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         columns, rows = reader.fieldnames, list(reader)[: args.limit]
+    copied: dict[str, Path] = {}  # each copy's name: the file it copies (two files of one name would be one copy)
     for row in rows:
         for side in ("reference", "target"):
             if side not in args.sides:
@@ -64,6 +67,8 @@ def main() -> None:
             for column in (f"{side}_image", f"{side}_labels"):
                 source = args.manifest.parent / row[column]
                 name = source.name.split(".")[0] + args.suffix
+                if copied.setdefault(name, source.resolve()) != source.resolve():
+                    parser.error(f"{source} and {copied[name]} would both be copied to {args.out / name}; rename one")
                 one_slice_copy(source, spacing, args.out / name, args.axis, args.oblique)
                 sidecar = source.with_name(source.name.split(".")[0] + ".labels.csv")
                 if sidecar.exists():
