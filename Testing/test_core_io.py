@@ -465,3 +465,18 @@ def test_a_scanner_sform_with_a_skew_itk_straightens_within_a_voxel_is_read(tmp_
     nibabel.save(nifti, str(tmp_path / "skewed.nii.gz"))
     assert read_image(tmp_path / "skewed.nii.gz").shape == (2, 512, 512)
     assert "WARNING" not in capfd.readouterr().err
+
+
+def test_a_gzip_stream_is_unpacked_only_as_far_as_the_nifti_header_promises(tmp_path):
+    """Before: the whole stream was unpacked to count it: a few MB of zeros behind a small header cost the server
+    seconds per upload (terabytes at its upload limit)."""
+    import gzip
+
+    import nibabel
+
+    from rau.validation import nifti_bytes
+
+    nibabel.save(nibabel.Nifti1Image(np.zeros((4, 4, 4), np.uint8), np.eye(4)), tmp_path / "small.nii")
+    (tmp_path / "bomb.nii.gz").write_bytes(gzip.compress((tmp_path / "small.nii").read_bytes() + bytes(64 << 20), compresslevel=1))
+    expected, counted = nifti_bytes(tmp_path / "bomb.nii.gz")
+    assert expected == 352 + 64 and expected <= counted <= 4 << 20  # one read of the stream at most, not 64 MiB

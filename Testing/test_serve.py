@@ -309,6 +309,23 @@ def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_se
     assert alone["warnings"] == []
 
 
+def test_a_chunked_body_is_refused_even_beside_a_small_content_length(server):
+    """Before: "Content-Length: 5" with "Transfer-Encoding: chunked" passed the size check and the chunks, of any size,
+    were read (a 5 MB body queued a job on a server limited to 1 MB)."""
+    import http.client
+
+    host, port = server[0].removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/v1/jobs")
+    connection.putheader("Content-Length", "5")
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.endheaders()
+    connection.send(b"5\r\nhello\r\n0\r\n\r\n")
+    answer = connection.getresponse()
+    assert answer.status == 411 and "not a chunked body" in json.loads(answer.read())["detail"]
+
+
 def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):
     """Before, ``curl -X POST .../cancel`` got 411 ("send a Content-Length header"), and an engine that was not a
     name gave 500."""
@@ -551,6 +568,11 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
     ("target.mha", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nElementDataFile = {secret}\n"),
     ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\ndata file: {secret}\n\n"),
     ("target.nhdr", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\ndatafile: {secret}\n"),
+    # before, each of these passed the check and the server read the named file (ITK reads the second ElementDataFile
+    # line, pynrrd takes a field spelt with a leading space, a tab or a byte-order mark)
+    ("target.mha", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nelementdatafile = LOCAL\nElementDataFile = {secret}\n"),
+    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\n data\tfile: {secret}\n\n"),
+    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\n\ufeffdata  file: {secret}\n\n"),
 ])
 def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tmp_path, name, header):
     (tmp_path / "secret.raw").write_bytes(bytes(range(16)))

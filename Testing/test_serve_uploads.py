@@ -92,6 +92,14 @@ def test_a_reference_table_needs_its_reference_labels_before_it(server, tmp_path
     assert answer.status_code == 422 and "upload each reference_table right after its reference_labels" in answer.json()["detail"]
 
 
+def test_an_unknown_upload_field_is_refused_before_anything_is_written(server, tmp_path):
+    """Before: a field's name became its file's, and one of 300 characters was a 500 (File name too long)."""
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    files = [("target", target), ("x" * 300, image), ("reference", image), ("reference_labels", labels)]
+    answer = requests.post(f"{server[0]}/v1/jobs", files=[(field, (Path(path).name, Path(path).read_bytes())) for field, path in files], timeout=60)
+    assert answer.status_code == 422 and answer.json()["detail"] == f"unexpected upload field(s) {'x' * 40}"
+
+
 def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_read(shared_data, tmp_path):
     """Before: a 15 KiB .nii.gz of 200^3 int16 voxels (15 MiB once read) was read whole, whatever its size: a small compressed
     file could fill the server's memory."""

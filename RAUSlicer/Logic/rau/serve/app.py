@@ -181,8 +181,8 @@ def create_app(config: ServerConfig | None = None):
             return JSONResponse({"detail": version_mismatch_message(int(client_version), API_VERSION, str(request.base_url))}, 426)
         if request.method in ("POST", "PUT"):
             length = request.headers.get("content-length")
-            if length is None and "transfer-encoding" in request.headers:  # a body of unknown size; none is length 0
-                return JSONResponse({"detail": "send a Content-Length header"}, 411)
+            if "transfer-encoding" in request.headers:  # a body of unknown size; beside a Content-Length the chunks count
+                return JSONResponse({"detail": "send a Content-Length header, not a chunked body"}, 411)
             if int(length or 0) > server.config.max_upload_bytes:
                 limit = server.config.max_upload_bytes / 2**20
                 return JSONResponse({"detail": f"upload of {int(length) / 2**20:.1f} MiB exceeds the server's limit of {limit:.1f} MiB"}, 413)

@@ -78,12 +78,15 @@ def check_data_attached(path: Path, label: str) -> None:
     name = path.name.lower()
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
+    # each header line without white space, byte-order mark or case: readers take " data\tfile:" and a second
+    # ElementDataFile line too, so the check must see every spelling of the field, on every line
+    lines = [re.sub(rb"\s|\xef\xbb\xbf", b"", line).lower() for line in head.split(b"\n")]
     if name.endswith((".mha", ".mhd")):
-        data_file = re.search(rb"^\s*ElementDataFile\s*=\s*(\S*)", head, re.M | re.I)
-        attached = data_file is not None and data_file.group(1).upper() == b"LOCAL"
+        data_files = [line[len(b"elementdatafile"):].lstrip(b"=:") for line in lines if line.startswith(b"elementdatafile")]
+        attached = bool(data_files) and all(value == b"local" for value in data_files)
     elif name.endswith((".nrrd", ".nhdr")):
-        header, *data = re.split(rb"\r?\n\r?\n", head, maxsplit=1)
-        attached = bool(data) and not re.search(rb"^data ?file\s*:", header, re.M | re.I)
+        header, *data = re.split(rb"\r?\n\r?\n", head, maxsplit=1)  # the header's end as far as any reader could see it
+        attached = bool(data) and not any(line.startswith(b"datafile:") for line in lines[: header.count(b"\n") + 1])
     else:
         return
     if not attached:

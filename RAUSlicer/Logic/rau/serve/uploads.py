@@ -19,7 +19,7 @@ from rau.errors import InputError
 from rau.io import read_image
 from rau.io.json_text import parse_json
 from rau.references import check_distinct_references, load_reference
-from rau.serve.security import check_data_attached, check_unpacked_size, confined, upload_suffix
+from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields
 
 MAX_REFERENCES = 32
@@ -88,6 +88,9 @@ def parse_spec(text, default_engine: str) -> JobSpec:
 def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_bytes: int) -> Request:
     """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`); an image
     whose voxels would take more than ``max_image_bytes`` is refused before it is read."""
+    unknown = {upload.field for upload in uploads} - set(UPLOAD_SUFFIXES)  # the file fields of a job
+    if unknown:  # before any file is written: a field's name becomes its file's (a name of 300 bytes was a 500)
+        raise InputError(f"unexpected upload field(s) {', '.join(f'{field:.40}' for field in sorted(unknown))}")
     by_field: dict[str, list[tuple[Path, str]]] = {}
     tabled: set[int] = set()
     for upload in uploads:
@@ -107,9 +110,6 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         if upload.field in ("target", "reference", "reference_labels"):
             check_unpacked_size(path, f"upload {upload.field} ({upload.filename!r})", max_image_bytes)
         files.append((path, upload.filename))
-    unknown = set(by_field) - {"target", "reference", "reference_labels", "reference_table", "label_table"}
-    if unknown:
-        raise InputError(f"unexpected upload field(s) {', '.join(sorted(unknown))}")
     targets, images, labels = by_field.get("target", []), by_field.get("reference", []), by_field.get("reference_labels", [])
     if len(targets) != 1:
         raise InputError("upload exactly one target")
