@@ -200,8 +200,8 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         are reused, so a session counts only for the very node it wrote; a deleted node's session is closed)."""
         self._releaseSessions()
         correction = self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
-        if correction is not None and correction.node is not segmentationNode:
-            self.corrections.pop(segmentationNode.GetID()).close()
+        if correction is not None and (correction.node is not segmentationNode or correction.result.session.closed_reason):
+            self.corrections.pop(segmentationNode.GetID()).close()  # a server's closed session (410) corrects no more
             return None
         return correction
 

@@ -480,3 +480,20 @@ def test_a_gzip_stream_is_unpacked_only_as_far_as_the_nifti_header_promises(tmp_
     (tmp_path / "bomb.nii.gz").write_bytes(gzip.compress((tmp_path / "small.nii").read_bytes() + bytes(64 << 20), compresslevel=1))
     expected, counted = nifti_bytes(tmp_path / "bomb.nii.gz")
     assert expected == 352 + 64 and expected <= counted <= 4 << 20  # one read of the stream at most, not 64 MiB
+
+
+@pytest.mark.parametrize("values, problem", [((0, 2), "has label value 0; a label file holds whole numbers of at least 1"),
+                                             ((1, 1), "structures 'a' and 'b' share the label value 1; give each its own")])
+def test_structures_a_label_file_cannot_keep_apart_are_refused_before_writing(tmp_path, values, problem):
+    """Before: value 0 was written as background and read back as no structure; two structures of one value were
+    written as one, and the table was then refused on reading; a .seg.nrrd of value 0 could not be read back."""
+    from rau.labels import LabelSet, Segmentation, Structure
+
+    geometry = Image(np.zeros((1, 4, 4), np.uint8), spacing=(1, 1), ndim=2)
+    masks = {"a": np.zeros((1, 4, 4), bool), "b": np.zeros((1, 4, 4), bool)}
+    masks["a"][0, 0, 0] = masks["b"][0, 3, 3] = True
+    segmentation = Segmentation(geometry, LabelSet([Structure("a", values[0]), Structure("b", values[1])]), masks)
+    for write, name in ((write_label_map, "out.nii.gz"), (write_seg_nrrd, "out.seg.nrrd")):
+        with pytest.raises(InputError, match=problem):
+            write(segmentation, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

@@ -67,3 +67,17 @@ def test_slicer_s_default_terminology_counts_as_none():
     assert Structure("a", 1, terminology={"category": tissue, "type": tissue}).terminology is None
     lung = {"category": tissue, "type": ["SCT", "39607008", "Lung"]}
     assert Structure("a", 1, terminology=lung).terminology == lung
+
+
+def test_a_segmentation_leaves_the_callers_dict_as_given_and_a_progress_pickles():
+    """Before: Segmentation(...) replaced the caller's uint8 masks in their dict by bool copies, and a mask given as a
+    list was an AttributeError; Progress() could not be pickled (its default was a lambda)."""
+    import pickle
+
+    from rau.engines.base import Progress
+
+    given = {"a": np.ones((1, 2, 2), np.uint8), "b": [[[0, 1], [1, 0]]]}
+    segmentation = Segmentation(Image(np.zeros((1, 2, 2)), ndim=2), LabelSet([Structure("a", 1), Structure("b", 2)]), given)
+    assert given["a"].dtype == np.uint8 and isinstance(given["b"], list)
+    assert segmentation.masks["a"].dtype == bool and segmentation.masks["b"].sum() == 2
+    assert pickle.loads(pickle.dumps(Progress())).is_cancelled() is False

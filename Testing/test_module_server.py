@@ -108,3 +108,28 @@ def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, t
         logic.undo(node, "liver")
         assert np.array_equal(segments(node, target)["liver"], before["liver"])
         assert np.array_equal(server_session.result.get("liver").mask, first)
+
+
+def test_a_session_the_server_has_closed_is_dropped_and_the_message_says_run_again(mrml_scene, shared_data, tmp_path):
+    """Before: after the server closed the session (idle too long, restarted), every correction and undo failed with
+    "session ... was closed" alone, and the node kept its dead session: Update and Undo stayed on."""
+    from rau.errors import InputError
+    from rau.references import load_reference
+    from rau.serve.client import Client
+
+    folder = shared_data / "hc18_fetal_head_us"
+    loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
+    reference = add_volume_node(loaded.image, "reference US", mrml_scene)
+    reference_segmentation = add_segmentation_node(loaded.segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(loaded.image, "patient US", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        node = logic.process(reference, reference_segmentation, target, None, "registration", {"deformable": False}, server=url)
+        before = segments(node, target)
+        name = loaded.segmentation.labels.names[0]
+        Client(url).close_session(logic.correction(node).result.session.id)  # as the server does to an idle session
+        k, j, i = np.argwhere(before[name])[0]
+        with pytest.raises(InputError, match=r"was closed.*; press Run again to correct it"):
+            logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
+        assert logic.correction(node) is None
+        assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())

@@ -501,6 +501,22 @@ def corrected_job(client: Client, halves, overwrite: bool = False) -> str:
 
 
 
+def test_a_bug_in_a_request_answers_500_with_its_reason_and_the_connection_stays_usable(server, tmp_path, monkeypatch):
+    """Before: a correction that raised anything but bad input answered a bare "Internal Server Error" and dropped the
+    connection, so the client's next request failed with "did not answer" (Connection reset)."""
+    import rau.serve.app
+
+    client = Client(server[0])
+    reference, target, table = write_two_halves(tmp_path)
+    job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+    client.wait(job)
+    monkeypatch.setattr(rau.serve.app, "correct", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(ServerError, match=r"internal error \(RuntimeError: boom\)") as failed:
+        client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})
+    assert failed.value.status == 500
+    assert client.info()["api_version"]  # the same client, at once
+
+
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_server_correction_gives_way_to_the_other_structures_or_overwrites_them_as_rau_correct_does(server, tmp_path, overwrite):
     """Before, the server had no overwrite: a client asking for it (the Slicer module's "Overwrite other segments")
@@ -576,7 +592,7 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
 ])
 def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tmp_path, name, header):
     (tmp_path / "secret.raw").write_bytes(bytes(range(16)))
-    (tmp_path / name).write_text(header.format(secret=tmp_path / "secret.raw"))
+    (tmp_path / name).write_bytes(header.format(secret=tmp_path / "secret.raw").encode("utf-8"))
     reference, _, table = write_two_halves(tmp_path)
     with pytest.raises(ServerError, match=rf"upload target \('{name}'\): its header names a separate data file") as refused:
         Client(server[0]).submit(tmp_path / name, [reference], label_table=table)

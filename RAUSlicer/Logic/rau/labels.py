@@ -192,7 +192,9 @@ class Segmentation:
     masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
+        self.masks = dict(self.masks)  # the caller's dict stays as it was given
         for name, mask in self.masks.items():
+            mask = np.asarray(mask)
             if mask.shape != self.geometry.shape:
                 raise GeometryError(f"mask {name!r} has shape {mask.shape}, image has {self.geometry.shape}")
             self.masks[name] = mask.astype(bool, copy=False)

@@ -146,7 +146,8 @@ class Result:
 
     def to_segmentation(self) -> Segmentation:
         """Every structure as a :class:`Segmentation` on the target grid, a structure not found as an empty mask
-        (it keeps its name, value and color in the outputs, as in the Slicer module's result)."""
+        (it keeps its name, value and color in the outputs, as in the Slicer module's result). The masks are the
+        result's own, not copies (a volume's may take gigabytes): copy one before changing it."""
         labels = self.labels
         geometry = self.target.with_array(np.zeros(self.target.shape, dtype=np.uint8))
         empty = np.zeros(self.target.shape, bool)

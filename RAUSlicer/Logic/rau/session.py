@@ -39,6 +39,8 @@ class Session(abc.ABC):
     """
 
     undo_depth = 20
+    closed_reason: str | None = None
+    """Why this session takes no more corrections (a server closed it), or None while it does."""
     overwrite = False
     """The choice of the last :meth:`reprompt`: may its answer take voxels other structures hold? An engine whose
     structures share one map (vessels) acts on it while correcting; other answers are cut where they are written."""

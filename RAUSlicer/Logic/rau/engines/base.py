@@ -152,12 +152,17 @@ def _named_apart(references: list[Reference]) -> list[Reference]:
 ProgressCallback = Callable[[str, float], None]
 
 
+def never() -> bool:
+    """Never cancelled: the default of :attr:`Progress.is_cancelled`."""
+    return False
+
+
 @dataclass
 class Progress:
     """Reports steps (``callback(step, fraction)``) and raises :class:`Cancelled` when asked to stop."""
 
     callback: ProgressCallback | None = None
-    is_cancelled: Callable[[], bool] = field(default=lambda: False)
+    is_cancelled: Callable[[], bool] = field(default=never)  # a function, not a lambda: a Progress can be pickled
 
     def __call__(self, step: str, fraction: float) -> None:
         if self.is_cancelled():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import numbers
 import re
 import sys
 from pathlib import Path
@@ -205,9 +206,25 @@ def _with_layers(segments: list[dict], voxels: np.ndarray) -> list[dict]:
     return segments
 
 
+def check_values_written_apart(labels: LabelSet, path) -> None:
+    """Refuse to write structures a label file cannot keep apart: a label value below 1 (0 is the background) or not
+    whole, or one value given to two structures (a file written so read back without them, or was refused)."""
+    named: dict[int, str] = {}
+    for structure in labels:
+        value = structure.value
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise InputError(f"{path}: structure {structure.name!r} has label value {value!r}; a label file holds whole "
+                             "numbers of at least 1 (0 is the background)")
+        if value in named:
+            raise InputError(f"{path}: structures {named[value]!r} and {structure.name!r} share the label value {value}; "
+                             "give each its own")
+        named[value] = structure.name
+
+
 def write_label_map(segmentation: Segmentation, path, overwrite: bool = False) -> tuple[Path, Path]:
     """Write a NIfTI/NRRD label map and its ``.labels.csv`` table; both or neither appear."""
     path = Path(path)
+    check_values_written_apart(segmentation.labels, path)
     table = label_table_path(path)
     check_writable(table, overwrite)
     with atomic_path(table, overwrite) as table_temporary:
@@ -231,6 +248,7 @@ def label_table_path(label_map_path) -> Path:
 def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) -> Path:
     """Write a Slicer ``.seg.nrrd`` with each structure's name, color and terminology (on the
     caller's own grid: a 2D image read from a 1-slice volume is written as that volume)."""
+    check_values_written_apart(segmentation.labels, path)
     geometry = segmentation.geometry.as_stored()
     ijk_to_lps = geometry.index_to_world
     largest = max((structure.value for structure in segmentation.labels), default=1)

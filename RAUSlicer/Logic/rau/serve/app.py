@@ -9,6 +9,7 @@ import socket
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -16,11 +17,11 @@ from pathlib import Path
 
 import rau
 from rau.engines import DEFAULT_ENGINE, ENGINES, engine_class
-from rau.errors import InputError, UnavailableError
+from rau.errors import InputError, UnavailableError, failure_reason
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
-from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping
+from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
@@ -186,7 +187,11 @@ def create_app(config: ServerConfig | None = None):
             if int(length or 0) > server.config.max_upload_bytes:
                 limit = server.config.max_upload_bytes / 2**20
                 return JSONResponse({"detail": f"upload of {int(length) / 2**20:.1f} MiB exceeds the server's limit of {limit:.1f} MiB"}, 413)
-        return await call_next(request)
+        try:
+            return await call_next(request)
+        except Exception as error:  # a bug: its reason to the client, as a failed job's, and its traceback to the log
+            LOG.error("%s %s failed:\n%s", request.method, request.url.path, traceback.format_exc())
+            return JSONResponse({"detail": failure_reason(error)}, 500)
 
     @app.exception_handler(ValueError)
     async def bad_input(request, error):

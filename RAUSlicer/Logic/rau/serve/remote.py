@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from rau.engines.base import Cancelled, Engine, Progress, Reference, Request
+from rau.errors import InputError
 from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.labels import LabelSet, Segmentation, Structure, normalize_name
 from rau.result import Result, StructureResult
@@ -99,10 +100,21 @@ class RemoteSession(Session):
         self.client, self.id, self.structures = client, session_id, structures
 
     def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
-        return self._answer(self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite))
+        return self._answer(self._sent(lambda: self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite)))
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
-        return self._answer(self.client.propagate(self.id, name))
+        return self._answer(self._sent(lambda: self.client.propagate(self.id, name)))
+
+    def _sent(self, call):
+        """``call()``, one round trip to the server's session; one the server has closed (410: idle too long, the
+        server restarted) is closed here too (:attr:`closed_reason`), and the error says what to do."""
+        try:
+            return call()
+        except ServerError as error:
+            if error.status == 410:
+                self.closed_reason = str(error)
+                raise InputError(f"{error}; press Run again to correct it") from None
+            raise
 
     def undo(self, name: str) -> StructureResult:
         """Undo on the server, which returns the same earlier answer, then here: a server that refuses (busy, gone)
@@ -110,7 +122,7 @@ class RemoteSession(Session):
         name = self._name(name)
         if not self.can_undo(name):
             return super().undo(name)  # raises: nothing to undo
-        answer = self.client.undo(self.id, name)
+        answer = self._sent(lambda: self.client.undo(self.id, name))
         super().undo(name)
         self.results[name] = self._answer(answer)
         return self.results[name]
@@ -121,7 +133,7 @@ class RemoteSession(Session):
         super().edit(name, mask)
         if self.results[name] is not before:
             try:
-                self.client.edit(self.id, name, encode_mask(self.results[name].mask))
+                self._sent(lambda: self.client.edit(self.id, name, encode_mask(self.results[name].mask)))
             except BaseException:  # not sent: the next correction sends it again
                 self.results[name] = before
                 raise
