@@ -200,7 +200,7 @@ def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correct
     from rau.image import Image
     from rau.labels import Structure
     from rau.result import StructureResult
-    from rau.serve.client import ServerError
+    from rau.errors import InputError
     from rau.serve.remote import RemoteSession
 
     target = Image(np.zeros((1, 8, 8), np.float32), ndim=2)
@@ -208,6 +208,6 @@ def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correct
     session = RemoteSession(Client(server[0]), "0" * 32, target, {"left": item.structure}, [item])  # a session the server lacks
     edited = np.zeros(target.shape, bool)
     edited[0, 2:4, 2:4] = True
-    with pytest.raises(ServerError):
+    with pytest.raises(InputError, match="no session 0{32}; press Run again to correct it"):  # 410: closed here too
         session.edit("left", edited)
-    assert session.results["left"] is item  # so the next correction sends the edit again
+    assert session.results["left"] is item and session.closed_reason  # so a next correction would send the edit again
