@@ -497,3 +497,18 @@ def test_structures_a_label_file_cannot_keep_apart_are_refused_before_writing(tm
         with pytest.raises(InputError, match=problem):
             write(segmentation, tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gzip_stream_cut_in_its_trailer_is_refused_also_when_its_data_ends_on_a_read(tmp_path):
+    """Before (this session's first bound): a .nii.gz of exactly 4 MiB with its 8-byte trailer cut off was read."""
+    import gzip
+
+    import nibabel
+
+    from rau.validation import nifti_bytes
+
+    nibabel.save(nibabel.Nifti1Image(np.zeros((79, 79, 672), np.uint8), np.eye(4)), tmp_path / "whole.nii")
+    assert (tmp_path / "whole.nii").stat().st_size == 4 << 20
+    (tmp_path / "cut.nii.gz").write_bytes(gzip.compress((tmp_path / "whole.nii").read_bytes(), compresslevel=1)[:-8])
+    with pytest.raises(InputError, match="truncated or damaged"):
+        nifti_bytes(tmp_path / "cut.nii.gz")

@@ -589,6 +589,7 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
     ("target.mha", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nelementdatafile = LOCAL\nElementDataFile = {secret}\n"),
     ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\n data\tfile: {secret}\n\n"),
     ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\n\ufeffdata  file: {secret}\n\n"),
+    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\nda\x80ta file: {secret}\n\n"),  # pynrrd drops the byte
 ])
 def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tmp_path, name, header):
     (tmp_path / "secret.raw").write_bytes(bytes(range(16)))

@@ -131,3 +131,19 @@ def test_the_client_refuses_a_dicom_folder_or_a_missing_file_by_name_before_send
     with pytest.raises(FileNotFoundError, match=r"reference labels .*gone.mha: no such file"):
         client.submit(target, [(image, tmp_path / "gone.mha", None)])
     assert not app.state.server.jobs
+
+
+def test_an_nrrd_whose_gzip_data_unpacks_past_its_header_is_refused_unpacking_no_further(tmp_path):
+    """Before: a .seg.nrrd of 4x4x2 voxels followed by gzip data of 512 MiB of zeros passed the checks, and its reader
+    unpacked it all (1.16 GiB) before refusing it."""
+    import gzip
+
+    from rau.errors import InputError
+    from rau.serve.security import check_unpacked_size
+
+    header = b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4 2\nencoding: gzip\n\n"
+    (tmp_path / "bomb.seg.nrrd").write_bytes(header + gzip.compress(bytes(64 << 20), compresslevel=1))
+    with pytest.raises(InputError, match="its gzip data unpacks to more than the 32 bytes its header promises"):
+        check_unpacked_size(tmp_path / "bomb.seg.nrrd", "upload reference_labels", 2**30)
+    (tmp_path / "fine.seg.nrrd").write_bytes(header + gzip.compress(bytes(32)))
+    check_unpacked_size(tmp_path / "fine.seg.nrrd", "upload reference_labels", 2**30)

@@ -6,6 +6,7 @@ import hmac
 import ipaddress
 import math
 import re
+import zlib
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
@@ -80,7 +81,7 @@ def check_data_attached(path: Path, label: str) -> None:
         head = handle.read(HEADER_BYTES)
     # each header line without white space, byte-order mark or case: readers take " data\tfile:" and a second
     # ElementDataFile line too, so the check must see every spelling of the field, on every line
-    lines = [re.sub(rb"\s|\xef\xbb\xbf", b"", line).lower() for line in head.split(b"\n")]
+    lines = [re.sub(rb"[^\x21-\x7e]", b"", line).lower() for line in head.split(b"\n")]
     if name.endswith((".mha", ".mhd")):
         data_files = [line[len(b"elementdatafile"):].lstrip(b"=:") for line in lines if line.startswith(b"elementdatafile")]
         attached = bool(data_files) and all(value == b"local" for value in data_files)
@@ -111,6 +112,28 @@ def check_unpacked_size(path: Path, label: str, limit: int) -> None:
     if unpacked > limit:
         raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
                          f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
+    if path.name.lower().endswith(".nrrd") and _gzip_data_exceeds(path, unpacked):
+        raise InputError(f"{label}: its gzip data unpacks to more than the {unpacked} bytes its header promises")
+
+
+def _gzip_data_exceeds(path: Path, promised: int) -> bool:
+    """Whether an NRRD's gzip-encoded data unpacks past ``promised`` bytes, unpacking no further than that (its
+    reader unpacks it all before it compares: a few MB of zeros could take gigabytes)."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEADER_BYTES)
+        end = re.search(rb"\r?\n\r?\n", head)
+        if end is None or not re.search(rb"^encoding:\s*(gz|gzip)\s*$", head[: end.start()], re.M | re.I):
+            return False
+        handle.seek(end.end())
+        inflater, unpacked = zlib.decompressobj(zlib.MAX_WBITS | 32), 0  # gzip or zlib, as NRRD readers take
+        while not inflater.eof and (chunk := inflater.unconsumed_tail or handle.read(1 << 20)):
+            try:
+                unpacked += len(inflater.decompress(chunk, promised + 1 - unpacked))
+            except zlib.error:
+                return False  # damaged: its reader says so
+            if unpacked > promised:
+                return True
+    return False
 
 
 def confined(root: Path, *parts: str) -> Path:

@@ -156,7 +156,8 @@ def _gzip_length(path: Path, enough: int) -> int:
     length = 0
     try:
         with gzip.open(path, "rb") as stream:
-            while length < enough and (chunk := stream.read(1 << 22)):
+            # one read past enough: a stream that ends there is read to its end, where its CRC and length are checked
+            while length <= enough and (chunk := stream.read(1 << 22)):
                 length += len(chunk)
     except (EOFError, OSError, gzip.BadGzipFile) as error:
         raise InputError(f"{path}: file is truncated or damaged ({error})") from None
