@@ -24,7 +24,6 @@ from rau.options import EngineOptions
 from rau.serve import client as client_module
 from rau.serve.app import ServerConfig
 from rau.serve.client import API_HEADER, Client, IncompatibleServer, ServerError
-from rau.serve.security import check_bind, confined, read_token
 from rau.serve.wire import decode_mask, prompt_to_json
 
 warnings.filterwarnings("ignore", message="no GPU found")
@@ -153,8 +152,6 @@ def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_referenc
     assert [s.structure for s in there.structures] == [structure]
 
 
-
-
 def write_sam2_case(folder: Path) -> tuple[tuple, Path]:
     """A small 3D reference (two structures) and target on disk."""
     rng = np.random.default_rng(0)
@@ -213,68 +210,6 @@ def test_sam2_segment_reprompt_undo_download_round_trip(tiny_sam2, tmp_path):
         round_trip(Client(url), "sam2-memory", reference, target, "liver", prompt, options, tmp_path, tmp_path / "ref_labels.labels.csv")
 
 
-def test_token_is_required_off_loopback_and_checked_on_every_request(tmp_path, capsys):
-    with pytest.raises(ValueError, match="--token-file"):
-        check_bind("0.0.0.0", None)
-    check_bind("127.0.0.1", None)
-    check_bind("::1", None)
-    check_bind("192.168.1.20", "x" * 32)
-    (tmp_path / "short").write_text("abc\n")
-    with pytest.raises(ValueError, match="at least 16 characters"):
-        read_token(tmp_path / "short")
-    assert rau_main(["serve", "--host", "10.1.2.3", "--port", "1"]) == 2
-    assert "--token-file" in capsys.readouterr().err
-    token = "s3cret-token-for-tests-0123456789"
-    with running_server(ServerConfig(work_dir=tmp_path / "work", token=token)) as (url, _):
-        assert requests.get(f"{url}/v1/info", timeout=10).status_code == 401
-        assert requests.get(f"{url}/v1/info", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
-        with pytest.raises(ServerError, match="token") as refused:
-            Client(url, token="wrong-token-of-some-length").info()
-        assert refused.value.status == 401
-        assert Client(url, token=token).info()["api_version"] == client_module.API_VERSION
-
-
-def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_data, tmp_path):
-    reference, target, spacing = hc18_pair(shared_data)
-    broken = tmp_path / "broken.nrrd"
-    broken.write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4\nencoding: raw\n\n" + bytes(64))
-    work = tmp_path / "work"
-    with running_server(ServerConfig(work_dir=work, max_upload_bytes=400_000)) as (url, _):
-        client = Client(url)
-        with pytest.raises(ServerError, match="exceeds the server's limit") as too_big:
-            client.submit(target, [reference] * 4, target_spacing=spacing)
-        assert too_big.value.status == 413
-        with pytest.raises(ServerError, match="upload 'broken.nrrd'.*dimension is 3") as bad:
-            client.submit(broken, [reference], target_spacing=spacing)
-        assert bad.value.status == 422
-        assert str(work) not in str(bad.value)
-        (tmp_path / "labels.exe").write_bytes(b"MZ")
-        with pytest.raises(ServerError, match="unknown file type"):
-            client.submit(target, [(reference[0], tmp_path / "labels.exe", None)])
-        with pytest.raises(ServerError, match="upload '058_HC.png': a picture without a pixel size, while upload '012_HC.png' has one") as mixed:
-            client.submit(target, [reference])
-        assert mixed.value.status == 422
-        other_size = shared_data / "arcade_syntax_dev/arcade_train_335_lab.png"
-        with pytest.raises(ServerError, match="upload 'arcade_train_335_lab.png': labels cover .* but the image upload '012_HC.png' covers"):
-            client.submit(target, [(reference[0], other_size, reference[2])], target_spacing=spacing)
-        with pytest.raises(ServerError, match="unknown structure 'liver'") as unknown:
-            client.submit(target, [reference], target_spacing=spacing, structures=["liver"])
-        assert unknown.value.status == 422
-        with pytest.raises(ServerError, match="upload '012_HC.png': the labels are a copy of the image upload '012_HC.png'"):
-            client.submit(target, [(reference[0], reference[0], reference[2])], target_spacing=spacing)  # was 200 made-up structures
-    assert not any((work / "jobs").iterdir())
-
-
-
-
-
-
-
-
-
-
-
-
 def test_a_reference_uploaded_twice_is_refused_as_rau_segment_refuses_it(server, shared_data):
     """Before, the server ran it: the copy voted twice (its fused mask was about that reference's own), while rau segment
     and rau evaluate refuse a repeated reference."""
@@ -307,23 +242,6 @@ def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_se
                                   "structures found; give one that has it first"]
     alone = client.wait(client.submit(target, references[:1], "registration", target_spacing=target_spacing, options={"deformable": False}))
     assert alone["warnings"] == []
-
-
-def test_a_chunked_body_is_refused_even_beside_a_small_content_length(server):
-    """Before: "Content-Length: 5" with "Transfer-Encoding: chunked" passed the size check and the chunks, of any size,
-    were read (a 5 MB body queued a job on a server limited to 1 MB)."""
-    import http.client
-
-    host, port = server[0].removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    connection.putrequest("POST", "/v1/jobs")
-    connection.putheader("Content-Length", "5")
-    connection.putheader("Transfer-Encoding", "chunked")
-    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
-    connection.endheaders()
-    connection.send(b"5\r\nhello\r\n0\r\n\r\n")
-    answer = connection.getresponse()
-    assert answer.status == 411 and "not a chunked body" in json.loads(answer.read())["detail"]
 
 
 def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):
@@ -418,12 +336,6 @@ def test_info_reports_versions_engines_device_and_loaded_models(server):
     assert info["device"] in ("cpu", "cuda", "mps") and info["models_loaded"] == []
 
 
-def test_nothing_is_written_outside_the_work_folder(tmp_path):
-    with pytest.raises(ValueError, match="outside"):
-        confined(tmp_path, "jobs", "../../etc")
-    assert confined(tmp_path, "jobs", "a") == (tmp_path / "jobs" / "a").resolve()
-
-
 def test_the_client_module_imports_only_the_standard_library_and_requests():
     path = Path(client_module.__file__)
     code = (
@@ -497,8 +409,6 @@ def corrected_job(client: Client, halves, overwrite: bool = False) -> str:
     client.wait(job)
     client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]}, overwrite)
     return job
-
-
 
 
 def test_a_bug_in_a_request_answers_500_with_its_reason_and_the_connection_stays_usable(server, tmp_path, monkeypatch):
@@ -577,28 +487,6 @@ def test_downloads_carry_the_corrections_after_the_session_closed(tmp_path):
             client.download(first, "label_map", target)
         assert target.read_bytes() == b"the user's target" and not list(tmp_path.glob(".target*"))
         assert read_image(client.download(first, "label_map", tmp_path / "new" / "folder.nii.gz")).shape == read_image(tmp_path / "open.nii.gz").shape
-
-
-@pytest.mark.parametrize("name, header", [
-    ("target.mhd", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nElementDataFile = {secret}\n"),
-    ("target.mha", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nElementDataFile = {secret}\n"),
-    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\ndata file: {secret}\n\n"),
-    ("target.nhdr", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\ndatafile: {secret}\n"),
-    # before, each of these passed the check and the server read the named file (ITK reads the second ElementDataFile
-    # line, pynrrd takes a field spelt with a leading space, a tab or a byte-order mark)
-    ("target.mha", "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\nelementdatafile = LOCAL\nElementDataFile = {secret}\n"),
-    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\n data\tfile: {secret}\n\n"),
-    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\n\ufeffdata  file: {secret}\n\n"),
-    ("target.nrrd", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 4 4\nencoding: raw\nda\x80ta file: {secret}\n\n"),  # pynrrd drops the byte
-])
-def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tmp_path, name, header):
-    (tmp_path / "secret.raw").write_bytes(bytes(range(16)))
-    (tmp_path / name).write_bytes(header.format(secret=tmp_path / "secret.raw").encode("utf-8"))
-    reference, _, table = write_two_halves(tmp_path)
-    with pytest.raises(ServerError, match=rf"upload target \('{name}'\): its header names a separate data file") as refused:
-        Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
-    assert refused.value.status == 422
-    assert not any((server[1].state.server.work_dir / "jobs").iterdir())
 
 
 def test_rau_serve_engine_runs_jobs_that_name_none(tmp_path):

@@ -6,12 +6,11 @@ import hmac
 import ipaddress
 import math
 import re
-import zlib
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.label_tables import SIDECAR_SUFFIXES
-from rau.validation import itk_warnings_off
+from rau.validation import gzip_length, itk_warnings_off
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
@@ -125,15 +124,10 @@ def _gzip_data_exceeds(path: Path, promised: int) -> bool:
         if end is None or not re.search(rb"^encoding:\s*(gz|gzip)\s*$", head[: end.start()], re.M | re.I):
             return False
         handle.seek(end.end())
-        inflater, unpacked = zlib.decompressobj(zlib.MAX_WBITS | 32), 0  # gzip or zlib, as NRRD readers take
-        while not inflater.eof and (chunk := inflater.unconsumed_tail or handle.read(1 << 20)):
-            try:
-                unpacked += len(inflater.decompress(chunk, promised + 1 - unpacked))
-            except zlib.error:
-                return False  # damaged: its reader says so
-            if unpacked > promised:
-                return True
-    return False
+        try:
+            return gzip_length(handle, promised) > promised
+        except InputError:
+            return False  # damaged: its reader says so
 
 
 def confined(root: Path, *parts: str) -> Path:

@@ -146,21 +146,22 @@ def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
         except Exception as error:  # a header cut short: nibabel and gzip raise several types
             raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None
     expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
-    available = _gzip_length(path, expected) if path.name.lower().endswith(".gz") else path.stat().st_size
+    available = gzip_length(path, expected) if path.name.lower().endswith(".gz") else path.stat().st_size
     return expected, available
 
 
-def _gzip_length(path: Path, enough: int) -> int:
-    """The decompressed length of a gzip file, counted up to ``enough`` bytes at least (a few MB of zeros may unpack
-    to terabytes past what a header promises); a stream cut short is an error."""
+def gzip_length(source, enough: int) -> int:
+    """The decompressed length of a gzip stream (a path, or a binary file at the stream's start), counted up to
+    ``enough`` bytes at least (a few MB of zeros may unpack to terabytes past what a header promises); a stream cut
+    short or damaged raises :class:`InputError`."""
     length = 0
     try:
-        with gzip.open(path, "rb") as stream:
+        with gzip.open(source, "rb") as stream:
             # one read past enough: a stream that ends there is read to its end, where its CRC and length are checked
             while length <= enough and (chunk := stream.read(1 << 22)):
                 length += len(chunk)
     except (EOFError, OSError, gzip.BadGzipFile) as error:
-        raise InputError(f"{path}: file is truncated or damaged ({error})") from None
+        raise InputError(f"{getattr(source, 'name', source)}: file is truncated or damaged ({error})") from None
     return length
 
 
