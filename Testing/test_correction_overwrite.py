@@ -98,6 +98,17 @@ def test_session_names_match_as_everywhere():
         session.reprompt("third", Prompt(points=[(55.0, 32.0, 0.0)], labels=[1]))
 
 
+def test_a_result_names_its_structures_when_one_asked_for_is_not_there():
+    """Before: ``Result.get`` raised a bare ``KeyError('SECOND')``, naming neither the rule nor the structures there are."""
+    session = vessel_session()
+    result = Result(session.target, list(session.results.values()), "vessels")
+    assert result.named(" SECOND") is result.get("second")
+    with pytest.raises(KeyError, match="no structure called exactly 'SECOND' .*Result.named.*available: 'first', 'second'"):
+        result.get("SECOND")
+    with pytest.raises(InputError, match="unknown structure 'third'; available: first, second"):
+        result.named("third")
+
+
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_put_correction_lets_the_session_go_on_from_what_was_written(overwrite):
     """The corrected structure gave way (or took the neighbour's voxels): the session holds what the result holds."""

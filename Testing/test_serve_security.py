@@ -10,9 +10,11 @@ import requests
 from serve_helpers import running_server
 
 from rau.cli import main as rau_main
+from rau.errors import OptionError
 from rau.serve import client as client_module
 from rau.serve.app import ServerConfig
 from rau.serve.client import Client, ServerError
+from rau.serve.remote import remote_engine
 from rau.serve.security import check_bind, confined, read_token
 from test_serve import hc18_pair, server, write_two_halves  # noqa: F401  (server: fixture)
 
@@ -36,6 +38,25 @@ def test_token_is_required_off_loopback_and_checked_on_every_request(tmp_path, c
             Client(url, token="wrong-token-of-some-length").info()
         assert refused.value.status == 401
         assert Client(url, token=token).info()["api_version"] == client_module.API_VERSION
+
+
+def test_the_slicer_module_token_comes_from_the_environment_and_a_refusal_says_where(tmp_path, monkeypatch):
+    """Before: a refused request said only "send 'Authorization: Bearer <token>'", which a Slicer user cannot do; a
+    token exported with its line break was sent as is, and requests' refusal read "did not answer"."""
+    token = "s3cret-token-for-tests-0123456789"
+    with running_server(ServerConfig(work_dir=tmp_path / "work", token=token)) as (url, _):
+        monkeypatch.delenv("RAU_SERVER_TOKEN", raising=False)
+        with pytest.raises(ServerError, match="no token was sent: .*the Slicer module reads it from RAU_SERVER_TOKEN"):
+            remote_engine(url, "registration", {}).client.info()
+        monkeypatch.setenv("RAU_SERVER_TOKEN", "wrong-token-of-some-length")
+        with pytest.raises(ServerError, match="the token sent is not the server's"):
+            remote_engine(url, "registration", {}).client.info()
+        monkeypatch.setenv("RAU_SERVER_TOKEN", token + "\n")
+        assert remote_engine(url, "registration", {}).client.info()["api_version"] == client_module.API_VERSION
+        monkeypatch.setenv("RAU_SERVER_TOKEN", "s3cret\x01token-for-tests")
+        with pytest.raises(OptionError, match="RAU_SERVER_TOKEN holds a character an HTTP header cannot carry") as refused:
+            remote_engine(url, "registration", {})
+        assert "s3cret" not in str(refused.value)
 
 
 def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_data, tmp_path):

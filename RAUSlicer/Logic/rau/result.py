@@ -8,7 +8,7 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.image import Image
-from rau.labels import LabelSet, Segmentation, Structure
+from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError
 
 
 @dataclass
@@ -80,10 +80,14 @@ class Result:
     ``propagate(name)``, each returning the structure's new :class:`StructureResult`."""
 
     def get(self, name: str) -> StructureResult:
+        """The structure called exactly ``name`` (:meth:`named` matches a name as a user spells it); raises
+        :class:`rau.labels.UnknownStructureError` naming the ones there are."""
         for item in self.structures:
             if item.structure.name == name:
                 return item
-        raise KeyError(name)
+        names = ", ".join(repr(item.structure.name) for item in self.structures) or "none"
+        raise UnknownStructureError(f"no structure called exactly {name!r} in this result (Result.named matches as a user "
+                                    f"spells it); available: {names}")
 
     @property
     def labels(self) -> LabelSet:

@@ -17,6 +17,8 @@ import requests
 
 API_VERSION = 1
 API_HEADER = "X-RAU-API-Version"
+TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
+"""The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""
 OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
 """As :data:`rau.io.label_tables.SIDECAR_SUFFIXES` (this file imports no other part of rau)."""
@@ -73,9 +75,15 @@ class Client:
             raise ServerError(f"rau server {self.url} did not answer: {error}") from error
         if response.status_code >= 400:
             detail = _detail(response)
+            if response.status_code == 401:
+                detail += f" ({self._token_hint()})"
             error_class = IncompatibleServer if response.status_code == 426 else ServerError
             raise error_class(f"rau server {self.url}: {detail}", response.status_code)
         return response
+
+    def _token_hint(self) -> str:
+        sent = "the token sent is not the server's" if self.token else "no token was sent"
+        return f"{sent}: give the token in the server's --token-file; the Slicer module reads it from {TOKEN_VARIABLE}"
 
     def _json(self, method: str, path: str, **kwargs) -> dict:
         self.check_compatible()

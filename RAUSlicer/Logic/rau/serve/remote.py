@@ -10,7 +10,6 @@ corrections to the server's session, one round trip each. Needs no torch on this
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from pathlib import Path
 
@@ -20,10 +19,11 @@ from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.labels import LabelSet, Segmentation, Structure, normalize_name
 from rau.result import Result, StructureResult
 from rau.options import EngineOptions
-from rau.serve.client import Client, JobCancelled, ServerError
+from rau.serve.client import TOKEN_VARIABLE, Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
 from rau.serve.wire import decode_mask, encode_mask, prompt_to_json
 from rau.session import Session
+from rau.validation.options import secret_from_environment
 
 
 UNPICKED = "rau: other labelled anatomy"
@@ -166,5 +166,5 @@ def remote_engine(url: str, engine_name: str, options: EngineOptions | dict, tok
 
     Models and device are the server operator's, so of ``options`` only the choices a client may make are sent.
     """
-    client = Client(url, token or os.environ.get("RAU_SERVER_TOKEN"))
+    client = Client(url, token or secret_from_environment(TOKEN_VARIABLE))
     return RemoteEngine(client, engine_name, options)

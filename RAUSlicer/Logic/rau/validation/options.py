@@ -138,3 +138,19 @@ def argument(check, option: str):
 
     convert.__name__ = check.__name__
     return convert
+
+
+def header_secret(value: str | None, source: str) -> str | None:
+    """A token or key for an HTTP header from ``source`` (an option or environment variable), without surrounding
+    white space (a key read from a file keeps its line break); None when empty. One a header cannot carry (a control
+    character or a letter outside ASCII) is refused with an :class:`OptionError` naming ``source``, never the value."""
+    value = (value or "").strip()
+    if value and not re.fullmatch(r"[\x20-\x7e]+", value):
+        raise OptionError(f"{source} holds a character an HTTP header cannot carry (a control character or a letter "
+                          "outside ASCII); the value is not shown")
+    return value or None
+
+
+def secret_from_environment(variable: str) -> str | None:
+    """The token or key in the environment variable ``variable`` (:func:`header_secret`), None when unset."""
+    return header_secret(os.environ.get(variable), variable)

@@ -8,13 +8,12 @@ A backend answers one conversation (:mod:`rau.vlm.prompts`) with text. Two exist
 from __future__ import annotations
 
 import abc
-import os
-import re
 from dataclasses import dataclass
 
 from rau.errors import OptionError
 from rau.models.loader import ModelSource
 from rau.options import EngineOptions
+from rau.validation.options import secret_from_environment
 from rau.vlm.families import ModelFamily, family_for
 
 API_KEY_VARIABLE = "RAU_VLM_API_KEY"
@@ -66,13 +65,8 @@ def create_backend(options: EngineOptions | dict) -> Backend:
 
 
 def api_key_from_environment() -> str | None:
-    """The VLM server's API key from ``RAU_VLM_API_KEY`` without surrounding white space (a key read from a file
-    keeps its line break), None when unset; a key an HTTP header cannot carry is refused, and never shown."""
-    key = os.environ.get(API_KEY_VARIABLE, "").strip()
-    if key and not re.fullmatch(r"[\x21-\x7e]+", key):
-        raise OptionError(f"{API_KEY_VARIABLE} holds a character an HTTP header cannot carry (a space, a control character "
-                          "or a letter outside ASCII); the key is not shown")
-    return key or None
+    """The VLM server's API key from ``RAU_VLM_API_KEY`` (:func:`~rau.validation.options.secret_from_environment`)."""
+    return secret_from_environment(API_KEY_VARIABLE)
 
 
 def vlm_source(options: EngineOptions) -> ModelSource | None:
