@@ -256,10 +256,19 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     def discardCorrection(self, segmentationNode, name):
         """Main thread: take a correction the engine session made but the node never got (refused, or cancelled
-        after its work finished) back out of the session, so the next one starts where the node is."""
+        after its work finished) back out of the session, so the next one starts where the node is. A session that
+        cannot take it back (a server that is busy or gone) is closed, as it no longer matches the node; returns
+        what to tell the user then, else None."""
         correction = self.correction(segmentationNode)
-        if correction is not None and correction.result.session.can_undo(name):
+        if correction is None or not correction.result.session.can_undo(name):
+            return None
+        try:
             correction.result.session.undo(name)
+        except Exception as error:
+            self.corrections.pop(segmentationNode.GetID()).close()
+            return (f"The engine session could not take back the correction of {name!r} ({error}), so it was closed: "
+                    "press Run again to correct this result.")
+        return None
 
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""

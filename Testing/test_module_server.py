@@ -133,3 +133,33 @@ def test_a_session_the_server_has_closed_is_dropped_and_the_message_says_run_aga
             logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
         assert logic.correction(node) is None
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
+
+
+def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_session_and_says_so(mrml_scene, shared_data, tmp_path):
+    """Before: when Cancel came after the server corrected, and the server was busy (503) as the panel took the
+    correction back out, the error escaped the panel's job end (buttons left as while running) and the server's
+    session stayed one correction ahead of the node."""
+    from rau.references import load_reference
+
+    folder = shared_data / "hc18_fetal_head_us"
+    loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
+    reference = add_volume_node(loaded.image, "reference US", mrml_scene)
+    reference_segmentation = add_segmentation_node(loaded.segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(loaded.image, "patient US", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0.5)) as (url, app):
+        node = logic.process(reference, reference_segmentation, target, None, "registration", {"deformable": False}, server=url)
+        before = segments(node, target)
+        name = loaded.segmentation.labels.names[0]
+        session_id = logic.correction(node).result.session.id
+        k, j, i = np.argwhere(before[name])[len(np.argwhere(before[name])) // 2]
+        logic.correctionJob(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))(None)  # the worker's part
+        with app.state.server.queues.device_lock("auto"):  # the user cancelled; the server is busy with another job
+            note = logic.discardCorrection(node, name)
+        assert note.startswith(f"The engine session could not take back the correction of {name!r} (") and "try again in a moment" in note
+        assert note.endswith("press Run again to correct this result.")
+        assert logic.correction(node) is None
+        with pytest.raises(SessionGone, match="the client closed it"):
+            app.state.server.sessions.get(session_id)
+        assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
+        assert logic.discardCorrection(node, name) is None  # nothing left to take back

@@ -11,7 +11,8 @@ class JobPanel:
 
     def _startJob(self, work, done, title, dropped=None):
         """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status;
-        ``dropped(value)`` is told of a value that a cancel, come after the work finished, throws away."""
+        ``dropped(value)`` is told of a value that a cancel, come after the work finished, throws away (it returns
+        what to add to the status, or None)."""
 
         def onProgress(step, fraction):
             self.ui.progressBar.value = int(100 * fraction)
@@ -28,9 +29,8 @@ class JobPanel:
             from rau.engines.base import Cancelled  # the panel's set-up made the bundled rau importable
 
             if isinstance(error, Cancelled) or cancelled:  # an error after a cancel (the scene closed under it) is moot
-                if error is None and dropped is not None:
-                    dropped(value)
-                self.ui.statusLabel.text = "Cancelled; nothing was changed."
+                note = dropped(value) if error is None and dropped is not None else None
+                self.ui.statusLabel.text = "Cancelled; nothing was changed." + (f" {note}" if note else "")
             elif error is not None:
                 self.ui.statusLabel.text = "Failed."
                 slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
