@@ -107,6 +107,25 @@ def test_a_chunked_body_is_refused_even_beside_a_small_content_length(server):
     assert answer.status == 411 and "not a chunked body" in json.loads(answer.read())["detail"]
 
 
+def test_an_upload_that_stalls_is_answered_408_and_queues_nothing(tmp_path):
+    """Before: an upload that stopped sending held its connection and the parts it had sent for as long as the
+    client kept the connection open."""
+    import http.client
+
+    with running_server(ServerConfig(work_dir=tmp_path / "work", upload_idle_seconds=0.5)) as (url, app):
+        host, port = url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        connection.putrequest("POST", "/v1/jobs")
+        connection.putheader("Content-Length", "100000")
+        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+        connection.endheaders()
+        connection.send(b'--x\r\nContent-Disposition: form-data; name="target"; filename="t.mha"\r\n\r\n' + bytes(1000))
+        answer = connection.getresponse()  # the rest never comes
+        assert answer.status == 408
+        assert json.loads(answer.read())["detail"] == "the upload sent nothing for 0.5 s; nothing was queued: send it again"
+        assert app.state.server.jobs == {} and not any((tmp_path / "work").iterdir())
+
+
 def test_nothing_is_written_outside_the_work_folder(tmp_path):
     with pytest.raises(ValueError, match="outside"):
         confined(tmp_path, "jobs", "../../etc")

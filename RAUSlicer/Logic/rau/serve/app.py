@@ -51,6 +51,9 @@ class ServerConfig:
     max_sessions: int = MAX_SESSIONS
     max_session_bytes: int = MAX_SESSION_BYTES
     max_jobs: int = 1000
+    upload_idle_seconds: float = 60.0
+    """How long an upload may send nothing before the server answers 408 and queues nothing: a stalled or abandoned
+    upload does not hold its connection and the parts it sent for ever (a client gives up after 60 s of silence too)."""
     device_wait_seconds: float = 30.0
     """How long a correction waits for its device (a job may hold it) before it answers 503 and changes nothing: well
     under a client's timeout (60 s), so waiting behind a job does not make a client give up on a correction the server
@@ -220,7 +223,7 @@ def create_app(config: ServerConfig | None = None):
     @app.post("/v1/jobs", status_code=202)
     async def submit(request: Request):
         server.queues.check_taking()  # before the upload is received
-        form = await whole_form(request)
+        form = await whole_form(request, server.config.upload_idle_seconds)
         try:
             spec = parse_spec(form.get("spec"), server.config.engine)
             uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
@@ -300,9 +303,10 @@ def create_app(config: ServerConfig | None = None):
     return app
 
 
-async def whole_form(request):
-    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take, and one
-    whose body ended before its closing boundary (the parser would take the parts that came for all of them)."""
+async def whole_form(request, idle_seconds: float):
+    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take, one
+    whose body ended before its closing boundary (the parser would take the parts that came for all of them), and
+    one that sent nothing for ``idle_seconds``."""
     from starlette.exceptions import HTTPException  # what the form parser raises (FastAPI's is a kind of it)
     from starlette.formparsers import parse_options_header  # python-multipart's, under either of its module names
     from starlette.requests import Request
@@ -311,7 +315,10 @@ async def whole_form(request):
 
     async def receive():
         nonlocal tail
-        message = await request.receive()
+        try:
+            message = await asyncio.wait_for(request.receive(), idle_seconds)
+        except asyncio.TimeoutError:
+            raise HTTPException(408, f"the upload sent nothing for {idle_seconds:g} s; nothing was queued: send it again") from None
         tail = (tail + message.get("body", b""))[-1024:]
         return message
 
