@@ -4,6 +4,7 @@ upload's header names, and the work folder."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -124,6 +125,23 @@ def test_an_upload_that_stalls_is_answered_408_and_queues_nothing(tmp_path):
         assert answer.status == 408
         assert json.loads(answer.read())["detail"] == "the upload sent nothing for 0.5 s; nothing was queued: send it again"
         assert app.state.server.jobs == {} and not any((tmp_path / "work").iterdir())
+
+
+def test_a_client_that_goes_away_mid_upload_is_logged_as_such_not_as_a_server_failure(tmp_path, caplog):
+    """Before: the disconnect was logged as "POST /v1/jobs failed:" with a traceback, as a bug is."""
+    import socket
+
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                               b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n" + bytes(1000))
+        deadline = time.monotonic() + 20
+        while "disconnected" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "POST /v1/jobs: the client disconnected before its request was read" in caplog.text
+        assert "failed" not in caplog.text and "Traceback" not in caplog.text
+        assert app.state.server.jobs == {}
 
 
 def test_nothing_is_written_outside_the_work_folder(tmp_path):
