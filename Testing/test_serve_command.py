@@ -20,6 +20,22 @@ def test_rau_serve_command_serves_with_a_token(tmp_path):
         assert Client(url, token=token).info()["engines"]["registration"]["available"]
 
 
+def test_a_token_file_other_users_can_read_is_warned_of(tmp_path, capsys):
+    """Before: a token file anyone on the computer could read (a new file's usual mode, 0644) was used silently."""
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
+
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token-of-enough-length-1234\n")
+    arguments = ["serve", "--work-dir", str(tmp_path / "work"), "--token-file", str(token_file)]
+    for mode, warned in ((0o644, True), (0o600, False)):
+        token_file.chmod(mode)
+        assert server_config(build_parser().parse_args(arguments)).token == "a-token-of-enough-length-1234"
+        err = capsys.readouterr().err
+        assert (err == f"warning: --token-file {token_file}: other users of this computer can read it; make it yours "
+                "alone (chmod 600)\n") == warned and (err == "") != warned
+
+
 def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
     import tempfile
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
@@ -41,9 +42,12 @@ def server_config(args: argparse.Namespace):
     """The :class:`rau.serve.app.ServerConfig` for the parsed arguments (checks them, the bind address and token;
     creates ``--work-dir``)."""
     from rau.serve.app import ServerConfig
-    from rau.serve.security import check_bind, read_token
+    from rau.serve.security import check_bind, read_token, readable_by_others
 
     token = read_token(args.token_file) if args.token_file else None
+    if token and readable_by_others(args.token_file):
+        print(f"warning: --token-file {args.token_file}: other users of this computer can read it; make it yours alone "
+              "(chmod 600)", file=sys.stderr)
     check_bind(args.host, token)
     options = engine_options(args)
     check_device_option(options.device)  # at start-up: else every client call would fail

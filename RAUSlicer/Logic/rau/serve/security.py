@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import math
+import os
 import re
 from pathlib import Path
 
@@ -52,6 +53,11 @@ def read_token(path) -> str:
         raise OptionError(f"--token-file {path}: the token may hold only printable ASCII characters (letters, digits, "
                           "punctuation), as HTTP headers carry no others")
     return token
+
+
+def readable_by_others(path) -> bool:
+    """Whether users other than the owner may read ``path`` (POSIX permissions; elsewhere, False)."""
+    return os.name == "posix" and bool(Path(path).stat().st_mode & 0o044)
 
 
 def authorized(header: str | None, token: str | None) -> bool:
