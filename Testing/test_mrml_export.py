@@ -142,6 +142,27 @@ def test_seg_nrrd_export_round_trips_through_slicerio(mrml_scene, labels, grid, 
         export_seg_nrrd(node, tmp_path / "result.nrrd")
 
 
+def test_both_exports_of_a_result_read_back_with_the_reference_s_values(mrml_scene, grid, tmp_path):
+    """Before: Slicer stores a result segment alone in its layer (it overlaps another) with the value 1, and the
+    .seg.nrrd export read back with 5, 1, 9 (liver, spleen, kidney) where the NIfTI export and the node say 5, 2, 9."""
+    from rau.labels import Structure
+    from rau.mrml import add_result_node
+    from rau.result import Result, StructureResult
+
+    masks = np.zeros((3, *grid.shape), bool)
+    masks[0, 1:3, 2:8, 2:8] = masks[1, 1:3, 6:12, 6:12] = masks[2, 3:4, 1:4, 1:4] = True  # liver and spleen overlap
+    structures = [Structure("liver", 5, (1.0, 0.0, 0.0)), Structure("spleen", 2, (0.0, 1.0, 0.0)), Structure("kidney", 9, (0.0, 0.0, 1.0))]
+    result = Result(grid, [StructureResult(s, m, 0.9, "registration") for s, m in zip(structures, masks)], "registration")
+    node = add_result_node(result, add_volume_node(grid, "target", mrml_scene))
+    nifti, _ = export_label_map(node, grid, tmp_path / "result.nii.gz")
+    seg_nrrd = export_seg_nrrd(node, tmp_path / "result.seg.nrrd")
+    expected = [("liver", 5), ("spleen", 2), ("kidney", 9)]
+    assert [(s.name, s.value) for s in read_segmentation(nifti).labels] == expected
+    back = read_segmentation(seg_nrrd, geometry=grid)
+    assert [(s.name, s.value) for s in back.labels] == expected
+    assert all(np.array_equal(back.masks[s.name], mask) for s, mask in zip(structures, masks))
+
+
 def test_both_exports_of_a_result_under_a_transform_lie_in_world_coordinates(mrml_scene, labels, grid, tmp_path):
     """The result node takes the target's transform before its reference geometry (before that, Slicer took the
     geometry relative to no transform and the export was resampled onto a rotated, larger grid). Both exports

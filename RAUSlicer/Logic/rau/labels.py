@@ -78,6 +78,23 @@ def default_color(value: int) -> tuple[float, float, float]:
     return tuple(round(c, 4) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.95))
 
 
+RAU_TAG = "RAUSlicer"
+"""The segment tag (JSON) in which a result's structure records where it came from and its label value, in a Slicer
+segmentation node and in the ``.seg.nrrd`` Slicer saves it as."""
+
+
+def tagged_value(tag: str | None) -> int | None:
+    """The label value a segment's :data:`RAU_TAG` text records (a result keeps the reference's), None when there is
+    no tag, or no usable value in it (a damaged tag is reported where the tag is read)."""
+    from rau.io.json_text import parse_json  # rau.io reads label sets: imported here, not at the top
+
+    try:
+        value = parse_json(tag or "{}").get("value")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def segment_values(stored: list, first: list[bool] | None = None) -> list[int]:
     """The label values of segments (a ``.seg.nrrd``'s, a Slicer segmentation node's) from the ``stored`` ones, in
     segment order. Segments flagged in ``first`` (a result's structures, whose values are the reference's) keep

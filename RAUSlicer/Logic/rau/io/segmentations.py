@@ -18,7 +18,7 @@ from rau.image import Image, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
-from rau.labels import LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
@@ -170,7 +170,9 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
         raise InputError(f"{path}: a Slicer segmentation carries its own segment names and colours, so the label table "
                          f"{label_table} would be ignored; leave it out, or rename the segments in Slicer")
     segments = _with_layers(data["segments"], voxels)
-    values = segment_values([segment.get("labelValue") for segment in segments])
+    tags = [(segment.get("tags") or {}).get(RAU_TAG) for segment in segments]  # a result's structures keep the reference's values
+    values = segment_values([segment.get("labelValue") if tagged_value(tag) is None else tagged_value(tag) for segment, tag in zip(segments, tags)],
+                            [bool(tag) for tag in tags])
     structures, masks = [], {}
     try:
         for index, segment in enumerate(segments):

@@ -18,8 +18,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
-from rau.io.json_text import parse_json
-from rau.labels import LabelSet, Segmentation, Structure, segment_values
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, segment_values, tagged_value
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import reach_outside
 
@@ -127,10 +126,6 @@ def _world_labelmap(node, segment_id: str, labelmaps):
     return labelmap
 
 
-RAU_TAG = "RAUSlicer"
-"""The segment tag holding a result structure's provenance (JSON: engine, confidence, value, box, prompts)."""
-
-
 def tag_text(segment) -> str:
     """The raw JSON of a segment's RAUSlicer tag ('' when absent)."""
     value = vtk.reference("")
@@ -138,12 +133,9 @@ def tag_text(segment) -> str:
 
 
 def stored_value(segment) -> int:
-    """A segment's label value: the one its RAUSlicer tag records (a result keeps the reference's), else Slicer's."""
-    try:
-        value = parse_json(tag_text(segment) or "{}").get("value")
-    except (ValueError, AttributeError):  # a damaged tag: reported where the tag is read
-        value = None
-    return value if isinstance(value, int) and not isinstance(value, bool) else segment.GetLabelValue()
+    """A segment's label value: the one its RAUSlicer tag records (:func:`rau.labels.tagged_value`), else Slicer's."""
+    value = tagged_value(tag_text(segment))
+    return segment.GetLabelValue() if value is None else value
 
 
 def segmentation_from_node(node, geometry: Image, names: list[str] | None = None, grid: str = "the volume") -> Segmentation:
