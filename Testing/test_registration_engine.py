@@ -160,6 +160,15 @@ def test_vote_and_staple_fusion_with_agreement():
         fuse(masks, "mean")
 
 
+def test_staple_keeps_a_structure_every_reference_places_over_their_whole_box():
+    """Before: STAPLE answered NaN where no reference called any voxel outside, and the structure was dropped as one
+    the references "agree on no voxel"."""
+    shape, region = (1, 5, 7), (slice(0, 1), slice(0, 5), slice(0, 7))
+    masks = [SoftMask(region, np.ones(shape, np.float32)) for _ in range(3)]
+    fused, agreement = fuse(masks, "staple")
+    assert (fused.full(shape) > 0.5).all() and agreement == 1.0
+
+
 def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference_and_staple_votes_two():
     """Before: a voxel one of two references covered was background, so two references gave their intersection and
     a reference that matched the target exactly was cut down by the other (Dice 0.47 for a copy of the target)."""

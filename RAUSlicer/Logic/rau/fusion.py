@@ -44,8 +44,9 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
         inner = tuple(slice(m.start - r.start, m.stop - r.start) for m, r in zip(mask.region, region))
         local[inner] = mask.values > 0.5
         binary.append(local)
+    votes = np.mean(binary, axis=0, dtype=np.float32)
     if method == "vote" or (method == "staple" and len(masks) == 2):
-        probability = np.mean(binary, axis=0, dtype=np.float32)
+        probability = votes
     elif method == "local":
         if target is None or warped is None:
             raise ValueError("local fusion needs the target image and the warped reference images")
@@ -53,6 +54,9 @@ def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None 
         probability = (np.sum(weights * np.array(binary, np.float32), axis=0) / np.sum(weights, axis=0)).astype(np.float32)
     else:
         probability = sitk.GetArrayFromImage(sitk.STAPLE([sitk.GetImageFromArray(b) for b in binary], 1.0)).astype(np.float32)
+        # STAPLE cannot estimate specificities where no reference calls any voxel outside (a structure filling the
+        # references' common box): it answers NaN, which would drop the structure; the vote holds there
+        probability = np.where(np.isfinite(probability), probability, votes)
     probability[(probability == 0.5) & (binary[0] > 0)] = np.nextafter(np.float32(0.5), np.float32(1.0))  # a tie: the best-ranked
     fused = probability > 0.5
     agreement = float(np.mean([dice(b > 0, fused) for b in binary]))
