@@ -300,6 +300,31 @@ def test_a_blank_image_is_named_as_blank_not_as_elsewhere(ct_a, hc18):
         engine.run(Request([hc18["001"]], hc18["002"].image.with_array(np.zeros(hc18["002"].image.shape, np.float32))))
 
 
+def test_a_blank_reference_among_several_is_named_before_any_registration(hc18, tmp_path, capsys):
+    """Before: "the reference image holds one value ..." named none of the references, once the ones before it had been
+    registered."""
+    from dataclasses import replace
+
+    from rau.cli import main
+    from rau.engines.base import Progress, ReferenceInputError
+    from rau.io import write_image
+
+    blank = replace(hc18["001"], image=hc18["001"].image.with_array(np.full(hc18["001"].image.shape, 77, np.float32)), name="blank.nrrd")
+    steps = []
+    with pytest.raises(ReferenceInputError, match=r"reference 'blank.nrrd' holds one value \(77\) everywhere: a blank image"):
+        create_engine("registration", {"deformable": False}).run(Request([hc18["001"], blank], hc18["002"].image), Progress(lambda step, _: steps.append(step)))
+    assert steps == []
+    paths = {}
+    for name, image in (("reference", hc18["001"].image), ("blank", blank.image), ("target", hc18["002"].image)):
+        paths[name] = str(write_image(image, tmp_path / f"{name}.nrrd"))
+    labels = [str(write_image(hc18["001"].segmentation.to_label_map(), tmp_path / f"labels{n}.nrrd")) for n in (1, 2)]
+    arguments = ["segment", "--reference", paths["reference"], "--reference-labels", labels[0], "--reference", paths["blank"],
+                 "--reference-labels", labels[1], "--target", paths["target"], "--out", str(tmp_path / "out.nii.gz")]
+    assert main(arguments) == 2
+    assert "reference 'blank.nrrd' holds one value (77) everywhere" in capsys.readouterr().err
+    assert not (tmp_path / "out.nii.gz").exists()
+
+
 def test_registrations_in_two_threads_give_what_they_give_one_after_another(hc18):
     """ITK's thread count is process-wide: before, two threads registering at once changed each other's results."""
     from concurrent.futures import ThreadPoolExecutor

@@ -42,7 +42,7 @@ import SimpleITK as sitk
 
 from rau.errors import InputError
 from rau.image import Image
-from rau.validation import itk_warnings_off
+from rau.validation import blank_image_problem, itk_warnings_off
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
 
 
@@ -121,9 +121,9 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
               report: Callable[[float], None]) -> Registration:
     started = time.perf_counter()
     for image, role in ((fixed, "the target"), (moving, "the reference")):
-        if image.array.min() == image.array.max():
-            raise RegistrationError(f"{role} image holds one value ({image.array.flat[0]:g}) everywhere: a blank image (a failed export?) has "
-                                    "no anatomy to register")
+        problem = blank_image_problem(image, f"{role} image")
+        if problem:
+            raise RegistrationError(problem)
     fixed, moving = without_outliers(fixed), without_outliers(moving)
     labels = moving_focus
     if fixed.ndim == 2:

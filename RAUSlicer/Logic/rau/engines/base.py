@@ -26,6 +26,7 @@ from rau.image import GeometryError, Image, plane_order, reordered
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
+from rau.validation import blank_image_problem
 
 
 class Cancelled(RuntimeError):
@@ -332,6 +333,9 @@ def check_references(references: list[Reference], places: list[str | None] | Non
     for index, reference in enumerate(references):
         if not reference.labelled_anatomy().any():
             raise refused(index, f"reference {reference.name!r} has no labelled voxels")
+        blank = blank_image_problem(reference.image, f"reference {reference.name!r}")
+        if blank:
+            raise refused(index, blank)
     first = references[0]
     for index, reference in enumerate(references[1:], start=1):
         if reference.segmentation.labels.named != first.segmentation.labels.named:

@@ -10,7 +10,7 @@ The checks live in four modules by what they look at (:mod:`~rau.validation.opti
 
 from rau.validation.files import (check_nifti, check_picture_size, gzip_length, is_nifti, itk_warnings_off,
                                   nifti_bytes, picture_too_large)
-from rau.validation.images import (check_direction, check_distinct_files, check_image, check_label_values,
+from rau.validation.images import (blank_image_problem, check_direction, check_distinct_files, check_image, check_label_values,
                                    check_labelled_inside, check_not_swapped, check_not_target, check_same_extent,
                                    reach_outside, same_bytes, same_file)
 from rau.validation.manifests import check_comma_separated, check_pixel_sizes, existing_file, read_table, spacing_field
@@ -19,7 +19,7 @@ from rau.validation.options import (argument, check_window, device_name, finite_
                                     positive_integer, positive_number, waiting_seconds, whole_number)
 
 __all__ = [
-    "argument", "check_comma_separated", "check_direction", "check_distinct_files", "check_image",
+    "argument", "blank_image_problem", "check_comma_separated", "check_direction", "check_distinct_files", "check_image",
     "check_label_values", "check_labelled_inside", "check_nifti", "check_not_swapped", "check_not_target",
     "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_window", "device_name", "existing_file",
     "finite_number", "gzip_length", "host_address", "is_nifti", "itk_warnings_off", "nifti_bytes", "non_empty_path",

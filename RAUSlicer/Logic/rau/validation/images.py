@@ -47,6 +47,14 @@ def check_image(image, path) -> None:
                          f"processed in (at most {np.finfo(np.float32).max:.3g}); rescale the image")
 
 
+def blank_image_problem(image, what: str) -> str | None:
+    """Why ``image`` (called ``what``) cannot be matched when it holds one value everywhere, else None."""
+    array = image.array
+    if array.size and array.min() == array.max():
+        return f"{what} holds one value ({array.flat[0]:g}) everywhere: a blank image (a failed export?) has no anatomy to match"
+    return None
+
+
 def check_direction(direction, path) -> None:
     """The direction matrix's columns are perpendicular unit vectors (within :data:`DIRECTION_TOLERANCE`)."""
     direction = np.asarray(direction, dtype=float)
