@@ -100,6 +100,13 @@ class Request:
         except UnknownStructureError as error:
             raise UnknownStructureError(f"{error}{self._held_by_others()}") from None
 
+    def ranking_names(self) -> list[str]:
+        """The structures references are ranked on (:func:`rau.engines.registration.rank`): those asked for and every
+        other one with voxels in the first reference, so that which structures are asked for changes neither the
+        ranking nor, with it, the references fused for each structure."""
+        asked = self.labels().names
+        return asked + [name for name in self.references[0].segmentation.present().names if name not in asked]
+
     def left_out(self) -> dict[str, list[str]]:
         """Structures with voxels in other references but not in the first, which decides what is found when no
         structures are named: each with the references that hold it."""

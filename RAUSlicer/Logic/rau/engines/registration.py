@@ -60,10 +60,11 @@ class RegistrationEngine(Engine):
         labels = request.labels()
         names = labels.names
         settings = self.settings_for(request.references)
+        warped = request.ranking_names() if len(request.references) >= MIN_REFERENCES else names  # fewer: no label consensus
         transfers = []
         for index, reference in enumerate(request.references):
             report = share_reporter(progress, f"registering {reference.name}", index, len(request.references) + 1)
-            transfers.append(transfer(reference, request.target, names, settings, report))
+            transfers.append(transfer(reference, request.target, warped, settings, report))
         ranked = rank(transfers)
         voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -78,7 +79,8 @@ class RegistrationEngine(Engine):
         )
         if self.keep_transfers:
             shape = request.target.shape
-            result.details["transfers"] = {t.reference.name: {n: m.full(shape) > 0.5 if m else None for n, m in t.masks.items()} for t in transfers}
+            result.details["transfers"] = {t.reference.name: {n: m.full(shape) > 0.5 if m else None for n, m in t.masks.items() if n in names}
+                                           for t in transfers}
         progress("done", 1.0)
         return attach_session(result)
 
@@ -86,14 +88,14 @@ class RegistrationEngine(Engine):
         """``request`` with its references in :func:`rank` order.
 
         One reference needs no ranking and costs nothing; two are registered only (the
-        similarity ranks them); from :data:`rau.selection.MIN_REFERENCES` on, the requested
-        structures are warped too, for their label consensus.
+        similarity ranks them); from :data:`rau.selection.MIN_REFERENCES` on, the structures
+        ranked on (:meth:`~rau.engines.base.Request.ranking_names`) are warped too, for their label consensus.
         """
         validate_request(request)
         if len(request.references) < 2:
             return request
         progress = progress or Progress()
-        names = request.labels().names if len(request.references) >= MIN_REFERENCES else []
+        names = request.ranking_names() if len(request.references) >= MIN_REFERENCES else []
         settings = self.settings_for(request.references)
         transfers = []
         for index, reference in enumerate(request.references):
