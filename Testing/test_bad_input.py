@@ -248,6 +248,8 @@ CASES = {
     "correct unrecognized argument": (["correct", "out/r.result.json", "--structure", "fetal head", "--inside", "5,5", "--out", "out/c.nii.gz", "6,6"], "rau correct: error: unrecognized arguments: 6,6"),
     "models without its step": (["models"], "rau models: error: the following arguments are required: list|convert"),
     "train batch size 0": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--batch-size", "0"], "argument --batch-size: must be at least 1, got '0'"),
+    "train batch size huge": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--batch-size", "9" * 20],  # before: internal error (islice)
+                              f"argument --batch-size: must be at most 2147483647, got '{'9' * 20}'"),
     "train grad accumulation 0": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--grad-accum", "0"], "argument --grad-accum: must be at least 1"),
     "train LoRA rank 0": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--lora-r", "0"], "argument --lora-r: must be at least 1"),
     "train epochs 0": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--epochs", "0"], "argument --epochs: must be a positive number"),

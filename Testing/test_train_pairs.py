@@ -147,6 +147,27 @@ def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(ct_pairs, tmp_pa
     assert [path.name for path in tmp_path.iterdir()] == ["pairs"]
 
 
+def test_a_rebuild_into_the_folder_that_holds_its_manifest_is_refused_and_deletes_nothing(ct_pairs, tmp_path):
+    """Before: build-pairs --overwrite into a pairs folder holding the manifest (and its label table) replaced the
+    folder as a whole, and the inputs were gone."""
+    manifest, pairs, _ = ct_pairs
+    kept = shutil.copytree(pairs, tmp_path / "pairs")
+    shutil.copy(manifest, kept / "manifest.csv")
+    shutil.copy(manifest.parent / "total.labels.csv", kept)  # the label table the manifest names, beside it
+    before = {path.relative_to(kept): path.read_bytes() for path in kept.rglob("*") if path.is_file()}
+    with pytest.raises(InputError, match=f"--out {kept} holds the input {kept / 'manifest.csv'}, which writing --out would delete"):
+        build_pairs(kept / "manifest.csv", kept, QWEN2_5_VL, val_fraction=0, overwrite=True)
+    assert {path.relative_to(kept): path.read_bytes() for path in kept.rglob("*") if path.is_file()} == before
+    data = tmp_path / "data"
+    for number in (0, 1):  # a dataset folder: a subject folder each
+        (data / f"s{number}").mkdir(parents=True)
+        for name in ("image.nii.gz", "labels.nii.gz"):
+            shutil.copy(data.parent / "pairs" / "manifest.csv", data / f"s{number}" / name)  # found, not read, before the check
+    with pytest.raises(InputError, match=f"--out {data / 'pairs'} lies in the input folder {data}"):
+        build_pairs(data, data / "pairs", QWEN2_5_VL)
+    assert not (data / "pairs").exists()
+
+
 def test_bad_datasets_are_refused_clearly(tmp_path, shared_data):
     (tmp_path / "bad.csv").write_text("image,mask\na.png,b.png\n")
     with pytest.raises(ValueError, match="lacks column"):
@@ -193,6 +214,17 @@ def test_a_subject_without_labelled_voxels_is_refused_naming_its_file(shared_dat
     manifest = _edited(hc18_manifest(shared_data, tmp_path, 5), 4, "labels", str(tmp_path / "zero_mask.png"))
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0.34"]) == 2
     assert "zero_mask.png: subject 002_HC has no labelled voxel of a named structure" in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
+
+
+def test_a_min_pixels_no_structure_reaches_is_named_as_the_cause(shared_data, tmp_path, capsys):
+    """Before: "its subjects share no structure", though they all have the fetal head: --min-pixels left it out."""
+    from rau.cli import main
+
+    manifest = hc18_manifest(shared_data, tmp_path, 5)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0.4",
+                 "--min-pixels", "100000000"]) == 2
+    assert "share no structure with a cross-section of at least 100000000 pixels (--min-pixels)" in capsys.readouterr().err
     assert not (tmp_path / "pairs").exists()
 
 

@@ -83,6 +83,19 @@ def check_new_folder(out: Path, option: str = "--out") -> None:
         raise InputError(f"{option} {out}: {above} is a file, not a folder")
 
 
+def check_folder_spares_inputs(folder, inputs, option: str = "--out") -> None:
+    """Refuse an output ``folder``, written as a whole (what it held goes), that holds an input or a label table a
+    reader takes beside one, or is, or lies inside, an input folder."""
+    out = _resolve(folder)
+    for path, what in protected_paths(inputs).items():
+        if path.exists() and (path == out or out in path.parents):
+            raise InputError(f"{option} {folder} holds {what}, which writing {option} would delete; move it out of "
+                             f"{folder}, or choose another {option}")
+    for given in inputs:
+        if Path(given).is_dir() and (_resolve(given) == out or _resolve(given) in out.parents):
+            raise InputError(f"{option} {folder} lies in the input folder {given}; write it to a folder of its own")
+
+
 def check_spares_inputs(outputs, inputs) -> None:
     """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder."""
     protected = protected_paths(inputs)

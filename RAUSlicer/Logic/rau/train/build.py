@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from rau.errors import InputError
+from rau.io.outputs import check_folder_spares_inputs
 from rau.train.dataset import check_pairs_out, write_dataset
 from rau.train.pairs import PairOptions, balance, draw_questions, split_subjects
 from rau.train.slices import SliceStack
@@ -20,6 +21,7 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
     options = options or PairOptions()
     check_pairs_out(Path(out), overwrite)  # before any work
     subjects = read_subjects(source)
+    check_folder_spares_inputs(out, [source, *(path for s in subjects for path in (s.image, s.labels, s.label_table) if path)])
     splits = split_subjects([s.name for s in subjects], val_fraction, seed)
     rng = np.random.default_rng(seed)
     questions = {}
@@ -34,8 +36,9 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
                                  "(an empty mask, or values its label table does not name)")
         questions[split] = balance(draw_questions(stacks, options, rng), rng)
         if not questions[split]:
-            raise InputError(f"the {split} split ({', '.join(names)}) gave no questions: its subjects share no structure; "
-                             "add subjects or change val_fraction")
+            raise InputError(f"the {split} split ({', '.join(names)}) gave no questions: its subjects share no structure with a "
+                             f"cross-section of at least {options.min_pixels} pixels (--min-pixels); add subjects, lower "
+                             "--min-pixels or change --val-fraction")
     settings = {"source": str(source), "axis": axis, "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
     return write_dataset(questions, out, family, settings, overwrite)

@@ -42,14 +42,24 @@ waiting_seconds = positive_at_most(86400.0, "seconds (a day)")
 """A wait, in seconds: far past any answer, and far below what a socket's clock can hold."""
 
 
+MAX_COUNT = 2**31 - 1
+"""The largest count any option takes (steps, sizes, limits): far past any run, and one every library's integers hold."""
+
+
 def positive_integer(value, option: str) -> int:
-    """``value`` as an integer >= 1, else :class:`OptionError` naming ``option``."""
-    return whole_number(value, option, minimum=1)
+    """``value`` as an integer from 1 to :data:`MAX_COUNT`, else :class:`OptionError` naming ``option``."""
+    return _a_count(whole_number(value, option, minimum=1), value, option)
 
 
 def non_negative_integer(value, option: str) -> int:
-    """``value`` as an integer >= 0, else :class:`OptionError` naming ``option``."""
-    return whole_number(value, option, minimum=0)
+    """``value`` as an integer from 0 to :data:`MAX_COUNT`, else :class:`OptionError` naming ``option``."""
+    return _a_count(whole_number(value, option, minimum=0), value, option)
+
+
+def _a_count(number: int, value, option: str) -> int:
+    if number > MAX_COUNT:
+        raise OptionError(f"{option} must be at most {MAX_COUNT}, got {value!r}")
+    return number
 
 
 def non_negative_number(value, option: str) -> float:
