@@ -222,6 +222,21 @@ def test_rau_correct_overwrite_others_takes_pixels_on_a_vessels_result(vessel_ru
     assert taken["S8_LAD_apical"] < before["S8_LAD_apical"] // 2 and taken["S7_LAD_mid"] > kept["S7_LAD_mid"]
 
 
+def test_a_rau_correct_chain_keeps_the_confidence_and_count_of_a_corrected_structure_a_later_one_takes_from(vessel_run, tmp_path):
+    """Before: the rebuilt session took the saved masks only, so S8 (corrected: confidence 1, one correction) went back to
+    the engine's 0.92 and no count once S7's correction took pixels from it; one session (API, server, Slicer) keeps them."""
+    def saved(path) -> dict:
+        return {row["name"]: (row["confidence"], row["prompts"].get("corrections")) for row in json.loads(path.read_text())["structures"]}
+
+    assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--inside", "272,394", "--out", str(tmp_path / "c1.nii.gz")]) == 0
+    assert main(["correct", str(tmp_path / "c1.result.json"), "--structure", "S7_LAD_mid", "--inside", "290,161", "--inside", "272,394",
+                 "--overwrite-others", "--out", str(tmp_path / "c2.nii.gz")]) == 0
+    first, second = saved(tmp_path / "c1.result.json"), saved(tmp_path / "c2.result.json")
+    assert vessel_pixels(tmp_path / "c2.nii.gz")["S8_LAD_apical"] < vessel_pixels(tmp_path / "c1.nii.gz")["S8_LAD_apical"]  # S7 took from it
+    assert first["S8_LAD_apical"][1] == 1 and second["S8_LAD_apical"] == first["S8_LAD_apical"]
+    assert second["S7_LAD_mid"][1] == 1
+
+
 def test_a_vessels_result_is_corrected_with_the_names_it_recorded_when_its_label_table_changed(shared_data, tmp_path):
     """Before: the vessels engine ran again with the label table as it read now: a renamed or moved value, or a table
     gone, and the structure could not be corrected under either name."""

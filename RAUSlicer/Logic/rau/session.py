@@ -109,6 +109,14 @@ class Session(abc.ABC):
             return
         self.results[name] = replace(current, mask=mask.copy(), box=None)
 
+    def resume(self, saved: StructureResult) -> None:
+        """Go on from a saved answer: its mask, confidence, prompts (the correction count) and message, as a session
+        rebuilt for a result read from disk does, so that a chain of ``rau correct`` runs ends where one session
+        ends (not undoable here)."""
+        name = self._name(saved.structure.name)
+        self.edit(name, voxels(saved, self.target.shape))
+        self.results[name] = replace(self.results[name], confidence=saved.confidence, prompts=dict(saved.prompts), message=saved.message)
+
     def gave_up(self, taker: str, name: str, mask) -> None:
         """Where it was written, ``taker``'s last correction took voxels from ``name`` (overwrite): ``name`` goes on
         from ``mask`` (:meth:`edit`), and undoing that correction gives them back where ``taker`` gives them up."""

@@ -325,7 +325,7 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
     for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty
         if item.structure.name in rerun.session.results:
-            rerun.session.edit(item.structure.name, voxels(item, result.target.shape))
+            rerun.session.resume(item)
     result.session = rerun.session
 
 
