@@ -512,3 +512,22 @@ def test_a_spec_whose_seg_nrrd_is_not_true_or_false_is_refused():
     with pytest.raises(InputError, match="spec.seg_nrrd must be true or false, got 'false'"):
         parse_spec('{"seg_nrrd": "false"}', "registration")
     assert parse_spec('{"seg_nrrd": true}', "registration").seg_nrrd is True and parse_spec("{}", "registration").seg_nrrd is False
+
+
+def test_an_undo_on_the_server_says_which_structures_it_changed(server, shared_data):
+    """Before: after an undo that gave a neighbour its pixels back, the remote session's ``changed`` named the undone
+    structure only, so whoever writes ``changed`` (as with a local session) left the neighbour as it was."""
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    folder = shared_data / "arcade_syntax_dev"
+    reference = load_reference(folder / "arcade_train_928_img.png", folder / "arcade_train_928_lab.png", 1.0, folder / "labels.csv")
+    target = read_image(folder / "arcade_train_204_img.png", pixel_spacing=1.0)
+    result = RemoteEngine(Client(server[0]), "vessels", {"top_k": 1}).run(Request([reference], target))
+    session = result.session
+    before = result.get("S8_LAD_apical").mask.copy()
+    session.reprompt("S7_LAD_mid", Prompt(points=[(290, 161, 0), (272, 394, 0)], labels=[1, 1]), overwrite=True)
+    assert session.changed == ("S7_LAD_mid", "S8_LAD_apical")
+    session.undo("S7_LAD_mid")
+    assert session.changed == ("S7_LAD_mid", "S8_LAD_apical")
+    assert np.array_equal(session.results["S8_LAD_apical"].mask, before)

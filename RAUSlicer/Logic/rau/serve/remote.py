@@ -123,8 +123,10 @@ class RemoteSession(Session):
         if not self.can_undo(name):
             return super().undo(name)  # raises: nothing to undo
         answer = self._sent(lambda: self.client.undo(self.id, name))
+        before = dict(self.results)
         super().undo(name)
-        self.results[name] = self._answer(answer)
+        self.results[name] = self._answer(answer)  # the server's answer: the structures it changed come with it
+        self.changed = self._changed_since(name, before)
         return self.results[name]
 
     def edit(self, name: str, mask) -> None:
