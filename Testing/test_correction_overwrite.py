@@ -79,8 +79,8 @@ def test_the_module_logic_passes_its_overwrite_choice_to_the_vessel_session(mrml
 
 def test_a_vessel_session_refuses_a_box_with_its_points():
     session = vessel_session()
-    with pytest.raises(InputError, match="--box"):
-        session.reprompt("first", Prompt(points=TRACE, labels=[1, 1], box=session.results["first"].box))
+    with pytest.raises(InputError, match=r"takes points only \(inside and outside clicks, strokes\): a box is not used"):
+        session.reprompt("first", Prompt(points=TRACE, labels=[1, 1], box=session.results["first"].box))  # no CLI options: Slicer, server
     assert session.results["first"].confidence == 0.8 and not session.can_undo("first")
 
 
@@ -215,8 +215,8 @@ def test_rau_correct_overwrite_others_takes_pixels_on_a_vessels_result(vessel_ru
         assert main(["correct", str(vessel_run), "--structure", "S7_LAD_mid", *trace, *flag, "--out", str(tmp_path / f"c{len(flag)}.nii.gz")]) == 0
         warnings.append(capsys.readouterr().err)
     # S8_LAD_apical holds the second click unless S7 may take it (the first lies a pixel off the vessel: held)
-    assert warnings == ["warning: S7_LAD_mid leaves out 1 of the 2 inside points given (the engine's answer; add points or a box, "
-                        "or --overwrite-others where another structure holds them)\n", ""]
+    assert warnings == ["warning: S7_LAD_mid leaves out 1 of the 2 inside points given (the engine's answer; add points, "
+                        "or --overwrite-others where another structure holds them)\n", ""]  # before: "or a box", refused on vessels
     before, kept, taken = (vessel_pixels(path) for path in (vessel_run.with_name("run.nii.gz"), tmp_path / "c0.nii.gz", tmp_path / "c1.nii.gz"))
     assert kept["S8_LAD_apical"] == before["S8_LAD_apical"]
     assert taken["S8_LAD_apical"] < before["S8_LAD_apical"] // 2 and taken["S7_LAD_mid"] > kept["S7_LAD_mid"]
@@ -276,7 +276,7 @@ def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, t
     monkeypatch.setattr(VesselEngine, "run", lambda *args, **kwargs: pytest.fail("the engine ran again before the box was refused"))
     out = tmp_path / "boxed.nii.gz"
     assert main(["correct", str(vessel_run), "--structure", "S7_LAD_mid", "--inside", "290,161", "--box", "250,100,300,200", "--out", str(out)]) == 2
-    assert "--box" in capsys.readouterr().err and not out.exists()
+    assert "a box is not used on vessels" in capsys.readouterr().err and not out.exists()
 
 
 def test_rau_correct_missing_every_vessel_keeps_the_confidence(vessel_run, tmp_path):

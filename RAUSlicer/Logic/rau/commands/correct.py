@@ -100,9 +100,11 @@ def run(args: argparse.Namespace) -> int:
         status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     if left_out := inside_points_left_out(prompt, item):
+        more = "points" if result.engine.startswith("vessels") else "points or a box"  # a vessel correction takes no box
+        remedy = f"add {more}" + ("" if args.overwrite_others else ", or --overwrite-others where another structure holds them")
         print(f"warning: {name} leaves out {left_out} of the {sum(label == 1 for label in prompt.labels)} inside points given "
               + ("(a --stroke gives one on each voxel along it) " if args.stroke else "")
-              + "(the engine's answer; add points or a box, or --overwrite-others where another structure holds them)", file=sys.stderr)
+              + f"(the engine's answer; {remedy})", file=sys.stderr)
     return 0
 
 

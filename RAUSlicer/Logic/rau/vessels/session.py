@@ -117,4 +117,4 @@ class VesselSession(Session):
 def check_points_only(prompt: Prompt) -> None:
     """Refuse a vessel correction with a box (it would be left unused) or without points."""
     if prompt.box is not None or not prompt.points:
-        raise InputError("a vessel correction takes points only (--inside, --outside, --stroke): a box (--box) is not used on vessels")
+        raise InputError("a vessel correction takes points only (inside and outside clicks, strokes): a box is not used on vessels")
