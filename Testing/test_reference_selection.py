@@ -122,7 +122,7 @@ def test_a_reference_without_label_names_among_named_ones_is_refused():
     from rau.image import Image
     from rau.labels import LabelSet, Segmentation
 
-    image = Image(np.ones((1, 8, 8), np.float32), ndim=2)
+    image = Image(np.arange(64, dtype=np.float32).reshape(1, 8, 8), ndim=2)  # not blank: a blank reference is refused first
     mask = np.zeros((1, 8, 8), bool)
     mask[0, 2:5, 2:5] = True
 
