@@ -41,6 +41,9 @@ CASES = {
     # --- segment: files --------------------------------------------------------------------
     "target missing": (segment(target="gone.png"), "gone.png: no such file"),
     "reference missing": (segment(ref="gone.png"), "gone.png: no such file"),
+    "label table a device": (segment("--label-table", "/dev/zero"), "/dev/zero: not a regular file (a pipe, socket or device)"),  # before: read until memory ran out
+    "target name too long": (segment(target="t" * 300 + ".png"), f"{'t' * 300}.png: file name too long"),  # before: internal error (OSError)
+    "target name not text": (segment(target="t\udce9.png"), "t\\xe9.png: this name is not UTF-8 text"),  # before: a traceback once the work was done
     "reference labels missing": (segment(labels="gone_mask.png"), "gone_mask.png: no such file"),
     "target not an image": (segment(target="notes.nii.gz"), "notes.nii.gz: not a readable image"),
     "truncated nii.gz target": (segment_3d(target="truncated.nii.gz"), "truncated.nii.gz: file is truncated"),
@@ -311,6 +314,24 @@ def test_a_bad_option_value_is_one_line_and_a_command_line_of_the_wrong_shape_sh
     lines = error.splitlines()
     assert status == 2 and lines[-1].startswith(f"rau {argv[0]}: error: ")
     assert error.startswith(f"usage: rau {argv[0]} ") == usage and (len(lines) > 1) == usage, error
+
+
+def test_a_pipe_given_as_an_input_is_refused_at_once(inputs):
+    """Before: reading the pipe waited for ever (rau segment, rau batch's worker)."""
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(inputs / "pipe.png")
+    done = subprocess.run([sys.executable, "-m", "rau.cli", *segment(target="pipe.png")], cwd=inputs, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "pipe.png: not a regular file (a pipe, socket or device)" in done.stderr
+
+
+def test_a_path_the_system_refuses_is_bad_input_naming_it_in_cohort_rows_too():
+    from rau.errors import failure_reason
+
+    assert failure_reason(PermissionError(13, "Permission denied", "/data/locked/t.png")) == "/data/locked/t.png: permission denied"
+    assert failure_reason(PermissionError(13, "Permission denied")).startswith("internal error")  # no path: a bug to report
 
 
 def test_the_table_is_large_enough():

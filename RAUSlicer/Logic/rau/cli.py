@@ -17,7 +17,7 @@ import sys
 import tempfile
 import traceback
 
-from rau.errors import InputError, Terminated, failure_reason
+from rau.errors import InputError, Terminated, failure_reason, path_refusal
 
 COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "models", "serve", "batch"]
 EXIT_INPUT = 2
@@ -53,12 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, str]:
     """The command line and the name of the innermost (sub)command given (``rau train sft``), which reports an
     argument nothing takes (``rau segment: error: unrecognized arguments: ...``, its usage, exit 2), not ``rau``."""
+    argv = sys.argv[1:] if argv is None else argv
+    check_text_arguments(argv)
     parser = build_parser()
-    args, unrecognized = parser.parse_known_args(with_negative_indices_attached(sys.argv[1:] if argv is None else argv))
+    args, unrecognized = parser.parse_known_args(with_negative_indices_attached(argv))
     chosen = chosen_parser(parser, args)
     if unrecognized:
         chosen.error(f"unrecognized arguments: {' '.join(unrecognized)}")
     return args, chosen.prog
+
+
+def check_text_arguments(argv: list[str]) -> None:
+    """Refuse an argument that is no UTF-8 text (a file name in another encoding, which Python keeps as escaped bytes):
+    results record their inputs' names as text, so it would fail only once the work was done."""
+    for value in argv:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+            raise InputError(f"{shown}: this name is not UTF-8 text (written in another encoding); rename the file, "
+                             "or give another name") from None
 
 
 VOXEL_OPTIONS = ("--box", "--inside", "--outside")
@@ -107,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail again
         return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug: keep it visible, with its traceback in a file
+        refusal = path_refusal(error)  # unless it is the operating system refusing a path given
+        if refusal is not None:
+            print(f"{name}: error: {refusal}", file=sys.stderr)
+            return EXIT_INPUT
         report = save_traceback(name)
         print(f"{name}: {failure_reason(error)}; please report it with {report}", file=sys.stderr)
         return EXIT_INTERNAL
@@ -118,7 +136,7 @@ def save_traceback(name: str) -> str:
     """Write the current exception's traceback to a new file in the temp folder; return its path."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     handle, path = tempfile.mkstemp(prefix=f"{name.replace(' ', '-')}-error-{stamp}-", suffix=".txt")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
+    with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as file:  # whatever the arguments hold
         file.write(f"rau {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
     return path
 

@@ -7,6 +7,8 @@ Any other exception is a bug and stays visible as one (see :func:`rau.cli.main`)
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 
 
@@ -36,10 +38,26 @@ def about(path, message) -> str:
     return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
+PATH_REFUSALS = (errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR)
+"""What the operating system says of a path the user gave (no permission, a name too long, a file taken for a
+folder), whichever check or read met it first: bad input, not a bug."""
+
+
+def path_refusal(error: BaseException) -> InputError | None:
+    """``error`` as bad input naming its path when it is the operating system refusing a path
+    (:data:`PATH_REFUSALS`), else None."""
+    if isinstance(error, OSError) and not isinstance(error, InputError) and error.filename and error.errno in PATH_REFUSALS:
+        return InputError(f"{os.fsdecode(error.filename)}: {os.strerror(error.errno).lower()}")
+    return None
+
+
 def failure_reason(error: Exception) -> str:
-    """Why one case of a cohort failed, in a summary row: bad input by its message, which names the culprit; anything
-    else (a bug) with its exception's class, to report it."""
-    return str(error) if isinstance(error, InputError) else f"internal error ({type(error).__name__}: {error})"
+    """Why one case of a cohort failed, in a summary row: bad input by its message, which names the culprit (a path the
+    operating system refused, :func:`path_refusal`, too); anything else (a bug) with its exception's class, to report it."""
+    if isinstance(error, InputError):
+        return str(error)
+    refusal = path_refusal(error)
+    return str(refusal) if refusal else f"internal error ({type(error).__name__}: {error})"
 
 
 def short_reason(error: Exception) -> str:

@@ -36,7 +36,7 @@ from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
 from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_left_out, prompt_box, voxel_ranges
-from rau.validation import argument, finite_number, non_empty_path, positive_number
+from rau.validation import argument, check_not_special, finite_number, non_empty_path, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -118,8 +118,9 @@ def _same_mask(before, after) -> bool:
 def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:
     """The result JSON and its recorded inputs; raises :class:`InputError` naming what is missing. With
     ``target_given`` (``--target``) a result without inputs (from ``rau serve``) is read too, with none."""
+    check_not_special(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such result file")
+        raise InputError(f"{path}: " + ("a folder, not a result file" if path.is_dir() else "no such result file"))
     try:
         saved = parse_json(path.read_text(encoding="utf-8"))
     except ValueError as error:  # also a UnicodeDecodeError

@@ -47,6 +47,7 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: no such file or folder")
+    validation.check_not_special(path)
     try:
         if path.is_dir():
             files = dicom.series_files(path)

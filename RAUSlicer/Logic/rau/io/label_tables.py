@@ -60,7 +60,7 @@ def label_tables_beside(label_map_path) -> list[Path]:
 def _other_json(path: Path) -> bool:
     """Whether ``path`` is a JSON object that is no label table (its keys are not values): the metadata sidecar that
     BIDS and dcm2niix write beside an image (``{"Description": ...}``), which must not be taken for one."""
-    if path.suffix.lower() != ".json":
+    if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
         content = parse_json(path.read_text(encoding="utf-8-sig"))
@@ -72,6 +72,7 @@ def _other_json(path: Path) -> bool:
 def read_label_table(path) -> LabelSet:
     """Read a label table in any of the supported formats (chosen by suffix); a bad one raises naming the file."""
     path = Path(path)
+    validation.check_not_special(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix.lower() == ".json":

@@ -36,6 +36,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
+    validation.check_not_special(path)
     if path.name.lower().endswith(SIDECAR_SUFFIXES) or path.suffix.lower() in (".csv", ".tsv"):
         raise ImageReadError(f"{path}: a label table, not labels; give the label map or segmentation (NIfTI, NRRD, PNG, .seg.nrrd), "
                              "and the table with --label-table (a manifest's label_table column)")

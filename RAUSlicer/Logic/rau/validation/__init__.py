@@ -8,10 +8,10 @@ The checks live in four modules by what they look at (:mod:`~rau.validation.opti
 ``from rau.validation import check_image`` reaches each of them.
 """
 
-from rau.validation.files import (check_nifti, check_picture_size, gzip_length, is_nifti, itk_warnings_off,
-                                  nifti_bytes, picture_too_large)
-from rau.validation.images import (blank_image_problem, check_direction, check_distinct_files, check_image, check_label_values,
-                                   check_labelled_inside, check_not_swapped, check_not_target, check_same_extent,
+from rau.validation.files import (check_nifti, check_not_special, check_picture_size, gzip_length, is_nifti,
+                                  itk_warnings_off, nifti_bytes, picture_too_large)
+from rau.validation.images import (blank_image_problem, check_direction, check_distinct_files, check_image,
+                                   check_label_values, check_labelled_inside, check_not_swapped, check_not_target, check_same_extent,
                                    reach_outside, same_bytes, same_file)
 from rau.validation.manifests import check_comma_separated, check_pixel_sizes, existing_file, read_table, spacing_field
 from rau.validation.options import (argument, check_window, device_name, finite_number, host_address, non_empty_path,
@@ -20,7 +20,7 @@ from rau.validation.options import (argument, check_window, device_name, finite_
 
 __all__ = [
     "argument", "blank_image_problem", "check_comma_separated", "check_direction", "check_distinct_files", "check_image",
-    "check_label_values", "check_labelled_inside", "check_nifti", "check_not_swapped", "check_not_target",
+    "check_label_values", "check_labelled_inside", "check_nifti", "check_not_special", "check_not_swapped", "check_not_target",
     "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_window", "device_name", "existing_file",
     "finite_number", "gzip_length", "host_address", "is_nifti", "itk_warnings_off", "nifti_bytes", "non_empty_path",
     "non_negative_integer", "non_negative_number", "picture_too_large", "port_number", "positive_at_most",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import math
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -17,6 +19,17 @@ from rau.validation.images import DIRECTION_TOLERANCE
 MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def check_not_special(path) -> None:
+    """Refuse an input that exists but is neither a regular file nor a folder: a pipe waits for ever and a device such
+    as /dev/zero reads for ever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # gone, or a link to nothing: the caller says so in its words
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise InputError(f"{path}: not a regular file (a pipe, socket or device); give a file")
 
 
 def is_nifti(path) -> bool:

@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
+from rau.validation.files import check_not_special
 from rau.validation.options import positive_number
 
 
@@ -17,6 +18,7 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
     file and line.
     """
     path = Path(path)
+    check_not_special(path)
     if not path.is_file():
         raise InputError(f"{what} {path} " + ("is a folder, not a CSV file" if path.is_dir() else "does not exist"))
     try:
