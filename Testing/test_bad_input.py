@@ -41,7 +41,7 @@ CASES = {
     # --- segment: files --------------------------------------------------------------------
     "target missing": (segment(target="gone.png"), "gone.png: no such file"),
     "reference missing": (segment(ref="gone.png"), "gone.png: no such file"),
-    "label table a device": (segment("--label-table", "/dev/zero"), "/dev/zero: not a regular file (a pipe, socket or device)"),  # before: read until memory ran out
+    "label table a device": (segment("--label-table", "/dev/zero"), "/dev/zero: not a regular file (a socket or device)"),  # before: read until memory ran out
     "target name too long": (segment(target="t" * 300 + ".png"), f"{'t' * 300}.png: file name too long"),  # before: internal error (OSError)
     "target name not text": (segment(target="t\udce9.png"), "t\\xe9.png: this name is not UTF-8 text"),  # before: a traceback once the work was done
     "reference labels missing": (segment(labels="gone_mask.png"), "gone_mask.png: no such file"),

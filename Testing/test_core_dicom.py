@@ -238,3 +238,15 @@ def test_an_image_in_another_orientation_within_a_series_is_named(tmp_path):
     writer.Execute(localizer)
     with pytest.raises(ImageReadError, match=r"series: localizer.dcm lies in another orientation than 000.dcm \(a localizer\?\)"):
         read_image(folder)
+
+
+def test_a_pipe_in_a_series_folder_is_named_not_a_slice_the_reader_dropped(tmp_path):
+    """Before: the series scanner dropped a good slice beside the pipe, and the refusal blamed that slice as damaged."""
+    import os
+
+    folder = _write_series(tmp_path / "series", [(0, 0, z) for z in range(4)])
+    os.mkfifo(folder / "zz_pipe")
+    with pytest.raises(ImageReadError, match=rf"zz_pipe: not a regular file \(a pipe, socket or device\); move it out of the DICOM folder {folder}$"):
+        read_image(folder)
+    (folder / "zz_pipe").unlink()
+    assert read_image(folder).shape[0] == 4

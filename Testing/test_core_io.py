@@ -275,6 +275,29 @@ def test_a_colour_table_in_0_to_255_is_refused_with_the_fix(tmp_path):
         read_label_table(tmp_path / "table.csv")
 
 
+def test_a_label_table_may_come_through_a_pipe_but_not_from_a_device(tmp_path):
+    """Before the pipe checks, /dev/zero as a table read until memory ran out; a table through a pipe must still read."""
+    import os
+
+    read_end, write_end = os.pipe()  # as --label-table <(...) gives it
+    os.write(write_end, b"1 liver 255 0 0 255\n2 spleen 0 255 0 255\n")
+    os.close(write_end)
+    try:
+        assert [(s.value, s.name) for s in read_label_table(f"/dev/fd/{read_end}")] == [(1, "liver"), (2, "spleen")]
+    finally:
+        os.close(read_end)
+    with pytest.raises(InputError, match=r"/dev/zero: not a regular file \(a socket or device\)"):
+        read_label_table("/dev/zero")
+
+
+def test_a_segment_tag_value_past_the_largest_label_value_is_renumbered():
+    """Before: a .seg.nrrd whose RAUSlicer tag said 2**64 was read, and writing the result failed after the work."""
+    from rau.labels import segment_values
+
+    assert segment_values([2**64, 3], [True, False]) == [1, 2]  # numbered in order, as segments without values are
+    assert segment_values([2**24 - 1, 3], [True, False]) == [2**24 - 1, 3]
+
+
 def test_label_table_from_a_slicer_color_table(tmp_path):
     array = np.zeros((1, 2, 3), np.uint8)
     array[0, 0] = 4

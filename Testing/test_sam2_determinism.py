@@ -50,6 +50,11 @@ def test_the_thread_count_comes_from_the_environment_and_a_bad_value_names_it(mo
     monkeypatch.setenv(THREADS_VARIABLE, "two")
     with pytest.raises(OptionError, match=THREADS_VARIABLE):
         inference_threads()
+    for value, problem in (("99999999999", "must be at most 2147483647"),  # before: accepted, then torch's OverflowError mid-run
+                           ("\u00b2", "must be a whole number")):  # before: a bare ValueError ('²'.isdigit())
+        monkeypatch.setenv(THREADS_VARIABLE, value)
+        with pytest.raises(OptionError, match=f"{THREADS_VARIABLE} {problem}"):
+            inference_threads()
     # and before any work, for every engine that runs a model (before, a registration ran first and evaluate failed
     # every case); the registration engine, which runs none, does not care
     from rau.commands.engine_options import check_models

@@ -36,6 +36,24 @@ def test_a_token_file_other_users_can_read_is_warned_of(tmp_path, capsys):
                 "alone (chmod 600)\n") == warned and (err == "") != warned
 
 
+def test_a_token_file_is_read_no_further_than_a_token_takes(tmp_path):
+    """Before: --token-file /dev/zero read until memory ran out (an internal error, MemoryError); a pipe still works."""
+    import os
+
+    from rau.errors import OptionError
+    from rau.serve.security import read_token
+
+    with pytest.raises(OptionError, match="--token-file /dev/zero: holds more than 4096 bytes"):
+        read_token("/dev/zero")
+    read_end, write_end = os.pipe()  # as --token-file <(pass rau) gives it
+    os.write(write_end, b"a-token-of-enough-length-1234\n")
+    os.close(write_end)
+    try:
+        assert read_token(f"/dev/fd/{read_end}") == "a-token-of-enough-length-1234"
+    finally:
+        os.close(read_end)
+
+
 def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
     import tempfile
 

@@ -108,23 +108,28 @@ def test_a_chunked_body_is_refused_even_beside_a_small_content_length(server):
     assert answer.status == 411 and "not a chunked body" in json.loads(answer.read())["detail"]
 
 
-def test_an_upload_that_stalls_is_answered_408_and_queues_nothing(tmp_path):
-    """Before: an upload that stopped sending held its connection and the parts it had sent for as long as the
-    client kept the connection open."""
+@pytest.mark.parametrize("path, start", [
+    ("/v1/jobs", b'--x\r\nContent-Disposition: form-data; name="target"; filename="t.mha"\r\n\r\n'),  # an upload
+    ("/v1/sessions/0123456789abcdef0123456789abcdef/edit", b'{"structure": "head", "mask": "'),  # a hand edit's mask
+])
+def test_a_request_body_that_stalls_is_answered_408_and_nothing_is_done(tmp_path, path, start):
+    """Before: a request that stopped sending held its connection and the parts it had sent for as long as the
+    client kept the connection open (then a job's upload only; a hand edit's body never)."""
     import http.client
 
     with running_server(ServerConfig(work_dir=tmp_path / "work", upload_idle_seconds=0.5)) as (url, app):
         host, port = url.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        connection.putrequest("POST", "/v1/jobs")
+        connection.putrequest("POST", path)
         connection.putheader("Content-Length", "100000")
-        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+        connection.putheader("Content-Type", "multipart/form-data; boundary=x" if path == "/v1/jobs" else "application/json")
         connection.endheaders()
-        connection.send(b'--x\r\nContent-Disposition: form-data; name="target"; filename="t.mha"\r\n\r\n' + bytes(1000))
+        connection.send(start + bytes(1000))
         answer = connection.getresponse()  # the rest never comes
         assert answer.status == 408
-        assert json.loads(answer.read())["detail"] == "the upload sent nothing for 0.5 s; nothing was queued: send it again"
+        assert json.loads(answer.read())["detail"] == "the request's body stalled: nothing came for 0.5 s; nothing was done: send it again"
         assert app.state.server.jobs == {} and not any((tmp_path / "work").iterdir())
+        assert Client(url).info()["queued_or_running"] == 0  # the server goes on
 
 
 def test_a_client_that_goes_away_mid_upload_is_logged_as_such_not_as_a_server_failure(tmp_path, caplog):

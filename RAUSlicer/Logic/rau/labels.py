@@ -10,6 +10,7 @@ import numpy as np
 
 from rau.errors import InputError
 from rau.image import GeometryError, Image
+from rau.validation.images import MAX_LABEL_VALUE
 
 
 class UnknownStructureError(InputError, KeyError):
@@ -116,7 +117,7 @@ def segment_values(stored: list, first: list[bool] | None = None) -> list[int]:
 
 
 def _is_label_value(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_LABEL_VALUE
 
 
 def normalize_name(name: str) -> str:

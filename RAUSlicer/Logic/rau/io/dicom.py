@@ -76,6 +76,8 @@ def undecodable(path, reason: str) -> ImageReadError:
 def series_files(folder: Path) -> list[str]:
     """The files of the one DICOM series in ``folder``, in slice order. Refuses a folder of no series or several, and one
     holding an image of the series the reader left out (damaged, cut short, or of an unknown encoding)."""
+    for entry in sorted(folder.iterdir()):  # the series scanner would skip, or wait on, a pipe or device among the files
+        validation.check_not_special(entry, remedy=f"move it out of the DICOM folder {folder}")
     reader = sitk.ImageSeriesReader()
     with validation.itk_warnings_off():  # a folder without a series: said below
         series = reader.GetGDCMSeriesIDs(str(folder))

@@ -69,12 +69,20 @@ def _other_json(path: Path) -> bool:
     return isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content)
 
 
+MAX_TABLE_BYTES = 64 * 2**20
+"""The most a label table is read: a table of a thousand structures takes well under 1 MiB."""
+
+
 def read_label_table(path) -> LabelSet:
     """Read a label table in any of the supported formats (chosen by suffix); a bad one raises naming the file."""
     path = Path(path)
-    validation.check_not_special(path)
+    validation.check_not_special(path, pipes=True)  # a table may come through a pipe: --label-table <(...)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, "rb") as file:
+            content = file.read(MAX_TABLE_BYTES + 1)
+        if len(content) > MAX_TABLE_BYTES:
+            raise InputError(f"{path}: holds more than {MAX_TABLE_BYTES // 2**20} MiB, far more than a label table")
+        text = content.decode("utf-8-sig")
         if path.suffix.lower() == ".json":
             pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):

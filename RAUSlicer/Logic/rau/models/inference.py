@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from rau.errors import OptionError
+from rau.validation.options import positive_integer
 
 THREADS_VARIABLE = "RAU_TORCH_THREADS"
 
@@ -15,9 +15,7 @@ def inference_threads() -> int:
     value = os.environ.get(THREADS_VARIABLE, "").strip()
     if not value:
         return os.cpu_count() or 1
-    if not value.isdigit() or int(value) < 1:
-        raise OptionError(f"{THREADS_VARIABLE} must be a whole number of threads, at least 1; got {value!r}")
-    return int(value)
+    return positive_integer(value, THREADS_VARIABLE)  # at most MAX_COUNT: torch takes a 32-bit count
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from rau.errors import InputError, UnavailableError, failure_reason
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
+from rau.serve.idle import StalledBodyTimeout
 from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
@@ -52,8 +53,9 @@ class ServerConfig:
     max_session_bytes: int = MAX_SESSION_BYTES
     max_jobs: int = 1000
     upload_idle_seconds: float = 60.0
-    """How long an upload may send nothing before the server answers 408 and queues nothing: a stalled or abandoned
-    upload does not hold its connection and the parts it sent for ever (a client gives up after 60 s of silence too)."""
+    """How long a request's body (an upload, a hand edit) may send nothing before the server answers 408 and does
+    nothing: a stalled or abandoned one does not hold its connection and the parts it sent for ever (a client gives up
+    after 60 s of silence too)."""
     device_wait_seconds: float = 30.0
     """How long a correction waits for its device (a job may hold it) before it answers 503 and changes nothing: well
     under a client's timeout (60 s), so waiting behind a job does not make a client give up on a correction the server
@@ -174,6 +176,7 @@ def create_app(config: ServerConfig | None = None):
     server = Server(config or ServerConfig())
     app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
     app.state.server = server
+    app.add_middleware(StalledBodyTimeout, seconds=server.config.upload_idle_seconds)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -227,7 +230,7 @@ def create_app(config: ServerConfig | None = None):
     @app.post("/v1/jobs", status_code=202)
     async def submit(request: Request):
         server.queues.check_taking()  # before the upload is received
-        form = await whole_form(request, server.config.upload_idle_seconds)
+        form = await whole_form(request)
         try:
             spec = parse_spec(form.get("spec"), server.config.engine)
             uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
@@ -307,10 +310,9 @@ def create_app(config: ServerConfig | None = None):
     return app
 
 
-async def whole_form(request, idle_seconds: float):
-    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take, one
-    whose body ended before its closing boundary (the parser would take the parts that came for all of them), and
-    one that sent nothing for ``idle_seconds``."""
+async def whole_form(request):
+    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take, and one
+    whose body ended before its closing boundary (the parser would take the parts that came for all of them)."""
     from starlette.exceptions import HTTPException  # what the form parser raises (FastAPI's is a kind of it)
     from starlette.formparsers import parse_options_header  # python-multipart's, under either of its module names
     from starlette.requests import Request
@@ -319,10 +321,7 @@ async def whole_form(request, idle_seconds: float):
 
     async def receive():
         nonlocal tail
-        try:
-            message = await asyncio.wait_for(request.receive(), idle_seconds)
-        except asyncio.TimeoutError:
-            raise HTTPException(408, f"the upload sent nothing for {idle_seconds:g} s; nothing was queued: send it again") from None
+        message = await request.receive()
         tail = (tail + message.get("body", b""))[-1024:]
         return message
 

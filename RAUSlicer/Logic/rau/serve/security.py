@@ -40,13 +40,20 @@ def check_bind(host: str, token: str | None) -> None:
         raise OptionError(f"--host {host} is not a loopback address: give --token-file so every request must carry the token")
 
 
+MAX_TOKEN_FILE_BYTES = 4096
+
+
 def read_token(path) -> str:
     """The token in ``path`` (whitespace stripped); at least 16 printable ASCII characters (an HTTP header carries no others)."""
     path = Path(path)
     try:
-        token = path.read_text(encoding="utf-8", errors="replace").strip()  # a byte that is no UTF-8: no ASCII either
+        with open(path, "rb") as file:  # a pipe is fine (--token-file <(pass rau)); a device such as /dev/zero reads no further
+            content = file.read(MAX_TOKEN_FILE_BYTES + 1)
     except OSError as error:
         raise OptionError(f"--token-file {path}: cannot read it ({error.strerror})") from error
+    if len(content) > MAX_TOKEN_FILE_BYTES:
+        raise OptionError(f"--token-file {path}: holds more than {MAX_TOKEN_FILE_BYTES} bytes; a token file holds the token alone")
+    token = content.decode("utf-8", errors="replace").strip()  # a byte that is no UTF-8: no ASCII either
     if len(token) < 16:
         raise OptionError(f"--token-file {path}: the token must have at least 16 characters")
     if not (token.isascii() and token.isprintable()):

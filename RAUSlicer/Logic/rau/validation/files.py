@@ -21,15 +21,17 @@ MAX_PICTURE_PIXELS = 100_000_000
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
-def check_not_special(path) -> None:
-    """Refuse an input that exists but is neither a regular file nor a folder: a pipe waits for ever and a device such
-    as /dev/zero reads for ever."""
+def check_not_special(path, pipes: bool = False, remedy: str = "give a file") -> None:
+    """Refuse an input that exists but is neither a regular file nor a folder (nor, with ``pipes``, a pipe, which a
+    caller reading a bounded text may take): an image reader waits for ever on a pipe, and a device such as /dev/zero
+    reads for ever."""
     try:
         mode = os.stat(path).st_mode
     except OSError:  # gone, or a link to nothing: the caller says so in its words
         return
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise InputError(f"{path}: not a regular file (a pipe, socket or device); give a file")
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or (pipes and stat.S_ISFIFO(mode))):
+        kinds = "a socket or device" if pipes else "a pipe, socket or device"
+        raise InputError(f"{path}: not a regular file ({kinds}); {remedy}")
 
 
 def is_nifti(path) -> bool:
