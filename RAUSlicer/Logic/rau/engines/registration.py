@@ -79,8 +79,8 @@ class RegistrationEngine(Engine):
         )
         if self.keep_transfers:
             shape = request.target.shape
-            result.details["transfers"] = {t.reference.name: {n: m.full(shape) > 0.5 if m else None for n, m in t.masks.items() if n in names}
-                                           for t in transfers}
+            result.details["transfers"] = {t.reference.name: {n: t.masks[n].full(shape) > 0.5 if t.masks[n] else None
+                                                              for n in names if n in t.masks} for t in transfers}
         progress("done", 1.0)
         return attach_session(result)
 
