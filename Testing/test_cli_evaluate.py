@@ -219,8 +219,8 @@ def test_an_interrupted_parallel_run_keeps_a_case_that_finished_behind_one_still
 
     from rau.commands import evaluate as evaluate_command
 
-    stuck = tmp_path / "stuck.png"
-    os.mkfifo(stuck)  # a target that cannot be read until something writes to the pipe: a case still running
+    stuck = tmp_path / "stuck.labels.csv"
+    os.mkfifo(stuck)  # a label table that cannot be read until something writes to the pipe: a case still running
 
     def feed():  # after 30 s (on the old code, which waited for the first case): the case ends and the test fails
         try:
@@ -228,14 +228,15 @@ def test_an_interrupted_parallel_run_keeps_a_case_that_finished_behind_one_still
         except OSError:
             return
         os.set_blocking(pipe, True)
-        os.write(pipe, (hc18 / "002.png").read_bytes())
+        os.write(pipe, (hc18 / "head.labels.csv").read_bytes())
         os.close(pipe)
 
     feeder = threading.Timer(30, feed)
     feeder.start()
-    row = f"{hc18}/001.png,{hc18}/001_mask.png,{hc18_spacing('001')},{{target}},{hc18}/002_mask.png,{hc18_spacing('002')},{hc18}/head.labels.csv"
+    row = f"{hc18}/001.png,{hc18}/001_mask.png,{hc18_spacing('001')},{hc18}/{{target}}.png,{hc18}/{{target}}_mask.png,{{spacing}},{{table}}"
     header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing,label_table\n"
-    (tmp_path / "cases.csv").write_text(header + row.format(target=stuck) + "\n" + row.format(target=hc18 / "002.png") + "\n")
+    (tmp_path / "cases.csv").write_text(header + row.format(target="003", spacing=hc18_spacing("003"), table=stuck) + "\n"
+                                        + row.format(target="002", spacing=hc18_spacing("002"), table=hc18 / "head.labels.csv") + "\n")
 
     def interrupted_after_the_first_case(items, description, total=None):  # Ctrl-C as soon as one case has finished
         yield next(items)
@@ -246,12 +247,12 @@ def test_an_interrupted_parallel_run_keeps_a_case_that_finished_behind_one_still
     out = tmp_path / "e.json"
     assert main(["evaluate", str(tmp_path / "cases.csv"), "--jobs", "2", "--json", str(out)]) == 130
     saved = json.loads(out.read_text())
-    assert saved["interrupted"] and [(case["target"], case["status"]) for case in saved["cases"]] == [("stuck.png", "not_run"), ("002.png", "ok")]
+    assert saved["interrupted"] and [(case["target"], case["status"]) for case in saved["cases"]] == [("003.png", "not_run"), ("002.png", "ok")]
     assert saved["cases"][1]["structures"][0]["dice"] > 0.5
     assert saved["summary"]["cases"] == 1 and saved["summary"]["failed_cases"] == 0
     # the CSV says so too (before, it listed only the finished case, like a whole run of one case)
     rows = list(csv.DictReader(out.with_suffix(".csv").open()))
-    assert [(row["target"], row["status"]) for row in rows] == [("stuck.png", "not_run"), ("002.png", "detected")]
+    assert [(row["target"], row["status"]) for row in rows] == [("003.png", "not_run"), ("002.png", "detected")]
     assert "interrupted before this case" in rows[0]["error"]
     assert "interrupted after 1 of 2 cases" in capsys.readouterr().err
     feeder.cancel()
