@@ -196,8 +196,7 @@ def create_app(config: ServerConfig | None = None):
                 return JSONResponse({"detail": f"upload of {int(length) / 2**20:.1f} MiB exceeds the server's limit of {limit:.1f} MiB"}, 413)
         try:
             return await call_next(request)
-        except ClientDisconnect:  # the client went away before its request was read: nothing was queued, no one to answer
-            LOG.warning("%s %s: the client disconnected before its request was read", request.method, request.url.path)
+        except ClientDisconnect:  # the client went away before its request was read (logged where its body stopped)
             return Response(status_code=400)
         except Exception as error:  # a bug: its reason to the client, as a failed job's, and its traceback to the log
             LOG.error("%s %s failed:\n%s", request.method, request.url.path, traceback.format_exc())
