@@ -531,3 +531,34 @@ def test_an_undo_on_the_server_says_which_structures_it_changed(server, shared_d
     session.undo("S7_LAD_mid")
     assert session.changed == ("S7_LAD_mid", "S8_LAD_apical")
     assert np.array_equal(session.results["S8_LAD_apical"].mask, before)
+
+
+def test_a_correction_cancelled_as_the_server_answered_is_taken_back_there_too(server, shared_data):
+    """Before: Cancel pressed while the request was under way restored the structure here only; the server's session
+    kept the cancelled click, and the next correction started from it (two clicks for one)."""
+    from rau.engines.base import Cancelled, Progress
+    from rau.errors import InputError
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    request = Request([load_reference(image, labels, spacing)], read_image(target, target_spacing))
+    session = RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(request).session
+    name, (k, j, i) = next(iter(session.results)), np.argwhere(next(iter(session.results.values())).mask)[0]
+    first = session.results[name].mask.copy()
+    answered, sent = [], session.client.reprompt
+    session.client.reprompt = lambda *args, **kwargs: answered.append(True) or sent(*args, **kwargs)
+    with pytest.raises(Cancelled):  # Cancel is seen once the answer has come
+        session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]), Progress(None, lambda: bool(answered)))
+    on_server = server[1].state.server.sessions.get(session.id).result.get(name)
+    assert np.array_equal(on_server.mask, first) and np.array_equal(session.results[name].mask, first)
+    assert not session.can_undo(name) and "clicks" not in on_server.prompts
+    session.client.reprompt = sent
+    assert session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[0])).prompts["clicks"] == 1
+    answered.clear()
+    session.client.reprompt = lambda *args, **kwargs: answered.append(True) or sent(*args, **kwargs)
+    session.client.undo = lambda *args: (_ for _ in ()).throw(ServerError("rau server: the device is busy", 503))
+    with pytest.raises(Cancelled):  # and the server cannot take it back: the session is closed here
+        session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]), Progress(None, lambda: bool(answered)))
+    with pytest.raises(InputError, match="the server kept a correction of .* that was not kept here .*; press Run again"):
+        session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]))

@@ -98,16 +98,46 @@ class RemoteSession(Session):
     def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult]):
         super().__init__(target, {item.structure.name: item for item in items})
         self.client, self.id, self.structures = client, session_id, structures
+        self._corrected_there = False  # the server made the correction under way (it is not yet one here)
 
     def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
-        return self._answer(self._sent(lambda: self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite)))
+        return self._answer(self._made(lambda: self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite)))
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
-        return self._answer(self._sent(lambda: self.client.propagate(self.id, name)))
+        return self._answer(self._made(lambda: self.client.propagate(self.id, name)))
+
+    def _made(self, call) -> dict:
+        answer = self._sent(call)
+        self._corrected_there = True
+        return answer
+
+    def _change(self, name: str, work, progress, verb: str) -> StructureResult:
+        """As a session here; a correction the server made but this one did not keep (cancelled as the answer came,
+        an answer that cannot be read) is taken back on the server too, so both go on from the same answer. A server
+        that cannot take it back closes the session here (:attr:`closed_reason`)."""
+        before, self._corrected_there = dict(self.results), False
+        try:
+            return super()._change(name, work, progress, verb)
+        except BaseException:
+            if self._corrected_there:
+                self.results = before  # the other structures the server's answer changed too
+                self._take_back(name)
+            raise
+        finally:
+            self._corrected_there = False
+
+    def _take_back(self, name: str) -> None:
+        try:
+            self.client.undo(self.id, name)
+        except ServerError as error:
+            self.closed_reason = f"the server kept a correction of {name!r} that was not kept here ({error})"
 
     def _sent(self, call):
         """``call()``, one round trip to the server's session; one the server has closed (410: idle too long, the
-        server restarted) is closed here too (:attr:`closed_reason`), and the error says what to do."""
+        server restarted) is closed here too (:attr:`closed_reason`), and the error says what to do; so is every call
+        after."""
+        if self.closed_reason:
+            raise InputError(f"{self.closed_reason}; press Run again to correct it")
         try:
             return call()
         except ServerError as error:
