@@ -235,10 +235,11 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
         """
         correction = self.keptCorrection(segmentationNode)
-        edited, session = correction.node_mask(name), correction.result.session
+        edited, session = correction.hand_edits(name), correction.result.session
 
         def work(progress):
-            session.edit(name, edited)  # the hand edits: a server's session takes them by upload, so not on the GUI thread
+            for edited_name, mask in edited.items():  # a server's session takes hand edits by upload: not on the GUI thread
+                session.edit(edited_name, mask)
             return session.propagate(name, progress) if prompt is None else session.reprompt(name, prompt, progress, overwrite)
 
         return work

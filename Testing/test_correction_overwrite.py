@@ -61,6 +61,23 @@ def test_slicer_overwrite_reaches_the_vessel_session(mrml_scene):  # noqa: F811
     assert not segment_mask(node, require_segment_id(node, "second"), result.target).any()
 
 
+def test_a_vessel_correction_keeps_the_hand_edits_of_the_segment_it_takes_a_piece_from(mrml_scene):  # noqa: F811
+    """Before: only the corrected segment's hand edits reached the session, and "second", written back from the
+    session after the trace took its piece, lost the voxels the user had painted into it."""
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.segments import require_segment_id, segment_mask, write_segment_mask
+
+    session = vessel_session()
+    result = Result(session.target, list(session.results.values()), "vessels", session=session)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+    painted = segment_mask(node, require_segment_id(node, "second"), result.target)
+    painted[0, 10:14, 50:54] = True  # a Segment Editor stroke away from the vessel
+    write_segment_mask(node, "second", painted, result.target)
+    Correction(result, node, overwrite=True).update("first", Prompt(points=TRACE, labels=[1, 1]))
+    second = segment_mask(node, require_segment_id(node, "second"), result.target)
+    assert second[0, 10:14, 50:54].all() and not second[0, 30:35, 30:50].any()  # its stroke kept, its piece taken
+
+
 def test_the_module_logic_passes_its_overwrite_choice_to_the_vessel_session(mrml_scene):  # noqa: F811
     """Slicer's "overwrite other segments" reaches the correction itself, not only its write (it did not)."""
     from slicer_module import load_rauslicer

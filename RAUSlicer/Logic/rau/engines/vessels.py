@@ -62,6 +62,7 @@ class VesselEngine(Engine):
     name = "vessels"
     label = "Vessels (coronary angiograms)"
     model_session = True  # the session keeps the target's vessel maps, which only a new run rebuilds
+    corrects_others = True  # a piece traced into one segment leaves the segment that held it
 
     def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = True):
         if top_k < 1:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rau.engines import engine_class
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
@@ -85,8 +86,16 @@ class Correction:
         return self.apply(name, self.result.session.propagate(name, progress))
 
     def sync(self, name: str) -> None:
-        """Tell the session about hand edits of ``name`` in the node, so a correction starts from them."""
-        self.result.session.edit(name, self.node_mask(name))
+        """Tell the session about hand edits in the node (:meth:`hand_edits`), so a correction of ``name`` starts from them."""
+        for edited, mask in self.hand_edits(name).items():
+            self.result.session.edit(edited, mask)
+
+    def hand_edits(self, name: str) -> dict[str, np.ndarray]:
+        """Main thread: the voxels, as the node holds them, of the structures a correction of ``name`` may change:
+        ``name``, and every other one when the engine's corrections change others (vessels), whose answers are written
+        back (a hand edit of one would be lost)."""
+        names = [name] + ([n for n in self.result.session.results if n != name] if engine_class(self.result.engine).corrects_others else [])
+        return {n: self.node_mask(n) for n in names}
 
     def node_mask(self, name: str) -> np.ndarray:
         """Main thread: ``name``'s voxels as the node holds them (hand edits included), on the result's target."""
