@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rau.engines import engine_class
+from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
@@ -94,7 +94,8 @@ class Correction:
         """Main thread: the voxels, as the node holds them, of the structures a correction of ``name`` may change:
         ``name``, and every other one when the engine's corrections change others (vessels), whose answers are written
         back (a hand edit of one would be lost)."""
-        names = [name] + ([n for n in self.result.session.results if n != name] if engine_class(self.result.engine).corrects_others else [])
+        others = self.result.engine in ENGINES and engine_class(self.result.engine).corrects_others  # a result made by hand: no
+        names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
         return {n: self.node_mask(n) for n in names}
 
     def node_mask(self, name: str) -> np.ndarray:
