@@ -78,9 +78,8 @@ def read_label_table(path) -> LabelSet:
     path = Path(path)
     validation.check_not_special(path, pipes=True)  # a table may come through a pipe: --label-table <(...)
     try:
-        with open(path, "rb") as file:
-            content = file.read(MAX_TABLE_BYTES + 1)
-        if len(content) > MAX_TABLE_BYTES:
+        content = validation.bounded_bytes(path, MAX_TABLE_BYTES)
+        if content is None:
             raise InputError(f"{path}: holds more than {MAX_TABLE_BYTES // 2**20} MiB, far more than a label table")
         text = content.decode("utf-8-sig")
         if path.suffix.lower() == ".json":

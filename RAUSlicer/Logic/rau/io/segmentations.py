@@ -172,7 +172,8 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
                          f"{label_table} would be ignored; leave it out, or rename the segments in Slicer")
     segments = _with_layers(data["segments"], voxels)
     tags = [(segment.get("tags") or {}).get(RAU_TAG) for segment in segments]  # a result's structures keep the reference's values
-    stored = [segment.get("labelValue") if tagged_value(tag) is None else tagged_value(tag) for segment, tag in zip(segments, tags)]
+    tagged = [tagged_value(tag) for tag in tags]
+    stored = [segment.get("labelValue") if value is None else value for segment, value in zip(segments, tagged)]
     values = segment_values(stored, [bool(tag) for tag in tags])
     structures, masks = [], {}
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.label_tables import SIDECAR_SUFFIXES
-from rau.validation import gzip_length, itk_warnings_off
+from rau.validation import bounded_bytes, gzip_length, itk_warnings_off
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
@@ -47,11 +47,10 @@ def read_token(path) -> str:
     """The token in ``path`` (whitespace stripped); at least 16 printable ASCII characters (an HTTP header carries no others)."""
     path = Path(path)
     try:
-        with open(path, "rb") as file:  # a pipe is fine (--token-file <(pass rau)); a device such as /dev/zero reads no further
-            content = file.read(MAX_TOKEN_FILE_BYTES + 1)
+        content = bounded_bytes(path, MAX_TOKEN_FILE_BYTES)  # a pipe is fine (--token-file <(pass rau))
     except OSError as error:
         raise OptionError(f"--token-file {path}: cannot read it ({error.strerror})") from error
-    if len(content) > MAX_TOKEN_FILE_BYTES:
+    if content is None:
         raise OptionError(f"--token-file {path}: holds more than {MAX_TOKEN_FILE_BYTES} bytes; a token file holds the token alone")
     token = content.decode("utf-8", errors="replace").strip()  # a byte that is no UTF-8: no ASCII either
     if len(token) < 16:

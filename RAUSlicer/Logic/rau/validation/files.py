@@ -34,6 +34,14 @@ def check_not_special(path, pipes: bool = False, remedy: str = "give a file") ->
         raise InputError(f"{path}: not a regular file ({kinds}); {remedy}")
 
 
+def bounded_bytes(path, limit: int) -> bytes | None:
+    """The bytes of ``path`` (a file or a pipe), or None when it holds more than ``limit``: a device such as
+    /dev/zero is read no further (OSError as the file system raises it)."""
+    with open(path, "rb") as file:
+        content = file.read(limit + 1)
+    return content if len(content) <= limit else None
+
+
 def is_nifti(path) -> bool:
     return Path(path).name.lower().endswith(NIFTI_SUFFIXES)
 
