@@ -246,14 +246,17 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
     def applyCorrection(self, segmentationNode, name, item, overwrite=False):
         """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
-        write that is refused (e.g. the target moved) takes the correction back out of the engine session too."""
+        write that is refused (e.g. the target moved) takes the correction back out of the engine session too; the
+        error then also says when that closed the session (:meth:`discardCorrection`)."""
         try:
             correction = self.keptCorrection(segmentationNode)
             correction.overwrite = overwrite
             return correction.apply(name, item)
-        except Exception:
-            self.discardCorrection(segmentationNode, name)
-            raise
+        except Exception as error:
+            note = self.discardCorrection(segmentationNode, name)
+            if note is None:
+                raise
+            raise RuntimeError(f"{error}\n{note}") from error
 
     def discardCorrection(self, segmentationNode, name):
         """Main thread: take a correction the engine session made but the node never got (refused, or cancelled

@@ -163,3 +163,29 @@ def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_sess
             app.state.server.sessions.get(session_id)
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
         assert logic.discardCorrection(node, name) is None  # nothing left to take back
+
+
+def test_a_refused_write_the_busy_server_cannot_take_back_says_the_session_was_closed(mrml_scene, shared_data, tmp_path):
+    """Before: the dialog showed only why the write was refused (the target moved); that the session was closed
+    with it, and Run must be pressed again, was dropped."""
+    from rau.references import load_reference
+
+    folder = shared_data / "hc18_fetal_head_us"
+    loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
+    reference = add_volume_node(loaded.image, "reference US", mrml_scene)
+    reference_segmentation = add_segmentation_node(loaded.segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(loaded.image, "patient US", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0.5)) as (url, app):
+        node = logic.process(reference, reference_segmentation, target, None, "registration", {"deformable": False}, server=url)
+        name = loaded.segmentation.labels.names[0]
+        mask = segments(node, target)[name]
+        k, j, i = np.argwhere(mask)[len(np.argwhere(mask)) // 2]
+        item = logic.correctionJob(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))(None)
+        transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+        transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.eye(4) + np.eye(4, k=3) * 3))
+        target.SetAndObserveTransformNodeID(transform.GetID())
+        with app.state.server.queues.device_lock("auto"), pytest.raises(RuntimeError) as refused:
+            logic.applyCorrection(node, name, item)
+        assert "was moved" in str(refused.value) and str(refused.value).endswith("press Run again to correct this result.")
+        assert logic.correction(node) is None
