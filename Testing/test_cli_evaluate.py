@@ -385,3 +385,21 @@ def test_distances_of_pictures_without_a_pixel_size_are_said_in_pixels(blobs, tm
     assert "warning: 1 of 2 targets have no pixel size (first: t.png): their HD95 and centroid distances are in pixels" in printed.err
     scores = json.loads((tmp_path / "mixed.json").read_text())
     assert scores["summary"]["distance_unit"] == "mm/px" and [case["distance_unit"] for case in scores["cases"]] == ["px", "mm"]
+
+
+def test_truth_structures_a_shared_label_table_names_but_the_reference_lacks_are_reported(blobs, tmp_path):
+    """Before: with one label table for the manifest (naming every structure of a protocol), a truth structure the
+    reference has no voxel of matched the table's entry and was left unscored without a word."""
+    from PIL import Image as Picture
+
+    truth = np.array(Picture.open(blobs / "t_mask.png"))
+    truth[80:90, 10:20] = 3
+    write_picture(truth, tmp_path / "t_kidney_mask.png")
+    (tmp_path / "organs.labels.csv").write_text("value,name\n1,liver\n2,spleen\n3,kidney\n4,pancreas\n")
+    (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels,label_table\n"
+                                        f"{blobs}/r1.png,{blobs}/r1_mask.png,{blobs}/t.png,t_kidney_mask.png,organs.labels.csv\n")
+    assert evaluate(tmp_path / "cases.csv", tmp_path / "scores.json") == 0
+    case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
+    assert [s["structure"] for s in case["structures"]] == ["liver", "spleen"]
+    assert case["warnings"] == ["structures of the truth matched no structure of the reference and were not scored: "
+                                "kidney; check the names or label tables"]

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
-from rau.errors import OptionError
+from rau.errors import InputError, OptionError
+from rau.io.outputs import check_folder_writable
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.validation import argument, host_address, non_empty_path, port_number, positive_at_most, positive_integer
 
@@ -66,12 +67,16 @@ def server_config(args: argparse.Namespace):
 
 
 def work_folder(path: str) -> Path:
-    """``--work-dir``, created when missing."""
+    """``--work-dir``, created when missing; one this process may not write in is refused (every job would fail)."""
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OptionError(f"--work-dir {folder}: cannot make it a folder ({error.strerror})") from error
+    try:
+        check_folder_writable(folder)
+    except InputError as error:
+        raise OptionError(f"--work-dir {error}") from None
     return folder
 
 

@@ -85,7 +85,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, scored[item.structure.name], target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
-    warnings = request.left_out_warnings() + matching_warnings(references[0].segmentation.labels, truth)
+    warnings = request.left_out_warnings() + matching_warnings(scorable_labels(references[0].segmentation, result), truth)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
@@ -93,6 +93,14 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
     """The truth mask of each reference structure that the truth names (by name, else by label value).
     A structure the truth does not name is absent from the target: scored against an empty mask."""
     return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
+
+
+def scorable_labels(reference: Segmentation, result) -> LabelSet:
+    """The structures of the (first) reference a case can score: those it has voxels of and those the engine answered
+    for. A label table may name many more (every organ of a protocol), which no truth structure should match."""
+    answered = {item.structure.name for item in result.structures}
+    held = [s for s in reference.labels if s.name in answered or reference.masks[s.name].any()]
+    return LabelSet(tuple(held), named=reference.labels.named)
 
 
 def matching_warnings(labels: LabelSet, truth: Segmentation) -> list[str]:
