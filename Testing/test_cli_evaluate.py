@@ -385,6 +385,8 @@ def test_distances_of_pictures_without_a_pixel_size_are_said_in_pixels(blobs, tm
     assert "warning: 1 of 2 targets have no pixel size (first: t.png): their HD95 and centroid distances are in pixels" in printed.err
     scores = json.loads((tmp_path / "mixed.json").read_text())
     assert scores["summary"]["distance_unit"] == "mm/px" and [case["distance_unit"] for case in scores["cases"]] == ["px", "mm"]
+    header_line, liver_line = printed.out.splitlines()[:2]  # before, "HD95 mm/px" overflowed its column
+    assert header_line.endswith("HD95 mm/px") and len(liver_line) == len(header_line)
 
 
 def test_truth_structures_a_shared_label_table_names_but_the_reference_lacks_are_reported(blobs, tmp_path):

@@ -13,9 +13,10 @@ def print_table(summary: dict) -> None:
     ``distance_unit`` (mm unless it says otherwise: ``px`` for pictures without a pixel size)."""
     width = max([len(n) for n in summary["structures"]] + [9])
     unit = summary.get("distance_unit", "mm")
-    print(f"{'structure':<{width}}  {'cases':>5}  {'n':>3}  {'Dice':>6}  {'HD95 ' + unit:>8}")
+    distance = max(8, len(f"HD95 {unit}"))  # mixed units read "mm/px"
+    print(f"{'structure':<{width}}  {'cases':>5}  {'n':>3}  {'Dice':>6}  {'HD95 ' + unit:>{distance}}")
     for name, numbers in summary["structures"].items():
-        print(f"{name:<{width}}  {numbers['cases']:>5}  {numbers['n']:>3}  {fmt(numbers['dice'])}  {fmt(numbers['hd95_mm'], 8, 1)}")
+        print(f"{name:<{width}}  {numbers['cases']:>5}  {numbers['n']:>3}  {fmt(numbers['dice'])}  {fmt(numbers['hd95_mm'], distance, 1)}")
     print(
         f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} {unit}  "
         f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} {unit}  "
