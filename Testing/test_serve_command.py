@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -118,6 +120,21 @@ def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments,
         arguments = [a.format(**names) for a in arguments]
         assert _exit_status(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
     assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err
+
+
+def test_a_work_dir_the_server_may_not_write_in_is_refused_at_start(tmp_path, monkeypatch, capsys):
+    """Before: the server started, then answered every job 500 (PermissionError in the log). Root may write anywhere,
+    so the refusal a user without the permission gets is simulated at ``os.access``."""
+    import os
+
+    import rau.io.outputs
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != locked)
+    assert _exit_status(["serve", "--work-dir", str(locked)]) == 2
+    assert f"rau serve: error: --work-dir {locked}: no permission to write in {locked}" in capsys.readouterr().err
 
 
 def test_a_server_that_cannot_listen_leaves_no_temporary_work_folder(tmp_path, monkeypatch, capsys):
