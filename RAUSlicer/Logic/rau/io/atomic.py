@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -36,15 +37,18 @@ TEMPORARY_NAME = re.compile(r"(?P<prefix>\..*?\.rau-)[a-z0-9_]{8}(?P<suffix>\..*
 
 @contextlib.contextmanager
 def atomic_path(path, overwrite: bool = False):
-    """Yield a temporary path with the same file type (:func:`_file_type_suffix`); rename it to ``path`` on success.
+    """Yield a temporary path with the same file type (:func:`_file_type_suffix`); put it at ``path`` on success.
 
     On any exception (Ctrl-C and SIGTERM included) the temporary file is removed, ``path`` is left
     untouched and the folders created for it are removed again. The file gets the permissions the
-    umask allows, like any new file.
+    umask allows, like any new file. Without ``overwrite`` an existing ``path`` is never replaced, not even one
+    that another process wrote meanwhile (:class:`OutputExistsError`). Inside :func:`output_set` (or another
+    ``atomic_path``) the file is placed with the set's others, all or none.
     """
     path = Path(path)
     check_writable(path, overwrite)
-    with _parent_folder(path):
+    with output_set() as pending:
+        pending.folders.extend(_make_parent_folders(path))
         temporary = None
         try:
             handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]), suffix=_file_type_suffix(path), dir=path.parent)
@@ -52,7 +56,8 @@ def atomic_path(path, overwrite: bool = False):
             temporary = Path(name)
             yield temporary
             os.chmod(temporary, 0o666 & ~current_umask())
-            os.replace(temporary, path)
+            pending.files.append((temporary, path, overwrite))
+            temporary = None  # the set places it, or removes it
         except OutputExistsError:  # a file written inside (e.g. a label map beside its table) exists: not a failed write
             raise
         except WriteError as error:  # a writer given the temporary file names it: name the output
@@ -62,6 +67,96 @@ def atomic_path(path, overwrite: bool = False):
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+
+
+class _PendingOutputs(threading.local):
+    """The files (temporary, output, overwrite) and new folders of the :func:`output_set` open in this thread."""
+
+    files: list | None = None
+    folders: list | None = None
+
+
+_pending = _PendingOutputs()
+
+
+@contextlib.contextmanager
+def output_set():
+    """Yield the pending outputs of a set of files written together (a label map, its table and result JSON): every
+    :func:`atomic_path` in the block is placed when it ends, in the order they finished, and if one cannot be
+    (an existing file without overwrite, a file the system will not replace), those placed are taken back out and
+    the files they replaced put back. A set opened inside another joins it."""
+    if _pending.files is not None:
+        yield _pending
+        return
+    _pending.files, _pending.folders = [], []
+    placed = False
+    try:
+        yield _pending
+        _place_all(_pending.files)
+        placed = True
+    finally:
+        for temporary, _, _ in _pending.files:  # a hard link placed it: its temporary name goes too
+            temporary.unlink(missing_ok=True)
+        for folder in [] if placed else reversed(_pending.folders):  # deepest last in the list: those left empty go
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        _pending.files = _pending.folders = None
+
+
+def _place_all(files) -> None:
+    """Move each temporary file to its output; on a failure, undo the moves before it (see :func:`output_set`)."""
+    placed = []  # (output, the earlier file's hidden copy or None)
+    try:
+        for temporary, path, overwrite in files:
+            earlier = _set_aside(path) if overwrite and path.exists() else None
+            placed.append((path, earlier, False))
+            _place(temporary, path, overwrite)
+            placed[-1] = (path, earlier, True)
+    except BaseException:
+        for path, earlier, done in reversed(placed):
+            with contextlib.suppress(OSError):  # the error that stopped the set is the one to tell
+                if done:
+                    path.unlink()
+                if earlier is not None:
+                    os.replace(earlier, path)
+        raise
+    for _, earlier, _ in placed:
+        if earlier is not None:
+            earlier.unlink(missing_ok=True)
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename an output about to be replaced to a hidden name beside it (not one :func:`leftover_temporaries` takes)."""
+    handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]) + "earlier-", dir=path.parent)
+    os.close(handle)
+    try:
+        os.replace(path, name)
+    except OSError as error:
+        Path(name).unlink(missing_ok=True)
+        raise WriteError(f"could not write {path}: {error.strerror or error}") from error
+    return Path(name)
+
+
+def _place(temporary: Path, path: Path, overwrite: bool) -> None:
+    """Move ``temporary`` to ``path``; without ``overwrite`` by a hard link, which fails when ``path`` exists (a
+    rename would replace a file another process placed since :func:`check_writable`)."""
+    try:
+        if overwrite:
+            os.replace(temporary, path)
+            return
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise OutputExistsError(path) from None
+        except OSError as error:  # a file system without hard links (FAT, some network shares): check, then rename
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+                raise
+            check_writable(path, overwrite)
+            os.replace(temporary, path)
+    except OSError as error:
+        if isinstance(error, OutputExistsError):
+            raise
+        raise WriteError(f"could not write {path}: {error.strerror or error}") from error
 
 
 @contextlib.contextmanager
@@ -175,15 +270,21 @@ def _file_type_suffix(path: Path) -> str:
     return "".join(suffixes[-2:] if compound else suffixes[-1:])
 
 
+def _make_parent_folders(path: Path) -> list[Path]:
+    """Create ``path``'s missing folders; return them, outermost first."""
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
 @contextlib.contextmanager
 def _parent_folder(path: Path):
     """Create ``path``'s missing folders; if the write fails, remove those of them that stay empty."""
-    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
-    path.parent.mkdir(parents=True, exist_ok=True)
+    missing = _make_parent_folders(path)
     try:
         yield
     except BaseException:
-        for folder in missing:
+        for folder in reversed(missing):
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
