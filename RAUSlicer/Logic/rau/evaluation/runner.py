@@ -85,7 +85,8 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, scored[item.structure.name], target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
-    warnings = request.left_out_warnings() + matching_warnings(scorable_labels(references[0].segmentation, result), truth)
+    left_out = request.left_out()  # said by its own warning
+    warnings = request.left_out_warnings() + matching_warnings(scorable_labels(references[0].segmentation, result, left_out), truth)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
@@ -95,11 +96,13 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
     return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
 
 
-def scorable_labels(reference: Segmentation, result) -> LabelSet:
-    """The structures of the (first) reference a case can score: those it has voxels of and those the engine answered
-    for. A label table may name many more (every organ of a protocol), which no truth structure should match."""
+def scorable_labels(reference: Segmentation, result, left_out=()) -> LabelSet:
+    """The structures of the (first) reference a case can score: those it has voxels of, those the engine answered
+    for and those ``left_out`` names (warned of already). A label table may name many more (every organ of a
+    protocol), which no truth structure should match."""
     answered = {item.structure.name for item in result.structures}
-    held = [s for s in reference.labels if s.name in answered or reference.masks[s.name].any()]
+    said = {normalize_name(name) for name in left_out}
+    held = [s for s in reference.labels if s.name in answered or reference.masks[s.name].any() or normalize_name(s.name) in said]
     return LabelSet(tuple(held), named=reference.labels.named)
 
 
