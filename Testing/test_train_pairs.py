@@ -313,3 +313,27 @@ def test_pairs_and_model_files_nested_too_deeply_are_refused_naming_them(tmp_pat
     with pytest.raises(InputError, match=r"config.json: cannot read this model file \(nested too deeply"):
         model_family(ModelSource(str(tmp_path)))
 
+
+
+def test_pipes_and_names_in_another_encoding_are_refused_in_a_dataset(shared_data, tmp_path):
+    """Before: a stale pipe named as a manifest row's label table hung build-pairs; a pipe given as the dataset was
+    "no such dataset folder or manifest"; a subject folder named in Latin-1 was written into the pairs as escaped
+    bytes, which strict JSON readers refuse."""
+    import os
+    import shutil
+
+    manifest = hc18_manifest(shared_data, tmp_path, 3)
+    os.remove(tmp_path / "hc18.labels.csv")
+    os.mkfifo(tmp_path / "hc18.labels.csv")
+    with pytest.raises(InputError, match=r"hc18.csv line 2: label_table .*hc18.labels.csv: not a regular file \(a pipe, socket or device\)"):
+        read_subjects(manifest)
+    with pytest.raises(InputError, match=r"hc18.labels.csv: not a regular file \(a pipe, socket or device\); give a dataset folder or a manifest CSV"):
+        read_subjects(tmp_path / "hc18.labels.csv")
+    folder = shared_data / "hc18_fetal_head_us"
+    for name in (b"s0", b"s\xe91"):
+        subject = os.fsdecode(os.fsencode(tmp_path / "data") + b"/" + name)
+        os.makedirs(subject)
+        shutil.copy(folder / "images/000_HC.png", os.path.join(subject, "image.png"))
+        shutil.copy(folder / "masks/000_HC_mask.png", os.path.join(subject, "label.png"))
+    with pytest.raises(InputError, match=r"data/s\\xe91: this name is not UTF-8 text"):
+        read_subjects(tmp_path / "data")

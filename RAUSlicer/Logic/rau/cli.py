@@ -66,13 +66,10 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, 
 def check_text_arguments(argv: list[str]) -> None:
     """Refuse an argument that is no UTF-8 text (a file name in another encoding, which Python keeps as escaped bytes):
     results record their inputs' names as text, so it would fail only once the work was done."""
+    from rau.validation import check_text_name
+
     for value in argv:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = os.fsencode(value).decode("utf-8", "backslashreplace")
-            raise InputError(f"{shown}: this name is not UTF-8 text (written in another encoding); rename the file, "
-                             "or give another name") from None
+        check_text_name(value)
 
 
 VOXEL_OPTIONS = ("--box", "--inside", "--outside")

@@ -45,6 +45,7 @@ class Subject:
 def read_subjects(source) -> list[Subject]:
     """Subjects from a dataset folder or a manifest CSV (see module doc), sorted by name."""
     source = Path(source)
+    validation.check_not_special(source, remedy="give a dataset folder or a manifest CSV")
     if source.is_dir():
         subjects = _from_folder(source)
     elif source.is_file():
@@ -70,6 +71,8 @@ def _from_folder(folder: Path) -> list[Subject]:
                 f"{sub}: a subject folder needs exactly one image.* and one label* file, "
                 f"found images {[p.name for p in images]} and labels {[p.name for p in labels]}; use a manifest CSV instead"
             )
+        for path in (sub, images[0], labels[0]):  # their names are written into the pairs
+            validation.check_text_name(str(path))
         subjects.append(Subject(sub.name, images[0], labels[0]))
     if not subjects:
         raise InputError(f"{folder}: no subject subfolders with image.* and label* files")

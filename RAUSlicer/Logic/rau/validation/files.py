@@ -34,6 +34,18 @@ def check_not_special(path, pipes: bool = False, remedy: str = "give a file") ->
         raise InputError(f"{path}: not a regular file ({kinds}); {remedy}")
 
 
+def check_text_name(name: str) -> None:
+    """Refuse a name that is no UTF-8 text (a file name in another encoding, which Python keeps as escaped bytes):
+    results record their inputs' names as text, so it would fail, or write what other programs cannot read, only
+    once the work was done."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+        raise InputError(f"{shown}: this name is not UTF-8 text (written in another encoding); rename the file, "
+                         "or give another name") from None
+
+
 def bounded_bytes(path, limit: int) -> bytes | None:
     """The bytes of ``path`` (a file or a pipe), or None when it holds more than ``limit``: a device such as
     /dev/zero is read no further (OSError as the file system raises it)."""

@@ -116,8 +116,13 @@ def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str
 
 
 def existing_file(row: dict, column: str, path, line: int) -> Path:
-    """A file named in a manifest row (relative to the manifest); it must exist."""
+    """A file named in a manifest row (relative to the manifest); it must exist, and not as a pipe or device (a
+    label table, which ``--label-table`` may give through a pipe, would wait for ever on a stale one here)."""
     file = Path(path).parent / row[column]
     if not file.exists():
         raise InputError(f"{path} line {line}: {column} {file} does not exist")
+    try:
+        check_not_special(file)
+    except InputError as error:
+        raise InputError(f"{path} line {line}: {column} {error}") from None
     return file
