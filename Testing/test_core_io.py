@@ -570,3 +570,23 @@ def test_a_gzip_stream_cut_in_its_trailer_is_refused_also_when_its_data_ends_on_
     (tmp_path / "cut.nii.gz").write_bytes(gzip.compress((tmp_path / "whole.nii").read_bytes(), compresslevel=1)[:-8])
     with pytest.raises(InputError, match="truncated or damaged"):
         nifti_bytes(tmp_path / "cut.nii.gz")
+
+
+def test_a_path_the_system_refuses_is_said_as_it_says_it(tmp_path, monkeypatch):
+    """Before: "not a readable label table (NotADirectoryError: [Errno 20] Not a directory: ...)" and "not a readable
+    image ([Errno 13] Permission denied: ...)": Python's exception text. (Root reads any file: the refusal of a
+    user without the permission is simulated.)"""
+    (tmp_path / "out.png").write_text("")
+    with pytest.raises(InputError) as refused:
+        read_label_table(tmp_path / "out.png" / "x.labels.csv")
+    assert str(refused.value) == f"{tmp_path / 'out.png' / 'x.labels.csv'}: not a directory"
+    picture = tmp_path / "locked.png"
+    PILImage.new("L", (8, 8)).save(picture)
+
+    def refused_open(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(PILImage, "open", refused_open)
+    with pytest.raises(ImageReadError) as refused:
+        read_image(picture, 0.5)
+    assert str(refused.value) == f"{picture}: permission denied"

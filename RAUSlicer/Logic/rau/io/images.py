@@ -11,7 +11,7 @@ import SimpleITK as sitk
 from PIL import Image as PILImage
 
 from rau import validation
-from rau.errors import ImageReadError, InputError, WriteError, about, short_reason
+from rau.errors import ImageReadError, InputError, WriteError, about, path_refusal, short_reason
 from rau.image import GeometryError, Image, luma
 from rau.io import dicom
 from rau.io.atomic import atomic_path
@@ -62,6 +62,9 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
     except InputError as error:
         raise ImageReadError(about(path, error)) from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
+        refusal = path_refusal(error)  # no permission, a name too long: said as the system says it
+        if refusal is not None:
+            raise ImageReadError(str(refusal)) from error
         unknown = "; rau reads NIfTI, NRRD, MetaImage, DICOM, PNG, JPEG, TIFF and BMP" if "Unable to determine ImageIO reader" in str(error) else ""
         raise ImageReadError(f"{path}: not a readable image ({short_reason(error)}){unknown}") from error
     return image

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from rau import validation
-from rau.errors import InputError, about
+from rau.errors import InputError, about, path_refusal
 from rau.io.json_text import parse_json
 from rau.labels import LabelSet, Structure, default_color
 
@@ -98,7 +98,8 @@ def read_label_table(path) -> LabelSet:
         named = about(path, error)  # the error itself (of its own kind) when it names the table already
         raise error if named == str(error) else InputError(named) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
-        raise InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})") from None
+        refusal = path_refusal(error)  # no permission, a file taken for a folder: said as the system says it
+        raise (refusal or InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})")) from None
 
 
 SLICER_CSV_TERMS = {"category": "Category", "type": "Type", "typeModifier": "TypeModifier",
