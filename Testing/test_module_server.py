@@ -110,23 +110,30 @@ def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, t
         assert np.array_equal(server_session.result.get("liver").mask, first)
 
 
-def test_a_session_the_server_has_closed_is_dropped_and_the_message_says_run_again(mrml_scene, shared_data, tmp_path):
-    """Before: after the server closed the session (idle too long, restarted), every correction and undo failed with
-    "session ... was closed" alone, and the node kept its dead session: Update and Undo stayed on."""
-    from rau.errors import InputError
+def hc18_scene(mrml_scene, shared_data):
+    """HC18 exam 012 and its head as the reference, its picture again as the target: the three nodes, the module's
+    logic and the structure's name."""
     from rau.references import load_reference
-    from rau.serve.client import Client
 
     folder = shared_data / "hc18_fetal_head_us"
     loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
     reference = add_volume_node(loaded.image, "reference US", mrml_scene)
     reference_segmentation = add_segmentation_node(loaded.segmentation, "reference segmentation", mrml_scene, reference)
     target = add_volume_node(loaded.image, "patient US", mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
+    return (reference, reference_segmentation, target), load_rauslicer().RAUSlicerLogic(), loaded.segmentation.labels.names[0]
+
+
+def test_a_session_the_server_has_closed_is_dropped_and_the_message_says_run_again(mrml_scene, shared_data, tmp_path):
+    """Before: after the server closed the session (idle too long, restarted), every correction and undo failed with
+    "session ... was closed" alone, and the node kept its dead session: Update and Undo stayed on."""
+    from rau.errors import InputError
+    from rau.serve.client import Client
+
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    target = inputs[2]
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
-        node = logic.process(reference, reference_segmentation, target, None, "registration", {"deformable": False}, server=url)
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
         before = segments(node, target)
-        name = loaded.segmentation.labels.names[0]
         Client(url).close_session(logic.correction(node).result.session.id)  # as the server does to an idle session
         k, j, i = np.argwhere(before[name])[0]
         with pytest.raises(InputError, match=r"was closed.*; press Run again to correct it"):
@@ -139,18 +146,11 @@ def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_sess
     """Before: when Cancel came after the server corrected, and the server was busy (503) as the panel took the
     correction back out, the error escaped the panel's job end (buttons left as while running) and the server's
     session stayed one correction ahead of the node."""
-    from rau.references import load_reference
-
-    folder = shared_data / "hc18_fetal_head_us"
-    loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
-    reference = add_volume_node(loaded.image, "reference US", mrml_scene)
-    reference_segmentation = add_segmentation_node(loaded.segmentation, "reference segmentation", mrml_scene, reference)
-    target = add_volume_node(loaded.image, "patient US", mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    target = inputs[2]
     with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0.5)) as (url, app):
-        node = logic.process(reference, reference_segmentation, target, None, "registration", {"deformable": False}, server=url)
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
         before = segments(node, target)
-        name = loaded.segmentation.labels.names[0]
         session_id = logic.correction(node).result.session.id
         k, j, i = np.argwhere(before[name])[len(np.argwhere(before[name])) // 2]
         logic.correctionJob(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))(None)  # the worker's part
@@ -168,17 +168,10 @@ def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_sess
 def test_a_refused_write_the_busy_server_cannot_take_back_says_the_session_was_closed(mrml_scene, shared_data, tmp_path):
     """Before: the dialog showed only why the write was refused (the target moved); that the session was closed
     with it, and Run must be pressed again, was dropped."""
-    from rau.references import load_reference
-
-    folder = shared_data / "hc18_fetal_head_us"
-    loaded = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
-    reference = add_volume_node(loaded.image, "reference US", mrml_scene)
-    reference_segmentation = add_segmentation_node(loaded.segmentation, "reference segmentation", mrml_scene, reference)
-    target = add_volume_node(loaded.image, "patient US", mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    target = inputs[2]
     with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0.5)) as (url, app):
-        node = logic.process(reference, reference_segmentation, target, None, "registration", {"deformable": False}, server=url)
-        name = loaded.segmentation.labels.names[0]
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
         mask = segments(node, target)[name]
         k, j, i = np.argwhere(mask)[len(np.argwhere(mask)) // 2]
         item = logic.correctionJob(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))(None)
