@@ -205,6 +205,27 @@ def test_a_cut_off_or_junk_pytorch_bin_checkpoint_is_refused_before_any_work(tin
             check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
 
 
+def test_a_sharded_checkpoint_missing_a_shard_is_refused_before_any_work(tiny_sam2, tmp_path):
+    """Before: the check read the shards present only, so every target of a batch failed on its own, each with
+    the same "No such file ...model-00002-of-00002.safetensors"."""
+    from safetensors.torch import load_file, save_file
+
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    tensors = load_file(folder / "model.safetensors")
+    names = sorted(tensors)
+    halves = {"model-00001-of-00002.safetensors": names[: len(names) // 2], "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    for shard, keys in halves.items():
+        save_file({key: tensors[key] for key in keys}, folder / shard, metadata={"format": "pt"})
+    (folder / "model.safetensors").unlink()
+    index = {"metadata": {}, "weight_map": {key: shard for shard, keys in halves.items() for key in keys}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))  # whole, it passes
+    (folder / "model-00002-of-00002.safetensors").unlink()
+    with pytest.raises(OptionError, match=f"--sam2-model {folder}: .*model.safetensors.index.json names "
+                                          "model-00002-of-00002.safetensors, which is not in"):
+        check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
+
+
 def test_weights_that_hold_nan_are_named_not_taken_for_absent_structures(tiny_sam2, tmp_path, capsys):
     """A checkpoint whose header is intact but whose numbers are NaN: before, every structure was "not found (SAM2
     found no object (object score below zero))", exit 0."""

@@ -177,11 +177,18 @@ def quiet_transformers():
 def check_weights(folder: Path) -> None:
     """Raise :class:`ModelNotAvailableError` when ``folder`` holds no weights file, or naming a ``.safetensors`` file
     whose header cannot be read or that is shorter than its header says (cut off), or a ``pytorch_model*.bin`` that
-    is not whole; only headers and directories are read, so this is quick for any size."""
+    is not whole, or a shard that the checkpoint's index names and the folder lacks; only headers, directories and
+    the index are read, so this is quick for any size."""
     from safetensors import SafetensorError, safe_open
 
     if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
         raise ModelNotAvailableError(f"{folder} holds no model weights (model.safetensors); copy the whole model folder")
+    for index in sorted(Path(folder).glob("*.index.json")):  # a checkpoint in shards lists them all
+        shards = read_json(index).get("weight_map", {})
+        missing = sorted({name for name in shards.values() if isinstance(name, str) and not (Path(folder) / name).is_file()})
+        if missing:
+            raise ModelNotAvailableError(f"{index} names {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in "
+                                         f"{folder}; copy the whole model folder")
     for weights in sorted(Path(folder).glob("*.safetensors")):
         try:
             with safe_open(str(weights), "pt"):
