@@ -110,13 +110,16 @@ def _exit_status(argv) -> int:
     (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
     (["--device", "mps"], "--device mps: device 'mps' was requested but no Apple MPS GPU is available"),  # before: a 422 on every client call
+    (["--sam2-model", "{folder}"], "--sam2-model {folder}: {folder} has no config.json"),  # before: started, then a 503 on every SAM2 job
+    (["--vlm-model", "{folder}"], "--vlm-model {folder}: {folder} has no config.json"),
 ])
 def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):
     import socket
 
     (tmp_path / "file").write_text("")
+    (tmp_path / "folder").mkdir()
     with socket.create_server(("127.0.0.1", 0)) as busy:
-        names = {"file": tmp_path / "file", "busy": busy.getsockname()[1]}
+        names = {"file": tmp_path / "file", "folder": tmp_path / "folder", "busy": busy.getsockname()[1]}
         arguments = [a.format(**names) for a in arguments]
         assert _exit_status(["serve", *(["--work-dir", str(tmp_path / "work")] if "--work-dir" not in arguments else []), *arguments]) == 2
     assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err

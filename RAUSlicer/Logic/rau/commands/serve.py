@@ -7,9 +7,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, check_device_option, engine_options
+from rau.commands.engine_options import add_engine_arguments, check_device_option, check_models, engine_options
 from rau.errors import InputError, OptionError
 from rau.io.outputs import check_folder_writable
+from rau.options import EngineOptions
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.validation import argument, host_address, non_empty_path, port_number, positive_at_most, positive_integer
 
@@ -52,6 +53,7 @@ def server_config(args: argparse.Namespace):
     check_bind(args.host, token)
     options = engine_options(args)
     check_device_option(options.device)  # at start-up: else every client call would fail
+    check_given_models(options)
     folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
     return ServerConfig(
         **folder,
@@ -64,6 +66,17 @@ def server_config(args: argparse.Namespace):
         max_sessions=args.max_sessions,
         max_session_bytes=int(args.max_session_gb * 2**30),
     )
+
+
+def check_given_models(options) -> None:
+    """The model folders the operator named (``--sam2-model``, a local ``--vlm-model``, ``--vlm-adapter``) are checked
+    as ``rau segment`` checks them (:func:`check_models`): else the server started and every job of their engines
+    failed. Models left to their defaults are looked for when a job needs them (a server may serve registration only)."""
+    default = EngineOptions()
+    if (options.sam2_model, options.sam2_revision) != (default.sam2_model, default.sam2_revision):
+        check_models("sam2-memory", options)
+    if (options.vlm_model, options.vlm_adapter) != (default.vlm_model, default.vlm_adapter):
+        check_models("vlm-box", options)
 
 
 def work_folder(path: str) -> Path:
