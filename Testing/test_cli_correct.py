@@ -559,3 +559,32 @@ def test_a_box_starting_past_the_first_voxel_is_a_value_not_an_option():
     args, _ = parse_arguments(["correct", "run.result.json", "--structure", "liver", "--box", "-30,310,10,275,395,19",
                                "--outside", "-1,4,0", "--out", "fixed.nii.gz"])
     assert args.box == "-30,310,10,275,395,19" and args.outside == ["-1,4,0"]
+
+
+def test_a_chain_of_sam2_corrections_goes_on_from_the_earlier_prompts_as_one_session_does(hc18_case, tiny_sam2, capsys):  # noqa: F811
+    """Before: a result recorded only which slices were corrected, so the second `rau correct` forgot the first one's
+    box: the clicks spread the head far outside it, unlike the same two steps in one session (a server's, Slicer's)."""
+    from test_cli import HC18
+
+    from rau.boxes import Box
+    from rau.engines import Request, create_engine
+    from rau.engines.base import Prompt
+    from rau.io import read_image
+    from rau.references import load_reference
+
+    out = hc18_case / "out"
+    model = ["--engine", "sam2-memory", "--sam2-model", str(tiny_sam2["always"]), "--device", "cpu"]
+    assert main(segment_args(hc18_case, out / "t.nii.gz", *model)) == 0
+    assert main(["correct", str(out / "t.result.json"), "--structure", "fetal head", "--box", "150,120,460,420",
+                 "--out", str(out / "boxed.nii.gz")]) == 0
+    assert main(["correct", str(out / "boxed.result.json"), "--structure", "fetal head", "--inside", "292,352",
+                 "--outside", "120,80", "--out", str(out / "clicked.nii.gz")]) == 0, capsys.readouterr().err
+    chained = read_segmentation(out / "clicked.nii.gz").masks["fetal head"]
+
+    reference = load_reference(hc18_case / "001.png", hc18_case / "001_mask.png", HC18["001"])
+    engine = create_engine("sam2-memory", {"sam2_model": str(tiny_sam2["always"]), "device": "cpu"})
+    session = engine.run(Request([reference], read_image(hc18_case / "002.png", HC18["002"]))).session
+    session.reprompt("fetal head", Prompt(box=Box((150, 120, 0), (461, 421, 1))))
+    clicked = session.reprompt("fetal head", Prompt(points=[(292, 352, 0), (120, 80, 0)], labels=[1, 0]))
+    assert clicked.mask.any() and not clicked.mask[:, :, 461:].any()  # the clicks stay inside the box
+    np.testing.assert_array_equal(chained, clicked.mask)

@@ -13,6 +13,7 @@ from rau.labels import Structure
 from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
 from rau.sam2.tracker import Tracker
+from rau.serve.wire import prompt_from_json, prompt_to_json
 from rau.session import AXIS_LETTERS, Session, prompt_slice
 
 
@@ -161,8 +162,25 @@ class Sam2Session(Session):
 
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it, and the
         structure stays inside the slice's last box through later clicks there. In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
-        on cached image and memory-conditioned features.
+        on cached image and memory-conditioned features. The answer's prompts record what was given
+        (``given_prompts``), so that a session rebuilt from a saved result goes on from them (:meth:`resume`).
         """
+        k, box, output = self._prompt_slice(name, prompt)
+        mask = self.results[name].mask
+        mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
+        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(output["pred_masks"][0, 0]) > 0).cpu().numpy()
+        if box is not None:  # a box keeps the structure inside it, on the slice it prompts
+            mask[slice_index(self.axis, k)] &= box.mask(self.target.shape)[slice_index(self.axis, k)]
+        previous = self.results[name]
+        corrected = sorted(set(previous.prompts.get("corrected_slices", [])) | {k})
+        kept = [entry for entry in previous.prompts.get("given_prompts", []) if prompt.box is None or entry["slice"] != k]
+        given = [*kept, {"slice": k, "prompt": prompt_to_json(prompt, self.target)}]  # a box starts its slice's prompt again
+        return StructureResult(self.plans[name].structure, mask, previous.confidence, self.engine,
+                               {**previous.prompts, "corrected_slices": corrected, "given_prompts": given})
+
+    def _prompt_slice(self, name: str, prompt: Prompt) -> tuple[int, Box | None, dict]:
+        """Give ``prompt`` to SAM2 for ``name`` on its slice (see :meth:`_reprompt`): that slice, its box (the last
+        one given there, or None) and SAM2's answer there, kept as the slice's conditioning frame."""
         k, inputs = self._prompt_inputs(prompt)
         plan = self.plans[name]
         earlier = plan.prompts.get(k)
@@ -176,26 +194,31 @@ class Sam2Session(Session):
         if box is not None:
             output = self._within_box(output, box)
         plan.corrections[k] = output
-        mask = self.results[name].mask
-        mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
-        mask[slice_index(self.axis, k)] = (self.geometry.from_frame(output["pred_masks"][0, 0]) > 0).cpu().numpy()
-        if box is not None:  # a box keeps the structure inside it, on the slice it prompts
-            mask[slice_index(self.axis, k)] &= box.mask(self.target.shape)[slice_index(self.axis, k)]
-        previous = self.results[name]
         plan.start = k
         if plan.span is not None:
             plan.span = (min(plan.span[0], k), max(plan.span[1], k + 1))
-        corrected = sorted(set(previous.prompts.get("corrected_slices", [])) | {k})
-        return StructureResult(plan.structure, mask, previous.confidence, self.engine, {**previous.prompts, "corrected_slices": corrected})
+        return k, box, output
+
+    def resume(self, saved: StructureResult) -> None:
+        """As :meth:`Session.resume`; the prompts the saved answer was given are given to SAM2 again, in their order,
+        so that a later click on a corrected slice adds to them (inside its box) and ``propagate`` is conditioned on
+        those slices, as in the session that made the answer (before, a chain of ``rau correct`` runs lost them)."""
+        super().resume(saved)
+        name = self._name(saved.structure.name)
+        for entry in saved.prompts.get("given_prompts", []):
+            self._prompt_slice(name, prompt_from_json(entry.get("prompt") if isinstance(entry, dict) else entry, self.target))
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
         """Every corrected slice becomes a conditioning frame; the structure is tracked again from the last one."""
-        corrected = self.results[name].prompts.get("corrected_slices", [])
+        given = self.results[name].prompts
+        corrected = given.get("corrected_slices", [])
         self.tracker.forget_target(name)
         plan = self.plans[name]
         self.tracker.condition_on(name, {self.first_target_frame + k: output for k, output in plan.corrections.items()})
         result = self.run([name], progress)[name]
         result.prompts["corrected_slices"] = corrected
+        if "given_prompts" in given:
+            result.prompts["given_prompts"] = given["given_prompts"]
         return result
 
     def _snapshot(self, name: str):

@@ -1,4 +1,5 @@
-"""JSON forms of prompts and corrected masks, shared by the server and the remote engine.
+"""JSON forms of prompts and corrected masks, shared by the server, the remote engine and a SAM2 answer's record of
+the prompts it was given.
 
 A mask travels as its bounding box (``lower``/``upper`` in (k, j, i) array order) and the
 bits inside it, packed and base64-encoded: a re-prompted structure costs a few kilobytes.
