@@ -1,6 +1,7 @@
 """``rau correct`` and ``rau evaluate --clicks`` on real files, with the registration engine and tiny SAM2."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -588,3 +589,16 @@ def test_a_chain_of_sam2_corrections_goes_on_from_the_earlier_prompts_as_one_ses
     clicked = session.reprompt("fetal head", Prompt(points=[(292, 352, 0), (120, 80, 0)], labels=[1, 0]))
     assert clicked.mask.any() and not clicked.mask[:, :, 461:].any()  # the clicks stay inside the box
     np.testing.assert_array_equal(chained, clicked.mask)
+
+    saved = json.loads((out / "boxed.result.json").read_text())
+    where = "the saved prompts of 'fetal head' (prompts.given_prompts)"
+    for given, said in ((5, f"{where}: give a list of the prompts given, not 5"),
+                        ([{"slice": 0, "prompt": {"points": [], "labels": [], "box": None}}], f"{where}, entry 1: a prompt needs at least one point or a box"),
+                        ([{"slice": 0, "prompt": {"points": [[5, 5, 0]], "labels": []}}], f"{where}, entry 1: give one label per point")):
+        saved["structures"][0]["prompts"]["given_prompts"] = given  # an edited file: before, internal errors (TypeError, IndexError in SAM2)
+        (out / "edited.result.json").write_text(json.dumps(saved))
+        shutil.copy(out / "boxed.nii.gz", out / "edited.nii.gz")
+        shutil.copy(out / "boxed.labels.csv", out / "edited.labels.csv")
+        assert main(["correct", str(out / "edited.result.json"), "--structure", "fetal head", "--inside", "292,352",
+                     "--out", str(out / "again.nii.gz")]) == 2
+        assert said in capsys.readouterr().err

@@ -590,3 +590,22 @@ def test_a_path_the_system_refuses_is_said_as_it_says_it(tmp_path, monkeypatch):
     with pytest.raises(ImageReadError) as refused:
         read_image(picture, 0.5)
     assert str(refused.value) == f"{picture}: permission denied"
+
+
+def test_an_output_replaced_with_overwrite_is_there_until_the_new_one_takes_its_place(tmp_path, monkeypatch):
+    """Before: the earlier file was first renamed aside, so for a moment there was none at its name, and a process
+    killed then left it under a hidden name only."""
+    import rau.io.atomic as atomic
+
+    out = tmp_path / "out.csv"
+    out.write_text("earlier")
+    place, seen = atomic._place, []
+
+    def placing(temporary, path, overwrite):
+        seen.append(path.read_text())  # what a reader finds as the new file goes in
+        place(temporary, path, overwrite)
+
+    monkeypatch.setattr(atomic, "_place", placing)
+    with atomic_path(out, overwrite=True) as temporary:
+        temporary.write_text("new")
+    assert seen == ["earlier"] and out.read_text() == "new" and list(tmp_path.iterdir()) == [out]

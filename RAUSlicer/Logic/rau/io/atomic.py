@@ -69,6 +69,10 @@ def atomic_path(path, overwrite: bool = False):
                 temporary.unlink(missing_ok=True)
 
 
+NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS)
+"""What a file system without hard links (FAT, some network shares) says to one."""
+
+
 class _PendingOutputs(threading.local):
     """The files (temporary, output, overwrite) and new folders of the :func:`output_set` open in this thread."""
 
@@ -126,11 +130,21 @@ def _place_all(files) -> None:
 
 
 def _set_aside(path: Path) -> Path:
-    """Rename an output about to be replaced to a hidden name beside it (not one :func:`leftover_temporaries` takes)."""
+    """Keep an output about to be replaced under a hidden name beside it (not one :func:`leftover_temporaries`
+    takes): a hard link, so the output stays in place until the new file replaces it in one step (a file system
+    without hard links: renamed, and missing for that moment)."""
+    if path.is_dir() and not path.is_symlink():
+        raise WriteError(f"could not write {path}: a folder of that name is in the way")
     handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]) + "earlier-", dir=path.parent)
     os.close(handle)
     try:
-        os.replace(path, name)
+        try:
+            os.unlink(name)  # the name is the link's
+            os.link(path, name, follow_symlinks=False)
+        except OSError as error:
+            if error.errno not in NO_HARD_LINKS:
+                raise
+            os.replace(path, name)
     except OSError as error:
         Path(name).unlink(missing_ok=True)
         raise WriteError(f"could not write {path}: {error.strerror or error}") from error
@@ -149,7 +163,7 @@ def _place(temporary: Path, path: Path, overwrite: bool) -> None:
         except FileExistsError:
             raise OutputExistsError(path) from None
         except OSError as error:  # a file system without hard links (FAT, some network shares): check, then rename
-            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            if error.errno not in NO_HARD_LINKS:
                 raise
             check_writable(path, overwrite)
             os.replace(temporary, path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
 from rau.sam2.tracker import Tracker
 from rau.serve.wire import prompt_from_json, prompt_to_json
-from rau.session import AXIS_LETTERS, Session, prompt_slice
+from rau.session import AXIS_LETTERS, Session, check_prompt, prompt_slice
 
 
 @dataclass
@@ -205,8 +205,19 @@ class Sam2Session(Session):
         those slices, as in the session that made the answer (before, a chain of ``rau correct`` runs lost them)."""
         super().resume(saved)
         name = self._name(saved.structure.name)
-        for entry in saved.prompts.get("given_prompts", []):
-            self._prompt_slice(name, prompt_from_json(entry.get("prompt") if isinstance(entry, dict) else entry, self.target))
+        given = saved.prompts.get("given_prompts", [])
+        where = f"the saved prompts of {name!r} (prompts.given_prompts)"
+        if not isinstance(given, list):
+            raise InputError(f"{where}: give a list of the prompts given, not {given!r:.40}")
+        for number, entry in enumerate(given, 1):
+            try:  # checked as reprompt checks a prompt: the result file may have been edited
+                if not isinstance(entry, dict) or not isinstance(entry.get("prompt"), dict):
+                    raise InputError(f'give {{"slice": k, "prompt": {{"points": ..., "labels": ..., "box": ...}}}}, not {entry!r:.40}')
+                prompt = prompt_from_json(entry["prompt"], self.target)
+                check_prompt(prompt, self.target)
+                self._prompt_slice(name, replace(prompt, box=prompt.box.clip(self.target)) if prompt.box else prompt)
+            except InputError as error:
+                raise InputError(f"{where}, entry {number}: {error}") from None
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
         """Every corrected slice becomes a conditioning frame; the structure is tracked again from the last one."""
