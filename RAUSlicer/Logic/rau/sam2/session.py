@@ -221,15 +221,15 @@ class Sam2Session(Session):
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
         """Every corrected slice becomes a conditioning frame; the structure is tracked again from the last one."""
-        given = self.results[name].prompts
-        corrected = given.get("corrected_slices", [])
+        before = self.results[name].prompts
+        corrected = before.get("corrected_slices", [])
         self.tracker.forget_target(name)
         plan = self.plans[name]
         self.tracker.condition_on(name, {self.first_target_frame + k: output for k, output in plan.corrections.items()})
         result = self.run([name], progress)[name]
         result.prompts["corrected_slices"] = corrected
-        if "given_prompts" in given:
-            result.prompts["given_prompts"] = given["given_prompts"]
+        if "given_prompts" in before:
+            result.prompts["given_prompts"] = before["given_prompts"]
         return result
 
     def _snapshot(self, name: str):
