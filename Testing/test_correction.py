@@ -258,3 +258,20 @@ def test_a_correction_that_gives_every_voxel_back_to_the_others_is_not_found_wit
     written = result.put_correction(session.reprompt("missing", Prompt(points=[(30, 30, 0)], labels=[1])), session)
     assert not written.found and written.confidence == 0.0 and "belongs to other structures" in written.message
     assert result.get("other").mask.all()
+
+
+def test_a_click_corrects_a_volume_alike_whichever_axis_stores_its_slices():
+    """Before: the zone's radii were in pixels of the finer of the last two stored axes, so the same volume stored
+    with its slice axis elsewhere got another correction (635 voxels of a liver in a probe's case; here the zone
+    around a click on a structure not found, bounded by an outside click, was 156 mm or 80 mm wide)."""
+    rng = np.random.default_rng(0)
+    array = (100.0 + rng.normal(0, 5, (30, 64, 64))).astype(np.float32)  # bright tissue everywhere, 2 mm slices
+    array[:, :2] = 0.0
+    inside, outside = (15, 32, 32), (15, 0, 0)
+    clicks = Seeds([outside, inside], [0, 1])
+    corrected = correct_mask(Image(array, spacing=(3.9, 3.9, 2.0)), np.zeros(array.shape, bool), clicks, Seeds([inside], [1]))
+    assert corrected.any()
+    stored = Image(np.ascontiguousarray(array.transpose(2, 1, 0)), spacing=(2.0, 3.9, 3.9))  # the slices along i
+    turned = Seeds([outside[::-1], inside[::-1]], [0, 1])
+    again = correct_mask(stored, np.zeros(stored.shape, bool), turned, Seeds([inside[::-1]], [1]))
+    np.testing.assert_array_equal(again.transpose(2, 1, 0), corrected)

@@ -85,10 +85,11 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
             seeds, new = seeds + Seeds([centre], [1]), new + Seeds([centre], [1])  # a box around a missed structure
     spacing = np.asarray(image.spacing[::-1], dtype=float)
     planar = image.ndim == 2
+    unit = float(spacing[1:].min() if planar else np.median(spacing))  # a volume's in-plane pixel size, whichever its slice axis
     zone, expected = np.zeros(mask.shape, bool), mask.copy()
     bounded = 0 in seeds.labels  # an outside click already bounds what the image may give an inside click
     for index in _spread(len(new.voxels)):
-        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, planar, bounded)
+        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, unit, planar, bounded)
     if box is not None:
         zone &= inside_box
         expected &= inside_box
@@ -134,8 +135,11 @@ def _spread(count: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, count - 1, MAX_ZONES)})
 
 
-def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, planar: bool, bounded: bool) -> None:
-    """Move the expected boundary towards a click and mark the voxels the image may still decide.
+def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, unit: float, planar: bool,
+               bounded: bool) -> None:
+    """Move the expected boundary towards a click and mark the voxels the image may still decide (radii in pixels of
+    ``unit`` mm: a picture's finest, a volume's median pixel size, its in-plane one whether its slices are thicker or
+    thinner, and the same whatever order its axes are stored in).
 
     A click at distance d from the boundary on the wrong side says the error there is about 2d
     thick: the boundary moves PUSH x d towards (and past) the click, less and less up to
@@ -144,16 +148,16 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     """
     from scipy import ndimage
 
-    limit = MAX_RADIUS_VOXELS[2 if planar else 3] * spacing[1:].min()
+    limit = MAX_RADIUS_VOXELS[2 if planar else 3] * unit
     reach = [0 if planar else int(limit / spacing[0]) + 1] + [int(limit / s) + 1 for s in spacing[1:]]
     window = tuple(slice(max(v - r, 0), v + r + 1) for v, r in zip(voxel, reach))
     local = expected[window]
     centre = tuple(v - w.start for v, w in zip(voxel, window))
-    minimum = MIN_RADIUS_VOXELS * spacing[1:].min()
+    minimum = MIN_RADIUS_VOXELS * unit
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
     to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
     if not local.any() and not bounded:  # nothing there yet: the image decides within a ball whose rim stays background
-        zone[window] |= to_click <= min(NEW_RADIUS_VOXELS * spacing[1:].min(), NEW_RADIUS_MM, limit)
+        zone[window] |= to_click <= min(NEW_RADIUS_VOXELS * unit, NEW_RADIUS_MM, limit)
         return
     if not local.any() or local.all():  # nothing to move: the image decides around the click
         zone[window] |= to_click <= limit
