@@ -59,13 +59,17 @@ class Session(abc.ABC):
         Points may be given as i,j on a 2D target (:func:`prompt_point`). ``overwrite``: the answer may take voxels
         of other structures; give the same choice to :meth:`rau.result.Result.put_correction`, which writes it."""
         name = self._name(name)
-        prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {point!r:.40}") for point in prompt.points])
-        check_prompt(prompt, self.target)
-        if prompt.box is not None:  # a box reaching past the edge is cut to the image, as Slicer cuts an ROI
-            prompt = replace(prompt, box=prompt.box.clip(self.target))
+        prompt = self.checked_prompt(prompt)
         self.overwrite = overwrite
         before = self.results[name]
         return self._change(name, lambda progress: users_answer(before, self._reprompt(name, prompt, progress)), progress, "correcting")
+
+    def checked_prompt(self, prompt: Prompt) -> Prompt:
+        """``prompt`` as a correction takes it: points given as i,j on a 2D target put on its slice, checked
+        (:func:`check_prompt`), a box reaching past the edge cut to the image, as Slicer cuts an ROI."""
+        prompt = replace(prompt, points=[prompt_point(point, self.target, f"the point {point!r:.40}") for point in prompt.points])
+        check_prompt(prompt, self.target)
+        return replace(prompt, box=prompt.box.clip(self.target)) if prompt.box is not None else prompt
 
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
         """Carry ``name``'s corrections through the whole target; returns its new answer."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
 from rau.sam2.tracker import Tracker
 from rau.serve.wire import prompt_from_json, prompt_to_json
-from rau.session import AXIS_LETTERS, Session, check_prompt, prompt_slice
+from rau.session import AXIS_LETTERS, Session, prompt_slice
 
 
 @dataclass
@@ -213,9 +213,7 @@ class Sam2Session(Session):
             try:  # checked as reprompt checks a prompt: the result file may have been edited
                 if not isinstance(entry, dict) or not isinstance(entry.get("prompt"), dict):
                     raise InputError(f'give {{"slice": k, "prompt": {{"points": ..., "labels": ..., "box": ...}}}}, not {entry!r:.40}')
-                prompt = prompt_from_json(entry["prompt"], self.target)
-                check_prompt(prompt, self.target)
-                self._prompt_slice(name, replace(prompt, box=prompt.box.clip(self.target)) if prompt.box else prompt)
+                self._prompt_slice(name, self.checked_prompt(prompt_from_json(entry["prompt"], self.target)))
             except InputError as error:
                 raise InputError(f"{where}, entry {number}: {error}") from None
 
