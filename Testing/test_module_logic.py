@@ -153,11 +153,13 @@ def vtk_transform(translate, rotate_z):
     return transform.GetMatrix()
 
 
-def test_the_reference_keeps_all_its_anatomy_whichever_segments_are_ticked(mrml_scene, small_chest):
+def test_the_reference_keeps_all_its_anatomy_whichever_segments_are_ticked(mrml_scene, small_chest, monkeypatch):
     """The engines align on all of a reference's labelled anatomy, as the command line reads a reference file, so one
     ticked structure gets the answer it gets with all ticked (before: only the ticked segments were read; on
-    TotalSegmentator's CTs A -> B, the liver alone differed from the command line's by 30 000 voxels)."""
-    from rau.mrml import request_from_nodes
+    TotalSegmentator's CTs A -> B, the liver alone differed from the command line's by 30 000 voxels). Every segment
+    comes, as a file gives them (the vessels engine traces them all); a reference too large for all its masks gives
+    the ticked ones and the union of all."""
+    from rau.mrml import inputs, request_from_nodes
 
     image, segmentation = small_chest
     reference = add_volume_node(image, "reference CT", mrml_scene)
@@ -166,10 +168,15 @@ def test_the_reference_keeps_all_its_anatomy_whichever_segments_are_ticked(mrml_
     request = request_from_nodes(reference, reference_segmentation, target, ["right lung"])
     assert request.labels().names == ["right lung"]
     reference_read = request.references[0]
-    assert list(reference_read.segmentation.masks) == ["right lung"]  # the ticked segments' masks only: a reference may have 100+
+    assert reference_read.segmentation.labels.names == segmentation.labels.names  # in the node's order, as a file lists them
+    assert all(np.array_equal(reference_read.segmentation.masks[name], mask) for name, mask in segmentation.masks.items())
     everything = np.zeros(image.shape, bool)
     for mask in segmentation.masks.values():
         everything |= mask
+    assert np.array_equal(reference_read.labelled_anatomy(), everything)
+    monkeypatch.setattr(inputs, "EVERY_SEGMENT_VOXELS", image.array.size)  # room for one segment's mask
+    reference_read = request_from_nodes(reference, reference_segmentation, target, ["right lung"]).references[0]
+    assert list(reference_read.segmentation.masks) == ["right lung"]  # the ticked segments' masks only: a reference may have 100+
     assert np.array_equal(reference_read.labelled_anatomy(), everything)
     with pytest.raises(ValueError, match="has no segment 'heart'; it has: "):
         request_from_nodes(reference, reference_segmentation, target, ["heart"])

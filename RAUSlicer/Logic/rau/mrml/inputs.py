@@ -10,14 +10,20 @@ from rau.mrml.segments import labelled_voxels, segmentation_from_node
 from rau.validation import check_direction, check_image
 
 
+EVERY_SEGMENT_VOXELS = 2**28
+"""How many mask voxels (a byte each) a reference's segments may take for all of them to be read (256 MB)."""
+
+
 def request_from_nodes(reference_volume, reference_segmentation, target_volume, structures=None) -> Request:
     """A request for one reference (volume + segmentation node) and a target volume node, with the
     ``structures`` named (default: every segment with voxels, as ``rau segment`` takes every structure its
     reference labels; a named segment without voxels is reported not found). A missing node is named in the error.
 
-    The reference's masks are the ticked segments'; its :attr:`~rau.engines.base.Reference.anatomy` is every segment's
-    voxels, as a reference file gives them on the command line: engines align on all of its labelled anatomy, so a
-    structure's answer does not depend on which others are ticked."""
+    The reference holds every segment, ticked or not, as a reference file gives them on the command line: engines
+    align on all of its labelled anatomy, and the vessels engine traces every segment, so a structure's answer does
+    not depend on which others are ticked. Unticked segments that would take more than :data:`EVERY_SEGMENT_VOXELS`
+    (a CT may have 100+) come as their union only, the reference's :attr:`~rau.engines.base.Reference.anatomy`
+    (enough for the engines that align on them; the vessels engine's angiograms are far smaller)."""
     for node, role in ((reference_volume, "reference volume"), (reference_segmentation, "reference segmentation"), (target_volume, "target volume")):
         if node is None:
             raise InputError(f"no {role} selected: pick one in the Inputs section")
@@ -33,14 +39,23 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
         raise InputError(f"the target volume {target_volume.GetName()!r} is the reference volume itself; a target cannot be its own "
                          "reference: pick another target")
     reference_image = checked_image(reference_volume)
+    every = _all_masks_fit(reference_segmentation, reference_image)
     segmentation = segmentation_from_node(reference_segmentation, reference_image, structures,
-                                          f"the reference volume {reference_volume.GetName()!r}")
-    anatomy = labelled_voxels(reference_segmentation, reference_image) if structures else None
+                                          f"the reference volume {reference_volume.GetName()!r}", others=bool(structures) and every)
+    anatomy = labelled_voxels(reference_segmentation, reference_image) if structures and not every else None
     if not (segmentation.union() if anatomy is None else anatomy).any():
         raise ReferenceInputError(f"the reference segmentation {reference_segmentation.GetName()!r} has no labelled voxels: "
                                   "paint its segments (Segment Editor) or pick another segmentation")
     reference = Reference(reference_image, segmentation, name=reference_volume.GetName(), anatomy=anatomy)
     return Request([reference], checked_image(target_volume), list(structures) if structures else None)
+
+
+def _all_masks_fit(segmentation_node, image: Image) -> bool:
+    """Whether the masks of every segment of the node on ``image``'s grid fit :data:`EVERY_SEGMENT_VOXELS` (False for
+    a node that is no segmentation: reading it says why)."""
+    if not segmentation_node.IsA("vtkMRMLSegmentationNode"):
+        return False
+    return segmentation_node.GetSegmentation().GetNumberOfSegments() * image.array.size <= EVERY_SEGMENT_VOXELS
 
 
 def checked_image(volume_node) -> Image:

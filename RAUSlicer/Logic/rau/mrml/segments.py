@@ -138,13 +138,18 @@ def stored_value(segment) -> int:
     return segment.GetLabelValue() if value is None else value
 
 
-def segmentation_from_node(node, geometry: Image, names: list[str] | None = None, grid: str = "the volume") -> Segmentation:
+def segmentation_from_node(node, geometry: Image, names: list[str] | None = None, grid: str = "the volume",
+                           others: bool = False) -> Segmentation:
     """The node's segments (all, or those called ``names``) as masks on ``geometry`` (``grid`` names it in the
     error for a segment that reaches outside it).
 
     Label values by :func:`rau.labels.segment_values` (the rule of ``.seg.nrrd`` files) over all the node's segments,
     whichever are picked: a result's structures (tagged) keep the reference's values (:func:`stored_value`), a
     segment added in Slicer takes a free one; names, colors and terminology are kept.
+
+    ``others``: the segments not called ``names`` come too, after them, as context that nobody picked: cut to
+    ``geometry`` rather than refused, and left out when their name is blank or taken or rau cannot hold their
+    colour or terminology.
     """
     if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
@@ -162,20 +167,48 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     if "" in names:  # Slicer would give the result segment a random id and another name
         raise InputError(f"segmentation {node.GetName()!r}: segment {names.index('') + 1} has no name; name it (Segment Editor)")
     try:
-        labels = LabelSet(tuple(Structure(name, value_of[segment_id], tuple(segment.GetColor()), terminology_of(segment))
-                                for name, segment_id, segment in zip(names, segment_ids, segments)))
+        labels = LabelSet(tuple(_structure(name, value_of[segment_id], segment) for name, segment_id, segment in zip(names, segment_ids, segments)))
     except InputError as error:  # a name used twice or holding a line break, a colour or terminology Slicer allows and rau not
         given = [segment.GetName() for segment in segments]
         spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len(set(names)) else ""
         raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
+    structures = dict(zip(segment_ids, labels.structures))
+    if others:  # in the node's order, as a file of them is read
+        structures |= _context_structures(labels, [i for i in every_id if i not in structures], segmentation, value_of)
+        structures = {segment_id: structures[segment_id] for segment_id in every_id if segment_id in structures}
+        labels = LabelSet(tuple(structures.values()))
     masks, labelmaps = {}, binary_labelmaps(node)
-    for name, segment_id in zip(names, segment_ids):
+    for segment_id, structure in structures.items():
         labelmap = _world_labelmap(node, segment_id, labelmaps)  # once for both (a shared layer is copied whole)
         label_value = labelmaps.GetSegment(segment_id).GetLabelValue()  # a converted copy numbers its segments anew
-        _check_inside(node, segment_id, labelmap, label_value, geometry, grid)
-        masks[name] = _mask_on(labelmap, label_value, geometry)
+        if segment_id in segment_ids:
+            _check_inside(node, segment_id, labelmap, label_value, geometry, grid)
+        masks[structure.name] = _mask_on(labelmap, label_value, geometry)
     blank = geometry.with_array(np.zeros(geometry.shape, np.uint8))
     return Segmentation(blank, labels, masks)
+
+
+def _structure(name: str, value: int, segment) -> Structure:
+    """A segment as a :class:`~rau.labels.Structure`: its name, ``value``, colour and terminology."""
+    return Structure(name, value, tuple(segment.GetColor()), terminology_of(segment))
+
+
+def _context_structures(picked: LabelSet, segment_ids: list[str], segmentation, value_of: dict) -> dict:
+    """Segment id -> structure for the segments nobody picked that rau can hold beside ``picked`` (see
+    :func:`segmentation_from_node`'s ``others``)."""
+    context = {}
+    for segment_id in segment_ids:
+        segment = segmentation.GetSegment(segment_id)
+        name = segment.GetName().strip()
+        if not name:
+            continue
+        try:
+            structure = _structure(name, value_of[segment_id], segment)
+            LabelSet(picked.structures + tuple(context.values()) + (structure,))  # its name not taken (case and spaces aside)
+        except InputError:  # a name taken or holding a line break, a colour or terminology rau cannot hold
+            continue
+        context[segment_id] = structure
+    return context
 
 
 def _check_inside(node, segment_id: str, labelmap, label_value: int, geometry: Image, grid: str) -> None:
