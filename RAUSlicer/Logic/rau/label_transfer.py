@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from rau.image import Image
+from rau.image import Image, orient_lps
 from rau.labels import Segmentation
 
 COARSE_FACTOR = 4
@@ -37,10 +37,11 @@ class SoftMask:
 
 
 def as_fast_transform(transform: sitk.Transform, target: Image) -> sitk.Transform:
-    """Linear transforms as they are; others as a displacement field sampled on a coarse target grid."""
+    """Linear transforms as they are; others as a displacement field sampled on a coarse target grid, in LPS voxel
+    order as the registration works (:func:`rau.image.orient_lps`): one field whatever the target's storage order."""
     if transform.IsLinear():
         return transform
-    grid = _coarse_grid(target, factor=2)
+    grid = _coarse_grid(orient_lps(target.with_array(np.zeros(target.shape, np.uint8))), factor=2)
     field = sitk.TransformToDisplacementField(
         transform, sitk.sitkVectorFloat64, grid.GetSize(), grid.GetOrigin(), grid.GetSpacing(), grid.GetDirection()
     )

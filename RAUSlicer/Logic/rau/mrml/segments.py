@@ -147,9 +147,9 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     whichever are picked: a result's structures (tagged) keep the reference's values (:func:`stored_value`), a
     segment added in Slicer takes a free one; names, colors and terminology are kept.
 
-    ``others``: the segments not called ``names`` come too, after them, as context that nobody picked: cut to
-    ``geometry`` rather than refused, and left out when their name is blank or taken or rau cannot hold their
-    colour or terminology.
+    ``others``: the segments not called ``names`` come too (all in the node's order, as a file of them is read), as
+    context that nobody picked: cut to ``geometry`` rather than refused, and left out when their name is blank or
+    taken or rau cannot hold their colour or terminology.
     """
     if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
