@@ -18,7 +18,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
-from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, segment_values, tagged_value
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, normalize_name, segment_values, tagged_value
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import reach_outside
 
@@ -196,18 +196,17 @@ def _structure(name: str, value: int, segment) -> Structure:
 def _context_structures(picked: LabelSet, segment_ids: list[str], segmentation, value_of: dict) -> dict:
     """Segment id -> structure for the segments nobody picked that rau can hold beside ``picked`` (see
     :func:`segmentation_from_node`'s ``others``)."""
-    context = {}
+    context, taken = {}, {normalize_name(name) for name in picked.names}
     for segment_id in segment_ids:
         segment = segmentation.GetSegment(segment_id)
         name = segment.GetName().strip()
-        if not name:
+        if not name or normalize_name(name) in taken:  # names are matched with case, spaces and punctuation aside
             continue
         try:
-            structure = _structure(name, value_of[segment_id], segment)
-            LabelSet(picked.structures + tuple(context.values()) + (structure,))  # its name not taken (case and spaces aside)
-        except InputError:  # a name taken or holding a line break, a colour or terminology rau cannot hold
+            context[segment_id] = _structure(name, value_of[segment_id], segment)
+        except InputError:  # a line break in the name, a colour or terminology rau cannot hold
             continue
-        context[segment_id] = structure
+        taken.add(normalize_name(name))
     return context
 
 
