@@ -265,6 +265,26 @@ def test_one_answer_whatever_the_voxel_order_of_either_volume(ct_a, shared_data)
             np.testing.assert_array_equal(first, other)
 
 
+def test_local_fusion_gives_one_answer_whatever_the_voxel_order_of_the_target(ct_a, shared_data):
+    """Local fusion weighs each reference in windows cut from the structure's box: boxes and windows followed the
+    target's own voxel order, so the MR stored as its file has it and stored SRA got other answers (5 voxels here). The
+    labels are carried and fused in LPS voxel order now, and come back in the target's own order."""
+    folder = shared_data / "totalseg_test_fixtures/subjB_ct"
+    ct_b = load_reference(folder / "image.nii.gz", folder / "labels_totalseg.nii.gz")
+    target = sitk.ReadImage(str(shared_data / "totalseg_test_fixtures/subjC_mr/image.nii.gz"))
+    engine = create_engine("registration", {"deformable": False, "fusion": "local", "keep_transfers": True})
+    names = ["label_5", "label_1", "label_3"]
+    answers = []
+    for order in (None, "SRA"):
+        stored_target = Image.from_sitk(stored(target, order))
+        result = engine.run(Request([ct_a, ct_b], stored_target, names))
+        assert all(result.get(name).mask.shape == stored_target.shape for name in names)
+        first_transfer = result.details["transfers"][ct_a.name]["label_1"]
+        answers.append([orient_lps_mask(stored_target, mask) for mask in [result.get(name).mask for name in names] + [first_transfer]])
+    for first, other in zip(*answers):
+        np.testing.assert_array_equal(first, other)
+
+
 def test_an_empty_reference_structure_asked_for_is_reported_as_empty(hc18):
     reference = hc18["001"]
     labels = LabelSet.from_values([1, 2], {1: "fetal head", 2: "not drawn"})

@@ -386,6 +386,24 @@ def orient_lps(image: Image) -> Image:
     return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), "LPS"))
 
 
+def from_lps_order(image: Image, array: np.ndarray) -> np.ndarray:
+    """An ``array`` on :func:`orient_lps` (``image``)'s grid with its voxels put back in ``image``'s own order
+    (the inverse reordering, a view; 2D images and volumes stored in LPS order come back as they are)."""
+    if image.ndim == 2:
+        return array
+    import SimpleITK as sitk
+
+    probe = sitk.Image([1, 1, 1], sitk.sitkUInt8)
+    probe.SetDirection(image.direction.flatten().tolist())
+    turned = np.asarray(sitk.DICOMOrient(probe, "LPS").GetDirection()).reshape(3, 3)
+    signed = np.rint(image.direction.T @ turned).astype(int)  # [own axis, LPS axis]: +1 or -1 where they are one axis
+    for lps_axis in range(3):
+        if signed[:, lps_axis].sum() < 0:
+            array = np.flip(array, axis=2 - lps_axis)  # numpy axes run k, j, i
+    own_to_lps = np.abs(signed).argmax(axis=1)
+    return array.transpose([2 - own_to_lps[2 - axis] for axis in range(3)])
+
+
 def orient_lps_mask(image: Image, mask: np.ndarray) -> np.ndarray:
     """A boolean ``mask`` on ``image``'s grid, its voxels reordered as :func:`orient_lps` reorders the image's."""
     return orient_lps(image.with_array(mask.astype(np.uint8))).array > 0

@@ -18,7 +18,7 @@ from rau.correction import attach_session
 from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, validate_request
 from rau.errors import OptionError
 from rau.fusion import fuse
-from rau.image import Image
+from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, FUSION_METHODS, EngineOptions
@@ -60,26 +60,27 @@ class RegistrationEngine(Engine):
         labels = request.labels()
         names = labels.names
         settings = self.settings_for(request.references)
+        target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.ranking_names() if len(request.references) >= MIN_REFERENCES else names  # fewer: no label consensus
         transfers = []
         for index, reference in enumerate(request.references):
             report = share_reporter(progress, f"registering {reference.name}", index, len(request.references) + 1)
-            transfers.append(transfer(reference, request.target, warped, settings, report))
+            transfers.append(transfer(reference, target, warped, settings, report))
         ranked = rank(transfers)
         voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
-        evidence = self._local_evidence(request, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
-        structures = [self._fuse_structure(request, structure, voters[structure.name], evidence) for structure in labels]
+        evidence = self._local_evidence(target, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
+        structures = [self._fuse_structure(target, request, structure, voters[structure.name], evidence) for structure in labels]
+        structures = resolve_overlaps(structures, request, target.shape)
         result = Result(
             request.target,
-            resolve_overlaps(structures, request),
+            [replace(item, mask=from_lps_order(request.target, item.mask), box=None) if item.found else item for item in structures],
             self.name,
             time.perf_counter() - started,
             details={"ranking": [{"reference": t.reference.name, "score": round(score, 4), "similarity": round(t.registration.similarity, 4), "seconds": round(t.registration.seconds, 3)} for t, score in ranked]},
         )
         if self.keep_transfers:
-            shape = request.target.shape
-            result.details["transfers"] = {t.reference.name: {n: t.masks[n].full(shape) > 0.5 if t.masks[n] else None
+            result.details["transfers"] = {t.reference.name: {n: from_lps_order(request.target, t.masks[n].full(target.shape) > 0.5) if t.masks[n] else None
                                                               for n in names if n in t.masks} for t in transfers}
         progress("done", 1.0)
         return attach_session(result)
@@ -97,10 +98,11 @@ class RegistrationEngine(Engine):
         progress = progress or Progress()
         names = request.ranking_names() if len(request.references) >= MIN_REFERENCES else []
         settings = self.settings_for(request.references)
+        target = orient_lps(request.target)  # as run() does
         transfers = []
         for index, reference in enumerate(request.references):
             report = share_reporter(progress, f"ranking references: registering {reference.name}", index, len(request.references))
-            transfers.append(transfer(reference, request.target, names, settings, report))
+            transfers.append(transfer(reference, target, names, settings, report))
         return request.ranked([t.reference for t, _ in rank(transfers)])
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
@@ -114,14 +116,15 @@ class RegistrationEngine(Engine):
         """
         return self.settings if len(references) < 2 else replace(self.settings, start_angles=UPRIGHT)
 
-    def _local_evidence(self, request: Request, chosen: list[Transfer]) -> dict:
+    def _local_evidence(self, target: Image, chosen: list[Transfer]) -> dict:
         """For local fusion of several references: the target's intensities and each reference warped onto it."""
         if self.fusion != "local" or len(chosen) < 2:
             return {}
-        warped = {t.reference.name: warp_image(t.reference.image, request.target, t.registration.transform) for t in chosen}
-        return {"target": np.asarray(request.target.array, np.float32), "warped": warped}
+        warped = {t.reference.name: warp_image(t.reference.image, target, t.registration.transform) for t in chosen}
+        return {"target": np.asarray(target.array, np.float32), "warped": warped}
 
-    def _fuse_structure(self, request: Request, structure: Structure, chosen: list[Transfer], evidence: dict) -> StructureResult:
+    def _fuse_structure(self, target: Image, request: Request, structure: Structure, chosen: list[Transfer], evidence: dict) -> StructureResult:
+        """One structure on ``target`` (the request's target in LPS voxel order) from the references ``chosen``."""
         name = structure.name
         landing = [t for t in chosen if t.masks.get(name) is not None]
         landed = [t.masks[name] for t in landing]
@@ -134,7 +137,7 @@ class RegistrationEngine(Engine):
             return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
         fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)
-        mask = np.zeros(request.target.shape, bool)
+        mask = np.zeros(target.shape, bool)
         mask[fused.region] = fused.values > 0.5
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
         others = " or ".join(method for method in FUSION_METHODS if method != self.fusion)
@@ -191,8 +194,8 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     return Transfer(reference, registration, warped)
 
 
-def resolve_overlaps(structures: list[StructureResult], request: Request) -> list[StructureResult]:
-    """Where references keep structures apart, give each contested voxel to one structure only.
+def resolve_overlaps(structures: list[StructureResult], request: Request, shape: tuple) -> list[StructureResult]:
+    """Where references keep structures apart, give each contested voxel (masks of ``shape``) to one structure only.
 
     Interpolation makes neighbouring warped structures overlap by a voxel or so; the
     structure listed first keeps the voxel. References whose own masks overlap
@@ -200,7 +203,7 @@ def resolve_overlaps(structures: list[StructureResult], request: Request) -> lis
     """
     if references_overlap(request.references, request.labels().names):
         return structures
-    taken = np.zeros(request.target.shape, bool)
+    taken = np.zeros(shape, bool)
     for item in structures:
         if item.found:
             item.mask = item.mask & ~taken
