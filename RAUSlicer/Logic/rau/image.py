@@ -154,6 +154,9 @@ class Image:
     ndim: int = 3
     stored: StoredGrid | None = None
     """For a 2D image read from a file: the caller's grid, when it differs from the plane frame (see module doc)."""
+    nifti_codes: tuple[int, int] | None = field(default=None, compare=False)
+    """For an image read from a NIfTI file: its qform and sform codes, which say what space its coordinates are in
+    (1 scanner, 2 aligned, 3 Talairach, 4 MNI; 0 none). A NIfTI file written of it gets the same codes."""
 
     def __post_init__(self):
         array = np.asarray(self.array)
@@ -282,7 +285,8 @@ class Image:
             return self
         stored = self.stored
         ndim = 2 if stored.axis is None else 3
-        return Image(stored.to_stored(self.array), stored.spacing, stored.origin, np.reshape(stored.direction, (3, 3)), ndim=ndim)
+        return Image(stored.to_stored(self.array), stored.spacing, stored.origin, np.reshape(stored.direction, (3, 3)), ndim=ndim,
+                     nifti_codes=self.nifti_codes)
 
     # --- SimpleITK ------------------------------------------------------------------
     def to_sitk(self) -> sitk.Image:

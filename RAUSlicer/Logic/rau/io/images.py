@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image as PILImage
 from rau import validation
 from rau.errors import ImageReadError, InputError, WriteError, about, path_refusal, short_reason
 from rau.image import GeometryError, Image, luma
-from rau.io import dicom
+from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
@@ -86,7 +87,8 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     stored = dicom.with_pixel_size(path, stored, pixel_spacing)
     if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
-    return Image.from_sitk(stored)
+    image = Image.from_sitk(stored)
+    return replace(image, nifti_codes=nifti_codes.read_codes(stored)) if validation.is_nifti(path) else image
 
 
 def header_spacing(path) -> tuple[float, ...] | None:
@@ -219,7 +221,8 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
     """Write an image (format from the suffix: .nii.gz, .nrrd, .mha, .png ...) atomically.
 
     A 2D image read from a 1-slice volume is written as that volume (the caller's axis
-    layout, spacing, origin and direction; see :mod:`rau.image`). A skewed direction matrix
+    layout, spacing, origin and direction; see :mod:`rau.image`). A NIfTI file gets the qform and sform codes of
+    the NIfTI file the image was read from (:mod:`rau.io.nifti_codes`). A skewed direction matrix
     is refused: writers would silently make it orthonormal, moving the voxels.
     """
     path = Path(path)
@@ -233,6 +236,8 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
             sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
             if validation.is_nifti(path) and not _written_whole(temporary):  # ITK's NIfTI writer reports a short write on the console only
                 raise WriteError(f"could not write {path}: the file came out short (a full disk or a file size limit?)")
+            if validation.is_nifti(path):
+                nifti_codes.give_codes(temporary, image.nifti_codes)
     return path
 
 

@@ -1,0 +1,42 @@
+"""The qform and sform codes of NIfTI files: what space a file's coordinates are in, kept from target to result.
+
+ITK reads the codes but writes 1 (scanner) whatever the image came from, so a result on an MNI-space target
+(codes 4) would say it is in scanner space, and tools that go by the code (AFNI's views) would place it elsewhere.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import SimpleITK as sitk
+
+HEADER_BYTES = 348
+"""The size of a NIfTI-1 header; the codes sit in it."""
+
+
+def read_codes(image: sitk.Image) -> tuple[int, int] | None:
+    """The qform and sform codes ITK read from a NIfTI file (None when it gives none)."""
+    keys = set(image.GetMetaDataKeys())
+    if not {"qform_code", "sform_code"} <= keys:
+        return None
+    return int(image.GetMetaData("qform_code")), int(image.GetMetaData("sform_code"))
+
+
+def give_codes(path: Path, codes: tuple[int, int] | None) -> None:
+    """Set the qform and sform codes of the NIfTI file ``path`` that ITK just wrote, changing no other byte of its
+    content (a gzip file is compressed again). Nothing is done without codes, or with 0 for both: a file placed
+    nowhere is read with ITK's own default placement, which the written file (with code 1) states."""
+    import nibabel
+
+    if codes is None or codes == (0, 0):
+        return
+    compressed = path.name.lower().endswith(".gz")
+    content = path.read_bytes()
+    content = gzip.decompress(content) if compressed else content
+    header = nibabel.Nifti1Header(content[:HEADER_BYTES], check=False)
+    if (int(header["qform_code"]), int(header["sform_code"])) == codes:
+        return
+    header["qform_code"], header["sform_code"] = codes
+    content = header.binaryblock + content[HEADER_BYTES:]
+    path.write_bytes(gzip.compress(content, compresslevel=6) if compressed else content)
