@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -279,11 +281,11 @@ def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the
         return SimpleNamespace(reference=SimpleNamespace(name=name), alignment=SimpleNamespace(score=score), naming=naming)
 
     chosen = [candidate("best", 0.5, implied, True), candidate("second", 0.4, traced, False)]
-    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2)
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2, lacking="")
     assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
-    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2)
+    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2, lacking="")
     assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0
-    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=1)
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=1, lacking="")
     assert np.array_equal(centrelines[1], implied) and structures[0].prompts["references"] == ["best"]  # before: all chosen voted
 
 
@@ -338,11 +340,14 @@ def test_a_reference_segment_inside_another_keeps_its_pixels(pair):
     masks["S6_LAD_proximal"] = masks["S6_LAD_proximal"] | masks["S7_LAD_mid"]  # S7 lies wholly inside S6
     layered = type(reference)(reference.image, Segmentation(reference.segmentation.geometry, reference.segmentation.labels, masks), name="layers")
     result = create_engine("vessels", {"top_k": 1}).run(Request([layered], target, ["S6_LAD_proximal", "S7_LAD_mid"]))
-    assert result.get("S7_LAD_mid").message != "has no pixels in the reference" and result.get("S7_LAD_mid").found
+    assert result.get("S7_LAD_mid").message != "has no voxels in the reference" and result.get("S7_LAD_mid").found
 
 
 def test_a_segment_the_reference_lacks_is_reported_so(pair):
     reference, target, _ = pair
     result = create_engine("vessels", {"top_k": 1}).run(Request([reference], target, ["S7_LAD_mid", "S1_RCA_proximal"]))
     assert result.get("S7_LAD_mid").found
-    assert not result.get("S1_RCA_proximal").found and result.get("S1_RCA_proximal").message == "has no pixels in the reference"
+    assert not result.get("S1_RCA_proximal").found and result.get("S1_RCA_proximal").message == "has no voxels in the reference"
+    again = replace(reference, name="again")
+    two = create_engine("vessels", {"top_k": 1}).run(Request([reference, again], target, ["S1_RCA_proximal"]))
+    assert two.get("S1_RCA_proximal").message == "has no voxels in any reference"  # as every engine says it (before: "pixels", one)

@@ -136,6 +136,10 @@ class Request:
                             f"{', '.join(holders)}: give one of those first")
         return ""
 
+    def no_voxels_message(self) -> str:
+        """What every engine says of a structure asked for that no reference has voxels of."""
+        return "has no voxels in the reference" if len(self.references) == 1 else "has no voxels in any reference"
+
     def ranked(self, references: list[Reference]) -> "Request":
         """The same request with its references in another order (best first); it finds the same structures
         (before, a best-ranked reference that lacked some dropped them)."""

@@ -132,8 +132,7 @@ class RegistrationEngine(Engine):
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
         if not landed:
             drawn = any(t.reference.segmentation.masks.get(name, np.zeros(1, bool)).any() for t in chosen)
-            lacking = "has no voxels in the reference" if len(request.references) == 1 else "has no voxels in any reference"
-            message = "lands outside the target after registration" if drawn else lacking
+            message = "lands outside the target after registration" if drawn else request.no_voxels_message()
             return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
         fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)

@@ -104,7 +104,7 @@ class VesselEngine(Engine):
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         unseen = NO_SUPPORT if contrast >= MIN_CONTRAST_TO_NOISE else (
             f"the target shows no vessels: its grey range is {contrast:.1f} times its noise, under {MIN_CONTRAST_TO_NOISE:g}")
-        every, centrelines = fuse(chosen, traced, values, vessels, self.name, grid, self.top_k, unseen)
+        every, centrelines = fuse(chosen, traced, values, vessels, self.name, grid, self.top_k, request.no_voxels_message(), unseen)
         structures = [next(item for item in every if item.structure.name == s.name) for s in labels]
         result = Result(
             request.target,
@@ -160,7 +160,7 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
 
 
 def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid, top_k: int,
-         unseen: str = NO_SUPPORT) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
+         lacking: str, unseen: str = NO_SUPPORT) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of its ``top_k`` best-ranked references among
     those that have the segment (``chosen`` is in rank order; one without it says nothing about it); the centreline that agrees best with the other
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
@@ -168,7 +168,8 @@ def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarra
 
     Confidence: the weighted share of references that found the segment times its path's support.
     Masks go back to the target's grid (``grid``); also returns the kept centrelines ((N, 2) rows/cols
-    on the working grid) by segment value. ``unseen``: the message of a segment the references have but the target lacks."""
+    on the working grid) by segment value. ``lacking``: the message of a segment no reference has
+    (:meth:`rau.engines.base.Request.no_voxels_message`); ``unseen``: of one the references have but the target lacks."""
     weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
     centrelines, facts = {}, {}
     for structure in labels:
@@ -193,7 +194,7 @@ def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarra
         value = values[structure.name]
         mask = (label_map == value)[None] if value in centrelines else None
         fact = facts[value]
-        message = "" if mask is not None and mask.any() else unseen if fact["references"] else "has no pixels in the reference"
+        message = "" if mask is not None and mask.any() else unseen if fact["references"] else lacking
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
     return results, centrelines

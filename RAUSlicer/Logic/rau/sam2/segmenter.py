@@ -88,7 +88,7 @@ class Sam2Segmenter(Segmenter):
             localization = localizations.get(structure.name)
             chosen = choose(request, structure.name, localization, self.top_k, axes)
             if not chosen:
-                missing[structure.name] = f"empty in reference {references[0].name!r}"
+                missing[structure.name] = request.no_voxels_message()
                 continue
             picks[structure.name] = chosen
             if localization is not None and not localization.present:
