@@ -275,3 +275,22 @@ def test_a_click_corrects_a_volume_alike_whichever_axis_stores_its_slices():
     turned = Seeds([outside[::-1], inside[::-1]], [0, 1])
     again = correct_mask(stored, np.zeros(stored.shape, bool), turned, Seeds([inside[::-1]], [1]))
     np.testing.assert_array_equal(again.transpose(2, 1, 0), corrected)
+
+
+def test_the_simulated_user_clicks_one_place_whatever_the_voxel_order():
+    """``rau evaluate --clicks`` put a volume's click at the first of equally deep voxels in the file's own order,
+    so one volume stored two ways got two clicks (and two correction curves)."""
+    import SimpleITK as sitk
+
+    from rau.evaluation.clicks import next_click
+
+    truth = np.zeros((12, 20, 24), bool)
+    truth[2:8, 3:9, 3:15] = True  # even widths: several voxels are equally deep
+    volume = Image(truth.astype(np.uint8), spacing=(1.0, 1.0, 5.0), origin=(3.0, -7.0, 11.0))
+    clicks = []
+    for order in ("LPS", "RAS", "SAL"):
+        stored = Image.from_sitk(sitk.DICOMOrient(volume.to_sitk(), order))
+        point, label = next_click(np.zeros(stored.shape, bool), stored.array > 0, stored)
+        assert label == 1 and stored.array[point[2], point[1], point[0]]
+        clicks.append(tuple(np.round(stored.to_world(point), 6)))
+    assert len(set(clicks)) == 1  # before: one point per order

@@ -46,7 +46,7 @@ def click_seconds(result, name: str, truth: np.ndarray) -> list[float]:
     seconds = []
     for _ in range(CLICKS):
         item = result.session.results[name]
-        click = next_click(item.mask if item.found else np.zeros(truth.shape, bool), truth, result.target.ndim)
+        click = next_click(item.mask if item.found else np.zeros(truth.shape, bool), truth, result.target)
         if click is None:
             break
         spent, _ = timed(lambda: result.session.reprompt(name, Prompt(points=[click[0]], labels=[click[1]])))

@@ -18,16 +18,22 @@ from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks
 from rau.fusion import dice
+from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
 
 NOC_THRESHOLDS = (0.80, 0.90)
 
 
-def next_click(prediction: np.ndarray, truth: np.ndarray, ndim: int) -> tuple[tuple[int, int, int], int] | None:
-    """The (i, j, k) point and label (1 inside, 0 outside) of the next click on an ``ndim``-D target, or None
-    when nothing is wrong."""
+def next_click(prediction: np.ndarray, truth: np.ndarray, target: Image) -> tuple[tuple[int, int, int], int] | None:
+    """The (i, j, k) point and label (1 inside, 0 outside) of the next click on ``target``, or None when nothing is
+    wrong. A volume is searched in LPS voxel order (:func:`rau.image.orient_lps`), so of several points as deep
+    the same is chosen whatever the file's voxel order. Depth is counted in voxels: in millimetres, the
+    corrector's zones (which follow the click's depth) grew less, and a CT slab's Dice after 3 clicks fell
+    from 0.528 to 0.492."""
     from scipy import ndimage
 
+    lps = orient_lps(target.with_array(np.zeros(target.shape, np.uint8)))
+    prediction, truth = orient_lps_mask(target, prediction), orient_lps_mask(target, truth)
     best = None
     for label, error in ((1, truth & ~prediction), (0, prediction & ~truth)):
         regions, count = ndimage.label(error)
@@ -40,12 +46,13 @@ def next_click(prediction: np.ndarray, truth: np.ndarray, ndim: int) -> tuple[tu
     if best is None:
         return None
     _, label, region = best
-    planar = ndim == 2
+    planar = target.ndim == 2
     padded = np.pad(region[0] if planar else region, 1)  # the image border counts as boundary
     distance = ndimage.distance_transform_edt(padded)[(slice(1, -1),) * padded.ndim]
     index = np.unravel_index(int(np.argmax(distance)), distance.shape)
     k, j, i = (0, *index) if planar else index
-    return (int(i), int(j), int(k)), label
+    point = np.rint(target.to_index(lps.to_world((i, j, k)))).astype(int)  # the same voxel in the target's own order
+    return (int(point[0]), int(point[1]), int(point[2])), label
 
 
 def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progress | None = None) -> list[float]:
@@ -60,7 +67,7 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
     made = 0
     try:
         for _ in range(clicks):
-            click = next_click(prediction, truth, session.target.ndim)
+            click = next_click(prediction, truth, session.target)
             if click is None:
                 curve.append(curve[-1])
                 continue
