@@ -588,3 +588,26 @@ def test_a_nifti_placed_nowhere_gives_a_label_map_placed_as_itk_reads_it(tmp_pat
     header = nibabel.load(str(tmp_path / "labels.nii.gz")).header
     assert (int(header["qform_code"]), int(header["sform_code"])) == (1, 1)
     assert read_image(tmp_path / "labels.nii.gz").same_grid(target)
+
+
+@pytest.mark.parametrize("pixel_size_in_slicer", [1.0, 0.0691])  # Slicer's default for a PNG; the size rau is given
+def test_a_seg_nrrd_drawn_on_a_picture_and_cropped_by_slicer_lies_where_it_was_drawn(shared_data, tmp_path, pixel_size_in_slicer):
+    """Slicer saves a segmentation cropped to its segments, its first voxel placed where it lies on the picture
+    (loaded at origin 0, columns along L). Read onto the PNG, the cropped block was put at the picture's first pixel:
+    the fetal head moved 69 rows and 47 columns, with no warning; the Slicer module had it right."""
+    folder = shared_data / "hc18_fetal_head_us"
+    picture = read_image(folder / "images/000_HC.png", 0.0691)
+    truth = read_image(folder / "masks/000_HC_mask.png", 0.0691).array > 0
+    _, rows, columns = np.nonzero(truth)
+    top, left = rows.min(), columns.min()
+    drawn = truth[:, top : rows.max() + 1, left : columns.max() + 1]
+    size = pixel_size_in_slicer
+    cropped = Image.from_grid(drawn.astype(np.uint8), (size, size, 1.0), (left * size, top * size, 0.0), np.eye(3))
+    write_seg_nrrd(Segmentation(cropped, LabelSet.from_values([1], {1: "head"}), {"head": drawn}), tmp_path / "head.seg.nrrd")
+    read = read_segmentation(tmp_path / "head.seg.nrrd", geometry=picture)
+    np.testing.assert_array_equal(read.masks["head"], truth)
+    assert read.geometry.same_grid(picture)
+    beyond = Image.from_grid(drawn.astype(np.uint8), (size, size, 1.0), ((left + 700) * size, top * size, 0.0), np.eye(3))
+    write_seg_nrrd(Segmentation(beyond, LabelSet.from_values([1], {1: "head"}), {"head": drawn}), tmp_path / "beyond.seg.nrrd")
+    with pytest.raises(InputError, match="beyond.seg.nrrd: labels cover"):  # off the picture: refused, not moved onto it
+        read_segmentation(tmp_path / "beyond.seg.nrrd", geometry=picture)

@@ -349,6 +349,15 @@ def common_frame(image: Image, other: Image) -> tuple[Image, Image]:
     return image.volume(), other.volume()
 
 
+def as_loaded_in_slicer(picture: Image, spacing: tuple[float, float]) -> Image:
+    """A picture (a 2D image with no place) placed where Slicer puts one it loads (origin 0, columns along L, rows
+    along P) at ``spacing`` (columns, rows) mm; any other image as it is. For a Slicer segmentation drawn on the
+    picture, which Slicer saves cropped to its segments: where its first voxel lies says where on the picture it is."""
+    if picture.ndim != 2 or picture.stored is not None:
+        return picture
+    return Image.from_grid(picture.array, (*spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3))
+
+
 def plane_order(image: Image, other: Image) -> tuple[list[int], list[bool]] | None:
     """How to reorder the pixels of the 2D ``image`` into the in-plane order of the 2D ``other``, when both are placed
     in parallel planes: the axis order (``[1, 0, 2]`` swaps rows and columns) and which axes to flip after it; None

@@ -14,7 +14,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 
 from rau import validation
 from rau.errors import InputError
-from rau.image import Image, resample_to
+from rau.image import Image, as_loaded_in_slicer, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
@@ -31,7 +31,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     ``label_table`` (a file or a :class:`~rau.labels.LabelSet`) or from a sidecar found next to it (see
     :func:`rau.io.label_tables.find_label_table`), else names are ``label_<value>``.
     With ``geometry`` (read from ``image_path``) the masks are resampled onto that grid in
-    physical space; they must cover the same region (a ``.seg.nrrd`` may cover less).
+    physical space; they must cover the same region (a ``.seg.nrrd`` may cover less; one drawn on a picture lies
+    where Slicer put the picture, :func:`rau.image.as_loaded_in_slicer`).
     """
     path = Path(path)
     if not path.exists():
@@ -58,11 +59,15 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels,
                                     {name: np.zeros(geometry.shape, bool) for name in segmentation.masks})
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
+        # a Slicer segmentation of a picture lies where Slicer put the picture, at the pixel size it had there
+        onto = as_loaded_in_slicer(geometry, segmentation.geometry.spacing[:2]) if seg_nrrd else geometry
         if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
-            validation.check_labelled_inside(geometry, segmentation.geometry, segmentation.union(), image_path, path)
+            validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
-            validation.check_same_extent(geometry, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
-        segmentation = resample_segmentation(segmentation, geometry)
+            validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
+        segmentation = resample_segmentation(segmentation, onto)
+        if onto is not geometry:  # the same pixels, on the picture as it is
+            segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
