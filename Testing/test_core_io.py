@@ -611,3 +611,23 @@ def test_a_seg_nrrd_drawn_on_a_picture_and_cropped_by_slicer_lies_where_it_was_d
     write_seg_nrrd(Segmentation(beyond, LabelSet.from_values([1], {1: "head"}), {"head": drawn}), tmp_path / "beyond.seg.nrrd")
     with pytest.raises(InputError, match="beyond.seg.nrrd: labels cover"):  # off the picture: refused, not moved onto it
         read_segmentation(tmp_path / "beyond.seg.nrrd", geometry=picture)
+
+
+def test_a_nifti_whose_two_forms_place_it_apart_gives_a_result_with_itks_codes(tmp_path):
+    """Scanner qform (code 1) and MNI sform (code 4) 10 mm apart: ITK places the voxels by the qform and the result
+    holds that placement in both forms, so keeping code 4 would have declared the scanner placement MNI (nibabel,
+    which follows the sform, put it 10 mm off). Its codes are ITK's, 1 and 1, as before."""
+    import nibabel
+
+    qform = np.diag([-1.5, -1.2, 2.0, 1.0])
+    sform = qform.copy()
+    sform[0, 3] = 10.0
+    nifti = nibabel.Nifti1Image(np.ones((6, 5, 4), np.int16), None)
+    nifti.header.set_qform(qform, code=1)
+    nifti.header.set_sform(sform, code=4)
+    nibabel.save(nifti, str(tmp_path / "apart.nii.gz"))
+    target = read_image(tmp_path / "apart.nii.gz")
+    write_image(target.with_array(np.ones(target.shape, np.uint8)), tmp_path / "labels.nii.gz")
+    written = nibabel.load(str(tmp_path / "labels.nii.gz"))
+    assert (int(written.header["qform_code"]), int(written.header["sform_code"])) == (1, 1)
+    np.testing.assert_allclose(written.affine, qform, atol=1e-5)  # where ITK, Slicer and rau put the target's voxels

@@ -88,7 +88,7 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
     image = Image.from_sitk(stored)
-    return replace(image, nifti_codes=nifti_codes.read_codes(stored)) if validation.is_nifti(path) else image
+    return replace(image, nifti_codes=nifti_codes.read_codes(path)) if validation.is_nifti(path) else image
 
 
 def header_spacing(path) -> tuple[float, ...] | None:

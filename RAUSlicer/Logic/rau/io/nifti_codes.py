@@ -9,18 +9,24 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import SimpleITK as sitk
+import numpy as np
 
 HEADER_BYTES = 348
 """The size of a NIfTI-1 header; the codes sit in it."""
+FORMS_APART_MM = 1e-3
+"""How far (mm, any entry of the two affines) a file's qform and sform may differ and still place the voxels alike."""
 
 
-def read_codes(image: sitk.Image) -> tuple[int, int] | None:
-    """The qform and sform codes ITK read from a NIfTI file (None when it gives none)."""
-    keys = set(image.GetMetaDataKeys())
-    if not {"qform_code", "sform_code"} <= keys:
+def read_codes(path: Path) -> tuple[int, int] | None:
+    """The qform and sform codes of the NIfTI file ``path``; None when both are set and place the voxels apart: ITK
+    follows one of them, the written file holds that placement in both forms, and one code would be false of it."""
+    import nibabel
+
+    header = nibabel.load(str(path)).header
+    codes = int(header["qform_code"]), int(header["sform_code"])
+    if min(codes) > 0 and not np.allclose(header.get_qform(), header.get_sform(), atol=FORMS_APART_MM):
         return None
-    return int(image.GetMetaData("qform_code")), int(image.GetMetaData("sform_code"))
+    return codes
 
 
 def give_codes(path: Path, codes: tuple[int, int] | None) -> None:
