@@ -32,8 +32,8 @@ def next_click(prediction: np.ndarray, truth: np.ndarray, target: Image) -> tupl
     from 0.528 to 0.492."""
     from scipy import ndimage
 
-    lps = orient_lps(target.with_array(np.zeros(target.shape, np.uint8)))
-    prediction, truth = orient_lps_mask(target, prediction), orient_lps_mask(target, truth)
+    lps = orient_lps(target.with_array(truth.astype(np.uint8)))
+    prediction, truth = orient_lps_mask(target, prediction), lps.array > 0
     best = None
     for label, error in ((1, truth & ~prediction), (0, prediction & ~truth)):
         regions, count = ndimage.label(error)

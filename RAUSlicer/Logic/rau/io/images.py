@@ -73,8 +73,7 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
 
 def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Image:
     """A file that ITK reads: NIfTI, NRRD, MetaImage, or one DICOM file (also as the only image of a folder)."""
-    if validation.is_nifti(path):
-        validation.check_nifti(path)
+    nifti_header = validation.check_nifti(path) if validation.is_nifti(path) else None
     try:
         with validation.itk_warnings_off():  # what ITK would warn of is checked and said above
             stored = sitk.ReadImage(str(path))
@@ -88,7 +87,7 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
     image = Image.from_sitk(stored)
-    return replace(image, nifti_codes=nifti_codes.read_codes(path)) if validation.is_nifti(path) else image
+    return replace(image, nifti_codes=nifti_codes.codes_of(nifti_header)) if nifti_header is not None else image
 
 
 def header_spacing(path) -> tuple[float, ...] | None:

@@ -17,12 +17,9 @@ FORMS_APART_MM = 1e-3
 """How far (mm, any entry of the two affines) a file's qform and sform may differ and still place the voxels alike."""
 
 
-def read_codes(path: Path) -> tuple[int, int] | None:
-    """The qform and sform codes of the NIfTI file ``path``; None when both are set and place the voxels apart: ITK
-    follows one of them, the written file holds that placement in both forms, and one code would be false of it."""
-    import nibabel
-
-    header = nibabel.load(str(path)).header
+def codes_of(header) -> tuple[int, int] | None:
+    """The qform and sform codes of a NIfTI file's ``header`` (nibabel's); None when both are set and place the voxels
+    apart: ITK follows one of them, the written file holds that placement in both forms, and one code would be false of it."""
     codes = int(header["qform_code"]), int(header["sform_code"])
     if min(codes) > 0 and not np.allclose(header.get_qform(), header.get_sform(), atol=FORMS_APART_MM):
         return None

@@ -58,8 +58,9 @@ def is_nifti(path) -> bool:
     return Path(path).name.lower().endswith(NIFTI_SUFFIXES)
 
 
-def check_nifti(path) -> None:
-    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a sheared sform, and NaN or infinite voxels."""
+def check_nifti(path):
+    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a sheared sform, and NaN or infinite voxels;
+    return its header as written (nibabel's ``Nifti1Header``)."""
     import nibabel
     from nibabel.openers import ImageOpener
 
@@ -86,6 +87,7 @@ def check_nifti(path) -> None:
     if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
+    return header
 
 
 def check_sform_followed(path: Path, header, shape) -> None:
