@@ -75,7 +75,7 @@ CASES = {
     "image and labels swapped": (segment(ref="ref_mask.png", labels="ref.png"),  # was 200 made-up structures, exit 0
                                  "ref.png: its 210 label values outnumber the 2 grey values of the image ref_mask.png; are the image and its labels swapped?"),
     "3D labels on a 2D image": (segment(labels="ct_labels.nii.gz"), "ct_labels.nii.gz: labels are 3D"),
-    "2D reference, 3D target": (segment("--reference-spacing", REF_SPACING, target="ct.nii.gz", spacing=False), "reference 'ref.png' is 2D but the target is 3D"),
+    "2D reference, 3D target": (segment("--reference-spacing", REF_SPACING, target="ct.nii.gz", spacing=False), "reference 'ref.png' is 2D but the target 'ct.nii.gz' is 3D"),
     "pixel size for a file with a header": (segment(target="ct.nii.gz"), "ct.nii.gz: a pixel size of 0.496261 mm was given, but its header says 3 x 3 x 3 mm"),
     "picture in pixels, 1-slice volume in mm": (segment(target="tgt_mm.nii.gz", spacing=False), "--reference ref.png: a picture without a pixel size (read as 1 mm pixels), while the header of --target tgt_mm.nii.gz gives"),
     "empty reference labels": (segment(labels="empty_mask.png"), "has no labelled voxels"),

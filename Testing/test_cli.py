@@ -142,7 +142,7 @@ def test_2d_reference_with_3d_target_is_refused(hc18_case, shared_data, capsys):
     del args[args.index("--target-spacing"):args.index("--target-spacing") + 2]
     assert main(args) == 2
     error = capsys.readouterr().err
-    assert "reference '001.png' is 2D but the target is 3D (122 x 101 x 30 voxels)" in error
+    assert "reference '001.png' is 2D but the target 'image.nii.gz' is 3D (122 x 101 x 30 voxels)" in error  # before: the target by its size only
     assert "give both as 2D images (one slice or frame) or both as volumes" in error
     assert not (hc18_case / "out.nii.gz").exists()
 

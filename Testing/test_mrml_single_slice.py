@@ -120,3 +120,19 @@ def test_a_colour_volume_node_reads_as_the_grey_picture_the_cli_reads(mrml_scene
     from_node = image_from_volume_node(node)
     assert from_node.ndim == 2
     np.testing.assert_array_equal(from_node.array, read_image(tmp_path / "colour.png").array)
+
+
+def test_a_1_slice_reference_for_a_volume_target_is_refused_naming_both_nodes(mrml_scene, head):
+    """Before, the message named the reference node and gave the target by its size only."""
+    from rau.image import GeometryError
+
+    picture, mask = head
+    reference = add_volume_node(stored(picture, "axial"), "reference frame", mrml_scene)
+    geometry = image_from_volume_node(reference)
+    segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), LabelSet((Structure("fetal head", 1),)),
+                                {"fetal head": mask[np.newaxis] > 0})
+    reference_segmentation = add_segmentation_node(segmentation, "reference head", mrml_scene, reference)
+    target = add_volume_node(Image(np.zeros((6, 20, 30), np.int16), spacing=(1.0, 1.0, 2.0)), "patient CT", mrml_scene)
+
+    with pytest.raises(GeometryError, match=r"reference 'reference frame' is 2D but the target 'patient CT' is 3D \(30 x 20 x 6 voxels\)"):
+        load_rauslicer().RAUSlicerLogic().process(reference, reference_segmentation, target, ["fetal head"], "registration", {"deformable": False})

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from rau.cli import main as rau_main
+from rau.image import Image
 from rau.io import read_image, write_image
 from rau.io.label_tables import find_label_table, write_label_table
 from rau.labels import LabelSet, Structure
@@ -43,6 +44,17 @@ def test_a_reference_s_own_label_table_names_its_structures_as_rau_segment_does(
     with pytest.raises(ServerError, match="reference 'ref2.mha' has no names for its labels .* but 'ref.mha' has") as refused:
         client.wait(client.submit(target, [(image2, labels2, None), (image, labels, None)]))
     assert refused.value.status == 422
+
+
+def test_a_2d_reference_for_a_volume_target_is_refused_naming_both_uploads(server, tmp_path):
+    """Before, the message named the reference and gave the target by its size only."""
+    (image, labels, _), _, table = write_two_halves(tmp_path)
+    volume = tmp_path / "upload_dir" / "patient.nii.gz"
+    volume.parent.mkdir()
+    write_image(Image(np.random.default_rng(0).normal(0, 1, (5, 64, 64)).astype(np.float32)), volume)
+    with pytest.raises(ServerError, match=r"reference 'ref.mha' is 2D but the target 'patient.nii.gz' is 3D \(64 x 64 x 5 voxels\)"):
+        client = Client(server[0])
+        client.wait(client.submit(volume, [(image, labels, None)], options={"deformable": False}, label_table=table))
 
 
 @pytest.mark.parametrize("files, table", [

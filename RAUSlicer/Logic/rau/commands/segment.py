@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
     check_picture_output(out, target, "--out")
-    request = Request(references, target, args.structures)
+    request = Request(references, target, args.structures, target_name=Path(args.target).name)
     for warning in request.left_out_warnings():
         print(f"warning: {warning}", file=sys.stderr)
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values

@@ -78,6 +78,8 @@ class Request:
     structures: list[str] | None = None
     given_labels: LabelSet | None = field(default=None, repr=False, compare=False)
     """The structures as the request was given, kept when :meth:`ranked` reorders its references."""
+    target_name: str | None = field(default=None, compare=False)
+    """Where the target came from (its file or node name), for messages; None: said as "the target"."""
 
     def __post_init__(self):
         if isinstance(self.structures, str):  # a lone name, not its letters
@@ -327,8 +329,9 @@ def validate_request(request: Request) -> None:
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
             size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])
+            target = f"the target {request.target_name!r}" if request.target_name else "the target"
             raise GeometryError(
-                f"reference {reference.name!r} is {reference.image.ndim}D but the target is {request.target.ndim}D "
+                f"reference {reference.name!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
                 f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
     check_references(request.references)

@@ -47,7 +47,7 @@ def request_from_nodes(reference_volume, reference_segmentation, target_volume, 
         raise ReferenceInputError(f"the reference segmentation {reference_segmentation.GetName()!r} has no labelled voxels: "
                                   "paint its segments (Segment Editor) or pick another segmentation")
     reference = Reference(reference_image, segmentation, name=reference_volume.GetName(), anatomy=anatomy)
-    return Request([reference], checked_image(target_volume), list(structures) if structures else None)
+    return Request([reference], checked_image(target_volume), list(structures) if structures else None, target_name=target_volume.GetName())
 
 
 def _all_masks_fit(segmentation_node, image: Image) -> bool:

@@ -137,13 +137,18 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
             for (image, _), (label_map, _), spacing in zip(images, labels, spacings)
         ]
         for reference, (_, name) in zip(references, images):
-            reference.name = PurePosixPath(name.replace("\\", "/")).name or name  # the file's name, as rau segment records it: no folders
+            reference.name = _file_name(name)
         target = read_image(targets[0][0], spec.target_spacing)
     except (ValueError, KeyError) as error:
         raise InputError(_client_names(str(error), names)) from error
-    request = Request(references, target, spec.structures)
+    request = Request(references, target, spec.structures, target_name=_file_name(targets[0][1]))
     request.labels()  # an unknown spec.structures name is refused here, not in the job
     return request
+
+
+def _file_name(uploaded: str) -> str:
+    """An upload's file name without the client's folders (as ``rau segment`` names its inputs)."""
+    return PurePosixPath(uploaded.replace("\\", "/")).name or uploaded
 
 
 def _client_names(message: str, names: dict[str, str]) -> str:
