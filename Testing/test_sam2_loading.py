@@ -1,7 +1,10 @@
 """SAM2 model loading (aliases, offline errors) and the two engines from the command line."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -313,3 +316,18 @@ def test_a_config_with_values_of_the_wrong_kind_is_refused_before_any_work(tiny_
     assert printed.out == ""  # the listing is not printed before the error
     with pytest.raises(OptionError, match=problem.replace("(", r"\(")):
         check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))
+
+
+def test_a_failed_download_is_said_on_one_line(tmp_path):
+    """The hub's own error spans two lines; before, ``rau segment`` printed them as they were (the README promises one
+    line). A real download attempt, refused on loopback."""
+    data = SAMPLE_DATA / "hc18"
+    environment = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "home")}
+    environment.pop("HF_HUB_OFFLINE", None)
+    run = subprocess.run([sys.executable, "-m", "rau", "segment", "--reference", str(data / "000_HC.png"), "--reference-labels",
+                          str(data / "000_HC_mask.png"), "--target", str(data / "001_HC.png"), "--engine", "registration+sam2",
+                          "--sam2-model", "tiny", "--model-cache", str(tmp_path / "cache"), "--out", str(tmp_path / "out.nii.gz")],
+                         capture_output=True, text=True, env=environment, timeout=300)
+    assert run.returncode == 2 and run.stderr.count("\n") <= 1, run.stderr
+    assert "download failed: " in run.stderr and "Connection refused. " in run.stderr and "(hf download facebook/sam2.1-hiera-tiny" in run.stderr
+    assert not (tmp_path / "out.nii.gz").exists()

@@ -60,6 +60,13 @@ def failure_reason(error: Exception) -> str:
     return str(refusal) if refusal else f"internal error ({type(error).__name__}: {error})"
 
 
+def one_line(text: str) -> str:
+    """Text from another library (a download's error) as one line: its lines joined as sentences."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " ".join(line if line.endswith((".", ":", ";", ",")) or number == len(lines) - 1 else f"{line}."
+                    for number, line in enumerate(lines))
+
+
 def short_reason(error: Exception) -> str:
     """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from rau.errors import UnavailableError
+from rau.errors import UnavailableError, one_line
 from rau.io.json_text import parse_json
 
 
@@ -70,7 +70,7 @@ def resolve(source: ModelSource) -> Path:
             f"download it on a machine with internet access (hf download {source.name}{revision} --local-dir FOLDER) "
             f"and copy FOLDER here, then pass that folder instead of the id"
         )
-        state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {str(error).strip().rstrip('.')}"
+        state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {one_line(str(error)).rstrip('.')}"
         raise ModelNotAvailableError(f"model {source.name!r} is not available: {state}. To use it, {how}.") from error
 
 
