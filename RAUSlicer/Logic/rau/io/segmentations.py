@@ -42,11 +42,11 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         raise ImageReadError(f"{path}: a label table, not labels; give the label map or segmentation (NIfTI, NRRD, PNG, .seg.nrrd), "
                              "and the table with --label-table (a manifest's label_table column)")
     seg_nrrd = path.name.lower().endswith(".seg.nrrd")
+    picture = path.suffix.lower() in PICTURE_SUFFIXES
     if seg_nrrd:
         segmentation = _read_seg_nrrd(path, label_table)
     else:
         labels = _table_labels(path, label_table)
-        picture = path.suffix.lower() in PICTURE_SUFFIXES
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
             label_map = _picture_on_its_image(label_map, geometry)
@@ -64,7 +64,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
-            validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd)
+            unit = "px" if picture and pixel_spacing is None else "mm"  # a picture without a pixel size is read as 1 mm pixels
+            validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd, unit=unit)
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
             segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
