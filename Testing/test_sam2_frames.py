@@ -66,3 +66,19 @@ def test_frames_use_the_checkpoints_normalisation():
     source = SliceSource(image, 0, 0, (0.0, 200.0), SliceGeometry.of(image, 0, 4))
     frame = Frames([source], "cpu", torch.float32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))[0]
     assert torch.allclose(frame, torch.zeros(3, 4, 4))  # 0.5 in the window, (0.5 - 0.5) / 0.5
+
+
+def test_the_automatic_axis_cuts_one_volume_into_the_same_planes_whatever_its_voxel_order():
+    """Before, ties went to the earliest array axis: 3 x 3 x 2 mm stored PIR or ASL was cut sagittally (L-R),
+    stored LPS or RAS coronally (A-P)."""
+    import SimpleITK as sitk
+
+    volume = sitk.Image([8, 7, 6], sitk.sitkInt16)  # stored LPS; spacing (x, y, z) below, world axis 0 L-R, 1 A-P, 2 S-I
+    for spacing, world in (((3.0, 2.0, 3.0), 2), ((3.0, 3.0, 2.0), 1), ((3.0, 3.0, 3.0), 2), ((2.0, 3.0, 3.0), 2), ((3.0, 2.0, 2.0), 0)):
+        volume.SetSpacing(spacing)
+        chosen = set()
+        for order in ("LPS", "RAS", "PIR", "ASL", "ILP", "SRA"):
+            image = Image.from_sitk(sitk.DICOMOrient(volume, order))
+            axis = slice_axis(image)
+            chosen.add(int(np.argmax(np.abs(image.direction[:, 2 - axis]))))
+        assert chosen == {world}, (spacing, chosen)

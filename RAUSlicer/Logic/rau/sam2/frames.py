@@ -21,15 +21,21 @@ AXIS_NAMES = {"k": 0, "j": 1, "i": 2}
 
 
 def slice_axis(image: Image, choice: str | None = None) -> int:
-    """Array axis to slice along: ``"i"``, ``"j"``, ``"k"``, or None/``"auto"`` for the coarsest spacing."""
+    """Array axis to slice along: ``"i"``, ``"j"``, ``"k"``, or None/``"auto"`` for the coarsest spacing.
+
+    Axes of equal spacing (an isotropic CT) are told apart by where they run, not by the file's order: the one
+    closest to head-foot first (axial frames), then front-back (coronal), so one volume stored in another voxel
+    order is cut into the same planes (before, 3 x 3 x 2 mm stored PIR or ASL was cut sagittally, stored LPS or
+    RAS coronally)."""
     if image.ndim == 2:
         return 0
     if choice and choice != "auto":
         if choice not in AXIS_NAMES:
             raise ValueError(f"slice axis must be one of i, j, k or auto, got {choice!r}")
         return AXIS_NAMES[choice]
-    spacing_per_array_axis = [image.spacing[2 - a] for a in range(3)]
-    return int(np.argmax(spacing_per_array_axis))  # ties: the earliest axis, k first
+    spacing = np.array([image.spacing[2 - a] for a in range(3)])
+    coarsest = [a for a in range(3) if np.isclose(spacing[a], spacing.max(), rtol=1e-6, atol=0)]
+    return max(coarsest, key=lambda a: tuple(np.abs(image.direction[::-1, 2 - a])))  # S, then A-P, then L-R
 
 
 def matching_axis(reference: Image, target: Image, target_axis: int) -> int:
