@@ -86,7 +86,7 @@ def test_a_mask_picture_lies_on_its_placed_2d_image_pixel_for_pixel(tmp_path):
     assert segmentation.geometry.same_grid(image)
     np.testing.assert_array_equal(segmentation.masks["label_2"][0], labels == 2)
     PILImage.fromarray(labels[:, :50]).save(tmp_path / "cropped.png")
-    with pytest.raises(InputError, match="cropped.png: labels cover .* but the image xray.nrrd covers"):
+    with pytest.raises(InputError, match=r"cropped.png: labels cover \[-0.5..49.5, .*\] px but the image xray.nrrd covers \[-0.1..11.9, -0.1..9.9\] mm"):  # before: mm for both
         read_segmentation(tmp_path / "cropped.png", geometry=image, image_path=tmp_path / "xray.nrrd")
 
 

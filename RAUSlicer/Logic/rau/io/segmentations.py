@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import numbers
 import re
 import sys
@@ -16,7 +17,7 @@ from rau import validation
 from rau.errors import InputError
 from rau.image import Image, as_loaded_in_slicer, resample_to
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, write_image
+from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
 
@@ -42,11 +43,11 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         raise ImageReadError(f"{path}: a label table, not labels; give the label map or segmentation (NIfTI, NRRD, PNG, .seg.nrrd), "
                              "and the table with --label-table (a manifest's label_table column)")
     seg_nrrd = path.name.lower().endswith(".seg.nrrd")
-    picture = path.suffix.lower() in PICTURE_SUFFIXES
     if seg_nrrd:
         segmentation = _read_seg_nrrd(path, label_table)
     else:
         labels = _table_labels(path, label_table)
+        picture = path.suffix.lower() in PICTURE_SUFFIXES
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
             label_map = _picture_on_its_image(label_map, geometry)
@@ -64,8 +65,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
-            unit = "px" if picture and pixel_spacing is None else "mm"  # a picture without a pixel size is read as 1 mm pixels
-            validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd, unit=unit)
+            units = functools.partial(_extent_units, image_path, path, pixel_spacing)
+            validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd, units=units)
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
             segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
@@ -131,6 +132,12 @@ def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
         values = ", ".join(str(structure.value) for structure in unnamed)
         names = ", ".join(structure.name for structure in unnamed)
         print(f"warning: {path} has label value(s) {values} that its label table does not name; they are called {names}", file=sys.stderr)
+
+
+def _extent_units(image_path, labels_path, pixel_spacing) -> tuple[str, str]:
+    """What the image's and the labels' extents are measured in: ``px`` for a file without a pixel size of its own
+    when none was given (read as 1 mm pixels), else ``mm``."""
+    return tuple("px" if pixel_spacing is None and file and without_pixel_size(file) else "mm" for file in (image_path, labels_path))
 
 
 def _picture_on_its_image(label_map: Image, geometry: Image | None) -> Image:
