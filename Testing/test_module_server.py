@@ -182,3 +182,16 @@ def test_a_refused_write_the_busy_server_cannot_take_back_says_the_session_was_c
             logic.applyCorrection(node, name, item)
         assert "was moved" in str(refused.value) and str(refused.value).endswith("press Run again to correct this result.")
         assert logic.correction(node) is None
+
+
+def test_a_2d_reference_for_a_volume_target_is_refused_naming_the_nodes_before_anything_is_sent(mrml_scene, shared_data, tmp_path):
+    """Before, the server refused the uploaded copies: "reference 'reference0.mha' is 2D but the target 'target.mha' is 3D"."""
+    from rau.image import GeometryError
+
+    (reference, reference_segmentation, _), logic, _ = hc18_scene(mrml_scene, shared_data)
+    volume = add_volume_node(Image(np.random.default_rng(0).normal(0, 1, (6, 20, 30)).astype(np.float32), spacing=(1.0, 1.0, 2.0)),
+                             "patient CT", mrml_scene)
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        with pytest.raises(GeometryError, match=r"reference 'reference US' is 2D but the target 'patient CT' is 3D \(30 x 20 x 6 voxels\)"):
+            logic.process(reference, reference_segmentation, volume, None, "registration", {"deformable": False}, server=url)
+        assert not app.state.server.jobs

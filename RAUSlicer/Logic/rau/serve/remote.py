@@ -13,7 +13,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from rau.engines.base import Cancelled, Engine, Progress, Reference, Request
+from rau.engines.base import Cancelled, Engine, Progress, Reference, Request, validate_request
 from rau.errors import InputError
 from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.labels import LabelSet, Segmentation, Structure, normalize_name
@@ -58,6 +58,7 @@ class RemoteEngine(Engine):
         self.options = {key: getattr(options, key) for key in CLIENT_OPTIONS if getattr(options, key) != getattr(defaults, key)}
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
+        validate_request(request)  # here, where the inputs have their own names (the server sees only the uploaded copies')
         progress = progress or Progress()
         with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
             folder = Path(folder)
