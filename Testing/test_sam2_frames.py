@@ -82,3 +82,18 @@ def test_the_automatic_axis_cuts_one_volume_into_the_same_planes_whatever_its_vo
             axis = slice_axis(image)
             chosen.add(int(np.argmax(np.abs(image.direction[:, 2 - axis]))))
         assert chosen == {world}, (spacing, chosen)
+
+
+def test_axes_that_run_alike_head_foot_are_told_apart_front_back_despite_single_precision():
+    """Two isotropic axes 0.6 head-foot, turned about head-foot: the one more front-back is cut, whichever array axis
+    holds it and whatever single precision (a NIfTI header's) made of the directions; before, rounding noise decided."""
+    u, v = np.array([0.0, 0.8, 0.6]), np.array([np.sqrt(0.4375), -0.45, 0.6])
+    for turn in np.linspace(0.1, 3.0, 12):
+        rotation = np.array([[np.cos(turn), -np.sin(turn), 0], [np.sin(turn), np.cos(turn), 0], [0, 0, 1]])
+        a, b = rotation @ u, rotation @ v
+        front_back, other = (a, b) if abs(a[1]) > abs(b[1]) else (b, a)
+        other = other + [0.0, 0.0, 2e-7]  # single precision's noise, here against the rule
+        for columns in ((np.cross(front_back, other), front_back, other), (np.cross(other, front_back), other, front_back)):
+            direction = np.column_stack(columns).astype(np.float32).astype(float)
+            image = Image(np.zeros((4, 4, 4)), direction=direction)
+            assert np.allclose(direction[:, 2 - slice_axis(image)], front_back, atol=1e-6), turn

@@ -26,7 +26,8 @@ def slice_axis(image: Image, choice: str | None = None) -> int:
     Axes of equal spacing (an isotropic CT) are told apart by where they run, not by the file's order: the one
     closest to head-foot first (axial frames), then front-back (coronal), so one volume stored in another voxel
     order is cut into the same planes (before, 3 x 3 x 2 mm stored PIR or ASL was cut sagittally, stored LPS or
-    RAS coronally)."""
+    RAS coronally). Directions are compared to 3 decimals (a NIfTI header holds them in single precision); axes
+    that run alike by that measure (tilted 45 degrees between head-foot and front-back) go by the file's order."""
     if image.ndim == 2:
         return 0
     if choice and choice != "auto":
@@ -35,7 +36,7 @@ def slice_axis(image: Image, choice: str | None = None) -> int:
         return AXIS_NAMES[choice]
     spacing = np.array([image.spacing[2 - a] for a in range(3)])
     coarsest = [a for a in range(3) if np.isclose(spacing[a], spacing.max(), rtol=1e-6, atol=0)]
-    return max(coarsest, key=lambda a: tuple(np.abs(image.direction[::-1, 2 - a])))  # S, then A-P, then L-R
+    return max(coarsest, key=lambda a: tuple(np.round(np.abs(image.direction[::-1, 2 - a]), 3)))  # S, then A-P, then L-R
 
 
 def matching_axis(reference: Image, target: Image, target_axis: int) -> int:
