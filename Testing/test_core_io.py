@@ -560,6 +560,6 @@ def test_a_seg_nrrd_drawn_on_a_picture_and_cropped_by_slicer_lies_where_it_was_d
     assert read.geometry.same_grid(picture)
     beyond = Image.from_grid(drawn.astype(np.uint8), (size, size, 1.0), ((left + 700) * size, top * size, 0.0), np.eye(3))
     write_seg_nrrd(Segmentation(beyond, LabelSet.from_values([1], {1: "head"}), {"head": drawn}), tmp_path / "beyond.seg.nrrd")
-    with pytest.raises(InputError, match="beyond.seg.nrrd: labels cover"):  # off the picture: refused, not moved onto it
-        read_segmentation(tmp_path / "beyond.seg.nrrd", geometry=picture)
+    with pytest.raises(InputError, match=r"beyond.seg.nrrd: labels cover .* mm but the image 000_HC.png covers .* mm;"):  # off the picture:
+        read_segmentation(tmp_path / "beyond.seg.nrrd", geometry=picture, image_path=folder / "images/000_HC.png")  # refused, not moved onto it
 

@@ -136,7 +136,10 @@ def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
 
 def _extent_units(image_path, labels_path, pixel_spacing) -> tuple[str, str]:
     """What the image's and the labels' extents are measured in: ``px`` for a file without a pixel size of its own
-    when none was given (read as 1 mm pixels), else ``mm``."""
+    when none was given (read as 1 mm pixels), else ``mm`` (always for a ``.seg.nrrd``, whose picture is placed at the
+    pixel size it had in Slicer)."""
+    if Path(labels_path).name.lower().endswith(".seg.nrrd"):
+        return "mm", "mm"
     return tuple("px" if pixel_spacing is None and file and without_pixel_size(file) else "mm" for file in (image_path, labels_path))
 
 
