@@ -146,7 +146,8 @@ def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_referenc
     first = load_reference(image, labels, spacing)
     (structure,) = first.segmentation.labels
     recoloured = Structure(structure.name, 5, (0.0, 0.0, 1.0))
-    second = Reference(first.image, Segmentation(first.segmentation.geometry, LabelSet((recoloured,)), {structure.name: first.segmentation.masks[structure.name]}), name="second")
+    labels = LabelSet((recoloured,), named=first.segmentation.labels.named)  # both unnamed (label_255), as a run here requires
+    second = Reference(first.image, Segmentation(first.segmentation.geometry, labels, {structure.name: first.segmentation.masks[structure.name]}), name="second")
     request = Request([first, second], read_image(target, target_spacing))
     there = RemoteEngine(client, "registration", {"deformable": False}).run(request)
     assert [s.structure for s in there.structures] == [structure]
