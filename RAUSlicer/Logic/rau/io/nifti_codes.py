@@ -35,11 +35,11 @@ def give_codes(path: Path, codes: tuple[int, int] | None) -> None:
     if codes is None or codes == (0, 0):
         return
     compressed = path.name.lower().endswith(".gz")
-    content = path.read_bytes()
-    content = gzip.decompress(content) if compressed else content
-    header = nibabel.Nifti1Header(content[:HEADER_BYTES], check=False)
+    with (gzip.open if compressed else open)(path, "rb") as handle:  # the header alone: most targets have ITK's codes
+        header = nibabel.Nifti1Header(handle.read(HEADER_BYTES), check=False)
     if (int(header["qform_code"]), int(header["sform_code"])) == codes:
         return
+    content = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
     header["qform_code"], header["sform_code"] = codes
     content = header.binaryblock + content[HEADER_BYTES:]
     path.write_bytes(gzip.compress(content, compresslevel=6) if compressed else content)

@@ -65,7 +65,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
-            units = functools.partial(_extent_units, image_path, path, pixel_spacing)
+            units = None if seg_nrrd else functools.partial(_extent_units, image_path, path, pixel_spacing)  # a .seg.nrrd's picture: mm
             validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd, units=units)
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
@@ -136,10 +136,8 @@ def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
 
 def _extent_units(image_path, labels_path, pixel_spacing) -> tuple[str, str]:
     """What the image's and the labels' extents are measured in: ``px`` for a file without a pixel size of its own
-    when none was given (read as 1 mm pixels), else ``mm`` (always for a ``.seg.nrrd``, whose picture is placed at the
-    pixel size it had in Slicer)."""
-    if Path(labels_path).name.lower().endswith(".seg.nrrd"):
-        return "mm", "mm"
+    when none was given (read as 1 mm pixels), else ``mm``. (A ``.seg.nrrd``'s picture is placed at the pixel size it
+    had in Slicer: mm.)"""
     return tuple("px" if pixel_spacing is None and file and without_pixel_size(file) else "mm" for file in (image_path, labels_path))
 
 

@@ -96,11 +96,11 @@ def world_extent(image) -> tuple[np.ndarray, np.ndarray]:
     return points.min(axis=0), points.max(axis=0)
 
 
-def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False, units=lambda: ("mm", "mm")) -> None:
+def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False, units=None) -> None:
     """The label map covers the image's physical region (or lies inside it when ``inside_only``).
 
     Tolerance: half the coarsest voxel of either grid. ``units()``: what the image's and the labels' extents are said
-    in when they differ (``px`` for one without a pixel size, read as 1 mm pixels).
+    in when they differ (``px`` for one without a pixel size, read as 1 mm pixels); without it, mm both.
     """
     the_image = f"the image {Path(image_path).name}" if image_path else "the image"
     if image.ndim != labels.ndim:
@@ -121,7 +121,7 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
             "the image's grid (Slicer: export the segmentation to a label map with the image as reference geometry) or as a .seg.nrrd"
         )
     if not fits:
-        image_unit, label_unit = units()
+        image_unit, label_unit = units() if units else ("mm", "mm")
         raise InputError(
             f"{labels_path}: labels cover {_box(label_low, label_high)} {label_unit} but {the_image} covers "
             f"{_box(image_low, image_high)} {image_unit}; are they the same picture, at the same pixel size and position?"
