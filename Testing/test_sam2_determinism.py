@@ -63,3 +63,45 @@ def test_the_thread_count_comes_from_the_environment_and_a_bad_value_names_it(mo
     check_models("registration", EngineOptions())
     with pytest.raises(OptionError, match=f"{THREADS_VARIABLE} must be a whole number"):
         check_models("registration+sam2", EngineOptions())
+
+
+def stored_as(image, order: str):
+    """``image`` as a file stored in voxel ``order`` would hold it (the same voxels in physical space)."""
+    import SimpleITK as sitk
+
+    from rau.image import Image
+
+    return Image.from_sitk(sitk.DICOMOrient(image.to_sitk(), order))
+
+
+def test_one_answer_whatever_the_voxel_order_of_the_target_or_the_reference(tiny_sam2):
+    """Before, the frames followed the file's rows, columns and slice order: the same CT stored RAS was shown to SAM2
+    mirrored, and stored PIR or ASL turned and in another slice order (here 60 to 653 voxels of answers of 62 to 344
+    voxels differed from the LPS files' answer). A click at one place, and the propagation after it, also give one answer."""
+    from rau.engines.base import Prompt, Reference, Request
+    from rau.image import orient_lps_mask
+    from rau.labels import Segmentation
+    from test_sam2_memory import LABELS, reference, target
+
+    first, image = reference(1), target()
+    labels = first.segmentation.to_label_map()
+    click = image.to_world((6, 15, 4))  # on the spleen's side of the target, in millimetres
+    answers = []
+    for target_order, reference_order in (("LPS", "LPS"), ("RAS", "PIR"), ("PIR", "ASL"), ("ASL", "RAS"), ("ILP", "LPS")):
+        stored = stored_as(image, target_order)
+        segmentation = Segmentation.from_label_map(stored_as(labels, reference_order), LABELS)
+        request = Request([Reference(stored_as(first.image, reference_order), segmentation, name="ref1")], stored)
+        result = Sam2Segmenter(str(tiny_sam2["always"]), device="cpu", top_k=1).segment(request, None)
+        found = {item.structure.name: orient_lps_mask(stored, item.mask) for item in result.structures}
+        point = tuple(float(v) for v in np.rint(stored.to_index(click)))
+        result.session.reprompt("spleen", Prompt([point], [1]))
+        clicked = orient_lps_mask(stored, result.session.results["spleen"].mask)
+        propagated = orient_lps_mask(stored, result.session.propagate("spleen").mask)
+        answers.append((found, clicked, propagated))
+    (found, clicked, propagated), others = answers[0], answers[1:]
+    assert all(mask.any() for mask in found.values()) and (clicked != found["spleen"]).any()
+    for other_found, other_clicked, other_propagated in others:
+        for name in found:
+            np.testing.assert_array_equal(other_found[name], found[name], err_msg=name)
+        np.testing.assert_array_equal(other_clicked, clicked)
+        np.testing.assert_array_equal(other_propagated, propagated)

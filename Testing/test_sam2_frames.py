@@ -97,3 +97,30 @@ def test_axes_that_run_alike_head_foot_are_told_apart_front_back_despite_single_
             direction = np.column_stack(columns).astype(np.float32).astype(float)
             image = Image(np.zeros((4, 4, 4)), direction=direction)
             assert np.allclose(direction[:, 2 - slice_axis(image)], front_back, atol=1e-6), turn
+
+
+def test_a_volume_in_any_voxel_order_is_shown_to_sam2_as_the_same_frames_and_points():
+    """Before, the frames followed the file's rows, columns and slice order (the same CT stored RAS was shown mirrored)."""
+    import SimpleITK as sitk
+
+    from rau.sam2.frames import View, shown_slices
+
+    volume = Image(np.random.default_rng(0).normal(size=(6, 7, 8)).astype(np.float32), spacing=(0.8, 1.0, 2.0))
+    voxel_world = volume.to_world((5, 1, 2))
+    shown, points = [], []
+    for order in ("LPS", "RAS", "PIR", "ASL", "ILP", "SRA"):
+        image = Image.from_sitk(sitk.DICOMOrient(volume.to_sitk(), order))
+        axis = slice_axis(image)
+        geometry = SliceGeometry.of(image, axis, 32)
+        slices = shown_slices(image, axis)
+        frames = Frames([SliceSource(image, axis, k, (-2.0, 2.0), geometry) for k in slices], "cpu", torch.float32, (0.5,) * 3, (0.5,) * 3)
+        shown.append(torch.stack([frames[n] for n in range(len(frames))]))
+        index = [int(v) for v in np.rint(image.to_index(voxel_world))[::-1]]  # (k, j, i)
+        row, col = [index[a] for a in range(3) if a != axis]
+        points.append((slices.index(index[axis]), geometry.point_to_frame(row, col)))
+        plane = torch.from_numpy(np.take(image.array, index[axis], axis=axis) > 0.5)
+        assert torch.equal(geometry.from_frame(geometry.to_frame(plane, "nearest")) >= 0.5, plane)  # back in the file's order
+    for other in shown[1:]:
+        assert torch.equal(other, shown[0])
+    assert all(point == points[0] for point in points[1:]), points
+    assert View.of(Image(np.zeros((1, 5, 6)), direction=np.diag([-1.0, -1.0, 1.0]), ndim=2), 0) == View()  # a picture: its own order

@@ -11,14 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from rau.engines.base import Localization, Request
+from rau.sam2.frames import shown_slices
 
 SLICES_PER_EXTRA_FRAME = 24
 MAX_FRAMES_PER_REFERENCE = 3
 
 
-def conditioning_slices(mask: np.ndarray, axis: int) -> list[int]:
-    """Slices of ``mask`` along ``axis`` to condition on: the largest cross-section first, then the others in order."""
-    areas = mask.sum(axis=tuple(a for a in range(mask.ndim) if a != axis))
+def conditioning_slices(mask: np.ndarray, axis: int, order: list[int] | None = None) -> list[int]:
+    """Slices of ``mask`` along ``axis`` to condition on: the largest cross-section first, then the others in
+    ``order`` (the slices as SAM2 is shown them, :func:`rau.sam2.frames.shown_slices`; default the file's), which
+    also settles ties, so one volume stored in any voxel order gives the same slices."""
+    order = list(range(mask.shape[axis])) if order is None else list(order)
+    areas = mask.sum(axis=tuple(a for a in range(mask.ndim) if a != axis))[order]
     present = np.flatnonzero(areas)
     if not present.size:
         return []
@@ -27,7 +31,7 @@ def conditioning_slices(mask: np.ndarray, axis: int) -> list[int]:
     count = min(MAX_FRAMES_PER_REFERENCE, 1 + (high - low) // SLICES_PER_EXTRA_FRAME)
     edges = np.linspace(low, high, count + 1).round().astype(int)
     parts = [int(a + np.argmax(areas[a:b])) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    return [largest] + sorted(set(parts) - {largest})
+    return [order[p] for p in [largest] + sorted(set(parts) - {largest})]
 
 
 def ranked_references(request: Request, localization: Localization | None) -> list[int]:
@@ -50,7 +54,8 @@ def choose(request: Request, name: str, localization: Localization | None, top_k
         if used == top_k:
             break
         mask = request.references[index].segmentation.masks.get(name)
-        slices = conditioning_slices(mask, axes[index]) if mask is not None else []
+        image = request.references[index].image
+        slices = conditioning_slices(mask, axes[index], shown_slices(image, axes[index])) if mask is not None else []
         if slices:
             frames += [(index, s) for s in slices]
             used += 1

@@ -1,7 +1,11 @@
 """Slices of a volume as SAM2 frames, and the exact mapping between slice pixels and frame pixels.
 
-A slice along array axis ``axis`` (0: k, 1: j, 2: i) keeps the other two array axes in order as
-(rows, cols). SAM2 sees a square frame of ``size`` pixels; a slice fills a *physically square* field
+A slice along array axis ``axis`` (0: k, 1: j, 2: i) has the other two array axes as (rows, cols). A volume's
+slices are shown to SAM2 as the volume stored in LPS voxel order would show them (:func:`rau.image.lps_axes`): rows
+and columns turned and mirrored into that order (:attr:`SliceGeometry.view`) and the slices in that order
+(:func:`shown_slices`), so one volume stored in any voxel order is one video and gets one answer; the slice indices
+a caller sees (prompts, recorded slices) stay the file's own. A 2D image is shown in its own pixel order (a picture
+has no place to orient it by). SAM2 sees a square frame of ``size`` pixels; a slice fills a *physically square* field
 (its longer side in millimetres, padded at the bottom/right with the window's low value), so pixels
 stay isotropic in the frame whatever the voxel spacing. All resampling is float ``grid_sample``;
 the user's arrays are never modified.
@@ -15,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rau.image import Image
+from rau.image import Image, lps_axes
 
 AXIS_NAMES = {"k": 0, "j": 1, "i": 2}
 
@@ -72,44 +76,104 @@ def intensity_window(array: np.ndarray, window: tuple[float, float] | None = Non
     return float(low), float(high)
 
 
+def shown_slices(image: Image, axis: int) -> list[int]:
+    """The slice indices along ``axis`` in the order SAM2 is shown them: towards the patient's left, back or head
+    (the order of the volume stored LPS); a 2D image's one slice."""
+    count = image.shape[axis]
+    if image.ndim == 2 or lps_axes(image)[2 - axis][1] > 0:
+        return list(range(count))
+    return list(range(count - 1, -1, -1))
+
+
+@dataclass(frozen=True)
+class View:
+    """How a slice's (rows, cols) are shown: ``transposed`` (rows and columns swapped first), then each shown axis
+    mirrored (``flip_rows``, ``flip_cols``). The identity for 2D images and for volumes stored in LPS voxel order."""
+
+    transposed: bool = False
+    flip_rows: bool = False
+    flip_cols: bool = False
+
+    @classmethod
+    def of(cls, image: Image, axis: int) -> "View":
+        """The view that shows ``image``'s slices along ``axis`` as the volume stored LPS shows them (the in-plane
+        axis nearer head-foot, else front-back, as rows; each running towards the head, back or left)."""
+        if image.ndim == 2:
+            return cls()
+        row_axis, col_axis = [a for a in range(3) if a != axis]
+        (row_patient, row_sign), (col_patient, col_sign) = (lps_axes(image)[2 - a] for a in (row_axis, col_axis))
+        transposed = row_patient < col_patient
+        if transposed:
+            row_sign, col_sign = col_sign, row_sign
+        return cls(transposed, row_sign < 0, col_sign < 0)
+
+    def show(self, planes):
+        """(..., rows, cols) tensors in the slice's order as shown."""
+        planes = planes.transpose(-2, -1) if self.transposed else planes
+        flips = [d for d, flip in ((-2, self.flip_rows), (-1, self.flip_cols)) if flip]
+        return planes.flip(flips) if flips else planes
+
+    def unshow(self, planes):
+        """The inverse of :meth:`show`."""
+        flips = [d for d, flip in ((-2, self.flip_rows), (-1, self.flip_cols)) if flip]
+        planes = planes.flip(flips) if flips else planes
+        return planes.transpose(-2, -1) if self.transposed else planes
+
+
 @dataclass(frozen=True)
 class SliceGeometry:
-    """Where a (rows, cols) slice with pixel spacing (row_mm, col_mm) lies in a square frame of ``size``."""
+    """Where a slice lies in a square frame of ``size``: ``rows`` x ``cols`` pixels and the field they fill as shown
+    (``view``: the slice's own rows and columns turned and mirrored, see the module doc)."""
 
     rows: int
     cols: int
     field_rows: float
     field_cols: float
     size: int
+    view: View = View()
 
     @classmethod
     def of(cls, image: Image, axis: int, size: int) -> "SliceGeometry":
-        row_axis, col_axis = [a for a in range(3) if a != axis]
+        view = View.of(image, axis)
+        row_axis, col_axis = [a for a in range(3) if a != axis][:: -1 if view.transposed else 1]
         rows, cols = image.shape[row_axis], image.shape[col_axis]
         row_mm, col_mm = image.spacing[2 - row_axis], image.spacing[2 - col_axis]
         extent = max(rows * row_mm, cols * col_mm)
-        return cls(rows, cols, extent / row_mm, extent / col_mm, int(size))
+        return cls(rows, cols, extent / row_mm, extent / col_mm, int(size), view)
 
     @property
     def scale(self) -> tuple[float, float]:
         """Frame pixels per slice pixel along (rows, cols)."""
         return self.size / self.field_rows, self.size / self.field_cols
 
+    def shown_box(self, row0: float, col0: float, row1: float, col1: float) -> tuple[float, float, float, float]:
+        """A slice box ``[row0, row1) x [col0, col1)`` in its own order as the same box shown (:attr:`view`)."""
+        if self.view.transposed:
+            row0, col0, row1, col1 = col0, row0, col1, row1
+        if self.view.flip_rows:
+            row0, row1 = self.rows - row1, self.rows - row0
+        if self.view.flip_cols:
+            col0, col1 = self.cols - col1, self.cols - col0
+        return row0, col0, row1, col1
+
     def box_to_frame(self, row0: float, col0: float, row1: float, col1: float) -> list[float]:
         """A slice box ``[row0, row1) x [col0, col1)`` as SAM2 frame ``[x0, y0, x1, y1]``."""
+        row0, col0, row1, col1 = self.shown_box(row0, col0, row1, col1)
         sy, sx = self.scale
         return [col0 * sx, row0 * sy, col1 * sx, row1 * sy]
 
     def point_to_frame(self, row: float, col: float) -> list[float]:
         """A slice pixel centre as a SAM2 point (the prompt encoder adds half a pixel itself)."""
+        row, col, _, _ = self.shown_box(row, col, row + 1, col + 1)
         sy, sx = self.scale
         return [(col + 0.5) * sx - 0.5, (row + 0.5) * sy - 0.5]
 
     def to_frame(self, plane, mode: str = "bilinear"):
-        """Resample a (rows, cols) tensor into the (size, size) frame; outside the slice is 0."""
+        """Resample a (rows, cols) tensor of the slice, in its own order, into the (size, size) frame; outside the slice is 0."""
         import torch
         import torch.nn.functional as F
 
+        plane = self.view.show(plane)
         centres = (torch.arange(self.size, dtype=torch.float32) + 0.5) / self.size
         ys = 2 * centres * self.field_rows / self.rows - 1
         xs = 2 * centres * self.field_cols / self.cols - 1
@@ -117,13 +181,14 @@ class SliceGeometry:
         return F.grid_sample(plane[None, None].float(), grid, mode=mode, padding_mode="zeros", align_corners=False)[0, 0]
 
     def from_frame(self, frame_map):
-        """Resample square maps covering the frame (any resolution; (H, W) or (n, H, W)) back onto the
-        (rows, cols) slice: (rows, cols) or (n, rows, cols)."""
+        """Resample square maps covering the frame (any resolution; (H, W) or (n, H, W)) back onto the slice in
+        its own order: (rows, cols) or (n, rows, cols) of the slice."""
         import torch.nn.functional as F
 
         maps = frame_map.reshape(1, -1, *frame_map.shape[-2:]).float()  # the maps as channels: one resampling
         grid = _slice_grid(self.rows, self.cols, self.field_rows, self.field_cols, str(frame_map.device))
-        return F.grid_sample(maps, grid, mode="bilinear", align_corners=False)[0].reshape(*frame_map.shape[:-2], self.rows, self.cols)
+        shown = F.grid_sample(maps, grid, mode="bilinear", align_corners=False)[0].reshape(*frame_map.shape[:-2], self.rows, self.cols)
+        return self.view.unshow(shown).contiguous()
 
 
 @lru_cache(maxsize=8)

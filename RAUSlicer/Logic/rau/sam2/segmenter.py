@@ -14,7 +14,7 @@ from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.sam2.cache import DEFAULT_BUDGET, FeatureCache
 from rau.sam2.conditioning import choose
-from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window, matching_axis, slice_axis, take_slice
+from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window, matching_axis, shown_slices, slice_axis, take_slice
 from rau.sam2.model import load_sam2, model_source
 from rau.sam2.session import Plan, Sam2Session
 from rau.sam2.tracker import Tracker
@@ -94,25 +94,27 @@ class Sam2Segmenter(Segmenter):
             if localization is not None and not localization.present:
                 missing[structure.name] = localization.why_not_present()
 
-        distinct = sorted({frame for chosen in picks.values() for frame in chosen})
-        used = sorted({index for index, _ in distinct})
+        shown = {i: shown_slices(references[i].image, axes[i]) for i in {index for chosen in picks.values() for index, _ in chosen}}
+        distinct = sorted({frame for chosen in picks.values() for frame in chosen}, key=lambda frame: (frame[0], shown[frame[0]].index(frame[1])))
+        used = sorted(shown)
         geometries = {i: SliceGeometry.of(references[i].image, axes[i], size) for i in used}
         windows = {i: intensity_window(references[i].image.array, self.window) for i in used}
         target_geometry = SliceGeometry.of(target, axis, size)
         target_window = intensity_window(target.array, self.window)
         sources = [SliceSource(references[i].image, axes[i], r, windows[i], geometries[i]) for i, r in distinct]
-        sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in range(target.shape[axis])]
+        order = shown_slices(target, axis)
+        sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in order]
         frames = Frames(sources, str(model.device), model.dtype, self.style.mean, self.style.std)
         cache = FeatureCache(self.cache_bytes)
         tracker = Tracker(model, frames, cache, self.objects_per_pass, first_target_frame=len(distinct))
-        session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name)
+        session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name, order)
 
         import torch
 
         conditioning = {}
         for name, chosen in picks.items():
             best, first = chosen[0]  # the best-ranked reference's largest cross-section
-            position = (first + 0.5) / references[best].image.shape[axes[best]]
+            position = (shown[best].index(first) + 0.5) / references[best].image.shape[axes[best]]  # along the shown order
             structure = request.labels().get(name)
             plan = make_plan(structure, None if name in missing else localizations.get(name), session, position, self.slice_margin)
             if plan is None:
@@ -161,6 +163,7 @@ def with_vlm_answer(item: StructureResult, localization: Localization | None) ->
 
 def make_plan(structure, localization: Localization | None, session: Sam2Session, reference_position: float, margin: int = 0) -> Plan | None:
     """Start slice, box prompts and tracked span for one structure; None when all its boxes miss the target.
+    Without boxes it starts at ``reference_position`` (0-1) along the slices as shown (:attr:`Sam2Session.order`).
 
     With a localization that covers the structure's extent (:attr:`Localization.covers_extent`) the structure is
     tracked only on its localized slices plus ``margin`` each side; one that only marks key slices (a VLM's) lets
@@ -168,7 +171,7 @@ def make_plan(structure, localization: Localization | None, session: Sam2Session
     """
     slices = session.slices
     if localization is None or (not localization.slice_boxes and localization.box is None):
-        start = min(slices - 1, int(reference_position * slices)) if slices > 1 else 0
+        start = session.order[min(slices - 1, int(reference_position * slices))]
         return Plan(structure, start)
     boxes = slice_boxes_along(localization, session.target, session.axis)
     if not boxes:
@@ -180,7 +183,7 @@ def make_plan(structure, localization: Localization | None, session: Sam2Session
     for k, (points, labels) in localization.slice_points.items():
         if k in prompts and points:
             prompts[k] = _with_points(prompts[k], [session.geometry.point_to_frame(row, col) for row, col in points], labels)
-    start = max(boxes, key=lambda k: (boxes[k][2] - boxes[k][0]) * (boxes[k][3] - boxes[k][1]))
+    start = max(sorted(boxes, key=session.shown_position), key=lambda k: (boxes[k][2] - boxes[k][0]) * (boxes[k][3] - boxes[k][1]))  # ties: the first shown
     span = None
     if localization.covers_extent:
         low, high = localized_extent(localization, session.target, session.axis)

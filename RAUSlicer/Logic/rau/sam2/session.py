@@ -44,12 +44,19 @@ class Sam2Session(Session):
 
     Masks live on the target grid. First-run overlaps go to the structure with the highest logit;
     a correction (``reprompt``/``propagate``) changes only the corrected structure.
+
+    ``order``: the target's slices in the order SAM2 is shown them (:func:`rau.sam2.frames.shown_slices`; default
+    the file's), frames ``first_target_frame`` on. Propagation runs forward and back along that order; slice numbers
+    given and recorded (prompts, start and visited slices) are the file's own.
     """
 
-    def __init__(self, tracker: Tracker, target, axis: int, geometry: SliceGeometry, first_target_frame: int, engine: str):
+    def __init__(self, tracker: Tracker, target, axis: int, geometry: SliceGeometry, first_target_frame: int, engine: str,
+                 order: list[int] | None = None):
         super().__init__(target, {})
         self.tracker, self.axis, self.geometry = tracker, axis, geometry
         self.first_target_frame, self.engine = first_target_frame, engine
+        self.order = list(range(self.slices)) if order is None else list(order)
+        self._shown = {k: position for position, k in enumerate(self.order)}
         self.plans: dict[str, Plan] = {}
         self.visited: dict[str, list[int]] = {}
 
@@ -57,9 +64,17 @@ class Sam2Session(Session):
     def slices(self) -> int:
         return self.target.shape[self.axis]
 
+    def shown_position(self, k: int) -> int:
+        """Where target slice ``k`` is in the order SAM2 is shown the slices (:attr:`order`)."""
+        return self._shown[k]
+
+    def frame(self, k: int) -> int:
+        """The SAM2 frame of target slice ``k``."""
+        return self.first_target_frame + self._shown[k]
+
     # --- first run ---------------------------------------------------------------------------------
     def run(self, names: list[str], progress: Progress | None = None) -> dict[str, StructureResult]:
-        """Propagate ``names`` together, frame by frame, forward then backward from their start slices.
+        """Propagate ``names`` together, frame by frame, forward then backward from their start slices (along :attr:`order`).
 
         On each slice the structures still alive there are one batch: the frame is encoded once and SAM2's
         memory attention, mask decoder and memory encoder each run once per batch, not once per structure.
@@ -69,13 +84,16 @@ class Sam2Session(Session):
         scores = {n: [] for n in names}
         visited = {n: [] for n in names}
         starts = {n: self.plans[n].start for n in names}
+        shown_starts = {n: self._shown[k] for n, k in starts.items()}
         present_at_start, covered = set(names), set()
         total, done = 2 * self.slices, 0
         for reverse in (False, True):
             alive = set(present_at_start)
-            order = range(min(starts.values()), self.slices) if not reverse else range(max(starts.values()) - 1, -1, -1)
-            for k in order:
-                stepping = [n for n in names if n in alive and (k < starts[n] if reverse else k >= starts[n]) and self.plans[n].allows(k)]
+            positions = range(min(shown_starts.values()), self.slices) if not reverse else range(max(shown_starts.values()) - 1, -1, -1)
+            for position in positions:
+                k = self.order[position]
+                stepping = [n for n in names if n in alive and (position < shown_starts[n] if reverse else position >= shown_starts[n])
+                            and self.plans[n].allows(k)]
                 found, logits = self._step(stepping, k, reverse)
                 kept = []
                 for index, (name, score) in enumerate(found):
@@ -103,11 +121,11 @@ class Sam2Session(Session):
 
         if not names:
             return [], None
-        frame = self.first_target_frame + k
+        frame = self.frame(k)
         prompts = {n: self.plans[n].prompts[k] for n in names if k in self.plans[n].prompts}
         found = self.tracker.step(names, frame, reverse, prompts)
         for name in names:
-            start_frame = self.first_target_frame + self.plans[name].start
+            start_frame = self.frame(self.plans[name].start)
             self.tracker.trim(name, frame, range(start_frame, start_frame + self.tracker.memory_frames))
         logits = self.geometry.from_frame(torch.stack([low_res for low_res, _ in found.values()]))
         return [(n, score) for n, (_, score) in found.items()], logits
@@ -190,7 +208,7 @@ class Sam2Session(Session):
             inputs = _append_points(earlier, inputs)
         plan.prompts[k] = inputs
         box = plan.boxes.get(k)
-        output = self.tracker.correct(name, self.first_target_frame + k, inputs)
+        output = self.tracker.correct(name, self.frame(k), inputs)
         if box is not None:
             output = self._within_box(output, box)
         plan.corrections[k] = output
@@ -223,7 +241,7 @@ class Sam2Session(Session):
         corrected = before.get("corrected_slices", [])
         self.tracker.forget_target(name)
         plan = self.plans[name]
-        self.tracker.condition_on(name, {self.first_target_frame + k: output for k, output in plan.corrections.items()})
+        self.tracker.condition_on(name, {self.frame(k): output for k, output in plan.corrections.items()})
         result = self.run([name], progress)[name]
         result.prompts["corrected_slices"] = corrected
         if "given_prompts" in before:
