@@ -294,3 +294,28 @@ def test_the_simulated_user_clicks_one_place_whatever_the_voxel_order():
         assert label == 1 and stored.array[point[2], point[1], point[0]]
         clicks.append(tuple(np.round(stored.to_world(point), 6)))
     assert len(set(clicks)) == 1  # before: one point per order
+
+
+def test_inside_and_outside_clicks_in_one_correction_each_act_only_near_themselves(shared_data):
+    """Before, an inside and an outside click given together opened their zones as one, and the band the outside
+    click opens along the boundary let the inside click's growth run along it: here the kidney grew up to 64.7 mm from
+    the inside click, where the inside click alone grows it up to 37.1 mm (on a CT liver, 96 mm against 62 mm)."""
+    import SimpleITK as sitk
+    from scipy import ndimage
+
+    folder = shared_data / "totalseg_test_fixtures" / "subjA_ct"
+    image = Image.from_sitk(sitk.ReadImage(str(folder / "image.nii.gz")))
+    truth = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "labels_totalseg.nii.gz"))) == 3  # left kidney
+    predicted = np.roll(truth, (1, 4, 4), axis=(0, 1, 2))  # a misplaced kidney, as a registration may give
+    inside, outside = (np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(part))), part.shape)
+                       for part in (truth & ~predicted, predicted & ~truth))  # the middles of the missed and the wrong parts
+    spacing = np.asarray(image.spacing[::-1])
+
+    def farthest_added(clicks: Seeds) -> float:
+        added = np.argwhere(correct_mask(image, predicted, clicks, clicks) & ~predicted)
+        return float(np.sqrt((((added - inside) * spacing) ** 2).sum(axis=1)).max())
+
+    both = Seeds([inside, outside], [1, 0])
+    corrected = correct_mask(image, predicted, both, both)
+    assert corrected[inside] and not corrected[outside]
+    assert farthest_added(both) <= farthest_added(Seeds([inside], [1])) + 1.0

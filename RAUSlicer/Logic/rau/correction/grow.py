@@ -6,7 +6,8 @@ is a seed of its label (inside or outside); a seeded watershed on the smoothed g
 then gives each zone voxel to the seed that reaches it first through similar intensities. An inside
 click therefore grows the structure into similar tissue nearby and an outside click removes the
 region around it, like Slicer's "Grow from seeds", and in 3D only voxels near the click change.
-Inside clicks only add voxels and outside clicks only remove them (HC18, 20 pairs, simulated user:
+Inside clicks only add voxels and outside clicks only remove them, each within its own zone, also when both kinds
+come in one correction (:func:`_keep_direction`; HC18, 20 pairs, simulated user:
 Dice after 1 / 2 / 3 / 10 clicks 0.729 / 0.878 / 0.915 / 0.979 with this rule, 0.728 / 0.876 / 0.913 /
 0.979 without; ARCADE 0.189 / 0.298 / 0.396 / 0.775 against 0.189 / 0.298 / 0.396 / 0.779).
 A box removes everything outside it (around a structure it does not contain yet, its centre
@@ -87,14 +88,17 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
     planar = image.ndim == 2
     unit = float(spacing[1:].min() if planar else np.median(spacing))  # a volume's in-plane pixel size, whichever its slice axis
     zone, expected = np.zeros(mask.shape, bool), mask.copy()
+    reach = {1: np.zeros(mask.shape, bool), 0: np.zeros(mask.shape, bool)}  # what inside / outside clicks may change
     bounded = 0 in seeds.labels  # an outside click already bounds what the image may give an inside click
     for index in _spread(len(new.voxels)):
-        _open_zone(zone, expected, new.voxels[index], new.labels[index], spacing, unit, planar, bounded)
+        label = 1 if new.labels[index] == 1 else 0
+        window, near = _open_zone(zone, expected, new.voxels[index], label, spacing, unit, planar, bounded)
+        reach[label][window] |= near
     if box is not None:
         zone &= inside_box
         expected &= inside_box
     if not zone.any():
-        return expected
+        return _keep_direction(expected, mask, reach)
     region = _crop(zone, margin=1)
     labels = np.where(expected[region], 1, 2).astype(np.int32)
     labels[zone[region]] = 0
@@ -103,17 +107,17 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
         labels[~inside_box[region]] = 2
     grown = _grow(image.array[region].astype(np.float32), labels, spacing, planar)
     expected[region] = np.where(zone[region], grown, expected[region])
-    return _keep_direction(expected, mask, new.labels)
+    return _keep_direction(expected, mask, reach)
 
 
-def _keep_direction(corrected: np.ndarray, before: np.ndarray, labels: list[int]) -> np.ndarray:
-    """Inside clicks only add voxels and outside clicks only remove them: a click never undoes the
-    mask on its other side (an inside click shrinking the structure along a far edge)."""
-    if set(labels) == {1}:
-        return corrected | before
-    if set(labels) == {0}:
-        return corrected & before
-    return corrected
+def _keep_direction(corrected: np.ndarray, before: np.ndarray, reach: dict[int, np.ndarray]) -> np.ndarray:
+    """Inside clicks only add voxels and outside clicks only remove them, each within what it may change
+    (``reach[1]``, ``reach[0]``: their zones and pushes): a click never undoes the mask on its other side (an inside
+    click shrinking the structure along a far edge), also with clicks of both kinds in one correction. Before, such a
+    correction kept whatever the watershed gave: the band an outside click opens along the boundary was given to the
+    structure (one inside and one outside click on a CT liver added 11 945 voxels, up to 96 mm from the inside click,
+    where the inside click alone added 1 625 within 62 mm; now 5 091 within 62 mm, Dice 0.706 -> 0.799)."""
+    return (before & ~(reach[0] & ~corrected)) | (reach[1] & corrected)
 
 
 def stroke_points(points) -> list[tuple[int, int, int]]:
@@ -136,7 +140,7 @@ def _spread(count: int) -> list[int]:
 
 
 def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacing: np.ndarray, unit: float, planar: bool,
-               bounded: bool) -> None:
+               bounded: bool) -> tuple[tuple[slice, ...], np.ndarray]:
     """Move the expected boundary towards a click and mark the voxels the image may still decide (radii in pixels of
     ``unit`` mm: a picture's finest, a volume's median pixel size, its in-plane one whether its slices are thicker or
     thinner, and the same whatever order its axes are stored in).
@@ -145,6 +149,8 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     thick: the boundary moves PUSH x d towards (and past) the click, less and less up to
     ZONE_SCALE x d away from it; the zone is the band of BAND x d around the moved boundary
     there, plus the ball of radius d around the click.
+
+    Returns the click's window and, in it, the voxels the click may change: its zone and those its push moved.
     """
     from scipy import ndimage
 
@@ -157,11 +163,13 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     grids = np.ogrid[tuple(slice(w.start, w.start + n) for w, n in zip(window, local.shape))]
     to_click = np.sqrt(sum(((g - v) * s) ** 2 for g, v, s in zip(grids, voxel, spacing)))
     if not local.any() and not bounded:  # nothing there yet: the image decides within a ball whose rim stays background
-        zone[window] |= to_click <= min(NEW_RADIUS_VOXELS * unit, NEW_RADIUS_MM, limit)
-        return
+        near = to_click <= min(NEW_RADIUS_VOXELS * unit, NEW_RADIUS_MM, limit)
+        zone[window] |= near
+        return window, near
     if not local.any() or local.all():  # nothing to move: the image decides around the click
-        zone[window] |= to_click <= limit
-        return
+        near = to_click <= limit
+        zone[window] |= near
+        return window, near
     depth = ndimage.distance_transform_edt(local, sampling=spacing)
     signed = ndimage.distance_transform_edt(~local, sampling=spacing) - depth
     distance = abs(float(signed[centre]))
@@ -169,9 +177,12 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     arc = float(np.clip(min(ZONE_SCALE * distance, SIZE_SCALE * depth.max()), minimum, limit))
     weight = np.clip(1 - to_click / arc, 0, 1)
     shift = (PUSH * distance * weight if wrong_side else 0.0) * (1 if label == 1 else -1)
+    pushed = (signed <= shift) != local  # taken before ``local``, a view of ``expected``, is moved
     expected[window] = signed <= shift
     band = (np.abs(signed - shift) <= max(BAND * distance, minimum)) & (to_click <= arc)
-    zone[window] |= band | (to_click <= max(distance, minimum))
+    near = band | (to_click <= max(distance, minimum))
+    zone[window] |= near
+    return window, near | pushed
 
 
 def _crop(zone: np.ndarray, margin: int) -> tuple[slice, ...]:
