@@ -412,6 +412,8 @@ def test_a_server_download_is_corrected_with_the_target_given(tmp_path, capsys):
     moved = tmp_path / "moved.mha"  # a target that moved since the run: the recorded path is gone
     target.rename(moved)
     assert main(["correct", str(cli / "s.result.json"), *click, "--out", str(cli / "m.nii.gz")]) == 2
+    message = capsys.readouterr().err  # before: only "<the recorded path>: no such file or folder"
+    assert f"the target it records, {target.absolute()}, is not there" in message and "with --target" in message
     assert main(["correct", str(cli / "s.result.json"), *click, "--target", str(moved), "--out", str(cli / "m.nii.gz")]) == 0
     assert (read_segmentation(cli / "m.nii.gz").masks["right"] == read_segmentation(cli / "c.nii.gz").masks["right"]).all()
 

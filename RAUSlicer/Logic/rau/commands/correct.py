@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     saved, inputs = read_saved(saved_path, target_given=args.target is not None)
     if args.target is not None:
         inputs = {**inputs, "target": str(Path(args.target).absolute()), "target_spacing": args.target_spacing}
+    elif not Path(inputs["target"]).exists():
+        raise InputError(f"{saved_path}: the target it records, {inputs['target']}, is not there (moved or deleted); "
+                         "give the image it was made on with --target")
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_run_outputs(paths, read, args.overwrite)
