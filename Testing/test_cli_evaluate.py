@@ -406,3 +406,18 @@ def test_truth_structures_a_shared_label_table_names_but_the_reference_lacks_are
     assert [s["structure"] for s in case["structures"]] == ["liver", "spleen"]
     assert case["warnings"] == ["structures of the truth matched no structure of the reference and were not scored: "
                                 "kidney; check the names or label tables"]
+
+
+def test_truth_structures_outside_the_asked_ones_are_spoken_of_only_when_an_asked_one_met_none(blobs, tmp_path):
+    """Before, a case asking for the liver was warned that the truth's "milt" matched nothing, though the liver had
+    its truth; asking for the spleen, which met none, the warning is what tells the user why."""
+    shutil.copy(blobs / "t_mask.png", tmp_path / "milt_mask.png")
+    (tmp_path / "milt_mask.labels.csv").write_text("value,name\n1,liver\n2,milt\n")
+    for asked, warned in (("liver", False), ("spleen", True)):
+        (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels,structures\n"
+                                            f"{blobs}/r1.png,{blobs}/r1_mask.png,{blobs}/t.png,milt_mask.png,{asked}\n")
+        assert evaluate(tmp_path / "cases.csv", tmp_path / f"{asked}.json") == 0
+        case = json.loads((tmp_path / f"{asked}.json").read_text())["cases"][0]
+        assert [s["structure"] for s in case["structures"]] == [asked]
+        assert case["warnings"] == (["structures of the truth matched no structure of the reference and were not scored: "
+                                     "milt; check the names or label tables"] if warned else []), asked

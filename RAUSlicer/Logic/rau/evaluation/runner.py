@@ -86,7 +86,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
     left_out = request.left_out()  # said by its own warning
-    warnings = request.left_out_warnings() + matching_warnings(scorable_labels(references[0].segmentation, result, left_out), truth)
+    warnings = request.left_out_warnings() + matching_warnings(scorable_labels(references[0].segmentation, result, left_out), truth, case.structures)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
@@ -106,17 +106,22 @@ def scorable_labels(reference: Segmentation, result, left_out=()) -> LabelSet:
     return LabelSet(tuple(held), named=reference.labels.named)
 
 
-def matching_warnings(labels: LabelSet, truth: Segmentation) -> list[str]:
+def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | None = None) -> list[str]:
     """What a user must know about how the reference's structures met the truth's (:func:`truth_masks`): matched
     by label value although one side names its structures, or structures with voxels in the truth that matched
-    none of the reference's (they are not scored)."""
+    none of the reference's (they are not scored). With ``asked`` (the case's structures), those are spoken of only
+    when an asked structure met none in the truth (it may be one of them under another name): before, a case asking
+    for three organs was warned of every other organ of the truth that its reference lacked."""
     warnings = []
     if labels.named != truth.labels.named:
         named, plain = ("reference", "truth") if labels.named else ("truth", "reference")
         warnings.append(f"the {named}'s structures have names but the {plain}'s do not (no label table): they were "
                         "matched by label value; give the table to match them by name")
-    matched = {theirs.name for _, theirs in labels.match(truth.labels)}
+    pairs = labels.match(truth.labels)
+    matched = {theirs.name for _, theirs in pairs}
     unmatched = [name for name in truth.labels.names if name not in matched and truth.masks[name].any()]
+    if asked and all(labels.find(name) in {mine for mine, _ in pairs} for name in asked):
+        unmatched = []  # every asked structure has its truth: the others were not asked for
     if unmatched and not matched:
         by_value = not (labels.named and truth.labels.named)  # then the values did not meet: say them
 
