@@ -105,3 +105,36 @@ def test_one_answer_whatever_the_voxel_order_of_the_target_or_the_reference(tiny
             np.testing.assert_array_equal(other_found[name], found[name], err_msg=name)
         np.testing.assert_array_equal(other_clicked, clicked)
         np.testing.assert_array_equal(other_propagated, propagated)
+
+
+def test_registration_boxes_and_a_box_correction_give_one_answer_whatever_the_voxel_order(tiny_sam2):
+    """Before, the registration localizer boxed the structure on every slice k of the file, which SAM2, cutting
+    the volume along another file axis (a CT stored PIR), filled in and cut again: other boxes, another answer. And a
+    box two slices thick prompted the lower of its middle slices in the file's order: another slice of the body for a
+    volume stored the other way round."""
+    from rau.boxes import Box
+    from rau.engines import create_engine
+    from rau.engines.base import Prompt, Reference, Request
+    from rau.image import orient_lps_mask
+    from rau.labels import Segmentation
+    from test_sam2_memory import LABELS, reference, target
+
+    first, image = reference(1), target()
+    labels = first.segmentation.to_label_map()
+    corners = image.to_world(np.array([(4, 6, 3), (14, 16, 4)], float))  # a box two slices thick (k 3 and 4), in millimetres
+    engine = create_engine("registration+sam2", {"sam2_model": str(tiny_sam2["always"]), "device": "cpu", "top_k": 1, "deformable": False})
+    answers = []
+    for target_order, reference_order in (("LPS", "LPS"), ("PIR", "LPS"), ("RAI", "ASL")):
+        stored = stored_as(image, target_order)
+        segmentation = Segmentation.from_label_map(stored_as(labels, reference_order), LABELS)
+        result = engine.run(Request([Reference(stored_as(first.image, reference_order), segmentation, name="ref1")], stored))
+        found = {item.structure.name: orient_lps_mask(stored, item.mask) for item in result.structures}
+        index = np.rint(stored.to_index(corners)).astype(int)
+        boxed = result.session.reprompt("liver", Prompt(box=Box(tuple(index.min(axis=0)), tuple(index.max(axis=0) + 1))))
+        answers.append((found, orient_lps_mask(stored, boxed.mask)))
+    (found, boxed), others = answers[0], answers[1:]
+    assert all(mask.any() for mask in found.values()) and (boxed != found["liver"]).any()
+    for other_found, other_boxed in others:
+        for name in found:
+            np.testing.assert_array_equal(other_found[name], found[name], err_msg=name)
+        np.testing.assert_array_equal(other_boxed, boxed)

@@ -414,7 +414,9 @@ def from_lps_order(image: Image, array: np.ndarray) -> np.ndarray:
 def lps_axes(image: Image) -> list[tuple[int, int]]:
     """For the voxel axes i, j, k of a volume: the patient axis each runs along (0 left-right, 1 front-back, 2 head-foot)
     and +1 where it runs towards the left, the back or the head (LPS), -1 the other way. The one rule for which way a
-    volume's voxels run, :func:`orient_lps`'s (ITK's DICOM orientation; an oblique axis counts as its nearest)."""
+    volume's voxels run, :func:`orient_lps`'s (ITK's DICOM orientation; an oblique axis counts as its nearest; an
+    axis exactly midway between two, turned 45 degrees, is told apart by the file's axis order, so such a volume
+    stored in another order is reordered otherwise)."""
     import SimpleITK as sitk
 
     letters = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(np.asarray(image.direction, float).flatten().tolist())

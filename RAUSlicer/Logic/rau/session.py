@@ -391,15 +391,22 @@ def voxel(point) -> tuple[int, int, int]:
     return tuple(int(round(v)) for v in point[::-1])
 
 
-def prompt_slice(prompt: Prompt, axis: int) -> int:
+def prompt_slice(prompt: Prompt, axis: int, descending: bool = False) -> int:
     """The slice along array ``axis`` (0 = k, 1 = j, 2 = i) a prompt was placed on, from its points or box.
 
-    Points must share that slice; a box alone gives its middle slice. Works whatever view the prompt came from.
+    Points must share that slice; a box alone gives its middle slice (:func:`middle_slice`). Works whatever view the
+    prompt came from.
     """
     if prompt.points:
         slices = {voxel(p)[axis] for p in prompt.points}
         if len(slices) > 1:
             raise InputError(f"the points lie on different slices along {AXIS_LETTERS[axis]} ({sorted(slices)}); place them on one slice")
         return slices.pop()
-    lower, upper = prompt.box.lower[::-1][axis], prompt.box.upper[::-1][axis]
-    return (lower + upper - 1) // 2
+    return middle_slice(prompt.box.lower[::-1][axis], prompt.box.upper[::-1][axis], descending)
+
+
+def middle_slice(lower: int, upper: int, descending: bool = False) -> int:
+    """The middle of slices [lower, upper); of an even number, the first of the two middle ones in the order the slices
+    are shown (``descending``: falling, as :func:`rau.sam2.frames.shown_slices` shows a volume stored the other way
+    round), so one box gives one slice of the body whatever the file's order."""
+    return upper - 1 - (upper - lower - 1) // 2 if descending else (lower + upper - 1) // 2

@@ -188,7 +188,9 @@ class Progress:
 @dataclass
 class Localization:
     """Where one structure lies in the target. ``slice_boxes`` maps slice index k to a 2D box;
-    ``slice_points`` maps k to ((row, col) points, labels 1 inside / 0 outside), e.g. along a vessel."""
+    ``slice_points`` maps k to ((row, col) points, labels 1 inside / 0 outside), e.g. along a vessel;
+    ``mask``: its voxels on the target grid, where the localizer has them (registration), which a segmenter boxes on
+    the slices it cuts (:func:`rau.sam2.segmenter.slice_boxes_along`)."""
 
     structure: Structure
     present: bool
@@ -205,6 +207,7 @@ class Localization:
     lies (a VLM's boxes on its key slices): then a segmenter follows it through the whole target."""
     reason: str = ""
     """Why the localizer found it absent, in its own words (registration: e.g. its references agree on no voxel)."""
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def why_not_present(self) -> str:
         """Why a structure is not present, as the user reads it: the localizer said so (and why, where it says), or it

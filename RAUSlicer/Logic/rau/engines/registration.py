@@ -243,12 +243,10 @@ class RegistrationLocalizer(Localizer):
 
 
 def localization_from(item: StructureResult) -> Localization:
-    """A structure result seen as a localization (its box, and its box on every slice it touches)."""
+    """A structure result seen as a localization: its box and its voxels, which a segmenter boxes on each slice it cuts
+    (before, its box on every slice k of the file, which a segmenter cutting along another file axis filled in:
+    the same CT stored PIR instead of LPS was prompted with other boxes)."""
     if not item.found:
         return Localization(item.structure, False, confidence=item.confidence, source="registration", reason=item.message)
-    slice_boxes = {}
-    for k in np.flatnonzero(item.mask.any(axis=(1, 2))):
-        box = Box.from_mask(item.mask[k : k + 1])
-        slice_boxes[int(k)] = Box((box.lower[0], box.lower[1], int(k)), (box.upper[0], box.upper[1], int(k) + 1))
     references = list(item.prompts.get("references", []))  # the top-k references, in rank order
-    return Localization(item.structure, True, item.box, item.confidence, slice_boxes, source="registration", references=references)
+    return Localization(item.structure, True, item.box, item.confidence, source="registration", references=references, mask=item.mask)

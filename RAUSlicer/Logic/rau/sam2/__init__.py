@@ -5,12 +5,13 @@ Public API (other engines use only this):
 * :class:`rau.sam2.segmenter.Sam2Segmenter` -- ``Sam2Segmenter.from_options(options)`` then
   ``segment(request, localizations, progress) -> Result``. ``localizations`` may be None (memory only,
   the SAM2-Memory baseline) or map structure names to :class:`rau.engines.base.Localization`; a
-  localization's ``slice_boxes`` ``{k: Box}`` (k = slice index along the slicing axis) become box prompts
-  on those target slices, a lone ``box`` prompts its middle slice, ``present=False`` means "not found".
+  localization's ``mask`` (its voxels) or ``slice_boxes`` ``{k: Box}`` become box prompts on the target slices
+  they cross, a lone ``box`` prompts its middle slice, ``present=False`` means "not found".
 * ``Result.session`` is a :class:`rau.sam2.session.Sam2Session` with ``reprompt(name, prompt, progress=None)``,
   ``propagate(name, progress=None)`` and ``undo(name)`` for the correction loop.
 
-How a run works: a volume is cut into slices along one axis (default: the coarsest spacing). For each
+How a run works: a volume is cut into slices along one axis (default: the coarsest spacing), shown to SAM2 as
+the volume stored in LPS voxel order shows them (:mod:`rau.sam2.frames`). For each
 structure the ``top_k`` best-ranked references contribute conditioning frames to SAM2's memory bank
 (:mod:`rau.sam2.conditioning`: the largest cross-section, more slices for long structures); the target
 slices follow as later frames, and a corrected target slice becomes a conditioning frame on ``propagate``. Every structure is an object of

@@ -18,6 +18,7 @@ from rau.sam2.frames import Frames, SliceGeometry, SliceSource, intensity_window
 from rau.sam2.model import load_sam2, model_source
 from rau.sam2.session import Plan, Sam2Session
 from rau.sam2.tracker import Tracker
+from rau.session import middle_slice
 
 
 class Sam2Segmenter(Segmenter):
@@ -173,7 +174,7 @@ def make_plan(structure, localization: Localization | None, session: Sam2Session
     if localization is None or (not localization.slice_boxes and localization.box is None):
         start = session.order[min(slices - 1, int(reference_position * slices))]
         return Plan(structure, start)
-    boxes = slice_boxes_along(localization, session.target, session.axis)
+    boxes = slice_boxes_along(localization, session.target, session.axis, session.descending)
     if not boxes:
         return None
     prompts = {}
@@ -198,25 +199,29 @@ def localized_extent(localization: Localization, target: Image, axis: int) -> tu
     return min(box.lower[2 - axis] for box in boxes), max(box.upper[2 - axis] for box in boxes)
 
 
-def slice_boxes_along(localization: Localization, target: Image, axis: int) -> dict[int, tuple[int, int, int, int]]:
+def slice_boxes_along(localization: Localization, target: Image, axis: int, descending: bool = False) -> dict[int, tuple[int, int, int, int]]:
     """Per-slice (row0, col0, row1, col1) boxes along ``axis``, clipped to the target; empty ones dropped.
 
-    Per-slice boxes (given along k) are rasterised and re-cut along ``axis``; a lone 3D box prompts
-    only its middle slice.
+    The localization's voxels (``mask``), else its per-slice boxes (given along k, rasterised), are boxed on each
+    slice along ``axis``; a lone 3D box prompts only its middle slice (:func:`rau.session.middle_slice`, counted in the
+    shown order: ``descending``).
     """
-    raster = np.zeros(target.shape, dtype=bool)
-    if localization.slice_boxes:
-        for k, box in localization.slice_boxes.items():
-            if 0 <= k < target.shape[0]:
-                _, rows, cols = box.clip(target).slices()
-                raster[k, rows, cols] = True
+    if localization.mask is not None:
+        raster = localization.mask
     else:
-        box = localization.box.clip(target)
-        if not box.empty:
-            middle = (box.lower[2 - axis] + box.upper[2 - axis] - 1) // 2
-            key = list(box.slices())
-            key[axis] = slice(middle, middle + 1)
-            raster[tuple(key)] = True
+        raster = np.zeros(target.shape, dtype=bool)
+        if localization.slice_boxes:
+            for k, box in localization.slice_boxes.items():
+                if 0 <= k < target.shape[0]:
+                    _, rows, cols = box.clip(target).slices()
+                    raster[k, rows, cols] = True
+        else:
+            box = localization.box.clip(target)
+            if not box.empty:
+                middle = middle_slice(box.lower[2 - axis], box.upper[2 - axis], descending)
+                key = list(box.slices())
+                key[axis] = slice(middle, middle + 1)
+                raster[tuple(key)] = True
     boxes = {}
     for k in np.flatnonzero(raster.any(axis=tuple(a for a in range(3) if a != axis))):
         plane = np.take(raster, k, axis=axis)

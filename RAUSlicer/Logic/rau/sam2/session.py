@@ -72,6 +72,11 @@ class Sam2Session(Session):
         """The SAM2 frame of target slice ``k``."""
         return self.first_target_frame + self._shown[k]
 
+    @property
+    def descending(self) -> bool:
+        """Whether the slices are shown in falling order (the file runs the other way round, :attr:`order`)."""
+        return self.order[0] > self.order[-1]
+
     # --- first run ---------------------------------------------------------------------------------
     def run(self, names: list[str], progress: Progress | None = None) -> dict[str, StructureResult]:
         """Propagate ``names`` together, frame by frame, forward then backward from their start slices (along :attr:`order`).
@@ -282,7 +287,7 @@ class Sam2Session(Session):
         """A prompt (already checked by :func:`rau.session.check_prompt`) as SAM2 point inputs on its slice."""
         import torch
 
-        k = prompt_slice(prompt, self.axis)
+        k = prompt_slice(prompt, self.axis, self.descending)
         row_axis, col_axis = [a for a in range(3) if a != self.axis]
         coords, labels = [], []
         if prompt.box is not None:
