@@ -115,7 +115,7 @@ def _keep_direction(corrected: np.ndarray, before: np.ndarray, reach: dict[int, 
     (``reach[1]``, ``reach[0]``: their zones and pushes): a click never undoes the mask on its other side (an inside
     click shrinking the structure along a far edge), also with clicks of both kinds in one correction. Before, such a
     correction kept whatever the watershed gave: the band an outside click opens along the boundary was given to the
-    structure (one inside and one outside click on a CT liver added 11 945 voxels, up to 96 mm from the inside click,
+    structure (one inside and one outside click on a CT liver added 11 986 voxels, up to 96 mm from the inside click,
     where the inside click alone added 1 625 within 62 mm; now 5 091 within 62 mm, Dice 0.706 -> 0.799)."""
     return (before & ~(reach[0] & ~corrected)) | (reach[1] & corrected)
 
