@@ -62,16 +62,21 @@ def failure_reason(error: Exception) -> str:
 
 def one_line(text: str) -> str:
     """Text from another library (a download's error) as one line: its lines joined as sentences."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = _lines(text)
     return " ".join(line if line.endswith((".", ":", ";", ",")) or number == len(lines) - 1 else f"{line}."
                     for number, line in enumerate(lines))
 
 
 def short_reason(error: Exception) -> str:
     """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    lines = _lines(str(error)) or [type(error).__name__]
     useful = [line for line in lines if not line.startswith(("Exception thrown", "Reason: No such file"))] or lines
     return re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
+
+
+def _lines(text: str) -> list[str]:
+    """The non-blank lines of ``text``, stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 class Terminated(BaseException):

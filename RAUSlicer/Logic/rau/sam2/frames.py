@@ -110,14 +110,17 @@ class View:
     def show(self, planes):
         """(..., rows, cols) tensors in the slice's order as shown."""
         planes = planes.transpose(-2, -1) if self.transposed else planes
-        flips = [d for d, flip in ((-2, self.flip_rows), (-1, self.flip_cols)) if flip]
-        return planes.flip(flips) if flips else planes
+        return planes.flip(self._flipped) if self._flipped else planes
 
     def unshow(self, planes):
         """The inverse of :meth:`show`."""
-        flips = [d for d, flip in ((-2, self.flip_rows), (-1, self.flip_cols)) if flip]
-        planes = planes.flip(flips) if flips else planes
+        planes = planes.flip(self._flipped) if self._flipped else planes
         return planes.transpose(-2, -1) if self.transposed else planes
+
+    @property
+    def _flipped(self) -> list[int]:
+        """The tensor dimensions (-2 rows, -1 columns) shown mirrored."""
+        return [dim for dim, flip in ((-2, self.flip_rows), (-1, self.flip_cols)) if flip]
 
 
 @dataclass(frozen=True)
