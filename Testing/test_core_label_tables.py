@@ -209,9 +209,9 @@ def test_a_plain_text_table_keeps_names_of_several_words_and_slicer_lines_keep_t
     (tmp_path / "atlas.txt").write_text("0\tBackground\n1\tfetal head\n2 fetal  abdomen\n")
     assert read_segmentation(tmp_path / "atlas.nii.gz").labels.names == ["fetal head", "fetal abdomen"]
     table = tmp_path / "mixed.txt"
-    table.write_text("4 Left_Kidney 255 0 0 255\n5 right kidney 0 0 255 255\n6 vertebra L 1\n7 Liver 2\n")
-    labels = read_label_table(table)
-    assert labels.names == ["Left Kidney", "right kidney", "vertebra L 1", "Liver"]
+    table.write_text("4 Left_Kidney 255 0 0 255\n5 right kidney 0 0 255 255\n6 vertebra L 1\n7 Liver 2\n8 Vermis 1 2\n9 Vermis 3\n")
+    labels = read_label_table(table)  # before, 'Vermis 1 2' was 'Vermis' (two numbers are neither a colour nor an index)
+    assert labels.names == ["Left Kidney", "right kidney", "vertebra L 1", "Liver", "Vermis 1 2", "Vermis"]
     assert labels.get("right kidney").color == (0.0, 0.0, 1.0) and labels.get("Left Kidney").color == (1.0, 0.0, 0.0)
 
 
@@ -330,3 +330,11 @@ def test_a_seg_nrrd_segment_of_label_value_0_is_refused_and_names_lose_their_spa
     nrrd.write(str(tmp_path / "blank.seg.nrrd"), layer, header)
     with pytest.raises(ImageReadError, match=r"blank.seg.nrrd: segment 1 has no name"):
         read_segmentation(tmp_path / "blank.seg.nrrd")
+
+
+def test_a_table_in_another_encoding_than_utf8_is_refused_saying_so(tmp_path):
+    """Before: "not a readable label table (UnicodeDecodeError: 'utf-8' codec can't decode byte 0xea ...)"."""
+    table = tmp_path / "names.csv"
+    table.write_bytes("value,name\n1,tête\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"names.csv: not UTF-8 text \(byte 0xea at position 14, .*\); save it as UTF-8$"):
+        read_label_table(table)

@@ -35,6 +35,13 @@ def test_select_unknown_name_lists_the_available_ones():
         labels.select(["kidney"])
 
 
+def test_two_names_asked_for_one_structure_are_refused_naming_both():
+    """Before: "the structure name 'liver' appears twice", which reads as if the reference's table had it twice."""
+    labels = LabelSet((Structure("liver", 1), Structure("spleen", 2)))
+    with pytest.raises(InputError, match=r"the structures asked for name 'liver' twice \('liver' and 'LIVER'\); ask for it once"):
+        labels.select(["liver", "spleen", "LIVER"])
+
+
 def test_match_uses_names_when_both_sides_have_them_else_values():
     named = LabelSet((Structure("liver", 1), Structure("spleen", 2)))
     renumbered = LabelSet((Structure("Spleen", 5), Structure("liver", 9)))

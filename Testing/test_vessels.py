@@ -281,11 +281,11 @@ def test_a_centreline_traced_on_the_vessels_is_kept_over_one_only_implied_by_the
         return SimpleNamespace(reference=SimpleNamespace(name=name), alignment=SimpleNamespace(score=score), naming=naming)
 
     chosen = [candidate("best", 0.5, implied, True), candidate("second", 0.4, traced, False)]
-    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2, lacking="")
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2, lacking={})
     assert structures[0].found and np.array_equal(centrelines[1], traced) and structures[0].prompts["source"] == "second"
-    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2, lacking="")
+    structures, centrelines = fuse(chosen[:1], LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=2, lacking={})
     assert structures[0].found and np.array_equal(centrelines[1], implied) and structures[0].confidence == 0.0
-    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=1, lacking="")
+    structures, centrelines = fuse(chosen, LabelSet((Structure("S1", 1),)), {"S1": 1}, vessels, "vessels", same, top_k=1, lacking={})
     assert np.array_equal(centrelines[1], implied) and structures[0].prompts["references"] == ["best"]  # before: all chosen voted
 
 
@@ -341,6 +341,23 @@ def test_a_reference_segment_inside_another_keeps_its_pixels(pair):
     layered = type(reference)(reference.image, Segmentation(reference.segmentation.geometry, reference.segmentation.labels, masks), name="layers")
     result = create_engine("vessels", {"top_k": 1}).run(Request([layered], target, ["S6_LAD_proximal", "S7_LAD_mid"]))
     assert result.get("S7_LAD_mid").message != "has no voxels in the reference" and result.get("S7_LAD_mid").found
+
+
+def test_a_reference_segment_that_others_cover_in_every_pixel_is_reported_as_covered_not_as_empty(pair):
+    """A whole-tree segment over the named ones (a Slicer layer): before, it was "not found (has no voxels in the
+    reference)" though the reference has thousands; the others are traced as without it."""
+    from rau.engines.vessels import COVERED
+    from rau.labels import LabelSet, Segmentation, Structure
+
+    reference, target, _ = pair
+    segmentation = reference.segmentation
+    labels = LabelSet((*segmentation.labels, Structure("whole tree", max(s.value for s in segmentation.labels) + 1)))
+    masks = {**segmentation.masks, "whole tree": np.logical_or.reduce(list(segmentation.masks.values()))}
+    layered = type(reference)(reference.image, Segmentation(segmentation.geometry, labels, masks), name="layers")
+    result = create_engine("vessels", {"top_k": 1}).run(Request([layered], target))
+    assert not result.get("whole tree").found and result.get("whole tree").message == COVERED
+    plain = create_engine("vessels", {"top_k": 1}).run(Request([reference], target))
+    assert all(np.array_equal(result.get(item.structure.name).mask, item.mask) for item in plain.structures if item.found)
 
 
 def test_a_segment_the_reference_lacks_is_reported_so(pair):

@@ -180,10 +180,15 @@ class LabelSet:
         return next((s for s in self.structures if s.value == value), None)
 
     def select(self, names: list[str] | None) -> "LabelSet":
-        """The subset named in ``names`` (all when None); unknown names raise."""
+        """The subset named in ``names`` (all when None); unknown names, and two names of one structure, raise."""
         if not names:
             return self
-        return LabelSet(tuple(self.get(n) for n in names), named=self.named)
+        chosen = [self.get(n) for n in names]
+        for index, structure in enumerate(chosen):
+            first = chosen.index(structure)
+            if first < index:
+                raise InputError(f"the structures asked for name {structure.name!r} twice ({names[first]!r} and {names[index]!r}); ask for it once")
+        return LabelSet(tuple(chosen), named=self.named)
 
     def match(self, other: "LabelSet") -> list[tuple[Structure, Structure]]:
         """Pairs ``(mine, theirs)``: by name when both sides carry names, else by label value."""

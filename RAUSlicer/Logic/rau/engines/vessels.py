@@ -42,6 +42,9 @@ from rau.vessels.vesselness import MIN_CONTRAST_TO_NOISE, contrast_to_noise, ves
 
 NO_SUPPORT = "no support along the target's vessels"
 """Why a segment the references have is not found: its traced path does not run on the target's vessels."""
+COVERED = ("lies under other segments in every pixel of the reference: the vessels engine names each vessel pixel once "
+           "(where segments overlap, the smaller keeps its pixels); give it in a reference of its own")
+"""Why a segment a reference has voxels of is not traced: overlapping segments (Slicer layers) cover all of them."""
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Candidate:
     label_map: np.ndarray
     tree: np.ndarray
     alignment: Alignment
+    covered: frozenset[int] = frozenset()
+    """Values of segments with voxels in the reference that other segments cover in every pixel (not traced)."""
     naming: Naming | None = None
 
 
@@ -104,7 +109,9 @@ class VesselEngine(Engine):
         progress("naming segments", 1 - 1 / (len(request.references) + 2))
         unseen = NO_SUPPORT if contrast >= MIN_CONTRAST_TO_NOISE else (
             f"the target shows no vessels: its grey range is {contrast:.1f} times its noise, under {MIN_CONTRAST_TO_NOISE:g}")
-        every, centrelines = fuse(chosen, traced, values, vessels, self.name, grid, self.top_k, request.no_voxels_message(), unseen)
+        covered = set().union(*(c.covered for c in candidates))
+        lacking = {value: COVERED if value in covered else request.no_voxels_message() for value in values.values()}
+        every, centrelines = fuse(chosen, traced, values, vessels, self.name, grid, self.top_k, lacking, unseen)
         structures = [next(item for item in every if item.structure.name == s.name) for s in labels]
         result = Result(
             request.target,
@@ -127,9 +134,10 @@ class VesselEngine(Engine):
         masks = {value: reference.segmentation.masks[name][0] for name, value in values.items() if name in reference.segmentation.masks}
         for value in sorted(masks, key=lambda value: -int(masks[value].sum())):  # overlapping segments (Slicer layers): the smaller keeps its pixels
             label_map[masks[value]] = value
+        covered = frozenset(value for value, mask in masks.items() if mask.any() and not (label_map == value).any())
         grid = WorkingGrid.of(label_map.shape)
         tree = grid.labels(reference.labelled_anatomy()[0])  # all its labelled vessels
-        return Candidate(reference, grid.labels(label_map), tree, align_tree(target_vesselness, tree))
+        return Candidate(reference, grid.labels(label_map), tree, align_tree(target_vesselness, tree), covered)
 
     def _named(self, candidate: Candidate, values: dict, target_vesselness, vessels) -> Candidate:
         """A chosen reference, bent onto the target's vessels (when deformable) and its segments traced."""
@@ -160,7 +168,7 @@ def per_segment_top(ranked: list[Candidate], values, top_k: int) -> list[Candida
 
 
 def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarray, engine: str, grid: WorkingGrid, top_k: int,
-         lacking: str, unseen: str = NO_SUPPORT) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
+         lacking: dict[int, str], unseen: str = NO_SUPPORT) -> tuple[list[StructureResult], dict[int, np.ndarray]]:
     """Per segment: presence by the vote, weighted by tree match, of its ``top_k`` best-ranked references among
     those that have the segment (``chosen`` is in rank order; one without it says nothing about it); the centreline that agrees best with the other
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
@@ -168,7 +176,7 @@ def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarra
 
     Confidence: the weighted share of references that found the segment times its path's support.
     Masks go back to the target's grid (``grid``); also returns the kept centrelines ((N, 2) rows/cols
-    on the working grid) by segment value. ``lacking``: the message of a segment no reference has
+    on the working grid) by segment value. ``lacking``: by value, the message of a segment no reference has
     (:meth:`rau.engines.base.Request.no_voxels_message`); ``unseen``: of one the references have but the target lacks."""
     weights = np.array([max(c.alignment.score, 1e-3) for c in chosen])
     centrelines, facts = {}, {}
@@ -194,7 +202,7 @@ def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarra
         value = values[structure.name]
         mask = (label_map == value)[None] if value in centrelines else None
         fact = facts[value]
-        message = "" if mask is not None and mask.any() else unseen if fact["references"] else lacking
+        message = "" if mask is not None and mask.any() else unseen if fact["references"] else lacking[value]
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
     return results, centrelines

@@ -14,13 +14,13 @@ import io
 import json
 import math
 import shlex
-import sys
 from pathlib import Path
 
 from rau import validation
 from rau.errors import InputError, about, path_refusal
 from rau.io.json_text import parse_json
 from rau.labels import LabelSet, Structure, default_color
+from rau.user_warnings import warn
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
 
@@ -49,7 +49,7 @@ def label_tables_beside(label_map_path) -> list[Path]:
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
             if candidate.is_file() and _other_json(candidate):
-                print(f"warning: {candidate} beside {path} is no label table (its keys are not label values); ignored", file=sys.stderr)
+                warn(f"{candidate} beside {path} is no label table (its keys are not label values); ignored")
             elif candidate.is_file():
                 tables.append(candidate)
         if tables:
@@ -81,7 +81,7 @@ def read_label_table(path) -> LabelSet:
         content = validation.bounded_bytes(path, MAX_TABLE_BYTES)
         if content is None:
             raise InputError(f"{path}: holds more than {MAX_TABLE_BYTES // 2**20} MiB, far more than a label table")
-        text = content.decode("utf-8-sig")
+        text = _utf8_text(content, path)
         if path.suffix.lower() == ".json":
             pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
@@ -171,6 +171,15 @@ def _one_name_per_value(named: list[tuple[int, str]], path: Path) -> dict[int, s
     return seen
 
 
+def _utf8_text(content: bytes, path: Path) -> str:
+    """A table's text (UTF-8, a leading byte-order mark dropped); another encoding is refused saying so."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{content[error.start]:02x} at position {error.start}, in an "
+                         "encoding such as Latin-1 or Windows-1252); save it as UTF-8") from None
+
+
 def _parse_color_table(text: str, path: Path) -> LabelSet:
     """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
     MRIcron table gives ``value name`` and names as they are, of one word or several) or an ITK-SNAP label description
@@ -197,9 +206,10 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
 
 def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:
     """A color table line's name and colour (R, G, B; none when the line gives none) from the fields after its value.
-    Slicer writes one word, then R G B A (a space in a name saved as _); a plain ``value name`` table may give a
-    name of several words, kept whole, with three or four numbers after it taken as its colour."""
-    if all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour (Slicer) or at most two numbers
+    Slicer writes one word, then R G B A (a space in a name saved as _); AAL's table one word, then an index (not
+    a colour); a plain ``value name`` table may give a name of several words, kept whole (also one word and two
+    numbers: ``Vermis 1 2``), with three or four numbers after it taken as its colour."""
+    if len(fields) != 3 and all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour or an index
         return (fields[0].replace("_", " ") if len(fields) >= 4 else fields[0]), fields[1:4]
     trailing = next(count for count, field in enumerate(reversed(fields)) if not _is_number(field))
     colour = fields[len(fields) - trailing:] if trailing in (3, 4) else []

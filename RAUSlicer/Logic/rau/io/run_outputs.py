@@ -8,7 +8,6 @@ import contextlib
 import glob
 import json
 import os
-import sys
 from pathlib import Path
 
 from rau.errors import InputError
@@ -18,6 +17,7 @@ from rau.io.label_tables import write_label_table
 from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
+from rau.user_warnings import warn
 
 
 def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
@@ -131,4 +131,4 @@ def warn_hidden(segmentation, label_map: Path, whole: str) -> None:
     hidden = segmentation.hidden_in_label_map()
     if hidden:
         lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
-        print(f"warning: structures overlap; in {label_map} later structures cover {lost}; {whole}", file=sys.stderr)
+        warn(f"structures overlap; in {label_map} later structures cover {lost}; {whole}")

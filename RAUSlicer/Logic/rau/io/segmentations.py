@@ -6,7 +6,6 @@ import contextlib
 import functools
 import numbers
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
+from rau.user_warnings import warn
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
 
@@ -131,7 +131,7 @@ def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
     if unnamed:
         values = ", ".join(str(structure.value) for structure in unnamed)
         names = ", ".join(structure.name for structure in unnamed)
-        print(f"warning: {path} has label value(s) {values} that its label table does not name; they are called {names}", file=sys.stderr)
+        warn(f"{path} has label value(s) {values} that its label table does not name; they are called {names}")
 
 
 def _extent_units(image_path, labels_path, pixel_spacing) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
 from rau.serve.uploads import MAX_REFERENCES, Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
+from rau.user_warnings import collected_warnings
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
 
@@ -84,12 +85,13 @@ class Server:
         job_id = uuid.uuid4().hex
         folder = confined(self.work_dir, "jobs", job_id)
         try:
-            request = read_uploads(uploads, spec, folder, self.config.max_image_bytes)
+            with collected_warnings() as said:  # the client sees them with the job, not on the server's standard error
+                request = read_uploads(uploads, spec, folder, self.config.max_image_bytes)
         except Exception:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         shutil.rmtree(folder, ignore_errors=True)  # read: the images are kept nowhere on disk; the outputs make it again
-        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd)
+        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd, warnings=said)
         with self._lock:
             self.jobs[job_id] = job
             self._drop_old_jobs()

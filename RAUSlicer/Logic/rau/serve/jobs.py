@@ -21,6 +21,7 @@ from rau.engines.base import Cancelled, Progress
 from rau.errors import InputError, UnavailableError, failure_reason
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.options import EngineOptions
+from rau.user_warnings import collected_warnings
 
 LOG = logging.getLogger("rau.serve")
 OUTPUT_NAME = "segmentation.nii.gz"
@@ -58,11 +59,12 @@ class Job:
     finished: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     created: float = field(default_factory=time.time)
-    warnings: list[str] = field(init=False)
-    """What the run leaves out, in the words ``rau segment`` prints (:meth:`Request.left_out_warnings`)."""
+    warnings: list[str] = field(default_factory=list)
+    """What ``rau segment`` would print as warnings: those given (reading the uploads), then what the run leaves out
+    (:meth:`Request.left_out_warnings`), then, once run, the engine's and the writers' (:func:`run_job`)."""
 
     def __post_init__(self):
-        self.warnings = self.request.left_out_warnings()
+        self.warnings = [*self.warnings, *self.request.left_out_warnings()]
 
     @property
     def device(self) -> str:
@@ -89,6 +91,13 @@ class Job:
         with self.lock:
             self._write_changes()
             return self.output_paths()
+
+    def as_downloads(self, message: str) -> str:
+        """A writer's ``message`` naming this job's downloads, not the server's files (and the spec's field, not the
+        command line's option, that keeps overlapping structures whole)."""
+        for kind, path in self.output_paths().items():
+            message = message.replace(str(path), f"the {kind} download")
+        return message.replace("add --seg-nrrd", 'ask for "seg_nrrd": true')
 
     def output_file(self, kind: str) -> tuple[str, bytes]:
         """One output's name and bytes, read while no correction can rewrite it (a download never gets half of two versions)."""
@@ -258,9 +267,11 @@ def run_job(job: Job, engines: EngineCache) -> None:
     job.state = "running"
     try:
         engine = engines.get(job.engine, job.options)
-        job.result = engine.run(job.request, Progress(report, job.cancel_event.is_set))
-        report("writing outputs", 1.0)  # a volume's take seconds: the job is not done until they are written
-        job.write_outputs()
+        with collected_warnings() as said:
+            job.result = engine.run(job.request, Progress(report, job.cancel_event.is_set))
+            report("writing outputs", 1.0)  # a volume's take seconds: the job is not done until they are written
+            job.write_outputs()
+        job.warnings = job.warnings + [job.as_downloads(message) for message in said]  # a new list: a poll may be reading the old
         job.state, job.step, job.progress = "done", "done", 1.0
     except Cancelled:
         job.state, job.result = "cancelled", None

@@ -21,6 +21,7 @@ from rau.io.json_text import parse_json
 from rau.references import check_distinct_references, load_reference
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields
+from rau.user_warnings import collected_warnings, warn
 
 MAX_REFERENCES = 32
 """References per job (each a reference, reference_labels and reference_table file)."""
@@ -120,29 +121,32 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
     spacings = spec.reference_spacing or [None] * len(images)
     if len(spacings) != len(images):
         raise InputError("give one reference_spacing per reference, or none")
-    validation.check_pixel_sizes(
-        [(f"upload {name!r}", path, spacing) for (path, name), spacing in zip(images, spacings)]
-        + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
-    )
-    check_distinct_references([(image, label_map, f"upload reference {number} ({name!r})")  # one reference must not vote twice
-                               for number, ((image, name), (label_map, _)) in enumerate(zip(images, labels), 1)])
-    tables = by_field.get("label_table", [])
-    if len(tables) > 1:
-        raise InputError("upload at most one label_table")
-    table = tables[0][0] if tables else None
     names = {str(path): name for files in by_field.values() for path, name in files}
-    try:
-        references = [
-            load_reference(image, label_map, spacing, table)
-            for (image, _), (label_map, _), spacing in zip(images, labels, spacings)
-        ]
-        for reference, (_, name) in zip(references, images):
-            reference.name = _file_name(name)
-        target = read_image(targets[0][0], spec.target_spacing)
-    except (ValueError, KeyError) as error:
-        raise InputError(_client_names(str(error), names)) from error
-    request = Request(references, target, spec.structures, target_name=_file_name(targets[0][1]))
-    request.labels()  # an unknown spec.structures name is refused here, not in the job
+    with collected_warnings() as said:  # said again below, naming the client's files
+        validation.check_pixel_sizes(
+            [(f"upload {name!r}", path, spacing) for (path, name), spacing in zip(images, spacings)]
+            + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
+        )
+        check_distinct_references([(image, label_map, f"upload reference {number} ({name!r})")  # one reference must not vote twice
+                                   for number, ((image, name), (label_map, _)) in enumerate(zip(images, labels), 1)])
+        tables = by_field.get("label_table", [])
+        if len(tables) > 1:
+            raise InputError("upload at most one label_table")
+        table = tables[0][0] if tables else None
+        try:
+            references = [
+                load_reference(image, label_map, spacing, table)
+                for (image, _), (label_map, _), spacing in zip(images, labels, spacings)
+            ]
+            for reference, (_, name) in zip(references, images):
+                reference.name = _file_name(name)
+            target = read_image(targets[0][0], spec.target_spacing)
+        except (ValueError, KeyError) as error:
+            raise InputError(_client_names(str(error), names)) from error
+        request = Request(references, target, spec.structures, target_name=_file_name(targets[0][1]))
+        request.labels()  # an unknown spec.structures name is refused here, not in the job
+    for message in said:
+        warn(_client_names(message, names))
     return request
 
 

@@ -7,12 +7,12 @@ import gzip
 import math
 import os
 import stat
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from rau.errors import InputError
+from rau.user_warnings import warn
 from rau.validation.images import DIRECTION_TOLERANCE
 
 
@@ -104,9 +104,8 @@ def check_sform_followed(path: Path, header, shape) -> None:
     dimension = min(len(shape), 3)
     scales = [float(v) for v in np.linalg.norm(header.get_sform()[:3, :dimension], axis=0)]
     if qform_code > 0 and sform_code != NIFTI_SCANNER_ANAT:
-        print(f"warning: {path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
-              f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)",
-              file=sys.stderr)
+        warn(f"{path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
+             f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)")
         return
     if gap <= MISPLACED_VOXELS * min(scales):  # a slight skew ITK straightens: within a voxel, as before
         return

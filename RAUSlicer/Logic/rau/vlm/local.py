@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from rau.errors import InputError, OptionError, UnavailableError
 from rau.io.json_text import parse_json
 from rau.models.inference import inference
 from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, read_json, resolve
+from rau.user_warnings import warn
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
@@ -173,8 +173,8 @@ def warn_other_base(adapter, source: ModelSource) -> None:
     same shape loads onto another model without an error, but its answers are not the ones it was trained to give."""
     trained_on = other_base(adapter, source)
     if trained_on is not None:
-        print(f"warning: the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model, "
-              "its answers are not the ones it was trained to give", file=sys.stderr)
+        warn(f"the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model, "
+             "its answers are not the ones it was trained to give")
 
 
 def load_adapter(model, adapter, trainable: bool = False):

@@ -1,0 +1,35 @@
+"""Warnings to the user: printed on standard error, or collected for a caller that shows them itself.
+
+The readers, writers and engines say what the user should know (a label value the table does not name,
+structures a label map cannot show in full) with :func:`warn`. The command line prints them; the server
+collects them per job (:func:`collected_warnings`) and reports them with the job, as its client cannot see the
+server's standard error. Collection is per thread (a context variable), so jobs running at once keep theirs apart.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_COLLECTED: ContextVar[list[str] | None] = ContextVar("rau_collected_warnings", default=None)
+
+
+def warn(message: str) -> None:
+    """Tell the user ``message``: printed as ``warning: message``, or kept by the innermost :func:`collected_warnings`."""
+    collected = _COLLECTED.get()
+    if collected is None:
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        collected.append(message)
+
+
+@contextmanager
+def collected_warnings():
+    """Keep the warnings said inside the block (in this thread) in the list it yields, instead of printing them."""
+    collected: list[str] = []
+    token = _COLLECTED.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTED.reset(token)
