@@ -81,4 +81,4 @@ def test_20_structures_encode_each_frame_once_and_decode_each_frame_in_one_batch
     assert all(result.details["slices_visited"][f"s{v}"] == [0, 11] for v in range(1, 21))
     assert result.details["frames_encoded"] == 1 + 12  # one shared reference slice, each target slice once
     assert decoded == [1] * 20 + [20] * 12  # each reference mask once, then one batch of 20 per target slice
-    assert attended == [8, 8, 4] * 12  # memory attention in passes of at most objects_per_pass structures
+    assert attended == [8, 8, 4] * 12  # memory attention in passes of at most OBJECTS_PER_PASS structures

@@ -592,3 +592,15 @@ def test_a_correction_cancelled_as_the_server_answered_is_taken_back_there_too(s
         session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]), Progress(None, lambda: bool(answered)))
     with pytest.raises(InputError, match="the server kept a correction of .* that was not kept here .*; press Run again"):
         session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]))
+
+
+def test_a_spec_whose_pixel_size_is_too_large_for_a_number_is_refused_as_the_spec_s():
+    """JSON's 1e400 reads as infinity: before, it passed the spec's check and was refused later, as an image's."""
+    from rau.errors import InputError
+    from rau.serve.uploads import parse_spec
+
+    with pytest.raises(InputError, match="spec.target_spacing must be a positive number"):
+        parse_spec('{"target_spacing": 1e400}', "registration")
+    with pytest.raises(InputError, match="spec.reference_spacing must be a list of positive numbers"):
+        parse_spec('{"reference_spacing": [0.1, 1e400]}', "registration")
+    assert parse_spec('{"target_spacing": 1e300}', "registration").target_spacing == 1e300

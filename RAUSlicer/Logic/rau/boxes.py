@@ -54,10 +54,12 @@ class Box:
 
     @property
     def volume(self) -> int:
+        """The number of voxels inside (0 for an empty box)."""
         return int(np.prod([max(0, u - l) for l, u in zip(self.lower, self.upper)]))
 
     @property
     def empty(self) -> bool:
+        """Whether the box holds no voxel."""
         return self.volume == 0
 
     def clip(self, image: Image) -> "Box":
@@ -69,6 +71,7 @@ class Box:
         )
 
     def intersection(self, other: "Box") -> int:
+        """The number of voxels inside both boxes."""
         return int(np.prod([max(0, min(a, b) - max(c, d)) for a, b, c, d in zip(self.upper, other.upper, self.lower, other.lower)]))
 
     def iou(self, other: "Box") -> float:

@@ -43,6 +43,7 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``rau`` argument parser with one subcommand per module of :mod:`rau.commands`."""
     parser = CommandParser(prog="rau", description="Reference-based anatomical understanding.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from rau.errors import OptionError
 from rau.label_transfer import SoftMask
-from rau.options import FUSION_METHODS
+from rau.options import DEFAULT_FUSION, FUSION_METHODS
 
 WINDOW_FRACTION = 0.15
 """Local-similarity window: this share of the fused region's longest side (at least 2 voxels) each side of a voxel."""
@@ -19,7 +19,7 @@ def union_region(masks: list[SoftMask]) -> tuple[slice, ...]:
     return tuple(slice(min(m.region[a].start for m in masks), max(m.region[a].stop for m in masks)) for a in range(3))
 
 
-def fuse(masks: list[SoftMask], method: str = "vote", target: np.ndarray | None = None, warped: list[np.ndarray] | None = None) -> tuple[SoftMask, float]:
+def fuse(masks: list[SoftMask], method: str = DEFAULT_FUSION, target: np.ndarray | None = None, warped: list[np.ndarray] | None = None) -> tuple[SoftMask, float]:
     """One soft mask from several references' soft masks, and their agreement (mean Dice to the fused mask).
 
     ``vote``: the fraction of references whose mask covers each voxel (majority at > 0.5; where an even number split

@@ -156,6 +156,7 @@ class LabelSet:
 
     @property
     def names(self) -> list[str]:
+        """The structures' names, in order."""
         return [s.name for s in self.structures]
 
     def __len__(self):
@@ -177,6 +178,7 @@ class LabelSet:
         return next((structure for structure in self.structures if normalize_name(structure.name) == key), None)
 
     def by_value(self, value: int) -> Structure | None:
+        """The structure with label ``value``, or None."""
         return next((s for s in self.structures if s.value == value), None)
 
     def select(self, names: list[str] | None) -> "LabelSet":

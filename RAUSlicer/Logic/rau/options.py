@@ -100,6 +100,7 @@ class EngineOptions:
         return self.from_dict({**self.as_dict(), **changes})
 
     def as_dict(self) -> dict:
+        """Every option by name (as a result JSON records them)."""
         return {spec.name: getattr(self, spec.name) for spec in dataclasses.fields(self)}
 
     def with_absolute_folders(self) -> "EngineOptions":

@@ -77,6 +77,7 @@ class Session(abc.ABC):
         return self._change(name, lambda progress: self._propagate(name, progress), progress, "propagating")
 
     def can_undo(self, name: str) -> bool:
+        """Whether ``name`` has a correction to undo."""
         return bool(self._steps.get(name))
 
     def undo(self, name: str) -> StructureResult:

@@ -21,7 +21,7 @@ from rau.fusion import fuse
 from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
-from rau.options import DEFAULT_FUSION, FUSION_METHODS, EngineOptions
+from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions
 from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
@@ -42,7 +42,7 @@ class RegistrationEngine(Engine):
     name = "registration"
     label = "Registration"
 
-    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = 5, fusion: str = DEFAULT_FUSION, keep_transfers: bool = False):
+    def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = DEFAULTS.top_k, fusion: str = DEFAULT_FUSION, keep_transfers: bool = False):
         """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
         if top_k < 1:
             raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
@@ -62,10 +62,7 @@ class RegistrationEngine(Engine):
         settings = self.settings_for(request.references)
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.ranking_names() if len(request.references) >= MIN_REFERENCES else names  # fewer: no label consensus
-        transfers = []
-        for index, reference in enumerate(request.references):
-            report = share_reporter(progress, f"registering {reference.name}", index, len(request.references) + 1)
-            transfers.append(transfer(reference, target, warped, settings, report))
+        transfers = _transfers(request, target, warped, settings, progress, "registering", len(request.references) + 1)
         ranked = rank(transfers)
         voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -99,10 +96,7 @@ class RegistrationEngine(Engine):
         names = request.ranking_names() if len(request.references) >= MIN_REFERENCES else []
         settings = self.settings_for(request.references)
         target = orient_lps(request.target)  # as run() does
-        transfers = []
-        for index, reference in enumerate(request.references):
-            report = share_reporter(progress, f"ranking references: registering {reference.name}", index, len(request.references))
-            transfers.append(transfer(reference, target, names, settings, report))
+        transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
         return request.ranked([t.reference for t, _ in rank(transfers)])
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
@@ -172,6 +166,14 @@ def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
 def share_reporter(progress: Progress, step: str, index: int, count: int) -> Callable[[float], None]:
     """``report(share)`` for the ``index``-th of ``count`` equal parts of a run: ``share`` of that part done."""
     return lambda share: progress(step, (index + share) / count)
+
+
+def _transfers(request: Request, target: Image, names: list[str], settings: RegistrationSettings, progress: Progress,
+               doing: str, parts: int) -> list[Transfer]:
+    """:func:`transfer` of each reference of ``request`` onto ``target``, in order; the ``index``-th reports
+    ``doing NAME`` as the ``index``-th of ``parts`` equal parts of the run."""
+    return [transfer(reference, target, names, settings, share_reporter(progress, f"{doing} {reference.name}", index, parts))
+            for index, reference in enumerate(request.references)]
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings,

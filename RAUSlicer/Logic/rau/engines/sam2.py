@@ -21,7 +21,7 @@ class Sam2MemoryEngine(Engine):
     label = "SAM2 memory"
     requires = ("torch", "transformers")
 
-    def __init__(self, segmenter, ranker=None):
+    def __init__(self, segmenter, ranker):
         self.segmenter, self.ranker = segmenter, ranker
 
     @classmethod
@@ -35,8 +35,7 @@ class Sam2MemoryEngine(Engine):
         validate_request(request)
         progress = progress or Progress()
         started = time.perf_counter()
-        if self.ranker is not None:
-            request = self.ranker.ranked_references(request, progress)
+        request = self.ranker.ranked_references(request, progress)
         result = self.segmenter.segment(request, None, progress)
         result.seconds = time.perf_counter() - started
         return result

@@ -69,7 +69,7 @@ class VesselEngine(Engine):
     model_session = True  # the session keeps the target's vessel maps, which only a new run rebuilds
     corrects_others = True  # a piece traced into one segment leaves the segment that held it
 
-    def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = True):
+    def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = DEFAULTS.deformable):
         if top_k < 1:
             raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
         self.top_k, self.deformable = top_k, deformable

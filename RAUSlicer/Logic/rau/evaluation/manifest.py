@@ -24,6 +24,7 @@ COLUMNS = ("reference_image", "reference_labels", "reference_spacing", "target_i
 
 @dataclass(frozen=True)
 class ReferenceEntry:
+    """One reference of a case: its image, its label map and its pixel size in mm (for a picture; None: none given)."""
     image: Path
     labels: Path
     spacing: float | None = None

@@ -29,6 +29,7 @@ class ModelSource:
 
     @property
     def is_local(self) -> bool:
+        """Whether the model names a folder on this computer (not a Hugging Face id or alias)."""
         return Path(self.name).expanduser().is_dir()
 
 

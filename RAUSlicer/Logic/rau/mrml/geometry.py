@@ -30,6 +30,10 @@ def lps_to_ras(points) -> np.ndarray:
     return np.asarray(points, dtype=float) * RAS_FROM_LPS.diagonal()[:3]
 
 
+ras_to_lps = lps_to_ras
+"""RAS points ``(..., 3)`` to LPS: the same flip, named for the way it is used."""
+
+
 def image_ijk_to_ras(image: Image) -> np.ndarray:
     """The 4x4 IJK-to-RAS matrix Slicer needs for ``image``'s voxels (2D images: where their volume was)."""
     return RAS_FROM_LPS @ image.volume().index_to_world

@@ -16,7 +16,7 @@ from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.mrml.geometry import lps_to_ras
+from rau.mrml.geometry import ras_to_lps
 
 
 class PromptError(InputError):
@@ -25,7 +25,7 @@ class PromptError(InputError):
 
 def voxel_of(target: Image, ras, point: str = "the point") -> tuple[int, int, int]:
     """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target (naming ``point``)."""
-    ijk = np.rint(target.volume().to_index(lps_to_ras(ras))).astype(int)
+    ijk = np.rint(target.volume().to_index(ras_to_lps(ras))).astype(int)
     if np.any(ijk < 0) or np.any(ijk >= np.asarray(target.size)):
         raise PromptError(f"{point} at RAS {np.round(ras, 1).tolist()} lies outside the target image")
     return tuple(int(v) for v in ijk)
@@ -50,7 +50,7 @@ def box_from_roi(target: Image, roi) -> Box:
     roi.GetObjectBounds(bounds)
     corners = np.array([[x, y, z, 1.0] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
     world = (arrayFromVTKMatrix(roi.GetObjectToWorldMatrix()) @ corners.T).T[:, :3]
-    ijk = target.volume().to_index(lps_to_ras(world))
+    ijk = target.volume().to_index(ras_to_lps(world))
     box = Box(np.ceil(ijk.min(axis=0) - 1e-3), np.floor(ijk.max(axis=0) + 1e-3) + 1).clip(target)  # a face on a voxel centre keeps it
     if box.empty:
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")

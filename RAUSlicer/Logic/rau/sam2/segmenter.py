@@ -28,17 +28,16 @@ class Sam2Segmenter(Segmenter):
     i, j, k or auto (coarsest spacing). ``window``: (low, high) intensities, default 0.5-99.5 percentiles.
     ``cache_bytes``: memory budget of the cached image features (:class:`rau.sam2.cache.FeatureCache`;
     the frames kept follow from it and the frame size).
-    ``objects_per_pass``: most structures in one memory-attention batch (bounds its activation memory).
     ``top_k``: references per structure in SAM2's memory. ``slice_margin``: slices tracked beyond a
     structure's localized extent.
     """
 
     def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_bytes=DEFAULT_BUDGET,
-                 objects_per_pass=8, name="sam2", top_k=DEFAULTS.top_k, slice_margin=DEFAULTS.slice_margin):
+                 name="sam2", top_k=DEFAULTS.top_k, slice_margin=DEFAULTS.slice_margin):
         self.source = model_source(model, revision, cache_dir)
         self.device, self.slice_axis, self.window = device, slice_axis, window
         self.top_k, self.slice_margin = top_k, slice_margin
-        self.cache_bytes, self.objects_per_pass, self.name = cache_bytes, objects_per_pass, name
+        self.cache_bytes, self.name = cache_bytes, name
         self._model = self._style = None
 
     @classmethod
@@ -107,7 +106,7 @@ class Sam2Segmenter(Segmenter):
         sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in order]
         frames = Frames(sources, str(model.device), model.dtype, self.style.mean, self.style.std)
         cache = FeatureCache(self.cache_bytes)
-        tracker = Tracker(model, frames, cache, self.objects_per_pass, first_target_frame=len(distinct))
+        tracker = Tracker(model, frames, cache, first_target_frame=len(distinct))
         session = Sam2Session(tracker, target, axis, target_geometry, len(distinct), self.name, order)
 
         import torch

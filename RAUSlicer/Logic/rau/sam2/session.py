@@ -36,6 +36,7 @@ class Plan:
     boxes: dict[int, Box] = field(default_factory=dict)
 
     def allows(self, k: int) -> bool:
+        """Whether slice ``k`` lies in the span this plan tracks (every slice without one)."""
         return self.span is None or self.span[0] <= k < self.span[1]
 
 
@@ -62,6 +63,7 @@ class Sam2Session(Session):
 
     @property
     def slices(self) -> int:
+        """The number of target slices along SAM2's axis."""
         return self.target.shape[self.axis]
 
     def shown_position(self, k: int) -> int:

@@ -25,17 +25,21 @@ def inference_session_class(model):
     return next(value for name, value in vars(module).items() if name.endswith("VideoInferenceSession"))
 
 
+OBJECTS_PER_PASS = 8
+"""Most structures in one memory-attention batch: its activation memory grows with them."""
+
+
 class Tracker:
     """Runs SAM2 frame by frame for several structures at once and keeps only the memory SAM2 can still read.
 
-    ``objects_per_pass`` caps the structures in one memory-attention batch (its activations grow with it).
+    At most :data:`OBJECTS_PER_PASS` structures go through memory attention at once.
     Each structure's memory-conditioned features of its last step are kept (one frame per structure), so a
     correction on that frame runs only the prompt encoder and mask decoder.
     """
 
-    def __init__(self, model, frames: Frames, cache: FeatureCache, objects_per_pass: int = 8, first_target_frame: int = 0):
+    def __init__(self, model, frames: Frames, cache: FeatureCache, first_target_frame: int = 0):
         self.first_target_frame = first_target_frame
-        self.model, self.frames, self.cache, self.objects_per_pass = model, frames, cache, objects_per_pass
+        self.model, self.frames, self.cache = model, frames, cache
         self.memory_frames = model.config.num_maskmem
         self.pointer_frames = model.config.max_object_pointers_in_encoder
         device = frames.device
@@ -97,6 +101,7 @@ class Tracker:
         return copy(self._conditioning(name)), copy(self.outputs(name)), self.conditioned.get(name)
 
     def restore(self, name: str, state) -> None:
+        """Put ``name``'s memory back as :meth:`state` saved it (undo of a correction)."""
         conditioning, outputs, conditioned = state
         for stored, saved in ((self._conditioning(name), conditioning), (self.outputs(name), outputs)):
             stored.clear()
@@ -124,7 +129,7 @@ class Tracker:
         objects = [self.objects[n] for n in names]
         with inference():
             feats, positions, high_res = batch.vision(model, session, frame)
-            maps = batch.condition(model, session, objects, frame, reverse, feats, positions, self.objects_per_pass)
+            maps = batch.condition(model, session, objects, frame, reverse, feats, positions, OBJECTS_PER_PASS)
             outputs = batch.decode(model, maps, high_res, [prompts.get(n) for n in names])
             batch.encode_memories(model, feats, outputs, [n in prompts for n in names])
         for index, (name, obj, output) in enumerate(zip(names, objects, outputs)):

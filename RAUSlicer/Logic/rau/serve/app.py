@@ -81,6 +81,7 @@ class Server:
         self._lock = threading.Lock()
 
     def submit(self, spec, uploads: list[Upload]) -> Job:
+        """Read a job's uploads (refusing bad ones, nothing kept on disk) and queue it on its device."""
         options = options_from_json(spec.options, self.config.engine_options)
         job_id = uuid.uuid4().hex
         folder = confined(self.work_dir, "jobs", job_id)
@@ -105,6 +106,7 @@ class Server:
         return job
 
     def job(self, job_id: str) -> Job:
+        """The job ``job_id`` (:class:`NotFound` for an unknown or malformed id)."""
         if not valid_id(job_id) or job_id not in self.jobs:
             raise NotFound(f"no job {job_id}")
         return self.jobs[job_id]
@@ -135,6 +137,7 @@ class Server:
             shutil.rmtree(job.folder, ignore_errors=True)
 
     def info(self) -> dict:
+        """What ``GET /v1/info`` answers: versions, engines and why any is unavailable, the device, the loaded models."""
         return {
             "rau_version": rau.__version__,
             "api_version": API_VERSION,

@@ -131,6 +131,7 @@ class EngineCache:
         self._lock = threading.Lock()
 
     def get(self, name: str, options: EngineOptions):
+        """The engine ``name`` with ``options``, created on first use and kept warm."""
         key = (name, json.dumps(options.as_dict(), sort_keys=True, default=str))
         with self._lock:
             if key not in self._engines:
@@ -159,6 +160,7 @@ class DeviceQueues:
         self._lock = threading.Lock()
 
     def device_lock(self, device: str) -> threading.Lock:
+        """The lock a job or correction holds while it uses ``device``."""
         with self._lock:
             return self._locks.setdefault(device, threading.Lock())
 

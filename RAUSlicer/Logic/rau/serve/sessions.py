@@ -113,6 +113,7 @@ class SessionStore:
             self._forget(session_id, reason)
 
     def total_bytes(self) -> int:
+        """The estimated memory of all open sessions (images and masks)."""
         return sum(entry.nbytes for entry in self._entries.values())
 
     def __len__(self) -> int:

@@ -8,6 +8,7 @@ the client's file, not the server's copy.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from dataclasses import dataclass, fields
@@ -168,4 +169,5 @@ def _client_names(message: str, names: dict[str, str]) -> str:
 
 
 def _positive(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    """A JSON number (not a string or a boolean), finite and > 0 (JSON's 1e400 reads as infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0

@@ -18,6 +18,7 @@ DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
 
 @dataclass
 class GRPOSettings:
+    """GRPO settings: completions per prompt, their length and temperature, KL weight and the rewards' weights."""
     num_generations: int = 4
     max_completion_length: int = 256
     temperature: float = 1.0

@@ -26,6 +26,7 @@ LEARNING_RATES = {"sft": 1e-4, "grpo": 1e-5}
 
 @dataclass(frozen=True)
 class LoraSettings:
+    """LoRA adapter settings: rank, scaling, dropout, and whether the vision tower is adapted too."""
     r: int = 8
     alpha: int = 16
     dropout: float = 0.01

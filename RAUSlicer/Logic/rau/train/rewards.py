@@ -46,14 +46,18 @@ def score_answer(text: str, task: str, truth: dict, legend: list[str], bounds) -
 
 
 def format_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float]:
+    """TRL reward: per completion, whether its answer has the form its task asks for."""
     return [_format(completion_text(c), t, json.loads(tr), names, b) for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
 
 
 def correctness_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float]:
+    """TRL reward: per completion, whether its answer is right (presence, identity; for boxes, the share of structures
+    it says present or absent rightly)."""
     return [_correct(completion_text(c), t, json.loads(tr), names, b) for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
 
 
 def box_iou_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float | None]:
+    """TRL reward: per box question, the IoU of the answered box with the truth (None for other tasks)."""
     return [_iou(completion_text(c), json.loads(tr), names, b) if t == "box" else None
             for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
 

@@ -55,6 +55,7 @@ def bounded_bytes(path, limit: int) -> bytes | None:
 
 
 def is_nifti(path) -> bool:
+    """Whether ``path`` names a NIfTI file (``.nii`` or ``.nii.gz``, any case)."""
     return Path(path).name.lower().endswith(NIFTI_SUFFIXES)
 
 

@@ -33,6 +33,7 @@ class WorkingGrid:
 
     @property
     def same(self) -> bool:
+        """Whether the working grid is the picture's own (a 512 px film is used as it is)."""
         return self.shape == self.working
 
     def image(self, array: np.ndarray) -> np.ndarray:

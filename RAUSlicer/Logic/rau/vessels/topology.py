@@ -41,6 +41,7 @@ class SegmentTree:
         return sorted(implied, key=lambda v: (-self.depth(v), v))
 
     def depth(self, value: int) -> int:
+        """How many segments lie between segment ``value`` and the root (0 for the root)."""
         steps = 0
         while self.parent.get(value) is not None:
             value, steps = self.parent[value], steps + 1
