@@ -144,6 +144,24 @@ def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_ca
     assert not list((hc18_case / "out").glob("corrected*")) and not list((hc18_case / "out").glob(".*"))
 
 
+def test_an_inverted_box_on_a_1_slice_volume_stored_along_i_is_named_as_typed(hc18_case, capsys):  # noqa: F811
+    """Before: "the box (400, 100)..(180, 290) is inverted ... along i": the corners as the 2D image numbers them,
+    and the axis of that numbering, not the file's j the user typed."""
+    picture = sitk.GetArrayFromImage(sitk.ReadImage(str(hc18_case / "002.png")))
+    volume = sitk.GetImageFromArray(picture[:, :, None])  # 1 x 800 x 540 voxels along i, j, k
+    volume.SetSpacing((1.0, HC18["002"], HC18["002"]))
+    sitk.WriteImage(volume, str(hc18_case / "002_i.nii.gz"))
+    args = segment_args(hc18_case, hc18_case / "out" / "run.nii.gz", "--no-deformable")
+    args = [a.replace("002.png", "002_i.nii.gz") for a in args[: args.index("--target-spacing")]] + args[args.index("--out") :]
+    assert main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = main(["correct", str(hc18_case / "out" / "run.result.json"), "--structure", "fetal head", "--box", "0,400,100,0,180,290",
+                 "--out", str(hc18_case / "out" / "fixed.nii.gz")])
+    assert code == 2 and "the box (0, 400, 100)..(0, 180, 290) is inverted: its lower corner lies above its upper one along j" in capsys.readouterr().err
+    assert main(["correct", str(hc18_case / "out" / "run.result.json"), "--structure", "fetal head", "--box", "0,180,100,0,400,290",
+                 "--out", str(hc18_case / "out" / "fixed.nii.gz")]) == 0
+
+
 def test_a_bad_prompt_is_refused_before_the_run_is_reopened_or_repeated(hc18_case, capsys, monkeypatch):  # noqa: F811
     """A model engine repeats its run to correct it (minutes): the prompt is checked first (rau.session.check_prompt)."""
     import rau.commands.correct as correct

@@ -302,3 +302,23 @@ def test_rau_correct_missing_every_vessel_keeps_the_confidence(vessel_run, tmp_p
     confidence = {path: next(s["confidence"] for s in json.loads(path.read_text())["structures"] if s["name"] == "S8_LAD_apical")
                   for path in (vessel_run, out.with_name("missed.result.json"))}
     assert len(set(confidence.values())) == 1 and 0 < min(confidence.values()) < 1
+
+
+def test_undoing_every_correction_gives_a_structure_taken_whole_its_answer_back_with_its_confidence():
+    """A structure another correction took whole (overwrite), then corrected itself: undoing both gave its voxels back
+    with confidence 0 and "every voxel was removed by an edit" (the server, the Python API and Slicer's session)."""
+    from rau.correction import attach_session
+
+    result, truth = result_2d()
+    small = np.zeros(truth.shape, bool)
+    small[0, 60:64, 46:50] = True  # where an inside click grows "head"
+    result.structures[1].mask = small
+    session = attach_session(result).session
+    result.put_correction(session.reprompt("head", Prompt(points=[(48, 62, 0)], labels=[1]), overwrite=True), session, True)
+    assert not result.get("other").found
+    result.put_correction(session.reprompt("other", Prompt(points=[(48, 62, 0)], labels=[1]), overwrite=True), session, True)
+    result.put_correction(session.undo("head"), session)
+    result.put_correction(session.undo("other"), session)
+    back = result.get("other")
+    assert np.array_equal(back.mask, small) and (back.confidence, back.message) == (0.5, "")
+    assert (session.results["other"].confidence, session.results["other"].message) == (0.5, "")

@@ -22,6 +22,7 @@ from typing import Optional
 
 from rau import validation
 from rau.errors import OptionError
+from rau.vlm.families import FAMILY_NAMES
 
 FUSION_METHODS = ("local", "vote", "staple")
 DEFAULT_FUSION = "vote"
@@ -69,7 +70,7 @@ class EngineOptions:
     vlm_adapter: Optional[str] = option(None, "VLM: LoRA adapter folder (e.g. from rau train sft)", metavar="DIR",
                                         check=validation.non_empty_path)
     vlm_family: Optional[str] = option(None, "VLM: coordinate convention when the model name does not tell",
-                                       choices=("qwen2.5-vl", "qwen3-vl", "qwen2-vl"))
+                                       choices=FAMILY_NAMES)
     vlm_per_structure: bool = option(False, "VLM: one request per structure instead of one per target")
     vlm_timeout: float = option(180.0, "VLM server: seconds to wait for one answer (a 7B model on one GPU answers in seconds "
                                        "to a minute; at most a day)", metavar="S", check=validation.waiting_seconds)

@@ -51,6 +51,7 @@ class Session(abc.ABC):
         self._steps: dict[str, list[Step]] = {}  # each structure's corrections to undo, the latest last
         self._corrections = 0  # all structures' corrections so far: each step's number
         self._undone_last: str | None = None  # the structure whose correction the last change undid
+        self._emptied: dict[str, StructureResult] = {}  # each structure's answer before an edit last emptied it
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
@@ -101,7 +102,9 @@ class Session(abc.ABC):
         """Free what the session holds elsewhere (a server's session); here, nothing."""
 
     def edit(self, name: str, mask) -> None:
-        """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here)."""
+        """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here). A structure an
+        edit emptied gets its confidence and message from before that back with its voxels (also when an undo gives
+        them back): before, it kept confidence 0 and "every voxel was removed by an edit"."""
         name = self._name(name)
         mask = np.asarray(mask, bool)
         if mask.shape != self.target.shape:
@@ -110,9 +113,11 @@ class Session(abc.ABC):
         if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
             return
         if not mask.any():  # emptied: not found, as a correction that removes every voxel leaves it
+            self._emptied[name] = current
             self.results[name] = replace(current, mask=None, box=None, confidence=0.0, message=EDITED_EMPTY)
             return
-        self.results[name] = replace(current, mask=mask.copy(), box=None)
+        refilled = self._emptied.pop(name) if current.message == EDITED_EMPTY and name in self._emptied else current
+        self.results[name] = replace(current, mask=mask.copy(), box=None, confidence=refilled.confidence, message=refilled.message)
 
     def resume(self, saved: StructureResult) -> None:
         """Go on from a saved answer: its mask, confidence, prompts (the correction count) and message, as a session

@@ -374,11 +374,11 @@ def _box(text: str, target) -> Box:
     size = file_size(target, len(values) // 2)
     if not all(lo <= n - 1 and hi >= 0 for lo, hi, n in zip(values, values[len(size):], size)):
         raise InputError(f"--box {text!r}: outside the target ({voxel_ranges(size)})")
-    if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
-        values = [*file_corner(values[:3], target)[:2], *file_corner(values[3:], target)[:2]]
-    first, last = values[:ndim], values[ndim:]
+    first, last = values[: len(values) // 2], values[len(values) // 2 :]
     try:
-        check_corners(first, last, empty_ok=True)  # corners inclusive: equal ones are one voxel
+        check_corners(first, last, empty_ok=True)  # as typed (corners inclusive: equal ones are one voxel)
+        if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
+            first, last = file_corner(first, target)[:2], file_corner(last, target)[:2]
         return prompt_box(first, [corner + 1 for corner in last], target)
     except InputError as error:
         raise InputError(f"--box {text!r}: {error}") from None

@@ -13,6 +13,7 @@ import json
 from rau.errors import OptionError
 from rau.train.model import LEARNING_RATES, LoraSettings
 from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
+from rau.vlm.families import FAMILY_NAMES, family_for
 
 
 def add_parser(subparsers) -> None:
@@ -23,7 +24,7 @@ def add_parser(subparsers) -> None:
     build.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="dataset folder (one subfolder per subject) or manifest CSV (image,labels[,subject,pixel_spacing,label_table])")
     build.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder for the pairs (JSONL + images + card)")
     build.add_argument("--model", type=argument(non_empty_path, "--model"), help="render for this model's image size rule (default: --family)")
-    build.add_argument("--family", default="qwen2.5-vl", help="model family when --model is not given (default qwen2.5-vl)")
+    build.add_argument("--family", default=FAMILY_NAMES[0], help=f"model family when --model is not given (default {FAMILY_NAMES[0]})")
     build.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"], help="slice axis for 3D volumes")
     build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2)")
     build.add_argument("--references-per-target", type=argument(positive_integer, "--references-per-target"), default=4, help="(default 4)")
@@ -116,7 +117,6 @@ def run_build_pairs(args: argparse.Namespace) -> int:
     from rau.models.loader import ModelSource
     from rau.train.build import build_pairs
     from rau.train.pairs import PairOptions
-    from rau.vlm.families import family_for
     from rau.vlm.local import model_family
 
     family = model_family(ModelSource(args.model)) if args.model else family_for(args.family, "--family")

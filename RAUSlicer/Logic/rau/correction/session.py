@@ -32,7 +32,7 @@ class CorrectorSession(Session):
         self.seeds[name] = seeds
         saved = [[k, j, i, label] for (k, j, i), label in zip(seeds.voxels, seeds.labels)]
         prompts = {**current.prompts, "corrector": CORRECTOR, "clicks": len(seeds.voxels), "seeds": saved}
-        message = "" if corrected.any() else "the correction removed every voxel"
+        message = "" if corrected.any() else current.message if not mask.any() else "the correction removed every voxel"  # empty before: why stays
         return StructureResult(current.structure, corrected, current.confidence, current.engine, prompts, message=message)
 
     def _snapshot(self, name: str):

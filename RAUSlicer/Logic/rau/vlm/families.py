@@ -102,6 +102,9 @@ QWEN2_5_VL = ModelFamily("qwen2.5-vl", factor=28, min_pixels=4 * 28 * 28, max_pi
 QWEN3_VL = ModelFamily("qwen3-vl", factor=32, min_pixels=64 * 32 * 32, max_pixels=1024 * 32 * 32, normalized_to=1000)
 QWEN2_VL = ModelFamily("qwen2-vl", factor=28, min_pixels=4 * 28 * 28, max_pixels=1024 * 28 * 28, normalized_to=1000)
 
+FAMILY_NAMES = tuple(family.name for family in (QWEN2_5_VL, QWEN3_VL, QWEN2_VL))
+"""The families by name, as ``--vlm-family`` and ``rau train --family`` take them (the first is the default)."""
+
 FAMILIES = {"qwen2_5_vl": QWEN2_5_VL, "qwen3_vl": QWEN3_VL, "qwen3_vl_moe": QWEN3_VL, "qwen2_vl": QWEN2_VL}
 
 
