@@ -355,3 +355,24 @@ def test_inside_and_outside_clicks_in_one_correction_give_one_answer_in_any_orde
     assert (both & ~predicted).sum() <= (corrected([inside], [1]) & ~predicted).sum()
     assert (predicted & ~both).sum() <= (predicted & ~corrected([outside], [0])).sum()
     assert both[inside] and not both[outside]
+
+
+def test_a_stroke_running_out_from_the_structure_grows_it_towards_its_end_not_past_it(shared_data):
+    """The clicks of one kind build on each other (each measured on the boundary the ones before it moved): measured
+    each on the structure as found, every point of a stroke pushed twice its own distance, past the stroke's end
+    (an HC18 head cut short: 17 593 pixels outside the head, Dice 0.840; here 327, Dice 0.915)."""
+    from rau.io.images import read_image
+
+    folder = shared_data / "hc18_fetal_head_us"
+    image = read_image(folder / "images/003_HC.png", 0.091291168)
+    truth = read_image(folder / "masks/003_HC_mask.png", 0.091291168, label_map=True).array > 0
+    columns = np.nonzero(truth)[2]
+    cut = int(columns.min() + 0.6 * (columns.max() - columns.min()))
+    short = truth.copy()
+    short[..., cut:] = False  # the head with its right part missing
+    row = int(np.median(np.nonzero(truth)[1][columns == cut]))
+    end = int(np.nonzero(truth[0, row])[0].max()) - 10
+    stroke = [voxel[::-1] for voxel in stroke_points([(cut - 20, row, 0), (end, row, 0)])]  # to 10 px short of the edge
+    clicks = Seeds(stroke, [1] * len(stroke))
+    corrected = correct_mask(image, short, clicks, clicks)
+    assert dice(corrected, truth) > 0.9 and (corrected & ~truth).sum() < 0.02 * truth.sum()

@@ -322,3 +322,18 @@ def test_undoing_every_correction_gives_a_structure_taken_whole_its_answer_back_
     back = result.get("other")
     assert np.array_equal(back.mask, small) and (back.confidence, back.message) == (0.5, "")
     assert (session.results["other"].confidence, session.results["other"].message) == (0.5, "")
+
+
+def test_a_structure_an_edit_emptied_gets_its_confidence_back_when_an_edit_fills_it_again_also_after_an_undo():
+    """The record of what an edit emptied goes back with an undo: before, a refill after undoing a correction kept the
+    confidence of the undone correction's answer, or 0 and "every voxel was removed by an edit"."""
+    result, _ = result_2d()
+    session = CorrectorSession(result)
+    head = session.results["head"].mask.copy()
+    for correction in (Prompt(points=[(48, 48, 0)], labels=[1]), Prompt(points=[(48, 48, 0)], labels=[0])):
+        session.edit("head", np.zeros_like(head))
+        session.reprompt("head", correction)  # fills it (confidence 1), or leaves it empty
+        session.edit("head", np.zeros_like(head) if correction.labels == [1] else head)
+        session.undo("head")
+        session.edit("head", head)
+        assert (session.results["head"].confidence, session.results["head"].message) == (0.5, "")

@@ -245,7 +245,7 @@ def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_se
     assert alone["warnings"] == []
 
 
-def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_and_downloads(server, shared_data, tmp_path):
+def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_and_downloads(server, shared_data, tmp_path, capfd):
     """Before, a label value the table does not name and structures a label map cannot show whole were said on the
     server's standard error only (naming its own copies), and the job's warnings were empty."""
     from scipy import ndimage
@@ -271,6 +271,11 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
                                            seg_nrrd=seg_nrrd, options={"deformable": False}))
         [warning] = record["warnings"]
         assert warning.startswith("structures overlap; in the label_map download later structures cover 'head' ") and warning.endswith(whole)
+    client.reprompt(record["session"], "head", {"points": [[400, 200]], "labels": [1]})  # the outputs are written again
+    client.download(record["job"], "label_map", tmp_path / "corrected.nii.gz")
+    [again] = client.job(record["job"])["warnings"]
+    assert again.startswith("structures overlap; in the label_map download later structures cover 'head' ")
+    assert "warning" not in capfd.readouterr().err  # before, said on the server's standard error, naming its files
     assert not list(server[1].state.server.work_dir.glob("jobs/*/inputs"))
 
 
@@ -603,4 +608,6 @@ def test_a_spec_whose_pixel_size_is_too_large_for_a_number_is_refused_as_the_spe
         parse_spec('{"target_spacing": 1e400}', "registration")
     with pytest.raises(InputError, match="spec.reference_spacing must be a list of positive numbers"):
         parse_spec('{"reference_spacing": [0.1, 1e400]}', "registration")
+    with pytest.raises(InputError, match="spec.target_spacing must be a positive number"):
+        parse_spec('{"target_spacing": 1' + 400 * "0" + "}", "registration")  # before: OverflowError, a 500
     assert parse_spec('{"target_spacing": 1e300}', "registration").target_spacing == 1e300

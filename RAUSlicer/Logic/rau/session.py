@@ -51,7 +51,7 @@ class Session(abc.ABC):
         self._steps: dict[str, list[Step]] = {}  # each structure's corrections to undo, the latest last
         self._corrections = 0  # all structures' corrections so far: each step's number
         self._undone_last: str | None = None  # the structure whose correction the last change undid
-        self._emptied: dict[str, StructureResult] = {}  # each structure's answer before an edit last emptied it
+        self._emptied: dict[str, tuple[float, str]] = {}  # confidence and message before an edit emptied each structure
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
@@ -88,6 +88,7 @@ class Session(abc.ABC):
             raise InputError(f"nothing to undo for {name!r}")
         before, step = dict(self.results), self._steps[name].pop()
         self._undo_to(name, step.undone)
+        self.keep_emptied(name, step.emptied)
         if step.gifts:  # taken before the correction, given back since: the answer from before it gets them too
             self.edit(name, voxels(self.results[name], self.target.shape) | np.logical_or.reduce([gift for _, gift in step.gifts]))
             for taker, gift in step.gifts:
@@ -103,8 +104,8 @@ class Session(abc.ABC):
 
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here). A structure an
-        edit emptied gets its confidence and message from before that back with its voxels (also when an undo gives
-        them back): before, it kept confidence 0 and "every voxel was removed by an edit"."""
+        edit emptied gets its confidence and message from before that back with its voxels, also when an undo gives
+        them back (before, it kept confidence 0 and "every voxel was removed by an edit")."""
         name = self._name(name)
         mask = np.asarray(mask, bool)
         if mask.shape != self.target.shape:
@@ -113,11 +114,20 @@ class Session(abc.ABC):
         if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
             return
         if not mask.any():  # emptied: not found, as a correction that removes every voxel leaves it
-            self._emptied[name] = current
+            self._emptied[name] = (current.confidence, current.message)
             self.results[name] = replace(current, mask=None, box=None, confidence=0.0, message=EDITED_EMPTY)
             return
-        refilled = self._emptied.pop(name) if current.message == EDITED_EMPTY and name in self._emptied else current
-        self.results[name] = replace(current, mask=mask.copy(), box=None, confidence=refilled.confidence, message=refilled.message)
+        emptied = self._emptied.pop(name, None) if current.message == EDITED_EMPTY else None
+        confidence, message = emptied or (current.confidence, current.message)
+        self.results[name] = replace(current, mask=mask.copy(), box=None, confidence=confidence, message=message)
+
+    def keep_emptied(self, name: str, emptied: tuple[float, str] | None) -> None:
+        """Set what :meth:`edit` gives back to ``name`` when it fills it again after an edit emptied it (None: nothing;
+        undo and a hand edit the server did not take put back what was kept before)."""
+        if emptied is None:
+            self._emptied.pop(name, None)
+        else:
+            self._emptied[name] = emptied
 
     def resume(self, saved: StructureResult) -> None:
         """Go on from a saved answer: its mask, confidence, prompts (the correction count) and message, as a session
@@ -183,7 +193,7 @@ class Session(abc.ABC):
     def _change(self, name: str, work, progress: Progress | None, verb: str) -> StructureResult:
         progress = progress or Progress()
         progress(f"{verb} {name}", 0.0)
-        snapshot, before = self._snapshot(name), dict(self.results)
+        snapshot, before, emptied = self._snapshot(name), dict(self.results), self._emptied.get(name)
         try:
             item = work(progress)
             progress(f"{verb} {name}", 1.0)  # the last chance to cancel before anything changes
@@ -192,7 +202,7 @@ class Session(abc.ABC):
             raise
         self.results[name] = item
         self._corrections, self._undone_last = self._corrections + 1, None
-        self._steps[name] = (self._steps.get(name, []) + [Step(self._undone(name, snapshot), self._corrections)])[-self.undo_depth :]
+        self._steps[name] = (self._steps.get(name, []) + [Step(self._undone(name, snapshot), self._corrections, emptied)])[-self.undo_depth :]
         self.changed = self._changed_since(name, before)
         return item
 
@@ -267,11 +277,12 @@ class Taking:
 @dataclass
 class Step:
     """One correction of a structure as its undo needs it: the engine's record from before it (:meth:`Session._undone`),
-    its number, what it took from other structures (:meth:`Session.gave_up`), and the voxels undoing earlier
-    corrections (by their number) gave back to the structure since."""
+    its number, what an edit that had emptied it kept (:meth:`Session.edit`), what it took from other structures
+    (:meth:`Session.gave_up`), and the voxels undoing earlier corrections (by their number) gave back to the structure since."""
 
     undone: object
     number: int
+    emptied: tuple[float, str] | None = None
     taken: dict[str, Taking] = field(default_factory=dict)
     gifts: list[tuple[int, np.ndarray]] = field(default_factory=list)
 

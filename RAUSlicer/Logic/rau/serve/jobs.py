@@ -61,7 +61,9 @@ class Job:
     created: float = field(default_factory=time.time)
     warnings: list[str] = field(default_factory=list)
     """What ``rau segment`` would print as warnings: those given (reading the uploads), then what the run leaves out
-    (:meth:`Request.left_out_warnings`), then, once run, the engine's and the writers' (:func:`run_job`)."""
+    (:meth:`Request.left_out_warnings`), then, once run, the engine's (:func:`run_job`)."""
+    written_warnings: list[str] = field(default_factory=list)
+    """The writers' warnings when the outputs were last written (a correction may change them)."""
 
     def __post_init__(self):
         self.warnings = [*self.warnings, *self.request.left_out_warnings()]
@@ -80,7 +82,7 @@ class Job:
         return {
             "job": self.id, "state": state, "step": self.step, "progress": round(self.progress, 4),
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
-            "structures": summary, "seconds": seconds, "warnings": self.warnings,
+            "structures": summary, "seconds": seconds, "warnings": [*self.warnings, *self.written_warnings],
         }
 
     def output_paths(self) -> dict[str, Path]:
@@ -118,8 +120,9 @@ class Job:
     def _write_changes(self) -> None:
         """Write the outputs when corrections changed the result since they were last written (under :attr:`lock`)."""
         if self.version != self.written_version:
-            write_outputs(self.result, self.output_paths(), overwrite=True)
-            self.written_version = self.version
+            with collected_warnings() as said:
+                write_outputs(self.result, self.output_paths(), overwrite=True)
+            self.written_version, self.written_warnings = self.version, [self.as_downloads(message) for message in said]
 
 
 class EngineCache:
@@ -268,12 +271,12 @@ def run_job(job: Job, engines: EngineCache) -> None:
 
     job.state = "running"
     try:
-        engine = engines.get(job.engine, job.options)
         with collected_warnings() as said:
+            engine = engines.get(job.engine, job.options)
             job.result = engine.run(job.request, Progress(report, job.cancel_event.is_set))
-            report("writing outputs", 1.0)  # a volume's take seconds: the job is not done until they are written
-            job.write_outputs()
-        job.warnings = job.warnings + [job.as_downloads(message) for message in said]  # a new list: a poll may be reading the old
+        job.warnings = job.warnings + said  # a new list: a poll may be reading the old
+        report("writing outputs", 1.0)  # a volume's take seconds: the job is not done until they are written
+        job.write_outputs()
         job.state, job.step, job.progress = "done", "done", 1.0
     except Cancelled:
         job.state, job.result = "cancelled", None

@@ -162,13 +162,15 @@ class RemoteSession(Session):
 
     def edit(self, name: str, mask) -> None:
         """The user's hand edit of ``name``, here and in the server's session."""
-        before = self.results[self._name(name)]
+        name = self._name(name)
+        before, emptied = self.results[name], self._emptied.get(name)
         super().edit(name, mask)
         if self.results[name] is not before:
             try:
                 self._sent(lambda: self.client.edit(self.id, name, encode_mask(self.results[name].mask)))
             except BaseException:  # not sent: the next correction sends it again
                 self.results[name] = before
+                self.keep_emptied(name, emptied)
                 raise
 
     def close(self) -> None:

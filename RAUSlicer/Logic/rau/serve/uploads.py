@@ -170,4 +170,9 @@ def _client_names(message: str, names: dict[str, str]) -> str:
 
 def _positive(value) -> bool:
     """A JSON number (not a string or a boolean), finite and > 0 (JSON's 1e400 reads as infinity)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and value > 0
+    except OverflowError:  # a whole number too large for a float
+        return False
