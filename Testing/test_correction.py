@@ -376,3 +376,26 @@ def test_a_stroke_running_out_from_the_structure_grows_it_towards_its_end_not_pa
     clicks = Seeds(stroke, [1] * len(stroke))
     corrected = correct_mask(image, short, clicks, clicks)
     assert dice(corrected, truth) > 0.9 and (corrected & ~truth).sum() < 0.02 * truth.sum()
+
+
+def test_a_stroke_and_an_outside_click_in_one_correction_give_one_answer_wherever_the_click_comes(shared_data):
+    """Zones open around at most 8 clicks of each kind: before, 8 of all, spread by position, so an outside click given
+    after a stroke's first point opened none and changed nothing (the server takes points in any order)."""
+    from PIL import Image as Picture
+    from scipy import ndimage
+
+    folder = shared_data / "hc18_fetal_head_us"
+    image = Image(np.asarray(Picture.open(folder / "images/002_HC.png"), np.float32)[None], spacing=(0.062, 0.062, 1.0))
+    truth = ndimage.binary_fill_holes(np.asarray(Picture.open(folder / "masks/002_HC_mask.png")) > 0)[None]
+    predicted = np.roll(truth, 80, axis=2)
+    row = int(np.nonzero(truth[0])[0].mean())
+    edge = int(np.nonzero(predicted[0, row])[0].min())
+    stroke = [voxel[::-1] for voxel in stroke_points([(edge - 60, row, 0), (edge - 44, row, 0)])]  # 17 inside points
+    outside = (0, row + 5, edge + 20)
+    answers = []
+    for position in (0, 1, len(stroke)):
+        voxels = stroke[:position] + [outside] + stroke[position:]
+        labels = [1] * position + [0] + [1] * (len(stroke) - position)
+        answers.append(correct_mask(image, predicted, Seeds(voxels, labels), Seeds(voxels, labels)))
+    assert all(np.array_equal(answers[0], answer) for answer in answers[1:])
+    assert not answers[0][outside] and (predicted & ~answers[0]).sum() > 1000

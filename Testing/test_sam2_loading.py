@@ -331,3 +331,14 @@ def test_a_failed_download_is_said_on_one_line(tmp_path):
     assert run.returncode == 2 and run.stderr.count("\n") <= 1, run.stderr
     assert "download failed: " in run.stderr and "Connection refused. " in run.stderr and "(hf download facebook/sam2.1-hiera-tiny" in run.stderr
     assert not (tmp_path / "out.nii.gz").exists()
+
+
+def test_the_server_asks_for_the_device_without_touching_the_warning_filters_of_other_threads():
+    """The server's device lookup silenced "no GPU found" with warnings.catch_warnings(), which swaps the filters of
+    every thread: with four jobs at once the warning reached the server's standard error."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        device = pick_device(None, quiet=True)
+    assert device in ("cuda", "mps", "cpu") and not said

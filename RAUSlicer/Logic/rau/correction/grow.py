@@ -58,7 +58,7 @@ clicks without -> with this cap: CT at 7.8 mm 0.07 / 0.41 -> 0.32 / 0.52, CT at 
 0.45 / 0.72, MR at 3 mm 0.31 / 0.77 -> 0.59 / 0.81."""
 SEED_RADIUS_VOXELS = 1
 MAX_ZONES = 8
-"""A stroke's points are all seeds, but zones open around at most this many of them, evenly spread."""
+"""A stroke's points are all seeds, but zones open around at most this many inside and this many outside clicks, evenly spread."""
 
 
 @dataclass
@@ -91,10 +91,11 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
     reach = {1: np.zeros(mask.shape, bool), 0: np.zeros(mask.shape, bool)}  # what inside / outside clicks may change
     moved = {1: mask.copy(), 0: mask.copy()}  # the boundary as the inside / the outside clicks move it (see _open_zone)
     bounded = 0 in seeds.labels  # an outside click already bounds what the image may give an inside click
-    for index in _spread(len(new.voxels)):
-        label = 1 if new.labels[index] == 1 else 0
-        window, near = _open_zone(zone, moved[label], new.voxels[index], label, spacing, unit, planar, bounded)
-        reach[label][window] |= near
+    for label in (1, 0):  # zones around at most MAX_ZONES clicks of each kind, whatever their order among the other kind's
+        given = [voxel for voxel, kind in zip(new.voxels, new.labels) if (kind == 1) == (label == 1)]
+        for index in _spread(len(given)):
+            window, near = _open_zone(zone, moved[label], given[index], label, spacing, unit, planar, bounded)
+            reach[label][window] |= near
     expected = moved[1] & (moved[0] | ~mask)  # what the inside clicks added, less what the outside clicks removed
     if box is not None:
         zone &= inside_box

@@ -84,9 +84,9 @@ def _refuse_mistyped_folder(source: ModelSource) -> None:
                                      "model available here; check the folder name") from None
 
 
-def pick_device(requested: str | None = None) -> str:
-    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning); an explicit choice wins
-    (:func:`check_device`)."""
+def pick_device(requested: str | None = None, quiet: bool = False) -> str:
+    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning, unless ``quiet``); an explicit choice
+    wins (:func:`check_device`)."""
     import torch
 
     if requested and requested != "auto":
@@ -96,7 +96,8 @@ def pick_device(requested: str | None = None) -> str:
         return "cuda"
     if _mps_available():
         return "mps"
-    warnings.warn("no GPU found: running on the CPU, which is much slower", RuntimeWarning, stacklevel=2)
+    if not quiet:
+        warnings.warn("no GPU found: running on the CPU, which is much slower", RuntimeWarning, stacklevel=2)
     return "cpu"
 
 

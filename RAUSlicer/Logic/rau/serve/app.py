@@ -11,7 +11,6 @@ import threading
 import time
 import traceback
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,9 +165,7 @@ def resolved_device(requested: str | None) -> str:
         return "cpu"
     from rau.models.loader import pick_device
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pick_device(requested)
+    return pick_device(requested, quiet=True)  # not warnings.catch_warnings(): it changes every thread's filters
 
 
 def create_app(config: ServerConfig | None = None):
