@@ -1,4 +1,5 @@
-"""What a job uploads (real HTTP on loopback): each reference's own label table, the form cut short, too many references."""
+"""What a job uploads (real HTTP on loopback): each reference's own label table, the form cut short, too many references,
+the spec's checks, and the warnings reading and writing them give (said in the job, naming the client's files)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rau.cli import main as rau_main
 from rau.image import Image
 from rau.io import read_image, write_image
 from rau.io.label_tables import find_label_table, write_label_table
-from rau.labels import LabelSet, Structure
+from rau.labels import LabelSet, Segmentation, Structure
 from rau.serve.app import ServerConfig
 from rau.serve.client import Client, ServerError, sidecar_table
 from rau.serve.uploads import MAX_REFERENCES
@@ -159,3 +160,61 @@ def test_an_nrrd_whose_gzip_data_unpacks_past_its_header_is_refused_unpacking_no
         check_unpacked_size(tmp_path / "bomb.seg.nrrd", "upload reference_labels", 2**30)
     (tmp_path / "fine.seg.nrrd").write_bytes(header + gzip.compress(bytes(32)))
     check_unpacked_size(tmp_path / "fine.seg.nrrd", "upload reference_labels", 2**30)
+
+
+def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_and_downloads(server, shared_data, tmp_path, capfd):
+    """Before, a label value the table does not name and structures a label map cannot show whole were said on the
+    server's standard error only (naming its own copies), and the job's warnings were empty."""
+    from scipy import ndimage
+
+    from rau.io import write_seg_nrrd
+    from rau.io.segmentations import read_segmentation
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    table = tmp_path / "names.csv"
+    table.write_text("value,name\n7,skull\n")  # the mask's value 255 is not named
+    client = Client(server[0])
+    unnamed = client.wait(client.submit(target, [(image, labels, spacing)], "registration", target_spacing=target_spacing,
+                                        label_table=table, options={"deformable": False}))
+    assert unnamed["warnings"] == ["upload '012_HC_mask.png' has label value(s) 255 that its label table does not name; they are called label_255"]
+    head = read_segmentation(labels, read_image(image, spacing), pixel_spacing=spacing)
+    mask = next(iter(head.masks.values()))
+    overlapping = LabelSet.from_values([1, 2], {1: "head", 2: "head and around"})
+    write_seg_nrrd(Segmentation(head.geometry, overlapping, {"head": mask, "head and around": ndimage.binary_dilation(mask, iterations=10)}),
+                   tmp_path / "ref.seg.nrrd")
+    for seg_nrrd, whole in ((False, 'ask for "seg_nrrd": true for a Slicer segmentation that keeps them whole'),
+                            (True, "the seg_nrrd download keeps them whole")):
+        record = client.wait(client.submit(target, [(image, tmp_path / "ref.seg.nrrd", spacing)], "registration", target_spacing=target_spacing,
+                                           seg_nrrd=seg_nrrd, options={"deformable": False}))
+        [warning] = record["warnings"]
+        assert warning.startswith("structures overlap; in the label_map download later structures cover 'head' ") and warning.endswith(whole)
+    client.reprompt(record["session"], "head", {"points": [[400, 200]], "labels": [1]})  # the outputs are written again
+    client.download(record["job"], "label_map", tmp_path / "corrected.nii.gz")
+    [again] = client.job(record["job"])["warnings"]
+    assert again.startswith("structures overlap; in the label_map download later structures cover 'head' ")
+    assert "warning" not in capfd.readouterr().err  # before, said on the server's standard error, naming its files
+    assert not list(server[1].state.server.work_dir.glob("jobs/*/inputs"))
+
+
+def test_a_spec_whose_seg_nrrd_is_not_true_or_false_is_refused():
+    """Before: "false" (a string) was taken as true and a .seg.nrrd was written."""
+    from rau.errors import InputError
+    from rau.serve.uploads import parse_spec
+
+    with pytest.raises(InputError, match="spec.seg_nrrd must be true or false, got 'false'"):
+        parse_spec('{"seg_nrrd": "false"}', "registration")
+    assert parse_spec('{"seg_nrrd": true}', "registration").seg_nrrd is True and parse_spec("{}", "registration").seg_nrrd is False
+
+
+def test_a_spec_whose_pixel_size_is_too_large_for_a_number_is_refused_as_the_spec_s():
+    """JSON's 1e400 reads as infinity: before, it passed the spec's check and was refused later, as an image's."""
+    from rau.errors import InputError
+    from rau.serve.uploads import parse_spec
+
+    with pytest.raises(InputError, match="spec.target_spacing must be a positive number"):
+        parse_spec('{"target_spacing": 1e400}', "registration")
+    with pytest.raises(InputError, match="spec.reference_spacing must be a list of positive numbers"):
+        parse_spec('{"reference_spacing": [0.1, 1e400]}', "registration")
+    with pytest.raises(InputError, match="spec.target_spacing must be a positive number"):
+        parse_spec('{"target_spacing": 1' + 400 * "0" + "}", "registration")  # before: OverflowError, a 500
+    assert parse_spec('{"target_spacing": 1e300}', "registration").target_spacing == 1e300

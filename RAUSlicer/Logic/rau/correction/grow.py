@@ -75,7 +75,17 @@ class Seeds:
 def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: Box | None = None) -> np.ndarray:
     """The corrected mask of one structure on ``image`` (``mask`` on its (k, j, i) grid).
 
-    ``seeds`` are all clicks so far (``new`` included) and zones open around ``new``.
+    ``seeds`` are all clicks so far (``new`` included) and zones open around ``new`` (:func:`_open_zone`).
+
+    Clicks of one kind in one correction (a stroke, several inside clicks) move one boundary one after another, each
+    measured on the boundary the clicks before it moved; the inside and the outside clicks each move their own copy
+    of the structure as the correction found it, so that one kind's push does not make the other's clicks deeper and
+    the clicks give one answer in any order. Before, all moved one boundary: an inside click's push made an outside
+    click beside it deeper and its push three times wider (an HC18 head of 41 071 pixels: 46 199 after the inside
+    click alone, 24 264 after the outside click alone, 1 509 after both, 45 216 after both the other way round).
+    Measuring every click on the structure as found, also those of one kind, made a stroke running out from the
+    structure push past its own end (HC18, a head cut short and a stroke to 10 px short of its edge: Dice 0.915 ->
+    0.840), so one kind's clicks still build on each other.
     """
     mask = mask.copy()
     if box is not None:
@@ -154,16 +164,6 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     there, plus the ball of radius d around the click.
 
     Returns the click's window and, in it, the voxels the click may change: its zone and those its push moved.
-
-    Clicks of one kind in one correction (a stroke, several inside clicks) move one boundary one after another, each
-    measured on the boundary the clicks before it moved; the inside and the outside clicks each move their own copy
-    of the structure as the correction found it, so that one kind's push does not make the other's clicks deeper and
-    the clicks give one answer in any order. Before, all moved one boundary: an inside click's push made an outside
-    click beside it deeper and its push three times wider (an HC18 head of 41 071 pixels: 46 199 after the inside
-    click alone, 24 264 after the outside click alone, 1 509 after both, 45 216 after both the other way round).
-    Measuring every click on the structure as found, also those of one kind, made a stroke running out from the
-    structure push past its own end (HC18, a head cut short and a stroke to 10 px short of its edge: Dice 0.915 ->
-    0.840), so one kind's clicks still build on each other.
     """
     from scipy import ndimage
 
