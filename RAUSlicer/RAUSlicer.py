@@ -37,6 +37,8 @@ MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 UPDATE_SHORTCUT = "Ctrl+Return"
 KEPT_SESSIONS = 4
 """Results that keep their correction session (each may hold images, a model's image features, a server's session)."""
+OVERWRITE_OPTION = "tick 'Overwrite other segments under the new mask'"
+"""How the panel lets a correction take other segments' voxels (said when a correction leaves out inside points)."""
 
 
 PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
@@ -244,19 +246,28 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
 
         return work
 
-    def applyCorrection(self, segmentationNode, name, item, overwrite=False):
+    def applyCorrection(self, segmentationNode, name, item, overwrite=False, prompt=None):
         """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
         write that is refused (e.g. the target moved) takes the correction back out of the engine session too; the
-        error then also says when that closed the session (:meth:`discardCorrection`)."""
+        error then also says when that closed the session (:meth:`discardCorrection`). Inside points of ``prompt``
+        that the written segment leaves out are said as a warning (:func:`rau.user_warnings.warn`), as ``rau correct``
+        says them."""
         try:
             correction = self.keptCorrection(segmentationNode)
             correction.overwrite = overwrite
-            return correction.apply(name, item)
+            written = correction.apply(name, item)
         except Exception as error:
             note = self.discardCorrection(segmentationNode, name)
             if note is None:
                 raise
             raise RuntimeError(f"{error}\n{note}") from error
+        from rau.session import inside_points_warning
+        from rau.user_warnings import warn
+
+        said = prompt and inside_points_warning(name, prompt, written, correction.result.engine, None if overwrite else OVERWRITE_OPTION)
+        if said:
+            warn(said)
+        return written
 
     def discardCorrection(self, segmentationNode, name):
         """Main thread: take a correction the engine session made but the node never got (refused, or cancelled
@@ -277,7 +288,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
         item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
-        return self.applyCorrection(segmentationNode, name, item, overwrite)
+        return self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
 
     @staticmethod
     def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):

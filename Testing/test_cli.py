@@ -2,11 +2,13 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
+import rau
 from rau.cli import main
 from rau.io import read_image, read_segmentation
 
@@ -145,6 +147,15 @@ def test_2d_reference_with_3d_target_is_refused(hc18_case, shared_data, capsys):
     assert "reference '001.png' is 2D but the target 'image.nii.gz' is 3D (122 x 101 x 30 voxels)" in error  # before: the target by its size only
     assert "give both as 2D images (one slice or frame) or both as volumes" in error
     assert not (hc18_case / "out.nii.gz").exists()
+
+
+def test_a_3d_reference_among_2d_ones_is_refused_before_any_warning_of_its_structures(hc18_case, shared_data, capsys):
+    """Before: the structures the CT has and the first reference lacks were each warned of (41 lines), then refused."""
+    ct = Path(rau.__file__).parent / "sample_data" / "totalseg_ct"
+    args = segment_args(hc18_case, hc18_case / "out.nii.gz", "--reference", str(ct / "subjA_image.nii.gz"), "--reference-labels", str(ct / "subjA_labels.nii.gz"))
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "reference 'subjA_image.nii.gz' is 3D but the target '002.png' is 2D" in error and "warning" not in error
 
 
 def test_empty_reference_labels_are_refused(hc18_case, capsys):

@@ -95,6 +95,56 @@ def test_a_correction_the_node_never_got_is_taken_back_out_of_the_engine_session
     assert not session.can_undo("disk") and session.results["disk"].mask.sum() > 400
 
 
+def test_a_hand_edit_made_while_a_correction_ran_is_kept_and_the_correction_taken_back(disk_scene):
+    """The Segment Editor stays usable while a correction runs off the GUI thread. Before, the answer, computed from
+    the segment as it was, was written over a stroke painted meanwhile, without a word."""
+    from rau.mrml.segments import segment_mask, write_segment_mask
+
+    _, _, logic, run, _, image = disk_scene
+    node = run()
+    session = logic.correction(node).result.session
+    item = logic.correctionJob(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))(None)  # the worker thread's part
+    painted = segment_mask(node, "disk", image)
+    painted[0, 50:56, 5:11] = True  # a stroke the user painted meanwhile
+    write_segment_mask(node, "disk", painted, image)
+    with pytest.raises(ValueError, match="'disk' of 'target segmentation' was edited while the correction ran: the correction was not written"):
+        logic.applyCorrection(node, "disk", item)
+    assert np.array_equal(segment_mask(node, "disk", image), painted) and not session.can_undo("disk")
+    logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]))  # again: it starts from the edit
+    assert segment_mask(node, "disk", image)[0, 50:56, 5:11].all()
+
+
+def test_a_segment_the_user_added_is_named_when_it_cannot_be_corrected(disk_scene):
+    """The panel lists every segment of the result, also one the user added; before, correcting it said "no structure
+    'Segment_1' in this result", naming it by its hidden id."""
+    _, _, logic, run, _, _ = disk_scene
+    node = run()
+    added = node.GetSegmentation().AddEmptySegment("", "tumour", [1.0, 1.0, 0.0])
+    for attempt in (lambda: logic.correctionJob(node, added, Prompt(points=[(34, 30, 0)], labels=[1])), lambda: logic.undo(node, added)):
+        with pytest.raises(ValueError, match="'tumour' is not a structure RAUSlicer found in 'target segmentation'; only those can be corrected: 'disk'"):
+            attempt()
+
+
+def test_inside_points_a_correction_leaves_out_are_said_as_rau_correct_says_them(disk_scene):
+    """Before, only ``rau correct`` warned of them; the panel said "disk: confidence 1.00" with the clicked voxel outside."""
+    from rau.mrml.segments import write_segment_mask
+    from rau.user_warnings import collected_warnings
+
+    _, module, logic, run, _, image = disk_scene
+    node = run()
+    tumour = np.zeros(image.shape, bool)
+    tumour[0, 50:60, 5:15] = True
+    write_segment_mask(node, "tumour", tumour, image)  # a segment the user painted
+    with collected_warnings() as said:
+        item = logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]))
+    assert item.found and not item.mask[0, 52, 8]
+    assert said == [f"disk leaves out 1 of the 1 inside points given (the engine's answer; add points or a box, or {module.OVERWRITE_OPTION} "
+                    "where another structure holds them)"]
+    with collected_warnings() as said:
+        logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]), overwrite=True)
+    assert said == []
+
+
 def test_a_correction_finished_after_its_node_was_deleted_is_refused(disk_scene):
     scene, _, logic, run, _, _ = disk_scene
     node = run()
@@ -136,10 +186,32 @@ def test_a_result_is_exported_on_its_own_target_whatever_target_is_selected(disk
     found = segmentation_from_node(first, image).masks["disk"]
     assert found.sum() > 400 and np.array_equal(sitk.GetArrayFromImage(exported) == 1, found)
     scene.RemoveNode(first.GetNodeReference(first.GetReferenceImageGeometryReferenceRole()))
-    with pytest.raises(ValueError, match="the target volume that 'target segmentation' was made over is no longer in the scene; export it as a .seg.nrrd"):
+    with pytest.raises(ValueError, match="'target segmentation' is no longer linked to the target volume it was made over .*; the selected "
+                                         "target 'other' has another grid: select that volume as the target, or export it as a .seg.nrrd"):
         logic.exportLabelMap(first, other, tmp_path / "gone.nii.gz")  # before: written on the other target's grid
     assert not (tmp_path / "gone.nii.gz").exists()
     assert logic.exportSegNrrd(first, tmp_path / "first.seg.nrrd").exists()
+
+
+def test_a_result_loaded_from_its_seg_nrrd_is_exported_on_its_target(disk_scene, tmp_path):
+    """A result saved and loaded again (Add Data) no longer links to its target; before, its label-map export was
+    refused with "the target volume ... is no longer in the scene" while that target was loaded and selected."""
+    scene, _, logic, run, (_, _, target), image = disk_scene
+    node = run()
+    saved = logic.exportSegNrrd(node, tmp_path / "result.seg.nrrd")
+    loaded = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "loaded")
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetFileName(str(saved))
+    loaded.SetAndObserveStorageNodeID(storage.GetID())
+    assert storage.ReadData(loaded) and loaded.GetNodeReference(loaded.GetReferenceImageGeometryReferenceRole()) is None
+    nifti, _ = logic.exportLabelMap(loaded, target, tmp_path / "loaded.nii.gz")
+    assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(nifti))) == 1, segmentation_from_node(node, image).masks["disk"])
+    moved = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    moved.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.eye(4) + np.eye(4, k=3) * 2))
+    target.SetAndObserveTransformNodeID(moved.GetID())  # its voxels are no longer where the result's are
+    with pytest.raises(ValueError, match="'loaded' is no longer linked .*; the selected target 'target' has another grid"):
+        logic.exportLabelMap(loaded, target, tmp_path / "moved.nii.gz")
+    assert not (tmp_path / "moved.nii.gz").exists()
 
 
 def test_prompts_come_from_the_placed_points_and_a_finished_box(disk_scene):

@@ -186,6 +186,18 @@ def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference_and_stap
     np.testing.assert_array_equal(fuse(two, "local", flat, [flat, flat])[0].full(shape) > 0.5, best > 0.5)
 
 
+def test_two_references_agree_as_much_as_they_overlap():
+    """Their fused mask is mostly the first's; before, the agreement counted the first's Dice to itself, so two
+    references sharing no voxel gave confidence 0.5 (not flagged for review) with every fusion."""
+    shape, region = (1, 6, 6), (slice(0, 1), slice(0, 6), slice(0, 6))
+    left, right, middle = (np.zeros(shape, np.float32) for _ in range(3))
+    left[0, :, 0:3], right[0, :, 3:6], middle[0, :, 1:5] = 1.0, 1.0, 1.0
+    flat = np.ones(shape, np.float32)
+    for method, evidence in (("vote", {}), ("staple", {}), ("local", {"target": flat, "warped": [flat, flat]})):
+        assert fuse([SoftMask(region, left), SoftMask(region, right)], method, **evidence)[1] == 0.0
+        assert fuse([SoftMask(region, left), SoftMask(region, middle)], method, **evidence)[1] == pytest.approx(2 * 12 / (18 + 24))
+
+
 def test_local_fusion_follows_the_reference_that_matches_the_target_there():
     shape = (1, 40, 40)
     rng = np.random.default_rng(0)

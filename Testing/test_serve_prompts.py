@@ -170,6 +170,14 @@ def test_a_hand_edit_over_another_structure_gives_way_in_the_session_as_in_the_d
     assert np.array_equal(undone, written)
 
 
+def test_a_reprompt_warns_of_inside_points_its_answer_leaves_out_as_rau_correct_does(server, tmp_path):
+    """Before, only ``rau correct`` said so: the answer of a click inside "left" for "right" gave way to "left" without a word."""
+    answer = reprompt_answer(server[0], tmp_path, {"points": [[12, 30, 0]], "labels": [1]}, structure="right")
+    assert answer.status_code == 200
+    assert answer.json()["warnings"] == ["right leaves out 1 of the 1 inside points given (the engine's answer; add points or a box, "
+                                         'or "overwrite": true where another structure holds them)']
+
+
 @pytest.mark.parametrize("body, problem", [
     ({"structure": "left", "prompt": {"points": [[30, 30]], "labels": [1]}, "overwrites": True}, "reprompt: unknown field 'overwrites'; it takes structure, prompt, overwrite"),
     ({"structure": "left", "prompt": {"boxx": {"lower": [0, 0], "upper": [9, 9]}}}, "prompt: unknown field 'boxx'; it takes points, labels, box"),

@@ -107,6 +107,21 @@ def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(fi
     assert all(np.array_equal(m, before[n]) for n, m in masks().items())
 
 
+def test_a_segment_deleted_in_slicer_leaves_the_others_correctable(files, mrml_scene):
+    """A vessel correction reads every segment it may change; before, one the user had deleted stopped the
+    correction of any other ("has no segment 'S5_left_main'"). A deleted segment counts as emptied by hand."""
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.segments import require_segment_id, segment_mask, structure_segment_id
+
+    result = run_vessels(files)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+    node.GetSegmentation().RemoveSegment(require_segment_id(node, UNTOUCHED[0]))
+    prompt, point = rename_prompt(result.get(WRONG).mask)
+    Correction(result, node).update(RIGHT, prompt)
+    assert segment_mask(node, require_segment_id(node, RIGHT), result.target)[0][point]
+    assert not structure_segment_id(node, UNTOUCHED[0]) and not result.session.results[UNTOUCHED[0]].found
+
+
 def test_segments_ticked_in_slicer_get_what_they_get_with_all_ticked(files, mrml_scene):
     """The vessels engine traces every segment of the reference; Slicer's bridge gave it the ticked ones only, so two
     ticked segments took pixels their unticked neighbours keep on the command line (1541 and 1388 pixels against 1522

@@ -59,12 +59,12 @@ class CorrectionPanel:
         node = self._parameterNode.outputSegmentation
         overwrite = self._parameterNode.overwriteOthers  # read once: the work and its write must agree
         work = self.logic.correctionJob(node, name, prompt, overwrite)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, usedPrompts=prompt is not None),
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, prompt),
                        title, dropped=lambda _item: self.logic.discardCorrection(node, name))
 
-    def _applyCorrection(self, node, name, item, overwrite, usedPrompts):
-        item = self.logic.applyCorrection(node, name, item, overwrite)
-        if usedPrompts:  # the session keeps them: placed again, they would count twice (or for the next segment)
+    def _applyCorrection(self, node, name, item, overwrite, prompt):
+        item = self.logic.applyCorrection(node, name, item, overwrite, prompt)
+        if prompt is not None:  # the session keeps them: placed again, they would count twice (or for the next segment)
             self.onClearPrompts()
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 

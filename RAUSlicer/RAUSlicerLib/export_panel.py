@@ -3,6 +3,8 @@
 import qt
 import slicer
 
+from RAUSlicerLib.job_panel import showWarnings
+
 
 class ExportPanel:
     """Export actions mixed into the module widget, which gives ``ui``, ``logic``, ``parent`` and ``_parameterNode``."""
@@ -22,10 +24,12 @@ class ExportPanel:
             self._export(lambda overwrite: self.logic.exportSegNrrd(p.outputSegmentation, path, overwrite))
 
     def _export(self, write):
-        """Write; when a file exists, ask before replacing it."""
+        """Write; when a file exists, ask before replacing it. What the writer warns of (structures a label map cannot
+        show whole) is shown."""
         from rau.io import OutputExistsError  # the panel's set-up made the bundled rau importable
+        from rau.user_warnings import collected_warnings
 
-        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True):
+        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True), collected_warnings() as said:
             try:
                 written = write(False)
             except OutputExistsError as error:
@@ -34,3 +38,4 @@ class ExportPanel:
                 written = write(True)
             names = [str(path) for path in (written if isinstance(written, tuple) else (written,))]
             self.ui.statusLabel.text = "Wrote " + ", ".join(names)
+            showWarnings("Export", said)

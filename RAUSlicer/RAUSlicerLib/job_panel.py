@@ -18,7 +18,7 @@ class JobPanel:
             self.ui.progressBar.value = int(100 * fraction)
             self.ui.progressBar.format = f"{step} %p%"
 
-        def onDone(value, error):
+        def onDone(value, error, warnings):
             cancelled = self._job is not None and self._job.cancelled  # also when the work finished before it noticed
             self._job = None
             if self._releaseWhenStopped:  # the scene closed while it ran
@@ -35,9 +35,13 @@ class JobPanel:
                 self.ui.statusLabel.text = "Failed."
                 slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
             else:
+                from rau.user_warnings import collected_warnings
+
                 try:  # tryWithErrorDisplay shows the error, then raises it again
                     with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
-                        self.ui.statusLabel.text = done(value)
+                        with collected_warnings() as said:
+                            self.ui.statusLabel.text = done(value)
+                        showWarnings(title, warnings + said)
                 except Exception:
                     self.ui.statusLabel.text = "Failed."
             self._updateButtons()
@@ -54,3 +58,9 @@ class JobPanel:
         if self._job is not None:
             self._job.cancel()
             self.ui.statusLabel.text = "Cancelling..."
+
+
+def showWarnings(title, warnings):
+    """Show what RAUSlicer said to the user while doing ``title`` (nothing when it said nothing)."""
+    if warnings:
+        slicer.util.warningDisplay("\n\n".join(warnings), windowTitle=f"RAUSlicer: {title}")

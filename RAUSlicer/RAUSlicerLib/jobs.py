@@ -14,8 +14,9 @@ import qt
 
 
 class BackgroundJob:
-    """Runs ``function(progress)`` on a thread. ``on_progress(step, fraction)`` and
-    ``on_done(value, error)`` are called on the GUI thread; ``error`` is the raised exception or None."""
+    """Runs ``function(progress)`` on a thread. ``on_progress(step, fraction)`` and ``on_done(value, error, warnings)``
+    are called on the GUI thread; ``error`` is the raised exception or None, ``warnings`` what the work said to the user
+    (:func:`rau.user_warnings.warn`: on the worker thread they would reach only the Python console)."""
 
     POLL_MS = 100
 
@@ -52,12 +53,15 @@ class BackgroundJob:
 
     def _work(self) -> None:
         from rau.engines.base import Progress
+        from rau.user_warnings import collected_warnings
 
         progress = Progress(lambda step, fraction: self._messages.put(("progress", (step, fraction))), self._cancel.is_set)
-        try:
-            self._messages.put(("done", (self.function(progress), None)))
-        except Exception as error:  # reported to the user on the GUI thread
-            self._messages.put(("done", (None, error)))
+        with collected_warnings() as said:
+            try:
+                value, failure = self.function(progress), None
+            except Exception as error:  # reported to the user on the GUI thread
+                value, failure = None, error
+        self._messages.put(("done", (value, failure, said)))
 
     def _poll(self) -> None:
         while True:

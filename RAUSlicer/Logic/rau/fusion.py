@@ -20,7 +20,9 @@ def union_region(masks: list[SoftMask]) -> tuple[slice, ...]:
 
 
 def fuse(masks: list[SoftMask], method: str = DEFAULT_FUSION, target: np.ndarray | None = None, warped: list[np.ndarray] | None = None) -> tuple[SoftMask, float]:
-    """One soft mask from several references' soft masks, and their agreement (mean Dice to the fused mask).
+    """One soft mask from several references' soft masks, and their agreement: the mean Dice of each to the fused
+    mask; of two references, their Dice to each other (the fused mask is mostly the first's: with it, two that share
+    no voxel agreed 0.5, as much as the flag level for review).
 
     ``vote``: the fraction of references whose mask covers each voxel (majority at > 0.5; where an even number split
     in half, the first, best-ranked reference decides: two references' vote is not their intersection);
@@ -59,7 +61,7 @@ def fuse(masks: list[SoftMask], method: str = DEFAULT_FUSION, target: np.ndarray
         probability = np.where(np.isfinite(probability), probability, votes)
     probability[(probability == 0.5) & (binary[0] > 0)] = np.nextafter(np.float32(0.5), np.float32(1.0))  # a tie: the best-ranked
     fused = probability > 0.5
-    agreement = float(np.mean([dice(b > 0, fused) for b in binary]))
+    agreement = dice(binary[0] > 0, binary[1] > 0) if len(binary) == 2 else float(np.mean([dice(b > 0, fused) for b in binary]))
     return SoftMask(region, probability), agreement
 
 

@@ -308,6 +308,20 @@ def inside_points_left_out(prompt: Prompt, item: StructureResult) -> int:
     return sum(not item.found or not item.mask[tuple(slice(max(v - 1, 0), v + 2) for v in index)].any() for index in inside)
 
 
+def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, engine: str, overwrite_option: str | None,
+                          points_note: str = "") -> str | None:
+    """What to tell the user when the answer ``item`` leaves out inside points of ``prompt`` (None when it holds them
+    all): ``overwrite_option`` is how this interface lets a correction take other structures' voxels (None when this
+    one could); ``points_note`` is said of the points given (where they came from)."""
+    left_out = inside_points_left_out(prompt, item)
+    if not left_out:
+        return None
+    more = "points" if engine.startswith("vessels") else "points or a box"  # a vessel correction takes no box
+    remedy = f"add {more}" + (f", or {overwrite_option} where another structure holds them" if overwrite_option else "")
+    given = sum(label == 1 for label in prompt.labels)
+    return f"{name} leaves out {left_out} of the {given} inside points given {points_note}(the engine's answer; {remedy})"
+
+
 def same_answer(first: StructureResult | None, second: StructureResult | None) -> bool:
     """True when two answers for a structure hold the same voxels (both empty counts as the same)."""
     if first is second:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,8 @@ from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
-from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_left_out, prompt_box, voxel_ranges
+from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, voxel_ranges
+from rau.user_warnings import warn
 from rau.validation import argument, check_not_special, finite_number, non_empty_path, positive_number
 
 
@@ -102,12 +102,9 @@ def run(args: argparse.Namespace) -> int:
     if _same_mask(before, item.mask):
         status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
-    if left_out := inside_points_left_out(prompt, item):
-        more = "points" if result.engine.startswith("vessels") else "points or a box"  # a vessel correction takes no box
-        remedy = f"add {more}" + ("" if args.overwrite_others else ", or --overwrite-others where another structure holds them")
-        print(f"warning: {name} leaves out {left_out} of the {sum(label == 1 for label in prompt.labels)} inside points given "
-              + ("(a --stroke gives one on each voxel along it) " if args.stroke else "")
-              + f"(the engine's answer; {remedy})", file=sys.stderr)
+    stroke = "(a --stroke gives one on each voxel along it) " if args.stroke else ""
+    if said := inside_points_warning(name, prompt, item, result.engine, None if args.overwrite_others else "--overwrite-others", stroke):
+        warn(said)
     return 0
 
 

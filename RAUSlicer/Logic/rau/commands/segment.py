@@ -9,7 +9,7 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
-from rau.engines.base import check_references
+from rau.engines.base import check_references, validate_request
 from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     target = read_image(args.target, args.target_spacing)
     check_picture_output(out, target, "--out")
     request = Request(references, target, args.structures, target_name=Path(args.target).name)
+    validate_request(request)  # a refusal first: its warnings would not matter (a 3D reference among 2D ones gave dozens)
     for warning in request.left_out_warnings():
         print(f"warning: {warning}", file=sys.stderr)
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values

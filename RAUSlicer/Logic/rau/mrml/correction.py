@@ -70,6 +70,7 @@ class Correction:
         self._undo: dict[str, list[_Change]] = {}
         self._changes = 0
         self._placed = node_to_world(node)
+        self._started_from: dict[str, np.ndarray] = {}
 
     def close(self) -> None:
         """Free the session (its images, a model's features, a server's session)."""
@@ -93,10 +94,17 @@ class Correction:
     def hand_edits(self, name: str) -> dict[str, np.ndarray]:
         """Main thread: the voxels, as the node holds them, of the structures a correction of ``name`` may change:
         ``name``, and every other one when the engine's corrections change others (vessels), whose answers are written
-        back (a hand edit of one would be lost)."""
+        back (a hand edit of one would be lost). A structure whose segment the user deleted counts as emptied by hand.
+
+        The correction starts from these: :meth:`apply` refuses to write over a segment edited since (by hand while
+        the correction ran), as the answer would drop that edit."""
+        self._check_structure(name)
         others = self.result.engine in ENGINES and engine_class(self.result.engine).corrects_others  # a result made by hand: no
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
-        return {n: self.node_mask(n) for n in names}
+        edits = {n: self.node_mask(n) if n == name or structure_segment_id(self.node, n) else np.zeros(self.result.target.shape, bool)
+                 for n in names}
+        self._started_from = edits
+        return edits
 
     def node_mask(self, name: str) -> np.ndarray:
         """Main thread: ``name``'s voxels as the node holds them (hand edits included), on the result's target."""
@@ -109,6 +117,7 @@ class Correction:
     def undo(self, name: str) -> None:
         """Undo the last update or propagate of ``name``: the segments it wrote as they were before it,
         and the voxels it took from others, where the written segments still hold them (see the class doc)."""
+        self._check_structure(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place()
@@ -175,6 +184,14 @@ class Correction:
             raise ValueError(f"{self.node.GetName()!r} or its target was moved (a transform changed or was hardened) after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 
+    def _check_structure(self, name: str) -> None:
+        """Refuse a segment the result did not find (one the user added), naming it as the node shows it."""
+        if name not in self.result.session.results:
+            segment = self.node.GetSegmentation().GetSegment(name)
+            found = ", ".join(repr(s.structure.name) for s in self.result.structures)
+            raise ValueError(f"{segment.GetName() if segment else name!r} is not a structure RAUSlicer found in {self.node.GetName()!r}; "
+                             f"only those can be corrected: {found}")
+
     def _segment_id(self, name: str) -> str:
         """The segment of the structure ``name``, also after the user renamed it (its id stays the structure's name)."""
         return require_segment_id(self.node, name, structure=True)
@@ -197,6 +214,7 @@ class Correction:
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
         snapshots = {n: self._snapshot(n) for n in items}
+        self._check_not_edited_since(snapshots)
         taken = {}
         if self.overwrite:  # undo gives these voxels back
             taken = self._taken(items, snapshots)
@@ -212,6 +230,14 @@ class Correction:
             change.added[n], change.removed[n] = now & ~snapshots[n].mask, snapshots[n].mask & ~now
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return items[name]
+
+    def _check_not_edited_since(self, snapshots: dict[str, _Snapshot]) -> None:
+        """Refuse to write segments that were edited by hand since the correction read them (:meth:`hand_edits`)."""
+        started_from, self._started_from = self._started_from, {}
+        edited = [n for n, snapshot in snapshots.items() if n in started_from and not np.array_equal(snapshot.mask, started_from[n])]
+        if edited:
+            raise ValueError(f"{', '.join(map(repr, edited))} of {self.node.GetName()!r} was edited while the correction ran: the "
+                             "correction was not written and the edit is kept; correct it again")
 
     def _taken(self, items: dict[str, StructureResult], snapshots: dict[str, _Snapshot]) -> dict[str, np.ndarray]:
         """The voxels that writing ``items`` with overwrite takes from each of the node's other segments."""

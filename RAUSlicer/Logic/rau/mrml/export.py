@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import slicer
 import vtk
 from slicer.util import vtkMatrixFromArray
@@ -13,7 +14,7 @@ from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, label_map_suffix
 from rau.io.run_outputs import warn_hidden
-from rau.mrml.geometry import node_to_world
+from rau.mrml.geometry import ijk_to_world, node_to_world
 from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
 
@@ -37,18 +38,34 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
 
 def export_volume(node, fallback):
     """The volume whose grid a label-map export of ``node`` takes: the one the segmentation was made over (a
-    result's target), else ``fallback``. A result whose target was removed is refused: on another volume's
+    result's target), else ``fallback``. A result no longer linked to its target (the target was removed, or the
+    result was loaded from a file) takes ``fallback`` only on the very grid it was made over: on another volume's
     grid (perhaps another patient's) its voxels would be resampled without a word."""
     own = node.GetNodeReference(node.GetReferenceImageGeometryReferenceRole())
     if own is not None:
         return own
     segmentation = node.GetSegmentation()
     if any(tag_text(segmentation.GetNthSegment(n)) for n in range(segmentation.GetNumberOfSegments())):
-        raise ValueError(f"the target volume that {node.GetName()!r} was made over is no longer in the scene; "
-                         "export it as a .seg.nrrd (it keeps its own grid), or load the target and press Run again")
+        if fallback is not None and on_its_grid(node, fallback):
+            return fallback
+        selected = f"; the selected target {fallback.GetName()!r} has another grid" if fallback is not None else ""
+        raise ValueError(f"{node.GetName()!r} is no longer linked to the target volume it was made over (the volume was removed, "
+                         f"or the result was loaded from a file){selected}: select that volume as the target, or export it "
+                         "as a .seg.nrrd (it keeps its own grid)")
     if fallback is None:
         raise ValueError(f"{node.GetName()!r} was not made over a volume: select the target volume whose grid the label map should take")
     return fallback
+
+
+def on_its_grid(node, volume) -> bool:
+    """Whether ``volume``'s voxels lie where the grid ``node`` was made over (its stored reference image geometry) has
+    them, in the world (parent transforms applied): a label map on it holds the segments' own voxels."""
+    stored = node.GetSegmentation().GetConversionParameter(slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName())
+    matrix, extent = vtk.vtkMatrix4x4(), [0] * 6
+    if not stored or not slicer.vtkSegmentationConverter.DeserializeImageGeometry(stored, matrix, extent):
+        return False
+    made_over = node_to_world(node) @ slicer.util.arrayFromVTKMatrix(matrix)
+    return tuple(extent) == tuple(volume.GetImageData().GetExtent()) and np.allclose(made_over, ijk_to_world(volume), atol=1e-6)
 
 
 def export_seg_nrrd(node, path, overwrite: bool = False) -> Path:

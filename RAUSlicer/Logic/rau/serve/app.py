@@ -27,9 +27,12 @@ from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
 from rau.serve.uploads import MAX_REFERENCES, Upload, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
+from rau.session import inside_points_warning
 from rau.user_warnings import collected_warnings
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
+OVERWRITE_FIELD = '"overwrite": true'
+"""How a reprompt takes other structures' voxels (said when its answer leaves out inside points)."""
 
 
 class NotFound(LookupError):
@@ -294,11 +297,14 @@ def create_app(config: ServerConfig | None = None):
             started = time.perf_counter()
             items = correct(entry, action, name, given)
             seconds = time.perf_counter() - started
+            written = entry.result.get(name)  # as the downloads hold it (given way to the others unless overwrite)
             job.version += 1
             version = job.version  # read here: a correction just after would give its own number to both answers
         rows = Result(entry.result.target, items, entry.result.engine).summary()
         answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
-        return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:]}
+        said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.engine, None if given[1] else OVERWRITE_FIELD)
+        return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:],
+                "warnings": [said] if said else []}
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):
