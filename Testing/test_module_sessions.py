@@ -115,8 +115,8 @@ def test_a_hand_edit_made_while_a_correction_ran_is_kept_and_the_correction_take
 
 
 def test_a_segment_the_user_added_is_named_when_it_cannot_be_corrected(disk_scene):
-    """The panel lists every segment of the result, also one the user added; before, correcting it said "no structure
-    'Segment_1' in this result", naming it by its hidden id."""
+    """The logic takes a segment id (the panel offers only the result's structures; a script or the Python console may
+    pass any); before, a segment the user added was refused as "no structure 'Segment_1' in this result", its hidden id."""
     _, _, logic, run, _, _ = disk_scene
     node = run()
     added = node.GetSegmentation().AddEmptySegment("", "tumour", [1.0, 1.0, 0.0])

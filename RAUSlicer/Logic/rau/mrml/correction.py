@@ -70,7 +70,7 @@ class Correction:
         self._undo: dict[str, list[_Change]] = {}
         self._changes = 0
         self._placed = node_to_world(node)
-        self._started_from: dict[str, np.ndarray] = {}
+        self._started_from: dict[str, dict[str, np.ndarray]] = {}  # by the structure corrected: what its correction read
 
     def close(self) -> None:
         """Free the session (its images, a model's features, a server's session)."""
@@ -103,7 +103,7 @@ class Correction:
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
         edits = {n: self.node_mask(n) if n == name or structure_segment_id(self.node, n) else np.zeros(self.result.target.shape, bool)
                  for n in names}
-        self._started_from = edits
+        self._started_from[name] = edits
         return edits
 
     def node_mask(self, name: str) -> np.ndarray:
@@ -209,12 +209,13 @@ class Correction:
     def apply(self, name: str, item: StructureResult) -> StructureResult:
         """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread),
         and the session's answers for the other structures that correction changed."""
+        started_from = self._started_from.pop(name, {})
         self._check_in_place()
         session = self.result.session
         others = [n for n in session.changed if n != name] if session.changed[:1] == (name,) else []
         items = {name: item, **{n: session.results[n] for n in others}}
         snapshots = {n: self._snapshot(n) for n in items}
-        self._check_not_edited_since(snapshots)
+        self._check_not_edited_since(snapshots, started_from)
         taken = {}
         if self.overwrite:  # undo gives these voxels back
             taken = self._taken(items, snapshots)
@@ -231,13 +232,12 @@ class Correction:
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
         return items[name]
 
-    def _check_not_edited_since(self, snapshots: dict[str, _Snapshot]) -> None:
-        """Refuse to write segments that were edited by hand since the correction read them (:meth:`hand_edits`)."""
-        started_from, self._started_from = self._started_from, {}
+    def _check_not_edited_since(self, snapshots: dict[str, _Snapshot], started_from: dict[str, np.ndarray]) -> None:
+        """Refuse to write segments edited by hand since the correction read them (``started_from``, :meth:`hand_edits`)."""
         edited = [n for n, snapshot in snapshots.items() if n in started_from and not np.array_equal(snapshot.mask, started_from[n])]
         if edited:
-            raise ValueError(f"{', '.join(map(repr, edited))} of {self.node.GetName()!r} was edited while the correction ran: the "
-                             "correction was not written and the edit is kept; correct it again")
+            raise ValueError(f"{', '.join(map(repr, edited))} of {self.node.GetName()!r} {'was' if len(edited) == 1 else 'were'} edited "
+                             "while the correction ran: the correction was not written and the edit is kept; correct it again")
 
     def _taken(self, items: dict[str, StructureResult], snapshots: dict[str, _Snapshot]) -> dict[str, np.ndarray]:
         """The voxels that writing ``items`` with overwrite takes from each of the node's other segments."""
