@@ -301,6 +301,8 @@ def test_per_structure_rows_join_spellings_and_ranking_figures_skip_structures_t
     ranking = [{"reference": f"r{shift}", "score": 1.0 - shift / 10, "similarity": 0.5} for shift in range(4)]
     figures = ranking_quality(transfers, ranking, segmentation.masks)
     assert figures["top1_dice"] == 1.0 and figures["best_single_dice"] == 1.0 and figures["mean_single_dice"] == 0.85
+    ranked = [(entry["reference"], entry["dice"]) for entry in figures["references"]]  # before, only the figures: no way to trace them
+    assert ranked == [("r0", 1.0), ("r1", 0.9), ("r2", 0.8), ("r3", 0.7)]
 
 
 def test_rows_of_one_target_may_spell_its_structures_in_another_case(hc18):

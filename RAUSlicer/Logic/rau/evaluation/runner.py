@@ -153,7 +153,8 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[s
     that lands outside the target, counts 0. Reports Spearman's rho between the ranking score and
     single-reference Dice (and between the image similarity and Dice, where the ranking score is
     another), the Dice of the top-ranked reference, of the best one (the ceiling of perfect
-    ranking) and the mean over all references (how well single registrations do).
+    ranking) and the mean over all references (how well single registrations do); ``references`` lists each in ranking
+    order with its score, similarity and own Dice, so that a low top-1 Dice can be traced to the reference that ranked first.
     """
     present = {name: mask for name, mask in truths.items() if mask.any()}
     if not transfers or not ranking or not present or len(ranking) < 3:
@@ -171,6 +172,8 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[s
         "top1_dice": round(scores[0], 4),
         "best_single_dice": round(max(scores), 4),
         "mean_single_dice": round(float(np.mean(scores)), 4),
+        "references": [{"reference": entry["reference"], "score": entry["score"], "similarity": entry["similarity"], "dice": round(dice_of, 4)}
+                       for entry, dice_of in zip(ranking, scores)],
     }
 
 
@@ -209,7 +212,7 @@ def summarize(scores: list[CaseScore]) -> dict:
     }
     rankings = [s.ranking for s in scores if s.ranking]
     if rankings:
-        summary["ranking"] = {key: _mean(r[key] for r in rankings if r[key] is not None) for key in rankings[0]}
+        summary["ranking"] = {key: _mean(r[key] for r in rankings if r[key] is not None) for key in rankings[0] if key != "references"}
     return summary
 
 
