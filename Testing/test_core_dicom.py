@@ -250,3 +250,87 @@ def test_a_pipe_in_a_series_folder_is_named_not_a_slice_the_reader_dropped(tmp_p
         read_image(folder)
     (folder / "zz_pipe").unlink()
     assert read_image(folder).shape[0] == 4
+
+
+def _changed_slice(folder: Path, name: str, change) -> None:
+    """Rewrite one slice of a series with ``change(dataset)`` applied (pydicom)."""
+    import pydicom
+
+    dataset = pydicom.dcmread(folder / name)
+    change(dataset)
+    dataset.save_as(folder / name)
+
+
+def test_a_slice_of_another_size_or_pixel_size_is_refused_naming_it(tmp_path):
+    """Before: the first slice's pixel size was taken for the whole volume without a word, and a slice of another size
+    gave "not a readable image (Size: [7, 8, 1])", naming neither the file nor the problem."""
+    def wider(dataset):
+        dataset.PixelSpacing = [2.5, 2.5]
+
+    def narrower(dataset):
+        dataset.Columns, dataset.PixelData = 7, np.zeros((8, 7), np.int16).tobytes()
+
+    for name, change, problem in (("wide", wider, "002.dcm has pixels of 2.5 x 2.5 mm, 000.dcm of 1 x 1 mm"),
+                                  ("narrow", narrower, "002.dcm is 7 x 8 pixels, 000.dcm 8 x 8")):
+        folder = _write_series(tmp_path / name, [(0, 0, 3 * k) for k in range(5)])
+        _changed_slice(folder, "002.dcm", change)
+        with pytest.raises(ImageReadError, match=f"{name}: {problem}"):
+            read_image(folder)
+
+
+def test_fractions_a_later_slice_s_rescale_gives_are_kept(tmp_path):
+    """Before: the volume took the first slice's whole-number type, and -0.25 was read as 0."""
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(3)])
+
+    def quarters(dataset):
+        dataset.RescaleSlope, dataset.RescaleIntercept = "0.25", "-0.5"
+
+    _changed_slice(folder, "001.dcm", quarters)
+    image = read_image(folder)
+    assert [float(image.array[k, 0, 0]) for k in range(3)] == [0.0, 1 * 0.25 - 0.5, 2.0]
+
+
+def test_a_damaged_slice_without_preamble_and_a_dicomdir_are_named(tmp_path):
+    """Before: a slice written without the 128-byte preamble and cut short was left out silently (4 of 5 slices), and a
+    DICOMDIR given as the image was called "a DICOM file the reader cannot decode"."""
+    from pydicom import Dataset, dcmread
+    from pydicom.filebase import DicomFileLike
+    from pydicom.fileset import FileSet
+    from pydicom.filewriter import write_dataset
+
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(5)])
+    files = FileSet()
+    for path in sorted(folder.iterdir()):
+        dataset = dcmread(path)
+        dataset.StudyDate, dataset.StudyTime, dataset.StudyID, dataset.SeriesNumber = "20240101", "120000", "1", 1
+        dataset.PatientName, dataset.PatientID = "A", "1"
+        files.add(dataset)
+    files.write(tmp_path / "export")
+    with pytest.raises(ImageReadError, match="DICOMDIR: a DICOMDIR \\(the index of a DICOM export\\), not an image; give the folder of one series"):
+        read_image(tmp_path / "export" / "DICOMDIR")
+    last = folder / "004.dcm"
+    dataset = Dataset(dcmread(last))
+    with open(last, "wb") as file:  # the data set alone, without preamble and meta header, as some old exports write slices
+        bare = DicomFileLike(file)
+        bare.is_little_endian, bare.is_implicit_VR = True, True
+        write_dataset(bare, dataset)
+    bare = last.read_bytes()
+    assert read_image(folder).shape[0] == 5
+    last.write_bytes(bare[: len(bare) - 40])
+    with pytest.raises(ImageReadError, match="004.dcm: a DICOM image in the folder of the series .* that the reader cannot read"):
+        read_image(folder)
+
+
+def test_a_copy_of_a_dicom_reference_folder_is_refused_as_voting_twice(tmp_path):
+    import shutil
+
+    from rau.references import check_distinct_references
+
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(3)])
+    labels = tmp_path / "labels.nii.gz"
+    labels.write_bytes(b"labels")
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    other = _write_series(tmp_path / "other", [(0, 0, 4 * k) for k in range(3)])
+    check_distinct_references([(folder, labels, "--reference series"), (other, labels, "--reference other")])
+    with pytest.raises(InputError, match="--reference copy: its image and labels are copies of those of --reference series; it would vote twice"):
+        check_distinct_references([(folder, labels, "--reference series"), (copy, labels, "--reference copy")])

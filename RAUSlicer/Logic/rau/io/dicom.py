@@ -34,6 +34,7 @@ VOLUME_SOP_CLASSES = {
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
 SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 """(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
@@ -48,21 +49,43 @@ def is_dicom_file(path) -> bool:
         return False
 
 
+def may_be_dicom(path) -> bool:
+    """Whether ``path`` may be a DICOM file, also one without its preamble (it starts with a group 0002 or 0008 element,
+    as such files do) or one cut short within its preamble (all zeros)."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(132)
+    except OSError:
+        return False
+    return start[128:] == b"DICM" or start[:2] in (b"\x02\x00", b"\x08\x00") or (0 < len(start) < 132 and not start.strip(b"\0"))
+
+
 def transfer_syntax(path) -> str | None:
-    """The transfer syntax UID in a DICOM file's meta header (always explicit VR little endian); None if not found."""
+    """The transfer syntax UID in a DICOM file's meta header; None if not found."""
+    return meta_element(path, 0x0010)
+
+
+def meta_element(path, element: int) -> str | None:
+    """Element (0002,``element``) of a DICOM file's meta header (always explicit VR little endian) as text; None if not found."""
     with open(path, "rb") as file:
         data = file.read(4096)
     at = 132
     while at + 8 <= len(data) and data[at : at + 2] == b"\x02\x00":
-        element, vr = struct.unpack_from("<H", data, at + 2)[0], data[at + 4 : at + 6]
+        number, vr = struct.unpack_from("<H", data, at + 2)[0], data[at + 4 : at + 6]
         if vr in (b"OB", b"OW", b"UN", b"SQ", b"UT"):
             length, start = struct.unpack_from("<I", data, at + 8)[0], at + 12
         else:
             length, start = struct.unpack_from("<H", data, at + 6)[0], at + 8
-        if element == 0x0010:
+        if number == element:
             return data[start : start + length].decode("ascii", "replace").strip("\0 ")
         at = start + length
     return None
+
+
+def check_not_directory(path) -> None:
+    """Refuse a DICOMDIR (media storage class 1.2.840.10008.1.3.10): the index of a DICOM export, which holds no image."""
+    if meta_element(path, 0x0002) == DICOMDIR_SOP_CLASS:
+        raise ImageReadError(f"{path}: a DICOMDIR (the index of a DICOM export), not an image; give the folder of one series")
 
 
 def undecodable(path, reason: str) -> ImageReadError:
@@ -101,9 +124,10 @@ def _check_none_left_out(folder: Path, files) -> None:
     allowed."""
     listed = {Path(file).name for file in files}
     for path in sorted(folder.iterdir()):
-        if path.name in listed or path.name.upper() == "DICOMDIR" or not path.is_file() or not is_dicom_file(path):
+        if path.name in listed or path.name.upper() == "DICOMDIR" or not path.is_file() or not may_be_dicom(path):
             continue
-        if PIXEL_DATA_TAG in path.read_bytes():
+        content = path.read_bytes()
+        if PIXEL_DATA_TAG in content or len(content) < 132:  # an image, or a file cut short before it could say
             raise ImageReadError(f"{path}: a DICOM image in the folder of the series {folder} that the reader cannot read, so "
                                  f"the series would lack it; it may be damaged, cut short, or of an unknown encoding: replace "
                                  f"it, or {DECOMPRESS_HINT}")
@@ -117,9 +141,12 @@ def read_series(folder: Path, files) -> Image:
     first.ReadImageInformation()
     check_not_segmentation(folder, first)
     check_not_cine(folder, first)
-    check_even_slices(folder, files)
+    headers = [_header(file) for file in files]
+    check_even_slices(folder, files, headers)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
+    if any(map(_fractional_rescale, headers)) and not _fractional_rescale(headers[0]):
+        reader.SetOutputPixelType(sitk.sitkFloat32)  # ITK takes the first slice's type: later fractions would be cut
     try:
         with validation.itk_warnings_off():  # what ITK would warn of (uneven slices) is checked and said above
             return Image.from_sitk(reader.Execute())
@@ -247,17 +274,28 @@ def check_not_segmentation(path: Path, stored) -> None:
                              "(QuantitativeReporting) and save it as .seg.nrrd, or convert it with dcmqi's segimage2itkimage")
 
 
-def check_even_slices(folder: Path, files) -> None:
-    """Refuse a series the reader would misplace by stacking its images evenly along their normal: an image in
-    another orientation (a localizer), slices not evenly spaced (a missing slice, 10 % of the usual gap; or gaps that
-    change little by little, so that a slice would land 10 % of a gap from its position), images sharing a position
-    (echoes, phases, a cine) or giving none, or slices that drift sideways (a gantry tilt: the last slice off by more
-    than half a pixel)."""
+def _header(file) -> sitk.ImageFileReader:
+    header = sitk.ImageFileReader()
+    header.SetFileName(file)
+    header.ReadImageInformation()
+    return header
+
+
+def _fractional_rescale(header) -> bool:
+    """Whether a slice's rescale slope or intercept is not a whole number (its grey values have fractions)."""
+    return any(header.HasMetaDataKey(key) and not float(header.GetMetaData(key)).is_integer() for key in ("0028|1052", "0028|1053"))
+
+
+def check_even_slices(folder: Path, files, headers) -> None:
+    """Refuse a series the reader would misplace by stacking its images evenly along their normal, or read with the
+    first slice's size and pixel size: an image of another size or pixel size, an image in another orientation (a
+    localizer), slices not evenly spaced (a missing slice, 10 % of the usual gap; or gaps that change little by little,
+    so that a slice would land 10 % of a gap from its position), images sharing a position (echoes, phases, a cine) or
+    giving none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel).
+    ``headers``: each file's, read."""
+    check_same_pixels(folder, files, headers)
     positions, orientation, pixel, unplaced = [], None, None, 0
-    for file in files:
-        header = sitk.ImageFileReader()
-        header.SetFileName(file)
-        header.ReadImageInformation()
+    for file, header in zip(files, headers):
         if not (header.HasMetaDataKey("0020|0032") and header.HasMetaDataKey("0020|0037")):
             unplaced += 1
             continue
@@ -303,3 +341,16 @@ def check_even_slices(folder: Path, files) -> None:
             f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
             "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
         )
+
+
+def check_same_pixels(folder: Path, files, headers) -> None:
+    """Refuse slices of another size, or of another pixel size, than the first (the reader would take the first's for all)."""
+    size, spacing = headers[0].GetSize()[:2], headers[0].GetSpacing()[:2]
+    for file, header in zip(files[1:], headers[1:]):
+        name, first = Path(file).name, Path(files[0]).name
+        if header.GetSize()[:2] != size:
+            raise ImageReadError(f"{folder}: {name} is {' x '.join(map(str, header.GetSize()[:2]))} pixels, {first} "
+                                 f"{' x '.join(map(str, size))}; give one series of slices of one size")
+        if not np.allclose(header.GetSpacing()[:2], spacing, rtol=1e-4, atol=0):
+            raise ImageReadError(f"{folder}: {name} has pixels of {' x '.join(f'{v:g}' for v in header.GetSpacing()[:2])} mm, {first} "
+                                 f"of {' x '.join(f'{v:g}' for v in spacing)} mm (PixelSpacing); give one series of slices of one pixel size")

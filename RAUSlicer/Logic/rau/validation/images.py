@@ -166,8 +166,12 @@ def same_file(first, second) -> bool:
 
 
 def same_bytes(first, second) -> bool:
-    """Two files of the same bytes (folders, such as DICOM series, are not compared)."""
+    """Two files of the same bytes, or two folders (DICOM series) whose files have the same names and bytes."""
     first, second = Path(first), Path(second)
+    if first.is_dir() and second.is_dir():
+        names = sorted(path.name for path in first.iterdir() if path.is_file())
+        return bool(names) and names == sorted(path.name for path in second.iterdir() if path.is_file()) and all(
+            same_bytes(first / name, second / name) for name in names)
     return (first.is_file() and second.is_file() and first.stat().st_size == second.stat().st_size
             and filecmp.cmp(first, second, shallow=False))
 
