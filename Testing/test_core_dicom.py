@@ -289,6 +289,12 @@ def test_fractions_a_later_slice_s_rescale_gives_are_kept(tmp_path):
     image = read_image(folder)
     assert [float(image.array[k, 0, 0]) for k in range(3)] == [0.0, 1 * 0.25 - 0.5, 2.0]
 
+    def blank(dataset):
+        dataset.RescaleSlope = None  # an empty value: read as before (a first version of the check above failed on it)
+
+    _changed_slice(folder, "001.dcm", blank)
+    assert read_image(folder).shape == (3, 8, 8)
+
 
 def test_a_damaged_slice_without_preamble_and_a_dicomdir_are_named(tmp_path):
     """Before: a slice written without the 128-byte preamble and cut short was left out silently (4 of 5 slices), and a
