@@ -201,6 +201,7 @@ def test_a_bad_upload_is_named_once_and_told_the_files_its_field_takes(server, t
     with pytest.raises(ServerError, match=r"upload target \('scan.dcm'\): unknown file type; use one of .nii.gz, .nii, .nrrd") as unknown:
         Client(url).submit(tmp_path / "scan.dcm", [reference], target_spacing=spacing)
     assert ".csv" not in str(unknown.value) and ".seg.nrrd" not in str(unknown.value)
+    assert "the server takes no DICOM file: save the image as NIfTI or NRRD" in str(unknown.value)  # before: no word of what to send
 
 
 def test_a_job_stops_reporting_its_session_once_it_closed_for_idleness(tmp_path):

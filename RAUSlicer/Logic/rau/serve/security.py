@@ -14,6 +14,8 @@ from rau.io.label_tables import SIDECAR_SUFFIXES
 from rau.validation import bounded_bytes, gzip_length, itk_warnings_off
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+"""Names DICOM files often have (many have none): an upload of one is told what to send instead."""
 TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
 UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
                    "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES,
@@ -81,7 +83,9 @@ def upload_suffix(filename: str | None, field: str) -> str:
     for suffix in suffixes:
         if name.endswith(suffix):
             return suffix
-    raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(suffixes)}")
+    dicom = field in ("target", "reference") and (name.endswith(DICOM_SUFFIXES) or "." not in name)
+    hint = "; the server takes no DICOM file: save the image as NIfTI or NRRD (Slicer, or rau's readers) and send that" if dicom else ""
+    raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(suffixes)}{hint}")
 
 
 def check_data_attached(path: Path, label: str) -> None:
