@@ -137,12 +137,9 @@ def _check_none_left_out(folder: Path, files) -> None:
 def read_series(folder: Path, files) -> Image:
     """The series' slices (``files``, from :func:`series_files`, two or more), checked (:func:`check_even_slices`)
     and stacked."""
-    first = sitk.ImageFileReader()
-    first.SetFileName(files[0])
-    first.ReadImageInformation()
-    check_not_segmentation(folder, first)
-    check_not_cine(folder, first)
     headers = [_header(file) for file in files]
+    check_not_segmentation(folder, headers[0])
+    check_not_cine(folder, headers[0])
     check_even_slices(folder, files, headers)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
@@ -276,6 +273,7 @@ def check_not_segmentation(path: Path, stored) -> None:
 
 
 def _header(file) -> sitk.ImageFileReader:
+    """A DICOM file's header, read without its pixels."""
     header = sitk.ImageFileReader()
     header.SetFileName(file)
     header.ReadImageInformation()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import slicer
 import vtk
-from slicer.util import vtkMatrixFromArray
+from slicer.util import arrayFromVTKMatrix, vtkMatrixFromArray
 
 from rau.image import Image
 from rau.io import atomic_path, write_label_map
@@ -64,7 +64,7 @@ def on_its_grid(node, volume) -> bool:
     matrix, extent = vtk.vtkMatrix4x4(), [0] * 6
     if not stored or not slicer.vtkSegmentationConverter.DeserializeImageGeometry(stored, matrix, extent):
         return False
-    made_over = node_to_world(node) @ slicer.util.arrayFromVTKMatrix(matrix)
+    made_over = node_to_world(node) @ arrayFromVTKMatrix(matrix)
     return tuple(extent) == tuple(volume.GetImageData().GetExtent()) and np.allclose(made_over, ijk_to_world(volume), atol=1e-6)
 
 
