@@ -338,3 +338,24 @@ def test_a_table_in_another_encoding_than_utf8_is_refused_saying_so(tmp_path):
     table.write_bytes("value,name\n1,tête\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"names.csv: not UTF-8 text \(byte 0xea at position 14, .*\); save it as UTF-8$"):
         read_label_table(table)
+
+
+def test_a_bids_segmentation_table_beside_its_label_map_names_and_colours_its_values(tmp_path):
+    """BIDS names a label map's values in ``sub-01_dseg.tsv`` (index, name, abbreviation, color); it was read as a
+    Slicer color table and refused at its header line."""
+    _label_map(tmp_path / "sub-01_dseg.nii.gz")
+    (tmp_path / "sub-01_dseg.tsv").write_text("index\tname\tabbreviation\tcolor\n0\tbackground\tBG\t#000000\n"
+                                              "1\tLeft lung\tLL\t#FF8000\n2\tHeart\tH\tn/a\n")
+    labels = read_segmentation(tmp_path / "sub-01_dseg.nii.gz").labels
+    assert labels.names == ["Left lung", "Heart"]
+    assert labels.structures[0].color == (1.0, 128 / 255, 0.0)
+    assert labels.structures[1].color == LabelSet.from_values([2]).structures[0].color  # n/a: the value's default
+
+
+def test_a_bids_table_with_a_bad_colour_or_a_tab_table_without_its_header_is_refused_naming_the_line(tmp_path):
+    (tmp_path / "bad_colour.tsv").write_text("index\tname\tcolor\n1\tliver\tred\n")
+    with pytest.raises(InputError, match=r"bad_colour.tsv line 2: bad BIDS segmentation table row \(the colour 'red' must be written #rrggbb\)"):
+        read_label_table(tmp_path / "bad_colour.tsv")
+    (tmp_path / "no_header.tsv").write_text("value\tlabel\n1\tliver\n")
+    with pytest.raises(InputError, match="no_header.tsv line 1: .*or a BIDS table, tab-separated with a header line naming its index and name"):
+        read_label_table(tmp_path / "no_header.tsv")

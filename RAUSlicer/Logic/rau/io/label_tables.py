@@ -2,7 +2,8 @@
 
 Read: our CSV (``value,name,r,g,b[,terminology]``, colors 0..1), Slicer color
 tables (``.ctbl`` / ``.txt``: ``value name R G B A``, colors 0..255; and Slicer 5's CSV:
-``LabelValue,Name,Color_R,Color_G,Color_B,Color_A`` with optional terminology codes) and JSON
+``LabelValue,Name,Color_R,Color_G,Color_B,Color_A`` with optional terminology codes), BIDS segmentation tables
+(``*_dseg.tsv``: tab-separated ``index``, ``name`` and optional ``color`` ``#rrggbb`` columns) and JSON
 objects ``{"value": "name"}``. Written: our CSV.
 """
 
@@ -22,7 +23,7 @@ from rau.io.json_text import parse_json
 from rau.labels import LabelSet, Structure, default_color
 from rau.user_warnings import warn
 
-SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
+SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
 
 
 def find_label_table(label_map_path) -> Path | None:
@@ -90,6 +91,8 @@ def read_label_table(path) -> LabelSet:
             labels = LabelSet.from_values(list(names), names)
         elif path.name.lower().endswith(".csv"):
             labels = _parse_csv(text, path)
+        elif _is_bids_table(text):
+            labels = _parse_bids_tsv(text, path)
         else:
             labels = _parse_color_table(text, path)
         labels = _one_structure_per_value(labels, path)
@@ -140,6 +143,39 @@ def _slicer_csv_row(row: dict) -> Structure:
     codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("CodingScheme", "CodeValue", "CodeMeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
     return Structure(row["Name"].strip(), value, color, terminology)
+
+
+BIDS_COLUMNS = ("index", "name")
+"""The columns a BIDS segmentation table (``*_dseg.tsv``) must have; ``color`` (``#rrggbb``) may follow."""
+
+
+def _is_bids_table(text: str) -> bool:
+    """Whether a table's first line is a BIDS header: tab-separated column names with ``index`` and ``name``."""
+    header = text.split("\n", 1)[0].rstrip("\r").split("\t")
+    return all(column in header for column in BIDS_COLUMNS)
+
+
+def _parse_bids_tsv(text: str, path: Path) -> LabelSet:
+    """A BIDS segmentation table: one row per label value (``index``), its ``name`` and optionally its ``color``
+    (``#rrggbb``; ``n/a`` or none: the value's default colour)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    structures = []
+    for row in reader:
+        try:
+            value, name, color = int(row["index"]), (row["name"] or "").strip(), (row.get("color") or "n/a").strip()
+            if value != 0 and name and name != "n/a":
+                structures.append(Structure(name, value, default_color(value) if color == "n/a" else _color_of_hex(color)))
+        except (TypeError, ValueError) as error:
+            raise InputError(f"{path} line {reader.line_num}: bad BIDS segmentation table row ({error})") from error
+    return LabelSet(tuple(structures))
+
+
+def _color_of_hex(text: str) -> tuple[float, float, float]:
+    """A colour written ``#rrggbb`` (BIDS), as 0..1."""
+    digits = text.removeprefix("#")
+    if not text.startswith("#") or len(digits) != 6 or not all(c in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"the colour {text!r} must be written #rrggbb")
+    return tuple(int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))
 
 
 def _names_made_up(labels: LabelSet) -> bool:
@@ -197,7 +233,8 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
             color = _color_of_255(rgb) if len(rgb) == 3 else default_color(value)
         except ValueError as error:
             raise InputError(f"{path} line {number}: bad color table line {line!r}: {error} (expected a Slicer color table, "
-                             'value name r g b a, or an ITK-SNAP label description, value r g b a visible mesh "name")') from None
+                             'value name r g b a, an ITK-SNAP label description, value r g b a visible mesh "name", or a BIDS '
+                             "table, tab-separated with a header line naming its index and name columns)") from None
         name = name.strip()  # a quoted name's spaces, as a CSV's names are read; blank: no name
         if value != 0 and name and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))

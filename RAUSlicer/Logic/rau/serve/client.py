@@ -20,7 +20,7 @@ API_HEADER = "X-RAU-API-Version"
 TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
 """The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""
 OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
-SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".json")
+SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
 """As :data:`rau.io.label_tables.SIDECAR_SUFFIXES` (this file imports no other part of rau)."""
 
 

@@ -16,7 +16,7 @@ from rau.validation import bounded_bytes, gzip_length, itk_warnings_off
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 """Names DICOM files often have (many have none): an upload of one is told what to send instead."""
-TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".json")
+TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".tsv", ".json")
 UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
                    "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES,
                    "reference_table": SIDECAR_SUFFIXES}
