@@ -240,7 +240,10 @@ class Segmentation:
             extra = [v for v in values if labels.by_value(v) is None]
             if extra:
                 labels = LabelSet(labels.structures + LabelSet.from_values(extra).structures, named=labels.named)
-        masks = {s.name: array == s.value for s in labels}
+        empty = np.zeros(array.shape, bool)  # one for every structure the table lists without voxels: a table of
+        empty.flags.writeable = False  # thousands (FreeSurfer's) would otherwise take a mask each, gigabytes on a CT
+        present = set(values)
+        masks = {s.name: array == s.value if s.value in present else empty for s in labels}
         geometry = label_map.with_array(np.zeros(label_map.shape, dtype=np.uint8))
         return cls(geometry, labels, masks)
 
