@@ -364,3 +364,52 @@ def test_simultaneous_corrections_each_answer_their_own_version(server, tmp_path
     with ThreadPoolExecutor(4) as pool:
         versions = [version for answers in pool.map(corrections, range(4)) for version in answers]
     assert sorted(versions) == list(range(1, 25))
+
+
+def test_corrections_waiting_for_a_busy_device_leave_threads_to_cancel_and_info(tmp_path):
+    """Before: some forty corrections waiting for the device held every worker thread, so cancelling the job that
+    held the device (and /v1/info, downloads) waited until that job ended."""
+    import concurrent.futures
+
+    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=20)) as (url, app):
+        client = Client(url)
+        reference, target, table = write_two_halves(tmp_path)
+        job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+        client.wait(job)
+        undo = lambda _: requests.post(f"{url}/v1/sessions/{job}/undo", json={"structure": "right"}, timeout=60).status_code
+        device_lock = app.state.server.queues.device_lock(EngineOptions().device)
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            with device_lock:  # another job holds the device
+                waiting = [pool.submit(undo, n) for n in range(50)]
+                time.sleep(1.0)
+                started = time.monotonic()
+                assert requests.get(f"{url}/v1/info", timeout=60).json()["sessions"] == 1
+                assert requests.post(f"{url}/v1/jobs/{job}/cancel", timeout=60).json()["state"] == "done"
+                assert time.monotonic() - started < 5  # before: both waited the 20 s the corrections wait for the device
+                assert not any(future.done() for future in waiting)
+            assert sorted(set(future.result() for future in waiting)) == [422]  # then each ran: nothing to undo
+
+
+def test_a_job_the_server_cancels_as_it_stops_is_a_server_error_not_the_user_s_cancel(tmp_path, shared_data):
+    """Before: the remote engine (the module's server path) said "cancelled by the user" and the client only "was
+    cancelled" for a job the server's stop cancelled, so Slicer showed "Cancelled; nothing was changed."."""
+    import threading
+
+    from rau.engines.base import Cancelled, Request
+    from rau.io import read_image
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    (reference, labels, _), target, table = write_two_halves(tmp_path)
+    request = Request([load_reference(reference, labels, label_table=table)], read_image(target))
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        slow_and_queued_jobs(Client(url), shared_data, 0)  # the remote engine's job waits behind it
+        raised = []
+        run = threading.Thread(target=lambda: raised.append(pytest.raises(ServerError, RemoteEngine(Client(url), "registration").run, request)))
+        run.start()
+        while sum(job.state == "queued" for job in app.state.server.jobs.values()) == 0:
+            time.sleep(0.02)
+        app.state.server.queues.stop_taking()  # the server is told to stop
+        run.join(timeout=60)
+    error = raised[0].value
+    assert "was cancelled (the server shut down)" in str(error) and not isinstance(error, Cancelled)

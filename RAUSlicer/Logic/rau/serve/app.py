@@ -31,6 +31,10 @@ from rau.session import inside_points_warning
 from rau.user_warnings import collected_warnings
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
+CORRECTION_THREADS = 8
+"""Corrections that need the device take at most this many worker threads; the others wait for one without holding
+any (before, some forty corrections waiting for a device busy with a job held every worker thread, and cancelling
+that job, ``/v1/info`` and downloads waited until it ended)."""
 OVERWRITE_FIELD = '"overwrite": true'
 """How a reprompt takes other structures' voxels (said when its answer leaves out inside points)."""
 
@@ -173,12 +177,14 @@ def resolved_device(requested: str | None) -> str:
 
 def create_app(config: ServerConfig | None = None):
     """The FastAPI application; ``app.state.server`` holds the :class:`Server`."""
+    from anyio import CapacityLimiter
     from fastapi import FastAPI, HTTPException, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
     from starlette.requests import ClientDisconnect
 
     server = Server(config or ServerConfig())
+    correction_threads = CapacityLimiter(CORRECTION_THREADS)
     app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
     app.state.server = server
     app.add_middleware(StalledBodyTimeout, seconds=server.config.upload_idle_seconds)
@@ -278,9 +284,18 @@ def create_app(config: ServerConfig | None = None):
             raise HTTPException(409, f"job {session_id} is {job.record()['state']}; its correction session opens when it is done")
 
     @app.post("/v1/sessions/{session_id}/{action}")
-    def correction(session_id: str, action: str, body: dict):
+    async def correction(session_id: str, action: str, body: dict):
         if action not in CORRECTIONS:
             raise NotFound(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
+        if action == "edit":  # computes nothing, needs no device
+            return await run_in_threadpool(correct_now, session_id, action, body, None)
+        deadline = time.monotonic() + server.config.device_wait_seconds
+        async with held_slot(correction_threads, server.config.device_wait_seconds):
+            return await run_in_threadpool(correct_now, session_id, action, body, max(0.0, deadline - time.monotonic()))
+
+    def correct_now(session_id: str, action: str, body: dict, device_wait: float | None):
+        """Apply one correction, waiting at most ``device_wait`` seconds for the job's device (None: an edit, which
+        needs none)."""
         check_session_open(session_id)
         entry = server.sessions.get(session_id) if valid_id(session_id) else None
         if entry is None:
@@ -290,7 +305,7 @@ def create_app(config: ServerConfig | None = None):
             raise InputError("give the structure's name as 'structure'")
         name, given = read_correction(entry, action, name, body)
         job = server.job(session_id)
-        device = contextlib.nullcontext() if action == "edit" else held(server.queues.device_lock(job.device), server.config.device_wait_seconds)
+        device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
         with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
                 raise SessionGone(f"session {session_id} was closed while the correction waited")
@@ -346,16 +361,38 @@ async def whole_form(request):
 
 
 @contextlib.contextmanager
-def held(lock: threading.Lock, seconds: float):
-    """Hold ``lock``; answer 503 (nothing changed) when it is not free within ``seconds``."""
-    from fastapi import HTTPException
-
+def held(lock: threading.Lock, seconds: float, said_seconds: float):
+    """Hold ``lock``; answer 503 (nothing changed) when it is not free within ``seconds`` (``said_seconds``: the whole
+    wait the client was given)."""
     if not lock.acquire(timeout=seconds):
-        raise HTTPException(503, f"the device is busy with a job (waited {seconds:g} s); nothing was changed: try again in a moment")
+        raise device_busy(said_seconds)
     try:
         yield
     finally:
         lock.release()
+
+
+@contextlib.asynccontextmanager
+async def held_slot(limiter, seconds: float):
+    """Hold one of ``limiter``'s tokens, waiting without a thread; answer as :func:`held` when none is free in ``seconds``."""
+    from anyio import fail_after
+
+    try:
+        with fail_after(seconds):
+            await limiter.acquire()
+    except TimeoutError:
+        raise device_busy(seconds) from None
+    try:
+        yield
+    finally:
+        limiter.release()
+
+
+def device_busy(seconds: float):
+    """The 503 of a correction that could not have the device within ``seconds``."""
+    from fastapi import HTTPException
+
+    return HTTPException(503, f"the device is busy with a job (waited {seconds:g} s); nothing was changed: try again in a moment")
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

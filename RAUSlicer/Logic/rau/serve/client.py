@@ -165,7 +165,8 @@ class Client:
             if record["state"] == "done":
                 return record
             if record["state"] == "cancelled":
-                raise JobCancelled(f"job {job_id} was cancelled")
+                reason = f" ({record['error']})" if record.get("error") else ""  # the server shut down: no client asked
+                raise JobCancelled(f"rau server {self.url}: job {job_id} was cancelled{reason}")
             if record["state"] == "failed":
                 raise ServerError(f"rau server {self.url}: job {job_id} failed: {record.get('error')}", record.get("status", 500))
             if should_cancel and should_cancel() and not cancel_sent:

@@ -29,6 +29,10 @@ FINISH_SECONDS = 60.0
 """How long a stopping server lets its running jobs go on before it cancels them, and then waits for them to stop."""
 
 
+SHUT_DOWN = "the server shut down"
+"""The reason a job cancelled by the server's stop gives."""
+
+
 class ServerStopping(RuntimeError):
     """A job was submitted after the server was told to stop."""
 
@@ -56,6 +60,8 @@ class Job:
     kept: tuple[list, float] | None = None
     """The structures' rows and seconds once :meth:`release` let the result go."""
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    cancel_reason: str | None = None
+    """Why the job was cancelled when no client asked (the server shut down): its record's ``error``."""
     finished: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     created: float = field(default_factory=time.time)
@@ -210,6 +216,7 @@ class DeviceQueues:
             running = self._running.get(device)
             if thread.is_alive() and running is not None:
                 LOG.warning("job %s did not finish within %g s of the stop; cancelling it", running.id, FINISH_SECONDS)
+                running.cancel_reason = SHUT_DOWN
                 running.cancel_event.set()
         _join_all(threads.values(), FINISH_SECONDS)
         for device, thread in threads.items():
@@ -251,7 +258,7 @@ def _cancel_queued(device_queue: queue.Queue) -> None:
         except queue.Empty:
             return
         if job is not None and job.state == "queued":
-            _end_queued(job, "the server shut down")
+            _end_queued(job, SHUT_DOWN)
 
 
 def _end_queued(job: Job, reason: str | None) -> None:
@@ -263,7 +270,7 @@ def _end_queued(job: Job, reason: str | None) -> None:
 def run_job(job: Job, engines: EngineCache) -> None:
     """Run one job to its end state: done (outputs written), cancelled, or failed with an HTTP-like status."""
     if job.cancel_event.is_set():
-        job.state = "cancelled"
+        job.state, job.error = "cancelled", job.cancel_reason
         return
 
     def report(step: str, fraction: float) -> None:
@@ -279,7 +286,7 @@ def run_job(job: Job, engines: EngineCache) -> None:
         job.write_outputs()
         job.state, job.step, job.progress = "done", "done", 1.0
     except Cancelled:
-        job.state, job.result = "cancelled", None
+        job.state, job.result, job.error = "cancelled", None, job.cancel_reason
     except Exception as error:  # as rau.errors tells them apart: see failure_status (a bug's traceback is logged here too)
         if not isinstance(error, InputError):
             LOG.error("job %s failed:\n%s", job.id, traceback.format_exc())

@@ -72,7 +72,9 @@ class RemoteEngine(Engine):
             try:
                 record = self.client.wait(job_id, lambda step, fraction: progress.callback and progress.callback(step, fraction), progress.is_cancelled)
             except JobCancelled as error:
-                raise Cancelled("cancelled by the user; the server stopped the job") from error
+                if progress.is_cancelled():
+                    raise Cancelled("cancelled by the user; the server stopped the job") from error
+                raise  # the server's stop or another client cancelled it: an error, said as the server says it
             try:  # the .seg.nrrd, not the label map: it keeps overlapping structures whole and names exactly as given
                 found = read_segmentation(self.client.download(job_id, "seg_nrrd", folder / "result.seg.nrrd"), geometry=request.target)
                 if progress.is_cancelled():  # pressed as the job ended
