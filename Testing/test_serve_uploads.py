@@ -218,3 +218,18 @@ def test_a_spec_whose_pixel_size_is_too_large_for_a_number_is_refused_as_the_spe
     with pytest.raises(InputError, match="spec.target_spacing must be a positive number"):
         parse_spec('{"target_spacing": 1' + 400 * "0" + "}", "registration")  # before: OverflowError, a 500
     assert parse_spec('{"target_spacing": 1e300}', "registration").target_spacing == 1e300
+
+
+def test_a_job_sent_otherwise_than_as_a_form_or_with_a_huge_spec_is_told_what_to_send(server, tmp_path):
+    """Before: a JSON body got "upload exactly one target", and a spec over 1 MiB "Part exceeded maximum size of
+    1024KB." without naming the field."""
+    url, app = server
+    as_json = requests.post(f"{url}/v1/jobs", json={"spec": {}}, timeout=60)
+    assert as_json.status_code == 415 and "multipart/form-data form" in as_json.json()["detail"]
+    assert "not application/json" in as_json.json()["detail"]
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    spec = json.dumps({"structures": ["s" * 100] * 12000})
+    files = [("target", target), ("reference", image), ("reference_labels", labels)]
+    huge = requests.post(f"{url}/v1/jobs", data={"spec": spec}, files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
+    assert huge.status_code == 422 and "(the 'spec') is too long" in huge.json()["detail"]
+    assert not app.state.server.jobs

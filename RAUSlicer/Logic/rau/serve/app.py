@@ -347,11 +347,17 @@ async def whole_form(request):
         tail = (tail + message.get("body", b""))[-1024:]
         return message
 
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise HTTPException(415, f"send a job as a multipart/form-data form (its files and a 'spec' field of JSON), not "
+                                 f"{request.headers.get('content-type') or 'a body without a Content-Type'}")
     try:
         form = await Request(request.scope, receive).form(max_files=3 * MAX_REFERENCES + 2, max_fields=8)
     except HTTPException as error:
-        if "Too many files" in str(error.detail):  # starlette's words for its limit
+        if "Too many files" in str(error.detail):  # starlette's words for its limits
             raise InputError(f"at most {MAX_REFERENCES} references per job") from error
+        if "Part exceeded maximum size" in str(error.detail):
+            raise InputError(f"a form field other than a file (the 'spec') is too long: {error.detail} "
+                             "(a spec is a short JSON text; files go in their own fields)") from error
         raise
     boundary = parse_options_header(request.headers.get("content-type", ""))[1].get(b"boundary")
     if boundary and not tail.rstrip().endswith(b"--" + boundary + b"--"):
