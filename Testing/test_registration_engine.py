@@ -360,6 +360,28 @@ def test_a_blank_image_is_named_as_blank_not_as_elsewhere(ct_a, hc18):
         engine.run(Request([hc18["001"]], hc18["002"].image.with_array(np.zeros(hc18["002"].image.shape, np.float32))))
 
 
+def test_an_image_of_a_few_voxels_is_refused_naming_it(ct_a, tmp_path, capsys):
+    """Before: a 2 x 2 x 2 target stopped with an internal error (ITK: "Zero-valued spacing is not supported"), and as
+    a reference gave "reference and target do not overlap from any starting position"."""
+    from rau.cli import main
+    from rau.io import write_image
+
+    from rau.image import Image
+
+    spacing = tuple(n * s / 2 for n, s in zip(ct_a.image.size, ct_a.image.spacing))  # the CT's extent in 2 x 2 x 2 voxels
+    tiny = Image(np.arange(8, dtype=np.float32).reshape(2, 2, 2), spacing, ct_a.image.origin, ct_a.image.direction)
+    paths = {"ct": write_image(ct_a.image, tmp_path / "ct.nii.gz"), "labels": write_image(ct_a.segmentation.to_label_map(), tmp_path / "labels.nii.gz"),
+             "tiny": write_image(tiny, tmp_path / "tiny.nii.gz")}
+    arguments = ["segment", "--reference", str(paths["ct"]), "--reference-labels", str(paths["labels"]), "--target", str(paths["tiny"]),
+                 "--out", str(tmp_path / "out.nii.gz"), "--no-deformable"]
+    assert main(arguments) == 2
+    assert "error: the target 'tiny.nii.gz' has 2 x 2 x 2 voxels, too few to hold anatomy to match" in capsys.readouterr().err
+    assert not (tmp_path / "out.nii.gz").exists()
+    from rau.validation import tiny_image_problem
+
+    assert tiny_image_problem(Image(ct_a.image.array[:2]), "a slab of two slices") is None  # is matched
+
+
 def test_a_blank_reference_among_several_is_named_before_any_registration(hc18, tmp_path, capsys):
     """Before: "the reference image holds one value ..." named none of the references, once the ones before it had been
     registered."""

@@ -26,7 +26,7 @@ from rau.image import GeometryError, Image, plane_order, reordered
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
-from rau.validation import blank_image_problem
+from rau.validation import blank_image_problem, tiny_image_problem
 
 
 class Cancelled(RuntimeError):
@@ -329,15 +329,18 @@ def validate_request(request: Request) -> None:
     """Raise a clear error for requests no engine can serve."""
     if not request.references:
         raise ReferenceInputError("no reference given")
+    target = f"the target {request.target_name!r}" if request.target_name else "the target"
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
             size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])
-            target = f"the target {request.target_name!r}" if request.target_name else "the target"
             raise GeometryError(
                 f"reference {reference.name!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
                 f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
     check_references(request.references)
+    problem = tiny_image_problem(request.target, target)
+    if problem:
+        raise InputError(problem)
     request.labels()  # raises UnknownStructureError for unknown names
 
 
@@ -353,9 +356,9 @@ def check_references(references: list[Reference], places: list[str | None] | Non
     for index, reference in enumerate(references):
         if not reference.labelled_anatomy().any():
             raise refused(index, f"reference {reference.name!r} has no labelled voxels")
-        blank = blank_image_problem(reference.image, f"reference {reference.name!r}")
-        if blank:
-            raise refused(index, blank)
+        problem = tiny_image_problem(reference.image, f"reference {reference.name!r}") or blank_image_problem(reference.image, f"reference {reference.name!r}")
+        if problem:
+            raise refused(index, problem)
     first = references[0]
     for index, reference in enumerate(references[1:], start=1):
         if reference.segmentation.labels.named != first.segmentation.labels.named:

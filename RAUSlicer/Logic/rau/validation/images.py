@@ -47,6 +47,19 @@ def check_image(image, path) -> None:
                          f"processed in (at most {np.finfo(np.float32).max:.3g}); rescale the image")
 
 
+MIN_MATCH_VOXELS = 3
+"""An image is matched when at least two of its axes have this many voxels (a slab of 2 slices is; 2 x 2 x 2 is not)."""
+
+
+def tiny_image_problem(image, what: str) -> str | None:
+    """Why ``image`` (called ``what``) has too few voxels to be matched, else None."""
+    size = image.size[: image.ndim]
+    if sum(n >= MIN_MATCH_VOXELS for n in size) < 2:
+        return (f"{what} has {' x '.join(map(str, size))} voxels, too few to hold anatomy to match (at least "
+                f"{MIN_MATCH_VOXELS} along two of its axes)")
+    return None
+
+
 def blank_image_problem(image, what: str) -> str | None:
     """Why ``image`` (called ``what``) cannot be matched when it holds one value everywhere, else None."""
     array = image.array
