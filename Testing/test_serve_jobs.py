@@ -385,6 +385,8 @@ def test_corrections_waiting_for_a_busy_device_leave_threads_to_cancel_and_info(
                 started = time.monotonic()
                 assert requests.get(f"{url}/v1/info", timeout=60).json()["sessions"] == 1
                 assert requests.post(f"{url}/v1/jobs/{job}/cancel", timeout=60).json()["state"] == "done"
+                gone = requests.post(f"{url}/v1/sessions/{'0' * 32}/undo", json={"structure": "right"}, timeout=60)
+                assert gone.status_code == 410  # refused at once, not after waiting behind the corrections
                 assert time.monotonic() - started < 5  # before: both waited the 20 s the corrections wait for the device
                 assert not any(future.done() for future in waiting)
             assert sorted(set(future.result() for future in waiting)) == [422]  # then each ran: nothing to undo
@@ -413,3 +415,12 @@ def test_a_job_the_server_cancels_as_it_stops_is_a_server_error_not_the_user_s_c
         run.join(timeout=60)
     error = raised[0].value
     assert "was cancelled (the server shut down)" in str(error) and not isinstance(error, Cancelled)
+
+
+def test_a_server_whose_corrections_do_not_wait_corrects_on_a_free_device(tmp_path):
+    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=0)) as (url, app):
+        client = Client(url)
+        reference, target, table = write_two_halves(tmp_path)
+        job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+        client.wait(job)
+        assert client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})["version"] == 1

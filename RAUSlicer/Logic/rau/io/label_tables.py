@@ -49,8 +49,9 @@ def label_tables_beside(label_map_path) -> list[Path]:
     for candidate_stem in sidecar_stems(path):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(candidate_stem + suffix)
-            if candidate.is_file() and _other_json(candidate):
-                warn(f"{candidate} beside {path} is no label table (its keys are not label values); ignored")
+            reason = _not_a_table(candidate) if candidate.is_file() else None
+            if reason:
+                warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
             elif candidate.is_file():
                 tables.append(candidate)
         if tables:
@@ -58,16 +59,21 @@ def label_tables_beside(label_map_path) -> list[Path]:
     return []
 
 
-def _other_json(path: Path) -> bool:
-    """Whether ``path`` is a JSON object that is no label table (its keys are not values): the metadata sidecar that
-    BIDS and dcm2niix write beside an image (``{"Description": ...}``), which must not be taken for one."""
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return False
+def _not_a_table(path: Path) -> str | None:
+    """Why a file named as a label map's sidecar is no label table, else None: a JSON object whose keys are not values
+    (the metadata sidecar BIDS and dcm2niix write beside an image, ``{"Description": ...}``), or a tab-separated file
+    without a BIDS header (a table of volumes, say). Unreadable: taken for a table gone wrong, reported when read."""
+    suffix = path.suffix.lower()
     try:
-        content = parse_json(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):  # unreadable: a label table gone wrong, reported when it is read
-        return False
-    return isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content)
+        if suffix == ".json":
+            content = parse_json(path.read_text(encoding="utf-8-sig"))
+            return "its keys are not label values" if isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content) else None
+        if suffix == ".tsv":
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                return None if _is_bids_table(handle.read(1 << 16)) else "its first line names no index and name columns"
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 MAX_TABLE_BYTES = 64 * 2**20

@@ -287,15 +287,16 @@ def create_app(config: ServerConfig | None = None):
     async def correction(session_id: str, action: str, body: dict):
         if action not in CORRECTIONS:
             raise NotFound(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
-        if action == "edit":  # computes nothing, needs no device
-            return await run_in_threadpool(correct_now, session_id, action, body, None)
         deadline = time.monotonic() + server.config.device_wait_seconds
+        asked = await run_in_threadpool(read_asked, session_id, action, body)  # refused at once, not after a wait
+        if action == "edit":  # computes nothing, needs no device
+            return await run_in_threadpool(correct_now, session_id, action, *asked, None)
         async with held_slot(correction_threads, server.config.device_wait_seconds):
-            return await run_in_threadpool(correct_now, session_id, action, body, max(0.0, deadline - time.monotonic()))
+            return await run_in_threadpool(correct_now, session_id, action, *asked, max(0.0, deadline - time.monotonic()))
 
-    def correct_now(session_id: str, action: str, body: dict, device_wait: float | None):
-        """Apply one correction, waiting at most ``device_wait`` seconds for the job's device (None: an edit, which
-        needs none)."""
+    def read_asked(session_id: str, action: str, body: dict):
+        """The session's entry and the correction asked (structure name and what was given); refuses a session not
+        open (409, 410) or a correction it cannot take (422)."""
         check_session_open(session_id)
         entry = server.sessions.get(session_id) if valid_id(session_id) else None
         if entry is None:
@@ -303,7 +304,11 @@ def create_app(config: ServerConfig | None = None):
         name = body.get("structure")
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
-        name, given = read_correction(entry, action, name, body)
+        return (entry, *read_correction(entry, action, name, body))
+
+    def correct_now(session_id: str, action: str, entry, name: str, given, device_wait: float | None):
+        """Apply one correction read by :func:`read_asked`, waiting at most ``device_wait`` seconds for the job's device
+        (None: an edit, which needs none)."""
         job = server.job(session_id)
         device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
         with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it
@@ -356,8 +361,8 @@ async def whole_form(request):
         if "Too many files" in str(error.detail):  # starlette's words for its limits
             raise InputError(f"at most {MAX_REFERENCES} references per job") from error
         if "Part exceeded maximum size" in str(error.detail):
-            raise InputError(f"a form field other than a file (the 'spec') is too long: {error.detail} "
-                             "(a spec is a short JSON text; files go in their own fields)") from error
+            raise InputError(f"a form field sent without a file name is too long: {error.detail} (the 'spec' is a short "
+                             "JSON text; send each file with its file name)") from error
         raise
     boundary = parse_options_header(request.headers.get("content-type", ""))[1].get(b"boundary")
     if boundary and not tail.rstrip().endswith(b"--" + boundary + b"--"):
@@ -381,13 +386,16 @@ def held(lock: threading.Lock, seconds: float, said_seconds: float):
 @contextlib.asynccontextmanager
 async def held_slot(limiter, seconds: float):
     """Hold one of ``limiter``'s tokens, waiting without a thread; answer as :func:`held` when none is free in ``seconds``."""
-    from anyio import fail_after
+    from anyio import WouldBlock, fail_after
 
     try:
-        with fail_after(seconds):
-            await limiter.acquire()
-    except TimeoutError:
-        raise device_busy(seconds) from None
+        limiter.acquire_nowait()
+    except WouldBlock:
+        try:
+            with fail_after(seconds):
+                await limiter.acquire()
+        except TimeoutError:
+            raise device_busy(seconds) from None
     try:
         yield
     finally:

@@ -231,9 +231,21 @@ def sidecar_table(labels) -> Path | None:
     for stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, name.split(".")[0]]):
         for suffix in SIDECAR_SUFFIXES:
             candidate = path.with_name(stem + suffix)
-            if candidate.is_file() and not _metadata_json(candidate):
+            if candidate.is_file() and not _metadata_json(candidate) and not _other_tsv(candidate):
                 return candidate
     return None
+
+
+def _other_tsv(path: Path) -> bool:
+    """Whether ``path`` is a tab-separated file without the BIDS label table's index and name columns: no table."""
+    if path.suffix.lower() != ".tsv":
+        return False
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.read(1 << 16).split("\n", 1)[0].rstrip("\r").split("\t")
+    except OSError:  # unreadable: sent, and the server says why
+        return False
+    return not {"index", "name"} <= set(header)
 
 
 def _metadata_json(path: Path) -> bool:
