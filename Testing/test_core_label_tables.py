@@ -373,3 +373,9 @@ def test_a_tab_separated_file_beside_a_label_map_that_is_no_bids_table_is_not_ta
     (tmp_path / "case.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]
     assert sidecar_table(tmp_path / "case.nii.gz") == tmp_path / "case.labels.csv"
+    (tmp_path / "case.labels.csv").unlink()
+    (tmp_path / "case.tsv").write_text("1\tliver\n2\tspleen\n")  # a plain value-name table, as given with --label-table
+    assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]
+    assert sidecar_table(tmp_path / "case.nii.gz") == tmp_path / "case.tsv"
+    (tmp_path / "case.tsv").write_bytes(b"index\tname\r1\tliver\r2\tspleen\r")  # a BIDS table with old Mac line ends
+    assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]

@@ -424,3 +424,26 @@ def test_a_server_whose_corrections_do_not_wait_corrects_on_a_free_device(tmp_pa
         job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
         client.wait(job)
         assert client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})["version"] == 1
+
+
+def test_corrections_waiting_while_their_job_is_forgotten_are_told_its_session_closed(tmp_path):
+    """Before: those still waiting for a slot when the closed session's job was dropped (beyond max_jobs) got 404 "no job"."""
+    import concurrent.futures
+
+    with running_server(ServerConfig(work_dir=tmp_path / "work", device_wait_seconds=20, max_jobs=1)) as (url, app):
+        client = Client(url)
+        reference, target, table = write_two_halves(tmp_path)
+        submit = lambda: client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+        job = submit()
+        client.wait(job)
+        reprompt = lambda _: requests.post(f"{url}/v1/sessions/{job}/reprompt", json={"structure": "right", "prompt": {"points": [[20, 30, 0]], "labels": [1]}}, timeout=60)
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            with app.state.server.queues.device_lock(EngineOptions().device):
+                waiting = [pool.submit(reprompt, n) for n in range(12)]
+                time.sleep(1.0)
+                client.close_session(job)
+                submit()  # the closed session's job is forgotten
+                assert job not in app.state.server.jobs
+            answers = [future.result() for future in waiting]
+        assert {answer.status_code for answer in answers} == {410}
+        assert all("was closed while the correction waited" in answer.json()["detail"] for answer in answers)

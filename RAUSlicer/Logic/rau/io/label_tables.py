@@ -62,7 +62,8 @@ def label_tables_beside(label_map_path) -> list[Path]:
 def _not_a_table(path: Path) -> str | None:
     """Why a file named as a label map's sidecar is no label table, else None: a JSON object whose keys are not values
     (the metadata sidecar BIDS and dcm2niix write beside an image, ``{"Description": ...}``), or a tab-separated file
-    without a BIDS header (a table of volumes, say). Unreadable: taken for a table gone wrong, reported when read."""
+    that starts neither with a BIDS header nor with a label value (a table of volumes, say). Unreadable: taken for a
+    table gone wrong, reported when read."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
@@ -70,7 +71,9 @@ def _not_a_table(path: Path) -> str | None:
             return "its keys are not label values" if isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content) else None
         if suffix == ".tsv":
             with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                return None if _is_bids_table(handle.read(1 << 16)) else "its first line names no index and name columns"
+                start = handle.read(1 << 16)
+            first = next(iter(start.split()), "")
+            return None if _is_bids_table(start) or _is_integer(first) else "its first line names no index and name columns"
     except (OSError, ValueError):
         return None
     return None
@@ -157,7 +160,7 @@ BIDS_COLUMNS = ("index", "name")
 
 def _is_bids_table(text: str) -> bool:
     """Whether a table's first line is a BIDS header: tab-separated column names with ``index`` and ``name``."""
-    header = text.split("\n", 1)[0].rstrip("\r").split("\t")
+    header = next(iter(text[: 1 << 16].splitlines()), "").split("\t")  # any line end, as the csv reader takes them
     return all(column in header for column in BIDS_COLUMNS)
 
 

@@ -309,7 +309,9 @@ def create_app(config: ServerConfig | None = None):
     def correct_now(session_id: str, action: str, entry, name: str, given, device_wait: float | None):
         """Apply one correction read by :func:`read_asked`, waiting at most ``device_wait`` seconds for the job's device
         (None: an edit, which needs none)."""
-        job = server.job(session_id)
+        job = server.jobs.get(session_id)
+        if job is None:  # forgotten while the correction waited for a slot (beyond --max-jobs, once its session closed)
+            raise SessionGone(f"session {session_id} was closed while the correction waited")
         device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
         with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:

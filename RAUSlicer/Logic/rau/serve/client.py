@@ -237,15 +237,17 @@ def sidecar_table(labels) -> Path | None:
 
 
 def _other_tsv(path: Path) -> bool:
-    """Whether ``path`` is a tab-separated file without the BIDS label table's index and name columns: no table."""
+    """Whether ``path`` is a tab-separated file that starts neither with the BIDS label table's index and name columns
+    nor with a label value: no table."""
     if path.suffix.lower() != ".tsv":
         return False
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            header = handle.read(1 << 16).split("\n", 1)[0].rstrip("\r").split("\t")
+            start = handle.read(1 << 16)
     except OSError:  # unreadable: sent, and the server says why
         return False
-    return not {"index", "name"} <= set(header)
+    header, first = next(iter(start.splitlines()), "").split("\t"), next(iter(start.split()), "")
+    return not {"index", "name"} <= set(header) and not first.lstrip("+-").isdigit()
 
 
 def _metadata_json(path: Path) -> bool:
