@@ -91,6 +91,10 @@ class Box:
         """Numpy slices ``(k, j, i)`` selecting the box from an image array."""
         return tuple(slice(l, u) for l, u in zip(reversed(self.lower), reversed(self.upper)))
 
+    def region(self, shape, margin: int = 0) -> tuple[slice, slice, slice]:
+        """Numpy slices ``(k, j, i)`` of the box ``margin`` voxels wider each way, within an array of ``shape``."""
+        return tuple(slice(max(l - margin, 0), min(u + margin, n)) for l, u, n in zip(reversed(self.lower), reversed(self.upper), shape))
+
     def world_corners(self, image: Image) -> np.ndarray:
         """The 8 corners of the box's voxel-edge hull in LPS mm, shape (8, 3)."""
         lo = np.asarray(self.lower, float) - 0.5

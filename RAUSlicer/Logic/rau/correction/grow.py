@@ -112,7 +112,7 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
         expected &= inside_box
     if not zone.any():
         return _keep_direction(expected, mask, reach)
-    region = _crop(zone, margin=1)
+    region = Box.from_mask(zone).region(zone.shape, margin=1)
     labels = np.where(expected[region], 1, 2).astype(np.int32)
     labels[zone[region]] = 0
     _paint_seeds(labels, seeds, region)
@@ -196,12 +196,6 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
     near = band | (to_click <= max(distance, minimum))
     zone[window] |= near
     return window, near | pushed
-
-
-def _crop(zone: np.ndarray, margin: int) -> tuple[slice, ...]:
-    box = Box.from_mask(zone)
-    lower, upper = box.lower[::-1], box.upper[::-1]
-    return tuple(slice(max(lo - margin, 0), min(u + margin, n)) for lo, u, n in zip(lower, upper, zone.shape))
 
 
 def _paint_seeds(labels: np.ndarray, seeds: Seeds, region: tuple[slice, ...]) -> None:

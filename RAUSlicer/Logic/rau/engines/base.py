@@ -356,7 +356,8 @@ def check_references(references: list[Reference], places: list[str | None] | Non
     for index, reference in enumerate(references):
         if not reference.labelled_anatomy().any():
             raise refused(index, f"reference {reference.name!r} has no labelled voxels")
-        problem = tiny_image_problem(reference.image, f"reference {reference.name!r}") or blank_image_problem(reference.image, f"reference {reference.name!r}")
+        named = f"reference {reference.name!r}"
+        problem = tiny_image_problem(reference.image, named) or blank_image_problem(reference.image, named)
         if problem:
             raise refused(index, problem)
     first = references[0]

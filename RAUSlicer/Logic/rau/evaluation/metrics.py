@@ -18,24 +18,15 @@ def hd95(prediction: np.ndarray, truth: np.ndarray, image: Image) -> float:
     if not prediction.any() or not truth.any():
         return math.nan
     spacing = tuple(reversed(image.spacing[: image.ndim]))
-    a, b = (prediction[0], truth[0]) if image.ndim == 2 else (prediction, truth)
-    around = _around(a | b)  # the same distances, on the masks' box instead of a whole CT (seconds and GB a structure)
-    a, b = a[around], b[around]
+    around = Box.from_mask(prediction | truth).region(truth.shape, margin=1)  # the same distances as on the whole grid
+    # (a voxel at the box's edge erodes as there), on the masks' box instead of a whole CT: seconds and GB a structure
+    a, b = prediction[around], truth[around]
+    a, b = (a[0], b[0]) if image.ndim == 2 else (a, b)
     surface_a = a & ~ndimage.binary_erosion(a)
     surface_b = b & ~ndimage.binary_erosion(b)
     to_b = ndimage.distance_transform_edt(~surface_b, sampling=spacing)[surface_a]
     to_a = ndimage.distance_transform_edt(~surface_a, sampling=spacing)[surface_b]
     return float(np.percentile(np.concatenate([to_b, to_a]), 95))
-
-
-def _around(mask: np.ndarray) -> tuple[slice, ...]:
-    """The bounding box of ``mask``, one voxel wider each way where the array goes on (so that a voxel at the box's
-    edge erodes as in the whole array)."""
-    box = []
-    for axis in range(mask.ndim):
-        held = np.flatnonzero(mask.any(axis=tuple(other for other in range(mask.ndim) if other != axis)))
-        box.append(slice(max(held[0] - 1, 0), held[-1] + 2))
-    return tuple(box)
 
 
 def centroid_distance(prediction: np.ndarray, truth: np.ndarray, image: Image) -> float:
