@@ -278,7 +278,9 @@ def test_bad_prompts_raise_clear_errors(tiny_sam2, prompt, message):
 
 def test_unusable_localizations_and_empty_reference_masks_are_reported_per_structure(tiny_sam2):
     reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
-    reference.segmentation.masks["spleen"][:] = False
+    drawn = reference.segmentation
+    masks = {name: np.zeros_like(mask) if name == "spleen" else mask for name, mask in drawn.masks.items()}
+    reference = replace(reference, segmentation=Segmentation(drawn.geometry, drawn.labels, masks))
     labels = reference.segmentation.labels
     target = Image(np.zeros((1, 30, 40)), ndim=2)
     outside = {"liver": Localization(labels.get("liver"), True, Box((100, 100, 0), (120, 120, 1)))}

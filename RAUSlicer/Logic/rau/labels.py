@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -217,6 +218,8 @@ class Segmentation:
     masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
+        if isinstance(self.masks, LabelMapMasks):  # made from a label map on this grid: checked, and made when asked for
+            return
         self.masks = dict(self.masks)  # the caller's dict stays as it was given
         for name, mask in self.masks.items():
             mask = np.asarray(mask)
@@ -240,10 +243,7 @@ class Segmentation:
             extra = [v for v in values if labels.by_value(v) is None]
             if extra:
                 labels = LabelSet(labels.structures + LabelSet.from_values(extra).structures, named=labels.named)
-        empty = np.zeros(array.shape, bool)  # one for every structure the table lists without voxels: a table of
-        empty.flags.writeable = False  # thousands (FreeSurfer's) would otherwise take a mask each, gigabytes on a CT
-        present = set(values)
-        masks = {s.name: array == s.value if s.value in present else empty for s in labels}
+        masks = LabelMapMasks(array, {s.name: s.value for s in labels}, set(values))
         geometry = label_map.with_array(np.zeros(label_map.shape, dtype=np.uint8))
         return cls(geometry, labels, masks)
 
@@ -254,7 +254,9 @@ class Segmentation:
         structures = tuple(replace(s, name=spelled.get(normalize_name(s.name), s.name)) for s in self.labels)
         if all(new.name == old.name for new, old in zip(structures, self.labels)):
             return self
-        masks = {new.name: self.masks[old.name] for new, old in zip(structures, self.labels)}
+        renamed = {old.name: new.name for new, old in zip(structures, self.labels)}
+        masks = self.masks.renamed(renamed) if isinstance(self.masks, LabelMapMasks) else {
+            renamed[name]: mask for name, mask in self.masks.items()}
         return Segmentation(self.geometry, LabelSet(structures, named=self.labels.named), masks)
 
     def mask(self, name: str) -> np.ndarray:
@@ -263,6 +265,8 @@ class Segmentation:
 
     def union(self) -> np.ndarray:
         """Every voxel any structure labels (bool, the geometry's shape)."""
+        if isinstance(self.masks, LabelMapMasks):
+            return self.masks.union()
         union = np.zeros(self.geometry.shape, bool)
         for mask in self.masks.values():
             union |= mask
@@ -270,7 +274,24 @@ class Segmentation:
 
     def present(self) -> LabelSet:
         """The structures whose mask has at least one voxel."""
-        return LabelSet(tuple(s for s in self.labels if self.masks[s.name].any()), named=self.labels.named)
+        return LabelSet(tuple(s for s in self.labels if self.has_voxels(s.name)), named=self.labels.named)
+
+    def has_voxels(self, name: str) -> bool:
+        """Whether the structure spelled ``name`` here has a mask with at least one voxel."""
+        if isinstance(self.masks, LabelMapMasks):
+            return self.masks.has_voxels(name)
+        return name in self.masks and bool(self.masks[name].any())
+
+    def overlaps(self, names: list[str]) -> bool:
+        """Whether a voxel lies in two of the structures ``names`` (those it holds); never in a label map's."""
+        if isinstance(self.masks, LabelMapMasks):
+            return False
+        counts = None
+        for name in names:
+            mask = self.masks.get(name)
+            if mask is not None:
+                counts = mask.astype(np.uint8) if counts is None else counts + mask
+        return counts is not None and counts.max() > 1
 
     def to_label_map(self) -> Image:
         """One integer label map; where masks overlap, the later structure in ``labels`` wins."""
@@ -289,3 +310,51 @@ class Segmentation:
                 hidden[structure.name] = count
             covered |= mask
         return hidden
+
+
+class LabelMapMasks(Mapping):
+    """The masks of a label map's structures (name -> bool array), each made when asked for, read-only.
+
+    A CT labelled with a hundred structures (TotalSegmentator's) would take a hundred full-size masks, gigabytes,
+    if all were made at once; a structure the table lists without voxels gets one shared empty mask (FreeSurfer's
+    table lists about 1,400).
+    """
+
+    def __init__(self, array: np.ndarray, values: dict[str, int], present: set[int]):
+        """``array``: the label map's values (copied: the caller may change its own); ``values``: each structure's
+        label value, every non-zero value of ``array`` among them; ``present``: the non-zero values ``array`` holds."""
+        self._array, self._values, self._present = _compact(array, present), values, present
+        self._array.flags.writeable = False
+        self._empty = np.zeros(array.shape, bool)
+        self._empty.flags.writeable = False
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        value = self._values[name]
+        if value not in self._present:
+            return self._empty
+        mask = self._array == value
+        mask.flags.writeable = False  # a new array each time: writing into it would not change the segmentation
+        return mask
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def has_voxels(self, name: str) -> bool:
+        """Whether ``name`` is a structure with voxels in the label map."""
+        return self._values.get(name) in self._present
+
+    def renamed(self, names: dict[str, str]) -> "LabelMapMasks":
+        """The same masks under new names (``names``: old name -> new name)."""
+        return LabelMapMasks(self._array, {names[name]: value for name, value in self._values.items()}, self._present)
+
+    def union(self) -> np.ndarray:
+        """Every labelled voxel (every value the label map holds is a structure's)."""
+        return self._array != 0
+
+
+def _compact(array: np.ndarray, values: set[int]) -> np.ndarray:
+    """A copy of ``array`` in the smallest integer type that holds 0 and ``values`` (uint8 for up to 255 labels)."""
+    return np.array(array, dtype=np.result_type(*(np.min_scalar_type(v) for v in (min(values | {0}), max(values | {0})))))

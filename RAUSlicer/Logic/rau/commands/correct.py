@@ -213,7 +213,7 @@ def reopen(saved: dict, path: Path, target) -> Result:
     file = saved_segmentation(saved, path)
     segmentation = read_saved_masks(file, target, saved_labels(saved, file))
     listed = {row["name"] for row in saved["structures"]}
-    unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.masks[structure.name].any()]
+    unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
     if unlisted:  # e.g. a segment added in Slicer, or a label map renumbered by an export: its voxels would be lost
         segments = file.name.lower().endswith(".seg.nrrd")
         held = ", ".join(f"the segment {s.name!r}" if segments else f"label value {s.value}" for s in unlisted)

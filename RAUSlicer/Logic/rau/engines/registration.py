@@ -125,7 +125,7 @@ class RegistrationEngine(Engine):
         references = [t.reference.name for t in chosen]
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
         if not landed:
-            drawn = any(t.reference.segmentation.masks.get(name, np.zeros(1, bool)).any() for t in chosen)
+            drawn = any(t.reference.segmentation.has_voxels(name) for t in chosen)
             message = "lands outside the target after registration" if drawn else request.no_voxels_message()
             return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
@@ -186,7 +186,7 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     reference lacks, or lists without voxels (a shared label table names it), is not warped: it has
     nothing to say about that structure, in the ranking or the fusion.
     """
-    present = [n for n in names if n in reference.segmentation.masks and reference.segmentation.masks[n].any()]
+    present = [n for n in names if reference.segmentation.has_voxels(n)]
     report = report or (lambda share: None)
     report(0.0)
     registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy(), report=report)
@@ -218,15 +218,7 @@ def resolve_overlaps(structures: list[StructureResult], request: Request, shape:
 def references_overlap(references: list[Reference], names: list[str]) -> bool:
     """True when any reference has a voxel in two of the structures ``names`` (the others do not count: whether a
     reference holds them, as a file does, or not, as the Slicer module's picked segments do not, gives one answer)."""
-    for reference in references:
-        counts = None
-        for name in names:
-            mask = reference.segmentation.masks.get(name)
-            if mask is not None:
-                counts = mask.astype(np.uint8) if counts is None else counts + mask
-        if counts is not None and counts.max() > 1:
-            return True
-    return False
+    return any(reference.segmentation.overlaps(names) for reference in references)
 
 
 class RegistrationLocalizer(Localizer):

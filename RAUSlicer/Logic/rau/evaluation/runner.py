@@ -102,7 +102,7 @@ def scorable_labels(reference: Segmentation, result, left_out=()) -> LabelSet:
     protocol), which no truth structure should match."""
     answered = {item.structure.name for item in result.structures}
     said = {normalize_name(name) for name in left_out}
-    held = [s for s in reference.labels if s.name in answered or reference.masks[s.name].any() or normalize_name(s.name) in said]
+    held = [s for s in reference.labels if s.name in answered or reference.has_voxels(s.name) or normalize_name(s.name) in said]
     return LabelSet(tuple(held), named=reference.labels.named)
 
 
@@ -119,7 +119,7 @@ def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | 
                         "matched by label value; give the table to match them by name")
     pairs = labels.match(truth.labels)
     matched = {theirs.name for _, theirs in pairs}
-    unmatched = [name for name in truth.labels.names if name not in matched and truth.masks[name].any()]
+    unmatched = [name for name in truth.labels.names if name not in matched and truth.has_voxels(name)]
     if asked and all(labels.find(name) in {mine for mine, _ in pairs} for name in asked):
         unmatched = []  # every asked structure has its truth: the others were not asked for
     if unmatched and not matched:
