@@ -46,10 +46,10 @@ import SimpleITK as sitk
 from rau.engines import create_engine
 from rau.errors import InputError
 from rau.evaluation.manifest import read_manifest
-from rau.evaluation.runner import load_case, score_run, summarize
+from rau.engines.base import Request
+from rau.evaluation.runner import load_case, score_run, summarize, truth_masks
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
-from rau.labels import normalize_name
 from rau.options import FUSION_METHODS
 from rau.registration import one_itk_thread
 from rau.validation import argument, positive_integer
@@ -130,8 +130,8 @@ def registered(method: str, fixed, moving, sampling: float = BASELINE_SAMPLING) 
         return function(sitk.Cast(fixed.to_sitk(), sitk.sitkFloat32), sitk.Cast(moving.to_sitk(), sitk.sitkFloat32))
 
 
-def baseline_rows(method: str, references, target, truth, names, sampling: float = BASELINE_SAMPLING) -> list[dict]:
-    """Dice per structure of one baseline; several references fused by majority vote."""
+def baseline_rows(method: str, references, target, truths: dict[str, np.ndarray], sampling: float = BASELINE_SAMPLING) -> list[dict]:
+    """Dice per structure of one baseline (``truths``: :func:`scored_structures`); several references fused by majority vote."""
     transferred = []
     for reference in references:
         try:
@@ -139,24 +139,26 @@ def baseline_rows(method: str, references, target, truth, names, sampling: float
         except RuntimeError:  # the plain method lost the overlap: the labels are lost too
             transferred.append({})
             continue
-        transferred.append(warp_structures(reference.segmentation, [n for n in names if n in reference.segmentation.masks], target, transform))
+        transferred.append(warp_structures(reference.segmentation, [n for n in truths if reference.segmentation.has_voxels(n)], target, transform))
     rows = []
-    for name, theirs in names.items():
+    for name, truth in truths.items():
         landed = [t[name] for t in transferred if t.get(name) is not None]
         mask = np.zeros(target.shape, bool)
         if landed:
             fused = fuse(landed, "vote")[0] if len(references) > 1 else landed[0]
             mask[fused.region] = fused.values > 0.5
-        present = truth.masks[theirs].any()
-        rows.append({"structure": name, "dice": dice(mask, truth.masks[theirs]) if present else math.nan})  # as rau evaluate scores
+        rows.append({"structure": name, "dice": dice(mask, truth) if truth.any() else math.nan})  # as rau evaluate scores
     return rows
 
 
-def shared_structures(case, references, truth) -> dict[str, str]:
-    """Reference structure name -> truth structure name, for the structures the case scores."""
-    pairs = {mine.name: theirs.name for mine, theirs in references[0].segmentation.labels.match(truth.labels)}
-    asked = None if case.structures is None else {normalize_name(name) for name in case.structures}  # matched as rau evaluate matches
-    return {n: t for n, t in pairs.items() if asked is None or normalize_name(n) in asked}
+def scored_structures(case, references, target, truth) -> dict[str, np.ndarray]:
+    """The truth mask of each structure the engine is asked for, the rows ``rau evaluate`` scores (an empty mask
+    where the truth lacks it). Before, the baselines scored every structure of the reference's label table that
+    the truth holds, also those the reference has no voxels of (Dice 0): on ``totalseg_ct.csv`` 31 against the
+    engine's 27, which lowered their means."""
+    truths = truth_masks(references[0], truth)
+    names = Request(references, target, case.structures).labels().names
+    return {name: truths.get(name, np.zeros(target.shape, bool)) for name in names}
 
 
 def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict, pairs: bool = False,
@@ -170,16 +172,17 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
     scores = []
     for number, case in enumerate(cases, 1):
         references, target, truth = load_case(case)
-        names = shared_structures(case, references, truth)
+        truths = scored_structures(case, references, target, truth)
         for method in methods:
             started = time.perf_counter()
             if method == "engine":
                 score = score_run(engine, case, references, target, truth)
                 scores.append(score)
-                rows = score.rows
+                rows, seconds = score.rows, score.seconds  # the engine's run, without scoring its metrics (HD95 ...)
             else:
-                rows = baseline_rows(method, references, target, truth, names, sampling)
-            totals[method]["seconds"].append(time.perf_counter() - started)
+                rows = baseline_rows(method, references, target, truths, sampling)
+                seconds = time.perf_counter() - started
+            totals[method]["seconds"].append(seconds)
             totals[method]["rows"].extend(rows)
             print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {_mean_dice(rows):.3f} ({totals[method]['seconds'][-1]:.1f} s)", flush=True)
     seconds = {m: float(np.mean(t["seconds"])) for m, t in totals.items()}
