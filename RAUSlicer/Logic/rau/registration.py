@@ -45,6 +45,7 @@ import SimpleITK as sitk
 
 from rau.errors import InputError
 from rau.image import Image, orient_lps, orient_lps_mask
+from rau.long_scan import long_scan_placement
 from rau.validation import blank_image_problem, itk_warnings_off
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
 
@@ -139,7 +140,7 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     finest = levels[-1]
     score = functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus)
     fits, failure = [], None
-    starts = initial_transforms(levels[0].fixed, levels[0].moving, settings)
+    starts = initial_transforms(levels[0].fixed, levels[0].moving, settings, long_scan_placement(fixed, moving))
     for index, start in enumerate(starts):
         turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
         try:
@@ -310,7 +311,7 @@ def _similarity(dimension: int) -> sitk.Transform:
     return sitk.Similarity2DTransform() if dimension == 2 else sitk.Similarity3DTransform()
 
 
-def initial_transforms(fixed: sitk.Image, moving: sitk.Image, settings: RegistrationSettings) -> list[sitk.Transform]:
+def initial_transforms(fixed: sitk.Image, moving: sitk.Image, settings: RegistrationSettings, placed: np.ndarray | None = None) -> list[sitk.Transform]:
     """Similarity transforms to start from, about the fixed image's centre.
 
     2D pictures are framed on the anatomy by the operator: their centres are aligned,
@@ -322,13 +323,16 @@ def initial_transforms(fixed: sitk.Image, moving: sitk.Image, settings: Registra
     Volumes start from the headers as they are, the grid centres aligned, the
     foreground centroids aligned and the ``starts`` best offsets of a grid search
     around the centroids (scans of one body cover different ranges). The search runs on coarse copies
-    (about 32 voxels a side) and skips offsets where the images barely overlap.
+    (about 32 voxels a side) and skips offsets where the images barely overlap. A CT placed along a much longer one
+    (``placed``, a translation from :func:`rau.long_scan.long_scan_placement`) starts there only.
     """
     dimension = fixed.GetDimension()
     centre = _centre(fixed)
     if dimension == 2:
         ratio = float(np.sqrt(np.prod(np.array(moving.GetSize()) * moving.GetSpacing() / (np.array(fixed.GetSize()) * fixed.GetSpacing()))))
         starts = [(_centre(moving) - centre, scale, angle) for scale in (1.0, np.sqrt(ratio), ratio) for angle in settings.start_angles]
+    elif placed is not None:
+        starts = [(placed, 1.0, 0.0)]
     else:
         offset = foreground_centroid(moving) - foreground_centroid(fixed)
         starts = [(np.zeros(dimension), 1.0, 0.0), (_centre(moving) - centre, 1.0, 0.0), (offset, 1.0, 0.0)]

@@ -1,0 +1,109 @@
+"""Placing a short CT scan along a much longer one, the start of their registration.
+
+A reference and a target often cover different lengths of the body: an abdominal CT as the reference, a
+chest-abdomen-pelvis CT as the target, or a long scan labelled over a few slices only. The registration's
+coarse starts (:func:`rau.registration.initial_transforms`) search around the foreground centroids with
+mutual information at about 12 mm voxels, which cannot tell one stretch of a body from another: on
+TotalSegmentator's fixtures a 40 mm slab of patient B onto patient A's 336 mm scan was placed about 190 mm
+too low (T11/T12 painted on the lumbar spine, confidence 0.93), and A's long scan, labelled over its
+upper 90 mm, onto B's slab found nothing. Here the short scan is slid along the long one every
+:data:`STEP_MM` and kept where the intensities of the body, clipped to soft tissue and bone
+(:data:`WINDOW_HU`), correlate best: both cases land within a vertebra.
+
+This is for CT only (Hounsfield units tell air from body from bone in every CT) and only where one body is
+much longer than the other (:data:`LONG_RATIO` and :data:`LONG_EXCESS_MM`): the dev sets' other pairs do not
+qualify and register as before. The short scan is taken to lie within the long one along that axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+from rau.image import Image
+from rau.working_images import foreground_centroid, working_image
+
+AIR_HU = -900.0
+"""An image whose lowest percentile lies at or below this holds air: a CT (its values in Hounsfield units)."""
+BODY_HU = -500.0
+"""Voxels above this are the body; the air around it does not count towards its length."""
+WINDOW_HU = (-200.0, 400.0)
+"""Intensities are compared clipped to soft tissue and bone: lungs and air, contrast and metal weigh no more."""
+LONG_RATIO = 1.5
+"""One body is much longer than the other along an axis when it is this many times as long there ..."""
+LONG_EXCESS_MM = 100.0
+"""... and at least this much longer (a 90 mm abdominal CT and a 40 mm slab of another patient are an ordinary pair)."""
+STEP_MM = 4.0
+"""The search's step and the pixel size of the copies it compares."""
+MIN_OVERLAP_VOXELS = 16
+"""A placement where fewer body voxels overlap is not scored."""
+
+
+def long_scan_placement(fixed: Image, moving: Image) -> np.ndarray | None:
+    """The translation (mm, LPS x y z; a point of ``fixed`` plus it is the point of ``moving``) that places the
+    shorter of two CT volumes where it fits best along the much longer one, or None when the two are not CTs of
+    very different lengths. Both images must be in LPS voxel order (:func:`rau.image.orient_lps`)."""
+    if fixed.ndim != 3 or moving.ndim != 3 or not (_is_ct(fixed) and _is_ct(moving)):
+        return None
+    fixed_copy, moving_copy = _copy(fixed), _copy(moving)
+    fixed_body, moving_body = _body_length(fixed_copy), _body_length(moving_copy)
+    longer, shorter = np.maximum(fixed_body, moving_body), np.minimum(fixed_body, moving_body)
+    qualifies = (longer > LONG_RATIO * shorter) & (longer - shorter > LONG_EXCESS_MM)
+    if not qualifies.any():
+        return None
+    axis = int(np.argmax(np.where(qualifies, longer / np.maximum(shorter, 1e-6), 0.0)))
+    translation = foreground_centroid(moving_copy) - foreground_centroid(fixed_copy)
+    fixed_values = sitk.GetArrayFromImage(fixed_copy).astype(np.float64)
+    best_score, best = -np.inf, None
+    for shift in _shifts_inside(fixed_copy, moving_copy, axis):
+        translation[axis] = shift
+        score = _body_correlation(fixed_values, fixed_copy, moving_copy, translation)
+        if score > best_score:
+            best_score, best = score, translation.copy()
+    return best
+
+
+def _is_ct(image: Image) -> bool:
+    """Whether the image holds air in Hounsfield units (its lowest percentile at or below :data:`AIR_HU`)."""
+    array = image.array
+    return float(np.percentile(array[:: max(1, array.shape[0] // 8)], 1)) <= AIR_HU
+
+
+def _copy(image: Image) -> sitk.Image:
+    """A smoothed float copy of about :data:`STEP_MM` voxels."""
+    extent = np.array(image.size) * np.array(image.spacing)
+    return working_image(image, int(np.ceil(extent.max() / STEP_MM)), STEP_MM)
+
+
+def _body_length(copy: sitk.Image) -> np.ndarray:
+    """The body's extent (mm, along x, y and z) in a copy: its voxels above :data:`BODY_HU`."""
+    body = np.argwhere(sitk.GetArrayViewFromImage(copy) > BODY_HU)
+    if body.size == 0:
+        return np.zeros(3)
+    return (body.max(axis=0) - body.min(axis=0) + 1)[::-1] * np.array(copy.GetSpacing())
+
+
+def _shifts_inside(fixed: sitk.Image, moving: sitk.Image, axis: int) -> np.ndarray:
+    """The translations along ``axis`` (an LPS world axis: the copies are in LPS voxel order) that put the shorter
+    grid within the longer one, :data:`STEP_MM` apart."""
+    def ends(image):
+        low = image.GetOrigin()[axis]
+        return low, low + (image.GetSize()[axis] - 1) * image.GetSpacing()[axis]
+
+    (fixed_low, fixed_high), (moving_low, moving_high) = ends(fixed), ends(moving)
+    first, last = sorted((moving_low - fixed_low, moving_high - fixed_high))
+    return np.arange(first, last + 1e-6, STEP_MM)
+
+
+def _body_correlation(fixed_values: np.ndarray, fixed: sitk.Image, moving: sitk.Image, translation: np.ndarray) -> float:
+    """Correlation of the two copies' clipped intensities where either holds body, ``moving`` shifted by
+    ``translation``; -inf where too little overlaps."""
+    moved = sitk.Resample(moving, fixed, sitk.TranslationTransform(3, translation.tolist()), sitk.sitkLinear, np.nan, sitk.sitkFloat32)
+    moved_values = sitk.GetArrayFromImage(moved).astype(np.float64)
+    compared = np.isfinite(moved_values) & ((fixed_values > BODY_HU) | (np.nan_to_num(moved_values, nan=BODY_HU) > BODY_HU))
+    if compared.sum() < MIN_OVERLAP_VOXELS:
+        return -np.inf
+    first, second = (np.clip(values[compared], *WINDOW_HU) for values in (fixed_values, moved_values))
+    first, second = first - first.mean(), second - second.mean()
+    norm = np.sqrt((first * first).sum() * (second * second).sum())
+    return float((first * second).sum() / norm) if norm > 0 else -np.inf
