@@ -313,28 +313,19 @@ class Segmentation:
 
 
 class LabelMapMasks(Mapping):
-    """The masks of a label map's structures (name -> bool array), each made when asked for, read-only.
-
-    A CT labelled with a hundred structures (TotalSegmentator's) would take a hundred full-size masks, gigabytes,
-    if all were made at once; a structure the table lists without voxels gets one shared empty mask (FreeSurfer's
-    table lists about 1,400).
-    """
+    """The masks of a label map's structures (name -> bool array), each made anew when asked for: a CT labelled
+    with a hundred structures (TotalSegmentator's) would take a hundred full-size masks, gigabytes, if all were made
+    at once. A mask is the caller's own copy: writing into it does not change the segmentation."""
 
     def __init__(self, array: np.ndarray, values: dict[str, int], present: set[int]):
         """``array``: the label map's values (copied: the caller may change its own); ``values``: each structure's
         label value, every non-zero value of ``array`` among them; ``present``: the non-zero values ``array`` holds."""
         self._array, self._values, self._present = _compact(array, present), values, present
         self._array.flags.writeable = False
-        self._empty = np.zeros(array.shape, bool)
-        self._empty.flags.writeable = False
 
     def __getitem__(self, name: str) -> np.ndarray:
-        value = self._values[name]
-        if value not in self._present:
-            return self._empty
-        mask = self._array == value
-        mask.flags.writeable = False  # a new array each time: writing into it would not change the segmentation
-        return mask
+        value = self._values[name]  # one a table lists without voxels: zeros, which take no memory until written
+        return self._array == value if value in self._present else np.zeros(self._array.shape, bool)
 
     def __iter__(self):
         return iter(self._values)
