@@ -132,7 +132,8 @@ def test_a_structure_the_truth_does_not_name_is_scored_as_absent(hc18, tmp_path,
 
 def test_structures_matched_by_value_or_not_at_all_are_reported(hc18, tmp_path, capsys):
     """Before, a named reference met an unnamed truth by label value, or a truth naming its structures otherwise
-    matched nothing, without a word: the scores looked like the engine's."""
+    matched nothing, without a word: the scores looked like the engine's. A truth that matches nothing fails its
+    case (it was scored, with a warning: every painted structure a false positive)."""
     folder = shutil.copytree(hc18, tmp_path / "cases")
     (folder / "001_mask.labels.csv").write_text("value,name\n1,fetal head\n")
     header, first, *_ = (folder / "cases.csv").read_text().splitlines()
@@ -141,22 +142,23 @@ def test_structures_matched_by_value_or_not_at_all_are_reported(hc18, tmp_path, 
     assert "warning: 002.png: the reference's structures have names but the truth's do not" in capsys.readouterr().err
     assert "matched by label value" in json.loads((tmp_path / "by_value.json").read_text())["cases"][0]["warnings"][0]
     (folder / "002_mask.labels.csv").write_text("value,name\n1,skull\n")
-    assert evaluate(folder / "by_value.csv", tmp_path / "none.json", "--overwrite") == 0
-    assert ("warning: 002.png: no structure of the truth (skull) matched one of the reference (fetal head)"
-            in capsys.readouterr().err)
+    assert evaluate(folder / "by_value.csv", tmp_path / "none.json", "--overwrite") == 1  # before: 0, the head a false positive
+    case = json.loads((tmp_path / "none.json").read_text())["cases"][0]
+    assert case["error"] == "no structure of the truth (skull) is one of the reference's (fetal head); check the names or label tables"
+    assert [row["status"] for row in case["structures"]] == ["error"]
 
 
 def test_structures_that_met_by_value_and_missed_are_listed_with_their_values():
     """Before: "no structure of the truth (label_255) matched one of the reference (label_255)", a truth segment named
     label_255 holding value 1 against a reference's value 255: the same name on both sides."""
-    from rau.evaluation.runner import matching_warnings
+    from rau.evaluation.runner import truth_mismatch
     from rau.image import Image
     from rau.labels import LabelSet, Segmentation
 
     truth_map = Image(np.ones((1, 4, 4), np.uint8), ndim=2)
     truth = Segmentation.from_label_map(truth_map, LabelSet.from_values([1], {1: "label_255"}))
-    *_, warning = matching_warnings(LabelSet.from_values([255]), truth)
-    assert warning.startswith("no structure of the truth (label_255 = value 1) matched one of the reference (label_255 = value 255)")
+    problem = truth_mismatch(LabelSet.from_values([255]), truth)
+    assert problem.startswith("no structure of the truth (label_255 = value 1) is one of the reference's (label_255 = value 255)")
 
 
 def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_warning():

@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
 from rau.engines.base import Cancelled
-from rau.errors import failure_reason
+from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
@@ -74,8 +74,13 @@ def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) 
 
 def score_run(engine: Engine, case: Case, references: list[Reference], target: Image, truth: Segmentation, progress: Progress | None = None) -> CaseScore:
     """Run ``engine`` on loaded case data and score it (the score keeps the result)."""
-    started = time.perf_counter()
     request = Request(references, target, case.structures)
+    left_out = request.left_out()  # said by its own warning
+    labels = scorable_labels(references[0].segmentation, request.labels().names, left_out)
+    mismatch = truth_mismatch(labels, truth)
+    if mismatch:
+        raise InputError(mismatch)
+    started = time.perf_counter()
     result = engine.run(request, progress)
     seconds = time.perf_counter() - started
     truths = truth_masks(references[0], truth)
@@ -85,8 +90,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, scored[item.structure.name], target)
         rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
-    left_out = request.left_out()  # said by its own warning
-    warnings = request.left_out_warnings() + matching_warnings(scorable_labels(references[0].segmentation, result, left_out), truth, case.structures)
+    warnings = request.left_out_warnings() + matching_warnings(labels, truth, case.structures)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
@@ -96,11 +100,11 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
     return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
 
 
-def scorable_labels(reference: Segmentation, result, left_out=()) -> LabelSet:
-    """The structures of the (first) reference a case can score: those it has voxels of, those the engine answered
-    for and those ``left_out`` names (warned of already). A label table may name many more (every organ of a
-    protocol), which no truth structure should match."""
-    answered = {item.structure.name for item in result.structures}
+def scorable_labels(reference: Segmentation, answered: list[str], left_out=()) -> LabelSet:
+    """The structures of the (first) reference a case can score: those it has voxels of, those the engine answers
+    for (``answered``: the request's) and those ``left_out`` names (warned of already). A label table may name many
+    more (every organ of a protocol), which no truth structure should match."""
+    answered = set(answered)
     said = {normalize_name(name) for name in left_out}
     held = [s for s in reference.labels if s.name in answered or reference.has_voxels(s.name) or normalize_name(s.name) in said]
     return LabelSet(tuple(held), named=reference.labels.named)
@@ -122,18 +126,25 @@ def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | 
     unmatched = [name for name in truth.labels.names if name not in matched and truth.has_voxels(name)]
     if asked and all(labels.find(name) in {mine for mine, _ in pairs} for name in asked):
         unmatched = []  # every asked structure has its truth: the others were not asked for
-    if unmatched and not matched:
-        by_value = not (labels.named and truth.labels.named)  # then the values did not meet: say them
-
-        def listed(structures: LabelSet) -> str:
-            return ", ".join(f"{s.name} = value {s.value}" if by_value else s.name for s in structures)
-
-        warnings.append(f"no structure of the truth ({listed(truth.labels)}) matched one of the reference "
-                        f"({listed(labels)}): every structure is scored as absent; check the names or label tables")
-    elif unmatched:
+    if unmatched and matched:
         warnings.append(f"structures of the truth matched no structure of the reference and were not scored: "
                         f"{', '.join(unmatched)}; check the names or label tables")
     return warnings
+
+
+def truth_mismatch(labels: LabelSet, truth: Segmentation) -> str | None:
+    """Why a case's truth cannot score the reference's structures ``labels`` (:func:`scorable_labels`): it holds
+    structures and none of them is one of the reference's (by name, else by value); None when it can. Scored, every
+    structure would count as absent and every painted one as a false positive, an engine's error for a labelling one."""
+    if labels.match(truth.labels) or not truth.present():
+        return None
+    by_value = not (labels.named and truth.labels.named)  # then the values did not meet: say them
+
+    def listed(structures: LabelSet) -> str:
+        return ", ".join(f"{s.name} = value {s.value}" if by_value else s.name for s in structures)
+
+    return (f"no structure of the truth ({listed(truth.present())}) is one of the reference's ({listed(labels)}); "
+            "check the names or label tables")
 
 
 def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
