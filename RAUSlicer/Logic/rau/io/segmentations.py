@@ -61,7 +61,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
                                     {name: np.zeros(geometry.shape, bool) for name in segmentation.masks})
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
         # a Slicer segmentation of a picture lies where Slicer put the picture, at the pixel size it had there
-        onto = as_loaded_in_slicer(geometry, segmentation.geometry.spacing[:2]) if seg_nrrd else geometry
+        onto = as_loaded_in_slicer(geometry, _pixel_size_in_slicer(segmentation.geometry, geometry, pixel_spacing)) if seg_nrrd else geometry
         if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
@@ -73,6 +73,19 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
+
+
+def _pixel_size_in_slicer(drawn: Image, picture: Image, pixel_spacing) -> tuple[float, float]:
+    """The pixel size (mm) a picture had in Slicer when the ``.seg.nrrd`` whose grid is ``drawn`` was made on it: the
+    segmentation's own, unless a pixel size was given for the picture and the segmentation's grid spans the whole
+    picture at that size (a mask of the whole picture at another resolution, as SCR's 1024 px masks of 2048 px
+    chest films): then the picture lies at the size given, and the masks are resampled onto it in physical space."""
+    own = tuple(drawn.spacing[:2])
+    if pixel_spacing is None or picture.ndim != 2:
+        return own
+    span = np.array(drawn.size[:2]) * np.array(own)
+    whole = np.array(picture.size[:2]) * np.array(picture.spacing[:2])
+    return tuple(picture.spacing[:2]) if np.allclose(span, whole, atol=max(own)) else own
 
 
 def _table_labels(path: Path, label_table) -> LabelSet | None:
