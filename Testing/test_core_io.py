@@ -580,3 +580,19 @@ def test_a_seg_nrrd_of_a_whole_picture_at_another_resolution_lies_on_it_at_the_p
     mask = read.masks["head"]
     assert 2 * (mask & truth).sum() / (mask.sum() + truth.sum()) > 0.97  # before: 0, the head a quarter of its size in a corner
     assert read.geometry.same_grid(picture)
+
+
+def test_an_anti_aliased_label_picture_is_warned_of_and_real_ones_are_not(shared_data, tmp_path, capsys):
+    """A mask resized with interpolation holds a grey step for every edge pixel: each became a structure
+    (label_4 ... label_255 of a lung mask: 40 structures) without a word."""
+    from PIL import ImageDraw
+
+    large = PILImage.new("L", (320, 240))
+    ImageDraw.Draw(large).ellipse((40, 40, 280, 200), fill=255)
+    large.resize((80, 60), PILImage.BILINEAR).save(tmp_path / "smoothed.png")
+    read_segmentation(tmp_path / "smoothed.png", pixel_spacing=1.0)
+    warning = capsys.readouterr().err
+    assert re.search(r"smoothed.png: \d+ of its \d+ label values lie only along edges .* an anti-aliased mask", warning), warning
+    for labels in ("arcade_syntax_dev/arcade_train_115_lab.png", "hc18_fetal_head_us/masks/000_HC_mask.png"):
+        read_segmentation(shared_data / labels, pixel_spacing=1.0)
+        assert "along edges" not in capsys.readouterr().err

@@ -52,6 +52,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         if picture:
             label_map = _picture_on_its_image(label_map, geometry)
         structures = validation.check_label_values(label_map, path)
+        if problem := validation.edge_only_values_problem(label_map, path):
+            warn(problem)
         if geometry is not None:
             validation.check_not_swapped(geometry, structures, image_path, path)
         segmentation = _named(path, label_map, labels, label_table)

@@ -90,6 +90,30 @@ def check_label_values(label_map, path) -> int:
     return distinct - int(array.size > 0 and array.min() == 0)
 
 
+EDGE_ONLY_MIN_VALUES = 4
+"""A label picture with at least this many values is checked for values that lie only along edges (anti-aliasing)."""
+
+
+def edge_only_values_problem(label_map, path) -> str | None:
+    """What to tell the user when most values of a 2D label map lie only along edges (no pixel of theirs has four
+    neighbours of its own value): the grey steps of an anti-aliased mask, smoothed or resized, or outlines, rather
+    than filled regions; None otherwise. On the 60 ARCADE and 60 HC18 label pictures here no value does."""
+    array = np.asarray(label_map.array).reshape(label_map.array.shape[-2:]) if label_map.ndim == 2 else None
+    if array is None or array.size == 0:
+        return None
+    values = np.unique(array[array != 0])
+    if len(values) < EDGE_ONLY_MIN_VALUES:
+        return None
+    inner = array[1:-1, 1:-1]
+    surrounded = (inner == array[:-2, 1:-1]) & (inner == array[2:, 1:-1]) & (inner == array[1:-1, :-2]) & (inner == array[1:-1, 2:])
+    edge_only = len(values) - len(np.unique(inner[surrounded & (inner != 0)]))
+    if 2 * edge_only <= len(values):
+        return None
+    return (f"{path}: {edge_only} of its {len(values)} label values lie only along edges (no pixel of theirs inside a region "
+            "of its own): an anti-aliased mask (smoothed, or resized with interpolation), or outlines? Each becomes a "
+            "structure; labels must be filled regions saved without smoothing (nearest-neighbour when resizing)")
+
+
 def _distinct_values(array: np.ndarray) -> int:
     """How many different non-negative integer values ``array`` holds (slice by slice, no sorting)."""
     top = int(array.max())
