@@ -218,7 +218,9 @@ class Segmentation:
     masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
-        if isinstance(self.masks, LabelMapMasks):  # made from a label map on this grid: checked, and made when asked for
+        if isinstance(self.masks, LabelMapMasks):  # a label map's, made when asked for
+            if self.masks.shape != self.geometry.shape:
+                raise GeometryError(f"label map has shape {self.masks.shape}, image has {self.geometry.shape}")
             return
         self.masks = dict(self.masks)  # the caller's dict stays as it was given
         for name, mask in self.masks.items():
@@ -326,6 +328,11 @@ class LabelMapMasks(Mapping):
     def __getitem__(self, name: str) -> np.ndarray:
         value = self._values[name]  # one a table lists without voxels: zeros, which take no memory until written
         return self._array == value if value in self._present else np.zeros(self._array.shape, bool)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of every mask."""
+        return self._array.shape
 
     def __iter__(self):
         return iter(self._values)
