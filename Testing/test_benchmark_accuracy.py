@@ -98,3 +98,24 @@ def test_baselines_score_the_structures_the_engine_scores(tmp_path, shared_data)
         figures[name] = {method: methods[method]["mean_dice"] for method in methods}
     assert figures["ghost"] == figures["plain"]
     assert figures["ghost"]["identity"] > 0.3  # before: the ghost's Dice 0 halved it
+
+
+def test_a_case_whose_truth_names_none_of_the_references_structures_is_skipped_and_said(tmp_path, shared_data):
+    """rau evaluate fails such a case; the benchmark stopped at it with exit 2 and lost every figure of the run."""
+    import shutil
+
+    lines = (REPO / "protocols/hc18_single.csv").read_text().splitlines()
+    row = lines[1].replace("../../shared/data/", str(shared_data) + "/").split(",")
+    for name, source, structure in (("ref", row[1], "fetal head"), ("skull", row[4], "skull"), ("head", row[4], "fetal head")):
+        shutil.copy(source, tmp_path / f"{name}.png")
+        (tmp_path / f"{name}.labels.csv").write_text(f"value,name\n255,{structure}\n")
+    header = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing"
+    cases = [f"{row[0]},{tmp_path / 'ref.png'},{row[2]},{row[3]},{tmp_path / truth},{row[5]}" for truth in ("skull.png", "head.png")]
+    (tmp_path / "m.csv").write_text("\n".join([header, *cases]) + "\n")
+    run = bench(tmp_path / "m.csv", "--methods", "identity", "--json", tmp_path / "f.json")
+    assert run.returncode == 0, run.stderr
+    figures = json.loads((tmp_path / "f.json").read_text())[0]
+    assert figures["cases"] == 1 and figures["methods"]["identity"]["mean_dice"] > 0.3
+    [skipped] = figures["skipped"]
+    assert "no structure of the truth (skull) is one of the reference's (fetal head)" in skipped["error"]
+    assert "skipped" in run.stdout and "skull" in run.stdout

@@ -33,9 +33,19 @@ def test_a_short_ct_is_placed_where_it_lies_along_a_long_one_whatever_their_head
     np.testing.assert_allclose(long_scan_placement(long, short), [0, 0, 500 - 60 * 3])
 
 
+def test_a_short_ct_reaching_out_of_the_long_one_is_placed_where_they_overlap():
+    """An abdominal CT against a chest CT overlaps it in part: here 45 of the short scan's 90 mm lie beyond the long
+    one (before: the short one was forced inside, 40 mm off on another phantom)."""
+    body = body_ct(140)
+    short = Image(body[95:125], spacing=SPACING, origin=(0, 0, 500), ndim=3)
+    np.testing.assert_allclose(long_scan_placement(Image(body[:110], spacing=SPACING, ndim=3), short), [0, 0, 500 - 95 * 3], atol=2)  # a 4 mm grid
+
+
 def test_scans_of_similar_length_and_images_without_air_are_left_to_the_usual_starts():
     long = Image(body_ct(110), spacing=SPACING, ndim=3)
     assert long_scan_placement(Image(body_ct(110)[10:100], spacing=SPACING, ndim=3), long) is None  # 270 of 330 mm
+    wide = Image(body_ct(110), spacing=(10.0, 10.0, 3.0), ndim=3)  # an adult's trunk against a child's, one length
+    assert long_scan_placement(wide, long) is None
     assert long_scan_placement(Image(body_ct(30) + 1000, spacing=SPACING, ndim=3), Image(body_ct(110) + 1000, spacing=SPACING, ndim=3)) is None  # no air: not a CT
     picture = Image(body_ct(1), spacing=SPACING, ndim=2)
     assert long_scan_placement(picture, Image(body_ct(1)[:, :, :10], spacing=SPACING, ndim=2)) is None  # pictures

@@ -46,8 +46,7 @@ import SimpleITK as sitk
 from rau.engines import create_engine
 from rau.errors import InputError
 from rau.evaluation.manifest import read_manifest
-from rau.engines.base import Request
-from rau.evaluation.runner import load_case, score_run, summarize, truth_masks
+from rau.evaluation.runner import load_case, score_run, scored_request, summarize, truth_masks
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
 from rau.options import FUSION_METHODS
@@ -153,12 +152,13 @@ def baseline_rows(method: str, references, target, truths: dict[str, np.ndarray]
 
 def scored_structures(case, references, target, truth) -> dict[str, np.ndarray]:
     """The truth mask of each structure the engine is asked for, the rows ``rau evaluate`` scores (an empty mask
-    where the truth lacks it). Before, the baselines scored every structure of the reference's label table that
-    the truth holds, also those the reference has no voxels of (Dice 0): on ``totalseg_ct.csv`` 31 against the
-    engine's 27, which lowered their means."""
+    where the truth lacks it); raises :class:`~rau.errors.InputError` for a truth that holds none of the reference's
+    structures, as ``rau evaluate`` fails that case. Before, the baselines scored every structure of the reference's
+    label table that the truth holds, also those the reference has no voxels of (Dice 0): on ``totalseg_ct.csv`` 31
+    against the engine's 27, which lowered their means."""
     truths = truth_masks(references[0], truth)
-    names = Request(references, target, case.structures).labels().names
-    return {name: truths.get(name, np.zeros(target.shape, bool)) for name in names}
+    request, _ = scored_request(case, references, target, truth)
+    return {name: truths.get(name, np.zeros(target.shape, bool)) for name in request.labels().names}
 
 
 def run_manifest(path: Path, methods: list[str], limit: int | None, engine_options: dict, pairs: bool = False,
@@ -169,10 +169,15 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
     cases = cases[:limit]
     engine = create_engine("registration", {**engine_options, "keep_transfers": True})
     totals = {m: {"rows": [], "seconds": []} for m in methods}
-    scores = []
+    scores, skipped = [], []
     for number, case in enumerate(cases, 1):
-        references, target, truth = load_case(case)
-        truths = scored_structures(case, references, target, truth)
+        try:
+            references, target, truth = load_case(case)
+            truths = scored_structures(case, references, target, truth)
+        except InputError as error:  # this case's files or truth: no method runs it, the others are compared
+            skipped.append({"case": case.name, "error": str(error)})
+            print(f"  {path.name} {number}/{len(cases)} {case.target_image.name}: skipped: {error}", flush=True)
+            continue
         for method in methods:
             started = time.perf_counter()
             if method == "engine":
@@ -195,8 +200,8 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
             if m != "engine":
                 report["engine"][f"dice_minus_{m}"] = round(report["engine"]["mean_dice"] - report[m]["mean_dice"], 4)
                 report["engine"][f"time_ratio_to_{m}"] = round(seconds["engine"] / seconds[m], 2)  # unrounded: a copy takes milliseconds
-    return {"manifest": str(path), "cases": len(cases), "references_per_case": float(np.mean([len(c.references) for c in cases])),
-            "baseline_sampling": sampling, "methods": report}
+    return {"manifest": str(path), "cases": len(cases) - len(skipped), "references_per_case": float(np.mean([len(c.references) for c in cases])),
+            "baseline_sampling": sampling, "methods": report, **({"skipped": skipped} if skipped else {})}
 
 
 def _mean_dice(rows: list[dict]) -> float:
@@ -209,6 +214,8 @@ def print_report(result: dict) -> None:
     for method, figures in result["methods"].items():
         extra = "  ".join(f"{k} {v}" for k, v in figures.items() if k not in ("mean_dice", "seconds_per_case"))
         print(f"  {method:10s} Dice {figures['mean_dice']:.4f}  {figures['seconds_per_case']:8.2f} s/case  {extra}")
+    for skipped in result.get("skipped", []):
+        print(f"  skipped {skipped['case']}: {skipped['error']}")
 
 
 def main() -> None:
@@ -234,7 +241,7 @@ def main() -> None:
         for path in args.manifests:  # every manifest and the files it names, before any run (a later one's mistake lost hours)
             read_manifest(path)
         results = [run_manifest(path, methods, args.limit, options, args.pairs, args.baseline_sampling) for path in args.manifests]
-    except InputError as error:  # a manifest or a file it names
+    except InputError as error:  # a manifest (a case's files and truth are its own: skipped, said in the figures)
         parser.error(str(error))
     for result in results:
         print_report(result)

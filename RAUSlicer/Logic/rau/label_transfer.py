@@ -56,13 +56,14 @@ def warp_structures(segmentation: Segmentation, names: list[str], target: Image,
     warped = {}
     reach = float(np.linalg.norm(coarse.GetSpacing()))  # a coarse cell's diagonal, in mm
     for name in names:
-        near = _grown(segmentation.geometry, segmentation.masks[name], reach)
+        mask = segmentation.masks[name]  # made once: a label map's masks are made when asked for
+        near = _grown(segmentation.geometry, mask, reach)
         hits = sitk.Resample(near, coarse, transform, sitk.sitkNearestNeighbor, 0) if near is not None else None
         region = _region(sitk.GetArrayFromImage(hits) > 0, native_shape) if hits is not None else None
         if region is None:
             warped[name] = None
             continue
-        moving = segmentation.geometry.with_array(segmentation.masks[name].astype(np.float32)).to_sitk()
+        moving = segmentation.geometry.with_array(mask.astype(np.float32)).to_sitk()
         values = _resample_region(moving, target, region, transform)
         if target.ndim == 2:
             region, values = (slice(0, 1), *region), values[np.newaxis]

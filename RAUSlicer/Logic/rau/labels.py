@@ -215,7 +215,8 @@ class Segmentation:
 
     geometry: Image
     labels: LabelSet
-    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    masks: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Name -> mask: a dict, or a label map's :class:`LabelMapMasks`, whose masks are made when asked for."""
 
     def __post_init__(self):
         if isinstance(self.masks, LabelMapMasks):  # a label map's, made when asked for

@@ -11,8 +11,9 @@ upper 90 mm, onto B's slab found nothing. Here the short scan is slid along the 
 (:data:`WINDOW_HU`), correlate best: both cases land within a vertebra.
 
 This is for CT only (Hounsfield units tell air from body from bone in every CT) and only where one body is
-much longer than the other (:data:`LONG_RATIO` and :data:`LONG_EXCESS_MM`): the dev sets' other pairs do not
-qualify and register as before. The short scan is taken to lie within the long one along that axis.
+much longer than the other from feet to head (:data:`LONG_RATIO` and :data:`LONG_EXCESS_MM`; a child's and an
+adult's trunk of one length do not qualify): the dev sets' other pairs do not qualify and register as before. The
+short scan is taken to lie within the long one, or out of either end by up to half of its length.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ LONG_EXCESS_MM = 100.0
 """... and at least this much longer (a 90 mm abdominal CT and a 40 mm slab of another patient are an ordinary pair)."""
 STEP_MM = 4.0
 """The search's step and the pixel size of the copies it compares."""
+HEAD_AXIS = 2
+"""The body's long axis: z of LPS, towards the head (the images come in LPS voxel order, so index axis k)."""
 MIN_OVERLAP_VOXELS = 16
 """A placement where fewer body voxels overlap is not scored."""
 
@@ -42,21 +45,19 @@ MIN_OVERLAP_VOXELS = 16
 def long_scan_placement(fixed: Image, moving: Image) -> np.ndarray | None:
     """The translation (mm, LPS x y z; a point of ``fixed`` plus it is the point of ``moving``) that places the
     shorter of two CT volumes where it fits best along the much longer one, or None when the two are not CTs of
-    very different lengths. Both images must be in LPS voxel order (:func:`rau.image.orient_lps`)."""
+    very different lengths. Both images must be in LPS voxel order (:func:`rau.image.orient_lps`), so that k runs
+    from feet to head (an oblique scan is taken as if it were not: its slices' tilt is left to the registration)."""
     if fixed.ndim != 3 or moving.ndim != 3 or not (_is_ct(fixed) and _is_ct(moving)):
         return None
     fixed_copy, moving_copy = _copy(fixed), _copy(moving)
-    fixed_body, moving_body = _body_length(fixed_copy), _body_length(moving_copy)
-    longer, shorter = np.maximum(fixed_body, moving_body), np.minimum(fixed_body, moving_body)
-    qualifies = (longer > LONG_RATIO * shorter) & (longer - shorter > LONG_EXCESS_MM)
-    if not qualifies.any():
+    longer, shorter = sorted((_body_length(fixed_copy), _body_length(moving_copy)), reverse=True)
+    if not (longer > LONG_RATIO * shorter and longer - shorter > LONG_EXCESS_MM):
         return None
-    axis = int(np.argmax(np.where(qualifies, longer / np.maximum(shorter, 1e-6), 0.0)))
     translation = foreground_centroid(moving_copy) - foreground_centroid(fixed_copy)
     fixed_values = sitk.GetArrayFromImage(fixed_copy).astype(np.float64)
     best_score, best = -np.inf, None
-    for shift in _shifts_inside(fixed_copy, moving_copy, axis):
-        translation[axis] = shift
+    for shift in _shifts(fixed_copy, moving_copy, shorter):
+        translation[HEAD_AXIS] = shift
         score = _body_correlation(fixed_values, fixed_copy, moving_copy, translation)
         if score > best_score:
             best_score, best = score, translation.copy()
@@ -75,24 +76,24 @@ def _copy(image: Image) -> sitk.Image:
     return working_image(image, int(np.ceil(extent.max() / STEP_MM)), STEP_MM)
 
 
-def _body_length(copy: sitk.Image) -> np.ndarray:
-    """The body's extent (mm, along x, y and z) in a copy: its voxels above :data:`BODY_HU`."""
-    body = np.argwhere(sitk.GetArrayViewFromImage(copy) > BODY_HU)
-    if body.size == 0:
-        return np.zeros(3)
-    return (body.max(axis=0) - body.min(axis=0) + 1)[::-1] * np.array(copy.GetSpacing())
+def _body_length(copy: sitk.Image) -> float:
+    """The body's length (mm, from feet to head) in a copy: the span of its slices holding voxels above :data:`BODY_HU`."""
+    slices = np.flatnonzero((sitk.GetArrayViewFromImage(copy) > BODY_HU).any(axis=(1, 2)))  # array axis 0 is k: LPS z
+    return float((slices[-1] - slices[0] + 1) * copy.GetSpacing()[HEAD_AXIS]) if slices.size else 0.0
 
 
-def _shifts_inside(fixed: sitk.Image, moving: sitk.Image, axis: int) -> np.ndarray:
-    """The translations along ``axis`` (an LPS world axis: the copies are in LPS voxel order) that put the shorter
-    grid within the longer one, :data:`STEP_MM` apart."""
+def _shifts(fixed: sitk.Image, moving: sitk.Image, shorter: float) -> np.ndarray:
+    """The translations from feet to head, :data:`STEP_MM` apart, that put the shorter scan within the longer one or
+    out of either end by up to half of its body's length (``shorter``, mm): an abdominal CT against a chest CT
+    overlaps it in part."""
     def ends(image):
-        low = image.GetOrigin()[axis]
-        return low, low + (image.GetSize()[axis] - 1) * image.GetSpacing()[axis]
+        low = image.GetOrigin()[HEAD_AXIS]
+        return low, low + (image.GetSize()[HEAD_AXIS] - 1) * image.GetSpacing()[HEAD_AXIS]
 
     (fixed_low, fixed_high), (moving_low, moving_high) = ends(fixed), ends(moving)
     first, last = sorted((moving_low - fixed_low, moving_high - fixed_high))
-    return np.arange(first, last + 1e-6, STEP_MM)
+    beyond = np.ceil(shorter / 2 / STEP_MM) * STEP_MM  # whole steps: the placements within keep their places
+    return np.arange(first - beyond, last + beyond + 1e-6, STEP_MM)
 
 
 def _body_correlation(fixed_values: np.ndarray, fixed: sitk.Image, moving: sitk.Image, translation: np.ndarray) -> float:

@@ -74,12 +74,7 @@ def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) 
 
 def score_run(engine: Engine, case: Case, references: list[Reference], target: Image, truth: Segmentation, progress: Progress | None = None) -> CaseScore:
     """Run ``engine`` on loaded case data and score it (the score keeps the result)."""
-    request = Request(references, target, case.structures)
-    left_out = request.left_out()  # said by its own warning
-    labels = scorable_labels(references[0].segmentation, request.labels().names, left_out)
-    mismatch = truth_mismatch(labels, truth)
-    if mismatch:
-        raise InputError(mismatch)
+    request, labels = scored_request(case, references, target, truth)
     started = time.perf_counter()
     result = engine.run(request, progress)
     seconds = time.perf_counter() - started
@@ -92,6 +87,17 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
     warnings = request.left_out_warnings() + matching_warnings(labels, truth, case.structures)
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
+
+
+def scored_request(case: Case, references: list[Reference], target: Image, truth: Segmentation) -> tuple[Request, LabelSet]:
+    """The request a case runs and the reference's structures it can score (:func:`scorable_labels`); raises
+    :class:`~rau.errors.InputError` when its truth holds none of them (:func:`truth_mismatch`)."""
+    request = Request(references, target, case.structures)
+    labels = scorable_labels(references[0].segmentation, request.labels().names, request.left_out())
+    mismatch = truth_mismatch(labels, truth)
+    if mismatch:
+        raise InputError(mismatch)
+    return request, labels
 
 
 def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarray]:

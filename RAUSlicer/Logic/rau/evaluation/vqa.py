@@ -50,9 +50,10 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
     names = request.labels().names
     records = []
     for view in plan_views(reference.segmentation, reference.image, target, names):
-        legend = [n for n in names if reference.segmentation.mask(n)[view.reference_slice].any()]
+        planes = {n: reference.segmentation.mask(n)[view.reference_slice] for n in names}  # each mask made once
+        legend = [n for n in names if planes[n].any()]
         slice_ref, slice_target = reference.image.array[view.reference_slice], target.array[view.target_slice]
-        overlay = render_overlay(slice_ref, [reference.segmentation.mask(n)[view.reference_slice] for n in legend],
+        overlay = render_overlay(slice_ref, [planes[n] for n in legend],
                                  backend.family.model_size(slice_ref.shape[1], slice_ref.shape[0]))
         size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0])
         for name in view.names:

@@ -122,8 +122,9 @@ class Sam2Segmenter(Segmenter):
                 plan = make_plan(structure, None, session, position)
             session.plans[name] = plan  # a missing structure is not tracked, but a correction can add it
             conditioning[name] = []
+            drawn = {index: references[index].segmentation.mask(name) for index in {index for index, _ in chosen}}  # each made once
             for index, r in chosen:
-                plane = torch.from_numpy(take_slice(references[index].segmentation.mask(name), axes[index], r).astype(np.float32))
+                plane = torch.from_numpy(take_slice(drawn[index], axes[index], r).astype(np.float32))
                 mask = (geometries[index].to_frame(plane) >= 0.5).to(model.device, model.dtype)
                 conditioning[name].append((distinct.index((index, r)), mask))
         tracker.add_structures(conditioning)

@@ -58,14 +58,15 @@ class VLMLocalizer(Localizer):
     def ask(self, request: Request, view: View, question: list[str]) -> dict[str, Localization]:
         """One request about ``question`` (structures) on one view; boxes on the grid of ``request.target``."""
         reference = request.references[0]
-        legend = [n for n in request.labels().names if reference.segmentation.mask(n)[view.reference_slice].any()]
+        planes = {n: reference.segmentation.mask(n)[view.reference_slice] for n in request.labels().names}  # each made once
+        legend = [n for n in planes if planes[n].any()]
         reference_slice = reference.image.array[view.reference_slice]
         target_slice = request.target.array[view.target_slice]
         source_size = (target_slice.shape[1], target_slice.shape[0])
         family = self.backend.family
         reference_size = family.model_size(reference_slice.shape[1], reference_slice.shape[0])
         target_size = family.model_size(*source_size)
-        masks = [reference.segmentation.mask(n)[view.reference_slice] for n in legend]
+        masks = [planes[n] for n in legend]
         messages = localization_messages(
             render_overlay(reference_slice, masks, reference_size), render_plain(target_slice, target_size),
             legend, question, family, target_size,
