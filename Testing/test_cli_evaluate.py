@@ -425,3 +425,24 @@ def test_truth_structures_outside_the_asked_ones_are_spoken_of_only_when_an_aske
         assert [s["structure"] for s in case["structures"]] == [asked]
         assert case["warnings"] == (["structures of the truth matched no structure of the reference and were not scored: "
                                      "milt; check the names or label tables"] if warned else []), asked
+
+
+def test_predictions_are_written_as_rau_segment_writes_them_with_or_without_jobs(hc18, tmp_path, capsys):
+    """Before, the figures could be checked only by running ``rau segment`` again on every case."""
+    folder = shutil.copytree(hc18, tmp_path / "cases")
+    (folder / "broken.png").write_text("not a picture")
+    header, first, second, third = (folder / "cases.csv").read_text().splitlines()
+    (folder / "some.csv").write_text("\n".join([header, first, second.replace("003.png", "broken.png")]) + "\n")
+    assert evaluate(folder / "some.csv", tmp_path / "serial.json", "--predictions", str(tmp_path / "serial")) == 1
+    assert evaluate(folder / "some.csv", tmp_path / "jobs.json", "--predictions", str(tmp_path / "jobs"), "--jobs", "2") == 1
+    written = sorted(path.name for path in (tmp_path / "serial").iterdir())
+    assert written == ["001_002.labels.csv", "001_002.nii.gz", "001_002.result.json"]  # the failed case writes nothing
+    assert all((tmp_path / "serial" / name).read_bytes() == (tmp_path / "jobs" / name).read_bytes() for name in written[:2])
+    reference, labels, spacing, target, _, target_spacing, _ = first.split(",")
+    assert main(["segment", "--reference", str(folder / reference), "--reference-labels", str(folder / labels), "--reference-spacing",
+                 spacing, "--target", str(folder / target), "--target-spacing", target_spacing, "--label-table", str(folder / "head.labels.csv"),
+                 "--no-deformable", "--out", str(tmp_path / "segment" / "002.nii.gz")]) == 0
+    assert (tmp_path / "segment" / "002.nii.gz").read_bytes() == (tmp_path / "serial" / "001_002.nii.gz").read_bytes()
+    capsys.readouterr()
+    assert evaluate(folder / "some.csv", tmp_path / "again.json", "--predictions", str(tmp_path / "serial")) == 2  # before any case
+    assert "--predictions" in capsys.readouterr().err and not (tmp_path / "again.json").exists()

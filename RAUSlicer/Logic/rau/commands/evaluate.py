@@ -30,6 +30,8 @@ from rau.evaluation.runner import failed_case, summarize, try_case
 from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
+from rau.io.run_outputs import check_run_outputs, output_paths
+from rau.io.segmentations import label_table_path
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
 
@@ -45,6 +47,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--json", type=argument(non_empty_path, "--json"), metavar="OUT.json", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
+    parser.add_argument("--predictions", type=argument(non_empty_path, "--predictions"), metavar="DIR",
+                        help="also write each case's segmentation there, as rau segment writes one (NNN_TARGET.nii.gz, its "
+                             ".labels.csv and .result.json; NNN: the case's line among the cases), to check or reuse the figures")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC (in one process: not with --jobs)")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server; the --vlm-* and --device options apply, --engine and the others do not) instead of an engine: presence and identity accuracy, box IoU and hit rate")
@@ -69,11 +74,14 @@ def run(args: argparse.Namespace) -> int:
             check_outputs([json_path, rows], [args.manifest, *case_files(cases)], args.overwrite)
         except InputError as error:  # the rows' CSV is named after --json: say so
             raise InputError(f"--json {json_path} (its rows go to {rows}): {error}") from None
-    cases = cases[: args.limit]
+    listed, cases = len(cases), cases[: args.limit]
     if args.vqa:
+        if args.predictions:
+            raise OptionError("--predictions writes an engine's segmentations; --vqa only asks the VLM questions")
         return run_vqa(args, cases, json_path)
+    predictions = prediction_paths(Path(args.predictions), cases, listed, args.manifest, args.overwrite) if args.predictions else None
     units = distance_units(cases)
-    scores, curves = score_cases(args, cases, json_path, units)
+    scores, curves = score_cases(args, cases, json_path, units, predictions)
     summary = summary_of(scores, units, curves if args.clicks else None)
     print_table(summary)
     print_failures(scores)
@@ -82,6 +90,24 @@ def run(args: argparse.Namespace) -> int:
     if json_path:
         write_outputs(json_path, args, scores, summary, curves, units)
     return 1 if any(score.failed for score in scores) else 0
+
+
+def prediction_paths(folder: Path, cases, listed: int, manifest, overwrite: bool) -> list[dict]:
+    """Each case's output paths in ``folder`` (``--predictions``), numbered by case and named after its target (the
+    numbers as wide as the manifest's ``listed`` cases need, at least 3 digits: ``--limit`` names them as a whole run
+    does); refused before any case runs where one would replace an input or, without ``overwrite``, an earlier file."""
+    width = max(3, len(str(listed)))
+    paths = [output_paths(folder / f"{number:0{width}d}_{label_table_path(Path(case.target_image).name).name[: -len('.labels.csv')]}.nii.gz", False)
+             for number, case in enumerate(cases, 1)]
+    if folder.exists() and not folder.is_dir():
+        raise OptionError(f"--predictions {folder}: a file, not a folder")
+    for case_paths in paths:
+        try:
+            check_run_outputs(case_paths, [manifest, *case_files(cases)], overwrite)
+        except InputError as error:
+            raise InputError(f"--predictions {folder}: {error}") from None
+    folder.mkdir(parents=True, exist_ok=True)
+    return paths
 
 
 def distance_units(cases) -> list[str]:
@@ -104,8 +130,9 @@ def summary_of(scores, units: list[str], curves: list[dict] | None = None) -> di
     return summary
 
 
-def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str]) -> tuple[list, list[dict]]:
-    """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order.
+def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str], predictions: list[dict] | None = None) -> tuple[list, list[dict]]:
+    """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order; each case's engine result
+    written to its ``predictions`` paths (:func:`prediction_paths`) when given.
 
     A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM), every case
     finished is written (with ``--jobs``, also one that finished behind a case still running), the user is
@@ -114,13 +141,15 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     options = engine_options(args, keep_transfers=True)
     engine = checked_engine(args.engine, options)  # bad options and models stop here, before any case
     description = f"rau evaluate ({args.engine})"
+    written = predictions or [None] * len(cases)
     if args.clicks:
-        scored = ((index, *clicks.try_case_with_clicks(engine, case, args.clicks))
+        scored = ((index, *clicks.try_case_with_clicks(engine, case, args.clicks, written[index]))
                   for index, case in enumerate(_progress(cases, f"{description}, {args.clicks} clicks")))
     elif args.jobs == 1:
-        scored = ((index, try_case(engine, case), {}) for index, case in enumerate(_progress(cases, description)))
+        scored = ((index, try_case(engine, case, prediction=written[index]), {}) for index, case in enumerate(_progress(cases, description)))
     else:
-        scored = ((index, score, {}) for index, score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs), description, len(cases)))
+        scored = ((index, score, {}) for index, score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs, predictions),
+                                                                   description, len(cases)))
     finished = {}
     try:
         for index, score, case_curves in scored:

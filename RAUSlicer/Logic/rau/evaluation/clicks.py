@@ -16,7 +16,7 @@ from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
 from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks
+from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks, written
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
@@ -82,10 +82,11 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
     return curve
 
 
-def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[CaseScore, dict[str, list[float]]]:
-    """The engine's score on one case, and each scored structure's Dice-per-click curve."""
+def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: dict | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
+    """The engine's score on one case, and each scored structure's Dice-per-click curve; the engine's result, before
+    any click, written to ``prediction`` (see :func:`rau.evaluation.runner.try_case`)."""
     references, target, truth = load_case(case)
-    score = score_run(engine, case, references, target, truth)
+    score = written(score_run(engine, case, references, target, truth), prediction)
     if score.result.session is None:
         raise ValueError(f"the {score.result.engine!r} engine returned no correction session")
     truths = truth_masks(references[0], truth)
@@ -97,10 +98,10 @@ def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[
     return score, curves
 
 
-def try_case_with_clicks(engine: Engine, case: Case, clicks: int) -> tuple[CaseScore, dict[str, list[float]]]:
+def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: dict | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """:func:`evaluate_case_with_clicks`, but a failing case is a failed score with no curves (a cancel still stops)."""
     try:
-        return evaluate_case_with_clicks(engine, case, clicks)
+        return evaluate_case_with_clicks(engine, case, clicks, prediction)
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)

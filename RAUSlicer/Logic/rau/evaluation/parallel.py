@@ -24,9 +24,11 @@ from rau.process_pools import stopped_at_once
 _worker_engine = None
 
 
-def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int) -> Iterator[tuple[int, CaseScore]]:
+def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int,
+                          predictions: list[dict] | None = None) -> Iterator[tuple[int, CaseScore]]:
     """Score ``cases`` in ``jobs`` worker processes; yields ``(index into cases, score)`` for each case as it finishes,
     so a run interrupted behind a long case still has every case finished before (the caller puts them in order).
+    ``predictions``: each case's output paths, where its worker writes the engine's result (``--predictions``).
 
     When a worker dies (killed, out of memory), every unfinished case is lost with the pool: the first of them
     runs again alone, where a death is its own (it is then reported failed), and the others go on in a new pool.
@@ -39,10 +41,11 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     def pool(workers: int):
         return stopped_at_once(ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads)))
 
+    predictions = predictions or [None] * len(cases)
     left = list(range(len(cases)))
     while left:
         with pool(jobs) as workers:
-            futures = {workers.submit(_score_case, cases[index]): index for index in left}
+            futures = {workers.submit(_score_case, cases[index], predictions[index]): index for index in left}
             for future in as_completed(futures):
                 if not isinstance(future.exception(), BrokenProcessPool):
                     left.remove(futures[future])
@@ -51,7 +54,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
             first = left.pop(0)
             with pool(1) as alone:
                 try:
-                    yield first, alone.submit(_score_case, cases[first]).result()
+                    yield first, alone.submit(_score_case, cases[first], predictions[first]).result()
                 except BrokenProcessPool as error:
                     yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})")
 
@@ -65,7 +68,7 @@ def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> Non
     _worker_engine = create_engine(engine_name, options)
 
 
-def _score_case(case: Case) -> CaseScore:
-    score = try_case(_worker_engine, case)
+def _score_case(case: Case, prediction: dict | None) -> CaseScore:
+    score = try_case(_worker_engine, case, prediction=prediction)
     score.result = None
     return score

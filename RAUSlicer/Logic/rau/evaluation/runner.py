@@ -17,6 +17,7 @@ from rau.evaluation.metrics import presence_accuracy, structure_metrics
 from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
+from rau.io.run_outputs import write_outputs
 from rau.labels import LabelSet, Segmentation, normalize_name
 from rau.references import distinct_names
 from rau.result import Result
@@ -45,17 +46,27 @@ class CaseScore:
         return self.error is not None
 
 
-def try_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
+def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: dict | None = None) -> CaseScore:
     """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising.
+    With ``prediction`` (the :func:`rau.io.run_outputs.output_paths` of ``--predictions``, checked by the caller)
+    the engine's result is written there.
 
     A cancelled run (:class:`rau.engines.base.Cancelled`) still stops everything.
     """
     try:
-        return evaluate_case(engine, case, progress)
+        return written(evaluate_case(engine, case, progress), prediction)
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
         return failed_case(case, failure_reason(error))
+
+
+def written(score: CaseScore, prediction: dict | None) -> CaseScore:
+    """``score``, its engine's result written to ``prediction`` first (its output paths; none: nothing written), as
+    ``rau segment`` writes one: label map, label table and result JSON, all or none."""
+    if prediction:
+        write_outputs(score.result, prediction, overwrite=True)  # the caller refused earlier outputs (--overwrite)
+    return score
 
 
 def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
