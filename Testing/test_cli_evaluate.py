@@ -443,6 +443,15 @@ def test_predictions_are_written_as_rau_segment_writes_them_with_or_without_jobs
                  spacing, "--target", str(folder / target), "--target-spacing", target_spacing, "--label-table", str(folder / "head.labels.csv"),
                  "--no-deformable", "--out", str(tmp_path / "segment" / "002.nii.gz")]) == 0
     assert (tmp_path / "segment" / "002.nii.gz").read_bytes() == (tmp_path / "serial" / "001_002.nii.gz").read_bytes()
+    assert main(["correct", str(tmp_path / "serial" / "001_002.result.json"), "--structure", "fetal head", "--inside", "100,60",
+                 "--out", str(tmp_path / "corrected.nii.gz")]) == 0  # its result JSON records the inputs, as rau segment's
     capsys.readouterr()
     assert evaluate(folder / "some.csv", tmp_path / "again.json", "--predictions", str(tmp_path / "serial")) == 2  # before any case
     assert "--predictions" in capsys.readouterr().err and not (tmp_path / "again.json").exists()
+    assert evaluate(folder / "some.csv", tmp_path / "serial" / "001_002.result.json", "--predictions", str(tmp_path / "serial"),
+                    "--overwrite") == 2  # the figures would replace a prediction's result JSON
+    assert "is also where --json" in capsys.readouterr().err
+    for stale in ("002_broken.nii.gz", "002_broken.labels.csv", "002_broken.result.json"):
+        (tmp_path / "serial" / stale).write_text("an earlier run's")
+    assert evaluate(folder / "some.csv", tmp_path / "over.json", "--predictions", str(tmp_path / "serial"), "--overwrite") == 1
+    assert sorted(path.name for path in (tmp_path / "serial").iterdir()) == written  # the failed case's earlier files removed

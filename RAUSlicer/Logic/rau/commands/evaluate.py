@@ -26,11 +26,11 @@ from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
-from rau.evaluation.runner import failed_case, summarize, try_case
+from rau.evaluation.runner import Prediction, failed_case, summarize, try_case
 from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
-from rau.io.run_outputs import check_run_outputs, output_paths
+from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs
 from rau.io.segmentations import label_table_path
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
@@ -74,12 +74,12 @@ def run(args: argparse.Namespace) -> int:
             check_outputs([json_path, rows], [args.manifest, *case_files(cases)], args.overwrite)
         except InputError as error:  # the rows' CSV is named after --json: say so
             raise InputError(f"--json {json_path} (its rows go to {rows}): {error}") from None
-    listed, cases = len(cases), cases[: args.limit]
+    listed, cases = cases, cases[: args.limit]
     if args.vqa:
         if args.predictions:
             raise OptionError("--predictions writes an engine's segmentations; --vqa only asks the VLM questions")
         return run_vqa(args, cases, json_path)
-    predictions = prediction_paths(Path(args.predictions), cases, listed, args.manifest, args.overwrite) if args.predictions else None
+    predictions = planned_predictions(args, cases, listed, json_path) if args.predictions else None
     units = distance_units(cases)
     scores, curves = score_cases(args, cases, json_path, units, predictions)
     summary = summary_of(scores, units, curves if args.clicks else None)
@@ -92,22 +92,33 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(score.failed for score in scores) else 0
 
 
-def prediction_paths(folder: Path, cases, listed: int, manifest, overwrite: bool) -> list[dict]:
-    """Each case's output paths in ``folder`` (``--predictions``), numbered by case and named after its target (the
-    numbers as wide as the manifest's ``listed`` cases need, at least 3 digits: ``--limit`` names them as a whole run
-    does); refused before any case runs where one would replace an input or, without ``overwrite``, an earlier file."""
-    width = max(3, len(str(listed)))
-    paths = [output_paths(folder / f"{number:0{width}d}_{label_table_path(Path(case.target_image).name).name[: -len('.labels.csv')]}.nii.gz", False)
-             for number, case in enumerate(cases, 1)]
+def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path | None) -> list[Prediction]:
+    """Where each case's segmentation goes in ``--predictions``, numbered by case (as wide as the manifest's ``listed``
+    cases need, at least 3 digits: ``--limit`` names them as a whole run does) and named after its target, with the
+    inputs ``rau segment`` records; refused before any case runs where a file would replace an input of the manifest,
+    the ``--json`` figures or, without ``--overwrite``, an earlier file."""
+    folder = Path(args.predictions)
     if folder.exists() and not folder.is_dir():
         raise OptionError(f"--predictions {folder}: a file, not a folder")
-    for case_paths in paths:
+    width = max(3, len(str(len(listed))))
+    options = engine_options(args)
+    predictions = []
+    for number, case in enumerate(cases, 1):
+        stem = label_table_path(Path(case.target_image).name).name[: -len(".labels.csv")]
+        paths = output_paths(folder / f"{number:0{width}d}_{stem}.nii.gz", False)
+        figures = {path.resolve() for path in (json_path, json_path.with_suffix(".csv"))} if json_path else set()
+        if clash := next((path for path in paths.values() if path.resolve() in figures), None):
+            raise OptionError(f"--predictions {folder}: {clash} is also where --json {json_path} writes; choose another folder or name")
         try:
-            check_run_outputs(case_paths, [manifest, *case_files(cases)], overwrite)
+            check_run_outputs(paths, [args.manifest, *case_files(listed)], args.overwrite)
         except InputError as error:
             raise InputError(f"--predictions {folder}: {error}") from None
+        references = case.references
+        inputs = recorded_inputs(case.target_image, case.target_spacing, [r.image for r in references], [r.labels for r in references],
+                                 [r.spacing for r in references], None, case.label_table, case.structures, options)
+        predictions.append(Prediction(paths, inputs))
     folder.mkdir(parents=True, exist_ok=True)
-    return paths
+    return predictions
 
 
 def distance_units(cases) -> list[str]:
@@ -130,9 +141,9 @@ def summary_of(scores, units: list[str], curves: list[dict] | None = None) -> di
     return summary
 
 
-def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str], predictions: list[dict] | None = None) -> tuple[list, list[dict]]:
+def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str], predictions: list[Prediction] | None = None) -> tuple[list, list[dict]]:
     """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order; each case's engine result
-    written to its ``predictions`` paths (:func:`prediction_paths`) when given.
+    written to its ``predictions`` (:func:`planned_predictions`) when given.
 
     A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM), every case
     finished is written (with ``--jobs``, also one that finished behind a case still running), the user is
@@ -141,12 +152,12 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     options = engine_options(args, keep_transfers=True)
     engine = checked_engine(args.engine, options)  # bad options and models stop here, before any case
     description = f"rau evaluate ({args.engine})"
-    written = predictions or [None] * len(cases)
+    outputs = predictions or [None] * len(cases)
     if args.clicks:
-        scored = ((index, *clicks.try_case_with_clicks(engine, case, args.clicks, written[index]))
+        scored = ((index, *clicks.try_case_with_clicks(engine, case, args.clicks, outputs[index]))
                   for index, case in enumerate(_progress(cases, f"{description}, {args.clicks} clicks")))
     elif args.jobs == 1:
-        scored = ((index, try_case(engine, case, prediction=written[index]), {}) for index, case in enumerate(_progress(cases, description)))
+        scored = ((index, try_case(engine, case, prediction=outputs[index]), {}) for index, case in enumerate(_progress(cases, description)))
     else:
         scored = ((index, score, {}) for index, score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs, predictions),
                                                                    description, len(cases)))

@@ -16,7 +16,7 @@ from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
 from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, failed_case, load_case, score_run, truth_masks, written
+from rau.evaluation.runner import CaseScore, Prediction, failed_case, load_case, score_run, truth_masks, written
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
@@ -82,7 +82,7 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
     return curve
 
 
-def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: dict | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
+def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """The engine's score on one case, and each scored structure's Dice-per-click curve; the engine's result, before
     any click, written to ``prediction`` (see :func:`rau.evaluation.runner.try_case`)."""
     references, target, truth = load_case(case)
@@ -98,14 +98,14 @@ def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, predictio
     return score, curves
 
 
-def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: dict | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
+def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """:func:`evaluate_case_with_clicks`, but a failing case is a failed score with no curves (a cancel still stops)."""
     try:
         return evaluate_case_with_clicks(engine, case, clicks, prediction)
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, failure_reason(error)), {}
+        return failed_case(case, failure_reason(error), prediction=prediction), {}
 
 
 def noc(curve: list[float], threshold: float) -> int:

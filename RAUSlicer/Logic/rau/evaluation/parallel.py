@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from rau.engines import create_engine
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, failed_case, try_case
+from rau.evaluation.runner import CaseScore, Prediction, failed_case, try_case
 from rau.options import EngineOptions
 from rau.process_pools import stopped_at_once
 
@@ -25,10 +25,10 @@ _worker_engine = None
 
 
 def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int,
-                          predictions: list[dict] | None = None) -> Iterator[tuple[int, CaseScore]]:
+                          predictions: list[Prediction] | None = None) -> Iterator[tuple[int, CaseScore]]:
     """Score ``cases`` in ``jobs`` worker processes; yields ``(index into cases, score)`` for each case as it finishes,
     so a run interrupted behind a long case still has every case finished before (the caller puts them in order).
-    ``predictions``: each case's output paths, where its worker writes the engine's result (``--predictions``).
+    ``predictions``: where each case's worker writes the engine's result (``--predictions``).
 
     When a worker dies (killed, out of memory), every unfinished case is lost with the pool: the first of them
     runs again alone, where a death is its own (it is then reported failed), and the others go on in a new pool.
@@ -56,7 +56,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
                 try:
                     yield first, alone.submit(_score_case, cases[first], predictions[first]).result()
                 except BrokenProcessPool as error:
-                    yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})")
+                    yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})", prediction=predictions[first])
 
 
 def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> None:
@@ -68,7 +68,7 @@ def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> Non
     _worker_engine = create_engine(engine_name, options)
 
 
-def _score_case(case: Case, prediction: dict | None) -> CaseScore:
+def _score_case(case: Case, prediction: Prediction | None) -> CaseScore:
     score = try_case(_worker_engine, case, prediction=prediction)
     score.result = None
     return score

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -46,10 +47,23 @@ class CaseScore:
         return self.error is not None
 
 
-def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: dict | None = None) -> CaseScore:
+@dataclass
+class Prediction:
+    """Where ``rau evaluate --predictions`` writes a case's segmentation (:func:`rau.io.run_outputs.output_paths`,
+    checked by the caller) and the inputs its result JSON records, as ``rau segment``'s does (``rau correct`` reads them)."""
+
+    paths: dict
+    inputs: dict
+
+    def discard(self) -> None:
+        """Remove an earlier run's files of this case (a case that fails now leaves none)."""
+        for path in self.paths.values():
+            Path(path).unlink(missing_ok=True)
+
+
+def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: Prediction | None = None) -> CaseScore:
     """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising.
-    With ``prediction`` (the :func:`rau.io.run_outputs.output_paths` of ``--predictions``, checked by the caller)
-    the engine's result is written there.
+    With ``prediction`` the engine's result is written there (:func:`written`).
 
     A cancelled run (:class:`rau.engines.base.Cancelled`) still stops everything.
     """
@@ -58,20 +72,22 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None, predi
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, failure_reason(error))
+        return failed_case(case, failure_reason(error), prediction=prediction)
 
 
-def written(score: CaseScore, prediction: dict | None) -> CaseScore:
-    """``score``, its engine's result written to ``prediction`` first (its output paths; none: nothing written), as
-    ``rau segment`` writes one: label map, label table and result JSON, all or none."""
+def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
+    """``score``, its engine's result written to ``prediction`` first (None: nothing written), as ``rau segment``
+    writes one: label map, label table and result JSON, all or none."""
     if prediction:
-        write_outputs(score.result, prediction, overwrite=True)  # the caller refused earlier outputs (--overwrite)
+        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs)  # the caller refused earlier files (--overwrite)
     return score
 
 
-def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
+def failed_case(case: Case, reason: str, ran: bool = True, prediction: Prediction | None = None) -> CaseScore:
     """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none);
-    ``ran`` false: a case never reached (rows ``not_run``)."""
+    ``ran`` false: a case never reached (rows ``not_run``). Its ``prediction``'s files of an earlier run are removed."""
+    if prediction:
+        prediction.discard()
     metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
     status = "error" if ran else "not_run"
     rows = [{"structure": name, "status": status, **metrics, "error": reason} for name in case.structures or [""]]
