@@ -49,7 +49,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")
     parser.add_argument("--predictions", type=argument(non_empty_path, "--predictions"), metavar="DIR",
                         help="also write each case's segmentation there, as rau segment writes one (NNN_TARGET.nii.gz, its "
-                             ".labels.csv and .result.json; NNN: the case's line among the cases), to check or reuse the figures")
+                             ".labels.csv and .result.json; NNN: the case's number in the manifest), to check the figures "
+                             "or correct a case with rau correct")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC (in one process: not with --jobs)")
     parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server; the --vlm-* and --device options apply, --engine and the others do not) instead of an engine: presence and identity accuracy, box IoU and hit rate")
@@ -102,11 +103,11 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
         raise OptionError(f"--predictions {folder}: a file, not a folder")
     width = max(3, len(str(len(listed))))
     options = engine_options(args)
+    figures = {path.resolve() for path in (json_path, json_path.with_suffix(".csv"))} if json_path else set()
     predictions = []
     for number, case in enumerate(cases, 1):
         stem = label_table_path(Path(case.target_image).name).name[: -len(".labels.csv")]
         paths = output_paths(folder / f"{number:0{width}d}_{stem}.nii.gz", False)
-        figures = {path.resolve() for path in (json_path, json_path.with_suffix(".csv"))} if json_path else set()
         if clash := next((path for path in paths.values() if path.resolve() in figures), None):
             raise OptionError(f"--predictions {folder}: {clash} is also where --json {json_path} writes; choose another folder or name")
         try:
