@@ -31,7 +31,7 @@ BODY_HU = -500.0
 WINDOW_HU = (-200.0, 400.0)
 """Intensities are compared clipped to soft tissue and bone: lungs and air, contrast and metal weigh no more."""
 LONG_RATIO = 1.5
-"""One body is much longer than the other along an axis when it is this many times as long there ..."""
+"""One body is much longer than the other when it is this many times as long from feet to head ..."""
 LONG_EXCESS_MM = 100.0
 """... and at least this much longer (a 90 mm abdominal CT and a 40 mm slab of another patient are an ordinary pair)."""
 STEP_MM = 4.0

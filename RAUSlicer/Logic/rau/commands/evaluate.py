@@ -97,7 +97,7 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
     """Where each case's segmentation goes in ``--predictions``, numbered by case (as wide as the manifest's ``listed``
     cases need, at least 3 digits: ``--limit`` names them as a whole run does) and named after its target, with the
     inputs ``rau segment`` records; refused before any case runs where a file would replace an input of the manifest,
-    the ``--json`` figures or, without ``--overwrite``, an earlier file."""
+    the ``--json`` figures or, without ``--overwrite``, an earlier file (with it, the earlier files are removed)."""
     folder = Path(args.predictions)
     if folder.exists() and not folder.is_dir():
         raise OptionError(f"--predictions {folder}: a file, not a folder")
@@ -119,6 +119,8 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
                                  [r.spacing for r in references], None, case.label_table, case.structures, options)
         predictions.append(Prediction(paths, inputs))
     folder.mkdir(parents=True, exist_ok=True)
+    for path in (path for prediction in predictions for path in prediction.paths.values()):
+        path.unlink(missing_ok=True)  # an earlier run's (--overwrite): a case that fails now leaves none
     return predictions
 
 

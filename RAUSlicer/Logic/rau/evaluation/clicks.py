@@ -105,7 +105,7 @@ def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Pr
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, failure_reason(error), prediction=prediction), {}
+        return failed_case(case, failure_reason(error)), {}
 
 
 def noc(curve: list[float], threshold: float) -> int:

@@ -56,7 +56,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
                 try:
                     yield first, alone.submit(_score_case, cases[first], predictions[first]).result()
                 except BrokenProcessPool as error:
-                    yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})", prediction=predictions[first])
+                    yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})")
 
 
 def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -55,11 +54,6 @@ class Prediction:
     paths: dict
     inputs: dict
 
-    def discard(self) -> None:
-        """Remove an earlier run's files of this case (a case that fails now leaves none)."""
-        for path in self.paths.values():
-            Path(path).unlink(missing_ok=True)
-
 
 def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: Prediction | None = None) -> CaseScore:
     """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising.
@@ -72,7 +66,7 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None, predi
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, failure_reason(error), prediction=prediction)
+        return failed_case(case, failure_reason(error))
 
 
 def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
@@ -83,11 +77,9 @@ def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
     return score
 
 
-def failed_case(case: Case, reason: str, ran: bool = True, prediction: Prediction | None = None) -> CaseScore:
+def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
     """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none);
-    ``ran`` false: a case never reached (rows ``not_run``). Its ``prediction``'s files of an earlier run are removed."""
-    if prediction:
-        prediction.discard()
+    ``ran`` false: a case never reached (rows ``not_run``)."""
     metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
     status = "error" if ran else "not_run"
     rows = [{"structure": name, "status": status, **metrics, "error": reason} for name in case.structures or [""]]

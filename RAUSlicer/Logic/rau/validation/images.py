@@ -98,9 +98,9 @@ def edge_only_values_problem(label_map, path) -> str | None:
     """What to tell the user when most values of a 2D label map lie only along edges (no pixel of theirs has four
     neighbours of its own value): the grey steps of an anti-aliased mask, smoothed or resized, or outlines, rather
     than filled regions; None otherwise. On the 60 ARCADE and 60 HC18 label pictures here no value does."""
-    array = np.asarray(label_map.array).reshape(label_map.array.shape[-2:]) if label_map.ndim == 2 else None
-    if array is None or array.size == 0:
+    if label_map.ndim != 2 or label_map.array.size == 0:
         return None
+    array = np.asarray(label_map.array)[0]  # a 2D image's one slice
     values = np.unique(array[array != 0])
     if len(values) < EDGE_ONLY_MIN_VALUES:
         return None
