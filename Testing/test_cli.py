@@ -163,7 +163,7 @@ def test_empty_reference_labels_are_refused(hc18_case, capsys):
     args = segment_args(hc18_case, hc18_case / "out.nii.gz")
     args[args.index(str(hc18_case / "001_mask.png"))] = str(hc18_case / "empty.png")
     assert main(args) == 2
-    assert "has no labelled voxels" in capsys.readouterr().err
+    assert "empty.png: no labelled voxels" in capsys.readouterr().err
 
 
 def test_evaluate_prints_dice_and_writes_json_and_csv(hc18_case, capsys):

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from rau import validation
 from rau.errors import InputError
-from rau.engines.base import Reference
+from rau.engines.base import Reference, ReferenceInputError
 from rau.io import read_image, read_segmentation
 
 
@@ -18,6 +18,9 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
+    if not any(segmentation.has_voxels(name) for name in segmentation.masks):
+        raise ReferenceInputError(f"{Path(labels_path).name}: no labelled voxels, every value is 0 (the labels of the reference "
+                                  f"{Path(image_path).name!r})")
     return Reference(image, segmentation, name=Path(image_path).name)
 
 
