@@ -300,3 +300,12 @@ def test_ctrl_c_during_the_final_renames_waits_until_every_output_is_in_place(hc
     assert len(renamed) == 3  # label map, table and result JSON: all of them
     saved = json.loads((out.parent / "t.result.json").read_text())
     assert saved["inputs"]["engine_options"]["top_k"] == 1 and set(earlier) == {p.name for p in out.parent.iterdir()}
+
+
+def test_evaluate_help_states_how_it_scores(capsys):
+    """Before: the help listed the figures but not how they are counted (grid, missed and absent structures)."""
+    with pytest.raises(SystemExit) as exit:
+        main(["evaluate", "--help"])
+    assert exit.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "resampled by nearest neighbour" in text and "missed (Dice 0)" in text and "painting it is a false positive" in text

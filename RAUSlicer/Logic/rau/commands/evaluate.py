@@ -38,11 +38,19 @@ from rau.vlm.backend import create_backend
 CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm", "box_iou", "centroid_mm", "confidence", "seconds", "error",
                "distance_unit"]
 NOT_REACHED = "not run: the evaluation was interrupted before this case"
+SCORING = (
+    "Scores each case's segmentation against its truth on the target's grid, in physical space (a truth on another grid "
+    "is resampled by nearest neighbour). Structures meet by name, else by label value. Per structure: Dice; HD95 (the 95th "
+    "percentile of both directions' surface distances pooled) and centroid distance in mm, or px for a picture without a "
+    "pixel size. A structure the truth has and the engine does not paint is missed (Dice 0); one the truth lacks is not "
+    "in the mean Dice, and painting it is a false positive. Detected: the engine painted any voxel of it. Presence "
+    "accuracy: present and found, absent and reported absent."
+)
 VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit", "error"]
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="score an engine on cases with truth (Dice, HD95, box IoU ...)")
+    parser = subparsers.add_parser("evaluate", help="score an engine on cases with truth (Dice, HD95, box IoU ...)", description=SCORING)
     parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: reference_image,reference_labels,target_image,target_labels[,structures,...]")
     parser.add_argument("--json", type=argument(non_empty_path, "--json"), metavar="OUT.json", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
