@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
+
+from rau.cli import EXIT_TERMINATED
 
 
 @contextlib.contextmanager
@@ -19,3 +24,16 @@ def stopped_at_once(pool: ProcessPoolExecutor):
         raise
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def exit_with_parent(parent: int) -> None:
+    """In a worker: end this process once ``parent``, the pool's owner, is gone (killed with SIGKILL, nothing else would
+    stop its workers). ``parent`` is the owner's process id, taken there: a worker asking for its parent while the owner
+    is already gone would be told 1 and wait for ever."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(EXIT_TERMINATED)

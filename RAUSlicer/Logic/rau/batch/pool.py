@@ -5,8 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
-import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -16,7 +14,7 @@ from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
 from rau.errors import UnavailableError
 from rau.options import EngineOptions
-from rau.process_pools import stopped_at_once
+from rau.process_pools import exit_with_parent, stopped_at_once
 
 _worker: WarmWorker | None = None
 _started = None
@@ -48,20 +46,13 @@ IDLE_BREAKS = 3
 """Worker processes that die this many times in a row while running no target stop the run."""
 
 
-def _start(engine_name: str, options: EngineOptions, devices, started) -> None:
+def _start(engine_name: str, options: EngineOptions, devices, started, parent: int) -> None:
     global _worker, _started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    exit_with_parent(parent)
     device = devices.get()
     _worker, _started = WarmWorker(engine_name, options.replace(device=device) if device else options), started
     signal.signal(signal.SIGTERM, _exit)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Stop this worker once the batch process is gone (killed with SIGKILL, nothing else would stop it)."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(EXIT_TERMINATED)
 
 
 def _exit(signum, frame):
@@ -121,7 +112,7 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
     spread = options.device in ("cuda", "auto") and workers > 1 and on_gpus(engine_name, options)  # one GPU each
     for index in range(workers):
         devices.put(f"cuda:{index}" if spread else None)
-    with stopped_at_once(ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started))) as pool:
+    with stopped_at_once(ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started, os.getpid()))) as pool:
         futures = [pool.submit(_run, item) for item in items]
         for future in as_completed(futures):
             on_row(future.result())

@@ -10,6 +10,7 @@ come back as cases finish, with their place in the manifest, without the kept en
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,7 +20,7 @@ from rau.engines import create_engine
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, Prediction, failed_case, try_case
 from rau.options import EngineOptions
-from rau.process_pools import stopped_at_once
+from rau.process_pools import exit_with_parent, stopped_at_once
 
 _worker_engine = None
 
@@ -39,7 +40,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     context = multiprocessing.get_context("spawn")
 
     def pool(workers: int):
-        return stopped_at_once(ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads)))
+        return stopped_at_once(ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads, os.getpid())))
 
     predictions = predictions or [None] * len(cases)
     left = list(range(len(cases)))
@@ -59,11 +60,12 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
                     yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})")
 
 
-def _start_worker(engine_name: str, options: EngineOptions, threads: int) -> None:
+def _start_worker(engine_name: str, options: EngineOptions, threads: int, parent: int) -> None:
     import SimpleITK as sitk
 
     global _worker_engine
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
+    exit_with_parent(parent)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     _worker_engine = create_engine(engine_name, options)
 
