@@ -78,3 +78,36 @@ def test_an_output_replaced_with_overwrite_is_there_until_the_new_one_takes_its_
     with atomic_path(out, overwrite=True) as temporary:
         temporary.write_text("new")
     assert seen == ["earlier"] and out.read_text() == "new" and list(tmp_path.iterdir()) == [out]
+
+
+def test_every_temporary_file_a_run_makes_is_one_a_later_run_clears_away(tmp_path, monkeypatch):
+    """Before: a writer given the run's temporary file made its own beside it (``..rau-xxxxxxxx.nii.gz``, named after no
+    output); a run killed at that moment left it, and no later run took it for one of its outputs' leftovers."""
+    import tempfile
+
+    import numpy as np
+
+    from rau.image import Image
+    from rau.io.atomic import leftover_temporaries
+    from rau.io.run_outputs import output_paths, write_outputs
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+
+    made = []
+    mkstemp = tempfile.mkstemp
+
+    def recorded(*args, **kwargs):
+        handle, name = mkstemp(*args, **kwargs)
+        made.append(name)
+        return handle, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", recorded)
+    target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
+    mask = np.zeros(target.shape, bool)
+    mask[0, 5:9, 5:9] = True
+    paths = output_paths(tmp_path / "case.nii.gz", seg_nrrd=True)
+    write_outputs(Result(target, [StructureResult(Structure("spleen", 1), mask, 0.9, "registration")], "registration"), paths, overwrite=False)
+    assert len(made) == len(paths) == 4  # one temporary file for each output
+    for name in made:  # as if the run had been killed before placing them
+        open(name, "w").close()
+    assert [str(path) for path in leftover_temporaries(paths.values())] == sorted(made)

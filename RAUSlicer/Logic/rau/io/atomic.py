@@ -46,6 +46,9 @@ def atomic_path(path, overwrite: bool = False):
     ``atomic_path``) the file is placed with the set's others, all or none.
     """
     path = Path(path)
+    if path in _open_temporaries.paths:  # a writer given an enclosing atomic_path's temporary file: write it directly
+        yield path  # (another temporary beside it, named after no output, would be one no later run could clear away)
+        return
     check_writable(path, overwrite)
     with output_set() as pending:
         pending.folders.extend(_make_parent_folders(path))
@@ -54,7 +57,8 @@ def atomic_path(path, overwrite: bool = False):
             handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]), suffix=_file_type_suffix(path), dir=path.parent)
             os.close(handle)
             temporary = Path(name)
-            yield temporary
+            with _opened(temporary):
+                yield temporary
             os.chmod(temporary, 0o666 & ~current_umask())
             pending.files.append((temporary, path, overwrite))
             temporary = None  # the set places it, or removes it
@@ -67,6 +71,25 @@ def atomic_path(path, overwrite: bool = False):
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+
+
+class _OpenTemporaries(threading.local):
+    """The temporary files :func:`atomic_path` has yielded in this thread and not yet placed."""
+
+    def __init__(self):
+        self.paths: set[Path] = set()
+
+
+_open_temporaries = _OpenTemporaries()
+
+
+@contextlib.contextmanager
+def _opened(temporary: Path):
+    _open_temporaries.paths.add(temporary)
+    try:
+        yield
+    finally:
+        _open_temporaries.paths.discard(temporary)
 
 
 NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS)
