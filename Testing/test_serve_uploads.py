@@ -113,6 +113,15 @@ def test_an_unknown_upload_field_is_refused_before_anything_is_written(server, t
     assert answer.status_code == 422 and answer.json()["detail"] == f"unexpected upload field(s) {'x' * 40}"
 
 
+def test_a_file_name_over_the_form_s_header_limit_is_refused_saying_so(server, tmp_path):
+    """Before: "Invalid multipart data." (python-multipart keeps a part's header under 4 KiB)."""
+    (image, labels, _), target, _ = write_two_halves(tmp_path)
+    files = [("target", ("t" * 5000 + ".nii.gz", Path(target).read_bytes())), ("reference", (Path(image).name, Path(image).read_bytes())),
+             ("reference_labels", (Path(labels).name, Path(labels).read_bytes()))]
+    answer = requests.post(f"{server[0]}/v1/jobs", files=files, timeout=60)
+    assert answer.status_code == 422 and "a form part's header (its field name and file name) is over 4 KiB" in answer.json()["detail"]
+
+
 def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_read(shared_data, tmp_path):
     """Before: a 15 KiB .nii.gz of 200^3 int16 voxels (15 MiB once read) was read whole, whatever its size: a small compressed
     file could fill the server's memory."""

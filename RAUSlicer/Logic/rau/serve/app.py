@@ -194,8 +194,9 @@ def create_app(config: ServerConfig | None = None):
         if not authorized(request.headers.get("authorization"), server.config.token):
             return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer <token>'"}, 401, {"WWW-Authenticate": "Bearer"})
         client_version = request.headers.get(API_HEADER)
-        if client_version is not None and not (client_version.isascii() and client_version.isdigit()):
-            return JSONResponse({"detail": f"{API_HEADER} must be a whole number (this server speaks API {API_VERSION}), got {client_version!r}"}, 400)
+        if client_version is not None and not (client_version.isascii() and client_version.isdigit() and len(client_version) <= 9):
+            shown = client_version if len(client_version) <= 40 else client_version[:40] + f"... ({len(client_version)} characters)"
+            return JSONResponse({"detail": f"{API_HEADER} must be a whole number (this server speaks API {API_VERSION}), got {shown!r}"}, 400)
         if client_version is not None and int(client_version) != API_VERSION:
             return JSONResponse({"detail": version_mismatch_message(int(client_version), API_VERSION, str(request.base_url))}, 426)
         if request.method in ("POST", "PUT"):
@@ -365,6 +366,9 @@ async def whole_form(request):
         if "Part exceeded maximum size" in str(error.detail):
             raise InputError(f"a form field sent without a file name is too long: {error.detail} (the 'spec' is a short "
                              "JSON text; send each file with its file name)") from error
+        if "Maximum header size exceeded" in str(error.__context__ and error.__context__.__cause__):  # python-multipart's
+            raise InputError("a form part's header (its field name and file name) is over 4 KiB: send each file under a "
+                             "shorter name (the server names the files it keeps itself)") from error
         raise
     boundary = parse_options_header(request.headers.get("content-type", ""))[1].get(b"boundary")
     if boundary and not tail.rstrip().endswith(b"--" + boundary + b"--"):
