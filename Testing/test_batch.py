@@ -553,3 +553,16 @@ def test_a_ray_address_where_nothing_answers_is_refused_at_once(tmp_path, capsys
     finished = subprocess.run(command, capture_output=True, text=True, timeout=120)  # a process without this module's Ray
     assert finished.returncode == 2 and "--ray 127.0.0.1:1: nothing answers there" in finished.stderr, finished.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_resumed_with_other_engine_options_says_which_targets_kept_earlier_outputs(tmp_path, capsys):
+    """Before: "0 done, 1 skipped (outputs existed)" and nothing else; the outputs of the earlier options stood as this run's."""
+    run = ["batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "1", "--workers", "1"]
+    assert rau_main(run) == 0
+    capsys.readouterr()
+    assert rau_main([*run, "--device", "cpu"]) == 0
+    assert "warning" not in capsys.readouterr().err  # where it computes is not what it answers
+    assert rau_main([*run, "--top-k", "1"]) == 0
+    assert ("warning: 1 skipped target(s) kept outputs made with other engine options (058_HC: top_k 5 (now 1)); to run "
+            "them with this run's, give another --out folder or move their outputs away") in capsys.readouterr().err
+    assert summary(tmp_path) == {"058_HC": "skipped"}

@@ -44,6 +44,15 @@ class WorkItem:
         except (OSError, ValueError, KeyError, TypeError):  # a result from before it listed structures: found unknown
             return ""
 
+    def recorded_engine(self) -> dict | None:
+        """The engine and its options its earlier result JSON records (``{"engine": name, **options}``), or None when it
+        records none (written before results recorded their inputs)."""
+        try:
+            saved = parse_json(self.outputs["result"].read_text(encoding="utf-8"))
+            return {"engine": saved["engine"], **saved["inputs"]["engine_options"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def recorded_inputs(self, options: EngineOptions) -> dict:
         """The inputs this item's result JSON records (see :func:`rau.io.run_outputs.recorded_inputs`)."""
         case = self.case

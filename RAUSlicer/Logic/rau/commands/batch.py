@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         backend = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
     rows = run_batch(items, args.out, lambda todo, on_row: backend(todo, on_row=on_row))
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "skipped", "failed")}
+    warn_kept_other_options(items, rows, {"engine": args.engine, **json.loads(json.dumps(options.as_dict()))})
     for row in rows:
         if row["status"] == "failed":
             print(f"failed: {about(row['target_image'], row['error'])}", file=sys.stderr)
@@ -58,3 +60,27 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {row['target']}: {warning}", file=sys.stderr)
     print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped (outputs existed), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
     return 1 if counts["failed"] else 0
+
+
+NOT_ANSWERING = {"device", "model_cache", "vlm_timeout"}
+"""Engine options that say where a run computes, or how long it waits, not what it answers."""
+
+
+def warn_kept_other_options(items, rows: list[dict], engine: dict) -> None:
+    """Say which skipped targets kept outputs an earlier run made with another engine or other engine options (``engine``:
+    this run's, as :meth:`rau.batch.items.WorkItem.recorded_engine` gives them): resuming keeps what is done."""
+    wanted = _answering(engine)
+    skipped = {row["target"] for row in rows if row["status"] == "skipped"}
+    kept = [(item.name, made) for item in items if item.name in skipped
+            and (recorded := item.recorded_engine()) is not None and (made := _answering(recorded)) != wanted]
+    if not kept:
+        return
+    name, made = kept[0]
+    differ = ", ".join(f"{key} {json.dumps(made.get(key))} (now {json.dumps(wanted.get(key))})"
+                       for key in sorted(set(made) | set(wanted)) if made.get(key) != wanted.get(key))
+    print(f"warning: {len(kept)} skipped target(s) kept outputs made with other engine options ({name}: {differ}); "
+          "to run them with this run's, give another --out folder or move their outputs away", file=sys.stderr)
+
+
+def _answering(engine: dict) -> dict:
+    return {key: value for key, value in engine.items() if key not in NOT_ANSWERING}
