@@ -596,3 +596,26 @@ def test_an_anti_aliased_label_picture_is_warned_of_and_real_ones_are_not(shared
     for labels in ("arcade_syntax_dev/arcade_train_115_lab.png", "hc18_fetal_head_us/masks/000_HC_mask.png"):
         read_segmentation(shared_data / labels, pixel_spacing=1.0)
         assert "along edges" not in capsys.readouterr().err
+
+
+def test_an_nrrd_without_pixel_sizes_is_a_picture_that_takes_the_pixel_size_given(shared_data, tmp_path, capsys):
+    """An NRRD header may give neither ``spacings`` nor ``space directions``; ITK reads 1 mm. Before: read as 1 mm pixels
+    beside a reference in mm without a word (Dice 0.006), and a pixel size given for it was refused ("its header says 1 x
+    1 mm")."""
+    import nrrd
+
+    from rau.cli import main
+    from rau.io.images import without_pixel_size
+
+    folder = shared_data / "hc18_fetal_head_us"
+    pixels = np.asarray(PILImage.open(folder / "images" / "058_HC.png").convert("L"))
+    unsized = tmp_path / "058_HC.nrrd"
+    nrrd.write(str(unsized), pixels.T.copy(), {"kinds": ["domain", "domain"]})
+    assert without_pixel_size(unsized) == "an NRRD file" and read_image(unsized, 0.25).spacing[:2] == (0.25, 0.25)
+    reference = ["--reference", str(folder / "images" / "012_HC.png"), "--reference-labels", str(folder / "masks" / "012_HC_mask.png"),
+                 "--reference-spacing", "0.08346045", "--no-deformable"]
+    assert main(["segment", *reference, "--target", str(unsized), "--out", str(tmp_path / "refused.nii.gz")]) == 2
+    assert f"--target {unsized}: an NRRD file without a pixel size, while --reference" in capsys.readouterr().err
+    for target, out in ((unsized, "nrrd.nii.gz"), (folder / "images" / "058_HC.png", "png.nii.gz")):
+        assert main(["segment", *reference, "--target", str(target), "--target-spacing", "0.077068008", "--out", str(tmp_path / out)]) == 0
+    assert np.array_equal(read_image(tmp_path / "nrrd.nii.gz").array, read_image(tmp_path / "png.nii.gz").array)

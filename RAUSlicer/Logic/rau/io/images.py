@@ -16,6 +16,7 @@ from rau.errors import ImageReadError, InputError, WriteError, about, path_refus
 from rau.image import GeometryError, Image, luma
 from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
+from rau.io.nrrd_headers import unsized_nrrd
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 LOSSY_FORMATS = {"JPEG", "MPO"}
@@ -85,6 +86,8 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     dicom.check_not_segmentation(path, stored)
     dicom.check_not_cine(path, stored)
     stored = dicom.with_pixel_size(path, stored, pixel_spacing)
+    if pixel_spacing is not None and unsized_nrrd(path):
+        stored.SetSpacing([pixel_spacing if size > 1 else spacing for size, spacing in zip(stored.GetSize(), stored.GetSpacing())])
     if label_map and stored.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{path}: a label map with {stored.GetNumberOfComponentsPerPixel()} components per voxel; save one label value per voxel")
     image = Image.from_sitk(stored)
@@ -96,7 +99,7 @@ def header_spacing(path) -> tuple[float, ...] | None:
     (a DICOM series: one slice's in-plane sizes); None for pictures, which carry none, and for what cannot be
     read (reading it reports why)."""
     path = Path(path)
-    if path.suffix.lower() in PICTURE_SUFFIXES or not path.exists():
+    if path.suffix.lower() in PICTURE_SUFFIXES or not path.exists() or unsized_nrrd(path):
         return None
     lone = dicom.lone_file(path)
     reader = sitk.ImageFileReader()
@@ -117,12 +120,15 @@ def header_spacing(path) -> tuple[float, ...] | None:
 
 
 def without_pixel_size(path) -> str | None:
-    """What ``path`` is when it gives no pixel size of its own, "a picture" or "a DICOM file" (one frame, none of
-    :data:`rau.io.dicom.PIXEL_SIZE_TAGS`: e.g. an ultrasound frame calibrated only in its regions; also as the only
-    image of a folder), else None. Such an image takes the pixel size given for it, 1 mm without."""
+    """What ``path`` is when it gives no pixel size of its own, "a picture", "an NRRD file" (one frame, neither
+    ``spacings`` nor ``space directions``) or "a DICOM file" (one frame, none of :data:`rau.io.dicom.PIXEL_SIZE_TAGS`:
+    e.g. an ultrasound frame calibrated only in its regions; also as the only image of a folder), else None. Such an
+    image takes the pixel size given for it, 1 mm without."""
     path = Path(path)
     if path.suffix.lower() in PICTURE_SUFFIXES:
         return "a picture"
+    if unsized_nrrd(path):
+        return "an NRRD file"
     lone = dicom.lone_file(path)
     if lone is None:
         return None
