@@ -279,6 +279,13 @@ def test_segment_names_lose_leading_and_trailing_spaces_as_label_table_names_do(
     assert read_segmentation(nifti).labels.names == ["spleen"]
 
 
+def test_a_structure_asked_for_twice_is_refused_as_the_request_s_not_the_segmentation_s(mrml_scene, labels, grid):
+    """Before: "segmentation 'reference labels': the structure name 'spleen' appears twice", blaming the node."""
+    node = add_segmentation_node(labels, "reference labels", mrml_scene)
+    with pytest.raises(InputError, match=r"^the structures asked for name 'spleen' twice \('spleen' and 'spleen'\); ask for it once$"):
+        segmentation_from_node(node, grid, ["spleen", "spleen"])
+
+
 def test_a_reference_segment_reaching_outside_the_reference_volume_is_refused_not_cut(mrml_scene, labels, grid):
     """Before: a segmentation drawn over another volume, or left out of the volume's transform, was resampled
     onto the reference and lost the voxels outside it (a structure wholly outside vanished) without a word."""

@@ -121,6 +121,14 @@ def _is_label_value(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_LABEL_VALUE
 
 
+def check_asked_once(asked: list[str], meant: list[str]) -> None:
+    """Refuse two of the structure names ``asked`` for that mean one structure (``meant``: the name each one found)."""
+    for index, name in enumerate(meant):
+        first = meant.index(name)
+        if first < index:
+            raise InputError(f"the structures asked for name {name!r} twice ({asked[first]!r} and {asked[index]!r}); ask for it once")
+
+
 def normalize_name(name: str) -> str:
     """Name key used for matching: Unicode form (composed or decomposed accents), case, spaces and punctuation
     ignored (a name of punctuation only is its own key)."""
@@ -187,10 +195,7 @@ class LabelSet:
         if not names:
             return self
         chosen = [self.get(n) for n in names]
-        for index, structure in enumerate(chosen):
-            first = chosen.index(structure)
-            if first < index:
-                raise InputError(f"the structures asked for name {structure.name!r} twice ({names[first]!r} and {names[index]!r}); ask for it once")
+        check_asked_once(names, [structure.name for structure in chosen])
         return LabelSet(tuple(chosen), named=self.named)
 
     def match(self, other: "LabelSet") -> list[tuple[Structure, Structure]]:

@@ -18,7 +18,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
-from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, normalize_name, segment_values, tagged_value
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, normalize_name, segment_values, tagged_value
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import reach_outside
 
@@ -159,6 +159,8 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     segmentation = node.GetSegmentation()
     every_id = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
     segment_ids = every_id if names is None else [require_segment_id(node, name) for name in names]
+    if names is not None:
+        check_asked_once(names, [segmentation.GetSegment(i).GetName().strip() for i in segment_ids])
     every_segment = [segmentation.GetSegment(i) for i in every_id]  # values of all, whatever is picked
     tagged = [bool(tag_text(segment)) for segment in every_segment]  # a result's structures keep the reference's values
     value_of = dict(zip(every_id, segment_values([stored_value(segment) for segment in every_segment], tagged)))
