@@ -6,23 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-MANIFEST = REPO / "protocols" / "hc18_single.csv"
-
-
-def spawned_workers(parent: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(parent), "-f", "spawn_main"], capture_output=True, text=True).stdout.split()
-    return [int(pid) for pid in found]
-
-
-def session_alive(session: int) -> bool:
-    """Whether a process of the session still runs (exited ones waiting for init to reap them do not count)."""
-    states = subprocess.run(["ps", "-o", "stat=", "--sid", str(session)], capture_output=True, text=True).stdout.split()
-    return any(not state.startswith("Z") for state in states)
+from test_batch import MANIFEST, session_alive, worker_processes
 
 
 @pytest.mark.parametrize("command", [["batch", str(MANIFEST), "--workers", "2", "--no-deformable", "--out"],
@@ -34,7 +20,7 @@ def test_workers_killed_owner_during_their_start_stop_too(command, tmp_path):
     run = subprocess.Popen([sys.executable, "-m", "rau.cli", *command, str(tmp_path / "out")], start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not spawned_workers(run.pid):
+    while not worker_processes(run.pid):
         assert run.poll() is None and time.monotonic() < deadline, "no worker process started"
         time.sleep(0.01)
     run.kill()  # the workers are still importing: nothing of theirs has run yet
