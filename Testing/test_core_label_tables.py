@@ -224,6 +224,8 @@ def test_a_table_given_for_a_label_map_that_names_a_value_otherwise_than_its_own
     # the values the given table does not name keep their sidecar's names (before: label_2; a table naming none of a
     # truth's values scored every structure a false positive)
     assert read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "same.csv").labels.names == ["Head", "marker"]
+    (tmp_path / "second.csv").write_text("value,name\n2,Marker\n")  # before: Marker, head (the sidecar's names last)
+    assert read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "second.csv").labels.names == ["head", "Marker"]
     (tmp_path / "other_values.csv").write_text("value,name\n101,head\n")
     with pytest.raises(InputError, match=r"ref.nii.gz: its own label table .*ref.labels.csv names value 1 'head', but the label "
                                          r"table given for it .* gives that name to value 101"):

@@ -109,14 +109,14 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
 
 def _with_names_of(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> LabelSet:
     """``read`` (``said``: which table, in words) and the names the label map's own ``sidecar`` (``own``, as read)
-    gives the values ``read`` does not name: a table for several maps need not list every map's values (before,
-    those values lost their names); a name the two give to different values is refused."""
+    gives the values ``read`` does not name, in value order: a table for several maps need not list every map's values
+    (before, those values lost their names); a name the two give to different values is refused."""
     extra = [structure for structure in own if read.by_value(structure.value) is None]
     for structure in extra:
         if (taken := read.find(structure.name)) is not None:
             raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but {said} "
                              f"gives that name to value {taken.value}; remove or correct one of them")
-    return LabelSet(read.structures + tuple(extra), named=read.named) if extra else read
+    return LabelSet(tuple(sorted(read.structures + tuple(extra), key=lambda structure: structure.value)), named=read.named) if extra else read
 
 
 def _named(path: Path, label_map: Image, labels: LabelSet | None, label_table) -> Segmentation:
