@@ -309,3 +309,15 @@ def test_evaluate_help_states_how_it_scores(capsys):
     assert exit.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "resampled by nearest neighbour" in text and "missed (Dice 0)" in text and "painting it is a false positive" in text
+
+
+def test_a_pixel_size_that_makes_a_picture_span_metres_is_warned_of(hc18_case, capsys):
+    """Before: a target pixel size given in other units (here 100x too large: 6 m across) was taken without a word."""
+    args = segment_args(hc18_case, hc18_case / "out.nii.gz", "--no-deformable")
+    args[args.index("--target-spacing") + 1] = str(HC18["002"] * 100)
+    assert main(args) == 0
+    error = capsys.readouterr().err
+    assert "002.png: at the pixel size given" in error and "mm along its longest side, while a picture of anatomy spans 5 to 2500 mm; is the pixel size in mm?" in error
+    assert "001" not in error  # the reference's pixel size is right, and its labels are not warned of
+    assert main(segment_args(hc18_case, hc18_case / "right.nii.gz", "--no-deformable")) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -17,6 +17,7 @@ from rau.image import GeometryError, Image, luma
 from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
 from rau.io.nrrd_headers import unsized_nrrd
+from rau.user_warnings import warn
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 LOSSY_FORMATS = {"JPEG", "MPO"}
@@ -61,6 +62,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         if pixel_spacing is not None and path.suffix.lower() not in PICTURE_SUFFIXES:
             _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)
+        if pixel_spacing is not None and not label_map and (problem := validation.implausible_span_problem(image, path, pixel_spacing)):
+            warn(problem)  # its labels, read at the same size, are not warned of again
     except InputError as error:
         raise ImageReadError(about(path, error)) from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:

@@ -47,6 +47,23 @@ def check_image(image, path) -> None:
                          f"processed in (at most {np.finfo(np.float32).max:.3g}); rescale the image")
 
 
+PLAUSIBLE_SPAN_MM = (5.0, 2500.0)
+"""What a picture of anatomy spans along its longest side, in mm: a fetal-head ultrasound frame about 60 mm, an
+angiogram 150 mm, a chest film 430 mm, a whole body 2 m. A pixel size given for a picture that puts it outside was
+likely given in other units (metres, centimetres, or the inverse: pixels per mm)."""
+
+
+def implausible_span_problem(image, path, pixel_size: float) -> str | None:
+    """Why the pixel size given for a picture (``pixel_size`` mm) looks wrong: it would span less or more than
+    :data:`PLAUSIBLE_SPAN_MM`; else None."""
+    span = max(image.size[: image.ndim]) * pixel_size
+    low, high = PLAUSIBLE_SPAN_MM
+    if low <= span <= high:
+        return None
+    return (f"{path}: at the pixel size given ({pixel_size:g} mm) it spans {span:,.4g} mm along its longest side, while a "
+            f"picture of anatomy spans {low:g} to {high:g} mm; is the pixel size in mm?")
+
+
 MIN_MATCH_VOXELS = 3
 """An image is matched when at least two of its axes have this many voxels (a slab of 2 slices is; 2 x 2 x 2 is not)."""
 
