@@ -351,13 +351,24 @@ def test_padding_far_below_the_intensities_and_a_stray_extreme_voxel_do_not_misl
     assert dice(liver, ct_a.segmentation.mask("label_5")) > 0.97
 
 
-def test_a_blank_image_is_named_as_blank_not_as_elsewhere(ct_a, hc18):
-    """Before: "reference and target do not overlap from any starting position; are they the same body region?"."""
-    from rau.registration import RegistrationError
+def test_a_blank_image_is_named_as_blank_not_as_elsewhere(ct_a, hc18, tmp_path, capsys):
+    """Before: "reference and target do not overlap from any starting position; are they the same body region?"; then
+    "the target image holds one value", naming no file, once the registration had begun."""
+    from rau.cli import main
+    from rau.errors import InputError
+    from rau.io import write_image
+    from rau.registration import RegistrationError, register
 
+    blank = hc18["002"].image.with_array(np.zeros(hc18["002"].image.shape, np.float32))
     engine = create_engine("registration", {"deformable": False})
+    with pytest.raises(InputError, match=r"the target 'blank.nrrd' holds one value \(0\) everywhere: a blank image"):
+        engine.run(Request([hc18["001"]], blank, target_name="blank.nrrd"))
     with pytest.raises(RegistrationError, match=r"the target image holds one value \(0\) everywhere: a blank image"):
-        engine.run(Request([hc18["001"]], hc18["002"].image.with_array(np.zeros(hc18["002"].image.shape, np.float32))))
+        register(blank, hc18["001"].image)
+    paths = [str(write_image(image, tmp_path / name)) for image, name in ((hc18["001"].image, "reference.nrrd"), (hc18["001"].segmentation.to_label_map(), "labels.nrrd"), (blank, "blank.nrrd"))]
+    assert main(["segment", "--reference", paths[0], "--reference-labels", paths[1], "--target", paths[2], "--out", str(tmp_path / "out.nii.gz")]) == 2
+    assert "error: the target 'blank.nrrd' holds one value (0) everywhere" in capsys.readouterr().err
+    assert not (tmp_path / "out.nii.gz").exists()
 
 
 def test_an_image_of_a_few_voxels_is_refused_naming_it(ct_a, tmp_path, capsys):

@@ -338,7 +338,7 @@ def validate_request(request: Request) -> None:
                 f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
     check_references(request.references)
-    problem = tiny_image_problem(request.target, target)
+    problem = tiny_image_problem(request.target, target) or blank_image_problem(request.target, target)
     if problem:
         raise InputError(problem)
     request.labels()  # raises UnknownStructureError for unknown names
