@@ -112,3 +112,14 @@ def test_a_label_of_thousands_of_digits_is_no_label():
     """Before: ValueError "Exceeds the limit (4300 digits) for integer string conversion"."""
     assert parse_identity("9" * 5000, NAMES)[0] is None
     assert parse_identity("9" * 5000 + ": spleen", NAMES)[0] == "spleen"  # the name it holds
+
+
+def test_an_answer_repeated_is_one_issue_and_a_boolean_is_no_coordinate():
+    """Before: each repeat halved the confidence (20 000 repeats: 0.0 and 19 999 issues, a 1 MB result JSON), and
+    ``[true, 0, 500, 500]`` was the box (1, 0, 500, 500) with confidence 1."""
+    one = '{"label": "liver", "present": true, "bbox_2d": [10, 10, 40, 40]}'
+    repeated = parse_localization("[" + ", ".join([one] * 20000) + "]", NAMES, BOUNDS)["liver"]
+    assert repeated.box == (10.0, 10.0, 40.0, 40.0) and repeated.issues == ["answered twice; the first answer was kept"]
+    assert repeated.confidence == 0.5
+    boolean = parse_localization('[{"label": "liver", "present": true, "bbox_2d": [true, 0, 50, 50]}]', NAMES, BOUNDS)["liver"]
+    assert boolean.box is None and boolean.issues == ["unreadable box [True, 0, 50, 50]"]

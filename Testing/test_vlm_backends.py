@@ -177,6 +177,29 @@ def test_server_errors_are_clear(reply, message):
     assert len(server.requests) == 1
 
 
+def test_a_server_echoing_the_api_key_in_an_error_does_not_get_it_printed(monkeypatch):
+    """Before: "answered HTTP 401: ... Bearer sk-SECRET123", printed and stored in rau evaluate --vqa's figures."""
+    monkeypatch.setenv("RAU_VLM_API_KEY", "sk-SECRET123")
+    with ChatServer(lambda body: (401, "bad key Bearer sk-SECRET123")) as server:
+        backend = create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"})
+        with pytest.raises(RuntimeError, match=r"HTTP 401: .*bad key Bearer <RAU_VLM_API_KEY>") as refused:
+            backend.generate(_messages(), 4)
+    assert "SECRET" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://alice:pw-SECRET@127.0.0.1:8000", "--vlm-server http://127.0.0.1:8000: the URL carries a user name or password; give the server's API key in the RAU_VLM_API_KEY"),
+    ("http://127.0.0.1:8000/v1?api-version=2024", r"a query \(\?...\) or fragment \(#...\) in the URL is not supported"),
+    ("http://127.0.0.1:99999/v1", "--vlm-server http://127.0.0.1:99999/v1: Port out of range"),
+])
+def test_a_server_url_the_request_could_not_go_to_as_given_is_refused(url, message):
+    """Before: the password was printed in "cannot reach ... Name or service not known", a query had the path glued onto
+    it (http://h/v1?api-version=2024/v1/chat/completions), and port 99999 was tried for 4 s as "Connection refused"."""
+    with pytest.raises(OptionError, match=message) as refused:
+        ServerBackend(url, "m", QWEN2_5_VL)
+    assert "SECRET" not in str(refused.value)
+
+
 def test_a_server_that_sends_its_answer_a_byte_at_a_time_is_given_up_on_at_the_timeout():
     """Before: --vlm-timeout bounded each wait for a byte, not the answer: a trickling server held a run for a minute."""
     import time
@@ -212,3 +235,7 @@ def test_vlm_weights_and_adapters_are_checked_before_any_work_naming_the_option(
     gone = tmp_path / "no_adapter"
     with pytest.raises(OptionError, match=f"--vlm-adapter {gone}: {gone}: no such folder"):
         check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(gone), "device": "cpu"}))
+    file = tmp_path / "adapter.safetensors"  # before: "no such folder" for a file that is there
+    file.write_bytes(b"")
+    with pytest.raises(OptionError, match=f"--vlm-adapter {file}: {file}: a file, not a folder"):
+        check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(file), "device": "cpu"}))

@@ -60,7 +60,8 @@ def parse_localization(text: str, names: list[str], bounds: tuple[float, float],
             issues.append(f"ignored an answer about {name!r}, which was not asked")
             continue
         if name in answers:
-            answers[name].issues.append("answered twice; the first answer was kept")
+            if ANSWERED_TWICE not in answers[name].issues:  # once: each repeat halved the confidence (20,000 gave 0)
+                answers[name].issues.append(ANSWERED_TWICE)
             continue
         answers[name] = _structure_answer(name, item, bounds)
     for name in names:
@@ -95,6 +96,9 @@ def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
     if name is not None:
         return name, ["plain label instead of JSON"]
     return None, issues + ["no known label in the answer"]
+
+
+ANSWERED_TWICE = "answered twice; the first answer was kept"
 
 
 def _summarized(issues: list[str]) -> list[str]:
@@ -132,6 +136,8 @@ def _box(value, bounds, issues: list[str]):
         issues.append("box given as text")
         value = re.findall(r"-?\d+(?:\.\d+)?", value)
     try:
+        if any(isinstance(v, bool) for v in value):  # true is no coordinate, though float(True) is 1.0
+            raise TypeError
         numbers = [float(v) for v in value]
     except (TypeError, ValueError, OverflowError):  # OverflowError: a whole number too large for a float
         issues.append(f"unreadable box {_shortened(value)}")

@@ -146,7 +146,7 @@ def check_adapter_folder(adapter) -> Path:
     """The adapter's folder; :class:`AdapterError` when there is none, or it lacks ``adapter_config.json`` or weights."""
     folder = Path(adapter).expanduser()
     if not folder.is_dir():
-        raise AdapterError(f"{folder}: no such folder")
+        raise AdapterError(f"{folder}: a file, not a folder" if folder.exists() else f"{folder}: no such folder")
     if not (folder / "adapter_config.json").is_file():
         raise AdapterError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
     if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):

@@ -11,6 +11,7 @@ import io
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from rau.errors import OptionError, UnavailableError
@@ -34,10 +35,24 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def endpoint(url: str) -> str:
-    """The chat-completions URL for a server URL given with or without ``/v1``."""
+    """The chat-completions URL for a server URL given with or without ``/v1``. A URL with a name and password (said
+    without them: the key goes in RAU_VLM_API_KEY), a query or a fragment (the path would be glued onto it), or a port
+    beyond 65535 is refused."""
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise OptionError(f"--vlm-server URL must start with http:// or https://, got {url!r}")
+    parts = urllib.parse.urlsplit(url)
+    if "@" in parts.netloc:
+        shown = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        raise OptionError(f"--vlm-server {shown}: the URL carries a user name or password; give the server's API key in the "
+                          "RAU_VLM_API_KEY environment variable instead (it is sent as a Bearer token)")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise OptionError(f"--vlm-server {url}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
+                          "address and path only")
+    try:
+        parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
+    except ValueError as error:
+        raise OptionError(f"--vlm-server {url}: {error}") from None
     if url.endswith("/chat/completions"):
         return url
     return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
@@ -83,9 +98,13 @@ class ServerBackend(Backend):
         try:
             text = _text_of(data["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as error:
-            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {str(data)[:200]}") from error
+            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._redacted(str(data)[:200])}") from error
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
+
+    def _redacted(self, text: str) -> str:
+        """``text`` from the server with the API key, should it echo it, left out (errors are printed and stored)."""
+        return text.replace(self.api_key, "<RAU_VLM_API_KEY>") if self.api_key else text
 
     def _post(self, request: urllib.request.Request):
         """The decoded JSON reply; a refused connection is retried after each of :data:`RETRY_DELAYS_S`."""
@@ -101,7 +120,7 @@ class ServerBackend(Backend):
                 raise
             except urllib.error.HTTPError as error:
                 detail = error.read(300).decode("utf-8", "replace") if error.fp else error.msg
-                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {detail}") from error
+                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {self._redacted(detail)}") from error
             except urllib.error.URLError as error:
                 if isinstance(error.reason, ConnectionRefusedError) and delay is not None:
                     time.sleep(delay)
