@@ -99,6 +99,12 @@ def test_a_bank_result_is_corrected_with_the_bank_rows_it_records_when_the_bank_
         code = main(["correct", str(out / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3", "--out", str(out / "c.nii.gz")])
         assert code == 0, capsys.readouterr().err
         assert json.loads((out / "c.result.json").read_text())["inputs"]["reference_bank_rows"] == recorded
+    (tmp_path / "b.nii.gz").rename(tmp_path / "b_moved.nii.gz")  # before: "b.nii.gz: no such file or folder", no more
+    out = tmp_path / "sam2-memory"
+    assert main(["correct", str(out / "t.result.json"), "--structure", "label_1", "--inside", "8,8,3", "--out", str(out / "e.nii.gz")]) == 2
+    assert (f"{(tmp_path / 'b.nii.gz').resolve()}, which the result records as an input, is not there (moved or deleted); a sam2-memory "
+            "result is corrected by running its engine again on its references: put the file back, or run rau segment again") in capsys.readouterr().err
+    assert not (out / "e.nii.gz").exists()
 
 
 def test_a_chain_of_sam2_corrections_goes_on_from_the_earlier_prompts_as_one_session_does(hc18_case, tiny_sam2, capsys):  # noqa: F811

@@ -337,3 +337,16 @@ def test_a_structure_an_edit_emptied_gets_its_confidence_back_when_an_edit_fills
         session.undo("head")
         session.edit("head", head)
         assert (session.results["head"].confidence, session.results["head"].message) == (0.5, "")
+
+
+def test_the_warning_of_inside_points_left_out_offers_a_box_to_every_engine_that_takes_one():
+    """Before: a vessels+sam2 answer was told "add points" only, the plain vessel corrector's words, though it takes a box."""
+    from rau.labels import Structure
+    from rau.result import StructureResult
+    from rau.session import inside_points_warning
+
+    item = StructureResult(Structure("S1", 1), np.zeros((1, 8, 8), bool), 1.0, "vessels+sam2")
+    prompt = Prompt(points=np.array([[0, 4, 4]]), labels=np.array([1]))
+    said = {engine: inside_points_warning("S1", prompt, item, engine, None) for engine in ("vessels", "vessels+sam2", "registration")}
+    assert said["vessels"].endswith("(the engine's answer; add points)")
+    assert said["vessels+sam2"].endswith("(the engine's answer; add points or a box)") and said["registration"] == said["vessels+sam2"]

@@ -316,7 +316,7 @@ def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, engi
     left_out = inside_points_left_out(prompt, item)
     if not left_out:
         return None
-    more = "points" if engine.startswith("vessels") else "points or a box"  # a vessel correction takes no box
+    more = "points" if engine == "vessels" else "points or a box"  # the weight-free vessel correction takes no box
     remedy = f"add {more}" + (f", or {overwrite_option} where another structure holds them" if overwrite_option else "")
     given = sum(label == 1 for label in prompt.labels)
     return f"{name} leaves out {left_out} of the {given} inside points given {points_note}(the engine's answer; {remedy})"

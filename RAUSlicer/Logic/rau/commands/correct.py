@@ -322,6 +322,11 @@ def session_of(result: Result, inputs: dict, progress) -> None:
         raise OptionError(f"{error} (options not given here are the ones the result recorded; {', '.join(flag(name) for name in MOVABLE)} "
                           "replace them)") from None
     arguments = recorded_arguments(inputs)
+    files = [*arguments.reference, *arguments.reference_labels, *(file for row in arguments.bank for file in (row.image, row.labels))]
+    gone = next((path for path in map(Path, files) if not path.exists()), None)
+    if gone is not None:
+        raise InputError(f"{gone}, which the result records as an input, is not there (moved or deleted); a {result.engine} result is "
+                         "corrected by running its engine again on its references: put the file back, or run rau segment again")
     if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
         arguments.label_table = result.labels
     references = load_references(arguments)
