@@ -111,6 +111,17 @@ def test_2d_box_lands_on_its_pixels_and_several_structures_share_each_frame(tiny
     assert result.details["frames_encoded"] == 2  # the shared reference image and the target, once each
 
 
+def test_a_picture_stored_as_one_slice_along_i_records_its_slices_along_the_file_s_i(tiny_sam2):
+    """Before: "slice_axis": "k" in the result and its prompts (the picture's own axis), whichever file axis held the one slice."""
+    reference = make_reference(shape=(1, 30, 40), spacing=(0.5, 0.7, 1.0))
+    pixels = np.random.default_rng(2).normal(size=(1, 30, 40))
+    along_i = Image.from_grid(np.ascontiguousarray(pixels.reshape(30, 40, 1)), (1.0, 0.7, 0.5), (0.0, 0.0, 0.0), np.eye(3))
+    assert along_i.ndim == 2 and along_i.file_axis(0) == "i"
+    box = Box((5, 5, 0), (20, 12, 1))
+    result = segmenter(tiny_sam2["always"]).segment(Request([reference], along_i, ["liver"]), {"liver": Localization(reference.segmentation.labels.get("liver"), True, box)})
+    assert result.details["slice_axis"] == "i" and result.get("liver").prompts["slice_axis"] == "i"
+
+
 def test_frames_are_encoded_once_whatever_the_number_of_structures(tiny_sam2):
     target = Image(np.random.default_rng(3).normal(size=(12, 30, 40)), spacing=(0.9, 1.4, 3.0))
     one = segmenter(tiny_sam2["always"]).segment(Request([make_reference(structures=1)], target), None)

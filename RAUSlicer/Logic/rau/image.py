@@ -272,6 +272,12 @@ class Image:
             stored[axis] = working
         return tuple(stored)
 
+    def file_axis(self, axis: int) -> str:
+        """The letter (i, j or k) of the caller's file axis along which this image's array axis ``axis`` (numpy order:
+        0 is k) runs: a 2D image read from a 1-slice volume stored along i has its one slice on the file's i."""
+        working = 2 - axis
+        return "ijk"[self.stored.working_axes[working] if self.stored is not None else working]
+
     def working_index(self, stored_ijk) -> tuple:
         """The inverse of :meth:`stored_index`: a voxel index of the caller's grid as this image's."""
         if self.stored is None or self.stored.axis is None:

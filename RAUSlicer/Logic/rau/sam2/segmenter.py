@@ -140,7 +140,7 @@ class Sam2Segmenter(Segmenter):
             "model": self.source.name,
             "model_class": type(model).__name__,
             "device": str(model.device),
-            "slice_axis": "kji"[axis],
+            "slice_axis": target.file_axis(axis),
             "frames_encoded": cache.encoded,
             "conditioning": {n: [f"{references[i].name}:{r}" for i, r in chosen] for n, chosen in picks.items()},
             "slices_visited": {n: [min(v), max(v)] if v else None for n, v in session.visited.items()},

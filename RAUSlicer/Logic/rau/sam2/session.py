@@ -14,7 +14,7 @@ from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
 from rau.sam2.tracker import Tracker
 from rau.serve.wire import prompt_from_json, prompt_to_json
-from rau.session import AXIS_LETTERS, Session, prompt_slice
+from rau.session import Session, prompt_slice
 
 
 @dataclass
@@ -169,7 +169,7 @@ class Sam2Session(Session):
         confidence = float(np.mean(1 / (1 + np.exp(-np.asarray(scores))))) if scores else 0.0
         prompts = {
             "source": plan.source,
-            "slice_axis": AXIS_LETTERS[self.axis],
+            "slice_axis": self.target.file_axis(self.axis),
             "start_slice": plan.start,
             "prompted_slices": sorted(plan.prompts),
         }
