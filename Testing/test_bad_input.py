@@ -79,7 +79,7 @@ CASES = {
     "2D reference, 3D target": (segment("--reference-spacing", REF_SPACING, target="ct.nii.gz", spacing=False), "reference 'ref.png' is 2D but the target 'ct.nii.gz' is 3D"),
     "pixel size for a file with a header": (segment(target="ct.nii.gz"), "ct.nii.gz: a pixel size of 0.496261 mm was given, but its header says 3 x 3 x 3 mm"),
     "picture in pixels, 1-slice volume in mm": (segment(target="tgt_mm.nii.gz", spacing=False), "--reference ref.png: a picture without a pixel size (read as 1 mm pixels), while the header of --target tgt_mm.nii.gz gives"),
-    "empty reference labels": (segment(labels="empty_mask.png"), "empty_mask.png: no labelled voxels, every value is 0 (the labels of the reference 'ref.png')"),  # before: named the image only
+    "empty reference labels": (segment(labels="empty_mask.png"), "empty_mask.png: no labelled voxels, every value is 0 (the labels of 'ref.png')"),  # before: named the image only
     "unknown structure": (segment("--structures", "liver"), "unknown structure 'liver'"),
     "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv line 2: bad label table row"),
     "line break in a name": (segment("--label-table", "line_break_name.csv", labels="tgt_mask.png"), "a name must not hold control characters"),  # broke the .seg.nrrd

@@ -213,7 +213,7 @@ def test_a_subject_without_labelled_voxels_is_refused_naming_its_file(shared_dat
     Picture.fromarray(np.zeros((540, 800), np.uint8)).save(tmp_path / "zero_mask.png")
     manifest = _edited(hc18_manifest(shared_data, tmp_path, 5), 4, "labels", str(tmp_path / "zero_mask.png"))
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0.34"]) == 2
-    assert "zero_mask.png: subject 002_HC has no labelled voxel of a named structure" in capsys.readouterr().err
+    assert "zero_mask.png: no labelled voxels, every value is 0 (the labels of '002_HC.png')" in capsys.readouterr().err
     assert not (tmp_path / "pairs").exists()
 
 

@@ -19,7 +19,7 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
     if not any(segmentation.has_voxels(name) for name in segmentation.masks):
-        raise ReferenceInputError(f"{Path(labels_path).name}: no labelled voxels, every value is 0 (the labels of the reference "
+        raise ReferenceInputError(f"{Path(labels_path).name}: no labelled voxels, every value is 0 (the labels of "
                                   f"{Path(image_path).name!r})")
     return Reference(image, segmentation, name=Path(image_path).name)
 
