@@ -619,3 +619,18 @@ def test_an_nrrd_without_pixel_sizes_is_a_picture_that_takes_the_pixel_size_give
     for target, out in ((unsized, "nrrd.nii.gz"), (folder / "images" / "058_HC.png", "png.nii.gz")):
         assert main(["segment", *reference, "--target", str(target), "--target-spacing", "0.077068008", "--out", str(tmp_path / out)]) == 0
     assert np.array_equal(read_image(tmp_path / "nrrd.nii.gz").array, read_image(tmp_path / "png.nii.gz").array)
+    mask = np.asarray(PILImage.open(folder / "masks" / "058_HC_mask.png"))
+    nrrd.write(str(tmp_path / "058_HC_mask.nrrd"), mask.T.copy(), {"kinds": ["domain", "domain"]})  # its labels, as unsized
+    target = ["--target", str(folder / "images" / "012_HC.png"), "--target-spacing", "0.08346045", "--no-deformable"]
+    as_nrrd = ["--reference", str(unsized), "--reference-labels", str(tmp_path / "058_HC_mask.nrrd"), "--reference-spacing", "0.077068008"]
+    as_png = ["--reference", str(folder / "images" / "058_HC.png"), "--reference-labels", str(folder / "masks" / "058_HC_mask.png"),
+              "--reference-spacing", "0.077068008"]
+    for reference, out in ((as_nrrd, "from_nrrd.nii.gz"), (as_png, "from_png.nii.gz")):  # before: "labels cover [-0.5..799.5 ..." (1 mm)
+        assert main(["segment", *reference, *target, "--out", str(tmp_path / out)]) == 0, capsys.readouterr().err
+    assert np.array_equal(read_image(tmp_path / "from_nrrd.nii.gz").array, read_image(tmp_path / "from_png.nii.gz").array)
+    (tmp_path / "empty.nrrd").write_bytes(b"")  # before this rule's mend: internal errors (StopIteration, KeyError 'sizes')
+    (tmp_path / "no_sizes.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 2\nencoding: raw\n\n" + bytes(16))
+    for broken in ("empty.nrrd", "no_sizes.nrrd"):
+        capsys.readouterr()
+        assert main(["segment", *reference, "--target", str(tmp_path / broken), "--out", str(tmp_path / "broken.nii.gz")]) == 2
+        assert f"{tmp_path / broken}: not a readable image" in capsys.readouterr().err

@@ -18,10 +18,11 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
-    if not any(segmentation.has_voxels(name) for name in segmentation.masks):
+    reference = Reference(image, segmentation, name=Path(image_path).name)
+    if not reference.labelled_anatomy().any():  # as engines check every reference; here the file can be named
         raise ReferenceInputError(f"{Path(labels_path).name}: no labelled voxels, every value is 0 (the labels of "
                                   f"{Path(image_path).name!r})")
-    return Reference(image, segmentation, name=Path(image_path).name)
+    return reference
 
 
 @functools.lru_cache(maxsize=128)

@@ -40,9 +40,10 @@ pictures are converted to 8-bit grey."""
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
     """Read an image file or DICOM folder as an :class:`Image`.
 
-    ``pixel_spacing`` (mm) sets the spacing of 2D pictures (PNG, JPEG, TIFF), which
-    carry none. Medical formats keep the geometry of their headers; a ``pixel_spacing`` given for one
-    must agree with its header (:func:`header_spacing`), else it is refused rather than ignored.
+    ``pixel_spacing`` (mm) sets the spacing of 2D pictures (PNG, JPEG, TIFF), which carry none, and of one-frame
+    files whose header gives none (:func:`without_pixel_size`). Medical formats keep the geometry of their headers; a
+    ``pixel_spacing`` given for one must agree with its header (:func:`header_spacing`), else it is refused rather
+    than ignored.
     A ``label_map`` picture keeps its values: a palette picture gives its indices, and a colour
     picture is refused unless it is grey (a colour per label has no value to keep), as is a colour label
     volume. An 8-bit colour image (a picture, or an RGB NRRD as Slicer saves a colour volume) reads as grey.
@@ -97,12 +98,18 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     return replace(image, nifti_codes=nifti_codes.codes_of(nifti_header)) if nifti_header is not None else image
 
 
+def takes_pixel_size(path) -> bool:
+    """Whether ``path`` is a picture that takes the pixel size given for it, image or label map: PNG, JPEG, TIFF, BMP,
+    or a one-frame NRRD whose header gives none (:func:`rau.io.nrrd_headers.unsized_nrrd`)."""
+    return Path(path).suffix.lower() in PICTURE_SUFFIXES or unsized_nrrd(path)
+
+
 def header_spacing(path) -> tuple[float, ...] | None:
     """The pixel sizes (mm) that a file's or DICOM folder's header gives along its axes of more than one voxel
-    (a DICOM series: one slice's in-plane sizes); None for pictures, which carry none, and for what cannot be
-    read (reading it reports why)."""
+    (a DICOM series: one slice's in-plane sizes); None for pictures and NRRDs that carry none
+    (:func:`takes_pixel_size`), and for what cannot be read (reading it reports why)."""
     path = Path(path)
-    if path.suffix.lower() in PICTURE_SUFFIXES or not path.exists() or unsized_nrrd(path):
+    if not path.exists() or takes_pixel_size(path):
         return None
     lone = dicom.lone_file(path)
     reader = sitk.ImageFileReader()

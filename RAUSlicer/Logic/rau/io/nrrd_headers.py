@@ -19,10 +19,11 @@ def unsized_nrrd(path) -> bool:
         return False
     try:
         header = nrrd.read_header(str(path))
-    except (nrrd.NRRDError, OSError, ValueError, UnicodeDecodeError):  # reading the image says why
+    except Exception:  # noqa: BLE001  (pynrrd raises many types for a damaged file, StopIteration for an empty one; reading the image says why)
         return False
-    if "spacings" in header or "space directions" in header:
+    sizes = header.get("sizes")
+    if sizes is None or "spacings" in header or "space directions" in header:
         return False
-    kinds = header.get("kinds") or ["domain"] * len(header["sizes"])
-    places = [size for size, kind in zip(header["sizes"], kinds) if str(kind).lower() not in NON_DOMAIN_KINDS]
+    kinds = header.get("kinds") or ["domain"] * len(sizes)
+    places = [size for size, kind in zip(sizes, kinds) if str(kind).lower() not in NON_DOMAIN_KINDS]
     return sum(size > 1 for size in places) <= 2

@@ -16,7 +16,7 @@ from rau import validation
 from rau.errors import InputError
 from rau.image import Image, as_loaded_in_slicer, resample_to
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.images import PICTURE_SUFFIXES, ImageReadError, read_image, without_pixel_size, write_image
+from rau.io.images import ImageReadError, read_image, takes_pixel_size, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
 from rau.user_warnings import warn
@@ -47,7 +47,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = _read_seg_nrrd(path, label_table)
     else:
         labels = _table_labels(path, label_table)
-        picture = path.suffix.lower() in PICTURE_SUFFIXES
+        picture = takes_pixel_size(path)
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
             label_map = _picture_on_its_image(label_map, geometry)

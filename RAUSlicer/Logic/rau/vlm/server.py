@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -41,18 +42,18 @@ def endpoint(url: str) -> str:
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise OptionError(f"--vlm-server URL must start with http:// or https://, got {url!r}")
-    parts = urllib.parse.urlsplit(url)
+    shown = re.sub(r"(?<=//)[^/]*@", "", url)  # never a password in a message
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
+    except ValueError as error:  # also an unclosed [IPv6 address
+        raise OptionError(f"--vlm-server {shown}: {error}") from None
     if "@" in parts.netloc:
-        shown = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         raise OptionError(f"--vlm-server {shown}: the URL carries a user name or password; give the server's API key in the "
                           "RAU_VLM_API_KEY environment variable instead (it is sent as a Bearer token)")
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise OptionError(f"--vlm-server {url}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
                           "address and path only")
-    try:
-        parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
-    except ValueError as error:
-        raise OptionError(f"--vlm-server {url}: {error}") from None
     if url.endswith("/chat/completions"):
         return url
     return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
@@ -119,8 +120,8 @@ class ServerBackend(Backend):
             except UnavailableError:
                 raise
             except urllib.error.HTTPError as error:
-                detail = error.read(300).decode("utf-8", "replace") if error.fp else error.msg
-                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {self._redacted(detail)}") from error
+                detail = error.read(300 + len(self.api_key or "")).decode("utf-8", "replace") if error.fp else error.msg
+                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {self._redacted(detail)[:300]}") from error  # a key cut off is not shown
             except urllib.error.URLError as error:
                 if isinstance(error.reason, ConnectionRefusedError) and delay is not None:
                     time.sleep(delay)
