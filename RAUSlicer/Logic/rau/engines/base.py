@@ -325,8 +325,9 @@ class PipelineEngine(Engine):
         return attach_session(result)
 
 
-def validate_request(request: Request) -> None:
-    """Raise a clear error for requests no engine can serve."""
+def validate_request(request: Request, registered: bool = False) -> None:
+    """Raise a clear error for requests no engine can serve; ``registered``: also a blank target, which no registration
+    can match (an engine that registers the target; another may well answer "not found")."""
     if not request.references:
         raise ReferenceInputError("no reference given")
     target = f"the target {request.target_name!r}" if request.target_name else "the target"
@@ -338,7 +339,7 @@ def validate_request(request: Request) -> None:
                 f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
             )
     check_references(request.references)
-    problem = tiny_image_problem(request.target, target) or blank_image_problem(request.target, target)
+    problem = tiny_image_problem(request.target, target) or (registered and blank_image_problem(request.target, target))
     if problem:
         raise InputError(problem)
     request.labels()  # raises UnknownStructureError for unknown names

@@ -55,7 +55,7 @@ class RegistrationEngine(Engine):
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
-        validate_request(request)
+        validate_request(request, registered=True)
         started = time.perf_counter()
         labels = request.labels()
         names = labels.names
