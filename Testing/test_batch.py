@@ -181,7 +181,7 @@ def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
     assert complete and len(complete) < 4, "the kill came too late to leave work undone"
     stamps = {name: (tmp_path / f"{name}.nii.gz").stat().st_mtime_ns for name in complete}
     half = next(item for item in items if item.name not in complete)
-    half.outputs["result"].write_text(json.dumps({"inputs": half.recorded_inputs(EngineOptions())}))  # as if killed between
+    half.outputs["result"].write_text(json.dumps({"inputs": half.case.recorded_inputs(EngineOptions())}))  # as if killed between
     half.outputs["label_map"].write_bytes(b"half-written")  # renames (the result JSON lands first)
 
     assert subprocess.run(command, capture_output=True, text=True).returncode == 0

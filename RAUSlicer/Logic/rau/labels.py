@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import colorsys
+import copy
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -351,8 +352,10 @@ class LabelMapMasks(Mapping):
         return self._values.get(name) in self._present
 
     def renamed(self, names: dict[str, str]) -> "LabelMapMasks":
-        """The same masks under new names (``names``: old name -> new name)."""
-        return LabelMapMasks(self._array, {names[name]: value for name, value in self._values.items()}, self._present)
+        """The same masks under new names (``names``: old name -> new name), sharing the read-only label map."""
+        renamed = copy.copy(self)
+        renamed._values = {names[name]: value for name, value in self._values.items()}
+        return renamed
 
     def union(self) -> np.ndarray:
         """Every labelled voxel (every value the label map holds is a structure's)."""

@@ -13,7 +13,7 @@ from rau.evaluation.manifest import Case, case_files, read_manifest
 from rau.io.json_text import parse_json
 from rau.io.label_tables import label_tables_beside
 from rau.io.outputs import check_name_lengths, check_spares_inputs
-from rau.io.run_outputs import output_paths, recorded_inputs
+from rau.io.run_outputs import output_paths
 from rau.options import EngineOptions
 from rau.io.segmentations import label_table_path
 
@@ -53,13 +53,6 @@ class WorkItem:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def recorded_inputs(self, options: EngineOptions) -> dict:
-        """The inputs this item's result JSON records (see :func:`rau.io.run_outputs.recorded_inputs`)."""
-        case = self.case
-        references = case.references
-        return recorded_inputs(case.target_image, case.target_spacing, [r.image for r in references], [r.labels for r in references],
-                               [r.spacing for r in references], None, case.label_table, case.structures, options)
-
     def _check_made_here(self) -> None:
         path = self.outputs["result"]
         try:
@@ -69,7 +62,7 @@ class WorkItem:
         if isinstance(saved, dict) and "inputs" not in saved:  # written before results recorded their inputs: as before, trusted
             return
         recorded = saved.get("inputs") if isinstance(saved, dict) else None
-        mine = json.loads(json.dumps(self.recorded_inputs(EngineOptions())))
+        mine = json.loads(json.dumps(self.case.recorded_inputs(EngineOptions())))
         if not isinstance(recorded, dict):
             raise InputError(f"{next(p for p in self.outputs.values() if p.exists())}: not written by rau for this target "
                              f"({self.case.target_image}); give another --out folder, or move those files away")

@@ -32,7 +32,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
         target = read_image(case.target_image, case.target_spacing)
         request = Request(references, target, case.structures)
         result = engine.run(request)
-        write_outputs(result, item.outputs, overwrite=True, inputs=item.recorded_inputs(options))
+        write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options))
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
         row["warnings"] = request.left_out_warnings()  # said by rau batch, not a summary column
     except Exception as error:  # one bad target must not stop the cohort; the summary names it

@@ -30,7 +30,7 @@ from rau.evaluation.runner import Prediction, failed_case, summarize, try_case
 from rau.io.atomic import atomic_path, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
-from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs
+from rau.io.run_outputs import check_run_outputs, output_paths
 from rau.io.segmentations import label_table_path
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
@@ -122,10 +122,7 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
             check_run_outputs(paths, [args.manifest, *case_files(listed)], args.overwrite)
         except InputError as error:
             raise InputError(f"--predictions {folder}: {error}") from None
-        references = case.references
-        inputs = recorded_inputs(case.target_image, case.target_spacing, [r.image for r in references], [r.labels for r in references],
-                                 [r.spacing for r in references], None, case.label_table, case.structures, options)
-        predictions.append(Prediction(paths, inputs))
+        predictions.append(Prediction(paths, case.recorded_inputs(options)))
     folder.mkdir(parents=True, exist_ok=True)
     for path in (path for prediction in predictions for path in prediction.paths.values()):
         path.unlink(missing_ok=True)  # an earlier run's (--overwrite): a case that fails now leaves none

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from rau.errors import OptionError
-from rau.validation import argument, non_empty_path
+from rau.validation import argument, non_empty_path, not_a_folder
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +27,7 @@ def run_list(args: argparse.Namespace) -> int:
 
     for folder in map(Path, args.folders):
         if not folder.is_dir():
-            raise OptionError(f"FOLDER {folder}: a file, not a folder" if folder.exists() else f"FOLDER {folder}: no such folder")
+            raise OptionError(f"FOLDER {folder}: {not_a_folder(folder)}")
         if (folder / "adapter_config.json").is_file():
             raise OptionError(f"FOLDER {folder}: a LoRA adapter (rau train), not a SAM model; give it to rau segment with --vlm-adapter")
     described = [(folder, describe(Path(folder))) for folder in args.folders]  # every folder is read before anything is printed

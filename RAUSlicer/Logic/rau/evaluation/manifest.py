@@ -55,6 +55,15 @@ class Case:
         loaded = [cached_reference(entry.image, entry.labels, entry.spacing, self.label_table) for entry in self.references]
         return named_apart(loaded, [entry.image for entry in self.references])
 
+    def recorded_inputs(self, options) -> dict:
+        """The inputs a result JSON records for this case run with engine ``options``, as ``rau segment`` records its own
+        (:func:`rau.io.run_outputs.recorded_inputs`; ``rau correct`` reads them)."""
+        from rau.io.run_outputs import recorded_inputs
+
+        references = self.references
+        return recorded_inputs(self.target_image, self.target_spacing, [r.image for r in references], [r.labels for r in references],
+                               [r.spacing for r in references], None, self.label_table, self.structures, options)
+
     def absolute(self) -> "Case":
         """The same case with absolute paths, for processes that may run in another folder (Ray workers)."""
 

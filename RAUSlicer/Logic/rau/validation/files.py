@@ -34,6 +34,11 @@ def check_not_special(path, pipes: bool = False, remedy: str = "give a file") ->
         raise InputError(f"{path}: not a regular file ({kinds}); {remedy}")
 
 
+def not_a_folder(path) -> str:
+    """Why ``path``, given as a folder, is none: it is a file, or it is not there."""
+    return "a file, not a folder" if Path(path).exists() else "no such folder"
+
+
 def check_text_name(name: str) -> None:
     """Refuse a name that is no UTF-8 text (a file name in another encoding, which Python keeps as escaped bytes):
     results record their inputs' names as text, so it would fail, or write what other programs cannot read, only

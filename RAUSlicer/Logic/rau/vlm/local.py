@@ -10,6 +10,7 @@ from rau.io.json_text import parse_json
 from rau.models.inference import inference
 from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, read_json, resolve
 from rau.user_warnings import warn
+from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
@@ -146,7 +147,7 @@ def check_adapter_folder(adapter) -> Path:
     """The adapter's folder; :class:`AdapterError` when there is none, or it lacks ``adapter_config.json`` or weights."""
     folder = Path(adapter).expanduser()
     if not folder.is_dir():
-        raise AdapterError(f"{folder}: a file, not a folder" if folder.exists() else f"{folder}: no such folder")
+        raise AdapterError(f"{folder}: {not_a_folder(folder)}")
     if not (folder / "adapter_config.json").is_file():
         raise AdapterError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
     if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
