@@ -186,6 +186,8 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
     unnamed = client.wait(client.submit(target, [(image, labels, spacing)], "registration", target_spacing=target_spacing,
                                         label_table=table, options={"deformable": False}))
     assert unnamed["warnings"] == ["upload '012_HC_mask.png' has label value(s) 255 that its label table does not name; they are called label_255"]
+    client.download(unnamed["job"], "result", tmp_path / "unnamed.result.json")  # as rau segment's records them
+    assert json.loads((tmp_path / "unnamed.result.json").read_text())["warnings"] == unnamed["warnings"]
     head = read_segmentation(labels, read_image(image, spacing), pixel_spacing=spacing)
     mask = next(iter(head.masks.values()))
     overlapping = LabelSet.from_values([1, 2], {1: "head", 2: "head and around"})

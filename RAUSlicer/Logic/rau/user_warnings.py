@@ -1,9 +1,9 @@
 """Warnings to the user: printed on standard error, or collected for a caller that shows them itself.
 
 The readers, writers and engines say what the user should know (a label value the table does not name,
-structures a label map cannot show in full) with :func:`warn`. The command line prints them; the server
-collects them per job (:func:`collected_warnings`) and reports them with the job, as its client cannot see the
-server's standard error. Collection is per thread (a context variable), so jobs running at once keep theirs apart.
+structures a label map cannot show in full) with :func:`warn`. The command line prints them and records a
+run's in its result JSON; the server collects them per job (:func:`collected_warnings`) and reports them with the
+job, as its client cannot see the server's standard error. Collection is per thread (a context variable), so jobs running at once keep theirs apart.
 """
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_COLLECTED: ContextVar[list[str] | None] = ContextVar("rau_collected_warnings", default=None)
+_COLLECTED: ContextVar[tuple[list[str], bool] | None] = ContextVar("rau_collected_warnings", default=None)
 
 
 def warn(message: str) -> None:
-    """Tell the user ``message``: printed as ``warning: message``, or kept by the innermost :func:`collected_warnings`."""
+    """Tell the user ``message``: printed as ``warning: message``, or kept by the innermost :func:`collected_warnings`
+    (and printed too if it echoes)."""
     collected = _COLLECTED.get()
-    if collected is None:
+    if collected is None or collected[1]:
         print(f"warning: {message}", file=sys.stderr)
-    else:
-        collected.append(message)
+    if collected is not None:
+        collected[0].append(message)
 
 
 @contextmanager
-def collected_warnings():
-    """Keep the warnings said inside the block (in this thread) in the list it yields, instead of printing them."""
+def collected_warnings(echo: bool = False):
+    """Keep the warnings said inside the block (in this thread) in the list it yields, instead of printing them;
+    ``echo``: print them as well (a command that also records them in its result JSON)."""
     collected: list[str] = []
-    token = _COLLECTED.set(collected)
+    token = _COLLECTED.set((collected, echo))
     try:
         yield collected
     finally:

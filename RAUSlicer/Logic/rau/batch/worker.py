@@ -10,6 +10,7 @@ from rau.errors import failure_reason
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import write_outputs
+from rau.user_warnings import collected_warnings
 
 
 class WarmWorker:
@@ -28,13 +29,15 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
     case = item.case
     row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": ""}
     try:
-        references = case.load_references()
-        target = read_image(case.target_image, case.target_spacing)
-        request = Request(references, target, case.structures)
-        result = engine.run(request)
-        write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options))
+        with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
+            references = case.load_references()
+            target = read_image(case.target_image, case.target_spacing)
+            request = Request(references, target, case.structures)
+            row["warnings"] = request.left_out_warnings()  # said by rau batch, not a summary column
+            said += row["warnings"]
+            result = engine.run(request)
+            write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=said)
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
-        row["warnings"] = request.left_out_warnings()  # said by rau batch, not a summary column
     except Exception as error:  # one bad target must not stop the cohort; the summary names it
         row["status"], row["error"] = "failed", failure_reason(error)
     row["seconds"] = round(time.perf_counter() - started, 3)

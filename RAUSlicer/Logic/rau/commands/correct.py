@@ -35,7 +35,7 @@ from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
 from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, voxel_ranges
-from rau.user_warnings import warn
+from rau.user_warnings import collected_warnings, warn
 from rau.validation import argument, check_not_special, finite_number, non_empty_path, positive_number
 
 
@@ -76,6 +76,22 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
     read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
     check_run_outputs(paths, read, args.overwrite)
+    with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
+        result, name, prompt, before, item, inputs = _corrected(args, saved, saved_path, inputs)
+        stroke = "(a --stroke gives one on each voxel along it) " if args.stroke else ""
+        if inside := inside_points_warning(name, prompt, item, result.engine, None if args.overwrite_others else "--overwrite-others", stroke):
+            warn(inside)
+        write_outputs(result, paths, args.overwrite, inputs, said)
+    status = f"{item.mask.sum()} voxels" if item.found else "now empty"
+    if _same_mask(before, item.mask):
+        status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
+    print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: dict):
+    """Re-open the saved result on its target and correct ``--structure`` with the prompt: the result, the structure's
+    name, the prompt, its mask before, the corrected item, and the inputs to record (with any moved model folders)."""
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
@@ -97,15 +113,7 @@ def run(args: argparse.Namespace) -> int:
         session_of(result, inputs, progress)
         item = result.session.reprompt(name, prompt, progress, args.overwrite_others)
     item = result.put_correction(item, result.session, args.overwrite_others)  # as written: without --overwrite-others it gives way
-    write_outputs(result, paths, args.overwrite, inputs)
-    status = f"{item.mask.sum()} voxels" if item.found else "now empty"
-    if _same_mask(before, item.mask):
-        status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
-    print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
-    stroke = "(a --stroke gives one on each voxel along it) " if args.stroke else ""
-    if said := inside_points_warning(name, prompt, item, result.engine, None if args.overwrite_others else "--overwrite-others", stroke):
-        warn(said)
-    return 0
+    return result, name, prompt, before, item, inputs
 
 
 def _same_mask(before, after) -> bool:

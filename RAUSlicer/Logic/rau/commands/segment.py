@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
@@ -15,6 +14,7 @@ from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
 from rau.references import check_distinct_references, load_reference, named_apart, reference_bank_entries
+from rau.user_warnings import collected_warnings, warn
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
 
@@ -112,6 +112,18 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.seg_nrrd)
     check_run_outputs(paths, input_paths(args), args.overwrite)
+    with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
+        result = _segmented(args, out, options)
+        write_outputs(result, paths, args.overwrite, run_inputs(args), said)
+    for item in result.structures:
+        status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found ({item.message})" if item.message else "not found"
+        print(f"{item.structure.name}: {status}")
+    print(f"wrote {', '.join(str(p) for p in paths.values())} in {result.seconds:.1f} s")
+    return 0
+
+
+def _segmented(args: argparse.Namespace, out: Path, options):
+    """Read the command line's references and target, check the request and run the engine on it."""
     check_reference_images(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
@@ -119,14 +131,8 @@ def run(args: argparse.Namespace) -> int:
     request = Request(references, target, args.structures, target_name=Path(args.target).name)
     validate_request(request)  # a refusal first: its warnings would not matter (a 3D reference among 2D ones gave dozens)
     for warning in request.left_out_warnings():
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values
     engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
-        result = engine.run(request, progress)
-    write_outputs(result, paths, args.overwrite, run_inputs(args))
-    for item in result.structures:
-        status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found ({item.message})" if item.message else "not found"
-        print(f"{item.structure.name}: {status}")
-    print(f"wrote {', '.join(str(p) for p in paths.values())} in {result.seconds:.1f} s")
-    return 0
+        return engine.run(request, progress)

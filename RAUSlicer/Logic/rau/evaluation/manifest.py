@@ -16,6 +16,7 @@ from pathlib import Path
 from rau import validation
 from rau.errors import InputError
 from rau.labels import normalize_name
+from rau.user_warnings import collected_warnings
 
 REQUIRED_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels")
 COLUMNS = ("reference_image", "reference_labels", "reference_spacing", "target_image", "target_labels", "target_spacing", "label_table")
@@ -154,7 +155,8 @@ def check_structures(cases: dict, path: Path) -> None:
         labels = case.references[0].labels
         try:
             if (labels, case.label_table) not in known:
-                known[labels, case.label_table] = read_segmentation(labels, label_table=case.label_table).labels
+                with collected_warnings():  # not said here: the run says them when it reads these labels (before, twice)
+                    known[labels, case.label_table] = read_segmentation(labels, label_table=case.label_table).labels
             known[labels, case.label_table].select(case.structures)
         except InputError as error:
             raise InputError(f"{path} line {line}: {error}") from None

@@ -90,12 +90,13 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
     }
 
 
-def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None) -> None:
+def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = ()) -> None:
     """Write every output to a temporary file first; all are renamed into place only if all succeed.
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
-    structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`) and, with
-    ``inputs`` (see :func:`recorded_inputs`), the run's inputs."""
+    structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`), with
+    ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings``, each once (read when the
+    JSON is written: a list that :func:`rau.user_warnings.collected_warnings` fills also gets those said here)."""
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     if label_map is not None:
@@ -115,6 +116,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
         summary |= {"ranking": ranking} if (ranking := ranking_rows(result)) else {}
         summary |= {"inputs": inputs} if inputs else {}
+        summary |= {"warnings": list(dict.fromkeys(warnings))} if warnings else {}  # each once
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
         hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
 

@@ -126,8 +126,8 @@ class Job:
     def _write_changes(self) -> None:
         """Write the outputs when corrections changed the result since they were last written (under :attr:`lock`)."""
         if self.version != self.written_version:
-            with collected_warnings() as said:
-                write_outputs(self.result, self.output_paths(), overwrite=True)
+            with collected_warnings() as said:  # the run's warnings are in its result JSON; the writer's, on the server's paths, only with the job
+                write_outputs(self.result, self.output_paths(), overwrite=True, warnings=self.warnings)
             self.written_version, self.written_warnings = self.version, [self.as_downloads(message) for message in said]
 
 
