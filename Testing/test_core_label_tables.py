@@ -248,6 +248,22 @@ def test_two_label_tables_beside_a_label_map_that_disagree_are_refused(tmp_path)
         read_segmentation(tmp_path / "ref.nii.gz")
 
 
+def test_a_label_maps_sidecars_give_the_names_and_colours_the_table_read_leaves_out(tmp_path):
+    """Before: a second sidecar's name for a value the first leaves out was dropped (label_2, with a warning that the
+    table names no such value), and a table of names without colours (JSON) replaced the sidecar's colours by defaults."""
+    _label_map(tmp_path / "ref.nii.gz")
+    (tmp_path / "ref.labels.csv").write_text("value,name,r,g,b\n1,head,0,0,1\n")
+    (tmp_path / "ref.txt").write_text("1 head 0 255 0 255\n2 marker 255 0 0 255\n")
+    labels = read_segmentation(tmp_path / "ref.nii.gz").labels
+    assert [(s.name, s.color) for s in labels] == [("head", (0.0, 0.0, 1.0)), ("marker", (1.0, 0.0, 0.0))]  # the first sidecar's colour first
+    (tmp_path / "names.json").write_text('{"1": "Head", "2": "Marker"}')
+    labels = read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "names.json").labels
+    assert [(s.name, s.color) for s in labels] == [("Head", (0.0, 0.0, 1.0)), ("Marker", (1.0, 0.0, 0.0))]
+    (tmp_path / "partly.csv").write_text("value,name,r,g,b\n1,Head,1,1,0\n2,Marker,,,\n")  # a colour given is kept
+    labels = read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "partly.csv").labels
+    assert [(s.name, s.color) for s in labels] == [("Head", (1.0, 1.0, 0.0)), ("Marker", (1.0, 0.0, 0.0))]
+
+
 def test_a_label_table_given_for_a_seg_nrrd_names_a_bare_one_and_is_refused_for_one_with_segments(tmp_path):
     """Before, --label-table was silently ignored for a .seg.nrrd: a label map saved under that name stayed label_1,
     label_2, and a segmentation kept its own names with no word about the table."""

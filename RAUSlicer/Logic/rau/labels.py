@@ -139,10 +139,12 @@ def normalize_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class LabelSet:
-    """An ordered set of structures; ``named`` is False when names were made up from values."""
+    """An ordered set of structures; ``named`` is False when names were made up from values; ``colored``: the values
+    whose colour a label table gave (the others have their value's default colour), None when every colour was given."""
 
     structures: tuple[Structure, ...]
     named: bool = True
+    colored: frozenset[int] | None = field(default=None, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "structures", tuple(self.structures))

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--reference-labels", action="append", type=argument(non_empty_path, "--reference-labels"), default=[], metavar="SEG", help="its labels, in the same order")
     parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order: repeat the option, one value each")
     parser.add_argument("--reference-bank", type=argument(non_empty_path, "--reference-bank"), metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
-    parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank; before a sidecar table, which names only the values it does not)")
+    parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank); a label map's sidecar table must name a value as it does, and gives the values it does not name their names and those it names without a colour their colours")
     parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)")
     parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture target, mm")
     parser.add_argument("--structures", nargs="+", action="extend", help="structure names (default: all in the reference)")

@@ -97,7 +97,7 @@ def read_label_table(path) -> LabelSet:
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise ValueError('a JSON label table maps each value to its name, e.g. {"1": "liver", "2": "spleen"}')
             names = _one_name_per_value([(int(k), v.strip()) for k, v in pairs if v.strip()], path)  # blank: no name, as in a CSV
-            labels = LabelSet.from_values(list(names), names)
+            labels = dataclasses.replace(LabelSet.from_values(list(names), names), colored=frozenset())
         elif path.name.lower().endswith(".csv"):
             labels = _parse_csv(text, path)
         elif _is_bids_table(text):
@@ -128,7 +128,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
     if missing:
         raise InputError(f"{path}: label table lacks column(s) {', '.join(missing)}; give value,name[,r,g,b] "
                          "or a Slicer color table (LabelValue,Name,Color_R,Color_G,Color_B)")
-    structures = []
+    structures, colored = [], []
     for row in reader:
         try:
             structure = _slicer_csv_row(row) if slicer else _csv_row(row)
@@ -136,7 +136,8 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
             raise InputError(f"{path} line {reader.line_num}: bad label table row ({error})") from error
         if structure.value != 0 and structure.name:
             structures.append(structure)
-    return LabelSet(tuple(structures))
+            colored += [structure.value] if row.get("Color_R" if slicer else "r") else []
+    return LabelSet(tuple(structures), colored=frozenset(colored))
 
 
 def _csv_row(row: dict) -> Structure:
@@ -168,15 +169,16 @@ def _parse_bids_tsv(text: str, path: Path) -> LabelSet:
     """A BIDS segmentation table: one row per label value (``index``), its ``name`` and optionally its ``color``
     (``#rrggbb``; ``n/a`` or none: the value's default colour)."""
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
-    structures = []
+    structures, colored = [], []
     for row in reader:
         try:
             value, name, color = int(row["index"]), (row["name"] or "").strip(), (row.get("color") or "n/a").strip()
             if value != 0 and name and name != "n/a":
                 structures.append(Structure(name, value, default_color(value) if color == "n/a" else _color_of_hex(color)))
+                colored += [value] if color != "n/a" else []
         except (TypeError, ValueError) as error:
             raise InputError(f"{path} line {reader.line_num}: bad BIDS segmentation table row ({error})") from error
-    return LabelSet(tuple(structures))
+    return LabelSet(tuple(structures), colored=frozenset(colored))
 
 
 def _color_of_hex(text: str) -> tuple[float, float, float]:
@@ -229,7 +231,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
     """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
     MRIcron table gives ``value name`` and names as they are, of one word or several) or an ITK-SNAP label description
     (``value r g b a visible mesh "name"``, the quoted name last)."""
-    structures = []
+    structures, colored = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.strip().startswith("#"):
             continue
@@ -247,7 +249,8 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
         name = name.strip()  # a quoted name's spaces, as a CSV's names are read; blank: no name
         if value != 0 and name and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))
-    return LabelSet(tuple(structures))
+            colored += [value] if len(rgb) == 3 else []
+    return LabelSet(tuple(structures), colored=frozenset(colored))
 
 
 def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:

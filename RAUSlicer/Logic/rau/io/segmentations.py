@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import numbers
 import re
@@ -91,9 +92,10 @@ def _pixel_size_in_slicer(drawn: Image, picture: Image, pixel_spacing) -> tuple[
 
 
 def _table_labels(path: Path, label_table) -> LabelSet | None:
-    """The names of a label map's values: ``label_table`` (a file, checked against the map's own sidecars, which name
-    the values it does not, or a :class:`~rau.labels.LabelSet` made in code), else the first sidecar
-    (:func:`~rau.io.label_tables.label_tables_beside`), checked against the others, else None."""
+    """The names of a label map's values: ``label_table`` (a file, or a :class:`~rau.labels.LabelSet` made in code),
+    else the first sidecar (:func:`~rau.io.label_tables.label_tables_beside`); a file read is checked against the
+    map's (other) sidecars, which give the values it does not name their names, and those it names without a colour
+    their colours (:func:`_with_sidecar`); else None."""
     if isinstance(label_table, LabelSet):  # made in code (e.g. a run's own labels), not a user's table
         return label_table
     sidecars = label_tables_beside(path)
@@ -103,20 +105,28 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
     for sidecar in sidecars if label_table else sidecars[1:]:
         own = read_label_table(sidecar)
         check_tables_agree(path, sidecar, own, labels, read)
-        labels = _with_names_of(path, sidecar, own, labels, read) if label_table else labels
+        labels = _with_sidecar(path, sidecar, own, labels, read)
     return labels
 
 
-def _with_names_of(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> LabelSet:
-    """``read`` (``said``: which table, in words) and the names the label map's own ``sidecar`` (``own``, as read)
-    gives the values ``read`` does not name, in value order: a table for several maps need not list every map's values
-    (before, those values lost their names); a name the two give to different values is refused."""
+def _with_sidecar(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> LabelSet:
+    """``read`` (``said``: which table, in words) with what the label map's own ``sidecar`` (``own``, as read) gives
+    that ``read`` does not: the names of the values ``read`` does not name, in value order (a table for several maps
+    need not list every map's values; a second sidecar may name more), and the colours of the values ``read`` names
+    without one (a JSON table of names keeps the sidecar's colours). A name the two give to different values is refused."""
     extra = [structure for structure in own if read.by_value(structure.value) is None]
     for structure in extra:
         if (taken := read.find(structure.name)) is not None:
             raise InputError(f"{path}: its own label table {sidecar} names value {structure.value} {structure.name!r}, but {said} "
                              f"gives that name to value {taken.value}; remove or correct one of them")
-    return LabelSet(tuple(sorted(read.structures + tuple(extra), key=lambda structure: structure.value)), named=read.named) if extra else read
+    colours = {structure.value: structure.color for structure in own if own.colored is None or structure.value in own.colored}
+    missing = set() if read.colored is None else {structure.value for structure in read if structure.value not in read.colored} & set(colours)
+    if not extra and not missing:
+        return read
+    structures = [dataclasses.replace(structure, color=colours[structure.value]) if structure.value in missing else structure for structure in read]
+    structures += extra
+    colored = None if read.colored is None else read.colored | missing | {structure.value for structure in extra if structure.value in colours}
+    return LabelSet(tuple(sorted(structures, key=lambda structure: structure.value) if extra else structures), named=read.named, colored=colored)
 
 
 def _named(path: Path, label_map: Image, labels: LabelSet | None, label_table) -> Segmentation:
