@@ -2,6 +2,7 @@
 cropped and turned grids placed where Slicer put them, and a picture's segmentation at its own or another pixel size."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,3 +185,41 @@ def test_a_seg_nrrd_of_a_whole_picture_at_another_resolution_lies_on_it_at_the_p
     mask = read.masks["head"]
     assert 2 * (mask & truth).sum() / (mask.sum() + truth.sum()) > 0.97  # before: 0, the head a quarter of its size in a corner
     assert read.geometry.same_grid(picture)
+
+
+def _edited_seg_nrrd(tmp_path, edit) -> Path:
+    """A two-segment ``.seg.nrrd`` (one layer: values 1 and 2) written by rau, its header passed through ``edit``
+    (bytes -> bytes), as a hand-edited or foreign file."""
+    geometry = Image(np.zeros((6, 8, 8), np.uint8), spacing=(1.0, 1.0, 2.0))
+    liver, spleen = np.zeros(geometry.shape, bool), np.zeros(geometry.shape, bool)
+    liver[1:3, 1:4, 1:4], spleen[3:5, 5:7, 5:7] = True, True
+    path = write_seg_nrrd(Segmentation(geometry, LabelSet.from_values([1, 2], {1: "liver", 2: "spleen"}), {"liver": liver, "spleen": spleen}),
+                          tmp_path / "written.seg.nrrd")
+    header, blank, data = path.read_bytes().partition(b"\n\n")
+    edited = tmp_path / "edited.seg.nrrd"
+    edited.write_bytes(edit(header) + blank + data)
+    return edited
+
+
+def test_a_seg_nrrd_whose_segments_share_a_value_in_one_layer_is_refused(tmp_path):
+    """Before: read, every segment renumbered (1, 2) and the spleen given the liver's voxels."""
+    path = _edited_seg_nrrd(tmp_path, lambda header: header.replace(b"Segment1_LabelValue:=2", b"Segment1_LabelValue:=1"))
+    with pytest.raises(ImageReadError, match=r"edited.seg.nrrd: segments 'liver' and 'spleen' both have the label value 1 in layer 0"):
+        read_segmentation(path)
+
+
+def test_a_seg_nrrd_with_voxels_no_segment_has_is_read_with_a_warning(tmp_path, capsys):
+    """Before: the spleen's voxels (value 2, its segment saying 9) were dropped without a word."""
+    path = _edited_seg_nrrd(tmp_path, lambda header: header.replace(b"Segment1_LabelValue:=2", b"Segment1_LabelValue:=9"))
+    masks = read_segmentation(path).masks
+    assert masks["liver"].sum() == 18 and not masks["spleen"].any()
+    assert "edited.seg.nrrd: layer 0 has 8 voxels of label value(s) 2 that no segment has" in capsys.readouterr().err
+    read_segmentation(tmp_path / "written.seg.nrrd")
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_seg_nrrd_segment_name_not_in_utf8_is_refused_naming_the_line(tmp_path):
+    """Before: read as 'caf\\ufffd' (a stand-in character) in every output."""
+    path = _edited_seg_nrrd(tmp_path, lambda header: header.replace(b"Segment0_Name:=liver", "Segment0_Name:=café".encode("latin-1")))
+    with pytest.raises(ImageReadError, match=r"edited.seg.nrrd: header line \d+ is not UTF-8 text \(byte 0xe9"):
+        read_segmentation(path)

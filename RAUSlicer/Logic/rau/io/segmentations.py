@@ -210,6 +210,7 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
         raise InputError(f"{path}: a Slicer segmentation carries its own segment names and colours, so the label table "
                          f"{label_table} would be ignored; leave it out, or rename the segments in Slicer")
     segments = _with_layers(data["segments"], voxels)
+    _check_layers(path, segments, voxels)
     tags = [(segment.get("tags") or {}).get(RAU_TAG) for segment in segments]  # a result's structures keep the reference's values
     tagged = [tagged_value(tag) for tag in tags]
     stored = [segment.get("labelValue") if value is None else value for segment, value in zip(segments, tagged)]
@@ -247,6 +248,26 @@ def _with_layers(segments: list[dict], voxels: np.ndarray) -> list[dict]:
     if voxels.ndim == 4 and len(segments) == voxels.shape[0] and not any("layer" in segment for segment in segments):
         return [{"labelValue": 1, **segment, "layer": index} for index, segment in enumerate(segments)]
     return segments
+
+
+def _check_layers(path: Path, segments: list[dict], voxels: np.ndarray) -> None:
+    """Refuse two segments of one layer with one label value (their voxels are one: a hand-edited or foreign header);
+    warn of voxels in a layer whose value no segment has (Slicer shows no segment there either)."""
+    for layer in sorted({segment.get("layer", 0) for segment in segments}):
+        held = [segment for segment in segments if segment.get("layer", 0) == layer]
+        named: dict[int, str] = {}
+        for segment in held:
+            name, value = segment.get("name") or segment["id"], segment.get("labelValue", 1)
+            if value in named:
+                raise ImageReadError(f"{path}: segments {named[value]!r} and {name!r} both have the label value {value} in layer {layer}, "
+                                     "so their voxels cannot be told apart; give each its own value (or save the file again in Slicer)")
+            named[value] = name
+        stored = voxels[layer] if voxels.ndim == 4 else voxels
+        unclaimed = stored[(stored != 0) & ~np.isin(stored, list(named))]
+        if unclaimed.size:
+            values = ", ".join(str(value) for value in np.unique(unclaimed)[:5])
+            warn(f"{path}: layer {layer} has {unclaimed.size} voxels of label value(s) {values} that no segment has; they "
+                 "belong to no structure (Slicer shows none there either)")
 
 
 def check_values_written_apart(labels: LabelSet, path) -> None:
@@ -346,13 +367,20 @@ def _finish_header(path: Path, texts: dict[str, str]) -> None:
 
 def _utf8_segment_fields(path: Path) -> dict[int, dict[str, str]]:
     """Segment index -> its ``Name`` and terminology (``Terminology``, from its tags) read from the header as UTF-8
-    (pynrrd drops non-ASCII characters)."""
+    (pynrrd drops non-ASCII characters); a segment's line in another encoding is refused."""
     fields: dict[int, dict[str, str]] = {}
     with open(path, "rb") as handle:
-        for raw in iter(handle.readline, b""):
+        for number, raw in enumerate(iter(handle.readline, b""), start=1):
             if raw in (b"\n", b"\r\n"):
                 break
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                if raw.startswith(b"Segment"):  # a name Slicer would show garbled: said, not replaced by a stand-in character
+                    raise ImageReadError(f"{path}: header line {number} is not UTF-8 text (byte 0x{raw[error.start]:02x} at "
+                                         f"position {error.start}, in an encoding such as Latin-1); save the segmentation from "
+                                         "Slicer, which writes UTF-8") from None
+                continue
             key, separator, value = line.partition(":=")
             index, _, field = key[7:].partition("_")
             if not (separator and key.startswith("Segment") and index.isdigit()):
