@@ -203,6 +203,22 @@ def test_a_server_url_the_request_could_not_go_to_as_given_is_refused(url, messa
     assert "SECRET" not in str(refused.value)
 
 
+def test_a_server_url_with_a_password_is_refused_whatever_the_engine_before_it_is_recorded(shared_data, tmp_path, capsys):
+    """Before: checked only by the engines that call the server; with the registration engine the URL, password and
+    all, was written to the result JSON."""
+    from rau.cli import main
+    from rau.options import EngineOptions
+
+    with pytest.raises(OptionError, match="--vlm-server http://127.0.0.1:8000: the URL carries a user name or password") as refused:
+        EngineOptions(vlm_server="http://alice:pw-SECRET@127.0.0.1:8000")
+    assert "SECRET" not in str(refused.value)
+    folder = shared_data / "hc18_fetal_head_us"
+    assert main(["segment", "--reference", str(folder / "images" / "000_HC.png"), "--reference-labels", str(folder / "masks" / "000_HC_mask.png"),
+                 "--target", str(folder / "images" / "001_HC.png"), "--vlm-server", "http://alice:pw-SECRET@127.0.0.1:8000",
+                 "--out", str(tmp_path / "out" / "run.nii.gz")]) == 2
+    assert "user name or password" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
 def test_a_server_that_sends_its_answer_a_byte_at_a_time_is_given_up_on_at_the_timeout():
     """Before: --vlm-timeout bounded each wait for a byte, not the answer: a trickling server held a run for a minute."""
     import time

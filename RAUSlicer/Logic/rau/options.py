@@ -66,7 +66,7 @@ class EngineOptions:
     vlm_model: str = option("Qwen/Qwen2.5-VL-7B-Instruct", "VLM: Hugging Face id or local folder; with --vlm-server, the served model name",
                             check=validation.non_empty_path)
     vlm_server: Optional[str] = option(None, "VLM: OpenAI-compatible server (vLLM, SGLang); images go to this URL only; "
-                                             "API key from RAU_VLM_API_KEY", metavar="URL", check=validation.non_empty_path)
+                                             "API key from RAU_VLM_API_KEY", metavar="URL", check=validation.server_url)
     vlm_adapter: Optional[str] = option(None, "VLM: LoRA adapter folder (e.g. from rau train sft)", metavar="DIR",
                                         check=validation.non_empty_path)
     vlm_family: Optional[str] = option(None, "VLM: coordinate convention when the model name does not tell",

@@ -7,6 +7,7 @@ import argparse
 import math
 import os
 import re
+import urllib.parse
 
 
 from rau.errors import OptionError
@@ -134,6 +135,27 @@ def non_empty_path(value, option: str) -> str:
     if not str(value).strip():
         raise OptionError(f"{option} must not be empty, got {value!r}")
     return os.path.expanduser(value) if str(value).startswith("~") else value
+
+
+def server_url(value, option: str = "--vlm-server") -> str:
+    """A server's http(s) URL, with no user name or password (said without them: a key goes in an environment
+    variable), no query or fragment (a path is glued onto it) and a port up to 65535."""
+    url = non_empty_path(value, option).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise OptionError(f"{option} URL must start with http:// or https://, got {url!r}")
+    shown = re.sub(r"(?<=//)[^/]*@", "", url)  # never a password in a message
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
+    except ValueError as error:  # also an unclosed [IPv6 address
+        raise OptionError(f"{option} {shown}: {error}") from None
+    if "@" in parts.netloc:
+        raise OptionError(f"{option} {shown}: the URL carries a user name or password; give the server's API key in the "
+                          "RAU_VLM_API_KEY environment variable instead (it is sent as a Bearer token)")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise OptionError(f"{option} {url}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
+                          "address and path only")
+    return url
 
 
 def argument(check, option: str):

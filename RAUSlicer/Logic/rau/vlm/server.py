@@ -9,13 +9,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import re
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
-from rau.errors import OptionError, UnavailableError
+from rau import validation
+from rau.errors import UnavailableError
 from rau.io.json_text import parse_json
 from rau.options import DEFAULTS
 from rau.vlm.backend import Backend, Reply
@@ -36,24 +35,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def endpoint(url: str) -> str:
-    """The chat-completions URL for a server URL given with or without ``/v1``. A URL with a name and password (said
-    without them: the key goes in RAU_VLM_API_KEY), a query or a fragment (the path would be glued onto it), or a port
-    beyond 65535 is refused."""
-    url = url.rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise OptionError(f"--vlm-server URL must start with http:// or https://, got {url!r}")
-    shown = re.sub(r"(?<=//)[^/]*@", "", url)  # never a password in a message
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
-    except ValueError as error:  # also an unclosed [IPv6 address
-        raise OptionError(f"--vlm-server {shown}: {error}") from None
-    if "@" in parts.netloc:
-        raise OptionError(f"--vlm-server {shown}: the URL carries a user name or password; give the server's API key in the "
-                          "RAU_VLM_API_KEY environment variable instead (it is sent as a Bearer token)")
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise OptionError(f"--vlm-server {url}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
-                          "address and path only")
+    """The chat-completions URL for a server URL given with or without ``/v1`` (checked by
+    :func:`rau.validation.server_url`)."""
+    url = validation.server_url(url)
     if url.endswith("/chat/completions"):
         return url
     return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
