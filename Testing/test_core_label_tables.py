@@ -397,3 +397,29 @@ def test_a_tab_separated_file_beside_a_label_map_that_is_no_bids_table_is_not_ta
     assert sidecar_table(tmp_path / "case.nii.gz") == tmp_path / "case.tsv"
     (tmp_path / "case.tsv").write_bytes(b"index\tname\r1\tliver\r2\tspleen\r")  # a BIDS table with old Mac line ends
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]
+
+
+def test_a_table_row_with_part_of_a_colour_is_refused_saying_which_part_is_missing(tmp_path):
+    """Before: "float() argument must be a string or a real number, not 'NoneType'"."""
+    (tmp_path / "short.csv").write_text("value,name,r,g,b\n7,A,1,0\n")
+    with pytest.raises(InputError, match=r"short.csv line 2: bad label table row \(a colour needs r, g, b, got 1, 0, nothing\)"):
+        read_label_table(tmp_path / "short.csv")
+    (tmp_path / "slicer.csv").write_text("LabelValue,Name,Color_R,Color_G,Color_B\n7,A,255,,0\n")
+    with pytest.raises(InputError, match=r"a colour needs Color_R, Color_G, Color_B, got 255, nothing, 0"):
+        read_label_table(tmp_path / "slicer.csv")
+
+
+def test_a_picture_output_refused_for_its_values_names_the_largest_in_full():
+    """Before: "these go up to 1.67772e+07"."""
+    from rau.io.images import check_picture_values
+
+    with pytest.raises(InputError, match=r"these go up to 16777215; write .nii.gz or .nrrd"):
+        check_picture_values("out.png", 16777215)
+
+
+def test_a_table_giving_a_value_the_name_made_up_for_another_is_refused_naming_the_label_map_and_both_values(tmp_path):
+    """Before: "the structure name 'label_2' appears twice", naming no file and not saying where the second came from."""
+    _label_map(tmp_path / "ref.nii.gz")
+    (tmp_path / "names.csv").write_text("value,name\n1,label_2\n")
+    with pytest.raises(InputError, match=r"ref.nii.gz: its label table names value 1 'label_2', the name made up for its unnamed value 2"):
+        read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "names.csv")

@@ -252,6 +252,10 @@ class Segmentation:
             labels = LabelSet.from_values(values)
         else:
             extra = [v for v in values if labels.by_value(v) is None]
+            for made_up in LabelSet.from_values(extra):
+                if (taken := labels.find(made_up.name)) is not None:
+                    raise InputError(f"its label table names value {taken.value} {taken.name!r}, the name made up for its unnamed "
+                                     f"value {made_up.value}; name value {made_up.value} in the table, or give value {taken.value} another name")
             if extra:
                 labels = LabelSet(labels.structures + LabelSet.from_values(extra).structures, named=labels.named)
         masks = LabelMapMasks(array, {s.name: s.value for s in labels}, set(values))

@@ -271,7 +271,7 @@ def check_picture_values(path, largest: float, what: str = "") -> None:
     ``what`` names the option that gave ``path``."""
     if Path(path).suffix.lower() in PICTURE_SUFFIXES and largest > MAX_PICTURE_VALUE:
         raise InputError(f"{what + ' ' if what else ''}{path}: a picture holds values up to {MAX_PICTURE_VALUE}, these go up to "
-                         f"{largest:g}; write .nii.gz or .nrrd")
+                         f"{largest:.10g}; write .nii.gz or .nrrd")
 
 
 def check_picture_image_values(path, image: Image) -> None:

@@ -136,20 +136,30 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
             raise InputError(f"{path} line {reader.line_num}: bad label table row ({error})") from error
         if structure.value != 0 and structure.name:
             structures.append(structure)
-            colored += [structure.value] if row.get("Color_R" if slicer else "r") else []
+            colored += [structure.value] if _colour_fields(row, ("Color_R", "Color_G", "Color_B") if slicer else ("r", "g", "b")) else []
     return LabelSet(tuple(structures), colored=frozenset(colored))
+
+
+def _colour_fields(row: dict, columns: tuple[str, str, str]) -> list[str] | None:
+    """A row's three colour fields, or None when it gives none (a partial colour raises, naming the columns)."""
+    fields = [(row.get(column) or "").strip() for column in columns]
+    if not any(fields):
+        return None
+    if not all(fields):
+        raise ValueError(f"a colour needs {', '.join(columns)}, got {', '.join(field or 'nothing' for field in fields)}")
+    return fields
 
 
 def _csv_row(row: dict) -> Structure:
     value = int(row["value"])
-    color = tuple(float(row[c]) for c in ("r", "g", "b")) if row.get("r") else default_color(value)
+    color = tuple(float(c) for c in fields) if (fields := _colour_fields(row, ("r", "g", "b"))) else default_color(value)
     terminology = parse_json(row["terminology"]) if row.get("terminology") else None
     return Structure(row["name"].strip(), value, color, terminology)
 
 
 def _slicer_csv_row(row: dict) -> Structure:
     value = int(row["LabelValue"])
-    color = _color_of_255([row[c] for c in ("Color_R", "Color_G", "Color_B")]) if row.get("Color_R") else default_color(value)
+    color = _color_of_255(fields) if (fields := _colour_fields(row, ("Color_R", "Color_G", "Color_B"))) else default_color(value)
     codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("CodingScheme", "CodeValue", "CodeMeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
     return Structure(row["Name"].strip(), value, color, terminology)

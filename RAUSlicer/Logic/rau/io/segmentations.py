@@ -14,7 +14,7 @@ import slicerio
 from slicerio.segmentation import terminology_entry_from_string, terminology_entry_to_string
 
 from rau import validation
-from rau.errors import InputError
+from rau.errors import InputError, about
 from rau.image import Image, as_loaded_in_slicer, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import ImageReadError, read_image, takes_pixel_size, without_pixel_size, write_image
@@ -133,7 +133,10 @@ def _named(path: Path, label_map: Image, labels: LabelSet | None, label_table) -
     """The label map's structures, named by ``labels`` (read from ``label_table``, the table given, or a sidecar); the
     values a user's table does not name are reported (not those a :class:`~rau.labels.LabelSet` made in code leaves
     out: e.g. a run's own structures, when ``rau correct`` runs an engine again)."""
-    segmentation = Segmentation.from_label_map(label_map, labels)
+    try:
+        segmentation = Segmentation.from_label_map(label_map, labels)
+    except InputError as error:  # e.g. a table naming a value as another value's made-up name
+        raise InputError(about(path, error)) from None
     if labels is not None and not isinstance(label_table, LabelSet):
         warn_unnamed(path, segmentation.labels, labels)
     return segmentation
