@@ -447,3 +447,18 @@ def test_corrections_waiting_while_their_job_is_forgotten_are_told_its_session_c
             answers = [future.result() for future in waiting]
         assert {answer.status_code for answer in answers} == {410}
         assert all("was closed while the correction waited" in answer.json()["detail"] for answer in answers)
+
+
+def test_a_job_of_a_server_that_restarted_is_unknown_saying_why(tmp_path, shared_data):
+    """Before: 404 "no job <id>", which read as a wrong id when the server had only restarted."""
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    config = ServerConfig(work_dir=tmp_path / "work")
+    with running_server(config) as (url, _):
+        client = Client(url)
+        job = client.wait(client.submit(target, [(image, labels, spacing)], "registration", target_spacing=target_spacing,
+                                        options={"deformable": False}))["job"]
+    with running_server(config) as (url, _):
+        with pytest.raises(ServerError, match=f"no job {job} on this server: it keeps jobs in memory only, so a job from before "
+                                              "it restarted is gone, and so are the oldest finished ones beyond 1000") as gone:
+            Client(url).job(job)
+    assert gone.value.status == 404

@@ -114,7 +114,8 @@ class Server:
     def job(self, job_id: str) -> Job:
         """The job ``job_id`` (:class:`NotFound` for an unknown or malformed id)."""
         if not valid_id(job_id) or job_id not in self.jobs:
-            raise NotFound(f"no job {job_id}")
+            raise NotFound(f"no job {job_id} on this server: it keeps jobs in memory only, so a job from before it restarted "
+                           f"is gone, and so are the oldest finished ones beyond {self.config.max_jobs}; submit it again")
         return self.jobs[job_id]
 
     def _finished(self, job: Job) -> None:
