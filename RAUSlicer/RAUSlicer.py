@@ -154,10 +154,10 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
             if targetVolume.GetScene() is None:
                 raise ValueError(f"the target {targetVolume.GetName()!r} was removed from the scene while RAUSlicer ran")
             check_volume_in_place(targetVolume, result.target)
-        except ValueError:
+            node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
+        except Exception:
             self.dropResult(result)
             raise
-        node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         stale = self.corrections.pop(node.GetID(), None)  # a node of a cleared scene had this id
         if stale is not None:
             stale.close()
@@ -387,7 +387,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._onParameterNodeModified)
 
     def onSceneStartClose(self, caller, event):
         running = self._job is not None and self._job.running
@@ -410,16 +410,31 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
     def setParameterNode(self, parameterNode):
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._onParameterNodeModified)
         self._parameterNode = parameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
-            self._selectComboData(self.ui.engineComboBox, self._parameterNode.engine)
-            self._selectComboData(self.ui.deviceComboBox, self._parameterNode.device or "auto")
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._onParameterNodeModified)
+            self._showParameterChoices()
             self._showPromptNodes()
         self._onReferenceChanged(self._parameterNode.referenceSegmentation if self._parameterNode else None)
         self._onOutputChanged(self._parameterNode.outputSegmentation if self._parameterNode else None)
+
+    def _onParameterNodeModified(self, *_):
+        self._showParameterChoices()
+        self._updateButtons()
+
+    def _showParameterChoices(self):
+        """Show the engine, device and unticked structures the parameter node holds, which connectGui does not bind:
+        also when they change elsewhere (a scene loaded over a fresh node, the Python console), so that the panel
+        shows what Run will use."""
+        p = self._parameterNode
+        for combo, value in ((self.ui.engineComboBox, p.engine), (self.ui.deviceComboBox, p.device or "auto")):
+            wasBlocked = combo.blockSignals(True)  # showing is no user choice
+            self._selectComboData(combo, value)
+            combo.blockSignals(wasBlocked)
+        self._showEngineStatus()
+        self._showUncheckedStructures()
 
     # --- engines, structures, segments ------------------------------------------------
     def _showOptionDefaults(self):
@@ -482,16 +497,23 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
     def _fillStructureList(self, segments):
         """The reference segmentation's segments, checked unless the user unchecked them (kept in the parameter node)."""
-        names = [name for _segmentId, name in segments]
         listWidget = self.ui.structureList
-        unchecked = set(self._parameterNode.uncheckedStructures) if self._parameterNode else set()
         wasBlocked = listWidget.blockSignals(True)  # filling is no user choice
         listWidget.clear()
-        for name in names:
+        for _segmentId, name in segments:
             item = qt.QListWidgetItem(name)
             item.setFlags(item.flags() | qt.Qt.ItemIsUserCheckable)
-            item.setCheckState(qt.Qt.Unchecked if item.text() in unchecked else qt.Qt.Checked)
             listWidget.addItem(item)
+        listWidget.blockSignals(wasBlocked)
+        self._showUncheckedStructures()
+
+    def _showUncheckedStructures(self):
+        """Tick every listed structure but those the parameter node keeps unchecked."""
+        listWidget = self.ui.structureList
+        unchecked = set(self._parameterNode.uncheckedStructures) if self._parameterNode else set()
+        wasBlocked = listWidget.blockSignals(True)  # showing is no user choice
+        for item in self._structureItems():
+            item.setCheckState(qt.Qt.Unchecked if item.text() in unchecked else qt.Qt.Checked)
         listWidget.blockSignals(wasBlocked)
 
     def _structureItems(self):
@@ -520,14 +542,14 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         engineEnabled = bool(engine) and not self._engineReasons.get(engine)
         self.ui.runButton.enabled = ready and engineEnabled and not busy
         self.ui.runButton.toolTip = "Segment the target like the reference" if ready else "Select reference volume, segmentation and target"
-        correction = self.logic.correction(p.outputSegmentation) if p else None
+        correction = self.logic.correction(p.outputSegmentation) if p and not busy else None  # not while a job may use a session
         segment = self._selectedStructure()
         canCorrect = correction is not None and segment in correction.result.session.results and not busy
         self.ui.updateButton.enabled = canCorrect
         self.ui.propagateButton.enabled = canCorrect and correction.result.target.ndim == 3
         self.ui.undoButton.enabled = canCorrect and correction.can_undo(segment)
         self.ui.correctionStatusLabel.text = (
-            "" if correction is not None or not (p and p.outputSegmentation)
+            "" if correction is not None or busy or not (p and p.outputSegmentation)
             else "Corrections need the engine session of this run; press Run again to correct this segmentation."
         )
         hasOutput = bool(p and p.outputSegmentation) and not busy  # a result is exported on its own target's grid

@@ -222,3 +222,23 @@ def test_prompts_come_from_the_placed_points_and_a_finished_box(disk_scene):
     box = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
     prompt = logic.promptFromMarkups(node, inside, None, box)  # an empty box: no box
     assert prompt.box is None and np.allclose(prompt.points, [(34, 30, 0)]) and list(prompt.labels) == [1]
+
+
+def test_a_result_that_cannot_be_written_whole_leaves_no_node_and_its_session_is_closed(disk_scene, monkeypatch):
+    """Before: a segment that failed to write left the half-written result node in the scene, and the result's
+    session (a server's, a model's memory) open with nothing to correct."""
+    import rau.mrml.results
+
+    scene, _module, logic, _run, (reference, reference_segmentation, target), _image = disk_scene
+    result = logic.runEngine("registration", {"deformable": False}, logic.request(reference, reference_segmentation, target, ["disk"]))
+    closed = []
+    result.session.close = lambda: closed.append(True)
+    nodes = scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode")
+
+    def broken(*_arguments, **_options):
+        raise RuntimeError("the disk could not be written")
+
+    monkeypatch.setattr(rau.mrml.results, "write_structure_result", broken)
+    with pytest.raises(RuntimeError, match="the disk could not be written"):
+        logic.writeResult(result, target)
+    assert scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == nodes and closed == [True] and logic.corrections == {}

@@ -68,15 +68,20 @@ def write_structure_result(node, item: StructureResult, geometry: Image, low_con
 
 def add_result_node(result: Result, target_volume_node, name: str | None = None,
                     low_confidence: float = LOW_CONFIDENCE):
-    """A new segmentation node over the target, named after it, with one segment per structure."""
+    """A new segmentation node over the target, named after it, with one segment per structure; whole or not at all
+    (a structure that cannot be written takes the node out of the scene again)."""
     node = new_segmentation_node(
         name or f"{target_volume_node.GetName()} segmentation",
         result.target,
         target_volume_node.GetScene(),
         target_volume_node,
     )
-    for item in result.structures:
-        write_structure_result(node, item, result.target, low_confidence)
+    try:
+        for item in result.structures:
+            write_structure_result(node, item, result.target, low_confidence)
+    except BaseException:
+        node.GetScene().RemoveNode(node)
+        raise
     return node
 
 
