@@ -187,3 +187,28 @@ def test_a_structure_only_a_low_ranked_reference_draws_is_fused_from_it():
     assert "a.png" not in result.get("x").prompts["references"]
     y = result.get("y")
     assert y.found and y.prompts["references"] == ["a.png"] and y.mask.sum() == 36
+
+
+def test_one_image_given_with_two_label_files_is_named_by_each_ones_labels(shared_data, tmp_path, capsys):
+    """Before: both were named by the image's whole path (``/.../000_HC.png`` and ``/.../000_HC.png (2)``), in the
+    ranking, the structures' references and the warnings."""
+    import json
+    import shutil
+
+    from rau.cli import main
+
+    folder = shared_data / "hc18_fetal_head_us"
+    image = shutil.copy(folder / "images" / "000_HC.png", tmp_path / "000_HC.png")
+    shutil.copy(folder / "masks" / "000_HC_mask.png", tmp_path / "head.png")
+    halves = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "masks" / "000_HC_mask.png")))
+    halves[:, : halves.shape[1] // 2] = np.where(halves[:, : halves.shape[1] // 2] > 0, 2, 0)
+    sitk.WriteImage(sitk.GetImageFromArray(halves.astype(np.uint8)), str(tmp_path / "halves.png"))
+    other = folder / "images" / "001_HC.png"
+    references = ["--reference", str(image), "--reference-labels", str(tmp_path / "head.png"), "--reference", str(image),
+                  "--reference-labels", str(tmp_path / "halves.png"), "--reference", str(other), "--reference-labels",
+                  str(folder / "masks" / "001_HC_mask.png")]
+    assert main(["segment", *references, "--target", str(folder / "images" / "018_HC.png"), "--no-deformable",
+                 "--out", str(tmp_path / "out.nii.gz")]) == 0
+    ranked = {row["reference"] for row in json.loads((tmp_path / "out.result.json").read_text())["ranking"]}
+    assert ranked == {"000_HC.png (head.png)", "000_HC.png (halves.png)", "001_HC.png"}
+    assert "'label_2' is in 000_HC.png (halves.png) but not in the first reference 000_HC.png (head.png)" in capsys.readouterr().err

@@ -45,9 +45,15 @@ def distinct_names(image_paths) -> list[str]:
             depths[i] += 1
 
 
-def named_apart(references: list[Reference], image_paths) -> list[Reference]:
-    """``references`` named by :func:`distinct_names` of their images."""
-    return [dataclasses.replace(reference, name=name) for reference, name in zip(references, distinct_names(image_paths))]
+def named_apart(references: list[Reference], files) -> list[Reference]:
+    """``references`` named by :func:`distinct_names` of their images (``files``: each one's image and labels); one
+    image given with several label files is named with each one's labels: ``case.png (liver.png)``."""
+    files = list(files)
+    images, labels = zip(*files) if files else ((), ())
+    names, label_names = distinct_names(images), distinct_names(labels)
+    names = [f"{Path(image).name} ({label_name})" if names.count(name) > 1 else name
+             for image, name, label_name in zip(images, names, label_names)]
+    return [dataclasses.replace(reference, name=name) for reference, name in zip(references, names)]
 
 
 class BankRow(NamedTuple):

@@ -51,7 +51,7 @@ def load_references(args: argparse.Namespace) -> list:
                               + [(row.image, row.labels, row.place) for row in args.bank])
     references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in given]
     references += [_bank_reference(row, args.label_table) for row in args.bank]
-    references = named_apart(references, [image for image, _, _ in given] + [row.image for row in args.bank])
+    references = named_apart(references, [(image, labels) for image, labels, _ in given] + [(row.image, row.labels) for row in args.bank])
     check_references(references, [None] * len(given) + [row.place for row in args.bank])
     return references
 

@@ -54,7 +54,7 @@ class Case:
         from rau.references import cached_reference, named_apart
 
         loaded = [cached_reference(entry.image, entry.labels, entry.spacing, self.label_table) for entry in self.references]
-        return named_apart(loaded, [entry.image for entry in self.references])
+        return named_apart(loaded, [(entry.image, entry.labels) for entry in self.references])
 
     def recorded_inputs(self, options) -> dict:
         """The inputs a result JSON records for this case run with engine ``options``, as ``rau segment`` records its own
