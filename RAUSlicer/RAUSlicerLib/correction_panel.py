@@ -70,10 +70,12 @@ class CorrectionPanel:
 
     def onUndo(self):
         name = self.ui.segmentComboBox.currentText
-        with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
-            self.logic.undo(self._parameterNode.outputSegmentation, self._selectedStructure())
-            self.ui.statusLabel.text = f"{name}: previous mask restored"
-        self._updateButtons()
+        try:  # tryWithErrorDisplay shows an error, then raises it again: the buttons follow what the undo left either way
+            with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
+                self.logic.undo(self._parameterNode.outputSegmentation, self._selectedStructure())
+                self.ui.statusLabel.text = f"{name}: previous mask restored"
+        finally:
+            self._updateButtons()
 
     def onClearPrompts(self):
         for node in self._promptNodes():
