@@ -4,6 +4,7 @@ pair's target labels non-empty and on the target's grid."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -35,3 +36,14 @@ def test_the_built_manifests_read_with_labels_on_the_target_grid(tmp_path, reque
             truth = read_segmentation(case.target_labels, label_table=case.label_table)
             assert truth.geometry.same_grid(read_image(case.target_image, case.target_spacing)), case.target_labels
             assert len(truth.present()) > 0, case.target_labels
+
+
+def test_one_slice_copies_refuses_a_missing_or_foreign_manifest_without_making_its_folder(tmp_path):
+    """Before: a traceback (FileNotFoundError, KeyError 'reference_image'), and an empty output folder left."""
+    (tmp_path / "notes.csv").write_text("image,labels\na.png,b.png\n")
+    for manifest, said in ((tmp_path / "absent.csv", "manifest .*absent.csv does not exist"),
+                           (tmp_path / "notes.csv", "notes.csv: manifest lacks column\\(s\\) reference_image")):
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(manifest), str(tmp_path / "out")],
+                             capture_output=True, text=True, timeout=120, env=script_environment())
+        assert run.returncode == 2 and "Traceback" not in run.stderr and not (tmp_path / "out").exists()
+        assert re.search(said, run.stderr), run.stderr

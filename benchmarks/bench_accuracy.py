@@ -11,11 +11,12 @@ Every method transfers the reference labels with the same :func:`rau.label_trans
   (seed 1; ``--baseline-sampling`` changes the share); linear interpolation; gradient descent (learning rate 1, 100 iterations, convergence
   1e-6 over a window of 10) with scales from physical shift; shrink 4, 2, 1 with smoothing sigmas
   2, 1, 0 voxels. No multi-start, no masks.
-* ``bspline``: ``affine``, then a cubic B-spline with a 6 x 6 (x 6) control mesh over the target,
+* ``bspline``: ``affine``, then a cubic B-spline over the target with a mesh of 6 x 6 (x 6) cells (9 control points
+  per axis),
   Mattes MI as above, L-BFGS-B (gradient tolerance 1e-5, 100 iterations, 5 corrections),
   shrink 4, 2, 1 with smoothing 2, 1, 0 voxels.
 * ``engine``: :class:`rau.engines.registration.RegistrationEngine` with its defaults (``--fusion`` to override).
-* ``ants_syn``: ``ants.registration(fixed, moving, "SyN")`` with antspyx defaults, when ``antspyx``
+* ``ants_syn``: ``ants.registration(fixed, moving, "SyN", random_seed=1)``, antspyx's defaults otherwise, when ``antspyx``
   is importable (it is not a dependency of rau; run this file from a venv that has it).
 
 Baselines run single-threaded (fixed threads and seeds: repeatable); the engine fixes its own threads.

@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from rau.errors import InputError
+from rau.evaluation.manifest import COLUMNS, REQUIRED_COLUMNS
 from rau.io import read_image
-from rau.validation import argument, positive_integer
+from rau.validation import argument, positive_integer, read_table
 
 ORIGIN = (-40.0, 25.5, 17.25)
 OBLIQUE = ((0.9127, -0.3039, 0.2733), (0.3443, 0.9330, -0.1045), (-0.2232, 0.1929, 0.9555))  # 27 degrees about (1, 2, 3)
@@ -52,10 +54,12 @@ def main() -> None:
     parser.add_argument("--sides", nargs="+", default=["reference", "target"], choices=["reference", "target"])
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="copy only the first N rows")
     args = parser.parse_args()
+    try:  # read as rau evaluate reads it: a missing or malformed manifest is said, with no output folder made
+        rows = [row for _, row in read_table(args.manifest, REQUIRED_COLUMNS, "manifest", (*COLUMNS, "structures"))][: args.limit]
+    except InputError as error:
+        parser.error(str(error))
+    columns = list(rows[0])
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.manifest, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns, rows = reader.fieldnames, list(reader)[: args.limit]
     copied: dict[str, Path] = {}  # each copy's name: the file it copies (two files of one name would be one copy)
     for row in rows:
         for side in ("reference", "target"):
