@@ -96,6 +96,12 @@ def test_a_converted_original_checkpoint_segments_exactly_like_the_model_it_came
     direct = Sam2Segmenter(str(tiny_sam2["always"]), device="cpu").segment(request, None).structures[0].mask
     converted = Sam2Segmenter(str(out), device="cpu").segment(request, None).structures[0].mask
     assert direct.any() and np.array_equal(direct, converted)
+    from transformers import Sam2VideoModel
+
+    source, made = (Sam2VideoModel.from_pretrained(str(folder)).state_dict() for folder in (tiny_sam2["always"], out))
+    shared = "shared_image_embedding.positional_embedding"  # one weight in an original checkpoint: the prompt encoder's
+    assert torch.equal(made[shared], source["prompt_encoder.shared_embedding.positional_embedding"])
+    assert made.keys() == source.keys() and all(torch.equal(made[key], value) for key, value in source.items() if key != shared)
     assert not list(tmp_path.glob(".converted-*"))  # written beside it, then renamed into place
     umask = os.umask(0o022)
     os.umask(umask)
@@ -148,6 +154,8 @@ def test_a_checkpoint_of_another_architecture_is_refused_and_nothing_written(tin
     (lambda path: path.write_bytes(b""), "cannot read it as a PyTorch checkpoint"),
     (lambda path: torch.save({"model": {"foo": torch.zeros(1)}}, path), "not an original SAM2 state dict"),
     (lambda path: torch.save({"x": torch.zeros(1)}, path), "not an original SAM2 state dict"),
+    (lambda path: torch.save({"model": {**torch.load(path, weights_only=True)["model"], 1: torch.zeros(1)}}, path),
+     "not an original SAM2 state dict (its key 1 is no weight's name)"),  # before: an internal error (AttributeError)
 ])
 def test_a_file_that_is_no_sam2_checkpoint_is_refused_and_nothing_written(original_checkpoint, tmp_path, capsys, spoil, problem):
     spoil(original_checkpoint)
@@ -157,10 +165,18 @@ def test_a_file_that_is_no_sam2_checkpoint_is_refused_and_nothing_written(origin
     assert not out.exists()
 
 
+class RunsACommand:
+    """What a hostile checkpoint holds: unpickled, it would run a (here harmless) shell command; PyTorch blocks its module."""
+
+    def __reduce__(self):
+        return os.system, ("true",)
+
+
 @pytest.mark.parametrize("content, reason", [
     (lambda path: path.write_text("garbage\n"), "not a file torch.save wrote, or cut short"),
     (lambda path: torch.save({"model": argparse.Namespace(lr=1)}, path), "it holds an object of class argparse.Namespace; only plain weights are loaded"),
-], ids=["text", "an object"])
+    (lambda path: torch.save({"model": RunsACommand()}, path), "it holds an object of class posix.system; only plain weights are loaded"),
+], ids=["text", "an object", "code"])
 def test_a_file_torch_cannot_load_is_named_in_one_line(tmp_path, capsys, content, reason):
     """Before, PyTorch's message came whole: six lines of advice on weights_only and filing an issue with PyTorch."""
     checkpoint = tmp_path / "MedSAM2_latest.pt"
@@ -169,6 +185,16 @@ def test_a_file_torch_cannot_load_is_named_in_one_line(tmp_path, capsys, content
     error = capsys.readouterr().err
     assert error == (f"rau models convert: error: {checkpoint}: cannot read it as a PyTorch checkpoint ({reason}); "
                      "give the original SAM2, SAM2.1 or MedSAM2 .pt file\n")
+
+
+def test_a_checkpoint_without_a_weight_the_model_needs_names_that_weight(original_checkpoint, tmp_path, capsys):
+    """Before: "does not fit --config ...: 'prompt_encoder.shared_embedding.positional_embedding'", a bare key."""
+    original = torch.load(original_checkpoint, weights_only=True)["model"]
+    torch.save({"model": {key: value for key, value in original.items() if "pe_layer" not in key}}, original_checkpoint)
+    assert main(["models", "convert", str(original_checkpoint), "--config", "sam2.1_hiera_tiny", "--out", str(tmp_path / "converted")]) == 2
+    assert ("does not fit --config sam2.1_hiera_tiny: it has no weight for prompt_encoder.shared_embedding.positional_embedding "
+            "(as transformers names it)") in capsys.readouterr().err
+    assert not (tmp_path / "converted").exists()
 
 
 @pytest.mark.parametrize("name, problem", [

@@ -137,6 +137,22 @@ def test_an_adapter_is_not_replaced_and_resume_needs_a_checkpoint(sft_adapter, p
     assert not (tmp_path / "new").exists()
 
 
+def test_resume_refuses_a_step_total_already_trained_and_overwrite_with_it(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a run resumed from checkpoint-4 with --max-steps 4 (or fewer) trained a fifth step, and --resume with
+    --overwrite resumed without a word about the option that asked to replace the run."""
+    import shutil
+
+    run = shutil.copytree(sft_adapter, tmp_path / "run")
+    before = _listing(run)
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--out", str(run), "--resume"]
+    for extra, said in ((["--max-steps", "4"], "--max-steps 4 counts every step of the run, and "),
+                        (["--max-steps", "2"], "checkpoint-4 has trained 4 already; give more than 4 to train on"),
+                        (["--max-steps", "6", "--overwrite"], "--resume goes on with the run in --out and --overwrite replaces it")):
+        assert main(["train", "sft", *common, *extra]) == 2
+        assert said in capsys.readouterr().err
+    assert _listing(run) == before
+
+
 def _listing(folder):
     return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 

@@ -189,7 +189,7 @@ def check_paths(checkpoint: Path, out: Path) -> None:
 def _unreadable_reason(error: Exception) -> str:
     """Why ``torch.load(..., weights_only=True)`` refused a file, in a few words (PyTorch's own message is many lines
     of advice on loading untrusted code)."""
-    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+    unsafe = re.search(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)", str(error))  # also a module PyTorch blocks (posix.system)
     if unsafe:
         return f"it holds an object of class {unsafe.group(1)}; only plain weights are loaded"
     if isinstance(error, OSError) and error.strerror:
@@ -213,6 +213,8 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
         raise InputError(f"{checkpoint}: cannot read it as a PyTorch checkpoint ({_unreadable_reason(error)}); "
                          "give the original SAM2, SAM2.1 or MedSAM2 .pt file") from error
     original = loaded.get("model", loaded) if isinstance(loaded, dict) else None
+    if isinstance(original, dict) and (named := next((key for key in original if not isinstance(key, str)), None)) is not None:
+        raise InputError(f"{checkpoint}: not an original SAM2 state dict (its key {named!r} is no weight's name)")
     if not isinstance(original, dict) or not any(str(key).startswith(POINT_EMBEDDINGS) for key in original):
         raise InputError(f"{checkpoint}: not an original SAM2 state dict (a dict, or one under 'model', with {POINT_EMBEDDINGS}* weights; "
                          "a folder saved by save_pretrained needs no conversion)")
@@ -220,7 +222,8 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     try:
         missing, unexpected = model.load_state_dict(convert_state_dict(original), strict=False)
     except (RuntimeError, KeyError) as error:  # shapes differ, or a key the mapping needs is absent
-        raise InputError(f"{checkpoint} does not fit --config {config}: {str(error).splitlines()[-1].strip()}") from error
+        reason = f"it has no weight for {error.args[0]} (as transformers names it)" if isinstance(error, KeyError) else str(error).splitlines()[-1].strip()
+        raise InputError(f"{checkpoint} does not fit --config {config}: {reason}") from error
     if missing or unexpected:
         raise InputError(f"{checkpoint} does not fit --config {config}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
                          f" ({len(missing)} missing, {len(unexpected)} unexpected keys)")

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rau.errors import InputError, WriteError, failure_reason
+from rau.errors import InputError, OptionError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
 from rau.io.json_text import parse_json
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
@@ -152,12 +152,17 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
         checkpoints = out.resolve() / "checkpoints"
         if folder is not None and (folder == checkpoints or checkpoints in folder.parents):
             raise InputError(f"{option} {given} lies in {out / 'checkpoints'}, which a run replaces; copy it elsewhere first")
+    if settings.resume and settings.overwrite:
+        raise OptionError("--resume goes on with the run in --out and --overwrite replaces it; give one of them")
     if settings.resume:
         checkpoint = resume_checkpoint(settings)
         if checkpoint is None:
             raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
                              "(one interrupted while it was saved has no trainer_state.json)")
         check_checkpoint(Path(checkpoint))
+        if 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
+            raise OptionError(f"--max-steps {settings.max_steps} counts every step of the run, and {checkpoint} has trained {done} "
+                              f"already; give more than {done} to train on")
         _check_same_run(settings, stage)
     if not settings.resume and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
