@@ -261,6 +261,11 @@ CASES = {
     "train device unknown": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--device", "bogus"], "argument --device: must be auto, cpu, cuda, cuda:N or mps"),
     "train learning rate -1": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "--learning-rate", "-1"], "argument --learning-rate: must be a positive number"),
     "grpo reward weight nan": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=nan"], "--reward-weight wants NAME=NUMBER, got 'format=nan'"),
+    "grpo reward weight negative": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=-1"],
+                                    "--reward-weight format=-1: a weight is 0 (the reward left out) or more"),  # before: trained away from it
+    "grpo every reward weight 0": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=0",
+                                    "--reward-weight", "correctness=0", "--reward-weight", "box_iou=0"],
+                                   "every reward weighs 0, so training would have nothing to learn from"),  # before: trained on nothing
     "grpo one generation": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--num-generations", "1"], "argument --num-generations: must be at least 2"),
     "train without its step": (["train"], "rau train: error: the following arguments are required: STEP"),
     "train step unrecognized argument": (["train", "sft", "--model", "series", "--data", "series", "--out", "o", "more"], "rau train sft: error: unrecognized arguments: more"),

@@ -219,14 +219,16 @@ def test_models_list_shows_the_class_of_each_folder(tiny_sam2, capsys):
 def test_an_empty_out_folder_is_filled_and_keeps_its_permissions(tiny_sam2, original_checkpoint, tmp_path, capsys):
     """Before: the empty folder was replaced by a new one: its mode (here setgid, group-writable) was lost, and a shell
     inside it was left in a deleted folder."""
-    out = tmp_path / "shared_models"
+    out = tmp_path / "shared models"
     out.mkdir()
     out.chmod(0o2770)
     inode = out.stat().st_ino
     assert main(["models", "convert", str(original_checkpoint), "--config", str(tiny_sam2["always"] / "config.json"), "--out", str(out)]) == 0
     assert (out.stat().st_ino, stat.S_IMODE(out.stat().st_mode)) == (inode, 0o2770)
     assert sorted(path.name for path in out.iterdir()) == ["config.json", "model.safetensors", "preprocessor_config.json"]
-    assert "Writing model shards" not in capsys.readouterr().err  # transformers' progress bar
+    said = capsys.readouterr()
+    assert "Writing model shards" not in said.err  # transformers' progress bar
+    assert f"use it with --sam2-model '{out}'" in said.out  # before: unquoted, so pasting it split the folder's name
 
 
 def test_an_out_below_a_file_or_too_long_and_a_config_of_two_frame_sizes_are_refused(tiny_sam2, original_checkpoint, tmp_path, capsys):

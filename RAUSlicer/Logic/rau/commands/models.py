@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from rau.errors import OptionError
@@ -49,5 +50,5 @@ def run_convert(args: argparse.Namespace) -> int:
 
     out = convert_checkpoint(args.checkpoint, args.config, args.out)
     info = describe(out)
-    print(f"wrote {out}: {info['class']}, {info['frame_size']} px frames; use it with --sam2-model {out}")
+    print(f"wrote {out}: {info['class']}, {info['frame_size']} px frames; use it with --sam2-model {shlex.quote(str(out))}")
     return 0

@@ -145,6 +145,10 @@ def run_grpo(args: argparse.Namespace) -> int:
             weights[name] = finite_number(value, "--reward-weight")
         except OptionError:
             raise OptionError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from None
+        if weights[name] < 0:
+            raise OptionError(f"--reward-weight {item}: a weight is 0 (the reward left out) or more; a negative one would train away from it")
+    if not any(weights.values()):
+        raise OptionError("--reward-weight: every reward weighs 0, so training would have nothing to learn from; give one a weight above 0")
     settings = GRPOSettings(args.num_generations, args.max_completion_length, args.temperature, args.beta, weights)
     print(f"wrote adapter {grpo(_settings(args), settings)}")
     return 0

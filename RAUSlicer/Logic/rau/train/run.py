@@ -160,10 +160,10 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
             raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
                              "(one interrupted while it was saved has no trainer_state.json)")
         check_checkpoint(Path(checkpoint))
+        _check_same_run(settings, stage)
         if 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
             raise OptionError(f"--max-steps {settings.max_steps} counts every step of the run, and {checkpoint} has trained {done} "
                               f"already; give more than {done} to train on")
-        _check_same_run(settings, stage)
     if not settings.resume and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
