@@ -263,6 +263,8 @@ CASES = {
     "grpo reward weight nan": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=nan"], "--reward-weight wants NAME=NUMBER, got 'format=nan'"),
     "grpo reward weight negative": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=-1"],
                                     "--reward-weight format=-1: a weight is 0 (the reward left out) or more"),  # before: trained away from it
+    "grpo unknown reward": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "formt=-1"],
+                            "--reward-weight: unknown reward(s) 'formt'; choose from format, correctness, box_iou"),  # before: said only once the model was read
     "grpo every reward weight 0": (["train", "grpo", "--model", "series", "--data", "series", "--out", "o", "--reward-weight", "format=0",
                                     "--reward-weight", "correctness=0", "--reward-weight", "box_iou=0"],
                                    "every reward weighs 0, so training would have nothing to learn from"),  # before: trained on nothing

@@ -491,3 +491,21 @@ def test_a_box_starting_past_the_first_voxel_is_a_value_not_an_option():
     args, _ = parse_arguments(["correct", "run.result.json", "--structure", "liver", "--box", "-30,310,10,275,395,19",
                                "--outside", "-1,4,0", "--out", "fixed.nii.gz"])
     assert args.box == "-30,310,10,275,395,19" and args.outside == ["-1,4,0"]
+
+
+def test_a_result_recording_a_server_url_now_refused_is_corrected_with_the_url_replaced(hc18_case, capsys):  # noqa: F811
+    """A result written before --vlm-server URLs with a password were refused records one: before the fix, rau correct
+    stopped with the option's bare refusal, --vlm-server given or not."""
+    assert main(segment_args(hc18_case, hc18_case / "out" / "run.nii.gz", "--no-deformable")) == 0
+    saved_path = hc18_case / "out" / "run.result.json"
+    saved = json.loads(saved_path.read_text())
+    saved["inputs"]["engine_options"]["vlm_server"] = "http://alice:pw-SECRET@127.0.0.1:8000"
+    saved_path.write_text(json.dumps(saved))
+    correction = ["correct", str(saved_path), "--structure", "fetal head", "--outside", "10,10"]
+    assert main([*correction, "--out", str(hc18_case / "out" / "refused.nii.gz")]) == 2
+    error = capsys.readouterr().err
+    assert f"{saved_path} records engine options this version refuses: --vlm-server http://127.0.0.1:8000: the URL carries" in error
+    assert "--vlm-server" in error.split("; ")[-1] and "SECRET" not in error
+    assert main([*correction, "--vlm-server", "http://127.0.0.1:9000", "--out", str(hc18_case / "out" / "fixed.nii.gz")]) == 0
+    recorded = json.loads((hc18_case / "out" / "fixed.result.json").read_text())["inputs"]["engine_options"]
+    assert recorded["vlm_server"] == "http://127.0.0.1:9000"

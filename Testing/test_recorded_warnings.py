@@ -56,13 +56,15 @@ def test_a_run_without_warnings_records_none(shared_data, tmp_path, capsys):
     assert "warnings" not in json.loads((tmp_path / "run.result.json").read_text())
 
 
-def test_rau_batch_records_each_targets_warnings_and_prints_them_once(shared_data, reference_without_a_name, tmp_path, capfd):
-    """Also before: the warning was printed twice, by the manifest's check and by the worker."""
+def test_rau_batch_records_each_targets_warnings_and_prints_them_once_a_target(shared_data, reference_without_a_name, tmp_path, capfd):
+    """Also before: the warning was printed twice, by the manifest's check and by the worker; and a worker reads a
+    shared reference once, so only its first target would have said (and recorded) it."""
     image, labels, table = reference_without_a_name
     folder = shared_data / "arcade_syntax_dev"
     manifest = tmp_path / "manifest.csv"
-    manifest.write_text("reference_image,reference_labels,reference_spacing,target_image,target_spacing,label_table,structures\n"
-                        f"{image},{labels},1,{folder / 'arcade_train_204_img.png'},1,{table},S7_LAD_mid\n")
+    manifest.write_text("reference_image,reference_labels,reference_spacing,target_image,target_spacing,label_table,structures\n" + "".join(
+        f"{image},{labels},1,{folder / target},1,{table},S7_LAD_mid\n" for target in ("arcade_train_204_img.png", "arcade_train_11_img.png")))
     assert main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--engine", "vessels", "--workers", "1"]) == 0
-    assert recorded(tmp_path / "out" / "arcade_train_204_img.result.json") == [f"{labels} {UNNAMED}"]
-    assert capfd.readouterr().err.count(UNNAMED) == 1
+    for target in ("arcade_train_204_img", "arcade_train_11_img"):
+        assert recorded(tmp_path / "out" / f"{target}.result.json") == [f"{labels} {UNNAMED}"], target
+    assert capfd.readouterr().err.count(UNNAMED) == 2

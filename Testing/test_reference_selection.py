@@ -204,11 +204,14 @@ def test_one_image_given_with_two_label_files_is_named_by_each_ones_labels(share
     halves[:, : halves.shape[1] // 2] = np.where(halves[:, : halves.shape[1] // 2] > 0, 2, 0)
     sitk.WriteImage(sitk.GetImageFromArray(halves.astype(np.uint8)), str(tmp_path / "halves.png"))
     other = folder / "images" / "001_HC.png"
+    (tmp_path / "other").mkdir()  # an image of the same name elsewhere: both are named by their folders
+    namesake = shutil.copy(folder / "images" / "002_HC.png", tmp_path / "other" / "000_HC.png")
     references = ["--reference", str(image), "--reference-labels", str(tmp_path / "head.png"), "--reference", str(image),
                   "--reference-labels", str(tmp_path / "halves.png"), "--reference", str(other), "--reference-labels",
-                  str(folder / "masks" / "001_HC_mask.png")]
+                  str(folder / "masks" / "001_HC_mask.png"), "--reference", str(namesake), "--reference-labels", str(folder / "masks" / "002_HC_mask.png")]
     assert main(["segment", *references, "--target", str(folder / "images" / "018_HC.png"), "--no-deformable",
                  "--out", str(tmp_path / "out.nii.gz")]) == 0
     ranked = {row["reference"] for row in json.loads((tmp_path / "out.result.json").read_text())["ranking"]}
-    assert ranked == {"000_HC.png (head.png)", "000_HC.png (halves.png)", "001_HC.png"}
-    assert "'label_2' is in 000_HC.png (halves.png) but not in the first reference 000_HC.png (head.png)" in capsys.readouterr().err
+    here = f"{tmp_path.name}/000_HC.png"
+    assert ranked == {f"{here} (head.png)", f"{here} (halves.png)", "001_HC.png", "other/000_HC.png"}
+    assert f"'label_2' is in {here} (halves.png) but not in the first reference {here} (head.png)" in capsys.readouterr().err

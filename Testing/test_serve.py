@@ -46,7 +46,7 @@ def hc18_pair(shared_data):
 def outputs(folder: Path, stem: str) -> dict:
     """What ``rau segment`` wrote for ``stem``: label map voxels, label table text, result JSON without timing,
     without file names (a download is saved under the client's name; a server's inputs are its upload copies) and
-    without warnings (a job's are those its status gives, naming uploads; a correction's come with its answer)."""
+    without warnings (a job's name its uploads and downloads; a correction's come with its answer)."""
     result = json.loads((folder / f"{stem}.result.json").read_text())
     for key in ("seconds", "label_map", "inputs", "warnings"):
         result.pop(key, None)

@@ -199,6 +199,8 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
                                            seg_nrrd=seg_nrrd, options={"deformable": False}))
         [warning] = record["warnings"]
         assert warning.startswith("structures overlap; in the label_map download later structures cover 'head' ") and warning.endswith(whole)
+        client.download(record["job"], "result", tmp_path / f"overlap{seg_nrrd}.result.json")
+        assert json.loads((tmp_path / f"overlap{seg_nrrd}.result.json").read_text())["warnings"] == [warning]
     client.reprompt(record["session"], "head", {"points": [[400, 200]], "labels": [1]})  # the outputs are written again
     client.download(record["job"], "label_map", tmp_path / "corrected.nii.gz")
     [again] = client.job(record["job"])["warnings"]

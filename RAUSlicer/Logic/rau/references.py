@@ -11,6 +11,7 @@ from rau import validation
 from rau.errors import InputError
 from rau.engines.base import Reference, ReferenceInputError
 from rau.io import read_image, read_segmentation
+from rau.user_warnings import collected_warnings, warn
 
 
 def load_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
@@ -25,10 +26,20 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     return reference
 
 
-@functools.lru_cache(maxsize=128)
 def cached_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
-    """:func:`load_reference`, read once per process even when many targets or cases share it (batch, evaluate)."""
-    return load_reference(image_path, labels_path, pixel_spacing, label_table)
+    """:func:`load_reference`, read once per process even when many targets or cases share it (batch, evaluate); what
+    reading it warned of is said again at each use, so every target's run says (and records) it whatever ran before."""
+    reference, said = _read_once(image_path, labels_path, pixel_spacing, label_table)
+    for message in said:
+        warn(message)
+    return reference
+
+
+@functools.lru_cache(maxsize=128)
+def _read_once(image_path, labels_path, pixel_spacing, label_table) -> tuple[Reference, tuple[str, ...]]:
+    with collected_warnings() as said:
+        reference = load_reference(image_path, labels_path, pixel_spacing, label_table)
+    return reference, tuple(said)
 
 
 def distinct_names(image_paths) -> list[str]:
@@ -48,11 +59,12 @@ def distinct_names(image_paths) -> list[str]:
 def named_apart(references: list[Reference], files) -> list[Reference]:
     """``references`` named by :func:`distinct_names` of their images (``files``: each one's image and labels); one
     image given with several label files is named with each one's labels: ``case.png (liver.png)``."""
-    files = list(files)
-    images, labels = zip(*files) if files else ((), ())
-    names, label_names = distinct_names(images), distinct_names(labels)
-    names = [f"{Path(image).name} ({label_name})" if names.count(name) > 1 else name
-             for image, name, label_name in zip(images, names, label_names)]
+    keys = [(Path(image).absolute(), labels) for image, labels in files]
+    images = list(dict.fromkeys(image for image, _ in keys))
+    short = dict(zip(images, distinct_names(images)))
+    label_names = distinct_names([labels for _, labels in keys])
+    repeated = [image for image, _ in keys]
+    names = [f"{short[image]} ({label_name})" if repeated.count(image) > 1 else short[image] for (image, _), label_name in zip(keys, label_names)]
     return [dataclasses.replace(reference, name=name) for reference, name in zip(references, names)]
 
 

@@ -89,14 +89,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def recorded_options(saved_path: Path, options: dict) -> EngineOptions:
+    """The engine options a result recorded (with any given here in their place); ones this version refuses (e.g. a
+    --vlm-server URL with a password, recorded before such URLs were refused) are said naming the result."""
+    try:
+        return EngineOptions.from_dict(options)
+    except OptionError as error:
+        raise OptionError(f"{saved_path} records engine options this version refuses: {error}; "
+                          f"{', '.join(flag(name) for name in MOVABLE)} replace the recorded ones") from None
+
+
 def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: dict):
     """Re-open the saved result on its target and correct ``--structure`` with the prompt: the result, the structure's
     name, the prompt, its mask before, the corrected item, and the inputs to record (with any moved model folders)."""
+    moved = {name: value for name in MOVABLE if (value := getattr(args, name)) is not None}
+    if moved:  # the new result records where its models were (local folders as absolute paths, as rau segment does)
+        recorded = recorded_options(saved_path, {**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
+        inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     if saved["engine"] in ENGINES:  # checked before the engine runs again
-        engine_class(saved["engine"]).check_correction(prompt, target, EngineOptions.from_dict(inputs.get("engine_options") or {}))
+        engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
     if args.target is not None:
         check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     result = reopen(saved, saved_path, target)
@@ -105,10 +119,6 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     except InputError:
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}") from None
     before = result.get(name).mask
-    moved = {name: value for name in MOVABLE if (value := getattr(args, name)) is not None}
-    if moved:  # the new result records where its models were (local folders as absolute paths, as rau segment does)
-        recorded = EngineOptions.from_dict({**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
-        inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress)
         item = result.session.reprompt(name, prompt, progress, args.overwrite_others)

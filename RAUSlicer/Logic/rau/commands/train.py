@@ -136,7 +136,7 @@ def run_sft(args: argparse.Namespace) -> int:
 
 
 def run_grpo(args: argparse.Namespace) -> int:
-    from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings, run_grpo as grpo
+    from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings, check_reward_weights, run_grpo as grpo
 
     weights = dict(DEFAULT_WEIGHTS)
     for item in args.reward_weight:
@@ -145,10 +145,7 @@ def run_grpo(args: argparse.Namespace) -> int:
             weights[name] = finite_number(value, "--reward-weight")
         except OptionError:
             raise OptionError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from None
-        if weights[name] < 0:
-            raise OptionError(f"--reward-weight {item}: a weight is 0 (the reward left out) or more; a negative one would train away from it")
-    if not any(weights.values()):
-        raise OptionError("--reward-weight: every reward weighs 0, so training would have nothing to learn from; give one a weight above 0")
+    check_reward_weights(weights)  # before the model is read
     settings = GRPOSettings(args.num_generations, args.max_completion_length, args.temperature, args.beta, weights)
     print(f"wrote adapter {grpo(_settings(args), settings)}")
     return 0

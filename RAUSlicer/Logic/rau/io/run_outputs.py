@@ -90,19 +90,23 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
     }
 
 
-def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = ()) -> None:
+def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = (),
+                  said_as=None) -> None:
     """Write every output to a temporary file first; all are renamed into place only if all succeed.
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`), with
-    ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings``, each once (read when the
-    JSON is written: a list that :func:`rau.user_warnings.collected_warnings` fills also gets those said here)."""
+    ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings`` with what writing says
+    (structures the label map hides; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once."""
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
+    written = []
     if label_map is not None:
         check_picture_image_values(paths["label_map"], label_map)  # its own path, not the temporary one
         whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
-        warn_hidden(segmentation, paths["label_map"], whole)
+        if hidden := hidden_warning(segmentation, paths["label_map"], whole):
+            warn(hidden)
+            written.append((said_as or str)(hidden))
     with signals_deferred() as hold, contextlib.ExitStack() as stack:  # the result JSON, entered last, is renamed into
         # place first: rau batch takes files of a target without it as not its own (see rau.batch.items.WorkItem.state)
         temporary = {key: stack.enter_context(atomic_path(paths[key], overwrite)) for key in sorted(paths, key=lambda key: key == "result")}
@@ -116,7 +120,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
         summary |= {"ranking": ranking} if (ranking := ranking_rows(result)) else {}
         summary |= {"inputs": inputs} if inputs else {}
-        summary |= {"warnings": list(dict.fromkeys(warnings))} if warnings else {}  # each once
+        summary |= {"warnings": list(dict.fromkeys([*warnings, *written]))} if [*warnings, *written] else {}  # each once
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
         hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
 
@@ -128,9 +132,11 @@ def ranking_rows(result) -> list[dict]:
     return [{key: row[key] for key in ("reference", "score", "similarity")} for row in ranking] if len(ranking) > 1 else []
 
 
-def warn_hidden(segmentation, label_map: Path, whole: str) -> None:
-    """Tell the user which overlapping structures the label map cannot show in full, and (``whole``) where they are whole."""
+def hidden_warning(segmentation, label_map: Path, whole: str) -> str | None:
+    """What to tell the user of the overlapping structures the label map cannot show in full, and (``whole``) where
+    they are whole; None when none overlap."""
     hidden = segmentation.hidden_in_label_map()
-    if hidden:
-        lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
-        warn(f"structures overlap; in {label_map} later structures cover {lost}; {whole}")
+    if not hidden:
+        return None
+    lost = ", ".join(f"{name!r} {count} voxels" for name, count in hidden.items())
+    return f"structures overlap; in {label_map} later structures cover {lost}; {whole}"

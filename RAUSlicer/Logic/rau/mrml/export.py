@@ -13,10 +13,11 @@ from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, label_map_suffix
-from rau.io.run_outputs import warn_hidden
+from rau.io.run_outputs import hidden_warning
 from rau.mrml.geometry import ijk_to_world, node_to_world
 from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
+from rau.user_warnings import warn
 
 
 def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tuple[Path, Path]:
@@ -32,7 +33,8 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
     check_picture_output(path, geometry, "export file")
     segmentation = segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes")
     written = write_label_map(segmentation, path, overwrite=overwrite)
-    warn_hidden(segmentation, path, "a .seg.nrrd export keeps them whole")  # once written (a refused overwrite is asked again)
+    if hidden := hidden_warning(segmentation, path, "a .seg.nrrd export keeps them whole"):
+        warn(hidden)  # once written (a refused overwrite is asked again)
     return written
 
 

@@ -126,8 +126,8 @@ class Job:
     def _write_changes(self) -> None:
         """Write the outputs when corrections changed the result since they were last written (under :attr:`lock`)."""
         if self.version != self.written_version:
-            with collected_warnings() as said:  # the run's warnings are in its result JSON; the writer's, on the server's paths, only with the job
-                write_outputs(self.result, self.output_paths(), overwrite=True, warnings=self.warnings)
+            with collected_warnings() as said:  # the result JSON records them naming the downloads, as the job reports them
+                write_outputs(self.result, self.output_paths(), overwrite=True, warnings=self.warnings, said_as=self.as_downloads)
             self.written_version, self.written_warnings = self.version, [self.as_downloads(message) for message in said]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rau.errors import InputError
+from rau.errors import InputError, OptionError
 from rau.train.rewards import REWARDS
 from rau.train.run import FineTuneSettings, callbacks, finish, prepare, resume_checkpoint, trainer_arguments
 
@@ -26,6 +26,19 @@ class GRPOSettings:
     reward_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
+def check_reward_weights(weights: dict[str, float]) -> None:
+    """Refuse a reward that does not exist, a negative weight (it would train away from its reward) and weights that
+    are all 0 (nothing to learn from), naming ``--reward-weight``."""
+    unknown = sorted(set(weights) - set(REWARDS))
+    if unknown:
+        raise OptionError(f"--reward-weight: unknown reward(s) {', '.join(map(repr, unknown))}; choose from {', '.join(REWARDS)}")
+    negative = [f"{name}={weight:g}" for name, weight in weights.items() if weight < 0]
+    if negative:
+        raise OptionError(f"--reward-weight {negative[0]}: a weight is 0 (the reward left out) or more; a negative one would train away from it")
+    if not any(weights.values()):
+        raise OptionError("--reward-weight: every reward weighs 0, so training would have nothing to learn from; give one a weight above 0")
+
+
 def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
     from trl import GRPOConfig, GRPOTrainer
@@ -36,9 +49,7 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
         raise InputError(
             f"batch size x grad accumulation ({completions}) must be a multiple of num_generations ({grpo.num_generations}), which must be at least 2"
         )
-    unknown = set(grpo.reward_weights) - set(REWARDS)
-    if unknown:
-        raise InputError(f"unknown reward(s) {sorted(unknown)}; choose from {', '.join(REWARDS)}")
+    check_reward_weights(grpo.reward_weights)
     model, processor, family, train, val = prepare(settings, "grpo")
     names = list(grpo.reward_weights)
     config = GRPOConfig(

@@ -140,7 +140,8 @@ def non_empty_path(value, option: str) -> str:
 def server_url(value, option: str = "--vlm-server") -> str:
     """A server's http(s) URL, with no user name or password (said without them: a key goes in an environment
     variable), no query or fragment (a path is glued onto it) and a port up to 65535."""
-    url = non_empty_path(value, option).rstrip("/")
+    given = non_empty_path(value, option)
+    url = given.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise OptionError(f"{option} URL must start with http:// or https://, got {url!r}")
     shown = re.sub(r"(?<=//)[^/]*@", "", url)  # never a password in a message
@@ -155,7 +156,7 @@ def server_url(value, option: str = "--vlm-server") -> str:
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise OptionError(f"{option} {url}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
                           "address and path only")
-    return url
+    return given  # as given: a result records it so
 
 
 def argument(check, option: str):

@@ -37,7 +37,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def endpoint(url: str) -> str:
     """The chat-completions URL for a server URL given with or without ``/v1`` (checked by
     :func:`rau.validation.server_url`)."""
-    url = validation.server_url(url)
+    url = validation.server_url(url).rstrip("/")
     if url.endswith("/chat/completions"):
         return url
     return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
