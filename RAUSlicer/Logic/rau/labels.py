@@ -251,13 +251,13 @@ class Segmentation:
         if labels is None:
             labels = LabelSet.from_values(values)
         else:
-            extra = [v for v in values if labels.by_value(v) is None]
-            for made_up in LabelSet.from_values(extra):
-                if (taken := labels.find(made_up.name)) is not None:
+            made_up = LabelSet.from_values([v for v in values if labels.by_value(v) is None])
+            for structure in made_up:
+                if (taken := labels.find(structure.name)) is not None:
                     raise InputError(f"its label table names value {taken.value} {taken.name!r}, the name made up for its unnamed "
-                                     f"value {made_up.value}; name value {made_up.value} in the table, or give value {taken.value} another name")
-            if extra:
-                labels = LabelSet(labels.structures + LabelSet.from_values(extra).structures, named=labels.named)
+                                     f"value {structure.value}; name value {structure.value} in the table, or give value {taken.value} another name")
+            if made_up.structures:
+                labels = LabelSet(labels.structures + made_up.structures, named=labels.named)
         masks = LabelMapMasks(array, {s.name: s.value for s in labels}, set(values))
         geometry = label_map.with_array(np.zeros(label_map.shape, dtype=np.uint8))
         return cls(geometry, labels, masks)

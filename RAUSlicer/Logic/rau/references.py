@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,12 +60,11 @@ def distinct_names(image_paths) -> list[str]:
 def named_apart(references: list[Reference], files) -> list[Reference]:
     """``references`` named by :func:`distinct_names` of their images (``files``: each one's image and labels); one
     image given with several label files is named with each one's labels: ``case.png (liver.png)``."""
-    keys = [(Path(image).absolute(), labels) for image, labels in files]
-    images = list(dict.fromkeys(image for image, _ in keys))
-    short = dict(zip(images, distinct_names(images)))
-    label_names = distinct_names([labels for _, labels in keys])
-    repeated = [image for image, _ in keys]
-    names = [f"{short[image]} ({label_name})" if repeated.count(image) > 1 else short[image] for (image, _), label_name in zip(keys, label_names)]
+    images = [Path(image).absolute() for image, _ in files]
+    label_names = distinct_names([labels for _, labels in files])
+    unique = list(dict.fromkeys(images))
+    short, uses = dict(zip(unique, distinct_names(unique))), Counter(images)
+    names = [f"{short[image]} ({label_name})" if uses[image] > 1 else short[image] for image, label_name in zip(images, label_names)]
     return [dataclasses.replace(reference, name=name) for reference, name in zip(references, names)]
 
 

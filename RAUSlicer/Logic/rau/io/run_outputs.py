@@ -120,7 +120,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
         summary |= {"ranking": ranking} if (ranking := ranking_rows(result)) else {}
         summary |= {"inputs": inputs} if inputs else {}
-        summary |= {"warnings": list(dict.fromkeys([*warnings, *written]))} if [*warnings, *written] else {}  # each once
+        said = list(dict.fromkeys([*warnings, *written]))  # each once
+        summary |= {"warnings": said} if said else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
         hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
 
