@@ -141,6 +141,34 @@ def test_a_box_restricts_the_structure_to_the_box():
     assert missed.found and not missed.mask[:, :60].any() and not missed.mask[:, :, :60].any()
 
 
+@pytest.mark.parametrize("margin", [0, 14])
+def test_a_box_around_a_missed_structure_finds_all_of_it_tight_or_loose(margin):
+    """Before, the box's centre was an inside click and the image decided only within 48 pixels of it: a disk of
+    70 pixels radius got Dice 0.22 with either box."""
+    truth = disk((1, 220, 220), (0, 110, 110), 70)
+    image = Image(noisy(truth), spacing=(0.5, 0.5, 1.0), ndim=2)
+    box = Box((40 - margin, 40 - margin, 0), (181 + margin, 181 + margin, 1))
+    found = correct_mask(image, np.zeros(truth.shape, bool), Seeds([], []), Seeds([], []), box)
+    assert dice(found, truth) > 0.95
+
+
+def test_a_box_around_a_missed_head_finds_the_head(shared_data):
+    """HC18: a head the engine missed, its bounding box drawn (before: Dice 0.06, the 48-pixel ball around the box's
+    centre); an outside click given before stays background."""
+    from PIL import Image as Picture
+
+    folder = shared_data / "hc18_fetal_head_us"
+    image = on_grid(np.asarray(Picture.open(folder / "images/001_HC.png"), np.float32)[np.newaxis], (1.0, 0.0897, 0.0897), ndim=2)
+    truth = np.asarray(Picture.open(folder / "masks/001_HC_mask.png"))[np.newaxis] > 0
+    box = Box.from_mask(truth)
+    found = correct_mask(image, np.zeros(truth.shape, bool), Seeds([], []), Seeds([], []), box)
+    assert dice(found, truth) > 0.8 and not (found & ~box.mask(truth.shape)).any()
+    rows, cols = np.nonzero(found[0])
+    outside = (0, int(rows.mean()), int(cols.mean()))
+    kept_out = correct_mask(image, np.zeros(truth.shape, bool), Seeds([outside], [0]), Seeds([], []), box)
+    assert not kept_out[outside]
+
+
 def test_a_3d_click_changes_the_structure_only_near_the_click():
     truth = disk((40, 48, 160), (20, 24, 80), 18) | disk((40, 48, 160), (20, 24, 18), 12)
     shape = truth.shape

@@ -12,22 +12,17 @@ before and after and whether the two orders gave the same masks.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
-from PIL import Image as Picture
 from scipy import ndimage
 
+from correction_cases import structures
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
-from rau.image import Image
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-VOLUMES = (("subjA_ct", "labels_totalseg.nii.gz"), ("subjB_ct", "labels_totalseg.nii.gz"), ("subjC_mr", "labels_totalseg_mr.nii.gz"))
-MIN_VOXELS = 2000
+SHIFTS = {"volumes": ((1, 4, 4), (0, -5, 3)), "HC18": ((0, 25, 15), (0, -30, 20))}
 
 
 def deepest(mask: np.ndarray) -> tuple[int, int, int]:
@@ -38,23 +33,9 @@ def deepest(mask: np.ndarray) -> tuple[int, int, int]:
 
 def cases():
     """(group, name, image, truth mask, shift) for every case."""
-    for subject, labels_name in VOLUMES:
-        folder = DATA / "totalseg_test_fixtures" / subject
-        image = Image.from_sitk(sitk.ReadImage(str(folder / "image.nii.gz")))
-        labels = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / labels_name)))
-        values, counts = np.unique(labels[labels > 0], return_counts=True)
-        for value in values[counts >= MIN_VOXELS]:
-            for shift in ((1, 4, 4), (0, -5, 3)):
-                yield "volumes", f"{subject}:{value}:{shift}", image, labels == value, shift
-    folder = DATA / "hc18_fetal_head_us"
-    sizes = {row["filename"]: float(row["pixel_size_mm"]) for row in csv.DictReader(open(folder / "pixel_size_and_HC.csv"))}
-    for number in range(20):
-        name = f"{number:03d}_HC.png"
-        pixels = np.asarray(Picture.open(folder / "images" / name), np.float32)[None]
-        truth = np.asarray(Picture.open(folder / "masks" / f"{name[:-4]}_mask.png"))[None] > 0
-        image = Image(pixels, spacing=(sizes[name], sizes[name], 1.0), ndim=2)
-        for shift in ((0, 25, 15), (0, -30, 20)):
-            yield "HC18", f"{name}:{shift}", image, truth, shift
+    for group, name, image, truth in structures():
+        for shift in SHIFTS[group]:
+            yield group, f"{name}:{shift}", image, truth, shift
 
 
 def main() -> None:
