@@ -144,6 +144,21 @@ def test_overlaps_go_to_the_highest_score_not_the_last_written(tiny_sam2):
         assert result.get("spleen").mask.sum() == wide.volume - narrow.volume
 
 
+def test_structures_starting_on_different_slices_do_not_overlap_where_one_is_tracked_forward_and_the_other_back(tiny_sam2):
+    """Slices 2-7 lie between the two start slices: the liver reaches them forward, the spleen backward. Before, the
+    backward pass wrote over the forward one's pixels there and both structures kept them (427 voxels)."""
+    shape = (12, 30, 40)
+    labels = np.zeros(shape, np.uint8)
+    labels[1:4, 5:25, 5:30], labels[8:11, 5:25, 5:30] = 1, 2
+    image = Image(np.random.default_rng(0).normal(size=shape).astype(np.float32), spacing=(1, 1, 2))
+    reference = Reference(image, Segmentation.from_label_map(image.with_array(labels), LabelSet((Structure("liver", 1), Structure("spleen", 2)))))
+    target = Image(np.random.default_rng(1).normal(size=shape), spacing=(1, 1, 2))
+    result = segmenter(tiny_sam2["always"], slice_axis="k").segment(Request([reference], target), None)
+    liver, spleen = result.get("liver"), result.get("spleen")
+    assert liver.prompts["start_slice"] < spleen.prompts["start_slice"] and liver.found and spleen.found
+    assert not (liver.mask & spleen.mask).any()
+
+
 def test_a_structure_that_loses_every_pixel_to_a_neighbour_is_reported_covered(tiny_sam2):
     """Before: "SAM2 found no object (object score below zero)", though SAM2 had found it."""
     reference = make_reference(shape=(1, 30, 40), spacing=(1, 1, 1))
@@ -335,3 +350,17 @@ def test_a_prompt_on_a_sagittal_slice_lands_on_that_slice(tiny_sam2):
         result.session.reprompt("liver", Prompt(points=[(4, 8, 3), (5, 10, 7)], labels=[1, 0]))
     assert result.session.undo("liver") is not None and not result.session.can_undo("liver")
     assert np.array_equal(result.session.results["liver"].mask, before)
+
+
+def test_a_box_drawn_flat_across_the_corrected_slices_is_refused_not_cut_to_one_row(tiny_sam2):
+    """SAM2 slices along i: a box one voxel thick along k spans 6 of its slices. Before, its middle slice was cut to the
+    box's one row there, erasing the structure on that slice."""
+    reference = make_reference(shape=(12, 16, 10), spacing=(1, 1, 1), structures=1)
+    target = Image(np.random.default_rng(9).normal(size=(12, 16, 10)))
+    result = segmenter(tiny_sam2["always"], slice_axis="i").segment(Request([reference], target), None)
+    before = result.get("liver").mask.copy()
+    with pytest.raises(ValueError, match="one voxel thick along k but spans 6 slices along i"):
+        result.session.reprompt("liver", Prompt(box=Box((2, 4, 3), (8, 12, 4))))
+    assert np.array_equal(result.session.results["liver"].mask, before)
+    corrected = result.session.reprompt("liver", Prompt(box=Box((4, 4, 3), (5, 12, 8))))
+    assert corrected.prompts["corrected_slices"] == [4] and corrected.prompts["start_slice"] == 4

@@ -426,8 +426,15 @@ def prompt_slice(prompt: Prompt, axis: int, descending: bool = False) -> int:
     """The slice along array ``axis`` (0 = k, 1 = j, 2 = i) a prompt was placed on, from its points or box.
 
     Points must share that slice; a box alone gives its middle slice (:func:`middle_slice`). Works whatever view the
-    prompt came from.
+    prompt came from, but a box drawn flat on a view across those slices (one voxel thick along another axis,
+    several slices along ``axis``) is refused: on the slice it would cut the structure to one row (before, silently).
     """
+    if prompt.box is not None:
+        sizes = [upper - lower for lower, upper in zip(prompt.box.lower[::-1], prompt.box.upper[::-1])]  # (k, j, i)
+        flat = [AXIS_LETTERS[other] for other in range(3) if other != axis and sizes[other] == 1]
+        if flat and sizes[axis] > 1:
+            raise InputError(f"the box is one voxel thick along {' and '.join(flat)} but spans {sizes[axis]} slices along "
+                             f"{AXIS_LETTERS[axis]}, the axis the correction is made on: draw it on one slice along {AXIS_LETTERS[axis]}")
     if prompt.points:
         slices = {voxel(p)[axis] for p in prompt.points}
         if len(slices) > 1:

@@ -85,7 +85,12 @@ class Sam2Session(Session):
 
         On each slice the structures still alive there are one batch: the frame is encoded once and SAM2's
         memory attention, mask decoder and memory encoder each run once per batch, not once per structure.
+        Where structures overlap the highest logit wins (:meth:`_write`), also on a slice between two start slices,
+        which one structure reaches forward and another backward (its forward logits are kept until then; before,
+        the backward pass wrote over the forward one's voxels and both kept them).
         """
+        import torch
+
         progress = progress or Progress()
         masks = {n: np.zeros(self.target.shape, dtype=bool) for n in names}
         scores = {n: [] for n in names}
@@ -93,6 +98,7 @@ class Sam2Session(Session):
         starts = {n: self.plans[n].start for n in names}
         shown_starts = {n: self._shown[k] for n, k in starts.items()}
         present_at_start, covered = set(names), set()
+        forward: dict[int, tuple[list[str], object]] = {}  # slices the backward pass visits too: the forward names, logits
         total, done = 2 * self.slices, 0
         for reverse in (False, True):
             alive = set(present_at_start)
@@ -113,7 +119,13 @@ class Sam2Session(Session):
                     scores[name].append(score)
                     kept.append(index)
                 if kept:
-                    covered |= self._write(masks, [found[i][0] for i in kept], logits if len(kept) == len(found) else logits[kept], k)
+                    written, written_logits = [found[i][0] for i in kept], logits if len(kept) == len(found) else logits[kept]
+                    if reverse and k in forward:
+                        earlier, earlier_logits = forward.pop(k)
+                        written, written_logits = earlier + written, torch.cat([earlier_logits, written_logits])
+                    elif not reverse and position < max(shown_starts.values()):
+                        forward[k] = written, written_logits
+                    covered |= self._write(masks, written, written_logits, k)
                 done += 1
                 progress(f"SAM2 slice {k + 1}/{self.slices}", min(done / total, 1.0))
         for name in names:
@@ -188,7 +200,8 @@ class Sam2Session(Session):
         Points alone are added to the slice's earlier prompt (SAM2's click behaviour); a box replaces it, and the
         structure stays inside the slice's last box through later clicks there. In 2D (and on the slice a structure last visited) only SAM2's prompt encoder and mask decoder run,
         on cached image and memory-conditioned features. The answer's prompts record what was given
-        (``given_prompts``), so that a session rebuilt from a saved result goes on from them (:meth:`resume`).
+        (``given_prompts``), so that a session rebuilt from a saved result goes on from them (:meth:`resume`), and
+        the corrected slice as ``start_slice``, where ``propagate`` starts (before, the first run's stayed there).
         """
         k, box, output = self._prompt_slice(name, prompt)
         mask = self.results[name].mask
@@ -201,7 +214,7 @@ class Sam2Session(Session):
         kept = [entry for entry in previous.prompts.get("given_prompts", []) if prompt.box is None or entry["slice"] != k]
         given = [*kept, {"slice": k, "prompt": prompt_to_json(prompt, self.target)}]  # a box starts its slice's prompt again
         return StructureResult(self.plans[name].structure, mask, previous.confidence, self.engine,
-                               {**previous.prompts, "corrected_slices": corrected, "given_prompts": given})
+                               {**previous.prompts, "start_slice": k, "corrected_slices": corrected, "given_prompts": given})
 
     def _prompt_slice(self, name: str, prompt: Prompt) -> tuple[int, Box | None, dict]:
         """Give ``prompt`` to SAM2 for ``name`` on its slice (see :meth:`_reprompt`): that slice, its box (the last
