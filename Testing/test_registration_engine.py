@@ -258,6 +258,21 @@ def test_a_volume_with_a_small_field_of_view_registers_onto_its_moved_copy(ct_a,
         assert dice(result.get(name).mask, reference.segmentation.mask(name)) > 0.99, name
 
 
+def test_a_target_of_inverted_contrast_is_registered_as_its_positive_is(ct_a):
+    """CT A turned and moved, and its negative (bright bone dark): the mutual information that drives the fit is the
+    same for both, and now so is the correlation each stage must raise. Before, the negative's better fits lowered the
+    signed correlation and were thrown away (mean Dice 0.60 against 0.95 on such a pair, every confidence 0)."""
+    source = ct_a.image.to_sitk()
+    rigid = sitk.Euler3DTransform(source.TransformContinuousIndexToPhysicalPoint([60, 50, 15]), 0, 0, 0.08, (6.0, -4.0, 3.0))
+    target = moved(ct_a.image, rigid, source, labels=False)
+    negative = target.with_array(target.array.max() + target.array.min() - target.array)
+    names = ["label_5", "label_1", "label_2"]
+    results = [create_engine("registration", {"deformable": False}).run(Request([ct_a], image, names)) for image in (target, negative)]
+    for name in names:
+        positive, inverted = (result.get(name) for result in results)
+        assert dice(inverted.mask, positive.mask) > 0.95 and inverted.confidence > 0.5, name
+
+
 def test_one_answer_whatever_the_voxel_order_of_either_volume(ct_a, shared_data):
     """One scan saved by two converters (RAS, LPS, axes swapped) is one scan: the engine registers both volumes in
     LPS voxel order, and samples its displacement field for the labels in that order too. Before, each order had its

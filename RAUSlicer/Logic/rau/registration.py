@@ -546,17 +546,22 @@ def _inverse_consistent(level: Level, linear: sitk.Transform, forward: sitk.Disp
 
 
 def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None) -> float:
-    """Normalized cross-correlation (-1..1) of the target and the warped reference where they overlap,
-    within the warped ``focus`` region when given: how alike the images are around the labels,
-    the ranking score for several references."""
+    """How alike the target and the warped reference are where they overlap, within the warped ``focus`` region
+    when given (around the labels): the absolute normalized cross-correlation (0..1), 0 when they overlap in fewer
+    than 16 voxels. The ranking score for several references, and what each stage must raise to be kept.
+
+    Absolute, as the mutual information that drives the fit: a reference whose contrast is the target's inverted (a
+    negative, bright-on-dark against dark-on-bright) is as alike as one of the same contrast. Before, a better fit of
+    such a pair lowered the signed correlation, so every stage was thrown away (a CT against its inverted copy: Dice
+    0.604 against 0.949, every structure confidence 0)."""
     warped = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
     inside = np.isfinite(warped)
     if focus is not None:
         inside &= sitk.GetArrayFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
     if inside.sum() < 16:
-        return -1.0
+        return 0.0
     a = sitk.GetArrayViewFromImage(fixed)[inside].astype(np.float64)
     b = warped[inside].astype(np.float64)
     a, b = a - a.mean(), b - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+    return float(abs((a * b).sum()) / denominator) if denominator > 0 else 0.0
