@@ -9,6 +9,7 @@ import pytest
 from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
+vtk = pytest.importorskip("vtk")
 
 from rau.image import GeometryError, Image  # noqa: E402
 from rau.io import read_image  # noqa: E402
@@ -139,6 +140,14 @@ def test_bad_nodes_give_clear_errors(mrml_scene):
     with pytest.raises(GeometryError, match="no voxels"):
         image_from_volume_node(mrml_scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "empty"))
     assert arrayFromVTKMatrix(vtkMatrixFromArray(np.eye(4))).shape == (4, 4)
+
+
+def test_a_volume_with_empty_image_data_is_refused_by_name(mrml_scene):
+    """Before: AttributeError "'NoneType' object has no attribute 'GetDataType'" from arrayFromVolume."""
+    node = mrml_scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "blank CT")
+    node.SetAndObserveImageData(vtk.vtkImageData())
+    with pytest.raises(GeometryError, match="volume 'blank CT' holds no voxels"):
+        image_from_volume_node(node)
 
 
 def test_a_volume_with_zero_spacing_or_a_segmentation_given_as_a_volume_is_refused_by_name(mrml_scene, oblique):

@@ -86,7 +86,7 @@ def image_from_volume_node(node) -> Image:
     if node is None or not node.IsA("vtkMRMLScalarVolumeNode"):
         raise GeometryError("expected a scalar volume, got nothing" if node is None else
                             f"{node.GetName()!r} is a {node.GetClassName()}, not a scalar volume")
-    if node.GetImageData() is None:
+    if node.GetImageData() is None or node.GetImageData().GetPointData().GetScalars() is None:  # none, or an empty one
         raise GeometryError(f"volume {node.GetName()!r} holds no voxels")
     index_to_lps = RAS_FROM_LPS @ ijk_to_world(node)
     linear = index_to_lps[:3, :3]
