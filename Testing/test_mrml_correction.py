@@ -9,12 +9,13 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
+from rau.boxes import Box  # noqa: E402
 from rau.correction import attach_session  # noqa: E402
 from rau.engines.base import Prompt  # noqa: E402
 from rau.errors import InputError  # noqa: E402
 from rau.mrml import Correction, add_result_node, add_volume_node, prompt_from_markups, read_rau_tag  # noqa: E402
 from rau.mrml.geometry import lps_to_ras  # noqa: E402
-from rau.mrml.prompts import PromptError  # noqa: E402
+from rau.mrml.prompts import PromptError, box_from_roi  # noqa: E402
 from rau.mrml.segments import segmentation_from_node, write_segment_mask  # noqa: E402
 from rau.result import StructureResult  # noqa: E402
 from rau.session import Session  # noqa: E402
@@ -73,6 +74,25 @@ def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):
     prompt = prompt_from_markups(axis_aligned, roi=roi)
     assert prompt.box.lower == (2, 1, 1) and prompt.box.upper == (6, 5, 4)
     assert prompt.points == []
+
+
+def test_flat_roi_takes_the_nearest_slice_and_a_thin_one_between_slices_is_refused(mrml_scene, grid):
+    """Before: both refused with "the box ... does not overlap the target image", which was false."""
+    axis_aligned = grid.__class__(grid.array, spacing=(1.0, 2.0, 3.0), origin=(0, 0, 0))  # LPS identity
+
+    def roi(name, k, thickness):
+        node = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
+        node.SetCenter(ras_of(axis_aligned, (4, 4, k)))
+        node.SetSize(4.0, 6.0, thickness)
+        return node
+
+    assert box_from_roi(axis_aligned, roi("drawn on a slice", 2.4, 0.0)) == Box((2, 3, 2), (7, 6, 3))
+    assert box_from_roi(axis_aligned, roi("drawn off a slice", 2.6, 0.0)) == Box((2, 3, 3), (7, 6, 4))
+    with pytest.raises(PromptError, match=r"the box 'thin' holds no voxel centre along the target's axis k \(centres 3 mm apart\); "
+                                          "make it thicker, or place it on a slice"):
+        box_from_roi(axis_aligned, roi("thin", 2.5, 1.0))
+    with pytest.raises(PromptError, match="the box 'far' does not overlap the target image"):
+        box_from_roi(axis_aligned, roi("far", -1.0, 1.0))
 
 
 def test_bad_markups_are_refused_clearly(mrml_scene, labels, grid):

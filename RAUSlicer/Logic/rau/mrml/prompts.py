@@ -45,16 +45,30 @@ def points_of(node) -> list[tuple[str, list[float]]]:
 
 def box_from_roi(target: Image, roi) -> Box:
     """The target voxels whose centres lie inside the ROI: the voxel box around the ROI's eight corners
-    (in the ROI's own, possibly turned frame, so an ROI aligned with an oblique target gives exactly its voxels)."""
+    (in the ROI's own, possibly turned frame, so an ROI aligned with an oblique target gives exactly its voxels).
+
+    A flat ROI (0 thick, as drawn on a slice view) that lies between voxel centres takes the nearest ones (the
+    slice it was drawn on); a thicker one holding no voxel centre along an axis is refused, naming the axis.
+    """
     bounds = [0.0] * 6
     roi.GetObjectBounds(bounds)
     corners = np.array([[x, y, z, 1.0] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
     world = (arrayFromVTKMatrix(roi.GetObjectToWorldMatrix()) @ corners.T).T[:, :3]
-    ijk = target.volume().to_index(ras_to_lps(world))
-    box = Box(np.ceil(ijk.min(axis=0) - 1e-3), np.floor(ijk.max(axis=0) + 1e-3) + 1).clip(target)  # a face on a voxel centre keeps it
-    if box.empty:
+    volume = target.volume()
+    ijk = volume.to_index(ras_to_lps(world))
+    low, high, size = ijk.min(axis=0), ijk.max(axis=0), np.asarray(volume.size)
+    if np.any(high < -0.5) or np.any(low > size - 0.5):  # the image's voxels reach half a voxel beyond their centres
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")
-    return box
+    lower = np.clip(np.ceil(low - 1e-3), 0, size)  # a face on a voxel centre keeps it
+    upper = np.clip(np.floor(high + 1e-3) + 1, 0, size)
+    missed = lower >= upper  # no voxel centre between its faces along these axes
+    if missed.any() and min(roi.GetSize()) > 1e-3:
+        axes = ", ".join(axis for axis, miss in zip("ijk", missed) if miss)
+        spacing = ", ".join(f"{gap:g} mm" for gap, miss in zip(volume.spacing, missed) if miss)
+        raise PromptError(f"the box {roi.GetName()!r} holds no voxel centre along the target's axis {axes} (centres "
+                          f"{spacing} apart); make it thicker, or place it on a slice (a 0-thick box takes the nearest slice)")
+    nearest = np.clip(np.rint((low + high) / 2), 0, size - 1)
+    return Box(np.where(missed, nearest, lower), np.where(missed, nearest + 1, upper))
 
 
 def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -> Prompt:
