@@ -221,6 +221,22 @@ def test_segment_names_rau_cannot_tell_apart_are_named_with_their_node(mrml_scen
         segmentation_from_node(node, grid)
 
 
+def test_unticked_segment_names_rau_cannot_tell_apart_are_refused_as_the_command_line_refuses_them(mrml_scene, labels, grid, tmp_path):
+    """Before: an unticked 'Liver' beside a ticked 'liver' was left out of the reference without a word, while
+    ``rau segment`` on the exported file refused it."""
+    from rau.mrml import export_seg_nrrd
+
+    node = add_segmentation_node(labels, "reference labels", mrml_scene)
+    segment(node, "kidney").SetName("Liver")
+    volume, patient = add_volume_node(grid, "reference", mrml_scene), add_volume_node(grid, "patient", mrml_scene)
+    clash = "structure names 'liver' and 'Liver' are one name to RAUSlicer"
+    with pytest.raises(InputError, match=clash):
+        read_segmentation(export_seg_nrrd(node, tmp_path / "reference.seg.nrrd"))
+    for ticked in (["liver"], ["spleen"], ["Liver"]):
+        with pytest.raises(InputError, match=f"segmentation 'reference labels': {clash}"):
+            request_from_nodes(volume, node, patient, ticked)
+
+
 def test_a_request_names_the_node_the_user_did_not_pick(mrml_scene, labels, grid):
     volume = add_volume_node(grid, "target", mrml_scene)
     node = add_segmentation_node(labels, "reference labels", mrml_scene)

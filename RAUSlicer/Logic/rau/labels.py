@@ -137,6 +137,18 @@ def normalize_name(name: str) -> str:
     return "".join(ch for ch in name if ch.isalnum()) or name.strip()
 
 
+def check_distinct_names(names: list[str]) -> None:
+    """Refuse two structure names that are one to RAUSlicer (:func:`normalize_name`)."""
+    seen = {}
+    for name in names:
+        key = normalize_name(name)
+        if key in seen:
+            raise InputError(f"the structure name {name!r} appears twice" if seen[key] == name else
+                             f"structure names {seen[key]!r} and {name!r} are one name to RAUSlicer, which ignores case, "
+                             "spaces and punctuation when it matches names; rename one")
+        seen[key] = name
+
+
 @dataclass(frozen=True)
 class LabelSet:
     """An ordered set of structures; ``named`` is False when names were made up from values; ``colored``: the values
@@ -148,14 +160,7 @@ class LabelSet:
 
     def __post_init__(self):
         object.__setattr__(self, "structures", tuple(self.structures))
-        seen = {}
-        for structure in self.structures:
-            key, name = normalize_name(structure.name), structure.name
-            if key in seen:
-                raise InputError(f"the structure name {name!r} appears twice" if seen[key] == name else
-                                 f"structure names {seen[key]!r} and {name!r} are one name to RAUSlicer, which ignores case, "
-                                 "spaces and punctuation when it matches names; rename one")
-            seen[key] = name
+        check_distinct_names([structure.name for structure in self.structures])
 
     @classmethod
     def from_values(cls, values, names: dict[int, str] | None = None) -> "LabelSet":

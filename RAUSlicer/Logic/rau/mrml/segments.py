@@ -18,7 +18,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image
-from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, normalize_name, segment_values, tagged_value
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, segment_values, tagged_value
 from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import reach_outside
 
@@ -149,7 +149,8 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
 
     ``others``: the segments not called ``names`` come too (all in the node's order, as a file of them is read), as
     context that nobody picked: cut to ``geometry`` rather than refused, and left out when their name is blank or
-    taken or rau cannot hold their colour or terminology.
+    rau cannot hold it, their colour or terminology. Two names that are one to RAUSlicer are refused, picked or
+    not, as in a file of them.
     """
     if node is not None and node.IsA("vtkMRMLLabelMapVolumeNode"):
         raise GeometryError(f"{node.GetName()!r} is a label map volume, not a segmentation: convert it first (Data module, "
@@ -168,15 +169,17 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
     names = [segment.GetName().strip() for segment in segments]  # as a label table's names are read: an export's table reads back the same
     if "" in names:  # Slicer would give the result segment a random id and another name
         raise InputError(f"segmentation {node.GetName()!r}: segment {names.index('') + 1} has no name; name it (Segment Editor)")
+    every_name = [segment.GetName().strip() for segment in every_segment]
     try:
+        check_distinct_names([name for name in every_name if name])  # ticked or not, as a file of them is read
         labels = LabelSet(tuple(_structure(name, value_of[segment_id], segment) for name, segment_id, segment in zip(names, segment_ids, segments)))
     except InputError as error:  # a name used twice or holding a line break, a colour or terminology Slicer allows and rau not
-        given = [segment.GetName() for segment in segments]
-        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len(set(names)) else ""
+        given = [segment.GetName() for segment in every_segment]
+        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len(set(every_name)) else ""
         raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
     structures = dict(zip(segment_ids, labels.structures))
     if others:  # in the node's order, as a file of them is read
-        structures |= _context_structures(labels, [i for i in every_id if i not in structures], segmentation, value_of)
+        structures |= _context_structures([i for i in every_id if i not in structures], segmentation, value_of)
         structures = {segment_id: structures[segment_id] for segment_id in every_id if segment_id in structures}
         labels = LabelSet(tuple(structures.values()))
     masks, labelmaps = {}, binary_labelmaps(node)
@@ -195,20 +198,19 @@ def _structure(name: str, value: int, segment) -> Structure:
     return Structure(name, value, tuple(segment.GetColor()), terminology_of(segment))
 
 
-def _context_structures(picked: LabelSet, segment_ids: list[str], segmentation, value_of: dict) -> dict:
-    """Segment id -> structure for the segments nobody picked that rau can hold beside ``picked`` (see
-    :func:`segmentation_from_node`'s ``others``)."""
-    context, taken = {}, {normalize_name(name) for name in picked.names}
+def _context_structures(segment_ids: list[str], segmentation, value_of: dict) -> dict:
+    """Segment id -> structure for the segments nobody picked that rau can hold (see :func:`segmentation_from_node`'s
+    ``others``)."""
+    context = {}
     for segment_id in segment_ids:
         segment = segmentation.GetSegment(segment_id)
         name = segment.GetName().strip()
-        if not name or normalize_name(name) in taken:  # names are matched with case, spaces and punctuation aside
+        if not name:
             continue
         try:
             context[segment_id] = _structure(name, value_of[segment_id], segment)
         except InputError:  # a line break in the name, a colour or terminology rau cannot hold
             continue
-        taken.add(normalize_name(name))
     return context
 
 
