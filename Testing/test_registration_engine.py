@@ -131,6 +131,19 @@ def test_structure_outside_the_target_is_reported_not_found(ct_a):
     assert not item.found and "outside" in item.message
 
 
+def test_a_structure_smaller_than_the_targets_pixels_is_not_said_to_land_outside(hc18):
+    """A 2-pixel dot in the middle of the head, onto the same picture at a quarter of its resolution: it lands inside,
+    on no target pixel by half. Before: "lands outside the target after registration"."""
+    reference = hc18["001"]
+    labels = np.zeros(reference.image.shape, np.uint8)
+    labels[0, 270, 400:402] = 1
+    dot = Reference(reference.image, Segmentation.from_label_map(reference.image.with_array(labels), LabelSet((Structure("dot", 1),))))
+    spacing = reference.image.spacing
+    coarse = Image(reference.image.array[:, ::4, ::4].copy(), spacing=(4 * spacing[0], 4 * spacing[1], 1.0), ndim=2)
+    item = create_engine("registration", {"deformable": False}).run(Request([dot], coarse)).get("dot")
+    assert not item.found and "smaller than the target's voxels" in item.message
+
+
 def test_bad_requests_give_clear_errors(ct_a, hc18):
     engine = create_engine("registration", {})
     with pytest.raises(GeometryError, match="2D but the target is 3D"):

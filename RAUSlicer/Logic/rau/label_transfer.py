@@ -49,7 +49,8 @@ def as_fast_transform(transform: sitk.Transform, target: Image) -> sitk.Transfor
 
 
 def warp_structures(segmentation: Segmentation, names: list[str], target: Image, transform: sitk.Transform) -> dict[str, SoftMask | None]:
-    """Each named structure of ``segmentation`` warped onto ``target``; None where it lands outside."""
+    """Each named structure of ``segmentation`` warped onto ``target``; None where it covers no target voxel by half
+    (it lands outside, or is smaller than the target's voxels there)."""
     transform = as_fast_transform(transform, target)
     coarse = _coarse_grid(target, COARSE_FACTOR)
     native_shape = target.shape[3 - target.ndim :]

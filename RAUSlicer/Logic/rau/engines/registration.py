@@ -126,7 +126,8 @@ class RegistrationEngine(Engine):
         prompts = {"references": references, "similarity": [round(t.registration.similarity, 4) for t in chosen]}
         if not landed:
             drawn = any(t.reference.segmentation.has_voxels(name) for t in chosen)
-            message = "lands outside the target after registration" if drawn else request.no_voxels_message()
+            message = ("covers no target voxel by half after registration: it lands outside the target, or it is smaller "
+                       "than the target's voxels there" if drawn else request.no_voxels_message())
             return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
         fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)
