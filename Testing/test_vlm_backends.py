@@ -189,6 +189,18 @@ def test_a_server_echoing_the_api_key_in_an_error_does_not_get_it_printed(monkey
         assert padding or "bad key Bearer <RAU_VLM_API_KEY>" in str(refused.value)
 
 
+def test_a_reply_without_choices_echoing_the_api_key_does_not_get_it_printed_in_part(monkeypatch):
+    """Before: "reply has no choices[0].message.content: {'echo': 'xxx...sk-SECRE", cut to 200 characters before the key was
+    taken out."""
+    monkeypatch.setenv("RAU_VLM_API_KEY", "sk-SECRET123")
+    for padding in range(175, 200, 3):  # the reply is shown up to 200 characters
+        with ChatServer(lambda body: {"echo": "x" * padding + "sk-SECRET123"}) as server:
+            backend = create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"})
+            with pytest.raises(RuntimeError, match=r"reply has no choices\[0\]\.message\.content: ") as refused:
+                backend.generate(_messages(), 4)
+        assert "sk-" not in str(refused.value), padding
+
+
 @pytest.mark.parametrize("url, message", [
     ("http://alice:pw-SECRET@127.0.0.1:8000", "--vlm-server http://127.0.0.1:8000: the URL carries a user name or password; give the server's API key in the RAU_VLM_API_KEY"),
     ("http://127.0.0.1:8000/v1?api-version=2024", r"a query \(\?...\) or fragment \(#...\) in the URL is not supported"),

@@ -83,7 +83,7 @@ class ServerBackend(Backend):
         try:
             text = _text_of(data["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as error:
-            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._redacted(str(data)[:200])}") from error
+            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._redacted(str(data))[:200]}") from error  # a key cut off is not shown
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
 
