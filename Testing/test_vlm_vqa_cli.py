@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,27 @@ def test_a_pair_that_cannot_be_asked_is_reported_failed_and_the_others_are_score
     assert len(failed) == 1 and "is 3D but the target is 2D" in failed[0]["error"] and document["summary"]["failed_pairs"] == 1
     assert document["summary"]["presence_questions"] == 2  # the two good pairs were asked
     assert "failed: 001_HC.png with image.nii.gz: reference 'image.nii.gz' is 3D" in capsys.readouterr().err
+
+
+def test_the_truth_meets_the_reference_as_in_engine_mode(shared_data, tmp_path, capsys):
+    """Before: a truth naming the reference's structure otherwise was scored (every presence truth False) and one without
+    a label table was matched by value without a word; engine mode fails the first case and warns of the second."""
+    folder = shared_data / "hc18_fetal_head_us"
+    for number in ("000", "001", "002"):
+        for image in _hc18_case(folder, number):
+            shutil.copy(image, tmp_path)
+    (tmp_path / "000_HC_mask.labels.csv").write_text("value,name\n255,blob\n")
+    (tmp_path / "001_HC_mask.labels.csv").write_text("value,name\n255,other\n")  # 002's truth has no table
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("reference_image,reference_labels,target_image,target_labels\n"
+                        + "".join(f"000_HC.png,000_HC_mask.png,{n}_HC.png,{n}_HC_mask.png\n" for n in ("001", "002")))
+    code, _ = _evaluate(manifest, lambda body: "banana", tmp_path / "vqa.json")
+    assert code == 1
+    document = json.loads((tmp_path / "vqa.json").read_text())
+    [failed] = [record for record in document["records"] if record["task"] == "error"]
+    assert failed["target"] == "001_HC.png"
+    assert failed["error"] == "no structure of the truth (other) is one of the reference's (blob); check the names or label tables"
+    assert {record["target"] for record in document["records"] if record["task"] == "presence"} == {"002_HC.png"}
+    [warning] = document["warnings"]
+    assert (warning["target"], warning["reference"]) == ("002_HC.png", "000_HC.png") and "matched by label value" in warning["warning"]
+    assert "warning: 002_HC.png with 000_HC.png: the reference's structures have names but the truth's do not" in capsys.readouterr().err

@@ -198,17 +198,25 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     if not (args.vlm_model or args.vlm_server):
         raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
     options = engine_options(args)
-    records = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
+    records, warnings = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
     summary = vqa.summarize(records)
     print_vqa_table(summary)
     if json_path:
         rows = [_clean(record) for record in records]
-        document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server, "summary": summary, "records": rows}
+        document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server, "summary": summary,
+                    "records": rows, "warnings": warnings}
         write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
-        print(f"failed: {record['target']}" + (f" with {record['reference']}" if record["reference"] else "") + f": {record['error']}", file=sys.stderr)
+        print(f"failed: {_pair_name(record)}: {record['error']}", file=sys.stderr)
+    for record in warnings:
+        print(f"warning: {_pair_name(record)}: {record['warning']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _pair_name(record: dict) -> str:
+    """A --vqa record's target and, where it has one, reference: ``001.png with 002.png``."""
+    return record["target"] + (f" with {record['reference']}" if record["reference"] else "")
 
 
 def _progress(items, description: str, total: int | None = None):

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
-from rau.engines.base import Cancelled
+from rau.engines.base import Cancelled, validate_request
 from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import presence_accuracy, structure_metrics
@@ -110,8 +110,10 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
 
 def scored_request(case: Case, references: list[Reference], target: Image, truth: Segmentation) -> tuple[Request, LabelSet]:
     """The request a case runs and the reference's structures it can score (:func:`scorable_labels`); raises
-    :class:`~rau.errors.InputError` when its truth holds none of them (:func:`truth_mismatch`)."""
+    :class:`~rau.errors.InputError` for a request no engine can serve (:func:`~rau.engines.base.validate_request`:
+    said before the truth's names) and when its truth holds none of them (:func:`truth_mismatch`)."""
     request = Request(references, target, case.structures)
+    validate_request(request)
     labels = scorable_labels(references[0].segmentation, request.labels().names, request.left_out())
     mismatch = truth_mismatch(labels, truth)
     if mismatch:

@@ -23,10 +23,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from rau.boxes import Box
-from rau.engines.base import Progress, Reference, Request, validate_request
+from rau.engines.base import Progress, Reference, Request
 from rau.errors import InputError
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import load_case, truth_masks
+from rau.evaluation.runner import load_case, matching_warnings, scored_request, truth_masks
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
@@ -75,11 +75,14 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
     return records
 
 
-def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> list[dict]:
-    """:func:`evaluate_pair` on each reference of each case; records also name their ``target`` and ``reference``.
-    A pair that cannot be asked about (unreadable files, a 3D reference for a 2D target ...) is one record of task
-    ``error`` with the reason, as ``rau evaluate`` reports a failed case; the others are asked."""
-    records = []
+def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> tuple[list[dict], list[dict]]:
+    """:func:`evaluate_pair` on each reference of each case: its records and its warnings (``{target, reference,
+    warning}``), both naming their ``target`` and ``reference``. The truth meets the reference as ``rau evaluate``'s
+    engine mode has it meet (:func:`~rau.evaluation.runner.scored_request`, with its warnings). A pair that cannot be
+    asked about (unreadable files, a 3D reference for a 2D target, a truth none of whose structures is the
+    reference's ...) is one record of task ``error`` with the reason, as ``rau evaluate`` reports a failed case; the
+    others are asked."""
+    records, warnings = [], []
     for case in cases:
         try:
             references, target, truth = load_case(case)
@@ -89,11 +92,12 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
         for reference in references:
             pair = {"target": case.name, "reference": reference.name}
             try:
-                validate_request(Request([reference], target, case.structures))
+                _, labels = scored_request(case, [reference], target, truth)
+                warnings += [{**pair, "warning": warning} for warning in matching_warnings(labels, truth, case.structures)]
                 records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure)]
             except InputError as error:
                 records.append({**pair, "task": "error", "error": str(error)})
-    return records
+    return records, warnings
 
 
 def summarize(records: list[dict]) -> dict:
