@@ -100,7 +100,8 @@ def test_ranking_puts_the_matching_reference_first(hc18):
     result = engine.run(Request(references, target))
     assert result.details["ranking"][0]["reference"] == "001_HC.png"
     order = [entry["reference"] for entry in result.details["ranking"]]
-    assert [r.name for r in engine.ranked_references(Request(references, target)).references] == order  # one ranking for every engine
+    ranked, ranking = engine.ranked_references(Request(references, target))
+    assert [r.name for r in ranked.references] == [entry["reference"] for entry in ranking] == order  # one ranking for every engine
     assert dice(result.get("label_255").mask, truth) > 0.85
     assert result.get("label_255").prompts["references"] == ["001_HC.png"]
 

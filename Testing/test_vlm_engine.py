@@ -133,6 +133,35 @@ def test_rau_segment_command_through_a_server(pair, shared_data, tmp_path, capsy
     assert summary["engine"] == "rau" and summary["structures"][0]["prompts"]
 
 
+def _poor_reference(reference):
+    """``poor.png``: noise with a blob labelled as ``reference``'s structure, which ranks below ``reference``."""
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation, Structure
+
+    noise = Image(np.random.default_rng(0).normal(100, 40, (1, 120, 60)).astype(np.float32), ndim=2)
+    blob = np.zeros(noise.shape, bool)
+    blob[0, 10:40, 5:30] = True
+    name = reference.segmentation.labels.names[0]
+    labels = LabelSet((Structure(name, 1),), named=reference.segmentation.labels.named)
+    return type(reference)(noise, Segmentation(noise.with_array(np.zeros(noise.shape, np.uint8)), labels, {name: blob}), "poor.png")
+
+
+def test_engines_that_rank_references_record_the_ranking(pair, tmp_path):
+    """Before: ``rau``, ``vlm-box`` and ``sam2-memory`` ranked several references but left the ranking, which the
+    registration engine records, out of the result (and so of its JSON)."""
+    from tiny_sam2 import save_tiny_sam2
+
+    reference, target, truth = pair
+    sam2 = {"sam2_model": str(save_tiny_sam2(tmp_path / "sam2", presence="always")), "device": "cpu"}
+    _, answer = _truth_answer(truth, target)
+    with ChatServer(lambda body: answer) as server:
+        for engine, options in (("vlm-box", {}), ("rau", sam2), ("sam2-memory", sam2)):
+            result = create_engine(engine, {"vlm_server": server.url, **options}).run(Request([_poor_reference(reference), reference], target))
+            ranking = result.details["ranking"]
+            assert [entry["reference"] for entry in ranking] == [reference.name, "poor.png"], engine
+            assert ranking[0]["score"] > ranking[1]["score"] and {"similarity", "seconds"} <= set(ranking[0]), engine
+
+
 def test_vlm_box_shows_the_vlm_the_best_ranked_reference_whatever_the_order(pair, tmp_path):
     """Before, ``vlm-box`` showed the VLM the first reference given (the ``rau`` engine ranks them first)."""
     import base64
@@ -140,16 +169,8 @@ def test_vlm_box_shows_the_vlm_the_best_ranked_reference_whatever_the_order(pair
 
     from PIL import Image as Picture
 
-    from rau.image import Image
-    from rau.labels import LabelSet, Segmentation, Structure
-
     reference, target, truth = pair
-    noise = Image(np.random.default_rng(0).normal(100, 40, (1, 120, 60)).astype(np.float32), ndim=2)
-    blob = np.zeros(noise.shape, bool)
-    blob[0, 10:40, 5:30] = True
-    name = reference.segmentation.labels.names[0]
-    labels = LabelSet((Structure(name, 1),), named=reference.segmentation.labels.named)
-    poor = type(reference)(noise, Segmentation(noise.with_array(np.zeros(noise.shape, np.uint8)), labels, {name: blob}), "poor.png")
+    poor = _poor_reference(reference)
     _, answer = _truth_answer(truth, target)
 
     def reference_picture(request) -> tuple[int, int]:

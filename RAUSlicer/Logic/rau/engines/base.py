@@ -301,7 +301,8 @@ class Segmenter(abc.ABC):
 
 class PipelineEngine(Engine):
     """A localizer followed by a segmenter; with a ``ranker`` (a :class:`~rau.engines.registration.RegistrationEngine`),
-    several references are put in its ranking order first (the localizer looks at the best one)."""
+    several references are put in its ranking order first (the localizer looks at the best one), and the result
+    records that ranking as the registration engine's does."""
 
     ranker = None
 
@@ -314,10 +315,13 @@ class PipelineEngine(Engine):
         started = time.perf_counter()
         from rau.correction import attach_session
 
+        ranking = []
         if self.ranker is not None:
-            request = self.ranker.ranked_references(request, progress)
+            request, ranking = self.ranker.ranked_references(request, progress)
         localizations = self.localizer.localize(request, progress)
         result = self.segmenter.segment(request, localizations, progress)
+        if ranking:
+            result.details["ranking"] = ranking
         result.engine = self.name
         for item in result.structures:
             item.engine = self.name

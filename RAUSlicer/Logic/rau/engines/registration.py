@@ -74,7 +74,7 @@ class RegistrationEngine(Engine):
             [replace(item, mask=from_lps_order(request.target, item.mask), box=None) if item.found else item for item in structures],
             self.name,
             time.perf_counter() - started,
-            details={"ranking": [{"reference": t.reference.name, "score": round(score, 4), "similarity": round(t.registration.similarity, 4), "seconds": round(t.registration.seconds, 3)} for t, score in ranked]},
+            details={"ranking": _ranking_details(ranked)},
         )
         if self.keep_transfers:
             result.details["transfers"] = {t.reference.name: {n: from_lps_order(request.target, t.masks[n].full(target.shape) > 0.5) if t.masks[n] else None
@@ -82,8 +82,9 @@ class RegistrationEngine(Engine):
         progress("done", 1.0)
         return attach_session(result)
 
-    def ranked_references(self, request: Request, progress: Progress | None = None) -> Request:
-        """``request`` with its references in :func:`rank` order.
+    def ranked_references(self, request: Request, progress: Progress | None = None) -> tuple[Request, list[dict]]:
+        """``request`` with its references in :func:`rank` order, and that ranking as :meth:`run` records it
+        (``details["ranking"]``; empty for one reference).
 
         One reference needs no ranking and costs nothing; two are registered only (the
         similarity ranks them); from :data:`rau.selection.MIN_REFERENCES` on, the structures
@@ -91,13 +92,14 @@ class RegistrationEngine(Engine):
         """
         validate_request(request)
         if len(request.references) < 2:
-            return request
+            return request, []
         progress = progress or Progress()
         names = request.ranking_names() if len(request.references) >= MIN_REFERENCES else []
         settings = self.settings_for(request.references)
         target = orient_lps(request.target)  # as run() does
         transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
-        return request.ranked([t.reference for t, _ in rank(transfers)])
+        ranked = rank(transfers)
+        return request.ranked([t.reference for t, _ in ranked]), _ranking_details(ranked)
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
         """The registration settings for these references: a pool of two or more registers upright only.
@@ -146,6 +148,12 @@ def voters_for(name: str, ranked: list[Transfer], top_k: int) -> list[Transfer]:
     in a few references only is found from them, whatever the others are ranked), else the ``top_k`` best."""
     holders = [t for t in ranked if name in t.masks]
     return holders[:top_k] or ranked[:top_k]
+
+
+def _ranking_details(ranked: list[tuple[Transfer, float]]) -> list[dict]:
+    """:func:`rank`'s order as a result records it: each reference's name, score, image similarity and seconds."""
+    return [{"reference": t.reference.name, "score": round(score, 4), "similarity": round(t.registration.similarity, 4),
+             "seconds": round(t.registration.seconds, 3)} for t, score in ranked]
 
 
 def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:

@@ -35,8 +35,10 @@ class Sam2MemoryEngine(Engine):
         validate_request(request)
         progress = progress or Progress()
         started = time.perf_counter()
-        request = self.ranker.ranked_references(request, progress)
+        request, ranking = self.ranker.ranked_references(request, progress)
         result = self.segmenter.segment(request, None, progress)
+        if ranking:
+            result.details["ranking"] = ranking
         result.seconds = time.perf_counter() - started
         return result
 
