@@ -133,14 +133,14 @@ def test_rau_segment_command_through_a_server(pair, shared_data, tmp_path, capsy
     assert summary["engine"] == "rau" and summary["structures"][0]["prompts"]
 
 
-def _poor_reference(reference):
-    """``poor.png``: noise with a blob labelled as ``reference``'s structure, which ranks below ``reference``."""
+def _poor_reference(reference, shape=(1, 120, 60)):
+    """``poor.png``: noise of ``shape`` with a blob labelled as ``reference``'s structure, which ranks below ``reference``."""
     from rau.image import Image
     from rau.labels import LabelSet, Segmentation, Structure
 
-    noise = Image(np.random.default_rng(0).normal(100, 40, (1, 120, 60)).astype(np.float32), ndim=2)
+    noise = Image(np.random.default_rng(0).normal(100, 40, shape).astype(np.float32), ndim=2)
     blob = np.zeros(noise.shape, bool)
-    blob[0, 10:40, 5:30] = True
+    blob[0, shape[1] // 12 : shape[1] // 3, 5:30] = True
     name = reference.segmentation.labels.names[0]
     labels = LabelSet((Structure(name, 1),), named=reference.segmentation.labels.named)
     return type(reference)(noise, Segmentation(noise.with_array(np.zeros(noise.shape, np.uint8)), labels, {name: blob}), "poor.png")
@@ -184,3 +184,16 @@ def test_vlm_box_shows_the_vlm_the_best_ranked_reference_whatever_the_order(pair
             engine.run(Request(references, target))
     width, height = reference_picture(server.requests[0])
     assert [reference_picture(request) for request in server.requests] == [(width, height)] * 2 and width > height
+
+
+def test_a_picture_too_long_for_the_vlm_is_named(pair):
+    """Before: "a 1700x8 image (or slice) is more than 200 times longer than wide", whether target or reference."""
+    from rau.image import GeometryError
+
+    reference, target, _ = pair
+    long = _poor_reference(reference, (1, 8, 1700))
+    engine = create_engine("vlm-box", {"vlm_server": "http://127.0.0.1:9"})  # refused before any request
+    with pytest.raises(GeometryError, match=r"^the target 'long.png': a 1700x8 image \(or slice\) is more than 200 times"):
+        engine.run(Request([reference], long.image, target_name="long.png"))
+    with pytest.raises(GeometryError, match=r"^reference 'poor.png': a 1700x8 image \(or slice\) is more than 200 times"):
+        engine.run(Request([long], target))

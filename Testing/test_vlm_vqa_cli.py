@@ -121,3 +121,15 @@ def test_the_truth_meets_the_reference_as_in_engine_mode(shared_data, tmp_path, 
     [warning] = document["warnings"]
     assert (warning["target"], warning["reference"]) == ("002_HC.png", "000_HC.png") and "matched by label value" in warning["warning"]
     assert "warning: 002_HC.png with 000_HC.png: the reference's structures have names but the truth's do not" in capsys.readouterr().err
+
+
+def test_model_and_device_errors_name_their_option_as_rau_segment_does(hc18, tmp_path, capsys):
+    """Before: "error: .../llama: model_type 'llama' is not a vision-language model" and "error: device 'cuda:99' was
+    requested ...", without the option that gave them."""
+    manifest, _, _ = hc18
+    (tmp_path / "llama").mkdir()
+    (tmp_path / "llama" / "config.json").write_text('{"model_type": "llama"}')
+    assert main(["evaluate", str(manifest), "--vqa", "--vlm-model", str(tmp_path / "llama")]) == 2
+    assert f"error: --vlm-model {tmp_path / 'llama'}: " in capsys.readouterr().err
+    assert main(["evaluate", str(manifest), "--vqa", "--vlm-model", str(tmp_path / "llama"), "--device", "cuda:99"]) == 2
+    assert "error: --device cuda:99: device " in capsys.readouterr().err

@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.cli import UsageError
-from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
+from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options
 from rau.engines.base import Cancelled
 from rau.errors import InputError, OptionError, Terminated
 from rau.evaluation import clicks, vqa
@@ -198,6 +198,7 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     if not (args.vlm_model or args.vlm_server):
         raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
     options = engine_options(args)
+    check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
     records, warnings = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
     summary = vqa.summarize(records)
     print_vqa_table(summary)

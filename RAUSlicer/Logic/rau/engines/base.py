@@ -102,6 +102,10 @@ class Request:
         except UnknownStructureError as error:
             raise UnknownStructureError(f"{error}{self._held_by_others()}") from None
 
+    def target_called(self) -> str:
+        """The target as errors name it: ``the target 'ct.nii.gz'``, or ``the target`` when it has no name."""
+        return f"the target {self.target_name!r}" if self.target_name else "the target"
+
     def ranking_names(self) -> list[str]:
         """The structures references are ranked on (:func:`rau.engines.registration.rank`): those asked for and every
         other one with voxels in the first reference, so that which structures are asked for changes neither the
@@ -334,7 +338,7 @@ def validate_request(request: Request, registered: bool = False) -> None:
     can match (an engine that registers the target; another may well answer "not found")."""
     if not request.references:
         raise ReferenceInputError("no reference given")
-    target = f"the target {request.target_name!r}" if request.target_name else "the target"
+    target = request.target_called()
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
             size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])

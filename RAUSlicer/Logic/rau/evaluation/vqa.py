@@ -54,8 +54,8 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
         legend = [n for n in names if planes[n].any()]
         slice_ref, slice_target = reference.image.array[view.reference_slice], target.array[view.target_slice]
         overlay = render_overlay(slice_ref, [planes[n] for n in legend],
-                                 backend.family.model_size(slice_ref.shape[1], slice_ref.shape[0]))
-        size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0])
+                                 backend.family.model_size(slice_ref.shape[1], slice_ref.shape[0], f"reference {reference.name!r}"))
+        size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0], request.target_called())
         for name in view.names:
             truth_box = _truth_box(truths, name, view.target_slice)
             answer = parse_presence(backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS).text, name)

@@ -32,12 +32,13 @@ class ModelFamily:
     normalized_to: int | None = None
     """None: absolute pixels of the resized image; else coordinates scaled to 0..normalized_to."""
 
-    def model_size(self, width: int, height: int) -> tuple[int, int]:
-        """(width, height) of the image the model sees for a ``width`` x ``height`` source."""
+    def model_size(self, width: int, height: int, source: str = "the image") -> tuple[int, int]:
+        """(width, height) of the image the model sees for a ``width`` x ``height`` source, which errors name
+        (``source``: e.g. ``reference 'ref.png'``)."""
         if min(width, height) < 1:
-            raise GeometryError(f"image size must be positive, got {width}x{height}")
+            raise GeometryError(f"{source}: image size must be positive, got {width}x{height}")
         if max(width, height) / min(width, height) > 200:
-            raise GeometryError(f"a {width}x{height} image (or slice) is more than 200 times longer than wide, which Qwen-VL refuses")
+            raise GeometryError(f"{source}: a {width}x{height} image (or slice) is more than 200 times longer than wide, which Qwen-VL refuses")
         factor = self.factor
         h_bar = round(height / factor) * factor
         w_bar = round(width / factor) * factor

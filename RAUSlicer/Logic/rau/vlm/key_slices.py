@@ -94,7 +94,7 @@ def orient_request_lps(request: Request, names: list[str] | None = None) -> Requ
     reference = request.references[0]
     names = names if names is not None else request.labels().names
     oriented = Reference(orient_lps(reference.image), orient_segmentation_lps(reference.segmentation, names), reference.name)
-    return Request([oriented], orient_lps(request.target), names)
+    return Request([oriented], orient_lps(request.target), names, target_name=request.target_name)
 
 
 def same_voxels(box: Box, grid: Image, other: Image) -> Box:

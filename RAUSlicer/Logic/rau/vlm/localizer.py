@@ -64,8 +64,8 @@ class VLMLocalizer(Localizer):
         target_slice = request.target.array[view.target_slice]
         source_size = (target_slice.shape[1], target_slice.shape[0])
         family = self.backend.family
-        reference_size = family.model_size(reference_slice.shape[1], reference_slice.shape[0])
-        target_size = family.model_size(*source_size)
+        reference_size = family.model_size(reference_slice.shape[1], reference_slice.shape[0], f"reference {reference.name!r}")
+        target_size = family.model_size(*source_size, request.target_called())
         masks = [planes[n] for n in legend]
         messages = localization_messages(
             render_overlay(reference_slice, masks, reference_size), render_plain(target_slice, target_size),
