@@ -20,6 +20,8 @@ CASES = [
     ('[{"label": 1' + "0" * 400 + ', "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),  # before: OverflowError
     ('[{"label": "liver", "present": true, "bbox_2d": {"x1": 1' + "0" * 400 + ', "y1": 2, "x2": 3, "y2": 4}}]', "liver", True, None, "unreadable box"),
     ('[{"label": "' + "9" * 5000 + '", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),  # before: ValueError (int digits)
+    ('[{"label": "liver", "present": true, "bbox_2d": [' + "9" * 5000 + ', 2, 3, 4]}]', "liver", True, None, "unreadable box"),  # before: "no JSON"
+    ('[{"label": ' + "9" * 5000 + ', "present": true}, {"label": "spleen", "present": false}]', "spleen", False, None, "unknown label"),  # before: "no JSON"
     ('[{"label": "liver", "present": true, "bbox_2d": [30, 20, 30, 60]}]', "liver", True, None, "zero-area"),
     ('[{"label": "liver", "present": true, "bbox_2d": ["a", 2, 3]}]', "liver", True, None, "unreadable box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, NaN, 4]}]', "liver", True, None, "unreadable box"),

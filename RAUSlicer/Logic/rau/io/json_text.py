@@ -7,8 +7,18 @@ import json
 
 def parse_json(text: str | bytes, **options):
     """``json.loads(text, **options)``; a document nested deeper than Python's parser can follow (it would raise a
-    RecursionError, a crash) raises the ``ValueError`` that any other malformed JSON raises."""
+    RecursionError, a crash) raises the ``ValueError`` that any other malformed JSON raises. A whole number too long
+    for Python to read (over 4,300 digits) is read as a float, infinite as a float too large is, instead of making
+    the whole document unreadable."""
     try:
-        return json.loads(text, **options)
+        return json.loads(text, **{"parse_int": _whole_number, **options})
     except RecursionError:
         raise ValueError("nested too deeply to read (brackets within brackets beyond Python's limit)") from None
+
+
+def _whole_number(digits: str) -> int | float:
+    """``int(digits)``, or ``float(digits)`` (infinite) for digits beyond Python's limit (``sys.set_int_max_str_digits``)."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
