@@ -133,3 +133,30 @@ def test_model_and_device_errors_name_their_option_as_rau_segment_does(hc18, tmp
     assert f"error: --vlm-model {tmp_path / 'llama'}: " in capsys.readouterr().err
     assert main(["evaluate", str(manifest), "--vqa", "--vlm-model", str(tmp_path / "llama"), "--device", "cuda:99"]) == 2
     assert "error: --device cuda:99: device " in capsys.readouterr().err
+
+
+def test_an_interrupted_run_writes_the_cases_it_finished(hc18, tmp_path, monkeypatch, capsys):
+    """Before: SIGTERM (or Ctrl-C) during rau evaluate --vqa --json wrote nothing; engine mode writes the cases
+    finished, marked interrupted, and those never reached as not_run."""
+    from rau.commands import evaluate as evaluate_command
+    from rau.errors import Terminated
+
+    manifest, target, truth = hc18
+
+    def terminated_after_the_first_case(items, description, total=None):  # SIGTERM as soon as one case has finished
+        yield next(iter(items))
+        raise Terminated()
+
+    header, first, *_ = manifest.read_text().splitlines()
+    (tmp_path / "two.csv").write_text("\n".join([header, first, first.replace("001_HC", "002_HC")]) + "\n")  # two targets
+    monkeypatch.setattr(evaluate_command, "_progress", terminated_after_the_first_case)
+    code, _ = _evaluate(tmp_path / "two.csv", oracle(truth, target), tmp_path / "vqa.json")
+    assert code == 143
+    document = json.loads((tmp_path / "vqa.json").read_text())
+    assert document["interrupted"] and document["summary"]["presence_questions"] == 1
+    assert [(r["target"], r["task"]) for r in document["records"]] == [
+        ("001_HC.png", "presence"), ("001_HC.png", "identity"), ("001_HC.png", "box"), ("002_HC.png", "not_run")]
+    assert "interrupted before this case" in document["records"][-1]["error"]
+    rows = list(csv.DictReader(open(tmp_path / "vqa.csv", encoding="utf-8")))
+    assert [r["task"] for r in rows] == ["presence", "identity", "box", "not_run"]
+    assert "interrupted after 1 of 2 cases; " in capsys.readouterr().err

@@ -162,35 +162,47 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     description = f"rau evaluate ({args.engine})"
     outputs = predictions or [None] * len(cases)
     if args.clicks:
-        scored = ((index, *clicks.try_case_with_clicks(engine, case, args.clicks, outputs[index]))
+        scored = ((index, clicks.try_case_with_clicks(engine, case, args.clicks, outputs[index]))
                   for index, case in enumerate(_progress(cases, f"{description}, {args.clicks} clicks")))
     elif args.jobs == 1:
-        scored = ((index, try_case(engine, case, prediction=outputs[index]), {}) for index, case in enumerate(_progress(cases, description)))
+        scored = ((index, (try_case(engine, case, prediction=outputs[index]), {})) for index, case in enumerate(_progress(cases, description)))
     else:
-        scored = ((index, score, {}) for index, score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs, predictions),
-                                                                   description, len(cases)))
+        scored = ((index, (score, {})) for index, score in _progress(evaluate_in_processes(args.engine, options, cases, args.jobs, predictions),
+                                                                     description, len(cases)))
+
+    def write_finished(finished: dict) -> None:
+        never_reached = {index: (failed_case(case, NOT_REACHED, ran=False), {}) for index, case in enumerate(cases)}
+        scores, curves = _in_order(never_reached | finished)
+        their_units = [units[index] for index in sorted(finished)]
+        summary = summary_of(scores, their_units, curves if args.clicks else None)
+        write_outputs(json_path, args, scores, summary, curves, units, interrupted=True)
+
+    return _in_order(_gathered(scored, len(cases), json_path, write_finished))
+
+
+def _gathered(done, total: int, json_path: Path | None, write_finished) -> dict:
+    """``{case index: value}`` of ``done``, a generator of ``(case index, value)`` as the cases finish. When interrupted
+    (Ctrl-C, SIGTERM), ``done`` is closed, the cases finished are written with ``write_finished(finished)`` (with
+    ``--json``), the user is told, and the interruption goes on."""
     finished = {}
     try:
-        for index, score, case_curves in scored:
-            finished[index] = score, case_curves
+        for index, value in done:
+            finished[index] = value
     except (KeyboardInterrupt, Cancelled, Terminated):
-        scored.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
+        done.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
         if json_path:
-            never_reached = {index: (failed_case(case, NOT_REACHED, ran=False), {}) for index, case in enumerate(cases)}
-            scores, curves = _in_order(never_reached | finished)
-            their_units = [units[index] for index in sorted(finished)]
-            summary = summary_of(scores, their_units, curves if args.clicks else None)
-            write_outputs(json_path, args, scores, summary, curves, units, interrupted=True)
-        print(f"interrupted after {len(finished)} of {len(cases)} cases"
+            write_finished(finished)
+        print(f"interrupted after {len(finished)} of {total} cases"
               + (f"; {json_path} holds those finished (the others as not_run)" if json_path else ""), file=sys.stderr)
         raise
-    return _in_order(finished)
+    return finished
 
 
-def _in_order(finished: dict) -> tuple[list, list[dict]]:
-    """The scores and curves of ``finished`` (``{case index: (score, curves)}``) in manifest order."""
+def _in_order(finished: dict) -> tuple[list, list]:
+    """The two parts of each case's value in ``finished`` (``{case index: (scores, curves)}``, or ``--vqa``'s
+    ``(records, warnings)``) in manifest order."""
     ordered = [finished[index] for index in sorted(finished)]
-    return [score for score, _ in ordered], [curves for _, curves in ordered]
+    return [first for first, _ in ordered], [second for _, second in ordered]
 
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
@@ -199,20 +211,40 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
     options = engine_options(args)
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
-    records, warnings = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
-    summary = vqa.summarize(records)
-    print_vqa_table(summary)
+    asked = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
+
+    def write_finished(finished: dict) -> None:
+        never_reached = {index: ([{"target": case.name, "reference": None, "task": "not_run", "error": NOT_REACHED}], [])
+                         for index, case in enumerate(cases)}
+        write_vqa_outputs(json_path, args, options, *_joined(never_reached | finished), interrupted=True)
+
+    records, warnings = _joined(_gathered(((index, done) for index, done in enumerate(asked)), len(cases), json_path, write_finished))
+    print_vqa_table(vqa.summarize(records))
     if json_path:
-        rows = [_clean(record) for record in records]
-        document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server, "summary": summary,
-                    "records": rows, "warnings": warnings}
-        write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)
+        write_vqa_outputs(json_path, args, options, records, warnings)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
         print(f"failed: {_pair_name(record)}: {record['error']}", file=sys.stderr)
     for record in warnings:
         print(f"warning: {_pair_name(record)}: {record['warning']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _joined(finished: dict) -> tuple[list[dict], list[dict]]:
+    """``--vqa``'s records and warnings of ``finished`` (``{case index: (records, warnings)}``), in manifest order."""
+    records, warnings = _in_order(finished)
+    return [record for case in records for record in case], [warning for case in warnings for warning in case]
+
+
+def write_vqa_outputs(json_path: Path, args, options, records: list[dict], warnings: list[dict], interrupted: bool = False) -> None:
+    """``--vqa``'s JSON (summary, records, warnings) and CSV of records (``interrupted``: the cases never reached have
+    a record of task ``not_run``)."""
+    rows = [_clean(record) for record in records]
+    document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server,
+                "summary": vqa.summarize(records), "records": rows, "warnings": warnings}
+    if interrupted:
+        document["interrupted"] = True
+    write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)
 
 
 def _pair_name(record: dict) -> str:

@@ -18,7 +18,7 @@ It returns one record per question; :func:`summarize` turns records into accurac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -75,20 +75,20 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
     return records
 
 
-def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> tuple[list[dict], list[dict]]:
-    """:func:`evaluate_pair` on each reference of each case: its records and its warnings (``{target, reference,
-    warning}``), both naming their ``target`` and ``reference``. The truth meets the reference as ``rau evaluate``'s
-    engine mode has it meet (:func:`~rau.evaluation.runner.scored_request`, with its warnings). A pair that cannot be
-    asked about (unreadable files, a 3D reference for a 2D target, a truth none of whose structures is the
-    reference's ...) is one record of task ``error`` with the reason, as ``rau evaluate`` reports a failed case; the
-    others are asked."""
-    records, warnings = [], []
+def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> Iterator[tuple[list[dict], list[dict]]]:
+    """Case by case, as each is done: :func:`evaluate_pair`'s records on each of its references and its warnings
+    (``{target, reference, warning}``), both naming their ``target`` and ``reference``. The truth meets the reference
+    as ``rau evaluate``'s engine mode has it meet (:func:`~rau.evaluation.runner.scored_request`, with its warnings).
+    A pair that cannot be asked about (unreadable files, a 3D reference for a 2D target, a truth none of whose
+    structures is the reference's ...) is one record of task ``error`` with the reason, as ``rau evaluate`` reports a
+    failed case; the others are asked."""
     for case in cases:
         try:
             references, target, truth = load_case(case)
         except InputError as error:
-            records.append({"target": case.name, "reference": None, "task": "error", "error": str(error)})
+            yield [{"target": case.name, "reference": None, "task": "error", "error": str(error)}], []
             continue
+        records, warnings = [], []
         for reference in references:
             pair = {"target": case.name, "reference": reference.name}
             try:
@@ -97,7 +97,7 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
                 records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure)]
             except InputError as error:
                 records.append({**pair, "task": "error", "error": str(error)})
-    return records, warnings
+        yield records, warnings
 
 
 def summarize(records: list[dict]) -> dict:
