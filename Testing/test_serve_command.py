@@ -112,10 +112,13 @@ def _exit_status(argv) -> int:
     (["--device", "mps"], "--device mps: device 'mps' was requested but no Apple MPS GPU is available"),  # before: a 422 on every client call
     (["--sam2-model", "{folder}"], "--sam2-model {folder}: {folder} has no config.json"),  # before: started, then a 503 on every SAM2 job
     (["--vlm-model", "{folder}"], "--vlm-model {folder}: {folder} has no config.json"),
+    (["--vlm-server", "http://127.0.0.1:8777", "--vlm-model", "m"],  # before: started, then a 422 on every vlm-box job
+     "unknown vision-language model family for 'm'; supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL (set --vlm-family for a server model with another name)"),
 ])
-def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, arguments, message):
+def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, monkeypatch, arguments, message):
     import socket
 
+    monkeypatch.setattr("rau.serve.app.serve", lambda config, sock: None)  # a server that starts returns 0 at once
     (tmp_path / "file").write_text("")
     (tmp_path / "folder").mkdir()
     with socket.create_server(("127.0.0.1", 0)) as busy:

@@ -8,7 +8,7 @@ import typing
 from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class
 from rau.errors import InputError, OptionError
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
-from rau.vlm.backend import vlm_source
+from rau.vlm.backend import chosen_family, vlm_source
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, engine_default: str | None = DEFAULT_ENGINE, engine_help: str = "") -> None:
@@ -49,9 +49,10 @@ def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
 
 
 def check_models(name: str, options: EngineOptions) -> None:
-    """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter``, a ``--device`` this machine
-    lacks, or a bad ``RAU_TORCH_THREADS``, for engine ``name`` before any work, without building the engine or
-    reading weights: :class:`OptionError` naming the option and the problem."""
+    """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter``, a VLM family it cannot tell
+    (:func:`chosen_family`), a ``--device`` this machine lacks, or a bad ``RAU_TORCH_THREADS``, for engine ``name``
+    before any work, without building the engine or reading weights: :class:`OptionError` naming the option and the
+    problem."""
     from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
@@ -66,14 +67,14 @@ def check_models(name: str, options: EngineOptions) -> None:
 
             option = f"{flag('sam2_model')} {options.sam2_model}"
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
+        family = chosen_family(options) if engine.uses_vlm else None
         if engine.uses_vlm and (source := vlm_source(options)):
-            from rau.vlm.families import family_for
             from rau.vlm.local import check_adapter_folder, check_family_option, check_vlm_folder
 
             option = f"{flag('vlm_model')} {options.vlm_model}"
             folder = resolve(source)
             check_vlm_folder(folder)
-            check_family_option(folder, family_for(options.vlm_family, flag("vlm_family")) if options.vlm_family else None)
+            check_family_option(folder, family)
             if options.vlm_adapter:
                 try:
                     check_adapter_folder(options.vlm_adapter)

@@ -69,13 +69,14 @@ def server_config(args: argparse.Namespace):
 
 
 def check_given_models(options) -> None:
-    """The model folders the operator named (``--sam2-model``, a local ``--vlm-model``, ``--vlm-adapter``) are checked
+    """The models the operator named (``--sam2-model``, ``--vlm-model`` and its family, ``--vlm-adapter``) are checked
     as ``rau segment`` checks them (:func:`check_models`): else the server started and every job of their engines
     failed. Models left to their defaults are looked for when a job needs them (a server may serve registration only)."""
     default = EngineOptions()
     if (options.sam2_model, options.sam2_revision) != (default.sam2_model, default.sam2_revision):
         check_models("sam2-memory", options)
-    if (options.vlm_model, options.vlm_adapter) != (default.vlm_model, default.vlm_adapter):
+    vlm = ("vlm_model", "vlm_adapter", "vlm_server", "vlm_family")
+    if any(getattr(options, name) != getattr(default, name) for name in vlm):
         check_models("vlm-box", options)
 
 

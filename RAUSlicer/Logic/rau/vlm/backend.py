@@ -48,20 +48,25 @@ def create_backend(options: EngineOptions | dict) -> Backend:
     """
     if not isinstance(options, EngineOptions):
         options = EngineOptions.from_dict(options)
-    model = options.vlm_model
-    family = family_for(options.vlm_family, "--vlm-family") if options.vlm_family else None
+    family = chosen_family(options)
     source = vlm_source(options)
     if source is None:
         from rau.vlm.server import ServerBackend
 
         if options.vlm_adapter:
             raise OptionError("--vlm-adapter applies to a local model; load the adapter on the server instead")
-        return ServerBackend(
-            options.vlm_server, model, family or family_for(model), api_key=api_key_from_environment(), timeout=options.vlm_timeout
-        )
+        return ServerBackend(options.vlm_server, options.vlm_model, family, api_key=api_key_from_environment(), timeout=options.vlm_timeout)
     from rau.vlm.local import TransformersBackend
 
     return TransformersBackend.load(source, device=options.device, adapter=options.vlm_adapter, family=family)
+
+
+def chosen_family(options: EngineOptions) -> ModelFamily | None:
+    """The model family ``vlm_family`` names, else a ``vlm_server`` model's by its name (:class:`OptionError` when
+    unknown); None for a local model without ``vlm_family``, whose config.json tells."""
+    if options.vlm_family:
+        return family_for(options.vlm_family, "--vlm-family")
+    return family_for(options.vlm_model) if options.vlm_server else None
 
 
 def api_key_from_environment() -> str | None:
