@@ -246,3 +246,17 @@ def test_a_job_sent_otherwise_than_as_a_form_or_with_a_huge_spec_is_told_what_to
     huge = requests.post(f"{url}/v1/jobs", data={"spec": spec}, files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
     assert huge.status_code == 422 and "a form field sent without a file name is too long" in huge.json()["detail"]
     assert not app.state.server.jobs
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"other": "1"}, "unexpected form field(s) 'other': a job takes a 'spec' field and files with their file names (target, "),
+    ([("spec", "{}"), ("spec", '{"engine": "sam2-memory"}')], "field spec is given 2 times; give it once"),
+])
+def test_a_form_field_a_job_does_not_take_or_a_second_spec_is_refused_naming_it(server, tmp_path, data, message):
+    """Before: an unknown text field was left out unseen (202), and of two specs the last was used."""
+    url, app = server
+    (image, labels, _), target, _ = write_two_halves(tmp_path)
+    files = [("target", target), ("reference", image), ("reference_labels", labels)]
+    answer = requests.post(f"{url}/v1/jobs", data=data, files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
+    assert answer.status_code == 422 and answer.json()["detail"].startswith(message)
+    assert not app.state.server.jobs

@@ -25,7 +25,7 @@ from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
-from rau.serve.uploads import MAX_REFERENCES, Upload, parse_spec, read_uploads
+from rau.serve.uploads import MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 from rau.session import inside_points_warning
 from rau.user_warnings import collected_warnings
@@ -244,7 +244,7 @@ def create_app(config: ServerConfig | None = None):
         server.queues.check_taking()  # before the upload is received
         form = await whole_form(request)
         try:
-            spec = parse_spec(form.get("spec"), server.config.engine)
+            spec = parse_spec(form_spec(form), server.config.engine)
             uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
             job = await run_in_threadpool(server.submit, spec, uploads)
         finally:

@@ -53,6 +53,19 @@ SPEC_FIELDS = tuple(spec_field.name for spec_field in fields(JobSpec))
 """The fields a job's spec may have: those of :class:`JobSpec`."""
 
 
+def form_spec(form) -> str | None:
+    """The ``spec`` field of a job's form (None when absent); refuses a second spec, or another field sent without a
+    file name, naming it (it would be left out unseen)."""
+    specs = form.getlist("spec")
+    if len(specs) > 1:
+        raise InputError(f"field spec is given {len(specs)} times; give it once")
+    others = sorted({key for key, value in form.multi_items() if key != "spec" and not hasattr(value, "file")})
+    if others:
+        raise InputError(f"unexpected form field(s) {', '.join(f'{key!r:.42}' for key in others)}: a job takes a 'spec' "
+                         f"field and files with their file names ({', '.join(UPLOAD_SUFFIXES)})")
+    return specs[0] if specs else None
+
+
 def parse_spec(text, default_engine: str) -> JobSpec:
     """Parse and check the ``spec`` form field; ``default_engine`` runs when it names none."""
     if text is not None and not isinstance(text, str):
