@@ -219,3 +219,14 @@ def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correct
     with pytest.raises(InputError, match="no session 0{32}; press Run again to correct it"):  # 410: closed here too
         session.edit("left", edited)
     assert session.results["left"] is item and session.closed_reason  # so a next correction would send the edit again
+
+
+def test_a_fractional_point_or_box_corner_is_refused_as_rau_correct_refuses_it(server, tmp_path):
+    """Before: rounded to the nearest voxel (200), where ``rau correct --inside 1.5,5`` is refused; 5.0 is 5 in both."""
+    url = server[0]
+    whole = "voxel indices are whole numbers (a voxel's i,j,k as the target's file numbers them)"
+    for folder, prompt, problem in (("point", {"points": [[1.5, 5]], "labels": [1]}, f"the point [1.5, 5]: {whole}"),
+                                    ("box", {"box": {"lower": [10, 10], "upper": [30.5, 40]}}, f"the box's upper corner [30.5, 40]: {whole}")):
+        answer = reprompt_answer(url, tmp_path / folder, prompt)
+        assert answer.status_code == 422 and answer.json()["detail"] == problem
+    assert reprompt_answer(url, tmp_path / "whole", {"points": [[10.0, 12.0]], "labels": [1]}).status_code == 200

@@ -359,8 +359,8 @@ def is_point_label(label) -> bool:
 def prompt_point(values, target: Image, what: str, k: int = 0) -> tuple:
     """The one rule for a user's point or box corner: i,j on a 2D target lie on its one slice (``k`` is added:
     0, or 1 for a box's exclusive upper corner); i,j,k are kept as they are. Any other count raises
-    :class:`InputError` naming ``what``, as does anything but finite numbers (text, true/false, inf, nan)."""
-    values = _finite_numbers(values, what)
+    :class:`InputError` naming ``what``, as does anything but voxel indices (:func:`voxel_indices`)."""
+    values = voxel_indices(values, what)
     if len(values) == 2 == target.ndim:
         return (*values, k)
     if len(values) != 3:
@@ -395,6 +395,15 @@ def voxel_ranges(size) -> str:
     return f"voxels {', '.join(f'0..{n - 1}' for n in size)} along {', '.join('ijk'[: len(size)])}"
 
 
+def voxel_indices(values, what: str) -> tuple[int, ...]:
+    """The one rule for a user's voxel indices (``rau correct``, the server): whole numbers (3.0 is 3; 3.5, text,
+    true/false, inf and nan are refused with :class:`InputError` naming ``what``), as ints."""
+    values = _finite_numbers(values, what)
+    if any(value != round(value) for value in values):
+        raise InputError(f"{what}: voxel indices are whole numbers (a voxel's i,j,k as the target's file numbers them)")
+    return tuple(int(value) for value in values)
+
+
 def _finite_numbers(values, what: str) -> tuple:
     """``values`` (a list or tuple of finite numbers) as a tuple, else :class:`InputError` naming ``what``."""
     try:
@@ -409,12 +418,11 @@ def _finite_numbers(values, what: str) -> tuple:
 
 
 def prompt_box(lower, upper, target: Image) -> Box:
-    """The box between a user's corners (upper exclusive), each by :func:`prompt_point` and rounded to the
-    nearest voxel: [i, j] corners on a 2D target span its one slice. Inverted corners raise
-    (:func:`rau.boxes.check_corners`)."""
+    """The box between a user's corners (upper exclusive), each by :func:`prompt_point`: [i, j] corners on a 2D
+    target span its one slice. Inverted corners raise (:func:`rau.boxes.check_corners`)."""
     lower = prompt_point(lower, target, f"the box's lower corner {lower!r:.40}")
     upper = prompt_point(upper, target, f"the box's upper corner {upper!r:.40}", k=1)
-    return Box(*(tuple(int(round(float(v))) for v in corner) for corner in (lower, upper)))
+    return Box(lower, upper)
 
 
 def voxel(point) -> tuple[int, int, int]:

@@ -34,7 +34,7 @@ from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
-from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, voxel_ranges
+from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, voxel_indices, voxel_ranges
 from rau.user_warnings import collected_warnings, warn
 from rau.validation import argument, check_not_special, finite_number, non_empty_path, positive_number
 
@@ -372,14 +372,12 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
 
 
 def _numbers(text: str, option: str) -> list[int]:
-    """Comma-separated voxel indices: whole numbers (``12.0`` too; ``12.5``, inf and nan are refused)."""
+    """Comma-separated voxel indices (:func:`rau.session.voxel_indices`: ``12.0`` is 12; ``12.5``, inf and nan are refused)."""
     try:
         values = [finite_number(v, option) for v in text.split(",")]
     except InputError:
         raise InputError(f"{option} {text!r}: expected comma-separated voxel indices") from None
-    if any(value != round(value) for value in values):
-        raise InputError(f"{option} {text!r}: voxel indices are whole numbers (a voxel's i,j,k as the target's file numbers them)")
-    return [int(value) for value in values]
+    return list(voxel_indices(values, f"{option} {text!r}"))
 
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
