@@ -230,3 +230,14 @@ def test_a_fractional_point_or_box_corner_is_refused_as_rau_correct_refuses_it(s
         answer = reprompt_answer(url, tmp_path / folder, prompt)
         assert answer.status_code == 422 and answer.json()["detail"] == problem
     assert reprompt_answer(url, tmp_path / "whole", {"points": [[10.0, 12.0]], "labels": [1]}).status_code == 200
+
+
+def test_a_mask_or_box_with_a_field_it_does_not_take_is_refused_naming_the_field(server, tmp_path):
+    """Before: "bad mask {'lower': [0, 0, 0], 'upper': [1, 1, 8], 'bits': '/w==', 'ex: give ...", the name cut short."""
+    url = server[0]
+    answer = reprompt_answer(url, tmp_path, {"box": {"lower": [10, 10], "upper": [30, 40], "extra": 1}})
+    assert answer.status_code == 422 and answer.json()["detail"] == "prompt box: unknown field 'extra'; it takes lower, upper"
+    job = answer.url.split("/")[-2]
+    mask = {"lower": [0, 0, 0], "upper": [1, 1, 8], "bits": "/w==", "extra": 1}
+    refused = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "mask": mask}, timeout=30)
+    assert refused.status_code == 422 and refused.json()["detail"] == "mask: unknown field 'extra'; it takes lower, upper, bits"

@@ -25,6 +25,15 @@ def check_fields(data: dict, fields: tuple[str, ...], what: str) -> None:
         raise InputError(f"{what}: unknown field {unknown[0]!r}; it takes {', '.join(fields)}")
 
 
+def check_object(data, fields: tuple[str, ...], what: str, expected: str) -> None:
+    """Refuse anything but an object with each of ``fields``: an unknown field by :func:`check_fields`, else
+    :class:`InputError` saying ``expected``."""
+    if isinstance(data, dict):
+        check_fields(data, fields, what)
+    if not isinstance(data, dict) or len(data) != len(fields):
+        raise InputError(expected)
+
+
 def encode_mask(mask: np.ndarray | None) -> dict | None:
     """A boolean (k, j, i) mask as ``{"lower", "upper", "bits"}`` (None for an empty or absent mask)."""
     if mask is None or not mask.any():
@@ -40,8 +49,8 @@ def mask_from_json(payload, shape: tuple[int, int, int]) -> np.ndarray:
     :class:`InputError` naming what is wrong (the box must lie in the target, the bits fill it exactly)."""
     if payload is None:
         return np.zeros(shape, bool)
-    if not isinstance(payload, dict) or set(payload) != {"lower", "upper", "bits"}:
-        raise InputError(f"bad mask {payload!r:.60}: give an object with lower, upper and bits (or null for an empty mask)")
+    check_object(payload, ("lower", "upper", "bits"), "mask",
+                 f"bad mask {payload!r:.60}: give an object with lower, upper and bits (or null for an empty mask)")
     lower, upper = payload["lower"], payload["upper"]
     corners = [value for corner in (lower, upper) if isinstance(corner, list) and len(corner) == 3 for value in corner]
     if len(corners) != 6 or not all(type(value) is int for value in corners) or not all(
@@ -103,6 +112,5 @@ def _box(box, target: Image) -> Box | None:
     if box is None:
         return None
     expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive; [i, j] on a 2D target)'
-    if not isinstance(box, dict) or set(box) != {"lower", "upper"}:
-        raise InputError(expected)
+    check_object(box, ("lower", "upper"), "prompt box", expected)
     return prompt_box(file_corner(box["lower"], target), file_corner(box["upper"], target), target)
