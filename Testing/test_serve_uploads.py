@@ -260,3 +260,19 @@ def test_a_form_field_a_job_does_not_take_or_a_second_spec_is_refused_naming_it(
     answer = requests.post(f"{url}/v1/jobs", data=data, files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
     assert answer.status_code == 422 and answer.json()["detail"].startswith(message)
     assert not app.state.server.jobs
+
+
+@pytest.mark.parametrize("suffix, problem", [
+    (".nii.gz", "file is truncated or damaged (Compressed file ended before the end-of-stream marker was reached)"),
+    (".mha", "not a readable image (its header or data cannot be read in full: the file may be cut short or damaged)"),
+])
+def test_a_truncated_upload_is_refused_naming_the_client_s_file_once(server, tmp_path, suffix, problem):
+    """Before: "upload 'x.nii.gz': upload 'x.nii.gz': file is truncated ..." (the reader named the file twice) and
+    "upload 'x.mha': not a readable image (File cannot be read: upload 'x.mha' for reading.)"."""
+    (image, labels, _), target, _ = write_two_halves(tmp_path)
+    cut = tmp_path / f"x{suffix}"
+    write_image(read_image(target), cut)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size * 2 // 3])
+    files = [("target", cut), ("reference", image), ("reference_labels", labels)]
+    answer = requests.post(f"{server[0]}/v1/jobs", files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
+    assert answer.status_code == 422 and answer.json()["detail"] == f"upload 'x{suffix}': {problem}"

@@ -203,7 +203,8 @@ def gzip_length(source, enough: int) -> int:
             while length <= enough and (chunk := stream.read(1 << 22)):
                 length += len(chunk)
     except (EOFError, OSError, gzip.BadGzipFile) as error:
-        raise InputError(f"{getattr(source, 'name', source)}: file is truncated or damaged ({error})") from None
+        named = source if isinstance(source, (str, os.PathLike)) else source.name  # a Path's .name is its last part only
+        raise InputError(f"{named}: file is truncated or damaged ({error})") from None
     return length
 
 
