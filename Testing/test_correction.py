@@ -152,6 +152,24 @@ def test_a_box_around_a_missed_structure_finds_all_of_it_tight_or_loose(margin):
     assert dice(found, truth) > 0.95
 
 
+def test_a_box_on_one_slice_of_a_volume_finds_the_structure_on_that_slice():
+    """A box drawn on a slice view is one slice thick. Before, the frame two slices away flooded the slice."""
+    truth = disk((40, 48, 48), (20, 24, 24), 12)
+    image = on_grid(noisy(truth), (1.0, 1.0, 1.0))
+    box = Box.from_mask(truth[20:21])
+    box = Box((*box.lower[:2], 20), (*box.upper[:2], 21))
+    found = correct_mask(image, np.zeros(truth.shape, bool), Seeds([], []), Seeds([], []), box)
+    assert dice(found[20], truth[20]) > 0.9 and not found[:20].any() and not found[21:].any()
+
+
+def test_a_box_reaching_past_the_edge_finds_what_the_box_cut_to_the_image_finds():
+    truth = disk((1, 64, 64), (0, 32, 8), 14)
+    image = Image(noisy(truth), spacing=(1.0, 1.0, 1.0), ndim=2)
+    found = [correct_mask(image, np.zeros(truth.shape, bool), Seeds([], []), Seeds([], []), Box(lower, (23, 47, 1)))
+             for lower in ((-20, 17, 0), (0, 17, 0))]
+    assert np.array_equal(*found) and dice(found[0], truth) > 0.9
+
+
 def test_a_box_around_a_missed_head_finds_the_head(shared_data):
     """HC18: a head the engine missed, its bounding box drawn (before: Dice 0.06, the 48-pixel ball around the box's
     centre); an outside click given before stays background."""
