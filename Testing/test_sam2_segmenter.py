@@ -361,6 +361,8 @@ def test_a_box_drawn_flat_across_the_corrected_slices_is_refused_not_cut_to_one_
     before = result.get("liver").mask.copy()
     with pytest.raises(ValueError, match="one voxel thick along k but spans 6 slices along i"):
         result.session.reprompt("liver", Prompt(box=Box((2, 4, 3), (8, 12, 4))))
+    with pytest.raises(ValueError, match="one voxel thick along j but spans 6 slices along i"):  # once cut to the target
+        result.session.reprompt("liver", Prompt(box=Box((2, 15, 3), (8, 20, 9))))
     assert np.array_equal(result.session.results["liver"].mask, before)
     corrected = result.session.reprompt("liver", Prompt(box=Box((4, 4, 3), (5, 12, 8))))
     assert corrected.prompts["corrected_slices"] == [4] and corrected.prompts["start_slice"] == 4

@@ -434,21 +434,28 @@ def prompt_slice(prompt: Prompt, axis: int, descending: bool = False) -> int:
     """The slice along array ``axis`` (0 = k, 1 = j, 2 = i) a prompt was placed on, from its points or box.
 
     Points must share that slice; a box alone gives its middle slice (:func:`middle_slice`). Works whatever view the
-    prompt came from, but a box drawn flat on a view across those slices (one voxel thick along another axis,
-    several slices along ``axis``) is refused: on the slice it would cut the structure to one row (before, silently).
+    prompt came from (but see :func:`check_box_across_slices`).
     """
-    if prompt.box is not None:
-        sizes = [upper - lower for lower, upper in zip(prompt.box.lower[::-1], prompt.box.upper[::-1])]  # (k, j, i)
-        flat = [AXIS_LETTERS[other] for other in range(3) if other != axis and sizes[other] == 1]
-        if flat and sizes[axis] > 1:
-            raise InputError(f"the box is one voxel thick along {' and '.join(flat)} but spans {sizes[axis]} slices along "
-                             f"{AXIS_LETTERS[axis]}, the axis the correction is made on: draw it on one slice along {AXIS_LETTERS[axis]}")
     if prompt.points:
         slices = {voxel(p)[axis] for p in prompt.points}
         if len(slices) > 1:
             raise InputError(f"the points lie on different slices along {AXIS_LETTERS[axis]} ({sorted(slices)}); place them on one slice")
         return slices.pop()
     return middle_slice(prompt.box.lower[::-1][axis], prompt.box.upper[::-1][axis], descending)
+
+
+def check_box_across_slices(prompt: Prompt, axis: int, target: Image) -> None:
+    """Refuse a new correction's box drawn flat on a view across the slices a correction is made on (within the
+    target, one voxel thick along another axis and several slices along ``axis``): on the slice it would cut the
+    structure to one row (before, silently). Saved corrections are not checked again, so older results go on."""
+    if prompt.box is None:
+        return
+    box = prompt.box.clip(target)
+    sizes = [upper - lower for lower, upper in zip(box.lower[::-1], box.upper[::-1])]  # (k, j, i)
+    flat = [AXIS_LETTERS[other] for other in range(3) if other != axis and sizes[other] == 1]
+    if flat and sizes[axis] > 1:
+        raise InputError(f"the box is one voxel thick along {' and '.join(flat)} but spans {sizes[axis]} slices along "
+                         f"{AXIS_LETTERS[axis]}, the axis the correction is made on: draw it on one slice along {AXIS_LETTERS[axis]}")
 
 
 def middle_slice(lower: int, upper: int, descending: bool = False) -> int:

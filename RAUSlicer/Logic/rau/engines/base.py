@@ -276,11 +276,14 @@ class Engine(abc.ABC):
     @classmethod
     def check_correction(cls, prompt: Prompt, target: Image, options: EngineOptions) -> None:
         """Refuse, before the engine runs again for ``rau correct``, a prompt its session cannot take (:class:`InputError`):
-        a SAM2 engine corrects one slice (:meth:`correction_axis`), so the points must lie on one."""
+        a SAM2 engine corrects one slice (:meth:`correction_axis`), so the points must lie on one, and a box must not lie
+        flat across the slices."""
         if cls.uses_sam2:
-            from rau.session import prompt_slice
+            from rau.session import check_box_across_slices, prompt_slice
 
-            prompt_slice(prompt, cls.correction_axis(target, options))
+            axis = cls.correction_axis(target, options)
+            check_box_across_slices(prompt, axis, target)
+            prompt_slice(prompt, axis)
 
     @abc.abstractmethod
     def run(self, request: Request, progress: Progress | None = None) -> Result:

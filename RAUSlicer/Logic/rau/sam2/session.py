@@ -14,7 +14,7 @@ from rau.result import StructureResult
 from rau.sam2.frames import SliceGeometry, slice_index
 from rau.sam2.tracker import Tracker
 from rau.serve.wire import prompt_from_json, prompt_to_json
-from rau.session import Session, prompt_slice
+from rau.session import Session, check_box_across_slices, prompt_slice
 
 
 @dataclass
@@ -86,11 +86,8 @@ class Sam2Session(Session):
         On each slice the structures still alive there are one batch: the frame is encoded once and SAM2's
         memory attention, mask decoder and memory encoder each run once per batch, not once per structure.
         Where structures overlap the highest logit wins (:meth:`_write`), also on a slice between two start slices,
-        which one structure reaches forward and another backward (its forward logits are kept until then; before,
-        the backward pass wrote over the forward one's voxels and both kept them).
+        which one structure reaches forward and another backward (:meth:`_settle`; before, both kept the voxels).
         """
-        import torch
-
         progress = progress or Progress()
         masks = {n: np.zeros(self.target.shape, dtype=bool) for n in names}
         scores = {n: [] for n in names}
@@ -98,7 +95,7 @@ class Sam2Session(Session):
         starts = {n: self.plans[n].start for n in names}
         shown_starts = {n: self._shown[k] for n, k in starts.items()}
         present_at_start, covered = set(names), set()
-        forward: dict[int, tuple[list[str], object]] = {}  # slices the backward pass visits too: the forward names, logits
+        forward: dict[int, tuple] = {}  # slices the backward pass visits too: the forward pass's best logits there
         total, done = 2 * self.slices, 0
         for reverse in (False, True):
             alive = set(present_at_start)
@@ -120,12 +117,11 @@ class Sam2Session(Session):
                     kept.append(index)
                 if kept:
                     written, written_logits = [found[i][0] for i in kept], logits if len(kept) == len(found) else logits[kept]
-                    if reverse and k in forward:
-                        earlier, earlier_logits = forward.pop(k)
-                        written, written_logits = earlier + written, torch.cat([earlier_logits, written_logits])
-                    elif not reverse and position < max(shown_starts.values()):
-                        forward[k] = written, written_logits
                     covered |= self._write(masks, written, written_logits, k)
+                    if reverse and k in forward:
+                        covered |= self._settle(masks, forward.pop(k), written, written_logits, k)
+                    elif not reverse and position < max(shown_starts.values()):
+                        forward[k] = (written, *written_logits.max(dim=0))  # the best logit and whose (the first on a tie)
                 done += 1
                 progress(f"SAM2 slice {k + 1}/{self.slices}", min(done / total, 1.0))
         for name in names:
@@ -173,6 +169,25 @@ class Sam2Session(Session):
             masks[name][slice_index(self.axis, k)] = positive[index]
         return losers
 
+    def _settle(self, masks: dict, forward: tuple, names: list[str], logits, k: int) -> set[str]:
+        """Slice k, written by the forward pass (``forward``: its names, best logit and whose it is) and now by the
+        backward pass (``names``, ``logits``): a voxel both claim goes to the higher logit (the forward one's on a tie).
+        Returns the names that lost voxels. Only the forward pass's best logit is kept per voxel, not each structure's."""
+        earlier, best, owner = forward
+        backward_best = logits.max(dim=0).values
+        contested = (best > 0) & (backward_best > 0)
+        forward_wins = (contested & (best >= backward_best)).cpu().numpy()
+        backward_wins = (contested & (best < backward_best)).cpu().numpy()
+        owner = owner.cpu().numpy()
+        where = slice_index(self.axis, k)
+        losers = set()
+        for name, lost in [(name, forward_wins) for name in names] + [(name, backward_wins & (owner == index)) for index, name in enumerate(earlier)]:
+            lost = lost & masks[name][where]
+            if lost.any():
+                masks[name][where] &= ~lost
+                losers.add(name)
+        return losers
+
     def _result(self, name: str, mask: np.ndarray, scores: list[float], covered: bool = False) -> StructureResult:
         plan = self.plans[name]
         if not np.isfinite(scores).all():  # NaN is never above zero: every structure would read as "no object"
@@ -203,6 +218,7 @@ class Sam2Session(Session):
         (``given_prompts``), so that a session rebuilt from a saved result goes on from them (:meth:`resume`), and
         the corrected slice as ``start_slice``, where ``propagate`` starts (before, the first run's stayed there).
         """
+        check_box_across_slices(prompt, self.axis, self.target)
         k, box, output = self._prompt_slice(name, prompt)
         mask = self.results[name].mask
         mask = np.zeros(self.target.shape, dtype=bool) if mask is None else mask.copy()
