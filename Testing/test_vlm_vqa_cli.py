@@ -94,7 +94,7 @@ def test_a_pair_that_cannot_be_asked_is_reported_failed_and_the_others_are_score
     assert code == 1
     document = json.loads((tmp_path / "vqa.json").read_text())
     failed = [record for record in document["records"] if record["task"] == "error"]
-    assert len(failed) == 1 and "is 3D but the target is 2D" in failed[0]["error"] and document["summary"]["failed_pairs"] == 1
+    assert len(failed) == 1 and "is 3D but the target '001_HC.png' is 2D" in failed[0]["error"] and document["summary"]["failed_pairs"] == 1
     assert document["summary"]["presence_questions"] == 2  # the two good pairs were asked
     assert "failed: 001_HC.png with image.nii.gz: reference 'image.nii.gz' is 3D" in capsys.readouterr().err
 

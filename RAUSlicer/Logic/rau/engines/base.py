@@ -309,7 +309,7 @@ class Segmenter(abc.ABC):
 class PipelineEngine(Engine):
     """A localizer followed by a segmenter; with a ``ranker`` (a :class:`~rau.engines.registration.RegistrationEngine`),
     several references are put in its ranking order first (the localizer looks at the best one), and the result
-    records that ranking as the registration engine's does."""
+    records that ranking (of two or more references) as the registration engine's does."""
 
     ranker = None
 

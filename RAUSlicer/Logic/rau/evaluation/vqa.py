@@ -19,6 +19,7 @@ It returns one record per question; :func:`summarize` turns records into accurac
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -41,10 +42,10 @@ ANSWER_TOKENS = 32
 
 
 def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None,
-                  per_structure: bool = False) -> list[dict]:
+                  per_structure: bool = False, target_name: str | None = None) -> list[dict]:
     """Records ``{task, structure, truth, answer, correct | iou}`` for one pair; ``per_structure``: the boxes are
-    asked one structure a request (``--vlm-per-structure``), as the engine would."""
-    request = orient_request_lps(Request([reference], target, names))
+    asked one structure a request (``--vlm-per-structure``), as the engine would; ``target_name``: as errors name it."""
+    request = orient_request_lps(Request([reference], target, names, target_name=target_name))
     reference, target = request.references[0], request.target
     truths = truth_masks(reference, orient_segmentation_lps(truth))  # matched as rau evaluate matches: by name, else by value
     names = request.labels().names
@@ -94,7 +95,8 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
             try:
                 _, labels = scored_request(case, [reference], target, truth)
                 warnings += [{**pair, "warning": warning} for warning in matching_warnings(labels, truth, case.structures)]
-                records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure)]
+                records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure,
+                                                                                   Path(case.target_image).name)]
             except InputError as error:
                 records.append({**pair, "task": "error", "error": str(error)})
         yield records, warnings

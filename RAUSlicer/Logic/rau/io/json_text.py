@@ -11,9 +11,13 @@ def parse_json(text: str | bytes, **options):
     for Python to read (over 4,300 digits) is read as a float, infinite as a float too large is, instead of making
     the whole document unreadable."""
     try:
-        return json.loads(text, **{"parse_int": _whole_number, **options})
+        return json.loads(text, **options)
     except RecursionError:
         raise ValueError("nested too deeply to read (brackets within brackets beyond Python's limit)") from None
+    except ValueError as error:  # read again, slower, only when a number was too long (a call per number)
+        if "Exceeds the limit" not in str(error):
+            raise
+        return json.loads(text, **{"parse_int": _whole_number, **options})
 
 
 def _whole_number(digits: str) -> int | float:

@@ -67,7 +67,7 @@ def box_from_roi(target: Image, roi) -> Box:
         spacing = ", ".join(f"{gap:g} mm" for gap, miss in zip(volume.spacing, missed) if miss)
         raise PromptError(f"the box {roi.GetName()!r} holds no voxel centre along the target's axis {axes} (centres "
                           f"{spacing} apart); make it thicker, or place it on a slice (a 0-thick box takes the nearest slice)")
-    nearest = np.clip(np.rint((low + high) / 2), 0, size - 1)
+    nearest = np.clip(np.floor((low + high) / 2 + 0.5), 0, size - 1)  # halfway between two slices: the upper one
     return Box(np.where(missed, nearest, lower), np.where(missed, nearest + 1, upper))
 
 
