@@ -19,7 +19,6 @@ It returns one record per question; :func:`summarize` turns records into accurac
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -93,10 +92,10 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
         for reference in references:
             pair = {"target": case.name, "reference": reference.name}
             try:
-                _, labels = scored_request(case, [reference], target, truth)
+                request, labels = scored_request(case, [reference], target, truth)
                 warnings += [{**pair, "warning": warning} for warning in matching_warnings(labels, truth, case.structures)]
                 records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure,
-                                                                                   Path(case.target_image).name)]
+                                                                                   request.target_name)]
             except InputError as error:
                 records.append({**pair, "task": "error", "error": str(error)})
         yield records, warnings
