@@ -92,3 +92,19 @@ def test_vessels_sam2_engine_prompts_every_found_segment_with_centreline_points(
         mask[localization.box.slices()[1:]] = True
         assert all(mask[row, col] for (row, col), label in zip(points, labels) if label == 1)  # positives inside the box
     assert engine.name == "vessels+sam2" and list(localizations) == ["S5_left_main", "S6_LAD_proximal", "S7_LAD_mid", "S8_LAD_apical"]
+
+
+def test_vessels_sam2_records_the_vessel_engines_ranking_of_several_references(tiny_sam2, shared_data):
+    """Before, ``vessels+sam2`` dropped the ranking of the references its vessel engine made (by tree match)."""
+    from rau.engines import create_engine
+    from rau.io import read_image
+    from rau.references import load_reference
+
+    folder = shared_data / "arcade_syntax_dev"
+    references = [load_reference(folder / f"arcade_train_{n}_img.png", folder / f"arcade_train_{n}_lab.png", 1.0, folder / "labels.csv") for n in (928, 204)]
+    target = read_image(folder / "arcade_train_115_img.png", 1.0)
+    request = Request(references, target, structures=["S6_LAD_proximal"])
+    options = {"sam2_model": str(tiny_sam2["always"]), "device": "cpu", "top_k": 1}
+    expected = create_engine("vessels", options).run(request).details["ranking"]
+    ranking = create_engine("vessels+sam2", options).run(request).details["ranking"]
+    assert len(expected) == 2 and ranking == expected

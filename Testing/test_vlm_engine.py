@@ -148,14 +148,15 @@ def _poor_reference(reference, shape=(1, 120, 60)):
 
 def test_engines_that_rank_references_record_the_ranking(pair, tmp_path):
     """Before: ``rau``, ``vlm-box`` and ``sam2-memory`` ranked several references but left the ranking, which the
-    registration engine records, out of the result (and so of its JSON)."""
+    registration engine records, out of the result (and so of its JSON); ``registration+sam2`` dropped the ranking
+    its registration made."""
     from tiny_sam2 import save_tiny_sam2
 
     reference, target, truth = pair
     sam2 = {"sam2_model": str(save_tiny_sam2(tmp_path / "sam2", presence="always")), "device": "cpu"}
     _, answer = _truth_answer(truth, target)
     with ChatServer(lambda body: answer) as server:
-        for engine, options in (("vlm-box", {}), ("rau", sam2), ("sam2-memory", sam2)):
+        for engine, options in (("vlm-box", {}), ("rau", sam2), ("sam2-memory", sam2), ("registration+sam2", sam2)):
             result = create_engine(engine, {"vlm_server": server.url, **options}).run(Request([_poor_reference(reference), reference], target))
             ranking = result.details["ranking"]
             assert [entry["reference"] for entry in ranking] == [reference.name, "poor.png"], engine

@@ -297,6 +297,10 @@ class Localizer(abc.ABC):
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
         """Localizations keyed by structure name."""
 
+    def localize_ranked(self, request: Request, progress: Progress) -> tuple[dict[str, Localization], list[dict]]:
+        """:meth:`localize`, and the reference ranking the localizer made itself (empty if it made none)."""
+        return self.localize(request, progress), []
+
 
 class Segmenter(abc.ABC):
     """Turns localizations (possibly none) into masks."""
@@ -308,8 +312,8 @@ class Segmenter(abc.ABC):
 
 class PipelineEngine(Engine):
     """A localizer followed by a segmenter; with a ``ranker`` (a :class:`~rau.engines.registration.RegistrationEngine`),
-    several references are put in its ranking order first (the localizer looks at the best one), and the result
-    records that ranking (of two or more references) as the registration engine's does."""
+    several references are put in its ranking order first (the localizer looks at the best one); the result records
+    that ranking, or the one the localizer made itself (of two or more references), as the registration engine's does."""
 
     ranker = None
 
@@ -325,9 +329,10 @@ class PipelineEngine(Engine):
         ranking = []
         if self.ranker is not None:
             request, ranking = self.ranker.ranked_references(request, progress)
-        localizations = self.localizer.localize(request, progress)
+        localizations, own_ranking = self.localizer.localize_ranked(request, progress)
+        ranking = ranking or own_ranking
         result = self.segmenter.segment(request, localizations, progress)
-        if ranking:
+        if len(ranking) > 1:
             result.details["ranking"] = ranking
         result.engine = self.name
         for item in result.structures:

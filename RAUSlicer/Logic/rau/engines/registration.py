@@ -241,8 +241,12 @@ class RegistrationLocalizer(Localizer):
         return cls(RegistrationEngine.from_options(options))
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        return self.localize_ranked(request, progress)[0]
+
+    def localize_ranked(self, request: Request, progress: Progress) -> tuple[dict[str, Localization], list[dict]]:
+        """The localizations, and the registration engine's ranking of the references."""
         result = self.engine.run(request, progress)
-        return {item.structure.name: localization_from(item) for item in result.structures}
+        return {item.structure.name: localization_from(item) for item in result.structures}, result.details["ranking"]
 
 
 def localization_from(item: StructureResult) -> Localization:

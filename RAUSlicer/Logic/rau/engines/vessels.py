@@ -232,6 +232,10 @@ class VesselLocalizer(Localizer):
         self.engine = engine
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
+        return self.localize_ranked(request, progress)[0]
+
+    def localize_ranked(self, request: Request, progress: Progress) -> tuple[dict[str, Localization], list[dict]]:
+        """The localizations, and the vessel engine's ranking of the references (by tree match)."""
         result = self.engine.run(request, progress)
         centrelines = result.details["centrelines"]
         localizations = {}
@@ -242,7 +246,7 @@ class VesselLocalizer(Localizer):
             box = Box.from_mask(item.mask)
             points = centreline_points(centrelines, item.structure.name)
             localizations[item.structure.name] = Localization(item.structure, True, box, item.confidence, {0: box}, "vessels", slice_points={0: points})
-        return localizations
+        return localizations, result.details["ranking"]
 
 
 class VesselSam2Engine(PipelineEngine):
