@@ -77,3 +77,16 @@ def test_a_nifti_whose_two_forms_place_it_apart_gives_a_result_with_itks_codes(t
     written = nibabel.load(str(tmp_path / "labels.nii.gz"))
     assert (int(written.header["qform_code"]), int(written.header["sform_code"])) == (1, 1)
     np.testing.assert_allclose(written.affine, qform, atol=1e-5)  # where ITK, Slicer and rau put the target's voxels
+
+
+def test_a_gzip_label_map_given_the_targets_codes_is_the_same_bytes_at_any_time(tmp_path, monkeypatch):
+    """Before, the file compressed again with the target's codes carried the time of writing in its gzip header:
+    two runs on one target wrote different files (ITK's own gzip output is timeless)."""
+    import time
+
+    target = read_image(nifti_with_codes(tmp_path / "target.nii.gz", np.ones((7, 5, 6), np.int16), (0, 2)))
+    written = []
+    for clock in (1.0e9, 2.0e9):
+        monkeypatch.setattr(time, "time", lambda clock=clock: clock)
+        written.append(write_image(target.with_array(np.ones(target.shape, np.uint8)), tmp_path / f"labels_{clock:.0f}.nii.gz").read_bytes())
+    assert written[0] == written[1]

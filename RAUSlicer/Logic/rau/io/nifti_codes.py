@@ -28,8 +28,9 @@ def codes_of(header) -> tuple[int, int] | None:
 
 def give_codes(path: Path, codes: tuple[int, int] | None) -> None:
     """Set the qform and sform codes of the NIfTI file ``path`` that ITK just wrote, changing no other byte of its
-    content (a gzip file is compressed again). Nothing is done without codes, or with 0 for both: a file placed
-    nowhere is read with ITK's own default placement, which the written file (with code 1) states."""
+    content (a gzip file is compressed again, without a time, so one input gives one file). Nothing is done without
+    codes, or with 0 for both: a file placed nowhere is read with ITK's own default placement, which the written file
+    (with code 1) states."""
     import nibabel
 
     if codes is None or codes == (0, 0):
@@ -42,4 +43,4 @@ def give_codes(path: Path, codes: tuple[int, int] | None) -> None:
     content = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
     header["qform_code"], header["sform_code"] = codes
     content = header.binaryblock + content[HEADER_BYTES:]
-    path.write_bytes(gzip.compress(content, compresslevel=6) if compressed else content)
+    path.write_bytes(gzip.compress(content, compresslevel=6, mtime=0) if compressed else content)  # timeless, as ITK writes
