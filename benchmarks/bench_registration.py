@@ -39,7 +39,7 @@ def hc18_reference(name: str):
 
 
 def moved_copy(reference):
-    """The reference volume rotated 5 degrees and shifted 12 mm: a full-coverage 3D target."""
+    """The reference volume rotated 5 degrees and shifted (12, -8, 6) mm: a full-coverage 3D target."""
     source = reference.image.to_sitk()
     centre = source.TransformContinuousIndexToPhysicalPoint([s / 2 for s in source.GetSize()])
     rigid = sitk.Euler3DTransform(centre, 0.0, 0.0, np.deg2rad(5), (12.0, -8.0, 6.0))
