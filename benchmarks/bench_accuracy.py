@@ -131,7 +131,9 @@ def registered(method: str, fixed, moving, sampling: float = BASELINE_SAMPLING) 
 
 
 def baseline_rows(method: str, references, target, truths: dict[str, np.ndarray], sampling: float = BASELINE_SAMPLING) -> list[dict]:
-    """Dice per structure of one baseline (``truths``: :func:`scored_structures`); several references fused by majority vote."""
+    """Dice per structure of one baseline (``truths``: :func:`scored_structures`); several references fused by majority
+    vote among those the structure lands from (as the engine fuses): a reference whose plain registration fails, or on
+    which the structure lands nowhere, does not vote."""
     transferred = []
     for reference in references:
         try:
