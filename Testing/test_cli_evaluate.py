@@ -454,4 +454,23 @@ def test_predictions_are_written_as_rau_segment_writes_them_with_or_without_jobs
     for stale in ("002_broken.nii.gz", "002_broken.labels.csv", "002_broken.result.json"):
         (tmp_path / "serial" / stale).write_text("an earlier run's")
     assert evaluate(folder / "some.csv", tmp_path / "over.json", "--predictions", str(tmp_path / "serial"), "--overwrite") == 1
-    assert sorted(path.name for path in (tmp_path / "serial").iterdir()) == written  # the failed case's earlier files removed
+    assert (tmp_path / "serial" / "001_002.nii.gz").read_bytes() == (tmp_path / "jobs" / "001_002.nii.gz").read_bytes()
+    assert (tmp_path / "serial" / "002_broken.nii.gz").read_text() == "an earlier run's"  # as rau segment leaves them when it fails
+
+
+def test_a_refused_run_keeps_earlier_predictions_and_makes_no_folder(hc18, tmp_path, capsys):
+    """Before, the prediction files of an earlier run were removed (--overwrite) and the --predictions folders made
+    before the unusable --sam2-model was refused (exit 2): a refused run had deleted 6 files, or left empty folders."""
+    sam2 = tmp_path / "sam2"
+    sam2.mkdir()
+    (sam2 / "config.json").write_text("{}")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for name in ("001_002.nii.gz", "001_002.labels.csv", "001_002.result.json"):
+        (earlier / name).write_text("an earlier run's")
+    refused = ["--engine", "registration+sam2", "--sam2-model", str(sam2), "--predictions"]
+    assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--limit", "1", *refused, str(earlier), "--overwrite") == 2
+    assert "--sam2-model" in capsys.readouterr().err
+    assert sorted(path.read_text() for path in earlier.iterdir()) == ["an earlier run's"] * 3
+    assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--limit", "1", *refused, str(tmp_path / "new" / "deep")) == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["earlier", "sam2"]

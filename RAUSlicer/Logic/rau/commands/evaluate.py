@@ -105,7 +105,8 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
     """Where each case's segmentation goes in ``--predictions``, numbered by case (as wide as the manifest's ``listed``
     cases need, at least 3 digits: ``--limit`` names them as a whole run does) and named after its target, with the
     inputs ``rau segment`` records; refused before any case runs where a file would replace an input of the manifest,
-    the ``--json`` figures or, without ``--overwrite``, an earlier file (with it, the earlier files are removed)."""
+    the ``--json`` figures or, without ``--overwrite``, an earlier file. Nothing is written or removed here: each
+    case's files replace the earlier ones when they are written, as ``rau segment --overwrite`` replaces its own."""
     folder = Path(args.predictions)
     if folder.exists() and not folder.is_dir():
         raise OptionError(f"--predictions {folder}: a file, not a folder")
@@ -123,9 +124,6 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
         except InputError as error:
             raise InputError(f"--predictions {folder}: {error}") from None
         predictions.append(Prediction(paths, case.recorded_inputs(options)))
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in (path for prediction in predictions for path in prediction.paths.values()):
-        path.unlink(missing_ok=True)  # an earlier run's (--overwrite): a case that fails now leaves none
     return predictions
 
 
