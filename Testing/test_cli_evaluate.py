@@ -474,3 +474,14 @@ def test_a_refused_run_keeps_earlier_predictions_and_makes_no_folder(hc18, tmp_p
     assert sorted(path.read_text() for path in earlier.iterdir()) == ["an earlier run's"] * 3
     assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--limit", "1", *refused, str(tmp_path / "new" / "deep")) == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["earlier", "sam2"]
+
+
+@pytest.mark.parametrize("folder", ["r.csv", "r.json", "r.json/deeper"])
+def test_predictions_in_the_place_of_the_json_figures_are_refused_before_any_case(hc18, tmp_path, capsys, folder):
+    """Before, every case ran and wrote its prediction into a new folder r.csv, then writing the figures failed (exit 2:
+    "could not write r.csv: a folder of that name is in the way"; without --overwrite "r.csv exists; replace it with
+    --overwrite", which --overwrite could not mend)."""
+    assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--predictions", str(tmp_path / folder), "--overwrite") == 2
+    error = capsys.readouterr().err
+    assert f"--predictions {tmp_path / folder}: --json {tmp_path / 'r.json'} writes the file" in error
+    assert not list(tmp_path.iterdir())

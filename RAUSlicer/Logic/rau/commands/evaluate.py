@@ -104,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
 def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path | None) -> list[Prediction]:
     """Where each case's segmentation goes in ``--predictions``, numbered by case (as wide as the manifest's ``listed``
     cases need, at least 3 digits: ``--limit`` names them as a whole run does) and named after its target, with the
-    inputs ``rau segment`` records; refused before any case runs where a file would replace an input of the manifest,
-    the ``--json`` figures or, without ``--overwrite``, an earlier file. Nothing is written or removed here: each
+    inputs ``rau segment`` records; refused before any case runs where the folder is, or lies in, a file of the
+    ``--json`` figures, or where a file would replace an input of the manifest, the ``--json`` figures or, without
+    ``--overwrite``, an earlier file. Nothing is written or removed here: each
     case's files replace the earlier ones when they are written, as ``rau segment --overwrite`` replaces its own."""
     folder = Path(args.predictions)
     if folder.exists() and not folder.is_dir():
@@ -113,6 +114,9 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
     width = max(3, len(str(len(listed))))
     options = engine_options(args)
     figures = {path.resolve() for path in (json_path, json_path.with_suffix(".csv"))} if json_path else set()
+    if figure := next((path for path in (folder.resolve(), *folder.resolve().parents) if path in figures), None):
+        raise OptionError(f"--predictions {folder}: --json {json_path} writes the file {figure}, which this folder would be "
+                          "or lie in; choose another folder")
     predictions = []
     for number, case in enumerate(cases, 1):
         stem = label_table_path(Path(case.target_image).name).name[: -len(".labels.csv")]
