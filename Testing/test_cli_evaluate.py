@@ -485,3 +485,19 @@ def test_predictions_in_the_place_of_the_json_figures_are_refused_before_any_cas
     error = capsys.readouterr().err
     assert f"--predictions {tmp_path / folder}: --json {tmp_path / 'r.json'} writes the file" in error
     assert not list(tmp_path.iterdir())
+
+
+def test_two_references_are_listed_in_ranking_order_without_a_rank_correlation():
+    """Before, a case of two references had no ranking figures ("ranking": null) though its engine ranked both."""
+    from rau.evaluation.runner import CaseScore, ranking_quality, summarize
+
+    cube = np.zeros((1, 20, 20), bool)
+    cube[0, 5:15, 5:15] = True
+    transfers = {"near": {"cube": np.roll(cube, 1, axis=2)}, "far": {"cube": np.roll(cube, 3, axis=2)}}
+    ranking = [{"reference": "far", "score": 0.9, "similarity": 0.9}, {"reference": "near", "score": 0.8, "similarity": 0.8}]
+    figures = ranking_quality(transfers, ranking, {"cube": cube})
+    assert [(entry["reference"], entry["dice"]) for entry in figures["references"]] == [("far", 0.7), ("near", 0.9)]
+    assert (figures["top1_dice"], figures["best_single_dice"], figures["mean_single_dice"]) == (0.7, 0.9, 0.8)
+    assert figures["spearman_score_vs_dice"] is None is figures["spearman_similarity_vs_dice"]  # two ranks: +1 or -1 whatever
+    summary = summarize([CaseScore("t.png", ["far", "near"], 1.0, [], figures)])
+    assert summary["ranking"]["top1_dice"] == 0.7 and summary["ranking"]["spearman_score_vs_dice"] is None

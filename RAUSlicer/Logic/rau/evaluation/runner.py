@@ -184,19 +184,19 @@ def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
 
 
 def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[str, np.ndarray]) -> dict | None:
-    """How well the engine's reference ranking predicts each reference's own Dice.
+    """How well the engine's reference ranking of two or more references predicts each reference's own Dice.
 
     Needs the engine to keep every reference's transferred masks (``details["transfers"]``).
     ``truths`` holds the truth mask of each structure the case scores; every reference's Dice is
     their mean over those the truth has, as ``mean_dice``: a structure the reference lacks, or
     that lands outside the target, counts 0. Reports Spearman's rho between the ranking score and
     single-reference Dice (and between the image similarity and Dice, where the ranking score is
-    another), the Dice of the top-ranked reference, of the best one (the ceiling of perfect
-    ranking) and the mean over all references (how well single registrations do); ``references`` lists each in ranking
-    order with its score, similarity and own Dice, so that a low top-1 Dice can be traced to the reference that ranked first.
+    another; from three references on, see :func:`_spearman`), the Dice of the top-ranked reference, of the best one
+    (the ceiling of perfect ranking) and the mean over all references (how well single registrations do); ``references``
+    lists each in ranking order with its score, similarity and own Dice, so that a low top-1 Dice can be traced to the reference that ranked first.
     """
     present = {name: mask for name, mask in truths.items() if mask.any()}
-    if not transfers or not ranking or not present or len(ranking) < 3:
+    if not transfers or not ranking or not present or len(ranking) < 2:
         return None
     scores = []
     for entry in ranking:
@@ -217,8 +217,9 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[s
 
 
 def _spearman(a: list[float], b: list[float]) -> float | None:
-    """Spearman's rho, or None where it is undefined (all of ``a`` or all of ``b`` alike: tied Dice)."""
-    if len(set(a)) < 2 or len(set(b)) < 2:  # spearmanr would warn on stderr and give NaN
+    """Spearman's rho, or None where it is undefined (all of ``a`` or all of ``b`` alike: tied Dice) or says nothing
+    (two values: +1 or -1 whatever they are)."""
+    if len(a) < 3 or len(set(a)) < 2 or len(set(b)) < 2:  # ties: spearmanr would warn on stderr and give NaN
         return None
     rho = float(spearmanr(a, b).statistic)
     return None if math.isnan(rho) else round(rho, 4)
