@@ -16,7 +16,7 @@ from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
 from rau.errors import failure_reason
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, Prediction, failed_case, load_case, score_run, truth_masks, written
+from rau.evaluation.runner import CaseScore, Prediction, case_failed, load_case, score_run, truth_masks, written
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
@@ -105,7 +105,7 @@ def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Pr
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, failure_reason(error)), {}
+        return case_failed(case, failure_reason(error), prediction), {}
 
 
 def noc(curve: list[float], threshold: float) -> int:

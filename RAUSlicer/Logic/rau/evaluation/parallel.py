@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from rau.engines import create_engine
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, Prediction, failed_case, try_case
+from rau.evaluation.runner import CaseScore, Prediction, case_failed, try_case
 from rau.options import EngineOptions
 from rau.process_pools import exit_with_parent, stopped_at_once
 
@@ -57,7 +57,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
                 try:
                     yield first, alone.submit(_score_case, cases[first], predictions[first]).result()
                 except BrokenProcessPool as error:
-                    yield first, failed_case(cases[first], f"its worker process died (killed, or out of memory: {error})")
+                    yield first, case_failed(cases[first], f"its worker process died (killed, or out of memory: {error})", predictions[first])
 
 
 def _start_worker(engine_name: str, options: EngineOptions, threads: int, parent: int) -> None:

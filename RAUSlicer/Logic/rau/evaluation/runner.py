@@ -67,7 +67,7 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None, predi
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return failed_case(case, failure_reason(error))
+        return case_failed(case, failure_reason(error), prediction)
 
 
 def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
@@ -76,6 +76,15 @@ def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
     if prediction:
         write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs)  # the caller refused earlier files (--overwrite)
     return score
+
+
+def case_failed(case: Case, reason: str, prediction: Prediction | None) -> CaseScore:
+    """A case that failed for ``reason`` (:func:`failed_case`); an earlier run's files in its ``prediction`` (which
+    ``--overwrite`` let this run replace) are removed, so the folder holds no segmentation the figures do not score."""
+    if prediction:
+        for path in prediction.paths.values():
+            path.unlink(missing_ok=True)
+    return failed_case(case, reason)
 
 
 def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
