@@ -201,6 +201,42 @@ def test_a_multi_frame_dicom_takes_its_sizes_from_its_tags_or_is_refused(tmp_pat
         read_image(unsized)
 
 
+def _enhanced_ct(path: Path, positions, frames: int = 4) -> Path:
+    """An enhanced CT file of ``frames`` frames at ``positions`` (None: frames without a position), sized only in its
+    shared functional groups (0.5 x 0.5 mm pixels), as enhanced scanners write it."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    def item(**tags):
+        dataset = Dataset()
+        for tag, value in tags.items():
+            setattr(dataset, tag, value)
+        return Sequence([dataset])
+
+    groups = [Dataset() for _ in range(frames)]
+    for group, position in zip(groups, positions):
+        if position is not None:
+            group.PlanePositionSequence = item(ImagePositionPatient=list(position))
+    shared = Dataset()
+    shared.PixelMeasuresSequence = item(PixelSpacing=[0.5, 0.5], SliceThickness=1)
+    shared.PlaneOrientationSequence = item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])
+    return _xray_dicom(path, "CT", "1.2.840.10008.5.1.4.1.1.2.1", frames=frames, SharedFunctionalGroupsSequence=Sequence([shared]),
+                       PerFrameFunctionalGroupsSequence=Sequence(groups))
+
+
+def test_a_multi_frame_dicom_that_gives_its_pixel_size_but_not_its_frame_gap_is_refused(tmp_path):
+    """Before: a CT file of frames with PixelSpacing but no SpacingBetweenSlices was read 1 mm between frames, exit 0
+    (its pixels were not 1 mm, so the file did not count as unsized), and a pixel size given for it was refused as
+    disagreeing with "0.5 x 0.5 x 1 mm" that its header does not give."""
+    frames = _xray_dicom(tmp_path / "frames.dcm", "CT", "1.2.840.10008.5.1.4.1.1.2", frames=4, PixelSpacing=[0.5, 0.5], SliceThickness=3)
+    for given in (None, 0.9):
+        with pytest.raises(ImageReadError, match=r"frames.dcm: a multi-frame DICOM file that gives its pixel size but not the gap "
+                                                 r"between its 4 frames \(SpacingBetweenSlices\)"):
+            read_image(frames, pixel_spacing=given)
+    enhanced = _enhanced_ct(tmp_path / "enhanced.dcm", [(0, 0, z) for z in range(4)])  # 1 mm apart, from its frame positions
+    assert read_image(enhanced).spacing == (0.5, 0.5, 1.0)
+
+
 def test_a_series_folder_with_an_image_the_reader_skips_is_refused_naming_it(shared_data, tmp_path):
     """Before: a slice cut short (an interrupted copy) or of an encoding the reader does not know was left out of the
     volume silently (19 of 20 slices, exit 0)."""

@@ -3,6 +3,7 @@ not images to segment (a cine, a segmentation); files the reader cannot decode, 
 
 from __future__ import annotations
 
+import mmap
 import struct
 from pathlib import Path
 
@@ -37,6 +38,9 @@ SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 """(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
+PER_FRAME_GROUPS_TAG = b"\x00\x52\x30\x92"
+"""(5200,9230) PerFrameFunctionalGroupsSequence as a little-endian file writes it: an enhanced multi-frame file, whose
+frame gap ITK works out from the frames' positions in it."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
 
 
@@ -189,6 +193,23 @@ def unsized_by_itk(header) -> bool:
     return header.HasMetaDataKey("0008|0016") and all(size == 1.0 for size in spacing)
 
 
+def left_at_one_mm(path, header) -> bool:
+    """Whether ITK left some of a DICOM file's spacing at its default 1 mm: its pixels (:func:`unsized_by_itk`), or the
+    gap between the frames of a multi-frame file that gives neither :data:`SLICE_GAP_TAG` nor frame positions in
+    functional groups (:func:`has_frame_groups`)."""
+    frames = header.GetSize()[2] if len(header.GetSize()) == 3 else 1
+    gap_unread = (frames > 1 and header.HasMetaDataKey("0008|0016") and header.GetSpacing()[2] == 1.0
+                  and not _positive(_tag(header, SLICE_GAP_TAG)) and not has_frame_groups(path))
+    return unsized_by_itk(header) or gap_unread
+
+
+def has_frame_groups(path) -> bool:
+    """Whether a DICOM file holds per-frame functional groups (:data:`PER_FRAME_GROUPS_TAG` before its pixel data)."""
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = data.find(PIXEL_DATA_TAG)
+        return data.find(PER_FRAME_GROUPS_TAG, 0, end if end >= 0 else len(data)) >= 0
+
+
 def file_unsized(header) -> bool:
     """Whether ``header`` is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm, none of
     :data:`PIXEL_SIZE_TAGS`)."""
@@ -209,7 +230,7 @@ def pixel_size(header) -> tuple[float, float] | None:
 
 
 def tagged_spacing(header) -> tuple[float, ...] | None:
-    """The spacing a DICOM file that ITK left at 1 mm (:func:`unsized_by_itk`) gives in its tags: the pixel size
+    """The spacing a DICOM file that ITK left at 1 mm (:func:`left_at_one_mm`) gives in its tags: the pixel size
     (:data:`PIXEL_SIZE_TAGS`) and, for several frames, the gap between them (:data:`SLICE_GAP_TAG`); None when
     the tags do not give it all."""
     in_plane = pixel_size(header)
@@ -224,7 +245,7 @@ def tagged_spacing(header) -> tuple[float, ...] | None:
 def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
     """``stored`` with the spacing of a DICOM file ITK left at 1 mm (:func:`tagged_spacing`), or ``pixel_spacing``
     where a one-frame file gives none. Refuses a multi-frame file that does not give its slice gap."""
-    if not unsized_by_itk(stored):
+    if not left_at_one_mm(path, stored):
         return stored
     spacing = tagged_spacing(stored)
     if spacing is None and not file_unsized(stored) and (pixel_size(stored) is not None or stored.GetSize()[2] > 1):

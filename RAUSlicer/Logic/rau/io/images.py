@@ -122,10 +122,10 @@ def header_spacing(path) -> tuple[float, ...] | None:
     except RuntimeError:
         return None
     spacing = reader.GetSpacing()
-    if lone and dicom.unsized_by_itk(reader):
-        if dicom.file_unsized(reader):
+    if lone and dicom.left_at_one_mm(lone, reader):
+        spacing = None if dicom.file_unsized(reader) else dicom.tagged_spacing(reader)
+        if spacing is None:  # no pixel size, or a multi-frame file without its gap (reading it says so)
             return None
-        spacing = dicom.tagged_spacing(reader) or spacing
     return tuple(spacing for spacing, size in zip(spacing, reader.GetSize()) if size > 1)
 
 
