@@ -179,3 +179,14 @@ def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tm
         Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
     assert refused.value.status == 422
     assert not any((server[1].state.server.work_dir / "jobs").iterdir())
+
+
+@pytest.mark.parametrize("name", ["target.mha", "target.mhd", "target.nrrd", "target.nhdr"])
+def test_an_upload_that_is_no_metaimage_or_nrrd_is_told_so_not_that_it_names_a_data_file(server, tmp_path, name):
+    """Before: a file that is no image at all, sent under a MetaImage or NRRD name, was told "its header names a
+    separate data file"."""
+    (tmp_path / name).write_bytes(b"PK\x03\x04 a zip archive, not an image\n" * 4)
+    reference, _, table = write_two_halves(tmp_path)
+    with pytest.raises(ServerError, match=rf"upload '{name}': not a readable image") as refused:
+        Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
+    assert refused.value.status == 422 and "data file" not in str(refused.value)

@@ -89,25 +89,30 @@ def upload_suffix(filename: str | None, field: str) -> str:
 
 
 def check_data_attached(path: Path, label: str) -> None:
-    """Refuse a MetaImage or NRRD upload whose header names a separate data file: the server would read
-    that file from its own disk."""
+    """Refuse a MetaImage or NRRD upload whose header names a separate data file (the server would read that file from
+    its own disk), or does not end within :data:`HEADER_BYTES` (it could name one further on). A file that holds no
+    such header passes: reading it says that it is no readable image."""
     name = path.name.lower()
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
     # each header line without white space, byte-order mark or case: readers take " data\tfile:" and a second
     # ElementDataFile line too, so the check must see every spelling of the field, on every line
     lines = [re.sub(rb"[^\x21-\x7e]", b"", line).lower() for line in head.split(b"\n")]
+    cut = len(head) == HEADER_BYTES  # the file goes on past what was read
     if name.endswith((".mha", ".mhd")):
         data_files = [line[len(b"elementdatafile"):].lstrip(b"=:") for line in lines if line.startswith(b"elementdatafile")]
-        attached = bool(data_files) and all(value == b"local" for value in data_files)
-    elif name.endswith((".nrrd", ".nhdr")):
+        separate = any(value != b"local" for value in data_files)
+        unended = cut and not data_files and any(re.match(rb"[a-z]\w*=", line) for line in lines)  # "Key = value" lines
+    elif name.endswith((".nrrd", ".nhdr")) and head.startswith(b"NRRD"):  # readers take no NRRD without its magic
         header, *data = re.split(rb"\r?\n\r?\n", head, maxsplit=1)  # the header's end as far as any reader could see it
-        attached = bool(data) and not any(line.startswith(b"datafile:") for line in lines[: header.count(b"\n") + 1])
+        separate = any(line.startswith(b"datafile:") for line in lines[: header.count(b"\n") + 1])
+        unended = cut and not data
     else:
         return
-    if not attached:
-        raise InputError(f"{label}: its header names a separate data file, which the server does not read; "
-                         "upload one file holding the data (.mha, .nrrd or .seg.nrrd)")
+    if separate or unended:
+        problem = ("names a separate data file, which the server does not read" if separate else
+                   f"does not end within its first {HEADER_BYTES >> 20} MiB, so it could name a separate data file further on")
+        raise InputError(f"{label}: its header {problem}; upload one file holding the data (.mha, .nrrd or .seg.nrrd)")
 
 
 def check_unpacked_size(path: Path, label: str, limit: int) -> None:
