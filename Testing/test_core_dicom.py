@@ -288,6 +288,14 @@ def test_a_pipe_in_a_series_folder_is_named_not_a_slice_the_reader_dropped(tmp_p
     assert read_image(folder).shape[0] == 4
 
 
+def test_a_link_to_nothing_in_a_series_folder_is_named_not_a_slice_the_reader_dropped(tmp_path):
+    """Before: the series scanner dropped a good slice beside the link, and the refusal blamed that slice as damaged."""
+    folder = _write_series(tmp_path / "series", [(0, 0, z) for z in range(4)])
+    (folder / "notes").symlink_to(tmp_path / "gone")
+    with pytest.raises(ImageReadError, match=rf"notes: a link to nothing \(it points to {tmp_path / 'gone'}\); move it out of the DICOM folder"):
+        read_image(folder)
+
+
 def _changed_slice(folder: Path, name: str, change) -> None:
     """Rewrite one slice of a series with ``change(dataset)`` applied (pydicom)."""
     import pydicom

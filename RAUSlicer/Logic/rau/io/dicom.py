@@ -4,6 +4,7 @@ not images to segment (a cine, a segmentation); files the reader cannot decode, 
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 from pathlib import Path
 
@@ -105,8 +106,8 @@ def undecodable(path, reason: str) -> ImageReadError:
 def series_files(folder: Path) -> list[str]:
     """The files of the one DICOM series in ``folder``, in slice order. Refuses a folder of no series or several, and one
     holding an image of the series the reader left out (damaged, cut short, or of an unknown encoding)."""
-    for entry in sorted(folder.iterdir()):  # the series scanner would skip, or wait on, a pipe or device among the files
-        validation.check_not_special(entry, remedy=f"move it out of the DICOM folder {folder}")
+    for entry in sorted(folder.iterdir()):
+        _check_scannable(folder, entry)
     reader = sitk.ImageSeriesReader()
     with validation.itk_warnings_off():  # a folder without a series: said below
         series = reader.GetGDCMSeriesIDs(str(folder))
@@ -121,6 +122,15 @@ def series_files(folder: Path) -> list[str]:
     files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
     _check_none_left_out(folder, files)
     return list(files)
+
+
+def _check_scannable(folder: Path, entry: Path) -> None:
+    """Refuse an entry of a series folder that the series scanner would trip on: a pipe or device (it would skip, or
+    wait on, it) or a link to nothing (it would drop a good slice beside it, which would then be blamed)."""
+    remedy = f"move it out of the DICOM folder {folder}"
+    if entry.is_symlink() and not entry.exists():
+        raise ImageReadError(f"{entry}: a link to nothing (it points to {os.readlink(entry)}); {remedy}")
+    validation.check_not_special(entry, remedy=remedy)
 
 
 def _check_none_left_out(folder: Path, files) -> None:
