@@ -115,6 +115,24 @@ def test_a_dicom_segmentation_is_refused(tmp_path):
         read_image(seg, label_map=True)
 
 
+def test_an_rt_structure_set_is_refused_as_contours_not_an_image(tmp_path):
+    """Before: "a DICOM file the reader cannot decode ... decompress it first (gdcmconv --raw)", as if it were damaged."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    contours = Dataset()
+    contours.file_meta = FileMetaDataset()
+    contours.file_meta.MediaStorageSOPClassUID = contours.SOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
+    contours.file_meta.MediaStorageSOPInstanceUID = contours.SOPInstanceUID = "1.2.3.4.5"
+    contours.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    contours.Modality, contours.StudyInstanceUID, contours.SeriesInstanceUID = "RTSTRUCT", "1.2.3", "1.2.3.4"
+    contours.save_as(tmp_path / "rtstruct.dcm", enforce_file_format=True)
+    for label_map in (True, False):
+        with pytest.raises(ImageReadError, match=r"rtstruct.dcm: an RT structure set \(contours\), not an image or label map; "
+                                                 r"convert it in Slicer \(SlicerRT\) and save it as .seg.nrrd$"):
+            read_image(tmp_path / "rtstruct.dcm", label_map=label_map)
+
+
 def _xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, **tags) -> Path:
     """A projection DICOM file as a scanner writes it (ITK's writer would add an ImagerPixelSpacing of its own)."""
     from pydicom.dataset import Dataset, FileMetaDataset

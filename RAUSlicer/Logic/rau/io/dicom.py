@@ -36,7 +36,12 @@ VOLUME_SOP_CLASSES = {
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
 SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
-DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+NOT_IMAGES = {
+    "1.2.840.10008.1.3.10": "a DICOMDIR (the index of a DICOM export), not an image; give the folder of one series",
+    "1.2.840.10008.5.1.4.1.1.481.3": "an RT structure set (contours), not an image or label map; convert it in Slicer "
+                                     "(SlicerRT) and save it as .seg.nrrd",
+}
+"""DICOM storage classes that hold no image for ITK to read, and what to do instead."""
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 """(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
 PER_FRAME_GROUPS_TAG = b"\x00\x52\x30\x92"
@@ -89,10 +94,11 @@ def meta_element(path, element: int) -> str | None:
     return None
 
 
-def check_not_directory(path) -> None:
-    """Refuse a DICOMDIR (media storage class 1.2.840.10008.1.3.10): the index of a DICOM export, which holds no image."""
-    if meta_element(path, 0x0002) == DICOMDIR_SOP_CLASS:
-        raise ImageReadError(f"{path}: a DICOMDIR (the index of a DICOM export), not an image; give the folder of one series")
+def check_holds_image(path) -> None:
+    """Refuse a DICOM file whose media storage class holds no image (:data:`NOT_IMAGES`: a DICOMDIR, an RT structure set)."""
+    problem = NOT_IMAGES.get(meta_element(path, 0x0002))
+    if problem:
+        raise ImageReadError(f"{path}: {problem}")
 
 
 def undecodable(path, reason: str) -> ImageReadError:
