@@ -389,6 +389,16 @@ def test_a_damaged_slice_without_preamble_and_a_dicomdir_are_named(tmp_path):
         read_image(folder)
 
 
+def test_a_slice_with_a_meta_header_but_no_preamble_is_named(tmp_path):
+    """Before: "not a readable image (Unable to determine ImageIO reader ...)" for the folder, naming no slice: the
+    series scanner took the slice, whose header the file reader then could not read."""
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(5)])
+    slice_ = folder / "002.dcm"
+    slice_.write_bytes(slice_.read_bytes()[132:])  # no preamble, no DICM: the meta header comes first
+    with pytest.raises(ImageReadError, match=r"002.dcm: a DICOM image in the folder of the series .* that the reader cannot read"):
+        read_image(folder)
+
+
 def test_a_copy_of_a_dicom_reference_folder_is_refused_as_voting_twice(tmp_path):
     import shutil
 

@@ -149,15 +149,21 @@ def _check_none_left_out(folder: Path, files) -> None:
         if path.name in listed or path.name.upper() == "DICOMDIR" or not path.is_file() or not may_be_dicom(path):
             continue
         if PIXEL_DATA_TAG in path.read_bytes():
-            raise ImageReadError(f"{path}: a DICOM image in the folder of the series {folder} that the reader cannot read, so "
-                                 f"the series would lack it; it may be damaged, cut short, or of an unknown encoding: replace "
-                                 f"it, or {DECOMPRESS_HINT}")
+            raise unreadable_slice(folder, path)
+
+
+def unreadable_slice(folder: Path, path) -> ImageReadError:
+    """The error for a DICOM image in a series folder that the reader cannot read (skipped by the series scanner, or
+    whose header it cannot read)."""
+    return ImageReadError(f"{path}: a DICOM image in the folder of the series {folder} that the reader cannot read, so the "
+                          f"series cannot be read whole; it may be damaged, cut short, written without its preamble, or of an unknown "
+                          f"encoding: replace it, or {DECOMPRESS_HINT}")
 
 
 def read_series(folder: Path, files) -> Image:
     """The series' slices (``files``, from :func:`series_files`, two or more), checked (:func:`check_even_slices`)
     and stacked."""
-    headers = [_header(file) for file in files]
+    headers = [_header(folder, file) for file in files]
     check_not_segmentation(folder, headers[0])
     check_not_cine(folder, headers[0])
     check_even_slices(folder, files, headers)
@@ -309,11 +315,15 @@ def check_not_segmentation(path: Path, stored) -> None:
                              "(QuantitativeReporting) and save it as .seg.nrrd, or convert it with dcmqi's segimage2itkimage")
 
 
-def _header(file) -> sitk.ImageFileReader:
-    """A DICOM file's header, read without its pixels."""
+def _header(folder: Path, file) -> sitk.ImageFileReader:
+    """The header of a slice of the series in ``folder``, read without its pixels (:func:`unreadable_slice` if it
+    cannot be)."""
     header = sitk.ImageFileReader()
     header.SetFileName(file)
-    header.ReadImageInformation()
+    try:
+        header.ReadImageInformation()
+    except RuntimeError as error:
+        raise unreadable_slice(folder, file) from error
     return header
 
 
