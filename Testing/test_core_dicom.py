@@ -255,6 +255,19 @@ def test_a_multi_frame_dicom_that_gives_its_pixel_size_but_not_its_frame_gap_is_
     assert read_image(enhanced).spacing == (0.5, 0.5, 1.0)
 
 
+def test_an_enhanced_dicom_whose_frames_the_reader_cannot_place_is_told_why(tmp_path):
+    """ITK leaves an enhanced file at 1 mm when its frame positions are uneven or missing, and fails on frames at one
+    position. Before: "gives neither its pixel size nor the gap between its 4 frames" (both are in its functional
+    groups), and "cannot decode ... Refusing to change spacing ... decompress it first"."""
+    for name, positions, problem in (
+        ("missing", [(0, 0, 0), (0, 0, 1), (0, 0, 3), (0, 0, 4)], r"its 4 frames are not evenly spaced \(1.000 to 2.000 mm apart\)"),
+        ("unplaced", [(0, 0, 0), None, (0, 0, 2), (0, 0, 3)], r"1 of its 4 frames give no position \(PlanePositionSequence"),
+        ("echoes", [(0, 0, 5)] * 4, r"all 4 frames lie at one position \(echoes, phases or a cine\?\)"),
+    ):
+        with pytest.raises(ImageReadError, match=rf"{name}.dcm: {problem}"):
+            read_image(_enhanced_ct(tmp_path / f"{name}.dcm", positions))
+
+
 def test_a_series_folder_with_an_image_the_reader_skips_is_refused_naming_it(shared_data, tmp_path):
     """Before: a slice cut short (an interrupted copy) or of an encoding the reader does not know was left out of the
     volume silently (19 of 20 slices, exit 0)."""

@@ -3,7 +3,6 @@ not images to segment (a cine, a segmentation); files the reader cannot decode, 
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from pathlib import Path
@@ -14,6 +13,7 @@ import SimpleITK as sitk
 from rau import validation
 from rau.errors import ImageReadError, short_reason
 from rau.image import Image
+from rau.io.frame_groups import PIXEL_DATA_TAG, frame_groups, has_frame_groups
 from rau.validation.images import DIRECTION_TOLERANCE
 
 PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
@@ -35,6 +35,9 @@ VOLUME_SOP_CLASSES = {
 """Multi-frame DICOM classes whose frames are slices in space, whatever their modality."""
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
+FRAME_GAP_TOLERANCE = 1e-3
+"""How far (mm) ITK lets the gaps between an enhanced file's frames stray from their mean; beyond, it places none."""
+FRAMES_REMEDY = "load it in Slicer and save it as NRRD or NIfTI"
 SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 NOT_IMAGES = {
     "1.2.840.10008.1.3.10": "a DICOMDIR (the index of a DICOM export), not an image; give the folder of one series",
@@ -42,11 +45,6 @@ NOT_IMAGES = {
                                      "(SlicerRT) and save it as .seg.nrrd",
 }
 """DICOM storage classes that hold no image for ITK to read, and what to do instead."""
-PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
-"""(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
-PER_FRAME_GROUPS_TAG = b"\x00\x52\x30\x92"
-"""(5200,9230) PerFrameFunctionalGroupsSequence as a little-endian file writes it: an enhanced multi-frame file, whose
-frame gap ITK works out from the frames' positions in it."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
 
 
@@ -225,13 +223,6 @@ def left_at_one_mm(path, header) -> bool:
     return unsized_by_itk(header) or gap_unread
 
 
-def has_frame_groups(path) -> bool:
-    """Whether a DICOM file holds per-frame functional groups (:data:`PER_FRAME_GROUPS_TAG` before its pixel data)."""
-    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        end = data.find(PIXEL_DATA_TAG)
-        return data.find(PER_FRAME_GROUPS_TAG, 0, end if end >= 0 else len(data)) >= 0
-
-
 def file_unsized(header) -> bool:
     """Whether ``header`` is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm, none of
     :data:`PIXEL_SIZE_TAGS`)."""
@@ -269,11 +260,12 @@ def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None)
     where a one-frame file gives none. Refuses a multi-frame file that does not give its slice gap."""
     if not left_at_one_mm(path, stored):
         return stored
+    check_frames_placed(path)  # an enhanced file ITK left at 1 mm: it gave up on its functional groups
     spacing = tagged_spacing(stored)
     if spacing is None and not file_unsized(stored) and (pixel_size(stored) is not None or stored.GetSize()[2] > 1):
         given = "gives its pixel size but not" if pixel_size(stored) is not None else "gives neither its pixel size nor"
         raise ImageReadError(f"{path}: a multi-frame DICOM file that {given} the gap between its "
-                             f"{stored.GetSize()[2]} frames (SpacingBetweenSlices); load it in Slicer and save it as NRRD or NIfTI")
+                             f"{stored.GetSize()[2]} frames (SpacingBetweenSlices); {FRAMES_REMEDY}")
     if spacing is None and pixel_spacing is not None and file_unsized(stored):
         spacing = (pixel_spacing, pixel_spacing, *stored.GetSpacing()[2:])
     if spacing is not None:
@@ -365,10 +357,7 @@ def check_even_slices(folder: Path, files, headers) -> None:
         return
     normal = np.cross(orientation[:3], orientation[3:])
     gaps = np.diff(positions, axis=0) @ normal
-    shared = int(np.sum(np.abs(gaps) < 1e-3))
-    if shared:
-        what = f"all {len(files)} DICOM images lie at one position" if shared == len(gaps) else "several DICOM images share positions"
-        raise ImageReadError(f"{folder}: {what} (echoes, phases or a cine?); give one series of distinct slices")
+    _check_distinct(folder, gaps, "DICOM images", "give one series of distinct slices")
     drift = positions[-1] - positions[0]
     sideways = float(np.linalg.norm(drift - (drift @ normal) * normal))
     if sideways > max(0.5 * pixel, 0.01):
@@ -393,6 +382,37 @@ def check_even_slices(folder: Path, files, headers) -> None:
             f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
             "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
         )
+
+
+def _check_distinct(where, gaps, images: str, remedy: str) -> None:
+    """Refuse ``images`` (slices of a series, frames of a file) that share positions (``gaps`` of 0 between
+    neighbours along their normal): echoes, phases or a cine, not slices in space."""
+    shared = int(np.sum(np.abs(gaps) < 1e-3))
+    if shared:
+        what = f"all {len(gaps) + 1} {images} lie at one position" if shared == len(gaps) else f"several {images} share positions"
+        raise ImageReadError(f"{where}: {what} (echoes, phases or a cine?); {remedy}")
+
+
+def check_frames_placed(path) -> None:
+    """Refuse an enhanced multi-frame file whose frames ITK cannot place from its functional groups (:func:`frame_groups`),
+    reading them 1 mm apart or not at all: frames without a position, at one position or not evenly spaced (ITK takes
+    gaps within :data:`FRAME_GAP_TOLERANCE` of their mean), or no pixel size or orientation."""
+    groups = frame_groups(path)
+    if groups is None or len(groups.positions) < 2:
+        return
+    frames = len(groups.positions)
+    unplaced = sum(position is None for position in groups.positions)
+    if unplaced:
+        raise ImageReadError(f"{path}: {unplaced} of its {frames} frames give no position (PlanePositionSequence in its functional "
+                             f"groups), so they cannot be placed; {FRAMES_REMEDY}")
+    if groups.pixel_size is None or groups.orientation is None:
+        raise ImageReadError(f"{path}: an enhanced multi-frame DICOM file whose functional groups give no pixel size or orientation "
+                             f"(PixelMeasuresSequence, PlaneOrientationSequence); {FRAMES_REMEDY}")
+    gaps = np.diff(groups.positions, axis=0) @ np.cross(groups.orientation[:3], groups.orientation[3:])
+    _check_distinct(path, gaps, "frames", "save the frames of one volume as NRRD or NIfTI (e.g. in Slicer)")
+    if np.abs(gaps - gaps.mean()).max() > FRAME_GAP_TOLERANCE:
+        raise ImageReadError(f"{path}: its {frames} frames are not evenly spaced ({np.abs(gaps).min():.3f} to {np.abs(gaps).max():.3f} mm "
+                             f"apart), so the reader cannot place them; {FRAMES_REMEDY}")
 
 
 def check_same_pixels(folder: Path, files, headers) -> None:
