@@ -3,7 +3,7 @@
 Checks use ``importlib.util.find_spec`` so nothing heavy (torch, transformers) is imported
 to find out. Installing happens only when the user asks, on the main thread: torch through
 Slicer's PyTorch extension, then ``Resources/requirements.txt`` without replacing the
-packages Slicer ships (SimpleITK, numpy, requests) or the PyTorch extension's torch.
+packages Slicer ships (SimpleITK, numpy, requests, pydicom) or the PyTorch extension's torch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
 CORE_MODULES = ("slicerio", "nrrd", "skimage", "nibabel")
-SLICER_OWNED = ("SimpleITK", "numpy", "requests", "torch", "torchvision")
+SLICER_OWNED = ("SimpleITK", "numpy", "requests", "pydicom", "torch", "torchvision")
 
 
 def missing_modules(modules) -> list[str]:
@@ -56,8 +56,8 @@ def requirement_lines(path: Path = REQUIREMENTS) -> list[str]:
 def install_question(torch: bool = True) -> str:
     """What "Install dependencies" asks before installing (PyTorch only with ``torch``)."""
     first = "PyTorch through the PyTorch extension (a download of up to a few GB), then: " if torch else ""
-    return (f"RAUSlicer will install {first}" + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy "
-            "and requests are kept. Continue?")
+    return (f"RAUSlicer will install {first}" + ", ".join(requirement_lines()) + ".\nSlicer's own SimpleITK, numpy, "
+            "requests and pydicom are kept. Continue?")
 
 
 def install_dependencies(torch: bool = True) -> str:

@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from rau import validation
 from rau.errors import ImageReadError, short_reason
 from rau.image import Image
-from rau.io.frame_groups import PIXEL_DATA_TAG, frame_groups, has_frame_groups
+from rau.io.frame_groups import frame_groups, has_frame_groups
 from rau.validation.images import DIRECTION_TOLERANCE
 
 PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
@@ -45,6 +45,8 @@ NOT_IMAGES = {
                                      "(SlicerRT) and save it as .seg.nrrd",
 }
 """DICOM storage classes that hold no image for ITK to read, and what to do instead."""
+PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
+"""(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
 
 
