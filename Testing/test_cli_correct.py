@@ -479,9 +479,12 @@ def test_the_masks_are_read_from_the_file_named_like_the_result_json(tmp_path):
     assert saved_segmentation(saved, tmp_path / "job2.result.json") == tmp_path / "job2.nii.gz"
     assert saved_segmentation(saved, tmp_path / "renamed.result.json") == tmp_path / "segmentation.nii.gz"  # a JSON renamed alone
     with_segments = {**saved, "segmentation": "segmentation.seg.nrrd"}
-    assert saved_segmentation(with_segments, tmp_path / "job2.result.json") == tmp_path / "job2.nii.gz"  # its own label map, not job 1's
+    with pytest.raises(InputError, match="job2.seg.nrrd is not there"):  # not job 1's, nor the label map, which may hide structures
+        saved_segmentation(with_segments, tmp_path / "job2.result.json")
     (tmp_path / "job2.seg.nrrd").write_text("")
     assert saved_segmentation(with_segments, tmp_path / "job2.result.json") == tmp_path / "job2.seg.nrrd"
+    (tmp_path / "segmentation.seg.nrrd").write_text("")
+    assert saved_segmentation(with_segments, tmp_path / "renamed.result.json") == tmp_path / "segmentation.seg.nrrd"  # a JSON renamed alone
 
 
 def test_a_box_starting_past_the_first_voxel_is_a_value_not_an_option():
@@ -509,3 +512,47 @@ def test_a_result_recording_a_server_url_now_refused_is_corrected_with_the_url_r
     assert main([*correction, "--vlm-server", "http://127.0.0.1:9000", "--out", str(hc18_case / "out" / "fixed.nii.gz")]) == 0
     recorded = json.loads((hc18_case / "out" / "fixed.result.json").read_text())["inputs"]["engine_options"]
     assert recorded["vlm_server"] == "http://127.0.0.1:9000"
+
+
+def overlapping_run(folder, *extra: str) -> list[str]:
+    """``rau segment`` on a picture whose reference .seg.nrrd has "left" and "right" under a later "block" covering
+    both (a label map shows only "block"); returns the arguments of a correction of "block" (a click outside it)."""
+    from test_serve import write_two_halves
+
+    from rau.io import read_image, write_seg_nrrd
+    from rau.labels import LabelSet, Segmentation
+
+    (image, halves, _), target, _ = write_two_halves(folder)
+    masks = read_segmentation(halves, read_image(image), label_table=LabelSet.from_values([1, 2], {1: "left", 2: "right"})).masks
+    block = masks["left"] | masks["right"]
+    labels = LabelSet.from_values([1, 2, 3], {1: "left", 2: "right", 3: "block"})
+    write_seg_nrrd(Segmentation(read_image(image), labels, {"left": masks["left"], "right": masks["right"], "block": block}), folder / "ref.seg.nrrd")
+    assert main(["segment", "--reference", str(image), "--reference-labels", str(folder / "ref.seg.nrrd"), "--target", str(target),
+                 "--no-deformable", "--out", str(folder / "t.nii.gz"), *extra]) == 0
+    return ["correct", str(folder / "t.result.json"), "--structure", "block", "--outside", "2,2"]
+
+
+def test_structures_a_reopened_label_map_hides_are_said_and_written_as_not_found(tmp_path, capsys):
+    """Before, the structures the label map hid came back silently as found false, 0 voxels, with their old confidence."""
+    correction = overlapping_run(tmp_path)
+    assert "add --seg-nrrd" in capsys.readouterr().err  # rau segment warned that the label map hides them
+    assert main([*correction, "--out", str(tmp_path / "c.nii.gz")]) == 0
+    warning = f"{tmp_path / 't.nii.gz'} holds no voxel of 'left', 'right', which {tmp_path / 't.result.json'} found: hidden under other structures"
+    assert warning in capsys.readouterr().err
+    saved, corrected = (json.loads((tmp_path / f"{stem}.result.json").read_text()) for stem in ("t", "c"))
+    assert [w for w in corrected["warnings"] if w.startswith(warning)] and "rau segment --seg-nrrd keeps" in corrected["warnings"][0]
+    for before, after in zip(saved["structures"], corrected["structures"]):
+        if before["name"] == "block":  # the corrected structure
+            assert after["found"]
+        else:  # not found, as one is: confidence 0 and why
+            assert (after["found"], after["voxels"], after["confidence"]) == (False, 0, 0.0) and "hidden under other" in after["message"]
+
+
+def test_a_result_whose_seg_nrrd_is_gone_is_refused_naming_it(tmp_path, capsys):
+    """Before, rau correct silently read the label map instead, and wrote the structures it hides as not found."""
+    correction = overlapping_run(tmp_path, "--seg-nrrd")
+    (tmp_path / "t.seg.nrrd").unlink()
+    capsys.readouterr()
+    assert main([*correction, "--out", str(tmp_path / "c.nii.gz")]) == 2
+    assert f"records a Slicer segmentation (t.seg.nrrd), but {tmp_path / 't.seg.nrrd'} is not there" in capsys.readouterr().err
+    assert not list(tmp_path.glob("c.*"))

@@ -211,23 +211,41 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
 
 
 def saved_segmentation(saved: dict, path: Path) -> Path:
-    """The file that holds a saved result's masks: its ``.seg.nrrd`` when the run wrote one (overlapping
-    structures kept whole), else its label map: the one such file named like the JSON (``s.result.json`` beside
-    ``s.nii.gz``, as ``rau segment`` writes them and a download from ``rau serve`` is saved under the user's name),
-    else the name the JSON records."""
+    """The file that holds a saved result's masks. A run that wrote a ``.seg.nrrd`` (overlapping structures kept
+    whole): that one, named like the JSON (``s.seg.nrrd`` beside ``s.result.json``, as ``rau segment`` writes them and
+    a download from ``rau serve`` is saved under the user's name), or the recorded name when no file is named like the
+    JSON (renamed alone); refused when it is not there, as its label map may hide structures. Else its label map: the
+    one named like the JSON, else the recorded name."""
     recorded = path.parent / saved.get("segmentation", saved["label_map"])
     stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
-    for suffixes in ((".seg.nrrd",) if "segmentation" in saved else (), LABEL_MAP_FILE_SUFFIXES):  # the .seg.nrrd first
-        named_alike = [candidate for suffix in suffixes if stem and (candidate := path.with_name(stem + suffix)).is_file()]
-        if len(named_alike) == 1:  # rau segment names them alike; a download keeps no recorded name
-            return named_alike[0]
-    return recorded
+    alike = {suffix: candidate for suffix in (".seg.nrrd", *LABEL_MAP_FILE_SUFFIXES) if stem and (candidate := path.with_name(stem + suffix)).is_file()}
+    if "segmentation" in saved:
+        own = path.with_name(stem + ".seg.nrrd") if alike else recorded  # no file named like the JSON: renamed alone
+        if not own.is_file():
+            raise InputError(f"{path} records a Slicer segmentation ({saved['segmentation']}), but {own} is not there (moved or deleted); "
+                             "it keeps structures whole that the label map may hide: put it back, or run rau segment again")
+        return own
+    label_maps = [candidate for suffix, candidate in alike.items() if suffix != ".seg.nrrd"]
+    return label_maps[0] if len(label_maps) == 1 else recorded  # rau segment names them alike; a download keeps no recorded name
+
+
+HIDDEN = "hidden under other structures in the label map (or erased since); rau segment --seg-nrrd keeps overlapping structures whole"
+"""Why a structure its run found has no voxel in the saved label map (:func:`hidden_structures`)."""
+
+
+def hidden_structures(saved: dict, file: Path, segmentation: Segmentation) -> list[str]:
+    """The structures ``saved`` records as found of which the label map ``file`` holds no voxel: a label map shows one
+    structure per voxel, the later one where they overlap (none in a ``.seg.nrrd``, which keeps every structure whole)."""
+    if file.name.lower().endswith(".seg.nrrd"):
+        return []
+    return [row["name"] for row in saved["structures"] if row.get("found") and not segmentation.has_voxels(row["name"])]
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
     """The saved result on the target: each structure's mask from :func:`saved_segmentation`, its colour and
     terminology from there too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its
-    segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it)."""
+    segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it).
+    A structure the run found that the label map hides is said and reopened as not found (:func:`hidden_structures`)."""
     file = saved_segmentation(saved, path)
     segmentation = read_saved_masks(file, target, saved_labels(saved, file))
     listed = {row["name"] for row in saved["structures"]}
@@ -237,6 +255,7 @@ def reopen(saved: dict, path: Path, target) -> Result:
         held = ", ".join(f"the segment {s.name!r}" if segments else f"label value {s.value}" for s in unlisted)
         raise InputError(f"{file} holds {held}, which {path} does not list: was it edited or renumbered since? "
                          "rau correct keeps the structures of one run; give the files of one run, or run rau segment again")
+    hidden = hidden_structures(saved, file, segmentation)
     structures = []
     for row in saved["structures"]:
         if row.get("found") and row["name"] not in segmentation.masks:
@@ -245,7 +264,10 @@ def reopen(saved: dict, path: Path, target) -> Result:
         saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
         structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else _structure(row)
         mask = segmentation.masks.get(row["name"])
-        structures.append(StructureResult(structure, mask, row["confidence"], row["engine"], row.get("prompts") or {}, message=row.get("message", "")))
+        confidence, message = (0.0, HIDDEN) if row["name"] in hidden else (row["confidence"], row.get("message", ""))  # as not found
+        structures.append(StructureResult(structure, mask, confidence, row["engine"], row.get("prompts") or {}, message=message))
+    if hidden:
+        warn(f"{file} holds no voxel of {', '.join(map(repr, hidden))}, which {path} found: {HIDDEN}; written as not found")
     ranking = {"ranking": saved["ranking"]} if "ranking" in saved else {}  # the run's references, as it ranked them
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0), details=ranking)
 
