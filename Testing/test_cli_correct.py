@@ -514,20 +514,27 @@ def test_a_result_recording_a_server_url_now_refused_is_corrected_with_the_url_r
     assert recorded["vlm_server"] == "http://127.0.0.1:9000"
 
 
-def overlapping_run(folder, *extra: str) -> list[str]:
-    """``rau segment`` on a picture whose reference .seg.nrrd has "left" and "right" under a later "block" covering
-    both (a label map shows only "block"); returns the arguments of a correction of "block" (a click outside it)."""
+def write_overlapping_reference(folder):
+    """:func:`test_serve.write_two_halves`'s picture with a reference .seg.nrrd in which a later "block" covers both
+    halves, "left" and "right" (a label map shows only "block"); returns the reference image, that .seg.nrrd and the target."""
     from test_serve import write_two_halves
 
     from rau.io import read_image, write_seg_nrrd
     from rau.labels import LabelSet, Segmentation
 
     (image, halves, _), target, _ = write_two_halves(folder)
-    masks = read_segmentation(halves, read_image(image), label_table=LabelSet.from_values([1, 2], {1: "left", 2: "right"})).masks
-    block = masks["left"] | masks["right"]
+    masks = dict(read_segmentation(halves, read_image(image), label_table=LabelSet.from_values([1, 2], {1: "left", 2: "right"})).masks)
+    masks["block"] = masks["left"] | masks["right"]
     labels = LabelSet.from_values([1, 2, 3], {1: "left", 2: "right", 3: "block"})
-    write_seg_nrrd(Segmentation(read_image(image), labels, {"left": masks["left"], "right": masks["right"], "block": block}), folder / "ref.seg.nrrd")
-    assert main(["segment", "--reference", str(image), "--reference-labels", str(folder / "ref.seg.nrrd"), "--target", str(target),
+    write_seg_nrrd(Segmentation(read_image(image), labels, masks), folder / "ref.seg.nrrd")
+    return image, folder / "ref.seg.nrrd", target
+
+
+def overlapping_run(folder, *extra: str) -> list[str]:
+    """``rau segment`` with :func:`write_overlapping_reference`'s files; returns the arguments of a correction of
+    "block" (a click outside it)."""
+    image, segments, target = write_overlapping_reference(folder)
+    assert main(["segment", "--reference", str(image), "--reference-labels", str(segments), "--target", str(target),
                  "--no-deformable", "--out", str(folder / "t.nii.gz"), *extra]) == 0
     return ["correct", str(folder / "t.result.json"), "--structure", "block", "--outside", "2,2"]
 

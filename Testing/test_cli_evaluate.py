@@ -501,3 +501,19 @@ def test_two_references_are_listed_in_ranking_order_without_a_rank_correlation()
     assert figures["spearman_score_vs_dice"] is None is figures["spearman_similarity_vs_dice"]  # two ranks: +1 or -1 whatever
     summary = summarize([CaseScore("t.png", ["far", "near"], 1.0, [], figures)])
     assert summary["ranking"]["top1_dice"] == 0.7 and summary["ranking"]["spearman_score_vs_dice"] is None
+
+
+def test_predictions_that_hide_structures_say_what_keeps_them_whole_for_rau_evaluate(tmp_path, capsys):
+    """Before, the warning (and the prediction's result JSON) said "add --seg-nrrd", which rau evaluate refuses."""
+    from test_cli_correct import write_overlapping_reference
+
+    from rau.io import read_image, write_image
+
+    image, segments, copy = write_overlapping_reference(tmp_path)
+    target = read_image(copy)
+    write_image(target.with_array(target.array + 1), tmp_path / "target.mha")  # not a byte copy of its reference
+    (tmp_path / "m.csv").write_text(f"reference_image,reference_labels,target_image,target_labels\n{image},{segments},target.mha,{segments}\n")
+    assert evaluate(tmp_path / "m.csv", tmp_path / "e.json", "--predictions", str(tmp_path / "p")) == 0
+    said = "; rau segment --seg-nrrd on the case writes a Slicer segmentation that keeps them whole"
+    assert said in capsys.readouterr().err
+    assert [w for w in json.loads((tmp_path / "p" / "001_target.result.json").read_text())["warnings"] if w.endswith(said)]

@@ -23,6 +23,9 @@ from rau.labels import LabelSet, Segmentation, normalize_name
 from rau.references import distinct_names
 from rau.result import Result
 
+SEGMENT_SEG_NRRD = "rau segment --seg-nrrd on the case writes a Slicer segmentation that keeps them whole"
+"""What keeps a prediction's overlapping structures whole: rau evaluate writes no ``.seg.nrrd``."""
+
 
 @dataclass
 class CaseScore:
@@ -74,7 +77,8 @@ def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
     """``score``, its engine's result written to ``prediction`` first (None: nothing written), as ``rau segment``
     writes one: label map, label table and result JSON, all or none."""
     if prediction:
-        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs)  # the caller refused earlier files (--overwrite)
+        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs,  # the caller refused earlier files (--overwrite)
+                      keeps_whole=SEGMENT_SEG_NRRD)
     return score
 
 

@@ -90,20 +90,26 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
     }
 
 
+ADD_SEG_NRRD = "add --seg-nrrd for a Slicer segmentation that keeps them whole"
+"""What keeps overlapping structures whole when a command with ``--seg-nrrd`` (``rau segment``, ``rau batch``,
+``rau correct``) wrote none: the default of :func:`write_outputs`'s ``keeps_whole``."""
+
+
 def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = (),
-                  said_as=None) -> None:
+                  said_as=None, keeps_whole: str = ADD_SEG_NRRD) -> None:
     """Write every output to a temporary file first; all are renamed into place only if all succeed.
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`), with
     ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings`` with what writing says
-    (structures the label map hides; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once."""
+    (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
+    whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once."""
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     written = []
     if label_map is not None:
         check_picture_image_values(paths["label_map"], label_map)  # its own path, not the temporary one
-        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else "add --seg-nrrd for a Slicer segmentation that keeps them whole"
+        whole = f"{paths['seg_nrrd']} keeps them whole" if "seg_nrrd" in paths else keeps_whole
         if hidden := hidden_warning(segmentation, paths["label_map"], whole):
             warn(hidden)
             written.append((said_as or str)(hidden))

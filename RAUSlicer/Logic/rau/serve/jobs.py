@@ -32,6 +32,9 @@ FINISH_SECONDS = 60.0
 SHUT_DOWN = "the server shut down"
 """The reason a job cancelled by the server's stop gives."""
 
+ASK_SEG_NRRD = 'ask for "seg_nrrd": true for a Slicer segmentation that keeps them whole'
+"""What keeps a job's overlapping structures whole when it wrote no ``.seg.nrrd`` (the spec's field, not ``--seg-nrrd``)."""
+
 
 class ServerStopping(RuntimeError):
     """A job was submitted after the server was told to stop."""
@@ -101,11 +104,10 @@ class Job:
             return self.output_paths()
 
     def as_downloads(self, message: str) -> str:
-        """A writer's ``message`` naming this job's downloads, not the server's files (and the spec's field, not the
-        command line's option, that keeps overlapping structures whole)."""
+        """A writer's ``message`` naming this job's downloads, not the server's files."""
         for kind, path in self.output_paths().items():
             message = message.replace(str(path), f"the {kind} download")
-        return message.replace("add --seg-nrrd", 'ask for "seg_nrrd": true')
+        return message
 
     def output_file(self, kind: str) -> tuple[str, bytes]:
         """One output's name and bytes, read while no correction can rewrite it (a download never gets half of two versions)."""
@@ -127,7 +129,8 @@ class Job:
         """Write the outputs when corrections changed the result since they were last written (under :attr:`lock`)."""
         if self.version != self.written_version:
             with collected_warnings() as said:  # the result JSON records them naming the downloads, as the job reports them
-                write_outputs(self.result, self.output_paths(), overwrite=True, warnings=self.warnings, said_as=self.as_downloads)
+                write_outputs(self.result, self.output_paths(), overwrite=True, warnings=self.warnings, said_as=self.as_downloads,
+                              keeps_whole=ASK_SEG_NRRD)
             self.written_version, self.written_warnings = self.version, [self.as_downloads(message) for message in said]
 
 
