@@ -9,6 +9,7 @@ Outputs are written by the actors, so the output folder must be shared by every 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import socket
 from collections import Counter
@@ -46,7 +47,7 @@ def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_
 NO_CLUSTER = "Could not find any running Ray instance"
 """How Ray's ``ConnectionError`` begins when ``address="auto"`` finds no cluster (it then names its own flags)."""
 CONNECT_SECONDS = 10
-"""How long a ``--ray HOST:PORT`` address has to answer before the run is refused."""
+"""How long a ``HOST:PORT`` address (given, or found by ``--ray auto``) has to answer before the run is refused."""
 
 
 def _init_ray(address: str) -> None:
@@ -54,28 +55,54 @@ def _init_ray(address: str) -> None:
     :class:`UnavailableError` with Ray's reason, or, for ``auto`` with no cluster here, what to do."""
     import ray
 
-    _check_listening(address)
+    target, option = _resolved(address)
+    _check_listening(target, option)
     try:
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
+        ray.init(address=target, log_to_driver=False)  # "local" always starts a new instance (None would join RAY_ADDRESS's)
     except ValueError as error:  # "Invalid address format: ..."
-        raise OptionError(f"--ray {address}: {error}; give auto, local, HOST:PORT or ray://HOST:PORT") from None
+        raise OptionError(f"{option}: {error}; give auto, local, HOST:PORT or ray://HOST:PORT") from None
     except ConnectionError as error:
         reason = str(error)
-        if address == "auto" and reason.startswith(NO_CLUSTER):
+        if target == "auto" and reason.startswith(NO_CLUSTER):
             reason = ("no running Ray cluster was found on this machine; start one (ray start --head), give a cluster's address "
                       "(--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local to start one for this run")
-        raise UnavailableError(f"--ray {address}: {reason}") from None
+        raise UnavailableError(f"{option}: {reason}") from None
 
 
-def _check_listening(address: str) -> None:
-    """Refuse a ``HOST:PORT`` address where nothing answers: Ray would try to reach it for ever."""
+def _resolved(address: str) -> tuple[str, str]:
+    """The address to give ``ray.init`` for ``--ray ADDRESS``, and how messages name it.
+
+    ``auto`` is resolved as Ray does (``RAY_ADDRESS``, else the cluster the last ``ray start`` here recorded), so
+    that an address nothing answers at is refused naming where it came from; Ray would try to reach it for ever.
+    Left ``auto`` where neither gives one: Ray then looks for a cluster's running processes on this machine.
+    """
+    if address != "auto":
+        return address, f"--ray {address}"
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"], f"--ray auto (RAY_ADDRESS={os.environ['RAY_ADDRESS']})"
+    recorded = _last_started_cluster()
+    if recorded:
+        return recorded, f"--ray auto ({recorded}, the cluster the last `ray start` on this machine recorded)"
+    return "auto", "--ray auto"
+
+
+def _last_started_cluster() -> str | None:
+    """The address ``ray start`` last recorded on this machine (Ray's temporary folder: ``/tmp/ray/ray_current_cluster``).
+    Ray has no public call for it: this is the one use of its internals here."""
+    from ray._private.utils import read_ray_address
+
+    return read_ray_address()
+
+
+def _check_listening(address: str, option: str) -> None:
+    """Refuse a ``HOST:PORT`` address where nothing answers (``option`` names it): Ray would try to reach it for ever."""
     host, _, port = address.rpartition(":")
     if not host or "://" in address or not port.isdigit():  # auto, local, ray://..., or a form Ray itself refuses
         return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as error:
-        raise UnavailableError(f"--ray {address}: nothing answers there ({error.strerror or error}); start the cluster's head "
+        raise UnavailableError(f"{option}: nothing answers there ({error.strerror or error}); start the cluster's head "
                                "(ray start --head --port PORT) or give its address") from None
 
 
