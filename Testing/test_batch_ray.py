@@ -1,14 +1,17 @@
-"""``rau batch --ray``: which cluster ``local`` and ``auto`` take, each in a new process as a user runs it."""
+"""``rau batch --ray``, each in a new process as a user runs it: which cluster ``local`` and ``auto`` take; SIGTERM."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from test_batch import FAST, MANIFEST, summary
+from rau.batch.items import work_items
+from test_batch import FAST, MANIFEST, session_alive, summary
 
 
 def batch_on_ray(out, ray: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
@@ -40,3 +43,31 @@ def test_ray_auto_at_an_address_nothing_answers_is_refused_at_once_naming_where_
     assert finished.returncode == 2, finished.stderr
     assert f"rau batch: error: {named} (Connection refused)" in finished.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_stops_a_ray_run_as_it_stops_an_embedded_one(tmp_path):
+    """Before: ray.init replaced rau's SIGTERM handler: exit status 15, no "terminated", no cleanup of rau's own."""
+    pytest.importorskip("ray")
+    items = work_items(MANIFEST, tmp_path, limit=8)
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "8", "--workers", "1", "--ray", "local"]
+    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env={key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"})
+    try:
+        deadline = time.monotonic() + 180
+        while not any(item.state() == "complete" for item in items):
+            assert run.poll() is None and time.monotonic() < deadline, "the first target never finished"
+            time.sleep(0.05)
+        run.send_signal(signal.SIGTERM)
+        _, errors = run.communicate(timeout=60)
+        assert run.returncode == 143 and "rau batch: terminated" in errors, errors
+        deadline = time.monotonic() + 30
+        while session_alive(run.pid):  # the Ray instance the run started goes with it
+            assert time.monotonic() < deadline, "a process of the run's Ray instance outlived it"
+            time.sleep(0.2)
+    finally:
+        if session_alive(run.pid):
+            os.killpg(run.pid, signal.SIGKILL)
+    states = {item.name: item.state() for item in items}
+    assert "new" in states.values(), "the workers went on after the signal"
+    assert summary(tmp_path) == {name: "done" if state == "complete" else "pending" for name, state in states.items()}
+    assert not list(tmp_path.glob(".*")), "temporary files survived"

@@ -11,14 +11,19 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import socket
+import threading
 from collections import Counter
+from contextlib import contextmanager
 
 from rau.batch.worker import WarmWorker, died_row
-from rau.errors import InputError, OptionError, UnavailableError
+from rau.errors import InputError, OptionError, Terminated, UnavailableError
 from rau.options import EngineOptions
 
 RETRIES = 3
+WAIT_SECONDS = 1.0
+"""How long one ``ray.wait`` blocks: a SIGTERM that arrives meanwhile stops the run when it returns."""
 
 
 def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_worker: float) -> int:
@@ -58,7 +63,8 @@ def _init_ray(address: str) -> None:
     target, option = _resolved(address)
     _check_listening(target, option)
     try:
-        ray.init(address=target, log_to_driver=False)  # "local" always starts a new instance (None would join RAY_ADDRESS's)
+        with _sigterm_kept():
+            ray.init(address=target, log_to_driver=False)  # "local" always starts a new instance (None would join RAY_ADDRESS's)
     except ValueError as error:  # "Invalid address format: ..."
         raise OptionError(f"{option}: {error}; give auto, local, HOST:PORT or ray://HOST:PORT") from None
     except ConnectionError as error:
@@ -67,6 +73,18 @@ def _init_ray(address: str) -> None:
             reason = ("no running Ray cluster was found on this machine; start one (ray start --head), give a cluster's address "
                       "(--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local to start one for this run")
         raise UnavailableError(f"{option}: {reason}") from None
+
+
+@contextmanager
+def _sigterm_kept():
+    """Put back the SIGTERM handler ``ray.init`` replaces with its own (exit status 15): rau's stops the run as it
+    does without Ray (temporary files removed, "terminated", exit status 143)."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if previous is not None and threading.current_thread() is threading.main_thread():  # Ray replaces it only there
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _resolved(address: str) -> tuple[str, str]:
@@ -122,7 +140,7 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
             while queue and idle:
                 actor, item = idle.pop(), queue.pop(0)
                 running[actor.run.remote(item)] = (actor, item)
-            (done,), _ = ray.wait(list(running), num_returns=1)
+            done = _first_done(running)
             actor, item = running.pop(done)
             try:
                 row = ray.get(done)
@@ -147,6 +165,23 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
     finally:
         for actor in actors:
             ray.kill(actor)
+
+
+def _first_done(running):
+    """The first of the ``running`` tasks to finish. Ray's wait keeps an exception a signal handler raises (other than
+    KeyboardInterrupt and SystemExit) until it returns, and then raises SystemError from it: rau's :class:`Terminated`
+    (SIGTERM, see :mod:`rau.cli`) is raised as itself, within :data:`WAIT_SECONDS`."""
+    import ray
+
+    while True:
+        try:
+            done, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_SECONDS)
+        except SystemError as error:
+            if isinstance(error.__cause__, Terminated):
+                raise error.__cause__ from None
+            raise
+        if done:
+            return done[0]
 
 
 def _creation_cause(error) -> Exception | None:
