@@ -183,3 +183,14 @@ def test_the_shell_defaults_are_the_cores():
                     written[argument.arg].add(default.value)
     assert written["engine"] | written["engineName"] == {DEFAULT_ENGINE}
     assert written["lowConfidence"] == {LOW_CONFIDENCE}
+
+
+SLICER_PYTHON = {"5.8": (3, 9), "5.10": (3, 12), "5.12": (3, 12)}
+"""The Python each Slicer release ships (Slicer's SuperBuild/External_python.cmake at its tag)."""
+
+
+def test_the_readme_s_minimum_slicer_has_the_python_rau_needs():
+    """Before: "It needs Slicer 5.8 or newer", whose Python 3.9 cannot install rau (requires-python >=3.11)."""
+    minimum = re.search(r"It needs Slicer (\d+\.\d+) or newer", (REPO / "README.md").read_text(encoding="utf-8")).group(1)
+    needed = re.search(r'requires-python = ">=(\d+)\.(\d+)"', (REPO / "pyproject.toml").read_text(encoding="utf-8")).groups()
+    assert SLICER_PYTHON[minimum] >= tuple(map(int, needed)), f"Slicer {minimum} ships Python {SLICER_PYTHON[minimum]}"
