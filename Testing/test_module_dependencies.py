@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,21 @@ def test_the_install_question_names_pytorch_only_when_it_installs_it():
     local, remote = dependencies.install_question(torch=True), dependencies.install_question(torch=False)
     assert local.startswith("RAUSlicer will install PyTorch through the PyTorch extension") and "PyTorch" not in remote
     assert all(line in remote for line in dependencies.requirement_lines())
+
+
+def test_without_slicer_packaging_pip_is_held_to_slicer_s_own_packages(monkeypatch):
+    """Before: Slicer 5.10 (no slicer.packaging) ran a plain pip install of the requirements, free to replace
+    Slicer's numpy, SimpleITK or requests though the install question says they are kept."""
+    calls = []
+
+    def pip_install(args):  # slicer.util.pip_install: reads the constraints file while it exists
+        constraints = args[args.index("-c") + 1] if "-c" in args else None
+        calls.append((args, Path(constraints).read_text(encoding="utf-8").split() if constraints else None))
+
+    monkeypatch.setitem(sys.modules, "slicer", types.SimpleNamespace(util=types.SimpleNamespace(pip_install=pip_install)))
+    dependencies.install_dependencies(torch=False)
+    [(args, pins)] = calls
+    assert args[:2] == ["-r", str(dependencies.REQUIREMENTS)]
+    installed = {name: importlib.metadata.version(name) for name in ("numpy", "requests")}
+    assert pins is not None and {f"{name}=={version}" for name, version in installed.items()} <= set(pins)
+    assert all(pin.split("==")[0] in dependencies.SLICER_OWNED for pin in pins)

@@ -8,7 +8,9 @@ packages Slicer ships (SimpleITK, numpy, requests, pydicom) or the PyTorch exten
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import tempfile
 from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
@@ -75,9 +77,29 @@ def install_dependencies(torch: bool = True) -> str:
     if packaging is not None:  # the user confirmed in the panel: no second dialog
         packaging.pip_ensure(packaging.load_requirements(str(REQUIREMENTS)), skip_packages=list(SLICER_OWNED),
                              prompt_install=False, requester="RAUSlicer")
-    else:  # Slicer before 5.11: no dependency-aware installer
-        slicer.util.pip_install(requirements)
+    else:  # Slicer 5.10 (slicer.packaging came in 5.12): pip, held to Slicer's own packages by a constraints file
+        _pip_install_keeping(slicer.util.pip_install)
     return f"Installed {'PyTorch and: ' if torch else ''}" + ", ".join(requirements)
+
+
+def slicer_pins() -> list[str]:
+    """``name==version`` of each installed package of :data:`SLICER_OWNED`: pip constraints that make pip refuse,
+    rather than replace, a requirement that needs another version of one."""
+    pins = []
+    for name in SLICER_OWNED:
+        try:
+            pins.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def _pip_install_keeping(pip_install) -> None:
+    """``pip_install`` (``slicer.util.pip_install``) the requirements under the constraints of :func:`slicer_pins`."""
+    with tempfile.TemporaryDirectory(prefix="rauslicer-pip-") as folder:
+        constraints = Path(folder) / "constraints.txt"
+        constraints.write_text("".join(f"{pin}\n" for pin in slicer_pins()), encoding="utf-8")
+        pip_install(["-r", str(REQUIREMENTS), "-c", str(constraints)])
 
 
 def _install_torch() -> None:
