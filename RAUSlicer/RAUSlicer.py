@@ -567,8 +567,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             options, server = self.logic.engineOptions(p), p.engineServer.strip()
             from rau.engines import engine_class
 
-            usesModels = bool(engine_class(p.engine).requires)  # an unknown engine: a clear error
-            if (usesModels or server) and not confirmModelUse(options, server, usesModels):
+            if not confirmModelUse(options, server, engine_class(p.engine)):  # an unknown engine: a clear error
                 return
             request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
             engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence

@@ -76,3 +76,49 @@ def test_without_slicer_packaging_pip_is_held_to_slicer_s_own_packages(monkeypat
     installed = {name: importlib.metadata.version(name) for name in ("numpy", "requests")}
     assert pins is not None and {f"{name}=={version}" for name, version in installed.items()} <= set(pins)
     assert all(pin.split("==")[0] in dependencies.SLICER_OWNED for pin in pins)
+
+
+def consent_module(monkeypatch, asked):
+    """``RAUSlicerLib.consent`` over stand-ins of qt and slicer: licence accepted, every question answered No and
+    recorded in ``asked``."""
+    class MessageBox:
+        Yes, No = 1, 2
+
+        def __init__(self, _parent):
+            pass
+
+        def setText(self, text):
+            asked.append(text)
+
+        def exec_(self):
+            return self.No
+
+        setWindowTitle = setStandardButtons = setDefaultButton = setCheckBox = lambda self, *_: None
+
+    settings = types.SimpleNamespace(value=lambda key, default: key.endswith("licenceAccepted"), setValue=lambda *_: None)
+    qt = types.SimpleNamespace(QSettings=lambda: settings, QMessageBox=MessageBox, QCheckBox=lambda _text: None)
+    util = types.SimpleNamespace(toBool=bool, mainWindow=lambda: None, confirmOkCancelDisplay=lambda *_a, **_k: True)
+    monkeypatch.setitem(sys.modules, "qt", qt)
+    monkeypatch.setitem(sys.modules, "slicer", types.SimpleNamespace(util=util))
+    spec = importlib.util.spec_from_file_location("consent_under_test", MODULE / "RAUSlicerLib" / "consent.py")
+    module = importlib.util.module_from_spec(spec)  # not in sys.modules: later imports get the real one
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_images_are_said_to_go_to_the_vlm_server_only_for_engines_that_ask_a_vlm(monkeypatch):
+    """Before: with a VLM server entered, sam2-memory, registration+sam2 and vessels+sam2 asked to send the images
+    to it, though they never contact it."""
+    from rau.engines import engine_class
+    from rau.options import EngineOptions
+
+    asked = []
+    consent = consent_module(monkeypatch, asked)
+    options = EngineOptions(vlm_server="http://vlm.example:8000")
+    for name in ("sam2-memory", "registration+sam2", "vessels+sam2", "registration"):
+        assert consent.confirmModelUse(options, "", engine_class(name)) and not asked, name
+    for name in ("rau", "vlm-box"):
+        assert not consent.confirmModelUse(options, "", engine_class(name))
+        assert "http://vlm.example:8000" in asked.pop()
+    assert not consent.confirmModelUse(options, "http://engines.example:8765", engine_class("sam2-memory"))
+    assert "http://engines.example:8765" in asked.pop()  # an engine server gets the images whatever the engine

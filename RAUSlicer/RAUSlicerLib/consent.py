@@ -13,15 +13,21 @@ LICENCE_TEXT = (
 )
 
 
-def confirmModelUse(options, engineServer="", usesModels=True):
-    """The licence once before a model engine (``usesModels``) first runs, and consent before images go to a
-    remote server (engine or VLM)."""
+def imageServer(engine, options, engineServer=""):
+    """Where a run of ``engine`` (a class of ``rau.engines``) sends the images: the engine server, else the VLM server
+    for an engine that asks a VLM (``uses_vlm``), else ''."""
+    return engineServer or (engine.uses_vlm and options.vlm_server) or ""
+
+
+def confirmModelUse(options, engineServer, engine):
+    """The licence once before a model engine (one that ``requires`` packages) first runs, and consent before
+    images go to a remote server (:func:`imageServer`)."""
     settings = qt.QSettings()
-    if usesModels and not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
+    if engine.requires and not slicer.util.toBool(settings.value(f"{SETTINGS}/licenceAccepted", False)):
         if not slicer.util.confirmOkCancelDisplay(LICENCE_TEXT, windowTitle="RAUSlicer model licences"):
             return False
         settings.setValue(f"{SETTINGS}/licenceAccepted", True)
-    server = engineServer or options.vlm_server
+    server = imageServer(engine, options, engineServer)
     if not server:
         return True
     key = f"{SETTINGS}/consent/{server}"
