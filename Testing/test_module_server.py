@@ -3,6 +3,7 @@ loopback, on slicer-core MRML scenes, and get the same segments as running here.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -23,6 +24,19 @@ from rau.serve.sessions import SessionGone  # noqa: E402
 from slicer_module import load_rauslicer  # noqa: E402
 
 warnings.filterwarnings("ignore", message="no GPU found")
+
+
+def closed_by_its_client(app, session_id: str, seconds: float = 10.0) -> bool:
+    """Whether the server's session ``session_id`` is closed by its client within ``seconds`` (a remote session is
+    closed from a thread: closing never waits for the server)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            app.state.server.sessions.get(session_id)
+        except SessionGone as gone:
+            return "the client closed it" in str(gone)
+        time.sleep(0.02)
+    return False
 
 
 def segments(node, target_volume) -> dict:
@@ -70,14 +84,12 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
         session_id = logic.correction(node).result.session.id
         assert app.state.server.sessions.get(session_id) is not None
         logic.releaseSessions()  # the scene closes
-        with pytest.raises(SessionGone, match="the client closed it"):  # before: kept on the server until it expired
-            app.state.server.sessions.get(session_id)
+        assert closed_by_its_client(app, session_id)  # before: kept on the server until it expired
         request = logic.request(reference, reference_segmentation, target)
         dropped = logic.runEngine("registration", options, request, server=url)  # a run cancelled once the engine had finished
         assert app.state.server.sessions.get(dropped.session.id) is not None
         logic.dropResult(dropped)  # before: the module's Run dropped such a result with its server session open
-        with pytest.raises(SessionGone, match="the client closed it"):
-            app.state.server.sessions.get(dropped.session.id)
+        assert closed_by_its_client(app, dropped.session.id)
 
 
 def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, tmp_path):
@@ -159,8 +171,7 @@ def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_sess
         assert note.startswith(f"The engine session could not take back the correction of {name!r} (") and "try again in a moment" in note
         assert note.endswith("press Run again to correct this result.")
         assert logic.correction(node) is None
-        with pytest.raises(SessionGone, match="the client closed it"):
-            app.state.server.sessions.get(session_id)
+        assert closed_by_its_client(app, session_id)
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
         assert logic.discardCorrection(node, name) is None  # nothing left to take back
 

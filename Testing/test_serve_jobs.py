@@ -462,3 +462,21 @@ def test_a_job_of_a_server_that_restarted_is_unknown_saying_why(tmp_path, shared
                                               "it restarted is gone, and so are the oldest finished ones beyond 1000") as gone:
             Client(url).job(job)
     assert gone.value.status == 404
+
+
+def test_closing_a_remote_session_never_waits_for_a_server_that_does_not_answer():
+    """Before: RemoteSession.close() waited for the server's answer, up to the client's timeout (60 s), on the Slicer
+    module's GUI thread (scene close, the release of older results' sessions at the end of Run)."""
+    import socket
+
+    from rau.image import Image
+    from rau.serve.remote import RemoteSession
+
+    with socket.socket() as silent:  # accepts connections (in the kernel) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        client = Client(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=5)
+        session = RemoteSession(client, "0" * 32, Image(np.zeros((1, 8, 8), np.float32), (1, 1, 1), ndim=2), {}, [])
+        started = time.monotonic()
+        session.close()
+        assert time.monotonic() - started < 1

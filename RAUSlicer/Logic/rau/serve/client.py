@@ -70,7 +70,7 @@ class Client:
     # --- plumbing ------------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
-            response = self.http.request(method, self.url + path, timeout=self.timeout, **kwargs)
+            response = self.http.request(method, self.url + path, **{"timeout": self.timeout, **kwargs})
         except requests.RequestException as error:
             raise ServerError(f"rau server {self.url} did not answer: {error}") from error
         if response.status_code >= 400:
@@ -215,9 +215,9 @@ class Client:
         empty): later corrections start from it."""
         return self._json("POST", f"/v1/sessions/{session_id}/edit", json={"structure": structure, "mask": mask})
 
-    def close_session(self, session_id: str) -> None:
-        """Free the session on the server."""
-        self._json("DELETE", f"/v1/sessions/{session_id}")
+    def close_session(self, session_id: str, timeout: float | None = None) -> None:
+        """Free the session on the server (``timeout``: seconds to wait for it, else the client's)."""
+        self._json("DELETE", f"/v1/sessions/{session_id}", timeout=timeout or self.timeout)
 
 
 def sidecar_table(labels) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 from pathlib import Path
 
 from rau.engines.base import Cancelled, Engine, Progress, Reference, Request, validate_request
@@ -26,6 +27,8 @@ from rau.session import Session
 from rau.validation.options import secret_from_environment
 
 
+CLOSE_SECONDS = 10.0
+"""How long the thread closing a remote session waits for the server (one that never hears of it expires it)."""
 UNPICKED = "rau: other labelled anatomy"
 """The segment that carries a reference's labelled voxels beyond the picked structures to the server (never asked for)."""
 
@@ -176,11 +179,14 @@ class RemoteSession(Session):
                 raise
 
     def close(self) -> None:
-        """Free the server's session; a server that is gone or has dropped it already frees it itself."""
-        try:
-            self.client.close_session(self.id)
-        except ServerError:
-            pass
+        """Free the server's session, best effort and without waiting: a daemon thread asks the server (for at most
+        :data:`CLOSE_SECONDS`), so a slow or silent server never holds up the caller (the Slicer module's GUI
+        thread); a server that is gone, or has dropped the session already, expires it itself."""
+        threading.Thread(target=self._close_there, name=f"rau close session {self.id}", daemon=True).start()
+
+    def _close_there(self) -> None:
+        with contextlib.suppress(ServerError):
+            self.client.close_session(self.id, timeout=CLOSE_SECONDS)
 
     def _answer(self, answer: dict) -> StructureResult:
         """The corrected structure of a server answer; the others it changed (``others``) are updated here."""
