@@ -208,8 +208,37 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic):
         return correction
 
     def undo(self, segmentationNode, name):
-        """Put back the segment ``name`` (and the engine session's state) as it was before its last correction."""
-        self.keptCorrection(segmentationNode).undo(name)
+        """Put back the segment ``name`` (and the engine session's state) as it was before its last correction,
+        synchronously (console, self-test)."""
+        self.undoJob(segmentationNode, name)(None)
+        self.applyUndo(segmentationNode, name)
+
+    def undoJob(self, segmentationNode, name):
+        """Main thread: prepare undoing the last correction of ``name``. Returns ``work(progress)``, the engine
+        session's undo (a server's round trip), safe on a worker thread; then :meth:`applyUndo`, or
+        :meth:`dropUndo` when its answer is not written."""
+        return self.keptCorrection(segmentationNode).undo_work(name)
+
+    def applyUndo(self, segmentationNode, name):
+        """Main thread: write what undoing ``name`` puts back. A write that is refused (e.g. the target moved) leaves
+        the engine session undone and the node not: the session is closed and the error says so (:meth:`dropUndo`)."""
+        try:
+            self.keptCorrection(segmentationNode).write_undo(name)
+        except Exception as error:
+            note = self.dropUndo(segmentationNode, name)
+            if note is None:
+                raise
+            raise RuntimeError(f"{error}\n{note}") from error
+
+    def dropUndo(self, segmentationNode, name):
+        """Main thread: an undo the engine session made but the node never got (refused, or cancelled after its work
+        finished). The session no longer matches the node and cannot redo, so it is closed; returns what to tell the
+        user, or None when no session was kept."""
+        if self.correction(segmentationNode) is None:
+            return None
+        self.corrections.pop(segmentationNode.GetID()).close()
+        return (f"The engine session had already undone the correction of {name!r}, so it was closed: "
+                "press Run again to correct this result.")
 
     def keptCorrection(self, segmentationNode):
         """:meth:`correction`, or a clear error when none is kept for the node."""

@@ -206,3 +206,39 @@ def test_a_2d_reference_for_a_volume_target_is_refused_naming_the_nodes_before_a
         with pytest.raises(GeometryError, match=r"reference 'reference US' is 2D but the target 'patient CT' is 3D \(30 x 20 x 6 voxels\)"):
             logic.process(reference, reference_segmentation, volume, None, "registration", {"deformable": False}, server=url)
         assert not app.state.server.jobs
+
+
+def test_undo_asks_the_server_in_its_work_and_writes_the_node_without_it(mrml_scene, shared_data, tmp_path):
+    """Before: Undo sent the server's undo from the GUI thread, which froze Slicer up to the client's timeout (60 s);
+    the panel now runs ``undoJob``'s work as a background job, as a correction, and writes with ``applyUndo``."""
+    import threading
+    import types
+
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    target = inputs[2]
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
+        found = segments(node, target)[name]
+        k, j, i = np.argwhere(found)[len(np.argwhere(found)) // 2]
+        click = Prompt(points=[(float(i), float(j), float(k))], labels=[0])
+        logic.correct(node, name, click)
+        session = logic.correction(node).result.session
+        client, asked = session.client, []
+        session.client = types.SimpleNamespace(undo=lambda *args: (asked.append(threading.current_thread().name), client.undo(*args))[1])
+        work = logic.undoJob(node, name)
+        worker = threading.Thread(target=work, args=(None,), name="worker")
+        worker.start()
+        worker.join()
+        assert asked == ["worker"]
+        session.client = types.SimpleNamespace()  # writing the undo asks the server nothing
+        logic.applyUndo(node, name)
+        assert np.array_equal(segments(node, target)[name], found)
+        session.client = client
+        logic.correct(node, name, click)
+        corrected = segments(node, target)[name]
+        logic.undoJob(node, name)(None)  # Cancel pressed as the server answered: the node keeps the correction
+        note = logic.dropUndo(node, name)
+        assert note == (f"The engine session had already undone the correction of {name!r}, so it was closed: "
+                        "press Run again to correct this result.")
+        assert logic.correction(node) is None and closed_by_its_client(app, session.id)
+        assert np.array_equal(segments(node, target)[name], corrected)

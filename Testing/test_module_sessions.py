@@ -95,6 +95,25 @@ def test_a_correction_the_node_never_got_is_taken_back_out_of_the_engine_session
     assert not session.can_undo("disk") and session.results["disk"].mask.sum() > 400
 
 
+def test_an_undo_the_node_never_got_closes_the_engine_session_and_says_so(disk_scene):
+    """Undo's session part runs as a background job (undoJob): when its write is refused (the target moved meanwhile),
+    the session, which cannot redo, is closed and the error says so; the node keeps the correction."""
+    scene, _, logic, run, (_, _, target), _ = disk_scene
+    node = run()
+    logic.correct(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))
+    grid = logic.correction(node).result.target
+    corrected = segmentation_from_node(node, grid).masks["disk"]
+    logic.undoJob(node, "disk")(None)  # the worker thread's part
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    target.SetAndObserveTransformNodeID(transform.GetID())
+    transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.eye(4) + np.eye(4, k=3) * 3))
+    with pytest.raises(RuntimeError, match=r"was moved(.|\n)*had already undone the correction of 'disk', so it was closed"):
+        logic.applyUndo(node, "disk")
+    assert logic.correction(node) is None
+    target.SetAndObserveTransformNodeID(None)
+    assert np.array_equal(segmentation_from_node(node, grid).masks["disk"], corrected)
+
+
 def test_a_hand_edit_made_while_a_correction_ran_is_kept_and_the_correction_taken_back(disk_scene):
     """The Segment Editor stays usable while a correction runs off the GUI thread. Before, the answer, computed from
     the segment as it was, was written over a stroke painted meanwhile, without a word."""

@@ -69,13 +69,17 @@ class CorrectionPanel:
         return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):
-        name = self.ui.segmentComboBox.currentText
-        try:  # tryWithErrorDisplay shows an error, then raises it again: the buttons follow what the undo left either way
-            with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
-                self.logic.undo(self._parameterNode.outputSegmentation, self._selectedStructure())
-                self.ui.statusLabel.text = f"{name}: previous mask restored"
-        finally:
-            self._updateButtons()
+        """Undo as a correction runs: the engine session's undo (a server's round trip) off the GUI thread, then the
+        segments written here."""
+        node, structure, name = self._parameterNode.outputSegmentation, self._selectedStructure(), self.ui.segmentComboBox.currentText
+        with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
+            work = self.logic.undoJob(node, structure)
+            self._startJob(work, lambda _answer: self._applyUndo(node, structure, name), f"Undoing {name}",
+                           dropped=lambda _answer: self.logic.dropUndo(node, structure))
+
+    def _applyUndo(self, node, structure, name):
+        self.logic.applyUndo(node, structure)
+        return f"{name}: previous mask restored"
 
     def onClearPrompts(self):
         for node in self._promptNodes():

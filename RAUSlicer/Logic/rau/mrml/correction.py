@@ -117,15 +117,30 @@ class Correction:
     def undo(self, name: str) -> None:
         """Undo the last update or propagate of ``name``: the segments it wrote as they were before it,
         and the voxels it took from others, where the written segments still hold them (see the class doc)."""
+        self.undo_work(name)()
+        self.write_undo(name)
+
+    def undo_work(self, name: str):
+        """Main thread: check that ``name`` has a correction to undo; return ``work(progress=None)``, the engine
+        session's undo (a server's round trip), safe on a worker thread; then :meth:`write_undo`. A ``work`` that
+        fails (a busy server) leaves the change to undo again."""
         self._check_structure(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place()
-        change = self._undo[name][-1]
+        session = self.result.session
+
+        def work(progress=None):
+            if session.can_undo(name):
+                session.undo(name)
+
+        return work
+
+    def write_undo(self, name: str) -> None:
+        """Main thread, after :meth:`undo_work`'s ``work``: write what undoing ``name`` puts back into the node."""
+        self._check_in_place()
+        change = self._undo[name].pop()
         held = self._held(change.written) if change.taken else None
-        if self.result.session.can_undo(name):
-            self.result.session.undo(name)  # may fail (a busy server): the change stays to undo again
-        self._undo[name].pop()
         for other, snapshot in change.written.items():
             mask = snapshot.mask
             if not structure_segment_id(self.node, other):
