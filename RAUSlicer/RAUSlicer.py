@@ -404,10 +404,12 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.removeObservers()
         self._referenceSegments.removeObservers()
         self._outputSegments.removeObservers()
+        # a reloaded module starts a new logic: close this one's sessions (a server would keep them until they expire),
+        # as the scene close does: once a running job, which may have a server request in flight, has stopped
         if self._job is not None:
-            self._job.abandon()
-        if self.logic is not None:
-            self.logic.releaseSessions()  # a reloaded module starts a new logic: a server's sessions would stay open
+            self._job.abandon(then=self.logic.releaseSessions)
+        elif self.logic is not None:
+            self.logic.releaseSessions()
 
     def enter(self):
         self.initializeParameterNode()

@@ -12,6 +12,9 @@ import threading
 
 import qt
 
+_ABANDONED = set()
+"""Jobs whose panel went away, kept (with their timers) until their work has stopped."""
+
 
 class BackgroundJob:
     """Runs ``function(progress)`` on a thread. ``on_progress(step, fraction)`` and ``on_done(value, error, warnings)``
@@ -37,10 +40,13 @@ class BackgroundJob:
         """Ask the job to stop at its next progress report (it raises ``rau.engines.base.Cancelled``)."""
         self._cancel.set()
 
-    def abandon(self) -> None:
-        """Cancel and never report back (the panel that started the job is going away)."""
+    def abandon(self, then) -> None:
+        """Cancel and never report back (the panel that started the job is going away); ``then()`` runs on the GUI
+        thread once the work has stopped (e.g. closing the engine sessions it may still be using)."""
         self._cancel.set()
-        self._timer.stop()
+        _ABANDONED.add(self)
+        self.on_progress = lambda *_: None
+        self.on_done = lambda *_: (_ABANDONED.discard(self), then())
 
     @property
     def cancelled(self) -> bool:
