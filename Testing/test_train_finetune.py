@@ -370,3 +370,18 @@ def test_a_run_that_failed_before_its_first_checkpoint_runs_again(pairs, tiny_qw
     assert (tmp_path / "adapter" / "rau_run.json").is_file()
     assert main(command) == 0, capsys.readouterr().err
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_resume_refuses_a_damaged_run_record(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a cut-off rau_run.json made --resume check nothing (another --data or --model was taken, exit 0)."""
+    import shutil
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # an interrupted run, which --resume goes on with
+    (out / "rau_run.json").write_text((out / "rau_run.json").read_text()[:40])
+    before = _listing(out)
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--resume", "--device", "cpu",
+                 "--max-steps", "4", "--eval-steps", "0"]) == 2
+    error = capsys.readouterr().err
+    assert f"--resume: {out / 'rau_run.json'} is damaged or cut off (" in error and "start a new run" in error, error
+    assert _listing(out) == before

@@ -112,11 +112,18 @@ def run_settings(settings: FineTuneSettings, stage: str) -> dict:
 
 def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
     """Refuse ``--resume`` with another stage or other :func:`run_settings` than the run in ``OUT`` recorded; a setting not
-    given (no ``--learning-rate``) is the run's, and a run from before they were recorded is taken as it is."""
-    try:
-        recorded = parse_json((Path(settings.out) / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    given (no ``--learning-rate``) is the run's, and a run from before they were recorded (no ``rau_run.json``) is taken
+    as it is; a record that cannot be read is refused, naming it."""
+    path = Path(settings.out) / RUN_FILE
+    if not path.exists():
         return
+    try:
+        recorded = parse_json(path.read_text(encoding="utf-8"))
+        if not isinstance(recorded, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        raise InputError(f"--resume: {path} is damaged or cut off ({error}), so the run's settings cannot be checked; "
+                         "start a new run (--overwrite, or another --out)") from None
     if recorded.get("stage", stage) != stage:
         raise InputError(f"--resume: the run in {settings.out} is a `rau train {recorded['stage']}` run, which `rau train {stage}` cannot "
                          f"go on with; resume it with `rau train {recorded['stage']} --resume`, or give this run a new --out")
