@@ -385,3 +385,27 @@ def test_resume_refuses_a_damaged_run_record(sft_adapter, pairs, tiny_qwen, tmp_
     error = capsys.readouterr().err
     assert f"--resume: {out / 'rau_run.json'} is damaged or cut off (" in error and "start a new run" in error, error
     assert _listing(out) == before
+
+
+def test_resume_drops_a_cut_off_last_log_line_and_names_damage_elsewhere(sft_adapter, pairs, tiny_qwen, tmp_path, capsys, monkeypatch):
+    """Before: a log.jsonl cut off by a kill while logging made --resume an internal error, after the model was read."""
+    import shutil
+
+    import rau.train.run
+
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # killed after step 2 was saved, while it logged step 3
+    lines = [line for line in (out / "log.jsonl").read_text().splitlines() if json.loads(line)["step"] <= 2]
+    (out / "log.jsonl").write_text("\n".join(lines) + '\n{"step": 3, "loss": 5.8')
+    command = ["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--resume", "--device", "cpu",
+               "--max-steps", "4", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1"]
+    assert main(command) == 0, capsys.readouterr().err
+    assert [entry["step"] for entry in log(out) if "loss" in entry] == [1, 2, 3, 4]
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")
+    (out / "log.jsonl").write_text('{"step": 1\n' + (out / "log.jsonl").read_text())
+    before = _listing(out)
+    with monkeypatch.context() as patch:
+        patch.setattr(rau.train.run, "load_trainable", None)  # refused before the model is read
+        assert main(command) == 2
+    assert f"--resume: {out / 'log.jsonl'}, line 1: not a whole log entry (damaged)" in capsys.readouterr().err
+    assert _listing(out) == before

@@ -70,6 +70,7 @@ def prepare(settings: FineTuneSettings, stage: str):
     out = Path(settings.out)
     made = not out.exists()
     check_out(settings, stage)
+    kept_log = _log_up_to(out / LOG, _step(Path(resume_checkpoint(settings)))) if settings.resume else []
     try:
         loaded = _load(settings)
     except BaseException:
@@ -78,7 +79,7 @@ def prepare(settings: FineTuneSettings, stage: str):
                 out.rmdir()  # nothing was written into it yet
         raise
     if settings.resume:
-        _trim_log(out / LOG, _step(Path(resume_checkpoint(settings))))
+        (out / LOG).write_text("".join(f"{line}\n" for line in kept_log), encoding="utf-8")
     else:
         (out / LOG).unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
@@ -136,11 +137,27 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
                          "give the same ones, or start a new run")
 
 
-def _trim_log(log: Path, step: int) -> None:
-    """Keep the log's entries up to the checkpoint ``step`` a resumed run goes on from (it logs the later ones again)."""
-    if log.is_file():
-        entries = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip() and parse_json(line).get("step", 0) <= step]
-        log.write_text("".join(f"{line}\n" for line in entries), encoding="utf-8")
+def _log_up_to(log: Path, step: int) -> list[str]:
+    """The log's lines up to the checkpoint ``step`` a resumed run goes on from (it logs the later ones again). A damaged
+    last line (a run killed while it logged) is dropped; damage elsewhere is refused, naming the line."""
+    lines = log.read_text(encoding="utf-8").rstrip().splitlines() if log.is_file() else []
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        entry = _log_entry(line)
+        if entry is None and number < len(lines) and line.strip():
+            raise InputError(f"--resume: {log}, line {number}: not a whole log entry (damaged); delete that line, or start a new run")
+        if entry is not None and entry.get("step", 0) <= step:
+            kept.append(line)
+    return kept
+
+
+def _log_entry(line: str) -> dict | None:
+    """One line of the log as its entry, or None when it is not a whole JSON object."""
+    try:
+        entry = parse_json(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def check_out(settings: FineTuneSettings, stage: str) -> None:
