@@ -228,6 +228,20 @@ def test_a_min_pixels_no_structure_reaches_is_named_as_the_cause(shared_data, tm
     assert not (tmp_path / "pairs").exists()
 
 
+def test_a_sam2_model_folder_is_named_as_not_a_vision_language_model(shared_data, tmp_path, capsys):
+    """Before: "unknown vision-language model family for 'sam2_video' ... (set --vlm-family ...)", an option build-pairs
+    lacks, naming neither --model nor the folder."""
+    from rau.cli import main
+
+    sam2 = tmp_path / "sam2"
+    sam2.mkdir()
+    (sam2 / "config.json").write_text('{"model_type": "sam2_video"}')
+    manifest = hc18_manifest(shared_data, tmp_path, 3)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--model", str(sam2)]) == 2
+    assert f"--model {sam2}: model_type 'sam2_video' is not a vision-language model" in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
+
+
 def test_an_image_given_as_its_own_labels_is_refused(shared_data, tmp_path, capsys):
     from rau.cli import main
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rau.errors import OptionError
+from rau.errors import OptionError, about
 from rau.train.model import LEARNING_RATES, LoraSettings
 from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
 from rau.vlm.families import FAMILY_NAMES, family_for
@@ -114,18 +114,29 @@ def _lora(args: argparse.Namespace) -> LoraSettings:
 
 
 def run_build_pairs(args: argparse.Namespace) -> int:
-    from rau.models.loader import ModelSource
     from rau.train.build import build_pairs
     from rau.train.pairs import PairOptions
-    from rau.vlm.local import model_family
 
-    family = model_family(ModelSource(args.model)) if args.model else family_for(args.family, "--family")
+    family = _model_family(args.model) if args.model else family_for(args.family, "--family")
     options = PairOptions(args.references_per_target, args.slices_per_pair, args.questions_per_pair, args.min_pixels, tuple(args.tasks))
     card = build_pairs(args.data, args.out, family, options, args.axis, args.val_fraction, args.seed, args.overwrite)
     for split, info in card["splits"].items():
         print(f"{split}: {info['questions']} questions {json.dumps(info['tasks'])} from {len(info['subjects'])} subjects")
     print(f"wrote {args.out} (card: {args.out}/README.md)")
     return 0
+
+
+def _model_family(model: str):
+    """The family of ``--model``, whose folder is checked as ``sft`` checks it (a SAM2 folder is told to be one)."""
+    from rau.models.loader import ModelNotAvailableError, ModelSource, resolve
+    from rau.vlm.local import check_vlm_folder, model_family
+
+    source = ModelSource(model)
+    try:
+        check_vlm_folder(resolve(source))
+    except ModelNotAvailableError as error:
+        raise OptionError(f"--model {about(model, error)}") from None
+    return model_family(source)
 
 
 def run_sft(args: argparse.Namespace) -> int:
