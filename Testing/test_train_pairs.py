@@ -228,6 +228,14 @@ def test_a_min_pixels_no_structure_reaches_is_named_as_the_cause(shared_data, tm
     assert not (tmp_path / "pairs").exists()
 
 
+def test_rows_without_subject_are_subjects_of_their_own_though_their_images_share_a_name(shared_data, tmp_path):
+    """Before: subjA_ct/image.nii.gz and subjB_ct/image.nii.gz were one subject "image.nii.gz" ("found 1")."""
+    rows = [line.split(",", 1)[1] for line in ct_manifest(shared_data, tmp_path).read_text().splitlines()]
+    (tmp_path / "unnamed.csv").write_text("\n".join(rows) + "\n")
+    names = [subject.name for subject in read_subjects(tmp_path / "unnamed.csv")]
+    assert names == [row.split(",")[0] for row in rows[1:]] and "subjA_ct/image.nii.gz" in names[0]
+
+
 def test_a_sam2_model_folder_is_named_as_not_a_vision_language_model(shared_data, tmp_path, capsys):
     """Before: "unknown vision-language model family for 'sam2_video' ... (set --vlm-family ...)", an option build-pairs
     lacks, naming neither --model nor the folder."""

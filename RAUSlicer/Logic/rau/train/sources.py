@@ -7,7 +7,7 @@ Two layouts are read:
   ``*.seg.nrrd``); the subfolder name is the subject id;
 * a **manifest** CSV with columns ``image,labels`` and optional ``subject``,
   ``pixel_spacing`` (mm, for PNG/JPEG) and ``label_table``; paths are relative to
-  the CSV. Rows without ``subject`` are subjects of their own.
+  the CSV. Rows without ``subject`` are subjects of their own, named by their ``image`` as written.
 
 Subjects matter because validation holds whole subjects out.
 """
@@ -106,4 +106,4 @@ def _manifest_subject(manifest: Path, line: int, row: dict) -> Subject:
     validation.check_distinct_files(image, labels, f"{manifest} line {line}: labels ")
     spacing = validation.spacing_field(row, "pixel_spacing", manifest, line)
     table = validation.existing_file(row, "label_table", manifest, line) if row.get("label_table") else None
-    return Subject(row.get("subject") or image.name, image, labels, spacing, table)
+    return Subject(row.get("subject") or row["image"], image, labels, spacing, table)  # the image as written: one per row
