@@ -228,6 +228,23 @@ def test_a_min_pixels_no_structure_reaches_is_named_as_the_cause(shared_data, tm
     assert not (tmp_path / "pairs").exists()
 
 
+def test_each_image_of_a_subject_is_shown_with_its_own_truth(shared_data, tmp_path):
+    """Before: two images of one subject (rows sharing a subject) at one slice index made one pair: both questions showed
+    the first image, one with the second's truth box, and the second was never shown as a reference."""
+    lines = hc18_manifest(shared_data, tmp_path, 3).read_text().splitlines()
+    rows = [lines[0]] + [f"{name},{line.split(',', 1)[1]}" for name, line in zip("TTR", lines[1:])]
+    (tmp_path / "two_images.csv").write_text("\n".join(rows) + "\n")
+    build_pairs(tmp_path / "two_images.csv", tmp_path / "pairs", QWEN2_5_VL, PairOptions(tasks=("box",)), val_fraction=0)
+    records = read_records(tmp_path / "pairs", "train")
+
+    def shown(record, picture):
+        return (tmp_path / "pairs" / record["images"][picture]).read_bytes()
+
+    onto_t = [r for r in records if r["target_subject"] == "T"]
+    assert len({shown(r, 1) for r in onto_t}) == len({str(r["truth"]) for r in onto_t}) == 2
+    assert len({shown(r, 0) for r in records if r["reference_subject"] == "T"}) == 2
+
+
 def test_rows_without_subject_are_subjects_of_their_own_though_their_images_share_a_name(shared_data, tmp_path):
     """Before: subjA_ct/image.nii.gz and subjB_ct/image.nii.gz were one subject "image.nii.gz" ("found 1")."""
     rows = [line.split(",", 1)[1] for line in ct_manifest(shared_data, tmp_path).read_text().splitlines()]

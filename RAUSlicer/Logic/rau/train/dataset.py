@@ -185,11 +185,11 @@ def card_markdown(card: dict) -> str:
 
 
 def _records(split: str, questions: list[Question], family: ModelFamily, out: Path):
-    """JSON records of a split, writing each pair's pictures once."""
+    """JSON records of a split, writing each pair's pictures once: a pair is the two views drawn together (not their
+    subjects and slices: one subject may have several images)."""
     pairs: dict[tuple, list[Question]] = defaultdict(list)
     for question in questions:
-        key = (question.reference.subject, question.reference.index, question.target.subject, question.target.index, tuple(question.legend))
-        pairs[key].append(question)
+        pairs[id(question.reference), id(question.target)].append(question)
     for number, (key, group) in enumerate(pairs.items()):
         pair_id = f"{split}-{number:05d}"
         reference_image = render_reference(group[0].reference, group[0].legend, family)
