@@ -153,6 +153,22 @@ def test_resume_refuses_a_step_total_already_trained_and_overwrite_with_it(sft_a
     assert _listing(run) == before
 
 
+def test_resume_refuses_to_extend_a_finished_run(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a finished 4-step run resumed with --max-steps 6 trained steps 5 and 6 on from its ended learning-rate
+    schedule (step 5 at learning rate 0), exit 0."""
+    import shutil
+
+    run = shutil.copytree(sft_adapter, tmp_path / "run")
+    before = _listing(run)
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--out", str(run), "--resume",
+                 "--max-steps", "6", "--eval-steps", "0"]) == 2
+    error = capsys.readouterr().err
+    last = run / "checkpoints" / "checkpoint-4"
+    assert f"--resume: {last} is the last step of its run, whose learning-rate schedule has ended there" in error, error
+    assert f"start a new run from its adapter: --adapter {last} --out NEW_FOLDER" in error
+    assert _listing(run) == before
+
+
 def _listing(folder):
     return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
@@ -179,10 +195,11 @@ def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sf
     import shutil
 
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved
     (out / "checkpoints" / "checkpoint-99").mkdir()
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1"]
-    assert main(["train", "sft", *common, "--out", str(out), "--resume", "--max-steps", "5"]) == 0, capsys.readouterr().err
-    assert json.loads((out / "rau_adapter.json").read_text())["steps"] == 5
+    assert main(["train", "sft", *common, "--out", str(out), "--resume", "--max-steps", "4"]) == 0, capsys.readouterr().err
+    assert json.loads((out / "rau_adapter.json").read_text())["steps"] == 4
     monkeypatch.chdir(tmp_path)  # relative paths are described as absolute ones (before, as given)
     relative = [os.path.relpath(tiny_qwen, tmp_path) if part == str(tiny_qwen) else os.path.relpath(pairs, tmp_path) if part == str(pairs) else part
                 for part in common]
@@ -262,9 +279,10 @@ def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapt
     import shutil
 
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved
     record = json.loads((out / "rau_run.json").read_text())
     (out / "rau_run.json").write_text(json.dumps({**record, "learning_rate": None}))  # as a run without --learning-rate records it
-    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--out", str(out), "--resume", "--max-steps", "5"]
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--out", str(out), "--resume", "--max-steps", "4"]
     assert main(["train", "sft", *common, "--learning-rate", "2e-4"]) == 2
     assert "learning_rate 0.0001 there, 0.0002 now" in capsys.readouterr().err
     assert main(["train", "sft", *common, "--learning-rate", "1e-4"]) == 0, capsys.readouterr().err

@@ -188,6 +188,10 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
         if 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
             raise OptionError(f"--max-steps {settings.max_steps} counts every step of the run, and {checkpoint} has trained {done} "
                               f"already; give more than {done} to train on")
+        if _ended(Path(checkpoint)):
+            raise OptionError(f"--resume: {checkpoint} is the last step of its run, whose learning-rate schedule has ended there; --resume "
+                              "goes on with an interrupted run (with its --max-steps or --epochs). To train further, start a new run "
+                              f"from its adapter: --adapter {checkpoint} --out NEW_FOLDER")
     if not settings.resume and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
@@ -238,6 +242,13 @@ def _damage(folder: Path) -> str | None:
             return f"{path.name}: {error}"
     torch_files = sorted(path for path in folder.iterdir() if path.suffix in (".pt", ".pth", ".bin"))
     return next((f"{path.name}: not a whole PyTorch file" for path in torch_files if not zipfile.is_zipfile(path)), None)
+
+
+def _ended(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` is the last step of its run (its ``trainer_state.json``: ``global_step`` reached ``max_steps``).
+    The trainer would go on from there at the learning rate the ended schedule left (0), whatever the new total."""
+    state = parse_json((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    return isinstance(state, dict) and state.get("global_step", 0) >= state.get("max_steps", float("inf"))
 
 
 def resume_checkpoint(settings: FineTuneSettings) -> str | None:
