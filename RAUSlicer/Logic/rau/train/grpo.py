@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from rau.errors import InputError, OptionError
 from rau.train.rewards import REWARDS
-from rau.train.run import FineTuneSettings, callbacks, finish, prepare, resume_checkpoint, trainer_arguments
+from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments
 
 DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
 
@@ -64,5 +64,4 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     trainer = GRPOTrainer(model=model, reward_funcs=[REWARDS[n] for n in names], args=config,
                           train_dataset=train.remove_columns("completion"), processing_class=processor,
                           callbacks=callbacks(settings, processor, family, val))
-    trainer.train(resume_from_checkpoint=resume_checkpoint(settings))
-    return finish(trainer, settings, "grpo", processor, family, val)
+    return train_and_finish(trainer, settings, "grpo", processor, family, val)

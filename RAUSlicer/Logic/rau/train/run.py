@@ -24,6 +24,7 @@ from pathlib import Path
 from rau.errors import InputError, OptionError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
 from rau.io.json_text import parse_json
+from rau.models.inference import fixed_threads, inference_threads
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
 
@@ -69,6 +70,7 @@ def prepare(settings: FineTuneSettings, stage: str):
     (``overwrite`` allowed replacing them); an ``OUT`` made here goes again when the model or pairs are refused."""
     out = Path(settings.out)
     made = not out.exists()
+    inference_threads()  # a bad RAU_TORCH_THREADS is refused before any work
     check_out(settings, stage)
     kept_log = _log_up_to(out / LOG, _step(Path(resume_checkpoint(settings)))) if settings.resume else []
     try:
@@ -317,6 +319,14 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
                 _append(log_path, {"step": state.global_step, **logs})
 
     return [HeldOutEvaluation(), JsonLog()]
+
+
+def train_and_finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
+    """Train (or resume) and :func:`finish`, with torch on a fixed number of threads
+    (:func:`rau.models.inference.fixed_threads`): the same run gives the same adapter whatever ``OMP_NUM_THREADS`` says."""
+    with fixed_threads():
+        trainer.train(resume_from_checkpoint=resume_checkpoint(settings))
+        return finish(trainer, settings, stage, processor, family, val_records)
 
 
 def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:

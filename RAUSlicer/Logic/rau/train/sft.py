@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rau.train.run import FineTuneSettings, callbacks, finish, prepare, resume_checkpoint, trainer_arguments
+from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments
 
 
 def run_sft(settings: FineTuneSettings, extra_callbacks=()):
@@ -17,5 +17,4 @@ def run_sft(settings: FineTuneSettings, extra_callbacks=()):
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=train, processing_class=processor,
                          callbacks=callbacks(settings, processor, family, val) + list(extra_callbacks))
-    trainer.train(resume_from_checkpoint=resume_checkpoint(settings))
-    return finish(trainer, settings, "sft", processor, family, val)
+    return train_and_finish(trainer, settings, "sft", processor, family, val)
