@@ -245,6 +245,22 @@ def test_each_image_of_a_subject_is_shown_with_its_own_truth(shared_data, tmp_pa
     assert len({shown(r, 0) for r in records if r["reference_subject"] == "T"}) == 2
 
 
+def test_a_subject_sharing_no_structure_is_warned_of_and_not_drawn_as_a_reference(shared_data, tmp_path, capsys):
+    """Before: a subject whose structures no other subject names gave no question, without a word, and was still drawn
+    as a reference (using up one of --references-per-target)."""
+    manifest = hc18_manifest(shared_data, tmp_path, 4)
+    (tmp_path / "other.labels.csv").write_text("value,name\n255,other_head\n")
+    lines = manifest.read_text().splitlines()
+    lines[4] = lines[4].replace("hc18.labels.csv", "other.labels.csv")
+    manifest.write_text("\n".join(lines) + "\n")
+    alone = lines[4].split(",")[0]
+    build_pairs(manifest, tmp_path / "pairs", QWEN2_5_VL, PairOptions(references_per_target=1), val_fraction=0)
+    assert f"warning: the train split's subjects {alone} gave no question: no other subject of the split labels a structure" in capsys.readouterr().err
+    records = read_records(tmp_path / "pairs", "train")
+    assert {r["target_subject"] for r in records} == {line.split(",")[0] for line in lines[1:4]}  # each with a reference it shares with
+    assert alone not in {r["reference_subject"] for r in records}
+
+
 def test_rows_without_subject_are_subjects_of_their_own_though_their_images_share_a_name(shared_data, tmp_path):
     """Before: subjA_ct/image.nii.gz and subjB_ct/image.nii.gz were one subject "image.nii.gz" ("found 1")."""
     rows = [line.split(",", 1)[1] for line in ct_manifest(shared_data, tmp_path).read_text().splitlines()]

@@ -9,9 +9,10 @@ import numpy as np
 from rau.errors import InputError
 from rau.io.outputs import check_folder_spares_inputs
 from rau.train.dataset import check_pairs_out, write_dataset
-from rau.train.pairs import PairOptions, balance, draw_questions, split_subjects
+from rau.train.pairs import PairOptions, balance, draw_questions, partners, split_subjects
 from rau.train.slices import SliceStack
 from rau.train.sources import read_subjects
+from rau.user_warnings import warn
 from rau.vlm.families import ModelFamily
 
 
@@ -39,6 +40,21 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
             raise InputError(f"the {split} split ({', '.join(names)}) gave no questions: its subjects share no structure with a "
                              f"cross-section of at least {options.min_pixels} pixels (--min-pixels); add subjects, lower "
                              "--min-pixels or change --val-fraction")
+        _warn_unasked(split, stacks, questions[split], options)
     settings = {"source": str(source), "axis": axis, "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
     return write_dataset(questions, out, family, settings, overwrite)
+
+
+def _warn_unasked(split: str, stacks: list[SliceStack], questions: list, options: PairOptions) -> None:
+    """Warn of the split's subjects no question shows, and why."""
+    asked = {q.reference.subject for q in questions} | {q.target.subject for q in questions}
+    unasked = sorted({s.subject for s in stacks} - asked)
+    alone = [name for name in unasked if not any(partners(s, stacks) for s in stacks if s.subject == name)]
+    if alone:
+        warn(f"the {split} split's subjects {', '.join(alone)} gave no question: no other subject of the split labels a "
+             "structure they label; add subjects that do")
+    if set(unasked) - set(alone):
+        warn(f"the {split} split's subjects {', '.join(n for n in unasked if n not in alone)} gave no question: the structures they "
+             f"share with others were under {options.min_pixels} pixels (--min-pixels) in the matched slices, or their presence "
+             "questions were dropped to balance yes and no")

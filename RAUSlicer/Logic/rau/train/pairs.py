@@ -90,15 +90,25 @@ def split_subjects(names: list[str], val_fraction: float, seed: int) -> dict[str
 
 
 def draw_questions(stacks: list[SliceStack], options: PairOptions, rng: np.random.Generator) -> list[Question]:
-    """Questions for pairs among ``stacks``: each target gets references of other subjects."""
+    """Questions for pairs among ``stacks``: each target gets references of other subjects (:func:`partners`)."""
     questions = []
     for target in stacks:
-        others = [s for s in stacks if s.subject != target.subject]
+        others = partners(target, stacks)
         picks = rng.choice(len(others), size=min(options.references_per_target, len(others)), replace=False)
         for reference in (others[i] for i in sorted(picks)):
             for reference_view, target_view in _matched_views(reference, target, options, rng):
                 questions += _questions_for(reference_view, target_view, options, rng)
     return questions
+
+
+def partners(target: SliceStack, stacks: list[SliceStack]) -> list[SliceStack]:
+    """The stacks of other subjects that label a structure ``target`` labels too: the references whose slices can be
+    matched to its own (:func:`rau.train.slices.match_slice`)."""
+    return [s for s in stacks if s.subject != target.subject and _labelled(s) & _labelled(target)]
+
+
+def _labelled(stack: SliceStack) -> set[str]:
+    return {key for key, areas in stack.areas.items() if areas.any()}
 
 
 def balance(questions: list[Question], rng: np.random.Generator) -> list[Question]:
