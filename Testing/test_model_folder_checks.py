@@ -45,7 +45,7 @@ def test_a_mistyped_local_model_folder_is_named_as_one(shared_data, tmp_path, ca
     (tmp_path / "models").mkdir()
     monkeypatch.chdir(tmp_path)
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", "pairs", "--model", "models/qwen2"]) == 2
-    assert "error: no local folder models/qwen2 exists (models holds no 'qwen2')" in capsys.readouterr().err
+    assert "error: --model models/qwen2: no local folder models/qwen2 exists (models holds no 'qwen2')" in capsys.readouterr().err
 
 
 def test_a_pairs_out_under_a_file_is_named_and_one_through_a_link_is_written(shared_data, tmp_path, capsys):
