@@ -82,6 +82,30 @@ def test_undoing_one_segment_keeps_a_later_correction_of_another_and_any_order_e
     assert all(np.array_equal(item.mask, start[name]) for name, item in session.results.items())
 
 
+def test_a_correction_leaves_a_segment_that_overlaps_another_and_the_covered_one_as_they_were(files):
+    """Segments may overlap (Slicer layers). Before, the session kept one segment per pixel: after a hand edit made S5
+    cover S6, a rename elsewhere left S6 not found, "every voxel it had went to" the renamed segment."""
+    session = run_vessels(files).session
+    start = {name: item.mask.copy() for name, item in session.results.items()}
+    session.edit(UNTOUCHED[0], start[UNTOUCHED[0]] | start[UNTOUCHED[1]])
+    session.reprompt(RIGHT, rename_prompt(start[WRONG])[0])
+    assert session.results[UNTOUCHED[1]].found and np.array_equal(session.results[UNTOUCHED[1]].mask, start[UNTOUCHED[1]])
+    assert np.array_equal(session.results[UNTOUCHED[0]].mask, start[UNTOUCHED[0]] | start[UNTOUCHED[1]])
+
+
+def test_on_a_film_of_another_size_a_correction_does_not_resample_the_other_segments(files):
+    """Before, every segment went to the 512 px working grid and back with each correction: a thin line drawn by hand on
+    a 700 px film lost and gained pixels when another segment was corrected."""
+    session = run_vessels(files, 700).session
+    rows, cols = np.nonzero(session.results[UNTOUCHED[0]].mask[0])
+    drawn = session.results[UNTOUCHED[0]].mask.copy()
+    drawn[0, rows.min() : rows.min() + 40, cols.max() + 3] = True  # a one-pixel line beside the segment
+    session.edit(UNTOUCHED[0], drawn)
+    start = {name: item.mask.copy() for name, item in session.results.items()}
+    session.reprompt(RIGHT, rename_prompt(start[WRONG])[0])
+    assert all(np.array_equal(session.results[name].mask, start[name]) for name in UNTOUCHED)
+
+
 @pytest.mark.parametrize("size", [512, 1024])
 def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(files, mrml_scene, size):
     from rau.mrml import Correction, add_result_node, add_volume_node

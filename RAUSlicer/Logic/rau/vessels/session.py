@@ -18,7 +18,7 @@ from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Structure
-from rau.result import StructureResult, taken_by
+from rau.result import StructureResult, taken_by, voxels, without
 from rau.session import Session, same_answer
 from rau.vessels import correction
 from rau.vessels.grid import WorkingGrid
@@ -89,19 +89,24 @@ class VesselSession(Session):
         return self.grid.labels(label_map)
 
     def _set(self, label_map: np.ndarray, corrected: str) -> None:
-        """The answers of ``label_map`` after a correction of ``corrected``; another structure left with no pixel is
-        not found, naming ``corrected`` (:func:`rau.result.taken_by`)."""
-        self.label_map = label_map
-        on_target = self.grid.back(label_map)
+        """The answers after a correction of ``corrected`` left ``label_map``: each structure's mask changes only where
+        the label map changed to or from its value (brought back to the target's grid); every other voxel stays as it
+        was (overlapping layers, detail finer than the working grid). Another structure left with no voxel is not
+        found, naming ``corrected`` (:func:`rau.result.without`, the rule :meth:`rau.result.Result.put` applies)."""
+        before, self.label_map = self.label_map, label_map
         for name, value in self.values.items():
-            previous = self.results.get(name)
-            mask = (on_target == value)[None]
-            confidence = previous.confidence if previous else 0.0
-            prompts = previous.prompts if previous else {}
-            item = StructureResult(self.structures[name], mask, confidence, self.engine, prompts, message="" if mask.any() else "not found")
-            if name != corrected and previous is not None and previous.found and not item.found:
-                item = replace(item, confidence=0.0, message=taken_by(corrected))
-            self.results[name] = item
+            gained = self.grid.back((label_map == value) & (before != value))[None]
+            lost = self.grid.back((before == value) & (label_map != value))[None]
+            if name == corrected:
+                self.results[name] = self._changed_answer(name, gained, lost)
+            elif gained.any() or lost.any():
+                self.results[name] = _moved(without(self.results[name], lost, taken_by(corrected)), gained)
+
+    def _changed_answer(self, name: str, gained: np.ndarray, lost: np.ndarray) -> StructureResult:
+        """A new answer for the corrected ``name``: its voxels with ``gained`` and without ``lost``."""
+        previous = self.results[name]
+        mask = (voxels(previous, self.target.shape) | gained) & ~lost
+        return StructureResult(self.structures[name], mask, previous.confidence, self.engine, previous.prompts, message="" if mask.any() else "not found")
 
     def _corrected(self, name: str) -> StructureResult:
         item = self.results[name]
@@ -112,6 +117,13 @@ class VesselSession(Session):
         """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
         check_points_only(prompt)
         return [self.grid.to_working(int(round(j)), int(round(i))) for i, j, _k in prompt.points]
+
+
+def _moved(item: StructureResult, gained: np.ndarray) -> StructureResult:
+    """``item`` with the ``gained`` voxels too (an undo gives them back)."""
+    if not gained.any():
+        return item
+    return replace(item, mask=voxels(item, gained.shape) | gained, box=None, message="")
 
 
 def check_points_only(prompt: Prompt) -> None:
