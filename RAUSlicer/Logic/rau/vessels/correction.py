@@ -85,14 +85,15 @@ def near_vessel(vessels: np.ndarray, point) -> bool:
 
 
 def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
-    """The pixels of the piece nearest ``point`` (row, col), grown to the vessel width and kept where
-    that piece is the nearest one (so a region stops at bifurcations); empty if no piece is near."""
+    """The pixels of the piece nearest ``point`` (row, col), with the skeleton of the bifurcations nearest to it,
+    grown to the vessel width and kept where that piece is the nearest one (so a region stops at bifurcations);
+    empty if no piece is near."""
     distance, nearest = tree.nearest_piece()
     row, col = int(point[0]), int(point[1])
     if distance[row, col] > CLICK_REACH:
         return np.zeros(tree.pieces.shape, bool)
     piece = nearest[row, col]
-    region = paint({1: np.argwhere(tree.pieces == piece)}, vessels | tree.mask, tree.pieces.shape) > 0
+    region = paint({1: np.argwhere(tree.skeleton & (nearest == piece))}, vessels | tree.mask, tree.pieces.shape) > 0
     return region & (nearest == piece)
 
 

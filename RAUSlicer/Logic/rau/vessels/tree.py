@@ -1,8 +1,10 @@
 """The vessel tree as pieces: skeleton branches between bifurcations and ends.
 
 A *piece* is a connected run of skeleton pixels with no bifurcation inside; pieces meet at
-junction pixels (skeleton pixels with three or more skeleton neighbours). Corrections act on one
-piece, so a rename or a removal stops at the next bifurcations.
+junction pixels (skeleton pixels with three or more skeleton neighbours where three or more
+branches meet). Corrections act on one piece, so a rename or a removal stops at the next bifurcations.
+The skeleton of a vessel mask with rough edges has many short spurs (a few pixels from the centreline
+to a bump of the edge): they are pruned first, so the branches a spur cut in two are one piece again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ import numpy as np
 from scipy import ndimage
 
 EIGHT = np.ones((3, 3), bool)
+SPUR_WIDTHS = 3.0
+"""A branch with a free end no longer than this many vessel radii (at its widest) is a spur of the mask's edge,
+not a side branch: from the centreline of a vessel of radius r, a bump of the edge is about r away."""
+JUNCTION_REACH = 2
+"""Junction pixels this close (px along the skeleton) are one bifurcation, not two with a tiny piece between."""
 
 
 @dataclass
@@ -35,11 +42,56 @@ class VesselTree:
 
 
 def vessel_tree(mask: np.ndarray) -> VesselTree:
-    """Skeletonize ``mask`` (bool 2D) and cut the skeleton into pieces at its bifurcations."""
+    """Skeletonize ``mask`` (bool 2D), prune its spurs and cut it into pieces at its bifurcations."""
     from skimage.morphology import skeletonize
 
     skeleton = skeletonize(mask)
-    neighbours = ndimage.convolve(skeleton.astype(np.uint8), EIGHT.astype(np.uint8), mode="constant") - 1
-    junctions = skeleton & (neighbours >= 3)
-    pieces, count = ndimage.label(skeleton & ~junctions, structure=EIGHT)
+    radius = ndimage.distance_transform_edt(mask)
+    while True:
+        spurs = _spurs(skeleton, radius)
+        if not spurs.any():
+            break
+        skeleton = skeleton & ~spurs
+    pieces, count = ndimage.label(skeleton & ~_bifurcations(skeleton), structure=EIGHT)
     return VesselTree(mask, skeleton, pieces, count)
+
+
+def _neighbours(skeleton: np.ndarray) -> np.ndarray:
+    """The number of skeleton pixels among each pixel's 8 neighbours."""
+    return ndimage.convolve(skeleton.astype(np.uint8), EIGHT.astype(np.uint8), mode="constant") - skeleton
+
+
+def _spurs(skeleton: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Branches (runs between junction pixels) with a free end, touching a junction, at most :data:`SPUR_WIDTHS`
+    radii long."""
+    neighbours = _neighbours(skeleton)
+    junctions = skeleton & (neighbours >= 3)
+    branches, count = ndimage.label(skeleton & ~junctions, structure=EIGHT)
+    if not count:
+        return np.zeros(skeleton.shape, bool)
+    index = np.arange(1, count + 1)
+    length = ndimage.sum_labels(skeleton, branches, index)
+    free = ndimage.maximum(skeleton & (neighbours <= 1), branches, index) > 0
+    attached = ndimage.maximum(ndimage.binary_dilation(junctions, EIGHT), branches, index) > 0
+    widest = ndimage.maximum(radius, branches, index)
+    spur = free & attached & (length <= SPUR_WIDTHS * widest)
+    return np.isin(branches, index[spur])
+
+
+def _bifurcations(skeleton: np.ndarray) -> np.ndarray:
+    """The skeleton near junction pixels (:data:`JUNCTION_REACH`) where three or more branches meet: junction pixels
+    that close together are one bifurcation, and a zone that joins only two branches (a staircase of the skeleton, a
+    pruned spur) is part of a piece."""
+    junctions = skeleton & (_neighbours(skeleton) >= 3)
+    zones, count = ndimage.label(ndimage.binary_dilation(junctions, EIGHT, iterations=JUNCTION_REACH) & skeleton, structure=EIGHT)
+    branches, _ = ndimage.label(skeleton & (zones == 0), structure=EIGHT)
+    padded = np.pad(branches, 1)
+    rows, cols = branches.shape
+    meeting = set()
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            beside = padded[dr : dr + rows, dc : dc + cols]
+            pairs = (zones > 0) & (beside > 0)
+            meeting.update(zip(zones[pairs].tolist(), beside[pairs].tolist()))
+    met = np.bincount([zone for zone, _ in meeting], minlength=count + 1)
+    return (zones > 0) & (met >= 3)[zones]
