@@ -101,10 +101,11 @@ def test_a_vessel_session_refuses_a_box_with_its_points():
     assert session.results["first"].confidence == 0.8 and not session.can_undo("first")
 
 
-def test_a_correction_that_changes_no_voxel_keeps_the_confidence():
+def test_a_click_on_no_vessel_is_refused_and_keeps_the_confidence():
     session = vessel_session()
-    missed = session.reprompt("second", Prompt(points=[(5.0, 5.0, 0.0)], labels=[1]))  # on no vessel
-    assert missed.confidence == 0.4
+    with pytest.raises(InputError, match="vessel clicks must lie on a vessel: the click at 5,5 is more than 8 px"):
+        session.reprompt("second", Prompt(points=[(5.0, 5.0, 0.0)], labels=[1]))
+    assert session.results["second"].confidence == 0.4 and not session.can_undo("second")
     assert session.reprompt("second", Prompt(points=[(55.0, 32.0, 0.0)], labels=[1])).confidence == 1.0
 
 
@@ -296,12 +297,11 @@ def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, t
     assert "a box is not used on vessels" in capsys.readouterr().err and not out.exists()
 
 
-def test_rau_correct_missing_every_vessel_keeps_the_confidence(vessel_run, tmp_path):
+def test_rau_correct_refuses_a_click_off_every_vessel_and_writes_nothing(vessel_run, tmp_path, capsys):
     out = tmp_path / "missed.nii.gz"
-    assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--inside", "3,3", "--out", str(out)]) == 0
-    confidence = {path: next(s["confidence"] for s in json.loads(path.read_text())["structures"] if s["name"] == "S8_LAD_apical")
-                  for path in (vessel_run, out.with_name("missed.result.json"))}
-    assert len(set(confidence.values())) == 1 and 0 < min(confidence.values()) < 1
+    assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--inside", "3,3", "--out", str(out)]) == 2
+    assert "vessel clicks must lie on a vessel: the click at 3,3 is more than 8 px" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_undoing_every_correction_gives_a_structure_taken_whole_its_answer_back_with_its_confidence():

@@ -10,12 +10,16 @@ from scipy import ndimage
 
 from rau.engines import Request, create_engine
 from rau.engines.base import Prompt
+from rau.errors import InputError
 from rau.fusion import dice
 from rau.image import GeometryError, Image
 from rau.io import read_image, read_segmentation
+from rau.labels import Structure
 from rau.references import load_reference
-from rau.vessels.correction import correction_tree, faint_vessels, piece_region
+from rau.result import StructureResult
+from rau.vessels.correction import correction_tree, piece_region, vessel_pixels
 from rau.vessels.naming import far_ends
+from rau.vessels.session import VesselSession
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +129,41 @@ def test_two_clicks_trace_the_vessel_and_leave_others_untouched(pair, result):
         assert np.array_equal(session.results[name].mask, before[name])
     session.undo("S7_LAD_mid")
     assert np.array_equal(session.results["S7_LAD_mid"].mask, before["S7_LAD_mid"])
-    faint = faint_vessels(session.vesselness)
-    background = np.argwhere(~ndimage.binary_dilation(faint, iterations=12))  # far from every vessel, faint ones too (a shutter)
-    shutter = [_ij(background[0]), _ij(background[len(background) // 2])]
-    off = session.reprompt("S7_LAD_mid", Prompt(points=shutter, labels=[1, 1]))
-    assert np.array_equal(off.mask, before["S7_LAD_mid"])  # before: a path through the background replaced the segment
+
+
+def test_clicks_off_the_vessels_are_refused_naming_them(result):
+    """Before, a trace needed one click near any vesselness (85 % of ARCADE 858's pixels), so clicks in the film's frame
+    were traced and replaced the segment, and one-click prompts off the vessels were silently left unchanged."""
+    session = result.session
+    background = np.argwhere(~ndimage.binary_dilation(vessel_pixels(session.label_map, session.vessels), iterations=12))
+    on = np.argwhere(session.results["S7_LAD_mid"].mask[0])[0]
+    for points in ([background[0], on], [background[len(background) // 2]]):
+        prompt = Prompt(points=[_ij(p) for p in points], labels=[1] * len(points))
+        with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {points[0][1]},{points[0][0]} is more"):
+            session.reprompt("S7_LAD_mid", prompt)
+    assert not session.can_undo("S7_LAD_mid")
+
+
+def test_the_ridge_along_the_films_frame_is_no_vessel_to_correct_with():
+    """Before, a grey band between the black frame and the picture (ARCADE 858: 0.12-0.19 of its grey range, brighter
+    than a shutter) left a dark ridge along the edge in the vessel mask, 486 of 512 rows long, and a click in the frame
+    was traced along it."""
+    from rau.vessels.vesselness import vessel_mask, vesselness
+
+    image = np.full((256, 256), 0.7, np.float32)
+    image[:, :2] = 0
+    image[:, 2:14] = np.linspace(0.12, 0.19, 12)  # the frame's grey band, as on ARCADE 858
+    image[:, 14:21] = np.linspace(0.23, 0.47, 7)
+    image[:, 126:131] = image[60:65, 40:] = 0.3  # two vessels 5 px wide
+    image += np.random.default_rng(0).normal(0, 0.01, image.shape).astype(np.float32)
+    response = vesselness(image)
+    segment = Structure("segment", 1)
+    session = VesselSession(Image(image[None], (1.0, 1.0, 1.0), ndim=2), [segment], {"segment": StructureResult(segment, None, 0.0, "vessels")},
+                            response, vessel_mask(response), "vessels")
+    assert session.vessels[:, 124:133].any(axis=1).mean() > 0.8 and session.vessels[58:67, 60:].any(axis=0).mean() > 0.8
+    assert session.vessels[:, :30].any(axis=1).mean() < 0.1
+    with pytest.raises(InputError, match="the click at 5,200 is more"):
+        session.reprompt("segment", Prompt(points=[(5.0, 200.0, 0.0), (128.0, 200.0, 0.0)], labels=[1, 1]))
 
 
 def test_one_click_renames_a_piece_and_an_outside_click_removes_it(result):

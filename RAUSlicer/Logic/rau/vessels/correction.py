@@ -25,13 +25,9 @@ CLICK_REACH = SNAP_RADIUS + 3
 
 
 def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
-    """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order); unchanged
-    when no point lies near any vesselness (a path through a shutter or a blank picture would replace the segment).
-    One such point is taken: a vessel's end may lie where the shutter cut its vesselness off. Clicks that all
-    snap to one pixel mark no stretch of vessel: they act as one click (:func:`rename`)."""
-    faint = faint_vessels(vesselness)
-    if not any(near_vessel(faint, point) for point in points):
-        return label_map.copy()
+    """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order; the session has
+    refused clicks off the vessels, :func:`on_vessel`). Clicks that all snap to one pixel mark no stretch of vessel:
+    they act as one click (:func:`rename`)."""
     stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
     if len(set(stops)) == 1:
         return rename(label_map, vessels, points[0], value, overwrite)
@@ -65,14 +61,19 @@ def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.
 
 
 def correction_tree(label_map: np.ndarray, vessels: np.ndarray) -> VesselTree:
-    """The vessel tree of the vessel mask together with the painted segments."""
-    return vessel_tree(vessels | (label_map > 0))
+    """The vessel tree of the vessel mask together with the painted segments (:func:`vessel_pixels`)."""
+    return vessel_tree(vessel_pixels(label_map, vessels))
 
 
-def faint_vessels(vesselness: np.ndarray) -> np.ndarray:
-    """Pixels with any vesselness: a user may click on a faint vessel the vessel mask left out (the trace follows
-    its vesselness), but not where there is none (a collimator shutter, which is cut off, or a blank picture)."""
-    return vesselness > 0
+def vessel_pixels(label_map: np.ndarray, vessels: np.ndarray) -> np.ndarray:
+    """Where the corrections see vessels: the engine's vessel mask and the segments (hand edits included)."""
+    return vessels | (label_map > 0)
+
+
+def on_vessel(label_map: np.ndarray, vessels: np.ndarray, point) -> bool:
+    """Whether a click at ``point`` (row, col) is on a vessel: within reach of :func:`vessel_pixels`
+    (a click in a shutter, the film's frame or the background between vessels is not)."""
+    return near_vessel(vessel_pixels(label_map, vessels), point)
 
 
 def near_vessel(vessels: np.ndarray, point) -> bool:

@@ -21,7 +21,8 @@ from rau.labels import Structure
 from rau.result import StructureResult, taken_by, voxels, without
 from rau.session import Session, same_answer
 from rau.vessels import correction
-from rau.vessels.grid import WorkingGrid
+from rau.vessels.grid import WORKING_PIXELS, WorkingGrid
+from rau.vessels.vesselness import frame_edges
 
 
 class VesselSession(Session):
@@ -31,11 +32,13 @@ class VesselSession(Session):
     def __init__(self, target: Image, structures: list[Structure], results: dict[str, StructureResult], vesselness: np.ndarray, vessels: np.ndarray,
                  engine: str, grid: WorkingGrid | None = None):
         """``structures``' masks become one label map (structure ``n`` in ``structures`` -> value ``n + 1``);
-        ``vesselness`` and ``vessels`` lie on ``grid``'s working grid (default: the target's own)."""
+        ``vesselness`` and ``vessels`` lie on ``grid``'s working grid (default: the target's own); the corrections use them
+        without the film's frame edges (:func:`~rau.vessels.vesselness.frame_edges`)."""
         super().__init__(target, dict(results))
         self.structures = {s.name: s for s in structures}
         self.values = {s.name: index + 1 for index, s in enumerate(structures)}
-        self.vesselness, self.vessels, self.engine = vesselness, vessels, engine
+        frame = frame_edges(vesselness)  # no click or trace runs along the film's frame
+        self.vesselness, self.vessels, self.engine = np.where(frame, 0, vesselness), vessels & ~frame, engine
         self.grid = grid or WorkingGrid(vesselness.shape, vesselness.shape)
         self.label_map = self._label_map()
 
@@ -44,6 +47,7 @@ class VesselSession(Session):
         ``overwrite``."""
         value = self.values[name]
         points = self._points(prompt)
+        self._check_on_vessels(prompt, points)
         positive = [p for p, label in zip(points, prompt.labels) if label == 1]
         negative = [p for p, label in zip(points, prompt.labels) if label == 0]
         updated = self.label_map
@@ -112,6 +116,14 @@ class VesselSession(Session):
         item = self.results[name]
         item.prompts = {**item.prompts, "corrections": item.prompts.get("corrections", 0) + 1}
         return item
+
+    def _check_on_vessels(self, prompt: Prompt, points: list[tuple[int, int]]) -> None:
+        """Refuse clicks that lie on no vessel (:func:`rau.vessels.correction.on_vessel`), naming them as given (i,j)."""
+        off = [f"{i:g},{j:g}" for (i, j, _k), point in zip(prompt.points, points) if not correction.on_vessel(self.label_map, self.vessels, point)]
+        if off:
+            clicks = f"the click at {off[0]} is" if len(off) == 1 else f"the clicks at {'; '.join(off)} are"
+            raise InputError(f"vessel clicks must lie on a vessel: {clicks} more than {correction.CLICK_REACH} px (on the {WORKING_PIXELS} px "
+                             "working grid) from the vessel mask and from every segment")
 
     def _points(self, prompt: Prompt) -> list[tuple[int, int]]:
         """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
