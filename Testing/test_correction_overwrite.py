@@ -304,6 +304,18 @@ def test_rau_correct_refuses_a_click_off_every_vessel_and_writes_nothing(vessel_
     assert not list(tmp_path.iterdir())
 
 
+def test_rau_correct_says_why_an_outside_click_on_another_segment_changes_nothing(vessel_run, tmp_path, capsys):
+    """Before, every vessel correction that changed nothing said "vessel clicks must lie on a vessel", also for a click
+    on a vessel that is another segment's."""
+    masks = read_segmentation(vessel_run.with_name("run.nii.gz")).masks
+    rows, cols = np.nonzero(masks["S5_left_main"][0])
+    click = f"{cols[len(cols) // 2]},{rows[len(rows) // 2]}"
+    out = tmp_path / "outside.nii.gz"
+    assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--outside", click, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "(unchanged: the vessel piece under the outside click is S5_left_main's, not S8_LAD_apical's)" in said, said
+
+
 def test_undoing_every_correction_gives_a_structure_taken_whole_its_answer_back_with_its_confidence():
     """A structure another correction took whole (overwrite), then corrected itself: undoing both gave its voxels back
     with confidence 0 and "every voxel was removed by an edit" (the server, the Python API and Slicer's session)."""

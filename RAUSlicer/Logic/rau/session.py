@@ -42,6 +42,8 @@ class Session(abc.ABC):
     closed_reason: str | None = None
     """Why this session takes no more corrections (a server closed it), or None while it does."""
     overwrite = False
+    unchanged = ""
+    """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels); empty otherwise."""
     """The choice of the last :meth:`reprompt`: may its answer take voxels other structures hold? An engine whose
     structures share one map (vessels) acts on it while correcting; other answers are cut where they are written."""
 
@@ -61,7 +63,7 @@ class Session(abc.ABC):
         of other structures; give the same choice to :meth:`rau.result.Result.put_correction`, which writes it."""
         name = self._name(name)
         prompt = self.checked_prompt(prompt)
-        self.overwrite = overwrite
+        self.overwrite, self.unchanged = overwrite, ""
         before = self.results[name]
         return self._change(name, lambda progress: users_answer(before, self._reprompt(name, prompt, progress)), progress, "correcting")
 

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         write_outputs(result, paths, args.overwrite, inputs, said)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
     if _same_mask(before, item.mask):
-        status += " (unchanged: this prompt changes nothing" + ("; vessel clicks must lie on a vessel)" if result.engine.startswith("vessels") else ")")
+        status += f" (unchanged: {result.session.unchanged or 'this prompt changes nothing'})"
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 

@@ -57,6 +57,7 @@ class VesselSession(Session):
             updated = correction.rename(updated, self.vessels, positive[0], value, self.overwrite)
         for point in negative:
             updated = correction.remove(updated, self.vessels, point, value)
+        self.unchanged = self._why_unchanged(name, positive, negative) if np.array_equal(updated, self.label_map) else ""
         self._set(updated, name)
         return self._corrected(name)
 
@@ -116,6 +117,21 @@ class VesselSession(Session):
         item = self.results[name]
         item.prompts = {**item.prompts, "corrections": item.prompts.get("corrections", 0) + 1}
         return item
+
+    def _why_unchanged(self, name: str, positive: list, negative: list) -> str:
+        """Why a correction of ``name`` with these clicks (on vessels, (row, col)) left the label map as it was."""
+        if len(positive) >= 2:
+            return f"the vessel traced through the clicks is {name} already, where no other segment holds it"
+        reasons = [f"the vessel piece under the inside click is {name}'s already"] if positive else []
+        if negative:
+            owners = " or ".join(sorted({self._owner(point) for point in negative}))
+            reasons.append(f"the vessel piece under the outside click{'s' if len(negative) > 1 else ''} is {owners}, not {name}'s")
+        return "; ".join(reasons)
+
+    def _owner(self, point) -> str:
+        """Whose the label map's pixel at ``point`` (row, col) is: a segment's name, or no segment's."""
+        value = int(self.label_map[point[0], point[1]])
+        return next((f"{name}'s" for name, v in self.values.items() if v == value), "no segment's")
 
     def _check_on_vessels(self, prompt: Prompt, points: list[tuple[int, int]]) -> None:
         """Refuse clicks that lie on no vessel (:func:`rau.vessels.correction.on_vessel`), naming them as given (i,j)."""
