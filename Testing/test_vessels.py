@@ -133,15 +133,19 @@ def test_two_clicks_trace_the_vessel_and_leave_others_untouched(pair, result):
 
 def test_clicks_off_the_vessels_are_refused_naming_them(result):
     """Before, a trace needed one click near any vesselness (85 % of ARCADE 858's pixels), so clicks in the film's frame
-    were traced and replaced the segment, and one-click prompts off the vessels were silently left unchanged."""
+    were traced and replaced the segment, and one-click prompts off the vessels were silently left unchanged. A trace
+    needs one click on a vessel (the vessel mask and the segments)."""
     session = result.session
     background = np.argwhere(~ndimage.binary_dilation(vessel_pixels(session.label_map, session.vessels), iterations=12))
     on = np.argwhere(session.results["S7_LAD_mid"].mask[0])[0]
-    for points in ([background[0], on], [background[len(background) // 2]]):
-        prompt = Prompt(points=[_ij(p) for p in points], labels=[1] * len(points))
-        with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {points[0][1]},{points[0][0]} is more"):
-            session.reprompt("S7_LAD_mid", prompt)
+    far, farther = background[0], background[len(background) // 2]
+    with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the clicks at {far[1]},{far[0]}; {farther[1]},{farther[0]} are more"):
+        session.reprompt("S7_LAD_mid", Prompt(points=[_ij(far), _ij(farther)], labels=[1, 1]))
+    for label in (1, 0):
+        with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {far[1]},{far[0]} is more"):
+            session.reprompt("S7_LAD_mid", Prompt(points=[_ij(far)], labels=[label]))
     assert not session.can_undo("S7_LAD_mid")
+    session.reprompt("S7_LAD_mid", Prompt(points=[_ij(on), _ij(far)], labels=[1, 1]))  # a trace to a vessel end the mask misses
 
 
 def test_the_ridge_along_the_films_frame_is_no_vessel_to_correct_with():
@@ -163,7 +167,7 @@ def test_the_ridge_along_the_films_frame_is_no_vessel_to_correct_with():
     assert session.vessels[:, 124:133].any(axis=1).mean() > 0.8 and session.vessels[58:67, 60:].any(axis=0).mean() > 0.8
     assert session.vessels[:, :30].any(axis=1).mean() < 0.1
     with pytest.raises(InputError, match="the click at 5,200 is more"):
-        session.reprompt("segment", Prompt(points=[(5.0, 200.0, 0.0), (128.0, 200.0, 0.0)], labels=[1, 1]))
+        session.reprompt("segment", Prompt(points=[(5.0, 200.0, 0.0)], labels=[1]))
 
 
 def test_one_click_renames_a_piece_and_an_outside_click_removes_it(result):

@@ -26,8 +26,8 @@ CLICK_REACH = SNAP_RADIUS + 3
 
 def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
     """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order; the session has
-    refused clicks off the vessels, :func:`on_vessel`). Clicks that all snap to one pixel mark no stretch of vessel:
-    they act as one click (:func:`rename`)."""
+    refused a trace with no click on the vessels, :func:`on_vessel`). Clicks that all snap to one pixel mark no stretch
+    of vessel: they act as one click (:func:`rename`)."""
     stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
     if len(set(stops)) == 1:
         return rename(label_map, vessels, points[0], value, overwrite)
