@@ -355,6 +355,19 @@ def test_simulated_clicks_start_every_segment_from_the_engine_answer(pair, resul
         np.testing.assert_array_equal(result.session.results[name].mask, mask)
 
 
+def test_a_simulated_click_the_session_refuses_changes_nothing_and_ends_the_curve(result):
+    """A vessel click off the vessels is refused (InputError); rau evaluate --clicks took it for the case's failure."""
+    from rau.evaluation.clicks import simulate
+
+    session = result.session
+    far = np.argwhere(~ndimage.binary_dilation(vessel_pixels(session.label_map, session.vessels), iterations=12))[0]
+    missed = np.zeros((1, *session.label_map.shape), bool)
+    missed[0, max(far[0] - 1, 0) : far[0] + 2, max(far[1] - 1, 0) : far[1] + 2] = True  # a missed bit far from every vessel
+    truth = session.results["S7_LAD_mid"].mask | missed
+    curve = simulate(session, "S7_LAD_mid", truth, 3)
+    assert len(curve) == 4 and len(set(curve)) == 1 and not session.can_undo("S7_LAD_mid")
+
+
 def test_the_working_grid_round_trips_and_keeps_a_512_px_picture_as_it_is():
     from rau.vessels.grid import WorkingGrid
 

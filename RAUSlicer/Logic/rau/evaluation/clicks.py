@@ -14,7 +14,7 @@ import numpy as np
 
 from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
-from rau.errors import failure_reason
+from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, Prediction, case_failed, load_case, score_run, truth_masks, written
 from rau.fusion import dice
@@ -58,8 +58,10 @@ def next_click(prediction: np.ndarray, truth: np.ndarray, target: Image) -> tupl
 def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progress | None = None) -> list[float]:
     """Dice of ``name`` after 0, 1, ... ``clicks`` simulated corrections (the last value repeats once perfect).
 
-    The corrections are undone afterwards, so every structure starts from the engine's answer (a vessel
-    correction may also take pixels from other segments)."""
+    Each click is a one-point correction (the vessels engine: an inside click renames the piece under it, an outside
+    one removes it; it never traces, which takes two clicks in one prompt). A click the session refuses ends the
+    curve (the user's click changed nothing). The corrections are undone afterwards, so every structure starts from
+    the engine's answer (a vessel correction may also take pixels from other segments)."""
     current = session.results[name]
     prediction = voxels(current, truth.shape)
     curve = [dice(prediction, truth)]
@@ -72,7 +74,11 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
                 curve.append(curve[-1])
                 continue
             point, label = click
-            item = session.reprompt(name, Prompt(points=[point], labels=[label]), progress)
+            try:
+                item = session.reprompt(name, Prompt(points=[point], labels=[label]), progress)
+            except InputError:  # refused (a vessel click off the vessels): nothing changes, and the next click is the same
+                curve += [curve[-1]] * (clicks - made)
+                break
             made += 1
             prediction = voxels(item, truth.shape)
             curve.append(dice(prediction, truth))
