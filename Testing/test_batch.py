@@ -317,10 +317,15 @@ def test_an_interrupted_run_stops_at_once_and_its_summary_matches_the_outputs(tm
     finally:
         if session_alive(run.pid):
             os.killpg(run.pid, signal.SIGKILL)
+    check_stopped_run(tmp_path, items)
+
+
+def check_stopped_run(out, items) -> None:
+    """After a signal: no worker went on, the summary matches the outputs in ``out``, no temporary file is left."""
     states = {item.name: item.state() for item in items}
     assert "new" in states.values(), "the workers went on after the signal"
-    assert summary(tmp_path) == {name: "done" if state == "complete" else "pending" for name, state in states.items()}
-    assert not list(tmp_path.glob(".*")), "temporary files survived"
+    assert summary(out) == {name: "done" if state == "complete" else "pending" for name, state in states.items()}
+    assert not list(out.glob(".*")), "temporary files survived"
 
 
 def test_rows_of_one_target_are_one_cohort_case_whatever_their_truth_column(shared_data, tmp_path):

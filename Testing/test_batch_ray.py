@@ -11,7 +11,7 @@ import time
 import pytest
 
 from rau.batch.items import work_items
-from test_batch import FAST, MANIFEST, session_alive, summary
+from test_batch import FAST, MANIFEST, check_stopped_run, session_alive, summary
 
 
 def batch_on_ray(out, ray: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
@@ -67,7 +67,4 @@ def test_sigterm_stops_a_ray_run_as_it_stops_an_embedded_one(tmp_path):
     finally:
         if session_alive(run.pid):
             os.killpg(run.pid, signal.SIGKILL)
-    states = {item.name: item.state() for item in items}
-    assert "new" in states.values(), "the workers went on after the signal"
-    assert summary(tmp_path) == {name: "done" if state == "complete" else "pending" for name, state in states.items()}
-    assert not list(tmp_path.glob(".*")), "temporary files survived"
+    check_stopped_run(tmp_path, items)
