@@ -1,0 +1,136 @@
+"""The module logic's corrections: the kept engine sessions of results, and correcting, propagating and undoing a
+structure in two steps (``work`` off the GUI thread, then writing the node on it), as ``RAUSlicerLogic`` offers them."""
+
+OVERWRITE_OPTION = "tick 'Overwrite other segments under the new mask'"
+"""How the panel lets a correction take other segments' voxels (said when a correction leaves out inside points)."""
+
+
+class CorrectionLogic:
+    """Correction methods mixed into ``RAUSlicerLogic``, which gives ``corrections`` (segmentation node ID ->
+    ``rau.mrml.Correction``) and ``_releaseSessions``."""
+
+    def correction(self, segmentationNode):
+        """The kept correction session for a result node, or None (e.g. after reloading the scene: node IDs
+        are reused, so a session counts only for the very node it wrote; a deleted node's session is closed)."""
+        self._releaseSessions()
+        correction = self.corrections.get(segmentationNode.GetID()) if segmentationNode else None
+        if correction is not None and (correction.node is not segmentationNode or correction.result.session.closed_reason):
+            self.corrections.pop(segmentationNode.GetID()).close()  # a server's closed session (410) corrects no more
+            return None
+        return correction
+
+    def undo(self, segmentationNode, name):
+        """Put back the segment ``name`` (and the engine session's state) as it was before its last correction,
+        synchronously (console, self-test)."""
+        self.undoJob(segmentationNode, name)(None)
+        self.applyUndo(segmentationNode, name)
+
+    def undoJob(self, segmentationNode, name):
+        """Main thread: prepare undoing the last correction of ``name``. Returns ``work(progress)``, the engine
+        session's undo (a server's round trip), safe on a worker thread; then :meth:`applyUndo`, or
+        :meth:`dropUndo` when its answer is not written."""
+        return self.keptCorrection(segmentationNode).undo_work(name)
+
+    def applyUndo(self, segmentationNode, name):
+        """Main thread: write what undoing ``name`` puts back. A write that is refused (e.g. the target moved) leaves
+        the engine session undone and the node not: the session is closed and the error says so (:meth:`dropUndo`)."""
+        _writtenOrTakenBack(lambda: self.keptCorrection(segmentationNode).write_undo(name),
+                            lambda: self.dropUndo(segmentationNode, name))
+
+    def dropUndo(self, segmentationNode, name):
+        """Main thread: an undo the engine session made but the node never got (refused, or cancelled after its work
+        finished). The session no longer matches the node and cannot redo, so it is closed; returns what to tell the
+        user, or None when no session was kept."""
+        if self.correction(segmentationNode) is None:
+            return None
+        return self._closeSession(segmentationNode, f"had already undone the correction of {name!r}")
+
+    def keptCorrection(self, segmentationNode):
+        """:meth:`correction`, or a clear error when none is kept for the node."""
+        if segmentationNode is not None and segmentationNode.GetScene() is None:
+            raise ValueError(f"{segmentationNode.GetName()!r} was removed from the scene; nothing was corrected")
+        correction = self.correction(segmentationNode)
+        if correction is None:
+            raise ValueError("this segmentation has no correction session; press Run again to correct it")
+        return correction
+
+    def promptFromMarkups(self, segmentationNode, positive, negative, box):
+        """The prompt of the placed inside/outside points and box (once its placement is complete), in voxels
+        of the result's target."""
+        from RAUSlicer import importRau  # the module file, imported by then
+
+        importRau()
+        from rau.mrml import prompt_from_markups
+
+        placed = box is not None and box.GetNumberOfControlPoints() > 0 and box.GetControlPointPlacementComplete()
+        return prompt_from_markups(self.keptCorrection(segmentationNode).result.target, positive, negative, box if placed else None)
+
+    def correctionJob(self, segmentationNode, name, prompt=None, overwrite=False):
+        """Main thread: prepare correcting ``name`` (a prompt re-prompts it, None propagates it; ``overwrite``: the
+        correction may take other structures' voxels, as :meth:`applyCorrection` is told too).
+
+        Returns ``work(progress)``, safe on a worker thread (no MRML); pass its answer to
+        :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
+        """
+        correction = self.keptCorrection(segmentationNode)
+        edited, session = correction.hand_edits(name), correction.result.session
+
+        def work(progress):
+            for edited_name, mask in edited.items():  # a server's session takes hand edits by upload: not on the GUI thread
+                session.edit(edited_name, mask)
+            return session.propagate(name, progress) if prompt is None else session.reprompt(name, prompt, progress, overwrite)
+
+        return work
+
+    def applyCorrection(self, segmentationNode, name, item, overwrite=False, prompt=None):
+        """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
+        write that is refused (e.g. the target moved) takes the correction back out of the engine session too; the
+        error then also says when that closed the session (:meth:`discardCorrection`). Inside points of ``prompt``
+        that the written segment leaves out are said as a warning (:func:`rau.user_warnings.warn`), as ``rau correct``
+        says them."""
+        correction = self.keptCorrection(segmentationNode)  # none kept: nothing to take back
+        correction.overwrite = overwrite
+        written = _writtenOrTakenBack(lambda: correction.apply(name, item), lambda: self.discardCorrection(segmentationNode, name))
+        from rau.session import inside_points_warning
+        from rau.user_warnings import warn
+
+        said = prompt and inside_points_warning(name, prompt, written, correction.result.engine, None if overwrite else OVERWRITE_OPTION)
+        if said:
+            warn(said)
+        return written
+
+    def discardCorrection(self, segmentationNode, name):
+        """Main thread: take a correction the engine session made but the node never got (refused, or cancelled
+        after its work finished) back out of the session, so the next one starts where the node is. A session that
+        cannot take it back (a server that is busy or gone) is closed, as it no longer matches the node; returns
+        what to tell the user then, else None."""
+        correction = self.correction(segmentationNode)
+        if correction is None or not correction.result.session.can_undo(name):
+            return None
+        try:
+            correction.result.session.undo(name)
+        except Exception as error:
+            return self._closeSession(segmentationNode, f"could not take back the correction of {name!r} ({error})")
+        return None
+
+    def _closeSession(self, segmentationNode, what):
+        """Close the node's engine session, which no longer matches the node (it ``what``); return what to tell the user."""
+        self.corrections.pop(segmentationNode.GetID()).close()
+        return f"The engine session {what}, so it was closed: press Run again to correct this result."
+
+    def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
+        """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
+        item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
+        return self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
+
+
+def _writtenOrTakenBack(write, takeBack):
+    """``write()`` (main thread); if it fails, ``takeBack()`` takes the engine session's change back out and says
+    what to tell the user when that closed the session (else None): the error then says it too."""
+    try:
+        return write()
+    except Exception as error:
+        note = takeBack()
+        if note is None:
+            raise
+        raise RuntimeError(f"{error}\n{note}") from error
