@@ -42,10 +42,10 @@ class Session(abc.ABC):
     closed_reason: str | None = None
     """Why this session takes no more corrections (a server closed it), or None while it does."""
     overwrite = False
-    unchanged = ""
-    """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels); empty otherwise."""
     """The choice of the last :meth:`reprompt`: may its answer take voxels other structures hold? An engine whose
     structures share one map (vessels) acts on it while correcting; other answers are cut where they are written."""
+    unchanged = ""
+    """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels); empty otherwise."""
 
     def __init__(self, target: Image, results: dict[str, StructureResult]):
         self.target = target
