@@ -380,6 +380,16 @@ def test_the_working_grid_round_trips_and_keeps_a_512_px_picture_as_it_is():
     assert grid.to_working(201, 401) == (100, 200) and tuple(grid.to_picture(np.array([[100, 200]]))[0]) == (201, 401)
 
 
+def test_a_film_enlarged_by_whole_pixels_gets_the_segments_of_the_original_exactly(pair, result):
+    """Each 2 x 2 block of a 1024 px film is one working pixel: before, the film was smoothed and resampled, and a
+    film enlarged by repeating pixels was analysed as a blurred copy (Dice with the original's answer 0.70 to 0.92 per segment)."""
+    reference, target, _ = pair
+    enlarged = Image(np.kron(target.array, np.ones((1, 2, 2), target.array.dtype)), (0.5, 0.5, 1.0), ndim=2)
+    on_enlarged = create_engine("vessels", {"top_k": 1}).run(Request([reference], enlarged))
+    for item in result.structures:
+        np.testing.assert_array_equal(on_enlarged.get(item.structure.name).mask[:, ::2, ::2], item.mask, err_msg=item.structure.name)
+
+
 def test_an_angiogram_at_twice_the_resolution_gets_the_same_segments_on_its_own_grid(pair, result):
     """A 1024 px film of the same heart: analysed at 512 px, answered and corrected at 1024 px."""
     from skimage.transform import resize
