@@ -99,6 +99,14 @@ def test_a_seg_nrrd_keeps_utf8_terminology(tmp_path):
     assert read_segmentation(path).labels.get("spleen").terminology["type"] == ["SCT", "10200004", "Lébér"]
 
 
+def test_a_seg_nrrd_keeps_a_utf8_name_beside_a_name_spelled_as_its_stand_in(tmp_path):
+    lebér = {"category": ["SCT", "123037004", "Anatomical Structure"], "type": ["SCT", "10200004", "Lébér"]}
+    names = ("Schädel", "rau-utf8-name-0")  # before: the second was written as the first, so the file read back refused
+    path = write_seg_nrrd(_two_squares(names=names, terminology=lebér), tmp_path / "case.seg.nrrd")
+    read = read_segmentation(path).labels
+    assert read.names == list(names) and read.get(names[1]).terminology["type"] == lebér["type"]
+
+
 def test_a_seg_nrrd_keeps_its_label_values_when_they_are_distinct(tmp_path):
     import slicerio
 

@@ -23,6 +23,8 @@ from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color
 from rau.user_warnings import warn
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
+UTF8_STAND_IN = "rau-utf8"
+"""What pynrrd writes for a non-ASCII name or terminology; :func:`_finish_header` puts the UTF-8 text in its place."""
 
 
 def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None, image_path=None) -> Segmentation:
@@ -320,19 +322,17 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     ijk_to_lps = geometry.index_to_world
     largest = max((structure.value for structure in segmentation.labels), default=1)
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps, dtype=np.min_scalar_type(largest))
-    texts = {}  # header text with an ASCII placeholder -> the same with the UTF-8 text
-    for structure in segmentation.labels:
+    texts = {}  # header key -> its UTF-8 text, written in place of the ASCII stand-in pynrrd writes
+    for index, structure in enumerate(segmentation.labels):  # segment <index> of the header (add_segment appends)
         name = structure.name
         if not name.isascii():
-            name = f"rau-utf8-name-{len(texts)}"
-            texts[f":={name}\n"] = f":={structure.name}\n"
+            name, texts[f"Segment{index}_Name"] = UTF8_STAND_IN, structure.name
         segment = {"id": f"Segment_{structure.value}", "name": name, "color": list(structure.color)}
         if structure.terminology:
             segment["terminology"] = structure.terminology
-            if not terminology_entry_to_string(structure.terminology).isascii():
-                segment["terminology"] = {"contextName": f"rau-utf8-terminology-{len(texts)}", "category": ["", "", ""], "type": ["", "", ""]}
-                entry = "TerminologyEntry:{}|"
-                texts[entry.format(terminology_entry_to_string(segment["terminology"]))] = entry.format(terminology_entry_to_string(structure.terminology))
+            if not (entry := terminology_entry_to_string(structure.terminology)).isascii():
+                segment["terminology"] = {"contextName": UTF8_STAND_IN, "category": ["", "", ""], "type": ["", "", ""]}
+                texts[f"Segment{index}_Tags"] = entry
         mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
         slicerio.add_segment(data, mask, segment)
     _keep_label_values(data, [structure.value for structure in segmentation.labels])
@@ -358,14 +358,26 @@ def _keep_label_values(data: dict, values: list[int]) -> None:
 
 
 def _finish_header(path: Path, texts: dict[str, str]) -> None:
-    """Drop pynrrd's "# on <date and time>" comment (the same run writes the same bytes) and replace ASCII
-    placeholders by UTF-8 names and terminologies (pynrrd writes ASCII only; Slicer reads UTF-8)."""
+    """Drop pynrrd's "# on <date and time>" comment (the same run writes the same bytes) and write the UTF-8 names
+    and terminologies ``texts`` (header key -> text) in place of their ASCII stand-ins (pynrrd writes ASCII only;
+    Slicer reads UTF-8), each in its own key's line, so no other value is touched."""
     content = path.read_bytes()
     end = content.index(b"\n\n") + 2
     header = re.sub(r"^# on .*\(GMT\)\.?\n", "", content[:end].decode("ascii"), flags=re.M)
-    for placeholder, text in texts.items():
-        header = header.replace(placeholder, text)
-    path.write_bytes(header.encode("utf-8") + content[end:])
+    lines = [_with_utf8_text(line, texts) for line in header.split("\n")]
+    path.write_bytes("\n".join(lines).encode("utf-8") + content[end:])
+
+
+def _with_utf8_text(line: str, texts: dict[str, str]) -> str:
+    """A header line ``key:=value`` with its key's UTF-8 text from ``texts``: a ``Name`` as the value, a ``Tags``
+    line's terminology as its ``TerminologyEntry`` tag; other lines as they are."""
+    key, separator, value = line.partition(":=")
+    if not separator or key not in texts:
+        return line
+    if key.endswith("_Tags"):
+        value = re.sub(r"(?:^|(?<=\|))TerminologyEntry:[^|]*", lambda _: f"TerminologyEntry:{texts[key]}", value)
+        return f"{key}:={value}"
+    return f"{key}:={texts[key]}"
 
 
 def _utf8_segment_fields(path: Path) -> dict[int, dict[str, str]]:
