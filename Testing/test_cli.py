@@ -109,6 +109,22 @@ def test_an_earlier_output_of_the_same_name_in_another_format_is_refused_even_wi
     check_no_earlier_output(output_paths(folder / "t.nii.gz", True))  # its own .seg.nrrd, written again
 
 
+def test_a_seg_nrrd_beside_its_own_input_of_the_same_name_is_written(hc18_case, capsys):
+    """Before, --out 002.seg.nrrd beside the target 002.png was refused, calling the input "an earlier output" and
+    asking to remove it; an input is refused only as the label map of the result JSON this run would replace."""
+    for overwrite in ([], ["--overwrite"]):  # the second time its own .seg.nrrd and result JSON are there
+        assert main(segment_args(hc18_case, hc18_case / "002.seg.nrrd", *overwrite)) == 0, capsys.readouterr().err
+    assert json.loads((hc18_case / "002.result.json").read_text())["label_map"] == "002.seg.nrrd"
+    earlier = hc18_case / "out" / "t.nii.gz"
+    assert main(segment_args(hc18_case, earlier)) == 0
+    args = segment_args(hc18_case, earlier.with_name("t.seg.nrrd"), "--overwrite")
+    args[args.index("--reference-labels") + 1] = str(earlier)  # an earlier run's label map, as the reference's labels
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert f"{earlier.with_name('t.result.json')} beside it is the result JSON of the input {earlier}" in error
+    assert "earlier output" not in error and "remove" not in error
+
+
 def test_an_earlier_output_with_an_upper_case_suffix_is_refused_too(hc18_case, capsys):
     """Before, an earlier t.NII.GZ (or t.Seg.Nrrd) was not seen: --out t.png --overwrite replaced its table and result JSON."""
     folder = hc18_case / "out"

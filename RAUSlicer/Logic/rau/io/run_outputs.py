@@ -13,11 +13,13 @@ from pathlib import Path
 from rau.errors import InputError
 from rau.io.atomic import atomic_path, check_writable, signals_deferred
 from rau.io.images import check_picture_image_values, write_image
+from rau.io.json_text import parse_json
 from rau.io.label_tables import write_label_table
 from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
 from rau.user_warnings import warn
+from rau.validation import same_file
 
 
 def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
@@ -38,25 +40,43 @@ def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool) -> None:
     """:func:`rau.io.outputs.check_outputs` of a run's outputs and :func:`check_no_earlier_output`, which comes before
     an existing output is refused without ``overwrite``: ``--overwrite``, which that refusal asks for, would not help."""
     check_outputs(paths.values(), inputs, overwrite=True)  # all but an existing output
-    check_no_earlier_output(paths)
+    check_no_earlier_output(paths, inputs)
     for path in paths.values():
         check_writable(path, overwrite)
 
 
-def check_no_earlier_output(paths: dict[str, Path]) -> None:
+def check_no_earlier_output(paths: dict[str, Path], inputs=()) -> None:
     """Refuse an output name that another label map or ``.seg.nrrd`` beside it shares (an earlier run's in another
     format, or its ``.seg.nrrd``): this run would replace the table and result JSON that belong to it, or leave it
-    beside them as if it were this run's. Refused even with ``--overwrite``, which replaces this output's own files."""
+    beside them as if it were this run's. Refused even with ``--overwrite``, which replaces this output's own files.
+    One of the run's ``inputs`` (an image beside its segmentation, as Slicer pairs them) is no earlier output
+    unless the result JSON names it (:func:`_check_input_has_no_result`)."""
     stem = paths["result"].name[: -len(".result.json")]
     written = [path for path in paths.values() if path.exists()]
     for other in _label_maps_named(paths["result"].parent, stem):
         if any(os.path.samefile(other, path) for path in written):  # this output's own file, however its name is cased
             continue
         out = paths.get("label_map") or paths["seg_nrrd"]
+        if any(same_file(other, given) for given in inputs):
+            _check_input_has_no_result(out, other, paths["result"])
+            continue
         hint = ", add --seg-nrrd to replace it too," if other.name.lower().endswith(".seg.nrrd") else ""
         raise InputError(f"{out}: {other} beside it is an earlier output of the same name; this run would replace the label "
                          f"table and result JSON of that one or leave it as if it were this run's (refused even with --overwrite): "
                          f"remove it{hint} or choose another output name")
+
+
+def _check_input_has_no_result(out: Path, given: Path, result: Path) -> None:
+    """Refuse to replace ``result``, the result JSON of an earlier run, when it names the input ``given`` as that run's
+    label map (this run would take it from its label map). An input's label table is never written over
+    (:func:`rau.io.outputs.check_spares_inputs`)."""
+    try:
+        recorded = parse_json(result.read_bytes()).get("label_map")
+    except (OSError, ValueError, AttributeError):  # none, or not a result JSON: nothing of the input's to keep
+        return
+    if isinstance(recorded, str) and same_file(result.with_name(recorded), given):
+        raise InputError(f"{out}: {result} beside it is the result JSON of the input {given}, which this run would "
+                         "replace (refused even with --overwrite); choose another output name")
 
 
 def _label_maps_named(folder: Path, stem: str) -> list[Path]:
