@@ -81,6 +81,9 @@ CASES = {
     "picture in pixels, 1-slice volume in mm": (segment(target="tgt_mm.nii.gz", spacing=False), "--reference ref.png: a picture without a pixel size (read as 1 mm pixels), while the header of --target tgt_mm.nii.gz gives"),
     "empty reference labels": (segment(labels="empty_mask.png"), "empty_mask.png: no labelled voxels, every value is 0 (the labels of 'ref.png')"),  # before: named the image only
     "unknown structure": (segment("--structures", "liver"), "unknown structure 'liver'"),
+    "structures as a manifest lists them": (segment_3d("--structures", "label_1;label_2"),  # was the 23 names available only
+                                            "looks like a manifest's list of names separated by ';': rau segment --structures takes "
+                                            "them separated by spaces (--structures label_1 label_2)"),
     "bad label table": (segment("--label-table", "bad_table.csv", labels="tgt_mask.png"), "bad_table.csv line 2: bad label table row"),
     "line break in a name": (segment("--label-table", "line_break_name.csv", labels="tgt_mask.png"), "a name must not hold control characters"),  # broke the .seg.nrrd
     "label table colours in 0-255": (segment("--label-table", "colours_255.csv", labels="tgt_mask.png"), "colours_255.csv line 2: bad label table row (structure 'fetal head': color (230.0, 180.0, 50.0) must be three values in 0..1"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import copy
+import shlex
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -186,8 +187,17 @@ class LabelSet:
         """The structure called ``name`` (matching ignores case and punctuation)."""
         structure = self.find(name)
         if structure is None:
-            raise UnknownStructureError(f"unknown structure {name!r}; available: {', '.join(self.names) or 'none'}")
+            raise UnknownStructureError(f"unknown structure {name!r}; available: {', '.join(self.names) or 'none'}{self._listed_hint(name)}")
         return structure
+
+    def _listed_hint(self, name: str) -> str:
+        """For an unknown ``name`` that splits on ``;`` into names this set holds (a manifest's list, given as one
+        name): how ``rau segment --structures`` takes them; else nothing."""
+        parts = [part.strip() for part in name.split(";") if part.strip()]
+        if ";" not in name or not parts or any(self.find(part) is None for part in parts):
+            return ""
+        return (f"; {name!r} looks like a manifest's list of names separated by ';': rau segment --structures takes "
+                f"them separated by spaces ({shlex.join(['--structures', *parts])})")
 
     def find(self, name: str) -> Structure | None:
         """The structure called ``name`` (matching as :meth:`get` does), or None."""
