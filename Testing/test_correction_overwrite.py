@@ -38,6 +38,19 @@ def vessel_session() -> VesselSession:
     return VesselSession(target, [first, second], results, vesselness, vesselness > 0.4, "vessels")
 
 
+def branched_session() -> VesselSession:
+    """A vessel along row 32 with a branch up column 32: "first" on the left of row 32, "second" on the branch."""
+    vesselness = np.zeros((64, 64))
+    vesselness[30:35, 4:61] = vesselness[4:35, 30:35] = 0.5
+    vesselness[32, 4:61] = vesselness[4:33, 32] = 1.0
+    target = Image(100 * vesselness[None], (1.0, 1.0, 1.0), ndim=2)
+    first, second = Structure("first", 1), Structure("second", 2)
+    masks = np.zeros((2, 1, 64, 64), bool)
+    masks[0, 0, 30:35, 4:30] = masks[1, 0, 4:30, 30:35] = True
+    results = {"first": StructureResult(first, masks[0], 0.8, "vessels"), "second": StructureResult(second, masks[1], 0.4, "vessels")}
+    return VesselSession(target, [first, second], results, vesselness, vesselness > 0.4, "vessels")
+
+
 def test_the_overwrite_choice_reaches_the_vessel_session_and_an_emptied_segment_names_its_taker():
     session = vessel_session()
     kept = session.reprompt("first", Prompt(points=TRACE, labels=[1, 1]))
@@ -92,6 +105,34 @@ def test_the_module_logic_passes_its_overwrite_choice_to_the_vessel_session(mrml
     logic.corrections[node.GetID()] = Correction(result, node)
     logic.correct(node, "first", Prompt(points=TRACE, labels=[1, 1]), overwrite=True)
     assert not segment_mask(node, require_segment_id(node, "second"), result.target).any()
+
+
+def test_the_module_logic_says_why_a_vessel_correction_changed_nothing(mrml_scene):  # noqa: F811
+    """Before, Slicer said nothing of an outside click on another segment's piece ("first: confidence 0.80"), while
+    ``rau correct`` said why it changed nothing; the correction stays undoable, as the session's own undo stack keeps it."""
+    from slicer_module import load_rauslicer
+
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.segments import require_segment_id, segment_mask
+    from rau.user_warnings import collected_warnings
+
+    session = branched_session()
+    result = Result(session.target, list(session.results.values()), "vessels", session=session)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+    logic = load_rauslicer().RAUSlicerLogic()
+    logic.corrections[node.GetID()] = Correction(result, node)
+    before = {name: segment_mask(node, require_segment_id(node, name), result.target) for name in ("first", "second")}
+    with collected_warnings() as said:
+        logic.correct(node, "first", Prompt(points=[(32.0, 12.0, 0.0)], labels=[0]))  # on "second"'s branch
+    assert said == ["first is unchanged: the vessel piece under the outside click is second's, not first's"]
+    assert all(np.array_equal(segment_mask(node, require_segment_id(node, name), result.target), before[name]) for name in before)
+    with collected_warnings() as said:
+        logic.correct(node, "first", Prompt(points=[(10.0, 32.0, 0.0)], labels=[0]))  # on its own piece: removed
+    assert said == [] and not segment_mask(node, require_segment_id(node, "first"), result.target).any()
+    for _ in range(2):  # the removal, then the correction that changed nothing: the node's and the session's undo in step
+        logic.undo(node, "first")
+        assert np.array_equal(segment_mask(node, require_segment_id(node, "first"), result.target), before["first"])
+    assert not logic.correction(node).can_undo("first") and not session.can_undo("first")
 
 
 def test_a_vessel_session_refuses_a_box_with_its_points():

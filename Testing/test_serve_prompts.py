@@ -178,6 +178,23 @@ def test_a_reprompt_warns_of_inside_points_its_answer_leaves_out_as_rau_correct_
                                          'or "overwrite": true where another structure holds them)']
 
 
+def test_a_reprompt_says_why_it_changed_nothing_as_rau_correct_does(server, tmp_path):
+    """Before, only ``rau correct`` said so: the answer had no word of it, and a client's session (the Slicer module's)
+    had no reason to give."""
+    from rau.engines.base import Prompt, Request
+    from rau.io import read_image
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+
+    (image, labels, _), target, table = write_two_halves(tmp_path)
+    request = Request([load_reference(image, labels, label_table=table)], read_image(target))
+    session = RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(request).session
+    session.reprompt("right", Prompt(points=[(2.0, 2.0, 0.0)], labels=[0]))  # far from "right"
+    assert session.unchanged == "this prompt changes nothing"
+    session.reprompt("right", Prompt(points=[(40.0, 30.0, 0.0)], labels=[0]))  # inside it: removes voxels
+    assert session.unchanged == ""
+
+
 @pytest.mark.parametrize("body, problem", [
     ({"structure": "left", "prompt": {"points": [[30, 30]], "labels": [1]}, "overwrites": True}, "reprompt: unknown field 'overwrites'; it takes structure, prompt, overwrite"),
     ({"structure": "left", "prompt": {"boxx": {"lower": [0, 0], "upper": [9, 9]}}}, "prompt: unknown field 'boxx'; it takes points, labels, box"),

@@ -85,18 +85,19 @@ class CorrectionLogic:
     def applyCorrection(self, segmentationNode, name, item, overwrite=False, prompt=None):
         """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
         write that is refused (e.g. the target moved) takes the correction back out of the engine session too; the
-        error then also says when that closed the session (:meth:`discardCorrection`). Inside points of ``prompt``
-        that the written segment leaves out are said as a warning (:func:`rau.user_warnings.warn`), as ``rau correct``
-        says them."""
+        error then also says when that closed the session (:meth:`discardCorrection`). What ``rau correct`` says of
+        ``prompt`` is said as a warning (:func:`rau.user_warnings.warn`): the inside points the written segment leaves
+        out, and why a correction that left the segment's voxels as they were changed nothing."""
         correction = self.keptCorrection(segmentationNode)  # none kept: nothing to take back
         correction.overwrite = overwrite
-        written = _writtenOrTakenBack(lambda: correction.apply(name, item), lambda: self.discardCorrection(segmentationNode, name))
-        from rau.session import inside_points_warning
-        from rau.user_warnings import warn
 
-        said = prompt and inside_points_warning(name, prompt, written, correction.result.engine, None if overwrite else OVERWRITE_OPTION)
-        if said:
-            warn(said)
+        def write():
+            before = correction.node_mask(name)
+            return before, correction.apply(name, item)
+
+        before, written = _writtenOrTakenBack(write, lambda: self.discardCorrection(segmentationNode, name))
+        if prompt:
+            _warnOfPrompt(correction, name, prompt, before, written)
         return written
 
     def discardCorrection(self, segmentationNode, name):
@@ -122,6 +123,20 @@ class CorrectionLogic:
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
         item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
         return self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
+
+
+def _warnOfPrompt(correction, name, prompt, before, written):
+    """Warn, as ``rau correct`` says them, of the inside points of ``prompt`` that ``written`` (the segment as written)
+    leaves out, and of why it changed nothing when it holds the voxels ``before`` (the segment's before the write)."""
+    from rau.session import inside_points_warning, unchanged_reason
+    from rau.user_warnings import warn
+
+    overwriteOption = None if correction.overwrite else OVERWRITE_OPTION
+    leftOut = inside_points_warning(name, prompt, written, correction.result.engine, overwriteOption)
+    unchanged = unchanged_reason(correction.result.session, before, written)
+    for said in (leftOut, unchanged and f"{name} is unchanged: {unchanged}"):
+        if said:
+            warn(said)
 
 
 def _writtenOrTakenBack(write, takeBack):

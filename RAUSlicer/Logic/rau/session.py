@@ -45,7 +45,8 @@ class Session(abc.ABC):
     """The choice of the last :meth:`reprompt`: may its answer take voxels other structures hold? An engine whose
     structures share one map (vessels) acts on it while correcting; other answers are cut where they are written."""
     unchanged = ""
-    """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels); empty otherwise."""
+    """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels; a server's session: as the server
+    says it); empty otherwise."""
 
     def __init__(self, target: Image, results: dict[str, StructureResult]):
         self.target = target
@@ -326,12 +327,24 @@ def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, engi
 
 def same_answer(first: StructureResult | None, second: StructureResult | None) -> bool:
     """True when two answers for a structure hold the same voxels (both empty counts as the same)."""
-    if first is second:
-        return True
-    masks = [item.mask if item is not None and item.found and item.mask.any() else None for item in (first, second)]
+    return first is second or same_voxels(*(item.mask if item is not None else None for item in (first, second)))
+
+
+def same_voxels(first: np.ndarray | None, second: np.ndarray | None) -> bool:
+    """True when two masks (None: empty) hold the same voxels (both empty counts as the same)."""
+    masks = [mask if mask is not None and mask.any() else None for mask in (first, second)]
     if masks[0] is None or masks[1] is None:
         return masks[0] is None and masks[1] is None
     return np.array_equal(masks[0], masks[1])
+
+
+def unchanged_reason(session: Session, before: np.ndarray | None, written: StructureResult) -> str | None:
+    """Why a reprompt changed nothing, said by ``rau correct``, the server and the Slicer module: None when ``written``
+    (its answer as written) holds other voxels than ``before`` (the structure's mask before it; None: empty); else the
+    engine's reason (:attr:`Session.unchanged`, vessels) or that the prompt changes nothing."""
+    if not same_voxels(before, written.mask):
+        return None
+    return session.unchanged or "this prompt changes nothing"
 
 
 def check_prompt(prompt: Prompt, target: Image) -> None:

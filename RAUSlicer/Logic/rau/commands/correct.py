@@ -34,7 +34,7 @@ from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result, StructureResult, voxels
-from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, voxel_indices, voxel_ranges
+from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, unchanged_reason, voxel_indices, voxel_ranges
 from rau.user_warnings import collected_warnings, warn
 from rau.validation import argument, check_not_special, finite_number, non_empty_path, positive_number
 
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
             warn(inside)
         write_outputs(result, paths, args.overwrite, inputs, said)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
-    if _same_mask(before, item.mask):
-        status += f" (unchanged: {result.session.unchanged or 'this prompt changes nothing'})"
+    if unchanged := unchanged_reason(result.session, before, item):
+        status += f" (unchanged: {unchanged})"
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
@@ -124,13 +124,6 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
         item = result.session.reprompt(name, prompt, progress, args.overwrite_others)
     item = result.put_correction(item, result.session, args.overwrite_others)  # as written: without --overwrite-others it gives way
     return result, name, prompt, before, item, inputs
-
-
-def _same_mask(before, after) -> bool:
-    """Both empty, or the same voxels."""
-    if before is None or after is None:
-        return (before is None or not before.any()) and (after is None or not after.any())
-    return bool((before == after).all())
 
 
 def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:

@@ -27,7 +27,7 @@ from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
 from rau.serve.uploads import MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
-from rau.session import inside_points_warning
+from rau.session import inside_points_warning, unchanged_reason
 from rau.user_warnings import collected_warnings
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
@@ -318,17 +318,18 @@ def create_app(config: ServerConfig | None = None):
         with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
                 raise SessionGone(f"session {session_id} was closed while the correction waited")
-            started = time.perf_counter()
+            started, before = time.perf_counter(), entry.result.get(name).mask
             items = correct(entry, action, name, given)
             seconds = time.perf_counter() - started
             written = entry.result.get(name)  # as the downloads hold it (given way to the others unless overwrite)
+            unchanged = action == "reprompt" and unchanged_reason(entry.result.session, before, written)
             job.version += 1
             version = job.version  # read here: a correction just after would give its own number to both answers
         rows = Result(entry.result.target, items, entry.result.engine).summary()
         answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
         said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.engine, None if given[1] else OVERWRITE_FIELD)
         return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:],
-                "warnings": [said] if said else []}
+                "warnings": [said] if said else [], "unchanged": unchanged or ""}
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):

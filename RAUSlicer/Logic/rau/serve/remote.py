@@ -107,7 +107,9 @@ class RemoteSession(Session):
         self._corrected_there = False  # the server made the correction under way (it is not yet one here)
 
     def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
-        return self._answer(self._made(lambda: self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite)))
+        answer = self._made(lambda: self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite))
+        self.unchanged = answer.get("unchanged", "")  # why it changed nothing, as the server says it (an older server: none)
+        return self._answer(answer)
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
         return self._answer(self._made(lambda: self.client.propagate(self.id, name)))
