@@ -248,6 +248,25 @@ def test_a_demo_case_whose_overlay_cannot_be_written_leaves_no_label_map(tmp_pat
     assert not (tmp_path / "demo").exists()
 
 
+def test_a_demo_stopped_by_sigterm_leaves_no_case_finished_before(tmp_path, monkeypatch, capsys):
+    """Before: each case placed its own files, so SIGTERM during the second left the first's, and a rerun was refused."""
+    import rau.demo
+    from rau.errors import Terminated
+
+    load_case = rau.demo.load_case
+
+    def terminated_at_the_second_case(case):
+        if "hc18" in str(case.target_image):
+            raise Terminated()  # what rau's SIGTERM handler raises
+        return load_case(case)
+
+    monkeypatch.setattr(rau.demo, "load_case", terminated_at_the_second_case)
+    out = tmp_path / "demo"
+    argv = ["demo", "--cases", "coronary_angiogram", "hc18_ultrasound", "--out", str(out), "--engine", "registration", "--no-deformable"]
+    assert main(argv) == 143
+    assert "rau demo: terminated" in capsys.readouterr().err
+    assert not out.exists()  # no file, no temporary file, no folder made for them
+
 
 def test_a_failing_write_leaves_no_output_at_all(hc18_case, monkeypatch, capsys):
     import rau.io.run_outputs as run_outputs

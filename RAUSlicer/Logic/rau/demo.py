@@ -34,7 +34,8 @@ LEGEND_HEIGHT = 24
 
 
 def run_case(name: str, engine: Engine, out_dir: Path, overwrite: bool, progress: Progress | None = None) -> CaseScore:
-    """Run one demo case; write ``<out_dir>/<name>/prediction.nii.gz`` (+ label table) and ``overlay.png``."""
+    """Run one demo case; write ``<out_dir>/<name>/prediction.nii.gz`` (+ label table) and ``overlay.png``
+    (inside :func:`rau.io.atomic.output_set`: placed with the set's other files when it ends)."""
     case = read_manifest(SAMPLE_DATA / DEMO_CASES[name])[0]
     references, target, truth = load_case(case)
     score = score_run(engine, case, references, target, truth, progress)

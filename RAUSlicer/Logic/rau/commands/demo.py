@@ -12,6 +12,7 @@ from rau.engines import DEFAULT_ENGINE
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
+from rau.io.atomic import output_set, signals_deferred
 from rau.io.outputs import check_outputs
 from rau.validation import argument, non_empty_path
 
@@ -34,11 +35,13 @@ def run(args: argparse.Namespace) -> int:
     options = engine_options(args, keep_transfers=True)
     engine_names = {name: args.engine or CASE_ENGINES.get(name, DEFAULT_ENGINE) for name in args.cases}
     engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case
+    with signals_deferred() as hold, output_set():  # every case's files are placed together when the last case ends
+        for name in args.cases:
+            print(f"\n== {name} ({engine_names[name]} engine)")
+            with progress_bar(name) as progress:
+                score = run_case(name, engines[name], out, args.overwrite, progress)
+            print_table(summarize([score]))
+        hold()  # Ctrl-C now waits until every file is renamed: all cases' outputs or none
     for name in args.cases:
-        engine_name, engine = engine_names[name], engines[name]
-        print(f"\n== {name} ({engine_name} engine)")
-        with progress_bar(name) as progress:
-            score = run_case(name, engine, out, args.overwrite, progress)
-        print_table(summarize([score]))
         print(f"wrote {out / name}/prediction.nii.gz, prediction.labels.csv and overlay.png")
     return 0
