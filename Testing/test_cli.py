@@ -234,6 +234,36 @@ def test_the_demo_figure_titles_its_four_panels():
     assert len(corners) == 4 and all((corner == 255).all(axis=-1).sum() > 20 for corner in corners)
 
 
+def test_the_demo_figure_of_a_volume_compares_one_slice_and_names_every_tag(monkeypatch):
+    """Before: the target, prediction and truth panels each showed a different axial slice, unnamed (the middle one, the
+    prediction's largest, the truth's largest), and the legend stopped at the figure's edge (12 of 41 CT structures)."""
+    import rau.demo
+    from PIL import ImageDraw
+
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation, Structure
+
+    volume = Image(np.arange(9, dtype=np.float32)[:, None, None] * np.ones((9, 40, 40), np.float32))  # slice k holds k
+    names = [f"structure_with_a_long_name_{tag}" for tag in range(1, 42)]
+
+    def labels(slice_of):  # structure n a square on slice ``slice_of[n]``
+        masks = {name: np.zeros((9, 40, 40), bool) for name in names}
+        for name, k in slice_of.items():
+            masks[name][k, 10:30, 10:30] = True
+        return Segmentation(volume.with_array(np.zeros((9, 40, 40), np.uint8)), LabelSet(tuple(Structure(n, i) for i, n in enumerate(names, 1))), masks)
+
+    shown, drawn = [], []
+    for render in ("render_plain", "render_overlay"):
+        original = getattr(rau.demo, render)
+        monkeypatch.setattr(rau.demo, render, lambda slice2d, *args, original=original: shown.append(int(slice2d[0, 0])) or original(slice2d, *args))
+    text = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", lambda draw, xy, words, *args, **kwargs: drawn.append(words) or text(draw, xy, words, *args, **kwargs))
+    rau.demo.overlay_figure(volume, labels({names[0]: 1}), volume, labels({names[0]: 7, names[1]: 7}), labels({names[0]: 5}))
+    assert shown == [1, 5, 5, 5]  # the reference's own slice; target, prediction and truth all on the truth's largest
+    assert drawn[1:4] == [f"{title}, slice 6 of 9 from the feet" for title in ("target", "prediction", "truth")]
+    assert [f"{tag}: {name}" for tag, name in enumerate(names, 1)] == drawn[4:]
+
+
 def test_a_demo_case_whose_overlay_cannot_be_written_leaves_no_label_map(tmp_path, monkeypatch, capsys):
     """Before: the label map and its table were written first and stayed when the overlay failed (or SIGTERM came)."""
     import rau.demo
