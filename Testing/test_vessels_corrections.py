@@ -4,6 +4,7 @@ the session's ``changed``, a Slicer segmentation node, ``rau correct``'s label m
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -23,8 +24,14 @@ UNTOUCHED = ("S5_left_main", "S6_LAD_proximal")
 
 @pytest.fixture(scope="module")
 def files(shared_data):
+    return pair(shared_data, 928, 204)
+
+
+def pair(shared_data, reference: int, target: int):
+    """The reference film, its labels, the target film and the label table of an ARCADE dev pair."""
     folder = shared_data / "arcade_syntax_dev"
-    return folder / "arcade_train_928_img.png", folder / "arcade_train_928_lab.png", folder / "arcade_train_204_img.png", folder / "labels.csv"
+    return (folder / f"arcade_train_{reference}_img.png", folder / f"arcade_train_{reference}_lab.png", folder / f"arcade_train_{target}_img.png",
+            folder / "labels.csv")
 
 
 def run_vessels(files, size: int = 512):
@@ -129,6 +136,59 @@ def test_slicer_node_moves_the_renamed_piece_and_undo_puts_both_segments_back(fi
     assert result.get(WRONG).mask.sum() == after[WRONG].sum()
     correction.undo(RIGHT)
     assert all(np.array_equal(m, before[n]) for n, m in masks().items())
+
+
+State = namedtuple("State", "voxels tag status answer confidence prompts message")
+"""A segment's voxels, tag and status, and the session's answer (its voxels, confidence, prompts and message)."""
+
+
+def flagged_s5_in_slicer(shared_data, mrml_scene):
+    """The engine on ARCADE 350 -> 858 in a segmentation node with the bar at 0.95: S5 (0.94) is flagged. Returns the
+    result, its Correction and ``state(name)`` (a :data:`State`)."""
+    from rau.mrml import Correction, add_result_node, add_volume_node
+    from rau.mrml.results import Logic
+    from rau.mrml.segments import require_segment_id, segment_mask, tag_text
+
+    result = run_vessels(pair(shared_data, 350, 858))
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene), low_confidence=0.95)
+
+    def state(name):
+        segment_id = require_segment_id(node, name)
+        segment, item = node.GetSegmentation().GetSegment(segment_id), result.session.results[name]
+        return State(segment_mask(node, segment_id, result.target).tobytes(), tag_text(segment), Logic.GetSegmentStatus(segment),
+                     item.mask.tobytes() if item.found else None, item.confidence, item.prompts, item.message)
+
+    assert state(UNTOUCHED[0]).status == Logic.Flagged
+    return result, Correction(result, node, low_confidence=0.95), state
+
+
+def test_undoing_two_renames_in_another_order_gives_the_node_and_session_the_runs_tags_statuses_and_confidences(shared_data, mrml_scene):
+    """S5 takes a piece of S6, then S6 a piece of S5; S5 is undone first. Before, undoing S6 wrote back S5's tag and
+    status from before it (confidence 1, one correction, not flagged), and the session kept confidence 1 for S5 (and
+    for S6 after S6's undo) though their corrections had been undone."""
+    result, correction, state = flagged_s5_in_slicer(shared_data, mrml_scene)
+    run = {name: state(name) for name in result.session.results}
+    correction.update(UNTOUCHED[0], rename_prompt(result.get(UNTOUCHED[1]).mask)[0])
+    correction.update(UNTOUCHED[1], rename_prompt(result.get(UNTOUCHED[0]).mask)[0])
+    correction.undo(UNTOUCHED[0])
+    s5, s6 = state(UNTOUCHED[0]), state(UNTOUCHED[1])
+    assert s5.status == run[UNTOUCHED[0]].status and s5[4:] == run[UNTOUCHED[0]][4:] and json.loads(s5.tag)["confidence"] == s5.confidence
+    assert s6.confidence == json.loads(s6.tag)["confidence"] == 1.0  # its correction stays
+    correction.undo(UNTOUCHED[1])
+    assert {name: state(name) for name in result.session.results} == run
+
+
+def test_undoing_a_rename_and_the_rename_back_in_another_order_ends_where_the_run_was(shared_data, mrml_scene):
+    """S5 takes a piece of S6 and S6 takes it back (the same click); S5 is undone first. Before, undoing S6 then gave
+    the piece to S5 again (S6's record of the piece before it was from S5's undone rename), in the node and the session."""
+    result, correction, state = flagged_s5_in_slicer(shared_data, mrml_scene)
+    run = {name: state(name) for name in result.session.results}
+    prompt = rename_prompt(result.get(UNTOUCHED[1]).mask)[0]
+    correction.update(UNTOUCHED[0], prompt)
+    correction.update(UNTOUCHED[1], prompt)
+    correction.undo(UNTOUCHED[0])
+    correction.undo(UNTOUCHED[1])
+    assert {name: state(name) for name in result.session.results} == run
 
 
 def test_a_segment_deleted_in_slicer_leaves_the_others_correctable(files, mrml_scene):

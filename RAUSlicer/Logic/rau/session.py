@@ -97,6 +97,7 @@ class Session(abc.ABC):
             for taker, gift in step.gifts:
                 self._remember_gift(name, gift, taker)
         self._taken_from_as_undone(name, step.number)
+        self._as_never_made(name, step)
         self._give_back(name, before[name], step.taken, step.number)
         self._pass_on_owed(name, step)
         self.changed, self._undone_last = self._changed_since(name, before), name
@@ -192,6 +193,11 @@ class Session(abc.ABC):
         """Take back one correction of ``name`` (:meth:`_undone`'s record): by default, restore the snapshot."""
         self._restore(name, undone)
 
+    def _forget(self, record, name: str, undone):
+        """``record`` (:meth:`_undone`'s) of a later correction, as if ``name``'s correction with the record ``undone`` had
+        never been: by default as it is (a record that holds only its own structure's answer)."""
+        return record
+
     # --- plumbing ------------------------------------------------------------------------------
     def _change(self, name: str, work, progress: Progress | None, verb: str) -> StructureResult:
         progress = progress or Progress()
@@ -222,6 +228,12 @@ class Session(abc.ABC):
             taking = step.taken.get(name)
             if taking is not None and taking.latest == number:
                 taking.before, taking.latest = self.results[name], self._latest(name)
+
+    def _as_never_made(self, name: str, undone: Step) -> None:
+        """``name``'s correction ``undone`` was just undone: the engine's records of the corrections made since go on as
+        if it had never been (:meth:`_forget`; before, undoing one of those put back ``name``'s answer from it)."""
+        for step in (step for steps in self._steps.values() for step in steps if step.number > undone.number):
+            step.undone = self._forget(step.undone, name, undone.undone)
 
     def _pass_on_owed(self, name: str, undone: Step) -> None:
         """Voxels ``undone`` owed another structure (:meth:`gave_way`) that ``name`` still holds may come from its earlier

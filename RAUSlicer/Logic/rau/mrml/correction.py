@@ -9,7 +9,7 @@ import numpy as np
 from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
-from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, tag_text, write_structure_result
+from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way
 
@@ -48,8 +48,9 @@ class Correction:
     Only the segments the session changed are written (``session.changed``: the corrected one, and the
     old owner of a renamed vessel piece). Each change first saves those segments as they are in the
     node (manual edits included), and :meth:`undo` takes the change back: the voxels it added to them go, those it
-    removed come back, and their tags and statuses are as they were (a segment deleted since comes back whole); so
-    undoing corrections of several segments in any order ends where they started. With ``overwrite`` it
+    removed come back, and their tags say the session's answer after the undo, with the status they had where that is
+    the answer from before (a segment deleted since comes back whole); so undoing corrections of several segments in
+    any order ends where they started, tags and statuses too. With ``overwrite`` it
     also records the voxels it takes from other segments; undo gives each of them back only the voxels
     taken from it that the written segments still hold, added to what it has now: its own later
     corrections stay, and a voxel another segment took since stays with that one.
@@ -149,25 +150,36 @@ class Correction:
                 now = segment_mask(self.node, self._segment_id(other), self.result.target)
                 mask = (now & ~change.added[other]) | change.removed[other]
             write_segment_mask(self.node, other, mask, self.result.target)
-            segment = self._segment(other)
-            segment.SetTag(RAU_TAG, snapshot.tag)
-            Logic.SetSegmentStatus(segment, snapshot.status)
+            self._write_answer(other, snapshot)
         for other, taken in change.taken.items():
             self._give_back(other, taken & held)
         self._forget_what_it_gave(change)
 
+    def _write_answer(self, name: str, snapshot: _Snapshot) -> None:
+        """After an undo, tag the segment of ``name`` with the session's answer, and keep that in the result; its status
+        is ``snapshot``'s where the answer is the one it had then (a status the user set comes back), else as a write
+        sets it (before, the snapshot's tag and status came back also when a correction since had been undone)."""
+        answer = self.result.session.results[name]
+        tag, segment = tag_json(answer, self.result.target), self._segment(name)
+        segment.SetTag(RAU_TAG, tag)
+        Logic.SetSegmentStatus(segment, snapshot.status if tag == snapshot.tag else review_status(answer, self.low_confidence))
+        self.result.structures = [answer if s.structure.name == name else s for s in self.result.structures]
+
     def _forget_what_it_gave(self, undone: _Change) -> None:
-        """As if ``undone`` had never been: a later change that took voxels it had added to a segment no longer gives
-        them back to it on its undo, and one that gave a segment back voxels ``undone`` had taken from it no longer
-        removes them on its undo (before, undoing in another order than the reverse moved such voxels)."""
+        """As if ``undone`` had never been: a later change that took or removed voxels it had added to a segment no
+        longer gives them back to it on its undo, and one that gave a segment back voxels ``undone`` had taken from it
+        or removed no longer removes them on its undo (before, undoing in another order than the reverse moved such
+        voxels)."""
         added = {structure_segment_id(self.node, name): voxels for name, voxels in undone.added.items()}  # '' for one deleted since
         for change in (c for changes in self._undo.values() for c in changes if c.number > undone.number):
             for segment_id in added.keys() & change.taken.keys():
                 change.taken[segment_id] = change.taken[segment_id] & ~added[segment_id]
+            for name in undone.added.keys() & change.removed.keys():
+                change.removed[name] = change.removed[name] & ~undone.added[name]
             for name, voxels in change.added.items():
-                taken = undone.taken.get(structure_segment_id(self.node, name))
-                if taken is not None:
-                    change.added[name] = voxels & ~taken
+                lost = undone.removed.get(name, undone.taken.get(structure_segment_id(self.node, name)))  # removed from it, or taken
+                if lost is not None:
+                    change.added[name] = voxels & ~lost
 
     def _recreate(self, name: str, snapshot: _Snapshot) -> None:
         """An empty segment for the structure ``name``, deleted since ``snapshot``, looking and placed as it was."""

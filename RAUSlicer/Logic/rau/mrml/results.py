@@ -59,11 +59,21 @@ def write_structure_result(node, item: StructureResult, geometry: Image, low_con
     mask = voxels(item, geometry.shape)
     segment_id = write_segment_mask(node, item.structure.name, mask, geometry, item.structure, overwrite)
     segment = node.GetSegmentation().GetSegment(segment_id)
+    segment.SetTag(RAU_TAG, tag_json(item, geometry))
+    Logic.SetSegmentStatus(segment, review_status(item, low_confidence))
+    return segment_id
+
+
+def tag_json(item: StructureResult, geometry: Image) -> str:
+    """The tag text a segment keeps for ``item`` (:func:`structure_tag`)."""
     # Slicer's .seg.nrrd keeps a segment's tags as "key:value|key:value": a "|" in the JSON (a structure or volume
     # name) would cut it; escaped, it is still JSON and reads back as "|"
-    segment.SetTag(RAU_TAG, json.dumps(structure_tag(item, geometry), default=_jsonable).replace("|", "\\u007c"))
-    Logic.SetSegmentStatus(segment, Logic.Flagged if needs_review(item, low_confidence) else Logic.InProgress)
-    return segment_id
+    return json.dumps(structure_tag(item, geometry), default=_jsonable).replace("|", "\\u007c")
+
+
+def review_status(item: StructureResult, low_confidence: float = LOW_CONFIDENCE) -> int:
+    """The segment status written with ``item``: *Flagged* when it needs review (:func:`needs_review`), else *In progress*."""
+    return Logic.Flagged if needs_review(item, low_confidence) else Logic.InProgress
 
 
 def add_result_node(result: Result, target_volume_node, name: str | None = None,

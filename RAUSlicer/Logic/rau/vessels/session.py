@@ -10,7 +10,7 @@ Mirrors :class:`rau.sam2.session.Sam2Session`'s interface. A prompt's points are
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -70,19 +70,28 @@ class VesselSession(Session):
     def _restore(self, name: str, snapshot) -> None:
         self.label_map, self.results = snapshot[0], dict(snapshot[1])
 
-    def _undone(self, name: str, snapshot):
-        """The label maps before and after the correction, and the answers before it."""
-        return snapshot[0], self.label_map, snapshot[1]
+    def _undone(self, name: str, snapshot) -> _Record:
+        """The label maps before and after the correction, the answers before it and each one's latest correction then."""
+        return _Record(snapshot[0], self.label_map, snapshot[1], {other: self._latest(other) for other in self.results})
 
-    def _undo_to(self, name: str, undone) -> None:
+    def _undo_to(self, name: str, undone: _Record) -> None:
         """Put back the pixels the correction changed and nothing since has (a later correction of another segment
-        stays); each structure whose pixels are then as before the correction gets its answer from then again."""
-        before, after, answers = undone
-        back = (before != after) & (self.label_map == after)
-        self._set(np.where(back, before, self.label_map), name)
-        for other, answer in answers.items():
-            if same_answer(self.results[other], answer):
+        stays). ``name`` gets its confidence, prompts and message from before the correction again; each other structure
+        whose pixels are then as before it, and whose own corrections are the same, gets its answer from then again."""
+        back = (undone.before != undone.after) & (self.label_map == undone.after)
+        self._set(np.where(back, undone.before, self.label_map), name)
+        self.results[name] = _as_before(undone.answers[name], self.results[name])
+        for other, answer in undone.answers.items():
+            if undone.latest[other] == self._latest(other) and same_answer(self.results[other], answer):
                 self.results[other] = answer
+
+    def _forget(self, record: _Record, name: str, undone: _Record) -> _Record:
+        """A later correction's record as if ``name``'s ``undone`` correction had never been: the pixels that one changed
+        and the later one changed again were, before the later one, as before the undone one; and ``name``'s answer
+        before it is the one from before the undone correction."""
+        again = (undone.before != undone.after) & (record.before == undone.after) & (record.after != record.before)
+        return replace(record, before=np.where(again, undone.before, record.before), answers={**record.answers, name: undone.answers[name]},
+                       latest={**record.latest, name: undone.latest[name]})
 
     def _label_map(self) -> np.ndarray:
         label_map = np.zeros(self.grid.shape, np.int32)
@@ -149,6 +158,27 @@ class VesselSession(Session):
         """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
         check_points_only(prompt)
         return [self.grid.to_working(int(round(j)), int(round(i))) for i, j, _k in prompt.points]
+
+
+@dataclass
+class _Record:
+    """What undoing one correction needs: the label maps before and after it, and each structure's answer before it
+    with the number of its latest correction then (:meth:`rau.session.Session._latest`)."""
+
+    before: np.ndarray
+    after: np.ndarray
+    answers: dict[str, StructureResult]
+    latest: dict[str, int | None]
+
+
+def _as_before(before: StructureResult, now: StructureResult) -> StructureResult:
+    """``now``'s voxels with ``before``'s confidence, prompts and message (``before`` itself where the voxels are the
+    same): an undone correction's answer is taken back also where later corrections of others keep some pixels."""
+    if same_answer(before, now):
+        return before
+    if not now.found:
+        return replace(before, mask=None, box=None, confidence=0.0, message=now.message)
+    return replace(before, mask=now.mask, box=None, message=before.message if before.found else "")
 
 
 def _moved(item: StructureResult, gained: np.ndarray) -> StructureResult:
