@@ -17,7 +17,7 @@ from rau.io import read_image, read_segmentation
 from rau.labels import Structure
 from rau.references import load_reference
 from rau.result import StructureResult
-from rau.vessels.correction import correction_tree, piece_region, vessel_pixels
+from rau.vessels.correction import CLICK_REACH, correction_tree, piece_region, vessel_pixels
 from rau.vessels.naming import far_ends
 from rau.vessels.session import VesselSession
 
@@ -225,6 +225,24 @@ def test_a_click_near_a_vessel_centre_renames_the_piece_under_the_click(result):
     clicks = np.argwhere((session.label_map > 0) & near_centre)[::10]
     missed = [tuple(p) for p in clicks if not piece_region(tree, p, session.vessels)[tuple(p)]]
     assert len(clicks) > 50 and not missed, missed[:5]  # near a junction, the click and its region used to pick different pieces
+
+
+def test_a_click_on_a_wide_part_of_a_segment_acts_on_the_piece_nearest_it_and_unchanged_says_whose_piece_it_is(result):
+    """Before, a click on a segment more than 8 px from every piece of the skeleton (the ostium, bifurcation bulbs: 148
+    of this target's 5668 segment pixels) was accepted and changed nothing: an outside click said "the vessel piece under
+    the outside click is S5_left_main's, not S5_left_main's", an inside click that the piece was the segment's already."""
+    session = result.session
+    start = session.label_map.copy()
+    distance, _ = correction_tree(start, session.vessels).nearest_piece()
+    point = tuple(np.argwhere((start == session.values["S5_left_main"]) & (distance > CLICK_REACH))[0])
+    for name, label, value in (("S5_left_main", 0, 0), ("S6_LAD_proximal", 1, session.values["S6_LAD_proximal"])):
+        session.reprompt(name, Prompt(points=[_ij(point)], labels=[label]))
+        assert session.label_map[point] == value and session.unchanged == "", (name, session.unchanged)
+        session.undo(name)
+    session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point)], labels=[0]))
+    assert session.unchanged == "the vessel piece under the outside click is S5_left_main's and S6_LAD_proximal's, not S7_LAD_mid's"
+    assert np.array_equal(session.label_map, start)
+    session.undo("S7_LAD_mid")
 
 
 def test_the_pieces_of_a_vessel_with_rough_edges_run_between_its_real_bifurcations():

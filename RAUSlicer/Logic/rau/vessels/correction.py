@@ -40,8 +40,7 @@ def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, po
 
 def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwrite: bool = False) -> np.ndarray:
     """``label_map`` with the vessel piece at ``point`` (up to its bifurcations) named ``value``."""
-    tree = correction_tree(label_map, vessels)
-    region = piece_region(tree, point, vessels)
+    region = piece_at(label_map, vessels, point)
     if not region.any():
         return label_map.copy()
     wrong = int(label_map[point[0], point[1]]) or _majority(label_map[region])
@@ -53,8 +52,7 @@ def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwr
 
 def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.ndarray:
     """``label_map`` without ``value`` on the vessel piece at ``point``; other values untouched."""
-    tree = correction_tree(label_map, vessels)
-    region = piece_region(tree, point, vessels)
+    region = piece_at(label_map, vessels, point)
     updated = label_map.copy()
     updated[region & (label_map == value)] = 0
     return updated
@@ -85,15 +83,20 @@ def near_vessel(vessels: np.ndarray, point) -> bool:
     return bool((padded[row : row + 2 * CLICK_REACH + 1, col : col + 2 * CLICK_REACH + 1] & disk).any())
 
 
+def piece_at(label_map: np.ndarray, vessels: np.ndarray, point) -> np.ndarray:
+    """The pixels a click at ``point`` (row, col) acts on: :func:`piece_region` of the :func:`correction_tree`."""
+    return piece_region(correction_tree(label_map, vessels), point, vessels)
+
+
 def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
-    """The pixels of the piece nearest ``point`` (row, col), with the skeleton of the bifurcations nearest to it,
-    grown to the vessel width and kept where that piece is the nearest one (so a region stops at bifurcations);
-    empty if no piece is near."""
-    distance, nearest = tree.nearest_piece()
-    row, col = int(point[0]), int(point[1])
-    if distance[row, col] > CLICK_REACH:
+    """The pixels of the piece nearest ``point`` (row, col), however far (a click the session accepted, :func:`on_vessel`,
+    on a wide bulb may lie more than :data:`CLICK_REACH` px from every piece), with the skeleton of the bifurcations
+    nearest to it, grown to the vessel width and kept where that piece is the nearest one (so a region stops at
+    bifurcations); empty if the tree has no piece."""
+    if not tree.count:
         return np.zeros(tree.pieces.shape, bool)
-    piece = nearest[row, col]
+    _, nearest = tree.nearest_piece()
+    piece = nearest[int(point[0]), int(point[1])]
     region = paint({1: np.argwhere(tree.skeleton & (nearest == piece))}, vessels | tree.mask, tree.pieces.shape) > 0
     return region & (nearest == piece)
 

@@ -126,19 +126,28 @@ class VesselSession(Session):
         return item
 
     def _why_unchanged(self, name: str, positive: list, negative: list) -> str:
-        """Why a correction of ``name`` with these clicks (on vessels, (row, col)) left the label map as it was."""
+        """Why a correction of ``name`` with these clicks (on vessels, (row, col)) left the label map as it was, from
+        the segments that hold the pieces the clicks act on (:func:`rau.vessels.correction.piece_at`)."""
         if len(positive) >= 2:
             return f"the vessel traced through the clicks is {name} already, where no other segment holds it"
-        reasons = [f"the vessel piece under the inside click is {name}'s already"] if positive else []
+        reasons = []
+        if positive:
+            holders = self._holders(positive)
+            if holders == [name]:
+                reasons.append(f"the vessel piece under the inside click is {name}'s already")
+            else:
+                reasons.append(f"the vessel piece under the inside click is {_possessive(holders)}, and overwrite is off")
         if negative:
-            owners = " or ".join(sorted({self._owner(point) for point in negative}))
-            reasons.append(f"the vessel piece under the outside click{'s' if len(negative) > 1 else ''} is {owners}, not {name}'s")
+            pieces = "piece under the outside click is" if len(negative) == 1 else "pieces under the outside clicks are"
+            reasons.append(f"the vessel {pieces} {_possessive(self._holders(negative))}, not {name}'s")
         return "; ".join(reasons)
 
-    def _owner(self, point) -> str:
-        """Whose the label map's pixel at ``point`` (row, col) is: a segment's name, or no segment's."""
-        value = int(self.label_map[point[0], point[1]])
-        return next((f"{name}'s" for name, v in self.values.items() if v == value), "no segment's")
+    def _holders(self, points) -> list[str]:
+        """The segments holding pixels of the vessel pieces the clicks at ``points`` (row, col) act on."""
+        held = set()
+        for point in points:
+            held.update(np.unique(self.label_map[correction.piece_at(self.label_map, self.vessels, point)]).tolist())
+        return [name for name, value in self.values.items() if value in held]
 
     def _check_on_vessels(self, prompt: Prompt, points: list[tuple[int, int]]) -> None:
         """Refuse clicks that lie on no vessel (:func:`rau.vessels.correction.on_vessel`), naming them as given (i,j). A
@@ -186,6 +195,11 @@ def _moved(item: StructureResult, gained: np.ndarray) -> StructureResult:
     if not gained.any():
         return item
     return replace(item, mask=voxels(item, gained.shape) | gained, box=None, message="")
+
+
+def _possessive(names: list[str]) -> str:
+    """``names`` as owners ("S5's and S6's"), or "no segment's"."""
+    return " and ".join(f"{name}'s" for name in names) or "no segment's"
 
 
 def check_points_only(prompt: Prompt) -> None:
