@@ -120,12 +120,13 @@ def test_itk_warnings_do_not_reach_the_terminal(pair, capfd):
     assert "WARNING" not in capfd.readouterr().err
 
 
-def test_volumes_are_refused(pair):
+def test_volumes_are_refused_naming_the_target(pair):
+    """Before, the refusal said "the target is 3D", naming neither the file nor the Slicer node."""
     reference, target, _ = pair
     volume = Image(np.repeat(target.array, 2, axis=0))
     reference3d = type(reference)(Image(np.repeat(reference.image.array, 2, axis=0)), reference.segmentation, "r")
-    with pytest.raises(GeometryError, match="2D"):
-        create_engine("vessels").run(Request([reference3d], volume))
+    with pytest.raises(GeometryError, match="segments 2D images \\(angiograms\\); the target 'ct.nii.gz' is 3D"):
+        create_engine("vessels").run(Request([reference3d], volume, target_name="ct.nii.gz"))
 
 
 def _ij(point):

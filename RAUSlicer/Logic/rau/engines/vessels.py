@@ -87,7 +87,7 @@ class VesselEngine(Engine):
         progress = progress or Progress()
         validate_request(request)
         if request.target.ndim != 2:
-            raise GeometryError(f"the vessels engine segments 2D images (angiograms); the target is {request.target.ndim}D")
+            raise GeometryError(f"the vessels engine segments 2D images (angiograms); {request.target_called()} is {request.target.ndim}D")
         started = time.perf_counter()
         labels = request.labels()
         traced = traced_structures(request)
