@@ -30,12 +30,7 @@ def vessel_session() -> VesselSession:
     vesselness = np.zeros((64, 64))
     vesselness[30:35, 4:61] = 0.5
     vesselness[32, 4:61] = 1.0
-    target = Image(100 * vesselness[None], (1.0, 1.0, 1.0), ndim=2)
-    first, second = Structure("first", 1), Structure("second", 2)
-    masks = np.zeros((2, 1, 64, 64), bool)
-    masks[0, 0, 30:35, 4:30] = masks[1, 0, 30:35, 30:50] = True
-    results = {"first": StructureResult(first, masks[0], 0.8, "vessels"), "second": StructureResult(second, masks[1], 0.4, "vessels")}
-    return VesselSession(target, [first, second], results, vesselness, vesselness > 0.4, "vessels")
+    return _session_on(vesselness, np.s_[30:35, 30:50])
 
 
 def branched_session() -> VesselSession:
@@ -43,12 +38,18 @@ def branched_session() -> VesselSession:
     vesselness = np.zeros((64, 64))
     vesselness[30:35, 4:61] = vesselness[4:35, 30:35] = 0.5
     vesselness[32, 4:61] = vesselness[4:33, 32] = 1.0
+    return _session_on(vesselness, np.s_[4:30, 30:35])
+
+
+def _session_on(vesselness: np.ndarray, second) -> VesselSession:
+    """A session on the vessels of ``vesselness`` (64 x 64): "first" on rows 30-34, columns 4-29; "second" at ``second``."""
     target = Image(100 * vesselness[None], (1.0, 1.0, 1.0), ndim=2)
-    first, second = Structure("first", 1), Structure("second", 2)
-    masks = np.zeros((2, 1, 64, 64), bool)
-    masks[0, 0, 30:35, 4:30] = masks[1, 0, 4:30, 30:35] = True
-    results = {"first": StructureResult(first, masks[0], 0.8, "vessels"), "second": StructureResult(second, masks[1], 0.4, "vessels")}
-    return VesselSession(target, [first, second], results, vesselness, vesselness > 0.4, "vessels")
+    first_structure, second_structure = Structure("first", 1), Structure("second", 2)
+    masks = np.zeros((2, 64, 64), bool)
+    masks[0, 30:35, 4:30] = masks[1][second] = True
+    results = {"first": StructureResult(first_structure, masks[0][None], 0.8, "vessels"),
+               "second": StructureResult(second_structure, masks[1][None], 0.4, "vessels")}
+    return VesselSession(target, [first_structure, second_structure], results, vesselness, vesselness > 0.4, "vessels")
 
 
 def test_the_overwrite_choice_reaches_the_vessel_session_and_an_emptied_segment_names_its_taker():
