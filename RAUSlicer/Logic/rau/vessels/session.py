@@ -144,9 +144,9 @@ class VesselSession(Session):
 
     def _holders(self, points) -> list[str]:
         """The segments holding pixels of the vessel pieces the clicks at ``points`` (row, col) act on."""
-        held = set()
+        tree, held = correction.correction_tree(self.label_map, self.vessels), set()
         for point in points:
-            held.update(np.unique(self.label_map[correction.piece_at(self.label_map, self.vessels, point)]).tolist())
+            held.update(np.unique(self.label_map[correction.piece_region(tree, point, self.vessels)]).tolist())
         return [name for name, value in self.values.items() if value in held]
 
     def _check_on_vessels(self, prompt: Prompt, points: list[tuple[int, int]]) -> None:
