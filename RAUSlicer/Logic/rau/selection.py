@@ -14,7 +14,10 @@ each reference votes with its similarity standardized over the pool and clipped 
 (references that match the target worse than average have no say). Shifting or scaling all
 similarities changes nothing, so the rule does not depend on the similarity level, which
 differs between modalities. Measured on HC18 (20 targets x 59 references, top-5 vote): fused Dice
-0.841 against 0.813 ranking by similarity alone; 0.764 with plain SIMPLE (equal votes).
+0.841 against 0.813 ranking by similarity alone; 0.764 with plain SIMPLE (equal votes). In pools of three to
+five the most similar reference often holds more than half of the votes, so it scores 1.0 and the similarity
+ranks the pool; scoring each reference against the others' consensus instead (leave-one-out) ranked those pools
+worse (README, "Small pools").
 """
 
 from __future__ import annotations
