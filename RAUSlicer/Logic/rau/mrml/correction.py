@@ -10,7 +10,7 @@ from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
-from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, structure_segment_id, write_segment_mask
+from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way
 
 UNDO_DEPTH = 10
@@ -185,9 +185,7 @@ class Correction:
         """An empty segment for the structure ``name``, deleted since ``snapshot``, looking and placed as it was."""
         segmentation = self.node.GetSegmentation()
         segment_id = segmentation.AddEmptySegment(segmentation.GenerateUniqueSegmentID(name), snapshot.name, list(snapshot.color))
-        segment = segmentation.GetSegment(segment_id)
-        segment.SetColor(*snapshot.color)
-        segment.SetTerminology(snapshot.terminology)
+        set_look(segmentation.GetSegment(segment_id), snapshot.color, snapshot.terminology)
         segmentation.SetSegmentIndex(segment_id, min(snapshot.index, segmentation.GetNumberOfSegments() - 1))
 
     def _held(self, names) -> np.ndarray:
