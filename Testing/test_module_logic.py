@@ -1,7 +1,8 @@
 """The module's GUI-free logic on real slicer-core MRML: run the registration engine, write, export.
 
 The widget needs Qt and the Slicer application; it is covered by the self-test in
-RAUSlicer.py (see the README) and by the static checks.
+RAUSlicer.py (see the README) and by the static checks. Its job running (``JobPanel``) is
+driven here over stand-ins of Qt's timer and the application's dialogs.
 """
 
 from __future__ import annotations
@@ -182,3 +183,69 @@ def test_the_reference_keeps_all_its_anatomy_whichever_segments_are_ticked(mrml_
         request_from_nodes(reference, reference_segmentation, target, ["heart"])
     with pytest.raises(ValueError, match="the target volume 'reference CT' is the reference volume itself"):
         request_from_nodes(reference, reference_segmentation, reference, ["right lung"])  # before: its own labels as the answer
+
+
+def test_what_a_run_said_reaches_the_user_with_the_error_when_its_result_cannot_be_written(mrml_scene, small_chest, monkeypatch):
+    """Before, the panel showed the error of a result it could not write (here: the target removed from the scene while
+    the engine ran) and dropped what the run had said (warnings the worker collected), so the user never saw them."""
+    from rau.user_warnings import warn
+    from test_module_jobs import Timer
+
+    image, segmentation = small_chest
+    reference = add_volume_node(image, "reference CT", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    target = add_volume_node(image, "patient CT", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()  # puts RAUSlicerLib on the path, as Slicer does
+    request = logic.request(reference, reference_segmentation, target, ["right lung"])
+    mrml_scene.RemoveNode(target)
+    said = "the adapter /adapters/ct was trained on another model"
+
+    def work(progress):
+        warn(said)  # as an engine says it, on the worker thread
+        return logic.runEngine("registration", {"deformable": False}, request, progress)
+
+    shown = panel_dialogs(monkeypatch, Timer)
+    panel = job_panel(logic)
+    panel._startJob(work, lambda result: logic.writeResult(result, target) and "written", "Running", dropped=logic.dropResult)
+    panel._job._thread.join(300)
+    panel._job._timer.slot()  # the GUI thread's poll: the job's end
+    assert panel.ui.statusLabel.text == "Failed."
+    assert [kind for kind, _text in shown] == ["error", "warning"]
+    assert "the target 'patient CT' was removed from the scene while RAUSlicer ran" in shown[0][1]
+    assert shown[1][1] == said
+
+    def failing(progress):  # the work itself fails: what it said before is shown with its error too
+        warn(said)
+        raise ValueError("the engine stopped")
+
+    shown.clear()
+    panel._startJob(failing, lambda result: "written", "Running")
+    panel._job._thread.join(300)
+    panel._job._timer.slot()
+    assert shown == [("error", "Running failed: the engine stopped"), ("warning", said)]
+
+
+def job_panel(logic):
+    """The module widget's job running (``RAUSlicerLib.job_panel.JobPanel``) with the parts of the widget it uses, no Qt."""
+    from RAUSlicerLib.job_panel import JobPanel
+
+    panel = type("Panel", (JobPanel,), {"_updateButtons": lambda self: None})()
+    widget = types.SimpleNamespace
+    panel.ui = widget(progressBar=widget(show=lambda: None, hide=lambda: None), cancelButton=widget(show=lambda: None, hide=lambda: None),
+                      statusLabel=widget(text=""))
+    panel.logic, panel._job, panel._releaseWhenStopped = logic, None, False
+    return panel
+
+
+def panel_dialogs(monkeypatch, timer):
+    """Stand-ins for Qt's timer and the application's cursor and dialogs; returns the dialogs shown, (kind, text)."""
+    import qt
+
+    shown = []
+    monkeypatch.setattr(qt, "QTimer", timer, raising=False)
+    monkeypatch.setattr(qt, "Qt", types.SimpleNamespace(WaitCursor=0), raising=False)
+    monkeypatch.setattr(slicer, "app", types.SimpleNamespace(setOverrideCursor=lambda _cursor: None, restoreOverrideCursor=lambda: None,
+                                                             testingEnabled=lambda: False), raising=False)
+    monkeypatch.setattr(slicer.util, "errorDisplay", lambda text, **_: shown.append(("error", text)))
+    monkeypatch.setattr(slicer.util, "warningDisplay", lambda text, **_: shown.append(("warning", text)))
+    return shown

@@ -34,16 +34,13 @@ class JobPanel:
             elif error is not None:
                 self.ui.statusLabel.text = "Failed."
                 slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
+                showWarnings(title, warnings)
             else:
-                from rau.user_warnings import collected_warnings
-
-                try:  # tryWithErrorDisplay shows the error, then raises it again
-                    with slicer.util.tryWithErrorDisplay(f"{title}: could not write the result.", waitCursor=True):
-                        with collected_warnings() as said:
-                            self.ui.statusLabel.text = done(value)
-                        showWarnings(title, warnings + said)
-                except Exception:
-                    self.ui.statusLabel.text = "Failed."
+                status, writeError, said = finishJob(done, value, warnings)
+                self.ui.statusLabel.text = "Failed." if writeError is not None else status
+                if writeError is not None:
+                    slicer.util.errorDisplay(f"{title}: could not write the result.\n\n{writeError}", detailedText=error_details(writeError))
+                showWarnings(title, said)
             self._updateButtons()
 
         self.ui.statusLabel.text = f"{title}..."
@@ -58,6 +55,20 @@ class JobPanel:
         if self._job is not None:
             self._job.cancel()
             self.ui.statusLabel.text = "Cancelling..."
+
+
+def finishJob(done, value, warnings):
+    """Main thread: ``done(value)``, which writes a job's answer into the scene and returns a status. Returns
+    ``(status, error, warnings)``: ``error`` is what ``done`` raised (None when it wrote); ``warnings`` are the work's
+    (``warnings``) then what ``done`` said, kept when the write fails too, as what the run said still holds."""
+    from rau.user_warnings import collected_warnings  # the panel's set-up made the bundled rau importable
+
+    with collected_warnings() as said:
+        try:
+            status, error = done(value), None
+        except Exception as raised:  # shown with the warnings by the caller
+            status, error = None, raised
+    return status, error, [*warnings, *said]
 
 
 def showWarnings(title, warnings):
