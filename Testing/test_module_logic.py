@@ -244,8 +244,9 @@ def panel_dialogs(monkeypatch, timer):
     shown = []
     monkeypatch.setattr(qt, "QTimer", timer, raising=False)
     monkeypatch.setattr(qt, "Qt", types.SimpleNamespace(WaitCursor=0), raising=False)
-    monkeypatch.setattr(slicer, "app", types.SimpleNamespace(setOverrideCursor=lambda _cursor: None, restoreOverrideCursor=lambda: None,
-                                                             testingEnabled=lambda: False), raising=False)
+    cursor = types.SimpleNamespace(setOverrideCursor=lambda _cursor: None, restoreOverrideCursor=lambda: None)
+    monkeypatch.setattr(qt, "QApplication", cursor, raising=False)
+    monkeypatch.setattr(slicer, "app", types.SimpleNamespace(**vars(cursor), processEvents=lambda: None, testingEnabled=lambda: False), raising=False)
     monkeypatch.setattr(slicer.util, "errorDisplay", lambda text, **_: shown.append(("error", text)))
     monkeypatch.setattr(slicer.util, "warningDisplay", lambda text, **_: shown.append(("warning", text)))
     return shown

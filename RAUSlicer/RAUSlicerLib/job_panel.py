@@ -36,7 +36,8 @@ class JobPanel:
                 slicer.util.errorDisplay(f"{title} failed: {error}", detailedText=error_details(error))
                 showWarnings(title, warnings)
             else:
-                status, writeError, said = finishJob(done, value, warnings)
+                with slicer.util.WaitCursor():  # writing a large result into the scene takes a moment
+                    status, writeError, said = finishJob(done, value, warnings)
                 self.ui.statusLabel.text = "Failed." if writeError is not None else status
                 if writeError is not None:
                     slicer.util.errorDisplay(f"{title}: could not write the result.\n\n{writeError}", detailedText=error_details(writeError))
