@@ -58,7 +58,7 @@ def outputs(folder: Path, stem: str) -> dict:
 
 
 def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tmp_path):
-    url, _ = server
+    url, app = server
     reference, target, target_spacing = hc18_pair(shared_data)
     client = Client(url)
     job = client.submit(target, [reference], "registration", target_spacing=target_spacing, options={"deformable": False})
@@ -66,7 +66,7 @@ def test_registration_job_writes_what_rau_segment_writes(server, shared_data, tm
     record = client.wait(job, on_progress=lambda step, fraction: steps.append((step, fraction)))
     assert record["state"] == "done" and record["session"] == job
     assert steps[-1][1] == 1.0 and record["step"] == "done"
-    assert (tmp_path / "work/jobs" / job).is_dir() and not (tmp_path / "work/jobs" / job / "inputs").exists()  # before: kept for good
+    assert (app.state.server.jobs_dir / job).is_dir() and not (app.state.server.jobs_dir / job / "inputs").exists()  # before: kept for good
     downloaded = tmp_path / "server"
     downloaded.mkdir()
     for kind, name in (("label_map", "s.nii.gz"), ("label_table", "s.labels.csv"), ("result", "s.result.json")):
@@ -221,7 +221,7 @@ def test_a_reference_uploaded_twice_is_refused_as_rau_segment_refuses_it(server,
                                           r"upload reference 1 \('012_HC.png'\); it would vote twice") as refused:
         Client(server[0]).submit(target, [reference, other, reference], target_spacing=spacing)
     assert refused.value.status == 422
-    assert not any((server[1].state.server.work_dir / "jobs").iterdir())
+    assert not any(server[1].state.server.jobs_dir.iterdir())
 
 
 def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_segment_does(server, shared_data, tmp_path):
@@ -272,7 +272,7 @@ def test_a_spec_nested_too_deeply_is_refused_not_a_server_error(server, tmp_path
     with open(target, "rb") as upload:
         refused = requests.post(f"{url}/v1/jobs", files={"spec": (None, '{"options": ' + "[" * 100_000 + "]" * 100_000 + "}"), "target": ("t.mha", upload)}, timeout=30)
     assert refused.status_code == 422 and refused.json()["detail"].startswith("field spec is not JSON (nested too deeply to read")
-    assert not list(app.state.server.work_dir.rglob("*.*"))  # no upload kept
+    assert not list(app.state.server.jobs_dir.rglob("*.*"))  # no upload kept
 
 
 def test_cancelling_the_remote_engine_cancels_the_server_job(server, shared_data):

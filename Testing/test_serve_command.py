@@ -164,3 +164,30 @@ def test_a_token_of_anything_but_printable_ascii_is_refused_naming_its_file(tmp_
     (tmp_path / "token").write_text(token + "\n", encoding="utf-8")
     with pytest.raises(OptionError, match=f"--token-file {tmp_path / 'token'}: the token may hold only printable ASCII characters"):
         read_token(tmp_path / "token")
+
+
+def test_a_server_started_on_a_work_dir_removes_the_job_folders_of_stopped_servers_not_of_running_ones(tmp_path):
+    """Before: the job folders of a stopped server stayed in --work-dir for ever (a new server knows nothing of them,
+    cannot serve them and never removed them): a server restarted daily filled the disk."""
+    from serve_helpers import serve_process
+    from test_serve import write_two_halves
+
+    work, halves = tmp_path / "work", write_two_halves(tmp_path)
+    with serve_process(work) as other:  # a second server on the same work folder, running throughout
+        kept = _finished_job(Client(other), halves)
+        with serve_process(work) as url:
+            stopped = _finished_job(Client(url), halves)
+        assert _job_folders(work, stopped)  # its outputs stay in the work folder until a server starts there again
+        with serve_process(work):
+            assert not _job_folders(work, stopped)
+        assert _job_folders(work, kept)
+        assert Client(other).download(kept, "label_map", tmp_path / "kept.nii.gz").is_file()
+
+
+def _finished_job(client: Client, halves) -> str:
+    reference, target, table = halves
+    return client.wait(client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table))["job"]
+
+
+def _job_folders(work: Path, job: str) -> list[Path]:
+    return [path for path in work.rglob(job) if path.is_dir()]

@@ -38,7 +38,7 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
     assert no_output.value.status == 409
     with pytest.raises(JobCancelled):
         client.wait(queued)
-    assert not any((app.state.server.work_dir / "jobs").iterdir())  # before: an empty folder for each cancelled job
+    assert not any(app.state.server.jobs_dir.iterdir())  # before: an empty folder for each cancelled job
 
 
 def test_a_failed_job_leaves_no_folder(server, tmp_path):
@@ -49,7 +49,7 @@ def test_a_failed_job_leaves_no_folder(server, tmp_path):
     with pytest.raises(ServerError) as failed:
         client.wait(client.submit(target, [reference], "sam2-memory", label_table=table))
     assert failed.value.status == 503  # the server cannot use a model now; before: 422, as if the client's input were bad
-    assert not any((app.state.server.work_dir / "jobs").iterdir())
+    assert not any(app.state.server.jobs_dir.iterdir())
 
 
 def slow_and_queued_jobs(client: Client, shared_data, queued: int) -> tuple[str, list[str]]:
@@ -87,9 +87,9 @@ def test_a_stopped_server_process_cancels_its_queued_jobs_at_once_while_a_long_p
         poll = threading.Thread(target=lambda: requests.get(f"{url}/v1/jobs/{running}", params={"wait": 60}, timeout=120), daemon=True)
         poll.start()
         time.sleep(0.5)
-    assert list((tmp_path / "work/jobs" / running).glob("segmentation*"))  # the running job finished
+    assert list((tmp_path / "work/jobs").glob(f"*/{running}/segmentation*"))  # the running job finished
     for job in waiting:
-        assert not list((tmp_path / "work/jobs" / job).glob("segmentation*")), job
+        assert not list((tmp_path / "work/jobs").glob(f"*/{job}/segmentation*")), job
 
 
 def test_long_polls_do_not_hold_up_other_requests(server, tmp_path):
@@ -233,7 +233,7 @@ def test_a_stopping_server_cancels_a_job_that_outruns_its_wait_and_refuses_new_j
         with pytest.raises(ServerError, match="shutting down") as refused:
             client.submit(folder / "images/039_HC.png", [(folder / "images/000_HC.png", folder / "masks/000_HC_mask.png", 0.08)], target_spacing=0.065)
         assert refused.value.status == 503
-        assert not any((tmp_path / "work/jobs").iterdir())  # the refused job left nothing; the running one has no outputs yet
+        assert not any(app.state.server.jobs_dir.iterdir())  # the refused job left nothing; the running one has no outputs yet
     job = app.state.server.jobs[running]
     assert job.finished.wait(60)  # it stops at its next step (the test's waits are short)
     assert job.state == "cancelled"

@@ -65,7 +65,7 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
     broken = tmp_path / "broken.nrrd"
     broken.write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4\nencoding: raw\n\n" + bytes(64))
     work = tmp_path / "work"
-    with running_server(ServerConfig(work_dir=work, max_upload_bytes=400_000)) as (url, _):
+    with running_server(ServerConfig(work_dir=work, max_upload_bytes=400_000)) as (url, app):
         client = Client(url)
         with pytest.raises(ServerError, match="exceeds the server's limit") as too_big:
             client.submit(target, [reference] * 4, target_spacing=spacing)
@@ -88,7 +88,7 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
         assert unknown.value.status == 422
         with pytest.raises(ServerError, match="upload '012_HC.png': the labels are a copy of the image upload '012_HC.png'"):
             client.submit(target, [(reference[0], reference[0], reference[2])], target_spacing=spacing)  # was 200 made-up structures
-    assert not any((work / "jobs").iterdir())
+    assert not any(app.state.server.jobs_dir.iterdir())
 
 
 def test_a_chunked_body_is_refused_even_beside_a_small_content_length(server):
@@ -128,7 +128,7 @@ def test_a_request_body_that_stalls_is_answered_408_and_nothing_is_done(tmp_path
         answer = connection.getresponse()  # the rest never comes
         assert answer.status == 408
         assert json.loads(answer.read())["detail"] == "the request's body stalled: nothing came for 0.5 s; nothing was done: send it again"
-        assert app.state.server.jobs == {} and not any((tmp_path / "work").iterdir())
+        assert app.state.server.jobs == {} and not any(app.state.server.jobs_dir.iterdir())
         assert Client(url).info()["queued_or_running"] == 0  # the server goes on
 
 
@@ -178,7 +178,7 @@ def test_an_upload_whose_header_names_a_separate_data_file_is_refused(server, tm
     with pytest.raises(ServerError, match=rf"upload target \('{name}'\): its header names a separate data file") as refused:
         Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
     assert refused.value.status == 422
-    assert not any((server[1].state.server.work_dir / "jobs").iterdir())
+    assert not any(server[1].state.server.jobs_dir.iterdir())
 
 
 @pytest.mark.parametrize("name", ["target.mha", "target.mhd", "target.nrrd", "target.nhdr"])

@@ -134,12 +134,12 @@ def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_r
     sitk.WriteImage(sitk.GetImageFromArray(voxels), str(packed), True)
     assert packed.stat().st_size < 2**20
     work = tmp_path / "work"
-    with running_server(ServerConfig(work_dir=work, max_image_bytes=2**20)) as (url, _):
+    with running_server(ServerConfig(work_dir=work, max_image_bytes=2**20)) as (url, app):
         with pytest.raises(ServerError, match=r"upload target \('packed.nii.gz'\): its voxels take 15.3 MiB once unpacked, more than "
                                               r"the server's limit of 1.0 MiB") as refused:
             Client(url).submit(packed, [reference])
         assert refused.value.status == 422
-    assert not any((work / "jobs").iterdir())
+    assert not any(app.state.server.jobs_dir.iterdir())
 
 
 def test_the_client_refuses_a_dicom_folder_or_a_missing_file_by_name_before_sending(server, tmp_path):
@@ -206,7 +206,7 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
     [again] = client.job(record["job"])["warnings"]
     assert again.startswith("structures overlap; in the label_map download later structures cover 'head' ")
     assert "warning" not in capfd.readouterr().err  # before, said on the server's standard error, naming its files
-    assert not list(server[1].state.server.work_dir.glob("jobs/*/inputs"))
+    assert not list(server[1].state.server.jobs_dir.glob("*/inputs"))
 
 
 def test_a_spec_whose_seg_nrrd_is_not_true_or_false_is_refused():

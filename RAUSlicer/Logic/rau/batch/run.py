@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from rau.batch.items import SUMMARY_NAME, WorkItem
 from rau.errors import InputError, OptionError
+from rau.file_locks import lock_file
 from rau.io.atomic import atomic_path, leftover_temporaries
 from rau.io.outputs import check_folder_writable
 
@@ -101,7 +102,7 @@ def held_folder(out_dir: Path):
         raise OptionError(f"--out {out_dir}: cannot open the lock file {lock} ({error.strerror})") from None
     with handle:
         try:
-            _lock(handle.fileno())
+            lock_file(handle.fileno())
             if os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino:  # locked as the run holding it removed it
                 raise OSError
         except OSError:
@@ -112,15 +113,3 @@ def held_folder(out_dir: Path):
         finally:
             with contextlib.suppress(OSError):
                 lock.unlink()
-
-
-def _lock(descriptor: int) -> None:
-    """Lock an open file for this process, or raise :class:`OSError` at once when another holds it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
-    else:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -23,6 +23,7 @@ from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mism
 from rau.serve.idle import StalledBodyTimeout
 from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
+from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
 from rau.serve.uploads import MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
@@ -80,6 +81,8 @@ class Server:
         self.config = config
         self.work_dir = Path(config.work_dir).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir, self._run_lock = start_run(self.work_dir / "jobs")
+        remove_stopped_runs(self.work_dir / "jobs")
         self.engines = EngineCache()
         self.sessions = SessionStore(config.session_idle_seconds, config.max_sessions, config.max_session_bytes, on_close=self._session_closed)
         self.queues = DeviceQueues(self.engines, self._finished)
@@ -90,7 +93,7 @@ class Server:
         """Read a job's uploads (refusing bad ones, nothing kept on disk) and queue it on its device."""
         options = options_from_json(spec.options, self.config.engine_options)
         job_id = uuid.uuid4().hex
-        folder = confined(self.work_dir, "jobs", job_id)
+        folder = confined(self.jobs_dir, job_id)
         try:
             with collected_warnings() as said:  # the client sees them with the job, not on the server's standard error
                 request = read_uploads(uploads, spec, folder, self.config.max_image_bytes)
