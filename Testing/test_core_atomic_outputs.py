@@ -111,3 +111,76 @@ def test_every_temporary_file_a_run_makes_is_one_a_later_run_clears_away(tmp_pat
     for name in made:  # as if the run had been killed before placing them
         open(name, "w").close()
     assert [str(path) for path in leftover_temporaries(paths.values())] == sorted(made)
+
+
+WRITE = """
+import sys
+import numpy as np
+from rau.errors import WriteError
+from rau.image import Image
+from rau.io import read_segmentation, write_image, write_seg_nrrd
+
+mask, out = sys.argv[1:]
+if out.endswith(".seg.nrrd"):
+    writing = lambda: write_seg_nrrd(read_segmentation(mask, pixel_spacing=0.1), out)
+elif "mask" in out:
+    writing = lambda: write_image(read_segmentation(mask, pixel_spacing=0.1).to_label_map(), out)
+else:  # noise compresses to no less: ITK's NRRD and MetaImage writers then fail with an error
+    noise = np.random.default_rng(0).integers(0, 1000, (20, 64, 64)).astype(np.int16)
+    writing = lambda: write_image(Image.from_grid(noise, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3)), out)
+try:
+    writing()
+except WriteError as error:
+    print(error)
+"""
+
+
+def limited_run(arguments: list, limit: int | None = None):
+    """Python run with ``arguments`` (the rau under test importable), in a process whose files may hold at most
+    ``limit`` bytes: a write past it fails with EFBIG, as on a full disk."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import rau
+
+    def limit_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # kept by the new program: a write past the limit fails, not kills
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    environment = {**os.environ, "PYTHONPATH": str(Path(rau.__file__).parents[1])}
+    return subprocess.run([sys.executable, *map(str, arguments)], preexec_fn=limit_files if limit else None, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def limited_write(mask, out, limit: int | None = None) -> str:
+    """What writing ``out`` (``WRITE``) says, its files limited to ``limit`` bytes (:func:`limited_run`)."""
+    done = limited_run(["-c", WRITE, mask, out], limit)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("name", ["mask.nrrd", "mask.mha", "mask.seg.nrrd", "noise.nrrd", "noise.mha", "noise.nii.gz", "noise.nii"])
+def test_a_write_cut_short_names_the_output_and_leaves_nothing(shared_data, tmp_path, name):
+    """Before: ITK's NRRD and MetaImage writers' errors named the hidden temporary file (``.noise.rau-XXXXXXXX.nrrd``; in
+    the command line an internal error), and a small label map cut short by the disk was put in place without a word."""
+    mask = shared_data / "hc18_fetal_head_us" / "masks" / "012_HC_mask.png"
+    assert limited_write(mask, tmp_path / "whole" / name) == ""
+    out = tmp_path / "out" / name
+    said = limited_write(mask, out, limit=(tmp_path / "whole" / name).stat().st_size // 2)
+    assert said.startswith(f"could not write {out}: ") and ".rau-" not in said and "Errno" not in said
+    assert not out.parent.exists()  # no partial output, no temporary file, not even the folder made for it
+
+
+def test_rau_segment_cut_short_by_the_disk_exits_2_naming_its_label_map(shared_data, tmp_path):
+    """Before: its NRRD label map cut short was not noticed; the result JSON, written after it, failed instead."""
+    hc18 = shared_data / "hc18_fetal_head_us"
+    out = tmp_path / "out" / "058.nrrd"
+    done = limited_run(["-m", "rau", "segment", "--reference", hc18 / "images" / "012_HC.png", "--reference-labels",
+                        hc18 / "masks" / "012_HC_mask.png", "--reference-spacing", "0.08346045", "--target", hc18 / "images" / "058_HC.png",
+                        "--target-spacing", "0.077068008", "--no-deformable", "--out", out], limit=1000)  # the label map has 2.6 kB
+    assert (done.returncode, done.stderr) == (2, f"rau segment: error: could not write {out}: the file came out short (a full disk or a file size limit?)\n")
+    assert not out.parent.exists()

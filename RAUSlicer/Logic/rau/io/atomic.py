@@ -66,8 +66,8 @@ def atomic_path(path, overwrite: bool = False):
             raise
         except WriteError as error:  # a writer given the temporary file names it: name the output
             raise WriteError(str(error).replace(str(temporary), str(path))) from error
-        except OSError as error:
-            raise WriteError(f"could not write {path}: {error}") from error
+        except OSError as error:  # its reason alone: its file name would be the temporary one
+            raise WriteError(f"could not write {path}: {error.strerror or error}") from error
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)

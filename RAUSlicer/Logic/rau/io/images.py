@@ -250,21 +250,42 @@ def write_image(image: Image, path, overwrite: bool = False) -> Path:
         if path.suffix.lower() in PICTURE_SUFFIXES:
             PILImage.fromarray(image.array[0]).save(temporary)
         else:
-            sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
-            if validation.is_nifti(path) and not _written_whole(temporary):  # ITK's NIfTI writer reports a short write on the console only
-                raise WriteError(f"could not write {path}: the file came out short (a full disk or a file size limit?)")
-            if validation.is_nifti(path):
-                nifti_codes.give_codes(temporary, image.nifti_codes)
+            _write_with_itk(image, temporary, path)
     return path
 
 
-def _written_whole(nifti: Path) -> bool:
-    """Whether a NIfTI file holds every byte its header promises (a gzip stream cut short does not)."""
+def _write_with_itk(image: Image, temporary: Path, path: Path) -> None:
+    """Write ``image`` to ``temporary`` (``path``'s, see :func:`atomic_path`) with ITK; a failed or short write raises
+    :class:`WriteError` naming ``path``, not the temporary file."""
     try:
-        expected, written = validation.nifti_bytes(nifti)
-    except InputError:
+        sitk.WriteImage(image.as_stored().to_sitk(), str(temporary), useCompression=True)
+    except RuntimeError as error:
+        raise WriteError(f"could not write {path}: {_itk_write_reason(error, temporary, path)}") from None
+    if not _written_whole(temporary):
+        raise WriteError(f"could not write {path}: the file came out short (a full disk or a file size limit?)")
+    if validation.is_nifti(path):
+        nifti_codes.give_codes(temporary, image.nifti_codes)
+
+
+def _itk_write_reason(error: RuntimeError, temporary: Path, path: Path) -> str:
+    """The informative line of an ITK writer's error (:func:`short_reason`), naming ``path`` where it names the
+    temporary file written in its place (ITK names it in full)."""
+    reason = short_reason(error).replace(str(temporary.absolute()), str(path)).replace(str(temporary), str(path))
+    return re.sub(r"^(Reason: |\[nrrd\] )", "", reason)  # MetaImage's and NRRD's lead-ins
+
+
+def _written_whole(written: Path) -> bool:
+    """Whether a file ITK wrote holds all it should: a NIfTI every byte its header promises (ITK would read a cut one
+    with zeros), another file read back in full. ITK's NIfTI writer reports a short write (a full disk, a file size
+    limit) on the console only, its NRRD and MetaImage writers at times not at all."""
+    try:
+        if validation.is_nifti(written):
+            expected, kept = validation.nifti_bytes(written)
+            return kept >= expected
+        sitk.ReadImage(str(written))
+    except (InputError, RuntimeError):
         return False
-    return written >= expected
+    return True
 
 
 def check_picture_values(path, largest: float, what: str = "") -> None:
