@@ -517,3 +517,23 @@ def test_predictions_that_hide_structures_say_what_keeps_them_whole_for_rau_eval
     said = "; rau segment --seg-nrrd on the case writes a Slicer segmentation that keeps them whole"
     assert said in capsys.readouterr().err
     assert [w for w in json.loads((tmp_path / "p" / "001_target.result.json").read_text())["warnings"] if w.endswith(said)]
+
+
+@pytest.mark.parametrize("said", ["unnamed value", "left out"])
+def test_a_prediction_records_the_warnings_rau_segment_records_for_its_case(blobs, tmp_path, capsys, said):
+    """Before, a prediction's result JSON recorded no warning, where rau segment's on the same case records that its
+    reference's label table leaves a value unnamed, or that a structure only a later reference holds is not looked for."""
+    for name in ("r1", "r1_mask", "t_liver", "t_liver_mask"):
+        shutil.copy(blobs / f"{name}.png", tmp_path / f"{name}.png")
+    (tmp_path / "liver.csv").write_text("value,name\n1,liver\n")  # r1_mask's value 2 (its spleen) unnamed
+    (tmp_path / "t_liver_mask.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")  # its table names a spleen it lacks
+    references = {"unnamed value": ["r1"], "left out": ["t_liver", "r2"]}[said]
+    files = [(tmp_path if name != "r2" else blobs) / name for name in references]
+    table = ["--label-table", str(tmp_path / "liver.csv")] if said == "unnamed value" else []
+    rows = [f"{file}.png,{file}_mask.png,{blobs}/t.png,{blobs}/t_mask.png,{table[1] if table else ''}" for file in files]
+    (tmp_path / "m.csv").write_text("reference_image,reference_labels,target_image,target_labels,label_table\n" + "\n".join(rows) + "\n")
+    assert evaluate(tmp_path / "m.csv", tmp_path / "e.json", "--predictions", str(tmp_path / "p")) == 0
+    given = [argument for file in files for argument in ("--reference", f"{file}.png", "--reference-labels", f"{file}_mask.png")]
+    assert main(["segment", *given, *table, "--target", str(blobs / "t.png"), "--no-deformable", "--out", str(tmp_path / "s.nii.gz")]) == 0
+    recorded = json.loads((tmp_path / "s.result.json").read_text())["warnings"]
+    assert recorded and json.loads((tmp_path / "p" / "001_t.result.json").read_text())["warnings"] == recorded

@@ -21,7 +21,13 @@ def warn(message: str) -> None:
     collected = _COLLECTED.get()
     if collected is None or collected[1]:
         print(f"warning: {message}", file=sys.stderr)
-    if collected is not None:
+    record(message)
+
+
+def record(message: str) -> None:
+    """Keep ``message`` in the innermost :func:`collected_warnings` without printing it (for a caller that reports it
+    itself, as ``rau evaluate`` does a case's); outside one, nothing."""
+    if (collected := _COLLECTED.get()) is not None:
         collected[0].append(message)
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
-from rau.engines.base import check_references, validate_request
+from rau.engines.base import check_references, run_request, validate_request
 from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
 from rau.references import check_distinct_references, load_reference, named_apart, reference_bank_entries
-from rau.user_warnings import collected_warnings, warn
+from rau.user_warnings import collected_warnings
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
 
@@ -130,9 +130,7 @@ def _segmented(args: argparse.Namespace, out: Path, options):
     check_picture_output(out, target, "--out")
     request = Request(references, target, args.structures, target_name=Path(args.target).name)
     validate_request(request)  # a refusal first: its warnings would not matter (a 3D reference among 2D ones gave dozens)
-    for warning in request.left_out_warnings():
-        warn(warning)
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values
     engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
-        return engine.run(request, progress)
+        return run_request(engine, request, progress)

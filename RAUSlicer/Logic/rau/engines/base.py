@@ -26,6 +26,7 @@ from rau.image import GeometryError, Image, plane_order, reordered
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
+from rau.user_warnings import warn
 from rau.validation import blank_image_problem, tiny_image_problem
 
 
@@ -359,6 +360,15 @@ def validate_request(request: Request, registered: bool = False) -> None:
     if problem:
         raise InputError(problem)
     request.labels()  # raises UnknownStructureError for unknown names
+
+
+def run_request(engine: Engine, request: Request, progress: Progress | None = None, say: Callable[[str], None] = warn) -> Result:
+    """Run ``engine`` on ``request`` as ``rau segment`` does: first ``say`` (:func:`~rau.user_warnings.warn`; or
+    :func:`~rau.user_warnings.record` for a caller that reports them itself) what the first reference leaves out
+    (:meth:`Request.left_out_warnings`), so that a result JSON records the same warnings whichever command wrote it."""
+    for warning in request.left_out_warnings():
+        say(warning)
+    return engine.run(request, progress)
 
 
 def check_references(references: list[Reference], places: list[str | None] | None = None) -> None:

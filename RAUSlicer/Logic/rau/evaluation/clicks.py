@@ -20,6 +20,7 @@ from rau.evaluation.runner import CaseScore, Prediction, case_failed, load_case,
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
+from rau.user_warnings import collected_warnings
 
 NOC_THRESHOLDS = (0.80, 0.90)
 
@@ -91,8 +92,10 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
 def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """The engine's score on one case, and each scored structure's Dice-per-click curve; the engine's result, before
     any click, written to ``prediction`` (see :func:`rau.evaluation.runner.try_case`)."""
-    references, target, truth = load_case(case)
-    score = written(score_run(engine, case, references, target, truth), prediction)
+    with collected_warnings(echo=True) as said:  # printed as they come, and recorded with the prediction
+        references, target, truth = load_case(case)
+        score = score_run(engine, case, references, target, truth)
+    score = written(score, prediction, said)
     if score.result.session is None:
         raise ValueError(f"the {score.result.engine!r} engine returned no correction session")
     truths = truth_masks(references[0], truth)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
-from rau.engines.base import Cancelled, validate_request
+from rau.engines.base import Cancelled, run_request, validate_request
 from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import presence_accuracy, structure_metrics
@@ -22,6 +22,7 @@ from rau.io.run_outputs import write_outputs
 from rau.labels import LabelSet, Segmentation, normalize_name
 from rau.references import distinct_names
 from rau.result import Result
+from rau.user_warnings import collected_warnings, record
 
 SEGMENT_SEG_NRRD = "rau segment --seg-nrrd on the case writes a Slicer segmentation that keeps them whole"
 """What keeps a prediction's overlapping structures whole: rau evaluate writes no ``.seg.nrrd``."""
@@ -66,18 +67,21 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None, predi
     A cancelled run (:class:`rau.engines.base.Cancelled`) still stops everything.
     """
     try:
-        return written(evaluate_case(engine, case, progress), prediction)
+        with collected_warnings(echo=True) as said:  # printed as they come, and recorded with the prediction
+            score = evaluate_case(engine, case, progress)
+        return written(score, prediction, said)
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
         return case_failed(case, failure_reason(error), prediction)
 
 
-def written(score: CaseScore, prediction: Prediction | None) -> CaseScore:
+def written(score: CaseScore, prediction: Prediction | None, said: list[str]) -> CaseScore:
     """``score``, its engine's result written to ``prediction`` first (None: nothing written), as ``rau segment``
-    writes one: label map, label table and result JSON, all or none."""
+    writes one: label map, label table and result JSON (recording ``said``, what reading the case's references and
+    target and running it said), all or none."""
     if prediction:
-        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs,  # the caller refused earlier files (--overwrite)
+        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs, warnings=said,  # the caller refused earlier files (--overwrite)
                       keeps_whole=SEGMENT_SEG_NRRD)
     return score
 
@@ -109,7 +113,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     """Run ``engine`` on loaded case data and score it (the score keeps the result)."""
     request, labels = scored_request(case, references, target, truth)
     started = time.perf_counter()
-    result = engine.run(request, progress)
+    result = run_request(engine, request, progress, say=record)  # told with the scores below, recorded as rau segment does
     seconds = time.perf_counter() - started
     truths = truth_masks(references[0], truth)
     scored = {item.structure.name: truths.get(item.structure.name, np.zeros(target.shape, bool)) for item in result.structures}
@@ -192,7 +196,8 @@ def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     """The case's references, its target image and the target's truth segmentation."""
     references = case.load_references()
     target = read_image(case.target_image, case.target_spacing)
-    truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
+    with collected_warnings(echo=True):  # said, but not the run's to record: rau segment reads no truth
+        truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
     return references, target, truth
 
 
