@@ -17,8 +17,9 @@ from rau.io import read_image, read_segmentation
 from rau.labels import Structure
 from rau.references import load_reference
 from rau.result import StructureResult
-from rau.vessels.correction import CLICK_REACH, correction_tree, piece_region, vessel_pixels
+from rau.vessels.correction import CLICK_REACH, SNAP_RADIUS, correction_tree, piece_region, vessel_pixels
 from rau.vessels.naming import far_ends
+from rau.vessels.paths import snap
 from rau.vessels.session import VesselSession
 
 
@@ -217,6 +218,25 @@ def test_two_clicks_on_one_pixel_act_as_one_click(result):
     twice = session.reprompt("S7_LAD_mid", Prompt(points=[point, point], labels=[1, 1])).mask.copy()
     session.undo("S7_LAD_mid")
     assert np.array_equal(twice, once) and once.sum() > 50  # before: the segment shrank to the vessel's width around one pixel
+
+
+def test_inside_clicks_that_snap_to_one_point_of_the_vessel_say_so_when_they_change_nothing(result):
+    """Before, two inside clicks a pixel apart that snap to one pixel of the vessel (they act as one click) said, when the
+    piece under them was the segment's already, "the vessel traced through the clicks is S7_LAD_mid already"."""
+    session = result.session
+    centre = np.argwhere(correction_tree(session.label_map, session.vessels).skeleton & (session.label_map == session.values["S7_LAD_mid"]))
+    point = next(tuple(p) for p in centre if snap(session.vesselness, tuple(p), SNAP_RADIUS) == snap(session.vesselness, (p[0], p[1] + 1), SNAP_RADIUS))
+    for _ in range(5):  # a rename widens the vessel pixels the next one's pieces are found on: it settles in a few clicks
+        session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point)], labels=[1]))
+        if session.unchanged:
+            break
+    start = session.label_map.copy()
+    session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point), _ij((point[0], point[1] + 1))], labels=[1, 1]))
+    assert np.array_equal(session.label_map, start)
+    assert session.unchanged == ("the inside clicks fall on one point of the vessel, so there is no vessel to trace between them (click further "
+                                 "apart) and they act as one click: the vessel piece under the first is S7_LAD_mid's already")
+    while session.can_undo("S7_LAD_mid"):
+        session.undo("S7_LAD_mid")
 
 
 def test_a_click_near_a_vessel_centre_renames_the_piece_under_the_click(result):

@@ -27,15 +27,20 @@ CLICK_REACH = SNAP_RADIUS + 3
 def trace(label_map: np.ndarray, vesselness: np.ndarray, vessels: np.ndarray, points, value: int, overwrite: bool = False) -> np.ndarray:
     """``label_map`` whose segment ``value`` is now the vessel through ``points`` ((row, col), in order; the session has
     refused a trace with no click on the vessels, :func:`on_vessel`). Clicks that all snap to one pixel mark no stretch
-    of vessel: they act as one click (:func:`rename`)."""
-    stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
-    if len(set(stops)) == 1:
+    of vessel: they act as one click, the first (:func:`one_stop`, :func:`rename`)."""
+    if one_stop(vesselness, points):
         return rename(label_map, vessels, points[0], value, overwrite)
+    stops = [snap(vesselness, point, SNAP_RADIUS) for point in points]
     cost = cost_map(vesselness)
     path = np.concatenate([minimal_path(cost, a, b) for a, b in zip(stops[:-1], stops[1:])])
     piece = paint({value: path}, vessels, label_map.shape) > 0
     cleared = np.where(label_map == value, 0, label_map)
     return _assign(cleared, piece, value, overwrite)
+
+
+def one_stop(vesselness: np.ndarray, points) -> bool:
+    """Whether the clicks at ``points`` ((row, col)) all snap to one pixel of the vessel (:func:`snap`): nothing to trace."""
+    return len({snap(vesselness, point, SNAP_RADIUS) for point in points}) == 1
 
 
 def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwrite: bool = False) -> np.ndarray:

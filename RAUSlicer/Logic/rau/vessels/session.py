@@ -128,15 +128,18 @@ class VesselSession(Session):
     def _why_unchanged(self, name: str, positive: list, negative: list) -> str:
         """Why a correction of ``name`` with these clicks (on vessels, (row, col)) left the label map as it was, from
         the segments that hold the pieces the clicks act on (:func:`rau.vessels.correction.piece_at`)."""
-        if len(positive) >= 2:
+        if len(positive) >= 2 and not correction.one_stop(self.vesselness, positive):
             return f"the vessel traced through the clicks is {name} already, where no other segment holds it"
         reasons = []
         if positive:
-            holders = self._holders(positive)
+            holders, piece = self._holders(positive[:1]), "the vessel piece under the inside click"
+            if len(positive) >= 2:
+                piece = ("the inside clicks fall on one point of the vessel, so there is no vessel to trace between them (click "
+                         "further apart) and they act as one click: the vessel piece under the first")
             if holders == [name]:
-                reasons.append(f"the vessel piece under the inside click is {name}'s already")
+                reasons.append(f"{piece} is {name}'s already")
             else:
-                reasons.append(f"the vessel piece under the inside click is {_possessive(holders)}, and overwrite is off")
+                reasons.append(f"{piece} is {_possessive(holders)}, and overwrite is off")
         if negative:
             pieces = "piece under the outside click is" if len(negative) == 1 else "pieces under the outside clicks are"
             reasons.append(f"the vessel {pieces} {_possessive(self._holders(negative))}, not {name}'s")
