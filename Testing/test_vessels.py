@@ -266,6 +266,26 @@ def test_a_click_on_a_wide_part_of_a_segment_acts_on_the_piece_nearest_it_and_un
     session.undo("S7_LAD_mid")
 
 
+def test_an_outside_click_beyond_the_width_of_its_piece_takes_the_clicked_pixel_out_of_the_segment(result):
+    """Before, an outside click on a segment pixel beyond the painted width of the piece nearest it (a bulb, the ostium:
+    189 of this target's 5668 segment pixels) removed that piece but left the clicked pixel, and the spot around it, in the
+    segment. Other segments keep their pixels."""
+    session = result.session
+    start = session.label_map.copy()
+    tree = correction_tree(start, session.vessels)
+    covered = np.zeros(start.shape, bool)
+    for piece in range(1, tree.count + 1):
+        covered |= piece_region(tree, np.argwhere(tree.pieces == piece)[0], session.vessels)
+    for name, value in session.values.items():
+        beyond = np.argwhere((start == value) & ~covered)
+        for point in map(tuple, beyond[:: max(len(beyond) // 3, 1)]):
+            session.reprompt(name, Prompt(points=[_ij(point)], labels=[0]))
+            assert session.label_map[point] == 0, (name, point)
+            assert np.array_equal(session.label_map[start != value], start[start != value])
+            session.undo(name)
+    assert np.array_equal(session.label_map, start)
+
+
 def test_the_pieces_of_a_vessel_with_rough_edges_run_between_its_real_bifurcations():
     """Before, every spur of the skeleton (to a bump of the mask's edge) cut the vessel: a rename changed a few pixels
     (on ARCADE 858, 1527 pieces of median 5 px), not the piece up to the next bifurcation."""

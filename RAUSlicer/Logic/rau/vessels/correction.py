@@ -5,7 +5,8 @@
   landmarks, so the clicks redefine it);
 * :func:`rename`: one click on a wrongly named piece -> the piece, up to the next bifurcations, takes
   the segment's value;
-* :func:`remove`: a click outside the segment on one of its pieces -> that piece loses the value.
+* :func:`remove`: a click outside the segment on one of its pieces -> that piece loses the value, and so does the
+  segment's wide part (a bulb) around the click, where the piece's width leaves it out.
 
 Pixels of other segments are kept unless ``overwrite`` is true (rename only takes pixels that are
 unnamed or carry the clicked piece's wrong name).
@@ -14,9 +15,10 @@ unnamed or carry the clicked piece's wrong name).
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from rau.vessels.paths import cost_map, minimal_path, paint, snap
-from rau.vessels.tree import VesselTree, vessel_tree
+from rau.vessels.tree import EIGHT, VesselTree, vessel_tree
 
 SNAP_RADIUS = 5
 """Clicks move to the highest vesselness within this many pixels (users click near, not on, a vessel)."""
@@ -56,11 +58,23 @@ def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwr
 
 
 def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.ndarray:
-    """``label_map`` without ``value`` on the vessel piece at ``point``; other values untouched."""
-    region = piece_at(label_map, vessels, point)
+    """``label_map`` without ``value`` on the vessel piece at ``point`` and on the segment's pixels around the click that
+    the piece's width leaves out (:func:`beyond_width`: the clicked spot of a wide bulb goes too); other values untouched."""
+    tree = correction_tree(label_map, vessels)
+    region = piece_region(tree, point, vessels)
+    region |= beyond_width(label_map == value, region, piece_cell(tree, point), point)
     updated = label_map.copy()
     updated[region & (label_map == value)] = 0
     return updated
+
+
+def beyond_width(segment: np.ndarray, region: np.ndarray, cell: np.ndarray, point) -> np.ndarray:
+    """The ``segment``'s pixels outside the piece's ``region`` that join the click at ``point`` (row, col), 8-connected,
+    among those nearest the piece (its ``cell``): the wide part of the segment (ostium, bulb) the click lies on; empty
+    when the click lies in the region or off the segment."""
+    parts, _ = ndimage.label(segment & cell & ~region, structure=EIGHT)
+    clicked = parts[int(point[0]), int(point[1])]
+    return (parts == clicked) if clicked else np.zeros(segment.shape, bool)
 
 
 def correction_tree(label_map: np.ndarray, vessels: np.ndarray) -> VesselTree:
@@ -89,7 +103,8 @@ def near_vessel(vessels: np.ndarray, point) -> bool:
 
 
 def piece_at(label_map: np.ndarray, vessels: np.ndarray, point) -> np.ndarray:
-    """The pixels a click at ``point`` (row, col) acts on: :func:`piece_region` of the :func:`correction_tree`."""
+    """The pixels a click at ``point`` (row, col) acts on: :func:`piece_region` of the :func:`correction_tree` (a removal
+    also takes the segment's part around the click beyond it, :func:`remove`)."""
     return piece_region(correction_tree(label_map, vessels), point, vessels)
 
 
@@ -98,12 +113,18 @@ def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
     on a wide bulb may lie more than :data:`CLICK_REACH` px from every piece), with the skeleton of the bifurcations
     nearest to it, grown to the vessel width and kept where that piece is the nearest one (so a region stops at
     bifurcations); empty if the tree has no piece."""
+    cell = piece_cell(tree, point)
+    region = paint({1: np.argwhere(tree.skeleton & cell)}, vessels | tree.mask, tree.pieces.shape) > 0
+    return region & cell
+
+
+def piece_cell(tree: VesselTree, point) -> np.ndarray:
+    """The pixels whose nearest piece (:meth:`VesselTree.nearest_piece`) is the piece nearest ``point`` (row, col); empty if
+    the tree has no piece."""
     if not tree.count:
         return np.zeros(tree.pieces.shape, bool)
     _, nearest = tree.nearest_piece()
-    piece = nearest[int(point[0]), int(point[1])]
-    region = paint({1: np.argwhere(tree.skeleton & (nearest == piece))}, vessels | tree.mask, tree.pieces.shape) > 0
-    return region & (nearest == piece)
+    return nearest == nearest[int(point[0]), int(point[1])]
 
 
 def _assign(label_map: np.ndarray, region: np.ndarray, value: int, overwrite: bool) -> np.ndarray:
