@@ -445,6 +445,13 @@ def test_a_target_given_on_another_grid_than_the_result_is_refused(hc18_case, ca
     error = capsys.readouterr().err
     assert code == 2 and f"--target {hc18_case / '002.png'}" in error and "lies on another grid" in error
     assert not (hc18_case / "c.nii.gz").exists()
+    from PIL import Image as PILImage
+
+    PILImage.open(hc18_case / "002.png").crop((0, 0, 300, 200)).save(hc18_case / "small.png")
+    beyond = ["--structure", "fetal head", "--outside", "700,500", "--out", str(hc18_case / "c.nii.gz")]  # on the run's target, not on this one
+    assert main(["correct", str(hc18_case / "run.result.json"), *beyond, "--target", str(hc18_case / "small.png"), "--target-spacing", str(HC18["002"])]) == 2
+    error = capsys.readouterr().err  # before: "--outside '700,500': outside the target (...)", blaming the click
+    assert f"--target {hc18_case / 'small.png'}: " in error and "lies on another grid" in error and "--outside" not in error
     assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target", str(hc18_case / "002.png"),
                  "--target-spacing", str(HC18["002"])]) == 0
     assert main(["correct", str(hc18_case / "run.result.json"), *click, "--target-spacing", "0.2", "--overwrite"]) == 2

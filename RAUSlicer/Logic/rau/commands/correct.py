@@ -107,12 +107,12 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
         recorded = recorded_options(saved_path, {**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
         inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
     target = read_image(inputs["target"], inputs.get("target_spacing"))
+    if args.target is not None:  # before the prompt's ranges, which a wrong target would blame on the clicks
+        check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     if saved["engine"] in ENGINES:  # checked before the engine runs again
         engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
-    if args.target is not None:
-        check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     result = reopen(saved, saved_path, target)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
         name = result.named(args.structure).structure.name
