@@ -116,7 +116,8 @@ def test_a_dicom_segmentation_is_refused(tmp_path):
 
 
 def test_an_rt_structure_set_is_refused_as_contours_not_an_image(tmp_path):
-    """Before: "a DICOM file the reader cannot decode ... decompress it first (gdcmconv --raw)", as if it were damaged."""
+    """Before: "a DICOM file the reader cannot decode ... decompress it first (gdcmconv --raw)", as if it were damaged;
+    a folder holding only it: "folder holds no DICOM series"."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
@@ -126,11 +127,13 @@ def test_an_rt_structure_set_is_refused_as_contours_not_an_image(tmp_path):
     contours.file_meta.MediaStorageSOPInstanceUID = contours.SOPInstanceUID = "1.2.3.4.5"
     contours.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     contours.Modality, contours.StudyInstanceUID, contours.SeriesInstanceUID = "RTSTRUCT", "1.2.3", "1.2.3.4"
-    contours.save_as(tmp_path / "rtstruct.dcm", enforce_file_format=True)
-    for label_map in (True, False):
-        with pytest.raises(ImageReadError, match=r"rtstruct.dcm: an RT structure set \(contours\), not an image or label map; "
+    (tmp_path / "contours").mkdir()
+    file = tmp_path / "contours" / "rtstruct.dcm"
+    contours.save_as(file, enforce_file_format=True)
+    for path, label_map in ((file, True), (file, False), (file.parent, True)):
+        with pytest.raises(ImageReadError, match=r"contours/rtstruct.dcm: an RT structure set \(contours\), not an image or label map; "
                                                  r"convert it in Slicer \(SlicerRT\) and save it as .seg.nrrd$"):
-            read_image(tmp_path / "rtstruct.dcm", label_map=label_map)
+            read_image(path, label_map=label_map)
 
 
 def _xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, **tags) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import SimpleITK as sitk
@@ -118,9 +119,7 @@ def series_files(folder: Path) -> list[str]:
     with validation.itk_warnings_off():  # a folder without a series: said below
         series = reader.GetGDCMSeriesIDs(str(folder))
     if not series:
-        below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "__"))), None)
-        hint = f"; it has subfolders ({below.name} ...): point to the folder of one series" if below else ""
-        raise ImageReadError(f"{folder}: folder holds no DICOM series{hint}")
+        _refuse_without_series(folder)
     if len(series) > 1:
         described = "; ".join(_series_description(reader.GetGDCMSeriesFileNames(str(folder), uid)) for uid in series)
         raise ImageReadError(f"{folder}: folder holds {len(series)} DICOM series ({described}); "
@@ -128,6 +127,18 @@ def series_files(folder: Path) -> list[str]:
     files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
     _check_none_left_out(folder, files)
     return list(files)
+
+
+def _refuse_without_series(folder: Path) -> NoReturn:
+    """Refuse ``folder``, in which the reader found no series, saying why: its series lie in subfolders, or a DICOM
+    file in it holds no image (an RT structure set alone: refused as the file is, :func:`check_holds_image`)."""
+    below = next((sub for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "__"))), None)
+    if below:
+        raise ImageReadError(f"{folder}: folder holds no DICOM series; it has subfolders ({below.name} ...): point to the folder of one series")
+    for entry in sorted(folder.iterdir()):
+        if is_dicom_file(entry):
+            check_holds_image(entry)
+    raise ImageReadError(f"{folder}: folder holds no DICOM series")
 
 
 def _check_scannable(folder: Path, entry: Path) -> None:
