@@ -1,27 +1,25 @@
 """HTTP client for ``rau serve``: submit a job, follow it, cancel it, download, correct through the session.
 
-Imports only the standard library and ``requests`` (which Slicer ships), so a workstation
-without torch, numpy-heavy packages or ``rau``'s engines can drive a GPU server. The file
-can be copied and used on its own.
+Imports ``requests`` (which Slicer ships) and rau's file writing (:mod:`rau.io.atomic`), not PyTorch, the server
+or rau's engines, so a workstation without them can drive a GPU server.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import urllib.parse
 from pathlib import Path
 
 import requests
+
+from rau.io.atomic import atomic_path
+from rau.io.label_tables import SIDECAR_SUFFIXES
 
 API_VERSION = 1
 API_HEADER = "X-RAU-API-Version"
 TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
 """The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""
 OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
-SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
-"""As :data:`rau.io.label_tables.SIDECAR_SUFFIXES` (this file imports no other part of rau)."""
 
 
 class ServerError(RuntimeError):
@@ -175,25 +173,16 @@ class Client:
 
     def download(self, job_id: str, kind: str, path, overwrite: bool = False) -> Path:
         """Write one output (``label_map``, ``label_table``, ``result``, ``seg_nrrd``) of a finished job to ``path``
-        (its folders made), as ``rau segment`` writes: whole or not at all, an existing file replaced only with
-        ``overwrite``."""
+        (its folders made), as ``rau segment`` writes (:func:`rau.io.atomic.atomic_path`): whole or not at all, with
+        the permissions the umask gives, an existing file replaced only with ``overwrite`` (else
+        :class:`rau.io.atomic.OutputExistsError`, a :class:`FileExistsError`)."""
         if kind not in OUTPUT_KINDS:
             raise ValueError(f"unknown output {kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
         self.check_compatible()
         response = self._call("GET", f"/v1/jobs/{job_id}/files/{kind}")
-        path = Path(path)
-        if path.exists() and not overwrite:  # it may be the very file submitted
-            raise FileExistsError(f"{path} exists; download(..., overwrite=True) replaces it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:64]}-", dir=path.parent)  # this file needs no other part of rau
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(response.content)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        with atomic_path(path, overwrite) as temporary:  # an existing file may be the very one submitted
+            temporary.write_bytes(response.content)
+        return Path(path)
 
     # --- sessions ------------------------------------------------------------------------------
     def reprompt(self, session_id: str, structure: str, prompt: dict, overwrite: bool = False) -> dict:
