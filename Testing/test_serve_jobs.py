@@ -480,3 +480,18 @@ def test_closing_a_remote_session_never_waits_for_a_server_that_does_not_answer(
         started = time.monotonic()
         session.close()
         assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("engine, options, said", [
+    ("registration", {"top_k": 0}, "top_k must be at least 1, got 0"),
+    ("registration", {"top_k": "x"}, "option top_k: expected int, got 'x'"),
+    ("registration", {"deformable": 1}, "option deformable: expected bool, got 1"),
+    ("rau", {"slice_axis": "i"}, "leave slice_axis out"),  # the engine's own check, as the job runs
+])
+def test_a_job_option_the_engine_cannot_take_is_named_by_its_json_field(server, tmp_path, engine, options, said):  # noqa: F811
+    """Before: the answer named the command line's flag (``--top-k must be at least 1``), which no client sent."""
+    reference, target, table = write_two_halves(tmp_path)
+    client = Client(server[0])
+    with pytest.raises(ServerError) as refused:
+        client.wait(client.submit(target, [reference], engine, options=options, label_table=table))
+    assert refused.value.status == 422 and said in str(refused.value) and "--" not in str(refused.value)

@@ -21,6 +21,7 @@ from rau.engines.base import Cancelled, Progress
 from rau.errors import InputError, UnavailableError, failure_reason
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.options import EngineOptions
+from rau.serve.options import in_client_words
 from rau.user_warnings import collected_warnings
 
 LOG = logging.getLogger("rau.serve")
@@ -293,7 +294,7 @@ def run_job(job: Job, engines: EngineCache) -> None:
     except Exception as error:  # as rau.errors tells them apart: see failure_status (a bug's traceback is logged here too)
         if not isinstance(error, InputError):
             LOG.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        job.state, job.status, job.error, job.result = "failed", failure_status(error), failure_reason(error), None
+        job.state, job.status, job.error, job.result = "failed", failure_status(error), failure_reason(in_client_words(error)), None
     finally:
         job.request = None  # the inputs are no longer needed in memory
 
