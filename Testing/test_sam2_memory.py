@@ -128,3 +128,17 @@ def test_engines_rank_references_with_the_registration_engines_ranking(tiny_sam2
     result = engine.run(Request(references, references[0].image))
     assert shown == [3]  # the one ranking function saw every reference
     assert [c.split(":")[0] for c in result.details["conditioning"]["liver"]] == ["ref3", "ref2"]
+
+
+@pytest.mark.parametrize("engine_name", ["registration+sam2", "sam2-memory"])
+def test_a_run_s_progress_never_goes_back_from_the_registration_to_sam2(tiny_sam2, engine_name):
+    """Before, each part reported 0 to 1 of its own: registering 0.475, fusing labels 0.5, then loading SAM2 0.0."""
+    from rau.engines import create_engine
+    from rau.engines.base import Progress
+
+    seen = []
+    engine = create_engine(engine_name, {"sam2_model": str(tiny_sam2["always"]), "device": "cpu", "deformable": False})
+    engine.run(Request([reference(1), reference(2)], target()), Progress(lambda step, fraction: seen.append((step, fraction))))
+    fractions = [fraction for _, fraction in seen]
+    assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1, seen
+    assert any(step.startswith("registering") or step.startswith("ranking") for step, _ in seen) and ("loading SAM2", 0.5) in seen

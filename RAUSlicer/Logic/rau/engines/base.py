@@ -189,6 +189,23 @@ class Progress:
         if self.callback:
             self.callback(step, fraction)
 
+    def part(self, index: int, count: int) -> "Progress":
+        """The progress of the ``index``-th of ``count`` equal parts of a run (a localizer, then a segmenter): the
+        part's fractions 0 to 1 reported as that share of the run, which so never goes back from one part to the next."""
+        return Progress(_Share(self.callback, index, count) if self.callback else None, self.is_cancelled)
+
+
+@dataclass
+class _Share:
+    """A :meth:`Progress.part`'s callback (a class, not a lambda: a Progress can be pickled)."""
+
+    callback: ProgressCallback
+    index: int
+    count: int
+
+    def __call__(self, step: str, fraction: float) -> None:
+        self.callback(step, (self.index + fraction) / self.count)
+
 
 @dataclass
 class Localization:
@@ -327,12 +344,12 @@ class PipelineEngine(Engine):
         started = time.perf_counter()
         from rau.correction import attach_session
 
-        ranking = []
+        ranking, parts = [], 2 if self.ranker is None else 3  # (ranking,) localizing, segmenting: equal shares of the run
         if self.ranker is not None:
-            request, ranking = self.ranker.ranked_references(request, progress)
-        localizations, own_ranking = self.localizer.localize_ranked(request, progress)
+            request, ranking = self.ranker.ranked_references(request, progress.part(0, parts))
+        localizations, own_ranking = self.localizer.localize_ranked(request, progress.part(parts - 2, parts))
         ranking = ranking or own_ranking
-        result = self.segmenter.segment(request, localizations, progress)
+        result = self.segmenter.segment(request, localizations, progress.part(parts - 1, parts))
         if len(ranking) > 1:
             result.details["ranking"] = ranking
         result.engine = self.name

@@ -174,7 +174,8 @@ def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
 
 def share_reporter(progress: Progress, step: str, index: int, count: int) -> Callable[[float], None]:
     """``report(share)`` for the ``index``-th of ``count`` equal parts of a run: ``share`` of that part done."""
-    return lambda share: progress(step, (index + share) / count)
+    part = progress.part(index, count)
+    return lambda share: part(step, share)
 
 
 def _transfers(request: Request, target: Image, names: list[str], settings: RegistrationSettings, progress: Progress,

@@ -35,8 +35,8 @@ class Sam2MemoryEngine(Engine):
         validate_request(request)
         progress = progress or Progress()
         started = time.perf_counter()
-        request, ranking = self.ranker.ranked_references(request, progress)
-        result = self.segmenter.segment(request, None, progress)
+        request, ranking = self.ranker.ranked_references(request, progress.part(0, 2))
+        result = self.segmenter.segment(request, None, progress.part(1, 2))
         if ranking:
             result.details["ranking"] = ranking
         result.seconds = time.perf_counter() - started
