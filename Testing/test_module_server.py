@@ -4,7 +4,6 @@ loopback, on slicer-core MRML scenes, and get the same segments as running here.
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -23,7 +22,6 @@ from rau.serve.remote import RemoteSession  # noqa: E402
 from rau.serve.sessions import SessionGone  # noqa: E402
 from slicer_module import load_rauslicer  # noqa: E402
 
-warnings.filterwarnings("ignore", message="no GPU found")
 
 
 def closed_by_its_client(app, session_id: str, seconds: float = 10.0) -> bool:

@@ -5,12 +5,16 @@ did not name, or of a correction that left out a click."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from rau.cli import main
+from rau.demo import SAMPLE_DATA
 
 UNNAMED = "has label value(s) 8 that its label table does not name; they are called label_8"
 
@@ -68,3 +72,17 @@ def test_rau_batch_records_each_targets_warnings_and_prints_them_once_a_target(s
     for target in ("arcade_train_204_img", "arcade_train_11_img"):
         assert recorded(tmp_path / "out" / f"{target}.result.json") == [f"{labels} {UNNAMED}"], target
     assert capfd.readouterr().err.count(UNNAMED) == 2
+
+
+def test_rau_segment_says_and_records_that_it_runs_a_model_on_the_cpu(tiny_sam2, tmp_path):
+    """Before: a Python warning naming rau's source line (".../loader.py:141: RuntimeWarning: no GPU found ...") and
+    nothing in the result JSON. A real run of a tiny SAM2 model, with the GPUs hidden."""
+    data = SAMPLE_DATA / "hc18"
+    run = subprocess.run([sys.executable, "-m", "rau", "segment", "--engine", "registration+sam2", "--sam2-model", str(tiny_sam2["always"]),
+                          "--reference", str(data / "000_HC.png"), "--reference-labels", str(data / "000_HC_mask.png"),
+                          "--target", str(data / "001_HC.png"), "--out", str(tmp_path / "run.nii.gz")],
+                         capture_output=True, text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    said = "no GPU found: running on the CPU, which is much slower (device cpu chooses it without this warning)"
+    assert [line for line in run.stderr.splitlines() if "GPU" in line] == [f"warning: {said}"]
+    assert recorded(tmp_path / "run.result.json") == [said]

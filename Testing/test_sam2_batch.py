@@ -1,6 +1,5 @@
 """All structures of a run step through SAM2 as one batch per frame, with the results of transformers' per-object path."""
 
-import warnings
 
 import numpy as np
 import torch
@@ -12,7 +11,6 @@ from rau.sam2.cache import FeatureCache
 from rau.sam2.segmenter import Sam2Segmenter
 from rau.sam2.tracker import Tracker
 
-warnings.filterwarnings("ignore", message="no GPU found")
 
 
 class Video(dict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from rau.sam2.segmenter import Sam2Segmenter
 sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_sam2 import case, save_model  # noqa: E402  (the real sam2.1-hiera-tiny architecture, random weights)
 
-warnings.filterwarnings("ignore", message="no GPU found")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from rau.models.loader import ModelNotAvailableError, ModelSource, pick_device
 from rau.options import EngineOptions
 from rau.sam2.model import VIDEO_MODELS, check_sam2, model_source
 from rau.sam2.segmenter import Sam2Segmenter
+from rau.user_warnings import collected_warnings
 
 
 def test_aliases_name_the_sam21_checkpoints_and_folders_pass_through(tmp_path):
@@ -338,7 +339,18 @@ def test_the_server_asks_for_the_device_without_touching_the_warning_filters_of_
     every thread: with four jobs at once the warning reached the server's standard error."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as said:
+    with warnings.catch_warnings(record=True) as said, collected_warnings() as told:
         warnings.simplefilter("always")
         device = pick_device(None, quiet=True)
-    assert device in ("cuda", "mps", "cpu") and not said
+    assert device in ("cuda", "mps", "cpu") and not said and not told
+
+
+def test_no_gpu_is_said_once_a_run_however_many_models_it_loads(monkeypatch):
+    """The rau engine loads a VLM and a SAM2 model: each asks for the device, and the run should say "no GPU" once."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with collected_warnings() as said:
+        assert [pick_device(None), pick_device("auto"), pick_device("cpu")] == ["cpu"] * 3
+    assert len(said) == 1 and said[0].startswith("no GPU found: running on the CPU")

@@ -1,6 +1,5 @@
 """What enters SAM2's memory: the top-k ranked references per structure, and the user's corrections."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ from rau.labels import LabelSet, Segmentation, Structure
 from rau.sam2.conditioning import conditioning_slices
 from rau.sam2.segmenter import Sam2Segmenter
 
-warnings.filterwarnings("ignore", message="no GPU found")
 LABELS = LabelSet((Structure("liver", 1), Structure("spleen", 2)))
 
 

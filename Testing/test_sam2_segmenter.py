@@ -4,7 +4,6 @@ Random weights give random masks, so placement is checked with a spy that wraps 
 replaces only its output logits by "inside the prompted box" (everything else runs for real).
 """
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -18,7 +17,6 @@ from rau.image import Image
 from rau.labels import LabelSet, Segmentation, Structure
 from rau.sam2.segmenter import Sam2Segmenter
 
-warnings.filterwarnings("ignore", message="no GPU found")
 OBLIQUE = np.array([[0.8, -0.6, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]])
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,6 @@ from rau.serve.app import ServerConfig
 from rau.serve.client import API_HEADER, Client, IncompatibleServer, ServerError
 from rau.serve.wire import decode_mask, prompt_to_json
 
-warnings.filterwarnings("ignore", message="no GPU found")
 HC18 = "hc18_fetal_head_us"
 PAIR = (("images/012_HC.png", "masks/012_HC_mask.png", 0.08346045), ("images/058_HC.png", 0.077068008))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -14,7 +13,6 @@ from rau.sam2.frames import SliceGeometry
 from rau.sam2.segmenter import Sam2Segmenter
 from rau.vessels.prompts import centreline_points
 
-warnings.filterwarnings("ignore", message="no GPU found")
 
 
 def _line(start, end, count=20):

@@ -24,6 +24,14 @@ def warn(message: str) -> None:
     record(message)
 
 
+def warn_once(message: str) -> None:
+    """:func:`warn`, unless the innermost :func:`collected_warnings` holds ``message`` already: a warning about the
+    machine (no GPU) that every model of a run would say is said once per run."""
+    collected = _COLLECTED.get()
+    if collected is None or message not in collected[0]:
+        warn(message)
+
+
 def record(message: str) -> None:
     """Keep ``message`` in the innermost :func:`collected_warnings` without printing it (for a caller that reports it
     itself, as ``rau evaluate`` does a case's); outside one, nothing."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from rau.errors import UnavailableError, one_line
 from rau.io.json_text import parse_json
+from rau.user_warnings import warn_once
 
 
 class ModelNotAvailableError(UnavailableError):
@@ -85,8 +85,8 @@ def _refuse_mistyped_folder(source: ModelSource) -> None:
 
 
 def pick_device(requested: str | None = None, quiet: bool = False) -> str:
-    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning, unless ``quiet``); an explicit choice
-    wins (:func:`check_device`)."""
+    """``cuda`` when present, else Apple ``mps``, else ``cpu`` (with a warning to the user, once per run, unless
+    ``quiet``); an explicit choice wins (:func:`check_device`)."""
     import torch
 
     if requested and requested != "auto":
@@ -97,7 +97,7 @@ def pick_device(requested: str | None = None, quiet: bool = False) -> str:
     if _mps_available():
         return "mps"
     if not quiet:
-        warnings.warn("no GPU found: running on the CPU, which is much slower", RuntimeWarning, stacklevel=2)
+        warn_once("no GPU found: running on the CPU, which is much slower (device cpu chooses it without this warning)")
     return "cpu"
 
 
