@@ -96,7 +96,7 @@ def test_an_earlier_output_of_the_same_name_in_another_format_is_refused_even_wi
     (folder / "t.labels.csv").write_bytes(b"earlier table")
     for overwrite in ([], ["--overwrite"]):  # said first: before, without --overwrite, "t.labels.csv exists; replace it with --overwrite"
         assert main(segment_args(hc18_case, folder / "t.png", *overwrite)) == 2
-        assert f"{folder / 't.nii.gz'} beside it is an earlier output of the same name" in capsys.readouterr().err
+        assert f"{folder / 't.nii.gz'} beside it has the same name; this run would write over its label table t.labels.csv" in capsys.readouterr().err
     (folder / "t.nii.gz").unlink()
     (folder / "t.seg.nrrd").write_bytes(b"earlier segmentation")
     assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2
@@ -125,15 +125,28 @@ def test_a_seg_nrrd_beside_its_own_input_of_the_same_name_is_written(hc18_case, 
     assert "earlier output" not in error and "remove" not in error
 
 
+def test_a_seg_nrrd_beside_a_data_mask_of_the_same_name_is_written_and_a_label_map_refused_for_its_table(hc18_case, capsys):
+    """Before, --out 002_mask.seg.nrrd beside the target's mask 002_mask.png (data, no result JSON) was refused, calling
+    the mask "an earlier output of the same name"; a .seg.nrrd output writes no label table that the mask would take."""
+    mask = (hc18_case / "002_mask.png").read_bytes()
+    assert main(segment_args(hc18_case, hc18_case / "002_mask.nii.gz")) == 2  # its label table would be the mask's
+    error = capsys.readouterr().err
+    assert f"{hc18_case / '002_mask.png'} beside it has the same name; this run's label table 002_mask.labels.csv would be read as its labels" in error
+    assert "earlier output" not in error and not (hc18_case / "002_mask.nii.gz").exists()
+    assert main(segment_args(hc18_case, hc18_case / "002_mask.seg.nrrd")) == 0, capsys.readouterr().err
+    assert json.loads((hc18_case / "002_mask.result.json").read_text())["label_map"] == "002_mask.seg.nrrd"
+    assert (hc18_case / "002_mask.png").read_bytes() == mask and not (hc18_case / "002_mask.labels.csv").exists()
+
+
 def test_an_earlier_output_with_an_upper_case_suffix_is_refused_too(hc18_case, capsys):
     """Before, an earlier t.NII.GZ (or t.Seg.Nrrd) was not seen: --out t.png --overwrite replaced its table and result JSON."""
     folder = hc18_case / "out"
     folder.mkdir()
-    for earlier, hint in (("t.NII.GZ", "remove it or"), ("t.Seg.Nrrd", "add --seg-nrrd to replace it too")):
+    for earlier, hint in (("t.NII.GZ", "rename or remove it"), ("t.Seg.Nrrd", "add --seg-nrrd to replace it too")):
         (folder / earlier).write_bytes(b"earlier output")
         assert main(segment_args(hc18_case, folder / "t.png", "--overwrite")) == 2
         error = capsys.readouterr().err
-        assert f"{folder / earlier} beside it is an earlier output of the same name" in error and hint in error
+        assert f"{folder / earlier} beside it has the same name" in error and hint in error
         (folder / earlier).unlink()
     assert not any(folder.iterdir())
 

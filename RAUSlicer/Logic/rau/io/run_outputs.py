@@ -46,37 +46,46 @@ def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool) -> None:
 
 
 def check_no_earlier_output(paths: dict[str, Path], inputs=()) -> None:
-    """Refuse an output name that another label map or ``.seg.nrrd`` beside it shares (an earlier run's in another
-    format, or its ``.seg.nrrd``): this run would replace the table and result JSON that belong to it, or leave it
-    beside them as if it were this run's. Refused even with ``--overwrite``, which replaces this output's own files.
-    One of the run's ``inputs`` (an image beside its segmentation, as Slicer pairs them) is no earlier output
-    unless the result JSON names it (:func:`_check_input_has_no_result`)."""
+    """Refuse an output name that another label map or ``.seg.nrrd`` beside it shares when this run would spoil it:
+    replace its result JSON (:func:`_check_result_is_not_of`), or, writing a label table, give it that table (a label
+    map's is found by name) or leave it beside them as if it were this run's. Refused even with ``--overwrite``, which
+    replaces this output's own files. A ``.seg.nrrd`` output writes no table, and one of the run's ``inputs`` (an
+    image beside its segmentation, as Slicer pairs them) keeps its own (:func:`rau.io.outputs.check_spares_inputs`):
+    only their result JSON is checked."""
     stem = paths["result"].name[: -len(".result.json")]
     written = [path for path in paths.values() if path.exists()]
+    out = paths.get("label_map") or paths["seg_nrrd"]
     for other in _label_maps_named(paths["result"].parent, stem):
         if any(os.path.samefile(other, path) for path in written):  # this output's own file, however its name is cased
             continue
-        out = paths.get("label_map") or paths["seg_nrrd"]
-        if any(same_file(other, given) for given in inputs):
-            _check_input_has_no_result(out, other, paths["result"])
-            continue
-        hint = ", add --seg-nrrd to replace it too," if other.name.lower().endswith(".seg.nrrd") else ""
-        raise InputError(f"{out}: {other} beside it is an earlier output of the same name; this run would replace the label "
-                         f"table and result JSON of that one or leave it as if it were this run's (refused even with --overwrite): "
-                         f"remove it{hint} or choose another output name")
+        given = any(same_file(other, path) for path in inputs)
+        _check_result_is_not_of(out, other, paths["result"], given)
+        if "label_table" in paths and not given:
+            raise InputError(f"{out}: {other} beside it has the same name; {_spoiled(other, paths['label_table'])} "
+                             "(refused even with --overwrite)")
 
 
-def _check_input_has_no_result(out: Path, given: Path, result: Path) -> None:
-    """Refuse to replace ``result``, the result JSON of an earlier run, when it names the input ``given`` as that run's
-    label map (this run would take it from its label map). An input's label table is never written over
-    (:func:`rau.io.outputs.check_spares_inputs`)."""
+def _spoiled(other: Path, table: Path) -> str:
+    """How a run writing the label table ``table`` would spoil ``other``, a file of the same name, and what to do."""
+    if other.name.lower().endswith(".seg.nrrd"):
+        return ("it is not this run's, but would be left beside its label table and result JSON as if it were: remove it, "
+                "add --seg-nrrd to replace it too, or choose another output name")
+    spoiled = (f"this run would write over its label table {table.name}" if table.exists()
+               else f"this run's label table {table.name} would be read as its labels")
+    return f"{spoiled}: rename or remove it, or choose another output name"
+
+
+def _check_result_is_not_of(out: Path, other: Path, result: Path, given: bool) -> None:
+    """Refuse to replace ``result``, the result JSON of an earlier run, when it names ``other`` (``given``: one of this
+    run's inputs) as that run's label map: this run would take it from its label map."""
     try:
         recorded = parse_json(result.read_bytes()).get("label_map")
-    except (OSError, ValueError, AttributeError):  # none, or not a result JSON: nothing of the input's to keep
+    except (OSError, ValueError, AttributeError):  # none, or not a result JSON: nothing of the other's to keep
         return
-    if isinstance(recorded, str) and same_file(result.with_name(recorded), given):
-        raise InputError(f"{out}: {result} beside it is the result JSON of the input {given}, which this run would "
-                         "replace (refused even with --overwrite); choose another output name")
+    if isinstance(recorded, str) and same_file(result.with_name(recorded), other):
+        what = f"the input {other}" if given else f"{other}, an earlier output of the same name"
+        raise InputError(f"{out}: {result} beside it is the result JSON of {what}, which this run would replace "
+                         "(refused even with --overwrite); choose another output name")
 
 
 def _label_maps_named(folder: Path, stem: str) -> list[Path]:
@@ -84,9 +93,9 @@ def _label_maps_named(folder: Path, stem: str) -> list[Path]:
     with an output suffix in any case (``t.nii.gz``, ``t.NII.GZ``; ``t.seg.nrrd`` is t's, not ``t.seg.nii.gz``'s)."""
     if not folder.is_dir():
         return []
-    return [other for other in folder.glob(glob.escape(stem) + ".*")
-            if other.name[len(stem):].lower() in LABEL_MAP_SUFFIXES and other.is_file()
-            and label_table_path(other).name.lower() == f"{stem}.labels.csv".lower()]
+    return sorted(other for other in folder.glob(glob.escape(stem) + ".*")  # sorted: the same one named first each time
+                  if other.name[len(stem):].lower() in LABEL_MAP_SUFFIXES and other.is_file()
+                  and label_table_path(other).name.lower() == f"{stem}.labels.csv".lower())
 
 
 def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,
