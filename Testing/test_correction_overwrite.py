@@ -5,12 +5,14 @@ nothing keeps the confidence, a structure emptied by another is said to be, name
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 from test_correction import result_2d
 
+import rau
 from rau.cli import main
 from rau.correction import CorrectorSession
 from rau.engines.base import Prompt
@@ -404,3 +406,28 @@ def test_the_warning_of_inside_points_left_out_offers_a_box_to_every_engine_that
     said = {engine: inside_points_warning("S1", prompt, item, engine, None) for engine in ("vessels", "vessels+sam2", "registration")}
     assert said["vessels"].endswith("(the engine's answer; add points)")
     assert said["vessels+sam2"].endswith("(the engine's answer; add points or a box)") and said["registration"] == said["vessels+sam2"]
+
+
+def test_undo_after_a_hand_edit_keeps_the_edit_as_the_slicer_module_does():
+    """An inside click, then a hand edit (:meth:`Session.edit`), then undo of the click. Before, the undo gave back the
+    run's mask and the edit was lost (the Slicer module kept it): now it takes away only the voxels the click added
+    (:func:`rau.session.undone_voxels`) and keeps the answer's confidence and count from before the click."""
+    from rau.engines import Request, create_engine
+    from rau.io import read_image
+    from rau.references import load_reference
+
+    data = Path(rau.__file__).parent / "sample_data" / "hc18"
+    reference = load_reference(data / "000_HC.png", data / "000_HC_mask.png", pixel_spacing=0.069135804)
+    result = create_engine("registration").run(Request([reference], read_image(data / "001_HC.png", pixel_spacing=0.08965852)))
+    session, run = result.session, result.structures[0]
+    clicked = session.reprompt("fetal head", Prompt(points=[(292, 352, 0)], labels=[1]))
+    result.put_correction(clicked, session)
+    added = clicked.mask & ~run.mask
+    assert added.any() and not (run.mask & ~clicked.mask).any()
+    edited = np.zeros(result.target.shape, bool)
+    edited[0, 100:110, 100:116] = True
+    edited |= added  # the edit keeps what the click added: the undo takes that away
+    session.edit("fetal head", edited)
+    undone = session.undo("fetal head")
+    assert undone.mask.sum() == 160 and np.array_equal(undone.mask, edited & ~added)
+    assert undone.confidence == run.confidence and undone.prompts == run.prompts

@@ -170,6 +170,29 @@ def test_a_hand_edit_over_another_structure_gives_way_in_the_session_as_in_the_d
     assert np.array_equal(undone, written)
 
 
+def test_an_undo_after_a_hand_edit_keeps_the_edit_as_the_slicer_module_does(server, tmp_path):
+    """reprompt, edit, undo over HTTP: the undo takes away what the reprompt added and brings back what it removed,
+    on the edited mask. Before, it gave back the mask from before the reprompt and the edit was lost."""
+    from rau.serve.wire import encode_mask
+
+    reference, target, table = write_two_halves(tmp_path)
+    client = Client(server[0])
+    job = client.submit(target, [reference], label_table=table, options={"deformable": False})
+    client.wait(job)
+    start = np.zeros((1, 64, 64), bool)
+    start[0, 20:44, 4:24] = True
+    client.edit(job, "left", encode_mask(start))
+    answer = decode_mask(client.reprompt(job, "left", {"points": [[12, 30, 0]], "labels": [1]})["mask"], (1, 64, 64))
+    added, removed = answer & ~start, start & ~answer
+    assert added.any()
+    edited = added.copy()
+    edited[0, 2:10, 2:10] = True
+    client.edit(job, "left", encode_mask(edited))
+    undone = decode_mask(client.undo(job, "left")["mask"], (1, 64, 64))
+    assert undone[0, 2:10, 2:10].all(), "the edit was lost"
+    assert np.array_equal(undone, (edited & ~added) | removed)
+
+
 def test_a_reprompt_warns_of_inside_points_its_answer_leaves_out_as_rau_correct_does(server, tmp_path):
     """Before, only ``rau correct`` said so: the answer of a click inside "left" for "right" gave way to "left" without a word."""
     answer = reprompt_answer(server[0], tmp_path, {"points": [[12, 30, 0]], "labels": [1]}, structure="right")

@@ -125,7 +125,7 @@ class Result:
         first the other structures the session changed (``session.changed``, e.g. the old owner of a renamed
         vessel piece gives it up), then ``item`` (:meth:`put`); returns ``item`` as written. ``overwrite``: the
         choice given to ``session.reprompt``. The session then goes on from what was written (a corrected structure
-        that gave way, the voxels others lost; ``session.edit``), so corrections in one session give what a chain
+        that gave way, the voxels others lost; ``session.set_mask``), so corrections in one session give what a chain
         of ``rau correct`` runs gives."""
         name, before = item.structure.name, list(self.structures)
         current, kept = self.get(name), voxels(item, self.target.shape)
@@ -143,7 +143,7 @@ class Result:
             if written.structure.name == name:
                 session.gave_way(name, voxels(written, self.target.shape))
             elif written.structure.name in session.changed:
-                session.edit(written.structure.name, voxels(written, self.target.shape))
+                session.set_mask(written.structure.name, voxels(written, self.target.shape))
             else:  # it lost voxels to the overwrite
                 session.gave_up(name, written.structure.name, voxels(written, self.target.shape))
         return item

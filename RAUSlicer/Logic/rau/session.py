@@ -55,6 +55,7 @@ class Session(abc.ABC):
         self._corrections = 0  # all structures' corrections so far: each step's number
         self._undone_last: str | None = None  # the structure whose correction the last change undid
         self._emptied: dict[str, tuple[float, str]] = {}  # confidence and message before an edit emptied each structure
+        self._edits: dict[str, int] = {}  # how many hand edits (:meth:`edit`) changed each structure
         self.changed: tuple[str, ...] = ()  # see the class doc
 
     # --- the interface -------------------------------------------------------------------------
@@ -93,9 +94,11 @@ class Session(abc.ABC):
         self._undo_to(name, step.undone)
         self.keep_emptied(name, step.emptied)
         if step.gifts:  # taken before the correction, given back since: the answer from before it gets them too
-            self.edit(name, voxels(self.results[name], self.target.shape) | np.logical_or.reduce([gift for _, gift in step.gifts]))
+            self.set_mask(name, voxels(self.results[name], self.target.shape) | np.logical_or.reduce([gift for _, gift in step.gifts]))
             for taker, gift in step.gifts:
                 self._remember_gift(name, gift, taker)
+        if self._edits.get(name, 0) != step.edits:  # edited by hand since: the edit stays, as in the Slicer module
+            self.set_mask(name, undone_voxels(voxels(before[name], self.target.shape), *step.voxels_changed(self.target.shape)))
         self._taken_from_as_undone(name, step.number)
         self._as_never_made(name, step)
         self._give_back(name, before[name], step.taken, step.number)
@@ -107,9 +110,19 @@ class Session(abc.ABC):
         """Free what the session holds elsewhere (a server's session); here, nothing."""
 
     def edit(self, name: str, mask) -> None:
-        """The user changed ``name`` by hand: later corrections start from ``mask`` (not undoable here). A structure an
-        edit emptied gets its confidence and message from before that back with its voxels, also when an undo gives
-        them back (before, it kept confidence 0 and "every voxel was removed by an edit")."""
+        """The user changed ``name`` by hand: later corrections start from ``mask`` (:meth:`set_mask`), and undoing an
+        earlier correction keeps the edit (:func:`undone_voxels`). The edit itself is not undoable here."""
+        name = self._name(name)
+        before = self.results[name]
+        self.set_mask(name, mask)
+        if self.results[name] is not before:
+            self._edits[name] = self._edits.get(name, 0) + 1
+
+    def set_mask(self, name: str, mask) -> None:
+        """``name`` goes on from ``mask``, as written where the session's answers are kept (not a hand edit: undo takes
+        back the corrections before it as it would without it). A structure this emptied gets its confidence and
+        message from before that back with its voxels, also when an undo gives them back (before, it kept confidence 0
+        and "every voxel was removed by an edit")."""
         name = self._name(name)
         mask = np.asarray(mask, bool)
         if mask.shape != self.target.shape:
@@ -138,23 +151,23 @@ class Session(abc.ABC):
         rebuilt for a result read from disk does, so that a chain of ``rau correct`` runs ends where one session
         ends (not undoable here)."""
         name = self._name(saved.structure.name)
-        self.edit(name, voxels(saved, self.target.shape))
+        self.set_mask(name, voxels(saved, self.target.shape))
         self.results[name] = replace(self.results[name], confidence=saved.confidence, prompts=dict(saved.prompts), message=saved.message)
 
     def gave_up(self, taker: str, name: str, mask) -> None:
         """Where it was written, ``taker``'s last correction took voxels from ``name`` (overwrite): ``name`` goes on
-        from ``mask`` (:meth:`edit`), and undoing that correction gives them back where ``taker`` gives them up."""
+        from ``mask`` (:meth:`set_mask`), and undoing that correction gives them back where ``taker`` gives them up."""
         before = self.results[name]
-        self.edit(name, mask)
+        self.set_mask(name, mask)
         if self._steps.get(taker):
             self._owe(taker, name, Taking(before, self._latest(name), voxels(before, self.target.shape) & ~np.asarray(mask, bool)))
 
     def gave_way(self, name: str, mask) -> None:
         """Where it was written, ``name``'s answer gave way to other structures, keeping ``mask``: ``name`` goes on from
-        it (:meth:`edit`). After an undo of ``name``, a structure whose latest correction holds voxels it gave way on
+        it (:meth:`set_mask`). After an undo of ``name``, a structure whose latest correction holds voxels it gave way on
         gives them to it when that correction is undone, as a Slicer node (where segments may overlap) ends."""
         answer, kept = self.results[name], np.asarray(mask, bool)
-        self.edit(name, kept)
+        self.set_mask(name, kept)
         wanted = voxels(answer, self.target.shape) & ~kept
         if self._undone_last != name or not wanted.any():
             return
@@ -211,7 +224,8 @@ class Session(abc.ABC):
             raise
         self.results[name] = item
         self._corrections, self._undone_last = self._corrections + 1, None
-        self._steps[name] = (self._steps.get(name, []) + [Step(self._undone(name, snapshot), self._corrections, emptied)])[-self.undo_depth :]
+        step = Step(self._undone(name, snapshot), self._corrections, emptied, self._edits.get(name, 0), before[name], item)
+        self._steps[name] = (self._steps.get(name, []) + [step])[-self.undo_depth :]
         self.changed = self._changed_since(name, before)
         return item
 
@@ -256,7 +270,7 @@ class Session(abc.ABC):
         before is that answer again (its confidence too)."""
         given_up = voxels(undone, self.target.shape) & ~voxels(self.results[name], self.target.shape)
         for other, taking in taken.items():
-            self.edit(other, voxels(self.results[other], self.target.shape) | (voxels(taking.before, self.target.shape) & given_up))
+            self.set_mask(other, voxels(self.results[other], self.target.shape) | (voxels(taking.before, self.target.shape) & given_up))
             self._remember_gift(other, taking.lost, number)
             if same_answer(self.results[other], taking.before):
                 self.results[other] = taking.before
@@ -292,14 +306,29 @@ class Taking:
 @dataclass
 class Step:
     """One correction of a structure as its undo needs it: the engine's record from before it (:meth:`Session._undone`),
-    its number, what an edit that had emptied it kept (:meth:`Session.edit`), what it took from other structures
-    (:meth:`Session.gave_up`), and the voxels undoing earlier corrections (by their number) gave back to the structure since."""
+    its number, what an edit that had emptied it kept (:meth:`Session.edit`), the structure's count of hand edits then,
+    its answers before and after it, what it took from other structures (:meth:`Session.gave_up`), and the voxels undoing
+    earlier corrections (by their number) gave back to the structure since."""
 
     undone: object
     number: int
-    emptied: tuple[float, str] | None = None
+    emptied: tuple[float, str] | None
+    edits: int
+    before: StructureResult
+    after: StructureResult
     taken: dict[str, Taking] = field(default_factory=dict)
     gifts: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    def voxels_changed(self, shape) -> tuple[np.ndarray, np.ndarray]:
+        """The voxels this correction added to its structure and those it removed."""
+        before, after = voxels(self.before, shape), voxels(self.after, shape)
+        return after & ~before, before & ~after
+
+
+def undone_voxels(now: np.ndarray, added: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """The one rule for undoing a correction of a structure edited by hand since (the session's :meth:`Session.undo`,
+    the Slicer module's): its voxels ``now`` without those the correction ``added``, with those it ``removed``."""
+    return (now & ~added) | removed
 
 
 EDITED_EMPTY = "every voxel was removed by an edit"

@@ -12,6 +12,7 @@ from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way
+from rau.session import undone_voxels
 
 UNDO_DEPTH = 10
 
@@ -148,7 +149,7 @@ class Correction:
                 self._recreate(other, snapshot)
             elif other in change.added:  # what other segments' corrections and undos gave it since stays
                 now = segment_mask(self.node, self._segment_id(other), self.result.target)
-                mask = (now & ~change.added[other]) | change.removed[other]
+                mask = undone_voxels(now, change.added[other], change.removed[other])
             write_segment_mask(self.node, other, mask, self.result.target)
             self._write_answer(other, snapshot)
         for other, taken in change.taken.items():

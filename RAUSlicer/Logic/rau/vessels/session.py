@@ -59,9 +59,9 @@ class VesselSession(Session):
         self._set(updated, name)
         return self._corrected(name)
 
-    def edit(self, name: str, mask) -> None:
-        """A hand edit of ``name`` also changes the label map later corrections start from."""
-        super().edit(name, mask)
+    def set_mask(self, name: str, mask) -> None:
+        """A new mask for ``name`` (a hand edit too) also changes the label map later corrections start from."""
+        super().set_mask(name, mask)
         self.label_map = self._label_map()
 
     def _snapshot(self, name: str):
