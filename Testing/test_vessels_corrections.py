@@ -300,3 +300,29 @@ def test_a_server_session_sends_back_every_changed_structure(files, tmp_path):
         blank = request.target.with_array(np.full(request.target.shape, 200, np.uint8))
         nothing = RemoteEngine(Client(url), "vessels", {"top_k": 1}).run(Request(request.references, blank))  # none found
         assert not any(item.found for item in nothing.structures)  # before: the server's .seg.nrrd writer failed the job
+
+
+
+def test_an_undo_out_of_order_writes_a_segment_the_undone_correction_never_wrote(shared_data, mrml_scene):
+    """S12a traces twice (the second with overwrite), S6 traces without; S12a is undone, then S6: the session's undo of
+    S6 changes S12a, which S6's correction never wrote. Before, S12a's tag and result entry kept what they were (until
+    a later correction wrote S12a): now its segment goes through the session's change, tag and result too."""
+    from rau.mrml.results import tag_json
+    from rau.mrml.segments import require_segment_id, segment_mask, tag_text
+
+    result, correction, _ = flagged_s5_in_slicer(shared_data, mrml_scene)
+    s6, s12a = UNTOUCHED[1], "S12a_obtuse_marginal_a"
+    for name, points, overwrite in ((s12a, [(131, 123), (353, 257)], False), (s12a, [(236, 393), (102, 115)], True),
+                                    (s6, [(341, 252), (91, 124)], False)):
+        correction.overwrite = overwrite
+        correction.update(name, Prompt(points=[(float(i), float(j), 0.0) for i, j in points], labels=[1, 1]))
+    correction.undo(s12a)
+    segment_id = require_segment_id(correction.node, s12a)
+    before, answer_before = segment_mask(correction.node, segment_id, result.target), result.session.results[s12a]
+    correction.undo(s6)
+    answer = result.session.results[s12a]
+    assert s12a in result.session.changed and answer is not answer_before
+    was, now = answer_before.mask, answer.mask
+    assert np.array_equal(segment_mask(correction.node, segment_id, result.target), (before & ~(was & ~now)) | (now & ~was))
+    assert json.loads(tag_text(correction.node.GetSegmentation().GetSegment(segment_id))) == json.loads(tag_json(answer, result.target))
+    assert result.get(s12a) is answer

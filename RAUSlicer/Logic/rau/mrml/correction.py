@@ -11,7 +11,7 @@ from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
-from rau.result import Result, StructureResult, giving_way
+from rau.result import Result, StructureResult, giving_way, voxels
 from rau.session import undone_voxels
 
 UNDO_DEPTH = 10
@@ -51,7 +51,8 @@ class Correction:
     node (manual edits included), and :meth:`undo` takes the change back: the voxels it added to them go, those it
     removed come back, and their tags say the session's answer after the undo, with the status they had where that is
     the answer from before (a segment deleted since comes back whole); so undoing corrections of several segments in
-    any order ends where they started, tags and statuses too. With ``overwrite`` it
+    any order ends where they started, tags and statuses too; a segment the session's undo changed that the undone
+    correction did not write (an undo out of order) goes through the same change. With ``overwrite`` it
     also records the voxels it takes from other segments; undo gives each of them back only the voxels
     taken from it that the written segments still hold, added to what it has now: its own later
     corrections stay, and a voxel another segment took since stays with that one.
@@ -73,6 +74,7 @@ class Correction:
         self._changes = 0
         self._placed = node_to_world(node)
         self._started_from: dict[str, dict[str, np.ndarray]] = {}  # by the structure corrected: what its correction read
+        self._before_undo: dict[str, dict[str, StructureResult]] = {}  # by the structure undone: the session's answers before
 
     def close(self) -> None:
         """Free the session (its images, a model's features, a server's session)."""
@@ -134,6 +136,7 @@ class Correction:
 
         def work(progress=None):
             if session.can_undo(name):
+                self._before_undo[name] = dict(session.results)
                 session.undo(name)
 
         return work
@@ -154,16 +157,31 @@ class Correction:
             self._write_answer(other, snapshot)
         for other, taken in change.taken.items():
             self._give_back(other, taken & held)
+        self._write_others_undone(name, change.written)
         self._forget_what_it_gave(change)
 
-    def _write_answer(self, name: str, snapshot: _Snapshot) -> None:
+    def _write_others_undone(self, name: str, written: dict[str, _Snapshot]) -> None:
+        """Write the structures the session's undo of ``name`` changed that the undone correction did not write (an undo
+        out of order may give one voxels: before, its segment, tag and result kept what they were): each segment goes
+        through the same change as the session's answer, on the voxels it holds now (:func:`rau.session.undone_voxels`)."""
+        before, session = self._before_undo.pop(name, None), self.result.session
+        if before is None or session.changed[:1] != (name,):
+            return
+        for other in (n for n in session.changed if n not in written and structure_segment_id(self.node, n)):
+            was, now = (voxels(answer, self.result.target.shape) for answer in (before[other], session.results[other]))
+            mask = undone_voxels(segment_mask(self.node, self._segment_id(other), self.result.target), was & ~now, now & ~was)
+            write_segment_mask(self.node, other, mask, self.result.target)
+            self._write_answer(other)
+
+    def _write_answer(self, name: str, snapshot: _Snapshot | None = None) -> None:
         """After an undo, tag the segment of ``name`` with the session's answer, and keep that in the result; its status
         is ``snapshot``'s where the answer is the one it had then (a status the user set comes back), else as a write
         sets it (before, the snapshot's tag and status came back also when a correction since had been undone)."""
         answer = self.result.session.results[name]
         tag, segment = tag_json(answer, self.result.target), self._segment(name)
         segment.SetTag(RAU_TAG, tag)
-        Logic.SetSegmentStatus(segment, snapshot.status if tag == snapshot.tag else review_status(answer, self.low_confidence))
+        kept = snapshot is not None and tag == snapshot.tag
+        Logic.SetSegmentStatus(segment, snapshot.status if kept else review_status(answer, self.low_confidence))
         self.result.structures = [answer if s.structure.name == name else s for s in self.result.structures]
 
     def _forget_what_it_gave(self, undone: _Change) -> None:
