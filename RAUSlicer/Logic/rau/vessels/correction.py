@@ -61,8 +61,9 @@ def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.
     """``label_map`` without ``value`` on the vessel piece at ``point`` and on the segment's pixels around the click that
     the piece's width leaves out (:func:`beyond_width`: the clicked spot of a wide bulb goes too); other values untouched."""
     tree = correction_tree(label_map, vessels)
-    region = piece_region(tree, point, vessels)
-    region |= beyond_width(label_map == value, region, piece_cell(tree, point), point)
+    cell = piece_cell(tree, point)
+    region = _painted(tree, cell, vessels)
+    region |= beyond_width(label_map == value, region, cell, point)
     updated = label_map.copy()
     updated[region & (label_map == value)] = 0
     return updated
@@ -113,9 +114,12 @@ def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
     on a wide bulb may lie more than :data:`CLICK_REACH` px from every piece), with the skeleton of the bifurcations
     nearest to it, grown to the vessel width and kept where that piece is the nearest one (so a region stops at
     bifurcations); empty if the tree has no piece."""
-    cell = piece_cell(tree, point)
-    region = paint({1: np.argwhere(tree.skeleton & cell)}, vessels | tree.mask, tree.pieces.shape) > 0
-    return region & cell
+    return _painted(tree, piece_cell(tree, point), vessels)
+
+
+def _painted(tree: VesselTree, cell: np.ndarray, vessels: np.ndarray) -> np.ndarray:
+    """The skeleton inside a piece's ``cell`` (:func:`piece_cell`) grown to the vessel width, kept inside the cell."""
+    return (paint({1: np.argwhere(tree.skeleton & cell)}, vessels | tree.mask, tree.pieces.shape) > 0) & cell
 
 
 def piece_cell(tree: VesselTree, point) -> np.ndarray:
