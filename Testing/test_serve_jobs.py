@@ -343,6 +343,35 @@ def test_a_job_says_it_is_writing_its_outputs_until_they_are_written(server, tmp
     assert seen[0] == ("writing outputs", "running") and (record["state"], record["step"]) == ("done", "done")
 
 
+STATES = ("queued", "running", "done")
+
+
+def test_a_pipeline_job_says_done_only_once_finished_and_only_moves_forward(tiny_sam2, tmp_path, monkeypatch):
+    """Before: a registration+sam2 job said step "done" between its steps (the registration's last, as the localizer),
+    and again while its finished result was being kept (state still "running")."""
+    from rau.serve import jobs
+
+    seen = []
+    setting = jobs.Job.__setattr__
+
+    def setattr_seen(job, name, value):  # what a poll would get after each change of the job
+        setting(job, name, value)
+        if name in ("state", "step", "progress") and "written_warnings" in vars(job):
+            seen.append(job.record())
+
+    monkeypatch.setattr(jobs.Job, "__setattr__", setattr_seen)
+    reference, target, table = write_two_halves(tmp_path)
+    options = {"sam2_model": str(tiny_sam2["always"]), "device": "cpu"}
+    with running_server(ServerConfig(work_dir=tmp_path / "work", engine_options=options)) as (url, _):
+        client = Client(url)
+        seen.append(client.wait(client.submit(target, [reference], "registration+sam2", label_table=table)))
+    steps = [(record["state"], record["step"]) for record in seen]
+    assert "done" not in [step for _, step in steps[:-1]] and steps[-1] == ("done", "done"), steps
+    assert [STATES.index(record["state"]) for record in seen] == sorted(STATES.index(record["state"]) for record in seen)
+    assert [record["progress"] for record in seen] == sorted(record["progress"] for record in seen)
+    assert seen[-1]["state"] == "done" and seen[-1]["progress"] == 1.0
+
+
 def test_simultaneous_corrections_each_answer_their_own_version(server, tmp_path, monkeypatch):
     """Before: an answer read the job's version after letting go of its lock, so two answers could carry one number."""
     from concurrent.futures import ThreadPoolExecutor

@@ -79,7 +79,7 @@ class RegistrationEngine(Engine):
         if self.keep_transfers:
             result.details["transfers"] = {t.reference.name: {n: from_lps_order(request.target, t.masks[n].full(target.shape) > 0.5) if t.masks[n] else None
                                                               for n in names if n in t.masks} for t in transfers}
-        progress("done", 1.0)
+        progress("fusing labels", 1.0)  # not "done": in a pipeline the run goes on
         return attach_session(result)
 
     def ranked_references(self, request: Request, progress: Progress | None = None) -> tuple[Request, list[dict]]:

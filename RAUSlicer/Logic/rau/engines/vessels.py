@@ -124,7 +124,7 @@ class VesselEngine(Engine):
             },
         )
         result.session = VesselSession(request.target, list(labels), {s.structure.name: s for s in structures}, target_vesselness, vessels, self.name, grid=grid)
-        progress("done", 1.0)
+        progress("naming segments", 1.0)  # not "done": in a pipeline the run goes on
         return result
 
     def _candidate(self, reference: Reference, values: dict, target_vesselness) -> Candidate:

@@ -83,14 +83,16 @@ class Job:
         return self.options.device
 
     def record(self) -> dict:
-        """The job as the API reports it; ``done`` once it has finished (outputs written, its session kept or not)."""
+        """The job as the API reports it; ``done`` (state and step) once it has finished (outputs written, its session
+        kept or not): until then it is running, at its last step."""
         state = "running" if self.state == "done" and not self.finished.is_set() else self.state
+        step = "done" if state == "done" else self.step
         summary = seconds = None
         if state == "done":
             result, kept = self.result, self.kept
             summary, seconds = (result.summary(), round(result.seconds, 3)) if result is not None else kept
         return {
-            "job": self.id, "state": state, "step": self.step, "progress": round(self.progress, 4),
+            "job": self.id, "state": state, "step": step, "progress": round(self.progress, 4),
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
             "structures": summary, "seconds": seconds, "warnings": [*self.warnings, *self.written_warnings],
         }
@@ -288,7 +290,7 @@ def run_job(job: Job, engines: EngineCache) -> None:
         job.warnings = job.warnings + said  # a new list: a poll may be reading the old
         report("writing outputs", 1.0)  # a volume's take seconds: the job is not done until they are written
         job.write_outputs()
-        job.state, job.step, job.progress = "done", "done", 1.0
+        job.state = "done"
     except Cancelled:
         job.state, job.result, job.error = "cancelled", None, job.cancel_reason
     except Exception as error:  # as rau.errors tells them apart: see failure_status (a bug's traceback is logged here too)
