@@ -191,3 +191,59 @@ def _finished_job(client: Client, halves) -> str:
 
 def _job_folders(work: Path, job: str) -> list[Path]:
     return [path for path in work.rglob(job) if path.is_dir()]
+
+
+KILLED_BEFORE_LOCKING = """
+import os, signal, sys
+from pathlib import Path
+from rau.serve import runs
+runs.lock_file = lambda descriptor: os.kill(os.getpid(), signal.SIGKILL)
+runs.start_run(Path(sys.argv[1]))
+"""
+"""A server process killed between making its new lock file and locking it."""
+
+
+def test_a_lock_file_a_killed_server_made_and_never_locked_is_removed_by_the_next_start(tmp_path):
+    """Before: its empty lock file stayed in --work-dir for ever (every later start took it for a server still starting)."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import script_environment
+    from serve_helpers import serve_process
+
+    jobs = tmp_path / "work" / "jobs"
+    with serve_process(tmp_path / "work"):  # running throughout: its folder and lock stay
+        running = set(jobs.iterdir())
+        killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_LOCKING, str(jobs)], env=script_environment())
+        assert killed.returncode == -signal.SIGKILL
+        left = set(jobs.iterdir()) - running
+        assert [(path.suffix, path.stat().st_size) for path in left] == [(".lock", 0)]
+        with serve_process(tmp_path / "work"):
+            after = set(jobs.iterdir())
+        assert running <= after  # the running server's
+        assert not left & after, left
+
+
+def test_a_server_starting_as_another_removes_its_new_lock_file_starts_with_another(tmp_path, monkeypatch):
+    """A new lock file, not yet locked, looks like a killed server's to a server starting at that moment, which removes
+    it: the starting server takes another (never a lock on a file no other server can see)."""
+    from rau.file_locks import lock_file
+    from rau.serve import runs
+
+    removed = []
+
+    def removed_first(descriptor: int) -> None:  # the other server's start comes between the file and its lock
+        if not removed:
+            removed.extend(jobs.iterdir())
+            runs.remove_stopped_runs(jobs)
+        lock_file(descriptor)
+
+    jobs = tmp_path / "jobs"
+    monkeypatch.setattr(runs, "lock_file", removed_first)
+    folder, handle = runs.start_run(jobs)
+    with handle:
+        assert len(removed) == 1 and not removed[0].exists()
+        assert sorted(jobs.iterdir()) == [folder, folder.with_suffix(runs.LOCK_SUFFIX)]
+        runs.remove_stopped_runs(jobs)  # it holds its lock: its folder stays
+        assert folder.is_dir()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from tqdm import tqdm
 
 from rau.batch.items import SUMMARY_NAME, WorkItem
 from rau.errors import InputError, OptionError
-from rau.file_locks import lock_file
+from rau.file_locks import lock_file, still_at
 from rau.io.atomic import atomic_path, leftover_temporaries
 from rau.io.outputs import check_folder_writable
 
@@ -103,7 +102,7 @@ def held_folder(out_dir: Path):
     with handle:
         try:
             lock_file(handle.fileno())
-            if os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino:  # locked as the run holding it removed it
+            if not still_at(handle, lock):  # locked as the run holding it removed it
                 raise OSError
         except OSError:
             raise OptionError(f"--out {out_dir}: another rau batch is writing to this folder (it holds {lock}); wait for it "

@@ -1,8 +1,9 @@
 """The job folders of each server in a work folder that several servers may share (on different ports).
 
 A server holds ``jobs/RUN.lock`` locked while it runs and keeps its jobs' outputs under ``jobs/RUN``. A server that
-starts removes the folders of runs whose lock no process holds: their server stopped or was killed, and no running
-server knows their jobs (a job lives in its server's memory only)."""
+starts removes the runs whose lock no process holds, their folders and then their lock files: their server stopped or
+was killed (also before it made its folder, or before it locked its new lock file), and no running server knows their
+jobs (a job lives in its server's memory only)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rau.errors import UnavailableError
-from rau.file_locks import lock_file
+from rau.file_locks import lock_file, still_at
 from rau.serve.jobs import LOG
 
 LOCK_SUFFIX = ".lock"
@@ -23,15 +24,29 @@ def start_run(root: Path) -> tuple[Path, BinaryIO]:
     """A new folder under ``root`` for this server's jobs, and its lock, held until the process ends (keep it open).
     The folder is made once the lock is held: a folder beside its lock file always has a live owner or none."""
     root.mkdir(parents=True, exist_ok=True)
+    while (started := _try_start_run(root)) is None:
+        pass
+    return started
+
+
+def _try_start_run(root: Path) -> tuple[Path, BinaryIO] | None:
+    """:func:`start_run`, or None when another starting server took the new lock file, free, for a stopped server's
+    and removes it (try another)."""
     folder = root / uuid.uuid4().hex
     lock = folder.with_suffix(LOCK_SUFFIX)
     handle = open(lock, "xb")
     try:
         lock_file(handle.fileno())
-    except OSError as error:  # no other process can hold this new file: the file system has no locks
+    except BlockingIOError:  # that server holds it while it removes it
+        handle.close()
+        return None
+    except OSError as error:  # no other process holds this new file: the file system has no locks
         handle.close()
         raise UnavailableError(f"{lock}: cannot lock it ({error.strerror}); give a --work-dir on a file system "
                                "that locks files") from error
+    if not still_at(handle, lock):  # removed before it was locked
+        handle.close()
+        return None
     folder.mkdir()
     return folder, handle
 
@@ -39,14 +54,12 @@ def start_run(root: Path) -> tuple[Path, BinaryIO]:
 def remove_stopped_runs(root: Path) -> None:
     """Remove the job folders under ``root`` whose server no longer runs (their lock is free), with their locks."""
     for lock in root.glob(f"*{LOCK_SUFFIX}"):
-        folder = lock.with_suffix("")
-        if folder.is_dir():  # else its server is still starting (it locks before it makes the folder)
-            _remove_if_stopped(folder, lock)
+        _remove_if_stopped(lock.with_suffix(""), lock)
 
 
 def _remove_if_stopped(folder: Path, lock: Path) -> None:
-    """Remove ``folder`` and then ``lock`` when no process holds ``lock``; a folder that cannot be removed is logged
-    and keeps its lock (the next start tries again)."""
+    """Remove ``folder`` (if made) and then ``lock`` when no process holds ``lock``; a folder that cannot be removed
+    is logged and keeps its lock (the next start tries again)."""
     with contextlib.suppress(FileNotFoundError), open(lock, "rb") as handle:  # gone: another starting server removed it
         try:
             lock_file(handle.fileno())
@@ -54,6 +67,8 @@ def _remove_if_stopped(folder: Path, lock: Path) -> None:
             return  # its server runs
         try:
             shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass  # its server stopped before it made it
         except OSError as error:
             LOG.warning("cannot remove %s, the job folder of a stopped server (%s); the next start tries again", folder, error)
             return
