@@ -13,6 +13,7 @@ from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError
 from rau.options import EngineOptions
 from rau.render import render_plain
+from rau.user_warnings import collected_warnings
 from rau.vlm.backend import create_backend, vlm_source
 from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.local import TOKENIZER_FILES, AdapterError, load_adapter
@@ -35,6 +36,21 @@ def test_transformers_backend_loads_tiny_qwen_and_answers(tiny_qwen):
     reply = backend.generate(_messages(), max_new_tokens=6)
     assert isinstance(reply.text, str) and 0 < reply.completion_tokens <= 6
     assert reply.prompt_tokens == inputs["input_ids"].shape[1] and backend.calls == 1
+
+
+def test_a_vlm_loaded_once_says_no_gpu_in_every_run_it_answers(tiny_qwen, monkeypatch):
+    """Before: "no GPU found" was said only while the model loaded, so a warm engine (a rau batch worker, built before
+    its first target; the server's engine cache) recorded it in no later run's result."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    backend = create_backend({"vlm_model": str(tiny_qwen)})  # device auto, loaded outside any run
+    for _ in range(2):
+        with collected_warnings() as said:
+            backend.generate(_messages(), max_new_tokens=2)
+            backend.generate(_messages(), max_new_tokens=2)
+        assert len(said) == 1 and said[0].startswith("no GPU found: running on the CPU")
 
 
 def test_weights_that_give_nan_scores_are_refused_not_read_as_no_answer(tiny_qwen, tmp_path):

@@ -13,23 +13,38 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _COLLECTED: ContextVar[tuple[list[str], bool] | None] = ContextVar("rau_collected_warnings", default=None)
+_PRINTED_ONCE: set[str] = set()
+"""The messages :func:`warn_once` has printed in this process."""
 
 
 def warn(message: str) -> None:
     """Tell the user ``message``: printed as ``warning: message``, or kept by the innermost :func:`collected_warnings`
     (and printed too if it echoes)."""
-    collected = _COLLECTED.get()
-    if collected is None or collected[1]:
-        print(f"warning: {message}", file=sys.stderr)
+    if _printed_here():
+        _print(message)
     record(message)
 
 
 def warn_once(message: str) -> None:
-    """:func:`warn`, unless the innermost :func:`collected_warnings` holds ``message`` already: a warning about the
-    machine (no GPU) that every model of a run would say is said once per run."""
+    """:func:`warn` for a warning about the machine (no GPU) that every model of every run would say: recorded once by
+    each :func:`collected_warnings` it is said in (a warm model says it again each run), printed once per process."""
     collected = _COLLECTED.get()
-    if collected is None or message not in collected[0]:
-        warn(message)
+    if collected is not None and message in collected[0]:
+        return
+    if _printed_here() and message not in _PRINTED_ONCE:
+        _PRINTED_ONCE.add(message)
+        _print(message)
+    record(message)
+
+
+def _printed_here() -> bool:
+    """Whether a warning said now is printed: outside any :func:`collected_warnings`, or inside one that echoes."""
+    collected = _COLLECTED.get()
+    return collected is None or collected[1]
+
+
+def _print(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def record(message: str) -> None:

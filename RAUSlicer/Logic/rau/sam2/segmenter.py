@@ -10,6 +10,7 @@ import numpy as np
 from rau.boxes import Box
 from rau.engines.base import Localization, Progress, Request, Segmenter, validate_request
 from rau.image import Image
+from rau.models.loader import pick_device
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.sam2.cache import DEFAULT_BUDGET, FeatureCache
@@ -57,9 +58,12 @@ class Sam2Segmenter(Segmenter):
 
     @property
     def model(self):
-        """The SAM2-family video model, loaded on first use and kept."""
+        """The SAM2-family video model, loaded on first use and kept; a later use says again what its device warns of
+        (:func:`~rau.models.loader.pick_device`), so each run of a warm engine records it."""
         if self._model is None:
             self._model, self._style = load_sam2(self.source, self.device)
+        else:
+            pick_device(self.device)
         return self._model
 
     @property
