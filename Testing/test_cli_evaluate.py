@@ -487,6 +487,20 @@ def test_predictions_in_the_place_of_the_json_figures_are_refused_before_any_cas
     assert not list(tmp_path.iterdir())
 
 
+def test_a_segmentation_beside_a_prediction_is_refused_naming_only_what_rau_evaluate_offers(hc18, tmp_path, capsys):
+    """Before: "... remove it, add --seg-nrrd to replace it too, or choose another output name", an option rau evaluate
+    refuses and a name it makes itself."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "001_002.seg.nrrd").write_text("the user's")
+    assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--limit", "1", "--predictions", str(folder)) == 2
+    error = capsys.readouterr().err
+    assert f"{folder / '001_002.seg.nrrd'} beside it has the same name" in error
+    assert "--seg-nrrd" not in error and "output name" not in error
+    assert "remove it or choose another --predictions folder" in error
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["p"] and (folder / "001_002.seg.nrrd").read_text() == "the user's"
+
+
 def test_two_references_are_listed_in_ranking_order_without_a_rank_correlation():
     """Before, a case of two references had no ranking figures ("ranking": null) though its engine ranked both."""
     from rau.evaluation.runner import CaseScore, ranking_quality, summarize

@@ -124,7 +124,8 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
         if clash := next((path for path in paths.values() if path.resolve() in figures), None):
             raise OptionError(f"--predictions {folder}: {clash} is also where --json {json_path} writes; choose another folder or name")
         try:
-            check_run_outputs(paths, [args.manifest, *case_files(listed)], args.overwrite)
+            check_run_outputs(paths, [args.manifest, *case_files(listed)], args.overwrite,
+                              elsewhere="choose another --predictions folder", seg_nrrd_option=False)  # it names its outputs, has no --seg-nrrd
         except InputError as error:
             raise InputError(f"--predictions {folder}: {error}") from None
         predictions.append(Prediction(paths, case.recorded_inputs(options)))

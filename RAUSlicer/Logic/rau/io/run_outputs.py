@@ -36,22 +36,27 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     return paths
 
 
-def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool) -> None:
+ANOTHER_NAME = "choose another output name"
+"""How a command that takes its output's name (``--out``) has a refused output written elsewhere."""
+
+
+def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool, elsewhere: str = ANOTHER_NAME, seg_nrrd_option: bool = True) -> None:
     """:func:`rau.io.outputs.check_outputs` of a run's outputs and :func:`check_no_earlier_output`, which comes before
-    an existing output is refused without ``overwrite``: ``--overwrite``, which that refusal asks for, would not help."""
+    an existing output is refused without ``overwrite``: ``--overwrite``, which that refusal asks for, would not help.
+    ``elsewhere`` and ``seg_nrrd_option`` (whether the command has ``--seg-nrrd``): what its refusals may offer."""
     check_outputs(paths.values(), inputs, overwrite=True)  # all but an existing output
-    check_no_earlier_output(paths, inputs)
+    check_no_earlier_output(paths, inputs, elsewhere, seg_nrrd_option)
     for path in paths.values():
         check_writable(path, overwrite)
 
 
-def check_no_earlier_output(paths: dict[str, Path], inputs=()) -> None:
+def check_no_earlier_output(paths: dict[str, Path], inputs=(), elsewhere: str = ANOTHER_NAME, seg_nrrd_option: bool = True) -> None:
     """Refuse an output name that another label map or ``.seg.nrrd`` beside it shares when this run would spoil it:
     replace its result JSON (:func:`_check_result_is_not_of`), or, writing a label table, give it that table (a label
     map's is found by name) or leave it beside them as if it were this run's. Refused even with ``--overwrite``, which
     replaces this output's own files. A ``.seg.nrrd`` output writes no table, and one of the run's ``inputs`` (an
     image beside its segmentation, as Slicer pairs them) keeps its own (:func:`rau.io.outputs.check_spares_inputs`):
-    only their result JSON is checked."""
+    only their result JSON is checked. Refusals offer ``elsewhere`` and, with ``seg_nrrd_option``, ``--seg-nrrd``."""
     stem = paths["result"].name[: -len(".result.json")]
     written = [path for path in paths.values() if path.exists()]
     out = paths.get("label_map") or paths["seg_nrrd"]
@@ -59,23 +64,23 @@ def check_no_earlier_output(paths: dict[str, Path], inputs=()) -> None:
         if any(os.path.samefile(other, path) for path in written):  # this output's own file, however its name is cased
             continue
         given = any(same_file(other, path) for path in inputs)
-        _check_result_is_not_of(out, other, paths["result"], given)
+        _check_result_is_not_of(out, other, paths["result"], given, elsewhere)
         if "label_table" in paths and not given:
-            raise InputError(f"{out}: {other} beside it has the same name; {_spoiled(other, paths['label_table'])} "
+            raise InputError(f"{out}: {other} beside it has the same name; {_spoiled(other, paths['label_table'], elsewhere, seg_nrrd_option)} "
                              "(refused even with --overwrite)")
 
 
-def _spoiled(other: Path, table: Path) -> str:
+def _spoiled(other: Path, table: Path, elsewhere: str, seg_nrrd_option: bool) -> str:
     """How a run writing the label table ``table`` would spoil ``other``, a file of the same name, and what to do."""
     if other.name.lower().endswith(".seg.nrrd"):
-        return ("it is not this run's, but would be left beside its label table and result JSON as if it were: remove it, "
-                "add --seg-nrrd to replace it too, or choose another output name")
+        replace_too = ", add --seg-nrrd to replace it too," if seg_nrrd_option else ""
+        return f"it is not this run's, but would be left beside its label table and result JSON as if it were: remove it{replace_too} or {elsewhere}"
     spoiled = (f"this run would write over its label table {table.name}" if table.exists()
                else f"this run's label table {table.name} would be read as its labels")
-    return f"{spoiled}: rename or remove it, or choose another output name"
+    return f"{spoiled}: rename or remove it, or {elsewhere}"
 
 
-def _check_result_is_not_of(out: Path, other: Path, result: Path, given: bool) -> None:
+def _check_result_is_not_of(out: Path, other: Path, result: Path, given: bool, elsewhere: str) -> None:
     """Refuse to replace ``result``, the result JSON of an earlier run, when it names ``other`` (``given``: one of this
     run's inputs) as that run's label map: this run would take it from its label map."""
     try:
@@ -85,7 +90,7 @@ def _check_result_is_not_of(out: Path, other: Path, result: Path, given: bool) -
     if isinstance(recorded, str) and same_file(result.with_name(recorded), other):
         what = f"the input {other}" if given else f"{other}, an earlier output of the same name"
         raise InputError(f"{out}: {result} beside it is the result JSON of {what}, which this run would replace "
-                         "(refused even with --overwrite); choose another output name")
+                         f"(refused even with --overwrite); {elsewhere}")
 
 
 def _label_maps_named(folder: Path, stem: str) -> list[Path]:
