@@ -358,15 +358,15 @@ def test_a_reference_lacking_a_structure_scores_0_for_it_in_the_ranking_figures(
 
     from rau.engines import create_engine
     from rau.evaluation.manifest import read_manifest
-    from rau.evaluation.runner import evaluate_case, load_case
+    from rau.evaluation.runner import scored_case
     from rau.fusion import dice
     from rau.options import EngineOptions
 
     rows = [f"{blobs}/{name}.png,{blobs}/{name}_mask.png,{blobs}/t.png,{blobs}/t_mask.png" for name in ("r1", "r2", "t_liver")]
     (tmp_path / "pool.csv").write_text("reference_image,reference_labels,target_image,target_labels\n" + "\n".join(rows) + "\n")
     (case,) = read_manifest(tmp_path / "pool.csv")
-    score = evaluate_case(create_engine("registration", EngineOptions(deformable=False, keep_transfers=True)), case)
-    truth = load_case(case)[2].masks
+    score, loaded = scored_case(create_engine("registration", EngineOptions(deformable=False, keep_transfers=True)), case)
+    truth = loaded[2].masks
     singles = {reference: np.mean([dice(np.zeros_like(truth[name]) if masks.get(name) is None else masks[name], truth[name])
                                    for name in ("liver", "spleen")]) for reference, masks in score.result.details["transfers"].items()}
     assert singles["t_liver.png"] <= 0.5 < singles["r1.png"]

@@ -16,11 +16,10 @@ from rau.engines import Engine, Progress
 from rau.engines.base import Cancelled, Prompt
 from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, Prediction, case_failed, load_case, score_run, truth_masks, written
+from rau.evaluation.runner import CaseScore, Prediction, case_failed, scored_case, truth_masks
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
-from rau.user_warnings import collected_warnings
 
 NOC_THRESHOLDS = (0.80, 0.90)
 
@@ -91,11 +90,8 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
 
 def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """The engine's score on one case, and each scored structure's Dice-per-click curve; the engine's result, before
-    any click, written to ``prediction`` (see :func:`rau.evaluation.runner.try_case`)."""
-    with collected_warnings(echo=True) as said:  # printed as they come, and recorded with the prediction
-        references, target, truth = load_case(case)
-        score = score_run(engine, case, references, target, truth)
-    score = written(score, prediction, said)
+    any click, written to ``prediction`` (:func:`rau.evaluation.runner.scored_case`)."""
+    score, (references, _, truth) = scored_case(engine, case, prediction)
     if score.result.session is None:
         raise ValueError(f"the {score.result.engine!r} engine returned no correction session")
     truths = truth_masks(references[0], truth)

@@ -61,29 +61,31 @@ class Prediction:
 
 
 def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: Prediction | None = None) -> CaseScore:
-    """:func:`evaluate_case`, but a case that fails is returned as failed with its reason instead of raising.
-    With ``prediction`` the engine's result is written there (:func:`written`).
+    """The score of :func:`scored_case` (``prediction``: where the engine's result is written), but a case that fails
+    is returned as failed with its reason instead of raising.
 
     A cancelled run (:class:`rau.engines.base.Cancelled`) still stops everything.
     """
     try:
-        with collected_warnings(echo=True) as said:  # printed as they come, and recorded with the prediction
-            score = evaluate_case(engine, case, progress)
-        return written(score, prediction, said)
+        return scored_case(engine, case, prediction, progress)[0]
     except Cancelled:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
         return case_failed(case, failure_reason(error), prediction)
 
 
-def written(score: CaseScore, prediction: Prediction | None, said: list[str]) -> CaseScore:
-    """``score``, its engine's result written to ``prediction`` first (None: nothing written), as ``rau segment``
-    writes one: label map, label table and result JSON (recording ``said``, what reading the case's references and
-    target and running it said), all or none."""
+def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None,
+                progress: Progress | None = None) -> tuple[CaseScore, tuple[list[Reference], Image, Segmentation]]:
+    """Read ``case`` and score ``engine`` on it (:func:`score_run`), the engine's result written to ``prediction``
+    (None: nothing written) as ``rau segment`` writes one: label map, label table and result JSON (recording what
+    reading and running the case said, printed as it comes), all or none. Also the case's references, target and truth."""
+    with collected_warnings(echo=True) as said:
+        loaded = load_case(case)
+        score = score_run(engine, case, *loaded, progress)
     if prediction:
         write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs, warnings=said,  # the caller refused earlier files (--overwrite)
                       keeps_whole=SEGMENT_SEG_NRRD)
-    return score
+    return score, loaded
 
 
 def case_failed(case: Case, reason: str, prediction: Prediction | None) -> CaseScore:
@@ -102,11 +104,6 @@ def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
     status = "error" if ran else "not_run"
     rows = [{"structure": name, "status": status, **metrics, "error": reason} for name in case.structures or [""]]
     return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason, ran=ran)
-
-
-def evaluate_case(engine: Engine, case: Case, progress: Progress | None = None) -> CaseScore:
-    """Run ``engine`` on one case and score every structure it was asked for (see :func:`truth_masks`)."""
-    return score_run(engine, case, *load_case(case), progress)
 
 
 def score_run(engine: Engine, case: Case, references: list[Reference], target: Image, truth: Segmentation, progress: Progress | None = None) -> CaseScore:
