@@ -3,6 +3,8 @@ written and exported where its target was read, and prompts come from the placed
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -261,3 +263,31 @@ def test_a_result_that_cannot_be_written_whole_leaves_no_node_and_its_session_is
     with pytest.raises(RuntimeError, match="the disk could not be written"):
         logic.writeResult(result, target)
     assert scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == nodes and closed == [True] and logic.corrections == {}
+
+
+def test_an_undo_after_a_hand_edit_tells_the_session_of_the_edit_first_as_a_correction_does(disk_scene):
+    """A correction, then a stroke painted in the Segment Editor, then Undo: the node keeps the stroke
+    (:func:`rau.session.undone_voxels`). Before, the engine session was not told of the stroke before its undo, so the
+    session's answer, the result and the segment's tag (its box) described the answer from before the correction
+    without the stroke, though the node held it."""
+    from rau.mrml import read_rau_tag
+    from rau.mrml.results import tag_json
+    from rau.mrml.segments import segment_mask, write_segment_mask
+
+    _, _, logic, run, _, image = disk_scene
+    node = run()
+    before = segment_mask(node, "disk", image)
+    logic.correct(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))
+    stroke = np.zeros(image.shape, bool)
+    stroke[0, 50:56, 5:11] = True  # painted after the correction, away from the disk
+    write_segment_mask(node, "disk", segment_mask(node, "disk", image) | stroke, image)
+    logic.undoJob(node, "disk")(None)  # the worker thread's part, as the panel runs it
+    logic.applyUndo(node, "disk")
+    held = segment_mask(node, "disk", image)
+    result = logic.correction(node).result
+    assert np.array_equal(held, before | stroke)  # the correction undone, the stroke kept
+    assert np.array_equal(result.session.results["disk"].mask, held)  # before: the disk without the stroke
+    assert np.array_equal(result.get("disk").mask, held)
+    assert read_rau_tag(node, "disk") == json.loads(tag_json(result.session.results["disk"], image))
+    box = read_rau_tag(node, "disk")["box"]  # before: the disk's, [22, 18, 0] to [46, 42, 1], which leaves the stroke out
+    assert (box["lower_ijk"], box["upper_ijk"]) == ([5, 18, 0], [46, 56, 1])

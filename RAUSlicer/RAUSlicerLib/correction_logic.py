@@ -27,7 +27,7 @@ class CorrectionLogic:
 
     def undoJob(self, segmentationNode, name):
         """Main thread: prepare undoing the last correction of ``name``. Returns ``work(progress)``, the engine
-        session's undo (a server's round trip), safe on a worker thread; then :meth:`applyUndo`, or
+        session's undo after it is told of the hand edits made since (a server's round trips), safe on a worker thread; then :meth:`applyUndo`, or
         :meth:`dropUndo` when its answer is not written."""
         return self.keptCorrection(segmentationNode).undo_work(name)
 
@@ -73,11 +73,10 @@ class CorrectionLogic:
         :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
         """
         correction = self.keptCorrection(segmentationNode)
-        edited, session = correction.hand_edits(name), correction.result.session
+        sync, session = correction.sync_work(name), correction.result.session
 
         def work(progress):
-            for edited_name, mask in edited.items():  # a server's session takes hand edits by upload: not on the GUI thread
-                session.edit(edited_name, mask)
+            sync()  # a server's session takes hand edits by upload: not on the GUI thread
             return session.propagate(name, progress) if prompt is None else session.reprompt(name, prompt, progress, overwrite)
 
         return work

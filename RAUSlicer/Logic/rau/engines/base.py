@@ -269,7 +269,7 @@ class Engine(abc.ABC):
     """True when ``Result.session`` holds model state that only a new run rebuilds (``rau correct`` re-runs)."""
     corrects_others: bool = False
     """Whether correcting one structure can change others' answers (structures that share one map: vessels), so that
-    the hand edits of every structure must reach the session before a correction (:meth:`rau.mrml.Correction.hand_edits`)."""
+    the hand edits of every structure must reach the session before a correction or undo (:meth:`rau.mrml.Correction.hand_edits`)."""
     label: str = ""
     """How the Slicer panel names the engine (default: ``name``)."""
     requires: tuple[str, ...] = ()

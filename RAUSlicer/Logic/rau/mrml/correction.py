@@ -12,7 +12,7 @@ from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way, voxels
-from rau.session import undone_voxels
+from rau.session import same_answer, undone_voxels
 
 UNDO_DEPTH = 10
 
@@ -82,32 +82,43 @@ class Correction:
 
     def update(self, name: str, prompt: Prompt, progress: Progress | None = None) -> StructureResult:
         """Re-prompt ``name`` with the user's points/box and write the new mask (a cancel changes nothing)."""
-        self.sync(name)
+        self.sync_work(name)()
         return self.apply(name, self.result.session.reprompt(name, prompt, progress, self.overwrite))
 
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
         """Re-run ``name`` through all slices from its current prompts and write the new mask."""
-        self.sync(name)
+        self.sync_work(name)()
         return self.apply(name, self.result.session.propagate(name, progress))
 
-    def sync(self, name: str) -> None:
-        """Tell the session about hand edits in the node (:meth:`hand_edits`), so a correction of ``name`` starts from them."""
-        for edited, mask in self.hand_edits(name).items():
-            self.result.session.edit(edited, mask)
+    def sync_work(self, name: str, undoing: bool = False):
+        """Main thread: read the hand edits in the node that a correction (or, ``undoing``, an undo) of ``name`` starts
+        from (:meth:`hand_edits`). Returns ``sync()``, which tells the session of them, safe on a worker thread (a
+        server's session takes them by upload)."""
+        edits, session = self.hand_edits(name, undoing), self.result.session
 
-    def hand_edits(self, name: str) -> dict[str, np.ndarray]:
+        def sync():
+            for edited, mask in edits.items():
+                session.edit(edited, mask)
+
+        return sync
+
+    def hand_edits(self, name: str, undoing: bool = False) -> dict[str, np.ndarray]:
         """Main thread: the voxels, as the node holds them, of the structures a correction of ``name`` may change:
         ``name``, and every other one when the engine's corrections change others (vessels), whose answers are written
-        back (a hand edit of one would be lost). A structure whose segment the user deleted counts as emptied by hand.
+        back (a hand edit of one would be lost). A structure whose segment the user deleted counts as emptied by hand;
+        before an undo (``undoing``) it is left out, as the undo brings back a segment it wrote as it was.
 
-        The correction starts from these: :meth:`apply` refuses to write over a segment edited since (by hand while
+        A correction starts from these: :meth:`apply` refuses to write over a segment edited since (by hand while
         the correction ran), as the answer would drop that edit."""
         self._check_structure(name)
         others = self.result.engine in ENGINES and engine_class(self.result.engine).corrects_others  # a result made by hand: no
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
+        if undoing:
+            names = [n for n in names if structure_segment_id(self.node, n)]
         edits = {n: self.node_mask(n) if n == name or structure_segment_id(self.node, n) else np.zeros(self.result.target.shape, bool)
                  for n in names}
-        self._started_from[name] = edits
+        if not undoing:
+            self._started_from[name] = edits
         return edits
 
     def node_mask(self, name: str) -> np.ndarray:
@@ -125,18 +136,21 @@ class Correction:
         self.write_undo(name)
 
     def undo_work(self, name: str):
-        """Main thread: check that ``name`` has a correction to undo; return ``work(progress=None)``, the engine
-        session's undo (a server's round trip), safe on a worker thread; then :meth:`write_undo`. A ``work`` that
-        fails (a busy server) leaves the change to undo again."""
+        """Main thread: check that ``name`` has a correction to undo; return ``work(progress=None)``, which tells the
+        engine session of the hand edits made since, as before a correction (:meth:`sync_work`), and undoes it there (a
+        server's round trip), safe on a worker thread; then :meth:`write_undo`. A ``work`` that fails (a busy server)
+        leaves the change to undo again."""
         self._check_structure(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place()
-        session = self.result.session
+        session, sync = self.result.session, self.sync_work(name, undoing=True)
 
         def work(progress=None):
+            before = dict(session.results)
+            sync()
             if session.can_undo(name):
-                self._before_undo[name] = dict(session.results)
+                self._before_undo[name] = before
                 session.undo(name)
 
         return work
@@ -161,13 +175,15 @@ class Correction:
         self._forget_what_it_gave(change)
 
     def _write_others_undone(self, name: str, written: dict[str, _Snapshot]) -> None:
-        """Write the structures the session's undo of ``name`` changed that the undone correction did not write (an undo
-        out of order may give one voxels: before, its segment, tag and result kept what they were): each segment goes
-        through the same change as the session's answer, on the voxels it holds now (:func:`rau.session.undone_voxels`)."""
+        """Write the structures whose session answers the undo of ``name`` changed (the hand edits it was told of, then
+        its undo) that the undone correction did not write (an undo out of order may give one voxels: before, its
+        segment, tag and result kept what they were): each segment goes through the same change as the session's answer,
+        on the voxels it holds now (:func:`rau.session.undone_voxels`)."""
         before, session = self._before_undo.pop(name, None), self.result.session
         if before is None or session.changed[:1] != (name,):
             return
-        for other in (n for n in session.changed if n not in written and structure_segment_id(self.node, n)):
+        changed = (n for n, answer in session.results.items() if n not in written and not same_answer(before[n], answer))
+        for other in (n for n in changed if structure_segment_id(self.node, n)):
             was, now = (voxels(answer, self.result.target.shape) for answer in (before[other], session.results[other]))
             mask = undone_voxels(segment_mask(self.node, self._segment_id(other), self.result.target), was & ~now, now & ~was)
             write_segment_mask(self.node, other, mask, self.result.target)
