@@ -179,7 +179,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         return self.writeResult(result, targetVolume, lowConfidence)
 
     def dropResult(self, result):
-        """A result the scene will not get (refused, or its run cancelled after the engine finished): close its
+        """A result the scene will not get (refused, or its scene closed while the engine ran): close its
         session, which a server keeps otherwise until it expires."""
         if result.session is not None:
             result.session.close()

@@ -225,14 +225,15 @@ def test_what_a_run_said_reaches_the_user_with_the_error_when_its_result_cannot_
     assert shown == [("error", "Running failed: the engine stopped"), ("warning", said)]
 
 
-def job_panel(logic):
-    """The module widget's job running (``RAUSlicerLib.job_panel.JobPanel``) with the parts of the widget it uses, no Qt."""
+def job_panel(logic, *panels):
+    """The module widget's job running (``RAUSlicerLib.job_panel.JobPanel``), with the other ``panels`` mixed in as the
+    widget mixes them, and the parts of the widget they use (the prompt place widgets too), no Qt."""
     from RAUSlicerLib.job_panel import JobPanel
 
-    panel = type("Panel", (JobPanel,), {"_updateButtons": lambda self: None})()
-    widget = types.SimpleNamespace
+    panel = type("Panel", (*panels, JobPanel), {"_updateButtons": lambda self: None})()
+    widget, shows = types.SimpleNamespace, {"setCurrentNode": lambda _node: None}
     panel.ui = widget(progressBar=widget(show=lambda: None, hide=lambda: None), cancelButton=widget(show=lambda: None, hide=lambda: None),
-                      statusLabel=widget(text=""))
+                      statusLabel=widget(text=""), **{f"{kind}PlaceWidget": widget(**shows) for kind in ("positive", "negative", "box")})
     panel.logic, panel._job, panel._releaseWhenStopped = logic, None, False
     return panel
 

@@ -84,7 +84,7 @@ def test_registration_through_the_server_finds_the_structure_of_a_moved_target(m
         logic.releaseSessions()  # the scene closes
         assert closed_by_its_client(app, session_id)  # before: kept on the server until it expired
         request = logic.request(reference, reference_segmentation, target)
-        dropped = logic.runEngine("registration", options, request, server=url)  # a run cancelled once the engine had finished
+        dropped = logic.runEngine("registration", options, request, server=url)  # a run whose scene closed once the engine had finished
         assert app.state.server.sessions.get(dropped.session.id) is not None
         logic.dropResult(dropped)  # before: the module's Run dropped such a result with its server session open
         assert closed_by_its_client(app, dropped.session.id)
@@ -152,8 +152,8 @@ def test_a_session_the_server_has_closed_is_dropped_and_the_message_says_run_aga
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
 
 
-def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_session_and_says_so(mrml_scene, shared_data, tmp_path):
-    """Before: when Cancel came after the server corrected, and the server was busy (503) as the panel took the
+def test_a_correction_the_busy_server_cannot_take_back_closes_the_session_and_says_so(mrml_scene, shared_data, tmp_path):
+    """Before: when the node never got a correction the server made, and the server was busy (503) as the panel took the
     correction back out, the error escaped the panel's job end (buttons left as while running) and the server's
     session stayed one correction ahead of the node."""
     inputs, logic, name = hc18_scene(mrml_scene, shared_data)
@@ -164,7 +164,7 @@ def test_a_cancelled_correction_the_busy_server_cannot_take_back_closes_the_sess
         session_id = logic.correction(node).result.session.id
         k, j, i = np.argwhere(before[name])[len(np.argwhere(before[name])) // 2]
         logic.correctionJob(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))(None)  # the worker's part
-        with app.state.server.queues.device_lock("auto"):  # the user cancelled; the server is busy with another job
+        with app.state.server.queues.device_lock("auto"):  # the node never got it; the server is busy with another job
             note = logic.discardCorrection(node, name)
         assert note.startswith(f"The engine session could not take back the correction of {name!r} (") and "try again in a moment" in note
         assert note.endswith("press Run again to correct this result.")

@@ -4,6 +4,7 @@ written and exported where its target was read, and prompts come from the placed
 from __future__ import annotations
 
 import json
+import types
 
 import numpy as np
 import pytest
@@ -93,7 +94,7 @@ def test_a_correction_the_node_never_got_is_taken_back_out_of_the_engine_session
     assert not session.can_undo("disk")
     target.SetAndObserveTransformNodeID(None)
     logic.correctionJob(node, "disk", outside)(None)
-    logic.discardCorrection(node, "disk")  # what the panel does when Cancel came after the work finished
+    logic.discardCorrection(node, "disk")  # what applyCorrection does when its write is refused
     assert not session.can_undo("disk") and session.results["disk"].mask.sum() > 400
 
 
@@ -291,3 +292,40 @@ def test_an_undo_after_a_hand_edit_tells_the_session_of_the_edit_first_as_a_corr
     assert read_rau_tag(node, "disk") == json.loads(tag_json(result.session.results["disk"], image))
     box = read_rau_tag(node, "disk")["box"]  # before: the disk's, [22, 18, 0] to [46, 42, 1], which leaves the stroke out
     assert (box["lower_ijk"], box["upper_ijk"]) == ([5, 18, 0], [46, 56, 1])
+
+
+def test_a_cancel_that_comes_after_the_work_finished_lets_its_answer_be_written_and_says_so(disk_scene, monkeypatch):
+    """Cancel pressed once a correction's (then an undo's) work had finished, before the panel wrote it. Before, the
+    panel took the correction back out of the engine session on the GUI thread (a server's round trip) and, for the
+    undo, closed the session ("press Run again"); now a Cancel that comes too late changes nothing: the answer is
+    written as the work gave it, the status says so, and the session stays."""
+    from RAUSlicerLib.correction_panel import CorrectionPanel
+    from test_module_jobs import Timer
+    from test_module_logic import job_panel, panel_dialogs
+
+    from rau.mrml.segments import segment_mask
+
+    _, _, logic, run, _, image = disk_scene
+    node = run()
+    before = segment_mask(node, "disk", image)
+    shown = panel_dialogs(monkeypatch, Timer)
+    panel = job_panel(logic, CorrectionPanel)
+    panel._parameterNode = types.SimpleNamespace(outputSegmentation=node, overwriteOthers=False, positivePoints=None,
+                                                 negativePoints=None, promptBox=None)
+    panel.ui.segmentComboBox = types.SimpleNamespace(currentIndex=0, currentText="disk", itemData=lambda _index: "disk")
+
+    def cancel_once_finished(start):
+        start()
+        panel._job._thread.join(300)  # the work has finished
+        panel.onCancel()  # the user's click, before the GUI thread's poll
+        panel._job._timer.slot()  # the job's end
+        return panel.ui.statusLabel.text
+
+    status = cancel_once_finished(lambda: panel._startCorrection("disk", Prompt(points=[(34, 30, 0)], labels=[0]), "Updating disk"))
+    assert status.startswith("disk: confidence") and status.endswith(" (Cancel came after the work had finished: its answer was written)")
+    corrected = segment_mask(node, "disk", image)  # before: "Cancelled; nothing was changed.", taken back on the GUI thread
+    assert corrected.sum() < before.sum() and logic.correction(node).can_undo("disk")
+    status = cancel_once_finished(panel.onUndo)
+    assert status == "disk: previous mask restored (Cancel came after the work had finished: its answer was written)"
+    assert np.array_equal(segment_mask(node, "disk", image), before) and logic.correction(node) is not None
+    assert shown == []

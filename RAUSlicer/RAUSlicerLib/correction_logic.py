@@ -38,9 +38,9 @@ class CorrectionLogic:
                             lambda: self.dropUndo(segmentationNode, name))
 
     def dropUndo(self, segmentationNode, name):
-        """Main thread: an undo the engine session made but the node never got (refused, or cancelled after its work
-        finished). The session no longer matches the node and cannot redo, so it is closed; returns what to tell the
-        user, or None when no session was kept."""
+        """Main thread: an undo the engine session made but the node never got (its write refused). The session no
+        longer matches the node and cannot redo, so it is closed; returns what to tell the user, or None when no
+        session was kept."""
         if self.correction(segmentationNode) is None:
             return None
         return self._closeSession(segmentationNode, f"had already undone the correction of {name!r}")
@@ -100,10 +100,10 @@ class CorrectionLogic:
         return written
 
     def discardCorrection(self, segmentationNode, name):
-        """Main thread: take a correction the engine session made but the node never got (refused, or cancelled
-        after its work finished) back out of the session, so the next one starts where the node is. A session that
-        cannot take it back (a server that is busy or gone) is closed, as it no longer matches the node; returns
-        what to tell the user then, else None."""
+        """Main thread: take a correction the engine session made but the node never got (its write refused) back
+        out of the session, so the next one starts where the node is. A session that cannot take it back (a server
+        that is busy or gone) is closed, as it no longer matches the node; returns what to tell the user then, else
+        None."""
         correction = self.correction(segmentationNode)
         if correction is None or not correction.result.session.can_undo(name):
             return None

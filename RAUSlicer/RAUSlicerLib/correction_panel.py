@@ -59,8 +59,7 @@ class CorrectionPanel:
         node = self._parameterNode.outputSegmentation
         overwrite = self._parameterNode.overwriteOthers  # read once: the work and its write must agree
         work = self.logic.correctionJob(node, name, prompt, overwrite)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, prompt),
-                       title, dropped=lambda _item: self.logic.discardCorrection(node, name))
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, prompt), title)
 
     def _applyCorrection(self, node, name, item, overwrite, prompt):
         item = self.logic.applyCorrection(node, name, item, overwrite, prompt)
@@ -74,8 +73,7 @@ class CorrectionPanel:
         node, structure, name = self._parameterNode.outputSegmentation, self._selectedStructure(), self.ui.segmentComboBox.currentText
         with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
             work = self.logic.undoJob(node, structure)
-            self._startJob(work, lambda _answer: self._applyUndo(node, structure, name), f"Undoing {name}",
-                           dropped=lambda _answer: self.logic.dropUndo(node, structure))
+            self._startJob(work, lambda _answer: self._applyUndo(node, structure, name), f"Undoing {name}")
 
     def _applyUndo(self, node, structure, name):
         self.logic.applyUndo(node, structure)

@@ -10,9 +10,11 @@ class JobPanel:
     ``_updateButtons``."""
 
     def _startJob(self, work, done, title, dropped=None):
-        """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status;
-        ``dropped(value)`` is told of a value that a cancel, come after the work finished, throws away (it returns
-        what to add to the status, or None)."""
+        """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status. A Cancel
+        that comes after the work finished is too late: ``done`` writes its answer, which the status says (taking it
+        back would be more work on the GUI thread, and an undo or a run cannot be taken back without closing their
+        sessions). ``dropped(value)`` is told of a value that the scene's closing throws away (it returns what to add
+        to the status, or None)."""
 
         def onProgress(step, fraction):
             self.ui.progressBar.value = int(100 * fraction)
@@ -20,15 +22,15 @@ class JobPanel:
 
         def onDone(value, error, warnings):
             cancelled = self._job is not None and self._job.cancelled  # also when the work finished before it noticed
-            self._job = None
-            if self._releaseWhenStopped:  # the scene closed while it ran
+            closing, self._job = self._releaseWhenStopped, None
+            if closing:  # the scene closed while it ran
                 self._releaseWhenStopped = False
                 self.logic.releaseSessions()
             self.ui.progressBar.hide()
             self.ui.cancelButton.hide()
             from rau.engines.base import Cancelled  # the panel's set-up made the bundled rau importable
 
-            if isinstance(error, Cancelled) or cancelled:  # an error after a cancel (the scene closed under it) is moot
+            if isinstance(error, Cancelled) or closing:  # an error once the scene closed under it is moot
                 note = dropped(value) if error is None and dropped is not None else None
                 self.ui.statusLabel.text = "Cancelled; nothing was changed." + (f" {note}" if note else "")
             elif error is not None:
@@ -38,7 +40,7 @@ class JobPanel:
             else:
                 with slicer.util.WaitCursor():  # writing a large result into the scene takes a moment
                     status, writeError, said = finishJob(done, value, warnings)
-                self.ui.statusLabel.text = "Failed." if writeError is not None else status
+                self.ui.statusLabel.text = "Failed." if writeError is not None else status + (LATE_CANCEL if cancelled else "")
                 if writeError is not None:
                     slicer.util.errorDisplay(f"{title}: could not write the result.\n\n{writeError}", detailedText=error_details(writeError))
                 showWarnings(title, said)
@@ -56,6 +58,10 @@ class JobPanel:
         if self._job is not None:
             self._job.cancel()
             self.ui.statusLabel.text = "Cancelling..."
+
+
+LATE_CANCEL = " (Cancel came after the work had finished: its answer was written)"
+"""What the status adds when the user's Cancel came too late."""
 
 
 def finishJob(done, value, warnings):
