@@ -107,9 +107,10 @@ def test_a_colour_volume_reads_as_the_grey_of_its_picture_and_no_colour_label_ma
     PILImage.fromarray(colour).save(tmp_path / "frame.png")
     sitk.WriteImage(sitk.GetImageFromArray(colour[None], isVector=True), str(tmp_path / "frame.nrrd"))
     assert np.array_equal(read_image(tmp_path / "frame.nrrd").array, read_image(tmp_path / "frame.png").array)
-    deep = colour.astype(np.uint16) * 257  # the same colours in 16 bits, as Slicer loads a 16-bit colour PNG
+    deep = colour.astype(np.uint16) * 257  # 16-bit colours, as Slicer loads a 16-bit colour PNG: read at full depth, as the PNG
     sitk.WriteImage(sitk.GetImageFromArray(deep[None], isVector=True), str(tmp_path / "frame16.nrrd"))
-    assert np.array_equal(read_image(tmp_path / "frame16.nrrd").array, read_image(tmp_path / "frame.png").array)
+    sitk.WriteImage(sitk.GetImageFromArray(deep, isVector=True), str(tmp_path / "frame16.png"))
+    assert np.array_equal(read_image(tmp_path / "frame16.nrrd").array, read_image(tmp_path / "frame16.png").array)
     with pytest.raises(ImageReadError, match="frame.nrrd: a label map with 3 components per voxel"):
         read_segmentation(tmp_path / "frame.nrrd")
 

@@ -150,3 +150,44 @@ def test_a_picture_beyond_the_pixel_limit_is_refused_from_its_header_alone(tmp_p
     (tmp_path / "huge.png").write_bytes(_png_header_only(20000, 10000))
     with pytest.raises(ImageReadError, match="huge.png: picture claims 200,000,000 pixels, more than the limit of 100,000,000"):
         read_image(tmp_path / "huge.png")
+
+
+def _write_colour(array: np.ndarray, path) -> None:
+    """Write ``array`` (last axis: channels) as a colour picture of its depth, as SimpleITK writes it."""
+    sitk.WriteImage(sitk.GetImageFromArray(array, isVector=True), str(path))
+
+
+@pytest.mark.parametrize("value", [300, 1])
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_16_bit_colour_label_picture_reads_its_value(tmp_path, suffix, value):
+    """Pillow reads 16 bits per channel as their high byte: before, label 300 in three equal channels was read as
+    label 1, and label 1 as no label at all ("every value is 0")."""
+    labels = np.where(_two_structure_label_picture() > 0, value, 0).astype(np.uint16)
+    _write_colour(np.dstack([labels] * 3), tmp_path / f"labels{suffix}")
+    assert read_segmentation(tmp_path / f"labels{suffix}", pixel_spacing=0.5).labels.names == [f"label_{value}"]
+    assert np.array_equal(read_image(tmp_path / f"labels{suffix}", label_map=True).array[0], labels)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_16_bit_colour_image_reads_at_full_depth_as_its_grey_and_as_the_same_colour_volume(tmp_path, suffix):
+    """A 12-bit X-ray saved as 16-bit RGB: before, it was read as its high byte (0..14); it reads as the same pixels
+    saved as a 16-bit grey picture, and a tinted one as its colour NRRD (the grey rule of 8-bit colour, at full depth)."""
+    grey = (np.arange(40 * 60).reshape(40, 60) * 37 % 3745).astype(np.uint16)
+    sitk.WriteImage(sitk.GetImageFromArray(grey), str(tmp_path / "grey.png"))
+    _write_colour(np.dstack([grey] * 3), tmp_path / f"colour{suffix}")
+    assert np.array_equal(read_image(tmp_path / f"colour{suffix}", 0.5).array, read_image(tmp_path / "grey.png", 0.5).array)
+    tinted = np.dstack([grey, grey // 2, 3745 - grey])
+    _write_colour(tinted, tmp_path / f"tinted{suffix}")
+    _write_colour(tinted[None], tmp_path / "tinted.nrrd")
+    image = read_image(tmp_path / f"tinted{suffix}", 0.5)
+    assert image.array.dtype == np.uint16 and image.array.max() > 255
+    assert np.array_equal(image.array, read_image(tmp_path / "tinted.nrrd").array)
+
+
+def test_a_16_bit_grey_and_alpha_png_is_refused_naming_its_depth(tmp_path):
+    """Neither Pillow (the high byte) nor SimpleITK reads a 16-bit grey + alpha PNG at full depth: before, it was
+    read cut to 8 bits without a word."""
+    grey = (np.arange(12).reshape(3, 4) * 300).astype(np.uint16)
+    _write_colour(np.dstack([grey, np.full_like(grey, 65535)]), tmp_path / "grey-alpha.png")
+    with pytest.raises(ImageReadError, match="grey-alpha.png: a PNG picture of 16 bits per channel, colour or grey \\+ alpha, that rau cannot read at full depth"):
+        read_image(tmp_path / "grey-alpha.png")

@@ -435,10 +435,10 @@ def orient_lps_mask(image: Image, mask: np.ndarray) -> np.ndarray:
 
 
 def colour_as_grey(channels: np.ndarray) -> np.ndarray:
-    """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 or 16 bits), as a colour picture is
-    stored in a file or a Slicer vector volume; 16 bits are cut to their high byte first, as Pillow reads a
-    16-bit colour picture. Other multi-component voxels (vectors, tensors) are refused, as are 2 components but
-    in an 8-bit picture (grey + alpha; before, a 16-bit pair or a 2-layer segmentation was read as its first layer)."""
+    """The grey of colour voxels (last axis: grey + alpha, RGB or RGBA, 8 or 16 bits, at full depth), as a colour
+    picture is stored in a file or a Slicer vector volume, so a colour volume reads as the picture file does.
+    Other multi-component voxels (vectors, tensors) are refused, as are 2 components but in an 8-bit picture
+    (grey + alpha; before, a 16-bit pair or a 2-layer segmentation was read as its first layer)."""
     if channels.dtype not in (np.uint8, np.uint16) or not 2 <= channels.shape[-1] <= 4:
         raise GeometryError(f"expected a scalar image or 8- or 16-bit colour, got {channels.shape[-1]} components per voxel of {channels.dtype}")
     several_slices = channels.ndim == 4 and min(channels.shape[:3]) > 1
@@ -446,19 +446,17 @@ def colour_as_grey(channels: np.ndarray) -> np.ndarray:
         kind = "a volume of several slices" if several_slices else f"{channels.dtype} voxels"
         raise GeometryError(f"expected a scalar image or colour, got 2 components per voxel in {kind}; grey + alpha is read "
                             "only in an 8-bit picture (a segmentation of several layers is no image to segment)")
-    return luma((channels >> 8).astype(np.uint8) if channels.dtype == np.uint16 else channels)
+    return luma(channels)
 
 
 def luma(channels: np.ndarray) -> np.ndarray:
-    """Grey levels of colour voxels (last axis R, G, B[, A]; fewer than 3 channels: the first).
+    """Grey levels of 8- or 16-bit colour voxels (last axis R, G, B[, A]; fewer than 3 channels: the first).
 
-    ITU-R 601 luma, bit-identical to Pillow's ``convert("L")`` for 8-bit colour, so a colour picture
-    reads the same from a file and from a Slicer vector volume.
+    ITU-R 601 luma in integers, bit-identical to Pillow's ``convert("L")`` for 8-bit colour, so a colour
+    picture reads the same from a file and from a Slicer vector volume; 16 bits keep their depth, and equal
+    channels (a grey saved as colour) keep their value.
     """
     if channels.shape[-1] < 3:
         return channels[..., 0]
-    red, green, blue = (channels[..., c] for c in range(3))
-    if channels.dtype == np.uint8:
-        red, green, blue = (c.astype(np.uint32) for c in (red, green, blue))
-        return ((red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16).astype(np.uint8)
-    return (0.299 * red + 0.587 * green + 0.114 * blue).astype(np.float32)
+    red, green, blue = (channels[..., c].astype(np.uint32) for c in range(3))  # 65535 * 65536 + 0x8000 < 2**32
+    return ((red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16).astype(channels.dtype)

@@ -33,8 +33,10 @@ TURNING_ORIENTATIONS = range(2, 9)
 MAX_PICTURE_VALUE = 65535
 """The largest value a written picture (16-bit PNG) holds."""
 GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
-"""Pillow modes read as they are (16 bits in either byte order, as ImageJ writes big-endian TIFF); other
-pictures are converted to 8-bit grey."""
+"""Pillow modes read as they are (16 bits in either byte order, as ImageJ writes big-endian TIFF); colour
+pictures (:data:`COLOUR_MODES`) read as grey by :func:`rau.image.luma`, others are converted to 8-bit grey."""
+COLOUR_MODES = ("LA", "RGB", "RGBA")
+"""Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
 
 
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
@@ -177,16 +179,43 @@ def _jpeg_compressed(picture: PILImage.Image) -> bool:
     return picture.format in LOSSY_FORMATS or (picture.format == "TIFF" and picture.info.get("compression") in LOSSY_TIFF_COMPRESSIONS)
 
 
-def _grey(picture: PILImage.Image) -> np.ndarray:
+def _sixteen_bit(picture: PILImage.Image) -> bool:
+    """Whether a PNG or TIFF file stores 16 bits per channel (its raw mode, as Pillow says before decoding it: after,
+    it no longer does). A 16-bit BMP packs a pixel's colour in 16 bits, which Pillow reads in full."""
+    args = picture.tile[0].args if picture.tile else None
+    rawmode = args[0] if isinstance(args, tuple) else args
+    return picture.format in ("PNG", "TIFF") and isinstance(rawmode, str) and ";16" in rawmode
+
+
+def _colour_channels(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.ndarray:
+    """A colour picture's channels (last axis) at the depth the file stores. Pillow reads 16 bits per channel as
+    their high byte, so such a picture is read with ITK, as Slicer reads it, and refused where ITK cannot read it
+    (a grey + alpha PNG) or the two readers disagree (a TIFF whose colours are premultiplied by a partial alpha)."""
+    channels = np.asarray(picture)
+    if not sixteen_bit:
+        return channels
+    try:
+        with validation.itk_warnings_off():
+            deep = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+        agree = deep.dtype == np.uint16 and deep.shape == channels.shape and np.array_equal(deep >> 8, channels)
+    except RuntimeError:
+        agree = False
+    if not agree:
+        raise ImageReadError(f"{path}: a {picture.format} picture of 16 bits per channel, colour or grey + alpha, that rau cannot "
+                             "read at full depth; save it as one 16-bit grey channel (PNG, TIFF) or as NRRD")
+    return deep
+
+
+def _grey(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.ndarray:
     """A picture's grey levels: as stored, colour by :func:`rau.image.luma`, anything else through Pillow."""
     if picture.mode in GREY_MODES:
         return _native(np.asarray(picture))
-    if picture.mode in ("RGB", "RGBA"):
-        return luma(np.asarray(picture))
+    if picture.mode in COLOUR_MODES:
+        return luma(_colour_channels(path, picture, sixteen_bit))
     return np.asarray(picture.convert("L"))
 
 
-def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
+def _label_values(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.ndarray:
     """A label picture's values: grey levels, palette indices (the greys of a palette that shows each used index as
     its own grey, as every viewer, ITK and Slicer show it), or the grey of a colour picture whose channels agree."""
     if picture.mode in GREY_MODES:
@@ -197,14 +226,14 @@ def _label_values(path: Path, picture: PILImage.Image) -> np.ndarray:
         used = palette[np.unique(indices)] if len(palette) > indices.max() else None
         greys = used is not None and (used == used[:, :1]).all() and len(np.unique(used[:, 0])) == len(used)  # distinct greys
         return palette[indices, 0] if greys else indices
-    if picture.mode in ("RGB", "RGBA"):
-        rgb = np.asarray(picture.convert("RGB"))
-        if not (rgb == rgb[..., :1]).all():
-            raise ImageReadError(f"{path}: a colour label map ({picture.mode}); save one label value per pixel as a greyscale or palette picture")
-        values = rgb[..., 0]
-    else:
-        values = np.asarray(picture.convert("L"))
-    if picture.mode in ("LA", "RGBA") and (values[np.asarray(picture.getchannel("A")) == 0] != 0).any():
+    if picture.mode not in COLOUR_MODES:
+        return np.asarray(picture.convert("L"))
+    channels = _colour_channels(path, picture, sixteen_bit)
+    colour, alpha = (channels[..., :-1], channels[..., -1]) if picture.mode in ("LA", "RGBA") else (channels, None)
+    if not (colour == colour[..., :1]).all():
+        raise ImageReadError(f"{path}: a colour label map ({picture.mode}); save one label value per pixel as a greyscale or palette picture")
+    values = colour[..., 0]
+    if alpha is not None and (values[alpha == 0] != 0).any():
         raise ImageReadError(f"{path}: a label picture whose transparent pixels hold label values ({picture.mode}: its shapes may be "
                              "drawn in transparency, which a label map does not read); save one label value per pixel as a greyscale "
                              "picture, 0 for the background")
@@ -219,6 +248,7 @@ def _native(array: np.ndarray) -> np.ndarray:
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with _open_picture(path) as picture:
         validation.check_picture_size(path, *picture.size)  # first: reading its EXIF decodes a PNG
+        sixteen_bit = _sixteen_bit(picture)  # before decoding, likewise
         if label_map and _jpeg_compressed(picture):
             raise ImageReadError(f"{path}: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values, "
                                  "so save the labels as PNG, NRRD or NIfTI")
@@ -229,7 +259,7 @@ def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = Fal
         if getattr(picture, "n_frames", 1) > 1:
             raise ImageReadError(f"{path}: holds {picture.n_frames} pictures (pages or frames); give one picture, "
                                  "or the stack as a volume file (NRRD, NIfTI)")
-        array = _label_values(path, picture) if label_map else _grey(picture)
+        array = _label_values(path, picture, sixteen_bit) if label_map else _grey(path, picture, sixteen_bit)
     spacing = validation.positive_number(pixel_spacing, "pixel spacing") if pixel_spacing is not None else 1.0
     return Image.from_grid(array[np.newaxis], (spacing, spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3), ndim=2, placed=False)  # the one 2D rule
 
