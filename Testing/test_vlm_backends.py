@@ -53,6 +53,31 @@ def test_a_vlm_loaded_once_says_no_gpu_in_every_run_it_answers(tiny_qwen, monkey
         assert len(said) == 1 and said[0].startswith("no GPU found: running on the CPU")
 
 
+def test_a_vlm_loaded_once_says_its_adapters_other_base_in_every_run_it_answers(tiny_qwen, tmp_path, monkeypatch, capsys):
+    """Before: "the adapter ... was trained on ..." was said only while the model loaded, so a warm engine (a rau batch
+    worker's, built before its first target; the server's engine cache) recorded it in no run's result."""
+    peft = pytest.importorskip("peft")
+    import json
+
+    import torch
+
+    adapter = tmp_path / "adapter"
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=r".*language_model.*\.(q_proj|v_proj)")
+    peft.get_peft_model(create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"}).model, config).save_pretrained(adapter)
+    (adapter / "rau_adapter.json").write_text(json.dumps({"base_model": str(tmp_path / "other_qwen")}))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    backend = create_backend({"vlm_model": str(tiny_qwen), "vlm_adapter": str(adapter)})  # loaded outside any run
+    other = (f"the adapter {adapter} was trained on {tmp_path / 'other_qwen'}, not on {tiny_qwen}; if that is another model, "
+             "its answers are not the ones it was trained to give")
+    for _ in range(2):
+        with collected_warnings(echo=True) as said:
+            backend.generate(_messages(), max_new_tokens=2)
+            backend.generate(_messages(), max_new_tokens=2)
+        assert said == ["no GPU found: running on the CPU, which is much slower (device cpu chooses it without this warning)", other]
+    assert capsys.readouterr().err.count(other) == 1  # printed once, while it loaded
+
+
 def test_weights_that_give_nan_scores_are_refused_not_read_as_no_answer(tiny_qwen, tmp_path):
     """Before, a checkpoint whose values overflow to NaN decoded garbage: every structure "not found", exit 0."""
     import torch

@@ -26,8 +26,8 @@ def warn(message: str) -> None:
 
 
 def warn_once(message: str) -> None:
-    """:func:`warn` for a warning about the machine (no GPU) that every model of every run would say: recorded once by
-    each :func:`collected_warnings` it is said in (a warm model says it again each run), printed once per process."""
+    """:func:`warn` for a warning that every run would say again (a loaded model's: :func:`model_warnings`): recorded
+    once by each :func:`collected_warnings` it is said in, printed once per process."""
     collected = _COLLECTED.get()
     if collected is not None and message in collected[0]:
         return
@@ -52,6 +52,24 @@ def record(message: str) -> None:
     itself, as ``rau evaluate`` does a case's); outside one, nothing."""
     if (collected := _COLLECTED.get()) is not None:
         collected[0].append(message)
+
+
+@contextmanager
+def model_warnings():
+    """Around the loading of a model: keep the warnings it says (no GPU, an adapter trained on another base model) in
+    the list it yields, and say them when it ends (:func:`say_again`). The model, kept warm for later runs (a
+    ``rau batch`` worker's, a ``rau serve`` engine's), says them again on each use, so that each run records them."""
+    try:
+        with collected_warnings() as said:
+            yield said
+    finally:
+        say_again(said)
+
+
+def say_again(messages: list[str]) -> None:
+    """Say a loaded model's warnings (:func:`model_warnings`) with :func:`warn_once`."""
+    for message in messages:
+        warn_once(message)
 
 
 @contextmanager

@@ -10,7 +10,6 @@ import numpy as np
 from rau.boxes import Box
 from rau.engines.base import Localization, Progress, Request, Segmenter, validate_request
 from rau.image import Image
-from rau.models.loader import pick_device
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
 from rau.sam2.cache import DEFAULT_BUDGET, FeatureCache
@@ -20,6 +19,7 @@ from rau.sam2.model import load_sam2, model_source
 from rau.sam2.session import Plan, Sam2Session
 from rau.sam2.tracker import Tracker
 from rau.session import middle_slice
+from rau.user_warnings import model_warnings, say_again
 
 
 class Sam2Segmenter(Segmenter):
@@ -40,6 +40,7 @@ class Sam2Segmenter(Segmenter):
         self.top_k, self.slice_margin = top_k, slice_margin
         self.cache_bytes, self.name = cache_bytes, name
         self._model = self._style = None
+        self._said: list[str] = []  # what loading the model warned of
 
     @classmethod
     def from_options(cls, options: EngineOptions, name: str = "sam2") -> "Sam2Segmenter":
@@ -58,12 +59,13 @@ class Sam2Segmenter(Segmenter):
 
     @property
     def model(self):
-        """The SAM2-family video model, loaded on first use and kept; a later use says again what its device warns of
-        (:func:`~rau.models.loader.pick_device`), so each run of a warm engine records it."""
+        """The SAM2-family video model, loaded on first use and kept; a later use says again what its loading warned
+        of (:func:`~rau.user_warnings.model_warnings`), so each run of a warm engine records it."""
         if self._model is None:
-            self._model, self._style = load_sam2(self.source, self.device)
+            with model_warnings() as self._said:
+                self._model, self._style = load_sam2(self.source, self.device)
         else:
-            pick_device(self.device)
+            say_again(self._said)
         return self._model
 
     @property

@@ -8,8 +8,8 @@ from pathlib import Path
 from rau.errors import InputError, OptionError, UnavailableError
 from rau.io.json_text import parse_json
 from rau.models.inference import inference
-from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, pick_device, read_config, read_json, resolve
-from rau.user_warnings import warn
+from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, read_json, resolve
+from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily, family_for
@@ -34,10 +34,10 @@ class TransformersBackend(Backend):
     Build one directly around a model already in memory, such as the one being fine-tuned.
     """
 
-    def __init__(self, model, processor, family: ModelFamily, device: str | None = None):
-        """``device``: the one :meth:`load` was asked for, whose warning each answer says again (a warm engine's every
-        run records it: :func:`~rau.models.loader.pick_device`); None for a model built in memory, which says none."""
-        self.model, self.processor, self.family, self.asked_device = model, processor, family, device
+    def __init__(self, model, processor, family: ModelFamily, said: list[str] | None = None):
+        """``said``: what loading the model warned of, which each answer says again (a warm engine's every run records
+        it: :func:`~rau.user_warnings.model_warnings`); none for a model built in memory."""
+        self.model, self.processor, self.family, self.said = model, processor, family, said or []
         self.calls = 0
 
     @classmethod
@@ -48,12 +48,13 @@ class TransformersBackend(Backend):
         folder = resolve(source)
         check_vlm_folder(folder)
         check_family_option(folder, family)
-        processor = load_processor(AutoProcessor, source)
-        model = load_model(AutoModelForImageTextToText, source, device, dtype)
-        if adapter:
-            model = load_adapter(model, adapter)
-            warn_other_base(adapter, source)
-        return cls(model, processor, model_family(source, processor, family), device or "auto")
+        with model_warnings() as said:
+            processor = load_processor(AutoProcessor, source)
+            model = load_model(AutoModelForImageTextToText, source, device, dtype)
+            if adapter:
+                model = load_adapter(model, adapter)
+                warn_other_base(adapter, source)
+        return cls(model, processor, model_family(source, processor, family), said)
 
     def inputs(self, messages: list[dict]):
         """The processor's tensors for a conversation (token ids, pixels, grid, ``mm_token_type_ids``)."""
@@ -65,8 +66,7 @@ class TransformersBackend(Backend):
         return self.processor(text=[text], images=images_of(messages) or None, return_tensors="pt").to(self.model.device)
 
     def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:
-        if self.asked_device:
-            pick_device(self.asked_device)
+        say_again(self.said)
         inputs = self.inputs(messages)
         from transformers import LogitsProcessorList
 
