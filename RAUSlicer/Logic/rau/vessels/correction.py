@@ -118,8 +118,10 @@ def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
 
 
 def _painted(tree: VesselTree, cell: np.ndarray, vessels: np.ndarray) -> np.ndarray:
-    """The skeleton inside a piece's ``cell`` (:func:`piece_cell`) grown to the vessel width, kept inside the cell."""
-    return (paint({1: np.argwhere(tree.skeleton & cell)}, vessels | tree.mask, tree.pieces.shape) > 0) & cell
+    """The skeleton inside a piece's ``cell`` (:func:`piece_cell`) grown to the vessel width, kept inside the cell and the
+    vessel pixels the tree is made of: a rename then adds no vessel pixel, so the same click again finds the same tree
+    and the same piece (painting's edge pixel, :data:`~rau.vessels.paths.EDGE_PIXELS`, widened the vessel each time)."""
+    return (paint({1: np.argwhere(tree.skeleton & cell)}, vessels | tree.mask, tree.pieces.shape) > 0) & cell & tree.mask
 
 
 def piece_cell(tree: VesselTree, point) -> np.ndarray:
