@@ -286,18 +286,39 @@ def test_an_outside_click_beyond_the_width_of_its_piece_takes_the_clicked_pixel_
     segment. Other segments keep their pixels."""
     session = result.session
     start = session.label_map.copy()
-    tree = correction_tree(start, session.vessels)
-    covered = np.zeros(start.shape, bool)
-    for piece in range(1, tree.count + 1):
-        covered |= piece_region(tree, np.argwhere(tree.pieces == piece)[0], session.vessels)
     for name, value in session.values.items():
-        beyond = np.argwhere((start == value) & ~covered)
-        for point in map(tuple, beyond[:: max(len(beyond) // 3, 1)]):
+        for point in _beyond_the_pieces(session, value):
             session.reprompt(name, Prompt(points=[_ij(point)], labels=[0]))
             assert session.label_map[point] == 0, (name, point)
             assert np.array_equal(session.label_map[start != value], start[start != value])
             session.undo(name)
     assert np.array_equal(session.label_map, start)
+
+
+def test_an_inside_click_beyond_the_width_of_its_piece_names_the_clicked_pixel(result):
+    """Before, an inside click on a segment pixel beyond the painted width of the piece nearest it (a bulb, the ostium)
+    renamed that piece but left the clicked pixel in its segment. Segments other than the two keep their pixels."""
+    session = result.session
+    start = session.label_map.copy()
+    for name, value in session.values.items():
+        other = next(n for n in session.values if n != name)
+        for point in _beyond_the_pieces(session, value):
+            session.reprompt(other, Prompt(points=[_ij(point)], labels=[1]))
+            assert session.label_map[point] == session.values[other], (name, point)
+            kept = ~np.isin(start, [0, value, session.values[other]])
+            assert np.array_equal(session.label_map[kept], start[kept])
+            session.undo(other)
+    assert np.array_equal(session.label_map, start)
+
+
+def _beyond_the_pieces(session: VesselSession, value: int) -> list[tuple[int, int]]:
+    """A few pixels (row, col) of segment ``value`` beyond the painted width of every piece (bulbs, the ostium)."""
+    tree = correction_tree(session.label_map, session.vessels)
+    covered = np.zeros(tree.pieces.shape, bool)
+    for piece in range(1, tree.count + 1):
+        covered |= piece_region(tree, np.argwhere(tree.pieces == piece)[0], session.vessels)
+    beyond = np.argwhere((session.label_map == value) & ~covered)
+    return [tuple(point) for point in beyond[:: max(len(beyond) // 3, 1)]]
 
 
 def test_the_pieces_of_a_vessel_with_rough_edges_run_between_its_real_bifurcations():

@@ -4,7 +4,7 @@
   order, grown to the vessel width, becomes the segment (a SYNTAX segment runs between two
   landmarks, so the clicks redefine it);
 * :func:`rename`: one click on a wrongly named piece -> the piece, up to the next bifurcations, takes
-  the segment's value;
+  the segment's value, and so does the vessel's wide part (a bulb) around the click, where the piece's width leaves it out;
 * :func:`remove`: a click outside the segment on one of its pieces -> that piece loses the value, and so does the
   segment's wide part (a bulb) around the click, where the piece's width leaves it out.
 
@@ -46,11 +46,14 @@ def one_stop(vesselness: np.ndarray, points) -> bool:
 
 
 def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwrite: bool = False) -> np.ndarray:
-    """``label_map`` with the vessel piece at ``point`` (up to its bifurcations) named ``value``."""
-    region = piece_at(label_map, vessels, point)
+    """``label_map`` with the vessel piece at ``point`` (up to its bifurcations) named ``value``, and the vessel pixels
+    around the click that the piece's width leaves out and that are named as the clicked pixel is (:func:`clicked_region`:
+    the clicked spot of a wide bulb is named too)."""
+    clicked = int(label_map[int(point[0]), int(point[1])])
+    region = clicked_region(label_map, vessels, point, vessel_pixels(label_map, vessels) & (label_map == clicked))
     if not region.any():
         return label_map.copy()
-    wrong = int(label_map[point[0], point[1]]) or _majority(label_map[region])
+    wrong = clicked or _majority(label_map[region])
     writable = (label_map == 0) | (label_map == wrong) | (label_map == value) | overwrite
     updated = label_map.copy()
     updated[region & writable] = value
@@ -60,10 +63,7 @@ def rename(label_map: np.ndarray, vessels: np.ndarray, point, value: int, overwr
 def remove(label_map: np.ndarray, vessels: np.ndarray, point, value: int) -> np.ndarray:
     """``label_map`` without ``value`` on the vessel piece at ``point`` and on the segment's pixels around the click that
     the piece's width leaves out (:func:`beyond_width`: the clicked spot of a wide bulb goes too); other values untouched."""
-    tree = correction_tree(label_map, vessels)
-    cell = piece_cell(tree, point)
-    region = _painted(tree, cell, vessels)
-    region |= beyond_width(label_map == value, region, cell, point)
+    region = clicked_region(label_map, vessels, point, label_map == value)
     updated = label_map.copy()
     updated[region & (label_map == value)] = 0
     return updated
@@ -103,10 +103,13 @@ def near_vessel(vessels: np.ndarray, point) -> bool:
     return bool((padded[row : row + 2 * CLICK_REACH + 1, col : col + 2 * CLICK_REACH + 1] & disk).any())
 
 
-def piece_at(label_map: np.ndarray, vessels: np.ndarray, point) -> np.ndarray:
-    """The pixels a click at ``point`` (row, col) acts on: :func:`piece_region` of the :func:`correction_tree` (a removal
-    also takes the segment's part around the click beyond it, :func:`remove`)."""
-    return piece_region(correction_tree(label_map, vessels), point, vessels)
+def clicked_region(label_map: np.ndarray, vessels: np.ndarray, point, spot: np.ndarray) -> np.ndarray:
+    """The pixels a click at ``point`` (row, col) acts on: the piece nearest it (:func:`piece_region` of the
+    :func:`correction_tree`) and the pixels of ``spot`` beyond the piece's width that join the click (:func:`beyond_width`)."""
+    tree = correction_tree(label_map, vessels)
+    cell = piece_cell(tree, point)
+    region = _painted(tree, cell, vessels)
+    return region | beyond_width(spot, region, cell, point)
 
 
 def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:

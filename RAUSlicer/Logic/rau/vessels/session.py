@@ -127,7 +127,7 @@ class VesselSession(Session):
 
     def _why_unchanged(self, name: str, positive: list, negative: list) -> str:
         """Why a correction of ``name`` with these clicks (on vessels, (row, col)) left the label map as it was, from
-        the segments that hold the pieces the clicks act on (:func:`rau.vessels.correction.piece_at`)."""
+        the segments that hold the pieces the clicks act on (:func:`rau.vessels.correction.piece_region`)."""
         if len(positive) >= 2 and not correction.one_stop(self.vesselness, positive):
             return f"the vessel traced through the clicks is {name} already, where no other segment holds it"
         reasons = []
