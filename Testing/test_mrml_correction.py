@@ -457,3 +457,52 @@ def test_a_corrected_segment_is_the_users_answer_and_no_longer_flagged(mrml_scen
     assert Logic.GetSegmentStatus(kidney) == Logic.InProgress
     correction.undo("kidney")
     assert Logic.GetSegmentStatus(kidney) == Logic.Flagged and read_rau_tag(node, "kidney")["confidence"] == 0.0
+
+
+def test_segments_an_overwrite_correction_takes_from_say_so_and_undoing_every_correction_ends_where_the_run_was(mrml_scene):
+    """"head" grows with overwrite over all of "small" and part of "other"; "small", then "other", are corrected
+    (no overwrite); undone other, small, head. Before, small's emptied segment kept its found tag and In progress
+    status, the session still held the voxels head took, and the next correction sent small's loss as a hand edit:
+    after the undos small held its voxels again but its tag said not found ("every voxel was removed by an edit",
+    Flagged), as its session answer did. Now node, tags, statuses and session agree at each step."""
+    import json
+
+    from test_correction import result_2d
+
+    from rau.correction import CorrectorSession
+    from rau.labels import Structure
+    from rau.mrml.results import review_status, tag_json
+    from rau.result import taken_by, voxels
+
+    result, _ = result_2d()
+    small = np.zeros(result.target.shape, bool)
+    small[0, 60:64, 46:50] = True  # where head's inside click grows
+    result.structures.append(StructureResult(Structure("small", 3), small, 0.75, "test"))
+    result.session = CorrectorSession(result)
+    node = add_result_node(result, add_volume_node(result.target, "target", mrml_scene))
+
+    def state():
+        """Each segment's voxels, tag and status, after checking that they say the session's answer."""
+        masks, segments = segmentation_from_node(node, result.target).masks, node.GetSegmentation()
+        for name, answer in result.session.results.items():
+            assert np.array_equal(masks[name], voxels(answer, result.target.shape)), name
+            assert read_rau_tag(node, name) == json.loads(tag_json(answer, result.target)), name
+            assert Logic.GetSegmentStatus(segments.GetSegment(name)) == review_status(answer), name
+        return {name: (masks[name], read_rau_tag(node, name), Logic.GetSegmentStatus(segments.GetSegment(name))) for name in masks}
+
+    run = state()
+    correction = Correction(result, node, overwrite=True)
+    correction.update("head", Prompt(points=[(48, 62, 0)], labels=[1]))
+    taken = state()
+    assert not taken["small"][0].any() and taken["small"][1]["message"] == taken_by("head") and taken["small"][2] == Logic.Flagged
+    assert 0 < taken["other"][0].sum() < run["other"][0].sum()
+    correction.overwrite = False
+    for name, point in (("small", (47, 61, 0)), ("other", (70, 70, 0))):
+        correction.update(name, Prompt(points=[point], labels=[1]))
+        state()
+    for name in ("other", "small", "head"):
+        correction.undo(name)
+        state()
+    after = state()
+    for name, (mask, tag, status) in run.items():
+        assert np.array_equal(after[name][0], mask) and after[name][1:] == (tag, status), name

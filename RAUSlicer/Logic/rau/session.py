@@ -25,9 +25,11 @@ from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
 from rau.labels import normalize_name
-from rau.result import StructureResult, voxels
+from rau.result import GAVE_WAY, StructureResult, taken_by, voxels
 
 AXIS_LETTERS = "kji"
+EDITED_EMPTY = "every voxel was removed by an edit"
+"""Why a structure a hand edit (:meth:`Session.edit`) emptied is not found."""
 
 
 class Session(abc.ABC):
@@ -54,7 +56,7 @@ class Session(abc.ABC):
         self._steps: dict[str, list[Step]] = {}  # each structure's corrections to undo, the latest last
         self._corrections = 0  # all structures' corrections so far: each step's number
         self._undone_last: str | None = None  # the structure whose correction the last change undid
-        self._emptied: dict[str, tuple[float, str]] = {}  # confidence and message before an edit emptied each structure
+        self._emptied: dict[str, tuple[float, str, str]] = {}  # confidence and message before a mask emptied each, and why empty
         self._edits: dict[str, int] = {}  # how many hand edits (:meth:`edit`) changed each structure
         self.changed: tuple[str, ...] = ()  # see the class doc
 
@@ -118,11 +120,12 @@ class Session(abc.ABC):
         if self.results[name] is not before:
             self._edits[name] = self._edits.get(name, 0) + 1
 
-    def set_mask(self, name: str, mask) -> None:
+    def set_mask(self, name: str, mask, why_empty: str = EDITED_EMPTY) -> None:
         """``name`` goes on from ``mask``, as written where the session's answers are kept (not a hand edit: undo takes
-        back the corrections before it as it would without it). A structure this emptied gets its confidence and
-        message from before that back with its voxels, also when an undo gives them back (before, it kept confidence 0
-        and "every voxel was removed by an edit")."""
+        back the corrections before it as it would without it). A ``mask`` with no voxel leaves it not found, with
+        ``why_empty`` as its message. A structure this emptied gets its confidence and message from before that back
+        with its voxels, also when an undo gives them back (before, it kept confidence 0 and "every voxel was removed
+        by an edit")."""
         name = self._name(name)
         mask = np.asarray(mask, bool)
         if mask.shape != self.target.shape:
@@ -131,14 +134,17 @@ class Session(abc.ABC):
         if (current.mask is None and not mask.any()) or (current.mask is not None and np.array_equal(current.mask, mask)):
             return
         if not mask.any():  # emptied: not found, as a correction that removes every voxel leaves it
-            self._emptied[name] = (current.confidence, current.message)
-            self.results[name] = replace(current, mask=None, box=None, confidence=0.0, message=EDITED_EMPTY)
+            self._emptied[name] = (current.confidence, current.message, why_empty)
+            self.results[name] = replace(current, mask=None, box=None, confidence=0.0, message=why_empty)
             return
-        emptied = self._emptied.pop(name, None) if current.message == EDITED_EMPTY else None
-        confidence, message = emptied or (current.confidence, current.message)
+        confidence, message, why = self._emptied.get(name) or (current.confidence, current.message, None)
+        if current.message == why:  # still as this emptied it: its confidence and message from before come back
+            del self._emptied[name]
+        else:
+            confidence, message = current.confidence, current.message
         self.results[name] = replace(current, mask=mask.copy(), box=None, confidence=confidence, message=message)
 
-    def keep_emptied(self, name: str, emptied: tuple[float, str] | None) -> None:
+    def keep_emptied(self, name: str, emptied: tuple[float, str, str] | None) -> None:
         """Set what :meth:`edit` gives back to ``name`` when it fills it again after an edit emptied it (None: nothing;
         undo and a hand edit the server did not take put back what was kept before)."""
         if emptied is None:
@@ -156,18 +162,19 @@ class Session(abc.ABC):
 
     def gave_up(self, taker: str, name: str, mask) -> None:
         """Where it was written, ``taker``'s last correction took voxels from ``name`` (overwrite): ``name`` goes on
-        from ``mask`` (:meth:`set_mask`), and undoing that correction gives them back where ``taker`` gives them up."""
+        from ``mask`` (:meth:`set_mask`; left with none, its message says ``taker`` took them, as the written result's
+        does), and undoing that correction gives them back where ``taker`` gives them up."""
         before = self.results[name]
-        self.set_mask(name, mask)
+        self.set_mask(name, mask, taken_by(taker))
         if self._steps.get(taker):
             self._owe(taker, name, Taking(before, self._latest(name), voxels(before, self.target.shape) & ~np.asarray(mask, bool)))
 
     def gave_way(self, name: str, mask) -> None:
         """Where it was written, ``name``'s answer gave way to other structures, keeping ``mask``: ``name`` goes on from
-        it (:meth:`set_mask`). After an undo of ``name``, a structure whose latest correction holds voxels it gave way on
+        it (:meth:`set_mask`; left with none, its message says why). After an undo of ``name``, a structure whose latest correction holds voxels it gave way on
         gives them to it when that correction is undone, as a Slicer node (where segments may overlap) ends."""
         answer, kept = self.results[name], np.asarray(mask, bool)
-        self.set_mask(name, kept)
+        self.set_mask(name, kept, GAVE_WAY)
         wanted = voxels(answer, self.target.shape) & ~kept
         if self._undone_last != name or not wanted.any():
             return
@@ -312,7 +319,7 @@ class Step:
 
     undone: object
     number: int
-    emptied: tuple[float, str] | None
+    emptied: tuple[float, str, str] | None
     edits: int
     before: StructureResult
     after: StructureResult
@@ -329,10 +336,6 @@ def undone_voxels(now: np.ndarray, added: np.ndarray, removed: np.ndarray) -> np
     """The one rule for undoing a correction of a structure edited by hand since (the session's :meth:`Session.undo`,
     the Slicer module's): its voxels ``now`` without those the correction ``added``, with those it ``removed``."""
     return (now & ~added) | removed
-
-
-EDITED_EMPTY = "every voxel was removed by an edit"
-"""Why a structure a hand edit (:meth:`Session.edit`) emptied is not found."""
 
 
 def users_answer(before: StructureResult, item: StructureResult) -> StructureResult:

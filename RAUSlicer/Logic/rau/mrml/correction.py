@@ -290,7 +290,23 @@ class Correction:
             now = segment_mask(self.node, self._segment_id(n), self.result.target)
             change.added[n], change.removed[n] = now & ~snapshots[n].mask, snapshots[n].mask & ~now
         self.result.structures = [items.get(s.structure.name, s) for s in self.result.structures]
+        self._tell_session(name, items, taken)
         return items[name]
+
+    def _tell_session(self, name: str, items: dict[str, StructureResult], taken: dict[str, np.ndarray]) -> None:
+        """After writing the correction of ``name``: the session goes on from what was written, as after ``rau correct``
+        (:meth:`rau.result.Result.put_correction`), not as from hand edits. An answer written giving way to other
+        segments tells it so (``session.gave_way``); so does each structure whose voxels it took (overwrite; ``taken``
+        by segment id: ``session.gave_up``, so the undo of ``name`` gives them back), whose tag and status then say the
+        session's answer (one left with no voxel: not found, taken by ``name``). Before, such segments kept their old
+        tags, and the next correction sent what they had lost as a hand edit, which undo wrote into the tags."""
+        session = self.result.session
+        for n, written in items.items():
+            if written is not session.results[n]:
+                session.gave_way(n, voxels(written, self.result.target.shape))
+        for other in (segment_id for segment_id in taken if segment_id in session.results):
+            session.gave_up(name, other, segment_mask(self.node, other, self.result.target))
+            self._write_answer(other)
 
     def _check_not_edited_since(self, snapshots: dict[str, _Snapshot], started_from: dict[str, np.ndarray]) -> None:
         """Refuse to write segments edited by hand since the correction read them (``started_from``, :meth:`hand_edits`)."""

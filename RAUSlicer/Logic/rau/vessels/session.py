@@ -19,7 +19,7 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Structure
 from rau.result import StructureResult, taken_by, voxels, without
-from rau.session import Session, same_answer
+from rau.session import EDITED_EMPTY, Session, same_answer
 from rau.vessels import correction
 from rau.vessels.grid import WORKING_PIXELS, WorkingGrid
 
@@ -59,9 +59,9 @@ class VesselSession(Session):
         self._set(updated, name)
         return self._corrected(name)
 
-    def set_mask(self, name: str, mask) -> None:
+    def set_mask(self, name: str, mask, why_empty: str = EDITED_EMPTY) -> None:
         """A new mask for ``name`` (a hand edit too) also changes the label map later corrections start from."""
-        super().set_mask(name, mask)
+        super().set_mask(name, mask, why_empty)
         self.label_map = self._label_map()
 
     def _snapshot(self, name: str):
