@@ -329,3 +329,42 @@ def test_a_cancel_that_comes_after_the_work_finished_lets_its_answer_be_written_
     assert status == "disk: previous mask restored (Cancel came after the work had finished: its answer was written)"
     assert np.array_equal(segment_mask(node, "disk", image), before) and logic.correction(node) is not None
     assert shown == []
+
+
+
+def test_an_undo_or_correction_of_a_result_made_closed_surface_is_refused_before_the_session_changes(mrml_scene):
+    """The result's source representation made Closed surface (Segmentations module). Before, the undo ran in the
+    engine session and only its write was refused ("not edited as a labelmap"), which closed the session: every undo
+    after switching back said "this segmentation has no correction session". Now undo and correction are refused first,
+    saying how to fix it, and both work once Binary labelmap is the source again."""
+    from rau.mrml.segments import segment_mask
+    from rau.session import undone_voxels
+
+    k, j, i = np.mgrid[:12, :32, :32]
+    ball = (k - 6) ** 2 + (j - 15) ** 2 + (i - 16) ** 2 < 5**2  # a surface needs a volume, not one slice
+    image = Image((100.0 + 80.0 * ball).astype(np.float32), (1.0, 1.0, 1.0))
+    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "ball"}), {"ball": ball})
+    reference = add_volume_node(image, "reference", mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.process(reference, add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference),
+                         add_volume_node(image, "target", mrml_scene), ["ball"], "registration", {"deformable": False})
+    before = segment_mask(node, "ball", image)
+    logic.correct(node, "ball", Prompt(points=[(16, 21, 6)], labels=[1]))
+    corrected, session = segment_mask(node, "ball", image), logic.correction(node).result.session
+    assert corrected.sum() > before.sum()
+    node.CreateClosedSurfaceRepresentation()
+    node.GetSegmentation().SetSourceRepresentationName("Closed surface")
+    fix = r"make 'Binary labelmap' its source representation \(Segmentations module, Representations, Make source\)"
+    grow = Prompt(points=[(16, 9, 6)], labels=[1])
+    for job in (lambda: logic.undoJob(node, "ball"), lambda: logic.correctionJob(node, "ball", grow)):
+        with pytest.raises(ValueError, match=r"'target segmentation' is edited as 'Closed surface', not as a labelmap(.|\n)*" + fix):
+            job()
+    assert logic.correction(node).result.session is session and session.can_undo("ball")
+    assert np.array_equal(session.results["ball"].mask, corrected)
+    node.GetSegmentation().CreateRepresentation("Binary labelmap", True)  # the Segmentations module's Make source
+    node.GetSegmentation().SetSourceRepresentationName("Binary labelmap")
+    surfaced = segment_mask(node, "ball", image)  # made from the surface: a few voxels differ, kept as a hand edit
+    logic.undo(node, "ball")
+    undone = segment_mask(node, "ball", image)
+    assert np.array_equal(undone, undone_voxels(surfaced, corrected & ~before, before & ~corrected)) and not session.can_undo("ball")
+    assert np.array_equal(undone, session.results["ball"].mask)

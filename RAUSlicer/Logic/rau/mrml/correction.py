@@ -10,7 +10,7 @@ from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
 from rau.mrml.geometry import node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
-from rau.mrml.segments import binary_labelmaps, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
+from rau.mrml.segments import binary_labelmaps, check_labelmap_source, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way, voxels
 from rau.session import same_answer, undone_voxels
 
@@ -109,8 +109,11 @@ class Correction:
         before an undo (``undoing``) it is left out, as the undo brings back a segment it wrote as it was.
 
         A correction starts from these: :meth:`apply` refuses to write over a segment edited since (by hand while
-        the correction ran), as the answer would drop that edit."""
+        the correction ran), as the answer would drop that edit. A node whose masks cannot be written (its source
+        representation is not the binary labelmap) is refused here, before the session changes (before, the write
+        refused it after the session's undo, which closed the session)."""
         self._check_structure(name)
+        check_labelmap_source(self.node)
         others = self.result.engine in ENGINES and engine_class(self.result.engine).corrects_others  # a result made by hand: no
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
         if undoing:
@@ -136,10 +139,11 @@ class Correction:
         self.write_undo(name)
 
     def undo_work(self, name: str):
-        """Main thread: check that ``name`` has a correction to undo; return ``work(progress=None)``, which tells the
-        engine session of the hand edits made since, as before a correction (:meth:`sync_work`), and undoes it there (a
-        server's round trip), safe on a worker thread; then :meth:`write_undo`. A ``work`` that fails (a busy server)
-        leaves the change to undo again."""
+        """Main thread: check that ``name`` has a correction to undo and that the node can take its answer (placed as
+        at Run, masks writable: :meth:`hand_edits`), so a refusal leaves the session and its undos as they were; return
+        ``work(progress=None)``, which tells the engine session of the hand edits made since, as before a correction
+        (:meth:`sync_work`), and undoes it there (a server's round trip), safe on a worker thread; then
+        :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again."""
         self._check_structure(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")

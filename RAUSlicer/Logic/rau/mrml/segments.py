@@ -247,6 +247,16 @@ def require_segment_id(node, name: str, structure: bool = False) -> str:
     return segment_id
 
 
+def check_labelmap_source(node) -> None:
+    """Refuse to write masks into a segmentation whose source representation is not the binary labelmap (e.g. made
+    Closed surface in the Segmentations module), saying how to change it back."""
+    source = node.GetSegmentation().GetSourceRepresentationName()
+    if source != BINARY_LABELMAP:
+        raise GeometryError(f"segmentation {node.GetName()!r} is edited as {source!r}, not as a labelmap: masks cannot be "
+                            f"written into it; make {BINARY_LABELMAP!r} its source representation (Segmentations module, "
+                            "Representations, Make source) and try again")
+
+
 def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, structure: Structure | None = None,
                        overwrite: bool = False) -> str:
     """Set the segment of the structure ``name`` (:func:`structure_segment_id`; created when missing) to ``mask``
@@ -256,9 +266,8 @@ def write_segment_mask(node, name: str, mask: np.ndarray, geometry: Image, struc
     one may overlap them) unless ``overwrite``, which clears them under the voxels the segment newly takes.
     ``structure`` gives the color and terminology of a new segment.
     """
+    check_labelmap_source(node)
     segmentation = node.GetSegmentation()
-    if segmentation.GetSourceRepresentationName() != BINARY_LABELMAP:
-        raise GeometryError(f"segmentation {node.GetName()!r} is not edited as a labelmap; cannot write masks into it")
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != geometry.shape:
         raise GeometryError(f"mask for {name!r} has shape {mask.shape}, the grid has {geometry.shape}")
