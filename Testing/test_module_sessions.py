@@ -368,3 +368,17 @@ def test_an_undo_or_correction_of_a_result_made_closed_surface_is_refused_before
     undone = segment_mask(node, "ball", image)
     assert np.array_equal(undone, undone_voxels(surfaced, corrected & ~before, before & ~corrected)) and not session.can_undo("ball")
     assert np.array_equal(undone, session.results["ball"].mask)
+
+
+def test_a_target_whose_spacing_changed_after_run_is_refused_without_claiming_a_transform(disk_scene):
+    """The target's spacing changed as Volumes > Volume Information changes it. The refusals were right but said
+    "was moved (a transform changed or was hardened)", though no transform had changed."""
+    _, _, logic, run, (reference, reference_segmentation, target), _ = disk_scene
+    node = run()
+    result = logic.runEngine("registration", {"deformable": False}, logic.request(reference, reference_segmentation, target, ["disk"]))
+    target.SetSpacing(2.0, 2.0, 2.0)
+    said = r"was moved or its geometry changed \(a transform, or its origin, spacing or directions\) after"
+    with pytest.raises(ValueError, match=f"^'target' {said} it was read; press Run again$"):
+        logic.writeResult(result, target)
+    with pytest.raises(ValueError, match=f"^'target segmentation' or its target {said} Run; "):
+        logic.correctionJob(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))

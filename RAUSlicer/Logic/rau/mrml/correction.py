@@ -8,7 +8,7 @@ import numpy as np
 
 from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
-from rau.mrml.geometry import node_to_world, volume_in_place
+from rau.mrml.geometry import MOVED, node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, check_labelmap_source, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way, voxels
@@ -241,11 +241,11 @@ class Correction:
             write_segment_mask(self.node, segment_id, current | voxels, self.result.target)
 
     def _check_in_place(self) -> None:
-        """Refuse to go on when the result or the target was moved (a transform changed or was hardened) since the
-        target was read for Run."""
+        """Refuse to go on when the result or the target was moved (a transform changed or was hardened), or the
+        target's geometry changed, since the target was read for Run."""
         moved = not np.allclose(node_to_world(self.node), self._placed, atol=1e-6)
         if moved or (self.target_node is not None and not volume_in_place(self.target_node, self.result.target)):
-            raise ValueError(f"{self.node.GetName()!r} or its target was moved (a transform changed or was hardened) after Run; "
+            raise ValueError(f"{self.node.GetName()!r} or its target {MOVED} after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 
     def _check_structure(self, name: str) -> None:

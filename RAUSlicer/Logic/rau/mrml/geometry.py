@@ -64,17 +64,20 @@ def ijk_to_world(node) -> np.ndarray:
     return node_to_world(node) @ arrayFromVTKMatrix(matrix)
 
 
+MOVED = "was moved or its geometry changed (a transform, or its origin, spacing or directions)"
+"""What happened to a node whose voxels are no longer where they were read (:func:`volume_in_place`), said in refusals."""
+
+
 def volume_in_place(node, image: Image) -> bool:
     """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
-    or hardened since)."""
+    or hardened since, and its origin, spacing and directions as they were)."""
     return np.allclose(ijk_to_world(node), image_ijk_to_ras(image.as_stored()), atol=1e-6)
 
 
 def check_volume_in_place(node, image: Image) -> None:
     """Refuse a volume node moved since ``image`` was read from it (e.g. while an engine ran)."""
     if not volume_in_place(node, image):
-        raise GeometryError(f"{node.GetName()!r} was moved (a transform changed or was hardened) after it was read; "
-                            "press Run again")
+        raise GeometryError(f"{node.GetName()!r} {MOVED} after it was read; press Run again")
 
 
 def image_from_volume_node(node) -> Image:
