@@ -9,8 +9,10 @@ import shutil
 import pytest
 
 from rau.cli import main
+from rau.commands.engine_options import check_models
 from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError, ModelSource
+from rau.options import EngineOptions
 from rau.vlm.families import QWEN2_5_VL, QWEN3_VL
 from rau.vlm.local import TransformersBackend, check_vlm_folder
 from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
@@ -91,3 +93,15 @@ def test_a_mistyped_local_sam2_folder_is_named_as_one(shared_data, tmp_path, cap
     assert code == 2
     assert "--sam2-model models/sam2x: no local folder models/sam2x exists (models holds no 'sam2x')" in capsys.readouterr().err
     assert not out.parent.exists()
+
+
+def test_a_vlm_whose_weights_hold_nan_is_refused_before_any_work_naming_the_option(tiny_qwen, tmp_path):
+    """Before: the check read the weights' header only, and a NaN checkpoint was found only while it answered."""
+    from safetensors.torch import load_file, save_file
+
+    folder = shutil.copytree(tiny_qwen, tmp_path / "damaged")
+    tensors = load_file(folder / "model.safetensors")
+    save_file({key: value.fill_(float("inf")) if value.is_floating_point() else value for key, value in tensors.items()},
+              folder / "model.safetensors")
+    with pytest.raises(OptionError, match=f"--vlm-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN or infinite"):
+        check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(folder)}))

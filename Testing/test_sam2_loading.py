@@ -115,7 +115,7 @@ def test_an_unknown_model_type_names_the_known_ones(tmp_path):
         Sam2Segmenter(str(tmp_path), device="cpu").model
 
 
-def test_the_checkpoint_check_before_loading_reads_only_the_weights_headers(tiny_sam2, tmp_path, monkeypatch):
+def test_the_checkpoint_check_before_loading_loads_no_model(tiny_sam2, tmp_path, monkeypatch):
     import torch
 
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
@@ -230,23 +230,70 @@ def test_a_sharded_checkpoint_missing_a_shard_is_refused_before_any_work(tiny_sa
         check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
 
 
-def test_weights_that_hold_nan_are_named_not_taken_for_absent_structures(tiny_sam2, tmp_path, capsys):
-    """A checkpoint whose header is intact but whose numbers are NaN: before, every structure was "not found (SAM2
-    found no object (object score below zero))", exit 0."""
-    from safetensors.torch import load_file, save_file
-
-    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
-    tensors = load_file(folder / "model.safetensors")
-    save_file({key: value.fill_(float("nan")) if value.is_floating_point() else value for key, value in tensors.items()}, folder / "model.safetensors")
+def _volumes(tmp_path) -> dict[str, str]:
+    """A small reference volume with its labels and a target, written to ``tmp_path``."""
     rng = np.random.default_rng(0)
     labels = np.zeros((4, 24, 24), np.uint8)
     labels[1:3, 5:12, 5:12] = 1
-    image = _write(rng.normal(size=(4, 24, 24)).astype(np.float32), tmp_path / "ref.nii.gz")
-    target = _write(rng.normal(size=(4, 24, 24)).astype(np.float32), tmp_path / "target.nii.gz")
-    code = main(["segment", "--reference", image, "--reference-labels", _write(labels, tmp_path / "ref_labels.nii.gz"), "--target", target,
+    return {"image": _write(rng.normal(size=(4, 24, 24)).astype(np.float32), tmp_path / "ref.nii.gz"),
+            "labels": _write(labels, tmp_path / "ref_labels.nii.gz"),
+            "target": _write(rng.normal(size=(4, 24, 24)).astype(np.float32), tmp_path / "target.nii.gz")}
+
+
+def _segment_with(folder, tmp_path) -> int:
+    """``rau segment`` of :func:`_volumes` with the SAM2 checkpoint in ``folder``."""
+    data = _volumes(tmp_path)
+    return main(["segment", "--reference", data["image"], "--reference-labels", data["labels"], "--target", data["target"],
                  "--out", str(tmp_path / "out" / "t.nii.gz"), "--engine", "sam2-memory", "--sam2-model", str(folder), "--device", "cpu"])
-    assert code == 2 and "its weights hold NaN or infinite values" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "t.nii.gz").exists()
+
+
+def _nan_weights(folder):
+    """The checkpoint in ``folder`` with every floating-point number NaN, its header intact."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(folder / "model.safetensors")
+    return {key: value.fill_(float("nan")) if value.is_floating_point() else value for key, value in tensors.items()}
+
+
+def test_weights_that_hold_nan_are_refused_before_any_work_naming_the_option(tiny_sam2, tmp_path, capsys):
+    """A checkpoint whose header is intact but whose numbers are NaN: before, every structure was "not found (SAM2
+    found no object (object score below zero))", exit 0; then it was found only once SAM2 ran, naming no option."""
+    from safetensors.torch import save_file
+
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    save_file(_nan_weights(folder), folder / "model.safetensors")
+    assert _segment_with(folder, tmp_path) == 2
+    assert (f"error: --sam2-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN or infinite values (tensor "
+            in capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_nan_weights_in_a_pytorch_bin_are_named_when_sam2_runs(tiny_sam2, tmp_path, capsys):
+    """A .bin checkpoint is checked whole only, not read before loading: the object scores still tell."""
+    import torch
+
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    torch.save(_nan_weights(folder), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    assert _segment_with(folder, tmp_path) == 2
+    assert "SAM2 (--sam2-model) gave no finite object score" in capsys.readouterr().err
+
+
+def test_rau_evaluate_refuses_a_checkpoint_damaged_in_the_middle_before_any_case(tiny_sam2, tmp_path, capsys):
+    """4 KiB of 0xff in the middle of model.safetensors (NaN numbers): before, every case ran and failed on its own
+    with SAM2's "no finite object score", and the run ended 1."""
+    folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    paths = _volumes(tmp_path)
+    manifest = tmp_path / "cases.csv"
+    manifest.write_text("reference_image,reference_labels,target_image,target_labels\n"
+                        f"{paths['image']},{paths['labels']},{paths['target']},{paths['labels']}\n")
+    code = main(["evaluate", str(manifest), "--engine", "sam2-memory", "--sam2-model", str(folder), "--device", "cpu"])
+    error = capsys.readouterr().err
+    assert code == 2 and f"error: --sam2-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN" in error
+    assert "failed:" not in error
 
 
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):

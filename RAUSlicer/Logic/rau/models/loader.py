@@ -6,6 +6,7 @@ torch and transformers are imported inside the functions, so ``import rau`` stay
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,11 +179,8 @@ def quiet_transformers():
 
 def check_weights(folder: Path) -> None:
     """Raise :class:`ModelNotAvailableError` when ``folder`` holds no weights file, or naming a ``.safetensors`` file
-    whose header cannot be read or that is shorter than its header says (cut off), or a ``pytorch_model*.bin`` that
-    is not whole, or a shard that the checkpoint's index names and the folder lacks; only headers, directories and
-    the index are read, so this is quick for any size."""
-    from safetensors import SafetensorError, safe_open
-
+    that :func:`check_safetensors` refuses, or a ``pytorch_model*.bin`` that is not whole (only its zip directory is
+    read), or a shard that the checkpoint's index names and the folder lacks."""
     if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
         raise ModelNotAvailableError(f"{folder} holds no model weights (model.safetensors); copy the whole model folder")
     for index in sorted(Path(folder).glob("*.index.json")):  # a checkpoint in shards lists them all
@@ -192,14 +190,44 @@ def check_weights(folder: Path) -> None:
             raise ModelNotAvailableError(f"{index} names {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in "
                                          f"{folder}; copy the whole model folder")
     for weights in sorted(Path(folder).glob("*.safetensors")):
-        try:
-            with safe_open(str(weights), "pt"):
-                pass
-        except (OSError, SafetensorError) as error:
-            raise ModelNotAvailableError(f"{weights}: cannot read the model weights ({error})") from error
+        check_safetensors(weights)
     for weights in sorted(Path(folder).glob("pytorch_model*.bin")):
         if not _whole_torch_file(weights):
             raise ModelNotAvailableError(f"{weights}: cannot read the model weights (not a whole PyTorch checkpoint: cut off or damaged)")
+
+
+def check_safetensors(weights: Path, what: str = "model") -> None:
+    """Raise :class:`ModelNotAvailableError` naming a ``.safetensors`` file whose header cannot be read, that is shorter
+    than its header says (cut off), or whose numbers are not all finite (NaN or infinite: a damaged copy, which a model
+    would run with and answer nothing); ``what``: whose weights they are, as the message says."""
+    from safetensors import SafetensorError
+
+    try:
+        stamp = weights.stat()
+        damaged = _first_non_finite(str(weights), stamp.st_size, stamp.st_mtime_ns)
+    except (OSError, SafetensorError) as error:
+        raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({error})") from error
+    if damaged is not None:
+        raise ModelNotAvailableError(f"{weights}: the {what} weights hold NaN or infinite values (tensor {damaged} first): the file is "
+                                     "damaged; copy the model folder again")
+
+
+@functools.lru_cache(maxsize=64)
+def _first_non_finite(path: str, size: int, modified_ns: int) -> str | None:
+    """The name of the first tensor in a ``.safetensors`` file that holds a NaN or infinite number, else None; tensors
+    are read one at a time. Kept per file, size and time of change: a run that checks a model, then loads it (which
+    checks it again) reads it once here."""
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as handle:
+        return next((name for name in handle.keys() if not _finite(handle.get_tensor(name))), None)
+
+
+def _finite(tensor) -> bool:
+    """Whether a tensor's numbers are all finite (whole numbers always are; 8-bit floats are widened for torch to check)."""
+    if not tensor.is_floating_point():
+        return True
+    return bool((tensor.half() if tensor.element_size() == 1 else tensor).isfinite().all())
 
 
 def _whole_torch_file(path: Path) -> bool:

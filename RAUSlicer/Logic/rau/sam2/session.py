@@ -191,8 +191,8 @@ class Sam2Session(Session):
     def _result(self, name: str, mask: np.ndarray, scores: list[float], covered: bool = False) -> StructureResult:
         plan = self.plans[name]
         if not np.isfinite(scores).all():  # NaN is never above zero: every structure would read as "no object"
-            raise UnavailableError(f"SAM2 gave no finite object score for {name!r}: its weights hold NaN or infinite values "
-                                   "(a damaged checkpoint); copy the model folder again")
+            raise UnavailableError(f"SAM2 (--sam2-model) gave no finite object score for {name!r}: its weights hold or overflow to NaN or "
+                                   "infinite values (a damaged checkpoint); copy the model folder again")
         confidence = float(np.mean(1 / (1 + np.exp(-np.asarray(scores))))) if scores else 0.0
         prompts = {
             "source": plan.source,
