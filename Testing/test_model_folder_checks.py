@@ -105,3 +105,50 @@ def test_a_vlm_whose_weights_hold_nan_is_refused_before_any_work_naming_the_opti
               folder / "model.safetensors")
     with pytest.raises(OptionError, match=f"--vlm-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN or infinite"):
         check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(folder)}))
+
+
+def _adapter(folder, config: str | None = None, weights: bytes | None = None):
+    """A LoRA adapter folder for the tiny Qwen with no tensors; ``config`` or ``weights`` replace its files' bytes."""
+    from safetensors.torch import save_file
+
+    peft = pytest.importorskip("peft")
+    peft.LoraConfig(r=4, target_modules=r".*language_model.*\.(q_proj|v_proj)").save_pretrained(folder)
+    save_file({}, folder / "adapter_model.safetensors")
+    if config is not None:
+        (folder / "adapter_config.json").write_text(config)
+    if weights is not None:
+        (folder / "adapter_model.safetensors").write_bytes(weights)
+    return folder
+
+
+@pytest.mark.parametrize("damage, said", [
+    ({"weights": b"\xff" * 3000}, "{folder}: {folder}/adapter_model.safetensors: cannot read the adapter weights ("),
+    ({"config": "{"}, "{folder}: {folder}/adapter_config.json: not readable JSON ("),
+])
+def test_a_damaged_vlm_adapter_is_refused_before_any_work_naming_the_option(damage, said, tiny_qwen, tmp_path):
+    """Before: the folder check passed it, and loading it said "FOLDER: cannot read the adapter weights" or
+    "FOLDER/adapter_config.json: not readable JSON", naming no option."""
+    folder = _adapter(tmp_path / "adapter", **damage)
+    options = EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(folder), "device": "cpu"})
+    with pytest.raises(OptionError) as error:
+        check_models("vlm-box", options)
+    assert str(error.value).startswith(f"--vlm-adapter {said.format(folder=folder)}")
+
+
+def test_rau_train_names_the_model_and_adapter_options_it_refuses(tiny_qwen, tiny_sam2, tmp_path, capsys):
+    """Before: sft said "FOLDER: model_type 'sam2_video' is not a vision-language model" and "FOLDER/model.safetensors:
+    cannot read ...", build-pairs "--model FOLDER/model.safetensors: ...", naming the option with another value."""
+    cut = shutil.copytree(tiny_qwen, tmp_path / "cut")
+    (cut / "model.safetensors").write_bytes((cut / "model.safetensors").read_bytes()[:100_000])
+    adapter = _adapter(tmp_path / "adapter", weights=b"\xff" * 3000)
+    sft = ["train", "sft", "--data", str(tmp_path / "pairs"), "--out", str(tmp_path / "out"), "--device", "cpu"]
+    for command, said in (
+        (sft + ["--model", str(tiny_sam2["always"])], f"--model {tiny_sam2['always']}: model_type 'sam2_video' is not a vision-language"),
+        (sft + ["--model", str(cut)], f"--model {cut}: {cut / 'model.safetensors'}: cannot read the model weights"),
+        (sft + ["--model", str(tiny_qwen), "--adapter", str(adapter)], f"--adapter {adapter}: {adapter / 'adapter_model.safetensors'}: cannot read"),
+        (["train", "build-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p"), "--model", str(cut)],
+         f"--model {cut}: {cut / 'model.safetensors'}: cannot read the model weights"),
+    ):
+        assert main(command) == 2
+        assert f"error: {said}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -189,10 +189,19 @@ def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, 
                          (pairs / "adapter", "is inside the --data folder"), (tmp_path / "a_file", "a file, not a folder")):
         assert main(["train", "sft", *common, "--out", str(out)]) == 2
         assert f"--out {out}" in (error := capsys.readouterr().err) and problem in error, error
-    (tmp_path / "run" / "checkpoints" / "checkpoint-2").mkdir(parents=True)  # an adapter the fresh run would delete
+    _empty_adapter(tmp_path / "run" / "checkpoints" / "checkpoint-2")  # an adapter the fresh run would delete
     assert main(["train", "sft", *common, "--adapter", str(tmp_path / "run" / "checkpoints" / "checkpoint-2"), "--out", str(tmp_path / "run")]) == 2
     assert "checkpoint-2 lies in " in capsys.readouterr().err and (tmp_path / "run" / "checkpoints" / "checkpoint-2").is_dir()
     assert {folder: _listing(folder) for folder in (tiny_qwen, pairs)} == before
+
+
+def _empty_adapter(folder):
+    """A LoRA adapter folder with a configuration and no tensors."""
+    import peft
+    from safetensors.torch import save_file
+
+    peft.LoraConfig(r=4, target_modules=r".*language_model.*\.(q_proj|v_proj)").save_pretrained(folder)
+    save_file({}, folder / "adapter_model.safetensors")
 
 
 def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sft_adapter, pairs, tiny_qwen, tmp_path, capsys, monkeypatch):

@@ -33,9 +33,10 @@ class WriteError(InputError):
 
 
 def about(path, message) -> str:
-    """``message`` led by ``path``, unless it names that path first already (as messages about a file do)."""
+    """``message`` led by ``path``, unless it names that path first already (as messages about a file do; one that
+    starts with a file inside ``path``, ``path/model.safetensors: ...``, is led by ``path`` still)."""
     message = str(message)
-    return message if message.startswith(str(path)) else f"{path}: {message}"
+    return message if re.match(re.escape(str(path)) + r"(:|\s|$)", message) else f"{path}: {message}"
 
 
 PATH_REFUSALS = (errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rau.errors import OptionError, about
+from rau.errors import InputError, OptionError, about
 from rau.train.model import LEARNING_RATES, LoraSettings
 from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
 from rau.vlm.families import FAMILY_NAMES, family_for
@@ -88,7 +88,8 @@ def _dropout(value, option: str) -> float:
 
 
 def _settings(args: argparse.Namespace):
-    """The run's settings; a ``--device`` this machine lacks is refused before any work."""
+    """The run's settings; a ``--device`` this machine lacks, and a ``--model`` or ``--adapter`` that cannot be used
+    (:func:`_check_model`), are refused before any work."""
     from rau.models.loader import ModelNotAvailableError, check_device
     from rau.train.run import FineTuneSettings
 
@@ -96,6 +97,7 @@ def _settings(args: argparse.Namespace):
         check_device(args.device)
     except ModelNotAvailableError as error:
         raise OptionError(f"--device {args.device}: {error}") from None
+    _check_model(args.model, args.adapter)
 
     keys = ["model", "data", "out", "adapter", "epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "eval_steps",
             "eval_limit", "save_steps", "logging_steps", "train_limit", "gradient_checkpointing", "resume", "device", "seed", "overwrite"]
@@ -127,16 +129,27 @@ def run_build_pairs(args: argparse.Namespace) -> int:
 
 
 def _model_family(model: str):
-    """The family of ``--model``, whose folder is checked as ``sft`` checks it (a SAM2 folder is told to be one)."""
-    from rau.models.loader import ModelNotAvailableError, ModelSource, resolve
-    from rau.vlm.local import check_vlm_folder, model_family
+    """The family of ``--model``, whose folder is checked as ``sft`` checks it (:func:`_check_model`)."""
+    from rau.models.loader import ModelSource
+    from rau.vlm.local import model_family
 
-    source = ModelSource(model)
-    try:
-        check_vlm_folder(resolve(source))
-    except ModelNotAvailableError as error:
-        raise OptionError(f"--model {about(model, error)}") from None
-    return model_family(source)
+    _check_model(model)
+    return model_family(ModelSource(model))
+
+
+def _check_model(model: str, adapter: str | None = None) -> None:
+    """Refuse a ``--model`` that is no usable vision-language model (a SAM2 folder is told to be one; weights cut off
+    or damaged are named) or an ``--adapter`` that is no readable LoRA adapter: :class:`OptionError` naming the option."""
+    from rau.models.loader import ModelSource, resolve
+    from rau.vlm.local import check_adapter_folder, check_vlm_folder
+
+    for option, value, check in (("--model", model, lambda: check_vlm_folder(resolve(ModelSource(model)))),
+                                 ("--adapter", adapter, lambda: check_adapter_folder(adapter))):
+        try:
+            if value:
+                check()
+        except InputError as error:
+            raise OptionError(f"{option} {about(value, error)}") from None
 
 
 def run_sft(args: argparse.Namespace) -> int:

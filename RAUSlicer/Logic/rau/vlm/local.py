@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rau.errors import InputError, OptionError, UnavailableError
 from rau.io.json_text import parse_json
 from rau.models.inference import inference
-from rau.models.loader import ModelNotAvailableError, ModelSource, check_weights, load_model, load_processor, read_config, read_json, resolve
+from rau.models.loader import (ModelNotAvailableError, ModelSource, check_safetensors, check_weights, load_model, load_processor,
+                               read_config, read_json, resolve)
 from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply
@@ -148,7 +148,8 @@ def model_family(source: ModelSource, processor=None, family: ModelFamily | None
 
 
 def check_adapter_folder(adapter) -> Path:
-    """The adapter's folder; :class:`AdapterError` when there is none, or it lacks ``adapter_config.json`` or weights."""
+    """The adapter's folder; :class:`AdapterError` when there is none, or it lacks ``adapter_config.json`` or weights,
+    or they cannot be read (:func:`_check_adapter_files`)."""
     folder = Path(adapter).expanduser()
     if not folder.is_dir():
         raise AdapterError(f"{folder}: {not_a_folder(folder)}")
@@ -156,7 +157,24 @@ def check_adapter_folder(adapter) -> Path:
         raise AdapterError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
     if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
         raise AdapterError(f"{folder}: the adapter weights are missing (no {' or '.join(ADAPTER_WEIGHTS)})")
+    _check_adapter_files(folder)
     return folder
+
+
+def _check_adapter_files(folder: Path) -> None:
+    """:class:`AdapterError` naming an ``adapter_config.json`` that is not readable JSON, or ``.safetensors`` weights cut
+    off or damaged (:func:`rau.models.loader.check_safetensors`), before the model they go on is loaded."""
+    config = folder / "adapter_config.json"
+    try:
+        parse_json(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise AdapterError(f"{config}: not readable JSON ({error})") from None
+    weights = folder / ADAPTER_WEIGHTS[0]
+    try:
+        if weights.is_file():
+            check_safetensors(weights, "adapter")
+    except ModelNotAvailableError as error:
+        raise AdapterError(str(error)) from None
 
 
 def other_base(adapter, source: ModelSource) -> str | None:
@@ -195,8 +213,6 @@ def load_adapter(model, adapter, trainable: bool = False):
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
     except (OSError, SafetensorError) as error:
         raise AdapterError(f"{folder}: cannot read the adapter weights ({error})") from error
-    except json.JSONDecodeError as error:
-        raise AdapterError(f"{folder / 'adapter_config.json'}: not readable JSON ({error})") from error
     except (RuntimeError, ValueError, TypeError, KeyError) as error:  # shapes, target modules or a config that do not fit
         if "out of memory" in str(error).lower():  # torch.cuda.OutOfMemoryError is a RuntimeError: not the adapter's fault
             raise
