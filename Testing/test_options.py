@@ -99,3 +99,38 @@ def test_a_run_records_local_model_folders_absolutely_so_rau_correct_finds_them_
     recorded = recorded_inputs("t.png", 1.0, ["r.png"], ["r_mask.png"], [1.0], None, None, None, options)["engine_options"]
     assert recorded["sam2_model"] == str(tmp_path / "models/sam2_tiny")
     assert recorded["vlm_model"] == "Qwen/Qwen2.5-VL-3B-Instruct"  # a hub id, not a path here
+
+
+def test_each_engine_names_the_options_it_reads():
+    """One table says which engine reads which option (before: none, and an option an engine ignores passed silently)."""
+    from rau.engines import ENGINE_OPTIONS, ENGINES, unused_options
+
+    assert set(ENGINE_OPTIONS) == set(ENGINES)
+    names = {spec.name for spec in option_fields()}
+    assert set().union(*ENGINE_OPTIONS.values()) == names  # each option read by some engine, and no other name
+    assert unused_options("registration", ["slice_margin", "top_k", "sam2_model", "vlm_adapter", "device"]) == [
+        "slice_margin", "sam2_model", "vlm_adapter", "device"]
+    assert unused_options("sam2-memory", ["fusion", "slice_margin", "window"]) == ["fusion", "slice_margin"]
+    assert unused_options("vlm-box", ["vlm_server", "sam2_model", "top_k"]) == ["sam2_model", "top_k"]
+    assert unused_options("rau", ["vlm_adapter", "sam2_model", "slice_axis"]) == []
+
+
+def test_rau_segment_warns_of_options_its_engine_does_not_use_and_records_them(tmp_path, capsys):
+    """Before: --engine registration took --slice-margin, --sam2-model (even a damaged one) and --vlm-adapter without a
+    word; they are warned of, recorded in the result JSON, and the run goes on as without them."""
+    import json
+
+    from rau.cli import main
+    from rau.demo import SAMPLE_DATA
+
+    data = SAMPLE_DATA / "hc18"
+    common = ["segment", "--reference", str(data / "000_HC.png"), "--reference-labels", str(data / "000_HC_mask.png"),
+              "--target", str(data / "001_HC.png"), "--top-k", "3"]
+    assert main([*common, "--out", str(tmp_path / "plain" / "t.nii.gz")]) == 0
+    assert "warning" not in capsys.readouterr().err  # defaults and used options: no warning
+    assert main([*common, "--out", str(tmp_path / "given" / "t.nii.gz"), "--slice-margin", "5", "--sam2-model", str(tmp_path / "no_model"),
+                 "--vlm-adapter", "nope", "--no-deformable"]) == 0
+    said = [f"{flag} is ignored: the registration engine does not use it" for flag in ("--sam2-model", "--slice-margin", "--vlm-adapter")]
+    error = capsys.readouterr().err
+    assert all(f"warning: {line}" in error for line in said)
+    assert json.loads((tmp_path / "given" / "t.result.json").read_text())["warnings"] == said

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, check_models, engine_options
+from rau.commands.engine_options import add_engine_arguments, check_models, engine_options, given_options, warn_unused_options
 from rau.errors import OptionError, about
 from rau.validation import argument, non_empty_path, non_negative_number, positive_integer, positive_number
 
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
     if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
         check_models(args.engine, options)
+    warn_unused_options(args.engine, given_options(args))
     if args.ray:
         from rau.batch.ray_backend import connect, run_on_ray
 

@@ -19,7 +19,7 @@ from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
-from rau.commands.engine_options import add_option_arguments, checked_engine
+from rau.commands.engine_options import add_option_arguments, checked_engine, warn_unused_options
 from rau.engines import ENGINES, Request, engine_class
 from rau.engines.base import Prompt
 from rau.errors import InputError, OptionError
@@ -112,6 +112,7 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     if saved["engine"] in ENGINES:  # checked before the engine runs again
+        warn_unused_options(saved["engine"], moved)
         engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
     result = reopen(saved, saved_path, target)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import typing
 
-from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class
+from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class, unused_options
 from rau.errors import InputError, OptionError
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
+from rau.user_warnings import warn
 from rau.vlm.backend import chosen_family, vlm_source
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, engine_default: str | None = DEFAULT_ENGINE, engine_help: str = "") -> None:
-    """``--engine`` (``engine_default`` when not given, said by ``engine_help``) and one flag per engine option (each
-    engine ignores those it does not use).
+    """``--engine`` (``engine_default`` when not given, said by ``engine_help``) and one flag per engine option (one the
+    chosen engine does not use is ignored with a warning: :func:`warn_unused_options`).
 
     Every flag defaults to None ("not given"), so :func:`engine_options` leaves the default to
     :class:`EngineOptions`. A boolean option whose default is True gets a ``--no-...`` flag.
@@ -44,8 +45,19 @@ def add_option_arguments(group, names: list[str], defaults_shown: bool = True) -
 
 def engine_options(args: argparse.Namespace, **fixed) -> EngineOptions:
     """The engine options the user gave (others keep their defaults), plus ``fixed`` ones set by the command."""
-    given = {spec.name: getattr(args, spec.name) for spec in option_fields() if getattr(args, spec.name, None) is not None}
-    return EngineOptions.from_dict({**given, **fixed})
+    return EngineOptions.from_dict({**given_options(args), **fixed})
+
+
+def given_options(args: argparse.Namespace) -> dict:
+    """The engine options given on the command line, by name (not their defaults)."""
+    return {spec.name: getattr(args, spec.name) for spec in option_fields() if getattr(args, spec.name, None) is not None}
+
+
+def warn_unused_options(name: str, given) -> None:
+    """Warn (:func:`rau.user_warnings.warn`) of each engine option in ``given`` (names the user gave) that engine ``name``
+    does not read (:func:`rau.engines.unused_options`): it changes nothing, and a script that gives it keeps working."""
+    for option in unused_options(name, given):
+        warn(f"{flag(option)} is ignored: the {name} engine does not use it")
 
 
 def check_models(name: str, options: EngineOptions) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.cli import UsageError
-from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options
+from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options, given_options, warn_unused_options
 from rau.engines.base import Cancelled
 from rau.errors import InputError, OptionError, Terminated
 from rau.evaluation import clicks, vqa
@@ -162,6 +162,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     """
     options = engine_options(args, keep_transfers=True)
     engine = checked_engine(args.engine, options)  # bad options and models stop here, before any case
+    warn_unused_options(args.engine, given_options(args))
     description = f"rau evaluate ({args.engine})"
     outputs = predictions or [None] * len(cases)
     if args.clicks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
+from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options, given_options, warn_unused_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
 from rau.engines.base import check_references, run_request, validate_request
@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(out, args.seg_nrrd)
     check_run_outputs(paths, input_paths(args), args.overwrite)
     with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
+        warn_unused_options(args.engine, given_options(args))
         result = _segmented(args, out, options)
         write_outputs(result, paths, args.overwrite, run_inputs(args), said)
     for item in result.structures:

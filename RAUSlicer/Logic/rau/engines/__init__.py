@@ -24,6 +24,22 @@ ENGINES = {
 
 DEFAULT_ENGINE = "registration"
 
+SAM2_OPTIONS = ("sam2_model", "sam2_revision", "model_cache", "device", "slice_axis", "window", "top_k")
+VLM_OPTIONS = ("vlm_model", "vlm_server", "vlm_adapter", "vlm_family", "vlm_per_structure", "vlm_timeout", "model_cache", "device")
+ENGINE_OPTIONS = {
+    "registration": ("top_k", "fusion", "deformable", "keep_transfers"),
+    "sam2-memory": (*SAM2_OPTIONS, "deformable"),
+    "registration+sam2": (*SAM2_OPTIONS, "fusion", "deformable", "slice_margin"),
+    "rau": (*SAM2_OPTIONS, *VLM_OPTIONS, "deformable"),
+    "vlm-box": (*VLM_OPTIONS, "deformable"),
+    "vessels": ("top_k", "deformable"),
+    "vessels+sam2": (*SAM2_OPTIONS, "deformable", "slice_margin"),
+}
+"""The engine options (:class:`rau.options.EngineOptions`) each engine reads: SAM2's, a VLM's, registration's (every
+engine registers its references to rank them, so each reads ``deformable``; ``fusion`` only where registration's
+labels are fused), and ``slice_margin`` where a localizer bounds what SAM2 tracks. The command line warns of an option
+given that the chosen engine does not read (:func:`unused_options`)."""
+
 
 def engine_class(name: str) -> type[Engine]:
     """The class registered as ``name`` (its module imports nothing heavy at file scope)."""
@@ -33,6 +49,11 @@ def engine_class(name: str) -> type[Engine]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def unused_options(name: str, given) -> list[str]:
+    """Those of the option names ``given`` that engine ``name`` does not read (:data:`ENGINE_OPTIONS`), in their order."""
+    return [option for option in given if option not in ENGINE_OPTIONS[name]]
+
+
 def create_engine(name: str, options: EngineOptions | dict | None = None) -> Engine:
     """Instantiate the engine called ``name``; a dict of options is checked as :meth:`EngineOptions.from_dict`."""
     if not isinstance(options, EngineOptions):
@@ -40,4 +61,4 @@ def create_engine(name: str, options: EngineOptions | dict | None = None) -> Eng
     return engine_class(name).from_options(options)
 
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_OPTIONS", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class", "unused_options"]
