@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -95,16 +96,61 @@ def test_a_mistyped_local_sam2_folder_is_named_as_one(shared_data, tmp_path, cap
     assert not out.parent.exists()
 
 
-def test_a_vlm_whose_weights_hold_nan_is_refused_before_any_work_naming_the_option(tiny_qwen, tmp_path):
-    """Before: the check read the weights' header only, and a NaN checkpoint was found only while it answered."""
+def _infinite_vlm(tiny_qwen, folder):
+    """A copy of the tiny Qwen in ``folder`` whose every floating-point number is infinite, its header intact."""
     from safetensors.torch import load_file, save_file
 
-    folder = shutil.copytree(tiny_qwen, tmp_path / "damaged")
+    shutil.copytree(tiny_qwen, folder)
     tensors = load_file(folder / "model.safetensors")
     save_file({key: value.fill_(float("inf")) if value.is_floating_point() else value for key, value in tensors.items()},
               folder / "model.safetensors")
-    with pytest.raises(OptionError, match=f"--vlm-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN or infinite"):
-        check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(folder)}))
+    return folder
+
+
+def test_a_vlm_whose_weights_hold_nan_is_refused_once_loaded_naming_the_option(tiny_qwen, tmp_path):
+    """The check before any work reads headers only (quick for any size); the numbers are checked in memory once
+    loaded. Before: a NaN checkpoint was found only while it answered."""
+    from rau.vlm.backend import create_backend
+
+    folder = _infinite_vlm(tiny_qwen, tmp_path / "damaged")
+    options = EngineOptions.from_dict({"vlm_model": str(folder), "device": "cpu"})
+    check_models("vlm-box", options)
+    with pytest.raises(ModelNotAvailableError) as error:
+        create_backend(options)
+    assert str(error.value).startswith(f"--vlm-model {folder}: the model weights hold NaN or infinite values (tensor ")
+
+
+def test_rau_batch_stops_naming_a_vlm_whose_weights_hold_nan(tiny_qwen, tmp_path, capsys):
+    """The worker loads the VLM before any target: before, its error broke the worker pool three times and the run
+    ended "the worker processes stopped 3 times before running a target (... out of memory?)"."""
+    folder = _infinite_vlm(tiny_qwen, tmp_path / "damaged")
+    manifest = Path(__file__).resolve().parents[1] / "protocols" / "hc18_single.csv"
+    code = main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--limit", "1", "--workers", "1", "--engine", "vlm-box",
+                 "--vlm-model", str(folder), "--device", "cpu", "--no-deformable"])
+    error = capsys.readouterr().err
+    assert code == 2 and f"rau batch: error: --vlm-model {folder}: the model weights hold NaN or infinite values (tensor " in error
+    assert "stopped" not in error
+
+
+def test_a_vlm_adapter_whose_weights_hold_nan_is_refused_once_loaded_naming_the_option(tiny_qwen, tmp_path):
+    import torch
+
+    from rau.vlm.backend import create_backend
+    from rau.vlm.local import AdapterError
+
+    peft = pytest.importorskip("peft")
+    model = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"}).model
+    adapted = peft.get_peft_model(model, peft.LoraConfig(r=4, target_modules=r".*language_model.*\.(q_proj|v_proj)"))
+    with torch.no_grad():
+        for name, parameter in adapted.named_parameters():
+            if "lora_" in name:
+                parameter.fill_(float("nan"))
+    adapted.save_pretrained(tmp_path / "adapter")
+    options = EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(tmp_path / "adapter"), "device": "cpu"})
+    check_models("vlm-box", options)
+    with pytest.raises(AdapterError) as error:
+        create_backend(options)
+    assert str(error.value).startswith(f"--vlm-adapter {tmp_path / 'adapter'}: the adapter weights hold NaN or infinite values (tensor ")
 
 
 def _adapter(folder, config: str | None = None, weights: bytes | None = None):

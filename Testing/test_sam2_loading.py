@@ -116,10 +116,16 @@ def test_an_unknown_model_type_names_the_known_ones(tmp_path):
 
 
 def test_the_checkpoint_check_before_loading_loads_no_model(tiny_sam2, tmp_path, monkeypatch):
+    """check_sam2 (before any work, and rau models list) reads headers only, quick for any size: weights whose numbers
+    are NaN pass it, to be refused once loaded."""
     import torch
+    import transformers
+    from safetensors.torch import save_file
 
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
+    save_file(_nan_weights(folder), folder / "model.safetensors")
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("weights loaded"))
+    monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", classmethod(lambda *a, **k: pytest.fail("model loaded")))
     assert check_sam2(ModelSource(str(folder))) == (folder, VIDEO_MODELS["sam2_video"])
     with pytest.raises(ModelNotAvailableError, match="has no config.json"):
         check_sam2(ModelSource(str(tmp_path)))
@@ -255,33 +261,43 @@ def _nan_weights(folder):
     return {key: value.fill_(float("nan")) if value.is_floating_point() else value for key, value in tensors.items()}
 
 
-def test_weights_that_hold_nan_are_refused_before_any_work_naming_the_option(tiny_sam2, tmp_path, capsys):
+@pytest.mark.parametrize("kind", ["safetensors", "bin"])
+def test_weights_that_hold_nan_are_refused_once_loaded_naming_the_option(kind, tiny_sam2, tmp_path, capsys):
     """A checkpoint whose header is intact but whose numbers are NaN: before, every structure was "not found (SAM2
-    found no object (object score below zero))", exit 0; then it was found only once SAM2 ran, naming no option."""
+    found no object (object score below zero))", exit 0; then it was found only once SAM2 ran, naming no option. The
+    numbers are checked in memory once loaded (reading them before would cost a second read of the weights)."""
+    import torch
     from safetensors.torch import save_file
 
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
-    save_file(_nan_weights(folder), folder / "model.safetensors")
+    if kind == "bin":
+        torch.save(_nan_weights(folder), folder / "pytorch_model.bin")
+        (folder / "model.safetensors").unlink()
+    else:
+        save_file(_nan_weights(folder), folder / "model.safetensors")
     assert _segment_with(folder, tmp_path) == 2
-    assert (f"error: --sam2-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN or infinite values (tensor "
-            in capsys.readouterr().err)
+    assert f"error: --sam2-model {folder}: the model weights hold NaN or infinite values (tensor " in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
-def test_nan_weights_in_a_pytorch_bin_are_named_when_sam2_runs(tiny_sam2, tmp_path, capsys):
-    """A .bin checkpoint is checked whole only, not read before loading: the object scores still tell."""
+def test_weights_that_overflow_to_nan_are_named_when_sam2_runs(tiny_sam2, tmp_path, capsys):
+    """Finite weights so large that SAM2's sums overflow pass the check once loaded: the object scores still tell."""
     import torch
+    from safetensors.torch import load_file, save_file
 
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
-    torch.save(_nan_weights(folder), folder / "pytorch_model.bin")
-    (folder / "model.safetensors").unlink()
+    tensors = load_file(folder / "model.safetensors")
+    save_file({key: torch.full_like(value, 3.0e38) if value.is_floating_point() else value for key, value in tensors.items()},
+              folder / "model.safetensors")
     assert _segment_with(folder, tmp_path) == 2
     assert "SAM2 (--sam2-model) gave no finite object score" in capsys.readouterr().err
 
 
-def test_rau_evaluate_refuses_a_checkpoint_damaged_in_the_middle_before_any_case(tiny_sam2, tmp_path, capsys):
-    """4 KiB of 0xff in the middle of model.safetensors (NaN numbers): before, every case ran and failed on its own
-    with SAM2's "no finite object score", and the run ended 1."""
+def test_rau_evaluate_fails_each_case_naming_a_checkpoint_damaged_in_the_middle(tiny_sam2, tmp_path, capsys):
+    """4 KiB of 0xff in the middle of model.safetensors (NaN numbers), its header intact: the check before any case
+    reads headers only, so the case fails as SAM2 loads, naming --sam2-model and the folder (as a case fails when a
+    --vlm-server cannot be reached), and the run ends 1. Before: it failed with SAM2's "no finite object score",
+    naming neither."""
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
     data = bytearray((folder / "model.safetensors").read_bytes())
     data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096
@@ -292,8 +308,8 @@ def test_rau_evaluate_refuses_a_checkpoint_damaged_in_the_middle_before_any_case
                         f"{paths['image']},{paths['labels']},{paths['target']},{paths['labels']}\n")
     code = main(["evaluate", str(manifest), "--engine", "sam2-memory", "--sam2-model", str(folder), "--device", "cpu"])
     error = capsys.readouterr().err
-    assert code == 2 and f"error: --sam2-model {folder}: {folder / 'model.safetensors'}: the model weights hold NaN" in error
-    assert "failed:" not in error
+    assert code == 1 and f"--sam2-model {folder}: the model weights hold NaN or infinite values (tensor " in error
+    assert "failed:" in error
 
 
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):

@@ -12,11 +12,12 @@ from concurrent.futures.process import BrokenProcessPool
 from rau.batch.worker import WarmWorker, died_row
 from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
-from rau.errors import UnavailableError
+from rau.errors import InputError, UnavailableError
 from rau.options import EngineOptions
 from rau.process_pools import exit_with_parent, stopped_at_once
 
 _worker: WarmWorker | None = None
+_refused: InputError | None = None
 _started = None
 
 
@@ -47,11 +48,15 @@ IDLE_BREAKS = 3
 
 
 def _start(engine_name: str, options: EngineOptions, devices, started, parent: int) -> None:
-    global _worker, _started
+    global _worker, _refused, _started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
     exit_with_parent(parent)
     device = devices.get()
-    _worker, _started = WarmWorker(engine_name, options.replace(device=device) if device else options), started
+    _started = started
+    try:
+        _worker = WarmWorker(engine_name, options.replace(device=device) if device else options)
+    except InputError as error:  # a model that cannot be loaded (a local VLM's weights holding NaN ...): _run raises it
+        _refused = error
     signal.signal(signal.SIGTERM, _exit)
 
 
@@ -60,6 +65,8 @@ def _exit(signum, frame):
 
 
 def _run(item) -> dict:
+    if _refused is not None:  # the run stops, naming the model's option (exit 2), as rau evaluate does before any case
+        raise _refused
     _started.put(item.name)  # so that the main process knows which target a dying worker was running
     try:
         return _worker.run(item)

@@ -6,12 +6,11 @@ torch and transformers are imported inside the functions, so ``import rau`` stay
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rau.errors import UnavailableError, one_line
+from rau.errors import UnavailableError, about, one_line
 from rau.io.json_text import parse_json
 from rau.user_warnings import warn_once
 
@@ -132,8 +131,9 @@ def default_dtype(device: str):
 def load_model(model_class, source: ModelSource, device: str | None = None, dtype=None):
     """``model_class.from_pretrained`` on the resolved folder, in eval mode on ``device``.
 
-    Unreadable weights, and weights that do not fill the model (missing or of another shape, which
-    transformers would replace with random ones), raise :class:`ModelNotAvailableError` naming the folder.
+    Unreadable weights, weights that do not fill the model (missing or of another shape, which transformers would
+    replace with random ones), and weights that hold NaN or infinite numbers (:func:`check_finite`) raise
+    :class:`ModelNotAvailableError` naming the folder.
     """
     from huggingface_hub.errors import StrictDataclassError
     from safetensors import SafetensorError
@@ -157,7 +157,9 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
             f"{folder}: the weights do not fit its config.json ({len(missing)} tensors missing, {len(mismatched)} of another shape: "
             f"{'; '.join((missing + mismatched)[:3])} ...); the checkpoint is incomplete or belongs to another model"
         )
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    check_finite(tensors_of(model), folder)
+    return model
 
 
 @contextlib.contextmanager
@@ -179,8 +181,9 @@ def quiet_transformers():
 
 def check_weights(folder: Path) -> None:
     """Raise :class:`ModelNotAvailableError` when ``folder`` holds no weights file, or naming a ``.safetensors`` file
-    that :func:`check_safetensors` refuses, or a ``pytorch_model*.bin`` that is not whole (only its zip directory is
-    read), or a shard that the checkpoint's index names and the folder lacks."""
+    that :func:`check_safetensors` refuses, or a ``pytorch_model*.bin`` that is not whole, or a shard that the
+    checkpoint's index names and the folder lacks; only headers, directories and the index are read, so this is quick
+    for any size."""
     if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
         raise ModelNotAvailableError(f"{folder} holds no model weights (model.safetensors); copy the whole model folder")
     for index in sorted(Path(folder).glob("*.index.json")):  # a checkpoint in shards lists them all
@@ -197,37 +200,51 @@ def check_weights(folder: Path) -> None:
 
 
 def check_safetensors(weights: Path, what: str = "model") -> None:
-    """Raise :class:`ModelNotAvailableError` naming a ``.safetensors`` file whose header cannot be read, that is shorter
-    than its header says (cut off), or whose numbers are not all finite (NaN or infinite: a damaged copy, which a model
-    would run with and answer nothing); ``what``: whose weights they are, as the message says."""
-    from safetensors import SafetensorError
+    """Raise :class:`ModelNotAvailableError` naming a ``.safetensors`` file whose header cannot be read or that is
+    shorter than its header says (cut off); only the header is read. ``what``: whose weights they are, as the message
+    says. (Numbers that are not finite are found once loaded: :func:`check_finite`.)"""
+    from safetensors import SafetensorError, safe_open
 
     try:
-        stamp = weights.stat()
-        damaged = _first_non_finite(str(weights), stamp.st_size, stamp.st_mtime_ns)
+        with safe_open(str(weights), "pt"):
+            pass
     except (OSError, SafetensorError) as error:
         raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({error})") from error
+
+
+def check_finite(tensors, folder, what: str = "model", error=ModelNotAvailableError) -> None:
+    """Raise ``error`` naming ``folder`` and the first of ``tensors`` (``(name, tensor)`` pairs, a loaded model's
+    parameters and buffers) holding a NaN or infinite number: a damaged copy, which a model runs with and answers
+    nothing. Checked in memory after loading, which costs little beside it."""
+    damaged = next((name for name, tensor in tensors if not _finite(tensor)), None)
     if damaged is not None:
-        raise ModelNotAvailableError(f"{weights}: the {what} weights hold NaN or infinite values (tensor {damaged} first): the file is "
-                                     "damaged; copy the model folder again")
+        raise error(f"{folder}: the {what} weights hold NaN or infinite values (tensor {damaged} first): the copy is damaged; "
+                    f"copy the {what} folder again")
 
 
-@functools.lru_cache(maxsize=64)
-def _first_non_finite(path: str, size: int, modified_ns: int) -> str | None:
-    """The name of the first tensor in a ``.safetensors`` file that holds a NaN or infinite number, else None; tensors
-    are read one at a time. Kept per file, size and time of change: a run that checks a model, then loads it (which
-    checks it again) reads it once here."""
-    from safetensors import safe_open
-
-    with safe_open(path, "pt") as handle:
-        return next((name for name in handle.keys() if not _finite(handle.get_tensor(name))), None)
+def tensors_of(model) -> list:
+    """A model's parameters and buffers, ``(name, tensor)``: what :func:`check_finite` checks."""
+    return [*model.named_parameters(), *model.named_buffers()]
 
 
 def _finite(tensor) -> bool:
-    """Whether a tensor's numbers are all finite (whole numbers always are; 8-bit floats are widened for torch to check)."""
+    """Whether a tensor's numbers are all finite (whole numbers always are; 8-bit floats are widened for torch to
+    check), taken in parts of 16 M numbers: no mask as large as a model's largest tensor is made beside it."""
     if not tensor.is_floating_point():
         return True
-    return bool((tensor.half() if tensor.element_size() == 1 else tensor).isfinite().all())
+    parts = tensor.reshape(-1).split(1 << 24)
+    return all(bool((part.half() if part.element_size() == 1 else part).isfinite().all()) for part in parts)
+
+
+@contextlib.contextmanager
+def option_named(option: str, value, errors=(ModelNotAvailableError,)):
+    """A context in which an error of ``errors`` (a model found unusable while it loads) is raised again led by the
+    option that named the model, ``OPTION VALUE: ...`` (the value once: :func:`rau.errors.about`), as
+    :func:`rau.commands.engine_options.check_models` names what it finds before any work."""
+    try:
+        yield
+    except errors as error:
+        raise type(error)(f"{option} {about(value, error)}") from None
 
 
 def _whole_torch_file(path: Path) -> bool:

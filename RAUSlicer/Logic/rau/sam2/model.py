@@ -125,8 +125,8 @@ def check_image_size(size, where: str) -> None:
 
 
 def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
-    """The checkpoint's folder and kind: what :func:`load_sam2` checks before it loads the model (fetching the
-    checkpoint as loading would; the weights are checked, :func:`rau.models.loader.check_weights`). An
+    """The checkpoint's folder and kind: what :func:`load_sam2` checks before it reads weights (fetching the
+    checkpoint as loading would; the weights' headers are read, :func:`rau.models.loader.check_weights`). An
     unusable source raises :class:`ModelNotAvailableError`."""
     folder = resolve(source)
     kind = model_kind(folder)
@@ -136,7 +136,8 @@ def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
 
 
 def load_sam2(source: ModelSource, device: str | None = None):
-    """``(model, FrameStyle)``: the checkpoint's video model class in eval mode on ``device`` (auto: CUDA, MPS, else CPU)."""
+    """``(model, FrameStyle)``: the checkpoint's video model class in eval mode on ``device`` (auto: CUDA, MPS, else CPU);
+    weights holding NaN or infinite numbers are refused once loaded (:func:`rau.models.loader.load_model`)."""
     import transformers
 
     folder, kind = check_sam2(source)
@@ -145,8 +146,8 @@ def load_sam2(source: ModelSource, device: str | None = None):
 
 
 def describe(folder: Path) -> dict:
-    """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading the model
-    (its weights are checked, as before a run: :func:`rau.models.loader.check_weights`)."""
+    """What a local SAM checkpoint folder holds (class, family, frame size, normalisation) without loading weights
+    (their headers are checked, as before a run: :func:`rau.models.loader.check_weights`)."""
     folder = resolve(ModelSource(str(folder)))  # a local folder only: a name is never looked up on the hub here
     kind = model_kind(folder)
     style = frame_style(folder, kind, config_image_size(folder))

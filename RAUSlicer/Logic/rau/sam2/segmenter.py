@@ -10,7 +10,8 @@ import numpy as np
 from rau.boxes import Box
 from rau.engines.base import Localization, Progress, Request, Segmenter, validate_request
 from rau.image import Image
-from rau.options import DEFAULTS, EngineOptions
+from rau.models.loader import option_named
+from rau.options import DEFAULTS, EngineOptions, flag
 from rau.result import Result, StructureResult
 from rau.sam2.cache import DEFAULT_BUDGET, FeatureCache
 from rau.sam2.conditioning import choose
@@ -60,9 +61,10 @@ class Sam2Segmenter(Segmenter):
     @property
     def model(self):
         """The SAM2-family video model, loaded on first use and kept; a later use says again what its loading warned
-        of (:func:`~rau.user_warnings.model_warnings`), so each run of a warm engine records it."""
+        of (:func:`~rau.user_warnings.model_warnings`), so each run of a warm engine records it. A model that cannot be
+        loaded is refused naming ``--sam2-model`` (:func:`~rau.models.loader.option_named`)."""
         if self._model is None:
-            with model_warnings() as self._said:
+            with model_warnings() as self._said, option_named(flag("sam2_model"), self.source.name):
                 self._model, self._style = load_sam2(self.source, self.device)
         else:
             say_again(self._said)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rau.errors import InputError
 from rau.io.json_text import parse_json
-from rau.models.loader import ModelSource, load_model, load_processor, pick_device, resolve
+from rau.models.loader import ModelSource, load_model, load_processor, option_named, pick_device, resolve
 from rau.vlm.families import ModelFamily
 from rau.vlm.local import AdapterError, check_adapter_folder, check_vlm_folder, load_adapter, model_family, other_base
 
@@ -49,7 +49,8 @@ def training_device(requested: str | None = None) -> str:
 def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: str | None = None):
     """(peft model, processor, family): a fresh LoRA, or ``adapter`` (e.g. from SFT) trained further.
 
-    The family is the one inference uses with this model (:func:`rau.vlm.local.model_family`).
+    The family is the one inference uses with this model (:func:`rau.vlm.local.model_family`). A model or adapter
+    that cannot be loaded (weights holding NaN ...) is refused naming ``--model`` or ``--adapter``.
     """
     from peft import get_peft_model
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -59,8 +60,10 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     if adapter:
         check_adapter_base(adapter, source)
     processor = load_processor(AutoProcessor, source)
-    model = load_model(AutoModelForImageTextToText, source, training_device(device))
-    model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
+    with option_named("--model", model_name):
+        model = load_model(AutoModelForImageTextToText, source, training_device(device))
+    with option_named("--adapter", adapter, (AdapterError,)):
+        model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
     return model, processor, model_family(source, processor)
 
 

@@ -11,8 +11,8 @@ import abc
 from dataclasses import dataclass
 
 from rau.errors import OptionError
-from rau.models.loader import ModelSource
-from rau.options import EngineOptions
+from rau.models.loader import ModelSource, option_named
+from rau.options import EngineOptions, flag
 from rau.validation.options import secret_from_environment
 from rau.vlm.families import ModelFamily, family_for
 
@@ -43,8 +43,8 @@ def create_backend(options: EngineOptions | dict) -> Backend:
     """The backend named by engine options ``vlm_server``, ``vlm_model`` (:func:`vlm_source`), ``vlm_adapter``, ``vlm_family``, ``device``.
 
     With ``vlm_server`` the images go to that server only; its API key comes from the
-    environment variable ``RAU_VLM_API_KEY``. Otherwise the model runs in this process.
-    A dict is checked as :meth:`EngineOptions.from_dict`.
+    environment variable ``RAU_VLM_API_KEY``. Otherwise the model runs in this process; one that cannot be loaded
+    is refused naming ``--vlm-model`` or ``--vlm-adapter``. A dict is checked as :meth:`EngineOptions.from_dict`.
     """
     if not isinstance(options, EngineOptions):
         options = EngineOptions.from_dict(options)
@@ -56,9 +56,10 @@ def create_backend(options: EngineOptions | dict) -> Backend:
         if options.vlm_adapter:
             raise OptionError("--vlm-adapter applies to a local model; load the adapter on the server instead")
         return ServerBackend(options.vlm_server, options.vlm_model, family, api_key=api_key_from_environment(), timeout=options.vlm_timeout)
-    from rau.vlm.local import TransformersBackend
+    from rau.vlm.local import AdapterError, TransformersBackend
 
-    return TransformersBackend.load(source, device=options.device, adapter=options.vlm_adapter, family=family)
+    with option_named(flag("vlm_model"), options.vlm_model), option_named(flag("vlm_adapter"), options.vlm_adapter, (AdapterError,)):
+        return TransformersBackend.load(source, device=options.device, adapter=options.vlm_adapter, family=family)
 
 
 def chosen_family(options: EngineOptions) -> ModelFamily | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from rau.errors import InputError, OptionError, UnavailableError
 from rau.io.json_text import parse_json
 from rau.models.inference import inference
-from rau.models.loader import (ModelNotAvailableError, ModelSource, check_safetensors, check_weights, load_model, load_processor,
-                               read_config, read_json, resolve)
+from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite, check_safetensors, check_weights, load_model,
+                               load_processor, read_config, read_json, resolve, tensors_of)
 from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply
@@ -163,7 +163,7 @@ def check_adapter_folder(adapter) -> Path:
 
 def _check_adapter_files(folder: Path) -> None:
     """:class:`AdapterError` naming an ``adapter_config.json`` that is not readable JSON, or ``.safetensors`` weights cut
-    off or damaged (:func:`rau.models.loader.check_safetensors`), before the model they go on is loaded."""
+    off or with a damaged header (:func:`rau.models.loader.check_safetensors`), before the model they go on is loaded."""
     config = folder / "adapter_config.json"
     try:
         parse_json(config.read_text(encoding="utf-8"))
@@ -201,7 +201,8 @@ def warn_other_base(adapter, source: ModelSource) -> None:
 
 
 def load_adapter(model, adapter, trainable: bool = False):
-    """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``; ``trainable`` to train it further."""
+    """Layer a LoRA adapter folder (saved by peft, e.g. by ``rau train sft``) onto ``model``; ``trainable`` to train it further.
+    Its weights are checked once loaded (NaN or infinite: :func:`rau.models.loader.check_finite`)."""
     folder = check_adapter_folder(adapter)
     from safetensors import SafetensorError
 
@@ -209,6 +210,7 @@ def load_adapter(model, adapter, trainable: bool = False):
         from peft import PeftModel
     except ImportError as error:
         raise UnavailableError("loading a LoRA adapter needs peft: pip install peft (in Slicer: the module's Install dependencies)") from error
+    base = {id(tensor) for _, tensor in tensors_of(model)}  # checked as the model loaded
     try:
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
     except (OSError, SafetensorError) as error:
@@ -219,4 +221,5 @@ def load_adapter(model, adapter, trainable: bool = False):
         lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
         reason = next((line for line in lines if "size mismatch" in line), lines[0])
         raise AdapterError(f"{folder} does not fit this model (was it trained on another --vlm-model?): {reason[:300]}") from error
+    check_finite([(name, tensor) for name, tensor in tensors_of(model) if id(tensor) not in base], folder, "adapter", AdapterError)
     return model if trainable else model.eval()
