@@ -240,3 +240,94 @@ def test_undo_asks_the_server_in_its_work_and_writes_the_node_without_it(mrml_sc
                         "press Run again to correct this result.")
         assert logic.correction(node) is None and closed_by_its_client(app, session.id)
         assert np.array_equal(segments(node, target)[name], corrected)
+
+
+def three_structures(mrml_scene):
+    """A bright disk on a noisy picture as reference and target, and a reference segmentation of three structures:
+    "head" (beside the disk), "other" (overlapping where head grows) and "small" (inside where head grows)."""
+    from test_correction import result_2d
+
+    result, _ = result_2d()
+    small = np.zeros(result.target.shape, bool)
+    small[0, 60:64, 46:50] = True
+    masks = {**{s.structure.name: s.mask & ~small for s in result.structures}, "small": small}
+    masks["other"] &= ~masks["head"]  # one label each, as a reference map has them
+    labels = LabelSet((Structure("head", 1), Structure("other", 2), Structure("small", 3)))
+    image = result.target.with_array(result.target.array.astype(np.float32))
+    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, masks)
+    reference = add_volume_node(image, "reference", mrml_scene)
+    return reference, add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference), add_volume_node(image, "target", mrml_scene)
+
+
+def segment_states(node, target_volume, session, server_result=None) -> dict:
+    """Each segment's voxels, tag and status, after checking that they say ``session``'s answer and, given the server's
+    result (its session's too), that the server holds the same answers."""
+    import json
+
+    from rau.mrml import read_rau_tag
+    from rau.mrml.results import Logic, review_status, tag_json
+    from rau.result import voxels
+
+    masks, states = segments(node, target_volume), {}
+    for name, answer in session.results.items():
+        tag, status = read_rau_tag(node, name), Logic.GetSegmentStatus(node.GetSegmentation().GetSegment(name))
+        assert np.array_equal(masks[name], voxels(answer, session.target.shape)), name
+        assert tag == json.loads(tag_json(answer, session.target)) and status == review_status(answer), name
+        for there in (server_result.session.results[name], server_result.get(name)) if server_result else ():
+            assert np.array_equal(voxels(there, session.target.shape), masks[name]), name
+            assert tag_json(there, session.target) == tag_json(answer, session.target), name
+        states[name] = masks[name], tag, status
+    return states
+
+
+def overwrite_and_undo_steps(mrml_scene, tmp_path, server: bool) -> list[dict]:
+    """Run (registration) on :func:`three_structures`, through a server on loopback or here; head corrected with
+    overwrite (it takes all of small and part of other), small and other corrected, then undone in reverse order;
+    the same corrections again, undone in another order. After each step: :func:`segment_states`."""
+    import contextlib
+
+    inputs, logic, steps = three_structures(mrml_scene), load_rauslicer().RAUSlicerLogic(), []
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) if server else contextlib.nullcontext((None, None)) as (url, app):
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url or "")
+        session = logic.correction(node).result.session
+        assert isinstance(session, RemoteSession) == server
+        server_result = app.state.server.sessions.get(session.id).result if server else None
+        steps.append(segment_states(node, inputs[2], session, server_result))
+        for order in (("other", "small", "head"), ("head", "other", "small")):
+            for name, point in (("head", (48, 62, 0)), ("small", (47, 61, 0)), ("other", (70, 70, 0))):
+                logic.correct(node, name, Prompt(points=[point], labels=[1]), overwrite=name == "head")
+                steps.append(segment_states(node, inputs[2], session, server_result))
+            for name in order:
+                logic.undo(node, name)
+                steps.append(segment_states(node, inputs[2], session, server_result))
+    return steps
+
+
+def without_references(tag: dict) -> dict:
+    """A segment's tag without the names of the reference files (a server names its uploaded copies)."""
+    prompts = {key: value for key, value in tag["prompts"].items() if key != "references"}
+    return {**tag, "prompts": prompts}
+
+
+def test_an_overwrite_correction_and_undos_in_any_order_through_the_server_step_as_here_and_end_where_the_run_was(mrml_scene, tmp_path):
+    """Through a server, the session here is a RemoteSession: the server writes the overwrite itself, and the Slicer
+    module's correction tells the session here what it took (gave_up, gave_way). At every step node, tags, statuses,
+    the session here, the server's session and the server's result agree, and are what the same steps give with the
+    engine here; after the undos they are the Run's."""
+    from rau.mrml.results import Logic
+    from rau.result import taken_by
+
+    here = overwrite_and_undo_steps(mrml_scene, tmp_path / "here", server=False)
+    there = overwrite_and_undo_steps(mrml_scene, tmp_path / "there", server=True)
+    run, taken = here[0], here[1]
+    assert not taken["small"][0].any() and taken["small"][1]["message"] == taken_by("head") and taken["small"][2] == Logic.Flagged
+    assert 0 < taken["other"][0].sum() < run["other"][0].sum()
+    assert here[2]["small"][0].any() and here[3]["other"][0].sum() > taken["other"][0].sum()  # small and other grow back
+    assert len(here) == len(there) == 13
+    for number, (local, remote) in enumerate(zip(here, there)):
+        for name, (mask, tag, status) in local.items():
+            assert np.array_equal(remote[name][0], mask) and remote[name][2] == status, (number, name)
+            assert without_references(remote[name][1]) == without_references(tag), (number, name)
+    for done in (here[6], here[12]):
+        for name, (mask, tag, status) in run.items():
+            assert np.array_equal(done[name][0], mask) and done[name][1:] == (tag, status), name
