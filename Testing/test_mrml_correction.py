@@ -506,3 +506,49 @@ def test_segments_an_overwrite_correction_takes_from_say_so_and_undoing_every_co
     after = state()
     for name, (mask, tag, status) in run.items():
         assert np.array_equal(after[name][0], mask) and after[name][1:] == (tag, status), name
+
+
+def three_structures_result(mrml_scene):
+    """result_2d's head and other with "small" where head's inside click grows, a CorrectorSession, and its node."""
+    from test_correction import result_2d
+
+    from rau.correction import CorrectorSession
+    from rau.labels import Structure
+
+    result, _ = result_2d()
+    small = np.zeros(result.target.shape, bool)
+    small[0, 60:64, 46:50] = True
+    result.structures.append(StructureResult(Structure("small", 3), small, 0.75, "test"))
+    result.session = CorrectorSession(result)
+    return result, add_result_node(result, add_volume_node(result.target, "target", mrml_scene))
+
+
+def check_node_says_session(node, result) -> dict[str, np.ndarray]:
+    """Each segment's voxels, after checking that they, its tag and its status say the session's answer."""
+    import json
+
+    from rau.mrml.results import review_status, tag_json
+    from rau.result import voxels
+
+    masks, segments = segmentation_from_node(node, result.target).masks, node.GetSegmentation()
+    for name, answer in result.session.results.items():
+        assert np.array_equal(masks[name], voxels(answer, result.target.shape)), name
+        assert read_rau_tag(node, name) == json.loads(tag_json(answer, result.target)), name
+        assert Logic.GetSegmentStatus(segments.GetSegment(name)) == review_status(answer), name
+    return masks
+
+
+def test_undoing_a_correction_of_a_segment_taken_from_since_leaves_the_session_as_the_node(mrml_scene):
+    """"small" grows, then "head" with overwrite takes its voxels; undoing small's correction leaves head's voxels with
+    head in the node. Before, the session gave small back its answer from before its correction, head's voxels too:
+    the next correction of small started from voxels its segment did not hold, and its tag said them."""
+    result, node = three_structures_result(mrml_scene)
+    run, correction = check_node_says_session(node, result), Correction(result, node)
+    correction.update("small", Prompt(points=[(47, 61, 0)], labels=[1]))
+    correction.overwrite = True
+    correction.update("head", Prompt(points=[(48, 62, 0)], labels=[1]))
+    taken = check_node_says_session(node, result)
+    correction.undo("small")
+    assert not (check_node_says_session(node, result)["small"] & taken["head"]).any()
+    correction.undo("head")  # head gives small back its voxels
+    assert all(np.array_equal(mask, run[name]) for name, mask in check_node_says_session(node, result).items())

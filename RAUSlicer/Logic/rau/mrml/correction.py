@@ -160,7 +160,9 @@ class Correction:
         return work
 
     def write_undo(self, name: str) -> None:
-        """Main thread, after :meth:`undo_work`'s ``work``: write what undoing ``name`` puts back into the node."""
+        """Main thread, after :meth:`undo_work`'s ``work``: write what undoing ``name`` puts back into the node. The
+        session goes on from what each written segment holds (``session.gave_way``, as after ``rau correct``'s undo):
+        before, it kept its answer from before the correction, voxels another segment took since too."""
         self._check_in_place()
         change = self._undo[name].pop()
         held = self._held(change.written) if change.taken else None
@@ -172,6 +174,7 @@ class Correction:
                 now = segment_mask(self.node, self._segment_id(other), self.result.target)
                 mask = undone_voxels(now, change.added[other], change.removed[other])
             write_segment_mask(self.node, other, mask, self.result.target)
+            self.result.session.gave_way(other, mask)  # voxels taken from it since stay with the taker, as in the node
             self._write_answer(other, snapshot)
         for other, taken in change.taken.items():
             self._give_back(other, taken & held)
