@@ -552,3 +552,36 @@ def test_undoing_a_correction_of_a_segment_taken_from_since_leaves_the_session_a
     assert not (check_node_says_session(node, result)["small"] & taken["head"]).any()
     correction.undo("head")  # head gives small back its voxels
     assert all(np.array_equal(mask, run[name]) for name, mask in check_node_says_session(node, result).items())
+
+
+def test_undoing_an_overwrite_gives_a_segment_back_only_what_the_session_gives_it(mrml_scene):
+    """head grows and is undone; head, small and other each take voxels with overwrite; head's, then other's, are
+    undone. Before, undoing other gave small, in the node only, the voxels other took from it that it still held
+    before the undo, also 99 that other keeps after it (given back to other when head's undo was): small and other
+    both held them, the session small did not. Now the session's answer is the one rule: the node takes it."""
+    result, node = three_structures_result(mrml_scene)
+    correction = Correction(result, node)
+    correction.update("head", Prompt(points=[(88, 73, 0)], labels=[1]))
+    correction.undo("head")
+    correction.overwrite = True
+    for name, point in (("head", (80, 22, 0)), ("small", (52, 51, 0)), ("other", (33, 30, 0))):
+        correction.update(name, Prompt(points=[point], labels=[1]))
+        check_node_says_session(node, result)
+    correction.undo("head")
+    check_node_says_session(node, result)
+    correction.undo("other")
+    masks = check_node_says_session(node, result)
+    assert masks["other"].any() and not (masks["small"] & masks["other"]).any()
+
+
+def test_undoing_an_overwrite_gives_a_segment_the_user_added_back_its_voxels(mrml_scene):
+    """A segment the session does not know gets back from the node what an overwrite took from it."""
+    result, node = three_structures_result(mrml_scene)
+    painted = np.zeros(result.target.shape, bool)
+    painted[0, 66:70, 40:56] = True  # where head's inside click grows
+    segment_id = write_segment_mask(node, "painted", painted, result.target)
+    correction = Correction(result, node, overwrite=True)
+    correction.update("head", Prompt(points=[(48, 62, 0)], labels=[1]))
+    assert not segmentation_from_node(node, result.target).masks[segment_id].all()
+    correction.undo("head")
+    assert np.array_equal(segmentation_from_node(node, result.target).masks[segment_id], painted)

@@ -53,9 +53,9 @@ class Correction:
     the answer from before (a segment deleted since comes back whole); so undoing corrections of several segments in
     any order ends where they started, tags and statuses too; a segment the session's undo changed that the undone
     correction did not write (an undo out of order) goes through the same change. With ``overwrite`` it
-    also records the voxels it takes from other segments; undo gives each of them back only the voxels
-    taken from it that the written segments still hold, added to what it has now: its own later
-    corrections stay, and a voxel another segment took since stays with that one.
+    also records the voxels it takes from other segments; undo gives a structure back what the session's undo gives
+    it, and a segment the user added the voxels taken from it that the written segments still hold, added to what each
+    has now: its own later corrections stay, and a voxel another segment took since stays with that one.
     Without ``overwrite`` the new mask gives way to the node's other segments where it takes new voxels,
     as :meth:`rau.result.Result.put` does for ``rau correct`` (voxels a segment already shared with another
     layer stay); with ``overwrite`` it clears their voxels under the voxels it takes.
@@ -162,10 +162,14 @@ class Correction:
     def write_undo(self, name: str) -> None:
         """Main thread, after :meth:`undo_work`'s ``work``: write what undoing ``name`` puts back into the node. The
         session goes on from what each written segment holds (``session.gave_way``, as after ``rau correct``'s undo):
-        before, it kept its answer from before the correction, voxels another segment took since too."""
+        before, it kept its answer from before the correction, voxels another segment took since too. A structure the
+        correction took voxels from gets back what the session's undo gives it (:meth:`_write_others_undone`); only a
+        segment the session does not know (one the user added) gets the voxels taken from it that the written segments
+        hold (before, structures got both, and a voxel the session left with the undone segment went to two)."""
         self._check_in_place()
         change = self._undo[name].pop()
-        held = self._held(change.written) if change.taken else None
+        unknown = {segment_id: taken for segment_id, taken in change.taken.items() if segment_id not in self.result.session.results}
+        held = self._held(change.written) if unknown else None
         for other, snapshot in change.written.items():
             mask = snapshot.mask
             if not structure_segment_id(self.node, other):
@@ -176,7 +180,7 @@ class Correction:
             write_segment_mask(self.node, other, mask, self.result.target)
             self.result.session.gave_way(other, mask)  # voxels taken from it since stay with the taker, as in the node
             self._write_answer(other, snapshot)
-        for other, taken in change.taken.items():
+        for other, taken in unknown.items():  # the structures it took from: _write_others_undone
             self._give_back(other, taken & held)
         self._write_others_undone(name, change.written)
         self._forget_what_it_gave(change)
