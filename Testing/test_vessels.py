@@ -258,7 +258,7 @@ def test_a_click_near_a_vessel_centre_renames_the_piece_under_the_click(result):
     tree = correction_tree(session.label_map, session.vessels)
     near_centre = ndimage.distance_transform_edt(~tree.skeleton) <= 2
     clicks = np.argwhere((session.label_map > 0) & near_centre)[::10]
-    missed = [tuple(p) for p in clicks if not piece_region(tree, p, session.vessels)[tuple(p)]]
+    missed = [tuple(p) for p in clicks if not piece_region(tree, p)[tuple(p)]]
     assert len(clicks) > 50 and not missed, missed[:5]  # near a junction, the click and its region used to pick different pieces
 
 
@@ -316,7 +316,7 @@ def _beyond_the_pieces(session: VesselSession, value: int) -> list[tuple[int, in
     tree = correction_tree(session.label_map, session.vessels)
     covered = np.zeros(tree.pieces.shape, bool)
     for piece in range(1, tree.count + 1):
-        covered |= piece_region(tree, np.argwhere(tree.pieces == piece)[0], session.vessels)
+        covered |= piece_region(tree, np.argwhere(tree.pieces == piece)[0])
     beyond = np.argwhere((session.label_map == value) & ~covered)
     return [tuple(point) for point in beyond[:: max(len(beyond) // 3, 1)]]
 

@@ -108,23 +108,23 @@ def clicked_region(label_map: np.ndarray, vessels: np.ndarray, point, spot: np.n
     :func:`correction_tree`) and the pixels of ``spot`` beyond the piece's width that join the click (:func:`beyond_width`)."""
     tree = correction_tree(label_map, vessels)
     cell = piece_cell(tree, point)
-    region = _painted(tree, cell, vessels)
+    region = _painted(tree, cell)
     return region | beyond_width(spot, region, cell, point)
 
 
-def piece_region(tree: VesselTree, point, vessels: np.ndarray) -> np.ndarray:
+def piece_region(tree: VesselTree, point) -> np.ndarray:
     """The pixels of the piece nearest ``point`` (row, col), however far (a click the session accepted, :func:`on_vessel`,
     on a wide bulb may lie more than :data:`CLICK_REACH` px from every piece), with the skeleton of the bifurcations
     nearest to it, grown to the vessel width and kept where that piece is the nearest one (so a region stops at
     bifurcations); empty if the tree has no piece."""
-    return _painted(tree, piece_cell(tree, point), vessels)
+    return _painted(tree, piece_cell(tree, point))
 
 
-def _painted(tree: VesselTree, cell: np.ndarray, vessels: np.ndarray) -> np.ndarray:
+def _painted(tree: VesselTree, cell: np.ndarray) -> np.ndarray:
     """The skeleton inside a piece's ``cell`` (:func:`piece_cell`) grown to the vessel width, kept inside the cell and the
     vessel pixels the tree is made of: a rename then adds no vessel pixel, so the same click again finds the same tree
     and the same piece (painting's edge pixel, :data:`~rau.vessels.paths.EDGE_PIXELS`, widened the vessel each time)."""
-    return (paint({1: np.argwhere(tree.skeleton & cell)}, vessels | tree.mask, tree.pieces.shape) > 0) & cell & tree.mask
+    return (paint({1: np.argwhere(tree.skeleton & cell)}, tree.mask, tree.pieces.shape) > 0) & cell & tree.mask
 
 
 def piece_cell(tree: VesselTree, point) -> np.ndarray:

@@ -149,7 +149,7 @@ class VesselSession(Session):
         """The segments holding pixels of the vessel pieces the clicks at ``points`` (row, col) act on."""
         tree, held = correction.correction_tree(self.label_map, self.vessels), set()
         for point in points:
-            held.update(np.unique(self.label_map[correction.piece_region(tree, point, self.vessels)]).tolist())
+            held.update(np.unique(self.label_map[correction.piece_region(tree, point)]).tolist())
         return [name for name, value in self.values.items() if value in held]
 
     def _check_on_vessels(self, prompt: Prompt, points: list[tuple[int, int]]) -> None:
