@@ -184,10 +184,18 @@ def test_a_16_bit_colour_image_reads_at_full_depth_as_its_grey_and_as_the_same_c
     assert np.array_equal(image.array, read_image(tmp_path / "tinted.nrrd").array)
 
 
-def test_a_16_bit_grey_and_alpha_png_is_refused_naming_its_depth(tmp_path):
+def test_a_16_bit_grey_and_alpha_png_reads_at_full_depth_as_an_8_bit_one_does(tmp_path):
     """Neither Pillow (the high byte) nor SimpleITK reads a 16-bit grey + alpha PNG at full depth: before, it was
-    read cut to 8 bits without a word."""
-    grey = (np.arange(12).reshape(3, 4) * 300).astype(np.uint16)
+    refused ("cannot read at full depth"). Its grey reads as stored, and as a label map its alpha keeps the 8-bit
+    rule: a transparent background is read, shapes drawn in transparency are refused."""
+    grey = (np.arange(40 * 60).reshape(40, 60) * 37 % 3745).astype(np.uint16)
     _write_colour(np.dstack([grey, np.full_like(grey, 65535)]), tmp_path / "grey-alpha.png")
-    with pytest.raises(ImageReadError, match="grey-alpha.png: a PNG picture of 16 bits per channel, colour or grey \\+ alpha, that rau cannot read at full depth"):
-        read_image(tmp_path / "grey-alpha.png")
+    image = read_image(tmp_path / "grey-alpha.png", 0.5)
+    assert image.array.dtype == np.uint16 and image.array.max() > 255 and np.array_equal(image.array[0], grey)
+    labels = _two_structure_label_picture().astype(np.uint16) * 300  # 300 and 600
+    alpha = np.where(labels > 0, 65535, 0).astype(np.uint16)
+    _write_colour(np.dstack([labels, alpha]), tmp_path / "clear.png")
+    assert np.array_equal(read_image(tmp_path / "clear.png", label_map=True).array[0], labels)
+    _write_colour(np.dstack([np.full_like(labels, 300), alpha]), tmp_path / "drawn.png")
+    with pytest.raises(ImageReadError, match="drawn.png: a label picture whose transparent pixels hold label values"):
+        read_image(tmp_path / "drawn.png", label_map=True)

@@ -180,20 +180,29 @@ def _jpeg_compressed(picture: PILImage.Image) -> bool:
 
 
 def _sixteen_bit(picture: PILImage.Image) -> bool:
-    """Whether a PNG or TIFF file stores 16 bits per channel (its raw mode, as Pillow says before decoding it: after,
-    it no longer does). A 16-bit BMP packs a pixel's colour in 16 bits, which Pillow reads in full."""
-    args = picture.tile[0].args if picture.tile else None
-    rawmode = args[0] if isinstance(args, tuple) else args
+    """Whether a PNG or TIFF file stores 16 bits per channel (its raw mode, :func:`_raw_mode`). A 16-bit BMP packs a
+    pixel's colour in 16 bits, which Pillow reads in full."""
+    rawmode = _raw_mode(picture)
     return picture.format in ("PNG", "TIFF") and isinstance(rawmode, str) and ";16" in rawmode
+
+
+def _raw_mode(picture: PILImage.Image):
+    """How the file stores its pixels (``LA;16B``: 16-bit grey + alpha), as Pillow says before decoding it: after, it
+    no longer does."""
+    args = picture.tile[0].args if picture.tile else None
+    return args[0] if isinstance(args, tuple) else args
 
 
 def _colour_channels(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.ndarray:
     """A colour picture's channels (last axis) at the depth the file stores. Pillow reads 16 bits per channel as
-    their high byte, so such a picture is read with ITK, as Slicer reads it, and refused where ITK cannot read it
-    (a grey + alpha PNG) or the two readers disagree (a TIFF whose colours are premultiplied by a partial alpha)."""
+    their high byte, so such a picture is read with ITK, as Slicer reads it (a grey + alpha PNG, which ITK cannot
+    read, by :func:`_grey_alpha_channels`), and refused where the two readers disagree (a TIFF whose colours are
+    premultiplied by a partial alpha)."""
     channels = np.asarray(picture)
     if not sixteen_bit:
         return channels
+    if picture.format == "PNG" and (grey_alpha := _grey_alpha_channels(path)) is not None:
+        return grey_alpha
     try:
         with validation.itk_warnings_off():
             deep = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
@@ -201,9 +210,20 @@ def _colour_channels(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> 
     except RuntimeError:
         agree = False
     if not agree:
-        raise ImageReadError(f"{path}: a {picture.format} picture of 16 bits per channel, colour or grey + alpha, that rau cannot "
+        raise ImageReadError(f"{path}: a {picture.format} colour picture of 16 bits per channel that rau cannot "
                              "read at full depth; save it as one 16-bit grey channel (PNG, TIFF) or as NRRD")
     return deep
+
+
+def _grey_alpha_channels(path: Path) -> np.ndarray | None:
+    """A 16-bit grey + alpha PNG's grey and alpha channels at full depth, as an 8-bit one's are read; None for another
+    PNG. Pillow decodes it as RGBA of their high bytes: its pixels are decoded again as 8-bit RGBA, the same four
+    bytes a pixel, which are the big-endian grey and alpha."""
+    with _open_picture(path) as picture:
+        if _raw_mode(picture) != "LA;16B":
+            return None
+        picture.tile = [tile._replace(args="RGBA") for tile in picture.tile]
+        return _native(np.asarray(picture).view(">u2"))
 
 
 def _grey(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.ndarray:
