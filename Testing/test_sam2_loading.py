@@ -293,23 +293,32 @@ def test_weights_that_overflow_to_nan_are_named_when_sam2_runs(tiny_sam2, tmp_pa
     assert "SAM2 (--sam2-model) gave no finite object score" in capsys.readouterr().err
 
 
-def test_rau_evaluate_fails_each_case_naming_a_checkpoint_damaged_in_the_middle(tiny_sam2, tmp_path, capsys):
+@pytest.mark.parametrize("command", ["evaluate", "batch"])
+def test_rau_evaluate_and_batch_stop_at_a_checkpoint_damaged_in_the_middle(command, tiny_sam2, tmp_path, capsys):
     """4 KiB of 0xff in the middle of model.safetensors (NaN numbers), its header intact: the check before any case
-    reads headers only, so the case fails as SAM2 loads, naming --sam2-model and the folder (as a case fails when a
-    --vlm-server cannot be reached), and the run ends 1. Before: it failed with SAM2's "no finite object score",
-    naming neither."""
+    reads headers only, so SAM2 is refused as it loads on the first case, naming --sam2-model and the folder. An
+    unusable argument: the run stops there, exit 2, nothing written. Before: every case loaded the model again and
+    failed alike, and the run ended 1 with figures of failures."""
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
     data = bytearray((folder / "model.safetensors").read_bytes())
     data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096
     (folder / "model.safetensors").write_bytes(bytes(data))
     paths = _volumes(tmp_path)
+    second = shutil.copy(paths["target"], tmp_path / "second.nii.gz")
     manifest = tmp_path / "cases.csv"
-    manifest.write_text("reference_image,reference_labels,target_image,target_labels\n"
-                        f"{paths['image']},{paths['labels']},{paths['target']},{paths['labels']}\n")
-    code = main(["evaluate", str(manifest), "--engine", "sam2-memory", "--sam2-model", str(folder), "--device", "cpu"])
+    if command == "evaluate":
+        manifest.write_text("reference_image,reference_labels,target_image,target_labels\n" + "".join(
+            f"{paths['image']},{paths['labels']},{target},{paths['labels']}\n" for target in (paths["target"], second)))
+        outputs = ["--json", str(tmp_path / "out" / "figures.json")]
+    else:
+        manifest.write_text("target_image,reference_image,reference_labels\n" + "".join(
+            f"{target},{paths['image']},{paths['labels']}\n" for target in (paths["target"], second)))
+        outputs = ["--out", str(tmp_path / "out"), "--workers", "1"]
+    code = main([command, str(manifest), *outputs, "--engine", "sam2-memory", "--sam2-model", str(folder), "--device", "cpu"])
     error = capsys.readouterr().err
-    assert code == 1 and f"--sam2-model {folder}: the model weights hold NaN or infinite values (tensor " in error
-    assert "failed:" in error
+    assert code == 2 and f"rau {command}: error: --sam2-model {folder}: the model weights hold NaN or infinite values (tensor " in error
+    assert error.count("hold NaN") == 1 and "failed" not in error
+    assert not list((tmp_path / "out").glob("*.json"))
 
 
 def test_a_broken_preprocessor_config_is_refused_naming_it(tiny_sam2, tmp_path, capsys):

@@ -144,6 +144,8 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
             actor, item = running.pop(done)
             try:
                 row = ray.get(done)
+            except ray.exceptions.RayTaskError as error:  # a model that cannot be used (run_item raises nothing else): the run stops
+                raise error.cause from None
             except ray.exceptions.RayActorError as error:
                 if error.actor_init_failed:  # the engine cannot be built there: every worker would fail alike
                     cause = _creation_cause(error)

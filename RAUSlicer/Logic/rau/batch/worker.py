@@ -7,6 +7,7 @@ import time
 from rau.batch.items import WorkItem, found_column
 from rau.engines import Request, create_engine
 from rau.errors import failure_reason
+from rau.evaluation.runner import RUN_STOPPERS
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import write_outputs
@@ -24,7 +25,8 @@ class WarmWorker:
 
 
 def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
-    """Segment one target and write its outputs (all or none, re-openable by ``rau correct``); a summary row, never an exception."""
+    """Segment one target and write its outputs (all or none, re-openable by ``rau correct``); a summary row, never an
+    exception but :data:`rau.evaluation.runner.RUN_STOPPERS` (a model that cannot be used), which stop the run."""
     started = time.perf_counter()
     case = item.case
     row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": ""}
@@ -38,6 +40,8 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
             result = engine.run(request)
             write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=said)
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
+    except RUN_STOPPERS:
+        raise
     except Exception as error:  # one bad target must not stop the cohort; the summary names it
         row["status"], row["error"] = "failed", failure_reason(error)
     row["seconds"] = round(time.perf_counter() - started, 3)

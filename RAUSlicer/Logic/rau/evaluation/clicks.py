@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from rau.engines import Engine, Progress
-from rau.engines.base import Cancelled, Prompt
+from rau.engines.base import Prompt
 from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import CaseScore, Prediction, case_failed, scored_case, truth_masks
+from rau.evaluation.runner import RUN_STOPPERS, CaseScore, Prediction, case_failed, scored_case, truth_masks
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
@@ -104,10 +104,11 @@ def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, predictio
 
 
 def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
-    """:func:`evaluate_case_with_clicks`, but a failing case is a failed score with no curves (a cancel still stops)."""
+    """:func:`evaluate_case_with_clicks`, but a failing case is a failed score with no curves (:data:`RUN_STOPPERS`
+    still stop everything)."""
     try:
         return evaluate_case_with_clicks(engine, case, clicks, prediction)
-    except Cancelled:
+    except RUN_STOPPERS:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
         return case_failed(case, failure_reason(error), prediction), {}

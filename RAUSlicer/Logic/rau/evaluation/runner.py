@@ -20,6 +20,7 @@ from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.io.run_outputs import write_outputs
 from rau.labels import LabelSet, Segmentation, normalize_name
+from rau.models.loader import ModelNotAvailableError
 from rau.references import distinct_names
 from rau.result import Result
 from rau.user_warnings import collected_warnings, record
@@ -60,15 +61,18 @@ class Prediction:
     inputs: dict
 
 
+RUN_STOPPERS = (Cancelled, ModelNotAvailableError)
+"""Failures that are not a case's and stop the whole run: a cancel, and a model that cannot be used (its weights
+hold NaN ...), which an engine loads on the first case that needs it and every case would meet again; its message
+names the option (``--sam2-model DIR: ...``), which the command line reports as an unusable argument (exit 2)."""
+
+
 def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: Prediction | None = None) -> CaseScore:
     """The score of :func:`scored_case` (``prediction``: where the engine's result is written), but a case that fails
-    is returned as failed with its reason instead of raising.
-
-    A cancelled run (:class:`rau.engines.base.Cancelled`) still stops everything.
-    """
+    is returned as failed with its reason instead of raising; :data:`RUN_STOPPERS` still stop everything."""
     try:
         return scored_case(engine, case, prediction, progress)[0]
-    except Cancelled:
+    except RUN_STOPPERS:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
         return case_failed(case, failure_reason(error), prediction)
