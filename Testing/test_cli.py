@@ -234,6 +234,12 @@ def test_the_demo_runs_the_engine_asked_for_on_every_case(tmp_path, capsys):
     assert "== coronary_angiogram (vessels engine)" in capsys.readouterr().out
 
 
+def test_the_demo_warns_of_an_option_its_case_engine_does_not_use(tmp_path, capsys):
+    """Before: rau demo took --slice-margin without a word, where rau segment warns of it."""
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path), "--slice-margin", "5", "--no-deformable"]) == 0
+    assert "warning: --slice-margin is ignored: the vessels engine does not use it" in capsys.readouterr().err
+
+
 def test_the_demo_figure_titles_its_four_panels():
     """Before, the panels had no titles: which was the prediction and which the truth was left to guess."""
     from rau.demo import PANEL_HEIGHT, overlay_figure

@@ -134,3 +134,24 @@ def test_rau_segment_warns_of_options_its_engine_does_not_use_and_records_them(t
     error = capsys.readouterr().err
     assert all(f"warning: {line}" in error for line in said)
     assert json.loads((tmp_path / "given" / "t.result.json").read_text())["warnings"] == said
+
+
+def test_rau_evaluate_and_batch_record_an_unused_option_in_each_cases_result(tmp_path, capsys):
+    """Before: they warned of --slice-margin with the registration engine but recorded it in no case's result JSON,
+    where they record a model's warnings and rau segment records this one."""
+    import json
+
+    from rau.cli import main
+    from rau.demo import SAMPLE_DATA
+
+    data, targets = SAMPLE_DATA / "hc18", ("001_HC", "002_HC")
+    (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels\n" + "".join(
+        f"{data / '000_HC.png'},{data / '000_HC_mask.png'},{data / target}.png,{data / target}_mask.png\n" for target in targets))
+    assert main(["evaluate", str(tmp_path / "cases.csv"), "--predictions", str(tmp_path / "evaluated"), "--slice-margin", "5"]) == 0
+    (tmp_path / "targets.csv").write_text("target_image,reference_image,reference_labels\n" + "".join(
+        f"{data / target}.png,{data / '000_HC.png'},{data / '000_HC_mask.png'}\n" for target in targets))
+    assert main(["batch", str(tmp_path / "targets.csv"), "--out", str(tmp_path / "batch"), "--workers", "1", "--slice-margin", "5"]) == 0
+    said = "--slice-margin is ignored: the registration engine does not use it"
+    assert capsys.readouterr().err.count(f"warning: {said}") == 2  # once a run
+    results = [*(tmp_path / "evaluated").glob("*.result.json"), *(tmp_path / "batch").glob("*.result.json")]
+    assert len(results) == 4 and all(json.loads(path.read_text()).get("warnings", [])[:1] == [said] for path in results)

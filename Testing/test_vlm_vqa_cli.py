@@ -42,6 +42,15 @@ def _evaluate(manifest, answer, out):
     return code, server
 
 
+def test_vqa_warns_of_the_engine_options_it_does_not_use(hc18, capsys):
+    """Before: --vqa took engine options it does not read (--top-k, --slice-margin) without a word."""
+    manifest, target, truth = hc18
+    with ChatServer(oracle(truth, target)) as server:
+        assert main(["evaluate", str(manifest), "--vqa", "--vlm-server", server.url, "--top-k", "2", "--slice-margin", "5"]) == 0
+    error = capsys.readouterr().err
+    assert all(f"warning: {option} is ignored: --vqa does not use it" in error for option in ("--top-k", "--slice-margin"))
+
+
 def test_perfect_answers_score_one_and_are_written_as_json_and_csv(hc18, tmp_path, capsys):
     manifest, target, truth = hc18
     code, server = _evaluate(manifest, oracle(truth, target), tmp_path / "vqa.json")

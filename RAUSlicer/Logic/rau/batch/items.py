@@ -20,11 +20,13 @@ from rau.io.segmentations import label_table_path
 
 @dataclass
 class WorkItem:
-    """One target: its manifest case, a unique output name and the output paths."""
+    """One target: its manifest case, a unique output name, the output paths and the run's ``warnings``, which its
+    result JSON records before the target's own (an engine option the engine does not read)."""
 
     name: str
     case: Case
     outputs: dict[str, Path]
+    warnings: tuple[str, ...] = ()
 
     def state(self) -> str:
         """``complete`` (every output exists), ``partial`` (some do: redo it) or ``new``. Outputs that another
@@ -137,15 +139,16 @@ def found_column(names) -> str:
 SUMMARY_NAME = "batch_summary.csv"
 
 
-def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None) -> list[WorkItem]:
-    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only; every
+def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None, warnings=()) -> list[WorkItem]:
+    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only, each with the
+    run's ``warnings``; every
     path absolute, as workers may run in another folder (a Ray cluster's). Output names are made over the whole
     manifest, so a run with ``limit`` names its outputs as the full run does (and the full run resumes it).
     No output, the summary included, may land on an input."""
     cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
     names = output_names([case.target_image for case in cases])
     out_dir = Path(out_dir).absolute()
-    items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)][:limit]
+    items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd), tuple(warnings)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
     check_spares_inputs([*outputs, out_dir / SUMMARY_NAME], [manifest, *case_files(cases)])

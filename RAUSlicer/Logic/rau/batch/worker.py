@@ -38,7 +38,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
             row["warnings"] = request.left_out_warnings()  # said by rau batch, not a summary column
             said += row["warnings"]
             result = engine.run(request)
-            write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=said)
+            write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=[*item.warnings, *said])
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
     except RUN_STOPPERS:
         raise

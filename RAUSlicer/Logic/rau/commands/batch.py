@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
                           f"{'them' if len(given) > 1 else 'it'} out")
     gpus, cpus = args.gpus_per_worker or 0.0, args.cpus_per_worker or 1.0
     options = engine_options(args).with_absolute_folders()  # workers (a Ray cluster's) may run in another folder
-    items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
+    unused = warn_unused_options(args.engine, given_options(args))
+    items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit, unused)
     if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
         check_models(args.engine, options)
-    warn_unused_options(args.engine, given_options(args))
     if args.ray:
         from rau.batch.ray_backend import connect, run_on_ray
 

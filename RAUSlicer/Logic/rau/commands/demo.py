@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options
+from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options, given_options, warn_unused_options
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
 from rau.engines import DEFAULT_ENGINE
@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     options = engine_options(args, keep_transfers=True)
     engine_names = {name: args.engine or CASE_ENGINES.get(name, DEFAULT_ENGINE) for name in args.cases}
     engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case
+    for engine in dict.fromkeys(engine_names.values()):
+        warn_unused_options(engine, given_options(args))
     with signals_deferred() as hold, output_set():  # every case's files are placed together when the last case ends
         for name in args.cases:
             print(f"\n== {name} ({engine_names[name]} engine)")

@@ -19,7 +19,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.cli import UsageError
-from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options, given_options, warn_unused_options
+from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options, given_options, warn_ignored, warn_unused_options
+from rau.engines import VLM_OPTIONS
 from rau.engines.base import Cancelled
 from rau.errors import InputError, OptionError, Terminated
 from rau.evaluation import clicks, vqa
@@ -88,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if args.predictions:
             raise OptionError("--predictions writes an engine's segmentations; --vqa only asks the VLM questions")
         return run_vqa(args, cases, json_path)
-    predictions = planned_predictions(args, cases, listed, json_path) if args.predictions else None
+    options = engine_options(args)  # bad options are refused before any is warned of as unused
+    unused = warn_unused_options(args.engine, given_options(args))
+    predictions = planned_predictions(args, cases, listed, json_path, options, unused) if args.predictions else None
     units = distance_units(cases)
     scores, curves = score_cases(args, cases, json_path, units, predictions)
     summary = summary_of(scores, units, curves if args.clicks else None)
@@ -101,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(score.failed for score in scores) else 0
 
 
-def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path | None) -> list[Prediction]:
+def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path | None, options, warnings: list[str]) -> list[Prediction]:
     """Where each case's segmentation goes in ``--predictions``, numbered by case (as wide as the manifest's ``listed``
     cases need, at least 3 digits: ``--limit`` names them as a whole run does) and named after its target, with the
-    inputs ``rau segment`` records; refused before any case runs where the folder is, or lies in, a file of the
+    inputs ``rau segment`` records (``options``, the engine options) and the run's ``warnings``; refused before any case
+    runs where the folder is, or lies in, a file of the
     ``--json`` figures, or where a file would replace an input of the manifest, the ``--json`` figures or, without
     ``--overwrite``, an earlier file. Nothing is written or removed here: each
     case's files replace the earlier ones when they are written, as ``rau segment --overwrite`` replaces its own."""
@@ -112,7 +116,6 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
     if folder.exists() and not folder.is_dir():
         raise OptionError(f"--predictions {folder}: a file, not a folder")
     width = max(3, len(str(len(listed))))
-    options = engine_options(args)
     figures = {path.resolve() for path in (json_path, json_path.with_suffix(".csv"))} if json_path else set()
     if figure := next((path for path in (folder.resolve(), *folder.resolve().parents) if path in figures), None):
         raise OptionError(f"--predictions {folder}: --json {json_path} writes the file {figure}, which this folder would be "
@@ -128,7 +131,7 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
                               elsewhere="choose another --predictions folder", seg_nrrd_option=False)  # it names its outputs, has no --seg-nrrd
         except InputError as error:
             raise InputError(f"--predictions {folder}: {error}") from None
-        predictions.append(Prediction(paths, case.recorded_inputs(options)))
+        predictions.append(Prediction(paths, case.recorded_inputs(options), warnings))
     return predictions
 
 
@@ -162,7 +165,6 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     """
     options = engine_options(args, keep_transfers=True)
     engine = checked_engine(args.engine, options)  # bad options and models stop here, before any case
-    warn_unused_options(args.engine, given_options(args))
     description = f"rau evaluate ({args.engine})"
     outputs = predictions or [None] * len(cases)
     if args.clicks:
@@ -215,6 +217,7 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
     options = engine_options(args)
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
+    warn_ignored([option for option in given_options(args) if option not in VLM_OPTIONS], "--vqa")
     asked = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
 
     def write_finished(finished: dict) -> None:

@@ -55,10 +55,12 @@ class CaseScore:
 @dataclass
 class Prediction:
     """Where ``rau evaluate --predictions`` writes a case's segmentation (:func:`rau.io.run_outputs.output_paths`,
-    checked by the caller) and the inputs its result JSON records, as ``rau segment``'s does (``rau correct`` reads them)."""
+    checked by the caller) and the inputs its result JSON records, as ``rau segment``'s does (``rau correct`` reads them),
+    with the run's ``warnings`` before the case's (an engine option the engine does not read)."""
 
     paths: dict
     inputs: dict
+    warnings: list[str] = field(default_factory=list)
 
 
 RUN_STOPPERS = (Cancelled, ModelNotAvailableError)
@@ -87,7 +89,7 @@ def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None
         loaded = load_case(case)
         score = score_run(engine, case, *loaded, progress)
     if prediction:
-        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs, warnings=said,  # the caller refused earlier files (--overwrite)
+        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs, warnings=[*prediction.warnings, *said],  # the caller refused earlier files (--overwrite)
                       keeps_whole=SEGMENT_SEG_NRRD)
     return score, loaded
 
