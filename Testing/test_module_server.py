@@ -228,7 +228,8 @@ def test_undo_asks_the_server_in_its_work_and_writes_the_node_without_it(mrml_sc
         worker.start()
         worker.join()
         assert asked == ["worker"]
-        session.client = types.SimpleNamespace()  # writing the undo asks the server nothing
+        # writing the undo asks the server no undo: it only tells it how the node wrote it (gave_way, which needs no device)
+        session.client = types.SimpleNamespace(gave_way=client.gave_way, gave_up=client.gave_up)
         logic.applyUndo(node, name)
         assert np.array_equal(segments(node, target)[name], found)
         session.client = client
@@ -331,3 +332,24 @@ def test_an_overwrite_correction_and_undos_in_any_order_through_the_server_step_
     for done in (here[6], here[12]):
         for name, (mask, tag, status) in run.items():
             assert np.array_equal(done[name][0], mask) and done[name][1:] == (tag, status), name
+
+
+@pytest.mark.parametrize("seed", [0, 6, 9, 14])
+def test_random_overwrite_corrections_and_undos_through_the_server_keep_its_session_where_the_node_is(mrml_scene, tmp_path, seed):
+    """Before: the node's write told only the session here how its other segments gave way or gave up voxels
+    (``gave_way``, ``gave_up``); the server's session went on by its own rule and, after some undos, held voxels the
+    node's segments do not. Random corrections (inside or outside points, overwrite or not) and undos, a fixed seed: at
+    every step node, tags, statuses, the session here, the server's session and the server's result agree."""
+    rng, inputs, logic = np.random.default_rng(seed), three_structures(mrml_scene), load_rauslicer().RAUSlicerLogic()
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
+        session = logic.correction(node).result.session
+        server_result = app.state.server.sessions.get(session.id).result
+        for _ in range(14):
+            name = ("head", "small", "other")[rng.integers(3)]
+            if session.can_undo(name) and rng.random() < 0.5:
+                logic.undo(node, name)
+            else:
+                point, inside = (int(rng.integers(30, 90)), int(rng.integers(30, 90)), 0), int(rng.random() < 0.7)
+                logic.correct(node, name, Prompt(points=[point], labels=[inside]), overwrite=bool(rng.random() < 0.5))
+            segment_states(node, inputs[2], session, server_result)

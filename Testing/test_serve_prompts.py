@@ -281,3 +281,28 @@ def test_a_mask_or_box_with_a_field_it_does_not_take_is_refused_naming_the_field
     mask = {"lower": [0, 0, 0], "upper": [1, 1, 8], "bits": "/w==", "extra": 1}
     refused = requests.post(f"{url}/v1/sessions/{job}/edit", json={"structure": "left", "mask": mask}, timeout=30)
     assert refused.status_code == 422 and refused.json()["detail"] == "mask: unknown field 'extra'; it takes lower, upper, bits"
+
+
+def test_how_a_client_wrote_a_correction_reaches_the_server_session_and_downloads_and_a_wrong_taker_is_refused(server, tmp_path):
+    """Before, ``gave_way`` and ``gave_up`` (how the Slicer module's node wrote a correction) changed only the session on
+    the client: the server had no such actions. The server's session and its result take the mask as given."""
+    from rau.serve.wire import encode_mask
+
+    url, app = server
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    result = app.state.server.sessions.get(job).result
+    kept = result.get("left").mask.copy()
+    kept[0, :16] = False
+    answer = Client(url).gave_up(job, "right", "left", encode_mask(kept))
+    assert np.array_equal(decode_mask(answer["mask"], kept.shape), kept)
+    assert np.array_equal(result.get("left").mask, kept) and np.array_equal(result.session.results["left"].mask, kept)
+    kept[0, :24] = False
+    Client(url).gave_way(job, "left", encode_mask(kept))
+    assert np.array_equal(result.get("left").mask, kept) and np.array_equal(result.session.results["left"].mask, kept)
+    for action, body, problem in (("gave_up", {"structure": "left", "taker": "nobody", "mask": None}, "no structure 'nobody' in this session"),
+                                  ("gave_up", {"structure": "left", "mask": None}, "gave_up: give the name of the structure that took"),
+                                  ("gave_way", {"structure": "left"}, "gave_way: give the written mask as 'mask'")):
+        refused = requests.post(f"{url}/v1/sessions/{job}/{action}", json=body, timeout=30)
+        assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text

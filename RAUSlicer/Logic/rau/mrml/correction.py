@@ -189,7 +189,8 @@ class Correction:
         """Write the structures whose session answers the undo of ``name`` changed (the hand edits it was told of, then
         its undo) that the undone correction did not write (an undo out of order may give one voxels: before, its
         segment, tag and result kept what they were): each segment goes through the same change as the session's answer,
-        on the voxels it holds now (:func:`rau.session.undone_voxels`)."""
+        on the voxels it holds now (:func:`rau.session.undone_voxels`), and the session goes on from it
+        (``session.gave_way``)."""
         before, session = self._before_undo.pop(name, None), self.result.session
         if before is None or session.changed[:1] != (name,):
             return
@@ -198,6 +199,7 @@ class Correction:
             was, now = (voxels(answer, self.result.target.shape) for answer in (before[other], session.results[other]))
             mask = undone_voxels(segment_mask(self.node, self._segment_id(other), self.result.target), was & ~now, now & ~was)
             write_segment_mask(self.node, other, mask, self.result.target)
+            session.gave_way(other, mask)  # as written: a server's session, which wrote the undo by its own rule, too
             self._write_answer(other)
 
     def _write_answer(self, name: str, snapshot: _Snapshot | None = None) -> None:

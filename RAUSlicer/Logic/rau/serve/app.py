@@ -25,13 +25,13 @@ from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import authorized, confined, valid_id
-from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, correct, read_correction
+from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, WRITTEN_ELSEWHERE, correct, read_correction
 from rau.serve.uploads import MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 from rau.session import inside_points_warning, unchanged_reason
 from rau.user_warnings import collected_warnings
 
-CORRECTIONS = ("reprompt", "propagate", "undo", "edit")
+CORRECTIONS = ("reprompt", "propagate", "undo", "edit", *WRITTEN_ELSEWHERE)
 CORRECTION_THREADS = 8
 """Corrections that need the device take at most this many worker threads; the others wait for one without holding
 any (before, some forty corrections waiting for a device busy with a job held every worker thread, and cancelling
@@ -294,7 +294,7 @@ def create_app(config: ServerConfig | None = None):
             raise NotFound(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
         deadline = time.monotonic() + server.config.device_wait_seconds
         asked = await run_in_threadpool(read_asked, session_id, action, body)  # refused at once, not after a wait
-        if action == "edit":  # computes nothing, needs no device
+        if action in ("edit", *WRITTEN_ELSEWHERE):  # computes nothing, needs no device
             return await run_in_threadpool(correct_now, session_id, action, *asked, None)
         async with held_slot(correction_threads, server.config.device_wait_seconds):
             return await run_in_threadpool(correct_now, session_id, action, *asked, max(0.0, deadline - time.monotonic()))
@@ -313,12 +313,12 @@ def create_app(config: ServerConfig | None = None):
 
     def correct_now(session_id: str, action: str, entry, name: str, given, device_wait: float | None):
         """Apply one correction read by :func:`read_asked`, waiting at most ``device_wait`` seconds for the job's device
-        (None: an edit, which needs none)."""
+        (None: an edit, gave_way or gave_up, which need none)."""
         job = server.jobs.get(session_id)
         if job is None:  # forgotten while the correction waited for a slot (beyond --max-jobs, once its session closed)
             raise SessionGone(f"session {session_id} was closed while the correction waited")
         device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
-        with device, job.lock:  # an edit computes nothing; downloads wait for the correction, never half of it
+        with device, job.lock:  # an edit, gave_way or gave_up computes nothing; downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
                 raise SessionGone(f"session {session_id} was closed while the correction waited")
             started, before = time.perf_counter(), entry.result.get(name).mask

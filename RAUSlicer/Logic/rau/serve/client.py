@@ -15,7 +15,7 @@ import requests
 from rau.io.atomic import atomic_path
 from rau.io.label_tables import SIDECAR_SUFFIXES
 
-API_VERSION = 1
+API_VERSION = 2
 API_HEADER = "X-RAU-API-Version"
 TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
 """The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""
@@ -203,6 +203,17 @@ class Client:
         """The user's hand-edited mask of the structure (bit-packed as ``rau.serve.wire.encode_mask`` packs it; None:
         empty): later corrections start from it."""
         return self._json("POST", f"/v1/sessions/{session_id}/edit", json={"structure": structure, "mask": mask})
+
+    def gave_way(self, session_id: str, structure: str, mask: dict | None) -> dict:
+        """Where the client wrote the last correction, the structure gave way to others, keeping ``mask`` (packed as
+        :meth:`edit`'s): the server's session goes on from it (``rau.session.Session.gave_way``)."""
+        return self._json("POST", f"/v1/sessions/{session_id}/gave_way", json={"structure": structure, "mask": mask})
+
+    def gave_up(self, session_id: str, taker: str, structure: str, mask: dict | None) -> dict:
+        """Where the client wrote it, ``taker``'s last correction took voxels from the structure, which kept ``mask``
+        (packed as :meth:`edit`'s): undoing that correction gives them back (``rau.session.Session.gave_up``)."""
+        body = {"structure": structure, "taker": taker, "mask": mask}
+        return self._json("POST", f"/v1/sessions/{session_id}/gave_up", json=body)
 
     def close_session(self, session_id: str, timeout: float | None = None) -> None:
         """Free the session on the server (``timeout``: seconds to wait for it, else the client's)."""

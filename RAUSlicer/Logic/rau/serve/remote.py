@@ -14,6 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from rau.engines.base import Cancelled, Engine, Progress, Reference, Request, validate_request
 from rau.errors import InputError
 from rau.io import read_segmentation, write_image, write_seg_nrrd
@@ -98,8 +100,9 @@ class RemoteEngine(Engine):
 
 
 class RemoteSession(Session):
-    """The server-side session of one remote result: each ``reprompt``, ``propagate``, ``undo`` and hand
-    ``edit`` is one round trip (an edit that changes nothing, none), so the server corrects from the masks here."""
+    """The server-side session of one remote result: each ``reprompt``, ``propagate``, ``undo``, hand ``edit``,
+    ``gave_way`` and ``gave_up`` is one round trip (an edit that changes nothing, none), so the server
+    corrects from the masks here."""
 
     def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult]):
         super().__init__(target, {item.structure.name: item for item in items})
@@ -179,6 +182,28 @@ class RemoteSession(Session):
                 self.results[name] = before
                 self.keep_emptied(name, emptied)
                 raise
+
+    def gave_way(self, name: str, mask) -> None:
+        """As a session here, told first to the server's session (also a mask this one holds already: the server's
+        session wrote the correction by its own rule), so both go on from what the node holds: before, only this one heard."""
+        name = self._name(name)
+        self._tell(name, lambda: self.client.gave_way(self.id, name, encode_mask(np.asarray(mask, bool))))
+        super().gave_way(name, mask)
+
+    def gave_up(self, taker: str, name: str, mask) -> None:
+        """As a session here, told first to the server's session, so both give the voxels back on the same undo."""
+        taker, name = self._name(taker), self._name(name)
+        self._tell(name, lambda: self.client.gave_up(self.id, taker, name, encode_mask(np.asarray(mask, bool))))
+        super().gave_up(taker, name, mask)
+
+    def _tell(self, name: str, call) -> None:
+        """``call()``, telling the server's session how the node wrote ``name``; one that does not reach it leaves the
+        two sessions apart, so this one closes too (:attr:`closed_reason`)."""
+        try:
+            self._sent(call)
+        except ServerError as error:
+            self.closed_reason = f"the server's session did not hear how {name!r} was written ({error})"
+            raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
 
     def close(self) -> None:
         """Free the server's session, best effort and without waiting: a daemon thread asks the server (for at most

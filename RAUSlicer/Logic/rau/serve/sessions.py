@@ -152,36 +152,52 @@ class SessionStore:
 
 
 CORRECTION_FIELDS = {"reprompt": ("structure", "prompt", "overwrite"), "edit": ("structure", "mask"),
-                     "propagate": ("structure",), "undo": ("structure",)}
+                     "propagate": ("structure",), "undo": ("structure",),
+                     "gave_way": ("structure", "mask"), "gave_up": ("structure", "taker", "mask")}
 """The fields of each correction's request body."""
+WRITTEN_ELSEWHERE = ("gave_way", "gave_up")
+"""The actions that tell the session how a client wrote the last correction by its own rule (the Slicer module's node):
+:meth:`rau.session.Session.gave_way` and :meth:`rau.session.Session.gave_up`."""
 
 
 def read_correction(entry: Entry, action: str, name: str, body: dict):
     """The structure ``name`` as the session spells it (matched as :meth:`rau.result.Result.named` matches, as
     ``rau correct`` does), then what the action takes read from the request ``body``: a ``reprompt``'s ``prompt``
-    (:func:`rau.serve.wire.prompt_from_json`), an ``edit``'s ``mask`` (:func:`rau.serve.wire.mask_from_json`), before
-    the correction waits for the device: a wrong name is named first, whatever the rest."""
+    (:func:`rau.serve.wire.prompt_from_json`), an ``edit``'s or ``gave_way``'s ``mask`` (:func:`rau.serve.wire.mask_from_json`),
+    a ``gave_up``'s ``taker`` and ``mask``, before the correction waits for the device: a wrong name is named first,
+    whatever the rest."""
     result = entry.result
-    try:
-        name = result.named(name).structure.name
-    except KeyError:
-        raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+    name = structure_named(result, name)
     check_fields(body, CORRECTION_FIELDS[action], action)
     if action == "reprompt":
         overwrite = body.get("overwrite", False)
         if not isinstance(overwrite, bool):
             raise InputError(f"reprompt: overwrite must be true or false, got {overwrite!r:.40}")
         return name, (prompt_from_json(body.get("prompt") or {}, result.target), overwrite)
-    if action == "edit":
-        if "mask" not in body:
-            raise InputError("give the edited mask as 'mask' (null for an empty one)")
+    if action in ("edit", *WRITTEN_ELSEWHERE) and "mask" not in body:
+        raise InputError(f"{action}: give the {'edited' if action == 'edit' else 'written'} mask as 'mask' (null for an empty one)")
+    if action == "edit" or action == "gave_way":
         return name, mask_from_json(body["mask"], result.target.shape)
+    if action == "gave_up":
+        if not isinstance(body.get("taker"), str):
+            raise InputError("gave_up: give the name of the structure that took the voxels as 'taker'")
+        return name, (structure_named(result, body["taker"]), mask_from_json(body["mask"], result.target.shape))
     return name, None
 
 
-def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | np.ndarray | None = None) -> list[StructureResult]:
+def structure_named(result: Result, name: str) -> str:
+    """The structure ``name`` as the session spells it (matched as :meth:`rau.result.Result.named` matches); refuses
+    one the session does not have, naming those it has."""
+    try:
+        return result.named(name).structure.name
+    except KeyError:
+        raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+
+
+def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | tuple[str, np.ndarray] | np.ndarray | None = None) -> list[StructureResult]:
     """Apply ``reprompt`` (``given``: the prompt and whether its answer may take other structures' voxels), ``edit`` (``given``: the user's hand-edited mask, from which later
-    corrections start), ``propagate`` or ``undo`` to one structure, as :func:`read_correction` read them.
+    corrections start), ``propagate``, ``undo``, ``gave_way`` or ``gave_up`` (:func:`written_elsewhere`) to one
+    structure, as :func:`read_correction` read them.
 
     Returns the session's new answer for every structure it changed (``Session.changed``), that one first (a client
     such as the Slicer module writes it by its own overwrite rule). The result (what downloads carry) takes them as
@@ -192,6 +208,8 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | n
         result, session = entry.result, entry.result.session
         if session is None:  # closed (expired, evicted) since it was looked up
             raise SessionGone("the session was closed while the correction waited")
+        if action in WRITTEN_ELSEWHERE:
+            return [written_elsewhere(result, action, name, given)]
         if action == "edit":
             session.edit(name, given)
             item = result.put(session.results[name])
@@ -209,3 +227,18 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | n
         answers = [session.results[changed] for changed in session.changed]
         result.put_correction(item, session, overwrite)  # later corrections start from what was written, as rau correct's do
         return answers
+
+
+def written_elsewhere(result: Result, action: str, name: str, given) -> StructureResult:
+    """A client wrote the last correction by its own rule (the Slicer module's node) and says how ``name`` ended
+    (``given``: a ``gave_way``'s mask, a ``gave_up``'s taker and mask): the session goes on as the client's session does
+    (the same :class:`~rau.session.Session` method), and the result holds its answer as it is, so downloads hold what
+    the client holds. Returns that answer."""
+    session = result.session
+    if action == "gave_way":
+        session.gave_way(name, given)
+    else:
+        session.gave_up(given[0], name, given[1])
+    answer = session.results[name]
+    result.structures = [answer if item.structure.name == name else item for item in result.structures]
+    return answer
