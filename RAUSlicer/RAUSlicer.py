@@ -148,10 +148,11 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         one; the :data:`KEPT_SESSIONS` latest results keep theirs). Refused when the target was removed or moved
         while the engine ran: the result belongs where the target was read."""
         from rau.mrml import Correction, add_result_node, check_volume_in_place
+        from rau.mrml.geometry import REMOVED
 
         try:
             if targetVolume.GetScene() is None:
-                raise ValueError(f"the target {targetVolume.GetName()!r} was removed from the scene while RAUSlicer ran")
+                raise ValueError(f"the target {targetVolume.GetName()!r} {REMOVED} while RAUSlicer ran")
             check_volume_in_place(targetVolume, result.target)
             node = add_result_node(result, targetVolume, low_confidence=lowConfidence)
         except Exception:

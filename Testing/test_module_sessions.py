@@ -177,6 +177,30 @@ def test_a_correction_finished_after_its_node_was_deleted_is_refused(disk_scene)
         logic.applyCorrection(node, "disk", item)  # before: written into the deleted node, reported as done
 
 
+@pytest.mark.parametrize("under_transform", [False, True])
+def test_once_its_target_is_removed_a_result_is_no_longer_corrected_but_its_corrections_are_undone(disk_scene, under_transform):
+    """Before, a target that had been under a transform counted as moved once removed (it has no transform then): both
+    were refused with "was moved ... put it back", while a target that had not let corrections go on, clicked blind."""
+    from rau.mrml.segments import segment_mask
+
+    scene, _, logic, run, (_, _, target), _ = disk_scene
+    if under_transform:
+        transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+        transform.SetMatrixTransformToParent(slicer.util.vtkMatrixFromArray(np.eye(4) + np.eye(4, k=3) * 3))
+        target.SetAndObserveTransformNodeID(transform.GetID())
+    node = run()
+    grid = logic.correction(node).result.target
+    found = segment_mask(node, "disk", grid)
+    logic.correct(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))
+    assert not np.array_equal(segment_mask(node, "disk", grid), found)
+    scene.RemoveNode(target)
+    with pytest.raises(ValueError, match="^the target 'target' of 'target segmentation' was removed from the scene after Run; corrections "
+                                         r"are placed on the target as it was at Run: load it again and press Run \(undo still works\)$"):
+        logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]))
+    logic.undo(node, "disk")
+    assert np.array_equal(segment_mask(node, "disk", grid), found)
+
+
 def test_a_result_is_not_written_when_its_target_moved_or_went_while_the_engine_ran(disk_scene):
     scene, _, logic, _, (reference, reference_segmentation, target), _ = disk_scene
     request = logic.request(reference, reference_segmentation, target, ["disk"])

@@ -8,7 +8,7 @@ import numpy as np
 
 from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
-from rau.mrml.geometry import MOVED, node_to_world, volume_in_place
+from rau.mrml.geometry import MOVED, REMOVED, node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, check_labelmap_source, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
 from rau.result import Result, StructureResult, giving_way, voxels
@@ -62,7 +62,10 @@ class Correction:
 
     The session works on the target's voxels where they were at Run. If the node's transform, or the
     ``target_node``'s placement (a transform, also once hardened), has changed since, every correction and
-    undo is refused (a click would land on other voxels than it was placed on).
+    undo is refused (a click would land on other voxels than it was placed on). Once the user removed the
+    ``target_node`` from the scene, corrections are refused, as their clicks are placed on it and their answers
+    checked against it (one loaded again is another node, maybe placed elsewhere); undo, which writes back what the
+    node held, needs only the node.
     """
 
     def __init__(self, result: Result, node, low_confidence: float = LOW_CONFIDENCE, overwrite: bool = False, target_node=None):
@@ -118,15 +121,15 @@ class Correction:
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
         if undoing:
             names = [n for n in names if structure_segment_id(self.node, n)]
-        edits = {n: self.node_mask(n) if n == name or structure_segment_id(self.node, n) else np.zeros(self.result.target.shape, bool)
+        edits = {n: self.node_mask(n, undoing) if n == name or structure_segment_id(self.node, n) else np.zeros(self.result.target.shape, bool)
                  for n in names}
         if not undoing:
             self._started_from[name] = edits
         return edits
 
-    def node_mask(self, name: str) -> np.ndarray:
+    def node_mask(self, name: str, undoing: bool = False) -> np.ndarray:
         """Main thread: ``name``'s voxels as the node holds them (hand edits included), on the result's target."""
-        self._check_in_place()
+        self._check_in_place(undoing)
         return segment_mask(self.node, self._segment_id(name), self.result.target)
 
     def can_undo(self, name: str) -> bool:
@@ -147,7 +150,7 @@ class Correction:
         self._check_structure(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
-        self._check_in_place()
+        self._check_in_place(undoing=True)
         session, sync = self.result.session, self.sync_work(name, undoing=True)
 
         def work(progress=None):
@@ -166,7 +169,7 @@ class Correction:
         correction took voxels from gets back what the session's undo gives it (:meth:`_write_others_undone`); only a
         segment the session does not know (one the user added) gets the voxels taken from it that the written segments
         hold (before, structures got both, and a voxel the session left with the undone segment went to two)."""
-        self._check_in_place()
+        self._check_in_place(undoing=True)
         change = self._undo[name].pop()
         unknown = {segment_id: taken for segment_id, taken in change.taken.items() if segment_id not in self.result.session.results}
         held = self._held(change.written) if unknown else None
@@ -249,11 +252,17 @@ class Correction:
             current = segment_mask(self.node, segment_id, self.result.target)
             write_segment_mask(self.node, segment_id, current | voxels, self.result.target)
 
-    def _check_in_place(self) -> None:
+    def _check_in_place(self, undoing: bool = False) -> None:
         """Refuse to go on when the result or the target was moved (a transform changed or was hardened), or the
-        target's geometry changed, since the target was read for Run."""
+        target's geometry changed, since the target was read for Run; and a correction (not ``undoing``) once the
+        target was removed from the scene (see the class doc). Before, a removed target that had been under a
+        transform counted as moved (it has none once removed), and one that had not let corrections go on."""
+        removed = self.target_node is not None and self.target_node.GetScene() is None
+        if removed and not undoing:
+            raise ValueError(f"the target {self.target_node.GetName()!r} of {self.node.GetName()!r} {REMOVED} after Run; corrections "
+                             "are placed on the target as it was at Run: load it again and press Run (undo still works)")
         moved = not np.allclose(node_to_world(self.node), self._placed, atol=1e-6)
-        if moved or (self.target_node is not None and not volume_in_place(self.target_node, self.result.target)):
+        if moved or (self.target_node is not None and not removed and not volume_in_place(self.target_node, self.result.target)):
             raise ValueError(f"{self.node.GetName()!r} or its target {MOVED} after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 

@@ -67,6 +67,9 @@ def ijk_to_world(node) -> np.ndarray:
 MOVED = "was moved or its geometry changed (a transform, or its origin, spacing or directions)"
 """What happened to a node whose voxels are no longer where they were read (:func:`volume_in_place`), said in refusals."""
 
+REMOVED = "was removed from the scene"
+"""What happened to a node the user deleted (``node.GetScene()`` is None), said in refusals."""
+
 
 def volume_in_place(node, image: Image) -> bool:
     """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
