@@ -344,7 +344,7 @@ def test_rau_correct_refuses_a_box_with_points_on_a_vessels_result(vessel_run, t
 def test_rau_correct_refuses_a_click_off_every_vessel_and_writes_nothing(vessel_run, tmp_path, capsys):
     out = tmp_path / "missed.nii.gz"
     assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--inside", "3,3", "--out", str(out)]) == 2
-    assert "vessel clicks must lie on a vessel: the click at 3,3 is more than 8 px" in capsys.readouterr().err
+    assert "vessel clicks must lie on a vessel: --inside '3,3' is more than 8 px" in capsys.readouterr().err  # before: "the click at 3,3"
     assert not list(tmp_path.iterdir())
 
 

@@ -156,7 +156,7 @@ def test_clicks_off_the_vessels_are_refused_naming_them(result):
     background = np.argwhere(~ndimage.binary_dilation(vessel_pixels(session.label_map, session.vessels), iterations=12))
     on = np.argwhere(session.results["S7_LAD_mid"].mask[0])[0]
     far, farther = background[0], background[len(background) // 2]
-    with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the clicks at {far[1]},{far[0]}; {farther[1]},{farther[0]} are more"):
+    with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {far[1]},{far[0]}; the click at {farther[1]},{farther[0]} are more"):
         session.reprompt("S7_LAD_mid", Prompt(points=[_ij(far), _ij(farther)], labels=[1, 1]))
     for label in (1, 0):
         with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {far[1]},{far[0]} is more"):

@@ -14,6 +14,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 from rau.cli import main
 from rau.engines import Request, create_engine
 from rau.engines.base import Prompt
+from rau.errors import InputError
 from rau.io import read_image, read_segmentation
 from rau.references import load_reference
 from rau.vessels.naming import far_ends
@@ -204,6 +205,20 @@ def test_a_segment_deleted_in_slicer_leaves_the_others_correctable(files, mrml_s
     Correction(result, node).update(RIGHT, prompt)
     assert segment_mask(node, require_segment_id(node, RIGHT), result.target)[0][point]
     assert not structure_segment_id(node, UNTOUCHED[0]) and not result.session.results[UNTOUCHED[0]].found
+
+
+def test_a_click_off_the_vessels_in_slicer_is_named_as_its_markup_and_position(files, mrml_scene):
+    """Before, it was named by its i,j in the image rau holds ("the click at 3,3"), as other markup errors never are
+    (and, on a volume stored along i, not the node's IJK either)."""
+    from rau.mrml import Correction, add_result_node, add_volume_node, prompt_from_markups
+    from rau.mrml.geometry import lps_to_ras
+
+    result = run_vessels(files)
+    node = add_result_node(result, add_volume_node(result.target, "angiogram", mrml_scene))
+    outside = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "outside")
+    outside.AddControlPoint(lps_to_ras(result.target.to_world((3, 3, 0))).tolist())  # the film's corner, far from its vessels
+    with pytest.raises(InputError, match=r"^vessel clicks must lie on a vessel: point 'outside-1' of 'outside' at RAS \[-3.0, -3.0, 0.0\] is more "):
+        Correction(result, node).update(WRONG, prompt_from_markups(result.target, None, outside))
 
 
 def test_segments_ticked_in_slicer_get_what_they_get_with_all_ticked(files, mrml_scene):

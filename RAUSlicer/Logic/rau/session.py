@@ -410,6 +410,11 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
 
 
+def point_names(prompt: Prompt) -> list[str]:
+    """How errors name each point of ``prompt``: as the user gave it (``prompt.names``), else by its indices (i,j)."""
+    return prompt.names or [f"the click at {i:g},{j:g}" for i, j, _k in prompt.points]
+
+
 def is_point_label(label) -> bool:
     """The one rule for a point's label: the integer 1 (inside) or 0 (outside); not 0.9, "1" or True."""
     return isinstance(label, numbers.Integral) and not isinstance(label, (bool, np.bool_)) and label in (0, 1)

@@ -373,16 +373,18 @@ def session_of(result: Result, inputs: dict, progress) -> None:
 
 def parse_prompt(args: argparse.Namespace, target) -> Prompt:
     """``--inside`` / ``--outside`` points, ``--stroke`` lines (inside) and ``--box`` as a prompt in the
-    target's (i, j, k) voxels. Three indices on a 2D target are the target file's own (a 1-slice volume
-    stored along j takes i,0,k)."""
-    inside = [_voxel(text, target, "--inside") for text in args.inside]
-    inside += [voxel for stroke in args.stroke for voxel in stroke_points([_voxel(text, target, "--stroke") for text in stroke])]
-    points = inside + [_voxel(text, target, "--outside") for text in args.outside]
+    target's (i, j, k) voxels, each point named as given (``--inside '3,4'``). Three indices on a 2D target are the
+    target file's own (a 1-slice volume stored along j takes i,0,k)."""
+    inside = [(_voxel(text, target, "--inside"), _given("--inside", text)) for text in args.inside]
+    for stroke in args.stroke:
+        named = f"a voxel of {_given('--stroke', ' '.join(stroke))}"
+        inside += [(voxel, named) for voxel in stroke_points([_voxel(text, target, "--stroke") for text in stroke])]
+    given = inside + [(_voxel(text, target, "--outside"), _given("--outside", text)) for text in args.outside]
     labels = [1] * len(inside) + [0] * len(args.outside)
     box = _box(args.box, target) if args.box else None
-    if not points and box is None:  # the rule of check_prompt, in the options' words
+    if not given and box is None:  # the rule of check_prompt, in the options' words
         raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
-    prompt = Prompt(points=points, labels=labels, box=box)
+    prompt = Prompt(points=[voxel for voxel, _ in given], labels=labels, box=box, names=[named for _, named in given])
     check_prompt(prompt, target)  # before a model run is repeated to correct it
     return prompt
 
@@ -398,7 +400,12 @@ def _numbers(text: str, option: str) -> list[int]:
 
 def _voxel(text: str, target, option: str) -> tuple[int, int, int]:
     """A point in the target file's own indices (:func:`rau.session.file_point`; see :func:`parse_prompt`)."""
-    return file_point(_numbers(text, option), target, f"{option} {text!r}")
+    return file_point(_numbers(text, option), target, _given(option, text))
+
+
+def _given(option: str, text: str) -> str:
+    """How errors name a point given as ``option text``."""
+    return f"{option} {text!r}"
 
 
 def _box(text: str, target) -> Box:

@@ -27,8 +27,13 @@ def voxel_of(target: Image, ras, point: str = "the point") -> tuple[int, int, in
     """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target (naming ``point``)."""
     ijk = np.rint(target.volume().to_index(ras_to_lps(ras))).astype(int)
     if np.any(ijk < 0) or np.any(ijk >= np.asarray(target.size)):
-        raise PromptError(f"{point} at RAS {np.round(ras, 1).tolist()} lies outside the target image")
+        raise PromptError(f"{placed(point, ras)} lies outside the target image")
     return tuple(int(v) for v in ijk)
+
+
+def placed(point: str, ras) -> str:
+    """How errors name ``point`` placed at the world RAS position ``ras``."""
+    return f"{point} at RAS {np.round(ras, 1).tolist()}"
 
 
 def points_of(node) -> list[tuple[str, list[float]]]:
@@ -73,12 +78,12 @@ def box_from_roi(target: Image, roi) -> Box:
 
 def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -> Prompt:
     """Points (label 1 from ``positive``, 0 from ``negative``) and an optional ROI box as one prompt (none placed:
-    an empty prompt, which the session refuses)."""
-    points, labels = [], []
+    an empty prompt, which the session refuses); errors name each point with its RAS position (:func:`placed`)."""
+    points, labels, names = [], [], []
     for node, label in ((positive, 1), (negative, 0)):
-        if node is not None:
-            voxels = [voxel_of(target, ras, point) for point, ras in points_of(node)]
-            points += voxels
-            labels += [label] * len(voxels)
+        for point, ras in points_of(node) if node is not None else []:
+            points.append(voxel_of(target, ras, point))
+            labels.append(label)
+            names.append(placed(point, ras))
     box = box_from_roi(target, roi) if roi is not None else None
-    return Prompt(points=points, labels=labels, box=box)
+    return Prompt(points=points, labels=labels, box=box, names=names)

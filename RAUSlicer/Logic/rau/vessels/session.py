@@ -19,7 +19,7 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Structure
 from rau.result import StructureResult, taken_by, voxels, without
-from rau.session import EDITED_EMPTY, Session, same_answer
+from rau.session import EDITED_EMPTY, Session, point_names, same_answer
 from rau.vessels import correction
 from rau.vessels.grid import WORKING_PIXELS, WorkingGrid
 
@@ -153,17 +153,18 @@ class VesselSession(Session):
         return [name for name, value in self.values.items() if value in held]
 
     def _check_on_vessels(self, prompt: Prompt, points: list[tuple[int, int]]) -> None:
-        """Refuse clicks that lie on no vessel (:func:`rau.vessels.correction.on_vessel`), naming them as given (i,j). A
+        """Refuse clicks that lie on no vessel (:func:`rau.vessels.correction.on_vessel`), naming them as the user gave
+        them (:func:`rau.session.point_names`: before, always by their i,j in the image rau holds, which are not the
+        file's on a volume stored along i, and not a Slicer markup's name and position). A
         trace (two or more inside clicks) needs one of its clicks on a vessel: the others may mark a vessel's end that
         the vessel mask misses (faint, or under a shutter's cut; 8 of 302 true segment ends of the ARCADE dev targets)."""
         off = [not correction.on_vessel(self.label_map, self.vessels, point) for point in points]
         inside = [index for index, label in enumerate(prompt.labels) if label == 1]
         if len(inside) >= 2 and not all(off[index] for index in inside):
             off = [missed and label != 1 for missed, label in zip(off, prompt.labels)]
-        named = [f"{i:g},{j:g}" for (i, j, _k), missed in zip(prompt.points, off) if missed]
+        named = list(dict.fromkeys(name for name, missed in zip(point_names(prompt), off) if missed))  # a stroke's voxels: once
         if named:
-            clicks = f"the click at {named[0]} is" if len(named) == 1 else f"the clicks at {'; '.join(named)} are"
-            raise InputError(f"vessel clicks must lie on a vessel: {clicks} more than {correction.CLICK_REACH} px (on the {WORKING_PIXELS} px "
+            raise InputError(f"vessel clicks must lie on a vessel: {'; '.join(named)} {'is' if len(named) == 1 else 'are'} more than {correction.CLICK_REACH} px (on the {WORKING_PIXELS} px "
                              "working grid) from the vessel mask and from every segment")
 
     def _points(self, prompt: Prompt) -> list[tuple[int, int]]:
