@@ -524,3 +524,17 @@ def test_a_job_option_the_engine_cannot_take_is_named_by_its_json_field(server, 
     with pytest.raises(ServerError) as refused:
         client.wait(client.submit(target, [reference], engine, options=options, label_table=table))
     assert refused.value.status == 422 and said in str(refused.value) and "--" not in str(refused.value)
+
+
+def test_a_job_option_the_engine_does_not_read_is_warned_of_and_makes_no_warm_engine(server, tmp_path):  # noqa: F811
+    """Before: ``slice_axis`` and the others were taken silently by a registration job (``rau segment`` warns of them),
+    and each such option set kept a warm engine of its own, pushing out useful ones."""
+    reference, target, table = write_two_halves(tmp_path)
+    client = Client(server[0])
+    plain = client.wait(client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table))
+    unread = {"deformable": False, "slice_axis": "i", "window": [0, 100], "vlm_per_structure": True, "slice_margin": 4}
+    record = client.wait(client.submit(target, [reference], "registration", options=unread, label_table=table))
+    said = [f"{name} is ignored: the registration engine does not use it" for name in ("slice_axis", "window", "vlm_per_structure", "slice_margin")]
+    assert plain["warnings"] == [] and record["warnings"] == said
+    assert record["structures"] == plain["structures"]
+    assert len(client.info()["models_loaded"]) == 1

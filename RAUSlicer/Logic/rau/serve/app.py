@@ -91,7 +91,7 @@ class Server:
 
     def submit(self, spec, uploads: list[Upload]) -> Job:
         """Read a job's uploads (refusing bad ones, nothing kept on disk) and queue it on its device."""
-        options = options_from_json(spec.options, self.config.engine_options)
+        options, unused = options_from_json(spec.options, self.config.engine_options, spec.engine)
         job_id = uuid.uuid4().hex
         folder = confined(self.jobs_dir, job_id)
         try:
@@ -101,7 +101,7 @@ class Server:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         shutil.rmtree(folder, ignore_errors=True)  # read: the images are kept nowhere on disk; the outputs make it again
-        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd, warnings=said)
+        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd, warnings=[*unused, *said])
         with self._lock:
             self.jobs[job_id] = job
             self._drop_old_jobs()

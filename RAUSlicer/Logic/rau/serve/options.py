@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import re
 
+from rau.commands.engine_options import warn_unused_options
+from rau.engines import unused_options
 from rau.errors import OptionError
 from rau.options import EngineOptions, flag, option_fields
+from rau.user_warnings import collected_warnings
 
 CLIENT_OPTIONS = ("top_k", "fusion", "deformable", "slice_axis", "window", "slice_margin", "vlm_per_structure")
 """What a client may choose per job; every other option is the operator's."""
 
 
-def options_from_json(payload: dict | None, server_options: EngineOptions) -> EngineOptions:
-    """The engine options for a job: ``server_options`` plus the client's choices in ``payload``."""
+def options_from_json(payload: dict | None, server_options: EngineOptions, engine: str) -> tuple[EngineOptions, list[str]]:
+    """The engine options for a job of ``engine``: ``server_options`` plus the client's choices in ``payload``, and the
+    warnings ``rau segment`` gives (in client words) for each choice the engine does not read. Every choice is checked,
+    but one the engine does not read is left out, so it makes no warm engine of its own."""
     known = {spec.name for spec in option_fields()}
     chosen = {}
     for key, value in (payload or {}).items():
@@ -30,20 +35,27 @@ def options_from_json(payload: dict | None, server_options: EngineOptions) -> En
         else:
             raise OptionError(f"unknown option {key!r}; a client may set: {', '.join(CLIENT_OPTIONS)}")
     try:
-        return server_options.replace(**chosen)
+        server_options.replace(**chosen)  # every choice checked, as the command line checks a flag the engine ignores
     except OptionError as error:
         raise in_client_words(error) from error
+    unused = unused_options(engine, chosen)
+    with collected_warnings():  # the job reports them, not the server's standard error
+        said = warn_unused_options(engine, chosen)
+    used = server_options.replace(**{key: value for key, value in chosen.items() if key not in unused})
+    return used, [client_words(message) for message in said]
 
 
 def in_client_words(error: Exception) -> Exception:
     """An :class:`OptionError` naming each client option as the JSON field (``top_k``), not as the command line's flag
     (``--top-k``; ``option top_k (--top-k)`` and ``--top-k (top_k)``, which name both, become ``option top_k`` and
     ``top_k``); any other error as it is."""
-    if not isinstance(error, OptionError):
-        return error
-    message = str(error)
+    return OptionError(client_words(str(error))) if isinstance(error, OptionError) else error
+
+
+def client_words(message: str) -> str:
+    """``message`` naming each client option as the JSON field, not as the command line's flag (see :func:`in_client_words`)."""
     for name in CLIENT_OPTIONS:
         cli = flag(name)
         message = message.replace(f"option {name} ({cli})", f"option {name}").replace(f"{cli} ({name})", name)
         message = re.sub(rf"{re.escape(cli)}(?![\w-])", name, message)
-    return OptionError(message)
+    return message
