@@ -70,6 +70,8 @@ def test_oversized_upload_and_bad_header_are_refused_and_nothing_stays(shared_da
         with pytest.raises(ServerError, match="exceeds the server's limit") as too_big:
             client.submit(target, [reference] * 4, target_spacing=spacing)
         assert too_big.value.status == 413
+        over = requests.post(f"{url}/v1/jobs", data=b"x" * 400_001, headers={"Content-Type": "multipart/form-data; boundary=b"}, timeout=10)
+        assert (over.status_code, over.json()["detail"]) == (413, "upload of 400001 bytes exceeds the server's limit of 400000 bytes")  # was 0.4 MiB, 0.4 MiB
         with pytest.raises(ServerError, match="upload 'broken.nrrd'.*dimension is 3") as bad:
             client.submit(broken, [reference], target_spacing=spacing)
         assert bad.value.status == 422

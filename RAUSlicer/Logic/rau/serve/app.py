@@ -208,8 +208,7 @@ def create_app(config: ServerConfig | None = None):
             if "transfer-encoding" in request.headers:  # a body of unknown size; beside a Content-Length the chunks count
                 return JSONResponse({"detail": "send a Content-Length header, not a chunked body"}, 411)
             if int(length or 0) > server.config.max_upload_bytes:
-                limit = server.config.max_upload_bytes / 2**20
-                return JSONResponse({"detail": f"upload of {int(length) / 2**20:.1f} MiB exceeds the server's limit of {limit:.1f} MiB"}, 413)
+                return JSONResponse({"detail": too_large(int(length), server.config.max_upload_bytes)}, 413)
         try:
             return await call_next(request)
         except ClientDisconnect:  # the client went away before its request was read (logged where its body stopped)
@@ -343,6 +342,14 @@ def create_app(config: ServerConfig | None = None):
         return {"closed": session_id}
 
     return app
+
+
+def too_large(length: int, limit: int) -> str:
+    """Why an upload of ``length`` bytes is refused: in MiB, or in bytes where both round to the same MiB."""
+    size, most = f"{length / 2**20:.1f} MiB", f"{limit / 2**20:.1f} MiB"
+    if size == most:
+        size, most = f"{length} bytes", f"{limit} bytes"
+    return f"upload of {size} exceeds the server's limit of {most}"
 
 
 async def whole_form(request):
