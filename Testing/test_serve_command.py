@@ -65,7 +65,7 @@ def test_a_given_work_dir_leaves_no_temporary_folder(tmp_path, monkeypatch):
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     assert server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work")])).work_dir == tmp_path / "work"
-    assert (tmp_path / "work").is_dir() and not any((tmp_path / "tmp").iterdir())
+    assert not (tmp_path / "work").exists() and not any((tmp_path / "tmp").iterdir())  # the work folder is made as it starts
 
 
 def test_rau_serve_limits_default_to_the_server_config_ones(tmp_path):
@@ -98,8 +98,8 @@ def _exit_status(argv) -> int:
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--work-dir", "{file}"], "--work-dir {file}: cannot make it a folder"),
-    (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot make it a folder"),
+    (["--work-dir", "{file}"], "--work-dir {file}: cannot create this output folder, {file} is a file"),
+    (["--work-dir", "{file}/sub"], "--work-dir {file}/sub: cannot create this output folder, {file} is a file"),
     (["--max-upload-mb", "nan"], "argument --max-upload-mb: must be a positive number, got 'nan'"),
     (["--max-session-gb", "0"], "argument --max-session-gb: must be a positive number, got '0'"),
     (["--session-idle-minutes", "inf"], "argument --session-idle-minutes: must be a positive number, got 'inf'"),
@@ -153,6 +153,16 @@ def test_a_server_that_cannot_listen_leaves_no_temporary_work_folder(tmp_path, m
         assert _exit_status(["serve", "--port", str(busy.getsockname()[1])]) == 2
     assert "cannot listen there" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # before: an empty rau-serve-XXXX folder stayed
+
+
+def test_a_server_that_cannot_listen_makes_no_work_dir(tmp_path, capsys):
+    """Before: the --work-dir it was given was made before the port was found taken, and stayed."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        assert _exit_status(["serve", "--port", str(busy.getsockname()[1]), "--work-dir", str(tmp_path / "new" / "work")]) == 2
+    assert "cannot listen there" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("token", ["pässwörd-1234567890", "密码密码密码密码密码密码密码密码", "tab\tin-the-middle-1234"])

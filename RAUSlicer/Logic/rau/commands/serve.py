@@ -42,7 +42,7 @@ def add_parser(subparsers) -> None:
 
 def server_config(args: argparse.Namespace):
     """The :class:`rau.serve.app.ServerConfig` for the parsed arguments (checks them, the bind address and token;
-    creates ``--work-dir``)."""
+    ``--work-dir`` is made by :func:`run` once the server holds its port)."""
     from rau.serve.app import ServerConfig
     from rau.serve.security import check_bind, read_token, readable_by_others
 
@@ -54,7 +54,7 @@ def server_config(args: argparse.Namespace):
     options = engine_options(args)
     check_device_option(options.device)  # at start-up: else every client call would fail
     check_given_models(options)
-    folder = {"work_dir": work_folder(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
+    folder = {"work_dir": checked_work_dir(args.work_dir)} if args.work_dir else {}  # else ServerConfig makes a temporary one
     return ServerConfig(
         **folder,
         token=token,
@@ -80,13 +80,10 @@ def check_given_models(options) -> None:
         check_models("vlm-box", options)
 
 
-def work_folder(path: str) -> Path:
-    """``--work-dir``, created when missing; one this process may not write in is refused (every job would fail)."""
+def checked_work_dir(path: str) -> Path:
+    """``--work-dir``, not made yet (:func:`make_work_dir`); one this process could not make or write in is refused
+    (every job would fail)."""
     folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OptionError(f"--work-dir {folder}: cannot make it a folder ({error.strerror})") from error
     try:
         check_folder_writable(folder)
     except InputError as error:
@@ -94,15 +91,25 @@ def work_folder(path: str) -> Path:
     return folder
 
 
+def make_work_dir(folder: Path) -> None:
+    """Create ``--work-dir`` when missing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"--work-dir {folder}: cannot make it a folder ({error.strerror})") from error
+
+
 def run(args: argparse.Namespace) -> int:
     from rau.serve.app import listening_socket, serve
 
     config = server_config(args)
     try:
-        sock = listening_socket(args.host, args.port)
-        host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
-        print(f"rau serve: http://{host}:{args.port}/v1/info, work folder {config.work_dir}")
-        serve(config, sock)
+        with listening_socket(args.host, args.port) as sock:
+            if args.work_dir:  # made only now: a start that fails (its port taken) leaves nothing behind
+                make_work_dir(config.work_dir)
+            host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
+            print(f"rau serve: http://{host}:{args.port}/v1/info, work folder {config.work_dir}")
+            serve(config, sock)
     finally:
         if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server
             shutil.rmtree(config.work_dir, ignore_errors=True)
