@@ -23,7 +23,7 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
     """The engine options for a job of ``engine``: ``server_options`` plus the client's choices in ``payload``, and the
     warnings ``rau segment`` gives (in client words) for each choice the engine does not read. Every choice is checked,
     but one the engine does not read is left out, so it makes no warm engine of its own."""
-    known = {spec.name for spec in option_fields()}
+    known = {spec.name for spec in option_fields() if spec.metadata["cli"]}  # the others no operator sets either
     chosen = {}
     for key, value in (payload or {}).items():
         if key in CLIENT_OPTIONS:
