@@ -261,6 +261,10 @@ def test_a_result_too_large_for_a_session_says_why_it_has_none(tmp_path):
         with pytest.raises(ServerError, match=r"more than the .* GiB the server keeps for sessions \(rau serve --max-session-gb\)") as gone:
             client.reprompt(job, "left", {"points": [[20, 30]], "labels": [1]})
         assert gone.value.status == 410
+        assert f"session {job} never opened: its result needs" in str(gone.value) and "closed" not in str(gone.value)  # was "was closed: it never opened"
+        with pytest.raises(ServerError, match=f"session {job} never opened") as closing:
+            client.close_session(job)
+        assert closing.value.status == 410
 
 
 def test_a_reference_is_recorded_by_its_file_name_without_the_clients_folders(tmp_path):

@@ -78,8 +78,8 @@ class SessionStore:
         nbytes = result_nbytes(result)
         if nbytes > self.max_bytes:
             with self._lock:
-                self._forget(session_id, f"it never opened: its result needs {nbytes / 2**30:.3g} GiB, more than the "
-                                         f"{self.max_bytes / 2**30:.3g} GiB the server keeps for sessions (rau serve --max-session-gb)")
+                self._remember(session_id, f"never opened: its result needs {nbytes / 2**30:.3g} GiB, more than the "
+                                           f"{self.max_bytes / 2**30:.3g} GiB the server keeps for sessions (rau serve --max-session-gb)")
             return False
         with self._announcing(), self._lock:
             self._expire()
@@ -94,8 +94,8 @@ class SessionStore:
         with self._announcing(), self._lock:
             self._expire()
             if session_id not in self._entries:
-                reason = self._gone.get(session_id)
-                raise SessionGone(f"session {session_id} was closed: {reason}" if reason else f"no session {session_id}")
+                said = self._gone.get(session_id)
+                raise SessionGone(f"session {session_id} {said}" if said else f"no session {session_id}")
             entry = self._entries[session_id]
             entry.last_used = self.clock()
             self._entries.move_to_end(session_id)
@@ -146,7 +146,11 @@ class SessionStore:
         if entry is not None:  # the engine's state goes; its job keeps what downloads need (see _announcing)
             entry.result.session = None
             self._closed.append(session_id)
-        self._gone[session_id] = reason
+        self._remember(session_id, f"was closed: {reason}")
+
+    def _remember(self, session_id: str, said: str) -> None:
+        """Keep what a request for the session, gone, is told after its id (``was closed: ...``)."""
+        self._gone[session_id] = said
         while len(self._gone) > 1000:
             self._gone.popitem(last=False)
 
