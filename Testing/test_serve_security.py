@@ -192,3 +192,16 @@ def test_an_upload_that_is_no_metaimage_or_nrrd_is_told_so_not_that_it_names_a_d
     with pytest.raises(ServerError, match=rf"upload '{name}': not a readable image") as refused:
         Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
     assert refused.value.status == 422 and "data file" not in str(refused.value)
+
+
+def test_a_session_id_no_server_issues_is_not_found_and_an_unknown_one_is_gone(server):  # noqa: F811
+    """Before: a malformed id answered 410 Gone, as a closed session does; a well-formed one this server does not know
+    may be from before it restarted, and stays 410 (the Slicer module then closes its session)."""
+    url = server[0]
+    for malformed in ("not-a-session", "0" * 31):
+        reprompt = requests.post(f"{url}/v1/sessions/{malformed}/undo", json={"structure": "left"}, timeout=30)
+        closing = requests.delete(f"{url}/v1/sessions/{malformed}", timeout=30)
+        said = f"no session {malformed}: a session has its job's id, 32 lowercase hex digits"
+        assert (reprompt.status_code, reprompt.json()["detail"]) == (closing.status_code, closing.json()["detail"]) == (404, said)
+    unknown = requests.delete(f"{url}/v1/sessions/{'0' * 32}", timeout=30)
+    assert (unknown.status_code, unknown.json()["detail"]) == (410, f"no session {'0' * 32}")

@@ -300,11 +300,10 @@ def create_app(config: ServerConfig | None = None):
 
     def read_asked(session_id: str, action: str, body: dict):
         """The session's entry and the correction asked (structure name and what was given); refuses a session not
-        open (409, 410) or a correction it cannot take (422)."""
+        open (404, 409, 410) or a correction it cannot take (422)."""
+        check_session_id(session_id)
         check_session_open(session_id)
-        entry = server.sessions.get(session_id) if valid_id(session_id) else None
-        if entry is None:
-            raise SessionGone(f"no session {session_id}")
+        entry = server.sessions.get(session_id)
         name = body.get("structure")
         if not isinstance(name, str):
             raise InputError("give the structure's name as 'structure'")
@@ -335,13 +334,19 @@ def create_app(config: ServerConfig | None = None):
 
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):
-        if not valid_id(session_id):
-            raise SessionGone(f"no session {session_id}")
+        check_session_id(session_id)
         check_session_open(session_id)
         server.sessions.remove(session_id)
         return {"closed": session_id}
 
     return app
+
+
+def check_session_id(session_id: str) -> None:
+    """Refuse (404) an id no server issues: a session has its job's id. A well-formed one this server does not know may
+    be from before it restarted: :meth:`SessionStore.get` answers it 410, as a closed one."""
+    if not valid_id(session_id):
+        raise NotFound(f"no session {session_id}: a session has its job's id, 32 lowercase hex digits")
 
 
 def too_large(length: int, limit: int) -> str:
