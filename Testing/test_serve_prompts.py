@@ -117,10 +117,11 @@ def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(
     ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box's lower corner [10, 10, 0, 4]: give i,j or i,j,k for this 2D target"),
     ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point [1, 2, 0, 4]: give i,j or i,j,k for this 2D target"),
     ({"points": 5, "labels": [1]}, "bad prompt: points 5: give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),
+    ({"points": "abc", "labels": [1]}, "bad prompt: points 'abc': give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),  # was "the point 'a'"
     ({"points": [[1, 2]], "labels": "in"}, "bad prompt: labels 'in': give one per point, 1 inside or 0 outside"),
     ({"points": [[1, 2]], "labels": [0.9]}, "bad prompt: labels [0.9]: give one per point, 1 inside or 0 outside"),  # was an outside click
     ({"points": [[1, 2]], "labels": [True]}, "bad prompt: labels [True]: give one per point, 1 inside or 0 outside"),
-], ids=["box a list", "box corner of four indices", "point of four indices", "points not a list", "labels not numbers", "label a fraction", "label a boolean"])
+], ids=["box a list", "box corner of four indices", "point of four indices", "points not a list", "points text", "labels not numbers", "label a fraction", "label a boolean"])
 def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(server, tmp_path, prompt, problem):
     """Before, a list box gave "bad prompt: list indices must be integers or slices, not str"."""
     answer = reprompt_answer(server[0], tmp_path, prompt)

@@ -94,12 +94,16 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     check_fields(payload, ("points", "labels", "box"), "prompt")
+    points = payload.get("points") or []
+    bad_points = InputError(f"bad prompt: points {points!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)")
+    if not isinstance(points, list):  # else text would be read one character at a time, as points
+        raise bad_points
     try:
-        points = [file_point(point, target, f"the point {point!r:.40}") for point in payload.get("points") or []]
+        points = [file_point(point, target, f"the point {point!r:.40}") for point in points]
     except InputError:  # a ValueError, but with its own message
         raise
     except (TypeError, ValueError):
-        raise InputError(f"bad prompt: points {payload['points']!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)") from None
+        raise bad_points from None
     labels = payload.get("labels") or []
     if not isinstance(labels, list) or not all(map(is_point_label, labels)):
         raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside")
