@@ -307,3 +307,27 @@ def test_how_a_client_wrote_a_correction_reaches_the_server_session_and_download
                                   ("gave_way", {"structure": "left"}, "gave_way: give the written mask as 'mask'")):
         refused = requests.post(f"{url}/v1/sessions/{job}/{action}", json=body, timeout=30)
         assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text
+
+
+@pytest.mark.parametrize("action", ["gave_way", "gave_up"])
+def test_how_a_correction_was_written_that_the_server_refuses_closes_the_session_here_too(server, tmp_path, action):
+    """A server that does not take ``gave_way`` / ``gave_up`` (here: a structure its session lacks) would go on from
+    other voxels than the node holds: the session here keeps its answer as it was and closes, saying so."""
+    from rau.errors import InputError
+    from rau.labels import Structure
+    from rau.result import StructureResult
+    from rau.serve.remote import RemoteSession
+
+    url, app = server
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    held = app.state.server.sessions.get(job).result
+    item = StructureResult(Structure("ghost", 9), None, 0.0, "registration")
+    session = RemoteSession(Client(url), job, held.target, {"ghost": item.structure, **{s.structure.name: s.structure for s in held.structures}},
+                            [item, *held.structures])
+    tell = {"gave_way": lambda: session.gave_way("ghost", np.zeros(held.target.shape, bool)),
+            "gave_up": lambda: session.gave_up("left", "ghost", np.zeros(held.target.shape, bool))}[action]
+    with pytest.raises(InputError, match="the server's session did not hear how 'ghost' was written .*no structure 'ghost'.*; press Run again"):
+        tell()
+    assert session.results["ghost"] is item and "did not hear" in session.closed_reason
