@@ -70,7 +70,7 @@ def test_grpo_continues_the_sft_adapter_with_logged_rewards(sft_adapter, pairs, 
     out = tmp_path / "grpo"
     code = main(["train", "grpo", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--adapter", str(sft_adapter),
                  "--device", "cpu", "--max-steps", "2", "--batch-size", "2", "--num-generations", "2",
-                 "--max-completion-length", "12", "--logging-steps", "1", "--eval-steps", "0", "--temperature", "0.1"])
+                 "--max-completion-length", "12", "--logging-steps", "1", "--eval-steps", "0", "--eval-limit", "1", "--temperature", "0.1"])
     assert code == 0
     steps = [e for e in log(out) if "loss" in e]
     assert len(steps) == 2 and all(math.isfinite(e["loss"]) for e in steps)
@@ -212,7 +212,8 @@ def test_resume_skips_a_checkpoint_cut_short_and_a_fresh_run_starts_a_new_log(sf
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved
     (out / "checkpoints" / "checkpoint-99").mkdir()
-    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1"]
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1",
+              "--logging-steps", "1"]
     assert main(["train", "sft", *common, "--out", str(out), "--resume", "--max-steps", "4"]) == 0, capsys.readouterr().err
     assert json.loads((out / "rau_adapter.json").read_text())["steps"] == 4
     monkeypatch.chdir(tmp_path)  # relative paths are described as absolute ones (before, as given)
@@ -278,7 +279,8 @@ def test_resume_refuses_another_model_or_learning_rate_and_logs_each_step_once(s
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved: it goes on from step 2
     other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
-    common = ["--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1", "--out", str(out), "--resume"]
+    common = ["--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1", "--logging-steps", "1",
+              "--out", str(out), "--resume"]
     assert main(["train", "sft", "--model", str(other), *common, "--max-steps", "5"]) == 2
     assert f"--resume: the run in {out} was trained with other settings (model {tiny_qwen.resolve()} there, {other} now)" in capsys.readouterr().err
     assert main(["train", "sft", "--model", str(tiny_qwen), *common, "--max-steps", "5", "--learning-rate", "0.5"]) == 2
@@ -297,7 +299,8 @@ def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapt
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved
     record = json.loads((out / "rau_run.json").read_text())
     (out / "rau_run.json").write_text(json.dumps({**record, "learning_rate": None}))  # as a run without --learning-rate records it
-    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--out", str(out), "--resume", "--max-steps", "4"]
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1",
+              "--out", str(out), "--resume", "--max-steps", "4"]
     assert main(["train", "sft", *common, "--learning-rate", "2e-4"]) == 2
     assert "learning_rate 0.0001 there, 0.0002 now" in capsys.readouterr().err
     assert main(["train", "sft", *common, "--learning-rate", "1e-4"]) == 0, capsys.readouterr().err
@@ -396,7 +399,7 @@ def test_a_run_that_failed_before_its_first_checkpoint_runs_again(pairs, tiny_qw
         raise KeyboardInterrupt
 
     command = ["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(tmp_path / "adapter"), "--device", "cpu",
-               "--max-steps", "1", "--eval-steps", "0"]
+               "--max-steps", "1", "--eval-steps", "0", "--eval-limit", "1"]
     with monkeypatch.context() as patch:
         patch.setattr(trl.SFTTrainer, "train", stopped)
         assert main(command) == 130
@@ -431,7 +434,7 @@ def test_resume_drops_a_cut_off_last_log_line_and_names_damage_elsewhere(sft_ada
     lines = [line for line in (out / "log.jsonl").read_text().splitlines() if json.loads(line)["step"] <= 2]
     (out / "log.jsonl").write_text("\n".join(lines) + '\n{"step": 3, "loss": 5.8')
     command = ["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--resume", "--device", "cpu",
-               "--max-steps", "4", "--batch-size", "2", "--eval-steps", "0", "--logging-steps", "1"]
+               "--max-steps", "4", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1", "--logging-steps", "1"]
     assert main(command) == 0, capsys.readouterr().err
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1, 2, 3, 4]
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")

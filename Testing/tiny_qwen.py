@@ -5,6 +5,11 @@
 config + safetensors, a byte-level BPE tokenizer trained here with ``tokenizers`` (with
 Qwen's special tokens and a Qwen-style chat template), and the real Qwen2.5-VL image,
 video and text processors. No network is used. Training tests import it too.
+
+Its image processor takes at most ``MAX_PIXELS`` (64 patches of 28x28, 2 x 2 merged
+patches each): RAU sizes its pictures within the processor's limits
+(:func:`rau.vlm.local.model_family`), so an HC18 slice is shown at 252x168 (54 image
+tokens, not the 551 of Qwen's own limit) and the tests run the model on short inputs.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ CHAT_TEMPLATE = (
     "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+MAX_PIXELS = 64 * 28 * 28
 
 _CORPUS = [
     "You are an expert in medical image anatomy. Image 1 is the reference. Image 2 is the target.",
@@ -97,7 +104,7 @@ def build_tiny_qwen(folder, seed: int = 0) -> Path:
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(folder)
     processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(min_pixels=4 * 28 * 28, max_pixels=1024 * 28 * 28),
+        image_processor=Qwen2VLImageProcessor(min_pixels=4 * 28 * 28, max_pixels=MAX_PIXELS),
         video_processor=Qwen2VLVideoProcessor(),
         tokenizer=tokenizer,
         chat_template=CHAT_TEMPLATE,
