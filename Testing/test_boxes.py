@@ -83,3 +83,6 @@ def test_a_box_past_the_edge_is_cut_to_the_image_and_a_voxel_cannot_be_inside_an
     assert session.seen.box == Box((0, 40, 0), (20, 50, 1))
     with pytest.raises(InputError, match=r"the voxel \(3, 4, 0\) \(i, j, k\) is given as both inside and outside"):
         check_prompt(Prompt(points=[(3, 4, 0), (3.2, 4, 0)], labels=[1, 0]), TARGET)
+    named = Prompt(points=[(3, 4, 0), (9, 9, 0), (3.2, 4, 0)], labels=[1, 1, 0], names=["--inside '3,4'", "--inside '9,9'", "--outside '3.2,4'"])
+    with pytest.raises(InputError, match=r"is given as both inside and outside \(--inside '3,4'; --outside '3.2,4'\); keep one"):
+        check_prompt(named, TARGET)  # named as the user gave them (before, by the voxel alone)

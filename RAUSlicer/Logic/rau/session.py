@@ -403,7 +403,8 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
             raise InputError(f"the point {tuple(point)} lies outside the target image (voxels 0..{size[0] - 1}, 0..{size[1] - 1}, 0..{size[2] - 1} along i, j, k)")
     inside = {voxel(p) for p, label in zip(prompt.points, prompt.labels) if label == 1}
     if both := sorted(inside & {voxel(p) for p, label in zip(prompt.points, prompt.labels) if label == 0}):
-        raise InputError(f"the voxel {both[0][::-1]} (i, j, k) is given as both inside and outside; keep one")
+        named = "; ".join(name for p, name in zip(prompt.points, prompt.names) if voxel(p) == both[0])  # as the user gave them
+        raise InputError(f"the voxel {both[0][::-1]} (i, j, k) is given as both inside and outside{f' ({named})' if named else ''}; keep one")
     if prompt.box is not None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
