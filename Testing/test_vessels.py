@@ -280,14 +280,14 @@ def test_a_click_on_a_wide_part_of_a_segment_acts_on_the_piece_nearest_it_and_un
     session.undo("S7_LAD_mid")
 
 
-def test_an_outside_click_beyond_the_width_of_its_piece_takes_the_clicked_pixel_out_of_the_segment(result):
+def test_an_outside_click_beyond_the_width_of_its_piece_takes_the_clicked_pixel_out_of_the_segment(result, beyond_the_pieces):
     """Before, an outside click on a segment pixel beyond the painted width of the piece nearest it (a bulb, the ostium:
     189 of this target's 5668 segment pixels) removed that piece but left the clicked pixel, and the spot around it, in the
     segment. Other segments keep their pixels."""
     session = result.session
     start = session.label_map.copy()
     for name, value in session.values.items():
-        for point in _beyond_the_pieces(session, value):
+        for point in beyond_the_pieces[value]:
             session.reprompt(name, Prompt(points=[_ij(point)], labels=[0]))
             assert session.label_map[point] == 0, (name, point)
             assert np.array_equal(session.label_map[start != value], start[start != value])
@@ -295,14 +295,14 @@ def test_an_outside_click_beyond_the_width_of_its_piece_takes_the_clicked_pixel_
     assert np.array_equal(session.label_map, start)
 
 
-def test_an_inside_click_beyond_the_width_of_its_piece_names_the_clicked_pixel(result):
+def test_an_inside_click_beyond_the_width_of_its_piece_names_the_clicked_pixel(result, beyond_the_pieces):
     """Before, an inside click on a segment pixel beyond the painted width of the piece nearest it (a bulb, the ostium)
     renamed that piece but left the clicked pixel in its segment. Segments other than the two keep their pixels."""
     session = result.session
     start = session.label_map.copy()
     for name, value in session.values.items():
         other = next(n for n in session.values if n != name)
-        for point in _beyond_the_pieces(session, value):
+        for point in beyond_the_pieces[value]:
             session.reprompt(other, Prompt(points=[_ij(point)], labels=[1]))
             assert session.label_map[point] == session.values[other], (name, point)
             kept = ~np.isin(start, [0, value, session.values[other]])
@@ -311,14 +311,17 @@ def test_an_inside_click_beyond_the_width_of_its_piece_names_the_clicked_pixel(r
     assert np.array_equal(session.label_map, start)
 
 
-def _beyond_the_pieces(session: VesselSession, value: int) -> list[tuple[int, int]]:
-    """A few pixels (row, col) of segment ``value`` beyond the painted width of every piece (bulbs, the ostium)."""
+@pytest.fixture(scope="module")
+def beyond_the_pieces(result) -> dict[int, list[tuple[int, int]]]:
+    """A few pixels (row, col) of each segment, by its value, beyond the painted width of every piece (bulbs, the
+    ostium) of the engine's answer (found once: the tests that use them undo each correction)."""
+    session = result.session
     tree = correction_tree(session.label_map, session.vessels)
     covered = np.zeros(tree.pieces.shape, bool)
     for piece in range(1, tree.count + 1):
         covered |= piece_region(tree, np.argwhere(tree.pieces == piece)[0])
-    beyond = np.argwhere((session.label_map == value) & ~covered)
-    return [tuple(point) for point in beyond[:: max(len(beyond) // 3, 1)]]
+    beyond = {value: np.argwhere((session.label_map == value) & ~covered) for value in session.values.values()}
+    return {value: [tuple(point) for point in points[:: max(len(points) // 3, 1)]] for value, points in beyond.items()}
 
 
 def test_the_pieces_of_a_vessel_with_rough_edges_run_between_its_real_bifurcations():
