@@ -322,9 +322,9 @@ def test_an_incompatible_client_version_gets_a_clear_error(server, monkeypatch):
     assert old.status_code == 426
     assert "upgrade the client" in old.json()["detail"]
     dotted = requests.get(f"{url}/v1/info", headers={API_HEADER: "1.0"}, timeout=10)  # before: "version 0 ... upgrade the client"
-    assert dotted.status_code == 400 and "must be a whole number (this server speaks API 2), got '1.0'" in dotted.json()["detail"]
+    assert dotted.status_code == 400 and "must be a whole number (this server speaks API 3), got '1.0'" in dotted.json()["detail"]
     huge = requests.get(f"{url}/v1/info", headers={API_HEADER: "9" * 5000}, timeout=10)  # before: a bare 500 (Python's
-    assert huge.status_code == 400 and "must be a whole number (this server speaks API 2), got '9999" in huge.json()["detail"]  # digit limit)
+    assert huge.status_code == 400 and "must be a whole number (this server speaks API 3), got '9999" in huge.json()["detail"]  # digit limit)
     assert "(5000 characters)" in huge.json()["detail"] and len(huge.json()["detail"]) < 200
     monkeypatch.setattr(client_module, "API_VERSION", client_module.API_VERSION + 1)
     with pytest.raises(IncompatibleServer, match="upgrade rau on the server"):

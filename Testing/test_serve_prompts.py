@@ -205,7 +205,8 @@ def test_a_reprompt_warns_of_inside_points_its_answer_leaves_out_as_rau_correct_
 def test_a_reprompt_says_why_it_changed_nothing_as_rau_correct_does(server, tmp_path):
     """Before, only ``rau correct`` said so: the answer had no word of it, and a client's session (the Slicer module's)
     had no reason to give."""
-    from rau.engines.base import Prompt, Request
+    from rau.engines import Request
+    from rau.engines.base import Prompt
     from rau.io import read_image
     from rau.references import load_reference
     from rau.serve.remote import RemoteEngine
@@ -331,3 +332,30 @@ def test_how_a_correction_was_written_that_the_server_refuses_closes_the_session
     with pytest.raises(InputError, match="the server's session did not hear how 'ghost' was written .*no structure 'ghost'.*; press Run again"):
         tell()
     assert session.results["ghost"] is item and "did not hear" in session.closed_reason
+
+
+def test_a_vessel_click_off_the_vessels_is_named_as_the_user_gave_it_through_a_server(server, shared_data):
+    """Before, the names a prompt's points carry (``Prompt.names``: an option's text, a markup's point) did not travel:
+    through a server, a click off the vessels was named by its column,row ("the click at 3,3"), where ``rau correct``
+    and Slicer without a server name it as the user gave it."""
+    from rau.engines import Request
+    from rau.engines.base import Prompt
+    from rau.io import read_image
+    from rau.references import load_reference
+    from rau.serve.client import ServerError
+    from rau.serve.remote import RemoteEngine
+
+    folder = shared_data / "arcade_syntax_dev"
+    reference = load_reference(folder / "arcade_train_928_img.png", folder / "arcade_train_928_lab.png", 1.0, folder / "labels.csv")
+    request = Request([reference], read_image(folder / "arcade_train_204_img.png", 1.0))
+    result = RemoteEngine(Client(server[0]), "vessels", {"top_k": 1}).run(request)
+    corner = Prompt(points=[(3.0, 3.0, 0.0)], labels=[1], names=["point 'outside-1' of 'outside'"])  # the film's corner, far from its vessels
+    with pytest.raises(ServerError, match=r": vessel clicks must lie on a vessel: point 'outside-1' of 'outside' is more "):
+        result.session.reprompt(result.structures[0].structure.name, corner)
+
+
+@pytest.mark.parametrize("names", ["a", [1], ["only one"]], ids=["text", "not text", "one name for two points"])
+def test_malformed_point_names_are_refused_naming_the_field(server, tmp_path, names):
+    answer = reprompt_answer(server[0], tmp_path, {"points": [[40, 30], [10, 10]], "labels": [1, 0], "names": names})
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith(f"bad prompt: names {names!r}: give none, or one text per point"), answer.text

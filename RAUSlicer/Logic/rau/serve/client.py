@@ -15,7 +15,7 @@ import requests
 from rau.io.atomic import atomic_path
 from rau.io.label_tables import SIDECAR_SUFFIXES
 
-API_VERSION = 2
+API_VERSION = 3
 API_HEADER = "X-RAU-API-Version"
 TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
 """The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""

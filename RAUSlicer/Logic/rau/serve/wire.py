@@ -80,11 +80,13 @@ def decode_mask(payload: dict | None, shape: tuple[int, int, int]) -> np.ndarray
 
 def prompt_to_json(prompt: Prompt, target: Image) -> dict:
     """A :class:`Prompt` on ``target`` as JSON: points and box corners in (i, j, k) indices of the target's file
-    (a 2D image read from a 1-slice volume keeps the volume's axes, as ``rau correct`` and a result's boxes give them)."""
+    (a 2D image read from a 1-slice volume keeps the volume's axes, as ``rau correct`` and a result's boxes give them),
+    and how the user gave each point (``names``: errors name a point so)."""
     return {
         "points": [list(map(float, target.stored_index(point))) for point in prompt.points],
         "labels": [int(label) for label in prompt.labels],
         "box": {"lower": list(target.stored_index(prompt.box.lower)), "upper": list(target.stored_index(prompt.box.upper))} if prompt.box else None,
+        "names": list(prompt.names),
     }
 
 
@@ -93,7 +95,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     or box corner may also be [i, j] on a 2D target (:func:`rau.session.prompt_point`)."""
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
-    check_fields(payload, ("points", "labels", "box"), "prompt")
+    check_fields(payload, ("points", "labels", "box", "names"), "prompt")
     points = payload.get("points") or []
     bad_points = InputError(f"bad prompt: points {points!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)")
     if not isinstance(points, list):  # else text would be read one character at a time, as points
@@ -107,7 +109,10 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     labels = payload.get("labels") or []
     if not isinstance(labels, list) or not all(map(is_point_label, labels)):
         raise InputError(f"bad prompt: labels {payload['labels']!r:.60}: give one per point, 1 inside or 0 outside")
-    return Prompt(points, labels, _box(payload.get("box"), target))
+    names = payload.get("names") or []
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names) or len(names) not in (0, len(points)):
+        raise InputError(f"bad prompt: names {names!r:.60}: give none, or one text per point (how the user gave it)")
+    return Prompt(points, labels, _box(payload.get("box"), target), names)
 
 
 def _box(box, target: Image) -> Box | None:
