@@ -564,3 +564,16 @@ def test_a_correction_cancelled_as_the_server_answered_is_taken_back_there_too(s
         session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]), Progress(None, lambda: bool(answered)))
     with pytest.raises(InputError, match="the server kept a correction of .* that was not kept here .*; press Run again"):
         session.reprompt(name, Prompt(points=[(float(i), float(j), float(k))], labels=[1]))
+
+
+def test_the_remote_engine_says_it_is_downloading_the_result_where_the_server_says_done(server, shared_data):
+    """Before, the server's ``done`` reached Slicer's progress bar while the result was still to be downloaded."""
+    from rau.engines.base import Progress
+    from rau.references import load_reference
+    from rau.serve.remote import DOWNLOADING, RemoteEngine
+
+    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    steps = []
+    RemoteEngine(Client(server[0]), "registration", {"deformable": False}).run(
+        Request([load_reference(image, labels, spacing)], read_image(target, target_spacing)), Progress(lambda step, fraction: steps.append(step)))
+    assert "done" not in steps and steps[-1] == DOWNLOADING and steps[0] == "uploading"

@@ -31,6 +31,8 @@ from rau.validation.options import secret_from_environment
 
 CLOSE_SECONDS = 10.0
 """How long the thread closing a remote session waits for the server (one that never hears of it expires it)."""
+DOWNLOADING = "downloading the result"
+"""The step told once the server's job is done and its result is still to come (the server's ``done`` is not yet here)."""
 UNPICKED = "rau: other labelled anatomy"
 """The segment that carries a reference's labelled voxels beyond the picked structures to the server (never asked for)."""
 
@@ -75,7 +77,7 @@ class RemoteEngine(Engine):
             progress("uploading", 0.0)
             job_id = self.client.submit(target, references, self.name, structures=request.structures, options=self.options, seg_nrrd=True)
             try:
-                record = self.client.wait(job_id, lambda step, fraction: progress.callback and progress.callback(step, fraction), progress.is_cancelled)
+                record = self.client.wait(job_id, lambda step, fraction: _relay(progress, step, fraction), progress.is_cancelled)
             except JobCancelled as error:
                 if progress.is_cancelled():
                     raise Cancelled("cancelled by the user; the server stopped the job") from error
@@ -97,6 +99,12 @@ class RemoteEngine(Engine):
         items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"])) for row in record["structures"]]
         session = RemoteSession(self.client, record["session"], request.target, structures, items) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
+
+
+def _relay(progress: Progress, step: str, fraction: float) -> None:
+    """A server job's step, told to ``progress``: the server's ``done`` leaves the download here still to come."""
+    if progress.callback:
+        progress.callback(DOWNLOADING if step == "done" else step, fraction)
 
 
 class RemoteSession(Session):
