@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+import rau.train.evaluation
 from rau.cli import main
 from rau.models.loader import ModelSource
 from rau.train.dataset import read_records
@@ -16,6 +17,15 @@ from rau.train.evaluation import record_messages
 from rau.vlm.local import TransformersBackend
 from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 from train_data import hc18_manifest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def short_held_out_answers():
+    """Held-out answers of at most 8 tokens, not 256: the random tiny model never ends one, and these tests check that
+    evaluation runs and is logged, not what it scores. Training runs in this process, so it sees the cap."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rau.train.evaluation, "MAX_NEW_TOKENS", 8)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -249,8 +259,6 @@ def test_a_run_stopped_while_it_finishes_leaves_the_earlier_adapter_as_it_was(sf
     """Before: the adapter was saved before the final evaluation, so a run stopped there left new weights under the
     earlier run's description (or a fresh folder that looked complete)."""
     import shutil
-
-    import rau.train.evaluation
 
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
     before = _listing(out)
