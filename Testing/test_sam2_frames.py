@@ -58,7 +58,21 @@ def test_frames_are_windowed_in_float_and_leave_the_volume_untouched():
     assert np.array_equal(array, original)
     values = frame[0].unique()
     assert len(values) > 3  # a ramp, not a uint8-style two-level image
-    assert intensity_window(array, (-160, 240)) == (-160.0, 240.0)
+    assert intensity_window(image, (-160, 240)) == (-160.0, 240.0)
+
+
+@pytest.mark.parametrize("order", ["RAS", "PIR", "ASL"])
+def test_a_large_volumes_window_does_not_depend_on_its_voxel_order(shared_data, order):
+    """The automatic window of a CT over a million voxels was taken from a flat stride in file order: the same
+    512x512x20 CT stored LPS got (-1024, 495), stored PIR (-1024, 496), and SAM2 another segmentation (978 voxels)."""
+    import SimpleITK as sitk
+
+    from rau.io import read_image
+
+    stored = read_image(shared_data / "totalseg_test_fixtures/subjB_ct/image.nii.gz")
+    reordered = Image.from_sitk(sitk.DICOMOrient(stored.to_sitk(), order))
+    assert stored.array.size > 2_000_000 and not reordered.same_grid(stored)
+    assert intensity_window(reordered) == intensity_window(stored)
 
 
 def test_frames_use_the_checkpoints_normalisation():

@@ -429,6 +429,22 @@ def lps_axes(image: Image) -> list[tuple[int, int]]:
     return [("LPS".find(letter) if letter in "LPS" else "RAI".find(letter), 1 if letter in "LPS" else -1) for letter in letters]
 
 
+SAMPLE_VOXELS = 1_000_000
+"""About this many voxels stand for a large image's intensities (:func:`voxel_sample`)."""
+
+
+def voxel_sample(image: Image, count: int = SAMPLE_VOXELS) -> np.ndarray:
+    """The values (flat) of every ``step``-th voxel along each axis, ``step`` the largest that leaves at least ``count``
+    voxels, counted from the voxel nearest the patient's right, front and foot: a volume stored in any voxel order
+    gives the same voxels (before, a flat stride in file order gave one CT stored LPS and PIR the SAM2 windows
+    (-1024, 495) and (-1024, 496)). A 2D image is sampled in its own pixel order."""
+    array = image.array
+    step = max(1, int((array.size / count) ** (1 / image.ndim)))
+    if image.ndim == 3:
+        array = array[tuple(slice(None, None, lps_axes(image)[2 - a][1]) for a in range(3))]
+    return (array[:, ::step, ::step] if image.ndim == 2 else array[::step, ::step, ::step]).ravel()
+
+
 def orient_lps_mask(image: Image, mask: np.ndarray) -> np.ndarray:
     """A boolean ``mask`` on ``image``'s grid, its voxels reordered as :func:`orient_lps` reorders the image's."""
     return orient_lps(image.with_array(mask.astype(np.uint8))).array > 0

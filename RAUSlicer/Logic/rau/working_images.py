@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from rau.image import Image
+from rau.image import Image, voxel_sample
 
 SMOOTHABLE_VOXELS = 4
 """ITK's recursive Gaussian, which smooths the moving image at every pyramid level (even by 0 mm), needs this many
@@ -29,7 +29,7 @@ def without_outliers(image: Image) -> Image:
     """
     array = image.array
     low, high = array.min(), array.max()
-    sample = array.ravel()[:: max(1, array.size // 1_000_000)]  # a fixed stride: the same values every run
+    sample = voxel_sample(image)
     inner = sample[(sample > low) & (sample < high)]  # padding fills one value, the lowest (or highest)
     if inner.size < 2:
         return image

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rau.image import Image, lps_axes
+from rau.image import Image, lps_axes, voxel_sample
 
 AXIS_NAMES = {"k": 0, "j": 1, "i": 2}
 
@@ -63,13 +63,13 @@ def slice_index(axis: int, index: int) -> tuple:
     return tuple(key)
 
 
-def intensity_window(array: np.ndarray, window: tuple[float, float] | None = None) -> tuple[float, float]:
-    """``window`` when given, else the 0.5-99.5 percentiles of the volume (CT or MR alike)."""
+def intensity_window(image: Image, window: tuple[float, float] | None = None) -> tuple[float, float]:
+    """``window`` when given, else the 0.5-99.5 percentiles of the image's voxels (CT or MR alike; a large volume's
+    :func:`rau.image.voxel_sample`, the same whatever its voxel order)."""
     if window is not None:
         low, high = float(window[0]), float(window[1])
     else:
-        flat = np.asarray(array).ravel()
-        sample = flat[:: max(1, flat.size // 1_000_000)].astype(np.float64)
+        sample = voxel_sample(image).astype(np.float64)
         low, high = np.percentile(sample, [0.5, 99.5]) if sample.size else (0.0, 1.0)
     if not high > low:
         high = low + 1.0

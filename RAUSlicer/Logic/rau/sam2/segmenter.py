@@ -106,9 +106,9 @@ class Sam2Segmenter(Segmenter):
         distinct = sorted({frame for chosen in picks.values() for frame in chosen}, key=lambda frame: (frame[0], shown[frame[0]].index(frame[1])))
         used = sorted(shown)
         geometries = {i: SliceGeometry.of(references[i].image, axes[i], size) for i in used}
-        windows = {i: intensity_window(references[i].image.array, self.window) for i in used}
+        windows = {i: intensity_window(references[i].image, self.window) for i in used}
         target_geometry = SliceGeometry.of(target, axis, size)
-        target_window = intensity_window(target.array, self.window)
+        target_window = intensity_window(target, self.window)
         sources = [SliceSource(references[i].image, axes[i], r, windows[i], geometries[i]) for i, r in distinct]
         order = shown_slices(target, axis)
         sources += [SliceSource(target, axis, k, target_window, target_geometry) for k in order]
