@@ -12,7 +12,7 @@ import SimpleITK as sitk
 from conftest import REPO
 from rau.errors import InputError
 from rau.image import Image
-from rau.io import ImageReadError, read_segmentation, write_seg_nrrd
+from rau.io import ImageReadError, read_image, read_segmentation, write_seg_nrrd
 from rau.io.label_tables import read_label_table
 from rau.labels import LabelSet, Segmentation, Structure
 
@@ -54,6 +54,24 @@ def test_an_atlas_table_longer_than_the_image_has_grey_values_is_no_swap(tmp_pat
     (tmp_path / "case.labels.csv").write_text("value,name\n" + "".join(f"{v},organ {v}\n" for v in range(1, 21)))
     sitk.WriteImage(sitk.GetImageFromArray(np.arange(3, dtype=np.uint8).repeat(22)[:64].reshape(1, 8, 8)), str(tmp_path / "phantom.nii.gz"))
     assert load_reference(tmp_path / "phantom.nii.gz", tmp_path / "case.nii.gz").segmentation.masks["organ 2"].sum() == 4
+
+
+def test_an_8_bit_brain_mr_with_the_aal_atlas_is_no_swap_and_swapped_it_is_refused(shared_data, tmp_path):
+    """Colin27's 8-bit T1 with AAL's 116 regions, both sampled onto a 2 mm grid, was refused as "its 116 label values
+    outnumber the 73 grey values of the image ...; are the image and its labels swapped?" (any 8-bit image with an
+    atlas of more regions than grey values was). Now a swap is told by labels scattered as grey values are."""
+    colin = shared_data / "colin27_mni_atlases"
+    t1 = sitk.ReadImage(str(colin / "ch2better.nii.gz"))
+    grid = sitk.Image([round(n * s / 2) for n, s in zip(t1.GetSize(), t1.GetSpacing())], sitk.sitkUInt8)
+    grid.SetSpacing((2.0, 2.0, 2.0)), grid.SetOrigin(t1.GetOrigin()), grid.SetDirection(t1.GetDirection())
+    image, labels = tmp_path / "colin_2mm.nii.gz", tmp_path / "aal_2mm.nii.gz"
+    sitk.WriteImage(sitk.Resample(t1, grid, sitk.Transform(), sitk.sitkLinear, 0, sitk.sitkUInt8), str(image))
+    aal = sitk.ReadImage(str(colin / "aal.nii.gz"))
+    sitk.WriteImage(sitk.Resample(aal, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8), str(labels))
+    assert len(read_segmentation(labels, read_image(image), image_path=image).masks) == 116
+    with pytest.raises(InputError, match=rf"{image}: its 72 label values lie scattered as grey values do \(only 9% of neighbouring "
+                                         rf"voxels share a value, 81% in the image {labels}\); are the image and its labels swapped\?"):
+        read_segmentation(image, read_image(labels), image_path=labels)
 
 
 def test_a_label_value_its_table_does_not_name_is_reported(tmp_path, capsys):

@@ -58,7 +58,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         if problem := validation.edge_only_values_problem(label_map, path):
             warn(problem)
         if geometry is not None:
-            validation.check_not_swapped(geometry, structures, image_path, path)
+            validation.check_not_swapped(geometry, label_map, structures, image_path, path)
         segmentation = _named(path, label_map, labels, label_table)
     empty_seg_nrrd = seg_nrrd and not any(mask.any() for mask in segmentation.masks.values())  # Slicer writes a 1x1x1 grid
     if geometry is not None and empty_seg_nrrd:
