@@ -10,6 +10,7 @@ corrections to the server's session, one round trip each. Needs no torch on this
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -33,8 +34,27 @@ CLOSE_SECONDS = 10.0
 """How long the thread closing a remote session waits for the server (one that never hears of it expires it)."""
 DOWNLOADING = "downloading the result"
 """The step told once the server's job is done and its result is still to come (the server's ``done`` is not yet here)."""
+UPLOADED = re.compile(r"\breference\d+\.mha\b")
+"""The file names references are uploaded under (``reference0.mha`` ...), which the server names them by."""
 UNPICKED = "rau: other labelled anatomy"
 """The segment that carries a reference's labelled voxels beyond the picked structures to the server (never asked for)."""
+
+
+def uploaded_names(request: Request) -> dict[str, str]:
+    """Each reference's upload file name (:data:`UPLOADED`), and the name a run here gives it (its own)."""
+    return {f"reference{i}.mha": reference.name for i, reference in enumerate(request.references)}
+
+
+def named_here(value, names: dict[str, str]):
+    """``value`` (a step, a message, a structure's prompts) as a run here says it: each upload file name in it
+    replaced by the name of the reference it copies (``names``: :func:`uploaded_names`)."""
+    if isinstance(value, str):
+        return UPLOADED.sub(lambda found: names.get(found.group(0), found.group(0)), value)
+    if isinstance(value, list):
+        return [named_here(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: named_here(item, names) for key, item in value.items()}
+    return value
 
 
 def uploaded_segmentation(reference: Reference) -> Segmentation:
@@ -66,18 +86,18 @@ class RemoteEngine(Engine):
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         validate_request(request)  # here, where the inputs have their own names (the server sees only the uploaded copies')
-        progress = progress or Progress()
+        progress, names = progress or Progress(), uploaded_names(request)
         with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
             folder = Path(folder)
             references = [
-                (write_image(ref.image, folder / f"reference{i}.mha"), write_seg_nrrd(uploaded_segmentation(ref), folder / f"reference{i}.seg.nrrd"), None)
-                for i, ref in enumerate(request.references)
+                (write_image(ref.image, folder / name), write_seg_nrrd(uploaded_segmentation(ref), folder / name.replace(".mha", ".seg.nrrd")), None)
+                for name, ref in zip(names, request.references)
             ]
             target = write_image(request.target, folder / "target.mha")
             progress("uploading", 0.0)
             job_id = self.client.submit(target, references, self.name, structures=request.structures, options=self.options, seg_nrrd=True)
             try:
-                record = self.client.wait(job_id, lambda step, fraction: _relay(progress, step, fraction), progress.is_cancelled)
+                record = self.client.wait(job_id, lambda step, fraction: _relay(progress, named_here(step, names), fraction), progress.is_cancelled)
             except JobCancelled as error:
                 if progress.is_cancelled():
                     raise Cancelled("cancelled by the user; the server stopped the job") from error
@@ -96,8 +116,8 @@ class RemoteEngine(Engine):
             # the first reference's values and colours, as a run here gives (a server may answer for more); by the name
             # as names match everywhere (the server reads a name without its leading and trailing spaces)
             structures.setdefault(normalize_name(structure.name), structure)
-        items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"])) for row in record["structures"]]
-        session = RemoteSession(self.client, record["session"], request.target, structures, items) if record.get("session") else None
+        items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"]), names) for row in record["structures"]]
+        session = RemoteSession(self.client, record["session"], request.target, structures, items, names) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
 
 
@@ -112,9 +132,10 @@ class RemoteSession(Session):
     ``gave_way`` and ``gave_up`` is one round trip (an edit that changes nothing, none), so the server
     corrects from the masks here."""
 
-    def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult]):
+    def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult], names: dict | None = None):
+        """``names``: the references' upload file names, and the names a run here gives them (:func:`uploaded_names`)."""
         super().__init__(target, {item.structure.name: item for item in items})
-        self.client, self.id, self.structures = client, session_id, structures
+        self.client, self.id, self.structures, self.names = client, session_id, structures, names or {}
         self._corrected_there = False  # the server made the correction under way (it is not yet one here)
 
     def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
@@ -231,12 +252,14 @@ class RemoteSession(Session):
 
     def _structure(self, answer: dict) -> StructureResult:
         row = answer["structure"]
-        return structure_result(row, self.structures[normalize_name(row["name"])], decode_mask(answer["mask"], self.target.shape))
+        return structure_result(row, self.structures[normalize_name(row["name"])], decode_mask(answer["mask"], self.target.shape), self.names)
 
 
-def structure_result(row: dict, structure, mask) -> StructureResult:
-    """A :class:`StructureResult` from a server summary row and its mask."""
-    return StructureResult(structure, mask, float(row["confidence"]), row["engine"], dict(row.get("prompts") or {}), message=row.get("message", ""))
+def structure_result(row: dict, structure, mask, names: dict[str, str]) -> StructureResult:
+    """A :class:`StructureResult` from a server summary row and its mask, its references named as a run here names
+    them (``names``: :func:`uploaded_names`)."""
+    prompts, message = named_here(dict(row.get("prompts") or {}), names), named_here(row.get("message", ""), names)
+    return StructureResult(structure, mask, float(row["confidence"]), row["engine"], prompts, message=message)
 
 
 def remote_engine(url: str, engine_name: str, options: EngineOptions | dict, token: str | None = None) -> RemoteEngine:
