@@ -120,6 +120,30 @@ def test_sam2_corrections_go_through_the_server_session(mrml_scene, tiny_sam2, t
         assert np.array_equal(server_session.result.get("liver").mask, first)
 
 
+def test_what_the_server_job_warned_of_is_said_here_as_a_run_here_says_it(mrml_scene, tiny_sam2, tmp_path):
+    """Before: the job's warnings (here "no GPU found", SAM2 on a server with device auto and no GPU) stayed in its
+    record; the Slicer module never showed them, where a run here warns."""
+    import torch
+
+    from rau.user_warnings import collected_warnings
+
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("a machine with a GPU does not warn of running on the CPU")
+    image = Image(np.random.default_rng(0).normal(size=(4, 24, 24)).astype(np.float32), spacing=(1.0, 1.0, 2.0))
+    labels = np.zeros(image.shape, np.uint8)
+    labels[1:3, 5:15, 5:15] = 1
+    reference = add_volume_node(image, "reference", mrml_scene)
+    segmentation = Segmentation.from_label_map(image.with_array(labels), LabelSet((Structure("liver", 1),)))
+    inputs = reference, add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference), add_volume_node(image, "target", mrml_scene)
+    logic, options = load_rauslicer().RAUSlicerLogic(), {"sam2_model": str(tiny_sam2["always"]), "device": "auto"}
+    said = {}
+    with running_server(ServerConfig(work_dir=tmp_path / "work", engine_options=options)) as (url, _):
+        for server in ("", url):
+            with collected_warnings() as said[server]:
+                logic.runEngine("sam2-memory", {} if server else options, logic.request(*inputs), server=server)
+    assert any(message.startswith("no GPU found") for message in said[""]) and said[url] == said[""]
+
+
 def hc18_scene(mrml_scene, shared_data):
     """HC18 exam 012 and its head as the reference, its picture again as the target: the three nodes, the module's
     logic and the structure's name."""

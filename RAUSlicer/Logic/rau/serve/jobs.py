@@ -95,6 +95,7 @@ class Job:
             "job": self.id, "state": state, "step": step, "progress": round(self.progress, 4),
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
             "structures": summary, "seconds": seconds, "warnings": [*self.warnings, *self.written_warnings],
+            "output_warnings": self.written_warnings,
         }
 
     def output_paths(self) -> dict[str, Path]:

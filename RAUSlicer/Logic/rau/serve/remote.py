@@ -27,6 +27,7 @@ from rau.serve.client import TOKEN_VARIABLE, Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
 from rau.serve.wire import decode_mask, encode_mask, prompt_to_json
 from rau.session import Session
+from rau.user_warnings import warn
 from rau.validation.options import secret_from_environment
 
 
@@ -102,6 +103,7 @@ class RemoteEngine(Engine):
                 if progress.is_cancelled():
                     raise Cancelled("cancelled by the user; the server stopped the job") from error
                 raise  # the server's stop or another client cancelled it: an error, said as the server says it
+            say_warnings(record, names)
             try:  # the .seg.nrrd, not the label map: it keeps overlapping structures whole and names exactly as given
                 found = read_segmentation(self.client.download(job_id, "seg_nrrd", folder / "result.seg.nrrd"), geometry=request.target)
                 if progress.is_cancelled():  # pressed as the job ended
@@ -119,6 +121,15 @@ class RemoteEngine(Engine):
         items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"]), names) for row in record["structures"]]
         session = RemoteSession(self.client, record["session"], request.target, structures, items, names) if record.get("session") else None
         return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
+
+
+def say_warnings(record: dict, names: dict[str, str]) -> None:
+    """Warn (:func:`~rau.user_warnings.warn`) of what the job warned of, as a run here would, naming the references
+    as it does; not of what writing the server's downloads said (``output_warnings``: a label map this client does not
+    read)."""
+    for message in record.get("warnings", []):
+        if message not in record.get("output_warnings", []):
+            warn(named_here(message, names))
 
 
 def _relay(progress: Progress, step: str, fraction: float) -> None:
