@@ -194,6 +194,24 @@ def test_a_session_the_server_has_closed_is_dropped_and_the_message_says_run_aga
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
 
 
+def test_a_correction_whose_answer_never_came_closes_the_session_and_says_run_again(mrml_scene, shared_data, tmp_path):
+    """Before: a correction the client gave up waiting for (the server may have made it) kept the session, and the next
+    corrections went on from a server session one correction ahead of the node (41121 voxels where a run here has 41125)."""
+    from rau.errors import InputError
+
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    target = inputs[2]
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
+        before, session = segments(node, target), logic.correction(node).result.session
+        k, j, i = np.argwhere(before[name])[len(np.argwhere(before[name])) // 2]
+        session.client.timeout = 1e-4  # gives up before the server answers
+        with pytest.raises(InputError, match=r"did not answer: .*, so whether it made the change is not known; press Run again to correct it"):
+            logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
+        assert logic.correction(node) is None
+        assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
+
+
 def test_a_correction_the_busy_server_cannot_take_back_closes_the_session_and_says_so(mrml_scene, shared_data, tmp_path):
     """Before: when the node never got a correction the server made, and the server was busy (503) as the panel took the
     correction back out, the error escaped the panel's job end (buttons left as while running) and the server's

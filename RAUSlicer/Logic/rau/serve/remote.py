@@ -185,21 +185,21 @@ class RemoteSession(Session):
 
     def _sent(self, call):
         """``call()``, one round trip to the server's session; one the server has closed (410: idle too long, the
-        server restarted) is closed here too (:attr:`closed_reason`), and the error says what to do; so is every call
-        after."""
+        server restarted), or whose answer never came (it may have made the change or not), is closed here too
+        (:attr:`closed_reason`), and the error says what to do; so is every call after."""
         if self.closed_reason:
             raise InputError(f"{self.closed_reason}; press Run again to correct it")
         try:
             return call()
         except ServerError as error:
-            if error.status == 410:
-                self.closed_reason = str(error)
-                raise InputError(f"{error}; press Run again to correct it") from None
+            if error.status in (0, 410):
+                self.closed_reason = str(error) if error.status else f"{error}, so whether it made the change is not known"
+                raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
             raise
 
     def undo(self, name: str) -> StructureResult:
-        """Undo on the server, which returns the same earlier answer, then here: a server that refuses (busy, gone)
-        leaves both sessions as they were, so the user can try again."""
+        """Undo on the server, which returns the same earlier answer, then here: a server that refuses (busy) leaves
+        both sessions as they were, so the user can try again (one that does not answer closes it: :meth:`_sent`)."""
         name = self._name(name)
         if not self.can_undo(name):
             return super().undo(name)  # raises: nothing to undo
