@@ -355,6 +355,24 @@ def test_an_address_that_is_no_server_url_is_refused_saying_what_to_give(url):
     assert Client("https://example.org/rau/").url == "https://example.org/rau"  # behind a proxy at a sub-path
 
 
+def test_an_address_that_answers_html_is_said_to_be_no_rau_server():
+    """Before: a bare "JSONDecodeError: Expecting value: line 1 column 1 (char 0)" from another web service's page."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            self.send_response(200), self.send_header("Content-Type", "text/html"), self.end_headers()
+            self.wfile.write(b"<html><body>another service</body></html>")
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as page:
+        threading.Thread(target=page.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{page.server_address[1]}"
+        with pytest.raises(ServerError, match=rf"^{url}/v1/info did not answer as a rau server does .*: is {url} the address"):
+            Client(url).job("x")
+        page.shutdown()
+
+
 def test_sessions_expire_when_idle_and_stay_within_their_bounds():
     from rau.result import Result
     from rau.serve.sessions import SessionGone, SessionStore

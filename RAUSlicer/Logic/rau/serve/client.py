@@ -79,18 +79,29 @@ class Client:
             raise error_class(f"rau server {self.url}: {detail}", response.status_code)
         return response
 
+    def _read(self, response: requests.Response) -> dict:
+        """The JSON object the server answered; an answer that is none (another web service at the address) says so."""
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise ServerError(f"{response.url} did not answer as a rau server does (no JSON object): is {self.url} the "
+                              "address rau serve printed?", response.status_code)
+        return answer
+
     def _token_hint(self) -> str:
         sent = "the token sent is not the server's" if self.token else "no token was sent"
         return f"{sent}: give the token in the server's --token-file; the Slicer module reads it from {TOKEN_VARIABLE}"
 
     def _json(self, method: str, path: str, **kwargs) -> dict:
         self.check_compatible()
-        return self._call(method, path, **kwargs).json()
+        return self._read(self._call(method, path, **kwargs))
 
     # --- info ----------------------------------------------------------------------------------
     def info(self) -> dict:
         """``GET /v1/info``: rau and API versions, engines (and why some are unavailable), device, models loaded."""
-        return self._call("GET", "/v1/info").json()
+        return self._read(self._call("GET", "/v1/info"))
 
     def check_compatible(self) -> dict | None:
         """Raise :class:`IncompatibleServer` unless the server speaks this client's API version (checked once)."""
