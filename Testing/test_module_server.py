@@ -206,7 +206,7 @@ def test_a_correction_whose_answer_never_came_closes_the_session_and_says_run_ag
         before, session = segments(node, target), logic.correction(node).result.session
         k, j, i = np.argwhere(before[name])[len(np.argwhere(before[name])) // 2]
         session.client.timeout = 1e-4  # gives up before the server answers
-        with pytest.raises(InputError, match=r"did not answer: .*, so whether it made the change is not known; press Run again to correct it"):
+        with pytest.raises(InputError, match=r"did not answer within .* s, so whether it made the change is not known; press Run again to correct it"):
             logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
         assert logic.correction(node) is None
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())

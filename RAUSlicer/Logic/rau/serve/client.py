@@ -67,10 +67,11 @@ class Client:
 
     # --- plumbing ------------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs = {"timeout": self.timeout, **kwargs}
         try:
-            response = self.http.request(method, self.url + path, **{"timeout": self.timeout, **kwargs})
+            response = self.http.request(method, self.url + path, **kwargs)
         except requests.RequestException as error:
-            raise ServerError(f"rau server {self.url} did not answer: {error}") from error
+            raise ServerError(self._no_answer(error, kwargs["timeout"])) from error
         if response.status_code >= 400:
             detail = _detail(response)
             if response.status_code == 401:
@@ -78,6 +79,14 @@ class Client:
             error_class = IncompatibleServer if response.status_code == 426 else ServerError
             raise error_class(f"rau server {self.url}: {detail}", response.status_code)
         return response
+
+    def _no_answer(self, error: requests.RequestException, timeout: float) -> str:
+        """Why a request got no answer, as a sentence naming the server."""
+        if isinstance(error, requests.Timeout):
+            return f"rau server {self.url} did not answer within {timeout:g} s"
+        if any(isinstance(cause, ConnectionRefusedError) for cause in _causes(error)):
+            return f"rau server {self.url} refused the connection: is it running?"
+        return f"rau server {self.url} did not answer: {error}"
 
     def _read(self, response: requests.Response) -> dict:
         """The JSON object the server answered; an answer that is none (another web service at the address) says so."""
@@ -270,6 +279,16 @@ def _metadata_json(path: Path) -> bool:
     except (OSError, ValueError, RecursionError):  # unreadable (or nested too deep to read): sent, and the server says why
         return False
     return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
+
+
+def _causes(error: BaseException, depth: int = 8):
+    """``error`` and the errors it wraps, as requests and urllib3 wrap them (``args[0]``, ``reason``, ``__cause__``)."""
+    for _ in range(depth):
+        if not isinstance(error, BaseException):
+            return
+        yield error
+        wrapped = error.args[0] if error.args else None
+        error = getattr(error, "reason", None) or (wrapped if isinstance(wrapped, BaseException) else error.__cause__)
 
 
 def _detail(response: requests.Response) -> str:
