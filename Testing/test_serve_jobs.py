@@ -63,6 +63,16 @@ def slow_and_queued_jobs(client: Client, shared_data, queued: int) -> tuple[str,
     return running, waiting
 
 
+def test_a_queued_job_s_step_says_it_waits(tmp_path, shared_data):
+    """Before: a queued job's step was "", so Slicer's progress bar showed no words while the job waited."""
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        client = Client(url)
+        running, (waiting,) = slow_and_queued_jobs(client, shared_data, 1)
+        record = client.job(waiting)
+        assert (record["state"], record["step"]) == ("queued", "waiting for the server (queued)") and client.job(running)["step"]
+        client.cancel(running)
+
+
 def test_shutting_down_cancels_the_queued_jobs(tmp_path, shared_data):
     """Before, the stop sign went to the back of the queue: every queued job ran (and wrote) before the server stopped."""
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):

@@ -30,6 +30,10 @@ FINISH_SECONDS = 60.0
 """How long a stopping server lets its running jobs go on before it cancels them, and then waits for them to stop."""
 
 
+QUEUED = "waiting for the server (queued)"
+"""A queued job's step: it waits for the jobs before it on its device."""
+STARTING = "starting the engine"
+"""A job's step from when its worker takes it until its engine reports one (loading a model may take a while)."""
 SHUT_DOWN = "the server shut down"
 """The reason a job cancelled by the server's stop gives."""
 
@@ -84,9 +88,9 @@ class Job:
 
     def record(self) -> dict:
         """The job as the API reports it; ``done`` (state and step) once it has finished (outputs written, its session
-        kept or not): until then it is running, at its last step."""
+        kept or not): until then it is running, at its last step; a queued job's step says it waits (:data:`QUEUED`)."""
         state = "running" if self.state == "done" and not self.finished.is_set() else self.state
-        step = "done" if state == "done" else self.step
+        step = {"done": "done", "queued": QUEUED}.get(state, self.step)
         summary = seconds = None
         if state == "done":
             result, kept = self.result, self.kept
@@ -236,7 +240,7 @@ class DeviceQueues:
             with self._lock:  # a job is cancelled either while queued or once running (self.cancel)
                 if job.state != "queued":
                     continue
-                job.state, self._running[device] = "running", job
+                job.state, job.step, self._running[device] = "running", STARTING, job
             with self.device_lock(device):
                 run_job(job, self.engines)
             self._running.pop(device, None)
