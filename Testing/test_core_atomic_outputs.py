@@ -7,7 +7,7 @@ import pytest
 
 from rau.errors import WriteError
 from rau.io import OutputExistsError
-from rau.io.atomic import atomic_path, output_set
+from rau.io.atomic import atomic_folder, atomic_path, output_set
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path):
@@ -162,6 +162,16 @@ def limited_write(mask, out, limit: int | None = None) -> str:
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
+
+
+def test_a_failed_folder_write_names_the_folder_not_its_temporary_one(tmp_path):
+    """Before: atomic_folder told the whole OSError, whose file name is the hidden temporary folder
+    ('could not write .../out: [Errno 2] No such file or directory: '.../.out.rau-XXXXXXXX/missing/file'')."""
+    out = tmp_path / "out"
+    with pytest.raises(WriteError) as raised, atomic_folder(out) as temporary:
+        (temporary / "missing" / "file").write_text("")
+    assert str(raised.value) == f"could not write {out}: No such file or directory"
+    assert list(tmp_path.iterdir()) == []
 
 @pytest.mark.parametrize("name", ["mask.nrrd", "mask.mha", "mask.seg.nrrd", "noise.nrrd", "noise.mha", "noise.nii.gz", "noise.nii"])
 def test_a_write_cut_short_names_the_output_and_leaves_nothing(shared_data, tmp_path, name):

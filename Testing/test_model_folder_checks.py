@@ -1,9 +1,11 @@
 """Model folders and output paths the training commands name before any work: a VLM folder without its chat template,
-a --vlm-family its config.json contradicts, a mistyped local model folder, a pairs --out under a file or through a link."""
+a --vlm-family its config.json contradicts, a mistyped local model folder, a pairs --out under a file, through a link
+or in a folder without write permission."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -198,3 +200,22 @@ def test_rau_train_names_the_model_and_adapter_options_it_refuses(tiny_qwen, tin
         assert main(command) == 2
         assert f"error: {said}" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("out", ["locked/pairs", "locked/empty"])
+def test_a_pairs_out_in_a_folder_without_write_permission_is_refused_before_any_work(out, shared_data, tmp_path, capsys, monkeypatch):
+    """Before: refused only once every pair was drawn and rendered, naming a hidden temporary folder ('could not write
+    locked/pairs: [Errno 13] Permission denied: .../locked/.pairs.rau-XXXXXXXX'). Root may write anywhere, so the refusal
+    a user without the permission gets is simulated at ``os.access``."""
+    import rau.io.outputs
+    import rau.train.build
+
+    manifest = hc18_manifest(shared_data, tmp_path, 4)
+    (tmp_path / "locked" / "empty").mkdir(parents=True)  # an empty --out is filled, but its temporary folder goes beside it
+    access = os.access
+    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != tmp_path / "locked")
+    monkeypatch.setattr(rau.train.build, "read_subjects", lambda *args: pytest.fail("the work started"))
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / out), *QUICK_PAIRS]) == 2
+    said = capsys.readouterr().err
+    assert f"error: --out {tmp_path / out}: no permission to write in {tmp_path / 'locked'}\n" in said, said
+    assert sorted(path.name for path in (tmp_path / "locked").iterdir()) == ["empty"]

@@ -251,6 +251,22 @@ def test_an_out_below_a_file_or_too_long_and_a_config_of_two_frame_sizes_are_ref
     assert "image_size is 128" in capsys.readouterr().err
 
 
+def test_an_out_in_a_folder_without_write_permission_is_refused_before_the_checkpoint_is_read(tiny_sam2, original_checkpoint, tmp_path, capsys, monkeypatch):
+    """Before: refused only after the conversion, naming a hidden temporary folder ('[Errno 13] Permission denied:
+    .../locked/.converted.rau-XXXXXXXX'). Root may write anywhere, so the refusal is simulated at ``os.access``."""
+    import rau.io.outputs
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != locked)
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: pytest.fail("the checkpoint was read"))
+    config = str(tiny_sam2["always"] / "config.json")
+    assert main(["models", "convert", str(original_checkpoint), "--config", config, "--out", str(locked / "converted")]) == 2
+    assert f"error: --out {locked / 'converted'}: no permission to write in {locked}\n" in capsys.readouterr().err
+    assert not any(locked.iterdir())
+
+
 def test_a_local_folder_named_like_an_alias_is_that_folder_everywhere(tiny_sam2, tmp_path, monkeypatch):
     """Before: rau segment --sam2-model small took the hub model while the result recorded ./small, which rau correct
     and rau batch then read (and rau models list small described the folder)."""

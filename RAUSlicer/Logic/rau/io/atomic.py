@@ -29,6 +29,11 @@ def check_writable(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(path)
 
 
+def write_error(path: Path, error: OSError) -> WriteError:
+    """The failure to write ``path``, told by ``error``'s reason alone (its file name would be a temporary one)."""
+    return WriteError(f"could not write {path}: {error.strerror or error}")
+
+
 TEMPORARY_STEM = 64
 """Bytes of the output's name that its temporary file keeps (file systems allow 255 in all)."""
 TEMPORARY_NAME = re.compile(r"(?P<prefix>\..*?\.rau-)[a-z0-9_]{8}(?P<suffix>\..*)")
@@ -66,8 +71,8 @@ def atomic_path(path, overwrite: bool = False):
             raise
         except WriteError as error:  # a writer given the temporary file names it: name the output
             raise WriteError(str(error).replace(str(temporary), str(path))) from error
-        except OSError as error:  # its reason alone: its file name would be the temporary one
-            raise WriteError(f"could not write {path}: {error.strerror or error}") from error
+        except OSError as error:
+            raise write_error(path, error) from error
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
@@ -170,7 +175,7 @@ def _set_aside(path: Path) -> Path:
             os.replace(path, name)
     except OSError as error:
         Path(name).unlink(missing_ok=True)
-        raise WriteError(f"could not write {path}: {error.strerror or error}") from error
+        raise write_error(path, error) from error
     return Path(name)
 
 
@@ -193,7 +198,7 @@ def _place(temporary: Path, path: Path, overwrite: bool) -> None:
     except OSError as error:
         if isinstance(error, OutputExistsError):
             raise
-        raise WriteError(f"could not write {path}: {error.strerror or error}") from error
+        raise write_error(path, error) from error
 
 
 @contextlib.contextmanager
@@ -242,7 +247,7 @@ def atomic_folder(path):
             else:
                 os.replace(temporary, path)
         except OSError as error:
-            raise WriteError(f"could not write {path}: {error}") from error
+            raise write_error(path, error) from error
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)

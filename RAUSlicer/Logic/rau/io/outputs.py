@@ -71,8 +71,9 @@ def check_name_lengths(outputs, remedy: str = "choose a shorter output name") ->
 
 
 def check_new_folder(out: Path, option: str = "--out") -> None:
-    """``out`` can be an output folder: a name file systems take, not a file, and below folders (not a file); whether
-    it may hold files already is the caller's rule."""
+    """``out`` can be an output folder (:func:`~rau.io.atomic.atomic_folder`): a name file systems take, not a file,
+    below folders (not a file), and one whose folder (and itself, if it exists) this process may write in; whether it
+    may hold files already is the caller's rule."""
     if len(os.fsencode(out.name)) > MAX_NAME_BYTES:
         raise InputError(f"{option} {out}: its name is {len(os.fsencode(out.name))} bytes long, over the {MAX_NAME_BYTES} "
                          "that file systems allow; choose a shorter name")
@@ -81,6 +82,8 @@ def check_new_folder(out: Path, option: str = "--out") -> None:
     above = next((folder for folder in out.parents if folder.exists()), None)
     if above is not None and not above.is_dir():
         raise InputError(f"{option} {out}: {above} is a file, not a folder")
+    for folder in (Path(os.path.abspath(out)).parent, out):  # the temporary folder goes beside out; an empty out is filled
+        check_folder_writable(folder, f"{option} {out}")
 
 
 def check_folder_spares_inputs(folder, inputs, option: str = "--out") -> None:
@@ -112,15 +115,17 @@ def check_spares_inputs(outputs, inputs) -> None:
             raise InputError(f"{output}: this output lies inside the input folder {next(f for f in folders if f in resolved.parents)}; choose another folder")
 
 
-def check_folder_writable(folder: Path) -> None:
-    """The nearest existing ancestor of ``folder`` is a folder this process may write in."""
+def check_folder_writable(folder: Path, named: str | None = None) -> None:
+    """The nearest existing ancestor of ``folder`` is a folder this process may write in; a refusal starts with
+    ``named`` (``folder`` by default)."""
+    named = named or str(folder)
     existing = Path(os.path.abspath(folder))
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise InputError(f"{folder}: cannot create this output folder, {existing} is a file")
+        raise InputError(f"{named}: cannot create this output folder, {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{folder}: no permission to write in {existing}")
+        raise InputError(f"{named}: no permission to write in {existing}")
 
 
 def _resolve(path) -> Path:
