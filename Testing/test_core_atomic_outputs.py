@@ -1,7 +1,9 @@
 """Atomic outputs: a failed write leaves nothing, a set of files is placed all or none, and an output is never
 replaced silently (rau.io.atomic)."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +196,24 @@ def test_rau_segment_cut_short_by_the_disk_exits_2_naming_its_label_map(shared_d
                         "--target-spacing", "0.077068008", "--no-deformable", "--out", out], limit=1000)  # the label map has 2.6 kB
     assert (done.returncode, done.stderr) == (2, f"rau segment: error: could not write {out}: the file came out short (a full disk or a file size limit?)\n")
     assert not out.parent.exists()
+
+
+def test_a_folder_replacement_stopped_between_its_renames_puts_the_earlier_folder_back(tmp_path, monkeypatch):
+    """Ctrl-C after the earlier folder was set aside and before the new one took its place: the earlier one comes back."""
+    import rau.io.atomic
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.txt").write_text("earlier")
+    replace = os.replace
+
+    def interrupted(source, target):
+        if Path(target) == out and ".rau-earlier-" not in Path(source).name:  # the new folder's rename
+            raise KeyboardInterrupt
+        replace(source, target)
+
+    monkeypatch.setattr(rau.io.atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt), atomic_folder(out, overwrite=True) as temporary:
+        (temporary / "new.txt").write_text("new")
+    assert [(path.name, path.read_text()) for path in tmp_path.rglob("*") if path.is_file()] == [("earlier.txt", "earlier")]
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]

@@ -147,6 +147,24 @@ def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(ct_pairs, tmp_pa
     assert [path.name for path in tmp_path.iterdir()] == ["pairs"]
 
 
+def test_a_rebuild_neither_is_blocked_by_nor_removes_what_an_earlier_killed_rebuild_set_aside(ct_pairs, tmp_path):
+    """Before: the earlier pairs were set aside under the fixed name .pairs-replaced, so the one a rebuild killed between
+    its two renames left made every later --overwrite fail after all the work ('[Errno 39] Directory not empty'), and an
+    empty one was replaced without a word."""
+    manifest, pairs, _ = ct_pairs
+    kept = shutil.copytree(pairs, tmp_path / "pairs")
+    leftover = tmp_path / ".pairs-replaced"
+    for files in ({"train.jsonl": b"earlier pairs"}, {}):
+        shutil.rmtree(leftover, ignore_errors=True)
+        leftover.mkdir()
+        for name, data in files.items():
+            (leftover / name).write_bytes(data)
+        build_pairs(manifest, kept, QWEN2_5_VL, PairOptions(slices_per_pair=3, questions_per_pair=6), val_fraction=0, seed=1, overwrite=True)
+        assert (kept / "train.jsonl").read_bytes() == (pairs / "train.jsonl").read_bytes()
+        assert {path.name: path.read_bytes() for path in leftover.iterdir()} == files
+        assert sorted(path.name for path in tmp_path.iterdir()) == [".pairs-replaced", "pairs"]
+
+
 def test_a_rebuild_into_the_folder_that_holds_its_manifest_is_refused_and_deletes_nothing(ct_pairs, tmp_path):
     """Before: build-pairs --overwrite into a pairs folder holding the manifest (and its label table) replaced the
     folder as a whole, and the inputs were gone."""

@@ -228,9 +228,10 @@ def signals_deferred():
 
 
 @contextlib.contextmanager
-def atomic_folder(path):
+def atomic_folder(path, overwrite: bool = False):
     """Yield a new temporary folder beside ``path``; on success rename it to ``path``, or move what it holds into
-    ``path`` when that is an empty folder already (which so keeps its permissions, owner and place).
+    ``path`` when that is an empty folder already (which so keeps its permissions, owner and place). With
+    ``overwrite`` a ``path`` folder that holds files is replaced (:func:`_replace_folder`).
 
     Like :func:`atomic_path`: on any exception nothing stays, not even the folders created for it; what
     was written inside gets the permissions the umask allows (some writers make their files private).
@@ -242,7 +243,9 @@ def atomic_folder(path):
             temporary = Path(tempfile.mkdtemp(prefix=_hidden_prefix(path.name), dir=path.parent))
             yield temporary
             _allow_umask_permissions(temporary)
-            if path.is_dir():
+            if overwrite and path.is_dir() and any(path.iterdir()):
+                _replace_folder(temporary, path)
+            elif path.is_dir():
                 _move_contents(temporary, path)
             else:
                 os.replace(temporary, path)
@@ -251,6 +254,20 @@ def atomic_folder(path):
         finally:
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _replace_folder(temporary: Path, folder: Path) -> None:
+    """Put ``temporary`` in ``folder``'s place: the earlier folder is set aside under a fresh hidden name (so that
+    one a killed run left never blocks nor is lost), put back if the new one cannot take its place, else removed."""
+    earlier = Path(tempfile.mkdtemp(prefix=_hidden_prefix(folder.name) + "earlier-", dir=folder.parent))
+    earlier.rmdir()  # the name is the earlier folder's
+    os.replace(folder, earlier)
+    try:
+        os.replace(temporary, folder)
+    except BaseException:
+        os.replace(earlier, folder)
+        raise
+    shutil.rmtree(earlier)
 
 
 def _move_contents(source: Path, folder: Path) -> None:

@@ -14,8 +14,6 @@ TRL's trainers read.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter, defaultdict
 from dataclasses import asdict
 from pathlib import Path
@@ -39,25 +37,15 @@ def write_dataset(splits: dict[str, list[Question]], out, family: ModelFamily, s
     folder it points to is written."""
     out = Path(out).resolve()  # a link's folder; "." by its name, so that an earlier dataset there can be set aside
     check_pairs_out(out, overwrite)
-    earlier = out.with_name(f".{out.name}-replaced") if out.is_dir() and any(out.iterdir()) else None
-    try:
-        with atomic_folder(out) as folder:
-            (folder / "images").mkdir()
-            for split, questions in splits.items():
-                with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
-                    for record in _records(split, questions, family, folder):
-                        handle.write(json.dumps(record) + "\n")
-            card = make_card(folder, family, settings)
-            (folder / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
-            (folder / "README.md").write_text(card_markdown(card), encoding="utf-8")
-            if earlier is not None:
-                os.replace(out, earlier)  # set aside: the new folder takes its place on leaving
-    except BaseException:
-        if earlier is not None and earlier.exists() and not out.exists():
-            os.replace(earlier, out)  # the new folder could not take its place: the earlier pairs come back
-        raise
-    if earlier is not None:
-        shutil.rmtree(earlier)
+    with atomic_folder(out, overwrite) as folder:
+        (folder / "images").mkdir()
+        for split, questions in splits.items():
+            with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
+                for record in _records(split, questions, family, folder):
+                    handle.write(json.dumps(record) + "\n")
+        card = make_card(folder, family, settings)
+        (folder / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
+        (folder / "README.md").write_text(card_markdown(card), encoding="utf-8")
     return card
 
 
