@@ -267,6 +267,25 @@ def test_python_dash_m_rau_runs_the_command_line():
     assert run.returncode == 2 and "rau segment: error: argument --target: expected one argument" in run.stderr  # before: no rau.__main__
 
 
+CTRL_C_WHILE_NUMPY_LOADS = """
+import signal, sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            sys.meta_path.remove(self)
+            signal.raise_signal(signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+"""
+
+
+@pytest.mark.parametrize("entry", ["import runpy; runpy.run_module('rau', run_name='__main__', alter_sys=True)",  # python -m rau
+                                   "from rau.cli import main; sys.exit(main())"])  # the rau command pip installs
+def test_ctrl_c_while_rau_loads_says_cancelled(entry, tmp_path):
+    """Before: rau/__init__.py imported numpy (0.5 s) before rau.cli.main could catch Ctrl-C: a KeyboardInterrupt traceback."""
+    process = start(CTRL_C_WHILE_NUMPY_LOADS + entry, ["segment", "--target", "target.png"], tmp_path)
+    assert (process.wait(timeout=120), process.stderr.read()) == (130, "rau: cancelled\n")
+
+
 def test_a_failure_reason_gives_bad_input_by_its_message_and_a_bug_as_one():
     from rau.errors import InputError, failure_reason
 

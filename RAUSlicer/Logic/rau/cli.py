@@ -17,7 +17,7 @@ import sys
 import tempfile
 import traceback
 
-from rau.errors import InputError, Terminated, failure_reason, path_refusal
+from rau.errors import Cancelled, InputError, Terminated, failure_reason, path_refusal
 
 COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "models", "serve", "batch"]
 EXIT_INPUT = 2
@@ -99,8 +99,6 @@ def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run the subcommand, turn known errors into a message and an exit status."""
-    from rau.engines.base import Cancelled
-
     previous = _on_sigterm()
     name = "rau"
     try:

@@ -87,3 +87,7 @@ def _lines(text: str) -> list[str]:
 
 class Terminated(BaseException):
     """SIGTERM arrived: unwind like Ctrl-C, so temporary files are removed on the way out."""
+
+
+class Cancelled(RuntimeError):
+    """The user cancelled the run; nothing was written."""

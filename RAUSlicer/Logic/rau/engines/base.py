@@ -21,17 +21,13 @@ from typing import Callable
 import numpy as np
 
 from rau.boxes import Box
-from rau.errors import InputError
+from rau.errors import Cancelled, InputError
 from rau.image import GeometryError, Image, plane_order, reordered
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.user_warnings import warn
 from rau.validation import blank_image_problem, tiny_image_problem
-
-
-class Cancelled(RuntimeError):
-    """The user cancelled the run; nothing was written."""
 
 
 class ReferenceInputError(InputError):
