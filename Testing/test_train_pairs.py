@@ -180,7 +180,7 @@ def test_a_rebuild_into_the_folder_that_holds_its_manifest_is_refused_and_delete
     for number in (0, 1):  # a dataset folder: a subject folder each
         (data / f"s{number}").mkdir(parents=True)
         for name in ("image.nii.gz", "labels.nii.gz"):
-            shutil.copy(data.parent / "pairs" / "manifest.csv", data / f"s{number}" / name)  # found, not read, before the check
+            (data / f"s{number}" / name).write_text(f"s{number}/{name}")  # found, not loaded, before the check; no two alike
     with pytest.raises(InputError, match=f"--out {data / 'pairs'} lies in the input folder {data}"):
         build_pairs(data, data / "pairs", QWEN2_5_VL)
     assert not (data / "pairs").exists()
@@ -325,6 +325,23 @@ def test_an_image_under_two_subjects_is_refused(shared_data, tmp_path, capsys):
     manifest = _edited(manifest, 4, "image", str(tmp_path / "copy.png"))
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
     assert f"{manifest} line 4: image {tmp_path / 'copy.png'} is a copy of {image}, the image of line 2" in capsys.readouterr().err
+
+
+def test_a_copied_subject_folder_is_refused_as_its_manifest_row_is(shared_data, tmp_path, capsys):
+    """Before: a folder layout took a byte copy of a subject as another subject (trained on and validated on)."""
+    from rau.cli import main
+
+    folder = shared_data / "hc18_fetal_head_us"
+    for number in (0, 1):
+        (tmp_path / "data" / f"s{number}").mkdir(parents=True)
+        shutil.copy(folder / f"images/{number:03d}_HC.png", tmp_path / "data" / f"s{number}" / "image.png")
+        shutil.copy(folder / f"masks/{number:03d}_HC_mask.png", tmp_path / "data" / f"s{number}" / "label.png")
+    shutil.copytree(tmp_path / "data" / "s0", tmp_path / "data" / "t0")
+    data = tmp_path / "data"
+    assert main(["train", "build-pairs", "--data", str(data), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    assert (f"{data / 't0'}: image {data / 't0' / 'image.png'} is a copy of {data / 's0' / 'image.png'}, the image of {data / 's0'}; "
+            "give each image once") in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
 
 
 def test_manifests_from_spreadsheets_are_read_or_refused_clearly(shared_data, tmp_path):

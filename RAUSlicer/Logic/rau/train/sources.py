@@ -9,7 +9,8 @@ Two layouts are read:
   ``pixel_spacing`` (mm, for PNG/JPEG) and ``label_table``; paths are relative to
   the CSV. Rows without ``subject`` are subjects of their own, named by their ``image`` as written.
 
-Subjects matter because validation holds whole subjects out.
+Subjects matter because validation holds whole subjects out. In either layout each image (or a copy of it) is one
+subject's only.
 """
 
 from __future__ import annotations
@@ -76,27 +77,35 @@ def _from_folder(folder: Path) -> list[Subject]:
         subjects.append(Subject(sub.name, images[0], labels[0]))
     if not subjects:
         raise InputError(f"{folder}: no subject subfolders with image.* and label* files")
+    _check_each_image_once(subjects, [str(folder / s.name) for s in subjects])
     return subjects
 
 
 def _from_manifest(manifest: Path) -> list[Subject]:
     """One subject per row, every field checked by :mod:`rau.validation` (errors name file and line), each image in
-    one row only (one image under two subjects would be paired with itself, and could be trained and validated on)."""
-    subjects, lines, by_size = [], {}, {}  # image, resolved -> its line; file size -> (image, line) of the files
-    for line, row in validation.read_table(manifest, ("image", "labels"), "training manifest", ("subject", "pixel_spacing", "label_table")):
-        subject = _manifest_subject(manifest, line, row)
-        first = lines.setdefault(subject.image.resolve(), line)
-        if first != line:
-            raise InputError(f"{manifest} line {line}: image {subject.image} is the image of line {first} too; give each image once")
-        if subject.image.is_file():  # a DICOM folder is not compared
+    one row only (:func:`_check_each_image_once`)."""
+    rows = list(validation.read_table(manifest, ("image", "labels"), "training manifest", ("subject", "pixel_spacing", "label_table")))
+    subjects = [_manifest_subject(manifest, line, row) for line, row in rows]
+    _check_each_image_once(subjects, [f"line {line}" for line, _ in rows], f"{manifest} ")
+    return subjects
+
+
+def _check_each_image_once(subjects: list[Subject], places: list[str], prefix: str = "") -> None:
+    """Refuse an image given for two subjects, or a byte copy of another's (a DICOM folder is not compared): it would be
+    paired with itself, and could be trained and validated on. ``places`` name each subject's folder or manifest line
+    (after ``prefix``, the manifest) in the message."""
+    seen, by_size = {}, {}  # image, resolved -> its place; file size -> (image, place) of the files
+    for subject, place in zip(subjects, places):
+        first = seen.setdefault(subject.image.resolve(), place)
+        if first != place:
+            raise InputError(f"{prefix}{place}: image {subject.image} is the image of {first} too; give each image once")
+        if subject.image.is_file():
             same_size = by_size.setdefault(subject.image.stat().st_size, [])
             copied = next((other for other in same_size if filecmp.cmp(other[0], subject.image, shallow=False)), None)
             if copied is not None:
-                raise InputError(f"{manifest} line {line}: image {subject.image} is a copy of {copied[0]}, the image of line {copied[1]}; "
+                raise InputError(f"{prefix}{place}: image {subject.image} is a copy of {copied[0]}, the image of {copied[1]}; "
                                  "give each image once")
-            same_size.append((subject.image, line))
-        subjects.append(subject)
-    return subjects
+            same_size.append((subject.image, place))
 
 
 def _manifest_subject(manifest: Path, line: int, row: dict) -> Subject:
