@@ -123,6 +123,20 @@ def test_an_adapter_put_on_another_base_model_is_said_to_be(sft_adapter, tiny_qw
     assert f"warning: the adapter {sft_adapter} was trained on {tiny_qwen.resolve()}, not on {other}" in capsys.readouterr().err
 
 
+def test_a_checkpoint_given_as_adapter_is_refused_or_said_to_be_on_another_base(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: a checkpoint held no record of its base model, so --adapter CHECKPOINT trained on another base without a word
+    (recorded as that base's adapter), and rau segment layered it on another base without a warning."""
+    import shutil
+
+    checkpoint, other = sft_adapter / "checkpoints" / "checkpoint-4", shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    assert main(["train", "sft", "--model", str(other), "--data", str(pairs), "--adapter", str(checkpoint), "--out", str(tmp_path / "out"),
+                 "--device", "cpu", "--max-steps", "1", "--eval-steps", "0"]) == 2
+    assert f"--adapter {checkpoint} was trained on {tiny_qwen.resolve()}, not on --model {other}" in capsys.readouterr().err
+    TransformersBackend.load(ModelSource(str(other)), device="cpu", adapter=checkpoint)
+    assert f"warning: the adapter {checkpoint} was trained on {tiny_qwen.resolve()}, not on {other}" in capsys.readouterr().err
+    assert json.loads((checkpoint / "rau_adapter.json").read_text())["steps"] == 4
+
+
 def test_the_same_data_model_and_seed_train_the_same_adapter_on_any_thread_count(sft_adapter, pairs, tiny_qwen, tmp_path):
     """Before: the new LoRA weights were drawn before the trainer seeded torch, so every run differed; and training ran
     on the caller's torch thread count (OMP_NUM_THREADS), whose other rounding changed the adapter (by 6e-7)."""

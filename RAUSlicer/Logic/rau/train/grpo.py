@@ -63,5 +63,5 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     )
     trainer = GRPOTrainer(model=model, reward_funcs=[REWARDS[n] for n in names], args=config,
                           train_dataset=train.remove_columns("completion"), processing_class=processor,
-                          callbacks=callbacks(settings, processor, family, val))
+                          callbacks=callbacks(settings, "grpo", processor, family, val))
     return train_and_finish(trainer, settings, "grpo", processor, family, val)

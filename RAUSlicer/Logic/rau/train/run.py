@@ -6,7 +6,7 @@ Layout of an output folder::
     OUT/rau_adapter.json                                  base model, stage, pairs card, final metrics
     OUT/log.jsonl                                         one line per logged step (loss, rewards, eval_*)
     OUT/rau_run.json                                      what the run is trained from (checked by --resume)
-    OUT/checkpoints/checkpoint-N/                         for --resume
+    OUT/checkpoints/checkpoint-N/                         for --resume, or --adapter (with its rau_adapter.json, no metrics)
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
+from rau.vlm.local import DESCRIPTION
 
 
 RUN_FILE = "rau_run.json"
@@ -85,7 +86,7 @@ def prepare(settings: FineTuneSettings, stage: str):
     else:
         (out / LOG).unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
-        (out / RUN_FILE).write_text(json.dumps(run_settings(settings, stage), indent=2), encoding="utf-8")
+        _write_json(out / RUN_FILE, run_settings(settings, stage))
     return loaded
 
 
@@ -295,8 +296,9 @@ def trainer_arguments(settings: FineTuneSettings, model, stage: str) -> dict:
     )
 
 
-def callbacks(settings: FineTuneSettings, processor, family, val_records: list[dict]) -> list:
-    """Held-out VQA evaluation every ``eval_steps`` and a JSON-lines log in the output folder."""
+def callbacks(settings: FineTuneSettings, stage: str, processor, family, val_records: list[dict]) -> list:
+    """Held-out VQA evaluation every ``eval_steps``, a JSON-lines log in the output folder, and each checkpoint's
+    description (:func:`describe`)."""
     from transformers import TrainerCallback
 
     from rau.train.evaluation import evaluate
@@ -318,7 +320,19 @@ def callbacks(settings: FineTuneSettings, processor, family, val_records: list[d
             if state.is_world_process_zero and logs:
                 _append(log_path, {"step": state.global_step, **logs})
 
-    return [HeldOutEvaluation(), JsonLog()]
+    class Described(TrainerCallback):
+        def on_save(self, args, state, control, **_):
+            if state.is_world_process_zero:
+                checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                _write_json(checkpoint / DESCRIPTION, describe(settings, stage, family, state.global_step))
+
+    return [HeldOutEvaluation(), JsonLog(), Described()]
+
+
+def describe(settings: FineTuneSettings, stage: str, family, steps: int) -> dict:
+    """What an adapter trained ``steps`` steps by this run was trained on: base model, stage, pairs, LoRA settings, family."""
+    run = run_settings(settings, stage)
+    return {"base_model": run["model"], "stage": stage, "pairs": run["data"], "steps": steps, "lora": run["lora"], "family": family.name}
 
 
 def train_and_finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
@@ -352,12 +366,9 @@ def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, v
             except Exception as error:  # e.g. out of memory: the trained adapter is still worth keeping
                 metrics = {"failed": failure_reason(error)}
                 print(f"warning: the final held-out evaluation failed ({metrics['failed']}); the adapter is saved", file=sys.stderr)
-        run = run_settings(settings, stage)
-        description = {"base_model": run["model"], "stage": stage, "pairs": run["data"], "steps": trainer.state.global_step,
-                       "lora": run["lora"], "family": family.name, "eval": metrics}
-        (saving / "rau_adapter.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
-        (out / "rau_adapter.json").unlink(missing_ok=True)  # an adapter without its description is an unfinished one
-        for path in sorted(saving.iterdir(), key=lambda path: path.name == "rau_adapter.json"):
+        _write_json(saving / DESCRIPTION, {**describe(settings, stage, family, trainer.state.global_step), "eval": metrics})
+        (out / DESCRIPTION).unlink(missing_ok=True)  # an adapter without its description is an unfinished one
+        for path in sorted(saving.iterdir(), key=lambda path: path.name == DESCRIPTION):
             _clear(out / path.name)
             os.replace(path, out / path.name)
     finally:
@@ -377,6 +388,10 @@ def _clear(path: Path) -> None:
 def _absolute_if_local(given: str) -> str:
     """A local folder as an absolute path (the description is read from elsewhere); a model id as it is."""
     return str(Path(given).resolve()) if Path(given).exists() else str(given)
+
+
+def _write_json(path: Path, entry: dict) -> None:
+    path.write_text(json.dumps(entry, indent=2), encoding="utf-8")
 
 
 def _append(path: Path, entry: dict) -> None:

@@ -16,5 +16,5 @@ def run_sft(settings: FineTuneSettings, extra_callbacks=()):
         completion_only_loss=True,
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=train, processing_class=processor,
-                         callbacks=callbacks(settings, processor, family, val) + list(extra_callbacks))
+                         callbacks=callbacks(settings, "sft", processor, family, val) + list(extra_callbacks))
     return train_and_finish(trainer, settings, "sft", processor, family, val)

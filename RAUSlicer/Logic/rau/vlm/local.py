@@ -22,6 +22,8 @@ PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
 """Where a model folder keeps its chat template, unless its tokenizer's or processor's settings hold it."""
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+DESCRIPTION = "rau_adapter.json"
+"""What ``rau train`` wrote an adapter's base model into, in its ``OUT`` and in each of its checkpoints."""
 
 
 class AdapterError(InputError, FileNotFoundError):
@@ -178,11 +180,11 @@ def _check_adapter_files(folder: Path) -> None:
 
 
 def other_base(adapter, source: ModelSource) -> str | None:
-    """The base model ``rau train`` trained ``adapter`` on (its ``rau_adapter.json`` names it) when that is not ``source``;
-    None when it is, or for an adapter trained elsewhere. (A model's revision is not recorded, so one id at another
-    revision passes.)"""
+    """The base model ``rau train`` trained ``adapter`` on (its :data:`DESCRIPTION` names it: a run's adapter or one of its
+    checkpoints) when that is not ``source``; None when it is, or for an adapter trained elsewhere. (A model's revision is
+    not recorded, so one id at another revision passes.)"""
     try:
-        trained_on = parse_json((Path(adapter) / "rau_adapter.json").read_text(encoding="utf-8"))["base_model"]
+        trained_on = parse_json((Path(adapter) / DESCRIPTION).read_text(encoding="utf-8"))["base_model"]
     except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
         return None
     if not isinstance(trained_on, str):
