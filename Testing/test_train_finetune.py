@@ -203,6 +203,21 @@ def _listing(folder):
     return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
+def test_overwrite_refuses_a_folder_that_holds_no_training_run(pairs, tiny_qwen, tmp_path, capsys):
+    """Before: --overwrite replaced README.md and deleted checkpoints/ and log.jsonl in any folder, a training run's or not."""
+    out = tmp_path / "proj"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "checkpoints" / "mine.txt").write_text("precious")
+    (out / "README.md").write_text("my notes")
+    (out / "log.jsonl").write_text("{}\n")
+    before = _listing(out)
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--device", "cpu", "--max-steps", "1",
+                 "--eval-steps", "0", "--eval-limit", "1", "--overwrite"]) == 2
+    assert (f"--out {out} is not empty (README.md, checkpoints, log.jsonl) and holds no training run (no rau_run.json or "
+            "rau_adapter.json); --overwrite replaces only an earlier run") in capsys.readouterr().err
+    assert _listing(out) == before
+
+
 def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, tiny_qwen, tmp_path, capsys):
     """Before, ``--out`` on the model folder rewrote its tokenizer files (and on the pairs folder its card), exit 0;
     ``--out`` on a file was an internal error."""

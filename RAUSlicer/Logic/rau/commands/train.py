@@ -69,7 +69,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-limit", type=argument(positive_integer, "--train-limit"), help="use only the first N training questions")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="less GPU memory, slower")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
-    parser.add_argument("--overwrite", action="store_true", help="replace an adapter or checkpoints already in OUT")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier training run in OUT (a folder holding anything else is refused)")
     parser.add_argument("--device", type=argument(device_name, "--device"), help="auto, cpu, cuda, cuda:N, mps (default: best available)")
     parser.add_argument("--seed", type=argument(seed_number, "--seed"), default=0, help="(default 0)")
 

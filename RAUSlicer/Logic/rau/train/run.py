@@ -166,8 +166,8 @@ def _log_entry(line: str) -> dict | None:
 def check_out(settings: FineTuneSettings, stage: str) -> None:
     """``OUT`` is a folder apart from the inputs; ``resume`` needs a whole checkpoint in ``OUT/checkpoints``
     (:func:`resume_checkpoint`, :func:`check_checkpoint`) of a ``stage`` run with the same settings; a fresh run does not
-    replace an adapter, checkpoints or other files already in ``OUT`` unless ``overwrite`` (what a run that failed before
-    its first checkpoint left there excepted)."""
+    replace an adapter, checkpoints or other files already in ``OUT`` unless ``overwrite`` and they are an earlier run's
+    (:func:`_is_run`; what a run that failed before its first checkpoint left there excepted)."""
     out = Path(settings.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: a file, not a folder; give a folder for the adapter")
@@ -195,19 +195,31 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
             raise OptionError(f"--resume: {checkpoint} is the last step of its run, whose learning-rate schedule has ended there; --resume "
                               "goes on with an interrupted run (with its --max-steps or --epochs). To train further, start a new run "
                               f"from its adapter: --adapter {checkpoint} --out NEW_FOLDER")
-    if not settings.resume and not settings.overwrite:
+    held = [] if settings.resume else _held(out)  # a fresh run writes README.md, log.jsonl, checkpoints/ ... over what is there
+    if held and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
             if existing.exists():
                 raise OutputExistsError(existing)
-        held = _held(out)
-        if held:  # a fresh run writes README.md, log.jsonl, checkpoints/ ... over what is there
-            raise InputError(f"--out {out} is not empty ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); give a new or empty folder, "
-                             "--resume to go on with a run there, or --overwrite to replace it")
+        raise InputError(f"--out {out} is not empty ({_names(held)}); give a new or empty folder, "
+                         "--resume to go on with a run there, or --overwrite to replace it")
+    if held and not _is_run(out):
+        raise InputError(f"--out {out} is not empty ({_names(held)}) and holds no training run (no {RUN_FILE} or {DESCRIPTION}); "
+                         "--overwrite replaces only an earlier run, so give a new or empty folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out, prefix=WRITE_CHECK).close()  # another process's check is not "a file in OUT"
     except OSError as error:
         raise WriteError(f"--out {out}: cannot write there ({error.strerror})") from None
+
+
+def _names(names: list[str]) -> str:
+    """The first few of ``names``, for a message."""
+    return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+
+
+def _is_run(out: Path) -> bool:
+    """Whether ``OUT`` holds a training run: its settings, or the adapter description of a run from before they were kept."""
+    return any((out / name).is_file() for name in (RUN_FILE, DESCRIPTION))
 
 
 def _held(out: Path) -> list[str]:
