@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -131,6 +132,20 @@ def test_pairs_are_written_into_the_current_folder_given_as_dot(ct_pairs, tmp_pa
         build_pairs(manifest, Path("."), QWEN2_5_VL, options, val_fraction=0, seed=1, overwrite=overwrite)
         assert (tmp_path / "here" / "train.jsonl").read_text() == (pairs / "train.jsonl").read_text()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["here"]
+
+
+def test_pairs_built_from_two_working_folders_are_byte_identical_and_name_their_source(shared_data, tmp_path, monkeypatch):
+    """Before: card.json and README.md recorded the dataset as typed (hc18.csv, or data/hc18.csv one folder up), so the same
+    pairs differed, and where they came from could not be found from elsewhere; now its absolute path."""
+    (tmp_path / "data").mkdir()
+    manifest = hc18_manifest(shared_data, tmp_path / "data", 3)
+    for folder, given in ((tmp_path / "data", "hc18.csv"), (tmp_path, "data/hc18.csv")):
+        monkeypatch.chdir(folder)
+        build_pairs(given, tmp_path / folder.name / "pairs", QWEN2_5_VL, PairOptions(references_per_target=1), val_fraction=0)
+    outs = (tmp_path / "data" / "pairs", tmp_path / tmp_path.name / "pairs")
+    built = [{path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} for out in outs]
+    assert built[0] == built[1]
+    assert json.loads(built[0][Path("card.json")])["settings"]["source"] == str(manifest.resolve())
 
 
 def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(ct_pairs, tmp_path, monkeypatch):

@@ -41,7 +41,7 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
                              f"cross-section of at least {options.min_pixels} pixels (--min-pixels); add subjects, lower "
                              "--min-pixels or change --val-fraction")
         _warn_unasked(split, stacks, questions[split], options)
-    settings = {"source": str(source), "axis": axis, "val_fraction": val_fraction, "seed": seed, **vars(options)}
+    settings = {"source": str(Path(source).resolve()), "axis": axis, "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
     return write_dataset(questions, out, family, settings, overwrite)
 
