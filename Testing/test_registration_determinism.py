@@ -1,4 +1,5 @@
-"""Same input, same output: label maps are bit-identical across runs and ITK thread counts.
+"""Same input, same output: label maps are bit-identical across runs and ITK thread counts, and a structure's
+voxels do not change with which other structures are asked for, or in what order.
 
 Both the registration engine and the vessels engine register with SimpleITK, whose threaded metric
 sums are not reproducible; each runs ITK on one thread while it registers. The volume pair takes the
@@ -77,3 +78,57 @@ def test_label_maps_are_bit_identical_across_thread_counts_and_runs(engine, pair
     assert maps[0].any()
     for other in maps[1:]:
         np.testing.assert_array_equal(other, maps[0])
+
+
+def small_hc18(shared_data, tmp_path, table: str, draw) -> list[Reference]:
+    """Five HC18 pictures at 1/8 size (the last to be the target), their heads labelled by ``draw(number, head)``,
+    named by the label table ``table`` (CSV rows)."""
+    from PIL import Image as Picture
+
+    folder, references = shared_data / "hc18_fetal_head_us", []
+    for number, spacing in {"000": 0.55, "001": 0.72, "002": 0.5, "003": 0.73, "005": 0.93}.items():  # pixel sizes at 1/8
+        picture = Picture.open(folder / f"images/{number}_HC.png").convert("L")
+        picture = picture.resize((picture.width // 8, picture.height // 8), Picture.BILINEAR)
+        mask = Picture.open(folder / f"masks/{number}_HC_mask.png").convert("L")
+        picture.save(tmp_path / f"{number}.png")
+        Picture.fromarray(draw(number, np.asarray(mask.resize(picture.size, Picture.NEAREST)) > 127)).save(tmp_path / f"{number}_labels.png")
+        (tmp_path / f"{number}_labels.labels.csv").write_text("value,name,r,g,b\n" + table)
+        references.append(load_reference(tmp_path / f"{number}.png", tmp_path / f"{number}_labels.png", spacing))
+    return references
+
+
+def test_a_structure_asked_for_alone_gets_the_references_and_voxels_it_gets_beside_the_others(shared_data, tmp_path):
+    """Before: the label consensus ranked the references on the asked structures only, so asking for "head" alone
+    fused other references for it than asking for all (HC18 at 1/8 size, a second structure in three of four
+    references: 236 head pixels alone, 329 beside it)."""
+    def head_and_blob(number, head):
+        labels = head.astype(np.uint8)
+        if number in ("000", "001", "002"):  # three of the four references
+            labels[5:12, 5:12] = 2
+        return labels
+
+    *pool, target = small_hc18(shared_data, tmp_path, "1,head,1,0,0\n2,blob,0,1,0\n", head_and_blob)
+    engine = create_engine("registration", {"deformable": False, "top_k": 2, "fusion": "local"})
+    alone = engine.run(Request(pool, target.image, ["head"])).get("head")
+    beside = engine.run(Request(pool, target.image)).get("head")
+    assert alone.prompts["references"] == beside.prompts["references"]
+    assert np.array_equal(alone.mask, beside.mask)
+
+
+@pytest.mark.parametrize("fusion", ["staple", "local"])
+def test_structures_that_fused_masks_share_keep_their_voxels_whatever_else_is_asked_for(shared_data, tmp_path, fusion):
+    """STAPLE and local fusion may give two structures one voxel: before, the one asked for first kept it (HC18, three
+    parts of the head: STAPLE gave "upper right" 5041 pixels beside the others, 11545 alone); now the first reference's order."""
+    def parts(number, head):  # left 3, right 7, upper right 200
+        rows, columns = (np.flatnonzero(head.any(axis)) for axis in (1, 0))
+        right, upper = np.arange(head.shape[1]) >= columns[[0, -1]].sum() // 2, np.arange(head.shape[0])[:, None] < rows[[0, -1]].sum() // 2
+        return np.where(head, np.where(right, np.where(upper, 200, 7), 3), 0).astype(np.uint8)
+
+    *pool, target = small_hc18(shared_data, tmp_path, "3,left,0,1,0\n7,right,0,0,1\n200,upper right,1,0,0\n", parts)
+    engine = create_engine("registration", {"deformable": False, "fusion": fusion})
+    beside = engine.run(Request(pool, target.image))
+    for asked in (["upper right"], ["upper right", "right", "left"]):
+        result = engine.run(Request(pool, target.image, asked))
+        assert [item.structure.name for item in result.structures] == asked
+        for item in result.structures:
+            assert np.array_equal(item.mask, beside.get(item.structure.name).mask), (asked, item.structure.name)

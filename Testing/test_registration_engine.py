@@ -447,34 +447,6 @@ def test_a_blank_reference_among_several_is_named_before_any_registration(hc18, 
     assert not (tmp_path / "out.nii.gz").exists()
 
 
-def test_a_structure_asked_for_alone_gets_the_references_and_voxels_it_gets_beside_the_others(shared_data, tmp_path):
-    """Before: the label consensus ranked the references on the asked structures only, so asking for "head" alone
-    fused other references for it than asking for all (HC18 at 1/8 size, a second structure in three of four
-    references: 236 head pixels alone, 329 beside it)."""
-    from PIL import Image as Picture
-
-    folder = shared_data / "hc18_fetal_head_us"
-    sizes = {"000": 0.55, "001": 0.72, "002": 0.5, "003": 0.73, "005": 0.93}  # pixel sizes at 1/8
-    references = []
-    for number, spacing in sizes.items():
-        picture = Picture.open(folder / f"images/{number}_HC.png").convert("L")
-        picture = picture.resize((picture.width // 8, picture.height // 8), Picture.BILINEAR)
-        mask = Picture.open(folder / f"masks/{number}_HC_mask.png").convert("L")
-        labels = (np.asarray(mask.resize(picture.size, Picture.NEAREST)) > 127).astype(np.uint8)
-        if number in ("000", "001", "002"):
-            labels[5:12, 5:12] = 2
-        picture.save(tmp_path / f"{number}.png")
-        Picture.fromarray(labels).save(tmp_path / f"{number}_labels.png")
-        (tmp_path / f"{number}_labels.labels.csv").write_text("value,name,r,g,b\n1,head,1,0,0\n2,blob,0,1,0\n")
-        references.append(load_reference(tmp_path / f"{number}.png", tmp_path / f"{number}_labels.png", spacing))
-    *pool, target = references
-    engine = create_engine("registration", {"deformable": False, "top_k": 2, "fusion": "local"})
-    alone = engine.run(Request(pool, target.image, ["head"])).get("head")
-    beside = engine.run(Request(pool, target.image)).get("head")
-    assert alone.prompts["references"] == beside.prompts["references"]
-    assert np.array_equal(alone.mask, beside.mask)
-
-
 def test_registrations_in_two_threads_give_what_they_give_one_after_another(hc18):
     """ITK's thread count is process-wide: before, two threads registering at once changed each other's results."""
     from concurrent.futures import ThreadPoolExecutor

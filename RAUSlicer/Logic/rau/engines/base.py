@@ -103,12 +103,16 @@ class Request:
         """The target as errors name it: ``the target 'ct.nii.gz'``, or ``the target`` when it has no name."""
         return f"the target {self.target_name!r}" if self.target_name else "the target"
 
-    def ranking_names(self) -> list[str]:
-        """The structures references are ranked on (:func:`rau.engines.registration.rank`): those asked for and every
-        other one with voxels in the first reference, so that which structures are asked for changes neither the
-        ranking nor, with it, the references fused for each structure."""
-        asked = self.labels().names
-        return asked + [name for name in self.references[0].segmentation.present().names if name not in asked]
+    def counted(self) -> list[Structure]:
+        """Every structure that counts, in the first reference's order: those asked for and every other one with voxels
+        in the first reference. References are ranked on them (:func:`rau.engines.registration.rank`) and their fused
+        masks kept apart in this order (:func:`rau.engines.registration.resolve_overlaps`), so that which structures are
+        asked for, and in what order, changes neither the ranking nor any structure's voxels."""
+        asked = {structure.name: structure for structure in self.labels()}
+        first = self.references[0].segmentation
+        present = set(first.present().names)
+        listed = [asked.get(s.name, s) for s in first.labels if s.name in asked or s.name in present]
+        return listed + [s for s in asked.values() if s.name not in first.labels.names]  # a ranked request's first may lack one
 
     def left_out(self) -> dict[str, list[str]]:
         """Structures with voxels in other references but not in the first, which decides what is found when no

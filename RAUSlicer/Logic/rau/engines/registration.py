@@ -57,18 +57,19 @@ class RegistrationEngine(Engine):
         progress = progress or Progress()
         validate_request(request, registered=True)
         started = time.perf_counter()
-        labels = request.labels()
-        names = labels.names
+        names = request.labels().names
+        fused = contending(request)
         settings = self.settings_for(request.references)
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
-        warped = request.ranking_names() if len(request.references) >= MIN_REFERENCES else names  # fewer: no label consensus
-        transfers = _transfers(request, target, warped, settings, progress, "registering", len(request.references) + 1)
+        warped = request.counted() if len(request.references) >= MIN_REFERENCES else fused  # fewer: no label consensus
+        transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
         ranked = rank(transfers)
-        voters = {name: voters_for(name, [t for t, _ in ranked], self.top_k) for name in names}
+        voters = {s.name: voters_for(s.name, [t for t, _ in ranked], self.top_k) for s in fused}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
         evidence = self._local_evidence(target, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
-        structures = [self._fuse_structure(target, request, structure, voters[structure.name], evidence) for structure in labels]
-        structures = resolve_overlaps(structures, request, target.shape)
+        structures = [self._fuse_structure(target, request, structure, voters[structure.name], evidence) for structure in fused]
+        by_name = {item.structure.name: item for item in resolve_overlaps(structures, request, target.shape)}
+        structures = [by_name[name] for name in names]
         result = Result(
             request.target,
             [replace(item, mask=from_lps_order(request.target, item.mask), box=None) if item.found else item for item in structures],
@@ -88,13 +89,13 @@ class RegistrationEngine(Engine):
 
         One reference needs no ranking and costs nothing; two are registered only (the
         similarity ranks them); from :data:`rau.selection.MIN_REFERENCES` on, the structures
-        ranked on (:meth:`~rau.engines.base.Request.ranking_names`) are warped too, for their label consensus.
+        ranked on (:meth:`~rau.engines.base.Request.counted`) are warped too, for their label consensus.
         """
         validate_request(request)
         if len(request.references) < 2:
             return request, []
         progress = progress or Progress()
-        names = request.ranking_names() if len(request.references) >= MIN_REFERENCES else []
+        names = [s.name for s in request.counted()] if len(request.references) >= MIN_REFERENCES else []
         settings = self.settings_for(request.references)
         target = orient_lps(request.target)  # as run() does
         transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
@@ -205,14 +206,23 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     return Transfer(reference, registration, warped)
 
 
+def contending(request: Request) -> list[Structure]:
+    """The structures fused for ``request``, in :meth:`~rau.engines.base.Request.counted` order: up to the last one
+    asked for, as those after it cannot take its voxels (:func:`resolve_overlaps`)."""
+    counted, asked = request.counted(), set(request.labels().names)
+    last = max((index for index, structure in enumerate(counted) if structure.name in asked), default=-1)
+    return counted[: last + 1]
+
+
 def resolve_overlaps(structures: list[StructureResult], request: Request, shape: tuple) -> list[StructureResult]:
     """Where references keep structures apart, give each contested voxel (masks of ``shape``) to one structure only.
 
-    Interpolation makes neighbouring warped structures overlap by a voxel or so; the
-    structure listed first keeps the voxel. References whose own masks overlap
-    (Slicer layers) keep their overlaps.
+    Interpolation makes neighbouring warped structures overlap by a voxel or so, and STAPLE or local fusion may
+    give two structures one voxel; the structure first in :meth:`~rau.engines.base.Request.counted` order keeps it
+    (``structures`` are in that order), whichever are asked for. References whose own masks overlap (Slicer layers)
+    keep their overlaps.
     """
-    if references_overlap(request.references, request.labels().names):
+    if references_overlap(request.references, [structure.name for structure in request.counted()]):
         return structures
     taken = np.zeros(shape, bool)
     for item in structures:
@@ -226,8 +236,8 @@ def resolve_overlaps(structures: list[StructureResult], request: Request, shape:
 
 
 def references_overlap(references: list[Reference], names: list[str]) -> bool:
-    """True when any reference has a voxel in two of the structures ``names`` (the others do not count: whether a
-    reference holds them, as a file does, or not, as the Slicer module's picked segments do not, gives one answer)."""
+    """True when any reference has a voxel in two of the structures ``names`` (those that count, asked for or not:
+    :meth:`~rau.engines.base.Request.counted`)."""
     return any(reference.segmentation.overlaps(names) for reference in references)
 
 
