@@ -176,9 +176,20 @@ def test_a_seg_nrrd_drawn_on_a_picture_and_cropped_by_slicer_lies_where_it_was_d
     assert read.geometry.same_grid(picture)
     beyond = Image.from_grid(drawn.astype(np.uint8), (size, size, 1.0), ((left + 700) * size, top * size, 0.0), np.eye(3))
     write_seg_nrrd(Segmentation(beyond, LabelSet.from_values([1], {1: "head"}), {"head": drawn}), tmp_path / "beyond.seg.nrrd")
-    with pytest.raises(InputError, match=r"beyond.seg.nrrd: labels cover .* mm but the image 000_HC.png covers .* mm;"):  # off the picture:
+    with pytest.raises(InputError, match=r"beyond.seg.nrrd: labelled voxels reach [\d.]+ mm outside the image 000_HC.png;"):  # off the picture:
         read_segmentation(tmp_path / "beyond.seg.nrrd", geometry=picture, image_path=folder / "images/000_HC.png")  # refused, not moved onto it
 
+
+def test_a_seg_nrrd_of_a_picture_on_a_larger_grid_is_read_when_its_voxels_lie_inside_it(shared_data, tmp_path):
+    """Before: a 2D .seg.nrrd's grid had to lie inside its picture ("labels cover [-50.5..849.5, ...] mm but the image
+    000_HC.png covers ..."), while a volume's was read when its labelled voxels lay inside: now one rule for both."""
+    folder = shared_data / "hc18_fetal_head_us"
+    truth = read_image(folder / "masks/000_HC_mask.png").array > 0
+    padded = np.pad(truth, ((0, 0), (50, 50), (50, 50)))  # 50 empty pixels each side
+    grid = Image.from_grid(padded.astype(np.uint8), (1.0, 1.0, 1.0), (-50.0, -50.0, 0.0), np.eye(3))
+    write_seg_nrrd(Segmentation(grid, LabelSet.from_values([1], {1: "head"}), {"head": padded}), tmp_path / "head.seg.nrrd")
+    read = read_segmentation(tmp_path / "head.seg.nrrd", geometry=read_image(folder / "images/000_HC.png"))
+    np.testing.assert_array_equal(read.masks["head"], truth)
 
 
 def test_a_seg_nrrd_of_a_whole_picture_at_another_resolution_lies_on_it_at_the_pixel_size_given(shared_data, tmp_path):

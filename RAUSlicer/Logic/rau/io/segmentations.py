@@ -35,8 +35,9 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     ``label_table`` (a file or a :class:`~rau.labels.LabelSet`) or from a sidecar found next to it (see
     :func:`rau.io.label_tables.find_label_table`), else names are ``label_<value>``.
     With ``geometry`` (read from ``image_path``) the masks are resampled onto that grid in
-    physical space; they must cover the same region (a ``.seg.nrrd`` may cover less; one drawn on a picture lies
-    where Slicer put the picture, :func:`rau.image.as_loaded_in_slicer`).
+    physical space; they must cover the same region (a ``.seg.nrrd``, 2D or 3D, may cover less or lie on a larger or
+    turned grid, as long as its labelled voxels lie inside; one drawn on a picture lies where Slicer put the picture,
+    :func:`rau.image.as_loaded_in_slicer`).
     """
     path = Path(path)
     if not path.exists():
@@ -67,11 +68,11 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
         # a Slicer segmentation of a picture lies where Slicer put the picture, at the pixel size it had there
         onto = as_loaded_in_slicer(geometry, _pixel_size_in_slicer(segmentation.geometry, geometry, pixel_spacing)) if seg_nrrd else geometry
-        if seg_nrrd and segmentation.geometry.ndim == 3:  # its voxels must lie inside, as Slicer checks a segment
+        if seg_nrrd:  # its voxels must lie inside, as Slicer checks a segment; its grid may be larger or turned
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
-            units = None if seg_nrrd else functools.partial(_extent_units, image_path, path, pixel_spacing)  # a .seg.nrrd's picture: mm
-            validation.check_same_extent(onto, segmentation.geometry, image_path, path, inside_only=seg_nrrd, units=units)
+            units = functools.partial(_extent_units, image_path, path, pixel_spacing)
+            validation.check_same_extent(onto, segmentation.geometry, image_path, path, units=units)
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
             segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
@@ -166,8 +167,7 @@ def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
 
 def _extent_units(image_path, labels_path, pixel_spacing) -> tuple[str, str]:
     """What the image's and the labels' extents are measured in: ``px`` for a file without a pixel size of its own
-    when none was given (read as 1 mm pixels), else ``mm``. (A ``.seg.nrrd``'s picture is placed at the pixel size it
-    had in Slicer: mm.)"""
+    when none was given (read as 1 mm pixels), else ``mm``."""
     return tuple("px" if pixel_spacing is None and file and without_pixel_size(file) else "mm" for file in (image_path, labels_path))
 
 

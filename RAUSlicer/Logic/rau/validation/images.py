@@ -153,8 +153,9 @@ def world_extent(image) -> tuple[np.ndarray, np.ndarray]:
     return points.min(axis=0), points.max(axis=0)
 
 
-def check_same_extent(image, labels, image_path, labels_path, inside_only: bool = False, units=None) -> None:
-    """The label map covers the image's physical region (or lies inside it when ``inside_only``).
+def check_same_extent(image, labels, image_path, labels_path, units=None) -> None:
+    """The label map covers the image's physical region (a ``.seg.nrrd`` need only hold its labelled voxels inside:
+    :func:`check_labelled_inside`).
 
     Tolerance: half the coarsest voxel of either grid. ``units()``: what the image's and the labels' extents are said
     in when they differ (``px`` for one without a pixel size, read as 1 mm pixels); without it, mm both.
@@ -167,12 +168,9 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
     axes = slice(0, 2) if image.ndim == 2 else slice(0, 3)  # a picture has no extent across its plane
     image_low, image_high = (corner[axes] for corner in world_extent(image))
     label_low, label_high = (corner[axes] for corner in world_extent(labels))
-    if inside_only:
-        fits = np.all(label_low >= image_low - tolerance) and np.all(label_high <= image_high + tolerance)
-    else:
-        fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
+    fits = np.allclose(image_low, label_low, atol=tolerance) and np.allclose(image_high, label_high, atol=tolerance)
     axis_turns = np.abs(image.direction[:, axes].T @ labels.direction[:, axes])  # a permutation when the grids are only flipped or reordered
-    if not fits and not inside_only and not np.allclose(axis_turns, np.round(axis_turns), atol=1e-3):
+    if not fits and not np.allclose(axis_turns, np.round(axis_turns), atol=1e-3):
         raise InputError(
             f"{labels_path}: labels lie on a grid turned against {the_image}'s, so they cannot cover the same region; save them on "
             "the image's grid (Slicer: export the segmentation to a label map with the image as reference geometry) or as a .seg.nrrd"
@@ -186,12 +184,13 @@ def check_same_extent(image, labels, image_path, labels_path, inside_only: bool 
 
 
 def check_labelled_inside(image, labels, labelled, image_path, labels_path) -> None:
-    """The labelled voxels (``labelled``, a mask on the 3D grid ``labels``) lie inside ``image``, measured in the
+    """The labelled voxels (``labelled``, a mask on the grid ``labels``, 2D or 3D) lie inside ``image``, measured in the
     image's own voxel grid, as the Slicer module checks a segment (:func:`reach_outside`): a segmentation's grid may
     be larger than the image, or turned against it, with empty margins and corners."""
     rows = np.argwhere(labelled.any(axis=2))  # (k, j) of rows holding labelled voxels: their two ends bound the rest
     if not len(rows):
         return
+    labels = labels.volume()  # a 2D grid where it lies in the world
     along = labelled[rows[:, 0], rows[:, 1]]
     first, last = along.argmax(axis=1), along.shape[1] - 1 - along[:, ::-1].argmax(axis=1)
     ends = np.concatenate([np.column_stack([first, rows[:, 1], rows[:, 0]]), np.column_stack([last, rows[:, 1], rows[:, 0]])])
