@@ -192,6 +192,24 @@ def test_a_seg_nrrd_of_a_picture_on_a_larger_grid_is_read_when_its_voxels_lie_in
     np.testing.assert_array_equal(read.masks["head"], truth)
 
 
+def test_a_seg_nrrd_of_a_volume_cropped_to_one_slice_is_read_as_the_volume_s(slicerio_data, tmp_path):
+    """Slicer crops a saved segmentation to its segments: one whose voxels all lie on one slice of a CT is stored one
+    slice thick. Before: read as 2D by that rule of files and refused ("labels are 2D but the image CTChest4.nrrd is
+    3D"), while the uncropped file with the same voxels was read."""
+    ct = read_image(slicerio_data / "CTChest4.nrrd")
+    lung = read_segmentation(slicerio_data / "Segmentation.seg.nrrd", geometry=ct).mask("right lung")
+    k = int(np.argmax(lung.sum(axis=(1, 2))))
+    one = np.zeros_like(lung)
+    one[k] = lung[k]
+    _, rows, columns = np.nonzero(one)
+    block = one[k : k + 1, rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    cropped = Image.from_grid(block.astype(np.uint8), ct.spacing, ct.to_world([columns.min(), rows.min(), k]), ct.direction)
+    write_seg_nrrd(Segmentation(cropped, LabelSet.from_values([1], {1: "right lung"}), {"right lung": block}), tmp_path / "lung.seg.nrrd")
+    read = read_segmentation(tmp_path / "lung.seg.nrrd", geometry=ct, image_path=slicerio_data / "CTChest4.nrrd")
+    assert read.geometry.same_grid(ct)
+    np.testing.assert_array_equal(read.mask("right lung"), one)
+
+
 def test_a_seg_nrrd_of_a_whole_picture_at_another_resolution_lies_on_it_at_the_pixel_size_given(shared_data, tmp_path):
     """A mask of the whole picture at half its resolution (SCR's 1024 px masks of 2048 px chest films), saved as a
     .seg.nrrd, given with the picture's pixel size: it was taken for a segmentation drawn in Slicer on the picture at

@@ -232,13 +232,14 @@ class Image:
 
     # --- dimensionality: the one rule ---------------------------------------------------
     @classmethod
-    def from_grid(cls, array, spacing, origin, direction, ndim: int = 3, placed: bool = True) -> "Image":
+    def from_grid(cls, array, spacing, origin, direction, ndim: int | None = None, placed: bool = True) -> "Image":
         """The image of a ``(k, j, i)`` voxel grid: 2D when it has a single slice along any axis.
 
         This is the rule every reader applies (see the module doc); geometry values a few bits off a
         single-precision number are taken as that number (:func:`single_precision`), direction cosines are
         rounded (:func:`direction_cosines`). ``ndim=2`` says the grid
-        is a 2D file's (one slice, lying at z = 0). A 2D image gets its plane frame and keeps
+        is a 2D file's (one slice, lying at z = 0); ``ndim=3`` keeps it 3D whatever its slices (the labels of a
+        volume, cropped to one slice). A 2D image gets its plane frame and keeps
         the caller's grid in :attr:`stored`, except a picture (``placed=False``: PNG, JPEG ...),
         whose header places nothing. A 2D NRRD at origin 0 is placed there, like one at 105 mm.
         """
@@ -246,7 +247,7 @@ class Image:
         direction = direction_cosines(direction)
         grid = cls(np.asarray(array), tuple(spacing), tuple(origin), direction, ndim=3)
         singles = [axis for axis in (2, 1, 0) if grid.size[axis] == 1]
-        if ndim == 3 and not singles:
+        if ndim == 3 or (ndim is None and not singles):
             return grid
         stored = StoredGrid(None if ndim == 2 else singles[0], grid.spacing, grid.origin, tuple(grid.direction.ravel()))
         working = stored.placed(stored.to_working(grid.array))

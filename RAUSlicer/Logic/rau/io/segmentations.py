@@ -48,7 +48,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
                              "and the table with --label-table (a manifest's label_table column)")
     seg_nrrd = path.name.lower().endswith(".seg.nrrd")
     if seg_nrrd:
-        segmentation = _read_seg_nrrd(path, label_table)
+        segmentation = _read_seg_nrrd(path, label_table, geometry)
     else:
         labels = _table_labels(path, label_table)
         picture = takes_pixel_size(path)
@@ -188,9 +188,10 @@ def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmen
     return Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, masks)
 
 
-def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
+def _read_seg_nrrd(path: Path, label_table, image: Image | None = None) -> Segmentation:
     """A Slicer segmentation: its segments with their own names, colours and terminology (a label table given for
-    one is refused), or, for a label map saved under this name, the values named by the table or sidecar."""
+    one is refused), or, for a label map saved under this name, the values named by the table or sidecar. Of a 3D
+    ``image`` (its geometry) it is 3D, also when cropped to one slice; else a 1-slice grid is 2D, as any file's."""
     try:
         data = slicerio.read_segmentation(str(path))
     except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
@@ -203,8 +204,8 @@ def _read_seg_nrrd(path: Path, label_table) -> Segmentation:
     origin = tuple(ijk_to_lps[:3, 3])
     direction = ijk_to_lps[:3, :3] / spacing
 
-    def on_grid(array: np.ndarray) -> Image:  # the dimensionality rule of rau.image (1-slice: 2D)
-        return Image.from_grid(array, spacing, origin, direction)
+    def on_grid(array: np.ndarray) -> Image:  # the dimensionality rule of rau.image (1-slice: 2D), unless of a volume
+        return Image.from_grid(array, spacing, origin, direction, ndim=3 if image is not None and image.ndim == 3 else None)
 
     geometry = on_grid(np.zeros(tuple(reversed(shape_ijk)), np.uint8))
     if not data["segments"] and voxels.ndim == 3:  # a label map saved under this name: Slicer imports one segment per value
