@@ -227,12 +227,13 @@ def test_a_seg_nrrd_of_a_whole_picture_at_another_resolution_lies_on_it_at_the_p
     assert read.geometry.same_grid(picture)
 
 
-def _edited_seg_nrrd(tmp_path, edit) -> Path:
-    """A two-segment ``.seg.nrrd`` (one layer: values 1 and 2) written by rau, its header passed through ``edit``
-    (bytes -> bytes), as a hand-edited or foreign file."""
+def _edited_seg_nrrd(tmp_path, edit, overlapping: bool = False) -> Path:
+    """A two-segment ``.seg.nrrd`` (one layer: values 1 and 2; ``overlapping``: two layers) written by rau, its header
+    passed through ``edit`` (bytes -> bytes), as a hand-edited or foreign file."""
     geometry = Image(np.zeros((6, 8, 8), np.uint8), spacing=(1.0, 1.0, 2.0))
     liver, spleen = np.zeros(geometry.shape, bool), np.zeros(geometry.shape, bool)
     liver[1:3, 1:4, 1:4], spleen[3:5, 5:7, 5:7] = True, True
+    spleen[1, 1, 1] = overlapping
     path = write_seg_nrrd(Segmentation(geometry, LabelSet.from_values([1, 2], {1: "liver", 2: "spleen"}), {"liver": liver, "spleen": spleen}),
                           tmp_path / "written.seg.nrrd")
     header, blank, data = path.read_bytes().partition(b"\n\n")
@@ -245,6 +246,16 @@ def test_a_seg_nrrd_whose_segments_share_a_value_in_one_layer_is_refused(tmp_pat
     """Before: read, every segment renumbered (1, 2) and the spleen given the liver's voxels."""
     path = _edited_seg_nrrd(tmp_path, lambda header: header.replace(b"Segment1_LabelValue:=2", b"Segment1_LabelValue:=1"))
     with pytest.raises(ImageReadError, match=r"edited.seg.nrrd: segments 'liver' and 'spleen' both have the label value 1 in layer 0"):
+        read_segmentation(path)
+
+
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_a_seg_nrrd_segment_in_a_layer_the_file_lacks_is_refused(tmp_path, overlapping):
+    """Before: a segment said to lie in layer 7 of a 2-layer file crashed (IndexError, exit 70); in a 1-layer file its
+    voxels were warned of as no segment's while its layer's were read for it."""
+    path = _edited_seg_nrrd(tmp_path, lambda header: re.sub(rb"Segment1_Layer:=\d", b"Segment1_Layer:=7", header), overlapping)
+    layers = 2 if overlapping else 1
+    with pytest.raises(ImageReadError, match=rf"edited.seg.nrrd: segment 'spleen' is in layer 7, but the file has {layers} layer\(s\)"):
         read_segmentation(path)
 
 

@@ -257,8 +257,14 @@ def _with_layers(segments: list[dict], voxels: np.ndarray) -> list[dict]:
 
 
 def _check_layers(path: Path, segments: list[dict], voxels: np.ndarray) -> None:
-    """Refuse two segments of one layer with one label value (their voxels are one: a hand-edited or foreign header);
-    warn of voxels in a layer whose value no segment has (Slicer shows no segment there either)."""
+    """Refuse a segment in a layer the file lacks, and two segments of one layer with one label value (their voxels are
+    one: a hand-edited or foreign header); warn of voxels in a layer whose value no segment has (Slicer shows no
+    segment there either)."""
+    count = voxels.shape[0] if voxels.ndim == 4 else 1
+    for segment in segments:
+        if not 0 <= segment.get("layer", 0) < count:
+            raise ImageReadError(f"{path}: segment {segment.get('name') or segment['id']!r} is in layer {segment['layer']}, but the "
+                                 f"file has {count} layer(s), numbered from 0; save the segmentation again in Slicer")
     for layer in sorted({segment.get("layer", 0) for segment in segments}):
         held = [segment for segment in segments if segment.get("layer", 0) == layer]
         named: dict[int, str] = {}
