@@ -307,6 +307,29 @@ def test_a_label_table_given_for_a_seg_nrrd_names_a_bare_one_and_is_refused_for_
         read_segmentation(segmented, label_table=tmp_path / "names.csv")
 
 
+def test_a_label_table_names_a_pool_s_label_maps_and_a_seg_nrrd_among_them_keeps_its_own_names(shared_data, tmp_path, capsys):
+    """Before: an unnamed label map pooled with a .seg.nrrd had no fix: refused without --label-table ("give every
+    reference's label map a label table (a sidecar, or --label-table)") and with it ("a Slicer segmentation carries its own
+    segment names and colours, so the label table names.csv would be ignored"). Where every reference is a .seg.nrrd,
+    the table would name nothing and is still refused."""
+    from rau.cli import main
+    from rau.io import read_image
+
+    folder = shared_data / "hc18_fetal_head_us"
+    for number in ("000", "002"):
+        picture = read_image(folder / f"images/{number}_HC.png")
+        head = read_image(folder / f"masks/{number}_HC_mask.png").array > 0
+        write_seg_nrrd(Segmentation(picture, LabelSet.from_values([1], {1: "head"}), {"head": head}), tmp_path / f"{number}.seg.nrrd")
+    (tmp_path / "names.csv").write_text("value,name\n255,head\n")
+    pool = ["--reference", str(folder / "images/002_HC.png"), "--reference-labels", str(tmp_path / "002.seg.nrrd"),
+            "--label-table", str(tmp_path / "names.csv"), "--target", str(folder / "images/001_HC.png")]
+    first = ["--reference", str(folder / "images/000_HC.png"), "--reference-labels"]
+    assert main(["segment", *first, str(folder / "masks/000_HC_mask.png"), *pool, "--out", str(tmp_path / "out.nii.gz")]) == 0
+    assert read_label_table(tmp_path / "out.labels.csv").names == ["head"]
+    assert main(["segment", *first, str(tmp_path / "000.seg.nrrd"), *pool, "--out", str(tmp_path / "all.nii.gz")]) == 2
+    assert "000.seg.nrrd: a Slicer segmentation carries its own segment names and colours, so the label table" in capsys.readouterr().err
+
+
 def test_a_table_of_made_up_names_names_nothing(tmp_path):
     """rau writes label_2, label_5 for an unnamed reference's result; before, that table made the result 'named', and it
     was refused as a reference beside the unnamed original ('has no names ... but ... has')."""

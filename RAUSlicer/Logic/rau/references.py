@@ -12,6 +12,7 @@ from rau import validation
 from rau.errors import InputError
 from rau.engines.base import Reference, ReferenceInputError
 from rau.io import read_image, read_segmentation
+from rau.io.segmentations import names_its_segments
 from rau.user_warnings import collected_warnings, warn
 
 
@@ -25,6 +26,14 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
         raise ReferenceInputError(f"{Path(labels_path).name}: no labelled voxels, every value is 0 (the labels of "
                                   f"{Path(image_path).name!r})")
     return reference
+
+
+def label_tables(labels_paths: list, label_table) -> list:
+    """The label table each of a pool's label files is read with: ``label_table`` names the label maps' values, and a
+    Slicer segmentation among them keeps its own segment names. Where every one is a segmentation, each gets the table,
+    which reading refuses (it would name nothing)."""
+    own = [names_its_segments(path) for path in labels_paths]
+    return [None if named and not all(own) else label_table for named in own]
 
 
 def cached_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:

@@ -13,7 +13,7 @@ from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
-from rau.references import check_distinct_references, load_reference, named_apart, reference_bank_entries
+from rau.references import check_distinct_references, label_tables, load_reference, named_apart, reference_bank_entries
 from rau.user_warnings import collected_warnings
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--reference-labels", action="append", type=argument(non_empty_path, "--reference-labels"), default=[], metavar="SEG", help="its labels, in the same order")
     parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order: repeat the option, one value each")
     parser.add_argument("--reference-bank", type=argument(non_empty_path, "--reference-bank"), metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
-    parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank); a label map's sidecar table must name a value as it does, and gives the values it does not name their names and those it names without a colour their colours")
+    parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank; a Slicer segmentation among them keeps its own segment names); a label map's sidecar table must name a value as it does, and gives the values it does not name their names and those it names without a colour their colours")
     parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)")
     parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture target, mm")
     parser.add_argument("--structures", nargs="+", action="extend", help="structure names (default: all in the reference)")
@@ -49,8 +49,9 @@ def load_references(args: argparse.Namespace) -> list:
         raise OptionError("give --reference and --reference-labels, or --reference-bank")
     check_distinct_references([(image, labels, f"--reference {image}") for image, labels, _ in given]
                               + [(row.image, row.labels, row.place) for row in args.bank])
-    references = [load_reference(image, labels, spacing, args.label_table) for image, labels, spacing in given]
-    references += [_bank_reference(row, args.label_table) for row in args.bank]
+    tables = label_tables([labels for _, labels, _ in given] + [row.labels for row in args.bank], args.label_table)
+    references = [load_reference(image, labels, spacing, table) for (image, labels, spacing), table in zip(given, tables)]
+    references += [_bank_reference(row, table) for row, table in zip(args.bank, tables[len(given):])]
     references = named_apart(references, [(image, labels) for image, labels, _ in given] + [(row.image, row.labels) for row in args.bank])
     check_references(references, [None] * len(given) + [row.place for row in args.bank])
     return references

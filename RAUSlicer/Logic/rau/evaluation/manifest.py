@@ -53,8 +53,17 @@ class Case:
         apart by their image paths (:func:`rau.references.named_apart`)."""
         from rau.references import cached_reference, named_apart
 
-        loaded = [cached_reference(entry.image, entry.labels, entry.spacing, self.label_table) for entry in self.references]
+        tables = self.label_tables()
+        loaded = [cached_reference(entry.image, entry.labels, entry.spacing, table) for entry, table in zip(self.references, tables)]
         return named_apart(loaded, [(entry.image, entry.labels) for entry in self.references])
+
+    def label_tables(self) -> list:
+        """The label table each reference's labels are read with, then the truth's, if any
+        (:func:`rau.references.label_tables`: the case's table names the label maps, a Slicer segmentation its own)."""
+        from rau.references import label_tables
+
+        truth = [self.target_labels] if self.target_labels else []
+        return label_tables([entry.labels for entry in self.references] + truth, self.label_table)
 
     def recorded_inputs(self, options) -> dict:
         """The inputs a result JSON records for this case run with engine ``options``, as ``rau segment`` records its own
@@ -152,12 +161,12 @@ def check_structures(cases: dict, path: Path) -> None:
     for line, case in cases.values():
         if not case.structures:
             continue
-        labels = case.references[0].labels
+        labels, table = case.references[0].labels, case.label_tables()[0]
         try:
-            if (labels, case.label_table) not in known:
+            if (labels, table) not in known:
                 with collected_warnings():  # not said here: the run says them when it reads these labels (before, twice)
-                    known[labels, case.label_table] = read_segmentation(labels, label_table=case.label_table).labels
-            known[labels, case.label_table].select(case.structures)
+                    known[labels, table] = read_segmentation(labels, label_table=table).labels
+            known[labels, table].select(case.structures)
         except InputError as error:
             raise InputError(f"{path} line {line}: {error}") from None
 

@@ -200,7 +200,8 @@ def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
     references = case.load_references()
     target = read_image(case.target_image, case.target_spacing)
     with collected_warnings(echo=True):  # said, but not the run's to record: rau segment reads no truth
-        truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_table, pixel_spacing=case.target_spacing, image_path=case.target_image)
+        truth = read_segmentation(case.target_labels, geometry=target, label_table=case.label_tables()[-1], pixel_spacing=case.target_spacing,
+                                  image_path=case.target_image)
     return references, target, truth
 
 

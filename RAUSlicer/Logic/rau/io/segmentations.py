@@ -81,6 +81,20 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     return segmentation
 
 
+def names_its_segments(path) -> bool:
+    """Whether ``path`` is a Slicer segmentation with segments (a ``.seg.nrrd`` whose header lists them), which carry
+    their own names, not a label map saved under that name, whose values a label table names."""
+    import nrrd
+
+    if not Path(path).name.lower().endswith(".seg.nrrd"):
+        return False
+    try:
+        header = nrrd.read_header(str(path))
+    except Exception:  # noqa: BLE001  (pynrrd raises many types for a damaged file; reading it says why)
+        return False
+    return any(re.fullmatch(r"Segment\d+_ID", key) for key in header)
+
+
 def _pixel_size_in_slicer(drawn: Image, picture: Image, pixel_spacing) -> tuple[float, float]:
     """The pixel size (mm) a picture had in Slicer when the ``.seg.nrrd`` whose grid is ``drawn`` was made on it: the
     segmentation's own, unless a pixel size was given for the picture and the segmentation's grid spans the whole

@@ -19,7 +19,7 @@ from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
 from rau.io.json_text import parse_json
-from rau.references import check_distinct_references, load_reference
+from rau.references import check_distinct_references, label_tables, load_reference
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields
 from rau.user_warnings import collected_warnings, warn
@@ -148,9 +148,10 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
             raise InputError("upload at most one label_table")
         table = tables[0][0] if tables else None
         try:
+            tables = label_tables([label_map for label_map, _ in labels], table)
             references = [
-                load_reference(image, label_map, spacing, table)
-                for (image, _), (label_map, _), spacing in zip(images, labels, spacings)
+                load_reference(image, label_map, spacing, own_table)
+                for (image, _), (label_map, _), spacing, own_table in zip(images, labels, spacings, tables)
             ]
             for reference, (_, name) in zip(references, images):
                 reference.name = _file_name(name)
