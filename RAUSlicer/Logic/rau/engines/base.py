@@ -128,8 +128,14 @@ class Request:
         return dict(held.values())
 
     def left_out_warnings(self) -> list[str]:
-        """:meth:`left_out`, said to the user: one line per structure (rau segment, evaluate and batch print them)."""
-        return [f"{name!r} is in {', '.join(holders)} but not in the first reference {self.references[0].name}, which decides "
+        """:meth:`left_out`, said to the user: one line per structure (rau segment, evaluate and batch print them); the
+        first reference may list it without voxels."""
+        first = self.references[0]
+
+        def missing(name: str) -> str:
+            return "has no voxels in" if first.segmentation.labels.find(name) is not None else "not in"
+
+        return [f"{name!r} is in {', '.join(holders)} but {missing(name)} the first reference {first.name}, which decides "
                 "the structures found; give one that has it first" for name, holders in self.left_out().items()]
 
     def _held_by_others(self) -> str:
