@@ -7,7 +7,6 @@ the client's file, not the server's copy.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shutil
