@@ -18,11 +18,11 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
 from correction_cases import GROUPS, structures
+from figures import json_file
 from rau.boxes import Box
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
@@ -58,7 +58,7 @@ def inscribed(box: Box, shape, planar: bool) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", help="write the per-case rows here")
+    parser.add_argument("--json", type=json_file, help="write the per-case rows here")
     args = parser.parse_args()
     rows = []
     for group, name, image, truth in structures(GROUPS):
@@ -85,7 +85,7 @@ def main() -> None:
                   f"{means['box_filled']:.4f}, inscribed {means['inscribed']:.4f}; "
                   f"median {statistics.median(row['seconds'] for row in chosen):.3f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from correction_cases import structures
+from figures import json_file
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
 
@@ -40,7 +40,7 @@ def cases():
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", help="write the per-case rows here")
+    parser.add_argument("--json", type=json_file, help="write the per-case rows here")
     args = parser.parse_args()
     rows = []
     for group, name, image, truth, shift in cases():
@@ -59,7 +59,7 @@ def main() -> None:
         print(f"{group}: {len(chosen)} cases, mean Dice before {np.mean([r['before'] for r in chosen]):.4f}, after "
               f"{np.mean([r['after'] for r in chosen]):.4f}; both orders alike in {sum(r['same_in_both_orders'] for r in chosen)}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
