@@ -37,7 +37,7 @@ def test_bad_options_and_manifests_are_refused_naming_them(tmp_path):
     assert run.returncode == 2 and f"manifest {tmp_path / 'gone.csv'} does not exist" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_the_json_folder_is_made_before_the_run_and_an_impossible_one_is_refused_first(tmp_path, shared_data):
+def test_the_json_folder_is_made_when_written_and_an_impossible_one_is_refused_first(tmp_path, shared_data):
     """Six benchmarks ran for minutes and then lost their figures to a missing --json folder (benchmarks/figures.py)."""
     out = tmp_path / "new" / "deeper" / "figures.json"
     run = bench("protocols/hc18_single.csv", "--limit", 1, "--methods", "identity", "--json", out)
@@ -45,7 +45,37 @@ def test_the_json_folder_is_made_before_the_run_and_an_impossible_one_is_refused
     assert json.loads(out.read_text())[0]["methods"]["identity"]["mean_dice"] > 0
     (tmp_path / "afile").write_text("")
     run = bench("protocols/hc18_single.csv", "--json", tmp_path / "afile" / "x.json")
-    assert run.returncode == 2 and f"argument --json: cannot make the folder {tmp_path / 'afile'}" in run.stderr
+    assert run.returncode == 2
+    assert f"argument --json: {tmp_path / 'afile'}: cannot create this output folder, {tmp_path / 'afile'} is a file" in run.stderr
+
+
+def test_a_run_refused_for_another_reason_leaves_no_json_folder(tmp_path):
+    """Before: the --json folder was made while the options were read, so a missing manifest left it behind, empty."""
+    run = bench(tmp_path / "gone.csv", "--json", tmp_path / "new" / "figures.json")
+    assert run.returncode == 2 and "does not exist" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_json_write_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
+    """Before: every benchmark wrote its JSON in place, so a write cut short left a truncated file."""
+    from pathlib import Path
+
+    import figures
+    from rau.errors import WriteError
+
+    out = tmp_path / "figures.json"
+    out.write_text('{"earlier": 1}\n')
+    written = Path.write_text
+
+    def cut_short(self, text):
+        written(self, text[:5])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", cut_short)
+    with pytest.raises(WriteError, match=f"could not write {out}: No space left on device"):
+        figures.write_json(out, {"figures": list(range(100))})
+    monkeypatch.undo()
+    assert out.read_text() == '{"earlier": 1}\n' and [path.name for path in tmp_path.iterdir()] == ["figures.json"]
 
 
 def test_bench_vessels_refuses_option_sets_that_would_run_nothing():

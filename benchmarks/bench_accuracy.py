@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import time
 from dataclasses import replace
@@ -53,7 +52,7 @@ from rau.label_transfer import warp_structures
 from rau.options import FUSION_METHODS
 from rau.registration import one_itk_thread
 from rau.validation import argument, positive_integer
-from figures import json_file
+from figures import json_file, write_json
 
 BASELINES = ("identity", "affine", "bspline")
 SEED = 1
@@ -249,7 +248,7 @@ def main() -> None:
     for result in results:
         print_report(result)
     if args.json:
-        args.json.write_text(json.dumps(without_nan(results), indent=2, allow_nan=False) + "\n")
+        write_json(args.json, without_nan(results), allow_nan=False)
 
 
 def without_nan(value):

@@ -15,14 +15,13 @@ group and box, the mean Dice of each and the median seconds of a correction.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
 import numpy as np
 
 from correction_cases import GROUPS, structures
-from figures import json_file
+from figures import json_file, write_json
 from rau.boxes import Box
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
@@ -85,7 +84,7 @@ def main() -> None:
                   f"{means['box_filled']:.4f}, inscribed {means['inscribed']:.4f}; "
                   f"median {statistics.median(row['seconds'] for row in chosen):.3f} s")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        write_json(args.json, rows, indent=1)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from rau.evaluation.runner import load_case
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.references import load_reference
-from figures import json_file
+from figures import json_file, write_json
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CLICKS = 5
@@ -108,7 +108,7 @@ def main() -> None:
         numbers["ratio"] = round(numbers["correction_s"] / numbers["first_run_s"], 4)
     print(json.dumps(figures, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

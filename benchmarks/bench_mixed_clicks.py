@@ -12,13 +12,12 @@ before and after and whether the two orders gave the same masks.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 from scipy import ndimage
 
 from correction_cases import structures
-from figures import json_file
+from figures import json_file, write_json
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
 
@@ -59,7 +58,7 @@ def main() -> None:
         print(f"{group}: {len(chosen)} cases, mean Dice before {np.mean([r['before'] for r in chosen]):.4f}, after "
               f"{np.mean([r['after'] for r in chosen]):.4f}; both orders alike in {sum(r['same_in_both_orders'] for r in chosen)}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        write_json(args.json, rows, indent=1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import SimpleITK as sitk
 from rau.engines import EngineOptions, Request, create_engine
 from rau.image import Image
 from rau.references import load_reference
-from figures import json_file
+from figures import json_file, write_json
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HC18 = DATA / "hc18_fetal_head_us"
@@ -69,7 +69,7 @@ def main() -> None:
     }
     print(json.dumps(figures, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ ratio measures growth with the number of slices, in fresh processes, with frames
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import numpy as np
 
 from rau.models.inference import THREADS_VARIABLE
 from rau.validation import argument, positive_integer
-from figures import json_file
+from figures import json_file, write_json
 
 CT = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic" / "rau" / "sample_data" / "totalseg_ct"  # the bundled TotalSegmentator pair
 
@@ -235,7 +234,7 @@ def main(argv=None) -> int:
         print("realistic 20 vs 1", figures["structures_20_vs_1_realistic"], flush=True)
         if args.only_realistic:
             figures["settings"] = {k: v for k, v in figures["settings"].items() if "realistic" in k}
-            Path(args.json).write_text(json.dumps({k: v for k, v in figures.items() if v != {}}, indent=2))
+            write_json(args.json, {k: v for k, v in figures.items() if v != {}})
             return 0
 
         folders = {name: save_model(name, size, Path(temporary)) for name in ARCHITECTURES}
@@ -276,7 +275,7 @@ def main(argv=None) -> int:
         figures["memory_growth_mb"] = {"32": round(small, 1), "256": round(large, 1)}
         figures["memory_256_vs_32"] = round(large / max(small, 1e-6), 3)
         print("memory", figures["memory_growth_mb"], figures["memory_256_vs_32"], flush=True)
-    Path(args.json).write_text(json.dumps(figures, indent=2))
+    write_json(args.json, figures)
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench_sam2 import case, median_extent_structure, realistic_case, save_model
 from rau.validation import argument, positive_integer
-from figures import json_file
+from figures import json_file, write_json
 
 
 def timed_run(folder: Path, request, localizations=None) -> tuple[float, float]:
@@ -86,7 +86,7 @@ def main() -> None:
             model = save_model(size, 1024, Path(folder))
             figures[size] = {**synthetic(model, args.slices), "realistic": realistic(model)}
             print(json.dumps({size: figures[size]}), flush=True)
-    Path(args.json).write_text(json.dumps(figures, indent=2))
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":

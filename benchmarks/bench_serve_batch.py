@@ -45,7 +45,7 @@ from rau.serve.client import Client  # noqa: E402
 from rau.serve.remote import RemoteEngine  # noqa: E402
 from rau.serve.wire import decode_mask, prompt_to_json  # noqa: E402
 from serve_helpers import serve_process  # noqa: E402
-from figures import json_file  # noqa: E402
+from figures import json_file, write_json  # noqa: E402
 
 HC18 = REPO.parent / "shared" / "data" / "hc18_fetal_head_us"
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
@@ -201,7 +201,7 @@ def main() -> None:
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from figures import json_file
+from figures import json_file, write_json
 from rau.validation import argument, positive_integer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def main() -> int:
             results.append(measure(size, args.steps, args.warmup, args.batch_size, Path(work)))
             print(json.dumps(results[-1]), flush=True)
             if args.json:
-                Path(args.json).write_text(json.dumps(results, indent=2))
+                write_json(args.json, results)
     return 0
 
 

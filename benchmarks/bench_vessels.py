@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from rau.references import load_reference
 from rau.result import Result, StructureResult
 from rau.validation import argument, non_negative_integer, positive_integer
 from rau.vessels.naming import far_ends
-from figures import json_file
+from figures import json_file, write_json
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arcade_syntax_dev"
 
@@ -168,7 +167,7 @@ def main() -> None:
         print(f"vessels / copy Dice: {ratio:.1f}x   ({paired['vessels']['cases']} pairs)")
         figures["bank_pairs"] = {"targets": min(args.bank_cases, len(cases)), "bank_size": args.bank_size, **paired, "dice_ratio_to_copy": round(ratio, 2)}
         if args.json:
-            Path(args.json).write_text(json.dumps(figures, indent=2))
+            write_json(args.json, figures)
         return
     if not args.bank_only:
         engines = {"copy": CopyLabels(), "registration_affine": create_engine("registration", {"deformable": False}), "vessels": create_engine("vessels", {})}
@@ -183,14 +182,14 @@ def main() -> None:
         print(f"vessels / copy Dice: {ratio:.1f}x   vessels / registration time: {seconds:.2f}x   ({len(cases)} pairs)")
         figures = {"pairs": len(cases), "single": summaries, "single_held_out": held_out, "dice_ratio_to_copy": round(ratio, 2), "time_ratio_to_registration": round(seconds, 3), "dice_after_two_clicks_per_segment": round(clicked, 4)}
         if args.json:
-            Path(args.json).write_text(json.dumps(figures, indent=2))
+            write_json(args.json, figures)
     if args.bank_cases and not args.single_only:
         banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k, max(args.design_pairs - args.skip, 0))
         for name, summary in banked.items():
             print(line(f"bank {name}", summary))
         figures["bank"] = {"cases": min(args.bank_cases, len(cases)), "bank_size": args.bank_size, **banked}
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

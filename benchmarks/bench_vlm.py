@@ -27,7 +27,7 @@ from rau.engines import Request, create_engine  # noqa: E402
 from rau.engines.base import Progress, Reference  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure, default_color  # noqa: E402
-from figures import json_file  # noqa: E402
+from figures import json_file, write_json  # noqa: E402
 
 NAMES = ["liver", "spleen", "left kidney", "right kidney"]
 
@@ -176,7 +176,7 @@ def main() -> int:
         else:
             total = figures["seconds_total_tiny_2d"]
             figures["share_outside_models"] = round(figures["seconds_outside_models_2d"] / total, 4)
-    Path(args.json).write_text(json.dumps(figures, indent=2))
+    write_json(args.json, figures)
     print(json.dumps(figures, indent=2))
     return 0
 

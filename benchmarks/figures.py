@@ -1,24 +1,35 @@
-"""The benchmarks' ``--json`` option: its folder is made when the option is read, so a run of many minutes never
-ends in a missing folder with its figures lost."""
+"""The benchmarks' ``--json`` option: checked when the option is read, so a run of many minutes never ends in a
+folder that cannot be written with its figures lost, and written whole or not at all."""
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 from pathlib import Path
+
+from rau.errors import InputError
+from rau.io.atomic import atomic_path
+from rau.io.outputs import check_folder_writable
 
 
 def json_file(value: str) -> Path:
-    """An argparse ``type=`` for ``--json PATH``: makes the file's folder now; a bad path is argparse's error."""
+    """An argparse ``type=`` for ``--json PATH``: a file name whose folder exists or can be made (it is made by
+    :func:`write_json`, so a run refused for another reason leaves nothing); a bad path is argparse's error."""
     if not value.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     path = Path(value)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise argparse.ArgumentTypeError(f"cannot make the folder {path.parent} ({error.strerror})") from None
-    if not os.access(path.parent, os.W_OK):  # found now, not once a run of hours has ended
-        raise argparse.ArgumentTypeError(f"no permission to write in {path.parent}")
+        check_folder_writable(path.parent)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return path
+
+
+def write_json(path: Path, value, **dumps) -> None:
+    """Write ``value`` as JSON (``dumps``: :func:`json.dumps`'s options, ``indent=2`` unless given) to ``path``,
+    making its folder: a temporary file beside it, then renamed, so an interrupted write leaves no truncated file."""
+    text = json.dumps(value, **{"indent": 2, **dumps}) + "\n"
+    with atomic_path(path, overwrite=True) as temporary:
+        temporary.write_text(text)
