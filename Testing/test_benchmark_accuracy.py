@@ -87,6 +87,14 @@ def test_bench_vessels_refuses_option_sets_that_would_run_nothing():
         assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)
 
 
+@pytest.mark.parametrize("first, second", [("--bank-only", "--single-only"), ("--bank-only", "--bank-pairs"), ("--single-only", "--bank-pairs")])
+def test_bench_vessels_refuses_two_of_its_only_options(first, second):
+    """Before: --bank-only --single-only ran nothing and wrote {} (exit 0); --bank-pairs overrode the others silently."""
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_vessels.py"), first, second, "--bank-cases", "1", "--limit", "1"],
+                         cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and f"argument {second}: not allowed with argument {first}" in run.stderr, run.stderr
+
+
 def test_structures_are_matched_as_rau_evaluate_matches_them_and_the_json_is_strict(tmp_path, shared_data):
     """Before: a manifest's "Label 255" matched no structure for the baselines (rau evaluate took it), and their
     NaN means were written as bare NaN, which strict JSON readers refuse."""

@@ -148,9 +148,10 @@ def main() -> None:
     parser.add_argument("--bank-size", type=argument(positive_integer, "--bank-size"), default=10, help="references per target in the bank setting")
     parser.add_argument("--top-k", type=argument(positive_integer, "--top-k"), default=3)
     parser.add_argument("--design-pairs", type=argument(non_negative_integer, "--design-pairs"), default=11, help="the first N manifest pairs were looked at while designing (11); the rest are also reported apart")
-    parser.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
-    parser.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
-    parser.add_argument("--bank-pairs", action="store_true", help="only score each (target, bank reference) pair of the first --bank-cases targets alone, copy and vessels")
+    only = parser.add_mutually_exclusive_group()  # each leaves out what the others run
+    only.add_argument("--bank-only", action="store_true", help="skip the single-reference runs")
+    only.add_argument("--single-only", action="store_true", help="skip the bank runs (--bank-cases still picks the targets reported apart)")
+    only.add_argument("--bank-pairs", action="store_true", help="only score each (target, bank reference) pair of the first --bank-cases targets alone, copy and vessels")
     parser.add_argument("--json", type=json_file, help="write the summaries here")
     args = parser.parse_args()
     if (args.bank_pairs or args.bank_only) and not args.bank_cases:
