@@ -57,3 +57,12 @@ def test_unusable_numbers_and_paths_are_refused_naming_the_option(arguments, pro
     env = script_environment()
     run = subprocess.run([sys.executable, str(SCRIPT), *arguments], capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 2 and problem in run.stderr and run.stdout == ""
+
+
+def test_more_targets_than_the_manifest_holds_are_refused(tmp_path, shared_data):
+    """Before: ``--targets 21`` ran the manifest's 20 and reported 21 targets and 21 targets' throughput."""
+    figures = tmp_path / "figures.json"
+    run = subprocess.run([sys.executable, str(SCRIPT), "--parts", "batch", "--targets", "21", "--json", str(figures)],
+                         capture_output=True, text=True, timeout=120, env=script_environment())
+    assert run.returncode == 2 and f"--targets 21: {REPO / 'protocols' / 'hc18_single.csv'} has 20 targets" in run.stderr
+    assert not figures.exists() and run.stdout == ""

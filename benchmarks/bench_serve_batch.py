@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "Testing"))
 warnings.filterwarnings("ignore", message="no GPU found")
 
 from rau.engines import Request, create_engine  # noqa: E402
+from rau.batch.items import work_items  # noqa: E402
 from rau.engines.base import Prompt, Reference  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.validation import argument, positive_integer  # noqa: E402
@@ -131,6 +132,11 @@ def bench_reprompt(repeats: int, work: Path) -> dict:
             "beyond_model_ms": round(1000 * (served - on_server), 1), "shape": list(image.shape), "repeats": repeats}
 
 
+def manifest_targets() -> int:
+    """How many targets ``rau batch`` finds in :data:`MANIFEST` (rows sharing a target are one)."""
+    return len(work_items(MANIFEST, Path(tempfile.gettempdir())))
+
+
 def bench_batch(targets: int, work: Path) -> dict:
     import ray
 
@@ -193,6 +199,8 @@ def main() -> None:
     parser.add_argument("--targets", type=argument(positive_integer, "--targets"), default=8)
     parser.add_argument("--parts", type=part_names, default=list(PARTS), help=f"comma-separated subset to run (default: {','.join(PARTS)})")
     args = parser.parse_args()
+    if "batch" in args.parts and args.targets > (available := manifest_targets()):  # rau batch --limit would run fewer
+        parser.error(f"--targets {args.targets}: {MANIFEST} has {available} targets")
     work = Path(tempfile.mkdtemp(prefix="rau-bench-serve-"))
     try:
         figures = {"cpu_count": os.cpu_count(), **{name: run(args, work) for name, run in PARTS.items() if name in args.parts}}
