@@ -26,6 +26,18 @@ def test_the_baselines_sampling_share_changes_their_fit_and_is_recorded(tmp_path
     assert figures["0.01"]["methods"]["affine"]["mean_dice"] != figures["0.2"]["methods"]["affine"]["mean_dice"]
 
 
+def test_a_baseline_that_samples_no_point_is_a_failure_not_dice_0(tmp_path, shared_data):
+    """Before: ITK's "VirtualSampledPointSet must have 1 or more points" was taken for a lost overlap: Dice 0, exit 0."""
+    out = tmp_path / "figures.json"
+    run = bench("protocols/hc18_single.csv", "--limit", 1, "--methods", "identity", "affine", "--baseline-sampling", "1e-9", "--json", out)
+    assert run.returncode == 1 and "a baseline failed on some case" in run.stderr
+    figures = json.loads(out.read_text())[0]
+    [failed] = figures["failed"]
+    assert failed["method"] == "affine" and "VirtualSampledPointSet must have 1 or more points" in failed["error"]
+    assert figures["methods"]["affine"]["mean_dice"] is None and figures["methods"]["identity"]["mean_dice"] > 0
+    assert "affine failed on" in run.stdout
+
+
 def test_bad_options_and_manifests_are_refused_naming_them(tmp_path):
     for arguments, message in ((("--baseline-sampling", "0"), "--baseline-sampling must be above 0"),
                                (("--limit", "0"), "argument --limit: must be at least 1"),  # before: NaN figures

@@ -29,6 +29,9 @@ best single, mean single) are reported as ``rau evaluate`` does.
 
 Prints, per manifest, the mean Dice over (case, structure) rows and the mean seconds per
 case of each method, and the engine's Dice minus each baseline's.
+A plain registration that fails other than by losing the overlap (e.g. ``--baseline-sampling`` too small to sample a
+point) is no Dice 0: the case is left out of that method's figures and listed under ``failed`` with ITK's reason, and
+the run exits 1 once the figures are written.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -50,7 +54,7 @@ from rau.evaluation.runner import load_case, score_run, scored_request, summariz
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
 from rau.options import FUSION_METHODS
-from rau.registration import one_itk_thread
+from rau.registration import lost_overlap, one_itk_thread
 from rau.validation import argument, positive_integer
 from figures import json_file, write_json
 
@@ -131,14 +135,17 @@ def registered(method: str, fixed, moving, sampling: float = BASELINE_SAMPLING) 
 
 def baseline_rows(method: str, references, target, truths: dict[str, np.ndarray], sampling: float = BASELINE_SAMPLING) -> list[dict]:
     """Dice per structure of one baseline (``truths``: :func:`scored_structures`); several references fused by majority
-    vote among those the structure lands from (as the engine fuses): a reference whose plain registration fails, or on
-    which the structure lands nowhere, does not vote."""
+    vote among those the structure lands from (as the engine fuses): a reference whose plain registration loses the
+    overlap, or on which the structure lands nowhere, does not vote. Any other ITK failure (e.g. too few samples for
+    ``sampling``) is raised: the method failed, which is no Dice 0."""
     transferred = []
     for reference in references:
         try:
             transform = registered(method, target, reference.image, sampling)
-        except RuntimeError:  # the plain method lost the overlap: the labels are lost too
-            transferred.append({})
+        except RuntimeError as error:
+            if not lost_overlap(error):
+                raise
+            transferred.append({})  # the plain method lost the overlap: the labels are lost too
             continue
         transferred.append(warp_structures(reference.segmentation, [n for n in truths if reference.segmentation.has_voxels(n)], target, transform))
     rows = []
@@ -171,7 +178,7 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
     cases = cases[:limit]
     engine = create_engine("registration", {**engine_options, "keep_transfers": True})
     totals = {m: {"rows": [], "seconds": []} for m in methods}
-    scores, skipped = [], []
+    scores, skipped, failed = [], [], []
     for number, case in enumerate(cases, 1):
         try:
             references, target, truth = load_case(case)
@@ -187,12 +194,17 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 scores.append(score)
                 rows, seconds = score.rows, score.seconds  # the engine's run, without scoring its metrics (HD95 ...)
             else:
-                rows = baseline_rows(method, references, target, truths, sampling)
+                try:
+                    rows = baseline_rows(method, references, target, truths, sampling)
+                except RuntimeError as error:  # recorded apart, and this case left out of the method's figures
+                    failed.append({"case": case.name, "method": method, "error": itk_reason(error)})
+                    print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: failed: {failed[-1]['error']}", flush=True)
+                    continue
                 seconds = time.perf_counter() - started
             totals[method]["seconds"].append(seconds)
             totals[method]["rows"].extend(rows)
             print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {_mean_dice(rows):.3f} ({totals[method]['seconds'][-1]:.1f} s)", flush=True)
-    seconds = {m: float(np.mean(t["seconds"])) for m, t in totals.items()}
+    seconds = {m: float(np.mean(t["seconds"])) if t["seconds"] else math.nan for m, t in totals.items()}  # none: failed
     report = {m: {"mean_dice": round(_mean_dice(t["rows"]), 4), "seconds_per_case": round(seconds[m], 2)} for m, t in totals.items()}
     if "engine" in methods:
         ranking = summarize(scores).get("ranking")
@@ -203,12 +215,18 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 report["engine"][f"dice_minus_{m}"] = round(report["engine"]["mean_dice"] - report[m]["mean_dice"], 4)
                 report["engine"][f"time_ratio_to_{m}"] = round(seconds["engine"] / seconds[m], 2)  # unrounded: a copy takes milliseconds
     return {"manifest": str(path), "cases": len(cases) - len(skipped), "references_per_case": float(np.mean([len(c.references) for c in cases])),
-            "baseline_sampling": sampling, "methods": report, **({"skipped": skipped} if skipped else {})}
+            "baseline_sampling": sampling, "methods": report, **({"skipped": skipped} if skipped else {}), **({"failed": failed} if failed else {})}
+
+
+def itk_reason(error: RuntimeError) -> str:
+    """The last line of an ITK error: its reason, without the source file it was raised in or the object's address
+    (which differs from run to run)."""
+    return re.sub(r"\(0x[0-9a-f]+\)", "", str(error).strip().splitlines()[-1])
 
 
 def _mean_dice(rows: list[dict]) -> float:
-    """Mean Dice over rows whose structure is present in the truth (others score NaN)."""
-    return float(np.nanmean([r["dice"] for r in rows]))
+    """Mean Dice over rows whose structure is present in the truth (others score NaN); NaN for no row."""
+    return float(np.nanmean([r["dice"] for r in rows])) if rows else math.nan
 
 
 def print_report(result: dict) -> None:
@@ -218,6 +236,8 @@ def print_report(result: dict) -> None:
         print(f"  {method:10s} Dice {figures['mean_dice']:.4f}  {figures['seconds_per_case']:8.2f} s/case  {extra}")
     for skipped in result.get("skipped", []):
         print(f"  skipped {skipped['case']}: {skipped['error']}")
+    for failed in result.get("failed", []):
+        print(f"  {failed['method']} failed on {failed['case']}: {failed['error']}")
 
 
 def main() -> None:
@@ -249,6 +269,8 @@ def main() -> None:
         print_report(result)
     if args.json:
         write_json(args.json, without_nan(results), allow_nan=False)
+    if any("failed" in result for result in results):
+        raise SystemExit("bench_accuracy: a baseline failed on some case; its reasons are above (and under \"failed\" in --json)")
 
 
 def without_nan(value):
