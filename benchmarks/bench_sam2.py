@@ -85,9 +85,19 @@ def realistic_case(count: int | None = None):
     return Request([reference], target.image, [s.name for s in shared]), localizations
 
 
-def median_extent_structure(localizations: dict) -> str:
-    """The structure whose true extent (slices) is the median one: the 1-structure run of the realistic ratio."""
-    ranked = sorted(localizations, key=lambda name: (len(localizations[name].slice_boxes), name))
+def median_extent_structure(localizations: dict, target) -> str:
+    """The structure whose localized extent in ``target`` (its slices along the axis SAM2 propagates along) is the
+    median one, ties by name: the 1-structure run of the realistic ratio."""
+    from rau.sam2.frames import slice_axis
+    from rau.sam2.segmenter import localized_extent
+
+    axis = slice_axis(target)
+
+    def extent(name: str) -> int:
+        first, last = localized_extent(localizations[name], target, axis)
+        return last - first
+
+    ranked = sorted(localizations, key=lambda name: (extent(name), name))
     return ranked[len(ranked) // 2]
 
 
@@ -166,7 +176,7 @@ def realistic(folder: Path) -> dict:
     from dataclasses import replace
 
     request, localizations = realistic_case()
-    single = median_extent_structure(localizations)
+    single = median_extent_structure(localizations, request.target)
     figures, seconds, cpu, modules, cpu_modules = {"single_structure": single}, {}, {}, {}, {}
     run(folder, replace(request, structures=[single]), localizations={single: localizations[single]})  # warm-up
     for label, names in (("1", [single]), ("20", request.structures[:20])):

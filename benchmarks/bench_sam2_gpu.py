@@ -57,7 +57,7 @@ def synthetic(model: Path, slices: int) -> dict:
 def realistic(model: Path) -> dict:
     """TotalSegmentator CT A -> CT B: the median-extent structure alone, then the first 20 structures."""
     request, localizations = realistic_case()
-    single = median_extent_structure(localizations)
+    single = median_extent_structure(localizations, request.target)
     seconds, memory = {}, {}
     for label, names in (("1", [single]), ("20", request.structures[:20])):
         chosen = replace(request, structures=names)
