@@ -27,3 +27,16 @@ def test_the_single_structure_is_the_one_of_median_extent_not_the_first_by_name(
         mask[:slices, 2:5, 2:5] = True
         localizations[name] = localization_from(StructureResult(Structure(name, value), mask, 1.0, "truth"))
     assert median_extent_structure(localizations, target) == "c_middle"
+
+
+def test_a_frame_size_the_backbone_cannot_take_is_refused_naming_the_option(tmp_path):
+    """Before: ``--realistic-image-size 100`` built a model and ended in torch's "size of tensor a (25) must match the
+    size of tensor b (24)"; sizes that are multiples of 32 (1024, 64, 128 ...) run."""
+    import subprocess
+
+    from conftest import script_environment
+
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_sam2.py"), "--json", str(tmp_path / "sam2.json"),
+                          "--realistic-image-size", "100", "--only-realistic"],
+                         cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "argument --realistic-image-size: must be a multiple of 32" in run.stderr, run.stderr

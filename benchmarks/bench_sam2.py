@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rau.errors import OptionError
 from rau.models.inference import THREADS_VARIABLE
 from rau.validation import argument, positive_integer
 from figures import json_file, write_json
@@ -36,6 +37,18 @@ ARCHITECTURES = {  # facebook/sam2.1-hiera-* backbones
     "base-plus": dict(hidden_size=112, num_attention_heads=2, blocks_per_stage=[2, 3, 16, 3], embed_dim_per_stage=[112, 224, 448, 896],
                       num_attention_heads_per_stage=[2, 4, 8, 16], global_attention_blocks=[12, 16, 20], window_positional_embedding_background_size=[14, 14]),
 }
+
+
+FRAME_STRIDE = 32
+"""The backbone's total stride: a frame size it takes is a multiple of it (others end in a torch size mismatch)."""
+
+
+def frame_size(value, option: str) -> int:
+    """``--...-image-size``: a positive multiple of :data:`FRAME_STRIDE`, else :class:`OptionError` naming ``option``."""
+    size = positive_integer(value, option)
+    if size % FRAME_STRIDE:
+        raise OptionError(f"{option} must be a multiple of {FRAME_STRIDE} (the SAM2 backbone's stride), got {value!r}")
+    return size
 
 
 def save_model(size_name: str, image_size: int, folder: Path) -> Path:
@@ -214,10 +227,10 @@ def memory_growth(folder: Path, slices: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=json_file, required=True, help="output JSON file")
-    parser.add_argument("--image-size", type=argument(positive_integer, "--image-size"), default=1024, help="SAM2 frame size of the timings (real checkpoints: 1024)")
+    parser.add_argument("--image-size", type=argument(frame_size, "--image-size"), default=1024, help="SAM2 frame size of the timings (real checkpoints: 1024)")
     parser.add_argument("--slices", type=argument(positive_integer, "--slices"), default=3, help="slices of the 3D cases")
-    parser.add_argument("--memory-image-size", type=argument(positive_integer, "--memory-image-size"), default=64, help="SAM2 frame size of the memory runs")
-    parser.add_argument("--realistic-image-size", type=argument(positive_integer, "--realistic-image-size"), help="SAM2 frame size of the TotalSegmentator runs (default: --image-size)")
+    parser.add_argument("--memory-image-size", type=argument(frame_size, "--memory-image-size"), default=64, help="SAM2 frame size of the memory runs")
+    parser.add_argument("--realistic-image-size", type=argument(frame_size, "--realistic-image-size"), help="SAM2 frame size of the TotalSegmentator runs (default: --image-size)")
     parser.add_argument("--only-realistic", action="store_true", help="run only the TotalSegmentator (realistic) figures")
     parser.add_argument("--threads", type=argument(positive_integer, "--threads"), default=2, help="torch CPU threads (sets RAU_TORCH_THREADS)")
     args = parser.parse_args(argv)
