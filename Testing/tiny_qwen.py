@@ -10,6 +10,8 @@ Its image processor takes at most ``MAX_PIXELS`` (64 patches of 28x28, 2 x 2 mer
 patches each): RAU sizes its pictures within the processor's limits
 (:func:`rau.vlm.local.model_family`), so an HC18 slice is shown at 252x168 (54 image
 tokens, not the 551 of Qwen's own limit) and the tests run the model on short inputs.
+``build_tiny_qwen(folder, max_pixels=...)`` sets another limit (``benchmarks/bench_vlm.py`` counts prompt tokens
+with Qwen2.5-VL's own, :data:`rau.vlm.families.QWEN2_5_VL`).
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ def train_tokenizer(folder: Path, vocab_size: int = 400):
     return fast
 
 
-def build_tiny_qwen(folder, seed: int = 0) -> Path:
-    """Write a tiny random Qwen2.5-VL (model, tokenizer, processor) into ``folder``; return it."""
+def build_tiny_qwen(folder, seed: int = 0, max_pixels: int = MAX_PIXELS) -> Path:
+    """Write a tiny random Qwen2.5-VL (model, tokenizer, processor taking pictures of at most ``max_pixels``) into
+    ``folder``; return it."""
     import torch
     from transformers import (
         Qwen2_5_VLConfig,
@@ -104,7 +107,7 @@ def build_tiny_qwen(folder, seed: int = 0) -> Path:
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(folder)
     processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(min_pixels=4 * 28 * 28, max_pixels=MAX_PIXELS),
+        image_processor=Qwen2VLImageProcessor(min_pixels=4 * 28 * 28, max_pixels=max_pixels),
         video_processor=Qwen2VLVideoProcessor(),
         tokenizer=tokenizer,
         chat_template=CHAT_TEMPLATE,
