@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "Testing"))
 warnings.filterwarnings("ignore", message="no GPU found")
 
 from rau.engines import Request, create_engine  # noqa: E402
-from rau.batch.items import work_items  # noqa: E402
+from rau.evaluation.manifest import read_manifest  # noqa: E402
 from rau.engines.base import Prompt, Reference  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.validation import argument, positive_integer  # noqa: E402
@@ -133,8 +133,8 @@ def bench_reprompt(repeats: int, work: Path) -> dict:
 
 
 def manifest_targets() -> int:
-    """How many targets ``rau batch`` finds in :data:`MANIFEST` (rows sharing a target are one)."""
-    return len(work_items(MANIFEST, Path(tempfile.gettempdir())))
+    """How many targets ``rau batch`` finds in :data:`MANIFEST` (rows sharing a target are one case)."""
+    return len(read_manifest(MANIFEST, truth=False))
 
 
 def bench_batch(targets: int, work: Path) -> dict:
