@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -338,39 +336,6 @@ def test_info_reports_versions_engines_device_and_loaded_models(server):
     assert info["engines"]["registration"] == {"available": True, "reason": ""}
     assert set(info["engines"]) >= {"sam2-memory", "rau", "vlm-box"}
     assert info["device"] in ("cpu", "cuda", "mps") and info["models_loaded"] == []
-
-
-def test_the_client_imports_neither_pytorch_nor_the_server():
-    code = "import sys, rau.serve.client; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
-    assert not loaded & {"torch", "fastapi", "uvicorn"}, loaded & {"torch", "fastapi", "uvicorn"}
-
-
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "http://127.0.0.1:8000/v1", "ftp://host:8000", "http://", "http://host:abc", "http://h:1#x"])
-def test_an_address_that_is_no_server_url_is_refused_saying_what_to_give(url):
-    """Before: "did not answer: No connection adapters were found" (no scheme) or a bare "Not Found" (a path)."""
-    with pytest.raises(ServerError, match=r"is not a server address; give http://HOST:PORT \(or https://\)"):
-        Client(url)
-    assert Client(" http://127.0.0.1:8000/ ").url == "http://127.0.0.1:8000"
-    assert Client("https://example.org/rau/").url == "https://example.org/rau"  # behind a proxy at a sub-path
-
-
-def test_an_address_that_answers_html_is_said_to_be_no_rau_server():
-    """Before: a bare "JSONDecodeError: Expecting value: line 1 column 1 (char 0)" from another web service's page."""
-    import http.server
-    import threading
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802  (http.server's name)
-            self.send_response(200), self.send_header("Content-Type", "text/html"), self.end_headers()
-            self.wfile.write(b"<html><body>another service</body></html>")
-
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as page:
-        threading.Thread(target=page.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{page.server_address[1]}"
-        with pytest.raises(ServerError, match=rf"^{url}/v1/info did not answer as a rau server does .*: is {url} the address"):
-            Client(url).job("x")
-        page.shutdown()
 
 
 def test_sessions_expire_when_idle_and_stay_within_their_bounds():

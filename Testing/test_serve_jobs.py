@@ -84,16 +84,6 @@ def test_shutting_down_cancels_the_queued_jobs(tmp_path, shared_data):
         assert not list(jobs[job].folder.glob("segmentation*"))
 
 
-def test_a_client_of_a_server_that_has_stopped_is_told_it_refused_the_connection(tmp_path):
-    """Before: "did not answer: HTTPConnectionPool(host=..., port=...): Max retries exceeded ... NewConnectionError
-    ... Connection refused", urllib3's words."""
-    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
-        client = Client(url)
-        client.info()
-    with pytest.raises(ServerError, match=rf"^rau server {url} refused the connection: is it running\?$"):
-        client.job("0" * 32)
-
-
 def test_a_stopped_server_process_cancels_its_queued_jobs_at_once_while_a_long_poll_is_open(tmp_path, shared_data):
     """Before: SIGTERM waited for every open connection (a long poll) before cancelling, and meanwhile the queued
     jobs started and wrote their outputs."""

@@ -6,7 +6,9 @@ or rau's engines, so a workstation without them can drive a GPU server.
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import urllib.parse
 from pathlib import Path
 
@@ -84,8 +86,15 @@ class Client:
         """Why a request got no answer, as a sentence naming the server."""
         if isinstance(error, requests.Timeout):
             return f"rau server {self.url} did not answer within {timeout:g} s"
-        if any(isinstance(cause, ConnectionRefusedError) for cause in _causes(error)):
+        causes = list(_causes(error))
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
             return f"rau server {self.url} refused the connection: is it running?"
+        if any(isinstance(cause, socket.gaierror) for cause in causes):
+            return (f"rau server {self.url}: the name {urllib.parse.urlsplit(self.url).hostname} could not be looked up: "
+                    "is it spelled right, and is this computer on the server's network?")
+        if any(isinstance(cause, (ConnectionResetError, http.client.RemoteDisconnected)) for cause in causes):
+            return (f"rau server {self.url} closed the connection without answering: is it a rau server, and does a "
+                    "proxy or firewall between stop the request?")
         return f"rau server {self.url} did not answer: {error}"
 
     def _read(self, response: requests.Response) -> dict:
@@ -282,13 +291,13 @@ def _metadata_json(path: Path) -> bool:
 
 
 def _causes(error: BaseException, depth: int = 8):
-    """``error`` and the errors it wraps, as requests and urllib3 wrap them (``args[0]``, ``reason``, ``__cause__``)."""
+    """``error`` and the errors it wraps, as requests and urllib3 wrap them (in ``args``, ``reason``, ``__cause__``)."""
     for _ in range(depth):
         if not isinstance(error, BaseException):
             return
         yield error
-        wrapped = error.args[0] if error.args else None
-        error = getattr(error, "reason", None) or (wrapped if isinstance(wrapped, BaseException) else error.__cause__)
+        wrapped = next((argument for argument in error.args if isinstance(argument, BaseException)), None)
+        error = getattr(error, "reason", None) or wrapped or error.__cause__
 
 
 def _detail(response: requests.Response) -> str:
