@@ -12,7 +12,7 @@ slicer = pytest.importorskip("slicer")
 
 from rau.errors import InputError  # noqa: E402
 from rau.image import GeometryError, Image  # noqa: E402
-from rau.io import read_image, read_segmentation  # noqa: E402
+from rau.io import read_image, read_segmentation, write_seg_nrrd  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure  # noqa: E402
 from rau.mrml import (  # noqa: E402
     add_result_node,
@@ -99,6 +99,36 @@ def test_a_segmentation_added_to_the_scene_keeps_its_label_values(mrml_scene, la
     result = add_result_node(Result(grid, [StructureResult(request.labels().get("kidney"), labels.masks["kidney"], 1.0, "test")], "test"), patient)
     nifti, _ = export_label_map(result, grid, tmp_path / "result.nii.gz")
     assert [(s.name, s.value) for s in read_segmentation(nifti).labels] == [("kidney", 5)]
+
+
+def _storage_node(path):
+    """Slicer's reader and writer of a ``.seg.nrrd`` (teem, through ITK and Slicer's own writer)."""
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(path))
+    return storage
+
+
+def test_backslashes_in_names_terminology_and_tags_pass_between_rau_and_slicer_files(mrml_scene, labels, grid, tmp_path):
+    r"""A .seg.nrrd header holds a backslash as \\ and a line break as \n (NRRD, so Slicer). Before, rau wrote and read
+    fields as they stood: Slicer showed rau's 'a\nb' on two lines and 'L1\\L2' as 'L1\L2'; rau read Slicer's 'C:\dir'
+    as 'C:\\dir' and, its tag's JSON broken by the quotes, lost the result's label value (30)."""
+    names = {"liver": "a\\nb", "spleen": "L1\\\\L2", "kidney": 'C:\\dir "x"'}
+    terminology = {**LIVER_TERMINOLOGY, "type": ["SCT", "10200004", "Liver\\Hepar"]}
+    structures = LabelSet(tuple(replace(s, name=names[s.name], value=10 * s.value, terminology=s.terminology and terminology)
+                                for s in labels.labels))
+    named = Segmentation(labels.geometry, structures, {names[name]: mask for name, mask in labels.masks.items()})
+    node = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "read by Slicer")
+    assert _storage_node(write_seg_nrrd(named, tmp_path / "rau.seg.nrrd")).ReadData(node)
+    read = node.GetSegmentation()
+    assert [read.GetNthSegment(n).GetName() for n in range(3)] == list(names.values())
+    assert "~SCT^10200004^Liver\\Hepar~" in read.GetNthSegment(0).GetTerminology()
+
+    items = [StructureResult(structure, named.masks[structure.name], 1.0, "test") for structure in structures]
+    result = add_result_node(Result(grid, items, "test"), add_volume_node(grid, "patient", mrml_scene))
+    assert _storage_node(tmp_path / "slicer.seg.nrrd").WriteData(result)
+    back = read_segmentation(tmp_path / "slicer.seg.nrrd")
+    assert [(s.name, s.value) for s in back.labels] == [(s.name, s.value) for s in structures]
+    assert back.labels.get(names["liver"]).terminology["type"][2] == "Liver\\Hepar"
 
 
 def test_masks_follow_physical_space_onto_another_grid(mrml_scene, labels, grid):

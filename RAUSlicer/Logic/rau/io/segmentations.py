@@ -23,8 +23,12 @@ from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color
 from rau.user_warnings import warn
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
-UTF8_STAND_IN = "rau-utf8"
-"""What pynrrd writes for a non-ASCII name or terminology; :func:`_finish_header` puts the UTF-8 text in its place."""
+TEXT_STAND_IN = "rau-text"
+"""What pynrrd writes for a name or terminology; :func:`_finish_header` puts the text, escaped, in its place."""
+NRRD_ESCAPES = {"\\": "\\\\", "\n": "\\n"}
+"""How a NRRD header's key/value field holds a backslash and a line break: teem's rule, so Slicer's (the ITK NRRD
+reader and Slicer's writer are teem); pynrrd leaves fields as written, so rau escapes (:func:`nrrd_field`) and
+unescapes (:func:`nrrd_text`) them itself."""
 
 
 def read_segmentation(path, geometry: Image | None = None, label_table=None, pixel_spacing: float | None = None, image_path=None) -> Segmentation:
@@ -210,7 +214,7 @@ def _read_seg_nrrd(path: Path, label_table, image: Image | None = None) -> Segme
         data = slicerio.read_segmentation(str(path))
     except Exception as error:  # pynrrd and slicerio raise many types for a damaged file
         raise ImageReadError(f"{path}: not a readable Slicer segmentation ({type(error).__name__}: {error})") from None
-    texts = _utf8_segment_fields(path)
+    texts = _segment_texts(path)
     ijk_to_lps = np.asarray(data["ijkToLPS"], dtype=float)  # places the first stored voxel, also in a cropped file
     voxels = data["voxels"]
     shape_ijk = voxels.shape[-3:]
@@ -229,20 +233,16 @@ def _read_seg_nrrd(path: Path, label_table, image: Image | None = None) -> Segme
     if label_table is not None and not isinstance(label_table, LabelSet):
         raise InputError(f"{path}: a Slicer segmentation carries its own segment names and colours, so the label table "
                          f"{label_table} would be ignored; leave it out, or rename the segments in Slicer")
-    segments = _with_layers(data["segments"], voxels)
+    segments = _with_layers([{**segment, **texts.get(index, {})} for index, segment in enumerate(data["segments"])], voxels)
     _check_layers(path, segments, voxels)
-    tags = [(segment.get("tags") or {}).get(RAU_TAG) for segment in segments]  # a result's structures keep the reference's values
+    tags = [segment.get(RAU_TAG) for segment in segments]  # a result's structures keep the reference's values
     tagged = [tagged_value(tag) for tag in tags]
     stored = [segment.get("labelValue") if value is None else value for segment, value in zip(segments, tagged)]
     values = segment_values(stored, [bool(tag) for tag in tags])
     structures, masks = [], {}
     try:
         for index, segment in enumerate(segments):
-            text = texts.get(index, {})
-            terminology = segment.get("terminology")
-            if terminology and "Terminology" in text:
-                terminology = terminology_entry_from_string(text["Terminology"])
-            name = (text.get("Name") or segment.get("name") or segment["id"]).strip()  # as label tables and Slicer read names
+            name = (segment.get("name") or segment["id"]).strip()  # as label tables and Slicer read names
             if not name:
                 raise InputError(f"segment {index + 1} has no name; name it in Slicer (Segment Editor)")
             if int(segment.get("labelValue", 1)) < 1:  # its mask would be the layer's background
@@ -252,7 +252,7 @@ def _read_seg_nrrd(path: Path, label_table, image: Image | None = None) -> Segme
                 name=name,
                 value=values[index],
                 color=tuple(float(c) for c in segment.get("color", default_color(values[index]))),
-                terminology=terminology,
+                terminology=segment.get("terminology"),
             )
             structures.append(structure)
             masks[structure.name] = on_grid(slicerio.segment_mask(data, segment).transpose(LPS_TO_IJK_ORDER)).array.astype(bool)
@@ -343,18 +343,14 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     ijk_to_lps = geometry.index_to_world
     largest = max((structure.value for structure in segmentation.labels), default=1)
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps, dtype=np.min_scalar_type(largest))
-    texts = {}  # header key -> its UTF-8 text, written in place of the ASCII stand-in pynrrd writes
+    texts = {}  # header key -> its text, written in place of the stand-in pynrrd writes
     for index, structure in enumerate(segmentation.labels):  # segment <index> of the header (add_segment appends)
-        name = structure.name
-        if not name.isascii():
-            name, texts[f"Segment{index}_Name"] = UTF8_STAND_IN, structure.name
-        segment = {"id": f"Segment_{structure.value}", "name": name, "color": list(structure.color),
+        texts[f"Segment{index}_Name"] = structure.name
+        segment = {"id": f"Segment_{structure.value}", "name": TEXT_STAND_IN, "color": list(structure.color),
                    "nameAutoGenerated": False, "colorAutoGenerated": False}  # the reference's choice: Slicer keeps them
         if structure.terminology:
-            segment["terminology"] = structure.terminology
-            if not (entry := terminology_entry_to_string(structure.terminology)).isascii():
-                segment["terminology"] = {"contextName": UTF8_STAND_IN, "category": ["", "", ""], "type": ["", "", ""]}
-                texts[f"Segment{index}_Tags"] = entry
+            segment["terminology"] = {"contextName": TEXT_STAND_IN, "category": ["", "", ""], "type": ["", "", ""]}
+            texts[f"Segment{index}_Tags"] = terminology_entry_to_string(structure.terminology)
         mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
         slicerio.add_segment(data, mask, segment)
     _keep_label_values(data, [structure.value for structure in segmentation.labels])
@@ -379,33 +375,47 @@ def _keep_label_values(data: dict, values: list[int]) -> None:
         layer[...] = renumber[layer]
 
 
+def nrrd_field(text: str) -> str:
+    """``text`` as a NRRD header's key/value field holds it (:data:`NRRD_ESCAPES`)."""
+    return re.sub(r"[\\\n]", lambda match: NRRD_ESCAPES[match.group()], text)
+
+
+def nrrd_text(field: str) -> str:
+    """The text a NRRD header's key/value field holds (:data:`NRRD_ESCAPES` undone; teem keeps any other backslash)."""
+    unescaped = {escaped: character for character, escaped in NRRD_ESCAPES.items()}
+    return re.sub(r"\\[\\n]", lambda match: unescaped[match.group()], field)
+
+
 def _finish_header(path: Path, texts: dict[str, str]) -> None:
-    """Drop pynrrd's "# on <date and time>" comment (the same run writes the same bytes) and write the UTF-8 names
-    and terminologies ``texts`` (header key -> text) in place of their ASCII stand-ins (pynrrd writes ASCII only;
-    Slicer reads UTF-8), each in its own key's line, so no other value is touched."""
+    """Drop pynrrd's "# on <date and time>" comment (the same run writes the same bytes) and write the names and
+    terminologies ``texts`` (header key -> text) in place of their stand-ins, escaped (:func:`nrrd_field`) and in UTF-8
+    (pynrrd writes ASCII only, fields as given; Slicer reads UTF-8), each in its own key's line, so no other value is
+    touched."""
     content = path.read_bytes()
     end = content.index(b"\n\n") + 2
     header = re.sub(r"^# on .*\(GMT\)\.?\n", "", content[:end].decode("ascii"), flags=re.M)
-    lines = [_with_utf8_text(line, texts) for line in header.split("\n")]
+    lines = [_with_text(line, texts) for line in header.split("\n")]
     path.write_bytes("\n".join(lines).encode("utf-8") + content[end:])
 
 
-def _with_utf8_text(line: str, texts: dict[str, str]) -> str:
-    """A header line ``key:=value`` with its key's UTF-8 text from ``texts``: a ``Name`` as the value, a ``Tags``
-    line's terminology as its ``TerminologyEntry`` tag; other lines as they are."""
+def _with_text(line: str, texts: dict[str, str]) -> str:
+    """A header line ``key:=value`` with its key's text from ``texts``: a ``Name`` as the value, a ``Tags`` line's
+    terminology as its ``TerminologyEntry`` tag; other lines as they are."""
     key, separator, value = line.partition(":=")
     if not separator or key not in texts:
         return line
     if key.endswith("_Tags"):
-        value = re.sub(r"(?:^|(?<=\|))TerminologyEntry:[^|]*", lambda _: f"TerminologyEntry:{texts[key]}", value)
+        value = re.sub(r"(?:^|(?<=\|))TerminologyEntry:[^|]*", lambda _: f"TerminologyEntry:{nrrd_field(texts[key])}", value)
         return f"{key}:={value}"
-    return f"{key}:={texts[key]}"
+    return f"{key}:={nrrd_field(texts[key])}"
 
 
-def _utf8_segment_fields(path: Path) -> dict[int, dict[str, str]]:
-    """Segment index -> its ``Name`` and terminology (``Terminology``, from its tags) read from the header as UTF-8
-    (pynrrd drops non-ASCII characters); a segment's line in another encoding is refused."""
-    fields: dict[int, dict[str, str]] = {}
+def _segment_texts(path: Path) -> dict[int, dict]:
+    """Segment index -> the fields rau reads from it as text, as Slicer reads them: ``id``, ``name``, and from its tags
+    its ``terminology`` (slicerio's dict) and :data:`RAU_TAG`; read from the header as UTF-8 and unescaped
+    (:func:`nrrd_text`), where pynrrd drops non-ASCII characters and leaves escapes as written. A segment's line in
+    another encoding is refused."""
+    fields: dict[int, dict] = {}
     with open(path, "rb") as handle:
         for number, raw in enumerate(iter(handle.readline, b""), start=1):
             if raw in (b"\n", b"\r\n"):
@@ -420,10 +430,19 @@ def _utf8_segment_fields(path: Path) -> dict[int, dict[str, str]]:
                 continue
             key, separator, value = line.partition(":=")
             index, _, field = key[7:].partition("_")
-            if not (separator and key.startswith("Segment") and index.isdigit()):
-                continue
-            if field == "Name":
-                fields.setdefault(int(index), {})["Name"] = value
-            elif field == "Tags" and (entry := re.search(r"(?:^|\|)TerminologyEntry:([^|]*)", value)):
-                fields.setdefault(int(index), {})["Terminology"] = entry.group(1)
+            if separator and key.startswith("Segment") and index.isdigit():
+                fields.setdefault(int(index), {}).update(_text_fields(field, nrrd_text(value)))
     return fields
+
+
+def _text_fields(field: str, value: str) -> dict:
+    """What :func:`_segment_texts` takes from a segment's header ``field`` (``ID``, ``Name``, ``Tags``) of text ``value``."""
+    if field in ("ID", "Name"):
+        return {field.lower(): value}
+    if field != "Tags":
+        return {}
+    tags = dict(tag.split(":", 1) for tag in value.split("|") if ":" in tag)  # Slicer's "key:value|key:value|"
+    texts = {RAU_TAG: tags[RAU_TAG]} if RAU_TAG in tags else {}
+    if "TerminologyEntry" in tags:
+        texts["terminology"] = terminology_entry_from_string(tags["TerminologyEntry"])
+    return texts
