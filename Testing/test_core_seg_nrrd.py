@@ -274,3 +274,14 @@ def test_a_seg_nrrd_segment_name_not_in_utf8_is_refused_naming_the_line(tmp_path
     path = _edited_seg_nrrd(tmp_path, lambda header: header.replace(b"Segment0_Name:=liver", "Segment0_Name:=café".encode("latin-1")))
     with pytest.raises(ImageReadError, match=r"edited.seg.nrrd: header line \d+ is not UTF-8 text \(byte 0xe9"):
         read_segmentation(path)
+
+
+def test_a_seg_nrrd_segment_with_an_empty_name_is_refused_and_one_without_a_name_takes_its_id_as_in_slicer(tmp_path):
+    """Slicer shows an empty ``Name`` as '' (the Slicer module refuses such a segment) and a missing one as the ID.
+    Before: an empty name was read as the ID, 'Segment_2', where the Slicer module refused the same segment."""
+    path = _edited_seg_nrrd(tmp_path, lambda header: header.replace(b"Segment1_Name:=spleen", b"Segment1_Name:="))
+    with pytest.raises(ImageReadError, match=r"edited.seg.nrrd: segment 2 has no name; name it in Slicer"):
+        read_segmentation(path)
+    (tmp_path / "none").mkdir()
+    path = _edited_seg_nrrd(tmp_path / "none", lambda header: header.replace(b"Segment1_Name:=spleen\n", b""))
+    assert read_segmentation(path).labels.names == ["liver", "Segment_2"]

@@ -242,7 +242,7 @@ def _read_seg_nrrd(path: Path, label_table, image: Image | None = None) -> Segme
     structures, masks = [], {}
     try:
         for index, segment in enumerate(segments):
-            name = (segment.get("name") or segment["id"]).strip()  # as label tables and Slicer read names
+            name = segment.get("name", segment["id"]).strip()  # blank: refused, as the Slicer module does; none: its ID, as in Slicer
             if not name:
                 raise InputError(f"segment {index + 1} has no name; name it in Slicer (Segment Editor)")
             if int(segment.get("labelValue", 1)) < 1:  # its mask would be the layer's background
