@@ -472,3 +472,12 @@ def test_a_table_giving_a_value_the_name_made_up_for_another_is_refused_naming_t
     (tmp_path / "names.csv").write_text("value,name\n1,label_2\n")
     with pytest.raises(InputError, match=r"ref.nii.gz: its label table names value 1 'label_2', the name made up for its unnamed value 2"):
         read_segmentation(tmp_path / "ref.nii.gz", label_table=tmp_path / "names.csv")
+
+
+def test_a_color_table_line_of_numbers_only_is_refused_naming_the_line(tmp_path):
+    """Before: '2 12 13 14' (three numbers, no name) raised StopIteration, an internal error naming no file."""
+    table = tmp_path / "lab.txt"
+    for line in ("2 12 13 14", "2"):
+        table.write_text(f"1 liver 255 0 0 255\n{line}\n")
+        with pytest.raises(InputError, match=f"lab.txt line 2: bad color table line '{line}': no name after the value"):
+            read_label_table(table)

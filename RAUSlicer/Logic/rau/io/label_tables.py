@@ -268,9 +268,11 @@ def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:
     Slicer writes one word, then R G B A (a space in a name saved as _); AAL's table one word, then an index (not
     a colour); a plain ``value name`` table may give a name of several words, kept whole (also one word and two
     numbers: ``Vermis 1 2``), with three or four numbers after it taken as its colour."""
-    if len(fields) != 3 and all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour or an index
+    if fields and len(fields) != 3 and all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour or an index
         return (fields[0].replace("_", " ") if len(fields) >= 4 else fields[0]), fields[1:4]
-    trailing = next(count for count, field in enumerate(reversed(fields)) if not _is_number(field))
+    trailing = next((count for count, field in enumerate(reversed(fields)) if not _is_number(field)), None)
+    if trailing is None:
+        raise ValueError("no name after the value")
     colour = fields[len(fields) - trailing:] if trailing in (3, 4) else []
     return " ".join(fields[: len(fields) - len(colour)]), colour[:3]
 
