@@ -481,3 +481,24 @@ def test_a_color_table_line_of_numbers_only_is_refused_naming_the_line(tmp_path)
         table.write_text(f"1 liver 255 0 0 255\n{line}\n")
         with pytest.raises(InputError, match=f"lab.txt line 2: bad color table line '{line}': no name after the value"):
             read_label_table(table)
+
+
+def test_a_slicer_color_table_s_names_with_double_quotes_read_as_slicer_reads_them(tmp_path):
+    """Slicer writes the name 'a,b "q"' as a,b_"q" and reads it back whole; before, the quotes were dropped ('a,b q')
+    and 'Child"s head' was refused (No closing quotation). A name quoted whole is still read without its quotes."""
+    slicer = pytest.importorskip("slicer", reason="the slicer-core wheel is not installed")
+    names = ["background", "left kidney", 'Child"s head', 'a,b "q"']
+    written = slicer.vtkMRMLColorTableNode()
+    written.SetTypeToUser()
+    written.SetNumberOfColors(len(names))
+    for value, name in enumerate(names):
+        written.SetColor(value, name, 0.0, 0.0, 1.0, 1.0)
+    storage = slicer.vtkMRMLColorTableStorageNode()
+    storage.SetFileName(str(tmp_path / "quotes.ctbl"))
+    assert storage.WriteData(written)
+    read_back = slicer.vtkMRMLColorTableNode()
+    assert storage.ReadData(read_back)
+    assert [read_back.GetColorName(value) for value in range(1, 4)] == names[1:]
+    assert read_label_table(tmp_path / "quotes.ctbl").names == names[1:]
+    (tmp_path / "quoted.ctbl").write_text('1 "left lung" 0 0 255 255\n')
+    assert read_label_table(tmp_path / "quoted.ctbl").names == ["left lung"]

@@ -14,7 +14,7 @@ import dataclasses
 import io
 import json
 import math
-import shlex
+import re
 from pathlib import Path
 
 from rau import validation
@@ -237,16 +237,26 @@ def _utf8_text(content: bytes, path: Path) -> str:
                          "encoding such as Latin-1 or Windows-1252); save it as UTF-8") from None
 
 
+COLOR_TABLE_FIELD = re.compile(r'"([^"]*)"(?=\s|$)|(\S+)')
+"""A field of a color table line: a quoted one (``"left lung"``, its closing quote ending the field), else a
+word, quotes in it kept as Slicer keeps them (Slicer writes the name ``a,b "q"`` as ``a,b_"q"``)."""
+
+
+def _color_table_fields(line: str) -> list[str]:
+    """A color table line's fields: words, or a quoted name (of one word or several) without its quotes."""
+    return [quoted or word for quoted, word in COLOR_TABLE_FIELD.findall(line)]
+
+
 def _parse_color_table(text: str, path: Path) -> LabelSet:
     """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
-    MRIcron table gives ``value name`` and names as they are, of one word or several) or an ITK-SNAP label description
-    (``value r g b a visible mesh "name"``, the quoted name last)."""
+    MRIcron table gives ``value name`` and names as they are, of one word or several; a name may be quoted) or an
+    ITK-SNAP label description (``value r g b a visible mesh "name"``, the quoted name last)."""
     structures, colored = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.strip().startswith("#"):
             continue
         try:
-            fields = shlex.split(line) if '"' in line else line.split()  # a quoted name, of one word or several
+            fields = _color_table_fields(line)
             if line.rstrip().endswith('"'):  # ITK-SNAP
                 value, name, rgb = int(fields[0]), fields[-1], fields[1:4]
             else:
