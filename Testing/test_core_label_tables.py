@@ -502,3 +502,15 @@ def test_a_slicer_color_table_s_names_with_double_quotes_read_as_slicer_reads_th
     assert read_label_table(tmp_path / "quotes.ctbl").names == names[1:]
     (tmp_path / "quoted.ctbl").write_text('1 "left lung" 0 0 255 255\n')
     assert read_label_table(tmp_path / "quoted.ctbl").names == ["left lung"]
+
+
+def test_every_table_named_after_the_label_map_counts_and_two_that_disagree_are_refused(tmp_path):
+    """Before: x.nii.txt (MRIcron's name for x.nii.gz's table) hid x.labels.csv, the name rau writes beside x.nii.gz:
+    value 1 was 'liver' and value 2 'label_2', said to be a value 'its label table does not name'."""
+    _label_map(tmp_path / "x.nii.gz")
+    (tmp_path / "x.nii.txt").write_text("1 liver\n")
+    (tmp_path / "x.labels.csv").write_text("value,name\n1,spleen\n2,kidney\n")
+    with pytest.raises(InputError, match=r"x.nii.gz: its own label table \S+x.labels.csv names value 1 'spleen', but \S+x.nii.txt"):
+        read_segmentation(tmp_path / "x.nii.gz")
+    (tmp_path / "x.labels.csv").write_text("value,name\n1,liver\n2,kidney\n")
+    assert read_segmentation(tmp_path / "x.nii.gz").labels.names == ["liver", "kidney"]

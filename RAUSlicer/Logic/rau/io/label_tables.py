@@ -32,31 +32,40 @@ def find_label_table(label_map_path) -> Path | None:
 
 
 def sidecar_stems(path) -> list[str]:
-    """The stems a label table beside ``path`` may have, the longest first: the whole name, as MRIcron names its tables
-    (``aal.nii.gz``: ``aal.nii.txt``), the name without its image suffix (``case.seg.nii.gz``: ``case.seg.labels.csv``),
-    the name before its first dot."""
+    """The stems a label table beside ``path`` may have, the longest first: its own (:func:`_own_stems`), then the name
+    before its first dot."""
+    return list(dict.fromkeys([*_own_stems(path), Path(path).name.split(".")[0]]))
+
+
+def _own_stems(path) -> list[str]:
+    """The stems of the label tables that name ``path``'s values and no other file's: its whole name, as MRIcron names
+    its tables (``aal.nii.gz``: ``aal.nii.txt``), and its name without its image suffix (``case.seg.nii.gz``:
+    ``case.seg.labels.csv``)."""
     path = Path(path)
     name = path.name
     whole = name[: -len(".gz")] if name.lower().endswith(".gz") else name
-    return list(dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, name.split(".")[0]]))
+    return list(dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem]))
 
 
 def label_tables_beside(label_map_path) -> list[Path]:
-    """The label tables next to a label map: a :func:`sidecar_stems` with a sidecar suffix, for the longest stem that
-    has any (``case.labels.csv`` may be another file's than ``case.seg.nii.gz``)."""
-    path = Path(label_map_path)
+    """The label tables next to a label map: every one named after its own stems (:func:`_own_stems`), else those
+    named after the name before its first dot, which may be another file's (``case.labels.csv`` is ``case.nii.gz``'s,
+    not ``case.seg.nii.gz``'s, when that has its own)."""
+    path, own = Path(label_map_path), _own_stems(label_map_path)
+    return _tables_of(path, own) or _tables_of(path, [stem for stem in sidecar_stems(path) if stem not in own])
+
+
+def _tables_of(path: Path, stems: list[str]) -> list[Path]:
+    """The label tables beside ``path`` named a stem of ``stems`` and a sidecar suffix; a file so named that is no
+    label table is warned of and left out."""
     tables = []
-    for candidate_stem in sidecar_stems(path):
-        for suffix in SIDECAR_SUFFIXES:
-            candidate = path.with_name(candidate_stem + suffix)
-            reason = _not_a_table(candidate) if candidate.is_file() else None
-            if reason:
-                warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
-            elif candidate.is_file():
-                tables.append(candidate)
-        if tables:
-            return tables
-    return []
+    for candidate in (path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES):
+        reason = _not_a_table(candidate) if candidate.is_file() else None
+        if reason:
+            warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
+        elif candidate.is_file():
+            tables.append(candidate)
+    return tables
 
 
 def _not_a_table(path: Path) -> str | None:
