@@ -431,19 +431,19 @@ def test_a_bids_table_with_a_bad_colour_or_a_tab_table_without_its_header_is_ref
 def test_a_tab_separated_file_beside_a_label_map_that_is_no_bids_table_is_not_taken_for_its_label_table(tmp_path, capsys):
     """A table of volumes (``case.tsv``) beside ``case.nii.gz`` stopped the label map from being read once BIDS tables
     were read as sidecars."""
-    from rau.serve.client import sidecar_table
+    from rau.serve.client import sidecar_tables
 
     _label_map(tmp_path / "case.nii.gz")
     (tmp_path / "case.tsv").write_text("structure\tvolume_mm3\nliver\t1500\n")
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["label_1", "label_2"]
-    assert "case.tsv beside " in capsys.readouterr().err and sidecar_table(tmp_path / "case.nii.gz") is None
+    assert "case.tsv beside " in capsys.readouterr().err and sidecar_tables(tmp_path / "case.nii.gz") == []
     (tmp_path / "case.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]
-    assert sidecar_table(tmp_path / "case.nii.gz") == tmp_path / "case.labels.csv"
+    assert sidecar_tables(tmp_path / "case.nii.gz") == [tmp_path / "case.labels.csv"]
     (tmp_path / "case.labels.csv").unlink()
     (tmp_path / "case.tsv").write_text("1\tliver\n2\tspleen\n")  # a plain value-name table, as given with --label-table
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]
-    assert sidecar_table(tmp_path / "case.nii.gz") == tmp_path / "case.tsv"
+    assert sidecar_tables(tmp_path / "case.nii.gz") == [tmp_path / "case.tsv"]
     (tmp_path / "case.tsv").write_bytes(b"index\tname\r1\tliver\r2\tspleen\r")  # a BIDS table with old Mac line ends
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "spleen"]
 

@@ -13,10 +13,10 @@ import requests
 from rau.cli import main as rau_main
 from rau.image import Image
 from rau.io import read_image, write_image
-from rau.io.label_tables import find_label_table, write_label_table
+from rau.io.label_tables import label_tables_beside, write_label_table
 from rau.labels import LabelSet, Segmentation, Structure
 from rau.serve.app import ServerConfig
-from rau.serve.client import Client, ServerError, sidecar_table
+from rau.serve.client import Client, ServerError, sidecar_tables
 from rau.serve.uploads import MAX_REFERENCES
 from serve_helpers import running_server
 from test_serve import hc18_pair, outputs, server, write_two_halves  # noqa: F401  (server: fixture)
@@ -58,17 +58,36 @@ def test_a_2d_reference_for_a_volume_target_is_refused_naming_both_uploads(serve
         client.wait(client.submit(volume, [(image, labels, None)], options={"deformable": False}, label_table=table))
 
 
-@pytest.mark.parametrize("files, table", [
-    (["a.nii.gz", "a.nii.txt", "a.labels.csv"], "a.nii.txt"),
-    (["case.seg.nii.gz", "case.seg.json", "case.labels.csv"], "case.labels.csv"),  # case.seg.json: an image's metadata
-    (["m.png", "m.json"], "m.json"),
-    (["n.mha", "n.csv"], None),
+@pytest.mark.parametrize("files, tables", [
+    (["a.nii.gz", "a.nii.txt", "a.labels.csv"], ["a.nii.txt", "a.labels.csv"]),
+    (["case.seg.nii.gz", "case.seg.json", "case.labels.csv"], ["case.labels.csv"]),  # case.seg.json: an image's metadata
+    (["m.png", "m.json"], ["m.json"]),
+    (["n.mha", "n.csv"], []),
 ])
-def test_the_client_finds_a_label_map_s_table_as_rau_s_reader_does(tmp_path, files, table):
+def test_the_client_finds_a_label_map_s_tables_as_rau_s_reader_does(tmp_path, files, tables):
     for name in files:
         (tmp_path / name).write_text('{"Modality": "MR"}' if name == "case.seg.json" else '{"1": "liver"}')
     labels = tmp_path / files[0]
-    assert sidecar_table(labels) == find_label_table(labels) == (tmp_path / table if table else None)
+    assert sidecar_tables(labels) == label_tables_beside(labels) == [tmp_path / table for table in tables]
+
+
+def test_every_table_beside_a_reference_s_labels_goes_with_it_as_rau_segment_reads_them(server, tmp_path):
+    """Before: the client sent the first table only (ref_labels.labels.csv), so the server coloured "left" with its
+    default colour and named "right" label_2, where rau segment took both from ref_labels.tsv."""
+    url, _ = server
+    (image, labels, _), target, _ = write_two_halves(tmp_path)
+    (tmp_path / "ref_labels.labels.csv").write_text("value,name\n1,left\n")
+    (tmp_path / "ref_labels.tsv").write_text("index\tname\tcolor\n1\tleft\t#ff0000\n2\tright\t#00ff00\n")
+    client = Client(url)
+    for run in ("first", "second"):  # the second with a table after the whole name too, read first
+        job = client.submit(target, [(image, labels, None)], options={"deformable": False})
+        assert [row["name"] for row in client.wait(job)["structures"]] == ["left", "right"]
+        for kind, name in (("label_map", "s.nii.gz"), ("label_table", "s.labels.csv"), ("result", "s.result.json")):
+            client.download(job, kind, tmp_path / run / "server" / name)
+        assert rau_main(["segment", "--reference", str(image), "--reference-labels", str(labels), "--target", str(target),
+                         "--no-deformable", "--out", str(tmp_path / run / "cli/s.nii.gz")]) == 0
+        assert outputs(tmp_path / run / "server", "s") == outputs(tmp_path / run / "cli", "s")
+        (tmp_path / "ref_labels.mha.txt").write_text("2 right 0 0 255 255\n")
 
 
 @pytest.mark.parametrize("cut", [10, 300])
@@ -103,6 +122,9 @@ def test_a_reference_table_needs_its_reference_labels_before_it(server, tmp_path
     files = [("target", target), ("reference_table", table), ("reference", image), ("reference_labels", labels)]
     answer = requests.post(f"{server[0]}/v1/jobs", files=[(field, (Path(path).name, Path(path).read_bytes())) for field, path in files], timeout=60)
     assert answer.status_code == 422 and "upload each reference_table right after its reference_labels" in answer.json()["detail"]
+    files = [("target", target), ("reference", image), ("reference_labels", labels)] + [("reference_table", table)] * 3
+    answer = requests.post(f"{server[0]}/v1/jobs", files=[(field, (Path(path).name, Path(path).read_bytes())) for field, path in files], timeout=60)
+    assert answer.status_code == 422 and "upload reference_table ('halves.labels.csv'): reference_labels 1 ('ref_labels.mha') has more tables, or tables in another order, than rau segment reads" in answer.json()["detail"]
 
 
 def test_an_unknown_upload_field_is_refused_before_anything_is_written(server, tmp_path):

@@ -48,18 +48,30 @@ def _own_stems(path) -> list[str]:
 
 
 def label_tables_beside(label_map_path) -> list[Path]:
-    """The label tables next to a label map: every one named after its own stems (:func:`_own_stems`), else those
+    """The label tables next to a label map: every one named after its own stems (:func:`sidecar_places`), else those
     named after the name before its first dot, which may be another file's (``case.labels.csv`` is ``case.nii.gz``'s,
     not ``case.seg.nii.gz``'s, when that has its own)."""
-    path, own = Path(label_map_path), _own_stems(label_map_path)
-    return _tables_of(path, own) or _tables_of(path, [stem for stem in sidecar_stems(path) if stem not in own])
+    path = Path(label_map_path)
+    shorter = [stem for stem in sidecar_stems(path) if stem not in _own_stems(path)]
+    return _tables_among(path, sidecar_places(path)) or _tables_among(path, _places(path, shorter))
 
 
-def _tables_of(path: Path, stems: list[str]) -> list[Path]:
-    """The label tables beside ``path`` named a stem of ``stems`` and a sidecar suffix; a file so named that is no
-    label table is warned of and left out."""
+def sidecar_places(label_map_path) -> list[Path]:
+    """Where the label map's own tables may lie (:func:`_own_stems`, each with each sidecar suffix), in the order they
+    are read."""
+    return _places(Path(label_map_path), _own_stems(label_map_path))
+
+
+def _places(path: Path, stems: list[str]) -> list[Path]:
+    """The files beside ``path`` named a stem of ``stems`` and a sidecar suffix, in that order."""
+    return [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]
+
+
+def _tables_among(path: Path, candidates: list[Path]) -> list[Path]:
+    """The ``candidates`` that are label tables beside ``path``; a file among them that is no label table is warned of
+    and left out."""
     tables = []
-    for candidate in (path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES):
+    for candidate in candidates:
         reason = _not_a_table(candidate) if candidate.is_file() else None
         if reason:
             warn(f"{candidate} beside {path} is no label table ({reason}); ignored")

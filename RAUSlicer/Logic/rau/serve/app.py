@@ -26,7 +26,7 @@ from rau.serve.options import options_from_json
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import authorized, confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, WRITTEN_ELSEWHERE, correct, read_correction
-from rau.serve.uploads import MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
+from rau.serve.uploads import MAX_FILES, MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 from rau.session import inside_points_warning, unchanged_reason
 from rau.user_warnings import collected_warnings
@@ -358,8 +358,9 @@ def too_large(length: int, limit: int) -> str:
 
 
 async def whole_form(request):
-    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take, and one
-    whose body ended before its closing boundary (the parser would take the parts that came for all of them)."""
+    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take with their
+    tables (:data:`MAX_FILES`), and one whose body ended before its closing boundary (the parser would take the parts
+    that came for all of them)."""
     from starlette.exceptions import HTTPException  # what the form parser raises (FastAPI's is a kind of it)
     from starlette.formparsers import parse_options_header  # python-multipart's, under either of its module names
     from starlette.requests import Request
@@ -376,7 +377,7 @@ async def whole_form(request):
         raise HTTPException(415, f"send a job as a multipart/form-data form (its files and a 'spec' field of JSON), not "
                                  f"{request.headers.get('content-type') or 'a body without a Content-Type'}")
     try:
-        form = await Request(request.scope, receive).form(max_files=3 * MAX_REFERENCES + 2, max_fields=8)
+        form = await Request(request.scope, receive).form(max_files=MAX_FILES, max_fields=8)
     except HTTPException as error:
         if "Too many files" in str(error.detail):  # starlette's words for its limits
             raise InputError(f"at most {MAX_REFERENCES} references per job") from error

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from rau.io.atomic import atomic_path
-from rau.io.label_tables import SIDECAR_SUFFIXES
+from rau.io.label_tables import label_tables_beside
 
 API_VERSION = 3
 API_HEADER = "X-RAU-API-Version"
@@ -136,7 +136,7 @@ class Client:
                structures: list[str] | None = None, options: dict | None = None, label_table=None,
                seg_nrrd: bool = False) -> str:
         """Upload a target and its references (``[(image, labels, spacing or None), ...]``), each label map with the
-        label table beside it that ``rau segment`` would read (:func:`sidecar_table`); return the job id.
+        label tables beside it that ``rau segment`` would read (:func:`sidecar_tables`); return the job id.
         Without ``engine`` the server's default runs (``rau serve --engine``)."""
         spec = {
             "engine": engine,
@@ -149,9 +149,8 @@ class Client:
         paths = [("target", target)]
         for image, labels, _ in references:
             paths += [("reference", image), ("reference_labels", labels)]
-            table = sidecar_table(labels)
-            if table:  # right after its labels: the server puts it beside them, as rau segment finds it
-                paths.append(("reference_table", table))
+            # right after its labels, in the order rau segment reads them: the server puts them beside the labels in that order
+            paths += [("reference_table", table) for table in sidecar_tables(labels)]
         if label_table:
             paths.append(("label_table", label_table))
         for field, path in paths:  # before any is opened: none is left open
@@ -249,45 +248,10 @@ class Client:
         self._json("DELETE", f"/v1/sessions/{session_id}", timeout=timeout or self.timeout)
 
 
-def sidecar_table(labels) -> Path | None:
-    """The label table that ``rau segment`` reads beside the label map ``labels``, found as
-    :func:`rau.io.label_tables.find_label_table` finds it (a ``.seg.nrrd`` names its own segments: none)."""
-    path = Path(labels)
-    name = path.name
-    if name.lower().endswith(".seg.nrrd"):
-        return None
-    whole = name[: -len(".gz")] if name.lower().endswith(".gz") else name
-    for stem in dict.fromkeys([whole, name.rsplit(".nii", 1)[0] if ".nii" in name else path.stem, name.split(".")[0]]):
-        for suffix in SIDECAR_SUFFIXES:
-            candidate = path.with_name(stem + suffix)
-            if candidate.is_file() and not _metadata_json(candidate) and not _other_tsv(candidate):
-                return candidate
-    return None
-
-
-def _other_tsv(path: Path) -> bool:
-    """Whether ``path`` is a tab-separated file that starts neither with the BIDS label table's index and name columns
-    nor with a label value: no table."""
-    if path.suffix.lower() != ".tsv":
-        return False
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            start = handle.read(1 << 16)
-    except OSError:  # unreadable: sent, and the server says why
-        return False
-    header, first = next(iter(start.splitlines()), "").split("\t"), next(iter(start.split()), "")
-    return not {"index", "name"} <= set(header) and not first.lstrip("+-").isdigit()
-
-
-def _metadata_json(path: Path) -> bool:
-    """Whether ``path`` is a JSON object whose keys are no label values (an image's metadata, e.g. BIDS): no table."""
-    if path.suffix.lower() != ".json":
-        return False
-    try:
-        content = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError, RecursionError):  # unreadable (or nested too deep to read): sent, and the server says why
-        return False
-    return isinstance(content, dict) and not all(key.strip().isdigit() for key in content)
+def sidecar_tables(labels) -> list[Path]:
+    """The label tables that ``rau segment`` reads beside the label map ``labels``, in the order it reads them
+    (:func:`rau.io.label_tables.label_tables_beside`; a ``.seg.nrrd`` names its own segments: none)."""
+    return [] if Path(labels).name.lower().endswith(".seg.nrrd") else label_tables_beside(labels)
 
 
 def _causes(error: BaseException, depth: int = 8):

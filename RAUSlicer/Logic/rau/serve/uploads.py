@@ -18,13 +18,17 @@ from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
 from rau.io.json_text import parse_json
+from rau.io.label_tables import sidecar_places
 from rau.references import check_distinct_references, label_tables, load_reference
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields
 from rau.user_warnings import collected_warnings, warn
 
 MAX_REFERENCES = 32
-"""References per job (each a reference, reference_labels and reference_table file)."""
+"""References per job (each a reference and a reference_labels file, and the reference_table files of the latter)."""
+MAX_FILES = MAX_REFERENCES * (2 + len(sidecar_places("labels.nii.gz"))) + 2
+"""Files per job: the target, each reference's image and label map with every table rau segment could read beside it,
+and a label_table."""
 
 
 @dataclass
@@ -106,17 +110,12 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
     if unknown:  # before any file is written: a field's name becomes its file's (a name of 300 bytes was a 500)
         raise InputError(f"unexpected upload field(s) {', '.join(f'{field:.40}' for field in sorted(unknown))}")
     by_field: dict[str, list[tuple[Path, str]]] = {}
-    tabled: set[int] = set()
     for upload in uploads:
         files = by_field.setdefault(upload.field, [])
-        stem = f"{upload.field}{len(files)}"
-        if upload.field == "reference_table":  # the sidecar of the reference_labels just before it, found there as rau segment finds one
-            owner = len(by_field.get("reference_labels", [])) - 1
-            if owner < 0 or owner in tabled:
-                raise InputError("upload each reference_table right after its reference_labels (at most one per reference)")
-            tabled.add(owner)
-            stem = f"reference_labels{owner}"
-        path = confined(folder, "inputs", f"{stem}{upload_suffix(upload.filename, upload.field)}")
+        name = f"{upload.field}{len(files)}{upload_suffix(upload.filename, upload.field)}"
+        if upload.field == "reference_table":
+            name = _table_name(upload, by_field.get("reference_labels", []), files)
+        path = confined(folder, "inputs", name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
             shutil.copyfileobj(upload.stream, handle)
@@ -162,6 +161,23 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
     for message in said:
         warn(_client_names(message, names))
     return request
+
+
+def _table_name(upload: Upload, labels: list[tuple[Path, str]], tables: list[tuple[Path, str]]) -> str:
+    """The name a reference_table upload is saved under: a sidecar of the reference_labels just before it, at the
+    first place after its earlier ones (``tables``: every reference's so far) in the order rau segment reads a label
+    map's tables (:func:`~rau.io.label_tables.sidecar_places`), so the server reads them in the order they came."""
+    if not labels:
+        raise InputError("upload each reference_table right after its reference_labels")
+    places = sidecar_places(labels[-1][0])
+    earlier = [place for place in places if place in {path for path, _ in tables}]
+    after = places.index(earlier[-1]) + 1 if earlier else 0
+    suffix = upload_suffix(upload.filename, upload.field)
+    place = next((place for place in places[after:] if place.name.endswith(suffix)), None)
+    if place is None:
+        raise InputError(f"upload reference_table ({upload.filename!r}): reference_labels {len(labels)} ({labels[-1][1]!r}) "
+                         "has more tables, or tables in another order, than rau segment reads beside one label map")
+    return place.name
 
 
 def _file_name(uploaded: str) -> str:
