@@ -167,17 +167,17 @@ def test_label_table_names_are_trimmed_and_a_value_named_twice_is_refused(tmp_pa
     (tmp_path / "spaces.csv").write_text("value,name\n3, fetal head \n")
     assert read_label_table(tmp_path / "spaces.csv").names == ["fetal head"]
     (tmp_path / "twice.csv").write_text("value,name\n3,head\n3,skull\n")
-    with pytest.raises(InputError, match=r"twice.csv: label value 3 is named twice \('head' and 'skull'\)"):
+    with pytest.raises(InputError, match=r"twice.csv line 3: label value 3 is named twice \('head' and 'skull'\)"):
         read_label_table(tmp_path / "twice.csv")
     for keys in (("3", "3"), ("3", "03")):  # before, JSON kept the last name, or said a name appeared twice
         (tmp_path / "twice.json").write_text(f'{{"{keys[0]}": "head", "{keys[1]}": "skull"}}')
         with pytest.raises(InputError, match=r"twice.json: label value 3 is named twice \('head' and 'skull'\)"):
             read_label_table(tmp_path / "twice.json")
     (tmp_path / "names.csv").write_text("value,name\n1,head\n2,Head\n")
-    with pytest.raises(InputError, match="names.csv: structure names 'head' and 'Head' are one name to RAUSlicer"):
+    with pytest.raises(InputError, match="names.csv line 3: structure names 'head' and 'Head' are one name to RAUSlicer"):
         read_label_table(tmp_path / "names.csv")
     (tmp_path / "marks.csv").write_text("value,name\n1,?\n2,!\n3,?\n")  # punctuation-only names are names too
-    with pytest.raises(InputError, match="marks.csv: the structure name '\\?' appears twice"):
+    with pytest.raises(InputError, match="marks.csv line 4: the structure name '\\?' appears twice"):
         read_label_table(tmp_path / "marks.csv")
 
 

@@ -365,10 +365,10 @@ def test_a_color_table_s_colours_are_whole_numbers_0_to_255_and_a_quoted_name_lo
 
 def test_a_negative_label_value_in_a_table_is_refused_as_in_a_label_map(tmp_path, capsys):
     """Before: accepted; and a JSON sidecar with a negative key was skipped as 'no label table' even when given."""
-    for name, text in (("t.csv", "value,name\n-3,neg\n"), ("t.ctbl", "-3 neg\n"), ("t.json", '{"-3": "neg"}')):
-        (tmp_path / name).write_text(text)
+    for name, text in (("t.csv line 2", "value,name\n-3,neg\n"), ("t.ctbl line 1", "-3 neg\n"), ("t.json", '{"-3": "neg"}')):
+        (tmp_path / name.split()[0]).write_text(text)
         with pytest.raises(InputError, match=rf"{name}: label value -3 \('neg'\) is negative"):
-            read_label_table(tmp_path / name)
+            read_label_table(tmp_path / name.split()[0])
     _label_map(tmp_path / "case.nii.gz")
     (tmp_path / "case.json").write_text('{"-3": "neg", "1": "liver"}')  # a label table, not a metadata sidecar
     with pytest.raises(InputError, match="case.json: label value -3"):
@@ -514,3 +514,14 @@ def test_every_table_named_after_the_label_map_counts_and_two_that_disagree_are_
         read_segmentation(tmp_path / "x.nii.gz")
     (tmp_path / "x.labels.csv").write_text("value,name\n1,liver\n2,kidney\n")
     assert read_segmentation(tmp_path / "x.nii.gz").labels.names == ["liver", "kidney"]
+
+
+def test_a_value_or_a_name_given_twice_is_refused_naming_the_line_of_the_second(tmp_path):
+    """Before: 'lab.labels.csv: structure names ... are one name' and 'label value 1 is named twice', naming no line."""
+    for name, text, line, problem in (
+            ("lab.labels.csv", "value,name\n1,liver\n\n2,Liver\n", 4, "structure names 'liver' and 'Liver' are one name to RAUSlicer"),
+            ("lab.ctbl", "# a table\n1 liver 255 0 0 255\n1 spleen 0 255 0 255\n", 3, r"label value 1 is named twice \('liver' and 'spleen'\)"),
+            ("lab.tsv", "index\tname\n0\tbackground\n1\tliver\n1\tspleen\n", 4, "label value 1 is named twice")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(InputError, match=f"{name} line {line}: {problem}"):
+            read_label_table(tmp_path / name)

@@ -138,15 +138,17 @@ def normalize_name(name: str) -> str:
     return "".join(ch for ch in name if ch.isalnum()) or name.strip()
 
 
-def check_distinct_names(names: list[str]) -> None:
-    """Refuse two structure names that are one to RAUSlicer (:func:`normalize_name`)."""
+def check_distinct_names(names: list[str], where: list[str] | None = None) -> None:
+    """Refuse two structure names that are one to RAUSlicer (:func:`normalize_name`); ``where``: where each name was
+    read (``table.csv line 3``), said of the second."""
     seen = {}
-    for name in names:
+    for index, name in enumerate(names):
         key = normalize_name(name)
         if key in seen:
-            raise InputError(f"the structure name {name!r} appears twice" if seen[key] == name else
-                             f"structure names {seen[key]!r} and {name!r} are one name to RAUSlicer, which ignores case, "
-                             "spaces and punctuation when it matches names; rename one")
+            raise InputError((f"{where[index]}: " if where else "") + (
+                f"the structure name {name!r} appears twice" if seen[key] == name else
+                f"structure names {seen[key]!r} and {name!r} are one name to RAUSlicer, which ignores case, "
+                "spaces and punctuation when it matches names; rename one"))
         seen[key] = name
 
 

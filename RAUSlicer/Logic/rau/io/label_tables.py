@@ -20,7 +20,7 @@ from pathlib import Path
 from rau import validation
 from rau.errors import InputError, about, path_refusal
 from rau.io.json_text import parse_json
-from rau.labels import LabelSet, Structure, default_color
+from rau.labels import LabelSet, Structure, check_distinct_names, default_color
 from rau.user_warnings import warn
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
@@ -117,7 +117,8 @@ def read_label_table(path) -> LabelSet:
             pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise ValueError('a JSON label table maps each value to its name, e.g. {"1": "liver", "2": "spleen"}')
-            names = _one_name_per_value([(int(k), v.strip()) for k, v in pairs if v.strip()], path)  # blank: no name, as in a CSV
+            named = [(int(k), v.strip()) for k, v in pairs if v.strip()]  # blank: no name, as in a CSV
+            names = _one_name_per_value(named, [str(path)] * len(named))  # a JSON object's keys have no lines to name
             labels = dataclasses.replace(LabelSet.from_values(list(names), names), colored=frozenset())
         elif path.name.lower().endswith(".csv"):
             labels = _parse_csv(text, path)
@@ -125,7 +126,6 @@ def read_label_table(path) -> LabelSet:
             labels = _parse_bids_tsv(text, path)
         else:
             labels = _parse_color_table(text, path)
-        labels = _one_structure_per_value(labels, path)
         return dataclasses.replace(labels, named=False) if _names_made_up(labels) else labels
     except InputError as error:
         named = about(path, error)  # the error itself (of its own kind) when it names the table already
@@ -149,7 +149,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
     if missing:
         raise InputError(f"{path}: label table lacks column(s) {', '.join(missing)}; give value,name[,r,g,b] "
                          "or a Slicer color table (LabelValue,Name,Color_R,Color_G,Color_B)")
-    structures, colored = [], []
+    structures, lines, colored = [], [], []
     for row in reader:
         try:
             structure = _slicer_csv_row(row) if slicer else _csv_row(row)
@@ -157,8 +157,9 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
             raise InputError(f"{path} line {reader.line_num}: bad label table row ({error})") from error
         if structure.value != 0 and structure.name:
             structures.append(structure)
+            lines.append(reader.line_num)
             colored += [structure.value] if _colour_fields(row, ("Color_R", "Color_G", "Color_B") if slicer else ("r", "g", "b")) else []
-    return LabelSet(tuple(structures), colored=frozenset(colored))
+    return _label_set(structures, lines, colored, path)
 
 
 def _colour_fields(row: dict, columns: tuple[str, str, str]) -> list[str] | None:
@@ -200,16 +201,17 @@ def _parse_bids_tsv(text: str, path: Path) -> LabelSet:
     """A BIDS segmentation table: one row per label value (``index``), its ``name`` and optionally its ``color``
     (``#rrggbb``; ``n/a`` or none: the value's default colour)."""
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
-    structures, colored = [], []
+    structures, lines, colored = [], [], []
     for row in reader:
         try:
             value, name, color = int(row["index"]), (row["name"] or "").strip(), (row.get("color") or "n/a").strip()
             if value != 0 and name and name != "n/a":
                 structures.append(Structure(name, value, default_color(value) if color == "n/a" else _color_of_hex(color)))
+                lines.append(reader.line_num)
                 colored += [value] if color != "n/a" else []
         except (TypeError, ValueError) as error:
             raise InputError(f"{path} line {reader.line_num}: bad BIDS segmentation table row ({error})") from error
-    return LabelSet(tuple(structures), colored=frozenset(colored))
+    return _label_set(structures, lines, colored, path)
 
 
 def _color_of_hex(text: str) -> tuple[float, float, float]:
@@ -230,21 +232,25 @@ class _JsonPairs(list):
     """A JSON object as its (key, value) pairs in order, as ``json.loads`` gives them to ``object_pairs_hook``."""
 
 
-def _one_structure_per_value(labels: LabelSet, path: Path) -> LabelSet:
-    """A label map has one structure per value, so a table may name each value once."""
-    _one_name_per_value([(structure.value, structure.name) for structure in labels.structures], path)
-    return labels
+def _label_set(structures: list[Structure], lines: list[int], colored: list[int], path: Path) -> LabelSet:
+    """The structures a table gives (``lines``: the line each is on; ``colored``: the values given a colour): a name
+    given twice, or a value (a label map has one structure per value), is refused naming the line of the second."""
+    where = [f"{path} line {line}" for line in lines]
+    check_distinct_names([structure.name for structure in structures], where)
+    _one_name_per_value([(structure.value, structure.name) for structure in structures], where)
+    return LabelSet(tuple(structures), colored=frozenset(colored))
 
 
-def _one_name_per_value(named: list[tuple[int, str]], path: Path) -> dict[int, str]:
-    """``(value, name)`` pairs as a dict; a value named twice raises, naming both names."""
+def _one_name_per_value(named: list[tuple[int, str]], where: list[str]) -> dict[int, str]:
+    """``(value, name)`` pairs as a dict (``where``: where each was read, the table and its line); a negative value, or
+    a value named twice, raises, naming both names."""
     seen: dict[int, str] = {}
-    for value, name in named:
+    for (value, name), place in zip(named, where):
         if value < 0:
-            raise InputError(f"{path}: label value {value} ({name!r}) is negative; label values are 0 (the background) "
+            raise InputError(f"{place}: label value {value} ({name!r}) is negative; label values are 0 (the background) "
                              "or positive whole numbers")
         if value in seen:
-            raise InputError(f"{path}: label value {value} is named twice ({seen[value]!r} and {name!r})")
+            raise InputError(f"{place}: label value {value} is named twice ({seen[value]!r} and {name!r})")
         seen[value] = name
     return seen
 
@@ -272,7 +278,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
     """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
     MRIcron table gives ``value name`` and names as they are, of one word or several; a name may be quoted) or an
     ITK-SNAP label description (``value r g b a visible mesh "name"``, the quoted name last)."""
-    structures, colored = [], []
+    structures, lines, colored = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.strip().startswith("#"):
             continue
@@ -290,8 +296,9 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
         name = name.strip()  # a quoted name's spaces, as a CSV's names are read; blank: no name
         if value != 0 and name and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))
+            lines.append(number)
             colored += [value] if len(rgb) == 3 else []
-    return LabelSet(tuple(structures), colored=frozenset(colored))
+    return _label_set(structures, lines, colored, path)
 
 
 def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:
