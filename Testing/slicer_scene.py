@@ -89,3 +89,21 @@ def mrml_scene(vtk_errors):
             delattr(slicer, name)
         else:
             setattr(slicer, name, value)
+
+
+def store_from(node, start) -> None:
+    """Store a volume node's voxels from the index ``start`` (i, j, k) on, as a crop by ``vtkExtractVOI`` keeps them,
+    leaving each voxel where it was in the world (its IJK-to-RAS moved to make up for it)."""
+    import numpy as np
+    from slicer.util import arrayFromVTKMatrix, vtkMatrixFromArray
+
+    shift = vtk.vtkImageTranslateExtent()
+    shift.SetTranslation(*start)
+    shift.SetInputData(node.GetImageData())
+    shift.Update()
+    ijk_to_ras = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(ijk_to_ras)
+    back = np.eye(4)
+    back[:3, 3] = -np.asarray(start, float)
+    node.SetIJKToRASMatrix(vtkMatrixFromArray(arrayFromVTKMatrix(ijk_to_ras) @ back))
+    node.SetAndObserveImageData(shift.GetOutput())

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+from slicer_scene import mrml_scene, store_from, vtk_errors  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
 
@@ -29,6 +29,7 @@ from rau.mrml import (  # noqa: E402
     read_rau_tag,
     segmentation_from_node,
 )
+from rau.mrml.geometry import image_ijk_to_ras  # noqa: E402
 from slicer_module import MODULE_FILE, load_rauslicer  # noqa: E402
 
 STRUCTURES = ["right lung", "left lung", "tissue"]
@@ -114,6 +115,35 @@ def test_ticking_only_a_segment_with_no_voxels_reports_it_not_found_like_the_com
                                                      "registration", {"deformable": False})
     tag = read_rau_tag(node, "gallbladder")
     assert not tag["found"] and tag["message"] == "has no voxels in the reference"
+
+
+def test_volumes_whose_voxels_are_stored_from_a_non_zero_index_are_read_where_slicer_shows_them(mrml_scene, small_chest, tmp_path):
+    """A volume's voxels may be stored from an index other than 0 (a crop by vtkExtractVOI left in place); before, they
+    were read as if stored from index 0, so a result, a click and an export landed that many voxels off the anatomy."""
+    from rau.mrml import prompt_from_markups
+
+    image, segmentation = small_chest
+    reference = add_volume_node(image, "reference CT", mrml_scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
+    store_from(reference, (-3, 5, 2))
+    target = add_volume_node(image, "patient CT", mrml_scene)
+    store_from(target, (6, 4, 1))  # the same voxels in the same place: the reference's labels are the truth
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.process(reference, reference_segmentation, target, STRUCTURES, "registration", {"deformable": False})
+    found = segmentation_from_node(node, image)
+    for name in STRUCTURES:
+        truth, mask = segmentation.masks[name], found.masks[name]
+        assert 2 * (truth & mask).sum() / (truth.sum() + mask.sum()) > 0.95, name
+
+    k, j, i = (int(v) for v in np.argwhere(found.masks["right lung"])[0])
+    click = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "inside points")
+    click.AddControlPointWorld((image_ijk_to_ras(image)[:3] @ [i, j, k, 1.0]).tolist())
+    assert prompt_from_markups(image_from_volume_node(target), click).points == [(i, j, k)]
+
+    nifti, _table = logic.exportLabelMap(node, target, tmp_path / "patient.nii.gz")
+    exported = read_image(nifti)
+    assert exported.same_grid(image, tolerance=1e-4)
+    assert np.array_equal(exported.array == 5, found.masks["right lung"])
 
 
 def check_corrections(logic, node, target_image):

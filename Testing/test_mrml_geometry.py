@@ -6,14 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
-from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+from slicer_scene import mrml_scene, store_from, vtk_errors  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
 from rau.image import GeometryError, Image  # noqa: E402
 from rau.io import read_image  # noqa: E402
-from rau.mrml import add_volume_node, image_from_volume_node  # noqa: E402
+from rau.mrml import add_volume_node, check_volume_in_place, image_from_volume_node  # noqa: E402
 from slicer.util import arrayFromVTKMatrix, vtkMatrixFromArray  # noqa: E402
 
 
@@ -89,6 +89,15 @@ def test_oblique_nifti_loaded_by_slicer_is_the_image_the_command_line_reads(mrml
     assert from_slicer.origin == from_file.origin
     assert np.array_equal(from_slicer.direction, from_file.direction)
     assert np.array_equal(from_slicer.array, from_file.array)
+
+
+def test_voxels_stored_from_a_non_zero_index_are_read_where_they_lie(mrml_scene, oblique):
+    """Before, a volume whose voxels are stored from index (2, 3, 1) on was read as if stored from 0: 2, 3 and 1 voxels off."""
+    node = add_volume_node(oblique, "cropped", mrml_scene)
+    store_from(node, (2, 3, 1))
+    back = image_from_volume_node(node)
+    assert back.same_grid(oblique, tolerance=1e-6) and np.array_equal(back.array, oblique.array)
+    check_volume_in_place(node, back)  # the check after a run measures it as it was read
 
 
 def test_linear_parent_transform_is_applied_like_hardening(mrml_scene, oblique):

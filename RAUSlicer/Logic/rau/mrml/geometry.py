@@ -64,6 +64,14 @@ def ijk_to_world(node) -> np.ndarray:
     return node_to_world(node) @ arrayFromVTKMatrix(matrix)
 
 
+def voxels_to_world(node) -> np.ndarray:
+    """A volume node's 4x4 matrix from the indices of its stored voxels to world RAS: its voxel array starts at its
+    image data's extent start (not always IJK 0, e.g. a crop by ``vtkExtractVOI`` left in place)."""
+    start = np.eye(4)
+    start[:3, 3] = node.GetImageData().GetExtent()[0::2]
+    return ijk_to_world(node) @ start
+
+
 MOVED = "was moved or its geometry changed (a transform, or its origin, spacing or directions)"
 """What happened to a node whose voxels are no longer where they were read (:func:`volume_in_place`), said in refusals."""
 
@@ -74,7 +82,7 @@ REMOVED = "was removed from the scene"
 def volume_in_place(node, image: Image) -> bool:
     """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
     or hardened since, and its origin, spacing and directions as they were)."""
-    return np.allclose(ijk_to_world(node), image_ijk_to_ras(image.as_stored()), atol=1e-6)
+    return np.allclose(voxels_to_world(node), image_ijk_to_ras(image.as_stored()), atol=1e-6)
 
 
 def check_volume_in_place(node, image: Image) -> None:
@@ -84,7 +92,8 @@ def check_volume_in_place(node, image: Image) -> None:
 
 
 def image_from_volume_node(node) -> Image:
-    """A copy of a scalar volume node's voxels with its world geometry (parent transform applied).
+    """A copy of a scalar volume node's voxels with its world geometry (parent transform applied; index 0 is its first
+    stored voxel, :func:`voxels_to_world`).
 
     A volume with a single slice along any axis becomes a 2D image (:meth:`Image.from_grid`). A colour
     (vector) volume, as Slicer loads a colour PNG or JPEG, becomes grey (:func:`rau.image.colour_as_grey`).
@@ -94,7 +103,7 @@ def image_from_volume_node(node) -> Image:
                             f"{node.GetName()!r} is a {node.GetClassName()}, not a scalar volume")
     if node.GetImageData() is None or node.GetImageData().GetPointData().GetScalars() is None:  # none, or an empty one
         raise GeometryError(f"volume {node.GetName()!r} holds no voxels")
-    index_to_lps = RAS_FROM_LPS @ ijk_to_world(node)
+    index_to_lps = RAS_FROM_LPS @ voxels_to_world(node)
     linear = index_to_lps[:3, :3]
     spacing = np.linalg.norm(linear, axis=0)
     if not np.all(np.isfinite(spacing) & (spacing > 0)):  # the direction below would divide by it
