@@ -110,6 +110,15 @@ def test_ui_connects_every_mrml_widget_to_the_scene():
     assert mrml and not mrml - connected, f"not given the scene: {sorted(mrml - connected)}"
 
 
+def test_the_volume_selectors_offer_no_volume_that_is_no_image():
+    """Before, diffusion-weighted and diffusion tensor volumes were offered (MRML counts them scalar volumes), then refused."""
+    root = ElementTree.parse(UI_FILE).getroot()
+    for name in ("referenceVolumeSelector", "targetVolumeSelector"):
+        widget = next(w for w in root.iter("widget") if w.get("name") == name)
+        hidden = {s.text for p in widget.iter("property") if p.get("name") == "hideChildNodeTypes" for s in p.iter("string")}
+        assert {"vtkMRMLLabelMapVolumeNode", "vtkMRMLDiffusionWeightedVolumeNode", "vtkMRMLDiffusionTensorVolumeNode"} <= hidden, name
+
+
 def cmake_listed(path: Path) -> set[str]:
     """Paths listed in a CMake file (tokens that look like files), with ${MODULE_NAME} expanded."""
     text = re.sub(r"#.*", "", path.read_text(encoding="utf-8")).replace("${MODULE_NAME}", "RAUSlicer")

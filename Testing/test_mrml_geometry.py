@@ -170,3 +170,20 @@ def test_a_volume_with_zero_spacing_or_a_segmentation_given_as_a_volume_is_refus
             image_from_volume_node(flat)
     with pytest.raises(GeometryError, match="'liver labels' is a vtkMRMLSegmentationNode, not a scalar volume"):
         image_from_volume_node(mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "liver labels"))
+
+
+def test_a_diffusion_tensor_volume_is_refused_by_name(mrml_scene):
+    """A diffusion tensor volume node is a scalar volume node to MRML; before, it was refused with "image array must be
+    3D (k, j, i), got shape (2, 3, 4, 3, 3)", naming neither the node nor what is wrong with it."""
+    node = mrml_scene.AddNewNodeByClass("vtkMRMLDiffusionTensorVolumeNode", "DTI")
+    data = vtk.vtkImageData()
+    data.SetDimensions(4, 3, 2)
+    data.AllocateScalars(vtk.VTK_FLOAT, 1)
+    tensors = vtk.vtkFloatArray()
+    tensors.SetNumberOfComponents(9)
+    tensors.SetNumberOfTuples(4 * 3 * 2)
+    tensors.Fill(1.0)
+    data.GetPointData().SetTensors(tensors)
+    node.SetAndObserveImageData(data)
+    with pytest.raises(GeometryError, match="volume 'DTI': expected a scalar image or 8- or 16-bit colour, got 9 components per voxel of float32"):
+        image_from_volume_node(node)

@@ -110,9 +110,9 @@ def image_from_volume_node(node) -> Image:
         raise GeometryError(f"volume {node.GetName()!r} has voxel spacing {tuple(float(v) for v in spacing)} mm; spacing "
                             "must be positive and finite (set it in the Volumes module, Volume Information)")
     array = np.array(arrayFromVolume(node), copy=True)
-    if array.ndim == 4:
+    if array.ndim > 3:  # colour, or vectors; a diffusion tensor volume's are 3x3 per voxel: 9 components
         try:
-            array = colour_as_grey(array)
+            array = colour_as_grey(array.reshape(*array.shape[:3], -1))
         except GeometryError as error:
             raise GeometryError(f"volume {node.GetName()!r}: {error}") from None
     return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
