@@ -107,3 +107,17 @@ def store_from(node, start) -> None:
     back[:3, 3] = -np.asarray(start, float)
     node.SetIJKToRASMatrix(vtkMatrixFromArray(arrayFromVTKMatrix(ijk_to_ras) @ back))
     node.SetAndObserveImageData(shift.GetOutput())
+
+
+def warp(scene, name: str = "warp"):
+    """A non-linear (grid) transform node, a displacement grid of zeros (MRML counts it non-linear all the same)."""
+    grid = vtk.vtkImageData()
+    grid.SetDimensions(3, 3, 3)
+    grid.SetOrigin(-100, -100, -100)
+    grid.SetSpacing(100, 100, 100)
+    grid.AllocateScalars(vtk.VTK_DOUBLE, 3)
+    transform = slicer.vtkOrientedGridTransform()
+    transform.SetDisplacementGridData(grid)
+    node = scene.AddNewNodeByClass("vtkMRMLGridTransformNode", name)
+    node.SetAndObserveTransformFromParent(transform)
+    return node

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+from slicer_scene import mrml_scene, vtk_errors, warp  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
@@ -413,6 +413,9 @@ def test_a_moved_result_refuses_corrections_until_it_is_back(mrml_scene, labels,
     hardened.SetElement(0, 3, hardened.GetElement(0, 3) + 9.0)
     target.SetIJKToRASMatrix(hardened)
     with pytest.raises(ValueError, match="or its target was moved"):
+        correction.update("liver", Prompt(points=[(2, 2, 2)], labels=[1]))
+    node.SetAndObserveTransformNodeID(warp(mrml_scene).GetID())  # before: "harden it ... before running RAUSlicer"
+    with pytest.raises(ValueError, match="non-linear transform 'warp'; harden it .* before correcting it$"):
         correction.update("liver", Prompt(points=[(2, 2, 2)], labels=[1]))
 
 

@@ -9,11 +9,12 @@ import re
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+from slicer_scene import mrml_scene, vtk_errors, warp  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
 vtk = pytest.importorskip("vtk")
 
+from rau.image import GeometryError  # noqa: E402
 from rau.io import OutputExistsError, read_segmentation  # noqa: E402
 from rau.labels import LabelSet, Segmentation  # noqa: E402
 from rau.mrml import add_segmentation_node, add_volume_node, export_label_map, export_seg_nrrd, image_from_volume_node  # noqa: E402
@@ -192,6 +193,18 @@ def test_both_exports_of_a_result_under_a_transform_lie_in_world_coordinates(mrm
     again = export_seg_nrrd(node, tmp_path / "again.seg.nrrd")
     assert sitk.ReadImage(str(again)).GetOrigin() == sitk.ReadImage(str(seg_nrrd)).GetOrigin()
     assert mrml_scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == 1
+
+
+def test_a_result_under_a_non_linear_transform_is_refused_for_the_export(mrml_scene, labels, grid, tmp_path):
+    """Before, both exports said to harden the transform "before running RAUSlicer": the user was exporting."""
+    node = add_segmentation_node(labels, "result", mrml_scene, add_volume_node(grid, "target", mrml_scene))
+    node.SetAndObserveTransformNodeID(warp(mrml_scene).GetID())
+    said = "'result' is under the non-linear transform 'warp'; harden it .* before exporting it$"
+    with pytest.raises(GeometryError, match=said):
+        export_label_map(node, grid, tmp_path / "result.nii.gz")
+    with pytest.raises(GeometryError, match=said):
+        export_seg_nrrd(node, tmp_path / "result.seg.nrrd")
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_provenance_tag_naming_a_pipe_survives_a_seg_nrrd_save_and_a_damaged_one_is_named(mrml_scene, labels, grid, tmp_path):

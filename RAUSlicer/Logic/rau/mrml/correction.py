@@ -261,7 +261,8 @@ class Correction:
         if removed and not undoing:
             raise ValueError(f"the target {self.target_node.GetName()!r} of {self.node.GetName()!r} {REMOVED} after Run; corrections "
                              "are placed on the target as it was at Run: load it again and press Run (undo still works)")
-        moved = not np.allclose(node_to_world(self.node), self._placed, atol=1e-6)
+        placed = node_to_world(self.node, "undoing a correction" if undoing else "correcting it")
+        moved = not np.allclose(placed, self._placed, atol=1e-6)
         if moved or (self.target_node is not None and not removed and not volume_in_place(self.target_node, self.result.target)):
             raise ValueError(f"{self.node.GetName()!r} or its target {MOVED} after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")

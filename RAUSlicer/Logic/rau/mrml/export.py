@@ -20,6 +20,10 @@ from rau.mrml.segments import segmentation_from_node
 from rau.user_warnings import warn
 
 
+EXPORTING = "exporting it"
+"""What the user was doing when an export refuses a node under a non-linear transform (:func:`node_to_world`)."""
+
+
 def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tuple[Path, Path]:
     """Write the node's segments on ``geometry`` as a label map (``.nii.gz``) plus ``.labels.csv``.
 
@@ -31,6 +35,7 @@ def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tu
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     label_map_suffix(path, "export file", LABEL_MAP_FILE_SUFFIXES)
     check_picture_output(path, geometry, "export file")
+    node_to_world(node, EXPORTING)  # a non-linear transform is refused as the export's
     segmentation = segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes")
     written = write_label_map(segmentation, path, overwrite=overwrite)
     if hidden := hidden_warning(segmentation, path, "a .seg.nrrd export keeps them whole"):
@@ -66,7 +71,7 @@ def on_its_grid(node, volume) -> bool:
     matrix, extent = vtk.vtkMatrix4x4(), [0] * 6
     if not stored or not slicer.vtkSegmentationConverter.DeserializeImageGeometry(stored, matrix, extent):
         return False
-    made_over = node_to_world(node) @ arrayFromVTKMatrix(matrix)
+    made_over = node_to_world(node, EXPORTING) @ arrayFromVTKMatrix(matrix)
     return tuple(extent) == tuple(volume.GetImageData().GetExtent()) and np.allclose(made_over, ijk_to_world(volume), atol=1e-6)
 
 
@@ -90,7 +95,7 @@ def world_copy(node):
     if node.GetParentTransformNode() is None:
         return node
     transform = vtk.vtkTransform()
-    transform.SetMatrix(vtkMatrixFromArray(node_to_world(node)))  # refuses a non-linear transform, naming it
+    transform.SetMatrix(vtkMatrixFromArray(node_to_world(node, EXPORTING)))  # refuses a non-linear transform, naming it
     copy = slicer.vtkMRMLSegmentationNode()
     copy.Copy(node)
     copy.ApplyTransform(transform)

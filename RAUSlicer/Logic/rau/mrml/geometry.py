@@ -39,10 +39,10 @@ def image_ijk_to_ras(image: Image) -> np.ndarray:
     return RAS_FROM_LPS @ image.volume().index_to_world
 
 
-def node_to_world(node) -> np.ndarray:
+def node_to_world(node, doing: str = "running RAUSlicer") -> np.ndarray:
     """4x4 matrix from the node's own frame to world RAS (identity without a parent transform).
 
-    Non-linear parent transforms are refused: harden them first (Transforms module).
+    Non-linear parent transforms are refused: the error says to harden them (Transforms module) before ``doing``.
     """
     transform = node.GetParentTransformNode()
     if transform is None:
@@ -50,7 +50,7 @@ def node_to_world(node) -> np.ndarray:
     if not transform.IsTransformToWorldLinear():
         raise GeometryError(
             f"{node.GetName()!r} is under the non-linear transform {transform.GetName()!r}; "
-            "harden it (Transforms module, 'Harden transform') before running RAUSlicer"
+            f"harden it (Transforms module, 'Harden transform') before {doing}"
         )
     matrix = vtk.vtkMatrix4x4()
     transform.GetMatrixTransformToWorld(matrix)
