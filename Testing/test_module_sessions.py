@@ -177,6 +177,20 @@ def test_a_correction_finished_after_its_node_was_deleted_is_refused(disk_scene)
         logic.applyCorrection(node, "disk", item)  # before: written into the deleted node, reported as done
 
 
+def test_an_undo_or_an_export_of_a_deleted_result_says_it_was_deleted(disk_scene, tmp_path):
+    """Before, the undo said "nothing was corrected", and the label-map export that the result "is no longer linked to
+    the target volume it was made over (the volume was removed, ...)": the result itself was removed."""
+    scene, _, logic, run, _, _ = disk_scene
+    node = run()
+    logic.correct(node, "disk", Prompt(points=[(34, 30, 0)], labels=[0]))
+    scene.RemoveNode(node)
+    with pytest.raises(ValueError, match="^'target segmentation' was removed from the scene; nothing was undone$"):
+        logic.undo(node, "disk")
+    with pytest.raises(ValueError, match="^'target segmentation' was removed from the scene; nothing was exported$"):
+        logic.exportLabelMap(node, None, tmp_path / "gone.nii.gz")
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("under_transform", [False, True])
 def test_once_its_target_is_removed_a_result_is_no_longer_corrected_but_its_corrections_are_undone(disk_scene, under_transform):
     """Before, a target that had been under a transform counted as moved once removed (it has no transform then): both

@@ -29,12 +29,12 @@ class CorrectionLogic:
         """Main thread: prepare undoing the last correction of ``name``. Returns ``work(progress)``, the engine
         session's undo after it is told of the hand edits made since (a server's round trips), safe on a worker thread; then :meth:`applyUndo`, or
         :meth:`dropUndo` when its answer is not written."""
-        return self.keptCorrection(segmentationNode).undo_work(name)
+        return self.keptCorrection(segmentationNode, "undone").undo_work(name)
 
     def applyUndo(self, segmentationNode, name):
         """Main thread: write what undoing ``name`` puts back. A write that is refused (e.g. the target moved) leaves
         the engine session undone and the node not: the session is closed and the error says so (:meth:`dropUndo`)."""
-        _writtenOrTakenBack(lambda: self.keptCorrection(segmentationNode).write_undo(name),
+        _writtenOrTakenBack(lambda: self.keptCorrection(segmentationNode, "undone").write_undo(name),
                             lambda: self.dropUndo(segmentationNode, name))
 
     def dropUndo(self, segmentationNode, name):
@@ -45,10 +45,11 @@ class CorrectionLogic:
             return None
         return self._closeSession(segmentationNode, f"had already undone the correction of {name!r}")
 
-    def keptCorrection(self, segmentationNode):
-        """:meth:`correction`, or a clear error when none is kept for the node."""
+    def keptCorrection(self, segmentationNode, done="corrected"):
+        """:meth:`correction`, or a clear error when none is kept for the node (one removed from the scene: nothing
+        was ``done``)."""
         if segmentationNode is not None and segmentationNode.GetScene() is None:
-            raise ValueError(f"{segmentationNode.GetName()!r} was removed from the scene; nothing was corrected")
+            raise ValueError(f"{segmentationNode.GetName()!r} was removed from the scene; nothing was {done}")
         correction = self.correction(segmentationNode)
         if correction is None:
             raise ValueError("this segmentation has no correction session; press Run again to correct it")

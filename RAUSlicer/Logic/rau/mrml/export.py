@@ -14,7 +14,7 @@ from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, label_map_suffix
 from rau.io.run_outputs import hidden_warning
-from rau.mrml.geometry import ijk_to_world, node_to_world
+from rau.mrml.geometry import REMOVED, ijk_to_world, node_to_world
 from rau.mrml.results import tag_text
 from rau.mrml.segments import segmentation_from_node
 from rau.user_warnings import warn
@@ -47,7 +47,10 @@ def export_volume(node, fallback):
     """The volume whose grid a label-map export of ``node`` takes: the one the segmentation was made over (a
     result's target), else ``fallback``. A result no longer linked to its target (the target was removed, or the
     result was loaded from a file) takes ``fallback`` only on the very grid it was made over: on another volume's
-    grid (perhaps another patient's) its voxels would be resampled without a word."""
+    grid (perhaps another patient's) its voxels would be resampled without a word. A ``node`` removed from the scene
+    is refused."""
+    if node.GetScene() is None:  # it has no links then
+        raise ValueError(f"{node.GetName()!r} {REMOVED}; nothing was exported")
     own = node.GetNodeReference(node.GetReferenceImageGeometryReferenceRole())
     if own is not None:
         return own
