@@ -3,6 +3,7 @@ replaced silently (rau.io.atomic)."""
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,47 @@ def test_a_folder_replacement_stopped_between_its_renames_puts_the_earlier_folde
         (temporary / "new.txt").write_text("new")
     assert [(path.name, path.read_text()) for path in tmp_path.rglob("*") if path.is_file()] == [("earlier.txt", "earlier")]
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+PLACE_SET = """
+import sys
+import time
+from pathlib import Path
+
+import rau.io.atomic as atomic
+
+out, tag, said = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+if said:  # once its first file is placed: say so, then give the other run up to 2 s to place its set
+    place, said = atomic._place, Path(said[0])
+
+    def placing(temporary, path, overwrite):
+        place(temporary, path, overwrite)
+        if not (said / "placing").exists():
+            (said / "placing").touch()
+            deadline = time.monotonic() + 2
+            while not (said / "other ended").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    atomic._place = placing
+with atomic.output_set():
+    for name in ("a.nii.gz", "a.labels.csv", "a.result.json"):
+        with atomic.atomic_path(out / name, overwrite=True) as temporary:
+            temporary.write_text(tag)
+"""
+
+
+def test_two_runs_replacing_the_same_set_at_once_leave_one_runs_whole_set(tmp_path):
+    """Before: each file of a set was replaced on its own, so a run placing its set while another placed the same
+    (two ``rau segment --overwrite`` to one path) left a mix: the second run's label map beside the first's table."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out, said = tmp_path / "out", tmp_path / "said"
+    said.mkdir()
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(limited_run, ["-c", PLACE_SET, out, "A", said])
+        while not (said / "placing").exists() and not first.done():
+            time.sleep(0.01)
+        second = limited_run(["-c", PLACE_SET, out, "B"])
+        (said / "other ended").touch()
+    assert (first.result().returncode, first.result().stderr, second.returncode, second.stderr) == (0, "", 0, "")
+    assert {file.name: file.read_text() for file in out.iterdir()} == dict.fromkeys(["a.nii.gz", "a.labels.csv", "a.result.json"], "B")

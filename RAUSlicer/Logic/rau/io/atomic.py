@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from rau.errors import InputError, WriteError
+from rau.file_locks import held
 
 
 class OutputExistsError(InputError, FileExistsError):
@@ -116,7 +117,8 @@ def output_set():
     """Yield the pending outputs of a set of files written together (a label map, its table and result JSON): every
     :func:`atomic_path` in the block is placed when it ends, in the order they finished, and if one cannot be
     (an existing file without overwrite, a file the system will not replace), those placed are taken back out and
-    the files they replaced put back. A set opened inside another joins it."""
+    the files they replaced put back. Of two sets placed at once to the same files, one is placed before the other
+    begins (:func:`_folders_held`). A set opened inside another joins it."""
     if _pending.files is not None:
         yield _pending
         return
@@ -124,7 +126,8 @@ def output_set():
     placed = False
     try:
         yield _pending
-        _place_all(_pending.files)
+        with _folders_held(_pending.files):
+            _place_all(_pending.files)
         placed = True
     finally:
         for temporary, _, _ in _pending.files:  # a hard link placed it: its temporary name goes too
@@ -133,6 +136,22 @@ def output_set():
             with contextlib.suppress(OSError):
                 folder.rmdir()
         _pending.files = _pending.folders = None
+
+
+PLACING_LOCK = ".rau-outputs.lock"
+"""The file in an output folder that a set holds locked while it places its files there (removed after)."""
+
+
+@contextlib.contextmanager
+def _folders_held(files):
+    """Hold the :data:`PLACING_LOCK` of each folder that ``files`` go to, in one order (two sets never wait for each
+    other): without it, two runs replacing the same set could leave one run's label map beside the other's table.
+    A folder that cannot be locked (a file system without locks) gets its files as before, unlocked."""
+    with contextlib.ExitStack() as stack:
+        for folder in sorted({path.parent for _, path, _ in files}):
+            with contextlib.suppress(OSError):
+                stack.enter_context(held(folder / PLACING_LOCK))
+        yield
 
 
 def _place_all(files) -> None:
