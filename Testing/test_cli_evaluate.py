@@ -552,3 +552,25 @@ def test_a_prediction_records_the_warnings_rau_segment_records_for_its_case(blob
     assert main(["segment", *given, *table, "--target", str(blobs / "t.png"), "--no-deformable", "--out", str(tmp_path / "s.nii.gz")]) == 0
     recorded = json.loads((tmp_path / "s.result.json").read_text())["warnings"]
     assert recorded and json.loads((tmp_path / "p" / "001_t.result.json").read_text())["warnings"] == recorded
+
+
+def test_a_prediction_another_run_wrote_after_the_check_is_kept_and_fails_its_case_alone(hc18, tmp_path, capsys, monkeypatch):
+    """Before: the predictions were checked at start-up only and then written with overwrite: of two runs into one
+    --predictions folder, the one refused at the end (its --json had appeared) had replaced the other's files."""
+    import rau.evaluation.runner as runner
+
+    folder, load_case = tmp_path / "p", runner.load_case
+    names = ("001_002.nii.gz", "001_002.labels.csv", "001_002.result.json")
+
+    def another_run_writes_first(case):
+        if case.name == "002.png":
+            folder.mkdir()
+            for name in names:
+                (folder / name).write_text("another run's")
+        return load_case(case)
+
+    monkeypatch.setattr(runner, "load_case", another_run_writes_first)
+    assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--limit", "2", "--predictions", str(folder)) == 1
+    assert [(folder / name).read_text() for name in names] == ["another run's"] * 3
+    assert f"failed: 002.png: {folder / '001_002.nii.gz'} exists; replace it with --overwrite" in capsys.readouterr().err
+    assert sorted(path.name for path in folder.iterdir()) == sorted([*names, "002_003.labels.csv", "002_003.nii.gz", "002_003.result.json"])

@@ -131,7 +131,7 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
                               elsewhere="choose another --predictions folder", seg_nrrd_option=False)  # it names its outputs, has no --seg-nrrd
         except InputError as error:
             raise InputError(f"--predictions {folder}: {error}") from None
-        predictions.append(Prediction(paths, case.recorded_inputs(options), warnings))
+        predictions.append(Prediction(paths, case.recorded_inputs(options), warnings, args.overwrite))
     return predictions
 
 

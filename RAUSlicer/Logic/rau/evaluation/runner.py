@@ -56,11 +56,13 @@ class CaseScore:
 class Prediction:
     """Where ``rau evaluate --predictions`` writes a case's segmentation (:func:`rau.io.run_outputs.output_paths`,
     checked by the caller) and the inputs its result JSON records, as ``rau segment``'s does (``rau correct`` reads them),
-    with the run's ``warnings`` before the case's (an engine option the engine does not read)."""
+    with the run's ``warnings`` before the case's (an engine option the engine does not read). Without ``overwrite``
+    (``--overwrite``) a file there is never replaced nor removed, not even one another run wrote after the caller's check."""
 
     paths: dict
     inputs: dict
     warnings: list[str] = field(default_factory=list)
+    overwrite: bool = False
 
 
 RUN_STOPPERS = (Cancelled, ModelNotAvailableError)
@@ -89,15 +91,16 @@ def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None
         loaded = load_case(case)
         score = score_run(engine, case, *loaded, progress)
     if prediction:
-        write_outputs(score.result, prediction.paths, overwrite=True, inputs=prediction.inputs, warnings=[*prediction.warnings, *said],  # the caller refused earlier files (--overwrite)
-                      keeps_whole=SEGMENT_SEG_NRRD)
+        write_outputs(score.result, prediction.paths, prediction.overwrite, inputs=prediction.inputs,
+                      warnings=[*prediction.warnings, *said], keeps_whole=SEGMENT_SEG_NRRD)
     return score, loaded
 
 
 def case_failed(case: Case, reason: str, prediction: Prediction | None) -> CaseScore:
-    """A case that failed for ``reason`` (:func:`failed_case`); an earlier run's files in its ``prediction`` (which
-    ``--overwrite`` let this run replace) are removed, so the folder holds no segmentation the figures do not score."""
-    if prediction:
+    """A case that failed for ``reason`` (:func:`failed_case`); with ``--overwrite``, an earlier run's files in its
+    ``prediction`` are removed, so the folder holds no segmentation the figures do not score (without it, the files
+    there are another run's, written since this one checked)."""
+    if prediction and prediction.overwrite:
         for path in prediction.paths.values():
             path.unlink(missing_ok=True)
     return failed_case(case, reason)
