@@ -4,6 +4,7 @@ answers as no rau server does or not at all."""
 from __future__ import annotations
 
 import http.server
+import re
 import socket
 import subprocess
 import sys
@@ -85,3 +86,21 @@ def test_a_server_that_drops_the_connection_is_said_to_have_closed_it():
     with page_server(Hangup) as url:
         with pytest.raises(ServerError, match=rf"^rau server {url} closed the connection without answering: is it a rau server"):
             Client(url).info()
+
+
+@pytest.mark.parametrize("info, said", [({"api_version": "3.0"}, 'api_version "3.0"'), ({"api_version": "three"}, 'api_version "three"'),
+                                        ({"api_version": None}, "api_version null"), ({"api_version": True}, "api_version true"),
+                                        ({"rau_version": "0.0.1"}, "no api_version")])
+def test_an_info_answer_without_a_whole_api_version_is_said_to_be_no_rau_server(info, said):
+    """Before: ValueError "invalid literal for int() with base 10: '3.0'", a TypeError for null, and for none at all
+    "the server speaks version -1: upgrade rau on the server"."""
+    import json
+
+    class Info(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            self.send_response(200), self.send_header("Content-Type", "application/json"), self.end_headers()
+            self.wfile.write(json.dumps(info).encode())
+
+    with page_server(Info) as url:
+        with pytest.raises(ServerError, match=rf"^{url}/v1/info did not answer as a rau server does \({re.escape(said)}\): is {url} the address"):
+            Client(url).job("0" * 32)

@@ -104,9 +104,13 @@ class Client:
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
-            raise ServerError(f"{response.url} did not answer as a rau server does (no JSON object): is {self.url} the "
-                              "address rau serve printed?", response.status_code)
+            raise self._not_rau(response, "no JSON object")
         return answer
+
+    def _not_rau(self, response: requests.Response, what: str) -> ServerError:
+        """The error of an answer no rau server gives (another web service at the address), saying ``what`` it was."""
+        return ServerError(f"{response.url} did not answer as a rau server does ({what}): is {self.url} the address "
+                           "rau serve printed?", response.status_code)
 
     def _token_hint(self) -> str:
         sent = "the token sent is not the server's" if self.token else "no token was sent"
@@ -122,12 +126,17 @@ class Client:
         return self._read(self._call("GET", "/v1/info"))
 
     def check_compatible(self) -> dict | None:
-        """Raise :class:`IncompatibleServer` unless the server speaks this client's API version (checked once)."""
+        """Raise :class:`IncompatibleServer` unless the server speaks this client's API version, :class:`ServerError`
+        when its answer names none (another web service); checked once."""
         if self._checked:
             return None
-        info = self.info()
-        if int(info.get("api_version", -1)) != API_VERSION:
-            raise IncompatibleServer(version_mismatch_message(API_VERSION, int(info.get("api_version", -1)), self.url), 426)
+        response = self._call("GET", "/v1/info")
+        info = self._read(response)
+        version = info.get("api_version")
+        if type(version) is not int:  # every rau server gives a whole number (not a bool, a string or null)
+            raise self._not_rau(response, f"api_version {json.dumps(version)}" if "api_version" in info else "no api_version")
+        if version != API_VERSION:
+            raise IncompatibleServer(version_mismatch_message(API_VERSION, version, self.url), 426)
         self._checked = True
         return info
 
