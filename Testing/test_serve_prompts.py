@@ -310,6 +310,19 @@ def test_how_a_client_wrote_a_correction_reaches_the_server_session_and_download
         assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text
 
 
+def test_a_structure_said_to_have_given_up_its_voxels_to_itself_is_refused_and_kept(server, tmp_path):
+    """Before: 200, and the structure was emptied, its message "every voxel it had went to 'left', corrected over it"."""
+    url, app = server
+    reference, target, table = write_two_halves(tmp_path)
+    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
+    Client(url).wait(job)
+    held = app.state.server.sessions.get(job).result.get("left").mask.copy()
+    refused = requests.post(f"{url}/v1/sessions/{job}/gave_up", json={"structure": "left", "taker": "LEFT", "mask": None}, timeout=30)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == "gave_up: taker 'LEFT' is 'left' itself; give the other structure that took its voxels"
+    assert np.array_equal(app.state.server.sessions.get(job).result.get("left").mask, held) and held.any()
+
+
 @pytest.mark.parametrize("action", ["gave_way", "gave_up"])
 def test_how_a_correction_was_written_that_the_server_refuses_closes_the_session_here_too(server, tmp_path, action):
     """A server that does not take ``gave_way`` / ``gave_up`` (here: a structure its session lacks) would go on from

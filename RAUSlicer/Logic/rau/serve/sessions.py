@@ -168,7 +168,7 @@ def read_correction(entry: Entry, action: str, name: str, body: dict):
     """The structure ``name`` as the session spells it (matched as :meth:`rau.result.Result.named` matches, as
     ``rau correct`` does), then what the action takes read from the request ``body``: a ``reprompt``'s ``prompt``
     (:func:`rau.serve.wire.prompt_from_json`), an ``edit``'s or ``gave_way``'s ``mask`` (:func:`rau.serve.wire.mask_from_json`),
-    a ``gave_up``'s ``taker`` and ``mask``, before the correction waits for the device: a wrong name is named first,
+    a ``gave_up``'s ``taker`` (another structure) and ``mask``, before the correction waits for the device: a wrong name is named first,
     whatever the rest."""
     result = entry.result
     name = structure_named(result, name)
@@ -185,7 +185,10 @@ def read_correction(entry: Entry, action: str, name: str, body: dict):
     if action == "gave_up":
         if not isinstance(body.get("taker"), str):
             raise InputError("gave_up: give the name of the structure that took the voxels as 'taker'")
-        return name, (structure_named(result, body["taker"]), mask_from_json(body["mask"], result.target.shape))
+        taker = structure_named(result, body["taker"])
+        if taker == name:
+            raise InputError(f"gave_up: taker {body['taker']!r} is {name!r} itself; give the other structure that took its voxels")
+        return name, (taker, mask_from_json(body["mask"], result.target.shape))
     return name, None
 
 
