@@ -41,6 +41,21 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
     assert not any(app.state.server.jobs_dir.iterdir())  # before: an empty folder for each cancelled job
 
 
+def test_the_session_of_a_cancelled_job_is_said_to_be_gone_with_its_job(server, tmp_path):
+    """Before: a correction or a close of a cancelled job's session answered 410 "no session ID", as for an id that
+    the server never issued."""
+    url, app = server
+    client = Client(url)
+    reference, target, table = write_two_halves(tmp_path)
+    with app.state.server.queues.device_lock(EngineOptions().device):  # the job ahead waits for its device
+        ahead, queued = (client.submit(target, [reference], options={"deformable": False}, label_table=table) for _ in range(2))
+        client.cancel(queued)
+    reprompt = requests.post(f"{url}/v1/sessions/{queued}/reprompt", json={"structure": "right", "prompt": {"points": [[20, 30, 0]], "labels": [1]}}, timeout=30)
+    closed = requests.delete(f"{url}/v1/sessions/{queued}", timeout=30)
+    assert [(answer.status_code, answer.json()["detail"]) for answer in (reprompt, closed)] == [(410, f"job {queued} was cancelled; it has no correction session")] * 2
+    client.wait(ahead)
+
+
 def test_a_failed_job_leaves_no_folder(server, tmp_path):
     """Before: a job that failed (here: no SAM2 weights on the server) left its empty folder in the work folder."""
     url, app = server
@@ -489,7 +504,7 @@ def test_corrections_waiting_while_their_job_is_forgotten_are_told_its_session_c
                 assert job not in app.state.server.jobs
             answers = [future.result() for future in waiting]
         assert {answer.status_code for answer in answers} == {410}
-        assert all("was closed while the correction waited" in answer.json()["detail"] for answer in answers)
+        assert {answer.json()["detail"] for answer in answers} == {f"while the correction waited, session {job} was closed: the client closed it"}
 
 
 def test_a_job_of_a_server_that_restarted_is_unknown_saying_why(tmp_path, shared_data):

@@ -277,15 +277,18 @@ def create_app(config: ServerConfig | None = None):
         if job.state in ("queued", "running"):
             raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
         if job.state != "done":
-            raise HTTPException(409, f"job {job_id} {'was cancelled' if job.state == 'cancelled' else 'failed'}; it has no outputs")
+            raise HTTPException(409, f"job {job_id} {ended(job)}; it has no outputs")
         name, content = job.output_file(kind)
         return Response(content, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def check_session_open(session_id: str) -> None:
-        """A job's session opens when the job is done: before, say so (409), not that there is no session."""
+        """A job's session opens when the job is done: before, say so (409), not that there is no session; a job
+        cancelled or failed has none (410)."""
         job = server.jobs.get(session_id)
         if job is not None and not job.finished.is_set():
             raise HTTPException(409, f"job {session_id} is {job.record()['state']}; its correction session opens when it is done")
+        if job is not None and job.state != "done":
+            raise SessionGone(f"job {session_id} {ended(job)}; it has no correction session")
 
     @app.post("/v1/sessions/{session_id}/{action}")
     async def correction(session_id: str, action: str, body: dict):
@@ -314,11 +317,11 @@ def create_app(config: ServerConfig | None = None):
         (None: an edit, gave_way or gave_up, which need none)."""
         job = server.jobs.get(session_id)
         if job is None:  # forgotten while the correction waited for a slot (beyond --max-jobs, once its session closed)
-            raise SessionGone(f"session {session_id} was closed while the correction waited")
+            raise closed_while_waiting(session_id)
         device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
         with device, job.lock:  # an edit, gave_way or gave_up computes nothing; downloads wait for the correction, never half of it
             if job.result is None or job.result.session is None:
-                raise SessionGone(f"session {session_id} was closed while the correction waited")
+                raise closed_while_waiting(session_id)
             started, before = time.perf_counter(), entry.result.get(name).mask
             items = correct(entry, action, name, given)
             seconds = time.perf_counter() - started
@@ -332,6 +335,10 @@ def create_app(config: ServerConfig | None = None):
         return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:],
                 "warnings": [said] if said else [], "unchanged": unchanged or ""}
 
+    def closed_while_waiting(session_id: str) -> SessionGone:
+        """The session closed while a correction waited for a slot or the device, with the reason the store knows."""
+        return SessionGone(f"while the correction waited, session {session_id} {server.sessions.closed_reason(session_id) or 'was closed'}")
+
     @app.delete("/v1/sessions/{session_id}")
     def close_session(session_id: str):
         check_session_id(session_id)
@@ -340,6 +347,11 @@ def create_app(config: ServerConfig | None = None):
         return {"closed": session_id}
 
     return app
+
+
+def ended(job) -> str:
+    """How a job that gave no result ended: ``was cancelled`` or ``failed``."""
+    return "was cancelled" if job.state == "cancelled" else "failed"
 
 
 def check_session_id(session_id: str) -> None:

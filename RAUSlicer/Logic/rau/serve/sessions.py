@@ -101,6 +101,11 @@ class SessionStore:
             self._entries.move_to_end(session_id)
             return entry
 
+    def closed_reason(self, session_id: str) -> str | None:
+        """What a request for the session, gone, is told after its id (``was closed: ...``); None when not known."""
+        with self._lock:
+            return self._gone.get(session_id)
+
     def expire(self) -> None:
         """Close the sessions idle for longer than allowed now (closing is otherwise done when a session is asked for)."""
         with self._announcing(), self._lock:
