@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chat_server import ChatServer
+from chat_server import ChatServer, RawServer
 from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError
 from rau.options import EngineOptions
@@ -282,6 +282,24 @@ def test_a_server_that_sends_its_answer_a_byte_at_a_time_is_given_up_on_at_the_t
         with pytest.raises(RuntimeError, match=r"gave no answer within 1 s \(--vlm-timeout\)"):
             ServerBackend(server.url, "m", QWEN2_5_VL, timeout=1).generate(_messages(), 4)
     assert time.monotonic() - started < 4
+
+
+BODY = b'{"choices":[{"message":{"content":"[]"}}]}'
+
+
+@pytest.mark.parametrize("reply, message", [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2b\r\n" + BODY[:20], "closed the connection before the end of its reply"),
+    (b"\x00garbage\r\n\r\n", r"sent an unreadable reply: BadStatusLine\('\\x00garbage\\r\\n'\)"),
+    (b"HTTP/1.1 200 OK\r\n" + b"X-H: 1\r\n" * 150 + b"\r\n", r"sent an unreadable reply: HTTPException\('got more than 100 headers'\)"),
+    (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", "sent an unreadable reply: LineTooLong"),
+])
+def test_a_malformed_http_reply_is_the_servers_problem_not_an_internal_error(reply, message):
+    """Before: http.client's own errors (a cut chunk, a bad status line, too many or too long headers) escaped as
+    internal errors (exit 70), and stopped a whole rau evaluate --vqa."""
+    from rau.errors import UnavailableError
+
+    with RawServer(reply) as server, pytest.raises(UnavailableError, match=f"VLM server {server.url}/v1/chat/completions {message}"):
+        ServerBackend(server.url, "m", QWEN2_5_VL, timeout=5).generate(_messages(), 4)
 
 
 def test_unreachable_server_and_bad_url():

@@ -7,6 +7,7 @@ refused and environment proxies are not used, so nothing goes anywhere else.
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import time
@@ -115,6 +116,10 @@ class ServerBackend(Backend):
                 raise UnavailableError(f"VLM server {self.url} gave no answer within {self.timeout:g} s (--vlm-timeout)") from error
             except (ValueError, OSError) as error:
                 raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error}") from error
+            except http.client.IncompleteRead as error:  # a chunked reply cut off
+                raise UnavailableError(f"VLM server {self.url} closed the connection before the end of its reply") from error
+            except http.client.HTTPException as error:  # a bad status line, too many or too long headers
+                raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error!r}") from error
 
 
 def _text_of(content) -> str:
