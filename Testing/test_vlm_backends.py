@@ -302,6 +302,15 @@ def test_a_malformed_http_reply_is_the_servers_problem_not_an_internal_error(rep
         ServerBackend(server.url, "m", QWEN2_5_VL, timeout=5).generate(_messages(), 4)
 
 
+def test_a_reply_cut_short_of_its_content_length_is_said_so_not_read_as_bad_json():
+    """Before: "sent an unreadable reply: Unterminated string starting at: line 1 column 14", the JSON parser's word."""
+    from rau.errors import UnavailableError
+
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY[:20]
+    with RawServer(reply) as server, pytest.raises(UnavailableError, match=f"{server.url}/v1/chat/completions closed the connection after 20 of 42 bytes of its reply$"):
+        ServerBackend(server.url, "m", QWEN2_5_VL, timeout=5).generate(_messages(), 4)
+
+
 def test_unreachable_server_and_bad_url():
     with ChatServer(lambda body: "") as server:
         url = server.url

@@ -99,8 +99,11 @@ class ServerBackend(Backend):
                 deadline = time.monotonic() + self.timeout
                 with self._opener.open(request, timeout=self.timeout) as response:
                     body = _read_by(response, deadline, MAX_REPLY_BYTES + 1)
+                    missing = response.length  # of a Content-Length, when the server closed the connection early
                 if len(body) > MAX_REPLY_BYTES:
                     raise UnavailableError(f"VLM server {self.url} sent more than {MAX_REPLY_BYTES // 2**20} MB; refused")
+                if missing:
+                    raise UnavailableError(f"VLM server {self.url} closed the connection after {len(body)} of {len(body) + missing} bytes of its reply")
                 return parse_json(body.decode("utf-8"))
             except UnavailableError:
                 raise
