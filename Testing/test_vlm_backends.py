@@ -273,15 +273,20 @@ def test_a_server_url_with_a_password_is_refused_whatever_the_engine_before_it_i
     assert "user name or password" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
-def test_a_server_that_sends_its_answer_a_byte_at_a_time_is_given_up_on_at_the_timeout():
-    """Before: --vlm-timeout bounded each wait for a byte, not the answer: a trickling server held a run for a minute."""
+@pytest.mark.parametrize("server", [
+    lambda: ChatServer(lambda body: "[]" * 200, trickle=0.02),  # the body: about 10 s to send it all
+    lambda: RawServer(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 40 + b"\r\n\r\n", trickle=0.2),  # the head: about 10 s
+])
+def test_a_server_that_sends_its_answer_a_byte_at_a_time_is_given_up_on_at_the_timeout(server):
+    """Before: --vlm-timeout bounded each wait for a byte, not the answer: a trickling server held a run for a minute;
+    then it bounded the body only, and a server trickling the reply's head (status line, headers) held it still."""
     import time
 
-    with ChatServer(lambda body: "[]" * 200, trickle=0.02) as server:  # about 10 s to send it all
+    with server() as server:
         started = time.monotonic()
         with pytest.raises(RuntimeError, match=r"gave no answer within 1 s \(--vlm-timeout\)"):
             ServerBackend(server.url, "m", QWEN2_5_VL, timeout=1).generate(_messages(), 4)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 3
 
 
 BODY = b'{"choices":[{"message":{"content":"[]"}}]}'

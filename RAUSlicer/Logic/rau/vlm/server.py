@@ -35,6 +35,78 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         )
 
 
+class _DeadlineConnection:
+    """Mixed into an http.client connection: connecting, sending the request and reading the reply (head and body) all
+    end by one deadline, ``timeout`` s after the connection is made. A socket's timeout bounds each wait only, so a
+    server sending a byte now and then would otherwise hold the answer without end."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deadline = time.monotonic() + self.timeout
+
+    def connect(self):
+        self.timeout = _time_left(self.deadline)
+        super().connect()
+        self.sock.settimeout(_time_left(self.deadline))  # the request is sent in one sendall, bounded as a whole
+
+    def response_class(self, sock, *args, **kwargs):
+        return http.client.HTTPResponse(_DeadlineSocket(sock, self.deadline), *args, **kwargs)
+
+
+class _DeadlineSocket:
+    """What http.client reads a reply from (its ``makefile``): ``sock``, no read waiting past ``deadline``."""
+
+    def __init__(self, sock, deadline: float):
+        self.sock, self.deadline = sock, deadline
+
+    def makefile(self, mode: str):
+        return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))
+
+
+class _DeadlineReader(io.RawIOBase):
+    """``sock``'s reading side (its own ``makefile``), each read waiting for data no later than ``deadline``."""
+
+    def __init__(self, sock, deadline: float):
+        self.sock, self.raw, self.deadline = sock, sock.makefile("rb", buffering=0), deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self.sock.settimeout(_time_left(self.deadline))
+        return self.raw.readinto(buffer)
+
+    def close(self):
+        self.raw.close()
+        super().close()
+
+
+def _time_left(deadline: float) -> float:
+    """Seconds until ``deadline`` (``time.monotonic()``); a TimeoutError once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+class _DeadlineHTTP(_DeadlineConnection, http.client.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPS(_DeadlineConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, request):
+        return self.do_open(_DeadlineHTTP, request)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, request):
+        return self.do_open(_DeadlineHTTPS, request, context=self._context)
+
+
 def endpoint(url: str) -> str:
     """The chat-completions URL for a server URL given with or without ``/v1`` (checked by
     :func:`rau.validation.server_url`)."""
@@ -70,7 +142,7 @@ class ServerBackend(Backend):
 
     def __init__(self, url: str, model: str, family: ModelFamily, api_key: str | None = None, timeout: float = DEFAULTS.vlm_timeout):
         self.url, self.model, self.family, self.api_key, self.timeout = endpoint(url), model, family, api_key, timeout
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect, _HTTPHandler, _HTTPSHandler)
         self.calls = 0
 
     def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:
@@ -96,9 +168,8 @@ class ServerBackend(Backend):
         """The decoded JSON reply; a refused connection is retried after each of :data:`RETRY_DELAYS_S`."""
         for delay in (*RETRY_DELAYS_S, None):
             try:
-                deadline = time.monotonic() + self.timeout
-                with self._opener.open(request, timeout=self.timeout) as response:
-                    body = _read_by(response, deadline, MAX_REPLY_BYTES + 1)
+                with self._opener.open(request, timeout=self.timeout) as response:  # all of it by the timeout (_DeadlineConnection)
+                    body = _read_by(response, MAX_REPLY_BYTES + 1)
                     missing = response.length  # of a Content-Length, when the server closed the connection early
                 if len(body) > MAX_REPLY_BYTES:
                     raise UnavailableError(f"VLM server {self.url} sent more than {MAX_REPLY_BYTES // 2**20} MB; refused")
@@ -140,10 +211,8 @@ def _token_count(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _read_by(response, deadline: float, limit: int) -> bytes:
-    """Up to ``limit`` bytes of ``response``, as they come; a TimeoutError once ``deadline`` (``time.monotonic()``)
-    has passed: the socket's timeout bounds each wait for data, so a server sending a byte now and then would
-    otherwise hold the answer past the timeout without end."""
+def _read_by(response, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``response``, as they come."""
     chunks, size = [], 0
     while size < limit:
         chunk = response.read1(min(limit - size, 2**16))
@@ -151,6 +220,4 @@ def _read_by(response, deadline: float, limit: int) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
-        if time.monotonic() > deadline:
-            raise TimeoutError("the answer kept coming past the timeout")
     return b"".join(chunks)
