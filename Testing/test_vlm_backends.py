@@ -248,10 +248,16 @@ def test_a_reply_without_choices_echoing_the_api_key_does_not_get_it_printed_in_
     ("http://127.0.0.1:8000/v1?api-version=2024", r"a query \(\?...\) or fragment \(#...\) in the URL is not supported"),
     ("http://127.0.0.1:99999/v1", "--vlm-server http://127.0.0.1:99999/v1: Port out of range"),
     ("http://alice:pw-SECRET@[::1:8000", r"--vlm-server http://\[::1:8000: Invalid IPv6 URL"),  # before: an internal error
+    ("http://exa mple:80", "--vlm-server 'http://exa mple:80': a URL cannot hold a space or control character"),  # before: internal errors
+    ("http://127.0.0.1:1/a b", "--vlm-server 'http://127.0.0.1:1/a b': a URL cannot hold a space"),
+    ("http://127.0.0.1:1/a\tb", r"--vlm-server 'http://127.0.0.1:1/a\\tb': a URL cannot hold a space or control character"),
+    ("http://127.0.0.1:1/\u00e9", "--vlm-server 'http://127.0.0.1:1/\u00e9': .* nor a letter outside ASCII in its path; percent-encode it"),
 ])
 def test_a_server_url_the_request_could_not_go_to_as_given_is_refused(url, message):
     """Before: the password was printed in "cannot reach ... Name or service not known", a query had the path glued onto
-    it (http://h/v1?api-version=2024/v1/chat/completions), and port 99999 was tried for 4 s as "Connection refused"."""
+    it (http://h/v1?api-version=2024/v1/chat/completions), port 99999 was tried for 4 s as "Connection refused", and a
+    space or a tab failed in the first request (http.client's InvalidURL, an internal error), an accented letter as "sent an
+    unreadable reply: 'ascii' codec can't encode"."""
     with pytest.raises(OptionError, match=message) as refused:
         ServerBackend(url, "m", QWEN2_5_VL)
     assert "SECRET" not in str(refused.value)

@@ -139,7 +139,8 @@ def non_empty_path(value, option: str) -> str:
 
 def server_url(value, option: str = "--vlm-server") -> str:
     """A server's http(s) URL, with no user name or password (said without them: a key goes in an environment
-    variable), no query or fragment (a path is glued onto it) and a port up to 65535."""
+    variable), no query or fragment (a path is glued onto it), a port up to 65535 and only characters a request
+    can carry."""
     given = non_empty_path(value, option)
     url = given.rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -150,6 +151,9 @@ def server_url(value, option: str = "--vlm-server") -> str:
         parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
     except ValueError as error:  # also an unclosed [IPv6 address
         raise OptionError(f"{option} {shown}: {error}") from None
+    if re.search(r"[\x00-\x20\x7f]", url) or not parts.path.isascii():  # a request cannot carry them (urlsplit drops tabs and line breaks)
+        raise OptionError(f"{option} {shown!r}: a URL cannot hold a space or control character, nor a letter outside ASCII in its "
+                          "path; percent-encode it (%20 for a space)")
     if "@" in parts.netloc:
         raise OptionError(f"{option} {shown}: the URL carries a user name or password; give the server's API key in the "
                           "RAU_VLM_API_KEY environment variable instead (it is sent as a Bearer token)")
