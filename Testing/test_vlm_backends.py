@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import shutil
 
 import numpy as np
@@ -243,9 +244,34 @@ def test_a_reply_without_choices_echoing_the_api_key_does_not_get_it_printed_in_
         assert "sk-" not in str(refused.value), padding
 
 
+@pytest.mark.parametrize("reply", [
+    lambda key: (500, "bad key Bearer " + key),  # JSON-escaped by the server: sk-a'b\\c\"d/e
+    lambda key: {"echo": "x" + key},  # no choices: shown as Python writes the reply, sk-a\'b\\c"d/e
+    lambda key: {"echo": json.dumps({"a": key})},  # escaped twice
+])
+def test_an_api_key_the_server_echoes_escaped_is_not_printed(reply, monkeypatch):
+    """Before: only the key as it stands was left out: "bad key Bearer sk-ab\\\\cd\\"ef", escaped, was printed."""
+    key = "sk-a'b\\c\"d/e"
+    monkeypatch.setenv("RAU_VLM_API_KEY", key)
+    with ChatServer(lambda body: reply(key)) as server:
+        with pytest.raises(RuntimeError, match="<RAU_VLM_API_KEY>") as refused:
+            create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"}).generate(_messages(), 4)
+    assert "sk-" not in str(refused.value)
+
+
+@pytest.mark.parametrize("body", [b"sk-a'b\\\\c\\\"d\\/e", b"sk-a\\u0027b\\\\c\\u0022d/e"])  # with \/, with \uXXXX
+def test_an_api_key_the_server_echoes_in_other_json_escapes_is_not_printed(body, monkeypatch):
+    monkeypatch.setenv("RAU_VLM_API_KEY", "sk-a'b\\c\"d/e")
+    reply = b"HTTP/1.1 401 No\r\nContent-Length: %d\r\n\r\n" % (len(body) + 9) + b"bad key: " + body
+    with RawServer(reply) as server:
+        with pytest.raises(RuntimeError, match="HTTP 401: bad key: <RAU_VLM_API_KEY>$"):
+            create_backend({"vlm_server": server.url, "vlm_model": "Qwen/Qwen2.5-VL-7B-Instruct"}).generate(_messages(), 4)
+
+
 @pytest.mark.parametrize("url, message", [
     ("http://alice:pw-SECRET@127.0.0.1:8000", "--vlm-server http://127.0.0.1:8000: the URL carries a user name or password; give the server's API key in the RAU_VLM_API_KEY"),
     ("http://127.0.0.1:8000/v1?api-version=2024", r"a query \(\?...\) or fragment \(#...\) in the URL is not supported"),
+    ("http://127.0.0.1:8000/v1?key=SECRET#x", r"--vlm-server http://127.0.0.1:8000/v1: a query \(\?...\) or fragment"),  # before: shown whole
     ("http://127.0.0.1:99999/v1", "--vlm-server http://127.0.0.1:99999/v1: Port out of range"),
     ("http://alice:pw-SECRET@[::1:8000", r"--vlm-server http://\[::1:8000: Invalid IPv6 URL"),  # before: an internal error
     ("http://exa mple:80", "--vlm-server 'http://exa mple:80': a URL cannot hold a space or control character"),  # before: internal errors

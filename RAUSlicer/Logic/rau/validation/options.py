@@ -138,14 +138,14 @@ def non_empty_path(value, option: str) -> str:
 
 
 def server_url(value, option: str = "--vlm-server") -> str:
-    """A server's http(s) URL, with no user name or password (said without them: a key goes in an environment
-    variable), no query or fragment (a path is glued onto it), a port up to 65535 and only characters a request
+    """A server's http(s) URL, with no user name or password (said without them, and without a query: a key goes in an
+    environment variable), no query or fragment (a path is glued onto it), a port up to 65535 and only characters a request
     can carry."""
     given = non_empty_path(value, option)
     url = given.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise OptionError(f"{option} URL must start with http:// or https://, got {url!r}")
-    shown = re.sub(r"(?<=//)[^/]*@", "", url)  # never a password in a message
+    shown = re.sub(r"[?#].*", "", re.sub(r"(?<=//)[^/]*@", "", url), flags=re.S)  # never a password or a query's key in a message
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018  (raises for a port beyond 65535 or not a number)
@@ -158,7 +158,7 @@ def server_url(value, option: str = "--vlm-server") -> str:
         raise OptionError(f"{option} {shown}: the URL carries a user name or password; give the server's API key in the "
                           "RAU_VLM_API_KEY environment variable instead (it is sent as a Bearer token)")
     if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise OptionError(f"{option} {url}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
+        raise OptionError(f"{option} {shown}: a query (?...) or fragment (#...) in the URL is not supported; give the server's "
                           "address and path only")
     return given  # as given: a result records it so
 

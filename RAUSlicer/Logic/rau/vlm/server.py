@@ -10,6 +10,7 @@ import base64
 import http.client
 import io
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +26,8 @@ RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
 """Waits between attempts when the server refuses the connection (starting up); about 4 s in all."""
 MAX_REPLY_BYTES = 16 * 2**20
 """Longer replies are refused unread (a chat answer is a few kilobytes)."""
+ERROR_BYTES = 2**16
+"""How much of an HTTP error's body is read: all of an API key it echoes, however escaped, to leave it out."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -142,6 +145,7 @@ class ServerBackend(Backend):
 
     def __init__(self, url: str, model: str, family: ModelFamily, api_key: str | None = None, timeout: float = DEFAULTS.vlm_timeout):
         self.url, self.model, self.family, self.api_key, self.timeout = endpoint(url), model, family, api_key, timeout
+        self._echoed_key = _echo_pattern(api_key) if api_key else None
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect, _HTTPHandler, _HTTPSHandler)
         self.calls = 0
 
@@ -156,13 +160,14 @@ class ServerBackend(Backend):
         try:
             text = _text_of(data["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as error:
-            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._redacted(str(data))[:200]}") from error  # a key cut off is not shown
+            raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._shown(str(data), 200)}") from error
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
 
-    def _redacted(self, text: str) -> str:
-        """``text`` from the server with the API key, should it echo it, left out (errors are printed and stored)."""
-        return text.replace(self.api_key, "<RAU_VLM_API_KEY>") if self.api_key else text
+    def _shown(self, text: str, limit: int = 300) -> str:
+        """Up to ``limit`` characters of ``text`` from the server, the API key left out wherever it echoes it, in any
+        form (errors are printed and stored); cut after, so no part of a key is shown either."""
+        return (self._echoed_key.sub("<RAU_VLM_API_KEY>", text) if self._echoed_key else text)[:limit]
 
     def _post(self, request: urllib.request.Request):
         """The decoded JSON reply; a refused connection is retried after each of :data:`RETRY_DELAYS_S`."""
@@ -179,8 +184,8 @@ class ServerBackend(Backend):
             except UnavailableError:
                 raise
             except urllib.error.HTTPError as error:
-                detail = error.read(300 + len(self.api_key or "")).decode("utf-8", "replace") if error.fp else error.msg
-                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {self._redacted(detail)[:300]}") from error  # a key cut off is not shown
+                detail = error.read(ERROR_BYTES).decode("utf-8", "replace") if error.fp else error.msg
+                raise UnavailableError(f"VLM server {self.url} answered HTTP {error.code}: {self._shown(detail)}") from error
             except urllib.error.URLError as error:
                 if isinstance(error.reason, ConnectionRefusedError) and delay is not None:
                     time.sleep(delay)
@@ -189,11 +194,17 @@ class ServerBackend(Backend):
             except TimeoutError as error:
                 raise UnavailableError(f"VLM server {self.url} gave no answer within {self.timeout:g} s (--vlm-timeout)") from error
             except (ValueError, OSError) as error:
-                raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error}") from error
+                raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {self._shown(str(error))}") from error
             except http.client.IncompleteRead as error:  # a chunked reply cut off
                 raise UnavailableError(f"VLM server {self.url} closed the connection before the end of its reply") from error
             except http.client.HTTPException as error:  # a bad status line, too many or too long headers
-                raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {error!r}") from error
+                raise UnavailableError(f"VLM server {self.url} sent an unreadable reply: {self._shown(repr(error))}") from error
+
+
+def _echo_pattern(key: str) -> re.Pattern:
+    """``key`` as a server's text may carry it: each character as is or escaped, as JSON and Python write it
+    (backslashes before it: ``\\"``, ``\\\\``, ``\\/``, ``\\'``, also escaped twice) or as ``\\uXXXX``."""
+    return re.compile("".join(rf"(?:\\*{re.escape(c)}|\\+u(?i:{ord(c):04x}))" for c in key))
 
 
 def _text_of(content) -> str:
