@@ -348,6 +348,26 @@ def test_a_reply_cut_short_of_its_content_length_is_said_so_not_read_as_bad_json
         ServerBackend(server.url, "m", QWEN2_5_VL, timeout=5).generate(_messages(), 4)
 
 
+def test_a_reply_naming_another_model_is_kept_and_warned_of_once_a_run():
+    """Before: a server answering with another model than asked was taken at its word, boxes and all, without a word."""
+    from rau.vlm.families import QWEN3_VL
+
+    reply = {"model": "some/other-model", "choices": [{"message": {"content": "[]"}}]}
+    with ChatServer(lambda body: reply) as server:
+        backend = ServerBackend(server.url, "Qwen/Qwen3-VL-8B-Instruct", QWEN3_VL)
+        for _ in range(2):  # two runs, two calls each: each run records the warning once
+            with collected_warnings() as said:
+                assert [backend.generate(_messages(), 4).text for _ in range(2)] == ["[]", "[]"]
+            assert said == [f"VLM server {server.url}/v1/chat/completions answered as model 'some/other-model', not "
+                            "'Qwen/Qwen3-VL-8B-Instruct' as asked; its boxes were read in the qwen3-vl convention (--vlm-model's "
+                            "family, or --vlm-family): if the server runs another model, name it with --vlm-model or --vlm-family"]
+        assert backend.served_model == "some/other-model"
+        reply["model"] = "Qwen/Qwen3-VL-8B-Instruct"  # the model asked for: no word
+        with collected_warnings() as said:
+            backend.generate(_messages(), 4)
+        assert said == [] and backend.served_model == "Qwen/Qwen3-VL-8B-Instruct"
+
+
 def test_unreachable_server_and_bad_url():
     with ChatServer(lambda body: "") as server:
         url = server.url

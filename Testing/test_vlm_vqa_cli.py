@@ -76,6 +76,19 @@ def test_the_default_model_is_recorded_and_clicks_are_refused(hc18, tmp_path, ca
     assert "--clicks simulates corrections of an engine's result; --vqa only asks the VLM questions" in capsys.readouterr().err
 
 
+def test_a_server_answering_as_another_model_is_warned_of_once_and_recorded(hc18, tmp_path, capsys):
+    """Before: its boxes were read in the asked model's convention without a word, and the JSON named only that model."""
+    manifest, target, truth = hc18
+    answers = oracle(truth, target)
+    with ChatServer(lambda body: {"model": "some/other-model", "choices": [{"message": {"content": answers(body)}}]}) as server:
+        assert main(["evaluate", str(manifest), "--vqa", "--vlm-server", server.url, "--json", str(tmp_path / "vqa.json")]) == 0
+    document = json.loads((tmp_path / "vqa.json").read_text())
+    assert (document["vlm_model"], document["vlm_server_model"]) == ("Qwen/Qwen2.5-VL-7B-Instruct", "some/other-model")
+    error = capsys.readouterr().err
+    assert error.count(f"warning: VLM server {server.url}/v1/chat/completions answered as model 'some/other-model', not "
+                       "'Qwen/Qwen2.5-VL-7B-Instruct' as asked; its boxes were read in the qwen2.5-vl convention") == 1
+
+
 def test_garbage_answers_score_zero(hc18, tmp_path):
     manifest, _, _ = hc18
     code, _ = _evaluate(manifest, lambda body: "banana", tmp_path / "vqa.json")

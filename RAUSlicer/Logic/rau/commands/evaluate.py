@@ -218,17 +218,18 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     options = engine_options(args)
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
     warn_ignored([option for option in given_options(args) if option not in VLM_OPTIONS], "--vqa")
-    asked = vqa.evaluate_cases(create_backend(options), _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
+    backend = create_backend(options)
+    asked = vqa.evaluate_cases(backend, _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
 
     def write_finished(finished: dict) -> None:
         never_reached = {index: ([{"target": case.name, "reference": None, "task": "not_run", "error": NOT_REACHED}], [])
                          for index, case in enumerate(cases)}
-        write_vqa_outputs(json_path, args, options, *_joined(never_reached | finished), interrupted=True)
+        write_vqa_outputs(json_path, args, options, *_joined(never_reached | finished), backend.served_model, interrupted=True)
 
     records, warnings = _joined(_gathered(((index, done) for index, done in enumerate(asked)), len(cases), json_path, write_finished))
     print_vqa_table(vqa.summarize(records))
     if json_path:
-        write_vqa_outputs(json_path, args, options, records, warnings)
+        write_vqa_outputs(json_path, args, options, records, warnings, backend.served_model)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
         print(f"failed: {_pair_name(record)}: {record['error']}", file=sys.stderr)
@@ -243,12 +244,13 @@ def _joined(finished: dict) -> tuple[list[dict], list[dict]]:
     return [record for case in records for record in case], [warning for case in warnings for warning in case]
 
 
-def write_vqa_outputs(json_path: Path, args, options, records: list[dict], warnings: list[dict], interrupted: bool = False) -> None:
-    """``--vqa``'s JSON (summary, records, warnings) and CSV of records (``interrupted``: the cases never reached have
-    a record of task ``not_run``)."""
+def write_vqa_outputs(json_path: Path, args, options, records: list[dict], warnings: list[dict], served_model: str | None,
+                      interrupted: bool = False) -> None:
+    """``--vqa``'s JSON (summary, records, warnings; the model asked for and, with a server, the one its replies named)
+    and CSV of records (``interrupted``: the cases never reached have a record of task ``not_run``)."""
     rows = [_clean(record) for record in records]
     document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server,
-                "summary": vqa.summarize(records), "records": rows, "warnings": warnings}
+                "vlm_server_model": served_model, "summary": vqa.summarize(records), "records": rows, "warnings": warnings}
     if interrupted:
         document["interrupted"] = True
     write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)

@@ -33,6 +33,8 @@ class Backend(abc.ABC):
 
     family: ModelFamily
     calls: int = 0
+    served_model: str | None = None
+    """The model a server's replies name (None for a local model, or a server that names none)."""
 
     @abc.abstractmethod
     def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:

@@ -19,6 +19,7 @@ from rau import validation
 from rau.errors import UnavailableError
 from rau.io.json_text import parse_json
 from rau.options import DEFAULTS
+from rau.user_warnings import warn_once
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import ModelFamily
 
@@ -161,8 +162,20 @@ class ServerBackend(Backend):
             text = _text_of(data["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as error:
             raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._shown(str(data), 200)}") from error
+        self._note_model(data.get("model"))
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
+
+    def _note_model(self, named) -> None:
+        """Keep the model a reply names (:attr:`served_model`); warn, once a run, when it is not the one asked for:
+        a server may answer under an alias, or with whatever model it has loaded, whose boxes are then misread."""
+        if not isinstance(named, str):
+            return
+        self.served_model = named
+        if named != self.model:
+            warn_once(f"VLM server {self.url} answered as model {self._shown(named, 200)!r}, not {self.model!r} as asked; its "
+                      f"boxes were read in the {self.family.name} convention (--vlm-model's family, or --vlm-family): if the "
+                      "server runs another model, name it with --vlm-model or --vlm-family")
 
     def _shown(self, text: str, limit: int = 300) -> str:
         """Up to ``limit`` characters of ``text`` from the server, the API key left out wherever it echoes it, in any
