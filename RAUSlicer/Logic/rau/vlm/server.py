@@ -187,7 +187,7 @@ class ServerBackend(Backend):
         for delay in (*RETRY_DELAYS_S, None):
             try:
                 with self._opener.open(request, timeout=self.timeout) as response:  # all of it by the timeout (_DeadlineConnection)
-                    body = _read_by(response, MAX_REPLY_BYTES + 1)
+                    body = _read_up_to(response, MAX_REPLY_BYTES + 1)
                     missing = response.length  # of a Content-Length, when the server closed the connection early
                 if len(body) > MAX_REPLY_BYTES:
                     raise UnavailableError(f"VLM server {self.url} sent more than {MAX_REPLY_BYTES // 2**20} MB; refused")
@@ -235,7 +235,7 @@ def _token_count(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _read_by(response, limit: int) -> bytes:
+def _read_up_to(response, limit: int) -> bytes:
     """Up to ``limit`` bytes of ``response``, as they come."""
     chunks, size = [], 0
     while size < limit:
