@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,18 @@ def stopped_at_once(pool: ProcessPoolExecutor):
         raise
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+@contextlib.contextmanager
+def ctrl_c_ignored():
+    """Around the submits that start a pool's worker processes: they start with SIGINT ignored, which a new interpreter
+    keeps, so a Ctrl-C to the whole process group while they import and unpickle does not print their tracebacks (the
+    main process stops them). This process's own handler is back when the block ends."""
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def exit_with_parent(parent: int) -> None:

@@ -14,7 +14,7 @@ from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
 from rau.errors import InputError, UnavailableError
 from rau.options import EngineOptions
-from rau.process_pools import exit_with_parent, stopped_at_once
+from rau.process_pools import ctrl_c_ignored, exit_with_parent, stopped_at_once
 
 _worker: WarmWorker | None = None
 _refused: InputError | None = None
@@ -49,7 +49,6 @@ IDLE_BREAKS = 3
 
 def _start(engine_name: str, options: EngineOptions, devices, started, parent: int) -> None:
     global _worker, _refused, _started
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
     exit_with_parent(parent)
     device = devices.get()
     _started = started
@@ -120,7 +119,8 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
     for index in range(workers):
         devices.put(f"cuda:{index}" if spread else None)
     with stopped_at_once(ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started, os.getpid()))) as pool:
-        futures = [pool.submit(_run, item) for item in items]
+        with ctrl_c_ignored():
+            futures = [pool.submit(_run, item) for item in items]
         for future in as_completed(futures):
             on_row(future.result())
             seen |= _names(started)  # also keeps its pipe from filling up

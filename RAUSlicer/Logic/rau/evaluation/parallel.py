@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -20,7 +19,7 @@ from rau.engines import create_engine
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, Prediction, case_failed, try_case
 from rau.options import EngineOptions
-from rau.process_pools import exit_with_parent, stopped_at_once
+from rau.process_pools import ctrl_c_ignored, exit_with_parent, stopped_at_once
 
 _worker_engine = None
 
@@ -46,7 +45,8 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     left = list(range(len(cases)))
     while left:
         with pool(jobs) as workers:
-            futures = {workers.submit(_score_case, cases[index], predictions[index]): index for index in left}
+            with ctrl_c_ignored():
+                futures = {workers.submit(_score_case, cases[index], predictions[index]): index for index in left}
             for future in as_completed(futures):
                 if not isinstance(future.exception(), BrokenProcessPool):
                     left.remove(futures[future])
@@ -54,8 +54,10 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
         if left:
             first = left.pop(0)
             with pool(1) as alone:
+                with ctrl_c_ignored():
+                    future = alone.submit(_score_case, cases[first], predictions[first])
                 try:
-                    yield first, alone.submit(_score_case, cases[first], predictions[first]).result()
+                    yield first, future.result()
                 except BrokenProcessPool as error:
                     yield first, case_failed(cases[first], f"its worker process died (killed, or out of memory: {error})", predictions[first])
 
@@ -64,7 +66,6 @@ def _start_worker(engine_name: str, options: EngineOptions, threads: int, parent
     import SimpleITK as sitk
 
     global _worker_engine
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process stops the workers
     exit_with_parent(parent)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     _worker_engine = create_engine(engine_name, options)
