@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -14,19 +15,32 @@ from rau.batch.items import work_items
 from test_batch import FAST, MANIFEST, check_stopped_run, session_alive, summary
 
 
-def batch_on_ray(out, ray: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+def batch_on_ray(out, ray: str, env: dict[str, str], timeout: float, manifest=MANIFEST) -> subprocess.CompletedProcess:
     """``rau batch`` of one target with ``--ray ray`` in a new process with ``env`` added to this one's (no RAY_ADDRESS of its own)."""
     pytest.importorskip("ray")
     environment = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"} | env
-    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1", "--ray", ray]
+    command = [sys.executable, "-m", "rau.cli", "batch", str(manifest), "--out", str(out), *FAST, "--limit", "1", "--workers", "1", "--ray", ray]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
 
 
+def tiny_pixels(tmp_path):
+    """A manifest of :data:`MANIFEST`'s first target given a pixel size of 0.005 mm, which rau warns of."""
+    with open(MANIFEST, newline="") as handle:
+        row = next(csv.DictReader(handle))
+    files = [str((MANIFEST.parent / row[column]).resolve()) for column in ("reference_image", "reference_labels", "target_image")]
+    manifest = tmp_path / "tiny_pixels.csv"
+    manifest.write_text("reference_image,reference_labels,target_image,reference_spacing,target_spacing\n"
+                        f"{','.join(files)},{row['reference_spacing']},0.005\n")
+    return manifest
+
+
 def test_ray_local_starts_its_own_instance_whatever_ray_address_says(tmp_path):
-    """Before: --ray local joined RAY_ADDRESS's cluster (or the last `ray start`'s) and, that one gone, tried for ever."""
-    finished = batch_on_ray(tmp_path / "out", "local", {"RAY_ADDRESS": "127.0.0.1:1"}, timeout=180)
+    """Before: --ray local joined RAY_ADDRESS's cluster (or the last `ray start`'s) and, that one gone, tried for ever.
+    And the target's warnings, printed by its actor (whose output Ray drops), never reached the user."""
+    finished = batch_on_ray(tmp_path / "out", "local", {"RAY_ADDRESS": "127.0.0.1:1"}, timeout=180, manifest=tiny_pixels(tmp_path))
     assert finished.returncode == 0, finished.stderr
     assert summary(tmp_path / "out") == {"058_HC": "done"}
+    assert finished.stderr.count("058_HC.png: at the pixel size given (0.005 mm) it spans 4 mm") == 1, finished.stderr
 
 
 @pytest.mark.parametrize("source", ["RAY_ADDRESS", "last ray start"])

@@ -3,7 +3,9 @@
 The readers, writers and engines say what the user should know (a label value the table does not name,
 structures a label map cannot show in full) with :func:`warn`. The command line prints them and records a
 run's in its result JSON; the server collects them per job (:func:`collected_warnings`) and reports them with the
-job, as its client cannot see the server's standard error. Collection is per thread (a context variable), so jobs running at once keep theirs apart.
+job, as its client cannot see the server's standard error; a ``rau batch`` worker hands back what it would print
+(:func:`collected_warnings` with a list to echo to), as a Ray actor's standard error is not the user's. Collection is
+per thread (a context variable), so jobs running at once keep theirs apart.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_COLLECTED: ContextVar[tuple[list[str], bool] | None] = ContextVar("rau_collected_warnings", default=None)
+_COLLECTED: ContextVar[tuple[list[str], bool | list[str]] | None] = ContextVar("rau_collected_warnings", default=None)
 _PRINTED_ONCE: set[str] = set()
-"""The messages :func:`warn_once` has printed in this process."""
+"""The messages :func:`warn_once` has printed (or echoed to a list) in this process."""
 
 
 def warn(message: str) -> None:
@@ -40,11 +42,16 @@ def warn_once(message: str) -> None:
 def _printed_here() -> bool:
     """Whether a warning said now is printed: outside any :func:`collected_warnings`, or inside one that echoes."""
     collected = _COLLECTED.get()
-    return collected is None or collected[1]
+    return collected is None or collected[1] is not False
 
 
 def _print(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    """Print ``message`` on standard error, or add it to the list the innermost :func:`collected_warnings` echoes to."""
+    collected = _COLLECTED.get()
+    if collected is not None and isinstance(collected[1], list):
+        collected[1].append(message)
+    else:
+        print(f"warning: {message}", file=sys.stderr)
 
 
 def record(message: str) -> None:
@@ -73,9 +80,10 @@ def say_again(messages: list[str]) -> None:
 
 
 @contextmanager
-def collected_warnings(echo: bool = False):
+def collected_warnings(echo: bool | list[str] = False):
     """Keep the warnings said inside the block (in this thread) in the list it yields, instead of printing them;
-    ``echo``: print them as well (a command that also records them in its result JSON)."""
+    ``echo``: print them as well (a command that also records them in its result JSON), or, a list, add there those
+    it would print (a worker's, for the process the user sees to print)."""
     collected: list[str] = []
     token = _COLLECTED.set((collected, echo))
     try:

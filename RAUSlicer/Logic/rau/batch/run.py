@@ -60,6 +60,8 @@ def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
 
     def on_row(row: dict) -> None:
         nonlocal last_write
+        for warning in row.pop("warnings", []):  # as a worker would print them, once each
+            bar.write(f"warning: {warning}", file=sys.stderr)
         rows[row["target"]].update(row)
         counts[row["status"]] += 1
         bar.set_postfix(done=counts["done"], failed=counts["failed"], remaining=len(todo) - sum(counts.values()), refresh=False)

@@ -18,25 +18,34 @@ class WarmWorker:
     """Holds one engine (models loaded once) and runs items with it; also the Ray actor class."""
 
     def __init__(self, engine_name: str, options: EngineOptions):
-        self.engine, self.options = create_engine(engine_name, options), options
+        self.loading: list[str] = []  # what loading the engine's models warned of: shown with the first row
+        with collected_warnings(echo=self.loading):
+            self.engine = create_engine(engine_name, options)
+        self.options = options
 
     def run(self, item: WorkItem) -> dict:
-        return run_item(self.engine, item, self.options)
+        row = run_item(self.engine, item, self.options)
+        row["warnings"][:0] = self.loading
+        self.loading = []
+        return row
 
 
 def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
     """Segment one target and write its outputs (all or none, re-openable by ``rau correct``); a summary row, never an
-    exception but :data:`rau.evaluation.runner.RUN_STOPPERS` (a model that cannot be used), which stop the run."""
+    exception but :data:`rau.evaluation.runner.RUN_STOPPERS` (a model that cannot be used), which stop the run.
+    The row's ``warnings`` (not a summary column) are those for rau batch to print: a worker's standard error may
+    not be the user's (a Ray actor's)."""
     started = time.perf_counter()
     case = item.case
-    row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": ""}
+    row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": "", "warnings": []}
     try:
-        with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
+        with collected_warnings(echo=row["warnings"]) as said:  # recorded in the result JSON
             references = case.load_references()
             target = read_image(case.target_image, case.target_spacing)
             request = Request(references, target, case.structures)
-            row["warnings"] = request.left_out_warnings()  # said by rau batch, not a summary column
-            said += row["warnings"]
+            left_out = request.left_out_warnings()
+            said += left_out
+            row["warnings"] += [f"{item.name}: {warning}" for warning in left_out]
             result = engine.run(request)
             write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=[*item.warnings, *said])
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)

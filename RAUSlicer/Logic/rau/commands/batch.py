@@ -57,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         if row["status"] == "failed":
             print(f"failed: {about(row['target_image'], row['error'])}", file=sys.stderr)
-        for warning in row.get("warnings", []):
-            print(f"warning: {row['target']}: {warning}", file=sys.stderr)
     print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped (outputs existed), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
     return 1 if counts["failed"] else 0
 
