@@ -296,6 +296,11 @@ def test_outputs_never_land_on_an_input_of_the_cohort(shared_data, tmp_path):
         work_items(manifest, tmp_path)
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path), "--workers", "1"]) == 2
     assert target.read_bytes() == before
+    lock = tmp_path / "lock" / ".rau-batch.lock"  # an input where the run holds its lock; before: removed as the run ended
+    lock.parent.mkdir()
+    lock.write_text(f"target_image,reference_image,reference_labels\n{folder}/images/001_HC.png,{folder}/images/000_HC.png,{folder}/masks/000_HC_mask.png\n")
+    with pytest.raises(InputError, match=r"\.rau-batch\.lock: this output would replace the input"):
+        work_items(lock, lock.parent)
 
 
 @pytest.mark.parametrize("signum, whole_group", [(signal.SIGINT, True), (signal.SIGTERM, False)], ids=["ctrl-c", "sigterm"])

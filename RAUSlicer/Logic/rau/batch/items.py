@@ -137,6 +137,8 @@ def found_column(names) -> str:
 
 
 SUMMARY_NAME = "batch_summary.csv"
+LOCK_NAME = ".rau-batch.lock"
+"""The file in ``--out`` a running batch holds locked (and removes when it ends)."""
 
 
 def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None, warnings=()) -> list[WorkItem]:
@@ -144,14 +146,14 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     run's ``warnings``; every
     path absolute, as workers may run in another folder (a Ray cluster's). Output names are made over the whole
     manifest, so a run with ``limit`` names its outputs as the full run does (and the full run resumes it).
-    No output, the summary included, may land on an input."""
+    No output, the summary and the lock included, may land on an input."""
     cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
     names = output_names([case.target_image for case in cases])
     out_dir = Path(out_dir).absolute()
     items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd), tuple(warnings)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
-    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME], [manifest, *case_files(cases)])
+    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)])
     return items
 
 

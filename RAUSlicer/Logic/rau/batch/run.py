@@ -10,15 +10,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rau.batch.items import SUMMARY_NAME, WorkItem
+from rau.batch.items import LOCK_NAME, SUMMARY_NAME, WorkItem
 from rau.errors import InputError, OptionError
 from rau.file_locks import lock_file, still_at
 from rau.io.atomic import atomic_path, leftover_temporaries
 from rau.io.outputs import check_folder_writable
 
 COLUMNS = ["target", "target_image", "status", "seconds", "found", "error"]
-LOCK_NAME = ".rau-batch.lock"
-"""The file in ``--out`` a running batch holds locked."""
 
 
 def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
