@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image as Picture
 
 from rau.batch.items import output_names, work_items
 from rau.cli import main as rau_main
@@ -281,6 +282,13 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     manifest.write_text(f"target_image,reference_image,reference_labels\n{bad_reference},{target},{labels}\n")
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out2"), "--workers", "1"]) == 1
     assert f"failed: {bad_reference}: not a readable image" in capsys.readouterr().err  # before: the path twice
+    empty = tmp_path / "subject" / "mask.png"  # before: "mask.png: no labelled voxels", which a cohort's masks may all be
+    empty.parent.mkdir()
+    Picture.fromarray(np.zeros_like(np.asarray(Picture.open(labels)))).save(empty)
+    other = REPO / "protocols" / MANIFEST.read_text().splitlines()[2].split(",")[3]
+    manifest.write_text(f"target_image,reference_image,reference_labels\n{other},{target},subject/mask.png\n")
+    assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out3"), "--workers", "1"]) == 1
+    assert column(tmp_path / "out3", "error")["039_HC"] == f"{empty}: no labelled voxels, every value is 0 (the labels of '{target}')"
     with pytest.raises(InputError, match="folder and file names joined"):  # before: "same folder", which they are not
         output_names([Path("/a/b_x.png"), Path("/a_b/x.png"), Path("/c/x.png")])
 

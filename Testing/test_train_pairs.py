@@ -246,7 +246,8 @@ def test_a_subject_without_labelled_voxels_is_refused_naming_its_file(shared_dat
     Picture.fromarray(np.zeros((540, 800), np.uint8)).save(tmp_path / "zero_mask.png")
     manifest = _edited(hc18_manifest(shared_data, tmp_path, 5), 4, "labels", str(tmp_path / "zero_mask.png"))
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0.34"]) == 2
-    assert "zero_mask.png: no labelled voxels, every value is 0 (the labels of '002_HC.png')" in capsys.readouterr().err
+    image = shared_data / "hc18_fetal_head_us" / "images" / "002_HC.png"
+    assert f"{tmp_path}/zero_mask.png: no labelled voxels, every value is 0 (the labels of '{image}')" in capsys.readouterr().err
     assert not (tmp_path / "pairs").exists()
 
 

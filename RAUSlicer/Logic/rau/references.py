@@ -17,14 +17,14 @@ from rau.user_warnings import collected_warnings, warn
 
 
 def load_reference(image_path, labels_path, pixel_spacing: float | None = None, label_table=None) -> Reference:
-    """Read a reference image and its labels, the labels placed on the image grid in physical space."""
+    """Read a reference image and its labels, the labels placed on the image grid in physical space. A refusal names
+    the files by the paths given (a cohort's masks may share a file name)."""
     validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
     reference = Reference(image, segmentation, name=Path(image_path).name)
     if not reference.labelled_anatomy().any():  # as engines check every reference; here the file can be named
-        raise ReferenceInputError(f"{Path(labels_path).name}: no labelled voxels, every value is 0 (the labels of "
-                                  f"{Path(image_path).name!r})")
+        raise ReferenceInputError(f"{labels_path}: no labelled voxels, every value is 0 (the labels of {str(image_path)!r})")
     return reference
 
 
