@@ -104,6 +104,8 @@ def test_embedded_batch_equals_rau_segment_per_target(segmented, tmp_path):
     assert summary(tmp_path) == dict.fromkeys(names, "done")
     for name in names:
         same_outputs(tmp_path, segment_out, name)
+    recorded = {name: json.loads((tmp_path / f"{name}.result.json").read_text())["inputs"]["target"] for name in names}
+    assert column(tmp_path, "target_image") == recorded  # before: the manifest's ../../shared/... joined to its folder
     found = column(tmp_path, "found")
     assert all(found.values())
     assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "3", "--workers", "2"]) == 0
@@ -267,11 +269,15 @@ def test_failures_are_listed_and_names_stay_unique(tmp_path, capsys):
     manifest.write_text("target_image,reference_image,reference_labels\nmissing_target.png,ref.png,ref_mask.png\n")
     with pytest.raises(InputError, match="line 2: .* does not exist"):
         work_items(manifest, tmp_path / "out")
+    with_truth = MANIFEST.read_text().replace("058_HC_mask.png", "058_HC_typo.png").replace("../../", f"{REPO.parent}/")
+    (tmp_path / "truth.csv").write_text(with_truth)  # an unread column: before, the run was refused (exit 2)
+    assert [item.case.target_labels for item in work_items(tmp_path / "truth.csv", tmp_path / "out", limit=1)] == [None]
+    assert f"truth.csv line 2: target_labels {REPO.parent}/shared/data/hc18_fetal_head_us/masks/058_HC_typo.png does not exist; left out" in capsys.readouterr().err
     assert output_names([Path("/a/x/image.nii.gz"), Path("/a/y/image.nii.gz"), Path("/a/y/other.png")]) == ["x_image", "y_image", "y_other"]
     assert output_names([Path("/a/xray.dcm"), Path("/a/frame.JPG")]) == ["xray", "frame"]  # before: xray.dcm.nii.gz
     bad_reference = tmp_path / "bad.png"
     bad_reference.write_bytes(b"not a picture")
-    target = REPO / "protocols" / MANIFEST.read_text().splitlines()[1].split(",")[3]
+    target = (REPO / "protocols" / MANIFEST.read_text().splitlines()[1].split(",")[3]).resolve()
     (tmp_path / "bad_mask.png").write_bytes(b"not a picture either")
     manifest.write_text(f"target_image,reference_image,reference_labels\n{target},bad.png,bad_mask.png\n")
     assert rau_main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1"]) == 1

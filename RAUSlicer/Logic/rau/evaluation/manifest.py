@@ -16,7 +16,7 @@ from pathlib import Path
 from rau import validation
 from rau.errors import InputError
 from rau.labels import normalize_name
-from rau.user_warnings import collected_warnings
+from rau.user_warnings import collected_warnings, warn
 
 REQUIRED_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels")
 COLUMNS = ("reference_image", "reference_labels", "reference_spacing", "target_image", "target_labels", "target_spacing", "label_table")
@@ -75,10 +75,15 @@ class Case:
                                [r.spacing for r in references], None, self.label_table, self.structures, options)
 
     def absolute(self) -> "Case":
-        """The same case with absolute paths, for processes that may run in another folder (Ray workers)."""
+        """The same case with absolute paths, for processes that may run in another folder (Ray workers): each file in
+        its folder's real location (``..`` and linked folders resolved, as result JSONs record it, so a cohort's summary
+        names the target as its result does) under its own name (a linked file keeps the name that tells its format)."""
 
         def absolute(path: Path | None) -> Path | None:
-            return Path(path).absolute() if path is not None else None
+            if path is None:
+                return None
+            path = Path(path).absolute()
+            return path.parent.resolve() / path.name
 
         references = [replace(entry, image=absolute(entry.image), labels=absolute(entry.labels)) for entry in self.references]
         return replace(self, target_image=absolute(self.target_image), target_labels=absolute(self.target_labels),
@@ -88,14 +93,17 @@ class Case:
 def read_manifest(path, truth: bool = True) -> list[Case]:
     """Cases in manifest order; raises :class:`~rau.errors.InputError` naming the file, line and problem.
 
-    With ``truth=False`` (cohort runs) the ``target_labels`` column is optional.
+    With ``truth=False`` (cohort runs) the ``target_labels`` column is optional, and a ``target_labels`` file that is
+    not there is left out with a warning (:func:`_truth_file`).
     """
     path = Path(path)
     required = tuple(c for c in REQUIRED_COLUMNS if truth or c != "target_labels")
     cases: dict[tuple, tuple[int, Case]] = {}
     rows = validation.read_table(path, required, "manifest", (*COLUMNS, "structures"))
     for line, row in rows:
-        paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c)}
+        paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c) and c != "target_labels"}
+        if row.get("target_labels") and (truth_file := _truth_file(row, path, line, truth)):
+            paths["target_labels"] = truth_file
         label_table = validation.existing_file(row, "label_table", path, line) if row.get("label_table") else None
         row_case = Case(
             paths["target_image"],
@@ -125,6 +133,18 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
         case.references.append(reference)
     check_structures(cases, path)
     return _named([case for _, case in cases.values()])
+
+
+def _truth_file(row: dict, path: Path, line: int, truth: bool) -> Path | None:
+    """A row's ``target_labels`` file; one a cohort run (``truth`` False), which reads no truth, cannot find is
+    None, with a warning naming the line (a typo there may matter to a later ``rau evaluate``)."""
+    try:
+        return validation.existing_file(row, "target_labels", path, line)
+    except InputError as error:
+        if truth:
+            raise
+        warn(f"{error}; left out, as a cohort run reads no truth")
+        return None
 
 
 def _named(cases: list[Case]) -> list[Case]:
