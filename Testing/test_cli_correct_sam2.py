@@ -135,7 +135,7 @@ def test_a_chain_of_sam2_corrections_goes_on_from_the_earlier_prompts_as_one_ses
 
     saved = json.loads((out / "boxed.result.json").read_text())
     where = "the saved prompts of 'fetal head' (prompts.given_prompts)"
-    for given, said in ((5, f"{where}: give a list of the prompts given, not 5"),
+    for given, said in ((5, "structures[0].prompts.given_prompts should be a list of"),
                         ([{"slice": 0, "prompt": {"points": [], "labels": [], "box": None}}], f"{where}, entry 1: a prompt needs at least one point or a box"),
                         ([{"slice": 0, "prompt": {"points": [[5, 5, 0]], "labels": []}}], f"{where}, entry 1: give one label per point")):
         saved["structures"][0]["prompts"]["given_prompts"] = given  # an edited file: before, internal errors (TypeError, IndexError in SAM2)

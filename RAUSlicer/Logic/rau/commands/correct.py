@@ -184,7 +184,16 @@ def _wrong_fields(saved: dict):
         checks += [(f"{where}.name", row.get("name"), text, "a name"), (f"{where}.value", row.get("value"), lambda v: whole(v) and v >= 1, "a label value (a whole number from 1)"),
                    (f"{where}.found", row.get("found"), lambda v: isinstance(v, bool), "true or false"),
                    (f"{where}.confidence", row.get("confidence"), number, "a number"), (f"{where}.engine", row.get("engine"), text, "a name"),
-                   (f"{where}.prompts", row.get("prompts") or {}, lambda v: isinstance(v, dict), "an object")]
+                   (f"{where}.prompts", row.get("prompts") or {}, lambda v: isinstance(v, dict), "an object"),
+                   (f"{where}.color", row.get("color") or [], lambda v: isinstance(v, list) and all(map(number, v)), "a list of numbers (red, green, blue)")]
+        prompts = row.get("prompts") if isinstance(row.get("prompts"), dict) else {}
+        checks += [(f"{where}.prompts.corrected_slices", prompts["corrected_slices"], lambda v: isinstance(v, list) and all(whole(k) and k >= 0 for k in v),
+                    "a list of slice numbers (whole numbers from 0)")] if "corrected_slices" in prompts else []  # SAM2 and RAU
+        checks += [(f"{where}.prompts.given_prompts", prompts["given_prompts"],
+                    lambda v: isinstance(v, list) and all(isinstance(e, dict) and whole(e.get("slice")) and isinstance(e.get("prompt"), dict) for e in v),
+                    'a list of {"slice": k, "prompt": {...}}')] if "given_prompts" in prompts else []  # the prompts: Sam2Session.resume
+        checks += [(f"{where}.prompts.corrections", prompts["corrections"], lambda v: whole(v) and v >= 0,
+                    "a count (a whole number from 0)")] if "corrections" in prompts else []  # vessels
     for field, value, fits, wanted in checks:
         if not fits(value):
             yield field, f"should be {wanted}, not {json.dumps(value)[:40]}"

@@ -259,14 +259,9 @@ class Sam2Session(Session):
         those slices, as in the session that made the answer (before, a chain of ``rau correct`` runs lost them)."""
         super().resume(saved)
         name = self._name(saved.structure.name)
-        given = saved.prompts.get("given_prompts", [])
         where = f"the saved prompts of {name!r} (prompts.given_prompts)"
-        if not isinstance(given, list):
-            raise InputError(f"{where}: give a list of the prompts given, not {given!r:.40}")
-        for number, entry in enumerate(given, 1):
+        for number, entry in enumerate(saved.prompts.get("given_prompts", []), 1):  # their form: checked as rau correct reads them
             try:  # checked as reprompt checks a prompt: the result file may have been edited
-                if not isinstance(entry, dict) or not isinstance(entry.get("prompt"), dict):
-                    raise InputError(f'give {{"slice": k, "prompt": {{"points": ..., "labels": ..., "box": ...}}}}, not {entry!r:.40}')
                 self._prompt_slice(name, self.checked_prompt(prompt_from_json(entry["prompt"], self.target)))
             except InputError as error:
                 raise InputError(f"{where}, entry {number}: {error}") from None
