@@ -310,7 +310,7 @@ def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):
 
     target = Image(np.zeros((1, 20, 20), np.float32), ndim=2)
     result = Result(target, [StructureResult(Structure("head", 1), None, 0.0, "vlm-box")], "vlm-box")
-    session_of(result, {"engine_options": {"vlm_model": str(tmp_path / "deleted model folder")}}, None)
+    session_of(result, {"engine_options": {"vlm_model": str(tmp_path / "deleted model folder")}}, None, tmp_path / "t.result.json")
     assert isinstance(result.session, CorrectorSession)
 
 
@@ -401,6 +401,22 @@ def test_a_result_json_with_a_field_rau_segment_never_writes_is_refused_naming_i
     path.write_text("[]")
     with pytest.raises(InputError, match="not a result JSON"):
         read_saved(path)
+
+
+def test_what_a_hand_edited_result_records_wrongly_is_refused_naming_it(hc18_case, capsys):  # noqa: F811
+    """Before, these errors named no file ("structure 'fetal head': color (1, 2) must be ...", as if from a label table)."""
+    out = hc18_case / "out"
+    assert main(segment_args(hc18_case, out / "t.nii.gz")) == 0
+    (out / "t.labels.csv").unlink()  # the row's own colour and terminology are read
+    edits = {"color": ([1, 2], "structure 'fetal head': color (1, 2) must be three values"), "terminology": (42, "a terminology needs a category"),
+             "prompts": ({"seeds": [[0, 9999, 9999, 1]]}, "its saved clicks (prompts.seeds) are not"), "engine": ("magic", 'engine should be one of ')}
+    for key, (value, said) in edits.items():
+        saved = json.loads((out / "t.result.json").read_text())
+        (saved if key == "engine" else saved["structures"][0])[key] = value
+        (out / "e.result.json").write_text(json.dumps(saved))
+        assert main(["correct", str(out / "e.result.json"), "--structure", "fetal head", "--inside", "292,352", "--out", str(out / "c.nii.gz")]) == 2
+        err = capsys.readouterr().err
+        assert f"error: {out / 'e.result.json'}: " in err and said in err, err
 
 
 def test_a_server_download_is_corrected_with_the_target_given(tmp_path, capsys):

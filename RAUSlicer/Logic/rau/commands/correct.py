@@ -9,6 +9,7 @@ saved mask (hand edits included).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -22,7 +23,7 @@ from rau.correction import attach_session, stroke_points
 from rau.commands.engine_options import add_option_arguments, checked_engine, warn_unused_options
 from rau.engines import ENGINES, Request, engine_class
 from rau.engines.base import Prompt
-from rau.errors import InputError, OptionError
+from rau.errors import InputError, OptionError, about
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.json_text import parse_json
@@ -111,9 +112,8 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
         check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
-    if saved["engine"] in ENGINES:  # checked before the engine runs again
-        warn_unused_options(saved["engine"], moved)
-        engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
+    warn_unused_options(saved["engine"], moved)  # checked before the engine runs again
+    engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
     result = reopen(saved, saved_path, target)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
         name = result.named(args.structure).structure.name
@@ -121,7 +121,7 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
         raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}") from None
     before = result.get(name).mask
     with progress_bar(f"rau correct ({result.engine})") as progress:
-        session_of(result, inputs, progress)
+        session_of(result, inputs, progress, saved_path)
         item = result.session.reprompt(name, prompt, progress, args.overwrite_others)
     item = result.put_correction(item, result.session, args.overwrite_others)  # as written: without --overwrite-others it gives way
     return result, name, prompt, before, item, inputs
@@ -156,7 +156,7 @@ def _wrong_fields(saved: dict):
     """(field, what is wrong) for each field of a result JSON that is not what ``rau segment`` writes."""
     text, whole = lambda v: isinstance(v, str) and v.strip() != "", lambda v: isinstance(v, int) and not isinstance(v, bool)
     number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
-    checks = [("engine", saved["engine"], text, "a name"), ("label_map", saved["label_map"], text, "a file name"),
+    checks = [("engine", saved["engine"], lambda v: text(v) and v in ENGINES, f"one of {', '.join(ENGINES)}"), ("label_map", saved["label_map"], text, "a file name"),
               ("inputs", saved["inputs"], lambda v: isinstance(v, dict), "an object")]
     if isinstance(saved["inputs"], dict):
         checks += [("inputs.target", saved["inputs"]["target"], text, "a file name")] if "target" in saved["inputs"] else []
@@ -250,7 +250,9 @@ def reopen(saved: dict, path: Path, target) -> Result:
     segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it).
     A structure the run found that the label map hides is said and reopened as not found (:func:`hidden_structures`)."""
     file = saved_segmentation(saved, path)
-    segmentation = read_saved_masks(file, target, saved_labels(saved, file))
+    with recorded_in(path):  # each row's own colour and terminology (a hand-edited file may hold wrong ones)
+        recorded = [_structure(row) for row in saved["structures"]]
+    segmentation = read_saved_masks(file, target, saved_labels(saved, file, recorded))
     listed = {row["name"] for row in saved["structures"]}
     unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
     if unlisted:  # e.g. a segment added in Slicer, or a label map renumbered by an export: its voxels would be lost
@@ -260,12 +262,12 @@ def reopen(saved: dict, path: Path, target) -> Result:
                          "rau correct keeps the structures of one run; give the files of one run, or run rau segment again")
     hidden = hidden_structures(saved, file, segmentation)
     structures = []
-    for row in saved["structures"]:
+    for row, own in zip(saved["structures"], recorded):
         if row.get("found") and row["name"] not in segmentation.masks:
             raise InputError(f"{file} has no {row['name']!r}, which {path} found: was its segment deleted since? "
                              "give the files of one run, or run rau segment again")
         saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
-        structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else _structure(row)
+        structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else own
         mask = segmentation.masks.get(row["name"])
         confidence, message = (0.0, HIDDEN) if row["name"] in hidden else (row["confidence"], row.get("message", ""))  # as not found
         structures.append(StructureResult(structure, mask, confidence, row["engine"], row.get("prompts") or {}, message=message))
@@ -317,15 +319,16 @@ def _millimetres(spacing) -> str:
     return " x ".join(f"{value:g}" for value in spacing) + " mm"
 
 
-def saved_labels(saved: dict, file: Path) -> LabelSet | None:
+def saved_labels(saved: dict, file: Path, recorded: list[Structure]) -> LabelSet | None:
     """For a saved label map: the structures at the values the JSON gives them, colours and terminology from the
-    label table beside it where that names the value alike (None for a ``.seg.nrrd``, which names its segments)."""
+    label table beside it where that names the value alike, else as ``recorded`` (each row's :func:`_structure`);
+    None for a ``.seg.nrrd``, which names its segments."""
     if file.name.lower().endswith(".seg.nrrd"):
         return None
     table = find_label_table(file)
     beside = {s.value: s for s in read_label_table(table)} if table else {}
-    structures = [beside[row["value"]] if row["value"] in beside and beside[row["value"]].name == row["name"] else _structure(row)
-                  for row in saved["structures"]]
+    structures = [beside[row["value"]] if row["value"] in beside and beside[row["value"]].name == row["name"] else own
+                  for row, own in zip(saved["structures"], recorded)]
     return LabelSet(tuple(structures))
 
 
@@ -342,6 +345,15 @@ def read_saved_masks(file: Path, target, labels: LabelSet | None = None) -> Segm
     return Segmentation(target.with_array(np.zeros(target.shape, np.uint8)), pixels.labels, pixels.masks)
 
 
+@contextlib.contextmanager
+def recorded_in(path: Path):
+    """Errors about what the result file ``path`` records (a colour, saved prompts), said naming it (:func:`rau.errors.about`)."""
+    try:
+        yield
+    except InputError as error:
+        raise InputError(about(path, error)) from None
+
+
 def _structure(row: dict) -> Structure:
     """The structure a saved row names, with its colour and terminology (a result saved before they were recorded,
     or edited by hand without them: the default colour of its value)."""
@@ -349,13 +361,22 @@ def _structure(row: dict) -> Structure:
     return Structure(row["name"], row["value"], color, row.get("terminology"))
 
 
-def session_of(result: Result, inputs: dict, progress) -> None:
-    """Give ``result`` the session of its engine: weight-free, or a repeated model run that starts from the saved masks."""
-    if result.engine not in ENGINES:
-        raise InputError(f"the result names an unknown engine {result.engine!r}")
-    if not engine_class(result.engine).model_session:  # weight-free corrections need no model, not even to create the engine
-        attach_session(result)
-        return
+def session_of(result: Result, inputs: dict, progress, path: Path) -> None:
+    """Give ``result`` (read from ``path``) the session of its engine: weight-free, or a repeated model run
+    (:func:`rerun`) that goes on from the saved masks and prompts."""
+    session = rerun(result, inputs, progress).session if engine_class(result.engine).model_session else None
+    with recorded_in(path):  # the saved clicks and prompts (a hand-edited file may hold wrong ones)
+        if session is None:  # weight-free corrections need no model, not even to create the engine
+            attach_session(result)
+            return
+        for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty
+            if item.structure.name in session.results:
+                session.resume(item)
+    result.session = session
+
+
+def rerun(result: Result, inputs: dict, progress) -> Result:
+    """The run of ``result``'s model engine repeated on the inputs it records (its models checked first)."""
     if not inputs.get("reference") and not inputs.get("reference_bank"):
         raise InputError(f"this {result.engine} result records no references, and its engine runs again on them to correct it "
                          "(a result downloaded from rau serve: correct it on the server, or run rau segment here)")
@@ -373,11 +394,7 @@ def session_of(result: Result, inputs: dict, progress) -> None:
     if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
         arguments.label_table = result.labels
     references = load_references(arguments)
-    rerun = engine.run(Request(references, result.target, inputs.get("structures")), progress)
-    for item in result.structures:  # a structure saved as not found (e.g. removed by a correction) stays empty
-        if item.structure.name in rerun.session.results:
-            rerun.session.resume(item)
-    result.session = rerun.session
+    return engine.run(Request(references, result.target, inputs.get("structures")), progress)
 
 
 def parse_prompt(args: argparse.Namespace, target) -> Prompt:
