@@ -134,6 +134,7 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
         (["--inside", "inf,40"], "--inside 'inf,40': expected comma-separated voxel indices"),
         (["--inside", "10.5,40"], "--inside '10.5,40': voxel indices are whole numbers"),  # before: rounded without a word
         (["--inside", "5,5", "--out", "."], "--out .: name it with one of"),
+        (["--box", "300,250,400,350", "--inside", "600,100"], "--inside '600,100' lies outside --box '300,250,400,350', given with it"),  # before: a warning
     ],
 )
 def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_case, capsys, extra, message):  # noqa: F811

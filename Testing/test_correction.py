@@ -63,6 +63,19 @@ def test_saved_clicks_that_are_not_voxels_of_the_target_are_refused(seeds):
         CorrectorSession(result)
 
 
+def test_an_inside_click_outside_the_box_given_with_it_is_refused_naming_both():
+    """Before, the correction ran and warned that the engine's answer left the point out, as if another structure held it."""
+    result, _ = result_2d()
+    session = CorrectorSession(result)
+    box = Box((30, 30, 0), (61, 61, 1))
+    with pytest.raises(InputError, match=r"the click at 70,48 lies outside the box 30,30,0 to 60,60,0 \(i,j,k, corners inclusive\), given with it"):
+        session.reprompt("head", Prompt(points=[(48, 48, 0), (70, 48, 0)], labels=[1, 1], box=box))
+    with pytest.raises(InputError, match="--inside '70,48' lies outside --box '30,30,60,60', given"):
+        session.reprompt("head", Prompt(points=[(70, 48, 0)], labels=[1], box=box, names=["--inside '70,48'"], box_name="--box '30,30,60,60'"))
+    corrected = session.reprompt("head", Prompt(points=[(60, 60, 0), (70, 48, 0)], labels=[1, 0], box=box))  # its last voxel; outside: outside
+    assert corrected.mask[0, 60, 60] and not corrected.mask[:, :, 61:].any()
+
+
 def test_a_click_on_a_structure_not_found_grows_similar_tissue_around_it_not_the_whole_picture():
     """Weight-free corrector on an empty structure: before, one inside click filled every pixel (9216)."""
     truth = disk((1, 160, 160), (0, 80, 80), 20)

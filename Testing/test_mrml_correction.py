@@ -61,8 +61,8 @@ def test_roi_aligned_with_an_oblique_target_gives_exactly_its_voxels(mrml_scene,
     roi.SetAndObserveObjectToNodeMatrix(slicer.util.vtkMatrixFromArray(frame))
     roi.SetCenterWorld(ras_of(grid, (low + high) / 2 + [2e-5, 0, 0]))  # rounding off a turned transform
     roi.SetSize(((high - low) * np.asarray(grid.spacing)).tolist())
-    box = prompt_from_markups(grid, roi=roi).box
-    assert (box.lower, box.upper) == (tuple(low), tuple(high + 1))
+    prompt = prompt_from_markups(grid, roi=roi)
+    assert (prompt.box.lower, prompt.box.upper, prompt.box_name) == (tuple(low), tuple(high + 1), "the box 'box'")  # errors name it
 
 
 def test_roi_becomes_a_sorted_box_of_voxel_centres(mrml_scene, grid):

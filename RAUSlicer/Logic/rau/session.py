@@ -409,6 +409,23 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
+        _check_inside_points_in_box(prompt)
+
+
+def _check_inside_points_in_box(prompt: Prompt) -> None:
+    """Refuse an inside point outside the box given with it: a correction keeps the structure inside its box, so
+    the answer could never hold that point."""
+    box = prompt.box
+    for point, label, name in zip(prompt.points, prompt.labels, point_names(prompt)):
+        if label == 1 and not all(lower <= v < upper for v, lower, upper in zip(voxel(point)[::-1], box.lower, box.upper)):
+            raise InputError(f"{name} lies outside {box_name(prompt)}, given with it: a correction keeps the structure inside its box, "
+                             "so the answer could not hold that inside point; move the point or the box")
+
+
+def box_name(prompt: Prompt) -> str:
+    """How errors name the box of ``prompt``: as the user gave it (``prompt.box_name``), else by its corners."""
+    lower, last = prompt.box.lower, tuple(v - 1 for v in prompt.box.upper)
+    return prompt.box_name or f"the box {','.join(map(str, lower))} to {','.join(map(str, last))} (i,j,k, corners inclusive)"
 
 
 def point_names(prompt: Prompt) -> list[str]:

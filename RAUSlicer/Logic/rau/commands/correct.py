@@ -114,6 +114,7 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     prompt = parse_prompt(args, target)
     warn_unused_options(saved["engine"], moved)  # checked before the engine runs again
     engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
+    check_prompt(prompt, target)  # after what this engine takes (a box is not used on vessels)
     result = reopen(saved, saved_path, target)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
         name = result.named(args.structure).structure.name
@@ -410,9 +411,8 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
     box = _box(args.box, target) if args.box else None
     if not given and box is None:  # the rule of check_prompt, in the options' words
         raise InputError("give at least one --inside or --outside point, a --stroke or a --box")
-    prompt = Prompt(points=[voxel for voxel, _ in given], labels=labels, box=box, names=[named for _, named in given])
-    check_prompt(prompt, target)  # before a model run is repeated to correct it
-    return prompt
+    return Prompt(points=[voxel for voxel, _ in given], labels=labels, box=box, names=[named for _, named in given],
+                  box_name=_given("--box", args.box) if box else "")
 
 
 def _numbers(text: str, option: str) -> list[int]:

@@ -260,13 +260,15 @@ class Prompt:
     ``points``: (N, 3) voxel indices (i, j, k) with ``labels`` 1 (inside) / 0 (outside);
     ``box``: a voxel box. Sessions that work slice by slice derive the slice from the points or
     box (:func:`rau.session.prompt_slice`), so prompts placed on any view work. ``names``: how the user gave each
-    point (an option, a markup's point), for errors that name one (:func:`rau.session.point_names`).
+    point (an option, a markup's point), for errors that name one (:func:`rau.session.point_names`); ``box_name``:
+    how the user gave the box (:func:`rau.session.box_name`).
     """
 
     points: list[tuple[float, float, float]] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     box: Box | None = None
     names: list[str] = field(default_factory=list)
+    box_name: str = ""
 
 
 class Engine(abc.ABC):

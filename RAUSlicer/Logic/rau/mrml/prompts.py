@@ -86,4 +86,4 @@ def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -
             labels.append(label)
             names.append(placed(point, ras))
     box = box_from_roi(target, roi) if roi is not None else None
-    return Prompt(points=points, labels=labels, box=box, names=names)
+    return Prompt(points=points, labels=labels, box=box, names=names, box_name=f"the box {roi.GetName()!r}" if roi is not None else "")

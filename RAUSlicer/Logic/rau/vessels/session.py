@@ -40,6 +40,11 @@ class VesselSession(Session):
         self.grid = grid or WorkingGrid(vesselness.shape, vesselness.shape)
         self.label_map = self._label_map()
 
+    def checked_prompt(self, prompt: Prompt) -> Prompt:
+        """As :meth:`Session.checked_prompt`, a box refused first (:func:`check_points_only`): it is not used on vessels."""
+        check_points_only(prompt)
+        return super().checked_prompt(prompt)
+
     def _reprompt(self, name: str, prompt: Prompt, progress: Progress) -> StructureResult:
         """Apply one correction to ``name``; other structures keep their pixels unless ``reprompt`` was given
         ``overwrite``."""
@@ -168,8 +173,7 @@ class VesselSession(Session):
                              "working grid) from the vessel mask and from every segment")
 
     def _points(self, prompt: Prompt) -> list[tuple[int, int]]:
-        """Prompt points as (row, col) on the slice (the session has checked they lie in the image)."""
-        check_points_only(prompt)
+        """Prompt points as (row, col) on the slice (:meth:`checked_prompt` has checked they lie in the image)."""
         return [self.grid.to_working(int(round(j)), int(round(i))) for i, j, _k in prompt.points]
 
 
