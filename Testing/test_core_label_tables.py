@@ -221,6 +221,16 @@ def test_an_itk_snap_label_description_gives_its_quoted_names_and_colours(tmp_pa
     assert labels.get("left kidney").value == 3 and labels.get("left kidney").color == (0.0, 0.0, 1.0)
 
 
+def test_an_itk_snap_name_holding_double_quotes_is_read_whole(tmp_path):
+    """ITK-SNAP writes a name's quotes as they are; before, a name holding quotes was cut to its last word ('b"'),
+    silently. Now it is all between the name's opening quote and the line's last one, \\" read as "."""
+    table = tmp_path / "snap.txt"
+    table.write_text('    4   255  255    0        1  1  1    "a \\"q\\" b"\n'
+                     '    5   255  255    0        1  1  1    "c "q" d"\n')
+    labels = read_label_table(table)
+    assert labels.names == ['a "q" b', 'c "q" d'] and labels.get('c "q" d').color == (1.0, 1.0, 0.0)
+
+
 def test_an_mricron_table_named_after_the_whole_label_map_file_is_its_sidecar(tmp_path):
     """MRIcron names an atlas's table after the whole file (aal.nii.gz: aal.nii.txt); before, it was not found and
     the structures were label_N."""

@@ -269,8 +269,16 @@ COLOR_TABLE_FIELD = re.compile(r'"([^"]*)"(?=\s|$)|(\S+)')
 word, quotes in it kept as Slicer keeps them (Slicer writes the name ``a,b "q"`` as ``a,b_"q"``)."""
 
 
+ITK_SNAP_LINE = re.compile(r'(\s*[^\s"]+(?:\s+[^\s"]+){6})\s+"(.*)"\s*')
+"""An ITK-SNAP label description line: seven fields, then the name, all between its opening quote and the line's
+last one (ITK-SNAP writes a name's quotes as they are: ``"a "q" b"``)."""
+
+
 def _color_table_fields(line: str) -> list[str]:
-    """A color table line's fields: words, or a quoted name (of one word or several) without its quotes."""
+    """A color table line's fields: words, or a quoted name (of one word or several) without its quotes; an
+    ITK-SNAP line's name is kept whole, ``\\"`` in it read as ``"``."""
+    if snap := ITK_SNAP_LINE.fullmatch(line):
+        return snap[1].split() + [snap[2].replace('\\"', '"')]
     return [quoted or word for quoted, word in COLOR_TABLE_FIELD.findall(line)]
 
 
