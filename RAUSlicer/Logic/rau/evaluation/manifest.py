@@ -76,8 +76,8 @@ class Case:
 
     def absolute(self) -> "Case":
         """The same case with absolute paths, for processes that may run in another folder (Ray workers): each file in
-        its folder's real location (``..`` and linked folders resolved, as result JSONs record it, so a cohort's summary
-        names the target as its result does) under its own name (a linked file keeps the name that tells its format)."""
+        its folder's real location (``..`` and linked folders resolved, as result JSONs record a folder) under its own
+        name (a linked file keeps the name that tells its format; its result JSON names the file it links to)."""
 
         def absolute(path: Path | None) -> Path | None:
             if path is None:
