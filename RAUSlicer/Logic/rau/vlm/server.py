@@ -167,8 +167,9 @@ class ServerBackend(Backend):
         return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
 
     def _note_model(self, named) -> None:
-        """Keep the model a reply names (:attr:`served_model`); warn, once a run, when it is not the one asked for:
-        a server may answer under an alias, or with whatever model it has loaded, whose boxes are then misread."""
+        """Keep the model a reply names (:attr:`served_model`); warn (printed once per process) when it is not the one
+        asked for: a server may answer under an alias, or with whatever model it has loaded, whose boxes are then
+        misread."""
         if not isinstance(named, str):
             return
         self.served_model = named
