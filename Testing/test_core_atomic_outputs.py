@@ -220,31 +220,51 @@ def test_a_folder_replacement_stopped_between_its_renames_puts_the_earlier_folde
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
 
 
-PLACE_SET = """
+WRITE_SET = """
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 import rau.io.atomic as atomic
+from rau.image import Image
+from rau.io.run_outputs import output_paths, write_outputs
+from rau.labels import Structure
+from rau.result import Result, StructureResult
 
 out, tag, said = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
-if said:  # once its first file is placed: say so, then give the other run up to 2 s to place its set
-    place, said = atomic._place, Path(said[0])
+if said:  # once its first file is placed: say so, then give the other run up to SECONDS s to end
+    place, said, seconds = atomic._place, Path(said[0]), float(said[1])
 
     def placing(temporary, path, overwrite):
         place(temporary, path, overwrite)
         if not (said / "placing").exists():
             (said / "placing").touch()
-            deadline = time.monotonic() + 2
+            deadline = time.monotonic() + seconds
             while not (said / "other ended").exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
 
     atomic._place = placing
-with atomic.output_set():
-    for name in ("a.nii.gz", "a.labels.csv", "a.result.json"):
-        with atomic.atomic_path(out / name, overwrite=True) as temporary:
-            temporary.write_text(tag)
+target = Image(np.zeros((1, 8, 8), np.float32), ndim=2)
+mask = np.zeros(target.shape, bool)
+mask[0, 2:5, 2:5] = True
+result = Result(target, [StructureResult(Structure(f"structure {tag}", ord(tag)), mask, 0.9, "registration")], "registration")
+print("writing", flush=True)
+try:
+    write_outputs(result, output_paths(out / "a.nii.gz", seg_nrrd=False), overwrite=True)
+except KeyboardInterrupt:
+    sys.exit(130)
 """
+SET = ["a.labels.csv", "a.nii.gz", "a.result.json"]
+
+
+def runs_of(folder: Path) -> dict[str, str]:
+    """Each file of a set ``WRITE_SET`` wrote -> the run (its tag) that wrote it."""
+    import SimpleITK as sitk
+
+    tags = {name: next(tag for tag in "AB" if f"structure {tag}" in (folder / name).read_text()) for name in SET if name != "a.nii.gz"}
+    return tags | {"a.nii.gz": chr(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "a.nii.gz"))).max())}
 
 
 def test_two_runs_replacing_the_same_set_at_once_leave_one_runs_whole_set(tmp_path):
@@ -255,10 +275,67 @@ def test_two_runs_replacing_the_same_set_at_once_leave_one_runs_whole_set(tmp_pa
     out, said = tmp_path / "out", tmp_path / "said"
     said.mkdir()
     with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(limited_run, ["-c", PLACE_SET, out, "A", said])
+        first = pool.submit(limited_run, ["-c", WRITE_SET, out, "A", said, 2])
         while not (said / "placing").exists() and not first.done():
             time.sleep(0.01)
-        second = limited_run(["-c", PLACE_SET, out, "B"])
+        second = limited_run(["-c", WRITE_SET, out, "B"])
         (said / "other ended").touch()
     assert (first.result().returncode, first.result().stderr, second.returncode, second.stderr) == (0, "", 0, "")
-    assert {file.name: file.read_text() for file in out.iterdir()} == dict.fromkeys(["a.nii.gz", "a.labels.csv", "a.result.json"], "B")
+    assert sorted(file.name for file in out.iterdir()) == SET and runs_of(out) == dict.fromkeys(SET, "B")
+
+
+def test_ctrl_c_ends_a_run_waiting_for_another_writing_its_outputs_with_nothing_placed(tmp_path):
+    """Before: a run waited for the other's lock with Ctrl-C deferred (to place its set whole): it waited until the other
+    ended (for ever, the other stopped with Ctrl-Z), placed its files, then said "cancelled"."""
+    import signal
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    out, said = tmp_path / "out", tmp_path / "said"
+    said.mkdir()
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(limited_run, ["-c", WRITE_SET, out, "A", said, 30])
+        while not (said / "placing").exists() and not first.done():
+            time.sleep(0.01)
+        environment = {**os.environ, "PYTHONPATH": str(Path(__import__("rau").__file__).parents[1])}
+        second = subprocess.Popen([sys.executable, "-c", WRITE_SET, str(out), "B"], env=environment, stdout=subprocess.PIPE, text=True)
+        try:
+            assert second.stdout.readline() == "writing\n"
+            time.sleep(0.5)  # into the wait
+            second.send_signal(signal.SIGINT)
+            returncode = second.wait(timeout=5)
+        finally:
+            second.kill()
+            (said / "other ended").touch()
+    assert (returncode, first.result().returncode, first.result().stderr) == (130, 0, "")
+    assert sorted(file.name for file in out.iterdir()) == SET and runs_of(out) == dict.fromkeys(SET, "A")
+
+
+def test_writing_a_set_makes_and_removes_no_file_beside_it(tmp_path, monkeypatch):
+    """Before: a run placing its set made .rau-outputs.lock in the folder and removed it after, even a file of that
+    name that was an input of the run (its label table): the run ended well and the input was gone."""
+    import numpy as np
+
+    import rau.io.atomic as atomic
+    from rau.image import Image
+    from rau.io.run_outputs import output_paths, write_outputs
+    from rau.labels import Structure
+    from rau.result import Result, StructureResult
+
+    (tmp_path / ".rau-outputs.lock").write_text("1,head\n")
+    seen, place = set(), atomic._place
+
+    def placing(*args):  # what the folder holds while the set is placed, but the set's temporary files
+        seen.update(path.name for path in tmp_path.iterdir() if not atomic.TEMPORARY_NAME.fullmatch(path.name))
+        place(*args)
+
+    monkeypatch.setattr(atomic, "_place", placing)
+    target = Image(np.zeros((1, 8, 8), np.float32), ndim=2)
+    mask = np.zeros(target.shape, bool)
+    mask[0, 2:5, 2:5] = True
+    write_outputs(Result(target, [StructureResult(Structure("head", 1), mask, 0.9, "registration")], "registration"),
+                  output_paths(tmp_path / "a.nii.gz", seg_nrrd=False), overwrite=False)
+    assert seen <= {".rau-outputs.lock", *SET}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rau-outputs.lock", *SET]
+    assert (tmp_path / ".rau-outputs.lock").read_text() == "1,head\n"

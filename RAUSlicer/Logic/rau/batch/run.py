@@ -102,7 +102,7 @@ def held_folder(out_dir: Path):
     with handle:
         try:
             lock_file(handle.fileno())
-            if not still_at(handle, lock):  # locked as the run holding it removed it
+            if not still_at(handle.fileno(), lock):  # locked as the run holding it removed it
                 raise OSError
         except OSError:
             raise OptionError(f"--out {out_dir}: another rau batch is writing to this folder (it holds {lock}); wait for it "

@@ -12,7 +12,7 @@ from rau.engines import DEFAULT_ENGINE
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
-from rau.io.atomic import output_set, signals_deferred
+from rau.io.atomic import folders_held, output_set, signals_deferred
 from rau.io.outputs import check_outputs
 from rau.validation import argument, non_empty_path
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case
     for engine in dict.fromkeys(engine_names.values()):
         warn_unused_options(engine, given_options(args))
-    with signals_deferred() as hold, output_set():  # every case's files are placed together when the last case ends
+    with folders_held(outputs), signals_deferred() as hold, output_set():  # every case's files are placed together when the last case ends
         for name in args.cases:
             print(f"\n== {name} ({engine_names[name]} engine)")
             with progress_bar(name) as progress:

@@ -28,7 +28,7 @@ from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import Prediction, failed_case, summarize, try_case
-from rau.io.atomic import atomic_path, signals_deferred
+from rau.io.atomic import atomic_path, folders_held, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import check_run_outputs, output_paths
@@ -305,16 +305,18 @@ def _case_status(score) -> str:
 
 
 def write_json_and_csv(json_path: Path, overwrite: bool, document: dict, columns: list[str], rows: list[dict]) -> None:
-    """``document`` as JSON and ``rows`` as a CSV beside it (same name, ``.csv``); both written, or neither."""
-    with signals_deferred() as hold, atomic_path(json_path, overwrite) as json_temporary, \
-            atomic_path(json_path.with_suffix(".csv"), overwrite) as csv_temporary:
+    """``document`` as JSON and ``rows`` as a CSV beside it (same name, ``.csv``); both written, or neither, and never
+    mixed with another run's pair (:func:`rau.io.atomic.folders_held`)."""
+    csv_path = json_path.with_suffix(".csv")
+    with folders_held([json_path, csv_path]), signals_deferred() as hold, \
+            atomic_path(json_path, overwrite) as json_temporary, atomic_path(csv_path, overwrite) as csv_temporary:
         json_temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
         with open(csv_temporary, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, columns)
             writer.writeheader()
             writer.writerows(rows)
         hold()
-    print(f"wrote {json_path} and {json_path.with_suffix('.csv')}")
+    print(f"wrote {json_path} and {csv_path}")
 
 
 def _clean(row: dict) -> dict:

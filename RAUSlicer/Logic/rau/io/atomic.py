@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from rau.errors import InputError, WriteError
-from rau.file_locks import held
+from rau.file_locks import folder_locked
 
 
 class OutputExistsError(InputError, FileExistsError):
@@ -57,7 +57,7 @@ def atomic_path(path, overwrite: bool = False):
         return
     check_writable(path, overwrite)
     with output_set() as pending:
-        pending.folders.extend(_make_parent_folders(path))
+        pending.folders.extend(_make_folder(path.parent))
         temporary = None
         try:
             handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]), suffix=_file_type_suffix(path), dir=path.parent)
@@ -117,8 +117,7 @@ def output_set():
     """Yield the pending outputs of a set of files written together (a label map, its table and result JSON): every
     :func:`atomic_path` in the block is placed when it ends, in the order they finished, and if one cannot be
     (an existing file without overwrite, a file the system will not replace), those placed are taken back out and
-    the files they replaced put back. Of two sets placed at once to the same files, one is placed before the other
-    begins (:func:`_folders_held`). A set opened inside another joins it."""
+    the files they replaced put back. A set opened inside another joins it."""
     if _pending.files is not None:
         yield _pending
         return
@@ -126,8 +125,7 @@ def output_set():
     placed = False
     try:
         yield _pending
-        with _folders_held(_pending.files):
-            _place_all(_pending.files)
+        _place_all(_pending.files)
         placed = True
     finally:
         for temporary, _, _ in _pending.files:  # a hard link placed it: its temporary name goes too
@@ -138,19 +136,18 @@ def output_set():
         _pending.files = _pending.folders = None
 
 
-PLACING_LOCK = ".rau-outputs.lock"
-"""The file in an output folder that a set holds locked while it places its files there (removed after)."""
-
-
 @contextlib.contextmanager
-def _folders_held(files):
-    """Hold the :data:`PLACING_LOCK` of each folder that ``files`` go to, in one order (two sets never wait for each
-    other): without it, two runs replacing the same set could leave one run's label map beside the other's table.
-    A folder that cannot be locked (a file system without locks) gets its files as before, unlocked."""
+def folders_held(paths):
+    """Hold the folders of the outputs ``paths`` (made now, removed again if the block fails while they are empty)
+    locked for the block (:func:`rau.file_locks.folder_locked`), each once and in one order (two writers never wait
+    for each other): of two runs writing the same set of outputs at once, one writes and places its whole set before
+    the other begins. Enter it before :func:`signals_deferred`'s ``hold()``, so that Ctrl-C can end the wait, and
+    never inside another (it would wait for itself)."""
     with contextlib.ExitStack() as stack:
-        for folder in sorted({path.parent for _, path, _ in files}):
-            with contextlib.suppress(OSError):
-                stack.enter_context(held(folder / PLACING_LOCK))
+        for folder in sorted({Path(os.path.abspath(path)).parent for path in paths}):
+            stack.enter_context(_made_folder(folder))
+            while not stack.enter_context(folder_locked(folder)):  # removed by the run it waited for, whose write failed
+                stack.enter_context(_made_folder(folder))
         yield
 
 
@@ -256,7 +253,7 @@ def atomic_folder(path, overwrite: bool = False):
     was written inside gets the permissions the umask allows (some writers make their files private).
     """
     path = Path(os.path.abspath(path))  # "." and "a/.." name their folder: the temporary one goes beside it, not in it
-    with _parent_folder(path):
+    with _made_folder(path.parent):
         temporary = None
         try:
             temporary = Path(tempfile.mkdtemp(prefix=_hidden_prefix(path.name), dir=path.parent))
@@ -348,17 +345,17 @@ def _file_type_suffix(path: Path) -> str:
     return "".join(suffixes[-2:] if compound else suffixes[-1:])
 
 
-def _make_parent_folders(path: Path) -> list[Path]:
-    """Create ``path``'s missing folders; return them, outermost first."""
-    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those made, outermost first."""
+    missing = [made for made in (folder, *folder.parents) if not made.exists()]  # deepest first
+    folder.mkdir(parents=True, exist_ok=True)
     return missing[::-1]
 
 
 @contextlib.contextmanager
-def _parent_folder(path: Path):
-    """Create ``path``'s missing folders; if the write fails, remove those of them that stay empty."""
-    missing = _make_parent_folders(path)
+def _made_folder(folder: Path):
+    """Create ``folder`` and its missing parents; if the write fails, remove those of them that stay empty."""
+    missing = _make_folder(folder)
     try:
         yield
     except BaseException:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from rau.errors import InputError
-from rau.io.atomic import atomic_path, check_writable, signals_deferred
+from rau.io.atomic import atomic_path, check_writable, folders_held, signals_deferred
 from rau.io.images import check_picture_image_values, write_image
 from rau.io.json_text import parse_json
 from rau.io.label_tables import write_label_table
@@ -131,7 +131,8 @@ ADD_SEG_NRRD = "add --seg-nrrd for a Slicer segmentation that keeps them whole"
 
 def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = (),
                   said_as=None, keeps_whole: str = ADD_SEG_NRRD) -> None:
-    """Write every output to a temporary file first; all are renamed into place only if all succeed.
+    """Write every output to a temporary file first; all are renamed into place only if all succeed, while their
+    folder is held (:func:`rau.io.atomic.folders_held`: another run's set of the same names is never mixed in).
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`), with
@@ -147,8 +148,9 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         if hidden := hidden_warning(segmentation, paths["label_map"], whole):
             warn(hidden)
             written.append((said_as or str)(hidden))
-    with signals_deferred() as hold, contextlib.ExitStack() as stack:  # the result JSON, entered last, is renamed into
-        # place first: rau batch takes files of a target without it as not its own (see rau.batch.items.WorkItem.state)
+    with folders_held(paths.values()), signals_deferred() as hold, contextlib.ExitStack() as stack:
+        # the result JSON, entered last, is renamed into place first: rau batch takes files of a target without it as
+        # not its own (see rau.batch.items.WorkItem.state)
         temporary = {key: stack.enter_context(atomic_path(paths[key], overwrite)) for key in sorted(paths, key=lambda key: key == "result")}
         if "label_map" in temporary:
             write_image(label_map, temporary["label_map"], overwrite=True)

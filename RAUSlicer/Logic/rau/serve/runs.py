@@ -44,7 +44,7 @@ def _try_start_run(root: Path) -> tuple[Path, BinaryIO] | None:
         handle.close()
         raise UnavailableError(f"{lock}: cannot lock it ({error.strerror}); give a --work-dir on a file system "
                                "that locks files") from error
-    if not still_at(handle, lock):  # removed before it was locked
+    if not still_at(handle.fileno(), lock):  # removed before it was locked
         handle.close()
         return None
     folder.mkdir()
