@@ -109,6 +109,24 @@ def test_an_earlier_output_of_the_same_name_in_another_format_is_refused_even_wi
     check_no_earlier_output(output_paths(folder / "t.nii.gz", True))  # its own .seg.nrrd, written again
 
 
+def test_a_label_table_not_this_runs_beside_a_label_map_output_is_refused_before_computing(hc18_case, capsys):
+    """Before: rau segment (rau batch too) wrote t.nii.gz and t.labels.csv beside a stale t.nii.txt; reading the output
+    back was refused: "its own label table t.labels.csv names value 255 'fetal head', but t.nii.txt names it 'skull'"."""
+    folder = hc18_case / "out"
+    folder.mkdir()
+    (folder / "t.nii.txt").write_text("255 skull\n")
+    for overwrite in ([], ["--overwrite"]):
+        assert main(segment_args(hc18_case, folder / "t.nii.gz", *overwrite)) == 2
+        assert (f"{folder / 't.nii.gz'}: {folder / 't.nii.txt'} beside it would be read as its label table too, but this "
+                "run does not write it (refused even with --overwrite); move it away, or choose another output name") in capsys.readouterr().err
+    (hc18_case / "m.csv").write_text(f"target_image,reference_image,reference_labels,target_spacing,reference_spacing\n"
+                                     f"002.png,001.png,001_mask.png,{HC18['002']},{HC18['001']}\n")
+    (folder / "002.txt").write_text("255 skull\n")
+    assert main(["batch", str(hc18_case / "m.csv"), "--out", str(folder)]) == 2
+    assert f"{folder / '002.txt'} beside it would be read as its label table too" in capsys.readouterr().err
+    assert sorted(path.name for path in folder.iterdir()) == ["002.txt", "t.nii.txt"]
+
+
 def test_a_seg_nrrd_beside_its_own_input_of_the_same_name_is_written(hc18_case, capsys):
     """Before, --out 002.seg.nrrd beside the target 002.png was refused, calling the input "an earlier output" and
     asking to remove it; an input is refused only as the label map of the result JSON this run would replace."""

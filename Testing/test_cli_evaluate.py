@@ -502,6 +502,16 @@ def test_a_segmentation_beside_a_prediction_is_refused_naming_only_what_rau_eval
     assert sorted(path.name for path in tmp_path.iterdir()) == ["p"] and (folder / "001_002.seg.nrrd").read_text() == "the user's"
 
 
+def test_a_label_table_not_this_runs_beside_a_prediction_is_refused(hc18, tmp_path, capsys):
+    """Before: the prediction was written beside it, and read back refused for the two tables' names."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "001_002.txt").write_text("1 skull\n")
+    assert evaluate(hc18 / "cases.csv", tmp_path / "r.json", "--limit", "1", "--predictions", str(folder), "--overwrite") == 2
+    assert f"{folder / '001_002.txt'} beside it would be read as its label table too" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["p"] and [path.name for path in folder.iterdir()] == ["001_002.txt"]
+
+
 def test_two_references_are_listed_in_ranking_order_without_a_rank_correlation():
     """Before, a case of two references had no ranking figures ("ranking": null) though its engine ranked both."""
     from rau.evaluation.runner import CaseScore, ranking_quality, summarize

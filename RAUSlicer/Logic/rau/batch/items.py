@@ -12,7 +12,7 @@ from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
 from rau.io.json_text import parse_json
 from rau.io.label_tables import label_tables_beside
-from rau.io.outputs import check_name_lengths, check_spares_inputs
+from rau.io.outputs import check_name_lengths, check_no_stray_tables, check_spares_inputs
 from rau.io.run_outputs import output_paths
 from rau.options import EngineOptions
 from rau.io.segmentations import label_table_path
@@ -146,7 +146,7 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     run's ``warnings``; every
     path absolute, as workers may run in another folder (a Ray cluster's). Output names are made over the whole
     manifest, so a run with ``limit`` names its outputs as the full run does (and the full run resumes it).
-    No output, the summary and the lock included, may land on an input."""
+    No output, the summary and the lock included, may land on an input, nor a label map beside a table not its run's."""
     cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
     names = output_names([case.target_image for case in cases])
     out_dir = Path(out_dir).absolute()
@@ -154,6 +154,8 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
     check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)])
+    for item in items:
+        check_no_stray_tables(item.outputs["label_map"], item.outputs.values(), "choose another --out")
     return items
 
 

@@ -13,7 +13,7 @@ from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
 from rau.io.atomic import folders_held, output_set, signals_deferred
-from rau.io.outputs import check_outputs
+from rau.io.outputs import check_no_stray_tables, check_outputs
 from rau.validation import argument, non_empty_path
 
 
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     outputs = [out / name / file for name in args.cases for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png")]
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
     check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
+    for name in args.cases:
+        check_no_stray_tables(out / name / "prediction.nii.gz", outputs, "choose another --out")
     options = engine_options(args, keep_transfers=True)
     engine_names = {name: args.engine or CASE_ENGINES.get(name, DEFAULT_ENGINE) for name in args.cases}
     engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case

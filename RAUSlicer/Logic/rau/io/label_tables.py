@@ -62,6 +62,12 @@ def sidecar_places(label_map_path) -> list[Path]:
     return _places(Path(label_map_path), _own_stems(label_map_path))
 
 
+def own_tables(label_map_path) -> list[Path]:
+    """The label tables at the label map's own places (:func:`sidecar_places`): every one a reader takes (files that
+    are no label table left out, unsaid)."""
+    return [place for place in sidecar_places(label_map_path) if place.is_file() and not _not_a_table(place)]
+
+
 def _places(path: Path, stems: list[str]) -> list[Path]:
     """The files beside ``path`` named a stem of ``stems`` and a sidecar suffix, in that order."""
     return [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]

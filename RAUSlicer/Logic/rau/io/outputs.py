@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.atomic import check_writable
-from rau.io.label_tables import SIDECAR_SUFFIXES, sidecar_stems
+from rau.io.label_tables import SIDECAR_SUFFIXES, own_tables, sidecar_stems
 from rau.io.segmentations import label_table_path
 from rau.validation import same_file
 
@@ -56,6 +56,18 @@ def check_outputs(outputs, inputs, overwrite: bool) -> None:
             raise InputError(f"{output} is a folder; give a file name")
         check_writable(output, overwrite)
         check_folder_writable(output.parent)
+
+
+def check_no_stray_tables(label_map: Path, outputs, elsewhere: str) -> None:
+    """Refuse the output ``label_map`` beside a label table of its own name (:func:`rau.io.label_tables.own_tables`)
+    that this run, writing ``outputs``, does not write: a reader takes every one, so it would name the label map's
+    values beside this run's table. Refused even with ``--overwrite``: not this run's file, it is not this run's to
+    replace; refusals offer ``elsewhere``."""
+    written = {_resolve(output) for output in outputs}
+    for table in own_tables(label_map):
+        if _resolve(table) not in written:
+            raise InputError(f"{label_map}: {table} beside it would be read as its label table too, but this run does not "
+                             f"write it (refused even with --overwrite); move it away, or {elsewhere}")
 
 
 MAX_NAME_BYTES = 255

@@ -15,7 +15,7 @@ from rau.io.atomic import atomic_path, check_writable, folders_held, signals_def
 from rau.io.images import check_picture_image_values, write_image
 from rau.io.json_text import parse_json
 from rau.io.label_tables import write_label_table
-from rau.io.outputs import LABEL_MAP_SUFFIXES, check_outputs, label_map_suffix
+from rau.io.outputs import LABEL_MAP_SUFFIXES, check_no_stray_tables, check_outputs, label_map_suffix
 from rau.io.segmentations import label_table_path, write_seg_nrrd
 from rau.options import EngineOptions
 from rau.user_warnings import warn
@@ -41,11 +41,14 @@ ANOTHER_NAME = "choose another output name"
 
 
 def check_run_outputs(paths: dict[str, Path], inputs, overwrite: bool, elsewhere: str = ANOTHER_NAME, seg_nrrd_option: bool = True) -> None:
-    """:func:`rau.io.outputs.check_outputs` of a run's outputs and :func:`check_no_earlier_output`, which comes before
-    an existing output is refused without ``overwrite``: ``--overwrite``, which that refusal asks for, would not help.
-    ``elsewhere`` and ``seg_nrrd_option`` (whether the command has ``--seg-nrrd``): what its refusals may offer."""
+    """:func:`rau.io.outputs.check_outputs` of a run's outputs, :func:`check_no_earlier_output` and
+    :func:`rau.io.outputs.check_no_stray_tables`, which come before an existing output is refused without ``overwrite``:
+    ``--overwrite``, which that refusal asks for, would not help. ``elsewhere`` and ``seg_nrrd_option`` (whether the
+    command has ``--seg-nrrd``): what its refusals may offer."""
     check_outputs(paths.values(), inputs, overwrite=True)  # all but an existing output
     check_no_earlier_output(paths, inputs, elsewhere, seg_nrrd_option)
+    if "label_map" in paths:
+        check_no_stray_tables(paths["label_map"], paths.values(), elsewhere)
     for path in paths.values():
         check_writable(path, overwrite)
 
