@@ -267,17 +267,24 @@ def runs_of(folder: Path) -> dict[str, str]:
     return tags | {"a.nii.gz": chr(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "a.nii.gz"))).max())}
 
 
+def first_run_placing(pool, out: Path, said: Path, seconds: float):
+    """Start run "A" of :data:`WRITE_SET` in ``pool``; return its future once it has placed its first file (it then
+    waits up to ``seconds`` for ``said / "other ended"``)."""
+    said.mkdir()
+    first = pool.submit(limited_run, ["-c", WRITE_SET, out, "A", said, seconds])
+    while not (said / "placing").exists() and not first.done():
+        time.sleep(0.01)
+    return first
+
+
 def test_two_runs_replacing_the_same_set_at_once_leave_one_runs_whole_set(tmp_path):
     """Before: each file of a set was replaced on its own, so a run placing its set while another placed the same
     (two ``rau segment --overwrite`` to one path) left a mix: the second run's label map beside the first's table."""
     from concurrent.futures import ThreadPoolExecutor
 
     out, said = tmp_path / "out", tmp_path / "said"
-    said.mkdir()
     with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(limited_run, ["-c", WRITE_SET, out, "A", said, 2])
-        while not (said / "placing").exists() and not first.done():
-            time.sleep(0.01)
+        first = first_run_placing(pool, out, said, 2)
         second = limited_run(["-c", WRITE_SET, out, "B"])
         (said / "other ended").touch()
     assert (first.result().returncode, first.result().stderr, second.returncode, second.stderr) == (0, "", 0, "")
@@ -293,11 +300,8 @@ def test_ctrl_c_ends_a_run_waiting_for_another_writing_its_outputs_with_nothing_
     from concurrent.futures import ThreadPoolExecutor
 
     out, said = tmp_path / "out", tmp_path / "said"
-    said.mkdir()
     with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(limited_run, ["-c", WRITE_SET, out, "A", said, 30])
-        while not (said / "placing").exists() and not first.done():
-            time.sleep(0.01)
+        first = first_run_placing(pool, out, said, 30)
         environment = {**os.environ, "PYTHONPATH": str(Path(__import__("rau").__file__).parents[1])}
         second = subprocess.Popen([sys.executable, "-c", WRITE_SET, str(out), "B"], env=environment, stdout=subprocess.PIPE, text=True)
         try:
