@@ -303,12 +303,13 @@ def test_ctrl_c_ends_a_run_waiting_for_another_writing_its_outputs_with_nothing_
     with ThreadPoolExecutor(1) as pool:
         first = first_run_placing(pool, out, said, 30)
         environment = {**os.environ, "PYTHONPATH": str(Path(__import__("rau").__file__).parents[1])}
-        second = subprocess.Popen([sys.executable, "-c", WRITE_SET, str(out), "B"], env=environment, stdout=subprocess.PIPE, text=True)
+        second = subprocess.Popen([sys.executable, "-c", WRITE_SET, str(out), "B"], env=environment, stdout=subprocess.PIPE, text=True,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal, whatever runs the tests
         try:
             assert second.stdout.readline() == "writing\n"
             time.sleep(0.5)  # into the wait
             second.send_signal(signal.SIGINT)
-            returncode = second.wait(timeout=5)
+            returncode = second.wait(timeout=20)  # well before the first run lets go (30 s); a loaded machine exits slowly
         finally:
             second.kill()
             (said / "other ended").touch()

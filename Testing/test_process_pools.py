@@ -20,7 +20,8 @@ COMMANDS = pytest.mark.parametrize("command", [["batch", str(MANIFEST), "--worke
 def starting_workers(command, tmp_path) -> tuple[subprocess.Popen, list[int]]:
     """``rau`` run in its own session, and its worker processes, which are still importing."""
     run = subprocess.Popen([sys.executable, "-m", "rau.cli", *command, str(tmp_path / "out")], start_new_session=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal, whatever runs the tests
     deadline = time.monotonic() + 60
     while not (workers := worker_processes(run.pid)):
         assert run.poll() is None and time.monotonic() < deadline, "no worker process started"
