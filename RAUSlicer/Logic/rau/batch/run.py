@@ -42,9 +42,9 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
 
 
 def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
-    """:func:`run_batch` in a folder no other batch writes to: what killed runs left half-written goes first."""
-    for leftover in leftover_temporaries([out_dir / SUMMARY_NAME, *(path for item in items for path in item.outputs.values())]):
-        leftover.unlink(missing_ok=True)
+    """:func:`run_batch` in a folder no other batch writes to: what killed runs left half-written goes first, and what
+    this run's workers left when it was stopped goes last (a Ray actor is killed, perhaps as it places its files)."""
+    _remove_temporaries(items, out_dir)
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:
@@ -77,7 +77,14 @@ def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
             if rows[item.name]["status"] == "pending" and item.state() == "complete":
                 rows[item.name].update(status="done")
         write_summary(out_dir / SUMMARY_NAME, rows.values())
+        _remove_temporaries(items, out_dir)
     return list(rows.values())
+
+
+def _remove_temporaries(items: list[WorkItem], out_dir: Path) -> None:
+    """Remove the hidden temporary files of the items' outputs and of the summary (no worker writes them now)."""
+    for leftover in leftover_temporaries([out_dir / SUMMARY_NAME, *(path for item in items for path in item.outputs.values())]):
+        leftover.unlink(missing_ok=True)
 
 
 def write_summary(path: Path, rows) -> None:
