@@ -65,7 +65,7 @@ def sidecar_places(label_map_path) -> list[Path]:
 def own_tables(label_map_path) -> list[Path]:
     """The label tables at the label map's own places (:func:`sidecar_places`): every one a reader takes (files that
     are no label table left out, unsaid)."""
-    return [place for place in sidecar_places(label_map_path) if place.is_file() and not _not_a_table(place)]
+    return _tables_among(Path(label_map_path), sidecar_places(label_map_path), said=False)
 
 
 def _places(path: Path, stems: list[str]) -> list[Path]:
@@ -73,14 +73,15 @@ def _places(path: Path, stems: list[str]) -> list[Path]:
     return [path.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]
 
 
-def _tables_among(path: Path, candidates: list[Path]) -> list[Path]:
-    """The ``candidates`` that are label tables beside ``path``; a file among them that is no label table is warned of
-    and left out."""
+def _tables_among(path: Path, candidates: list[Path], said: bool = True) -> list[Path]:
+    """The ``candidates`` that are label tables beside ``path``; a file among them that is no label table is left out
+    (and, with ``said``, warned of)."""
     tables = []
     for candidate in candidates:
         reason = _not_a_table(candidate) if candidate.is_file() else None
         if reason:
-            warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
+            if said:
+                warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
         elif candidate.is_file():
             tables.append(candidate)
     return tables
