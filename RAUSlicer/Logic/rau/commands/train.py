@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
     build.add_argument("--model", type=argument(non_empty_path, "--model"), help="render for this model's image size rule (default: --family)")
     build.add_argument("--family", default=FAMILY_NAMES[0], help=f"model family when --model is not given (default {FAMILY_NAMES[0]})")
     build.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"], help="slice axis for 3D volumes")
-    build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2)")
+    build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2; at least 2 subjects unless 0)")
     build.add_argument("--references-per-target", type=argument(positive_integer, "--references-per-target"), default=4, help="(default 4)")
     build.add_argument("--slices-per-pair", type=argument(positive_integer, "--slices-per-pair"), default=4, help="(default 4)")
     build.add_argument("--questions-per-pair", type=argument(positive_integer, "--questions-per-pair"), default=4, help="(default 4)")
