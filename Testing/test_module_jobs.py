@@ -63,3 +63,24 @@ def test_an_abandoned_job_says_when_its_work_has_stopped_and_reports_nothing_els
     job._timer.slot()
     assert stopped == [True] and not reported and not job.running
     assert job not in jobs._ABANDONED
+
+
+def test_a_job_whose_work_exits_reports_done_with_the_error(monkeypatch):
+    """Before: work raising a BaseException that is not an Exception (a library calling ``sys.exit()``) ended the
+    worker thread without reporting, so the job stayed running for ever (the panel's progress bar and Cancel up, its
+    buttons disabled until Slicer restarted) and the error reached no one."""
+    jobs = load_jobs(monkeypatch)
+    progressed, done = [], []
+
+    def work(progress):
+        progress("working", 0.3)
+        raise SystemExit("the library gave up")
+
+    job = jobs.BackgroundJob(work, lambda *args: progressed.append(args), lambda *args: done.append(args))
+    job.start()
+    job._thread.join(10)
+    job._timer.slot()
+    assert progressed == [("working", 0.3)] and len(done) == 1 and not job.running
+    value, error, _warnings = done[0]
+    assert value is None and isinstance(error, SystemExit) and str(error) == "the library gave up"
+    assert "SystemExit: the library gave up" in jobs.error_details(error)

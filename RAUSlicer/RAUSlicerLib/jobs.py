@@ -65,8 +65,8 @@ class BackgroundJob:
         with collected_warnings() as said:
             try:
                 value, failure = self.function(progress), None
-            except Exception as error:  # reported to the user on the GUI thread
-                value, failure = None, error
+            except BaseException as error:  # reported to the user on the GUI thread, a library's sys.exit() too (raised
+                value, failure = None, error  # on here it would end this thread unreported, the job running for ever)
         self._messages.put(("done", (value, failure, said)))
 
     def _poll(self) -> None:
