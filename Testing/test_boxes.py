@@ -86,3 +86,13 @@ def test_a_box_past_the_edge_is_cut_to_the_image_and_a_voxel_cannot_be_inside_an
     named = Prompt(points=[(3, 4, 0), (9, 9, 0), (3.2, 4, 0)], labels=[1, 1, 0], names=["--inside '3,4'", "--inside '9,9'", "--outside '3.2,4'"])
     with pytest.raises(InputError, match=r"is given as both inside and outside \(--inside '3,4'; --outside '3.2,4'\); keep one"):
         check_prompt(named, TARGET)  # named as the user gave them (before, by the voxel alone)
+
+
+def test_a_box_acts_on_its_slice_only_where_it_is_one_voxel_thick_across_a_volume_s_slices():
+    volume = Image(np.zeros((6, 8, 10)))
+    flat = Box((2, 3, 4), (7, 6, 5)).acts_on(volume)
+    assert flat[4].all() and flat.sum() == 8 * 10  # drawn flat on an axial slice view: that slice
+    assert Box((2, 3, 4), (7, 4, 5)).acts_on(volume).sum() == 10  # one voxel thick along j and k: its row
+    assert Box((2, 3, 4), (7, 6, 6)).acts_on(volume).all()  # two slices thick: the whole volume
+    assert Box((2, 3, 0), (7, 4, 1)).acts_on(TARGET).all()  # a picture's one-pixel-tall box: the whole picture
+    assert Box((2, 3, 0), (7, 6, 1)).acts_on(Image(np.zeros((1, 8, 10)))).all()  # a volume of one slice: all of it

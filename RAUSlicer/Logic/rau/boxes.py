@@ -87,6 +87,19 @@ class Box:
         inside[max(k0, 0) : k1, max(j0, 0) : j1, max(i0, 0) : i1] = True
         return inside
 
+    def acts_on(self, image: Image) -> np.ndarray:
+        """Where the box limits a structure on ``image``, as a boolean ``(k, j, i)`` array: the whole image but, in a
+        volume, only the box's slice along each axis the box is one voxel thick on and the volume is not (a box drawn
+        flat on a slice view): the structure's other slices are not the box's to change."""
+        region = [slice(None)] * 3
+        if image.ndim == 3:
+            for axis, (lower, upper, size) in enumerate(zip(self.lower[::-1], self.upper[::-1], image.shape)):
+                if upper - lower == 1 and size > 1:
+                    region[axis] = slice(max(lower, 0), max(upper, 0))
+        acting = np.zeros(image.shape, bool)
+        acting[tuple(region)] = True
+        return acting
+
     def slices(self) -> tuple[slice, slice, slice]:
         """Numpy slices ``(k, j, i)`` selecting the box from an image array."""
         return tuple(slice(l, u) for l, u in zip(reversed(self.lower), reversed(self.upper)))
