@@ -374,6 +374,19 @@ def test_fractions_a_later_slice_s_rescale_gives_are_kept(tmp_path):
     assert read_image(folder).shape == (3, 8, 8)
 
 
+def test_negative_values_a_later_slice_s_rescale_gives_are_kept(tmp_path):
+    """Before: unsigned slices, the first with intercept 0 and the others -1024, were read as uint16, the first's type:
+    -1000 HU wrapped to 64536 (exit 0, no word)."""
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(3)])
+    for index, (stored, intercept) in enumerate(((24, 0), (24, -1024), (2024, -1024))):
+        def unsigned(dataset, stored=stored, intercept=intercept):
+            dataset.PixelRepresentation, dataset.RescaleSlope, dataset.RescaleIntercept = 0, 1, intercept
+            dataset.PixelData = np.full((8, 8), stored, np.uint16).tobytes()
+
+        _changed_slice(folder, f"{index:03d}.dcm", unsigned)
+    assert [float(value) for value in read_image(folder).array[:, 0, 0]] == [24.0, -1000.0, 1000.0]
+
+
 def test_a_damaged_slice_without_preamble_and_a_dicomdir_are_named(tmp_path):
     """Before: a slice written without the 128-byte preamble and cut short was left out silently (4 of 5 slices), and a
     DICOMDIR given as the image was called "a DICOM file the reader cannot decode"."""

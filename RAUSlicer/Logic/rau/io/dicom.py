@@ -34,6 +34,11 @@ VOLUME_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.6.2",  # enhanced ultrasound volume
 }
 """Multi-frame DICOM classes whose frames are slices in space, whatever their modality."""
+RESCALE_TAGS = ("0028|1053", "0028|1052")
+"""RescaleSlope and RescaleIntercept. ITK reads a series in the pixel type its first slice's rescale needs (uint16
+with intercept 0; int32 with -1024; float64 with fractions), which may not hold what another slice's rescale gives
+(-1024 wraps to 64512 in uint16, 0.25 is cut to 0): a series whose slices' rescales differ is read as float32, which
+holds the values of 16-bit slices exactly."""
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
 FRAME_GAP_TOLERANCE = 1e-3
@@ -180,8 +185,8 @@ def read_series(folder: Path, files) -> Image:
     check_even_slices(folder, files, headers)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
-    if any(map(_fractional_rescale, headers)) and not _fractional_rescale(headers[0]):
-        reader.SetOutputPixelType(sitk.sitkFloat32)  # ITK takes the first slice's type: later fractions would be cut
+    if any(_rescale(header) != _rescale(headers[0]) for header in headers[1:]):
+        reader.SetOutputPixelType(sitk.sitkFloat32)  # ITK takes the type the first slice's rescale needs for all (RESCALE_TAGS)
     try:
         with validation.itk_warnings_off():  # what ITK would warn of (uneven slices) is checked and said above
             return Image.from_sitk(reader.Execute())
@@ -332,15 +337,17 @@ def _header(folder: Path, file) -> sitk.ImageFileReader:
     return header
 
 
-def _fractional_rescale(header) -> bool:
-    """Whether a slice's rescale slope or intercept is a number but not a whole one (its grey values have fractions)."""
-    for key in ("0028|1052", "0028|1053"):
-        try:
-            if not float(_tag(header, key) or 0).is_integer():
-                return True
-        except ValueError:  # not a number: ITK reads the slice as it can
-            continue
-    return False
+def _rescale(header) -> tuple[float, ...]:
+    """A slice's rescale slope and intercept (:data:`RESCALE_TAGS`); 1 and 0 where absent or not a number (ITK reads
+    the slice as it can)."""
+    return tuple(_number(_tag(header, key), default) for key, default in zip(RESCALE_TAGS, (1.0, 0.0)))
+
+
+def _number(text: str, default: float) -> float:
+    try:
+        return float(text)
+    except ValueError:  # blank, or not a number
+        return default
 
 
 def check_even_slices(folder: Path, files, headers) -> None:
