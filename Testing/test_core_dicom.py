@@ -54,8 +54,20 @@ def test_dicom_series_that_tilt_or_lie_at_one_position_are_refused(tmp_path):
     assert read_image(_write_series(tmp_path / "rounded", rounded)).shape == (5, 8, 8)
     with pytest.raises(ImageReadError, match="cine: all 4 DICOM images lie at one position"):
         read_image(_write_series(tmp_path / "cine", [(0, 0, 30)] * 4))  # before: a volume of made-up 1 mm slices
-    with pytest.raises(ImageReadError, match="echoes: several DICOM images share positions"):
+    with pytest.raises(ImageReadError, match=r"echoes: 000.dcm and 001.dcm lie at one position \(a repeated file\? echoes, phases"):
         read_image(_write_series(tmp_path / "echoes", [(0, 0, 0), (0, 0, 0), (0, 0, 3), (0, 0, 3)]))
+
+
+def test_a_slice_file_copied_twice_in_a_series_folder_is_named_with_its_copy(tmp_path):
+    """Before: "several DICOM images share positions (echoes, phases or a cine?)", naming neither file."""
+    import shutil
+
+    folder = _write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(4)])
+    shutil.copy(folder / "002.dcm", folder / "002 (1).dcm")
+    both = r"(002\.dcm and 002 \(1\)\.dcm|002 \(1\)\.dcm and 002\.dcm)"  # in the order the reader sorts them
+    with pytest.raises(ImageReadError, match=f"series: {both} lie at one position "
+                                             r"\(a repeated file\? echoes, phases or a cine\?\); give one series of distinct slices$"):
+        read_image(folder)
 
 
 def test_dicom_series_whose_gaps_change_little_by_little_or_give_no_positions_are_refused(tmp_path):

@@ -39,6 +39,8 @@ RESCALE_TAGS = ("0028|1053", "0028|1052")
 with intercept 0; int32 with -1024; float64 with fractions), which may not hold what another slice's rescale gives
 (-1024 wraps to 64512 in uint16, 0.25 is cut to 0): a series whose slices' rescales differ is read as float32, which
 holds the values of 16-bit slices exactly."""
+SHARED_POSITION_CAUSES = "echoes, phases or a cine?"
+"""Why images of a series, or frames of a file, lie at one position."""
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
 FRAME_GAP_TOLERANCE = 1e-3
@@ -354,7 +356,7 @@ def check_even_slices(folder: Path, files, headers) -> None:
     """Refuse a series the reader would misplace by stacking its images evenly along their normal, or read with the
     first slice's size and pixel size: an image of another size or pixel size, an image in another orientation (a
     localizer), slices not evenly spaced (a missing slice, 10 % of the usual gap; or gaps that change little by little,
-    so that a slice would land 10 % of a gap from its position), images sharing a position (echoes, phases, a cine) or
+    so that a slice would land 10 % of a gap from its position), images sharing a position (a repeated file, echoes, phases, a cine) or
     giving none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel).
     ``headers``: each file's, read."""
     check_same_pixels(folder, files, headers)
@@ -377,7 +379,8 @@ def check_even_slices(folder: Path, files, headers) -> None:
         return
     normal = np.cross(orientation[:3], orientation[3:])
     gaps = np.diff(positions, axis=0) @ normal
-    _check_distinct(folder, gaps, "DICOM images", "give one series of distinct slices")
+    _check_distinct(folder, gaps, [Path(file).name for file in files], "DICOM images", "give one series of distinct slices",
+                    causes=f"a repeated file? {SHARED_POSITION_CAUSES}")
     drift = positions[-1] - positions[0]
     sideways = float(np.linalg.norm(drift - (drift @ normal) * normal))
     if sideways > max(0.5 * pixel, 0.01):
@@ -404,13 +407,15 @@ def check_even_slices(folder: Path, files, headers) -> None:
         )
 
 
-def _check_distinct(where, gaps, images: str, remedy: str) -> None:
-    """Refuse ``images`` (slices of a series, frames of a file) that share positions (``gaps`` of 0 between
-    neighbours along their normal): echoes, phases or a cine, not slices in space."""
-    shared = int(np.sum(np.abs(gaps) < 1e-3))
-    if shared:
-        what = f"all {len(gaps) + 1} {images} lie at one position" if shared == len(gaps) else f"several {images} share positions"
-        raise ImageReadError(f"{where}: {what} (echoes, phases or a cine?); {remedy}")
+def _check_distinct(where, gaps, names: list[str], images: str, remedy: str, causes: str = SHARED_POSITION_CAUSES) -> None:
+    """Refuse ``images`` (slices of a series, frames of a file; ``names``: each one's, in order) that share positions
+    (``gaps`` of 0 between neighbours along their normal), naming the first two: echoes, phases or a cine (``causes``),
+    not slices in space."""
+    shared = np.flatnonzero(np.abs(gaps) < 1e-3)
+    if shared.size:
+        first = int(shared[0])
+        what = f"all {len(names)} {images}" if shared.size == len(gaps) else f"{names[first]} and {names[first + 1]}"
+        raise ImageReadError(f"{where}: {what} lie at one position ({causes}); {remedy}")
 
 
 def check_frames_placed(path) -> None:
@@ -429,7 +434,8 @@ def check_frames_placed(path) -> None:
         raise ImageReadError(f"{path}: an enhanced multi-frame DICOM file whose functional groups give no pixel size or orientation "
                              f"(PixelMeasuresSequence, PlaneOrientationSequence); {FRAMES_REMEDY}")
     gaps = np.diff(groups.positions, axis=0) @ np.cross(groups.orientation[:3], groups.orientation[3:])
-    _check_distinct(path, gaps, "frames", "save the frames of one volume as NRRD or NIfTI (e.g. in Slicer)")
+    _check_distinct(path, gaps, [f"frame {number}" for number in range(1, frames + 1)], "frames",
+                    "save the frames of one volume as NRRD or NIfTI (e.g. in Slicer)")
     if np.abs(gaps - gaps.mean()).max() > FRAME_GAP_TOLERANCE:
         raise ImageReadError(f"{path}: its {frames} frames are not evenly spaced ({np.abs(gaps).min():.3f} to {np.abs(gaps).max():.3f} mm "
                              f"apart), so the reader cannot place them; {FRAMES_REMEDY}")
