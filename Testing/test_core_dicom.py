@@ -88,6 +88,16 @@ def test_dicom_series_whose_gaps_change_little_by_little_or_give_no_positions_ar
         read_image(clip)
 
 
+def test_dicom_series_whose_positions_are_rounded_to_a_tenth_of_a_mm_are_read_unless_a_slice_is_missing(tmp_path):
+    """Before: slices 0.625 mm apart written to 0.1 mm (gaps of 0.6 and 0.7 mm, each slice at most 0.1 mm from where
+    the reader stacks it) were refused as "DICOM slice gaps change along the series (0.60 to 0.70 mm)"."""
+    rounded = [(0, 0, round(0.625 * k, 1)) for k in range(16)]
+    assert read_image(_write_series(tmp_path / "rounded", rounded)).spacing[2] == pytest.approx(0.625, abs=0.01)
+    with pytest.raises(ImageReadError, match=r"missing: DICOM slices are not evenly spaced: 1.30 mm between 005.dcm and 006.dcm, "
+                                             r"0.60 mm elsewhere; is a slice missing or repeated\?"):
+        read_image(_write_series(tmp_path / "missing", rounded[:6] + rounded[7:]))
+
+
 def test_folders_of_several_series_or_none_name_what_they_hold(shared_data, tmp_path):
     """Before: "holds 2 DICOM series; point to one series folder" (both were in that folder), and ITK's raw warning
     for a hospital export whose series lie in subfolders."""

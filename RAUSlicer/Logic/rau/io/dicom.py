@@ -43,6 +43,11 @@ SHARED_POSITION_CAUSES = "echoes, phases or a cine?"
 """Why images of a series, or frames of a file, lie at one position."""
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
+SLICE_PLACEMENT_TOLERANCE = 0.2
+"""How far (a fraction of the usual gap) a series' reader, stacking its slices evenly from the first to the last, may
+place a slice from its recorded position: positions written to 0.1 mm put slices 0.625 mm apart up to 0.1 mm off
+(16 %), and are read; a missing slice puts one at least half a gap off, and is refused, as are gaps that change. A gap
+further than this from the usual one is uneven: a few such gaps are said to be a slice missing or repeated."""
 FRAME_GAP_TOLERANCE = 1e-3
 """How far (mm) ITK lets the gaps between an enhanced file's frames stray from their mean; beyond, it places none."""
 FRAMES_REMEDY = "load it in Slicer and save it as NRRD or NIfTI"
@@ -355,8 +360,8 @@ def _number(text: str, default: float) -> float:
 def check_even_slices(folder: Path, files, headers) -> None:
     """Refuse a series the reader would misplace by stacking its images evenly along their normal, or read with the
     first slice's size and pixel size: an image of another size or pixel size, an image in another orientation (a
-    localizer), slices not evenly spaced (a missing slice, 10 % of the usual gap; or gaps that change little by little,
-    so that a slice would land 10 % of a gap from its position), images sharing a position (a repeated file, echoes, phases, a cine) or
+    localizer), slices the reader would place further from their positions than :data:`SLICE_PLACEMENT_TOLERANCE`
+    allows (a missing slice, gaps that change), images sharing a position (a repeated file, echoes, phases, a cine) or
     giving none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel).
     ``headers``: each file's, read."""
     check_same_pixels(folder, files, headers)
@@ -389,22 +394,24 @@ def check_even_slices(folder: Path, files, headers) -> None:
             "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
         )
     usual = float(np.median(gaps))
-    uneven = np.flatnonzero(np.abs(gaps - usual) > 0.1 * abs(usual))
+    tolerance = SLICE_PLACEMENT_TOLERANCE * abs(usual)
+    along = (np.array(positions) - positions[0]) @ normal
+    stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
+    worst = int(np.argmax(np.abs(along - stacked)))
+    if abs(along[worst] - stacked[worst]) <= tolerance:
+        return
+    uneven = np.flatnonzero(np.abs(gaps - usual) > tolerance)
     if uneven.size and uneven.size <= max(1, len(gaps) // 5):  # a few among even gaps; more: gaps that change
         first = int(uneven[0])
         raise ImageReadError(
             f"{folder}: DICOM slices are not evenly spaced: {abs(gaps[first]):.2f} mm between {Path(files[first]).name} and "
             f"{Path(files[first + 1]).name}, {abs(usual):.2f} mm elsewhere; is a slice missing or repeated?"
         )
-    along = (np.array(positions) - positions[0]) @ normal
-    stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
-    worst = int(np.argmax(np.abs(along - stacked)))
-    if abs(along[worst] - stacked[worst]) > 0.1 * abs(usual) or uneven.size:
-        raise ImageReadError(
-            f"{folder}: DICOM slice gaps change along the series ({np.abs(gaps).min():.2f} to {np.abs(gaps).max():.2f} mm): stacked evenly, "
-            f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
-            "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
-        )
+    raise ImageReadError(
+        f"{folder}: DICOM slice gaps change along the series ({np.abs(gaps).min():.2f} to {np.abs(gaps).max():.2f} mm): stacked evenly, "
+        f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
+        "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
+    )
 
 
 def _check_distinct(where, gaps, names: list[str], images: str, remedy: str, causes: str = SHARED_POSITION_CAUSES) -> None:
