@@ -216,18 +216,25 @@ def _series_description(files) -> str:
     return f"{' '.join(field for field in fields if field) or 'a series'}: {len(files)} image{'s' if len(files) > 1 else ''}"
 
 
-def lone_file(path) -> Path | None:
-    """The one file that ``path`` stands for: the path of a file, or the only image of a DICOM folder's series (read as
-    that file is read); None for a folder of several images or none."""
+def image_files(path) -> list[Path]:
+    """The files an image ``path`` stands for: the path of a file, or the images of a DICOM folder's one series as
+    reading it takes them (:func:`series_files`); none for a folder it refuses (several series, none ...: reading it
+    says why), or for what is neither."""
     path = Path(path)
     if path.is_file():
-        return path
+        return [path]
     try:
         with validation.itk_warnings_off():
-            files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path)) if path.is_dir() else []
-    except RuntimeError:
-        return None
-    return Path(files[0]) if len(files) == 1 else None
+            return [Path(file) for file in series_files(path)] if path.is_dir() else []
+    except (ImageReadError, RuntimeError, OSError):
+        return []
+
+
+def lone_file(path) -> Path | None:
+    """The one file that ``path`` stands for (:func:`image_files`): the path of a file, or the only image of a DICOM
+    folder's series (read as that file is read); None for a folder of several images or none."""
+    files = image_files(path)
+    return files[0] if len(files) == 1 else None
 
 
 def unsized_by_itk(header) -> bool:

@@ -110,17 +110,17 @@ def takes_pixel_size(path) -> bool:
 def header_spacing(path) -> tuple[float, ...] | None:
     """The pixel sizes (mm) that a file's or DICOM folder's header gives along its axes of more than one voxel
     (a DICOM series: one slice's in-plane sizes); None for pictures and NRRDs that carry none
-    (:func:`takes_pixel_size`), and for what cannot be read (reading it reports why)."""
+    (:func:`takes_pixel_size`), and for what cannot be read (reading it reports why: a folder of several series)."""
     path = Path(path)
     if not path.exists() or takes_pixel_size(path):
         return None
-    lone = dicom.lone_file(path)
+    files = dicom.image_files(path)
+    if not files:
+        return None
+    lone = files[0] if len(files) == 1 else None
     reader = sitk.ImageFileReader()
+    reader.SetFileName(str(files[0]))
     try:
-        files = [str(lone)] if lone else sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path))
-        if not files:
-            return None
-        reader.SetFileName(files[0])
         reader.ReadImageInformation()
     except RuntimeError:
         return None

@@ -1,0 +1,24 @@
+"""``rau segment`` given DICOM folders and files it cannot use as given: the message says what the folder or file is
+(readers themselves: test_core_dicom.py)."""
+
+from dicom_files import write_series, xray_dicom
+
+from rau.cli import main
+
+ULTRASOUND = "1.2.840.10008.5.1.4.1.1.6.1"
+
+
+def test_a_target_folder_of_two_series_is_refused_as_such_before_any_pixel_size(shared_data, tmp_path, capsys):
+    """Before: a PNG reference without a pixel size beside a folder of a CT series and an ultrasound frame was refused as
+    "a picture without a pixel size (read as 1 mm pixels), while the header of --target mix gives 3 x 3 mm pixels" (the
+    header of the series the scanner listed first); given one, the next run said the folder holds 2 series."""
+    folder = write_series(tmp_path / "mix", [(0, 0, 3 * k) for k in range(3)], pixel_size=3.0)
+    xray_dicom(folder / "frame.dcm", "US", ULTRASOUND, SeriesInstanceUID="1.2.3.9")
+    pictures = shared_data / "hc18_fetal_head_us"
+    out = tmp_path / "out" / "t.nii.gz"
+    assert main(["segment", "--reference", str(pictures / "images/001_HC.png"), "--reference-labels", str(pictures / "masks/001_HC_mask.png"),
+                 "--target", str(folder), "--out", str(out)]) == 2
+    assert (f"{folder}: folder holds 2 DICOM series (CT: 3 images; US: 1 image); copy the series to segment into a folder of its own"
+            in capsys.readouterr().err)
+    assert not out.parent.exists()
+
