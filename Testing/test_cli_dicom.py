@@ -22,3 +22,16 @@ def test_a_target_folder_of_two_series_is_refused_as_such_before_any_pixel_size(
             in capsys.readouterr().err)
     assert not out.parent.exists()
 
+
+def test_one_slice_of_a_series_given_for_a_volume_is_told_to_give_the_folder(shared_data, tmp_path, capsys):
+    """Before: "the target '002.dcm' is 2D (8 x 8 voxels); give both as 2D images (one slice or frame) or both as
+    volumes", not saying that the file is one of the series' slices."""
+    folder = write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(4)])
+    frame = xray_dicom(tmp_path / "frame.dcm", "US", ULTRASOUND, PixelSpacing=[0.5, 0.5])  # a 2D image of its own
+    ct = shared_data / "totalseg_test_fixtures/subjA_ct"
+    for target, remedy in ((folder / "002.dcm", f"it is one slice of a series of 4 files in {folder}; give the folder to read the volume"),
+                           (frame, "give both as 2D images (one slice or frame) or both as volumes")):
+        assert main(["segment", "--reference", str(ct / "image.nii.gz"), "--reference-labels", str(ct / "labels_totalseg.nii.gz"),
+                     "--target", str(target), "--out", str(tmp_path / "out" / "t.nii.gz")]) == 2
+        assert f"reference 'image.nii.gz' is 3D but the target '{target.name}' is 2D" in (err := capsys.readouterr().err)
+        assert f"voxels); {remedy}\n" in err

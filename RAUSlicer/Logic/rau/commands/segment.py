@@ -130,7 +130,7 @@ def _segmented(args: argparse.Namespace, out: Path, options):
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
     check_picture_output(out, target, "--out")
-    request = Request(references, target, args.structures, target_name=Path(args.target).name)
+    request = Request(references, target, args.structures, target_path=Path(args.target))
     validate_request(request)  # a refusal first: its warnings would not matter (a 3D reference among 2D ones gave dozens)
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values
     engine = checked_engine(args.engine, options)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -77,8 +78,13 @@ class Request:
     """The structures as the request was given, kept when :meth:`ranked` reorders its references."""
     target_name: str | None = field(default=None, compare=False)
     """Where the target came from (its file or node name), for messages; None: said as "the target"."""
+    target_path: Path | None = field(default=None, compare=False)
+    """The file or folder the target was read from, if any (its name is ``target_name`` unless given): a 2D target
+    that is one slice of a DICOM series is told so (:func:`rau.io.dicom.series_hint`)."""
 
     def __post_init__(self):
+        if self.target_path is not None and self.target_name is None:
+            self.target_name = Path(self.target_path).name
         if isinstance(self.structures, str):  # a lone name, not its letters
             self.structures = [self.structures]
         self.references = [reference.aligned_to(self.target) for reference in _named_apart(self.references)]
@@ -380,13 +386,22 @@ def validate_request(request: Request, registered: bool = False) -> None:
             size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])
             raise GeometryError(
                 f"reference {reference.name!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
-                f"({size} voxels); give both as 2D images (one slice or frame) or both as volumes"
+                f"({size} voxels); {_target_series_hint(request) or 'give both as 2D images (one slice or frame) or both as volumes'}"
             )
     check_references(request.references)
     problem = tiny_image_problem(request.target, target) or (registered and blank_image_problem(request.target, target))
     if problem:
         raise InputError(problem)
     request.labels()  # raises UnknownStructureError for unknown names
+
+
+def _target_series_hint(request: Request) -> str | None:
+    """What to give instead of a 2D target read from one slice of a DICOM series (:func:`rau.io.dicom.series_hint`)."""
+    if request.target.ndim != 2 or request.target_path is None:
+        return None
+    from rau.io.dicom import series_hint  # only here: the engines read no files
+
+    return series_hint(request.target_path)
 
 
 def run_request(engine: Engine, request: Request, progress: Progress | None = None, say: Callable[[str], None] = warn) -> Result:

@@ -136,7 +136,7 @@ def scored_request(case: Case, references: list[Reference], target: Image, truth
     """The request a case runs and the reference's structures it can score (:func:`scorable_labels`); raises
     :class:`~rau.errors.InputError` for a request no engine can serve (:func:`~rau.engines.base.validate_request`:
     said before the truth's names) and when its truth holds none of them (:func:`truth_mismatch`)."""
-    request = Request(references, target, case.structures, target_name=Path(case.target_image).name)
+    request = Request(references, target, case.structures, target_path=Path(case.target_image))
     validate_request(request)
     labels = scorable_labels(references[0].segmentation, request.labels().names, request.left_out())
     mismatch = truth_mismatch(labels, truth)

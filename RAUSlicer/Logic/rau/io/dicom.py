@@ -237,6 +237,26 @@ def lone_file(path) -> Path | None:
     return files[0] if len(files) == 1 else None
 
 
+def series_hint(path) -> str | None:
+    """For a DICOM file that is one slice of a series of several files in its folder (same SeriesInstanceUID), what a
+    message on its dimension says: give the folder; None for any other ``path``. Reads only the folder's headers."""
+    path = Path(path)
+    if not path.is_file() or not may_be_dicom(path):
+        return None
+    header = sitk.ImageFileReader()
+    header.SetFileName(str(path))
+    try:
+        with validation.itk_warnings_off():
+            header.ReadImageInformation()
+            series = _tag(header, "0020|000e")
+            files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path.parent), series) if series else []
+    except RuntimeError:  # reading it says why
+        return None
+    if len(files) < 2 or path.name not in {Path(file).name for file in files}:
+        return None
+    return f"it is one slice of a series of {len(files)} files in {path.parent}; give the folder to read the volume"
+
+
 def unsized_by_itk(header) -> bool:
     """Whether ``header`` (an image's or a file reader's) is a DICOM file's with ITK's default 1 mm pixels (and, with
     several frames, 1 mm between them)."""
