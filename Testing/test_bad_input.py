@@ -359,7 +359,7 @@ def test_an_output_folder_without_write_permission_is_refused(inputs, monkeypatc
     (inputs / "locked").mkdir()
     before = snapshot(inputs)
     status, error = run_cli(segment(out="locked/sub/result.nii.gz"), inputs, monkeypatch, capsys)
-    assert status == 2 and "locked/sub: no permission to write in" in error
+    assert status == 2 and "locked/sub/result.nii.gz: no permission to write in" in error
     assert snapshot(inputs) == before
 
 

@@ -378,7 +378,7 @@ def test_targets_differing_only_in_extension_are_refused_by_name(shared_data, tm
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("out", "problem"), [("afile", " is a file; give a folder for the outputs"), ("afile/sub", ": cannot create this folder")])
+@pytest.mark.parametrize(("out", "problem"), [("afile", " is a file; give a folder for the outputs"), ("afile/sub", ": cannot create this output folder, ")])
 def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out, problem):
     (tmp_path / "afile").write_text("not a folder")
     assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / out), *FAST, "--limit", "1", "--workers", "1"]) == 2

@@ -30,13 +30,13 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
     if out_dir.exists() and not out_dir.is_dir():
         raise OptionError(f"--out {out_dir} is a file; give a folder for the outputs")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:  # a file in the way, no permission, a read-only file system ...
-        raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
-    try:
         check_folder_writable(out_dir)  # before any worker starts (each would fail its target)
     except InputError as error:
         raise OptionError(f"--out {error}") from None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a read-only file system ...
+        raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
     with held_folder(out_dir):
         return _run_held(items, out_dir, backend)
 

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{saved_path}: the target it records, {inputs['target']}, is not there (moved or deleted); "
                          "give the image it was made on with --target")
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
-    read = [*input_paths(recorded_arguments(inputs)), saved_path, saved_path.parent / saved["label_map"], saved_segmentation(saved, saved_path)]
+    read = [*input_paths(recorded_arguments(inputs)), saved_path, recorded_file(saved_path, saved["label_map"]), saved_segmentation(saved, saved_path)]
     check_run_outputs(paths, read, args.overwrite)
     with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
         result, name, prompt, before, item, inputs = _corrected(args, saved, saved_path, inputs)
@@ -220,7 +221,7 @@ def saved_segmentation(saved: dict, path: Path) -> Path:
     a download from ``rau serve`` is saved under the user's name), or the recorded name when no file is named like the
     JSON (renamed alone); refused when it is not there, as its label map may hide structures. Else its label map: the
     one named like the JSON, else the recorded name."""
-    recorded = path.parent / saved.get("segmentation", saved["label_map"])
+    recorded = recorded_file(path, saved.get("segmentation", saved["label_map"]))
     stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
     alike = {suffix: candidate for suffix in (".seg.nrrd", *LABEL_MAP_FILE_SUFFIXES) if stem and (candidate := path.with_name(stem + suffix)).is_file()}
     if "segmentation" in saved:
@@ -231,6 +232,13 @@ def saved_segmentation(saved: dict, path: Path) -> Path:
         return own
     label_maps = [candidate for suffix, candidate in alike.items() if suffix != ".seg.nrrd"]
     return label_maps[0] if len(label_maps) == 1 else recorded  # rau segment names them alike; a download keeps no recorded name
+
+
+def recorded_file(path: Path, name: str) -> Path:
+    """The file a result JSON ``path`` records by ``name``: relative to the folder of the real JSON (a result reached
+    through a link records the files written beside it, not beside the link)."""
+    folder = Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
+    return folder / name
 
 
 HIDDEN = "hidden under other structures in the label map (or erased since); rau segment --seg-nrrd keeps overlapping structures whole"

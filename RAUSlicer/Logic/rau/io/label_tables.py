@@ -14,6 +14,7 @@ import dataclasses
 import io
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -50,10 +51,25 @@ def _own_stems(path) -> list[str]:
 def label_tables_beside(label_map_path) -> list[Path]:
     """The label tables next to a label map: every one named after its own stems (:func:`sidecar_places`), else those
     named after the name before its first dot, which may be another file's (``case.labels.csv`` is ``case.nii.gz``'s,
-    not ``case.seg.nii.gz``'s, when that has its own)."""
+    not ``case.seg.nii.gz``'s, when that has its own). A label map given as a link with no own table beside it has
+    those beside the file it links to (each kind of table beside the link first)."""
+    for stems in (_own_stems, _shorter_stems):
+        for file in table_owners(label_map_path):
+            if tables := _tables_among(file, _places(file, stems(file))):
+                return tables
+    return []
+
+
+def table_owners(label_map_path) -> list[Path]:
+    """The files beside which a label map's tables lie (:func:`label_tables_beside`): the label map as given and, for
+    a link, the file it links to."""
     path = Path(label_map_path)
-    shorter = [stem for stem in sidecar_stems(path) if stem not in _own_stems(path)]
-    return _tables_among(path, sidecar_places(path)) or _tables_among(path, _places(path, shorter))
+    return [path, Path(os.path.realpath(path))] if path.is_symlink() else [path]
+
+
+def _shorter_stems(path) -> list[str]:
+    """The stems of :func:`sidecar_stems` that are not ``path``'s own: tables that may be another file's."""
+    return [stem for stem in sidecar_stems(path) if stem not in _own_stems(path)]
 
 
 def sidecar_places(label_map_path) -> list[Path]:

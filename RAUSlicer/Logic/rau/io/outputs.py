@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.atomic import check_writable
-from rau.io.label_tables import SIDECAR_SUFFIXES, own_tables, sidecar_stems
+from rau.io.label_tables import SIDECAR_SUFFIXES, own_tables, sidecar_stems, table_owners
 from rau.io.segmentations import label_table_path
 from rau.validation import same_file
 
@@ -32,12 +32,12 @@ def protected_paths(inputs) -> dict[Path, str]:
     """Every input and the sidecar label tables a reader could pick up beside it -> what it is, in words
     (the inputs themselves first, then each one's own ``.labels.csv``, then other sidecar names)."""
     protected = {_resolve(given): f"the input {given}" for given in inputs}
-    for given in inputs:
-        protected.setdefault(_resolve(label_table_path(given)), f"the label table of the input {given}")
-    for given in inputs:
-        path = Path(given)
-        for candidate in [path.with_name(stem + suffix) for stem in sidecar_stems(path) for suffix in SIDECAR_SUFFIXES]:
-            protected.setdefault(_resolve(candidate), f"{candidate.name}, which a reader would take as a label table of the input {path}")
+    owners = [(given, owner) for given in inputs for owner in table_owners(given)]  # a link's tables lie beside its file too
+    for given, owner in owners:
+        protected.setdefault(_resolve(label_table_path(owner)), f"the label table of the input {given}")
+    for given, owner in owners:
+        for candidate in [owner.with_name(stem + suffix) for stem in sidecar_stems(owner) for suffix in SIDECAR_SUFFIXES]:
+            protected.setdefault(_resolve(candidate), f"{candidate.name}, which a reader would take as a label table of the input {Path(given)}")
     return protected
 
 
@@ -55,7 +55,7 @@ def check_outputs(outputs, inputs, overwrite: bool) -> None:
         if output.is_dir():
             raise InputError(f"{output} is a folder; give a file name")
         check_writable(output, overwrite)
-        check_folder_writable(output.parent)
+        check_folder_writable(output.parent, str(output))
 
 
 def check_no_stray_tables(label_map: Path, outputs, elsewhere: str) -> None:
@@ -128,9 +128,11 @@ def check_spares_inputs(outputs, inputs) -> None:
 
 
 def check_folder_writable(folder: Path, named: str | None = None) -> None:
-    """The nearest existing ancestor of ``folder`` is a folder this process may write in; a refusal starts with
-    ``named`` (``folder`` by default)."""
+    """The nearest existing ancestor of ``folder`` is a folder this process may write in, and no folder on the way
+    to it is a link to nothing (:func:`_check_no_link_to_nothing`); a refusal starts with ``named`` (``folder`` by
+    default)."""
     named = named or str(folder)
+    _check_no_link_to_nothing(folder, named)
     existing = Path(os.path.abspath(folder))
     while not existing.exists():
         existing = existing.parent
@@ -138,6 +140,16 @@ def check_folder_writable(folder: Path, named: str | None = None) -> None:
         raise InputError(f"{named}: cannot create this output folder, {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{named}: no permission to write in {existing}")
+
+
+def _check_no_link_to_nothing(folder: Path, named: str) -> None:
+    """Refuse ``folder`` when it, or the folder that would hold it, is a link to nothing (a disk not mounted, a
+    moved share): making it would fail only when the outputs are written, after the computation."""
+    path = Path(folder)
+    while not path.exists() and path != path.parent:
+        if path.is_symlink():
+            raise InputError(f"{named}: {path} is a link to {os.readlink(path)}, which does not exist")
+        path = path.parent
 
 
 def _resolve(path) -> Path:
