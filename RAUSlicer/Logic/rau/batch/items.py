@@ -160,7 +160,8 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
 
 
 def output_names(targets: list[Path]) -> list[str]:
-    """The target file's stem, prefixed with as many parent folder names as make every name unique.
+    """The target file's stem, prefixed with as many parent folder names as make every name unique, case not counting
+    (``Case`` and ``case`` are one file on the default file systems of macOS and Windows).
 
     Two targets in one folder whose names differ only in the extension (``a.png``, ``a.nii.gz``) are
     refused: usually one image in two formats, and no folder prefix tells their outputs apart.
@@ -169,10 +170,15 @@ def output_names(targets: list[Path]) -> list[str]:
     stems = [label_table_path(Path(target).name).name[: -len(".labels.csv")] for target in targets]
     for depth in range(max(map(len, folders), default=0) + 1):
         names = ["_".join([*parts[len(parts) - depth :], stem]) for parts, stem in zip(folders, stems)]
-        if len(set(names)) == len(names):
+        folded = [name.casefold() for name in names]
+        if len(set(folded)) == len(folded):
             return names
-    clash = next(name for name in names if names.count(name) > 1)
-    first, second = [target for target, name in zip(targets, names) if name == clash][:2]
-    why = ("same folder, same name without the extension" if Path(first).resolve().parent == Path(second).resolve().parent
-           else f"their folder and file names joined with _ give {clash!r} for both")
+    clash = next(name for name in folded if folded.count(name) > 1)
+    (first, one), (second, other) = [(target, name) for target, name, fold in zip(targets, names, folded) if fold == clash][:2]
+    if one != other:
+        why = f"their output names {one!r} and {other!r} differ only in case, which macOS and Windows file systems do not tell apart"
+    elif Path(first).resolve().parent == Path(second).resolve().parent:
+        why = "same folder, same name without the extension"
+    else:
+        why = f"their folder and file names joined with _ give {one!r} for both"
     raise InputError(f"the manifest's targets {first} and {second} would write the same output files ({why}); rename one or leave one out")
