@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rau.boxes import Box
-from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, Request, validate_request
-from rau.errors import OptionError
+from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, ReferenceInputError, Request, validate_request
+from rau.errors import InputError, OptionError
 from rau.image import GeometryError
 from rau.options import DEFAULTS, EngineOptions
 from rau.result import Result, StructureResult
@@ -85,9 +85,7 @@ class VesselEngine(Engine):
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
-        validate_request(request)
-        if request.target.ndim != 2:
-            raise GeometryError(f"the vessels engine segments 2D images (angiograms); {request.target_called()} is {request.target.ndim}D")
+        check_angiograms(request)
         started = time.perf_counter()
         labels = request.labels()
         traced = traced_structures(request)
@@ -148,6 +146,22 @@ class VesselEngine(Engine):
         tree = segment_tree(candidate.label_map, present)
         candidate.naming = name_segments(target_vesselness, vessels, warped, present, tree, BEYOND_PIXELS)
         return candidate
+
+
+def check_angiograms(request: Request) -> None:
+    """Refuse, before any work, a request the vessels engine cannot serve: besides :func:`validate_request`'s checks,
+    a target that is no 2D picture, or a target or reference too small to show a coronary tree
+    (:meth:`~rau.vessels.grid.WorkingGrid.size_problem`)."""
+    validate_request(request)
+    if request.target.ndim != 2:
+        raise GeometryError(f"the vessels engine segments 2D images (angiograms); {request.target_called()} is {request.target.ndim}D")
+    problem = WorkingGrid.of(request.target.shape[1:]).size_problem(request.target_called())
+    if problem:
+        raise InputError(problem)
+    for reference in request.references:
+        problem = WorkingGrid.of(reference.image.shape[1:]).size_problem(f"reference {reference.name!r}")
+        if problem:
+            raise ReferenceInputError(problem)
 
 
 def traced_structures(request: Request) -> list:
