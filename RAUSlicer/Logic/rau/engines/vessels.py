@@ -188,7 +188,8 @@ def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarra
     references' (:func:`medoid`; among those traced on the vessels when any is, not only implied by
     the reference tree); all centrelines painted together to the vessel width.
 
-    Confidence: the weighted share of references that found the segment times its path's support.
+    Confidence: the weighted share of references that found the segment times its path's support; 0 for one traced but
+    left without a pixel in the answer (:func:`undrawn`).
     Masks go back to the target's grid (``grid``); also returns the kept centrelines ((N, 2) rows/cols
     on the working grid) by segment value. ``lacking``: by value, the message of a segment no reference has
     (:meth:`rau.engines.base.Request.no_voxels_message`); ``unseen``: of one the references have but the target lacks."""
@@ -210,16 +211,31 @@ def fuse(chosen: list[Candidate], labels: list, values: dict, vessels: np.ndarra
         centrelines[value] = best.naming.centrelines[value]
         support = min(best.naming.support[value], 1.0)
         facts[value].update(confidence=share * support, source=best.reference.name, support=round(support, 4))
-    label_map = grid.back(paint(centrelines, vessels, vessels.shape))
+    working = paint(centrelines, vessels, vessels.shape)
+    label_map = grid.back(working)
     results = []
     for structure in labels:
         value = values[structure.name]
-        mask = (label_map == value)[None] if value in centrelines else None
         fact = facts[value]
-        message = "" if mask is not None and mask.any() else unseen if fact["references"] else lacking[value]
+        message = "" if value in centrelines else unseen if fact["references"] else lacking[value]
+        if value in centrelines and not (label_map == value).any():  # traced, but no pixel of its own on the target
+            message = undrawn(value, working, grid)
+            fact["confidence"] = 0.0  # vote share x on-vessel share of what the target shows of it: nothing
+            del centrelines[value]
+        mask = (label_map == value)[None] if value in centrelines else None
         prompts = {k: v for k, v in fact.items() if k != "confidence"}
         results.append(StructureResult(structure, mask, round(float(fact["confidence"]), 4), engine, prompts, message=message))
     return results, centrelines
+
+
+def undrawn(value: int, working: np.ndarray, grid: WorkingGrid) -> str:
+    """Why a segment traced on the target's vessels has no pixel in the answer: other segments' paint covers its path on
+    the working grid, or its pieces are too thin to show when drawn back on the target's own, coarser grid."""
+    if not (working == value).any():
+        return "its traced path lies under other segments, which name those vessel pixels"
+    rows, cols = grid.shape
+    return (f"its traced pieces vanish when drawn back on the target's grid ({cols} x {rows} pixels, "
+            f"traced at {grid.working[1]} x {grid.working[0]})")
 
 
 def medoid(paths: list[np.ndarray], weights: np.ndarray) -> int:
