@@ -47,3 +47,24 @@ def test_one_slice_copies_refuses_a_missing_or_foreign_manifest_without_making_i
                              capture_output=True, text=True, timeout=120, env=script_environment())
         assert run.returncode == 2 and "Traceback" not in run.stderr and not (tmp_path / "out").exists()
         assert re.search(said, run.stderr), run.stderr
+
+
+def test_one_slice_copies_refuses_to_write_over_its_inputs(tmp_path):
+    """OUT the manifest's folder, one-slice NIfTI inputs: before, the copies were written over their sources, then
+    shutil.SameFileError (exit 1). Now refused before anything is written."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    for name, value in (("ref", 60), ("ref_labels", 1), ("tgt", 70), ("tgt_labels", 1)):
+        array = np.zeros((1, 12, 12), np.uint8)
+        array[0, 3:9, 3:9] = value
+        sitk.WriteImage(sitk.GetImageFromArray(array), str(tmp_path / f"{name}.nii.gz"))
+    (tmp_path / "ref_labels.labels.csv").write_text("value,name\n1,disc\n")
+    (tmp_path / "manifest.csv").write_text("reference_image,reference_labels,target_image,target_labels\n"
+                                           "ref.nii.gz,ref_labels.nii.gz,tgt.nii.gz,tgt_labels.nii.gz\n")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(tmp_path),
+                          "--suffix", ".nii.gz"], capture_output=True, text=True, timeout=120, env=script_environment())
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert re.search(r"OUT: .*ref.nii.gz would overwrite the input file .*ref.nii.gz; give another folder", run.stderr), run.stderr
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before

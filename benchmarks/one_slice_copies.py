@@ -59,13 +59,16 @@ def main() -> None:
     except InputError as error:
         parser.error(str(error))
     columns = list(rows[0])
-    args.out.mkdir(parents=True, exist_ok=True)
+    inputs = [args.manifest]  # every file read: a copy written over one would change the manifest's data
+    copies: list[tuple[Path, float | None, Path]] = []  # (source, its spacing, its copy)
+    tables: list[tuple[Path, Path]] = []  # (a source's label table, its copy)
     copied: dict[str, Path] = {}  # each copy's name: the file it copies (two files of one name would be one copy)
     for row in rows:
         for side in ("reference", "target"):
             if side not in args.sides:
                 for column in (f"{side}_image", f"{side}_labels"):
                     row[column] = str((args.manifest.parent / row[column]).resolve())
+                    inputs.append(Path(row[column]))
                 continue
             spacing = float(row[f"{side}_spacing"]) if row.get(f"{side}_spacing") else None
             for column in (f"{side}_image", f"{side}_labels"):
@@ -73,15 +76,25 @@ def main() -> None:
                 name = source.name.split(".")[0] + args.suffix
                 if copied.setdefault(name, source.resolve()) != source.resolve():
                     parser.error(f"{source} and {copied[name]} would both be copied to {args.out / name}; rename one")
-                one_slice_copy(source, spacing, args.out / name, args.axis, args.oblique)
+                copies.append((source, spacing, args.out / name))
                 sidecar = source.with_name(source.name.split(".")[0] + ".labels.csv")
                 if sidecar.exists():
-                    shutil.copy(sidecar, args.out / sidecar.name)
+                    tables.append((sidecar, args.out / sidecar.name))
                 row[column] = name
             if row.get(f"{side}_spacing"):
                 row[f"{side}_spacing"] = ""
         if row.get("label_table"):
             row["label_table"] = str((args.manifest.parent / row["label_table"]).resolve())
+            inputs.append(Path(row["label_table"]))
+    read = {path.resolve(): path for path in inputs + [source for source, _, _ in copies] + [source for source, _ in tables]}
+    for written in [copy for _, _, copy in copies] + [copy for _, copy in tables] + [args.out / "manifest.csv"]:
+        if written.resolve() in read:  # before: the copy was written over its source, then shutil.copy raised SameFileError
+            parser.error(f"OUT: {written} would overwrite the input file {read[written.resolve()]}; give another folder")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for source, spacing, copy in copies:
+        one_slice_copy(source, spacing, copy, args.axis, args.oblique)
+    for sidecar, copy in tables:
+        shutil.copy(sidecar, copy)
     with open(args.out / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
