@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench_sam2 import case, median_extent_structure, realistic_case, save_model
 from rau.validation import argument, positive_integer
-from figures import json_file, write_json
+from figures import json_file, require_cuda, write_json
 
 
 def timed_run(folder: Path, request, localizations=None) -> tuple[float, float]:
@@ -78,8 +78,7 @@ def main() -> None:
     parser.add_argument("--json", type=json_file, required=True)
     parser.add_argument("--slices", type=argument(positive_integer, "--slices"), default=64)
     args = parser.parse_args()
-    if not torch.cuda.is_available():
-        parser.error("this benchmark times SAM2 on a CUDA GPU, and this machine has none (bench_sam2.py times the CPU)")
+    require_cuda(parser, "SAM2", "bench_sam2.py times the CPU")
     figures = {"device": torch.cuda.get_device_name(0), "slices": args.slices, "image_size": 1024}
     with tempfile.TemporaryDirectory() as folder:
         for size in ("tiny", "base-plus"):

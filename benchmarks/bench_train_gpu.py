@@ -5,7 +5,8 @@ local tokenizer, the real Qwen2.5-VL processor), builds synthetic 2D pairs (thre
 ellipse "organs" per 512x512 image) with ``rau.train.build``, runs
 :func:`rau.train.sft.run_sft` for ``--steps`` steps and reports samples per second
 (steady state, after ``--warmup`` steps) and peak GPU memory. ``--json OUT`` writes
-the figures. ``--size tiny --steps 3 --warmup 1`` checks the script on a CPU (about a minute).
+the figures. ``--size tiny --steps 3 --warmup 1`` checks the script on a CPU (about a minute);
+3b and 7b are refused (exit 2) on a machine without a CUDA GPU.
 
     python benchmarks/bench_train_gpu.py --size 3b 7b --steps 100 --json out.json
 """
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from figures import json_file, write_json
+from figures import json_file, require_cuda, write_json
 from rau.validation import argument, positive_integer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +152,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.warmup >= args.steps:
         parser.error(f"--warmup {args.warmup} leaves no timed step of --steps {args.steps}")
+    if set(args.size) - {"tiny"}:  # before: 3b and 7b trained on the CPU, a 15 GB model left in a temporary folder
+        require_cuda(parser, "--size 3b and 7b", "--size tiny checks the script on the CPU")
     results = []
     with tempfile.TemporaryDirectory() as work:
         for size in args.size:

@@ -1,5 +1,6 @@
-"""The benchmarks' ``--json`` option: checked when the option is read, so a run of many minutes never ends in a
-folder that cannot be written with its figures lost, and written whole or not at all."""
+"""The benchmarks' shared checks. ``--json``: checked when the option is read, so a run of many minutes never ends in a
+folder that cannot be written with its figures lost, and written whole or not at all. GPU benchmarks: refused (exit 2)
+on a machine without CUDA before anything is written."""
 
 from __future__ import annotations
 
@@ -33,3 +34,11 @@ def write_json(path: Path, value, **dumps) -> None:
     text = json.dumps(value, **{"indent": 2, **dumps}) + "\n"
     with atomic_path(path, overwrite=True) as temporary:
         temporary.write_text(text)
+
+
+def require_cuda(parser: argparse.ArgumentParser, timed: str, instead: str) -> None:
+    """Exit 2 through ``parser`` unless torch sees a CUDA GPU: ``timed`` what the benchmark times, ``instead`` what to run."""
+    import torch
+
+    if not torch.cuda.is_available():
+        parser.error(f"this benchmark times {timed} on a CUDA GPU, and this machine has none ({instead})")
