@@ -1,4 +1,4 @@
-"""benchmarks/bench_accuracy.py and bench_vessels.py: the plain baselines' sampling share is an option, recorded with the figures; bad options exit 2."""
+"""benchmarks/bench_accuracy.py and bench_vessels.py: the plain baselines' sampling share is an option, recorded with the figures; bad options exit 2; no Dice ratio to a baseline that scores 0."""
 
 from __future__ import annotations
 
@@ -169,3 +169,12 @@ def test_a_case_whose_truth_names_none_of_the_references_structures_is_skipped_a
     [skipped] = figures["skipped"]
     assert "no structure of the truth (skull) is one of the reference's (fetal head)" in skipped["error"]
     assert "skipped" in run.stdout and "skull" in run.stdout
+
+
+def test_bench_vessels_dice_ratio_is_not_a_number_when_the_copy_baseline_scores_0():
+    """Before: the ratio divided by max(copy, 1e-9): 'vessels / copy Dice: 425600000.0x' and 425600000.0 in the JSON."""
+    import bench_vessels
+
+    scored = {"vessels": {"mean_dice": 0.4256}, "copy": {"mean_dice": 0.0}}
+    assert bench_vessels.dice_ratio(scored) == (None, "n/a")
+    assert bench_vessels.dice_ratio({**scored, "copy": {"mean_dice": 0.2}}) == (2.13, "2.1x")
