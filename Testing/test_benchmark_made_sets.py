@@ -68,3 +68,14 @@ def test_one_slice_copies_refuses_to_write_over_its_inputs(tmp_path):
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert re.search(r"OUT: .*ref.nii.gz would overwrite the input file .*ref.nii.gz; give another folder", run.stderr), run.stderr
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("script", sorted(set(BUILDERS) - {"make_chest_ct_pair.py"}))
+def test_builders_refuse_a_missing_or_empty_data_folder_without_making_out(tmp_path, script):
+    """Before: a traceback (exit 1) and an empty OUT left behind."""
+    (tmp_path / "empty").mkdir()
+    for data, said in ((tmp_path / "absent", "absent: no such folder"), (tmp_path / "empty", "empty: lacks ")):
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path / "out"), "--data", str(data)],
+                             capture_output=True, text=True, timeout=120, env=script_environment())
+        assert run.returncode == 2 and "Traceback" not in run.stderr and f"error: --data {data}" in run.stderr, run.stderr
+        assert said in run.stderr and not (tmp_path / "out").exists(), run.stderr

@@ -34,7 +34,7 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation
-from synthetic import add_data_argument, centre, deformation, recontrast
+from synthetic import add_data_argument, check_data, centre, deformation, recontrast
 
 AXIAL = [25, 37, 49, 61, 73, 85, 97, 109, 121, 133]  # k (z) indices of the 181-slice grid (labels span k 10-155)
 CORONAL = [40, 65, 90, 115, 140, 165]  # j indices of the 217-row grid (labels span j 20-199)
@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     add_data_argument(parser)
     arguments = parser.parse_args()
+    check_data(parser, arguments.data, [f"colin27_mni_atlases/{name}" for name in ("ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt")])
     atlas = arguments.data / "colin27_mni_atlases"
     build_2d(atlas, arguments.out / "brain2d")
     build_3d(atlas, arguments.out / "brain3d")

@@ -35,7 +35,7 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation
-from synthetic import add_data_argument
+from synthetic import add_data_argument, check_data
 
 MIN_AREA = 100.0
 PRESENT = 50.0
@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     add_data_argument(parser)
     arguments = parser.parse_args()
+    check_data(parser, arguments.data, ["totalseg_test_fixtures/label_names.json"]
+               + [f"totalseg_test_fixtures/subj{s}_ct/{name}" for s in "AB" for name in ("image.nii.gz", "labels_totalseg.nii.gz")])
     out, fixtures = arguments.out, arguments.data / "totalseg_test_fixtures"
     out.mkdir(parents=True, exist_ok=True)
     table = {int(k): v for k, v in json.loads((fixtures / "label_names.json").read_text())["total"].items()}

@@ -27,7 +27,7 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io import read_image
 from rau.io.images import write_image
-from synthetic import add_data_argument, centre, deformation, rescanned_ct
+from synthetic import add_data_argument, check_data, centre, deformation, rescanned_ct
 
 PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
 SEEDS = (1, 2, 3)
@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     add_data_argument(parser)
     arguments = parser.parse_args()
+    check_data(parser, arguments.data, [f"totalseg_test_fixtures/{name}" for name in ("subjA_ct/image.nii.gz", "subjA_ct/labels_totalseg.nii.gz",
+                                                                                        "subjB_ct/image.nii.gz", "subjB_ct/labels_totalseg.nii.gz", "subjC_mr/image.nii.gz")])
     out, fixtures = arguments.out, (arguments.data / "totalseg_test_fixtures").resolve()
     out.mkdir(parents=True, exist_ok=True)
     a_image, a_labels = fixtures / "subjA_ct" / "image.nii.gz", fixtures / "subjA_ct" / "labels_totalseg.nii.gz"

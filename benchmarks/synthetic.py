@@ -21,6 +21,16 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
 
 
+def check_data(parser: argparse.ArgumentParser, data: Path, needed: list[str]) -> None:
+    """Exit 2 through ``parser``, naming ``--data``, unless ``data`` is a folder holding each of ``needed`` (paths
+    in it): checked before the builder makes its output folder."""
+    if not data.is_dir():
+        parser.error(f"--data {data}: no such folder (give the shared data folder)")
+    missing = [name for name in needed if not (data / name).is_file()]
+    if missing:
+        parser.error(f"--data {data}: lacks {missing[0]}" + (f" and {len(missing) - 1} other file(s) this builder reads" if len(missing) > 1 else ""))
+
+
 def centre(image: sitk.Image) -> tuple[float, ...]:
     """The physical point at the middle of ``image``'s grid (the centre of the rotations)."""
     return image.TransformContinuousIndexToPhysicalPoint([(s - 1) / 2 for s in image.GetSize()])
