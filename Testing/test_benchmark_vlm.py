@@ -1,13 +1,14 @@
 """benchmarks/bench_vlm.py: prompt tokens are counted with Qwen2.5-VL's own picture limits, not the tests' tiny cap,
-and ``share_outside_models`` means one thing (the 3B request's share) or is left out."""
+and ``share_outside_models`` means one thing (the 3B request's share) or is left out; --help says what it measures."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, script_environment
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # as running a benchmark puts it (it imports figures from there)
 
@@ -36,3 +37,11 @@ def test_the_benchmark_shows_the_tiny_qwen_pictures_as_qwen2_5_vl_sizes_them(tmp
     assert bench_vlm.main() == 0
     assert families == [QWEN2_5_VL]
     assert "share_outside_models" not in json.loads((tmp_path / "vlm.json").read_text())
+
+
+def test_the_help_describes_the_benchmark_in_a_full_sentence():
+    """Before: --help showed the docstring's first line, cut mid-sentence after 'the 3D key-slice case),'."""
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_vlm.py"), "--help"], capture_output=True, text=True,
+                         timeout=120, env=script_environment())
+    description = run.stdout.split("\n\n")[1].replace("\n", " ")
+    assert run.returncode == 0 and description.startswith("VLM engine figures:") and description.endswith("CPU time."), run.stdout

@@ -1,6 +1,7 @@
-"""VLM engine figures: calls per target, prompt tokens (2D 512x512 and the 3D key-slice case),
-time outside the models, and the CPU time of one request with the real Qwen2.5-VL-3B architecture
-(random weights, bfloat16).
+"""VLM engine figures: calls per target, prompt tokens, time outside the models and a 3B request's CPU time.
+
+Prompt tokens are counted for a 2D 512x512 target and the 3D key-slice case; the CPU time is that of one
+request with the real Qwen2.5-VL-3B architecture (random weights, bfloat16).
 
     python benchmarks/bench_vlm.py --json vlm.json [--skip-3b]
 
