@@ -83,6 +83,48 @@ def test_rau_segment_checks_the_vlm_folder_and_family_before_any_work(model, sai
     assert not out.parent.exists()
 
 
+def _segment_with_vlm(folder, shared_data, out) -> int:
+    """``rau segment --engine vlm-box`` with the VLM in ``folder`` on an HC18 pair."""
+    data = shared_data / "hc18_fetal_head_us" / "images"
+    return main(["segment", "--engine", "vlm-box", "--vlm-model", str(folder), "--device", "cpu",
+                 "--reference", str(data / "000_HC.png"), "--reference-labels", str(data.parent / "masks" / "000_HC_mask.png"),
+                 "--target", str(data / "001_HC.png"), "--out", str(out)])
+
+
+def test_processor_files_of_another_vlm_are_refused_before_any_work(tiny_qwen, shared_data, tmp_path, capsys):
+    """Qwen3-VL's processor (16 px patches) in a Qwen2.5-VL folder (14 px). Before: it passed the checks and failed on the
+    first picture, "internal error (RuntimeError: shape '[-1, 3, 2, 14, 14]' is invalid ...)", exit 70."""
+    folder = shutil.copytree(tiny_qwen, tmp_path / "other_processor")
+    settings = json.loads((folder / "processor_config.json").read_text())
+    for part in ("image_processor", "video_processor"):
+        settings[part]["patch_size"] = 16
+    (folder / "processor_config.json").write_text(json.dumps(settings))
+    out = tmp_path / "out" / "target.nii.gz"
+    assert _segment_with_vlm(folder, shared_data, out) == 2
+    assert (f"error: --vlm-model {folder}: its processor's patch size 16 does not match config.json's vision_config.patch_size 14 "
+            "(processor files of another model); copy them from the model's original folder") in capsys.readouterr().err
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("where", ["chat_template.jinja", "tokenizer_config.json"])
+def test_a_damaged_chat_template_is_refused_before_any_work(where, tiny_qwen, shared_data, tmp_path, capsys):
+    """A template cut off mid-statement. Before: it passed the checks and failed after loading, "internal error
+    (TemplateSyntaxError: unexpected end of template ...)", exit 70."""
+    folder = shutil.copytree(tiny_qwen, tmp_path / "cut_template")
+    cut = "{% for m in messages %}{{ m.content "
+    if where == "chat_template.jinja":
+        (folder / where).write_text(cut)
+    else:
+        (folder / "chat_template.jinja").unlink()
+        settings = json.loads((folder / where).read_text())
+        (folder / where).write_text(json.dumps({**settings, "chat_template": [{"name": "default", "template": cut}]}))
+    out = tmp_path / "out" / "target.nii.gz"
+    assert _segment_with_vlm(folder, shared_data, out) == 2
+    assert (f"error: --vlm-model {folder}: {folder / where}: not a valid chat template (unexpected end of template, expected "
+            "'end of print statement'.); copy it from the model's original folder") in capsys.readouterr().err
+    assert not out.parent.exists()
+
+
 def test_a_mistyped_local_sam2_folder_is_named_as_one(shared_data, tmp_path, capsys, monkeypatch):
     """Before: --sam2-model models/sam2x was looked up as a Hugging Face id and reported as an offline failure."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network in tests

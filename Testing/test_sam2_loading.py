@@ -367,7 +367,7 @@ def test_a_sam2_folder_without_weights_is_refused_before_any_work(tiny_sam2, tmp
     """Before, it passed the check: rau batch ran and failed every target (exit 1) instead of refusing the option."""
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")
     (folder / "model.safetensors").unlink()
-    with pytest.raises(OptionError, match=f"--sam2-model {folder}: {folder} holds no model weights"):
+    with pytest.raises(OptionError, match=f"--sam2-model {folder} holds no model weights"):
         check_models("registration+sam2", EngineOptions.from_dict({"sam2_model": str(folder)}))
 
 

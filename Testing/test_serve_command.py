@@ -110,8 +110,8 @@ def _exit_status(argv) -> int:
     (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),
     (["--device", "mps"], "--device mps: device 'mps' was requested but no Apple MPS GPU is available"),  # before: a 422 on every client call
-    (["--sam2-model", "{folder}"], "--sam2-model {folder}: {folder} has no config.json"),  # before: started, then a 503 on every SAM2 job
-    (["--vlm-model", "{folder}"], "--vlm-model {folder}: {folder} has no config.json"),
+    (["--sam2-model", "{folder}"], "--sam2-model {folder} has no config.json"),  # before: started, then a 503 on every SAM2 job
+    (["--vlm-model", "{folder}"], "--vlm-model {folder} has no config.json"),
     (["--vlm-server", "http://127.0.0.1:8777", "--vlm-model", "m"],  # before: started, then a 422 on every vlm-box job
      "unknown vision-language model family for 'm'; supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL (set --vlm-family for a server model with another name)"),
 ])

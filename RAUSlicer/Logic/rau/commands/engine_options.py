@@ -6,7 +6,7 @@ import argparse
 import typing
 
 from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class, unused_options
-from rau.errors import InputError, OptionError
+from rau.errors import InputError, OptionError, about
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 from rau.user_warnings import warn
 from rau.vlm.backend import chosen_family, vlm_source
@@ -86,13 +86,13 @@ def check_models(name: str, options: EngineOptions) -> None:
         if engine.uses_sam2:
             from rau.sam2.model import check_sam2, model_source
 
-            option = f"{flag('sam2_model')} {options.sam2_model}"
+            option, value = flag("sam2_model"), options.sam2_model
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
         family = chosen_family(options) if engine.uses_vlm else None
         if engine.uses_vlm and (source := vlm_source(options)):
             from rau.vlm.local import check_adapter_folder, check_family_option, check_vlm_folder
 
-            option = f"{flag('vlm_model')} {options.vlm_model}"
+            option, value = flag("vlm_model"), options.vlm_model
             folder = resolve(source)
             check_vlm_folder(folder)
             check_family_option(folder, family)
@@ -102,7 +102,7 @@ def check_models(name: str, options: EngineOptions) -> None:
                 except InputError as error:
                     raise OptionError(f"{flag('vlm_adapter')} {options.vlm_adapter}: {error}") from None
     except ModelNotAvailableError as error:
-        raise OptionError(f"{option}: {error}") from None
+        raise OptionError(f"{option} {about(value, error)}") from None
 
 
 def check_device_option(device: str) -> None:

@@ -276,19 +276,31 @@ def read_config(folder: Path) -> dict:
     return read_json(Path(folder) / "config.json")
 
 
+def read_text(path: Path) -> str:
+    """The text of one of the model's files; an unreadable one raises naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise ModelNotAvailableError(f"{path}: cannot read this model file ({error})") from error
+
+
 def read_json(path: Path) -> dict:
     """A JSON object from one of the model's files; unreadable or broken files raise naming the file."""
     try:
-        document = parse_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        document = parse_json(read_text(path))
+    except ValueError as error:
         raise ModelNotAvailableError(f"{path}: cannot read this model file ({error})") from error
     if not isinstance(document, dict):
         raise ModelNotAvailableError(f"{path}: not a JSON object")
     return document
 
 
-def processor_settings(folder: Path) -> dict:
-    """``image_mean``, ``image_std`` and ``size`` from the checkpoint's processor files, where it has them.
+FRAME_SETTINGS = ("image_mean", "image_std", "size")
+
+
+def processor_settings(folder: Path, keys=FRAME_SETTINGS) -> dict:
+    """The settings named ``keys`` (default: ``image_mean``, ``image_std`` and ``size``) from the checkpoint's processor
+    files, where it has them.
 
     Looks in ``processor_config.json`` (also inside its ``video_processor``/``image_processor`` parts),
     ``video_preprocessor_config.json`` and ``preprocessor_config.json``, first found wins per key.
@@ -300,7 +312,7 @@ def processor_settings(folder: Path) -> dict:
             continue
         document = read_json(path)
         for part in (document, document.get("video_processor") or {}, document.get("image_processor") or {}):
-            for key in ("image_mean", "image_std", "size"):
+            for key in keys:
                 if key in part and key not in found:
                     found[key] = part[key]
     return found

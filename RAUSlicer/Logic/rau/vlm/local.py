@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rau.errors import InputError, OptionError, UnavailableError
+from rau.errors import InputError, OptionError, UnavailableError, one_line
 from rau.io.json_text import parse_json
 from rau.models.inference import inference
 from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite, check_safetensors, check_weights, load_model,
-                               load_processor, read_config, read_json, resolve, tensors_of)
+                               load_processor, processor_settings, read_config, read_json, read_text, resolve,
+                               tensors_of)
 from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply
@@ -92,7 +93,8 @@ def refuse_non_finite_scores(input_ids, scores):
 
 def check_vlm_folder(folder: Path) -> None:
     """Refuse a folder whose config names no image-text-to-text model, that lacks its tokenizer, image processor or chat
-    template, or whose weights are missing or cut off (:func:`rau.models.loader.check_weights`)."""
+    template, whose processor files are another model's (:func:`check_processor_fits`), whose chat template does not
+    compile (:func:`check_chat_templates`), or whose weights are missing or cut off (:func:`rau.models.loader.check_weights`)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     model_type = read_config(folder).get("model_type")
@@ -104,17 +106,60 @@ def check_vlm_folder(folder: Path) -> None:
     if not any((folder / name).is_file() for name in PROCESSOR_FILES):
         raise ModelNotAvailableError(f"{folder}: the image processor is missing ({' or '.join(PROCESSOR_FILES)}); copy it from the model's "
                                      "original folder")
-    if not _has_chat_template(folder):
-        raise ModelNotAvailableError(f"{folder}: the chat template is missing ({' or '.join(CHAT_TEMPLATE_FILES)}, or a chat_template entry "
-                                     f"in {TOKENIZER_FILES[1]}); copy it from the model's original folder")
+    check_processor_fits(folder)
+    check_chat_templates(folder)
     check_weights(folder)
 
 
-def _has_chat_template(folder: Path) -> bool:
-    """Whether ``folder`` keeps a chat template: in a file of its own, or in its tokenizer's or processor's settings."""
-    if any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES):
-        return True
-    return any((folder / name).is_file() and "chat_template" in read_json(folder / name) for name in (TOKENIZER_FILES[1], *PROCESSOR_FILES))
+VISION_GRID = (("patch_size", "patch_size"), ("temporal_patch_size", "temporal_patch_size"), ("merge_size", "spatial_merge_size"))
+"""An image processor's setting and the config.json ``vision_config`` field it must equal: the processor cuts pictures
+into the patches the vision encoder takes (Qwen2.5-VL: 14 px, Qwen3-VL: 16 px)."""
+
+
+def check_processor_fits(folder: Path) -> None:
+    """Refuse processor files whose patch sizes (:data:`VISION_GRID`) differ from config.json's: those of another model,
+    which load and fail on the first picture. A setting either file leaves out is not compared."""
+    vision = read_config(folder).get("vision_config") or {}
+    for setting, field in VISION_GRID:
+        given = processor_settings(folder, (setting,)).get(setting)
+        if given is not None and isinstance(vision, dict) and field in vision and given != vision[field]:
+            raise ModelNotAvailableError(f"{folder}: its processor's {setting.replace('_', ' ')} {given} does not match config.json's "
+                                         f"vision_config.{field} {vision[field]} (processor files of another model); copy them from "
+                                         "the model's original folder")
+
+
+def check_chat_templates(folder: Path) -> None:
+    """Refuse a folder that keeps no chat template, or naming the file of one that does not compile (cut off or damaged),
+    as transformers compiles it, before the model is loaded."""
+    from jinja2 import TemplateError
+    from transformers.utils.chat_template_utils import _compile_jinja_template  # what apply_chat_template compiles with
+
+    templates = chat_templates(folder)
+    if not templates:
+        raise ModelNotAvailableError(f"{folder}: the chat template is missing ({' or '.join(CHAT_TEMPLATE_FILES)}, or a chat_template entry "
+                                     f"in {TOKENIZER_FILES[1]}); copy it from the model's original folder")
+    for path, template in templates:
+        try:
+            if not isinstance(template, str):
+                raise TypeError(f"{type(template).__name__}, not text")
+            _compile_jinja_template(template)
+        except (TemplateError, TypeError) as error:
+            raise ModelNotAvailableError(f"{path}: not a valid chat template ({one_line(str(error))}); copy it from the model's "
+                                         "original folder") from None
+
+
+def chat_templates(folder: Path) -> list[tuple[Path, object]]:
+    """Each chat template ``folder`` keeps, with the file holding it: a file of its own, or an entry in its chat template's,
+    tokenizer's or processor's settings (one template, or a list of named ones)."""
+    found: list[tuple[Path, object]] = []
+    text_file = folder / CHAT_TEMPLATE_FILES[0]
+    if text_file.is_file():
+        found.append((text_file, read_text(text_file)))
+    for path in (folder / name for name in (CHAT_TEMPLATE_FILES[1], TOKENIZER_FILES[1], *PROCESSOR_FILES)):
+        entry = read_json(path).get("chat_template") if path.is_file() else None
+        named = entry if isinstance(entry, list) else [] if entry is None else [entry]
+        found += [(path, item.get("template") if isinstance(item, dict) else item) for item in named]
+    return found
 
 
 def check_family_option(folder: Path, family: ModelFamily | None) -> None:
