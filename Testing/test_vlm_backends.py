@@ -137,6 +137,19 @@ def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(ti
         assert str(folder) in str(error.value)
 
 
+def test_weights_a_config_of_fewer_layers_leaves_unused_are_refused(tiny_qwen, tmp_path):
+    """A config.json of one text layer over the weights of two. Before: transformers dropped the second layer's 12 tensors
+    (its load report, silenced, called them UNEXPECTED) and the truncated model ran, exit 0."""
+    folder = shutil.copytree(tiny_qwen, tmp_path / "shallow")
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"].update(num_hidden_layers=1, layer_types=config["text_config"]["layer_types"][:1])
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelNotAvailableError) as error:
+        create_backend({"vlm_model": str(folder), "device": "cpu"})
+    assert str(error.value).startswith(f"--vlm-model {folder}: the weights do not fit its config.json (0 tensors missing, 0 of another shape, 12 unused: "
+                                       "model.language_model.layers.1.input_layernorm.weight; ")
+
+
 def test_model_cache_is_where_the_vlm_is_looked_up_and_downloaded(tiny_qwen, tmp_path, monkeypatch):
     """A Hugging Face id found only in ``--model-cache`` (offline): the checks and the loader both look there."""
     from rau.commands.engine_options import check_models

@@ -132,7 +132,8 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
     """``model_class.from_pretrained`` on the resolved folder, in eval mode on ``device``.
 
     Unreadable weights, weights that do not fill the model (missing or of another shape, which transformers would
-    replace with random ones), and weights that hold NaN or infinite numbers (:func:`check_finite`) raise
+    replace with random ones) or that it leaves unused (a config of fewer layers: transformers drops them, save those its
+    model class ignores on purpose), and weights that hold NaN or infinite numbers (:func:`check_finite`) raise
     :class:`ModelNotAvailableError` naming the folder.
     """
     from huggingface_hub.errors import StrictDataclassError
@@ -150,12 +151,13 @@ def load_model(model_class, source: ModelSource, device: str | None = None, dtyp
     except (AttributeError, TypeError, ValueError, KeyError, StrictDataclassError, RecursionError) as error:  # transformers builds the model from config.json
         raise ModelNotAvailableError(f"{folder}: its config.json does not describe a {model_class.__name__} "
                                      f"({type(error).__name__}: {' '.join(str(error).split())})") from error
-    missing = sorted(info["missing_keys"])
+    missing, unused = sorted(info["missing_keys"]), sorted(info["unexpected_keys"])
     mismatched = sorted(f"{key} is {tuple(have)}, not {tuple(want)}" for key, have, want in info["mismatched_keys"])
-    if missing or mismatched:
+    if missing or mismatched or unused:
         raise ModelNotAvailableError(
-            f"{folder}: the weights do not fit its config.json ({len(missing)} tensors missing, {len(mismatched)} of another shape: "
-            f"{'; '.join((missing + mismatched)[:3])} ...); the checkpoint is incomplete or belongs to another model"
+            f"{folder}: the weights do not fit its config.json ({len(missing)} tensors missing, {len(mismatched)} of another shape, "
+            f"{len(unused)} unused: {'; '.join((missing + mismatched + unused)[:3])} ...); the checkpoint is incomplete or belongs "
+            "to another model"
         )
     model = model.to(device).eval()
     check_finite(tensors_of(model), folder)
