@@ -261,3 +261,50 @@ def test_a_pairs_out_in_a_folder_without_write_permission_is_refused_before_any_
     said = capsys.readouterr().err
     assert f"error: --out {tmp_path / out}: no permission to write in {tmp_path / 'locked'}\n" in said, said
     assert sorted(path.name for path in (tmp_path / "locked").iterdir()) == ["empty"]
+
+
+def _run_unprivileged(arguments: list[str]):
+    """``rau ARGUMENTS`` in a process the file permissions bind: as root, one without the capabilities that override them."""
+    import subprocess
+    import sys
+
+    from conftest import script_environment
+
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root needs setpriv (util-linux) to run a command bound by file permissions")
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    return subprocess.run([*prefix, sys.executable, "-m", "rau.cli", *arguments], env=script_environment(), capture_output=True, text=True)
+
+
+def _lock(path: Path, mode: int) -> None:
+    """Give ``path`` to another user with ``mode`` (as root), or take every permission from it (as anyone else)."""
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+        path.chmod(mode)
+    else:
+        path.chmod(0)
+
+
+def test_model_files_and_folders_without_read_permission_are_named_as_such(tiny_sam2, shared_data, tmp_path):
+    """Before: weights without read permission were "cannot read the model weights (No such file or directory: ...)", a
+    folder that cannot be searched was ".../config.json: permission denied" (rau segment, naming no option) or
+    ".../adapter_config.json: permission denied" (rau models list, a file that is not there)."""
+    unreadable = shutil.copytree(tiny_sam2["always"], tmp_path / "unreadable")
+    _lock(unreadable / "model.safetensors", 0o600)
+    listed = _run_unprivileged(["models", "list", str(unreadable)])
+    assert listed.returncode == 2, listed.stderr
+    assert f"error: {unreadable / 'model.safetensors'}: cannot read the model weights (permission denied)\n" in listed.stderr
+    closed = shutil.copytree(tiny_sam2["always"], tmp_path / "closed")
+    try:
+        _lock(closed, 0o700)
+        listed = _run_unprivileged(["models", "list", str(closed)])
+        assert listed.returncode == 2 and listed.stderr.endswith(f"error: {closed}: cannot look into this folder (permission denied)\n"), listed.stderr
+        data = shared_data / "hc18_fetal_head_us" / "images"
+        checked = _run_unprivileged(["segment", "--engine", "sam2-memory", "--sam2-model", str(closed), "--reference", str(data / "000_HC.png"),
+                                     "--reference-labels", str(data.parent / "masks" / "000_HC_mask.png"), "--target", str(data / "001_HC.png"),
+                                     "--out", str(tmp_path / "out.nii.gz")])
+        assert f"error: --sam2-model {closed}: cannot look into this folder (permission denied)\n" in checked.stderr, checked.stderr
+    finally:
+        closed.chmod(0o700)  # for pytest to remove it

@@ -24,12 +24,13 @@ def add_parser(subparsers) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from rau.models.loader import has_file
     from rau.sam2.model import MEDSAM2_HELP, MODEL_ALIASES, VIDEO_MODELS, describe
 
     for folder in map(Path, args.folders):
         if not folder.is_dir():
             raise OptionError(f"FOLDER {folder}: {not_a_folder(folder)}")
-        if (folder / "adapter_config.json").is_file():
+        if has_file(folder, "adapter_config.json"):
             raise OptionError(f"FOLDER {folder}: a LoRA adapter (rau train), not a SAM model; give it to rau segment with --vlm-adapter")
     described = [(folder, describe(Path(folder))) for folder in args.folders]  # every folder is read before anything is printed
     print("model types (config.json model_type -> class):")

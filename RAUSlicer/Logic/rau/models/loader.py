@@ -45,7 +45,7 @@ def resolve(source: ModelSource) -> Path:
     """
     if source.is_local:
         folder = Path(source.name).expanduser()
-        if not (folder / "config.json").is_file():
+        if not has_file(folder, "config.json"):
             raise ModelNotAvailableError(f"{folder} has no config.json; point to a folder saved with save_pretrained()")
         return folder
     if Path(source.name).expanduser().is_file():
@@ -73,6 +73,15 @@ def resolve(source: ModelSource) -> Path:
         )
         state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {one_line(str(error)).rstrip('.')}"
         raise ModelNotAvailableError(f"model {source.name!r} is not available: {state}. To use it, {how}.") from error
+
+
+def has_file(folder: Path, name: str) -> bool:
+    """Whether the model folder ``folder`` holds a file ``name``; one the system does not let us look into (no
+    permission) raises :class:`ModelNotAvailableError` naming it, not the file looked for."""
+    try:
+        return (Path(folder) / name).is_file()
+    except OSError as error:
+        raise ModelNotAvailableError(f"{folder}: cannot look into this folder ({os.strerror(error.errno).lower()})") from None
 
 
 def _refuse_mistyped_folder(source: ModelSource) -> None:
@@ -197,6 +206,7 @@ def check_weights(folder: Path) -> None:
     for weights in sorted(Path(folder).glob("*.safetensors")):
         check_safetensors(weights)
     for weights in sorted(Path(folder).glob("pytorch_model*.bin")):
+        check_readable(weights)
         if not _whole_torch_file(weights):
             raise ModelNotAvailableError(f"{weights}: cannot read the model weights (not a whole PyTorch checkpoint: cut off or damaged)")
 
@@ -207,11 +217,23 @@ def check_safetensors(weights: Path, what: str = "model") -> None:
     says. (Numbers that are not finite are found once loaded: :func:`check_finite`.)"""
     from safetensors import SafetensorError, safe_open
 
+    check_readable(weights, what)
     try:
         with safe_open(str(weights), "pt"):
             pass
     except (OSError, SafetensorError) as error:
         raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({error})") from error
+
+
+def check_readable(weights: Path, what: str = "model") -> None:
+    """Raise :class:`ModelNotAvailableError` naming a weights file the system does not let us open (no permission: the
+    readers that come after would call it missing), as the system says it."""
+    try:
+        with open(weights, "rb"):
+            pass
+    except OSError as error:
+        reason = os.strerror(error.errno).lower() if error.errno else str(error)
+        raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({reason})") from None
 
 
 def check_finite(tensors, folder, what: str = "model", error=ModelNotAvailableError) -> None:
