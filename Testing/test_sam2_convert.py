@@ -165,6 +165,18 @@ def test_a_file_that_is_no_sam2_checkpoint_is_refused_and_nothing_written(origin
     assert not out.exists()
 
 
+def test_a_checkpoint_whose_weights_hold_nan_is_refused_and_nothing_written(tiny_sam2, original_checkpoint, tmp_path, capsys):
+    """Before: converted (exit 0), rau models list approved the folder, and rau segment said to copy the folder again."""
+    original = torch.load(original_checkpoint, weights_only=True)["model"]
+    original["obj_ptr_proj.layers.2.weight"][0, 0] = float("nan")
+    torch.save({"model": original}, original_checkpoint)
+    out = tmp_path / "converted"
+    assert main(["models", "convert", str(original_checkpoint), "--config", str(tiny_sam2["always"] / "config.json"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"rau models convert: error: {original_checkpoint}: the model weights hold NaN or infinite values "
+                                       "(tensor obj_ptr_proj.layers.2.weight first): the checkpoint is damaged; download it again\n")
+    assert not out.exists()
+
+
 class RunsACommand:
     """What a hostile checkpoint holds: unpickled, it would run a (here harmless) shell command; PyTorch blocks its module."""
 

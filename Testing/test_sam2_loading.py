@@ -215,6 +215,21 @@ def test_a_cut_off_or_junk_pytorch_bin_checkpoint_is_refused_before_any_work(tin
             check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
 
 
+def test_a_pytorch_bin_holding_no_state_dict_is_named_not_its_config(tiny_sam2, tmp_path):
+    """Before: "its config.json does not describe a Sam2VideoModel (TypeError: cannot convert dictionary update sequence
+    element #0 to a sequence)", blaming the config for a weights file holding one tensor."""
+    import torch
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(tiny_sam2["always"] / "config.json", folder)
+    torch.save(torch.zeros(3), folder / "pytorch_model.bin")
+    with pytest.raises(OptionError) as error:
+        check_models("sam2-memory", EngineOptions.from_dict({"sam2_model": str(folder)}))
+    assert str(error.value) == (f"--sam2-model {folder}: {folder / 'pytorch_model.bin'}: not a model's weights (it holds a Tensor, not a "
+                                "state dict of named tensors); copy the whole model folder")
+
+
 def test_a_sharded_checkpoint_missing_a_shard_is_refused_before_any_work(tiny_sam2, tmp_path):
     """Before: the check read the shards present only, so every target of a batch failed on its own, each with
     the same "No such file ...model-00002-of-00002.safetensors"."""

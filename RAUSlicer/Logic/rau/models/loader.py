@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,9 +193,9 @@ def quiet_transformers():
 
 def check_weights(folder: Path) -> None:
     """Raise :class:`ModelNotAvailableError` when ``folder`` holds no weights file, or naming a ``.safetensors`` file
-    that :func:`check_safetensors` refuses, or a ``pytorch_model*.bin`` that is not whole, or a shard that the
-    checkpoint's index names and the folder lacks; only headers, directories and the index are read, so this is quick
-    for any size."""
+    that :func:`check_safetensors` refuses, or a ``pytorch_model*.bin`` that :func:`check_torch_weights` refuses, or a
+    shard that the checkpoint's index names and the folder lacks; only headers, directories and the index are read (torch
+    files mapped), so this is quick for any size."""
     if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
         raise ModelNotAvailableError(f"{folder} holds no model weights (model.safetensors); copy the whole model folder")
     for index in sorted(Path(folder).glob("*.index.json")):  # a checkpoint in shards lists them all
@@ -206,9 +207,38 @@ def check_weights(folder: Path) -> None:
     for weights in sorted(Path(folder).glob("*.safetensors")):
         check_safetensors(weights)
     for weights in sorted(Path(folder).glob("pytorch_model*.bin")):
-        check_readable(weights)
-        if not _whole_torch_file(weights):
-            raise ModelNotAvailableError(f"{weights}: cannot read the model weights (not a whole PyTorch checkpoint: cut off or damaged)")
+        check_torch_weights(weights)
+
+
+def check_torch_weights(weights: Path) -> None:
+    """Raise :class:`ModelNotAvailableError` naming a ``pytorch_model*.bin`` that cannot be read, is not whole (cut off
+    or damaged) or holds no state dict (names of tensors: one tensor, say, which transformers would take for a config
+    problem). torch's zip files are mapped, not read, so this is quick for any size; an old-style pickle is read."""
+    import zipfile
+
+    import torch
+
+    check_readable(weights)
+    if not _whole_torch_file(weights):
+        raise ModelNotAvailableError(f"{weights}: cannot read the model weights (not a whole PyTorch checkpoint: cut off or damaged)")
+    try:
+        loaded = torch.load(weights, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(weights))
+    except Exception as error:  # a file that is no torch checkpoint fails in many classes (EOFError, UnpicklingError, ...)
+        raise ModelNotAvailableError(f"{weights}: cannot read the model weights ({torch_load_reason(error)})") from None
+    if not isinstance(loaded, dict) or not all(isinstance(name, str) and isinstance(value, torch.Tensor) for name, value in loaded.items()):
+        raise ModelNotAvailableError(f"{weights}: not a model's weights (it holds a {type(loaded).__name__}, not a state dict of named "
+                                     "tensors); copy the whole model folder")
+
+
+def torch_load_reason(error: Exception) -> str:
+    """Why ``torch.load(..., weights_only=True)`` refused a file, in a few words (PyTorch's own message is many lines
+    of advice on loading untrusted code)."""
+    unsafe = re.search(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)", str(error))  # also a module PyTorch blocks (posix.system)
+    if unsafe:
+        return f"it holds an object of class {unsafe.group(1)}; only plain weights are loaded"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return "not a file torch.save wrote, or cut short"
 
 
 def check_safetensors(weights: Path, what: str = "model") -> None:
@@ -236,14 +266,15 @@ def check_readable(weights: Path, what: str = "model") -> None:
         raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({reason})") from None
 
 
-def check_finite(tensors, folder, what: str = "model", error=ModelNotAvailableError) -> None:
+def check_finite(tensors, folder, what: str = "model", error=ModelNotAvailableError, advice: str | None = None) -> None:
     """Raise ``error`` naming ``folder`` and the first of ``tensors`` (``(name, tensor)`` pairs, a loaded model's
     parameters and buffers) holding a NaN or infinite number: a damaged copy, which a model runs with and answers
-    nothing. Checked in memory after loading, which costs little beside it."""
+    nothing. Checked in memory after loading, which costs little beside it. ``advice``: what to do (default: copy the
+    folder again)."""
     damaged = next((name for name, tensor in tensors if not _finite(tensor)), None)
     if damaged is not None:
-        raise error(f"{folder}: the {what} weights hold NaN or infinite values (tensor {damaged} first): the copy is damaged; "
-                    f"copy the {what} folder again")
+        raise error(f"{folder}: the {what} weights hold NaN or infinite values (tensor {damaged} first): "
+                    f"{advice or f'the copy is damaged; copy the {what} folder again'}")
 
 
 def tensors_of(model) -> list:

@@ -16,7 +16,7 @@ from rau.errors import InputError, short_reason
 from rau.io.atomic import atomic_folder
 from rau.io.json_text import parse_json
 from rau.io.outputs import check_new_folder
-from rau.models.loader import quiet_transformers
+from rau.models.loader import check_finite, quiet_transformers, torch_load_reason
 
 RENAMES = (  # applied in this order, each wherever it occurs in a key (transformers' KEYS_TO_MODIFY_MAPPING)
     ("iou_prediction_head.layers.0", "iou_prediction_head.proj_in"),
@@ -186,21 +186,10 @@ def check_paths(checkpoint: Path, out: Path) -> None:
         raise InputError(f"--out {out}: folder exists and is not empty")
 
 
-def _unreadable_reason(error: Exception) -> str:
-    """Why ``torch.load(..., weights_only=True)`` refused a file, in a few words (PyTorch's own message is many lines
-    of advice on loading untrusted code)."""
-    unsafe = re.search(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)", str(error))  # also a module PyTorch blocks (posix.system)
-    if unsafe:
-        return f"it holds an object of class {unsafe.group(1)}; only plain weights are loaded"
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    return "not a file torch.save wrote, or cut short"
-
-
 def convert_checkpoint(checkpoint, config: str, out) -> Path:
     """Write ``out`` (model weights, ``config.json``, ``preprocessor_config.json``) from an original ``.pt``.
 
-    Every key must find its place and every weight must be filled; otherwise nothing is written.
+    Every key must find its place and every weight must be filled, with finite numbers; otherwise nothing is written.
     """
     import torch
     from transformers import Sam2VideoModel
@@ -210,7 +199,7 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     try:
         loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except Exception as error:  # a file that is no torch checkpoint fails in many classes (EOFError, UnpicklingError, ...)
-        raise InputError(f"{checkpoint}: cannot read it as a PyTorch checkpoint ({_unreadable_reason(error)}); "
+        raise InputError(f"{checkpoint}: cannot read it as a PyTorch checkpoint ({torch_load_reason(error)}); "
                          "give the original SAM2, SAM2.1 or MedSAM2 .pt file") from error
     original = loaded.get("model", loaded) if isinstance(loaded, dict) else None
     if isinstance(original, dict) and (named := next((key for key in original if not isinstance(key, str)), None)) is not None:
@@ -218,6 +207,8 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     if not isinstance(original, dict) or not any(str(key).startswith(POINT_EMBEDDINGS) for key in original):
         raise InputError(f"{checkpoint}: not an original SAM2 state dict (a dict, or one under 'model', with {POINT_EMBEDDINGS}* weights; "
                          "a folder saved by save_pretrained needs no conversion)")
+    check_finite(((key, value) for key, value in original.items() if isinstance(value, torch.Tensor)), checkpoint, error=InputError,
+                 advice="the checkpoint is damaged; download it again")
     model = Sam2VideoModel(load_config(config)).eval()
     try:
         missing, unexpected = model.load_state_dict(convert_state_dict(original), strict=False)
