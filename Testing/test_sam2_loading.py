@@ -388,8 +388,10 @@ def test_a_sam2_folder_without_weights_is_refused_before_any_work(tiny_sam2, tmp
 
 @pytest.mark.parametrize("file, change, problem", [
     ("config.json", {"image_size": "big"}, "config.json: image_size must be a whole number of pixels, got 'big'"),
-    ("preprocessor_config.json", {"size": "64x64"}, "its preprocessor config gives a size, image_mean or image_std that is not a number"),
-    ("preprocessor_config.json", {"image_mean": 0.5}, "its preprocessor config gives a size, image_mean or image_std that is not a number"),
+    ("preprocessor_config.json", {"size": "64x64"}, "its preprocessor config's size is not a number: '64x64'"),
+    ("preprocessor_config.json", {"image_mean": 0.5}, "its preprocessor config's image_mean is not three numbers: 0.5"),
+    # before: "... that is not a number (or three): size 64", quoting the one setting that was right
+    ("preprocessor_config.json", {"image_mean": "abc", "size": 64}, "its preprocessor config's image_mean is not three numbers: 'abc'"),
 ])
 def test_a_config_with_values_of_the_wrong_kind_is_refused_before_any_work(tiny_sam2, tmp_path, capsys, file, change, problem):
     """Before: internal errors (exit 70) in rau models list, and in rau segment after the model had loaded."""

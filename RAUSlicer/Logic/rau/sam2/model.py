@@ -80,15 +80,21 @@ def frame_style(folder: Path, kind: VideoModelKind, model_size: int) -> FrameSty
     """Frame size and normalisation from the checkpoint's processor config (defaults: the kind's, the model's size)."""
     settings = processor_settings(folder)
     size = settings.get("size") or {}
-    try:
-        side = int(size.get("height", size.get("longest_edge", model_size)) if isinstance(size, dict) else size)
-        style = FrameStyle(int(model_size), _three(settings.get("image_mean", kind.mean)), _three(settings.get("image_std", kind.std)))
-    except (TypeError, ValueError):
-        raise ModelNotAvailableError(f"{folder}: its preprocessor config gives a size, image_mean or image_std that is not "
-                                     f"a number (or three): size {size!r:.40}") from None
+    side = _setting(folder, "size", size, "a number",
+                    lambda value: int(value.get("height", value.get("longest_edge", model_size)) if isinstance(value, dict) else value))
+    mean = _setting(folder, "image_mean", settings.get("image_mean", kind.mean), "three numbers", _three)
+    style = FrameStyle(int(model_size), mean, _setting(folder, "image_std", settings.get("image_std", kind.std), "three numbers", _three))
     if side != style.size:
         raise ModelNotAvailableError(f"{folder}: processor frame size {side} differs from the model's image_size {model_size}")
     return style
+
+
+def _setting(folder: Path, field: str, value, wanted: str, read):
+    """``read(value)``: one of the processor config's settings; one that does not read raises naming it and its value."""
+    try:
+        return read(value)
+    except (TypeError, ValueError):
+        raise ModelNotAvailableError(f"{folder}: its preprocessor config's {field} is not {wanted}: {value!r:.40}") from None
 
 
 def _three(values) -> tuple[float, float, float]:
