@@ -182,7 +182,7 @@ def _words_for_a_number(weights):
     (_flip_a_header_bit, "cannot read the model weights"),
     (_drop_every_other_tensor, r"tensors missing.*mask_decoder\."),
     (_sam3_weights, r"\d+ tensors missing, 0 of another shape"),
-    (_wider_backbone, r"0 tensors missing, 4 of another shape: vision_encoder\.backbone\.patch_embed"),
+    (_wider_backbone, r"0 tensors missing, 4 of another shape, 0 unused: vision_encoder\.backbone\.patch_embed"),
 ])
 def test_damaged_or_foreign_weights_are_refused_naming_the_folder(tiny_sam2, tmp_path, capfd, damage, problem):
     folder = shutil.copytree(tiny_sam2["always"], tmp_path / "model")

@@ -126,7 +126,7 @@ def test_a_damaged_or_foreign_vlm_folder_is_refused_naming_it_and_the_problem(ti
         (untokenized / name).unlink()
     for folder, problem in (
         (cut, "cannot read the model weights"),
-        (lacking, r"tensors missing, 0 of another shape: model\.language_model\.layers\.0\."),
+        (lacking, r"tensors missing, 0 of another shape, 0 unused: model\.language_model\.layers\.0\."),
         (untokenized, r"tokenizer is missing \(tokenizer\.json, tokenizer_config\.json\)"),
         (tiny_sam2["always"], "model_type 'sam2_video' is not a vision-language model"),
         (garbled, r"cannot load its processor or tokenizer \(JSONDecodeError"),
