@@ -170,6 +170,7 @@ def _manifests(folder: Path) -> None:
     copied_row = manifest_row().replace("ref.png,ref_mask.png", "ref_copy.png,ref_mask_copy.png")
     (folder / "copied_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{copied_row}\n")
     (folder / "bank_typo.csv").write_text(f"image,labels,pixel_spacng\nref.png,ref_mask.png,{spacing}\n")
+    (folder / "bank_capitals.csv").write_text(f"Image,Labels,pixel_spacing\nref.png,ref_mask.png,{spacing}\n")
     (folder / "bank_negative.csv").write_text(f"{bank_header}\nref.png,ref_mask.png,-0.7\n")
     (folder / "bank_no_labels.csv").write_text("image,pixel_spacing\nref.png,0.7\n")
     (folder / "bank_missing.csv").write_text(f"{bank_header}\nref.png,gone_mask.png,{spacing}\n")

@@ -154,6 +154,7 @@ CASES = {
     "bank row a copy": (["segment", "--reference-bank", "bank_copied.csv", "--target", "tgt.png", "--target-spacing", TGT_SPACING, "--out", "out/r.nii.gz"],
                         "bank_copied.csv line 3: its image and labels are copies of those of bank_copied.csv line 2; it would vote twice"),
     "bank column misspelt": (["segment", "--reference-bank", "bank_typo.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_typo.csv: column 'pixel_spacng' is not one rau reads; did you mean 'pixel_spacing'?"),
+    "bank column in capitals": (["segment", "--reference-bank", "bank_capitals.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_capitals.csv: column 'Image' is not one rau reads; did you mean 'image'?"),
     "bank spacing words": (["segment", "--reference-bank", "bank_words.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_words.csv line 2: pixel_spacing must be a number, got 'fine'"),
     "bank spacing negative": (["segment", "--reference-bank", "bank_negative.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_negative.csv line 2: pixel_spacing must be a positive number"),
     "bank lacks labels column": (["segment", "--reference-bank", "bank_no_labels.csv", "--target", "tgt.png", "--out", "out/r.nii.gz"], "bank_no_labels.csv: reference bank lacks column(s) labels"),

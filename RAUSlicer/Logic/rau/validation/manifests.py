@@ -57,14 +57,15 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
 
 
 def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -> None:
-    """No column named twice (a reader would keep the last), none a typo of a ``known`` one."""
+    """No column named twice (a reader would keep the last), none a typo of a ``known`` one (capitals too: names are
+    lower case)."""
     import difflib
 
     repeated = sorted({c for c in columns if c and columns.count(c) > 1})  # a spreadsheet's empty trailing cells are no columns
     if repeated:
         raise InputError(f"{path}: {what} names the column {repeated[0]!r} twice")
     for column in columns:
-        close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
+        close = difflib.get_close_matches(column.lower(), known, n=1, cutoff=0.85)
         if column not in known and close:
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
