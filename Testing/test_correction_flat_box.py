@@ -57,7 +57,8 @@ def test_a_flat_box_on_a_slice_the_structure_misses_finds_it_there_and_keeps_the
     assert dice(corrected[12], truth[12]) > 0.9 and not (corrected[12] & ~box.mask(truth.shape)[12]).any()
 
 
-def test_rau_correct_with_a_box_one_slice_thick_corrects_that_slice_only(tmp_path, capsys):
+def segmented_cylinder(tmp_path, capsys):
+    """``rau segment`` of a disk on slices 4..11 of a 16-slice volume: the run's path and the disk it found."""
     truth, image = cylinder((16, 40, 40), (4, 12), (2.0, 1.0, 1.0))
     write_image(image, tmp_path / "ref.nii.gz")
     write_image(image.with_array(truth.astype(np.uint8)), tmp_path / "ref_labels.nii.gz")
@@ -67,7 +68,11 @@ def test_rau_correct_with_a_box_one_slice_thick_corrects_that_slice_only(tmp_pat
     assert main(["segment", "--reference", str(tmp_path / "ref.nii.gz"), "--reference-labels", str(tmp_path / "ref_labels.nii.gz"),
                  "--label-table", str(tmp_path / "disk.labels.csv"), "--target", str(tmp_path / "target.nii.gz"),
                  "--no-deformable", "--out", str(run)]) == 0, capsys.readouterr().err
-    before = read_segmentation(run).masks["disk"]
+    return run, read_segmentation(run).masks["disk"]
+
+
+def test_rau_correct_with_a_box_one_slice_thick_corrects_that_slice_only(tmp_path, capsys):
+    run, before = segmented_cylinder(tmp_path, capsys)
     assert (before.sum(axis=(1, 2)) > 0).sum() > 4 and before[8, :, :20].any()
     fixed = tmp_path / "out" / "fixed.nii.gz"
     assert main(["correct", str(tmp_path / "out" / "run.result.json"), "--structure", "disk", "--box", "20,0,8,39,39,8",
@@ -77,3 +82,33 @@ def test_rau_correct_with_a_box_one_slice_thick_corrects_that_slice_only(tmp_pat
     others[8] = False
     assert np.array_equal(after[others], before[others])
     assert np.array_equal(after[8, :, 20:], before[8, :, 20:]) and not after[8, :, :20].any()
+
+
+def test_a_flat_box_on_a_slice_the_structure_misses_keeps_the_outside_clicks_given_with_it():
+    """Before, the box's slice was found and the correction returned at once: an outside click on another slice,
+    given in the same correction, was dropped (its slice kept all 441 voxels)."""
+    truth, image = cylinder((40, 48, 48), (4, 36))
+    mask = truth.copy()
+    mask[8] = False  # the engine missed one slice
+    box = Box.from_mask(truth[8:9])
+    box = Box((*box.lower[:2], 8), (*box.upper[:2], 9))
+    click = Seeds([(28, 24, 33)], [0])  # near the disk's edge on slice 28
+    corrected = correct_mask(image, mask, click, click, box)
+    alone = correct_mask(image, mask, click, click, None)
+    assert alone[28].sum() < mask[28].sum()
+    assert np.array_equal(corrected[28], alone[28])
+    assert dice(corrected[8], truth[8]) > 0.9 and not (corrected[8] & ~box.mask(truth.shape)[8]).any()
+
+
+def test_rau_correct_takes_an_inside_point_off_a_flat_box_slice_and_refuses_one_outside_the_box_on_it(tmp_path, capsys):
+    """A flat box acts on its slice only, so an inside point on another slice is the clicks' to use; before, it was
+    refused: "lies outside --box ..., given with it: a correction keeps the structure inside its box"."""
+    run, before = segmented_cylinder(tmp_path, capsys)
+    fixed = tmp_path / "out" / "fixed.nii.gz"
+    correct = ["correct", str(run.with_name("run.result.json")), "--structure", "disk", "--box", "20,0,8,39,39,8", "--out", str(fixed)]
+    assert main([*correct, "--inside", "20,20,12"]) == 0, capsys.readouterr().err
+    after = sitk.GetArrayFromImage(sitk.ReadImage(str(fixed))) > 0
+    assert after[12].sum() > before[12].sum() and not after[8, :, :20].any()
+    fixed.unlink()
+    assert main([*correct, "--inside", "5,20,8", "--overwrite"]) == 2
+    assert "--inside '5,20,8' lies outside --box '20,0,8,39,39,8', given with it" in capsys.readouterr().err

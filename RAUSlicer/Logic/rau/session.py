@@ -409,15 +409,17 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
             raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
-        _check_inside_points_in_box(prompt)
+        _check_inside_points_in_box(prompt, target)
 
 
-def _check_inside_points_in_box(prompt: Prompt) -> None:
-    """Refuse an inside point outside the box given with it: a correction keeps the structure inside its box, so
-    the answer could never hold that point."""
+def _check_inside_points_in_box(prompt: Prompt, target: Image) -> None:
+    """Refuse an inside point outside the box given with it where the box acts on ``target``
+    (:meth:`rau.boxes.Box.acts_on`: a flat box on a volume's slice acts on that slice only): a correction keeps the
+    structure inside its box there, so the answer could never hold that point."""
     box = prompt.box
+    acting = box.acts_on(target)
     for point, label, name in zip(prompt.points, prompt.labels, point_names(prompt)):
-        if label == 1 and not all(lower <= v < upper for v, lower, upper in zip(voxel(point)[::-1], box.lower, box.upper)):
+        if label == 1 and acting[voxel(point)] and not all(lower <= v < upper for v, lower, upper in zip(voxel(point)[::-1], box.lower, box.upper)):
             raise InputError(f"{name} lies outside {box_name(prompt)}, given with it: a correction keeps the structure inside its box, "
                              "so the answer could not hold that inside point; move the point or the box")
 

@@ -14,7 +14,8 @@ A box removes everything outside it; one drawn flat on a slice view of a volume 
 volume is not) removes everything outside it on its slice and leaves the structure's other slices as they were
 (:meth:`rau.boxes.Box.acts_on`). A box around a structure it does not contain yet (not found, or found
 elsewhere; a flat box: not on its slice) finds it inside the box: an ellipse at the box's centre is inside seeds, a frame around the box
-background, and the watershed decides between them (:func:`_find_in_box`).
+background, and the watershed decides between them (:func:`_find_in_box`); the clicks given with a flat box then
+correct the other slices as usual.
 
 Why scikit-image's *compact* watershed (``skimage.segmentation.watershed(compactness=...)``):
 it stops at image edges where there are some and falls back to the distance from the seeds where
@@ -113,10 +114,13 @@ def correct_mask(image: Image, mask: np.ndarray, seeds: Seeds, new: Seeds, box: 
     mask = mask.copy()
     if box is not None:
         inside_box = box.mask(mask.shape)
-        allowed = inside_box | ~box.acts_on(image)  # a box drawn flat on a slice of a volume leaves its other slices be
+        acting = box.acts_on(image)
+        allowed = inside_box | ~acting  # a box drawn flat on a slice of a volume leaves its other slices be
         mask &= allowed
         if not mask[inside_box].any() and not any(label == 1 and inside_box[v] for v, label in zip(new.voxels, new.labels)):
-            return mask | _find_in_box(image, box, seeds)
+            if acting.all():
+                return mask | _find_in_box(image, box, seeds)
+            mask |= _find_in_box(image, box, seeds)  # a flat box: the clicks on the other slices still correct them
     spacing = _spacing(image)
     planar = image.ndim == 2
     unit = float(spacing[1:].min() if planar else np.median(spacing))  # a volume's in-plane pixel size, whichever its slice axis
