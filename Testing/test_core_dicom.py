@@ -83,6 +83,16 @@ def test_dicom_series_whose_positions_are_rounded_to_a_tenth_of_a_mm_are_read_un
         read_image(write_series(tmp_path / "missing", rounded[:6] + rounded[7:]))
 
 
+def test_thin_dicom_slices_whose_positions_are_rounded_to_a_tenth_of_a_mm_are_read_unless_a_slice_is_missing(tmp_path):
+    """Before: slices 0.25 mm apart written to 0.1 mm were refused as "DICOM slice gaps change along the series (0.20 to
+    0.30 mm): stacked evenly, 017.dcm would lie 0.09 mm from its position" (0.2 of a gap allowed 0.05 mm)."""
+    rounded = [(0, 0, round(0.25 * k, 1)) for k in range(20)]
+    assert read_image(write_series(tmp_path / "rounded", rounded)).spacing[2] == pytest.approx(0.25, abs=0.01)
+    with pytest.raises(ImageReadError, match=r"missing: DICOM slices are not evenly spaced: 0.60 mm between 009.dcm and 010.dcm, "
+                                             r"0.25 mm elsewhere; is a slice missing or repeated\?"):
+        read_image(write_series(tmp_path / "missing", rounded[:10] + rounded[11:]))
+
+
 def test_folders_of_several_series_or_none_name_what_they_hold(shared_data, tmp_path):
     """Before: "holds 2 DICOM series; point to one series folder" (both were in that folder), and ITK's raw warning
     for a hospital export whose series lie in subfolders."""

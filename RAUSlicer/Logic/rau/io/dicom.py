@@ -44,10 +44,15 @@ SHARED_POSITION_CAUSES = "echoes, phases or a cine?"
 FRAME_TIMING_TAGS = ("0018|1063", "0018|1065")
 """Frame Time and Frame Time Vector: a multi-frame file with a frame time above 0 is a clip."""
 SLICE_PLACEMENT_TOLERANCE = 0.2
-"""How far (a fraction of the usual gap) a series' reader, stacking its slices evenly from the first to the last, may
-place a slice from its recorded position: positions written to 0.1 mm put slices 0.625 mm apart up to 0.1 mm off
-(16 %), and are read; a missing slice puts one at least half a gap off, and is refused, as are gaps that change. A gap
-further than this from the usual one is uneven: a few such gaps are said to be a slice missing or repeated."""
+SLICE_POSITION_ROUNDING_MM = 0.1
+SLICE_PLACEMENT_LIMIT = 0.4
+"""How far a series' reader, stacking its slices evenly from the first to the last, may place a slice from its
+recorded position (:func:`_slice_placement_tolerance`): SLICE_PLACEMENT_TOLERANCE of the usual gap, but at least
+SLICE_POSITION_ROUNDING_MM, as positions written to 0.1 mm are each up to 0.05 mm off, so up to about 0.1 mm against
+the even stacking whatever the gap (slices 0.625 mm apart: 16 %, read; 0.25 mm apart: 40 %, before refused as gaps
+that change, 0.20 to 0.30 mm), and at most SLICE_PLACEMENT_LIMIT of the gap, well under the half a gap a missing slice
+puts one off, so that is still refused, as are gaps that change. A gap further than this from the usual one is uneven:
+a few such gaps are said to be a slice missing or repeated."""
 FRAME_GAP_TOLERANCE = 1e-3
 """How far (mm) ITK lets the gaps between an enhanced file's frames stray from their mean; beyond, it places none."""
 FRAMES_REMEDY = "load it in Slicer and save it as NRRD or NIfTI"
@@ -387,7 +392,7 @@ def _number(text: str, default: float) -> float:
 def check_even_slices(folder: Path, files, headers) -> None:
     """Refuse a series the reader would misplace by stacking its images evenly along their normal, or read with the
     first slice's size and pixel size: an image of another size or pixel size, an image in another orientation (a
-    localizer), slices the reader would place further from their positions than :data:`SLICE_PLACEMENT_TOLERANCE`
+    localizer), slices the reader would place further from their positions than :func:`_slice_placement_tolerance`
     allows (a missing slice, gaps that change), images sharing a position (a repeated file, echoes, phases, a cine) or
     giving none, or slices that drift sideways (a gantry tilt: the last slice off by more than half a pixel).
     ``headers``: each file's, read."""
@@ -421,7 +426,7 @@ def check_even_slices(folder: Path, files, headers) -> None:
             "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
         )
     usual = float(np.median(gaps))
-    tolerance = SLICE_PLACEMENT_TOLERANCE * abs(usual)
+    tolerance = _slice_placement_tolerance(abs(usual))
     along = (np.array(positions) - positions[0]) @ normal
     stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
     worst = int(np.argmax(np.abs(along - stacked)))
@@ -439,6 +444,12 @@ def check_even_slices(folder: Path, files, headers) -> None:
         f"{Path(files[worst]).name} would lie {abs(along[worst] - stacked[worst]):.2f} mm from its position; "
         "load it in Slicer, whose DICOM import handles varying gaps, and save it as NRRD or NIfTI"
     )
+
+
+def _slice_placement_tolerance(gap: float) -> float:
+    """How far (mm) a slice of a series whose slices lie ``gap`` mm apart may lie from where even stacking puts it
+    (:data:`SLICE_PLACEMENT_LIMIT`)."""
+    return min(max(SLICE_PLACEMENT_TOLERANCE * gap, SLICE_POSITION_ROUNDING_MM), SLICE_PLACEMENT_LIMIT * gap)
 
 
 def _check_distinct(where, gaps, names: list[str], images: str, remedy: str, causes: str = SHARED_POSITION_CAUSES) -> None:
