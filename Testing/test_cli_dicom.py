@@ -1,7 +1,9 @@
 """``rau segment`` given DICOM folders and files it cannot use as given: the message says what the folder or file is
 (readers themselves: test_core_dicom.py)."""
 
-from dicom_files import write_series, xray_dicom
+import numpy as np
+import SimpleITK as sitk
+from dicom_files import changed_slice, write_series, xray_dicom
 
 from rau.cli import main
 
@@ -35,3 +37,25 @@ def test_one_slice_of_a_series_given_for_a_volume_is_told_to_give_the_folder(sha
                      "--target", str(target), "--out", str(tmp_path / "out" / "t.nii.gz")]) == 2
         assert f"reference 'image.nii.gz' is 3D but the target '{target.name}' is 2D" in (err := capsys.readouterr().err)
         assert f"voxels); {remedy}\n" in err
+
+
+def test_a_reference_given_as_one_slice_of_a_series_is_told_to_give_the_folder(shared_data, tmp_path, capsys):
+    """Before: only a target got the hint; a reference slice was told "give both as 2D images (one slice or frame) or
+    both as volumes"."""
+    folder = write_series(tmp_path / "series", [(0, 0, 3 * k) for k in range(4)])
+
+    def pattern(dataset):  # not blank, so the reference is read up to the dimensions' check
+        dataset.PixelData = np.arange(64, dtype=np.int16).tobytes()
+
+    changed_slice(folder, "002.dcm", pattern)
+    slice_ = sitk.ReadImage(str(folder / "002.dcm"))
+    labels = sitk.GetImageFromArray((sitk.GetArrayFromImage(slice_) > 40).astype(np.uint8))
+    labels.CopyInformation(slice_)
+    sitk.WriteImage(labels, str(tmp_path / "lab.nii.gz"))
+    out = tmp_path / "out" / "t.nii.gz"
+    assert main(["segment", "--reference", str(folder / "002.dcm"), "--reference-labels", str(tmp_path / "lab.nii.gz"),
+                 "--target", str(shared_data / "totalseg_test_fixtures/subjA_ct/image.nii.gz"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "reference '002.dcm' is 2D but the target 'image.nii.gz' is 3D" in err
+    assert f"voxels); it is one slice of a series of 4 files in {folder}; give the folder to read the volume\n" in err
+    assert not out.parent.exists()

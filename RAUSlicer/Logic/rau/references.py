@@ -22,7 +22,7 @@ def load_reference(image_path, labels_path, pixel_spacing: float | None = None, 
     validation.check_distinct_files(image_path, labels_path)
     image = read_image(image_path, pixel_spacing)
     segmentation = read_segmentation(labels_path, geometry=image, label_table=label_table, pixel_spacing=pixel_spacing, image_path=image_path)
-    reference = Reference(image, segmentation, name=Path(image_path).name)
+    reference = Reference(image, segmentation, name=Path(image_path).name, image_path=Path(image_path))
     if not reference.labelled_anatomy().any():  # as engines check every reference; here the file can be named
         raise ReferenceInputError(f"{labels_path}: no labelled voxels, every value is 0 (the labels of {str(image_path)!r})")
     return reference

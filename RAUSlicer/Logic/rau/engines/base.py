@@ -45,6 +45,9 @@ class Reference:
     anatomy: np.ndarray | None = field(default=None, repr=False)
     """Every labelled voxel of the reference (bool, image grid) when ``segmentation`` holds only some of its structures
     (the Slicer module reads the ticked segments' masks only); None when its masks are all there are."""
+    image_path: Path | None = field(default=None, repr=False, compare=False)
+    """The file or folder the image was read from, if any: a 2D reference that is one slice of a DICOM series is told
+    so, as a target is (:attr:`Request.target_path`)."""
 
     def labelled_anatomy(self) -> np.ndarray:
         """Every voxel any structure of the reference labels: what engines align on, so that a structure's answer
@@ -384,9 +387,10 @@ def validate_request(request: Request, registered: bool = False) -> None:
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
             size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])
+            hint = _series_hint(request.target, request.target_path) or _series_hint(reference.image, reference.image_path)
             raise GeometryError(
                 f"reference {reference.name!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
-                f"({size} voxels); {_target_series_hint(request) or 'give both as 2D images (one slice or frame) or both as volumes'}"
+                f"({size} voxels); {hint or 'give both as 2D images (one slice or frame) or both as volumes'}"
             )
     check_references(request.references)
     problem = tiny_image_problem(request.target, target) or (registered and blank_image_problem(request.target, target))
@@ -395,13 +399,14 @@ def validate_request(request: Request, registered: bool = False) -> None:
     request.labels()  # raises UnknownStructureError for unknown names
 
 
-def _target_series_hint(request: Request) -> str | None:
-    """What to give instead of a 2D target read from one slice of a DICOM series (:func:`rau.io.dicom.series_hint`)."""
-    if request.target.ndim != 2 or request.target_path is None:
+def _series_hint(image: Image, path: Path | None) -> str | None:
+    """What to give instead of a 2D ``image`` (a target or a reference) read from ``path``, one slice of a DICOM series
+    (:func:`rau.io.dicom.series_hint`)."""
+    if image.ndim != 2 or path is None:
         return None
     from rau.io.dicom import series_hint  # only here: the engines read no files
 
-    return series_hint(request.target_path)
+    return series_hint(path)
 
 
 def run_request(engine: Engine, request: Request, progress: Progress | None = None, say: Callable[[str], None] = warn) -> Result:
