@@ -39,9 +39,20 @@ def test_an_output_under_a_link_to_nothing_is_refused_before_any_computation(hc1
     before = sorted(hc18_case.rglob("*"))
     assert main(command_line(command, hc18_case, results)) == 2
     said = capsys.readouterr()
-    assert f": {results} is a link to {NOWHERE}, which does not exist\n" in said.err, said.err
+    assert f": {results} is a link leading to {NOWHERE}, which does not exist\n" in said.err, said.err
     assert "internal error" not in said.err and "found" not in said.out  # refused before the engine ran
     assert sorted(hc18_case.rglob("*")) == before and not Path(NOWHERE).exists()
+
+
+def test_an_output_under_a_link_to_a_link_to_nothing_names_where_the_links_end(hc18_case, capsys):  # noqa: F811
+    """Before: "l2 is a link to l1, which does not exist", though l1 exists (a link itself)."""
+    (hc18_case / "l1").symlink_to("missing_dir")
+    (hc18_case / "l2").symlink_to("l1")
+    out = hc18_case / "l2" / "sub" / "o.nii.gz"
+    assert main(segment_args(hc18_case, out, "--no-deformable")) == 2
+    err = capsys.readouterr().err
+    assert f": {hc18_case / 'l2'} is a link leading to {(hc18_case / 'missing_dir').resolve()}, which does not exist\n" in err, err
+    assert not (hc18_case / "missing_dir").exists()
 
 
 def test_a_result_json_reached_through_a_link_is_corrected_as_the_real_one(hc18_case, capsys):  # noqa: F811

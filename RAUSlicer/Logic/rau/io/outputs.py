@@ -144,11 +144,12 @@ def check_folder_writable(folder: Path, named: str | None = None) -> None:
 
 def _check_no_link_to_nothing(folder: Path, named: str) -> None:
     """Refuse ``folder`` when it, or the folder that would hold it, is a link to nothing (a disk not mounted, a
-    moved share): making it would fail only when the outputs are written, after the computation."""
+    moved share): making it would fail only when the outputs are written, after the computation. The refusal names
+    where the links end (a link to a link to nothing: the nothing)."""
     path = Path(folder)
     while not path.exists() and path != path.parent:
         if path.is_symlink():
-            raise InputError(f"{named}: {path} is a link to {os.readlink(path)}, which does not exist")
+            raise InputError(f"{named}: {path} is a link leading to {os.path.realpath(path)}, which does not exist")
         path = path.parent
 
 
