@@ -423,3 +423,11 @@ def test_a_pixel_size_that_makes_a_picture_span_metres_is_warned_of(hc18_case, c
     assert "001" not in error  # the reference's pixel size is right, and its labels are not warned of
     assert main(segment_args(hc18_case, hc18_case / "right.nii.gz", "--no-deformable")) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_rau_version_prints_the_package_version(capsys):
+    """Before, `rau --version` was refused as a missing COMMAND; the README asks for one rau version on every Ray node."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"rau {rau.__version__}\n"

@@ -1,6 +1,6 @@
 """The ``rau`` command. Each subcommand lives in :mod:`rau.commands` (``add_parser`` + ``run``).
 
-Exit status: 0 done; 2 bad input (:class:`rau.errors.InputError`, message names the culprit);
+Exit status: 0 done; 1 some cases or targets failed (``evaluate``, ``batch``: the others are reported); 2 bad input (:class:`rau.errors.InputError`, message names the culprit);
 70 internal error (a bug: short message, traceback saved to the file the message names);
 130 cancelled (Ctrl-C); 143 terminated (SIGTERM); 141 output pipe closed (as a shell reports SIGPIPE). Temporary files never survive any of these.
 """
@@ -17,6 +17,7 @@ import sys
 import tempfile
 import traceback
 
+from rau import __version__
 from rau.errors import Cancelled, InputError, Terminated, failure_reason, path_refusal
 
 COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "models", "serve", "batch"]
@@ -45,6 +46,7 @@ class CommandParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The ``rau`` argument parser with one subcommand per module of :mod:`rau.commands`."""
     parser = CommandParser(prog="rau", description="Reference-based anatomical understanding.")
+    parser.add_argument("--version", action="version", version=f"rau {__version__}")  # all nodes of a Ray cluster need the same
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"rau.commands.{name}").add_parser(subparsers)

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per CUDA GPU for a model engine on the GPU, else one per two CPU cores; with --ray: what the cluster fits)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="only the first N targets")
     parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", type=argument(non_empty_path, "--ray"), help="run on a Ray cluster: auto (this machine's cluster), an address (ray://head:10001), or local (start one here)")
-    parser.add_argument("--gpus-per-worker", type=argument(non_negative_number, "--gpus-per-worker"), help="Ray: GPUs each actor holds (default 0; 1 for model engines on GPU nodes)")
+    parser.add_argument("--gpus-per-worker", type=argument(non_negative_number, "--gpus-per-worker"), help="Ray: GPUs each actor holds (default 0, whatever the engine; give 1 for model engines on GPU nodes)")
     parser.add_argument("--cpus-per-worker", type=argument(positive_number, "--cpus-per-worker"), help="Ray: CPUs each actor holds (default 1)")
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
