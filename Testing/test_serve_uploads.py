@@ -164,6 +164,33 @@ def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_r
     assert not any(app.state.server.jobs_dir.iterdir())
 
 
+def grey_alpha_16_png(path: Path, side: int) -> Path:
+    """A PNG of 16-bit grey + alpha zeros (colour type 4), which ITK cannot read (Pillow writes none)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 16, 4, 0, 0, 0)
+    pixels = zlib.compress(bytes((side * 4 + 1) * side), 9)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_picture_itk_cannot_size_is_sized_by_its_pillow_header_and_refused_over_the_limit(tmp_path):
+    """Before: a 16-bit grey + alpha PNG, whose header ITK cannot read, skipped --max-image-mb (9999 x 9999 zeros,
+    389 KB, took 1.95 GB of the server's memory)."""
+    reference, _, table = write_two_halves(tmp_path)
+    target = grey_alpha_16_png(tmp_path / "la16.png", 300)
+    with running_server(ServerConfig(work_dir=tmp_path / "work", max_image_bytes=2**17)) as (url, app):
+        with pytest.raises(ServerError, match=r"upload target \('la16.png'\): its voxels take 0.3 MiB once unpacked, more than "
+                                              r"the server's limit of 0.1 MiB \(rau serve --max-image-mb\)") as refused:
+            Client(url).submit(target, [reference], label_table=table)
+        assert refused.value.status == 422
+    assert not any(app.state.server.jobs_dir.iterdir())
+
+
 def test_the_client_refuses_a_dicom_folder_or_a_missing_file_by_name_before_sending(server, tmp_path):
     """Before: a bare IsADirectoryError from open(), and the files opened before it were left open."""
     url, app = server

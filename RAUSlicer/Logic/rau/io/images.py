@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 from PIL import Image as PILImage
+from PIL import ImageMode
 
 from rau import validation
 from rau.errors import ImageReadError, InputError, WriteError, about, path_refusal, short_reason
@@ -172,6 +173,17 @@ def _open_picture(path: Path) -> PILImage.Image:
         except PILImage.DecompressionBombError as error:
             count = re.search(r"\((\d+) pixels\)", str(error))
             raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
+
+
+def picture_bytes(path) -> int | None:
+    """The memory a picture's pixels take once decoded, from its header alone (width x height x bands x bytes a band);
+    None for a file Pillow cannot open or refuses as too large (reading it says why)."""
+    try:
+        with _open_picture(Path(path)) as picture:
+            mode = ImageMode.getmode(picture.mode)
+            return picture.width * picture.height * len(mode.bands) * np.dtype(mode.typestr).itemsize
+    except (OSError, ImageReadError):
+        return None
 
 
 def _jpeg_compressed(picture: PILImage.Image) -> bool:

@@ -120,15 +120,20 @@ def check_unpacked_size(path: Path, label: str, limit: int) -> None:
     a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has."""
     import SimpleITK as sitk
 
+    from rau.io.images import picture_bytes
+
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
         with itk_warnings_off():
             reader.ReadImageInformation()
-    except RuntimeError:  # not read by ITK's header readers: reading the file says why
-        return
-    bits = int(re.search(r"(\d+)-bit", sitk.GetPixelIDValueAsString(reader.GetPixelID())).group(1))
-    unpacked = math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * bits // 8
+    except RuntimeError:  # not read by ITK's header readers (a 16-bit grey + alpha PNG): sized by Pillow's, which rau reads it with
+        unpacked = picture_bytes(path)
+        if unpacked is None:  # neither reader could size it: reading the file says why
+            return
+    else:
+        bits = int(re.search(r"(\d+)-bit", sitk.GetPixelIDValueAsString(reader.GetPixelID())).group(1))
+        unpacked = math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * bits // 8
     if unpacked > limit:
         raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
                          f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
