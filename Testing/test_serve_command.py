@@ -74,7 +74,7 @@ def test_rau_serve_limits_default_to_the_server_config_ones(tmp_path):
 
     config = server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work")]))
     default = ServerConfig(work_dir=tmp_path / "work")
-    limits = ("max_upload_bytes", "max_image_bytes", "session_idle_seconds", "max_sessions", "max_session_bytes")
+    limits = ("max_upload_bytes", "max_image_bytes", "max_queued_jobs", "session_idle_seconds", "max_sessions", "max_session_bytes")
     assert [getattr(config, name) for name in limits] == [getattr(default, name) for name in limits]
 
 

@@ -11,7 +11,7 @@ from rau.commands.engine_options import add_engine_arguments, check_device_optio
 from rau.errors import InputError, OptionError
 from rau.io.outputs import check_folder_writable
 from rau.options import EngineOptions
-from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
+from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.validation import argument, host_address, non_empty_path, port_number, positive_at_most, positive_integer
 
 MEBIBYTES = positive_at_most(2**20, "MiB (a TiB)")
@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
                         help="largest accepted request body (default %(default)g MiB)")
     parser.add_argument("--max-image-mb", type=argument(MEBIBYTES, "--max-image-mb"), default=MAX_IMAGE_BYTES / 2**20,
                         help="most memory one uploaded image's voxels may take once unpacked (default %(default)g MiB)")
+    parser.add_argument("--max-queued-jobs", type=argument(positive_integer, "--max-queued-jobs"), default=MAX_QUEUED_JOBS,
+                        help="most jobs waiting to run, each holding its images in memory; beyond them a submission is "
+                             "refused (503) before its upload is read (default %(default)d)")
     parser.add_argument("--session-idle-minutes", type=argument(MINUTES, "--session-idle-minutes"), default=SESSION_IDLE_SECONDS / 60,
                         help="close correction sessions idle this long (default %(default)g)")
     parser.add_argument("--max-sessions", type=argument(positive_integer, "--max-sessions"), default=MAX_SESSIONS,
@@ -62,6 +65,7 @@ def server_config(args: argparse.Namespace):
         engine_options=options,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         max_image_bytes=int(args.max_image_mb * 2**20),
+        max_queued_jobs=args.max_queued_jobs,
         session_idle_seconds=args.session_idle_minutes * 60,
         max_sessions=args.max_sessions,
         max_session_bytes=int(args.max_session_gb * 2**30),

@@ -25,7 +25,7 @@ from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import authorized, confined, valid_id
-from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, WRITTEN_ELSEWHERE, correct, read_correction
+from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, WRITTEN_ELSEWHERE, correct, read_correction
 from rau.serve.uploads import MAX_FILES, MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
 from rau.serve.wire import encode_mask
 from rau.session import inside_points_warning, unchanged_reason
@@ -38,6 +38,10 @@ any (before, some forty corrections waiting for a device busy with a job held ev
 that job, ``/v1/info`` and downloads waited until it ended)."""
 OVERWRITE_FIELD = '"overwrite": true'
 """How a reprompt takes other structures' voxels (said when its answer leaves out inside points)."""
+
+
+class QueueFull(RuntimeError):
+    """A job submitted while ``max_queued_jobs`` wait already (503, before its upload is read)."""
 
 
 class NotFound(LookupError):
@@ -60,6 +64,8 @@ class ServerConfig:
     max_sessions: int = MAX_SESSIONS
     max_session_bytes: int = MAX_SESSION_BYTES
     max_jobs: int = 1000
+    max_queued_jobs: int = MAX_QUEUED_JOBS
+    """Most jobs waiting to run, with those whose uploads are being read (``rau serve --max-queued-jobs``)."""
     upload_idle_seconds: float = 60.0
     """How long a request's body (an upload, a hand edit) may send nothing before the server answers 408 and does
     nothing: a stalled or abandoned one does not hold its connection and the parts it sent for ever (a client gives up
@@ -87,7 +93,24 @@ class Server:
         self.sessions = SessionStore(config.session_idle_seconds, config.max_sessions, config.max_session_bytes, on_close=self._session_closed)
         self.queues = DeviceQueues(self.engines, self._finished)
         self.jobs: dict[str, Job] = {}
+        self._reading = 0  # submissions whose uploads are being read: they wait too once queued
         self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def waiting_place(self):
+        """Hold a place among the jobs waiting to run while a submission is read and queued; raises
+        :class:`QueueFull` when ``max_queued_jobs`` hold them already."""
+        with self._lock:
+            waiting = self._reading + sum(job.state == "queued" for job in self.jobs.values())
+            if waiting >= self.config.max_queued_jobs:
+                raise QueueFull(f"the server's queue is full ({self.config.max_queued_jobs} waiting to run; rau serve "
+                                "--max-queued-jobs); nothing was uploaded: submit again once a job has started")
+            self._reading += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reading -= 1
 
     def submit(self, spec, uploads: list[Upload]) -> Job:
         """Read a job's uploads (refusing bad ones, nothing kept on disk) and queue it on its device."""
@@ -230,7 +253,8 @@ def create_app(config: ServerConfig | None = None):
         return JSONResponse({"detail": str(error)}, 410)
 
     @app.exception_handler(ServerStopping)
-    async def stopping(request, error):
+    @app.exception_handler(QueueFull)
+    async def busy(request, error):
         return JSONResponse({"detail": str(error)}, 503)
 
     @app.exception_handler(NotFound)
@@ -244,13 +268,14 @@ def create_app(config: ServerConfig | None = None):
     @app.post("/v1/jobs", status_code=202)
     async def submit(request: Request):
         server.queues.check_taking()  # before the upload is received
-        form = await whole_form(request)
-        try:
-            spec = parse_spec(form_spec(form), server.config.engine)
-            uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
-            job = await run_in_threadpool(server.submit, spec, uploads)
-        finally:
-            await form.close()
+        with server.waiting_place():  # so is a full queue
+            form = await whole_form(request)
+            try:
+                spec = parse_spec(form_spec(form), server.config.engine)
+                uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
+                job = await run_in_threadpool(server.submit, spec, uploads)
+            finally:
+                await form.close()
         return job.record()
 
     @app.get("/v1/jobs/{job_id}")
