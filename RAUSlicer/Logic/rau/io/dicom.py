@@ -426,8 +426,8 @@ def check_even_slices(folder: Path, files, headers) -> None:
             "load it in Slicer, whose DICOM import corrects the tilt, and save it as NRRD or NIfTI"
         )
     usual = float(np.median(gaps))
-    tolerance = _slice_placement_tolerance(abs(usual))
     along = (np.array(positions) - positions[0]) @ normal
+    tolerance = _slice_placement_tolerance(abs(along[-1]) / (len(along) - 1))  # the mean gap: rounded gaps' median may be one rounding
     stacked = np.linspace(0.0, along[-1], len(along))  # where the reader puts them: evenly from the first to the last
     worst = int(np.argmax(np.abs(along - stacked)))
     if abs(along[worst] - stacked[worst]) <= tolerance:
