@@ -47,11 +47,11 @@ SLICE_PLACEMENT_TOLERANCE = 0.2
 SLICE_POSITION_ROUNDING_MM = 0.1
 SLICE_PLACEMENT_LIMIT = 0.4
 """How far a series' reader, stacking its slices evenly from the first to the last, may place a slice from its
-recorded position (:func:`_slice_placement_tolerance`): SLICE_PLACEMENT_TOLERANCE of the usual gap, but at least
+recorded position (:func:`_slice_placement_tolerance`): SLICE_PLACEMENT_TOLERANCE of the mean gap, but at least
 SLICE_POSITION_ROUNDING_MM, as positions written to 0.1 mm are each up to 0.05 mm off, so up to about 0.1 mm against
 the even stacking whatever the gap (slices 0.625 mm apart: 16 %, read; 0.25 mm apart: 40 %, before refused as gaps
-that change, 0.20 to 0.30 mm), and at most SLICE_PLACEMENT_LIMIT of the gap, well under the half a gap a missing slice
-puts one off, so that is still refused, as are gaps that change. A gap further than this from the usual one is uneven:
+that change, 0.20 to 0.30 mm), and at most SLICE_PLACEMENT_LIMIT of the gap, under the nearly half a gap a missing slice puts
+one off in a series of more than a few slices, so that is still refused, as are gaps that change. A gap further than this from the usual one is uneven:
 a few such gaps are said to be a slice missing or repeated."""
 FRAME_GAP_TOLERANCE = 1e-3
 """How far (mm) ITK lets the gaps between an enhanced file's frames stray from their mean; beyond, it places none."""
