@@ -48,8 +48,13 @@ def path_refusal(error: BaseException) -> InputError | None:
     """``error`` as bad input naming its path when it is the operating system refusing a path
     (:data:`PATH_REFUSALS`), else None."""
     if isinstance(error, OSError) and not isinstance(error, InputError) and error.filename and error.errno in PATH_REFUSALS:
-        return InputError(f"{os.fsdecode(error.filename)}: {os.strerror(error.errno).lower()}")
+        return InputError(f"{os.fsdecode(error.filename)}: {system_reason(error)}")
     return None
+
+
+def system_reason(error: OSError) -> str:
+    """Why the operating system refused, in its words without the path ("permission denied")."""
+    return os.strerror(error.errno).lower() if error.errno else str(error)
 
 
 def failure_reason(error: Exception) -> str:

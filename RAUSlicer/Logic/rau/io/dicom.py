@@ -335,10 +335,7 @@ def _tag(header, key: str) -> str:
 
 
 def _positive(text: str) -> bool:
-    try:
-        return float(text) > 0
-    except ValueError:
-        return False
+    return _number(text, 0.0) > 0
 
 
 def check_not_cine(path: Path, stored) -> None:

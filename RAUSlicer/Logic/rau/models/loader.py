@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rau.errors import UnavailableError, about, one_line
+from rau.errors import UnavailableError, about, one_line, system_reason
 from rau.io.json_text import parse_json
 from rau.user_warnings import warn_once
 
@@ -82,7 +82,7 @@ def has_file(folder: Path, name: str) -> bool:
     try:
         return (Path(folder) / name).is_file()
     except OSError as error:
-        raise ModelNotAvailableError(f"{folder}: cannot look into this folder ({os.strerror(error.errno).lower()})") from None
+        raise ModelNotAvailableError(f"{folder}: cannot look into this folder ({system_reason(error)})") from None
 
 
 def _refuse_mistyped_folder(source: ModelSource) -> None:
@@ -262,8 +262,7 @@ def check_readable(weights: Path, what: str = "model") -> None:
         with open(weights, "rb"):
             pass
     except OSError as error:
-        reason = os.strerror(error.errno).lower() if error.errno else str(error)
-        raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({reason})") from None
+        raise ModelNotAvailableError(f"{weights}: cannot read the {what} weights ({system_reason(error)})") from None
 
 
 def check_finite(tensors, folder, what: str = "model", error=ModelNotAvailableError, advice: str | None = None) -> None:

@@ -120,8 +120,9 @@ def check_processor_fits(folder: Path) -> None:
     """Refuse processor files whose patch sizes (:data:`VISION_GRID`) differ from config.json's: those of another model,
     which load and fail on the first picture. A setting either file leaves out is not compared."""
     vision = read_config(folder).get("vision_config") or {}
+    settings = processor_settings(folder, tuple(setting for setting, _ in VISION_GRID))
     for setting, field in VISION_GRID:
-        given = processor_settings(folder, (setting,)).get(setting)
+        given = settings.get(setting)
         if given is not None and isinstance(vision, dict) and field in vision and given != vision[field]:
             raise ModelNotAvailableError(f"{folder}: its processor's {setting.replace('_', ' ')} {given} does not match config.json's "
                                          f"vision_config.{field} {vision[field]} (processor files of another model); copy them from "
