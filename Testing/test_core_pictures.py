@@ -86,8 +86,23 @@ def test_a_mask_picture_lies_on_its_placed_2d_image_pixel_for_pixel(tmp_path):
     assert segmentation.geometry.same_grid(image)
     np.testing.assert_array_equal(segmentation.masks["label_2"][0], labels == 2)
     PILImage.fromarray(labels[:, :50]).save(tmp_path / "cropped.png")
-    with pytest.raises(InputError, match=r"cropped.png: labels cover \[-0.5..49.5, .*\] px but the image xray.nrrd covers \[-0.1..11.9, -0.1..9.9\] mm"):  # before: mm for both
+    with pytest.raises(InputError, match="cropped.png: labels are a picture of 50x40 px without a pixel size but the image xray.nrrd "
+                                         "is 60x40 px of 0.2x0.25 mm;"):  # before: its extent in px against the image's in mm
         read_segmentation(tmp_path / "cropped.png", geometry=image, image_path=tmp_path / "xray.nrrd")
+
+
+def test_a_mask_picture_on_an_image_with_rows_and_columns_swapped_is_refused_naming_their_pixels(tmp_path):
+    """Before: "labels cover [-0.5..59.5, -0.5..39.5] px but the image turned.nrrd covers [-0.1..7.9, -0.1..14.9] mm",
+    extents in units that do not compare, and not the mismatch: 60x40 pixels against 40x60."""
+    PILImage.fromarray(_two_structure_label_picture()).save(tmp_path / "mask.png")
+    turned = sitk.GetImageFromArray(np.zeros((60, 40), np.float32))  # the picture's rows stored as columns
+    turned.SetSpacing((0.2, 0.25))
+    sitk.WriteImage(turned, str(tmp_path / "turned.nrrd"))
+    image = read_image(tmp_path / "turned.nrrd")
+    with pytest.raises(InputError) as refused:
+        read_segmentation(tmp_path / "mask.png", geometry=image, image_path=tmp_path / "turned.nrrd")
+    assert str(refused.value) == (f"{tmp_path / 'mask.png'}: labels are a picture of 60x40 px without a pixel size but the image "
+                                  "turned.nrrd is 40x60 px of 0.2x0.25 mm; are they the same picture, with the same rows, columns and pixel size?")
 
 
 def test_a_jpeg_label_map_is_refused_by_its_content_not_its_name(tmp_path):

@@ -177,6 +177,11 @@ def check_same_extent(image, labels, image_path, labels_path, units=None) -> Non
         )
     if not fits:
         image_unit, label_unit = units() if units else ("mm", "mm")
+        if image_unit != label_unit:  # extents in px and in mm do not compare: their pixels do
+            raise InputError(
+                f"{labels_path}: labels are {_pixels(labels, label_unit)} but {the_image} is {_pixels(image, image_unit)}; "
+                "are they the same picture, with the same rows, columns and pixel size?"
+            )
         raise InputError(
             f"{labels_path}: labels cover {_box(label_low, label_high)} {label_unit} but {the_image} covers "
             f"{_box(image_low, image_high)} {image_unit}; are they the same picture, at the same pixel size and position?"
@@ -281,6 +286,15 @@ def check_not_target(reference, target, what: str, copies: bool = False) -> None
         raise InputError(f"{what} is the target {target} itself; a target cannot be its own reference, leave it out")
     if copies and same_bytes(reference, target):
         raise InputError(f"{what} is a copy of the target {target} (the same bytes); a target cannot be its own reference, leave it out")
+
+
+def _pixels(image, unit: str) -> str:
+    """The pixels of ``image`` (width x height) and their size, in words: ``a picture of 800x540 px without a pixel
+    size`` (``unit`` px: it has none), or ``540x800 px of 0.2x0.1 mm``."""
+    pixels = "x".join(str(count) for count in image.size[: image.ndim])
+    if unit == "px":
+        return f"a picture of {pixels} px without a pixel size"
+    return f"{pixels} px of {'x'.join(f'{size:g}' for size in image.spacing[: image.ndim])} mm"
 
 
 def _box(low, high) -> str:
