@@ -242,6 +242,9 @@ class Segmentation:
     labels: LabelSet
     masks: Mapping[str, np.ndarray] = field(default_factory=dict)
     """Name -> mask: a dict, or a label map's :class:`LabelMapMasks`, whose masks are made when asked for."""
+    lost_on_grid: tuple[str, ...] = ()
+    """The structures that had voxels on the grid they were drawn on but have none on this one: they covered no voxel
+    centre of the grid they were resampled onto (:func:`rau.io.segmentations.resample_segmentation`)."""
 
     def __post_init__(self):
         if isinstance(self.masks, LabelMapMasks):  # a label map's, made when asked for

@@ -41,7 +41,8 @@ CSV_COLUMNS = ["target", "references", "structure", "status", "dice", "hd95_mm",
 NOT_REACHED = "not run: the evaluation was interrupted before this case"
 SCORING = (
     "Scores each case's segmentation against its truth on the target's grid, in physical space (a truth on another grid "
-    "is resampled by nearest neighbour). Structures meet by name, else by label value. Per structure: Dice; HD95 (the 95th "
+    "is resampled by nearest neighbour; a structure of it that covers no voxel centre of the target's is not scored: "
+    "truth_too_small). Structures meet by name, else by label value. Per structure: Dice; HD95 (the 95th "
     "percentile of both directions' surface distances pooled) and centroid distance in mm, or px for a picture without a "
     "pixel size. A structure the truth has and the engine does not paint is missed (Dice 0); one the truth lacks is not "
     "in the mean Dice, and painting it is a false positive. Detected: the engine painted any voxel of it. Presence "

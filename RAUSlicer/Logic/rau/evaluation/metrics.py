@@ -12,6 +12,10 @@ from rau.boxes import Box
 from rau.fusion import dice
 from rau.image import Image
 
+TRUTH_TOO_SMALL = "truth_too_small"
+"""The status of a structure the truth file has but that covers no voxel centre of the target's grid once resampled
+onto it (:attr:`rau.labels.Segmentation.lost_on_grid`): its presence cannot be judged there, so it is not scored."""
+
 
 def hd95(prediction: np.ndarray, truth: np.ndarray, image: Image) -> float:
     """95th percentile of symmetric surface distances in mm (NaN when either mask is empty)."""
@@ -57,7 +61,13 @@ def structure_metrics(prediction: np.ndarray | None, truth: np.ndarray, image: I
     }
 
 
+def not_scored(status: str) -> dict:
+    """The metrics of a structure that was not scored (a failed case's, or :data:`TRUTH_TOO_SMALL`): ``status``, no numbers."""
+    return {"status": status, "dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan}
+
+
 def presence_accuracy(statuses) -> float | None:
-    """Share of structures whose presence was called right: present and found, or absent and reported absent."""
-    statuses = list(statuses)
+    """Share of structures whose presence was called right: present and found, or absent and reported absent; those
+    not scored (:data:`TRUTH_TOO_SMALL`) count nowhere."""
+    statuses = [s for s in statuses if s != TRUTH_TOO_SMALL]
     return round(sum(s in ("detected", "absent") for s in statuses) / len(statuses), 4) if statuses else None

@@ -6,6 +6,7 @@ import math
 import sys
 
 from rau.errors import about
+from rau.evaluation.metrics import TRUTH_TOO_SMALL
 
 
 def print_table(summary: dict) -> None:
@@ -20,7 +21,8 @@ def print_table(summary: dict) -> None:
     print(
         f"mean Dice {fmt(summary['mean_dice']).strip()}  HD95 {fmt(summary['mean_hd95_mm'], 0, 1).strip()} {unit}  "
         f"box IoU {fmt(summary['mean_box_iou']).strip()}  centroid {fmt(summary['mean_centroid_mm'], 0, 1).strip()} {unit}  "
-        f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}  "
+        f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}"
+        + (f" not scored (truth too small) {summary[TRUTH_TOO_SMALL]}" if summary.get(TRUTH_TOO_SMALL) else "") + "  "
         f"presence accuracy {fmt(summary.get('presence_accuracy')).strip()}  "
         f"{summary['cases']} cases, {fmt(summary['mean_seconds_per_case'], 0, 1).strip()} s per case"
         + (f", {summary['failed_cases']} failed" if summary.get("failed_cases") else "")

@@ -14,7 +14,7 @@ from rau.engines import Engine, Progress, Reference, Request
 from rau.engines.base import Cancelled, run_request, validate_request
 from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
-from rau.evaluation.metrics import presence_accuracy, structure_metrics
+from rau.evaluation.metrics import TRUTH_TOO_SMALL, not_scored, presence_accuracy, structure_metrics
 from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
@@ -109,9 +109,8 @@ def case_failed(case: Case, reason: str, prediction: Prediction | None) -> CaseS
 def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
     """A failed case: one ``error`` row per structure the manifest names (one unnamed row when it names none);
     ``ran`` false: a case never reached (rows ``not_run``)."""
-    metrics = {"dice": math.nan, "hd95_mm": math.nan, "box_iou": math.nan, "centroid_mm": math.nan, "confidence": math.nan}
     status = "error" if ran else "not_run"
-    rows = [{"structure": name, "status": status, **metrics, "error": reason} for name in case.structures or [""]]
+    rows = [{"structure": name, **not_scored(status), "confidence": math.nan, "error": reason} for name in case.structures or [""]]
     return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason, ran=ran)
 
 
@@ -122,13 +121,17 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     result = run_request(engine, request, progress, say=record)  # told with the scores below, recorded as rau segment does
     seconds = time.perf_counter() - started
     truths = truth_masks(references[0], truth)
-    scored = {item.structure.name: truths.get(item.structure.name, np.zeros(target.shape, bool)) for item in result.structures}
+    lost = truth_lost_on_grid(references[0], truth)
+    scored = {item.structure.name: truths.get(item.structure.name, np.zeros(target.shape, bool))
+              for item in result.structures if item.structure.name not in lost}
     rows = []
     for item in result.structures:
-        metrics = structure_metrics(item.mask, scored[item.structure.name], target)
-        rows.append({"structure": item.structure.name, **metrics, "confidence": round(float(item.confidence), 4)})
+        name = item.structure.name
+        metrics = structure_metrics(item.mask, scored[name], target) if name in scored else not_scored(TRUTH_TOO_SMALL)
+        rows.append({"structure": name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
     warnings = request.left_out_warnings() + matching_warnings(labels, truth, case.structures)
+    warnings += lost_truth_warnings(case.target_labels, [row["structure"] for row in rows if row["status"] == TRUTH_TOO_SMALL])
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
@@ -149,6 +152,20 @@ def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarr
     """The truth mask of each reference structure that the truth names (by name, else by label value).
     A structure the truth does not name is absent from the target: scored against an empty mask."""
     return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
+
+
+def truth_lost_on_grid(reference: Reference, truth: Segmentation) -> set[str]:
+    """The reference structures whose truth structure has voxels in its file but none on the target's grid
+    (:attr:`~rau.labels.Segmentation.lost_on_grid`): they are not scored (:data:`~rau.evaluation.metrics.TRUTH_TOO_SMALL`)."""
+    return {mine.name for mine, theirs in reference.segmentation.labels.match(truth.labels) if theirs.name in truth.lost_on_grid}
+
+
+def lost_truth_warnings(truth_path, names: list[str]) -> list[str]:
+    """What a user must know of the structures ``names`` whose truth (``truth_path``) vanished on the target's grid."""
+    if not names:
+        return []
+    return [f"{truth_path}: structures of the truth that cover no voxel centre of the target's grid once resampled onto "
+            f"it (too small or thin for its voxels) were not scored: {', '.join(names)} (status {TRUTH_TOO_SMALL})"]
 
 
 def scorable_labels(reference: Segmentation, answered: list[str], left_out=()) -> LabelSet:
@@ -252,7 +269,8 @@ def _spearman(a: list[float], b: list[float]) -> float | None:
 
 def summarize(scores: list[CaseScore]) -> dict:
     """Overall and per-structure means over the cases that ran, detection counts, failed cases, mean time;
-    ``mean_dice`` is the headline. Cases never reached (``ran`` false) count nowhere."""
+    ``mean_dice`` is the headline. Cases never reached (``ran`` false) count nowhere, structures not scored
+    (:data:`~rau.evaluation.metrics.TRUTH_TOO_SMALL`) only in their own count and their structure's ``cases``."""
     failed = sum(score.failed for score in scores if score.ran)
     scores = [score for score in scores if not score.failed]
     rows = [row for score in scores for row in score.rows]
@@ -269,6 +287,7 @@ def summarize(scores: list[CaseScore]) -> dict:
         "detected": sum(r["status"] == "detected" for r in rows),
         "missed": sum(r["status"] == "missed" for r in rows),
         "false_positive": sum(r["status"] == "false_positive" for r in rows),
+        TRUTH_TOO_SMALL: sum(r["status"] == TRUTH_TOO_SMALL for r in rows),
         "presence_accuracy": presence_accuracy(r["status"] for r in rows),
         "cases": len(scores),
         "failed_cases": failed,

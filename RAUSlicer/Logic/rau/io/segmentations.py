@@ -39,7 +39,8 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     ``label_table`` (a file or a :class:`~rau.labels.LabelSet`) or from a sidecar found next to it (see
     :func:`rau.io.label_tables.find_label_table`), else names are ``label_<value>``.
     With ``geometry`` (read from ``image_path``) the masks are resampled onto that grid in
-    physical space; they must cover the same region (a ``.seg.nrrd``, 2D or 3D, may cover less or lie on a larger or
+    physical space (by nearest neighbour: a structure covering none of its voxel centres is left empty and listed in
+    the segmentation's ``lost_on_grid``); they must cover the same region (a ``.seg.nrrd``, 2D or 3D, may cover less or lie on a larger or
     turned grid, as long as its labelled voxels lie inside; one drawn on a picture lies where Slicer put the picture,
     :func:`rau.image.as_loaded_in_slicer`).
     """
@@ -79,7 +80,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
             validation.check_same_extent(onto, segmentation.geometry, image_path, path, units=units)
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
-            segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
+            segmentation = dataclasses.replace(segmentation, geometry=geometry.with_array(np.zeros(geometry.shape, np.uint8)))
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
@@ -198,12 +199,14 @@ def _picture_on_its_image(label_map: Image, geometry: Image | None) -> Image:
 
 
 def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmentation:
-    """The same structures on another grid (nearest neighbour, physical space)."""
+    """The same structures on another grid (nearest neighbour, physical space); those that cover no voxel centre of
+    it are left empty and listed in its ``lost_on_grid``."""
     masks = {
         name: resample_to(segmentation.geometry.with_array(mask.astype(np.uint8)), geometry, labels=True).array > 0
         for name, mask in segmentation.masks.items()
     }
-    return Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, masks)
+    lost = tuple(name for name, mask in masks.items() if not mask.any() and segmentation.has_voxels(name))
+    return Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, masks, lost)
 
 
 def _read_seg_nrrd(path: Path, label_table, image: Image | None = None) -> Segmentation:
