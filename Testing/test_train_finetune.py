@@ -16,40 +16,7 @@ from rau.train.dataset import read_records
 from rau.train.evaluation import record_messages
 from rau.vlm.local import TransformersBackend
 from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
-from train_data import hc18_manifest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def short_held_out_answers():
-    """Held-out answers of at most 8 tokens, not 256: the random tiny model never ends one, and these tests check that
-    evaluation runs and is logged, not what it scores. Training runs in this process, so it sees the cap."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rau.train.evaluation, "MAX_NEW_TOKENS", 8)
-        yield
-
-
-@pytest.fixture(scope="module")
-def pairs(shared_data, tiny_qwen, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pairs")
-    manifest = hc18_manifest(shared_data, folder, 6)
-    code = main(["train", "build-pairs", "--data", str(manifest), "--out", str(folder / "pairs"), "--model", str(tiny_qwen),
-                 "--references-per-target", "1", "--val-fraction", "0.34", "--seed", "0"])
-    assert code == 0
-    return folder / "pairs"
-
-
-@pytest.fixture(scope="module")
-def sft_adapter(pairs, tiny_qwen, tmp_path_factory):
-    out = tmp_path_factory.mktemp("sft") / "adapter"
-    code = main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--device", "cpu",
-                 "--max-steps", "4", "--batch-size", "2", "--learning-rate", "1e-2", "--logging-steps", "1",
-                 "--save-steps", "2", "--eval-steps", "2", "--eval-limit", "2"])
-    assert code == 0
-    return out
-
-
-def log(folder):
-    return [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+from train_fixtures import listing, log, pairs, sft_adapter, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def test_sft_loss_is_finite_and_moves_and_held_out_metrics_are_logged(sft_adapter):
@@ -173,14 +140,14 @@ def test_resume_refuses_a_step_total_already_trained_and_overwrite_with_it(sft_a
     import shutil
 
     run = shutil.copytree(sft_adapter, tmp_path / "run")
-    before = _listing(run)
-    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--out", str(run), "--resume"]
+    before = listing(run)
+    common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--out", str(run), "--resume"]
     for extra, said in ((["--max-steps", "4"], "--max-steps 4 counts every step of the run, and "),
                         (["--max-steps", "2"], "checkpoint-4 has trained 4 already; give more than 4 to train on"),
                         (["--max-steps", "6", "--overwrite"], "--resume goes on with the run in --out and --overwrite replaces it")):
         assert main(["train", "sft", *common, *extra]) == 2
         assert said in capsys.readouterr().err
-    assert _listing(run) == before
+    assert listing(run) == before
 
 
 def test_resume_refuses_to_extend_a_finished_run(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
@@ -189,18 +156,14 @@ def test_resume_refuses_to_extend_a_finished_run(sft_adapter, pairs, tiny_qwen, 
     import shutil
 
     run = shutil.copytree(sft_adapter, tmp_path / "run")
-    before = _listing(run)
+    before = listing(run)
     assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--out", str(run), "--resume",
-                 "--max-steps", "6", "--eval-steps", "0"]) == 2
+                 "--max-steps", "6", "--batch-size", "2", "--eval-steps", "0"]) == 2
     error = capsys.readouterr().err
     last = run / "checkpoints" / "checkpoint-4"
     assert f"--resume: {last} is the last step of its run, whose learning-rate schedule has ended there" in error, error
     assert f"start a new run from its adapter: --adapter {last} --out NEW_FOLDER" in error
-    assert _listing(run) == before
-
-
-def _listing(folder):
-    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    assert listing(run) == before
 
 
 def test_overwrite_refuses_a_folder_that_holds_no_training_run(pairs, tiny_qwen, tmp_path, capsys):
@@ -210,18 +173,18 @@ def test_overwrite_refuses_a_folder_that_holds_no_training_run(pairs, tiny_qwen,
     (out / "checkpoints" / "mine.txt").write_text("precious")
     (out / "README.md").write_text("my notes")
     (out / "log.jsonl").write_text("{}\n")
-    before = _listing(out)
+    before = listing(out)
     assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--device", "cpu", "--max-steps", "1",
                  "--eval-steps", "0", "--eval-limit", "1", "--overwrite"]) == 2
     assert (f"--out {out} is not empty (README.md, checkpoints, log.jsonl) and holds no training run (no rau_run.json or "
             "rau_adapter.json); --overwrite replaces only an earlier run") in capsys.readouterr().err
-    assert _listing(out) == before
+    assert listing(out) == before
 
 
 def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, tiny_qwen, tmp_path, capsys):
     """Before, ``--out`` on the model folder rewrote its tokenizer files (and on the pairs folder its card), exit 0;
     ``--out`` on a file was an internal error."""
-    before = {folder: _listing(folder) for folder in (tiny_qwen, pairs)}
+    before = {folder: listing(folder) for folder in (tiny_qwen, pairs)}
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1"]
     (tmp_path / "a_file").write_text("")
     for out, problem in ((tiny_qwen, "is the --model folder"), (pairs, "is the --data folder"),
@@ -231,7 +194,7 @@ def test_out_on_an_input_folder_or_a_file_is_refused_and_nothing_changes(pairs, 
     _empty_adapter(tmp_path / "run" / "checkpoints" / "checkpoint-2")  # an adapter the fresh run would delete
     assert main(["train", "sft", *common, "--adapter", str(tmp_path / "run" / "checkpoints" / "checkpoint-2"), "--out", str(tmp_path / "run")]) == 2
     assert "checkpoint-2 lies in " in capsys.readouterr().err and (tmp_path / "run" / "checkpoints" / "checkpoint-2").is_dir()
-    assert {folder: _listing(folder) for folder in (tiny_qwen, pairs)} == before
+    assert {folder: listing(folder) for folder in (tiny_qwen, pairs)} == before
 
 
 def _empty_adapter(folder):
@@ -290,7 +253,7 @@ def test_a_run_stopped_while_it_finishes_leaves_the_earlier_adapter_as_it_was(sf
     import shutil
 
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
-    before = _listing(out)
+    before = listing(out)
 
     def stopped(*_):
         raise KeyboardInterrupt
@@ -298,7 +261,7 @@ def test_a_run_stopped_while_it_finishes_leaves_the_earlier_adapter_as_it_was(sf
     monkeypatch.setattr(rau.train.evaluation, "evaluate", stopped)
     assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1", "--eval-steps", "0",
                  "--learning-rate", "1e-1", "--out", str(out), "--overwrite"]) == 130
-    after = _listing(out)
+    after = listing(out)
     runs = ("log.jsonl", "rau_run.json")  # with checkpoints/: the run that was stopped, which --resume goes on with
 
     def adapter(listing):
@@ -452,12 +415,12 @@ def test_resume_refuses_a_damaged_run_record(sft_adapter, pairs, tiny_qwen, tmp_
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # an interrupted run, which --resume goes on with
     (out / "rau_run.json").write_text((out / "rau_run.json").read_text()[:40])
-    before = _listing(out)
+    before = listing(out)
     assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--resume", "--device", "cpu",
                  "--max-steps", "4", "--eval-steps", "0"]) == 2
     error = capsys.readouterr().err
     assert f"--resume: {out / 'rau_run.json'} is damaged or cut off (" in error and "start a new run" in error, error
-    assert _listing(out) == before
+    assert listing(out) == before
 
 
 def test_resume_drops_a_cut_off_last_log_line_and_names_damage_elsewhere(sft_adapter, pairs, tiny_qwen, tmp_path, capsys, monkeypatch):
@@ -476,9 +439,9 @@ def test_resume_drops_a_cut_off_last_log_line_and_names_damage_elsewhere(sft_ada
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1, 2, 3, 4]
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")
     (out / "log.jsonl").write_text('{"step": 1\n' + (out / "log.jsonl").read_text())
-    before = _listing(out)
+    before = listing(out)
     with monkeypatch.context() as patch:
         patch.setattr(rau.train.run, "load_trainable", None)  # refused before the model is read
         assert main(command) == 2
     assert f"--resume: {out / 'log.jsonl'}, line 1: not a whole log entry (damaged)" in capsys.readouterr().err
-    assert _listing(out) == before
+    assert listing(out) == before

@@ -270,10 +270,15 @@ def check_finite(tensors, folder, what: str = "model", error=ModelNotAvailableEr
     parameters and buffers) holding a NaN or infinite number: a damaged copy, which a model runs with and answers
     nothing. Checked in memory after loading, which costs little beside it. ``advice``: what to do (default: copy the
     folder again)."""
-    damaged = next((name for name, tensor in tensors if not _finite(tensor)), None)
+    damaged = first_non_finite(tensors)
     if damaged is not None:
         raise error(f"{folder}: the {what} weights hold NaN or infinite values (tensor {damaged} first): "
                     f"{advice or f'the copy is damaged; copy the {what} folder again'}")
+
+
+def first_non_finite(tensors) -> str | None:
+    """The name of the first of ``tensors`` (``(name, tensor)`` pairs) holding a NaN or infinite number, or None."""
+    return next((name for name, tensor in tensors if not _finite(tensor)), None)
 
 
 def tensors_of(model) -> list:

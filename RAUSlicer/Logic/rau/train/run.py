@@ -12,6 +12,7 @@ Layout of an output folder::
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
-from rau.vlm.local import DESCRIPTION
+from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION
 
 
 RUN_FILE = "rau_run.json"
@@ -106,12 +107,14 @@ def _load(settings: FineTuneSettings):
 
 def run_settings(settings: FineTuneSettings, stage: str) -> dict:
     """What a ``stage`` run is trained from, which ``--resume`` must give again: a checkpoint goes on with its own stage,
-    model, data, adapter, LoRA and learning-rate schedule, whatever is given. A run from an adapter keeps that adapter's
-    LoRA settings (:func:`rau.train.model.adapter_lora`), whatever ``settings.lora`` says."""
+    model, data, adapter, LoRA, learning rate, batch size, gradient accumulation and seed (the order its questions are
+    drawn in), whatever is given. A run from an adapter keeps that adapter's LoRA settings
+    (:func:`rau.train.model.adapter_lora`), whatever ``settings.lora`` says."""
     lora = adapter_lora(settings.adapter) if settings.adapter else settings.lora
     return {"stage": stage, "model": _absolute_if_local(settings.model), "data": _absolute_if_local(settings.data),
             "adapter": _absolute_if_local(settings.adapter) if settings.adapter else None,
-            "lora": vars(lora), "learning_rate": settings.learning_rate}
+            "lora": vars(lora), "learning_rate": settings.learning_rate, "batch_size": settings.batch_size,
+            "grad_accum": settings.grad_accum, "seed": settings.seed}
 
 
 def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
@@ -165,7 +168,8 @@ def _log_entry(line: str) -> dict | None:
 
 def check_out(settings: FineTuneSettings, stage: str) -> None:
     """``OUT`` is a folder apart from the inputs; ``resume`` needs a whole checkpoint in ``OUT/checkpoints``
-    (:func:`resume_checkpoint`, :func:`check_checkpoint`) of a ``stage`` run with the same settings; a fresh run does not
+    (:func:`resume_checkpoint`, :func:`check_checkpoint`) of a ``stage`` run with the same settings that has steps left to
+    train, or only its finishing (:func:`only_finishing`); a fresh run does not
     replace an adapter, checkpoints or other files already in ``OUT`` unless ``overwrite`` and they are an earlier run's
     (:func:`_is_run`; what a run that failed before its first checkpoint left there excepted)."""
     out = Path(settings.out)
@@ -188,10 +192,12 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
                              "(one interrupted while it was saved has no trainer_state.json)")
         check_checkpoint(Path(checkpoint))
         _check_same_run(settings, stage)
-        if 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
+        if only_finishing(settings):
+            pass  # stopped while it finished: train_and_finish saves and evaluates the last checkpoint's adapter
+        elif 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
             raise OptionError(f"--max-steps {settings.max_steps} counts every step of the run, and {checkpoint} has trained {done} "
                               f"already; give more than {done} to train on")
-        if _ended(Path(checkpoint)):
+        elif _ended(Path(checkpoint)):
             raise OptionError(f"--resume: {checkpoint} is the last step of its run, whose learning-rate schedule has ended there; --resume "
                               "goes on with an interrupted run (with its --max-steps or --epochs). To train further, start a new run "
                               f"from its adapter: --adapter {checkpoint} --out NEW_FOLDER")
@@ -260,10 +266,22 @@ def _damage(folder: Path) -> str | None:
 
 
 def _ended(checkpoint: Path) -> bool:
-    """Whether ``checkpoint`` is the last step of its run (its ``trainer_state.json``: ``global_step`` reached ``max_steps``).
-    The trainer would go on from there at the learning rate the ended schedule left (0), whatever the new total."""
+    """Whether ``checkpoint`` is the last step of its run (its ``trainer_state.json``: ``global_step`` reached ``max_steps``),
+    whose learning-rate schedule brought the rate down to 0 there: going on would raise it again."""
     state = parse_json((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
     return isinstance(state, dict) and state.get("global_step", 0) >= state.get("max_steps", float("inf"))
+
+
+def only_finishing(settings: FineTuneSettings) -> bool:
+    """Whether ``--resume`` has only the finishing (:func:`finish`) left: the last checkpoint trained every step of the run
+    (``--max-steps`` given again as that step, or not given), and ``OUT`` holds no adapter finished from it (a run stopped
+    during its final evaluation; an earlier run's adapter, kept there until this one finishes, is another)."""
+    checkpoint = resume_checkpoint(settings)
+    if checkpoint is None or not _ended(Path(checkpoint)) or settings.max_steps not in (-1, _step(Path(checkpoint))):
+        return False
+    saved, trained = Path(settings.out) / ADAPTER_WEIGHTS[0], Path(checkpoint) / ADAPTER_WEIGHTS[0]
+    finished = (Path(settings.out) / DESCRIPTION).is_file() and saved.is_file() and trained.is_file()
+    return not (finished and filecmp.cmp(saved, trained, shallow=False))
 
 
 def resume_checkpoint(settings: FineTuneSettings) -> str | None:
@@ -318,6 +336,15 @@ def callbacks(settings: FineTuneSettings, stage: str, processor, family, val_rec
 
     log_path = Path(settings.out) / LOG
 
+    class Diverging(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **_):
+            check_not_diverged(model, settings, stage, state.global_step)
+
+    class ScheduleOfTheGivenTotal(TrainerCallback):
+        def on_train_begin(self, args, state, control, lr_scheduler=None, **_):
+            if state.global_step:  # resumed from a checkpoint
+                follow_schedule(lr_scheduler)
+
     class HeldOutEvaluation(TrainerCallback):
         def on_step_end(self, args, state, control, model=None, **_):
             if val_records and settings.eval_steps > 0 and state.global_step % settings.eval_steps == 0:
@@ -338,7 +365,29 @@ def callbacks(settings: FineTuneSettings, stage: str, processor, family, val_rec
                 checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
                 _write_json(checkpoint / DESCRIPTION, describe(settings, stage, family, state.global_step))
 
-    return [HeldOutEvaluation(), JsonLog(), Described()]
+    return [Diverging(), ScheduleOfTheGivenTotal(), HeldOutEvaluation(), JsonLog(), Described()]
+
+
+def check_not_diverged(model, settings: FineTuneSettings, stage: str, step: int) -> None:
+    """Stop a run whose trained weights became NaN or infinite at ``step`` (a learning rate too high): an adapter that
+    answers nothing is not saved as finished, and the steps after it would log a loss of 0."""
+    from rau.models.loader import first_non_finite
+
+    damaged = first_non_finite((name, weight) for name, weight in model.named_parameters() if weight.requires_grad)
+    if damaged is not None:
+        rate = settings.learning_rate or LEARNING_RATES[stage]
+        raise OptionError(f"--learning-rate {rate:g}: training diverged: the adapter weights became NaN or infinite at step {step} "
+                          f"(tensor {damaged} first), so no adapter is saved; start again with a lower --learning-rate "
+                          f"(--overwrite replaces this run in {settings.out})")
+
+
+def follow_schedule(lr_scheduler) -> None:
+    """Set the learning rate of a resumed run's next step from the schedule of the total it is given now: the scheduler,
+    made for that total, took over the checkpoint's step count, but the rate the checkpoint held (in its optimizer and
+    scheduler) is its own total's. Stepping again to the same step sets the optimizer's rate and the logged one."""
+    scheduler = getattr(lr_scheduler, "scheduler", lr_scheduler)  # accelerate may wrap it
+    scheduler.last_epoch -= 1
+    scheduler.step()
 
 
 def describe(settings: FineTuneSettings, stage: str, family, steps: int) -> dict:
@@ -348,11 +397,27 @@ def describe(settings: FineTuneSettings, stage: str, family, steps: int) -> dict
 
 
 def train_and_finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
-    """Train (or resume) and :func:`finish`, with torch on a fixed number of threads
+    """Train (or resume; only load the last checkpoint of a run stopped in its final evaluation: :func:`only_finishing`)
+    and :func:`finish`, with torch on a fixed number of threads
     (:func:`rau.models.inference.fixed_threads`): the same run gives the same adapter whatever ``OMP_NUM_THREADS`` says."""
     with fixed_threads():
-        trainer.train(resume_from_checkpoint=resume_checkpoint(settings))
+        if only_finishing(settings):
+            _take_trained(trainer, resume_checkpoint(settings))
+        else:
+            trainer.train(resume_from_checkpoint=resume_checkpoint(settings))
         return finish(trainer, settings, stage, processor, family, val_records)
+
+
+def _take_trained(trainer, checkpoint: str) -> None:
+    """Give ``trainer`` the adapter weights and state of ``checkpoint``, the last step of a run stopped while it finished,
+    as training left them."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+    from transformers import TrainerState
+
+    print(f"{checkpoint} holds every step of the run; finishing it", file=sys.stderr, flush=True)
+    set_peft_model_state_dict(trainer.model, load_file(str(Path(checkpoint) / ADAPTER_WEIGHTS[0])))
+    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
 
 
 def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:
@@ -373,6 +438,7 @@ def finish(trainer, settings: FineTuneSettings, stage: str, processor, family, v
         metrics = {}
         if val_records:
             trainer.model.eval()
+            print(f"evaluating the adapter on {len(val_records)} held-out questions...", file=sys.stderr, flush=True)
             try:
                 metrics = evaluate(TransformersBackend(trainer.model, processor, family), settings.data, val_records)
             except Exception as error:  # e.g. out of memory: the trained adapter is still worth keeping
