@@ -32,8 +32,9 @@ volume in the working axis order) for the Slicer bridge, markups and comparing t
 placed images (:func:`resample_to`, e.g. a truth and a target in physical space);
 :meth:`Image.as_stored` gives back the caller's own layout, which writers use, so a
 result on a 1-slice volume target is a 1-slice volume with the target's axis layout,
-spacing, origin and direction. The Slicer bridge (:mod:`rau.mrml`) is the one place
-that converts LPS to RAS. SimpleITK is imported where it is used, so model code can
+spacing, origin and direction. LPS becomes RAS only through :data:`RAS_FROM_LPS`: in the Slicer
+bridge (:mod:`rau.mrml`), and in the reference geometry a ``.seg.nrrd`` header gives Slicer
+(:mod:`rau.io.segmentations`). SimpleITK is imported where it is used, so model code can
 use images without it.
 """
 
@@ -48,6 +49,10 @@ from rau.errors import InputError
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
+
+
+RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+"""Maps homogeneous LPS points to RAS, as Slicer places them, and back (it is its own inverse)."""
 
 
 class GeometryError(InputError):

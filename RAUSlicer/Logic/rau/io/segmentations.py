@@ -15,7 +15,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 
 from rau import validation
 from rau.errors import InputError, about
-from rau.image import Image, as_loaded_in_slicer, resample_to
+from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import ImageReadError, read_image, takes_pixel_size, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
@@ -25,6 +25,11 @@ from rau.user_warnings import warn
 LPS_TO_IJK_ORDER = (2, 1, 0)
 TEXT_STAND_IN = "rau-text"
 """What pynrrd writes for a name or terminology; :func:`_finish_header` puts the text, escaped, in its place."""
+BINARY_LABELMAP = "Binary labelmap"
+"""The representation a ``.seg.nrrd`` holds its segments in."""
+REFERENCE_GEOMETRY_ABOUT = ("Image geometry description string determining the geometry of the labelmap that is created in course of "
+                            "conversion. Can be copied from a volume, using the button.")
+"""Slicer's description of its "Reference image geometry" conversion parameter, written with it as Slicer does."""
 NRRD_ESCAPES = {"\\": "\\\\", "\n": "\\n"}
 """How a NRRD header's key/value field holds a backslash and a line break: teem's rule, so Slicer's (the ITK NRRD
 reader and Slicer's writer are teem); pynrrd leaves fields as written, so rau escapes (:func:`nrrd_field`) and
@@ -346,6 +351,9 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
     ijk_to_lps = geometry.index_to_world
     largest = max((structure.value for structure in segmentation.labels), default=1)
     data = slicerio.create_segmentation(geometry.size, ijk_to_lps, dtype=np.min_scalar_type(largest))
+    data["containedRepresentationNames"] = [BINARY_LABELMAP]  # as Slicer writes them: its Save reads the grid from here
+    # written as Slicer serializes it, each parameter ended by "&" (Slicer drops one without it, as slicerio writes the last)
+    data["Segmentation_ConversionParameters"] = f"Reference image geometry|{reference_image_geometry(geometry)}|{REFERENCE_GEOMETRY_ABOUT}&"
     texts = {}  # header key -> its text, written in place of the stand-in pynrrd writes
     for index, structure in enumerate(segmentation.labels):  # segment <index> of the header (add_segment appends)
         texts[f"Segment{index}_Name"] = structure.name
@@ -362,6 +370,14 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
             slicerio.write_segmentation(str(temporary), data)
         _finish_header(temporary, texts)
     return Path(path)
+
+
+def reference_image_geometry(geometry: Image) -> str:
+    """Slicer's text for the grid ``geometry`` (a stored layout, :meth:`rau.image.Image.as_stored`): its IJK-to-RAS
+    matrix row by row, then its extent (first and last index along i, j, k), each value followed by ``;``."""
+    matrix = RAS_FROM_LPS @ geometry.index_to_world
+    extent = [index for size in geometry.size for index in (0, size - 1)]
+    return "".join(f"{value + 0.0:.17g};" for value in [*matrix.ravel(), *extent])  # + 0.0: never "-0"
 
 
 def _keep_label_values(data: dict, values: list[int]) -> None:

@@ -1,8 +1,9 @@
-"""Scalar volume nodes <-> :class:`rau.image.Image`; the one place where RAS becomes LPS.
+"""Scalar volume nodes <-> :class:`rau.image.Image`; where Slicer's RAS becomes LPS.
 
 Slicer places voxels with an IJK-to-RAS matrix (plus any parent transform); ``rau``
 uses an index-to-LPS matrix. The two differ by a sign flip of the first two world
-axes, :data:`RAS_FROM_LPS`, applied here and nowhere else.
+axes, :data:`rau.image.RAS_FROM_LPS`, applied here (and to the reference geometry of a ``.seg.nrrd``
+rau writes).
 
 Dimensionality follows :meth:`rau.image.Image.from_grid` (a 1-slice volume node is a 2D
 image). Toward Slicer, a 2D image is placed where its volume was (:meth:`Image.volume`),
@@ -19,10 +20,7 @@ from vtk.util.numpy_support import get_vtk_array_type, vtk_to_numpy
 from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArray, vtkMatrixFromArray
 
 from rau.boxes import Box
-from rau.image import GeometryError, Image, colour_as_grey
-
-RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-"""Maps homogeneous LPS points to RAS and back (it is its own inverse)."""
+from rau.image import RAS_FROM_LPS, GeometryError, Image, colour_as_grey
 
 
 def lps_to_ras(points) -> np.ndarray:
