@@ -30,7 +30,7 @@ from rau.io.images import PICTURE_SUFFIXES, check_picture_output
 from rau.io.json_text import parse_json
 from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
-from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
+from rau.io.run_outputs import check_run_outputs, file_digest, output_paths, write_outputs
 from rau.image import common_frame
 from rau.labels import LabelSet, Segmentation, Structure, default_color
 from rau.options import EngineOptions, flag
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{saved_path}: the target it records, {inputs['target']}, is not there (moved or deleted); "
                          "give the image it was made on with --target")
     paths = output_paths(Path(args.out), args.seg_nrrd or "segmentation" in saved)  # a .seg.nrrd run keeps one
-    read = [*input_paths(recorded_arguments(inputs)), saved_path, recorded_file(saved_path, saved["label_map"]), saved_segmentation(saved, saved_path)]
+    read = [*input_paths(recorded_arguments(inputs)), saved_path, recorded_file(saved_path, saved["label_map"]), *filter(None, saved_files(saved, saved_path))]
     check_run_outputs(paths, read, args.overwrite)
     with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
         result, name, prompt, before, item, inputs = _corrected(args, saved, saved_path, inputs)
@@ -173,6 +173,8 @@ def _wrong_fields(saved: dict):
         checks.append(("seconds", saved["seconds"], number, "a number"))
     if "segmentation" in saved:
         checks.append(("segmentation", saved["segmentation"], text, "a file name"))
+    if "sha256" in saved:
+        checks.append(("sha256", saved["sha256"], lambda v: isinstance(v, dict) and all(map(text, v.values())), "an object of file digests"))
     if "ranking" in saved:
         ranked = lambda v: isinstance(v, dict) and text(v.get("reference")) and number(v.get("score")) and number(v.get("similarity"))  # noqa: E731
         checks.append(("ranking", saved["ranking"], lambda v: isinstance(v, list) and all(map(ranked, v)),
@@ -216,22 +218,58 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
 
 
 def saved_segmentation(saved: dict, path: Path) -> Path:
-    """The file that holds a saved result's masks. A run that wrote a ``.seg.nrrd`` (overlapping structures kept
-    whole): that one, named like the JSON (``s.seg.nrrd`` beside ``s.result.json``, as ``rau segment`` writes them and
-    a download from ``rau serve`` is saved under the user's name), or the recorded name when no file is named like the
-    JSON (renamed alone); refused when it is not there, as its label map may hide structures. Else its label map: the
-    one named like the JSON, else the recorded name."""
-    recorded = recorded_file(path, saved.get("segmentation", saved["label_map"]))
+    """The file that holds a saved result's masks (:func:`saved_files`): the ``.seg.nrrd`` when the run wrote one
+    (overlapping structures kept whole), unless only its label map was edited since the run (:func:`edited_since_run`:
+    e.g. in ITK-SNAP), then that label map, as the user left it; else its label map. Both edited since the run is
+    checked when they are read (:func:`check_one_edit`)."""
+    label_map, seg_nrrd = saved_files(saved, path)
+    if seg_nrrd is None:
+        return label_map
+    return label_map if edited_since_run(saved, "label_map", label_map) and not edited_since_run(saved, "segmentation", seg_nrrd) else seg_nrrd
+
+
+def saved_files(saved: dict, path: Path) -> tuple[Path, Path | None]:
+    """A saved result's label map and ``.seg.nrrd`` (None when the run wrote none), each named like the JSON
+    (``s.nii.gz``, ``s.seg.nrrd`` beside ``s.result.json``, as ``rau segment`` writes them and a download from ``rau
+    serve`` is saved under the user's name), else by its recorded name (renamed alone; a download keeps no recorded
+    name). A ``.seg.nrrd`` the run wrote is refused when it is not there, as its label map may hide structures."""
     stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
     alike = {suffix: candidate for suffix in (".seg.nrrd", *LABEL_MAP_FILE_SUFFIXES) if stem and (candidate := path.with_name(stem + suffix)).is_file()}
-    if "segmentation" in saved:
-        own = path.with_name(stem + ".seg.nrrd") if alike else recorded  # no file named like the JSON: renamed alone
-        if not own.is_file():
-            raise InputError(f"{path} records a Slicer segmentation ({saved['segmentation']}), but {own} is not there (moved or deleted); "
-                             "it keeps structures whole that the label map may hide: put it back, or run rau segment again")
-        return own
     label_maps = [candidate for suffix, candidate in alike.items() if suffix != ".seg.nrrd"]
-    return label_maps[0] if len(label_maps) == 1 else recorded  # rau segment names them alike; a download keeps no recorded name
+    label_map = label_maps[0] if len(label_maps) == 1 else recorded_file(path, saved["label_map"])
+    if "segmentation" not in saved:
+        return label_map, None
+    own = path.with_name(stem + ".seg.nrrd") if alike else recorded_file(path, saved["segmentation"])  # no file named like the JSON: renamed alone
+    if not own.is_file():
+        raise InputError(f"{path} records a Slicer segmentation ({saved['segmentation']}), but {own} is not there (moved or deleted); "
+                         "it keeps structures whole that the label map may hide: put it back, or run rau segment again")
+    return (own if saved["label_map"].lower().endswith(".seg.nrrd") else label_map), own  # a .seg.nrrd output is its own label map
+
+
+def edited_since_run(saved: dict, role: str, file: Path) -> bool:
+    """Whether ``file``, the result's ``role`` (``label_map`` or ``segmentation``), is not the file the run wrote: its
+    bytes differ from the SHA-256 the result records (none recorded, by a version of rau before them: not known, False)."""
+    recorded = saved.get("sha256", {}).get(role)
+    return recorded is not None and file.is_file() and file_digest(file) != recorded
+
+
+def check_one_edit(saved: dict, path: Path, read: Segmentation, target, recorded: list[Structure]) -> None:
+    """Refuse a result whose label map and ``.seg.nrrd`` were both edited since the run (:func:`edited_since_run`)
+    and now disagree: ``read``, the ``.seg.nrrd``'s masks on ``target``, shown as a label map of the ``recorded``
+    structures (:func:`_shown`), is not the label map; one edit would be lost."""
+    label_map, seg_nrrd = saved_files(saved, path)
+    if seg_nrrd in (None, label_map) or not (edited_since_run(saved, "label_map", label_map) and edited_since_run(saved, "segmentation", seg_nrrd)):
+        return
+    drawn = read_saved_masks(label_map, target, saved_labels(saved, label_map, recorded))
+    if not np.array_equal(_shown(read, recorded), _shown(drawn, recorded)):
+        raise InputError(f"{label_map} and {seg_nrrd} were both edited since {path} was written, and they now differ; rau correct "
+                         f"reads one: keep one edit (delete {label_map.name} to keep the .seg.nrrd's, or save the same edit in {seg_nrrd.name})")
+
+
+def _shown(segmentation: Segmentation, structures: list[Structure]) -> np.ndarray:
+    """The label map ``segmentation`` gives of ``structures`` (their values; a later one wins where they overlap)."""
+    held = LabelSet(tuple(s for s in structures if s.name in segmentation.masks))
+    return Segmentation(segmentation.geometry, held, {s.name: segmentation.masks[s.name] for s in held}).to_label_map().array
 
 
 def recorded_file(path: Path, name: str) -> Path:
@@ -262,6 +300,7 @@ def reopen(saved: dict, path: Path, target) -> Result:
     with recorded_in(path):  # each row's own colour and terminology (a hand-edited file may hold wrong ones)
         recorded = [_structure(row) for row in saved["structures"]]
     segmentation = read_saved_masks(file, target, saved_labels(saved, file, recorded))
+    check_one_edit(saved, path, segmentation, target, recorded)
     listed = {row["name"] for row in saved["structures"]}
     unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
     if unlisted:  # e.g. a segment added in Slicer, or a label map renumbered by an export: its voxels would be lost

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -138,7 +139,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     folder is held (:func:`rau.io.atomic.folders_held`: another run's set of the same names is never mixed in).
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
-    structures, which a label map cannot), the ranking of several references (:func:`ranking_rows`), with
+    structures, which a label map cannot), the SHA-256 of each (``sha256``, :func:`file_digest`), the ranking of several references (:func:`ranking_rows`), with
     ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings`` with what writing says
     (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
     whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once."""
@@ -163,12 +164,24 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary = {"engine": result.engine, "seconds": round(result.seconds, 3), "structures": result.summary(),
                    "label_map": (paths.get("label_map") or paths["seg_nrrd"]).name}
         summary |= {"segmentation": paths["seg_nrrd"].name} if "seg_nrrd" in paths else {}
+        written_as = {"label_map": temporary.get("label_map", temporary.get("seg_nrrd")), "segmentation": temporary.get("seg_nrrd")}
+        summary["sha256"] = {role: file_digest(file) for role, file in written_as.items() if file is not None}
         summary |= {"ranking": ranking} if (ranking := ranking_rows(result)) else {}
         summary |= {"inputs": inputs} if inputs else {}
         said = list(dict.fromkeys([*warnings, *written]))  # each once
         summary |= {"warnings": said} if said else {}
         temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
         hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex: what a result JSON records of its label map and ``.seg.nrrd`` (its
+    ``sha256``), so ``rau correct`` knows which one was edited since the run."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def ranking_rows(result) -> list[dict]:

@@ -1,0 +1,86 @@
+"""``rau correct`` on a run that wrote a label map and a ``.seg.nrrd``, one or both edited by hand since: it reads the
+one edited (the result JSON records the SHA-256 of each as written), and refuses two edits that disagree."""
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from rau.cli import main
+from rau.io import read_segmentation, write_seg_nrrd
+from rau.labels import Segmentation
+
+BLOCK = (slice(100, 110), slice(100, 110))
+"""Where the user draws S5_left_main again, as a 10 x 10 block (rows j, columns i)."""
+
+
+@pytest.fixture
+def arcade_run(shared_data, tmp_path):
+    """``rau segment --seg-nrrd`` of ARCADE 350 on 858: its result JSON, label map and ``.seg.nrrd``."""
+    folder = shared_data / "arcade_syntax_dev"
+    out = tmp_path / "r.nii.gz"
+    assert main(["segment", "--reference", str(folder / "arcade_train_350_img.png"), "--reference-labels", str(folder / "arcade_train_350_lab.png"),
+                 "--reference-spacing", "1", "--target", str(folder / "arcade_train_858_img.png"), "--target-spacing", "1",
+                 "--out", str(out), "--seg-nrrd"]) == 0
+    return tmp_path / "r.result.json", out, tmp_path / "r.seg.nrrd"
+
+
+def _redraw_s5_in_label_map(label_map):
+    """Erase S5_left_main (value 5) from the NIfTI label map and draw it as :data:`BLOCK`, as ITK-SNAP saves an edit."""
+    image = nib.load(label_map)
+    voxels = np.asarray(image.dataobj).copy()
+    voxels[voxels == 5] = 0
+    voxels[BLOCK[1], BLOCK[0]] = 5  # NIfTI arrays are (i, j, k)
+    nib.save(nib.Nifti1Image(voxels, image.affine, image.header), label_map)
+
+
+def _correct(result, out):
+    return main(["correct", str(result), "--structure", "S6_LAD_proximal", "--inside", "211,181", "--out", str(out)])
+
+
+def _block_only(mask) -> bool:
+    """Whether a (k, j, i) mask of the 2D target is :data:`BLOCK` and nothing else."""
+    drawn = np.zeros_like(mask)
+    drawn[0][BLOCK] = True
+    return bool(np.array_equal(mask, drawn))
+
+
+def test_correct_keeps_a_hand_edit_of_the_label_map_of_a_run_that_also_wrote_a_seg_nrrd(arcade_run, tmp_path, capsys):
+    """Before, the .seg.nrrd was read whatever was edited: the engine's S5_left_main (1066 pixels) came back."""
+    result, label_map, _ = arcade_run
+    _redraw_s5_in_label_map(label_map)
+    assert _correct(result, tmp_path / "c.nii.gz") == 0, capsys.readouterr().err
+    for written in (tmp_path / "c.nii.gz", tmp_path / "c.seg.nrrd"):
+        assert _block_only(read_segmentation(written).mask("S5_left_main")), written
+    assert set(json.loads((tmp_path / "c.result.json").read_text())["sha256"]) == {"label_map", "segmentation"}  # for the next correction
+
+
+def test_correct_reads_an_edit_of_the_seg_nrrd_and_both_edits_when_they_agree(arcade_run, tmp_path, capsys):
+    result, label_map, seg_nrrd = arcade_run
+    saved = read_segmentation(seg_nrrd)
+    masks = dict(saved.masks)
+    masks["S5_left_main"] = np.zeros_like(masks["S5_left_main"])
+    masks["S5_left_main"][0][BLOCK] = True
+    write_seg_nrrd(Segmentation(saved.geometry, saved.labels, masks), seg_nrrd, overwrite=True)  # as Slicer saves an edit
+    assert _correct(result, tmp_path / "c.nii.gz") == 0, capsys.readouterr().err
+    assert _block_only(read_segmentation(tmp_path / "c.seg.nrrd").mask("S5_left_main"))
+    _redraw_s5_in_label_map(label_map)  # the same edit in both files: they agree
+    assert _correct(result, tmp_path / "c2.nii.gz") == 0, capsys.readouterr().err
+    assert _block_only(read_segmentation(tmp_path / "c2.seg.nrrd").mask("S5_left_main"))
+
+
+def test_correct_refuses_a_label_map_and_seg_nrrd_edited_apart_naming_both(arcade_run, tmp_path, capsys):
+    result, label_map, seg_nrrd = arcade_run
+    _redraw_s5_in_label_map(label_map)
+    saved = read_segmentation(seg_nrrd)
+    masks = {**saved.masks, "S6_LAD_proximal": np.zeros_like(saved.masks["S6_LAD_proximal"])}  # S6 erased in Slicer
+    write_seg_nrrd(Segmentation(saved.geometry, saved.labels, masks), seg_nrrd, overwrite=True)
+    before = label_map.read_bytes(), seg_nrrd.read_bytes()
+    assert _correct(result, tmp_path / "c.nii.gz") == 2
+    assert (f"{label_map} and {seg_nrrd} were both edited since {result} was written, and they now differ; rau correct reads one: "
+            "keep one edit (delete r.nii.gz to keep the .seg.nrrd's, or save the same edit in r.seg.nrrd)") in capsys.readouterr().err
+    assert not list(tmp_path.glob("c.*")) and (label_map.read_bytes(), seg_nrrd.read_bytes()) == before
+    label_map.unlink()  # as the refusal says: the .seg.nrrd's edit is kept
+    assert _correct(result, tmp_path / "c.nii.gz") == 0, capsys.readouterr().err
+    np.testing.assert_array_equal(read_segmentation(tmp_path / "c.seg.nrrd").mask("S5_left_main"), saved.masks["S5_left_main"])
