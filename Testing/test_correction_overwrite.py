@@ -145,6 +145,14 @@ def test_a_vessel_session_refuses_a_box_with_its_points():
     assert session.results["first"].confidence == 0.8 and not session.can_undo("first")
 
 
+def test_a_vessel_correction_without_points_says_it_needs_a_point_not_that_a_box_is_unused():
+    """Before: "a box is not used on vessels", though no box was given."""
+    session = vessel_session()
+    with pytest.raises(InputError, match=r"^a vessel correction needs at least one inside or outside point \(a click or a stroke\)$"):
+        session.reprompt("first", Prompt())
+    assert session.results["first"].confidence == 0.8 and not session.can_undo("first")
+
+
 def test_a_click_on_no_vessel_is_refused_and_keeps_the_confidence():
     session = vessel_session()
     with pytest.raises(InputError, match="vessel clicks must lie on a vessel: the click at 5,5 is more than 8 px"):

@@ -212,5 +212,7 @@ def _possessive(names: list[str]) -> str:
 
 def check_points_only(prompt: Prompt) -> None:
     """Refuse a vessel correction with a box (it would be left unused) or without points."""
-    if prompt.box is not None or not prompt.points:
+    if prompt.box is not None:
         raise InputError("a vessel correction takes points only (inside and outside clicks, strokes): a box is not used on vessels")
+    if not prompt.points:
+        raise InputError("a vessel correction needs at least one inside or outside point (a click or a stroke)")
