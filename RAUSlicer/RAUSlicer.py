@@ -113,6 +113,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
     def __init__(self):
         ScriptedLoadableModuleLogic.__init__(self)
         self.corrections = {}  # segmentation node ID -> rau.mrml.Correction (sessions live in memory)
+        self.sessionless = {}  # segmentation node ID -> (node, why the server kept no correction session for its result)
 
     def getParameterNode(self):
         return RAUSlicerParameterNode(super().getParameterNode())
@@ -161,8 +162,10 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         stale = self.corrections.pop(node.GetID(), None)  # a node of a cleared scene had this id
         if stale is not None:
             stale.close()
-        if result.session is not None:  # a server may keep none (a result over its session memory)
+        if result.session is not None:
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
+        elif result.details.get("no_session"):  # a server may keep none (a result over its session memory): it says why
+            self.sessionless[node.GetID()] = (node, result.details["no_session"])
         self._releaseSessions(keep=KEPT_SESSIONS)
         return node
 
@@ -196,6 +199,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
             alive = alive[max(0, len(alive) - keep):] if keep else []
         for key in [key for key in self.corrections if key not in alive]:
             self.corrections.pop(key).close()
+        self.sessionless = {key: kept for key, kept in self.sessionless.items() if keep != 0 and kept[0].GetScene() is not None}
 
     @staticmethod
     def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):
@@ -458,8 +462,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.ui.propagateButton.enabled = canCorrect and correction.result.target.ndim == 3
         self.ui.undoButton.enabled = canCorrect and correction.can_undo(segment)
         self.ui.correctionStatusLabel.text = (
-            "" if correction is not None or busy or not (p and p.outputSegmentation)
-            else "Corrections need the engine session of this run; press Run again to correct this segmentation."
+            "" if correction is not None or busy or not (p and p.outputSegmentation) else self.logic.uncorrectable(p.outputSegmentation)
         )
         hasOutput = bool(p and p.outputSegmentation) and not busy  # a result is exported on its own target's grid
         self.ui.exportButton.enabled = hasOutput

@@ -37,9 +37,10 @@ def running_server(config):
 
 
 @contextlib.contextmanager
-def serve_process(work_dir, *arguments: str, env=None):
+def serve_process(work_dir, *arguments: str, env=None, output=None):
     """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed);
-    ``work_dir`` None: the server's own temporary one. Leaving stops it with SIGTERM."""
+    ``work_dir`` None: the server's own temporary one; ``output``: a file that gets what it prints. Leaving stops it
+    with SIGTERM."""
     import subprocess
     import sys
 
@@ -50,7 +51,8 @@ def serve_process(work_dir, *arguments: str, env=None):
         port = probe.getsockname()[1]
     work = ["--work-dir", str(work_dir)] if work_dir is not None else []
     command = [sys.executable, "-m", "rau.cli", "serve", "--port", str(port), *work, *arguments]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    printed = open(output, "w") if output else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=printed, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -66,3 +68,5 @@ def serve_process(work_dir, *arguments: str, env=None):
     finally:
         process.terminate()
         process.wait(timeout=60)
+        if output:
+            printed.close()

@@ -3,6 +3,7 @@ loopback, on slicer-core MRML scenes, and get the same segments as running here.
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -210,6 +211,43 @@ def test_a_correction_whose_answer_never_came_closes_the_session_and_says_run_ag
             logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
         assert logic.correction(node) is None
         assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
+
+
+def test_a_correction_the_stopped_server_refused_says_nothing_was_changed_and_run_again(mrml_scene, shared_data, tmp_path):
+    """Before: "refused the connection: is it running?, so whether it made the change is not known": a refused
+    connection never reached the server."""
+    from rau.errors import InputError
+
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    target = inputs[2]
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        node = logic.process(*inputs, None, "registration", {"deformable": False}, server=url)
+    before = segments(node, target)
+    k, j, i = np.argwhere(before[name])[len(np.argwhere(before[name])) // 2]
+    with pytest.raises(InputError, match=rf"^nothing was changed: rau server {url} refused the connection: is it running\?; press Run again to correct it$"):
+        logic.correct(node, name, Prompt(points=[(float(i), float(j), float(k))], labels=[0]))
+    assert logic.correction(node) is None
+    assert all(np.array_equal(mask, before[n]) for n, mask in segments(node, target).items())
+
+
+def test_a_result_the_server_keeps_no_session_for_says_why_at_run_and_in_the_panel(mrml_scene, shared_data, tmp_path):
+    """Before: a result over the server's --max-session-gb came without a session and without a word, and the panel
+    said to press Run again to correct it, which never could."""
+    from rau.user_warnings import collected_warnings
+
+    inputs, logic, name = hc18_scene(mrml_scene, shared_data)
+    reason = (r"this result cannot be corrected: the server's correction session never opened: its result needs \S+ GiB, "
+              r"more than the \S+ GiB the server keeps for sessions \(rau serve --max-session-gb\)")
+    with running_server(ServerConfig(work_dir=tmp_path / "work", max_session_bytes=1)) as (url, _):
+        with collected_warnings() as said:  # what the panel shows once the run ends
+            result = logic.runEngine("registration", {"deformable": False}, logic.request(*inputs), server=url)
+        assert len(said) == 1 and re.fullmatch(reason, said[0]), said
+        node = logic.writeResult(result, inputs[2])
+    assert logic.correction(node) is None
+    assert logic.uncorrectable(node) == said[0][0].upper() + said[0][1:] + "."
+    other = logic.process(*inputs, None, "registration", {"deformable": False})  # a result here: its session was dropped
+    logic.corrections.pop(other.GetID()).close()
+    assert logic.uncorrectable(other) == "Corrections need the engine session of this run; press Run again to correct this segmentation."
 
 
 def test_a_correction_the_busy_server_cannot_take_back_closes_the_session_and_says_so(mrml_scene, shared_data, tmp_path):

@@ -132,14 +132,14 @@ def test_a_remote_run_keeps_overlapping_structures_and_names_with_spaces_as_a_ru
 
 def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_reference_s_values(server, shared_data):
     """Before: the panel's defaults replaced the options the server was started with, and a structure took the last
-    reference's label value and colour (a run here takes the first's)."""
+    reference's label value and colour (a run here takes the first's). An option given, at its default too, is sent."""
     from rau.labels import Segmentation
     from rau.references import load_reference
     from rau.serve.remote import RemoteEngine
 
     client = Client(server[0])
     assert RemoteEngine(client, "registration", EngineOptions()).options == {}  # nothing chosen: the operator's settings hold
-    assert RemoteEngine(client, "registration", {"deformable": False, "top_k": 5}).options == {"deformable": False}
+    assert RemoteEngine(client, "registration", {"deformable": False, "top_k": 5, "device": "cpu"}).options == {"deformable": False, "top_k": 5}
     (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
     first = load_reference(image, labels, spacing)
     (structure,) = first.segmentation.labels

@@ -33,13 +33,21 @@ def test_the_client_imports_neither_pytorch_nor_the_server():
     assert not loaded & {"torch", "fastapi", "uvicorn"}, loaded & {"torch", "fastapi", "uvicorn"}
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "http://127.0.0.1:8000/v1", "ftp://host:8000", "http://", "http://host:abc", "http://h:1#x"])
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://host:8000", "http://", "http://host:abc", "http://h:1#x"])
 def test_an_address_that_is_no_server_url_is_refused_saying_what_to_give(url):
     """Before: "did not answer: No connection adapters were found" (no scheme) or a bare "Not Found" (a path)."""
     with pytest.raises(ServerError, match=r"is not a server address; give http://HOST:PORT \(or https://\)"):
         Client(url)
     assert Client(" http://127.0.0.1:8000/ ").url == "http://127.0.0.1:8000"
     assert Client("https://example.org/rau/").url == "https://example.org/rau"  # behind a proxy at a sub-path
+
+
+@pytest.mark.parametrize("url, base", [("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000"), ("http://127.0.0.1:8000/v1/info", "http://127.0.0.1:8000"),
+                                       ("https://example.org/rau/v1/jobs/", "https://example.org/rau")])
+def test_an_address_with_the_api_s_path_is_refused_saying_the_address_without_it(url, base):
+    """Before: ".../v1/info" (as rau serve printed it) was taken, and every request answered "Not Found"."""
+    with pytest.raises(ServerError, match=rf"^'{url}' is not a server address: give it without the API's path /v1/\.\.\., as rau serve prints it: {base}$"):
+        Client(url)
 
 
 def test_an_address_that_answers_html_is_said_to_be_no_rau_server():
@@ -86,6 +94,27 @@ def test_a_server_that_drops_the_connection_is_said_to_have_closed_it():
     with page_server(Hangup) as url:
         with pytest.raises(ServerError, match=rf"^rau server {url} closed the connection without answering: is it a rau server"):
             Client(url).info()
+
+
+def test_a_server_that_drops_a_job_poll_is_said_to_have_stopped_or_crashed_and_the_job_lost():
+    """Before: "closed the connection without answering: is it a rau server, and does a proxy or firewall between stop
+    the request?", for a rau server that had answered and was killed while the client followed its job."""
+    import json
+
+    from rau.serve.client import API_VERSION
+
+    class KilledWhileRunning(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            if self.path == "/v1/info":
+                self.send_response(200), self.send_header("Content-Type", "application/json"), self.end_headers()
+                self.wfile.write(json.dumps({"api_version": API_VERSION}).encode())
+            else:
+                self.close_connection = True  # no answer at all
+
+    with page_server(KilledWhileRunning) as url:
+        with pytest.raises(ServerError, match=rf"^rau server {url} dropped the connection: it may have stopped or crashed; if it "
+                                              rf"stopped, job {'0' * 32} is lost with it: press Run again once it is back$"):
+            Client(url).wait("0" * 32)
 
 
 @pytest.mark.parametrize("info, said", [({"api_version": "3.0"}, 'api_version "3.0"'), ({"api_version": "three"}, 'api_version "three"'),

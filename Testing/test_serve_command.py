@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
 from rau.cli import main as rau_main
 from rau.serve.app import ServerConfig
-from rau.serve.client import Client
+from rau.serve.client import Client, ServerError
 
 
 def test_rau_serve_command_serves_with_a_token(tmp_path):
@@ -20,6 +21,42 @@ def test_rau_serve_command_serves_with_a_token(tmp_path):
     with serve_process(tmp_path / "work", "--token-file", str(tmp_path / "token")) as url:
         assert requests.get(f"{url}/v1/info", timeout=60).status_code == 401
         assert Client(url, token=token).info()["engines"]["registration"]["available"]
+
+
+def test_the_address_rau_serve_prints_is_one_the_client_takes(tmp_path):
+    """Before: it printed http://127.0.0.1:PORT/v1/info, which the client sent requests under (".../v1/info/v1/info":
+    "Not Found"); an address with the API's path is refused saying to give it without."""
+    from serve_helpers import serve_process
+
+    with serve_process(tmp_path / "work", output=tmp_path / "printed.txt") as url:
+        printed = (tmp_path / "printed.txt").read_text().split()[2]
+        assert printed == url
+        assert Client(printed).info()["api_version"]
+        with pytest.raises(ServerError, match=rf"^'{url}/v1/info' is not a server address: give it without the API's path "
+                                              rf"/v1/\.\.\., as rau serve prints it: {url}$"):
+            Client(f"{url}/v1/info")
+
+
+def test_an_option_given_at_its_core_default_is_sent_to_a_server_started_otherwise(tmp_path, shared_data):
+    """Before: deformable=True, the core default, was left out, so a server started --no-deformable ran rigid: the
+    remote result was the local deformable=False one."""
+    from serve_helpers import serve_process
+
+    from rau.engines import Request, create_engine
+    from rau.io import read_image
+    from rau.references import load_reference
+    from rau.serve.remote import remote_engine
+
+    folder = shared_data / "hc18_fetal_head_us"
+    reference = load_reference(folder / "images/012_HC.png", folder / "masks/012_HC_mask.png", 0.08346045)
+    request = Request([reference], read_image(folder / "images/058_HC.png", 0.077068008))
+    here = {deformable: create_engine("registration", {"deformable": deformable}).run(request).structures[0].mask for deformable in (True, False)}
+    assert not np.array_equal(here[True], here[False])
+    with serve_process(tmp_path / "work", "--no-deformable") as url:
+        for deformable in (True, False):
+            there = remote_engine(url, "registration", {"deformable": deformable}).run(request)
+            assert np.array_equal(there.structures[0].mask, here[deformable]), deformable
+        assert np.array_equal(remote_engine(url, "registration", {}).run(request).structures[0].mask, here[False])  # left out: the operator's
 
 
 def test_a_token_file_other_users_can_read_is_warned_of(tmp_path, capsys):

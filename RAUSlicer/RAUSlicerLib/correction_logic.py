@@ -7,7 +7,8 @@ OVERWRITE_OPTION = "tick 'Overwrite other segments under the new mask'"
 
 class CorrectionLogic:
     """Correction methods mixed into ``RAUSlicerLogic``, which gives ``corrections`` (segmentation node ID ->
-    ``rau.mrml.Correction``) and ``_releaseSessions``."""
+    ``rau.mrml.Correction``), ``sessionless`` (segmentation node ID -> (node, why the server kept no session)) and
+    ``_releaseSessions``."""
 
     def correction(self, segmentationNode):
         """The kept correction session for a result node, or None (e.g. after reloading the scene: node IDs
@@ -18,6 +19,14 @@ class CorrectionLogic:
             self.corrections.pop(segmentationNode.GetID()).close()  # a server's closed session (410) corrects no more
             return None
         return correction
+
+    def uncorrectable(self, segmentationNode):
+        """Why a result node without a kept correction session (:meth:`correction`) cannot be corrected, as the panel
+        says it: the server's reason when it kept no session for the result, else to press Run again."""
+        node, reason = self.sessionless.get(segmentationNode.GetID(), (None, ""))
+        if node is segmentationNode and reason:
+            return f"{reason[0].upper()}{reason[1:]}."
+        return "Corrections need the engine session of this run; press Run again to correct this segmentation."
 
     def undo(self, segmentationNode, name):
         """Put back the segment ``name`` (and the engine session's state) as it was before its last correction,

@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             if args.work_dir:  # made only now: a start that fails (its port taken) leaves nothing behind
                 make_work_dir(config.work_dir)
             host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
-            print(f"rau serve: http://{host}:{args.port}/v1/info, work folder {config.work_dir}")
+            print(f"rau serve: http://{host}:{args.port} (the address for the Slicer module's Engine location), "
+                  f"work folder {config.work_dir}", flush=True)
             serve(config, sock)
     finally:
         if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server

@@ -150,6 +150,8 @@ class Server:
             if self.sessions.add(job.id, job.result):
                 return
             job.session, job.result.session = None, None  # over the sessions' memory: no corrections
+            job.no_session = f"this result cannot be corrected: the server's correction session {self.sessions.closed_reason(job.id)}"
+            job.warnings = [*job.warnings, job.no_session]  # a new list: a poll may be reading the old
         job.release()
 
     def job_record(self, job: Job) -> dict:

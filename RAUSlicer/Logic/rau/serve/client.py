@@ -25,11 +25,12 @@ OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
 
 
 class ServerError(RuntimeError):
-    """The server refused a request or could not be reached; ``status`` is the HTTP status (0: no answer)."""
+    """The server refused a request or could not be reached; ``status`` is the HTTP status (0: no answer);
+    ``unsent``: the request never reached it (the connection was refused, the name not found), so it did nothing."""
 
-    def __init__(self, message: str, status: int = 0):
+    def __init__(self, message: str, status: int = 0, unsent: bool = False):
         super().__init__(message)
-        self.status = status
+        self.status, self.unsent = status, unsent
 
 
 class IncompatibleServer(ServerError):
@@ -51,15 +52,18 @@ class Client:
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 60.0):
         """Raises :class:`ServerError` for a ``url`` that is no server address: ``http(s)://HOST[:PORT]``, with the
-        path of a proxy in front of the server if there is one, but not the API's own ``/v1``."""
+        path of a proxy in front of the server if there is one, but not the API's own ``/v1/...``."""
         parts = urllib.parse.urlsplit(url.strip().rstrip("/"))
         try:
             port_ok = parts.port is None or parts.port > 0
         except ValueError:  # not a number
             port_ok = False
-        if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment
-                or parts.path.split("/")[-1] == "v1"):
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
             raise ServerError(f"{url!r} is not a server address; give http://HOST:PORT (or https://), as rau serve prints it")
+        path = parts.path.split("/")
+        if "v1" in path:
+            base = f"{parts.scheme}://{parts.netloc}{'/'.join(path[:path.index('v1')])}"
+            raise ServerError(f"{url!r} is not a server address: give it without the API's path /v1/..., as rau serve prints it: {base}")
         self.url, self.token, self.timeout = url.strip().rstrip("/"), token, timeout
         self.http = requests.Session()
         self.http.headers[API_HEADER] = str(API_VERSION)
@@ -73,7 +77,8 @@ class Client:
         try:
             response = self.http.request(method, self.url + path, **kwargs)
         except requests.RequestException as error:
-            raise ServerError(self._no_answer(error, kwargs["timeout"])) from error
+            unsent = any(isinstance(cause, (ConnectionRefusedError, socket.gaierror)) for cause in _causes(error))
+            raise ServerError(self._no_answer(error, kwargs["timeout"]), unsent=unsent) from error
         if response.status_code >= 400:
             detail = _detail(response)
             if response.status_code == 401:
@@ -93,6 +98,8 @@ class Client:
             return (f"rau server {self.url}: the name {urllib.parse.urlsplit(self.url).hostname} could not be looked up: "
                     "is it spelled right, and is this computer on the server's network?")
         if any(isinstance(cause, (ConnectionResetError, http.client.RemoteDisconnected)) for cause in causes):
+            if self._checked:  # it answered this client as a rau server before
+                return f"rau server {self.url} dropped the connection: it may have stopped or crashed"
             return (f"rau server {self.url} closed the connection without answering: is it a rau server, and does a "
                     "proxy or firewall between stop the request?")
         return f"rau server {self.url} did not answer: {error}"
@@ -194,7 +201,12 @@ class Client:
         """
         cancel_sent = False
         while True:
-            record = self.job(job_id, wait=poll_seconds)
+            try:
+                record = self.job(job_id, wait=poll_seconds)
+            except ServerError as error:
+                if error.status:
+                    raise
+                raise ServerError(f"{error}; if it stopped, job {job_id} is lost with it: press Run again once it is back") from error
             if on_progress:
                 on_progress(record.get("step", ""), float(record.get("progress", 0.0)))
             if record["state"] == "done":

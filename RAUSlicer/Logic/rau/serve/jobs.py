@@ -62,6 +62,8 @@ class Job:
     status: int | None = None
     result: object | None = None
     session: str | None = None
+    no_session: str = ""
+    """Why a done job's result has no correction session (empty while it has one): also one of its :attr:`warnings`."""
     version: int = 0
     """Corrections applied to ``result``, also after its session closed (the outputs are rewritten when it changed)."""
     written_version: int = -1
@@ -99,7 +101,7 @@ class Job:
             "job": self.id, "state": state, "step": step, "progress": round(self.progress, 4),
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
             "structures": summary, "seconds": seconds, "warnings": [*self.warnings, *self.written_warnings],
-            "output_warnings": self.written_warnings,
+            "output_warnings": self.written_warnings, "no_session": self.no_session,
         }
 
     def output_paths(self) -> dict[str, Path]:

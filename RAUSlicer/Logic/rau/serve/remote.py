@@ -77,13 +77,14 @@ class RemoteEngine(Engine):
     """The engine ``engine_name`` with ``options`` (client-side choices), run by the server behind ``client``."""
 
     def __init__(self, client: Client, engine_name: str, options: EngineOptions | dict | None = None):
-        """Of ``options``, only what a client may choose (:data:`~rau.serve.options.CLIENT_OPTIONS`) and changed
-        from the default is sent: the rest is what the server operator started the server with."""
-        if not isinstance(options, EngineOptions):
-            options = EngineOptions.from_dict(options)
+        """Of ``options``, the choices a client may make (:data:`~rau.serve.options.CLIENT_OPTIONS`) that were given
+        are sent, a default too: each key of a dict (checked as :meth:`EngineOptions.from_dict` checks it); of an
+        :class:`EngineOptions`, which cannot tell a default given from one left out, those changed from the default.
+        The rest is what the server operator started the server with."""
+        checked = options if isinstance(options, EngineOptions) else EngineOptions.from_dict(options)
+        given = set(options or {}) if isinstance(options, dict) else {key for key in CLIENT_OPTIONS if getattr(checked, key) != getattr(EngineOptions(), key)}
         self.client, self.name = client, engine_name
-        defaults = EngineOptions()
-        self.options = {key: getattr(options, key) for key in CLIENT_OPTIONS if getattr(options, key) != getattr(defaults, key)}
+        self.options = {key: getattr(checked, key) for key in CLIENT_OPTIONS if key in given}
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         validate_request(request)  # here, where the inputs have their own names (the server sees only the uploaded copies')
@@ -120,7 +121,8 @@ class RemoteEngine(Engine):
             structures.setdefault(normalize_name(structure.name), structure)
         items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"]), names) for row in record["structures"]]
         session = RemoteSession(self.client, record["session"], request.target, structures, items, names) if record.get("session") else None
-        return Result(request.target, items, record["engine"], record["seconds"], {"server": self.client.url, "job": job_id}, session)
+        details = {"server": self.client.url, "job": job_id, **({"no_session": record["no_session"]} if record.get("no_session") else {})}
+        return Result(request.target, items, record["engine"], record["seconds"], details, session)
 
 
 def say_warnings(record: dict, names: dict[str, str]) -> None:
@@ -185,7 +187,8 @@ class RemoteSession(Session):
 
     def _sent(self, call):
         """``call()``, one round trip to the server's session; one the server has closed (410: idle too long, the
-        server restarted), or whose answer never came (it may have made the change or not), is closed here too
+        server restarted), that refused the connection (it changed nothing), or whose answer never came (it may have made
+        the change or not), is closed here too
         (:attr:`closed_reason`), and the error says what to do; so is every call after."""
         if self.closed_reason:
             raise InputError(f"{self.closed_reason}; press Run again to correct it")
@@ -193,7 +196,8 @@ class RemoteSession(Session):
             return call()
         except ServerError as error:
             if error.status in (0, 410):
-                self.closed_reason = str(error) if error.status else f"{error}, so whether it made the change is not known"
+                self.closed_reason = (str(error) if error.status else f"nothing was changed: {error}" if error.unsent
+                                      else f"{error}, so whether it made the change is not known")
                 raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
             raise
 
