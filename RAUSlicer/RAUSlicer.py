@@ -162,6 +162,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         stale = self.corrections.pop(node.GetID(), None)  # a node of a cleared scene had this id
         if stale is not None:
             stale.close()
+        self.sessionless.pop(node.GetID(), None)  # what an earlier result of this node lacked
         if result.session is not None:
             self.corrections[node.GetID()] = Correction(result, node, lowConfidence, target_node=targetVolume)
         elif result.details.get("no_session"):  # a server may keep none (a result over its session memory): it says why
