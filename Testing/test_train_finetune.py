@@ -15,7 +15,7 @@ from rau.models.loader import ModelSource
 from rau.train.dataset import read_records
 from rau.train.evaluation import record_messages
 from rau.vlm.local import TransformersBackend
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
+from tiny_qwen import build_tiny_qwen, tiny_qwen  # noqa: F401  (session fixture)
 from train_fixtures import listing, log, pairs, sft_adapter, short_held_out_answers  # noqa: F401  (fixtures)
 
 
@@ -79,23 +79,50 @@ def test_rau_segment_runs_with_the_trained_adapter(sft_adapter, tiny_qwen, share
     assert json.loads(out.with_name("target.result.json").read_text())["engine"] == "rau"
 
 
-def test_an_adapter_put_on_another_base_model_is_said_to_be(sft_adapter, tiny_qwen, tmp_path, capsys):
-    """Before: an adapter of the same shape was layered onto another model or revision without a word."""
-    import shutil
+@pytest.fixture(scope="module")
+def other_qwen(tmp_path_factory):
+    """Another tiny Qwen2.5-VL of the same shape as ``tiny_qwen`` (other random weights): an adapter loads onto it."""
+    return build_tiny_qwen(tmp_path_factory.mktemp("other_qwen"), seed=1)
 
+
+def test_an_adapter_put_on_another_base_model_is_said_to_be(sft_adapter, tiny_qwen, other_qwen, capsys):
+    """Before: an adapter of the same shape was layered onto another model or revision without a word."""
     TransformersBackend.load(ModelSource(str(tiny_qwen)), device="cpu", adapter=sft_adapter)
     assert "warning" not in capsys.readouterr().err
-    other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
-    TransformersBackend.load(ModelSource(str(other)), device="cpu", adapter=sft_adapter)
-    assert f"warning: the adapter {sft_adapter} was trained on {tiny_qwen.resolve()}, not on {other}" in capsys.readouterr().err
+    TransformersBackend.load(ModelSource(str(other_qwen)), device="cpu", adapter=sft_adapter)
+    assert f"warning: the adapter {sft_adapter} was trained on {tiny_qwen.resolve()}, not on {other_qwen}" in capsys.readouterr().err
 
 
-def test_a_checkpoint_given_as_adapter_is_refused_or_said_to_be_on_another_base(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
-    """Before: a checkpoint held no record of its base model, so --adapter CHECKPOINT trained on another base without a word
-    (recorded as that base's adapter), and rau segment layered it on another base without a warning."""
+def test_an_adapter_goes_on_its_base_model_in_another_folder_or_as_its_hub_id(sft_adapter, pairs, tiny_qwen, tmp_path, monkeypatch,
+                                                                             capsys):
+    """Before: the base model was compared by its folder or Hub id, so the same model elsewhere was refused for --adapter
+    ("was trained on ..., not on --model ...", exit 2), and rau segment warned that the adapter was another model's: an
+    adapter trained on the folder, given the model's Hub id (found in the cache), or one trained on the id, given a folder
+    the model was downloaded into, or the models folder copied to another disk."""
     import shutil
 
-    checkpoint, other = sft_adapter / "checkpoints" / "checkpoint-4", shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    import huggingface_hub
+
+    shutil.copytree(tiny_qwen, tmp_path / "cache/models--tiny--qwen/snapshots/0123abcd")
+    (tmp_path / "cache/models--tiny--qwen/refs").mkdir()
+    (tmp_path / "cache/models--tiny--qwen/refs/main").write_text("0123abcd")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    downloaded = shutil.copytree(tiny_qwen, tmp_path / "downloaded")
+    quick = ["--data", str(pairs), "--device", "cpu", "--max-steps", "1", "--eval-steps", "0"]
+    assert main(["train", "sft", "--model", "tiny/qwen", "--adapter", str(sft_adapter), "--out", str(tmp_path / "on_id"), *quick]) == 0
+    assert main(["train", "sft", "--model", str(downloaded), "--adapter", str(tmp_path / "on_id"), "--out", str(tmp_path / "on_copy"),
+                 *quick]) == 0
+    assert json.loads((tmp_path / "on_id/rau_adapter.json").read_text())["base_model"] == "tiny/qwen"  # as given, for information
+    TransformersBackend.load(ModelSource(str(downloaded)), device="cpu", adapter=sft_adapter)
+    assert "was trained on" not in capsys.readouterr().err
+
+
+def test_a_checkpoint_given_as_adapter_is_refused_or_said_to_be_on_another_base(sft_adapter, pairs, tiny_qwen, other_qwen, tmp_path,
+                                                                                capsys):
+    """Before: a checkpoint held no record of its base model, so --adapter CHECKPOINT trained on another base without a word
+    (recorded as that base's adapter), and rau segment layered it on another base without a warning."""
+    checkpoint, other = sft_adapter / "checkpoints" / "checkpoint-4", other_qwen
     assert main(["train", "sft", "--model", str(other), "--data", str(pairs), "--adapter", str(checkpoint), "--out", str(tmp_path / "out"),
                  "--device", "cpu", "--max-steps", "1", "--eval-steps", "0"]) == 2
     assert f"--adapter {checkpoint} was trained on {tiny_qwen.resolve()}, not on --model {other}" in capsys.readouterr().err
@@ -321,13 +348,12 @@ GRPO_QUICK = ["--device", "cpu", "--max-steps", "1", "--batch-size", "2", "--num
               "--eval-steps", "0", "--eval-limit", "1"]
 
 
-def test_grpo_from_an_adapter_refuses_another_base_and_records_the_adapters_lora(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+def test_grpo_from_an_adapter_refuses_another_base_and_records_the_adapters_lora(sft_adapter, pairs, tiny_qwen, other_qwen, tmp_path,
+                                                                                 capsys):
     """Before: an adapter trained on another base was trained further on --model without a word and recorded as that
     model's; the record gave the --lora-r/--lora-alpha given (ignored by peft), not the adapter's own, and those options were
     ignored without a word."""
-    import shutil
-
-    other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    other = other_qwen
     common = ["--data", str(pairs), "--adapter", str(sft_adapter), *GRPO_QUICK]
     assert main(["train", "grpo", "--model", str(other), *common, "--out", str(tmp_path / "refused")]) == 2
     assert (f"--adapter {sft_adapter} was trained on {tiny_qwen.resolve()}, not on --model {other}; give --model {tiny_qwen.resolve()}"

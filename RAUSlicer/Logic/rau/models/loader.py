@@ -6,6 +6,8 @@ torch and transformers are imported inside the functions, so ``import rau`` stay
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -196,7 +198,7 @@ def check_weights(folder: Path) -> None:
     that :func:`check_safetensors` refuses, or a ``pytorch_model*.bin`` that :func:`check_torch_weights` refuses, or a
     shard that the checkpoint's index names and the folder lacks; only headers, directories and the index are read (torch
     files mapped), so this is quick for any size."""
-    if not any(Path(folder).glob("*.safetensors")) and not any(Path(folder).glob("pytorch_model*.bin")):
+    if not weight_files(folder):
         raise ModelNotAvailableError(f"{folder} holds no model weights (model.safetensors); copy the whole model folder")
     for index in sorted(Path(folder).glob("*.index.json")):  # a checkpoint in shards lists them all
         shards = read_json(index).get("weight_map", {})
@@ -204,10 +206,43 @@ def check_weights(folder: Path) -> None:
         if missing:
             raise ModelNotAvailableError(f"{index} names {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not in "
                                          f"{folder}; copy the whole model folder")
-    for weights in sorted(Path(folder).glob("*.safetensors")):
-        check_safetensors(weights)
-    for weights in sorted(Path(folder).glob("pytorch_model*.bin")):
-        check_torch_weights(weights)
+    for weights in weight_files(folder):
+        if weights.suffix == ".safetensors":
+            check_safetensors(weights)
+        else:
+            check_torch_weights(weights)
+
+
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+"""The names of a model folder's weights files: safetensors, or PyTorch checkpoints."""
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The weights files in the model folder ``folder`` (:data:`WEIGHT_FILES`), by name."""
+    return sorted(path for pattern in WEIGHT_FILES for path in Path(folder).glob(pattern))
+
+
+FINGERPRINT_SAMPLE = 1 << 16
+"""Bytes a fingerprint reads at the start, middle and end of each weights file."""
+
+
+def fingerprint(folder: Path) -> str:
+    """What the model in ``folder`` is, cheaply: a hash of its config.json's settings and of each weights file's name,
+    size and three :data:`FINGERPRINT_SAMPLE` samples (start, middle, end). The same model in another folder (a copy, a
+    download of its Hub id, the cache's snapshot) has the same fingerprint, another model of the same shape almost surely
+    not; multi-GB weights are not read whole. An unreadable file raises :class:`ModelNotAvailableError` naming it."""
+    digest = hashlib.sha256(json.dumps(read_config(folder), sort_keys=True).encode())
+    for weights in weight_files(folder):
+        try:
+            size = weights.stat().st_size
+            digest.update(f"{weights.name}\0{size}\0".encode())
+            with open(weights, "rb") as handle:
+                for offset in (0, max(0, size // 2 - FINGERPRINT_SAMPLE // 2), max(0, size - FINGERPRINT_SAMPLE)):
+                    handle.seek(offset)
+                    digest.update(handle.read(FINGERPRINT_SAMPLE))
+        except OSError as error:
+            raise ModelNotAvailableError(f"{weights}: cannot read the model weights ({system_reason(error)})") from None
+    return digest.hexdigest()
 
 
 def check_torch_weights(weights: Path) -> None:

@@ -26,6 +26,7 @@ from rau.errors import InputError, OptionError, WriteError, failure_reason
 from rau.io.atomic import OutputExistsError
 from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
+from rau.models.loader import ModelSource, fingerprint, resolve
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
 from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION
@@ -391,9 +392,11 @@ def follow_schedule(lr_scheduler) -> None:
 
 
 def describe(settings: FineTuneSettings, stage: str, family, steps: int) -> dict:
-    """What an adapter trained ``steps`` steps by this run was trained on: base model, stage, pairs, LoRA settings, family."""
+    """What an adapter trained ``steps`` steps by this run was trained on: base model (with its fingerprint, which
+    :func:`rau.vlm.local.other_base` compares), stage, pairs, LoRA settings, family."""
     run = run_settings(settings, stage)
-    return {"base_model": run["model"], "stage": stage, "pairs": run["data"], "steps": steps, "lora": run["lora"], "family": family.name}
+    return {"base_model": run["model"], "base_fingerprint": fingerprint(resolve(ModelSource(settings.model))), "stage": stage,
+            "pairs": run["data"], "steps": steps, "lora": run["lora"], "family": family.name}
 
 
 def train_and_finish(trainer, settings: FineTuneSettings, stage: str, processor, family, val_records) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 from rau.errors import InputError, OptionError, UnavailableError, one_line
 from rau.io.json_text import parse_json
 from rau.models.inference import inference
-from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite, check_safetensors, check_weights, load_model,
-                               load_processor, processor_settings, read_config, read_json, read_text, resolve,
+from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite, check_safetensors, check_weights, fingerprint,
+                               load_model, load_processor, processor_settings, read_config, read_json, read_text, resolve,
                                tensors_of)
 from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
@@ -227,15 +227,24 @@ def _check_adapter_files(folder: Path) -> None:
 
 def other_base(adapter, source: ModelSource) -> str | None:
     """The base model ``rau train`` trained ``adapter`` on (its :data:`DESCRIPTION` names it: a run's adapter or one of its
-    checkpoints) when that is not ``source``; None when it is, or for an adapter trained elsewhere. (A model's revision is
-    not recorded, so one id at another revision passes.)"""
+    checkpoints) when that is not ``source``; None when it is, or for an adapter trained elsewhere. The model is compared by
+    its :func:`~rau.models.loader.fingerprint`, so the same model in another folder or as its Hub id passes; an adapter
+    described before fingerprints were recorded is compared by the folder or id it names (then one id at another revision
+    passes)."""
     try:
-        trained_on = parse_json((Path(adapter) / DESCRIPTION).read_text(encoding="utf-8"))["base_model"]
+        description = parse_json((Path(adapter) / DESCRIPTION).read_text(encoding="utf-8"))
+        trained_on = description["base_model"]
     except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
         return None
     if not isinstance(trained_on, str):
         return None
-    same = Path(trained_on).resolve() == Path(source.name).expanduser().resolve() if source.is_local else trained_on == source.name
+    recorded = description.get("base_fingerprint")
+    if isinstance(recorded, str):
+        same = recorded == fingerprint(resolve(source))
+    elif source.is_local:
+        same = Path(trained_on).resolve() == Path(source.name).expanduser().resolve()
+    else:
+        same = trained_on == source.name
     return None if same else trained_on
 
 
