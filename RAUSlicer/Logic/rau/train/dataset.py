@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
 from rau.errors import InputError
@@ -28,6 +28,8 @@ from rau.vlm.families import ModelFamily
 from rau.vlm.prompts import images_of
 
 CARD = "card.json"
+RECORD_FIELDS = ("id", "task", "legend", "images", "prompt", "answer", "truth", "bounds")
+"""What training and its held-out evaluation read of each pairs record."""
 REBUILD = "copy the pairs folder again or rebuild it with `rau train build-pairs`"
 
 
@@ -60,18 +62,42 @@ def check_pairs_out(out: Path, overwrite: bool) -> None:
 
 
 def read_card(folder) -> dict:
-    """The card of a pairs folder (raises with a hint when it is not one)."""
+    """The card of a pairs folder (raises with a hint when it is not one, or naming what a damaged one lacks)."""
     path = Path(folder) / CARD
     if not path.is_file():
         raise InputError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
     try:
-        return parse_json(path.read_text(encoding="utf-8"))
+        card = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot read the pairs card ({error}); {REBUILD}") from None
+    _check_card(path, card)
+    return card
+
+
+def _check_card(path: Path, card) -> None:
+    """Refuse a card that is no JSON object, lacks its ``family`` or ``splits``, or whose family lacks a setting of
+    :class:`ModelFamily` or has one it does not know, naming the card and the setting."""
+    missing = _missing(card, ("family", "splits"), dict)
+    if missing:
+        raise InputError(f'{path}: the card has no "{missing[0]}"; {REBUILD}')
+    required = {setting.name: setting.default is MISSING for setting in fields(ModelFamily)}
+    missing = _missing(card["family"], [name for name, needed in required.items() if needed])
+    if missing:
+        raise InputError(f'{path}: the card has no "family.{missing[0]}"; {REBUILD}')
+    unknown = sorted(set(card["family"]) - set(required))
+    if unknown:
+        raise InputError(f'{path}: the card\'s family has a setting RAU does not know ("{unknown[0]}"); {REBUILD}')
+
+
+def _missing(document, names, kind=object) -> list[str]:
+    """Those of ``names`` that the JSON object ``document`` lacks or holds as no ``kind``; all of them when it is no object."""
+    if not isinstance(document, dict):
+        return list(names)
+    return [name for name in names if name not in document or not isinstance(document[name], kind)]
 
 
 def family_of_card(card: dict) -> ModelFamily:
-    """The model family (image size rule and coordinates) the pictures were rendered for."""
+    """The model family (image size rule and coordinates) the pictures were rendered for (a card :func:`read_card` read)."""
     return ModelFamily(**card["family"])
 
 
@@ -85,9 +111,13 @@ def read_records(folder, split: str) -> list[dict]:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
-                    records.append(parse_json(line))
+                    record = parse_json(line)
                 except ValueError as error:
                     raise InputError(f"{path}, line {number}: not a whole JSON record ({error}; cut off or damaged); {REBUILD}") from None
+                missing = _missing(record, RECORD_FIELDS)
+                if missing:
+                    raise InputError(f'{path}, line {number}: the record has no "{missing[0]}"; {REBUILD}')
+                records.append(record)
     return records
 
 
@@ -100,7 +130,7 @@ def open_image(folder, relative: str):
         with PILImage.open(path) as picture:
             return picture.convert("RGB")
     except (OSError, ValueError) as error:
-        reason = "missing" if not path.is_file() else f"cannot read it: {error}"
+        reason = "missing" if not path.is_file() else f"unreadable ({error})"
         raise InputError(f"{path}: a picture of the pairs dataset {folder} is {reason}; {REBUILD}") from None
 
 
