@@ -41,3 +41,12 @@ def tiny_sam2(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("sam2")
     return {name: save_tiny_sam2(root / name, None if name == "random" else name) for name in ("random", "always", "never")}
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen(tmp_path_factory) -> Path:
+    """A session-wide tiny Qwen2.5-VL folder (:func:`tiny_qwen.build_tiny_qwen`)."""
+    pytest.importorskip("torchvision")
+    from tiny_qwen import build_tiny_qwen
+
+    return build_tiny_qwen(tmp_path_factory.mktemp("tiny_qwen"))

@@ -18,7 +18,6 @@ from rau.models.loader import ModelNotAvailableError, ModelSource
 from rau.options import EngineOptions
 from rau.vlm.families import QWEN2_5_VL, QWEN3_VL
 from rau.vlm.local import TransformersBackend, check_vlm_folder
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 from train_data import hc18_manifest
 
 QUICK_PAIRS = ["--tasks", "box", "--references-per-target", "1", "--slices-per-pair", "1", "--questions-per-pair", "1"]

@@ -15,7 +15,7 @@ from rau.models.loader import ModelSource
 from rau.train.dataset import read_records
 from rau.train.evaluation import record_messages
 from rau.vlm.local import TransformersBackend
-from tiny_qwen import build_tiny_qwen, tiny_qwen  # noqa: F401  (session fixture)
+from tiny_qwen import build_tiny_qwen
 from train_fixtures import listing, log, pairs, sft_adapter, short_held_out_answers  # noqa: F401  (fixtures)
 
 

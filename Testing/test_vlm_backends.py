@@ -20,7 +20,6 @@ from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.local import TOKENIZER_FILES, AdapterError, load_adapter
 from rau.vlm.prompts import presence_messages
 from rau.vlm.server import ServerBackend
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 
 
 def _messages(size=(84, 56)):

@@ -11,7 +11,6 @@ from rau.engines import Request, create_engine
 from rau.references import load_reference
 from rau.io import read_image
 from rau.vlm.families import QWEN2_5_VL
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 
 
 def _hc18(shared_data, index):

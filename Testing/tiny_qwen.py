@@ -4,7 +4,8 @@
 (:mod:`rau.models.loader`) and ``AutoProcessor`` read like any downloaded Qwen2.5-VL:
 config + safetensors, a byte-level BPE tokenizer trained here with ``tokenizers`` (with
 Qwen's special tokens and a Qwen-style chat template), and the real Qwen2.5-VL image,
-video and text processors. No network is used. Training tests import it too.
+video and text processors. No network is used. The tests take it as the ``tiny_qwen`` fixture (conftest.py);
+it imports without pytest, for the README's small CPU run.
 
 Its image processor takes at most ``MAX_PIXELS`` (64 patches of 28x28, 2 x 2 merged
 patches each): RAU sizes its pictures within the processor's limits
@@ -17,8 +18,6 @@ with Qwen2.5-VL's own, :data:`rau.vlm.families.QWEN2_5_VL`).
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 SPECIAL_TOKENS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
@@ -114,10 +113,3 @@ def build_tiny_qwen(folder, seed: int = 0, max_pixels: int = MAX_PIXELS) -> Path
     )
     processor.save_pretrained(folder)
     return folder
-
-
-@pytest.fixture(scope="session")
-def tiny_qwen(tmp_path_factory) -> Path:
-    """A session-wide tiny Qwen2.5-VL folder (import this fixture into a test module to use it)."""
-    pytest.importorskip("torchvision")
-    return build_tiny_qwen(tmp_path_factory.mktemp("tiny_qwen"))
