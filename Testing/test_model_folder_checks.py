@@ -243,6 +243,34 @@ def test_rau_train_names_the_model_and_adapter_options_it_refuses(tiny_qwen, tin
     assert not (tmp_path / "out").exists()
 
 
+def test_an_adapter_given_as_the_model_is_said_to_be_an_adapter(shared_data, tmp_path, capsys):
+    """Before: "--model ADAPTER has no config.json; point to a folder saved with save_pretrained()", not saying that the
+    folder (rau train's OUT, say) is an adapter, which goes in --adapter or --vlm-adapter."""
+    adapter = _adapter(tmp_path / "adapter")
+    said = (f"{adapter} has no config.json: it holds a LoRA adapter, not a model; give it as the adapter (--adapter, or --vlm-adapter "
+            "for rau segment) and its base model as the model")
+    sft = ["train", "sft", "--model", str(adapter), "--data", str(tmp_path / "pairs"), "--out", str(tmp_path / "out"), "--device", "cpu"]
+    assert main(sft) == 2
+    assert f"error: --model {said}" in capsys.readouterr().err
+    assert _segment_with_vlm(adapter, shared_data, tmp_path / "seg" / "target.nii.gz") == 2
+    assert f"--vlm-model {said}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "seg").exists()
+
+
+def test_build_pairs_offline_with_a_hub_id_not_in_the_cache_tells_of_family(shared_data, tmp_path, capsys, monkeypatch):
+    """Before: only "download it on a machine with internet access ...", though build-pairs needs no model with --family."""
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    manifest = hc18_manifest(shared_data, tmp_path, 2)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--model", "Qwen/Qwen2.5-VL-7B-Instruct"]) == 2
+    said = capsys.readouterr().err
+    assert "--model Qwen/Qwen2.5-VL-7B-Instruct: model 'Qwen/Qwen2.5-VL-7B-Instruct' is not available: offline mode is on" in said
+    assert "pass that folder instead of the id; or, without the model, give --family qwen2.5-vl|qwen3-vl|qwen2-vl instead of --model" in said
+    assert not (tmp_path / "pairs").exists()
+
+
 @pytest.mark.parametrize("out", ["locked/pairs", "locked/empty"])
 def test_a_pairs_out_in_a_folder_without_write_permission_is_refused_before_any_work(out, shared_data, tmp_path, capsys, monkeypatch):
     """Before: refused only once every pair was drawn and rendered, naming a hidden temporary folder ('could not write

@@ -129,11 +129,18 @@ def run_build_pairs(args: argparse.Namespace) -> int:
 
 
 def _model_family(model: str):
-    """The family of ``--model``, whose folder is checked as ``sft`` checks it (:func:`_check_model`)."""
+    """The family of ``--model``, whose folder is checked as ``sft`` checks it (:func:`_check_model`); a Hub id that cannot
+    be had (offline, not in the cache) is told that ``--family`` does without it."""
     from rau.models.loader import ModelSource
     from rau.vlm.local import model_family
 
-    _check_model(model)
+    try:
+        _check_model(model)
+    except OptionError as error:
+        if ModelSource(model).is_local:
+            raise
+        raise OptionError(f"{str(error).rstrip('.')}; or, without the model, give --family {'|'.join(FAMILY_NAMES)} "
+                          "instead of --model") from None
     return model_family(ModelSource(model))
 
 

@@ -49,6 +49,9 @@ def resolve(source: ModelSource) -> Path:
     if source.is_local:
         folder = Path(source.name).expanduser()
         if not has_file(folder, "config.json"):
+            if has_file(folder, "adapter_config.json"):  # e.g. rau train's OUT given as the model
+                raise ModelNotAvailableError(f"{folder} has no config.json: it holds a LoRA adapter, not a model; give it as the adapter "
+                                             "(--adapter, or --vlm-adapter for rau segment) and its base model as the model")
             raise ModelNotAvailableError(f"{folder} has no config.json; point to a folder saved with save_pretrained()")
         return folder
     if Path(source.name).expanduser().is_file():
