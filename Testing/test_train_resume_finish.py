@@ -10,7 +10,6 @@ import pytest
 
 import rau.train.evaluation
 from rau.cli import main
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 from train_fixtures import listing, log, pairs, sft_adapter, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
 
 
