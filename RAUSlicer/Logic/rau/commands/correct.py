@@ -21,7 +21,7 @@ from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
-from rau.commands.engine_options import add_option_arguments, checked_engine, warn_unused_options
+from rau.commands.engine_options import add_option_arguments, checked_engine, engine_options, given_options, warn_unused_options
 from rau.engines import ENGINES, Request, engine_class
 from rau.engines.base import Prompt
 from rau.errors import InputError, OptionError, about
@@ -66,6 +66,7 @@ MOVABLE = ("device", "model_cache", "sam2_model", "vlm_model", "vlm_server")
 
 
 def run(args: argparse.Namespace) -> int:
+    engine_options(args)  # the models given here are checked as rau segment checks them, before the result's own
     saved_path = Path(args.result)
     if args.target_spacing is not None and args.target is None:
         raise OptionError("--target-spacing is the pixel size of a picture given by --target; give --target too (the recorded target keeps its recorded size)")
@@ -104,7 +105,7 @@ def recorded_options(saved_path: Path, options: dict) -> EngineOptions:
 def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: dict):
     """Re-open the saved result on its target and correct ``--structure`` with the prompt: the result, the structure's
     name, the prompt, its mask before, the corrected item, and the inputs to record (with any moved model folders)."""
-    moved = {name: value for name in MOVABLE if (value := getattr(args, name)) is not None}
+    moved = given_options(args)
     if moved:  # the new result records where its models were (local folders as absolute paths, as rau segment does)
         recorded = recorded_options(saved_path, {**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
         inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
