@@ -9,7 +9,7 @@ from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_c
 from rau.errors import InputError, OptionError, about
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 from rau.user_warnings import warn
-from rau.vlm.backend import chosen_family, vlm_source
+from rau.vlm.backend import check_adapter_is_local, chosen_family, vlm_source
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, engine_default: str | None = DEFAULT_ENGINE, engine_help: str = "") -> None:
@@ -70,13 +70,16 @@ def warn_ignored(options, reader: str) -> list[str]:
 
 
 def check_models(name: str, options: EngineOptions) -> None:
-    """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter``, a VLM family it cannot tell
+    """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter`` (or one with ``--vlm-server``:
+    :func:`check_adapter_is_local`), a VLM family it cannot tell
     (:func:`chosen_family`), a ``--device`` this machine lacks, or a bad ``RAU_TORCH_THREADS``, for engine ``name``
     before any work, without building the engine or reading weights: :class:`OptionError` naming the option and the
     problem."""
     from rau.models.loader import ModelNotAvailableError, resolve
 
     engine = engine_class(name)
+    if engine.uses_vlm:
+        check_adapter_is_local(options)
     try:
         if engine.uses_sam2 or (engine.uses_vlm and vlm_source(options)):
             from rau.models.inference import inference_threads

@@ -52,16 +52,22 @@ def create_backend(options: EngineOptions | dict) -> Backend:
         options = EngineOptions.from_dict(options)
     family = chosen_family(options)
     source = vlm_source(options)
+    check_adapter_is_local(options)
     if source is None:
         from rau.vlm.server import ServerBackend
 
-        if options.vlm_adapter:
-            raise OptionError("--vlm-adapter applies to a local model; load the adapter on the server instead")
         return ServerBackend(options.vlm_server, options.vlm_model, family, api_key=api_key_from_environment(), timeout=options.vlm_timeout)
     from rau.vlm.local import AdapterError, TransformersBackend
 
     with option_named(flag("vlm_model"), options.vlm_model), option_named(flag("vlm_adapter"), options.vlm_adapter, (AdapterError,)):
         return TransformersBackend.load(source, device=options.device, adapter=options.vlm_adapter, family=family)
+
+
+def check_adapter_is_local(options: EngineOptions) -> None:
+    """Refuse ``vlm_adapter`` with ``vlm_server`` (:class:`OptionError`): an adapter is loaded into a local model; a
+    server's model is served with its adapter already."""
+    if options.vlm_adapter and options.vlm_server:
+        raise OptionError(f"{flag('vlm_adapter')} applies to a local model; load the adapter on the server instead")
 
 
 def chosen_family(options: EngineOptions) -> ModelFamily | None:
