@@ -108,11 +108,13 @@ def test_each_engine_names_the_options_it_reads():
     assert set(ENGINE_OPTIONS) == set(ENGINES)
     names = {spec.name for spec in option_fields()}
     assert set().union(*ENGINE_OPTIONS.values()) == names  # each option read by some engine, and no other name
-    assert unused_options("registration", ["slice_margin", "top_k", "sam2_model", "vlm_adapter", "device"]) == [
+    given = lambda *names: {name: "x" for name in names}  # noqa: E731
+    assert list(unused_options("registration", given("slice_margin", "top_k", "sam2_model", "vlm_adapter", "device"))) == [
         "slice_margin", "sam2_model", "vlm_adapter", "device"]
-    assert unused_options("sam2-memory", ["fusion", "slice_margin", "window"]) == ["fusion", "slice_margin"]
-    assert unused_options("vlm-box", ["vlm_server", "sam2_model", "top_k"]) == ["sam2_model", "top_k"]
-    assert unused_options("rau", ["vlm_adapter", "sam2_model", "slice_axis"]) == []
+    assert list(unused_options("sam2-memory", given("fusion", "slice_margin", "window"))) == ["fusion", "slice_margin"]
+    assert unused_options("vlm-box", given("vlm_server", "sam2_model", "top_k")) == {
+        "sam2_model": "the vlm-box engine does not use it", "top_k": "the vlm-box engine does not use it"}
+    assert unused_options("rau", given("vlm_adapter", "sam2_model", "slice_axis")) == {}
 
 
 def test_rau_segment_warns_of_options_its_engine_does_not_use_and_records_them(tmp_path, capsys):

@@ -22,6 +22,7 @@ from rau.vlm.answers import parse_localization
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.localizer import VLMLocalizer
+from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 from train_data import ct_manifest, hc18_manifest
 
 
@@ -314,6 +315,21 @@ def test_a_sam2_model_folder_is_named_as_not_a_vision_language_model(shared_data
     manifest = hc18_manifest(shared_data, tmp_path, 3)
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--model", str(sam2)]) == 2
     assert f"--model {sam2}: model_type 'sam2_video' is not a vision-language model" in capsys.readouterr().err
+    assert not (tmp_path / "pairs").exists()
+
+
+@pytest.mark.parametrize("family, refusal", [
+    ("gpt-4", "--family 'gpt-4': unknown vision-language model family"),
+    ("qwen3-vl", "--family qwen3-vl contradicts {config}, whose model_type 'qwen2_5_vl' is a qwen2.5-vl model; leave --family out"),
+])
+def test_a_family_that_is_unknown_or_contradicts_the_model_is_refused(shared_data, tiny_qwen, tmp_path, capsys, family, refusal):  # noqa: F811
+    """Before: with --model, --family was not looked at: ``--family gpt-4`` was ignored without a word."""
+    from rau.cli import main
+
+    manifest = hc18_manifest(shared_data, tmp_path, 3)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--model", str(tiny_qwen),
+                 "--family", family, "--val-fraction", "0"]) == 2
+    assert f"rau train build-pairs: error: {refusal.format(config=tiny_qwen / 'config.json')}" in capsys.readouterr().err
     assert not (tmp_path / "pairs").exists()
 
 

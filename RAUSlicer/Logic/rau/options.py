@@ -7,8 +7,8 @@ default. An unknown key, a value of the wrong type or one out of range raises
 :class:`rau.errors.OptionError` naming the option.
 
 To add an option, add one field below with :func:`option` (default, help, and ``choices``,
-``minimum`` or ``check`` when they apply; a model, folder, revision or URL checks
-:func:`rau.validation.non_empty_path`) and read it in the engine that uses it.
+``minimum`` or ``check`` when they apply; a model, revision or URL checks :func:`rau.validation.non_empty_path`, a
+folder :func:`rau.validation.folder_path`) and read it in the engine that uses it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class EngineOptions:
     sam2_revision: Optional[str] = option(None, "SAM2: Hugging Face revision (branch, tag or commit)", metavar="REV",
                                           check=validation.non_empty_path)
     model_cache: Optional[str] = option(None, "folder for downloaded model weights (default: the Hugging Face cache)", metavar="DIR",
-                                        check=validation.non_empty_path)
+                                        check=validation.folder_path)
     device: str = option("auto", "torch device for models: auto (CUDA, MPS, else CPU), cpu, cuda, cuda:1, mps", check=validation.device_name)
     slice_axis: str = option("auto", "SAM2: volume axis to slice along (auto: coarsest spacing)", choices=("auto", "i", "j", "k"))
     window: Optional[tuple[float, float]] = option(None, "SAM2: intensity window, e.g. -160 240 for abdominal CT "

@@ -53,17 +53,17 @@ def given_options(args: argparse.Namespace) -> dict:
     return {spec.name: getattr(args, spec.name) for spec in option_fields() if getattr(args, spec.name, None) is not None}
 
 
-def warn_unused_options(name: str, given) -> list[str]:
-    """Warn of each engine option in ``given`` (names the user gave) that engine ``name`` does not read
-    (:func:`rau.engines.unused_options`; :func:`warn_ignored`)."""
-    return warn_ignored(unused_options(name, given), f"the {name} engine")
+def warn_unused_options(name: str, given: dict) -> list[str]:
+    """Warn of each engine option in ``given`` (``{name: value}`` the user gave) that engine ``name`` does not read, or
+    not with the others given (:func:`rau.engines.unused_options`; :func:`warn_ignored`)."""
+    return warn_ignored(unused_options(name, given))
 
 
-def warn_ignored(options, reader: str) -> list[str]:
-    """Warn (:func:`rau.user_warnings.warn`) that each engine option in ``options`` (names the user gave) is ignored, as
-    ``reader`` (``the registration engine``) does not use it: it changes nothing, and a script that gives it keeps
+def warn_ignored(reasons: dict[str, str]) -> list[str]:
+    """Warn (:func:`rau.user_warnings.warn`) that each engine option in ``reasons`` (names the user gave, each with why:
+    ``the registration engine does not use it``) is ignored: it changes nothing, and a script that gives it keeps
     working. The warnings said, for a run of many cases to record in each case's result JSON."""
-    said = [f"{flag(option)} is ignored: {reader} does not use it" for option in options]
+    said = [f"{flag(option)} is ignored: {reason}" for option, reason in reasons.items()]
     for message in said:
         warn(message)
     return said

@@ -218,7 +218,7 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
     options = engine_options(args)
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
-    warn_ignored([option for option in given_options(args) if option not in VLM_OPTIONS], "--vqa")
+    warn_ignored({option: "--vqa does not use it" for option in given_options(args) if option not in VLM_OPTIONS})
     backend = create_backend(options)
     asked = vqa.evaluate_cases(backend, _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
 

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     build.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="dataset folder (one subfolder per subject) or manifest CSV (image,labels[,subject,pixel_spacing,label_table])")
     build.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder for the pairs (JSONL + images + card)")
     build.add_argument("--model", type=argument(non_empty_path, "--model"), help="render for this model's image size rule (default: --family)")
-    build.add_argument("--family", default=FAMILY_NAMES[0], help=f"model family when --model is not given (default {FAMILY_NAMES[0]})")
+    build.add_argument("--family", help=f"model family when --model is not given (default {FAMILY_NAMES[0]}); with --model, the one its config.json names")
     build.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"], help="slice axis for 3D volumes (default axial)")
     build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2; at least 2 subjects unless 0)")
     build.add_argument("--references-per-target", type=argument(positive_integer, "--references-per-target"), default=4, help="(default 4)")
@@ -119,7 +119,8 @@ def run_build_pairs(args: argparse.Namespace) -> int:
     from rau.train.build import build_pairs
     from rau.train.pairs import PairOptions
 
-    family = _model_family(args.model) if args.model else family_for(args.family, "--family")
+    given = family_for(args.family, "--family") if args.family else None
+    family = _model_family(args.model, given) if args.model else given or family_for(FAMILY_NAMES[0])
     options = PairOptions(args.references_per_target, args.slices_per_pair, args.questions_per_pair, args.min_pixels, tuple(args.tasks))
     card = build_pairs(args.data, args.out, family, options, args.axis, args.val_fraction, args.seed, args.overwrite)
     for split, info in card["splits"].items():
@@ -128,11 +129,12 @@ def run_build_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_family(model: str):
+def _model_family(model: str, given=None):
     """The family of ``--model``, whose folder is checked as ``sft`` checks it (:func:`_check_model`); a Hub id that cannot
-    be had (offline, not in the cache) is told that ``--family`` does without it."""
-    from rau.models.loader import ModelSource
-    from rau.vlm.local import model_family
+    be had (offline, not in the cache) is told that ``--family`` does without it; a ``given`` ``--family`` it contradicts
+    is refused as ``rau segment`` refuses such a ``--vlm-family``."""
+    from rau.models.loader import ModelSource, resolve
+    from rau.vlm.local import check_family_option, model_family
 
     try:
         _check_model(model)
@@ -141,6 +143,7 @@ def _model_family(model: str):
             raise
         raise OptionError(f"{str(error).rstrip('.')}; or, without the model, give --family {'|'.join(FAMILY_NAMES)} "
                           "instead of --model") from None
+    check_family_option(resolve(ModelSource(model)), given, "--family")
     return model_family(ModelSource(model))
 
 

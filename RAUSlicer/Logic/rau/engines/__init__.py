@@ -38,7 +38,7 @@ ENGINE_OPTIONS = {
 """The engine options (:class:`rau.options.EngineOptions`) each engine reads: SAM2's, a VLM's, registration's (every
 engine registers its references to rank them, so each reads ``deformable``; ``fusion`` only where registration's
 labels are fused), and ``slice_margin`` where a localizer bounds what SAM2 tracks. The command line warns of an option
-given that the chosen engine does not read (:func:`unused_options`)."""
+given that the chosen engine does not read, or not with the other options given (:func:`unused_options`)."""
 
 
 def engine_class(name: str) -> type[Engine]:
@@ -49,9 +49,20 @@ def engine_class(name: str) -> type[Engine]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def unused_options(name: str, given) -> list[str]:
-    """Those of the option names ``given`` that engine ``name`` does not read (:data:`ENGINE_OPTIONS`), in their order."""
-    return [option for option in given if option not in ENGINE_OPTIONS[name]]
+def unused_options(name: str, given: dict) -> dict[str, str]:
+    """Those of the options ``given`` (``{name: value}``, as the user gave them) that engine ``name`` does not read
+    (:data:`ENGINE_OPTIONS`), or reads but not with the others given (``--sam2-revision`` with a local
+    ``--sam2-model`` folder, ``--vlm-timeout`` without ``--vlm-server``), in their order, each with why."""
+    from rau.models.loader import ModelSource
+
+    not_with_others = {
+        "sam2_revision": "a revision applies only to a Hugging Face id, and --sam2-model names a local folder"
+                         if ModelSource(given.get("sam2_model") or "").is_local else None,
+        "vlm_timeout": None if given.get("vlm_server") else "it applies only to --vlm-server; a local model has no time limit",
+    }
+    reasons = {option: f"the {name} engine does not use it" if option not in ENGINE_OPTIONS[name] else not_with_others.get(option)
+               for option in given}
+    return {option: reason for option, reason in reasons.items() if reason}
 
 
 def create_engine(name: str, options: EngineOptions | dict | None = None) -> Engine:

@@ -77,7 +77,9 @@ def resolve(source: ModelSource) -> Path:
             f"download it on a machine with internet access (hf download {source.name}{revision} --local-dir FOLDER) "
             f"and copy FOLDER here, then pass that folder instead of the id"
         )
-        state = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the cache" if offline() else f"download failed: {one_line(str(error)).rstrip('.')}"
+        cache = f"the cache folder {source.cache_dir} (--model-cache)" if source.cache_dir else "the cache"
+        state = (f"offline mode is on (HF_HUB_OFFLINE=1) and it is not in {cache}" if offline()
+                 else f"it is not in {cache} and the download failed: {one_line(str(error)).rstrip('.')}")
         raise ModelNotAvailableError(f"model {source.name!r} is not available: {state}. To use it, {how}.") from error
 
 

@@ -137,6 +137,16 @@ def non_empty_path(value, option: str) -> str:
     return os.path.expanduser(value) if str(value).startswith("~") else value
 
 
+def folder_path(value, option: str) -> str:
+    """A folder's path (:func:`non_empty_path`), made when missing (a download cache): one naming a file is refused."""
+    from rau.validation.files import not_a_folder
+
+    path = non_empty_path(value, option)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OptionError(f"{option} {path}: {not_a_folder(path)}")
+    return path
+
+
 def server_url(value, option: str = "--vlm-server") -> str:
     """A server's http(s) URL, with no user name or password (said without them, and without a query: a key goes in an
     environment variable), no query or fragment (a path is glued onto it), a port up to 65535 and only characters a request

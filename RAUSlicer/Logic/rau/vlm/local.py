@@ -163,8 +163,8 @@ def chat_templates(folder: Path) -> list[tuple[Path, object]]:
     return found
 
 
-def check_family_option(folder: Path, family: ModelFamily | None) -> None:
-    """Refuse a ``family`` (``--vlm-family``) other than the one the local model's config.json names: boxes would be read in
+def check_family_option(folder: Path, family: ModelFamily | None, option: str = "--vlm-family") -> None:
+    """Refuse a ``family`` (``option``) other than the one the local model's config.json names: boxes would be read in
     another coordinate convention. A model_type of no known family takes the option as it is."""
     if family is None:
         return
@@ -174,8 +174,8 @@ def check_family_option(folder: Path, family: ModelFamily | None) -> None:
     except OptionError:
         return
     if configured.name != family.name:
-        raise OptionError(f"--vlm-family {family.name} contradicts {folder / 'config.json'}, whose model_type {model_type!r} is a "
-                          f"{configured.name} model; leave --vlm-family out for a local model")
+        raise OptionError(f"{option} {family.name} contradicts {folder / 'config.json'}, whose model_type {model_type!r} is a "
+                          f"{configured.name} model; leave {option} out for a local model")
 
 
 def model_family(source: ModelSource, processor=None, family: ModelFamily | None = None) -> ModelFamily:
