@@ -51,6 +51,26 @@ def test_vqa_warns_of_the_engine_options_it_does_not_use(hc18, capsys):
     assert all(f"warning: {option} is ignored: --vqa does not use it" in error for option in ("--top-k", "--slice-margin"))
 
 
+def test_vqa_warns_of_an_engine_it_does_not_use(hc18, capsys):
+    """Before: ``--vqa --engine vessels`` took the engine without a word, as --engine had a default."""
+    manifest, target, truth = hc18
+    with ChatServer(oracle(truth, target)) as server:
+        assert main(["evaluate", str(manifest), "--vqa", "--vlm-server", server.url, "--engine", "vessels"]) == 0
+    assert "warning: --engine is ignored: --vqa does not use it" in capsys.readouterr().err
+
+
+def test_vqa_without_vlm_model_asks_the_default_model_its_help_shows(hc18, tmp_path, capsys, monkeypatch):
+    """Before: refused ("name it with --vlm-model") while --help showed --vlm-model's default; now that default is
+    used, as in engine mode (offline and not in --model-cache, it is refused naming it)."""
+    from rau.options import DEFAULTS
+
+    manifest, _, _ = hc18
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["evaluate", str(manifest), "--vqa", "--model-cache", str(tmp_path / "cache")]) == 2
+    error = capsys.readouterr().err
+    assert f"rau evaluate: error: --vlm-model {DEFAULTS.vlm_model}: model '{DEFAULTS.vlm_model}' is not available: offline mode" in error
+
+
 def test_perfect_answers_score_one_and_are_written_as_json_and_csv(hc18, tmp_path, capsys):
     manifest, target, truth = hc18
     code, server = _evaluate(manifest, oracle(truth, target), tmp_path / "vqa.json")
@@ -96,13 +116,6 @@ def test_garbage_answers_score_zero(hc18, tmp_path):
     assert code == 0
     assert summary["presence_accuracy"] == 0.0 and summary["identity_accuracy"] == 0.0
     assert summary["mean_box_iou"] == 0.0 and summary["box_hit_rate"] == 0.0
-
-
-def test_vqa_without_a_model_or_server_says_what_is_missing(hc18, capsys):
-    manifest, _, _ = hc18
-    assert main(["evaluate", str(manifest), "--vqa"]) == 2
-    error = capsys.readouterr().err
-    assert "--vlm-model" in error and "--vlm-server" in error
 
 
 def test_a_pair_that_cannot_be_asked_is_reported_failed_and_the_others_are_scored(hc18, shared_data, tmp_path, capsys):

@@ -18,9 +18,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rau.cli import UsageError
 from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options, given_options, warn_ignored, warn_unused_options
-from rau.engines import VLM_OPTIONS
+from rau.engines import DEFAULT_ENGINE, VLM_OPTIONS
 from rau.engines.base import Cancelled
 from rau.errors import InputError, OptionError, Terminated
 from rau.evaluation import clicks, vqa
@@ -63,8 +62,8 @@ def add_parser(subparsers) -> None:
                              "or correct a case with rau correct")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--clicks", type=argument(non_negative_integer, "--clicks"), default=0, metavar="N", help="then simulate a user: up to N corrections per structure at the largest error; reports Dice per click and NoC (in one process: not with --jobs)")
-    parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model or --vlm-server; the --vlm-* and --device options apply, --engine and the others do not) instead of an engine: presence and identity accuracy, box IoU and hit rate")
-    add_engine_arguments(parser)
+    parser.add_argument("--vqa", action="store_true", help="score the VLM (--vlm-model, or the model of --vlm-server; the --vlm-* and --device options apply, --engine and the others do not) instead of an engine: presence and identity accuracy, box IoU and hit rate")
+    add_engine_arguments(parser, engine_default=None, engine_help=f"default: {DEFAULT_ENGINE}; not with --vqa")
     parser.set_defaults(run=run)
 
 
@@ -90,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         if args.predictions:
             raise OptionError("--predictions writes an engine's segmentations; --vqa only asks the VLM questions")
         return run_vqa(args, cases, json_path)
+    args = argparse.Namespace(**{**vars(args), "engine": args.engine or DEFAULT_ENGINE})  # None: not given (--vqa warns of one given)
     options = engine_options(args)  # bad options are refused before any is warned of as unused
     unused = warn_unused_options(args.engine, given_options(args))
     predictions = planned_predictions(args, cases, listed, json_path, options, unused) if args.predictions else None
@@ -214,11 +214,10 @@ def _in_order(finished: dict) -> tuple[list, list]:
 
 def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     """``--vqa``: ask the VLM presence and identity questions and for boxes on every pair, score against truth."""
-    if not (args.vlm_model or args.vlm_server):
-        raise UsageError("--vqa scores a vision-language model: name it with --vlm-model (Hugging Face id or local folder) or --vlm-server URL")
-    options = engine_options(args)
+    options = engine_options(args)  # --vlm-model's default without --vlm-model, as for an engine
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
-    warn_ignored({option: "--vqa does not use it" for option in given_options(args) if option not in VLM_OPTIONS})
+    given = [*(["engine"] if args.engine else []), *(option for option in given_options(args) if option not in VLM_OPTIONS)]
+    warn_ignored({option: "--vqa does not use it" for option in given})
     backend = create_backend(options)
     asked = vqa.evaluate_cases(backend, _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
 
