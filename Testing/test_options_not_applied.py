@@ -4,7 +4,6 @@ a server's time limit for a local VLM), are warned of as ignored; a ``--model-ca
 import json
 
 import pytest
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 from tiny_sam2 import save_tiny_sam2
 
 from rau.cli import main

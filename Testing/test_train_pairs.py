@@ -22,7 +22,6 @@ from rau.vlm.answers import parse_localization
 from rau.vlm.backend import Backend, Reply
 from rau.vlm.families import QWEN2_5_VL
 from rau.vlm.localizer import VLMLocalizer
-from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 from train_data import ct_manifest, hc18_manifest
 
 
