@@ -32,15 +32,55 @@ class UsageError(InputError):
     """Bad command-line usage that should end the command with a message and exit status 2."""
 
 
+NEGATIVE_NUMBER = re.compile(r"-\.?\d")
+"""A command-line word that starts like a negative number (``-1e3``, ``-.5``, the voxel ``-1,5``, the box
+``-30,310,...``): a value, never an option's name (argparse takes only ``-3`` and ``-0.5`` for values), so it reaches
+the option's own check."""
+
+GIVEN_OPTIONS = "_rau_options_given"
+"""The namespace attribute holding, while a command line is parsed, the options given so far (as argparse keeps the
+arguments nothing took)."""
+
+
 class CommandParser(argparse.ArgumentParser):
     """argparse's parser (exit status 2), except that a bad option value ends with one line, ``rau evaluate: error:
     argument --limit: ...``; a command line of the wrong shape (an argument nothing takes, one missing) shows the
-    command's usage first, as argparse does."""
+    command's usage first, as argparse does. A word like a negative number is a value (:data:`NEGATIVE_NUMBER`), and
+    an option that takes a value is given once (:class:`GivenOnce`); the subcommands' parsers are of this class too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+        for name in (None, "store"):
+            self.register("action", name, GivenOnce)
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, rest = super().parse_known_args(args, namespace)
+        vars(parsed).pop(GIVEN_OPTIONS, None)
+        return parsed, rest
 
     def error(self, message: str):
         if not message.startswith("argument "):
             self.print_usage(sys.stderr)
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+class GivenOnce(argparse._StoreAction):
+    """argparse's action for an option that takes a value (or a fixed group of them, ``--window LOW HIGH``), except that
+    the option given twice is refused, naming it: argparse kept the last one silently (a second ``--target``, a second
+    ``--box``). ``twice_hint``: what to do instead, said with the refusal. Options meant to be repeated append."""
+
+    def __init__(self, *args, twice_hint: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.twice_hint = twice_hint
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = vars(namespace).setdefault(GIVEN_OPTIONS, set())
+        if self.option_strings and self.dest in given:
+            hint = f" ({self.twice_hint})" if self.twice_hint else ""
+            raise argparse.ArgumentError(self, f"given twice; give it once{hint}")
+        given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +99,7 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, 
     argv = sys.argv[1:] if argv is None else argv
     check_text_arguments(argv)
     parser = build_parser()
-    args, unrecognized = parser.parse_known_args(with_negative_indices_attached(argv))
+    args, unrecognized = parser.parse_known_args(argv)
     chosen = chosen_parser(parser, args)
     if unrecognized:
         chosen.error(f"unrecognized arguments: {' '.join(unrecognized)}")
@@ -73,22 +113,6 @@ def check_text_arguments(argv: list[str]) -> None:
 
     for value in argv:
         check_text_name(value)
-
-
-VOXEL_OPTIONS = ("--box", "--inside", "--outside")
-"""Options whose value is comma-separated voxel indices, which may start with a minus (a box past the first voxel)."""
-
-
-def with_negative_indices_attached(argv: list[str]) -> list[str]:
-    """``argv`` with ``--box -30,310,...`` written ``--box=-30,310,...``: argparse takes a value that starts with a
-    minus for an option name unless it is one plain negative number."""
-    joined = []
-    for value in argv:
-        if joined and joined[-1] in VOXEL_OPTIONS and re.match(r"-\d[\d.]*,", value):
-            joined[-1] = f"{joined[-1]}={value}"
-        else:
-            joined.append(value)
-    return joined
 
 
 def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

@@ -25,7 +25,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order: repeat the option, one value each")
     parser.add_argument("--reference-bank", type=argument(non_empty_path, "--reference-bank"), metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
     parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank; a Slicer segmentation among them keeps its own segment names); a label map's sidecar table must name a value as it does, and gives the values it does not name their names and those it names without a colour their colours")
-    parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)")
+    parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)",
+                        twice_hint="use rau batch for several targets")
     parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture target, mm")
     parser.add_argument("--structures", nargs="+", action="extend", help="structure names (default: all in the reference)")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output: .nii.gz, .nii, .nrrd, .seg.nrrd (Slicer segmentation) or .png (2D targets)")
