@@ -94,7 +94,7 @@ CASES = {
     "target spacing negative": (segment("--target-spacing", "-1"), "argument --target-spacing: must be a positive number"),
     "target spacing NaN": (segment("--target-spacing", "nan"), "argument --target-spacing: must be a positive number"),
     "target spacing words": (segment("--target-spacing", "small"), "argument --target-spacing: must be a number, got 'small'"),
-    "target spacing huge": (segment("--target-spacing", "1e308"), "tgt.png: pixel size 1e+308 x 1e+308 mm is outside 1e-06..1e+06 mm"),
+    "target spacing huge": (segment("--reference-spacing", REF_SPACING, "--target-spacing", "1e308", spacing=False), "tgt.png: pixel size 1e+308 x 1e+308 mm is outside 1e-06..1e+06 mm"),
     "reference spacing 0": (segment("--reference-spacing", "0"), "argument --reference-spacing: must be a positive number"),
     "reference spacing count": (segment("--reference-spacing", "0.7"), "give one --reference-spacing per --reference"),
     "picture target without a pixel size": (segment("--reference-spacing", REF_SPACING, spacing=False), "--target tgt.png: a picture without a pixel size, while --reference ref.png has one"),
@@ -103,6 +103,8 @@ CASES = {
     "top-k 0": (segment("--top-k", "0"), "--top-k must be at least 1, got 0"),
     "top-k negative": (segment("--top-k", "-3"), "--top-k must be at least 1"),
     "top-k fraction": (segment("--top-k", "1.5"), "argument --top-k: invalid int value: '1.5'"),
+    "top-k past every count": (segment("--top-k", "9" * 20), f"--top-k must be at most 2147483647, got {'9' * 20}"),  # was run and recorded
+    "slice margin past every count": (segment("--slice-margin", "2147483648"), "--slice-margin must be at most 2147483647, got 2147483648"),
     "window reversed": (segment("--window", "240", "-160"), "--window needs LOW < HIGH"),
     "window NaN": (segment("--window", "nan", "3"), "--window must be a finite number"),
     "device unknown": (segment("--device", "gpu0"), "--device must be auto, cpu, cuda, cuda:N or mps, got 'gpu0'"),
@@ -209,6 +211,7 @@ CASES = {
     "demo top-k 0": (demo("--top-k", "0"), "--top-k must be at least 1"),
     "demo vlm timeout negative": (demo("--vlm-timeout", "-5"), "--vlm-timeout must be a positive number"),
     "demo unknown case": (["demo", "--cases", "brain"], "--cases: invalid choice: 'brain'"),
+    "demo case named twice": (demo("hc18_ultrasound", "--overwrite"), "rau demo: error: --cases names hc18_ultrasound twice"),  # blamed prediction.nii.gz, a name not given
     "demo out empty": (["demo", "--out", "", "--cases", "hc18_ultrasound"], "argument --out: must not be empty"),
     # --- the other commands: empty paths, model folders ---------------------------------------
     "batch out empty": (["batch", "m.csv", "--out", ""], "argument --out: must not be empty"),

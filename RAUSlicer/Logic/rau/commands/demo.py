@@ -9,6 +9,7 @@ from rau.commands.engine_options import add_engine_arguments, checked_engine, en
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
 from rau.engines import DEFAULT_ENGINE
+from rau.errors import OptionError
 from rau.evaluation.manifest import case_files, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
@@ -28,6 +29,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    repeated = [name for name in dict.fromkeys(args.cases) if args.cases.count(name) > 1]
+    if repeated:  # else its outputs were said to land on one file twice, a name the user did not give
+        raise OptionError(f"--cases names {repeated[0]} twice")
     out = Path(args.out)
     outputs = [out / name / file for name in args.cases for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png")]
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
