@@ -143,6 +143,9 @@ def _exit_status(argv) -> int:
     (["--session-idle-minutes", "1e308"], "argument --session-idle-minutes: must be at most 525600 minutes (a year), got 1e+308"),  # before: sessions never closed
     (["--max-session-gb", "1e308"], "argument --max-session-gb: must be at most 1048576 GiB (a PiB), got 1e+308"),  # before: internal error (OverflowError)
     (["--max-upload-mb", "1e308"], "argument --max-upload-mb: must be at most 1048576 MiB (a TiB), got 1e+308"),
+    (["--max-upload-mb", "1e-9"], "argument --max-upload-mb: must be at least one byte (9.54e-07 MiB), got 1e-09"),  # before: a 0-byte limit, every upload refused
+    (["--max-image-mb", "9e-7"], "argument --max-image-mb: must be at least one byte (9.54e-07 MiB), got 9e-07"),
+    (["--max-session-gb", "1e-10"], "argument --max-session-gb: must be at least one byte (9.31e-10 GiB), got 1e-10"),
     (["--max-sessions", "0"], "argument --max-sessions: must be at least 1, got '0'"),
     (["--port", "99999"], "argument --port: must be from 1 to 65535, got '99999'"),
     (["--port", "{busy}"], "--host 127.0.0.1 --port {busy}: cannot listen there"),

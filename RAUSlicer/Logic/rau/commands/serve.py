@@ -14,8 +14,23 @@ from rau.options import EngineOptions
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.validation import argument, host_address, non_empty_path, port_number, positive_at_most, positive_integer
 
-MEBIBYTES = positive_at_most(2**20, "MiB (a TiB)")
-GIBIBYTES = positive_at_most(2**20, "GiB (a PiB)")
+
+def size_in(unit_bytes: int, unit: str, most: str):
+    """A check (``value``, ``option``) of a size in ``unit`` (``unit_bytes`` bytes each), which the server counts in whole
+    bytes: above 0, at least one byte once counted (``--max-upload-mb 1e-9`` was a limit of 0 bytes, refusing every
+    upload), at most 2**20 ``unit`` (``most``)."""
+    within = positive_at_most(2**20, f"{unit} ({most})")
+
+    def check(value, option: str) -> float:
+        size = within(value, option)
+        if int(size * unit_bytes) < 1:
+            raise OptionError(f"{option} must be at least one byte ({1 / unit_bytes:.3g} {unit}), got {size:g}")
+        return size
+    return check
+
+
+MEBIBYTES = size_in(2**20, "MiB", "a TiB")
+GIBIBYTES = size_in(2**30, "GiB", "a PiB")
 MINUTES = positive_at_most(525600, "minutes (a year)")
 """Checks of the sizes and times the server counts in bytes and seconds (a huge value overflowed at start-up)."""
 
