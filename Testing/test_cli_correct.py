@@ -140,7 +140,8 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
 def test_bad_corrections_exit_2_with_the_problem_named_and_write_nothing(hc18_case, capsys, extra, message):  # noqa: F811
     assert main(segment_args(hc18_case, hc18_case / "out" / "target.nii.gz", "--no-deformable")) == 0
     out = hc18_case / "out" / "corrected.nii.gz"
-    code = main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head", "--out", str(out), *extra])
+    output = [] if "--out" in extra else ["--out", str(out)]  # given once: a second --out is refused
+    code = main(["correct", str(hc18_case / "out" / "target.result.json"), "--structure", "fetal head", *output, *extra])
     assert code == 2 and message in capsys.readouterr().err
     assert not list((hc18_case / "out").glob("corrected*")) and not list((hc18_case / "out").glob(".*"))
 
