@@ -28,10 +28,6 @@ EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141  # as a shell reports a command killed by SIGPIPE
 
 
-class UsageError(InputError):
-    """Bad command-line usage that should end the command with a message and exit status 2."""
-
-
 NEGATIVE_NUMBER = re.compile(r"-\.?\d")
 """A command-line word that starts like a negative number (``-1e3``, ``-.5``, the voxel ``-1,5``, the box
 ``-30,310,...``): a value, never an option's name (argparse takes only ``-3`` and ``-0.5`` for values), so it reaches
