@@ -84,3 +84,72 @@ def test_correct_refuses_a_label_map_and_seg_nrrd_edited_apart_naming_both(arcad
     label_map.unlink()  # as the refusal says: the .seg.nrrd's edit is kept
     assert _correct(result, tmp_path / "c.nii.gz") == 0, capsys.readouterr().err
     np.testing.assert_array_equal(read_segmentation(tmp_path / "c.seg.nrrd").mask("S5_left_main"), saved.masks["S5_left_main"])
+
+
+def _overlapping_seg_nrrd_run(folder):
+    """``rau segment --seg-nrrd`` of :func:`test_cli_correct.write_overlapping_reference` ("block" covers "left" and
+    "right", which the label map hides): the correction of "block" and the run's .seg.nrrd masks."""
+    from test_cli_correct import overlapping_run
+
+    correction = overlapping_run(folder, "--seg-nrrd")
+    return correction, read_segmentation(folder / "t.seg.nrrd").masks
+
+
+def _relabel(label_map, region, value):
+    """Save ``label_map`` again with SimpleITK, ``region`` (rows j, columns i) set to ``value``, and compress it
+    again otherwise (other bytes, as an image tool saves)."""
+    import gzip
+
+    import SimpleITK as sitk
+
+    image = sitk.ReadImage(str(label_map))
+    voxels = sitk.GetArrayFromImage(image)
+    if region is not None:
+        voxels[(0, *region) if voxels.ndim == 3 else region] = value
+    resaved = sitk.GetImageFromArray(voxels)
+    resaved.CopyInformation(image)
+    before = label_map.read_bytes()
+    sitk.WriteImage(resaved, str(label_map))
+    label_map.write_bytes(gzip.compress(gzip.decompress(label_map.read_bytes()), 9, mtime=12345))
+    assert label_map.read_bytes() != before
+
+
+def test_a_label_map_saved_again_with_the_same_voxels_reads_as_the_seg_nrrd(tmp_path, capsys):
+    """Before, its other bytes made it count as edited and it was read instead: "left" and "right", which it hides
+    under "block", were written as not found, 0 voxels."""
+    correction, run = _overlapping_seg_nrrd_run(tmp_path)
+    _relabel(tmp_path / "t.nii.gz", None, 0)
+    capsys.readouterr()
+    assert main([*correction, "--out", str(tmp_path / "c.nii.gz")]) == 0
+    assert "holds no voxel" not in capsys.readouterr().err
+    corrected = read_segmentation(tmp_path / "c.seg.nrrd").masks
+    for name in ("left", "right"):
+        assert run[name].sum() > 0
+        np.testing.assert_array_equal(corrected[name], run[name], err_msg=name)
+
+
+def test_an_edit_of_the_label_map_is_kept_and_the_overlaps_it_hides_elsewhere_too(tmp_path, capsys):
+    """Before, the label map was read alone: the edit was kept, but "left" and "right" lost every voxel "block" hides."""
+    correction, run = _overlapping_seg_nrrd_run(tmp_path)
+    painted = (slice(20, 30), slice(40, 50))  # inside "right" and "block": the user paints "left" there
+    _relabel(tmp_path / "t.nii.gz", painted, 1)
+    assert main([*correction, "--out", str(tmp_path / "c.nii.gz")]) == 0, capsys.readouterr().err
+    corrected = read_segmentation(tmp_path / "c.seg.nrrd").masks
+    left, right = run["left"].copy(), run["right"].copy()
+    assert right[0][painted].all() and not left[0][painted].any()
+    left[0][painted], right[0][painted] = True, False
+    np.testing.assert_array_equal(corrected["left"], left)
+    np.testing.assert_array_equal(corrected["right"], right)
+    assert not corrected["block"][0][painted].any()
+
+
+def test_a_structure_a_label_map_edit_covers_is_said_without_the_seg_nrrd_hint_for_a_seg_nrrd_run(tmp_path, capsys):
+    """Before, the warning told to use rau segment --seg-nrrd, which the run did."""
+    correction, run = _overlapping_seg_nrrd_run(tmp_path)
+    _relabel(tmp_path / "t.nii.gz", (slice(16, 48), slice(8, 56)), 2)  # "right" painted over "left" and "block"
+    capsys.readouterr()
+    assert main(["correct", str(tmp_path / "t.result.json"), "--structure", "right", "--outside", "2,2", "--out", str(tmp_path / "c.nii.gz")]) == 0
+    error = capsys.readouterr().err
+    assert (f"{tmp_path / 't.nii.gz'} holds no voxel of 'left', 'block', which {tmp_path / 't.result.json'} found: "
+            "hidden under other structures in the label map (or erased since); written as not found") in error
+    assert "--seg-nrrd" not in error

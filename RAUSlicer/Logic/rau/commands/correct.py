@@ -221,8 +221,8 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
 def saved_segmentation(saved: dict, path: Path) -> Path:
     """The file that holds a saved result's masks (:func:`saved_files`): the ``.seg.nrrd`` when the run wrote one
     (overlapping structures kept whole), unless only its label map was edited since the run (:func:`edited_since_run`:
-    e.g. in ITK-SNAP), then that label map, as the user left it; else its label map. Both edited since the run is
-    checked when they are read (:func:`check_one_edit`)."""
+    e.g. in ITK-SNAP), then that label map, whose edits are read over the ``.seg.nrrd`` (:func:`with_label_map_edits`);
+    else its label map. Both edited since the run is checked when they are read (:func:`check_one_edit`)."""
     label_map, seg_nrrd = saved_files(saved, path)
     if seg_nrrd is None:
         return label_map
@@ -267,6 +267,21 @@ def check_one_edit(saved: dict, path: Path, read: Segmentation, target, recorded
                          f"reads one: keep one edit (delete {label_map.name} to keep the .seg.nrrd's, or save the same edit in {seg_nrrd.name})")
 
 
+def with_label_map_edits(saved: dict, path: Path, file: Path, drawn: Segmentation, target, recorded: list[Structure]) -> Segmentation:
+    """``drawn``, the masks read from ``file``; when that is a label map edited since a run that also wrote a
+    ``.seg.nrrd`` (:func:`saved_segmentation`), the ``.seg.nrrd``'s masks with the user's edits: where the label map
+    differs from the ``.seg.nrrd`` shown as a label map of the ``recorded`` structures (:func:`_shown`) each structure
+    follows the label map; elsewhere the ``.seg.nrrd``'s masks stay, overlapping structures whole (a label map saved
+    again with the same voxels reads as the ``.seg.nrrd``)."""
+    _, seg_nrrd = saved_files(saved, path)
+    if seg_nrrd in (None, file):
+        return drawn
+    segments = read_saved_masks(seg_nrrd, target)
+    edited = _shown(segments, recorded) != _shown(drawn, recorded)
+    masks = {name: np.where(edited, mask, segments.masks[name]) if name in segments.masks else mask for name, mask in drawn.masks.items()}
+    return Segmentation(drawn.geometry, drawn.labels, masks)
+
+
 def _shown(segmentation: Segmentation, structures: list[Structure]) -> np.ndarray:
     """The label map ``segmentation`` gives of ``structures`` (their values; a later one wins where they overlap)."""
     held = LabelSet(tuple(s for s in structures if s.name in segmentation.masks))
@@ -280,8 +295,11 @@ def recorded_file(path: Path, name: str) -> Path:
     return folder / name
 
 
-HIDDEN = "hidden under other structures in the label map (or erased since); rau segment --seg-nrrd keeps overlapping structures whole"
-"""Why a structure its run found has no voxel in the saved label map (:func:`hidden_structures`)."""
+def hidden_reason(saved: dict) -> str:
+    """Why a structure its run found has no voxel in the saved label map (:func:`hidden_structures`); for a run that
+    wrote no ``.seg.nrrd``, how to keep overlapping structures whole."""
+    hint = "" if "segmentation" in saved else "; rau segment --seg-nrrd keeps overlapping structures whole"
+    return f"hidden under other structures in the label map (or erased since){hint}"
 
 
 def hidden_structures(saved: dict, file: Path, segmentation: Segmentation) -> list[str]:
@@ -302,6 +320,7 @@ def reopen(saved: dict, path: Path, target) -> Result:
         recorded = [_structure(row) for row in saved["structures"]]
     segmentation = read_saved_masks(file, target, saved_labels(saved, file, recorded))
     check_one_edit(saved, path, segmentation, target, recorded)
+    segmentation = with_label_map_edits(saved, path, file, segmentation, target, recorded)
     listed = {row["name"] for row in saved["structures"]}
     unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
     if unlisted:  # e.g. a segment added in Slicer, or a label map renumbered by an export: its voxels would be lost
@@ -318,10 +337,10 @@ def reopen(saved: dict, path: Path, target) -> Result:
         saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
         structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else own
         mask = segmentation.masks.get(row["name"])
-        confidence, message = (0.0, HIDDEN) if row["name"] in hidden else (row["confidence"], row.get("message", ""))  # as not found
+        confidence, message = (0.0, hidden_reason(saved)) if row["name"] in hidden else (row["confidence"], row.get("message", ""))  # as not found
         structures.append(StructureResult(structure, mask, confidence, row["engine"], row.get("prompts") or {}, message=message))
     if hidden:
-        warn(f"{file} holds no voxel of {', '.join(map(repr, hidden))}, which {path} found: {HIDDEN}; written as not found")
+        warn(f"{file} holds no voxel of {', '.join(map(repr, hidden))}, which {path} found: {hidden_reason(saved)}; written as not found")
     ranking = {"ranking": saved["ranking"]} if "ranking" in saved else {}  # the run's references, as it ranked them
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0), details=ranking)
 
