@@ -201,7 +201,6 @@ CASES = {
     "manifest of zero bytes": (evaluate(manifest="zero_bytes.csv"), "zero_bytes.csv: manifest is empty; its first line names the columns"),
     "manifest with a spreadsheet's empty row": (evaluate(manifest="trailing_commas.csv"), "trailing_commas.csv line 4: empty target_labels"),
     "manifest not UTF-8": (evaluate(manifest="latin1.csv"), "latin1.csv: manifest is not UTF-8 text"),
-    "vqa without a model": (evaluate("--vqa"), "--vqa scores a vision-language model"),
     "vlm server URL": (evaluate("--vqa", "--vlm-server", "ftp://example"), "--vlm-server URL must start with http:// or https://"),
     # --- demo -------------------------------------------------------------------------------
     "demo model checked before the first case": (["demo", "--out", "demo", "--cases", "coronary_angiogram", "hc18_ultrasound", "--engine", "registration+sam2",
