@@ -35,6 +35,15 @@ def test_a_revision_of_a_local_sam2_folder_is_warned_of_as_ignored(tmp_path, cap
     assert said in json.loads((tmp_path / "t.result.json").read_text())["warnings"]
 
 
+def test_a_revision_of_the_default_sam2_model_is_not_warned_of():
+    """A revision given without --sam2-model applies to the default model, a Hugging Face id: not ignored (a first
+    version of the rule above took the missing --sam2-model for a local folder)."""
+    from rau.engines import unused_options
+
+    assert unused_options("sam2-memory", {"sam2_revision": "v1"}) == {}
+    assert "sam2_revision" in unused_options("sam2-memory", {"sam2_revision": "v1", "sam2_model": "."})
+
+
 def test_a_vlm_timeout_for_a_local_model_is_warned_of_as_ignored(tiny_qwen, tmp_path, capsys):  # noqa: F811
     """Before: ``--vlm-timeout 5`` with a local --vlm-model was taken without a word."""
     assert main(segment(tmp_path / "t.png", "--engine", "vlm-box", "--vlm-model", str(tiny_qwen), "--vlm-timeout", "5")) == 0

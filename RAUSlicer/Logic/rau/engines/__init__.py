@@ -57,7 +57,7 @@ def unused_options(name: str, given: dict) -> dict[str, str]:
 
     not_with_others = {
         "sam2_revision": "a revision applies only to a Hugging Face id, and --sam2-model names a local folder"
-                         if ModelSource(given.get("sam2_model") or "").is_local else None,
+                         if ModelSource(given.get("sam2_model") or EngineOptions().sam2_model).is_local else None,
         "vlm_timeout": None if given.get("vlm_server") else "it applies only to --vlm-server; a local model has no time limit",
     }
     reasons = {option: f"the {name} engine does not use it" if option not in ENGINE_OPTIONS[name] else not_with_others.get(option)
