@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import pytest
 from serve_helpers import running_server
 
-from rau.serve.app import ServerConfig
-from rau.serve.client import Client, ServerError
+from rau.serve.app import ServerConfig, create_app
+from rau.serve.client import API_ROUTES, Client, ServerError
 
 
 @contextmanager
@@ -43,11 +43,25 @@ def test_an_address_that_is_no_server_url_is_refused_saying_what_to_give(url):
 
 
 @pytest.mark.parametrize("url, base", [("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000"), ("http://127.0.0.1:8000/v1/info", "http://127.0.0.1:8000"),
-                                       ("https://example.org/rau/v1/jobs/", "https://example.org/rau")])
+                                       ("https://example.org/rau/v1/jobs/", "https://example.org/rau"),
+                                       ("https://gw.example.org/v1/rau/v1/sessions/s1", "https://gw.example.org/v1/rau")])
 def test_an_address_with_the_api_s_path_is_refused_saying_the_address_without_it(url, base):
     """Before: ".../v1/info" (as rau serve printed it) was taken, and every request answered "Not Found"."""
     with pytest.raises(ServerError, match=rf"^'{url}' is not a server address: give it without the API's path /v1/\.\.\., as rau serve prints it: {base}$"):
         Client(url)
+
+
+@pytest.mark.parametrize("url", ["https://gw.example.org/api/v1/rau-serve", "https://gw.example.org/v1/rau", "http://127.0.0.1:8000/v1x/info"])
+def test_a_proxy_address_with_a_v1_part_of_its_own_is_accepted(url):
+    """Before: "'https://gw.example.org/api/v1/rau-serve' is not a server address: give it without the API's path
+    /v1/..., as rau serve prints it: https://gw.example.org/api", any "v1" part taken for the API's."""
+    assert Client(url).url == url
+
+
+def test_the_api_routes_the_client_knows_are_the_server_s(tmp_path):
+    """An address ending in /v1/ROUTE is refused for each of the server's routes, and only for them."""
+    routes = {route.path.split("/")[2] for route in create_app(ServerConfig(work_dir=tmp_path / "work")).routes if route.path.startswith("/v1/")}
+    assert routes == set(API_ROUTES)
 
 
 def test_an_address_that_answers_html_is_said_to_be_no_rau_server():

@@ -22,6 +22,8 @@ API_HEADER = "X-RAU-API-Version"
 TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
 """The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""
 OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
+API_ROUTES = ("info", "jobs", "sessions")
+"""The first parts of the API's paths after ``/v1``: an address ending in ``/v1`` or ``/v1/`` one of them is no server address."""
 
 
 class ServerError(RuntimeError):
@@ -61,8 +63,9 @@ class Client:
         if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
             raise ServerError(f"{url!r} is not a server address; give http://HOST:PORT (or https://), as rau serve prints it")
         path = parts.path.split("/")
-        if "v1" in path:
-            base = f"{parts.scheme}://{parts.netloc}{'/'.join(path[:path.index('v1')])}"
+        api = next((i for i, part in enumerate(path) if part == "v1" and (i == len(path) - 1 or path[i + 1] in API_ROUTES)), None)
+        if api is not None:
+            base = f"{parts.scheme}://{parts.netloc}{'/'.join(path[:api])}"
             raise ServerError(f"{url!r} is not a server address: give it without the API's path /v1/..., as rau serve prints it: {base}")
         self.url, self.token, self.timeout = url.strip().rstrip("/"), token, timeout
         self.http = requests.Session()
