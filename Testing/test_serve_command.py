@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from rau.cli import main as rau_main
+from rau.commands.serve import address_said
 from rau.serve.app import ServerConfig
 from rau.serve.client import Client, ServerError
 
@@ -35,6 +36,35 @@ def test_the_address_rau_serve_prints_is_one_the_client_takes(tmp_path):
         with pytest.raises(ServerError, match=rf"^'{url}/v1/info' is not a server address: give it without the API's path "
                                               rf"/v1/\.\.\., as rau serve prints it: {url}$"):
             Client(f"{url}/v1/info")
+
+
+def test_a_server_on_every_interface_prints_this_machine_s_name_not_the_wildcard_address(tmp_path):
+    """Before: "rau serve: http://0.0.0.0:PORT (the address for the Slicer module's Engine location)", an address no
+    client on another machine can use."""
+    import socket
+
+    from serve_helpers import serve_process
+
+    host, token = "0.0.0.0", "a-token-of-enough-length-1234"
+    (tmp_path / "token").write_text(token + "\n")
+    with serve_process(tmp_path / "work", "--host", host, "--token-file", str(tmp_path / "token"), output=tmp_path / "printed.txt") as url:
+        port = url.rsplit(":", 1)[1]
+        name = socket.gethostname()
+        printed = (tmp_path / "printed.txt").read_text()
+        assert printed.startswith(f"rau serve: http://{name}:{port} (the address for the Slicer module's Engine location; "
+                                  f"--host {host} listens on every interface: any address of this machine works in place of {name}), "
+                                  f"work folder {tmp_path / 'work'}"), printed
+        assert Client(printed.split()[2], token=token).info()["api_version"]
+
+
+def test_the_ipv6_wildcard_address_is_said_as_this_machine_s_name_and_other_ipv6_addresses_bracketed():
+    """Before: "http://[::]:8000", no address a client can use."""
+    import socket
+
+    name = socket.gethostname()
+    assert address_said("::", 8000) == (f"http://{name}:8000 (the address for the Slicer module's Engine location; --host :: "
+                                        f"listens on every interface: any address of this machine works in place of {name})")
+    assert address_said("::1", 8000) == "http://[::1]:8000 (the address for the Slicer module's Engine location)"
 
 
 def test_an_option_given_at_its_core_default_is_sent_to_a_server_started_otherwise(tmp_path, shared_data):

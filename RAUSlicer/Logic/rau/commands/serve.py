@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -119,6 +120,19 @@ def make_work_dir(folder: Path) -> None:
         raise OptionError(f"--work-dir {folder}: cannot make it a folder ({error.strerror})") from error
 
 
+def address_said(host: str, port: int) -> str:
+    """The server's address as ``rau serve`` prints it, one a client can use: for ``--host`` 0.0.0.0 or ``::`` (every
+    interface, no address a client can reach) this machine's name, saying any of its addresses works as well."""
+    from rau.serve.security import is_wildcard
+
+    if is_wildcard(host):
+        name = socket.gethostname()
+        return (f"http://{name}:{port} (the address for the Slicer module's Engine location; --host {host} listens on "
+                f"every interface: any address of this machine works in place of {name})")
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
+    return f"http://{host}:{port} (the address for the Slicer module's Engine location)"
+
+
 def run(args: argparse.Namespace) -> int:
     from rau.serve.app import listening_socket, serve
 
@@ -127,9 +141,7 @@ def run(args: argparse.Namespace) -> int:
         with listening_socket(args.host, args.port) as sock:
             if args.work_dir:  # made only now: a start that fails (its port taken) leaves nothing behind
                 make_work_dir(config.work_dir)
-            host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
-            print(f"rau serve: http://{host}:{args.port} (the address for the Slicer module's Engine location), "
-                  f"work folder {config.work_dir}", flush=True)
+            print(f"rau serve: {address_said(args.host, args.port)}, work folder {config.work_dir}", flush=True)
             serve(config, sock)
     finally:
         if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server

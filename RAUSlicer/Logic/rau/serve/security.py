@@ -36,6 +36,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_wildcard(host: str) -> bool:
+    """True for an address that listens on every interface (``0.0.0.0``, ``::``): no client can use it as the server's."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to listen off loopback without a token (``--token-file``)."""
     if not is_loopback(host) and not token:
