@@ -49,6 +49,27 @@ def test_a_record_without_a_field_is_named_with_its_file_and_line(pairs, tiny_qw
     assert (data / f"{split}.jsonl").read_text() == damaged
 
 
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("images", None, '"images" is null, not a non-empty list of file names'),
+    ("images", [], '"images" is [], not a non-empty list of file names'),
+    ("answer", None, '"answer" is null, not a text'),
+    ("task", "xyz", '"task" is "xyz", not one of presence, identity, box'),
+    ("truth", None, '"truth" is null, not an object'),
+    ("truth", {}, '"truth" has no "label" (task identity: its truth holds label)'),
+])
+def test_a_record_with_a_field_of_the_wrong_form_is_named_with_its_file_line_and_field(pairs, tiny_qwen, tmp_path, capsys, field, value, message):
+    """Before: "images": null was an internal error, exit 70 (TypeError: 'NoneType' object is not iterable); a null
+    answer or truth, no images or an unknown task were trained on, exit 0."""
+    data = shutil.copytree(pairs, tmp_path / "data")
+    lines = (data / "train.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    assert record["task"] == "identity"  # the truth case's wording
+    record[field] = value
+    (data / "train.jsonl").write_text("\n".join([lines[0], json.dumps(record), *lines[2:]]) + "\n")
+    said = _refused(data, tiny_qwen, tmp_path / "out", capsys)
+    assert f"{data / 'train.jsonl'}, line 2: the record's {message}; {REBUILD}" in said
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda card: card["family"].pop("factor"), 'the card has no "family.factor"'),
     (lambda card: card.pop("family"), 'the card has no "family"'),

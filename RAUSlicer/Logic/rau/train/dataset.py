@@ -23,13 +23,31 @@ from rau.io.atomic import atomic_folder
 from rau.io.outputs import check_new_folder
 from rau.io.json_text import parse_json
 from rau.train.conversations import conversation, render_reference, render_target
-from rau.train.pairs import Question
+from rau.train.pairs import TASKS, Question
 from rau.vlm.families import ModelFamily
 from rau.vlm.prompts import images_of
 
 CARD = "card.json"
-RECORD_FIELDS = ("id", "task", "legend", "images", "prompt", "answer", "truth", "bounds")
-"""What training and its held-out evaluation read of each pairs record."""
+TRUTH_KEYS = {"presence": ("label", "present"), "identity": ("label",), "box": ("boxes",)}
+"""What the truth of each task holds (as the rewards and the held-out evaluation read it)."""
+
+
+def _names(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(name, str) and name for name in value)
+
+
+RECORD_FIELDS = {
+    "id": ("a text", lambda value: isinstance(value, str)),
+    "task": (f"one of {', '.join(TASKS)}", lambda value: isinstance(value, str) and value in TASKS),
+    "legend": ("a non-empty list of structure names", _names),
+    "images": ("a non-empty list of file names", _names),
+    "prompt": ("a non-empty list of chat messages", lambda value: isinstance(value, list) and bool(value) and all(isinstance(m, dict) for m in value)),
+    "answer": ("a text", lambda value: isinstance(value, str)),
+    "truth": ("an object", lambda value: isinstance(value, dict)),
+    "bounds": ("[width, height]", lambda value: isinstance(value, list) and len(value) == 2
+               and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)),
+}
+"""What training and its held-out evaluation read of each pairs record: the form each field must have, said and checked."""
 REBUILD = "copy the pairs folder again or rebuild it with `rau train build-pairs`"
 
 
@@ -114,11 +132,24 @@ def read_records(folder, split: str) -> list[dict]:
                     record = parse_json(line)
                 except ValueError as error:
                     raise InputError(f"{path}, line {number}: not a whole JSON record ({error}; cut off or damaged); {REBUILD}") from None
-                missing = _missing(record, RECORD_FIELDS)
-                if missing:
-                    raise InputError(f'{path}, line {number}: the record has no "{missing[0]}"; {REBUILD}')
+                _check_record(record, f"{path}, line {number}")
                 records.append(record)
     return records
+
+
+def _check_record(record, where: str) -> None:
+    """Refuse a pairs record that lacks a field of :data:`RECORD_FIELDS`, holds one in another form, or a truth
+    without what its task's holds (:data:`TRUTH_KEYS`), naming ``where`` and the field."""
+    missing = _missing(record, RECORD_FIELDS)
+    if missing:
+        raise InputError(f'{where}: the record has no "{missing[0]}"; {REBUILD}')
+    for name, (form, fits) in RECORD_FIELDS.items():
+        if not fits(record[name]):
+            raise InputError(f'{where}: the record\'s "{name}" is {json.dumps(record[name])[:80]}, not {form}; {REBUILD}')
+    lacking = _missing(record["truth"], TRUTH_KEYS[record["task"]])
+    if lacking:
+        raise InputError(f'{where}: the record\'s "truth" has no "{lacking[0]}" (task {record["task"]}: its truth holds '
+                         f'{", ".join(TRUTH_KEYS[record["task"]])}); {REBUILD}')
 
 
 def open_image(folder, relative: str):
