@@ -17,9 +17,9 @@ FINER = 3
 """The truth's pixels per target pixel along each side."""
 
 
-def test_a_truth_structure_smaller_than_a_target_pixel_is_said_and_not_scored(tmp_path, capsys):
-    """Before, the spleen of a truth drawn 3 times finer, one fine pixel between the target's pixel centres, vanished
-    on the target's grid without a word: the engine's spleen was a false positive and presence accuracy 0.5."""
+def lost_truth_case(tmp_path):
+    """A manifest ``cases.csv`` in ``tmp_path``: target t.png, its reference r.png (the target, one pixel apart) with
+    liver and spleen, and a truth drawn 3 times finer whose spleen is one fine pixel between the target's pixel centres."""
     rows, cols = np.mgrid[:64, :64]
     liver, spleen = (rows - 24) ** 2 + (cols - 26) ** 2 < 10**2, (rows - 44) ** 2 + (cols - 42) ** 2 < 6**2
     picture = (40 + 130 * liver + 190 * spleen + np.random.default_rng(5).normal(0, 6, rows.shape)).clip(0, 255).astype(np.uint8)
@@ -35,6 +35,12 @@ def test_a_truth_structure_smaller_than_a_target_pixel_is_said_and_not_scored(tm
     for name in ("r_mask", "truth"):
         (tmp_path / f"{name}.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
     (tmp_path / "cases.csv").write_text("reference_image,reference_labels,target_image,target_labels\nr.png,r_mask.png,t.png,truth.nrrd\n")
+
+
+def test_a_truth_structure_smaller_than_a_target_pixel_is_said_and_not_scored(tmp_path, capsys):
+    """Before, the spleen of a truth drawn 3 times finer, one fine pixel between the target's pixel centres, vanished
+    on the target's grid without a word: the engine's spleen was a false positive and presence accuracy 0.5."""
+    lost_truth_case(tmp_path)
 
     assert main(["evaluate", str(tmp_path / "cases.csv"), "--no-deformable", "--json", str(tmp_path / "scores.json")]) == 0
     said = f"{tmp_path / 'truth.nrrd'}: structures of the truth that cover no voxel centre of the target's grid once resampled onto it"

@@ -47,7 +47,7 @@ SCORING = (
     "in the mean Dice, and painting it is a false positive. Detected: the engine painted any voxel of it. Presence "
     "accuracy: present and found, absent and reported absent."
 )
-VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "truth", "answer", "correct", "iou", "hit", "error"]
+VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "status", "truth", "answer", "correct", "iou", "hit", "error"]
 
 
 def add_parser(subparsers) -> None:

@@ -26,7 +26,8 @@ from rau.boxes import Box
 from rau.engines.base import Progress, Reference, Request
 from rau.errors import InputError
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import load_case, matching_warnings, scored_request, truth_masks
+from rau.evaluation.metrics import TRUTH_TOO_SMALL
+from rau.evaluation.runner import load_case, lost_truth_warnings, matching_warnings, scored_request, truth_lost_on_grid, truth_masks
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
@@ -43,12 +44,15 @@ ANSWER_TOKENS = 32
 def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: Segmentation, names=None,
                   per_structure: bool = False, target_name: str | None = None) -> list[dict]:
     """Records ``{task, structure, truth, answer, correct | iou}`` for one pair; ``per_structure``: the boxes are
-    asked one structure a request (``--vlm-per-structure``), as the engine would; ``target_name``: as errors name it."""
+    asked one structure a request (``--vlm-per-structure``), as the engine would; ``target_name``: as errors name it.
+    A structure whose truth vanished on the target's grid (:func:`~rau.evaluation.runner.truth_lost_on_grid`) is not
+    asked: its one record has status :data:`~rau.evaluation.metrics.TRUTH_TOO_SMALL`, as in engine mode."""
+    lost = truth_lost_on_grid(reference, truth)
     request = orient_request_lps(Request([reference], target, names, target_name=target_name))
     reference, target = request.references[0], request.target
     truths = truth_masks(reference, orient_segmentation_lps(truth))  # matched as rau evaluate matches: by name, else by value
     names = request.labels().names
-    records = []
+    records = [{"task": "presence", "structure": name, "status": TRUTH_TOO_SMALL} for name in names if name in lost]
     for view in plan_views(reference.segmentation, reference.image, target, names):
         planes = {n: reference.segmentation.mask(n)[view.reference_slice] for n in names}  # each mask made once
         legend = [n for n in names if planes[n].any()]
@@ -56,7 +60,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
         overlay = render_overlay(slice_ref, [planes[n] for n in legend],
                                  backend.family.model_size(slice_ref.shape[1], slice_ref.shape[0], f"reference {reference.name!r}"))
         size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0], request.target_called())
-        for name in view.names:
+        for name in (n for n in view.names if n not in lost):
             truth_box = _truth_box(truths, name, view.target_slice)
             answer = parse_presence(backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS).text, name)
             records.append({"task": "presence", "structure": name, "truth": truth_box is not None, "answer": answer.present,
@@ -94,17 +98,20 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
             try:
                 request, labels = scored_request(case, [reference], target, truth)
                 warnings += [{**pair, "warning": warning} for warning in matching_warnings(labels, truth, case.structures)]
-                records += [{**pair, **record} for record in evaluate_pair(backend, reference, target, truth, case.structures, per_structure,
-                                                                                   request.target_name)]
+                asked = evaluate_pair(backend, reference, target, truth, case.structures, per_structure, request.target_name)
+                records += [{**pair, **record} for record in asked]
+                warnings += [{**pair, "warning": warning} for warning in lost_truth_warnings(
+                    case.target_labels, [record["structure"] for record in asked if record.get("status") == TRUTH_TOO_SMALL])]
             except InputError as error:
                 records.append({**pair, "task": "error", "error": str(error)})
         yield records, warnings
 
 
 def summarize(records: list[dict]) -> dict:
-    """Presence and identity accuracy, mean box IoU and hit rate (None where no question was asked)."""
+    """Presence and identity accuracy, mean box IoU and hit rate (None where no question was asked); the structures
+    not asked (:data:`~rau.evaluation.metrics.TRUTH_TOO_SMALL`) count only in their own count."""
     def share(task, key):
-        values = [r[key] for r in records if r["task"] == task]
+        values = [r[key] for r in records if r["task"] == task and r.get("status") != TRUTH_TOO_SMALL]
         return (float(np.mean(values)) if values else None), len(values)
 
     presence, presence_n = share("presence", "correct")
@@ -116,6 +123,7 @@ def summarize(records: list[dict]) -> dict:
         "presence_accuracy": presence, "presence_questions": presence_n,
         "identity_accuracy": identity, "identity_questions": identity_n,
         "mean_box_iou": iou, "box_hit_rate": hit, "box_hit_iou": HIT_IOU, "boxes": box_n,
+        TRUTH_TOO_SMALL: sum(r.get("status") == TRUTH_TOO_SMALL for r in records),
     }
 
 
