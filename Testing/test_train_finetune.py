@@ -336,12 +336,14 @@ def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapt
 def test_grpo_runs_with_its_own_defaults():
     """Before, --batch-size 1 x --grad-accum 1 against --num-generations 4: grpo refused its own defaults."""
     from rau.cli import parse_arguments
+    from rau.train.run import FineTuneSettings, with_run_defaults
 
     common = ["--model", "m", "--data", "d", "--out", "o"]
-    grpo, _ = parse_arguments(["train", "grpo", *common])
-    sft, _ = parse_arguments(["train", "sft", *common])
-    assert (grpo.batch_size, sft.batch_size) == (4, 1)
-    assert grpo.batch_size * grpo.grad_accum % grpo.num_generations == 0
+    grpo_args, _ = parse_arguments(["train", "grpo", *common])
+    assert grpo_args.batch_size is None  # not given: the stage's default (a resumed run's own)
+    grpo, sft = (with_run_defaults(FineTuneSettings("m", "d", "o"), stage) for stage in ("grpo", "sft"))
+    assert (grpo.batch_size, sft.batch_size, grpo.grad_accum, sft.seed) == (4, 1, 1, 0)
+    assert grpo.batch_size * grpo.grad_accum % grpo_args.num_generations == 0
 
 
 GRPO_QUICK = ["--device", "cpu", "--max-steps", "1", "--batch-size", "2", "--num-generations", "2", "--max-completion-length", "8",

@@ -102,3 +102,16 @@ def test_resume_with_another_max_steps_follows_the_schedule_of_that_total(sft_ad
                  "--resume"]) == 0, capsys.readouterr().err
     rates = {entry["step"]: entry["learning_rate"] for entry in log(out) if "learning_rate" in entry}
     assert [rates[step] for step in (3, 4, 5, 6)] == pytest.approx([0.01 * left / 6 for left in (4, 3, 2, 1)])  # a straight 6-step run's
+
+
+def test_resume_without_batch_size_accumulation_or_seed_takes_the_run_s(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+    """Before: "--resume: the run in OUT was trained with other settings (batch_size 2 there, 1 now)", a batch size the
+    user never gave, while a left-out --learning-rate was taken from the run."""
+    out = shutil.copytree(sft_adapter, tmp_path / "adapter")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # an interrupted run
+    recorded = json.loads((out / "rau_run.json").read_text())
+    assert (recorded["batch_size"], recorded["grad_accum"], recorded["seed"]) == (2, 1, 0)
+    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--device", "cpu", "--max-steps", "4",
+                 "--eval-steps", "0", "--eval-limit", "1", "--resume"]) == 0, capsys.readouterr().err
+    assert json.loads((out / "rau_run.json").read_text()) == recorded
+    assert (out / "adapter_model.safetensors").is_file()

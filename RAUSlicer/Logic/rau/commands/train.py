@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
             step.add_argument("--temperature", type=argument(positive_number, "--temperature"), default=1.0, help="sampling temperature (default 1.0)")
             step.add_argument("--beta", type=argument(non_negative_number, "--beta"), default=0.0, help="KL penalty towards the starting model")
             step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help="format, correctness, box_iou (default 0.5, 1, 1)")
-        step.set_defaults(run=run_sft if name == "sft" else run_grpo, **({"batch_size": 4} if name == "grpo" else {}))
+        step.set_defaults(run=run_sft if name == "sft" else run_grpo)
 
 
 def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +59,8 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower (frozen by default)")
     parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0, help="(default 5)")
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
-    parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), default=1, help="per device (default 1; grpo: 4, one question's answers)")
-    parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), default=1, help="gradient accumulation steps (default 1)")
+    parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), help="per device (default 1; grpo: 4, one question's answers; with --resume: the run's)")
+    parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), help="gradient accumulation steps (default 1; with --resume: the run's)")
     parser.add_argument("--learning-rate", type=argument(positive_number, "--learning-rate"), help=f"default {LEARNING_RATES['sft']:g} (sft), {LEARNING_RATES['grpo']:g} (grpo)")
     parser.add_argument("--eval-steps", type=argument(non_negative_integer, "--eval-steps"), default=100, help="held-out VQA evaluation every N steps (0: only at the end; default 100)")
     parser.add_argument("--eval-limit", type=argument(positive_integer, "--eval-limit"), default=32, help="validation questions per evaluation (default 32)")
@@ -71,7 +71,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier training run in OUT (a folder holding anything else is refused)")
     parser.add_argument("--device", type=argument(device_name, "--device"), help="auto, cpu, cuda, cuda:N, mps (default: best available)")
-    parser.add_argument("--seed", type=argument(seed_number, "--seed"), default=0, help="(default 0)")
+    parser.add_argument("--seed", type=argument(seed_number, "--seed"), help="(default 0; with --resume: the run's)")
 
 
 def seed_number(value, option: str) -> int:

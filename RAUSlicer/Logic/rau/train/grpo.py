@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from rau.errors import InputError, OptionError
 from rau.train.rewards import REWARDS
-from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments
+from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments, with_run_defaults
 
 DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
 
@@ -44,6 +44,7 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     from trl import GRPOConfig, GRPOTrainer
 
     grpo = grpo or GRPOSettings()
+    settings = with_run_defaults(settings, "grpo")
     completions = settings.batch_size * settings.grad_accum
     if grpo.num_generations < 2 or completions % grpo.num_generations:
         raise InputError(

@@ -19,7 +19,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rau.errors import InputError, OptionError, WriteError, failure_reason
@@ -43,7 +43,8 @@ LOG = "log.jsonl"
 
 @dataclass
 class FineTuneSettings:
-    """One fine-tuning run. ``learning_rate`` None takes the stage's default."""
+    """One fine-tuning run. ``learning_rate`` None takes the stage's default; ``batch_size``, ``grad_accum`` and
+    ``seed`` None are filled in by :func:`with_run_defaults`."""
 
     model: str
     data: str
@@ -52,8 +53,8 @@ class FineTuneSettings:
     lora: LoraSettings = field(default_factory=LoraSettings)
     epochs: float = 5.0
     max_steps: int = -1
-    batch_size: int = 1
-    grad_accum: int = 1
+    batch_size: int | None = None
+    grad_accum: int | None = None
     learning_rate: float | None = None
     eval_steps: int = 100
     eval_limit: int = 32
@@ -63,8 +64,20 @@ class FineTuneSettings:
     gradient_checkpointing: bool = False
     resume: bool = False
     device: str | None = None
-    seed: int = 0
+    seed: int | None = None
     overwrite: bool = False
+
+
+RUN_DEFAULTS = {"batch_size": {"sft": 1, "grpo": 4}, "grad_accum": {"sft": 1, "grpo": 1}, "seed": {"sft": 0, "grpo": 0}}
+"""Each stage's batch size (grpo: one question's answers), gradient accumulation and seed when not given to a fresh run."""
+
+
+def with_run_defaults(settings: FineTuneSettings, stage: str) -> FineTuneSettings:
+    """``settings`` with batch size, gradient accumulation and seed not given (None) taken, with ``--resume``, from the
+    run in ``OUT`` (its ``rau_run.json``, as the learning rate is), else from :data:`RUN_DEFAULTS`."""
+    recorded = _recorded_run(settings) if settings.resume else {}
+    return replace(settings, **{key: recorded.get(key, defaults[stage]) for key, defaults in RUN_DEFAULTS.items()
+                                if getattr(settings, key) is None})
 
 
 def prepare(settings: FineTuneSettings, stage: str):
@@ -122,16 +135,9 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
     """Refuse ``--resume`` with another stage or other :func:`run_settings` than the run in ``OUT`` recorded; a setting not
     given (no ``--learning-rate``) is the run's, and a run from before they were recorded (no ``rau_run.json``) is taken
     as it is; a record that cannot be read is refused, naming it."""
-    path = Path(settings.out) / RUN_FILE
-    if not path.exists():
+    recorded = _recorded_run(settings)
+    if not recorded:
         return
-    try:
-        recorded = parse_json(path.read_text(encoding="utf-8"))
-        if not isinstance(recorded, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as error:
-        raise InputError(f"--resume: {path} is damaged or cut off ({error}), so the run's settings cannot be checked; "
-                         "start a new run (--overwrite, or another --out)") from None
     if recorded.get("stage", stage) != stage:
         raise InputError(f"--resume: the run in {settings.out} is a `rau train {recorded['stage']}` run, which `rau train {stage}` cannot "
                          f"go on with; resume it with `rau train {recorded['stage']} --resume`, or give this run a new --out")
@@ -142,6 +148,22 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
         details = "; ".join(f"{key} {recorded[key]} there, {given[key]} now" for key in changed)
         raise InputError(f"--resume: the run in {settings.out} was trained with other settings ({details}); "
                          "give the same ones, or start a new run")
+
+
+def _recorded_run(settings: FineTuneSettings) -> dict:
+    """The settings the run in ``OUT`` recorded (its ``rau_run.json``; none for a run from before they were); one that
+    cannot be read is refused, naming it."""
+    path = Path(settings.out) / RUN_FILE
+    if not path.exists():
+        return {}
+    try:
+        recorded = parse_json(path.read_text(encoding="utf-8"))
+        if not isinstance(recorded, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        raise InputError(f"--resume: {path} is damaged or cut off ({error}), so the run's settings cannot be checked; "
+                         "start a new run (--overwrite, or another --out)") from None
+    return recorded
 
 
 def _log_up_to(log: Path, step: int) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments
+from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments, with_run_defaults
 
 
 def run_sft(settings: FineTuneSettings, extra_callbacks=()):
     """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
     from trl import SFTConfig, SFTTrainer
 
+    settings = with_run_defaults(settings, "sft")
     model, processor, family, train, val = prepare(settings, "sft")
     config = SFTConfig(
         **trainer_arguments(settings, model, "sft"),
