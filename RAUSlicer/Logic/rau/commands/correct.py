@@ -221,8 +221,8 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
 def saved_segmentation(saved: dict, path: Path) -> Path:
     """The file that holds a saved result's masks (:func:`saved_files`): the ``.seg.nrrd`` when the run wrote one
     (overlapping structures kept whole), unless only its label map was edited since the run (:func:`edited_since_run`:
-    e.g. in ITK-SNAP), then that label map, whose edits are read over the ``.seg.nrrd`` (:func:`with_label_map_edits`);
-    else its label map. Both edited since the run is checked when they are read (:func:`check_one_edit`)."""
+    e.g. in ITK-SNAP), then that label map, whose edits are read over the ``.seg.nrrd``; else its label map. Both
+    edited since the run is checked when they are read (:func:`with_label_map_edits`)."""
     label_map, seg_nrrd = saved_files(saved, path)
     if seg_nrrd is None:
         return label_map
@@ -254,32 +254,27 @@ def edited_since_run(saved: dict, role: str, file: Path) -> bool:
     return recorded is not None and file.is_file() and file_digest(file) != recorded
 
 
-def check_one_edit(saved: dict, path: Path, read: Segmentation, target, recorded: list[Structure]) -> None:
-    """Refuse a result whose label map and ``.seg.nrrd`` were both edited since the run (:func:`edited_since_run`)
-    and now disagree: ``read``, the ``.seg.nrrd``'s masks on ``target``, shown as a label map of the ``recorded``
-    structures (:func:`_shown`), is not the label map; one edit would be lost."""
+def with_label_map_edits(saved: dict, path: Path, file: Path, read: Segmentation, target, recorded: list[Structure]) -> Segmentation:
+    """``read``, the masks read from ``file`` (:func:`saved_segmentation`), with the edits of the other file of a run that
+    wrote a label map and a ``.seg.nrrd``. ``file`` the label map (only it edited since the run): the ``.seg.nrrd``'s
+    masks, each structure following the label map where it differs from the ``.seg.nrrd`` shown as a label map of the
+    ``recorded`` structures (:func:`_shown`), the ``.seg.nrrd``'s masks elsewhere, overlapping structures whole (a label
+    map saved again with the same voxels reads as the ``.seg.nrrd``). ``file`` the ``.seg.nrrd``: refused when both
+    were edited since the run (:func:`edited_since_run`) and the label map now shows other voxels; one edit would be lost."""
     label_map, seg_nrrd = saved_files(saved, path)
-    if seg_nrrd in (None, label_map) or not (edited_since_run(saved, "label_map", label_map) and edited_since_run(saved, "segmentation", seg_nrrd)):
-        return
-    drawn = read_saved_masks(label_map, target, saved_labels(saved, label_map, recorded))
-    if not np.array_equal(_shown(read, recorded), _shown(drawn, recorded)):
-        raise InputError(f"{label_map} and {seg_nrrd} were both edited since {path} was written, and they now differ; rau correct "
-                         f"reads one: keep one edit (delete {label_map.name} to keep the .seg.nrrd's, or save the same edit in {seg_nrrd.name})")
-
-
-def with_label_map_edits(saved: dict, path: Path, file: Path, drawn: Segmentation, target, recorded: list[Structure]) -> Segmentation:
-    """``drawn``, the masks read from ``file``; when that is a label map edited since a run that also wrote a
-    ``.seg.nrrd`` (:func:`saved_segmentation`), the ``.seg.nrrd``'s masks with the user's edits: where the label map
-    differs from the ``.seg.nrrd`` shown as a label map of the ``recorded`` structures (:func:`_shown`) each structure
-    follows the label map; elsewhere the ``.seg.nrrd``'s masks stay, overlapping structures whole (a label map saved
-    again with the same voxels reads as the ``.seg.nrrd``)."""
-    _, seg_nrrd = saved_files(saved, path)
-    if seg_nrrd in (None, file):
-        return drawn
-    segments = read_saved_masks(seg_nrrd, target)
-    edited = _shown(segments, recorded) != _shown(drawn, recorded)
-    masks = {name: np.where(edited, mask, segments.masks[name]) if name in segments.masks else mask for name, mask in drawn.masks.items()}
-    return Segmentation(drawn.geometry, drawn.labels, masks)
+    if seg_nrrd in (None, label_map):
+        return read
+    if file == label_map:
+        segments = read_saved_masks(seg_nrrd, target)
+        edited = _shown(segments, recorded) != _shown(read, recorded)
+        masks = {name: np.where(edited, mask, segments.masks[name]) if name in segments.masks else mask for name, mask in read.masks.items()}
+        return Segmentation(read.geometry, read.labels, masks)
+    if edited_since_run(saved, "label_map", label_map) and edited_since_run(saved, "segmentation", seg_nrrd):
+        drawn = read_saved_masks(label_map, target, saved_labels(saved, label_map, recorded))
+        if not np.array_equal(_shown(read, recorded), _shown(drawn, recorded)):
+            raise InputError(f"{label_map} and {seg_nrrd} were both edited since {path} was written, and they now differ; rau correct "
+                             f"reads one: keep one edit (delete {label_map.name} to keep the .seg.nrrd's, or save the same edit in {seg_nrrd.name})")
+    return read
 
 
 def _shown(segmentation: Segmentation, structures: list[Structure]) -> np.ndarray:
@@ -319,7 +314,6 @@ def reopen(saved: dict, path: Path, target) -> Result:
     with recorded_in(path):  # each row's own colour and terminology (a hand-edited file may hold wrong ones)
         recorded = [_structure(row) for row in saved["structures"]]
     segmentation = read_saved_masks(file, target, saved_labels(saved, file, recorded))
-    check_one_edit(saved, path, segmentation, target, recorded)
     segmentation = with_label_map_edits(saved, path, file, segmentation, target, recorded)
     listed = {row["name"] for row in saved["structures"]}
     unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
