@@ -1,9 +1,10 @@
 """Loading SAM2-family video models (Hugging Face id, alias or local folder) through :mod:`rau.models.loader`.
 
 The model class comes from the checkpoint's ``config.json`` ``model_type`` (:data:`VIDEO_MODELS`): SAM2 and
-SAM2.1 (and MedSAM2, a fine-tuned SAM2.1) load as ``Sam2VideoModel``, SAM 3's tracker as
-``Sam3TrackerVideoModel``; both share the memory interface :mod:`rau.sam2.batch` uses. Frame normalisation
-and size come from the checkpoint's processor config, else from the model family's defaults.
+SAM2.1 (and MedSAM2, a fine-tuned SAM2.1) load as ``Sam2VideoModel``, SAM 3's tracker (alone, or from the published
+SAM 3 video checkpoint, which holds the detector too) as ``Sam3TrackerVideoModel``; both share the memory interface
+:mod:`rau.sam2.batch` uses. Frame normalisation and size come from the checkpoint's processor config, else from the
+model family's defaults.
 """
 
 from __future__ import annotations
@@ -20,17 +21,20 @@ HALF = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 @dataclass(frozen=True)
 class VideoModelKind:
-    """A family of checkpoints: the transformers class that runs it and its default frame normalisation."""
+    """A family of checkpoints: the transformers class that runs it, its default frame normalisation and, where the
+    checkpoint holds more than that model, the part of ``config.json`` that configures it."""
 
     class_name: str
     family: str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    config_part: str | None = None
 
 
 VIDEO_MODELS = {
     "sam2_video": VideoModelKind("Sam2VideoModel", "SAM2 / SAM2.1", *IMAGENET),
     "sam3_tracker_video": VideoModelKind("Sam3TrackerVideoModel", "SAM 3 tracker", *HALF),
+    "sam3_video": VideoModelKind("Sam3TrackerVideoModel", "SAM 3 tracker, from a SAM 3 video checkpoint", *HALF, "tracker_config"),
 }
 """config.json ``model_type`` -> kind. A new family: one line here (its class must have SAM2's memory interface)."""
 
@@ -105,9 +109,16 @@ def _three(values) -> tuple[float, float, float]:
     return numbers
 
 
-def config_image_size(folder: Path) -> int:
-    """The frame size ``config.json`` gives the model (:func:`frame_size_of`)."""
-    return frame_size_of(read_config(folder), f"{folder}/config.json")
+def config_image_size(folder: Path, kind: VideoModelKind) -> int:
+    """The frame size ``config.json`` (its ``kind.config_part``, where the kind names one) gives the model
+    (:func:`frame_size_of`)."""
+    config = read_config(folder)
+    if kind.config_part is None:
+        return frame_size_of(config, f"{folder}/config.json")
+    part = config.get(kind.config_part)
+    if not isinstance(part, dict):
+        raise ModelNotAvailableError(f"{folder}/config.json: {kind.config_part} must be the {kind.class_name}'s config, got {part!r:.40}")
+    return frame_size_of(part, f"{folder}/config.json's {kind.config_part}")
 
 
 def frame_size_of(config: dict, where: str) -> int:
@@ -136,7 +147,7 @@ def check_sam2(source: ModelSource) -> tuple[Path, VideoModelKind]:
     unusable source raises :class:`ModelNotAvailableError`."""
     folder = resolve(source)
     kind = model_kind(folder)
-    frame_style(folder, kind, config_image_size(folder))
+    frame_style(folder, kind, config_image_size(folder, kind))
     check_weights(folder)
     return folder, kind
 
@@ -156,6 +167,6 @@ def describe(folder: Path) -> dict:
     (their headers are checked, as before a run: :func:`rau.models.loader.check_weights`)."""
     folder = resolve(ModelSource(str(folder)))  # a local folder only: a name is never looked up on the hub here
     kind = model_kind(folder)
-    style = frame_style(folder, kind, config_image_size(folder))
+    style = frame_style(folder, kind, config_image_size(folder, kind))
     check_weights(folder)
     return {"class": kind.class_name, "family": kind.family, "frame_size": style.size, "mean": style.mean, "std": style.std}
