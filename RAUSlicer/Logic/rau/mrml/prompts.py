@@ -2,7 +2,8 @@
 
 Points come from two fiducial lists (positive = inside, negative = outside), a box from a
 ROI node. World positions include parent transforms; indices are rounded to the nearest
-voxel; box corners are re-sorted so any ROI orientation gives a valid box. The prompt names no
+voxel; box corners are re-sorted so an ROI along the target's axes, whichever way round, gives a valid box (one
+turned against them is refused: a box prompt is a box along the image's axes). The prompt names no
 slice: sessions that work slice by slice take it from the points or box, whatever view they were
 placed on.
 """
@@ -52,8 +53,10 @@ def box_from_roi(target: Image, roi) -> Box:
     """The target voxels whose centres lie inside the ROI: the voxel box around the ROI's eight corners
     (in the ROI's own, possibly turned frame, so an ROI aligned with an oblique target gives exactly its voxels).
 
-    A flat ROI (0 thick, as drawn on a slice view) that lies between voxel centres takes the nearest ones (the
-    slice it was drawn on); a thicker one holding no voxel centre along an axis is refused, naming the axis.
+    A box is taken along the target's axes: an ROI turned against them (an edge drifting half a voxel or more
+    off them, :func:`check_along_axes`) is refused. A flat ROI (0 thick, as drawn on a slice view) that lies
+    between voxel centres takes the nearest ones (the slice it was drawn on); a thicker one holding no voxel centre
+    along an axis is refused, naming the axis.
     """
     bounds = [0.0] * 6
     roi.GetObjectBounds(bounds)
@@ -64,6 +67,7 @@ def box_from_roi(target: Image, roi) -> Box:
     low, high, size = ijk.min(axis=0), ijk.max(axis=0), np.asarray(volume.size)
     if np.any(high < -0.5) or np.any(low > size - 0.5):  # the image's voxels reach half a voxel beyond their centres
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")
+    check_along_axes(roi.GetName(), ijk)
     lower = np.clip(np.ceil(low - 1e-3), 0, size)  # a face on a voxel centre keeps it
     upper = np.clip(np.floor(high + 1e-3) + 1, 0, size)
     missed = lower >= upper  # no voxel centre between its faces along these axes
@@ -74,6 +78,21 @@ def box_from_roi(target: Image, roi) -> Box:
                           f"{spacing} apart); make it thicker, or place it on a slice (a 0-thick box takes the nearest slice)")
     nearest = np.clip(np.floor((low + high) / 2 + 0.5), 0, size - 1)  # halfway between two slices: the upper one
     return Box(np.where(missed, nearest, lower), np.where(missed, nearest + 1, upper))
+
+
+def check_along_axes(name: str, corners) -> None:
+    """Refuse the box ``name`` whose edges, from its eight ``corners`` in the target's voxel indices (ordered as
+    :func:`box_from_roi` makes them), drift half a voxel or more off the target's axes: a box prompt is a box along
+    the image's axes, so one turned against them (drawn on an axial view over an oblique image) would take voxels
+    far outside it."""
+    edges = np.abs([corners[4] - corners[0], corners[2] - corners[0], corners[1] - corners[0]])  # a 0-long edge drifts 0
+    off_axis = edges.copy()
+    off_axis[np.arange(3), edges.argmax(axis=1)] = 0.0  # each edge's components but its largest
+    edge, axis = np.unravel_index(np.argmax(off_axis), off_axis.shape)
+    if off_axis[edge, axis] >= 0.5:
+        raise PromptError(f"the box {name!r} is turned against the target's axes (an edge drifts {off_axis[edge, axis]:.1f} voxels "
+                          f"off them, along axis {'ijk'[axis]}); boxes are taken along the image's axes: choose 'Rotate to volume "
+                          "plane' in the slice view's menu and draw the box there again (points work in any view)")
 
 
 def prompt_from_markups(target: Image, positive=None, negative=None, roi=None) -> Prompt:
