@@ -411,7 +411,7 @@ def test_the_warning_of_inside_points_left_out_offers_a_box_to_every_engine_that
 
     item = StructureResult(Structure("S1", 1), np.zeros((1, 8, 8), bool), 1.0, "vessels+sam2")
     prompt = Prompt(points=np.array([[0, 4, 4]]), labels=np.array([1]))
-    said = {engine: inside_points_warning("S1", prompt, item, engine, None) for engine in ("vessels", "vessels+sam2", "registration")}
+    said = {engine: inside_points_warning("S1", prompt, item, np.zeros((1, 8, 8), bool), engine, None) for engine in ("vessels", "vessels+sam2", "registration")}
     assert said["vessels"].endswith("(the engine's answer; add points)")
     assert said["vessels+sam2"].endswith("(the engine's answer; add points or a box)") and said["registration"] == said["vessels+sam2"]
 

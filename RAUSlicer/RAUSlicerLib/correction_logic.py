@@ -141,7 +141,7 @@ def _warnOfPrompt(correction, name, prompt, before, written):
     from rau.user_warnings import warn
 
     overwriteOption = None if correction.overwrite else OVERWRITE_OPTION
-    leftOut = inside_points_warning(name, prompt, written, correction.result.engine, overwriteOption)
+    leftOut = inside_points_warning(name, prompt, written, correction.voxels_of_others({name}), correction.result.engine, overwriteOption)
     unchanged = unchanged_reason(correction.result.session, before, written)
     for said in (leftOut, unchanged and f"{name} is unchanged: {unchanged}"):
         if said:

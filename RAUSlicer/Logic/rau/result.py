@@ -99,6 +99,14 @@ class Result:
         aside, :meth:`rau.labels.LabelSet.get`); raises :class:`rau.labels.UnknownStructureError` naming the ones there are."""
         return self.get(self.labels.get(name).name)
 
+    def held_by_others(self, name: str) -> np.ndarray:
+        """The voxels the structures other than ``name`` hold."""
+        held = np.zeros(self.target.shape, bool)
+        for item in self.structures:
+            if item.found and item.structure.name != name:
+                held |= item.mask
+        return held
+
     def put(self, item: StructureResult, overwrite: bool = False) -> StructureResult:
         """Replace the structure ``item`` corrects. Voxels it already held stay, shared or not (structures
         may overlap, e.g. the layers of a ``.seg.nrrd``). Of the voxels it newly takes, without ``overwrite``
@@ -106,9 +114,8 @@ class Result:
         name = item.structure.name
         before = self.get(name)
         held = voxels(before, self.target.shape)
-        others = [s for s in self.structures if s.found and s.structure.name != name]
-        if item.found and others and not overwrite:
-            item = giving_way(item, np.any([s.mask for s in others], axis=0) & ~held)
+        if item.found and not overwrite:
+            item = giving_way(item, self.held_by_others(name) & ~held)
         gained = item.mask & ~held if item.found else None
         updated = []
         for current in self.structures:

@@ -347,20 +347,31 @@ def users_answer(before: StructureResult, item: StructureResult) -> StructureRes
     return replace(item, confidence=1.0 if item.found else 0.0)
 
 
-def inside_points_left_out(prompt: Prompt, item: StructureResult) -> int:
-    """How many of ``prompt``'s inside points (this image's i, j, k) the answer ``item`` holds no voxel next to (a
-    click a voxel off a thin vessel counts as held): a model may leave a click out, or the structure gave way to
-    another there, and the user should hear of it."""
+def inside_points_left_out(prompt: Prompt, item: StructureResult, others: np.ndarray) -> int:
+    """How many of ``prompt``'s inside points (this image's i, j, k) the answer ``item`` leaves out: a model may leave a
+    click out, or the structure gave way to another there, and the user should hear of it. ``others``: the voxels the
+    result's other structures hold. A click on a voxel no other structure holds counts as held when ``item`` holds a
+    voxel next to it (a click a voxel off a thin vessel); one on a voxel another structure holds, only when ``item``
+    holds that voxel itself."""
     inside = [voxel(point) for point, label in zip(prompt.points, prompt.labels) if label == 1]
-    return sum(not item.found or not item.mask[tuple(slice(max(v - 1, 0), v + 2) for v in index)].any() for index in inside)
+    return sum(not _holds(item, others, index) for index in inside)
 
 
-def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, engine: str, overwrite_option: str | None,
-                          points_note: str = "") -> str | None:
+def _holds(item: StructureResult, others: np.ndarray, index: tuple[int, int, int]) -> bool:
+    """Whether ``item`` holds the clicked voxel ``index`` (k, j, i) by the rule of :func:`inside_points_left_out`."""
+    if not item.found:
+        return False
+    near = item.mask[tuple(slice(max(v - 1, 0), v + 2) for v in index)]
+    return bool(item.mask[index] or (not others[index] and near.any()))
+
+
+def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, others: np.ndarray, engine: str,
+                          overwrite_option: str | None, points_note: str = "") -> str | None:
     """What to tell the user when the answer ``item`` leaves out inside points of ``prompt`` (None when it holds them
-    all): ``overwrite_option`` is how this interface lets a correction take other structures' voxels (None when this
+    all; ``others``: the voxels the result's other structures hold, :func:`inside_points_left_out`):
+    ``overwrite_option`` is how this interface lets a correction take other structures' voxels (None when this
     one could); ``points_note`` is said of the points given (where they came from)."""
-    left_out = inside_points_left_out(prompt, item)
+    left_out = inside_points_left_out(prompt, item, others)
     if not left_out:
         return None
     more = "points" if engine == "vessels" else "points or a box"  # the weight-free vessel correction takes no box

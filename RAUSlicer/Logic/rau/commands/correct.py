@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
         result, name, prompt, before, item, inputs = _corrected(args, saved, saved_path, inputs)
         stroke = "(a --stroke gives one on each voxel along it) " if args.stroke else ""
-        if inside := inside_points_warning(name, prompt, item, result.engine, None if args.overwrite_others else "--overwrite-others", stroke):
+        overwrite_option = None if args.overwrite_others else "--overwrite-others"
+        if inside := inside_points_warning(name, prompt, item, result.held_by_others(name), result.engine, overwrite_option, stroke):
             warn(inside)
         write_outputs(result, paths, args.overwrite, inputs, said)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"

@@ -303,7 +303,7 @@ class Correction:
         if self.overwrite:  # undo gives these voxels back
             taken = self._taken(items, snapshots)
         else:
-            occupied = self._voxels_of_others(set(items))
+            occupied = self.voxels_of_others(set(items))
             items = {n: giving_way(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
         self._changes += 1
         change = _Change(snapshots, taken, self._changes)
@@ -346,8 +346,8 @@ class Correction:
                 gained |= written.mask & ~snapshots[n].mask
         return {other: mask & gained for other, mask in self._others(set(items)) if (mask & gained).any()}
 
-    def _voxels_of_others(self, written: set[str]) -> np.ndarray:
-        """The voxels of the node's segments that this change does not write."""
+    def voxels_of_others(self, written: set[str]) -> np.ndarray:
+        """The voxels of the node's segments other than those of the structures ``written``."""
         taken = np.zeros(self.result.target.shape, bool)
         for _, mask in self._others(written):
             taken |= mask

@@ -358,7 +358,7 @@ def create_app(config: ServerConfig | None = None):
             version = job.version  # read here: a correction just after would give its own number to both answers
         rows = Result(entry.result.target, items, entry.result.engine).summary()
         answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
-        said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.engine, None if given[1] else OVERWRITE_FIELD)
+        said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.held_by_others(name), entry.result.engine, None if given[1] else OVERWRITE_FIELD)
         return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:],
                 "warnings": [said] if said else [], "unchanged": unchanged or ""}
 
