@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rau.batch.names import candidate_names, output_names
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
 from rau.io.json_text import parse_json
@@ -15,7 +16,6 @@ from rau.io.label_tables import label_tables_beside
 from rau.io.outputs import check_name_lengths, check_no_stray_tables, check_spares_inputs
 from rau.io.run_outputs import output_paths
 from rau.options import EngineOptions
-from rau.io.segmentations import label_table_path
 
 
 @dataclass
@@ -57,14 +57,11 @@ class WorkItem:
 
     def _check_made_here(self) -> None:
         path = self.outputs["result"]
-        try:
-            saved = parse_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            saved = None
+        saved = _saved_result(path)
         if isinstance(saved, dict) and "inputs" not in saved:  # written before results recorded their inputs: as before, trusted
             return
         recorded = saved.get("inputs") if isinstance(saved, dict) else None
-        mine = json.loads(json.dumps(self.case.recorded_inputs(EngineOptions())))
+        mine = _inputs_of(self.case)
         if not isinstance(recorded, dict):
             raise InputError(f"{next(p for p in self.outputs.values() if p.exists())}: not written by rau for this target "
                              f"({self.case.target_image}); give another --out folder, or move those files away")
@@ -88,6 +85,33 @@ class WorkItem:
         inputs += [table for entry in self.case.references for table in label_tables_beside(entry.labels)]
         files = [file for path in map(Path, inputs) for file in ([path, *path.rglob("*")] if path.is_dir() else [path])]
         return next((file for file in files if file.exists() and file.stat().st_mtime_ns > made), None)
+
+
+def earlier_names(case: Case, out_dir: Path) -> list[str]:
+    """Those of the target's :func:`rau.batch.names.candidate_names` under which ``out_dir`` holds a result JSON
+    recording this target (another run of the cohort, with other targets, named it so)."""
+    mine = None
+    found = []
+    for name in candidate_names(case.target_image):
+        result = output_paths(out_dir / f"{name}.nii.gz", False)["result"]
+        if isinstance(saved := _saved_result(result), dict) and isinstance(saved.get("inputs"), dict):
+            mine = mine or _inputs_of(case)
+            if _same_input(saved["inputs"].get("target"), mine["target"], True):
+                found.append(name)
+    return found
+
+
+def _saved_result(path: Path):
+    """The parsed result JSON at ``path``; None when it is not there, not a readable file (a name too long ...) or not JSON."""
+    try:
+        return parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _inputs_of(case: Case) -> dict:
+    """The inputs a result JSON of ``case`` records (as JSON reads them back), engine options aside."""
+    return json.loads(json.dumps(case.recorded_inputs(EngineOptions())))
 
 
 def _made_with(key: str, recorded, mine) -> str:
@@ -145,11 +169,13 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only, each with the
     run's ``warnings``; every
     path absolute, as workers may run in another folder (a Ray cluster's). Output names are made over the whole
-    manifest, so a run with ``limit`` names its outputs as the full run does (and the full run resumes it).
+    manifest and what ``out_dir`` holds (:func:`rau.batch.names.output_names`), so a run with ``limit`` names its
+    outputs as the full run does (and the full run resumes it), and a target done keeps its name when targets are
+    added or left out.
     No output, the summary and the lock included, may land on an input, nor a label map beside a table not its run's."""
     cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
-    names = output_names([case.target_image for case in cases])
     out_dir = Path(out_dir).absolute()
+    names = output_names([case.target_image for case in cases], [earlier_names(case, out_dir) for case in cases])
     items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd), tuple(warnings)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
@@ -157,28 +183,3 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     for item in items:
         check_no_stray_tables(item.outputs["label_map"], item.outputs.values(), "choose another --out")
     return items
-
-
-def output_names(targets: list[Path]) -> list[str]:
-    """The target file's stem, prefixed with as many parent folder names as make every name unique, case not counting
-    (``Case`` and ``case`` are one file on the default file systems of macOS and Windows).
-
-    Two targets in one folder whose names differ only in the extension (``a.png``, ``a.nii.gz``) are
-    refused: usually one image in two formats, and no folder prefix tells their outputs apart.
-    """
-    folders = [Path(target).resolve().parent.parts[1:] for target in targets]
-    stems = [label_table_path(Path(target).name).name[: -len(".labels.csv")] for target in targets]
-    for depth in range(max(map(len, folders), default=0) + 1):
-        names = ["_".join([*parts[len(parts) - depth :], stem]) for parts, stem in zip(folders, stems)]
-        folded = [name.casefold() for name in names]
-        if len(set(folded)) == len(folded):
-            return names
-    clash = next(name for name in folded if folded.count(name) > 1)
-    (first, one), (second, other) = [(target, name) for target, name, fold in zip(targets, names, folded) if fold == clash][:2]
-    if one != other:
-        why = f"their output names {one!r} and {other!r} differ only in case, which macOS and Windows file systems do not tell apart"
-    elif Path(first).resolve().parent == Path(second).resolve().parent:
-        why = "same folder, same name without the extension"
-    else:
-        why = f"their folder and file names joined with _ give {one!r} for both"
-    raise InputError(f"the manifest's targets {first} and {second} would write the same output files ({why}); rename one or leave one out")
