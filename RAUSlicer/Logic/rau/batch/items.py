@@ -29,14 +29,17 @@ class WorkItem:
     warnings: tuple[str, ...] = ()
 
     def state(self) -> str:
-        """``complete`` (every output exists), ``partial`` (some do: redo it) or ``new``. Outputs that another
+        """``complete`` (every output exists), ``lacks_seg_nrrd`` (every one but the ``.seg.nrrd``: see
+        :func:`rau.batch.seg_nrrd.added_seg_nrrd`), ``partial`` (some do: redo it) or ``new``. Outputs that another
         target's inputs made (another manifest's target of the same name, a user's own file) raise
         :class:`InputError` naming the file: skipping would pass them off as this target's, redoing would
         replace them."""
-        present = [path.exists() for path in self.outputs.values()]
-        if any(present):
+        missing = [key for key, path in self.outputs.items() if not path.exists()]
+        if len(missing) < len(self.outputs):
             self._check_made_here()
-        return "complete" if all(present) else "partial" if any(present) else "new"
+        if missing == ["seg_nrrd"]:
+            return "lacks_seg_nrrd"
+        return "complete" if not missing else "partial" if len(missing) < len(self.outputs) else "new"
 
     def recorded_found(self) -> str:
         """The structures its earlier result JSON records as found, as the summary lists them (``;``-joined)."""

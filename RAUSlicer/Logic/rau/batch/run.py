@@ -11,18 +11,22 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.batch.items import LOCK_NAME, SUMMARY_NAME, WorkItem
+from rau.batch.seg_nrrd import added_seg_nrrd
 from rau.errors import InputError, OptionError
 from rau.file_locks import lock_file, still_at
 from rau.io.atomic import atomic_path, leftover_temporaries
 from rau.io.outputs import check_folder_writable
 
 COLUMNS = ["target", "target_image", "status", "seconds", "found", "error"]
+SEG_NRRD_ADDED = "outputs exist; .seg.nrrd added"
+"""The summary's error column of a skipped target whose ``.seg.nrrd`` this run made from its saved outputs."""
 
 
 def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
     """Run ``backend(todo, on_row)`` over the items without complete outputs; return every item's row.
 
-    Finished items are ``skipped``; half-written ones are redone. The summary CSV in ``out_dir``
+    Finished items are ``skipped``, those lacking only a ``.seg.nrrd`` too once it is made from their saved outputs
+    (:func:`rau.batch.seg_nrrd.added_seg_nrrd`); half-written ones are redone. The summary CSV in ``out_dir``
     is rewritten as rows arrive, so an interrupted run leaves an accurate partial summary: targets
     it did not finish stay ``pending``.
     """
@@ -48,8 +52,9 @@ def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:
-        if item.state() == "complete":
-            rows[item.name].update(status="skipped", found=item.recorded_found(), error="outputs exist")
+        state = item.state()
+        if state == "complete" or (state == "lacks_seg_nrrd" and added_seg_nrrd(item)):
+            rows[item.name].update(status="skipped", found=item.recorded_found(), error=SEG_NRRD_ADDED if state == "lacks_seg_nrrd" else "outputs exist")
         else:
             todo.append(item)
     bar = tqdm(total=len(todo), desc="rau batch", unit="target", file=sys.stderr, disable=not sys.stderr.isatty())

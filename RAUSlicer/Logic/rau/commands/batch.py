@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rau.batch.items import work_items
-    from rau.batch.run import SUMMARY_NAME, run_batch
+    from rau.batch.run import SEG_NRRD_ADDED, SUMMARY_NAME, run_batch
 
     given = [option for option, value in (("--gpus-per-worker", args.gpus_per_worker), ("--cpus-per-worker", args.cpus_per_worker)) if value is not None]
     if given and not args.ray:  # they size Ray's actors: without Ray they would be ignored without a word
@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         if row["status"] == "failed":
             print(f"failed: {about(row['target_image'], row['error'])}", file=sys.stderr)
-    print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped (outputs existed), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
+    added = sum(row.get("error") == SEG_NRRD_ADDED for row in rows)
+    existed = f"outputs existed; .seg.nrrd added to {added}" if added else "outputs existed"
+    print(f"rau batch: {counts['done']} done, {counts['skipped']} skipped ({existed}), {counts['failed']} failed; summary in {Path(args.out) / SUMMARY_NAME}")
     return 1 if counts["failed"] else 0
 
 

@@ -170,8 +170,29 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary |= {"inputs": inputs} if inputs else {}
         said = list(dict.fromkeys([*warnings, *written]))  # each once
         summary |= {"warnings": said} if said else {}
-        temporary["result"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        temporary["result"].write_text(result_json_text(summary), encoding="utf-8")
         hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
+
+
+def add_seg_nrrd(segmentation, paths: dict[str, Path], saved: dict) -> None:
+    """Write the ``.seg.nrrd`` (``paths["seg_nrrd"]``) of a run whose other outputs exist, ``segmentation`` being its
+    saved result, and record it in its result JSON (``saved``) as :func:`write_outputs` does (its name and SHA-256);
+    both or neither, the JSON renamed into place first, as there."""
+    with folders_held(paths.values()), signals_deferred() as hold, \
+            atomic_path(paths["seg_nrrd"]) as seg_nrrd, atomic_path(paths["result"], overwrite=True) as result:
+        write_seg_nrrd(segmentation, seg_nrrd, overwrite=True)
+        recorded = {}
+        for key, value in saved.items():  # where write_outputs puts it: after the label map
+            recorded[key] = value
+            recorded |= {"segmentation": paths["seg_nrrd"].name} if key == "label_map" else {}
+        recorded["sha256"] = {**saved.get("sha256", {}), "segmentation": file_digest(seg_nrrd)}
+        result.write_text(result_json_text(recorded), encoding="utf-8")
+        hold()
+
+
+def result_json_text(summary: dict) -> str:
+    """A result JSON's text."""
+    return json.dumps(summary, indent=2, ensure_ascii=False)
 
 
 def file_digest(path: Path) -> str:
