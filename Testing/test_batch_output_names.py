@@ -1,4 +1,4 @@
-"""``rau batch`` output names: made unique with case not counting, as macOS and Windows file systems take them;
+"""``rau batch`` output names: made unique with case and Unicode normalization not counting, as macOS and Windows file systems take them;
 folder prefixes only where names clash; names an earlier run gave kept."""
 
 from pathlib import Path
@@ -40,3 +40,19 @@ def test_a_target_keeps_the_name_of_its_earlier_outputs_unless_that_would_clash(
     assert output_names([site1, site2], [["006_HC"], ["006_HC"]]) == ["site1_006_HC", "site2_006_HC"]  # claimed twice: by neither
     named_so = Path("/other/site1_006_HC.png")  # its bare name is site1/006_HC.png's earlier one
     assert output_names([site1, named_so], [["site1_006_HC"], []]) == ["006_HC", "site1_006_HC"]
+
+
+COMPOSED, DECOMPOSED = "caf\u00e9", "cafe\u0301"  # "café": its é as one character, or as e and a combining accent
+
+
+def test_targets_whose_names_differ_only_in_unicode_normalization_get_names_that_differ_otherwise():
+    """Before, ``A/café.png`` (é composed) and ``B/café.png`` (decomposed) gave ``café`` twice, one file on macOS's
+    file system (it does not tell the two forms apart)."""
+    names = output_names([Path(f"/data/A/{COMPOSED}.png"), Path(f"/data/B/{DECOMPOSED}.png")])
+    assert names == [f"A_{COMPOSED}", f"B_{DECOMPOSED}"]
+
+
+def test_targets_in_one_folder_whose_names_differ_only_in_unicode_normalization_are_refused_saying_so():
+    with pytest.raises(InputError, match=f"'data_{COMPOSED}' and 'data_{DECOMPOSED}' differ only in case or in how accented letters are "
+                                         r"encoded \(one character, or a letter and an accent\), which macOS file systems do not tell apart"):
+        output_names([Path(f"/data/{COMPOSED}.png"), Path(f"/data/{DECOMPOSED}.png")])

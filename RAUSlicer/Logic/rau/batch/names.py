@@ -66,8 +66,11 @@ def _prefixed_where_clashing(targets: list[Path], candidates: list[list[str]]) -
 def _clash(targets: list[Path], names: list[str], pair: list[int]) -> InputError:
     """The refusal of two targets whose output names no folder prefix tells apart."""
     (first, one), (second, other) = [(targets[index], names[index]) for index in pair]
-    if one != other:
+    if one != other and one.casefold() == other.casefold():
         why = f"their output names {one!r} and {other!r} differ only in case, which macOS and Windows file systems do not tell apart"
+    elif one != other:
+        why = (f"their output names {one!r} and {other!r} differ only in case or in how accented letters are encoded (one character, "
+               "or a letter and an accent), which macOS file systems do not tell apart")
     elif Path(first).resolve().parent == Path(second).resolve().parent:
         why = "same folder, same name without the extension"
     else:
