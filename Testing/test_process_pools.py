@@ -1,5 +1,6 @@
 """Worker processes of ``rau batch`` and ``rau evaluate --jobs`` end with their run, even when it is killed while they
-are still starting, and a Ctrl-C while they start prints none of their tracebacks."""
+are still starting, a Ctrl-C while they start prints none of their tracebacks, and a script that calls rau without the
+``__main__`` guard is told so by each worker."""
 
 from __future__ import annotations
 
@@ -55,3 +56,21 @@ def test_ctrl_c_while_workers_import_prints_no_traceback(command, tmp_path):
     finally:
         os.killpg(run.pid, signal.SIGKILL)
     assert "KeyboardInterrupt" not in run.communicate()[1]
+
+
+@COMMANDS
+def test_a_script_calling_rau_without_the_main_guard_is_told_so_by_each_worker(command, tmp_path):
+    """Spawned workers import the calling script again. Before, each worker of a script that called ``rau.cli.main``
+    without ``if __name__ == "__main__":`` ran the command again and said "internal error (RuntimeError: An attempt has
+    been made to start a new process ...); please report it" (exit 70, a report file each), or for batch "another rau
+    batch is writing to this folder". Now each says what the script must do (exit 2), and the run itself is done."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"from rau.cli import main\nprint('exit', main({[*command, str(tmp_path / 'out'), '--limit', '2']!r}))\n")
+    (tmp_path / "tmp").mkdir()
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})  # where a report file would go
+    said = 'error: this command was started again in a worker process importing the calling script: a script that calls ' \
+           'rau.cli.main must do so under `if __name__ == "__main__":`'
+    assert run.returncode == 0 and run.stdout.count("exit 2") == 2 and run.stdout.strip().endswith("exit 0"), run.stdout + run.stderr
+    assert run.stderr.count(said) == 2 and "please report" not in run.stderr and "another rau batch" not in run.stderr, run.stderr
+    assert not list((tmp_path / "tmp").glob("rau-*-error-*"))

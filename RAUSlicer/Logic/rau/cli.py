@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     name = "rau"
     try:
         args, name = parse_arguments(argv)
+        from rau.process_pools import check_not_importing_main  # here: it imports this module
+
+        check_not_importing_main()
         return int(args.run(args) or 0)
     except InputError as error:
         print(f"{name}: error: {error}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import threading
@@ -10,6 +11,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from rau.cli import EXIT_TERMINATED
+from rau.errors import InputError
 
 
 @contextlib.contextmanager
@@ -50,3 +52,13 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(EXIT_TERMINATED)
+
+
+def check_not_importing_main() -> None:
+    """Refuse a command started while this process, a worker of a pool started by ``spawn`` (``rau evaluate --jobs``,
+    ``rau batch``), still imports the main script: a script that calls :func:`rau.cli.main` outside
+    ``if __name__ == "__main__":`` runs it again in every worker, where it cannot start a pool of its own."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # multiprocessing's own sign of it
+        raise InputError("this command was started again in a worker process importing the calling script: a script that calls "
+                         'rau.cli.main must do so under `if __name__ == "__main__":` (the worker processes of rau evaluate --jobs '
+                         "and rau batch are started by Python's spawn method, which imports the script again in each)")
