@@ -347,13 +347,14 @@ def create_app(config: ServerConfig | None = None):
             raise closed_while_waiting(session_id)
         device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
         with device, job.lock:  # an edit, gave_way or gave_up computes nothing; downloads wait for the correction, never half of it
-            if job.result is None or job.result.session is None:
+            session = None if job.result is None else job.result.session  # closing the session (a DELETE, expiry) may take it from the result at any time
+            if session is None:
                 raise closed_while_waiting(session_id)
             started, before = time.perf_counter(), entry.result.get(name).mask
             items = correct(entry, action, name, given)
             seconds = time.perf_counter() - started
             written = entry.result.get(name)  # as the downloads hold it (given way to the others unless overwrite)
-            unchanged = action == "reprompt" and unchanged_reason(entry.result.session, before, written)
+            unchanged = action == "reprompt" and unchanged_reason(session, before, written)
             job.version += 1
             version = job.version  # read here: a correction just after would give its own number to both answers
         rows = Result(entry.result.target, items, entry.result.engine).summary()

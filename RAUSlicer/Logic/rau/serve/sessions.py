@@ -20,6 +20,7 @@ from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.result import Result, StructureResult, voxels
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
+from rau.session import Session
 
 LOG = logging.getLogger("rau.serve")
 
@@ -223,7 +224,7 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | t
         if session is None:  # closed (expired, evicted) since it was looked up
             raise SessionGone("the session was closed while the correction waited")
         if action in WRITTEN_ELSEWHERE:
-            return [written_elsewhere(result, action, name, given)]
+            return [written_elsewhere(result, session, action, name, given)]
         if action == "edit":
             session.edit(name, given)
             item = result.put(session.results[name])
@@ -243,12 +244,11 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | t
         return answers
 
 
-def written_elsewhere(result: Result, action: str, name: str, given) -> StructureResult:
+def written_elsewhere(result: Result, session: Session, action: str, name: str, given) -> StructureResult:
     """A client wrote the last correction by its own rule (the Slicer module's node) and says how ``name`` ended
     (``given``: a ``gave_way``'s mask, a ``gave_up``'s taker and mask): the session goes on as the client's session does
     (the same :class:`~rau.session.Session` method), and the result holds its answer as it is, so downloads hold what
-    the client holds. Returns that answer."""
-    session = result.session
+    the client holds. ``session`` is the result's, taken before a close could take it. Returns that answer."""
     if action == "gave_way":
         session.gave_way(name, given)
     else:
