@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("RAU_SHARED_DATA", REPO.parent / "shared" / "data"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(REPO / "benchmarks"))  # where the shared data lies: one rule for the tests and the benchmarks
+
+from shared_data import SHARED_DATA  # noqa: E402
 
 
 def script_environment() -> dict[str, str]:

@@ -20,8 +20,9 @@ import time
 
 import numpy as np
 
-from correction_cases import GROUPS, structures
+from correction_cases import GROUPS, needed_files, structures
 from figures import json_file, write_json
+from shared_data import require_shared_data
 from rau.boxes import Box
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
@@ -59,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=json_file, help="write the per-case rows here")
     args = parser.parse_args()
+    require_shared_data(parser, needed_files(GROUPS))
     rows = []
     for group, name, image, truth in structures(GROUPS):
         planar = image.ndim == 2

@@ -16,7 +16,6 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -30,8 +29,10 @@ from rau.image import Image
 from rau.labels import Segmentation
 from rau.references import load_reference
 from figures import json_file, write_json
+from shared_data import SHARED_DATA, require_shared_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+NEEDED = ["arcade_syntax_dev/manifest.csv", "totalseg_test_fixtures/subjA_ct/image.nii.gz", "totalseg_test_fixtures/subjA_ct/labels_totalseg.nii.gz"]
+"""The files this benchmark reads in the shared data folder (and the first case the manifest names)."""
 CLICKS = 5
 
 
@@ -55,7 +56,7 @@ def click_seconds(result, name: str, truth: np.ndarray) -> list[float]:
 
 
 def bench_2d(engine) -> dict:
-    case = read_manifest(DATA / "arcade_syntax_dev" / "manifest.csv")[0]
+    case = read_manifest(SHARED_DATA / "arcade_syntax_dev" / "manifest.csv")[0]
     references, target, truth = load_case(case)
     first, result = timed(lambda: engine.run(Request(references, target, case.structures)))
     name = next(item.structure.name for item in result.structures if item.found)
@@ -84,7 +85,7 @@ def resampled(reference: Reference, grid: sitk.Image, transform: sitk.Transform)
 
 
 def bench_3d(engine) -> dict:
-    ct = DATA / "totalseg_test_fixtures" / "subjA_ct"
+    ct = SHARED_DATA / "totalseg_test_fixtures" / "subjA_ct"
     a = load_reference(ct / "image.nii.gz", ct / "labels_totalseg.nii.gz")
     grid = grid_256(a.image)
     image, masks = resampled(a, grid, sitk.Transform())
@@ -102,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=json_file, help="write the figures here")
     args = parser.parse_args()
+    require_shared_data(parser, NEEDED)
     engine = create_engine("registration", {})
     figures = {"2d": bench_2d(engine), "3d": bench_3d(engine)}
     for numbers in figures.values():

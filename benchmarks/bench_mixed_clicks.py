@@ -16,8 +16,9 @@ import argparse
 import numpy as np
 from scipy import ndimage
 
-from correction_cases import structures
+from correction_cases import needed_files, structures
 from figures import json_file, write_json
+from shared_data import require_shared_data
 from rau.correction.grow import Seeds, correct_mask
 from rau.fusion import dice
 
@@ -41,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=json_file, help="write the per-case rows here")
     args = parser.parse_args()
+    require_shared_data(parser, needed_files())
     rows = []
     for group, name, image, truth, shift in cases():
         answer = np.roll(truth, shift, axis=(0, 1, 2))

@@ -13,7 +13,6 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -22,9 +21,16 @@ from rau.engines import EngineOptions, Request, create_engine
 from rau.image import Image
 from rau.references import load_reference
 from figures import json_file, write_json
+from shared_data import SHARED_DATA, require_shared_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-HC18 = DATA / "hc18_fetal_head_us"
+HC18 = SHARED_DATA / "hc18_fetal_head_us"
+CT = SHARED_DATA / "totalseg_test_fixtures"
+PAIRS = [("000", "001"), ("002", "003"), ("004", "005"), ("006", "007"), ("008", "009")]
+NEEDED = ["hc18_fetal_head_us/pixel_size_and_HC.csv",
+          *(f"hc18_fetal_head_us/images/{name}_HC.png" for pair in PAIRS for name in pair),
+          *(f"hc18_fetal_head_us/masks/{name}_HC_mask.png" for pair in PAIRS for name in pair),
+          *(f"totalseg_test_fixtures/subj{s}_ct/{name}" for s in "AB" for name in ("image.nii.gz", "labels_totalseg.nii.gz"))]
+"""The files this benchmark reads in the shared data folder."""
 
 
 def timed(function):
@@ -50,13 +56,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=json_file, help="write the figures here")
     args = parser.parse_args()
+    require_shared_data(parser, NEEDED)
     engine = create_engine("registration", EngineOptions())
-    pairs = [("000", "001"), ("002", "003"), ("004", "005"), ("006", "007"), ("008", "009")]
-    loaded = [(hc18_reference(r), hc18_reference(t)) for r, t in pairs]
+    loaded = [(hc18_reference(r), hc18_reference(t)) for r, t in PAIRS]
     seconds_2d = [timed(lambda: engine.run(Request([reference], target.image)))[0] for reference, target in loaded]
-    ct = DATA / "totalseg_test_fixtures"
-    a = load_reference(ct / "subjA_ct/image.nii.gz", ct / "subjA_ct/labels_totalseg.nii.gz")
-    b = load_reference(ct / "subjB_ct/image.nii.gz", ct / "subjB_ct/labels_totalseg.nii.gz")
+    a = load_reference(CT / "subjA_ct/image.nii.gz", CT / "subjA_ct/labels_totalseg.nii.gz")
+    b = load_reference(CT / "subjB_ct/image.nii.gz", CT / "subjB_ct/labels_totalseg.nii.gz")
     slab_seconds, slab = timed(lambda: engine.run(Request([a], b.image)))
     full_seconds, full = timed(lambda: engine.run(Request([a], moved_copy(a))))
     figures = {

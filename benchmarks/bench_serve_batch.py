@@ -47,9 +47,13 @@ from rau.serve.remote import RemoteEngine  # noqa: E402
 from rau.serve.wire import decode_mask, prompt_to_json  # noqa: E402
 from serve_helpers import serve_process  # noqa: E402
 from figures import json_file, write_json  # noqa: E402
+from shared_data import SHARED_DATA, protocol_on_shared_data, require_shared_data  # noqa: E402
 
-HC18 = REPO.parent / "shared" / "data" / "hc18_fetal_head_us"
+HC18 = SHARED_DATA / "hc18_fetal_head_us"
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
+NEEDED = [*(f"hc18_fetal_head_us/{folder}/{name}_HC{end}.png" for name in ("012", "058") for folder, end in (("images", ""), ("masks", "_mask"))),
+          *(f"totalseg_test_fixtures/subj{s}_ct/{name}" for s in "AB" for name in ("image.nii.gz", "labels_totalseg.nii.gz"))]
+"""Files the parts read in the shared data folder (``batch`` also the other HC18 files its manifest names)."""
 
 
 def crop_512(reference: Reference) -> Reference:
@@ -132,21 +136,23 @@ def bench_reprompt(repeats: int, work: Path) -> dict:
             "beyond_model_ms": round(1000 * (served - on_server), 1), "shape": list(image.shape), "repeats": repeats}
 
 
-def manifest_targets() -> int:
-    """How many targets ``rau batch`` finds in :data:`MANIFEST` (rows sharing a target are one case)."""
-    return len(read_manifest(MANIFEST, truth=False))
+def manifest_targets(manifest: Path) -> int:
+    """How many targets ``rau batch`` finds in ``manifest`` (rows sharing a target are one case)."""
+    return len(read_manifest(manifest, truth=False))
 
 
 def bench_batch(targets: int, work: Path) -> dict:
+    """``rau batch`` over the first ``targets`` of :data:`MANIFEST` (its files under the shared data folder)."""
     import ray
 
     from rau.cli import main as rau_main
 
+    manifest = protocol_on_shared_data(MANIFEST, work)
     figures = {"targets": targets, "engine": "registration (default settings)"}
     for label, extra in (("embedded_1_worker", ["--workers", "1"]), ("embedded_2_workers", ["--workers", "2"]), ("ray_2_actors", ["--ray", "auto"])):
         out = work / label
         started = time.perf_counter()
-        code = rau_main(["batch", str(MANIFEST), "--out", str(out), "--limit", str(targets), *extra])
+        code = rau_main(["batch", str(manifest), "--out", str(out), "--limit", str(targets), *extra])
         seconds = time.perf_counter() - started
         figures[label] = {"seconds": round(seconds, 2), "targets_per_minute": round(60 * targets / seconds, 2), "exit": code}
         if label == "embedded_2_workers":
@@ -166,7 +172,7 @@ def bench_ct_target(work: Path) -> dict:
 
     out = work / "ct"
     started = time.perf_counter()
-    code = rau_main(["batch", str(REPO / "protocols" / "totalseg_ct.csv"), "--out", str(out), "--workers", "1"])
+    code = rau_main(["batch", str(protocol_on_shared_data(REPO / "protocols" / "totalseg_ct.csv", work)), "--out", str(out), "--workers", "1"])
     wall = time.perf_counter() - started
     with open(out / "batch_summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -199,10 +205,11 @@ def main() -> None:
     parser.add_argument("--targets", type=argument(positive_integer, "--targets"), default=8)
     parser.add_argument("--parts", type=part_names, default=list(PARTS), help=f"comma-separated subset to run (default: {','.join(PARTS)})")
     args = parser.parse_args()
-    if "batch" in args.parts and args.targets > (available := manifest_targets()):  # rau batch --limit would run fewer
-        parser.error(f"--targets {args.targets}: {MANIFEST} has {available} targets")
+    require_shared_data(parser, NEEDED)
     work = Path(tempfile.mkdtemp(prefix="rau-bench-serve-"))
     try:
+        if "batch" in args.parts and args.targets > (available := manifest_targets(protocol_on_shared_data(MANIFEST, work))):  # rau batch --limit would run fewer
+            parser.error(f"--targets {args.targets}: {MANIFEST} has {available} targets")
         figures = {"cpu_count": os.cpu_count(), **{name: run(args, work) for name, run in PARTS.items() if name in args.parts}}
     finally:
         shutil.rmtree(work, ignore_errors=True)

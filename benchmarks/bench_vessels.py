@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -41,8 +40,11 @@ from rau.result import Result, StructureResult
 from rau.validation import argument, non_negative_integer, positive_integer
 from rau.vessels.naming import far_ends
 from figures import json_file, write_json
+from shared_data import SHARED_DATA, require_shared_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arcade_syntax_dev"
+DATA = SHARED_DATA / "arcade_syntax_dev"
+NEEDED = [f"arcade_syntax_dev/{name}" for name in ("manifest.csv", "pairs.csv", "labels.csv")]
+"""The files this benchmark reads in the shared data folder (and the pictures they name)."""
 
 
 class CopyLabels(Engine):
@@ -165,6 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     if (args.bank_pairs or args.bank_only) and not args.bank_cases:
         parser.error("--bank-pairs and --bank-only run the bank setting: give --bank-cases N")
+    require_shared_data(parser, NEEDED)
     cases = read_manifest(DATA / "manifest.csv")[args.skip :][: args.limit]
     if not cases:
         parser.error(f"--skip {args.skip} leaves no pair of the {len(read_manifest(DATA / 'manifest.csv'))}")

@@ -17,14 +17,17 @@ from PIL import Image as Picture
 
 from rau.image import Image
 from rau.io import read_image, read_segmentation
+from shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 VOLUMES = (("subjA_ct", "labels_totalseg.nii.gz"), ("subjB_ct", "labels_totalseg.nii.gz"), ("subjC_mr", "labels_totalseg_mr.nii.gz"))
 MIN_VOXELS = 2000
 HC18_HEADS = 20
 ANGIOGRAMS = 20
 MIN_SEGMENT_PIXELS = 50
 GROUPS = ("volumes", "HC18", "ARCADE", "chest CT")
+NEEDED_FILES = {"volumes": [f"totalseg_test_fixtures/{subject}/{name}" for subject, labels in VOLUMES for name in ("image.nii.gz", labels)],
+                "HC18": ["hc18_fetal_head_us/pixel_size_and_HC.csv"], "ARCADE": ["arcade_syntax_dev/manifest.csv"], "chest CT": []}
+"""The files each group reads in the shared data folder (the HC18 and ARCADE pictures lie beside those named)."""
 
 
 def structures(groups=GROUPS[:2]):
@@ -35,9 +38,14 @@ def structures(groups=GROUPS[:2]):
             yield group, name, image, truth
 
 
+def needed_files(groups=GROUPS[:2]) -> list[str]:
+    """The files :func:`structures` reads for ``groups``, as paths in the shared data folder."""
+    return [name for group in groups for name in NEEDED_FILES[group]]
+
+
 def _volumes():
     for subject, labels_name in VOLUMES:
-        folder = DATA / "totalseg_test_fixtures" / subject
+        folder = SHARED_DATA / "totalseg_test_fixtures" / subject
         image = Image.from_sitk(sitk.ReadImage(str(folder / "image.nii.gz")))
         labels = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / labels_name)))
         values, counts = np.unique(labels[labels > 0], return_counts=True)
@@ -46,7 +54,7 @@ def _volumes():
 
 
 def _hc18():
-    folder = DATA / "hc18_fetal_head_us"
+    folder = SHARED_DATA / "hc18_fetal_head_us"
     sizes = {row["filename"]: float(row["pixel_size_mm"]) for row in csv.DictReader(open(folder / "pixel_size_and_HC.csv"))}
     for number in range(HC18_HEADS):
         name = f"{number:03d}_HC.png"
@@ -56,7 +64,7 @@ def _hc18():
 
 
 def _arcade():
-    for path in sorted((DATA / "arcade_syntax_dev").glob("*_img.png"))[:ANGIOGRAMS]:
+    for path in sorted((SHARED_DATA / "arcade_syntax_dev").glob("*_img.png"))[:ANGIOGRAMS]:
         image = Image(np.asarray(Picture.open(path).convert("L"), np.float32)[None], ndim=2)
         labels = np.asarray(Picture.open(path.with_name(path.name.replace("_img", "_lab"))))[None]
         values, counts = np.unique(labels[labels > 0], return_counts=True)

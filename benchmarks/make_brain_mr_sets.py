@@ -1,6 +1,6 @@
 """Brain MR sets from the Colin27 atlas (ch2bet T1 + AAL): 16 2D pairs and 2 3D pairs, each target a
 deformed, re-contrasted copy of its reference. Run: python benchmarks/make_brain_mr_sets.py OUT_DIR
-[--data SHARED_DATA] (default ../shared/data beside the repository; the atlas is ``colin27_mni_atlases``).
+[--data SHARED_DATA] (default $RAU_SHARED_DATA, else ../shared/data beside the repository; the atlas is ``colin27_mni_atlases``).
 
 ``OUT_DIR/brain2d``: for each of 10 axial and 6 coronal slices of the 1 mm grid, the slice (a 1-slice
 NIfTI volume with the atlas's own 3D header, as Slicer saves a slice) is the reference; the target is
@@ -34,7 +34,8 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation
-from synthetic import add_data_argument, check_data, centre, deformation, recontrast
+from shared_data import add_data_argument, check_data
+from synthetic import centre, deformation, recontrast
 
 AXIAL = [25, 37, 49, 61, 73, 85, 97, 109, 121, 133]  # k (z) indices of the 181-slice grid (labels span k 10-155)
 CORONAL = [40, 65, 90, 115, 140, 165]  # j indices of the 217-row grid (labels span j 20-199)

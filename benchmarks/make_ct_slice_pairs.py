@@ -1,6 +1,6 @@
 """2D abdominal CT pairs across patients: 20 axial slices of TotalSegmentator subject A matched to
 slices of subject B and back. Run: python benchmarks/make_ct_slice_pairs.py OUT_DIR [--data SHARED_DATA]
-(default ../shared/data beside the repository; the volumes are ``totalseg_test_fixtures/subj{A,B}_ct``).
+(default $RAU_SHARED_DATA, else ../shared/data beside the repository; the volumes are ``totalseg_test_fixtures/subj{A,B}_ct``).
 
 Both volumes are first put in LPS order (sitk.DICOMOrient "LPS": an exact axis flip for A, whose
 stored direction is diag(-1, -1, 1); B already is LPS), so their axial 2D plane frames have the
@@ -35,7 +35,7 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation
-from synthetic import add_data_argument, check_data
+from shared_data import add_data_argument, check_data
 
 MIN_AREA = 100.0
 PRESENT = 50.0

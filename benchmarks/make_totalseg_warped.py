@@ -1,6 +1,6 @@
 """3D CT/MR sets onto TotalSegmentator subject A: A under three random deformations, and two other
 subjects onto A. Run: python benchmarks/make_totalseg_warped.py OUT_DIR [--data SHARED_DATA]
-(default ../shared/data beside the repository; the subjects are ``totalseg_test_fixtures/subj*``).
+(default $RAU_SHARED_DATA, else ../shared/data beside the repository; the subjects are ``totalseg_test_fixtures/subj*``).
 
 ``a_warp.csv``: A's CT as reference, and as targets three copies of it (seeds 1, 2, 3), each warped by
 a rotation about z of U(-6, 6) degrees through the centre and a shift of U(-8, 8) mm per axis, then a
@@ -27,7 +27,8 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io import read_image
 from rau.io.images import write_image
-from synthetic import add_data_argument, check_data, centre, deformation, rescanned_ct
+from shared_data import add_data_argument, check_data
+from synthetic import centre, deformation, rescanned_ct
 
 PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
 SEEDS = (1, 2, 3)

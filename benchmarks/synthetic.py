@@ -1,4 +1,4 @@
-"""Shared parts of the set builders (make_*.py): where the shared data lies, and synthetic targets (an
+"""Shared parts of the set builders (make_*.py): synthetic targets (an
 image warped by a smooth random deformation and re-contrasted as another scanner or protocol might).
 The builders run as scripts, so Python puts this folder on ``sys.path`` and they ``from synthetic import
 ...`` (as bench_sam2_gpu.py imports bench_sam2).
@@ -6,29 +6,8 @@ The builders run as scripts, so Python puts this folder on ``sys.path`` and they
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import SimpleITK as sitk
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-"""``../shared/data`` beside the repository."""
-
-
-def add_data_argument(parser: argparse.ArgumentParser) -> None:
-    """The builders' ``--data`` option: the shared data folder, :data:`SHARED_DATA` unless given."""
-    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
-
-
-def check_data(parser: argparse.ArgumentParser, data: Path, needed: list[str]) -> None:
-    """Exit 2 through ``parser``, naming ``--data``, unless ``data`` is a folder holding each of ``needed`` (paths
-    in it): checked before the builder makes its output folder."""
-    if not data.is_dir():
-        parser.error(f"--data {data}: no such folder (give the shared data folder)")
-    missing = [name for name in needed if not (data / name).is_file()]
-    if missing:
-        parser.error(f"--data {data}: lacks {missing[0]}" + (f" and {len(missing) - 1} other file(s) this builder reads" if len(missing) > 1 else ""))
 
 
 def centre(image: sitk.Image) -> tuple[float, ...]:
