@@ -96,3 +96,17 @@ def test_a_box_acts_on_its_slice_only_where_it_is_one_voxel_thick_across_a_volum
     assert Box((2, 3, 4), (7, 6, 6)).acts_on(volume).all()  # two slices thick: the whole volume
     assert Box((2, 3, 0), (7, 4, 1)).acts_on(TARGET).all()  # a picture's one-pixel-tall box: the whole picture
     assert Box((2, 3, 0), (7, 6, 1)).acts_on(Image(np.zeros((1, 8, 10)))).all()  # a volume of one slice: all of it
+
+
+def test_the_box_of_a_mask_is_the_tightest_around_its_voxels():
+    """Box.from_mask reads the whole mask once, then only within its (i, j) box: the same box as its voxels' extremes."""
+    rng = np.random.default_rng(3)
+    for shape in ((1, 9, 7), (6, 1, 5), (8, 10, 12)):
+        for fraction in (0.0, 0.002, 0.3):
+            mask = rng.random(shape) < fraction
+            box = Box.from_mask(mask)
+            if not mask.any():
+                assert box is None
+                continue
+            k, j, i = np.nonzero(mask)
+            assert (box.lower, box.upper) == ((i.min(), j.min(), k.min()), (i.max() + 1, j.max() + 1, k.max() + 1))

@@ -42,15 +42,12 @@ class Box:
     @classmethod
     def from_mask(cls, mask: np.ndarray) -> "Box | None":
         """The tightest box around a ``(k, j, i)`` mask, or None when it is empty."""
-        if not mask.any():
+        plane = mask.any(axis=0)  # (j, i): the one pass over the whole mask
+        if not plane.any():
             return None
-        lower, upper = [], []
-        for axis in (2, 1, 0):  # i, j, k
-            other = tuple(a for a in range(3) if a != axis)
-            hits = np.flatnonzero(mask.any(axis=other))
-            lower.append(hits[0])
-            upper.append(hits[-1] + 1)
-        return cls(tuple(lower), tuple(upper))
+        i, j = np.flatnonzero(plane.any(axis=0)), np.flatnonzero(plane.any(axis=1))
+        k = np.flatnonzero(mask[:, j[0]:j[-1] + 1, i[0]:i[-1] + 1].any(axis=(1, 2)))  # within the (i, j) box only
+        return cls((i[0], j[0], k[0]), (i[-1] + 1, j[-1] + 1, k[-1] + 1))
 
     @property
     def volume(self) -> int:
