@@ -19,6 +19,7 @@ from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_to
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import ImageReadError, read_image, takes_pixel_size, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
+from rau.io.segment_layers import add_segment
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
 from rau.user_warnings import warn
 
@@ -363,7 +364,7 @@ def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) ->
             segment["terminology"] = {"contextName": TEXT_STAND_IN, "category": ["", "", ""], "type": ["", "", ""]}
             texts[f"Segment{index}_Tags"] = terminology_entry_to_string(structure.terminology)
         mask = segmentation.geometry.with_array(segmentation.masks[structure.name]).as_stored().array.transpose(LPS_TO_IJK_ORDER)
-        slicerio.add_segment(data, mask, segment)
+        add_segment(data, mask, segment)
     _keep_label_values(data, [structure.value for structure in segmentation.labels])
     with atomic_path(path, overwrite) as temporary:
         with contextlib.redirect_stdout(None):
