@@ -1,12 +1,19 @@
 """A short CT placed along a much longer one (rau.long_scan) before registering them."""
 
-import numpy as np
+import json
 
+import numpy as np
+import SimpleITK as sitk
+from conftest import REPO
+
+from rau.cli import main
 from rau.engines.base import Reference, Request
 from rau.engines.registration import RegistrationEngine
 from rau.image import Image
 from rau.labels import LabelSet, Segmentation, Structure
+from rau.image import orient_lps
 from rau.long_scan import long_scan_placement
+from rau.user_warnings import collected_warnings
 
 SPACING = (6.0, 6.0, 3.0)
 
@@ -61,3 +68,38 @@ def test_a_short_labelled_ct_finds_its_structure_in_a_long_scan():
     result = RegistrationEngine().run(Request([Reference(short, segmentation)], Image(volume, spacing=SPACING, ndim=3)))
     mask, truth = result.get("organ").mask, labels > 0
     assert mask is not None and 2 * (mask & truth).sum() / (mask.sum() + truth.sum()) > 0.9  # before: 0
+
+
+def fixture_image(shared_data, path: str) -> Image:
+    """A TotalSegmentator fixture's image, in LPS voxel order as the registration hands it to rau.long_scan."""
+    return orient_lps(Image.from_sitk(sitk.ReadImage(str(shared_data / "totalseg_test_fixtures" / path))))
+
+
+def test_a_ct_stored_without_its_rescale_along_a_short_slab_is_warned_of(shared_data, tmp_path, capsys):
+    """Patient A's 336 mm scan stored from 0 rather than -1024 (uint16, no rescale) as the target of B's 40 mm slab is
+    not placed along it (liver Dice 0.676 in HU, 0 so): before, the run said nothing and exited 0."""
+    scan = sitk.ReadImage(str(shared_data / "totalseg_test_fixtures/subjA_ct/image_fullFOV_112slices.nii.gz"))
+    sitk.WriteImage(sitk.Cast(scan + 1024, sitk.sitkUInt16), str(tmp_path / "raw.nii.gz"))
+    slab = shared_data / "totalseg_test_fixtures/subjB_ct"
+    assert main(["segment", "--reference", str(slab / "image.nii.gz"), "--reference-labels", str(slab / "labels_totalseg.nii.gz"),
+                 "--label-table", str(REPO / "protocols/totalseg_total.labels.csv"), "--target", str(tmp_path / "raw.nii.gz"),
+                 "--out", str(tmp_path / "out.nii.gz"), "--structures", "liver", "--no-deformable"]) == 0
+    warnings = json.loads((tmp_path / "out.result.json").read_text())["warnings"]
+    assert len(warnings) == 1 and warnings[0] in capsys.readouterr().err
+    assert warnings[0].startswith("the target (336 mm from feet to head) is much longer than the reference (40 mm), but they "
+                                  "are not both CT in Hounsfield units (the target's lowest values are about ")
+
+
+def test_only_a_long_and_a_short_image_not_both_in_hounsfield_units_are_warned_of(shared_data):
+    """A's scan in HU against B's slab is placed (no warning); an MR reference of patient C (60 mm) onto A's scan is
+    not, and is warned of; the dev sets' pairs (A's 90 mm slab and B's 40 mm slab against C's 60 mm MR) are not."""
+    long, slab_a, slab_b, mr = (fixture_image(shared_data, path) for path in (
+        "subjA_ct/image_fullFOV_112slices.nii.gz", "subjA_ct/image.nii.gz", "subjB_ct/image.nii.gz", "subjC_mr/image.nii.gz"))
+    with collected_warnings() as said:
+        assert long_scan_placement(long, slab_b) is not None
+        assert long_scan_placement(mr, slab_a) is None and long_scan_placement(mr, slab_b) is None
+    assert said == []
+    with collected_warnings() as said:
+        assert long_scan_placement(long, mr) is None
+    assert len(said) == 1 and said[0].startswith("the target (336 mm from feet to head) is much longer than the reference (60 mm)")
+    assert "(the reference's lowest values are about " in said[0] and "target's lowest" not in said[0]

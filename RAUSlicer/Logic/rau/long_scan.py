@@ -13,7 +13,9 @@ upper 90 mm, onto B's slab found nothing. Here the short scan is slid along the 
 This is for CT only (Hounsfield units tell air from body from bone in every CT) and only where one body is
 much longer than the other from feet to head (:data:`LONG_RATIO` and :data:`LONG_EXCESS_MM`; a child's and an
 adult's trunk of one length do not qualify): the dev sets' other pairs do not qualify and register as before. The
-short scan is taken to lie within the long one, or out of either end by up to half of its length.
+short scan is taken to lie within the long one, or out of either end by up to half of its length. A pair whose
+scans differ as much in length but are not both CT in Hounsfield units (an MR; a CT stored without its rescale,
+from 0 rather than -1024) is left to the coarse starts, and the user is warned.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.image import Image
+from rau.user_warnings import warn
 from rau.working_images import foreground_centroid, working_image
 
 AIR_HU = -900.0
@@ -45,13 +48,18 @@ MIN_OVERLAP_VOXELS = 16
 def long_scan_placement(fixed: Image, moving: Image) -> np.ndarray | None:
     """The translation (mm, LPS x y z; a point of ``fixed`` plus it is the point of ``moving``) that places the
     shorter of two CT volumes where it fits best along the much longer one, or None when the two are not CTs of
-    very different lengths. Both images must be in LPS voxel order (:func:`rau.image.orient_lps`), so that k runs
-    from feet to head (an oblique scan is taken as if it were not: its slices' tilt is left to the registration)."""
-    if fixed.ndim != 3 or moving.ndim != 3 or not (_is_ct(fixed) and _is_ct(moving)):
+    very different lengths; where their lengths differ as much but they are not both CT in Hounsfield units, the user is
+    warned (``fixed`` named the target, ``moving`` the reference, as :func:`rau.registration.register` takes them).
+    Both images must be in LPS voxel order (:func:`rau.image.orient_lps`), so that k runs from feet to head (an
+    oblique scan is taken as if it were not: its slices' tilt is left to the registration)."""
+    if fixed.ndim != 3 or moving.ndim != 3:
+        return None
+    if not (_is_ct(fixed) and _is_ct(moving)):
+        _warn_if_much_longer(fixed, moving)
         return None
     fixed_copy, moving_copy = _copy(fixed), _copy(moving)
     longer, shorter = sorted((_body_length(fixed_copy), _body_length(moving_copy)), reverse=True)
-    if not (longer > LONG_RATIO * shorter and longer - shorter > LONG_EXCESS_MM):
+    if not _much_longer(longer, shorter):
         return None
     translation = foreground_centroid(moving_copy) - foreground_centroid(fixed_copy)
     fixed_values = sitk.GetArrayFromImage(fixed_copy).astype(np.float64)
@@ -64,10 +72,36 @@ def long_scan_placement(fixed: Image, moving: Image) -> np.ndarray | None:
     return best
 
 
+def _much_longer(longer: float, shorter: float) -> bool:
+    """Whether a length (mm, from feet to head) is much longer than another: :data:`LONG_RATIO` and :data:`LONG_EXCESS_MM`."""
+    return longer > LONG_RATIO * shorter and longer - shorter > LONG_EXCESS_MM
+
+
+def _warn_if_much_longer(target: Image, reference: Image) -> None:
+    """Warn that a target and a reference, not both CT in Hounsfield units, are not placed along each other although
+    one is much longer than the other; their lengths are their extents from feet to head, as a raw CT or an MR has no
+    body threshold."""
+    roles = (("target", target), ("reference", reference))
+    lengths = {role: image.size[HEAD_AXIS] * image.spacing[HEAD_AXIS] for role, image in roles}
+    (long_role, longer), (short_role, shorter) = sorted(lengths.items(), key=lambda item: item[1], reverse=True)
+    if not _much_longer(longer, shorter):
+        return
+    lowest = [f"the {role}'s lowest values are about {value:.0f}" for role, image in roles if (value := _lowest_value(image)) > AIR_HU]
+    warn(f"the {long_role} ({longer:.0f} mm from feet to head) is much longer than the {short_role} ({shorter:.0f} mm), but "
+         f"they are not both CT in Hounsfield units ({' and '.join(lowest)}, not -1000: a CT stored without its rescale, or "
+         f"not a CT), so they are lined up by their centres only, which cannot tell one stretch of a body from another: "
+         f"check where the structures landed")
+
+
 def _is_ct(image: Image) -> bool:
     """Whether the image holds air in Hounsfield units (its lowest percentile at or below :data:`AIR_HU`)."""
+    return _lowest_value(image) <= AIR_HU
+
+
+def _lowest_value(image: Image) -> float:
+    """The image's lowest percentile, from every few of its slices."""
     array = image.array
-    return float(np.percentile(array[:: max(1, array.shape[0] // 8)], 1)) <= AIR_HU
+    return float(np.percentile(array[:: max(1, array.shape[0] // 8)], 1))
 
 
 def _copy(image: Image) -> sitk.Image:
