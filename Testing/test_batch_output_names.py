@@ -42,6 +42,15 @@ def test_a_target_keeps_the_name_of_its_earlier_outputs_unless_that_would_clash(
     assert output_names([site1, named_so], [["site1_006_HC"], []]) == ["006_HC", "site1_006_HC"]
 
 
+def test_a_name_claimed_by_two_copies_of_one_file_goes_to_the_target_whose_own_file_made_it():
+    """Before, ``A/x.png`` and a byte-identical ``D/x.png`` both claimed the ``x`` that ``A/x.png`` was done under, so
+    neither kept it: A was done again as ``A_x`` and the earlier ``x.*`` stayed in --out, in no summary."""
+    a, d = Path("/data/A/x.png"), Path("/data/D/x.png")
+    assert output_names([a, d], [["x"], ["x"]], [["x"], []]) == ["x", "D_x"]
+    assert output_names([d, a], [["x"], ["x"]], [[], ["x"]]) == ["D_x", "x"]  # in either order
+    assert output_names([d], [["x"]], [[]]) == ["x"]  # the copy alone (a project moved elsewhere) still keeps it
+
+
 COMPOSED, DECOMPOSED = "caf\u00e9", "cafe\u0301"  # "café": its é as one character, or as e and a combining accent
 
 

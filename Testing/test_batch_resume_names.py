@@ -55,6 +55,30 @@ def test_a_manifest_grown_by_a_clashing_target_keeps_the_done_targets_names_and_
     assert outputs_of(out) == grown
 
 
+def test_a_done_target_keeps_its_name_when_a_byte_identical_copy_of_the_same_name_is_added(shared_data, tmp_path, capsys):
+    """Before: both A/x.png and D/x.png claimed A's earlier x, so neither kept it: "2 done, 0 skipped", and the
+    earlier x.* outputs stayed in --out, in no summary."""
+    header, first = _absolute_rows(1)
+    target = first.split(",")[3]
+    copies = []
+    for folder in ("A", "D"):
+        (tmp_path / folder).mkdir()
+        copies.append(shutil.copy(target, tmp_path / folder / "x.png"))
+    (tmp_path / "mA.csv").write_text("\n".join([header, first.replace(target, str(copies[0]))]) + "\n")
+    (tmp_path / "mAD.csv").write_text("\n".join([header, *(first.replace(target, str(copy)) for copy in copies)]) + "\n")
+    out = tmp_path / "out"
+    assert rau_main(["batch", str(tmp_path / "mA.csv"), "--out", str(out), "--workers", "1", *FAST]) == 0
+    done = outputs_of(out)
+    capsys.readouterr()
+
+    assert rau_main(["batch", str(tmp_path / "mAD.csv"), "--out", str(out), "--workers", "1", *FAST]) == 0
+    assert "rau batch: 1 done, 1 skipped (outputs existed), 0 failed" in capsys.readouterr().out
+    assert summary(out) == {"x": "skipped", "D_x": "done"}
+    grown = outputs_of(out)
+    assert sorted(grown) == sorted([*done, "D_x.labels.csv", "D_x.nii.gz", "D_x.result.json"])
+    assert {name: grown[name] for name in done} == done
+
+
 def test_a_finished_batch_resumed_with_seg_nrrd_keeps_its_results_and_adds_the_seg_nrrd_a_fresh_run_writes(shared_data, tmp_path, capsys):
     """Before: the missing .seg.nrrd made every target half-written, so all were done again with this run's options
     ("1 done, 0 skipped"), the results made with --no-deformable replaced without a warning."""

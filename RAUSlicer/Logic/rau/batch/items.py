@@ -90,18 +90,22 @@ class WorkItem:
         return next((file for file in files if file.exists() and file.stat().st_mtime_ns > made), None)
 
 
-def earlier_names(case: Case, out_dir: Path) -> list[str]:
+def earlier_names(case: Case, out_dir: Path) -> tuple[list[str], list[str]]:
     """Those of the target's :func:`rau.batch.names.candidate_names` under which ``out_dir`` holds a result JSON
-    recording this target (another run of the cohort, with other targets, named it so)."""
+    recording this target (another run of the cohort, with other targets, named it so), and those of them whose
+    result JSON records exactly this target's file, not only a file of the same name and bytes."""
     mine = None
-    found = []
+    found, exact = [], []
     for name in candidate_names(case.target_image):
         result = output_paths(out_dir / f"{name}.nii.gz", False)["result"]
         if isinstance(saved := _saved_result(result), dict) and isinstance(saved.get("inputs"), dict):
             mine = mine or _inputs_of(case)
-            if _same_input(saved["inputs"].get("target"), mine["target"], True):
+            recorded = saved["inputs"].get("target")
+            if _same_input(recorded, mine["target"], True):
                 found.append(name)
-    return found
+                if recorded == mine["target"]:
+                    exact.append(name)
+    return found, exact
 
 
 def _saved_result(path: Path):
@@ -178,7 +182,8 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     No output, the summary and the lock included, may land on an input, nor a label map beside a table not its run's."""
     cases = [case.absolute() for case in read_manifest(manifest, truth=False)]
     out_dir = Path(out_dir).absolute()
-    names = output_names([case.target_image for case in cases], [earlier_names(case, out_dir) for case in cases])
+    earlier, exact = zip(*[earlier_names(case, out_dir) for case in cases])
+    names = output_names([case.target_image for case in cases], list(earlier), list(exact))
     items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd), tuple(warnings)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")

@@ -24,18 +24,20 @@ def candidate_names(target) -> list[str]:
     return ["_".join([*folders[len(folders) - depth :], stem]) for depth in range(len(folders) + 1)]
 
 
-def output_names(targets: list[Path], earlier: list[list[str]] | None = None) -> list[str]:
+def output_names(targets: list[Path], earlier: list[list[str]] | None = None, exact: list[list[str]] | None = None) -> list[str]:
     """One name per target, unique with :func:`folded` names: its stem, and for targets whose stems clash the stem
     prefixed with the fewest parent folders that make their names unique among all (each clashing group alike). With
     ``earlier`` (per target, those of its :func:`candidate_names` under which ``--out`` holds its outputs), a target
-    keeps the first such name, unless another target claims it too or it would clash with another's name.
+    keeps the first such name, unless another target claims it too or it would clash with another's name. With
+    ``exact`` (per target, those of its ``earlier`` names whose outputs record exactly its file, not only a file of
+    the same name and bytes), a name one target claims exactly is claimed by that target alone.
 
     Two targets in one folder whose names differ only in the extension (``a.png``, ``a.nii.gz``) are
     refused: usually one image in two formats, and no folder prefix tells their outputs apart.
     """
     candidates = [candidate_names(target) for target in targets]
     names = _prefixed_where_clashing(targets, candidates)
-    return _keeping_earlier(names, earlier) if earlier else names
+    return _keeping_earlier(names, _exact_claims_first(earlier, exact or [[] for _ in earlier])) if earlier else names
 
 
 def _prefixed_where_clashing(targets: list[Path], candidates: list[list[str]]) -> list[str]:
@@ -76,6 +78,13 @@ def _clash(targets: list[Path], names: list[str], pair: list[int]) -> InputError
     else:
         why = f"their folder and file names joined with _ give {one!r} for both"
     return InputError(f"the manifest's targets {first} and {second} would write the same output files ({why}); rename one or leave one out")
+
+
+def _exact_claims_first(earlier: list[list[str]], exact: list[list[str]]) -> list[list[str]]:
+    """Each target's earlier names without those another target claims exactly (:func:`folded`): two copies of one
+    file in two folders both match an earlier result of one of them, which is the one whose path it records."""
+    claimed = {folded(name) for names in exact for name in names}
+    return [[name for name in found if folded(name) not in claimed or name in mine] for found, mine in zip(earlier, exact)]
 
 
 def _keeping_earlier(names: list[str], earlier: list[list[str]]) -> list[str]:
