@@ -70,3 +70,21 @@ def test_an_roi_turned_by_a_hair_against_the_target_gives_the_voxels_it_gave_bef
     hair = rotation((1, 1, 1), 0.05)  # its edges drift 0.01 voxels off the target's axes
     roi = roi_in(mrml_scene, turned, hair @ target_axes_ras(turned), (*(HIGH - LOW + 0.5)[:2], thickness))
     assert prompt_from_markups(turned, roi=roi).box == Box((*LOW[:2], slices[0]), (*(HIGH[:2] + 1), slices[1]))
+
+
+@pytest.mark.parametrize("slices", [1, 3])
+def test_a_flat_roi_on_the_axial_view_over_a_slightly_tilted_picture_is_taken_on_one_slice_only(mrml_scene, slices):  # noqa: F811
+    """A 2D picture (one slice) tilted 1 degree about i: the box's drift along k (0.7 voxels) cannot take voxels off
+    its one slice, so it gives the box it gave before boxes were checked (before: refused, 'drifts 0.7 voxels off
+    them, along axis k'). The same box over 3 slices turned alike still is refused."""
+    image = Image(np.zeros((slices, 200, 200), np.int16), spacing=(0.5, 0.5, 1.0), origin=(0.0, 0.0, 0.0),
+                  direction=rotation((1, 0, 0), 1))
+    target = image_from_volume_node(add_volume_node(image, "picture", mrml_scene))
+    roi = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "RAU box")
+    roi.SetCenter(ras_of(target.volume(), (100, 100, slices // 2)))
+    roi.SetSize(40.0, 40.0, 0.0)  # flat, along R, A, S: drawn on Slicer's default axial slice view
+    if slices == 1:
+        assert prompt_from_markups(target, roi=roi).box == Box((60, 61, 0), (141, 140, 1))
+    else:
+        with pytest.raises(PromptError, match=r"an edge drifts 0.7 voxels off them, along axis k\)"):
+            prompt_from_markups(target, roi=roi)

@@ -67,7 +67,7 @@ def box_from_roi(target: Image, roi) -> Box:
     low, high, size = ijk.min(axis=0), ijk.max(axis=0), np.asarray(volume.size)
     if np.any(high < -0.5) or np.any(low > size - 0.5):  # the image's voxels reach half a voxel beyond their centres
         raise PromptError(f"the box {roi.GetName()!r} does not overlap the target image")
-    check_along_axes(roi.GetName(), ijk)
+    check_along_axes(roi.GetName(), ijk, size)
     lower = np.clip(np.ceil(low - 1e-3), 0, size)  # a face on a voxel centre keeps it
     upper = np.clip(np.floor(high + 1e-3) + 1, 0, size)
     missed = lower >= upper  # no voxel centre between its faces along these axes
@@ -80,14 +80,16 @@ def box_from_roi(target: Image, roi) -> Box:
     return Box(np.where(missed, nearest, lower), np.where(missed, nearest + 1, upper))
 
 
-def check_along_axes(name: str, corners) -> None:
+def check_along_axes(name: str, corners, size) -> None:
     """Refuse the box ``name`` whose edges, from its eight ``corners`` in the target's voxel indices (ordered as
     :func:`box_from_roi` makes them), drift half a voxel or more off the target's axes: a box prompt is a box along
     the image's axes, so one turned against them (drawn on an axial view over an oblique image) would take voxels
-    far outside it."""
+    far outside it. Drift along an axis on which the target (of ``size`` voxels along i, j, k) has one voxel does
+    not count: the box is clipped to that voxel (a flat ROI over a tilted 2D picture)."""
     edges = np.abs([corners[4] - corners[0], corners[2] - corners[0], corners[1] - corners[0]])  # a 0-long edge drifts 0
     off_axis = edges.copy()
     off_axis[np.arange(3), edges.argmax(axis=1)] = 0.0  # each edge's components but its largest
+    off_axis[:, np.asarray(size) == 1] = 0.0
     edge, axis = np.unravel_index(np.argmax(off_axis), off_axis.shape)
     if off_axis[edge, axis] >= 0.5:
         raise PromptError(f"the box {name!r} is turned against the target's axes (an edge drifts {off_axis[edge, axis]:.1f} voxels "
