@@ -220,7 +220,7 @@ def test_outputs_another_target_or_the_user_made_are_neither_skipped_nor_replace
     (tmp_path / "own").mkdir()
     (tmp_path / "own" / "image.nii.gz").write_text("my manual segmentation")
     assert rau_main(["batch", str(tmp_path / "siteA.csv"), "--out", str(tmp_path / "own"), *FAST, "--workers", "1"]) == 2
-    assert "image.nii.gz: not written by rau for this target" in capsys.readouterr().err
+    assert "image.nii.gz: its result JSON " in capsys.readouterr().err
     assert (tmp_path / "own" / "image.nii.gz").read_text() == "my manual segmentation"
 
 

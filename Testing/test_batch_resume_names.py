@@ -79,6 +79,25 @@ def test_a_done_target_keeps_its_name_when_a_byte_identical_copy_of_the_same_nam
     assert {name: grown[name] for name in done} == done
 
 
+def test_a_done_target_whose_result_json_was_deleted_is_refused_saying_that_json_is_missing(shared_data, tmp_path, capsys):
+    """Before: "058_HC.nii.gz: not written by rau for this target", although rau wrote it: only its result JSON,
+    which tells which target it was written for, is gone."""
+    header, first = _absolute_rows(1)
+    (tmp_path / "m.csv").write_text("\n".join([header, first]) + "\n")
+    out = tmp_path / "out"
+    assert rau_main(["batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "1", *FAST]) == 0
+    (out / "058_HC.result.json").unlink()
+    (out / "batch_summary.csv").unlink()
+    left = outputs_of(out)
+    capsys.readouterr()
+    assert rau_main(["batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "1", *FAST]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"rau batch: error: {out / '058_HC.nii.gz'}: its result JSON {out / '058_HC.result.json'} is missing, so rau cannot tell which target "
+        "it was written for (nor whether rau wrote it); give another --out folder, or delete 058_HC.nii.gz and 058_HC.labels.csv "
+        "to redo the target")
+    assert outputs_of(out) == left and not (out / "batch_summary.csv").exists()  # nothing replaced, nothing written
+
+
 def test_a_finished_batch_resumed_with_seg_nrrd_keeps_its_results_and_adds_the_seg_nrrd_a_fresh_run_writes(shared_data, tmp_path, capsys):
     """Before: the missing .seg.nrrd made every target half-written, so all were done again with this run's options
     ("1 done, 0 skipped"), the results made with --no-deformable replaced without a warning."""

@@ -66,8 +66,13 @@ class WorkItem:
         recorded = saved.get("inputs") if isinstance(saved, dict) else None
         mine = _inputs_of(self.case)
         if not isinstance(recorded, dict):
-            raise InputError(f"{next(p for p in self.outputs.values() if p.exists())}: not written by rau for this target "
-                             f"({self.case.target_image}); give another --out folder, or move those files away")
+            found = [p for p in self.outputs.values() if p.exists()]
+            if not path.exists():
+                raise InputError(f"{found[0]}: its result JSON {path} is missing, so rau cannot tell which target it was written for "
+                                 f"(nor whether rau wrote it); give another --out folder, or delete {' and '.join(p.name for p in found)} "
+                                 "to redo the target")
+            raise InputError(f"{found[0]}: not written by rau for this target ({self.case.target_image}); give another --out "
+                             "folder, or move those files away")
         differ = [key for key in SAME_INPUTS if not _same_input(recorded.get(key), mine[key], key in PATH_INPUTS)]
         if differ:
             key = differ[0]
