@@ -53,3 +53,12 @@ def test_the_set_builders_data_option_defaults_to_rau_shared_data(tmp_path, clon
     run = run_script(clone, "make_ct_slice_pairs.py", empty, str(tmp_path / "out"))
     assert run.returncode == 2 and f"error: --data {empty}: lacks totalseg_test_fixtures/label_names.json" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_rau_shared_data_naming_a_file_is_refused_as_not_a_folder(tmp_path, clone):
+    """Before: "no such folder", though the path is there (a file)."""
+    data = tmp_path / "data.zip"
+    data.write_bytes(b"PK")
+    run = run_script(clone, "bench_vessels.py", data)
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert run.stderr.startswith(f"bench_vessels.py: error: shared data {data}: not a folder (set RAU_SHARED_DATA"), run.stderr

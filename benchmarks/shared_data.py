@@ -22,7 +22,7 @@ PATH_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_l
 def data_problem(data: Path, needed: list[str]) -> str | None:
     """What keeps ``data`` from being the shared data folder holding each of ``needed`` (paths in it), or None."""
     if not data.is_dir():
-        return f"{data}: no such folder"
+        return f"{data}: " + ("not a folder" if data.exists() else "no such folder")
     missing = [name for name in needed if not (data / name).is_file()]
     if missing:
         return f"{data}: lacks {missing[0]}" + (f" and {len(missing) - 1} other file(s) this script reads" if len(missing) > 1 else "")
