@@ -62,7 +62,7 @@ def test_a_corrected_result_keeps_the_ranking_of_the_run_s_references(hc18_case,
 def test_corrections_in_two_rau_correct_runs_equal_the_same_clicks_in_one_session(hc18_case, capsys):  # noqa: F811
     """The corrector keeps every click of a structure; ``rau correct`` saves them in the result (prompts.seeds) and
     goes on from them. Before, each run started without the earlier clicks: here the outside click alone removed every pixel."""
-    from rau.commands.correct import read_saved, reopen
+    from rau.io.saved_results import read_saved, reopen
     from rau.correction import attach_session
     from rau.engines.base import Prompt
     from rau.io import read_image
@@ -276,7 +276,7 @@ def test_a_correction_that_changes_nothing_says_so(hc18_case, capsys):  # noqa: 
 def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
     """A .seg.nrrd numbers only the segments it holds; the run's values (a structure not found before
     the others) come from result.json. Before, the spleen came back as value 1 and a vessel run crashed."""
-    from rau.commands.correct import reopen
+    from rau.io.saved_results import reopen
     from rau.io.run_outputs import output_paths, write_outputs
     from rau.image import Image
     from rau.labels import Structure
@@ -318,7 +318,7 @@ def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):
 
 def test_a_reopened_label_map_takes_the_run_s_values_whatever_table_lies_beside_it(tmp_path):
     """Before, a moved or foreign .labels.csv silently dropped the other structures and emptied the corrected one."""
-    from rau.commands.correct import reopen
+    from rau.io.saved_results import reopen
     from rau.io.run_outputs import output_paths, write_outputs
     from rau.image import Image
     from rau.labels import Structure
@@ -349,7 +349,7 @@ def test_a_reopened_label_map_takes_the_run_s_values_whatever_table_lies_beside_
 def test_a_reopened_label_map_holding_values_its_result_does_not_list_is_refused(tmp_path):
     """Before: a label map renumbered by an export, or with a structure painted in, lost those voxels (or swapped
     structures) with only a warning."""
-    from rau.commands.correct import reopen
+    from rau.io.saved_results import reopen
     from rau.io.run_outputs import output_paths, write_outputs
     from rau.image import Image
     from rau.labels import Structure
@@ -389,7 +389,7 @@ def test_a_reopened_label_map_holding_values_its_result_does_not_list_is_refused
 ])
 def test_a_result_json_with_a_field_rau_segment_never_writes_is_refused_naming_it(tmp_path, change, message):
     """Before: exit 70 ("internal error, please report it"), or wrong results ("no" read as found)."""
-    from rau.commands.correct import read_saved
+    from rau.io.saved_results import read_saved
 
     saved = {"engine": "registration", "label_map": "t.nii.gz", "inputs": {"target": "t.png", "reference": ["r.png"]},
              "structures": [{"name": "head", "value": 1, "found": True, "confidence": 0.9, "engine": "registration"}]}
@@ -503,7 +503,7 @@ def test_a_seg_nrrd_result_is_refused_on_a_target_of_another_grid(hc18_case, cap
 def test_the_masks_are_read_from_the_file_named_like_the_result_json(tmp_path):
     """A server records its own name (segmentation.nii.gz) and every download of it is saved under the user's: before,
     a second job's JSON saved beside the first's read the first job's masks."""
-    from rau.commands.correct import saved_segmentation
+    from rau.io.saved_results import saved_segmentation
 
     saved = {"label_map": "segmentation.nii.gz"}
     for name in ("segmentation.nii.gz", "job2.nii.gz", "job2.result.json"):

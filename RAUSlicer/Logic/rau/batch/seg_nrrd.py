@@ -1,13 +1,13 @@
-"""A done target's ``.seg.nrrd`` made from its saved outputs, read back as ``rau correct`` reads them: a finished
+"""A done target's ``.seg.nrrd`` made from its saved outputs, read back as ``rau correct`` reads them (:mod:`rau.io.saved_results`): a finished
 cohort resumed with ``--seg-nrrd`` gets its segmentations without running the engine again (its results kept)."""
 
 from __future__ import annotations
 
 from rau.batch.items import WorkItem
-from rau.commands.correct import read_saved, reopen
 from rau.errors import InputError
 from rau.io import read_image
 from rau.io.run_outputs import add_seg_nrrd, file_digest
+from rau.io.saved_results import read_saved, reopen
 from rau.user_warnings import collected_warnings
 
 

@@ -9,36 +9,26 @@ saved mask (hand edits included).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
-import json
-import os
 from pathlib import Path
-
-import numpy as np
 
 from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
 from rau.commands.engine_options import add_option_arguments, checked_engine, engine_options, given_options, warn_unused_options
-from rau.engines import ENGINES, Request, engine_class
+from rau.engines import Request, engine_class
 from rau.engines.base import Prompt
-from rau.errors import InputError, OptionError, about
-from rau.io import read_image, read_segmentation
-from rau.io.images import PICTURE_SUFFIXES, check_picture_output
-from rau.io.json_text import parse_json
-from rau.io.label_tables import find_label_table, read_label_table
-from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
-from rau.io.run_outputs import check_run_outputs, file_digest, output_paths, write_outputs
-from rau.image import common_frame
-from rau.labels import LabelSet, Segmentation, Structure, default_color
+from rau.errors import InputError, OptionError
+from rau.io import read_image
+from rau.io.images import check_picture_output
+from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
+from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
-from rau.result import Result, StructureResult, voxels
+from rau.result import Result
 from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, unchanged_reason, voxel_indices, voxel_ranges
 from rau.user_warnings import collected_warnings, warn
-from rau.validation import argument, check_not_special, finite_number, non_empty_path, positive_number
+from rau.validation import argument, finite_number, non_empty_path, positive_number
 
 
 def add_parser(subparsers) -> None:
@@ -131,80 +121,6 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     return result, name, prompt, before, item, inputs
 
 
-def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:
-    """The result JSON and its recorded inputs; raises :class:`InputError` naming what is missing. With
-    ``target_given`` (``--target``) a result without inputs (from ``rau serve``) is read too, with none."""
-    check_not_special(path)
-    if not path.is_file():
-        raise InputError(f"{path}: " + ("a folder, not a result file" if path.is_dir() else "no such result file"))
-    try:
-        saved = parse_json(path.read_text(encoding="utf-8"))
-    except ValueError as error:  # also a UnicodeDecodeError
-        raise InputError(f"{path}: not a result JSON ({error}); give the .result.json that rau segment wrote") from error
-    if not isinstance(saved, dict):
-        raise InputError(f"{path}: not a result JSON (not an object); give the .result.json that rau segment wrote")
-    missing = [key for key in ("engine", "structures", "label_map") if key not in saved]
-    if not target_given:
-        missing += [key for key in ("inputs",) if key not in saved]
-        missing += ["inputs.target"] if isinstance(saved.get("inputs"), dict) and "target" not in saved["inputs"] else []
-    if missing:
-        server = "; a result from rau serve records no inputs: give --target" if missing == ["inputs"] else ""
-        raise InputError(f"{path}: lacks {', '.join(missing)}; results written by this version of rau segment have them{server}")
-    saved.setdefault("inputs", {})
-    for field, wrong in _wrong_fields(saved):
-        raise InputError(f"{path}: {field} {wrong}; give the .result.json that rau segment wrote (or mend that field)")
-    return saved, saved["inputs"]
-
-
-def _wrong_fields(saved: dict):
-    """(field, what is wrong) for each field of a result JSON that is not what ``rau segment`` writes."""
-    text, whole = lambda v: isinstance(v, str) and v.strip() != "", lambda v: isinstance(v, int) and not isinstance(v, bool)
-    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
-    checks = [("engine", saved["engine"], lambda v: text(v) and v in ENGINES, f"one of {', '.join(ENGINES)}"), ("label_map", saved["label_map"], text, "a file name"),
-              ("inputs", saved["inputs"], lambda v: isinstance(v, dict), "an object")]
-    if isinstance(saved["inputs"], dict):
-        checks += [("inputs.target", saved["inputs"]["target"], text, "a file name")] if "target" in saved["inputs"] else []
-        checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
-                   for key in ("reference", "reference_labels", "reference_spacing")]
-        checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
-        bank_row = lambda v: (isinstance(v, dict) and text(v.get("image")) and text(v.get("labels"))  # noqa: E731
-                              and (v.get("pixel_spacing") is None or number(v["pixel_spacing"])))
-        checks.append(("inputs.reference_bank_rows", saved["inputs"].get("reference_bank_rows") or [],
-                       lambda v: isinstance(v, list) and all(map(bank_row, v)), "a list of objects with image, labels and pixel_spacing"))
-    if "seconds" in saved:
-        checks.append(("seconds", saved["seconds"], number, "a number"))
-    if "segmentation" in saved:
-        checks.append(("segmentation", saved["segmentation"], text, "a file name"))
-    if "sha256" in saved:
-        checks.append(("sha256", saved["sha256"], lambda v: isinstance(v, dict) and all(map(text, v.values())), "an object of file digests"))
-    if "ranking" in saved:
-        ranked = lambda v: isinstance(v, dict) and text(v.get("reference")) and number(v.get("score")) and number(v.get("similarity"))  # noqa: E731
-        checks.append(("ranking", saved["ranking"], lambda v: isinstance(v, list) and all(map(ranked, v)),
-                       "a list of objects with reference, score and similarity"))
-    rows = saved["structures"]
-    checks.append(("structures", rows, lambda v: isinstance(v, list) and all(isinstance(row, dict) for row in v), "a list of objects"))
-    for index, row in enumerate(rows if isinstance(rows, list) else []):
-        where = f"structures[{index}]"
-        if not isinstance(row, dict):
-            continue
-        checks += [(f"{where}.name", row.get("name"), text, "a name"), (f"{where}.value", row.get("value"), lambda v: whole(v) and v >= 1, "a label value (a whole number from 1)"),
-                   (f"{where}.found", row.get("found"), lambda v: isinstance(v, bool), "true or false"),
-                   (f"{where}.confidence", row.get("confidence"), number, "a number"), (f"{where}.engine", row.get("engine"), text, "a name"),
-                   (f"{where}.prompts", row.get("prompts") or {}, lambda v: isinstance(v, dict), "an object"),
-                   (f"{where}.color", row.get("color") or [], lambda v: isinstance(v, list) and all(map(number, v)), "a list of numbers (red, green, blue)")]
-        prompts = row.get("prompts") if isinstance(row.get("prompts"), dict) else {}
-        checks += [(f"{where}.prompts.corrected_slices", prompts["corrected_slices"], lambda v: isinstance(v, list) and all(whole(k) and k >= 0 for k in v),
-                    "a list of slice numbers (whole numbers from 0)")] if "corrected_slices" in prompts else []  # SAM2 and RAU
-        checks += [(f"{where}.prompts.given_prompts", prompts["given_prompts"],
-                    lambda v: isinstance(v, list) and all(isinstance(e, dict) and whole(e.get("slice")) and isinstance(e.get("prompt"), dict) for e in v),
-                    'a list of {"slice": k, "prompt": {...}}')] if "given_prompts" in prompts else []  # the prompts: Sam2Session.resume
-        checks += [(f"{where}.prompts.corrections", prompts["corrections"], lambda v: whole(v) and v >= 0,
-                    "a count (a whole number from 0)")] if "corrections" in prompts else []  # vessels
-    for field, value, fits, wanted in checks:
-        if not fits(value):
-            yield field, f"should be {wanted}, not {json.dumps(value)[:40]}"
-
-
 def recorded_arguments(inputs: dict) -> argparse.Namespace:
     """The inputs a result records, as the arguments of ``rau segment`` that gave it; the rows of a reference bank as
     the result records them, whatever its file says now (a result from before they were recorded: the file)."""
@@ -217,211 +133,6 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
     arguments.bank = [BankRow(Path(row["image"]), Path(row["labels"]), row["pixel_spacing"], f"the result's reference bank row {number}")
                       for number, row in enumerate(rows, 1)]
     return arguments
-
-
-def saved_segmentation(saved: dict, path: Path) -> Path:
-    """The file that holds a saved result's masks (:func:`saved_files`): the ``.seg.nrrd`` when the run wrote one
-    (overlapping structures kept whole), unless only its label map was edited since the run (:func:`edited_since_run`:
-    e.g. in ITK-SNAP), then that label map, whose edits are read over the ``.seg.nrrd``; else its label map. Both
-    edited since the run is checked when they are read (:func:`with_label_map_edits`)."""
-    label_map, seg_nrrd = saved_files(saved, path)
-    if seg_nrrd is None:
-        return label_map
-    return label_map if edited_since_run(saved, "label_map", label_map) and not edited_since_run(saved, "segmentation", seg_nrrd) else seg_nrrd
-
-
-def saved_files(saved: dict, path: Path) -> tuple[Path, Path | None]:
-    """A saved result's label map and ``.seg.nrrd`` (None when the run wrote none), each named like the JSON
-    (``s.nii.gz``, ``s.seg.nrrd`` beside ``s.result.json``, as ``rau segment`` writes them and a download from ``rau
-    serve`` is saved under the user's name), else by its recorded name (renamed alone; a download keeps no recorded
-    name). A ``.seg.nrrd`` the run wrote is refused when it is not there, as its label map may hide structures."""
-    stem = path.name[: -len(".result.json")] if path.name.lower().endswith(".result.json") else None
-    alike = {suffix: candidate for suffix in (".seg.nrrd", *LABEL_MAP_FILE_SUFFIXES) if stem and (candidate := path.with_name(stem + suffix)).is_file()}
-    label_maps = [candidate for suffix, candidate in alike.items() if suffix != ".seg.nrrd"]
-    label_map = label_maps[0] if len(label_maps) == 1 else recorded_file(path, saved["label_map"])
-    if "segmentation" not in saved:
-        return label_map, None
-    own = path.with_name(stem + ".seg.nrrd") if alike else recorded_file(path, saved["segmentation"])  # no file named like the JSON: renamed alone
-    if not own.is_file():
-        raise InputError(f"{path} records a Slicer segmentation ({saved['segmentation']}), but {own} is not there (moved or deleted); "
-                         "it keeps structures whole that the label map may hide: put it back, or run rau segment again")
-    return (own if saved["label_map"].lower().endswith(".seg.nrrd") else label_map), own  # a .seg.nrrd output is its own label map
-
-
-def edited_since_run(saved: dict, role: str, file: Path) -> bool:
-    """Whether ``file``, the result's ``role`` (``label_map`` or ``segmentation``), is not the file the run wrote: its
-    bytes differ from the SHA-256 the result records (none recorded, by a version of rau before them: not known, False)."""
-    recorded = saved.get("sha256", {}).get(role)
-    return recorded is not None and file.is_file() and file_digest(file) != recorded
-
-
-def with_label_map_edits(saved: dict, path: Path, file: Path, read: Segmentation, target, recorded: list[Structure]) -> Segmentation:
-    """``read``, the masks read from ``file`` (:func:`saved_segmentation`), with the edits of the other file of a run that
-    wrote a label map and a ``.seg.nrrd``. ``file`` the label map (only it edited since the run): the ``.seg.nrrd``'s
-    masks, each structure following the label map where it differs from the ``.seg.nrrd`` shown as a label map of the
-    ``recorded`` structures (:func:`_shown`), the ``.seg.nrrd``'s masks elsewhere, overlapping structures whole (a label
-    map saved again with the same voxels reads as the ``.seg.nrrd``). ``file`` the ``.seg.nrrd``: refused when both
-    were edited since the run (:func:`edited_since_run`) and the label map now shows other voxels; one edit would be lost."""
-    label_map, seg_nrrd = saved_files(saved, path)
-    if seg_nrrd in (None, label_map):
-        return read
-    if file == label_map:
-        segments = read_saved_masks(seg_nrrd, target)
-        edited = _shown(segments, recorded) != _shown(read, recorded)
-        masks = {name: np.where(edited, mask, segments.masks[name]) if name in segments.masks else mask for name, mask in read.masks.items()}
-        return Segmentation(read.geometry, read.labels, masks)
-    if edited_since_run(saved, "label_map", label_map) and edited_since_run(saved, "segmentation", seg_nrrd):
-        drawn = read_saved_masks(label_map, target, saved_labels(saved, label_map, recorded))
-        if not np.array_equal(_shown(read, recorded), _shown(drawn, recorded)):
-            raise InputError(f"{label_map} and {seg_nrrd} were both edited since {path} was written, and they now differ; rau correct "
-                             f"reads one: keep one edit (delete {label_map.name} to keep the .seg.nrrd's, or save the same edit in {seg_nrrd.name})")
-    return read
-
-
-def _shown(segmentation: Segmentation, structures: list[Structure]) -> np.ndarray:
-    """The label map ``segmentation`` gives of ``structures`` (their values; a later one wins where they overlap)."""
-    held = LabelSet(tuple(s for s in structures if s.name in segmentation.masks))
-    return Segmentation(segmentation.geometry, held, {s.name: segmentation.masks[s.name] for s in held}).to_label_map().array
-
-
-def recorded_file(path: Path, name: str) -> Path:
-    """The file a result JSON ``path`` records by ``name``: relative to the folder of the real JSON (a result reached
-    through a link records the files written beside it, not beside the link)."""
-    folder = Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
-    return folder / name
-
-
-def hidden_reason(saved: dict) -> str:
-    """Why a structure its run found has no voxel in the saved label map (:func:`hidden_structures`); for a run that
-    wrote no ``.seg.nrrd``, how to keep overlapping structures whole."""
-    hint = "" if "segmentation" in saved else "; rau segment --seg-nrrd keeps overlapping structures whole"
-    return f"hidden under other structures in the label map (or erased since){hint}"
-
-
-def hidden_structures(saved: dict, file: Path, segmentation: Segmentation) -> list[str]:
-    """The structures ``saved`` records as found of which the label map ``file`` holds no voxel: a label map shows one
-    structure per voxel, the later one where they overlap (none in a ``.seg.nrrd``, which keeps every structure whole)."""
-    if file.name.lower().endswith(".seg.nrrd"):
-        return []
-    return [row["name"] for row in saved["structures"] if row.get("found") and not segmentation.has_voxels(row["name"])]
-
-
-def reopen(saved: dict, path: Path, target) -> Result:
-    """The saved result on the target: each structure's mask from :func:`saved_segmentation`, its colour and
-    terminology from there too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its
-    segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it).
-    A structure the run found that the label map hides is said and reopened as not found (:func:`hidden_structures`)."""
-    file = saved_segmentation(saved, path)
-    with recorded_in(path):  # each row's own colour and terminology (a hand-edited file may hold wrong ones)
-        recorded = [_structure(row) for row in saved["structures"]]
-    segmentation = read_saved_masks(file, target, saved_labels(saved, file, recorded))
-    segmentation = with_label_map_edits(saved, path, file, segmentation, target, recorded)
-    listed = {row["name"] for row in saved["structures"]}
-    unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
-    if unlisted:  # e.g. a segment added in Slicer, or a label map renumbered by an export: its voxels would be lost
-        segments = file.name.lower().endswith(".seg.nrrd")
-        held = ", ".join(f"the segment {s.name!r}" if segments else f"label value {s.value}" for s in unlisted)
-        raise InputError(f"{file} holds {held}, which {path} does not list: was it edited or renumbered since? "
-                         "rau correct keeps the structures of one run; give the files of one run, or run rau segment again")
-    hidden = hidden_structures(saved, file, segmentation)
-    structures = []
-    for row, own in zip(saved["structures"], recorded):
-        if row.get("found") and row["name"] not in segmentation.masks:
-            raise InputError(f"{file} has no {row['name']!r}, which {path} found: was its segment deleted since? "
-                             "give the files of one run, or run rau segment again")
-        saved_structure = segmentation.labels.get(row["name"]) if row["name"] in segmentation.labels.names else None
-        structure = dataclasses.replace(saved_structure, value=row["value"]) if saved_structure else own
-        mask = segmentation.masks.get(row["name"])
-        confidence, message = (0.0, hidden_reason(saved)) if row["name"] in hidden else (row["confidence"], row.get("message", ""))  # as not found
-        structures.append(StructureResult(structure, mask, confidence, row["engine"], row.get("prompts") or {}, message=message))
-    if hidden:
-        warn(f"{file} holds no voxel of {', '.join(map(repr, hidden))}, which {path} found: {hidden_reason(saved)}; written as not found")
-    ranking = {"ranking": saved["ranking"]} if "ranking" in saved else {}  # the run's references, as it ranked them
-    return Result(target, structures, saved["engine"], saved.get("seconds", 0.0), details=ranking)
-
-
-def check_saved_grid(file: Path, target, option: str) -> None:
-    """Refuse a target given in place of the recorded one unless the saved masks lie on its grid: a label map on
-    the same voxels, a ``.seg.nrrd`` (which may hold a part of the grid) on voxels of it. A picture has only its
-    pixels, which :func:`read_saved_masks` checks."""
-    if file.suffix.lower() in PICTURE_SUFFIXES or not file.is_file():
-        return
-    seg_nrrd = file.name.lower().endswith(".seg.nrrd")
-    saved = read_segmentation(file) if seg_nrrd else None
-    if saved is not None and not any(mask.any() for mask in saved.masks.values()):
-        return  # Slicer writes an empty segmentation on a grid of one voxel: nothing to place
-    grid = saved.geometry if saved is not None else read_image(file)
-    if grid.same_grid(target) or (seg_nrrd and _on_voxels_of(grid, target)):
-        return
-    size = "its pixel size (--target-spacing)" if _is_picture(target) else "its header"
-    raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, grid.size[:grid.ndim]))} voxels of "
-                     f"{_millimetres(grid.spacing[:grid.ndim])}) than this target ({' x '.join(map(str, target.size[:target.ndim]))} of "
-                     f"{_millimetres(target.spacing[:target.ndim])}, or placed elsewhere); give the image this result was made on, with {size}")
-
-
-def _is_picture(target) -> bool:
-    """Whether ``target`` was read from a picture, whose pixel size is given, not read."""
-    return target.ndim == 2 and target.stored is None
-
-
-def _on_voxels_of(grid, target) -> bool:
-    """Whether ``grid`` samples voxels of ``target``'s grid: the same spacing and axes, and an origin a whole number
-    of voxels away (a ``.seg.nrrd`` cropped to its segments)."""
-    if _is_picture(grid) or _is_picture(target):
-        return False  # a picture has no place: only the same pixels (same_grid) are its voxels
-    mine, theirs = common_frame(grid, target)
-    axes = target.ndim
-    if not (np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=1e-4) and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=1e-4)):
-        return False
-    offset = theirs.to_index(mine.origin)[:axes]
-    return bool(np.allclose(offset, np.round(offset), atol=1e-3))
-
-
-def _millimetres(spacing) -> str:
-    """Voxel sizes as ``0.5 x 0.5 mm``."""
-    return " x ".join(f"{value:g}" for value in spacing) + " mm"
-
-
-def saved_labels(saved: dict, file: Path, recorded: list[Structure]) -> LabelSet | None:
-    """For a saved label map: the structures at the values the JSON gives them, colours and terminology from the
-    label table beside it where that names the value alike, else as ``recorded`` (each row's :func:`_structure`);
-    None for a ``.seg.nrrd``, which names its segments."""
-    if file.name.lower().endswith(".seg.nrrd"):
-        return None
-    table = find_label_table(file)
-    beside = {s.value: s for s in read_label_table(table)} if table else {}
-    structures = [beside[row["value"]] if row["value"] in beside and beside[row["value"]].name == row["name"] else own
-                  for row, own in zip(saved["structures"], recorded)]
-    return LabelSet(tuple(structures))
-
-
-def read_saved_masks(file: Path, target, labels: LabelSet | None = None) -> Segmentation:
-    """The masks of a saved result on ``target``'s grid (a label map's values named by ``labels``). A picture
-    (``.png``) keeps no pixel size or place, only the target's pixels: it is put on the target pixel for pixel;
-    other files are placed."""
-    if file.suffix.lower() not in PICTURE_SUFFIXES:
-        return read_segmentation(file, geometry=target, label_table=labels)
-    pixels = read_segmentation(file, label_table=labels)
-    if pixels.geometry.shape != target.shape:
-        raise InputError(f"{file}: {' x '.join(map(str, pixels.geometry.size[:2]))} pixels, but the target has "
-                         f"{' x '.join(map(str, target.size[:2]))}; give the label map this result wrote for its target")
-    return Segmentation(target.with_array(np.zeros(target.shape, np.uint8)), pixels.labels, pixels.masks)
-
-
-@contextlib.contextmanager
-def recorded_in(path: Path):
-    """Errors about what the result file ``path`` records (a colour, saved prompts), said naming it (:func:`rau.errors.about`)."""
-    try:
-        yield
-    except InputError as error:
-        raise InputError(about(path, error)) from None
-
-
-def _structure(row: dict) -> Structure:
-    """The structure a saved row names, with its colour and terminology (a result saved before they were recorded,
-    or edited by hand without them: the default colour of its value)."""
-    color = tuple(row["color"]) if row.get("color") else default_color(row["value"])
-    return Structure(row["name"], row["value"], color, row.get("terminology"))
 
 
 def session_of(result: Result, inputs: dict, progress, path: Path) -> None:
