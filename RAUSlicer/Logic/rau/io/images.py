@@ -68,6 +68,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         validation.check_image(image, path)
         if pixel_spacing is not None and not label_map and (problem := validation.implausible_span_problem(image, path, pixel_spacing)):
             warn(problem)  # its labels, read at the same size, are not warned of again
+        if pixel_spacing is None and not label_map and path.suffix.lower() in PICTURE_SUFFIXES and (problem := _resolution_problem(path)):
+            warn(problem)  # its labels go with it: not warned of again
     except InputError as error:
         raise ImageReadError(about(path, error)) from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
@@ -156,9 +158,46 @@ def without_pixel_size(path) -> str | None:
     return "a DICOM file" if dicom.file_unsized(reader) else None
 
 
+def _same_size(size: float, other: float) -> bool:
+    """Whether two pixel sizes (mm) are one, to a part in 10 000 (a header's rounding, a resolution in whole dots)."""
+    return abs(size - other) <= 1e-4 * other
+
+
+def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
+    """The pixel size (columns, rows; mm) that ITK, and so Slicer, reads from a picture's own resolution (dots per
+    inch: a JPEG's or TIFF's, whatever its name) where that is not 1 mm; None where ITK reads 1 mm (a PNG's or BMP's
+    resolution, none) or cannot read the file."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        with validation.itk_warnings_off():
+            reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    sizes = reader.GetSpacing()[:2]
+    return None if all(_same_size(size, 1.0) for size in sizes) else sizes
+
+
+def _resolution_problem(path: Path) -> str | None:
+    """Why what rau writes for a picture read without a pixel size (at 1 mm per pixel) will not overlay it in Slicer,
+    which reads its resolution as the pixel size (:func:`_slicer_pixel_size`); else None."""
+    sizes = _slicer_pixel_size(path)
+    if sizes is None:
+        return None
+    if _same_size(sizes[1], sizes[0]):
+        shown = f"{sizes[0]:.6g}"
+        agree = (f"give it a pixel size of {shown} mm (--target-spacing, --reference-spacing or a manifest's spacing column) "
+                 "and every other picture its own")
+    else:
+        shown = f"{sizes[0]:.6g} x {sizes[1]:.6g}"
+        agree = "save it without its resolution, or as NRRD with its pixel sizes: rau gives a picture one pixel size"
+    return (f"{path}: its resolution (dots per inch) makes Slicer show it with {shown} mm pixels, but rau reads a picture "
+            f"without a pixel size at 1 mm per pixel, so what rau writes for it will not overlay it in Slicer; to make them agree, {agree}")
+
+
 def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
     sizes = header_spacing(path) or ()
-    if any(abs(size - pixel_spacing) > 1e-4 * pixel_spacing for size in sizes):
+    if not all(_same_size(size, pixel_spacing) for size in sizes):
         raise ImageReadError(f"{path}: a pixel size of {pixel_spacing:g} mm was given, but its header says "
                              f"{' x '.join(f'{size:g}' for size in sizes)} mm; a file with a header keeps its own, so leave the pixel size out")
 
