@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.validation.files import check_not_special
 from rau.validation.options import positive_number
+from rau.validation.text_tables import check_comma_separated, clean_columns, filled_rows, table_text
 
 
 def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, ...] = ()) -> list[tuple[int, dict]]:
@@ -22,33 +24,26 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
     if not path.is_file():
         raise InputError(f"{what} {path} " + ("is a folder, not a CSV file" if path.is_dir() else "does not exist"))
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            if not columns:
-                raise InputError(f"{path}: {what} is empty; its first line names the columns ({', '.join(required)})")
-            check_comma_separated(columns, path, what)
-            check_columns(columns, (*required, *optional), path, what)
-            missing = [c for c in required if c not in columns]
-            if missing:
-                raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
-            reader.fieldnames = columns
-            rows = []
-            for row in reader:
-                line = reader.line_num
-                cells = [cell for key, value in row.items() for cell in (value if key is None else [value])]
-                if not any((cell or "").strip() for cell in cells):  # a spreadsheet's row of empty cells
-                    continue
-                if None in row:
-                    raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")
-                if any(value is None for value in row.values()):
-                    raise InputError(f"{path} line {line}: row has fewer fields than the {len(columns)} columns")
-                empty = [c for c in required if not row[c].strip()]
-                if empty:
-                    raise InputError(f"{path} line {line}: empty {', '.join(empty)}")
-                rows.append((line, {k: v.strip() for k, v in row.items()}))
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: {what} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+        reader = csv.DictReader(io.StringIO(table_text(path.read_bytes(), path, what), newline=""))
+        columns = clean_columns(reader)
+        if not columns:
+            raise InputError(f"{path}: {what} is empty; its first line names the columns ({', '.join(required)})")
+        check_comma_separated(columns, path, what)
+        check_columns(columns, (*required, *optional), path, what)
+        missing = [c for c in required if c not in columns]
+        if missing:
+            raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
+        rows = []
+        for row in filled_rows(reader):
+            line = reader.line_num
+            if None in row:
+                raise InputError(f"{path} line {line}: more fields than the {len(columns)} columns")
+            if any(value is None for value in row.values()):
+                raise InputError(f"{path} line {line}: row has fewer fields than the {len(columns)} columns")
+            empty = [c for c in required if not row[c].strip()]
+            if empty:
+                raise InputError(f"{path} line {line}: empty {', '.join(empty)}")
+            rows.append((line, {k: v.strip() for k, v in row.items()}))
     except csv.Error as error:
         raise InputError(f"{path}: {what} is not a readable CSV ({error})") from None
     if not rows:
@@ -68,12 +63,6 @@ def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -
         close = difflib.get_close_matches(column.lower(), known, n=1, cutoff=0.85)
         if column not in known and close:
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
-
-
-def check_comma_separated(columns: list[str], path, what: str) -> None:
-    """A table saved with semicolons (a common spreadsheet export) reads as one column; say so."""
-    if len(columns) == 1 and ";" in columns[0]:
-        raise InputError(f"{path}: {what} columns are separated by ';'; save it with commas (CSV), decimals with a point")
 
 
 def spacing_field(row: dict, column: str, path, line: int) -> float | None:
