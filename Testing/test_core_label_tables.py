@@ -413,7 +413,7 @@ def test_a_table_in_another_encoding_than_utf8_is_refused_saying_so(tmp_path):
     """Before: "not a readable label table (UnicodeDecodeError: 'utf-8' codec can't decode byte 0xea ...)"."""
     table = tmp_path / "names.csv"
     table.write_bytes("value,name\n1,tête\n".encode("latin-1"))
-    with pytest.raises(InputError, match=r"names.csv: not UTF-8 text \(byte 0xea at position 14, .*\); save it as UTF-8$"):
+    with pytest.raises(InputError, match=r"names.csv: label table is not UTF-8 text \(byte 0xea at position 14, .*\); save it as UTF-8$"):
         read_label_table(table)
 
 

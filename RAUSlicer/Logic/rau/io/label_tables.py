@@ -9,6 +9,7 @@ objects ``{"value": "name"}``. Written: our CSV.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -114,8 +115,8 @@ def _not_a_table(path: Path) -> str | None:
             content = parse_json(path.read_text(encoding="utf-8-sig"))
             return "its keys are not label values" if isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content) else None
         if suffix == ".tsv":
-            with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                start = handle.read(1 << 16)
+            with open(path, "rb") as handle:  # not UTF-8: taken for a table, refused when read as --label-table is
+                start = validation.table_text(handle.read(1 << 16), path, "label table", whole=False)
             first = next(iter(start.split()), "")
             return None if _is_bids_table(start) or _is_integer(first) else "its first line names no index and name columns"
     except (OSError, ValueError):
@@ -135,7 +136,7 @@ def read_label_table(path) -> LabelSet:
         content = validation.bounded_bytes(path, MAX_TABLE_BYTES)
         if content is None:
             raise InputError(f"{path}: holds more than {MAX_TABLE_BYTES // 2**20} MiB, far more than a label table")
-        text = _utf8_text(content, path)
+        text = validation.table_text(content, path, "label table")
         if path.suffix.lower() == ".json":
             pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):
@@ -165,7 +166,7 @@ SLICER_CSV_TERMS = {"category": "Category", "type": "Type", "typeModifier": "Typ
 
 def _parse_csv(text: str, path: Path) -> LabelSet:
     reader = csv.DictReader(io.StringIO(text, newline=""))  # a quoted name may hold a line break: kept, so it is refused
-    columns = reader.fieldnames or []
+    columns = validation.clean_columns(reader)
     validation.check_comma_separated(columns, path, "label table")
     slicer = "LabelValue" in columns
     missing = [c for c in (("LabelValue", "Name") if slicer else ("value", "name")) if c not in columns]
@@ -173,7 +174,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
         raise InputError(f"{path}: label table lacks column(s) {', '.join(missing)}; give value,name[,r,g,b] "
                          "or a Slicer color table (LabelValue,Name,Color_R,Color_G,Color_B)")
     structures, lines, colored = [], [], []
-    for row in reader:
+    for row in validation.filled_rows(reader):
         try:
             structure = _slicer_csv_row(row) if slicer else _csv_row(row)
         except (TypeError, ValueError) as error:
@@ -216,16 +217,27 @@ BIDS_COLUMNS = ("index", "name")
 
 def _is_bids_table(text: str) -> bool:
     """Whether a table's first line is a BIDS header: tab-separated column names with ``index`` and ``name``."""
-    header = next(iter(text[: 1 << 16].splitlines()), "").split("\t")  # any line end, as the csv reader takes them
+    header = _bids_columns(_bids_reader(text[: 1 << 16]))
     return all(column in header for column in BIDS_COLUMNS)
+
+
+def _bids_reader(text: str) -> csv.DictReader:
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")  # any line end
+
+
+def _bids_columns(reader: csv.DictReader) -> list[str]:
+    """A BIDS table's column names as its reader's, in lower case and without the spaces around them (``Index``)."""
+    reader.fieldnames = [column.lower() for column in validation.clean_columns(reader)]
+    return reader.fieldnames
 
 
 def _parse_bids_tsv(text: str, path: Path) -> LabelSet:
     """A BIDS segmentation table: one row per label value (``index``), its ``name`` and optionally its ``color``
     (``#rrggbb``; ``n/a`` or none: the value's default colour)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    reader = _bids_reader(text)
+    _bids_columns(reader)
     structures, lines, colored = [], [], []
-    for row in reader:
+    for row in validation.filled_rows(reader):
         try:
             value, name, color = int(row["index"]), (row["name"] or "").strip(), (row.get("color") or "n/a").strip()
             if value != 0 and name and name != "n/a":
@@ -278,15 +290,6 @@ def _one_name_per_value(named: list[tuple[int, str]], where: list[str]) -> dict[
     return seen
 
 
-def _utf8_text(content: bytes, path: Path) -> str:
-    """A table's text (UTF-8, a leading byte-order mark dropped); another encoding is refused saying so."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text (byte 0x{content[error.start]:02x} at position {error.start}, in an "
-                         "encoding such as Latin-1 or Windows-1252); save it as UTF-8") from None
-
-
 COLOR_TABLE_FIELD = re.compile(r'"([^"]*)"(?=\s|$)|(\S+)')
 """A field of a color table line: a quoted one (``"left lung"``, its closing quote ending the field), else a
 word, quotes in it kept as Slicer keeps them (Slicer writes the name ``a,b "q"`` as ``a,b_"q"``)."""
@@ -305,45 +308,100 @@ def _color_table_fields(line: str) -> list[str]:
     return [quoted or word for quoted, word in COLOR_TABLE_FIELD.findall(line)]
 
 
+def _name_quoted(line: str) -> bool:
+    """Whether a color table line's name (the field after its value) is quoted: it ends where its quote does."""
+    fields = list(COLOR_TABLE_FIELD.finditer(line))
+    return len(fields) > 1 and fields[1][1] is not None
+
+
 def _parse_color_table(text: str, path: Path) -> LabelSet:
     """A Slicer color table (``value name r g b a``, 0-255, an underscore in a name standing for a space; an
     MRIcron table gives ``value name`` and names as they are, of one word or several; a name may be quoted) or an
-    ITK-SNAP label description (``value r g b a visible mesh "name"``, the quoted name last)."""
-    structures, lines, colored = [], [], []
+    ITK-SNAP label description (``value r g b a visible mesh "name"``, the quoted name last). A line that reads two
+    ways (:func:`_readings`) is read with the colour width of the table's other lines (:func:`_colour_width`)."""
+    read = []  # (line number, line, value, its readings, whether it is a Slicer line: one word, then four numbers)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.strip().startswith("#"):
             continue
-        try:
+        with _color_table_line(path, number, line):
             fields = _color_table_fields(line)
             if line.rstrip().endswith('"'):  # ITK-SNAP
-                value, name, rgb = int(fields[0]), fields[-1], fields[1:4]
+                value, readings = int(fields[0]), [(fields[-1], fields[1:4])]
             else:
-                value, (name, rgb) = int(fields[0]), _name_and_color(fields[1:])
-            color = _color_of_255(rgb) if len(rgb) == 3 else default_color(value)
-        except ValueError as error:
-            raise InputError(f"{path} line {number}: bad color table line {line!r}: {error} (expected a Slicer color table, "
-                             'value name r g b a, an ITK-SNAP label description, value r g b a visible mesh "name", or a BIDS '
-                             "table, tab-separated with a header line naming its index and name columns)") from None
+                value, readings = int(fields[0]), _readings(fields[1:], _name_quoted(line))
+            read.append((number, line, value, readings, len(fields) == 6 and len(readings) == 2))
+    width = _colour_width([(readings, slicer) for *_, readings, slicer in read])
+    structures, lines, colored = [], [], []
+    for number, line, value, readings, slicer in read:
+        with _color_table_line(path, number, line):
+            name, colour = _reading(readings, 4 if slicer and width is None else width)
+            color = _color_of_255(colour[:3]) if colour else default_color(value)
         name = name.strip()  # a quoted name's spaces, as a CSV's names are read; blank: no name
         if value != 0 and name and name.lower() not in ("background", "none", "clear label"):
             structures.append(Structure(name, value, color))
             lines.append(number)
-            colored += [value] if len(rgb) == 3 else []
+            colored += [value] if colour else []
     return _label_set(structures, lines, colored, path)
 
 
-def _name_and_color(fields: list[str]) -> tuple[str, list[str]]:
-    """A color table line's name and colour (R, G, B; none when the line gives none) from the fields after its value.
-    Slicer writes one word, then R G B A (a space in a name saved as _); AAL's table one word, then an index (not
-    a colour); a plain ``value name`` table may give a name of several words, kept whole (also one word and two
-    numbers: ``Vermis 1 2``), with three or four numbers after it taken as its colour."""
-    if fields and len(fields) != 3 and all(_is_integer(field) for field in fields[1:4]):  # one word, then its colour or an index
-        return (fields[0].replace("_", " ") if len(fields) >= 4 else fields[0]), fields[1:4]
-    trailing = next((count for count, field in enumerate(reversed(fields)) if not _is_number(field)), None)
-    if trailing is None:
+@contextlib.contextmanager
+def _color_table_line(path: Path, number: int, line: str):
+    """A color table line that cannot be read is refused naming the table, the line and the formats read."""
+    try:
+        yield
+    except ValueError as error:
+        raise InputError(f"{path} line {number}: bad color table line {line!r}: {error} (expected a Slicer color table, "
+                         'value name r g b a, an ITK-SNAP label description, value r g b a visible mesh "name", or a BIDS '
+                         "table, tab-separated with a header line naming its index and name columns)") from None
+
+
+def _readings(fields: list[str], quoted: bool) -> list[tuple[str, list[str]]]:
+    """The ways a color table line's fields after its value read as a name and its colour (R G B [A]; none when the
+    line gives none). Slicer writes one word, then R G B A (a space in a name saved as _); AAL's table one word, then
+    an index (not a colour); a plain ``value name`` table may give a name of several words, kept whole (also one word
+    and two numbers: ``Vermis 1 2``), with three or four numbers after it taken as its colour. More than four
+    numbers: the last four are R G B A, the others part of the name. Four after an unquoted name read two ways: R G B A,
+    or the first of them part of the name and R G B."""
+    trailing = next((count for count, field in enumerate(reversed(fields)) if not _is_number(field)), len(fields))
+    words = fields[: len(fields) - trailing]
+    if trailing > 4:
+        return [_named(fields[:-4], fields[-4:])]
+    if not words:
         raise ValueError("no name after the value")
-    colour = fields[len(fields) - trailing:] if trailing in (3, 4) else []
-    return " ".join(fields[: len(fields) - len(colour)]), colour[:3]
+    if trailing == 4:
+        return [_named(words, fields[-4:])] + ([] if quoted else [_named(fields[:-3], fields[-3:])])
+    if trailing == 3:
+        return [_named(words, fields[-3:])]
+    if len(words) == 1 and trailing == 1 and _is_integer(fields[1]):  # one word, then an index
+        return [(words[0], [])]
+    return [(" ".join(fields), [])]
+
+
+def _named(name: list[str], colour: list[str]) -> tuple[str, list[str]]:
+    """A name given as ``name``'s fields (one: Slicer's word, an underscore standing for a space) and its colour."""
+    return (name[0].replace("_", " ") if len(name) == 1 else " ".join(name)), colour
+
+
+def _colour_width(lines: list[tuple[list, bool]]) -> int | None:
+    """The colour width a table's lines share (3: R G B; 4: R G B A): that of its lines that read one way, when they
+    agree; with none such, Slicer's (4) when a line is a Slicer line (one word, then four numbers); else None.
+    ``lines``: each line's readings and whether it is a Slicer line."""
+    widths = {len(readings[0][1]) for readings, _ in lines if len(readings) == 1 and readings[0][1]}
+    if len(widths) == 1:
+        return widths.pop()
+    return 4 if not widths and any(slicer for _, slicer in lines) else None
+
+
+def _reading(readings: list[tuple[str, list[str]]], width: int | None) -> tuple[str, list[str]]:
+    """A line's one reading, or of its two (:func:`_readings`) the one whose colour has the table's ``width``; a
+    line the table leaves reading two ways raises, naming both."""
+    chosen = [reading for reading in readings if len(readings) == 1 or len(reading[1]) == width]
+    if chosen:
+        return chosen[0]
+    (rgba_name, rgba), (rgb_name, rgb) = readings
+    raise ValueError(f"it reads two ways, the name {rgba_name!r} with the colour R G B A {' '.join(rgba)}, or the name "
+                     f"{rgb_name!r} with the colour R G B {' '.join(rgb)}, and no other line tells which; quote the name "
+                     "or give every line's colour the same numbers")
 
 
 def _color_of_255(fields: list[str]) -> tuple[float, float, float]:
