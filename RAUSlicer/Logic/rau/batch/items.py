@@ -11,7 +11,7 @@ from pathlib import Path
 from rau.batch.names import candidate_names, output_names
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
-from rau.io.json_text import parse_json
+from rau.io.json_text import read_json_file
 from rau.io.label_tables import label_tables_beside
 from rau.io.outputs import check_name_lengths, check_no_stray_tables, check_spares_inputs
 from rau.io.run_outputs import output_paths
@@ -44,7 +44,7 @@ class WorkItem:
     def recorded_found(self) -> str:
         """The structures its earlier result JSON records as found, as the summary lists them (``;``-joined)."""
         try:
-            saved = parse_json(self.outputs["result"].read_text(encoding="utf-8"))
+            saved = read_json_file(self.outputs["result"])
             return found_column(s["name"] for s in saved["structures"] if s["found"])
         except (OSError, ValueError, KeyError, TypeError):  # a result from before it listed structures: found unknown
             return ""
@@ -53,7 +53,7 @@ class WorkItem:
         """The engine and its options its earlier result JSON records (``{"engine": name, **options}``), or None when it
         records none (written before results recorded their inputs)."""
         try:
-            saved = parse_json(self.outputs["result"].read_text(encoding="utf-8"))
+            saved = read_json_file(self.outputs["result"])
             return {"engine": saved["engine"], **saved["inputs"]["engine_options"]}
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -116,7 +116,7 @@ def earlier_names(case: Case, out_dir: Path) -> tuple[list[str], list[str]]:
 def _saved_result(path: Path):
     """The parsed result JSON at ``path``; None when it is not there, not a readable file (a name too long ...) or not JSON."""
     try:
-        return parse_json(path.read_text(encoding="utf-8"))
+        return read_json_file(path)
     except (OSError, ValueError):
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def parse_json(text: str | bytes, **options):
@@ -18,6 +19,12 @@ def parse_json(text: str | bytes, **options):
         if "Exceeds the limit" not in str(error):
             raise
         return json.loads(text, **{"parse_int": _whole_number, **options})
+
+
+def read_json_file(path, **options):
+    """:func:`parse_json` of a UTF-8 file, with or without the byte-order mark Windows editors write at its start; a file
+    that is no UTF-8 text raises ``UnicodeDecodeError``, a ``ValueError`` as malformed JSON does."""
+    return parse_json(Path(path).read_text(encoding="utf-8-sig"), **options)
 
 
 def _whole_number(digits: str) -> int | float:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rau import validation
 from rau.errors import InputError, about, path_refusal
-from rau.io.json_text import parse_json
+from rau.io.json_text import parse_json, read_json_file
 from rau.labels import LabelSet, Structure, check_distinct_names, default_color
 from rau.user_warnings import warn
 
@@ -112,7 +112,7 @@ def _not_a_table(path: Path) -> str | None:
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
-            content = parse_json(path.read_text(encoding="utf-8-sig"))
+            content = read_json_file(path)
             return "its keys are not label values" if isinstance(content, dict) and not all(_is_integer(key.strip()) for key in content) else None
         if suffix == ".tsv":
             with open(path, "rb") as handle:  # not UTF-8: taken for a table, refused when read as --label-table is

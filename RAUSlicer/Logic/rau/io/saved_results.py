@@ -17,7 +17,7 @@ from rau.errors import InputError, about
 from rau.image import common_frame
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
-from rau.io.json_text import parse_json
+from rau.io.json_text import read_json_file
 from rau.io.label_tables import find_label_table, read_label_table
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
 from rau.io.run_outputs import file_digest
@@ -34,7 +34,7 @@ def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:
     if not path.is_file():
         raise InputError(f"{path}: " + ("a folder, not a result file" if path.is_dir() else "no such result file"))
     try:
-        saved = parse_json(path.read_text(encoding="utf-8"))
+        saved = read_json_file(path)
     except ValueError as error:  # also a UnicodeDecodeError
         raise InputError(f"{path}: not a result JSON ({error}); give the .result.json that rau segment wrote") from error
     if not isinstance(saved, dict):
