@@ -3,6 +3,7 @@
 import csv
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from chat_server import ChatServer
 from rau.cli import main
 from rau.io import read_image
 from rau.references import load_reference
+from test_cli_text_encodings import FullDiskConsole
 from test_vlm_vqa import oracle
 
 
@@ -85,6 +87,16 @@ def test_perfect_answers_score_one_and_are_written_as_json_and_csv(hc18, tmp_pat
     assert all(r["target"] == "001_HC.png" for r in rows)
     printed = capsys.readouterr().out
     assert "presence" in printed and "1.000" in printed and "hit rate 1.000" in printed
+
+
+def test_vqa_writes_its_results_before_printing_the_table(hc18, tmp_path, capsys, monkeypatch):
+    """A table that cannot be printed loses no computed result. Before: the table first, then the JSON (none)."""
+    manifest, target, truth = hc18
+    monkeypatch.setattr(sys, "stdout", FullDiskConsole())
+    code, _ = _evaluate(manifest, oracle(truth, target), tmp_path / "vqa.json")
+    assert code == 70 and "No space left on device" in capsys.readouterr().err
+    assert json.loads((tmp_path / "vqa.json").read_text())["summary"]["presence_accuracy"] == 1.0
+    assert (tmp_path / "vqa.csv").is_file()
 
 
 def test_the_default_model_is_recorded_and_clicks_are_refused(hc18, tmp_path, capsys):

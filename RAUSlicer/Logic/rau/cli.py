@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import io
 import os
 import re
 import signal
@@ -122,6 +123,7 @@ def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run the subcommand, turn known errors into a message and an exit status."""
     previous = _on_sigterm()
+    _escape_what_streams_cannot_encode()
     name = "rau"
     try:
         args, name = parse_arguments(argv)
@@ -160,6 +162,15 @@ def save_traceback(name: str) -> str:
     with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as file:  # whatever the arguments hold
         file.write(f"rau {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
     return path
+
+
+def _escape_what_streams_cannot_encode() -> None:
+    """Make stdout and stderr write what their encoding cannot hold as escapes (``\\u53f3``), so that a structure or file
+    name a console cannot show (cp1252 when Windows redirects output, ASCII under ``LC_ALL=C``) never fails a run whose
+    work is done. A stream of another kind (a caller's own object) is left alone; they stay so, as stderr always was."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors != "backslashreplace":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _on_sigterm():

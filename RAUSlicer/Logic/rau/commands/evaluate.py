@@ -96,12 +96,14 @@ def run(args: argparse.Namespace) -> int:
     units = distance_units(cases)
     scores, curves = score_cases(args, cases, json_path, units, predictions)
     summary = summary_of(scores, units, curves if args.clicks else None)
+    if json_path:  # written first: a table that cannot be printed loses no result
+        write_outputs(json_path, args, scores, summary, curves, units)
     print_table(summary)
     print_failures(scores)
     if args.clicks:
         clicks.print_clicks(summary["clicks"])
     if json_path:
-        write_outputs(json_path, args, scores, summary, curves, units)
+        say_written(json_path)
     return 1 if any(score.failed for score in scores) else 0
 
 
@@ -199,6 +201,7 @@ def _gathered(done, total: int, json_path: Path | None, write_finished) -> dict:
         done.close()  # its worker processes (--jobs) stop now, not when the traceback is freed
         if json_path:
             write_finished(finished)
+            say_written(json_path)
         print(f"interrupted after {len(finished)} of {total} cases"
               + (f"; {json_path} holds those finished (the others as not_run)" if json_path else ""), file=sys.stderr)
         raise
@@ -227,9 +230,11 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         write_vqa_outputs(json_path, args, options, *_joined(never_reached | finished), backend.served_model, interrupted=True)
 
     records, warnings = _joined(_gathered(((index, done) for index, done in enumerate(asked)), len(cases), json_path, write_finished))
+    if json_path:  # written first: a table that cannot be printed loses no result
+        write_vqa_outputs(json_path, args, options, records, warnings, backend.served_model)
     print_vqa_table(vqa.summarize(records))
     if json_path:
-        write_vqa_outputs(json_path, args, options, records, warnings, backend.served_model)
+        say_written(json_path)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
         print(f"failed: {_pair_name(record)}: {record['error']}", file=sys.stderr)
@@ -316,7 +321,11 @@ def write_json_and_csv(json_path: Path, overwrite: bool, document: dict, columns
             writer.writeheader()
             writer.writerows(rows)
         hold()
-    print(f"wrote {json_path} and {csv_path}")
+
+
+def say_written(json_path: Path) -> None:
+    """Tell the user where :func:`write_json_and_csv` wrote (said after the tables, which come first on screen)."""
+    print(f"wrote {json_path} and {json_path.with_suffix('.csv')}")
 
 
 def _clean(row: dict) -> dict:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import math
 import os
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +44,33 @@ def not_a_folder(path) -> str:
 def check_text_name(name: str) -> None:
     """Refuse a name that is no UTF-8 text (a file name in another encoding, which Python keeps as escaped bytes):
     results record their inputs' names as text, so it would fail, or write what other programs cannot read, only
-    once the work was done."""
+    once the work was done. A UTF-8 name that this system's locale cannot hold is refused as such
+    (:func:`locale_cannot_hold`)."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
-        raise InputError(f"{shown}: this name is not UTF-8 text (written in another encoding); rename the file, "
+        written = os.fsencode(name)
+        text = written.decode("utf-8", "backslashreplace")
+        if text.encode("utf-8") == written and codecs.lookup(sys.getfilesystemencoding()).name != "utf-8":
+            raise InputError(locale_cannot_hold(text)) from None
+        raise InputError(f"{text}: this name is not UTF-8 text (written in another encoding); rename the file, "
                          "or give another name") from None
+
+
+def check_nameable(path) -> None:
+    """Refuse a path (UTF-8 text, as read from a file) that this system's locale cannot hold (:func:`locale_cannot_hold`):
+    the file system would be asked for nothing, and a file that is there said to be missing."""
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise InputError(locale_cannot_hold(str(path))) from None
+
+
+def locale_cannot_hold(name: str) -> str:
+    """The refusal of a UTF-8 ``name`` that this system's file-system encoding (its locale's: ASCII under ``LC_ALL=C``)
+    cannot hold, saying how to run rau so that it can."""
+    return (f"{name}: this system's locale ({sys.getfilesystemencoding()}) cannot hold this name; run rau with "
+            "PYTHONUTF8=1 set, or under a UTF-8 locale (e.g. LANG=C.UTF-8)")
 
 
 def bounded_bytes(path, limit: int) -> bytes | None:

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
-from rau.validation.files import check_not_special
+from rau.validation.files import check_nameable, check_not_special
 from rau.validation.options import positive_number
 from rau.validation.text_tables import check_comma_separated, clean_columns, filled_rows, table_text
 
@@ -109,9 +109,10 @@ def existing_file(row: dict, column: str, path, line: int) -> Path:
     """A file named in a manifest row (relative to the manifest); it must exist, and not as a pipe or device (a
     label table, which ``--label-table`` may give through a pipe, would wait for ever on a stale one here)."""
     file = Path(path).parent / row[column]
-    if not file.exists():
-        raise InputError(f"{path} line {line}: {column} {file} does not exist")
     try:
+        check_nameable(file)  # else a file that is there would be said not to exist
+        if not file.exists():
+            raise InputError(f"{file} does not exist")
         check_not_special(file)
     except InputError as error:
         raise InputError(f"{path} line {line}: {column} {error}") from None
