@@ -359,13 +359,13 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
     """The ``starts`` translations around ``offset`` with the best coarse metric."""
     dimension = fixed.GetDimension()
     coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
-    axes = np.round(np.abs(np.reshape(moving.GetDirection(), (dimension, dimension))), 6)  # header noise of 1e-16 ignored
-    step = axes @ (np.array(moving.GetSize()) * np.array(moving.GetSpacing())) / (4 * settings.search_steps)  # world axes, any voxel order
+    axes = np.round(np.reshape(moving.GetDirection(), (dimension, dimension)), 6)  # header noise of 1e-16 ignored
+    step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)  # along each voxel axis
     method = _method()
     grid = np.arange(-settings.search_steps, settings.search_steps + 1)
     scored = []
     for shift in np.stack(np.meshgrid(*[grid] * dimension, indexing="ij"), -1).reshape(-1, dimension):
-        candidate = offset + shift * step
+        candidate = offset + axes @ (shift * step)  # laid along the image's own axes: a scene turned as a whole searches alike
         method.SetInitialTransform(sitk.TranslationTransform(dimension, candidate.tolist()))
         try:
             scored.append((method.MetricEvaluate(coarse_fixed, coarse_moving), tuple(candidate)))
