@@ -408,3 +408,32 @@ def test_vlm_weights_and_adapters_are_checked_before_any_work_naming_the_option(
     file.write_bytes(b"")
     with pytest.raises(OptionError, match=f"--vlm-adapter {file}: {file}: a file, not a folder"):
         check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(file), "device": "cpu"}))
+
+
+def test_an_adapter_trained_on_another_model_family_is_refused_naming_both(tiny_qwen, tmp_path):
+    """Before, a Qwen3-VL adapter (boxes 0-1000) loaded onto a Qwen2.5-VL model (boxes in pixels), and the other way
+    round, with only the general "trained on another base model" warning: its boxes were then misread."""
+    from rau.commands.engine_options import check_models
+
+    peft = pytest.importorskip("peft")
+    adapter = tmp_path / "adapter"
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=r".*language_model.*\.(q_proj|v_proj)")
+    peft.get_peft_model(create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"}).model, config).save_pretrained(adapter)
+    (adapter / "rau_adapter.json").write_text(json.dumps({"base_model": "Qwen/Qwen3-VL-8B-Instruct", "family": "qwen3-vl"}))
+    message = (f"{adapter}: the adapter was trained on a qwen3-vl model, which writes boxes normalized to 0-1000, but {tiny_qwen} "
+               "is a qwen2.5-vl model, which writes them in pixels: its boxes would be misread; load it onto a qwen3-vl model")
+    with pytest.raises(AdapterError) as refused:
+        create_backend({"vlm_model": str(tiny_qwen), "vlm_adapter": str(adapter), "device": "cpu"})
+    assert str(refused.value).startswith(f"--vlm-adapter {adapter}: ") and message in str(refused.value)
+    with pytest.raises(OptionError) as refused:
+        check_models("vlm-box", EngineOptions.from_dict({"vlm_model": str(tiny_qwen), "vlm_adapter": str(adapter), "device": "cpu"}))
+    assert message in str(refused.value)
+    (adapter / "rau_adapter.json").write_text(json.dumps({"base_model": str(tiny_qwen), "family": "qwen2.5-vl"}))
+    assert create_backend({"vlm_model": str(tiny_qwen), "vlm_adapter": str(adapter), "device": "cpu"}).family.name == "qwen2.5-vl"
+
+
+def test_a_local_answer_stopped_at_the_token_limit_is_said_to_be_cut_short(tiny_qwen):
+    """Before, an answer generation stopped at max_new_tokens read as one the model ended."""
+    backend = create_backend({"vlm_model": str(tiny_qwen), "device": "cpu"})
+    cut = backend.generate(_messages(), max_new_tokens=2)
+    assert cut.completion_tokens == 2 and cut.cut_short

@@ -71,7 +71,7 @@ def warn_ignored(reasons: dict[str, str]) -> list[str]:
 
 def check_models(name: str, options: EngineOptions) -> None:
     """Refuse an unusable ``--sam2-model``, local ``--vlm-model`` or ``--vlm-adapter`` (or one with ``--vlm-server``:
-    :func:`check_adapter_is_local`), a VLM family it cannot tell
+    :func:`check_adapter_is_local`, or one trained on a model of another family: :func:`check_adapter_family`), a VLM family it cannot tell
     (:func:`chosen_family`), a ``--device`` this machine lacks, or a bad ``RAU_TORCH_THREADS``, for engine ``name``
     before any work, without building the engine or reading weights: :class:`OptionError` naming the option and the
     problem."""
@@ -93,7 +93,7 @@ def check_models(name: str, options: EngineOptions) -> None:
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
         family = chosen_family(options) if engine.uses_vlm else None
         if engine.uses_vlm and (source := vlm_source(options)):
-            from rau.vlm.local import check_adapter_folder, check_family_option, check_vlm_folder
+            from rau.vlm.local import check_adapter_family, check_adapter_folder, check_family_option, check_vlm_folder
 
             option, value = flag("vlm_model"), options.vlm_model
             folder = resolve(source)
@@ -102,6 +102,7 @@ def check_models(name: str, options: EngineOptions) -> None:
             if options.vlm_adapter:
                 try:
                     check_adapter_folder(options.vlm_adapter)
+                    check_adapter_family(options.vlm_adapter, folder, family)
                 except InputError as error:
                     raise OptionError(f"{flag('vlm_adapter')} {options.vlm_adapter}: {error}") from None
     except ModelNotAvailableError as error:

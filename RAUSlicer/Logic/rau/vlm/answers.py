@@ -23,6 +23,10 @@ from rau.labels import normalize_name
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _OBJECT = re.compile(r"\{[^{}]*\}")
+_THINKING = (re.compile(r"<think>.*?</think>", re.DOTALL), re.compile(r"^.*</think>", re.DOTALL), re.compile(r"<think>.*", re.DOTALL))
+"""A reasoning model's thinking: whole ``<think>`` blocks, then what comes before a ``</think>`` whose ``<think>`` the
+chat template wrote, then a ``<think>`` never closed (cut off while thinking: no answer follows)."""
+REASONING_LEFT_OUT = "reasoning (<think>...</think>) left out of the answer"
 _TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d{1,9})\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)  # a tag of 10 digits or more is none
 _TRUE = {"true", "yes", "present", "visible", "1"}
 MAX_ISSUES = 10
@@ -206,6 +210,7 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
     """The JSON objects in an answer (list, single object, or wrapper), repairing common slips."""
     if not isinstance(text, str) or not text.strip():
         return [], ["empty answer"]
+    text, issues = _without_reasoning(text)
     fenced = _FENCE.search(text)
     body = fenced.group(1) if fenced else text
     for candidate in (body, _outermost(body)):
@@ -214,7 +219,7 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
         for attempt, repaired in ((candidate, False), (_repair(candidate), True), (_close(_repair(candidate)), True)):
             objects = _objects_in(_loads(attempt))
             if objects is not None:
-                return objects, (["answer needed JSON repairs"] if repaired else [])
+                return objects, issues + (["answer needed JSON repairs"] if repaired else [])
     objects = []
     for piece in _OBJECT.findall(body):
         value = _loads(piece)
@@ -222,8 +227,17 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
         if isinstance(value, dict):
             objects.append(value)
     if objects:
-        return objects, ["malformed JSON; read the objects one by one"]
-    return [], ["no JSON in the answer"]
+        return objects, issues + ["malformed JSON; read the objects one by one"]
+    return [], issues + ["no JSON in the answer"]
+
+
+def _without_reasoning(text: str) -> tuple[str, list[str]]:
+    """``text`` without a reasoning model's thinking (:data:`_THINKING`), which may quote labels and boxes that are not
+    its answer, and the issue saying it was left out (none when there was none)."""
+    answer = text
+    for thinking in _THINKING:
+        answer = thinking.sub("", answer)
+    return (answer, [REASONING_LEFT_OUT]) if answer != text else (text, [])
 
 
 def _loads(text: str):

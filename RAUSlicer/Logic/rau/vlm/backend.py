@@ -21,11 +21,13 @@ API_KEY_VARIABLE = "RAU_VLM_API_KEY"
 
 @dataclass
 class Reply:
-    """A model's answer and how many prompt / answer tokens it took (None when unknown)."""
+    """A model's answer, how many prompt / answer tokens it took (None when unknown), and whether it was cut short at
+    the ``max_new_tokens`` asked for (before the model ended it)."""
 
     text: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cut_short: bool = False
 
 
 class Backend(abc.ABC):
@@ -34,7 +36,7 @@ class Backend(abc.ABC):
     family: ModelFamily
     calls: int = 0
     served_model: str | None = None
-    """The model a server's replies name (None for a local model, or a server that names none)."""
+    """The model a server's replies name, an API key it echoes left out (None for a local model, or a server that names none)."""
 
     @abc.abstractmethod
     def generate(self, messages: list[dict], max_new_tokens: int) -> Reply:

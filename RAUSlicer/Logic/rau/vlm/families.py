@@ -62,15 +62,17 @@ class ModelFamily:
         """A source-pixel-edge box (x0, y0, x1, y1) in the model's coordinates (rounded; at least one unit wide and
         high: a 1-pixel vessel of a 2000-pixel picture the model sees at 500 would have no width, and no answer a
         parser takes could match it)."""
-        sx, sy = self._scales(source_size)
-        x0, x1 = _one_unit_at_least(box[0] * sx, box[2] * sx, round(source_size[0] * sx))
-        y0, y1 = _one_unit_at_least(box[1] * sy, box[3] * sy, round(source_size[1] * sy))
+        (width, height), (model_width, model_height) = source_size, self._model_bounds(source_size)
+        x0, x1 = _one_unit_at_least(_rescaled(box[0], model_width, width), _rescaled(box[2], model_width, width), model_width)
+        y0, y1 = _one_unit_at_least(_rescaled(box[1], model_height, height), _rescaled(box[3], model_height, height), model_height)
         return [x0, y0, x1, y1]
 
     def from_model(self, box, source_size: tuple[int, int]) -> tuple[float, float, float, float]:
-        """A box in the model's coordinates back in source pixel edges."""
-        sx, sy = self._scales(source_size)
-        return box[0] / sx, box[1] / sy, box[2] / sx, box[3] / sy
+        """A box in the model's coordinates back in source pixel edges; an edge that falls exactly on a pixel edge stays
+        exactly on it (:func:`_rescaled`)."""
+        (width, height), (model_width, model_height) = source_size, self._model_bounds(source_size)
+        return (_rescaled(box[0], width, model_width), _rescaled(box[1], height, model_height),
+                _rescaled(box[2], width, model_width), _rescaled(box[3], height, model_height))
 
     def coordinate_phrase(self, model_size: tuple[int, int]) -> str:
         """How the prompt tells the model which coordinates to use."""
@@ -84,10 +86,15 @@ class ModelFamily:
         high = min(self.max_pixels, max_pixels or self.max_pixels)
         return replace(self, min_pixels=min(low, high), max_pixels=high)
 
-    def _scales(self, source_size: tuple[int, int]) -> tuple[float, float]:
-        width, height = source_size
-        target = self.bounds(self.model_size(width, height))
-        return target[0] / width, target[1] / height
+    def _model_bounds(self, source_size: tuple[int, int]) -> tuple[int, int]:
+        """The model's coordinate range (:meth:`bounds`) for a ``source_size`` (width, height) image."""
+        return self.bounds(self.model_size(*source_size))
+
+
+def _rescaled(value: float, to: int, of: int) -> float:
+    """``value`` * ``to`` / ``of``, multiplied first: a float scale (``to / of``) made 609 * 800 / 812 = 600
+    into 600.0000000000001, one pixel more once rounded outward."""
+    return value * to / of
 
 
 def _one_unit_at_least(low: float, high: float, end: int) -> tuple[int, int]:

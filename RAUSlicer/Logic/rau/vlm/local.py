@@ -51,6 +51,8 @@ class TransformersBackend(Backend):
         folder = resolve(source)
         check_vlm_folder(folder)
         check_family_option(folder, family)
+        if adapter:
+            check_adapter_family(adapter, folder, family)
         with model_warnings() as said:
             processor = load_processor(AutoProcessor, source)
             model = load_model(AutoModelForImageTextToText, source, device, dtype)
@@ -74,12 +76,20 @@ class TransformersBackend(Backend):
         from transformers import LogitsProcessorList
 
         with inference():
+            # greedy: a larger max_new_tokens changes none of the tokens generated before a smaller one would have cut
             output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                          logits_processor=LogitsProcessorList([refuse_non_finite_scores]))
         prompt_length = inputs["input_ids"].shape[1]
         answer = output[0, prompt_length:]
         self.calls += 1
-        return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]))
+        ended = bool(len(answer)) and int(answer[-1]) in self._end_tokens()
+        cut_short = int(answer.shape[0]) >= max_new_tokens and not ended
+        return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]), cut_short)
+
+    def _end_tokens(self) -> set[int]:
+        """The token ids that end the model's answer (its generation config's ``eos_token_id``, one or a list)."""
+        end = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        return set(end if isinstance(end, (list, tuple)) else [] if end is None else [end])
 
 
 def refuse_non_finite_scores(input_ids, scores):
@@ -231,12 +241,9 @@ def other_base(adapter, source: ModelSource) -> str | None:
     its :func:`~rau.models.loader.fingerprint`, so the same model in another folder or as its Hub id passes; an adapter
     described before fingerprints were recorded is compared by the folder or id it names (then one id at another revision
     passes)."""
-    try:
-        description = parse_json((Path(adapter) / DESCRIPTION).read_text(encoding="utf-8"))
-        trained_on = description["base_model"]
-    except (OSError, ValueError, KeyError, TypeError):  # an adapter trained elsewhere, or no description: nothing to compare
-        return None
-    if not isinstance(trained_on, str):
+    description = _description(adapter)
+    trained_on = description.get("base_model")
+    if not isinstance(trained_on, str):  # an adapter trained elsewhere, or no description: nothing to compare
         return None
     recorded = description.get("base_fingerprint")
     if isinstance(recorded, str):
@@ -246,6 +253,38 @@ def other_base(adapter, source: ModelSource) -> str | None:
     else:
         same = trained_on == source.name
     return None if same else trained_on
+
+
+def _description(adapter) -> dict:
+    """What ``rau train`` wrote about ``adapter`` (its :data:`DESCRIPTION`); empty for an adapter trained elsewhere, or
+    a description that cannot be read."""
+    try:
+        description = parse_json((Path(adapter) / DESCRIPTION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return description if isinstance(description, dict) else {}
+
+
+def check_adapter_family(adapter, folder: Path, family: ModelFamily | None) -> None:
+    """Refuse an ``adapter`` that ``rau train`` trained on a model of another family (:data:`DESCRIPTION` names it) than
+    the model in ``folder`` (``family``, default: the one its config.json names): it was trained to write boxes in that
+    family's convention (pixels, or 0-1000), which would be read in this one's."""
+    recorded = _description(adapter).get("family")
+    if not isinstance(recorded, str):
+        return
+    try:
+        trained, model = family_for(recorded), family or family_for(str(read_config(folder).get("model_type")))
+    except OptionError:  # a family this version does not know, or a model of none: nothing to compare
+        return
+    if trained.name != model.name:
+        raise AdapterError(f"{adapter}: the adapter was trained on a {trained.name} model, which writes boxes {_convention(trained)}, "
+                           f"but {folder} is a {model.name} model, which writes them {_convention(model)}: its boxes would be "
+                           f"misread; load it onto a {trained.name} model, or train one on this model (rau train build-pairs --model {folder}, then sft)")
+
+
+def _convention(family: ModelFamily) -> str:
+    """How ``family`` writes box coordinates, in words."""
+    return "in pixels" if family.normalized_to is None else f"normalized to 0-{family.normalized_to}"
 
 
 def warn_other_base(adapter, source: ModelSource) -> None:

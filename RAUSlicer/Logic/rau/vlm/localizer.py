@@ -21,12 +21,26 @@ from rau.boxes import Box
 from rau.engines.base import Localization, Localizer, Progress, Request
 from rau.image import Image
 from rau.render import render_overlay, render_plain
+from rau.user_warnings import warn
 from rau.vlm.answers import StructureAnswer, parse_localization
 from rau.vlm.backend import Backend
 from rau.vlm.key_slices import View, orient_request_lps, plan_views, same_voxels
-from rau.vlm.prompts import localization_messages
+from rau.vlm.prompts import localization_answer, localization_messages
 
-TOKENS_PER_STRUCTURE = 40
+ANSWER_MARGIN_TOKENS = 32
+"""Tokens allowed beyond the longest answer's characters: a code fence, and line breaks and indents between entries."""
+LAYOUT_TOKENS_PER_STRUCTURE = 8
+"""Tokens allowed per entry for the spaces and line breaks of an answer written one key a line."""
+
+
+def answer_token_budget(names: list[str], bounds: tuple[int, int]) -> int:
+    """``max_new_tokens`` for a localization answer about ``names`` (as the legend writes them) with boxes within
+    ``bounds`` (the model's largest x and y): the UTF-8 bytes of the longest such answer (each structure present, its
+    box's four coordinates as long as the largest, which "present": false is no longer than), as a byte-level tokenizer
+    makes each token of one byte at least, plus layout margins. Decoding is greedy, so a larger limit changes no token
+    generated before a smaller one: answers that fit within the limit used before are unchanged."""
+    longest = localization_answer({name: [max(bounds)] * 4 for name in names})
+    return len(longest.encode("utf-8")) + LAYOUT_TOKENS_PER_STRUCTURE * len(names) + ANSWER_MARGIN_TOKENS
 
 
 class VLMLocalizer(Localizer):
@@ -71,8 +85,13 @@ class VLMLocalizer(Localizer):
             render_overlay(reference_slice, masks, reference_size), render_plain(target_slice, target_size),
             legend, question, family, target_size,
         )
-        reply = self.backend.generate(messages, max_new_tokens=TOKENS_PER_STRUCTURE * len(question) + 16)
+        budget = answer_token_budget(question, family.bounds(target_size))
+        reply = self.backend.generate(messages, max_new_tokens=budget)
         answers = parse_localization(reply.text, question, family.bounds(target_size), legend)  # tags number the legend
+        if reply.cut_short:
+            unanswered = [name for name in question if answers[name].present is None]
+            warn(f"the VLM's answer was cut at {budget} tokens (its limit) before it ended"
+                 + (f"; no answer for {', '.join(unanswered)}" if unanswered else ""))
         return {
             name: self._localization(request, view, answers[name], source_size, reply.text) for name in question
         }

@@ -164,7 +164,8 @@ class ServerBackend(Backend):
             raise UnavailableError(f"VLM server {self.url} reply has no choices[0].message.content: {self._shown(str(data), 200)}") from error
         self._note_model(data.get("model"))
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")))
+        cut_short = isinstance(data["choices"][0], dict) and data["choices"][0].get("finish_reason") == "length"  # max_tokens reached
+        return Reply(text, _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")), cut_short)
 
     def _note_model(self, named) -> None:
         """Keep the model a reply names (:attr:`served_model`); warn (printed once per process) when it is not the one
@@ -172,9 +173,9 @@ class ServerBackend(Backend):
         misread."""
         if not isinstance(named, str):
             return
-        self.served_model = named
+        self.served_model = self._shown(named, 200)  # kept for result JSONs: an API key it echoes is left out there too
         if named != self.model:
-            warn_once(f"VLM server {self.url} answered as model {self._shown(named, 200)!r}, not {self.model!r} as asked; its "
+            warn_once(f"VLM server {self.url} answered as model {self.served_model!r}, not {self.model!r} as asked; its "
                       f"boxes were read in the {self.family.name} convention (--vlm-model's family, or --vlm-family): if the "
                       "server runs another model, name it with --vlm-model or --vlm-family")
 
