@@ -48,18 +48,19 @@ def test_a_reasoning_models_thinking_is_not_read_as_its_answer(shared_data, tmp_
     assert code == 0, capsys.readouterr().err
     head = result["structures"][0]
     assert head["found"] and head["prompts"]["vlm"]["model_box"] == [203, 133, 609, 399]
-    assert head["prompts"]["vlm"]["issues"] == ["reasoning (<think>...</think>) left out of the answer"]
+    assert head["prompts"]["vlm"]["issues"] == [] and head["confidence"] == 1.0  # thinking is no slip to repair
 
 
-@pytest.mark.parametrize("reply, present", [
-    ('Looking at {"label": "fetal head", "present": false}...</think>\n[{"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}]', True),
-    ('<think>It is {"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}, or is it', None),
+@pytest.mark.parametrize("reply, present, issues", [
+    ('Looking at {"label": "fetal head", "present": false}...</think>\n[{"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}]', True, []),
+    ('<think>It is {"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}, or is it', None,
+     ["missing from the answer", "cut off while thinking (<think> never closed); no answer", "no JSON in the answer"]),
 ])
-def test_thinking_opened_by_the_chat_template_or_cut_off_is_left_out_too(reply, present):
+def test_thinking_opened_by_the_chat_template_or_cut_off_is_left_out_too(reply, present, issues):
     from rau.vlm.answers import parse_localization
 
     answer = parse_localization(reply, ["fetal head"], (1000, 1000))["fetal head"]
-    assert answer.present is present and "reasoning (<think>...</think>) left out of the answer" in answer.issues
+    assert answer.present is present and answer.issues == issues
 
 
 def test_an_answer_cut_at_the_token_limit_is_warned_of_naming_the_structures_left_unanswered(shared_data, tmp_path, capsys):

@@ -23,10 +23,12 @@ from rau.labels import normalize_name
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _OBJECT = re.compile(r"\{[^{}]*\}")
-_THINKING = (re.compile(r"<think>.*?</think>", re.DOTALL), re.compile(r"^.*</think>", re.DOTALL), re.compile(r"<think>.*", re.DOTALL))
-"""A reasoning model's thinking: whole ``<think>`` blocks, then what comes before a ``</think>`` whose ``<think>`` the
-chat template wrote, then a ``<think>`` never closed (cut off while thinking: no answer follows)."""
-REASONING_LEFT_OUT = "reasoning (<think>...</think>) left out of the answer"
+_THOUGHT = (re.compile(r"<think>.*?</think>", re.DOTALL), re.compile(r"^.*</think>", re.DOTALL))
+"""A reasoning model's thinking before its answer: whole ``<think>`` blocks, then what comes before a ``</think>``
+whose ``<think>`` the chat template wrote. Left out as the model's own layout, not as a repair."""
+_THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL)
+"""A ``<think>`` never closed: the model was cut off while thinking, and no answer follows."""
+CUT_OFF_WHILE_THINKING = "cut off while thinking (<think> never closed); no answer"
 _TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d{1,9})\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)  # a tag of 10 digits or more is none
 _TRUE = {"true", "yes", "present", "visible", "1"}
 MAX_ISSUES = 10
@@ -232,12 +234,12 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
 
 
 def _without_reasoning(text: str) -> tuple[str, list[str]]:
-    """``text`` without a reasoning model's thinking (:data:`_THINKING`), which may quote labels and boxes that are not
-    its answer, and the issue saying it was left out (none when there was none)."""
-    answer = text
-    for thinking in _THINKING:
-        answer = thinking.sub("", answer)
-    return (answer, [REASONING_LEFT_OUT]) if answer != text else (text, [])
+    """``text`` without a reasoning model's thinking (:data:`_THOUGHT`), which may quote labels and boxes that are not
+    its answer, and the issue of an answer cut off while thinking (:data:`_THINKING_CUT_OFF`; none otherwise)."""
+    for thought in _THOUGHT:
+        text = thought.sub("", text)
+    answer = _THINKING_CUT_OFF.sub("", text)
+    return answer, ([CUT_OFF_WHILE_THINKING] if answer != text else [])
 
 
 def _loads(text: str):
