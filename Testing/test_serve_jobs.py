@@ -34,7 +34,7 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, shared_data):
     record = client.job(running)
     assert record["state"] == "cancelled" and record["structures"] is None
     with pytest.raises(ServerError, match="cancelled") as no_output:
-        client.download(running, "label_map", "unused")
+        client.download(running, "label_map", "unused.nii.gz")
     assert no_output.value.status == 409
     with pytest.raises(JobCancelled):
         client.wait(queued)

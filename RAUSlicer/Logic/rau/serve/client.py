@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from rau.errors import InputError
 from rau.io.atomic import atomic_path
 from rau.io.label_tables import label_tables_beside
 
@@ -21,7 +22,10 @@ API_VERSION = 3
 API_HEADER = "X-RAU-API-Version"
 TOKEN_VARIABLE = "RAU_SERVER_TOKEN"
 """The environment variable the Slicer module and :func:`rau.serve.remote.remote_engine` read the token from."""
-OUTPUT_KINDS = ("label_map", "label_table", "result", "seg_nrrd")
+DOWNLOADS = {"label_map": (".nii.gz", "a NIfTI label map"), "label_table": (".csv", "a CSV label table"),
+             "result": (".json", "a JSON result"), "seg_nrrd": (".seg.nrrd", "a Slicer segmentation")}
+"""Each output a job's downloads hold: the suffix a file it is written to must end with, and what it is, in words."""
+OUTPUT_KINDS = tuple(DOWNLOADS)
 API_ROUTES = ("info", "jobs", "sessions")
 """The first parts of the API's paths after ``/v1``: an address ending in ``/v1`` or ``/v1/`` one of them is no server address."""
 
@@ -227,9 +231,11 @@ class Client:
         """Write one output (``label_map``, ``label_table``, ``result``, ``seg_nrrd``) of a finished job to ``path``
         (its folders made), as ``rau segment`` writes (:func:`rau.io.atomic.atomic_path`): whole or not at all, with
         the permissions the umask gives, an existing file replaced only with ``overwrite`` (else
-        :class:`rau.io.atomic.OutputExistsError`, a :class:`FileExistsError`)."""
+        :class:`rau.io.atomic.OutputExistsError`, a :class:`FileExistsError`). A ``path`` whose suffix is not the
+        output's (:data:`DOWNLOADS`) is refused before anything is asked or written."""
         if kind not in OUTPUT_KINDS:
             raise ValueError(f"unknown output {kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
+        check_download_name(kind, path)
         self.check_compatible()
         response = self._call("GET", f"/v1/jobs/{job_id}/files/{kind}")
         with atomic_path(path, overwrite) as temporary:  # an existing file may be the very one submitted
@@ -276,6 +282,15 @@ def sidecar_tables(labels) -> list[Path]:
     """The label tables that ``rau segment`` reads beside the label map ``labels``, in the order it reads them
     (:func:`rau.io.label_tables.label_tables_beside`; a ``.seg.nrrd`` names its own segments: none)."""
     return [] if Path(labels).name.lower().endswith(".seg.nrrd") else label_tables_beside(labels)
+
+
+def check_download_name(kind: str, path) -> None:
+    """Refuse a file name for the ``kind`` download that does not end with its suffix (:data:`DOWNLOADS`): before, the
+    label map's NIfTI bytes went into a ``.png`` that no reader could read."""
+    suffix, what = DOWNLOADS[kind]
+    name = Path(path).name.lower()
+    if not name.endswith(suffix) or len(name) == len(suffix):
+        raise InputError(f"{path}: the {kind} download is {what}; name it with {suffix}")
 
 
 def _causes(error: BaseException, depth: int = 8):

@@ -21,11 +21,12 @@ from rau.engines.base import Cancelled, Progress
 from rau.errors import InputError, UnavailableError, failure_reason
 from rau.io.run_outputs import output_paths, write_outputs
 from rau.options import EngineOptions
+from rau.serve.client import DOWNLOADS
 from rau.serve.options import in_client_words
 from rau.user_warnings import collected_warnings
 
 LOG = logging.getLogger("rau.serve")
-OUTPUT_NAME = "segmentation.nii.gz"
+OUTPUT_NAME = "segmentation" + DOWNLOADS["label_map"][0]
 FINISH_SECONDS = 60.0
 """How long a stopping server lets its running jobs go on before it cancels them, and then waits for them to stop."""
 
