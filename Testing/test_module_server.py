@@ -452,3 +452,33 @@ def test_random_overwrite_corrections_and_undos_through_the_server_keep_its_sess
                 point, inside = (int(rng.integers(30, 90)), int(rng.integers(30, 90)), 0), int(rng.random() < 0.7)
                 logic.correct(node, name, Prompt(points=[point], labels=[inside]), overwrite=bool(rng.random() < 0.5))
             segment_states(node, inputs[2], session, server_result)
+
+
+def painted_over_other_then_corrected(mrml_scene, server: str = "") -> dict:
+    """The node's segments after Run on :func:`three_structures` (here, or through the server at ``server``), "head"
+    painted over a block of "other" in the Segment Editor ("other" loses it), then Update with an inside click on "head"
+    far from the paint."""
+    inputs, logic = three_structures(mrml_scene), load_rauslicer().RAUSlicerLogic()
+    node = logic.process(*inputs, None, "registration", {"deformable": False}, server=server)
+    found = segments(node, inputs[2])
+    block = np.zeros_like(found["other"])
+    block[0, 70:78, 70:78] = True
+    assert (block <= found["other"]).all() and not (block & found["head"]).any()
+    write_segment_mask(node, "other", found["other"] & ~block, image_from_volume_node(inputs[2]))
+    write_segment_mask(node, "head", found["head"] | block, image_from_volume_node(inputs[2]))
+    logic.correct(node, "head", Prompt(points=[(48, 25, 0)], labels=[1]))
+    return {**segments(node, inputs[2]), "block": block}
+
+
+def test_a_hand_edit_over_another_segment_then_update_through_the_server_writes_the_node_as_here(mrml_scene, tmp_path):
+    """Before, the server took the edit of "head" giving way to "other" (whose copy there still held the block): the
+    answer to the click lacked the painted voxels, so the node held them in no segment; here "head" kept them."""
+    here = painted_over_other_then_corrected(mrml_scene)
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        there = painted_over_other_then_corrected(mrml_scene, url)
+    block = here["block"]
+    assert here["head"][block].all() and not here["other"][block].any()
+    assert int(there["head"][block].sum()) == block.sum(), f"painted voxels in the head written from the server: {there['head'][block].sum()} of {block.sum()}"
+    assert list(there) == list(here)
+    for name in here:
+        assert np.array_equal(there[name], here[name]), name

@@ -152,23 +152,28 @@ def test_a_hand_edit_is_kept_by_the_server_session_and_a_malformed_one_is_refuse
     assert missing.status_code == 422 and "give the edited mask as 'mask'" in missing.json()["detail"]
 
 
-def test_a_hand_edit_over_another_structure_gives_way_in_the_session_as_in_the_downloads(server, tmp_path):
-    """Before: the downloads had the edit without the other structure's voxels, the session kept them, so an undo of
-    a later correction answered voxels of "right" for "left" (a client writing the answer disagreed with the server)."""
+def test_a_hand_edit_over_another_structure_is_kept_as_given_in_the_session_as_in_the_downloads(server, tmp_path):
+    """The server's session takes the edit as a session here does (:meth:`rau.session.Session.edit`) and its downloads
+    hold it so: the voxels painted over "right" are in both structures, as in a ``.seg.nrrd``'s layers. An undo of a
+    later correction gives the edit back. (Earlier, the downloads had the edit without "right"'s voxels while the
+    session kept them; then both gave way, so a correction lost the painted voxels.)"""
+    from rau.io.segmentations import read_segmentation
     from rau.serve.wire import encode_mask
 
     url = server[0]
     reference, target, table = write_two_halves(tmp_path)
     client = Client(url)
-    job = client.submit(target, [reference], label_table=table, options={"deformable": False})
+    job = client.submit(target, [reference], label_table=table, options={"deformable": False}, seg_nrrd=True)
     client.wait(job)
+    right = read_segmentation(client.download(job, "seg_nrrd", tmp_path / "before.seg.nrrd")).masks["right"]
     edited = np.zeros((1, 64, 64), bool)
     edited[0, 16:48, 8:48] = True  # "left" and most of "right"
-    written = decode_mask(client.edit(job, "left", encode_mask(edited))["mask"], (1, 64, 64))
-    assert written.any() and not written[0, 16:48, 32:48].any()  # gave way to "right"
+    assert np.array_equal(decode_mask(client.edit(job, "left", encode_mask(edited))["mask"], (1, 64, 64)), edited)
+    downloaded = read_segmentation(client.download(job, "seg_nrrd", tmp_path / "edited.seg.nrrd")).masks
+    assert np.array_equal(downloaded["left"], edited) and np.array_equal(downloaded["right"], right)
     client.reprompt(job, "left", {"points": [[12, 30, 0]], "labels": [1]})
     undone = decode_mask(client.undo(job, "left")["mask"], (1, 64, 64))
-    assert np.array_equal(undone, written)
+    assert np.array_equal(undone, edited)
 
 
 def test_an_undo_after_a_hand_edit_keeps_the_edit_as_the_slicer_module_does(server, tmp_path):

@@ -127,6 +127,12 @@ class Result:
         self.structures = updated
         return item
 
+    def hold(self, item: StructureResult) -> StructureResult:
+        """Replace the structure ``item`` answers with ``item`` as it is (a hand edit, a mask a client wrote by its own
+        rule): voxels it shares with other structures stay shared, the others stay as they are. Returns ``item``."""
+        self.structures = [item if current.structure.name == item.structure.name else current for current in self.structures]
+        return item
+
     def put_correction(self, item: StructureResult, session, overwrite: bool = False) -> StructureResult:
         """A correction that ``session`` answered, into the result as ``rau correct`` and the server write it:
         first the other structures the session changed (``session.changed``, e.g. the old owner of a renamed

@@ -214,7 +214,7 @@ class Correction:
         segment.SetTag(RAU_TAG, tag)
         kept = snapshot is not None and tag == snapshot.tag
         Logic.SetSegmentStatus(segment, snapshot.status if kept else review_status(answer, self.low_confidence))
-        self.result.structures = [answer if s.structure.name == name else s for s in self.result.structures]
+        self.result.hold(answer)
 
     def _forget_what_it_gave(self, undone: _Change) -> None:
         """As if ``undone`` had never been: a later change that took or removed voxels it had added to a segment no

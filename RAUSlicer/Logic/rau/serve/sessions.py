@@ -18,7 +18,7 @@ import numpy as np
 
 from rau.engines.base import Prompt
 from rau.errors import InputError
-from rau.result import Result, StructureResult, voxels
+from rau.result import Result, StructureResult
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 from rau.session import Session
 
@@ -211,7 +211,8 @@ def structure_named(result: Result, name: str) -> str:
 
 def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | tuple[str, np.ndarray] | np.ndarray | None = None) -> list[StructureResult]:
     """Apply ``reprompt`` (``given``: the prompt and whether its answer may take other structures' voxels), ``edit`` (``given``: the user's hand-edited mask, from which later
-    corrections start), ``propagate``, ``undo``, ``gave_way`` or ``gave_up`` (:func:`written_elsewhere`) to one
+    corrections start, taken as :meth:`rau.session.Session.edit` takes it and held in the result as given: voxels it paints
+    over another structure are in both, as in a ``.seg.nrrd``'s layers), ``propagate``, ``undo``, ``gave_way`` or ``gave_up`` (:func:`written_elsewhere`) to one
     structure, as :func:`read_correction` read them.
 
     Returns the session's new answer for every structure it changed (``Session.changed``), that one first (a client
@@ -226,12 +227,8 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | t
         if action in WRITTEN_ELSEWHERE:
             return [written_elsewhere(result, session, action, name, given)]
         if action == "edit":
-            session.edit(name, given)
-            item = result.put(session.results[name])
-            written = voxels(item, result.target.shape)
-            if not np.array_equal(written, voxels(session.results[name], result.target.shape)):
-                session.edit(name, written)  # it gave way to the others where written: the session goes on from that
-            return [item]
+            session.edit(name, given)  # as a session here takes it, and the result holds it so (before: gave way to the others)
+            return [result.hold(session.results[name])]
         overwrite = action == "reprompt" and given[1]
         if action == "undo":
             item = session.undo(name)
@@ -253,6 +250,4 @@ def written_elsewhere(result: Result, session: Session, action: str, name: str, 
         session.gave_way(name, given)
     else:
         session.gave_up(given[0], name, given[1])
-    answer = session.results[name]
-    result.structures = [answer if item.structure.name == name else item for item in result.structures]
-    return answer
+    return result.hold(session.results[name])
