@@ -21,7 +21,7 @@ from rau.engines.base import Prompt
 from rau.errors import InputError, OptionError
 from rau.io import read_image
 from rau.io.images import check_picture_output
-from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
+from rau.io.run_outputs import check_run_outputs, input_digest, output_paths, write_outputs
 from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
@@ -165,6 +165,12 @@ def rerun(result: Result, inputs: dict, progress) -> Result:
     if gone is not None:
         raise InputError(f"{gone}, which the result records as an input, is not there (moved or deleted); a {result.engine} result is "
                          "corrected by running its engine again on its references: put the file back, or run rau segment again")
+    digests = inputs.get("reference_sha256") or {}  # none in a result written before they were recorded: not checked
+    changed = next((file for file in map(str, files) if file in digests and input_digest(Path(file)) != digests[file]), None)
+    if changed is not None:
+        raise InputError(f"{changed}, which the result records as a reference, changed since the run (its SHA-256 is not the one "
+                         f"the result records); a {result.engine} result is corrected by running its engine again on its references: "
+                         "give the original file back, or run rau segment again")
     if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
         arguments.label_table = result.labels
     references = load_references(arguments)

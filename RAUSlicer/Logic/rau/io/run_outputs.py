@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from rau.engines import engine_class
 from rau.errors import InputError
 from rau.io.atomic import atomic_path, check_writable, folders_held, signals_deferred
 from rau.io.images import check_picture_image_values, write_image
@@ -142,7 +143,11 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     structures, which a label map cannot), the SHA-256 of each (``sha256``, :func:`file_digest`), the ranking of several references (:func:`ranking_rows`), with
     ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings`` with what writing says
     (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
-    whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once."""
+    whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once. ``inputs`` of an engine that
+    runs again to correct (:attr:`rau.engines.base.Engine.model_session`) record the references' SHA-256 too
+    (:func:`with_reference_digests`)."""
+    if inputs and engine_class(result.engine).model_session:  # before the folders are held: hashing takes a while
+        inputs = with_reference_digests(inputs)
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     written = []
@@ -203,6 +208,29 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def input_digest(path: Path) -> str:
+    """The SHA-256 of an input file (:func:`file_digest`), or of a folder (a DICOM series): of each file in it by its
+    path inside the folder."""
+    if not path.is_dir():
+        return file_digest(path)
+    digest = hashlib.sha256()
+    for file in sorted(file for file in path.rglob("*") if file.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{file_digest(file)}\0".encode())
+    return digest.hexdigest()
+
+
+def reference_files(inputs: dict) -> list[str]:
+    """Every reference image and label file recorded ``inputs`` name (a bank's rows included), as recorded."""
+    rows = inputs.get("reference_bank_rows") or []
+    return [*(inputs.get("reference") or []), *(inputs.get("reference_labels") or []), *(row[key] for row in rows for key in ("image", "labels"))]
+
+
+def with_reference_digests(inputs: dict) -> dict:
+    """``inputs`` with the SHA-256 of each reference file (``reference_sha256``: :func:`input_digest` by recorded path),
+    which ``rau correct`` reads again to re-run an engine: a file changed since the run is refused there."""
+    return {**inputs, "reference_sha256": {file: input_digest(Path(file)) for file in reference_files(inputs)}}
 
 
 def ranking_rows(result) -> list[dict]:

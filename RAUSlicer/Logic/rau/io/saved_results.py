@@ -56,6 +56,7 @@ def _wrong_fields(saved: dict):
     """(field, what is wrong) for each field of a result JSON that is not what ``rau segment`` writes."""
     text, whole = lambda v: isinstance(v, str) and v.strip() != "", lambda v: isinstance(v, int) and not isinstance(v, bool)
     number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
+    digests = lambda v: isinstance(v, dict) and all(map(text, v.values()))  # noqa: E731
     checks = [("engine", saved["engine"], lambda v: text(v) and v in ENGINES, f"one of {', '.join(ENGINES)}"), ("label_map", saved["label_map"], text, "a file name"),
               ("inputs", saved["inputs"], lambda v: isinstance(v, dict), "an object")]
     if isinstance(saved["inputs"], dict):
@@ -63,6 +64,7 @@ def _wrong_fields(saved: dict):
         checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
                    for key in ("reference", "reference_labels", "reference_spacing")]
         checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
+        checks.append(("inputs.reference_sha256", saved["inputs"].get("reference_sha256") or {}, digests, "an object of file digests"))
         bank_row = lambda v: (isinstance(v, dict) and text(v.get("image")) and text(v.get("labels"))  # noqa: E731
                               and (v.get("pixel_spacing") is None or number(v["pixel_spacing"])))
         checks.append(("inputs.reference_bank_rows", saved["inputs"].get("reference_bank_rows") or [],
@@ -72,7 +74,7 @@ def _wrong_fields(saved: dict):
     if "segmentation" in saved:
         checks.append(("segmentation", saved["segmentation"], text, "a file name"))
     if "sha256" in saved:
-        checks.append(("sha256", saved["sha256"], lambda v: isinstance(v, dict) and all(map(text, v.values())), "an object of file digests"))
+        checks.append(("sha256", saved["sha256"], digests, "an object of file digests"))
     if "ranking" in saved:
         ranked = lambda v: isinstance(v, dict) and text(v.get("reference")) and number(v.get("score")) and number(v.get("similarity"))  # noqa: E731
         checks.append(("ranking", saved["ranking"], lambda v: isinstance(v, list) and all(map(ranked, v)),
