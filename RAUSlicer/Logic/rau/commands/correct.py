@@ -22,7 +22,7 @@ from rau.errors import InputError, OptionError
 from rau.io import read_image
 from rau.io.images import check_picture_output
 from rau.io.run_outputs import check_run_outputs, input_digest, output_paths, write_outputs
-from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation
+from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation, table_differences
 from rau.options import EngineOptions, flag
 from rau.references import BankRow
 from rau.result import Result
@@ -109,6 +109,8 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
     check_prompt(prompt, target)  # after what this engine takes (a box is not used on vessels)
     result = reopen(saved, saved_path, target)
+    if differences := table_differences(saved, saved_path, result):  # the outputs' table is written from the result
+        warn(differences)
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
         name = result.named(args.structure).structure.name
     except InputError:

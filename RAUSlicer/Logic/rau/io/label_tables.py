@@ -428,4 +428,9 @@ def write_label_table(labels: LabelSet, path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["value", "name", "r", "g", "b", "terminology"])
         for s in labels:
-            writer.writerow([s.value, s.name, *(f"{c:.4f}" for c in s.color), json.dumps(s.terminology) if s.terminology else ""])
+            writer.writerow([s.value, s.name, *color_fields(s.color), json.dumps(s.terminology) if s.terminology else ""])
+
+
+def color_fields(color) -> list[str]:
+    """A colour (0..1) as our CSV writes it: red, green and blue to 4 decimals."""
+    return [f"{c:.4f}" for c in color]

@@ -18,7 +18,7 @@ from rau.image import common_frame
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
 from rau.io.json_text import read_json_file
-from rau.io.label_tables import find_label_table, read_label_table
+from rau.io.label_tables import color_fields, find_label_table, read_label_table
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
 from rau.io.run_outputs import file_digest
 from rau.labels import LabelSet, Segmentation, Structure, default_color
@@ -222,6 +222,32 @@ def reopen(saved: dict, path: Path, target) -> Result:
         warn(f"{file} holds no voxel of {', '.join(map(repr, hidden))}, which {path} found: {hidden_reason(saved)}; written as not found")
     ranking = {"ranking": saved["ranking"]} if "ranking" in saved else {}  # the run's references, as it ranked them
     return Result(target, structures, saved["engine"], saved.get("seconds", 0.0), details=ranking)
+
+
+def table_differences(saved: dict, path: Path, result: Result) -> str | None:
+    """What the label table beside the saved label map (e.g. its ``.labels.csv``, edited since the run) names or colours
+    otherwise than ``result``, the result ``path`` reopened, which ``rau correct`` keeps: said naming the table, each such
+    structure and both names or colours; None when they agree (or no table lies beside it)."""
+    label_map = saved_files(saved, path)[0]
+    table = None if label_map.name.lower().endswith(".seg.nrrd") else find_label_table(label_map)
+    if table is None:
+        return None
+    keeps = ("rau correct keeps the result's names and colours (to name or colour structures otherwise, give rau segment a "
+             "--label-table, or rename them in Slicer once the corrections are done)")
+    try:
+        listed = read_label_table(table)
+    except InputError as error:
+        return f"{error}; {keeps}"
+    beside = {structure.value: structure for structure in listed}
+    differences = []
+    for structure in (item.structure for item in result.structures if item.structure.value in beside):
+        given = beside[structure.value]
+        if given.name != structure.name:
+            differences.append(f"label value {structure.value} is {given.name!r} there, {structure.name!r} in the result")
+        elif (listed.colored is None or given.value in listed.colored) and color_fields(given.color) != color_fields(structure.color):
+            differences.append(f"{structure.name!r} is coloured {','.join(color_fields(given.color))} there, "
+                               f"{','.join(color_fields(structure.color))} in the result")
+    return f"{table} names or colours structures otherwise than {path}: {'; '.join(differences)}; {keeps}" if differences else None
 
 
 def check_saved_grid(file: Path, target, option: str) -> None:
