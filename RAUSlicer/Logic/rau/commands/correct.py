@@ -176,6 +176,9 @@ def rerun(result: Result, inputs: dict, progress) -> Result:
     if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
         arguments.label_table = result.labels
     references = load_references(arguments)
+    # every structure the run had, not only the corrected one: SAM2 steps them through memory attention together, after
+    # the reference slices all of them chose (a structure run alone gets other memory), and a vessels correction may
+    # change other structures; a narrower run would answer otherwise (README, rau correct)
     return engine.run(Request(references, result.target, inputs.get("structures")), progress)
 
 
