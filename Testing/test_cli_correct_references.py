@@ -54,3 +54,20 @@ def test_an_unchanged_reference_corrects_and_a_result_from_before_the_digests_is
     del saved["inputs"]["reference_sha256"]  # as results written before they were recorded: not checked, as before
     vessels_result.write_text(json.dumps(saved))
     assert correct(vessels_result, vessels_result.parent / "v2.png") == 0, capsys.readouterr().err
+
+
+def test_a_folder_reference_s_digest_follows_each_file_in_it(tmp_path):
+    """A DICOM series is a folder: its digest changes when any file in it does, and with a file's name."""
+    from rau.io.run_outputs import input_digest
+
+    series = tmp_path / "series"
+    (series / "sub").mkdir(parents=True)
+    (series / "a.dcm").write_bytes(b"slice a")
+    (series / "sub" / "b.dcm").write_bytes(b"slice b")
+    before = input_digest(series)
+    assert input_digest(series) == before
+    (series / "sub" / "b.dcm").write_bytes(b"slice B")
+    changed = input_digest(series)
+    (series / "sub" / "b.dcm").write_bytes(b"slice b")
+    (series / "a.dcm").rename(series / "c.dcm")
+    assert len({before, changed, input_digest(series)}) == 3
