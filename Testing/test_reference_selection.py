@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from rau.engines.base import Reference
 from rau.engines.registration import Transfer, rank
+from rau.image import Image
+from rau.labels import Segmentation
 from rau.label_transfer import SoftMask
 from rau.registration import Registration
 from rau.selection import consensus_scores, similarity_weights
@@ -67,25 +70,32 @@ def test_missing_structures_and_masks_that_land_outside():
         consensus_scores(masks[:2], [0.5, 0.4])
 
 
+def named(index: int) -> Reference:
+    """A reference called ``ref<index>`` whose image is filled with ``index`` (references that tie in a ranking go by
+    their voxels' digests)."""
+    image = Image(np.full(SHAPE, index, np.float32))
+    return Reference(image, Segmentation.from_label_map(image.with_array(np.zeros(SHAPE, np.uint8))), f"ref{index}")
+
+
 def transfers(masks: list[SoftMask], similarity: list[float]) -> list[Transfer]:
-    return [Transfer(f"ref{i}", Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {"head": m}) for i, (m, s) in enumerate(zip(masks, similarity))]
+    return [Transfer(named(i), Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {"head": m}) for i, (m, s) in enumerate(zip(masks, similarity))]
 
 
 def test_rank_uses_the_consensus_from_three_references_and_the_similarity_below():
     pool = transfers([square(0, 0), square(18, 18), square(19, 18), square(18, 19), square(17, 18)], [0.8, 0.7, 0.7, 0.7, 0.1])
     two = rank(pool[:2])
-    assert [t.reference for t, _ in two] == ["ref0", "ref1"] and [s for _, s in two] == [0.8, 0.7]
+    assert [t.reference.name for t, _ in two] == ["ref0", "ref1"] and [s for _, s in two] == [0.8, 0.7]
     ranked = rank(pool)
-    assert ranked[-1][0].reference == "ref0"  # best by similarity alone, but it agrees with nobody
+    assert ranked[-1][0].reference.name == "ref0"  # best by similarity alone, but it agrees with nobody
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True) and scores[-1] < 0.1 < 0.8 < scores[0]
 
 
 def test_references_no_three_of_which_share_a_structure_are_ranked_and_scored_by_similarity():
     """Before: every score was 0 (no structure had a consensus), as result.json and evaluate's Spearman showed."""
-    pool = [Transfer(f"ref{i}", Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {name: square(10, 10)})
+    pool = [Transfer(named(i), Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {name: square(10, 10)})
             for i, (name, s) in enumerate((("head", 0.7), ("skull", 0.9), ("head", 0.8)))]
-    assert [(t.reference, s) for t, s in rank(pool)] == [("ref1", 0.9), ("ref2", 0.8), ("ref0", 0.7)]
+    assert [(t.reference.name, s) for t, s in rank(pool)] == [("ref1", 0.9), ("ref2", 0.8), ("ref0", 0.7)]
 
 
 def test_references_with_one_file_name_keep_their_own_evidence():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import copy
+import hashlib
 import shlex
 import unicodedata
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rau.errors import InputError
-from rau.image import GeometryError, Image
+from rau.image import GeometryError, Image, array_digest
 from rau.validation.images import MAX_LABEL_VALUE
 
 
@@ -294,6 +295,13 @@ class Segmentation:
             renamed[name]: mask for name, mask in self.masks.items()}
         return Segmentation(self.geometry, LabelSet(structures, named=self.labels.named), masks)
 
+    def voxel_digest(self) -> str:
+        """SHA-256 of the structures' voxels, whatever the structures are named: a label map's values, else each
+        mask's (in the order of their own digests)."""
+        if isinstance(self.masks, LabelMapMasks):
+            return self.masks.digest()
+        return hashlib.sha256("".join(sorted(array_digest(mask) for mask in self.masks.values())).encode()).hexdigest()
+
     def mask(self, name: str) -> np.ndarray:
         """The mask of one structure (raises for an unknown name)."""
         return self.masks[self.labels.get(name).name]
@@ -386,6 +394,10 @@ class LabelMapMasks(Mapping):
     def union(self) -> np.ndarray:
         """Every labelled voxel (every value the label map holds is a structure's)."""
         return self._array != 0
+
+    def digest(self) -> str:
+        """SHA-256 of the label map's values (:func:`rau.image.array_digest`), whatever the structures are named."""
+        return array_digest(self._array)
 
 
 def _compact(array: np.ndarray, values: set[int]) -> np.ndarray:

@@ -14,8 +14,11 @@ and a segmenter. A new engine is one new file plus one line in
 from __future__ import annotations
 
 import abc
+import hashlib
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import groupby
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +26,7 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.errors import Cancelled, InputError
-from rau.image import GeometryError, Image, plane_order, reordered
+from rau.image import GeometryError, Image, array_digest, plane_order, reordered
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
@@ -53,6 +56,16 @@ class Reference:
         """Every voxel any structure of the reference labels: what engines align on, so that a structure's answer
         does not depend on which others are asked for."""
         return self.anatomy if self.anatomy is not None else self.segmentation.union()
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the image's voxels and geometry and of the label voxels, whatever the files or structures are
+        named (computed once): breaks exact ties in rankings (:func:`best_first`)."""
+        image = self.image
+        geometry = array_digest(image.array, np.asarray(image.spacing, np.float64), np.asarray(image.origin, np.float64),
+                                np.asarray(image.direction, np.float64))
+        anatomy = "" if self.anatomy is None else array_digest(self.anatomy)
+        return hashlib.sha256(f"{geometry}{self.segmentation.voxel_digest()}{anatomy}".encode()).hexdigest()
 
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel
@@ -181,6 +194,14 @@ def _named_apart(references: list[Reference]) -> list[Reference]:
             taken.add(reference.name)
         named.append(reference)
     return named
+
+
+def best_first(items: list, score: Callable, reference: Callable[..., Reference]) -> list:
+    """``items`` by ``score(item)``, highest first; items that tie exactly go by their ``reference(item)``'s
+    :attr:`Reference.digest`, so that a ranking does not depend on the order the references were given in."""
+    ordered = sorted(items, key=score, reverse=True)
+    tied = [list(group) for _, group in groupby(ordered, key=score)]
+    return [item for group in tied for item in (group if len(group) == 1 else sorted(group, key=lambda i: reference(i).digest))]
 
 
 ProgressCallback = Callable[[str, float], None]

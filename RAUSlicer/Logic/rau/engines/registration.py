@@ -15,7 +15,7 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.correction import attach_session
-from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, validate_request
+from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, best_first, validate_request
 from rau.errors import OptionError
 from rau.fusion import fuse
 from rau.image import Image, from_lps_order, orient_lps
@@ -162,11 +162,13 @@ def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
 
     When some structure is held by :data:`rau.selection.MIN_REFERENCES` references or more, the score is the
     reference's agreement with the label consensus of all (:func:`rau.selection.consensus_scores`, seeded by
-    the image similarity); else there is no consensus and the image similarity after registration is the score. Ties keep the similarity order. The registration engine fuses
+    the image similarity); else there is no consensus and the image similarity after registration is the score. Equal
+    scores keep the similarity order, and equal similarities go by the references' digests (:func:`best_first`), not
+    by the order the references were given in. The registration engine fuses
     the first ``top_k``; the SAM2 engines put the first ``top_k`` in SAM2's memory and the
     ``rau`` engine shows the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
     """
-    by_similarity = sorted(transfers, key=lambda t: t.registration.similarity, reverse=True)
+    by_similarity = best_first(transfers, lambda t: t.registration.similarity, lambda t: t.reference)
     similarity = [t.registration.similarity for t in by_similarity]
     masks = [t.masks for t in by_similarity]
     scores = consensus_scores(masks, similarity) if has_consensus(masks) else similarity

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rau.boxes import Box
-from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, ReferenceInputError, Request, validate_request
+from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, ReferenceInputError, Request, best_first, validate_request
 from rau.errors import InputError, OptionError
 from rau.image import GeometryError
 from rau.options import DEFAULTS, EngineOptions
@@ -100,7 +100,7 @@ class VesselEngine(Engine):
         for index, reference in enumerate(request.references):
             progress(f"aligning {reference.name}", (index + 1) / (len(request.references) + 2))
             candidates.append(self._candidate(reference, values, target_vesselness))
-        ranked = sorted(candidates, key=lambda c: c.alignment.score, reverse=True)
+        ranked = best_first(candidates, lambda c: c.alignment.score, lambda c: c.reference)
         ranking = [{"reference": c.reference.name, "score": round(c.alignment.score, 4), "similarity": round(c.alignment.score, 4)}
                    for c in ranked]  # the tree match, the vessel maps' similarity, ranks them (taken before the bend refits the chosen)
         chosen = [self._named(c, values, target_vesselness, vessels) for c in per_segment_top(ranked, values.values(), self.top_k)]
