@@ -193,7 +193,7 @@ def test_2d_reference_with_3d_target_is_refused(hc18_case, shared_data, capsys):
     del args[args.index("--target-spacing"):args.index("--target-spacing") + 2]
     assert main(args) == 2
     error = capsys.readouterr().err
-    assert "reference '001.png' is 2D but the target 'image.nii.gz' is 3D (122 x 101 x 30 voxels)" in error  # before: the target by its size only
+    assert f"reference '{hc18_case / '001.png'}' is 2D but the target 'image.nii.gz' is 3D (122 x 101 x 30 voxels)" in error  # before: the target by its size only
     assert "give both as 2D images (one slice or frame) or both as volumes" in error
     assert not (hc18_case / "out.nii.gz").exists()
 
@@ -204,7 +204,7 @@ def test_a_3d_reference_among_2d_ones_is_refused_before_any_warning_of_its_struc
     args = segment_args(hc18_case, hc18_case / "out.nii.gz", "--reference", str(ct / "subjA_image.nii.gz"), "--reference-labels", str(ct / "subjA_labels.nii.gz"))
     assert main(args) == 2
     error = capsys.readouterr().err
-    assert "reference 'subjA_image.nii.gz' is 3D but the target '002.png' is 2D" in error and "warning" not in error
+    assert f"reference '{ct / 'subjA_image.nii.gz'}' is 3D but the target '002.png' is 2D" in error and "warning" not in error
 
 
 def test_empty_reference_labels_are_refused(hc18_case, capsys):

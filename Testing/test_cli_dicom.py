@@ -35,7 +35,7 @@ def test_one_slice_of_a_series_given_for_a_volume_is_told_to_give_the_folder(sha
                            (frame, "give both as 2D images (one slice or frame) or both as volumes")):
         assert main(["segment", "--reference", str(ct / "image.nii.gz"), "--reference-labels", str(ct / "labels_totalseg.nii.gz"),
                      "--target", str(target), "--out", str(tmp_path / "out" / "t.nii.gz")]) == 2
-        assert f"reference 'image.nii.gz' is 3D but the target '{target.name}' is 2D" in (err := capsys.readouterr().err)
+        assert f"reference '{ct / 'image.nii.gz'}' is 3D but the target '{target.name}' is 2D" in (err := capsys.readouterr().err)
         assert f"voxels); {remedy}\n" in err
 
 
@@ -56,6 +56,6 @@ def test_a_reference_given_as_one_slice_of_a_series_is_told_to_give_the_folder(s
     assert main(["segment", "--reference", str(folder / "002.dcm"), "--reference-labels", str(tmp_path / "lab.nii.gz"),
                  "--target", str(shared_data / "totalseg_test_fixtures/subjA_ct/image.nii.gz"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "reference '002.dcm' is 2D but the target 'image.nii.gz' is 3D" in err
+    assert f"reference '{folder / '002.dcm'}' is 2D but the target 'image.nii.gz' is 3D" in err
     assert f"voxels); it is one slice of a series of 4 files in {folder}; give the folder to read the volume\n" in err
     assert not out.parent.exists()

@@ -409,8 +409,9 @@ def validate_request(request: Request, registered: bool = False) -> None:
         if reference.image.ndim != request.target.ndim:
             size = " x ".join(str(n) for n in request.target.size[: request.target.ndim])
             hint = _series_hint(request.target, request.target_path) or _series_hint(reference.image, reference.image_path)
+            called = str(reference.image_path) if reference.image_path else reference.name  # in a pool of image.nii.gz, which one
             raise GeometryError(
-                f"reference {reference.name!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
+                f"reference {called!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
                 f"({size} voxels); {hint or 'give both as 2D images (one slice or frame) or both as volumes'}"
             )
     check_references(request.references)

@@ -151,8 +151,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
                 load_reference(image, label_map, spacing, own_table)
                 for (image, _), (label_map, _), spacing, own_table in zip(images, labels, spacings, tables)
             ]
-            for reference, (_, name) in zip(references, images):
-                reference.name = _file_name(name)
+            for reference, (_, name) in zip(references, images):  # messages name the client's file, not the server's copy
+                reference.name, reference.image_path = _file_name(name), None
             target = read_image(targets[0][0], spec.target_spacing)
         except (ValueError, KeyError) as error:
             raise InputError(_client_names(str(error), names)) from error
