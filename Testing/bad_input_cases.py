@@ -145,6 +145,7 @@ def _manifests(folder: Path) -> None:
     (folder / "repeated_row.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row()}\n")
     (folder / "repeated_reference.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(reference_spacing='0.5')}\n")
     (folder / "two_spacings.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(target_spacing='0.5').replace('ref', './ref')}\n")
+    (folder / "two_structures.csv").write_text(f"{MANIFEST_HEADER},structures\n{manifest_row()},\n{manifest_row().replace('ref', './ref')},label_255\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")
     (folder / "zero_bytes.csv").write_text("")

@@ -197,6 +197,8 @@ CASES = {
     "manifest reference copied": (evaluate(manifest="copied_reference.csv"),
                                   "copied_reference.csv line 3: repeats a reference of the case that line 2 starts (same target, same reference files or copies"),
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
+    "manifest target with two structures": (evaluate(manifest="two_structures.csv"),  # before: (['label_255'] against None)
+                                             "two_structures.csv line 3: same target as line 2 but another structures (label_255 against none); rows"),
     "manifest without rows": (evaluate(manifest="header_only.csv"), "header_only.csv: manifest lists nothing"),
     "manifest of zero bytes": (evaluate(manifest="zero_bytes.csv"), "zero_bytes.csv: manifest is empty; its first line names the columns"),
     "manifest with a spreadsheet's empty row": (evaluate(manifest="trailing_commas.csv"), "trailing_commas.csv line 4: empty target_labels"),

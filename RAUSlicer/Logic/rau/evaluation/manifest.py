@@ -197,7 +197,15 @@ def check_same_case(case: Case, row: Case, where: str, first_line: int) -> None:
                                  ("label_table", _resolved(case.label_table), _resolved(row.label_table))):
         differs = _name_keys(mine) != _name_keys(theirs) if column == "structures" else mine != theirs
         if differs:
-            raise InputError(f"{where}: same target as line {first_line} but another {column} ({theirs} against {mine}); rows of one target form one case")
+            raise InputError(f"{where}: same target as line {first_line} but another {column} ({_cell(theirs)} against {_cell(mine)}); rows of one "
+                             "target form one case")
+
+
+def _cell(value) -> str:
+    """A manifest cell's value as a message says it: ``none`` for an empty cell, a list as its items joined by commas."""
+    if value is None or value == []:
+        return "none"
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _name_keys(structures: list[str] | None) -> list[str] | None:
