@@ -127,7 +127,7 @@ def test_rau_segment_warns_of_options_its_engine_does_not_use_and_records_them(t
 
     data = SAMPLE_DATA / "hc18"
     common = ["segment", "--reference", str(data / "000_HC.png"), "--reference-labels", str(data / "000_HC_mask.png"),
-              "--target", str(data / "001_HC.png"), "--top-k", "3"]
+              "--target", str(data / "001_HC.png")]
     assert main([*common, "--out", str(tmp_path / "plain" / "t.nii.gz")]) == 0
     assert "warning" not in capsys.readouterr().err  # defaults and used options: no warning
     assert main([*common, "--out", str(tmp_path / "given" / "t.nii.gz"), "--slice-margin", "5", "--sam2-model", str(tmp_path / "no_model"),

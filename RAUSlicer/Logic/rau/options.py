@@ -44,10 +44,12 @@ def option(default, help: str, *, choices: tuple | None = None, minimum: float |
 class EngineOptions:
     """Every option an engine reads; each engine uses the ones that apply to it."""
 
-    top_k: int = option(5, "references used per structure, best-ranked first: fused by registration, "
-                           "held in SAM2's memory by the SAM2 engines; the VLM sees the best one", minimum=1)
+    top_k: int = option(5, "references used per structure, best-ranked first: fused by registration (from 3; with vote "
+                           "or staple, 2 give the best-ranked one's labels), held in SAM2's memory by the SAM2 engines; "
+                           "the VLM sees the best one", minimum=1)
     fusion: str = option(DEFAULT_FUSION, "registration: how the top-k references' labels are fused: local (each reference "
-                                         "votes where it locally matches the target), vote (ties: the best-ranked decides) or staple (from 3 references; "
+                                         "votes where it locally matches the target), vote (ties: the best-ranked decides, so "
+                                         "2 references give the best-ranked one's labels) or staple (from 3 references; "
                                          "2 are voted)", choices=FUSION_METHODS)
     deformable: bool = option(True, "registration: the dense displacement-field stage after the affine one; vessels: the B-spline bend after the affine fit")
     sam2_model: str = option("base-plus", "SAM2: tiny, small, base-plus, large, medsam2, a Hugging Face id or a local "

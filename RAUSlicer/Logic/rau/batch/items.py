@@ -177,9 +177,8 @@ LOCK_NAME = ".rau-batch.lock"
 """The file in ``--out`` a running batch holds locked (and removes when it ends)."""
 
 
-def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None, warnings=()) -> list[WorkItem]:
-    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only, each with the
-    run's ``warnings``; every
+def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = None) -> list[WorkItem]:
+    """The manifest's targets (rows sharing a target are one multi-reference item), first ``limit`` only; every
     path absolute, as workers may run in another folder (a Ray cluster's). Output names are made over the whole
     manifest and what ``out_dir`` holds (:func:`rau.batch.names.output_names`), so a run with ``limit`` names its
     outputs as the full run does (and the full run resumes it), and a target done keeps its name when targets are
@@ -189,7 +188,7 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     out_dir = Path(out_dir).absolute()
     earlier, exact = zip(*[earlier_names(case, out_dir) for case in cases])
     names = output_names([case.target_image for case in cases], list(earlier), list(exact))
-    items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd), tuple(warnings)) for name, case in zip(names, cases)][:limit]
+    items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
     check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)])

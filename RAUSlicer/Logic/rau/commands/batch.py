@@ -30,6 +30,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from rau.batch.items import work_items
     from rau.batch.run import SEG_NRRD_ADDED, SUMMARY_NAME, run_batch
+    from rau.evaluation.manifest import largest_pool
 
     given = [option for option, value in (("--gpus-per-worker", args.gpus_per_worker), ("--cpus-per-worker", args.cpus_per_worker)) if value is not None]
     if given and not args.ray:  # they size Ray's actors: without Ray they would be ignored without a word
@@ -37,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
                           f"{'them' if len(given) > 1 else 'it'} out")
     gpus, cpus = args.gpus_per_worker or 0.0, args.cpus_per_worker or 1.0
     options = engine_options(args).with_absolute_folders()  # workers (a Ray cluster's) may run in another folder
-    unused = warn_unused_options(args.engine, given_options(args))
-    items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit, unused)
+    items = work_items(args.manifest, args.out, args.seg_nrrd, args.limit)
+    unused = warn_unused_options(args.engine, given_options(args), largest_pool([item.case for item in items]))
+    for item in items:
+        item.warnings = tuple(unused)
     if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
         check_models(args.engine, options)
     if args.ray:

@@ -53,10 +53,11 @@ def given_options(args: argparse.Namespace) -> dict:
     return {spec.name: getattr(args, spec.name) for spec in option_fields() if getattr(args, spec.name, None) is not None}
 
 
-def warn_unused_options(name: str, given: dict) -> list[str]:
+def warn_unused_options(name: str, given: dict, references: int | None = None) -> list[str]:
     """Warn of each engine option in ``given`` (``{name: value}`` the user gave) that engine ``name`` does not read, or
-    not with the others given (:func:`rau.engines.unused_options`; :func:`warn_ignored`)."""
-    return warn_ignored(unused_options(name, given))
+    not with the others given or with ``references`` references per target at most (:func:`rau.engines.unused_options`;
+    :func:`warn_ignored`)."""
+    return warn_ignored(unused_options(name, given, references))
 
 
 def warn_ignored(reasons: dict[str, str]) -> list[str]:

@@ -23,7 +23,7 @@ from rau.engines import DEFAULT_ENGINE, VLM_OPTIONS
 from rau.engines.base import Cancelled
 from rau.errors import InputError, OptionError, Terminated
 from rau.evaluation import clicks, vqa
-from rau.evaluation.manifest import case_files, read_manifest
+from rau.evaluation.manifest import case_files, largest_pool, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
 from rau.evaluation.report import fmt, print_failures, print_table
 from rau.evaluation.runner import Prediction, failed_case, summarize, try_case
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         return run_vqa(args, cases, json_path)
     args = argparse.Namespace(**{**vars(args), "engine": args.engine or DEFAULT_ENGINE})  # None: not given (--vqa warns of one given)
     options = engine_options(args)  # bad options are refused before any is warned of as unused
-    unused = warn_unused_options(args.engine, given_options(args))
+    unused = warn_unused_options(args.engine, given_options(args), largest_pool(cases))
     predictions = planned_predictions(args, cases, listed, json_path, options, unused) if args.predictions else None
     units = distance_units(cases)
     scores, curves = score_cases(args, cases, json_path, units, predictions)

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(out, args.seg_nrrd)
     check_run_outputs(paths, input_paths(args), args.overwrite)
     with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
-        warn_unused_options(args.engine, given_options(args))
+        warn_unused_options(args.engine, given_options(args), len(args.reference) + len(args.bank))
         result = _segmented(args, out, options)
         started = time.perf_counter()
         write_outputs(result, paths, args.overwrite, run_inputs(args), said)

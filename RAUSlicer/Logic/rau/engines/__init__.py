@@ -49,13 +49,17 @@ def engine_class(name: str) -> type[Engine]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def unused_options(name: str, given: dict) -> dict[str, str]:
+def unused_options(name: str, given: dict, references: int | None = None) -> dict[str, str]:
     """Those of the options ``given`` (``{name: value}``, as the user gave them) that engine ``name`` does not read
     (:data:`ENGINE_OPTIONS`), or reads but not with the others given (``--sam2-revision`` with a local
-    ``--sam2-model`` folder, ``--vlm-timeout`` without ``--vlm-server``), in their order, each with why."""
+    ``--sam2-model`` folder, ``--vlm-timeout`` without ``--vlm-server``) or not with ``references`` references per
+    target at most (``--top-k`` and ``--fusion`` with one: None, not known), in their order, each with why."""
     from rau.models.loader import ModelSource
 
+    one_reference = "the run has one reference per target: nothing to rank or fuse" if references == 1 else None
     not_with_others = {
+        "top_k": one_reference,
+        "fusion": one_reference,
         "sam2_revision": "a revision applies only to a Hugging Face id, and --sam2-model names a local folder"
                          if ModelSource(given.get("sam2_model") or EngineOptions().sam2_model).is_local else None,
         "vlm_timeout": None if given.get("vlm_server") else "it applies only to --vlm-server; a local model has no time limit",

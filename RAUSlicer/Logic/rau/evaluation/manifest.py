@@ -90,6 +90,12 @@ class Case:
                        references=references, label_table=absolute(self.label_table))
 
 
+def largest_pool(cases: list[Case]) -> int | None:
+    """The most references any of ``cases`` has (None for no case): a run whose cases have one each ranks and fuses
+    nothing (:func:`rau.engines.unused_options`)."""
+    return max((len(case.references) for case in cases), default=None)
+
+
 def read_manifest(path, truth: bool = True) -> list[Case]:
     """Cases in manifest order; raises :class:`~rau.errors.InputError` naming the file, line and problem.
 
