@@ -205,12 +205,15 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
     @staticmethod
     def exportLabelMap(segmentationNode, targetVolume, path, overwrite=False):
         """Write NIfTI label map + ``.labels.csv`` on the grid of the volume the segmentation was made over (a
-        result's target: its reference geometry volume), else ``targetVolume``'s; return both paths."""
+        result's target: its reference geometry volume), else ``targetVolume``'s, in the voxel order of the file that
+        volume was loaded from; return both paths."""
         importRau()
         from rau.mrml import export_label_map, image_from_volume_node
         from rau.mrml.export import export_volume
+        from rau.mrml.geometry import loaded_grid
 
-        return export_label_map(segmentationNode, image_from_volume_node(export_volume(segmentationNode, targetVolume)), path, overwrite)
+        volume = export_volume(segmentationNode, targetVolume)
+        return export_label_map(segmentationNode, image_from_volume_node(volume), path, overwrite, file_grid=loaded_grid(volume))
 
     @staticmethod
     def exportSegNrrd(segmentationNode, path, overwrite=False):

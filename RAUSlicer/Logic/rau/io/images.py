@@ -104,6 +104,28 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     return replace(image, nifti_codes=nifti_codes.codes_of(nifti_header)) if nifti_header is not None else image
 
 
+def file_header(path) -> sitk.ImageFileReader | None:
+    """A reader that has read the header of the file ``path`` (ITK's warnings kept quiet), or None when ITK cannot."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        with validation.itk_warnings_off():
+            reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    return reader
+
+
+def header_grid(path) -> Image | None:
+    """The voxel grid a 3D file's header gives (no voxels read: the image holds zeros), as :func:`read_image` would
+    place it; None for a file ITK cannot read, and for a 2D one."""
+    reader = file_header(path)
+    if reader is None or reader.GetDimension() != 3:
+        return None
+    zeros = np.broadcast_to(np.uint8(0), tuple(reversed(reader.GetSize())))
+    return Image.from_grid(zeros, reader.GetSpacing(), reader.GetOrigin(), np.reshape(reader.GetDirection(), (3, 3)))
+
+
 def takes_pixel_size(path) -> bool:
     """Whether ``path`` is a picture that takes the pixel size given for it, image or label map: PNG, JPEG, TIFF, BMP,
     or a one-frame NRRD whose header gives none (:func:`rau.io.nrrd_headers.unsized_nrrd`)."""
@@ -148,12 +170,8 @@ def without_pixel_size(path) -> str | None:
     lone = dicom.lone_file(path)
     if lone is None:
         return None
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(lone))
-    try:
-        with validation.itk_warnings_off():
-            reader.ReadImageInformation()
-    except RuntimeError:  # reading it says why
+    reader = file_header(lone)
+    if reader is None:  # reading it says why
         return None
     return "a DICOM file" if dicom.file_unsized(reader) else None
 
@@ -167,12 +185,8 @@ def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
     """The pixel size (columns, rows; mm) that ITK, and so Slicer, reads from a picture's own resolution (dots per
     inch: a JPEG's or TIFF's, whatever its name) where that is not 1 mm; None where ITK reads 1 mm (a PNG's or BMP's
     resolution, none) or cannot read the file."""
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        with validation.itk_warnings_off():
-            reader.ReadImageInformation()
-    except RuntimeError:
+    reader = file_header(path)
+    if reader is None:
         return None
     sizes = reader.GetSpacing()[:2]
     return None if all(_same_size(size, 1.0) for size in sizes) else sizes

@@ -13,6 +13,8 @@ and a volume node made from it gets the original layout and IJK-to-RAS back
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import slicer
 import vtk
@@ -21,6 +23,7 @@ from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArr
 
 from rau.boxes import Box
 from rau.image import RAS_FROM_LPS, GeometryError, Image, colour_as_grey
+from rau.io.images import header_grid
 
 
 def lps_to_ras(points) -> np.ndarray:
@@ -114,6 +117,14 @@ def image_from_volume_node(node) -> Image:
         except GeometryError as error:
             raise GeometryError(f"volume {node.GetName()!r}: {error}") from None
     return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
+
+
+def loaded_grid(node):
+    """The grid (:class:`Image` of zeros) of the file a volume node was loaded from (its storage node's, header only,
+    :func:`rau.io.images.header_grid`); None when it has no file, or one that is gone or unreadable."""
+    storage = node.GetStorageNode()
+    name = storage.GetFileName() if storage is not None else None
+    return header_grid(name) if name and Path(name).is_file() else None
 
 
 def add_volume_node(image: Image, name: str, scene=None, class_name: str = "vtkMRMLScalarVolumeNode"):
