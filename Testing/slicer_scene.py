@@ -121,3 +121,12 @@ def warp(scene, name: str = "warp"):
     node = scene.AddNewNodeByClass("vtkMRMLGridTransformNode", name)
     node.SetAndObserveTransformFromParent(transform)
     return node
+
+
+def loaded_by_slicer(scene, node_class: str, storage, path):
+    """A node of ``node_class`` that ``storage``, Slicer's reader, loaded from ``path``."""
+    node = scene.AddNewNodeByClass(node_class)
+    scene.AddNode(storage)
+    storage.SetFileName(str(path))
+    assert storage.ReadData(node)
+    return node

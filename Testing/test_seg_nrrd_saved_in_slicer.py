@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from slicer_scene import vtk_errors  # noqa: F401  (fixture)
+from slicer_scene import loaded_by_slicer, vtk_errors  # noqa: F401  (fixture)
 from test_cli import hc18_case, segment_args  # noqa: F401  (fixture)
 
 slicer = pytest.importorskip("slicer")
@@ -17,18 +17,9 @@ from rau.io import read_image, read_segmentation, write_seg_nrrd  # noqa: E402
 from slicer.util import arrayFromVTKMatrix  # noqa: E402
 
 
-def _loaded(scene, node_class: str, storage, path):
-    """A node of ``node_class`` that ``storage``, Slicer's reader, loaded from ``path``."""
-    node = scene.AddNewNodeByClass(node_class)
-    scene.AddNode(storage)
-    storage.SetFileName(str(path))
-    assert storage.ReadData(node)
-    return node
-
-
 def _volume_grid(scene, path) -> tuple[np.ndarray, tuple]:
     """The IJK-to-RAS matrix and extent of the volume ``path`` as Slicer's volume reader loads it."""
-    volume = _loaded(scene, "vtkMRMLScalarVolumeNode", slicer.vtkMRMLVolumeArchetypeStorageNode(), path)
+    volume = loaded_by_slicer(scene, "vtkMRMLScalarVolumeNode", slicer.vtkMRMLVolumeArchetypeStorageNode(), path)
     matrix = vtk.vtkMatrix4x4()
     volume.GetIJKToRASMatrix(matrix)
     return arrayFromVTKMatrix(matrix), volume.GetImageData().GetExtent()
@@ -37,7 +28,7 @@ def _volume_grid(scene, path) -> tuple[np.ndarray, tuple]:
 def _saved_again(scene, path) -> tuple[np.ndarray, tuple]:
     """Load the segmentation ``path`` in Slicer, save it again cropped to its segments (as Slicer's Save does), and
     give the IJK-to-RAS matrix and extent of the reference geometry it read."""
-    node = _loaded(scene, "vtkMRMLSegmentationNode", slicer.vtkMRMLSegmentationStorageNode(), path)
+    node = loaded_by_slicer(scene, "vtkMRMLSegmentationNode", slicer.vtkMRMLSegmentationStorageNode(), path)
     writer = slicer.vtkMRMLSegmentationStorageNode()
     scene.AddNode(writer)
     writer.SetCropToMinimumExtent(True)

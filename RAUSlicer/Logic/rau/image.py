@@ -365,6 +365,13 @@ def resample_to(image: Image, reference: Image, *, labels: bool, default: float 
     return reference.with_array(resampled.reshape(reference.shape))
 
 
+def resample_mask(mask: Image, reference: Image) -> np.ndarray:
+    """The non-zero voxels of ``mask`` (on its own grid) as a boolean array on ``reference``'s grid: nearest neighbour in
+    physical space (:func:`resample_to`), the same grid copied as it is. How a segmentation file's masks and a
+    Slicer segment's are read onto an image, so the command line and the Slicer module take the same voxels."""
+    return resample_to(mask.with_array((mask.array != 0).astype(np.uint8)), reference, labels=True).array > 0
+
+
 def common_frame(image: Image, other: Image) -> tuple[Image, Image]:
     """The two images where they are compared: placed in the world (:meth:`Image.volume`), except two
     2D images of which one is a picture (it has no place): those stay in their plane frames."""

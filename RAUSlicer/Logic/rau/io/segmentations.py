@@ -15,7 +15,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 
 from rau import validation
 from rau.errors import InputError, about
-from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_to
+from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
 from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import ImageReadError, read_image, takes_pixel_size, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
@@ -207,10 +207,7 @@ def _picture_on_its_image(label_map: Image, geometry: Image | None) -> Image:
 def resample_segmentation(segmentation: Segmentation, geometry: Image) -> Segmentation:
     """The same structures on another grid (nearest neighbour, physical space); those that cover no voxel centre of
     it are left empty and listed in its ``lost_on_grid``."""
-    masks = {
-        name: resample_to(segmentation.geometry.with_array(mask.astype(np.uint8)), geometry, labels=True).array > 0
-        for name, mask in segmentation.masks.items()
-    }
+    masks = {name: resample_mask(segmentation.geometry.with_array(mask), geometry) for name, mask in segmentation.masks.items()}
     lost = tuple(name for name, mask in masks.items() if not mask.any() and segmentation.has_voxels(name))
     return Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, masks, lost)
 

@@ -127,6 +127,20 @@ def loaded_grid(node):
     return header_grid(name) if name and Path(name).is_file() else None
 
 
+def image_from_oriented(data) -> Image:
+    """A copy of a ``vtkOrientedImageData``'s voxels (e.g. a segment's binary labelmap) with its own grid, 3D (also of
+    one slice): placed by its image-to-world matrix (world RAS), index 0 at its extent's start (a labelmap may be
+    cropped to its segments)."""
+    image_to_world = vtk.vtkMatrix4x4()
+    data.GetImageToWorldMatrix(image_to_world)
+    start = np.eye(4)
+    start[:3, 3] = data.GetExtent()[0::2]
+    index_to_lps = RAS_FROM_LPS @ arrayFromVTKMatrix(image_to_world) @ start
+    spacing = np.linalg.norm(index_to_lps[:3, :3], axis=0)
+    return Image.from_grid(np.array(oriented_array(data), copy=True), tuple(spacing), tuple(index_to_lps[:3, 3]),
+                           index_to_lps[:3, :3] / spacing, ndim=3)
+
+
 def add_volume_node(image: Image, name: str, scene=None, class_name: str = "vtkMRMLScalarVolumeNode"):
     """Add a volume node holding ``image`` (voxels and geometry, in the layout it was read in) to ``scene``
     (default ``slicer.mrmlScene``)."""

@@ -17,9 +17,9 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 
 from rau.boxes import Box
 from rau.errors import InputError
-from rau.image import GeometryError, Image
+from rau.image import GeometryError, Image, resample_mask
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, segment_values, tagged_value
-from rau.mrml.geometry import image_ijk_to_ras, node_to_world, oriented_array, oriented_image
+from rau.mrml.geometry import image_from_oriented, image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import reach_outside
 
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
@@ -57,14 +57,13 @@ def segment_mask(node, segment_id: str, geometry: Image, labelmaps=None) -> np.n
 
 
 def _mask_on(labelmap, label_value: int | None, geometry: Image) -> np.ndarray:
-    """The voxels of ``label_value`` (None: of any segment) in ``labelmap`` (world-placed) resampled onto ``geometry``."""
+    """The voxels of ``label_value`` (None: of any segment) in ``labelmap`` (world-placed) on ``geometry``: read on the
+    labelmap's own grid and resampled as the command line reads a ``.seg.nrrd`` (:func:`rau.image.resample_mask`),
+    both placed in the world (a 2D ``geometry`` where its volume node is, :meth:`rau.image.Image.volume`)."""
     if labelmap.IsEmpty():
         return np.zeros(geometry.shape, dtype=bool)
-    reference = oriented_image(geometry, np.zeros(geometry.shape, np.uint8))
-    resampled = slicer.vtkOrientedImageData()
-    slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, reference, resampled)
-    values = oriented_array(resampled)
-    return values > 0 if label_value is None else values == label_value
+    layer = image_from_oriented(labelmap)
+    return resample_mask(layer.with_array(layer.array > 0 if label_value is None else layer.array == label_value), geometry.volume())
 
 
 def labelled_voxels(node, geometry: Image) -> np.ndarray:
