@@ -1,11 +1,12 @@
 """``rau correct`` of an engine that runs again on its references (vessels here) refuses a reference changed since the run:
-the result records each reference file's SHA-256."""
+the result records each reference as read (its voxels and geometry, label voxels, and structures' names, values and colours)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from rau.cli import main
@@ -35,39 +36,42 @@ def test_a_reference_label_map_replaced_since_the_run_is_refused_naming_it_and_n
     capsys.readouterr()
     assert correct(vessels_result, vessels_result.parent / "v1.png") == 2
     error = capsys.readouterr().err
-    assert f"{labels.resolve()}, which the result records as a reference, changed since the run" in error, error
+    assert (f"{labels.resolve()}, which the result records as a reference, changed since the run (its label voxels are not those "
+            "the run read)") in error, error
     assert "give the original file back, or run rau segment again" in error
     assert sorted(p.name for p in vessels_result.parent.iterdir()) == ["v.labels.csv", "v.png", "v.result.json"]
 
 
-def test_an_unchanged_reference_corrects_and_a_result_from_before_the_digests_is_not_checked(vessels_result, capsys):
+def test_a_reference_re_saved_with_the_same_pixels_corrects_and_a_result_from_before_the_record_is_not_checked(vessels_result, capsys):
+    """Before, the file's bytes were hashed: a label PNG re-saved with identical pixels (another zlib level, as any viewer
+    writes it) was refused as 'changed since the run ... give the original file back'."""
     from PIL import Image
 
-    assert correct(vessels_result, vessels_result.parent / "v1.png") == 0, capsys.readouterr().err
-    assert json.loads((vessels_result.parent / "v1.result.json").read_text())["inputs"]["reference_sha256"]  # a chain keeps them
     labels = vessels_result.parent.parent / "arcade_train_350_lab.png"
-    before = labels.read_bytes()
+    before, pixels = labels.read_bytes(), np.array(Image.open(labels))
     Image.open(labels).save(labels, compress_level=0)  # the same pixels in other bytes
-    assert labels.read_bytes() != before
+    assert labels.read_bytes() != before and (np.array(Image.open(labels)) == pixels).all()
+    assert correct(vessels_result, vessels_result.parent / "v1.png") == 0, capsys.readouterr().err
+    assert json.loads((vessels_result.parent / "v1.result.json").read_text())["inputs"]["references_read"]  # a chain keeps them
+    pixels[0, 0] = pixels[pixels > 0][0]  # one voxel more of a structure
+    Image.fromarray(pixels).save(labels)
     assert correct(vessels_result, vessels_result.parent / "v2.png") == 2
+    assert f"{labels.resolve()}, which the result records as a reference, changed since the run (its label voxels" in capsys.readouterr().err
     saved = json.loads(vessels_result.read_text())
-    del saved["inputs"]["reference_sha256"]  # as results written before they were recorded: not checked, as before
+    del saved["inputs"]["references_read"]  # as results written before they were recorded: not checked, as before
     vessels_result.write_text(json.dumps(saved))
     assert correct(vessels_result, vessels_result.parent / "v2.png") == 0, capsys.readouterr().err
 
 
-def test_a_folder_reference_s_digest_follows_each_file_in_it(tmp_path):
-    """A DICOM series is a folder: its digest changes when any file in it does, and with a file's name."""
-    from rau.io.run_outputs import input_digest
-
-    series = tmp_path / "series"
-    (series / "sub").mkdir(parents=True)
-    (series / "a.dcm").write_bytes(b"slice a")
-    (series / "sub" / "b.dcm").write_bytes(b"slice b")
-    before = input_digest(series)
-    assert input_digest(series) == before
-    (series / "sub" / "b.dcm").write_bytes(b"slice B")
-    changed = input_digest(series)
-    (series / "sub" / "b.dcm").write_bytes(b"slice b")
-    (series / "a.dcm").rename(series / "c.dcm")
-    assert len({before, changed, input_digest(series)}) == 3
+def test_a_structure_renamed_in_the_reference_s_label_table_is_refused_naming_it_and_both_names(vessels_result, capsys):
+    """Before, rau correct contradicted itself: "no structure 'S5_left_main' in this result; available: Left main, ..." and,
+    given that name, "--structure 'Left main' is not in ...; it has: S5_left_main, ..."."""
+    table = vessels_result.parent.parent / "arcade_train_350_lab.labels.csv"
+    table.write_text(table.read_text().replace("S5_left_main", "Left main"))
+    capsys.readouterr()
+    assert correct(vessels_result, vessels_result.parent / "v1.png") == 2
+    error = capsys.readouterr().err
+    labels = vessels_result.parent.parent / "arcade_train_350_lab.png"
+    assert (f"{labels.resolve()}, which the result records as a reference, changed since the run (S5_left_main is named 'Left main' "
+            "there now)") in error, error
+    assert sorted(p.name for p in vessels_result.parent.iterdir()) == ["v.labels.csv", "v.png", "v.result.json"]

@@ -13,6 +13,7 @@ from rau.errors import InputError
 from rau.engines.base import Reference, ReferenceInputError
 from rau.io import read_image, read_segmentation
 from rau.io.segmentations import names_its_segments
+from rau.labels import normalize_name
 from rau.user_warnings import collected_warnings, warn
 
 
@@ -124,3 +125,42 @@ def same_reference(first: tuple[Path, Path], second: tuple[Path, Path]) -> bool:
     """Whether two references' (image, labels) files (:func:`reference_files`) are the same files, or copies with the
     same contents: one reference, which must not vote twice."""
     return first == second or all(map(validation.same_bytes, first, second))
+
+
+def as_read(reference: Reference, image, labels) -> dict:
+    """What a result of an engine that runs again on its references records of each one as read (``image`` and
+    ``labels``: its files as recorded): the SHA-256 of its image's voxels and geometry and of its label voxels, and its
+    structures' names, values and colours; ``rau correct`` compares the reference as read again (:func:`change_since`)."""
+    return {"image": str(image), "labels": str(labels), "image_sha256": reference.image_digest,
+            "labels_sha256": reference.segmentation.voxel_digest(),
+            "structures": [{"name": s.name, "value": s.value, "color": list(map(float, s.color))} for s in reference.segmentation.labels]}
+
+
+def change_since(recorded: dict, reference: Reference, names) -> tuple[str, str] | None:
+    """How ``reference`` as read now differs from what the run read (``recorded``: :func:`as_read`): its file as recorded
+    and what changed (voxels or geometry; the name, value or colour of a structure among ``names``, the result's); None
+    when nothing did."""
+    now = as_read(reference, recorded["image"], recorded["labels"])
+    if now["image_sha256"] != recorded["image_sha256"]:
+        return recorded["image"], "its voxels or geometry are not those the run read"
+    if now["labels_sha256"] != recorded["labels_sha256"]:
+        return recorded["labels"], "its label voxels are not those the run read"
+    asked = {normalize_name(name) for name in names}
+    changed = [change for was in recorded["structures"] if normalize_name(was["name"]) in asked
+               if (change := _structure_change(was, now["structures"]))]
+    return (recorded["labels"], "; ".join(changed)) if changed else None
+
+
+def _structure_change(was: dict, structures: list[dict]) -> str | None:
+    """How the structure ``was`` (:func:`as_read`'s) differs in ``structures`` as read now; None when it does not."""
+    name = was["name"]
+    same = next((s for s in structures if normalize_name(s["name"]) == normalize_name(name)), None)
+    if same is None:
+        renamed = next((s for s in structures if s["value"] == was["value"]), None)
+        return f"{name} is named {renamed['name']!r} there now" if renamed else f"{name} is not there now"
+    if same["value"] != was["value"]:
+        return f"{name} has the value {same['value']} there now, not {was['value']}"
+    if same["color"] != was["color"]:
+        rgb = lambda color: tuple(round(c * 255) for c in color)  # noqa: E731
+        return f"{name} is coloured {rgb(same['color'])} there now, not {rgb(was['color'])}"
+    return None

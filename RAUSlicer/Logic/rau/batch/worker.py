@@ -47,7 +47,8 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
             said += left_out
             row["warnings"] += [f"{item.name}: {warning}" for warning in left_out]
             result = engine.run(request)
-            write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=[*item.warnings, *said])
+            write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=[*item.warnings, *said],
+                          references=references)
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
     except RUN_STOPPERS:
         raise

@@ -21,10 +21,10 @@ from rau.engines.base import Prompt
 from rau.errors import InputError, OptionError
 from rau.io import read_image
 from rau.io.images import check_picture_output
-from rau.io.run_outputs import check_run_outputs, input_digest, output_paths, write_outputs
+from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
 from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation, table_differences
 from rau.options import EngineOptions, flag
-from rau.references import BankRow
+from rau.references import BankRow, change_since
 from rau.result import Result
 from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, unchanged_reason, voxel_indices, voxel_ranges
 from rau.user_warnings import collected_warnings, warn
@@ -167,15 +167,15 @@ def rerun(result: Result, inputs: dict, progress) -> Result:
     if gone is not None:
         raise InputError(f"{gone}, which the result records as an input, is not there (moved or deleted); a {result.engine} result is "
                          "corrected by running its engine again on its references: put the file back, or run rau segment again")
-    digests = inputs.get("reference_sha256") or {}  # none in a result written before they were recorded: not checked
-    changed = next((file for file in map(str, files) if file in digests and input_digest(Path(file)) != digests[file]), None)
-    if changed is not None:
-        raise InputError(f"{changed}, which the result records as a reference, changed since the run (its SHA-256 is not the one "
-                         f"the result records); a {result.engine} result is corrected by running its engine again on its references: "
-                         "give the original file back, or run rau segment again")
     if arguments.label_table:  # the names the run gave its structures, whatever the table says now (or if it is gone)
         arguments.label_table = result.labels
     references = load_references(arguments)
+    # none recorded in a result written before they were: not checked
+    names = [item.structure.name for item in result.structures]
+    changed = next(filter(None, (change_since(read, reference, names) for read, reference in zip(inputs.get("references_read") or [], references))), None)
+    if changed is not None:
+        raise InputError(f"{changed[0]}, which the result records as a reference, changed since the run ({changed[1]}); a {result.engine} result "
+                         "is corrected by running its engine again on its references: give the original file back, or run rau segment again")
     # every structure the run had, not only the corrected one: SAM2 steps them through memory attention together, after
     # the reference slices all of them chose (a structure run alone gets other memory), and a vessels correction may
     # change other structures; a narrower run would answer otherwise (README, rau correct)

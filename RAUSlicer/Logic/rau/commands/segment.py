@@ -117,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
     check_run_outputs(paths, input_paths(args), args.overwrite)
     with collected_warnings(echo=True) as said:  # printed as they come, and recorded in the result JSON
         warn_unused_options(args.engine, given_options(args), len(args.reference) + len(args.bank))
-        result = _segmented(args, out, options)
+        result, references = _segmented(args, out, options)
         started = time.perf_counter()
-        write_outputs(result, paths, args.overwrite, run_inputs(args), said)
+        write_outputs(result, paths, args.overwrite, run_inputs(args), said, references=references)
         writing = time.perf_counter() - started
     for item in result.structures:
         status = f"found, confidence {item.confidence:.2f}" if item.found else f"not found ({item.message})" if item.message else "not found"
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _segmented(args: argparse.Namespace, out: Path, options):
-    """Read the command line's references and target, check the request and run the engine on it."""
+    """Read the command line's references and target, check the request and run the engine on it: its result and the references as read."""
     check_reference_images(args)
     references = load_references(args)
     target = read_image(args.target, args.target_spacing)
@@ -139,4 +139,4 @@ def _segmented(args: argparse.Namespace, out: Path, options):
     check_picture_values(out, max((structure.value for structure in request.labels()), default=0), "--out")  # the label map's values
     engine = checked_engine(args.engine, options)
     with progress_bar(f"rau {args.engine}") as progress:
-        return run_request(engine, request, progress)
+        return run_request(engine, request, progress), references

@@ -58,14 +58,18 @@ class Reference:
         return self.anatomy if self.anatomy is not None else self.segmentation.union()
 
     @cached_property
-    def digest(self) -> str:
-        """SHA-256 of the image's voxels and geometry and of the label voxels, whatever the files or structures are
-        named (computed once): breaks exact ties in rankings (:func:`best_first`)."""
+    def image_digest(self) -> str:
+        """SHA-256 of the image's voxels and geometry (spacing, origin, direction), whatever its file is named."""
         image = self.image
-        geometry = array_digest(image.array, np.asarray(image.spacing, np.float64), np.asarray(image.origin, np.float64),
-                                np.asarray(image.direction, np.float64))
+        return array_digest(image.array, np.asarray(image.spacing, np.float64), np.asarray(image.origin, np.float64),
+                            np.asarray(image.direction, np.float64))
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the image's voxels and geometry (:attr:`image_digest`) and of the label voxels, whatever the files
+        or structures are named (computed once): breaks exact ties in rankings (:func:`best_first`)."""
         anatomy = "" if self.anatomy is None else array_digest(self.anatomy)
-        return hashlib.sha256(f"{geometry}{self.segmentation.voxel_digest()}{anatomy}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.image_digest}{self.segmentation.voxel_digest()}{anatomy}".encode()).hexdigest()
 
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel

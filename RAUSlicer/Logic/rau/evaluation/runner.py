@@ -92,7 +92,7 @@ def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None
         score = score_run(engine, case, *loaded, progress)
     if prediction:
         write_outputs(score.result, prediction.paths, prediction.overwrite, inputs=prediction.inputs,
-                      warnings=[*prediction.warnings, *said], keeps_whole=SEGMENT_SEG_NRRD)
+                      warnings=[*prediction.warnings, *said], keeps_whole=SEGMENT_SEG_NRRD, references=loaded[0])
     return score, loaded
 
 

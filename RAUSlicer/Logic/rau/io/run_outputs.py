@@ -135,7 +135,7 @@ ADD_SEG_NRRD = "add --seg-nrrd for a Slicer segmentation that keeps them whole"
 
 
 def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = (),
-                  said_as=None, keeps_whole: str = ADD_SEG_NRRD) -> None:
+                  said_as=None, keeps_whole: str = ADD_SEG_NRRD, references=()) -> None:
     """Write every output to a temporary file first; all are renamed into place only if all succeed, while their
     folder is held (:func:`rau.io.atomic.folders_held`: another run's set of the same names is never mixed in).
 
@@ -144,10 +144,10 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     ``inputs`` (see :func:`recorded_inputs`) the run's inputs, and the run's ``warnings`` with what writing says
     (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
     whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once. ``inputs`` of an engine that
-    runs again to correct (:attr:`rau.engines.base.Engine.model_session`) record the references' SHA-256 too
-    (:func:`with_reference_digests`)."""
-    if inputs and engine_class(result.engine).model_session:  # before the folders are held: hashing takes a while
-        inputs = with_reference_digests(inputs)
+    runs again to correct (:attr:`rau.engines.base.Engine.model_session`) record its ``references`` as read too
+    (:func:`with_references_read`)."""
+    if inputs and references and engine_class(result.engine).model_session:  # before the folders are held: hashing takes a while
+        inputs = with_references_read(inputs, references)
     segmentation = result.to_segmentation()
     label_map = segmentation.to_label_map() if "label_map" in paths else None
     written = []
@@ -210,27 +210,15 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def input_digest(path: Path) -> str:
-    """The SHA-256 of an input file (:func:`file_digest`), or of a folder (a DICOM series): of each file in it by its
-    path inside the folder."""
-    if not path.is_dir():
-        return file_digest(path)
-    digest = hashlib.sha256()
-    for file in sorted(file for file in path.rglob("*") if file.is_file()):
-        digest.update(f"{file.relative_to(path).as_posix()}\0{file_digest(file)}\0".encode())
-    return digest.hexdigest()
+def with_references_read(inputs: dict, references) -> dict:
+    """``inputs`` with each of the run's ``references`` as read (``references_read``: :func:`rau.references.as_read`,
+    named by the files ``inputs`` record, in the order they were read: ``--reference`` ones, then the bank's rows), which
+    ``rau correct`` compares with the references it reads again to re-run an engine: one changed since the run is refused there."""
+    from rau.references import as_read
 
-
-def reference_files(inputs: dict) -> list[str]:
-    """Every reference image and label file recorded ``inputs`` name (a bank's rows included), as recorded."""
     rows = inputs.get("reference_bank_rows") or []
-    return [*(inputs.get("reference") or []), *(inputs.get("reference_labels") or []), *(row[key] for row in rows for key in ("image", "labels"))]
-
-
-def with_reference_digests(inputs: dict) -> dict:
-    """``inputs`` with the SHA-256 of each reference file (``reference_sha256``: :func:`input_digest` by recorded path),
-    which ``rau correct`` reads again to re-run an engine: a file changed since the run is refused there."""
-    return {**inputs, "reference_sha256": {file: input_digest(Path(file)) for file in reference_files(inputs)}}
+    files = [*zip(inputs.get("reference") or [], inputs.get("reference_labels") or []), *((row["image"], row["labels"]) for row in rows)]
+    return {**inputs, "references_read": [as_read(reference, image, labels) for reference, (image, labels) in zip(references, files)]}
 
 
 def ranking_rows(result) -> list[dict]:

@@ -64,7 +64,11 @@ def _wrong_fields(saved: dict):
         checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
                    for key in ("reference", "reference_labels", "reference_spacing")]
         checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
-        checks.append(("inputs.reference_sha256", saved["inputs"].get("reference_sha256") or {}, digests, "an object of file digests"))
+        read = lambda v: (isinstance(v, dict) and all(text(v.get(key)) for key in ("image", "labels", "image_sha256", "labels_sha256"))  # noqa: E731
+                          and isinstance(v.get("structures"), list) and all(isinstance(s, dict) and text(s.get("name")) and whole(s.get("value"))
+                                                                           and isinstance(s.get("color"), list) for s in v["structures"]))
+        checks.append(("inputs.references_read", saved["inputs"].get("references_read") or [], lambda v: isinstance(v, list) and all(map(read, v)),
+                       "a list of objects with image, labels, image_sha256, labels_sha256 and structures"))
         bank_row = lambda v: (isinstance(v, dict) and text(v.get("image")) and text(v.get("labels"))  # noqa: E731
                               and (v.get("pixel_spacing") is None or number(v["pixel_spacing"])))
         checks.append(("inputs.reference_bank_rows", saved["inputs"].get("reference_bank_rows") or [],
