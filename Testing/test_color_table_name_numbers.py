@@ -1,6 +1,6 @@
-"""Plain colour tables (``value name R G B [A]``) whose names end in numbers: the colour is the last three or four
-numbers, as wide as the table's other lines say; a line the table leaves reading two ways is refused, never read
-with colour numbers in its name."""
+"""Plain colour tables (``value name R G B [A]``) whose names end in numbers: one word then four numbers is Slicer's
+R G B A; beyond four numbers the last four are R G B A; a name of several words then four numbers is R G B A unless the
+table's other lines that read one way all give R G B."""
 
 import csv
 import shutil
@@ -8,7 +8,6 @@ import shutil
 import pytest
 
 from rau.cli import main
-from rau.errors import InputError
 from rau.io.label_tables import read_label_table
 
 
@@ -41,23 +40,36 @@ def test_four_numbers_after_a_name_read_as_wide_as_the_table_s_colours(tmp_path)
     """A table of R G B colours reads four numbers after a name as its last number, then R G B; before, 'Rippe links
     12 100 200 100' was 'Rippe links' coloured 12 100 200 whatever the other lines gave."""
     table = tmp_path / "rgb.txt"
-    table.write_text("1 Leber 255 0 0\n2 Rippe links 12 100 200 100\n3 Wirbel 7 0 0 255\n4 Milz 2\n")
+    table.write_text("1 Leber 255 0 0\n2 Rippe links 12 100 200 100\n3 Wirbel L 7 0 0 255\n4 Milz 2\n")
     labels = read_label_table(table)
-    assert labels.names == ["Leber", "Rippe links 12", "Wirbel 7", "Milz"]
-    assert _colours(labels) == {"Leber": (255, 0, 0), "Rippe links 12": (100, 200, 100), "Wirbel 7": (0, 0, 255)}
+    assert labels.names == ["Leber", "Rippe links 12", "Wirbel L 7", "Milz"]
+    assert _colours(labels) == {"Leber": (255, 0, 0), "Rippe links 12": (100, 200, 100), "Wirbel L 7": (0, 0, 255)}
 
 
-def test_a_line_the_table_leaves_reading_two_ways_is_refused_naming_both(tmp_path):
-    """Before: 'Rippe links 12 100 200 100' was read as R G B A 12 100 200 100, silently; it may as well be the name
-    'Rippe links 12' coloured 100 200 100."""
+def test_a_name_of_several_words_then_four_numbers_no_other_line_tells_of_is_r_g_b_a(tmp_path):
+    """Before: refused as reading two ways ('quote the name'); before that and now, R G B A, as a table of unquoted
+    names of several words with R G B A colours reads."""
     table = tmp_path / "ribs.txt"
     table.write_text("# ribs\n1 Rippe links 12 100 200 100\n2 Rippe rechts\n")
-    with pytest.raises(InputError, match=r"ribs.txt line 2: bad color table line '1 Rippe links 12 100 200 100': it reads two "
-                                         r"ways, the name 'Rippe links' with the colour R G B A 12 100 200 100, or the name "
-                                         r"'Rippe links 12' with the colour R G B 100 200 100, and no other line tells which"):
-        read_label_table(table)
+    assert _colours(read_label_table(table)) == {"Rippe links": (12, 100, 200)}
     table.write_text('# ribs\n1 "Rippe links" 12 100 200 100\n2 Rippe rechts\n')  # quoted: the name ends at its quote
     assert _colours(read_label_table(table)) == {"Rippe links": (12, 100, 200)}
+    table.write_text("1 left lung 255 0 0 255\n2 right lung 0 255 0 255\n")
+    labels = read_label_table(table)
+    assert labels.names == ["left lung", "right lung"]
+    assert _colours(labels) == {"left lung": (255, 0, 0), "right lung": (0, 255, 0)}
+
+
+@pytest.mark.parametrize("lines", [["1 liver 255 0 0", "2 spleen 0 255 0 255", "3 kidney 0 0 255 255"],
+                                   ["1 liver 255 0 0 255", "2 spleen 0 255 0", "3 kidney 0 0 255"]])
+def test_one_word_then_four_numbers_is_r_g_b_a_in_a_table_that_mixes_colours_with_and_without_alpha(tmp_path, lines):
+    """Before: in the first table 'spleen 0' coloured (255, 0, 255) and 'kidney 0' (0, 255, 255); in the second 'liver 255'
+    coloured (0, 0, 255), silently."""
+    table = tmp_path / "mixed.ctbl"
+    table.write_text("\n".join(lines) + "\n")
+    labels = read_label_table(table)
+    assert labels.names == ["liver", "spleen", "kidney"]
+    assert _colours(labels) == {"liver": (255, 0, 0), "spleen": (0, 255, 0), "kidney": (0, 0, 255)}
 
 
 def test_a_slicer_color_table_with_names_ending_in_numbers_reads_as_slicer_reads_it(tmp_path):

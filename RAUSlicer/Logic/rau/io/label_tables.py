@@ -319,7 +319,7 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
     MRIcron table gives ``value name`` and names as they are, of one word or several; a name may be quoted) or an
     ITK-SNAP label description (``value r g b a visible mesh "name"``, the quoted name last). A line that reads two
     ways (:func:`_readings`) is read with the colour width of the table's other lines (:func:`_colour_width`)."""
-    read = []  # (line number, line, value, its readings, whether it is a Slicer line: one word, then four numbers)
+    read = []  # (line number, line, value, its readings)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.strip().startswith("#"):
             continue
@@ -329,12 +329,12 @@ def _parse_color_table(text: str, path: Path) -> LabelSet:
                 value, readings = int(fields[0]), [(fields[-1], fields[1:4])]
             else:
                 value, readings = int(fields[0]), _readings(fields[1:], _name_quoted(line))
-            read.append((number, line, value, readings, len(fields) == 6 and len(readings) == 2))
-    width = _colour_width([(readings, slicer) for *_, readings, slicer in read])
+            read.append((number, line, value, readings))
+    width = _colour_width([readings for *_, readings in read])
     structures, lines, colored = [], [], []
-    for number, line, value, readings, slicer in read:
+    for number, line, value, readings in read:
         with _color_table_line(path, number, line):
-            name, colour = _reading(readings, 4 if slicer and width is None else width)
+            name, colour = next(reading for reading in readings if len(readings) == 1 or len(reading[1]) == width)
             color = _color_of_255(colour[:3]) if colour else default_color(value)
         name = name.strip()  # a quoted name's spaces, as a CSV's names are read; blank: no name
         if value != 0 and name and name.lower() not in ("background", "none", "clear label"):
@@ -360,8 +360,8 @@ def _readings(fields: list[str], quoted: bool) -> list[tuple[str, list[str]]]:
     line gives none). Slicer writes one word, then R G B A (a space in a name saved as _); AAL's table one word, then
     an index (not a colour); a plain ``value name`` table may give a name of several words, kept whole (also one word
     and two numbers: ``Vermis 1 2``), with three or four numbers after it taken as its colour. More than four
-    numbers: the last four are R G B A, the others part of the name. Four after an unquoted name read two ways: R G B A,
-    or the first of them part of the name and R G B."""
+    numbers: the last four are R G B A, the others part of the name. Four after one word or a quoted name are R G B A;
+    after an unquoted name of several words they read two ways: R G B A, or the first of them part of the name and R G B."""
     trailing = next((count for count, field in enumerate(reversed(fields)) if not _is_number(field)), len(fields))
     words = fields[: len(fields) - trailing]
     if trailing > 4:
@@ -369,7 +369,7 @@ def _readings(fields: list[str], quoted: bool) -> list[tuple[str, list[str]]]:
     if not words:
         raise ValueError("no name after the value")
     if trailing == 4:
-        return [_named(words, fields[-4:])] + ([] if quoted else [_named(fields[:-3], fields[-3:])])
+        return [_named(words, fields[-4:])] + ([] if quoted or len(words) == 1 else [_named(fields[:-3], fields[-3:])])
     if trailing == 3:
         return [_named(words, fields[-3:])]
     if len(words) == 1 and trailing == 1 and _is_integer(fields[1]):  # one word, then an index
@@ -382,26 +382,11 @@ def _named(name: list[str], colour: list[str]) -> tuple[str, list[str]]:
     return (name[0].replace("_", " ") if len(name) == 1 else " ".join(name)), colour
 
 
-def _colour_width(lines: list[tuple[list, bool]]) -> int | None:
-    """The colour width a table's lines share (3: R G B; 4: R G B A): that of its lines that read one way, when they
-    agree; with none such, Slicer's (4) when a line is a Slicer line (one word, then four numbers); else None.
-    ``lines``: each line's readings and whether it is a Slicer line."""
-    widths = {len(readings[0][1]) for readings, _ in lines if len(readings) == 1 and readings[0][1]}
-    if len(widths) == 1:
-        return widths.pop()
-    return 4 if not widths and any(slicer for _, slicer in lines) else None
-
-
-def _reading(readings: list[tuple[str, list[str]]], width: int | None) -> tuple[str, list[str]]:
-    """A line's one reading, or of its two (:func:`_readings`) the one whose colour has the table's ``width``; a
-    line the table leaves reading two ways raises, naming both."""
-    chosen = [reading for reading in readings if len(readings) == 1 or len(reading[1]) == width]
-    if chosen:
-        return chosen[0]
-    (rgba_name, rgba), (rgb_name, rgb) = readings
-    raise ValueError(f"it reads two ways, the name {rgba_name!r} with the colour R G B A {' '.join(rgba)}, or the name "
-                     f"{rgb_name!r} with the colour R G B {' '.join(rgb)}, and no other line tells which; quote the name "
-                     "or give every line's colour the same numbers")
+def _colour_width(lines: list[list]) -> int:
+    """The colour width (3: R G B; 4: R G B A) a line that reads two ways is read with: 3 when the table's lines that
+    read one way with a colour all give three numbers, else Slicer's 4. ``lines``: each line's readings."""
+    widths = {len(readings[0][1]) for readings in lines if len(readings) == 1 and readings[0][1]}
+    return 3 if widths == {3} else 4
 
 
 def _color_of_255(fields: list[str]) -> tuple[float, float, float]:
