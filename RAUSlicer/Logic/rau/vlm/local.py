@@ -266,9 +266,10 @@ def _description(adapter) -> dict:
 
 
 def check_adapter_family(adapter, folder: Path, family: ModelFamily | None) -> None:
-    """Refuse an ``adapter`` that ``rau train`` trained on a model of another family (:data:`DESCRIPTION` names it) than
-    the model in ``folder`` (``family``, default: the one its config.json names): it was trained to write boxes in that
-    family's convention (pixels, or 0-1000), which would be read in this one's."""
+    """Refuse an ``adapter`` that ``rau train`` trained on a model of a family (:data:`DESCRIPTION` names it) whose box
+    convention (pixels, or 0-1000) is not that of the model in ``folder`` (``family``, default: the one its config.json
+    names): its boxes would be read in this one's. Families of one convention pass here (another base model is warned of:
+    :func:`warn_other_base`)."""
     recorded = _description(adapter).get("family")
     if not isinstance(recorded, str):
         return
@@ -276,7 +277,7 @@ def check_adapter_family(adapter, folder: Path, family: ModelFamily | None) -> N
         trained, model = family_for(recorded), family or family_for(str(read_config(folder).get("model_type")))
     except OptionError:  # a family this version does not know, or a model of none: nothing to compare
         return
-    if trained.name != model.name:
+    if trained.normalized_to != model.normalized_to:
         raise AdapterError(f"{adapter}: the adapter was trained on a {trained.name} model, which writes boxes {_convention(trained)}, "
                            f"but {folder} is a {model.name} model, which writes them {_convention(model)}: its boxes would be "
                            f"misread; load it onto a {trained.name} model, or train one on this model (rau train build-pairs --model {folder}, then sft)")
