@@ -55,6 +55,10 @@ def test_a_reasoning_models_thinking_is_not_read_as_its_answer(shared_data, tmp_
     ('Looking at {"label": "fetal head", "present": false}...</think>\n[{"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}]', True, []),
     ('<think>It is {"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}, or is it', None,
      ["missing from the answer", "cut off while thinking (<think> never closed); no answer", "no JSON in the answer"]),
+    # before: the issue "cut off while thinking ...; no answer" though the answer was read
+    ('[{"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}]\n<think>Let me double-check', True, []),
+    # before: the tags in another case were kept, and the thought's JSON read as the answer (present False)
+    ('<Think>hmm {"label": "fetal head", "present": false}</Think>[{"label": "fetal head", "present": true, "bbox_2d": [1, 1, 9, 9]}]', True, []),
 ])
 def test_thinking_opened_by_the_chat_template_or_cut_off_is_left_out_too(reply, present, issues):
     from rau.vlm.answers import parse_localization

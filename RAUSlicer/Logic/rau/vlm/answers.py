@@ -23,11 +23,11 @@ from rau.labels import normalize_name
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _OBJECT = re.compile(r"\{[^{}]*\}")
-_THOUGHT = (re.compile(r"<think>.*?</think>", re.DOTALL), re.compile(r"^.*</think>", re.DOTALL))
+_THOUGHT = (re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE), re.compile(r"^.*</think>", re.DOTALL | re.IGNORECASE))
 """A reasoning model's thinking before its answer: whole ``<think>`` blocks, then what comes before a ``</think>``
-whose ``<think>`` the chat template wrote. Left out as the model's own layout, not as a repair."""
-_THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL)
-"""A ``<think>`` never closed: the model was cut off while thinking, and no answer follows."""
+whose ``<think>`` the chat template wrote, the tags in any case. Left out as the model's own layout, not as a repair."""
+_THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
+"""A ``<think>`` never closed: the model was cut off while thinking (an answer before it is read)."""
 CUT_OFF_WHILE_THINKING = "cut off while thinking (<think> never closed); no answer"
 _TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d{1,9})\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)  # a tag of 10 digits or more is none
 _TRUE = {"true", "yes", "present", "visible", "1"}
@@ -212,7 +212,13 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
     """The JSON objects in an answer (list, single object, or wrapper), repairing common slips."""
     if not isinstance(text, str) or not text.strip():
         return [], ["empty answer"]
-    text, issues = _without_reasoning(text)
+    text, cut_off = _without_reasoning(text)
+    objects, issues = _objects_of(text)
+    return objects, ([CUT_OFF_WHILE_THINKING] if cut_off and not objects else []) + issues
+
+
+def _objects_of(text: str) -> tuple[list[dict], list[str]]:
+    """The JSON objects in an answer without its thinking (see :func:`_json_objects`), and what reading them repaired."""
     fenced = _FENCE.search(text)
     body = fenced.group(1) if fenced else text
     for candidate in (body, _outermost(body)):
@@ -221,7 +227,7 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
         for attempt, repaired in ((candidate, False), (_repair(candidate), True), (_close(_repair(candidate)), True)):
             objects = _objects_in(_loads(attempt))
             if objects is not None:
-                return objects, issues + (["answer needed JSON repairs"] if repaired else [])
+                return objects, ["answer needed JSON repairs"] if repaired else []
     objects = []
     for piece in _OBJECT.findall(body):
         value = _loads(piece)
@@ -229,17 +235,17 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
         if isinstance(value, dict):
             objects.append(value)
     if objects:
-        return objects, issues + ["malformed JSON; read the objects one by one"]
-    return [], issues + ["no JSON in the answer"]
+        return objects, ["malformed JSON; read the objects one by one"]
+    return [], ["no JSON in the answer"]
 
 
-def _without_reasoning(text: str) -> tuple[str, list[str]]:
+def _without_reasoning(text: str) -> tuple[str, bool]:
     """``text`` without a reasoning model's thinking (:data:`_THOUGHT`), which may quote labels and boxes that are not
-    its answer, and the issue of an answer cut off while thinking (:data:`_THINKING_CUT_OFF`; none otherwise)."""
+    its answer, and whether it was cut off while thinking (:data:`_THINKING_CUT_OFF`)."""
     for thought in _THOUGHT:
         text = thought.sub("", text)
     answer = _THINKING_CUT_OFF.sub("", text)
-    return answer, ([CUT_OFF_WHILE_THINKING] if answer != text else [])
+    return answer, answer != text
 
 
 def _loads(text: str):
