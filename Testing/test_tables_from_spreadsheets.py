@@ -100,3 +100,16 @@ def test_a_manifest_saved_with_tabs_in_utf16_or_as_a_workbook_is_refused_saying_
     assert main(["evaluate", str(manifest), "--json", str(tmp_path / "out" / "e.json")]) == 2
     assert re.search(f"{name}: {problem}", capsys.readouterr().err)
     assert manifest.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_a_utf32_table_is_called_so_and_a_colour_table_is_not_told_to_be_saved_as_csv(tmp_path):
+    """Before: UTF-32 text was called 'UTF-16 text', and a UTF-16 colour table (.txt, .ctbl) was told to be saved as
+    Excel's "CSV UTF-8"."""
+    for encoding, mark in (("utf-32", b""), ("utf-32-be", b"\x00\x00\xfe\xff")):
+        (tmp_path / "t.csv").write_bytes(mark + "value,name\r\n1,Leber\r\n".encode(encoding))
+        with pytest.raises(InputError, match=re.escape('t.csv: label table is UTF-32 text; save it as UTF-8 (Excel: "CSV UTF-8")') + "$"):
+            read_label_table(tmp_path / "t.csv")
+    for name in ("colours.txt", "colours.ctbl"):
+        (tmp_path / name).write_bytes("1 Leber 255 0 0 255\n".encode("utf-16"))
+        with pytest.raises(InputError, match=re.escape(f'{name}: label table is UTF-16 text (as Excel saves "Unicode Text"); save it as UTF-8') + "$"):
+            read_label_table(tmp_path / name)

@@ -136,7 +136,7 @@ def read_label_table(path) -> LabelSet:
         content = validation.bounded_bytes(path, MAX_TABLE_BYTES)
         if content is None:
             raise InputError(f"{path}: holds more than {MAX_TABLE_BYTES // 2**20} MiB, far more than a label table")
-        text = validation.table_text(content, path, "label table")
+        text = validation.table_text(content, path, "label table", spreadsheet=path.suffix.lower() in (".csv", ".tsv"))
         if path.suffix.lower() == ".json":
             pairs = parse_json(text, object_pairs_hook=_JsonPairs)  # every key, also one given twice
             if not isinstance(pairs, _JsonPairs) or not all(isinstance(v, str) for _, v in pairs):

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 
 from rau.errors import InputError
 
+UTF32_MARKS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+"""The bytes UTF-32 text starts with (checked first: UTF-32's little-endian mark starts as UTF-16's does)."""
+
 UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 """The bytes UTF-16 text starts with (Excel's "Unicode Text")."""
 
@@ -16,11 +19,15 @@ ZIP_MARK = b"PK\x03\x04"
 """The bytes a zip file starts with, as a spreadsheet workbook (.xlsx, .ods) does."""
 
 
-def table_text(content: bytes, path, what: str, whole: bool = True) -> str:
+def table_text(content: bytes, path, what: str, whole: bool = True, spreadsheet: bool = True) -> str:
     """A table's text: UTF-8, a leading byte-order mark dropped (``whole`` False: the start of a longer file, a
-    character cut at its end left out). UTF-16 text, a spreadsheet workbook and another encoding are refused saying so."""
+    character cut at its end left out). UTF-32 or UTF-16 text, a spreadsheet workbook and another encoding are refused
+    saying so; ``spreadsheet``: the table is one a spreadsheet saves (a CSV), so Excel's "CSV UTF-8" is advised too."""
+    excel = ' (Excel: "CSV UTF-8")' if spreadsheet else ""
+    if content.startswith(UTF32_MARKS):
+        raise InputError(f"{path}: {what} is UTF-32 text; save it as UTF-8{excel}")
     if content.startswith(UTF16_MARKS):
-        raise InputError(f'{path}: {what} is UTF-16 text (as Excel saves "Unicode Text"); save it as UTF-8 (Excel: "CSV UTF-8")')
+        raise InputError(f'{path}: {what} is UTF-16 text (as Excel saves "Unicode Text"); save it as UTF-8{excel}')
     if content.startswith(ZIP_MARK):
         raise InputError(f'{path}: {what} is a spreadsheet workbook (such as .xlsx), not text; save it as "CSV UTF-8"')
     try:
