@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from rau.image import GeometryError, Image, orient_lps, resample_to, single_precision
+from rau.image import GeometryError, Image, orient_lps, resample_mask, resample_to, single_precision
 
 
 def oblique_volume() -> Image:
@@ -137,3 +137,19 @@ def test_voxel_order_finds_the_flips_and_transposes_between_two_orders_of_one_gr
     assert np.array_equal(in_voxel_order(image.array, *found), other.array)
     shifted = Image(other.array, other.spacing, tuple(np.add(other.origin, (0.0, 0.0, 1.0))), other.direction)
     assert voxel_order(image, shifted) is None  # other voxel centres: nothing to reorder into
+
+
+def test_a_mask_on_a_grid_lined_up_with_the_reference_is_placed_as_resampling_places_it():
+    """A Slicer segment is cropped to its voxels on the volume's own grid: placed there directly (a whole 512 x 512
+    grid is not resampled per segment read), with the voxels nearest-neighbour resampling gives, also where the
+    mask reaches beyond the reference and on a turned grid."""
+    rng = np.random.default_rng(0)
+    turned = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    for direction in (np.diag([-1.0, 1.0, 1.0]), turned):
+        reference = Image.from_grid(np.zeros((7, 20, 30)), (0.7, 0.9, 2.5), (10.0, -5.0, 3.0), direction, ndim=3)
+        offset = np.array([-3, 12, 4])  # voxels along i, j, k: beyond the reference's first columns
+        origin = np.array(reference.origin) + reference.direction @ (offset * np.array(reference.spacing))
+        mask = Image.from_grid((rng.random((5, 9, 8)) > 0.5).astype(np.uint8), reference.spacing, tuple(origin), reference.direction, ndim=3)
+        resampled = resample_to(mask, reference, labels=True).array > 0
+        assert resampled.any()
+        np.testing.assert_array_equal(resample_mask(mask, reference), resampled)

@@ -369,7 +369,29 @@ def resample_mask(mask: Image, reference: Image) -> np.ndarray:
     """The non-zero voxels of ``mask`` (on its own grid) as a boolean array on ``reference``'s grid: nearest neighbour in
     physical space (:func:`resample_to`), the same grid copied as it is. How a segmentation file's masks and a
     Slicer segment's are read onto an image, so the command line and the Slicer module take the same voxels."""
+    pasted = _pasted(mask, reference)
+    if pasted is not None:
+        return pasted
     return resample_to(mask.with_array((mask.array != 0).astype(np.uint8)), reference, labels=True).array > 0
+
+
+def _pasted(mask: Image, reference: Image) -> np.ndarray | None:
+    """What :func:`resample_mask` gives for two volumes whose grids line up voxel for voxel (the same spacing and
+    axes, origins a whole number of voxels apart: a Slicer segment cropped to its voxels), by placing the mask's
+    voxels instead of resampling the whole grid; None for other grids."""
+    if mask.ndim != 3 or reference.ndim != 3 or not (np.allclose(mask.spacing, reference.spacing, rtol=1e-6, atol=0)
+                                                     and np.allclose(mask.direction, reference.direction, rtol=0, atol=1e-6)):
+        return None
+    shift = reference.direction.T @ (np.array(mask.origin) - np.array(reference.origin)) / np.array(reference.spacing)
+    if not np.allclose(shift, np.rint(shift), rtol=0, atol=1e-3):
+        return None
+    start = np.rint(shift).astype(int)[::-1]  # (k, j, i), as the arrays
+    low = np.maximum(start, 0)
+    high = np.minimum(start + np.array(mask.shape), np.array(reference.shape))
+    pasted = np.zeros(reference.shape, dtype=bool)
+    if np.all(high > low):
+        pasted[tuple(map(slice, low, high))] = mask.array[tuple(map(slice, low - start, high - start))] != 0
+    return pasted
 
 
 def common_frame(image: Image, other: Image) -> tuple[Image, Image]:
