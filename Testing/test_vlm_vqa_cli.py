@@ -143,7 +143,7 @@ def test_a_pair_that_cannot_be_asked_is_reported_failed_and_the_others_are_score
     failed = [record for record in document["records"] if record["task"] == "error"]
     assert len(failed) == 1 and "is 3D but the target '001_HC.png' is 2D" in failed[0]["error"] and document["summary"]["failed_pairs"] == 1
     assert document["summary"]["presence_questions"] == 2  # the two good pairs were asked
-    assert "failed: 001_HC.png with image.nii.gz: reference 'image.nii.gz' is 3D" in capsys.readouterr().err
+    assert f"failed: 001_HC.png with image.nii.gz: reference '{ct / 'image.nii.gz'}' is 3D" in capsys.readouterr().err
 
 
 def test_the_truth_meets_the_reference_as_in_engine_mode(shared_data, tmp_path, capsys):
