@@ -52,8 +52,9 @@ def test_the_searched_starts_of_a_turned_scene_are_the_turned_starts(ct_pair):
 
 
 def test_a_turned_scene_gets_the_answer_of_the_scene_as_stored(ct_pair, shared_data):
-    """CT of one subject onto another's: before, the liver found in the turned scene overlapped the one found in
-    the stored scene by Dice 0.55 (0.46 against the truth instead of 0.79)."""
+    """CT of one subject onto another's: the liver found in the turned scene overlapped the one found in the stored
+    scene by Dice 0.55 (0.46 against the truth instead of 0.79), 0.96 once the starts were searched along the image's
+    own axes (the optimizers' parameters are tied to the world's axes); a volume is registered in its target's frame now."""
     reference, labels, target = ct_pair
     rotation = turning(30, 20)
     answers = []
@@ -62,4 +63,4 @@ def test_a_turned_scene_gets_the_answer_of_the_scene_as_stored(ct_pair, shared_d
         segmentation = Segmentation.from_label_map(Image.from_sitk(place(labels)))
         request = Request([Reference(Image.from_sitk(place(reference)), segmentation, "A")], Image.from_sitk(place(target)), ["label_5"])
         answers.append(create_engine("registration", {}).run(request).get("label_5").mask)
-    assert dice(*answers) > 0.9
+    assert dice(*answers) >= 0.99

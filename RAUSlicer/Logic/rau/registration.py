@@ -6,7 +6,8 @@ is restricted to the reference's labelled anatomy plus a margin (``moving_focus`
 scan covers much more than the labels. A 2D picture is framed on its anatomy by the
 operator, so all of it is context (on the angiograms the mask cost 0.02 Dice). Volumes are
 registered in LPS voxel order (:func:`rau.image.orient_lps`, a lossless reordering), so one
-scan stored in another voxel order by another converter gets the same answer.
+scan stored in another voxel order by another converter gets the same answer, and in the target's own
+frame (:mod:`rau.scene_frame`), so a scene turned as a whole gets the same answer.
 
 1. **Global initialization**: several starting similarity transforms (headers,
    grid centres, foreground centroids and a translation search for volumes, centred
@@ -47,6 +48,7 @@ import SimpleITK as sitk
 from rau.errors import InputError
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.long_scan import long_scan_placement
+from rau.scene_frame import in_frame, target_rotation, to_world, without_header_noise
 from rau.validation import blank_image_problem, itk_warnings_off
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
 
@@ -132,6 +134,9 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     if moving_focus is not None:
         moving_focus = orient_lps_mask(moving, moving_focus)
     fixed, moving = without_outliers(orient_lps(fixed)), without_outliers(orient_lps(moving))
+    rotation = target_rotation(fixed)
+    if rotation is not None:  # registered in the target's own frame (rau.scene_frame)
+        fixed, moving = in_frame(fixed, rotation), in_frame(moving, rotation)
     labels = moving_focus
     if fixed.ndim == 2:
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
@@ -170,6 +175,7 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     # The ranking score judges the labelled anatomy, in 2D too: how alike the images are around the labels.
     around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
     similarity = correlation(finest.fixed, finest.moving, transform, around_labels, absolute)
+    transform = transform if rotation is None else to_world(transform, rotation)
     return Registration(transform, similarity, time.perf_counter() - started)
 
 
@@ -359,7 +365,7 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
     """The ``starts`` translations around ``offset`` with the best coarse metric."""
     dimension = fixed.GetDimension()
     coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
-    axes = np.round(np.reshape(moving.GetDirection(), (dimension, dimension)), 6)  # header noise of 1e-16 ignored
+    axes = without_header_noise(np.reshape(moving.GetDirection(), (dimension, dimension)))
     step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)  # along each voxel axis
     method = _method()
     grid = np.arange(-settings.search_steps, settings.search_steps + 1)
