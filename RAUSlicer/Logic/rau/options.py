@@ -2,8 +2,10 @@
 
 :class:`EngineOptions` is that table. The command line (:mod:`rau.commands.engine_options`
 makes one ``--flag`` per field), the Slicer panel, the benchmarks and every engine's
-``from_options`` build or read this one object; nothing else writes an option name or a
-default. An unknown key, a value of the wrong type or one out of range raises
+``from_options`` build or read this one object; nothing else writes a default, and other
+modules name options only to pick some of them: which each engine reads (:data:`rau.engines.ENGINE_OPTIONS`,
+checked against the engines' ``from_options`` by Testing/test_engine_options_read.py) and which a server's client
+may set (:data:`rau.serve.options.CLIENT_OPTIONS`). An unknown key, a value of the wrong type or one out of range raises
 :class:`rau.errors.OptionError` naming the option.
 
 To add an option, add one field below with :func:`option` (default, help, and ``choices``,

@@ -38,7 +38,8 @@ ENGINE_OPTIONS = {
 """The engine options (:class:`rau.options.EngineOptions`) each engine reads: SAM2's, a VLM's, registration's (every
 engine registers its references to rank them, so each reads ``deformable``; ``fusion`` only where registration's
 labels are fused), and ``slice_margin`` where a localizer bounds what SAM2 tracks. The command line warns of an option
-given that the chosen engine does not read, or not with the other options given (:func:`unused_options`)."""
+given that the chosen engine does not read, or not with the other options given (:func:`unused_options`).
+Testing/test_engine_options_read.py checks each entry against what the engine's ``from_options`` reads."""
 
 
 def engine_class(name: str) -> type[Engine]:
