@@ -194,6 +194,18 @@ def test_the_shell_defaults_are_the_cores():
     assert written["lowConfidence"] == {LOW_CONFIDENCE}
 
 
+def test_the_shell_names_no_engine_but_in_its_defaults():
+    """Before, the self-test ran and checked the engine "registration" written as a literal, beside the defaults the
+    test above guards. Every other file of the shell imports rau when it runs: it names an engine as rau does
+    (``DEFAULT_ENGINE``), never as a literal."""
+    from rau.engines import ENGINES
+
+    for path in SHELL_FILES[1:]:
+        literals = {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        assert not literals & set(ENGINES), f"{path.name} writes an engine name: {sorted(literals & set(ENGINES))}"
+
+
 SLICER_PYTHON = {"5.8": (3, 9), "5.10": (3, 12), "5.12": (3, 12)}
 """The Python each Slicer release ships (Slicer's SuperBuild/External_python.cmake at its tag)."""
 

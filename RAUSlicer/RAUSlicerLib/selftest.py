@@ -33,6 +33,7 @@ class RAUSlicerTest(ScriptedLoadableModuleTest):
         from RAUSlicer import RAUSlicerLogic, importRau
 
         importRau()
+        from rau.engines import DEFAULT_ENGINE
         from rau.mrml import image_from_volume_node, read_rau_tag, segmentation_from_node
 
         self.delayDisplay("Loading the chest CT and its segmentation")
@@ -52,9 +53,9 @@ class RAUSlicerTest(ScriptedLoadableModuleTest):
         # the target's voxels are the reference's, so the reference masks are the stored truth on its grid
         truth = segmentation_from_node(referenceSegmentation, image_from_volume_node(reference))
 
-        self.delayDisplay("Running the registration engine")
+        self.delayDisplay(f"Running the {DEFAULT_ENGINE} engine")
         logic = RAUSlicerLogic()
-        output = logic.process(reference, referenceSegmentation, target, engineName="registration")
+        output = logic.process(reference, referenceSegmentation, target, engineName=DEFAULT_ENGINE)
         self.assertEqual(output.GetName(), "moved CT segmentation")
         targetImage = image_from_volume_node(target)
         found = segmentation_from_node(output, targetImage)
@@ -64,7 +65,7 @@ class RAUSlicerTest(ScriptedLoadableModuleTest):
             dice = 2 * np.logical_and(a, b).sum() / max(1, a.sum() + b.sum())
             self.delayDisplay(f"{name}: Dice {dice:.3f}")
             self.assertGreater(dice, minimum)
-        self.assertEqual(read_rau_tag(output, "right lung")["engine"], "registration")
+        self.assertEqual(read_rau_tag(output, "right lung")["engine"], DEFAULT_ENGINE)
 
         self.delayDisplay("Re-prompting the right lung with one point (every engine keeps a session)")
         from rau.engines.base import Prompt
