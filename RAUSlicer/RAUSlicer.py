@@ -43,6 +43,14 @@ KEPT_SESSIONS = 4
 PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
                  "vlmAdapter": "vlm_adapter"}
 """Parameter-node field -> ``rau.options.EngineOptions`` field it sets (the panel's defaults are the core's)."""
+DEVICES = ("auto", "cpu", "cuda", "mps")
+"""The device combo's usual items."""
+
+
+def deviceChoices(device):
+    """The device combo's items for the parameter node's ``device``: :data:`DEVICES`, and ``device`` too when it is
+    another one (``cuda:1``), so that the combo shows the device Run uses ("" is auto)."""
+    return [*DEVICES, device] if device and device not in DEVICES else list(DEVICES)
 
 
 def importRau():
@@ -259,8 +267,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.ui.updateButton.toolTip = f"Re-run the selected segment from the placed points/box ({UPDATE_SHORTCUT})"
         self.ui.progressBar.hide()
         self.ui.cancelButton.hide()
-        for device in ("auto", "cpu", "cuda", "mps"):
-            self.ui.deviceComboBox.addItem(device)
+        self._listDevices("")
         self._showOptionDefaults()
         self._fillEngineCombo()
 
@@ -348,6 +355,8 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         p = self._parameterNode
         for combo, value in ((self.ui.engineComboBox, p.engine), (self.ui.deviceComboBox, p.device or "auto")):
             wasBlocked = combo.blockSignals(True)  # showing is no user choice
+            if combo is self.ui.deviceComboBox:
+                self._listDevices(value)
             self._selectComboData(combo, value)
             combo.blockSignals(wasBlocked)
         self._showEngineStatus()
@@ -392,6 +401,15 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         """Why the chosen engine cannot run here ('' when it can)."""
         combo = self.ui.engineComboBox
         self.ui.engineStatusLabel.text = self._engineReasons.get(combo.itemData(combo.currentIndex), "")
+
+    def _listDevices(self, device):
+        """Give the device combo the items of :func:`deviceChoices` for ``device`` (unchanged when it has them)."""
+        combo = self.ui.deviceComboBox
+        items = deviceChoices(device)
+        if [combo.itemText(index) for index in range(combo.count)] != items:
+            combo.clear()
+            for item in items:
+                combo.addItem(item)
 
     @staticmethod
     def _selectComboData(combo, value):

@@ -281,3 +281,16 @@ def panel_dialogs(monkeypatch, timer):
     monkeypatch.setattr(slicer.util, "errorDisplay", lambda text, **_: shown.append(("error", text)))
     monkeypatch.setattr(slicer.util, "warningDisplay", lambda text, **_: shown.append(("warning", text)))
     return shown
+
+
+@pytest.mark.parametrize("device", ["", "auto", "cpu", "cuda", "mps", "cuda:1", "cuda:12"])
+def test_the_device_combo_can_show_every_device_a_parameter_node_holds(device):
+    """Before, the combo listed auto, cpu, cuda and mps only: a parameter node's cuda:1 (a valid device) had no item, so
+    the panel kept showing its previous device while Run used cuda:1. Each of its items is a device rau takes."""
+    from rau.validation.options import device_name
+
+    choices = load_rauslicer().deviceChoices(device)
+    assert choices[:4] == ["auto", "cpu", "cuda", "mps"]
+    assert (device or "auto") in choices
+    assert len(choices) == (4 if device in ("", "auto", "cpu", "cuda", "mps") else 5)
+    assert [device_name(choice) for choice in choices] == choices
