@@ -395,13 +395,13 @@ def corrected_job(client: Client, halves, overwrite: bool = False) -> str:
 def test_a_bug_in_a_request_answers_500_with_its_reason_and_the_connection_stays_usable(server, tmp_path, monkeypatch):
     """Before: a correction that raised anything but bad input answered a bare "Internal Server Error" and dropped the
     connection, so the client's next request failed with "did not answer" (Connection reset)."""
-    import rau.serve.app
+    import rau.serve.session_routes
 
     client = Client(server[0])
     reference, target, table = write_two_halves(tmp_path)
     job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
     client.wait(job)
-    monkeypatch.setattr(rau.serve.app, "correct", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(rau.serve.session_routes, "correct", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(ServerError, match=r"internal error \(RuntimeError: boom\)") as failed:
         client.reprompt(job, "right", {"points": [[20, 30, 0]], "labels": [1]})
     assert failed.value.status == 500

@@ -405,10 +405,10 @@ def test_simultaneous_corrections_each_answer_their_own_version(server, tmp_path
     """Before: an answer read the job's version after letting go of its lock, so two answers could carry one number."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from rau.serve import app as app_module
+    from rau.serve import session_routes
 
-    packing = app_module.encode_mask
-    monkeypatch.setattr(app_module, "encode_mask", lambda mask: time.sleep(0.02) or packing(mask))  # large masks take a while
+    packing = session_routes.encode_mask
+    monkeypatch.setattr(session_routes, "encode_mask", lambda mask: time.sleep(0.02) or packing(mask))  # large masks take a while
     url, _ = server
     reference, target, table = write_two_halves(tmp_path)
     job = Client(url).submit(target, [reference], options={"deformable": False}, label_table=table)

@@ -1,6 +1,9 @@
 """``rau serve``: the engines behind HTTP (FastAPI + uvicorn), models warm, sessions on the server.
 
-Modules: :mod:`~rau.serve.app` (routes), :mod:`~rau.serve.jobs` (a queue per device),
+Modules: :mod:`~rau.serve.app` (the server's state and app), :mod:`~rau.serve.job_routes` and
+:mod:`~rau.serve.session_routes` (routes), :mod:`~rau.serve.guard` (token, API version, body size),
+:mod:`~rau.serve.refusals` (errors' HTTP statuses), :mod:`~rau.serve.device_wait` (a correction's wait for its
+device), :mod:`~rau.serve.jobs` (a queue per device),
 :mod:`~rau.serve.runs` (each server's job folders in a work folder several may share),
 :mod:`~rau.serve.sessions` (correction sessions with idle expiry and bounds),
 :mod:`~rau.serve.security` (bind address, token, work-folder confinement),

@@ -1,6 +1,6 @@
-"""The ``rau serve`` HTTP API (FastAPI): info, jobs, outputs and correction sessions under ``/v1``."""
+"""The ``rau serve`` application: the server's state (:class:`Server`), the app that serves it (:func:`create_app`;
+its routes are :mod:`rau.serve.job_routes` and :mod:`rau.serve.session_routes`) and :func:`serve`."""
 
-import asyncio
 import contextlib
 import functools
 import importlib.util
@@ -8,44 +8,24 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import rau
 from rau.engines import DEFAULT_ENGINE, ENGINES, engine_class
-from rau.errors import InputError, UnavailableError, failure_reason
+from rau.errors import UnavailableError
 from rau.options import EngineOptions
-from rau.result import Result
-from rau.serve.client import API_HEADER, API_VERSION, OUTPUT_KINDS, version_mismatch_message
+from rau.serve.client import API_VERSION
 from rau.serve.idle import StalledBodyTimeout
-from rau.serve.jobs import LOG, DeviceQueues, EngineCache, Job, ServerStopping
+from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping
 from rau.serve.options import options_from_json
+from rau.serve.refusals import REFUSALS, NotFound, QueueFull
 from rau.serve.runs import remove_stopped_runs, start_run
-from rau.serve.security import authorized, confined, valid_id
-from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionGone, SessionStore, WRITTEN_ELSEWHERE, correct, read_correction
-from rau.serve.uploads import MAX_FILES, MAX_REFERENCES, Upload, form_spec, parse_spec, read_uploads
-from rau.serve.wire import encode_mask
-from rau.session import inside_points_warning, unchanged_reason
+from rau.serve.security import confined, valid_id
+from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionStore
+from rau.serve.uploads import Upload, read_uploads
 from rau.user_warnings import collected_warnings
-
-CORRECTIONS = ("reprompt", "propagate", "undo", "edit", *WRITTEN_ELSEWHERE)
-CORRECTION_THREADS = 8
-"""Corrections that need the device take at most this many worker threads; the others wait for one without holding
-any (before, some forty corrections waiting for a device busy with a job held every worker thread, and cancelling
-that job, ``/v1/info`` and downloads waited until it ended)."""
-OVERWRITE_FIELD = '"overwrite": true'
-"""How a reprompt takes other structures' voxels (said when its answer leaves out inside points)."""
-
-
-class QueueFull(RuntimeError):
-    """A job submitted while ``max_queued_jobs`` wait already (503, before its upload is read)."""
-
-
-class NotFound(LookupError):
-    """A job, a job's output or a session action that does not exist (404); any other lookup that fails is a bug (500)."""
 
 
 @dataclass
@@ -205,272 +185,26 @@ def resolved_device(requested: str | None) -> str:
 
 
 def create_app(config: ServerConfig | None = None):
-    """The FastAPI application; ``app.state.server`` holds the :class:`Server`."""
+    """The FastAPI application: the :class:`Server` (``app.state.server``), the :func:`~rau.serve.guard.guard` every
+    request passes, the refusals' statuses (:data:`~rau.serve.refusals.REFUSALS`), the job routes and the session routes."""
     from anyio import CapacityLimiter
-    from fastapi import FastAPI, HTTPException, Request
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import JSONResponse, Response
-    from starlette.requests import ClientDisconnect
+    from fastapi import FastAPI
+
+    from rau.serve.guard import guard
+    from rau.serve.job_routes import add_job_routes
+    from rau.serve.session_routes import CORRECTION_THREADS, add_session_routes
 
     server = Server(config or ServerConfig())
-    correction_threads = CapacityLimiter(CORRECTION_THREADS)
     app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
     app.state.server = server
+    app.state.correction_threads = CapacityLimiter(CORRECTION_THREADS)
     app.add_middleware(StalledBodyTimeout, seconds=server.config.upload_idle_seconds)
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if not authorized(request.headers.get("authorization"), server.config.token):
-            return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer <token>'"}, 401, {"WWW-Authenticate": "Bearer"})
-        client_version = request.headers.get(API_HEADER)
-        if client_version is not None and not (client_version.isascii() and client_version.isdigit() and len(client_version) <= 9):
-            shown = client_version if len(client_version) <= 40 else client_version[:40] + f"... ({len(client_version)} characters)"
-            return JSONResponse({"detail": f"{API_HEADER} must be a whole number (this server speaks API {API_VERSION}), got {shown!r}"}, 400)
-        if client_version is not None and int(client_version) != API_VERSION:
-            return JSONResponse({"detail": version_mismatch_message(int(client_version), API_VERSION, str(request.base_url))}, 426)
-        if request.method in ("POST", "PUT"):
-            length = request.headers.get("content-length")
-            if "transfer-encoding" in request.headers:  # a body of unknown size; beside a Content-Length the chunks count
-                return JSONResponse({"detail": "send a Content-Length header, not a chunked body"}, 411)
-            if int(length or 0) > server.config.max_upload_bytes:
-                return JSONResponse({"detail": too_large(int(length), server.config.max_upload_bytes)}, 413)
-        try:
-            return await call_next(request)
-        except ClientDisconnect:  # the client went away before its request was read (logged where its body stopped)
-            return Response(status_code=400)
-        except Exception as error:  # a bug: its reason to the client, as a failed job's, and its traceback to the log
-            LOG.error("%s %s failed:\n%s", request.method, request.url.path, traceback.format_exc())
-            return JSONResponse({"detail": failure_reason(error)}, 500)
-
-    @app.exception_handler(ValueError)
-    async def bad_input(request, error):
-        return JSONResponse({"detail": str(error)}, 422)
-
-    @app.exception_handler(UnavailableError)
-    async def unavailable(request, error):  # a model or the VLM server cannot be used now: not the client's input
-        return JSONResponse({"detail": str(error)}, 503)
-
-    @app.exception_handler(SessionGone)
-    async def session_gone(request, error):
-        return JSONResponse({"detail": str(error)}, 410)
-
-    @app.exception_handler(ServerStopping)
-    @app.exception_handler(QueueFull)
-    async def busy(request, error):
-        return JSONResponse({"detail": str(error)}, 503)
-
-    @app.exception_handler(NotFound)
-    async def not_found(request, error):
-        return JSONResponse({"detail": str(error.args[0]) if error.args else "not found"}, 404)
-
-    @app.get("/v1/info")
-    def info():
-        return server.info()
-
-    @app.post("/v1/jobs", status_code=202)
-    async def submit(request: Request):
-        server.queues.check_taking()  # before the upload is received
-        with server.waiting_place():  # so is a full queue
-            form = await whole_form(request)
-            try:
-                spec = parse_spec(form_spec(form), server.config.engine)
-                uploads = [Upload(key, value.filename, value.file) for key, value in form.multi_items() if hasattr(value, "file")]
-                job = await run_in_threadpool(server.submit, spec, uploads)
-            finally:
-                await form.close()
-        return job.record()
-
-    @app.get("/v1/jobs/{job_id}")
-    async def job_state(job_id: str, wait: float = 0.0):
-        """The job's record; with ``wait`` (seconds, at most 10) answer as soon as it ends or when the time is up.
-        Waiting holds no thread, so long polls never hold up other requests."""
-        job = server.job(job_id)
-        deadline = time.monotonic() + min(max(wait, 0.0), 10.0)
-        while not job.finished.is_set() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        return await run_in_threadpool(server.job_record, job)  # a summary of large masks takes a while: not on the event loop
-
-    @app.post("/v1/jobs/{job_id}/cancel")
-    def cancel(job_id: str):
-        job = server.job(job_id)
-        server.queues.cancel(job)
-        return server.job_record(job)
-
-    @app.get("/v1/jobs/{job_id}/files/{kind}")
-    def download(job_id: str, kind: str):
-        job = server.job(job_id)
-        if kind not in OUTPUT_KINDS or (kind == "seg_nrrd" and not job.seg_nrrd):
-            raise NotFound(f"job {job_id} has no output {kind!r}")
-        if job.state in ("queued", "running"):
-            raise HTTPException(409, f"job {job_id} is {job.state}; outputs exist once it is done")
-        if job.state != "done":
-            raise HTTPException(409, f"job {job_id} {ended(job)}; it has no outputs")
-        name, content = job.output_file(kind)
-        return Response(content, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    def check_session_open(session_id: str) -> None:
-        """A job's session opens when the job is done: before, say so (409), not that there is no session; a job
-        cancelled or failed has none (410)."""
-        job = server.jobs.get(session_id)
-        if job is not None and not job.finished.is_set():
-            raise HTTPException(409, f"job {session_id} is {job.record()['state']}; its correction session opens when it is done")
-        if job is not None and job.state != "done":
-            raise SessionGone(f"job {session_id} {ended(job)}; it has no correction session")
-
-    @app.post("/v1/sessions/{session_id}/{action}")
-    async def correction(session_id: str, action: str, body: dict):
-        if action not in CORRECTIONS:
-            raise NotFound(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
-        deadline = time.monotonic() + server.config.device_wait_seconds
-        asked = await run_in_threadpool(read_asked, session_id, action, body)  # refused at once, not after a wait
-        if action in ("edit", *WRITTEN_ELSEWHERE):  # computes nothing, needs no device
-            return await run_in_threadpool(correct_now, session_id, action, *asked, None)
-        async with held_slot(correction_threads, server.config.device_wait_seconds):
-            return await run_in_threadpool(correct_now, session_id, action, *asked, max(0.0, deadline - time.monotonic()))
-
-    def read_asked(session_id: str, action: str, body: dict):
-        """The session's entry and the correction asked (structure name and what was given); refuses a session not
-        open (404, 409, 410) or a correction it cannot take (422)."""
-        check_session_id(session_id)
-        check_session_open(session_id)
-        entry = server.sessions.get(session_id)
-        name = body.get("structure")
-        if not isinstance(name, str):
-            raise InputError("give the structure's name as 'structure'")
-        return (entry, *read_correction(entry, action, name, body))
-
-    def correct_now(session_id: str, action: str, entry, name: str, given, device_wait: float | None):
-        """Apply one correction read by :func:`read_asked`, waiting at most ``device_wait`` seconds for the job's device
-        (None: an edit, gave_way or gave_up, which need none)."""
-        job = server.jobs.get(session_id)
-        if job is None:  # forgotten while the correction waited for a slot (beyond --max-jobs, once its session closed)
-            raise closed_while_waiting(session_id)
-        device = contextlib.nullcontext() if device_wait is None else held(server.queues.device_lock(job.device), device_wait, server.config.device_wait_seconds)
-        with device, job.lock:  # an edit, gave_way or gave_up computes nothing; downloads wait for the correction, never half of it
-            session = None if job.result is None else job.result.session  # closing the session (a DELETE, expiry) may take it from the result at any time
-            if session is None:
-                raise closed_while_waiting(session_id)
-            started, before = time.perf_counter(), entry.result.get(name).mask
-            items = correct(entry, action, name, given)
-            seconds = time.perf_counter() - started
-            written = entry.result.get(name)  # as the downloads hold it (given way to the others unless overwrite)
-            unchanged = action == "reprompt" and unchanged_reason(session, before, written)
-            job.version += 1
-            version = job.version  # read here: a correction just after would give its own number to both answers
-        rows = Result(entry.result.target, items, entry.result.engine).summary()
-        answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
-        said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.held_by_others(name), entry.result.engine, None if given[1] else OVERWRITE_FIELD)
-        return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:],
-                "warnings": [said] if said else [], "unchanged": unchanged or ""}
-
-    def closed_while_waiting(session_id: str) -> SessionGone:
-        """The session closed while a correction waited for a slot or the device, with the reason the store knows."""
-        return SessionGone(f"while the correction waited, session {session_id} {server.sessions.closed_reason(session_id) or 'was closed'}")
-
-    @app.delete("/v1/sessions/{session_id}")
-    def close_session(session_id: str):
-        check_session_id(session_id)
-        check_session_open(session_id)
-        server.sessions.remove(session_id)
-        return {"closed": session_id}
-
+    app.middleware("http")(guard)
+    for error, handler in REFUSALS.items():
+        app.add_exception_handler(error, handler)
+    add_job_routes(app)
+    add_session_routes(app)
     return app
-
-
-def ended(job) -> str:
-    """How a job that gave no result ended: ``was cancelled`` or ``failed``."""
-    return "was cancelled" if job.state == "cancelled" else "failed"
-
-
-def check_session_id(session_id: str) -> None:
-    """Refuse (404) an id no server issues: a session has its job's id. A well-formed one this server does not know may
-    be from before it restarted: :meth:`SessionStore.get` answers it 410, as a closed one."""
-    if not valid_id(session_id):
-        raise NotFound(f"no session {session_id}: a session has its job's id, 32 lowercase hex digits")
-
-
-def too_large(length: int, limit: int) -> str:
-    """Why an upload of ``length`` bytes is refused: in MiB, or in bytes where both round to the same MiB."""
-    size, most = f"{length / 2**20:.1f} MiB", f"{limit / 2**20:.1f} MiB"
-    if size == most:
-        size, most = f"{length} bytes", f"{limit} bytes"
-    return f"upload of {size} exceeds the server's limit of {most}"
-
-
-async def whole_form(request):
-    """The job's multipart form; refuses one with more files than :data:`MAX_REFERENCES` references take with their
-    tables (:data:`MAX_FILES`), and one whose body ended before its closing boundary (the parser would take the parts
-    that came for all of them)."""
-    from starlette.exceptions import HTTPException  # what the form parser raises (FastAPI's is a kind of it)
-    from starlette.formparsers import parse_options_header  # python-multipart's, under either of its module names
-    from starlette.requests import Request
-
-    tail = b""
-
-    async def receive():
-        nonlocal tail
-        message = await request.receive()
-        tail = (tail + message.get("body", b""))[-1024:]
-        return message
-
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise HTTPException(415, f"send a job as a multipart/form-data form (its files and a 'spec' field of JSON), not "
-                                 f"{request.headers.get('content-type') or 'a body without a Content-Type'}")
-    try:
-        form = await Request(request.scope, receive).form(max_files=MAX_FILES, max_fields=8)
-    except HTTPException as error:
-        if "Too many files" in str(error.detail):  # starlette's words for its limits
-            raise InputError(f"at most {MAX_REFERENCES} references per job") from error
-        if "Part exceeded maximum size" in str(error.detail):
-            raise InputError(f"a form field sent without a file name is too long: {error.detail} (the 'spec' is a short "
-                             "JSON text; send each file with its file name)") from error
-        if "Maximum header size exceeded" in str(error.__context__ and error.__context__.__cause__):  # python-multipart's
-            raise InputError("a form part's header (its field name and file name) is over 4 KiB: send each file under a "
-                             "shorter name (the server names the files it keeps itself)") from error
-        raise
-    boundary = parse_options_header(request.headers.get("content-type", ""))[1].get(b"boundary")
-    if boundary and not tail.rstrip().endswith(b"--" + boundary + b"--"):
-        await form.close()
-        raise HTTPException(400, "the upload ended early (the form has no closing boundary); nothing was queued: send it again")
-    return form
-
-
-@contextlib.contextmanager
-def held(lock: threading.Lock, seconds: float, said_seconds: float):
-    """Hold ``lock``; answer 503 (nothing changed) when it is not free within ``seconds`` (``said_seconds``: the whole
-    wait the client was given)."""
-    if not lock.acquire(timeout=seconds):
-        raise device_busy(said_seconds)
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-@contextlib.asynccontextmanager
-async def held_slot(limiter, seconds: float):
-    """Hold one of ``limiter``'s tokens, waiting without a thread; answer as :func:`held` when none is free in ``seconds``."""
-    from anyio import WouldBlock, fail_after
-
-    try:
-        limiter.acquire_nowait()
-    except WouldBlock:
-        try:
-            with fail_after(seconds):
-                await limiter.acquire()
-        except TimeoutError:
-            raise device_busy(seconds) from None
-    try:
-        yield
-    finally:
-        limiter.release()
-
-
-def device_busy(seconds: float):
-    """The 503 of a correction that could not have the device within ``seconds``."""
-    from fastapi import HTTPException
-
-    return HTTPException(503, f"the device is busy with a job (waited {seconds:g} s); nothing was changed: try again in a moment")
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
