@@ -196,6 +196,11 @@ class Image:
 
     # --- geometry -----------------------------------------------------------------
     @property
+    def is_picture(self) -> bool:
+        """Whether this is a picture: a 2D image with no place of its own (no stored grid: PNG, JPEG ...), only its pixels."""
+        return self.ndim == 2 and self.stored is None
+
+    @property
     def shape(self) -> tuple[int, int, int]:
         """Array shape ``(k, j, i)``."""
         return self.array.shape
@@ -397,7 +402,7 @@ def _pasted(mask: Image, reference: Image) -> np.ndarray | None:
 def common_frame(image: Image, other: Image) -> tuple[Image, Image]:
     """The two images where they are compared: placed in the world (:meth:`Image.volume`), except two
     2D images of which one is a picture (it has no place): those stay in their plane frames."""
-    if image.ndim == other.ndim == 2 and (image.stored is None or other.stored is None):
+    if image.ndim == other.ndim == 2 and (image.is_picture or other.is_picture):
         return image, other
     return image.volume(), other.volume()
 
@@ -406,7 +411,7 @@ def as_loaded_in_slicer(picture: Image, spacing: tuple[float, float]) -> Image:
     """A picture (a 2D image with no place) placed where Slicer puts one it loads (origin 0, columns along L, rows
     along P) at ``spacing`` (columns, rows) mm; any other image as it is. For a Slicer segmentation drawn on the
     picture, which Slicer saves cropped to its segments: where its first voxel lies says where on the picture it is."""
-    if picture.ndim != 2 or picture.stored is not None:
+    if not picture.is_picture:
         return picture
     return Image.from_grid(picture.array, (*spacing, 1.0), (0.0, 0.0, 0.0), np.eye(3))
 
@@ -419,7 +424,7 @@ def plane_order(image: Image, other: Image) -> tuple[list[int], list[bool]] | No
     Two files of one slice may hold the same anatomy in different pixel orders (columns stored right to left, rows
     and columns swapped); registered as pictures, an organ on the left matched one on the right.
     """
-    if image.ndim != 2 or other.ndim != 2 or image.stored is None or other.stored is None:
+    if image.ndim != 2 or other.ndim != 2 or image.is_picture or other.is_picture:
         return None
     mine, theirs = image.volume().direction, other.volume().direction  # columns: where working i, j, k point
     if abs(mine[:, 2] @ theirs[:, 2]) < 0.99:  # not parallel planes: no pixel order matches

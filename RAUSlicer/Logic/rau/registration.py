@@ -195,10 +195,10 @@ class Level:
 
 
 def _upright_unless_turn_holds(levels: list["Level"], fits: list[tuple[sitk.Transform, float, bool]], settings: RegistrationSettings, better) -> sitk.Transform:
-    """The start with the best coarse mutual information, refined (:func:`_refined`). ``fits``: each start's
-    coarse fit, its mutual information and whether it started turned (2D, :attr:`RegistrationSettings.start_angles`). When the
-    winner started turned, the best unturned start is refined too and the turn is kept only if it still
-    has the better mutual information at the finest level.
+    """The start with the lowest coarse :func:`mutual_information_cost` (the highest mutual information), refined
+    (:func:`_refined`). ``fits``: each start's coarse fit, its cost and whether it started turned (2D,
+    :attr:`RegistrationSettings.start_angles`). When the winner started turned, the best unturned start is refined too
+    and the turn is kept only if its cost is still the lower at the finest level.
 
     A coarse grid sees the outline of the anatomy, which a turn can fit as well as the right pose (a chest
     X-ray's lungs turned 30 degrees matched one pair better on a 64 px grid and scored Dice 0.25 against
@@ -212,11 +212,11 @@ def _upright_unless_turn_holds(levels: list["Level"], fits: list[tuple[sitk.Tran
         return transform
     upright = _refined(levels, min(unturned, key=lambda fit: fit[1])[0], settings, better)
     finest = levels[-1]
-    return transform if mutual_information(finest.fixed, finest.moving, transform) < mutual_information(finest.fixed, finest.moving, upright) else upright
+    return transform if mutual_information_cost(finest.fixed, finest.moving, transform) < mutual_information_cost(finest.fixed, finest.moving, upright) else upright
 
 
 def _coarse_fit(level: "Level", start: sitk.Transform, settings: RegistrationSettings, score) -> tuple[sitk.Transform, float]:
-    """``start`` optimized on the coarsest level, with its coarse mutual information; a volume's start is kept
+    """``start`` optimized on the coarsest level, with its coarse :func:`mutual_information_cost`; a volume's start is kept
     as it is when the fit does not raise ``score`` (the correlation at the finest level; strictly, a slab's too).
 
     A volume's start comes from the headers, which can be exactly right (a copy moved in its header: the coarse
@@ -226,7 +226,7 @@ def _coarse_fit(level: "Level", start: sitk.Transform, settings: RegistrationSet
     fitted, information = linear_stage(level, _copy(start), settings)
     if start.GetDimension() == 2 or score(fitted) > score(start):
         return fitted, information
-    return start, mutual_information(level.fixed, level.moving, start)
+    return start, mutual_information_cost(level.fixed, level.moving, start)
 
 
 def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings, better) -> sitk.Transform:
@@ -392,7 +392,7 @@ def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
 
 
 def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sitk.Transform, float]:
-    """Optimize ``transform`` (similarity or affine) in place on one level; returns it and its final metric."""
+    """Optimize ``transform`` (similarity or affine) in place on one level; returns it and its :func:`mutual_information_cost`."""
     method = _method()
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=1.0, minStep=1e-4, numberOfIterations=settings.affine_iterations, gradientMagnitudeTolerance=1e-6
@@ -407,11 +407,12 @@ def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sit
         method.SetMetricMovingMask(level.focus)
     method.SetInitialTransform(transform, inPlace=True)
     method.Execute(level.fixed, level.moving)
-    return transform, mutual_information(level.fixed, level.moving, transform)
+    return transform, mutual_information_cost(level.fixed, level.moving, transform)
 
 
-def mutual_information(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
-    """Mattes mutual information (negated, lower is better) over every fixed voxel, reproducibly."""
+def mutual_information_cost(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
+    """ITK's Mattes metric over every fixed voxel, reproducibly: the mutual information negated, so lower is better
+    (0 where it cannot be evaluated)."""
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
     method.SetInterpolator(sitk.sitkLinear)

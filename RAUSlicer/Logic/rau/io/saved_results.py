@@ -267,21 +267,16 @@ def check_saved_grid(file: Path, target, option: str) -> None:
     grid = saved.geometry if saved is not None else read_image(file)
     if grid.same_grid(target) or (seg_nrrd and _on_voxels_of(grid, target)):
         return
-    size = "its pixel size (--target-spacing)" if _is_picture(target) else "its header"
+    size = "its pixel size (--target-spacing)" if target.is_picture else "its header"
     raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, grid.size[:grid.ndim]))} voxels of "
                      f"{_millimetres(grid.spacing[:grid.ndim])}) than this target ({' x '.join(map(str, target.size[:target.ndim]))} of "
                      f"{_millimetres(target.spacing[:target.ndim])}, or placed elsewhere); give the image this result was made on, with {size}")
 
 
-def _is_picture(target) -> bool:
-    """Whether ``target`` was read from a picture, whose pixel size is given, not read."""
-    return target.ndim == 2 and target.stored is None
-
-
 def _on_voxels_of(grid, target) -> bool:
     """Whether ``grid`` samples voxels of ``target``'s grid: the same spacing and axes, and an origin a whole number
     of voxels away (a ``.seg.nrrd`` cropped to its segments)."""
-    if _is_picture(grid) or _is_picture(target):
+    if grid.is_picture or target.is_picture:
         return False  # a picture has no place: only the same pixels (same_grid) are its voxels
     mine, theirs = common_frame(grid, target)
     axes = target.ndim
