@@ -158,7 +158,10 @@ def _ranking_details(ranked: list[tuple[Transfer, float]]) -> list[dict]:
 
 
 def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
-    """The one reference ranking every engine uses: the best expected result first, each with its score.
+    """The registration ranking of references: the best expected result first, each with its score. The registration
+    engine ranks by it, and so, through :meth:`RegistrationEngine.ranked_references`, do the SAM2 engines and the
+    ``rau`` and ``vlm-box`` engines; the vessels engine ranks by its own tree match instead
+    (:class:`rau.engines.vessels.VesselEngine`, whose ranking gives that match as both score and similarity).
 
     When some structure is held by :data:`rau.selection.MIN_REFERENCES` references or more, the score is the
     reference's agreement with the label consensus of all (:func:`rau.selection.consensus_scores`, seeded by
