@@ -170,7 +170,7 @@ def test_vote_and_staple_fusion_with_agreement():
     assert agreement == pytest.approx((1 + 0.75 + 1) / 3)
     staple, _ = fuse(masks, "staple")
     np.testing.assert_array_equal(staple.full(shape) > 0.5, expected)
-    with pytest.raises(ValueError, match="unknown fusion"):
+    with pytest.raises(ValueError, match=r"option fusion \(--fusion\): 'mean' is not one of local, vote, staple"):
         fuse(masks, "mean")
 
 

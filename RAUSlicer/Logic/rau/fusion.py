@@ -6,9 +6,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from rau.errors import OptionError
 from rau.label_transfer import SoftMask
-from rau.options import DEFAULT_FUSION, FUSION_METHODS
+from rau.options import DEFAULT_FUSION, checked_option
 
 WINDOW_FRACTION = 0.15
 """Local-similarity window: this share of the fused region's longest side (at least 2 voxels) each side of a voxel."""
@@ -34,8 +33,7 @@ def fuse(masks: list[SoftMask], method: str = DEFAULT_FUSION, target: np.ndarray
     ``warped`` (each reference image warped onto the target), both on the whole target grid.
     Whatever the method, a voxel at exactly one half goes the way of the first, best-ranked reference.
     """
-    if method not in FUSION_METHODS:
-        raise OptionError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
+    checked_option("fusion", method)
     if len(masks) == 1:
         return masks[0], 1.0
     region = union_region(masks)

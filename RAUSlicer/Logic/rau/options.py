@@ -124,6 +124,13 @@ def option_fields() -> tuple[dataclasses.Field, ...]:
     return dataclasses.fields(EngineOptions)
 
 
+def checked_option(name: str, value):
+    """``value`` checked as the option ``name`` (type, choices, minimum, check), as :class:`EngineOptions` checks it:
+    for an engine built without one (Python, the Slicer console); else :class:`OptionError` in the same words."""
+    spec = next(spec for spec in option_fields() if spec.name == name)
+    return _checked(name, value, typing.get_type_hints(EngineOptions)[name], spec.metadata)
+
+
 def flag(name: str) -> str:
     """The command-line spelling of an option: ``top_k`` -> ``--top-k``; a switch on by default is the flag that
     turns it off: ``deformable`` -> ``--no-deformable``."""

@@ -16,12 +16,11 @@ import numpy as np
 from rau.boxes import Box
 from rau.correction import attach_session
 from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, best_first, validate_request
-from rau.errors import OptionError
 from rau.fusion import fuse
 from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
-from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions
+from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions, checked_option
 from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
@@ -44,9 +43,8 @@ class RegistrationEngine(Engine):
 
     def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = DEFAULTS.top_k, fusion: str = DEFAULT_FUSION, keep_transfers: bool = False):
         """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
-        if top_k < 1:
-            raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
-        self.settings, self.top_k, self.fusion, self.keep_transfers = settings, top_k, fusion, keep_transfers
+        self.settings, self.keep_transfers = settings, keep_transfers
+        self.top_k, self.fusion = checked_option("top_k", top_k), checked_option("fusion", fusion)
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "RegistrationEngine":

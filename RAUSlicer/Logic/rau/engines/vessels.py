@@ -27,9 +27,9 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, ReferenceInputError, Request, best_first, validate_request
-from rau.errors import InputError, OptionError
+from rau.errors import InputError
 from rau.image import GeometryError
-from rau.options import DEFAULTS, EngineOptions
+from rau.options import DEFAULTS, EngineOptions, checked_option
 from rau.result import Result, StructureResult
 from rau.vessels.alignment import Alignment, align_tree, bend
 from rau.vessels.grid import WorkingGrid
@@ -70,9 +70,7 @@ class VesselEngine(Engine):
     corrects_others = True  # a piece traced into one segment leaves the segment that held it
 
     def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = DEFAULTS.deformable):
-        if top_k < 1:
-            raise OptionError(f"--top-k (top_k) must be at least 1, got {top_k}")
-        self.top_k, self.deformable = top_k, deformable
+        self.top_k, self.deformable = checked_option("top_k", top_k), deformable
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "VesselEngine":
