@@ -12,7 +12,7 @@ from rau.engines import Request
 from rau.engines.base import check_references, run_request, validate_request
 from rau.errors import InputError, OptionError, about
 from rau.io import read_image
-from rau.io.images import PICTURE_SUFFIXES, check_picture_output, check_picture_values
+from rau.io.images import check_picture_output, check_picture_values, without_pixel_size
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
 from rau.references import check_distinct_references, label_tables, load_reference, named_apart, reference_bank_entries
 from rau.user_warnings import collected_warnings
@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("segment", help="segment a target like the reference(s)")
     parser.add_argument("--reference", action="append", type=argument(non_empty_path, "--reference"), default=[], metavar="IMG", help="reference image (repeat for several)")
     parser.add_argument("--reference-labels", action="append", type=argument(non_empty_path, "--reference-labels"), default=[], metavar="SEG", help="its labels, in the same order")
-    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each 2D picture reference, in order: repeat the option, one value each")
+    parser.add_argument("--reference-spacing", action="append", type=argument(positive_number, "--reference-spacing"), default=[], metavar="MM", help="pixel size of each reference, or of each one without a pixel size of its own (a picture, or an NRRD or DICOM file that gives none), in order: repeat the option, one value each")
     parser.add_argument("--reference-bank", type=argument(non_empty_path, "--reference-bank"), metavar="CSV", help="CSV of references (image,labels[,pixel_spacing])")
     parser.add_argument("--label-table", type=argument(non_empty_path, "--label-table"), help="label table naming the values of the reference label maps (--reference and --reference-bank; a Slicer segmentation among them keeps its own segment names); a label map's sidecar table must name a value as it does, and gives the values it does not name their names and those it names without a colour their colours")
     parser.add_argument("--target", required=True, type=argument(non_empty_path, "--target"), help="target image (file or DICOM folder)",
@@ -68,18 +68,18 @@ def _bank_reference(row, label_table):
 
 
 def reference_spacings(args: argparse.Namespace) -> list[float | None]:
-    """Each ``--reference``'s pixel size: ``--reference-spacing`` gives one per reference, or one per picture
-    reference in order (a reference with a header has its own), or none."""
+    """Each ``--reference``'s pixel size: ``--reference-spacing`` gives one per reference, or one per reference without
+    a pixel size of its own (:func:`rau.io.images.without_pixel_size`) in order (one with a header has its own), or none."""
     given = list(args.reference_spacing)
-    pictures = [Path(reference).suffix.lower() in PICTURE_SUFFIXES for reference in args.reference]
     if not given or len(given) == len(args.reference):
         return given or [None] * len(args.reference)
+    pictures = [without_pixel_size(reference) is not None for reference in args.reference]
     if len(given) == sum(pictures):
         spacings = iter(given)
         return [next(spacings) if picture else None for picture in pictures]
     bank = "; a --reference-bank row gives its own in its pixel_spacing column" if args.reference_bank else ""
-    raise OptionError(f"give one --reference-spacing per --reference ({len(args.reference)}) or per picture reference "
-                      f"({sum(pictures)}), or none; got {len(given)}{bank}")
+    raise OptionError(f"give one --reference-spacing per --reference ({len(args.reference)}) or per reference without a pixel "
+                      f"size ({sum(pictures)}: a picture, or an NRRD or DICOM file that gives none), or none; got {len(given)}{bank}")
 
 
 def check_reference_images(args: argparse.Namespace) -> None:

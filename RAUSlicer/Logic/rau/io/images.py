@@ -126,18 +126,12 @@ def header_grid(path) -> Image | None:
     return Image.from_grid(zeros, reader.GetSpacing(), reader.GetOrigin(), np.reshape(reader.GetDirection(), (3, 3)))
 
 
-def takes_pixel_size(path) -> bool:
-    """Whether ``path`` is a picture that takes the pixel size given for it, image or label map: PNG, JPEG, TIFF, BMP,
-    or a one-frame NRRD whose header gives none (:func:`rau.io.nrrd_headers.unsized_nrrd`)."""
-    return Path(path).suffix.lower() in PICTURE_SUFFIXES or unsized_nrrd(path)
-
-
 def header_spacing(path) -> tuple[float, ...] | None:
     """The pixel sizes (mm) that a file's or DICOM folder's header gives along its axes of more than one voxel
-    (a DICOM series: one slice's in-plane sizes); None for pictures and NRRDs that carry none
-    (:func:`takes_pixel_size`), and for what cannot be read (reading it reports why: a folder of several series)."""
+    (a DICOM series: one slice's in-plane sizes); None for files that carry none (:func:`without_pixel_size`), and
+    for what cannot be read (reading it reports why: a folder of several series)."""
     path = Path(path)
-    if not path.exists() or takes_pixel_size(path):
+    if not path.exists() or without_pixel_size(path):
         return None
     files = dicom.image_files(path)
     if not files:
@@ -160,8 +154,8 @@ def header_spacing(path) -> tuple[float, ...] | None:
 def without_pixel_size(path) -> str | None:
     """What ``path`` is when it gives no pixel size of its own, "a picture", "an NRRD file" (one frame, neither
     ``spacings`` nor ``space directions``) or "a DICOM file" (one frame, none of :data:`rau.io.dicom.PIXEL_SIZE_TAGS`:
-    e.g. an ultrasound frame calibrated only in its regions; also as the only image of a folder), else None. Such an
-    image takes the pixel size given for it, 1 mm without."""
+    e.g. an ultrasound frame calibrated only in its regions; also as the only image of a folder), else None: the one
+    rule for a file, image or label map, that takes the pixel size given for it (1 mm without), a picture in all but name."""
     path = Path(path)
     if path.suffix.lower() in PICTURE_SUFFIXES:
         return "a picture"

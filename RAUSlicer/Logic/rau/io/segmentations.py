@@ -17,7 +17,7 @@ from rau import validation
 from rau.errors import InputError, about
 from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.images import ImageReadError, read_image, takes_pixel_size, without_pixel_size, write_image
+from rau.io.images import ImageReadError, read_image, without_pixel_size, write_image
 from rau.io.label_tables import SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.io.segment_layers import add_segment
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
@@ -62,7 +62,7 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
         segmentation = _read_seg_nrrd(path, label_table, geometry)
     else:
         labels = _table_labels(path, label_table)
-        picture = takes_pixel_size(path)
+        picture = without_pixel_size(path) is not None
         label_map = read_image(path, pixel_spacing if picture else None, label_map=True)
         if picture:
             label_map = _picture_on_its_image(label_map, geometry)
