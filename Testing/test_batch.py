@@ -482,7 +482,7 @@ def test_ray_missing_or_a_malformed_address_is_a_usage_error(tmp_path, monkeypat
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "ray" else find_spec(name, *rest))
     assert rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", "auto"]) == 2
-    assert 'rau batch: error: --ray auto: Ray is not installed; pip install "rauslicer[cluster]"' in capsys.readouterr().err
+    assert 'rau batch: error: --ray auto: ray is not installed; pip install "rauslicer[cluster]"' in capsys.readouterr().err
     monkeypatch.undo()
     with pytest.raises(SystemExit) as empty:
         rau_main(["batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", ""])

@@ -1,7 +1,8 @@
 """The ``rau`` command. Each subcommand lives in :mod:`rau.commands` (``add_parser`` + ``run``).
 
 Exit status: 0 done; 1 some cases or targets failed (``evaluate``, ``batch``: the others are reported); 2 bad input (:class:`rau.errors.InputError`, message names the culprit);
-70 internal error (a bug: short message, traceback saved to the file the message names);
+70 internal error (a bug: short message, traceback saved to the file the message names; a package of an extra not
+installed is bad input: :func:`rau.extras.missing_extra`);
 130 cancelled (Ctrl-C); 143 terminated (SIGTERM); 141 output pipe closed (as a shell reports SIGPIPE). Temporary files never survive any of these.
 """
 
@@ -20,6 +21,7 @@ import traceback
 
 from rau import __version__
 from rau.errors import Cancelled, InputError, Terminated, failure_reason, path_refusal
+from rau.extras import missing_extra
 
 COMMANDS = ["segment", "correct", "evaluate", "demo", "train", "models", "serve", "batch"]
 EXIT_INPUT = 2
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail again
         return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug: keep it visible, with its traceback in a file
-        refusal = path_refusal(error)  # unless it is the operating system refusing a path given
+        refusal = path_refusal(error) or missing_extra(error)  # unless a path given is refused, or an extra not installed
         if refusal is not None:
             print(f"{name}: error: {refusal}", file=sys.stderr)
             return EXIT_INPUT

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from rau.batch.worker import WarmWorker, died_row
 from rau.errors import InputError, OptionError, Terminated, UnavailableError
+from rau.extras import not_installed
 from rau.options import EngineOptions
 
 RETRIES = 3
@@ -32,7 +33,7 @@ def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_
     ``workers`` defaults to what the cluster fits; a cluster too small for them is refused, as its actors would never start.
     """
     if importlib.util.find_spec("ray") is None:
-        raise UnavailableError(f'--ray {address}: Ray is not installed; pip install "rauslicer[cluster]"')
+        raise UnavailableError(f"--ray {address}: {not_installed('ray')}")
     import ray
 
     if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:

@@ -7,6 +7,7 @@ import typing
 
 from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class, unused_options
 from rau.errors import InputError, OptionError, about
+from rau.extras import not_installed
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 from rau.user_warnings import warn
 from rau.vlm.backend import check_adapter_is_local, chosen_family, vlm_source
@@ -119,7 +120,7 @@ def check_device_option(device: str) -> None:
     except ModelNotAvailableError as error:
         raise OptionError(f"{flag('device')} {device}: {error}") from None
     except ImportError:
-        raise OptionError(f"{flag('device')} {device}: PyTorch is not installed here; install the models extra, or leave {flag('device')} out") from None
+        raise OptionError(f"{flag('device')} {device}: {not_installed('torch')}") from None
 
 
 def checked_engine(name: str, options: EngineOptions) -> Engine:

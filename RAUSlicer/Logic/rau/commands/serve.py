@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_device_option, check_models, engine_options
 from rau.errors import InputError, OptionError
+from rau.extras import require
 from rau.io.outputs import check_folder_writable
 from rau.options import EngineOptions
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
@@ -136,6 +137,7 @@ def address_said(host: str, port: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from rau.serve.app import listening_socket, serve
 
+    require("fastapi", "uvicorn")  # before the address is said: the server would not start
     config = server_config(args)
     try:
         with listening_socket(args.host, args.port) as sock:
