@@ -21,8 +21,10 @@ from rau.evaluation.runner import CaseScore, load_case, score_run
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.io import write_label_map
 from rau.io.atomic import atomic_path
+from rau.io.images import overlay_problem
 from rau.labels import Segmentation
 from rau.render import render_overlay, render_plain, tag_color
+from rau.user_warnings import warn
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "sample_data"
 DEMO_CASES = {"hc18_ultrasound": "hc18_demo.csv", "abdominal_ct": "totalseg_ct_demo.csv", "coronary_angiogram": "arcade_demo.csv"}
@@ -45,6 +47,8 @@ def run_case(name: str, engine: Engine, out_dir: Path, overwrite: bool, progress
     with atomic_path(folder / "overlay.png", overwrite) as temporary:  # the overlay is renamed into place only after the label map: all or none
         figure.save(temporary, format="PNG")
         write_label_map(prediction, folder / "prediction.nii.gz", overwrite=overwrite)
+    if problem := overlay_problem(case.target_image, case.target_spacing, [folder / "prediction.nii.gz"]):
+        warn(problem)
     return score
 
 

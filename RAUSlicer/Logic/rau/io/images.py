@@ -68,8 +68,6 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         validation.check_image(image, path)
         if pixel_spacing is not None and not label_map and (problem := validation.implausible_span_problem(image, path, pixel_spacing)):
             warn(problem)  # its labels, read at the same size, are not warned of again
-        if pixel_spacing is None and not label_map and path.suffix.lower() in PICTURE_SUFFIXES and (problem := _resolution_problem(path)):
-            warn(problem)  # its labels go with it: not warned of again
     except InputError as error:
         raise ImageReadError(about(path, error)) from error
     except (RuntimeError, OSError, PILImage.DecompressionBombError) as error:
@@ -186,21 +184,29 @@ def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
     return None if all(_same_size(size, 1.0) for size in sizes) else sizes
 
 
-def _resolution_problem(path: Path) -> str | None:
-    """Why what rau writes for a picture read without a pixel size (at 1 mm per pixel) will not overlay it in Slicer,
-    which reads its resolution as the pixel size (:func:`_slicer_pixel_size`); else None."""
-    sizes = _slicer_pixel_size(path)
-    if sizes is None:
+def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
+    """Why the volume files among ``outputs`` (NIfTI, NRRD, MetaImage, .seg.nrrd; a .png keeps no pixel size) written
+    for the picture ``target`` (:func:`takes_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
+    overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
+    1 mm; None where they overlay. One warning per target written, whatever the command."""
+    volumes = [str(path) for path in outputs if Path(path).suffix.lower() not in PICTURE_SUFFIXES]
+    if not volumes or not takes_pixel_size(target):
         return None
-    if _same_size(sizes[1], sizes[0]):
-        shown = f"{sizes[0]:.6g}"
-        agree = (f"give it a pixel size of {shown} mm (--target-spacing, --reference-spacing or a manifest's spacing column) "
-                 "and every other picture its own")
-    else:
-        shown = f"{sizes[0]:.6g} x {sizes[1]:.6g}"
-        agree = "save it without its resolution, or as NRRD with its pixel sizes: rau gives a picture one pixel size"
-    return (f"{path}: its resolution (dots per inch) makes Slicer show it with {shown} mm pixels, but rau reads a picture "
-            f"without a pixel size at 1 mm per pixel, so what rau writes for it will not overlay it in Slicer; to make them agree, {agree}")
+    from_resolution = _slicer_pixel_size(Path(target))
+    slicer = from_resolution or (1.0, 1.0)
+    used = 1.0 if pixel_spacing is None else pixel_spacing
+    if all(_same_size(size, used) for size in slicer):
+        return None
+    square = _same_size(slicer[1], slicer[0])
+    shown = f"{slicer[0]:.6g}" if square else f"{slicer[0]:.6g} x {slicer[1]:.6g}"
+    source = "its resolution, dots per inch" if from_resolution else "it stores none"
+    read = f"{used:.6g} mm as given" if pixel_spacing is not None else "1 mm, as a picture given no pixel size"
+    remedies = [f"in Slicer set Volumes module > Volume Information > Image Spacing to {used:.6g} x {used:.6g} mm",
+                "write a .png label map, which keeps no pixel size"]
+    if pixel_spacing is None and square:
+        remedies.append(f"give it a pixel size of {shown} mm (--target-spacing or a manifest's spacing column)")
+    return (f"{target}: Slicer shows it with {shown} mm pixels ({source}), but rau read it at {read}, so "
+            f"{' and '.join(volumes)} will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
 
 
 def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from rau.engines import engine_class
 from rau.errors import InputError
 from rau.io.atomic import atomic_path, check_writable, folders_held, signals_deferred
-from rau.io.images import check_picture_image_values, write_image
+from rau.io.images import check_picture_image_values, overlay_problem, write_image
 from rau.io.json_text import parse_json
 from rau.io.label_tables import write_label_table
 from rau.io.outputs import LABEL_MAP_SUFFIXES, check_no_stray_tables, check_outputs, label_map_suffix
@@ -157,6 +157,10 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         if hidden := hidden_warning(segmentation, paths["label_map"], whole):
             warn(hidden)
             written.append((said_as or str)(hidden))
+    volumes = [paths[key] for key in ("label_map", "seg_nrrd") if key in paths]
+    if inputs and (apart := overlay_problem(inputs["target"], inputs["target_spacing"], volumes)):
+        warn(apart)
+        written.append(apart)
     with folders_held(paths.values()), signals_deferred() as hold, contextlib.ExitStack() as stack:
         # the result JSON, entered last, is renamed into place first: rau batch takes files of a target without it as
         # not its own (see rau.batch.items.WorkItem.state)
