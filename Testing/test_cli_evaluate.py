@@ -343,7 +343,7 @@ def test_a_structure_only_a_later_reference_holds_is_said_by_evaluate_and_batch(
     (tmp_path / "liver_only_mask.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")  # its table names a spleen it lacks
     rows = [f"{folder}/{name}.png,{folder}/{name}_mask.png,{blobs}/t.png,{blobs}/t_mask.png" for folder, name in ((tmp_path, "liver_only"), (blobs, "r2"))]
     (tmp_path / "pool.csv").write_text("reference_image,reference_labels,target_image,target_labels\n" + "\n".join(rows) + "\n")
-    said = "'spleen' is in r2.png but has no voxels in the first reference liver_only.png, which decides the structures found"
+    said = "'spleen' is in r2_mask.png but has no voxels in the first reference liver_only_mask.png, which decides the structures found"
     assert evaluate(tmp_path / "pool.csv", tmp_path / "scores.json") == 0
     case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
     assert [s["structure"] for s in case["structures"]] == ["liver"] and len(case["warnings"]) == 1 and said in case["warnings"][0]

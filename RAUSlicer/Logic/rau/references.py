@@ -69,13 +69,14 @@ def distinct_names(image_paths) -> list[str]:
 
 def named_apart(references: list[Reference], files) -> list[Reference]:
     """``references`` named by :func:`distinct_names` of their images (``files``: each one's image and labels); one
-    image given with several label files is named with each one's labels: ``case.png (liver.png)``."""
+    image given with several label files is named with each one's labels: ``case.png (liver.png)``. Their labels are
+    named apart so too (:attr:`rau.engines.base.Reference.labels_name`)."""
     images = [Path(image).absolute() for image, _ in files]
     label_names = distinct_names([labels for _, labels in files])
     unique = list(dict.fromkeys(images))
     short, uses = dict(zip(unique, distinct_names(unique))), Counter(images)
     names = [f"{short[image]} ({label_name})" if uses[image] > 1 else short[image] for image, label_name in zip(images, label_names)]
-    return [dataclasses.replace(reference, name=name) for reference, name in zip(references, names)]
+    return [dataclasses.replace(reference, name=name, labels_name=labels_name) for reference, name, labels_name in zip(references, names, label_names)]
 
 
 class BankRow(NamedTuple):

@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     print_failures(scores)
     if args.clicks:
         clicks.print_clicks(summary["clicks"])
-    if json_path:
-        say_written(json_path)
+    if json_path or args.predictions:
+        say_written(json_path, args.predictions)
     return 1 if any(score.failed for score in scores) else 0
 
 
@@ -323,9 +323,12 @@ def write_json_and_csv(json_path: Path, overwrite: bool, document: dict, columns
         hold()
 
 
-def say_written(json_path: Path) -> None:
-    """Tell the user where :func:`write_json_and_csv` wrote (said after the tables, which come first on screen)."""
-    print(f"wrote {json_path} and {json_path.with_suffix('.csv')}")
+def say_written(json_path: Path | None, predictions: str | None = None) -> None:
+    """Tell the user where :func:`write_json_and_csv` wrote and, with ``--predictions``, the folder of the cases'
+    segmentations (said after the tables, which come first on screen)."""
+    written = [f"{json_path} and {json_path.with_suffix('.csv')}"] if json_path else []
+    written += [f"the predictions in {predictions}"] if predictions else []
+    print(f"wrote {', and '.join(written)}")
 
 
 def _clean(row: dict) -> dict:

@@ -51,6 +51,14 @@ class Reference:
     image_path: Path | None = field(default=None, repr=False, compare=False)
     """The file or folder the image was read from, if any: a 2D reference that is one slice of a DICOM series is told
     so, as a target is (:attr:`Request.target_path`)."""
+    labels_name: str | None = field(default=None, repr=False, compare=False)
+    """The name of the labels file read, with as many folders as tell the references' apart
+    (:func:`rau.references.named_apart`: ``subjA/labels.nii.gz``); None where none is given (a Slicer segmentation, an
+    upload to the server, named by the client's image)."""
+
+    def labels_called(self) -> str:
+        """How messages name the labels of this reference, which hold its structures: :attr:`labels_name`, else its name."""
+        return self.labels_name or self.name
 
     def labelled_anatomy(self) -> np.ndarray:
         """Every voxel any structure of the reference labels: what engines align on, so that a structure's answer
@@ -142,7 +150,7 @@ class Request:
 
     def left_out(self) -> dict[str, list[str]]:
         """Structures with voxels in other references but not in the first, which decides what is found when no
-        structures are named: each with the references that hold it."""
+        structures are named: each with the labels that hold it (:meth:`Reference.labels_called`)."""
         if self.structures or self.given_labels is not None:
             return {}
         found = {normalize_name(name) for name in self.labels().names}
@@ -150,7 +158,7 @@ class Request:
         for reference in self.references[1:]:
             for structure in reference.segmentation.present():
                 if normalize_name(structure.name) not in found:
-                    held.setdefault(normalize_name(structure.name), (structure.name, []))[1].append(reference.name)
+                    held.setdefault(normalize_name(structure.name), (structure.name, []))[1].append(reference.labels_called())
         return dict(held.values())
 
     def left_out_warnings(self) -> list[str]:
@@ -161,7 +169,7 @@ class Request:
         def missing(name: str) -> str:
             return "has no voxels in" if first.segmentation.labels.find(name) is not None else "not in"
 
-        return [f"{name!r} is in {', '.join(holders)} but {missing(name)} the first reference {first.name}, which decides "
+        return [f"{name!r} is in {', '.join(holders)} but {missing(name)} the first reference {first.labels_called()}, which decides "
                 "the structures found; give one that has it first" for name, holders in self.left_out().items()]
 
     def _held_by_others(self) -> str:
