@@ -239,8 +239,10 @@ def test_evaluate_names_a_missing_manifest_column(tmp_path, capsys):
 
 def test_demo_prints_a_dice_table_and_writes_its_pictures(tmp_path, capsys):
     assert main(["demo", "--cases", "hc18_ultrasound", "--out", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert "fetal head" in printed and "mean Dice" in printed
+    # its PNG target read at the case's pixel size, which Slicer does not read: the NIfTI would not overlay it there
+    assert err.count(f"{tmp_path / 'hc18_ultrasound/prediction.nii.gz'} will not overlay it in Slicer") == 1
     prediction = read_image(tmp_path / "hc18_ultrasound/prediction.nii.gz")
     assert (prediction.array == 255).any()
     assert (tmp_path / "hc18_ultrasound/overlay.png").stat().st_size > 10_000
@@ -423,7 +425,7 @@ def test_a_pixel_size_that_makes_a_picture_span_metres_is_warned_of(hc18_case, c
     error = capsys.readouterr().err
     assert "002.png: at the pixel size given" in error and "mm along its longest side, while a picture of anatomy spans 5 to 2500 mm; is the pixel size in mm?" in error
     assert "001" not in error  # the reference's pixel size is right, and its labels are not warned of
-    assert main(segment_args(hc18_case, hc18_case / "right.nii.gz", "--no-deformable")) == 0
+    assert main(segment_args(hc18_case, hc18_case / "right.png", "--no-deformable")) == 0
     assert "warning" not in capsys.readouterr().err
 
 

@@ -19,11 +19,11 @@ def test_rau_segment_with_one_reference_warns_that_it_ignores_top_k_and_fusion(s
     """Before: --fusion staple --top-k 3 with one reference ran without a word."""
     target = ["--target", str(shared_data / "hc18_fetal_head_us/images/058_HC.png"), "--target-spacing", HC18["058"], "--no-deformable"]
     options = ["--top-k", "3", "--fusion", "staple"]
-    assert main(["segment", *pair(shared_data, "000"), *target, *options, "--out", str(tmp_path / "one/t.nii.gz")]) == 0
+    assert main(["segment", *pair(shared_data, "000"), *target, *options, "--out", str(tmp_path / "one/t.png")]) == 0
     error = capsys.readouterr().err
     assert all(f"warning: {line}" in error for line in IGNORED)
     assert json.loads((tmp_path / "one/t.result.json").read_text())["warnings"] == IGNORED
-    assert main(["segment", *pair(shared_data, "000"), *pair(shared_data, "001"), *target, *options, "--out", str(tmp_path / "two/t.nii.gz")]) == 0
+    assert main(["segment", *pair(shared_data, "000"), *pair(shared_data, "001"), *target, *options, "--out", str(tmp_path / "two/t.png")]) == 0
     assert "is ignored" not in capsys.readouterr().err  # two references: both options are used
 
 
