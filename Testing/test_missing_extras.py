@@ -4,6 +4,7 @@ naming the command, the package and the extra to install, before anything is pri
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import socket
@@ -82,3 +83,20 @@ def test_train_without_the_models_extra_is_refused_naming_it(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr == 'rau train sft: error: huggingface_hub is not installed; pip install "rauslicer[models]"\n'
     assert done.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+CORE_MODULES = {"numpy", "scipy", "SimpleITK", "slicerio", "nrrd", "PIL", "tqdm", "skimage", "nibabel", "pydicom"}
+"""The modules of pyproject.toml's dependencies (pynrrd: nrrd, Pillow: PIL, scikit-image: skimage)."""
+
+
+def test_every_package_rau_imports_is_core_or_in_the_table():
+    """A module of an extra missing from the table would be a crash (exit 70) again where that extra is not installed."""
+    imported = set()
+    for path in (REPO / "RAUSlicer" / "Logic" / "rau").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.partition(".")[0])
+    others = imported - set(sys.stdlib_module_names) - CORE_MODULES - {"rau", "__future__"}
+    assert others and others <= set(OPTIONAL_MODULES), others - set(OPTIONAL_MODULES)

@@ -16,6 +16,7 @@ OPTIONAL_MODULES = {
     "huggingface_hub": ("huggingface_hub", "models"),  # comes with transformers
     "safetensors": ("safetensors", "models"),
     "tokenizers": ("tokenizers", "models"),
+    "jinja2": ("jinja2", "models"),  # comes with torch: chat templates
     "peft": ("peft", "train"),
     "trl": ("trl", "train"),
     "accelerate": ("accelerate", "train"),
