@@ -15,6 +15,7 @@ from pathlib import Path
 import rau
 from rau.engines import DEFAULT_ENGINE, ENGINES, engine_class
 from rau.errors import UnavailableError
+from rau.extras import not_installed
 from rau.options import EngineOptions
 from rau.serve.client import API_VERSION
 from rau.serve.idle import StalledBodyTimeout
@@ -169,7 +170,7 @@ def engine_availability() -> dict:
     availability = {}
     for name in ENGINES:
         missing = [m for m in engine_class(name).requires if importlib.util.find_spec(m) is None]
-        reason = f"needs {', '.join(missing)} on the server (pip install rauslicer[models])" if missing else ""
+        reason = "on the server, " + "; ".join(not_installed(module) for module in missing) if missing else ""
         availability[name] = {"available": not missing, "reason": reason}
     return availability
 
