@@ -186,11 +186,11 @@ def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
 
 def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
     """Why the volume files among ``outputs`` (NIfTI, NRRD, MetaImage, .seg.nrrd; a .png keeps no pixel size) written
-    for the picture ``target`` (:func:`takes_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
+    for the picture ``target`` (:func:`without_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
     overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
     1 mm; None where they overlay. One warning per target written, whatever the command."""
     volumes = [str(path) for path in outputs if Path(path).suffix.lower() not in PICTURE_SUFFIXES]
-    if not volumes or not takes_pixel_size(target):
+    if not volumes or without_pixel_size(target) is None:
         return None
     from_resolution = _slicer_pixel_size(Path(target))
     slicer = from_resolution or (1.0, 1.0)
