@@ -137,13 +137,16 @@ class Result:
         """A correction that ``session`` answered, into the result as ``rau correct`` and the server write it:
         first the other structures the session changed (``session.changed``, e.g. the old owner of a renamed
         vessel piece gives it up), then ``item`` (:meth:`put`); returns ``item`` as written. ``overwrite``: the
-        choice given to ``session.reprompt``. The session then goes on from what was written (a corrected structure
+        choice given to ``session.reprompt``. An undo gives the structure back, shared as before it, the voxels other structures
+        held with it before the undone correction (``session.shared_again``). The session then goes on from what was written (a corrected structure
         that gave way, the voxels others lost; ``session.set_mask``), so corrections in one session give what a chain
         of ``rau correct`` runs gives."""
         name, before = item.structure.name, list(self.structures)
         current, kept = self.get(name), voxels(item, self.target.shape)
         if current.found and (current.mask & ~kept).any():  # the voxels it gives up are free for the others (an undo)
             self.put(replace(current, mask=current.mask & kept))
+        if session.shared_again is not None:  # an undo: voxels others held with it before the undone correction stay shared
+            self.hold(replace(self.get(name), mask=voxels(self.get(name), self.target.shape) | session.shared_again, box=None))
         for other in session.changed:
             if other != name:
                 self.put(session.results[other])

@@ -49,6 +49,10 @@ class Session(abc.ABC):
     unchanged = ""
     """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels; a server's session: as the server
     says it); empty otherwise."""
+    shared_again: np.ndarray | None = None
+    """After an :meth:`undo`: the voxels its answer takes back that other structures held with it before the undone
+    correction and hold still (a hand edit painted one over another), written shared again
+    (:meth:`rau.result.Result.put_correction`); None after any other correction, or when there are none."""
 
     def __init__(self, target: Image, results: dict[str, StructureResult]):
         self.target = target
@@ -105,6 +109,7 @@ class Session(abc.ABC):
         self._as_never_made(name, step)
         self._give_back(name, before[name], step.taken, step.number)
         self._pass_on_owed(name, step)
+        self.shared_again = self._still_shared(name, step.shared)
         self.changed, self._undone_last = self._changed_since(name, before), name
         return self.results[name]
 
@@ -230,11 +235,29 @@ class Session(abc.ABC):
             self._restore(name, snapshot)
             raise
         self.results[name] = item
-        self._corrections, self._undone_last = self._corrections + 1, None
-        step = Step(self._undone(name, snapshot), self._corrections, emptied, self._edits.get(name, 0), before[name], item)
+        self._corrections, self._undone_last, self.shared_again = self._corrections + 1, None, None
+        step = Step(self._undone(name, snapshot), self._corrections, emptied, self._edits.get(name, 0), before[name], item,
+                    shared=self._shared_lost(name, before, item))
         self._steps[name] = (self._steps.get(name, []) + [step])[-self.undo_depth :]
         self.changed = self._changed_since(name, before)
         return item
+
+    def _shared_lost(self, name: str, before: dict[str, StructureResult], item: StructureResult) -> dict[str, np.ndarray]:
+        """The voxels ``name``'s new answer ``item`` lost that another structure held with it (``before``: the answers
+        before the correction), by that structure: its undo gives them back shared (:attr:`shared_again`)."""
+        lost = voxels(before[name], self.target.shape) & ~voxels(item, self.target.shape)
+        if not lost.any():
+            return {}
+        shared = {other: lost & answer.mask for other, answer in before.items() if other != name and answer.found}
+        return {other: mask for other, mask in shared.items() if mask.any()}
+
+    def _still_shared(self, name: str, shared: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Of ``shared`` (:meth:`_shared_lost`), the voxels ``name`` holds again that the same structures still hold;
+        None when there are none."""
+        held = voxels(self.results[name], self.target.shape)
+        still = [mask & held & voxels(self.results[other], self.target.shape) for other, mask in shared.items()]
+        union = np.logical_or.reduce(still) if still else None
+        return union if union is not None and union.any() else None
 
     def _latest(self, name: str) -> int | None:
         """The number of ``name``'s latest correction not undone (None: none)."""
@@ -314,8 +337,9 @@ class Taking:
 class Step:
     """One correction of a structure as its undo needs it: the engine's record from before it (:meth:`Session._undone`),
     its number, what an edit that had emptied it kept (:meth:`Session.edit`), the structure's count of hand edits then,
-    its answers before and after it, what it took from other structures (:meth:`Session.gave_up`), and the voxels undoing
-    earlier corrections (by their number) gave back to the structure since."""
+    its answers before and after it, what it took from other structures (:meth:`Session.gave_up`), the voxels undoing
+    earlier corrections (by their number) gave back to the structure since, and the voxels it lost that other structures
+    held with it (:meth:`Session._shared_lost`)."""
 
     undone: object
     number: int
@@ -325,6 +349,7 @@ class Step:
     after: StructureResult
     taken: dict[str, Taking] = field(default_factory=dict)
     gifts: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    shared: dict[str, np.ndarray] = field(default_factory=dict)
 
     def voxels_changed(self, shape) -> tuple[np.ndarray, np.ndarray]:
         """The voxels this correction added to its structure and those it removed."""
