@@ -23,7 +23,8 @@ from rau import validation
 from rau.errors import InputError, about, path_refusal
 from rau.io.json_text import parse_json, read_json_file
 from rau.labels import LabelSet, Structure, check_distinct_names, default_color
-from rau.user_warnings import warn
+from rau.user_warnings import warn, warn_once
+from rau.validation.manifests import check_columns
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
 
@@ -159,20 +160,28 @@ def read_label_table(path) -> LabelSet:
         raise (refusal or InputError(f"{path}: not a readable label table ({type(error).__name__}: {error})")) from None
 
 
-SLICER_CSV_TERMS = {"category": "Category", "type": "Type", "typeModifier": "TypeModifier",
-                    "anatomicRegion": "Region", "anatomicRegionModifier": "RegionModifier"}
-"""Terminology entries of a Slicer CSV color table: our key -> its column prefix (``<prefix>_CodingScheme`` ...)."""
+CSV_COLUMNS = ("value", "name", "r", "g", "b", "color", "terminology")
+"""The columns of rau's CSV label table (``value``, ``name`` and optionally a colour, 0..1 as ``r,g,b`` or ``#rrggbb`` as
+``color``, and ``terminology``), in lower case as :func:`_table_columns` reads them."""
+SLICER_CSV_TERMS = {"category": "category", "type": "type", "typeModifier": "typemodifier",
+                    "anatomicRegion": "region", "anatomicRegionModifier": "regionmodifier"}
+"""Terminology entries of a Slicer CSV color table: our key -> its column prefix (``<prefix>_codingscheme`` ...), in
+lower case as :func:`_table_columns` reads them."""
+SLICER_CSV_COLUMNS = ("labelvalue", "name", "color_r", "color_g", "color_b", "color_a",
+                      *(f"{prefix}_{part}" for prefix in SLICER_CSV_TERMS.values() for part in ("codingscheme", "codevalue", "codemeaning")))
+"""The columns of Slicer 5's CSV color table (``LabelValue,Name,Color_R,...``), in lower case."""
 
 
 def _parse_csv(text: str, path: Path) -> LabelSet:
     reader = csv.DictReader(io.StringIO(text, newline=""))  # a quoted name may hold a line break: kept, so it is refused
-    columns = validation.clean_columns(reader)
+    columns = _table_columns(reader)
     validation.check_comma_separated(columns, path, "label table")
-    slicer = "LabelValue" in columns
-    missing = [c for c in (("LabelValue", "Name") if slicer else ("value", "name")) if c not in columns]
+    slicer = "labelvalue" in columns
+    missing = [c for c in (("LabelValue", "Name") if slicer else ("value", "name")) if c.lower() not in columns]
     if missing:
         raise InputError(f"{path}: label table lacks column(s) {', '.join(missing)}; give value,name[,r,g,b] "
                          "or a Slicer color table (LabelValue,Name,Color_R,Color_G,Color_B)")
+    _check_csv_columns(columns, SLICER_CSV_COLUMNS if slicer else CSV_COLUMNS, path)
     structures, lines, colored = [], [], []
     for row in validation.filled_rows(reader):
         try:
@@ -182,8 +191,24 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
         if structure.value != 0 and structure.name:
             structures.append(structure)
             lines.append(reader.line_num)
-            colored += [structure.value] if _colour_fields(row, ("Color_R", "Color_G", "Color_B") if slicer else ("r", "g", "b")) else []
+            colored += [structure.value] if _given_colour(row, slicer) else []
     return _label_set(structures, lines, colored, path)
+
+
+def _check_csv_columns(columns: list[str], known: tuple[str, ...], path: Path) -> None:
+    """A CSV label table's columns as a manifest's are checked (:func:`rau.validation.manifests.check_columns`: none
+    twice, none a typo of a ``known`` one); a colour given both as ``r,g,b`` and ``color`` is refused, and each column
+    rau does not read is warned of once, naming the table and the column."""
+    check_columns(columns, known, path, "label table")
+    if "color" in columns and any(c in columns for c in ("r", "g", "b")):
+        raise InputError(f"{path}: label table gives the colour twice (r,g,b and color); keep one")
+    for column in (c for c in columns if c and c not in known):
+        warn_once(f"{path}: label table column {column!r} is not one rau reads ({', '.join(known)}); ignored")
+
+
+def _given_colour(row: dict, slicer: bool) -> bool:
+    """Whether a row of a CSV label table gives its structure a colour."""
+    return bool(_colour_fields(row, ("color_r", "color_g", "color_b") if slicer else ("r", "g", "b")) or (row.get("color") or "").strip())
 
 
 def _colour_fields(row: dict, columns: tuple[str, str, str]) -> list[str] | None:
@@ -198,17 +223,20 @@ def _colour_fields(row: dict, columns: tuple[str, str, str]) -> list[str] | None
 
 def _csv_row(row: dict) -> Structure:
     value = int(row["value"])
-    color = tuple(float(c) for c in fields) if (fields := _colour_fields(row, ("r", "g", "b"))) else default_color(value)
+    if fields := _colour_fields(row, ("r", "g", "b")):
+        color = tuple(float(c) for c in fields)
+    else:
+        color = _color_of_hex(hexadecimal) if (hexadecimal := (row.get("color") or "").strip()) else default_color(value)
     terminology = parse_json(row["terminology"]) if row.get("terminology") else None
     return Structure(row["name"].strip(), value, color, terminology)
 
 
 def _slicer_csv_row(row: dict) -> Structure:
-    value = int(row["LabelValue"])
-    color = _color_of_255(fields) if (fields := _colour_fields(row, ("Color_R", "Color_G", "Color_B"))) else default_color(value)
-    codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("CodingScheme", "CodeValue", "CodeMeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
+    value = int(row["labelvalue"])
+    color = _color_of_255(fields) if (fields := _colour_fields(row, ("color_r", "color_g", "color_b"))) else default_color(value)
+    codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("codingscheme", "codevalue", "codemeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
-    return Structure(row["Name"].strip(), value, color, terminology)
+    return Structure(row["name"].strip(), value, color, terminology)
 
 
 BIDS_COLUMNS = ("index", "name")
@@ -217,7 +245,7 @@ BIDS_COLUMNS = ("index", "name")
 
 def _is_bids_table(text: str) -> bool:
     """Whether a table's first line is a BIDS header: tab-separated column names with ``index`` and ``name``."""
-    header = _bids_columns(_bids_reader(text[: 1 << 16]))
+    header = _table_columns(_bids_reader(text[: 1 << 16]))
     return all(column in header for column in BIDS_COLUMNS)
 
 
@@ -225,8 +253,9 @@ def _bids_reader(text: str) -> csv.DictReader:
     return csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")  # any line end
 
 
-def _bids_columns(reader: csv.DictReader) -> list[str]:
-    """A BIDS table's column names as its reader's, in lower case and without the spaces around them (``Index``)."""
+def _table_columns(reader: csv.DictReader) -> list[str]:
+    """A label table's column names (CSV, BIDS) as its reader's, in lower case and without the spaces around them
+    (``Index``, ``R``): the one rule that matches them in any case."""
     reader.fieldnames = [column.lower() for column in validation.clean_columns(reader)]
     return reader.fieldnames
 
@@ -235,7 +264,7 @@ def _parse_bids_tsv(text: str, path: Path) -> LabelSet:
     """A BIDS segmentation table: one row per label value (``index``), its ``name`` and optionally its ``color``
     (``#rrggbb``; ``n/a`` or none: the value's default colour)."""
     reader = _bids_reader(text)
-    _bids_columns(reader)
+    _table_columns(reader)
     structures, lines, colored = [], [], []
     for row in validation.filled_rows(reader):
         try:
