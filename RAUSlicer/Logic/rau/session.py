@@ -116,6 +116,14 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Free what the session holds elsewhere (a server's session); here, nothing."""
 
+    def held_bytes(self) -> int:
+        """Memory this session holds besides its answers, estimated: the earlier answers its undo keeps; an engine adds
+        what it keeps itself (SAM2: the images it reads, cached features, its memory)."""
+        current = {id(item.mask) for item in self.results.values()}
+        kept = {id(item.mask): item.mask.nbytes for steps in self._steps.values() for step in steps for item in (step.before, step.after)
+                if item.found and id(item.mask) not in current}
+        return sum(kept.values())
+
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (:meth:`set_mask`), and undoing an
         earlier correction keeps the edit (:func:`undone_voxels`). The edit itself is not undoable here."""

@@ -226,6 +226,12 @@ class Frames(Mapping):
         self.sources, self.device, self.dtype = sources, device, dtype
         self.mean, self.std = tuple(mean), tuple(std)
 
+    def image_bytes(self, besides=None) -> int:
+        """The memory of the images the frames are read from, each counted once (the image ``besides`` left out)."""
+        arrays = {id(source.image.array): source.image.array.nbytes for source in self.sources
+                  if besides is None or source.image.array is not besides.array}
+        return sum(arrays.values())
+
     def __len__(self):
         return len(self.sources)
 

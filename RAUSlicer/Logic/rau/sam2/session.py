@@ -61,6 +61,11 @@ class Sam2Session(Session):
         self.plans: dict[str, Plan] = {}
         self.visited: dict[str, list[int]] = {}
 
+    def held_bytes(self) -> int:
+        """What :meth:`rau.session.Session.held_bytes` counts, and the tracker's images, features and memory
+        (:meth:`rau.sam2.tracker.Tracker.held_bytes`)."""
+        return super().held_bytes() + self.tracker.held_bytes(besides=self.target)
+
     @property
     def slices(self) -> int:
         """The number of target slices along SAM2's axis."""

@@ -58,9 +58,11 @@ class Entry:
 
 
 def result_nbytes(result: Result) -> int:
-    """Memory a session holds, estimated from its target and masks (model features come on top)."""
+    """Memory a session holds, estimated: its target and masks, and what its engine session keeps
+    (:meth:`rau.session.Session.held_bytes`: the answers undo keeps; SAM2's reference images, cached features and memory)."""
     masks = sum(item.mask.nbytes for item in result.structures if item.found)
-    return int(result.target.array.nbytes + masks)
+    held = result.session.held_bytes() if isinstance(result.session, Session) else 0
+    return int(result.target.array.nbytes + masks + held)
 
 
 class SessionStore:
@@ -121,7 +123,7 @@ class SessionStore:
             self._forget(session_id, reason)
 
     def total_bytes(self) -> int:
-        """The estimated memory of all open sessions (images and masks)."""
+        """The estimated memory of all open sessions (:func:`result_nbytes`)."""
         return sum(entry.nbytes for entry in self._entries.values())
 
     def __len__(self) -> int:
@@ -238,6 +240,7 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | t
             item = session.propagate(name)
         answers = [session.results[changed] for changed in session.changed]
         result.put_correction(item, session, overwrite)  # later corrections start from what was written, as rau correct's do
+        entry.nbytes = result_nbytes(result)  # its features and undo grow: counted when the server next needs room
         return answers
 
 
