@@ -208,12 +208,13 @@ def _check_csv_columns(columns: list[str], known: tuple[str, ...], path: Path) -
 
 def _given_colour(row: dict, slicer: bool) -> bool:
     """Whether a row of a CSV label table gives its structure a colour."""
-    return bool(_colour_fields(row, ("color_r", "color_g", "color_b") if slicer else ("r", "g", "b")) or (row.get("color") or "").strip())
+    return bool(_colour_fields(row, ("Color_R", "Color_G", "Color_B") if slicer else ("r", "g", "b")) or (row.get("color") or "").strip())
 
 
 def _colour_fields(row: dict, columns: tuple[str, str, str]) -> list[str] | None:
-    """A row's three colour fields, or None when it gives none (a partial colour raises, naming the columns)."""
-    fields = [(row.get(column) or "").strip() for column in columns]
+    """A row's three colour fields, or None when it gives none (a partial colour raises, naming the columns as
+    ``columns`` spell them; a row's keys are in lower case, :func:`_table_columns`)."""
+    fields = [(row.get(column.lower()) or "").strip() for column in columns]
     if not any(fields):
         return None
     if not all(fields):
@@ -233,7 +234,7 @@ def _csv_row(row: dict) -> Structure:
 
 def _slicer_csv_row(row: dict) -> Structure:
     value = int(row["labelvalue"])
-    color = _color_of_255(fields) if (fields := _colour_fields(row, ("color_r", "color_g", "color_b"))) else default_color(value)
+    color = _color_of_255(fields) if (fields := _colour_fields(row, ("Color_R", "Color_G", "Color_B"))) else default_color(value)
     codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("codingscheme", "codevalue", "codemeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
     return Structure(row["name"].strip(), value, color, terminology)
