@@ -254,10 +254,15 @@ class Session(abc.ABC):
         """The voxels ``name``'s new answer ``item`` lost that another structure held with it (``before``: the answers
         before the correction), by that structure: its undo gives them back shared (:attr:`shared_again`)."""
         lost = voxels(before[name], self.target.shape) & ~voxels(item, self.target.shape)
-        if not lost.any():
+        box = Box.from_mask(lost)
+        if box is None:
             return {}
-        shared = {other: lost & answer.mask for other, answer in before.items() if other != name and answer.found}
-        return {other: mask for other, mask in shared.items() if mask.any()}
+        region, shared = box.slices(), {}  # looked at within the lost voxels' box only
+        for other, answer in before.items():
+            if other != name and answer.found and (part := lost[region] & answer.mask[region]).any():
+                shared[other] = np.zeros(self.target.shape, bool)
+                shared[other][region] = part
+        return shared
 
     def _still_shared(self, name: str, shared: dict[str, np.ndarray]) -> np.ndarray | None:
         """Of ``shared`` (:meth:`_shared_lost`), the voxels ``name`` holds again that the same structures still hold;
