@@ -51,11 +51,12 @@ class Tracker:
         self.objects: dict[str, int] = {}
         self.conditioned: dict[str, tuple] = {}  # name -> (frame, memory-conditioned features) of its last step
 
-    def held_bytes(self, besides=None) -> int:
+    def held_bytes(self, besides=None, kept=()) -> int:
         """Memory the tracker holds, estimated: the images its frames are read from (:meth:`Frames.image_bytes`; the
-        image ``besides``, counted elsewhere, left out), the cached image features and each structure's memory."""
+        image ``besides``, counted elsewhere, left out), the cached image features and each structure's memory, also
+        where ``kept`` (records of :meth:`state`, a session's undo) holds it after it was replaced here."""
         tensors: dict[int, int] = {}
-        _tensor_bytes((self.session.output_dict_per_obj, self.conditioned), tensors)
+        _tensor_bytes((self.session.output_dict_per_obj, self.conditioned, kept), tensors)
         return self.frames.image_bytes(besides) + self.cache.nbytes + sum(tensors.values())
 
     def add_structures(self, references: dict) -> None:
