@@ -99,9 +99,14 @@ def focus_mask(moving: Image, moving_work: sitk.Image, labels: np.ndarray, setti
     return sitk.BinaryDilate(mask, radius.tolist())
 
 
+def otsu_foreground(image: sitk.Image) -> sitk.Image:
+    """The voxels brighter than ``image``'s Otsu threshold (1, uint8): the body against the air around it in a CT or MR."""
+    return sitk.OtsuThreshold(image, 0, 1)
+
+
 def foreground_centroid(image: sitk.Image) -> np.ndarray:
     """Physical centroid of the Otsu foreground (falls back to the image centre)."""
-    mask = sitk.OtsuThreshold(image, 0, 1)
+    mask = otsu_foreground(image)
     statistics = sitk.LabelShapeStatisticsImageFilter()
     statistics.Execute(mask)
     if statistics.HasLabel(1):

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from rau.body import BodyCheck, off_body_message
 from rau.boxes import Box
 from rau.correction import attach_session
 from rau.engines.base import Engine, Localization, Localizer, Progress, Reference, Request, best_first, validate_request
@@ -65,7 +66,8 @@ class RegistrationEngine(Engine):
         voters = {s.name: voters_for(s.name, [t for t, _ in ranked], self.top_k) for s in fused}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
         evidence = self._local_evidence(target, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
-        structures = [self._fuse_structure(target, request, structure, voters[structure.name], evidence) for structure in fused]
+        bodies = BodyCheck(target) if target.ndim == 3 else None
+        structures = [self._fuse_structure(target, request, structure, voters[structure.name], evidence, bodies) for structure in fused]
         by_name = {item.structure.name: item for item in resolve_overlaps(structures, request, target.shape)}
         structures = [by_name[name] for name in names]
         result = Result(
@@ -118,8 +120,10 @@ class RegistrationEngine(Engine):
         warped = {t.reference.name: warp_image(t.reference.image, target, t.registration.transform) for t in chosen}
         return {"target": np.asarray(target.array, np.float32), "warped": warped}
 
-    def _fuse_structure(self, target: Image, request: Request, structure: Structure, chosen: list[Transfer], evidence: dict) -> StructureResult:
-        """One structure on ``target`` (the request's target in LPS voxel order) from the references ``chosen``."""
+    def _fuse_structure(self, target: Image, request: Request, structure: Structure, chosen: list[Transfer], evidence: dict,
+                        bodies: BodyCheck | None) -> StructureResult:
+        """One structure on ``target`` (the request's target in LPS voxel order) from the references ``chosen``;
+        on a volume (``bodies``), one drawn mostly on the air beside the target's body is flagged (:mod:`rau.body`)."""
         name = structure.name
         landing = [t for t in chosen if t.masks.get(name) is not None]
         landed = [t.masks[name] for t in landing]
@@ -136,10 +140,13 @@ class RegistrationEngine(Engine):
         mask[fused.region] = fused.values > 0.5
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
         others = " or ".join(method for method in FUSION_METHODS if method != self.fusion)
-        disagree = "" if mask.any() or len(landed) < 2 else (
+        message = "" if mask.any() or len(landed) < 2 else (
             f"the {len(landed)} references that place it agree on no voxel with {self.fusion} fusion; --fusion {others}, "
             "or a smaller --top-k, may find it")
-        return StructureResult(structure, mask, confidence, self.name, prompts, message=disagree)
+        inside = bodies.off_body(mask, name, [t.reference for t in landing]) if bodies and mask.any() else None
+        if inside is not None:
+            confidence, message = confidence * inside, off_body_message(inside)
+        return StructureResult(structure, mask, confidence, self.name, prompts, message=message)
 
 
 def voters_for(name: str, ranked: list[Transfer], top_k: int) -> list[Transfer]:

@@ -1,0 +1,80 @@
+"""The patient's body in a volume, and the structures a registration draws on the air beside it.
+
+A target whose field of view is cropped, or padded with air (half a body), still gets the references' whole
+anatomy: the registration draws the missing part over the air. A chest CT with its left half set to -1024 HU got
+"left lung" drawn 99 % on the padding, found with confidence 0.65. :class:`BodyCheck` tells such a structure
+apart from one that is dark by nature (lungs, airways), which lies inside the body of its own reference.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from rau.image import Image, from_lps_order, orient_lps
+from rau.working_images import otsu_foreground, without_outliers
+
+if TYPE_CHECKING:
+    from rau.engines.base import Reference
+
+MOSTLY = 0.5
+"""A structure lies outside a body when more than this share of its voxels do, inside when more than this share do."""
+IN_SLICE = np.stack([np.zeros((3, 3), bool), ndimage.generate_binary_structure(2, 1), np.zeros((3, 3), bool)])
+"""Neighbours within one axial slice (of a volume in LPS voxel order): holes are filled slice by slice."""
+
+
+def body_mask(image: Image) -> np.ndarray:
+    """The body in volume ``image`` (bool, on its grid): the voxels above its Otsu threshold (padding and stray
+    values clamped first), with the dark regions they enclose in each axial slice (lungs, airways, bowel gas)."""
+    lps = orient_lps(without_outliers(image))
+    foreground = sitk.GetArrayFromImage(otsu_foreground(lps.to_sitk())) > 0
+    return from_lps_order(image, ndimage.binary_fill_holes(foreground, IN_SLICE))
+
+
+def share_inside(mask: np.ndarray, body: np.ndarray) -> float:
+    """The share of ``mask``'s voxels that lie in ``body`` (same grid)."""
+    return float(np.count_nonzero(mask & body) / np.count_nonzero(mask))
+
+
+def off_body_message(inside: float) -> str:
+    """Why a structure drawn mostly on the air beside the target's body is flagged, and by how much."""
+    return (f"{1 - inside:.1%} of its voxels lie outside the target's body, on air, where the references draw it inside "
+            "the body: the target may not show this part (a cropped field of view, or one padded with air); "
+            f"its confidence is multiplied by the share inside ({inside:.1%})")
+
+
+class BodyCheck:
+    """For structures fused on a volume target: whether they lie on the target's body (2D pictures, ultrasound fans
+    and angiograms, have no air background to trust and are not checked)."""
+
+    def __init__(self, target: Image):
+        """``target``: the volume the structures' masks lie on (their grid)."""
+        self.target = target
+        self._reference_bodies: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def target_body(self) -> np.ndarray:
+        """:func:`body_mask` of the target, measured once."""
+        return body_mask(self.target)
+
+    def reference_body(self, reference: Reference) -> np.ndarray:
+        """:func:`body_mask` of a reference's image, measured once per reference."""
+        if reference.name not in self._reference_bodies:
+            self._reference_bodies[reference.name] = body_mask(reference.image)
+        return self._reference_bodies[reference.name]
+
+    def off_body(self, mask: np.ndarray, name: str, references: list[Reference]) -> float | None:
+        """The share of ``mask`` (structure ``name``, not empty) inside the target's body when more than half of it
+        lies outside, while the volume ``references`` draw it mostly inside their own bodies; None otherwise (a
+        structure dark by nature, as the lungs, is judged against its own references)."""
+        inside = share_inside(mask, self.target_body)
+        if inside >= MOSTLY:
+            return None
+        own = [r for r in references if r.image.ndim == 3 and r.segmentation.has_voxels(name)]
+        drawn = sum(np.count_nonzero(r.segmentation.mask(name)) for r in own)
+        drawn_inside = sum(np.count_nonzero(r.segmentation.mask(name) & self.reference_body(r)) for r in own)
+        return inside if drawn and drawn_inside > MOSTLY * drawn else None
