@@ -99,9 +99,10 @@ def focus_mask(moving: Image, moving_work: sitk.Image, labels: np.ndarray, setti
     return sitk.BinaryDilate(mask, radius.tolist())
 
 
-def otsu_foreground(image: sitk.Image) -> sitk.Image:
-    """The voxels brighter than ``image``'s Otsu threshold (1, uint8): the body against the air around it in a CT or MR."""
-    return sitk.OtsuThreshold(image, 0, 1)
+def otsu_foreground(image: sitk.Image, within: sitk.Image | None = None) -> sitk.Image:
+    """The voxels brighter than ``image``'s Otsu threshold (1, uint8): the body against the air around it in a CT or MR.
+    ``within`` (uint8): the threshold is chosen from these voxels only."""
+    return sitk.OtsuThreshold(image, 0, 1) if within is None else sitk.OtsuThreshold(image, within, 0, 1, 128, False, 1)
 
 
 def foreground_centroid(image: sitk.Image) -> np.ndarray:
