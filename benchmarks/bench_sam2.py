@@ -28,6 +28,7 @@ from rau.errors import OptionError
 from rau.models.inference import THREADS_VARIABLE
 from rau.validation import argument, positive_integer
 from figures import json_file, write_json
+from module_clock import ModuleClock
 
 CT = Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic" / "rau" / "sample_data" / "totalseg_ct"  # the bundled TotalSegmentator pair
 
@@ -131,34 +132,6 @@ def case(slices: int, structures: int, size: int = 128, seed: int = 0):
     reference = Image(rng.normal(size=shape).astype(np.float32), spacing=(1, 1, 3), ndim=ndim)
     target = Image(rng.normal(size=shape).astype(np.float32), spacing=(1, 1, 3), ndim=ndim)
     return Request([Reference(reference, Segmentation.from_label_map(reference.with_array(labels)))], target)
-
-
-class ModuleClock:
-    """Seconds spent inside each of the model's top-level modules (image encoder, memory attention, ...): wall
-    seconds in ``modules``, CPU seconds of all threads in ``cpu_modules``."""
-
-    def __init__(self, model):
-        self.modules: dict[str, float] = {}
-        self.cpu_modules: dict[str, float] = {}
-        self._depth, self._started = 0, (0.0, 0.0)
-        for name, module in model.named_children():
-            module.register_forward_pre_hook(self._enter)
-            module.register_forward_hook(lambda module, args, output, name=name: self._leave(name))
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.modules.values())
-
-    def _enter(self, module, args):
-        if self._depth == 0:
-            self._started = (time.perf_counter(), time.process_time())
-        self._depth += 1
-
-    def _leave(self, name: str):
-        self._depth -= 1
-        if self._depth == 0:
-            self.modules[name] = self.modules.get(name, 0.0) + time.perf_counter() - self._started[0]
-            self.cpu_modules[name] = self.cpu_modules.get(name, 0.0) + time.process_time() - self._started[1]
 
 
 def segmenter(folder: Path):

@@ -9,6 +9,9 @@ Runs on the CPU with no downloads: the tiny models of ``Testing/`` stand in for 
 pipeline timing (rendering, parsing, mapping and SAM2 framing do not depend on model size), the tiny Qwen with
 Qwen2.5-VL's own picture limits (the tests' tiny Qwen shows smaller pictures); the 3B request uses the tiny
 tokenizer, so its text tokens are fewer than the real tokenizer's, while its image tokens (the bulk) are exact.
+The tiny Qwen's random answer is replaced by the true boxes of the asked structures (its time still counts as the
+model's), so each structure is mapped and segmented by SAM2; SAM2's time is that inside its top-level modules.
+``cpu_seconds_outside_models_*`` is the same in CPU seconds of all threads (other jobs on the machine change it less).
 ``share_outside_models`` (time outside the models / end to end with the 3B request) is left out with ``--skip-3b``.
 """
 
@@ -29,10 +32,15 @@ from rau.engines import Request, create_engine  # noqa: E402
 from rau.engines.base import Progress, Reference  # noqa: E402
 from rau.image import Image  # noqa: E402
 from rau.labels import LabelSet, Segmentation, Structure, default_color  # noqa: E402
+from rau.vlm.backend import Reply  # noqa: E402
 from rau.vlm.families import QWEN2_5_VL  # noqa: E402
+from rau.vlm.prompts import localization_answer  # noqa: E402
 from figures import json_file, write_json  # noqa: E402
+from module_clock import ModuleClock  # noqa: E402
 
 NAMES = ["liver", "spleen", "left kidney", "right kidney"]
+SHIFT = (7, 9)
+"""Rows and columns the target is rolled by from the reference."""
 
 
 def synthetic_pair(ndim: int, seed: int) -> tuple[Reference, Image]:
@@ -49,52 +57,85 @@ def synthetic_pair(ndim: int, seed: int) -> tuple[Reference, Image]:
     labels = LabelSet(tuple(Structure(n, v, default_color(v)) for v, n in enumerate(NAMES, start=1)))
     image = Image(array.astype(np.float32), (0.8, 0.8, 2.5), ndim=ndim)
     reference = Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, masks))
-    target = image.with_array(np.roll(array, (7, 9), axis=(1, 2)).astype(np.float32))
+    target = image.with_array(np.roll(array, SHIFT, axis=(1, 2)).astype(np.float32))
     return reference, target
 
 
 class Timed:
-    """Wraps a backend, adding up the seconds and prompt tokens of its calls."""
+    """Wraps a backend, adding up the seconds (wall and CPU of all threads) and prompt tokens of its calls."""
 
     def __init__(self, backend):
-        self.backend, self.seconds, self.prompt_tokens = backend, 0.0, []
+        self.backend, self.seconds, self.cpu_seconds, self.prompt_tokens = backend, 0.0, 0.0, []
 
     def __getattr__(self, name):
         return getattr(self.backend, name)
 
     def generate(self, messages, max_new_tokens):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         reply = self.backend.generate(messages, max_new_tokens)
         self.seconds += time.perf_counter() - started
+        self.cpu_seconds += time.process_time() - cpu
         self.prompt_tokens.append(reply.prompt_tokens)
         return reply
 
 
+def true_boxes(reference: Reference) -> dict[str, list[int]]:
+    """Each structure's box on the target (its reference mask over all slices, moved by :data:`SHIFT`) in
+    Qwen2.5-VL's coordinates: what a perfect VLM answers."""
+    boxes = {}
+    for name in NAMES:
+        mask = np.roll(reference.segmentation.mask(name), SHIFT, axis=(1, 2)).any(axis=0)
+        rows, cols = np.nonzero(mask)
+        boxes[name] = QWEN2_5_VL.to_model((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1), (mask.shape[1], mask.shape[0]))
+    return boxes
+
+
+class TrueAnswers:
+    """Wraps a backend: the model still answers (and takes its time), but the reply is the true boxes of the asked
+    structures (the tiny random model's own answer is cut at its token limit and parses as nothing)."""
+
+    def __init__(self, backend, boxes: dict[str, list[int]]):
+        self.backend, self.boxes = backend, boxes
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def generate(self, messages, max_new_tokens):
+        reply = self.backend.generate(messages, max_new_tokens)
+        task = messages[-1]["content"][-1]["text"]  # "For each of these reference structures: 1: liver, 2: spleen, ..."
+        asked = {name: box for name, box in self.boxes.items() if f": {name}," in task}
+        return Reply(localization_answer(asked), reply.prompt_tokens, reply.completion_tokens)
+
+
 def pipeline_figures(tiny_qwen: Path, tiny_sam2: Path) -> dict:
-    """Calls, prompt tokens, and the share of a tiny-model ``rau`` run spent outside both models."""
+    """Calls, prompt tokens, and the share of a tiny-model ``rau`` run spent outside both models; exits naming the
+    structures when one is not found (then no box was mapped and segmented, and the time says nothing)."""
     import torch
 
     figures = {}
     for ndim in (2, 3):
         reference, target = synthetic_pair(ndim, seed=ndim)
         engine = create_engine("rau", {"vlm_model": str(tiny_qwen), "sam2_model": str(tiny_sam2), "device": "cpu"})
-        engine.localizer.backend = timed = Timed(engine.localizer.backend)
-        sam2_seconds = [0.0]
+        engine.localizer.backend = timed = Timed(TrueAnswers(engine.localizer.backend, true_boxes(reference)))
         engine.run(Request([reference], target), Progress())  # warm-up: loads SAM2, first-call costs
-        timed.seconds, timed.prompt_tokens = 0.0, []
-        model = engine.segmenter.model
-        starts = {}
-        model.register_forward_pre_hook(lambda m, a: starts.__setitem__("t", time.perf_counter()))
-        model.register_forward_hook(lambda m, a, o: sam2_seconds.__setitem__(0, sam2_seconds[0] + time.perf_counter() - starts["t"]))
-        started = time.perf_counter()
+        timed.seconds, timed.cpu_seconds, timed.prompt_tokens = 0.0, 0.0, []
+        sam2 = ModuleClock(engine.segmenter.model)
+        started, cpu = time.perf_counter(), time.process_time()
         with torch.inference_mode():
-            engine.run(Request([reference], target), Progress())
-        total = time.perf_counter() - started
+            result = engine.run(Request([reference], target), Progress())
+        total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
+        missed = [f"{item.structure.name} ({item.message})" for item in result.structures if not item.found]
+        if missed:
+            sys.exit(f"bench_vlm.py: error: the {ndim}D run found no {', '.join(missed)}: nothing timed; no figures written")
         key = f"{ndim}d"
         figures[f"vlm_calls_{key}"] = len(timed.prompt_tokens)
         figures[f"prompt_tokens_{key}"] = int(np.mean(timed.prompt_tokens))
+        figures[f"structures_found_{key}"] = len(result.structures)
         figures[f"seconds_total_tiny_{key}"] = round(total, 3)
-        figures[f"seconds_outside_models_{key}"] = round(total - timed.seconds - sam2_seconds[0], 3)
+        figures[f"seconds_vlm_tiny_{key}"] = round(timed.seconds, 3)
+        figures[f"seconds_sam2_tiny_{key}"] = round(sam2.seconds, 3)
+        figures[f"seconds_outside_models_{key}"] = round(total - timed.seconds - sam2.seconds, 3)
+        figures[f"cpu_seconds_outside_models_{key}"] = round(total_cpu - timed.cpu_seconds - sum(sam2.cpu_modules.values()), 3)  # all threads
     figures["vlm_calls_per_target"] = figures["vlm_calls_2d"]
     return figures
 
