@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from conftest import REPO, script_environment
+from shared_data import protocol_files
 
 SCRIPT = REPO / "benchmarks" / "bench_serve_batch.py"
 
@@ -66,3 +67,47 @@ def test_more_targets_than_the_manifest_holds_are_refused(tmp_path, shared_data)
                          capture_output=True, text=True, timeout=120, env=script_environment())
     assert run.returncode == 2 and f"--targets 21: {REPO / 'protocols' / 'hc18_single.csv'} has 20 targets" in run.stderr
     assert not figures.exists() and run.stdout == ""
+
+
+def linked_shared_data(folder, shared_data, names):
+    """A shared data folder holding ``names`` (paths in it) as links to the real files."""
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).symlink_to(shared_data / name)
+    return folder
+
+
+def run_on(data, *arguments):
+    return subprocess.run([sys.executable, str(SCRIPT), *arguments], capture_output=True, text=True, timeout=300,
+                          env={**script_environment(), "RAU_SHARED_DATA": str(data)})
+
+
+def test_a_file_of_the_batch_manifest_missing_is_one_line_exit_2_before_anything_runs(tmp_path, shared_data):
+    """Before: the up-front check knew only HC18 012/058 and the CTs, so with those alone ``--parts batch`` ended in a
+    traceback (exit 1) naming a copy of the manifest in a temporary folder already deleted."""
+    segment_pair = [f"hc18_fetal_head_us/{path}" for n in ("012", "058") for path in (f"images/{n}_HC.png", f"masks/{n}_HC_mask.png")]
+    data = linked_shared_data(tmp_path / "data", shared_data, [*segment_pair, *protocol_files(REPO / "protocols" / "totalseg_ct.csv")])
+    figures = tmp_path / "figures.json"
+    run = run_on(data, "--parts", "batch", "--json", str(figures))
+    assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr, run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"bench_serve_batch.py: error: shared data {data}: lacks hc18_fetal_head_us/images/008_HC.png and ")
+    assert not figures.exists()
+
+
+def test_a_failed_batch_target_stops_the_script_naming_it_with_no_figures_written(tmp_path, shared_data):
+    """Before: ``rau batch``'s exit status was recorded, never checked: a target that failed counted as done in
+    ``targets_per_minute``, the JSON was written and the script exited 0."""
+    manifest = REPO / "protocols" / "hc18_single.csv"
+    every_file = [*protocol_files(manifest), *protocol_files(REPO / "protocols" / "totalseg_ct.csv")]
+    data = linked_shared_data(tmp_path / "data", shared_data, every_file)
+    broken = data / "hc18_fetal_head_us" / "images" / "058_HC.png"  # the manifest's first target
+    broken.unlink()
+    broken.write_text("not a png")
+    figures = tmp_path / "figures.json"
+    run = run_on(data, "--parts", "batch", "--targets", "1", "--json", str(figures))
+    assert run.returncode == 1 and "targets_per_minute" not in run.stdout, run.stderr  # no figures printed either
+    message = run.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"bench_serve_batch.py: error: part batch: rau batch --limit 1 --workers 1 over {manifest} exited 1; "
+                              f"failed: {broken}: not a readable image"), message
+    assert message.endswith("; no figures written") and not figures.exists()

@@ -47,13 +47,13 @@ from rau.serve.remote import RemoteEngine  # noqa: E402
 from rau.serve.wire import decode_mask, prompt_to_json  # noqa: E402
 from serve_helpers import serve_process  # noqa: E402
 from figures import json_file, write_json  # noqa: E402
-from shared_data import SHARED_DATA, protocol_on_shared_data, require_shared_data  # noqa: E402
+from shared_data import PROTOCOLS, SHARED_DATA, protocol_files, protocol_on_shared_data, require_shared_data  # noqa: E402
 
 HC18 = SHARED_DATA / "hc18_fetal_head_us"
-MANIFEST = REPO / "protocols" / "hc18_single.csv"
-NEEDED = [*(f"hc18_fetal_head_us/{folder}/{name}_HC{end}.png" for name in ("012", "058") for folder, end in (("images", ""), ("masks", "_mask"))),
-          *(f"totalseg_test_fixtures/subj{s}_ct/{name}" for s in "AB" for name in ("image.nii.gz", "labels_totalseg.nii.gz"))]
-"""Files the parts read in the shared data folder (``batch`` also the other HC18 files its manifest names)."""
+MANIFEST = PROTOCOLS / "hc18_single.csv"
+CT_MANIFEST = PROTOCOLS / "totalseg_ct.csv"
+SEGMENT_FILES = [f"hc18_fetal_head_us/{folder}/{name}_HC{end}.png" for name in ("012", "058") for folder, end in (("images", ""), ("masks", "_mask"))]
+"""The HC18 pair ``segment_512`` reads in the shared data folder."""
 
 
 def crop_512(reference: Reference) -> Reference:
@@ -141,20 +141,38 @@ def manifest_targets(manifest: Path) -> int:
     return len(read_manifest(manifest, truth=False))
 
 
+def timed_batch(part: str, protocol: Path, arguments: list[str], out: Path) -> tuple[float, list[dict]]:
+    """Seconds and summary rows of ``rau batch`` over the protocol manifest ``protocol`` (on the shared data) with
+    ``arguments``, writing to ``out``; a run that fails exits naming the part, the run and its failed targets (no
+    figures are written: a failed target would count as done)."""
+    import csv
+
+    from rau.batch.items import SUMMARY_NAME
+    from rau.cli import main as rau_main
+    from rau.errors import about
+
+    started = time.perf_counter()
+    code = rau_main(["batch", str(protocol_on_shared_data(protocol, out.parent)), "--out", str(out), *arguments])
+    seconds = time.perf_counter() - started
+    rows = []
+    if (out / SUMMARY_NAME).is_file():
+        with open(out / SUMMARY_NAME, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    if code:
+        failed = [about(row["target_image"], row["error"]) for row in rows if row["status"] == "failed"]
+        sys.exit(f"{Path(__file__).name}: error: part {part}: rau batch {' '.join(arguments)} over {protocol} exited {code}"
+                 + (f"; failed: {'; '.join(failed)}" if failed else "") + "; no figures written")
+    return seconds, rows
+
+
 def bench_batch(targets: int, work: Path) -> dict:
     """``rau batch`` over the first ``targets`` of :data:`MANIFEST` (its files under the shared data folder)."""
     import ray
 
-    from rau.cli import main as rau_main
-
-    manifest = protocol_on_shared_data(MANIFEST, work)
     figures = {"targets": targets, "engine": "registration (default settings)"}
     for label, extra in (("embedded_1_worker", ["--workers", "1"]), ("embedded_2_workers", ["--workers", "2"]), ("ray_2_actors", ["--ray", "auto"])):
-        out = work / label
-        started = time.perf_counter()
-        code = rau_main(["batch", str(manifest), "--out", str(out), "--limit", str(targets), *extra])
-        seconds = time.perf_counter() - started
-        figures[label] = {"seconds": round(seconds, 2), "targets_per_minute": round(60 * targets / seconds, 2), "exit": code}
+        seconds, _ = timed_batch("batch", MANIFEST, ["--limit", str(targets), *extra], work / label)
+        figures[label] = {"seconds": round(seconds, 2), "targets_per_minute": round(60 * targets / seconds, 2)}
         if label == "embedded_2_workers":
             ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # its own, whatever else runs here
     ray.shutdown()
@@ -166,17 +184,8 @@ def bench_batch(targets: int, work: Path) -> dict:
 def bench_ct_target(work: Path) -> dict:
     """Per-target cost of a 3D CT in ``rau batch`` (TotalSegmentator CT A -> CT B, every reference structure, default
     settings, one worker): the worker's own seconds per target (read, register, warp, write) and the run's wall time."""
-    import csv
-
-    from rau.cli import main as rau_main
-
-    out = work / "ct"
-    started = time.perf_counter()
-    code = rau_main(["batch", str(protocol_on_shared_data(REPO / "protocols" / "totalseg_ct.csv", work)), "--out", str(out), "--workers", "1"])
-    wall = time.perf_counter() - started
-    with open(out / "batch_summary.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return {"per_target_s": float(rows[0]["seconds"]), "wall_s_with_worker_start": round(wall, 2), "exit": code}
+    wall, rows = timed_batch("ct_target", CT_MANIFEST, ["--workers", "1"], work / "ct")
+    return {"per_target_s": float(rows[0]["seconds"]), "wall_s_with_worker_start": round(wall, 2)}
 
 
 PARTS = {
@@ -186,6 +195,13 @@ PARTS = {
     "ct_target": lambda args, work: bench_ct_target(work),
 }
 """The parts, by the names the docstring and the JSON give them."""
+
+
+def needed_files(parts: list[str]) -> list[str]:
+    """The files ``parts`` read in the shared data folder (``batch`` and ``ct_target``: all their manifest names, as
+    ``rau batch`` checks them all), for :func:`require_shared_data`."""
+    files = {"segment_512": SEGMENT_FILES, "batch": protocol_files(MANIFEST), "ct_target": protocol_files(CT_MANIFEST)}
+    return list(dict.fromkeys(name for part in parts for name in files.get(part, [])))
 
 
 def part_names(text: str) -> list[str]:
@@ -205,7 +221,7 @@ def main() -> None:
     parser.add_argument("--targets", type=argument(positive_integer, "--targets"), default=8)
     parser.add_argument("--parts", type=part_names, default=list(PARTS), help=f"comma-separated subset to run (default: {','.join(PARTS)})")
     args = parser.parse_args()
-    require_shared_data(parser, NEEDED)
+    require_shared_data(parser, needed_files(args.parts))
     work = Path(tempfile.mkdtemp(prefix="rau-bench-serve-"))
     try:
         if "batch" in args.parts and args.targets > (available := manifest_targets(protocol_on_shared_data(MANIFEST, work))):  # rau batch --limit would run fewer

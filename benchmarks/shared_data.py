@@ -14,6 +14,10 @@ VARIABLE = "RAU_SHARED_DATA"
 SHARED_DATA = Path(os.environ.get(VARIABLE) or Path(__file__).resolve().parents[2] / "shared" / "data")
 """``$RAU_SHARED_DATA``, or ``../shared/data`` beside the repository."""
 
+PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
+"""The repository's evaluation manifests and label tables."""
+TOTALSEG_LABEL_TABLE = PROTOCOLS / "totalseg_total.labels.csv"
+"""The names of the TotalSegmentator fixtures' label values (5: liver ...)."""
 PROTOCOL_PREFIX = "../../shared/data/"
 """How the manifests under ``protocols/`` name the shared data (relative to themselves)."""
 PATH_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels", "label_table")
@@ -50,13 +54,25 @@ def require_shared_data(parser: argparse.ArgumentParser, needed: list[str]) -> P
     return SHARED_DATA
 
 
+def protocol_rows(manifest: Path) -> list[dict]:
+    """The rows of the protocol ``manifest`` (a CSV under ``protocols/``), as written."""
+    with open(manifest, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def protocol_files(manifest: Path) -> list[str]:
+    """The files the protocol ``manifest`` names in the shared data folder (paths in it, once each): what
+    :func:`require_shared_data` checks before the manifest is run."""
+    named = [row.get(column) or "" for row in protocol_rows(manifest) for column in PATH_COLUMNS]
+    return list(dict.fromkeys(value.removeprefix(PROTOCOL_PREFIX) for value in named if value.startswith(PROTOCOL_PREFIX)))
+
+
 def protocol_on_shared_data(manifest: Path, folder: Path) -> Path:
     """A copy of the protocol ``manifest`` in ``folder``, naming its files by absolute path: those under
     ``../../shared/data`` under :data:`SHARED_DATA`, the others (label tables) beside ``manifest``."""
     from rau.evaluation.manifest import write_manifest  # here: the tests' conftest reads this module before rau
 
-    with open(manifest, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = protocol_rows(manifest)
     for row in rows:
         for column in PATH_COLUMNS:
             if value := row.get(column):
