@@ -29,7 +29,7 @@ from rau.image import Image
 from rau.labels import Segmentation
 from rau.references import load_reference
 from figures import json_file, write_json
-from shared_data import SHARED_DATA, require_shared_data
+from shared_data import SHARED_DATA, TOTALSEG_LABEL_TABLE, require_shared_data
 
 NEEDED = ["arcade_syntax_dev/manifest.csv", "totalseg_test_fixtures/subjA_ct/image.nii.gz", "totalseg_test_fixtures/subjA_ct/labels_totalseg.nii.gz"]
 """The files this benchmark reads in the shared data folder (and the first case the manifest names)."""
@@ -86,7 +86,7 @@ def resampled(reference: Reference, grid: sitk.Image, transform: sitk.Transform)
 
 def bench_3d(engine) -> dict:
     ct = SHARED_DATA / "totalseg_test_fixtures" / "subjA_ct"
-    a = load_reference(ct / "image.nii.gz", ct / "labels_totalseg.nii.gz")
+    a = load_reference(ct / "image.nii.gz", ct / "labels_totalseg.nii.gz", label_table=TOTALSEG_LABEL_TABLE)  # the largest: liver
     grid = grid_256(a.image)
     image, masks = resampled(a, grid, sitk.Transform())
     reference = Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), a.segmentation.labels, masks), "CT A 256^3")

@@ -27,10 +27,9 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io import read_image
 from rau.io.images import write_image
-from shared_data import add_data_argument, check_data
+from shared_data import PROTOCOLS, TOTALSEG_LABEL_TABLE, add_data_argument, check_data
 from synthetic import centre, deformation, rescanned_ct
 
-PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
 SEEDS = (1, 2, 3)
 
 
@@ -44,7 +43,7 @@ def main() -> None:
     out, fixtures = arguments.out, (arguments.data / "totalseg_test_fixtures").resolve()
     out.mkdir(parents=True, exist_ok=True)
     a_image, a_labels = fixtures / "subjA_ct" / "image.nii.gz", fixtures / "subjA_ct" / "labels_totalseg.nii.gz"
-    table = PROTOCOLS / "totalseg_total.labels.csv"
+    table = TOTALSEG_LABEL_TABLE
     source = sitk.Cast(read_image(a_image).to_sitk(), sitk.sitkFloat32)
     labels = sitk.ReadImage(str(a_labels))
     rows = []
