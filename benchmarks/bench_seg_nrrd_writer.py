@@ -1,22 +1,32 @@
 """Putting structures into a .seg.nrrd's layers: slicerio.add_segment per structure (what write_seg_nrrd did) against
 rau.io.segment_layers.add_segment (what it does), on the same random balls.
 
-Run: PYTHONPATH=RAUSlicer/Logic python benchmarks/bench_seg_nrrd_writer.py [--structures 100] [--size 256]
+Run: PYTHONPATH=RAUSlicer/Logic python benchmarks/bench_seg_nrrd_writer.py [--structures 100] [--size 256] [--aal]
 
 Each structure is a ball (radius 4 to 30 voxels, some overlapping: several layers) on a size^3 uint16 grid, made
 before its timed call. Prints each path's seconds, their ratio, the layer count, and whether the two gave the same
-voxels and segments (they must).
+voxels and segments (they must). ``--aal`` instead times ``write_seg_nrrd`` writing the AAL atlas (116 regions) on
+Colin27's 0.5 mm brain (``colin27_mni_atlases`` of the shared data: ``aal.nii.gz`` moved onto ``ch2better.nii.gz``'s
+grid by nearest neighbour in physical space; 35 M voxels).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import slicerio
 
 from rau.io.segment_layers import add_segment
+from make_brain_mr_sets import aal_names
+from shared_data import require_shared_data
+
+ATLAS = "colin27_mni_atlases"
+AAL_FILES = [f"{ATLAS}/{name}" for name in ("aal.nii.gz", "aal.nii.txt", "ch2better.nii.gz")]
+"""The files ``--aal`` reads in the shared data folder."""
 
 
 def ball(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,11 +53,31 @@ def placed(add, structures: int, size: int) -> tuple[dict, float]:
     return data, seconds
 
 
+def aal_seconds(data: Path) -> tuple[int, tuple[int, ...], float]:
+    """(structures, grid shape, seconds of ``write_seg_nrrd``) for the AAL atlas on Colin27's 0.5 mm brain."""
+    from rau.io import read_image
+    from rau.io.segmentations import read_segmentation, resample_segmentation, write_seg_nrrd
+    from rau.labels import LabelSet
+
+    names = aal_names(data / ATLAS)
+    brain = read_image(data / ATLAS / "ch2better.nii.gz")
+    atlas = resample_segmentation(read_segmentation(data / ATLAS / "aal.nii.gz", label_table=LabelSet.from_values(names, names)), brain)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        write_seg_nrrd(atlas, Path(folder) / "aal.seg.nrrd")
+        return len(atlas.labels), brain.shape, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--structures", type=int, default=100)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--aal", action="store_true", help="time writing the AAL atlas on Colin27's 0.5 mm brain instead (shared data)")
     args = parser.parse_args()
+    if args.aal:
+        structures, shape, seconds = aal_seconds(require_shared_data(parser, AAL_FILES))
+        print(f"AAL atlas: {structures} structures on Colin27's {'x'.join(map(str, shape))} grid; write_seg_nrrd: {seconds:.2f} s")
+        return
     theirs, old = placed(slicerio.add_segment, args.structures, args.size)
     ours, new = placed(add_segment, args.structures, args.size)
     same = np.array_equal(ours["voxels"], theirs["voxels"]) and ours["segments"] == theirs["segments"]
