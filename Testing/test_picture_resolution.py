@@ -42,7 +42,7 @@ def test_a_png_target_given_its_pixel_size_written_as_nifti_is_warned_of_once_na
     assert _segment(target, tmp_path / "new.nii.gz", HC18_PIXEL_SIZE, "--seg-nrrd") == 0
     err = capsys.readouterr().err
     warning = (f"warning: {target}: Slicer shows it with 1 mm pixels (it stores none), but rau read it at 0.0854555 mm as given, "
-               f"so {tmp_path / 'new.nii.gz'} and {tmp_path / 'new.seg.nrrd'} {OVERLAY}; to make them agree, in Slicer set "
+               f"so the segmentation written for it as a volume file {OVERLAY}; to make them agree, in Slicer set "
                "Volumes module > Volume Information > Image Spacing to 0.0854555 x 0.0854555 mm; or write a .png label map")
     assert warning in err and err.count(OVERLAY) == 1
     assert sitk.ReadImage(str(tmp_path / "new.nii.gz")).GetSpacing()[:2] == pytest.approx((0.085455513,) * 2)

@@ -188,7 +188,8 @@ def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
     """Why the volume files among ``outputs`` (NIfTI, NRRD, MetaImage, .seg.nrrd; a .png keeps no pixel size) written
     for the picture ``target`` (:func:`without_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
     overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
-    1 mm; None where they overlay. One warning per target written, whatever the command."""
+    1 mm; None where they overlay. One warning per target written, whatever the command; it names no output, so a
+    run that adds outputs later (``--seg-nrrd`` on a finished batch) records the same words."""
     volumes = [str(path) for path in outputs if Path(path).suffix.lower() not in PICTURE_SUFFIXES]
     if not volumes or without_pixel_size(target) is None:
         return None
@@ -205,8 +206,8 @@ def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
                 "write a .png label map, which keeps no pixel size"]
     if pixel_spacing is None and square:
         remedies.append(f"give it a pixel size of {shown} mm (--target-spacing or a manifest's spacing column)")
-    return (f"{target}: Slicer shows it with {shown} mm pixels ({source}), but rau read it at {read}, so "
-            f"{' and '.join(volumes)} will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
+    return (f"{target}: Slicer shows it with {shown} mm pixels ({source}), but rau read it at {read}, so the "
+            f"segmentation written for it as a volume file will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
 
 
 def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:

@@ -23,7 +23,7 @@ from rau import validation
 from rau.errors import InputError, about, path_refusal
 from rau.io.json_text import parse_json, read_json_file
 from rau.labels import LabelSet, Structure, check_distinct_names, default_color
-from rau.user_warnings import warn, warn_once
+from rau.user_warnings import warn
 from rau.validation.manifests import check_columns
 
 SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
@@ -197,13 +197,11 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
 
 def _check_csv_columns(columns: list[str], known: tuple[str, ...], path: Path) -> None:
     """A CSV label table's columns as a manifest's are checked (:func:`rau.validation.manifests.check_columns`: none
-    twice, none a typo of a ``known`` one); a colour given both as ``r,g,b`` and ``color`` is refused, and each column
-    rau does not read is warned of once, naming the table and the column."""
+    twice, none a typo of a ``known`` one); a colour given both as ``r,g,b`` and ``color`` is refused. Other columns are
+    left unread without a word: tables carry their own (ARCADE's name each segment's ``arcade`` class)."""
     check_columns(columns, known, path, "label table")
     if "color" in columns and any(c in columns for c in ("r", "g", "b")):
         raise InputError(f"{path}: label table gives the colour twice (r,g,b and color); keep one")
-    for column in (c for c in columns if c and c not in known):
-        warn_once(f"{path}: label table column {column!r} is not one rau reads ({', '.join(known)}); ignored")
 
 
 def _given_colour(row: dict, slicer: bool) -> bool:

@@ -158,9 +158,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
             warn(hidden)
             written.append((said_as or str)(hidden))
     volumes = [paths[key] for key in ("label_map", "seg_nrrd") if key in paths]
-    if inputs and (apart := overlay_problem(inputs["target"], inputs["target_spacing"], volumes)):
-        warn(apart)
-        written.append(apart)
+    apart = overlay_problem(inputs["target"], inputs["target_spacing"], volumes) if inputs else None
+    written += [apart] if apart else []
     with folders_held(paths.values()), signals_deferred() as hold, contextlib.ExitStack() as stack:
         # the result JSON, entered last, is renamed into place first: rau batch takes files of a target without it as
         # not its own (see rau.batch.items.WorkItem.state)
@@ -181,6 +180,8 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
         summary |= {"warnings": said} if said else {}
         temporary["result"].write_text(result_json_text(summary), encoding="utf-8")
         hold()  # Ctrl-C now waits until every file is renamed: never a new result JSON beside an earlier label map
+    if apart:
+        warn(apart)  # said of what was written: not before a write that fails
 
 
 def add_seg_nrrd(segmentation, paths: dict[str, Path], saved: dict) -> None:
