@@ -92,7 +92,9 @@ class BodyCheck:
         inside = share_inside(mask, self.target_body)
         if inside >= MOSTLY:
             return None
-        own = [r for r in references if r.image.ndim == 3 and r.segmentation.has_voxels(name)]
-        drawn = sum(np.count_nonzero(r.segmentation.mask(name)) for r in own)
-        drawn_inside = sum(np.count_nonzero(r.segmentation.mask(name) & self.reference_body(r)) for r in own)
+        drawn = drawn_inside = 0
+        for reference in (r for r in references if r.image.ndim == 3 and r.segmentation.has_voxels(name)):
+            own = reference.segmentation.mask(name)  # made from the label map when asked: once
+            drawn += np.count_nonzero(own)
+            drawn_inside += np.count_nonzero(own & self.reference_body(reference))
         return inside if drawn and drawn_inside > MOSTLY * drawn else None

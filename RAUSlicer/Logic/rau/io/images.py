@@ -190,8 +190,7 @@ def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
     overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
     1 mm; None where they overlay. One warning per target written, whatever the command; it names no output, so a
     run that adds outputs later (``--seg-nrrd`` on a finished batch) records the same words."""
-    volumes = [str(path) for path in outputs if Path(path).suffix.lower() not in PICTURE_SUFFIXES]
-    if not volumes or without_pixel_size(target) is None:
+    if not any(Path(path).suffix.lower() not in PICTURE_SUFFIXES for path in outputs) or without_pixel_size(target) is None:
         return None
     from_resolution = _slicer_pixel_size(Path(target))
     slicer = from_resolution or (1.0, 1.0)
