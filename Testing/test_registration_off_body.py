@@ -67,8 +67,9 @@ def test_a_lung_cut_open_by_the_edge_of_the_body_lies_inside_it():
 def test_structures_drawn_on_the_air_of_a_half_target_are_flagged_and_the_others_not(ct_a):
     """CT A onto itself with its left half (i < 61; it runs to the patient's right) set to -1024 HU: the spleen, left
     kidney and left lung lobe were drawn on the air and reported found with the registration's full confidence and no
-    message. They keep their voxels, with a message and their confidence times the share inside the body; the right
-    kidney, liver and right lung lobe (dark, but inside the body) are untouched."""
+    message. They keep their voxels, with a message (of the one reference, not "the references") and their confidence
+    times the share inside the body; the right kidney, liver and right lung lobe (dark, but inside the body) are
+    untouched."""
     array = ct_a.image.array.copy()
     array[:, :, :61] = -1024
     target = ct_a.image.with_array(array)
@@ -81,7 +82,7 @@ def test_structures_drawn_on_the_air_of_a_half_target_are_flagged_and_the_others
         item = result.get(name)
         inside = share_inside(item.mask, body)
         assert item.found and inside < 0.5, (name, inside)
-        assert f"{1 - inside:.1%} of its voxels lie outside the target's body" in item.message
+        assert f"{1 - inside:.1%} of its voxels lie outside the target's body, on air, where the reference draws it" in item.message
         assert item.confidence == pytest.approx(similarity * inside) and item.confidence < 0.5 * similarity
     for name in ON_BODY:
         item = result.get(name)

@@ -58,9 +58,11 @@ def share_inside(mask: np.ndarray, body: np.ndarray) -> float:
     return float(np.count_nonzero(mask & body) / np.count_nonzero(mask))
 
 
-def off_body_message(inside: float) -> str:
-    """Why a structure drawn mostly on the air beside the target's body is flagged, and by how much."""
-    return (f"{1 - inside:.1%} of its voxels lie outside the target's body, on air, where the references draw it inside "
+def off_body_message(inside: float, references: int) -> str:
+    """Why a structure drawn mostly on the air beside the target's body is flagged, and by how much (``references``:
+    how many references drew it)."""
+    drawn_by = "the reference draws" if references == 1 else "the references draw"
+    return (f"{1 - inside:.1%} of its voxels lie outside the target's body, on air, where {drawn_by} it inside "
             "the body: the target may not show this part (a cropped field of view, or one padded with air); "
             f"its confidence is multiplied by the share inside ({inside:.1%})")
 

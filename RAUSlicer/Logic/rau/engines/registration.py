@@ -145,7 +145,7 @@ class RegistrationEngine(Engine):
             "or a smaller --top-k, may find it")
         inside = bodies.off_body(mask, name, [t.reference for t in landing]) if bodies and mask.any() else None
         if inside is not None:
-            confidence, message = confidence * inside, off_body_message(inside)
+            confidence, message = confidence * inside, off_body_message(inside, len(landing))
         return StructureResult(structure, mask, confidence, self.name, prompts, message=message)
 
 
