@@ -147,6 +147,7 @@ def _manifests(folder: Path) -> None:
     (folder / "two_spacings.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n{manifest_row(target_spacing='0.5').replace('ref', './ref')}\n")
     (folder / "two_structures.csv").write_text(f"{MANIFEST_HEADER},structures\n{manifest_row()},\n{manifest_row().replace('ref', './ref')},label_255\n")
     (folder / "no_column.csv").write_text("reference_image,target_image\nref.png,tgt.png\n")
+    (folder / "comment_first.csv").write_text(f"# HC18 pairs, made by hand\n{MANIFEST_HEADER}\n{manifest_row()}\n")
     (folder / "header_only.csv").write_text(f"{MANIFEST_HEADER}\n")
     (folder / "zero_bytes.csv").write_text("")
     (folder / "trailing_commas.csv").write_text(f"{MANIFEST_HEADER}\n{manifest_row()}\n,,,,,\n{manifest_row().replace('tgt_mask.png', '')}\n")

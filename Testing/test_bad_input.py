@@ -179,6 +179,8 @@ CASES = {
     "manifest is a folder": (evaluate(manifest="series"), "manifest series is a folder, not a CSV file"),
     "manifest is a picture": (evaluate(manifest="tgt.png"), "tgt.png: manifest is not"),
     "manifest lacks columns": (evaluate(manifest="no_column.csv"), "no_column.csv: manifest lacks column(s) reference_labels, target_labels"),
+    "manifest begins with a comment": (evaluate(manifest="comment_first.csv"), "comment_first.csv: manifest lacks column(s) reference_image, "
+                                       "reference_labels, target_image, target_labels; its first line names the columns, and reads '# HC18 pairs"),
     "manifest short row": (evaluate(manifest="short_row.csv"), "short_row.csv line 2: row has fewer fields"),
     "manifest long row": (evaluate(manifest="long_row.csv"), "long_row.csv line 2: more fields than the 6 columns"),
     "manifest with semicolons": (evaluate(manifest="semicolons.csv"), "semicolons.csv: manifest columns are separated by ';'"),

@@ -32,7 +32,8 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
         check_columns(columns, (*required, *optional), path, what)
         missing = [c for c in required if c not in columns]
         if missing:
-            raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
+            raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}; its first line names the columns, "
+                             f"and reads '{','.join(columns)}'")
         rows = []
         for row in filled_rows(reader):
             line = reader.line_num
