@@ -62,7 +62,7 @@ def body_mask(image: Image) -> np.ndarray:
 
 def shows_air(outside: np.ndarray, threshold: float) -> bool:
     """Whether the values ``outside`` a body (its voxels above ``threshold`` bound it) are an air background:
-    uniform, and far darker than the body (:data:`AIR_SPREAD`); none are no background at all."""
+    uniform, and far darker than the body (:data:`AIR_SPREAD`); with no voxel outside, there is no air."""
     if outside.size == 0:
         return False
     low, middle, high = np.percentile(outside, [10, 50, 90])
