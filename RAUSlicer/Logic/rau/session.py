@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import math
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import normalize_name
 from rau.result import GAVE_WAY, StructureResult, taken_by, voxels
+from rau.undo_history import Step, Taking, history_bytes
 
 AXIS_LETTERS = "kji"
 EDITED_EMPTY = "every voxel was removed by an edit"
@@ -117,12 +118,10 @@ class Session(abc.ABC):
         """Free what the session holds elsewhere (a server's session); here, nothing."""
 
     def held_bytes(self) -> int:
-        """Memory this session holds besides its answers, estimated: the earlier answers its undo keeps; an engine adds
-        what it keeps itself (SAM2: the images it reads, cached features, its memory)."""
-        current = {id(item.mask) for item in self.results.values()}
-        kept = {id(item.mask): item.mask.nbytes for steps in self._steps.values() for step in steps for item in (step.before, step.after)
-                if item.found and id(item.mask) not in current}
-        return sum(kept.values())
+        """Memory this session holds besides its answers and target, estimated: every array its undo keeps
+        (:func:`rau.undo_history.history_bytes`); an engine adds what it keeps itself (SAM2: the images it reads,
+        cached features, its memory)."""
+        return history_bytes(self._steps, besides=[item.mask for item in self.results.values()] + [self.target.array])
 
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (:meth:`set_mask`), and undoing an
@@ -331,43 +330,6 @@ class Session(abc.ABC):
         if found is None:
             raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
         return found
-
-
-@dataclass
-class Taking:
-    """What a correction written with overwrite took from another structure: that structure's answer before it, the
-    number of that structure's latest correction then (None: none), and the voxels it lost."""
-
-    before: StructureResult
-    latest: int | None
-    lost: np.ndarray
-    owed: bool = False
-    """Recorded by :meth:`Session.gave_way`: voxels the structure gave way on, which an earlier correction of the
-    holder may have taken; what this correction's undo does not give back goes on to the holder's previous one."""
-
-
-@dataclass
-class Step:
-    """One correction of a structure as its undo needs it: the engine's record from before it (:meth:`Session._undone`),
-    its number, what an edit that had emptied it kept (:meth:`Session.edit`), the structure's count of hand edits then,
-    its answers before and after it, what it took from other structures (:meth:`Session.gave_up`), the voxels undoing
-    earlier corrections (by their number) gave back to the structure since, and the voxels it lost that other structures
-    held with it (:meth:`Session._shared_lost`)."""
-
-    undone: object
-    number: int
-    emptied: tuple[float, str, str] | None
-    edits: int
-    before: StructureResult
-    after: StructureResult
-    taken: dict[str, Taking] = field(default_factory=dict)
-    gifts: list[tuple[int, np.ndarray]] = field(default_factory=list)
-    shared: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def voxels_changed(self, shape) -> tuple[np.ndarray, np.ndarray]:
-        """The voxels this correction added to its structure and those it removed."""
-        before, after = voxels(self.before, shape), voxels(self.after, shape)
-        return after & ~before, before & ~after
 
 
 def undone_voxels(now: np.ndarray, added: np.ndarray, removed: np.ndarray) -> np.ndarray:
