@@ -20,17 +20,18 @@ class Taking:
     latest: int | None
     lost: np.ndarray
     owed: bool = False
-    """Recorded by :meth:`rau.session.Session.gave_way`: voxels the structure gave way on, which an earlier correction of the
-    holder may have taken; what this correction's undo does not give back goes on to the holder's previous one."""
+    """Recorded by :meth:`rau.session.Session.gave_way`: voxels the structure gave way on, which an earlier correction
+    of the holder may have taken; what this correction's undo does not give back goes on to the holder's previous one."""
 
 
 @dataclass
 class Step:
-    """One correction of a structure as its undo needs it: the engine's record from before it (:meth:`rau.session.Session._undone`),
-    its number, what an edit that had emptied it kept (:meth:`rau.session.Session.edit`), the structure's count of hand edits then,
-    its answers before and after it, what it took from other structures (:meth:`rau.session.Session.gave_up`), the voxels undoing
-    earlier corrections (by their number) gave back to the structure since, and the voxels it lost that other structures
-    held with it (:meth:`rau.session.Session._shared_lost`)."""
+    """One correction of a structure as its undo needs it: the engine's record from before it
+    (:meth:`rau.session.Session._undone`), its number, what an edit that had emptied it kept
+    (:meth:`rau.session.Session.edit`), the structure's count of hand edits then, its answers before and after it, what
+    it took from other structures (:meth:`rau.session.Session.gave_up`), the voxels undoing earlier corrections (by
+    their number) gave back to the structure since, and the voxels it lost that other structures held with it
+    (:meth:`rau.session.Session._shared_lost`)."""
 
     undone: object
     number: int
