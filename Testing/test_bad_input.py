@@ -100,8 +100,8 @@ CASES = {
     "picture target without a pixel size": (segment("--reference-spacing", REF_SPACING, spacing=False), "--target tgt.png: a picture without a pixel size, while --reference ref.png has one"),
     "picture reference without a pixel size": (segment("--target-spacing", TGT_SPACING, spacing=False), "--reference ref.png: a picture without a pixel size, while --target tgt.png has one"),
     "labels without reference": (segment("--reference-labels", "tgt_mask.png"), "give one --reference-labels per --reference"),
-    "top-k 0": (segment("--top-k", "0"), "--top-k must be at least 1, got 0"),
-    "top-k negative": (segment("--top-k", "-3"), "--top-k must be at least 1"),
+    "top-k 0": (segment("--top-k", "0"), "option top_k (--top-k): must be at least 1, got 0"),
+    "top-k negative": (segment("--top-k", "-3"), "option top_k (--top-k): must be at least 1, got -3"),
     "top-k fraction": (segment("--top-k", "1.5"), "argument --top-k: invalid int value: '1.5'"),
     "top-k past every count": (segment("--top-k", "9" * 20), f"--top-k must be at most 2147483647, got {'9' * 20}"),  # was run and recorded
     "slice margin past every count": (segment("--slice-margin", "2147483648"), "--slice-margin must be at most 2147483647, got 2147483648"),
@@ -170,7 +170,7 @@ CASES = {
     "limit 0": (evaluate("--limit", "0"), "argument --limit: must be at least 1, got '0'"),
     "limit negative": (evaluate("--limit", "-1"), "argument --limit: must be at least 1, got '-1'"),
     "limit words": (evaluate("--limit", "all"), "argument --limit: must be a whole number"),
-    "evaluate top-k 0": (evaluate("--top-k", "0"), "--top-k must be at least 1"),
+    "evaluate top-k 0": (evaluate("--top-k", "0"), "option top_k (--top-k): must be at least 1"),
     "json empty": (evaluate("--json", ""), "argument --json: must not be empty, got ''"),
     "manifest empty": (evaluate(manifest=""), "argument manifest: must not be empty"),
     "SAM2 model folder missing": (evaluate("--engine", "registration+sam2", "--sam2-model", "./gone_model"), "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
@@ -211,7 +211,7 @@ CASES = {
                                                   "--sam2-model", "./gone_model", "--overwrite"], "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
     "demo out is a file": (["demo", "--out", "ref.png", "--cases", "hc18_ultrasound"], "ref.png is a file"),
     "demo output exists": (demo(), "overlay.png exists"),
-    "demo top-k 0": (demo("--top-k", "0"), "--top-k must be at least 1"),
+    "demo top-k 0": (demo("--top-k", "0"), "option top_k (--top-k): must be at least 1"),
     "demo vlm timeout negative": (demo("--vlm-timeout", "-5"), "--vlm-timeout must be a positive number"),
     "demo unknown case": (["demo", "--cases", "brain"], "--cases: invalid choice: 'brain'"),
     "demo case named twice": (demo("hc18_ultrasound", "--overwrite"), "rau demo: error: --cases names hc18_ultrasound twice"),  # blamed prediction.nii.gz, a name not given

@@ -27,7 +27,7 @@ def test_an_unknown_key_is_an_error_naming_it():
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("top_k", 0, r"--top-k must be at least 1"),
+    ("top_k", 0, r"option top_k \(--top-k\): must be at least 1, got 0"),
     ("top_k", "3", "expected int"),
     ("top_k", True, "expected int"),
     ("fusion", "mean", "not one of local, vote, staple"),
@@ -82,7 +82,7 @@ def test_cli_range_errors_reach_the_user(capsys):
 
     assert main(["segment", "--target", "t.nii.gz", "--out", "o.nii.gz", "--reference", "r", "--reference-labels", "l",
                  "--top-k", "0"]) == 2
-    assert "--top-k must be at least 1" in capsys.readouterr().err
+    assert "option top_k (--top-k): must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_every_engine_reads_the_options_object():

@@ -541,7 +541,7 @@ def test_closing_a_remote_session_never_waits_for_a_server_that_does_not_answer(
 
 
 @pytest.mark.parametrize("engine, options, said", [
-    ("registration", {"top_k": 0}, "top_k must be at least 1, got 0"),
+    ("registration", {"top_k": 0}, "option top_k: must be at least 1, got 0"),
     ("registration", {"top_k": "x"}, "option top_k: expected int, got 'x'"),
     ("registration", {"deformable": 1}, "option deformable: expected bool, got 1"),
     ("rau", {"slice_axis": "i"}, "leave slice_axis out"),  # the engine's own check, as the job runs

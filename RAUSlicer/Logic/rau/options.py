@@ -168,7 +168,7 @@ def _checked(name: str, value, hint, metadata):
     if metadata["choices"] is not None and value not in metadata["choices"]:
         raise OptionError(f"{where}: {value!r} is not one of {', '.join(map(str, metadata['choices']))}")
     if metadata["minimum"] is not None and value < metadata["minimum"]:
-        raise OptionError(f"{flag(name)} must be at least {metadata['minimum']}, got {value}")
+        raise OptionError(f"{where}: must be at least {metadata['minimum']}, got {value}")
     if kind is int:
         value = validation.non_negative_integer(value, flag(name))  # at most MAX_COUNT, as every count of the command line
     return metadata["check"](value, flag(name)) if metadata["check"] else value
