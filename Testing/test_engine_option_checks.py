@@ -1,5 +1,6 @@
-"""An engine built in Python (the Slicer console, a script) refuses a bad option when it is built, in the command
-line's words (rau.options.checked_option), not after every reference was registered."""
+"""An engine or segmenter built in Python (the Slicer console, a script) refuses a bad option when it is built, in the
+command line's words (rau.options.checked_option), not after every reference was registered (or, SAM2 with top_k 0,
+answering every structure absent)."""
 
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def test_an_engine_built_with_top_k_0_is_refused_in_the_command_lines_words(engi
 
     with pytest.raises(OptionError) as refused:
         engine_class(engine)(top_k=0)
-    assert str(refused.value) == "--top-k must be at least 1, got 0"
+    assert str(refused.value) == "option top_k (--top-k): must be at least 1, got 0"
     assert cli_error("--top-k", "0").endswith(str(refused.value))
 
 
@@ -34,3 +35,57 @@ def test_a_registration_engine_built_with_an_unknown_fusion_is_refused_when_buil
     with pytest.raises(OptionError, match=r"option fusion \(--fusion\): 'bogus' is not one of local, vote, staple"):
         RegistrationEngine(fusion="bogus")
 
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, "option top_k (--top-k): must be at least 1, got 0"),
+    (2.5, "option top_k (--top-k): expected int, got 2.5"),
+    ("2", "option top_k (--top-k): expected int, got '2'"),
+])
+def test_a_sam2_segmenter_built_with_a_bad_top_k_is_refused_when_built(value, message):
+    """Before: taken; with top_k 0 the run ended with every structure absent (confidence 0), no error."""
+    from rau.sam2.segmenter import Sam2Segmenter
+
+    with pytest.raises(OptionError) as refused:
+        Sam2Segmenter("tiny", device="cpu", top_k=value)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"slice_margin": -1}, "option slice_margin (--slice-margin): must be at least 0, got -1"),
+    ({"slice_margin": 1.5}, "option slice_margin (--slice-margin): expected int, got 1.5"),
+    ({"slice_axis": "x"}, "option slice_axis (--slice-axis): 'x' is not one of auto, i, j, k"),
+])
+def test_a_sam2_segmenter_built_with_a_bad_slice_option_is_refused_when_built(options, message):
+    from rau.sam2.segmenter import Sam2Segmenter
+
+    with pytest.raises(OptionError) as refused:
+        Sam2Segmenter("tiny", device="cpu", **options)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("value, message", [
+    (None, "option deformable (--no-deformable): a value is required"),
+    ("yes", "option deformable (--no-deformable): expected bool, got 'yes'"),
+    (0, "option deformable (--no-deformable): expected bool, got 0"),
+])
+def test_a_vessel_engine_built_with_a_deformable_that_is_not_a_bool_is_refused_when_built(value, message):
+    """Before: taken; None quietly turned the B-spline bend off."""
+    from rau.engines.vessels import VesselEngine
+
+    with pytest.raises(OptionError) as refused:
+        VesselEngine(deformable=value)
+    assert str(refused.value) == message
+
+
+def test_an_option_out_of_range_is_named_as_one_of_the_wrong_type_is():
+    """Before: "--top-k must be at least 1, got 0" named only the command line's flag to a Python caller, beside
+    "option top_k (--top-k): expected int, got 2.5"."""
+    from rau.options import checked_option
+
+    refusals = []
+    for value in (0, 2.5):
+        with pytest.raises(OptionError) as refused:
+            checked_option("top_k", value)
+        refusals.append(str(refused.value))
+    assert all(said.startswith("option top_k (--top-k): ") for said in refusals)

@@ -70,7 +70,7 @@ class VesselEngine(Engine):
     corrects_others = True  # a piece traced into one segment leaves the segment that held it
 
     def __init__(self, top_k: int = DEFAULTS.top_k, deformable: bool = DEFAULTS.deformable):
-        self.top_k, self.deformable = checked_option("top_k", top_k), deformable
+        self.top_k, self.deformable = checked_option("top_k", top_k), checked_option("deformable", deformable)
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "VesselEngine":

@@ -11,7 +11,7 @@ from rau.boxes import Box
 from rau.engines.base import Localization, Progress, Request, Segmenter, validate_request
 from rau.image import Image
 from rau.models.loader import option_named
-from rau.options import DEFAULTS, EngineOptions, flag
+from rau.options import DEFAULTS, EngineOptions, checked_option, flag
 from rau.result import Result, StructureResult
 from rau.sam2.cache import DEFAULT_BUDGET, FeatureCache
 from rau.sam2.conditioning import choose
@@ -31,14 +31,16 @@ class Sam2Segmenter(Segmenter):
     ``cache_bytes``: memory budget of the cached image features (:class:`rau.sam2.cache.FeatureCache`;
     the frames kept follow from it and the frame size).
     ``top_k``: references per structure in SAM2's memory. ``slice_margin``: slices tracked beyond a
-    structure's localized extent.
+    structure's localized extent. Options are checked when it is built, as the engine options check them
+    (:func:`rau.options.checked_option`).
     """
 
     def __init__(self, model=None, device=None, slice_axis=None, window=None, revision=None, cache_dir=None, cache_bytes=DEFAULT_BUDGET,
                  name="sam2", top_k=DEFAULTS.top_k, slice_margin=DEFAULTS.slice_margin):
+        self.top_k, self.slice_margin = checked_option("top_k", top_k), checked_option("slice_margin", slice_margin)
+        self.slice_axis = slice_axis if slice_axis is None else checked_option("slice_axis", slice_axis)  # None: auto
+        self.window, self.device = checked_option("window", window), device
         self.source = model_source(model, revision, cache_dir)
-        self.device, self.slice_axis, self.window = device, slice_axis, window
-        self.top_k, self.slice_margin = top_k, slice_margin
         self.cache_bytes, self.name = cache_bytes, name
         self._model = self._style = None
         self._said: list[str] = []  # what loading the model warned of
