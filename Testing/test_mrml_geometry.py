@@ -187,3 +187,52 @@ def test_a_diffusion_tensor_volume_is_refused_by_name(mrml_scene):
     node.SetAndObserveImageData(data)
     with pytest.raises(GeometryError, match="volume 'DTI': expected a scalar image or 8- or 16-bit colour, got 9 components per voxel of float32"):
         image_from_volume_node(node)
+
+
+def oblique_nrrd(path, size=(7, 6, 5)):
+    """An NRRD turned 20 degrees about x and 10 about z whose origin has double-precision digits, as a resampled CT's
+    has: Slicer's IJK-to-RAS gives that origin back a step off."""
+    import SimpleITK as sitk
+
+    stored = sitk.GetImageFromArray(np.arange(int(np.prod(size)), dtype=np.int16).reshape(tuple(reversed(size))))
+    stored.SetSpacing((3.0468759536743164, 3.0468759536743164, 10.0))
+    stored.SetDirection(tuple((rotation((0, 0, 1), 10) @ rotation((1, 0, 0), 20) @ np.diag([-1.0, -1.0, 1.0])).ravel()))
+    stored.SetOrigin((163.21769163080967, 282.97372467459633, -246.30379670984604))
+    sitk.WriteImage(stored, str(path))
+    return path
+
+
+@pytest.mark.parametrize("size", [(7, 6, 5), (7, 6, 1)], ids=["volume", "one slice"])
+def test_oblique_nrrd_loaded_by_slicer_is_the_image_the_command_line_reads(mrml_scene, tmp_path, size):
+    """Before, Slicer's origin (163.21769163080972 for the file's 163.21769163080967) reached the engine, and a chest CT
+    so turned got 6 voxels of another segmentation than `rau segment`'s; now the node on its file's grid takes the
+    file's geometry, bit for bit."""
+    path = oblique_nrrd(tmp_path / "oblique.nrrd", size)
+    node = slicer.modules.volumes.logic().AddArchetypeVolume(str(path), "oblique")
+    from_slicer, from_file = image_from_volume_node(node), read_image(path)
+    assert from_slicer.ndim == from_file.ndim == (2 if size[2] == 1 else 3)
+    assert from_slicer.spacing == from_file.spacing
+    assert from_slicer.origin == from_file.origin
+    assert np.array_equal(from_slicer.direction, from_file.direction)
+    assert from_slicer.stored == from_file.stored
+    assert np.array_equal(from_slicer.array, from_file.array)
+
+
+def test_a_loaded_node_under_a_transform_or_moved_takes_its_own_geometry(mrml_scene, tmp_path):
+    """The file's geometry is taken only while the node's voxels lie where the file has them."""
+    path = oblique_nrrd(tmp_path / "oblique.nrrd")
+    node = slicer.modules.volumes.logic().AddArchetypeVolume(str(path), "oblique")
+    to_parent = np.eye(4)
+    to_parent[:3, 3] = (5.0, -7.0, 12.0)
+    transform = mrml_scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "T")
+    transform.SetMatrixTransformToParent(vtkMatrixFromArray(to_parent))
+    node.SetAndObserveTransformNodeID(transform.GetID())
+    under_transform, from_file = image_from_volume_node(node), read_image(path)
+    assert np.allclose(np.subtract(under_transform.origin, from_file.origin), (-5.0, 7.0, 12.0))  # RAS (5, -7, 12) in LPS
+    check_volume_in_place(node, under_transform)
+
+    node.SetAndObserveTransformNodeID(None)
+    node.SetOrigin(*np.add(node.GetOrigin(), (0.5, 0.0, 0.0)))
+    moved = image_from_volume_node(node)
+    assert np.allclose(np.subtract(moved.origin, from_file.origin), (-0.5, 0.0, 0.0))
+    check_volume_in_place(node, moved)

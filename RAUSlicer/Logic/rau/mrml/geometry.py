@@ -94,7 +94,8 @@ def check_volume_in_place(node, image: Image) -> None:
 
 def image_from_volume_node(node) -> Image:
     """A copy of a scalar volume node's voxels with its world geometry (parent transform applied; index 0 is its first
-    stored voxel, :func:`voxels_to_world`).
+    stored voxel, :func:`voxels_to_world`). A node whose voxels still lie on the grid of the file it was loaded from
+    takes that file's geometry as the command line reads it, bit for bit (:func:`file_geometry`).
 
     A volume with a single slice along any axis becomes a 2D image (:meth:`Image.from_grid`). A colour
     (vector) volume, as Slicer loads a colour PNG or JPEG, becomes grey (:func:`rau.image.colour_as_grey`).
@@ -116,7 +117,21 @@ def image_from_volume_node(node) -> Image:
             array = colour_as_grey(array.reshape(*array.shape[:3], -1))
         except GeometryError as error:
             raise GeometryError(f"volume {node.GetName()!r}: {error}") from None
+    if (grid := file_geometry(node, array.shape)) is not None:
+        return Image.from_grid(array, grid.spacing, grid.origin, grid.direction)
     return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
+
+
+def file_geometry(node, shape) -> Image | None:
+    """The grid (in its stored layout) of the file a volume node was loaded from (:func:`loaded_grid`) when the node's
+    voxels, ``shape`` ``(k, j, i)``, still lie on it in the file's order (:func:`volume_in_place`: not moved, no parent
+    transform that moves them); else None.
+
+    Slicer computes the IJK-to-RAS matrix again from the header and may give an oblique file's origin a step off the
+    file's double-precision value; registration follows bits, so the module takes the file's own numbers."""
+    grid = loaded_grid(node)
+    stored = grid.as_stored() if grid is not None else None
+    return stored if stored is not None and stored.shape == shape and volume_in_place(node, stored) else None
 
 
 def loaded_grid(node):
