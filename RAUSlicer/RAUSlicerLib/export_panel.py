@@ -12,16 +12,22 @@ class ExportPanel:
     def onExportNifti(self):
         p = self._parameterNode
         path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export label map", f"{p.outputSegmentation.GetName()}.nii.gz", "NIfTI (*.nii.gz *.nii)")
+            self.parent, "Export label map", self._suggestedName(".nii.gz"), "NIfTI (*.nii.gz *.nii)")
         if path:
             self._export(lambda overwrite: self.logic.exportLabelMap(p.outputSegmentation, p.targetVolume, path, overwrite))
 
     def onExportSegNrrd(self):
         p = self._parameterNode
         path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export segmentation", f"{p.outputSegmentation.GetName()}.seg.nrrd", "Segmentation (*.seg.nrrd)")
+            self.parent, "Export segmentation", self._suggestedName(".seg.nrrd"), "Segmentation (*.seg.nrrd)")
         if path:
             self._export(lambda overwrite: self.logic.exportSegNrrd(p.outputSegmentation, path, overwrite))
+
+    def _suggestedName(self, suffix):
+        """The result's name as one file's name ending in ``suffix`` (a series description's "W/O" makes no folder)."""
+        from rau.io.outputs import file_name_from  # the panel's set-up made the bundled rau importable
+
+        return file_name_from(self._parameterNode.outputSegmentation.GetName(), suffix)
 
     def _export(self, write):
         """Write; when a file exists, ask before replacing it. What the writer warns of (structures a label map cannot

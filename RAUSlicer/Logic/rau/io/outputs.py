@@ -5,6 +5,7 @@ the manifest (not even with ``--overwrite``), only known suffixes, a folder that
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
@@ -68,6 +69,17 @@ def check_no_stray_tables(label_map: Path, outputs, elsewhere: str) -> None:
         if _resolve(table) not in written:
             raise InputError(f"{label_map}: {table} beside it would be read as its label table too, but this run does not "
                              f"write it (refused even with --overwrite); move it away, or {elsewhere}")
+
+
+NOT_IN_FILE_NAMES = re.compile(r'[/\\<>:"|?*\x00-\x1f]')
+"""What a name cannot hold and stay one file's name: path separators, and what Windows refuses in file names."""
+
+
+def file_name_from(name: str, suffix: str) -> str:
+    """A file name for something named ``name`` (a node's name, perhaps a DICOM series description such as
+    ``W/O CONTRAST``) ending in ``suffix``: each character of :data:`NOT_IN_FILE_NAMES` becomes ``_``, so the
+    name stays one file in the folder it is saved in."""
+    return NOT_IN_FILE_NAMES.sub("_", name) + suffix
 
 
 MAX_NAME_BYTES = 255
