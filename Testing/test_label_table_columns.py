@@ -17,12 +17,12 @@ from rau.io.label_tables import read_label_table
 SAMPLE = Path(rau.__file__).parent / "sample_data" / "hc18"
 
 
-def segment_with_table(folder: Path, table: str, capsys) -> tuple[int, str]:
-    """``rau segment`` of the HC18 sample pair 000 -> 001, the reference mask named by ``table`` beside it: its exit
-    code and standard error."""
+def segment_with_table(folder: Path, table: str, capsys, sidecar: str = "000_HC_mask.labels.csv") -> tuple[int, str]:
+    """``rau segment`` of the HC18 sample pair 000 -> 001, the reference mask named by ``table`` beside it (in the file
+    ``sidecar``): its exit code and standard error."""
     for name in ("000_HC.png", "000_HC_mask.png", "001_HC.png"):
         shutil.copy(SAMPLE / name, folder / name)
-    (folder / "000_HC_mask.labels.csv").write_text(table)
+    (folder / sidecar).write_text(table)
     capsys.readouterr()
     code = main(["segment", "--reference", str(folder / "000_HC.png"), "--reference-labels", str(folder / "000_HC_mask.png"),
                  "--reference-spacing", "0.069135804", "--target", str(folder / "001_HC.png"), "--target-spacing", "0.08965852",
@@ -59,3 +59,31 @@ def test_a_colour_column_misspelt_given_twice_or_unreadable_is_refused_naming_th
     code, err = segment_with_table(tmp_path, table, capsys)
     assert code != 0 and f"{tmp_path / '000_HC_mask.labels.csv'}" in err and said in err, err
     assert not (tmp_path / "out").exists()
+
+
+BIDS_SIDECAR = "000_HC_mask.tsv"
+"""A BIDS segmentation table (``*_dseg.tsv``) beside the reference mask."""
+
+
+@pytest.mark.parametrize("table, said", [
+    ("index\tname\tname\n255\tfetal head\tOther\n", "label table names the column 'name' twice"),
+    ("index\tname\tcolor\tColor\n255\tfetal head\t#ff0000\t#0000ff\n", "label table names the column 'color' twice"),
+    ("index\tname\tcolour\n255\tfetal head\t#ff0000\n", "column 'colour' is not one rau reads; did you mean 'color'?"),
+    ("index\tname\tr\tg\tb\n255\tfetal head\t1\t0\t0\n",
+     "a BIDS segmentation table gives the colour as color (#rrggbb), not r,g,b"),
+])
+def test_a_bids_tables_columns_are_checked_as_a_csv_tables_are(table, said, tmp_path, capsys):
+    """Before, a BIDS table's second ``name`` or ``color`` column was read in place of the first, and a misspelt colour
+    or ``r,g,b`` left the structure its default colour, without a word."""
+    code, err = segment_with_table(tmp_path, table, capsys, BIDS_SIDECAR)
+    assert code == 2 and f"{tmp_path / BIDS_SIDECAR}" in err and said in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bids_tables_other_columns_are_left_unread_without_a_word(tmp_path, capsys):
+    """``abbreviation`` and ``mapping`` are the standard's; a table may add its own."""
+    table = "index\tname\tabbreviation\tcolor\tmapping\tnote\n255\tfetal head\tFH\t#ff0000\t4\tseen\n"
+    code, err = segment_with_table(tmp_path, table, capsys, BIDS_SIDECAR)
+    assert code == 0, err
+    assert "label table" not in err
+    assert read_label_table(tmp_path / "out" / "t.labels.csv").get("fetal head").color == (1.0, 0.0, 0.0)

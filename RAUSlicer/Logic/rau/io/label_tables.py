@@ -181,7 +181,7 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
     if missing:
         raise InputError(f"{path}: label table lacks column(s) {', '.join(missing)}; give value,name[,r,g,b] "
                          "or a Slicer color table (LabelValue,Name,Color_R,Color_G,Color_B)")
-    _check_csv_columns(columns, SLICER_CSV_COLUMNS if slicer else CSV_COLUMNS, path)
+    _check_table_columns(columns, SLICER_CSV_COLUMNS if slicer else CSV_COLUMNS, path)
     structures, lines, colored = [], [], []
     for row in validation.filled_rows(reader):
         try:
@@ -195,10 +195,10 @@ def _parse_csv(text: str, path: Path) -> LabelSet:
     return _label_set(structures, lines, colored, path)
 
 
-def _check_csv_columns(columns: list[str], known: tuple[str, ...], path: Path) -> None:
-    """A CSV label table's columns as a manifest's are checked (:func:`rau.validation.manifests.check_columns`: none
-    twice, none a typo of a ``known`` one); a colour given both as ``r,g,b`` and ``color`` is refused. Other columns are
-    left unread without a word: tables carry their own (ARCADE's name each segment's ``arcade`` class)."""
+def _check_table_columns(columns: list[str], known: tuple[str, ...], path: Path) -> None:
+    """A label table's columns (CSV, BIDS) as a manifest's are checked (:func:`rau.validation.manifests.check_columns`:
+    none twice, none a typo of a ``known`` one); a colour given both as ``r,g,b`` and ``color`` is refused. Other columns
+    are left unread without a word: tables carry their own (ARCADE's name each segment's ``arcade`` class)."""
     check_columns(columns, known, path, "label table")
     if "color" in columns and any(c in columns for c in ("r", "g", "b")):
         raise InputError(f"{path}: label table gives the colour twice (r,g,b and color); keep one")
@@ -240,6 +240,9 @@ def _slicer_csv_row(row: dict) -> Structure:
 
 BIDS_COLUMNS = ("index", "name")
 """The columns a BIDS segmentation table (``*_dseg.tsv``) must have; ``color`` (``#rrggbb``) may follow."""
+BIDS_READ_COLUMNS = (*BIDS_COLUMNS, "color")
+"""The columns of a BIDS segmentation table rau reads; others the standard allows (``abbreviation``, ``mapping``) or
+a table adds are left unread."""
 
 
 def _is_bids_table(text: str) -> bool:
@@ -263,7 +266,10 @@ def _parse_bids_tsv(text: str, path: Path) -> LabelSet:
     """A BIDS segmentation table: one row per label value (``index``), its ``name`` and optionally its ``color``
     (``#rrggbb``; ``n/a`` or none: the value's default colour)."""
     reader = _bids_reader(text)
-    _table_columns(reader)
+    columns = _table_columns(reader)
+    _check_table_columns(columns, BIDS_READ_COLUMNS, path)
+    if given := [c for c in ("r", "g", "b") if c in columns]:
+        raise InputError(f"{path}: a BIDS segmentation table gives the colour as color (#rrggbb), not {','.join(given)}")
     structures, lines, colored = [], [], []
     for row in validation.filled_rows(reader):
         try:
