@@ -7,7 +7,7 @@ import typing
 
 from rau.engines import DEFAULT_ENGINE, ENGINES, Engine, create_engine, engine_class, unused_options
 from rau.errors import InputError, OptionError, about
-from rau.extras import not_installed
+from rau.extras import not_installed, require
 from rau.options import DEFAULTS, EngineOptions, flag, option_fields, value_type
 from rau.user_warnings import warn
 from rau.vlm.backend import check_adapter_is_local, chosen_family, vlm_source
@@ -95,8 +95,10 @@ def check_models(name: str, options: EngineOptions) -> None:
             check_sam2(model_source(options.sam2_model, options.sam2_revision, options.model_cache))
         family = chosen_family(options) if engine.uses_vlm else None
         if engine.uses_vlm and (source := vlm_source(options)):
+            from rau.models.loader import VLM_MODULES
             from rau.vlm.local import check_adapter_family, check_adapter_folder, check_family_option, check_vlm_folder
 
+            require(*VLM_MODULES)
             option, value = flag("vlm_model"), options.vlm_model
             folder = resolve(source)
             check_vlm_folder(folder)

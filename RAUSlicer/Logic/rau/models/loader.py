@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rau.errors import UnavailableError, about, one_line, system_reason
+from rau.extras import require
 from rau.io.json_text import parse_json
 from rau.user_warnings import warn_once
 
@@ -356,9 +357,16 @@ def _whole_torch_file(path: Path) -> bool:
     return zipfile.is_zipfile(path) or head[:1] == b"\x80"
 
 
+VLM_MODULES = ("torch", "torchvision", "transformers")
+"""The optional packages a vision-language model in this process needs (:func:`rau.extras.require`): transformers'
+Qwen processors need torchvision, and without it raise an ImportError of their own that names no missing module."""
+
+
 def load_processor(processor_class, source: ModelSource):
     """``processor_class.from_pretrained`` on the resolved folder (processors, tokenizers); a folder whose processor
-    or tokenizer files are missing or damaged raises :class:`ModelNotAvailableError` naming it."""
+    or tokenizer files are missing or damaged raises :class:`ModelNotAvailableError` naming it, a package it needs not
+    installed :class:`~rau.extras.MissingExtraError` (:data:`VLM_MODULES`)."""
+    require(*VLM_MODULES)
     folder = resolve(source)
     try:
         return processor_class.from_pretrained(str(folder))
