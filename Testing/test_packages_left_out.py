@@ -40,3 +40,13 @@ def test_a_local_vlm_without_torchvision_is_refused_naming_it_and_its_extra(tiny
     assert done.returncode == 2, done.stderr
     assert done.stderr == 'rau segment: error: torchvision is not installed; pip install "rauslicer[models]"\n'
     assert done.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_training_without_peft_is_refused_before_its_out_folder_is_made(tiny_qwen, tmp_path):
+    """Before: refused naming peft, exit 2, but the parents of ``--out`` (a/, a/b/) were left behind."""
+    (tmp_path / "pairs").mkdir()
+    done = rau_installed_without("peft", ["train", "sft", "--model", str(tiny_qwen), "--data", "pairs", "--out", "a/b/ad",
+                                          "--max-steps", "1"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == 'rau train sft: error: peft is not installed; pip install "rauslicer[train]"\n'
+    assert done.stdout == "" and [path.name for path in tmp_path.iterdir()] == ["pairs"]

@@ -93,3 +93,11 @@ def test_a_cut_off_picture_is_said_to_be_unreadable(pairs, tiny_qwen, tmp_path, 
     picture.write_bytes(picture.read_bytes()[: picture.stat().st_size // 2])
     said = _refused(data, tiny_qwen, tmp_path / "out", capsys)
     assert f"{picture}: a picture of the pairs dataset {data} is unreadable (image file is truncated" in said
+
+
+def test_a_refused_run_leaves_none_of_the_folders_made_for_its_out(tiny_qwen, tmp_path, capsys):
+    """Before: with ``--out a/b/ad``, the write check made a/b/ad, and a refusal after it removed only ad."""
+    (tmp_path / "data").mkdir()
+    said = _refused(tmp_path / "data", tiny_qwen, tmp_path / "a" / "b" / "ad", capsys)
+    assert f"{tmp_path / 'data'} is not a pairs dataset (no card.json)" in said
+    assert [path.name for path in tmp_path.iterdir()] == ["data"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
+import itertools
 import json
 import os
 import shutil
@@ -23,10 +24,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rau.errors import InputError, OptionError, WriteError, failure_reason
+from rau.extras import require
 from rau.io.atomic import OutputExistsError
 from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
-from rau.models.loader import ModelSource, fingerprint, resolve
+from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, resolve
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
 from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION
@@ -39,6 +41,8 @@ SAVING = ".saving"
 WRITE_CHECK = ".rau-write-check-"
 """Name prefix of the file that shows ``OUT`` can be written."""
 LOG = "log.jsonl"
+TRAIN_MODULES = (*VLM_MODULES, "peft", "trl", "accelerate", "datasets")
+"""The optional packages a training run needs (:func:`rau.extras.require`), checked before its output folder is made."""
 
 
 @dataclass
@@ -83,18 +87,20 @@ def with_run_defaults(settings: FineTuneSettings, stage: str) -> FineTuneSetting
 def prepare(settings: FineTuneSettings, stage: str):
     """(model, processor, family, train dataset, validation records) for a ``stage`` ("sft", "grpo") run after checking
     the output folder (:func:`check_out`) and that the pairs fit the model. A fresh run starts a new log and checkpoints
-    (``overwrite`` allowed replacing them); an ``OUT`` made here goes again when the model or pairs are refused."""
+    (``overwrite`` allowed replacing them); the folders made here for ``OUT`` go again when the model or pairs are
+    refused. A package of an extra not installed is refused before anything is made."""
     out = Path(settings.out)
-    made = not out.exists()
+    made = list(itertools.takewhile(lambda folder: not folder.exists(), [out, *out.parents]))  # the deepest first
     inference_threads()  # a bad RAU_TORCH_THREADS is refused before any work
-    check_out(settings, stage)
-    kept_log = _log_up_to(out / LOG, _step(Path(resume_checkpoint(settings)))) if settings.resume else []
+    require(*TRAIN_MODULES)
     try:
+        check_out(settings, stage)
+        kept_log = _log_up_to(out / LOG, _step(Path(resume_checkpoint(settings)))) if settings.resume else []
         loaded = _load(settings)
     except BaseException:
-        if made:
+        for folder in made:
             with contextlib.suppress(OSError):
-                out.rmdir()  # nothing was written into it yet
+                folder.rmdir()  # nothing was written into it yet
         raise
     if settings.resume:
         (out / LOG).write_text("".join(f"{line}\n" for line in kept_log), encoding="utf-8")
