@@ -106,6 +106,7 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
     required = tuple(c for c in REQUIRED_COLUMNS if truth or c != "target_labels")
     cases: dict[tuple, tuple[int, Case]] = {}
     rows = validation.read_table(path, required, "manifest", (*COLUMNS, "structures"))
+    validation.check_files_exist(rows, (*required, "label_table"), path)  # a cohort run's missing truth is warned of
     for line, row in rows:
         paths = {c: validation.existing_file(row, c, path, line) for c in REQUIRED_COLUMNS if row.get(c) and c != "target_labels"}
         if row.get("target_labels") and (truth_file := _truth_file(row, path, line, truth)):

@@ -106,6 +106,29 @@ def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str
                 )
 
 
+MAX_FILES_LISTED = 10
+"""The most files :func:`check_files_exist` lists in its one error; it counts the others."""
+
+
+def check_files_exist(rows: list[tuple[int, dict]], columns: tuple[str, ...], path) -> None:
+    """Every file the manifest ``path``'s ``rows`` (``(line, row)``) name in ``columns`` is there (:func:`existing_file`):
+    one that is not is refused as it says; several, in one error that lists each with its line and column (the first
+    :data:`MAX_FILES_LISTED`, then how many more), so that a large cohort's are all mended before one rerun."""
+    errors = []
+    for line, row in rows:
+        for column in (column for column in columns if row.get(column)):
+            try:
+                existing_file(row, column, path, line)
+            except InputError as error:
+                errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        listed = [str(error).removeprefix(f"{path} ") for error in errors[:MAX_FILES_LISTED]]
+        more = [f"and {len(errors) - MAX_FILES_LISTED} more"] if len(errors) > MAX_FILES_LISTED else []
+        raise InputError(f"{path}: {len(errors)} files it names cannot be read: {'; '.join([*listed, *more])}")
+
+
 def existing_file(row: dict, column: str, path, line: int) -> Path:
     """A file named in a manifest row (relative to the manifest); it must exist, and not as a pipe or device (a
     label table, which ``--label-table`` may give through a pipe, would wait for ever on a stale one here)."""
