@@ -17,11 +17,13 @@ def test_vqa_does_not_ask_of_a_truth_structure_smaller_than_a_target_pixel_and_s
                  "--json", str(tmp_path / "vqa.json")]) == 0
     said = (f"{tmp_path / 'truth.nrrd'}: structures of the truth that cover no voxel centre of the target's grid once resampled onto "
             "it (too small or thin for its voxels) were not scored: spleen (status truth_too_small)")
-    assert f"warning: t.png with r.png: {said}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"warning: t.png with r.png: {said}" in err
     document = json.loads((tmp_path / "vqa.json").read_text())
     presence = [(r["structure"], r.get("status"), r.get("truth")) for r in document["records"] if r["task"] == "presence"]
     assert ("spleen", "truth_too_small", None) in presence and all(name == "liver" for name, status, _ in presence if status is None), presence
     assert not [r for r in document["records"] if r.get("structure") == "spleen" and r["task"] != "presence"]
-    assert [w["warning"] for w in document["warnings"]] == [said]
+    assert said in [w["warning"] for w in document["warnings"]]  # with what else the run said (the tiny model's answers cut short)
+    assert all(f"warning: {w['warning']}" in err for w in document["warnings"] if w["warning"] != said)
     summary = document["summary"]
     assert (summary["truth_too_small"], summary["presence_questions"]) == (1, sum(status is None for _, status, _ in presence))

@@ -30,7 +30,7 @@ from rau.evaluation.runner import Prediction, failed_case, summarize, try_case
 from rau.io.atomic import atomic_path, folders_held, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
-from rau.io.run_outputs import check_run_outputs, output_paths
+from rau.io.run_outputs import check_run_outputs, output_paths, recorded_engine_options
 from rau.io.segmentations import label_table_path
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
@@ -94,10 +94,11 @@ def run(args: argparse.Namespace) -> int:
     unused = warn_unused_options(args.engine, given_options(args), largest_pool(cases))
     predictions = planned_predictions(args, cases, listed, json_path, options, unused) if args.predictions else None
     units = distance_units(cases)
-    scores, curves = score_cases(args, cases, json_path, units, predictions)
+    run_record = {"engine_options": recorded_engine_options(options), "warnings": unused}
+    scores, curves = score_cases(args, cases, json_path, units, run_record, predictions)
     summary = summary_of(scores, units, curves if args.clicks else None)
     if json_path:  # written first: a table that cannot be printed loses no result
-        write_outputs(json_path, args, scores, summary, curves, units)
+        write_outputs(json_path, args, run_record, scores, summary, curves, units)
     print_table(summary)
     print_failures(scores)
     if args.clicks:
@@ -158,9 +159,11 @@ def summary_of(scores, units: list[str], curves: list[dict] | None = None) -> di
     return summary
 
 
-def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str], predictions: list[Prediction] | None = None) -> tuple[list, list[dict]]:
+def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: list[str], run_record: dict,
+                predictions: list[Prediction] | None = None) -> tuple[list, list[dict]]:
     """Every case's score and (with ``--clicks``) Dice-per-click curves, in manifest order; each case's engine result
-    written to its ``predictions`` (:func:`planned_predictions`) when given.
+    written to its ``predictions`` (:func:`planned_predictions`) when given; ``run_record``: what the JSON records of
+    the run (:func:`write_outputs`).
 
     A failing case is a failed score, not an exception. When interrupted (Ctrl-C, SIGTERM), every case
     finished is written (with ``--jobs``, also one that finished behind a case still running), the user is
@@ -184,7 +187,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
         scores, curves = _in_order(never_reached | finished)
         their_units = [units[index] for index in sorted(finished)]
         summary = summary_of(scores, their_units, curves if args.clicks else None)
-        write_outputs(json_path, args, scores, summary, curves, units, interrupted=True)
+        write_outputs(json_path, args, run_record, scores, summary, curves, units, interrupted=True)
 
     return _in_order(_gathered(scored, len(cases), json_path, write_finished))
 
@@ -220,16 +223,19 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     options = engine_options(args)  # --vlm-model's default without --vlm-model, as for an engine
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
     given = [*(["engine"] if args.engine else []), *(option for option in given_options(args) if option not in VLM_OPTIONS)]
-    warn_ignored({option: "--vqa does not use it" for option in given})
+    ignored = [{"target": None, "reference": None, "warning": warning}
+               for warning in warn_ignored({option: "--vqa does not use it" for option in given})]
     backend = create_backend(options)
     asked = vqa.evaluate_cases(backend, _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
 
     def write_finished(finished: dict) -> None:
         never_reached = {index: ([{"target": case.name, "reference": None, "task": "not_run", "error": NOT_REACHED}], [])
                          for index, case in enumerate(cases)}
-        write_vqa_outputs(json_path, args, options, *_joined(never_reached | finished), backend.served_model, interrupted=True)
+        records, warnings = _joined(never_reached | finished)
+        write_vqa_outputs(json_path, args, options, records, ignored + warnings, backend.served_model, interrupted=True)
 
     records, warnings = _joined(_gathered(((index, done) for index, done in enumerate(asked)), len(cases), json_path, write_finished))
+    warnings = ignored + warnings
     if json_path:  # written first: a table that cannot be printed loses no result
         write_vqa_outputs(json_path, args, options, records, warnings, backend.served_model)
     print_vqa_table(vqa.summarize(records))
@@ -237,9 +243,7 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         say_written(json_path)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
-        print(f"failed: {_pair_name(record)}: {record['error']}", file=sys.stderr)
-    for record in warnings:
-        print(f"warning: {_pair_name(record)}: {record['warning']}", file=sys.stderr)
+        print(f"failed: {vqa.pair_name(record)}: {record['error']}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -251,19 +255,16 @@ def _joined(finished: dict) -> tuple[list[dict], list[dict]]:
 
 def write_vqa_outputs(json_path: Path, args, options, records: list[dict], warnings: list[dict], served_model: str | None,
                       interrupted: bool = False) -> None:
-    """``--vqa``'s JSON (summary, records, warnings; the model asked for and, with a server, the one its replies named)
-    and CSV of records (``interrupted``: the cases never reached have a record of task ``not_run``)."""
+    """``--vqa``'s JSON (summary, records, warnings said during the run: the run's own with no target; the model asked
+    for and, with a server, the one its replies named; the engine options, adapter and device among them, as a result
+    JSON records them) and CSV of records (``interrupted``: the cases never reached have a record of task ``not_run``)."""
     rows = [_clean(record) for record in records]
     document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server,
-                "vlm_server_model": served_model, "summary": vqa.summarize(records), "records": rows, "warnings": warnings}
+                "vlm_server_model": served_model, "engine_options": recorded_engine_options(options), "summary": vqa.summarize(records),
+                "records": rows, "warnings": warnings}
     if interrupted:
         document["interrupted"] = True
     write_json_and_csv(json_path, args.overwrite, document, VQA_CSV_COLUMNS, rows)
-
-
-def _pair_name(record: dict) -> str:
-    """A --vqa record's target and, where it has one, reference: ``001.png with 002.png``."""
-    return record["target"] + (f" with {record['reference']}" if record["reference"] else "")
 
 
 def _progress(items, description: str, total: int | None = None):
@@ -279,10 +280,12 @@ def print_vqa_table(summary: dict) -> None:
     print(f"{'box':<9}  {summary['boxes']:>4}  {fmt(summary['mean_box_iou'])}  mean IoU, hit rate {fmt(summary['box_hit_rate']).strip()} (IoU >= {summary['box_hit_iou']})")
 
 
-def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], units: list[str], interrupted: bool = False) -> None:
-    """JSON with summary and per-case rows (and Dice-per-click curves with ``--clicks``), and a flat
-    CSV of rows (``interrupted``: the cases never reached have status ``not_run``); ``units``: each case's unit of
-    distances."""
+def write_outputs(json_path: Path, args, run_record: dict, scores, summary, curves: list[dict], units: list[str],
+                  interrupted: bool = False) -> None:
+    """JSON with ``run_record`` (the engine options, as a result JSON records them, adapter, models and device among
+    them, and the warnings the run said of itself), summary and per-case rows (and Dice-per-click curves with
+    ``--clicks``), and a flat CSV of rows (``interrupted``: the cases never reached have status ``not_run``); ``units``:
+    each case's unit of distances."""
     cases = [
         {"target": s.target, "references": s.references, "status": _case_status(s), "error": s.error,
          "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings, "distance_unit": unit,
@@ -292,7 +295,8 @@ def write_outputs(json_path: Path, args, scores, summary, curves: list[dict], un
     if args.clicks:
         for case, case_curves in zip(cases, curves):
             case["dice_per_click"] = {name: [round(v, 4) for v in curve] for name, curve in case_curves.items()}
-    document = {"engine": args.engine, "manifest": str(args.manifest), "mean_dice": summary["mean_dice"], "summary": summary, "cases": cases}
+    document = {"engine": args.engine, "manifest": str(args.manifest), **run_record, "mean_dice": summary["mean_dice"], "summary": summary,
+                "cases": cases}
     if interrupted:
         document["interrupted"] = True
     rows = [

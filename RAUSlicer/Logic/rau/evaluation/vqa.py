@@ -31,6 +31,7 @@ from rau.evaluation.runner import load_case, lost_truth_warnings, matching_warni
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
+from rau.user_warnings import collected_warnings, warn
 from rau.vlm.answers import parse_identity, parse_presence
 from rau.vlm.backend import Backend
 from rau.vlm.key_slices import orient_request_lps, orient_segmentation_lps, plan_views
@@ -81,7 +82,8 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
 
 def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> Iterator[tuple[list[dict], list[dict]]]:
     """Case by case, as each is done: :func:`evaluate_pair`'s records on each of its references and its warnings
-    (``{target, reference, warning}``), both naming their ``target`` and ``reference``. The truth meets the reference
+    (``{target, reference, warning}``: each said as it comes, as :func:`rau.user_warnings.warn` says it), both naming
+    their ``target`` and ``reference``. The truth meets the reference
     as ``rau evaluate``'s engine mode has it meet (:func:`~rau.evaluation.runner.scored_request`, with its warnings).
     A pair that cannot be asked about (unreadable files, a 3D reference for a 2D target, a truth none of whose
     structures is the reference's ...) is one record of task ``error`` with the reason, as ``rau evaluate`` reports a
@@ -95,16 +97,25 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
         records, warnings = [], []
         for reference in references:
             pair = {"target": case.name, "reference": reference.name}
-            try:
-                request, labels = scored_request(case, [reference], target, truth)
-                warnings += [{**pair, "warning": warning} for warning in matching_warnings(labels, truth, case.structures)]
-                asked = evaluate_pair(backend, reference, target, truth, case.structures, per_structure, request.target_name)
-                records += [{**pair, **record} for record in asked]
-                warnings += [{**pair, "warning": warning} for warning in lost_truth_warnings(
-                    case.target_labels, [record["structure"] for record in asked if record.get("status") == TRUTH_TOO_SMALL])]
-            except InputError as error:
-                records.append({**pair, "task": "error", "error": str(error)})
+            found = []  # what the truth's matching and grid tell of the pair, said below with its names
+            with collected_warnings(echo=True) as said:  # what reading and asking say, printed as it comes
+                try:
+                    request, labels = scored_request(case, [reference], target, truth)
+                    found += matching_warnings(labels, truth, case.structures)
+                    asked = evaluate_pair(backend, reference, target, truth, case.structures, per_structure, request.target_name)
+                    records += [{**pair, **record} for record in asked]
+                    found += lost_truth_warnings(case.target_labels, [record["structure"] for record in asked if record.get("status") == TRUTH_TOO_SMALL])
+                except InputError as error:
+                    records.append({**pair, "task": "error", "error": str(error)})
+            for warning in found:
+                warn(f"{pair_name(pair)}: {warning}")
+            warnings += [{**pair, "warning": warning} for warning in [*found, *said]]
         yield records, warnings
+
+
+def pair_name(record: dict) -> str:
+    """A --vqa record's target and, where it has one, reference: ``001.png with 002.png``."""
+    return record["target"] + (f" with {record['reference']}" if record["reference"] else "")
 
 
 def summarize(records: list[dict]) -> dict:

@@ -125,8 +125,14 @@ def recorded_inputs(target, target_spacing, reference, reference_labels, referen
                                 for row in bank_rows],
         "label_table": absolute(label_table) if label_table else None,
         "structures": structures,
-        "engine_options": options.with_absolute_folders().as_dict(),
+        "engine_options": recorded_engine_options(options),
     }
+
+
+def recorded_engine_options(options: EngineOptions) -> dict:
+    """Engine ``options`` as a result JSON records them: every one by name, local model and adapter folders as absolute
+    paths."""
+    return options.with_absolute_folders().as_dict()
 
 
 ADD_SEG_NRRD = "add --seg-nrrd for a Slicer segmentation that keeps them whole"
