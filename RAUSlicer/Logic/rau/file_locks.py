@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 
 def lock_file(descriptor: int) -> None:
-    """Lock an open file for this process, or raise :class:`OSError` at once when another holds it."""
+    """Lock an open file for this process at once. Raise :class:`BlockingIOError` when another holds it, on every
+    system, and another :class:`OSError` when the file system cannot lock files."""
     try:
         import fcntl
     except ImportError:  # Windows
         import msvcrt
 
-        msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+        try:
+            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+        except PermissionError as error:  # how Windows says that another process holds the lock
+            raise BlockingIOError(errno.EAGAIN, "another process holds its lock") from error
     else:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_lock_file(handle: BinaryIO, path: Path) -> None:
+    """Remove the lock file ``path`` that ``handle`` holds locked, and close ``handle``. Where an open file can be
+    removed it goes while still locked (no other process can take it in between); Windows removes no file a process
+    holds open, so there it goes once closed, and stays when another process opened it meanwhile (theirs now). A lock
+    file that cannot be removed stays, unlocked: nothing is raised."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # Windows: open, by this process too
+        handle.close()
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+    finally:
+        handle.close()
 
 
 def still_at(descriptor: int, path: Path) -> bool:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from rau.batch.items import LOCK_NAME, SUMMARY_NAME, WorkItem
 from rau.batch.seg_nrrd import added_seg_nrrd
 from rau.errors import InputError, OptionError
-from rau.file_locks import lock_file, still_at
+from rau.file_locks import lock_file, remove_lock_file, still_at
 from rau.io.atomic import atomic_path, leftover_temporaries
 from rau.io.outputs import check_folder_writable
 
@@ -115,12 +115,14 @@ def held_folder(out_dir: Path):
         try:
             lock_file(handle.fileno())
             if not still_at(handle.fileno(), lock):  # locked as the run holding it removed it
-                raise OSError
-        except OSError:
+                raise BlockingIOError
+        except BlockingIOError:
             raise OptionError(f"--out {out_dir}: another rau batch is writing to this folder (it holds {lock}); wait for it "
                               "to end, or give another --out") from None
+        except OSError as error:
+            raise OptionError(f"--out {out_dir}: cannot lock {lock} ({error.strerror}); give an --out on a file system "
+                              "that locks files") from None
         try:
             yield
         finally:
-            with contextlib.suppress(OSError):
-                lock.unlink()
+            remove_lock_file(handle, lock)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rau.errors import UnavailableError
-from rau.file_locks import lock_file, still_at
+from rau.file_locks import lock_file, remove_lock_file, still_at
 from rau.serve.jobs import LOG
 
 LOCK_SUFFIX = ".lock"
@@ -72,4 +72,4 @@ def _remove_if_stopped(folder: Path, lock: Path) -> None:
         except OSError as error:
             LOG.warning("cannot remove %s, the job folder of a stopped server (%s); the next start tries again", folder, error)
             return
-        lock.unlink(missing_ok=True)
+        remove_lock_file(handle, lock)
