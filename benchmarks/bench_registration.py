@@ -40,7 +40,7 @@ def timed(function):
 
 
 def hc18_reference(name: str):
-    spacing = {line.split(",")[0][:-4]: float(line.split(",")[1]) for line in (HC18 / "pixel_size_and_HC.csv").read_text().splitlines()[1:]}
+    spacing = {line.split(",")[0][:-4]: float(line.split(",")[1]) for line in (HC18 / "pixel_size_and_HC.csv").read_text(encoding="utf-8").splitlines()[1:]}
     return load_reference(HC18 / f"images/{name}_HC.png", HC18 / f"masks/{name}_HC_mask.png", spacing[f"{name}_HC"])
 
 

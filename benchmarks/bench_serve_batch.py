@@ -156,7 +156,7 @@ def timed_batch(part: str, protocol: Path, arguments: list[str], out: Path) -> t
     seconds = time.perf_counter() - started
     rows = []
     if (out / SUMMARY_NAME).is_file():
-        with open(out / SUMMARY_NAME, newline="") as handle:
+        with open(out / SUMMARY_NAME, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     if code:
         failed = [about(row["target_image"], row["error"]) for row in rows if row["status"] == "failed"]

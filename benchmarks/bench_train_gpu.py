@@ -78,7 +78,7 @@ def write_synthetic_dataset(folder: Path, subjects: int = 12, side: int = 512) -
     rng = np.random.default_rng(0)
     rows, cols = np.mgrid[:side, :side]
     lines = ["subject,image,labels,label_table"]
-    (folder / "table.csv").write_text("value,name\n1,liver\n2,spleen\n3,kidney\n")
+    (folder / "table.csv").write_text("value,name\n1,liver\n2,spleen\n3,kidney\n", encoding="utf-8")
     for number in range(subjects):
         labels = np.zeros((side, side), np.uint8)
         image = rng.normal(60, 20, (side, side))
@@ -91,7 +91,7 @@ def write_synthetic_dataset(folder: Path, subjects: int = 12, side: int = 512) -
         PILImage.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(folder / f"s{number}.png")
         PILImage.fromarray(labels).save(folder / f"s{number}_labels.png")
         lines.append(f"s{number},s{number}.png,s{number}_labels.png,table.csv")
-    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder / "manifest.csv"
 
 
@@ -130,7 +130,7 @@ def measure(size: str, steps: int, warmup: int, batch_size: int, work: Path) -> 
     run_sft(settings, [StepClock()])
     measured = [s for s in times if s > warmup]
     seconds = times[max(measured)] - times[warmup] if measured else float("nan")
-    tokens = [json.loads(line).get("num_tokens") for line in open(work / f"adapter-{size}" / "log.jsonl")]
+    tokens = [json.loads(line).get("num_tokens") for line in open(work / f"adapter-{size}" / "log.jsonl", encoding="utf-8")]
     return {
         "size": size, "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "parameters": parameters,
         "questions": card["splits"]["train"]["questions"], "steps": steps, "batch_size": batch_size,

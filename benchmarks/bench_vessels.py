@@ -108,7 +108,7 @@ def bank(cases, bank_size: int, top_k: int, design_pairs: int) -> dict:
 def bank_references(cases, bank_size: int) -> list[list[Reference]]:
     """For each case's target, the first ``bank_size`` other dev images of its tree (LCA/RCA), by image number."""
     trees = {}
-    for row in csv.DictReader((DATA / "pairs.csv").open()):
+    for row in csv.DictReader((DATA / "pairs.csv").open(newline="", encoding="utf-8")):
         for number in (row["reference"], row["target"]):
             trees[number] = row["tree"]
     loaded, banks = {}, []

@@ -55,7 +55,7 @@ def _volumes():
 
 def _hc18():
     folder = SHARED_DATA / "hc18_fetal_head_us"
-    sizes = {row["filename"]: float(row["pixel_size_mm"]) for row in csv.DictReader(open(folder / "pixel_size_and_HC.csv"))}
+    sizes = {row["filename"]: float(row["pixel_size_mm"]) for row in csv.DictReader(open(folder / "pixel_size_and_HC.csv", newline="", encoding="utf-8"))}
     for number in range(HC18_HEADS):
         name = f"{number:03d}_HC.png"
         pixels = np.asarray(Picture.open(folder / "images" / name), np.float32)[None]

@@ -33,7 +33,7 @@ def write_json(path: Path, value, **dumps) -> None:
     making its folder: a temporary file beside it, then renamed, so an interrupted write leaves no truncated file."""
     text = json.dumps(value, **{"indent": 2, **dumps}) + "\n"
     with atomic_path(path, overwrite=True) as temporary:
-        temporary.write_text(text)
+        temporary.write_text(text, encoding="utf-8")
 
 
 def require_cuda(parser: argparse.ArgumentParser, timed: str, instead: str) -> None:

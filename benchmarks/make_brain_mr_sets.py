@@ -52,7 +52,7 @@ SEEDS_3D = (11, 12)
 
 def aal_names(atlas: Path) -> dict[int, str]:
     """AAL label value -> structure name (``aal.nii.txt``)."""
-    rows = (line.split() for line in (atlas / "aal.nii.txt").read_text().splitlines())
+    rows = (line.split() for line in (atlas / "aal.nii.txt").read_text(encoding="utf-8").splitlines())
     return {int(parts[0]): parts[1] for parts in rows if len(parts) >= 2}
 
 

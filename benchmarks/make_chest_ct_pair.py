@@ -46,7 +46,7 @@ def main() -> None:
     write_label_map(labels, out / "reference_labels.nii.gz", overwrite=True)
     write_image(target, out / "target.nrrd", overwrite=True)
     write_label_map(type(labels).from_label_map(moved_labels, labels.labels), out / "target_labels.nii.gz", overwrite=True)
-    (out / "manifest.csv").write_text("reference_image,reference_labels,target_image,target_labels\nreference.nrrd,reference_labels.nii.gz,target.nrrd,target_labels.nii.gz\n")
+    (out / "manifest.csv").write_text("reference_image,reference_labels,target_image,target_labels\nreference.nrrd,reference_labels.nii.gz,target.nrrd,target_labels.nii.gz\n", encoding="utf-8")
     print(f"wrote {out}")
 
 

@@ -92,7 +92,7 @@ def main() -> None:
     if missing:
         sys.exit(f"error: {missing[0]}: missing SCR mask ({len(missing)} missing); nothing written")
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "labels.csv", "w", newline="") as handle:
+    with open(args.out / "labels.csv", "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("value", "name"), *((value, name) for value, name, _ in STRUCTURES)])
     write_set(args.images, args.masks, args.out, 224, chosen, "")
     write_set(args.images, args.masks, args.out, 1024, chosen, "1024")

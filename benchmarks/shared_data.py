@@ -56,7 +56,7 @@ def require_shared_data(parser: argparse.ArgumentParser, needed: list[str]) -> P
 
 def protocol_rows(manifest: Path) -> list[dict]:
     """The rows of the protocol ``manifest`` (a CSV under ``protocols/``), as written."""
-    with open(manifest, newline="") as handle:
+    with open(manifest, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 

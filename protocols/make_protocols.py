@@ -27,7 +27,7 @@ PAIRS = 20
 
 def hc18_rows():
     folder = DATA / "hc18_fetal_head_us"
-    with open(HERE / folder / "pixel_size_and_HC.csv", newline="") as handle:
+    with open(HERE / folder / "pixel_size_and_HC.csv", newline="", encoding="utf-8") as handle:
         spacing = {row["filename"][:-4]: row["pixel_size_mm"] for row in csv.DictReader(handle)}
     names = sorted(spacing)
     rng = np.random.default_rng(SEED)
@@ -53,8 +53,8 @@ def hc18_rows():
 
 def totalseg_tables():
     """TotalSegmentator's ``total`` and ``total_mr`` id -> name tables; writes the ``total`` one as a label table."""
-    tables = json.loads((HERE / DATA / "totalseg_test_fixtures" / "label_names.json").read_text())
-    with open(HERE / "totalseg_total.labels.csv", "w", newline="") as handle:
+    tables = json.loads((HERE / DATA / "totalseg_test_fixtures" / "label_names.json").read_text(encoding="utf-8"))
+    with open(HERE / "totalseg_total.labels.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["value", "name"])
         writer.writerows((int(value), name) for value, name in tables["total"].items())

@@ -235,7 +235,7 @@ def _same_reference(a: ReferenceEntry, b: ReferenceEntry) -> bool:
 
 def write_manifest(path, rows: list[dict]) -> None:
     """Write ``rows`` (dicts keyed by :data:`COLUMNS`; missing keys left empty) as a manifest CSV."""
-    with open(path, "w", newline="") as handle:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
         writer.writeheader()
         writer.writerows(rows)

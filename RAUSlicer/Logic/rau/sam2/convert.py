@@ -221,5 +221,5 @@ def convert_checkpoint(checkpoint, config: str, out) -> Path:
     with atomic_folder(out) as temporary, quiet_transformers():  # an empty --out folder is filled, keeping its permissions
         model.save_pretrained(temporary)
         size = model.config.image_size
-        (temporary / "preprocessor_config.json").write_text(json.dumps({**IMAGENET, "size": {"height": size, "width": size}}, indent=2))
+        (temporary / "preprocessor_config.json").write_text(json.dumps({**IMAGENET, "size": {"height": size, "width": size}}, indent=2), encoding="utf-8")
     return out
