@@ -358,14 +358,13 @@ def test_the_table_is_large_enough():
 
 
 def test_an_output_folder_without_write_permission_is_refused(inputs, monkeypatch, capsys):
-    """Checked with the folder's permissions (``os.access``), which root always passes, hence the stand-in."""
-    import rau.io.outputs
+    """A folder root may not write in either (:func:`unwritable_folders.unwritable`)."""
+    from unwritable_folders import unwritable
 
-    real_access = rau.io.outputs.os.access
-    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: False if Path(path).name == "locked" else real_access(path, mode))
     (inputs / "locked").mkdir()
     before = snapshot(inputs)
-    status, error = run_cli(segment(out="locked/sub/result.nii.gz"), inputs, monkeypatch, capsys)
+    with unwritable(inputs / "locked"):
+        status, error = run_cli(segment(out="locked/sub/result.nii.gz"), inputs, monkeypatch, capsys)
     assert status == 2 and "locked/sub/result.nii.gz: no permission to write in" in error
     assert snapshot(inputs) == before
 

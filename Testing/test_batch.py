@@ -388,16 +388,15 @@ def test_an_out_folder_that_cannot_be_made_is_refused(tmp_path, capsys, out, pro
 
 
 def test_an_out_folder_without_write_permission_is_refused_before_any_worker_starts(tmp_path, capsys, monkeypatch):
-    """Root may write anywhere, so the refusal a user without the permission gets is simulated at ``os.access``."""
+    """A folder root may not write in either (:func:`unwritable_folders.unwritable`)."""
     import rau.batch.pool
-    import rau.io.outputs
+    from unwritable_folders import unwritable
 
     out = tmp_path / "read-only"
     out.mkdir()
-    access = os.access
-    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != out)
     monkeypatch.setattr(rau.batch.pool, "run_in_processes", lambda *args, **kwargs: pytest.fail("a worker started"))
-    assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
+    with unwritable(out):
+        assert rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--limit", "1", "--workers", "1"]) == 2
     assert f"rau batch: error: --out {out}: no permission to write in {out}" in capsys.readouterr().err
     assert not any(out.iterdir())
 

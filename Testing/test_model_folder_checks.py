@@ -274,17 +274,16 @@ def test_build_pairs_offline_with_a_hub_id_not_in_the_cache_tells_of_family(shar
 @pytest.mark.parametrize("out", ["locked/pairs", "locked/empty"])
 def test_a_pairs_out_in_a_folder_without_write_permission_is_refused_before_any_work(out, shared_data, tmp_path, capsys, monkeypatch):
     """Before: refused only once every pair was drawn and rendered, naming a hidden temporary folder ('could not write
-    locked/pairs: [Errno 13] Permission denied: .../locked/.pairs.rau-XXXXXXXX'). Root may write anywhere, so the refusal
-    a user without the permission gets is simulated at ``os.access``."""
-    import rau.io.outputs
+    locked/pairs: [Errno 13] Permission denied: .../locked/.pairs.rau-XXXXXXXX'). A folder root may not write in either
+    (:func:`unwritable_folders.unwritable`)."""
     import rau.train.build
+    from unwritable_folders import unwritable
 
     manifest = hc18_manifest(shared_data, tmp_path, 4)
     (tmp_path / "locked" / "empty").mkdir(parents=True)  # an empty --out is filled, but its temporary folder goes beside it
-    access = os.access
-    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != tmp_path / "locked")
     monkeypatch.setattr(rau.train.build, "read_subjects", lambda *args: pytest.fail("the work started"))
-    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / out), *QUICK_PAIRS]) == 2
+    with unwritable(tmp_path / "locked"):
+        assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / out), *QUICK_PAIRS]) == 2
     said = capsys.readouterr().err
     assert f"error: --out {tmp_path / out}: no permission to write in {tmp_path / 'locked'}\n" in said, said
     assert sorted(path.name for path in (tmp_path / "locked").iterdir()) == ["empty"]

@@ -265,16 +265,15 @@ def test_an_out_below_a_file_or_too_long_and_a_config_of_two_frame_sizes_are_ref
 
 def test_an_out_in_a_folder_without_write_permission_is_refused_before_the_checkpoint_is_read(tiny_sam2, original_checkpoint, tmp_path, capsys, monkeypatch):
     """Before: refused only after the conversion, naming a hidden temporary folder ('[Errno 13] Permission denied:
-    .../locked/.converted.rau-XXXXXXXX'). Root may write anywhere, so the refusal is simulated at ``os.access``."""
-    import rau.io.outputs
+    .../locked/.converted.rau-XXXXXXXX'). A folder root may not write in either (:func:`unwritable_folders.unwritable`)."""
+    from unwritable_folders import unwritable
 
     locked = tmp_path / "locked"
     locked.mkdir()
-    access = os.access
-    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != locked)
     monkeypatch.setattr(torch, "load", lambda *args, **kwargs: pytest.fail("the checkpoint was read"))
     config = str(tiny_sam2["always"] / "config.json")
-    assert main(["models", "convert", str(original_checkpoint), "--config", config, "--out", str(locked / "converted")]) == 2
+    with unwritable(locked):
+        assert main(["models", "convert", str(original_checkpoint), "--config", config, "--out", str(locked / "converted")]) == 2
     assert f"error: --out {locked / 'converted'}: no permission to write in {locked}\n" in capsys.readouterr().err
     assert not any(locked.iterdir())
 

@@ -200,18 +200,15 @@ def test_start_up_mistakes_exit_2_naming_the_option(tmp_path, capsys, monkeypatc
     assert f"rau serve: error: {message.format(**names)}" in capsys.readouterr().err
 
 
-def test_a_work_dir_the_server_may_not_write_in_is_refused_at_start(tmp_path, monkeypatch, capsys):
-    """Before: the server started, then answered every job 500 (PermissionError in the log). Root may write anywhere,
-    so the refusal a user without the permission gets is simulated at ``os.access``."""
-    import os
-
-    import rau.io.outputs
+def test_a_work_dir_the_server_may_not_write_in_is_refused_at_start(tmp_path, capsys):
+    """Before: the server started, then answered every job 500 (PermissionError in the log). A folder root may not
+    write in either (:func:`unwritable_folders.unwritable`)."""
+    from unwritable_folders import unwritable
 
     locked = tmp_path / "locked"
     locked.mkdir()
-    access = os.access
-    monkeypatch.setattr(rau.io.outputs.os, "access", lambda path, mode: access(path, mode) and Path(path) != locked)
-    assert _exit_status(["serve", "--work-dir", str(locked)]) == 2
+    with unwritable(locked):
+        assert _exit_status(["serve", "--work-dir", str(locked)]) == 2
     assert f"rau serve: error: --work-dir {locked}: no permission to write in {locked}" in capsys.readouterr().err
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
@@ -18,6 +19,9 @@ LABEL_MAP_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".png")
 """What ``--out`` may end with: a Slicer segmentation, NIfTI, NRRD, or PNG for 2D targets."""
 LABEL_MAP_FILE_SUFFIXES = tuple(suffix for suffix in LABEL_MAP_SUFFIXES if suffix != ".seg.nrrd")
 """What a label map, not a Slicer segmentation, may end with."""
+WRITE_CHECK = ".rau-write-check-"
+"""How the file :func:`try_writing_in` makes starts its name: hidden, and no output's (another process's check is not
+a file of the folder's)."""
 
 
 def label_map_suffix(path, option: str = "--out", suffixes: tuple[str, ...] = LABEL_MAP_SUFFIXES) -> str:
@@ -150,8 +154,16 @@ def check_folder_writable(folder: Path, named: str | None = None) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise InputError(f"{named}: cannot create this output folder, {existing} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{named}: no permission to write in {existing}")
+    try:
+        try_writing_in(existing)
+    except OSError:
+        raise InputError(f"{named}: no permission to write in {existing}") from None
+
+
+def try_writing_in(folder: Path) -> None:
+    """Make a small file in the existing ``folder`` and remove it; raise :class:`OSError` when this process cannot.
+    The folder's permissions do not tell: on Windows ``os.access`` reads only the read-only attribute."""
+    tempfile.TemporaryFile(dir=folder, prefix=WRITE_CHECK).close()
 
 
 def _check_no_link_to_nothing(folder: Path, named: str) -> None:

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from rau.errors import InputError, OptionError, WriteError, failure_reason
 from rau.extras import require
 from rau.io.atomic import OutputExistsError
+from rau.io.outputs import WRITE_CHECK, try_writing_in
 from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
 from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, resolve
@@ -38,8 +38,6 @@ RUN_FILE = "rau_run.json"
 """The settings a run in ``OUT`` is trained from (:func:`run_settings`), checked by ``--resume``."""
 SAVING = ".saving"
 """The folder in ``OUT`` where a finishing run saves its adapter before moving it into ``OUT``."""
-WRITE_CHECK = ".rau-write-check-"
-"""Name prefix of the file that shows ``OUT`` can be written."""
 LOG = "log.jsonl"
 TRAIN_MODULES = (*VLM_MODULES, "peft", "trl", "accelerate", "datasets")
 """The optional packages a training run needs (:func:`rau.extras.require`), checked before its output folder is made."""
@@ -242,7 +240,7 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
                          "--overwrite replaces only an earlier run, so give a new or empty folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out, prefix=WRITE_CHECK).close()  # another process's check is not "a file in OUT"
+        try_writing_in(out)
     except OSError as error:
         raise WriteError(f"--out {out}: cannot write there ({error.strerror})") from None
 
