@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 
 import pytest
@@ -10,8 +11,17 @@ import pytest
 
 @contextlib.contextmanager
 def unwritable(folder):
-    """Make the existing ``folder`` immutable (``chattr +i``) for the block; skip the test where the file system or
-    the system does not allow it."""
+    """Make the existing ``folder`` refuse new files for the block: without write permission for a user (root ignores
+    permissions), immutable (``chattr +i``) for root; skip the test where the file system or the system allows
+    neither."""
+    if os.geteuid() != 0:
+        mode = os.stat(folder).st_mode
+        os.chmod(folder, 0o555)
+        try:
+            yield folder
+        finally:
+            os.chmod(folder, mode)
+        return
     made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
     if made.returncode != 0:
         pytest.skip(f"cannot make {folder} immutable: {made.stderr.strip()}")
