@@ -79,8 +79,8 @@ def test_an_interrupted_json_write_leaves_the_earlier_file_whole(tmp_path, monke
     out.write_text('{"earlier": 1}\n')
     written = Path.write_text
 
-    def cut_short(self, text):
-        written(self, text[:5])
+    def cut_short(self, text, **options):
+        written(self, text[:5], **options)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Path, "write_text", cut_short)
