@@ -115,6 +115,10 @@ CASES = {
     "unknown engine": (segment("--engine", "magic"), "--engine: invalid choice: 'magic'"),
     "unknown fusion": (segment("--fusion", "average"), "--fusion: invalid choice"),
     "SAM2 model folder missing, segment": (segment("--engine", "registration+sam2", "--sam2-model", "./gone_model"), "--sam2-model ./gone_model: model folder ./gone_model does not exist"),
+    "SAM2 model folder as Windows writes it, missing": (segment("--engine", "registration+sam2", "--sam2-model", "D:/sam2"),
+                                                         "--sam2-model D:/sam2: model folder D:/sam2 does not exist"),  # was looked up on the hub
+    "SAM2 model folder with backslashes, missing": (segment("--engine", "registration+sam2", "--sam2-model", "models\\sam2"),
+                                                    "--sam2-model models\\sam2: model folder models\\sam2 does not exist"),
     "SAM2 model folder without a model, segment": (segment("--engine", "sam2-memory", "--sam2-model", "series"), "--sam2-model series has no config.json"),
     "target empty": (segment(target=""), "argument --target: must not be empty, got ''"),
     "reference empty": (segment(ref=""), "argument --reference: must not be empty"),

@@ -42,6 +42,14 @@ def offline() -> bool:
     return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+def looks_like_path(name: str) -> bool:
+    """Whether a model name that is no folder here was meant as one (refused as missing, not looked up on the Hugging
+    Face hub): it starts as a path does (``.``, ``/``, ``~``, a backslash or a drive letter: ``C:/models/sam2``), holds
+    a backslash, or more than the one slash of a hub id (``org/name``). A hub id holds none of these, on any system."""
+    stripped = name.strip("/")
+    return bool(name.startswith((".", "/", "~", "\\")) or "\\" in name or re.match(r"[A-Za-z]:", name) or stripped.count("/") > 1)
+
+
 def resolve(source: ModelSource) -> Path:
     """A local folder holding the model's files: the folder itself, or the Hugging Face cache snapshot.
 
@@ -57,8 +65,7 @@ def resolve(source: ModelSource) -> Path:
         return folder
     if Path(source.name).expanduser().is_file():
         raise ModelNotAvailableError(f"{source.name} is a file, not a model folder; pass the folder holding its config.json and weights")
-    looks_like_path = source.name.startswith((".", "/", "~")) or os.sep in source.name.strip("/").replace("/", "", 1)
-    if looks_like_path:
+    if looks_like_path(source.name):
         raise ModelNotAvailableError(f"model folder {source.name} does not exist")
     from huggingface_hub import snapshot_download
 
