@@ -156,8 +156,10 @@ def check_folder_writable(folder: Path, named: str | None = None) -> None:
         raise InputError(f"{named}: cannot create this output folder, {existing} is a file")
     try:
         try_writing_in(existing)
-    except OSError:
+    except PermissionError:
         raise InputError(f"{named}: no permission to write in {existing}") from None
+    except OSError as error:  # a read-only file system, a full disk, a share gone away
+        raise InputError(f"{named}: cannot write in {existing} ({error.strerror})") from None
 
 
 def try_writing_in(folder: Path) -> None:
