@@ -18,6 +18,12 @@ from rau.io.outputs import file_name_from
     ("tab\there", "tab_here.nii.gz"),
     ("Thorax 1.0 B31f segmentation", "Thorax 1.0 B31f segmentation.nii.gz"),
     ("Abdomen é segmentation", "Abdomen é segmentation.nii.gz"),
+    ("", "segmentation.nii.gz"),  # was the hidden file .nii.gz
+    ("..", "segmentation.nii.gz"),  # was ...nii.gz
+    (" liver. ", " liver.nii.gz"),  # Windows drops the trailing dot and space
+    ("CON", "CON_.nii.gz"),  # a Windows device, no file
+    ("com1.ct", "com1_.ct.nii.gz"),  # Windows reads the name before its first dot
+    ("CONTRAST", "CONTRAST.nii.gz"),
 ])
 def test_a_suggested_name_is_one_file_name(name, expected):
     assert file_name_from(name, ".nii.gz") == expected

@@ -79,11 +79,20 @@ NOT_IN_FILE_NAMES = re.compile(r'[/\\<>:"|?*\x00-\x1f]')
 """What a name cannot hold and stay one file's name: path separators, and what Windows refuses in file names."""
 
 
+WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?", re.IGNORECASE)
+"""Names Windows keeps for its devices, with any extension: ``CON.seg.nrrd`` is no file there."""
+UNNAMED = "segmentation"
+"""The file name's stem for something whose name leaves none."""
+
+
 def file_name_from(name: str, suffix: str) -> str:
     """A file name for something named ``name`` (a node's name, perhaps a DICOM series description such as
     ``W/O CONTRAST``) ending in ``suffix``: each character of :data:`NOT_IN_FILE_NAMES` becomes ``_``, so the
-    name stays one file in the folder it is saved in."""
-    return NOT_IN_FILE_NAMES.sub("_", name) + suffix
+    name stays one file in the folder it is saved in; trailing dots and spaces go (Windows drops them), a name left
+    empty becomes :data:`UNNAMED` (not a hidden ``.seg.nrrd``), and a Windows device name gets a ``_`` after it."""
+    stem = NOT_IN_FILE_NAMES.sub("_", name).rstrip(". ") or UNNAMED
+    device = WINDOWS_DEVICES.fullmatch(stem + suffix)
+    return (stem[:device.end(1)] + "_" + stem[device.end(1):] if device else stem) + suffix
 
 
 MAX_NAME_BYTES = 255
