@@ -61,7 +61,7 @@ def undo_arrays(session) -> dict[int, int]:
                           *(taking.lost for taking in taken), *(gift for _, gift in step.gifts), *step.shared.values()]:
                 if array is not None:
                     arrays[id(array)] = array.nbytes
-    for item in session.results.values():  # the current answers are counted with the result
+    for item in session.results.values():  # the current answers are counted apart
         arrays.pop(id(item.mask), None)
     return arrays
 
@@ -76,8 +76,12 @@ def test_held_bytes_counts_what_overwrite_corrections_took_from_other_structures
         result.put_correction(session.reprompt(name, Prompt(points=[click], labels=[1]), overwrite=True), session, True)
     assert all(step.taken for steps in session._steps.values() for step in steps)  # each took voxels from the other
     held = undo_arrays(session)
-    assert session.held_bytes() == sum(held.values()) == 9 * np.prod(result.target.shape)
-    assert result_nbytes(result) == result.target.array.nbytes + sum(item.mask.nbytes for item in result.structures) + session.held_bytes()
+    assert sum(held.values()) == 9 * np.prod(result.target.shape)
+    copies = [item.mask for item in session.results.values() if all(item.mask is not kept.mask for kept in result.structures)]
+    assert len(copies) == 1  # the structure that gave way to the last overwrite: equal to the result's, another array
+    assert session.held_bytes(besides=result) == sum(held.values()) + sum(mask.nbytes for mask in copies)
+    assert result_nbytes(result) == (result.target.array.nbytes + result.target.direction.nbytes
+                                     + sum(item.mask.nbytes for item in result.structures) + session.held_bytes(besides=result))
 
 
 def test_a_session_whose_undo_grew_past_max_session_gb_goes_first_when_another_needs_room(tmp_path):
@@ -92,9 +96,15 @@ def test_a_session_whose_undo_grew_past_max_session_gb_goes_first_when_another_n
         for name, (i, j, k) in OVERWRITES:
             answer = client.reprompt(first, name, {"points": [[i, j, k]], "labels": [1]}, overwrite=True)
             assert answer["warnings"] == []  # it holds the click, a voxel of the other structure: it took voxels from it
-        second = client.submit(target, [reference], "registration")
-        assert client.wait(second)["session"] is not None
-        with pytest.raises(ServerError, match="was closed: it was the least recently used when the server needed room") as gone:
-            client.undo(first, "liver")
-        assert gone.value.status == 410
-        assert client.reprompt(second, "liver", {"points": [[24, 16, 1]], "labels": [1]})["others"] == []
+        assert_closed_for_a_second(client, first, reference, target)
+
+
+def assert_closed_for_a_second(client: Client, first: str, reference: tuple, target) -> None:
+    """A second registration session of the same files opens and ``first``, the least recently used, is closed to make
+    room for it: a correction of ``first`` is told why (410), one of the second is taken."""
+    second = client.submit(target, [reference], "registration")
+    assert client.wait(second)["session"] is not None
+    with pytest.raises(ServerError, match="was closed: it was the least recently used when the server needed room") as gone:
+        client.undo(first, "liver")
+    assert gone.value.status == 410
+    assert client.reprompt(second, "liver", {"points": [[24, 16, 1]], "labels": [1]})["others"] == []

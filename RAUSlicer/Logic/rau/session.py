@@ -26,7 +26,7 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import normalize_name
 from rau.result import GAVE_WAY, StructureResult, taken_by, voxels
-from rau.undo_history import Step, Taking, history_bytes
+from rau.undo_history import Step, Taking, distinct_bytes
 
 AXIS_LETTERS = "kji"
 EDITED_EMPTY = "every voxel was removed by an edit"
@@ -117,11 +117,11 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Free what the session holds elsewhere (a server's session); here, nothing."""
 
-    def held_bytes(self) -> int:
-        """Memory this session holds besides its answers and target, estimated: every array its undo keeps
-        (:func:`rau.undo_history.history_bytes`); an engine adds what it keeps itself (SAM2: the images it reads,
-        cached features, its memory)."""
-        return history_bytes(self._steps, besides=[item.mask for item in self.results.values()] + [self.target.array])
+    def held_bytes(self, besides=None) -> int:
+        """Memory this session holds, estimated: every distinct array of its answers, its target and its undo
+        (:func:`rau.undo_history.distinct_bytes`), less those ``besides`` reaches (a result's, counted with it: an answer
+        the result holds as it is); an engine adds what it keeps itself (SAM2: the images it reads, cached features, its memory)."""
+        return distinct_bytes((self._steps, self.results, self.target), besides)
 
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (:meth:`set_mask`), and undoing an

@@ -1,5 +1,5 @@
 """A correction session's undo history: each correction's :class:`Step` (with what it took from other structures,
-:class:`Taking`) and the memory its arrays hold (:func:`history_bytes`, what ``rau serve --max-session-gb`` counts)."""
+:class:`Taking`) and the memory its arrays hold (:func:`distinct_bytes`, what ``rau serve --max-session-gb`` counts)."""
 
 from __future__ import annotations
 
@@ -49,16 +49,16 @@ class Step:
         return after & ~before, before & ~after
 
 
-def history_bytes(history, besides=()) -> int:
-    """The bytes of every distinct numpy array ``history`` holds (steps, their answers, what they took, gave and
-    shared, the engine's records: dataclasses, dicts, lists and tuples of them), each counted once however many fields
-    hold it or views of it; arrays in ``besides`` (counted elsewhere: the current answers, the target) left out."""
+def distinct_bytes(value, besides=None) -> int:
+    """The bytes of every distinct numpy array ``value`` reaches (an undo history's steps, their answers, what they took,
+    gave and shared, the engine's records; a session's answers and target; a result: dataclasses, dicts, lists and
+    tuples of them), each counted once however many fields hold it or views of it; the arrays ``besides`` reaches
+    (counted elsewhere: a result's target and masks) left out."""
     arrays: dict[int, int] = {}
-    _collect(history, arrays, set())
-    for array in besides:
-        if isinstance(array, np.ndarray):
-            arrays.pop(id(_owner(array)), None)
-    return sum(arrays.values())
+    _collect(value, arrays, set())
+    counted: dict[int, int] = {}
+    _collect(besides, counted, set())
+    return sum(nbytes for owner, nbytes in arrays.items() if owner not in counted)
 
 
 def _collect(value, arrays: dict[int, int], seen: set[int]) -> None:

@@ -61,11 +61,11 @@ class Sam2Session(Session):
         self.plans: dict[str, Plan] = {}
         self.visited: dict[str, list[int]] = {}
 
-    def held_bytes(self) -> int:
+    def held_bytes(self, besides=None) -> int:
         """What :meth:`rau.session.Session.held_bytes` counts, and the tracker's images, features and memory
         (:meth:`rau.sam2.tracker.Tracker.held_bytes`), also the memory undo keeps."""
         undo = [step.undone for steps in self._steps.values() for step in steps]
-        return super().held_bytes() + self.tracker.held_bytes(besides=self.target, kept=undo)
+        return super().held_bytes(besides) + self.tracker.held_bytes(besides=self.target, kept=undo)
 
     @property
     def slices(self) -> int:

@@ -21,6 +21,7 @@ from rau.errors import InputError
 from rau.result import Result, StructureResult
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 from rau.session import Session
+from rau.undo_history import distinct_bytes
 
 LOG = logging.getLogger("rau.serve")
 
@@ -58,11 +59,11 @@ class Entry:
 
 
 def result_nbytes(result: Result) -> int:
-    """Memory a session holds, estimated: its target and masks, and what its engine session keeps
-    (:meth:`rau.session.Session.held_bytes`: the answers undo keeps; SAM2's reference images, cached features and memory)."""
-    masks = sum(item.mask.nbytes for item in result.structures if item.found)
-    held = result.session.held_bytes() if isinstance(result.session, Session) else 0
-    return int(result.target.array.nbytes + masks + held)
+    """Memory a session holds, estimated: its target and masks, and what its engine session keeps besides
+    (:meth:`rau.session.Session.held_bytes`: its answers where they are not the result's, the answers undo keeps; SAM2's
+    reference images, cached features and memory), each distinct array once (:func:`rau.undo_history.distinct_bytes`)."""
+    held = result.session.held_bytes(besides=result) if isinstance(result.session, Session) else 0
+    return int(distinct_bytes(result) + held)
 
 
 class SessionStore:
@@ -226,22 +227,29 @@ def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | t
         result, session = entry.result, entry.result.session
         if session is None:  # closed (expired, evicted) since it was looked up
             raise SessionGone("the session was closed while the correction waited")
-        if action in WRITTEN_ELSEWHERE:
-            return [written_elsewhere(result, session, action, name, given)]
-        if action == "edit":
-            session.edit(name, given)  # as a session here takes it, and the result holds it so (before: gave way to the others)
-            return [result.hold(session.results[name])]
-        overwrite = action == "reprompt" and given[1]
-        if action == "undo":
-            item = session.undo(name)
-        elif action == "reprompt":
-            item = session.reprompt(name, given[0], overwrite=overwrite)
-        else:
-            item = session.propagate(name)
-        answers = [session.results[changed] for changed in session.changed]
-        result.put_correction(item, session, overwrite)  # later corrections start from what was written, as rau correct's do
-        entry.nbytes = result_nbytes(result)  # its features and undo grow: counted when the server next needs room
+        answers = apply_correction(result, session, action, name, given)
+        entry.nbytes = result_nbytes(result)  # its answers, features and undo grow: counted when the server next needs room
         return answers
+
+
+def apply_correction(result: Result, session: Session, action: str, name: str, given) -> list[StructureResult]:
+    """Apply ``action`` to ``result`` and its ``session`` as :func:`correct` says; returns the session's new answers for the
+    structures it changed, that one first."""
+    if action in WRITTEN_ELSEWHERE:
+        return [written_elsewhere(result, session, action, name, given)]
+    if action == "edit":
+        session.edit(name, given)  # as a session here takes it, and the result holds it so (before: gave way to the others)
+        return [result.hold(session.results[name])]
+    overwrite = action == "reprompt" and given[1]
+    if action == "undo":
+        item = session.undo(name)
+    elif action == "reprompt":
+        item = session.reprompt(name, given[0], overwrite=overwrite)
+    else:
+        item = session.propagate(name)
+    answers = [session.results[changed] for changed in session.changed]
+    result.put_correction(item, session, overwrite)  # later corrections start from what was written, as rau correct's do
+    return answers
 
 
 def written_elsewhere(result: Result, session: Session, action: str, name: str, given) -> StructureResult:
