@@ -15,7 +15,7 @@ from rau.validation import argument, non_empty_path, non_negative_number, positi
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("batch", help="segment every target of a manifest (resumable; local processes or Ray)")
-    parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: target_image, reference_image, reference_labels [, *_spacing, structures, label_table]; rows sharing a target are one multi-reference case")
+    parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: target_image, reference_image, reference_labels [, target_labels, reference_spacing, target_spacing (mm), structures, label_table]; rows sharing a target are one multi-reference case")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder: <target>.nii.gz, .labels.csv, .result.json per target and batch_summary.csv")
     parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd per target")
     parser.add_argument("--workers", type=argument(positive_integer, "--workers"), help="worker processes (default: one per CUDA GPU for a model engine on the GPU, else one per two CPU cores; with --ray: what the cluster fits)")

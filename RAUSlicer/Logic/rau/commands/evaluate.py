@@ -52,7 +52,7 @@ VQA_CSV_COLUMNS = ["target", "reference", "task", "structure", "status", "truth"
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="score an engine on cases with truth (Dice, HD95, box IoU ...)", description=SCORING)
-    parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: reference_image,reference_labels,target_image,target_labels[,structures,...]")
+    parser.add_argument("manifest", type=argument(non_empty_path, "manifest"), help="CSV: reference_image, reference_labels, target_image, target_labels [, reference_spacing, target_spacing (mm), structures, label_table]")
     parser.add_argument("--json", type=argument(non_empty_path, "--json"), metavar="OUT.json", help="write per-case and summary numbers as JSON (a CSV of rows goes beside it)")
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="evaluate only the first N cases")
     parser.add_argument("--jobs", type=argument(positive_integer, "--jobs"), default=1, metavar="N", help="evaluate N cases at a time in separate processes (same numbers as one; default 1)")

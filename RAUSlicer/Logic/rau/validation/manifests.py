@@ -16,8 +16,8 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
     """Rows of a CSV (a UTF-8 byte order mark is fine) as ``(line number, row)``.
 
     Missing or repeated columns, a column a letter or two from a ``required`` or ``optional`` one (a typo:
-    other columns, such as notes, are allowed), short or long rows and empty required fields raise naming
-    file and line.
+    other columns, such as notes, are allowed), a pixel-size column the table does not read
+    (:func:`check_spacing_columns`), short or long rows and empty required fields raise naming file and line.
     """
     path = Path(path)
     check_not_special(path)
@@ -30,6 +30,7 @@ def read_table(path, required: tuple[str, ...], what: str, optional: tuple[str, 
             raise InputError(f"{path}: {what} is empty; its first line names the columns ({', '.join(required)})")
         check_comma_separated(columns, path, what)
         check_columns(columns, (*required, *optional), path, what)
+        check_spacing_columns(columns, optional, path, what)
         missing = [c for c in required if c not in columns]
         if missing:
             raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}; its first line names the columns, "
@@ -64,6 +65,15 @@ def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -
         close = difflib.get_close_matches(column.lower(), known, n=1, cutoff=0.85)
         if column not in known and close:
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
+
+
+def check_spacing_columns(columns: list[str], optional: tuple[str, ...], path, what: str) -> None:
+    """No column that names a pixel size (``*spacing*``) other than the ``optional`` ones the table reads: another
+    table's name for it (a bank's ``pixel_spacing`` in a manifest) would be ignored and the run done in pixels."""
+    read = [c for c in optional if "spacing" in c]
+    for column in columns:
+        if "spacing" in column.lower() and column not in read:
+            raise InputError(f"{path}: column {column!r} is not one a {what} reads; it takes pixel sizes (mm) from {' and '.join(read)}")
 
 
 def spacing_field(row: dict, column: str, path, line: int) -> float | None:
