@@ -1,7 +1,7 @@
-"""The patient's body in a volume, and the structures a registration draws on the air beside it.
+"""The patient's body in a volume, and the structures a registration draws on the air or padding beside it.
 
-A target whose field of view is cropped, or padded with air (half a body), still gets the references' whole
-anatomy: the registration draws the missing part over the air. A target that shows no air (a field of view inside
+A target whose field of view is cropped, or padded (half a body), still gets the references' whole anatomy: the
+registration draws the missing part over the air or the padding. A target that shows no air (a field of view inside
 the body) has nothing to draw on air, and nothing in it is flagged. A chest CT with its left half set to -1024 HU got
 "left lung" drawn 99 % on the padding, found with confidence 0.65. :class:`BodyCheck` tells such a structure
 apart from one that is dark by nature (lungs, airways), which lies inside the body of its own reference.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
+from scipy import ndimage
 
 from rau.image import Image, from_lps_order, orient_lps
 from rau.working_images import otsu_foreground, without_outliers
@@ -27,15 +28,29 @@ with noise, or another scanner's contrast), and scanners fill the voxels outside
 -3024; chosen among all voxels, the threshold fell between that fill and the air, taking the air for body (the chest
 pair: 93 % of a target padded with air was body). MR and other images lie above it whole."""
 AIR_SPREAD = 0.4
-"""The voxels outside a body are an air background when the spread of their values (10th to 90th percentile) is less
-than this share of their depth below the body's threshold (from their median). It asks nothing of the units (CT, MR):
-outside the bodies of whole fields of view, the air measured 0.06 to 0.15 (TotalSegmentator's CTs A, with 30 or 112
-slices, and B, slicerio's chest CT, and A and the chest CT with their left halves set to -1024 HU), 0.23 (the chest
-pair's target: noisy), 0.09 (TotalSegmentator's MR C), 0 (Colin27's T1), 0.21 (a corner of MR C, x 0:60 y 0:50, with
-air beside the body); in fields of view inside the body, crops of those (MR C x 20:100 y 25:75, x 30:90 y 20:70,
-x 40:100 y 10:60; CT A x 30:90 y 25:75; CT B x 150:400 y 150:350), the tissue cut open at their edges measured
-0.59 to 0.83: with no air to split off, Otsu's threshold fell between tissues, and the first crop's liver lay 85 %
-"on air"."""
+"""A region of the voxels outside a body is air when the spread of its values (10th to 90th percentile) is less than
+this share of their depth below the body's threshold (from their median). It asks nothing of the units (CT, MR):
+the air beside the bodies of whole fields of view measured 0.06 to 0.16 (TotalSegmentator's CTs A, with 30 or 112
+slices, and B, slicerio's chest CT, and A and the chest CT with their left halves padded), 0.23 (the chest pair's
+target: noisy), 0.07 and 0.21 (TotalSegmentator's MR C), 0.06 to 0.09 (crops of MR C with air beside the body:
+x 0:60 y 0:50, x 0:58 y 0:63, x 35:117 y 0:63); in fields of view inside the body, crops of those (MR C x 20:100
+y 25:75, x 30:90 y 20:70, x 40:100 y 10:60; CT A x 30:90 y 25:75; CT B x 150:400 y 150:350), the tissue cut open at
+their edges measured 0.55 to 0.83 in its regions of 1 % of the voxels or more: with no air to split off, Otsu's
+threshold fell between tissues, and the first crop's liver lay 85 % "on air"."""
+AIR_REGION = 0.01
+"""Air is a background: a region of the voxels outside a body (connected in 3D, corners too) is air only when it holds
+at least this share of the field of view's voxels (and :data:`AIR_SPREAD`). Dark pockets cut open by the edges of a
+crop are as uniform: bowel gas (CT A x 30:90 y 25:75, 0.13 and 0.32 % of its voxels), MR C's kidney and aorta
+(0.16 to 0.54 %, spreads 0.23 to 0.36); judged with the air, they were "on air" where the crop showed some (MR C
+x 35:117 y 0:63: its right kidney, 65 %; x 0:58 y 0:63: vertebrae 76 %, discs 100 %, the tissue at the cut edge
+spread 0.59 and 1.01). The air beside the body measured 1.8 % (CT A's right half beside its padded left) and more."""
+FILL_SHARE = 0.02
+"""Padding (:func:`fill`) holds at least this share of the voxels, and of the edges of the slices. Real images hold no
+such region of one value, but their zero background (MR C 3.4 %, Colin27 76 %) and CT B's air, stored as -1024 HU
+(11 % in one region): all outside the body already. Their largest other regions of one value on the edges held 0.41 %
+(CT A: -1023 HU) and 0.44 % (MR C). SimpleITK and Slicer fill with 0 when they resample or pad: CT A with its left
+half 0, above its Otsu threshold (-378 HU), was body, and its spleen and left kidney drawn there kept confidence
+0.755."""
 MOSTLY = 0.5
 """A structure lies outside a body when more than this share of its voxels do, inside when more than this share do."""
 
@@ -43,28 +58,57 @@ MOSTLY = 0.5
 def body_mask(image: Image) -> np.ndarray:
     """The body in volume ``image`` (bool, on its grid): in each axial slice, every voxel that lies between two voxels
     above the image's Otsu threshold along its row or its column (padding and stray values clamped first, voxels below
-    :data:`AIR_FLOOR` left out of the threshold's choice). It holds the dark regions of the body (lungs, airways, bowel
-    gas), also a lung that a cropped field of view cuts open: filling each slice's holes left such a right lung out
-    (88 % of it) when the left half of the chest pair's target was air. In a field of view inside the body, whose voxels
-    outside are no air background (:func:`shows_air`), every voxel not below :data:`AIR_FLOOR` is body."""
+    :data:`AIR_FLOOR` left out of the threshold's choice, those of a :func:`fill` not bright enough to bound the body).
+    It holds the dark regions of the body (lungs, airways, bowel gas), also a lung that a cropped field of view cuts
+    open: filling each slice's holes left such a right lung out (88 % of it) when the left half of the chest pair's
+    target was air. Of the voxels outside, a fill is left out, and when together (a fill among them)
+    they show air (:func:`shows_air`; a field of view inside the body does not, and is body whole), their regions of
+    air (:data:`AIR_REGION`): the rest is tissue cut open at the edges of the field of view."""
     lps = orient_lps(without_outliers(image))
-    field = lps.array >= AIR_FLOOR  # compared in numpy: SimpleITK would cast the floor to the pixel type (uint8: 196)
+    measured = lps.array >= AIR_FLOOR  # in numpy: SimpleITK would cast the floor to the pixel type (uint8: 196)
+    field = measured & ~fill(lps.array)
     if not field.any():
         return np.zeros(image.shape, bool)
     source = lps.to_sitk()
-    within = sitk.GetImageFromArray(field.astype(np.uint8))
+    within = sitk.GetImageFromArray(measured.astype(np.uint8))
     within.CopyInformation(source)
-    foreground = sitk.GetArrayFromImage(otsu_foreground(source, within)) > 0
-    body = _between(foreground, axis=1) | _between(foreground, axis=2)
-    air = foreground.any() and shows_air(lps.array[field & ~body], lps.array[foreground].min())
-    return from_lps_order(image, body if air else field)
+    foreground = (sitk.GetArrayFromImage(otsu_foreground(source, within)) > 0) & field
+    if not foreground.any():
+        return from_lps_order(image, field)
+    between = _between(foreground, axis=1) | _between(foreground, axis=2)
+    threshold, dark = lps.array[foreground].min(), measured & ~between  # a fill of air too: an MR's zeros
+    if not dark.any() or not shows_air(lps.array[dark], threshold):
+        return from_lps_order(image, between | field)
+    regions, _ = ndimage.label(field & ~between, np.ones((3, 3, 3)))  # corners too: noisy air split less
+    sizes = np.bincount(regions.ravel())
+    air = [k for k in np.flatnonzero(sizes >= AIR_REGION * np.count_nonzero(field))
+           if k and shows_air(lps.array[regions == k], threshold)]
+    return from_lps_order(image, (between | field) & ~np.isin(regions, air))
+
+
+def fill(array: np.ndarray) -> np.ndarray:
+    """The voxels of ``array`` (z, y, x) that pad it: regions of one value that touch the edges of its slices, of a
+    value on :data:`FILL_SHARE` of those edges, each holding that share of the voxels (an image of one value has
+    none)."""
+    padded = np.zeros(array.shape, bool)
+    if array.min() == array.max():
+        return padded
+    values, counts = np.unique(_edges(array), return_counts=True)
+    for value in values[counts >= FILL_SHARE * counts.sum()]:
+        regions, _ = ndimage.label(array == value)
+        sizes = np.bincount(regions.ravel())
+        padded |= np.isin(regions, [k for k in np.unique(_edges(regions)) if k and sizes[k] >= FILL_SHARE * array.size])
+    return padded
+
+
+def _edges(array: np.ndarray) -> np.ndarray:
+    """The values on the edges of ``array``'s slices (its first and last rows and columns)."""
+    return np.concatenate([array[:, [0, -1], :].ravel(), array[:, :, [0, -1]].ravel()])
 
 
 def shows_air(outside: np.ndarray, threshold: float) -> bool:
-    """Whether the values ``outside`` a body (its voxels above ``threshold`` bound it) are an air background:
-    uniform, and far darker than the body (:data:`AIR_SPREAD`); with no voxel outside, there is no air."""
-    if outside.size == 0:
-        return False
+    """Whether the values of a region ``outside`` a body (its voxels above ``threshold`` bound it) are air: uniform,
+    and far darker than the body (:data:`AIR_SPREAD`)."""
     low, middle, high = np.percentile(outside, [10, 50, 90])
     return bool(high - low < AIR_SPREAD * (threshold - middle))
 
@@ -82,11 +126,11 @@ def share_inside(mask: np.ndarray, body: np.ndarray) -> float:
 
 
 def off_body_message(inside: float, references: int) -> str:
-    """Why a structure drawn mostly on the air beside the target's body is flagged, and by how much (``references``:
-    how many references drew it)."""
+    """Why a structure drawn mostly on the air or padding beside the target's body is flagged, and by how much
+    (``references``: how many references drew it)."""
     drawn_by = "the reference draws" if references == 1 else "the references draw"
-    return (f"{1 - inside:.1%} of its voxels lie outside the target's body, on air, where {drawn_by} it inside "
-            "the body: the target may not show this part (a cropped field of view, or one padded with air); "
+    return (f"{1 - inside:.1%} of its voxels lie outside the target's body, on air or padding, where {drawn_by} it "
+            "inside the body: the target may not show this part (a cropped field of view, or a padded one); "
             f"its confidence is multiplied by the share inside ({inside:.1%})")
 
 
