@@ -90,6 +90,7 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
             dicom.check_holds_image(path)
             dicom.check_frames_placed(path)
             raise dicom.undecodable(path, short_reason(error)) from error
+        _check_header_geometry(path)
         raise
     dicom.check_not_segmentation(path, stored)
     dicom.check_not_cine(path, stored)
@@ -103,7 +104,10 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
 
 
 def file_header(path) -> sitk.ImageFileReader | None:
-    """A reader that has read the header of the file ``path`` (ITK's warnings kept quiet), or None when ITK cannot."""
+    """A reader that has read the header of the file ``path`` (ITK's warnings kept quiet), or None when ITK cannot or
+    must not (:func:`rau.validation.unplaced_nifti`: reading the file says why)."""
+    if validation.unplaced_nifti(path):
+        return None
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -112,6 +116,16 @@ def file_header(path) -> sitk.ImageFileReader | None:
     except RuntimeError:
         return None
     return reader
+
+
+def _check_header_geometry(path) -> None:
+    """Refuse, in rau's words (:func:`rau.validation.check_geometry`), the grid of a header that ITK refuses to read
+    with a row of its matrix or its own numbers for a reason: a singular direction matrix, a pixel size 0."""
+    reader = file_header(path)
+    if reader is not None:
+        dimension = reader.GetDimension()
+        direction = np.reshape(reader.GetDirection(), (dimension, dimension))
+        validation.check_geometry(reader.GetSpacing(), reader.GetOrigin(), direction, path, dimension)
 
 
 def header_grid(path) -> Image | None:
@@ -135,11 +149,8 @@ def header_spacing(path) -> tuple[float, ...] | None:
     if not files:
         return None
     lone = files[0] if len(files) == 1 else None
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(files[0]))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
+    reader = file_header(files[0])
+    if reader is None:
         return None
     spacing = reader.GetSpacing()
     if lone and dicom.left_at_one_mm(lone, reader):

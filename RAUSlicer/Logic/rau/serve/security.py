@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError
 from rau.io.label_tables import SIDECAR_SUFFIXES
-from rau.validation import bounded_bytes, gzip_length, itk_warnings_off
+from rau.validation import bounded_bytes, gzip_length
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
@@ -128,14 +128,10 @@ def check_unpacked_size(path: Path, label: str, limit: int) -> None:
     a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has."""
     import SimpleITK as sitk
 
-    from rau.io.images import picture_bytes
+    from rau.io.images import file_header, picture_bytes
 
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        with itk_warnings_off():
-            reader.ReadImageInformation()
-    except RuntimeError:  # not read by ITK's header readers (a 16-bit grey + alpha PNG): sized by Pillow's, which rau reads it with
+    reader = file_header(path)
+    if reader is None:  # not read by ITK's header readers (a 16-bit grey + alpha PNG): sized by Pillow's, which rau reads it with
         unpacked = picture_bytes(path)
         if unpacked is None:  # neither reader could size it: reading the file says why
             return

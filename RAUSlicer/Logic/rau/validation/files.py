@@ -87,14 +87,15 @@ def is_nifti(path) -> bool:
 
 
 def check_nifti(path):
-    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a sheared sform, and NaN or infinite voxels;
-    return its header as written (nibabel's ``Nifti1Header``)."""
+    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a NaN or infinite sform or qform, a sheared sform,
+    and NaN or infinite voxels; return its header as written (nibabel's ``Nifti1Header``)."""
     import nibabel
     from nibabel.openers import ImageOpener
 
     path = Path(path)
     try:
-        nifti = nibabel.load(str(path))
+        with nibabel_quiet():  # "pixdim[1,2,3] should be positive ...": said below in rau's words
+            nifti = nibabel.load(str(path))
     except Exception as error:  # nibabel raises many types for a broken header
         raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
     if isinstance(nifti, nibabel.Nifti2Image):  # ITK reads NIfTI-1 only and would say it cannot find a reader
@@ -105,6 +106,8 @@ def check_nifti(path):
     pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
         raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
+    if problem := transform_problem(path, header):
+        raise InputError(problem)
     expected, available = nifti_bytes(path, header)
     if available < expected:
         raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
@@ -116,6 +119,36 @@ def check_nifti(path):
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
     return header
+
+
+NIFTI_TRANSFORM_FIELDS = {"sform": ("srow_x", "srow_y", "srow_z"), "qform": ("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z")}
+"""The header fields of each of a NIfTI's two transforms that place its voxels (used when its code is above 0)."""
+
+
+def transform_problem(path: Path, header) -> str | None:
+    """Why a NIfTI's sform or qform in use (code above 0) cannot place its voxels: it holds NaN or an infinite number,
+    which ITK would take as 0 (the voxels elsewhere, silently) or print its matrix solver's complaints of; else None."""
+    for transform, fields in NIFTI_TRANSFORM_FIELDS.items():
+        code = int(header[f"{transform}_code"])
+        for field in fields if code > 0 else ():
+            values = np.atleast_1d(np.asarray(header[field], dtype=float)) + 0.0  # -0.0 shown as 0.0
+            if not np.isfinite(values).all():
+                shown = values.tolist() if values.size > 1 else values[0]
+                return (f"{path}: its {transform} (code {code}, which places the voxels) holds a number that is not finite "
+                        f"({field} = {shown}); save it with a finite {transform}")
+    return None
+
+
+def unplaced_nifti(path) -> bool:
+    """Whether ``path`` is a NIfTI file whose sform or qform cannot place its voxels (:func:`transform_problem`): no ITK
+    reader may be given it (its matrix solver prints to the console), and reading it (:func:`check_nifti`) says why."""
+    if not is_nifti(path):
+        return False
+    try:
+        header = nifti_header(Path(path))
+    except InputError:  # a header cut short: reading it says so, and ITK reads it quietly
+        return False
+    return transform_problem(path, header) is not None
 
 
 def check_sform_followed(path: Path, header, shape) -> None:
@@ -160,6 +193,19 @@ def itk_warnings_off():
         sitk.ProcessObject.SetGlobalWarningDisplay(previous)
 
 
+@contextlib.contextmanager
+def nibabel_quiet():
+    """nibabel's console messages (its header fixes) silenced inside the block: rau says what matters in its own words."""
+    from nibabel.imageglobals import logger
+
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
+
+
 def _itk_gap_to_sform(path: Path, header, shape) -> float:
     """How far (mm, at the corners) ITK places a NIfTI's voxels from where its sform does; ITK's own warnings are not printed."""
     import SimpleITK as sitk
@@ -201,17 +247,22 @@ def _sheared(linear: np.ndarray) -> bool:
 def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
     """The bytes a NIfTI file's header promises (header and voxels) and those the file holds (uncompressed)."""
     if header is None:
-        import nibabel
-        from nibabel.openers import ImageOpener
-
-        try:
-            with ImageOpener(str(path)) as stream:
-                header = nibabel.Nifti1Header.from_fileobj(stream, check=False)
-        except Exception as error:  # a header cut short: nibabel and gzip raise several types
-            raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None
+        header = nifti_header(path)
     expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
     available = gzip_length(path, expected) if path.name.lower().endswith(".gz") else path.stat().st_size
     return expected, available
+
+
+def nifti_header(path: Path):
+    """A NIfTI-1 file's header as written (nibabel's, unchecked: pixdim 0 kept); a header cut short raises :class:`InputError`."""
+    import nibabel
+    from nibabel.openers import ImageOpener
+
+    try:
+        with ImageOpener(str(path)) as stream:
+            return nibabel.Nifti1Header.from_fileobj(stream, check=False)
+    except Exception as error:  # a header cut short: nibabel and gzip raise several types
+        raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None
 
 
 def gzip_length(source, enough: int) -> int:

@@ -31,18 +31,10 @@ DIRECTION_TOLERANCE = 1e-3
 
 
 def check_image(image, path) -> None:
-    """Real voxels, pixel sizes > 0 and within :data:`PIXEL_SIZE_RANGE`, a finite origin, an orthonormal direction
-    matrix, finite voxels."""
+    """Real voxels, a grid that places them (:func:`check_geometry`: pixel sizes, origin, direction matrix), finite voxels."""
     if np.iscomplexobj(image.array):
         raise InputError(f"{path}: complex voxels (such as MR phase or raw data); save the magnitude as a real-valued image")
-    if any(not math.isfinite(s) or s <= 0 for s in image.spacing):
-        raise InputError(f"{path}: pixel size {image.spacing} must be positive")
-    low, high = PIXEL_SIZE_RANGE
-    if any(not low <= s <= high for s in image.spacing[: image.ndim]):
-        raise InputError(f"{path}: pixel size {' x '.join(f'{s:g}' for s in image.spacing[: image.ndim])} mm is outside {low:g}..{high:g} mm")
-    if not all(math.isfinite(v) for v in image.origin):
-        raise InputError(f"{path}: origin {image.origin} must be finite")
-    check_direction(image.direction, path)
+    check_geometry(image.spacing, image.origin, image.direction, path, image.ndim)
     if np.issubdtype(image.array.dtype, np.floating) and not np.isfinite(image.array).all():
         raise InputError(f"{path}: image holds NaN or infinite voxels")
     if image.array.dtype == np.float64 and image.array.size and np.abs(image.array).max() > np.finfo(np.float32).max:
@@ -88,11 +80,29 @@ def blank_image_problem(image, what: str) -> str | None:
     return None
 
 
+def check_geometry(spacing, origin, direction, path, ndim: int) -> None:
+    """A grid that places voxels: pixel sizes > 0 and, along its ``ndim`` axes, within :data:`PIXEL_SIZE_RANGE`, a
+    finite origin, an orthonormal direction matrix (:func:`check_direction`); of an image, or of a header ITK refuses."""
+    if any(not math.isfinite(s) or s <= 0 for s in spacing):
+        raise InputError(f"{path}: pixel size {tuple(spacing)} must be positive")
+    low, high = PIXEL_SIZE_RANGE
+    if any(not low <= s <= high for s in spacing[:ndim]):
+        raise InputError(f"{path}: pixel size {' x '.join(f'{s:g}' for s in spacing[:ndim])} mm is outside {low:g}..{high:g} mm")
+    if not all(math.isfinite(v) for v in origin):
+        raise InputError(f"{path}: origin {tuple(origin)} must be finite")
+    check_direction(direction, path)
+
+
 def check_direction(direction, path) -> None:
-    """The direction matrix's columns are perpendicular unit vectors (within :data:`DIRECTION_TOLERANCE`)."""
+    """The direction matrix's columns are perpendicular unit vectors (within :data:`DIRECTION_TOLERANCE`); a singular
+    one (two axes along one line, which ITK refuses to read with a row of the matrix for a reason) is said to be."""
     direction = np.asarray(direction, dtype=float)
-    if not np.allclose(direction.T @ direction, np.eye(3), atol=DIRECTION_TOLERANCE):
-        raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
+    if np.allclose(direction.T @ direction, np.eye(len(direction)), atol=DIRECTION_TOLERANCE):
+        return
+    if abs(np.linalg.det(direction)) < DIRECTION_TOLERANCE:
+        raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is singular (determinant 0): some of its axes "
+                         "point along one line or plane (axes must be perpendicular unit vectors)")
+    raise InputError(f"{path}: direction matrix {direction.round(4).tolist()} is not orthonormal (axes must be perpendicular unit vectors)")
 
 
 def check_label_values(label_map, path) -> int:
