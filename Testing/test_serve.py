@@ -237,10 +237,11 @@ def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_se
     client = Client(server[0])
     record = client.wait(client.submit(target, references, "registration", target_spacing=target_spacing, options={"deformable": False}))
     assert [row["name"] for row in record["structures"]] == ["head"]
-    assert record["warnings"] == ["'skull' is in 010_HC.png but not in the first reference 012_HC.png, which decides the "
+    read = lambda record: [w for w in record["warnings"] if w not in record["output_warnings"]]  # noqa: E731  (not the downloads' own)
+    assert read(record) == ["'skull' is in 010_HC.png but not in the first reference 012_HC.png, which decides the "
                                   "structures found; give one that has it first"]
     alone = client.wait(client.submit(target, references[:1], "registration", target_spacing=target_spacing, options={"deformable": False}))
-    assert alone["warnings"] == []
+    assert read(alone) == []
 
 
 def test_a_post_without_a_body_needs_no_content_length_and_a_bad_engine_is_named(server, tmp_path):

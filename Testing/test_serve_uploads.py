@@ -234,7 +234,11 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
     client = Client(server[0])
     unnamed = client.wait(client.submit(target, [(image, labels, spacing)], "registration", target_spacing=target_spacing,
                                         label_table=table, options={"deformable": False}))
-    assert unnamed["warnings"] == ["upload '012_HC_mask.png' has label value(s) 255 that its label table does not name; they are called label_255"]
+    # its PNG read at target_spacing: the downloads will not overlay it in Slicer (test_serve_overlay_warning), said last
+    apart = f"upload '{target.name}': Slicer shows it with 1 mm pixels (it stores none), but rau read it at {target_spacing:.6g} mm as given"
+    [unnamed_value, overlay] = unnamed["warnings"]
+    assert unnamed_value == "upload '012_HC_mask.png' has label value(s) 255 that its label table does not name; they are called label_255"
+    assert overlay.startswith(apart)
     client.download(unnamed["job"], "result", tmp_path / "unnamed.result.json")  # as rau segment's records them
     assert json.loads((tmp_path / "unnamed.result.json").read_text())["warnings"] == unnamed["warnings"]
     head = read_segmentation(labels, read_image(image, spacing), pixel_spacing=spacing)
@@ -246,14 +250,14 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
                             (True, "the seg_nrrd download keeps them whole")):
         record = client.wait(client.submit(target, [(image, tmp_path / "ref.seg.nrrd", spacing)], "registration", target_spacing=target_spacing,
                                            seg_nrrd=seg_nrrd, options={"deformable": False}))
-        [warning] = record["warnings"]
-        assert warning.startswith("structures overlap; in the label_map download later structures cover 'head' ") and warning.endswith(whole)
+        [warning, overlay] = record["warnings"]
+        assert overlay.startswith(apart) and warning.startswith("structures overlap; in the label_map download later structures cover 'head' ") and warning.endswith(whole)
         client.download(record["job"], "result", tmp_path / f"overlap{seg_nrrd}.result.json")
-        assert json.loads((tmp_path / f"overlap{seg_nrrd}.result.json").read_text())["warnings"] == [warning]
+        assert json.loads((tmp_path / f"overlap{seg_nrrd}.result.json").read_text())["warnings"] == [warning, overlay]
     client.reprompt(record["session"], "head", {"points": [[400, 200]], "labels": [1]})  # the outputs are written again
     client.download(record["job"], "label_map", tmp_path / "corrected.nii.gz")
-    [again] = client.job(record["job"])["warnings"]
-    assert again.startswith("structures overlap; in the label_map download later structures cover 'head' ")
+    [again, overlay] = client.job(record["job"])["warnings"]
+    assert again.startswith("structures overlap; in the label_map download later structures cover 'head' ") and overlay.startswith(apart)
     assert "warning" not in capfd.readouterr().err  # before, said on the server's standard error, naming its files
     assert not list(server[1].state.server.jobs_dir.glob("*/inputs"))
 

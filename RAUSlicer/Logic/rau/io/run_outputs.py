@@ -141,7 +141,7 @@ ADD_SEG_NRRD = "add --seg-nrrd for a Slicer segmentation that keeps them whole"
 
 
 def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict | None = None, warnings: list[str] = (),
-                  said_as=None, keeps_whole: str = ADD_SEG_NRRD, references=()) -> None:
+                  said_as=None, keeps_whole: str = ADD_SEG_NRRD, references=(), apart: str | None = None) -> None:
     """Write every output to a temporary file first; all are renamed into place only if all succeed, while their
     folder is held (:func:`rau.io.atomic.folders_held`: another run's set of the same names is never mixed in).
 
@@ -151,7 +151,9 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
     whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once. ``inputs`` of an engine that
     runs again to correct (:attr:`rau.engines.base.Engine.model_session`) record its ``references`` as read too
-    (:func:`with_references_read`)."""
+    (:func:`with_references_read`). Why the volume outputs will not overlay the target in Slicer
+    (:func:`rau.io.images.overlay_problem`) is asked of ``inputs``' target, or is ``apart`` where its file is gone (a
+    server's upload, asked while it was there); written among the warnings and then warned of."""
     if inputs and references and engine_class(result.engine).model_session:  # before the folders are held: hashing takes a while
         inputs = with_references_read(inputs, references)
     segmentation = result.to_segmentation()
@@ -164,7 +166,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
             warn(hidden)
             written.append((said_as or str)(hidden))
     volumes = [paths[key] for key in ("label_map", "seg_nrrd") if key in paths]
-    apart = overlay_problem(inputs["target"], inputs["target_spacing"], volumes) if inputs else None
+    apart = overlay_problem(inputs["target"], inputs["target_spacing"], volumes) if inputs else apart
     written += [apart] if apart else []
     with folders_held(paths.values()), signals_deferred() as hold, contextlib.ExitStack() as stack:
         # the result JSON, entered last, is renamed into place first: rau batch takes files of a target without it as

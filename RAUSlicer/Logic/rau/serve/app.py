@@ -19,7 +19,7 @@ from rau.extras import not_installed
 from rau.options import EngineOptions
 from rau.serve.client import API_VERSION
 from rau.serve.idle import StalledBodyTimeout
-from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping
+from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping, job_outputs
 from rau.serve.options import options_from_json
 from rau.serve.refusals import REFUSALS, NotFound, QueueFull
 from rau.serve.runs import remove_stopped_runs, start_run
@@ -100,12 +100,12 @@ class Server:
         folder = confined(self.jobs_dir, job_id)
         try:
             with collected_warnings() as said:  # the client sees them with the job, not on the server's standard error
-                request = read_uploads(uploads, spec, folder, self.config.max_image_bytes)
+                request, apart = read_uploads(uploads, spec, folder, self.config.max_image_bytes, job_outputs(folder, spec.seg_nrrd).values())
         except Exception:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         shutil.rmtree(folder, ignore_errors=True)  # read: the images are kept nowhere on disk; the outputs make it again
-        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd, warnings=[*unused, *said])
+        job = Job(job_id, spec.engine, options, request, folder, spec.seg_nrrd, warnings=[*unused, *said], apart=apart)
         with self._lock:
             self.jobs[job_id] = job
             self._drop_old_jobs()

@@ -42,6 +42,11 @@ ASK_SEG_NRRD = 'ask for "seg_nrrd": true for a Slicer segmentation that keeps th
 """What keeps a job's overlapping structures whole when it wrote no ``.seg.nrrd`` (the spec's field, not ``--seg-nrrd``)."""
 
 
+def job_outputs(folder: Path, seg_nrrd: bool) -> dict[str, Path]:
+    """The files a job in ``folder`` writes, its downloads (:func:`rau.io.run_outputs.output_paths`)."""
+    return output_paths(folder / OUTPUT_NAME, seg_nrrd)
+
+
 class ServerStopping(RuntimeError):
     """A job was submitted after the server was told to stop."""
 
@@ -81,6 +86,9 @@ class Job:
     (:meth:`Request.left_out_warnings`), then, once run, the engine's (:func:`run_job`)."""
     written_warnings: list[str] = field(default_factory=list)
     """The writers' warnings when the outputs were last written (a correction may change them)."""
+    apart: str | None = None
+    """Why its downloads will not overlay the uploaded target in Slicer, naming the client's file (asked while the
+    upload was there: :func:`rau.serve.uploads.read_uploads`); None where they do. Writing them warns of it."""
 
     def __post_init__(self):
         self.warnings = [*self.warnings, *self.request.left_out_warnings()]
@@ -106,7 +114,7 @@ class Job:
         }
 
     def output_paths(self) -> dict[str, Path]:
-        return output_paths(self.folder / OUTPUT_NAME, self.seg_nrrd)
+        return job_outputs(self.folder, self.seg_nrrd)
 
     def write_outputs(self) -> dict[str, Path]:
         """Write (or rewrite after corrections) the outputs exactly as ``rau segment`` does."""
@@ -141,7 +149,7 @@ class Job:
         if self.version != self.written_version:
             with collected_warnings() as said:  # the result JSON records them naming the downloads, as the job reports them
                 write_outputs(self.result, self.output_paths(), overwrite=True, warnings=self.warnings, said_as=self.as_downloads,
-                              keeps_whole=ASK_SEG_NRRD)
+                              keeps_whole=ASK_SEG_NRRD, apart=self.apart)
             self.written_version, self.written_warnings = self.version, [self.as_downloads(message) for message in said]
 
 

@@ -17,6 +17,7 @@ from rau import validation
 from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
+from rau.io.images import overlay_problem
 from rau.io.json_text import parse_json
 from rau.io.label_tables import sidecar_places
 from rau.references import check_distinct_references, label_tables, load_reference
@@ -103,9 +104,11 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     return JobSpec(engine, options, structures, target_spacing, spacings, seg_nrrd)
 
 
-def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_bytes: int) -> Request:
+def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_bytes: int, outputs) -> tuple[Request, str | None]:
     """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`); an image
-    whose voxels would take more than ``max_image_bytes`` is refused before it is read."""
+    whose voxels would take more than ``max_image_bytes`` is refused before it is read. With the request, why the
+    job's ``outputs`` will not overlay the target in Slicer (:func:`rau.io.images.overlay_problem`, naming the
+    client's file), None where they do: asked here, while the target's upload is there to read."""
     unknown = {upload.field for upload in uploads} - set(UPLOAD_SUFFIXES)  # the file fields of a job
     if unknown:  # before any file is written: a field's name becomes its file's (a name of 300 bytes was a 500)
         raise InputError(f"unexpected upload field(s) {', '.join(f'{field:.40}' for field in sorted(unknown))}")
@@ -160,7 +163,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         request.labels()  # an unknown spec.structures name is refused here, not in the job
     for message in said:
         warn(_client_names(message, names))
-    return request
+    apart = overlay_problem(targets[0][0], spec.target_spacing, outputs)
+    return request, _client_names(apart, names) if apart else None
 
 
 def _table_name(upload: Upload, labels: list[tuple[Path, str]], tables: list[tuple[Path, str]]) -> str:
