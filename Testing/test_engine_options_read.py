@@ -10,7 +10,8 @@ from rau.options import EngineOptions, option_fields
 READ_NOT_USED = {
     "sam2-memory": {"fusion", "keep_transfers", "slice_margin"},  # its registration only ranks; no localizer bounds SAM2
     "registration+sam2": {"keep_transfers"},  # its registration localizes: no reference's own masks are kept
-    "rau": {"fusion", "keep_transfers", "slice_margin"},  # ranks only; from the VLM's key slices SAM2 follows the whole volume
+    "rau": {"fusion", "keep_transfers", "slice_margin", "slice_axis"},  # ranks only; from the VLM's key slices SAM2 follows
+    # the whole volume, sliced across the VLM's axial views (run() sets the axis the segmenter read)
     "vlm-box": {"top_k", "fusion", "keep_transfers"},  # ranks only, and the VLM sees the best reference
 }
 """Options an engine's ``from_options`` reads (its registration is built whole) that the engine does not use."""

@@ -114,7 +114,7 @@ def test_each_engine_names_the_options_it_reads():
     assert list(unused_options("sam2-memory", given("fusion", "slice_margin", "window"))) == ["fusion", "slice_margin"]
     assert unused_options("vlm-box", given("vlm_server", "sam2_model", "top_k")) == {
         "sam2_model": "the vlm-box engine does not use it", "top_k": "the vlm-box engine does not use it"}
-    assert unused_options("rau", given("vlm_adapter", "sam2_model", "slice_axis")) == {}
+    assert unused_options("rau", given("vlm_adapter", "sam2_model", "slice_axis")) == {"slice_axis": "the rau engine does not use it"}
 
 
 def test_rau_segment_warns_of_options_its_engine_does_not_use_and_records_them(tmp_path, capsys):

@@ -544,7 +544,6 @@ def test_closing_a_remote_session_never_waits_for_a_server_that_does_not_answer(
     ("registration", {"top_k": 0}, "option top_k: must be at least 1, got 0"),
     ("registration", {"top_k": "x"}, "option top_k: expected int, got 'x'"),
     ("registration", {"deformable": 1}, "option deformable: expected bool, got 1"),
-    ("rau", {"slice_axis": "i"}, "leave slice_axis out"),  # the engine's own check, as the job runs
     ("registration", {"keep_transfers": True}, "unknown option 'keep_transfers'; a client may set: top_k,"),  # was "set by the server operator": rau serve has no such flag
 ])
 def test_a_job_option_the_engine_cannot_take_is_named_by_its_json_field(server, tmp_path, engine, options, said):  # noqa: F811

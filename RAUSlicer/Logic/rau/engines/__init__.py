@@ -30,14 +30,15 @@ ENGINE_OPTIONS = {
     "registration": ("top_k", "fusion", "deformable", "keep_transfers"),
     "sam2-memory": (*SAM2_OPTIONS, "deformable"),
     "registration+sam2": (*SAM2_OPTIONS, "fusion", "deformable", "slice_margin"),
-    "rau": (*SAM2_OPTIONS, *VLM_OPTIONS, "deformable"),
+    "rau": (*(option for option in SAM2_OPTIONS if option != "slice_axis"), *VLM_OPTIONS, "deformable"),
     "vlm-box": (*VLM_OPTIONS, "deformable"),
     "vessels": ("top_k", "deformable"),
     "vessels+sam2": (*SAM2_OPTIONS, "deformable", "slice_margin"),
 }
 """The engine options (:class:`rau.options.EngineOptions`) each engine reads: SAM2's, a VLM's, registration's (every
 engine registers its references to rank them, so each reads ``deformable``; ``fusion`` only where registration's
-labels are fused), and ``slice_margin`` where a localizer bounds what SAM2 tracks. The command line warns of an option
+labels are fused), and ``slice_margin`` where a localizer bounds what SAM2 tracks; ``rau`` slices across the VLM's
+axial views, whatever ``slice_axis``. The command line warns of an option
 given that the chosen engine does not read, or not with the other options given (:func:`unused_options`).
 Testing/test_engine_options_read.py checks each entry against what the engine's ``from_options`` reads."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rau.engines.base import PipelineEngine, Progress, Request
-from rau.errors import OptionError
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.vlm.key_slices import axial_axis
@@ -25,13 +24,10 @@ class RAUEngine(PipelineEngine):
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "RAUEngine":
+        from rau.engines.registration import RegistrationEngine
         from rau.sam2.segmenter import Sam2Segmenter
         from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
-
-        if options.slice_axis != "auto":
-            raise OptionError("the rau engine slices volumes across the VLM's axial views; leave --slice-axis out")
-        from rau.engines.registration import RegistrationEngine
 
         localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
         engine = cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
