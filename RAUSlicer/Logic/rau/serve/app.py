@@ -95,7 +95,8 @@ class Server:
 
     def submit(self, spec, uploads: list[Upload]) -> Job:
         """Read a job's uploads (refusing bad ones, nothing kept on disk) and queue it on its device."""
-        options, unused = options_from_json(spec.options, self.config.engine_options, spec.engine)
+        references = sum(upload.field == "reference" for upload in uploads)
+        options, unused = options_from_json(spec.options, self.config.engine_options, spec.engine, references)
         job_id = uuid.uuid4().hex
         folder = confined(self.jobs_dir, job_id)
         try:

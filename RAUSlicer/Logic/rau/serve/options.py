@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rau.commands.engine_options import warn_unused_options
+from rau.commands.engine_options import warn_ignored
 from rau.engines import unused_options
 from rau.errors import OptionError
 from rau.options import EngineOptions, flag, option_fields
@@ -19,10 +19,12 @@ CLIENT_OPTIONS = ("top_k", "fusion", "deformable", "slice_axis", "window", "slic
 """What a client may choose per job; every other option is the operator's."""
 
 
-def options_from_json(payload: dict | None, server_options: EngineOptions, engine: str) -> tuple[EngineOptions, list[str]]:
-    """The engine options for a job of ``engine``: ``server_options`` plus the client's choices in ``payload``, and the
-    warnings ``rau segment`` gives (in client words) for each choice the engine does not read. Every choice is checked,
-    but one the engine does not read is left out, so it makes no warm engine of its own."""
+def options_from_json(payload: dict | None, server_options: EngineOptions, engine: str,
+                      references: int) -> tuple[EngineOptions, list[str]]:
+    """The engine options for a job of ``engine`` with ``references`` references: ``server_options`` plus the client's
+    choices in ``payload``, and the warnings ``rau segment`` gives (in client words) for each choice the engine does not
+    read, or not with that many references (:func:`rau.engines.unused_options`). Every choice is checked, but one the
+    engine does not use is left out, so it makes no warm engine of its own."""
     known = {spec.name for spec in option_fields() if spec.metadata["cli"]}  # the others no operator sets either
     chosen = {}
     for key, value in (payload or {}).items():
@@ -38,9 +40,9 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
         server_options.replace(**chosen)  # every choice checked, as the command line checks a flag the engine ignores
     except OptionError as error:
         raise in_client_words(error) from error
-    unused = unused_options(engine, chosen)
+    unused = unused_options(engine, chosen, references)
     with collected_warnings():  # the job reports them, not the server's standard error
-        said = warn_unused_options(engine, chosen)
+        said = warn_ignored(unused)
     used = server_options.replace(**{key: value for key, value in chosen.items() if key not in unused})
     return used, [client_words(message) for message in said]
 
