@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from rau.commands.engine_options import add_engine_arguments, check_models, engine_options, given_options, warn_unused_options
+from rau.engines import unused_options
 from rau.errors import OptionError, about
 from rau.validation import argument, non_empty_path, non_negative_number, positive_integer, positive_number
 
@@ -72,19 +73,28 @@ NOT_ANSWERING = {"device", "model_cache", "vlm_timeout"}
 
 def warn_kept_other_options(items, rows: list[dict], engine: dict) -> None:
     """Say which skipped targets kept outputs an earlier run made with another engine or other engine options (``engine``:
-    this run's, as :meth:`rau.batch.items.WorkItem.recorded_engine` gives them): resuming keeps what is done."""
-    wanted = _answering(engine)
+    this run's, as :meth:`rau.batch.items.WorkItem.recorded_engine` gives them; only those it uses for the target count,
+    :func:`_answering`): resuming keeps what is done."""
     skipped = {row["target"] for row in rows if row["status"] == "skipped"}
-    kept = [(item.name, made) for item in items if item.name in skipped
-            and (recorded := item.recorded_engine()) is not None and (made := _answering(recorded)) != wanted]
+    kept = []
+    for item in items:
+        if item.name not in skipped or (recorded := item.recorded_engine()) is None:
+            continue
+        wanted, made = (_answering(options, engine["engine"], len(item.case.references)) for options in (engine, recorded))
+        if made != wanted:
+            kept.append((item.name, made, wanted))
     if not kept:
         return
-    name, made = kept[0]
+    name, made, wanted = kept[0]
     differ = ", ".join(f"{key} {json.dumps(made.get(key))} (now {json.dumps(wanted.get(key))})"
                        for key in sorted(set(made) | set(wanted)) if made.get(key) != wanted.get(key))
     print(f"warning: {len(kept)} skipped target(s) kept outputs made with other engine options ({name}: {differ}); "
           "to run them with this run's, give another --out folder or move their outputs away", file=sys.stderr)
 
 
-def _answering(engine: dict) -> dict:
-    return {key: value for key, value in engine.items() if key not in NOT_ANSWERING}
+def _answering(engine: dict, name: str, references: int) -> dict:
+    """The engine and those of its options in ``engine`` (as a result JSON records them) that change what engine ``name``
+    answers for a target with ``references`` references: not where it computes or how long it waits
+    (:data:`NOT_ANSWERING`), nor one it does not use (:func:`rau.engines.unused_options`, which ``rau batch`` warns of)."""
+    ignored = unused_options(name, {key: value for key, value in engine.items() if key != "engine"}, references)
+    return {key: value for key, value in engine.items() if key not in NOT_ANSWERING and key not in ignored}
