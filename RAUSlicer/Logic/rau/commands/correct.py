@@ -15,15 +15,15 @@ from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
-from rau.commands.engine_options import add_option_arguments, checked_engine, engine_options, given_options, warn_unused_options
-from rau.engines import Request, engine_class
+from rau.commands.engine_options import add_option_arguments, checked_engine, engine_options, given_options, warn_ignored
+from rau.engines import Request, engine_class, unused_options
 from rau.engines.base import Prompt
 from rau.errors import InputError, OptionError
 from rau.io import read_image
 from rau.io.images import check_picture_output
 from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
 from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation, table_differences
-from rau.options import EngineOptions, flag
+from rau.options import DEFAULTS, EngineOptions, flag
 from rau.references import BankRow, change_since
 from rau.result import Result
 from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, unchanged_reason, voxel_indices, voxel_ranges
@@ -51,8 +51,18 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-MOVABLE = ("device", "model_cache", "sam2_model", "vlm_model", "vlm_server")
-"""Engine options that say where a model runs or lies, not what it computes: ``rau correct`` may replace them."""
+MOVABLE = ("device", "model_cache", "sam2_model", "sam2_revision", "vlm_model", "vlm_adapter", "vlm_server")
+"""Engine options that say which models run and where they lie or run (e.g. on another machine): ``rau correct`` may
+replace them (:func:`moved_options`)."""
+
+
+def moved_options(recorded: dict, moved: dict) -> dict:
+    """The engine options a result ``recorded`` with those given here (``moved``) in their place; a ``--vlm-server``
+    given drops a recorded local ``--vlm-model`` and ``--vlm-adapter``, as a server holds its own model and adapter."""
+    dropped = {}
+    if moved.get("vlm_server"):
+        dropped = {"vlm_adapter": None, **({} if recorded.get("vlm_server") else {"vlm_model": DEFAULTS.vlm_model})}
+    return {**recorded, **dropped, **moved}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,14 +108,16 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     name, the prompt, its mask before, the corrected item, and the inputs to record (with any moved model folders)."""
     moved = given_options(args)
     if moved:  # the new result records where its models were (local folders as absolute paths, as rau segment does)
-        recorded = recorded_options(saved_path, {**(inputs.get("engine_options") or {}), **moved}).with_absolute_folders().as_dict()
-        inputs = {**inputs, "engine_options": {**(inputs.get("engine_options") or {}), **{name: recorded[name] for name in moved}}}
+        options = moved_options(inputs.get("engine_options") or {}, moved)
+        recorded = recorded_options(saved_path, options).with_absolute_folders().as_dict()
+        inputs = {**inputs, "engine_options": {**options, **{name: recorded[name] for name in moved}}}
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     if args.target is not None:  # before the prompt's ranges, which a wrong target would blame on the clicks
         check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
-    warn_unused_options(saved["engine"], moved)  # checked before the engine runs again
+    # checked before the engine runs again, each with the options it goes with (--sam2-revision with a recorded local --sam2-model)
+    warn_ignored({option: why for option, why in unused_options(saved["engine"], inputs.get("engine_options") or {}).items() if option in moved})
     engine_class(saved["engine"]).check_correction(prompt, target, recorded_options(saved_path, inputs.get("engine_options") or {}))
     check_prompt(prompt, target)  # after what this engine takes (a box is not used on vessels)
     result = reopen(saved, saved_path, target)
