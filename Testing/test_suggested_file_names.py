@@ -20,10 +20,13 @@ from rau.io.outputs import file_name_from
     ("Abdomen é segmentation", "Abdomen é segmentation.nii.gz"),
     ("", "segmentation.nii.gz"),  # was the hidden file .nii.gz
     ("..", "segmentation.nii.gz"),  # was ...nii.gz
-    (" liver. ", " liver.nii.gz"),  # Windows drops the trailing dot and space
+    (" liver. ", "liver.nii.gz"),  # Windows drops the trailing dot and space; a leading one hides nothing but is lost in lists
     ("CON", "CON_.nii.gz"),  # a Windows device, no file
     ("com1.ct", "com1_.ct.nii.gz"),  # Windows reads the name before its first dot
     ("CONTRAST", "CONTRAST.nii.gz"),
+    (".Liver", "Liver.nii.gz"),  # was hidden
+    ("...seg", "seg.nii.gz"),
+    ("COM\u00b9", "COM\u00b9_.nii.gz"),  # Windows keeps the superscript ones too
 ])
 def test_a_suggested_name_is_one_file_name(name, expected):
     assert file_name_from(name, ".nii.gz") == expected
@@ -48,3 +51,11 @@ def test_the_export_panel_suggests_one_file_for_a_result_of_a_series_with_a_slas
         "vtkMRMLSegmentationNode", "W/O CONTRAST segmentation"))
     assert panel._suggestedName(".nii.gz") == "W_O CONTRAST segmentation.nii.gz"
     assert panel._suggestedName(".seg.nrrd") == "W_O CONTRAST segmentation.seg.nrrd"
+
+
+def test_a_long_name_is_cut_to_what_file_systems_take_without_splitting_a_character(tmp_path):
+    """Before: a 300-character name made a 307-byte suggestion, which no file system saves."""
+    for name in ("a" * 300, "\u00e9" * 200):
+        suggested = file_name_from(name, ".seg.nrrd")
+        assert len(suggested.encode()) <= 255 and suggested.endswith(".seg.nrrd") and suggested[0] == name[0]
+        (tmp_path / suggested).write_bytes(b"")

@@ -79,24 +79,24 @@ NOT_IN_FILE_NAMES = re.compile(r'[/\\<>:"|?*\x00-\x1f]')
 """What a name cannot hold and stay one file's name: path separators, and what Windows refuses in file names."""
 
 
-WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?", re.IGNORECASE)
-"""Names Windows keeps for its devices, with any extension: ``CON.seg.nrrd`` is no file there."""
+WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[1-9\u00b9\u00b2\u00b3]|LPT[1-9\u00b9\u00b2\u00b3])(\..*)?", re.IGNORECASE)
+"""Names Windows keeps for its devices (COM\u00b9 too), with any extension: ``CON.seg.nrrd`` is no file there."""
 UNNAMED = "segmentation"
 """The file name's stem for something whose name leaves none."""
+MAX_NAME_BYTES = 255
+"""The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
 
 
 def file_name_from(name: str, suffix: str) -> str:
     """A file name for something named ``name`` (a node's name, perhaps a DICOM series description such as
     ``W/O CONTRAST``) ending in ``suffix``: each character of :data:`NOT_IN_FILE_NAMES` becomes ``_``, so the
-    name stays one file in the folder it is saved in; trailing dots and spaces go (Windows drops them), a name left
-    empty becomes :data:`UNNAMED` (not a hidden ``.seg.nrrd``), and a Windows device name gets a ``_`` after it."""
-    stem = NOT_IN_FILE_NAMES.sub("_", name).rstrip(". ") or UNNAMED
+    name stays one file in the folder it is saved in; leading and trailing dots and spaces go (a hidden file; Windows
+    drops the trailing ones), a name left empty becomes :data:`UNNAMED`, a Windows device name gets a ``_`` after it,
+    and a name too long for file systems (:data:`MAX_NAME_BYTES`) is cut."""
+    room = MAX_NAME_BYTES - len(suffix.encode()) - 1  # the device's "_"
+    stem = NOT_IN_FILE_NAMES.sub("_", name).encode()[:room].decode(errors="ignore").strip(". ") or UNNAMED
     device = WINDOWS_DEVICES.fullmatch(stem + suffix)
     return (stem[:device.end(1)] + "_" + stem[device.end(1):] if device else stem) + suffix
-
-
-MAX_NAME_BYTES = 255
-"""The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
 
 
 def check_name_lengths(outputs, remedy: str = "choose a shorter output name") -> None:
