@@ -71,7 +71,9 @@ def test_a_72_dpi_jpeg_target_read_at_1_mm_is_warned_of_once_with_the_pixel_size
     err = capsys.readouterr().err
     assert (f"warning: {target}: Slicer shows it with 0.352778 mm pixels (its resolution, dots per inch), but rau read it at 1 mm, "
             "as a picture given no pixel size") in err
-    assert "give it a pixel size of 0.352778 mm (--target-spacing or a manifest's spacing column)" in err
+    assert ("to make them agree, in Slicer set Volumes module > Volume Information > Image Spacing to 1 x 1 mm; or write a .png "
+            "label map, which keeps no pixel size; or give it a pixel size of 0.352778 mm (--target-spacing or a manifest's "
+            "spacing column)\n") in err  # the command line's remedies, not a server job's
     assert err.count(OVERLAY) == 1  # at writing only: reading it says nothing
     assert sitk.ReadImage(str(tmp_path / "new.seg.nrrd")).GetSpacing()[:2] == (1.0, 1.0)  # what rau writes is unchanged
     assert target.read_bytes() == before

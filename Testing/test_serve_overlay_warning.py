@@ -51,7 +51,37 @@ def test_a_picture_target_read_at_another_pixel_size_is_warned_of_as_rau_segment
     assert rau_main(["segment", "--target", str(target), "--target-spacing", "0.25", "--reference", str(image),
                      "--reference-labels", str(labels), "--reference-spacing", "0.5", "--no-deformable", "--out", str(out)]) == 0
     said = [m for m in json.loads(out.with_name("seg.result.json").read_text())["warnings"] if OVERLAY in m]
-    assert said == [overlay[0].replace("upload 'tgt.png'", str(target))]  # the same words, one rule
+    # one rule, each in its own words: a job offers no .png label map, which it cannot download
+    assert said == [overlay[0].replace("upload 'tgt.png'", str(target)) + "; or write a .png label map, which keeps no pixel size"]
+
+
+SLICER_SPACING = "in Slicer set Volumes module > Volume Information > Image Spacing to"
+
+
+def test_a_jpeg_target_with_a_resolution_is_told_the_spec_field_to_give_not_the_command_lines_option(server, tmp_path):  # noqa: F811
+    """Before: "…; or write a .png label map, which keeps no pixel size; or give it a pixel size of 0.1 mm
+    (--target-spacing or a manifest's spacing column)", which a server's client can follow neither of."""
+    image, labels, _ = write_pictures(tmp_path)
+    target = tmp_path / "t_dpi.jpg"
+    PILImage.open(image).save(target, quality=95, dpi=(254, 254))  # Slicer shows it with 0.1 mm pixels
+    record, recorded = job_warnings(server[0], target, (image, labels, None), None, tmp_path)
+    told = ("upload 't_dpi.jpg': Slicer shows it with 0.1 mm pixels (its resolution, dots per inch), but rau read it at 1 mm, "
+            "as a picture given no pixel size, so the segmentation written for it as a volume file will not overlay it in "
+            f'Slicer; to make them agree, {SLICER_SPACING} 1 x 1 mm; or ask for "target_spacing": 0.1 in the job spec')
+    assert [m for m in record["warnings"] if OVERLAY in m] == [told] and [m for m in recorded if OVERLAY in m] == [told]
+    (tmp_path / "followed").mkdir()
+    followed, recorded = job_warnings(server[0], target, (image, labels, 0.1), 0.1, tmp_path / "followed")  # as told
+    assert followed["state"] == "done" and not [m for m in [*followed["warnings"], *(recorded or [])] if OVERLAY in m]
+
+
+def test_a_png_target_given_a_target_spacing_is_told_no_png_label_map(server, tmp_path):  # noqa: F811
+    """Before: "…; or write a .png label map, which keeps no pixel size", a download no job has."""
+    image, labels, target = write_pictures(tmp_path)
+    record, recorded = job_warnings(server[0], target, (image, labels, 0.25), 0.25, tmp_path)
+    told = ("upload 'tgt.png': Slicer shows it with 1 mm pixels (it stores none), but rau read it at 0.25 mm as given, "
+            "so the segmentation written for it as a volume file will not overlay it in Slicer; to make them agree, "
+            f"{SLICER_SPACING} 0.25 x 0.25 mm")
+    assert [m for m in record["warnings"] if OVERLAY in m] == [told] and [m for m in recorded if OVERLAY in m] == [told]
 
 
 @pytest.mark.parametrize("nifti", [False, True])

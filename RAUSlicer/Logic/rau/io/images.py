@@ -195,12 +195,19 @@ def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
     return None if all(_same_size(size, 1.0) for size in sizes) else sizes
 
 
-def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
+GIVE_TARGET_SPACING = "give it a pixel size of {size} mm (--target-spacing or a manifest's spacing column)"
+"""How the command line reads a picture target at the pixel size Slicer shows it with (``{size}``: that size, mm)."""
+
+
+def overlay_problem(target, pixel_spacing: float | None, outputs, give_size: str = GIVE_TARGET_SPACING,
+                    png_label_map: bool = True) -> str | None:
     """Why the volume files among ``outputs`` (NIfTI, NRRD, MetaImage, .seg.nrrd; a .png keeps no pixel size) written
     for the picture ``target`` (:func:`without_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
     overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
     1 mm; None where they overlay. One warning per target written, whatever the command; it names no output, so a
-    run that adds outputs later (``--seg-nrrd`` on a finished batch) records the same words."""
+    run that adds outputs later (``--seg-nrrd`` on a finished batch) records the same words. The remedies are in the
+    caller's words: ``give_size`` how it is given that size (:data:`GIVE_TARGET_SPACING`), and a .png label map
+    offered only where the caller can write one (``png_label_map``: not a server's job, whose downloads are fixed)."""
     if not any(Path(path).suffix.lower() not in PICTURE_SUFFIXES for path in outputs) or without_pixel_size(target) is None:
         return None
     from_resolution = _slicer_pixel_size(Path(target))
@@ -212,10 +219,10 @@ def overlay_problem(target, pixel_spacing: float | None, outputs) -> str | None:
     shown = f"{slicer[0]:.6g}" if square else f"{slicer[0]:.6g} x {slicer[1]:.6g}"
     source = "its resolution, dots per inch" if from_resolution else "it stores none"
     read = f"{used:.6g} mm as given" if pixel_spacing is not None else "1 mm, as a picture given no pixel size"
-    remedies = [f"in Slicer set Volumes module > Volume Information > Image Spacing to {used:.6g} x {used:.6g} mm",
-                "write a .png label map, which keeps no pixel size"]
+    remedies = [f"in Slicer set Volumes module > Volume Information > Image Spacing to {used:.6g} x {used:.6g} mm"]
+    remedies += ["write a .png label map, which keeps no pixel size"] if png_label_map else []
     if pixel_spacing is None and square:
-        remedies.append(f"give it a pixel size of {shown} mm (--target-spacing or a manifest's spacing column)")
+        remedies.append(give_size.format(size=shown))
     return (f"{target}: Slicer shows it with {shown} mm pixels ({source}), but rau read it at {read}, so the "
             f"segmentation written for it as a volume file will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
 

@@ -25,6 +25,9 @@ from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpac
 from rau.serve.wire import check_fields
 from rau.user_warnings import collected_warnings, warn
 
+ASK_TARGET_SPACING = 'ask for "target_spacing": {size} in the job spec'
+"""How a job's picture target is read at the pixel size Slicer shows it with (the spec's field, not ``--target-spacing``;
+:func:`rau.io.images.overlay_problem`, which offers no .png label map: a job has none to download)."""
 MAX_REFERENCES = 32
 """References per job (each a reference and a reference_labels file, and the reference_table files of the latter)."""
 MAX_FILES = MAX_REFERENCES * (2 + len(sidecar_places("labels.nii.gz"))) + 2
@@ -108,7 +111,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
     """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`); an image
     whose voxels would take more than ``max_image_bytes`` is refused before it is read. With the request, why the
     job's ``outputs`` will not overlay the target in Slicer (:func:`rau.io.images.overlay_problem`, naming the
-    client's file), None where they do: asked here, while the target's upload is there to read."""
+    client's file and the remedies a client has), None where they do: asked here, while the target's upload is there to read."""
     unknown = {upload.field for upload in uploads} - set(UPLOAD_SUFFIXES)  # the file fields of a job
     if unknown:  # before any file is written: a field's name becomes its file's (a name of 300 bytes was a 500)
         raise InputError(f"unexpected upload field(s) {', '.join(f'{field:.40}' for field in sorted(unknown))}")
@@ -163,7 +166,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         request.labels()  # an unknown spec.structures name is refused here, not in the job
     for message in said:
         warn(_client_names(message, names))
-    apart = overlay_problem(targets[0][0], spec.target_spacing, outputs)
+    apart = overlay_problem(targets[0][0], spec.target_spacing, outputs, give_size=ASK_TARGET_SPACING, png_label_map=False)
     return request, _client_names(apart, names) if apart else None
 
 
