@@ -21,9 +21,17 @@ def codes_of(header) -> tuple[int, int] | None:
     """The qform and sform codes of a NIfTI file's ``header`` (nibabel's); None when both are set and place the voxels
     apart: ITK follows one of them, the written file holds that placement in both forms, and one code would be false of it."""
     codes = int(header["qform_code"]), int(header["sform_code"])
-    if min(codes) > 0 and not np.allclose(header.get_qform(), header.get_sform(), atol=FORMS_APART_MM):
+    if min(codes) > 0 and not np.allclose(_qform_as_itk_reads(header), header.get_sform(), atol=FORMS_APART_MM):
         return None
     return codes
+
+
+def _qform_as_itk_reads(header) -> np.ndarray:
+    """The qform affine of a NIfTI ``header`` as written (unchecked) with its qfac (pixdim[0]) read as ITK and NIfTI-1 read
+    it: -1 when negative, else 1 (0 included, which nibabel refuses)."""
+    as_read = header.copy()
+    as_read["pixdim"][0] = -1.0 if as_read["pixdim"][0] < 0 else 1.0
+    return as_read.get_qform()
 
 
 def give_codes(path: Path, codes: tuple[int, int] | None) -> None:

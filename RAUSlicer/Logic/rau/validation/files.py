@@ -87,8 +87,9 @@ def is_nifti(path) -> bool:
 
 
 def check_nifti(path):
-    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a NaN or infinite sform or qform, a sheared sform,
-    and NaN or infinite voxels; return its header as written (nibabel's ``Nifti1Header``)."""
+    """Refuse a truncated NIfTI file, zero or negative pixel sizes, a NaN or infinite sform or qform that places the
+    voxels (:func:`transform_problem`), a sheared sform, and NaN or infinite voxels; return its header as written
+    (nibabel's ``Nifti1Header``)."""
     import nibabel
     from nibabel.openers import ImageOpener
 
@@ -126,16 +127,18 @@ NIFTI_TRANSFORM_FIELDS = {"sform": ("srow_x", "srow_y", "srow_z"), "qform": ("qu
 
 
 def transform_problem(path: Path, header) -> str | None:
-    """Why a NIfTI's sform or qform in use (code above 0) cannot place its voxels: it holds NaN or an infinite number,
-    which ITK would take as 0 (the voxels elsewhere, silently) or print its matrix solver's complaints of; else None."""
+    """Why a NIfTI's sform or qform that places its voxels cannot: it holds NaN or an infinite number; else None. A set
+    sform (code above 0) places them for nibabel, FSL and SPM, and for ITK too when NaN (its comparisons let NaN pass;
+    its matrix solver prints its complaints); a set qform only where ITK follows it (:func:`itk_follows_sform`), which
+    would take its NaN as 0 (the voxels elsewhere, silently)."""
+    placing = {"sform": int(header["sform_code"]) > 0, "qform": int(header["qform_code"]) > 0 and not itk_follows_sform(header)}
     for transform, fields in NIFTI_TRANSFORM_FIELDS.items():
-        code = int(header[f"{transform}_code"])
-        for field in fields if code > 0 else ():
+        for field in fields if placing[transform] else ():
             values = np.atleast_1d(np.asarray(header[field], dtype=float)) + 0.0  # -0.0 shown as 0.0
             if not np.isfinite(values).all():
                 shown = values.tolist() if values.size > 1 else values[0]
-                return (f"{path}: its {transform} (code {code}, which places the voxels) holds a number that is not finite "
-                        f"({field} = {shown}); save it with a finite {transform}")
+                return (f"{path}: its {transform} (code {int(header[f'{transform}_code'])}, which places the voxels) holds a "
+                        f"number that is not finite ({field} = {shown}); save it with a finite {transform}")
     return None
 
 
@@ -151,11 +154,18 @@ def unplaced_nifti(path) -> bool:
     return transform_problem(path, header) is not None
 
 
+def itk_follows_sform(header) -> bool:
+    """Whether ITK (so RAUSlicer and Slicer) places a NIfTI's voxels by its sform: set (code above 0), and either a
+    scanner sform or the only form set; else by its qform where that is set (or by the pixel sizes alone)."""
+    sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
+    return sform_code > 0 and (qform_code <= 0 or sform_code == NIFTI_SCANNER_ANAT)
+
+
 def check_sform_followed(path: Path, header, shape) -> None:
     """Where ITK (so RAUSlicer and Slicer) places a NIfTI's voxels elsewhere than its sform, which nibabel, FSL and SPM
-    follow: warn when ITK follows a qform that disagrees (both set, neither a scanner sform), refuse when it should
-    have followed the sform (the only one set, or a scanner sform) but did not: pixel sizes (pixdim) left behind when
-    the sform was edited alone, which ITK takes as the spacing."""
+    follow: warn when ITK follows a qform that disagrees, refuse when it should have followed the sform
+    (:func:`itk_follows_sform`) but did not: pixel sizes (pixdim) left behind when the sform was edited alone, which
+    ITK takes as the spacing."""
     sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
     if sform_code <= 0:
         return
@@ -164,7 +174,7 @@ def check_sform_followed(path: Path, header, shape) -> None:
         return
     dimension = min(len(shape), 3)
     scales = [float(v) for v in np.linalg.norm(header.get_sform()[:3, :dimension], axis=0)]
-    if qform_code > 0 and sform_code != NIFTI_SCANNER_ANAT:
+    if not itk_follows_sform(header):
         warn(f"{path}: its sform (code {sform_code}) and qform (code {qform_code}) disagree; RAUSlicer places the "
              f"voxels by the qform, as ITK and Slicer do, up to {gap:.3g} mm from where nibabel, FSL and SPM put them (by the sform)")
         return
