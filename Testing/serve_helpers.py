@@ -37,10 +37,10 @@ def running_server(config):
 
 
 @contextlib.contextmanager
-def serve_process(work_dir, *arguments: str, env=None, output=None):
+def serve_process(work_dir, *arguments: str, env=None, output=None, log=None):
     """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed);
-    ``work_dir`` None: the server's own temporary one; ``output``: a file that gets what it prints. Leaving stops it
-    with SIGTERM."""
+    ``work_dir`` None: the server's own temporary one; ``output``: a file that gets what it prints, ``log``: one that
+    gets what it logs (its standard error). Leaving stops it with SIGTERM."""
     import subprocess
     import sys
 
@@ -52,7 +52,8 @@ def serve_process(work_dir, *arguments: str, env=None, output=None):
     work = ["--work-dir", str(work_dir)] if work_dir is not None else []
     command = [sys.executable, "-m", "rau.cli", "serve", "--port", str(port), *work, *arguments]
     printed = open(output, "w") if output else subprocess.DEVNULL
-    process = subprocess.Popen(command, stdout=printed, stderr=subprocess.DEVNULL, env=env)
+    logged = open(log, "w") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=printed, stderr=logged, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -68,5 +69,6 @@ def serve_process(work_dir, *arguments: str, env=None, output=None):
     finally:
         process.terminate()
         process.wait(timeout=60)
-        if output:
-            printed.close()
+        for file in (printed, logged):
+            if file is not subprocess.DEVNULL:
+                file.close()

@@ -18,7 +18,7 @@ from rau.errors import UnavailableError
 from rau.extras import not_installed
 from rau.options import EngineOptions
 from rau.serve.client import API_VERSION
-from rau.serve.idle import StalledBodyTimeout
+from rau.serve.idle import BodyTimeouts, ClosingBodies
 from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping, job_outputs
 from rau.serve.options import options_from_json
 from rau.serve.refusals import REFUSALS, NotFound, QueueFull
@@ -200,7 +200,8 @@ def create_app(config: ServerConfig | None = None):
     app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
     app.state.server = server
     app.state.correction_threads = CapacityLimiter(CORRECTION_THREADS)
-    app.add_middleware(StalledBodyTimeout, seconds=server.config.upload_idle_seconds)
+    app.state.closing_bodies = ClosingBodies()
+    app.add_middleware(BodyTimeouts, seconds=server.config.upload_idle_seconds, closing=app.state.closing_bodies)
     app.middleware("http")(guard)
     for error, handler in REFUSALS.items():
         app.add_exception_handler(error, handler)
@@ -219,11 +220,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 GRACEFUL_SECONDS = 10
 """How long a stopping server lets open requests (a long poll, an upload) finish before it closes them."""
+ANSWER_SECONDS = 1
+"""The last of those in which a request whose body is still coming is answered 503 (:class:`~rau.serve.idle.ClosingBodies`):
+once uvicorn cancels a request, it can only answer 500, as for a bug."""
 
 
 def serve(config: ServerConfig, sock: socket.socket) -> None:
     """Run the server on ``sock`` until interrupted (uvicorn). Told to stop (Ctrl-C, SIGTERM), it cancels the queued
-    jobs at once, lets the running ones finish, and gives open requests :data:`GRACEFUL_SECONDS`."""
+    jobs at once, lets the running ones finish, and gives open requests :data:`GRACEFUL_SECONDS`, answering 503 to those
+    whose body is still coming :data:`ANSWER_SECONDS` before."""
     import uvicorn
 
     app = create_app(config)
@@ -231,6 +236,7 @@ def serve(config: ServerConfig, sock: socket.socket) -> None:
     class StoppingServer(uvicorn.Server):
         def handle_exit(self, sig, frame):  # in the signal handler: the queues' lock is taken on another thread
             threading.Thread(target=app.state.server.queues.stop_taking, daemon=True).start()
+            app.state.closing_bodies.close_in(GRACEFUL_SECONDS - ANSWER_SECONDS)
             super().handle_exit(sig, frame)
 
     host, port = sock.getsockname()[:2]
