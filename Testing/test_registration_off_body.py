@@ -139,11 +139,57 @@ def test_structures_of_a_field_of_view_inside_the_body_are_not_flagged(mr_c, mr_
 
 
 def test_the_padding_of_real_images_is_their_background_only(ct_a, mr_c):
-    """A fill is one value over 2 % of the voxels on the slices' edges: CT A's air is noisy (no fill), MR C's zero
-    background is one (3.4 %), outside its body as before."""
-    assert not fill(orient_lps(ct_a.image).array).any()
-    padding = fill(orient_lps(mr_c.image).array)
-    assert 0.03 < padding.mean() < 0.04 and not (padding & orient_lps(mr_c.image.with_array(body_mask(mr_c.image))).array).any()
+    """One value over 2 % of the voxels on the slices' edges, whatever the threshold: CT A's air is noisy (none), MR C's
+    zero background is one (3.4 %); below MR C's Otsu threshold, it is no fill, and lies outside its body as air."""
+    ct = orient_lps(ct_a.image).array
+    assert not fill(ct, ct.min()).any()
+    mr = orient_lps(mr_c.image).array
+    background = fill(mr, mr.min())
+    assert 0.03 < background.mean() < 0.04 and not (background & orient_lps(mr_c.image.with_array(body_mask(mr_c.image))).array).any()
+
+
+def test_a_fill_lies_above_the_threshold_and_below_the_maximum():
+    """Of the values on the slices' edges, only one from ``bright`` (above the threshold) to below the maximum pads: not
+    tissue saturated at the maximum (255 in an 8-bit window), nor one below the threshold."""
+    array = np.full((1, 10, 10), 10, np.uint8)
+    array[:, :, :3], array[:, :, 3:6] = 255, 100
+    assert (fill(array, 50) == (array == 100)).all()
+
+
+@pytest.fixture(scope="module")
+def ct_a_lung_window(shared_data, tmp_path_factory):
+    """CT A in a lung window (-1000 to 0 HU) stored in 8 bits, soft tissue saturated at 255, whole with its labels
+    (the reference), and cropped to x 30:90, y 25:75, all slices: a field of view inside the body (the target)."""
+    folder = shared_data / "totalseg_test_fixtures/subjA_ct"
+    whole = sitk.ReadImage(str(folder / "image.nii.gz"))
+    window = sitk.GetImageFromArray(np.clip((sitk.GetArrayFromImage(whole) + 1000) / 1000 * 255, 0, 255).round().astype(np.uint8))
+    window.CopyInformation(whole)
+    path = tmp_path_factory.mktemp("lung_window")
+    sitk.WriteImage(window, str(path / "image.nii.gz"))
+    sitk.WriteImage(window[30:90, 25:75, :], str(path / "crop.nii.gz"))
+    return load_reference(path / "image.nii.gz", folder / "labels_totalseg.nii.gz"), read_image(path / "crop.nii.gz")
+
+
+def test_tissue_saturated_in_an_8_bit_window_is_no_padding(ct_a_lung_window):
+    """255, soft tissue saturated, is one value over the slices' edges of the crop and 2 % of its voxels: taken for a
+    fill, it bounded no body, and the liver, placed exactly, lay "81.6% ... outside the target's body, on air or
+    padding", its confidence cut from 0.99 to 0.18. The crop shows no air: it is body whole, and nothing is flagged."""
+    reference, target = ct_a_lung_window
+    names = ["label_5", "label_2"]  # liver, right kidney
+    result = create_engine("registration", {"deformable": False}).run(Request([reference], target, names))
+    for name in names:
+        item = result.get(name)
+        assert item.found and item.message == "", (name, item.message)
+    assert len({result.get(name).confidence for name in names}) == 1 and result.get("label_5").confidence > 0.9
+    assert body_mask(target).all()
+
+
+def test_more_regions_outside_than_16_bits_label():
+    """A slice of bright dots on every other row and column of a dark background: 246,912 regions outside the body,
+    none a background of air (each a voxel): the body is whole."""
+    array = np.zeros((1, 1000, 1000), np.int16)
+    array[:, ::2, ::2] = 1000 * (np.random.default_rng(0).random((1, 500, 500)) < 0.5)
+    assert body_mask(Image(array)).all()
 
 
 @pytest.fixture(scope="module")
