@@ -11,9 +11,10 @@ from pathlib import Path
 from rau.batch.names import candidate_names, output_names
 from rau.errors import InputError
 from rau.evaluation.manifest import Case, case_files, read_manifest
+from rau.io.atomic import check_name_lengths
 from rau.io.json_text import read_json_file
 from rau.io.label_tables import label_tables_beside
-from rau.io.outputs import check_name_lengths, check_no_stray_tables, check_spares_inputs
+from rau.io.outputs import check_no_stray_tables, check_spares_inputs
 from rau.io.run_outputs import output_paths
 from rau.options import EngineOptions
 

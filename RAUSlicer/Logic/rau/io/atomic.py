@@ -30,6 +30,18 @@ def check_writable(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(path)
 
 
+MAX_NAME_BYTES = 255
+"""The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
+
+
+def check_name_lengths(outputs, remedy: str = "choose a shorter output name") -> None:
+    """Refuse an output whose file name is longer than file systems allow (a sidecar's name is the longest)."""
+    for output in map(Path, outputs):
+        if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
+            raise InputError(f"{output}: this output's file name is {len(os.fsencode(output.name))} bytes long, over the "
+                             f"{MAX_NAME_BYTES} that file systems allow; {remedy}")
+
+
 def write_error(path: Path, error: OSError) -> WriteError:
     """The failure to write ``path``, told by ``error``'s reason alone (its file name would be a temporary one)."""
     return WriteError(f"could not write {path}: {error.strerror or error}")

@@ -26,7 +26,9 @@ from rau.labels import LabelSet, Structure, check_distinct_names, default_color
 from rau.user_warnings import warn
 from rau.validation.manifests import check_columns
 
-SIDECAR_SUFFIXES = (".labels.csv", ".ctbl", ".txt", ".tsv", ".json")
+LABEL_TABLE_SUFFIX = ".labels.csv"
+"""How the label table rau writes beside a label map ends (:func:`rau.io.segmentations.label_table_path`)."""
+SIDECAR_SUFFIXES = (LABEL_TABLE_SUFFIX, ".ctbl", ".txt", ".tsv", ".json")
 
 
 def find_label_table(label_map_path) -> Path | None:

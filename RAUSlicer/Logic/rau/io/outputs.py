@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
-from rau.io.atomic import check_writable
-from rau.io.label_tables import SIDECAR_SUFFIXES, own_tables, sidecar_stems, table_owners
+from rau.io.atomic import MAX_NAME_BYTES, check_name_lengths, check_writable
+from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, own_tables, sidecar_stems, table_owners
 from rau.io.segmentations import label_table_path
 from rau.validation import same_file
 
@@ -83,28 +83,19 @@ WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[1-9\u00b9\u00b2\u00b3]|LPT[1
 """Names Windows keeps for its devices (COM\u00b9 too), with any extension: ``CON.seg.nrrd`` is no file there."""
 UNNAMED = "segmentation"
 """The file name's stem for something whose name leaves none."""
-MAX_NAME_BYTES = 255
-"""The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
-
-
 def file_name_from(name: str, suffix: str) -> str:
     """A file name for something named ``name`` (a node's name, perhaps a DICOM series description such as
     ``W/O CONTRAST``) ending in ``suffix``: each character of :data:`NOT_IN_FILE_NAMES` becomes ``_``, so the
     name stays one file in the folder it is saved in; leading and trailing dots and spaces go (a hidden file; Windows
     drops the trailing ones), a name left empty becomes :data:`UNNAMED`, a Windows device name gets a ``_`` after it,
-    and a name too long for file systems (:data:`MAX_NAME_BYTES`) is cut."""
-    room = MAX_NAME_BYTES - len(suffix.encode()) - 1  # the device's "_"
+    and a name too long for file systems (:data:`~rau.io.atomic.MAX_NAME_BYTES`) is cut so that every file written
+    from it fits: a label map (:data:`LABEL_MAP_FILE_SUFFIXES`) is written with its label table, whose name may be the
+    longer (:func:`rau.io.segmentations.write_label_map`)."""
+    endings = (suffix, LABEL_TABLE_SUFFIX) if suffix.lower() in LABEL_MAP_FILE_SUFFIXES else (suffix,)
+    room = MAX_NAME_BYTES - max(len(ending.encode()) for ending in endings) - 1  # the device's "_"
     stem = NOT_IN_FILE_NAMES.sub("_", name).encode()[:room].decode(errors="ignore").strip(". ") or UNNAMED
     device = WINDOWS_DEVICES.fullmatch(stem + suffix)
     return (stem[:device.end(1)] + "_" + stem[device.end(1):] if device else stem) + suffix
-
-
-def check_name_lengths(outputs, remedy: str = "choose a shorter output name") -> None:
-    """Refuse an output whose file name is longer than file systems allow (a sidecar's name is the longest)."""
-    for output in map(Path, outputs):
-        if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
-            raise InputError(f"{output}: this output's file name is {len(os.fsencode(output.name))} bytes long, over the "
-                             f"{MAX_NAME_BYTES} that file systems allow; {remedy}")
 
 
 def check_new_folder(out: Path, option: str = "--out") -> None:
