@@ -24,12 +24,6 @@ class OutputExistsError(InputError, FileExistsError):
         self.path = Path(path)
 
 
-def check_writable(path: Path, overwrite: bool) -> None:
-    """Raise :class:`OutputExistsError` when ``path`` exists and ``overwrite`` is False."""
-    if Path(path).exists() and not overwrite:
-        raise OutputExistsError(path)
-
-
 MAX_NAME_BYTES = 255
 """The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
 
@@ -40,6 +34,14 @@ def check_name_lengths(outputs, remedy: str = "choose a shorter output name") ->
         if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
             raise InputError(f"{output}: this output's file name is {len(os.fsencode(output.name))} bytes long, over the "
                              f"{MAX_NAME_BYTES} that file systems allow; {remedy}")
+
+
+def check_writable(path: Path, overwrite: bool) -> None:
+    """Raise :class:`OutputExistsError` when ``path`` exists and ``overwrite`` is False (and refuse a name too long for
+    file systems, :func:`check_name_lengths`, which the system would only answer with "File name too long")."""
+    check_name_lengths([path])
+    if Path(path).exists() and not overwrite:
+        raise OutputExistsError(path)
 
 
 def write_error(path: Path, error: OSError) -> WriteError:

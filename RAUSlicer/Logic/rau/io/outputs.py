@@ -83,6 +83,8 @@ WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[1-9\u00b9\u00b2\u00b3]|LPT[1
 """Names Windows keeps for its devices (COM\u00b9 too), with any extension: ``CON.seg.nrrd`` is no file there."""
 UNNAMED = "segmentation"
 """The file name's stem for something whose name leaves none."""
+
+
 def file_name_from(name: str, suffix: str) -> str:
     """A file name for something named ``name`` (a node's name, perhaps a DICOM series description such as
     ``W/O CONTRAST``) ending in ``suffix``: each character of :data:`NOT_IN_FILE_NAMES` becomes ``_``, so the

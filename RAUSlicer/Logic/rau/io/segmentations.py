@@ -16,7 +16,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau import validation
 from rau.errors import InputError, about
 from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
-from rau.io.atomic import atomic_path, check_name_lengths, check_writable
+from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import ImageReadError, read_image, without_pixel_size, write_image
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.io.segment_layers import add_segment
@@ -318,12 +318,11 @@ def check_values_written_apart(labels: LabelSet, path) -> None:
 
 
 def write_label_map(segmentation: Segmentation, path, overwrite: bool = False) -> tuple[Path, Path]:
-    """Write a NIfTI/NRRD label map and its ``.labels.csv`` table; both or neither appear. A name whose table's name
-    (the longer) file systems do not take is refused before either is written."""
+    """Write a NIfTI/NRRD label map and its ``.labels.csv`` table; both or neither appear (a name whose table's name,
+    the longer, file systems do not take is refused before either is written: :func:`~rau.io.atomic.atomic_path`)."""
     path = Path(path)
-    table = label_table_path(path)
-    check_name_lengths([path, table])
     check_values_written_apart(segmentation.labels, path)
+    table = label_table_path(path)
     check_writable(table, overwrite)
     with atomic_path(table, overwrite) as table_temporary:
         write_label_table(segmentation.labels, table_temporary)
