@@ -503,7 +503,10 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
             if not confirmModelUse(options, server, engine_class(p.engine)):  # an unknown engine: a clear error
                 return
-            request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
+            from rau.user_warnings import collected_warnings
+
+            with collected_warnings() as read:  # shown with the run's (a stack of pictures read as one volume)
+                request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
             engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence
 
             def work(progress):
@@ -518,7 +521,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
                 flagged = self.logic.flagged(result, lowConfidence)
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
-            self._startJob(work, done, "Running", dropped=self.logic.dropResult)
+            self._startJob(work, done, "Running", dropped=self.logic.dropResult, said=read)
 
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):

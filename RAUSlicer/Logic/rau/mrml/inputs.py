@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rau.engines.base import Reference, ReferenceInputError, Request
 from rau.errors import InputError
 from rau.image import Image
+from rau.io.dicom import may_be_dicom
 from rau.mrml.geometry import RAS_FROM_LPS, image_from_volume_node
 from rau.mrml.segments import labelled_voxels, segmentation_from_node
+from rau.user_warnings import warn
 from rau.validation import check_direction, check_image
 
 
@@ -60,11 +64,32 @@ def _all_masks_fit(segmentation_node, image: Image) -> bool:
 
 def checked_image(volume_node) -> Image:
     """The node's image, checked as the command line checks an image file (:func:`rau.validation.check_image`:
-    pixel sizes, an orthonormal grid, finite voxels); the error names the node and its transform."""
+    pixel sizes, an orthonormal grid, finite voxels); the error names the node and its transform. A node that is
+    several files stacked as slices is warned of (:func:`stacked_files_warning`)."""
     image = image_from_volume_node(volume_node)
     transform = volume_node.GetParentTransformNode()
     placed = f" (under the transform {transform.GetName()!r})" if transform else ""
     label = f"volume {volume_node.GetName()!r}{placed}"
     check_direction(RAS_FROM_LPS[:3, :3] @ image.direction, label)  # shown as the Volumes module shows it, in RAS
     check_image(image, label)
+    if stacked := stacked_files_warning(volume_node):
+        warn(stacked)
     return image
+
+
+def stacked_files_warning(volume_node) -> str | None:
+    """Why a volume node may be different images stacked as slices: Slicer's volume reader with "Single File"
+    unticked (Add Data's default) loads a numbered series of files (``001_HC.png`` beside ``000_HC.png``,
+    ``002_HC.png`` ...) as one volume, its storage node listing every file. None for a node read from one file, and
+    for a DICOM series (its files are one scan's slices)."""
+    storage = volume_node.GetStorageNode()
+    if storage is None or not storage.IsA("vtkMRMLVolumeArchetypeStorageNode") or storage.GetNumberOfFileNames() < 2:
+        return None
+    archetype = storage.GetFileName()
+    if not archetype or may_be_dicom(archetype):
+        return None
+    count = storage.GetNumberOfFileNames()
+    return (f"volume {volume_node.GetName()!r} is {count} files stacked as its slices ({Path(storage.GetNthFileName(0)).name}, "
+            f"{Path(storage.GetNthFileName(1)).name}{', ...' if count > 2 else ''}): Slicer loads a numbered series as one volume "
+            f"unless \"Single File\" is ticked, so each slice may be another image; load {Path(archetype).name} again with "
+            "\"Single File\" ticked in Add Data's options (Show Options), unless the files are slices of one scan")
