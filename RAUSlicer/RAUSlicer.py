@@ -521,7 +521,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
                 flagged = self.logic.flagged(result, lowConfidence)
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
-            self._startJob(work, done, "Running", dropped=self.logic.dropResult, said=read)
+            self._startJob(work, done, "Running", dropped=self.logic.dropResult, inputWarnings=read)
 
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):

@@ -136,3 +136,20 @@ def vtk_string_array(values):
     for value in values:
         array.InsertNextValue(value)
     return array
+
+
+def test_the_panel_shows_the_warning_read_from_the_inputs_with_the_runs(mrml_scene, reference, pictures, monkeypatch):
+    """Run reads the nodes on the GUI thread, before the job whose warnings the panel shows: before, what reading them
+    said went to the Python console only."""
+    from test_module_jobs import Timer
+    from test_module_logic import job_panel, panel_dialogs
+
+    read = read_warnings(reference, picked_picture(mrml_scene, pictures, single_file=False))
+    shown = panel_dialogs(monkeypatch, Timer)
+    panel = job_panel(load_rauslicer().RAUSlicerLogic())
+    panel._startJob(lambda progress: None, lambda _value: "written", "Running", inputWarnings=read)
+    panel._job._thread.join(60)
+    panel._job._timer.slot()  # the GUI thread's poll: the job's end
+
+    assert panel.ui.statusLabel.text == "written"
+    assert shown == [("warning", read[0])] and read[0].startswith("volume '001_HC' is 3 files stacked")

@@ -9,19 +9,19 @@ class JobPanel:
     """Job running mixed into the module widget, which gives ``ui``, ``logic``, ``_job``, ``_releaseWhenStopped`` and
     ``_updateButtons``."""
 
-    def _startJob(self, work, done, title, dropped=None, said=()):
+    def _startJob(self, work, done, title, dropped=None, inputWarnings=()):
         """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status. A Cancel
         that comes after the work finished is too late: ``done`` writes its answer, which the status says (taking it
         back would be more work on the GUI thread, and an undo or a run cannot be taken back without closing their
         sessions). ``dropped(value)`` is told of a value that the scene's closing throws away (it returns what to add
-        to the status, or None). ``said``: the warnings given while reading the job's inputs, shown with the job's."""
+        to the status, or None). ``inputWarnings``: the warnings given while reading the job's inputs, shown with the job's."""
 
         def onProgress(step, fraction):
             self.ui.progressBar.value = int(100 * fraction)
             self.ui.progressBar.format = f"{step} %p%"
 
         def onDone(value, error, warnings):
-            warnings = [*said, *warnings]
+            warnings = [*inputWarnings, *warnings]
             cancelled = self._job is not None and self._job.cancelled  # also when the work finished before it noticed
             closing, self._job = self._releaseWhenStopped, None
             if closing:  # the scene closed while it ran
