@@ -26,7 +26,8 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import normalize_name
 from rau.result import GAVE_WAY, StructureResult, taken_by, voxels
-from rau.undo_history import Step, Taking, distinct_bytes
+from rau.held_memory import distinct_bytes
+from rau.undo_history import Step, Taking
 
 AXIS_LETTERS = "kji"
 EDITED_EMPTY = "every voxel was removed by an edit"
@@ -119,9 +120,14 @@ class Session(abc.ABC):
 
     def held_bytes(self, besides=None) -> int:
         """Memory this session holds, estimated: every distinct array of its answers, its target and its undo
-        (:func:`rau.undo_history.distinct_bytes`), less those ``besides`` reaches (a result's, counted with it: an answer
+        (:func:`rau.held_memory.distinct_bytes`), less those ``besides`` reaches (a result's, counted with it: an answer
         the result holds as it is); an engine adds what it keeps itself (SAM2: the images it reads, cached features, its memory)."""
-        return distinct_bytes((self._steps, self.results, self.target), besides)
+        return distinct_bytes(self._held(), besides)
+
+    def _held(self) -> tuple:
+        """What this session's arrays are reached from: its undo, its answers, its target (an engine's session adds its
+        own records)."""
+        return self._steps, self.results, self.target
 
     def edit(self, name: str, mask) -> None:
         """The user changed ``name`` by hand: later corrections start from ``mask`` (:meth:`set_mask`), and undoing an

@@ -62,10 +62,12 @@ class Sam2Session(Session):
         self.visited: dict[str, list[int]] = {}
 
     def held_bytes(self, besides=None) -> int:
-        """What :meth:`rau.session.Session.held_bytes` counts, and the tracker's images, features and memory
-        (:meth:`rau.sam2.tracker.Tracker.held_bytes`), also the memory undo keeps."""
-        undo = [step.undone for steps in self._steps.values() for step in steps]
-        return super().held_bytes(besides) + self.tracker.held_bytes(besides=self.target, kept=undo)
+        """What :meth:`rau.session.Session.held_bytes` counts, with the tracker's memory (also where undo keeps it), and
+        the tracker's images and cached features (:meth:`rau.sam2.tracker.Tracker.held_bytes`)."""
+        return super().held_bytes(besides) + self.tracker.held_bytes(besides=self.target)
+
+    def _held(self) -> tuple:
+        return *super()._held(), self.tracker.memory()
 
     @property
     def slices(self) -> int:

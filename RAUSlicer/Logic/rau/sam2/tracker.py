@@ -51,13 +51,16 @@ class Tracker:
         self.objects: dict[str, int] = {}
         self.conditioned: dict[str, tuple] = {}  # name -> (frame, memory-conditioned features) of its last step
 
-    def held_bytes(self, besides=None, kept=()) -> int:
-        """Memory the tracker holds, estimated: the images its frames are read from (:meth:`Frames.image_bytes`; the
-        image ``besides``, counted elsewhere, left out), the cached image features and each structure's memory, also
-        where ``kept`` (records of :meth:`state`, a session's undo) holds it after it was replaced here."""
-        tensors: dict[int, int] = {}
-        _tensor_bytes((self.session.output_dict_per_obj, self.conditioned, kept), tensors)
-        return self.frames.image_bytes(besides) + self.cache.nbytes + sum(tensors.values())
+    def held_bytes(self, besides=None) -> int:
+        """Memory the tracker holds besides its :meth:`memory`, estimated: the images its frames are read from
+        (:meth:`Frames.image_bytes`; the image ``besides``, counted elsewhere, left out) and the cached image features."""
+        return self.frames.image_bytes(besides) + self.cache.nbytes
+
+    def memory(self) -> tuple:
+        """Each structure's memory (its tracked frames' outputs and memory-conditioned features), as tensors: counted
+        with the records of :meth:`state` a session's undo keeps (:func:`rau.held_memory.distinct_bytes`), which share
+        them."""
+        return self.session.output_dict_per_obj, self.conditioned
 
     def add_structures(self, references: dict) -> None:
         """Start structures from ``{name: [(frame, (size, size) float mask), ...]}``: their conditioning frames.
@@ -184,17 +187,3 @@ class Tracker:
         """Drop every tracked (non-conditioning) frame of ``name``; its conditioning frames stay."""
         self.outputs(name).clear()
         self.conditioned.pop(name, None)
-
-
-def _tensor_bytes(value, tensors: dict[int, int]) -> None:
-    """The bytes of each tensor in ``value`` (dicts, lists and tuples of them), by its storage, into ``tensors``."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        tensors[value.untyped_storage().data_ptr()] = value.untyped_storage().nbytes()
-    elif isinstance(value, dict):
-        for item in value.values():
-            _tensor_bytes(item, tensors)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _tensor_bytes(item, tensors)

@@ -21,7 +21,7 @@ from rau.errors import InputError
 from rau.result import Result, StructureResult
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 from rau.session import Session
-from rau.undo_history import distinct_bytes
+from rau.held_memory import distinct_bytes
 
 LOG = logging.getLogger("rau.serve")
 
@@ -61,7 +61,7 @@ class Entry:
 def result_nbytes(result: Result) -> int:
     """Memory a session holds, estimated: its target and masks, and what its engine session keeps besides
     (:meth:`rau.session.Session.held_bytes`: its answers where they are not the result's, the answers undo keeps; SAM2's
-    reference images, cached features and memory), each distinct array once (:func:`rau.undo_history.distinct_bytes`)."""
+    reference images, cached features and memory), each distinct array once (:func:`rau.held_memory.distinct_bytes`)."""
     held = result.session.held_bytes(besides=result) if isinstance(result.session, Session) else 0
     return int(distinct_bytes(result) + held)
 
