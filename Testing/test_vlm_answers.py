@@ -32,6 +32,10 @@ CASES = [
     ('[{"label": 2, "present": false}]', "spleen", False, None, ""),
     ('[{"label": "2: spleen", "present": false, "bbox_2d": [1, 2, 3, 4]}]', "spleen", False, None, "absent"),
     ('[{"label": "liver", "bbox_2d": [[1, 2], [30, 40]]}]', "liver", True, (1, 2, 30, 40), "inferred"),
+    # before: every box dropped, "unreadable box [100, 50, 406, 266, 420, 60, 500, 200]" (the two boxes flattened)
+    ('[{"label": "liver", "present": true, "bbox_2d": [[100, 50, 406, 266], [420, 60, 500, 200]]}]', "liver", True, (100, 50, 406, 266), "given several boxes; the first box was kept"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [[1, 2, 30, 40], [5, 6, 7, 8], [9, 9, 19, 19]]}]', "liver", True, (1, 2, 30, 40), "several boxes"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [{"x1": 1, "y1": 2, "x2": 30, "y2": 40}, {"x1": 5, "y1": 6, "x2": 7, "y2": 8}]}]', "liver", True, (1, 2, 30, 40), "several boxes"),
     ('[{"label": "liver", "present": true}]', "liver", True, None, "no box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, 30, 40]}, {"label": "liver", "present": false}]', "liver", True, (1, 2, 30, 40), "twice"),
     ('[{"label": "heart", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),
@@ -78,6 +82,40 @@ def test_perfect_answers_written_for_training_parse_back_exactly():
 )
 def test_presence_answers(text, present):
     assert parse_presence(text, "liver").present is present
+
+
+@pytest.mark.parametrize("text, present, issue", [
+    # before: all None (scored wrong by --vqa), as only a first word of exactly yes/no was read
+    ("Not present.", False, "sentence instead of JSON"),
+    ("It is not visible.", False, "sentence instead of JSON"),
+    ("absent", False, "sentence instead of JSON"),
+    ("The fetal head is visible in image 2.", True, "sentence instead of JSON"),
+    ("The liver is present in image 2", True, "sentence instead of JSON"),
+    ("The liver is not visible.", False, "sentence instead of JSON"),
+    ("There is no liver visible in image 2.", False, "sentence instead of JSON"),
+    ("It isn't visible.", False, "sentence instead of JSON"),
+    ("present: true", True, "'present:' line instead of JSON"),
+    ("Present: no", False, "'present:' line instead of JSON"),
+    ('"present": false', False, "'present:' line instead of JSON"),
+    # plain enough already
+    ('{"present": false}', False, None),
+    ("yes", True, "bare yes/no instead of JSON"),
+    # not plain: left unread
+    ("The liver is visible in image 1.", None, "no presence answer found"),
+    ("The liver is visible in the reference image.", None, "no presence answer found"),
+    ("It may be present.", None, "no presence answer found"),
+    ("It is partially visible.", None, "no presence answer found"),
+    ("Present, but not clearly visible.", None, "no presence answer found"),
+    ("It is not not visible.", None, "no presence answer found"),
+    ("Is it visible?", None, "no presence answer found"),
+    ("It is visible. The spleen is absent.", None, "no presence answer found"),
+    ("I cannot tell.", None, "no presence answer found"),
+    ('{"label": "liver", "present": tr', None, "no presence answer found"),  # cut off: not a sentence
+    ("present: perhaps", None, "no presence answer found"),
+])
+def test_presence_said_in_a_plain_sentence_or_a_present_line_is_read(text, present, issue):
+    answer = parse_presence(text, "liver")
+    assert answer.present is present and answer.issues == ([issue] if issue else [])
 
 
 @pytest.mark.parametrize(

@@ -131,3 +131,44 @@ def test_an_api_key_a_server_answers_as_its_model_name_is_not_written_to_the_vqa
     for form in (key, json.dumps(key)[1:-1], "s3cr", "et\\/Key", "et\\\\/Key"):
         assert form not in text and form not in (tmp_path / "vqa.csv").read_text()
     assert "s3cr" not in capsys.readouterr().err
+
+
+def test_an_entry_cut_in_its_last_number_is_no_answer(shared_data, tmp_path, capsys):
+    """Before, the cut-off ``2`` of ``266]`` was read as y2: the head "found, confidence 0.25" with the box (100, 2, 406,
+    50), a thin strip at the top of the image, said only by the general warning of the cut."""
+    from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING
+
+    text = '```json\n[{"label": "fetal head", "present": true, "bbox_2d": [100, 50, 406, 2'
+    code, result, server = _segment(shared_data, tmp_path, {"choices": [{"finish_reason": "length", "message": {"content": text}}]})
+    assert code == 0, capsys.readouterr().err
+    head = result["structures"][0]
+    assert not head["found"] and head["box"] is None and head["confidence"] == 0.0
+    assert head["prompts"]["vlm"]["model_box"] is None and CUT_OFF_WHILE_ANSWERING in head["prompts"]["vlm"]["issues"]
+    budget = server.requests[0]["body"]["max_tokens"]
+    assert f"the VLM's answer was cut at {budget} tokens (its limit) before it ended; no answer for fetal head" in result["warnings"]
+
+
+@pytest.mark.parametrize("text", [
+    '[{"label": "liver", "present": true, "bbox_2d": [10, 20, 50, 60]}, {"label": "spleen", "present": true, "bbox_2d": [100, 50, 406, 2',
+    '[{"label": "liver", "present": true, "bbox_2d": [10, 20, 50, 60]}, {"label": "spleen", "present": true, "bbox_2d": [100, 50, 4',
+    '[{"label": "liver", "present": true, "bbox_2d": [10, 20, 50, 60]}, {"label": "spleen", "present": true, "bbox_2d": [100, 50, 406, 266]',
+    '{"liver": {"present": true, "bbox_2d": [10, 20, 50, 60]}, "spleen": {"present": true, "bbox_2d": {"x1": 100, "y1": 5',
+    '{"structures": [{"label": "liver", "present": true, "bbox_2d": [10, 20, 50, 60]}, {"label": "spleen", "present": true',
+])
+def test_a_cut_answer_keeps_its_finished_entries_and_drops_the_one_it_was_writing(text):
+    """Before, the entry being written was closed and read: spleen present with the box (100, 2, 406, 50) (``2`` cut
+    from ``266``), or present with a box or none that its unwritten rest might have changed."""
+    from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, parse_localization
+
+    answers = parse_localization(text, ["liver", "spleen"], (812, 532), cut_short=True)
+    assert answers["liver"].present is True and answers["liver"].box == (10.0, 20.0, 50.0, 60.0)
+    assert answers["spleen"].present is None and answers["spleen"].box is None
+    assert answers["spleen"].issues[0] == CUT_OFF_WHILE_ANSWERING and answers["spleen"].confidence == 0.0
+
+
+def test_an_answer_the_model_ended_without_its_closing_brackets_is_still_read():
+    """Not cut at the token limit (the model ended it), a missing ``]}`` is a slip to repair, as before."""
+    from rau.vlm.answers import parse_localization
+
+    answer = parse_localization('[{"label": "liver", "present": true, "bbox_2d": [10, 20, 50, 60]', ["liver"], (812, 532))["liver"]
+    assert answer.present is True and answer.box == (10.0, 20.0, 50.0, 60.0) and answer.issues == ["answer needed JSON repairs"]

@@ -207,3 +207,28 @@ def test_an_interrupted_run_writes_the_cases_it_finished(hc18, tmp_path, monkeyp
     rows = list(csv.DictReader(open(tmp_path / "vqa.csv", encoding="utf-8")))
     assert [r["task"] for r in rows] == ["presence", "identity", "box", "not_run"]
     assert "interrupted after 1 of 2 cases; " in capsys.readouterr().err
+
+
+def test_presence_and_identity_answers_cut_at_their_token_limit_are_warned_of(hc18, tmp_path, capsys):
+    """Before: cut at 32 tokens (finish_reason "length"), each was scored wrong without a word, though a cut box answer
+    is warned of."""
+    from rau.evaluation.vqa import ANSWER_TOKENS
+
+    manifest, target, truth = hc18
+    answers = oracle(truth, target)
+
+    def cut_short(body):
+        question = body["messages"][1]["content"][-1]["text"]
+        if question.startswith(("Is the reference structure", "Which reference structure")):
+            return {"choices": [{"finish_reason": "length", "message": {"content": '```json\n{\n    "label": "label_2'}}]}
+        return answers(body)
+
+    code, server = _evaluate(manifest, cut_short, tmp_path / "vqa.json")
+    assert code == 0
+    assert {request["body"]["max_tokens"] for request in server.requests[:2]} == {ANSWER_TOKENS}
+    warning = f"the VLM's answer was cut at {ANSWER_TOKENS} tokens (its limit) before it ended; no answer for {truth.labels.names[0]}"
+    document = json.loads((tmp_path / "vqa.json").read_text())
+    said = [w for w in document["warnings"] if w["warning"] == warning]
+    assert [w["reference"] for w in said] == ["000_HC.png", "000_HC.png", "002_HC.png", "002_HC.png"]  # presence, identity
+    assert capsys.readouterr().err.count(f"warning: {warning}") == 4
+    assert document["summary"]["presence_accuracy"] == 0.0 and document["summary"]["identity_accuracy"] == 0.0

@@ -35,7 +35,7 @@ from rau.user_warnings import collected_warnings, warn
 from rau.vlm.answers import parse_identity, parse_presence
 from rau.vlm.backend import Backend
 from rau.vlm.key_slices import orient_request_lps, orient_segmentation_lps, plan_views
-from rau.vlm.localizer import VLMLocalizer
+from rau.vlm.localizer import VLMLocalizer, warn_cut_short
 from rau.vlm.prompts import identity_messages, presence_messages
 
 HIT_IOU = 0.5
@@ -63,13 +63,19 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
         size = backend.family.model_size(slice_target.shape[1], slice_target.shape[0], request.target_called())
         for name in (n for n in view.names if n not in lost):
             truth_box = _truth_box(truths, name, view.target_slice)
-            answer = parse_presence(backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS).text, name)
+            reply = backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS)
+            answer = parse_presence(reply.text, name)
+            if reply.cut_short:
+                warn_cut_short(ANSWER_TOKENS, [name] if answer.present is None else [])
             records.append({"task": "presence", "structure": name, "truth": truth_box is not None, "answer": answer.present,
                             "correct": answer.present == (truth_box is not None)})
             if truth_box is not None:
                 edges = (truth_box.lower[0], truth_box.lower[1], truth_box.upper[0], truth_box.upper[1])
                 boxed = render_boxed(slice_target, edges, size)
-                chosen, _ = parse_identity(backend.generate(identity_messages(overlay, boxed, legend), ANSWER_TOKENS).text, legend)
+                reply = backend.generate(identity_messages(overlay, boxed, legend), ANSWER_TOKENS)
+                chosen, _ = parse_identity(reply.text, legend)
+                if reply.cut_short:
+                    warn_cut_short(ANSWER_TOKENS, [] if chosen else [name])
                 records.append({"task": "identity", "structure": name, "truth": name, "answer": chosen, "correct": chosen == name})
     for name, found in VLMLocalizer(backend, per_structure).localize(request, Progress()).items():
         k = found.answer.get("target_slice")

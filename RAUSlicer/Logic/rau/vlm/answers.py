@@ -14,6 +14,7 @@ halves the confidence. Labels may be names (any case/punctuation), tag numbers, 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ whose ``<think>`` the chat template wrote, the tags in any case. Left out as the
 _THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
 """A ``<think>`` never closed: the model was cut off while thinking (an answer before it is read)."""
 CUT_OFF_WHILE_THINKING = "cut off while thinking (<think> never closed); no answer"
+CUT_OFF_WHILE_ANSWERING = "cut off (token limit) while answering about this structure; no answer"
+_LEFT_OPEN = "\u0000left open"
+"""The key :func:`_close` adds to each object it closes: an object the answer left open, read from a cut-off answer."""
 _TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d{1,9})\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)  # a tag of 10 digits or more is none
 _TRUE = {"true", "yes", "present", "visible", "1"}
 MAX_ISSUES = 10
@@ -51,14 +55,20 @@ class StructureAnswer:
         return 0.0 if self.present is None else 0.5 ** len(self.issues)
 
 
-def parse_localization(text: str, names: list[str], bounds: tuple[float, float], legend: list[str] | None = None) -> dict[str, StructureAnswer]:
+def parse_localization(text: str, names: list[str], bounds: tuple[float, float], legend: list[str] | None = None,
+                       cut_short: bool = False) -> dict[str, StructureAnswer]:
     """One :class:`StructureAnswer` per name asked from a localization answer. ``legend``: the numbered list the
     question showed (default: ``names``), by which a tag number answers; answers about structures not asked are
-    left out, saying so."""
+    left out, saying so. ``cut_short``: the reply was cut at its token limit, so the entry it was writing (left open)
+    is no answer (:data:`CUT_OFF_WHILE_ANSWERING`): its last number may be cut short too."""
     objects, issues = _json_objects(text)
     answers: dict[str, StructureAnswer] = {}
     for item in objects:
         name = _resolve(item.get("label", item.get("name", item.get("structure"))), legend or names)
+        if cut_short and item.get(_LEFT_OPEN):
+            if name in names and name not in answers:
+                answers[name] = StructureAnswer(name, None, None, [CUT_OFF_WHILE_ANSWERING])
+            continue
         if name is None:
             issues.append(f"ignored an answer for an unknown label {item.get('label')!r}")
             continue
@@ -78,7 +88,8 @@ def parse_localization(text: str, names: list[str], bounds: tuple[float, float],
 
 
 def parse_presence(text: str, name: str) -> StructureAnswer:
-    """The yes/no answer to a presence question (JSON, or a bare yes/no)."""
+    """The yes/no answer to a presence question: JSON, a bare yes/no, a ``present: true`` line, or one short sentence
+    that says it plainly (:func:`_sentence_presence`); None for anything less plain."""
     objects, issues = _json_objects(text)
     for item in objects:
         if "present" in item:
@@ -88,7 +99,41 @@ def parse_presence(text: str, name: str) -> StructureAnswer:
     words = re.findall(r"[a-z]+", text.lower())
     if words and words[0] in ("yes", "no"):
         return StructureAnswer(name, words[0] == "yes", None, ["bare yes/no instead of JSON"])
+    answer = _without_reasoning(text)[0]
+    keyed = _PRESENT_KEY.search(answer)
+    if keyed and _truth(keyed.group(1)) is not None:
+        return StructureAnswer(name, _truth(keyed.group(1)), None, ["'present:' line instead of JSON"])
+    present = _sentence_presence(answer)
+    if present is not None:
+        return StructureAnswer(name, present, None, ["sentence instead of JSON"])
     return StructureAnswer(name, None, None, ["no presence answer found"])
+
+
+_PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)", re.IGNORECASE)
+_SEEN = {"present": True, "visible": True, "seen": True, "shown": True, "absent": False, "missing": False, "invisible": False}
+_NEGATIONS = {"not", "no", "isn't", "aren't", "wasn't", "cannot", "can't", "doesn't", "don't", "never", "none", "nothing", "without", "neither", "nor"}
+_HEDGES = {"maybe", "may", "might", "could", "possibly", "perhaps", "probably", "likely", "unlikely", "unclear", "uncertain",
+           "unsure", "sure", "partially", "partly", "barely", "hardly", "hard", "difficult", "seems", "appears", "but", "or",
+           "if", "whether", "although", "though", "however", "except", "reference", "first", "both"}
+"""Words that make a sentence less than plain (or about the reference, image 1): it is not read."""
+MOST_SENTENCE_WORDS = 16
+
+
+def _sentence_presence(answer: str) -> bool | None:
+    """What one short plain sentence says of presence: one of :data:`_SEEN`'s words, turned by at most one negation
+    ("Not present.", "The fetal head is visible in image 2."); None for a question, several sentences, a hedge
+    (:data:`_HEDGES`), another image than image 2, JSON's punctuation (a cut-off JSON answer) or more than
+    :data:`MOST_SENTENCE_WORDS` words."""
+    sentence = answer.strip().rstrip(".!").replace("\u2019", "'").lower()
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", sentence)
+    seen = [_SEEN[w] for w in words if w in _SEEN]
+    negations = sum(w in _NEGATIONS for w in words)
+    images = re.findall(r"\bimage\s*(\w+)", sentence)
+    if re.search(r"[.!?;\n{}\[\]\":=]", sentence) or len(words) > MOST_SENTENCE_WORDS or _HEDGES.intersection(words):
+        return None
+    if len(seen) != 1 or negations > 1 or any(image not in ("2", "two") for image in images):
+        return None
+    return seen[0] != (negations == 1)
 
 
 def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
@@ -105,6 +150,7 @@ def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
 
 
 ANSWERED_TWICE = "answered twice; the first answer was kept"
+SEVERAL_BOXES = "given several boxes; the first box was kept"
 
 
 def _summarized(issues: list[str]) -> list[str]:
@@ -133,7 +179,11 @@ def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
 
 
 def _box(value, bounds, issues: list[str]):
-    """Four finite numbers, corners ordered, clipped to ``bounds``; None (with an issue) otherwise."""
+    """Four finite numbers, corners ordered, clipped to ``bounds``; None (with an issue) otherwise. Of several boxes
+    (a list of them), the first."""
+    if _several_boxes(value):
+        issues.append(SEVERAL_BOXES)
+        value = value[0]
     if isinstance(value, dict):
         value = [value.get(k) for k in ("x1", "y1", "x2", "y2")]
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (list, tuple)) for v in value):
@@ -165,6 +215,13 @@ def _box(value, bounds, issues: list[str]):
         issues.append("box lies outside the image" if clipped != (x0, y0, x1, y1) else "zero-area box")
         return None
     return clipped
+
+
+def _several_boxes(value) -> bool:
+    """Whether ``value`` is a list of boxes (each four values or an ``x1``... object), not one box's two corners."""
+    if not isinstance(value, (list, tuple)) or len(value) < 2:
+        return False
+    return all(isinstance(v, dict) or (isinstance(v, (list, tuple)) and len(v) == 4) for v in value)
 
 
 def _shortened(value, longest: int = 80) -> str:
@@ -267,14 +324,20 @@ def _outermost(text: str) -> str | None:
 
 
 def _close(text: str) -> str:
-    """An answer cut off mid-JSON, with its open brackets closed (strings are not tracked)."""
+    """An answer cut off mid-JSON, with its open brackets closed (strings are not tracked), each object closed so
+    marked :data:`_LEFT_OPEN`."""
     stack = []
     for char in text:
         if char in "[{":
             stack.append("]" if char == "[" else "}")
         elif char in "]}" and stack and stack[-1] == char:
             stack.pop()
-    return text.rstrip().rstrip(",") + "".join(reversed(stack))
+    closed = text.rstrip().rstrip(",")
+    for closer in reversed(stack):
+        if closer == "}":
+            closed += ("" if closed.endswith("{") else ", ") + json.dumps(_LEFT_OPEN) + ": true"
+        closed += closer
+    return closed
 
 
 def _repair(text: str) -> str:

@@ -43,6 +43,13 @@ def answer_token_budget(names: list[str], bounds: tuple[int, int]) -> int:
     return len(longest.encode("utf-8")) + LAYOUT_TOKENS_PER_STRUCTURE * len(names) + ANSWER_MARGIN_TOKENS
 
 
+def warn_cut_short(budget: int, unanswered: list[str]) -> None:
+    """Say that the VLM's answer was cut at its token limit ``budget`` before it ended, naming the structures it left
+    unanswered."""
+    warn(f"the VLM's answer was cut at {budget} tokens (its limit) before it ended"
+         + (f"; no answer for {', '.join(unanswered)}" if unanswered else ""))
+
+
 class VLMLocalizer(Localizer):
     """Presence and boxes from a vision-language model (see module doc)."""
 
@@ -87,11 +94,9 @@ class VLMLocalizer(Localizer):
         )
         budget = answer_token_budget(question, family.bounds(target_size))
         reply = self.backend.generate(messages, max_new_tokens=budget)
-        answers = parse_localization(reply.text, question, family.bounds(target_size), legend)  # tags number the legend
+        answers = parse_localization(reply.text, question, family.bounds(target_size), legend, reply.cut_short)  # tags number the legend
         if reply.cut_short:
-            unanswered = [name for name in question if answers[name].present is None]
-            warn(f"the VLM's answer was cut at {budget} tokens (its limit) before it ended"
-                 + (f"; no answer for {', '.join(unanswered)}" if unanswered else ""))
+            warn_cut_short(budget, [name for name in question if answers[name].present is None])
         return {
             name: self._localization(request, view, answers[name], source_size, reply.text) for name in question
         }
