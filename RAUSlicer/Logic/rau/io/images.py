@@ -396,7 +396,7 @@ def _write_with_itk(image: Image, temporary: Path, path: Path) -> None:
         raise WriteError(f"could not write {path}: {_itk_write_reason(error, temporary, path)}") from None
     if not _written_whole(temporary):
         raise WriteError(f"could not write {path}: the file came out short (a full disk or a file size limit?)")
-    if validation.is_nifti(path):
+    if validation.is_nifti(temporary):
         nifti_codes.give_codes(temporary, image.nifti_codes)
 
 

@@ -21,6 +21,11 @@ from rau.validation.images import DIRECTION_TOLERANCE
 MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+"""Names of NIfTI files that hold header and voxels in one (any case)."""
+NIFTI_PAIR_SUFFIXES = (".hdr", ".hdr.gz", ".img", ".img.gz")
+"""Names of either file of a header and voxels pair, which ITK reads as NIfTI-1 (``ni1``) or Analyze 7.5 (no magic)."""
+NIFTI_PAIR_MAGIC = b"ni1"
+"""The magic of a NIfTI-1 pair's header (its last bytes; ``n+1`` in a .nii file); an Analyze 7.5 header has none."""
 
 
 def check_not_special(path, pipes: bool = False, remedy: str = "give a file") -> None:
@@ -82,8 +87,30 @@ def bounded_bytes(path, limit: int) -> bytes | None:
 
 
 def is_nifti(path) -> bool:
-    """Whether ``path`` names a NIfTI file (``.nii`` or ``.nii.gz``, any case)."""
-    return Path(path).name.lower().endswith(NIFTI_SUFFIXES)
+    """Whether ``path`` is a NIfTI file: named ``.nii`` or ``.nii.gz`` (any case), or either file of a NIfTI-1 pair
+    (``.hdr``/``.img``, gzipped or not) whose header holds NIfTI's magic (:data:`NIFTI_PAIR_MAGIC`), which an Analyze
+    7.5 pair lacks."""
+    name = Path(path).name.lower()
+    if name.endswith(NIFTI_SUFFIXES):
+        return True
+    if not name.endswith(NIFTI_PAIR_SUFFIXES):
+        return False
+    try:
+        return nifti_header(path)["magic"].item() == NIFTI_PAIR_MAGIC
+    except InputError:  # no header beside it, or one cut short: ITK says why
+        return False
+
+
+def nifti_files(path) -> tuple[Path, Path]:
+    """The file holding a NIfTI file's header and the one holding its voxels: ``path`` itself for both, or a pair's
+    ``.hdr`` and ``.img`` (gzipped alike) whichever of the two ``path`` names."""
+    import nibabel
+
+    path = Path(path)
+    if not path.name.lower().endswith(NIFTI_PAIR_SUFFIXES):
+        return path, path
+    files = nibabel.Nifti1Pair.filespec_to_file_map(str(path))
+    return Path(files["header"].filename), Path(files["image"].filename)
 
 
 def check_nifti(path):
@@ -91,7 +118,6 @@ def check_nifti(path):
     voxels (:func:`transform_problem`), a sheared sform, and NaN or infinite voxels; return its header as written
     (nibabel's ``Nifti1Header``)."""
     import nibabel
-    from nibabel.openers import ImageOpener
 
     path = Path(path)
     try:
@@ -101,8 +127,7 @@ def check_nifti(path):
         raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
     if isinstance(nifti, nibabel.Nifti2Image):  # ITK reads NIfTI-1 only and would say it cannot find a reader
         raise InputError(f"{path}: a NIfTI-2 file; save it as NIfTI-1 (e.g. nibabel.Nifti1Image(...), or Slicer's Save)")
-    with ImageOpener(str(path)) as stream:  # the header as written: nibabel.load turns pixdim 0 into 1
-        header = type(nifti.header).from_fileobj(stream, check=False)
+    header = nifti_header(path)  # as written: nibabel.load turns pixdim 0 into 1
     dims = int(header["dim"][0])
     pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
@@ -255,21 +280,24 @@ def _sheared(linear: np.ndarray) -> bool:
 
 
 def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
-    """The bytes a NIfTI file's header promises (header and voxels) and those the file holds (uncompressed)."""
+    """The bytes a NIfTI file's header promises (header and voxels; a pair's: its voxels) and those the file holding its
+    voxels holds (uncompressed, :func:`nifti_files`)."""
     if header is None:
         header = nifti_header(path)
+    voxels = nifti_files(path)[1]
     expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
-    available = gzip_length(path, expected) if path.name.lower().endswith(".gz") else path.stat().st_size
+    available = gzip_length(voxels, expected) if voxels.name.lower().endswith(".gz") else voxels.stat().st_size
     return expected, available
 
 
 def nifti_header(path: Path):
-    """A NIfTI-1 file's header as written (nibabel's, unchecked: pixdim 0 kept); a header cut short raises :class:`InputError`."""
+    """A NIfTI-1 file's (or pair's) header as written (nibabel's, unchecked: pixdim 0 kept); a header cut short raises
+    :class:`InputError`."""
     import nibabel
     from nibabel.openers import ImageOpener
 
     try:
-        with ImageOpener(str(path)) as stream:
+        with ImageOpener(str(nifti_files(path)[0])) as stream:
             return nibabel.Nifti1Header.from_fileobj(stream, check=False)
     except Exception as error:  # a header cut short: nibabel and gzip raise several types
         raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None

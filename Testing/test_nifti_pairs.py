@@ -1,0 +1,112 @@
+"""NIfTI-1 pairs (a .hdr header beside its .img voxels, either named, gzipped or not) go through every check and keep
+every code a .nii file does; an Analyze 7.5 pair (no NIfTI magic) is read by ITK as before."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nibabel
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from bad_input_cases import inputs, template  # noqa: F401  (fixtures)
+from test_bad_input import segment_3d, snapshot
+
+from rau.validation import is_nifti
+
+TURN_DEGREES = 30.0
+
+
+def _turned(ct) -> np.ndarray:
+    """The CT crop's affine turned by :data:`TURN_DEGREES` about its z axis."""
+    turn = np.deg2rad(TURN_DEGREES)
+    affine = ct.affine.copy()
+    affine[:3, :3] = np.array([[np.cos(turn), -np.sin(turn), 0], [np.sin(turn), np.cos(turn), 0], [0, 0, 1]]) @ affine[:3, :3]
+    return affine
+
+
+def _write(folder, name, codes=(1, 0), sform=None, **fields) -> None:
+    """``name`` (.nii.gz, or a pair named by its .hdr or .hdr.gz): the CT crop placed by its turned affine in the qform
+    and ``sform`` (the turned affine when None) with these ``codes`` (qform, sform), then the header ``fields`` set."""
+    ct = nibabel.load(str(folder / "ct.nii.gz"))
+    data, turned = np.asarray(ct.dataobj), _turned(ct)
+    single = name.endswith(".nii.gz")
+    header = (nibabel.Nifti1Image if single else nibabel.Nifti1Pair).header_class()
+    header.set_data_shape(data.shape)
+    header.set_data_dtype(data.dtype)
+    header.set_qform(turned, code=codes[0])
+    header.set_sform(turned if sform is None else sform, code=codes[1])
+    for field, value in fields.items():
+        header[field] = value
+    nibabel.save((nibabel.Nifti1Image if single else nibabel.Nifti1Pair)(data, None, header), str(folder / name))  # no affine: saved as set
+
+
+def _segment(folder, target, out="out/result.nii.gz") -> subprocess.CompletedProcess:
+    """``rau segment`` of ``target`` (a process of its own: nibabel's logger writes to the stderr it was imported with)."""
+    return subprocess.run([sys.executable, "-m", "rau.cli", *segment_3d(target=target, out=out)], cwd=folder,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _sheared_sform(folder) -> np.ndarray:
+    """The CT crop's affine whose slices step 0.8 mm sideways each."""
+    sheared = nibabel.load(str(folder / "ct.nii.gz")).affine.copy()
+    sheared[0, 2] = 0.8
+    return sheared
+
+
+HOSTILE = {  # before, as a pair: segmented without a word
+    "NaN in the qform": {"quatern_d": np.nan},
+    "sheared scanner sform": {"sform": _sheared_sform, "codes": (1, 1)},
+}
+
+
+@pytest.mark.parametrize("pair", [("t.hdr", "t.hdr"), ("t.hdr", "t.img"), ("t.hdr.gz", "t.img.gz")], ids=["hdr", "img", "gzipped"])
+@pytest.mark.parametrize("hostile", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_nifti_pair_is_refused_in_the_words_of_its_nii_gz(inputs, hostile, pair):
+    """Before: the NaN-qform pair was segmented and written with direction diag(-1, -1, 1), its 30 degree turn lost (ITK
+    read the NaN as 0); the pair with a sheared scanner sform was segmented on its qform, as if it had none."""
+    written, named = pair
+    settings = dict(hostile)
+    if callable(settings.get("sform")):
+        settings["sform"] = settings["sform"](inputs)
+    _write(inputs, "t.nii.gz", **settings)
+    _write(inputs, written, **settings)
+    before = snapshot(inputs)
+    single, paired = _segment(inputs, "t.nii.gz"), _segment(inputs, named)
+    assert single.returncode == paired.returncode == 2
+    assert single.stderr.startswith("rau segment: error: t.nii.gz: its ")
+    assert paired.stderr == single.stderr.replace("t.nii.gz", named)
+    assert snapshot(inputs) == before
+
+
+def test_a_turned_nifti_pair_is_placed_as_itk_reads_it_and_its_result_keeps_its_codes(inputs):
+    """The result on a pair is the result on the same header as .nii.gz, byte for byte: placed as SimpleITK reads the
+    target, with the target's qform and sform codes (before: ITK's 1 and 1, so this MNI target's result said scanner)."""
+    codes = (4, 0)  # placed by its qform alone, in MNI space
+    _write(inputs, "t.nii.gz", codes)
+    _write(inputs, "t.hdr", codes)
+    results = {}
+    for target in ("t.nii.gz", "t.hdr"):
+        done = _segment(inputs, target, out=f"out_{target}/result.nii.gz")
+        assert done.returncode == 0, done.stderr
+        results[target] = inputs / f"out_{target}/result.nii.gz"
+    source, result = sitk.ReadImage(str(inputs / "t.hdr")), sitk.ReadImage(str(results["t.hdr"]))
+    np.testing.assert_allclose(source.GetDirection()[:2], [-np.cos(np.deg2rad(TURN_DEGREES)), np.sin(np.deg2rad(TURN_DEGREES))], atol=1e-6)
+    for placed in ("GetOrigin", "GetDirection", "GetSpacing"):  # a NIfTI holds single precision
+        np.testing.assert_allclose(getattr(result, placed)(), getattr(source, placed)(), rtol=0, atol=1e-6)
+    header = nibabel.load(str(results["t.hdr"])).header
+    assert (int(header["qform_code"]), int(header["sform_code"])) == codes
+    assert results["t.hdr"].read_bytes() == results["t.nii.gz"].read_bytes()
+
+
+def test_an_analyze_pair_is_read_as_itk_reads_it(inputs):
+    """An Analyze 7.5 pair holds no NIfTI magic and no forms: no NIfTI check applies, and ITK places it as before."""
+    ct = nibabel.load(str(inputs / "ct.nii.gz"))
+    nibabel.save(nibabel.AnalyzeImage(np.asarray(ct.dataobj), ct.affine), str(inputs / "analyze.hdr"))
+    assert not is_nifti(inputs / "analyze.hdr") and not is_nifti(inputs / "analyze.img")
+    done = _segment(inputs, "analyze.hdr")
+    assert done.returncode == 0, done.stderr
+    source, result = sitk.ReadImage(str(inputs / "analyze.hdr")), sitk.ReadImage(str(inputs / "out/result.nii.gz"))
+    for placed in ("GetOrigin", "GetDirection", "GetSpacing"):
+        np.testing.assert_allclose(getattr(result, placed)(), getattr(source, placed)(), rtol=0, atol=1e-6)
