@@ -227,6 +227,24 @@ def test_a_sheared_nifti_sform_and_a_multi_page_tiff_are_refused(tmp_path):
         read_image(tmp_path / "stack.tif", pixel_spacing=0.5)  # before: the first page, silently
 
 
+@pytest.mark.parametrize("qform_code, instead", [(1, "ITK would place the voxels by its qform instead"),
+                                                  (0, "it has no qform (code 0) to place them by instead, so ITK and Slicer cannot read it")])
+def test_a_sheared_nifti_sform_is_refused_saying_what_its_qform_does(tmp_path, qform_code, instead):
+    """Before, without a qform (code 0): "ITK would place the voxels by its qform instead", of a file that has none."""
+    import nibabel
+
+    sheared = np.diag([1.0, 1.0, 3.0, 1.0])
+    sheared[0, 2] = 0.8
+    nifti = nibabel.Nifti1Image(np.zeros((8, 8, 5), np.int16), sheared)
+    nifti.set_sform(sheared, code=1)
+    nifti.set_qform(np.diag([1.0, 1.0, 3.0, 1.0]), code=qform_code)
+    nibabel.save(nifti, str(tmp_path / "sheared.nii.gz"))
+    with pytest.raises(ImageReadError) as refused:
+        read_image(tmp_path / "sheared.nii.gz")
+    assert str(refused.value) == (f"{tmp_path / 'sheared.nii.gz'}: its scanner sform (the affine that places the voxels) is sheared "
+                                  f"or skewed, and {instead}; resample it onto a rectangular grid first")
+
+
 def test_an_output_name_the_file_system_takes_can_be_written(tmp_path):
     """A 250-character name: before, its temporary name ('.<stem>-XXXXXXXX.json') was too long, after all the work."""
     for name in ("r" * 245 + ".json", "\N{GRINNING FACE}" * 62 + ".json"):  # 250 bytes either way

@@ -138,8 +138,10 @@ def check_nifti(path):
     if available < expected:
         raise InputError(f"{path}: file is truncated (header promises {expected} bytes, file holds {available})")
     if int(header["sform_code"]) == NIFTI_SCANNER_ANAT and _sheared(header.get_sform()[:3, :3]):
-        raise InputError(f"{path}: its scanner sform (the affine that places the voxels) is sheared or skewed, and ITK "
-                         "would place the voxels by its qform instead; resample it onto a rectangular grid first")
+        instead = ("ITK would place the voxels by its qform instead" if int(header["qform_code"]) > 0
+                   else "it has no qform (code 0) to place them by instead, so ITK and Slicer cannot read it")
+        raise InputError(f"{path}: its scanner sform (the affine that places the voxels) is sheared or skewed, and {instead}; "
+                         "resample it onto a rectangular grid first")
     check_sform_followed(path, header, nifti.shape)
     if np.issubdtype(header.get_data_dtype(), np.floating):  # SimpleITK would turn NaN into 0: look here
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
