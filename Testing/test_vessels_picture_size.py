@@ -1,4 +1,5 @@
-"""``rau segment --engine vessels`` refuses a picture too small to show a coronary tree, and takes any real angiogram."""
+"""``rau segment --engine vessels`` refuses a picture too small or too elongated to show a coronary tree, and takes any
+real angiogram."""
 
 from __future__ import annotations
 
@@ -28,9 +29,8 @@ def saved(array: np.ndarray, path):
 
 
 CROPS = {"3 x 3": lambda film: film[200:203, 200:203], "5 x 5": lambda film: film[200:205, 200:205],
-         "512 x 3": lambda film: film[:3], "63 x 512": lambda film: film[:, :63],
-         "1024 x 120": lambda film: np.asarray(Picture.fromarray(film).resize((1024, 120), Picture.BILINEAR))}
-"""Crops of a 512 px angiogram by their size (columns x rows); the last is 60 px high on its 512 px wide working grid."""
+         "512 x 3": lambda film: film[:3], "63 x 512": lambda film: film[:, :63]}
+"""Crops of a 512 px angiogram by their size (columns x rows)."""
 
 
 @pytest.mark.parametrize("size", CROPS)
@@ -45,6 +45,20 @@ def test_a_crop_of_an_angiogram_too_small_to_show_a_coronary_tree_is_refused_nam
     assert f"the target 'crop.png' is {size} pixels, too small to show a coronary tree: the vessels engine needs at least " \
            f"{MIN_SIDE_PIXELS} pixels along each side, and its shorter side at least 1/8 of its longer" in said, said
     assert not (tmp_path / "out").exists() and target.read_bytes() == before
+
+
+@pytest.mark.parametrize("size", [(1024, 120), (2000, 200)])
+def test_an_angiogram_too_elongated_to_show_a_coronary_tree_is_refused_as_too_elongated_not_too_small(arcade, tmp_path, capsys, size):
+    """Before, a 2000 x 200 px strip (400 000 pixels, 200 px high) was called "too small"; it is refused because its
+    shorter side is under 1/8 of its longer (on its 512 px wide working grid it is 51 px high)."""
+    film = Picture.open(arcade / "arcade_train_858_img.png")
+    target = saved(np.asarray(film.resize(size, Picture.BILINEAR)), tmp_path / "strip.png")
+    assert segment(arcade, tmp_path / "out" / "t.png", target) == 2
+    said = capsys.readouterr().err
+    assert f"the target 'strip.png' is {size[0]} x {size[1]} pixels, too elongated to show a coronary tree: the vessels " \
+           f"engine needs at least {MIN_SIDE_PIXELS} pixels along each side, and its shorter side at least 1/8 of its longer" in said, said
+    assert "too small" not in said
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_reference_too_small_to_show_a_coronary_tree_is_refused_naming_it(arcade, tmp_path, capsys):

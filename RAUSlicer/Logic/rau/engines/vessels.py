@@ -148,7 +148,7 @@ class VesselEngine(Engine):
 
 def check_angiograms(request: Request) -> None:
     """Refuse, before any work, a request the vessels engine cannot serve: besides :func:`validate_request`'s checks,
-    a target that is no 2D picture, or a target or reference too small to show a coronary tree
+    a target that is no 2D picture, or a target or reference too small (or too elongated) to show a coronary tree
     (:meth:`~rau.vessels.grid.WorkingGrid.size_problem`)."""
     validate_request(request)
     if request.target.ndim != 2:

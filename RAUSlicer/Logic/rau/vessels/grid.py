@@ -40,11 +40,13 @@ class WorkingGrid:
         return cls(shape, tuple(max(int(round(n * factor)), 1) for n in shape))
 
     def size_problem(self, what: str) -> str | None:
-        """Why the picture (called ``what``) is too small to show a coronary tree (:data:`MIN_SIDE_PIXELS`), else None."""
+        """Why the picture (called ``what``) is too small, or too elongated, to show a coronary tree
+        (:data:`MIN_SIDE_PIXELS`), else None."""
         if min(self.shape) >= MIN_SIDE_PIXELS and min(self.working) >= MIN_SIDE_PIXELS:
             return None
         rows, cols = self.shape
-        return (f"{what} is {cols} x {rows} pixels, too small to show a coronary tree: the vessels engine needs at least "
+        fault = "too small" if min(self.shape) < MIN_SIDE_PIXELS else "too elongated"
+        return (f"{what} is {cols} x {rows} pixels, {fault} to show a coronary tree: the vessels engine needs at least "
                 f"{MIN_SIDE_PIXELS} pixels along each side, and its shorter side at least 1/{WORKING_PIXELS // MIN_SIDE_PIXELS} "
                 f"of its longer (angiograms are 512-1024 px square)")
 
