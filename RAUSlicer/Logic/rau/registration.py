@@ -68,6 +68,8 @@ none judged), but unjudged, the affine stage of a 2-slice target collapsed (corr
 liver Dice 0.41 on a copy of the reference's own slices; 1.000 with this tolerance)."""
 UPRIGHT = (0.0,)
 """The only start angle of a pool's registrations (see :attr:`RegistrationSettings.start_angles`)."""
+MIN_OVERLAP_VOXELS = 16
+"""Fewest voxels the target and the warped reference must overlap in for :func:`correlation` to judge a placement."""
 
 
 class RegistrationError(InputError, RuntimeError):
@@ -103,6 +105,8 @@ class Registration:
     transform: sitk.Transform
     similarity: float
     seconds: float
+    judged: bool = True
+    """False when the images overlap too little for the similarity to judge the fit (:data:`MIN_OVERLAP_VOXELS`)."""
 
 
 def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None,
@@ -174,9 +178,9 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
         report(0.95)
     # The ranking score judges the labelled anatomy, in 2D too: how alike the images are around the labels.
     around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
-    similarity = correlation(finest.fixed, finest.moving, transform, around_labels, absolute)
+    value = judged_correlation(finest.fixed, finest.moving, transform, around_labels)
     transform = transform if rotation is None else to_world(transform, rotation)
-    return Registration(transform, similarity, time.perf_counter() - started)
+    return Registration(transform, _score(value, absolute), time.perf_counter() - started, judged=value is not None)
 
 
 @dataclass
@@ -561,19 +565,31 @@ def _inverse_consistent(level: Level, linear: sitk.Transform, forward: sitk.Disp
 def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None,
                 absolute: bool = False) -> float:
     """Normalized cross-correlation (-1..1) of the target and the warped reference where they overlap, within the
-    warped ``focus`` region when given (around the labels); -1 when they overlap in fewer than 16 voxels. With
-    ``absolute``, its absolute value (0..1; 0 for too little overlap): an inverted contrast is as alike as the same
-    one. How alike the images are: the ranking score for several references, and what each stage must raise to be
-    kept (:func:`_register` says when it is absolute)."""
+    warped ``focus`` region when given (around the labels); -1 when they overlap in fewer than
+    :data:`MIN_OVERLAP_VOXELS` voxels. With ``absolute``, its absolute value (0..1; 0 for too little overlap): an
+    inverted contrast is as alike as the same one. How alike the images are: the ranking score for several references,
+    and what each stage must raise to be kept (:func:`_register` says when it is absolute)."""
+    return _score(judged_correlation(fixed, moving, transform, focus), absolute)
+
+
+def judged_correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None) -> float | None:
+    """:func:`correlation`, signed, or None when the images overlap in fewer than :data:`MIN_OVERLAP_VOXELS` voxels."""
     warped = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
     inside = np.isfinite(warped)
     if focus is not None:
         inside &= sitk.GetArrayFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
-    if inside.sum() < 16:
-        return 0.0 if absolute else -1.0
+    if inside.sum() < MIN_OVERLAP_VOXELS:
+        return None
     a = sitk.GetArrayViewFromImage(fixed)[inside].astype(np.float64)
     b = warped[inside].astype(np.float64)
     a, b = a - a.mean(), b - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    value = float((a * b).sum() / denominator) if denominator > 0 else 0.0
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def _score(value: float | None, absolute: bool) -> float:
+    """A :func:`judged_correlation` as :func:`correlation` gives it: its absolute value when ``absolute``; for too
+    little overlap (None), -1, or 0 when ``absolute``."""
+    if value is None:
+        return 0.0 if absolute else -1.0
     return abs(value) if absolute else value

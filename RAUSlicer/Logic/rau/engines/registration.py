@@ -22,9 +22,10 @@ from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions, checked_option
-from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
+from rau.registration import MIN_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
+from rau.user_warnings import warn
 
 
 @dataclass
@@ -62,6 +63,7 @@ class RegistrationEngine(Engine):
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.counted() if len(request.references) >= MIN_REFERENCES else fused  # fewer: no label consensus
         transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
+        warn_unjudged(transfers, request.target_called())
         ranked = rank(transfers)
         voters = {s.name: voters_for(s.name, [t for t, _ in ranked], self.top_k) for s in fused}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -160,6 +162,17 @@ def _ranking_details(ranked: list[tuple[Transfer, float]]) -> list[dict]:
     """:func:`rank`'s order as a result records it: each reference's name, score, image similarity and seconds."""
     return [{"reference": t.reference.name, "score": round(score, 4), "similarity": round(t.registration.similarity, 4),
              "seconds": round(t.registration.seconds, 3)} for t, score in ranked]
+
+
+def warn_unjudged(transfers: list[Transfer], target_called: str) -> None:
+    """Warn of each reference whose placement on the target (``target_called``) its image similarity could not judge
+    (:attr:`rau.registration.Registration.judged`): its similarity, and a confidence taken from it, say nothing."""
+    for t in transfers:
+        if not t.registration.judged:
+            warn(f"the placement of reference {t.reference.name!r} on {target_called} could not be judged: after registration "
+                 f"the images overlap in fewer than {MIN_OVERLAP_VOXELS} voxels around its labels, the fewest its image "
+                 f"similarity is measured on, so that similarity ({t.registration.similarity:g}) and a confidence taken "
+                 "from it (0) say nothing of the fit")
 
 
 def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
