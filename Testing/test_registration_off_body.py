@@ -1,5 +1,6 @@
-"""A volume target with part of the body replaced by air: the registration engine draws the references' whole anatomy,
-and flags the structures it draws mostly on the air (:mod:`rau.body`)."""
+"""A volume target with part of the body replaced by air or padding (one value, wherever it lies): the registration
+engine draws the references' whole anatomy, and flags the structures it draws mostly on the air or padding, and only
+those (:mod:`rau.body`)."""
 
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from rau.image import Image, orient_lps
 from rau.io import read_image
 from rau.references import load_reference
 
-ON_AIR = ["label_1", "label_3", "label_11"]  # spleen, left kidney, left lower lung lobe
-ON_BODY = ["label_2", "label_5", "label_14"]  # right kidney, liver, right lower lung lobe
+ON_AIR = ["label_1", "label_3", "label_11"]  # spleen, left kidney, left lower lung lobe: CT A's i < 61 whole
+ON_BODY = ["label_2", "label_5", "label_14"]  # right kidney, liver (14 % of it at i < 61), right lower lung lobe
+MR_ON_PAD = ["label_2", "label_5"]  # right kidney 77 %, liver 91 % at i < 40 in TotalSegmentator's MR table
+MR_ON_BODY = ["label_1", "label_3"]  # spleen, left kidney
 MR_INSIDE = ["label_5", "label_4", "label_1"]  # liver, gallbladder, spleen in TotalSegmentator's MR table
 
 
@@ -139,21 +142,11 @@ def test_structures_of_a_field_of_view_inside_the_body_are_not_flagged(mr_c, mr_
 
 
 def test_the_padding_of_real_images_is_their_background_only(ct_a, mr_c):
-    """One value over 2 % of the voxels on the slices' edges, whatever the threshold: CT A's air is noisy (none), MR C's
-    zero background is one (3.4 %); below MR C's Otsu threshold, it is no fill, and lies outside its body as air."""
-    ct = orient_lps(ct_a.image).array
-    assert not fill(ct, ct.min()).any()
-    mr = orient_lps(mr_c.image).array
-    background = fill(mr, mr.min())
+    """One value over 2 % of the voxels on the slices' edges, whatever its value: CT A's air is noisy (none), MR C's
+    zero background is one (3.4 %), and lies outside its body."""
+    assert not fill(orient_lps(ct_a.image).array).any()
+    background = fill(orient_lps(mr_c.image).array)
     assert 0.03 < background.mean() < 0.04 and not (background & orient_lps(mr_c.image.with_array(body_mask(mr_c.image))).array).any()
-
-
-def test_a_fill_lies_above_the_threshold_and_below_the_maximum():
-    """Of the values on the slices' edges, only one from ``bright`` (above the threshold) to below the maximum pads: not
-    tissue saturated at the maximum (255 in an 8-bit window), nor one below the threshold."""
-    array = np.full((1, 10, 10), 10, np.uint8)
-    array[:, :, :3], array[:, :, 3:6] = 255, 100
-    assert (fill(array, 50) == (array == 100)).all()
 
 
 @pytest.fixture(scope="module")
@@ -185,10 +178,11 @@ def test_tissue_saturated_in_an_8_bit_window_is_no_padding(ct_a_lung_window):
 
 
 def test_more_regions_outside_than_16_bits_label():
-    """A slice of bright dots on every other row and column of a dark background: 246,912 regions outside the body,
-    none a background of air (each a voxel): the body is whole."""
-    array = np.zeros((1, 1000, 1000), np.int16)
-    array[:, ::2, ::2] = 1000 * (np.random.default_rng(0).random((1, 500, 500)) < 0.5)
+    """A slice of bright dots on every other row and column of a dark, noisy background (of one value, it would be
+    padding): 246,912 regions outside the body, none a background of air (each a voxel): the body is whole."""
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 10, (1, 1000, 1000)).astype(np.int16)
+    array[:, ::2, ::2] = np.where(rng.random((1, 500, 500)) < 0.5, 1000, array[:, ::2, ::2])
     assert body_mask(Image(array)).all()
 
 
@@ -227,3 +221,113 @@ def test_structures_placed_on_tissue_cut_open_by_a_crop_are_not_flagged(mr_c, mr
         item = result.get(name)
         assert item.found and item.message == "", (name, item.message)
     assert len({result.get(name).confidence for name in names}) == 1
+
+
+def soft_tissue_window(array: np.ndarray) -> np.ndarray:
+    """CT values in an 8-bit soft-tissue window, -160 to 240 HU: bone saturated at 255, air and lungs at 0."""
+    return np.clip((array.astype(float) + 160) / 400 * 255, 0, 255).round().astype(np.uint8)
+
+
+def left_half(array: np.ndarray, value, columns: int = 61) -> np.ndarray:
+    """``array`` with its first ``columns`` columns (i) set to ``value``."""
+    padded = array.copy()
+    padded[:, :, :columns] = value
+    return padded
+
+
+def beyond_circle(array: np.ndarray, value) -> np.ndarray:
+    """Outside a circle of radius 45 about row 55, column 95 of each slice: a scanner's fill beyond its field of view."""
+    _, rows, columns = np.indices(array.shape)
+    padded = array.copy()
+    padded[(rows - 55) ** 2 + (columns - 95) ** 2 > 45**2] = value
+    return padded
+
+
+CT_PADDINGS = {
+    "air": lambda a: left_half(a, -1024),
+    "zero": lambda a: left_half(a, 0),
+    "below the air floor": lambda a: left_half(a, -2000),
+    "a scan circle's fill": lambda a: beyond_circle(a, -3024),
+    "bone": lambda a: left_half(a, 500),
+    "soft tissue": lambda a: left_half(a, 200),
+    "two values": lambda a: left_half(left_half(a, 0)[:, :, ::-1], 200, 15)[:, :, ::-1],
+    "8 bits, zero": lambda a: left_half(soft_tissue_window(a), 0),
+    "the CT range's top": lambda a: left_half(a.astype(np.int16), 3071),
+    "the image's highest value": lambda a: left_half(a, a.max()),
+    "8 bits, the window's top": lambda a: left_half(soft_tissue_window(a), 255),
+}
+
+
+MR_PADDINGS = {
+    "MR, zero": lambda a: left_half(a, 0, 40),
+    "MR, its median, below the Otsu threshold": lambda a: left_half(a, 108, 40),
+    "MR, its highest value": lambda a: left_half(a, 833, 40),
+}
+PADDED = [pytest.param("ct_a", pad, ON_AIR, ON_BODY, 61, id=name) for name, pad in CT_PADDINGS.items()] + [
+    pytest.param("mr_c", pad, MR_ON_PAD, MR_ON_BODY, 40, id=name) for name, pad in MR_PADDINGS.items()]
+
+
+@pytest.mark.parametrize("subject, pad, on_pad, on_body, columns", PADDED)
+def test_structures_on_a_padding_of_any_value_lie_outside_the_body_and_the_others_inside(request, subject, pad, on_pad,
+                                                                                          on_body, columns):
+    """CT A with its left half (i < 61) padded: spleen, left kidney and left lung lobe lie on the padding, right
+    kidney, liver and right lung lobe in the body; MR C with its left 40 columns padded: liver and right kidney on
+    it, spleen and left kidney not. Padded with the image's highest value (3071 HU, A's own 1207, 255 in an 8-bit
+    window, MR C's 833), the padding was bright foreground that bounded the body and pulled the Otsu threshold up:
+    CT A's right kidney lay 100 % and its liver 86 % "outside the target's body", the structures on the padding
+    inside. Padded with MR C's median (108, below its Otsu threshold 242), the padding and the zero background were
+    judged together, too spread to be air: the whole image was body."""
+    reference = request.getfixturevalue(subject)
+    body = body_mask(reference.image.with_array(pad(reference.image.array)))
+    for name in on_pad:
+        assert share_inside(reference.segmentation.mask(name), body) < 0.5, name
+    for name in on_body:
+        assert share_inside(reference.segmentation.mask(name), body) > 0.8, name
+    assert not body[:, :, :columns // 4].any()
+
+
+def test_a_fill_of_any_value_and_of_the_highest_only_beyond_a_line_or_circle():
+    """One value on 2 % of the slices' edges and of the voxels pads, below or above the others; the highest only where
+    it lies beyond a straight line or a circle, not where voxels of other values lie on both sides of it along its row
+    and its column (tissue saturated in a window)."""
+    rng = np.random.default_rng(0)
+    array = rng.integers(20, 40, (2, 20, 20)).astype(np.int16)
+    array[:, :, :4], array[:, :, -3:] = 255, 5  # a strip of the highest value, one of the lowest
+    assert (fill(array) == ((array == 255) | (array == 5))).all()
+    array[:, :, :4] = rng.integers(20, 40, (2, 20, 4))
+    array[:, ::2, ::2] = 255  # the highest, on a grid reaching the edges: between other values everywhere
+    assert (fill(array) == (array == 5)).all()
+
+
+@pytest.fixture(scope="module")
+def crops(shared_data, tmp_path_factory):
+    """CT A's slices 4 to 18 and MR C's 2 to 15 (all the four structures of each in them), with their labels."""
+    folder, path = shared_data / "totalseg_test_fixtures", tmp_path_factory.mktemp("crops")
+    cut = {"ct": ("subjA_ct", "labels_totalseg", slice(4, 19)), "mr": ("subjC_mr", "labels_totalseg_mr", slice(2, 16))}
+    for name, (subject, labels, slices) in cut.items():
+        for source, target in (("image", name), (labels, f"{name}_labels")):
+            sitk.WriteImage(sitk.ReadImage(str(folder / subject / f"{source}.nii.gz"))[:, :, slices], str(path / f"{target}.nii.gz"))
+    return {name: load_reference(path / f"{name}.nii.gz", path / f"{name}_labels.nii.gz") for name in cut}
+
+
+@pytest.mark.parametrize("kind, value, columns, on_pad, on_body", [
+    ("ct", 3071, 61, ON_AIR[:2], ON_BODY[:2]),  # the lung lobes lie beyond slice 18
+    ("mr", 108, 40, MR_ON_PAD, MR_ON_BODY),
+])
+def test_only_the_structures_drawn_on_the_padding_are_flagged(crops, kind, value, columns, on_pad, on_body):
+    """A crop onto itself padded at its left: with 3071 HU (the CT's highest value), the right kidney and liver, placed
+    exactly, got confidence 0.00 and 0.03, "100.0% / 86.4% of its voxels lie outside the target's body", while the
+    spleen and left kidney on the padding kept 0.19 unflagged; with the MR's median (below its Otsu threshold), the
+    liver and right kidney on the padding kept 0.805 unflagged. Those on the padding are flagged now, the others keep
+    the registration's confidence."""
+    reference = crops[kind]
+    target = reference.image.with_array(left_half(reference.image.array.astype(np.int16), value, columns))
+    result = create_engine("registration", {"deformable": False}).run(Request([reference], target, on_pad + on_body))
+    similarity = max(result.get(name).confidence for name in on_pad + on_body)
+    for name in on_pad:
+        item = result.get(name)
+        assert item.found and "outside the target's body, on air or padding" in item.message, (name, item.message)
+        assert item.confidence < 0.5 * similarity, name
+    for name in on_body:
+        item = result.get(name)
+        assert item.found and item.message == "" and item.confidence == similarity, (name, item.message)

@@ -45,14 +45,23 @@ crop are as uniform: bowel gas (CT A x 30:90 y 25:75, 0.13 and 0.32 % of its vox
 x 35:117 y 0:63: its right kidney, 65 %; x 0:58 y 0:63: vertebrae 76 %, discs 100 %, the tissue at the cut edge
 spread 0.59 and 1.01). The air beside the body measured 1.8 % (CT A's right half beside its padded left) and more."""
 FILL_SHARE = 0.02
-"""Padding (:func:`fill`) holds at least this share of the voxels, and of the edges of the slices. Real images hold no
-such region of one value above their Otsu threshold: their zero background (MR C 3.4 %, Colin27 76 %) and CT B's air,
-stored as -1024 HU (11 % in one region), lie below it, outside the body already. Their largest other regions of one
-value on the edges held 0.41 % (CT A: -1023 HU) and 0.44 % (MR C). SimpleITK and Slicer fill with 0 when they resample
-or pad: CT A with its left half 0, above its Otsu threshold (-378 HU), was body, and its spleen and left kidney drawn
-there kept confidence 0.755. The maximum pads nothing: it is tissue saturated in a window (CT A in a lung window of
-8 bits, -1000 to 0 HU, and cropped inside its body: 255 on 55 % of its slices' edges); taken for padding, it bounded
-no body, and the liver, placed exactly, lay 82 % "on air or padding"."""
+"""Padding (:func:`fill`) holds at least this share of the voxels, and of the edges of the slices. Real images hold
+such regions of one value only outside their bodies: their zero background (MR C 3.4 %, Colin27 76 %) and CT B's air,
+stored as -1024 HU (11 % in one region); their largest other regions of one value on the edges held 0.41 % (CT A:
+-1023 HU) and 0.44 % (MR C). SimpleITK and Slicer fill with 0 when they resample or pad: CT A with its left half 0,
+above its Otsu threshold (-378 HU), was body, and its spleen and left kidney drawn there kept confidence 0.755. MR C
+with its left 40 columns at its median (108, below its threshold), judged air with its zero background, was too
+spread to be air: the whole image was body, and the liver and right kidney drawn there kept confidence 0.805."""
+ENCLOSED_SHARE = 0.1
+"""A region of the image's highest value pads it (:func:`_shaped_as_padding`) when less than this share of its voxels
+lie between voxels of other values both along their row and along their column. Padding lies beyond a straight line
+or a circle: CT A with its left half at 3071 HU or at its own highest value (1207), MR C with its left 40 columns at
+its highest (833): 0; CT A in an 8-bit soft-tissue window (-160 to 240 HU) with its left half 255: 0.004 (bone
+saturated beside it). Tissue saturated in a window lies among other tissue: CT A in an 8-bit lung window (-1000 to
+0 HU), 0.999, and cropped inside its body (x 30:90, y 25:75; 255 on 55 % of its slices' edges), 0.42; taken for
+padding, it bounded no body, and the liver, placed exactly, lay 82 % "on air or padding". Padding at the highest
+value taken for tissue bounded the body and pulled the threshold up: CT A's right kidney and liver lay 100 % and
+86 % outside the body, their confidence cut to 0.00 and 0.03."""
 MOSTLY = 0.5
 """A structure lies outside a body when more than this share of its voxels do, inside when more than this share do."""
 
@@ -60,27 +69,25 @@ MOSTLY = 0.5
 def body_mask(image: Image) -> np.ndarray:
     """The body in volume ``image`` (bool, on its grid): in each axial slice, every voxel that lies between two voxels
     above the image's Otsu threshold along its row or its column (padding and stray values clamped first, voxels below
-    :data:`AIR_FLOOR` left out of the threshold's choice). A :func:`fill`, padding above the threshold, neither bounds
-    the body nor lies in it. The body holds its dark regions (lungs, airways, bowel gas), also a lung that a
-    cropped field of view cuts open: filling each slice's holes left such a right lung out (88 % of it) when the left
-    half of the chest pair's target was air. When the other voxels outside show air together (:func:`shows_air`; a
-    field of view inside the body does not, and is body whole), their regions of air (:data:`AIR_REGION`) are left out:
-    the rest is tissue cut open at the edges of the field of view."""
+    :data:`AIR_FLOOR` left out of the threshold's choice). A :func:`fill`, padding of any value, is left out of the
+    threshold's choice, neither bounds the body nor lies in it. The body holds its dark regions (lungs, airways, bowel
+    gas), also a lung that a cropped field of view cuts open: filling each slice's holes left such a right lung out
+    (88 % of it) when the left half of the chest pair's target was air. Of the other voxels outside, the regions of air
+    (:data:`AIR_REGION`, :func:`shows_air`) are left out; the rest is tissue cut open at the edges of the field of view
+    (a field of view inside the body shows no air, and is body whole)."""
     lps = orient_lps(without_outliers(image))
     array = lps.array
+    padded = fill(array)
     field = array >= AIR_FLOOR  # in numpy: SimpleITK would cast the floor to the pixel type (uint8: 196)
+    field &= ~padded  # in place (as below): one volume of bool less
     if not field.any():
         return np.zeros(image.shape, bool)
     foreground = _brighter(lps, field)
     if not foreground.any():
         return from_lps_order(image, field)
-    field &= ~fill(array, array[foreground].min())  # in place (as below): one volume of bool less
-    foreground &= field
     between = _between(foreground, axis=1) | _between(foreground, axis=2)
-    threshold, outside = array[foreground].min(), field & ~between
-    if not outside.any() or not shows_air(array[outside], threshold):
-        return from_lps_order(image, between | field)
-    air = _air(outside, array, threshold, least=AIR_REGION * np.count_nonzero(field))
+    between &= ~padded
+    air = _air(field & ~between, array, array[foreground].min(), least=AIR_REGION * np.count_nonzero(field))
     return from_lps_order(image, (between | field) & ~air)
 
 
@@ -95,31 +102,52 @@ def _brighter(lps: Image, measured: np.ndarray) -> np.ndarray:
 def _air(outside: np.ndarray, array: np.ndarray, threshold: float, least: float) -> np.ndarray:
     """The regions of ``outside`` (connected in 3D, corners too: noisy air split less) of ``least`` voxels or more
     whose values in ``array`` show air (:func:`shows_air`)."""
-    try:  # a few regions (1 to 12 in CTs and MRs): 16 bits, half the memory
-        regions, count = ndimage.label(outside, np.ones((3, 3, 3)), np.uint16)
-    except RuntimeError:  # more than 16 bits hold
-        regions, count = ndimage.label(outside, np.ones((3, 3, 3)))
-    sizes = sum(np.bincount(plane.ravel(), minlength=count + 1) for plane in regions)  # by slice: no int64 copy
-    air = np.zeros(count + 1, bool)
+    regions, sizes = _regions(outside, np.ones((3, 3, 3)))
+    air = np.zeros(sizes.size, bool)
     for k in np.flatnonzero(sizes[1:] >= least) + 1:
         air[k] = shows_air(array[regions == k], threshold)
     return air[regions]
 
 
-def fill(array: np.ndarray, bright: float) -> np.ndarray:
-    """The voxels of ``array`` (z, y, x) that pad it above its Otsu threshold: regions of one value from ``bright`` (the
-    lowest value above the threshold) to below the maximum (saturated tissue), that touch the edges of its slices, of a
-    value on :data:`FILL_SHARE` of those edges, each holding that share of the voxels. Padding below the threshold (CT
-    air stored as -1024 HU, an MR's zeros) is not looked for: it lies outside the body, as air."""
+def _regions(mask: np.ndarray, structure: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The connected regions of ``mask`` (labels from 1, 0 outside it) and their sizes (in voxels, by label)."""
+    try:  # a few regions (1 to 12 in CTs and MRs): 16 bits, half the memory
+        regions, count = ndimage.label(mask, structure, np.uint16)
+    except RuntimeError:  # more than 16 bits hold
+        regions, count = ndimage.label(mask, structure)
+    return regions, sum(np.bincount(plane.ravel(), minlength=count + 1) for plane in regions)  # by slice: no int64 copy
+
+
+def fill(array: np.ndarray) -> np.ndarray:
+    """The voxels of ``array`` (z, y, x) that pad it, whatever their value: regions of one value that touch the edges of
+    its slices, of a value on :data:`FILL_SHARE` of those edges, each holding that share of the voxels; of the image's
+    highest value, only regions shaped as padding (:func:`_shaped_as_padding`; else tissue saturated in a window). An
+    image of one value has none."""
     padded = np.zeros(array.shape, bool)
+    highest = array.max()
+    if array.min() == highest:
+        return padded
     values, counts = np.unique(_edges(array), return_counts=True)
-    for value in values[(counts >= FILL_SHARE * counts.sum()) & (values >= bright) & (values < array.max())]:
-        regions, _ = ndimage.label(array == value)
-        sizes = np.bincount(regions.ravel())
+    least = FILL_SHARE * array.size
+    for value in values[counts >= FILL_SHARE * counts.sum()]:
+        same = array == value
+        if np.count_nonzero(same) < least:  # no region of it that large: spared the labelling
+            continue
+        regions, sizes = _regions(same)
         padding = np.zeros(sizes.size, bool)
-        padding[[k for k in np.unique(_edges(regions)) if k and sizes[k] >= FILL_SHARE * array.size]] = True
-        padded |= padding[regions]
+        padding[[k for k in np.unique(_edges(regions)) if k and sizes[k] >= least]] = True
+        found = padding[regions]
+        if value < highest or _shaped_as_padding(found):
+            padded |= found
     return padded
+
+
+def _shaped_as_padding(region: np.ndarray) -> bool:
+    """Whether ``region`` lies beyond a straight line or a circle in its slices, as padding does: hardly any of its
+    voxels lie between voxels outside it both along their row and along their column (:data:`ENCLOSED_SHARE`)."""
+    rest = ~region
+    enclosed = region & _between(rest, axis=1) & _between(rest, axis=2)
+    return np.count_nonzero(enclosed) < ENCLOSED_SHARE * np.count_nonzero(region)
 
 
 def _edges(array: np.ndarray) -> np.ndarray:
