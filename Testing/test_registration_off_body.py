@@ -29,6 +29,13 @@ def ct_a(shared_data):
     return load_reference(folder / "image.nii.gz", folder / "labels_totalseg.nii.gz")
 
 
+@pytest.fixture(scope="module")
+def chest():
+    """slicerio's chest CT (the chest pair's source) with its segments: lungs, ribs, vertebrae, tissue."""
+    data = Path(slicerio.__file__).parent / "data"
+    return load_reference(data / "CTChest4.nrrd", data / "Segmentation.seg.nrrd")
+
+
 def test_the_body_holds_the_lungs_and_not_the_air_around_it(ct_a):
     """The lungs are dark as air, and lie inside the body: between tissue along the rows or columns of their slices.
     (The air of corner i 0, j 0 lies beyond a thin bright arc, a region of its own of 0.7 % of the voxels: too small to
@@ -39,12 +46,11 @@ def test_the_body_holds_the_lungs_and_not_the_air_around_it(ct_a):
     assert not body[:, -1, -1].any() and body.mean() < 0.8
 
 
-def test_the_air_inside_a_scanners_field_of_view_is_no_body():
+def test_the_air_inside_a_scanners_field_of_view_is_no_body(chest):
     """slicerio's chest CT, filled with -3024 HU outside the scan circle (a fifth of its voxels): chosen among all
     voxels, the Otsu threshold fell between the fill and the air, and the body was the whole circle (Dice 0.70 to its
     segments, which cover the body: tissue, bones, lungs); the air is left out now."""
-    data = Path(slicerio.__file__).parent / "data"
-    reference = load_reference(data / "CTChest4.nrrd", data / "Segmentation.seg.nrrd")
+    reference = chest
     body = body_mask(reference.image)
     assert dice(body, reference.segmentation.union()) > 0.88
     for name in reference.segmentation.labels.names:
@@ -60,11 +66,10 @@ def test_the_body_of_a_volume_stored_in_8_bits():
     assert body.sum() == 300 and body[:, 5:15, 5:15].all()
 
 
-def test_a_lung_cut_open_by_the_edge_of_the_body_lies_inside_it():
+def test_a_lung_cut_open_by_the_edge_of_the_body_lies_inside_it(chest):
     """slicerio's chest CT with its left half (i < 64; it runs to the patient's right) set to -1024 HU: the right lung
     opens onto that air in most of its slices, and filling each slice's holes left 97 % of it outside the body."""
-    data = Path(slicerio.__file__).parent / "data"
-    reference = load_reference(data / "CTChest4.nrrd", data / "Segmentation.seg.nrrd")
+    reference = chest
     array = reference.image.array.copy()
     array[:, :, :64] = -1024
     body = body_mask(reference.image.with_array(array))
@@ -243,6 +248,27 @@ def beyond_circle(array: np.ndarray, value) -> np.ndarray:
     return padded
 
 
+@pytest.mark.parametrize("window", [None, soft_tissue_window], ids=["raw", "8 bits, soft-tissue window"])
+@pytest.mark.parametrize("columns, rows", [(slice(0, 45), slice(None)), (slice(80, 128), slice(None)),
+                                          (slice(None), slice(0, 60)), (slice(20, 108), slice(30, 100))],
+                         ids=["x0:45", "x80:128", "y0:60", "x20:108,y30:100"])
+def test_lungs_cut_open_by_a_crop_lie_inside_the_body(chest, tmp_path, window, columns, rows):
+    """In a soft-tissue window of 8 bits the lungs are one value, 0, the image's lowest (as the air); cut open by a crop
+    they touch the slices' edges, and were taken for padding: none of the lung in the crop lay in the body ("left lung"
+    at x 0:45, both at x 20:108 y 30:100), and a lung structure drawn there would have been flagged "on air or
+    padding". The lowest value pads nothing: the lungs lie between tissue along their rows or columns, in the body."""
+    whole = sitk.ReadImage(str(chest.image_path))
+    array = sitk.GetArrayFromImage(whole) if window is None else window(sitk.GetArrayFromImage(whole))
+    windowed = sitk.GetImageFromArray(array)
+    windowed.CopyInformation(whole)
+    sitk.WriteImage(windowed[columns, rows, :], str(tmp_path / "crop.nrrd"))
+    body = body_mask(read_image(tmp_path / "crop.nrrd"))
+    lungs = [chest.segmentation.mask(name)[:, rows, columns] for name in ("right lung", "left lung")]
+    lungs = [lung for lung in lungs if lung.any()]
+    shares = [share_inside(lung, body) for lung in lungs]
+    assert shares and min(shares) > 0.99, shares  # taken for padding, in the window: 0.002 to 0.004
+
+
 CT_PADDINGS = {
     "air": lambda a: left_half(a, -1024),
     "zero": lambda a: left_half(a, 0),
@@ -286,17 +312,20 @@ def test_structures_on_a_padding_of_any_value_lie_outside_the_body_and_the_other
     assert not body[:, :, :columns // 4].any()
 
 
-def test_a_fill_of_any_value_and_of_the_highest_only_beyond_a_line_or_circle():
-    """One value on 2 % of the slices' edges and of the voxels pads, below or above the others; the highest only where
-    it lies beyond a straight line or a circle, not where voxels of other values lie on both sides of it along its row
-    and its column (tissue saturated in a window)."""
+def test_a_fill_of_any_value_between_the_lowest_and_the_highest_and_of_the_highest_only_beyond_a_line_or_circle():
+    """One value on 2 % of the slices' edges and of the voxels pads, below or above the others, but never the image's
+    lowest (air, or dark tissue saturated in a window: judged as air); the highest only where it lies beyond a straight
+    line or a circle, not where voxels of other values lie on both sides of it along its row and its column (tissue
+    saturated in a window)."""
     rng = np.random.default_rng(0)
     array = rng.integers(20, 40, (2, 20, 20)).astype(np.int16)
-    array[:, :, :4], array[:, :, -3:] = 255, 5  # a strip of the highest value, one of the lowest
+    array[:, :, :4], array[:, :, -3:], array[0, 11, 11] = 255, 5, 0  # strips of the highest value and of 5; 0 lowest
     assert (fill(array) == ((array == 255) | (array == 5))).all()
     array[:, :, :4] = rng.integers(20, 40, (2, 20, 4))
     array[:, ::2, ::2] = 255  # the highest, on a grid reaching the edges: between other values everywhere
     assert (fill(array) == (array == 5)).all()
+    array[0, 11, 11] = 30  # 5 is the lowest value now
+    assert not fill(array).any()
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,11 @@ stored as -1024 HU (11 % in one region); their largest other regions of one valu
 -1023 HU) and 0.44 % (MR C). SimpleITK and Slicer fill with 0 when they resample or pad: CT A with its left half 0,
 above its Otsu threshold (-378 HU), was body, and its spleen and left kidney drawn there kept confidence 0.755. MR C
 with its left 40 columns at its median (108, below its threshold), judged air with its zero background, was too
-spread to be air: the whole image was body, and the liver and right kidney drawn there kept confidence 0.805."""
+spread to be air: the whole image was body, and the liver and right kidney drawn there kept confidence 0.805. The
+image's lowest value pads nothing: it is air, or dark tissue saturated in a window (the lungs at 0 in an 8-bit
+soft-tissue window, -160 to 240 HU); taken for padding where a crop cut them open onto the slices' edges, the lungs
+of slicerio's chest CT lay 0.2 to 0.4 % in the body (x 0:45; x 20:108, y 30:100). Padding at the lowest value is as
+dark as air, and is judged as air, region by region (:func:`shows_air`)."""
 ENCLOSED_SHARE = 0.1
 """A region of the image's highest value pads it (:func:`_shaped_as_padding`) when less than this share of its voxels
 lie between voxels of other values both along their row and along their column. Padding lies beyond a straight line
@@ -69,12 +73,13 @@ MOSTLY = 0.5
 def body_mask(image: Image) -> np.ndarray:
     """The body in volume ``image`` (bool, on its grid): in each axial slice, every voxel that lies between two voxels
     above the image's Otsu threshold along its row or its column (padding and stray values clamped first, voxels below
-    :data:`AIR_FLOOR` left out of the threshold's choice). A :func:`fill`, padding of any value, is left out of the
-    threshold's choice, neither bounds the body nor lies in it. The body holds its dark regions (lungs, airways, bowel
-    gas), also a lung that a cropped field of view cuts open: filling each slice's holes left such a right lung out
-    (88 % of it) when the left half of the chest pair's target was air. Of the other voxels outside, the regions of air
-    (:data:`AIR_REGION`, :func:`shows_air`) are left out; the rest is tissue cut open at the edges of the field of view
-    (a field of view inside the body shows no air, and is body whole)."""
+    :data:`AIR_FLOOR` left out of the threshold's choice). A :func:`fill`, padding of any value between the image's
+    lowest and highest (the highest where shaped as padding), is left out of the threshold's choice, neither bounds the
+    body nor lies in it. The body holds its dark regions (lungs, airways, bowel gas), also a lung that a cropped field
+    of view cuts open: filling each slice's holes left such a right lung out (88 % of it) when the left half of the
+    chest pair's target was air. Of the other voxels outside, the regions of air (:data:`AIR_REGION`,
+    :func:`shows_air`; padding at the lowest value among them) are left out; the rest is tissue cut open at the edges
+    of the field of view (a field of view inside the body shows no air, and is body whole)."""
     lps = orient_lps(without_outliers(image))
     array = lps.array
     padded = fill(array)
@@ -119,17 +124,15 @@ def _regions(mask: np.ndarray, structure: np.ndarray | None = None) -> tuple[np.
 
 
 def fill(array: np.ndarray) -> np.ndarray:
-    """The voxels of ``array`` (z, y, x) that pad it, whatever their value: regions of one value that touch the edges of
-    its slices, of a value on :data:`FILL_SHARE` of those edges, each holding that share of the voxels; of the image's
-    highest value, only regions shaped as padding (:func:`_shaped_as_padding`; else tissue saturated in a window). An
-    image of one value has none."""
+    """The voxels of ``array`` (z, y, x) that pad it: regions of one value that touch the edges of its slices, of a
+    value on :data:`FILL_SHARE` of those edges, each holding that share of the voxels. Any value above the image's
+    lowest (air, or dark tissue saturated in a window: never padding) pads; its highest only in regions shaped as
+    padding (:func:`_shaped_as_padding`; else tissue saturated in a window). An image of one value has none."""
     padded = np.zeros(array.shape, bool)
-    highest = array.max()
-    if array.min() == highest:
-        return padded
+    lowest, highest = array.min(), array.max()
     values, counts = np.unique(_edges(array), return_counts=True)
     least = FILL_SHARE * array.size
-    for value in values[counts >= FILL_SHARE * counts.sum()]:
+    for value in values[(counts >= FILL_SHARE * counts.sum()) & (values > lowest)]:
         same = array == value
         if np.count_nonzero(same) < least:  # no region of it that large: spared the labelling
             continue
