@@ -429,14 +429,10 @@ def mutual_information_cost(fixed: sitk.Image, moving: sitk.Image, transform: si
 
 
 def thin_axes(image: sitk.Image) -> list[int]:
-    """Image axes whose physical extent is under :data:`THIN_AXIS_VOXELS` voxels of the grid's finest spacing.
-
-    Thinness is a property of the anatomy's extent, not of how thick its slices are stored: the working grid
-    keeps a volume's slice spacing where it is coarser than the working spacing, so 90 mm of abdomen in 6 mm
-    slices has 15 voxels across where the same 90 mm in 3 mm slices has 30. Counted at the finest spacing of the
-    grid (what the axis would have if it were sampled as finely as the others), both are 30 voxels thick and
-    registered alike, while a slab thin in millimetres (40 mm of a 500 mm field of view, a few slices) stays
-    thin whatever its slice spacing. On a grid with one spacing the count is the voxel count itself."""
+    """Image axes whose extent is under :data:`THIN_AXIS_VOXELS` voxels of the grid's finest spacing: thinness is the
+    anatomy's extent, not its stored slices' (the working grid keeps slices coarser than its spacing: 90 mm of abdomen
+    in 6 mm slices is 15 voxels, in 3 mm 30; counted at the finest spacing both are 30, while a 40 mm slab stays thin
+    whatever its slices). On a grid with one spacing the count is the voxel count itself."""
     size, spacing = np.array(image.GetSize()), np.array(image.GetSpacing())
     return [int(a) for a in np.flatnonzero(np.round(size * spacing / spacing.min()) < THIN_AXIS_VOXELS)]
 
