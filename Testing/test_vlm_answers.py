@@ -33,9 +33,16 @@ CASES = [
     ('[{"label": "2: spleen", "present": false, "bbox_2d": [1, 2, 3, 4]}]', "spleen", False, None, "absent"),
     ('[{"label": "liver", "bbox_2d": [[1, 2], [30, 40]]}]', "liver", True, (1, 2, 30, 40), "inferred"),
     # before: every box dropped, "unreadable box [100, 50, 406, 266, 420, 60, 500, 200]" (the two boxes flattened)
-    ('[{"label": "liver", "present": true, "bbox_2d": [[100, 50, 406, 266], [420, 60, 500, 200]]}]', "liver", True, (100, 50, 406, 266), "given several boxes; the first box was kept"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [[100, 50, 406, 266], [420, 60, 500, 200]]}]', "liver", True, (100, 50, 406, 266), "given several boxes; the first readable box was kept"),
     ('[{"label": "liver", "present": true, "bbox_2d": [[1, 2, 30, 40], [5, 6, 7, 8], [9, 9, 19, 19]]}]', "liver", True, (1, 2, 30, 40), "several boxes"),
     ('[{"label": "liver", "present": true, "bbox_2d": [{"x1": 1, "y1": 2, "x2": 30, "y2": 40}, {"x1": 5, "y1": 6, "x2": 7, "y2": 8}]}]', "liver", True, (1, 2, 30, 40), "several boxes"),
+    # before: present False (absence inferred from a box it could not read), or the first box though unreadable
+    ('[{"label": "liver", "bbox_2d": [[50, 50, 10], [10, 10, 50, 50]]}]', "liver", True, (10, 10, 50, 50), "the first readable box was kept"),
+    ('[{"label": "liver", "bbox_2d": [[[10, 10, 50, 50]]]}]', "liver", None, None, "no readable 'present' and no usable box; no answer"),
+    ('[{"label": "liver", "bbox_2d": [[NaN, 1, 2, 3], [10, 10, 50, 50]]}]', "liver", True, (10, 10, 50, 50), "unreadable box [nan, 1, 2, 3]"),
+    ('[{"label": "liver", "present": true, "bbox_2d": [[NaN, 1, 2, 3], [10, 10, 50, 50]]}]', "liver", True, (10, 10, 50, 50), "the first readable box"),
+    ('[{"label": "liver", "bbox_2d": [[1, 2, 3], [NaN, 1, 2, 3]]}]', "liver", None, None, "given several boxes; none could be read"),
+    ('[{"label": "liver", "bbox_2d": [600, 20, 900, 40]}]', "liver", None, None, "no usable box; no answer"),
     ('[{"label": "liver", "present": true}]', "liver", True, None, "no box"),
     ('[{"label": "liver", "present": true, "bbox_2d": [1, 2, 30, 40]}, {"label": "liver", "present": false}]', "liver", True, (1, 2, 30, 40), "twice"),
     ('[{"label": "heart", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),
@@ -89,7 +96,6 @@ def test_presence_answers(text, present):
     ("Not present.", False, "sentence instead of JSON"),
     ("It is not visible.", False, "sentence instead of JSON"),
     ("absent", False, "sentence instead of JSON"),
-    ("The fetal head is visible in image 2.", True, "sentence instead of JSON"),
     ("The liver is present in image 2", True, "sentence instead of JSON"),
     ("The liver is not visible.", False, "sentence instead of JSON"),
     ("There is no liver visible in image 2.", False, "sentence instead of JSON"),
@@ -100,6 +106,11 @@ def test_presence_answers(text, present):
     # plain enough already
     ('{"present": false}', False, None),
     ("yes", True, "bare yes/no instead of JSON"),
+    ("Yes.", True, "bare yes/no instead of JSON"),
+    ("No, it is not visible", False, "bare yes/no instead of JSON"),
+    # before: "No doubt" False, "Yes it is absent" True, read from their first word alone
+    ("No doubt, the liver is visible.", None, "no presence answer found"),
+    ("Yes it is absent", None, "no presence answer found"),
     # not plain: left unread
     ("The liver is visible in image 1.", None, "no presence answer found"),
     ("The liver is visible in the reference image.", None, "no presence answer found"),
@@ -116,6 +127,35 @@ def test_presence_answers(text, present):
 def test_presence_said_in_a_plain_sentence_or_a_present_line_is_read(text, present, issue):
     answer = parse_presence(text, "liver")
     assert answer.present is present and answer.issues == ([issue] if issue else [])
+
+
+@pytest.mark.parametrize("text, name, present", [
+    # before: all False, a "no", "not" or "absent" anywhere turning the sentence
+    ("The liver is visible with no focal lesion", "liver", None),
+    ("The liver is present with no lesion", "liver", None),
+    ("Present, no lesions", "liver", None),
+    ("The liver is visible, no abnormality", "liver", None),
+    ("The liver, not the spleen, is visible.", "liver", None),
+    ("Not only the liver is visible", "liver", None),
+    ("The liver is not small, it is visible", "liver", None),
+    ("The gallbladder is absent.", "liver", None),  # another structure than the one asked
+    ("The fetal head is visible in image 2.", "liver", None),  # before: True
+    # the plain forms: [subject] [is|are] [not] seen-word [in image 2 | in the second image]
+    ("The liver is visible.", "liver", True),
+    ("It is not visible.", "liver", False),
+    ("Not present.", "liver", False),
+    ("Absent.", "liver", False),
+    ("The liver is visible in image 2.", "liver", True),
+    ("The fetal head is visible in image 2.", "fetal head", True),
+    ("the Left-Kidney is absent!", "left kidney", False),
+    ("This is shown in the second image", "liver", True),
+    ("It isn\u2019t visible.", "liver", False),
+    ("There is no spleen visible.", "liver", None),
+])
+def test_a_presence_sentence_is_read_only_in_its_plain_form_about_the_structure_asked(text, name, present):
+    answer = parse_presence(text, name)
+    assert answer.present is present
+    assert answer.issues == ["sentence instead of JSON" if present is not None else "no presence answer found"]
 
 
 @pytest.mark.parametrize(

@@ -24,13 +24,19 @@ def _fewest_tokens(text: str) -> int:
     return len(QWEN_PRETOKENS.pre_tokenize_str(text))
 
 
+def _head_table(tmp_path):
+    """A label table naming HC18's mask value 255 "fetal head"."""
+    table = tmp_path / "head.labels.csv"
+    table.write_text("value,name,r,g,b\n255,fetal head,0.9,0.7,0.2\n")
+    return table
+
+
 def _segment(shared_data, tmp_path, reply, model="Qwen/Qwen2.5-VL-7B-Instruct"):
     """``rau segment --engine vlm-box`` of HC18 target 001 (reference 000) against a server giving ``reply`` (text or a
     whole reply); the exit code, the result JSON, the server."""
     image, labels, spacing = _hc18(shared_data, 0)
     target, _, target_spacing = _hc18(shared_data, 1)
-    out, table = tmp_path / "out" / "target.nii.gz", tmp_path / "head.labels.csv"
-    table.write_text("value,name,r,g,b\n255,fetal head,0.9,0.7,0.2\n")
+    out, table = tmp_path / "out" / "target.nii.gz", _head_table(tmp_path)
     with ChatServer(lambda body: reply) as server:
         code = main(["segment", "--engine", "vlm-box", "--vlm-server", server.url, "--vlm-model", model, "--label-table", str(table),
                      "--reference", str(image), "--reference-labels", str(labels), "--reference-spacing", str(spacing),
@@ -110,15 +116,33 @@ def test_the_request_asks_for_the_budget_of_its_structures(shared_data, tmp_path
     assert server.requests[0]["body"]["max_tokens"] == answer_token_budget(["fetal head"], bounds)
 
 
+def _hc18_manifest(shared_data, tmp_path, label_table=""):
+    """A ``rau evaluate`` manifest of one HC18 pair (reference 000, target 001), naming ``label_table`` if given."""
+    folder = shared_data / "hc18_fetal_head_us"
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing,label_table\n"
+                         f"{folder}/images/000_HC.png,{folder}/masks/000_HC_mask.png,0.15,"
+                         f"{folder}/images/001_HC.png,{folder}/masks/001_HC_mask.png,0.15,{label_table}\n")
+    return manifest
+
+
+@pytest.mark.parametrize("reply, answer", [
+    ("The fetal head is visible with no abnormality", None),  # before: False, "no" read as its absence
+    ("The fetal head is visible.", True),
+])
+def test_vqa_reads_a_presence_sentence_only_when_it_is_plain(shared_data, tmp_path, reply, answer):
+    with ChatServer(lambda body: reply) as server:
+        assert main(["evaluate", str(_hc18_manifest(shared_data, tmp_path, _head_table(tmp_path))), "--vqa", "--vlm-server", server.url,
+                     "--json", str(tmp_path / "vqa.json")]) == 0
+    presence = [r for r in json.loads((tmp_path / "vqa.json").read_text())["records"] if r["task"] == "presence"]
+    assert [(r["structure"], r["answer"], r["correct"]) for r in presence] == [("fetal head", answer, answer is True)]
+
+
 def test_an_api_key_a_server_answers_as_its_model_name_is_not_written_to_the_vqa_json(shared_data, tmp_path, monkeypatch, capsys):
     """Before, ``vlm_server_model`` held the key as the server sent it, though the printed warning left it out."""
     key = 's3cr"et\\/Key'
     monkeypatch.setenv("RAU_VLM_API_KEY", key)
-    folder = shared_data / "hc18_fetal_head_us"
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
-                         f"{folder}/images/000_HC.png,{folder}/masks/000_HC_mask.png,0.15,"
-                         f"{folder}/images/001_HC.png,{folder}/masks/001_HC_mask.png,0.15\n")
+    manifest = _hc18_manifest(shared_data, tmp_path)
 
     def echo(body):
         return {"model": server.requests[-1]["headers"]["Authorization"][len("Bearer "):], "choices": [{"message": {"content": "no"}}]}

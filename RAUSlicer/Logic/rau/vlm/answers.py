@@ -88,52 +88,54 @@ def parse_localization(text: str, names: list[str], bounds: tuple[float, float],
 
 
 def parse_presence(text: str, name: str) -> StructureAnswer:
-    """The yes/no answer to a presence question: JSON, a bare yes/no, a ``present: true`` line, or one short sentence
-    that says it plainly (:func:`_sentence_presence`); None for anything less plain."""
+    """The yes/no answer to a presence question: JSON, a bare yes/no (:data:`_BARE_YES_NO`), a ``present: true`` line,
+    or one plain sentence (:func:`_sentence_presence`); None for anything less plain."""
     objects, issues = _json_objects(text)
     for item in objects:
         if "present" in item:
             present = _truth(item["present"])
             if present is not None:
                 return StructureAnswer(name, present, None, issues)
-    words = re.findall(r"[a-z]+", text.lower())
-    if words and words[0] in ("yes", "no"):
-        return StructureAnswer(name, words[0] == "yes", None, ["bare yes/no instead of JSON"])
+    bare = _BARE_YES_NO.match(text)
+    if bare:
+        return StructureAnswer(name, bare.group(1).lower() == "yes", None, ["bare yes/no instead of JSON"])
     answer = _without_reasoning(text)[0]
     keyed = _PRESENT_KEY.search(answer)
     if keyed and _truth(keyed.group(1)) is not None:
         return StructureAnswer(name, _truth(keyed.group(1)), None, ["'present:' line instead of JSON"])
-    present = _sentence_presence(answer)
+    present = _sentence_presence(answer, name)
     if present is not None:
         return StructureAnswer(name, present, None, ["sentence instead of JSON"])
     return StructureAnswer(name, None, None, ["no presence answer found"])
 
 
+_BARE_YES_NO = re.compile(r"[^a-z]*\b(yes|no)\s*(?:[.,!;:]|$)", re.IGNORECASE)
+"""A first word yes or no that ends the text or is followed by punctuation ("Yes.", "No, it is not visible"); not
+"No doubt, ..." or "Yes it is absent"."""
 _PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)", re.IGNORECASE)
 _SEEN = {"present": True, "visible": True, "seen": True, "shown": True, "absent": False, "missing": False, "invisible": False}
-_NEGATIONS = {"not", "no", "isn't", "aren't", "wasn't", "cannot", "can't", "doesn't", "don't", "never", "none", "nothing", "without", "neither", "nor"}
-_HEDGES = {"maybe", "may", "might", "could", "possibly", "perhaps", "probably", "likely", "unlikely", "unclear", "uncertain",
-           "unsure", "sure", "partially", "partly", "barely", "hardly", "hard", "difficult", "seems", "appears", "but", "or",
-           "if", "whether", "although", "though", "however", "except", "reference", "first", "both"}
-"""Words that make a sentence less than plain (or about the reference, image 1): it is not read."""
-MOST_SENTENCE_WORDS = 16
+_PLAIN_SENTENCE = re.compile(
+    r"(?:(?:(?:(?P<subject>.{0,200}?) )?(?:is|are)(?:(?P<contracted>n't) | (?P<not>not )?)|(?P<bare_not>not )?)"
+    rf"(?P<seen>{'|'.join(_SEEN)})|there (?:is|are) no (?P<nothing>.{{1,200}}?) (?:{'|'.join(w for w, seen in _SEEN.items() if seen)}))"
+    r"(?: in (?:image ?2|the second image))?[.!]?", re.IGNORECASE)
+"""The whole of a plain presence sentence, its spaces single: [subject] [is|are] [not] one of :data:`_SEEN`'s words [in
+image 2 | in the second image], the subject none, "it", "this" or the structure asked (with or without "the"); or
+"there is no <structure> visible"."""
 
 
-def _sentence_presence(answer: str) -> bool | None:
-    """What one short plain sentence says of presence: one of :data:`_SEEN`'s words, turned by at most one negation
-    ("Not present.", "The fetal head is visible in image 2."); None for a question, several sentences, a hedge
-    (:data:`_HEDGES`), another image than image 2, JSON's punctuation (a cut-off JSON answer) or more than
-    :data:`MOST_SENTENCE_WORDS` words."""
-    sentence = answer.strip().rstrip(".!").replace("\u2019", "'").lower()
-    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", sentence)
-    seen = [_SEEN[w] for w in words if w in _SEEN]
-    negations = sum(w in _NEGATIONS for w in words)
-    images = re.findall(r"\bimage\s*(\w+)", sentence)
-    if re.search(r"[.!?;\n{}\[\]\":=]", sentence) or len(words) > MOST_SENTENCE_WORDS or _HEDGES.intersection(words):
+def _sentence_presence(answer: str, name: str) -> bool | None:
+    """What a plain sentence (:data:`_PLAIN_SENTENCE`) about ``name`` says of presence ("Not present.", "The fetal head
+    is visible in image 2."); None for any other sentence (another structure, an extra clause, a hedge, image 1)."""
+    plain = _PLAIN_SENTENCE.fullmatch(" ".join(answer.replace("\u2019", "'").split()))
+    if not plain:
         return None
-    if len(seen) != 1 or negations > 1 or any(image not in ("2", "two") for image in images):
+    key, there_is_no = normalize_name(name), plain.group("nothing") is not None
+    subject = normalize_name(plain.group("nothing") if there_is_no else plain.group("subject") or "")
+    if subject not in ({key, "the" + key} if there_is_no else {"", "it", "this", key, "the" + key}):
         return None
-    return seen[0] != (negations == 1)
+    if there_is_no:
+        return False
+    return _SEEN[plain.group("seen").lower()] != any(plain.group(g) for g in ("contracted", "not", "bare_not"))
 
 
 def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
@@ -150,7 +152,8 @@ def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
 
 
 ANSWERED_TWICE = "answered twice; the first answer was kept"
-SEVERAL_BOXES = "given several boxes; the first box was kept"
+SEVERAL_BOXES = "given several boxes; the first readable box was kept"
+NO_READABLE_BOX = "given several boxes; none could be read"
 
 
 def _summarized(issues: list[str]) -> list[str]:
@@ -167,7 +170,9 @@ def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
     if raw_box is not None:
         box = _box(raw_box, bounds, issues)
     present = _truth(item.get("present", item.get("visible")))
-    if present is None:
+    if present is None and raw_box is not None and box is None:  # a box meant presence; one unread says nothing
+        issues.append("no readable 'present' and no usable box; no answer")
+    elif present is None:
         present = box is not None
         issues.append("no readable 'present'; inferred from the box")
     elif present is False and box is not None:
@@ -179,11 +184,24 @@ def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
 
 
 def _box(value, bounds, issues: list[str]):
-    """Four finite numbers, corners ordered, clipped to ``bounds``; None (with an issue) otherwise. Of several boxes
-    (a list of them), the first."""
-    if _several_boxes(value):
-        issues.append(SEVERAL_BOXES)
-        value = value[0]
+    """:func:`_one_box` of ``value``; of several boxes (a list of them), the first readable one, saying why each box
+    before it was skipped."""
+    if not _several_boxes(value):
+        return _one_box(value, bounds, issues)
+    skipped: list[str] = []
+    for candidate in value:
+        kept: list[str] = []
+        box = _one_box(candidate, bounds, kept)
+        if box is not None:
+            issues.extend([SEVERAL_BOXES, *_summarized(skipped), *kept])
+            return box
+        skipped.extend(kept)
+    issues.extend([NO_READABLE_BOX, *_summarized(skipped)])
+    return None
+
+
+def _one_box(value, bounds, issues: list[str]):
+    """Four finite numbers, corners ordered, clipped to ``bounds``; None (with an issue) otherwise."""
     if isinstance(value, dict):
         value = [value.get(k) for k in ("x1", "y1", "x2", "y2")]
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (list, tuple)) for v in value):
@@ -218,10 +236,10 @@ def _box(value, bounds, issues: list[str]):
 
 
 def _several_boxes(value) -> bool:
-    """Whether ``value`` is a list of boxes (each four values or an ``x1``... object), not one box's two corners."""
-    if not isinstance(value, (list, tuple)) or len(value) < 2:
+    """Whether ``value`` is a list of boxes (lists or ``x1``... objects, readable or not), not one box's corners (pairs)."""
+    if not isinstance(value, (list, tuple)) or len(value) < 2 or not all(isinstance(v, (dict, list, tuple)) for v in value):
         return False
-    return all(isinstance(v, dict) or (isinstance(v, (list, tuple)) and len(v) == 4) for v in value)
+    return not all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value)
 
 
 def _shortened(value, longest: int = 80) -> str:
