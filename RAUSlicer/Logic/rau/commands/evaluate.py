@@ -283,12 +283,14 @@ def print_vqa_table(summary: dict) -> None:
 def write_outputs(json_path: Path, args, run_record: dict, scores, summary, curves: list[dict], units: list[str],
                   interrupted: bool = False) -> None:
     """JSON with ``run_record`` (the engine options, as a result JSON records them, adapter, models and device among
-    them, and the warnings the run said of itself), summary and per-case rows (and Dice-per-click curves with
+    them, and the warnings the run said of itself), summary and per-case rows (each case's scoring ``warnings`` and the
+    ``run_warnings`` reading and running it said) (and Dice-per-click curves with
     ``--clicks``), and a flat CSV of rows (``interrupted``: the cases never reached have status ``not_run``); ``units``:
     each case's unit of distances."""
     cases = [
         {"target": s.target, "references": s.references, "status": _case_status(s), "error": s.error,
-         "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings, "distance_unit": unit,
+         "seconds": round(s.seconds, 3), "ranking": s.ranking, "warnings": s.warnings,
+         "run_warnings": s.run_warnings, "distance_unit": unit,
          "structures": [_clean(r) for r in s.rows]}
         for s, unit in zip(scores, units)
     ]

@@ -88,10 +88,12 @@ def simulate(session, name: str, truth: np.ndarray, clicks: int, progress: Progr
     return curve
 
 
-def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
+def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None,
+                              said: list[str] | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """The engine's score on one case, and each scored structure's Dice-per-click curve; the engine's result, before
-    any click, written to ``prediction`` (:func:`rau.evaluation.runner.scored_case`)."""
-    score, (references, _, truth) = scored_case(engine, case, prediction)
+    any click, written to ``prediction``, and what reading and running the case said added to ``said``
+    (:func:`rau.evaluation.runner.scored_case`)."""
+    score, (references, _, truth) = scored_case(engine, case, prediction, said=said)
     if score.result.session is None:
         raise ValueError(f"the {score.result.engine!r} engine returned no correction session")
     truths = truth_masks(references[0], truth)
@@ -105,13 +107,14 @@ def evaluate_case_with_clicks(engine: Engine, case: Case, clicks: int, predictio
 
 def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Prediction | None = None) -> tuple[CaseScore, dict[str, list[float]]]:
     """:func:`evaluate_case_with_clicks`, but a failing case is a failed score with no curves (:data:`RUN_STOPPERS`
-    still stop everything)."""
+    still stop everything; it keeps what was said before it failed)."""
+    said: list[str] = []
     try:
-        return evaluate_case_with_clicks(engine, case, clicks, prediction)
+        return evaluate_case_with_clicks(engine, case, clicks, prediction, said)
     except RUN_STOPPERS:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return case_failed(case, failure_reason(error), prediction), {}
+        return case_failed(case, failure_reason(error), prediction, said), {}
 
 
 def noc(curve: list[float], threshold: float) -> int:

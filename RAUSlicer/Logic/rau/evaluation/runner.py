@@ -34,7 +34,9 @@ class CaseScore:
     """The scores of one case: a row per structure, the time, and reference ranking facts.
 
     A case that could not run has ``error`` (its reason) and rows with status ``error``; a case an interrupted
-    evaluation never reached has ``ran`` false and rows with status ``not_run``.
+    evaluation never reached has ``ran`` false and rows with status ``not_run``. ``warnings``: what scoring it says (left
+    out structures, how names met, truth lost on the grid); ``run_warnings``: what reading and running it said, in
+    order, each once (also a failed case's, before it failed).
     """
 
     target: str
@@ -46,6 +48,7 @@ class CaseScore:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     ran: bool = True
+    run_warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -73,37 +76,47 @@ names the option (``--sam2-model DIR: ...``), which the command line reports as 
 
 def try_case(engine: Engine, case: Case, progress: Progress | None = None, prediction: Prediction | None = None) -> CaseScore:
     """The score of :func:`scored_case` (``prediction``: where the engine's result is written), but a case that fails
-    is returned as failed with its reason instead of raising; :data:`RUN_STOPPERS` still stop everything."""
+    is returned as failed with its reason (and what was said before) instead of raising; :data:`RUN_STOPPERS` still
+    stop everything."""
+    said: list[str] = []
     try:
-        return scored_case(engine, case, prediction, progress)[0]
+        return scored_case(engine, case, prediction, progress, said)[0]
     except RUN_STOPPERS:
         raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return case_failed(case, failure_reason(error), prediction)
+        return case_failed(case, failure_reason(error), prediction, said)
 
 
-def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None,
-                progress: Progress | None = None) -> tuple[CaseScore, tuple[list[Reference], Image, Segmentation]]:
+def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None, progress: Progress | None = None,
+                said: list[str] | None = None) -> tuple[CaseScore, tuple[list[Reference], Image, Segmentation]]:
     """Read ``case`` and score ``engine`` on it (:func:`score_run`), the engine's result written to ``prediction``
-    (None: nothing written) as ``rau segment`` writes one: label map, label table and result JSON (recording what
-    reading and running the case said, printed as it comes), all or none. Also the case's references, target and truth."""
-    with collected_warnings(echo=True) as said:
-        loaded = load_case(case)
-        score = score_run(engine, case, *loaded, progress)
+    (None: nothing written) as ``rau segment`` writes one: label map, label table and result JSON, all or none. What
+    reading and running the case said, printed as it comes, is recorded there and in the score's ``run_warnings``, and
+    added to ``said`` (given: also when the case fails). Also the case's references, target and truth."""
+    said = [] if said is None else said
+    try:
+        with collected_warnings(echo=True) as collected:
+            loaded = load_case(case)
+            score = score_run(engine, case, *loaded, progress)
+    finally:
+        said += dict.fromkeys(collected)  # each once
+    score.run_warnings = said
     if prediction:
         write_outputs(score.result, prediction.paths, prediction.overwrite, inputs=prediction.inputs,
                       warnings=[*prediction.warnings, *said], keeps_whole=SEGMENT_SEG_NRRD, references=loaded[0])
     return score, loaded
 
 
-def case_failed(case: Case, reason: str, prediction: Prediction | None) -> CaseScore:
-    """A case that failed for ``reason`` (:func:`failed_case`); with ``--overwrite``, an earlier run's files in its
-    ``prediction`` are removed, so the folder holds no segmentation the figures do not score (without it, the files
-    there are another run's, written since this one checked)."""
+def case_failed(case: Case, reason: str, prediction: Prediction | None, said: list[str] = ()) -> CaseScore:
+    """A case that failed for ``reason`` (:func:`failed_case`), with what reading and running it ``said`` before; with
+    ``--overwrite``, an earlier run's files in its ``prediction`` are removed, so the folder holds no segmentation the
+    figures do not score (without it, the files there are another run's, written since this one checked)."""
     if prediction and prediction.overwrite:
         for path in prediction.paths.values():
             path.unlink(missing_ok=True)
-    return failed_case(case, reason)
+    failed = failed_case(case, reason)
+    failed.run_warnings = list(said)
+    return failed
 
 
 def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
