@@ -3,6 +3,7 @@ every code a .nii file does; an Analyze 7.5 pair (no NIfTI magic) is read by ITK
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 
@@ -13,7 +14,10 @@ import SimpleITK as sitk
 from bad_input_cases import inputs, template  # noqa: F401  (fixtures)
 from test_bad_input import segment_3d, snapshot
 
+from rau.errors import ImageReadError
+from rau.io import read_image
 from rau.validation import is_nifti
+from rau.validation.files import nifti_files
 
 TURN_DEGREES = 30.0
 
@@ -110,3 +114,77 @@ def test_an_analyze_pair_is_read_as_itk_reads_it(inputs):
     source, result = sitk.ReadImage(str(inputs / "analyze.hdr")), sitk.ReadImage(str(inputs / "out/result.nii.gz"))
     for placed in ("GetOrigin", "GetDirection", "GetSpacing"):
         np.testing.assert_allclose(getattr(result, placed)(), getattr(source, placed)(), rtol=0, atol=1e-6)
+
+
+def _gzipped(folder, name) -> None:
+    """``name`` in ``folder`` replaced by its gzipped copy (``name``.gz)."""
+    (folder / f"{name}.gz").write_bytes(gzip.compress((folder / name).read_bytes(), mtime=0))
+    (folder / name).unlink()
+
+
+def _pair(folder, header: str, voxels: str, **settings) -> None:
+    """The CT crop as a NIfTI-1 pair of these two files (``t.hdr`` or ``t.hdr.gz``, ``t.img`` or ``t.img.gz``)."""
+    _write(folder, "t.hdr", **settings)
+    for name in (header, voxels):
+        if name.endswith(".gz"):
+            _gzipped(folder, name[: -len(".gz")])
+
+
+PAIR_FILES = [(header, voxels) for header in ("t.hdr", "t.hdr.gz") for voxels in ("t.img", "t.img.gz")]
+
+
+@pytest.mark.parametrize("header,voxels", PAIR_FILES, ids=["-".join(files) for files in PAIR_FILES])
+def test_every_pair_itk_reads_is_nifti_named_by_either_file_and_read_as_itk_reads_it(inputs, header, voxels):
+    """Before: t.hdr beside t.img.gz was refused (``t.hdr: not a readable image ([Errno 2] No such file or directory:
+    't.img')``) and, named by its t.img.gz, was no NIfTI (so none of the NIfTI checks)."""
+    _pair(inputs, header, voxels)
+    for named in (header, voxels):
+        itk = sitk.ReadImage(str(inputs / named))
+        assert is_nifti(inputs / named)
+        assert nifti_files(inputs / named) == (inputs / header, inputs / voxels)
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(inputs / named).to_sitk()), sitk.GetArrayFromImage(itk))
+
+
+@pytest.mark.parametrize("named", ["t.hdr", "t.img.gz"])
+def test_a_hostile_pair_of_a_plain_header_and_gzipped_voxels_is_refused_in_the_words_of_its_nii_gz(inputs, named):
+    """Before: named by t.img.gz the NaN-qform pair was no NIfTI, so it was segmented without a word (its turn lost)."""
+    _write(inputs, "t.nii.gz", **HOSTILE["NaN in the qform"])
+    _pair(inputs, "t.hdr", "t.img.gz", **HOSTILE["NaN in the qform"])
+    before = snapshot(inputs)
+    single, paired = _segment(inputs, "t.nii.gz"), _segment(inputs, named)
+    assert paired.returncode == 2
+    assert paired.stderr == single.stderr.replace("t.nii.gz", named)
+    assert snapshot(inputs) == before
+
+
+def test_a_pair_with_both_voxels_files_is_read_from_the_one_itk_reads(inputs):
+    """ITK reads t.img before t.img.gz, whichever file names the pair: so do rau's checks and reading."""
+    _pair(inputs, "t.hdr", "t.img.gz")
+    ct = np.asarray(nibabel.load(str(inputs / "ct.nii.gz")).dataobj)
+    (inputs / "t.img").write_bytes(np.asfortranarray(ct[::-1]).tobytes(order="F"))  # other voxels, uncompressed
+    for named in ("t.hdr", "t.img", "t.img.gz"):
+        assert nifti_files(inputs / named) == (inputs / "t.hdr", inputs / "t.img")
+        itk = sitk.GetArrayFromImage(sitk.ReadImage(str(inputs / named)))
+        np.testing.assert_array_equal(itk, ct[::-1].T)
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(inputs / named).to_sitk()), itk)
+
+
+UNREAD_PAIRS = {  # files written (after t.hdr and t.img) -> the file named
+    "no voxels": ({"t.img": None}, "t.hdr"),
+    "no header": ({"t.hdr": None}, "t.img.gz"),
+    "voxels of another case": ({"t.hdr": "t.HDR"}, "t.HDR"),
+    "mixed case": ({"t.hdr": "t.Hdr"}, "t.Hdr"),
+}
+
+
+@pytest.mark.parametrize("renamed,named", UNREAD_PAIRS.values(), ids=UNREAD_PAIRS.keys())
+def test_a_pair_itk_does_not_read_is_refused_in_one_line_naming_the_file(inputs, renamed, named):
+    """Every pair of files that ITK does not read is refused by rau too, in one line that names the file given."""
+    _pair(inputs, "t.hdr", "t.img.gz" if named == "t.img.gz" else "t.img")
+    for old, new in renamed.items():
+        (inputs / old).unlink() if new is None else (inputs / old).rename(inputs / new)
+    with pytest.raises(RuntimeError):
+        sitk.ReadImage(str(inputs / named))
+    with pytest.raises(ImageReadError) as refused:
+        read_image(inputs / named)
+    assert str(refused.value).startswith(f"{inputs / named}: ") and "\n" not in str(refused.value)

@@ -90,10 +90,9 @@ def is_nifti(path) -> bool:
     """Whether ``path`` is a NIfTI file: named ``.nii`` or ``.nii.gz`` (any case), or either file of a NIfTI-1 pair
     (``.hdr``/``.img``, gzipped or not) whose header holds NIfTI's magic (:data:`NIFTI_PAIR_MAGIC`), which an Analyze
     7.5 pair lacks."""
-    name = Path(path).name.lower()
-    if name.endswith(NIFTI_SUFFIXES):
+    if Path(path).name.lower().endswith(NIFTI_SUFFIXES):
         return True
-    if not name.endswith(NIFTI_PAIR_SUFFIXES):
+    if _pair_suffix(path) is None:
         return False
     try:
         return nifti_header(path)["magic"].item() == NIFTI_PAIR_MAGIC
@@ -103,14 +102,29 @@ def is_nifti(path) -> bool:
 
 def nifti_files(path) -> tuple[Path, Path]:
     """The file holding a NIfTI file's header and the one holding its voxels: ``path`` itself for both, or a pair's
-    ``.hdr`` and ``.img`` (gzipped alike) whichever of the two ``path`` names."""
-    import nibabel
-
+    files found as ITK's NIfTI reader finds them beside ``path``: the header ``path`` itself unless it names the
+    voxels, else ``.hdr`` or ``.hdr.gz``; the voxels ``.img`` or ``.img.gz`` (the first that exists; the first when
+    neither does), each in the case of ``path``'s extension."""
     path = Path(path)
-    if not path.name.lower().endswith(NIFTI_PAIR_SUFFIXES):
+    suffix = _pair_suffix(path)
+    if suffix is None:
         return path, path
-    files = nibabel.Nifti1Pair.filespec_to_file_map(str(path))
-    return Path(files["header"].filename), Path(files["image"].filename)
+    stem, upper = path.name[: -len(suffix)], suffix.isupper()
+
+    def beside(*suffixes: str) -> Path:
+        named = [path.with_name(stem + (ending.upper() if upper else ending)) for ending in suffixes]
+        return next((file for file in named if file.exists()), named[0])
+
+    header = beside(".hdr", ".hdr.gz") if suffix.lower().startswith(".img") else path
+    return header, beside(".img", ".img.gz")
+
+
+def _pair_suffix(path) -> str | None:
+    """The extension of ``path`` when it names either file of a header and voxels pair (:data:`NIFTI_PAIR_SUFFIXES`),
+    as written; None otherwise, also for an extension of mixed case (``.Hdr``), which ITK does not read."""
+    name = Path(path).name
+    suffix = next((name[-len(ending):] for ending in NIFTI_PAIR_SUFFIXES if name.lower().endswith(ending)), None)
+    return suffix if suffix is not None and (suffix.islower() or suffix.isupper()) else None
 
 
 def check_nifti(path):
@@ -122,7 +136,9 @@ def check_nifti(path):
     path = Path(path)
     try:
         with nibabel_quiet():  # "pixdim[1,2,3] should be positive ...": said below in rau's words
-            nifti = nibabel.load(str(path))
+            nifti = _load_nifti(path)
+    except InputError:
+        raise
     except Exception as error:  # nibabel raises many types for a broken header
         raise InputError(f"{path}: not a readable image (NIfTI: {error})") from None
     if isinstance(nifti, nibabel.Nifti2Image):  # ITK reads NIfTI-1 only and would say it cannot find a reader
@@ -147,6 +163,20 @@ def check_nifti(path):
         if not np.isfinite(np.asanyarray(nifti.dataobj)).all():
             raise InputError(f"{path}: image holds NaN or infinite voxels")
     return header
+
+
+def _load_nifti(path: Path):
+    """nibabel's image of a NIfTI file, or of a pair from the files ITK reads (:func:`nifti_files`), which nibabel
+    would look for elsewhere (a .hdr beside a gzipped .img)."""
+    import nibabel
+
+    header, voxels = nifti_files(path)
+    if header == voxels:
+        return nibabel.load(str(path))
+    for file, what in ((header, "header"), (voxels, "voxels")):
+        if not file.exists():
+            raise InputError(f"{path}: a NIfTI pair without its {what}: no {file.name} (gzipped or not) beside it")
+    return nibabel.Nifti1Pair.from_file_map(nibabel.Nifti1Pair.make_file_map({"header": str(header), "image": str(voxels)}))
 
 
 NIFTI_TRANSFORM_FIELDS = {"sform": ("srow_x", "srow_y", "srow_z"), "qform": ("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z")}
