@@ -16,8 +16,7 @@ from test_bad_input import segment_3d, snapshot
 
 from rau.errors import ImageReadError
 from rau.io import read_image
-from rau.validation import is_nifti
-from rau.validation.files import nifti_files
+from rau.validation import is_nifti, nifti_files
 
 TURN_DEGREES = 30.0
 

@@ -16,14 +16,13 @@ import numpy as np
 from rau.errors import InputError
 from rau.user_warnings import warn
 from rau.validation.images import DIRECTION_TOLERANCE
+from rau.validation.nifti_pairs import nifti_files, pair_suffix
 
 
 MAX_PICTURE_PIXELS = 100_000_000
 """Pictures whose header claims more pixels are refused before decoding (decompression bombs)."""
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 """Names of NIfTI files that hold header and voxels in one (any case)."""
-NIFTI_PAIR_SUFFIXES = (".hdr", ".hdr.gz", ".img", ".img.gz")
-"""Names of either file of a header and voxels pair, which ITK reads as NIfTI-1 (``ni1``) or Analyze 7.5 (no magic)."""
 NIFTI_PAIR_MAGIC = b"ni1"
 """The magic of a NIfTI-1 pair's header (its last bytes; ``n+1`` in a .nii file); an Analyze 7.5 header has none."""
 
@@ -92,39 +91,12 @@ def is_nifti(path) -> bool:
     7.5 pair lacks."""
     if Path(path).name.lower().endswith(NIFTI_SUFFIXES):
         return True
-    if _pair_suffix(path) is None:
+    if pair_suffix(path) is None:
         return False
     try:
         return nifti_header(path)["magic"].item() == NIFTI_PAIR_MAGIC
     except InputError:  # no header beside it, or one cut short: ITK says why
         return False
-
-
-def nifti_files(path) -> tuple[Path, Path]:
-    """The file holding a NIfTI file's header and the one holding its voxels: ``path`` itself for both, or a pair's
-    files found as ITK's NIfTI reader finds them beside ``path``: the header ``path`` itself unless it names the
-    voxels, else ``.hdr`` or ``.hdr.gz``; the voxels ``.img`` or ``.img.gz`` (the first that exists; the first when
-    neither does), each in the case of ``path``'s extension."""
-    path = Path(path)
-    suffix = _pair_suffix(path)
-    if suffix is None:
-        return path, path
-    stem, upper = path.name[: -len(suffix)], suffix.isupper()
-
-    def beside(*suffixes: str) -> Path:
-        named = [path.with_name(stem + (ending.upper() if upper else ending)) for ending in suffixes]
-        return next((file for file in named if file.exists()), named[0])
-
-    header = beside(".hdr", ".hdr.gz") if suffix.lower().startswith(".img") else path
-    return header, beside(".img", ".img.gz")
-
-
-def _pair_suffix(path) -> str | None:
-    """The extension of ``path`` when it names either file of a header and voxels pair (:data:`NIFTI_PAIR_SUFFIXES`),
-    as written; None otherwise, also for an extension of mixed case (``.Hdr``), which ITK does not read."""
-    name = Path(path).name
-    suffix = next((name[-len(ending):] for ending in NIFTI_PAIR_SUFFIXES if name.lower().endswith(ending)), None)
-    return suffix if suffix is not None and (suffix.islower() or suffix.isupper()) else None
 
 
 def check_nifti(path):

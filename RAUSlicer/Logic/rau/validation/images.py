@@ -12,6 +12,7 @@ import numpy as np
 
 from rau.errors import InputError
 from rau.image import common_frame
+from rau.validation.nifti_pairs import nifti_files
 
 
 MAX_LABEL_VALUES = 1000
@@ -229,20 +230,33 @@ def reach_outside(image, ijk, voxel: float) -> float:
 
 
 def same_file(first, second) -> bool:
+    """True when two paths name one file or folder (the same path once links are resolved, or a hard link), or NIfTI
+    pairs that share a file (:func:`~rau.validation.nifti_pairs.nifti_files`): a pair's header and its voxels are one
+    image."""
+    return any(_one_file(one, other) for one in set(nifti_files(first)) for other in set(nifti_files(second)))
+
+
+def _one_file(first: Path, second: Path) -> bool:
     """True when two paths name one file or folder: the same path once links are resolved, or a hard link."""
     try:
-        return Path(first).resolve() == Path(second).resolve() or os.path.samefile(first, second)
+        return first.resolve() == second.resolve() or os.path.samefile(first, second)
     except OSError:
         return False
 
 
 def same_bytes(first, second) -> bool:
-    """Two files of the same bytes, or two folders (DICOM series) whose files have the same names and bytes."""
+    """Two files of the same bytes (for NIfTI pairs, both their headers and their voxels: :func:`~rau.validation.
+    nifti_pairs.nifti_files`), or two folders (DICOM series) whose files have the same names and bytes."""
     first, second = Path(first), Path(second)
     if first.is_dir() and second.is_dir():
         names = sorted(path.name for path in first.iterdir() if path.is_file())
         return bool(names) and names == sorted(path.name for path in second.iterdir() if path.is_file()) and all(
             same_bytes(first / name, second / name) for name in names)
+    return all(_same_file_bytes(one, other) for one, other in dict.fromkeys(zip(nifti_files(first), nifti_files(second))))
+
+
+def _same_file_bytes(first: Path, second: Path) -> bool:
+    """Two files of the same bytes."""
     return (first.is_file() and second.is_file() and first.stat().st_size == second.stat().st_size
             and filecmp.cmp(first, second, shallow=False))
 
