@@ -98,11 +98,11 @@ def _tables_among(path: Path, candidates: list[Path], said: bool = True) -> list
     (and, with ``said``, warned of)."""
     tables = []
     for candidate in candidates:
-        reason = _not_a_table(candidate) if candidate.is_file() else None
+        reason = _not_a_table(candidate) if validation.file_exists(candidate) else None
         if reason:
             if said:
                 warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
-        elif candidate.is_file():
+        elif validation.file_exists(candidate):
             tables.append(candidate)
     return tables
 

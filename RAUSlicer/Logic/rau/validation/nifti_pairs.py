@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rau.validation.paths import file_exists
+
 
 NIFTI_PAIR_SUFFIXES = (".hdr", ".hdr.gz", ".img", ".img.gz")
 """Names of either file of a header and voxels pair, which ITK reads as NIfTI-1 (``ni1``) or Analyze 7.5 (no magic)."""
@@ -22,7 +24,7 @@ def nifti_files(path) -> tuple[Path, Path]:
 
     def beside(*suffixes: str) -> Path:
         named = [path.with_name(stem + (ending.upper() if upper else ending)) for ending in suffixes]
-        return next((file for file in named if file.exists()), named[0])
+        return next((file for file in named if file_exists(file)), named[0])
 
     header = beside(".hdr", ".hdr.gz") if suffix.lower().startswith(".img") else path
     return header, beside(".img", ".img.gz")
