@@ -14,12 +14,12 @@ from rau.validation.files import (bounded_bytes, check_nifti, check_not_special,
 from rau.validation.images import (blank_image_problem, check_direction, check_distinct_files, check_geometry, check_image,
                                    check_label_values, check_labelled_inside, check_not_swapped, check_not_target, check_same_extent,
                                    edge_only_values_problem, implausible_span_problem, reach_outside, same_bytes, same_file, tiny_image_problem)
-from rau.validation.nifti_pairs import nifti_files
-from rau.validation.paths import file_exists
 from rau.validation.manifests import check_files_exist, check_pixel_sizes, existing_file, read_table, spacing_field
+from rau.validation.nifti_pairs import nifti_files
 from rau.validation.options import (argument, check_window, device_name, finite_number, folder_path, host_address, non_empty_path,
                                     non_negative_integer, non_negative_number, port_number, positive_at_most,
                                     positive_integer, positive_number, server_url, waiting_seconds, whole_number)
+from rau.validation.paths import file_exists
 from rau.validation.text_tables import check_comma_separated, clean_columns, filled_rows, table_text
 
 __all__ = [
