@@ -56,3 +56,22 @@ def test_a_picture_of_ordinary_size_gives_no_such_warning(shared_data, hc18, tmp
     said = capsys.readouterr().err
     assert UNJUDGED not in said
     assert [s["confidence"] > 0 for s in json.loads((tmp_path / "t.result.json").read_text())["structures"]] == [True]
+
+
+def test_references_ranked_for_another_engine_are_warned_of_too(shared_data, hc18):
+    """Before, the SAM2, rau and vlm-box engines ranked references by such placements (similarity -1) with no word:
+    only the registration engine's own run warned."""
+    from rau.engines.base import Reference, Request
+    from rau.engines.registration import RegistrationEngine
+    from rau.io.images import read_image
+    from rau.io.segmentations import read_segmentation
+    from rau.user_warnings import collected_warnings
+
+    folder = shared_data / "hc18_fetal_head_us"
+    references = [Reference(read_image(folder / "images" / f"{exam}_HC.png", 0.069135804),
+                            read_segmentation(folder / "masks" / f"{exam}_HC_mask.png", pixel_spacing=0.069135804),
+                            name=f"{exam}_HC.png") for exam in ("000", "002")]
+    request = Request(references, read_image(hc18 / "t_8x8.nrrd"), target_name="t_8x8.nrrd")
+    with collected_warnings() as said:
+        RegistrationEngine().ranked_references(request)
+    assert [w for w in said if UNJUDGED in w and "'000_HC.png'" in w], said

@@ -63,7 +63,6 @@ class RegistrationEngine(Engine):
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.counted() if len(request.references) >= MIN_REFERENCES else fused  # fewer: no label consensus
         transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
-        warn_unjudged(transfers, request.target_called())
         ranked = rank(transfers)
         voters = {s.name: voters_for(s.name, [t for t, _ in ranked], self.top_k) for s in fused}
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
@@ -205,9 +204,12 @@ def share_reporter(progress: Progress, step: str, index: int, count: int) -> Cal
 def _transfers(request: Request, target: Image, names: list[str], settings: RegistrationSettings, progress: Progress,
                doing: str, parts: int) -> list[Transfer]:
     """:func:`transfer` of each reference of ``request`` onto ``target``, in order; the ``index``-th reports
-    ``doing NAME`` as the ``index``-th of ``parts`` equal parts of the run."""
-    return [transfer(reference, target, names, settings, share_reporter(progress, f"{doing} {reference.name}", index, parts))
-            for index, reference in enumerate(request.references)]
+    ``doing NAME`` as the ``index``-th of ``parts`` equal parts of the run. A placement the image similarity could not
+    judge is warned of (:func:`warn_unjudged`), also when the transfers only rank references for another engine."""
+    transfers = [transfer(reference, target, names, settings, share_reporter(progress, f"{doing} {reference.name}", index, parts))
+                 for index, reference in enumerate(request.references)]
+    warn_unjudged(transfers, request.target_called())
+    return transfers
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings,
