@@ -153,3 +153,17 @@ def test_the_panel_shows_the_warning_read_from_the_inputs_with_the_runs(mrml_sce
 
     assert panel.ui.statusLabel.text == "written"
     assert shown == [("warning", read[0])] and read[0].startswith("volume '001_HC' is 3 files stacked")
+
+
+@pytest.mark.parametrize("header, data", [("CT.nhdr", "CT.raw.gz"), ("CT.mhd", "CT.zraw")])
+def test_a_volume_saved_as_a_header_with_its_data_file_is_not_warned(mrml_scene, reference, tmp_path, header, data):
+    """Before, a volume Slicer saved as .nhdr (or .mhd) was said to be "2 files stacked as its slices": its storage node
+    lists the header and the data file."""
+    target = mrml_scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "CT")
+    updateVolumeFromArray(target, np.random.default_rng(0).integers(0, 100, (4, 60, 50)).astype(np.int16))
+    storage = mrml_scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+    storage.SetFileName(str(tmp_path / header))
+    target.SetAndObserveStorageNodeID(storage.GetID())
+    assert storage.WriteData(target)
+    assert sorted(storage.GetNthFileName(i).split("/")[-1] for i in range(storage.GetNumberOfFileNames())) == sorted([header, data])
+    assert not [w for w in read_warnings(reference, target) if "stacked" in w]

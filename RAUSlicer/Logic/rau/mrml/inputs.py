@@ -81,15 +81,26 @@ def stacked_files_warning(volume_node) -> str | None:
     """Why a volume node may be different images stacked as slices: Slicer's volume reader with "Single File"
     unticked (Add Data's default) loads a numbered series of files (``001_HC.png`` beside ``000_HC.png``,
     ``002_HC.png`` ...) as one volume, its storage node listing every file. None for a node read from one file, and
-    for a DICOM series (its files are one scan's slices)."""
+    for a DICOM series (its files are one scan's slices) or a header with its data file (``CT.nhdr`` and ``CT.raw.gz``,
+    ``CT.mhd`` and ``CT.zraw``: files of another kind than the one named)."""
     storage = volume_node.GetStorageNode()
-    if storage is None or not storage.IsA("vtkMRMLVolumeArchetypeStorageNode") or storage.GetNumberOfFileNames() < 2:
+    if storage is None or not storage.IsA("vtkMRMLVolumeArchetypeStorageNode"):
         return None
     archetype = storage.GetFileName()
     if not archetype or may_be_dicom(archetype):
         return None
-    count = storage.GetNumberOfFileNames()
-    return (f"volume {volume_node.GetName()!r} is {count} files stacked as its slices ({Path(storage.GetNthFileName(0)).name}, "
-            f"{Path(storage.GetNthFileName(1)).name}{', ...' if count > 2 else ''}): Slicer loads a numbered series as one volume "
+    files = [Path(storage.GetNthFileName(i)) for i in range(storage.GetNumberOfFileNames())]
+    stacked = [file for file in files if _file_kind(file) == _file_kind(Path(archetype))]
+    if len(stacked) < 2:
+        return None
+    count = len(stacked)
+    return (f"volume {volume_node.GetName()!r} is {count} files stacked as its slices ({stacked[0].name}, "
+            f"{stacked[1].name}{', ...' if count > 2 else ''}): Slicer loads a numbered series as one volume "
             f"unless \"Single File\" is ticked, so each slice may be another image; load {Path(archetype).name} again with "
             "\"Single File\" ticked in Add Data's options (Show Options), unless the files are slices of one scan")
+
+
+def _file_kind(path: Path) -> str:
+    """A file's kind by its name's ending: its last extension, with the one before it when compressed (``.nii.gz``)."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    return "".join(suffixes[-2:] if suffixes[-1:] == [".gz"] else suffixes[-1:])
