@@ -111,6 +111,12 @@ def test_presence_answers(text, present):
     # before: "No doubt" False, "Yes it is absent" True, read from their first word alone
     ("No doubt, the liver is visible.", None, "no presence answer found"),
     ("Yes it is absent", None, "no presence answer found"),
+    # before: read from the yes or no, whatever followed it (and so rewarded in training)
+    ("Yes, but it is absent.", None, "no presence answer found"),
+    ("No, it is present.", None, "no presence answer found"),
+    ("Yes; no", None, "no presence answer found"),
+    ("Present = yes but absent", None, "no presence answer found"),
+    ("Yes, it is visible in image 2.", True, "bare yes/no instead of JSON"),
     # not plain: left unread
     ("The liver is visible in image 1.", None, "no presence answer found"),
     ("The liver is visible in the reference image.", None, "no presence answer found"),

@@ -97,7 +97,7 @@ def parse_presence(text: str, name: str) -> StructureAnswer:
             if present is not None:
                 return StructureAnswer(name, present, None, issues)
     bare = _BARE_YES_NO.match(text)
-    if bare:
+    if bare and _agrees(bare.group(1).lower() == "yes", text[bare.end():], name):
         return StructureAnswer(name, bare.group(1).lower() == "yes", None, ["bare yes/no instead of JSON"])
     answer = _without_reasoning(text)[0]
     keyed = _PRESENT_KEY.search(answer)
@@ -111,8 +111,9 @@ def parse_presence(text: str, name: str) -> StructureAnswer:
 
 _BARE_YES_NO = re.compile(r"[^a-z]*\b(yes|no)\s*(?:[.,!;:]|$)", re.IGNORECASE)
 """A first word yes or no that ends the text or is followed by punctuation ("Yes.", "No, it is not visible"); not
-"No doubt, ..." or "Yes it is absent"."""
-_PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)", re.IGNORECASE)
+"No doubt, ..." or "Yes it is absent"; what follows it must say nothing else (:func:`_agrees`)."""
+_PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)\W*$", re.IGNORECASE | re.MULTILINE)
+"""A ``present: true`` line, ending with its value ("present = yes but absent" is none)."""
 _SEEN = {"present": True, "visible": True, "seen": True, "shown": True, "absent": False, "missing": False, "invisible": False}
 _PLAIN_SENTENCE = re.compile(
     r"(?:(?:(?:(?P<subject>.{0,200}?) )?(?:is|are)(?:(?P<contracted>n't) | (?P<not>not )?)|(?P<bare_not>not )?)"
@@ -121,6 +122,12 @@ _PLAIN_SENTENCE = re.compile(
 """The whole of a plain presence sentence, its spaces single: [subject] [is|are] [not] one of :data:`_SEEN`'s words [in
 image 2 | in the second image], the subject none, "it", "this" or the structure asked (with or without "the"); or
 "there is no <structure> visible"."""
+
+
+def _agrees(yes: bool, rest: str, name: str) -> bool:
+    """Whether the text after a bare yes or no says nothing else: nothing ("Yes."), or a plain sentence that says the
+    same (:func:`_sentence_presence`: "No, it is not visible"); not "Yes, but it is absent" or "No, it is present"."""
+    return not rest.strip() or _sentence_presence(rest, name) is yes
 
 
 def _sentence_presence(answer: str, name: str) -> bool | None:
