@@ -117,6 +117,11 @@ def test_presence_answers(text, present):
     ("Yes; no", None, "no presence answer found"),
     ("Present = yes but absent", None, "no presence answer found"),
     ("Yes, it is visible in image 2.", True, "bare yes/no instead of JSON"),
+    # before: no answer, the yes or no read before the thought was taken away, or followed by markdown's asterisks
+    ("<think>The liver... no doubt.</think> Yes.", True, "bare yes/no instead of JSON"),
+    ("<think>hmm</think>\nNo, it is not visible", False, "bare yes/no instead of JSON"),
+    ("**Yes**", True, "bare yes/no instead of JSON"),
+    ("**No**.", False, "bare yes/no instead of JSON"),
     # not plain: left unread
     ("The liver is visible in image 1.", None, "no presence answer found"),
     ("The liver is visible in the reference image.", None, "no presence answer found"),

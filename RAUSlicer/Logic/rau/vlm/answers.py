@@ -96,10 +96,10 @@ def parse_presence(text: str, name: str) -> StructureAnswer:
             present = _truth(item["present"])
             if present is not None:
                 return StructureAnswer(name, present, None, issues)
-    bare = _BARE_YES_NO.match(text)
-    if bare and _agrees(bare.group(1).lower() == "yes", text[bare.end():], name):
+    answer = _without_reasoning(text)[0]  # a thinking model's answer follows its thought
+    bare = _BARE_YES_NO.match(answer)
+    if bare and _agrees(bare.group(1).lower() == "yes", answer[bare.end():], name):
         return StructureAnswer(name, bare.group(1).lower() == "yes", None, ["bare yes/no instead of JSON"])
-    answer = _without_reasoning(text)[0]
     keyed = _PRESENT_KEY.search(answer)
     if keyed and _truth(keyed.group(1)) is not None:
         return StructureAnswer(name, _truth(keyed.group(1)), None, ["'present:' line instead of JSON"])
@@ -109,8 +109,9 @@ def parse_presence(text: str, name: str) -> StructureAnswer:
     return StructureAnswer(name, None, None, ["no presence answer found"])
 
 
-_BARE_YES_NO = re.compile(r"[^a-z]*\b(yes|no)\s*(?:[.,!;:]|$)", re.IGNORECASE)
-"""A first word yes or no that ends the text or is followed by punctuation ("Yes.", "No, it is not visible"); not
+_BARE_YES_NO = re.compile(r"[^a-z]*\b(yes|no)\b\**\s*(?:[.,!;:]|$)", re.IGNORECASE)
+"""A first word yes or no (between markdown's asterisks too: "**Yes**") that ends the text or is followed by
+punctuation ("Yes.", "No, it is not visible"); not
 "No doubt, ..." or "Yes it is absent"; what follows it must say nothing else (:func:`_agrees`)."""
 _PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)\W*$", re.IGNORECASE | re.MULTILINE)
 """A ``present: true`` line, ending with its value ("present = yes but absent" is none)."""
