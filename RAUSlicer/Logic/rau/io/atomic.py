@@ -57,7 +57,7 @@ TEMPORARY_NAME = re.compile(r"(?P<prefix>\..*?\.rau-)[a-z0-9_]{8}(?P<suffix>\..*
 
 @contextlib.contextmanager
 def atomic_path(path, overwrite: bool = False):
-    """Yield a temporary path with the same file type (:func:`_file_type_suffix`); put it at ``path`` on success.
+    """Yield a temporary path with the same file type (:func:`file_type_suffix`); put it at ``path`` on success.
 
     On any exception (Ctrl-C and SIGTERM included) the temporary file is removed, ``path`` is left
     untouched and the folders created for it are removed again. The file gets the permissions the
@@ -74,7 +74,7 @@ def atomic_path(path, overwrite: bool = False):
         pending.folders.extend(_make_folder(path.parent))
         temporary = None
         try:
-            handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]), suffix=_file_type_suffix(path), dir=path.parent)
+            handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path.name.split(".")[0]), suffix=file_type_suffix(path), dir=path.parent)
             os.close(handle)
             temporary = Path(name)
             with _opened(temporary):
@@ -321,7 +321,7 @@ def _move_contents(source: Path, folder: Path) -> None:
 def leftover_temporaries(paths) -> list[Path]:
     """The temporary files :func:`atomic_path` made for any of ``paths`` that a process killed while writing left
     behind (SIGKILL, out of memory, a Ray actor killed: no ``finally`` ran); each folder is listed once."""
-    wanted = {(Path(path).parent, _hidden_prefix(Path(path).name.split(".")[0]), _file_type_suffix(Path(path))) for path in paths}
+    wanted = {(Path(path).parent, _hidden_prefix(Path(path).name.split(".")[0]), file_type_suffix(Path(path))) for path in paths}
     found = []
     for folder in sorted({folder for folder, _, _ in wanted}):
         for file in folder.iterdir() if folder.is_dir() else ():
@@ -348,7 +348,7 @@ def _allow_umask_permissions(folder: Path) -> None:
             os.chmod(os.path.join(parent, name), 0o666 & ~umask)
 
 
-def _file_type_suffix(path: Path) -> str:
+def file_type_suffix(path: Path) -> str:
     """The suffix that tells writers the file type, in lower case (ITK knows .nii.gz, not .NII.GZ; the rename keeps
     the caller's case): the last one, with the one before it for ``.gz`` and ``.seg.nrrd``. No more: ITK's NIfTI
     writer cuts a name at its first ``.nii``, so ``case.nii.gz.nii.gz`` would be written as ``case.nii.gz``."""

@@ -97,13 +97,12 @@ def _tables_among(path: Path, candidates: list[Path], said: bool = True) -> list
     """The ``candidates`` that are label tables beside ``path``; a file among them that is no label table is left out
     (and, with ``said``, warned of)."""
     tables = []
-    for candidate in candidates:
-        reason = _not_a_table(candidate) if validation.file_exists(candidate) else None
-        if reason:
-            if said:
-                warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
-        elif validation.file_exists(candidate):
+    for candidate in filter(validation.file_exists, candidates):
+        reason = _not_a_table(candidate)
+        if reason is None:
             tables.append(candidate)
+        elif said:
+            warn(f"{candidate} beside {path} is no label table ({reason}); ignored")
     return tables
 
 

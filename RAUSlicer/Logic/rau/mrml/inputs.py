@@ -7,6 +7,7 @@ from pathlib import Path
 from rau.engines.base import Reference, ReferenceInputError, Request
 from rau.errors import InputError
 from rau.image import Image
+from rau.io.atomic import file_type_suffix
 from rau.io.dicom import may_be_dicom
 from rau.mrml.geometry import RAS_FROM_LPS, image_from_volume_node
 from rau.mrml.segments import labelled_voxels, segmentation_from_node
@@ -90,7 +91,7 @@ def stacked_files_warning(volume_node) -> str | None:
     if not archetype or may_be_dicom(archetype):
         return None
     files = [Path(storage.GetNthFileName(i)) for i in range(storage.GetNumberOfFileNames())]
-    stacked = [file for file in files if _file_kind(file) == _file_kind(Path(archetype))]
+    stacked = [file for file in files if file_type_suffix(file) == file_type_suffix(Path(archetype))]
     if len(stacked) < 2:
         return None
     count = len(stacked)
@@ -98,9 +99,3 @@ def stacked_files_warning(volume_node) -> str | None:
             f"{stacked[1].name}{', ...' if count > 2 else ''}): Slicer loads a numbered series as one volume "
             f"unless \"Single File\" is ticked, so each slice may be another image; load {Path(archetype).name} again with "
             "\"Single File\" ticked in Add Data's options (Show Options), unless the files are slices of one scan")
-
-
-def _file_kind(path: Path) -> str:
-    """A file's kind by its name's ending: its last extension, with the one before it when compressed (``.nii.gz``)."""
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    return "".join(suffixes[-2:] if suffixes[-1:] == [".gz"] else suffixes[-1:])
