@@ -187,3 +187,14 @@ def test_a_pair_itk_does_not_read_is_refused_in_one_line_naming_the_file(inputs,
     with pytest.raises(ImageReadError) as refused:
         read_image(inputs / named)
     assert str(refused.value).startswith(f"{inputs / named}: ") and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("voxels", ["t.img", "t.img.gz"])
+def test_a_pair_named_by_its_voxels_without_its_header_is_refused_for_the_missing_header(inputs, voxels):
+    """Before: ``t.img: not a readable image (Unable to determine ImageIO reader for "t.img"); rau reads NIfTI, …``,
+    which blamed the format (the missing header made it no NIfTI, so rau's own check never ran)."""
+    _pair(inputs, "t.hdr", voxels)
+    (inputs / "t.hdr").unlink()
+    with pytest.raises(ImageReadError) as refused:
+        read_image(inputs / voxels)
+    assert str(refused.value) == f"{inputs / voxels}: a NIfTI or Analyze pair without its header: no t.hdr (gzipped or not) beside it"

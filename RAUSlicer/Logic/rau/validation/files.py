@@ -17,6 +17,7 @@ from rau.errors import InputError
 from rau.user_warnings import warn
 from rau.validation.images import DIRECTION_TOLERANCE
 from rau.validation.nifti_pairs import nifti_files, pair_suffix
+from rau.validation.paths import file_exists
 
 
 MAX_PICTURE_PIXELS = 100_000_000
@@ -88,14 +89,17 @@ def bounded_bytes(path, limit: int) -> bytes | None:
 def is_nifti(path) -> bool:
     """Whether ``path`` is a NIfTI file: named ``.nii`` or ``.nii.gz`` (any case), or either file of a NIfTI-1 pair
     (``.hdr``/``.img``, gzipped or not) whose header holds NIfTI's magic (:data:`NIFTI_PAIR_MAGIC`), which an Analyze
-    7.5 pair lacks."""
+    7.5 pair lacks; also a pair's voxels without their header, which :func:`check_nifti` refuses as such (ITK would
+    blame the format)."""
     if Path(path).name.lower().endswith(NIFTI_SUFFIXES):
         return True
     if pair_suffix(path) is None:
         return False
+    if not file_exists(nifti_files(path)[0]):
+        return True
     try:
         return nifti_header(path)["magic"].item() == NIFTI_PAIR_MAGIC
-    except InputError:  # no header beside it, or one cut short: ITK says why
+    except InputError:  # a header cut short: ITK says why
         return False
 
 
@@ -145,9 +149,9 @@ def _load_nifti(path: Path):
     header, voxels = nifti_files(path)
     if header == voxels:
         return nibabel.load(str(path))
-    for file, what in ((header, "header"), (voxels, "voxels")):
+    for file, without in ((header, "a NIfTI or Analyze pair without its header"), (voxels, "a NIfTI pair without its voxels")):
         if not file.exists():
-            raise InputError(f"{path}: a NIfTI pair without its {what}: no {file.name} (gzipped or not) beside it")
+            raise InputError(f"{path}: {without}: no {file.name} (gzipped or not) beside it")
     return nibabel.Nifti1Pair.from_file_map(nibabel.Nifti1Pair.make_file_map({"header": str(header), "image": str(voxels)}))
 
 
