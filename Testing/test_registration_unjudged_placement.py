@@ -11,7 +11,7 @@ from PIL import Image as Picture
 from single_slice import hc18_picture, hc18_spacing, write_picture
 
 from rau.cli import main
-from rau.registration import MIN_OVERLAP_VOXELS
+from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS
 
 UNJUDGED = "could not be judged: after registration the images overlap in fewer than"
 
@@ -42,7 +42,7 @@ def test_an_8_by_8_target_whose_placement_cannot_be_judged_is_warned_of_naming_t
     before = (hc18 / "t_8x8.nrrd").read_bytes()
     assert segment(shared_data, hc18 / "t_8x8.nrrd", tmp_path / "t.nii.gz") == 0
     said = capsys.readouterr().err
-    expected = (f"the placement of reference '000_HC.png' on the target 't_8x8.nrrd' {UNJUDGED} {MIN_OVERLAP_VOXELS} voxels "
+    expected = (f"the placement of reference '000_HC.png' on the target 't_8x8.nrrd' {UNJUDGED} {MIN_CORRELATION_OVERLAP_VOXELS} voxels "
                 "around its labels")
     assert expected in said, said
     result = json.loads((tmp_path / "t.result.json").read_text())

@@ -41,7 +41,7 @@ STEP_MM = 4.0
 """The search's step and the pixel size of the copies it compares."""
 HEAD_AXIS = 2
 """The body's long axis: z of LPS, towards the head (the images come in LPS voxel order, so index axis k)."""
-MIN_OVERLAP_VOXELS = 16
+MIN_BODY_OVERLAP_VOXELS = 16
 """A placement where fewer body voxels overlap is not scored."""
 
 
@@ -136,7 +136,7 @@ def _body_correlation(fixed_values: np.ndarray, fixed: sitk.Image, moving: sitk.
     moved = sitk.Resample(moving, fixed, sitk.TranslationTransform(3, translation.tolist()), sitk.sitkLinear, np.nan, sitk.sitkFloat32)
     moved_values = sitk.GetArrayFromImage(moved).astype(np.float64)
     compared = np.isfinite(moved_values) & ((fixed_values > BODY_HU) | (np.nan_to_num(moved_values, nan=BODY_HU) > BODY_HU))
-    if compared.sum() < MIN_OVERLAP_VOXELS:
+    if compared.sum() < MIN_BODY_OVERLAP_VOXELS:
         return -np.inf
     first, second = (np.clip(values[compared], *WINDOW_HU) for values in (fixed_values, moved_values))
     first, second = first - first.mean(), second - second.mean()

@@ -69,7 +69,7 @@ none judged), but unjudged, the affine stage of a 2-slice target collapsed (corr
 liver Dice 0.41 on a copy of the reference's own slices; 1.000 with this tolerance)."""
 UPRIGHT = (0.0,)
 """The only start angle of a pool's registrations (see :attr:`RegistrationSettings.start_angles`)."""
-MIN_OVERLAP_VOXELS = 16
+MIN_CORRELATION_OVERLAP_VOXELS = 16
 """Fewest voxels the target and the warped reference must overlap in for :func:`correlation` to judge a placement."""
 
 
@@ -107,7 +107,7 @@ class Registration:
     similarity: float
     seconds: float
     judged: bool = True
-    """False when the images overlap too little for the similarity to judge the fit (:data:`MIN_OVERLAP_VOXELS`)."""
+    """False when the images overlap too little for the similarity to judge the fit (:data:`MIN_CORRELATION_OVERLAP_VOXELS`)."""
 
 
 def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None,
@@ -571,19 +571,19 @@ def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform
                 absolute: bool = False) -> float:
     """Normalized cross-correlation (-1..1) of the target and the warped reference where they overlap, within the
     warped ``focus`` region when given (around the labels); -1 when they overlap in fewer than
-    :data:`MIN_OVERLAP_VOXELS` voxels. With ``absolute``, its absolute value (0..1; 0 for too little overlap): an
+    :data:`MIN_CORRELATION_OVERLAP_VOXELS` voxels. With ``absolute``, its absolute value (0..1; 0 for too little overlap): an
     inverted contrast is as alike as the same one. How alike the images are: the ranking score for several references,
     and what each stage must raise to be kept (:func:`_register` says when it is absolute)."""
     return _score(judged_correlation(fixed, moving, transform, focus), absolute)
 
 
 def judged_correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None) -> float | None:
-    """:func:`correlation`, signed, or None when the images overlap in fewer than :data:`MIN_OVERLAP_VOXELS` voxels."""
+    """:func:`correlation`, signed, or None when the images overlap in fewer than :data:`MIN_CORRELATION_OVERLAP_VOXELS` voxels."""
     warped = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
     inside = np.isfinite(warped)
     if focus is not None:
         inside &= sitk.GetArrayFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
-    if inside.sum() < MIN_OVERLAP_VOXELS:
+    if inside.sum() < MIN_CORRELATION_OVERLAP_VOXELS:
         return None
     a = sitk.GetArrayViewFromImage(fixed)[inside].astype(np.float64)
     b = warped[inside].astype(np.float64)

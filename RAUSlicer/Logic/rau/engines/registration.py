@@ -22,7 +22,7 @@ from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions, checked_option
-from rau.registration import MIN_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
+from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
 from rau.user_warnings import warn
@@ -169,7 +169,7 @@ def warn_unjudged(transfers: list[Transfer], target_called: str) -> None:
     for t in transfers:
         if not t.registration.judged:
             warn(f"the placement of reference {t.reference.name!r} on {target_called} could not be judged: after registration "
-                 f"the images overlap in fewer than {MIN_OVERLAP_VOXELS} voxels around its labels, the fewest its image "
+                 f"the images overlap in fewer than {MIN_CORRELATION_OVERLAP_VOXELS} voxels around its labels, the fewest its image "
                  f"similarity is measured on, so that similarity ({t.registration.similarity:g}) and a confidence taken "
                  "from it (0) say nothing of the fit")
 
