@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 from rau.errors import InputError
-from rau.io.segmentations import label_table_path
+from rau.io.segmentations import output_stem
 
 
 def folded(name: str) -> str:
@@ -20,7 +20,7 @@ def candidate_names(target) -> list[str]:
     """The names a target's outputs may have: its file's stem without the extension, then prefixed with one, two ...
     of its parent folders' names (``/data/site1/006_HC.png``: ``006_HC``, ``site1_006_HC``, ``data_site1_006_HC``)."""
     folders = Path(target).resolve().parent.parts[1:]
-    stem = label_table_path(Path(target).name).name[: -len(".labels.csv")]
+    stem = output_stem(target)
     return ["_".join([*folders[len(folders) - depth :], stem]) for depth in range(len(folders) + 1)]
 
 

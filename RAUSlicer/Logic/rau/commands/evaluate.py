@@ -31,7 +31,7 @@ from rau.io.atomic import atomic_path, folders_held, signals_deferred
 from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_engine_options
-from rau.io.segmentations import label_table_path
+from rau.io.segmentations import output_stem
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
 
@@ -126,7 +126,7 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
                           "or lie in; choose another folder")
     predictions = []
     for number, case in enumerate(cases, 1):
-        stem = label_table_path(Path(case.target_image).name).name[: -len(".labels.csv")]
+        stem = output_stem(case.target_image)
         paths = output_paths(folder / f"{number:0{width}d}_{stem}.nii.gz", False)
         if clash := next((path for path in paths.values() if path.resolve() in figures), None):
             raise OptionError(f"--predictions {folder}: {clash} is also where --json {json_path} writes; choose another folder or name")

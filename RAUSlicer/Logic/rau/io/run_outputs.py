@@ -16,9 +16,9 @@ from rau.errors import InputError
 from rau.io.atomic import atomic_path, check_writable, folders_held, signals_deferred
 from rau.io.images import check_picture_image_values, overlay_problem, write_image
 from rau.io.json_text import parse_json
-from rau.io.label_tables import write_label_table
+from rau.io.label_tables import LABEL_TABLE_SUFFIX, write_label_table
 from rau.io.outputs import LABEL_MAP_SUFFIXES, check_no_stray_tables, check_outputs, label_map_suffix
-from rau.io.segmentations import label_table_path, write_seg_nrrd
+from rau.io.segmentations import label_table_path, output_stem, write_seg_nrrd
 from rau.options import EngineOptions
 from rau.user_warnings import warn
 from rau.validation import same_file
@@ -28,7 +28,7 @@ def output_paths(out: Path, seg_nrrd: bool) -> dict[str, Path]:
     """Every file a run writes for an output path (``.seg.nrrd``: the segmentation itself)."""
     suffix = label_map_suffix(out)  # first: a path without a file name (such as ".") has no sidecar names either
     table = label_table_path(out)
-    stem = table.name[: -len(".labels.csv")]
+    stem = output_stem(out)
     result = out.with_name(stem + ".result.json")
     if suffix == ".seg.nrrd":
         return {"seg_nrrd": out, "result": result}
@@ -105,7 +105,7 @@ def _label_maps_named(folder: Path, stem: str) -> list[Path]:
         return []
     return sorted(other for other in folder.glob(glob.escape(stem) + ".*")  # sorted: the same one named first each time
                   if other.name[len(stem):].lower() in LABEL_MAP_SUFFIXES and other.is_file()
-                  and label_table_path(other).name.lower() == f"{stem}.labels.csv".lower())
+                  and label_table_path(other).name.lower() == (stem + LABEL_TABLE_SUFFIX).lower())
 
 
 def recorded_inputs(target, target_spacing, reference, reference_labels, reference_spacing, reference_bank, label_table,

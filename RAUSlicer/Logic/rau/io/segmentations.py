@@ -330,16 +330,18 @@ def write_label_map(segmentation: Segmentation, path, overwrite: bool = False) -
     return path, table
 
 
+def output_stem(path) -> str:
+    """A file's name without its image extension, any case (``x.nii.gz`` -> ``x``): the stem of outputs named after it."""
+    name = Path(path).name
+    suffix = next((suffix for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff",
+                                         ".jpg", ".jpeg", ".bmp", ".dcm", ".dicom") if name.lower().endswith(suffix)), "")
+    return name[: len(name) - len(suffix)]
+
+
 def label_table_path(label_map_path) -> Path:
     """The sidecar label table written next to a label map (``x.nii.gz`` -> ``x.labels.csv``)."""
     path = Path(label_map_path)
-    stem = path.name
-    for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp",
-                   ".dcm", ".dicom"):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    return path.with_name(stem + LABEL_TABLE_SUFFIX)
+    return path.with_name(output_stem(path) + LABEL_TABLE_SUFFIX)
 
 
 def write_seg_nrrd(segmentation: Segmentation, path, overwrite: bool = False) -> Path:

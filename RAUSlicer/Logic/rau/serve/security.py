@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
-from rau.io.label_tables import SIDECAR_SUFFIXES
+from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES
 from rau.validation import bounded_bytes, gzip_length
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 """Names DICOM files often have (many have none): an upload of one is told what to send instead."""
-TABLE_UPLOAD_SUFFIXES = (".labels.csv", ".csv", ".ctbl", ".txt", ".tsv", ".json")
+TABLE_UPLOAD_SUFFIXES = (LABEL_TABLE_SUFFIX, ".csv", ".ctbl", ".txt", ".tsv", ".json")
 UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
                    "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES,
                    "reference_table": SIDECAR_SUFFIXES}
