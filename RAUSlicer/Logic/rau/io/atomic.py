@@ -28,12 +28,17 @@ MAX_NAME_BYTES = 255
 """The longest file name, in bytes (UTF-8), that Linux and macOS file systems take (ext4, XFS, APFS)."""
 
 
+def name_length_problem(path) -> str | None:
+    """How the last name of ``path`` is longer than file systems allow (:data:`MAX_NAME_BYTES`); None if it fits."""
+    length = len(os.fsencode(Path(path).name))
+    return f"is {length} bytes long, over the {MAX_NAME_BYTES} that file systems allow" if length > MAX_NAME_BYTES else None
+
+
 def check_name_lengths(outputs, remedy: str = "choose a shorter output name") -> None:
     """Refuse an output whose file name is longer than file systems allow (a sidecar's name is the longest)."""
     for output in map(Path, outputs):
-        if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
-            raise InputError(f"{output}: this output's file name is {len(os.fsencode(output.name))} bytes long, over the "
-                             f"{MAX_NAME_BYTES} that file systems allow; {remedy}")
+        if problem := name_length_problem(output):
+            raise InputError(f"{output}: this output's file name {problem}; {remedy}")
 
 
 def check_writable(path: Path, overwrite: bool) -> None:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
-from rau.io.atomic import MAX_NAME_BYTES, check_name_lengths, check_writable
+from rau.io.atomic import MAX_NAME_BYTES, check_name_lengths, check_writable, name_length_problem
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, own_tables, sidecar_stems, table_owners
 from rau.io.segmentations import label_table_path
 from rau.validation import same_file
@@ -104,9 +104,8 @@ def check_new_folder(out: Path, option: str = "--out") -> None:
     """``out`` can be an output folder (:func:`~rau.io.atomic.atomic_folder`): a name file systems take, not a file,
     below folders (not a file), and one whose folder (and itself, if it exists) this process may write in; whether it
     may hold files already is the caller's rule."""
-    if len(os.fsencode(out.name)) > MAX_NAME_BYTES:
-        raise InputError(f"{option} {out}: its name is {len(os.fsencode(out.name))} bytes long, over the {MAX_NAME_BYTES} "
-                         "that file systems allow; choose a shorter name")
+    if problem := name_length_problem(out):
+        raise InputError(f"{option} {out}: its name {problem}; choose a shorter name")
     if out.exists() and not out.is_dir():
         raise InputError(f"{option} {out}: a file, not a folder")
     above = next((folder for folder in out.parents if folder.exists()), None)
