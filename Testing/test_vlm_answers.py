@@ -48,7 +48,7 @@ CASES = [
     ('[{"label": "heart", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "liver", None, None, "missing"),
     ('[{"label": "heart", "present": true, "bbox_2d": [1, 2, 30, 40]}]', "spleen", None, None, "unknown label"),
     ('{"label": "liver", "present": true, "bbox_2d": [1, 2, 30, 40]', "liver", True, (1, 2, 30, 40), "repair"),
-    ('[{"label": "liver", "present": false}, {"label": "spl', "liver", False, None, "one by one"),
+    ('[{"label": "liver", "present": false}, {"label": "spl', "liver", False, None, "repair"),
     ('{"structures": [{"label": "liver", "present": false}]}', "liver", False, None, ""),
     ('{"liver": {"present": true, "bbox_2d": [1, 2, 30, 40]}}', "liver", True, (1, 2, 30, 40), ""),
     ("The liver is at the top left.", "liver", None, None, "no JSON"),

@@ -340,24 +340,59 @@ def _loads(text: str):
 
 
 def _outermost(text: str) -> str | None:
-    """From the first bracket to its last closer, or to the end when the answer was cut off."""
+    """From the first bracket to the closer that closes it (:func:`_structure`), or to the end when the answer was cut
+    off (a cut answer's last closer may close one of its entries, not the whole)."""
     starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
     if not starts:
         return None
     start = min(starts)
-    end = text.rfind("]" if text[start] == "[" else "}")
-    return text[start: end + 1] if end > start else text[start:]
+    end = _structure(text[start:])[2]
+    return text[start:] if end is None else text[start: start + end + 1]
+
+
+def _structure(text: str) -> tuple[list[str], int, int | None]:
+    """``text``'s JSON structure, strings skipped: the closers its open brackets still need (innermost last), where the
+    innermost open bracket's last item starts (after it or the last ``,`` in it), and where the first bracket is closed
+    (None when it never is)."""
+    stack: list[str] = []
+    parent_item_starts: list[int] = []
+    item_start, in_string, escaped = 0, False, False
+    for i, char in enumerate(text):
+        if in_string:
+            in_string, escaped = (in_string, False) if escaped else (char != '"', char == "\\")
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            stack.append("]" if char == "[" else "}")
+            parent_item_starts.append(item_start)
+            item_start = i + 1
+        elif char == ",":
+            item_start = i + 1
+        elif char in "]}" and stack and stack[-1] == char:
+            stack.pop()
+            item_start = parent_item_starts.pop()
+            if not stack:
+                return stack, item_start, i
+    return stack, item_start, None
+
+
+_KEYED = re.compile(r'\s*"(?:[^"\\]|\\.)*"\s*:(.*)', re.DOTALL)
+"""An object's item: its key, then its value."""
 
 
 def _close(text: str) -> str:
-    """An answer cut off mid-JSON, with its open brackets closed (strings are not tracked), each object closed so
-    marked :data:`_LEFT_OPEN`."""
-    stack = []
-    for char in text:
-        if char in "[{":
-            stack.append("]" if char == "[" else "}")
-        elif char in "]}" and stack and stack[-1] == char:
-            stack.pop()
+    """An answer cut off mid-JSON, with its open brackets closed, each object closed so marked :data:`_LEFT_OPEN`; its
+    last item left out when unfinished (a key without its value, a string or word cut short), and then a list's object
+    with nothing in it."""
+    stack, item_start, _ = _structure(text)
+    item = text[item_start:]
+    keyed = _KEYED.fullmatch(item)
+    value = keyed.group(1) if keyed else None if stack and stack[-1] == "}" else item
+    if stack and item.strip() and (value is None or _loads(value) is None):
+        text = text[:item_start]
+    before = text.rstrip()[:-1].rstrip()
+    if stack[-1:] == ["}"] and text.rstrip().endswith("{") and before[-1:] in ("[", ",", ""):  # not a key's value
+        return _close(before)
     closed = text.rstrip().rstrip(",")
     for closer in reversed(stack):
         if closer == "}":

@@ -1,0 +1,32 @@
+"""Answers cut at the token limit: what was finished before the cut is read, what was being written is no answer."""
+
+import pytest
+
+from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, parse_localization
+
+_FULL = '[{"label": "liver", "bbox_2d": [1, 2, 300, 400]}, {"label": "spleen", "bbox_2d": [100, 50, 406, 266]}]'
+_SPLEEN = _FULL.index('{"label": "spleen"')
+
+
+@pytest.mark.parametrize("fence", ["", "```json\n"])
+def test_a_cut_anywhere_in_the_second_entry_keeps_the_finished_first_one(fence):
+    """Before, a cut after a key or inside a string (``{"label": "spl``), or any cut behind an unclosed code fence, closed
+    the liver's entry instead and called it cut off: no answer for a structure fully answered."""
+    for end in range(_SPLEEN + 1, len(_FULL) - 2):
+        text = fence + _FULL[:end]
+        answers = parse_localization(text, ["liver", "spleen"], (1000.0, 1000.0), cut_short=True)
+        assert answers["liver"].box == (1.0, 2.0, 300.0, 400.0), text
+        assert answers["spleen"].present is None and answers["spleen"].box is None, text
+
+
+@pytest.mark.parametrize("cut", ['{"label": "spleen"', '{"label": "spleen", ', '{"label": "spleen", "bbox_2d":',
+                                 '{"label": "spleen", "bbox_2d', '{"label": "spleen", "present": tr'])
+def test_the_entry_being_written_is_said_to_be_cut_off_once_its_label_is_written(cut):
+    text = "```json\n" + _FULL[:_SPLEEN] + cut
+    answers = parse_localization(text, ["liver", "spleen"], (1000.0, 1000.0), cut_short=True)
+    assert answers["liver"].present is True and answers["spleen"].issues[0] == CUT_OFF_WHILE_ANSWERING
+
+
+def test_a_closed_list_followed_by_cut_prose_is_read_whole():
+    answers = parse_localization(_FULL + " Both organs are vis", ["liver", "spleen"], (1000.0, 1000.0), cut_short=True)
+    assert answers["spleen"].box == (100.0, 50.0, 406.0, 266.0) and answers["liver"].box == (1.0, 2.0, 300.0, 400.0)
