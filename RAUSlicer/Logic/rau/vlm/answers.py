@@ -96,33 +96,48 @@ def parse_presence(text: str, name: str) -> StructureAnswer:
             present = _truth(item["present"])
             if present is not None:
                 return StructureAnswer(name, present, None, issues)
-    answer = _without_reasoning(text)[0]  # a thinking model's answer follows its thought
+    answer = _ANSWER_LABEL.sub("", _without_reasoning(text)[0], count=1)  # a thinking model's answer follows its thought
     bare = _BARE_YES_NO.match(answer)
     if bare and _agrees(bare.group(1).lower() == "yes", answer[bare.end():], name):
         return StructureAnswer(name, bare.group(1).lower() == "yes", None, ["bare yes/no instead of JSON"])
-    keyed = _PRESENT_KEY.search(answer)
-    if keyed and _truth(keyed.group(1)) is not None:
-        return StructureAnswer(name, _truth(keyed.group(1)), None, ["'present:' line instead of JSON"])
+    present = _present_lines(answer)
+    if present is not None:
+        return StructureAnswer(name, present, None, ["'present:' line instead of JSON"])
     present = _sentence_presence(answer, name)
     if present is not None:
         return StructureAnswer(name, present, None, ["sentence instead of JSON"])
     return StructureAnswer(name, None, None, ["no presence answer found"])
 
 
-_BARE_YES_NO = re.compile(r"[^a-z]*\b(yes|no)\b\**\s*(?:[.,!;:]|$)", re.IGNORECASE)
-"""A first word yes or no (between markdown's asterisks too: "**Yes**") that ends the text or is followed by
-punctuation ("Yes.", "No, it is not visible"); not
-"No doubt, ..." or "Yes it is absent"; what follows it must say nothing else (:func:`_agrees`)."""
-_PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)\W*$", re.IGNORECASE | re.MULTILINE)
+_ANSWER_LABEL = re.compile(r"^\W*answer\W*?:", re.IGNORECASE)
+"""An ``Answer:`` (``**Answer:**`` too) in front of the answer, left out."""
+_BARE_YES_NO = re.compile(r"[^a-z]*\b(yes|no)\b\**\s*(?:[.,!;:\-\u2013\u2014]|$)", re.IGNORECASE | re.MULTILINE)
+"""A first word yes or no (between markdown's asterisks too: "**Yes**") that ends the text or its line or is followed
+by punctuation or a dash ("Yes.", "No, it is not visible"); not "No doubt, ..." or "Yes it is absent"; what follows it
+must say nothing else (:func:`_agrees`)."""
+_PRESENT_KEY = re.compile(r"\bpresent\W{0,2}\s*[:=]\s*\W?(\w+)\W*$", re.IGNORECASE)
 """A ``present: true`` line, ending with its value ("present = yes but absent" is none)."""
+_IMAGE_1 = re.compile(r"\bimage\s*1\b|\bfirst image\b", re.IGNORECASE)
+"""A line about the reference (image 1), not the target."""
 _SEEN = {"present": True, "visible": True, "seen": True, "shown": True, "absent": False, "missing": False, "invisible": False}
 _PLAIN_SENTENCE = re.compile(
     r"(?:(?:(?:(?P<subject>.{0,200}?) )?(?:is|are)(?:(?P<contracted>n't) | (?P<not>not )?)|(?P<bare_not>not )?)"
     rf"(?P<seen>{'|'.join(_SEEN)})|there (?:is|are) no (?P<nothing>.{{1,200}}?) (?:{'|'.join(w for w, seen in _SEEN.items() if seen)}))"
     r"(?: in (?:image ?2|the second image))?[.!]?", re.IGNORECASE)
-"""The whole of a plain presence sentence, its spaces single: [subject] [is|are] [not] one of :data:`_SEEN`'s words [in
+"""The whole of a plain presence sentence, its spaces single and each ``'s`` made ``is``: [subject] [is|are] [not] one of :data:`_SEEN`'s words [in
 image 2 | in the second image], the subject none, "it", "this" or the structure asked (with or without "the"); or
 "there is no <structure> visible"."""
+
+
+def _present_lines(answer: str) -> bool | None:
+    """What the answer's ``present:`` lines (:data:`_PRESENT_KEY`) say, leaving out those about image 1 (:data:`_IMAGE_1`),
+    when each says the same; None when they disagree or one says ``not present:``."""
+    said = set()
+    for line in answer.splitlines():
+        keyed = _PRESENT_KEY.search(line)
+        if keyed and not _IMAGE_1.search(line[:keyed.start()]):
+            said.add(None if re.search(r"\bnot\W*$", line[:keyed.start()], re.IGNORECASE) else _truth(keyed.group(1)))
+    return said.pop() if len(said) == 1 else None
 
 
 def _agrees(yes: bool, rest: str, name: str) -> bool:
@@ -134,7 +149,7 @@ def _agrees(yes: bool, rest: str, name: str) -> bool:
 def _sentence_presence(answer: str, name: str) -> bool | None:
     """What a plain sentence (:data:`_PLAIN_SENTENCE`) about ``name`` says of presence ("Not present.", "The fetal head
     is visible in image 2."); None for any other sentence (another structure, an extra clause, a hedge, image 1)."""
-    plain = _PLAIN_SENTENCE.fullmatch(" ".join(answer.replace("\u2019", "'").split()))
+    plain = _PLAIN_SENTENCE.fullmatch(re.sub(r"'s\b", " is", " ".join(answer.replace("\u2019", "'").split())))
     if not plain:
         return None
     key, there_is_no = normalize_name(name), plain.group("nothing") is not None
