@@ -2,7 +2,7 @@
 
 import pytest
 
-from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, parse_localization
+from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, parse_identity, parse_localization, parse_presence
 
 _FULL = '[{"label": "liver", "bbox_2d": [1, 2, 300, 400]}, {"label": "spleen", "bbox_2d": [100, 50, 406, 266]}]'
 _SPLEEN = _FULL.index('{"label": "spleen"')
@@ -30,3 +30,23 @@ def test_the_entry_being_written_is_said_to_be_cut_off_once_its_label_is_written
 def test_a_closed_list_followed_by_cut_prose_is_read_whole():
     answers = parse_localization(_FULL + " Both organs are vis", ["liver", "spleen"], (1000.0, 1000.0), cut_short=True)
     assert answers["spleen"].box == (100.0, 50.0, 406.0, 266.0) and answers["liver"].box == (1.0, 2.0, 300.0, 400.0)
+
+
+def test_a_cut_identity_answer_whose_label_runs_to_the_cut_is_no_answer():
+    """Before, ``{"label": 1`` (maybe 12 unfinished) was read as tag 1, liver, and scored."""
+    legend = ["liver"] + [f"s{i}" for i in range(2, 14)]
+    assert parse_identity('{"label": 1', legend, cut_short=True)[0] is None
+    assert parse_identity("liver", legend, cut_short=True)[0] is None  # plain text runs to the cut end too
+    assert parse_identity('{"label": 1} because', legend, cut_short=True)[0] == "liver"  # closed before the cut
+    assert parse_identity('{"label": 1', legend)[0] == "liver"  # not cut: a missing brace is a slip, as before
+
+
+@pytest.mark.parametrize("text", ['{"present": true', '{"present": tr', "Yes", "Yes, the liver is visible", "present: yes"])
+def test_a_cut_presence_answer_not_closed_before_the_cut_is_no_answer(text):
+    answer = parse_presence(text, "liver", cut_short=True)
+    assert answer.present is None and CUT_OFF_WHILE_ANSWERING in answer.issues
+
+
+def test_a_cut_presence_answer_closed_before_the_cut_is_read():
+    assert parse_presence('{"present": false} The liver is n', "liver", cut_short=True).present is False
+    assert parse_presence('{"present": true', "liver").present is True  # not cut: a slip, as before

@@ -64,7 +64,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
         for name in (n for n in view.names if n not in lost):
             truth_box = _truth_box(truths, name, view.target_slice)
             reply = backend.generate(presence_messages(overlay, render_plain(slice_target, size), legend, name), ANSWER_TOKENS)
-            answer = parse_presence(reply.text, name)
+            answer = parse_presence(reply.text, name, reply.cut_short)
             if reply.cut_short:
                 warn_cut_short(ANSWER_TOKENS, [name] if answer.present is None else [])
             records.append({"task": "presence", "structure": name, "truth": truth_box is not None, "answer": answer.present,
@@ -73,7 +73,7 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
                 edges = (truth_box.lower[0], truth_box.lower[1], truth_box.upper[0], truth_box.upper[1])
                 boxed = render_boxed(slice_target, edges, size)
                 reply = backend.generate(identity_messages(overlay, boxed, legend), ANSWER_TOKENS)
-                chosen, _ = parse_identity(reply.text, legend)
+                chosen, _ = parse_identity(reply.text, legend, reply.cut_short)
                 if reply.cut_short:
                     warn_cut_short(ANSWER_TOKENS, [] if chosen else [name])
                 records.append({"task": "identity", "structure": name, "truth": name, "answer": chosen, "correct": chosen == name})

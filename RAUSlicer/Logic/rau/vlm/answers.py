@@ -87,15 +87,18 @@ def parse_localization(text: str, names: list[str], bounds: tuple[float, float],
     return {name: answers[name] for name in names}
 
 
-def parse_presence(text: str, name: str) -> StructureAnswer:
+def parse_presence(text: str, name: str, cut_short: bool = False) -> StructureAnswer:
     """The yes/no answer to a presence question: JSON, a bare yes/no (:data:`_BARE_YES_NO`), a ``present: true`` line,
-    or one plain sentence (:func:`_sentence_presence`); None for anything less plain."""
-    objects, issues = _json_objects(text)
+    or one plain sentence (:func:`_sentence_presence`); None for anything less plain. ``cut_short``: the reply was cut
+    at its token limit, so only a JSON object closed before the cut is read (:func:`_closed_objects`)."""
+    objects, issues = _closed_objects(text, cut_short)
     for item in objects:
         if "present" in item:
             present = _truth(item["present"])
             if present is not None:
                 return StructureAnswer(name, present, None, issues)
+    if cut_short:
+        return StructureAnswer(name, None, None, [CUT_OFF_WHILE_ANSWERING, *issues])
     answer = _ANSWER_LABEL.sub("", _without_reasoning(text)[0], count=1)  # a thinking model's answer follows its thought
     bare = _BARE_YES_NO.match(answer)
     if bare and _agrees(bare.group(1).lower() == "yes", answer[bare.end():], name):
@@ -161,13 +164,16 @@ def _sentence_presence(answer: str, name: str) -> bool | None:
     return _SEEN[plain.group("seen").lower()] != any(plain.group(g) for g in ("contracted", "not", "bare_not"))
 
 
-def parse_identity(text: str, names: list[str]) -> tuple[str | None, list[str]]:
-    """The legend name the model chose for a boxed region, or None with the reason."""
-    objects, issues = _json_objects(text)
+def parse_identity(text: str, names: list[str], cut_short: bool = False) -> tuple[str | None, list[str]]:
+    """The legend name the model chose for a boxed region, or None with the reason. ``cut_short``: as for
+    :func:`parse_presence`."""
+    objects, issues = _closed_objects(text, cut_short)
     for item in objects:
         name = _resolve(item.get("label", item.get("name")), names)
         if name is not None:
             return name, issues
+    if cut_short:
+        return None, [CUT_OFF_WHILE_ANSWERING, *issues]
     name = _resolve(text.strip().strip('."'), names)
     if name is not None:
         return name, ["plain label instead of JSON"]
@@ -313,6 +319,13 @@ def _json_objects(text) -> tuple[list[dict], list[str]]:
     text, cut_off = _without_reasoning(text)
     objects, issues = _objects_of(text)
     return objects, ([CUT_OFF_WHILE_THINKING] if cut_off and not objects else []) + issues
+
+
+def _closed_objects(text, cut_short: bool) -> tuple[list[dict], list[str]]:
+    """:func:`_json_objects`, less those a reply ``cut_short`` at its token limit left open: their last value may be
+    cut short (``{"label": 1`` of 12)."""
+    objects, issues = _json_objects(text)
+    return [item for item in objects if not (cut_short and item.get(_LEFT_OPEN))], issues
 
 
 def _objects_of(text: str) -> tuple[list[dict], list[str]]:
