@@ -8,6 +8,7 @@ import pytest
 
 from rau.train.evaluation import vqa_metrics
 from rau.train.rewards import box_iou, box_iou_reward, correctness_reward, format_reward
+from rau.vlm.backend import Reply
 
 BOUNDS = [100, 80]
 BOX_TRUTH = json.dumps({"boxes": {"liver": [10, 10, 30, 30], "spleen": None}})
@@ -60,7 +61,7 @@ def test_vqa_metrics_average_per_task():
         {"task": "box", "truth": json.loads(BOX_TRUTH), "legend": ["liver", "spleen"], "bounds": BOUNDS},
     ]
     answers = ['{"label": "liver", "present": true}', '{"label": "liver", "present": true}', answer([10, 10, 30, 30])]
-    metrics = vqa_metrics(records, answers)
+    metrics = vqa_metrics(records, [Reply(a) for a in answers])
     assert metrics == {"format_valid": 1.0, "presence_accuracy": 0.5, "box_mean_iou": 1.0, "box_hit_rate": 1.0}
 
 

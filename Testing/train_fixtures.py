@@ -13,10 +13,10 @@ from train_data import hc18_manifest
 
 @pytest.fixture(scope="module", autouse=True)
 def short_held_out_answers():
-    """Held-out answers of at most 8 tokens, not 256: the random tiny model never ends one, and these tests check that
-    evaluation runs and is logged, not what it scores. Training runs in this process, so it sees the cap."""
+    """Held-out answers of at most 8 tokens, not inference's limits: the random tiny model never ends one, and these
+    tests check that evaluation runs and is logged, not what it scores. Training runs in this process, so it sees the cap."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rau.train.evaluation, "MAX_NEW_TOKENS", 8)
+        patch.setattr(rau.train.evaluation, "answer_tokens", lambda task, truth, bounds: 8)
         yield
 
 

@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
         _add_fine_tune_arguments(step)
         if name == "grpo":
             step.add_argument("--num-generations", type=argument(lambda v, o: whole_number(v, o, minimum=2), "--num-generations"), default=4, help="answers sampled per question (default 4; batch x accumulation must be a multiple)")
-            step.add_argument("--max-completion-length", type=argument(positive_integer, "--max-completion-length"), default=256, help="longest answer sampled, in tokens (default 256)")
+            step.add_argument("--max-completion-length", type=argument(positive_integer, "--max-completion-length"), default=None, help="longest answer sampled, in tokens (default: the longest limit inference gives an answer to a training question)")
             step.add_argument("--temperature", type=argument(positive_number, "--temperature"), default=1.0, help="sampling temperature (default 1.0)")
             step.add_argument("--beta", type=argument(non_negative_number, "--beta"), default=0.0, help="KL penalty towards the starting model")
             step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help="format, correctness, box_iou (default 0.5, 1, 1)")

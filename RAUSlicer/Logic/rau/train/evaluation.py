@@ -2,17 +2,26 @@
 
 Answers come from the inference backend's own ``generate``
 (:class:`rau.vlm.local.TransformersBackend` around the model being trained), so
-evaluation sees exactly the inputs inference builds. Metrics: ``presence_accuracy``,
+evaluation sees exactly the inputs inference builds, with inference's token limits
+(:func:`answer_tokens`), and reads an answer cut at its limit as inference does. Metrics: ``presence_accuracy``,
 ``identity_accuracy``, ``box_mean_iou``, ``box_hit_rate`` (IoU >= 0.5) and
 ``format_valid`` (share of clean or repairable answers).
 """
 
 from __future__ import annotations
 
+from rau.evaluation.vqa import ANSWER_TOKENS
 from rau.train.dataset import open_image
 from rau.train.rewards import score_answer
+from rau.vlm.backend import Reply
+from rau.vlm.localizer import answer_token_budget
 
-MAX_NEW_TOKENS = 256
+
+def answer_tokens(task: str, truth: dict, bounds) -> int:
+    """The token limit inference gives the answer to a question of ``task`` (a pairs record's ``truth`` and ``bounds``):
+    a box question's :func:`answer_token_budget` for the structures it asks about, a presence or identity
+    question's :data:`ANSWER_TOKENS`."""
+    return answer_token_budget(list(truth["boxes"]), tuple(bounds)) if task == "box" else ANSWER_TOKENS
 
 
 def record_messages(folder, record: dict) -> list[dict]:
@@ -29,9 +38,10 @@ def record_messages(folder, record: dict) -> list[dict]:
     return messages
 
 
-def vqa_metrics(records: list[dict], answers: list[str]) -> dict[str, float]:
-    """Metrics (see module doc) of ``answers`` to ``records``; a task without records is left out."""
-    scores = [(r["task"], score_answer(a, r["task"], r["truth"], r["legend"], r["bounds"])) for r, a in zip(records, answers)]
+def vqa_metrics(records: list[dict], replies: list[Reply]) -> dict[str, float]:
+    """Metrics (see module doc) of ``replies`` to ``records``; a task without records is left out."""
+    scores = [(r["task"], score_answer(a.text, r["task"], r["truth"], r["legend"], r["bounds"], a.cut_short))
+              for r, a in zip(records, replies)]
     metrics = {"format_valid": _mean([s["format"] > 0 for _, s in scores])}
     for task, key in (("presence", "presence_accuracy"), ("identity", "identity_accuracy")):
         values = [s["correct"] for t, s in scores if t == task]
@@ -46,8 +56,8 @@ def vqa_metrics(records: list[dict], answers: list[str]) -> dict[str, float]:
 
 def evaluate(backend, folder, records: list[dict]) -> dict[str, float]:
     """Greedy answers of ``backend`` to ``records`` and their metrics."""
-    answers = [backend.generate(record_messages(folder, r), MAX_NEW_TOKENS).text for r in records]
-    return vqa_metrics(records, answers)
+    replies = [backend.generate(record_messages(folder, r), answer_tokens(r["task"], r["truth"], r["bounds"])) for r in records]
+    return vqa_metrics(records, replies)
 
 
 def _mean(values) -> float:

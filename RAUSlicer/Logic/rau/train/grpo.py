@@ -2,15 +2,19 @@
 
 Rewards (:mod:`rau.train.rewards`): answer format, presence/identity correctness, box IoU.
 TRL's batch counts completions: ``batch_size * grad_accum`` must be a multiple of
-``num_generations``.
+``num_generations``. Completions get, unless told otherwise, the longest token limit inference
+gives an answer to a training question (:func:`completion_limit`); one cut at it is read as
+inference reads a reply cut at its limit.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from rau.errors import InputError, OptionError
-from rau.train.rewards import REWARDS
+from rau.train.evaluation import answer_tokens
+from rau.train.rewards import REWARDS, limited_rewards
 from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments, with_run_defaults
 
 DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
@@ -18,9 +22,10 @@ DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
 
 @dataclass
 class GRPOSettings:
-    """GRPO settings: completions per prompt, their length and temperature, KL weight and the rewards' weights."""
+    """GRPO settings: completions per prompt, their length (None: :func:`completion_limit` of the training split) and
+    temperature, KL weight and the rewards' weights."""
     num_generations: int = 4
-    max_completion_length: int = 256
+    max_completion_length: int | None = None
     temperature: float = 1.0
     beta: float = 0.0
     reward_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -39,9 +44,18 @@ def check_reward_weights(weights: dict[str, float]) -> None:
         raise OptionError("--reward-weight: every reward weighs 0, so training would have nothing to learn from; give one a weight above 0")
 
 
+def completion_limit(columns) -> int:
+    """The longest token limit inference gives an answer to one of the questions of ``columns`` (a pairs split's
+    ``task``, ``truth`` and ``bounds`` columns; :func:`rau.train.evaluation.answer_tokens`)."""
+    return max(answer_tokens(task, json.loads(truth), bounds)
+               for task, truth, bounds in zip(columns["task"], columns["truth"], columns["bounds"]))
+
+
 def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     """Train (or resume) and save the adapter in ``settings.out``; returns that folder."""
     from trl import GRPOConfig, GRPOTrainer
+
+    from rau.vlm.local import end_tokens
 
     grpo = grpo or GRPOSettings()
     settings = with_run_defaults(settings, "grpo")
@@ -53,16 +67,17 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
     check_reward_weights(grpo.reward_weights)
     model, processor, family, train, val = prepare(settings, "grpo")
     names = list(grpo.reward_weights)
+    longest = grpo.max_completion_length or completion_limit(train)
     config = GRPOConfig(
         **trainer_arguments(settings, model, "grpo"),
         num_generations=grpo.num_generations,
-        max_completion_length=grpo.max_completion_length,
+        max_completion_length=longest,
         temperature=grpo.temperature,
         beta=grpo.beta,
         reward_weights=[grpo.reward_weights[n] for n in names],
         remove_unused_columns=False,
     )
-    trainer = GRPOTrainer(model=model, reward_funcs=[REWARDS[n] for n in names], args=config,
+    trainer = GRPOTrainer(model=model, reward_funcs=limited_rewards(names, longest, end_tokens(model)), args=config,
                           train_dataset=train.remove_columns("completion"), processing_class=processor,
                           callbacks=callbacks(settings, "grpo", processor, family, val))
     return train_and_finish(trainer, settings, "grpo", processor, family, val)

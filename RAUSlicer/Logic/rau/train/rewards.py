@@ -1,7 +1,8 @@
 """GRPO rewards, read with the same defensive parser inference uses (:mod:`rau.vlm.answers`).
 
-Each reward has TRL's signature ``f(prompts, completions, task, truth, legend, bounds, **_)``
-(the last four are columns of the pairs dataset, ``truth`` a JSON string) and returns
+Each reward has TRL's signature ``f(prompts, completions, task, truth, legend, bounds, cut_short=None, **_)``
+(the next four are columns of the pairs dataset, ``truth`` a JSON string; ``cut_short``: per completion, whether it
+was cut at its token limit, as :func:`limited_rewards` tells it from TRL's ``completion_ids``) and returns
 one float per completion, or None where it does not apply (TRL then leaves it out):
 
 * :func:`format_reward`: 1 for a clean JSON answer, 0.5 when it needed repairs, 0 when unusable;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 
 from rau.vlm.answers import parse_identity, parse_localization, parse_presence
+from rau.vlm.backend import cut_at_limit
 
 
 def completion_text(completion) -> str:
@@ -37,37 +39,61 @@ def box_iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def score_answer(text: str, task: str, truth: dict, legend: list[str], bounds) -> dict:
-    """``format`` always; ``correct`` and, for box questions, ``iou`` (see module doc)."""
-    scores = {"format": _format(text, task, truth, legend, bounds), "correct": _correct(text, task, truth, legend, bounds)}
+def score_answer(text: str, task: str, truth: dict, legend: list[str], bounds, cut_short: bool = False) -> dict:
+    """``format`` always; ``correct`` and, for box questions, ``iou`` (see module doc); ``cut_short``: the answer was
+    cut at its token limit."""
+    scores = {"format": _format(text, task, truth, legend, bounds, cut_short),
+              "correct": _correct(text, task, truth, legend, bounds, cut_short)}
     if task == "box":
-        scores["iou"] = _iou(text, truth, legend, bounds)
+        scores["iou"] = _iou(text, truth, legend, bounds, cut_short)
     return scores
 
 
-def format_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float]:
+def format_reward(prompts, completions, task, truth, legend, bounds, cut_short=None, **_) -> list[float]:
     """TRL reward: per completion, whether its answer has the form its task asks for."""
-    return [_format(completion_text(c), t, json.loads(tr), names, b) for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
+    return [_format(*row) for row in _rows(completions, task, truth, legend, bounds, cut_short)]
 
 
-def correctness_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float]:
+def correctness_reward(prompts, completions, task, truth, legend, bounds, cut_short=None, **_) -> list[float]:
     """TRL reward: per completion, whether its answer is right (presence, identity; for boxes, the share of structures
     it says present or absent rightly)."""
-    return [_correct(completion_text(c), t, json.loads(tr), names, b) for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
+    return [_correct(*row) for row in _rows(completions, task, truth, legend, bounds, cut_short)]
 
 
-def box_iou_reward(prompts, completions, task, truth, legend, bounds, **_) -> list[float | None]:
+def box_iou_reward(prompts, completions, task, truth, legend, bounds, cut_short=None, **_) -> list[float | None]:
     """TRL reward: per box question, the IoU of the answered box with the truth (None for other tasks)."""
-    return [_iou(completion_text(c), json.loads(tr), names, b) if t == "box" else None
-            for c, t, tr, names, b in zip(completions, task, truth, legend, bounds)]
+    return [_iou(text, tr, names, b, cut) if t == "box" else None
+            for text, t, tr, names, b, cut in _rows(completions, task, truth, legend, bounds, cut_short)]
 
 
 REWARDS = {"format": format_reward, "correctness": correctness_reward, "box_iou": box_iou_reward}
 
 
-def _format(text: str, task: str, truth: dict, names: list[str], bounds) -> float:
+def limited_rewards(names: list[str], max_completion_length: int, end_tokens) -> list:
+    """The rewards ``names`` (of :data:`REWARDS`, keeping their names in TRL's log) for completions generated up to
+    ``max_completion_length`` tokens: each reads a completion cut at that limit (its ``completion_ids`` as many, the
+    last none of the model's ``end_tokens``) as inference reads a reply cut at its token limit."""
+    def limited(reward):
+        def read_as_cut(prompts, completions, completion_ids, **columns):
+            cut_short = [cut_at_limit(ids, max_completion_length, end_tokens) for ids in completion_ids]
+            return reward(prompts, completions, cut_short=cut_short, **columns)
+
+        read_as_cut.__name__ = read_as_cut.__qualname__ = reward.__name__
+        return read_as_cut
+
+    return [limited(REWARDS[name]) for name in names]
+
+
+def _rows(completions, task, truth, legend, bounds, cut_short):
+    """Per completion: (text, task, truth read, legend, bounds, whether it was cut short)."""
+    cut_short = cut_short or [False] * len(completions)
+    for completion, kind, truth_text, names, limits, cut in zip(completions, task, truth, legend, bounds, cut_short):
+        yield completion_text(completion), kind, json.loads(truth_text), names, limits, cut
+
+
+def _format(text: str, task: str, truth: dict, names: list[str], bounds, cut_short: bool) -> float:
     if task == "box":
-        answers = _localization(text, truth, names, bounds).values()
+        answers = _localization(text, truth, names, bounds, cut_short).values()
         if not answers or any(a.present is None for a in answers):  # a question about nothing rewards nothing
             return 0.0
         return 1.0 if not any(a.issues for a in answers) else 0.5
@@ -82,18 +108,18 @@ def _format(text: str, task: str, truth: dict, names: list[str], bounds) -> floa
     return 1.0 if not issues else 0.5
 
 
-def _correct(text: str, task: str, truth: dict, names: list[str], bounds) -> float:
+def _correct(text: str, task: str, truth: dict, names: list[str], bounds, cut_short: bool) -> float:
     if task == "presence":
         return float(parse_presence(text, truth["label"]).present == truth["present"])
     if task == "identity":
         return float(parse_identity(text, names)[0] == truth["label"])
-    answers = _localization(text, truth, names, bounds)
+    answers = _localization(text, truth, names, bounds, cut_short)
     hits = [answers[name].present == (box is not None) for name, box in truth["boxes"].items()]
     return sum(hits) / len(hits) if hits else 0.0
 
 
-def _iou(text: str, truth: dict, names: list[str], bounds) -> float:
-    answers = _localization(text, truth, names, bounds)
+def _iou(text: str, truth: dict, names: list[str], bounds, cut_short: bool) -> float:
+    answers = _localization(text, truth, names, bounds, cut_short)
     scores = []
     for name, box in truth["boxes"].items():
         answer = answers[name]
@@ -104,7 +130,8 @@ def _iou(text: str, truth: dict, names: list[str], bounds) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-def _localization(text: str, truth: dict, legend: list[str], bounds) -> dict:
+def _localization(text: str, truth: dict, legend: list[str], bounds, cut_short: bool) -> dict:
     """A box question's answers, read as inference reads them: a tag number names the structure of the ``legend``
-    the question showed, which may list more structures than it asks about."""
-    return parse_localization(text, list(truth["boxes"]), bounds, legend)
+    the question showed, which may list more structures than it asks about; the entry a cut-short answer was writing
+    is no answer."""
+    return parse_localization(text, list(truth["boxes"]), bounds, legend, cut_short)

@@ -30,6 +30,12 @@ class Reply:
     cut_short: bool = False
 
 
+def cut_at_limit(tokens, max_new_tokens: int, end_tokens) -> bool:
+    """Whether the generated ``tokens`` were cut short at their limit ``max_new_tokens``: as many as that, the last
+    none of the model's ``end_tokens``."""
+    return len(tokens) >= max_new_tokens and not (len(tokens) and int(tokens[-1]) in end_tokens)
+
+
 class Backend(abc.ABC):
     """Answers conversations; ``family`` says how the model sizes images and writes boxes."""
 

@@ -12,7 +12,7 @@ from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite
                                tensors_of)
 from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
-from rau.vlm.backend import Backend, Reply
+from rau.vlm.backend import Backend, Reply, cut_at_limit
 from rau.vlm.families import ModelFamily, family_for
 from rau.vlm.prompts import images_of
 
@@ -82,14 +82,14 @@ class TransformersBackend(Backend):
         prompt_length = inputs["input_ids"].shape[1]
         answer = output[0, prompt_length:]
         self.calls += 1
-        ended = bool(len(answer)) and int(answer[-1]) in self._end_tokens()
-        cut_short = int(answer.shape[0]) >= max_new_tokens and not ended
+        cut_short = cut_at_limit(answer, max_new_tokens, end_tokens(self.model))
         return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]), cut_short)
 
-    def _end_tokens(self) -> set[int]:
-        """The token ids that end the model's answer (its generation config's ``eos_token_id``, one or a list)."""
-        end = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
-        return set(end if isinstance(end, (list, tuple)) else [] if end is None else [end])
+
+def end_tokens(model) -> set[int]:
+    """The token ids that end ``model``'s answer (its generation config's ``eos_token_id``, one or a list)."""
+    end = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    return set(end if isinstance(end, (list, tuple)) else [] if end is None else [end])
 
 
 def refuse_non_finite_scores(input_ids, scores):
