@@ -99,5 +99,5 @@ def test_a_refused_run_leaves_none_of_the_folders_made_for_its_out(tiny_qwen, tm
     """Before: with ``--out a/b/ad``, the write check made a/b/ad, and a refusal after it removed only ad."""
     (tmp_path / "data").mkdir()
     said = _refused(tmp_path / "data", tiny_qwen, tmp_path / "a" / "b" / "ad", capsys)
-    assert f"{tmp_path / 'data'} is not a pairs dataset (no card.json)" in said
+    assert f"--data {tmp_path / 'data'} is not a pairs dataset (no card.json)" in said
     assert [path.name for path in tmp_path.iterdir()] == ["data"]

@@ -24,6 +24,7 @@ from rau.io.outputs import check_new_folder
 from rau.io.json_text import parse_json
 from rau.train.conversations import conversation, render_reference, render_target
 from rau.train.pairs import TASKS, Question
+from rau.validation import not_a_folder
 from rau.vlm.families import ModelFamily
 from rau.vlm.prompts import images_of
 
@@ -80,10 +81,13 @@ def check_pairs_out(out: Path, overwrite: bool) -> None:
 
 
 def read_card(folder) -> dict:
-    """The card of a pairs folder (raises with a hint when it is not one, or naming what a damaged one lacks)."""
+    """The card of the pairs folder ``--data`` (raises naming the option when it is no folder, with a hint when it is no
+    pairs dataset, or naming what a damaged one lacks)."""
     path = Path(folder) / CARD
+    if not Path(folder).is_dir():
+        raise InputError(f"--data {folder}: {not_a_folder(folder)}; make a pairs dataset with `rau train build-pairs`")
     if not path.is_file():
-        raise InputError(f"{folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
+        raise InputError(f"--data {folder} is not a pairs dataset (no {CARD}); make one with `rau train build-pairs`")
     try:
         card = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:

@@ -90,6 +90,6 @@ def check_family(card_family: ModelFamily, family: ModelFamily) -> None:
     """Refuse pairs rendered for another image size rule or coordinate convention than the model's ``family``."""
     if card_family != family:
         raise InputError(
-            f"the pairs were rendered for {card_family}, but this model's processor gives {family}; "
+            f"the pairs were rendered for {card_family.describe()}, but this model's processor gives {family.describe()}; "
             "rebuild them with `rau train build-pairs --model` pointing at this model"
         )

@@ -80,6 +80,11 @@ class ModelFamily:
             return f"in pixels of image 2 (width {model_size[0]}, height {model_size[1]})"
         return f"as coordinates normalized to 0-{self.normalized_to} (0 = left/top edge, {self.normalized_to} = right/bottom edge of image 2)"
 
+    def describe(self) -> str:
+        """The family's name, image size rule and box coordinates, in words (for messages)."""
+        boxes = f"boxes on 0-{self.normalized_to}" if self.normalized_to else "boxes in pixels"
+        return f"{self.name} (image sides multiples of {self.factor}, {self.min_pixels} to {self.max_pixels} pixels, {boxes})"
+
     def with_pixel_limits(self, min_pixels: int | None, max_pixels: int | None) -> "ModelFamily":
         """This family within a processor's own limits (so the processor never resizes again)."""
         low = max(self.min_pixels, min_pixels or 0)
