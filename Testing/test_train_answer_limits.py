@@ -91,3 +91,16 @@ def test_grpo_completions_default_to_the_longest_answer_s_budget():
                          json.dumps({"boxes": {"a": None}})]}
     assert GRPOSettings().max_completion_length is None
     assert completion_limit(columns) == answer_token_budget(names, tuple(BOUNDS)) > 256
+
+
+def test_a_presence_or_identity_completion_cut_at_the_limit_is_read_as_inference_reads_it():
+    """Before: presence and identity rewards read a cut completion as whole: ``{"label": 1`` of 12 scored as tag 1."""
+    from rau.train.rewards import limited_rewards
+
+    (reward,) = limited_rewards(["correctness"], 4, {END})
+    legend = [f"structure {n}" for n in range(1, 13)]
+    for ids, expected in (([1, 2, 3, 4], 0.0), ([1, 2, 3, END], 1.0)):
+        rows = {"task": ["presence", "identity"], "legend": [legend, legend], "bounds": [BOUNDS, BOUNDS],
+                "truth": [json.dumps({"label": "structure 1", "present": True}), json.dumps({"label": "structure 1"})]}
+        completions = [[{"role": "assistant", "content": '{"present": true'}], [{"role": "assistant", "content": '{"label": 1'}]]
+        assert reward(prompts=None, completions=completions, completion_ids=[ids, ids], **rows) == [expected, expected]

@@ -98,10 +98,10 @@ def _format(text: str, task: str, truth: dict, names: list[str], bounds, cut_sho
             return 0.0
         return 1.0 if not any(a.issues for a in answers) else 0.5
     if task == "presence":
-        answer = parse_presence(text, truth["label"])
+        answer = parse_presence(text, truth["label"], cut_short)
         usable, issues = answer.present is not None, answer.issues
     else:
-        name, issues = parse_identity(text, names)
+        name, issues = parse_identity(text, names, cut_short)
         usable = name is not None
     if not usable:
         return 0.0
@@ -110,9 +110,9 @@ def _format(text: str, task: str, truth: dict, names: list[str], bounds, cut_sho
 
 def _correct(text: str, task: str, truth: dict, names: list[str], bounds, cut_short: bool) -> float:
     if task == "presence":
-        return float(parse_presence(text, truth["label"]).present == truth["present"])
+        return float(parse_presence(text, truth["label"], cut_short).present == truth["present"])
     if task == "identity":
-        return float(parse_identity(text, names)[0] == truth["label"])
+        return float(parse_identity(text, names, cut_short)[0] == truth["label"])
     answers = _localization(text, truth, names, bounds, cut_short)
     hits = [answers[name].present == (box is not None) for name, box in truth["boxes"].items()]
     return sum(hits) / len(hits) if hits else 0.0
