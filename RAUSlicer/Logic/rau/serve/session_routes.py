@@ -13,7 +13,7 @@ from rau.serve.device_wait import held, held_slot
 from rau.serve.refusals import NotFound, ended
 from rau.serve.security import valid_id
 from rau.serve.sessions import WRITTEN_ELSEWHERE, SessionGone, correct, read_correction
-from rau.serve.wire import encode_mask
+from rau.serve.wire import encode_mask, json_object
 from rau.session import inside_points_warning, unchanged_reason
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit", *WRITTEN_ELSEWHERE)
@@ -31,11 +31,15 @@ def add_session_routes(app) -> None:
     app.delete("/v1/sessions/{session_id}")(close_session)
 
 
-async def correction(session_id: str, action: str, body: dict, request: Request):
+async def correction(session_id: str, action: str, request: Request):
     if action not in CORRECTIONS:
         raise NotFound(f"no session action {action!r}; use one of {', '.join(CORRECTIONS)}")
+    kind = request.headers.get("content-type") or "a body without a Content-Type"
+    if kind.split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(415, f"send a correction as JSON (Content-Type: application/json), not {kind}")
     server = request.app.state.server
     deadline = time.monotonic() + server.config.device_wait_seconds
+    body = await request.body()
     asked = await run_in_threadpool(read_asked, server, session_id, action, body)  # refused at once, not after a wait
     if action in ("edit", *WRITTEN_ELSEWHERE):  # computes nothing, needs no device
         return await run_in_threadpool(correct_now, server, session_id, action, *asked, None)
@@ -51,9 +55,10 @@ def close_session(session_id: str, request: Request):
     return {"closed": session_id}
 
 
-def read_asked(server, session_id: str, action: str, body: dict):
-    """The session's entry and the correction asked (structure name and what was given); refuses a session not
-    open (404, 409, 410) or a correction it cannot take (422)."""
+def read_asked(server, session_id: str, action: str, body: bytes):
+    """The session's entry and the correction asked in ``body`` (structure name and what was given); refuses a body
+    that is not a JSON object, a session not open (404, 409, 410) or a correction it cannot take (422)."""
+    body = json_object(body, "the correction's body")
     check_session_id(session_id)
     check_session_open(server, session_id)
     entry = server.sessions.get(session_id)

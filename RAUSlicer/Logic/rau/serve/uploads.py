@@ -18,11 +18,10 @@ from rau.engines import ENGINES, Request
 from rau.errors import InputError
 from rau.io import read_image
 from rau.io.images import overlay_problem
-from rau.io.json_text import parse_json
 from rau.io.label_tables import sidecar_places
 from rau.references import check_distinct_references, label_tables, load_reference
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
-from rau.serve.wire import check_fields
+from rau.serve.wire import check_fields, json_object
 from rau.user_warnings import collected_warnings, warn
 
 ASK_TARGET_SPACING = 'ask for "target_spacing": {size} in the job spec'
@@ -77,12 +76,7 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     """Parse and check the ``spec`` form field; ``default_engine`` runs when it names none."""
     if text is not None and not isinstance(text, str):
         raise InputError("field spec must be a form field holding JSON, not a file")
-    try:
-        data = parse_json(text or "{}")
-    except ValueError as error:
-        raise InputError(f"field spec is not JSON ({error})") from error
-    if not isinstance(data, dict):
-        raise InputError("field spec must be a JSON object")
+    data = json_object(text or "{}", "field spec")
     check_fields(data, SPEC_FIELDS, "spec")
     engine = data.get("engine") or default_engine
     if not isinstance(engine, str) or engine not in ENGINES:

@@ -15,7 +15,20 @@ from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
+from rau.io.json_text import parse_json
 from rau.session import file_corner, file_point, is_point_label, prompt_box
+
+
+def json_object(text: str | bytes, what: str) -> dict:
+    """``text`` read as a JSON object (:func:`~rau.io.json_text.parse_json`), else :class:`InputError` saying that
+    ``what`` (``field spec``, ``the correction's body``) is not JSON, and why, or is no object."""
+    try:
+        data = parse_json(text)
+    except ValueError as error:  # a UnicodeDecodeError (bytes that are no UTF-8) too
+        raise InputError(f"{what} is not JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise InputError(f"{what} must be a JSON object")
+    return data
 
 
 def check_fields(data: dict, fields: tuple[str, ...], what: str) -> None:
