@@ -238,7 +238,7 @@ def test_a_job_says_which_structures_of_later_references_it_leaves_out_as_rau_se
     record = client.wait(client.submit(target, references, "registration", target_spacing=target_spacing, options={"deformable": False}))
     assert [row["name"] for row in record["structures"]] == ["head"]
     read = lambda record: [w for w in record["warnings"] if w not in record["output_warnings"]]  # noqa: E731  (not the downloads' own)
-    assert read(record) == ["'skull' is in 010_HC.png but not in the first reference 012_HC.png, which decides the "
+    assert read(record) == ["'skull' is in skull_mask.png but not in the first reference head_mask.png, which decides the "
                                   "structures found; give one that has it first"]
     alone = client.wait(client.submit(target, references[:1], "registration", target_spacing=target_spacing, options={"deformable": False}))
     assert read(alone) == []

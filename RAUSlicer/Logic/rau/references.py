@@ -72,10 +72,17 @@ def named_apart(references: list[Reference], files) -> list[Reference]:
     image given with several label files is named with each one's labels: ``case.png (liver.png)``. Their labels are
     named apart so too (:attr:`rau.engines.base.Reference.labels_name`)."""
     images = [Path(image).absolute() for image, _ in files]
-    label_names = distinct_names([labels for _, labels in files])
     unique = list(dict.fromkeys(images))
-    short, uses = dict(zip(unique, distinct_names(unique))), Counter(images)
-    names = [f"{short[image]} ({label_name})" if uses[image] > 1 else short[image] for image, label_name in zip(images, label_names)]
+    short = dict(zip(unique, distinct_names(unique)))
+    return named_by(references, [short[image] for image in images], distinct_names([labels for _, labels in files]))
+
+
+def named_by(references: list[Reference], image_names: list[str], label_names: list[str]) -> list[Reference]:
+    """``references`` named by their images' names, an image name given more than once with its labels' name:
+    ``case.png (liver.png)`` (:func:`named_apart` from paths; the server from the client's file names); their labels
+    named ``label_names`` (:attr:`rau.engines.base.Reference.labels_name`)."""
+    uses = Counter(image_names)
+    names = [f"{image} ({label_name})" if uses[image] > 1 else image for image, label_name in zip(image_names, label_names)]
     return [dataclasses.replace(reference, name=name, labels_name=labels_name) for reference, name, labels_name in zip(references, names, label_names)]
 
 

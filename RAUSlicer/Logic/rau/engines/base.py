@@ -53,8 +53,8 @@ class Reference:
     so, as a target is (:attr:`Request.target_path`)."""
     labels_name: str | None = field(default=None, repr=False, compare=False)
     """The name of the labels file read, with as many folders as tell the references' apart
-    (:func:`rau.references.named_apart`: ``subjA/labels.nii.gz``); None where none is given (a Slicer segmentation, an
-    upload to the server, named by the client's image)."""
+    (:func:`rau.references.named_apart`: ``subjA/labels.nii.gz``; an upload to the server: the client's file name); None
+    where none is given (a Slicer segmentation, named by its image)."""
 
     def labels_called(self) -> str:
         """How messages name the labels of this reference, which hold its structures: :attr:`labels_name`, else its name."""
@@ -452,10 +452,11 @@ def run_request(engine: Engine, request: Request, progress: Progress | None = No
     return engine.run(request, progress)
 
 
-def check_references(references: list[Reference], places: list[str | None] | None = None) -> None:
+def check_references(references: list[Reference], places: list[str | None] | None = None,
+                     label_table_remedy: str = "a sidecar, or --label-table") -> None:
     """Every reference has labelled voxels, and all name their labels or none does (references meet by structure
     name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
-    or None), named in the error."""
+    or None), named in the error; ``label_table_remedy``: how the caller's user gives a label map a table."""
     places = places or [None] * len(references)
 
     def refused(index: int, message: str) -> ReferenceInputError:
@@ -473,4 +474,4 @@ def check_references(references: list[Reference], places: list[str | None] | Non
         if reference.segmentation.labels.named != first.segmentation.labels.named:
             unnamed, named = (index, 0) if first.segmentation.labels.named else (0, index)
             raise refused(unnamed, f"reference {references[unnamed].name!r} has no names for its labels (label_<value>) but "
-                                   f"{references[named].name!r} has; give every reference's label map a label table (a sidecar, or --label-table)")
+                                   f"{references[named].name!r} has; give every reference's label map a label table ({label_table_remedy})")

@@ -15,11 +15,12 @@ from pathlib import Path, PurePosixPath
 
 from rau import validation
 from rau.engines import ENGINES, Request
+from rau.engines.base import check_references
 from rau.errors import InputError
 from rau.io import read_image
 from rau.io.images import overlay_problem
 from rau.io.label_tables import sidecar_places
-from rau.references import check_distinct_references, label_tables, load_reference
+from rau.references import check_distinct_references, label_tables, load_reference, named_by
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields, json_object
 from rau.user_warnings import collected_warnings, warn
@@ -27,6 +28,8 @@ from rau.user_warnings import collected_warnings, warn
 ASK_TARGET_SPACING = 'ask for "target_spacing": {size} in the job spec'
 """How a job's picture target is read at the pixel size Slicer shows it with (the spec's field, not ``--target-spacing``;
 :func:`rau.io.images.overlay_problem`, which offers no .png label map: a job has none to download)."""
+UPLOAD_LABEL_TABLES = "a reference_table upload after its reference_labels, or a label_table upload"
+"""How a job gives its references' label maps label tables (the uploads, not ``--label-table``)."""
 MAX_REFERENCES = 32
 """References per job (each a reference and a reference_labels file, and the reference_table files of the latter)."""
 MAX_FILES = MAX_REFERENCES * (2 + len(sidecar_places("labels.nii.gz"))) + 2
@@ -151,11 +154,14 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
                 load_reference(image, label_map, spacing, own_table)
                 for (image, _), (label_map, _), spacing, own_table in zip(images, labels, spacings, tables)
             ]
-            for reference, (_, name) in zip(references, images):  # messages name the client's file, not the server's copy
-                reference.name, reference.image_path = _file_name(name), None
             target = read_image(targets[0][0], spec.target_spacing)
         except (ValueError, KeyError) as error:
             raise InputError(_client_names(str(error), names)) from error
+        # named as rau segment names them, by the client's files, not the server's copies
+        references = named_by(references, [_file_name(name) for _, name in images], [_file_name(name) for _, name in labels])
+        for reference in references:
+            reference.image_path = None
+        check_references(references, label_table_remedy=UPLOAD_LABEL_TABLES)  # before a job is queued, as rau segment before a run
         request = Request(references, target, spec.structures, target_name=_file_name(targets[0][1]))
         request.labels()  # an unknown spec.structures name is refused here, not in the job
     for message in said:
