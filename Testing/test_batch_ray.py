@@ -1,4 +1,5 @@
-"""``rau batch --ray``, each in a new process as a user runs it: which cluster ``local`` and ``auto`` take; SIGTERM."""
+"""``rau batch --ray``, each in a new process as a user runs it: which cluster ``local`` and ``auto`` take; SIGTERM; and, in this
+process without starting Ray, that the output folder is checked and locked before Ray is joined."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import time
 
 import pytest
 
-from rau.batch.items import work_items
+from rau.batch.items import LOCK_NAME, work_items
+from rau.cli import main as rau_main
+from rau.file_locks import lock_file
 from test_batch import FAST, MANIFEST, check_stopped_run, session_alive, summary
 
 
@@ -82,3 +85,41 @@ def test_sigterm_stops_a_ray_run_as_it_stops_an_embedded_one(tmp_path):
         if session_alive(run.pid):
             os.killpg(run.pid, signal.SIGKILL)
     check_stopped_run(tmp_path, items)
+
+
+UNREACHABLE = ["--ray", "127.0.0.1:1"]
+"""A Ray address nothing answers at: refused when the run first needs Ray, without starting any."""
+
+
+def batch_in_process(out, *options: str) -> int:
+    """``rau batch`` of :data:`MANIFEST` into ``out`` in this process (no Ray instance of its own here)."""
+    return rau_main(["batch", str(MANIFEST), "--out", str(out), *FAST, "--workers", "1", *options])
+
+
+def test_a_ray_run_checks_and_locks_its_folder_before_it_joins_ray(tmp_path, capsys):
+    """Before: Ray was joined (or a local instance started, ~20 s) first, and only then was --out checked or locked."""
+    pytest.importorskip("ray")
+    (tmp_path / "file").write_text("")
+    assert batch_in_process(tmp_path / "file", "--limit", "1", *UNREACHABLE) == 2
+    assert f"--out {tmp_path / 'file'} is a file" in capsys.readouterr().err
+    held = tmp_path / "held"
+    held.mkdir()
+    with open(held / LOCK_NAME, "a+b") as lock:
+        lock_file(lock.fileno())
+        assert batch_in_process(held, "--limit", "1", *UNREACHABLE) == 2
+    assert "another rau batch is writing to this folder" in capsys.readouterr().err
+
+
+def test_a_ray_run_with_nothing_to_do_needs_no_ray_and_a_refused_one_leaves_the_folder_as_it_was(tmp_path, capsys):
+    """Before: a cohort whose targets were all done still joined Ray (or started a local instance, ~14 s, and used none of it)."""
+    pytest.importorskip("ray")
+    out = tmp_path / "out"
+    assert batch_in_process(out, "--limit", "1") == 0
+    assert batch_in_process(out, "--limit", "1", *UNREACHABLE) == 0
+    assert summary(out) == {"058_HC": "skipped"}
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert batch_in_process(out, "--limit", "2", *UNREACHABLE) == 2  # one target to run: Ray is needed, and refused
+    assert "--ray 127.0.0.1:1: nothing answers there" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert batch_in_process(tmp_path / "new", "--limit", "1", *UNREACHABLE) == 2
+    assert not (tmp_path / "new").exists()

@@ -125,6 +125,25 @@ def _check_listening(address: str, option: str) -> None:
                                "(ray start --head --port PORT) or give its address") from None
 
 
+class RayBackend:
+    """``rau batch --ray ADDRESS``'s backend: the cluster is joined (or started) when the run first needs it, by
+    :meth:`prepare` or the first call, so that the output folder's checks, its lock and a run with nothing to do come first."""
+
+    def __init__(self, address: str, engine_name: str, options: EngineOptions, workers: int | None, gpus_per_worker: float, cpus_per_worker: float):
+        self.address, self.engine_name, self.options, self.workers = address, engine_name, options, workers
+        self.gpus_per_worker, self.cpus_per_worker = gpus_per_worker, cpus_per_worker
+        self.actors: int | None = None
+
+    def prepare(self) -> None:
+        """Join the cluster (once) and size the actors: :func:`connect`."""
+        if self.actors is None:
+            self.actors = connect(self.address, self.workers, self.gpus_per_worker, self.cpus_per_worker)
+
+    def __call__(self, items, on_row) -> None:
+        self.prepare()
+        run_on_ray(items, self.engine_name, self.options, self.actors, self.gpus_per_worker, self.cpus_per_worker, on_row)
+
+
 def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gpus_per_worker: float, cpus_per_worker: float, on_row) -> None:
     """Run ``items`` on ``workers`` actors of the cluster :func:`connect` joined, one target per actor at a time.
 

@@ -22,8 +22,11 @@ SEG_NRRD_ADDED = "outputs exist; .seg.nrrd added"
 """The summary's error column of a skipped target whose ``.seg.nrrd`` this run made from its saved outputs."""
 
 
-def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
+def run_batch(items: list[WorkItem], out_dir, backend, prepare=None) -> list[dict]:
     """Run ``backend(todo, on_row)`` over the items without complete outputs; return every item's row.
+
+    ``prepare()`` (joining a Ray cluster) is called only once the folder is checked and locked, and only when there
+    are targets to run, before anything is written: a run it refuses leaves the folder as it was (or none).
 
     Finished items are ``skipped``, those lacking only a ``.seg.nrrd`` too once it is made from their saved outputs
     (:func:`rau.batch.seg_nrrd.added_seg_nrrd`); half-written ones are redone. The summary CSV in ``out_dir``
@@ -37,22 +40,32 @@ def run_batch(items: list[WorkItem], out_dir, backend) -> list[dict]:
         check_folder_writable(out_dir)  # before any worker starts (each would fail its target)
     except InputError as error:
         raise OptionError(f"--out {error}") from None
+    created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a read-only file system ...
         raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
-    with held_folder(out_dir):
-        return _run_held(items, out_dir, backend)
+    try:
+        with held_folder(out_dir):
+            return _run_held(items, out_dir, backend, prepare)
+    except BaseException:
+        if created:  # refused (or stopped) before it wrote anything: the folder goes too
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
 
 
-def _run_held(items: list[WorkItem], out_dir: Path, backend) -> list[dict]:
+def _run_held(items: list[WorkItem], out_dir: Path, backend, prepare) -> list[dict]:
     """:func:`run_batch` in a folder no other batch writes to: what killed runs left half-written goes first, and what
     this run's workers left when it was stopped goes last (a Ray actor is killed, perhaps as it places its files)."""
+    states = {item.name: item.state() for item in items}
+    if prepare is not None and any(state not in ("complete", "lacks_seg_nrrd") for state in states.values()):
+        prepare()
     _remove_temporaries(items, out_dir)
     rows = {item.name: {"target": item.name, "target_image": str(item.case.target_image), "status": "pending"} for item in items}
     todo = []
     for item in items:
-        state = item.state()
+        state = states[item.name]
         if state == "complete" or (state == "lacks_seg_nrrd" and added_seg_nrrd(item)):
             rows[item.name].update(status="skipped", found=item.recorded_found(), error=SEG_NRRD_ADDED if state == "lacks_seg_nrrd" else "outputs exist")
         else:

@@ -45,17 +45,18 @@ def run(args: argparse.Namespace) -> int:
         item.warnings = tuple(unused)
     if args.ray in (None, "local"):  # workers on this machine: check before any target (each builds its own engine)
         check_models(args.engine, options)
-    if args.ray:
-        from rau.batch.ray_backend import connect, run_on_ray
+    if args.ray:  # joined only once --out is checked and locked, and only when a target is left to run
+        from rau.batch.ray_backend import RayBackend
 
-        workers = connect(args.ray, args.workers, gpus, cpus)
-        backend = functools.partial(run_on_ray, engine_name=args.engine, options=options, workers=workers, gpus_per_worker=gpus, cpus_per_worker=cpus)
+        backend = RayBackend(args.ray, args.engine, options, args.workers, gpus, cpus)
+        prepare = backend.prepare
     else:
         from rau.batch.pool import default_workers, run_in_processes
 
         workers = min(args.workers or default_workers(args.engine, options), len(items))
-        backend = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
-    rows = run_batch(items, args.out, lambda todo, on_row: backend(todo, on_row=on_row))
+        run_here = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
+        backend, prepare = (lambda todo, on_row: run_here(todo, on_row=on_row)), None
+    rows = run_batch(items, args.out, backend, prepare)
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "skipped", "failed")}
     warn_kept_other_options(items, rows, {"engine": args.engine, **json.loads(json.dumps(options.as_dict()))})
     for row in rows:
