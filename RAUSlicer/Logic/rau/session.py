@@ -43,6 +43,7 @@ class Session(abc.ABC):
     """
 
     undo_depth = 20
+    """How many corrections of each structure :meth:`undo` can take back; the Slicer module's node undoes as many."""
     closed_reason: str | None = None
     """Why this session takes no more corrections (a server closed it), or None while it does."""
     overwrite = False

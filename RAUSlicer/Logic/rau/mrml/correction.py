@@ -14,8 +14,6 @@ from rau.mrml.segments import binary_labelmaps, check_labelmap_source, require_s
 from rau.result import Result, StructureResult, giving_way, voxels
 from rau.session import same_answer, undone_voxels
 
-UNDO_DEPTH = 10
-
 
 @dataclass
 class _Snapshot:
@@ -307,7 +305,7 @@ class Correction:
             items = {n: giving_way(written, occupied & ~snapshots[n].mask) for n, written in items.items()}
         self._changes += 1
         change = _Change(snapshots, taken, self._changes)
-        self._undo[name] = (self._undo.get(name, []) + [change])[-UNDO_DEPTH:]
+        self._undo[name] = (self._undo.get(name, []) + [change])[-session.undo_depth:]  # as many as the session keeps
         for n, written in items.items():
             write_structure_result(self.node, written, self.result.target, self.low_confidence, self.overwrite)
             now = segment_mask(self.node, self._segment_id(n), self.result.target)
