@@ -31,6 +31,7 @@ from RAUSlicerLib.correction_logic import OVERWRITE_OPTION, CorrectionLogic  # n
 from RAUSlicerLib.correction_panel import CorrectionPanel
 from RAUSlicerLib.export_panel import ExportPanel
 from RAUSlicerLib.job_panel import JobPanel
+from RAUSlicerLib.option_names import panelWording
 from RAUSlicerLib.segment_lists import FollowedSegments, still_unchecked
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
@@ -133,7 +134,8 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         from rau.options import EngineOptions
 
         given = {option: getattr(parameters, field).strip() for field, option in PANEL_OPTIONS.items()}
-        return EngineOptions.from_dict({option: value for option, value in given.items() if value})
+        with panelWording():
+            return EngineOptions.from_dict({option: value for option, value in given.items() if value})
 
     def request(self, referenceVolume, referenceSegmentation, targetVolume, structures=None):
         """A ``rau`` request read from the nodes (main thread: touches MRML)."""
@@ -144,13 +146,15 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
 
     @staticmethod
     def runEngine(engineName, options, request, progress=None, server=""):
-        """Create the engine, here or on the ``rau serve`` at ``server``, and run it (no MRML: safe on a worker thread)."""
+        """Create the engine, here or on the ``rau serve`` at ``server``, and run it (no MRML: safe on a worker thread);
+        an option found wrong names the panel's field (:func:`RAUSlicerLib.option_names.panelWording`)."""
         importRau()
         from rau.engines import create_engine
         from rau.serve.remote import remote_engine
 
-        engine = remote_engine(server, engineName, options) if server else create_engine(engineName, options)
-        return engine.run(request, progress)
+        with panelWording():
+            engine = remote_engine(server, engineName, options) if server else create_engine(engineName, options)
+            return engine.run(request, progress)
 
     def writeResult(self, result, targetVolume, lowConfidence=0.5):
         """A new segmentation node over the target; keeps the engine session for corrections (every engine has

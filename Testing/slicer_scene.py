@@ -130,3 +130,21 @@ def loaded_by_slicer(scene, node_class: str, storage, path):
     storage.SetFileName(str(path))
     assert storage.ReadData(node)
     return node
+
+
+def disk_inputs(scene):
+    """A 2D reference picture with one disk, its segmentation (one segment, ``disk``) and a target that is the same
+    picture, as nodes of ``scene``: ``(reference, reference segmentation, target), image``."""
+    import numpy as np
+
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+    from rau.mrml import add_segmentation_node, add_volume_node
+
+    rows, cols = np.mgrid[:64, :64]
+    disk = (rows - 30) ** 2 + (cols - 34) ** 2 < 12**2
+    image = Image((100.0 + 80.0 * disk)[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
+    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": disk[None]})
+    reference = add_volume_node(image, "reference", scene)
+    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", scene, reference)
+    return (reference, reference_segmentation, add_volume_node(image, "target", scene)), image

@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+from slicer_scene import disk_inputs, mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 
 slicer = pytest.importorskip("slicer")
 
@@ -23,13 +23,7 @@ from slicer_module import load_rauslicer  # noqa: E402
 @pytest.fixture
 def disk_scene(mrml_scene):
     """A 2D reference with one disk, its segmentation, and a target that is the same picture."""
-    rows, cols = np.mgrid[:64, :64]
-    disk = (rows - 30) ** 2 + (cols - 34) ** 2 < 12**2
-    image = Image((100.0 + 80.0 * disk)[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
-    segmentation = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": disk[None]})
-    reference = add_volume_node(image, "reference", mrml_scene)
-    reference_segmentation = add_segmentation_node(segmentation, "reference segmentation", mrml_scene, reference)
-    target = add_volume_node(image, "target", mrml_scene)
+    (reference, reference_segmentation, target), image = disk_inputs(mrml_scene)
     module = load_rauslicer()
     logic = module.RAUSlicerLogic()
 

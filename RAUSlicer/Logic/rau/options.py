@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import numbers
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Optional
@@ -136,6 +137,17 @@ def flag(name: str) -> str:
     turns it off: ``deformable`` -> ``--no-deformable``."""
     switched_on = any(spec.name == name and spec.default is True for spec in option_fields())
     return ("--no-" if switched_on else "--") + name.replace("_", "-")
+
+
+def in_words(message: str, names: dict[str, str]) -> str:
+    """``message`` naming each engine option of ``names`` as an interface shows it (``names[option]``: the server's
+    JSON field, the Slicer panel's field), not by its command-line flag: ``option top_k (--top-k)`` becomes
+    ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME``."""
+    for name, words in names.items():
+        cli = flag(name)
+        message = message.replace(f"option {name} ({cli})", f"option {words}").replace(f"{cli} ({name})", words)
+        message = re.sub(rf"{re.escape(cli)}(?![\w-])", lambda _: words, message)
+    return message
 
 
 def value_type(hint) -> type:

@@ -7,12 +7,10 @@ point the server at other files or hosts.
 
 from __future__ import annotations
 
-import re
-
 from rau.commands.engine_options import warn_ignored
 from rau.engines import unused_options
 from rau.errors import OptionError
-from rau.options import EngineOptions, flag, option_fields
+from rau.options import EngineOptions, in_words, option_fields
 from rau.user_warnings import collected_warnings
 
 CLIENT_OPTIONS = ("top_k", "fusion", "deformable", "slice_axis", "window", "slice_margin", "vlm_per_structure")
@@ -56,8 +54,4 @@ def in_client_words(error: Exception) -> Exception:
 
 def client_words(message: str) -> str:
     """``message`` naming each client option as the JSON field, not as the command line's flag (see :func:`in_client_words`)."""
-    for name in CLIENT_OPTIONS:
-        cli = flag(name)
-        message = message.replace(f"option {name} ({cli})", f"option {name}").replace(f"{cli} ({name})", name)
-        message = re.sub(rf"{re.escape(cli)}(?![\w-])", name, message)
-    return message
+    return in_words(message, {name: name for name in CLIENT_OPTIONS})
