@@ -435,6 +435,12 @@ def plane_order(image: Image, other: Image) -> tuple[list[int], list[bool]] | No
     return (order, flips) if order != [0, 1, 2] or any(flips) else None
 
 
+def slicer_plane_order(image: Image, other: Image) -> tuple[list[int], list[bool]] | None:
+    """:func:`plane_order` as the Slicer module meets the two images: there a picture has a place
+    (:func:`as_loaded_in_slicer`, at its own pixel size), so one is put in a mirrored or turned target's pixel order."""
+    return plane_order(*(as_loaded_in_slicer(each, each.spacing[:2]) for each in (image, other)))
+
+
 def reordered(image: Image, order: list[int], flips: list[bool]) -> Image:
     """A placed 2D ``image`` with its pixels reordered by :func:`plane_order`'s answer, each where it was."""
     import SimpleITK as sitk

@@ -43,9 +43,9 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
             references = case.load_references()
             target = read_image(case.target_image, case.target_spacing)
             request = Request(references, target, case.structures)
-            left_out = request.left_out_warnings()
-            said += left_out
-            row["warnings"] += [f"{item.name}: {warning}" for warning in left_out]
+            before_run = request.input_warnings()
+            said += before_run
+            row["warnings"] += [f"{item.name}: {warning}" for warning in before_run]
             result = engine.run(request)
             write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=[*item.warnings, *said],
                           references=references)

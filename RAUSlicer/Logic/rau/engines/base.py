@@ -26,7 +26,7 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.errors import Cancelled, InputError
-from rau.image import GeometryError, Image, array_digest, plane_order, reordered
+from rau.image import GeometryError, Image, array_digest, plane_order, reordered, slicer_plane_order
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
@@ -171,6 +171,30 @@ class Request:
 
         return [f"{name!r} is in {', '.join(holders)} but {missing(name)} the first reference {first.labels_called()}, which decides "
                 "the structures found; give one that has it first" for name, holders in self.left_out().items()]
+
+    def input_warnings(self) -> list[str]:
+        """What ``rau segment``, evaluate, batch and the server say of the request before running it:
+        :meth:`left_out_warnings`, then :meth:`pixel_order_warnings`."""
+        return self.left_out_warnings() + self.pixel_order_warnings()
+
+    def pixel_order_warnings(self) -> list[str]:
+        """One line when a picture meets a placed 2D image stored mirrored or turned against how Slicer shows a picture
+        (:func:`rau.image.slicer_plane_order`): here the pixels are matched as stored, Slicer puts the reference in the
+        target's pixel order first, so the two answer otherwise."""
+        apart = [r.name for r in self.references if plane_order(r.image, self.target) != slicer_plane_order(r.image, self.target)]
+        if not apart:
+            return []
+        names = ", ".join(repr(name) for name in apart)
+        if self.target.is_picture:
+            placed, picture, remedy = f"the reference {names}", "the target picture", "the target from Slicer (NRRD)"
+            other = "the references" if len(apart) > 1 else "the reference"
+        else:
+            placed, picture, remedy = self.target_called(), f"the reference picture {names}", "the reference from Slicer (NRRD)"
+            other = "the target"
+        return [f"{placed} is stored mirrored or turned against how Slicer shows a picture: {picture} is matched to it pixel "
+                "for pixel as stored here, while Slicer, where a picture has a place, first puts the reference in the "
+                f"target's pixel order, so the module answers otherwise; save {remedy} to get Slicer's answer here, or "
+                f"{other} in the picture's pixel order to get this one in Slicer"]
 
     def _held_by_others(self) -> str:
         """For an asked structure the first reference lacks: which other references hold it (the first decides)."""
@@ -446,8 +470,9 @@ def _series_hint(image: Image, path: Path | None) -> str | None:
 def run_request(engine: Engine, request: Request, progress: Progress | None = None, say: Callable[[str], None] = warn) -> Result:
     """Run ``engine`` on ``request`` as ``rau segment`` does: first ``say`` (:func:`~rau.user_warnings.warn`; or
     :func:`~rau.user_warnings.record` for a caller that reports them itself) what the first reference leaves out
-    (:meth:`Request.left_out_warnings`), so that a result JSON records the same warnings whichever command wrote it."""
-    for warning in request.left_out_warnings():
+    and where Slicer would answer otherwise (:meth:`Request.input_warnings`), so that a result JSON records the same
+    warnings whichever command wrote it."""
+    for warning in request.input_warnings():
         say(warning)
     return engine.run(request, progress)
 

@@ -143,7 +143,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, scored[name], target) if name in scored else not_scored(TRUTH_TOO_SMALL)
         rows.append({"structure": name, **metrics, "confidence": round(float(item.confidence), 4)})
     ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
-    warnings = request.left_out_warnings() + matching_warnings(labels, truth, case.structures)
+    warnings = request.input_warnings() + matching_warnings(labels, truth, case.structures)
     warnings += lost_truth_warnings(case.target_labels, [row["structure"] for row in rows if row["status"] == TRUTH_TOO_SMALL])
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 

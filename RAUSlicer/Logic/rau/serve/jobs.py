@@ -83,7 +83,7 @@ class Job:
     created: float = field(default_factory=time.time)
     warnings: list[str] = field(default_factory=list)
     """What ``rau segment`` would print as warnings: those given (reading the uploads), then what the run leaves out
-    (:meth:`Request.left_out_warnings`), then, once run, the engine's (:func:`run_job`)."""
+    and where Slicer would answer otherwise (:meth:`Request.input_warnings`), then, once run, the engine's (:func:`run_job`)."""
     written_warnings: list[str] = field(default_factory=list)
     """The writers' warnings when the outputs were last written (a correction may change them)."""
     apart: str | None = None
@@ -91,7 +91,7 @@ class Job:
     upload was there: :func:`rau.serve.uploads.read_uploads`); None where they do. Writing them warns of it."""
 
     def __post_init__(self):
-        self.warnings = [*self.warnings, *self.request.left_out_warnings()]
+        self.warnings = [*self.warnings, *self.request.input_warnings()]
 
     @property
     def device(self) -> str:
