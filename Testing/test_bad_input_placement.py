@@ -103,7 +103,9 @@ CASES = {  # before: "not a readable image (0 0 1)", ITK's last line, a row of t
                                                _not_finite("aligned_sform_nan.nii", "sform", 2, "srow_x = [3.0, 0.0, 0.0, nan]")),
     # before: nibabel's "pixdim[1,2,3] should be positive; setting to abs of pixdim values" first
     "negative pixdim": (segment_3d(target="negative_pixdim.nii"),
-                        "negative_pixdim.nii: header gives pixel size [-3.0, 3.0, 3.0]; every pixel size must be positive"),
+                        "negative_pixdim.nii: header gives pixel size [-3.0, 3.0, 3.0]; every pixel size must be positive: "
+                        "save the file again with positive pixel sizes (pixdim) and any flip in its sform or qform, the "
+                        "affine that places the voxels (ITK reads a negative size as positive, flipping its direction)"),
 }
 
 

@@ -123,7 +123,10 @@ def check_nifti(path):
     dims = int(header["dim"][0])
     pixdim = [float(p) for p in header["pixdim"][1 : 1 + min(dims, 3)]]
     if any(not math.isfinite(p) or p <= 0 for p in pixdim):
-        raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive")
+        remedy = (": save the file again with positive pixel sizes (pixdim) and any flip in its sform or qform, the affine "
+                  "that places the voxels (ITK reads a negative size as positive, flipping its direction)"
+                  if all(math.isfinite(p) and p != 0 for p in pixdim) else "")
+        raise InputError(f"{path}: header gives pixel size {pixdim}; every pixel size must be positive{remedy}")
     if problem := transform_problem(path, header):
         raise InputError(problem)
     expected, available = nifti_bytes(path, header)
