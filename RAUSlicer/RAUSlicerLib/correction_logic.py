@@ -30,9 +30,10 @@ class CorrectionLogic:
 
     def undo(self, segmentationNode, name):
         """Put back the segment ``name`` (and the engine session's state) as it was before its last correction,
-        synchronously (console, self-test)."""
+        synchronously (console, self-test), a server's session told at once how the node wrote it."""
         self.undoJob(segmentationNode, name)(None)
         self.applyUndo(segmentationNode, name)
+        self.keptCorrection(segmentationNode, "undone").result.session.send_untold()
 
     def undoJob(self, segmentationNode, name):
         """Main thread: prepare undoing the last correction of ``name``. Returns ``work(progress)``, the engine
@@ -41,8 +42,9 @@ class CorrectionLogic:
         return self.keptCorrection(segmentationNode, "undone").undo_work(name)
 
     def applyUndo(self, segmentationNode, name):
-        """Main thread: write what undoing ``name`` puts back. A write that is refused (e.g. the target moved) leaves
-        the engine session undone and the node not: the session is closed and the error says so (:meth:`dropUndo`)."""
+        """Main thread: write what undoing ``name`` puts back, asking a server nothing (as :meth:`applyCorrection`). A
+        write that is refused (e.g. the target moved) leaves the engine session undone and the node not: the session is
+        closed and the error says so (:meth:`dropUndo`)."""
         _writtenOrTakenBack(lambda: self.keptCorrection(segmentationNode, "undone").write_undo(name),
                             lambda: self.dropUndo(segmentationNode, name))
 
@@ -92,7 +94,8 @@ class CorrectionLogic:
         return work
 
     def applyCorrection(self, segmentationNode, name, item, overwrite=False, prompt=None):
-        """Main thread: write a corrected structure into its segment (others change only with ``overwrite``). A
+        """Main thread: write a corrected structure into its segment (others change only with ``overwrite``), asking a
+        server nothing: its session hears how the node wrote it in the next job's work (``session.send_untold``). A
         write that is refused (e.g. the target moved) takes the correction back out of the engine session too; the
         error then also says when that closed the session (:meth:`discardCorrection`). What ``rau correct`` says of
         ``prompt`` is said as a warning (:func:`rau.user_warnings.warn`): the inside points the written segment leaves
@@ -129,9 +132,12 @@ class CorrectionLogic:
         return f"The engine session {what}, so it was closed: press Run again to correct this result."
 
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
-        """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test)."""
+        """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test), a server's
+        session told at once how the node wrote it."""
         item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
-        return self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
+        written = self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
+        self.keptCorrection(segmentationNode).result.session.send_untold()
+        return written
 
 
 def _warnOfPrompt(correction, name, prompt, before, written):

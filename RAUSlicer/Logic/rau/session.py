@@ -119,6 +119,10 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Free what the session holds elsewhere (a server's session); here, nothing."""
 
+    def send_untold(self) -> None:
+        """Tell a server's session what :meth:`gave_way` and :meth:`gave_up` heard since its last round trip (they ask
+        it nothing, so that writing a correction on Slicer's GUI thread never waits for a server); here, nothing."""
+
     def held_bytes(self, besides=None) -> int:
         """Memory this session holds, estimated: every distinct array of its answers, its target and its undo
         (:func:`rau.held_memory.distinct_bytes`), less those ``besides`` reaches (a result's, counted with it: an answer

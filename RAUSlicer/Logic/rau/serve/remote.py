@@ -141,15 +141,16 @@ def _relay(progress: Progress, step: str, fraction: float) -> None:
 
 
 class RemoteSession(Session):
-    """The server-side session of one remote result: each ``reprompt``, ``propagate``, ``undo``, hand ``edit``,
-    ``gave_way`` and ``gave_up`` is one round trip (an edit that changes nothing, none), so the server
-    corrects from the masks here."""
+    """The server-side session of one remote result: each ``reprompt``, ``propagate``, ``undo`` and hand ``edit`` is
+    one round trip (an edit that changes nothing, none), so the server corrects from the masks here; ``gave_way`` and
+    ``gave_up`` are sent before the next one (:meth:`send_untold`)."""
 
     def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult], names: dict | None = None):
         """``names``: the references' upload file names, and the names a run here gives them (:func:`uploaded_names`)."""
         super().__init__(target, {item.structure.name: item for item in items})
         self.client, self.id, self.structures, self.names = client, session_id, structures, names or {}
         self._corrected_there = False  # the server made the correction under way (it is not yet one here)
+        self._untold: list = []  # (structure, call): what gave_way and gave_up heard, not yet sent (:meth:`send_untold`)
 
     def _reprompt(self, name: str, prompt, progress: Progress) -> StructureResult:
         answer = self._made(lambda: self.client.reprompt(self.id, name, prompt_to_json(prompt, self.target), self.overwrite))
@@ -186,12 +187,11 @@ class RemoteSession(Session):
             self.closed_reason = f"the server kept a correction of {name!r} that was not kept here ({error})"
 
     def _sent(self, call):
-        """``call()``, one round trip to the server's session; one the server has closed (410: idle too long, the
+        """``call()``, one round trip to the server's session, after what it has not heard (:meth:`send_untold`); one the server has closed (410: idle too long, the
         server restarted), that refused the connection (it changed nothing), or whose answer never came (it may have made
         the change or not), is closed here too
         (:attr:`closed_reason`), and the error says what to do; so is every call after."""
-        if self.closed_reason:
-            raise InputError(f"{self.closed_reason}; press Run again to correct it")
+        self.send_untold()
         try:
             return call()
         except ServerError as error:
@@ -228,26 +228,35 @@ class RemoteSession(Session):
                 raise
 
     def gave_way(self, name: str, mask) -> None:
-        """As a session here, told first to the server's session (also a mask this one holds already: the server's
-        session wrote the correction by its own rule), so both go on from what the node holds: before, only this one heard."""
+        """As a session here; the server's session hears it too (also a mask this one holds already: it wrote the
+        correction by its own rule), so both go on from what the node holds, before its next round trip (:meth:`send_untold`)."""
         name = self._name(name)
-        self._tell(name, lambda: self.client.gave_way(self.id, name, encode_mask(np.asarray(mask, bool))))
         super().gave_way(name, mask)
+        mask = encode_mask(np.asarray(mask, bool))
+        self._untold.append((name, lambda: self.client.gave_way(self.id, name, mask)))
 
     def gave_up(self, taker: str, name: str, mask) -> None:
-        """As a session here, told first to the server's session, so both give the voxels back on the same undo."""
+        """As a session here; the server's session hears it before its next round trip (:meth:`send_untold`), so both
+        give the voxels back on the same undo."""
         taker, name = self._name(taker), self._name(name)
-        self._tell(name, lambda: self.client.gave_up(self.id, taker, name, encode_mask(np.asarray(mask, bool))))
         super().gave_up(taker, name, mask)
+        mask = encode_mask(np.asarray(mask, bool))
+        self._untold.append((name, lambda: self.client.gave_up(self.id, taker, name, mask)))
 
-    def _tell(self, name: str, call) -> None:
-        """``call()``, telling the server's session how the node wrote ``name``; one that does not reach it leaves the
-        two sessions apart, so this one closes too (:attr:`closed_reason`)."""
-        try:
-            self._sent(call)
-        except ServerError as error:
-            self.closed_reason = f"the server's session did not hear how {name!r} was written ({error})"
-            raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
+    def send_untold(self) -> None:
+        """Tell the server's session, in order, how the node wrote what :meth:`gave_way` and :meth:`gave_up` heard
+        since the last round trip; one that does not reach it leaves the two sessions apart, so this one closes too
+        (:attr:`closed_reason`), and so does every call after."""
+        if self.closed_reason:
+            raise InputError(f"{self.closed_reason}; press Run again to correct it")
+        while self._untold:
+            name, call = self._untold.pop(0)
+            try:
+                call()
+            except ServerError as error:
+                self._untold.clear()
+                self.closed_reason = f"the server's session did not hear how {name!r} was written ({error})"
+                raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
 
     def close(self) -> None:
         """Free the server's session, best effort and without waiting: a daemon thread asks the server (for at most
