@@ -31,7 +31,9 @@ from RAUSlicerLib.correction_logic import OVERWRITE_OPTION, CorrectionLogic  # n
 from RAUSlicerLib.correction_panel import CorrectionPanel
 from RAUSlicerLib.export_panel import ExportPanel
 from RAUSlicerLib.job_panel import JobPanel
+from RAUSlicerLib.option_checks import checkOptions, serverUnsentOptions
 from RAUSlicerLib.option_names import panelWording
+from RAUSlicerLib.options_panel import OptionsPanel, deviceChoices  # noqa: F401  (deviceChoices: part of the module's interface)
 from RAUSlicerLib.segment_lists import FollowedSegments, still_unchecked
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
@@ -44,14 +46,6 @@ KEPT_SESSIONS = 4
 PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
                  "vlmAdapter": "vlm_adapter"}
 """Parameter-node field -> ``rau.options.EngineOptions`` field it sets (the panel's defaults are the core's)."""
-DEVICES = ("auto", "cpu", "cuda", "mps")
-"""The device combo's usual items."""
-
-
-def deviceChoices(device):
-    """The device combo's items for the parameter node's ``device``: :data:`DEVICES`, and ``device`` too when it is
-    another one (``cuda:1``), so that the combo shows the device Run uses ("" is auto)."""
-    return [*DEVICES, device] if device and device not in DEVICES else list(DEVICES)
 
 
 def importRau():
@@ -145,6 +139,17 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         return request_from_nodes(referenceVolume, referenceSegmentation, targetVolume, structures)
 
     @staticmethod
+    def checkOptions(engineName, options, server=""):
+        """Before a run, as the command line checks them: :func:`RAUSlicerLib.option_checks.checkOptions`."""
+        importRau()
+        checkOptions(engineName, options, server)
+
+    @staticmethod
+    def serverUnsentOptions():
+        """The engine options the panel sets that a run on an engine server does not send (its operator sets them)."""
+        return serverUnsentOptions(PANEL_OPTIONS.values())
+
+    @staticmethod
     def runEngine(engineName, options, request, progress=None, server=""):
         """Create the engine, here or on the ``rau serve`` at ``server``, and run it (no MRML: safe on a worker thread);
         an option found wrong names the panel's field (:func:`RAUSlicerLib.option_names.panelWording`)."""
@@ -190,7 +195,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
 
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
                 engineName="registration", options=None, lowConfidence=0.5, server=""):
-        """Run synchronously and return the new segmentation node (console, batch, self-test)."""
+        """Run synchronously and return the new segmentation node (console, batch, self-test); options checked first
+        (:meth:`checkOptions`)."""
+        self.checkOptions(engineName, options, server)
         request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
         result = self.runEngine(engineName, options, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
@@ -240,9 +247,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
 #
 
 
-class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, CorrectionPanel, ExportPanel, JobPanel):
-    """The panel: inputs, run with progress and cancel, corrections (:class:`CorrectionPanel`), export
-    (:class:`ExportPanel`), dependencies."""
+class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, CorrectionPanel, ExportPanel, JobPanel, OptionsPanel):
+    """The panel: inputs, engine options (:class:`OptionsPanel`), run with progress and cancel, corrections
+    (:class:`CorrectionPanel`), export (:class:`ExportPanel`), dependencies."""
 
     def __init__(self, parent=None):
         ScriptedLoadableModuleWidget.__init__(self, parent)
@@ -271,6 +278,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.ui.updateButton.toolTip = f"Re-run the selected segment from the placed points/box ({UPDATE_SHORTCUT})"
         self.ui.progressBar.hide()
         self.ui.cancelButton.hide()
+        importRau()
         self._listDevices("")
         self._showOptionDefaults()
         self._fillEngineCombo()
@@ -283,6 +291,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.ui.engineComboBox.connect("currentIndexChanged(int)", self.onEngineChanged)
         self.ui.deviceComboBox.connect("currentIndexChanged(int)", self.onDeviceChanged)
         self.ui.engineServerLineEdit.connect("textChanged(QString)", self._fillEngineCombo)
+        self.ui.engineServerLineEdit.connect("textChanged(QString)", self._showServerOptions)
         self.ui.outputSegmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._onOutputChanged)
         self.ui.segmentComboBox.connect("currentIndexChanged(int)", lambda _index: self._updateButtons())
         self.ui.runButton.connect("clicked(bool)", self.onRun)
@@ -367,19 +376,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self._showUncheckedStructures()
 
     # --- engines, structures, segments ------------------------------------------------
-    def _showOptionDefaults(self):
-        """Each model field shows the core default it falls back to when left empty."""
-        importRau()
-        from rau.options import DEFAULTS, option_fields
-
-        helpTexts = {spec.name: spec.metadata["help"] for spec in option_fields()}
-        for widget, option in (("sam2ModelLineEdit", "sam2_model"), ("vlmModelLineEdit", "vlm_model"),
-                               ("vlmServerLineEdit", "vlm_server"), ("vlmAdapterLineEdit", "vlm_adapter")):
-            lineEdit = getattr(self.ui, widget)
-            if getattr(DEFAULTS, option) is not None:  # options without a default keep the .ui's placeholder
-                lineEdit.placeholderText = f"default: {getattr(DEFAULTS, option)}"
-            lineEdit.toolTip = helpTexts[option]
-
     def _fillEngineCombo(self, server=""):
         """Every engine, those unavailable here disabled with the reason as tooltip (all enabled with a server)."""
         importRau()
@@ -406,15 +402,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         combo = self.ui.engineComboBox
         self.ui.engineStatusLabel.text = self._engineReasons.get(combo.itemData(combo.currentIndex), "")
 
-    def _listDevices(self, device):
-        """Give the device combo the items of :func:`deviceChoices` for ``device`` (unchanged when it has them)."""
-        combo = self.ui.deviceComboBox
-        items = deviceChoices(device)
-        if [combo.itemText(index) for index in range(combo.count)] != items:
-            combo.clear()
-            for item in items:
-                combo.addItem(item)
-
     @staticmethod
     def _selectComboData(combo, value):
         index = combo.findData(value) if combo.findData(value) >= 0 else combo.findText(value)
@@ -426,10 +413,6 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self._showEngineStatus()
         if self._parameterNode and name:
             self._parameterNode.engine = name
-
-    def onDeviceChanged(self, index):
-        if self._parameterNode:
-            self._parameterNode.device = self.ui.deviceComboBox.itemText(index)
 
     def _onReferenceChanged(self, node):
         self._referenceSegments.follow(node)
@@ -504,12 +487,12 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
             options, server = self.logic.engineOptions(p), p.engineServer.strip()
             from rau.engines import engine_class
-
-            if not confirmModelUse(options, server, engine_class(p.engine)):  # an unknown engine: a clear error
-                return
             from rau.user_warnings import collected_warnings
 
-            with collected_warnings() as read:  # shown with the run's (a stack of pictures read as one volume)
+            with collected_warnings() as read:  # shown with the run's (options it ignores, a stack of pictures read as one volume)
+                self.logic.checkOptions(p.engine, options, server)  # an unknown engine, models, device: refused before any work
+                if not confirmModelUse(options, server, engine_class(p.engine)):
+                    return
                 request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
             engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence
 

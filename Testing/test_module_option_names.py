@@ -37,10 +37,11 @@ def damaged_copy(model, folder):
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "cut-weights"])
 def test_an_unusable_sam2_model_is_named_by_the_panel_field(run_disk, tmp_path, tiny_sam2, kind):
-    """Before: 'ModelNotAvailableError --sam2-model /…/empty has no config.json …', a flag the panel never shows."""
+    """Before: 'ModelNotAvailableError --sam2-model /…/empty has no config.json …', a flag the panel never shows (now
+    refused before the run, as the command line refuses it: test_module_option_checks.py)."""
     run, scene = run_disk
     model = {"missing": tmp_path / "missing", "empty": tmp_path, "cut-weights": damaged_copy(tiny_sam2["random"], tmp_path / "cut")}[kind]
-    with pytest.raises(ModelNotAvailableError) as refused:
+    with pytest.raises(OptionError) as refused:
         run("registration+sam2", {"sam2_model": str(model)})
     assert str(refused.value).startswith(f"'SAM2 model' (Model settings) {model}")
     assert "--sam2-model" not in str(refused.value)

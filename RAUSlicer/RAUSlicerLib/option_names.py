@@ -10,6 +10,14 @@ OPTION_LABELS = {
     "vlm_adapter": "'VLM adapter folder' (Model settings)",
 }
 """``rau.options.EngineOptions`` field -> the panel field that sets it, as its label (RAUSlicer.ui) reads."""
+OPTION_WIDGETS = {
+    "device": "deviceComboBox",
+    "sam2_model": "sam2ModelLineEdit",
+    "vlm_model": "vlmModelLineEdit",
+    "vlm_server": "vlmServerLineEdit",
+    "vlm_adapter": "vlmAdapterLineEdit",
+}
+"""``rau.options.EngineOptions`` field -> the panel's widget (RAUSlicer.ui) that sets it."""
 
 
 @contextlib.contextmanager

@@ -120,6 +120,17 @@ class EngineOptions:
         return self.replace(**changes)
 
 
+def given_and_checked(options: "EngineOptions | dict | None") -> tuple["EngineOptions", dict]:
+    """``options`` as :class:`EngineOptions` (a dict checked as :meth:`EngineOptions.from_dict`), and those of them
+    given, by name: each key of a dict, a default too; of an :class:`EngineOptions`, which cannot tell a default given
+    from one left out, those changed from the default."""
+    checked = options if isinstance(options, EngineOptions) else EngineOptions.from_dict(options)
+    defaults = EngineOptions()
+    given = [name for name in (options or {})] if isinstance(options, dict) else \
+        [spec.name for spec in option_fields() if getattr(checked, spec.name) != getattr(defaults, spec.name)]
+    return checked, {name: getattr(checked, name) for name in given}
+
+
 def option_fields() -> tuple[dataclasses.Field, ...]:
     """The table's rows, in order (name, default, ``metadata['help']`` ...)."""
     return dataclasses.fields(EngineOptions)

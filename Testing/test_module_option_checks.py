@@ -1,0 +1,66 @@
+"""The module checks the engine options before a run, as the command line does: models and device refused before any
+engine work, options the run ignores warned of, in the panel's words (slicer-core MRML)."""
+
+from __future__ import annotations
+
+import ast
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+from slicer_scene import disk_inputs, mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.errors import OptionError  # noqa: E402
+from rau.user_warnings import collected_warnings  # noqa: E402
+from slicer_module import MODULE_FILE, load_rauslicer  # noqa: E402
+
+SERVER = "http://gpu-box:8000"
+
+
+@pytest.fixture
+def module():
+    return load_rauslicer()
+
+
+def test_a_bad_sam2_model_is_refused_before_any_engine_work(mrml_scene, module, tmp_path, monkeypatch):
+    """Before: process() registered the reference and fused labels, then failed loading SAM2 (minutes on a CT)."""
+    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
+    logic = module.RAUSlicerLogic()
+    ran = []
+    monkeypatch.setattr(logic, "runEngine", lambda *args, **kwargs: ran.append(args))
+    with pytest.raises(OptionError, match=rf"^'SAM2 model' \(Model settings\) {tmp_path}"):
+        logic.process(reference, reference_segmentation, target, ["disk"], "registration+sam2", {"sam2_model": str(tmp_path), "device": "cpu"})
+    assert not ran
+    assert mrml_scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == 1
+
+
+def test_an_option_the_engine_ignores_is_warned_of_by_its_panel_field(module):
+    """Before: the panel dropped it without a word (the command line warns)."""
+    with collected_warnings() as said:
+        module.RAUSlicerLogic.checkOptions("registration", {"device": "cpu", "sam2_model": "/my/sam2"})
+    assert sorted(said) == ["'Device' is ignored: the registration engine does not use it",
+                    "'SAM2 model' (Model settings) is ignored: the registration engine does not use it"]
+
+
+def test_with_an_engine_server_model_settings_are_not_checked_here_but_said_ignored(module, tmp_path):
+    """Before: the panel's device and models were dropped from a server job without a word."""
+    options = module.RAUSlicerLogic.engineOptions(type("Panel", (), {"device": "cpu", "sam2Model": str(tmp_path), "vlmModel": "",
+                                                                     "vlmServer": "", "vlmAdapter": ""})())
+    with collected_warnings() as said:
+        module.RAUSlicerLogic.checkOptions("registration+sam2", options, SERVER)  # the server checks its own models
+    assert sorted(said) == ["'Device' is ignored: the engine server uses its operator's setting",
+                    "'SAM2 model' (Model settings) is ignored: the engine server uses its operator's setting"]
+
+
+def test_the_panel_disables_every_field_a_server_run_does_not_send(module):
+    """The fields the logic says a server run does not send each name a widget of the panel, disabled with a server."""
+    from RAUSlicerLib.option_names import OPTION_WIDGETS
+
+    unsent = module.RAUSlicerLogic.serverUnsentOptions()
+    assert unsent == ["device", "sam2_model", "vlm_model", "vlm_server", "vlm_adapter"]
+    names = {w.get("name") for w in ElementTree.parse(MODULE_FILE.parent / "Resources" / "UI" / "RAUSlicer.ui").getroot().iter("widget")}
+    assert {OPTION_WIDGETS[option] for option in unsent} <= names
+    source = (MODULE_FILE.parent / "RAUSlicerLib" / "options_panel.py").read_text(encoding="utf-8")
+    assert "serverUnsentOptions" in source and any(isinstance(node, ast.FunctionDef) and node.name == "_showServerOptions"
+                                                   for node in ast.walk(ast.parse(source)))
