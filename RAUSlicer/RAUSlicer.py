@@ -202,6 +202,12 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         result = self.runEngine(engineName, options, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
 
+    def canPropagate(self, segmentationNode):
+        """Whether Propagate changes anything for a result node: a volume whose kept session propagates (SAM2's; the
+        other engines' corrections already act in 3D, ``rau.session.Session.propagates``)."""
+        correction = self.correction(segmentationNode)
+        return correction is not None and correction.result.target.ndim == 3 and correction.result.session.propagates
+
     def dropResult(self, result):
         """A result the scene will not get (refused, or its scene closed while the engine ran): close its
         session, which a server keeps otherwise until it expires."""
@@ -468,7 +474,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         segment = self._selectedStructure()
         canCorrect = correction is not None and segment in correction.result.session.results and not busy
         self.ui.updateButton.enabled = canCorrect
-        self.ui.propagateButton.enabled = canCorrect and correction.result.target.ndim == 3
+        self.ui.propagateButton.enabled = canCorrect and self.logic.canPropagate(p.outputSegmentation)
         self.ui.undoButton.enabled = canCorrect and correction.can_undo(segment)
         self.ui.correctionStatusLabel.text = (
             "" if correction is not None or busy or not (p and p.outputSegmentation) else self.logic.uncorrectable(p.outputSegmentation)

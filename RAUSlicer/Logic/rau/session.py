@@ -85,9 +85,18 @@ class Session(abc.ABC):
         check_prompt(prompt, self.target)
         return replace(prompt, box=prompt.box.clip(self.target)) if prompt.box is not None else prompt
 
+    @property
+    def propagates(self) -> bool:
+        """Whether :meth:`propagate` carries corrections further (SAM2 tracks them through the slices); an engine whose
+        corrections already act on the whole target refuses it."""
+        return type(self)._propagate is not Session._propagate
+
     def propagate(self, name: str, progress: Progress | None = None) -> StructureResult:
-        """Carry ``name``'s corrections through the whole target; returns its new answer."""
+        """Carry ``name``'s corrections through the whole target; returns its new answer. Refused (:class:`InputError`,
+        nothing changed, no undo step) where the session does not :attr:`propagate <propagates>`."""
         name = self._name(name)
+        if not self.propagates:
+            raise InputError(f"nothing to propagate for {name!r}: this engine's corrections already act on the whole target")
         return self._change(name, lambda progress: self._propagate(name, progress), progress, "propagating")
 
     def can_undo(self, name: str) -> bool:
@@ -218,8 +227,9 @@ class Session(abc.ABC):
         """The new answer for ``name``; may update correction state (restored on failure)."""
 
     def _propagate(self, name: str, progress: Progress) -> StructureResult:
-        """By default corrections already act in 3D, so the answer stays as it is."""
-        return self.results[name]
+        """The new answer for ``name``, its corrections carried through the target: engines that can override it
+        (:attr:`propagates`); the others' corrections already act in 3D."""
+        raise NotImplementedError
 
     def _snapshot(self, name: str):
         """Everything a correction of ``name`` may change; engines with more state extend it."""

@@ -16,7 +16,7 @@ class CorrectorSession(Session):
 
     The clicks are kept in the structure's ``prompts`` too (``"seeds"``: [k, j, i, 1 inside / 0 outside] each),
     so a result saved and reopened (``rau correct``) goes on from the same clicks as one session would.
-    Corrections already act in 3D near each click, so ``propagate`` keeps the answer as it is.
+    Corrections already act in 3D near each click: ``propagate`` is refused (:attr:`~rau.session.Session.propagates`).
     """
 
     def __init__(self, result: Result):

@@ -128,7 +128,7 @@ class Server:
 
     def _finished(self, job: Job) -> None:
         if job.state == "done" and job.result.session is not None:
-            job.session = job.id
+            job.session, job.propagates = job.id, job.result.session.propagates
             if self.sessions.add(job.id, job.result):
                 return
             job.session, job.result.session = None, None  # over the sessions' memory: no corrections

@@ -69,6 +69,8 @@ class Job:
     result: object | None = None
     session: str | None = None
     no_session: str = ""
+    propagates: bool = False
+    """Whether the correction session :meth:`~rau.session.Session.propagates` (False without one)."""
     """Why a done job's result has no correction session (empty while it has one): also one of its :attr:`warnings`."""
     version: int = 0
     """Corrections applied to ``result``, also after its session closed (the outputs are rewritten when it changed)."""
@@ -111,6 +113,7 @@ class Job:
             "engine": self.engine, "error": self.error, "status": self.status, "session": self.session if state == "done" else None,
             "structures": summary, "seconds": seconds, "warnings": [*self.warnings, *self.written_warnings],
             "output_warnings": self.written_warnings, "no_session": self.no_session,
+            "propagates": self.propagates and state == "done" and self.session is not None,
         }
 
     def output_paths(self) -> dict[str, Path]:

@@ -22,7 +22,7 @@ from rau.errors import InputError
 from rau.io import read_segmentation, write_image, write_seg_nrrd
 from rau.labels import LabelSet, Segmentation, Structure, normalize_name
 from rau.result import Result, StructureResult
-from rau.options import EngineOptions
+from rau.options import EngineOptions, given_and_checked
 from rau.serve.client import TOKEN_VARIABLE, Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
 from rau.serve.wire import decode_mask, encode_mask, prompt_to_json
@@ -81,10 +81,9 @@ class RemoteEngine(Engine):
         are sent, a default too: each key of a dict (checked as :meth:`EngineOptions.from_dict` checks it); of an
         :class:`EngineOptions`, which cannot tell a default given from one left out, those changed from the default.
         The rest is what the server operator started the server with."""
-        checked = options if isinstance(options, EngineOptions) else EngineOptions.from_dict(options)
-        given = set(options or {}) if isinstance(options, dict) else {key for key in CLIENT_OPTIONS if getattr(checked, key) != getattr(EngineOptions(), key)}
+        _, given = given_and_checked(options)
         self.client, self.name = client, engine_name
-        self.options = {key: getattr(checked, key) for key in CLIENT_OPTIONS if key in given}
+        self.options = {key: value for key, value in given.items() if key in CLIENT_OPTIONS}
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         validate_request(request)  # here, where the inputs have their own names (the server sees only the uploaded copies')
@@ -120,7 +119,8 @@ class RemoteEngine(Engine):
             # as names match everywhere (the server reads a name without its leading and trailing spaces)
             structures.setdefault(normalize_name(structure.name), structure)
         items = [structure_result(row, structures[normalize_name(row["name"])], found.masks.get(row["name"]), names) for row in record["structures"]]
-        session = RemoteSession(self.client, record["session"], request.target, structures, items, names) if record.get("session") else None
+        session = RemoteSession(self.client, record["session"], request.target, structures, items, names,
+                                record.get("propagates", True)) if record.get("session") else None
         details = {"server": self.client.url, "job": job_id, **({"no_session": record["no_session"]} if record.get("no_session") else {})}
         return Result(request.target, items, record["engine"], record["seconds"], details, session)
 
@@ -145,9 +145,14 @@ class RemoteSession(Session):
     one round trip (an edit that changes nothing, none), so the server corrects from the masks here; ``gave_way`` and
     ``gave_up`` are sent before the next one (:meth:`send_untold`)."""
 
-    def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult], names: dict | None = None):
+    propagates = True
+    """As the server's session answers it (its job record's ``propagates``; a server that does not say: True)."""
+
+    def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult], names: dict | None = None,
+                 propagates: bool = True):
         """``names``: the references' upload file names, and the names a run here gives them (:func:`uploaded_names`)."""
         super().__init__(target, {item.structure.name: item for item in items})
+        self.propagates = propagates
         self.client, self.id, self.structures, self.names = client, session_id, structures, names or {}
         self._corrected_there = False  # the server made the correction under way (it is not yet one here)
         self._untold: list = []  # (structure, call): what gave_way and gave_up heard, not yet sent (:meth:`send_untold`)

@@ -1,4 +1,4 @@
-"""Corrections of a vessel result, one structure at a time: ``reprompt``, ``propagate``, ``undo``.
+"""Corrections of a vessel result, one structure at a time: ``reprompt`` and ``undo`` (``propagate`` is refused: a 2D picture).
 
 Mirrors :class:`rau.sam2.session.Sam2Session`'s interface. A prompt's points are voxel indices
 (i, j, k) with labels 1 (on the vessel) / 0 (outside the segment):
