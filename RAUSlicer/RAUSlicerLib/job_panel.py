@@ -13,8 +13,8 @@ class JobPanel:
         """Run ``work(progress)`` off the GUI thread; ``done(value)`` writes the scene and returns a status. A Cancel
         that comes after the work finished is too late: ``done`` writes its answer, which the status says (taking it
         back would be more work on the GUI thread, and an undo or a run cannot be taken back without closing their
-        sessions). ``dropped(value)`` is told of a value that the scene's closing throws away (it returns what to add
-        to the status, or None). ``inputWarnings``: the warnings given while reading the job's inputs, shown with the job's."""
+        sessions). ``dropped(value)`` is told of a value that the scene's closing or the module's reload throws away
+        (it returns what to add to the status, or None). ``inputWarnings``: the warnings given while reading the job's inputs, shown with the job's."""
 
         def onProgress(step, fraction):
             self.ui.progressBar.value = int(100 * fraction)
@@ -49,9 +49,10 @@ class JobPanel:
 
         self.ui.statusLabel.text = f"{title}..."
         self.ui.progressBar.value = 0
+        self.ui.progressBar.format = "%p%"  # the last job's step until this one's first
         self.ui.progressBar.show()
         self.ui.cancelButton.show()
-        self._job = BackgroundJob(work, onProgress, onDone)
+        self._job = BackgroundJob(work, onProgress, onDone, dropped)
         self._job.start()
         self._updateButtons()
 

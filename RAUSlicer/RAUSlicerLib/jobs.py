@@ -19,12 +19,13 @@ _ABANDONED = set()
 class BackgroundJob:
     """Runs ``function(progress)`` on a thread. ``on_progress(step, fraction)`` and ``on_done(value, error, warnings)``
     are called on the GUI thread; ``error`` is the raised exception or None, ``warnings`` what the work said to the user
-    (:func:`rau.user_warnings.warn`: on the worker thread they would reach only the Python console)."""
+    (:func:`rau.user_warnings.warn`: on the worker thread they would reach only the Python console). ``on_dropped(value)``
+    is told of a value nobody will write: the work finished, but the job was abandoned (:meth:`abandon`)."""
 
     POLL_MS = 100
 
-    def __init__(self, function, on_progress, on_done):
-        self.function, self.on_progress, self.on_done = function, on_progress, on_done
+    def __init__(self, function, on_progress, on_done, on_dropped=None):
+        self.function, self.on_progress, self.on_done, self.on_dropped = function, on_progress, on_done, on_dropped
         self._messages = queue.Queue()
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._work, name="RAUSlicer job", daemon=True)
@@ -42,11 +43,18 @@ class BackgroundJob:
 
     def abandon(self, then) -> None:
         """Cancel and never report back (the panel that started the job is going away); ``then()`` runs on the GUI
-        thread once the work has stopped (e.g. closing the engine sessions it may still be using)."""
+        thread once the work has stopped (e.g. closing the engine sessions it may still be using), after ``on_dropped``
+        is given the value of work that finished."""
         self._cancel.set()
         _ABANDONED.add(self)
         self.on_progress = lambda *_: None
-        self.on_done = lambda *_: (_ABANDONED.discard(self), then())
+        self.on_done = lambda value, error, _warnings: self._abandoned(value, error, then)
+
+    def _abandoned(self, value, error, then) -> None:
+        _ABANDONED.discard(self)
+        if error is None and self.on_dropped is not None:
+            self.on_dropped(value)
+        then()
 
     @property
     def cancelled(self) -> bool:
