@@ -365,6 +365,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
     def _onParameterNodeModified(self, *_):
         self._showParameterChoices()
+        self._showPromptNodes()  # also when set elsewhere (the Python console, a scene loaded over it)
         self._updateButtons()
 
     def _showParameterChoices(self):
@@ -410,9 +411,9 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
     @staticmethod
     def _selectComboData(combo, value):
-        index = combo.findData(value) if combo.findData(value) >= 0 else combo.findText(value)
-        if index >= 0:
-            combo.currentIndex = index
+        """Select the item of ``value``; none when the combo lacks it (an engine of another version), so the combo never
+        shows a choice Run does not use."""
+        combo.currentIndex = combo.findData(value) if combo.findData(value) >= 0 else combo.findText(value)
 
     def onEngineChanged(self, index):
         name = self.ui.engineComboBox.itemData(index)
@@ -482,6 +483,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         hasOutput = bool(p and p.outputSegmentation) and not busy  # a result is exported on its own target's grid
         self.ui.exportButton.enabled = hasOutput
         self.ui.exportSegNrrdButton.enabled = hasOutput
+        self.ui.installDependenciesButton.enabled = not busy  # a run may be importing what it would change
 
     # --- run ---------------------------------------------------------------------------
     def onRun(self):
