@@ -1,5 +1,5 @@
 """The module checks the engine options before a run, as the command line does: models and device refused before any
-engine work, options the run ignores warned of, in the panel's words (slicer-core MRML)."""
+engine work, in the panel's words (slicer-core MRML)."""
 
 from __future__ import annotations
 
@@ -35,22 +35,23 @@ def test_a_bad_sam2_model_is_refused_before_any_engine_work(mrml_scene, module, 
     assert mrml_scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == 1
 
 
-def test_an_option_the_engine_ignores_is_warned_of_by_its_panel_field(module):
-    """Before: the panel dropped it without a word (the command line warns)."""
+def test_a_standing_panel_setting_the_engine_does_not_read_is_not_warned_of(module):
+    """The panel's settings stand from run to run (a SAM2 model set once stays for every registration run): unlike a
+    command-line flag given for one run, one the chosen engine does not read is no news."""
     with collected_warnings() as said:
         module.RAUSlicerLogic.checkOptions("registration", {"device": "cpu", "sam2_model": "/my/sam2"})
-    assert sorted(said) == ["'Device' is ignored: the registration engine does not use it",
-                    "'SAM2 model' (Model settings) is ignored: the registration engine does not use it"]
+    assert said == []
 
 
-def test_with_an_engine_server_model_settings_are_not_checked_here_but_said_ignored(module, tmp_path):
-    """Before: the panel's device and models were dropped from a server job without a word."""
+def test_with_an_engine_server_the_model_settings_are_not_checked_here(module, tmp_path):
+    """The server uses and checks its operator's models and device (the panel disables their fields then)."""
     options = module.RAUSlicerLogic.engineOptions(type("Panel", (), {"device": "cpu", "sam2Model": str(tmp_path), "vlmModel": "",
                                                                      "vlmServer": "", "vlmAdapter": ""})())
     with collected_warnings() as said:
-        module.RAUSlicerLogic.checkOptions("registration+sam2", options, SERVER)  # the server checks its own models
-    assert sorted(said) == ["'Device' is ignored: the engine server uses its operator's setting",
-                    "'SAM2 model' (Model settings) is ignored: the engine server uses its operator's setting"]
+        module.RAUSlicerLogic.checkOptions("registration+sam2", options, SERVER)  # tmp_path holds no model: not refused
+    assert said == []
+    with pytest.raises(OptionError, match=r"^'SAM2 model' \(Model settings\)"):
+        module.RAUSlicerLogic.checkOptions("registration+sam2", options)
 
 
 def test_the_panel_disables_every_field_a_server_run_does_not_send(module):

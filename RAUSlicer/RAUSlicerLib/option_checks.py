@@ -1,7 +1,7 @@
 """What the module checks of the engine options before a run starts, as the command line does before any work: the
-models and device, and the options the run will not use (said in the panel's words: :mod:`RAUSlicerLib.option_names`)."""
+models and device (said in the panel's words: :mod:`RAUSlicerLib.option_names`)."""
 
-from RAUSlicerLib.option_names import OPTION_LABELS, panelWording
+from RAUSlicerLib.option_names import panelWording
 
 
 def serverUnsentOptions(panelOptions):
@@ -13,23 +13,15 @@ def serverUnsentOptions(panelOptions):
 
 
 def checkOptions(engineName, options, server=""):
-    """Refuse models or a device the engine ``engineName`` cannot use (``rau.commands.engine_options.check_models``;
-    not with an engine ``server``, which checks its own), naming the panel's fields; warn of each option given that the
-    run ignores: one the engine does not read, or, with a server, one it does not send (:func:`serverUnsentOptions`)."""
-    from rau.commands.engine_options import check_models, warn_ignored
-    from rau.engines import engine_class, unused_options
-    from rau.options import given_and_checked, in_words
-    from rau.user_warnings import collected_warnings, warn
+    """Refuse an unknown engine, or models or a device the engine ``engineName`` cannot use
+    (``rau.commands.engine_options.check_models``; not with an engine ``server``, which uses and checks its operator's),
+    naming the panel's fields. The panel's settings stand from run to run, unlike a command line's flags, so one the
+    chosen engine does not read is not warned of."""
+    from rau.commands.engine_options import check_models
+    from rau.engines import engine_class
+    from rau.options import given_and_checked
 
     with panelWording():
-        engine_class(engineName)  # an unknown engine: a clear error
-        checked, given = given_and_checked(options)
-        if server:
-            for option in serverUnsentOptions(given):
-                warn(f"{OPTION_LABELS.get(option, option)} is ignored: the engine server uses its operator's setting")
-            return
-        check_models(engineName, checked)
-    with collected_warnings() as said:
-        warn_ignored(unused_options(engineName, given))
-    for message in said:
-        warn(in_words(message, OPTION_LABELS))
+        engine_class(engineName)
+        if not server:
+            check_models(engineName, given_and_checked(options)[0])

@@ -69,9 +69,9 @@ class Job:
     result: object | None = None
     session: str | None = None
     no_session: str = ""
+    """Why a done job's result has no correction session (empty while it has one): also one of its :attr:`warnings`."""
     propagates: bool = False
     """Whether the correction session :meth:`~rau.session.Session.propagates` (False without one)."""
-    """Why a done job's result has no correction session (empty while it has one): also one of its :attr:`warnings`."""
     version: int = 0
     """Corrections applied to ``result``, also after its session closed (the outputs are rewritten when it changed)."""
     written_version: int = -1
