@@ -79,3 +79,27 @@ def test_builders_refuse_a_missing_or_empty_data_folder_without_making_out(tmp_p
                              capture_output=True, text=True, timeout=120, env=script_environment())
         assert run.returncode == 2 and "Traceback" not in run.stderr and f"error: --data {data}" in run.stderr, run.stderr
         assert said in run.stderr and not (tmp_path / "out").exists(), run.stderr
+
+
+def test_one_slice_copies_refuses_a_missing_file_or_an_unwritable_out_without_making_its_folder(tmp_path):
+    """Before: a traceback (ImageReadError after the rows before it were copied, or FileNotFoundError), exit 1, and
+    a half-filled output folder with no manifest."""
+    (tmp_path / "manifest.csv").write_text("reference_image,reference_labels,target_image,target_labels\n"
+                                           "absent.png,absent_mask.png,t.png,t_mask.png\n")
+    (tmp_path / "file").write_text("")
+    for out, said in ((tmp_path / "out", "manifest.csv: 4 files it names cannot be read: line 2: reference_image "),
+                      (tmp_path / "file" / "out", f"argument out: OUT {tmp_path / 'file' / 'out'}: {tmp_path / 'file'} is a file")):
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(out)],
+                             capture_output=True, text=True, timeout=120, env=script_environment())
+        assert run.returncode == 2 and "Traceback" not in run.stderr and said in run.stderr, run.stderr
+        assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("script", sorted(BUILDERS))
+def test_builders_refuse_a_file_as_out(tmp_path, script):
+    """Before: a traceback (FileExistsError, NotADirectoryError), exit 1."""
+    (tmp_path / "file").write_text("")
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path / "file")],
+                         capture_output=True, text=True, timeout=120, env=script_environment())
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: argument out: OUT {tmp_path / 'file'}: a file, not a folder" in run.stderr, run.stderr

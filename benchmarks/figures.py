@@ -1,5 +1,5 @@
-"""The benchmarks' shared checks. ``--json``: checked when the option is read, so a run of many minutes never ends in a
-folder that cannot be written with its figures lost, and written whole or not at all. GPU benchmarks: refused (exit 2)
+"""The benchmarks' shared checks. ``--json`` and the set builders' OUT folder: checked when the option is read, so a
+run never ends in a folder that cannot be written with its work lost; ``--json`` is written whole or not at all. GPU benchmarks: refused (exit 2)
 on a machine without CUDA before anything is written."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rau.errors import InputError
 from rau.io.atomic import atomic_path
-from rau.io.outputs import check_folder_writable
+from rau.io.outputs import check_folder_writable, check_new_folder
 
 
 def json_file(value: str) -> Path:
@@ -26,6 +26,18 @@ def json_file(value: str) -> Path:
     except InputError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return path
+
+
+def output_folder(value: str) -> Path:
+    """An argparse ``type=`` for an OUT folder a script writes (:func:`rau.io.outputs.check_new_folder`: new or a
+    folder, where this process may write): a file, or a folder that cannot be made, is argparse's error (exit 2)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    try:
+        check_new_folder(Path(value), "OUT")
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return Path(value)
 
 
 def write_json(path: Path, value, **dumps) -> None:

@@ -7,7 +7,8 @@ Every image and label picture becomes a 3D file with one slice along ``--axis`` 
 manifest's pixel spacing, a non-trivial origin and, with ``--oblique``, a rotated direction.
 ``--sides target`` copies only the targets (mixed inputs: picture references, volume targets).
 A new manifest (``OUT_FOLDER/manifest.csv``) points to the copies; ``rau evaluate`` on both
-manifests must then give the same Dice (see README, "2D images").
+manifests must then give the same Dice (see README, "2D images"). OUT_FOLDER, new or empty, is written whole or not
+at all (a temporary folder beside it, then renamed).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.errors import InputError
-from rau.evaluation.manifest import COLUMNS, REQUIRED_COLUMNS
+from rau.evaluation.manifest import COLUMNS, REQUIRED_COLUMNS, read_manifest
 from rau.io import read_image
+from rau.io.atomic import atomic_folder
 from rau.validation import argument, positive_integer, read_table
+from figures import output_folder
 
 ORIGIN = (-40.0, 25.5, 17.25)
 OBLIQUE = ((0.9127, -0.3039, 0.2733), (0.3443, 0.9330, -0.1045), (-0.2232, 0.1929, 0.9555))  # 27 degrees about (1, 2, 3)
@@ -33,7 +36,7 @@ def one_slice_copy(source: Path, spacing: float | None, target: Path, axis: str,
     """``source`` (a picture) written to ``target`` as a volume with one slice along ``axis``."""
     picture = read_image(source, spacing)
     if picture.ndim != 2:
-        raise SystemExit(f"{source}: a 3D image; this script copies 2D pictures only")
+        raise InputError(f"{source}: a 3D image; this script copies 2D pictures only")
     expand = {"k": np.s_[np.newaxis, :, :], "j": np.s_[:, np.newaxis, :], "i": np.s_[:, :, np.newaxis]}[axis]
     volume = sitk.GetImageFromArray(np.ascontiguousarray(picture.array[0][expand]))
     pixel = picture.spacing[0]
@@ -44,17 +47,31 @@ def one_slice_copy(source: Path, spacing: float | None, target: Path, axis: str,
     sitk.WriteImage(volume, str(target), useCompression=True)
 
 
+def write_copies(folder: Path, copies: list, tables: list, columns: list[str], rows: list[dict], axis: str, oblique: bool) -> None:
+    """Write into ``folder`` the ``copies`` (source, spacing, copy in OUT), the label ``tables`` (source, copy in
+    OUT) and the manifest of ``rows``."""
+    for source, spacing, copy in copies:
+        one_slice_copy(source, spacing, folder / copy.name, axis, oblique)
+    for sidecar, copy in tables:
+        shutil.copy(sidecar, folder / copy.name)
+    with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", type=Path)
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=output_folder)
     parser.add_argument("--suffix", default=".nrrd", choices=[".nrrd", ".nii.gz", ".mha"])
     parser.add_argument("--axis", default="k", choices=["i", "j", "k"])
     parser.add_argument("--oblique", action="store_true")
     parser.add_argument("--sides", nargs="+", default=["reference", "target"], choices=["reference", "target"])
     parser.add_argument("--limit", type=argument(positive_integer, "--limit"), help="copy only the first N rows")
     args = parser.parse_args()
-    try:  # read as rau evaluate reads it: a missing or malformed manifest is said, with no output folder made
+    try:  # read as rau evaluate reads it: a missing or malformed manifest, or a file it names missing, is said first
+        read_manifest(args.manifest)
         rows = [row for _, row in read_table(args.manifest, REQUIRED_COLUMNS, "manifest", (*COLUMNS, "structures"))][: args.limit]
     except InputError as error:
         parser.error(str(error))
@@ -90,15 +107,13 @@ def main() -> None:
     for written in [copy for _, _, copy in copies] + [copy for _, copy in tables] + [args.out / "manifest.csv"]:
         if written.resolve() in read:  # before: the copy was written over its source, then shutil.copy raised SameFileError
             parser.error(f"OUT: {written} would overwrite the input file {read[written.resolve()]}; give another folder")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for source, spacing, copy in copies:
-        one_slice_copy(source, spacing, copy, args.axis, args.oblique)
-    for sidecar, copy in tables:
-        shutil.copy(sidecar, copy)
-    with open(args.out / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    if args.out.is_dir() and any(args.out.iterdir()):
+        parser.error(f"OUT {args.out} holds files already; give a new or empty folder")
+    try:
+        with atomic_folder(args.out) as folder:  # a picture that cannot be read leaves no half-filled folder
+            write_copies(folder, copies, tables, columns, rows, args.axis, args.oblique)
+    except InputError as error:
+        parser.error(str(error))
     print(f"wrote {len(rows)} rows to {args.out / 'manifest.csv'}")
 
 
