@@ -22,6 +22,7 @@ from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
+from figures import output_folder
 from synthetic import centre, deformation, rescanned_ct
 
 SEED = 7
@@ -29,7 +30,7 @@ SEED = 7
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=output_folder)
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     data = Path(slicerio.__file__).parent / "data"
