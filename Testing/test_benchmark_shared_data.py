@@ -47,6 +47,16 @@ def test_a_data_folder_without_the_data_is_one_line_exit_2(tmp_path, clone, scri
     assert line.startswith(f"{script}: error: shared data {empty}: lacks ") and "set RAU_SHARED_DATA" in line
 
 
+def test_bench_accuracy_reads_the_protocols_files_in_rau_shared_data(tmp_path, clone):
+    """Before: the manifests under protocols/ were read as written (../../shared/data), so a clone with no shared folder
+    beside it was refused with a long list of missing files that named neither RAU_SHARED_DATA nor the folder."""
+    (tmp_path / "empty").mkdir()
+    run = run_script(clone, "bench_accuracy.py", tmp_path / "empty", "protocols/hc18_single.csv")
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"bench_accuracy.py: error: shared data {tmp_path / 'empty'}: lacks ") and "set RAU_SHARED_DATA" in line
+
+
 def test_the_set_builders_data_option_defaults_to_rau_shared_data(tmp_path, clone):
     empty = tmp_path / "empty"
     empty.mkdir()

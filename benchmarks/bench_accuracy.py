@@ -40,6 +40,8 @@ import argparse
 import functools
 import math
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +59,7 @@ from rau.options import FUSION_METHODS
 from rau.registration import lost_overlap, one_itk_thread
 from rau.validation import argument, positive_integer
 from figures import json_file, write_json
+from shared_data import is_protocol, protocol_files, protocol_on_shared_data, require_shared_data
 
 BASELINES = ("identity", "affine", "bspline")
 SEED = 1
@@ -259,12 +262,19 @@ def main() -> None:
         parser.error("--methods ants_syn needs the antspyx package (pip install antspyx)")
     methods = args.methods or [*BASELINES, *(["ants_syn"] if _has_ants() else []), "engine"]
     options = {k: v for k, v in {"fusion": args.fusion, "deformable": False if args.no_deformable else None}.items() if v is not None}
+    if protocols := [path for path in args.manifests if is_protocol(path)]:  # run on $RAU_SHARED_DATA, as the other benchmarks
+        require_shared_data(parser, [name for path in protocols for name in protocol_files(path)])
+    work = Path(tempfile.mkdtemp(prefix="rau-bench-accuracy-"))
     try:
-        for path in args.manifests:  # every manifest and the files it names, before any run (a later one's mistake lost hours)
-            read_manifest(path)
-        results = [run_manifest(path, methods, args.limit, options, args.pairs, args.baseline_sampling) for path in args.manifests]
+        runs = [protocol_on_shared_data(path, work) if is_protocol(path) else path for path in args.manifests]
+        for run in runs:  # every manifest and the files it names, before any run (a later one's mistake lost hours)
+            read_manifest(run)
+        results = [{**run_manifest(run, methods, args.limit, options, args.pairs, args.baseline_sampling), "manifest": str(path)}
+                   for path, run in zip(args.manifests, runs)]
     except InputError as error:  # a manifest (a case's files and truth are its own: skipped, said in the figures)
         parser.error(str(error))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     for result in results:
         print_report(result)
     if args.json:

@@ -60,6 +60,12 @@ def protocol_rows(manifest: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def is_protocol(manifest: Path) -> bool:
+    """Whether ``manifest`` is one of the repository's (a file under :data:`PROTOCOLS`), whose files lie under
+    ``../../shared/data``: a benchmark runs it on :data:`SHARED_DATA` (:func:`protocol_on_shared_data`)."""
+    return manifest.is_file() and manifest.resolve().parent == PROTOCOLS
+
+
 def protocol_files(manifest: Path) -> list[str]:
     """The files the protocol ``manifest`` names in the shared data folder (paths in it, once each): what
     :func:`require_shared_data` checks before the manifest is run."""
