@@ -12,7 +12,8 @@ import pytest
 from conftest import REPO, script_environment
 
 BENCHMARKS = ["bench_registration.py", "bench_correction.py", "bench_box_correction.py", "bench_mixed_clicks.py",
-              "bench_vessels.py", "bench_serve_batch.py"]
+              "bench_vessels.py", "bench_serve_batch.py", "bench_seg_nrrd_writer.py --aal"]
+"""Each benchmark that reads the shared data, with the options that make it read it."""
 
 
 @pytest.fixture
@@ -41,7 +42,8 @@ def test_rau_shared_data_is_where_the_benchmarks_find_the_data(clone, shared_dat
 def test_a_data_folder_without_the_data_is_one_line_exit_2(tmp_path, clone, script):
     empty = tmp_path / "empty"
     empty.mkdir()
-    run = run_script(clone, script, empty)
+    script, *arguments = script.split()
+    run = run_script(clone, script, empty, *arguments)
     assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr, run.stderr
     [line] = run.stderr.splitlines()
     assert line.startswith(f"{script}: error: shared data {empty}: lacks ") and "set RAU_SHARED_DATA" in line

@@ -3,7 +3,7 @@ rau.io.segment_layers.add_segment (what it does), on the same random balls.
 
 Run: PYTHONPATH=RAUSlicer/Logic python benchmarks/bench_seg_nrrd_writer.py [--structures 100] [--size 256] [--aal]
 
-Each structure is a ball (radius 4 to 30 voxels, some overlapping: several layers) on a size^3 uint16 grid, made
+Each structure is a ball (radius 4 to 30 voxels, so ``--size`` is 61 to 512, some overlapping: several layers) on a size^3 uint16 grid, made
 before its timed call. Prints each path's seconds, their ratio, the layer count, and whether the two gave the same
 voxels and segments (they must). ``--aal`` instead times ``write_seg_nrrd`` writing the AAL atlas (116 regions) on
 Colin27's 0.5 mm brain (``colin27_mni_atlases`` of the shared data: ``aal.nii.gz`` moved onto ``ch2better.nii.gz``'s
@@ -21,17 +21,22 @@ import numpy as np
 import slicerio
 
 from rau.io.segment_layers import add_segment
+from rau.validation import argument, positive_integer, whole_number
 from make_brain_mr_sets import aal_names
 from shared_data import require_shared_data
 
 ATLAS = "colin27_mni_atlases"
 AAL_FILES = [f"{ATLAS}/{name}" for name in ("aal.nii.gz", "aal.nii.txt", "ch2better.nii.gz")]
 """The files ``--aal`` reads in the shared data folder."""
+RADII = (4, 30)
+"""The balls' smallest and largest radius in voxels."""
+MAX_SIZE = 512
+"""The largest ``--size``: each ball is drawn on a size^3 grid (512^3: 128 MiB)."""
 
 
 def ball(size: int, rng: np.random.Generator) -> np.ndarray:
     """A random ball on a size^3 (i, j, k) grid, drawn within its own box."""
-    radius = int(rng.integers(4, 31))
+    radius = int(rng.integers(RADII[0], RADII[1] + 1))
     centre = rng.integers(radius, size - radius, 3)
     mask = np.zeros((size,) * 3, bool)
     low = centre - radius
@@ -68,10 +73,15 @@ def aal_seconds(data: Path) -> tuple[int, tuple[int, ...], float]:
         return len(atlas.labels), brain.shape, time.perf_counter() - started
 
 
+def grid_size(value, option: str) -> int:
+    """``value`` as a grid size that holds the largest ball (``2 * RADII[1] + 1``) and is at most :data:`MAX_SIZE`."""
+    return whole_number(value, option, minimum=2 * RADII[1] + 1, maximum=MAX_SIZE)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--structures", type=int, default=100)
-    parser.add_argument("--size", type=int, default=256)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--structures", type=argument(positive_integer, "--structures"), default=100, help="balls to place (default: %(default)s)")
+    parser.add_argument("--size", type=argument(grid_size, "--size"), default=256, help="the grid's side in voxels (default: %(default)s)")
     parser.add_argument("--aal", action="store_true", help="time writing the AAL atlas on Colin27's 0.5 mm brain instead (shared data)")
     args = parser.parse_args()
     if args.aal:
