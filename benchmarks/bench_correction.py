@@ -100,7 +100,7 @@ def bench_3d(engine) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=json_file, help="write the figures here")
     args = parser.parse_args()
     require_shared_data(parser, NEEDED)

@@ -74,7 +74,7 @@ def realistic(model: Path) -> dict:
 def main() -> None:
     import torch
 
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=json_file, required=True)
     parser.add_argument("--slices", type=argument(positive_integer, "--slices"), default=64)
     args = parser.parse_args()
