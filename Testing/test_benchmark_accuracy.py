@@ -178,3 +178,21 @@ def test_bench_vessels_dice_ratio_is_not_a_number_when_the_copy_baseline_scores_
     scored = {"vessels": {"mean_dice": 0.4256}, "copy": {"mean_dice": 0.0}}
     assert bench_vessels.dice_ratio(scored) == (None, "n/a")
     assert bench_vessels.dice_ratio({**scored, "copy": {"mean_dice": 0.2}}) == (2.13, "2.1x")
+
+
+def test_bench_vessels_writes_no_json_when_its_bank_stage_fails(tmp_path, monkeypatch, shared_data):
+    """Before: single + bank wrote the JSON after the single-reference stage, so a failed bank stage left figures
+    without the bank's (figures.py: written whole or not at all)."""
+    import bench_vessels
+
+    def failed_bank(*arguments):
+        raise RuntimeError("bank stage failed")
+
+    summary = {"mean_dice": 0.5, "presence_accuracy": 1.0, "mean_seconds_per_case": 1.0}
+    monkeypatch.setattr(bench_vessels, "create_engine", lambda *arguments: None)
+    monkeypatch.setattr(bench_vessels, "single_reference", lambda *arguments: ({"copy": summary, "registration_affine": summary, "vessels": summary}, {}, 0.5))
+    monkeypatch.setattr(bench_vessels, "bank", failed_bank)
+    monkeypatch.setattr(sys, "argv", ["bench_vessels.py", "--limit", "1", "--bank-cases", "1", "--json", str(tmp_path / "figures.json")])
+    with pytest.raises(RuntimeError, match="bank stage failed"):
+        bench_vessels.main()
+    assert list(tmp_path.iterdir()) == []

@@ -194,8 +194,6 @@ def main() -> None:
         seconds = summaries["vessels"]["mean_seconds_per_case"] / summaries["registration_affine"]["mean_seconds_per_case"]
         print(f"vessels / copy Dice: {said}   vessels / registration time: {seconds:.2f}x   ({len(cases)} pairs)")
         figures = {"pairs": len(cases), "single": summaries, "single_held_out": held_out, "dice_ratio_to_copy": ratio, "time_ratio_to_registration": round(seconds, 3), "dice_after_two_clicks_per_segment": round(clicked, 4)}
-        if args.json:
-            write_json(args.json, figures)
     if args.bank_cases and not args.single_only:
         banked = bank(cases[: args.bank_cases], args.bank_size, args.top_k, max(args.design_pairs - args.skip, 0))
         for name, summary in banked.items():
