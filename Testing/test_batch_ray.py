@@ -121,5 +121,5 @@ def test_a_ray_run_with_nothing_to_do_needs_no_ray_and_a_refused_one_leaves_the_
     assert batch_in_process(out, "--limit", "2", *UNREACHABLE) == 2  # one target to run: Ray is needed, and refused
     assert "--ray 127.0.0.1:1: nothing answers there" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
-    assert batch_in_process(tmp_path / "new", "--limit", "1", *UNREACHABLE) == 2
-    assert not (tmp_path / "new").exists()
+    assert batch_in_process(tmp_path / "new" / "deeper" / "out", "--limit", "1", *UNREACHABLE) == 2
+    assert not (tmp_path / "new").exists()  # before: new/deeper/, made for --out, stayed

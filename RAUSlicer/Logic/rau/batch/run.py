@@ -14,7 +14,7 @@ from rau.batch.items import LOCK_NAME, SUMMARY_NAME, WorkItem
 from rau.batch.seg_nrrd import added_seg_nrrd
 from rau.errors import InputError, OptionError
 from rau.file_locks import lock_file, remove_lock_file, still_at
-from rau.io.atomic import atomic_path, leftover_temporaries
+from rau.io.atomic import atomic_path, leftover_temporaries, new_folders_removed_on_error
 from rau.io.outputs import check_folder_writable
 
 COLUMNS = ["target", "target_image", "status", "seconds", "found", "error"]
@@ -40,19 +40,13 @@ def run_batch(items: list[WorkItem], out_dir, backend, prepare=None) -> list[dic
         check_folder_writable(out_dir)  # before any worker starts (each would fail its target)
     except InputError as error:
         raise OptionError(f"--out {error}") from None
-    created = not out_dir.exists()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:  # a read-only file system ...
-        raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
-    try:
+    with new_folders_removed_on_error(out_dir):  # refused (or stopped) before it wrote anything: the folders go too
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a read-only file system ...
+            raise OptionError(f"--out {out_dir}: cannot create this folder ({error.strerror})") from error
         with held_folder(out_dir):
             return _run_held(items, out_dir, backend, prepare)
-    except BaseException:
-        if created:  # refused (or stopped) before it wrote anything: the folder goes too
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()
-        raise
 
 
 def _run_held(items: list[WorkItem], out_dir: Path, backend, prepare) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import re
 import shutil
@@ -366,22 +367,36 @@ def file_type_suffix(path: Path) -> str:
 
 def _make_folder(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return those made, outermost first."""
-    missing = [made for made in (folder, *folder.parents) if not made.exists()]  # deepest first
+    missing = _missing_folders(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return missing[::-1]
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist, the deepest first."""
+    return list(itertools.takewhile(lambda made: not made.exists(), [folder, *folder.parents]))
+
+
+@contextlib.contextmanager
+def new_folders_removed_on_error(folder):
+    """A context in which ``folder`` and its parents that do not exist yet may be made: if what runs in it fails,
+    those of them that are still empty are removed again, the deepest first."""
+    missing = _missing_folders(Path(folder))
+    try:
+        yield
+    except BaseException:
+        for made in missing:
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
 
 
 @contextlib.contextmanager
 def _made_folder(folder: Path):
     """Create ``folder`` and its missing parents; if the write fails, remove those of them that stay empty."""
-    missing = _make_folder(folder)
-    try:
+    with new_folders_removed_on_error(folder):
+        folder.mkdir(parents=True, exist_ok=True)
         yield
-    except BaseException:
-        for folder in reversed(missing):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
 
 
 def current_umask() -> int:

@@ -11,9 +11,7 @@ Layout of an output folder::
 
 from __future__ import annotations
 
-import contextlib
 import filecmp
-import itertools
 import json
 import os
 import shutil
@@ -24,7 +22,7 @@ from pathlib import Path
 
 from rau.errors import InputError, OptionError, WriteError, failure_reason
 from rau.extras import require
-from rau.io.atomic import OutputExistsError
+from rau.io.atomic import OutputExistsError, new_folders_removed_on_error
 from rau.io.outputs import WRITE_CHECK, try_writing_in
 from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
@@ -88,18 +86,12 @@ def prepare(settings: FineTuneSettings, stage: str):
     (``overwrite`` allowed replacing them); the folders made here for ``OUT`` go again when the model or pairs are
     refused. A package of an extra not installed is refused before anything is made."""
     out = Path(settings.out)
-    made = list(itertools.takewhile(lambda folder: not folder.exists(), [out, *out.parents]))  # the deepest first
     inference_threads()  # a bad RAU_TORCH_THREADS is refused before any work
     require(*TRAIN_MODULES)
-    try:
+    with new_folders_removed_on_error(out):  # nothing was written into them yet
         check_out(settings, stage)
         kept_log = _log_up_to(out / LOG, _step(Path(resume_checkpoint(settings)))) if settings.resume else []
         loaded = _load(settings)
-    except BaseException:
-        for folder in made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # nothing was written into it yet
-        raise
     if settings.resume:
         (out / LOG).write_text("".join(f"{line}\n" for line in kept_log), encoding="utf-8")
     else:
