@@ -11,6 +11,7 @@ from slicer_scene import disk_inputs, mrml_scene, vtk_errors  # noqa: F401  (fix
 slicer = pytest.importorskip("slicer")
 
 from rau.errors import OptionError  # noqa: E402
+from rau.io.atomic import OutputExistsError  # noqa: E402
 from rau.models.loader import ModelNotAvailableError  # noqa: E402
 from slicer_module import load_rauslicer  # noqa: E402
 
@@ -63,3 +64,23 @@ def test_the_command_line_keeps_its_flags(tmp_path):
 
     with pytest.raises(ModelNotAvailableError, match=rf"^--sam2-model {tmp_path}"):
         Sam2Segmenter(model=str(tmp_path), device="cpu").model
+
+
+@pytest.mark.parametrize("error", [OptionError("--vlm-model x: bad"), OutputExistsError("--device")],
+                         ids=["OptionError", "OutputExistsError"])
+def test_the_panel_rewords_the_error_itself_and_keeps_its_traceback(error):
+    """Before: the panel raised ``type(error)(said)`` from None: an OutputExistsError, made from a path, said
+    "'Device' exists; … exists; …" with its .path corrupted, and the traceback of the error was lost."""
+    panelWording = load_rauslicer().panelWording
+    path = getattr(error, "path", None)
+
+    def fail():
+        raise error
+
+    with pytest.raises(type(error)) as raised:
+        with panelWording():
+            fail()
+    assert raised.value is error
+    assert str(error) in ("'VLM model' (Model settings) x: bad", "'Device' exists; replace it with --overwrite (in Python: overwrite=True)")
+    assert getattr(error, "path", None) == path
+    assert any(frame.name == "fail" for frame in raised.traceback)

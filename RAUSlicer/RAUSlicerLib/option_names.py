@@ -23,14 +23,13 @@ OPTION_WIDGETS = {
 @contextlib.contextmanager
 def panelWording():
     """A context in which an error that names an engine option by its command-line flag names the panel's field
-    (:data:`OPTION_LABELS`, ``rau.options.in_words``) instead; other errors pass unchanged."""
+    (:data:`OPTION_LABELS`, ``rau.options.in_words``) instead, the same error with its traceback; other errors pass unchanged."""
     from rau.errors import InputError
     from rau.options import in_words
 
     try:
         yield
     except InputError as error:
-        said = in_words(str(error), OPTION_LABELS)
-        if said == str(error):
-            raise
-        raise type(error)(said) from None
+        if error.args == (str(error),):  # what it says is its message (not made from a path, say): reword that
+            error.args = (in_words(str(error), OPTION_LABELS),)
+        raise
