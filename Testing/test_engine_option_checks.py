@@ -89,3 +89,13 @@ def test_an_option_out_of_range_is_named_as_one_of_the_wrong_type_is():
             checked_option("top_k", value)
         refusals.append(str(refused.value))
     assert all(said.startswith("option top_k (--top-k): ") for said in refusals)
+
+
+def test_an_interface_names_the_option_by_its_field_but_leaves_paths_as_they_are():
+    """Before: "the model at /models/--vlm-model/x" became "/models/'VLM model'/x": a flag inside a path was reworded."""
+    from rau.options import in_words
+
+    names = {"vlm_model": "'VLM model'", "device": "'Device'"}
+    assert in_words("--vlm-model /models/--vlm-model/x: damaged; see --device", names) == "'VLM model' /models/--vlm-model/x: damaged; see 'Device'"
+    assert in_words("option vlm_model (--vlm-model) must be a string; --vlm-model-revision, x--device", names) == (
+        "option 'VLM model' must be a string; --vlm-model-revision, x--device")

@@ -153,11 +153,11 @@ def flag(name: str) -> str:
 def in_words(message: str, names: dict[str, str]) -> str:
     """``message`` naming each engine option of ``names`` as an interface shows it (``names[option]``: the server's
     JSON field, the Slicer panel's field), not by its command-line flag: ``option top_k (--top-k)`` becomes
-    ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME``."""
+    ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME`` (not inside a path: ``/models/--top-k/x`` stays)."""
     for name, words in names.items():
         cli = flag(name)
         message = message.replace(f"option {name} ({cli})", f"option {words}").replace(f"{cli} ({name})", words)
-        message = re.sub(rf"{re.escape(cli)}(?![\w-])", lambda _: words, message)
+        message = re.sub(rf"(?<![\w/-]){re.escape(cli)}(?![\w-])", lambda _: words, message)  # not inside a path or a word
     return message
 
 
