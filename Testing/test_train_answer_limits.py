@@ -104,3 +104,20 @@ def test_a_presence_or_identity_completion_cut_at_the_limit_is_read_as_inference
                 "truth": [json.dumps({"label": "structure 1", "present": True}), json.dumps({"label": "structure 1"})]}
         completions = [[{"role": "assistant", "content": '{"present": true'}], [{"role": "assistant", "content": '{"label": 1'}]]
         assert reward(prompts=None, completions=completions, completion_ids=[ids, ids], **rows) == [expected, expected]
+
+
+def test_a_completion_ending_on_the_tokenizer_s_end_token_is_whole():
+    """TRL stops a completion on the tokenizer's end token as well as the generation config's. Before: only the latter
+    counted, so a completion ending on the tokenizer's at the limit was read as cut (box IoU 0)."""
+    from types import SimpleNamespace
+
+    from rau.train.rewards import limited_rewards
+    from rau.vlm.local import end_tokens
+
+    model = SimpleNamespace(generation_config=SimpleNamespace(eos_token_id=[END]))
+    processor = SimpleNamespace(tokenizer=SimpleNamespace(eos_token_id=9))
+    assert end_tokens(model, processor) == {END, 9}
+    (reward,) = limited_rewards(["box_iou"], 4, end_tokens(model, processor))
+    completion = [{"role": "assistant", "content": CUT}]
+    assert reward(prompts=None, completions=[completion], completion_ids=[[1, 2, 3, 9]], task=["box"], truth=[TRUTH],
+                  legend=[["liver"]], bounds=[BOUNDS]) == [1.0]

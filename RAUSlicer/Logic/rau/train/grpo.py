@@ -77,7 +77,7 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
         reward_weights=[grpo.reward_weights[n] for n in names],
         remove_unused_columns=False,
     )
-    trainer = GRPOTrainer(model=model, reward_funcs=limited_rewards(names, longest, end_tokens(model)), args=config,
+    trainer = GRPOTrainer(model=model, reward_funcs=limited_rewards(names, longest, end_tokens(model, processor)), args=config,
                           train_dataset=train.remove_columns("completion"), processing_class=processor,
                           callbacks=callbacks(settings, "grpo", processor, family, val))
     return train_and_finish(trainer, settings, "grpo", processor, family, val)

@@ -82,14 +82,17 @@ class TransformersBackend(Backend):
         prompt_length = inputs["input_ids"].shape[1]
         answer = output[0, prompt_length:]
         self.calls += 1
-        cut_short = cut_at_limit(answer, max_new_tokens, end_tokens(self.model))
+        cut_short = cut_at_limit(answer, max_new_tokens, end_tokens(self.model, self.processor))
         return Reply(self.processor.decode(answer, skip_special_tokens=True), prompt_length, int(answer.shape[0]), cut_short)
 
 
-def end_tokens(model) -> set[int]:
-    """The token ids that end ``model``'s answer (its generation config's ``eos_token_id``, one or a list)."""
+def end_tokens(model, processor) -> set[int]:
+    """The token ids that end ``model``'s answer: its generation config's ``eos_token_id`` (one or a list) and its
+    tokenizer's, as TRL's GRPO trainer stops on both."""
     end = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    return set(end if isinstance(end, (list, tuple)) else [] if end is None else [end])
+    tokenizer_end = getattr(getattr(processor, "tokenizer", processor), "eos_token_id", None)
+    ends = end if isinstance(end, (list, tuple)) else [end]
+    return {token for token in [*ends, tokenizer_end] if token is not None}
 
 
 def refuse_non_finite_scores(input_ids, scores):
