@@ -18,7 +18,6 @@ relative to themselves, and the shared data and protocol files by absolute path.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
