@@ -50,3 +50,33 @@ def test_a_cut_presence_answer_not_closed_before_the_cut_is_no_answer(text):
 def test_a_cut_presence_answer_closed_before_the_cut_is_read():
     assert parse_presence('{"present": false} The liver is n', "liver", cut_short=True).present is False
     assert parse_presence('{"present": true', "liver").present is True  # not cut: a slip, as before
+
+
+_POSSESSIVES = ["Broca's area", "Wernicke's area", "insula"]
+_BROCA_THEN_CUT = ('[{"label": "Broca\'s area", "present": true, "bbox_2d": [10, 20, 30, 40]}, '
+                   '{"label": "insula", "present": true, "bbox_2d": [50, 60, 70, 80]}, {"label": "Wernicke\'s ar')
+
+
+@pytest.mark.parametrize("cut_short", [True, False])
+def test_an_apostrophe_in_a_name_keeps_the_entries_before_a_cut(cut_short):
+    """Before, every ``'`` was made a ``"`` before closing the cut answer, so ``"Broca"s area"`` broke it and both finished
+    entries were missing from the answer."""
+    answers = parse_localization(_BROCA_THEN_CUT, _POSSESSIVES, (1000.0, 1000.0), cut_short=cut_short)
+    assert answers["Broca's area"].box == (10.0, 20.0, 30.0, 40.0) and answers["insula"].box == (50.0, 60.0, 70.0, 80.0)
+    assert answers["Wernicke's area"].present is None
+
+
+@pytest.mark.parametrize("cut_short", [True, False])
+def test_an_apostrophe_in_any_string_keeps_its_entry_before_a_cut(cut_short):
+    """Before: no answer for the liver when cut, and absent (a wrong answer) when not said to be cut."""
+    text = ('[{"label": "liver", "note": "it\'s big", "present": true, "bbox_2d": [10, 20, 30, 40]}, '
+            '{"label": "spleen", "present": true, "bbox_2d": [1')
+    answers = parse_localization(text, ["liver", "spleen"], (1000.0, 1000.0), cut_short=cut_short)
+    assert answers["liver"].present is True and answers["liver"].box == (10.0, 20.0, 30.0, 40.0)
+
+
+@pytest.mark.parametrize("label", ['"Broca\'s area"', "'Broca\\'s area'"])
+def test_single_quoted_json_with_an_apostrophe_in_a_name_is_read(label):
+    text = "[{'label': " + label + ", 'present': True, 'bbox_2d': [10, 20, 30, 40]}]"
+    answer = parse_localization(text, _POSSESSIVES, (1000.0, 1000.0))["Broca's area"]
+    assert answer.box == (10.0, 20.0, 30.0, 40.0) and "answer needed JSON repairs" in answer.issues

@@ -430,10 +430,31 @@ def _close(text: str) -> str:
 
 
 def _repair(text: str) -> str:
-    """Single quotes, Python literals and trailing commas made into JSON."""
-    text = text.replace("'", '"')
+    """Single-quoted strings (:func:`_double_quoted`), Python literals and trailing commas made into JSON."""
+    text = _double_quoted(text)
     text = re.sub(r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", text)))
     return re.sub(r",\s*([\]}])", r"\1", text)
+
+
+def _double_quoted(text: str) -> str:
+    """``text`` with its single-quoted strings double-quoted (a ``"`` in them escaped); an apostrophe in a
+    double-quoted string (``"Broca's area"``) is kept (before, it was made a quote, which broke the string)."""
+    chars, quote, escaped = [], None, False
+    for char in text:
+        if escaped:
+            escaped = False
+            if quote == "'" and char == "'":  # \' is no JSON escape: the apostrophe itself
+                chars.pop()
+        elif quote and char == "\\":
+            escaped = True
+        elif quote is None and char in "'\"":
+            quote, char = char, '"'
+        elif char == quote:
+            quote, char = None, '"'
+        elif quote == "'" and char == '"':
+            char = '\\"'
+        chars.append(char)
+    return "".join(chars)
 
 
 def _objects_in(value) -> list[dict] | None:
