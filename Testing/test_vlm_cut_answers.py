@@ -80,3 +80,10 @@ def test_single_quoted_json_with_an_apostrophe_in_a_name_is_read(label):
     text = "[{'label': " + label + ", 'present': True, 'bbox_2d': [10, 20, 30, 40]}]"
     answer = parse_localization(text, _POSSESSIVES, (1000.0, 1000.0))["Broca's area"]
     assert answer.box == (10.0, 20.0, 30.0, 40.0) and "answer needed JSON repairs" in answer.issues
+
+
+@pytest.mark.parametrize("prose", ["The legend lists [1] liver and [2] spleen.", "The liver box is [10, 20, 30, 40]:"])
+def test_a_list_after_brackets_in_prose_is_read(prose):
+    """Before, the prose's first bracket (``[1]``, JSON holding no entry) was taken as the whole answer: liver missing."""
+    text = prose + '\n[{"label": "liver", "present": true, "bbox_2d": [10, 20, 30, 40]}]'
+    assert parse_localization(text, ["liver", "spleen"], (1000.0, 1000.0))["liver"].box == (10.0, 20.0, 30.0, 40.0)

@@ -14,6 +14,7 @@ halves the confidence. Labels may be names (any case/punctuation), tag numbers, 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -24,6 +25,7 @@ from rau.labels import normalize_name
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _OBJECT = re.compile(r"\{[^{}]*\}")
+_OPENER = re.compile(r"[\[{]")
 _THOUGHT = (re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE), re.compile(r"^.*</think>", re.DOTALL | re.IGNORECASE))
 """A reasoning model's thinking before its answer: whole ``<think>`` blocks, then what comes before a ``</think>``
 whose ``<think>`` the chat template wrote, the tags in any case. Left out as the model's own layout, not as a repair."""
@@ -332,13 +334,13 @@ def _objects_of(text: str) -> tuple[list[dict], list[str]]:
     """The JSON objects in an answer without its thinking (see :func:`_json_objects`), and what reading them repaired."""
     fenced = _FENCE.search(text)
     body = fenced.group(1) if fenced else text
-    for candidate in (body, _outermost(body)):
-        if candidate is None:
-            continue
+    empty = False  # JSON holding no entry ("[]", or prose's "[1]"): a later bracketed part may hold them
+    for candidate in itertools.chain([body], _bracketed(body)):
         for attempt, repaired in ((candidate, False), (_repair(candidate), True), (_close(_repair(candidate)), True)):
             objects = _objects_in(_loads(attempt))
-            if objects is not None:
+            if objects:
                 return objects, ["answer needed JSON repairs"] if repaired else []
+            empty = empty or objects is not None
     objects = []
     for piece in _OBJECT.findall(body):
         value = _loads(piece)
@@ -347,7 +349,7 @@ def _objects_of(text: str) -> tuple[list[dict], list[str]]:
             objects.append(value)
     if objects:
         return objects, ["malformed JSON; read the objects one by one"]
-    return [], ["no JSON in the answer"]
+    return [], [] if empty else ["no JSON in the answer"]
 
 
 def _without_reasoning(text: str) -> tuple[str, bool]:
@@ -367,25 +369,32 @@ def _loads(text: str):
         return None
 
 
-def _outermost(text: str) -> str | None:
-    """From the first bracket to the closer that closes it (:func:`_structure`), or to the end when the answer was cut
-    off (a cut answer's last closer may close one of its entries, not the whole)."""
-    starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
-    if not starts:
-        return None
-    start = min(starts)
-    end = _structure(text[start:])[2]
-    return text[start:] if end is None else text[start: start + end + 1]
+def _bracketed(text: str):
+    """Each bracketed part of ``text`` in turn, prose between them skipped: from a bracket to the closer that closes it
+    (:func:`_structure`), or to the end when none does (a cut answer's last closer may close one of its entries, not
+    the whole)."""
+    start = 0
+    while True:
+        opener = _OPENER.search(text, start)
+        if opener is None:
+            return
+        start = opener.start()
+        end = _structure(text, start)[2]
+        yield text[start:] if end is None else text[start: end + 1]
+        if end is None:
+            return
+        start = end + 1
 
 
-def _structure(text: str) -> tuple[list[str], int, int | None]:
-    """``text``'s JSON structure, strings skipped: the closers its open brackets still need (innermost last), where the
-    innermost open bracket's last item starts (after it or the last ``,`` in it), and where the first bracket is closed
-    (None when it never is)."""
+def _structure(text: str, start: int = 0) -> tuple[list[str], int, int | None]:
+    """``text``'s JSON structure from ``start``, strings skipped: the closers its open brackets still need (innermost
+    last), where the innermost open bracket's last item starts (after it or the last ``,`` in it), and where the first
+    bracket is closed (None when it never is)."""
     stack: list[str] = []
     parent_item_starts: list[int] = []
-    item_start, in_string, escaped = 0, False, False
-    for i, char in enumerate(text):
+    item_start, in_string, escaped = start, False, False
+    for i in range(start, len(text)):
+        char = text[i]
         if in_string:
             in_string, escaped = (in_string, False) if escaped else (char != '"', char == "\\")
         elif char == '"':
