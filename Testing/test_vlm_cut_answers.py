@@ -2,7 +2,7 @@
 
 import pytest
 
-from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, parse_identity, parse_localization, parse_presence
+from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, ENDED_BEFORE_PRESENCE, parse_identity, parse_localization, parse_presence
 
 _FULL = '[{"label": "liver", "bbox_2d": [1, 2, 300, 400]}, {"label": "spleen", "bbox_2d": [100, 50, 406, 266]}]'
 _SPLEEN = _FULL.index('{"label": "spleen"')
@@ -87,3 +87,13 @@ def test_a_list_after_brackets_in_prose_is_read(prose):
     """Before, the prose's first bracket (``[1]``, JSON holding no entry) was taken as the whole answer: liver missing."""
     text = prose + '\n[{"label": "liver", "present": true, "bbox_2d": [10, 20, 30, 40]}]'
     assert parse_localization(text, ["liver", "spleen"], (1000.0, 1000.0))["liver"].box == (10.0, 20.0, 30.0, 40.0)
+
+
+@pytest.mark.parametrize("end", ['{"label": "spleen"', '{"label": "spleen", "pres', '{"label": "spleen", "present":',
+                                 '{"label": "spleen", "present": tr'])
+def test_an_entry_the_answer_ends_in_before_its_presence_is_no_answer_though_not_said_to_be_cut(end):
+    """A server that gives no ``finish_reason`` ``length``, or a model that stops mid-JSON: before, the spleen was read
+    as absent (no box given), a wrong answer instead of none."""
+    answers = parse_localization(_FULL[:_SPLEEN] + end, ["liver", "spleen"], (1000.0, 1000.0))
+    assert answers["liver"].box == (1.0, 2.0, 300.0, 400.0) and answers["spleen"].present is None
+    assert answers["spleen"].issues[0] == ENDED_BEFORE_PRESENCE

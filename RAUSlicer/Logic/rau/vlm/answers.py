@@ -185,6 +185,7 @@ def parse_identity(text: str, names: list[str], cut_short: bool = False) -> tupl
 ANSWERED_TWICE = "answered twice; the first answer was kept"
 SEVERAL_BOXES = "given several boxes; the first readable box was kept"
 NO_READABLE_BOX = "given several boxes; none could be read"
+ENDED_BEFORE_PRESENCE = "the answer ended inside this entry before its 'present' or box; no answer"
 
 
 def _summarized(issues: list[str]) -> list[str]:
@@ -203,6 +204,8 @@ def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
     present = _truth(item.get("present", item.get("visible")))
     if present is None and raw_box is not None and box is None:  # a box meant presence; one unread says nothing
         issues.append("no readable 'present' and no usable box; no answer")
+    elif present is None and item.get(_LEFT_OPEN):  # not said to be cut, but it ended before saying (no end token sent?)
+        issues.append(ENDED_BEFORE_PRESENCE)
     elif present is None:
         present = box is not None
         issues.append("no readable 'present'; inferred from the box")
