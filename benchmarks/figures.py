@@ -54,3 +54,9 @@ def require_cuda(parser: argparse.ArgumentParser, timed: str, instead: str) -> N
 
     if not torch.cuda.is_available():
         parser.error(f"this benchmark times {timed} on a CUDA GPU, and this machine has none ({instead})")
+
+
+def add_out_argument(parser: argparse.ArgumentParser) -> None:
+    """A set builder's OUT argument (:func:`output_folder`): the folder is made if missing, and files of the set's
+    names already in it are replaced (a set is rebuilt in place)."""
+    parser.add_argument("out", type=output_folder, help="folder to write the set into (made if missing; files of the same names in it are replaced)")

@@ -34,7 +34,7 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation
-from figures import output_folder
+from figures import add_out_argument
 from shared_data import add_data_argument, check_data
 from synthetic import centre, deformation, recontrast
 
@@ -156,7 +156,7 @@ def build_3d(atlas: Path, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=output_folder)
+    add_out_argument(parser)
     add_data_argument(parser)
     arguments = parser.parse_args()
     check_data(parser, arguments.data, [f"colin27_mni_atlases/{name}" for name in ("ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt")])

@@ -22,7 +22,7 @@ from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
-from figures import output_folder
+from figures import add_out_argument
 from synthetic import centre, deformation, rescanned_ct
 
 SEED = 7
@@ -30,7 +30,7 @@ SEED = 7
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=output_folder)
+    add_out_argument(parser)
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     data = Path(slicerio.__file__).parent / "data"

@@ -35,7 +35,7 @@ from rau.image import Image
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from rau.labels import LabelSet, Segmentation
-from figures import output_folder
+from figures import add_out_argument
 from shared_data import add_data_argument, check_data
 
 MIN_AREA = 100.0
@@ -98,7 +98,7 @@ def write_slice(image: sitk.Image, labels: sitk.Image, k: int, keep: list[int], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=output_folder)
+    add_out_argument(parser)
     add_data_argument(parser)
     arguments = parser.parse_args()
     check_data(parser, arguments.data, ["totalseg_test_fixtures/label_names.json"]

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from rau.evaluation.manifest import write_manifest
+from figures import add_out_argument
 
 FILM_MM = 0.175 * 2048
 SEED = 2025
@@ -81,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", type=Path, help="folder of the 247 JSRT PNGs at 224 px")
     parser.add_argument("masks", type=Path, help="SCR masks: folder with heart/, left_lung/, ... at 1024 px")
-    parser.add_argument("out", type=Path)
+    add_out_argument(parser)
     args = parser.parse_args()
     names = sorted(path.stem for path in args.images.glob("*.png"))
     if len(names) < 2 * PAIRS:

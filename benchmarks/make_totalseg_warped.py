@@ -26,7 +26,7 @@ from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io import read_image
 from rau.io.images import write_image
-from figures import output_folder
+from figures import add_out_argument
 from shared_data import PROTOCOLS, TOTALSEG_LABEL_TABLE, add_data_argument, check_data
 from synthetic import centre, deformation, rescanned_ct
 
@@ -35,7 +35,7 @@ SEEDS = (1, 2, 3)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=output_folder)
+    add_out_argument(parser)
     add_data_argument(parser)
     arguments = parser.parse_args()
     check_data(parser, arguments.data, [f"totalseg_test_fixtures/{name}" for name in ("subjA_ct/image.nii.gz", "subjA_ct/labels_totalseg.nii.gz",
