@@ -10,18 +10,9 @@ evaluation sees exactly the inputs inference builds, with inference's token limi
 
 from __future__ import annotations
 
-from rau.evaluation.vqa import ANSWER_TOKENS
 from rau.train.dataset import open_image
-from rau.train.rewards import score_answer
+from rau.train.rewards import answer_tokens, score_answer
 from rau.vlm.backend import Reply
-from rau.vlm.localizer import answer_token_budget
-
-
-def answer_tokens(task: str, truth: dict, bounds) -> int:
-    """The token limit inference gives the answer to a question of ``task`` (a pairs record's ``truth`` and ``bounds``):
-    a box question's :func:`answer_token_budget` for the structures it asks about, a presence or identity
-    question's :data:`ANSWER_TOKENS`."""
-    return answer_token_budget(list(truth["boxes"]), tuple(bounds)) if task == "box" else ANSWER_TOKENS
 
 
 def record_messages(folder, record: dict) -> list[dict]:

@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from rau.errors import InputError, OptionError
-from rau.train.evaluation import answer_tokens
-from rau.train.rewards import REWARDS, limited_rewards
+from rau.train.rewards import REWARDS, answer_tokens, limited_rewards
 from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments, with_run_defaults
 
 DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
@@ -46,7 +45,7 @@ def check_reward_weights(weights: dict[str, float]) -> None:
 
 def completion_limit(columns) -> int:
     """The longest token limit inference gives an answer to one of the questions of ``columns`` (a pairs split's
-    ``task``, ``truth`` and ``bounds`` columns; :func:`rau.train.evaluation.answer_tokens`)."""
+    ``task``, ``truth`` and ``bounds`` columns; :func:`rau.train.rewards.answer_tokens`)."""
     return max(answer_tokens(task, json.loads(truth), bounds)
                for task, truth, bounds in zip(columns["task"], columns["truth"], columns["bounds"]))
 

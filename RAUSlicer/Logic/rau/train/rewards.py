@@ -16,8 +16,17 @@ from __future__ import annotations
 
 import json
 
+from rau.evaluation.vqa import ANSWER_TOKENS
 from rau.vlm.answers import parse_identity, parse_localization, parse_presence
 from rau.vlm.backend import cut_at_limit
+from rau.vlm.localizer import answer_token_budget
+
+
+def answer_tokens(task: str, truth: dict, bounds) -> int:
+    """The token limit inference gives the answer to a question of ``task`` (a pairs record's ``truth`` and ``bounds``):
+    a box question's :func:`answer_token_budget` for the structures it asks about, a presence or identity
+    question's :data:`ANSWER_TOKENS`."""
+    return answer_token_budget(list(truth["boxes"]), tuple(bounds)) if task == "box" else ANSWER_TOKENS
 
 
 def completion_text(completion) -> str:
