@@ -13,12 +13,14 @@ TRUTH = json.dumps({"boxes": {"liver": [10, 10, 30, 30]}})
 CUT = '[{"label": "liver", "present": true, "bbox_2d": [10, 10, 30, 30'
 """An answer cut while writing its only entry: inference (cut_short) reads no answer from it."""
 END = 7
+NOT_DECODED = None
+"""The tokenizer's decode, for rewards whose completions are none longer than their limit (none is cut again)."""
 
 
 def scored(name, ids, limit=4):
     from rau.train.rewards import limited_rewards
 
-    (reward,) = limited_rewards([name], limit, {END})
+    (reward,) = limited_rewards([name], limit, {END}, NOT_DECODED)
     completion = [{"role": "assistant", "content": CUT}]
     return reward(prompts=None, completions=[completion], completion_ids=[ids], task=["box"], truth=[TRUTH],
                   legend=[["liver"]], bounds=[BOUNDS])[0]
@@ -37,7 +39,7 @@ def test_a_completion_cut_at_the_limit_is_read_as_inference_reads_it():
 def test_limited_rewards_keep_their_names_in_trl_s_log():
     from rau.train.rewards import limited_rewards
 
-    names = [f.__name__ for f in limited_rewards(["format", "correctness", "box_iou"], 4, {END})]
+    names = [f.__name__ for f in limited_rewards(["format", "correctness", "box_iou"], 4, {END}, NOT_DECODED)]
     assert names == ["format_reward", "correctness_reward", "box_iou_reward"]
 
 
@@ -97,7 +99,7 @@ def test_a_presence_or_identity_completion_cut_at_the_limit_is_read_as_inference
     """Before: presence and identity rewards read a cut completion as whole: ``{"label": 1`` of 12 scored as tag 1."""
     from rau.train.rewards import limited_rewards
 
-    (reward,) = limited_rewards(["correctness"], 4, {END})
+    (reward,) = limited_rewards(["correctness"], 4, {END}, NOT_DECODED)
     legend = [f"structure {n}" for n in range(1, 13)]
     for ids, expected in (([1, 2, 3, 4], 0.0), ([1, 2, 3, END], 1.0)):
         rows = {"task": ["presence", "identity"], "legend": [legend, legend], "bounds": [BOUNDS, BOUNDS],
@@ -117,7 +119,27 @@ def test_a_completion_ending_on_the_tokenizer_s_end_token_is_whole():
     model = SimpleNamespace(generation_config=SimpleNamespace(eos_token_id=[END]))
     processor = SimpleNamespace(tokenizer=SimpleNamespace(eos_token_id=9))
     assert end_tokens(model, processor) == {END, 9}
-    (reward,) = limited_rewards(["box_iou"], 4, end_tokens(model, processor))
+    (reward,) = limited_rewards(["box_iou"], 4, end_tokens(model, processor), NOT_DECODED)
     completion = [{"role": "assistant", "content": CUT}]
     assert reward(prompts=None, completions=[completion], completion_ids=[[1, 2, 3, 9]], task=["box"], truth=[TRUTH],
                   legend=[["liver"]], bounds=[BOUNDS]) == [1.0]
+
+
+def test_a_presence_completion_is_read_within_its_own_limit_not_the_longest(tiny_qwen):
+    """GRPO generates up to the longest limit of the split (a box question's), but inference gives a presence answer
+    ANSWER_TOKENS (32): what it reads is the first 32 tokens, cut. Before: the rewards read all 61 or 63 tokens,
+    so an answer inference would have cut mid-entry scored as right."""
+    from transformers import AutoTokenizer
+
+    from rau.train.rewards import limited_rewards
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen)
+    (reward,) = limited_rewards(["correctness"], 182, {END}, lambda ids: tokenizer.decode(ids, skip_special_tokens=True))
+    answered_then_prose = '{"label": "liver", "present": true} The liver is the large organ in the upper right of the abdomen, seen here in full.'
+    cut_mid_entry = '{"label": "liver", "notes": "the large organ in the upper right of the abdomen, seen here in full", "present": true}'
+    texts = [answered_then_prose, cut_mid_entry]
+    ids = [tokenizer(text)["input_ids"] for text in texts]
+    assert [len(i) > 32 for i in ids] == [True, True]
+    rows = {"task": ["presence"] * 2, "legend": [["liver"]] * 2, "bounds": [BOUNDS] * 2,
+            "truth": [json.dumps({"label": "liver", "present": True})] * 2}
+    assert reward(prompts=None, completions=texts, completion_ids=ids, **rows) == [1.0, 0.0]

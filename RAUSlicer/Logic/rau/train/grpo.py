@@ -3,12 +3,13 @@
 Rewards (:mod:`rau.train.rewards`): answer format, presence/identity correctness, box IoU.
 TRL's batch counts completions: ``batch_size * grad_accum`` must be a multiple of
 ``num_generations``. Completions get, unless told otherwise, the longest token limit inference
-gives an answer to a training question (:func:`completion_limit`); one cut at it is read as
-inference reads a reply cut at its limit.
+gives an answer to a training question (:func:`completion_limit`); each is read as inference reads the
+reply to its question, within that question's own limit (a presence answer's 32 tokens, not a box answer's more).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -76,7 +77,10 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
         reward_weights=[grpo.reward_weights[n] for n in names],
         remove_unused_columns=False,
     )
-    trainer = GRPOTrainer(model=model, reward_funcs=limited_rewards(names, longest, end_tokens(model, processor)), args=config,
+    tokenizer = getattr(processor, "tokenizer", processor)
+    decode = functools.partial(tokenizer.decode, skip_special_tokens=True)  # as TRL decodes completions
+    rewards = limited_rewards(names, longest, end_tokens(model, processor), decode)
+    trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config,
                           train_dataset=train.remove_columns("completion"), processing_class=processor,
                           callbacks=callbacks(settings, "grpo", processor, family, val))
     return train_and_finish(trainer, settings, "grpo", processor, family, val)

@@ -2,7 +2,8 @@
 
 Each reward has TRL's signature ``f(prompts, completions, task, truth, legend, bounds, cut_short=None, **_)``
 (the next four are columns of the pairs dataset, ``truth`` a JSON string; ``cut_short``: per completion, whether it
-was cut at its token limit, as :func:`limited_rewards` tells it from TRL's ``completion_ids``) and returns
+was cut at its token limit, as :func:`limited_rewards` tells it from TRL's ``completion_ids``, cutting each at its
+question's own limit) and returns
 one float per completion, or None where it does not apply (TRL then leaves it out):
 
 * :func:`format_reward`: 1 for a clean JSON answer, 0.5 when it needed repairs, 0 when unusable;
@@ -78,19 +79,32 @@ def box_iou_reward(prompts, completions, task, truth, legend, bounds, cut_short=
 REWARDS = {"format": format_reward, "correctness": correctness_reward, "box_iou": box_iou_reward}
 
 
-def limited_rewards(names: list[str], max_completion_length: int, end_tokens) -> list:
+def limited_rewards(names: list[str], max_completion_length: int, end_tokens, decode) -> list:
     """The rewards ``names`` (of :data:`REWARDS`, keeping their names in TRL's log) for completions generated up to
-    ``max_completion_length`` tokens: each reads a completion cut at that limit (its ``completion_ids`` as many, the
-    last none of the model's ``end_tokens``) as inference reads a reply cut at its token limit."""
+    ``max_completion_length`` tokens, each read as inference reads the reply to its question: within that question's
+    own limit (:func:`answer_tokens`, at most ``max_completion_length``), as :func:`_read_within`."""
     def limited(reward):
-        def read_as_cut(prompts, completions, completion_ids, **columns):
-            cut_short = [cut_at_limit(ids, max_completion_length, end_tokens) for ids in completion_ids]
-            return reward(prompts, completions, cut_short=cut_short, **columns)
+        def read_as_inference(prompts, completions, completion_ids, task, truth, bounds, **columns):
+            limits = [min(answer_tokens(kind, json.loads(truth_text), limits), max_completion_length)
+                      for kind, truth_text, limits in zip(task, truth, bounds)]
+            read = [_read_within(completion, ids, limit, end_tokens, decode)
+                    for completion, ids, limit in zip(completions, completion_ids, limits)]
+            texts, cut_short = [text for text, _ in read], [cut for _, cut in read]
+            return reward(prompts, texts, task=task, truth=truth, bounds=bounds, cut_short=cut_short, **columns)
 
-        read_as_cut.__name__ = read_as_cut.__qualname__ = reward.__name__
-        return read_as_cut
+        read_as_inference.__name__ = read_as_inference.__qualname__ = reward.__name__
+        return read_as_inference
 
     return [limited(REWARDS[name]) for name in names]
+
+
+def _read_within(completion, ids, limit: int, end_tokens, decode) -> tuple[str, bool]:
+    """What inference, stopping at ``limit`` tokens, reads of a completion (its ``ids``), and whether it was cut there:
+    a longer one is its first ``limit`` tokens (``decode``: the tokenizer's, without special tokens, as TRL decodes),
+    cut; one of ``limit`` tokens is cut unless the last is one of the model's ``end_tokens``."""
+    if len(ids) > limit:
+        return decode(list(ids[:limit])), True
+    return completion_text(completion), cut_at_limit(ids, limit, end_tokens)
 
 
 def _rows(completions, task, truth, legend, bounds, cut_short):
