@@ -32,7 +32,7 @@ from RAUSlicerLib.correction_panel import CorrectionPanel
 from RAUSlicerLib.export_panel import ExportPanel
 from RAUSlicerLib.job_panel import JobPanel
 from RAUSlicerLib.option_checks import checkOptions, serverUnsentOptions
-from RAUSlicerLib.option_names import panelWording
+from RAUSlicerLib.option_names import PANEL_OPTIONS, panelWording
 from RAUSlicerLib.options_panel import OptionsPanel, deviceChoices  # noqa: F401  (deviceChoices: part of the module's interface)
 from RAUSlicerLib.segment_lists import FollowedSegments, still_unchecked
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
@@ -41,11 +41,6 @@ MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 UPDATE_SHORTCUT = "Ctrl+Return"
 KEPT_SESSIONS = 4
 """Results that keep their correction session (each may hold images, a model's image features, a server's session)."""
-
-
-PANEL_OPTIONS = {"device": "device", "sam2Model": "sam2_model", "vlmModel": "vlm_model", "vlmServer": "vlm_server",
-                 "vlmAdapter": "vlm_adapter"}
-"""Parameter-node field -> ``rau.options.EngineOptions`` field it sets (the panel's defaults are the core's)."""
 
 
 def importRau():
@@ -127,7 +122,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         importRau()
         from rau.options import EngineOptions
 
-        given = {option: getattr(parameters, field).strip() for field, option in PANEL_OPTIONS.items()}
+        given = {option: getattr(parameters, panel.parameter).strip() for option, panel in PANEL_OPTIONS.items()}
         with panelWording():
             return EngineOptions.from_dict({option: value for option, value in given.items() if value})
 
@@ -147,7 +142,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
     @staticmethod
     def serverUnsentOptions():
         """The engine options the panel sets that a run on an engine server does not send (its operator sets them)."""
-        return serverUnsentOptions(PANEL_OPTIONS.values())
+        return serverUnsentOptions(PANEL_OPTIONS)
 
     @staticmethod
     def runEngine(engineName, options, request, progress=None, server=""):

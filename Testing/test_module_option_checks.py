@@ -56,12 +56,12 @@ def test_with_an_engine_server_the_model_settings_are_not_checked_here(module, t
 
 def test_the_panel_disables_every_field_a_server_run_does_not_send(module):
     """The fields the logic says a server run does not send each name a widget of the panel, disabled with a server."""
-    from RAUSlicerLib.option_names import OPTION_WIDGETS
+    from RAUSlicerLib.option_names import PANEL_OPTIONS
 
     unsent = module.RAUSlicerLogic.serverUnsentOptions()
     assert unsent == ["device", "sam2_model", "vlm_model", "vlm_server", "vlm_adapter"]
     names = {w.get("name") for w in ElementTree.parse(MODULE_FILE.parent / "Resources" / "UI" / "RAUSlicer.ui").getroot().iter("widget")}
-    assert {OPTION_WIDGETS[option] for option in unsent} <= names
+    assert {PANEL_OPTIONS[option].widget for option in unsent} <= names
     source = (MODULE_FILE.parent / "RAUSlicerLib" / "options_panel.py").read_text(encoding="utf-8")
     assert "serverUnsentOptions" in source and any(isinstance(node, ast.FunctionDef) and node.name == "_showServerOptions"
                                                    for node in ast.walk(ast.parse(source)))

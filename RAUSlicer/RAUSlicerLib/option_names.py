@@ -1,29 +1,32 @@
 """How the panel names the engine options it sets, in the errors of a run (the command line names them by flag)."""
 
 import contextlib
+import typing
 
-OPTION_LABELS = {
-    "device": "'Device'",
-    "sam2_model": "'SAM2 model' (Model settings)",
-    "vlm_model": "'VLM model' (Model settings)",
-    "vlm_server": "'VLM server URL' (Model settings)",
-    "vlm_adapter": "'VLM adapter folder' (Model settings)",
+
+
+class PanelOption(typing.NamedTuple):
+    """How the panel sets one engine option: its parameter-node field, its widget (RAUSlicer.ui) and that widget's label."""
+
+    parameter: str
+    widget: str
+    label: str
+
+
+PANEL_OPTIONS = {
+    "device": PanelOption("device", "deviceComboBox", "'Device'"),
+    "sam2_model": PanelOption("sam2Model", "sam2ModelLineEdit", "'SAM2 model' (Model settings)"),
+    "vlm_model": PanelOption("vlmModel", "vlmModelLineEdit", "'VLM model' (Model settings)"),
+    "vlm_server": PanelOption("vlmServer", "vlmServerLineEdit", "'VLM server URL' (Model settings)"),
+    "vlm_adapter": PanelOption("vlmAdapter", "vlmAdapterLineEdit", "'VLM adapter folder' (Model settings)"),
 }
-"""``rau.options.EngineOptions`` field -> the panel field that sets it, as its label (RAUSlicer.ui) reads."""
-OPTION_WIDGETS = {
-    "device": "deviceComboBox",
-    "sam2_model": "sam2ModelLineEdit",
-    "vlm_model": "vlmModelLineEdit",
-    "vlm_server": "vlmServerLineEdit",
-    "vlm_adapter": "vlmAdapterLineEdit",
-}
-"""``rau.options.EngineOptions`` field -> the panel's widget (RAUSlicer.ui) that sets it."""
+"""``rau.options.EngineOptions`` field -> how the panel sets it (the panel's defaults are the core's)."""
 
 
 @contextlib.contextmanager
 def panelWording():
     """A context in which an error that names an engine option by its command-line flag names the panel's field
-    (:data:`OPTION_LABELS`, ``rau.options.in_words``) instead, the same error with its traceback; other errors pass unchanged."""
+    (its label in :data:`PANEL_OPTIONS`, ``rau.options.in_words``) instead, the same error with its traceback; other errors pass unchanged."""
     from rau.errors import InputError
     from rau.options import in_words
 
@@ -31,5 +34,5 @@ def panelWording():
         yield
     except InputError as error:
         if error.args == (str(error),):  # what it says is its message (not made from a path, say): reword that
-            error.args = (in_words(str(error), OPTION_LABELS),)
+            error.args = (in_words(str(error), {option: panel.label for option, panel in PANEL_OPTIONS.items()}),)
         raise

@@ -1,6 +1,6 @@
 """The panel's engine options: the device combo and the model fields, their defaults, and which a server run ignores."""
 
-from RAUSlicerLib.option_names import OPTION_WIDGETS
+from RAUSlicerLib.option_names import PANEL_OPTIONS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 """The device combo's usual items."""
@@ -21,10 +21,10 @@ class OptionsPanel:
         """Each model field shows the core default it falls back to when left empty, and its help as tooltip."""
         from rau.options import DEFAULTS  # the panel's set-up made the bundled rau importable
 
-        for option, widget in OPTION_WIDGETS.items():
+        for option, panel in PANEL_OPTIONS.items():
             if option == "device":  # a combo: its items are the choices
                 continue
-            lineEdit = getattr(self.ui, widget)
+            lineEdit = getattr(self.ui, panel.widget)
             if getattr(DEFAULTS, option) is not None:  # options without a default keep the .ui's placeholder
                 lineEdit.placeholderText = f"default: {getattr(DEFAULTS, option)}"
         self._showServerOptions(self.ui.engineServerLineEdit.text)
@@ -36,8 +36,8 @@ class OptionsPanel:
 
         helpTexts = {spec.name: spec.metadata["help"] for spec in option_fields()}
         unsent = set(self.logic.serverUnsentOptions()) if server.strip() else set()
-        for option, name in OPTION_WIDGETS.items():
-            widget = getattr(self.ui, name)
+        for option, panel in PANEL_OPTIONS.items():
+            widget = getattr(self.ui, panel.widget)
             widget.enabled = option not in unsent
             widget.toolTip = SERVER_SETS_IT if option in unsent else helpTexts[option]
 
