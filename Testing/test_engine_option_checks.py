@@ -99,3 +99,21 @@ def test_an_interface_names_the_option_by_its_field_but_leaves_paths_as_they_are
     assert in_words("--vlm-model /models/--vlm-model/x: damaged; see --device", names) == "'VLM model' /models/--vlm-model/x: damaged; see 'Device'"
     assert in_words("option vlm_model (--vlm-model) must be a string; --vlm-model-revision, x--device", names) == (
         "option 'VLM model' must be a string; --vlm-model-revision, x--device")
+
+
+def test_the_server_rewords_any_input_error_as_the_panel_does_keeping_the_error():
+    """Before: the server reworded only an OptionError (into a new one): a plain InputError naming ``--top-k`` reached
+    the client with the flag, where the panel rewords it."""
+    from rau.errors import InputError
+    from rau.serve.options import in_client_words
+
+    error = InputError("--top-k 3: more than the 2 references given")
+    assert in_client_words(error) is error and str(error) == "top_k 3: more than the 2 references given"
+
+
+def test_a_windows_path_keeps_a_flag_inside_it():
+    """Before: only / guarded a path: ``C:\\models\\--sam2-model\\x`` became ``C:\\models\\'SAM2 model'\\x``."""
+    from rau.options import in_words
+
+    assert in_words(r"--sam2-model C:\models\--sam2-model\x: damaged", {"sam2_model": "'SAM2 model'"}) == (
+        r"'SAM2 model' C:\models\--sam2-model\x: damaged")

@@ -26,13 +26,11 @@ PANEL_OPTIONS = {
 @contextlib.contextmanager
 def panelWording():
     """A context in which an error that names an engine option by its command-line flag names the panel's field
-    (its label in :data:`PANEL_OPTIONS`, ``rau.options.in_words``) instead, the same error with its traceback; other errors pass unchanged."""
-    from rau.errors import InputError
-    from rau.options import in_words
+    (its label in :data:`PANEL_OPTIONS`) instead: the same error, reworded as ``rau.options.said_in`` does."""
+    from rau.options import said_in
 
     try:
         yield
-    except InputError as error:
-        if error.args == (str(error),):  # what it says is its message (not made from a path, say): reword that
-            error.args = (in_words(str(error), {option: panel.label for option, panel in PANEL_OPTIONS.items()}),)
+    except Exception as error:
+        said_in(error, {option: panel.label for option, panel in PANEL_OPTIONS.items()})
         raise

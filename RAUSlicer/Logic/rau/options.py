@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rau import validation
-from rau.errors import OptionError
+from rau.errors import InputError, OptionError
 from rau.vlm.families import FAMILY_NAMES
 
 FUSION_METHODS = ("local", "vote", "staple")
@@ -153,12 +153,21 @@ def flag(name: str) -> str:
 def in_words(message: str, names: dict[str, str]) -> str:
     """``message`` naming each engine option of ``names`` as an interface shows it (``names[option]``: the server's
     JSON field, the Slicer panel's field), not by its command-line flag: ``option top_k (--top-k)`` becomes
-    ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME`` (not inside a path: ``/models/--top-k/x`` stays)."""
+    ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME`` (not inside a path: ``/models/--top-k/x`` and
+    ``C:\\models\\--top-k\\x`` stay)."""
     for name, words in names.items():
         cli = flag(name)
         message = message.replace(f"option {name} ({cli})", f"option {words}").replace(f"{cli} ({name})", words)
-        message = re.sub(rf"(?<![\w/-]){re.escape(cli)}(?![\w-])", lambda _: words, message)  # not inside a path or a word
+        message = re.sub(rf"(?<![\w/\\-]){re.escape(cli)}(?![\w-])", lambda _: words, message)  # not inside a path or a word
     return message
+
+
+def said_in(error: BaseException, names: dict[str, str]) -> BaseException:
+    """``error`` itself (its traceback kept), an :class:`InputError` whose message is all it says (not one made from a
+    path) reworded to name each option of ``names`` as an interface shows it (:func:`in_words`); others unchanged."""
+    if isinstance(error, InputError) and error.args == (str(error),):
+        error.args = (in_words(str(error), names),)
+    return error
 
 
 def value_type(hint) -> type:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from rau.commands.engine_options import warn_ignored
 from rau.engines import unused_options
-from rau.errors import OptionError
-from rau.options import EngineOptions, in_words, option_fields
+from rau.errors import InputError, OptionError
+from rau.options import EngineOptions, in_words, option_fields, said_in
 from rau.user_warnings import collected_warnings
 
 CLIENT_OPTIONS = ("top_k", "fusion", "deformable", "slice_axis", "window", "slice_margin", "vlm_per_structure")
 """What a client may choose per job; every other option is the operator's."""
+CLIENT_NAMES = {name: name for name in CLIENT_OPTIONS}
+"""How the server's errors name a client option: as the JSON field a client sends."""
 
 
 def options_from_json(payload: dict | None, server_options: EngineOptions, engine: str,
@@ -36,8 +38,8 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
             raise OptionError(f"unknown option {key!r}; a client may set: {', '.join(CLIENT_OPTIONS)}")
     try:
         server_options.replace(**chosen)  # every choice checked, as the command line checks a flag the engine ignores
-    except OptionError as error:
-        raise in_client_words(error) from error
+    except InputError as error:
+        raise in_client_words(error)
     unused = unused_options(engine, chosen, references)
     with collected_warnings():  # the job reports them, not the server's standard error
         said = warn_ignored(unused)
@@ -46,12 +48,12 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
 
 
 def in_client_words(error: Exception) -> Exception:
-    """An :class:`OptionError` naming each client option as the JSON field (``top_k``), not as the command line's flag
-    (``--top-k``; ``option top_k (--top-k)`` and ``--top-k (top_k)``, which name both, become ``option top_k`` and
-    ``top_k``); any other error as it is."""
-    return OptionError(client_words(str(error))) if isinstance(error, OptionError) else error
+    """``error`` itself, an input error reworded (:func:`rau.options.said_in`) to name each client option as the JSON
+    field (``top_k``), not as the command line's flag (``--top-k``; ``option top_k (--top-k)`` and ``--top-k (top_k)``,
+    which name both, become ``option top_k`` and ``top_k``)."""
+    return said_in(error, CLIENT_NAMES)
 
 
 def client_words(message: str) -> str:
     """``message`` naming each client option as the JSON field, not as the command line's flag (see :func:`in_client_words`)."""
-    return in_words(message, {name: name for name in CLIENT_OPTIONS})
+    return in_words(message, CLIENT_NAMES)
