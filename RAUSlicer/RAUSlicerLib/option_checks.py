@@ -19,9 +19,9 @@ def checkOptions(engineName, options, server=""):
     chosen engine does not read is not warned of."""
     from rau.commands.engine_options import check_models
     from rau.engines import engine_class
-    from rau.options import given_and_checked
+    from rau.options import EngineOptions
 
     with panelWording():
         engine_class(engineName)
         if not server:
-            check_models(engineName, given_and_checked(options)[0])
+            check_models(engineName, EngineOptions.from_dict(options) if isinstance(options, dict) else options)
