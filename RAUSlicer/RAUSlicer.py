@@ -492,7 +492,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
             from rau.engines import engine_class
             from rau.user_warnings import collected_warnings
 
-            with collected_warnings() as read:  # shown with the run's (options it ignores, a stack of pictures read as one volume)
+            with collected_warnings() as read:  # shown with the run's warnings
                 self.logic.checkOptions(p.engine, options, server)  # an unknown engine, models, device: refused before any work
                 if not confirmModelUse(options, server, engine_class(p.engine)):
                     return
