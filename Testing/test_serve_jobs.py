@@ -567,3 +567,18 @@ def test_a_job_option_the_engine_does_not_read_is_warned_of_and_makes_no_warm_en
     assert plain["warnings"] == [] and record["warnings"] == said
     assert record["structures"] == plain["structures"]
     assert len(client.info()["models_loaded"]) == 1
+
+
+def test_a_tell_that_fails_for_any_reason_closes_the_remote_session():
+    """Before: only a ServerError closed it; another error lost the tell popped from the queue and left the session
+    open, apart from the server's."""
+    from rau.errors import InputError
+    from rau.image import Image
+    from rau.serve.remote import RemoteSession
+
+    session = RemoteSession(Client("http://127.0.0.1:9", timeout=1), "0" * 32, Image(np.zeros((1, 8, 8), np.float32), (1, 1, 1), ndim=2), {}, [])
+    session._untold.append(("liver", lambda: 1 / 0))
+    with pytest.raises(ZeroDivisionError):
+        session.send_untold()
+    with pytest.raises(InputError, match="did not hear how 'liver' was written"):
+        session.send_untold()

@@ -146,7 +146,8 @@ class RemoteSession(Session):
     ``gave_up`` are sent before the next one (:meth:`send_untold`)."""
 
     propagates = True
-    """As the server's session answers it (its job record's ``propagates``; a server that does not say: True)."""
+    """As the server's session answers it (its job record's ``propagates``; a server that does not say: True): a plain
+    attribute in place of :attr:`Session.propagates`, which would ask this class's ``_propagate``, always there."""
 
     def __init__(self, client: Client, session_id: str, target, structures: dict, items: list[StructureResult], names: dict | None = None,
                  propagates: bool = True):
@@ -258,10 +259,12 @@ class RemoteSession(Session):
             name, call = self._untold.pop(0)
             try:
                 call()
-            except ServerError as error:
+            except Exception as error:  # whatever stopped it, the server's session did not hear this
                 self._untold.clear()
                 self.closed_reason = f"the server's session did not hear how {name!r} was written ({error})"
-                raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
+                if isinstance(error, ServerError):
+                    raise InputError(f"{self.closed_reason}; press Run again to correct it") from None
+                raise
 
     def close(self) -> None:
         """Free the server's session, best effort and without waiting: a daemon thread asks the server (for at most
