@@ -88,7 +88,7 @@ def test_one_slice_copies_refuses_a_missing_file_or_an_unwritable_out_without_ma
                                            "absent.png,absent_mask.png,t.png,t_mask.png\n")
     (tmp_path / "file").write_text("")
     for out, said in ((tmp_path / "out", "manifest.csv: 4 files it names cannot be read: line 2: reference_image "),
-                      (tmp_path / "file" / "out", f"argument out: OUT {tmp_path / 'file' / 'out'}: {tmp_path / 'file'} is a file")):
+                      (tmp_path / "file" / "out", f"argument out: folder {tmp_path / 'file' / 'out'}: {tmp_path / 'file'} is a file")):
         run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(out)],
                              capture_output=True, text=True, timeout=120, env=script_environment())
         assert run.returncode == 2 and "Traceback" not in run.stderr and said in run.stderr, run.stderr
@@ -102,4 +102,4 @@ def test_builders_refuse_a_file_as_out(tmp_path, script):
     run = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path / "file")],
                          capture_output=True, text=True, timeout=120, env=script_environment())
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
-    assert f"error: argument out: OUT {tmp_path / 'file'}: a file, not a folder" in run.stderr, run.stderr
+    assert f"error: argument out: folder {tmp_path / 'file'}: a file, not a folder" in run.stderr, run.stderr

@@ -34,7 +34,7 @@ def output_folder(value: str) -> Path:
     if not value.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     try:
-        check_new_folder(Path(value), "OUT")
+        check_new_folder(Path(value), "folder")
     except InputError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return Path(value)
