@@ -4,7 +4,6 @@ import contextlib
 import typing
 
 
-
 class PanelOption(typing.NamedTuple):
     """How the panel sets one engine option: its parameter-node field, its widget (RAUSlicer.ui) and that widget's label."""
 
