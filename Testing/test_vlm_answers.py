@@ -214,3 +214,17 @@ def test_an_answer_repeated_is_one_issue_and_a_boolean_is_no_coordinate():
     assert repeated.confidence == 0.5
     boolean = parse_localization('[{"label": "liver", "present": true, "bbox_2d": [true, 0, 50, 50]}]', NAMES, BOUNDS)["liver"]
     assert boolean.box is None and boolean.issues == ["unreadable box [True, 0, 50, 50]"]
+
+
+_THREE_ENTRIES = ('{"label": "liver", "present": true, "bbox_2d": [10, 20, 30, 40]}',
+                  '{"label": "spleen", "present": true, "bbox_2d": [100, 200, 300, 400]}', '{"label": "left kidney", "present": false}')
+
+
+@pytest.mark.parametrize("layout", ["{}\n{}\n{}", "```json\n{}\n{}\n{}\n```", "{}, {}, {}", "[{}]\n[{}]\n[{}]",
+                                    "Liver: [{}]\nSpleen: [{}]\nKidney: [{}]", "The liver: {}. The spleen: {}. Kidney: {}."])
+def test_an_answer_of_one_json_value_per_structure_is_read_whole(layout):
+    """One object per line (JSONL), objects between commas, one list per line, objects in prose: before, only the first
+    was read and the others were missing from the answer."""
+    answers = parse_localization(layout.format(*_THREE_ENTRIES), NAMES, (1000.0, 1000.0))
+    assert answers["liver"].box == (10.0, 20.0, 30.0, 40.0) and answers["spleen"].box == (100.0, 200.0, 300.0, 400.0)
+    assert answers["left kidney"].present is False and "malformed JSON; read the objects one by one" in answers["spleen"].issues

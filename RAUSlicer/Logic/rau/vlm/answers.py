@@ -334,25 +334,49 @@ def _closed_objects(text, cut_short: bool) -> tuple[list[dict], list[str]]:
 
 
 def _objects_of(text: str) -> tuple[list[dict], list[str]]:
-    """The JSON objects in an answer without its thinking (see :func:`_json_objects`), and what reading them repaired."""
+    """The JSON objects in an answer without its thinking (see :func:`_json_objects`), and what reading them repaired:
+    the answer as one JSON value, else the entries of every bracketed part of it (:func:`_bracketed`: one object or
+    list per line or per sentence), each part as one value (:func:`_value_entries`) or its objects one by one."""
     fenced = _FENCE.search(text)
     body = fenced.group(1) if fenced else text
-    empty = False  # JSON holding no entry ("[]", or prose's "[1]"): a later bracketed part may hold them
-    for candidate in itertools.chain([body], _bracketed(body)):
-        for attempt, repaired in ((candidate, False), (_repair(candidate), True), (_close(_repair(candidate)), True)):
-            objects = _objects_in(_loads(attempt))
-            if objects:
-                return objects, ["answer needed JSON repairs"] if repaired else []
-            empty = empty or objects is not None
+    objects, repaired = _value_entries(body)
+    if objects:
+        return objects, ["answer needed JSON repairs"] if repaired else []
+    parts, any_json, piecewise = [], objects is not None, False
+    for part in _bracketed(body):
+        entries, part_repaired = _value_entries(part)
+        any_json = any_json or entries is not None
+        if not entries:
+            entries = _flat_objects(part)
+            piecewise = piecewise or bool(entries)
+        if entries:
+            parts.append(entries)
+            repaired = repaired or part_repaired
+    if not parts:
+        return [], [] if any_json else ["no JSON in the answer"]
+    issues = ["malformed JSON; read the objects one by one"] if piecewise or len(parts) > 1 else []
+    return [item for entries in parts for item in entries], (["answer needed JSON repairs"] if repaired else []) + issues
+
+
+def _value_entries(text: str) -> tuple[list[dict] | None, bool]:
+    """The entries of ``text`` read as one JSON value, repaired (:func:`_repair`) or closed (:func:`_close`) when it
+    must be, and whether it was; None when it is no JSON value (``[]`` or prose's ``[1]`` hold no entry)."""
+    for attempt, repaired in ((text, False), (_repair(text), True), (_close(_repair(text)), True)):
+        objects = _objects_in(_loads(attempt))
+        if objects is not None:
+            return objects, repaired
+    return None, False
+
+
+def _flat_objects(text: str) -> list[dict]:
+    """The objects in ``text`` holding no other object, each read alone (a list with one broken entry)."""
     objects = []
-    for piece in _OBJECT.findall(body):
+    for piece in _OBJECT.findall(text):
         value = _loads(piece)
         value = _loads(_repair(piece)) if value is None else value
         if isinstance(value, dict):
             objects.append(value)
-    if objects:
-        return objects, ["malformed JSON; read the objects one by one"]
-    return [], [] if empty else ["no JSON in the answer"]
+    return objects
 
 
 def _without_reasoning(text: str) -> tuple[str, bool]:
