@@ -2,7 +2,7 @@
 
 import pytest
 
-from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, ENDED_BEFORE_PRESENCE, parse_identity, parse_localization, parse_presence
+from rau.vlm.answers import CUT_OFF_WHILE_ANSWERING, ENDED_BEFORE_ANSWER, parse_identity, parse_localization, parse_presence
 
 _FULL = '[{"label": "liver", "bbox_2d": [1, 2, 300, 400]}, {"label": "spleen", "bbox_2d": [100, 50, 406, 266]}]'
 _SPLEEN = _FULL.index('{"label": "spleen"')
@@ -96,4 +96,36 @@ def test_an_entry_the_answer_ends_in_before_its_presence_is_no_answer_though_not
     as absent (no box given), a wrong answer instead of none."""
     answers = parse_localization(_FULL[:_SPLEEN] + end, ["liver", "spleen"], (1000.0, 1000.0))
     assert answers["liver"].box == (1.0, 2.0, 300.0, 400.0) and answers["spleen"].present is None
-    assert answers["spleen"].issues[0] == ENDED_BEFORE_PRESENCE
+    assert answers["spleen"].issues[0] == ENDED_BEFORE_ANSWER
+
+
+@pytest.mark.parametrize("end", ['{"label": "spleen", "bbox_2d": [100, 50, 406, 266]', '{"bbox_2d": [100, 50, 406, 266], "label": "spleen"',
+                                 '{"label": "spleen", "present": true, "bbox_2d": [100, 50, 406, 266]'])
+def test_an_entry_left_unclosed_after_its_whole_box_is_read_though_not_said_to_be_cut(end):
+    """Qwen's own grounding format has no ``present``: before, an entry whose closing brace alone was missing was no answer."""
+    answers = parse_localization(_FULL[:_SPLEEN] + end, ["liver", "spleen"], (1000.0, 1000.0))
+    assert answers["spleen"].present is True and answers["spleen"].box == (100.0, 50.0, 406.0, 266.0)
+
+
+@pytest.mark.parametrize("end", ['{"label": "spleen", "present": true', '{"label": "spleen", "present": true, "',
+                                 '{"label": "spleen", "present": true, "bbox_2d": [10',
+                                 '{"label": "spleen", "present": true, "bbox_2d": [100, 50, 406, 26',
+                                 '{"label": "spleen", "bbox_2d": [100, 50, 406, 26'])
+def test_an_entry_the_answer_ends_in_before_its_box_is_complete_is_no_answer_though_not_said_to_be_cut(end):
+    """Before, ``"present": true`` with its box still to come was read as present with no box (SAM2 then followed the
+    reference alone), and a box list cut in its last number was read (26 of 266)."""
+    answers = parse_localization(_FULL[:_SPLEEN] + end, ["liver", "spleen"], (1000.0, 1000.0))
+    assert answers["spleen"].present is None and answers["spleen"].issues[0] == ENDED_BEFORE_ANSWER
+
+
+def test_an_entry_the_answer_ends_in_after_saying_absent_is_read():
+    answers = parse_localization(_FULL[:_SPLEEN] + '{"label": "spleen", "present": false', ["liver", "spleen"], (1000.0, 1000.0))
+    assert answers["spleen"].present is False
+
+
+def test_only_the_last_of_several_json_values_is_cut():
+    """One object per line, cut in the third: the two before it are read."""
+    text = '{"label": "liver", "bbox_2d": [1, 2, 300, 400]}\n{"label": "spleen", "bbox_2d": [100, 50, 406, 266]}\n{"label": "left kidney", "pres'
+    answers = parse_localization(text, ["liver", "spleen", "left kidney"], (1000.0, 1000.0), cut_short=True)
+    assert answers["liver"].box == (1.0, 2.0, 300.0, 400.0) and answers["spleen"].box == (100.0, 50.0, 406.0, 266.0)
+    assert answers["left kidney"].issues[0] == CUT_OFF_WHILE_ANSWERING

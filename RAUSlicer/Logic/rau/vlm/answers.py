@@ -34,7 +34,11 @@ _THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
 CUT_OFF_WHILE_THINKING = "cut off while thinking (<think> never closed); no answer"
 CUT_OFF_WHILE_ANSWERING = "cut off (token limit) while answering about this structure; no answer"
 _LEFT_OPEN = "\u0000left open"
-"""The key :func:`_close` adds to each object it closes: an object the answer left open, read from a cut-off answer."""
+"""The key :func:`_close` adds to each object it closes: an object the answer left open, read from a cut-off answer.
+Its value is true, or :data:`_LAST_VALUE_LEFT_OPEN`."""
+_LAST_VALUE_LEFT_OPEN = "its last value too"
+""":data:`_LEFT_OPEN`'s value for an object whose last value (a box's list) was left open too: its last number may be
+cut short."""
 _TAGGED = re.compile(r"^\s*(?:structure\s*)?#?(\d{1,9})\s*(?:[:.)\-]\s*(.*))?$", re.IGNORECASE)  # a tag of 10 digits or more is none
 _TRUE = {"true", "yes", "present", "visible", "1"}
 MAX_ISSUES = 10
@@ -185,7 +189,7 @@ def parse_identity(text: str, names: list[str], cut_short: bool = False) -> tupl
 ANSWERED_TWICE = "answered twice; the first answer was kept"
 SEVERAL_BOXES = "given several boxes; the first readable box was kept"
 NO_READABLE_BOX = "given several boxes; none could be read"
-ENDED_BEFORE_PRESENCE = "the answer ended inside this entry before its 'present' or box; no answer"
+ENDED_BEFORE_ANSWER = "the answer ended inside this entry before it said 'present': false or gave a whole box; no answer"
 
 
 def _summarized(issues: list[str]) -> list[str]:
@@ -197,15 +201,16 @@ def _summarized(issues: list[str]) -> list[str]:
 
 def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
     issues: list[str] = []
-    raw_box = next((item[k] for k in ("bbox_2d", "bbox", "box") if k in item), None)
+    box_key = next((k for k in ("bbox_2d", "bbox", "box") if k in item), None)
+    raw_box = item[box_key] if box_key else None
+    present = _truth(item.get("present", item.get("visible")))
+    if _ended_before_answer(item, present, box_key):
+        return StructureAnswer(name, None, None, [ENDED_BEFORE_ANSWER])
     box = None
     if raw_box is not None:
         box = _box(raw_box, bounds, issues)
-    present = _truth(item.get("present", item.get("visible")))
     if present is None and raw_box is not None and box is None:  # a box meant presence; one unread says nothing
         issues.append("no readable 'present' and no usable box; no answer")
-    elif present is None and item.get(_LEFT_OPEN):  # not said to be cut, but it ended before saying (no end token sent?)
-        issues.append(ENDED_BEFORE_PRESENCE)
     elif present is None:
         present = box is not None
         issues.append("no readable 'present'; inferred from the box")
@@ -215,6 +220,15 @@ def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
     elif present and box is None and raw_box is None:
         issues.append("present but no box")
     return StructureAnswer(name, present, box, issues)
+
+
+def _ended_before_answer(item: dict, present: bool | None, box_key: str | None) -> bool:
+    """Whether the answer, not said to be cut (no end token sent?), ended inside this entry before it said
+    ``"present": false`` or gave a whole box: its box may have been coming, or its last number cut short."""
+    if not item.get(_LEFT_OPEN) or present is False:
+        return False
+    box_left_open = item[_LEFT_OPEN] == _LAST_VALUE_LEFT_OPEN and list(item)[-2:-1] == [box_key]
+    return box_key is None or item[box_key] is None or box_left_open
 
 
 def _box(value, bounds, issues: list[str]):
@@ -445,9 +459,9 @@ _KEYED = re.compile(r'\s*"(?:[^"\\]|\\.)*"\s*:(.*)', re.DOTALL)
 
 
 def _close(text: str) -> str:
-    """An answer cut off mid-JSON, with its open brackets closed, each object closed so marked :data:`_LEFT_OPEN`; its
-    last item left out when unfinished (a key without its value, a string or word cut short), and then a list's object
-    with nothing in it."""
+    """An answer cut off mid-JSON, with its open brackets closed, each object closed so marked :data:`_LEFT_OPEN` (and
+    :data:`_LAST_VALUE_LEFT_OPEN` when its last value was closed too); its last item left out when unfinished (a key
+    without its value, a string or word cut short), and then a list's object with nothing in it."""
     stack, item_start, _ = _structure(text)
     item = text[item_start:]
     keyed = _KEYED.fullmatch(item)
@@ -458,10 +472,11 @@ def _close(text: str) -> str:
     if stack[-1:] == ["}"] and text.rstrip().endswith("{") and before[-1:] in ("[", ",", ""):  # not a key's value
         return _close(before)
     closed = text.rstrip().rstrip(",")
-    for closer in reversed(stack):
-        if closer == "}":
-            closed += ("" if closed.endswith("{") else ", ") + json.dumps(_LEFT_OPEN) + ": true"
-        closed += closer
+    for depth in reversed(range(len(stack))):
+        if stack[depth] == "}":
+            marker = "true" if depth == len(stack) - 1 else json.dumps(_LAST_VALUE_LEFT_OPEN)
+            closed += ("" if closed.endswith("{") else ", ") + json.dumps(_LEFT_OPEN) + ": " + marker
+        closed += stack[depth]
     return closed
 
 
