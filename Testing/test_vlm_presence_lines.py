@@ -31,3 +31,11 @@ def test_plain_yes_no_after_a_line_break_a_dash_an_answer_label_or_with_its_is_r
                                   "The patient's liver is visible."])
 def test_a_plain_answer_that_contradicts_itself_or_is_not_plain_stays_no_answer(text):
     assert parse_presence(text, "liver").present is None
+
+
+@pytest.mark.parametrize("text, name, present", [
+    ("Broca's area is visible.", "Broca's area", True), ("Wernicke's area is not visible in image 2.", "Wernicke's area", False),
+    ("Meckel's cave isn't visible.", "Meckel's cave", False), ("Rathke's pouch's visible.", "Rathke's pouch", True)])
+def test_a_sentence_about_a_structure_whose_name_holds_an_apostrophe_s_is_read(text, name, present):
+    """Before, every ``'s`` was read as ``is``: "Broca is area is visible" named no structure asked."""
+    assert parse_presence(text, name).present is present

@@ -133,9 +133,11 @@ _PLAIN_SENTENCE = re.compile(
     r"(?:(?:(?:(?P<subject>.{0,200}?) )?(?:is|are)(?:(?P<contracted>n't) | (?P<not>not )?)|(?P<bare_not>not )?)"
     rf"(?P<seen>{'|'.join(_SEEN)})|there (?:is|are) no (?P<nothing>.{{1,200}}?) (?:{'|'.join(w for w, seen in _SEEN.items() if seen)}))"
     r"(?: in (?:image ?2|the second image))?[.!]?", re.IGNORECASE)
-"""The whole of a plain presence sentence, its spaces single and each ``'s`` made ``is``: [subject] [is|are] [not] one of :data:`_SEEN`'s words [in
-image 2 | in the second image], the subject none, "it", "this" or the structure asked (with or without "the"); or
-"there is no <structure> visible"."""
+"""The whole of a plain presence sentence, its spaces single and each ``'s`` for ``is`` (:data:`_IS_CONTRACTED`) made
+``is``: [subject] [is|are] [not] one of :data:`_SEEN`'s words [in image 2 | in the second image], the subject none,
+"it", "this" or the structure asked (with or without "the"); or "there is no <structure> visible"."""
+_IS_CONTRACTED = re.compile(rf"'s(?= (?:not|no|{'|'.join(_SEEN)})\b)", re.IGNORECASE)
+"""An ``'s`` that stands for ``is`` ("it's not visible", "there's no"), not one of a name ("Broca's area")."""
 
 
 def _present_lines(answer: str) -> bool | None:
@@ -158,7 +160,7 @@ def _agrees(yes: bool, rest: str, name: str) -> bool:
 def _sentence_presence(answer: str, name: str) -> bool | None:
     """What a plain sentence (:data:`_PLAIN_SENTENCE`) about ``name`` says of presence ("Not present.", "The fetal head
     is visible in image 2."); None for any other sentence (another structure, an extra clause, a hedge, image 1)."""
-    plain = _PLAIN_SENTENCE.fullmatch(re.sub(r"'s\b", " is", " ".join(answer.replace("\u2019", "'").split())))
+    plain = _PLAIN_SENTENCE.fullmatch(_IS_CONTRACTED.sub(" is", " ".join(answer.replace("\u2019", "'").split())))
     if not plain:
         return None
     key, there_is_no = normalize_name(name), plain.group("nothing") is not None
