@@ -2,9 +2,11 @@
 
 Public functions:
 
-* :func:`parse_localization` (text, names, bounds) -> {name: :class:`StructureAnswer`}, one per name;
-* :func:`parse_presence` (text, name) -> :class:`StructureAnswer`;
-* :func:`parse_identity` (text, names) -> (name or None, issues).
+* :func:`parse_localization` (text, names, bounds, legend, cut_short) -> {name: :class:`StructureAnswer`}, one per name;
+* :func:`parse_presence` (text, name, cut_short) -> :class:`StructureAnswer`;
+* :func:`parse_identity` (text, names, cut_short) -> (name or None, issues).
+
+``cut_short``: the reply was cut at its token limit; what it finished before the cut is read.
 
 Boxes stay in the model's coordinates (``bounds`` = the largest x and y, see
 :meth:`rau.vlm.families.ModelFamily.bounds`); every repair is written to ``issues`` and
