@@ -10,8 +10,9 @@ from rau.vlm.localizer import answer_token_budget
 
 BOUNDS = [100, 80]
 TRUTH = json.dumps({"boxes": {"liver": [10, 10, 30, 30]}})
-CUT = '[{"label": "liver", "present": true, "bbox_2d": [10, 10, 30, 30'
-"""An answer cut while writing its only entry: inference (cut_short) reads no answer from it."""
+CUT = '[{"label": "liver", "present": true, "bbox_2d": [10, 10, 30, 30]'
+"""An answer cut while writing its only entry, after its whole box: inference reads no answer from it when cut_short,
+the box when not (a box itself left open is no answer either way: its last number may be cut short)."""
 END = 7
 NOT_DECODED = None
 """The tokenizer's decode, for rewards whose completions are none longer than their limit (none is cut again)."""
