@@ -16,7 +16,6 @@ halves the confidence. Labels may be names (any case/punctuation), tag numbers, 
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
