@@ -65,3 +65,16 @@ def test_the_panel_disables_every_field_a_server_run_does_not_send(module):
     source = (MODULE_FILE.parent / "RAUSlicerLib" / "options_panel.py").read_text(encoding="utf-8")
     assert "serverUnsentOptions" in source and any(isinstance(node, ast.FunctionDef) and node.name == "_showServerOptions"
                                                    for node in ast.walk(ast.parse(source)))
+
+
+def test_no_options_are_the_defaults_checked_as_given(module):
+    """``logic.process(..., options=None)`` (its default): before, checkOptions gave None to the model check, which
+    failed with an AttributeError instead of checking the default SAM2 model."""
+    from rau.options import EngineOptions
+
+    with pytest.raises(Exception) as none_given:
+        module.RAUSlicerLogic.checkOptions("registration+sam2", None)
+    with pytest.raises(Exception) as defaults_given:
+        module.RAUSlicerLogic.checkOptions("registration+sam2", EngineOptions())
+    assert type(none_given.value) is type(defaults_given.value) and str(none_given.value) == str(defaults_given.value)
+    assert not isinstance(none_given.value, AttributeError)

@@ -24,4 +24,4 @@ def checkOptions(engineName, options, server=""):
     with panelWording():
         engine_class(engineName)
         if not server:
-            check_models(engineName, EngineOptions.from_dict(options) if isinstance(options, dict) else options)
+            check_models(engineName, EngineOptions.of(options))

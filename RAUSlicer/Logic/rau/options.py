@@ -102,6 +102,12 @@ class EngineOptions:
             raise OptionError(f"unknown engine option {', '.join(hints)}; known options: {', '.join(known)}")
         return cls(**values)
 
+    @classmethod
+    def of(cls, options: "EngineOptions | dict | None") -> "EngineOptions":
+        """``options`` as they are, a dict (or None) read by :meth:`from_dict`: what every function that takes
+        engine options in either form works with."""
+        return options if isinstance(options, EngineOptions) else cls.from_dict(options)
+
     def replace(self, **changes) -> "EngineOptions":
         """A copy with ``changes`` applied (checked like :meth:`from_dict`)."""
         return self.from_dict({**self.as_dict(), **changes})
@@ -124,7 +130,7 @@ def given_and_checked(options: "EngineOptions | dict | None") -> tuple["EngineOp
     """``options`` as :class:`EngineOptions` (a dict checked as :meth:`EngineOptions.from_dict`), and those of them
     given, by name: each key of a dict, a default too; of an :class:`EngineOptions`, which cannot tell a default given
     from one left out, those changed from the default."""
-    checked = options if isinstance(options, EngineOptions) else EngineOptions.from_dict(options)
+    checked = EngineOptions.of(options)
     defaults = EngineOptions()
     given = [name for name in (options or {})] if isinstance(options, dict) else \
         [spec.name for spec in option_fields() if getattr(checked, spec.name) != getattr(defaults, spec.name)]

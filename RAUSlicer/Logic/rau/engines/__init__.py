@@ -73,9 +73,7 @@ def unused_options(name: str, given: dict, references: int | None = None) -> dic
 
 def create_engine(name: str, options: EngineOptions | dict | None = None) -> Engine:
     """Instantiate the engine called ``name``; a dict of options is checked as :meth:`EngineOptions.from_dict`."""
-    if not isinstance(options, EngineOptions):
-        options = EngineOptions.from_dict(options)
-    return engine_class(name).from_options(options)
+    return engine_class(name).from_options(EngineOptions.of(options))
 
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_OPTIONS", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class", "unused_options"]

@@ -56,8 +56,7 @@ def create_backend(options: EngineOptions | dict) -> Backend:
     environment variable ``RAU_VLM_API_KEY``. Otherwise the model runs in this process; one that cannot be loaded
     is refused naming ``--vlm-model`` or ``--vlm-adapter``. A dict is checked as :meth:`EngineOptions.from_dict`.
     """
-    if not isinstance(options, EngineOptions):
-        options = EngineOptions.from_dict(options)
+    options = EngineOptions.of(options)
     family = chosen_family(options)
     source = vlm_source(options)
     check_adapter_is_local(options)
