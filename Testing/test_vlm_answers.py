@@ -228,3 +228,13 @@ def test_an_answer_of_one_json_value_per_structure_is_read_whole(layout):
     answers = parse_localization(layout.format(*_THREE_ENTRIES), NAMES, (1000.0, 1000.0))
     assert answers["liver"].box == (10.0, 20.0, 30.0, 40.0) and answers["spleen"].box == (100.0, 200.0, 300.0, 400.0)
     assert answers["left kidney"].present is False and "malformed JSON; read the objects one by one" in answers["spleen"].issues
+
+
+def test_json_after_the_answer_that_answers_about_no_structure_is_no_part_of_it():
+    """Before: a legend or an explanation written as JSON after a clean answer was read as more entries: every
+    structure got 'malformed JSON' and 'an unknown label None', confidence 1 -> 0.25."""
+    answer = ('[{"label": "liver", "present": true, "bbox_2d": [100, 120, 300, 330]}, {"label": "spleen", "present": false}]\n\n'
+              'Legend used: {"1": "liver", "2": "spleen", "3": "pons"}\nExplanation (JSON): {"liver": "upper left", "spleen": "not seen"}')
+    read = parse_localization(answer, ["liver", "spleen"], (1000, 1000))
+    assert read["liver"].box == (100.0, 120.0, 300.0, 330.0) and read["spleen"].present is False
+    assert [read[name].confidence for name in ("liver", "spleen")] == [1.0, 1.0]

@@ -35,7 +35,7 @@ _THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
 CUT_OFF_WHILE_THINKING = "cut off while thinking (<think> never closed); no answer"
 CUT_OFF_WHILE_ANSWERING = "cut off (token limit) while answering about this structure; no answer"
 _LEFT_OPEN = "\u0000left open"
-"""The key :func:`_close` adds to each object it closes: an object the answer left open, read from a cut-off answer.
+"""The key :func:`_close` adds to each object it closes: an object the answer left open (cut off, or ended early).
 Its value is true, or :data:`_LAST_VALUE_LEFT_OPEN`."""
 _LAST_VALUE_LEFT_OPEN = "its last value too"
 """:data:`_LEFT_OPEN`'s value for an object whose last value (a box's list) was left open too: its last number may be
@@ -95,9 +95,10 @@ def parse_localization(text: str, names: list[str], bounds: tuple[float, float],
 
 
 def parse_presence(text: str, name: str, cut_short: bool = False) -> StructureAnswer:
-    """The yes/no answer to a presence question: JSON, a bare yes/no (:data:`_BARE_YES_NO`), a ``present: true`` line,
-    or one plain sentence (:func:`_sentence_presence`); None for anything less plain. ``cut_short``: the reply was cut
-    at its token limit, so only a JSON object closed before the cut is read (:func:`_closed_objects`)."""
+    """The yes/no answer to a presence question (an ``Answer:`` in front left out): JSON, a bare yes/no
+    (:data:`_BARE_YES_NO`), ``present: true`` lines that agree (:func:`_present_lines`), or one plain sentence
+    (:func:`_sentence_presence`); None for anything less plain. ``cut_short``: the reply was cut at its token limit,
+    so only a JSON object closed before the cut is read (:func:`_closed_objects`)."""
     objects, issues = _closed_objects(text, cut_short)
     for item in objects:
         if "present" in item:
@@ -335,7 +336,8 @@ def _resolve(label, names: list[str]) -> str | None:
 
 
 def _json_objects(text) -> tuple[list[dict], list[str]]:
-    """The JSON objects in an answer (list, single object, or wrapper), repairing common slips."""
+    """The JSON objects in an answer (a list, a single object, a wrapper, or the entries of each of its bracketed
+    parts: :func:`_objects_of`), repairing common slips."""
     if not isinstance(text, str) or not text.strip():
         return [], ["empty answer"]
     text, cut_off = _without_reasoning(text)
@@ -363,12 +365,11 @@ def _objects_of(text: str) -> tuple[list[dict], list[str]]:
     for part in _bracketed(body):
         entries, part_repaired = _value_entries(part)
         any_json = any_json or entries is not None
-        if not entries:
-            entries = _flat_objects(part)
-            piecewise = piecewise or bool(entries)
-        if entries:
+        one_by_one = not entries
+        entries = [entry for entry in (_flat_objects(part) if one_by_one else entries) if _ANSWER_KEYS & entry.keys()]
+        if entries:  # a part whose objects answer about no structure (a legend, an explanation) is no part of it
             parts.append(entries)
-            repaired = repaired or part_repaired
+            repaired, piecewise = repaired or part_repaired, piecewise or one_by_one
     if not parts:
         return [], [] if any_json else ["no JSON in the answer"]
     issues = ["malformed JSON; read the objects one by one"] if piecewise or len(parts) > 1 else []
@@ -383,6 +384,10 @@ def _value_entries(text: str) -> tuple[list[dict] | None, bool]:
         if objects is not None:
             return objects, repaired
     return None, False
+
+
+_ANSWER_KEYS = {"label", "name", "structure", "present", "visible", "bbox_2d", "bbox", "box"}
+"""The keys of an entry that answers about a structure (its name, its presence or its box)."""
 
 
 def _flat_objects(text: str) -> list[dict]:
@@ -492,7 +497,7 @@ def _repair(text: str) -> str:
 
 def _double_quoted(text: str) -> str:
     """``text`` with its single-quoted strings double-quoted (a ``"`` in them escaped); an apostrophe in a
-    double-quoted string (``"Broca's area"``) is kept (before, it was made a quote, which broke the string)."""
+    double-quoted string (``"Broca's area"``) is kept."""
     chars, quote, escaped = [], None, False
     for char in text:
         if escaped:
