@@ -85,10 +85,10 @@ def limited_rewards(names: list[str], max_completion_length: int, end_tokens, de
     own limit (:func:`answer_tokens`, at most ``max_completion_length``), as :func:`_read_within`."""
     def limited(reward):
         def read_as_inference(prompts, completions, completion_ids, task, truth, bounds, **columns):
-            limits = [min(answer_tokens(kind, json.loads(truth_text), limits), max_completion_length)
-                      for kind, truth_text, limits in zip(task, truth, bounds)]
+            token_limits = [min(answer_tokens(kind, json.loads(truth_text), image_bounds), max_completion_length)
+                            for kind, truth_text, image_bounds in zip(task, truth, bounds)]
             read = [_read_within(completion, ids, limit, end_tokens, decode)
-                    for completion, ids, limit in zip(completions, completion_ids, limits)]
+                    for completion, ids, limit in zip(completions, completion_ids, token_limits)]
             texts, cut_short = [text for text, _ in read], [cut for _, cut in read]
             return reward(prompts, texts, task=task, truth=truth, bounds=bounds, cut_short=cut_short, **columns)
 
