@@ -238,3 +238,23 @@ def test_json_after_the_answer_that_answers_about_no_structure_is_no_part_of_it(
     read = parse_localization(answer, ["liver", "spleen"], (1000, 1000))
     assert read["liver"].box == (100.0, 120.0, 300.0, 330.0) and read["spleen"].present is False
     assert [read[name].confidence for name in ("liver", "spleen")] == [1.0, 1.0]
+
+
+def test_every_fenced_block_of_an_answer_is_read():
+    """Before: only the first ```json block was read: one block per structure lost the others ('missing from the
+    answer'), and a draft block before its correction was read alone, unflagged, at full confidence."""
+    per_structure = ('```json\n{"label": "liver", "present": true, "bbox_2d": [10, 20, 30, 40]}\n```\n'
+                     '```json\n{"label": "spleen", "present": false}\n```')
+    read = parse_localization(per_structure, ["liver", "spleen"], (100, 100))
+    assert read["liver"].box == (10.0, 20.0, 30.0, 40.0) and read["spleen"].present is False
+    draft_then_final = ('First try:\n```json\n[{"label": "liver", "present": false}]\n```\nCorrected:\n'
+                        '```json\n[{"label": "liver", "present": true, "bbox_2d": [10, 20, 30, 40]}]\n```')
+    read = parse_localization(draft_then_final, ["liver"], (100, 100))["liver"]
+    assert read.confidence < 1.0 and any("answered twice" in issue for issue in read.issues)
+
+
+def test_an_answer_given_twice_alike_is_read_once():
+    """The same list in two fenced blocks ("in compact form: ...") is one answer, not one answered twice."""
+    entries = '[{"label": "liver", "present": true, "bbox_2d": [10, 20, 30, 40]}]'
+    read = parse_localization(f"```json\n{entries}\n```\nIn compact form:\n```json\n{entries}\n```", ["liver"], (100, 100))["liver"]
+    assert read.box == (10.0, 20.0, 30.0, 40.0) and read.confidence == 1.0

@@ -356,8 +356,8 @@ def _objects_of(text: str) -> tuple[list[dict], list[str]]:
     """The JSON objects in an answer without its thinking (see :func:`_json_objects`), and what reading them repaired:
     the answer as one JSON value, else the entries of every bracketed part of it (:func:`_bracketed`: one object or
     list per line or per sentence), each part as one value (:func:`_value_entries`) or its objects one by one."""
-    fenced = _FENCE.search(text)
-    body = fenced.group(1) if fenced else text
+    fences = _FENCE.findall(text)  # several blocks (one per structure, a draft and its correction): each is a part
+    body = "\n".join(fences) if fences else text
     objects, repaired = _value_entries(body)
     if objects:
         return objects, ["answer needed JSON repairs"] if repaired else []
@@ -367,7 +367,7 @@ def _objects_of(text: str) -> tuple[list[dict], list[str]]:
         any_json = any_json or entries is not None
         one_by_one = not entries
         entries = [entry for entry in (_flat_objects(part) if one_by_one else entries) if _ANSWER_KEYS & entry.keys()]
-        if entries:  # a part whose objects answer about no structure (a legend, an explanation) is no part of it
+        if entries and entries not in parts:  # no answer about a structure (a legend, an explanation), or a repeat: none
             parts.append(entries)
             repaired, piecewise = repaired or part_repaired, piecewise or one_by_one
     if not parts:
