@@ -34,6 +34,8 @@ _THINKING_CUT_OFF = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
 """A ``<think>`` never closed: the model was cut off while thinking (an answer before it is read)."""
 CUT_OFF_WHILE_THINKING = "cut off while thinking (<think> never closed); no answer"
 CUT_OFF_WHILE_ANSWERING = "cut off (token limit) while answering about this structure; no answer"
+_BOX_KEYS = ("bbox_2d", "bbox", "box")
+"""The keys an entry may give its box by, the first found read."""
 _LEFT_OPEN = "\u0000left open"
 """The key :func:`_close` adds to each object it closes: an object the answer left open (cut off, or ended early).
 Its value is true, or :data:`_LAST_VALUE_LEFT_OPEN`."""
@@ -205,7 +207,7 @@ def _summarized(issues: list[str]) -> list[str]:
 
 def _structure_answer(name: str, item: dict, bounds) -> StructureAnswer:
     issues: list[str] = []
-    box_key = next((k for k in ("bbox_2d", "bbox", "box") if k in item), None)
+    box_key = next((k for k in _BOX_KEYS if k in item), None)
     raw_box = item[box_key] if box_key else None
     present = _truth(item.get("present", item.get("visible")))
     if _ended_before_answer(item, present, box_key):
@@ -386,7 +388,7 @@ def _value_entries(text: str) -> tuple[list[dict] | None, bool]:
     return None, False
 
 
-_ANSWER_KEYS = {"label", "name", "structure", "present", "visible", "bbox_2d", "bbox", "box"}
+_ANSWER_KEYS = {"label", "name", "structure", "present", "visible", *_BOX_KEYS}
 """The keys of an entry that answers about a structure (its name, its presence or its box)."""
 
 
