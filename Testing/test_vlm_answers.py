@@ -74,6 +74,16 @@ def test_malformed_answers_are_sanitized_and_flagged(text, name, present, box, i
         assert answer.issues == [] and answer.confidence == 1.0
 
 
+@pytest.mark.parametrize("box, notes", [
+    ([600, 20, 900, 40], ["box lies outside the image"]),  # before: also "box reached outside the image; clipped"
+    ([-90, -90, -10, -10], ["box lies outside the image"]),
+    ([-5, 20, 900, 400], ["box reached outside the image; clipped"]),  # partly outside: clipped, kept
+])
+def test_a_box_wholly_outside_is_noted_once_and_a_box_partly_outside_is_clipped(box, notes):
+    answer = parse_localization(f'[{{"label": "liver", "present": true, "bbox_2d": {box}}}]', NAMES, BOUNDS)["liver"]
+    assert answer.issues == notes
+
+
 def test_perfect_answers_written_for_training_parse_back_exactly():
     text = localization_answer({"liver": [10, 20, 50, 60], "spleen": None})
     answers = parse_localization(text, ["liver", "spleen"], BOUNDS)

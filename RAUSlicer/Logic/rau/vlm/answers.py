@@ -281,11 +281,12 @@ def _one_box(value, bounds, issues: list[str]):
         issues.append("box corners swapped")
         x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
     clipped = (min(max(x0, 0.0), bounds[0]), min(max(y0, 0.0), bounds[1]), min(max(x1, 0.0), bounds[0]), min(max(y1, 0.0), bounds[1]))
-    if clipped != (x0, y0, x1, y1):
-        issues.append("box reached outside the image; clipped")
+    reached_outside = clipped != (x0, y0, x1, y1)
     if clipped[2] - clipped[0] <= 0 or clipped[3] - clipped[1] <= 0:
-        issues.append("box lies outside the image" if clipped != (x0, y0, x1, y1) else "zero-area box")
+        issues.append("box lies outside the image" if reached_outside else "zero-area box")
         return None
+    if reached_outside:
+        issues.append("box reached outside the image; clipped")
     return clipped
 
 
