@@ -103,3 +103,45 @@ def test_builders_refuse_a_file_as_out(tmp_path, script):
                          capture_output=True, text=True, timeout=120, env=script_environment())
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"error: argument out: folder {tmp_path / 'file'}: a file, not a folder" in run.stderr, run.stderr
+
+
+def _hc18_layout(shared_data, folder, image_path: str, labels_path: str) -> None:
+    """Two shrunk HC18 frames and masks at ``image_path`` / ``labels_path`` ({n}: the frame), a label table beside
+    each mask, and the manifest pairing them."""
+    from PIL import Image as PILImage
+
+    for n in ("001", "002"):
+        for picture, path, resample in (("images/{n}_HC.png", image_path, PILImage.BILINEAR), ("masks/{n}_HC_mask.png", labels_path, PILImage.NEAREST)):
+            source = PILImage.open(shared_data / "hc18_fetal_head_us" / picture.format(n=n)).convert("L")
+            (folder / path.format(n=n)).parent.mkdir(parents=True, exist_ok=True)
+            source.resize((source.width // 8, source.height // 8), resample).save(folder / path.format(n=n))
+        (folder / labels_path.format(n=n)).with_suffix(".labels.csv").write_text("value,name\n255,fetal head\n")
+    (folder / "manifest.csv").write_text("reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
+                                         f"{image_path.format(n='001')},{labels_path.format(n='001')},0.7,"
+                                         f"{image_path.format(n='002')},{labels_path.format(n='002')},0.5\n")
+
+
+@pytest.mark.parametrize("image_path, labels_path, names", [
+    # the chest X-ray set's layout (make_jsrt_chest_xray_set.py); before: "would both be copied to .../001.nrrd; rename one"
+    ("images/{n}.png", "labels/{n}.png", ["images_001.nrrd", "labels_001.nrrd", "images_002.nrrd", "labels_002.nrrd"]),
+    ("{n}.png", "{n}_mask.png", ["001.nrrd", "001_mask.nrrd", "002.nrrd", "002_mask.nrrd"]),  # no clash: names as ever
+])
+def test_one_slice_copies_name_an_image_and_its_mask_of_one_stem_apart(tmp_path, shared_data, image_path, labels_path, names):
+    _hc18_layout(shared_data, tmp_path, image_path, labels_path)
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=120, env=script_environment())
+    assert run.returncode == 0, run.stderr
+    (case,) = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert [path.name for path in (case.references[0].image, case.references[0].labels, case.target_image, case.target_labels)] == names
+    for n, (image, labels) in (("001", names[:2]), ("002", names[2:])):
+        assert (read_image(tmp_path / "out" / image).array == read_image(tmp_path / image_path.format(n=n)).array).all()
+        truth = read_segmentation(tmp_path / "out" / labels)
+        assert truth.labels.names == ["fetal head"], labels  # the label table beside the mask travels with its copy
+
+
+def test_one_slice_copies_refuse_two_files_whose_copies_would_still_clash(tmp_path, shared_data):
+    _hc18_layout(shared_data, tmp_path, "{n}/images/x.png", "{n}/labels/x.png")  # stems and folders alike
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=120, env=script_environment())
+    assert run.returncode == 2 and "Traceback" not in run.stderr and not (tmp_path / "out").exists(), run.stderr
+    assert re.search(r"002/images/x.png and .*001/images/x.png would both be copied to .*out/images_x.nrrd; rename one", run.stderr), run.stderr

@@ -6,8 +6,11 @@ Run: python benchmarks/one_slice_copies.py MANIFEST OUT_FOLDER [--suffix .nrrd] 
 Every image and label picture becomes a 3D file with one slice along ``--axis`` (i, j or k), the
 manifest's pixel spacing, a non-trivial origin and, with ``--oblique``, a rotated direction.
 ``--sides target`` copies only the targets (mixed inputs: picture references, volume targets).
-A new manifest (``OUT_FOLDER/manifest.csv``) points to the copies; ``rau evaluate`` on both
-manifests must then give the same Dice (see README, "2D images"). OUT_FOLDER, new or empty, is written whole or not
+Each copy is named by its file's stem (``labels/P4.png`` -> ``P4.nrrd``); files of one stem in different folders
+(an image and its mask, ``images/P4.png`` and ``labels/P4.png``) are named by folder and stem (``images_P4.nrrd``,
+``labels_P4.nrrd``), and two files whose copies would still share a name are refused. A label table beside a
+picture (``P4.labels.csv``) is copied beside its copy. A new manifest (``OUT_FOLDER/manifest.csv``) points to the
+copies; ``rau evaluate`` on both manifests must then give the same Dice (see README, "2D images"). OUT_FOLDER, new or empty, is written whole or not
 at all (a temporary folder beside it, then renamed).
 """
 
@@ -25,6 +28,7 @@ from rau.errors import InputError
 from rau.evaluation.manifest import COLUMNS, REQUIRED_COLUMNS, read_manifest
 from rau.io import read_image
 from rau.io.atomic import atomic_folder
+from rau.io.label_tables import LABEL_TABLE_SUFFIX
 from rau.validation import argument, positive_integer, read_table
 from figures import output_folder
 
@@ -47,6 +51,20 @@ def one_slice_copy(source: Path, spacing: float | None, target: Path, axis: str,
     sitk.WriteImage(volume, str(target), useCompression=True)
 
 
+def copy_names(sources: list[Path], suffix: str) -> dict[Path, str]:
+    """Each of ``sources`` (resolved paths) -> its copy's file name: its stem and ``suffix``, or, when files of other
+    folders share that stem, its folder's name, ``_``, its stem and ``suffix``."""
+    folders: dict[str, set[Path]] = {}
+    for source in sources:
+        folders.setdefault(stem(source), set()).add(source.parent)
+    return {source: (f"{source.parent.name}_" if len(folders[stem(source)]) > 1 else "") + stem(source) + suffix for source in sources}
+
+
+def stem(path: Path) -> str:
+    """``path``'s name up to its first dot (``P4`` of ``P4.nii.gz``)."""
+    return path.name.split(".")[0]
+
+
 def write_copies(folder: Path, copies: list, tables: list, columns: list[str], rows: list[dict], axis: str, oblique: bool) -> None:
     """Write into ``folder`` the ``copies`` (source, spacing, copy in OUT), the label ``tables`` (source, copy in
     OUT) and the manifest of ``rows``."""
@@ -63,7 +81,8 @@ def write_copies(folder: Path, copies: list, tables: list, columns: list[str], r
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", type=Path)
-    parser.add_argument("out", type=output_folder)
+    parser.add_argument("out", type=output_folder, help="a new or empty folder for manifest.csv and the copies, each named by its "
+                        "file's stem, or by folder and stem where files of different folders share one (images_P4.nrrd)")
     parser.add_argument("--suffix", default=".nrrd", choices=[".nrrd", ".nii.gz", ".mha"])
     parser.add_argument("--axis", default="k", choices=["i", "j", "k"])
     parser.add_argument("--oblique", action="store_true")
@@ -80,6 +99,8 @@ def main() -> None:
     copies: list[tuple[Path, float | None, Path]] = []  # (source, its spacing, its copy)
     tables: list[tuple[Path, Path]] = []  # (a source's label table, its copy)
     copied: dict[str, Path] = {}  # each copy's name: the file it copies (two files of one name would be one copy)
+    names = copy_names([(args.manifest.parent / row[f"{side}_{kind}"]).resolve() for row in rows for side in args.sides
+                        for kind in ("image", "labels")], args.suffix)
     for row in rows:
         for side in ("reference", "target"):
             if side not in args.sides:
@@ -90,13 +111,13 @@ def main() -> None:
             spacing = float(row[f"{side}_spacing"]) if row.get(f"{side}_spacing") else None
             for column in (f"{side}_image", f"{side}_labels"):
                 source = args.manifest.parent / row[column]
-                name = source.name.split(".")[0] + args.suffix
+                name = names[source.resolve()]
                 if copied.setdefault(name, source.resolve()) != source.resolve():
                     parser.error(f"{source} and {copied[name]} would both be copied to {args.out / name}; rename one")
                 copies.append((source, spacing, args.out / name))
-                sidecar = source.with_name(source.name.split(".")[0] + ".labels.csv")
+                sidecar = source.with_name(stem(source) + LABEL_TABLE_SUFFIX)
                 if sidecar.exists():
-                    tables.append((sidecar, args.out / sidecar.name))
+                    tables.append((sidecar, args.out / (stem(Path(name)) + LABEL_TABLE_SUFFIX)))
                 row[column] = name
             if row.get(f"{side}_spacing"):
                 row[f"{side}_spacing"] = ""
