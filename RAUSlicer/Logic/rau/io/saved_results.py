@@ -159,7 +159,7 @@ def with_label_map_edits(saved: dict, path: Path, file: Path, read: Segmentation
         masks = {name: np.where(edited, mask, segments.masks[name]) if name in segments.masks else mask for name, mask in read.masks.items()}
         return Segmentation(read.geometry, read.labels, masks)
     if edited_since_run(saved, "label_map", label_map) and edited_since_run(saved, "segmentation", seg_nrrd):
-        drawn = read_saved_masks(label_map, target, saved_labels(saved, label_map, recorded))
+        drawn = read_saved_masks(label_map, target, saved_labels(label_map, recorded))
         if not np.array_equal(_shown(read, recorded), _shown(drawn, recorded)):
             raise InputError(f"{label_map} and {seg_nrrd} were both edited since {path} was written, and they now differ; rau correct "
                              f"reads one: keep one edit (delete {label_map.name} to keep the .seg.nrrd's, or save the same edit in {seg_nrrd.name})")
@@ -195,14 +195,15 @@ def hidden_structures(saved: dict, file: Path, segmentation: Segmentation) -> li
 
 
 def reopen(saved: dict, path: Path, target) -> Result:
-    """The saved result on the target: each structure's mask from :func:`saved_segmentation`, its colour and
-    terminology from there too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its
-    segments per layer, not as the run did; a label map's values are the JSON's, whatever table lies beside it).
+    """The saved result on the target: each structure's mask from :func:`saved_segmentation`, from a ``.seg.nrrd`` its
+    colour and terminology too, its label value and the rest from the JSON (a ``.seg.nrrd`` numbers its segments per
+    layer, not as the run did; a label map's values, colours and terminology are the JSON's, whatever table lies beside
+    it: :func:`saved_labels`).
     A structure the run found that the label map hides is said and reopened as not found (:func:`hidden_structures`)."""
     file = saved_segmentation(saved, path)
     with recorded_in(path):  # each row's own colour and terminology (a hand-edited file may hold wrong ones)
         recorded = [_structure(row) for row in saved["structures"]]
-    segmentation = read_saved_masks(file, target, saved_labels(saved, file, recorded))
+    segmentation = read_saved_masks(file, target, saved_labels(file, recorded))
     segmentation = with_label_map_edits(saved, path, file, segmentation, target, recorded)
     listed = {row["name"] for row in saved["structures"]}
     unlisted = [structure for structure in segmentation.labels if structure.name not in listed and segmentation.has_voxels(structure.name)]
@@ -291,17 +292,11 @@ def _millimetres(spacing) -> str:
     return " x ".join(f"{value:g}" for value in spacing) + " mm"
 
 
-def saved_labels(saved: dict, file: Path, recorded: list[Structure]) -> LabelSet | None:
-    """For a saved label map: the structures at the values the JSON gives them, colours and terminology from the
-    label table beside it where that names the value alike, else as ``recorded`` (each row's :func:`_structure`);
-    None for a ``.seg.nrrd``, which names its segments."""
-    if file.name.lower().endswith(".seg.nrrd"):
-        return None
-    table = find_label_table(file)
-    beside = {s.value: s for s in read_label_table(table)} if table else {}
-    structures = [beside[row["value"]] if row["value"] in beside and beside[row["value"]].name == row["name"] else own
-                  for row, own in zip(saved["structures"], recorded)]
-    return LabelSet(tuple(structures))
+def saved_labels(file: Path, recorded: list[Structure]) -> LabelSet | None:
+    """For a saved label map: the ``recorded`` structures (each row's :func:`_structure`: its value, colour and
+    terminology as the JSON gives them, whatever the label table beside it says now, which :func:`table_differences`
+    warns of); None for a ``.seg.nrrd``, which names its segments."""
+    return None if file.name.lower().endswith(".seg.nrrd") else LabelSet(tuple(recorded))
 
 
 def read_saved_masks(file: Path, target, labels: LabelSet | None = None) -> Segmentation:
