@@ -245,6 +245,12 @@ class Image:
             and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=tolerance)
         )
 
+    def digest(self) -> str:
+        """SHA-256 of the voxels and geometry (spacing, origin, direction), whatever file they came from: what a result
+        records of its target and references as read, so ``rau correct`` knows when one changed since the run."""
+        return array_digest(self.array, np.asarray(self.spacing, np.float64), np.asarray(self.origin, np.float64),
+                            np.asarray(self.direction, np.float64))
+
     def with_array(self, array: np.ndarray) -> "Image":
         """The same geometry holding another array of the same shape."""
         array = np.asarray(array)

@@ -22,7 +22,7 @@ from rau.errors import InputError, OptionError
 from rau.io import read_image
 from rau.io.images import check_picture_output
 from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
-from rau.io.saved_results import check_saved_grid, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation, table_differences
+from rau.io.saved_results import check_saved_grid, check_target, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation, table_differences
 from rau.options import DEFAULTS, EngineOptions, flag
 from rau.references import BankRow, change_since
 from rau.result import Result
@@ -114,6 +114,7 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     target = read_image(inputs["target"], inputs.get("target_spacing"))
     if args.target is not None:  # before the prompt's ranges, which a wrong target would blame on the clicks
         check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
+    check_target(saved_path, inputs, target, None if args.target is None else f"--target {args.target}")  # before the masks are read on it
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     # checked before the engine runs again, each with the options it goes with (--sam2-revision with a recorded local --sam2-model)

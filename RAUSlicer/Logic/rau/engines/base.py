@@ -67,10 +67,8 @@ class Reference:
 
     @cached_property
     def image_digest(self) -> str:
-        """SHA-256 of the image's voxels and geometry (spacing, origin, direction), whatever its file is named."""
-        image = self.image
-        return array_digest(image.array, np.asarray(image.spacing, np.float64), np.asarray(image.origin, np.float64),
-                            np.asarray(image.direction, np.float64))
+        """SHA-256 of the image's voxels and geometry (:meth:`rau.image.Image.digest`), whatever its file is named."""
+        return self.image.digest()
 
     @cached_property
     def digest(self) -> str:

@@ -57,10 +57,17 @@ def _wrong_fields(saved: dict):
     text, whole = lambda v: isinstance(v, str) and v.strip() != "", lambda v: isinstance(v, int) and not isinstance(v, bool)
     number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
     digests = lambda v: isinstance(v, dict) and all(map(text, v.values()))  # noqa: E731
-    checks = [("engine", saved["engine"], lambda v: text(v) and v in ENGINES, f"one of {', '.join(ENGINES)}"), ("label_map", saved["label_map"], text, "a file name"),
+    engine, engines = lambda v: text(v) and v in ENGINES, f"one of {', '.join(ENGINES)}"  # noqa: E731
+    count = lambda v: whole(v) and v >= 0  # noqa: E731
+    checks = [("engine", saved["engine"], engine, engines), ("label_map", saved["label_map"], text, "a file name"),
               ("inputs", saved["inputs"], lambda v: isinstance(v, dict), "an object")]
     if isinstance(saved["inputs"], dict):
         checks += [("inputs.target", saved["inputs"]["target"], text, "a file name")] if "target" in saved["inputs"] else []
+        checks += [("inputs.target_sha256", saved["inputs"]["target_sha256"], text, "a digest")] if "target_sha256" in saved["inputs"] else []
+        checks += [("inputs.target_spacing", saved["inputs"].get("target_spacing"), lambda v: v is None or (number(v) and v > 0),
+                    "a pixel size in mm (a number above 0) or null"),
+                   ("inputs.structures", saved["inputs"].get("structures"), lambda v: v is None or (isinstance(v, list) and all(map(text, v))),
+                    "a list of structure names or null")]
         checks += [(f"inputs.{key}", saved["inputs"].get(key) or [], lambda v: isinstance(v, list), "a list")
                    for key in ("reference", "reference_labels", "reference_spacing")]
         checks.append(("inputs.engine_options", saved["inputs"].get("engine_options") or {}, lambda v: isinstance(v, dict), "an object"))
@@ -253,6 +260,20 @@ def table_differences(saved: dict, path: Path, result: Result) -> str | None:
             differences.append(f"{structure.name!r} is coloured {','.join(color_fields(given.color))} there, "
                                f"{','.join(color_fields(structure.color))} in the result")
     return f"{table} names or colours structures otherwise than {path}: {'; '.join(differences)}; {keeps}" if differences else None
+
+
+def check_target(path: Path, inputs: dict, target, option: str | None = None) -> None:
+    """Refuse a ``target`` that is not the image the result ``path`` was made on: its voxels or geometry differ from the
+    SHA-256 the result records (``inputs.target_sha256``, :meth:`rau.image.Image.digest`; none recorded, by a version of
+    rau before it: not checked). ``option``: the ``--target`` given in place of the recorded one, else None."""
+    recorded = inputs.get("target_sha256")
+    if recorded is None or target.digest() == recorded:
+        return
+    what = "its voxels or geometry are not those the run read" + (", pixel size included" if target.is_picture else "")
+    if option is not None:
+        raise InputError(f"{option}: not the target {path} records ({what}); give the image this result was made on")
+    raise InputError(f"{inputs['target']}, the target {path} records, changed since the run ({what}); give the original target "
+                     "(put it back, or give it with --target), or run rau segment again")
 
 
 def check_saved_grid(file: Path, target, option: str) -> None:
