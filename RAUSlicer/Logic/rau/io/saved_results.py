@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rau.correction.session import CORRECTOR
 from rau.engines import ENGINES
 from rau.errors import InputError, about
 from rau.image import common_frame
@@ -21,7 +22,7 @@ from rau.io.json_text import read_json_file
 from rau.io.label_tables import color_fields, find_label_table, read_label_table
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES
 from rau.io.run_outputs import file_digest
-from rau.labels import LabelSet, Segmentation, Structure, default_color
+from rau.labels import LabelSet, Segmentation, Structure, check_distinct_names, default_color
 from rau.result import Result, StructureResult
 from rau.user_warnings import warn
 from rau.validation import check_not_special
@@ -49,6 +50,7 @@ def read_saved(path: Path, target_given: bool = False) -> tuple[dict, dict]:
     saved.setdefault("inputs", {})
     for field, wrong in _wrong_fields(saved):
         raise InputError(f"{path}: {field} {wrong}; give the .result.json that rau segment wrote (or mend that field)")
+    check_distinct_names([row["name"] for row in saved["structures"]], [f"{path}: structures[{index}].name" for index in range(len(saved["structures"]))])
     return saved, saved["inputs"]
 
 
@@ -98,7 +100,7 @@ def _wrong_fields(saved: dict):
             continue
         checks += [(f"{where}.name", row.get("name"), text, "a name"), (f"{where}.value", row.get("value"), lambda v: whole(v) and v >= 1, "a label value (a whole number from 1)"),
                    (f"{where}.found", row.get("found"), lambda v: isinstance(v, bool), "true or false"),
-                   (f"{where}.confidence", row.get("confidence"), number, "a number"), (f"{where}.engine", row.get("engine"), text, "a name"),
+                   (f"{where}.confidence", row.get("confidence"), number, "a number"), (f"{where}.engine", row.get("engine"), engine, engines),
                    (f"{where}.prompts", row.get("prompts") or {}, lambda v: isinstance(v, dict), "an object"),
                    (f"{where}.color", row.get("color") or [], lambda v: isinstance(v, list) and all(map(number, v)), "a list of numbers (red, green, blue)")]
         prompts = row.get("prompts") if isinstance(row.get("prompts"), dict) else {}
@@ -107,8 +109,11 @@ def _wrong_fields(saved: dict):
         checks += [(f"{where}.prompts.given_prompts", prompts["given_prompts"],
                     lambda v: isinstance(v, list) and all(isinstance(e, dict) and whole(e.get("slice")) and isinstance(e.get("prompt"), dict) for e in v),
                     'a list of {"slice": k, "prompt": {...}}')] if "given_prompts" in prompts else []  # the prompts: Sam2Session.resume
-        checks += [(f"{where}.prompts.corrections", prompts["corrections"], lambda v: whole(v) and v >= 0,
-                    "a count (a whole number from 0)")] if "corrections" in prompts else []  # vessels
+        checks += [(f"{where}.prompts.{key}", prompts[key], count, "a count (a whole number from 0)")
+                   for key in ("corrections", "clicks") if key in prompts]  # vessels; the weight-free corrector
+        checks += [(f"{where}.prompts.corrector", prompts["corrector"], lambda v: v == CORRECTOR, json.dumps(CORRECTOR))] if "corrector" in prompts else []
+        checks += [(f"{where}.prompts.references", prompts["references"], lambda v: isinstance(v, list) and all(map(text, v)),
+                    "a list of reference names")] if "references" in prompts else []  # registration
     for field, value, fits, wanted in checks:
         if not fits(value):
             yield field, f"should be {wanted}, not {json.dumps(value)[:40]}"
@@ -135,6 +140,9 @@ def saved_files(saved: dict, path: Path) -> tuple[Path, Path | None]:
     label_maps = [candidate for suffix, candidate in alike.items() if suffix != ".seg.nrrd"]
     label_map = label_maps[0] if len(label_maps) == 1 else recorded_file(path, saved["label_map"])
     if "segmentation" not in saved:
+        if not label_map.is_file():
+            raise InputError(f"{path}: label_map records {saved['label_map']!r}, but {label_map} is not a file there (moved or deleted); "
+                             "put it back beside the result, or run rau segment again")
         return label_map, None
     own = path.with_name(stem + ".seg.nrrd") if alike else recorded_file(path, saved["segmentation"])  # no file named like the JSON: renamed alone
     if not own.is_file():
