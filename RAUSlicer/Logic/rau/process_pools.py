@@ -6,12 +6,24 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 from rau.cli import EXIT_TERMINATED
 from rau.errors import InputError
+
+
+WINDOWS_MOST_WORKERS = 61
+"""The most worker processes CPython's ProcessPoolExecutor accepts on Windows."""
+
+
+def pool_size(asked: int, items: int) -> int:
+    """How many worker processes run ``items`` tasks when ``asked`` for (``--jobs``, ``--workers``): no more than there
+    are tasks, nor, on Windows, than Python starts there (:data:`WINDOWS_MOST_WORKERS`); at least one."""
+    most = WINDOWS_MOST_WORKERS if sys.platform == "win32" else asked
+    return max(1, min(asked, items, most))
 
 
 @contextlib.contextmanager

@@ -52,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         prepare = backend.prepare
     else:
         from rau.batch.pool import default_workers, run_in_processes
+        from rau.process_pools import pool_size
 
-        workers = min(args.workers or default_workers(args.engine, options), len(items))
+        workers = pool_size(args.workers or default_workers(args.engine, options), len(items))
         run_here = functools.partial(run_in_processes, engine_name=args.engine, options=options, workers=workers)
         backend, prepare = (lambda todo, on_row: run_here(todo, on_row=on_row)), None
     rows = run_batch(items, args.out, backend, prepare)

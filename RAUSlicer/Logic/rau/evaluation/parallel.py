@@ -19,14 +19,14 @@ from rau.engines import create_engine
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, Prediction, case_failed, try_case
 from rau.options import EngineOptions
-from rau.process_pools import ctrl_c_ignored, exit_with_parent, stopped_at_once
+from rau.process_pools import ctrl_c_ignored, exit_with_parent, pool_size, stopped_at_once
 
 _worker_engine = None
 
 
 def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[Case], jobs: int,
                           predictions: list[Prediction] | None = None) -> Iterator[tuple[int, CaseScore]]:
-    """Score ``cases`` in ``jobs`` worker processes; yields ``(index into cases, score)`` for each case as it finishes,
+    """Score ``cases`` in ``jobs`` worker processes (:func:`rau.process_pools.pool_size`: at most one per case); yields ``(index into cases, score)`` for each case as it finishes,
     so a run interrupted behind a long case still has every case finished before (the caller puts them in order).
     ``predictions``: where each case's worker writes the engine's result (``--predictions``).
 
@@ -44,7 +44,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     predictions = predictions or [None] * len(cases)
     left = list(range(len(cases)))
     while left:
-        with pool(jobs) as workers:
+        with pool(pool_size(jobs, len(left))) as workers:
             with ctrl_c_ignored():
                 futures = {workers.submit(_score_case, cases[index], predictions[index]): index for index in left}
             for future in as_completed(futures):

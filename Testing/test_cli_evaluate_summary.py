@@ -1,0 +1,61 @@
+"""``rau evaluate``: how many worker processes ``--jobs`` starts, and what the summary says of cases that failed
+(their unit of distances, their count) and of a mix of mm and px among the cases scored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from PIL import Image as Picture
+
+import rau
+from rau.cli import main
+
+HC18 = Path(rau.__file__).parent / "sample_data" / "hc18"
+REFERENCE = f"{HC18 / '000_HC.png'},{HC18 / '000_HC_mask.png'}"
+MM = f"{REFERENCE},0.069135804,t_mm.nrrd,t_mm_mask.nrrd,"
+"""A case in mm: the reference with its pixel size and the NRRD."""
+PX = f"{REFERENCE},,t_px.png,t_px_mask.png,"
+"""A case in pixels: neither picture given a pixel size."""
+GARBAGE = f"{REFERENCE},,garbage.png,t_px_mask.png,"
+"""A case in pixels that fails: its target cannot be read."""
+HEADER = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
+MIXED = "targets have no pixel size"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """HC18 001 shrunk to 8 x 8 px, as an NRRD with its size in mm (``t_mm.nrrd``) and as a PNG with none
+    (``t_px.png``), each with its truth shrunk alike, and ``garbage.png``, a target no reader can open."""
+    folder = tmp_path_factory.mktemp("evaluate_summary")
+    film = Picture.open(HC18 / "001_HC.png").convert("L").resize((8, 8), Picture.BILINEAR)
+    mask = Picture.open(HC18 / "001_HC_mask.png").resize((8, 8), Picture.NEAREST)
+    for name, picture in (("t_mm.nrrd", film), ("t_mm_mask.nrrd", mask)):
+        image = sitk.GetImageFromArray(np.asarray(picture))
+        image.SetSpacing((2.0, 2.0))
+        sitk.WriteImage(image, str(folder / name))
+    film.save(folder / "t_px.png")
+    mask.save(folder / "t_px_mask.png")
+    (folder / "garbage.png").write_bytes(b"not a png at all\x00\x01")
+    return folder
+
+
+def manifest(folder: Path, name: str, *rows: str) -> Path:
+    """A manifest of ``rows`` in ``folder``."""
+    path = folder / name
+    path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
+    return path
+
+
+def test_the_largest_jobs_starts_one_process_per_case(folder, tmp_path, capfd):
+    """Before: --jobs 2147483647 (accepted) sized the pool's call queue past a C int: exit 70, an OverflowError."""
+    scores = tmp_path / "scores.json"
+    cases = manifest(folder, "one_garbage.csv", GARBAGE)
+    assert main(["evaluate", str(cases), "--jobs", "2147483647", "--json", str(scores)]) == 1
+    assert "internal error" not in capfd.readouterr().err
+    [case] = json.loads(scores.read_text())["cases"]
+    assert (case["target"], case["status"]) == ("garbage.png", "error")
+
