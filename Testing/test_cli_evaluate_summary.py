@@ -23,7 +23,7 @@ PX = f"{REFERENCE},,t_px.png,t_px_mask.png,"
 GARBAGE = f"{REFERENCE},,garbage.png,t_px_mask.png,"
 """A case in pixels that fails: its target cannot be read."""
 HEADER = "reference_image,reference_labels,reference_spacing,target_image,target_labels,target_spacing\n"
-MIXED = "targets have no pixel size"
+MIXED = "have no pixel size (first: "
 
 
 @pytest.fixture(scope="module")
@@ -58,4 +58,30 @@ def test_the_largest_jobs_starts_one_process_per_case(folder, tmp_path, capfd):
     assert "internal error" not in capfd.readouterr().err
     [case] = json.loads(scores.read_text())["cases"]
     assert (case["target"], case["status"]) == ("garbage.png", "error")
+
+
+def test_a_failed_case_without_pixel_size_leaves_the_unit_mm(folder, tmp_path, capfd):
+    """Before: the failed picture's px made the summary ``mm/px`` and warned of pixels averaged with mm."""
+    scores = tmp_path / "scores.json"
+    cases = manifest(folder, "failed_px.csv", GARBAGE, MM)
+    assert main(["evaluate", str(cases), "--json", str(scores)]) == 1
+    said = capfd.readouterr()
+    written = json.loads(scores.read_text())
+    assert written["summary"]["distance_unit"] == "mm"
+    assert [case["distance_unit"] for case in written["cases"]] == ["px", "mm"]  # each case keeps its own
+    assert "HD95 mm" in said.out and "mm/px" not in said.out and MIXED not in said.err
+    assert written["warnings"] == []
+
+
+def test_a_mix_of_mm_and_px_scored_is_a_warning_of_the_run(folder, tmp_path, capfd):
+    """Before: the warning was printed on stderr only; the JSON's ``warnings`` stayed empty."""
+    scores = tmp_path / "scores.json"
+    cases = manifest(folder, "mixed.csv", PX, MM)
+    assert main(["evaluate", str(cases), "--json", str(scores)]) == 0
+    said = capfd.readouterr()
+    written = json.loads(scores.read_text())
+    assert written["summary"]["distance_unit"] == "mm/px"
+    [warning] = [warning for warning in written["warnings"] if MIXED in warning]
+    assert warning.startswith("1 of 2 targets scored") and "t_px.png" in warning
+    assert f"warning: {warning}" in said.err
 

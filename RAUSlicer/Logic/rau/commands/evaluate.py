@@ -32,6 +32,7 @@ from rau.io.images import without_pixel_size
 from rau.io.outputs import check_outputs
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_engine_options
 from rau.io.segmentations import output_stem
+from rau.user_warnings import warn
 from rau.validation import argument, non_empty_path, non_negative_integer, positive_integer
 from rau.vlm.backend import create_backend
 
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     units = distance_units(cases)
     run_record = {"engine_options": recorded_engine_options(options), "warnings": unused}
     scores, curves = score_cases(args, cases, json_path, units, run_record, predictions)
-    summary = summary_of(scores, units, curves if args.clicks else None)
+    summary = summary_of(scores, units, run_record, curves if args.clicks else None)
     if json_path:  # written first: a table that cannot be printed loses no result
         write_outputs(json_path, args, run_record, scores, summary, curves, units)
     print_table(summary)
@@ -141,19 +142,22 @@ def planned_predictions(args: argparse.Namespace, cases, listed, json_path: Path
 
 def distance_units(cases) -> list[str]:
     """Each case's unit of distances (HD95, centroid): ``px`` for a target with no pixel size, neither its own nor given
-    (a picture, a DICOM file without one: it works in pixels), else ``mm``. Warns when a manifest mixes the two."""
-    units = ["px" if case.target_spacing is None and without_pixel_size(case.target_image) else "mm" for case in cases]
-    if len(set(units)) > 1:
-        first = cases[units.index("px")].name
-        print(f"warning: {units.count('px')} of {len(units)} targets have no pixel size (first: {first}): their HD95 and centroid "
-              "distances are in pixels, averaged with the others' mm; give their target_spacing", file=sys.stderr)
-    return units
+    (a picture, a DICOM file without one: it works in pixels), else ``mm``."""
+    return ["px" if case.target_spacing is None and without_pixel_size(case.target_image) else "mm" for case in cases]
 
 
-def summary_of(scores, units: list[str], curves: list[dict] | None = None) -> dict:
-    """:func:`summarize` of ``scores`` with the unit of its distances, ``distance_unit`` (``mm``, ``px`` or, when
-    ``units`` mixes them, ``mm/px``), and with ``curves`` (``--clicks``) their summary under ``clicks``."""
-    summary = summarize(scores) | {"distance_unit": "/".join(unit for unit in ("mm", "px") if unit in units) or "mm"}
+def summary_of(scores, units: list[str], run_record: dict, curves: list[dict] | None = None) -> dict:
+    """:func:`summarize` of ``scores`` with the unit of its distances, ``distance_unit``, over the cases scored (``mm``,
+    ``px`` or, when their ``units`` mix the two, ``mm/px``, which is warned of and added to ``run_record``'s
+    warnings), and with ``curves`` (``--clicks``) their summary under ``clicks``."""
+    scored = [(score.target, unit) for score, unit in zip(scores, units) if score.ran and not score.failed]
+    in_pixels = [target for target, unit in scored if unit == "px"]
+    summary = summarize(scores) | {"distance_unit": "/".join(unit for unit in ("mm", "px") if unit in dict(scored).values()) or "mm"}
+    if 0 < len(in_pixels) < len(scored):
+        warning = (f"{len(in_pixels)} of {len(scored)} targets scored have no pixel size (first: {in_pixels[0]}): their HD95 and "
+                   "centroid distances are in pixels, averaged with the others' mm; give their target_spacing")
+        warn(warning)
+        run_record["warnings"] = [*run_record["warnings"], warning]
     if curves is not None:
         summary["clicks"] = clicks.summarize_clicks([curve for case in curves for curve in case.values()])
     return summary
@@ -185,8 +189,7 @@ def score_cases(args: argparse.Namespace, cases, json_path: Path | None, units: 
     def write_finished(finished: dict) -> None:
         never_reached = {index: (failed_case(case, NOT_REACHED, ran=False), {}) for index, case in enumerate(cases)}
         scores, curves = _in_order(never_reached | finished)
-        their_units = [units[index] for index in sorted(finished)]
-        summary = summary_of(scores, their_units, curves if args.clicks else None)
+        summary = summary_of(scores, units, run_record, curves if args.clicks else None)
         write_outputs(json_path, args, run_record, scores, summary, curves, units, interrupted=True)
 
     return _in_order(_gathered(scored, len(cases), json_path, write_finished))
