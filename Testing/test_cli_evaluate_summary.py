@@ -85,3 +85,18 @@ def test_a_mix_of_mm_and_px_scored_is_a_warning_of_the_run(folder, tmp_path, cap
     assert warning.startswith("1 of 2 targets scored") and "t_px.png" in warning
     assert f"warning: {warning}" in said.err
 
+
+
+def test_the_summary_line_counts_every_case_and_says_which_failed(folder, tmp_path, capfd):
+    """Before: ``1 cases, ... s per case, 1 failed`` for a manifest of 2 cases (the count was of the scored ones)."""
+    cases = manifest(folder, "one_failed.csv", GARBAGE, MM)
+    assert main(["evaluate", str(cases)]) == 1
+    last = capfd.readouterr().out.splitlines()[-1]
+    assert "2 cases (1 failed), " in last and " s per scored case" in last
+
+
+def test_the_summary_line_when_every_case_fails(folder, capfd):
+    """Before: ``0 cases, - s per case, 1 failed``."""
+    cases = manifest(folder, "all_failed.csv", GARBAGE)
+    assert main(["evaluate", str(cases)]) == 1
+    assert "1 case (1 failed)" in capfd.readouterr().out

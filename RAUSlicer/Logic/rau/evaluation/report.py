@@ -24,8 +24,7 @@ def print_table(summary: dict) -> None:
         f"detected {summary['detected']} missed {summary['missed']} false positives {summary['false_positive']}"
         + (f" not scored (truth too small) {summary[TRUTH_TOO_SMALL]}" if summary.get(TRUTH_TOO_SMALL) else "") + "  "
         f"presence accuracy {fmt(summary.get('presence_accuracy')).strip()}  "
-        f"{summary['cases']} cases, {fmt(summary['mean_seconds_per_case'], 0, 1).strip()} s per case"
-        + (f", {summary['failed_cases']} failed" if summary.get("failed_cases") else "")
+        + _cases_said(summary)
     )
     if summary.get("ranking"):
         ranking = summary["ranking"]
@@ -34,6 +33,14 @@ def print_table(summary: dict) -> None:
             f"(image similarity: {fmt(ranking['spearman_similarity_vs_dice']).strip()}), "
             f"top-1 Dice {fmt(ranking['top1_dice']).strip()}, best single reference Dice {fmt(ranking['best_single_dice']).strip()}"
         )
+
+
+def _cases_said(summary: dict) -> str:
+    """How many cases ran, how many of them failed, and the mean time of those scored (``summary["cases"]``)."""
+    failed = summary.get("failed_cases", 0)
+    ran = summary["cases"] + failed
+    return (f"{ran} case{'s' if ran != 1 else ''}" + (f" ({failed} failed)" if failed else "")
+            + f", {fmt(summary['mean_seconds_per_case'], 0, 1).strip()} s per {'scored ' if failed else ''}case")
 
 
 def print_failures(scores) -> None:
