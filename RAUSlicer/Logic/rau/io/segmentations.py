@@ -129,7 +129,7 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
     sidecars = label_tables_beside(path)
     table_path = Path(label_table) if label_table else next(iter(sidecars), None)
     labels = read_label_table(table_path) if table_path else None
-    read = "the label table given for it (--label-table, a manifest's label_table, a server job's uploaded table)" if label_table else f"{table_path} (the one read)"
+    read = f"the label table given for it ({table_path})" if label_table else f"{table_path} (the one read)"
     for sidecar in sidecars if label_table else sidecars[1:]:
         own = read_label_table(sidecar)
         check_tables_agree(path, sidecar, own, labels, read)
