@@ -393,9 +393,13 @@ def new_folders_removed_on_error(folder):
 
 @contextlib.contextmanager
 def _made_folder(folder: Path):
-    """Create ``folder`` and its missing parents; if the write fails, remove those of them that stay empty."""
+    """Create ``folder`` and its missing parents (a file in the way: :func:`write_error`); if the write fails, remove
+    those of them that stay empty."""
     with new_folders_removed_on_error(folder):
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a file where the folder goes, put there after the outputs were checked
+            raise write_error(folder, error) from error
         yield
 
 
