@@ -50,23 +50,25 @@ def manifest(folder: Path, name: str, *rows: str) -> Path:
     return path
 
 
+def evaluated(cases: Path, tmp_path: Path, capfd, *options: str) -> tuple[int, dict, object]:
+    """``rau evaluate cases --json`` with ``options``: its exit status, the JSON written and what it printed."""
+    scores = tmp_path / "scores.json"
+    status = main(["evaluate", str(cases), *options, "--json", str(scores)])
+    return status, json.loads(scores.read_text()), capfd.readouterr()
+
+
 def test_the_largest_jobs_starts_one_process_per_case(folder, tmp_path, capfd):
     """Before: --jobs 2147483647 (accepted) sized the pool's call queue past a C int: exit 70, an OverflowError."""
-    scores = tmp_path / "scores.json"
-    cases = manifest(folder, "one_garbage.csv", GARBAGE)
-    assert main(["evaluate", str(cases), "--jobs", "2147483647", "--json", str(scores)]) == 1
-    assert "internal error" not in capfd.readouterr().err
-    [case] = json.loads(scores.read_text())["cases"]
+    status, written, said = evaluated(manifest(folder, "one_garbage.csv", GARBAGE), tmp_path, capfd, "--jobs", "2147483647")
+    assert status == 1 and "internal error" not in said.err
+    [case] = written["cases"]
     assert (case["target"], case["status"]) == ("garbage.png", "error")
 
 
 def test_a_failed_case_without_pixel_size_leaves_the_unit_mm(folder, tmp_path, capfd):
     """Before: the failed picture's px made the summary ``mm/px`` and warned of pixels averaged with mm."""
-    scores = tmp_path / "scores.json"
-    cases = manifest(folder, "failed_px.csv", GARBAGE, MM)
-    assert main(["evaluate", str(cases), "--json", str(scores)]) == 1
-    said = capfd.readouterr()
-    written = json.loads(scores.read_text())
+    status, written, said = evaluated(manifest(folder, "failed_px.csv", GARBAGE, MM), tmp_path, capfd)
+    assert status == 1
     assert written["summary"]["distance_unit"] == "mm"
     assert [case["distance_unit"] for case in written["cases"]] == ["px", "mm"]  # each case keeps its own
     assert "HD95 mm" in said.out and "mm/px" not in said.out and MIXED not in said.err
@@ -75,16 +77,12 @@ def test_a_failed_case_without_pixel_size_leaves_the_unit_mm(folder, tmp_path, c
 
 def test_a_mix_of_mm_and_px_scored_is_a_warning_of_the_run(folder, tmp_path, capfd):
     """Before: the warning was printed on stderr only; the JSON's ``warnings`` stayed empty."""
-    scores = tmp_path / "scores.json"
-    cases = manifest(folder, "mixed.csv", PX, MM)
-    assert main(["evaluate", str(cases), "--json", str(scores)]) == 0
-    said = capfd.readouterr()
-    written = json.loads(scores.read_text())
+    status, written, said = evaluated(manifest(folder, "mixed.csv", PX, MM), tmp_path, capfd)
+    assert status == 0
     assert written["summary"]["distance_unit"] == "mm/px"
     [warning] = [warning for warning in written["warnings"] if MIXED in warning]
     assert warning.startswith("1 of 2 targets scored") and "t_px.png" in warning
     assert f"warning: {warning}" in said.err
-
 
 
 def test_the_summary_line_counts_every_case_and_says_which_failed(folder, tmp_path, capfd):
