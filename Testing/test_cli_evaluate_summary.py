@@ -81,7 +81,7 @@ def test_a_mix_of_mm_and_px_scored_is_a_warning_of_the_run(folder, tmp_path, cap
     assert status == 0
     assert written["summary"]["distance_unit"] == "mm/px"
     [warning] = [warning for warning in written["warnings"] if MIXED in warning]
-    assert warning.startswith("1 of 2 targets scored") and "t_px.png" in warning
+    assert warning.startswith("1 of 2 targets have") and "t_px.png" in warning
     assert f"warning: {warning}" in said.err
 
 

@@ -154,7 +154,7 @@ def summary_of(scores, units: list[str], run_record: dict, curves: list[dict] | 
     in_pixels = [target for target, unit in scored if unit == "px"]
     summary = summarize(scores) | {"distance_unit": "/".join(unit for unit in ("mm", "px") if unit in dict(scored).values()) or "mm"}
     if 0 < len(in_pixels) < len(scored):
-        warning = (f"{len(in_pixels)} of {len(scored)} targets scored have no pixel size (first: {in_pixels[0]}): their HD95 and "
+        warning = (f"{len(in_pixels)} of {len(scored)} targets have no pixel size (first: {in_pixels[0]}): their HD95 and "
                    "centroid distances are in pixels, averaged with the others' mm; give their target_spacing")
         warn(warning)
         run_record["warnings"] = [*run_record["warnings"], warning]
