@@ -37,17 +37,17 @@ def test_a_structure_renamed_in_the_result_s_labels_csv_is_warned_of_and_the_res
 def test_a_colour_changed_in_the_labels_csv_of_a_seg_nrrd_run_is_warned_of_and_an_untouched_table_is_not(hc18_case, capsys):  # noqa: F811
     table = segmented(hc18_case, "--seg-nrrd")
     assert "names or colours" not in correct(hc18_case, capsys)[0]
-    table.write_text(table.read_text().replace(",0.9000,0.7000,0.2000,", ",1.0,0.0,0.0,"))
+    table.write_text(table.read_text().replace(",230,179,51,", ",255,0,0,"))
     err, written = correct(hc18_case, capsys)
-    assert "'fetal head' is coloured 1.0000,0.0000,0.0000 there, 0.9000,0.7000,0.2000 in the result" in err, err
-    assert ",fetal head,0.9000,0.7000,0.2000," in written
+    assert "'fetal head' is coloured 255,0,0 there, 230,179,51 in the result" in err, err
+    assert ",fetal head,230,179,51," in written
 
 
 def test_a_colour_changed_in_the_labels_csv_of_a_label_map_run_is_warned_of_and_the_result_s_colour_kept(hc18_case, capsys):  # noqa: F811
     table = segmented(hc18_case)
-    table.write_text(table.read_text().replace(",0.9000,0.7000,0.2000,", ",0.1000,0.7000,0.2000,"))
+    table.write_text(table.read_text().replace(",230,179,51,", ",26,179,51,"))
     err, written = correct(hc18_case, capsys)
-    assert "'fetal head' is coloured 0.1000,0.7000,0.2000 there, 0.9000,0.7000,0.2000 in the result" in err, err
-    assert ",fetal head,0.9000,0.7000,0.2000," in written
+    assert "'fetal head' is coloured 26,179,51 there, 230,179,51 in the result" in err, err
+    assert ",fetal head,230,179,51," in written
     saved = json.loads((hc18_case / "out" / "c.result.json").read_text())
     assert saved["structures"][0]["color"] == [0.9, 0.7, 0.2]

@@ -29,7 +29,7 @@ def test_numbers_after_a_name_beyond_r_g_b_a_belong_to_the_name_and_the_table_s_
                  "--reference-spacing", "1", "--label-table", str(table), "--target", str(tmp_path / "tgt.png"),
                  "--target-spacing", "1", "--out", str(tmp_path / "out" / "s.nii.gz")]) == 0
     with open(tmp_path / "out" / "s.labels.csv", newline="") as handle:
-        rows = {row["value"]: (row["name"], tuple(round(float(row[c]) * 255) for c in "rgb")) for row in csv.DictReader(handle)}
+        rows = {row["LabelValue"]: (row["Name"], tuple(int(row[f"Color_{c}"]) for c in "RGB")) for row in csv.DictReader(handle)}
     assert rows["1"] == ("Brodmann area 44", (255, 38, 38))
     assert rows["2"] == ("Lendenwirbel 5", (29, 76, 191))
     assert rows["3"] == ("Rippe links", (12, 100, 200))  # R G B A, as wide as the lines that read one way

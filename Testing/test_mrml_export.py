@@ -44,8 +44,8 @@ def test_nifti_export_lies_in_the_right_physical_place(mrml_scene, labels, grid,
 
     with open(table, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(row["value"], row["name"]) for row in rows] == [("1", "liver"), ("2", "spleen"), ("3", "kidney")]
-    assert "Liver" in rows[0]["terminology"]
+    assert [(row["LabelValue"], row["Name"]) for row in rows] == [("1", "liver"), ("2", "spleen"), ("3", "kidney")]
+    assert rows[0]["Type_CodeMeaning"] == "Liver"
 
 
 def test_label_values_a_slicer_file_keeps_reach_the_result_and_its_label_map_export(mrml_scene, labels, grid, tmp_path):
@@ -88,7 +88,7 @@ def test_a_segment_added_to_a_result_takes_a_free_value_and_the_structures_keep_
     added = node.GetSegmentation().GetSegment(node.GetSegmentation().GetSegmentIdBySegmentName("Tumour"))
     assert added.GetLabelValue() in values.values()  # Slicer's own number collides with a structure's value
     _, table = export_label_map(node, grid, tmp_path / "edited.nii.gz")
-    rows = [(int(row["value"]), row["name"]) for row in csv.DictReader(open(table, encoding="utf-8"))]
+    rows = [(int(row["LabelValue"]), row["Name"]) for row in csv.DictReader(open(table, encoding="utf-8"))]
     assert rows == [(1, "liver"), (52, "spleen"), (7, "kidney"), (2, "Tumour")]
 
 

@@ -4,7 +4,7 @@ Read: our CSV (``value,name,r,g,b[,terminology]``, colors 0..1), Slicer color
 tables (``.ctbl`` / ``.txt``: ``value name R G B A``, colors 0..255; and Slicer 5's CSV:
 ``LabelValue,Name,Color_R,Color_G,Color_B,Color_A`` with optional terminology codes), BIDS segmentation tables
 (``*_dseg.tsv``: tab-separated ``index``, ``name`` and optional ``color`` ``#rrggbb`` columns) and JSON
-objects ``{"value": "name"}``. Written: our CSV.
+objects ``{"value": "name"}``. Written: Slicer's CSV colour table.
 """
 
 from __future__ import annotations
@@ -162,14 +162,17 @@ def read_label_table(path) -> LabelSet:
 
 
 CSV_COLUMNS = ("value", "name", "r", "g", "b", "color", "terminology")
-"""The columns of rau's CSV label table (``value``, ``name`` and optionally a colour, 0..1 as ``r,g,b`` or ``#rrggbb`` as
+"""The columns of a plain CSV label table (``value``, ``name`` and optionally a colour, 0..1 as ``r,g,b`` or ``#rrggbb`` as
 ``color``, and ``terminology``), in lower case as :func:`_table_columns` reads them."""
-SLICER_CSV_TERMS = {"category": "category", "type": "type", "typeModifier": "typemodifier",
-                    "anatomicRegion": "region", "anatomicRegionModifier": "regionmodifier"}
-"""Terminology entries of a Slicer CSV color table: our key -> its column prefix (``<prefix>_codingscheme`` ...), in
-lower case as :func:`_table_columns` reads them."""
-SLICER_CSV_COLUMNS = ("labelvalue", "name", "color_r", "color_g", "color_b", "color_a",
-                      *(f"{prefix}_{part}" for prefix in SLICER_CSV_TERMS.values() for part in ("codingscheme", "codevalue", "codemeaning")))
+SLICER_CSV_TERMS = {"category": "Category", "type": "Type", "typeModifier": "TypeModifier",
+                    "anatomicRegion": "Region", "anatomicRegionModifier": "RegionModifier"}
+"""Terminology entries of a Slicer CSV color table: our key -> its column prefix (``<prefix>_CodingScheme`` ...)."""
+CODE_PARTS = ("CodingScheme", "CodeValue", "CodeMeaning")
+"""The columns of one coded entry of a Slicer CSV color table, after its prefix (:data:`SLICER_CSV_TERMS`)."""
+SLICER_CSV_HEADER = ("LabelValue", "Name", "Color_R", "Color_G", "Color_B", "Color_A",
+                     *(f"{prefix}_{part}" for prefix in SLICER_CSV_TERMS.values() for part in CODE_PARTS))
+"""The columns of Slicer 5's CSV color table, as Slicer writes them (and :func:`write_label_table` does)."""
+SLICER_CSV_COLUMNS = tuple(column.lower() for column in SLICER_CSV_HEADER)
 """The columns of Slicer 5's CSV color table (``LabelValue,Name,Color_R,...``), in lower case."""
 
 
@@ -234,7 +237,7 @@ def _csv_row(row: dict) -> Structure:
 def _slicer_csv_row(row: dict) -> Structure:
     value = int(row["labelvalue"])
     color = _color_of_255(fields) if (fields := _colour_fields(row, ("Color_R", "Color_G", "Color_B"))) else default_color(value)
-    codes = {key: [row.get(f"{prefix}_{part}") or "" for part in ("codingscheme", "codevalue", "codemeaning")] for key, prefix in SLICER_CSV_TERMS.items()}
+    codes = {key: [row.get(f"{prefix}_{part}".lower()) or "" for part in CODE_PARTS] for key, prefix in SLICER_CSV_TERMS.items()}
     terminology = {key: code for key, code in codes.items() if code[1]} or None
     return Structure(row["name"].strip(), value, color, terminology)
 
@@ -443,14 +446,21 @@ def _is_number(text: str) -> bool:
 
 
 def write_label_table(labels: LabelSet, path) -> None:
-    """Write our CSV label table (one row per structure)."""
+    """Write Slicer's CSV colour table (one row per structure: value, name, colour 0-255, terminology codes), which
+    Slicer loads with the label map beside it."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["value", "name", "r", "g", "b", "terminology"])
+        writer.writerow(SLICER_CSV_HEADER)
         for s in labels:
-            writer.writerow([s.value, s.name, *color_fields(s.color), json.dumps(s.terminology) if s.terminology else ""])
+            writer.writerow([s.value, s.name, *color_fields(s.color), 255, *_terminology_fields(s.terminology)])
+
+
+def _terminology_fields(terminology: dict | None) -> list[str]:
+    """A terminology as the coded entries of a Slicer CSV colour table (:data:`SLICER_CSV_TERMS`; blank where none);
+    its context names, which Slicer's table has no column for, are left out."""
+    return [field for key in SLICER_CSV_TERMS for field in ((terminology or {}).get(key) or ["", "", ""])]
 
 
 def color_fields(color) -> list[str]:
-    """A colour (0..1) as our CSV writes it: red, green and blue to 4 decimals."""
-    return [f"{c:.4f}" for c in color]
+    """A colour (0..1) as our table writes it: red, green and blue as whole numbers 0-255."""
+    return [str(int(c * 255 + 0.5)) for c in color]  # halves up: 0.7 is 179
