@@ -12,6 +12,7 @@ from rau import validation
 from rau.errors import InputError
 from rau.engines.base import Reference, ReferenceInputError
 from rau.io import read_image, read_segmentation
+from rau.io.label_tables import color_fields
 from rau.io.segmentations import names_its_segments
 from rau.labels import normalize_name
 from rau.user_warnings import collected_warnings, warn
@@ -168,7 +169,6 @@ def _structure_change(was: dict, structures: list[dict]) -> str | None:
         return f"{name} is named {renamed['name']!r} there now" if renamed else f"{name} is not there now"
     if same["value"] != was["value"]:
         return f"{name} has the value {same['value']} there now, not {was['value']}"
-    if same["color"] != was["color"]:
-        rgb = lambda color: tuple(round(c * 255) for c in color)  # noqa: E731
-        return f"{name} is coloured {rgb(same['color'])} there now, not {rgb(was['color'])}"
+    if color_fields(same["color"]) != color_fields(was["color"]):  # as a table holds colours: 8 bits
+        return f"{name} is coloured {','.join(color_fields(same['color']))} there now, not {','.join(color_fields(was['color']))}"
     return None
