@@ -136,13 +136,14 @@ class Request:
         return f"the target {self.target_name!r}" if self.target_name else "the target"
 
     def counted(self) -> list[Structure]:
-        """Every structure that counts, in the first reference's order: those asked for and every other one with voxels
-        in the first reference. References are ranked on them (:func:`rau.engines.registration.rank`) and their fused
-        masks kept apart in this order (:func:`rau.engines.registration.resolve_overlaps`), so that which structures are
-        asked for, and in what order, changes neither the ranking nor any structure's voxels."""
+        """Every structure that counts, in the first reference's order: those asked for and every other one the first
+        reference lists that some reference has voxels of. References are ranked on them
+        (:func:`rau.engines.registration.rank`) and their fused masks kept apart in this order
+        (:func:`rau.engines.registration.resolve_overlaps`), so that which structures are asked for, and in what order,
+        changes neither the ranking nor any structure's voxels."""
         asked = {structure.name: structure for structure in self.labels()}
         first = self.references[0].segmentation
-        present = set(first.present().names)
+        present = {name for reference in self.references for name in reference.segmentation.present().names}
         listed = [asked.get(s.name, s) for s in first.labels if s.name in asked or s.name in present]
         return listed + [s for s in asked.values() if s.name not in first.labels.names]  # a ranked request's first may lack one
 
