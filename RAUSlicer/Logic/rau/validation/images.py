@@ -4,6 +4,7 @@ in the wrong place (labels swapped with their image, a target as its own referen
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import math
 import os
 from pathlib import Path
@@ -230,10 +231,30 @@ def reach_outside(image, ijk, voxel: float) -> float:
 
 
 def same_file(first, second) -> bool:
-    """True when two paths name one file or folder (the same path once links are resolved, or a hard link), or NIfTI
+    """True when two paths name one file or folder (the same path once links are resolved, or a hard link), NIfTI
     pairs that share a file (:func:`~rau.validation.nifti_pairs.nifti_files`): a pair's header and its voxels are one
-    image."""
+    image, or DICOM folders whose series are the same slice files (:func:`_series_slices`), whatever else lies beside
+    them."""
+    first, second = Path(first), Path(second)
+    if _one_file(first, second):
+        return True
+    if first.is_dir() or second.is_dir():
+        slices = _series_slices(first), _series_slices(second)
+        return all(slices) and _file_ids(slices[0]) == _file_ids(slices[1])
     return any(_one_file(one, other) for one in set(nifti_files(first)) for other in set(nifti_files(second)))
+
+
+def _series_slices(path) -> list[Path]:
+    """The slice files of the DICOM series that a folder ``path`` holds, as reading it takes them
+    (:func:`rau.io.dicom.image_files`): none for a folder of no one series; a file stands for itself."""
+    from rau.io.dicom import image_files  # here: rau.io.dicom imports this module
+
+    return image_files(path)
+
+
+def _file_ids(paths) -> set[tuple[int, int]]:
+    """Which files ``paths`` are, however they are named (links followed): their devices and inodes."""
+    return {(status.st_dev, status.st_ino) for status in map(os.stat, paths)}
 
 
 def _one_file(first: Path, second: Path) -> bool:
@@ -246,13 +267,23 @@ def _one_file(first: Path, second: Path) -> bool:
 
 def same_bytes(first, second) -> bool:
     """Two files of the same bytes (for NIfTI pairs, both their headers and their voxels: :func:`~rau.validation.
-    nifti_pairs.nifti_files`), or two folders (DICOM series) whose files have the same names and bytes."""
+    nifti_pairs.nifti_files`), two DICOM series whose slices hold the same bytes whatever their names and whatever
+    else lies beside them (:func:`_series_slices`), or two other folders whose files have the same names and bytes."""
     first, second = Path(first), Path(second)
+    if first.is_dir() or second.is_dir():
+        slices = _series_slices(first), _series_slices(second)
+        if all(slices):
+            return len(slices[0]) == len(slices[1]) and _contents(slices[0]) == _contents(slices[1])
     if first.is_dir() and second.is_dir():
         names = sorted(path.name for path in first.iterdir() if path.is_file())
         return bool(names) and names == sorted(path.name for path in second.iterdir() if path.is_file()) and all(
             same_bytes(first / name, second / name) for name in names)
     return all(_same_file_bytes(one, other) for one, other in dict.fromkeys(zip(nifti_files(first), nifti_files(second))))
+
+
+def _contents(paths) -> list[str]:
+    """The SHA-256s of the files ``paths``, sorted: their contents whatever their names."""
+    return sorted(hashlib.sha256(path.read_bytes()).hexdigest() for path in paths)
 
 
 def _same_file_bytes(first: Path, second: Path) -> bool:
