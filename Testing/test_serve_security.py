@@ -205,3 +205,16 @@ def test_a_session_id_no_server_issues_is_not_found_and_an_unknown_one_is_gone(s
         assert (reprompt.status_code, reprompt.json()["detail"]) == (closing.status_code, closing.json()["detail"]) == (404, said)
     unknown = requests.delete(f"{url}/v1/sessions/{'0' * 32}", timeout=30)
     assert (unknown.status_code, unknown.json()["detail"]) == (410, f"no session {'0' * 32}")
+
+
+@pytest.mark.parametrize("name", ["CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016573", "1.2.840.113619.2.55.3.604688119.1"])
+def test_a_dicom_upload_named_by_its_uid_is_told_to_send_nifti_or_nrrd(server, tmp_path, shared_data, name):
+    """Before: a slice named as Siemens (``CT.<UID>``) or GE (``<UID>``) exports name it was told only "unknown file
+    type", with no word of what to send instead, unlike ``IM0001`` or ``x.dcm``."""
+    slices = shared_data / "totalseg_test_fixtures" / "subjB_ct" / "original_dicom"
+    (tmp_path / name).write_bytes(next(slices.iterdir()).read_bytes())
+    reference, _, table = write_two_halves(tmp_path)
+    with pytest.raises(ServerError, match=rf"upload target \('{name}'\): unknown file type; .* the server takes no DICOM file: "
+                                          "save the image as NIfTI or NRRD") as refused:
+        Client(server[0]).submit(tmp_path / name, [reference], label_table=table)
+    assert refused.value.status == 422

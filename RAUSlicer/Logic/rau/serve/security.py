@@ -15,7 +15,8 @@ from rau.validation import bounded_bytes, gzip_length
 
 IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
-"""Names DICOM files often have (many have none): an upload of one is told what to send instead."""
+"""Names DICOM files often have (many have none, or end in their UID's digits: ``CT.1.3.12.2.1107...16573``): an upload
+of one is told what to send instead."""
 TABLE_UPLOAD_SUFFIXES = (LABEL_TABLE_SUFFIX, ".csv", ".ctbl", ".txt", ".tsv", ".json")
 UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
                    "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES,
@@ -91,7 +92,7 @@ def upload_suffix(filename: str | None, field: str) -> str:
     for suffix in suffixes:
         if name.endswith(suffix):
             return suffix
-    dicom = field in ("target", "reference") and (name.endswith(DICOM_SUFFIXES) or "." not in name)
+    dicom = field in ("target", "reference") and (name.endswith(DICOM_SUFFIXES) or name.rpartition(".")[2].isdigit() or "." not in name)
     hint = "; the server takes no DICOM file: save the image as NIfTI or NRRD (Slicer, or rau's readers) and send that" if dicom else ""
     raise InputError(f"upload {field} ({filename!r}): unknown file type; use one of {', '.join(suffixes)}{hint}")
 
