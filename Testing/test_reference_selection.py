@@ -225,3 +225,19 @@ def test_one_image_given_with_two_label_files_is_named_by_each_ones_labels(share
     here = f"{tmp_path.name}/000_HC.png"
     assert ranked == {f"{here} (head.png)", f"{here} (halves.png)", "001_HC.png", "other/000_HC.png"}
     assert "'label_2' is in halves.png but not in the first reference head.png" in capsys.readouterr().err
+
+
+def test_one_reference_keeps_no_transfers_for_evaluation():
+    """rau evaluate asks the engine to keep each reference's own masks for its ranking figures; of one reference they
+    rank nothing and its masks are the result: before, a full mask per structure was kept anyway (4 GB for 41 on a CT)."""
+    from rau.engines import Reference, Request, create_engine
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+
+    rows, cols = np.mgrid[:40, :40]
+    disk = (rows - 20) ** 2 + (cols - 19) ** 2 < 64
+    image = Image((60.0 + 100.0 * disk + 3.0 * np.sin(cols / 3.0))[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
+    labels = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1], {1: "disk"}), {"disk": disk[None]})
+    engine = create_engine("registration", {"deformable": False, "keep_transfers": True})
+    result = engine.run(Request([Reference(image, labels, "one.nii.gz")], image))
+    assert result.get("disk").found and "transfers" not in result.details

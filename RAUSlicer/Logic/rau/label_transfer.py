@@ -35,6 +35,12 @@ class SoftMask:
         array[self.region] = self.values
         return array
 
+    def inside(self, shape) -> np.ndarray:
+        """Where the structure is (probability over half), on the whole target grid; no full-size float copy."""
+        mask = np.zeros(shape, bool)
+        mask[self.region] = self.values > 0.5
+        return mask
+
 
 def as_fast_transform(transform: sitk.Transform, target: Image) -> sitk.Transform:
     """Linear transforms as they are; others as a displacement field sampled on a coarse target grid, in LPS voxel

@@ -44,7 +44,8 @@ class RegistrationEngine(Engine):
     label = "Registration"
 
     def __init__(self, settings: RegistrationSettings = RegistrationSettings(), top_k: int = DEFAULTS.top_k, fusion: str = DEFAULT_FUSION, keep_transfers: bool = False):
-        """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)."""
+        """``keep_transfers`` adds every reference's own masks to ``Result.details["transfers"]`` (for evaluation)
+        when there are several references; one reference's masks are the result itself, and ranking needs two."""
         self.settings, self.keep_transfers = settings, keep_transfers
         self.top_k, self.fusion = checked_option("top_k", top_k), checked_option("fusion", fusion)
 
@@ -78,8 +79,8 @@ class RegistrationEngine(Engine):
             time.perf_counter() - started,
             details={"ranking": _ranking_details(ranked)},
         )
-        if self.keep_transfers:
-            result.details["transfers"] = {t.reference.name: {n: from_lps_order(request.target, t.masks[n].full(target.shape) > 0.5) if t.masks[n] else None
+        if self.keep_transfers and len(transfers) > 1:
+            result.details["transfers"] = {t.reference.name: {n: from_lps_order(request.target, t.masks[n].inside(target.shape)) if t.masks[n] else None
                                                               for n in names if n in t.masks} for t in transfers}
         progress("fusing labels", 1.0)  # not "done": in a pipeline the run goes on
         return attach_session(result)
@@ -137,8 +138,7 @@ class RegistrationEngine(Engine):
             return StructureResult(structure, None, 0.0, self.name, prompts, message=message)
         warped = [evidence["warped"][t.reference.name] for t in landing] if evidence else None
         fused, agreement = fuse(landed, self.fusion, evidence.get("target"), warped)
-        mask = np.zeros(target.shape, bool)
-        mask[fused.region] = fused.values > 0.5
+        mask = fused.inside(target.shape)
         confidence = agreement * len(landed) / len(chosen) if len(chosen) > 1 else max(chosen[0].registration.similarity, 0.0)
         others = " or ".join(method for method in FUSION_METHODS if method != self.fusion)
         message = "" if mask.any() or len(landed) < 2 else (

@@ -133,16 +133,20 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     started = time.perf_counter()
     result = run_request(engine, request, progress, say=record)  # told with the scores below, recorded as rau segment does
     seconds = time.perf_counter() - started
-    truths = truth_masks(references[0], truth)
+    matched = truth_names(references[0], truth)
     lost = truth_lost_on_grid(references[0], truth)
-    scored = {item.structure.name: truths.get(item.structure.name, np.zeros(target.shape, bool))
-              for item in result.structures if item.structure.name not in lost}
+    scored = [item.structure.name for item in result.structures if item.structure.name not in lost]
+
+    def truth_of(name: str) -> np.ndarray:  # made when scored, one at a time: a label map's masks are made when asked for
+        return truth.masks[matched[name]] if name in matched else np.zeros(target.shape, bool)
+
     rows = []
     for item in result.structures:
         name = item.structure.name
-        metrics = structure_metrics(item.mask, scored[name], target) if name in scored else not_scored(TRUTH_TOO_SMALL)
+        metrics = structure_metrics(item.mask, truth_of(name), target) if name in scored else not_scored(TRUTH_TOO_SMALL)
         rows.append({"structure": name, **metrics, "confidence": round(float(item.confidence), 4)})
-    ranking = ranking_quality(result.details.get("transfers"), result.details.get("ranking"), scored) if len(references) > 1 else None
+    transfers = result.details.get("transfers")  # kept of two or more references only
+    ranking = ranking_quality(transfers, result.details.get("ranking"), {name: truth_of(name) for name in scored}) if transfers else None
     warnings = request.input_warnings() + matching_warnings(labels, truth, case.structures)
     warnings += lost_truth_warnings(case.target_labels, [row["structure"] for row in rows if row["status"] == TRUTH_TOO_SMALL])
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
@@ -161,16 +165,21 @@ def scored_request(case: Case, references: list[Reference], target: Image, truth
     return request, labels
 
 
+def truth_names(reference: Reference, truth: Segmentation) -> dict[str, str]:
+    """Each reference structure that the truth names (by name, else by label value) -> the truth's name of it."""
+    return {mine.name: theirs.name for mine, theirs in reference.segmentation.labels.match(truth.labels)}
+
+
 def truth_masks(reference: Reference, truth: Segmentation) -> dict[str, np.ndarray]:
-    """The truth mask of each reference structure that the truth names (by name, else by label value).
+    """The truth mask of each reference structure that the truth names (:func:`truth_names`).
     A structure the truth does not name is absent from the target: scored against an empty mask."""
-    return {mine.name: truth.masks[theirs.name] for mine, theirs in reference.segmentation.labels.match(truth.labels)}
+    return {mine: truth.masks[theirs] for mine, theirs in truth_names(reference, truth).items()}
 
 
 def truth_lost_on_grid(reference: Reference, truth: Segmentation) -> set[str]:
     """The reference structures whose truth structure has voxels in its file but none on the target's grid
     (:attr:`~rau.labels.Segmentation.lost_on_grid`): they are not scored (:data:`~rau.evaluation.metrics.TRUTH_TOO_SMALL`)."""
-    return {mine.name for mine, theirs in reference.segmentation.labels.match(truth.labels) if theirs.name in truth.lost_on_grid}
+    return {mine for mine, theirs in truth_names(reference, truth).items() if theirs in truth.lost_on_grid}
 
 
 def lost_truth_warnings(truth_path, names: list[str]) -> list[str]:
