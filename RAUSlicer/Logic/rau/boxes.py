@@ -49,6 +49,12 @@ class Box:
         k = np.flatnonzero(mask[:, j[0]:j[-1] + 1, i[0]:i[-1] + 1].any(axis=(1, 2)))  # within the (i, j) box only
         return cls((i[0], j[0], k[0]), (i[-1] + 1, j[-1] + 1, k[-1] + 1))
 
+    def tightest_within(self, mask: np.ndarray) -> "Box | None":
+        """The tightest box around the voxels of a full ``(k, j, i)`` mask that lie in this box (only this box is read),
+        or None when there are none."""
+        inner = Box.from_mask(mask[self.slices()])
+        return inner and Box(tuple(a + b for a, b in zip(inner.lower, self.lower)), tuple(a + b for a, b in zip(inner.upper, self.lower)))
+
     @property
     def volume(self) -> int:
         """The number of voxels inside (0 for an empty box)."""

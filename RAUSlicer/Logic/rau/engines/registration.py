@@ -69,7 +69,12 @@ class RegistrationEngine(Engine):
         progress("fusing labels", len(request.references) / (len(request.references) + 1))
         evidence = self._local_evidence(target, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
         bodies = BodyCheck(target) if target.ndim == 3 else None
-        structures = [self._fuse_structure(target, request, structure, voters[structure.name], evidence, bodies) for structure in fused]
+        structures = []
+        for structure in fused:
+            structures.append(self._fuse_structure(target, request, structure, voters[structure.name], evidence, bodies))
+            if not self.keeps_transfers(transfers):
+                for t in voters[structure.name]:  # fused: its warped probabilities are needed no more
+                    t.masks.pop(structure.name, None)
         by_name = {item.structure.name: item for item in resolve_overlaps(structures, request, target.shape)}
         structures = [by_name[name] for name in names]
         result = Result(
@@ -79,11 +84,15 @@ class RegistrationEngine(Engine):
             time.perf_counter() - started,
             details={"ranking": _ranking_details(ranked)},
         )
-        if self.keep_transfers and len(transfers) > 1:
+        if self.keeps_transfers(transfers):
             result.details["transfers"] = {t.reference.name: {n: from_lps_order(request.target, t.masks[n].inside(target.shape)) if t.masks[n] else None
                                                               for n in names if n in t.masks} for t in transfers}
         progress("fusing labels", 1.0)  # not "done": in a pipeline the run goes on
         return attach_session(result)
+
+    def keeps_transfers(self, transfers: list[Transfer]) -> bool:
+        """Whether :meth:`run` keeps the references' own masks: asked to (``keep_transfers``), and of several references."""
+        return self.keep_transfers and len(transfers) > 1
 
     def ranked_references(self, request: Request, progress: Progress | None = None) -> tuple[Request, list[dict]]:
         """``request`` with its references in :func:`rank` order, and that ranking as :meth:`run` records it
@@ -251,11 +260,13 @@ def resolve_overlaps(structures: list[StructureResult], request: Request, shape:
         return structures
     taken = np.zeros(shape, bool)
     for item in structures:
-        if item.found:
-            item.mask = item.mask & ~taken
-            taken |= item.mask
-            item.box = Box.from_mask(item.mask) if item.mask.any() else None
-            if not item.mask.any():
+        if item.found:  # within its box, in place: no full-size copy of each mask
+            inside = item.box.slices()
+            mask, before = item.mask[inside], taken[inside]
+            np.logical_and(mask, np.logical_not(before), out=mask)
+            np.logical_or(before, mask, out=before)
+            item.box = item.box.tightest_within(item.mask)
+            if item.box is None:
                 item.mask, item.message = None, "covered by neighbouring structures"
     return structures
 
