@@ -24,6 +24,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.image import Image
+from rau.run_copies import RunCopies
 from rau.user_warnings import warn
 from rau.working_images import foreground_centroid, working_image
 
@@ -45,19 +46,20 @@ MIN_BODY_OVERLAP_VOXELS = 16
 """A placement where fewer body voxels overlap is not scored."""
 
 
-def long_scan_placement(fixed: Image, moving: Image) -> np.ndarray | None:
+def long_scan_placement(fixed: Image, moving: Image, copies: RunCopies | None = None) -> np.ndarray | None:
     """The translation (mm, LPS x y z; a point of ``fixed`` plus it is the point of ``moving``) that places the
     shorter of two CT volumes where it fits best along the much longer one, or None when the two are not CTs of
     very different lengths; where their lengths differ as much but they are not both CT in Hounsfield units, the user is
     warned (``fixed`` named the target, ``moving`` the reference, as :func:`rau.registration.register` takes them).
     Both images must be in LPS voxel order (:func:`rau.image.orient_lps`), so that k runs from feet to head (an
-    oblique scan is taken as if it were not: its slices' tilt is left to the registration)."""
+    oblique scan is taken as if it were not: its slices' tilt is left to the registration). ``copies``: a run's, which
+    makes the target's copy once for all its references."""
     if fixed.ndim != 3 or moving.ndim != 3:
         return None
     if not (_is_ct(fixed) and _is_ct(moving)):
         _warn_if_much_longer(fixed, moving)
         return None
-    fixed_copy, moving_copy = _copy(fixed), _copy(moving)
+    fixed_copy, moving_copy = (copies or RunCopies()).of(_copy, fixed), _copy(moving)
     longer, shorter = sorted((_body_length(fixed_copy), _body_length(moving_copy)), reverse=True)
     if not _much_longer(longer, shorter):
         return None

@@ -46,11 +46,12 @@ import numpy as np
 import SimpleITK as sitk
 
 from rau.errors import InputError
-from rau.image import Image, orient_lps, orient_lps_mask
+from rau.image import Image, orient_lps_mask
 from rau.long_scan import long_scan_placement
-from rau.scene_frame import in_frame, target_rotation, to_world, without_header_noise
+from rau.run_copies import RunCopies
+from rau.scene_frame import framed, in_frame, to_world, without_header_noise
 from rau.validation import blank_image_problem, itk_warnings_off
-from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, smoothable, without_outliers, working_image
+from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, lps_without_outliers, smoothable, working_image
 
 
 HISTOGRAM_BINS = 32
@@ -111,7 +112,7 @@ class Registration:
 
 
 def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None,
-             report: Callable[[float], None] | None = None) -> Registration:
+             report: Callable[[float], None] | None = None, copies: RunCopies | None = None) -> Registration:
     """Register ``moving`` (a reference) onto ``fixed`` (the target).
 
     ``moving_focus`` (a boolean array on the moving grid, e.g. the reference's labels)
@@ -123,14 +124,14 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     result is bit-identical from run to run (:func:`one_itk_thread`).
 
     ``report(share)`` is called between stages with the share of the work done; it may raise to stop the
-    registration there (a cancelled :class:`~rau.engines.base.Progress`).
+    registration there (a cancelled :class:`~rau.engines.base.Progress`). ``copies``: a run's (:mod:`rau.run_copies`).
     """
     with one_itk_thread():
-        return _register(fixed, moving, settings, moving_focus, report or (lambda share: None))
+        return _register(fixed, moving, settings, moving_focus, report or (lambda share: None), copies or RunCopies())
 
 
 def _register(fixed: Image, moving: Image, settings: RegistrationSettings, moving_focus: np.ndarray | None,
-              report: Callable[[float], None]) -> Registration:
+              report: Callable[[float], None], copies: RunCopies) -> Registration:
     started = time.perf_counter()
     for image, role in ((fixed, "the target"), (moving, "the reference")):
         problem = blank_image_problem(image, f"{role} image")
@@ -138,14 +139,12 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
             raise RegistrationError(problem)
     if moving_focus is not None:
         moving_focus = orient_lps_mask(moving, moving_focus)
-    fixed, moving = without_outliers(orient_lps(fixed)), without_outliers(orient_lps(moving))
-    rotation = target_rotation(fixed)
-    if rotation is not None:  # registered in the target's own frame (rau.scene_frame)
-        fixed, moving = in_frame(fixed, rotation), in_frame(moving, rotation)
+    fixed, rotation = copies.of(framed, copies.of(lps_without_outliers, fixed))  # in the target's own frame (rau.scene_frame)
+    moving = in_frame(lps_without_outliers(moving), rotation)
     labels = moving_focus
     if fixed.ndim == 2:
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
-    levels = [Level.build(fixed, moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
+    levels = [Level.build(copies.of(working_image, fixed, size, settings.min_working_spacing), moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
     levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
     report(0.1)
     finest = levels[-1]
@@ -156,7 +155,7 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     absolute = fixed.ndim == 3
     score = functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus, absolute=absolute)
     fits, failure = [], None
-    starts = initial_transforms(levels[0].fixed, levels[0].moving, settings, long_scan_placement(fixed, moving))
+    starts = initial_transforms(levels[0].fixed, levels[0].moving, settings, long_scan_placement(fixed, moving, copies))
     for index, start in enumerate(starts):
         turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
         try:
@@ -193,10 +192,11 @@ class Level:
     focus: sitk.Image | None
 
     @classmethod
-    def build(cls, fixed: Image, moving: Image, moving_focus, size: int, settings: RegistrationSettings) -> "Level":
+    def build(cls, fixed_work: sitk.Image, moving: Image, moving_focus, size: int, settings: RegistrationSettings) -> "Level":
+        """The level of working ``size``, from the target's working copy of that size (made once per run)."""
         moving_work = smoothable(working_image(moving, size, settings.min_working_spacing))
         focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
-        return cls(working_image(fixed, size, settings.min_working_spacing), moving_work, focus)
+        return cls(fixed_work, moving_work, focus)
 
 
 def _upright_unless_turn_holds(levels: list["Level"], fits: list[tuple[sitk.Transform, float, bool]], settings: RegistrationSettings, better) -> sitk.Transform:

@@ -22,10 +22,18 @@ def target_rotation(fixed: Image) -> np.ndarray | None:
     return fixed.direction
 
 
-def in_frame(image: Image, rotation: np.ndarray) -> Image:
+def framed(target: Image) -> tuple[Image, np.ndarray | None]:
+    """``target`` in its own frame (:func:`in_frame`) and the rotation into it (:func:`target_rotation`)."""
+    rotation = target_rotation(target)
+    return in_frame(target, rotation), rotation
+
+
+def in_frame(image: Image, rotation: np.ndarray | None) -> Image:
     """The same voxels, their direction and origin turned by ``rotation``'s transpose (into the target's frame),
     the direction :func:`without_header_noise` (a turned CT pair stored as NIfTI: kidney Dice 0.987 against the
-    stored scene's answer with the noise, 0.999 without)."""
+    stored scene's answer with the noise, 0.999 without); ``image`` itself where ``rotation`` is None."""
+    if rotation is None:
+        return image
     return replace(image, direction=without_header_noise(rotation.T @ image.direction), origin=tuple(rotation.T @ np.array(image.origin)))
 
 

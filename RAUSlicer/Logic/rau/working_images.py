@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from rau.image import Image, voxel_sample
+from rau.image import Image, orient_lps, voxel_sample
 
 SMOOTHABLE_VOXELS = 4
 """ITK's recursive Gaussian, which smooths the moving image at every pyramid level (even by 0 mm), needs this many
@@ -15,6 +15,11 @@ start failed and the error said the images did not overlap)."""
 OUTLIER_SPANS = 3.0
 """Values more than this many spans of the image's ordinary intensities (its 0.5-99.5 percentiles, the extreme
 values left out) below or above them are clamped to the nearest ordinary value (:func:`without_outliers`)."""
+
+
+def lps_without_outliers(image: Image) -> Image:
+    """``image`` as registration takes it: in LPS voxel order (:func:`rau.image.orient_lps`), :func:`without_outliers`."""
+    return without_outliers(orient_lps(image))
 
 
 def without_outliers(image: Image) -> Image:

@@ -24,6 +24,7 @@ from rau.labels import Structure
 from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions, checked_option
 from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
+from rau.run_copies import RunCopies
 from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
 from rau.user_warnings import warn
 
@@ -215,16 +216,18 @@ def _transfers(request: Request, target: Image, names: list[str], settings: Regi
     """:func:`transfer` of each reference of ``request`` onto ``target``, in order; the ``index``-th reports
     ``doing NAME`` as the ``index``-th of ``parts`` equal parts of the run. A placement the image similarity could not
     judge is warned of (:func:`warn_unjudged`), also when the transfers only rank references for another engine."""
-    transfers = [transfer(reference, target, names, settings, share_reporter(progress, f"{doing} {reference.name}", index, parts))
+    copies = RunCopies()  # the target's working copies, made once for all references and let go with the run
+    transfers = [transfer(reference, target, names, settings, share_reporter(progress, f"{doing} {reference.name}", index, parts), copies)
                  for index, reference in enumerate(request.references)]
     warn_unjudged(transfers, request.target_called())
     return transfers
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings,
-             report: Callable[[float], None] | None = None) -> Transfer:
+             report: Callable[[float], None] | None = None, copies: RunCopies | None = None) -> Transfer:
     """Register one reference onto the target and warp the named structures; ``report(share)`` with the share
-    done, from 0 to 1, between stages (:func:`rau.registration.register`; it may raise to stop).
+    done, from 0 to 1, between stages (:func:`rau.registration.register`; it may raise to stop); ``copies``: the run's
+    target copies (:class:`rau.run_copies.RunCopies`).
 
     The registration focuses on all of the reference's labelled anatomy, not only the named
     structures, so asking for a subset gives the same alignment as asking for all. A structure the
@@ -234,7 +237,7 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     present = [n for n in names if reference.segmentation.has_voxels(n)]
     report = report or (lambda share: None)
     report(0.0)
-    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy(), report=report)
+    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy(), report=report, copies=copies)
     warped = warp_structures(reference.segmentation, present, target, registration.transform)
     report(1.0)
     return Transfer(reference, registration, warped)
