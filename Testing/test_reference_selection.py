@@ -241,3 +241,23 @@ def test_one_reference_keeps_no_transfers_for_evaluation():
     engine = create_engine("registration", {"deformable": False, "keep_transfers": True})
     result = engine.run(Request([Reference(image, labels, "one.nii.gz")], image))
     assert result.get("disk").found and "transfers" not in result.details
+
+
+def test_warping_and_fusing_report_each_structure():
+    """The bar sat at 47.5% through the whole warp (44 s for 41 structures on a CT) and jumped from 50% to 100% across
+    the fusion; now each structure warped and fused is a report, and Cancel stops at the next one."""
+    from rau.engines import Progress, Reference, Request, create_engine
+    from rau.image import Image
+    from rau.labels import LabelSet, Segmentation
+
+    rows, cols = np.mgrid[:40, :40]
+    disks = {"left": (rows - 20) ** 2 + (cols - 12) ** 2 < 30, "right": (rows - 20) ** 2 + (cols - 27) ** 2 < 30}
+    image = Image((60.0 + 100.0 * (disks["left"] | disks["right"]) + 3.0 * np.sin(cols / 3.0))[None].astype(np.float32), (1.0, 1.0, 1.0), ndim=2)
+    labels = Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), LabelSet.from_values([1, 2], {1: "left", 2: "right"}),
+                          {name: disk[None] for name, disk in disks.items()})
+    reports = []
+    create_engine("registration", {"deformable": False}).run(Request([Reference(image, labels, "one.nii.gz")], image),
+                                                             Progress(lambda step, fraction: reports.append((step, fraction))))
+    warping = [fraction for step, fraction in reports if step.startswith("registering") and 0.25 <= fraction < 0.5]
+    fusing = [fraction for step, fraction in reports if step == "fusing labels" and 0.5 < fraction < 1.0]
+    assert len(warping) >= 2 and len(fusing) >= 1 and [f for _, f in reports] == sorted(f for _, f in reports)

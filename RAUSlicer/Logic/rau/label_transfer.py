@@ -12,6 +12,7 @@ an adrenal gland, a vessel) cannot fall between its samples. Results are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import SimpleITK as sitk
@@ -54,15 +55,18 @@ def as_fast_transform(transform: sitk.Transform, target: Image) -> sitk.Transfor
     return sitk.DisplacementFieldTransform(field)
 
 
-def warp_structures(segmentation: Segmentation, names: list[str], target: Image, transform: sitk.Transform) -> dict[str, SoftMask | None]:
+def warp_structures(segmentation: Segmentation, names: list[str], target: Image, transform: sitk.Transform,
+                    report: Callable[[float], None] = lambda share: None) -> dict[str, SoftMask | None]:
     """Each named structure of ``segmentation`` warped onto ``target``; None where it covers no target voxel by half
-    (it lands outside, or is smaller than the target's voxels there)."""
+    (it lands outside, or is smaller than the target's voxels there). ``report(share)`` after each structure (it may
+    raise to stop)."""
     transform = as_fast_transform(transform, target)
     coarse = _coarse_grid(target, COARSE_FACTOR)
     native_shape = target.shape[3 - target.ndim :]
     warped = {}
     reach = float(np.linalg.norm(coarse.GetSpacing()))  # a coarse cell's diagonal, in mm
-    for name in names:
+    for done, name in enumerate(names):
+        report(done / len(names))
         mask = segmentation.masks[name]  # made once: a label map's masks are made when asked for
         near = _grown(segmentation.geometry, mask, reach)
         hits = sitk.Resample(near, coarse, transform, sitk.sitkNearestNeighbor, 0) if near is not None else None

@@ -29,6 +29,10 @@ from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
 from rau.user_warnings import warn
 
 
+REGISTERING_SHARE = 0.5
+"""The share of a reference's :func:`transfer` reported for its registration; warping its structures, the rest."""
+
+
 @dataclass
 class Transfer:
     """One reference's labels on the target, with how well its image matched."""
@@ -67,12 +71,14 @@ class RegistrationEngine(Engine):
         transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
         ranked = rank(transfers)
         voters = {s.name: voters_for(s.name, [t for t, _ in ranked], self.top_k) for s in fused}
-        progress("fusing labels", len(request.references) / (len(request.references) + 1))
+        fusing = progress.part(len(request.references), len(request.references) + 1)
+        fusing("fusing labels", 0.0)
         evidence = self._local_evidence(target, list({id(t): t for chosen in voters.values() for t in chosen}.values()))
         bodies = BodyCheck(target) if target.ndim == 3 else None
         structures = []
         for structure in fused:
             structures.append(self._fuse_structure(target, request, structure, voters[structure.name], evidence, bodies))
+            fusing("fusing labels", len(structures) / len(fused))  # each structure: Cancel stops at the next
             if not self.keeps_transfers(transfers):
                 for t in voters[structure.name]:  # fused: its warped probabilities are needed no more
                     t.masks.pop(structure.name, None)
@@ -237,8 +243,10 @@ def transfer(reference: Reference, target: Image, names: list[str], settings: Re
     present = [n for n in names if reference.segmentation.has_voxels(n)]
     report = report or (lambda share: None)
     report(0.0)
-    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy(), report=report, copies=copies)
-    warped = warp_structures(reference.segmentation, present, target, registration.transform)
+    registration = register(target, reference.image, settings, moving_focus=reference.labelled_anatomy(),
+                            report=lambda share: report(share * REGISTERING_SHARE), copies=copies)
+    warped = warp_structures(reference.segmentation, present, target, registration.transform,
+                             lambda share: report(REGISTERING_SHARE + (1 - REGISTERING_SHARE) * share))
     report(1.0)
     return Transfer(reference, registration, warped)
 
