@@ -247,9 +247,14 @@ class Image:
 
     def digest(self) -> str:
         """SHA-256 of the voxels and geometry (spacing, origin, direction), whatever file they came from: what a result
-        records of its target and references as read, so ``rau correct`` knows when one changed since the run."""
+        records of its references as read, so ``rau correct`` knows when one changed since the run."""
         return array_digest(self.array, np.asarray(self.spacing, np.float64), np.asarray(self.origin, np.float64),
                             np.asarray(self.direction, np.float64))
+
+    def voxel_digest(self) -> str:
+        """SHA-256 of the voxels alone: what a result records of its target as read (its grid is checked against the
+        saved masks within :meth:`same_grid`'s tolerance, so a re-save that moves a number's last digit is no change)."""
+        return array_digest(self.array)
 
     def with_array(self, array: np.ndarray) -> "Image":
         """The same geometry holding another array of the same shape."""

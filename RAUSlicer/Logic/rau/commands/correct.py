@@ -112,9 +112,10 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
         recorded = recorded_options(saved_path, options).with_absolute_folders().as_dict()
         inputs = {**inputs, "engine_options": {**options, **{name: recorded[name] for name in moved}}}
     target = read_image(inputs["target"], inputs.get("target_spacing"))
-    if args.target is not None:  # before the prompt's ranges, which a wrong target would blame on the clicks
-        check_saved_grid(saved_segmentation(saved, saved_path), target, f"--target {args.target}")
-    check_target(saved_path, inputs, target, None if args.target is None else f"--target {args.target}")  # before the masks are read on it
+    given = None if args.target is None else f"--target {args.target}"
+    # before the prompt's ranges, which a wrong target would blame on the clicks, and before the masks are read on it
+    check_saved_grid(saved_segmentation(saved, saved_path), target, given or f"{inputs['target']} (the target {saved_path} records)")
+    check_target(saved_path, saved, target, given)
     check_picture_output(args.out, target, "--out")
     prompt = parse_prompt(args, target)
     # checked before the engine runs again, each with the options it goes with (--sam2-revision with a recorded local --sam2-model)

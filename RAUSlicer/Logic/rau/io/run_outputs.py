@@ -148,7 +148,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), the SHA-256 of each (``sha256``, :func:`file_digest`), the ranking of several references (:func:`ranking_rows`), with
     ``inputs`` (see :func:`recorded_inputs`) the run's inputs with the SHA-256 of the target's voxels and geometry as
-    read (``target_sha256``: :meth:`rau.image.Image.digest`, checked by :func:`rau.io.saved_results.check_target`), and the run's ``warnings`` with what writing says
+    read (``target_sha256``: :meth:`rau.image.Image.voxel_digest`, checked by :func:`rau.io.saved_results.check_target`), and the run's ``warnings`` with what writing says
     (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
     whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once. ``inputs`` of an engine that
     runs again to correct (:attr:`rau.engines.base.Engine.model_session`) record its ``references`` as read too
@@ -156,7 +156,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
     (:func:`rau.io.images.overlay_problem`) is asked of ``inputs``' target, or is ``apart`` where its file is gone (a
     server's upload, asked while it was there); written among the warnings and then warned of."""
     if inputs:  # the target as read, which rau correct checks (before the folders are held: hashing takes a while)
-        inputs = {**inputs, "target_sha256": result.target.digest()}
+        inputs = {**inputs, "target_sha256": result.target.voxel_digest()}
     if inputs and references and engine_class(result.engine).model_session:
         inputs = with_references_read(inputs, references)
     segmentation = result.to_segmentation()

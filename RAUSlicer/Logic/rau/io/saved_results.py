@@ -270,22 +270,28 @@ def table_differences(saved: dict, path: Path, result: Result) -> str | None:
     return f"{table} names or colours structures otherwise than {path}: {'; '.join(differences)}; {keeps}" if differences else None
 
 
-def check_target(path: Path, inputs: dict, target, option: str | None = None) -> None:
-    """Refuse a ``target`` that is not the image the result ``path`` was made on: its voxels or geometry differ from the
-    SHA-256 the result records (``inputs.target_sha256``, :meth:`rau.image.Image.digest`; none recorded, by a version of
-    rau before it: not checked). ``option``: the ``--target`` given in place of the recorded one, else None."""
-    recorded = inputs.get("target_sha256")
-    if recorded is None or target.digest() == recorded:
-        return
-    what = "its voxels or geometry are not those the run read" + (", pixel size included" if target.is_picture else "")
-    if option is not None:
-        raise InputError(f"{option}: not the target {path} records ({what}); give the image this result was made on")
-    raise InputError(f"{inputs['target']}, the target {path} records, changed since the run ({what}); give the original target "
-                     "(put it back, or give it with --target), or run rau segment again")
+def check_target(path: Path, saved: dict, target, option: str | None = None) -> None:
+    """Refuse a ``target`` that is not the image the result ``path`` (read as ``saved``) was made on: its voxels differ
+    from the SHA-256 the result records (``inputs.target_sha256``, :meth:`rau.image.Image.voxel_digest`; none recorded,
+    by an older rau: not checked), or, given in place of the recorded one (``option``, the ``--target``; else None), a
+    picture's pixel size differs from the one the run used (``inputs.target_spacing``, within :meth:`~rau.image.Image.
+    same_grid`'s tolerance, as its grid is: :func:`check_saved_grid`)."""
+    recorded = saved["inputs"].get("target_sha256")
+    if recorded is not None and target.voxel_digest() != recorded:
+        if option is not None:
+            raise InputError(f"{option}: not the target {path} records (its voxels are not those the run read); give the image "
+                             "this result was made on")
+        raise InputError(f"{saved['inputs']['target']}, the target {path} records, changed since the run (its voxels are not "
+                         "those the run read); give the original target (put it back, or give it with --target), or run rau segment again")
+    used = saved["inputs"].get("target_spacing")
+    if option is not None and target.is_picture and used is not None and not np.isclose(target.spacing[0], used, rtol=0, atol=1e-4):
+        raise InputError(f"{option}: its pixel size {target.spacing[0]:g} mm is not the {used:g} mm the run used "
+                         f"(inputs.target_spacing in {path}); give --target-spacing {used:g}")
 
 
 def check_saved_grid(file: Path, target, option: str) -> None:
-    """Refuse a target given in place of the recorded one unless the saved masks lie on its grid: a label map on
+    """Refuse a target (the recorded one as read now, or one given in its place) unless the saved masks lie on its grid, within
+    :meth:`~rau.image.Image.same_grid`'s tolerance: a label map on
     the same voxels, a ``.seg.nrrd`` (which may hold a part of the grid) on voxels of it. A picture has only its
     pixels, which :func:`read_saved_masks` checks."""
     if file.suffix.lower() in PICTURE_SUFFIXES or not file.is_file():
