@@ -26,11 +26,11 @@ def correct(case, capsys):
 
 def test_a_structure_renamed_in_the_result_s_labels_csv_is_warned_of_and_the_result_s_name_kept(hc18_case, capsys):  # noqa: F811
     table = segmented(hc18_case)
-    table.write_text(table.read_text().replace(",fetal head,", ",Fetal skull,"))
+    table.write_text(table.read_text().replace("\"fetal head\",", "\"Fetal skull\","))
     err, written = correct(hc18_case, capsys)
     assert (f"warning: {table} names or colours structures otherwise than {hc18_case / 'out' / 't.result.json'}: "
             "label value 255 is 'Fetal skull' there, 'fetal head' in the result; rau correct keeps the result's names and colours") in err, err
-    assert "--label-table" in err and ",fetal head," in written
+    assert "--label-table" in err and "\"fetal head\"," in written
     assert "Fetal skull" in json.loads((hc18_case / "out" / "c.result.json").read_text())["warnings"][0]
 
 
@@ -40,7 +40,7 @@ def test_a_colour_changed_in_the_labels_csv_of_a_seg_nrrd_run_is_warned_of_and_a
     table.write_text(table.read_text().replace(",230,179,51,", ",255,0,0,"))
     err, written = correct(hc18_case, capsys)
     assert "'fetal head' is coloured 255,0,0 there, 230,179,51 in the result" in err, err
-    assert ",fetal head,230,179,51," in written
+    assert "\"fetal head\",230,179,51," in written
 
 
 def test_a_colour_changed_in_the_labels_csv_of_a_label_map_run_is_warned_of_and_the_result_s_colour_kept(hc18_case, capsys):  # noqa: F811
@@ -48,6 +48,6 @@ def test_a_colour_changed_in_the_labels_csv_of_a_label_map_run_is_warned_of_and_
     table.write_text(table.read_text().replace(",230,179,51,", ",26,179,51,"))
     err, written = correct(hc18_case, capsys)
     assert "'fetal head' is coloured 26,179,51 there, 230,179,51 in the result" in err, err
-    assert ",fetal head,230,179,51," in written
+    assert "\"fetal head\",230,179,51," in written
     saved = json.loads((hc18_case / "out" / "c.result.json").read_text())
     assert saved["structures"][0]["color"] == [0.9, 0.7, 0.2]

@@ -238,7 +238,7 @@ def _slicer_csv_row(row: dict) -> Structure:
     value = int(row["labelvalue"])
     color = _color_of_255(fields) if (fields := _colour_fields(row, ("Color_R", "Color_G", "Color_B"))) else default_color(value)
     codes = {key: [row.get(f"{prefix}_{part}".lower()) or "" for part in CODE_PARTS] for key, prefix in SLICER_CSV_TERMS.items()}
-    terminology = {key: code for key, code in codes.items() if code[1]} or None
+    terminology = {key: code for key, code in codes.items() if any(code)} or None  # as written: a meaning without a value too
     return Structure(row["name"].strip(), value, color, terminology)
 
 
@@ -449,10 +449,10 @@ def write_label_table(labels: LabelSet, path) -> None:
     """Write Slicer's CSV colour table (one row per structure: value, name, colour 0-255, terminology codes), which
     Slicer loads with the label map beside it."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(SLICER_CSV_HEADER)
+        writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)  # every text quoted, as Slicer writes it: its reader
+        writer.writerow(SLICER_CSV_HEADER)                          # takes an unquoted '#' for a comment
         for s in labels:
-            writer.writerow([s.value, s.name, *color_fields(s.color), 255, *_terminology_fields(s.terminology)])
+            writer.writerow([s.value, s.name, *map(int, color_fields(s.color)), 255, *_terminology_fields(s.terminology)])
 
 
 def _terminology_fields(terminology: dict | None) -> list[str]:
