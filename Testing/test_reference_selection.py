@@ -245,7 +245,7 @@ def test_one_reference_keeps_no_transfers_for_evaluation():
 
 def test_warping_and_fusing_report_each_structure():
     """The bar sat at 47.5% through the whole warp (44 s for 41 structures on a CT) and jumped from 50% to 100% across
-    the fusion; now each structure warped and fused is a report, and Cancel stops at the next one."""
+    the fusion; now each structure warped and fused is a report, where a cancelled Progress raises."""
     from rau.engines import Progress, Reference, Request, create_engine
     from rau.image import Image
     from rau.labels import LabelSet, Segmentation

@@ -166,10 +166,10 @@ def test_vote_and_staple_fusion_with_agreement():
     fused, agreement = fuse(masks, "vote")
     expected = np.zeros(shape, bool)
     expected[0, :, 0:4] = True
-    np.testing.assert_array_equal(fused.full(shape) > 0.5, expected)
+    np.testing.assert_array_equal(fused.inside(shape), expected)
     assert agreement == pytest.approx((1 + 0.75 + 1) / 3)
     staple, _ = fuse(masks, "staple")
-    np.testing.assert_array_equal(staple.full(shape) > 0.5, expected)
+    np.testing.assert_array_equal(staple.inside(shape), expected)
     with pytest.raises(ValueError, match=r"option fusion \(--fusion\): 'mean' is not one of local, vote, staple"):
         fuse(masks, "mean")
 
@@ -180,7 +180,7 @@ def test_staple_keeps_a_structure_every_reference_places_over_their_whole_box():
     shape, region = (1, 5, 7), (slice(0, 1), slice(0, 5), slice(0, 7))
     masks = [SoftMask(region, np.ones(shape, np.float32)) for _ in range(3)]
     fused, agreement = fuse(masks, "staple")
-    assert (fused.full(shape) > 0.5).all() and agreement == 1.0
+    assert (fused.inside(shape)).all() and agreement == 1.0
 
 
 def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference_and_staple_votes_two():
@@ -191,13 +191,13 @@ def test_a_vote_split_in_half_goes_the_way_of_the_best_ranked_reference_and_stap
     best[0, :, 0:4], other[0, :, 2:6] = 1.0, 1.0
     for first, second in ((best, other), (other, best)):
         fused, _ = fuse([SoftMask(region, first), SoftMask(region, second)], "vote")
-        np.testing.assert_array_equal(fused.full(shape) > 0.5, first > 0.5)
+        np.testing.assert_array_equal(fused.inside(shape), first > 0.5)
     four = [SoftMask(region, mask) for mask in (best, best, other, other)]
-    np.testing.assert_array_equal(fuse(four, "vote")[0].full(shape) > 0.5, best > 0.5)
+    np.testing.assert_array_equal(fuse(four, "vote")[0].inside(shape), best > 0.5)
     two = [SoftMask(region, best), SoftMask(region, other)]  # before, STAPLE gave about their intersection
-    np.testing.assert_array_equal(fuse(two, "staple")[0].full(shape) > 0.5, best > 0.5)
+    np.testing.assert_array_equal(fuse(two, "staple")[0].inside(shape), best > 0.5)
     flat = np.ones(shape, np.float32)  # equal local weights everywhere: before, local fusion gave the intersection too
-    np.testing.assert_array_equal(fuse(two, "local", flat, [flat, flat])[0].full(shape) > 0.5, best > 0.5)
+    np.testing.assert_array_equal(fuse(two, "local", flat, [flat, flat])[0].inside(shape), best > 0.5)
 
 
 def test_two_references_agree_as_much_as_they_overlap():
@@ -223,9 +223,9 @@ def test_local_fusion_follows_the_reference_that_matches_the_target_there():
     masks = [SoftMask(region, matching), SoftMask(region, other), SoftMask(region, other.copy())]
     unrelated = [rng.normal(0.0, 1.0, shape).astype(np.float32) for _ in range(2)]
     fused, _ = fuse(masks, "local", target, [target + 0.1 * rng.normal(0.0, 1.0, shape).astype(np.float32), *unrelated])
-    np.testing.assert_array_equal(fused.full(shape) > 0.5, matching > 0.5)  # one matching reference outvotes two others
+    np.testing.assert_array_equal(fused.inside(shape), matching > 0.5)  # one matching reference outvotes two others
     voted, _ = fuse(masks, "vote")
-    np.testing.assert_array_equal(voted.full(shape) > 0.5, other > 0.5)
+    np.testing.assert_array_equal(voted.inside(shape), other > 0.5)
     with pytest.raises(ValueError, match="needs the target"):
         fuse(masks, "local")
 

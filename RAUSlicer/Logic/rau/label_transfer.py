@@ -30,12 +30,6 @@ class SoftMask:
     region: tuple[slice, slice, slice]
     values: np.ndarray
 
-    def full(self, shape) -> np.ndarray:
-        """The probabilities on the whole target grid."""
-        array = np.zeros(shape, np.float32)
-        array[self.region] = self.values
-        return array
-
     def inside(self, shape) -> np.ndarray:
         """Where the structure is (probability over half), on the whole target grid; no full-size float copy."""
         mask = np.zeros(shape, bool)
@@ -58,8 +52,8 @@ def as_fast_transform(transform: sitk.Transform, target: Image) -> sitk.Transfor
 def warp_structures(segmentation: Segmentation, names: list[str], target: Image, transform: sitk.Transform,
                     report: Callable[[float], None] = lambda share: None) -> dict[str, SoftMask | None]:
     """Each named structure of ``segmentation`` warped onto ``target``; None where it covers no target voxel by half
-    (it lands outside, or is smaller than the target's voxels there). ``report(share)`` after each structure (it may
-    raise to stop)."""
+    (it lands outside, or is smaller than the target's voxels there). ``report(share)`` before each structure, with the
+    share of them done (it may raise to stop)."""
     transform = as_fast_transform(transform, target)
     coarse = _coarse_grid(target, COARSE_FACTOR)
     native_shape = target.shape[3 - target.ndim :]
