@@ -51,3 +51,14 @@ def test_a_colour_changed_in_the_labels_csv_of_a_label_map_run_is_warned_of_and_
     assert "\"fetal head\",230,179,51," in written
     saved = json.loads((hc18_case / "out" / "c.result.json").read_text())
     assert saved["structures"][0]["color"] == [0.9, 0.7, 0.2]
+
+
+def test_a_reference_colour_between_two_8_bit_steps_is_written_and_corrected_alike(hc18_case, capsys):  # noqa: F811
+    """Before: the result JSON rounded the colour to 4 decimals (0.00196 -> 0.002) while the table took the colour
+    itself to 8 bits (0, where 0.002 is 1), so the first correction warned the table's colour was changed and
+    wrote another one."""
+    (hc18_case / "001_mask.labels.csv").write_text("value,name,r,g,b\n255,fetal head,0.00196,0.70001,0.3\n")
+    table = segmented(hc18_case)
+    err, written = correct(hc18_case, capsys)
+    assert "coloured" not in err, err
+    assert written == table.read_text()

@@ -180,7 +180,7 @@ class Result:
             {
                 "name": s.structure.name,
                 "value": s.structure.value,
-                "color": [round(float(c), 4) for c in s.structure.color],
+                "color": [float(c) for c in s.structure.color],  # whole: the table is written from it, to 8 bits
                 "terminology": s.structure.terminology,
                 "found": s.found,
                 "confidence": round(float(s.confidence), 4),
