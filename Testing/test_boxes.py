@@ -110,3 +110,31 @@ def test_the_box_of_a_mask_is_the_tightest_around_its_voxels():
                 continue
             k, j, i = np.nonzero(mask)
             assert (box.lower, box.upper) == ((i.min(), j.min(), k.min()), (i.max() + 1, j.max() + 1, k.max() + 1))
+
+
+def test_counts_and_overlaps_within_a_mask_s_box_are_those_of_the_whole_mask():
+    """Box.around: every voxel of the mask lies in its box, so counting, overlapping and marking there (as
+    hidden_in_label_map, to_label_map and share_inside do) gives what the whole volume gives; an empty mask has none."""
+    rng = np.random.default_rng(3)
+    corners = np.zeros((6, 7, 8), bool)
+    corners[0, 0, 0] = corners[-1, -1, -1] = True  # touching the volume's edges
+    masks = [np.zeros((6, 7, 8), bool), np.ones((6, 7, 8), bool), corners, rng.random((1, 9, 5)) < 0.3]
+    for _ in range(20):
+        mask = np.zeros((6, 7, 8), bool)
+        low = rng.integers(0, (6, 7, 8))
+        high = [int(rng.integers(a, n)) + 1 for a, n in zip(low, (6, 7, 8))]
+        mask[low[0]:high[0], low[1]:high[1], low[2]:high[2]] = rng.random([h - l for l, h in zip(low, high)]) < 0.6
+        masks.append(mask)
+    for mask in masks:
+        boxed = Box.around(mask)
+        if not mask.any():
+            assert boxed is None
+            continue
+        box, inside = boxed
+        other = rng.random(mask.shape) < 0.5
+        assert box == Box.from_mask(mask)
+        assert np.count_nonzero(inside) == np.count_nonzero(mask)
+        assert np.count_nonzero(inside & other[box.slices()]) == np.count_nonzero(mask & other)
+        marked = other.copy()
+        marked[box.slices()] |= inside
+        assert np.array_equal(marked, other | mask)

@@ -16,6 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
+from rau.boxes import Box
 from rau.image import Image, from_lps_order, orient_lps
 from rau.working_images import otsu_foreground, without_outliers
 
@@ -173,8 +174,9 @@ def _between(mask: np.ndarray, axis: int) -> np.ndarray:
 
 
 def share_inside(mask: np.ndarray, body: np.ndarray) -> float:
-    """The share of ``mask``'s voxels that lie in ``body`` (same grid)."""
-    return float(np.count_nonzero(mask & body) / np.count_nonzero(mask))
+    """The share of ``mask``'s voxels (not none) that lie in ``body`` (same grid)."""
+    box, inside = Box.around(mask)
+    return float(np.count_nonzero(inside & body[box.slices()]) / np.count_nonzero(inside))
 
 
 def off_body_message(inside: float, references: int) -> str:

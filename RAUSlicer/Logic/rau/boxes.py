@@ -49,6 +49,13 @@ class Box:
         k = np.flatnonzero(mask[:, j[0]:j[-1] + 1, i[0]:i[-1] + 1].any(axis=(1, 2)))  # within the (i, j) box only
         return cls((i[0], j[0], k[0]), (i[-1] + 1, j[-1] + 1, k[-1] + 1))
 
+    @classmethod
+    def around(cls, mask: np.ndarray) -> "tuple[Box, np.ndarray] | None":
+        """The tightest box around a ``(k, j, i)`` mask and the mask within it (a view), or None when it is empty:
+        every voxel of the mask lies there, so a count or an overlap of it need read no more."""
+        box = cls.from_mask(mask)
+        return box and (box, mask[box.slices()])
+
     def tightest_within(self, mask: np.ndarray) -> "Box | None":
         """The tightest box around the voxels of a full ``(k, j, i)`` mask that lie in this box (only this box is read),
         or None when there are none."""

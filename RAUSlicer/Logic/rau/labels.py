@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image, array_digest
 from rau.validation.images import MAX_LABEL_VALUE
@@ -341,17 +342,22 @@ class Segmentation:
         top = max((s.value for s in self.labels), default=0)
         array = np.zeros(self.geometry.shape, dtype=np.min_scalar_type(top))  # uint8, uint16 or uint32
         for structure in self.labels:
-            array[self.masks[structure.name]] = structure.value
+            if boxed := Box.around(self.masks[structure.name]):
+                box, inside = boxed
+                array[box.slices()][inside] = structure.value
         return self.geometry.with_array(array)
 
     def hidden_in_label_map(self) -> dict[str, int]:
         """Per structure, the voxels that :meth:`to_label_map` gives to a later, overlapping structure (only those with any)."""
         hidden, covered = {}, np.zeros(self.geometry.shape, bool)
         for structure in reversed(self.labels.structures):
-            mask = self.masks[structure.name]
-            if count := int((mask & covered).sum()):
+            if (boxed := Box.around(self.masks[structure.name])) is None:
+                continue
+            box, inside = boxed
+            seen = covered[box.slices()]  # a view: what the structure covers is marked in place
+            if count := np.count_nonzero(inside & seen):
                 hidden[structure.name] = count
-            covered |= mask
+            seen |= inside
         return hidden
 
 
