@@ -10,6 +10,7 @@ from test_cli import HC18, hc18_case, segment_args  # noqa: F401  (fixture)
 from rau.cli import main
 from rau.errors import InputError
 from rau.io import read_segmentation
+from rau.io.label_tables import read_label_table
 
 
 def test_correct_reopens_a_segment_result_and_writes_the_corrected_outputs(hc18_case, capsys):  # noqa: F811
@@ -299,7 +300,7 @@ def test_a_reopened_seg_nrrd_keeps_the_run_s_label_values(tmp_path):
     written = read_segmentation(paths["seg_nrrd"])  # before, the structure not found was in no file but the JSON
     assert [(s.name, s.value, s.color) for s in written.labels] == [("liver", 1, (0.8, 0.2, 0.1)), ("spleen", 2, (1.0, 0.0, 0.0))]
     assert not written.masks["liver"].any() and written.labels.get("liver").terminology == terminology
-    assert [line.split(",")[:2] for line in paths["label_table"].read_text().splitlines()[1:]] == [["1", "liver"], ["2", "spleen"]]
+    assert [(s.value, s.name) for s in read_label_table(paths["label_table"])] == [(1, "liver"), (2, "spleen")]
 
 
 def test_weight_free_corrections_of_a_vlm_box_run_need_no_model(tmp_path):
