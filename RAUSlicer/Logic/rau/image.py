@@ -67,6 +67,11 @@ inside its direction vectors, and reading it back differs in the last bits (0.09
 orientation are the same image, bit for bit (registration follows bits)."""
 
 
+GRID_TOLERANCE_MM = 1e-4
+"""How far two grids' spacings, origins and directions may differ and still be the same grid (:meth:`Image.same_grid`):
+a re-save that moves a number's last digit, or a header's rounding, is no other grid."""
+
+
 def array_digest(*arrays) -> str:
     """SHA-256 of the arrays' types, shapes and values, in order: the same voxels give the same digest, whatever
     file or node they came from."""
@@ -229,7 +234,7 @@ class Image:
         inverse = np.linalg.inv(self.direction @ np.diag(self.spacing))
         return points @ inverse.T
 
-    def same_grid(self, other: "Image", tolerance: float = 1e-4) -> bool:
+    def same_grid(self, other: "Image", tolerance: float = GRID_TOLERANCE_MM) -> bool:
         """True when both images sample the same voxels of physical space.
 
         2D images: the same pixels of their plane (slice thickness aside), at the same place in

@@ -147,7 +147,7 @@ def write_outputs(result, paths: dict[str, Path], overwrite: bool, inputs: dict 
 
     The result JSON names the label map, the ``.seg.nrrd`` when one is written (it keeps overlapping
     structures, which a label map cannot), the SHA-256 of each (``sha256``, :func:`file_digest`), the ranking of several references (:func:`ranking_rows`), with
-    ``inputs`` (see :func:`recorded_inputs`) the run's inputs with the SHA-256 of the target's voxels and geometry as
+    ``inputs`` (see :func:`recorded_inputs`) the run's inputs with the SHA-256 of the target's voxels as
     read (``target_sha256``: :meth:`rau.image.Image.voxel_digest`, checked by :func:`rau.io.saved_results.check_target`), and the run's ``warnings`` with what writing says
     (structures the label map hides, and without a ``.seg.nrrd`` ``keeps_whole``: what the caller offers that keeps them
     whole; in the JSON as ``said_as`` words it, e.g. naming a server's downloads), each once. ``inputs`` of an engine that

@@ -15,7 +15,7 @@ import numpy as np
 from rau.correction.session import CORRECTOR
 from rau.engines import ENGINES
 from rau.errors import InputError, about
-from rau.image import common_frame
+from rau.image import GRID_TOLERANCE_MM, common_frame
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
 from rau.io.json_text import read_json_file
@@ -274,8 +274,8 @@ def check_target(path: Path, saved: dict, target, option: str | None = None) -> 
     """Refuse a ``target`` that is not the image the result ``path`` (read as ``saved``) was made on: its voxels differ
     from the SHA-256 the result records (``inputs.target_sha256``, :meth:`rau.image.Image.voxel_digest`; none recorded,
     by an older rau: not checked), or, given in place of the recorded one (``option``, the ``--target``; else None), a
-    picture's pixel size differs from the one the run used (``inputs.target_spacing``, within :meth:`~rau.image.Image.
-    same_grid`'s tolerance, as its grid is: :func:`check_saved_grid`)."""
+    picture's pixel size differs from the one the run used (``inputs.target_spacing``, within
+    :data:`~rau.image.GRID_TOLERANCE_MM`, as its grid is: :func:`check_saved_grid`)."""
     recorded = saved["inputs"].get("target_sha256")
     if recorded is not None and target.voxel_digest() != recorded:
         if option is not None:
@@ -284,7 +284,7 @@ def check_target(path: Path, saved: dict, target, option: str | None = None) -> 
         raise InputError(f"{saved['inputs']['target']}, the target {path} records, changed since the run (its voxels are not "
                          "those the run read); give the original target (put it back, or give it with --target), or run rau segment again")
     used = saved["inputs"].get("target_spacing")
-    if option is not None and target.is_picture and used is not None and not np.isclose(target.spacing[0], used, rtol=0, atol=1e-4):
+    if option is not None and target.is_picture and used is not None and not np.isclose(target.spacing[0], used, rtol=0, atol=GRID_TOLERANCE_MM):
         raise InputError(f"{option}: its pixel size {target.spacing[0]:g} mm is not the {used:g} mm the run used "
                          f"(inputs.target_spacing in {path}); give --target-spacing {used:g}")
 
@@ -316,7 +316,8 @@ def _on_voxels_of(grid, target) -> bool:
         return False  # a picture has no place: only the same pixels (same_grid) are its voxels
     mine, theirs = common_frame(grid, target)
     axes = target.ndim
-    if not (np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=1e-4) and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=1e-4)):
+    if not (np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=GRID_TOLERANCE_MM)
+            and np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=GRID_TOLERANCE_MM)):
         return False
     offset = theirs.to_index(mine.origin)[:axes]
     return bool(np.allclose(offset, np.round(offset), atol=1e-3))
