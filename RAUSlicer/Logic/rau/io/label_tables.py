@@ -98,7 +98,7 @@ def _tables_among(path: Path, candidates: list[Path], said: bool = True) -> list
     (and, with ``said``, warned of)."""
     tables = []
     for candidate in filter(validation.file_exists, candidates):
-        reason = _not_a_table(candidate)
+        reason = why_no_label_table(candidate)
         if reason is None:
             tables.append(candidate)
         elif said:
@@ -106,7 +106,7 @@ def _tables_among(path: Path, candidates: list[Path], said: bool = True) -> list
     return tables
 
 
-def _not_a_table(path: Path) -> str | None:
+def why_no_label_table(path: Path) -> str | None:
     """Why a file named as a label map's sidecar is no label table, else None: a JSON object whose keys are not values
     (the metadata sidecar BIDS and dcm2niix write beside an image, ``{"Description": ...}``), or a tab-separated file
     that starts neither with a BIDS header nor with a label value (a table of volumes, say). Unreadable: taken for a

@@ -19,7 +19,8 @@ from rau.engines.base import check_references
 from rau.errors import InputError
 from rau.io import read_image
 from rau.io.images import overlay_problem
-from rau.io.label_tables import sidecar_places
+from rau.io.label_tables import sidecar_places, why_no_label_table
+from rau.io.segmentations import names_its_segments
 from rau.references import check_distinct_references, label_tables, load_reference, named_by
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields, json_object
@@ -113,6 +114,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
     if unknown:  # before any file is written: a field's name becomes its file's (a name of 300 bytes was a 500)
         raise InputError(f"unexpected upload field(s) {', '.join(f'{field:.40}' for field in sorted(unknown))}")
     by_field: dict[str, list[tuple[Path, str]]] = {}
+    # a reference_table sent with a segmentation naming its segments is read as its label table, which reading refuses
+    segment_tables: dict[Path, Path] = {}  # as it refuses a label_table upload with one: one rule, one message
     for upload in uploads:
         files = by_field.setdefault(upload.field, [])
         name = f"{upload.field}{len(files)}{upload_suffix(upload.filename, upload.field)}"
@@ -126,6 +129,11 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         if upload.field in ("target", "reference", "reference_labels"):
             check_unpacked_size(path, f"upload {upload.field} ({upload.filename!r})", max_image_bytes)
         files.append((path, upload.filename))
+        if upload.field == "reference_table":
+            _check_reference_table(path, upload.filename)
+            owner = by_field["reference_labels"][-1][0]  # _table_name checked there is one
+            if names_its_segments(owner):
+                segment_tables.setdefault(owner, path)
     targets, images, labels = by_field.get("target", []), by_field.get("reference", []), by_field.get("reference_labels", [])
     if len(targets) != 1:
         raise InputError("upload exactly one target")
@@ -150,6 +158,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         table = tables[0][0] if tables else None
         try:
             tables = label_tables([label_map for label_map, _ in labels], table)
+            tables = [segment_tables.get(label_map, shared) for (label_map, _), shared in zip(labels, tables)]
             references = [
                 load_reference(image, label_map, spacing, own_table)
                 for (image, _), (label_map, _), spacing, own_table in zip(images, labels, spacings, tables)
@@ -185,6 +194,15 @@ def _table_name(upload: Upload, labels: list[tuple[Path, str]], tables: list[tup
         raise InputError(f"upload reference_table ({upload.filename!r}): reference_labels {len(labels)} ({labels[-1][1]!r}) "
                          "has more tables, or tables in another order, than rau segment reads beside one label map")
     return place.name
+
+
+def _check_reference_table(path: Path, filename: str) -> None:
+    """Refuse a reference_table upload that is no label table: sent as one, it is not set aside as a file beside a
+    label map on disk is (:func:`~rau.io.label_tables.why_no_label_table`)."""
+    reason = why_no_label_table(path)
+    if reason is not None:
+        raise InputError(f"upload reference_table ({filename!r}) is no label table ({reason}); send the label map's "
+                         "label table, or leave it out")
 
 
 def _file_name(uploaded: str) -> str:
