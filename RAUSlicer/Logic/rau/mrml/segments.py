@@ -20,7 +20,7 @@ from rau.errors import InputError
 from rau.image import GeometryError, Image, resample_mask
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, segment_values, tagged_value
 from rau.mrml.geometry import image_from_oriented, image_ijk_to_ras, node_to_world, oriented_array, oriented_image
-from rau.validation import reach_outside
+from rau.validation import edge_tolerance, reach_outside
 
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
 
@@ -218,7 +218,7 @@ def _check_inside(node, segment_id: str, labelmap, label_value: int, geometry: I
     of the two grids: resampling onto it would cut the segment, or drop it, without a word (the command line
     refuses such a label file in the same way, :func:`rau.validation.check_same_extent`, and measures a
     ``.seg.nrrd``'s voxels as here, :func:`rau.validation.check_labelled_inside`)."""
-    tolerance = 0.5 * max(max(geometry.volume().spacing), max(labelmap.GetSpacing())) + 1e-3
+    tolerance = edge_tolerance(geometry.volume().spacing, labelmap.GetSpacing())
     if labelmap.IsEmpty() or _reach_outside(labelmap, None, geometry) <= tolerance:  # the whole layer fits: no voxel to count
         return
     reach = _reach_outside(labelmap, label_value, geometry)

@@ -169,14 +169,14 @@ def check_same_extent(image, labels, image_path, labels_path, units=None) -> Non
     """The label map covers the image's physical region (a ``.seg.nrrd`` need only hold its labelled voxels inside:
     :func:`check_labelled_inside`).
 
-    Tolerance: half the coarsest voxel of either grid. ``units()``: what the image's and the labels' extents are said
+    Tolerance: :func:`edge_tolerance`. ``units()``: what the image's and the labels' extents are said
     in when they differ (``px`` for one without a pixel size, read as 1 mm pixels); without it, mm both.
     """
     the_image = f"the image {Path(image_path).name}" if image_path else "the image"
     if image.ndim != labels.ndim:
         raise InputError(f"{labels_path}: labels are {labels.ndim}D but {the_image} is {image.ndim}D")
     image, labels = common_frame(image, labels)  # a placed 2D image is compared where it lies, as resampling does
-    tolerance = 0.5 * max(max(image.spacing[: image.ndim]), max(labels.spacing[: labels.ndim])) + 1e-3
+    tolerance = edge_tolerance(image.spacing[: image.ndim], labels.spacing[: labels.ndim])
     axes = slice(0, 2) if image.ndim == 2 else slice(0, 3)  # a picture has no extent across its plane
     image_low, image_high = (corner[axes] for corner in world_extent(image))
     label_low, label_high = (corner[axes] for corner in world_extent(labels))
@@ -212,11 +212,18 @@ def check_labelled_inside(image, labels, labelled, image_path, labels_path) -> N
     first, last = along.argmax(axis=1), along.shape[1] - 1 - along[:, ::-1].argmax(axis=1)
     ends = np.concatenate([np.column_stack([first, rows[:, 1], rows[:, 0]]), np.column_stack([last, rows[:, 1], rows[:, 0]])])
     reach = reach_outside(image, image.volume().to_index(labels.to_world(ends)), max(labels.spacing))
-    tolerance = 0.5 * max(max(image.volume().spacing), max(labels.spacing)) + 1e-3
+    tolerance = edge_tolerance(image.volume().spacing, labels.spacing)
     if reach > tolerance:
         the_image = f"the image {Path(image_path).name}" if image_path else "the image"
         raise InputError(f"{labels_path}: labelled voxels reach {reach:.1f} mm outside {the_image}; are they the labels of that image, "
                          "at its pixel size and position?")
+
+
+def edge_tolerance(*spacings) -> float:
+    """How far (mm) labels may reach past an image's edge and still count as inside it: half the coarsest voxel of
+    the grids whose pixel sizes (mm) are ``spacings``, plus 0.001 mm for rounding. The command line and the Slicer
+    module both measure with it."""
+    return 0.5 * max(max(spacing) for spacing in spacings) + 1e-3
 
 
 def reach_outside(image, ijk, voxel: float) -> float:
