@@ -400,6 +400,7 @@ def _pasted(mask: Image, reference: Image) -> np.ndarray | None:
     """What :func:`resample_mask` gives for two volumes whose grids line up voxel for voxel (the same spacing and
     axes, origins a whole number of voxels apart: a Slicer segment cropped to its voxels), by placing the mask's
     voxels instead of resampling the whole grid; None for other grids."""
+    # Tighter than rau.io.saved_results._on_voxels_of (which accepts or refuses a file): a shortcut must give resampling's voxels.
     if mask.ndim != 3 or reference.ndim != 3 or not (np.allclose(mask.spacing, reference.spacing, rtol=1e-6, atol=0)
                                                      and np.allclose(mask.direction, reference.direction, rtol=0, atol=1e-6)):
         return None

@@ -312,6 +312,7 @@ def check_saved_grid(file: Path, target, option: str) -> None:
 def _on_voxels_of(grid, target) -> bool:
     """Whether ``grid`` samples voxels of ``target``'s grid: the same spacing and axes, and an origin a whole number
     of voxels away (a ``.seg.nrrd`` cropped to its segments)."""
+    # Image.same_grid's tolerance, looser than rau.image._pasted's: this accepts a file, which reading then pastes or resamples.
     if grid.is_picture or target.is_picture:
         return False  # a picture has no place: only the same pixels (same_grid) are its voxels
     mine, theirs = common_frame(grid, target)
