@@ -11,7 +11,9 @@ import argparse
 import json
 
 from rau.errors import InputError, OptionError, about
+from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings
 from rau.train.model import LEARNING_RATES, LoraSettings
+from rau.train.run import RUN_DEFAULTS
 from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
 from rau.vlm.families import FAMILY_NAMES, family_for
 
@@ -40,11 +42,11 @@ def add_parser(subparsers) -> None:
         step = steps.add_parser(name, help=helptext)
         _add_fine_tune_arguments(step)
         if name == "grpo":
-            step.add_argument("--num-generations", type=argument(lambda v, o: whole_number(v, o, minimum=2), "--num-generations"), default=4, help="answers sampled per question (default 4; batch x accumulation must be a multiple)")
+            step.add_argument("--num-generations", type=argument(lambda v, o: whole_number(v, o, minimum=2), "--num-generations"), default=GRPOSettings.num_generations, help=f"answers sampled per question (default {GRPOSettings.num_generations}; batch x accumulation must be a multiple)")
             step.add_argument("--max-completion-length", type=argument(positive_integer, "--max-completion-length"), default=None, help="longest answer sampled, in tokens (default: the longest limit inference gives an answer to a training question)")
-            step.add_argument("--temperature", type=argument(positive_number, "--temperature"), default=1.0, help="sampling temperature (default 1.0)")
-            step.add_argument("--beta", type=argument(non_negative_number, "--beta"), default=0.0, help="KL penalty towards the starting model")
-            step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help="format, correctness, box_iou (default 0.5, 1, 1)")
+            step.add_argument("--temperature", type=argument(positive_number, "--temperature"), default=GRPOSettings.temperature, help=f"sampling temperature (default {GRPOSettings.temperature})")
+            step.add_argument("--beta", type=argument(non_negative_number, "--beta"), default=GRPOSettings.beta, help=f"KL penalty towards the starting model (default {GRPOSettings.beta:g})")
+            step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help=f"{', '.join(DEFAULT_WEIGHTS)} (default {', '.join(f'{weight:g}' for weight in DEFAULT_WEIGHTS.values())})")
         step.set_defaults(run=run_sft if name == "sft" else run_grpo)
 
 
@@ -53,14 +55,14 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=argument(non_empty_path, "--data"), help="pairs folder from `rau train build-pairs`")
     parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output adapter folder")
     parser.add_argument("--adapter", type=argument(non_empty_path, "--adapter"), help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
-    parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), help="LoRA rank of a new adapter (default 8)")
-    parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), help="(default 16)")
-    parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), help="(default 0.01)")
+    parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), help=f"LoRA rank of a new adapter (default {LoraSettings.r})")
+    parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), help=f"(default {LoraSettings.alpha})")
+    parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), help=f"(default {LoraSettings.dropout:g})")
     parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower (frozen by default)")
     parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0, help="(default 5)")
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
-    parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), help="per device (default 1; grpo: 4, one question's answers; with --resume: the run's)")
-    parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), help="gradient accumulation steps (default 1; with --resume: the run's)")
+    parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), help=f"per device (default {_run_default('batch_size')}, one question's answers; with --resume: the run's)")
+    parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), help=f"gradient accumulation steps (default {_run_default('grad_accum')}; with --resume: the run's)")
     parser.add_argument("--learning-rate", type=argument(positive_number, "--learning-rate"), help=f"default {LEARNING_RATES['sft']:g} (sft), {LEARNING_RATES['grpo']:g} (grpo)")
     parser.add_argument("--eval-steps", type=argument(non_negative_integer, "--eval-steps"), default=100, help="held-out VQA evaluation every N steps (0: only at the end; default 100)")
     parser.add_argument("--eval-limit", type=argument(positive_integer, "--eval-limit"), default=32, help="validation questions per evaluation (default 32)")
@@ -71,7 +73,13 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier training run in OUT (a folder holding anything else is refused)")
     parser.add_argument("--device", type=argument(device_name, "--device"), help="auto, cpu, cuda, cuda:N, mps (default: best available)")
-    parser.add_argument("--seed", type=argument(seed_number, "--seed"), help="(default 0; with --resume: the run's)")
+    parser.add_argument("--seed", type=argument(seed_number, "--seed"), help=f"(default {_run_default('seed')}; with --resume: the run's)")
+
+
+def _run_default(key: str) -> str:
+    """The default of a training setting as its help says it: ``1``, or ``1; grpo: 4`` when GRPO's differs."""
+    sft, grpo = RUN_DEFAULTS[key]["sft"], RUN_DEFAULTS[key]["grpo"]
+    return f"{sft}" if sft == grpo else f"{sft}; grpo: {grpo}"
 
 
 def seed_number(value, option: str) -> int:
@@ -170,7 +178,7 @@ def run_sft(args: argparse.Namespace) -> int:
 
 
 def run_grpo(args: argparse.Namespace) -> int:
-    from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings, check_reward_weights, run_grpo as grpo
+    from rau.train.grpo import check_reward_weights, run_grpo as grpo
 
     weights = dict(DEFAULT_WEIGHTS)
     for item in args.reward_weight:
