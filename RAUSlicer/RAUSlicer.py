@@ -237,6 +237,7 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
 
     @staticmethod
     def exportSegNrrd(segmentationNode, path, overwrite=False):
+        """Write the segmentation as a ``.seg.nrrd`` (tags and review status kept, in world coordinates); return its path."""
         importRau()
         from rau.mrml import export_seg_nrrd
 

@@ -24,6 +24,7 @@ def add_parser(subparsers) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """``rau models list``: the SAM model types and aliases rau knows, then what each given folder holds."""
     from rau.models.loader import has_file
     from rau.sam2.model import MEDSAM2_HELP, MODEL_ALIASES, VIDEO_MODELS, describe
 
@@ -46,6 +47,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    """``rau models convert``: turn an original SAM 2 / MedSAM2 checkpoint into a model folder rau loads."""
     from rau.sam2.convert import convert_checkpoint
     from rau.sam2.model import describe
 

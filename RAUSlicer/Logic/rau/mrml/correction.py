@@ -131,6 +131,7 @@ class Correction:
         return segment_mask(self.node, self._segment_id(name), self.result.target)
 
     def can_undo(self, name: str) -> bool:
+        """Whether an update or propagate of ``name`` is left to undo (:meth:`undo`)."""
         return bool(self._undo.get(name))
 
     def undo(self, name: str) -> None:

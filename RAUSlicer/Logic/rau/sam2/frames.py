@@ -137,6 +137,8 @@ class SliceGeometry:
 
     @classmethod
     def of(cls, image: Image, axis: int, size: int) -> "SliceGeometry":
+        """Where the slices of ``image`` across ``axis`` (array axis) lie in a square frame of ``size`` pixels: the larger
+        side in mm fills it, pixels keep their aspect ratio."""
         view = View.of(image, axis)
         row_axis, col_axis = [a for a in range(3) if a != axis][:: -1 if view.transposed else 1]
         rows, cols = image.shape[row_axis], image.shape[col_axis]

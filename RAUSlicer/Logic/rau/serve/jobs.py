@@ -117,6 +117,7 @@ class Job:
         }
 
     def output_paths(self) -> dict[str, Path]:
+        """The files this job writes, by kind (:func:`job_outputs`), whether written yet or not."""
         return job_outputs(self.folder, self.seg_nrrd)
 
     def write_outputs(self) -> dict[str, Path]:

@@ -33,6 +33,7 @@ class LoraSettings:
     train_vision: bool = False
 
     def config(self):
+        """These settings as a peft ``LoraConfig`` on the language model's projections (and the vision tower's)."""
         from peft import LoraConfig
 
         targets = LANGUAGE_TARGETS if not self.train_vision else f"({LANGUAGE_TARGETS})|({VISION_TARGETS})"

@@ -62,6 +62,7 @@ class View:
         return [int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1]
 
     def pixels(self, name: str) -> int:
+        """How many pixels of this slice the structure ``name`` covers."""
         return int(self.segmentation.mask(name).sum())
 
 

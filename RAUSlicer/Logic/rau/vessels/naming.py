@@ -48,6 +48,7 @@ class Naming:
     implied: tuple[int, ...] = ()
 
     def found(self, value: int) -> bool:
+        """Whether the segment ``value`` counts as found: traced with support of at least :data:`MIN_SUPPORT`, or implied."""
         return self.support.get(value, 0.0) >= MIN_SUPPORT or value in self.implied
 
 
