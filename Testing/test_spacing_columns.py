@@ -92,3 +92,25 @@ def test_the_help_names_the_spacing_columns_a_manifest_reads(command, capsys):
         main([command, "--help"])
     said = " ".join(capsys.readouterr().out.split())
     assert "reference_spacing" in said and "target_spacing" in said and "*_spacing" not in said
+
+
+@pytest.mark.parametrize("column", ["pixel_size_mm", "pixel size(mm)", "Pixel-Size", "voxel_size", "mm_per_pixel", "mm per pixel"])
+def test_a_reference_bank_with_a_pixel_size_column_of_another_name_is_refused(cohort, capsys, column):
+    """Before: a bank with ``pixel_size_mm`` (the column of HC18's pixel_size_and_HC.csv) or ``pixel size(mm)`` ran
+    in pixels, exit 0, no warning; only names holding ``spacing`` were refused."""
+    bank = cohort / "bank.csv"
+    bank.write_text(f"image,labels,{column}\n000_HC.png,000_HC_mask.png,0.07\n")
+    out = cohort / "out" / "new.nii.gz"
+    assert main(["segment", "--reference-bank", str(bank), "--target", str(cohort / "001_HC.png"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"rau segment: error: {bank}: column {column!r} is not one a reference bank reads; "
+                                       "it takes pixel sizes (mm) from pixel_spacing\n")
+    assert not (cohort / "out").exists()
+
+
+def test_an_evaluation_manifest_with_a_pixel_size_column_is_refused(cohort, capsys):
+    """Before: ``Pixel_Size_mm`` was ignored and the scores were in pixels."""
+    cases = manifest(cohort, "Pixel_Size_mm")
+    before = written(cohort)
+    assert main(["evaluate", str(cases), "--json", str(cohort / "scores.json")]) == 2
+    assert capsys.readouterr().err == f"rau evaluate: error: {cases}: column 'Pixel_Size_mm' is not one a manifest reads; {MANIFEST_READS}\n"
+    assert written(cohort) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
@@ -67,12 +68,24 @@ def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
 
+PIXEL_SIZE_WORDS = ("spacing", "pixelsize", "voxelsize", "mmperpixel", "mmpervoxel")
+"""Words that make a column name one of a pixel size, compared with the name in lower case without spaces,
+underscores, hyphens or brackets (``Pixel size (mm)`` -> ``pixelsizemm``)."""
+
+
+def names_pixel_size(column: str) -> bool:
+    """Whether a column's name says it holds a pixel size (:data:`PIXEL_SIZE_WORDS`): ``pixel_size_mm``, ``Spacing``."""
+    squeezed = re.sub(r"[\s_\-()\[\]]", "", column.lower())
+    return any(word in squeezed for word in PIXEL_SIZE_WORDS)
+
+
 def check_spacing_columns(columns: list[str], optional: tuple[str, ...], path, what: str) -> None:
-    """No column that names a pixel size (``*spacing*``) other than the ``optional`` ones the table reads: another
-    table's name for it (a bank's ``pixel_spacing`` in a manifest) would be ignored and the run done in pixels."""
-    read = [c for c in optional if "spacing" in c]
+    """No column that names a pixel size (:func:`names_pixel_size`) other than the ``optional`` ones the table reads:
+    another table's name for it (a bank's ``pixel_spacing`` in a manifest, HC18's ``pixel_size_mm``) would be ignored
+    and the run done in pixels."""
+    read = [c for c in optional if names_pixel_size(c)]
     for column in columns:
-        if "spacing" in column.lower() and column not in read:
+        if names_pixel_size(column) and column not in read:
             raise InputError(f"{path}: column {column!r} is not one a {what} reads; it takes pixel sizes (mm) from {' and '.join(read)}")
 
 
