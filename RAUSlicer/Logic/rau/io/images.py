@@ -19,8 +19,15 @@ from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
 from rau.io.nrrd_headers import unsized_nrrd
 from rau.user_warnings import warn
+from rau.validation.nifti_pairs import NIFTI_PAIR_SUFFIXES
 
-PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
+"""Medical image formats read from the one file named (a detached header names its data file itself)."""
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+"""Names DICOM files often have (many have none, or end in their UID's digits: ``CT.1.3.12.2.1107...16573``)."""
+IMAGE_SUFFIXES = (*VOLUME_SUFFIXES, *NIFTI_PAIR_SUFFIXES, *PICTURE_SUFFIXES, *DICOM_SUFFIXES)
+"""Every extension (any case) of an image file rau reads."""
 LOSSY_FORMATS = {"JPEG", "MPO"}
 """Picture formats (as Pillow finds them in the file, whatever its name) whose compression changes pixel values:
 no label map can be read from them."""

@@ -17,7 +17,7 @@ from rau import validation
 from rau.errors import InputError, about
 from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.images import ImageReadError, read_image, without_pixel_size, write_image
+from rau.io.images import IMAGE_SUFFIXES, ImageReadError, read_image, without_pixel_size, write_image
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.io.segment_layers import add_segment
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
@@ -331,10 +331,10 @@ def write_label_map(segmentation: Segmentation, path, overwrite: bool = False) -
 
 
 def output_stem(path) -> str:
-    """A file's name without its image extension, any case (``x.nii.gz`` -> ``x``): the stem of outputs named after it."""
+    """A file's name without its image extension (:data:`~rau.io.images.IMAGE_SUFFIXES` or ``.seg.nrrd``, any case,
+    the longest that fits: ``x.nii.gz`` -> ``x``, ``ct.hdr.gz`` -> ``ct``): the stem of outputs named after it."""
     name = Path(path).name
-    suffix = next((suffix for suffix in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".tif", ".tiff",
-                                         ".jpg", ".jpeg", ".bmp", ".dcm", ".dicom") if name.lower().endswith(suffix)), "")
+    suffix = max((suffix for suffix in (".seg.nrrd", *IMAGE_SUFFIXES) if name.lower().endswith(suffix)), key=len, default="")
     return name[: len(name) - len(suffix)]
 
 

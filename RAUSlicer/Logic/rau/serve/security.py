@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
+from rau.io.images import DICOM_SUFFIXES, PICTURE_SUFFIXES, VOLUME_SUFFIXES
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES
 from rau.validation import bounded_bytes, gzip_length
 
-IMAGE_UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
-"""Names DICOM files often have (many have none, or end in their UID's digits: ``CT.1.3.12.2.1107...16573``): an upload
-of one is told what to send instead."""
+IMAGE_UPLOAD_SUFFIXES = (*VOLUME_SUFFIXES, *PICTURE_SUFFIXES)
+"""Images an upload may be: one file each (a DICOM file, :data:`~rau.io.images.DICOM_SUFFIXES`, is told what to send
+instead; a NIfTI pair is two files)."""
 TABLE_UPLOAD_SUFFIXES = (LABEL_TABLE_SUFFIX, ".csv", ".ctbl", ".txt", ".tsv", ".json")
 UPLOAD_SUFFIXES = {"target": IMAGE_UPLOAD_SUFFIXES, "reference": IMAGE_UPLOAD_SUFFIXES,
                    "reference_labels": (".seg.nrrd", *IMAGE_UPLOAD_SUFFIXES), "label_table": TABLE_UPLOAD_SUFFIXES,
