@@ -139,7 +139,7 @@ def _table_labels(path: Path, label_table) -> LabelSet | None:
 
 def _with_sidecar(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> LabelSet:
     """``read`` (``said``: which table, in words) with what the label map's own ``sidecar`` (``own``, as read) gives
-    that ``read`` does not: the names of the values ``read`` does not name, in value order (a table for several maps
+    that ``read`` does not: the names of the values ``read`` does not name (a table for several maps
     need not list every map's values; a second sidecar may name more), and the colours of the values ``read`` names
     without one (a JSON table of names keeps the sidecar's colours). A name the two give to different values is refused."""
     extra = [structure for structure in own if read.by_value(structure.value) is None]
@@ -154,20 +154,25 @@ def _with_sidecar(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said
     structures = [dataclasses.replace(structure, color=colours[structure.value]) if structure.value in missing else structure for structure in read]
     structures += extra
     colored = None if read.colored is None else read.colored | missing | {structure.value for structure in extra if structure.value in colours}
-    return LabelSet(tuple(sorted(structures, key=lambda structure: structure.value) if extra else structures), named=read.named, colored=colored)
+    return LabelSet(tuple(structures), named=read.named, colored=colored)
 
 
 def _named(path: Path, label_map: Image, labels: LabelSet | None, label_table) -> Segmentation:
-    """The label map's structures, named by ``labels`` (read from ``label_table``, the table given, or a sidecar); the
-    values a user's table does not name are reported (not those a :class:`~rau.labels.LabelSet` made in code leaves
-    out: e.g. a run's own structures, when ``rau correct`` runs an engine again)."""
+    """The label map's structures, named by ``labels`` (read from ``label_table``, the table given, or a sidecar), in
+    label-value order whatever the order of the table's rows, as Slicer imports a label map with a colour table (this
+    order decides which structure keeps a voxel several are fused onto); the values a user's table does not name are
+    reported. A :class:`~rau.labels.LabelSet` made in code (e.g. a run's own structures, when ``rau correct`` runs an
+    engine again) keeps its order, and its unlisted values are not reported."""
     try:
         segmentation = Segmentation.from_label_map(label_map, labels)
     except InputError as error:  # e.g. a table naming a value as another value's made-up name
         raise InputError(about(path, error)) from None
-    if labels is not None and not isinstance(label_table, LabelSet):
+    if isinstance(label_table, LabelSet):
+        return segmentation
+    if labels is not None:
         warn_unnamed(path, segmentation.labels, labels)
-    return segmentation
+    by_value = sorted(segmentation.labels, key=lambda structure: structure.value)
+    return dataclasses.replace(segmentation, labels=dataclasses.replace(segmentation.labels, structures=tuple(by_value)))
 
 
 def check_tables_agree(path: Path, sidecar: Path, own: LabelSet, read: LabelSet, said: str) -> None:
