@@ -30,7 +30,9 @@ class CorrectionLogic:
 
     def undo(self, segmentationNode, name):
         """Put back the segment ``name`` (and the engine session's state) as it was before its last correction,
-        synchronously (console, self-test), a server's session told at once how the node wrote it."""
+        synchronously (console, self-test), a server's session told at once how the node wrote it. ``name`` is matched
+        as everywhere (case, spaces and punctuation aside)."""
+        name = self.keptCorrection(segmentationNode, "undone").structure_name(name)
         self.undoJob(segmentationNode, name)(None)
         self.applyUndo(segmentationNode, name)
         self.keptCorrection(segmentationNode, "undone").result.session.send_untold()
@@ -133,7 +135,8 @@ class CorrectionLogic:
 
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test), a server's
-        session told at once how the node wrote it."""
+        session told at once how the node wrote it. ``name`` is matched as everywhere (case, spaces and punctuation aside)."""
+        name = self.keptCorrection(segmentationNode).structure_name(name)
         item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
         written = self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
         self.keptCorrection(segmentationNode).result.session.send_untold()

@@ -113,7 +113,7 @@ class Correction:
         the correction ran), as the answer would drop that edit. A node whose masks cannot be written (its source
         representation is not the binary labelmap) is refused here, before the session changes (before, the write
         refused it after the session's undo, which closed the session)."""
-        self._check_structure(name)
+        self.structure_name(name)
         check_labelmap_source(self.node)
         others = self.result.engine in ENGINES and engine_class(self.result.engine).corrects_others  # a result made by hand: no
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
@@ -146,7 +146,7 @@ class Correction:
         ``work(progress=None)``, which tells the engine session of the hand edits made since, as before a correction
         (:meth:`sync_work`), and undoes it there (a server's round trip), safe on a worker thread; then
         :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again."""
-        self._check_structure(name)
+        self.structure_name(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place(undoing=True)
@@ -266,13 +266,17 @@ class Correction:
             raise ValueError(f"{self.node.GetName()!r} or its target {MOVED} after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 
-    def _check_structure(self, name: str) -> None:
-        """Refuse a segment the result did not find (one the user added), naming it as the node shows it."""
-        if name not in self.result.session.results:
+    def structure_name(self, name: str) -> str:
+        """The result's structure ``name`` as the result spells it, matched as everywhere (case, spaces and punctuation
+        aside: :meth:`rau.labels.LabelSet.find`); a segment the result did not find (one the user added) is refused,
+        naming it as the node shows it."""
+        found = self.result.labels.find(name)
+        if found is None or found.name not in self.result.session.results:
             segment = self.node.GetSegmentation().GetSegment(name)
-            found = ", ".join(repr(s.structure.name) for s in self.result.structures)
+            listed = ", ".join(repr(s.structure.name) for s in self.result.structures)
             raise ValueError(f"{segment.GetName() if segment else name!r} is not a structure RAUSlicer found in {self.node.GetName()!r}; "
-                             f"only those can be corrected: {found}")
+                             f"only those can be corrected: {listed}")
+        return found.name
 
     def _segment_id(self, name: str) -> str:
         """The segment of the structure ``name``, also after the user renamed it (its id stays the structure's name)."""

@@ -18,7 +18,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image, resample_mask
-from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, segment_values, tagged_value
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, normalize_name, segment_values, tagged_value
 from rau.mrml.geometry import image_from_oriented, image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import edge_tolerance, reach_outside
 
@@ -35,10 +35,12 @@ BINARY_LABELMAP = slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentatio
 
 
 def segment_id_by_name(node, name: str) -> str:
-    """The id of the segment called ``name`` ('' when there is none); two segments of that name are refused
-    (which one Slicer returns depends on their random ids)."""
+    """The id of the segment called ``name``, matched as everywhere (case, spaces and punctuation aside:
+    :func:`rau.labels.normalize_name`; '' when there is none); two segments of that name are refused (which one
+    Slicer returns depends on their random ids)."""
     segmentation = node.GetSegmentation()
-    named = [n for n in range(segmentation.GetNumberOfSegments()) if segmentation.GetNthSegment(n).GetName() == name]
+    key = normalize_name(name)
+    named = [n for n in range(segmentation.GetNumberOfSegments()) if normalize_name(segmentation.GetNthSegment(n).GetName()) == key]
     if len(named) > 1:
         raise InputError(f"segmentation {node.GetName()!r} has {len(named)} segments called {name!r}; rename all but one "
                          "(Segment Editor) so each name picks one segment")

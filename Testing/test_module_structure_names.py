@@ -1,0 +1,25 @@
+"""The module matches structure names as the command line does, ignoring case, spaces and punctuation (README: Names
+are matched ...): picking a reference's segment for a run, and correcting a result's structure (slicer-core MRML)."""
+
+from __future__ import annotations
+
+import pytest
+from slicer_scene import disk_inputs, mrml_scene, vtk_errors  # noqa: F401  (fixtures)
+
+slicer = pytest.importorskip("slicer")
+
+from rau.engines.base import Prompt  # noqa: E402
+from slicer_module import load_rauslicer  # noqa: E402
+
+
+def test_the_module_picks_and_corrects_a_structure_spelled_otherwise(mrml_scene):
+    """Before: structures=['DISK'] raised 'has no segment', correct(node, ' Disk') 'is not a structure RAUSlicer found'."""
+    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.process(reference, reference_segmentation, target, structures=["DISK"], options={"deformable": False})
+    segmentation = node.GetSegmentation()
+    assert [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())] == ["disk"]
+    logic.correct(node, " Disk", Prompt(points=[(34.0, 30.0, 0.0)], labels=[1]))
+    assert logic.correction(node).can_undo("disk")
+    logic.undo(node, "D-I-S-K")
+    assert not logic.correction(node).can_undo("disk")
