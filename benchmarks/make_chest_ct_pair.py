@@ -12,18 +12,15 @@ tables beside them) and ``manifest.csv`` for bench_accuracy.py / rau evaluate.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
-import slicerio
 
 from rau.image import Image
-from rau.io import read_image, read_segmentation
 from rau.io.images import write_image
 from rau.io.segmentations import write_label_map
 from figures import add_out_argument
-from synthetic import centre, deformation, rescanned_ct
+from synthetic import centre, deformation, rescanned_ct, slicerio_chest_ct
 
 SEED = 7
 
@@ -33,9 +30,7 @@ def main() -> None:
     add_out_argument(parser)
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    data = Path(slicerio.__file__).parent / "data"
-    reference = read_image(data / "CTChest4.nrrd")
-    labels = read_segmentation(data / "Segmentation.seg.nrrd", geometry=reference)
+    reference, labels = slicerio_chest_ct()
     source = sitk.Cast(reference.to_sitk(), sitk.sitkFloat32)
     rigid = sitk.Euler3DTransform(centre(source), 0.0, 0.0, np.deg2rad(6.0), (10.0, -5.0, 0.0))
     transform = deformation(source, rigid, [4, 4, 4], 6.0, np.random.default_rng(SEED))

@@ -6,8 +6,22 @@ The builders run as scripts, so Python puts this folder on ``sys.path`` and they
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import SimpleITK as sitk
+import slicerio
+
+from rau.image import Image
+from rau.io import read_image, read_segmentation
+from rau.labels import Segmentation
+
+
+def slicerio_chest_ct() -> tuple[Image, Segmentation]:
+    """slicerio's chest CT (``CTChest4.nrrd``, the only chest CT that ships) and its segments on its grid."""
+    data = Path(slicerio.__file__).parent / "data"
+    reference = read_image(data / "CTChest4.nrrd")
+    return reference, read_segmentation(data / "Segmentation.seg.nrrd", geometry=reference)
 
 
 def centre(image: sitk.Image) -> tuple[float, ...]:
