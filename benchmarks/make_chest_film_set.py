@@ -24,10 +24,13 @@ given), manifest.csv (a ring: P{t-1} -> P{t}) and manifest_back.csv (the other w
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
+from rau.errors import WriteError
 from rau.evaluation.manifest import write_manifest
 from rau.image import Image
 from rau.io.atomic import atomic_path, output_set
@@ -121,6 +124,19 @@ def ring(films: int, step: int) -> list[dict]:
              "target_spacing": spacing, "label_table": "labels.csv"} for t in range(films)]
 
 
+def write_set(out: Path, films: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """The films, their label maps, the label table and both manifests in ``out``: placed together, or none."""
+    with output_set():
+        for index, (picture, labels) in enumerate(films):
+            for folder, array in (("images", picture), ("labels", labels)):
+                write_image(Image(array[None], (PIXEL_MM, PIXEL_MM, 1.0), ndim=2), out / folder / f"P{index}.png", overwrite=True)
+        with atomic_path(out / "labels.csv", overwrite=True) as table:
+            write_label_table(LabelSet.from_values(NAMES, NAMES), table)
+        for name, step in (("manifest.csv", 1), ("manifest_back.csv", -1)):
+            with atomic_path(out / name, overwrite=True) as manifest:
+                write_manifest(manifest, ring(len(films), step))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_out_argument(parser)
@@ -132,16 +148,10 @@ def main() -> None:
     segments = segmentation.to_label_map().to_sitk()
     values = {structure.name: structure.value for structure in segmentation.labels}
     films = [film(ct, segments, values, index) for index in range(args.films)]
-    with output_set():
-        for index, (picture, labels) in enumerate(films):
-            picture, labels = harden(picture, labels, index) if args.hard else (picture, labels)
-            for folder, array in (("images", picture), ("labels", labels)):
-                write_image(Image(array[None], (PIXEL_MM, PIXEL_MM, 1.0), ndim=2), args.out / folder / f"P{index}.png", overwrite=True)
-        with atomic_path(args.out / "labels.csv", overwrite=True) as table:
-            write_label_table(LabelSet.from_values(NAMES, NAMES), table)
-        for name, step in (("manifest.csv", 1), ("manifest_back.csv", -1)):
-            with atomic_path(args.out / name, overwrite=True) as manifest:
-                write_manifest(manifest, ring(args.films, step))
+    try:
+        write_set(args.out, [harden(*pair, index) if args.hard else pair for index, pair in enumerate(films)])
+    except WriteError as error:
+        sys.exit(f"error: {error}; nothing written")
     print(f"{args.films} films written to {args.out} (manifest.csv, manifest_back.csv)")
 
 
