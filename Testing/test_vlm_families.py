@@ -44,3 +44,27 @@ def test_conventions_per_family():
         family_for("llava-1.5")
     with pytest.raises(GeometryError, match="more than 200 times longer than wide"):  # before: a ValueError, an internal error
         QWEN2_5_VL.model_size(5000, 10)
+
+
+@pytest.mark.parametrize("family, limits", [
+    (QWEN3_VL, (4096, 65536)),  # a processor capped below the family's minimum: min = max = 65536
+    (QWEN3_VL, (64 * 32 * 32, 80 * 32 * 32)),
+    (QWEN2_5_VL, (4 * 28 * 28, 64 * 28 * 28)),
+    (QWEN2_5_VL, (60 * 28 * 28, 64 * 28 * 28)),
+])
+def test_model_size_is_kept_by_a_processor_with_narrow_limits(family, limits):
+    """The size RAU resizes a picture to is one the processor (same limits) leaves as it is; before, a 512x100 slice
+    for a Qwen3-VL processor capped at 65536 pixels was sized 608x128 (77824 pixels), which the processor shrank again
+    to 544x96, so boxes in pixels of RAU's size were misread."""
+    from PIL import Image
+    from transformers import Qwen2VLImageProcessor
+
+    pytest.importorskip("torchvision")
+    patch = family.factor // 2
+    processor = Qwen2VLImageProcessor(patch_size=patch, merge_size=2, size={"shortest_edge": limits[0], "longest_edge": limits[1]})
+    limited = family.with_pixel_limits(*limits)
+    for width, height in [*SHAPES, (512, 100), (1, 150), (150, 1), (100, 512), (300, 2000), (64, 64), (2, 3)]:
+        size = limited.model_size(width, height)
+        assert limited.min_pixels <= size[0] * size[1] <= limited.max_pixels, (width, height, size)
+        grid = processor(images=[Image.new("RGB", size)], return_tensors="pt")["image_grid_thw"][0].tolist()
+        assert (grid[2] * patch, grid[1] * patch) == size, (width, height)

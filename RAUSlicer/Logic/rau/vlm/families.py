@@ -34,7 +34,8 @@ class ModelFamily:
 
     def model_size(self, width: int, height: int, source: str = "the image") -> tuple[int, int]:
         """(width, height) of the image the model sees for a ``width`` x ``height`` source, which errors name
-        (``source``: e.g. ``reference 'ref.png'``)."""
+        (``source``: e.g. ``reference 'ref.png'``): the processor's own rule (transformers' ``smart_resize``), or, where
+        that rule leaves the pixel limits, the closest size within them (:meth:`_within_limits`), so the processor keeps it."""
         if min(width, height) < 1:
             raise GeometryError(f"{source}: image size must be positive, got {width}x{height}")
         if max(width, height) / min(width, height) > 200:
@@ -50,7 +51,26 @@ class ModelFamily:
             beta = math.sqrt(self.min_pixels / (height * width))
             h_bar = math.ceil(height * beta / factor) * factor
             w_bar = math.ceil(width * beta / factor) * factor
+        if not self.min_pixels <= w_bar * h_bar <= self.max_pixels:
+            return self._within_limits(width, height) or (w_bar, h_bar)
         return w_bar, h_bar
+
+    def _within_limits(self, width: int, height: int) -> tuple[int, int] | None:
+        """The (width, height) in multiples of ``factor`` within the pixel limits (which the processor keeps as it is)
+        closest to the ``width`` x ``height`` shape, the larger on a tie; for limits the processor's own rule overshoots
+        (a narrow range, or a side kept at one ``factor``). None when no such size exists."""
+        unit = self.factor * self.factor
+        low, high = math.ceil(self.min_pixels / unit), self.max_pixels // unit
+        best, best_key = None, None
+        for columns in range(1, high + 1):
+            rows_low, rows_high = max(1, math.ceil(low / columns)), high // columns
+            if rows_low > rows_high:
+                continue
+            rows = min(max(round(columns * height / width), rows_low), rows_high)
+            key = (abs(math.log(columns * height / (rows * width))), -columns * rows)
+            if max(columns, rows) / min(columns, rows) <= 200 and (best_key is None or key < best_key):
+                best, best_key = (columns * self.factor, rows * self.factor), key
+        return best
 
     def bounds(self, model_size: tuple[int, int]) -> tuple[int, int]:
         """The largest x and y the model may answer for an image of ``model_size``."""
