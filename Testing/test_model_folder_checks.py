@@ -334,3 +334,32 @@ def test_model_files_and_folders_without_read_permission_are_named_as_such(tiny_
         assert f"error: --sam2-model {closed}: cannot look into this folder (permission denied)\n" in checked.stderr, checked.stderr
     finally:
         closed.chmod(0o700)  # for pytest to remove it
+
+
+def test_a_local_vlm_of_a_family_rau_does_not_read_is_refused_before_its_weights_are_loaded(tiny_qwen, shared_data, tmp_path, capsys,
+                                                                                            monkeypatch):
+    """A folder whose config.json says model_type 'llava'. Before: rau segment and rau train sft loaded its weights, then
+    said "unknown vision-language model family for 'llava' ... (set --vlm-family for a server model with another name)",
+    naming neither the option nor the folder."""
+    import rau.train.model
+    import rau.vlm.local
+
+    def loaded(*_, **__):
+        raise AssertionError("the weights were loaded")
+
+    monkeypatch.setattr(rau.vlm.local, "load_model", loaded)
+    monkeypatch.setattr(rau.train.model, "load_model", loaded)
+    folder = shutil.copytree(tiny_qwen, tmp_path / "llava")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "llava"}))
+    said = (f"{folder}: config.json's model_type 'llava' is of no vision-language model family RAU reads "
+            "(supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL)")
+    out = tmp_path / "out" / "target.nii.gz"
+    assert _segment_with_vlm(folder, shared_data, out) == 2
+    assert f"error: --vlm-model {said}; or give --vlm-family to read its boxes as one of them" in capsys.readouterr().err
+    assert not out.parent.exists()
+    sft = ["train", "sft", "--model", str(folder), "--data", str(tmp_path / "pairs"), "--out", str(tmp_path / "adapter"), "--device", "cpu"]
+    assert main(sft) == 2
+    assert f"error: --model {said}\n" in capsys.readouterr().err
+    assert not (tmp_path / "adapter").exists()
+    check_models("vlm-box", EngineOptions(vlm_model=str(folder), vlm_family="qwen2.5-vl"))  # the option decides, as documented

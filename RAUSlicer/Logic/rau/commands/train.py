@@ -159,9 +159,9 @@ def _check_model(model: str, adapter: str | None = None) -> None:
     """Refuse a ``--model`` that is no usable vision-language model (a SAM2 folder is told to be one; weights cut off
     or damaged are named) or an ``--adapter`` that is no readable LoRA adapter: :class:`OptionError` naming the option."""
     from rau.models.loader import ModelSource, resolve
-    from rau.vlm.local import check_adapter_folder, check_vlm_folder
+    from rau.vlm.local import check_adapter_folder, check_trainable_folder
 
-    for option, value, check in (("--model", model, lambda: check_vlm_folder(resolve(ModelSource(model)))),
+    for option, value, check in (("--model", model, lambda: check_trainable_folder(resolve(ModelSource(model)))),
                                  ("--adapter", adapter, lambda: check_adapter_folder(adapter))):
         try:
             if value:

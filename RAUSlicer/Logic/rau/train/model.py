@@ -14,7 +14,7 @@ from rau.errors import InputError
 from rau.io.json_text import parse_json
 from rau.models.loader import ModelSource, load_model, load_processor, option_named, pick_device, resolve
 from rau.vlm.families import ModelFamily
-from rau.vlm.local import AdapterError, check_adapter_folder, check_vlm_folder, load_adapter, model_family, other_base
+from rau.vlm.local import AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base
 
 LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj)"
@@ -57,7 +57,7 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     source = ModelSource(model_name)
-    check_vlm_folder(resolve(source))  # as before a run: a SAM2 folder or one without its tokenizer is named as such
+    check_trainable_folder(resolve(source))  # as before a run: a SAM2 folder, one without its tokenizer or of another family is named as such
     if adapter:
         check_adapter_base(adapter, source)
     processor = load_processor(AutoProcessor, source)

@@ -138,6 +138,9 @@ QWEN2_VL = ModelFamily("qwen2-vl", factor=28, min_pixels=4 * 28 * 28, max_pixels
 FAMILY_NAMES = tuple(family.name for family in (QWEN2_5_VL, QWEN3_VL, QWEN2_VL))
 """The families by name, as ``--vlm-family`` and ``rau train --family`` take them (the first is the default)."""
 
+SUPPORTED = "supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL"
+"""The families RAU reads, in words (for messages)."""
+
 FAMILIES = {"qwen2_5_vl": QWEN2_5_VL, "qwen3_vl": QWEN3_VL, "qwen3_vl_moe": QWEN3_VL, "qwen2_vl": QWEN2_VL}
 
 
@@ -150,8 +153,7 @@ def family_for(model_type_or_name: str, option: str | None = None) -> ModelFamil
     for marker, family in (("qwen3_vl", QWEN3_VL), ("qwen2_5_vl", QWEN2_5_VL), ("qwen2_vl", QWEN2_VL)):
         if marker in key:
             return family
-    supported = "supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL"
     if option:
-        raise OptionError(f"{option} {model_type_or_name!r}: unknown vision-language model family; {supported}")
-    raise OptionError(f"unknown vision-language model family for {model_type_or_name!r}; {supported} "
+        raise OptionError(f"{option} {model_type_or_name!r}: unknown vision-language model family; {SUPPORTED}")
+    raise OptionError(f"unknown vision-language model family for {model_type_or_name!r}; {SUPPORTED} "
                       "(set --vlm-family for a server model with another name)")

@@ -13,7 +13,7 @@ from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite
 from rau.user_warnings import model_warnings, say_again, warn
 from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply, cut_at_limit
-from rau.vlm.families import ModelFamily, family_for
+from rau.vlm.families import SUPPORTED, ModelFamily, family_for
 from rau.vlm.prompts import images_of
 
 
@@ -178,8 +178,10 @@ def chat_templates(folder: Path) -> list[tuple[Path, object]]:
 
 def check_family_option(folder: Path, family: ModelFamily | None, option: str = "--vlm-family") -> None:
     """Refuse a ``family`` (``option``) other than the one the local model's config.json names: boxes would be read in
-    another coordinate convention. A model_type of no known family takes the option as it is."""
+    another coordinate convention. A model_type of no known family takes the option as it is; without the option, it is
+    refused (:func:`configured_family`)."""
     if family is None:
+        configured_family(folder, family_option=option)
         return
     model_type = str(read_config(folder).get("model_type"))
     try:
@@ -189,6 +191,26 @@ def check_family_option(folder: Path, family: ModelFamily | None, option: str = 
     if configured.name != family.name:
         raise OptionError(f"{option} {family.name} contradicts {folder / 'config.json'}, whose model_type {model_type!r} is a "
                           f"{configured.name} model; leave {option} out for a local model")
+
+
+def configured_family(folder: Path, family_option: str | None = None) -> ModelFamily:
+    """The family the local model's config.json ``model_type`` names; :class:`ModelNotAvailableError` naming ``folder``
+    when it names none RAU reads (a LLaVA ...), so it is refused before its weights are loaded; ``family_option``: the
+    option that reads its boxes as a family's all the same, if the command has one."""
+    model_type = read_config(folder).get("model_type")
+    try:
+        return family_for(str(model_type))
+    except OptionError:
+        hint = f"; or give {family_option} to read its boxes as one of them" if family_option else ""
+        raise ModelNotAvailableError(f"{folder}: config.json's model_type {model_type!r} is of no vision-language model family "
+                                     f"RAU reads ({SUPPORTED}){hint}") from None
+
+
+def check_trainable_folder(folder: Path) -> None:
+    """Refuse a folder ``rau train`` cannot fine-tune: one :func:`check_vlm_folder` refuses, or of a family RAU does not
+    read (:func:`configured_family`), by which it renders the pairs."""
+    check_vlm_folder(folder)
+    configured_family(folder)
 
 
 def model_family(source: ModelSource, processor=None, family: ModelFamily | None = None) -> ModelFamily:
@@ -201,7 +223,7 @@ def model_family(source: ModelSource, processor=None, family: ModelFamily | None
     from transformers import AutoProcessor
 
     if family is None:
-        family = family_for(str(read_config(resolve(source)).get("model_type")))
+        family = configured_family(resolve(source))
     if processor is None:
         processor = load_processor(AutoProcessor, source)
     size = getattr(processor.image_processor, "size", None) or {}
