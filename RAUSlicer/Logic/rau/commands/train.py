@@ -58,7 +58,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), help=f"LoRA rank of a new adapter (default {LoraSettings.r})")
     parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), help=f"(default {LoraSettings.alpha})")
     parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), help=f"(default {LoraSettings.dropout:g})")
-    parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower (frozen by default)")
+    parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower's attention and MLP layers (frozen by default)")
     parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0, help="(default 5)")
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
     parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), help=f"per device (default {_run_default('batch_size')}, one question's answers; with --resume: the run's)")

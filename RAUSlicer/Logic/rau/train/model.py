@@ -1,8 +1,9 @@
 """The model being fine-tuned: base VLM through the shared loader, LoRA through peft.
 
-LoRA targets the language model only (attention and MLP projections); the vision
-tower stays frozen unless ``train_vision`` also puts LoRA on its blocks. The
-paper's LoRA settings are the defaults: r 8, alpha 16, dropout 0.01.
+LoRA targets the language model only (attention and MLP projections; Qwen3-VL-MoE keeps
+its experts in fused weights, not layers LoRA adapts, so there only attention); the vision
+tower stays frozen unless ``train_vision`` also puts LoRA on its blocks' attention and MLP
+layers. The paper's LoRA settings are the defaults: r 8, alpha 16, dropout 0.01.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from rau.vlm.families import ModelFamily
 from rau.vlm.local import AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base
 
 LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj)"
+VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj|fc1|fc2|linear_fc1|linear_fc2)"
+"""The vision blocks' attention and MLP layers: Qwen2.5-VL's MLP is gate/up/down_proj, Qwen2-VL's fc1/fc2, Qwen3-VL's
+linear_fc1/linear_fc2."""
 
 
 LEARNING_RATES = {"sft": 1e-4, "grpo": 1e-5}
