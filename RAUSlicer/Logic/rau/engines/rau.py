@@ -26,11 +26,9 @@ class RAUEngine(PipelineEngine):
     def from_options(cls, options: EngineOptions) -> "RAUEngine":
         from rau.engines.registration import RegistrationEngine
         from rau.sam2.segmenter import Sam2Segmenter
-        from rau.vlm.backend import create_backend
         from rau.vlm.localizer import VLMLocalizer
 
-        localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
-        engine = cls(localizer, Sam2Segmenter.from_options(options, name=cls.name), cls.name)
+        engine = cls(VLMLocalizer.from_options(options), Sam2Segmenter.from_options(options, name=cls.name), cls.name)
         engine.ranker = RegistrationEngine.from_options(options)
         return engine
 

@@ -53,12 +53,9 @@ class VLMBoxEngine(PipelineEngine):
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "VLMBoxEngine":
-        from rau.vlm.backend import create_backend
+        from rau.engines.registration import RegistrationEngine
         from rau.vlm.localizer import VLMLocalizer
 
-        from rau.engines.registration import RegistrationEngine
-
-        localizer = VLMLocalizer(create_backend(options), per_structure=options.vlm_per_structure)
-        engine = cls(localizer, BoxSegmenter(), cls.name)
+        engine = cls(VLMLocalizer.from_options(options), BoxSegmenter(), cls.name)
         engine.ranker = RegistrationEngine.from_options(options)  # the VLM sees the best reference, as in the rau engine
         return engine

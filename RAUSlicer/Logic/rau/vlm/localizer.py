@@ -23,7 +23,7 @@ from rau.image import Image
 from rau.render import render_overlay, render_plain
 from rau.user_warnings import warn
 from rau.vlm.answers import StructureAnswer, parse_localization
-from rau.vlm.backend import Backend
+from rau.vlm.backend import Backend, create_backend
 from rau.vlm.key_slices import View, orient_request_lps, plan_views, same_voxels
 from rau.vlm.prompts import localization_answer, localization_messages
 
@@ -55,6 +55,12 @@ class VLMLocalizer(Localizer):
 
     def __init__(self, backend: Backend, per_structure: bool = False):
         self.backend, self.per_structure = backend, per_structure
+
+    @classmethod
+    def from_options(cls, options) -> "VLMLocalizer":
+        """The localizer the engine ``options`` describe: their VLM (:func:`rau.vlm.backend.create_backend`), asked about
+        each structure alone with ``vlm_per_structure``."""
+        return cls(create_backend(options), per_structure=options.vlm_per_structure)
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
         """Ask about the requested structures that the first (best-ranked) reference shows; the others are reported
