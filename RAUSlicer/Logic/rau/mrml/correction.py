@@ -113,7 +113,7 @@ class Correction:
         the correction ran), as the answer would drop that edit. A node whose masks cannot be written (its source
         representation is not the binary labelmap) is refused here, before the session changes (before, the write
         refused it after the session's undo, which closed the session)."""
-        self.structure_name(name)
+        self._check_structure(name)
         check_labelmap_source(self.node)
         others = self.result.engine in ENGINES and engine_class(self.result.engine).corrects_others  # a result made by hand: no
         names = [name] + ([n for n in self.result.session.results if n != name] if others else [])
@@ -146,7 +146,7 @@ class Correction:
         ``work(progress=None)``, which tells the engine session of the hand edits made since, as before a correction
         (:meth:`sync_work`), and undoes it there (a server's round trip), safe on a worker thread; then
         :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again."""
-        self.structure_name(name)
+        self._check_structure(name)
         if not self.can_undo(name):
             raise ValueError(f"nothing to undo for {name!r}")
         self._check_in_place(undoing=True)
@@ -277,6 +277,13 @@ class Correction:
             raise ValueError(f"{segment.GetName() if segment else name!r} is not a structure RAUSlicer found in {self.node.GetName()!r}; "
                              f"only those can be corrected: {listed}")
         return found.name
+
+    def _check_structure(self, name: str) -> None:
+        """Refuse ``name`` unless the result spells a structure so: a correction's steps key the session, the node's
+        segment and the undo record by that spelling (:meth:`structure_name` finds it from another)."""
+        spelled = self.structure_name(name)
+        if spelled != name:
+            raise ValueError(f"{name!r}: call the structure {spelled!r}, as the result {self.node.GetName()!r} spells it")
 
     def _segment_id(self, name: str) -> str:
         """The segment of the structure ``name``, also after the user renamed it (its id stays the structure's name)."""
