@@ -398,9 +398,13 @@ def test_a_picked_name_that_two_segments_share_or_none_has_is_refused(mrml_scene
     volume, target = add_volume_node(grid, "reference volume", mrml_scene), add_volume_node(grid, "target", mrml_scene)
     with pytest.raises(InputError, match="segmentation 'reference' has no segment 'lung'; it has: liver, spleen, kidney"):
         request_from_nodes(volume, node, target, ["lung"])  # before: a bare KeyError
-    segment(node, "kidney").SetName("liver")
-    with pytest.raises(InputError, match="'reference' has 2 segments called 'liver'"):  # before: either one, by random id
+    kidney = segment(node, "kidney")
+    kidney.SetName("liver")
+    with pytest.raises(InputError, match="'reference': the structure name 'liver' appears twice"):  # before: either one, by random id
         request_from_nodes(volume, node, target, ["liver"])
+    kidney.SetName("LIVER")  # one name to RAUSlicer: said as the command line says it of a file
+    with pytest.raises(InputError, match="'reference': structure names 'liver' and 'LIVER' are one name to RAUSlicer"):
+        request_from_nodes(volume, node, target, ["Liver"])
 
 
 def test_result_segments_have_the_structure_names_as_ids_so_the_same_run_writes_the_same_file(mrml_scene, labels, grid):

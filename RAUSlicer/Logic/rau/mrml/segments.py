@@ -8,6 +8,7 @@ voxels of other segments unless ``overwrite`` is asked for.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 
 import numpy as np
 import slicer
@@ -42,7 +43,9 @@ def segment_id_by_name(node, name: str) -> str:
     key = normalize_name(name)
     named = [n for n in range(segmentation.GetNumberOfSegments()) if normalize_name(segmentation.GetNthSegment(n).GetName()) == key]
     if len(named) > 1:
-        raise InputError(f"segmentation {node.GetName()!r} has {len(named)} segments called {name!r}; rename all but one "
+        spelled = ", ".join(repr(segmentation.GetNthSegment(n).GetName()) for n in named)
+        raise InputError(f"segmentation {node.GetName()!r} has {len(named)} segments called {name!r} to RAUSlicer ({spelled}), "
+                         "which ignores case, spaces and punctuation when it matches names; rename all but one "
                          "(Segment Editor) so each name picks one segment")
     return segmentation.GetNthSegmentID(named[0]) if named else ""
 
@@ -160,24 +163,21 @@ def segmentation_from_node(node, geometry: Image, names: list[str] | None = None
         raise GeometryError(f"expected a segmentation, got {node.GetClassName() if node is not None else 'nothing'}")
     segmentation = node.GetSegmentation()
     every_id = [segmentation.GetNthSegmentID(n) for n in range(segmentation.GetNumberOfSegments())]
+    every_segment = [segmentation.GetSegment(i) for i in every_id]  # values of all, whatever is picked
+    every_name = [segment.GetName().strip() for segment in every_segment]
+    with _named_in(node, every_segment, every_name):
+        check_distinct_names([name for name in every_name if name])  # ticked or not, as a file of them is read
     segment_ids = every_id if names is None else [require_segment_id(node, name) for name in names]
     if names is not None:
         check_asked_once(names, [segmentation.GetSegment(i).GetName().strip() for i in segment_ids])
-    every_segment = [segmentation.GetSegment(i) for i in every_id]  # values of all, whatever is picked
     tagged = [bool(tag_text(segment)) for segment in every_segment]  # a result's structures keep the reference's values
     value_of = dict(zip(every_id, segment_values([stored_value(segment) for segment in every_segment], tagged)))
     segments = [segmentation.GetSegment(segment_id) for segment_id in segment_ids]
     names = [segment.GetName().strip() for segment in segments]  # as a label table's names are read: an export's table reads back the same
     if "" in names:  # Slicer would give the result segment a random id and another name
         raise InputError(f"segmentation {node.GetName()!r}: segment {names.index('') + 1} has no name; name it (Segment Editor)")
-    every_name = [segment.GetName().strip() for segment in every_segment]
-    try:
-        check_distinct_names([name for name in every_name if name])  # ticked or not, as a file of them is read
+    with _named_in(node, every_segment, every_name):  # a name holding a line break, a colour or terminology Slicer allows and rau not
         labels = LabelSet(tuple(_structure(name, value_of[segment_id], segment) for name, segment_id, segment in zip(names, segment_ids, segments)))
-    except InputError as error:  # a name used twice or holding a line break, a colour or terminology Slicer allows and rau not
-        given = [segment.GetName() for segment in every_segment]
-        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len(set(every_name)) else ""
-        raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
     structures = dict(zip(segment_ids, labels.structures))
     if others:  # in the node's order, as a file of them is read
         structures |= _context_structures([i for i in every_id if i not in structures], segmentation, value_of)
@@ -235,6 +235,18 @@ def structure_segment_id(node, name: str) -> str:
     whose id is ``name`` (a result's segments take their structure's name as id, and keep it when the user
     renames them), else the segment called ``name``."""
     return name if node.GetSegmentation().GetSegment(name) is not None else segment_id_by_name(node, name)
+
+
+@contextmanager
+def _named_in(node, segments, names: list[str]):
+    """An :class:`InputError` raised inside, said of the segmentation ``node`` (whose ``segments`` are read as ``names``:
+    without their leading and trailing spaces, which it says when that made two names one)."""
+    try:
+        yield
+    except InputError as error:
+        given = [segment.GetName() for segment in segments]
+        spaces = " (segment names are read without their leading and trailing spaces)" if len(set(given)) > len(set(names)) else ""
+        raise InputError(f"segmentation {node.GetName()!r}: {error}{spaces}") from None
 
 
 def require_segment_id(node, name: str, structure: bool = False) -> str:
