@@ -85,7 +85,8 @@ def test_the_help_names_the_spacing_columns_a_manifest_reads(command, capsys):
 
 
 @pytest.mark.parametrize("column", ["reference_spacing", "pixel_size_mm", "pixel size(mm)", "Pixel-Size", "voxel_size",
-                                    "mm_per_pixel", "mm per pixel"])
+                                    "mm_per_pixel", "mm per pixel", "mm/pixel", "mm_per_px", "px_size", "pixel.size",
+                                    "um_per_pixel", "pixels_per_mm"])
 def test_a_reference_bank_with_another_pixel_size_column_is_refused(cohort, capsys, column):
     """Before: the bank's reference_spacing was ignored and, with no --target-spacing, the run was done in pixels; until
     names_pixel_size, so were ``pixel_size_mm`` (the column of HC18's pixel_size_and_HC.csv) and ``pixel size(mm)``."""

@@ -68,14 +68,15 @@ def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
 
-PIXEL_SIZE_WORDS = ("spacing", "pixelsize", "voxelsize", "mmperpixel", "mmpervoxel")
-"""Words that make a column name one of a pixel size, compared with the name in lower case without spaces,
-underscores, hyphens or brackets (``Pixel size (mm)`` -> ``pixelsizemm``)."""
+PIXEL_SIZE_WORDS = ("spacing", "pixelsize", "voxelsize", "pxsize", "perpixel", "perpx", "pervoxel", "permm", "mmpixel", "mmpx", "mmvoxel")
+"""Words that make a column name one of a pixel size (or its inverse, pixels per mm), compared with the name in lower
+case with its letters and digits only (``Pixel size (mm)`` -> ``pixelsizemm``, ``mm/px`` -> ``mmpx``)."""
 
 
 def names_pixel_size(column: str) -> bool:
-    """Whether a column's name says it holds a pixel size (:data:`PIXEL_SIZE_WORDS`): ``pixel_size_mm``, ``Spacing``."""
-    squeezed = re.sub(r"[\s_\-()\[\]]", "", column.lower())
+    """Whether a column's name says it holds a pixel size (:data:`PIXEL_SIZE_WORDS`): ``pixel_size_mm``, ``Spacing``,
+    ``mm/pixel``."""
+    squeezed = re.sub(r"[\W_]", "", column.lower())
     return any(word in squeezed for word in PIXEL_SIZE_WORDS)
 
 
