@@ -25,10 +25,13 @@ def test_the_module_picks_and_corrects_a_structure_spelled_otherwise(mrml_scene)
     assert not logic.correction(node).can_undo("disk")
 
 
-def test_the_two_step_correction_takes_the_results_own_spelling_only(mrml_scene):
-    """correctionJob / applyCorrection (the panel's worker-thread path) key the session and the undo record by the
-    result's own name. Before: correctionJob(node, 'DISK') passed the check, the session was corrected and the
-    node's segment written, then applyCorrection raised KeyError: 'DISK', leaving no undo record."""
+
+def test_the_two_step_correction_takes_any_spelling_and_keeps_one_record(mrml_scene):
+    """The panel's worker-thread steps (correctionJob, applyCorrection, undoJob, applyUndo) match names as correct() and
+    undo() do, and key the session, the segment and the undo record by the result's own spelling; rau.mrml's
+    Correction takes only that spelling, refused before any change. Before: correctionJob(node, 'DISK') corrected the
+    session and applyCorrection wrote the segment, then raised KeyError: 'DISK' with no undo record left; applyUndo
+    with nothing to undo closed the session, saying it had already undone a correction."""
     from rau.mrml.segments import segment_mask
 
     (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
@@ -36,9 +39,20 @@ def test_the_two_step_correction_takes_the_results_own_spelling_only(mrml_scene)
     node = logic.process(reference, reference_segmentation, target, options={"deformable": False})
     correction = logic.correction(node)
     before = segment_mask(node, "disk", correction.result.target).copy()
-    with pytest.raises(ValueError, match="'DISK'.*'disk'"):
-        logic.correctionJob(node, "DISK", Prompt(points=[(34.0, 30.0, 0.0)], labels=[1]))
-    with pytest.raises(ValueError, match="'D-I-S-K'.*'disk'"):
-        logic.undoJob(node, "D-I-S-K")
+    with pytest.raises(ValueError, match="nothing to undo for 'disk'"):
+        logic.applyUndo(node, "Disk")
+    assert logic.correction(node) is correction  # the session stays open
+    prompt = Prompt(points=[(34.0, 30.0, 0.0)], labels=[1])
+    with pytest.raises(ValueError, match="'DISK': call the structure 'disk'"):
+        correction.sync_work("DISK")
+    item = logic.correctionJob(node, "DISK", prompt)(None)
+    with pytest.raises(ValueError, match="'Disk': call the structure 'disk'"):
+        correction.apply("Disk", item)
     assert (segment_mask(node, "disk", correction.result.target) == before).all()
-    assert not correction.result.session.can_undo("disk") and not correction.can_undo("disk")
+    logic.applyCorrection(node, " disk ", item)
+    assert correction.can_undo("disk") and correction.result.session.can_undo("disk")
+    assert (segment_mask(node, "disk", correction.result.target) != before).any()
+    logic.undoJob(node, "D-I-S-K")(None)
+    logic.applyUndo(node, "DISK")
+    assert (segment_mask(node, "disk", correction.result.target) == before).all()
+    assert not correction.can_undo("disk")

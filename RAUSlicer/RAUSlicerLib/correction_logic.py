@@ -32,7 +32,6 @@ class CorrectionLogic:
         """Put back the segment ``name`` (and the engine session's state) as it was before its last correction,
         synchronously (console, self-test), a server's session told at once how the node wrote it. ``name`` is matched
         as everywhere (case, spaces and punctuation aside)."""
-        name = self.keptCorrection(segmentationNode, "undone").structure_name(name)
         self.undoJob(segmentationNode, name)(None)
         self.applyUndo(segmentationNode, name)
         self.keptCorrection(segmentationNode, "undone").result.session.send_untold()
@@ -40,14 +39,19 @@ class CorrectionLogic:
     def undoJob(self, segmentationNode, name):
         """Main thread: prepare undoing the last correction of ``name``. Returns ``work(progress)``, the engine
         session's undo after it is told of the hand edits made since (a server's round trips), safe on a worker thread; then :meth:`applyUndo`, or
-        :meth:`dropUndo` when its answer is not written."""
-        return self.keptCorrection(segmentationNode, "undone").undo_work(name)
+        :meth:`dropUndo` when its answer is not written. ``name`` is matched as everywhere (case, spaces and punctuation aside)."""
+        correction = self.keptCorrection(segmentationNode, "undone")
+        return correction.undo_work(correction.structure_name(name))
 
     def applyUndo(self, segmentationNode, name):
         """Main thread: write what undoing ``name`` puts back, asking a server nothing (as :meth:`applyCorrection`). A
         write that is refused (e.g. the target moved) leaves the engine session undone and the node not: the session is
-        closed and the error says so (:meth:`dropUndo`)."""
-        _writtenOrTakenBack(lambda: self.keptCorrection(segmentationNode, "undone").write_undo(name),
+        closed and the error says so (:meth:`dropUndo`); one with nothing to undo is refused before (the session as it
+        was). ``name`` is matched as everywhere."""
+        correction = self.keptCorrection(segmentationNode, "undone")
+        name = correction.structure_name(name)
+        correction.check_undoable(name)
+        _writtenOrTakenBack(lambda: correction.write_undo(name),
                             lambda: self.dropUndo(segmentationNode, name))
 
     def dropUndo(self, segmentationNode, name):
@@ -87,6 +91,7 @@ class CorrectionLogic:
         :meth:`applyCorrection`. A cancelled ``work`` raises ``Cancelled`` and changes nothing.
         """
         correction = self.keptCorrection(segmentationNode)
+        name = correction.structure_name(name)  # matched as everywhere; the session and the node use the result's spelling
         sync, session = correction.sync_work(name), correction.result.session
 
         def work(progress):
@@ -103,6 +108,7 @@ class CorrectionLogic:
         ``prompt`` is said as a warning (:func:`rau.user_warnings.warn`): the inside points the written segment leaves
         out, and why a correction that left the segment's voxels as they were changed nothing."""
         correction = self.keptCorrection(segmentationNode)  # none kept: nothing to take back
+        name = correction.structure_name(name)  # matched as everywhere
         correction.overwrite = overwrite
 
         def write():
@@ -136,7 +142,6 @@ class CorrectionLogic:
     def correct(self, segmentationNode, name, prompt=None, progress=None, overwrite=False):
         """Re-prompt (or, without a prompt, propagate) one structure synchronously (console, self-test), a server's
         session told at once how the node wrote it. ``name`` is matched as everywhere (case, spaces and punctuation aside)."""
-        name = self.keptCorrection(segmentationNode).structure_name(name)
         item = self.correctionJob(segmentationNode, name, prompt, overwrite)(progress)
         written = self.applyCorrection(segmentationNode, name, item, overwrite, prompt)
         self.keptCorrection(segmentationNode).result.session.send_untold()

@@ -146,9 +146,7 @@ class Correction:
         ``work(progress=None)``, which tells the engine session of the hand edits made since, as before a correction
         (:meth:`sync_work`), and undoes it there (a server's round trip), safe on a worker thread; then
         :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again."""
-        self._check_structure(name)
-        if not self.can_undo(name):
-            raise ValueError(f"nothing to undo for {name!r}")
+        self.check_undoable(name)
         self._check_in_place(undoing=True)
         session, sync = self.result.session, self.sync_work(name, undoing=True)
 
@@ -161,6 +159,12 @@ class Correction:
 
         return work
 
+    def check_undoable(self, name: str) -> None:
+        """Refuse ``name`` unless the result spells a structure so and a correction of it is left to undo here."""
+        self._check_structure(name)
+        if not self.can_undo(name):
+            raise ValueError(f"nothing to undo for {name!r}")
+
     def write_undo(self, name: str) -> None:
         """Main thread, after :meth:`undo_work`'s ``work``: write what undoing ``name`` puts back into the node. The
         session goes on from what each written segment holds (``session.gave_way``, as after ``rau correct``'s undo):
@@ -168,6 +172,7 @@ class Correction:
         correction took voxels from gets back what the session's undo gives it (:meth:`_write_others_undone`); only a
         segment the session does not know (one the user added) gets the voxels taken from it that the written segments
         hold (before, structures got both, and a voxel the session left with the undone segment went to two)."""
+        self.check_undoable(name)
         self._check_in_place(undoing=True)
         change = self._undo[name].pop()
         unknown = {segment_id: taken for segment_id, taken in change.taken.items() if segment_id not in self.result.session.results}
@@ -302,6 +307,7 @@ class Correction:
     def apply(self, name: str, item: StructureResult) -> StructureResult:
         """Write an answer for ``name`` computed elsewhere (e.g. ``session.reprompt`` on a worker thread),
         and the session's answers for the other structures that correction changed."""
+        self._check_structure(name)
         started_from = self._started_from.pop(name, {})
         self._check_in_place()
         session = self.result.session
