@@ -86,7 +86,7 @@ def test_the_help_names_the_spacing_columns_a_manifest_reads(command, capsys):
 
 @pytest.mark.parametrize("column", ["reference_spacing", "pixel_size_mm", "pixel size(mm)", "Pixel-Size", "voxel_size",
                                     "mm_per_pixel", "mm per pixel", "mm/pixel", "mm_per_px", "px_size", "pixel.size",
-                                    "um_per_pixel", "pixels_per_mm"])
+                                    "um_per_pixel", "pixels_per_mm", "um/px", "px/mm", "pixdim"])
 def test_a_reference_bank_with_another_pixel_size_column_is_refused(cohort, capsys, column):
     """Before: the bank's reference_spacing was ignored and, with no --target-spacing, the run was done in pixels; until
     names_pixel_size, so were ``pixel_size_mm`` (the column of HC18's pixel_size_and_HC.csv) and ``pixel size(mm)``."""
@@ -97,3 +97,13 @@ def test_a_reference_bank_with_another_pixel_size_column_is_refused(cohort, caps
     assert capsys.readouterr().err == (f"rau segment: error: {bank}: column {column!r} is not one a reference bank reads; "
                                        "it takes pixel sizes (mm) from pixel_spacing\n")
     assert not (cohort / "out").exists()
+
+
+@pytest.mark.parametrize("column", ["caliper_mm", "HC caliper (mm)", "upper_px", "superpixels", "counts_per_pixel",
+                                    "resolution_lp_per_mm", "head_circumference_mm", "pixel_count", "permission"])
+def test_a_column_that_only_mentions_a_unit_is_no_pixel_size(column):
+    """Before: names were searched as one squeezed string, so caliper_mm (calipermm) held 'permm', upper_px 'perpx' and
+    superpixels 'perpixel', and a manifest with such a column was refused."""
+    from rau.validation.manifests import names_pixel_size
+
+    assert not names_pixel_size(column)

@@ -68,16 +68,19 @@ def check_columns(columns: list[str], known: tuple[str, ...], path, what: str) -
             raise InputError(f"{path}: column {column!r} is not one rau reads; did you mean {close[0]!r}?")
 
 
-PIXEL_SIZE_WORDS = ("spacing", "pixelsize", "voxelsize", "pxsize", "perpixel", "perpx", "pervoxel", "permm", "mmpixel", "mmpx", "mmvoxel")
-"""Words that make a column name one of a pixel size (or its inverse, pixels per mm), compared with the name in lower
-case with its letters and digits only (``Pixel size (mm)`` -> ``pixelsizemm``, ``mm/px`` -> ``mmpx``)."""
+_UNIT = r"(pixels?|px|pix|voxels?)"
+PIXEL_SIZE_PHRASES = (r"spacing", rf"\b{_UNIT} size\b", r"\b(pixel|voxel|px|pix)size\b", rf"\b(mm|um|µm|microns?) (per )?{_UNIT}\b",
+                      rf"\b{_UNIT} (per )?mm\b", r"\b(mmperpixel|mmperpx|mmpervoxel|pixelspermm|pxpermm|pixdim)\b")
+"""What makes a column's name one of a pixel size (or its inverse, pixels per mm), searched in its words in lower case,
+one space apart (``Pixel size (mm)`` -> ``pixel size mm``, ``mm/px`` -> ``mm px``, ``PixelSpacing`` -> ``pixel
+spacing``): ``spacing`` anywhere, a pixel or voxel ``size``, a length unit per pixel, pixels per mm."""
 
 
 def names_pixel_size(column: str) -> bool:
-    """Whether a column's name says it holds a pixel size (:data:`PIXEL_SIZE_WORDS`): ``pixel_size_mm``, ``Spacing``,
-    ``mm/pixel``."""
-    squeezed = re.sub(r"[\W_]", "", column.lower())
-    return any(word in squeezed for word in PIXEL_SIZE_WORDS)
+    """Whether a column's name says it holds a pixel size (:data:`PIXEL_SIZE_PHRASES`): ``pixel_size_mm``, ``Spacing``,
+    ``mm/pixel``; not ``caliper_mm`` or ``counts_per_pixel``."""
+    words = " ".join(re.findall(r"[^\W\d_]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", column).lower()))
+    return any(re.search(phrase, words) for phrase in PIXEL_SIZE_PHRASES)
 
 
 def check_spacing_columns(columns: list[str], optional: tuple[str, ...], path, what: str) -> None:
