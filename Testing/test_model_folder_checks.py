@@ -356,7 +356,7 @@ def test_a_local_vlm_of_a_family_rau_does_not_read_is_refused_before_its_weights
             "(supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL)")
     out = tmp_path / "out" / "target.nii.gz"
     assert _segment_with_vlm(folder, shared_data, out) == 2
-    assert f"error: --vlm-model {said}; or give --vlm-family to read its boxes as one of them" in capsys.readouterr().err
+    assert f"error: --vlm-model {said}; the command line's --vlm-family reads its boxes as one of them all the same" in capsys.readouterr().err
     assert not out.parent.exists()
     sft = ["train", "sft", "--model", str(folder), "--data", str(tmp_path / "pairs"), "--out", str(tmp_path / "adapter"), "--device", "cpu"]
     assert main(sft) == 2

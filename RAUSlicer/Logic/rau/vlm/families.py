@@ -57,7 +57,8 @@ class ModelFamily:
 
     def _within_limits(self, width: int, height: int) -> tuple[int, int] | None:
         """The (width, height) in multiples of ``factor`` within the pixel limits (which the processor keeps as it is)
-        closest to the ``width`` x ``height`` shape, the larger on a tie; for limits the processor's own rule overshoots
+        nearest the ``width`` x ``height`` shape's aspect (of each width, the height that rounds to it), the larger on a
+        tie; for limits the processor's own rule overshoots
         (a narrow range, or a side kept at one ``factor``). None when no such size exists."""
         unit = self.factor * self.factor
         low, high = math.ceil(self.min_pixels / unit), self.max_pixels // unit

@@ -201,7 +201,7 @@ def configured_family(folder: Path, family_option: str | None = None) -> ModelFa
     try:
         return family_for(str(model_type))
     except OptionError:
-        hint = f"; or give {family_option} to read its boxes as one of them" if family_option else ""
+        hint = f"; the command line's {family_option} reads its boxes as one of them all the same" if family_option else ""
         raise ModelNotAvailableError(f"{folder}: config.json's model_type {model_type!r} is of no vision-language model family "
                                      f"RAU reads ({SUPPORTED}){hint}") from None
 
