@@ -140,6 +140,11 @@ def normalize_name(name: str) -> str:
     return "".join(ch for ch in name if ch.isalnum()) or name.strip()
 
 
+def name_keys(structures: list[str] | None) -> list[str] | None:
+    """Structure names as they are matched, in their order (``Head`` is ``head``, :func:`normalize_name`)."""
+    return [normalize_name(name) for name in structures] if structures else structures
+
+
 def check_distinct_names(names: list[str], where: list[str] | None = None) -> None:
     """Refuse two structure names that are one to RAUSlicer (:func:`normalize_name`); ``where``: where each name was
     read (``table.csv line 3``), said of the second."""

@@ -16,6 +16,7 @@ from rau.io.json_text import read_json_file
 from rau.io.label_tables import label_tables_beside
 from rau.io.outputs import check_no_stray_tables, check_spares_inputs
 from rau.io.run_outputs import output_paths
+from rau.labels import name_keys
 from rau.options import EngineOptions
 
 
@@ -74,7 +75,7 @@ class WorkItem:
                                  "to redo the target")
             raise InputError(f"{found[0]}: not written by rau for this target ({self.case.target_image}); give another --out "
                              "folder, or move those files away")
-        differ = [key for key in SAME_INPUTS if not _same_input(recorded.get(key), mine[key], key in PATH_INPUTS)]
+        differ = [key for key in SAME_INPUTS if not _same_input(recorded.get(key), mine[key], key)]
         if differ:
             key = differ[0]
             made = f"made from {recorded.get('target')}" if key == "target" else _made_with(key, recorded.get(key), mine[key])
@@ -107,7 +108,7 @@ def earlier_names(case: Case, out_dir: Path) -> tuple[list[str], list[str]]:
         if isinstance(saved := _saved_result(result), dict) and isinstance(saved.get("inputs"), dict):
             mine = mine or _inputs_of(case)
             recorded = saved["inputs"].get("target")
-            if _same_input(recorded, mine["target"], True):
+            if _same_input(recorded, mine["target"], "target"):
                 found.append(name)
                 if recorded == mine["target"]:
                     exact.append(name)
@@ -146,11 +147,14 @@ resumed with other options keeps what is done)."""
 PATH_INPUTS = {"target", "reference", "reference_labels", "label_table"}
 
 
-def _same_input(recorded, mine, paths: bool) -> bool:
-    """Whether a recorded input is this item's: equal, or for files (one or a list) the same bytes under the same
+def _same_input(recorded, mine, key: str) -> bool:
+    """Whether the recorded input ``key`` is this item's: equal; structures the same names as they are matched, in
+    the same order (``Head`` is ``head``: the same outputs); files (one or a list) the same bytes under the same
     name (a project copied elsewhere, a share mounted at another path). A recorded file that is gone cannot be
     told from another site's of the same name: not the same."""
-    if recorded == mine or not paths:
+    if key == "structures" and isinstance(recorded, list) and all(isinstance(name, str) for name in recorded):
+        return name_keys(recorded) == name_keys(mine)
+    if recorded == mine or key not in PATH_INPUTS:
         return recorded == mine  # equal, or not a file: nothing more to compare
     if isinstance(mine, list):
         return isinstance(recorded, list) and len(recorded) == len(mine) and all(
@@ -192,7 +196,7 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
-    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)])
+    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)], "choose another --out")
     for item in items:
         check_no_stray_tables(item.outputs["label_map"], item.outputs.values(), "choose another --out")
     return items

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rau import validation
 from rau.errors import InputError
-from rau.labels import normalize_name
+from rau.labels import name_keys
 from rau.user_warnings import collected_warnings, warn
 
 REQUIRED_COLUMNS = ("reference_image", "reference_labels", "target_image", "target_labels")
@@ -202,7 +202,7 @@ def check_same_case(case: Case, row: Case, where: str, first_line: int) -> None:
     """Rows that share a target form one case, so they must agree on its target spacing, structures and label table."""
     for column, mine, theirs in (("target_spacing", case.target_spacing, row.target_spacing), ("structures", case.structures, row.structures),
                                  ("label_table", _resolved(case.label_table), _resolved(row.label_table))):
-        differs = _name_keys(mine) != _name_keys(theirs) if column == "structures" else mine != theirs
+        differs = name_keys(mine) != name_keys(theirs) if column == "structures" else mine != theirs
         if differs:
             raise InputError(f"{where}: same target as line {first_line} but another {column} ({_cell(theirs)} against {_cell(mine)}); rows of one "
                              "target form one case")
@@ -213,11 +213,6 @@ def _cell(value) -> str:
     if value is None or value == []:
         return "none"
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-
-
-def _name_keys(structures: list[str] | None) -> list[str] | None:
-    """Structure names as they are matched (``Head`` is ``head``, :func:`rau.labels.normalize_name`)."""
-    return [normalize_name(name) for name in structures] if structures else structures
 
 
 def _resolved(file: Path | None) -> Path | None:

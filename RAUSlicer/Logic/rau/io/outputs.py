@@ -128,8 +128,9 @@ def check_folder_spares_inputs(folder, inputs, option: str = "--out") -> None:
             raise InputError(f"{option} {folder} lies in the input folder {given}; write it to a folder of its own")
 
 
-def check_spares_inputs(outputs, inputs) -> None:
-    """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder."""
+def check_spares_inputs(outputs, inputs, elsewhere: str = "choose another output name") -> None:
+    """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder; refusals
+    offer ``elsewhere``."""
     protected = protected_paths(inputs)
     folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
     hits = [(output, protected.get(_resolve(output)) or next((f"the input {p}" for p in inputs if same_file(p, output)), None)) for output in map(Path, outputs)]
@@ -137,7 +138,7 @@ def check_spares_inputs(outputs, inputs) -> None:
     if hits:  # an input itself first, then a sidecar
         output, culprit = hits[0]
         verb = "replace" if _resolve(output).exists() else "be"  # a sidecar name no file has yet would become one
-        raise InputError(f"{output}: this output would {verb} {culprit} (refused even with --overwrite); choose another output name")
+        raise InputError(f"{output}: this output would {verb} {culprit} (refused even with --overwrite); {elsewhere}")
     for output in map(Path, outputs):
         resolved = _resolve(output)
         if any(folder in resolved.parents for folder in folders):
