@@ -27,7 +27,6 @@ def add_parser(subparsers) -> None:
     build.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder for the pairs (JSONL + images + card)")
     build.add_argument("--model", type=argument(non_empty_path, "--model"), help="render for this model's image size rule (default: --family)")
     build.add_argument("--family", help=f"model family when --model is not given (default {FAMILY_NAMES[0]}); with --model, the one its config.json names")
-    build.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"], help="slice axis for 3D volumes (default axial)")
     build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2; at least 2 subjects unless 0)")
     build.add_argument("--references-per-target", type=argument(positive_integer, "--references-per-target"), default=4, help="(default 4)")
     build.add_argument("--slices-per-pair", type=argument(positive_integer, "--slices-per-pair"), default=4, help="(default 4)")
@@ -130,7 +129,7 @@ def run_build_pairs(args: argparse.Namespace) -> int:
     given = family_for(args.family, "--family") if args.family else None
     family = _model_family(args.model, given) if args.model else given or family_for(FAMILY_NAMES[0])
     options = PairOptions(args.references_per_target, args.slices_per_pair, args.questions_per_pair, args.min_pixels, tuple(args.tasks))
-    card = build_pairs(args.data, args.out, family, options, args.axis, args.val_fraction, args.seed, args.overwrite)
+    card = build_pairs(args.data, args.out, family, options, args.val_fraction, args.seed, args.overwrite)
     for split, info in card["splits"].items():
         print(f"{split}: {info['questions']} questions {json.dumps(info['tasks'])} from {len(info['subjects'])} subjects")
     print(f"wrote {args.out} (card: {args.out}/README.md)")

@@ -16,8 +16,8 @@ from rau.user_warnings import warn
 from rau.vlm.families import ModelFamily
 
 
-def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = None, axis: str = "axial",
-                val_fraction: float = 0.2, seed: int = 0, overwrite: bool = False) -> dict:
+def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = None, val_fraction: float = 0.2,
+                seed: int = 0, overwrite: bool = False) -> dict:
     """Read ``source`` (folder or manifest), split subjects, draw and balance questions, write ``out``; returns the card."""
     options = options or PairOptions()
     check_pairs_out(Path(out), overwrite)  # before any work
@@ -30,7 +30,7 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
         if not names:
             continue
         chosen = [subject for subject in subjects if subject.name in names]
-        stacks = [SliceStack.build(s.name, *s.load(), axis=axis) for s in chosen]
+        stacks = [SliceStack.build(s.name, *s.load()) for s in chosen]
         for subject, stack in zip(chosen, stacks):
             if not stack.labelled():
                 raise InputError(f"{subject.labels}: subject {subject.name} has no labelled voxel of a named structure "
@@ -41,7 +41,7 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
                              f"cross-section of at least {options.min_pixels} pixels (--min-pixels); add subjects, lower "
                              "--min-pixels or change --val-fraction")
         _warn_unasked(split, stacks, questions[split], options)
-    settings = {"source": str(Path(source).resolve()), "axis": axis, "val_fraction": val_fraction, "seed": seed, **vars(options)}
+    settings = {"source": str(Path(source).resolve()), "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
     return write_dataset(questions, out, family, settings, overwrite)
 

@@ -2,9 +2,9 @@
 
 Volumes are first turned to LPS voxel order (:func:`rau.image.orient_lps`, as
 inference does: columns run to the patient's left, rows to posterior, slices to
-superior) so every subject is shown the same way round: axial slices in the
-radiological view, coronal and sagittal slices with superior at the top. A 2D
-image is a stack of one slice.
+superior) and cut into axial slices (along k, the only cut inference shows the
+model, :mod:`rau.vlm.key_slices`), in the radiological view. A 2D image is a
+stack of one slice.
 
 Slice matching uses the labels, which training data always has: each slice is
 described by the area (mm^2) of every structure in it, and the target slice
@@ -23,34 +23,26 @@ from rau.image import Image, orient_lps
 from rau.labels import Segmentation, normalize_name
 from rau.vlm.key_slices import orient_segmentation_lps
 
-AXES = {"axial": 0, "coronal": 1, "sagittal": 2}
-
 
 @dataclass
 class SliceStack:
-    """One subject's image and labels, cut along ``axis`` (an array axis of the LPS-ordered volume)."""
+    """One subject's image and labels, cut into axial slices (the first array axis of the LPS-ordered volume)."""
 
     subject: str
     image: Image
     segmentation: Segmentation
-    axis: int
     areas: dict[str, np.ndarray]  # structure key -> area in mm^2 per slice
 
     @classmethod
-    def build(cls, subject: str, image: Image, segmentation: Segmentation, axis: str = "axial") -> "SliceStack":
+    def build(cls, subject: str, image: Image, segmentation: Segmentation) -> "SliceStack":
         """Orient a 3D volume to LPS and precompute per-slice structure areas; 2D images stay as they are."""
-        if axis not in AXES:
-            raise ValueError(f"unknown slice axis {axis!r}; choose one of {', '.join(AXES)}")
         image, segmentation = orient_lps(image), orient_segmentation_lps(segmentation)
-        number = AXES[axis] if image.ndim == 3 else 0
-        in_plane = [s for a, s in enumerate(reversed(image.spacing)) if a != number]
-        pixel_area = float(np.prod(in_plane)) if image.ndim == 3 else image.spacing[0] * image.spacing[1]
-        other = tuple(a for a in range(3) if a != number)
-        areas = {normalize_name(name): mask.sum(axis=other) * pixel_area for name, mask in segmentation.masks.items()}
-        return cls(subject, image, segmentation, number, areas)
+        pixel_area = image.spacing[0] * image.spacing[1]
+        areas = {normalize_name(name): mask.sum(axis=(1, 2)) * pixel_area for name, mask in segmentation.masks.items()}
+        return cls(subject, image, segmentation, areas)
 
     def __len__(self) -> int:
-        return self.image.shape[self.axis]
+        return self.image.shape[0]
 
     def labelled(self) -> list[int]:
         """Indices of slices that hold at least one structure."""
@@ -58,19 +50,13 @@ class SliceStack:
         return [int(i) for i in np.flatnonzero(total > 0)]
 
     def cut(self, index: int) -> tuple[Image, Segmentation]:
-        """Slice ``index`` as a 2D image and 2D segmentation (superior up for coronal and sagittal cuts)."""
+        """Slice ``index`` as a 2D image and 2D segmentation."""
         if not 0 <= index < len(self):
             raise IndexError(f"slice {index} outside 0..{len(self) - 1}")
-        spacing = [s for a, s in enumerate(reversed(self.image.spacing)) if a != self.axis]  # (rows, cols)
-        plane = self._plane(self.image.array, index)
-        image = Image(plane[np.newaxis], spacing=(spacing[1], spacing[0], 1.0), ndim=2)
-        masks = {name: self._plane(mask, index)[np.newaxis] for name, mask in self.segmentation.masks.items()}
+        image = Image(self.image.array[index][np.newaxis], spacing=(*self.image.spacing[:2], 1.0), ndim=2)
+        masks = {name: mask[index][np.newaxis] for name, mask in self.segmentation.masks.items()}
         geometry = image.with_array(np.zeros(image.shape, np.uint8))
         return image, Segmentation(geometry, self.segmentation.labels, masks)
-
-    def _plane(self, array: np.ndarray, index: int) -> np.ndarray:
-        plane = np.take(array, index, axis=self.axis)
-        return plane[::-1] if self.axis != 0 else plane  # rows of coronal/sagittal cuts run inferior -> superior
 
     def profile(self, index: int, keys: list[str]) -> np.ndarray:
         """Square-root structure areas of slice ``index`` for the structure ``keys`` (0 where absent)."""
