@@ -22,6 +22,7 @@ from rau.errors import InputError
 from rau.io.atomic import atomic_folder
 from rau.io.outputs import check_new_folder
 from rau.io.json_text import parse_json
+from rau.labels import normalize_name
 from rau.train.conversations import conversation, render_reference, render_target
 from rau.train.pairs import TASKS, Question
 from rau.validation import not_a_folder
@@ -202,17 +203,19 @@ def load_split(folder, split: str, limit: int | None = None):
 
 
 def make_card(out: Path, family: ModelFamily, settings: dict) -> dict:
-    """Counts per split and task, per structure (presence split into present / absent), and the settings."""
+    """Counts per split and task, per structure (presence split into present / absent), and the settings; a structure
+    is counted once whatever its spelling (:func:`rau.labels.normalize_name`), under the first one met."""
     card = {"format": "rau-pairs-1", "family": asdict(family), "settings": settings, "splits": {}}
     for path in sorted(out.glob("*.jsonl")):
         records = read_records(out, path.stem)
         structures: dict[str, Counter] = defaultdict(Counter)
+        spellings: dict[str, str] = {}
         for record in records:
             for name in record["asked"]:
                 key = record["task"]
                 if key == "presence":
                     key += "_yes" if record["truth"]["present"] else "_no"
-                structures[name][key] += 1
+                structures[spellings.setdefault(normalize_name(name), name)][key] += 1
         card["splits"][path.stem] = {
             "questions": len(records),
             "tasks": dict(Counter(r["task"] for r in records)),
