@@ -116,3 +116,51 @@ def test_a_slice_axis_inference_cannot_use_is_no_option(tmp_path, capsys):
               "--axis", "coronal"])
     assert exit_status.value.code == 2 and "--axis" in capsys.readouterr().err
     assert not (tmp_path / "pairs").exists()
+
+
+def test_pictures_and_volumes_in_one_dataset_are_refused_naming_their_lines(tmp_path, capsys):
+    """Before: 2D pictures were paired with slices of volumes (which rau segment refuses), their areas in pixels
+    matched against areas in mm^2."""
+    rows = [(name, *write_picture(tmp_path, name, seed), "0.8", None) for name, seed in (("s1", 1), ("s2", 2))]
+    rows += [(name, *write_volume(tmp_path, name, seed), "", None) for name, seed in (("v1", 3), ("v2", 4))]
+    manifest = write_manifest(tmp_path, rows)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    said = capsys.readouterr().err
+    assert f"{manifest} line 2" in said and f"{manifest} line 4" in said and "is 2D but" in said
+    rows = [(name, image, labels, "", table) for name, image, labels, _, table in rows[:2]] + rows[2:]
+    manifest = write_manifest(tmp_path, rows)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    said = capsys.readouterr().err
+    assert f"{manifest} line 2" in said and "without a pixel size" in said
+    assert not (tmp_path / "pairs").exists()
+
+
+def test_a_structure_spelled_two_ways_is_counted_once_in_the_card(tmp_path):
+    """Before: card.json and README listed "Kidney" and "KIDNEY", each with part of the counts."""
+    rows = [(name, *write_picture(tmp_path, name, seed), "0.8", None) for name, seed in (("s1", 1), ("s2", 2))]
+    (tmp_path / "upper.csv").write_text("value,name\n1,LIVER\n2,SPLEEN\n3,KIDNEY\n")
+    rows[1] = (*rows[1][:4], "upper.csv")
+    card = build_pairs(write_manifest(tmp_path, rows), tmp_path / "pairs", QWEN2_5_VL, PairOptions(min_pixels=1), val_fraction=0)
+    counted = card["splits"]["train"]["structures"]
+    assert len(counted) == 3 and {name.lower() for name in counted} == {"liver", "spleen", "kidney"}
+    assert json.loads((tmp_path / "pairs" / "card.json").read_text())["splits"]["train"]["structures"] == counted
+
+
+@pytest.mark.parametrize("table, problem", [
+    ("LabelValue,Name,Color_R,Color_G,Color_B,Color_A\n1,Liver,0,0,256,255\n2,Spleen,0,255,0,255\n3,Kidney,0,0,255,255\n", "256"),
+    (None, "header says"),
+], ids=["bad-colour", "pixel-size-against-header"])
+def test_an_error_loading_a_subject_names_its_manifest_line(tmp_path, capsys, table, problem):
+    """Before: a label table or pixel size refused while loading a subject named the file but not the manifest line."""
+    rows = [(name, *write_picture(tmp_path, name, seed), "0.8", None) for name, seed in (("s1", 1), ("s2", 2))]
+    if table:
+        (tmp_path / "slicer.csv").write_text(table)
+        rows[1] = (*rows[1][:4], "slicer.csv")
+    else:
+        rows = [(name, *write_volume(tmp_path, name, seed), "", None) for name, seed in (("v1", 3), ("v2", 4))]
+        rows[1] = (*rows[1][:3], "0.7", None)
+    manifest = write_manifest(tmp_path, rows)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    said = capsys.readouterr().err
+    assert f"{manifest} line 3: " in said and problem in said
+    assert not (tmp_path / "pairs").exists()

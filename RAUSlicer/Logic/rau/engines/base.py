@@ -439,6 +439,17 @@ def validate_request(request: Request, registered: bool = False) -> None:
     can match (an engine that registers the target; another may well answer "not found")."""
     if not request.references:
         raise ReferenceInputError("no reference given")
+    check_dimensions(request)
+    check_references(request.references)
+    target = request.target_called()
+    problem = tiny_image_problem(request.target, target) or (registered and blank_image_problem(request.target, target))
+    if problem:
+        raise InputError(problem)
+    request.labels()  # raises UnknownStructureError for unknown names
+
+
+def check_dimensions(request: Request) -> None:
+    """Refuse a reference that is 2D where the target is 3D, or the other way round."""
     target = request.target_called()
     for reference in request.references:
         if reference.image.ndim != request.target.ndim:
@@ -449,11 +460,6 @@ def validate_request(request: Request, registered: bool = False) -> None:
                 f"reference {called!r} is {reference.image.ndim}D but {target} is {request.target.ndim}D "
                 f"({size} voxels); {hint or 'give both as 2D images (one slice or frame) or both as volumes'}"
             )
-    check_references(request.references)
-    problem = tiny_image_problem(request.target, target) or (registered and blank_image_problem(request.target, target))
-    if problem:
-        raise InputError(problem)
-    request.labels()  # raises UnknownStructureError for unknown names
 
 
 def _series_hint(image: Image, path: Path | None) -> str | None:

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
+from rau import validation
+from rau.engines.base import Reference, Request, check_dimensions
 from rau.errors import InputError
+from rau.image import Image
 from rau.io.outputs import check_folder_spares_inputs
 from rau.train.dataset import check_pairs_out, write_dataset
 from rau.train.pairs import PairOptions, balance, draw_questions, partners, split_subjects
 from rau.train.slices import SliceStack
-from rau.train.sources import read_subjects
+from rau.labels import Segmentation
+from rau.train.sources import Subject, read_subjects
 from rau.user_warnings import warn
 from rau.vlm.families import ModelFamily
 
@@ -24,13 +28,16 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
     subjects = read_subjects(source)
     check_folder_spares_inputs(out, [source, *(path for s in subjects for path in (s.image, s.labels, s.label_table) if path)])
     splits = split_subjects([s.name for s in subjects], val_fraction, seed)
+    validation.check_pixel_sizes([(f"{s.place}: image {s.image.name}", s.image, s.pixel_spacing) for s in subjects])
+    loaded = [subject.load() for subject in subjects]
+    _check_same_dimensions(subjects, loaded)
     rng = np.random.default_rng(seed)
     questions = {}
     for split, names in splits.items():
         if not names:
             continue
         chosen = [subject for subject in subjects if subject.name in names]
-        stacks = [SliceStack.build(s.name, *s.load()) for s in chosen]
+        stacks = [SliceStack.build(s.name, *data) for s, data in zip(subjects, loaded) if s.name in names]
         for subject, stack in zip(chosen, stacks):
             if not stack.labelled():
                 raise InputError(f"{subject.labels}: subject {subject.name} has no labelled voxel of a named structure "
@@ -44,6 +51,18 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
     settings = {"source": str(Path(source).resolve()), "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
     return write_dataset(questions, out, family, settings, overwrite)
+
+
+def _check_same_dimensions(subjects: list[Subject], loaded: list[tuple[Image, Segmentation]]) -> None:
+    """Refuse 2D pictures beside volumes, as inference refuses such a reference for such a target
+    (:func:`rau.engines.base.check_dimensions`), naming the two subjects' places."""
+    first, (image, segmentation) = subjects[0], loaded[0]
+    reference = Reference(image, segmentation, image_path=first.image)
+    for subject, (other, _) in zip(subjects[1:], loaded[1:]):
+        try:
+            check_dimensions(Request([reference], other, target_name=str(subject.image)))
+        except InputError as error:
+            raise InputError(f"{first.place} and {subject.place}: {error}; a dataset holds 2D subjects or 3D ones") from None
 
 
 def _warn_unasked(split: str, stacks: list[SliceStack], questions: list, options: PairOptions) -> None:

@@ -36,10 +36,15 @@ class Subject:
     labels: Path
     pixel_spacing: float | None = None
     label_table: Path | None = None
+    place: str = ""  # where the dataset gives it: its folder, or "manifest.csv line 3"
 
     def load(self) -> tuple[Image, Segmentation]:
-        """The image and its labels on the image grid, checked as any reference (:func:`rau.references.load_reference`)."""
-        reference = load_reference(self.image, self.labels, self.pixel_spacing, self.label_table)
+        """The image and its labels on the image grid, checked as any reference (:func:`rau.references.load_reference`);
+        a refusal names :attr:`place`."""
+        try:
+            reference = load_reference(self.image, self.labels, self.pixel_spacing, self.label_table)
+        except InputError as error:
+            raise InputError(f"{self.place}: {error}") from None
         return reference.image, reference.segmentation
 
 
@@ -74,7 +79,7 @@ def _from_folder(folder: Path) -> list[Subject]:
             )
         for path in (sub, images[0], labels[0]):  # their names are written into the pairs
             validation.check_text_name(str(path))
-        subjects.append(Subject(sub.name, images[0], labels[0]))
+        subjects.append(Subject(sub.name, images[0], labels[0], place=str(sub)))
     if not subjects:
         raise InputError(f"{folder}: no subject subfolders with image.* and label* files")
     _check_each_image_once(subjects, [str(folder / s.name) for s in subjects])
@@ -115,4 +120,4 @@ def _manifest_subject(manifest: Path, line: int, row: dict) -> Subject:
     validation.check_distinct_files(image, labels, f"{manifest} line {line}: labels ")
     spacing = validation.spacing_field(row, "pixel_spacing", manifest, line)
     table = validation.existing_file(row, "label_table", manifest, line) if row.get("label_table") else None
-    return Subject(row.get("subject") or row["image"], image, labels, spacing, table)  # the image as written: one per row
+    return Subject(row.get("subject") or row["image"], image, labels, spacing, table, f"{manifest} line {line}")  # the image as written: one per row
