@@ -11,10 +11,10 @@ from rau.engines.base import Reference, Request, check_dimensions
 from rau.errors import InputError
 from rau.image import Image
 from rau.io.outputs import check_folder_spares_inputs
+from rau.labels import Segmentation
 from rau.train.dataset import check_pairs_out, write_dataset
 from rau.train.pairs import PairOptions, balance, draw_questions, partners, split_subjects
 from rau.train.slices import SliceStack
-from rau.labels import Segmentation
 from rau.train.sources import Subject, read_subjects
 from rau.user_warnings import warn
 from rau.vlm.families import ModelFamily
