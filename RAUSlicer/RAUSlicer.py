@@ -8,6 +8,7 @@ imported at file scope, and nothing is installed unless the user presses
 
 import os
 import sys
+from typing import Annotated
 
 import qt
 import slicer
@@ -18,7 +19,7 @@ from slicer import (
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
 )
-from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -95,7 +96,7 @@ class RAUSlicerParameterNode:
     vlmServer: str = ""
     vlmAdapter: str = ""
     engineServer: str = ""
-    lowConfidence: float = 0.5
+    lowConfidence: Annotated[float, WithinRange(0.0, 1.0)] = 0.5  # 'Flag below confidence': a confidence
     overwriteOthers: bool = False
     uncheckedStructures: list[str]  # reference segments the user left out of the run
 
@@ -138,6 +139,14 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         """Before a run, as the command line checks them: :func:`RAUSlicerLib.option_checks.checkOptions`."""
         importRau()
         checkOptions(engineName, options, server)
+
+    @staticmethod
+    def checkFlagLevel(lowConfidence):
+        """Refuse a 'Flag below confidence' that is no confidence (``rau.mrml.results.check_flag_level``)."""
+        importRau()
+        from rau.mrml.results import check_flag_level
+
+        check_flag_level(lowConfidence)
 
     @staticmethod
     def serverUnsentOptions():
@@ -191,8 +200,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
     def process(self, referenceVolume, referenceSegmentation, targetVolume, structures=None,
                 engineName="registration", options=None, lowConfidence=0.5, server=""):
         """Run synchronously and return the new segmentation node (console, batch, self-test); options checked first
-        (:meth:`checkOptions`)."""
+        (:meth:`checkOptions`, :meth:`checkFlagLevel`)."""
         self.checkOptions(engineName, options, server)
+        self.checkFlagLevel(lowConfidence)
         request = self.request(referenceVolume, referenceSegmentation, targetVolume, structures)
         result = self.runEngine(engineName, options, request, server=server)
         return self.writeResult(result, targetVolume, lowConfidence)
@@ -495,6 +505,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
 
             with collected_warnings() as read:  # shown with the run's warnings
                 self.logic.checkOptions(p.engine, options, server)  # an unknown engine, models, device: refused before any work
+                self.logic.checkFlagLevel(p.lowConfidence)
                 if not confirmModelUse(options, server, engine_class(p.engine)):
                     return
                 request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)

@@ -28,6 +28,7 @@ def _stand_ins() -> dict[str, types.ModuleType]:
     scripted.ScriptedLoadableModuleLogic = _LogicBase
     wrapper = types.ModuleType("slicer.parameterNodeWrapper")
     wrapper.parameterNodeWrapper = lambda cls: cls
+    wrapper.WithinRange = lambda low, high: (low, high)
     return {"qt": types.ModuleType("qt"), "slicer.ScriptedLoadableModule": scripted, "slicer.parameterNodeWrapper": wrapper}
 
 

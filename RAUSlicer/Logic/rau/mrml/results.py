@@ -14,13 +14,15 @@ import json
 import numpy as np
 import slicer
 
-from rau.errors import InputError
+from rau.errors import InputError, OptionError
 from rau.image import Image
 from rau.io.json_text import parse_json
 from rau.mrml.segments import RAU_TAG, new_segmentation_node, require_segment_id, tag_text, write_segment_mask
 from rau.result import Result, StructureResult, voxels
 
 LOW_CONFIDENCE = 0.5
+FLAG_LEVEL_NAME = "'Flag below confidence'"
+"""How the panel names the flag level (``low_confidence``)."""
 Logic = slicer.vtkSlicerSegmentationsModuleLogic
 
 
@@ -48,8 +50,16 @@ def structure_tag(item: StructureResult, geometry: Image) -> dict:
     }
 
 
+def check_flag_level(low_confidence: float) -> None:
+    """Refuse a flag level that is no confidence (outside 0 to 1): it would flag every structure, or none."""
+    if not 0.0 <= low_confidence <= 1.0:
+        raise OptionError(f"{FLAG_LEVEL_NAME} must be a confidence from 0 to 1, not {low_confidence}")
+
+
 def needs_review(item: StructureResult, low_confidence: float = LOW_CONFIDENCE) -> bool:
-    """True for a structure that was not found or found with confidence below ``low_confidence``."""
+    """True for a structure that was not found or found with confidence below ``low_confidence`` (a flag level,
+    :func:`check_flag_level`)."""
+    check_flag_level(low_confidence)
     return not item.found or item.confidence < low_confidence
 
 
@@ -80,6 +90,7 @@ def add_result_node(result: Result, target_volume_node, name: str | None = None,
                     low_confidence: float = LOW_CONFIDENCE):
     """A new segmentation node over the target, named after it, with one segment per structure; whole or not at all
     (a structure that cannot be written takes the node out of the scene again)."""
+    check_flag_level(low_confidence)
     node = new_segmentation_node(
         name or f"{target_volume_node.GetName()} segmentation",
         result.target,
