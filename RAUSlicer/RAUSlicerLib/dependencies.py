@@ -10,17 +10,31 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 import tempfile
 from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
 CORE_MODULES = ("slicerio", "nrrd", "skimage", "nibabel")
 SLICER_OWNED = ("SimpleITK", "numpy", "requests", "pydicom", "torch", "torchvision")
+TORCH_MINIMUM = (2, 6)
+"""The oldest torch the model engines can use: transformers (Resources/requirements.txt) disables an older one."""
+TORCH_REQUIREMENT = ">=" + ".".join(map(str, TORCH_MINIMUM))
 
 
 def missing_modules(modules) -> list[str]:
     """The modules of ``modules`` that cannot be imported here (found without importing them)."""
     return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def old_torch() -> str | None:
+    """The installed torch's version when it is older than :data:`TORCH_MINIMUM`, else None (also when none is)."""
+    try:
+        version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    release = re.match(r"(\d+)(?:\.(\d+))?", version)
+    return version if release and (int(release[1]), int(release[2] or 0)) < TORCH_MINIMUM else None
 
 
 def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -43,8 +57,12 @@ def engine_availability(choices, server: bool = False) -> dict[str, str]:
 
     With a ``server`` the engines run there; this computer still reads and writes the files (:data:`CORE_MODULES`)."""
     reasons = {}
+    old = old_torch()
     for name, _label, modules in choices:
-        missing = missing_modules(CORE_MODULES if server else modules)
+        needed = CORE_MODULES if server else modules
+        missing = missing_modules(needed)
+        if old and "torch" in needed and "torch" not in missing:
+            missing.append(f"torch{TORCH_REQUIREMENT}, found {old}")
         reasons[name] = f"needs {', '.join(missing)}: use 'Install dependencies'" if missing else ""
     return reasons
 
@@ -111,8 +129,8 @@ def _install_torch() -> None:
             "Extensions Manager, restart Slicer, then press 'Install dependencies' again."
         ) from error
     torch_logic = PyTorchUtils.PyTorchUtilsLogic()
-    if not torch_logic.torchInstalled():
-        if torch_logic.installTorch(askConfirmation=True, torchVersionRequirement=">=2.6") is None:
+    if not torch_logic.torchInstalled() or old_torch():  # an older torch is upgraded: transformers would disable it
+        if torch_logic.installTorch(askConfirmation=True, torchVersionRequirement=TORCH_REQUIREMENT) is None:
             raise RuntimeError("PyTorch was not installed (cancelled or failed); see the Python console.")
 
 
