@@ -119,11 +119,13 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
 
     @staticmethod
     def engineOptions(parameters):
-        """The ``rau.options.EngineOptions`` the panel sets; an empty field keeps the option's default."""
+        """The ``rau.options.EngineOptions`` the panel sets; an empty field keeps the option's default, and so does one
+        a run on the panel's engine server does not send (:meth:`serverUnsentOptions`: its field is disabled)."""
         importRau()
         from rau.options import EngineOptions
 
-        given = {option: getattr(parameters, panel.parameter).strip() for option, panel in PANEL_OPTIONS.items()}
+        unsent = RAUSlicerLogic.serverUnsentOptions() if parameters.engineServer.strip() else []
+        given = {option: getattr(parameters, panel.parameter).strip() for option, panel in PANEL_OPTIONS.items() if option not in unsent}
         with panelWording():
             return EngineOptions.from_dict({option: value for option, value in given.items() if value})
 

@@ -57,7 +57,7 @@ def test_engine_options_from_the_panel():
     from rau.options import DEFAULTS, EngineOptions
 
     logic_class = load_rauslicer().RAUSlicerLogic
-    panel = types.SimpleNamespace(device="", sam2Model=" tiny ", vlmModel="/models/qwen", vlmServer="", vlmAdapter="")
+    panel = types.SimpleNamespace(device="", sam2Model=" tiny ", vlmModel="/models/qwen", vlmServer="", vlmAdapter="", engineServer="")
     options = logic_class.engineOptions(panel)
     assert isinstance(options, EngineOptions)
     assert options == DEFAULTS.replace(sam2_model="tiny", vlm_model="/models/qwen")  # empty fields: the CLI's defaults

@@ -46,7 +46,7 @@ def test_a_standing_panel_setting_the_engine_does_not_read_is_not_warned_of(modu
 def test_with_an_engine_server_the_model_settings_are_not_checked_here(module, tmp_path):
     """The server uses and checks its operator's models and device (the panel disables their fields then)."""
     options = module.RAUSlicerLogic.engineOptions(type("Panel", (), {"device": "cpu", "sam2Model": str(tmp_path), "vlmModel": "",
-                                                                     "vlmServer": "", "vlmAdapter": ""})())
+                                                                     "vlmServer": "", "vlmAdapter": "", "engineServer": ""})())
     with collected_warnings() as said:
         module.RAUSlicerLogic.checkOptions("registration+sam2", options, SERVER)  # tmp_path holds no model: not refused
     assert said == []
@@ -78,3 +78,18 @@ def test_no_options_are_the_defaults_checked_as_given(module):
         module.RAUSlicerLogic.checkOptions("registration+sam2", EngineOptions())
     assert type(none_given.value) is type(defaults_given.value) and str(none_given.value) == str(defaults_given.value)
     assert not isinstance(none_given.value, AttributeError)
+
+
+def test_with_an_engine_server_a_field_it_does_not_send_is_not_read(module):
+    """Before: an old 'not a url' in the disabled 'VLM server URL' refused every Run on an engine server, though the
+    run never sends it; now the options leave out what the server run does not send, and a bad field without a server
+    is still refused."""
+    panel = module.RAUSlicerParameterNode()
+    panel.device, panel.sam2Model, panel.vlmModel, panel.vlmServer, panel.vlmAdapter = "", "", "", "not a url", ""
+    panel.engineServer = f" {SERVER} "
+    options = module.RAUSlicerLogic.engineOptions(panel)
+    assert options.vlm_server is None
+    module.RAUSlicerLogic.checkOptions("registration", options, SERVER)
+    panel.engineServer = ""
+    with pytest.raises(OptionError, match=r"^'VLM server URL' \(Model settings\) .*http://"):
+        module.RAUSlicerLogic.engineOptions(panel)
