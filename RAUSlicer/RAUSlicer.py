@@ -500,18 +500,17 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         if not structures:
             slicer.util.errorDisplay("Check at least one structure to find.")
             return
-        with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
-            options, server = self.logic.engineOptions(p), p.engineServer.strip()
-            from rau.engines import engine_class
-            from rau.user_warnings import collected_warnings
+        from rau.engines import engine_class
+        from rau.user_warnings import collected_warnings
 
-            with collected_warnings() as read:  # shown with the run's warnings
-                self.logic.checkOptions(p.engine, options, server)  # an unknown engine, models, device: refused before any work
-                self.logic.checkFlagLevel(p.lowConfidence)
-                if not confirmModelUse(options, server, engine_class(p.engine)):
-                    return
-                request = self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
-            engineName, targetVolume, lowConfidence = p.engine, p.targetVolume, p.lowConfidence
+        with collected_warnings() as read:  # shown with the run's warnings
+            settings = self._runSettings(p)
+            # the licence and consent dialogs are asked with the usual cursor, before the inputs are read
+            if not confirmModelUse(*settings, engine_class(p.engine)):
+                return
+            request = self._readRequest(p, structures)
+        (options, server), (engineName, targetVolume, lowConfidence) = settings, (p.engine, p.targetVolume, p.lowConfidence)
+        with slicer.util.tryWithErrorDisplay("Could not start the run.", waitCursor=True):
 
             def work(progress):
                 return self.logic.runEngine(engineName, options, request, progress, server)
@@ -526,6 +525,20 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
                 return f"Done in {result.seconds:.1f} s" + (f"; review (flagged): {', '.join(flagged)}" if flagged else "")
 
             self._startJob(work, done, "Running", dropped=self.logic.dropResult, inputWarnings=read)
+
+    def _runSettings(self, p):
+        """(engine options, engine server) of the panel, checked as the command line checks them (an unknown engine,
+        models, device, the flag level: refused before any work, in a dialog)."""
+        with slicer.util.tryWithErrorDisplay("The engine settings were refused.", waitCursor=True):
+            options, server = self.logic.engineOptions(p), p.engineServer.strip()
+            self.logic.checkOptions(p.engine, options, server)
+            self.logic.checkFlagLevel(p.lowConfidence)
+            return options, server
+
+    def _readRequest(self, p, structures):
+        """The run's request read from the panel's nodes (an error in a dialog)."""
+        with slicer.util.tryWithErrorDisplay("Could not read the inputs.", waitCursor=True):
+            return self.logic.request(p.referenceVolume, p.referenceSegmentation, p.targetVolume, structures)
 
     # --- dependencies ------------------------------------------------------------------
     def onInstallDependencies(self):

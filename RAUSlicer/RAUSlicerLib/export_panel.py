@@ -12,14 +12,16 @@ class ExportPanel:
     def onExportNifti(self):
         p = self._parameterNode
         path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export label map", self._suggestedName(".nii.gz"), "NIfTI (*.nii.gz *.nii)")
+            self.parent, "Export label map", self._suggestedName(".nii.gz"), "NIfTI (*.nii.gz *.nii)",
+            None, qt.QFileDialog.DontConfirmOverwrite)  # _export asks, once, also for the table beside it
         if path:
             self._export(lambda overwrite: self.logic.exportLabelMap(p.outputSegmentation, p.targetVolume, path, overwrite))
 
     def onExportSegNrrd(self):
         p = self._parameterNode
         path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export segmentation", self._suggestedName(".seg.nrrd"), "Segmentation (*.seg.nrrd)")
+            self.parent, "Export segmentation", self._suggestedName(".seg.nrrd"), "Segmentation (*.seg.nrrd)",
+            None, qt.QFileDialog.DontConfirmOverwrite)  # _export asks
         if path:
             self._export(lambda overwrite: self.logic.exportSegNrrd(p.outputSegmentation, path, overwrite))
 
@@ -30,18 +32,28 @@ class ExportPanel:
         return file_name_from(self._parameterNode.outputSegmentation.GetName(), suffix)
 
     def _export(self, write):
-        """Write; when a file exists, ask before replacing it. What the writer warns of (structures a label map cannot
-        show whole) is shown."""
+        """Write; when a file exists, ask (with the usual cursor) before replacing it. What the writer warns of
+        (structures a label map cannot show whole) is shown."""
         from rau.io import OutputExistsError  # the panel's set-up made the bundled rau importable
         from rau.user_warnings import collected_warnings
 
-        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True), collected_warnings() as said:
-            try:
-                written = write(False)
-            except OutputExistsError as error:
-                if not slicer.util.confirmYesNoDisplay(f"{error.path} exists.\nReplace it?"):
+        with collected_warnings() as said:
+            written = self._write(write, False)
+            if isinstance(written, OutputExistsError):
+                if not slicer.util.confirmYesNoDisplay(f"{written.path} exists.\nReplace it?"):
                     return
-                written = write(True)
+                written = self._write(write, True)
             names = [str(path) for path in (written if isinstance(written, tuple) else (written,))]
             self.ui.statusLabel.text = "Wrote " + ", ".join(names)
             showWarnings("Export", said)
+
+    @staticmethod
+    def _write(write, overwrite):
+        """``write(overwrite)`` under the wait cursor (an error in a dialog); the ``OutputExistsError`` when a file exists."""
+        from rau.io import OutputExistsError
+
+        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True):
+            try:
+                return write(overwrite)
+            except OutputExistsError as exists:
+                return exists
