@@ -145,14 +145,18 @@ class Correction:
         at Run, masks writable: :meth:`hand_edits`), so a refusal leaves the session and its undos as they were; return
         ``work(progress=None)``, which tells the engine session of the hand edits made since, as before a correction
         (:meth:`sync_work`), and undoes it there (a server's round trip), safe on a worker thread; then
-        :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again."""
+        :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again; one cancelled
+        (``progress`` raises ``Cancelled`` before each round trip) changes nothing."""
         self.check_undoable(name)
         self._check_in_place(undoing=True)
         session, sync = self.result.session, self.sync_work(name, undoing=True)
 
         def work(progress=None):
+            progress = progress or Progress()
+            progress(f"Undoing {name}", 0.0)
             before = dict(session.results)
             sync()
+            progress(f"Undoing {name}", 0.5)  # the last chance to cancel before the session changes
             if session.can_undo(name):
                 self._before_undo[name] = before
                 session.undo(name)
