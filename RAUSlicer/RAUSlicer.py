@@ -34,8 +34,8 @@ from RAUSlicerLib.export_panel import ExportPanel
 from RAUSlicerLib.job_panel import JobPanel
 from RAUSlicerLib.option_checks import checkOptions, serverUnsentOptions
 from RAUSlicerLib.option_names import PANEL_OPTIONS, panelWording
-from RAUSlicerLib.options_panel import OptionsPanel, deviceChoices  # noqa: F401  (deviceChoices: part of the module's interface)
-from RAUSlicerLib.segment_lists import FollowedSegments, still_unchecked
+from RAUSlicerLib.options_panel import DEFAULT_DEVICE, OptionsPanel, deviceChoices  # noqa: F401  (deviceChoices: part of the module's interface)
+from RAUSlicerLib.segment_lists import FollowedSegments, is_unchecked, still_unchecked
 from RAUSlicerLib.selftest import RAUSlicerTest  # noqa: F401  (Slicer's Reload and Test looks for it here)
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -90,7 +90,7 @@ class RAUSlicerParameterNode:
     negativePoints: vtkMRMLMarkupsFiducialNode
     promptBox: vtkMRMLMarkupsROINode
     engine: str = "registration"
-    device: str = ""  # model settings: empty means the default of rau.options.EngineOptions (shown as placeholder)
+    device: str = ""  # model settings: empty means the default of rau.options.EngineOptions (the combo shows it)
     sam2Model: str = ""
     vlmModel: str = ""
     vlmServer: str = ""
@@ -381,7 +381,7 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         also when they change elsewhere (a scene loaded over a fresh node, the Python console), so that the panel
         shows what Run will use."""
         p = self._parameterNode
-        for combo, value in ((self.ui.engineComboBox, p.engine), (self.ui.deviceComboBox, p.device or "auto")):
+        for combo, value in ((self.ui.engineComboBox, p.engine), (self.ui.deviceComboBox, p.device or DEFAULT_DEVICE)):
             wasBlocked = combo.blockSignals(True)  # showing is no user choice
             if combo is self.ui.deviceComboBox:
                 self._listDevices(value)
@@ -413,9 +413,11 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self._updateButtons()  # Run follows the engines now available
 
     def _showEngineStatus(self):
-        """Why the chosen engine cannot run here ('' when it can)."""
+        """Why the chosen engine cannot run here, or why none is chosen ('' when it can)."""
         combo = self.ui.engineComboBox
-        self.ui.engineStatusLabel.text = self._engineReasons.get(combo.itemData(combo.currentIndex), "")
+        name, saved = combo.itemData(combo.currentIndex), self._parameterNode.engine if self._parameterNode else ""
+        missing = f"engine {saved!r} is not in this version: pick another" if not name and saved else ""
+        self.ui.engineStatusLabel.text = self._engineReasons.get(name, missing)
 
     @staticmethod
     def _selectComboData(combo, value):
@@ -447,10 +449,10 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
     def _showUncheckedStructures(self):
         """Tick every listed structure but those the parameter node keeps unchecked."""
         listWidget = self.ui.structureList
-        unchecked = set(self._parameterNode.uncheckedStructures) if self._parameterNode else set()
+        unchecked = list(self._parameterNode.uncheckedStructures) if self._parameterNode else []
         wasBlocked = listWidget.blockSignals(True)  # showing is no user choice
         for item in self._structureItems():
-            item.setCheckState(qt.Qt.Unchecked if item.text() in unchecked else qt.Qt.Checked)
+            item.setCheckState(qt.Qt.Unchecked if is_unchecked(item.text(), unchecked) else qt.Qt.Checked)
         listWidget.blockSignals(wasBlocked)
 
     def _structureItems(self):

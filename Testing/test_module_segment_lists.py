@@ -11,7 +11,7 @@ from slicer_scene import mrml_scene, vtk_errors  # noqa: F401  (fixtures)
 slicer = pytest.importorskip("slicer")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "RAUSlicer"))  # RAUSlicerLib, as Slicer puts it on the path
 
-from RAUSlicerLib.segment_lists import FollowedSegments, segments_of, still_unchecked  # noqa: E402
+from RAUSlicerLib.segment_lists import FollowedSegments, is_unchecked, segments_of, still_unchecked  # noqa: E402
 
 
 def add_segment(node, name: str, segment_id: str) -> None:
@@ -46,3 +46,11 @@ def test_a_structure_unchecked_in_one_reference_stays_unchecked_after_another_re
     saved = still_unchecked(saved, ["liver", "kidney"], ["kidney"])  # reference B
     assert saved == ["spleen", "kidney"]
     assert still_unchecked(saved, ["liver", "spleen"], []) == ["kidney"]  # back in A, spleen ticked again
+
+
+def test_unticked_structures_are_matched_as_names_are_everywhere():
+    """Before: matched by exact text, so a reference whose segment reads "Fetal Head" ticked the saved "fetal head"
+    again, and ticking the list dropped it from the saved names as one no longer shown."""
+    assert is_unchecked("Fetal Head", ["fetal head"]) and is_unchecked("fetal-head", ["Fetal Head"])
+    assert not is_unchecked("fetal abdomen", ["fetal head"])
+    assert still_unchecked(["fetal head", "kidney"], ["Fetal Head", "liver"], ["Fetal Head"]) == ["kidney", "Fetal Head"]

@@ -176,7 +176,7 @@ def test_requirements_leave_slicer_packages_alone():
 
 def test_the_shell_defaults_are_the_cores():
     """The module imports nothing of rau at file scope, so its parameter node and Logic write the core's
-    default engine and flag level as literals; they must stay equal to rau's."""
+    default engine, flag level and device as literals; they must stay equal to rau's."""
     from rau.engines import DEFAULT_ENGINE
     from rau.mrml.results import LOW_CONFIDENCE
 
@@ -192,6 +192,10 @@ def test_the_shell_defaults_are_the_cores():
                     written[argument.arg].add(default.value)
     assert written["engine"] | written["engineName"] == {DEFAULT_ENGINE}
     assert written["lowConfidence"] == {LOW_CONFIDENCE}
+    from rau.options import DEFAULTS
+    from RAUSlicerLib.options_panel import DEFAULT_DEVICE
+
+    assert DEFAULT_DEVICE == DEFAULTS.device  # the device combo's item for an empty device
 
 
 def test_the_shell_names_no_engine_but_in_its_defaults():

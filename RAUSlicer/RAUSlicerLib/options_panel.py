@@ -2,7 +2,9 @@
 
 from RAUSlicerLib.option_names import PANEL_OPTIONS
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_DEVICE = "auto"
+"""What the combo shows for an empty device (``rau.options.DEFAULTS.device``; rau is not imported at file scope)."""
+DEVICES = (DEFAULT_DEVICE, "cpu", "cuda", "mps")
 """The device combo's usual items."""
 SERVER_SETS_IT = "The engine server runs with its operator's setting; clear Engine location to set it here"
 """The tooltip of a field that a run on an engine server does not send."""

@@ -21,10 +21,18 @@ def segments_of(node) -> list:
             for index in range(segmentation.GetNumberOfSegments())]
 
 
+def is_unchecked(name: str, unchecked: list) -> bool:
+    """Whether the listed structure ``name`` is one of the ``unchecked`` names, matched as names are everywhere
+    (``rau.labels.normalize_name``: case, spaces and punctuation aside)."""
+    from rau.labels import name_keys, normalize_name  # the panel's set-up made the bundled rau importable
+
+    return normalize_name(name) in set(name_keys(list(unchecked)) or [])
+
+
 def still_unchecked(saved: list, shown: list, unchecked: list) -> list:
     """The structure names to keep unchecked once the user ticked the list ``shown`` (leaving ``unchecked``): the
     ``saved`` names not shown now (another reference's structures, a segment removed for now) stay unchecked."""
-    return [name for name in saved if name not in shown] + list(unchecked)
+    return [name for name in saved if not is_unchecked(name, shown)] + list(unchecked)
 
 
 class FollowedSegments(VTKObservationMixin):
