@@ -12,16 +12,14 @@ class ExportPanel:
     def onExportNifti(self):
         p = self._parameterNode
         path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export label map", self._suggestedName(".nii.gz"), "NIfTI (*.nii.gz *.nii)",
-            None, qt.QFileDialog.DontConfirmOverwrite)  # _export asks, once, also for the table beside it
+            self.parent, "Export label map", self._suggestedName(".nii.gz"), "NIfTI (*.nii.gz *.nii)")
         if path:
             self._export(lambda overwrite: self.logic.exportLabelMap(p.outputSegmentation, p.targetVolume, path, overwrite))
 
     def onExportSegNrrd(self):
         p = self._parameterNode
         path = qt.QFileDialog.getSaveFileName(
-            self.parent, "Export segmentation", self._suggestedName(".seg.nrrd"), "Segmentation (*.seg.nrrd)",
-            None, qt.QFileDialog.DontConfirmOverwrite)  # _export asks
+            self.parent, "Export segmentation", self._suggestedName(".seg.nrrd"), "Segmentation (*.seg.nrrd)")
         if path:
             self._export(lambda overwrite: self.logic.exportSegNrrd(p.outputSegmentation, path, overwrite))
 
