@@ -202,6 +202,17 @@ def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
     return None if all(_same_size(size, 1.0) for size in sizes) else sizes
 
 
+def _tag_sized_dicom(path) -> tuple[float, float] | None:
+    """The (column, row) pixel size rau reads from the tags of a DICOM file (also the only image of a folder) whose
+    pixels ITK, and so Slicer, leaves at 1 mm (:func:`rau.io.dicom.unsized_by_itk`, :func:`rau.io.dicom.pixel_size`):
+    a projection X-ray giving PixelSpacing alone; None for any other file."""
+    lone = dicom.lone_file(path)
+    reader = file_header(lone) if lone is not None else None
+    if reader is None or not dicom.unsized_by_itk(reader):
+        return None
+    return dicom.pixel_size(reader)
+
+
 GIVE_TARGET_SPACING = "give it a pixel size of {size} mm (--target-spacing or a manifest's spacing column)"
 """How the command line reads a picture target at the pixel size Slicer shows it with (``{size}``: that size, mm)."""
 
@@ -211,24 +222,34 @@ def overlay_problem(target, pixel_spacing: float | None, outputs, give_size: str
     """Why the volume files among ``outputs`` (NIfTI, NRRD, MetaImage, .seg.nrrd; a .png keeps no pixel size) written
     for the picture ``target`` (:func:`without_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
     overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
-    1 mm; None where they overlay. One warning per target written, whatever the command; it names no output, so a
+    1 mm, as it shows a DICOM file whose size rau reads from tags ITK does not read (:func:`_tag_sized_dicom`); None
+    where they overlay. One warning per target written, whatever the command; it names no output, so a
     run that adds outputs later (``--seg-nrrd`` on a finished batch) records the same words. The remedies are in the
     caller's words: ``give_size`` how it is given that size (:data:`GIVE_TARGET_SPACING`), and a .png label map
     offered only where the caller can write one (``png_label_map``: not a server's job, whose downloads are fixed)."""
-    if not any(Path(path).suffix.lower() not in PICTURE_SUFFIXES for path in outputs) or without_pixel_size(target) is None:
+    if not any(Path(path).suffix.lower() not in PICTURE_SUFFIXES for path in outputs):
         return None
-    from_resolution = _slicer_pixel_size(Path(target))
-    slicer = from_resolution or (1.0, 1.0)
-    used = 1.0 if pixel_spacing is None else pixel_spacing
-    if all(_same_size(size, used) for size in slicer):
+    picture = without_pixel_size(target) is not None
+    if not picture:
+        tagged = _tag_sized_dicom(target)
+        if tagged is None:
+            return None
+        slicer, used = (1.0, 1.0), tagged
+        source = "ITK reads no pixel size from this kind of file's tags"
+        read = f"{used[0]:.6g} x {used[1]:.6g} mm from its pixel size tag (PixelSpacing or ImagerPixelSpacing)"
+    else:
+        from_resolution = _slicer_pixel_size(Path(target))
+        slicer = from_resolution or (1.0, 1.0)
+        used = (1.0 if pixel_spacing is None else pixel_spacing,) * 2
+        source = "its resolution, dots per inch" if from_resolution else "it stores none"
+        read = f"{used[0]:.6g} mm as given" if pixel_spacing is not None else "1 mm, as a picture given no pixel size"
+    if all(_same_size(size, use) for size, use in zip(slicer, used)):
         return None
     square = _same_size(slicer[1], slicer[0])
     shown = f"{slicer[0]:.6g}" if square else f"{slicer[0]:.6g} x {slicer[1]:.6g}"
-    source = "its resolution, dots per inch" if from_resolution else "it stores none"
-    read = f"{used:.6g} mm as given" if pixel_spacing is not None else "1 mm, as a picture given no pixel size"
-    remedies = [f"in Slicer set Volumes module > Volume Information > Image Spacing to {used:.6g} x {used:.6g} mm"]
+    remedies = [f"in Slicer set Volumes module > Volume Information > Image Spacing to {used[0]:.6g} x {used[1]:.6g} mm"]
     remedies += ["write a .png label map, which keeps no pixel size"] if png_label_map else []
-    if pixel_spacing is None and square:
+    if picture and pixel_spacing is None and square:  # a DICOM file's header keeps its own size
         remedies.append(give_size.format(size=shown))
     return (f"{target}: Slicer shows it with {shown} mm pixels ({source}), but rau read it at {read}, so the "
             f"segmentation written for it as a volume file will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
