@@ -45,3 +45,13 @@ def test_segmenting_a_dx_with_pixel_spacing_alone_warns_once(tmp_path, capsys):
                  "--reference-spacing", "0.069135804", "--target", str(target), "--out", str(tmp_path / "out.nii.gz")]) == 0
     assert capsys.readouterr().err.count("Slicer shows it with 1 mm pixels (ITK reads no pixel size") == 1
 
+
+def test_a_signed_12_bit_monochrome1_file_is_told_as_one_the_reader_cannot_invert(tmp_path):
+    """Before: "... it may be damaged, cut short, or compressed ...; decompress it first", of an uncompressed file."""
+    inverted = xray_dicom(tmp_path / "inverted.dcm", "DX", DIGITAL_XRAY, ImagerPixelSpacing=[0.2, 0.2],
+                          PhotometricInterpretation="MONOCHROME1", PixelRepresentation=1)
+    with pytest.raises(ImageReadError, match=r"inverted.dcm: a signed 12-bit MONOCHROME1 DICOM file, uncompressed \(transfer "
+                                             r"syntax 1.2.840.10008.1.2.1\), whose greys the reader cannot invert \(.*\); "
+                                             r"save it as NRRD or NIfTI with a DICOM reader that can \(e.g. pydicom\)$") as refused:
+        read_image(inverted)
+    assert "decompress" not in str(refused.value) and "damaged" not in str(refused.value)

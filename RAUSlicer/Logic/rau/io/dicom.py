@@ -65,6 +65,8 @@ NOT_IMAGES = {
 """DICOM storage classes that hold no image for ITK to read, and what to do instead."""
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 """(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
+UNCOMPRESSED_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+"""Implicit VR little endian, explicit VR little endian and explicit VR big endian: pixels stored as they are."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
 
 
@@ -120,11 +122,26 @@ def check_holds_image(path) -> None:
 
 
 def undecodable(path, reason: str) -> ImageReadError:
-    """The error for a DICOM file whose pixels the reader could not decode: the file, its transfer syntax, ITK's reason."""
+    """The error for a DICOM file whose pixels the reader could not decode: the file, its transfer syntax, ITK's reason;
+    an uncompressed signed MONOCHROME1 file is told as one the reader cannot invert, which decompressing would not mend."""
     syntax = transfer_syntax(path)
     encoded = f" (transfer syntax {syntax})" if syntax else ""
+    if syntax in UNCOMPRESSED_SYNTAXES and (bits := _signed_monochrome1_bits(path)):
+        return ImageReadError(f"{path}: a signed {bits}-bit MONOCHROME1 DICOM file, uncompressed{encoded}, whose greys the reader "
+                              f"cannot invert ({reason}); save it as NRRD or NIfTI with a DICOM reader that can (e.g. pydicom)")
     return ImageReadError(f"{path}: a DICOM file the reader cannot decode{encoded}: {reason}; it may be damaged, cut short, "
                           f"or compressed in a way rau's reader does not know; {DECOMPRESS_HINT}")
+
+
+def _signed_monochrome1_bits(path) -> str | None:
+    """BitsStored of a DICOM file whose header says signed (PixelRepresentation 1) MONOCHROME1 pixels; None for any other."""
+    from rau.io.images import file_header  # images reads DICOM files through this module
+
+    header = file_header(path)
+    if header is None:
+        return None
+    signed_inverted = _tag(header, "0028|0004") == "MONOCHROME1" and _tag(header, "0028|0103") == "1"
+    return _tag(header, "0028|0101") if signed_inverted else None
 
 
 def series_files(folder: Path) -> list[str]:
