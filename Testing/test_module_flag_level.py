@@ -16,7 +16,7 @@ def _segmentation_nodes(scene):
     return scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode")
 
 
-@pytest.mark.parametrize("level", [2.0, -1.0, float("nan")])
+@pytest.mark.parametrize("level", [2.0, -1.0, float("nan"), "0.5", None, True])
 def test_a_flag_level_outside_0_to_1_is_refused_and_nothing_is_written(mrml_scene, level):
     """Before: process ran and wrote a node whose every structure was flagged (2.0) or none (-1)."""
     inputs, _ = disk_inputs(mrml_scene)

@@ -37,8 +37,11 @@ def test_an_old_torch_leaves_the_model_engines_unavailable_saying_which_it_found
     assert not any(dependencies.engine_availability(dependencies.engine_choices(), server=True).values())
 
 
-@pytest.mark.parametrize("version, old", [("2.5.1+cu121", True), ("1.13.0", True), ("2.6.0", False), ("2.10.0", False), ("3.0", False)])
-def test_the_torch_version_is_judged_as_a_number(monkeypatch, tmp_path, version, old):
+@pytest.mark.parametrize("version, old", [("2.5.1+cu121", True), ("1.13.0", True), ("2.6.0", False), ("2.10.0", False), ("3.0", False),
+                                          ("2.6.0+cu124", False), ("2.6.0rc1", True), ("2.6.0a0+git1234", True), ("garbage", True)])
+def test_the_torch_version_is_judged_as_transformers_judges_it(monkeypatch, tmp_path, version, old):
+    """Before, a 2.6 pre-release (an NVIDIA container's 2.6.0a0+git...) or an unreadable version passed, which
+    transformers disables."""
     installed_torch(monkeypatch, tmp_path, version)
     assert dependencies.old_torch() == (version if old else None)
     assert dependencies.TORCH_REQUIREMENT == ">=2.6"

@@ -127,11 +127,14 @@ def test_pictures_and_volumes_in_one_dataset_are_refused_naming_their_lines(tmp_
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
     said = capsys.readouterr().err
     assert f"{manifest} line 2" in said and f"{manifest} line 4" in said and "is 2D but" in said
-    rows = [(name, image, labels, "", table) for name, image, labels, _, table in rows[:2]] + rows[2:]
-    manifest = write_manifest(tmp_path, rows)
+    unsized = [(name, image, labels, "", table) for name, image, labels, _, table in rows[:2]] + rows[2:]
+    manifest = write_manifest(tmp_path, unsized)  # told of the mix first: a pixel size given would not mend it
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
+    assert "is 2D but" in capsys.readouterr().err
+    manifest = write_manifest(tmp_path, [rows[0], unsized[1]])  # pictures, one given a pixel size
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--val-fraction", "0"]) == 2
     said = capsys.readouterr().err
-    assert f"{manifest} line 2" in said and "without a pixel size" in said
+    assert f"{manifest} line 3" in said and "pixel size" in said
     assert not (tmp_path / "pairs").exists()
 
 

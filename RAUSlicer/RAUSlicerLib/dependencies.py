@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import re
 import tempfile
 from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
 CORE_MODULES = ("slicerio", "nrrd", "skimage", "nibabel")
 SLICER_OWNED = ("SimpleITK", "numpy", "requests", "pydicom", "torch", "torchvision")
-TORCH_MINIMUM = (2, 6)
+TORCH_MINIMUM = "2.6"
 """The oldest torch the model engines can use: transformers (Resources/requirements.txt) disables an older one."""
-TORCH_REQUIREMENT = ">=" + ".".join(map(str, TORCH_MINIMUM))
+TORCH_REQUIREMENT = ">=" + TORCH_MINIMUM
 
 
 def missing_modules(modules) -> list[str]:
@@ -28,13 +27,18 @@ def missing_modules(modules) -> list[str]:
 
 
 def old_torch() -> str | None:
-    """The installed torch's version when it is older than :data:`TORCH_MINIMUM`, else None (also when none is)."""
+    """The installed torch's version when transformers would judge it older than :data:`TORCH_MINIMUM` (as it
+    compares versions: a 2.6 pre-release, or a version it cannot read, is older), else None (also when none is)."""
+    from packaging.version import InvalidVersion, Version  # Slicer's Python has it, as transformers needs it
+
     try:
         version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
         return None
-    release = re.match(r"(\d+)(?:\.(\d+))?", version)
-    return version if release and (int(release[1]), int(release[2] or 0)) < TORCH_MINIMUM else None
+    try:
+        return version if Version(version) < Version(TORCH_MINIMUM) else None
+    except InvalidVersion:
+        return version
 
 
 def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:

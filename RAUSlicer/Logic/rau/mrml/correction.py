@@ -146,7 +146,8 @@ class Correction:
         ``work(progress=None)``, which tells the engine session of the hand edits made since, as before a correction
         (:meth:`sync_work`), and undoes it there (a server's round trip), safe on a worker thread; then
         :meth:`write_undo`. A ``work`` that fails (a busy server) leaves the change to undo again; one cancelled
-        (``progress`` raises ``Cancelled`` before each round trip) changes nothing."""
+        (``progress`` raises ``Cancelled`` before each round trip) leaves the segment, its undos and the session's steps
+        as they were (the session may have been told of the hand edits already, as by a cancelled correction)."""
         self.check_undoable(name)
         self._check_in_place(undoing=True)
         session, sync = self.result.session, self.sync_work(name, undoing=True)

@@ -10,6 +10,7 @@ its reference name; the others are *In progress* until the user marks them compl
 from __future__ import annotations
 
 import json
+import numbers
 
 import numpy as np
 import slicer
@@ -51,9 +52,10 @@ def structure_tag(item: StructureResult, geometry: Image) -> dict:
 
 
 def check_flag_level(low_confidence: float) -> None:
-    """Refuse a flag level that is no confidence (outside 0 to 1): it would flag every structure, or none."""
-    if not 0.0 <= low_confidence <= 1.0:
-        raise OptionError(f"{FLAG_LEVEL_NAME} must be a confidence from 0 to 1, not {low_confidence}")
+    """Refuse a flag level that is no confidence (not a number from 0 to 1): it would flag every structure, or none."""
+    number = isinstance(low_confidence, numbers.Real) and not isinstance(low_confidence, bool)
+    if not number or not 0.0 <= low_confidence <= 1.0:
+        raise OptionError(f"{FLAG_LEVEL_NAME} must be a confidence from 0 to 1, not {low_confidence!r}")
 
 
 def needs_review(item: StructureResult, low_confidence: float = LOW_CONFIDENCE) -> bool:

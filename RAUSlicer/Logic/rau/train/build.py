@@ -28,9 +28,9 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
     subjects = read_subjects(source)
     check_folder_spares_inputs(out, [source, *(path for s in subjects for path in (s.image, s.labels, s.label_table) if path)])
     splits = split_subjects([s.name for s in subjects], val_fraction, seed)
-    validation.check_pixel_sizes([(f"{s.place}: image {s.image.name}", s.image, s.pixel_spacing) for s in subjects])
     loaded = [subject.load() for subject in subjects]
-    _check_same_dimensions(subjects, loaded)
+    _check_same_dimensions(subjects, loaded)  # first: a pixel size given would not mend a mix of 2D and 3D
+    validation.check_pixel_sizes([(f"{s.place}: image {s.image.name}", s.image, s.pixel_spacing) for s in subjects])
     rng = np.random.default_rng(seed)
     questions = {}
     for split, names in splits.items():
