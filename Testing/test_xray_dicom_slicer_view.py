@@ -21,9 +21,9 @@ def test_a_dx_with_pixel_spacing_alone_is_warned_of_naming_the_1_mm_slicer_shows
     """Before: no warning; the label map was written at 0.2 mm, a fifth of the DICOM as Slicer shows it."""
     calibrated = xray_dicom(tmp_path / "chest.dcm", "DX", DIGITAL_XRAY, PixelSpacing=[0.25, 0.2])
     problem = overlay_problem(calibrated, None, [tmp_path / "out.nii.gz"])
-    assert problem.startswith(f"{calibrated}: Slicer shows it with 1 mm pixels (ITK reads no pixel size from this kind of "
-                              "file's tags), but rau read it at 0.2 x 0.25 mm from its pixel size tag (PixelSpacing or "
-                              "ImagerPixelSpacing), so the segmentation written for it as a volume file will not overlay it in Slicer")
+    assert problem.startswith(f"{calibrated}: Slicer shows it with 1 x 1 mm pixels (ITK, and so Slicer, reads it at that, while "
+                              "rau reads the pixel size its tags give), but rau read it at 0.2 x 0.25 mm, so the segmentation "
+                              "written for it as a volume file will not overlay it in Slicer")
     assert "Image Spacing to 0.2 x 0.25 mm" in problem and "--target-spacing" not in problem  # its header keeps its own size
     assert overlay_problem(calibrated, None, [tmp_path / "out.png"]) is None  # a .png keeps no pixel size
     detector = xray_dicom(tmp_path / "detector.dcm", "DX", DIGITAL_XRAY, ImagerPixelSpacing=[0.2, 0.2])
@@ -43,7 +43,7 @@ def test_segmenting_a_dx_with_pixel_spacing_alone_warns_once(tmp_path, capsys):
     dataset.save_as(target)
     assert main(["segment", "--reference", str(HC18 / "000_HC.png"), "--reference-labels", str(HC18 / "000_HC_mask.png"),
                  "--reference-spacing", "0.069135804", "--target", str(target), "--out", str(tmp_path / "out.nii.gz")]) == 0
-    assert capsys.readouterr().err.count("Slicer shows it with 1 mm pixels (ITK reads no pixel size") == 1
+    assert capsys.readouterr().err.count("Slicer shows it with 1 x 1 mm pixels (ITK, and so Slicer") == 1
 
 
 def test_a_signed_12_bit_monochrome1_file_is_told_as_one_the_reader_cannot_invert(tmp_path):

@@ -279,12 +279,13 @@ def series_hint(path) -> str | None:
     return f"it is one slice of a series of {len(files)} files in {path.parent}; give the folder to read the volume"
 
 
-def unsized_by_itk(header) -> bool:
-    """Whether ``header`` (an image's or a file reader's) is a DICOM file's with ITK's default 1 mm pixels (and, with
-    several frames, 1 mm between them)."""
+def unsized_by_itk(path, header) -> bool:
+    """Whether ``header`` (an image's or a file reader's, read from ``path``) is a DICOM file's (:func:`may_be_dicom`: not
+    an NRRD or MetaImage converted from one, which carries its tags) with ITK's default 1 mm pixels (and, with several
+    frames, 1 mm between them)."""
     frames = header.GetSize()[2] if len(header.GetSize()) == 3 else 1
     spacing = header.GetSpacing() if frames > 1 else header.GetSpacing()[:2]
-    return header.HasMetaDataKey("0008|0016") and all(size == 1.0 for size in spacing)
+    return all(size == 1.0 for size in spacing) and may_be_dicom(path)
 
 
 def left_at_one_mm(path, header) -> bool:
@@ -292,16 +293,16 @@ def left_at_one_mm(path, header) -> bool:
     gap between the frames of a multi-frame file that gives neither :data:`SLICE_GAP_TAG` nor frame positions in
     functional groups (:func:`has_frame_groups`)."""
     frames = header.GetSize()[2] if len(header.GetSize()) == 3 else 1
-    gap_unread = (frames > 1 and header.HasMetaDataKey("0008|0016") and header.GetSpacing()[2] == 1.0
-                  and not _positive(_tag(header, SLICE_GAP_TAG)) and not has_frame_groups(path))
-    return unsized_by_itk(header) or gap_unread
+    gap_unread = (frames > 1 and header.GetSpacing()[2] == 1.0 and not _positive(_tag(header, SLICE_GAP_TAG))
+                  and may_be_dicom(path) and not has_frame_groups(path))
+    return unsized_by_itk(path, header) or gap_unread
 
 
-def file_unsized(header) -> bool:
-    """Whether ``header`` is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm, none of
-    :data:`PIXEL_SIZE_TAGS`)."""
+def file_unsized(path, header) -> bool:
+    """Whether ``header`` (read from ``path``) is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm,
+    none of :data:`PIXEL_SIZE_TAGS`)."""
     one_frame = len(header.GetSize()) == 2 or header.GetSize()[2] == 1
-    return one_frame and unsized_by_itk(header) and pixel_size(header) is None
+    return one_frame and unsized_by_itk(path, header) and pixel_size(header) is None
 
 
 def pixel_size(header) -> tuple[float, float] | None:
@@ -336,11 +337,11 @@ def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None)
         return stored
     check_frames_placed(path)  # an enhanced file ITK left at 1 mm: it gave up on its functional groups
     spacing = tagged_spacing(stored)
-    if spacing is None and not file_unsized(stored) and (pixel_size(stored) is not None or stored.GetSize()[2] > 1):
+    if spacing is None and not file_unsized(path, stored) and (pixel_size(stored) is not None or stored.GetSize()[2] > 1):
         given = "gives its pixel size but not" if pixel_size(stored) is not None else "gives neither its pixel size nor"
         raise ImageReadError(f"{path}: a multi-frame DICOM file that {given} the gap between its "
                              f"{stored.GetSize()[2]} frames (SpacingBetweenSlices); {FRAMES_REMEDY}")
-    if spacing is None and pixel_spacing is not None and file_unsized(stored):
+    if spacing is None and pixel_spacing is not None and file_unsized(path, stored):
         spacing = (pixel_spacing, pixel_spacing, *stored.GetSpacing()[2:])
     if spacing is not None:
         stored.SetSpacing(spacing)

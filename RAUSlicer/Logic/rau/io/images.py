@@ -155,16 +155,20 @@ def header_spacing(path) -> tuple[float, ...] | None:
     files = dicom.image_files(path)
     if not files:
         return None
-    lone = files[0] if len(files) == 1 else None
     reader = file_header(files[0])
-    if reader is None:
+    spacing = _spacing_read(files[0] if len(files) == 1 else None, reader) if reader is not None else None
+    if spacing is None:  # no pixel size, or a multi-frame file without its gap (reading it says so)
         return None
-    spacing = reader.GetSpacing()
-    if lone and dicom.left_at_one_mm(lone, reader):
-        spacing = None if dicom.file_unsized(reader) else dicom.tagged_spacing(reader)
-        if spacing is None:  # no pixel size, or a multi-frame file without its gap (reading it says so)
-            return None
     return tuple(spacing for spacing, size in zip(spacing, reader.GetSize()) if size > 1)
+
+
+def _spacing_read(lone: Path | None, reader: sitk.ImageFileReader) -> tuple[float, ...] | None:
+    """The spacing :func:`read_image` gives the file whose header ``reader`` read (``lone``: that file; None for a
+    slice of a series): ITK's, but a DICOM file's that ITK left at 1 mm from its tags (:func:`rau.io.dicom.tagged_spacing`);
+    None where they give none."""
+    if lone is not None and dicom.left_at_one_mm(lone, reader):
+        return None if dicom.file_unsized(lone, reader) else dicom.tagged_spacing(reader)
+    return reader.GetSpacing()
 
 
 def without_pixel_size(path) -> str | None:
@@ -183,7 +187,7 @@ def without_pixel_size(path) -> str | None:
     reader = file_header(lone)
     if reader is None:  # reading it says why
         return None
-    return "a DICOM file" if dicom.file_unsized(reader) else None
+    return "a DICOM file" if dicom.file_unsized(lone, reader) else None
 
 
 def _same_size(size: float, other: float) -> bool:
@@ -202,17 +206,43 @@ def _slicer_pixel_size(path: Path) -> tuple[float, float] | None:
     return None if all(_same_size(size, 1.0) for size in sizes) else sizes
 
 
-def _tag_sized_dicom(path) -> tuple[float, float] | None:
-    """The (column, row) pixel size rau reads from the tags of a DICOM file (also the only image of a folder) whose
-    pixels ITK, and so Slicer, leaves at 1 mm (:func:`rau.io.dicom.unsized_by_itk`, :func:`rau.io.dicom.pixel_size`):
-    a projection X-ray giving PixelSpacing alone; None for any other file."""
+def dicom_read_apart(path) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The sizes (mm, along its axes of more than one voxel) at which ITK, and so Slicer, and rau read a DICOM file
+    (also the only image of a folder) whose tags give a pixel size or frame gap ITK leaves at 1 mm (a projection X-ray
+    giving PixelSpacing alone, a multi-frame secondary capture): (ITK's, rau's); None where they agree, and for any
+    other file."""
     lone = dicom.lone_file(path)
-    reader = file_header(lone) if lone is not None else None
-    if reader is None or not dicom.unsized_by_itk(reader):
+    reader = file_header(lone) if lone is not None and dicom.may_be_dicom(lone) else None
+    read = _spacing_read(lone, reader) if reader is not None else None
+    if read is None:
         return None
-    return dicom.pixel_size(reader)
+    axes = [axis for axis, size in enumerate(reader.GetSize()) if size > 1]
+    itk, rau = (tuple(spacing[axis] for axis in axes) for spacing in (reader.GetSpacing(), read))
+    return None if all(_same_size(size, other) for size, other in zip(itk, rau)) else (itk, rau)
 
 
+TAGS_READ = "while rau reads the pixel size its tags give"
+"""Why rau and Slicer read a DICOM file of :func:`dicom_read_apart` at different sizes, after ITK's size."""
+
+
+def slicer_dicom_note(path) -> str | None:
+    """For a DICOM image of :func:`dicom_read_apart`, why labels exported from Slicer for it do not fit it as rau reads it,
+    and the ways through; None for any other."""
+    apart = dicom_read_apart(path)
+    if apart is None:
+        return None
+    (itk, rau), name = apart, Path(path).name
+    return (f"ITK, and so Slicer, reads {name} at {_mm(itk)} mm, {TAGS_READ} ({_mm(rau)} mm): give the labels as a .png label "
+            f"map, or in Slicer set {IMAGE_SPACING} to {_mm(rau)} mm before drawing and exporting them")
+
+
+def _mm(sizes) -> str:
+    """Sizes along an image's axes for a message: ``0.25 x 0.2 x 2``."""
+    return " x ".join(f"{size:.6g}" for size in sizes)
+
+
+IMAGE_SPACING = "Volumes module > Volume Information > Image Spacing"
+"""Where Slicer sets the pixel size it shows a volume at."""
 GIVE_TARGET_SPACING = "give it a pixel size of {size} mm (--target-spacing or a manifest's spacing column)"
 """How the command line reads a picture target at the pixel size Slicer shows it with (``{size}``: that size, mm)."""
 
@@ -222,7 +252,7 @@ def overlay_problem(target, pixel_spacing: float | None, outputs, give_size: str
     """Why the volume files among ``outputs`` (NIfTI, NRRD, MetaImage, .seg.nrrd; a .png keeps no pixel size) written
     for the picture ``target`` (:func:`without_pixel_size`) read at ``pixel_spacing`` mm per pixel (None: 1 mm) will not
     overlay it in Slicer, which shows it at the pixel size its resolution gives (:func:`_slicer_pixel_size`), else at
-    1 mm, as it shows a DICOM file whose size rau reads from tags ITK does not read (:func:`_tag_sized_dicom`); None
+    1 mm, or at the size ITK reads a DICOM file of :func:`dicom_read_apart` at; None
     where they overlay. One warning per target written, whatever the command; it names no output, so a
     run that adds outputs later (``--seg-nrrd`` on a finished batch) records the same words. The remedies are in the
     caller's words: ``give_size`` how it is given that size (:data:`GIVE_TARGET_SPACING`), and a .png label map
@@ -231,27 +261,26 @@ def overlay_problem(target, pixel_spacing: float | None, outputs, give_size: str
         return None
     picture = without_pixel_size(target) is not None
     if not picture:
-        tagged = _tag_sized_dicom(target)
-        if tagged is None:
+        apart = dicom_read_apart(target)
+        if apart is None:
             return None
-        slicer, used = (1.0, 1.0), tagged
-        source = "ITK reads no pixel size from this kind of file's tags"
-        read = f"{used[0]:.6g} x {used[1]:.6g} mm from its pixel size tag (PixelSpacing or ImagerPixelSpacing)"
+        slicer, used = apart
+        source = f"ITK, and so Slicer, reads it at that, {TAGS_READ}"
+        read, shown = f"{_mm(used)} mm", _mm(slicer)
     else:
         from_resolution = _slicer_pixel_size(Path(target))
         slicer = from_resolution or (1.0, 1.0)
         used = (1.0 if pixel_spacing is None else pixel_spacing,) * 2
         source = "its resolution, dots per inch" if from_resolution else "it stores none"
         read = f"{used[0]:.6g} mm as given" if pixel_spacing is not None else "1 mm, as a picture given no pixel size"
+        shown = f"{slicer[0]:.6g}" if _same_size(slicer[1], slicer[0]) else _mm(slicer)
     if all(_same_size(size, use) for size, use in zip(slicer, used)):
         return None
-    square = _same_size(slicer[1], slicer[0])
-    shown = f"{slicer[0]:.6g}" if square else f"{slicer[0]:.6g} x {slicer[1]:.6g}"
-    remedies = [f"in Slicer set Volumes module > Volume Information > Image Spacing to {used[0]:.6g} x {used[1]:.6g} mm"]
-    remedies += ["write a .png label map, which keeps no pixel size"] if png_label_map else []
-    if picture and pixel_spacing is None and square:  # a DICOM file's header keeps its own size
+    remedies = [f"in Slicer set {IMAGE_SPACING} to {_mm(used)} mm"]
+    remedies += ["write a .png label map, which keeps no pixel size"] if png_label_map and len(used) == 2 else []
+    if picture and pixel_spacing is None and " x " not in shown:  # a DICOM file's header keeps its own size
         remedies.append(give_size.format(size=shown))
-    return (f"{target}: Slicer shows it with {shown} mm pixels ({source}), but rau read it at {read}, so the "
+    return (f"{target}: Slicer shows it with {shown} mm {'voxels' if len(slicer) == 3 else 'pixels'} ({source}), but rau read it at {read}, so the "
             f"segmentation written for it as a volume file will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
 
 

@@ -17,7 +17,7 @@ from rau import validation
 from rau.errors import InputError, about
 from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.images import IMAGE_SUFFIXES, ImageReadError, read_image, without_pixel_size, write_image
+from rau.io.images import IMAGE_SUFFIXES, ImageReadError, read_image, slicer_dicom_note, without_pixel_size, write_image
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.io.segment_layers import add_segment
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
@@ -83,7 +83,13 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
             units = functools.partial(_extent_units, image_path, path, pixel_spacing)
-            validation.check_same_extent(onto, segmentation.geometry, image_path, path, units=units)
+            try:
+                validation.check_same_extent(onto, segmentation.geometry, image_path, path, units=units)
+            except InputError as error:  # labels exported from Slicer for a DICOM image it shows at another size
+                note = slicer_dicom_note(image_path) if image_path is not None else None
+                if note is None:
+                    raise
+                raise InputError(f"{error}; {note}") from None
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
             segmentation = dataclasses.replace(segmentation, geometry=geometry.with_array(np.zeros(geometry.shape, np.uint8)))
