@@ -413,9 +413,9 @@ def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = Fal
             raise ImageReadError(f"{path}: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values, "
                                  "so save the labels as PNG, NRRD or NIfTI")
         orientation = picture.getexif().get(EXIF_ORIENTATION, 1)
-        if orientation in TURNING_ORIENTATIONS:  # viewers turn it, ITK and Slicer do not: labels drawn on what one shows miss the other
+        if orientation in TURNING_ORIENTATIONS:  # viewers turn it, ITK and Slicer do not (a TIFF in part): labels drawn on one miss the other
             raise ImageReadError(f"{path}: its EXIF orientation tag ({orientation}) asks viewers to turn or mirror the picture, which "
-                                 "ITK and Slicer do not do; save it as it should be seen, without the tag")
+                                 "ITK and Slicer do not do, or for a TIFF only in part; save it as it should be seen, without the tag")
         if getattr(picture, "n_frames", 1) > 1:
             raise ImageReadError(f"{path}: holds {picture.n_frames} pictures (pages or frames); give one picture, "
                                  "or the stack as a volume file (NRRD, NIfTI)")
