@@ -25,8 +25,9 @@ def write_series(folder: Path, positions, pixel_size: float = 1.0) -> Path:
     return folder
 
 
-def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, **tags) -> Path:
-    """A projection DICOM file as a scanner writes it (ITK's writer would add an ImagerPixelSpacing of its own)."""
+def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, syntax=None, **tags) -> Path:
+    """A projection DICOM file as a scanner writes it (ITK's writer would add an ImagerPixelSpacing of its own), in
+    the transfer ``syntax`` given (an uncompressed one, or deflated; else explicit VR little endian)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
@@ -34,7 +35,7 @@ def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, **tag
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.MediaStorageSOPClassUID = dataset.SOPClassUID = sop_class
     dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID = "1.2.3.4.5"
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.file_meta.TransferSyntaxUID = syntax or ExplicitVRLittleEndian
     dataset.Modality, dataset.StudyInstanceUID, dataset.SeriesInstanceUID = modality, "1.2.3", "1.2.3.4"
     dataset.SamplesPerPixel, dataset.PhotometricInterpretation, dataset.PixelRepresentation = 1, "MONOCHROME2", 0
     dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11

@@ -46,12 +46,39 @@ def test_segmenting_a_dx_with_pixel_spacing_alone_warns_once(tmp_path, capsys):
     assert capsys.readouterr().err.count("Slicer shows it with 1 x 1 mm pixels (ITK, and so Slicer") == 1
 
 
+INVERT_REMEDY = r"invert its greys \(the largest value minus each\) and save it as NRRD or NIfTI$"
+
+
 def test_a_signed_12_bit_monochrome1_file_is_told_as_one_the_reader_cannot_invert(tmp_path):
     """Before: "... it may be damaged, cut short, or compressed ...; decompress it first", of an uncompressed file."""
     inverted = xray_dicom(tmp_path / "inverted.dcm", "DX", DIGITAL_XRAY, ImagerPixelSpacing=[0.2, 0.2],
                           PhotometricInterpretation="MONOCHROME1", PixelRepresentation=1)
-    with pytest.raises(ImageReadError, match=r"inverted.dcm: a signed 12-bit MONOCHROME1 DICOM file, uncompressed \(transfer "
-                                             r"syntax 1.2.840.10008.1.2.1\), whose greys the reader cannot invert \(.*\); "
-                                             r"save it as NRRD or NIfTI with a DICOM reader that can \(e.g. pydicom\)$") as refused:
+    with pytest.raises(ImageReadError, match=r"inverted.dcm: a signed 12-bit MONOCHROME1 DICOM file \(transfer syntax "
+                                             r"1.2.840.10008.1.2.1\), whose greys the reader cannot invert \(.*\); " + INVERT_REMEDY) as refused:
         read_image(inverted)
-    assert "decompress" not in str(refused.value) and "damaged" not in str(refused.value)
+    assert "decompress" not in str(refused.value) and "damaged" not in str(refused.value) and "pydicom" not in str(refused.value)
+
+
+def test_a_deflated_signed_12_bit_monochrome1_file_is_not_told_to_decompress(tmp_path):
+    """Before: "a DICOM file the reader cannot decode ...; decompress it first", which would not mend it."""
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    inverted = xray_dicom(tmp_path / "deflated.dcm", "DX", DIGITAL_XRAY, syntax=DeflatedExplicitVRLittleEndian,
+                          ImagerPixelSpacing=[0.2, 0.2], PhotometricInterpretation="MONOCHROME1", PixelRepresentation=1)
+    with pytest.raises(ImageReadError, match=r"deflated.dcm: a signed 12-bit MONOCHROME1 DICOM file \(transfer syntax "
+                                             r"1.2.840.10008.1.2.1.99\), whose greys the reader cannot invert .*; " + INVERT_REMEDY):
+        read_image(inverted)
+
+
+def test_an_unsigned_monochrome1_file_of_32_bits_allocated_is_told_as_one_the_reader_cannot_invert(tmp_path):
+    """Before: told as a file the reader cannot decode, "decompress it first", of an uncompressed file."""
+    import pydicom
+
+    inverted = xray_dicom(tmp_path / "wide.dcm", "DX", DIGITAL_XRAY, ImagerPixelSpacing=[0.2, 0.2],
+                          PhotometricInterpretation="MONOCHROME1", BitsAllocated=32)
+    dataset = pydicom.dcmread(inverted)
+    dataset.PixelData = np.arange(30 * 40, dtype=np.uint32).tobytes()
+    dataset.save_as(inverted)
+    with pytest.raises(ImageReadError, match=r"wide.dcm: an unsigned 12-bit MONOCHROME1 DICOM file .*, whose greys the reader "
+                                             r"cannot invert .*; " + INVERT_REMEDY):
+        read_image(inverted)

@@ -65,8 +65,9 @@ NOT_IMAGES = {
 """DICOM storage classes that hold no image for ITK to read, and what to do instead."""
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 """(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
-UNCOMPRESSED_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
-"""Implicit VR little endian, explicit VR little endian and explicit VR big endian: pixels stored as they are."""
+INVERSION_FAILURES = ("PF.GetBitsStored() != 12", "inBytes")
+"""What GDCM says when it cannot invert a MONOCHROME1 file's greys (a signed 12-bit file; bits stored fewer than
+32 allocated), whatever its transfer syntax: decompressing the file would not mend it."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
 
 
@@ -123,25 +124,26 @@ def check_holds_image(path) -> None:
 
 def undecodable(path, reason: str) -> ImageReadError:
     """The error for a DICOM file whose pixels the reader could not decode: the file, its transfer syntax, ITK's reason;
-    an uncompressed signed MONOCHROME1 file is told as one the reader cannot invert, which decompressing would not mend."""
+    a MONOCHROME1 file whose greys the reader failed to invert (:data:`INVERSION_FAILURES`) is told as that, as
+    decompressing would not mend it."""
     syntax = transfer_syntax(path)
     encoded = f" (transfer syntax {syntax})" if syntax else ""
-    if syntax in UNCOMPRESSED_SYNTAXES and (bits := _signed_monochrome1_bits(path)):
-        return ImageReadError(f"{path}: a signed {bits}-bit MONOCHROME1 DICOM file, uncompressed{encoded}, whose greys the reader "
-                              f"cannot invert ({reason}); save it as NRRD or NIfTI with a DICOM reader that can (e.g. pydicom)")
+    if any(failure in reason for failure in INVERSION_FAILURES) and (kind := _monochrome1_kind(path)):
+        return ImageReadError(f"{path}: {kind} MONOCHROME1 DICOM file{encoded}, whose greys the reader cannot invert ({reason}); "
+                              "invert its greys (the largest value minus each) and save it as NRRD or NIfTI")
     return ImageReadError(f"{path}: a DICOM file the reader cannot decode{encoded}: {reason}; it may be damaged, cut short, "
                           f"or compressed in a way rau's reader does not know; {DECOMPRESS_HINT}")
 
 
-def _signed_monochrome1_bits(path) -> str | None:
-    """BitsStored of a DICOM file whose header says signed (PixelRepresentation 1) MONOCHROME1 pixels; None for any other."""
+def _monochrome1_kind(path) -> str | None:
+    """"a signed 12-bit" (PixelRepresentation, BitsStored) for a DICOM file whose header says MONOCHROME1 pixels; None
+    for any other."""
     from rau.io.images import file_header  # images reads DICOM files through this module
 
     header = file_header(path)
-    if header is None:
+    if header is None or _tag(header, "0028|0004") != "MONOCHROME1":
         return None
-    signed_inverted = _tag(header, "0028|0004") == "MONOCHROME1" and _tag(header, "0028|0103") == "1"
-    return _tag(header, "0028|0101") if signed_inverted else None
+    return f"{'a signed' if _tag(header, '0028|0103') == '1' else 'an unsigned'} {_tag(header, '0028|0101')}-bit"
 
 
 def series_files(folder: Path) -> list[str]:
