@@ -8,7 +8,8 @@ target's vessels; per segment, the chosen references that have it vote on presen
 tree match) and the centreline closest to the others' is kept; centrelines are grown to the vessel width.
 
 Every picture is analysed on its working grid (:mod:`rau.vessels.grid`: longest side 512 px, the size
-the pixel constants were chosen at); masks, centrelines and corrections are on the target's own grid.
+the pixel constants were chosen at); masks, centrelines and corrections are on the target's own grid, and so is its
+contrast to noise (:data:`~rau.vessels.vesselness.MIN_CONTRAST_TO_NOISE`).
 
 Options: ``top_k`` (references per segment, the common default) and ``deformable`` (B-spline stage, default on).
 The result's ``session`` (:class:`~rau.vessels.session.VesselSession`) takes vessel corrections;
@@ -91,7 +92,7 @@ class VesselEngine(Engine):
         progress("vesselness", 0.0)
         grid = WorkingGrid.of(request.target.shape[1:])
         working = grid.image(request.target.array[0])
-        contrast = contrast_to_noise(working)
+        contrast = contrast_to_noise(request.target.array[0])  # on its own pixels: enlarging a small picture smooths its noise
         target_vesselness = vesselness(working) if contrast >= MIN_CONTRAST_TO_NOISE else np.zeros(working.shape, np.float32)
         vessels = vessel_mask(target_vesselness)
         candidates = []
