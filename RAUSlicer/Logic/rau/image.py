@@ -179,6 +179,9 @@ class Image:
     nifti_codes: tuple[int, int] | None = field(default=None, compare=False)
     """For an image read from a NIfTI file: its qform and sform codes, which say what space its coordinates are in
     (1 scanner, 2 aligned, 3 Talairach, 4 MNI; 0 none). A NIfTI file written of it gets the same codes."""
+    pixel_size_known: bool = field(default=True, compare=False)
+    """False for an image read from a file that gives no pixel size, with none given for it (read at 1 mm:
+    :func:`rau.io.images.without_pixel_size`): its spacing says nothing of its field of view."""
 
     def __post_init__(self):
         array = np.asarray(self.array)

@@ -32,7 +32,8 @@ from rau.errors import InputError
 from rau.image import GeometryError
 from rau.options import DEFAULTS, EngineOptions, checked_option
 from rau.result import Result, StructureResult
-from rau.vessels.alignment import Alignment, align_tree, bend
+from rau.user_warnings import warn
+from rau.vessels.alignment import START_SCALES, Alignment, align_tree, bend
 from rau.vessels.grid import WorkingGrid
 from rau.vessels.naming import BEYOND_PIXELS, Naming, name_segments
 from rau.vessels.paths import paint
@@ -85,6 +86,8 @@ class VesselEngine(Engine):
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         progress = progress or Progress()
         check_angiograms(request)
+        for line in field_of_view_warnings(request):
+            warn(line)
         started = time.perf_counter()
         labels = request.labels()
         traced = traced_structures(request)
@@ -161,6 +164,36 @@ def check_angiograms(request: Request) -> None:
         problem = WorkingGrid.of(reference.image.shape[1:]).size_problem(f"reference {reference.name!r}")
         if problem:
             raise ReferenceInputError(problem)
+
+
+def field_of_view_warnings(request: Request) -> list[str]:
+    """One line per reference whose field of view (longest side, mm) the target's exceeds or falls short of by more than
+    the alignment's start scales (:data:`~rau.vessels.alignment.START_SCALES`): each picture is analysed with its longest
+    side at 512 px, so such a tree is drawn at the wrong size. Only where both pixel sizes are known."""
+    target = request.target
+    if not target.pixel_size_known:
+        return []
+    lines = []
+    for reference in request.references:
+        if not reference.image.pixel_size_known:
+            continue
+        ratio = max(field_mm(target)) / max(field_mm(reference.image))
+        if not min(START_SCALES) <= ratio <= max(START_SCALES):
+            lines.append(f"{request.target_called()} shows a field of view of {described(field_mm(target))} mm, the reference "
+                         f"{reference.name!r} one of {described(field_mm(reference.image))} mm: the vessels engine matches "
+                         f"angiograms by field of view, trying scales {min(START_SCALES):g}-{max(START_SCALES):g} between them, "
+                         "so this target's segments are likely wrong; crop or resize the target to the reference's field")
+    return lines
+
+
+def field_mm(image) -> tuple[float, float]:
+    """A 2D image's field of view (columns, rows) in mm."""
+    return image.shape[2] * image.spacing[0], image.shape[1] * image.spacing[1]
+
+
+def described(field: tuple[float, float]) -> str:
+    """A field of view as messages write it: ``1024 x 512``."""
+    return " x ".join(f"{side:g}" for side in field)
 
 
 def traced_structures(request: Request) -> list:

@@ -73,6 +73,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         if pixel_spacing is not None and path.suffix.lower() not in PICTURE_SUFFIXES:
             _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)
+        if pixel_spacing is None and without_pixel_size(path):
+            image = replace(image, pixel_size_known=False)
         if pixel_spacing is not None and not label_map and (problem := validation.implausible_span_problem(image, path, pixel_spacing)):
             warn(problem)  # its labels, read at the same size, are not warned of again
     except InputError as error:

@@ -1,5 +1,7 @@
-"""The vessels engine's "no vessels" guard holds whatever the target's size: it measures the target's contrast to noise
-on the target's own pixels, not on the 512 px working grid, whose enlargement of a small picture smooths its noise."""
+"""The vessels engine on targets of other sizes than its references: the "no vessels" guard holds whatever the target's
+size (it measures the contrast to noise on the target's own pixels, not on the 512 px working grid, whose enlargement of
+a small picture smooths its noise), and a target whose field of view (pixel size x pixels, both known) is beyond the
+alignment's start scales of a reference's is warned of, naming both fields and the remedy."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from skimage.transform import downscale_local_mean, resize
 from rau.engines import Request, create_engine
 from rau.io import read_image
 from rau.references import load_reference
+from rau.user_warnings import collected_warnings
 from rau.vessels.vesselness import MIN_CONTRAST_TO_NOISE, contrast_to_noise
 
 
@@ -52,3 +55,26 @@ def test_a_resized_angiogram_still_shows_its_vessels(arcade, reference, tmp_path
     result = run(reference, resized, tmp_path)
     assert sum(item.found for item in result.structures) >= 3
     assert not any(item.message.startswith("the target shows no vessels") for item in result.structures)
+
+
+def warnings_of(reference, target) -> list[str]:
+    with collected_warnings() as said:
+        create_engine("vessels", {"top_k": 1, "deformable": False}).run(Request([reference], target))
+    return list(said)
+
+
+def test_a_target_with_twice_the_field_of_the_reference_is_warned_of(arcade, reference, tmp_path):
+    """Before, ARCADE 858 padded to 1024 px at 1 mm (the reference 512 px at 1 mm) was segmented silently, badly."""
+    film = np.pad(np.asarray(Picture.open(arcade / "arcade_train_858_img.png")), 256, mode="edge")
+    Picture.fromarray(film).save(tmp_path / "wide.png")
+    said = warnings_of(reference, read_image(tmp_path / "wide.png", 1.0))
+    assert any("field of view of 1024 x 1024 mm" in line and "512 x 512 mm" in line and "crop or resize" in line
+               for line in said), said
+
+
+def test_equal_fields_or_pictures_without_pixel_sizes_are_not_warned_of(arcade, reference, tmp_path):
+    """A dev pair (equal fields), and the padded target read with no pixel size (its pixels say nothing of its field)."""
+    assert not any("field of view" in line for line in warnings_of(reference, read_image(arcade / "arcade_train_858_img.png", 1.0)))
+    film = np.pad(np.asarray(Picture.open(arcade / "arcade_train_858_img.png")), 256, mode="edge")
+    Picture.fromarray(film).save(tmp_path / "wide.png")
+    assert not any("field of view" in line for line in warnings_of(reference, read_image(tmp_path / "wide.png")))
