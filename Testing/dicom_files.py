@@ -25,9 +25,10 @@ def write_series(folder: Path, positions, pixel_size: float = 1.0) -> Path:
     return folder
 
 
-def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, syntax=None, **tags) -> Path:
+def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, syntax=None, pixels=None, **tags) -> Path:
     """A projection DICOM file as a scanner writes it (ITK's writer would add an ImagerPixelSpacing of its own), in
-    the transfer ``syntax`` given (an uncompressed one, or deflated; else explicit VR little endian)."""
+    the transfer ``syntax`` given (an uncompressed one, or deflated; else explicit VR little endian), holding ``pixels``
+    (an array whose type matches BitsAllocated; else 0, 1, 2 ... as 16-bit)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
@@ -44,7 +45,7 @@ def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, synta
         dataset.NumberOfFrames = frames
     for tag, value in tags.items():
         setattr(dataset, tag, value)
-    dataset.PixelData = np.arange(frames * 30 * 40, dtype=np.uint16).tobytes()
+    dataset.PixelData = (np.arange(frames * 30 * 40, dtype=np.uint16) if pixels is None else pixels).tobytes()
     dataset.save_as(path, enforce_file_format=True)
     return path
 

@@ -69,16 +69,3 @@ def test_a_deflated_signed_12_bit_monochrome1_file_is_not_told_to_decompress(tmp
                                              r"1.2.840.10008.1.2.1.99\), whose greys the reader cannot invert .*; " + INVERT_REMEDY):
         read_image(inverted)
 
-
-def test_an_unsigned_monochrome1_file_of_32_bits_allocated_is_told_as_one_the_reader_cannot_invert(tmp_path):
-    """Before: told as a file the reader cannot decode, "decompress it first", of an uncompressed file."""
-    import pydicom
-
-    inverted = xray_dicom(tmp_path / "wide.dcm", "DX", DIGITAL_XRAY, ImagerPixelSpacing=[0.2, 0.2],
-                          PhotometricInterpretation="MONOCHROME1", BitsAllocated=32)
-    dataset = pydicom.dcmread(inverted)
-    dataset.PixelData = np.arange(30 * 40, dtype=np.uint32).tobytes()
-    dataset.save_as(inverted)
-    with pytest.raises(ImageReadError, match=r"wide.dcm: an unsigned 12-bit MONOCHROME1 DICOM file .*, whose greys the reader "
-                                             r"cannot invert .*; " + INVERT_REMEDY):
-        read_image(inverted)

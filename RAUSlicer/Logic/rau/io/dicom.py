@@ -66,9 +66,11 @@ NOT_IMAGES = {
 """DICOM storage classes that hold no image for ITK to read, and what to do instead."""
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 """(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
-INVERSION_FAILURES = ("PF.GetBitsStored() != 12", "inBytes")
-"""What GDCM says when it cannot invert a MONOCHROME1 file's greys (a signed 12-bit file; bits stored fewer than
-32 allocated), whatever its transfer syntax: decompressing the file would not mend it."""
+INVERSION_FAILURES = ("PF.GetBitsStored() != 12",)
+"""What GDCM says when it cannot invert a MONOCHROME1 file's greys (a signed 12-bit file), whatever its transfer
+syntax: decompressing the file would not mend it."""
+INVERT_REMEDY = "invert its greys (the largest value minus each) and "
+"""The first step of the remedy for a MONOCHROME1 file the reader cannot read."""
 DECOMPRESS_HINT = "decompress it first (e.g. gdcmconv --raw IN OUT), or load it in Slicer and save it as NRRD or NIfTI"
 
 
@@ -123,6 +125,19 @@ def check_holds_image(path) -> None:
         raise ImageReadError(f"{path}: {problem}")
 
 
+def check_bit_depth(path, header) -> None:
+    """Refuse, from its ``header`` and before its pixels are read, a DICOM file of a bit depth the reader (GDCM, in ITK)
+    cannot read correctly: 8 or 32 bits allocated with fewer stored (it refuses the first, reads the second as zeros
+    or cut to their low bits) and a MONOCHROME1 file of 32 allocated (read as memory never written)."""
+    allocated, stored, photometric = (_tag(header, key) for key in ("0028|0100", "0028|0101", "0028|0004"))
+    fewer_stored = allocated in ("8", "32") and stored.isdigit() and int(stored) < int(allocated)
+    if not fewer_stored and not (photometric == "MONOCHROME1" and allocated == "32"):
+        return
+    invert = INVERT_REMEDY if photometric == "MONOCHROME1" else ""
+    raise ImageReadError(f"{path}: a {photometric} DICOM file of {stored} bits stored in {allocated} allocated, a bit depth the "
+                         f"reader cannot read correctly; {invert}save it as NRRD or NIfTI with a reader that handles it")
+
+
 def undecodable(path, reason: str) -> ImageReadError:
     """The error for a DICOM file whose pixels the reader could not decode: the file, its transfer syntax, ITK's reason;
     a MONOCHROME1 file whose greys the reader failed to invert (:data:`INVERSION_FAILURES`) is told as that, as
@@ -131,7 +146,7 @@ def undecodable(path, reason: str) -> ImageReadError:
     encoded = f" (transfer syntax {syntax})" if syntax else ""
     if any(failure in reason for failure in INVERSION_FAILURES) and (kind := _monochrome1_kind(path)):
         return ImageReadError(f"{path}: {kind} MONOCHROME1 DICOM file{encoded}, whose greys the reader cannot invert ({reason}); "
-                              "invert its greys (the largest value minus each) and save it as NRRD or NIfTI")
+                              f"{INVERT_REMEDY}save it as NRRD or NIfTI")
     return ImageReadError(f"{path}: a DICOM file the reader cannot decode{encoded}: {reason}; it may be damaged, cut short, "
                           f"or compressed in a way rau's reader does not know; {DECOMPRESS_HINT}")
 
@@ -212,6 +227,8 @@ def read_series(folder: Path, files) -> Image:
     """The series' slices (``files``, from :func:`series_files`, two or more), checked (:func:`check_even_slices`)
     and stacked."""
     headers = [_header(folder, file) for file in files]
+    for file, header in zip(files, headers):
+        check_bit_depth(file, header)
     check_not_segmentation(folder, headers[0])
     check_not_cine(folder, headers[0])
     check_even_slices(folder, files, headers)

@@ -91,6 +91,8 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
 def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Image:
     """A file that ITK reads: NIfTI, NRRD, MetaImage, or one DICOM file (also as the only image of a folder)."""
     nifti_header = validation.check_nifti(path) if validation.is_nifti(path) else None
+    if dicom.may_be_dicom(path) and (header := file_header(path)) is not None:
+        dicom.check_bit_depth(path, header)
     try:
         with validation.itk_warnings_off():  # what ITK would warn of is checked and said above
             stored = sitk.ReadImage(str(path))
