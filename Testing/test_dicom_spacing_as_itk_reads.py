@@ -57,8 +57,8 @@ def test_a_label_map_exported_from_slicer_for_a_dx_reference_is_refused_naming_t
     dx = xray_dicom(tmp_path / "ref.dcm", "DX", DIGITAL_XRAY, PixelSpacing=[0.2, 0.25])
     labels = sitk.Cast(sitk.ReadImage(str(dx)) > 600, sitk.sitkUInt8)  # on the 1 mm grid Slicer shows
     sitk.WriteImage(labels, str(tmp_path / "labels.nii.gz"))
-    with pytest.raises(InputError, match=r"same picture, at the same pixel size and position\?; ITK, and so Slicer, reads "
-                                         r"ref.dcm at 1 x 1 mm, while rau reads the pixel size its tags give \(0.25 x 0.2 mm\): "
-                                         r"give the labels as a .png label map, or in Slicer set .*Image Spacing to 0.25 x 0.2 mm "
-                                         r"before drawing and exporting them$"):
+    with pytest.raises(InputError, match=r"labels.nii.gz: labels on the grid of ref.dcm as Slicer shows it, not as rau reads it; "
+                                         r"ITK, and so Slicer, reads ref.dcm at 1 x 1 mm, while rau reads the pixel size its tags give "
+                                         r"\(0.25 x 0.2 mm\): in Slicer set .*Image Spacing to 0.25 x 0.2 mm before drawing and "
+                                         r"exporting them, or give the labels as a .png label map$"):
         read_segmentation(tmp_path / "labels.nii.gz", read_image(dx), image_path=dx)

@@ -229,6 +229,19 @@ TAGS_READ = "while rau reads the pixel size its tags give"
 """Why rau and Slicer read a DICOM file of :func:`dicom_read_apart` at different sizes, after ITK's size."""
 
 
+def slicer_dicom_view(path) -> Image | None:
+    """The grid (zeros) on which ITK, and so Slicer, reads a DICOM image of :func:`dicom_read_apart`: rau's, at ITK's
+    spacing; None for any other."""
+    if dicom_read_apart(path) is None:
+        return None
+    header = file_header(dicom.lone_file(path))
+    grid = sitk.Image(header.GetSize(), sitk.sitkUInt8)
+    grid.SetSpacing(header.GetSpacing())
+    grid.SetOrigin(header.GetOrigin())
+    grid.SetDirection(header.GetDirection())
+    return Image.from_sitk(grid)
+
+
 def slicer_dicom_note(path) -> str | None:
     """For a DICOM image of :func:`dicom_read_apart`, why labels exported from Slicer for it do not fit it as rau reads it,
     and the ways through; None for any other."""
@@ -236,8 +249,15 @@ def slicer_dicom_note(path) -> str | None:
     if apart is None:
         return None
     (itk, rau), name = apart, Path(path).name
-    return (f"ITK, and so Slicer, reads {name} at {_mm(itk)} mm, {TAGS_READ} ({_mm(rau)} mm): give the labels as a .png label "
-            f"map, or in Slicer set {IMAGE_SPACING} to {_mm(rau)} mm before drawing and exporting them")
+    remedies = slicer_size_remedies(rau, " before drawing and exporting them", "give the labels as a .png label map")
+    return f"ITK, and so Slicer, reads {name} at {_mm(itk)} mm, {TAGS_READ} ({_mm(rau)} mm): {', or '.join(remedies)}"
+
+
+def slicer_size_remedies(used, when: str = "", png_remedy: str | None = None) -> list[str]:
+    """The ways to make labels agree with an image Slicer shows at another size than rau read it at, ``used`` (mm along
+    its axes of more than one voxel): set that size in Slicer (``when``: before what), and ``png_remedy`` (the caller's
+    words) for a 2D image only, as a .png label map keeps no pixel size."""
+    return [f"in Slicer set {IMAGE_SPACING} to {_mm(used)} mm{when}"] + ([png_remedy] if png_remedy and len(used) == 2 else [])
 
 
 def _mm(sizes) -> str:
@@ -280,8 +300,7 @@ def overlay_problem(target, pixel_spacing: float | None, outputs, give_size: str
         shown = f"{slicer[0]:.6g}" if _same_size(slicer[1], slicer[0]) else _mm(slicer)
     if all(_same_size(size, use) for size, use in zip(slicer, used)):
         return None
-    remedies = [f"in Slicer set {IMAGE_SPACING} to {_mm(used)} mm"]
-    remedies += ["write a .png label map, which keeps no pixel size"] if png_label_map and len(used) == 2 else []
+    remedies = slicer_size_remedies(used, png_remedy="write a .png label map, which keeps no pixel size" if png_label_map else None)
     if picture and pixel_spacing is None and " x " not in shown:  # a DICOM file's header keeps its own size
         remedies.append(give_size.format(size=shown))
     return (f"{target}: Slicer shows it with {shown} mm {'voxels' if len(slicer) == 3 else 'pixels'} ({source}), but rau read it at {read}, so the "

@@ -15,9 +15,9 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 
 from rau import validation
 from rau.errors import InputError, about
-from rau.image import RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
+from rau.image import GRID_TOLERANCE_MM, RAS_FROM_LPS, Image, as_loaded_in_slicer, resample_mask
 from rau.io.atomic import atomic_path, check_writable
-from rau.io.images import IMAGE_SUFFIXES, ImageReadError, read_image, slicer_dicom_note, without_pixel_size, write_image
+from rau.io.images import IMAGE_SUFFIXES, ImageReadError, read_image, slicer_dicom_note, slicer_dicom_view, without_pixel_size, write_image
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.io.segment_layers import add_segment
 from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
@@ -79,23 +79,36 @@ def read_segmentation(path, geometry: Image | None = None, label_table=None, pix
     elif geometry is not None and not segmentation.geometry.same_grid(geometry):
         # a Slicer segmentation of a picture lies where Slicer put the picture, at the pixel size it had there
         onto = as_loaded_in_slicer(geometry, _pixel_size_in_slicer(segmentation.geometry, geometry, pixel_spacing)) if seg_nrrd else geometry
+        _check_not_on_slicer_view(segmentation, seg_nrrd, image_path, path)
         if seg_nrrd:  # its voxels must lie inside, as Slicer checks a segment; its grid may be larger or turned
             validation.check_labelled_inside(onto, segmentation.geometry, segmentation.union(), image_path, path)
         else:
             units = functools.partial(_extent_units, image_path, path, pixel_spacing)
-            try:
-                validation.check_same_extent(onto, segmentation.geometry, image_path, path, units=units)
-            except InputError as error:  # labels exported from Slicer for a DICOM image it shows at another size
-                note = slicer_dicom_note(image_path) if image_path is not None else None
-                if note is None:
-                    raise
-                raise InputError(f"{error}; {note}") from None
+            validation.check_same_extent(onto, segmentation.geometry, image_path, path, units=units)
         segmentation = resample_segmentation(segmentation, onto)
         if onto is not geometry:  # the same pixels, on the picture as it is
             segmentation = dataclasses.replace(segmentation, geometry=geometry.with_array(np.zeros(geometry.shape, np.uint8)))
     elif geometry is not None:  # same grid: take the image's geometry, so a 2D image's .seg.nrrd is 2D too
         segmentation = Segmentation(geometry.with_array(np.zeros(geometry.shape, np.uint8)), segmentation.labels, segmentation.masks)
     return segmentation
+
+
+def _check_not_on_slicer_view(segmentation: Segmentation, seg_nrrd: bool, image_path, path: Path) -> None:
+    """Refuse, saying why (:func:`rau.io.images.slicer_dicom_note`), labels drawn in Slicer on a DICOM image that rau
+    reads at another size than ITK (:func:`rau.io.images.slicer_dicom_view`): at ITK's spacing, lying on the image as
+    ITK reads it (a label map covering it, a ``.seg.nrrd``'s labelled voxels inside it)."""
+    view = slicer_dicom_view(image_path) if image_path is not None else None
+    labels = segmentation.geometry
+    if view is None or labels.ndim != view.ndim or not np.allclose(labels.spacing[: view.ndim], view.spacing[: view.ndim], atol=GRID_TOLERANCE_MM):
+        return
+    try:
+        if seg_nrrd:
+            validation.check_labelled_inside(view, labels, segmentation.union(), image_path, path)
+        else:
+            validation.check_same_extent(view, labels, image_path, path)
+    except InputError:  # not on the image as Slicer shows it either
+        return
+    raise InputError(f"{path}: labels on the grid of {Path(image_path).name} as Slicer shows it, not as rau reads it; {slicer_dicom_note(image_path)}")
 
 
 def names_its_segments(path) -> bool:
