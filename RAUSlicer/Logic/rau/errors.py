@@ -32,6 +32,11 @@ class WriteError(InputError):
     """An output could not be written (disk full, no permission ...); nothing was left behind."""
 
 
+def sizes_text(sizes) -> str:
+    """Sizes along an image's axes as messages write them: ``0.25 x 0.2`` (six significant digits; the unit is the caller's)."""
+    return " x ".join(f"{size:g}" for size in sizes)
+
+
 def about(path, message) -> str:
     """``message`` led by ``path``, unless it names that path first already (as messages about a file do; one that
     starts with a file inside ``path``, ``path/model.safetensors: ...``, is led by ``path`` still)."""

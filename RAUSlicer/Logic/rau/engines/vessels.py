@@ -28,7 +28,7 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Engine, Localization, Localizer, PipelineEngine, Progress, Reference, ReferenceInputError, Request, best_first, validate_request
-from rau.errors import InputError
+from rau.errors import InputError, sizes_text
 from rau.image import GeometryError
 from rau.options import DEFAULTS, EngineOptions, checked_option
 from rau.result import Result, StructureResult
@@ -179,8 +179,8 @@ def field_of_view_warnings(request: Request) -> list[str]:
             continue
         ratio = max(field_mm(target)) / max(field_mm(reference.image))
         if not min(START_SCALES) <= ratio <= max(START_SCALES):
-            lines.append(f"{request.target_called()} shows a field of view of {described(field_mm(target))} mm, the reference "
-                         f"{reference.name!r} one of {described(field_mm(reference.image))} mm: the vessels engine matches "
+            lines.append(f"{request.target_called()} shows a field of view of {sizes_text(field_mm(target))} mm, the reference "
+                         f"{reference.name!r} one of {sizes_text(field_mm(reference.image))} mm: the vessels engine matches "
                          f"angiograms by field of view, trying scales {min(START_SCALES):g}-{max(START_SCALES):g} between them, "
                          "so this target's segments are likely wrong; crop or resize the target to the reference's field")
     return lines
@@ -189,11 +189,6 @@ def field_of_view_warnings(request: Request) -> list[str]:
 def field_mm(image) -> tuple[float, float]:
     """A 2D image's field of view (columns, rows) in mm."""
     return image.shape[2] * image.spacing[0], image.shape[1] * image.spacing[1]
-
-
-def described(field: tuple[float, float]) -> str:
-    """A field of view as messages write it: ``1024 x 512``."""
-    return " x ".join(f"{side:g}" for side in field)
 
 
 def traced_structures(request: Request) -> list:

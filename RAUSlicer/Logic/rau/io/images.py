@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from PIL import ImageMode
 
 from rau import validation
-from rau.errors import ImageReadError, InputError, WriteError, about, path_refusal, short_reason
+from rau.errors import ImageReadError, InputError, WriteError, about, path_refusal, short_reason, sizes_text
 from rau.image import GeometryError, Image, luma
 from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
@@ -73,7 +73,7 @@ def read_image(path, pixel_spacing: float | None = None, label_map: bool = False
         if pixel_spacing is not None and path.suffix.lower() not in PICTURE_SUFFIXES:
             _check_given_pixel_size(path, pixel_spacing)
         validation.check_image(image, path)
-        if pixel_spacing is None and without_pixel_size(path):
+        if pixel_spacing is None and image.ndim == 2 and without_pixel_size(path):  # (a volume always has one)
             image = replace(image, pixel_size_known=False)
         if pixel_spacing is not None and not label_map and (problem := validation.implausible_span_problem(image, path, pixel_spacing)):
             warn(problem)  # its labels, read at the same size, are not warned of again
@@ -215,6 +215,12 @@ def dicom_read_apart(path) -> tuple[tuple[float, ...], tuple[float, ...]] | None
     (also the only image of a folder) whose tags give a pixel size or frame gap ITK leaves at 1 mm (a projection X-ray
     giving PixelSpacing alone, a multi-frame secondary capture): (ITK's, rau's); None where they agree, and for any
     other file."""
+    apart = _header_read_apart(path)
+    return apart and apart[1:]
+
+
+def _header_read_apart(path) -> tuple[sitk.ImageFileReader, tuple[float, ...], tuple[float, ...]] | None:
+    """:func:`dicom_read_apart`'s sizes, led by the ITK header they were read from."""
     lone = dicom.lone_file(path)
     reader = file_header(lone) if lone is not None and dicom.may_be_dicom(lone) else None
     read = _spacing_read(lone, reader) if reader is not None else None
@@ -222,7 +228,7 @@ def dicom_read_apart(path) -> tuple[tuple[float, ...], tuple[float, ...]] | None
         return None
     axes = [axis for axis, size in enumerate(reader.GetSize()) if size > 1]
     itk, rau = (tuple(spacing[axis] for axis in axes) for spacing in (reader.GetSpacing(), read))
-    return None if all(_same_size(size, other) for size, other in zip(itk, rau)) else (itk, rau)
+    return None if all(_same_size(size, other) for size, other in zip(itk, rau)) else (reader, itk, rau)
 
 
 TAGS_READ = "while rau reads the pixel size its tags give"
@@ -232,9 +238,10 @@ TAGS_READ = "while rau reads the pixel size its tags give"
 def slicer_dicom_view(path) -> Image | None:
     """The grid (zeros) on which ITK, and so Slicer, reads a DICOM image of :func:`dicom_read_apart`: rau's, at ITK's
     spacing; None for any other."""
-    if dicom_read_apart(path) is None:
+    apart = _header_read_apart(path)
+    if apart is None:
         return None
-    header = file_header(dicom.lone_file(path))
+    header = apart[0]
     grid = sitk.Image(header.GetSize(), sitk.sitkUInt8)
     grid.SetSpacing(header.GetSpacing())
     grid.SetOrigin(header.GetOrigin())
@@ -250,19 +257,14 @@ def slicer_dicom_note(path) -> str | None:
         return None
     (itk, rau), name = apart, Path(path).name
     remedies = slicer_size_remedies(rau, " before drawing and exporting them", "give the labels as a .png label map")
-    return f"ITK, and so Slicer, reads {name} at {_mm(itk)} mm, {TAGS_READ} ({_mm(rau)} mm): {', or '.join(remedies)}"
+    return f"ITK, and so Slicer, reads {name} at {sizes_text(itk)} mm, {TAGS_READ} ({sizes_text(rau)} mm): {', or '.join(remedies)}"
 
 
 def slicer_size_remedies(used, when: str = "", png_remedy: str | None = None) -> list[str]:
     """The ways to make labels agree with an image Slicer shows at another size than rau read it at, ``used`` (mm along
     its axes of more than one voxel): set that size in Slicer (``when``: before what), and ``png_remedy`` (the caller's
     words) for a 2D image only, as a .png label map keeps no pixel size."""
-    return [f"in Slicer set {IMAGE_SPACING} to {_mm(used)} mm{when}"] + ([png_remedy] if png_remedy and len(used) == 2 else [])
-
-
-def _mm(sizes) -> str:
-    """Sizes along an image's axes for a message: ``0.25 x 0.2 x 2``."""
-    return " x ".join(f"{size:.6g}" for size in sizes)
+    return [f"in Slicer set {IMAGE_SPACING} to {sizes_text(used)} mm{when}"] + ([png_remedy] if png_remedy and len(used) == 2 else [])
 
 
 IMAGE_SPACING = "Volumes module > Volume Information > Image Spacing"
@@ -290,19 +292,19 @@ def overlay_problem(target, pixel_spacing: float | None, outputs, give_size: str
             return None
         slicer, used = apart
         source = f"ITK, and so Slicer, reads it at that, {TAGS_READ}"
-        read, shown = f"{_mm(used)} mm", _mm(slicer)
+        read, shown, give = f"{sizes_text(used)} mm", sizes_text(slicer), []  # a DICOM file's header keeps its own size
     else:
         from_resolution = _slicer_pixel_size(Path(target))
         slicer = from_resolution or (1.0, 1.0)
         used = (1.0 if pixel_spacing is None else pixel_spacing,) * 2
         source = "its resolution, dots per inch" if from_resolution else "it stores none"
         read = f"{used[0]:.6g} mm as given" if pixel_spacing is not None else "1 mm, as a picture given no pixel size"
-        shown = f"{slicer[0]:.6g}" if _same_size(slicer[1], slicer[0]) else _mm(slicer)
+        square = _same_size(slicer[1], slicer[0])
+        shown = f"{slicer[0]:.6g}" if square else sizes_text(slicer)
+        give = [give_size.format(size=shown)] if pixel_spacing is None and square else []
     if all(_same_size(size, use) for size, use in zip(slicer, used)):
         return None
-    remedies = slicer_size_remedies(used, png_remedy="write a .png label map, which keeps no pixel size" if png_label_map else None)
-    if picture and pixel_spacing is None and " x " not in shown:  # a DICOM file's header keeps its own size
-        remedies.append(give_size.format(size=shown))
+    remedies = slicer_size_remedies(used, png_remedy="write a .png label map, which keeps no pixel size" if png_label_map else None) + give
     return (f"{target}: Slicer shows it with {shown} mm {'voxels' if len(slicer) == 3 else 'pixels'} ({source}), but rau read it at {read}, so the "
             f"segmentation written for it as a volume file will not overlay it in Slicer; to make them agree, {'; or '.join(remedies)}")
 

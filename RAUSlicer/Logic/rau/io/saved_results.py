@@ -14,7 +14,7 @@ import numpy as np
 
 from rau.correction.session import CORRECTOR
 from rau.engines import ENGINES
-from rau.errors import InputError, about
+from rau.errors import InputError, about, sizes_text
 from rau.image import GRID_TOLERANCE_MM, common_frame
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
@@ -305,8 +305,8 @@ def check_saved_grid(file: Path, target, option: str) -> None:
         return
     size = "its pixel size (--target-spacing)" if target.is_picture else "its header"
     raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, grid.size[:grid.ndim]))} voxels of "
-                     f"{_millimetres(grid.spacing[:grid.ndim])}) than this target ({' x '.join(map(str, target.size[:target.ndim]))} of "
-                     f"{_millimetres(target.spacing[:target.ndim])}, or placed elsewhere); give the image this result was made on, with {size}")
+                     f"{sizes_text(grid.spacing[:grid.ndim])} mm) than this target ({' x '.join(map(str, target.size[:target.ndim]))} of "
+                     f"{sizes_text(target.spacing[:target.ndim])} mm, or placed elsewhere); give the image this result was made on, with {size}")
 
 
 def _on_voxels_of(grid, target) -> bool:
@@ -322,11 +322,6 @@ def _on_voxels_of(grid, target) -> bool:
         return False
     offset = theirs.to_index(mine.origin)[:axes]
     return bool(np.allclose(offset, np.round(offset), atol=1e-3))
-
-
-def _millimetres(spacing) -> str:
-    """Voxel sizes as ``0.5 x 0.5 mm``."""
-    return " x ".join(f"{value:g}" for value in spacing) + " mm"
 
 
 def saved_labels(file: Path, recorded: list[Structure]) -> LabelSet | None:
