@@ -242,10 +242,9 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
         importRau()
         from rau.mrml import export_label_map, image_from_volume_node
         from rau.mrml.export import export_volume
-        from rau.mrml.geometry import loaded_grid
 
         volume = export_volume(segmentationNode, targetVolume)
-        return export_label_map(segmentationNode, image_from_volume_node(volume), path, overwrite, file_grid=loaded_grid(volume))
+        return export_label_map(segmentationNode, image_from_volume_node(volume), path, overwrite)
 
     @staticmethod
     def exportSegNrrd(segmentationNode, path, overwrite=False):

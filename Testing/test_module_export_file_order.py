@@ -15,6 +15,7 @@ slicer = pytest.importorskip("slicer")
 nibabel = pytest.importorskip("nibabel")
 
 from rau.image import RAS_FROM_LPS  # noqa: E402
+from rau.engines.base import Prompt  # noqa: E402
 from rau.io import read_image, read_segmentation  # noqa: E402
 from rau.mrml import add_segmentation_node, image_from_volume_node  # noqa: E402
 from slicer.util import vtkMatrixFromArray  # noqa: E402
@@ -38,6 +39,10 @@ def nifti_copy(source, path, slices=SLICES, keep=None, left_handed=True):
         affine[:3, 3] += affine[:3, 0] * (array.shape[0] - 1)
         affine[:3, 0] *= -1
         array = array[::-1]
+    return save_nifti(array, affine, path)
+
+
+def save_nifti(array, affine, path):
     image = nibabel.Nifti1Image(np.ascontiguousarray(array), affine)
     image.set_sform(affine, 1)
     image.set_qform(affine, 1)
@@ -90,22 +95,29 @@ def test_module_export_equals_the_command_line_export_for_a_left_handed_target(m
     target_path, _ = las_target
     structures = [f"label_{value}" for value in LIVER_AND_SPLEEN]
 
+    module, cli, _, _ = module_and_cli_results(mrml_scene, reference_path, reference_labels, target_path, structures, tmp_path,
+                                               {"deformable": False}, ["--no-deformable"])
+    module, cli = nibabel.load(module), nibabel.load(cli)
+    assert np.allclose(module.affine, cli.affine, atol=1e-4), module.affine
+    assert np.asanyarray(cli.dataobj).any()
+    assert np.array_equal(np.asanyarray(module.dataobj), np.asanyarray(cli.dataobj))
+
+
+def module_and_cli_results(scene, reference_path, reference_labels, target_path, structures, folder, options, cli_options):
+    """The module's segmentation of the target file (exported to ``module.nii.gz``) and ``rau segment``'s
+    (``cli.nii.gz``), and the module's logic and result node for corrections."""
     volumes = slicer.modules.volumes.logic()
     reference_volume = volumes.AddArchetypeVolume(str(reference_path), "reference")
     target = volumes.AddArchetypeVolume(str(target_path), "target")
     reference_node = add_segmentation_node(read_segmentation(reference_labels, geometry=read_image(reference_path)), "reference labels",
-                                           mrml_scene, reference_volume_node=reference_volume)
+                                           scene, reference_volume_node=reference_volume)
     logic = load_rauslicer().RAUSlicerLogic()
-    result = logic.process(reference_volume, reference_node, target, structures, "registration", {"deformable": False})
-    module, _ = logic.exportLabelMap(result, target, tmp_path / "module.nii.gz")
-
+    result = logic.process(reference_volume, reference_node, target, structures, "registration", options)
+    module, _ = logic.exportLabelMap(result, target, folder / "module.nii.gz")
     subprocess.run([sys.executable, "-m", "rau.cli", "segment", "--reference", str(reference_path), "--reference-labels", str(reference_labels),
-                    "--target", str(target_path), "--structures", *structures, "--no-deformable", "--out", str(tmp_path / "cli.nii.gz")],
+                    "--target", str(target_path), "--structures", *structures, *cli_options, "--out", str(folder / "cli.nii.gz")],
                    check=True, capture_output=True)
-    module, cli = nibabel.load(module), nibabel.load(tmp_path / "cli.nii.gz")
-    assert np.allclose(module.affine, cli.affine, atol=1e-4), module.affine
-    assert np.asanyarray(cli.dataobj).any()
-    assert np.array_equal(np.asanyarray(module.dataobj), np.asanyarray(cli.dataobj))
+    return module, folder / "cli.nii.gz", logic, result
 
 
 def test_a_target_moved_in_slicer_is_exported_on_the_grid_slicer_holds(mrml_scene, las_target, tmp_path):
@@ -122,3 +134,32 @@ def test_a_target_moved_in_slicer_is_exported_on_the_grid_slicer_holds(mrml_scen
     held = RAS_FROM_LPS @ image_from_volume_node(target).index_to_world  # Slicer's grid, slices reversed, 9 mm up
     assert np.allclose(nibabel.load(nifti).affine, held, atol=1e-4)
     assert np.array_equal(np.asanyarray(nibabel.load(nifti).dataobj), np.asanyarray(nibabel.load(labels_path).dataobj)[:, :, ::-1])
+
+
+def test_the_module_segments_and_corrects_a_left_handed_j_stored_slice_as_the_command_line_does(mrml_scene, shared_data, tmp_path):
+    """A 2D target as a left-handed 1-slice NIfTI with its slice along j: Slicer holds its k axis reversed, and k is one
+    of the picture's axes (before, the module segmented the picture with its rows flipped: another answer)."""
+    ct = shared_data / "totalseg_test_fixtures/subjA_ct"
+    picture = {name: np.asanyarray(nibabel.load(ct / f"{name}.nii.gz").dataobj)[:, :, 15:17] for name in ("image", "labels_totalseg")}
+    right = np.diag([3.0, 3.0, 3.0, 1.0])
+    left = np.array([[3.0, 0, 0, 0], [0, 0, 3.0, 0], [0, 3.0, 0, 0], [0, 0, 0, 1]])  # i: x, j: the slice normal, k: y
+    reference_path = save_nifti(picture["image"][:, :, :1], right, tmp_path / "reference.nii.gz")
+    liver = np.where(picture["labels_totalseg"][:, :, :1] == LIVER_AND_SPLEEN[0], LIVER_AND_SPLEEN[0], 0).astype(np.uint8)
+    labels_path = save_nifti(liver, right, tmp_path / "reference_labels.nii.gz")
+    target_path = save_nifti(picture["image"][:, None, :, 1], left, tmp_path / "target_j_left.nii.gz")
+    structures = [f"label_{LIVER_AND_SPLEEN[0]}"]
+
+    module, cli, logic, result = module_and_cli_results(mrml_scene, reference_path, labels_path, target_path, structures, tmp_path, {}, [])
+    file_array = lambda path: np.asanyarray(nibabel.load(path).dataobj)  # noqa: E731
+    assert np.allclose(nibabel.load(module).affine, nibabel.load(cli).affine, atol=1e-4)
+    assert file_array(cli).any()
+    assert np.array_equal(file_array(module), file_array(cli))  # before: the answer for the picture with its rows flipped
+
+    inside = np.argwhere(file_array(cli)[:, 0, :])  # (i, k): the picture's (x, y)
+    x, y = (int(v) for v in inside[len(inside) // 2])
+    logic.correct(result, structures[0], Prompt(points=[(float(x), float(y), 0.0)], labels=[0]))
+    corrected, _ = logic.exportLabelMap(result, slicer.util.getNode("target"), tmp_path / "module_corrected.nii.gz")
+    subprocess.run([sys.executable, "-m", "rau.cli", "correct", str(tmp_path / "cli.result.json"), "--structure", structures[0],
+                    "--outside", f"{x},{y}", "--out", str(tmp_path / "cli_corrected.nii.gz")], check=True, capture_output=True)
+    assert not np.array_equal(file_array(corrected), file_array(cli))  # the click changed something
+    assert np.array_equal(file_array(corrected), file_array(tmp_path / "cli_corrected.nii.gz"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import slicer
 import vtk
 from slicer.util import arrayFromVTKMatrix, vtkMatrixFromArray
 
-from rau.image import Image, in_voxel_order, voxel_order
+from rau.image import Image
 from rau.io import atomic_path, write_label_map
 from rau.io.images import check_picture_output
 from rau.io.outputs import LABEL_MAP_FILE_SUFFIXES, label_map_suffix
@@ -26,36 +25,25 @@ EXPORTING = "exporting it"
 """What the user was doing when an export refuses a node under a non-linear transform (:func:`node_to_world`)."""
 
 
-def export_label_map(node, geometry: Image, path, overwrite: bool = False, file_grid: Image | None = None) -> tuple[Path, Path]:
+def export_label_map(node, geometry: Image, path, overwrite: bool = False) -> tuple[Path, Path]:
     """Write the node's segments on ``geometry`` as a label map (``.nii.gz``) plus ``.labels.csv``.
 
     Values as :func:`~rau.mrml.segments.segmentation_from_node` gives them (a result's structures keep the
     reference's, as ``rau segment`` writes them); where segments overlap, the later one wins (a warning names the
-    structures that lose voxels). ``file_grid``: the grid of the file ``geometry``'s volume was loaded from
-    (:func:`~rau.mrml.geometry.loaded_grid`); where it holds the same voxels in another order (Slicer reverses a
-    left-handed NIfTI's slices), the label map takes the file's voxel order and header, so it pairs with the file
-    array for array, as ``rau segment``'s does.
+    structures that lose voxels). ``geometry`` read from a volume node loaded from a file
+    (:func:`~rau.mrml.geometry.image_from_volume_node`) has that file's voxel order and header, so the label map pairs
+    with the file array for array, as ``rau segment``'s does.
     """
     if Path(path).name.lower().endswith(".seg.nrrd"):
         raise ValueError(f"export file {path}: name it .nii.gz, .nii or .nrrd (.png for a 2D target); a .seg.nrrd comes from the segmentation export")
     label_map_suffix(path, "export file", LABEL_MAP_FILE_SUFFIXES)
     check_picture_output(path, geometry, "export file")
     node_to_world(node, EXPORTING)  # a non-linear transform is refused as the export's
-    segmentation = in_file_order(segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes"), file_grid)
+    segmentation = segmentation_from_node(node, geometry, grid="the volume whose grid the label map takes")
     written = write_label_map(segmentation, path, overwrite=overwrite)
     if hidden := hidden_warning(segmentation, path, "a .seg.nrrd export keeps them whole"):
         warn(hidden)  # once written (a refused overwrite is asked again)
     return written
-
-
-def in_file_order(segmentation: Segmentation, file_grid: Image | None) -> Segmentation:
-    """``segmentation`` on ``file_grid`` when that grid holds its voxels in another order (:func:`rau.image.voxel_order`),
-    its masks reordered without resampling; else as it is."""
-    order = voxel_order(segmentation.geometry, file_grid) if file_grid is not None else None
-    if order is None:
-        return segmentation
-    geometry = file_grid.with_array(in_voxel_order(segmentation.geometry.array, *order))
-    return replace(segmentation, geometry=geometry, masks={name: in_voxel_order(mask, *order) for name, mask in segmentation.masks.items()})
 
 
 def export_volume(node, fallback):

@@ -22,7 +22,7 @@ from vtk.util.numpy_support import get_vtk_array_type, vtk_to_numpy
 from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArray, vtkMatrixFromArray
 
 from rau.boxes import Box
-from rau.image import RAS_FROM_LPS, GeometryError, Image, colour_as_grey
+from rau.image import RAS_FROM_LPS, GeometryError, Image, colour_as_grey, in_voxel_order, voxel_order
 from rau.io.images import header_grid
 
 
@@ -83,7 +83,26 @@ REMOVED = "was removed from the scene"
 def volume_in_place(node, image: Image) -> bool:
     """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
     or hardened since, and its origin, spacing and directions as they were)."""
-    return np.allclose(voxels_to_world(node), image_ijk_to_ras(image.as_stored()), atol=1e-6)
+    stored = image.as_stored()
+    return on_grid(node, stored) or voxel_order(held_grid(node), stored) is not None  # ``image`` in its file's order
+
+
+def on_grid(node, stored: Image) -> bool:
+    """Whether a volume node's voxels lie on ``stored``'s grid (3D) in its very order (to a millionth of a mm)."""
+    return np.allclose(voxels_to_world(node), image_ijk_to_ras(stored), atol=1e-6)
+
+
+def held_grid(node) -> Image:
+    """The grid (:class:`Image` of zeros, 3D) a volume node's voxels lie on in world LPS, in the order Slicer holds them;
+    a spacing that is not positive and finite is refused."""
+    index_to_lps = RAS_FROM_LPS @ voxels_to_world(node)
+    spacing = np.linalg.norm(index_to_lps[:3, :3], axis=0)
+    if not np.all(np.isfinite(spacing) & (spacing > 0)):  # the direction below would divide by it
+        raise GeometryError(f"volume {node.GetName()!r} has voxel spacing {tuple(float(v) for v in spacing)} mm; spacing "
+                            "must be positive and finite (set it in the Volumes module, Volume Information)")
+    direction = index_to_lps[:3, :3] / spacing
+    shape = tuple(reversed(node.GetImageData().GetDimensions()))
+    return Image(np.broadcast_to(np.uint8(0), shape), tuple(spacing), tuple(index_to_lps[:3, 3]), direction)
 
 
 def check_volume_in_place(node, image: Image) -> None:
@@ -95,7 +114,7 @@ def check_volume_in_place(node, image: Image) -> None:
 def image_from_volume_node(node) -> Image:
     """A copy of a scalar volume node's voxels with its world geometry (parent transform applied; index 0 is its first
     stored voxel, :func:`voxels_to_world`). A node whose voxels still lie on the grid of the file it was loaded from
-    takes that file's geometry as the command line reads it, bit for bit (:func:`file_geometry`).
+    takes that file's geometry and voxel order as the command line reads them, bit for bit (:func:`file_geometry`).
 
     A volume with a single slice along any axis becomes a 2D image (:meth:`Image.from_grid`). A colour
     (vector) volume, as Slicer loads a colour PNG or JPEG, becomes grey (:func:`rau.image.colour_as_grey`).
@@ -105,33 +124,35 @@ def image_from_volume_node(node) -> Image:
                             f"{node.GetName()!r} is a {node.GetClassName()}, not a scalar volume")
     if node.GetImageData() is None or node.GetImageData().GetPointData().GetScalars() is None:  # none, or an empty one
         raise GeometryError(f"volume {node.GetName()!r} holds no voxels")
-    index_to_lps = RAS_FROM_LPS @ voxels_to_world(node)
-    linear = index_to_lps[:3, :3]
-    spacing = np.linalg.norm(linear, axis=0)
-    if not np.all(np.isfinite(spacing) & (spacing > 0)):  # the direction below would divide by it
-        raise GeometryError(f"volume {node.GetName()!r} has voxel spacing {tuple(float(v) for v in spacing)} mm; spacing "
-                            "must be positive and finite (set it in the Volumes module, Volume Information)")
+    held = held_grid(node)
     array = np.array(arrayFromVolume(node), copy=True)
     if array.ndim > 3:  # colour, or vectors; a diffusion tensor volume's are 3x3 per voxel: 9 components
         try:
             array = colour_as_grey(array.reshape(*array.shape[:3], -1))
         except GeometryError as error:
             raise GeometryError(f"volume {node.GetName()!r}: {error}") from None
-    if (grid := file_geometry(node, array.shape)) is not None:
-        return Image.from_grid(array, grid.spacing, grid.origin, grid.direction)
-    return Image.from_grid(array, tuple(spacing), tuple(index_to_lps[:3, 3]), linear / spacing)
+    if (on_file := file_geometry(node, array.shape)) is not None:
+        grid, order = on_file
+        return Image.from_grid(in_voxel_order(array, *order), grid.spacing, grid.origin, grid.direction)
+    return Image.from_grid(array, held.spacing, held.origin, held.direction)
 
 
-def file_geometry(node, shape) -> Image | None:
+def file_geometry(node, shape) -> tuple[Image, tuple[list[int], list[bool]]] | None:
     """The grid (in its stored layout) of the file a volume node was loaded from (:func:`loaded_grid`) when the node's
-    voxels, ``shape`` ``(k, j, i)``, still lie on it in the file's order (:func:`volume_in_place`: not moved, no parent
-    transform that moves them); else None.
+    voxels, ``shape`` ``(k, j, i)``, still lie on it (not moved, no parent transform that moves them), with the
+    reordering (:func:`rau.image.voxel_order`) that puts them in the file's order: Slicer holds a left-handed file's
+    slices reversed, and for a 1-slice file stored along i or j that axis is one of the picture's; else None.
 
     Slicer computes the IJK-to-RAS matrix again from the header and may give an oblique file's origin a step off the
     file's double-precision value; registration follows bits, so the module takes the file's own numbers."""
     grid = loaded_grid(node)
     stored = grid.as_stored() if grid is not None else None
-    return stored if stored is not None and stored.shape == shape and volume_in_place(node, stored) else None
+    if stored is None:
+        return None
+    if stored.shape == shape and on_grid(node, stored):
+        return stored, ([0, 1, 2], [False] * 3)
+    order = voxel_order(held_grid(node), stored)
+    return (stored, order) if order is not None else None
 
 
 def loaded_grid(node):
