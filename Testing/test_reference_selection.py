@@ -261,3 +261,15 @@ def test_warping_and_fusing_report_each_structure():
     warping = [fraction for step, fraction in reports if step.startswith("registering") and 0.25 <= fraction < 0.5]
     fusing = [fraction for step, fraction in reports if step == "fusing labels" and 0.5 < fraction < 1.0]
     assert len(warping) >= 2 and len(fusing) >= 1 and [f for _, f in reports] == sorted(f for _, f in reports)
+
+
+def test_a_reference_holding_none_of_the_ranked_structures_changes_no_ones_votes():
+    """An angiogram reference (labels S1..S16) in a pool of head ultrasounds: before, its low similarity lowered the
+    pool's mean similarity, so heads below the others' mean got votes and the ranking and fused head changed."""
+    heads = [{"head": square(10, column)} for column in (10, 14, 18, 18)]
+    similarity = [0.60, 0.58, 0.50, 0.49]
+    alone = consensus_scores(heads, similarity)
+    assert alone == [1.0, 0.6, 0.2, 0.2]  # only the two best-matching heads vote, and the best holds most votes
+    unrelated = {"S1": square(0, 0, 4)}
+    assert consensus_scores(heads + [unrelated], similarity + [0.05]) == alone + [0.0]
+    assert consensus_scores([unrelated] + heads, [0.95] + similarity)[1:] == alone
