@@ -117,7 +117,9 @@ def reference_files(image, labels) -> tuple[Path, Path]:
 
 def check_distinct_references(places) -> None:
     """Refuse a reference given twice: the same image and labels files however they are named, or copies with the same
-    contents (it would vote twice). ``places``: ``(image, labels, where it was given)`` in order; the message names both places."""
+    contents (it would vote twice); copies whose bytes differ (a re-saved picture) are refused once read, by
+    :func:`rau.engines.base.check_references`. ``places``: ``(image, labels, where it was given)`` in order; the message
+    names both places."""
     earlier: list[tuple[tuple[Path, Path], str]] = []
     for image, labels, where in places:
         files = reference_files(image, labels)

@@ -482,10 +482,17 @@ def run_request(engine: Engine, request: Request, progress: Progress | None = No
     return engine.run(request, progress)
 
 
+def _called_with_labels(reference: Reference, place: str | None = None) -> str:
+    """A reference and its labels as messages name them, with where it was given if known:
+    ``'case.png' (labels 'case_mask.png', bank.csv line 3)``."""
+    return f"{reference.name!r} (labels {reference.labels_called()!r}{f', {place}' if place else ''})"
+
+
 def check_references(references: list[Reference], places: list[str | None] | None = None,
                      label_table_remedy: str = "a sidecar, or --label-table") -> None:
-    """Every reference has labelled voxels, and all name their labels or none does (references meet by structure
-    name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
+    """Every reference has labelled voxels, none is a copy of another (the same :attr:`Reference.digest`: image voxels,
+    geometry and label voxels, whatever the files' bytes; it would vote twice), and all name their labels or none does
+    (references meet by structure name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
     or None), named in the error; ``label_table_remedy``: how the caller's user gives a label map a table."""
     places = places or [None] * len(references)
 
@@ -499,6 +506,13 @@ def check_references(references: list[Reference], places: list[str | None] | Non
         problem = tiny_image_problem(reference.image, named) or blank_image_problem(reference.image, named)
         if problem:
             raise refused(index, problem)
+    first_of: dict[str, int] = {}
+    for index, reference in enumerate(references):
+        earlier = first_of.setdefault(reference.digest, index)
+        if earlier != index:
+            raise refused(index, f"reference {_called_with_labels(reference)} is a copy of "
+                                 f"{_called_with_labels(references[earlier], places[earlier])}: the same image voxels, geometry and "
+                                 "label voxels; it would vote twice")
     first = references[0]
     for index, reference in enumerate(references[1:], start=1):
         if reference.segmentation.labels.named != first.segmentation.labels.named:
