@@ -11,6 +11,7 @@ per thread (a context variable), so jobs running at once keep theirs apart.
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -90,3 +91,12 @@ def collected_warnings(echo: bool | list[str] = False):
         yield collected
     finally:
         _COLLECTED.reset(token)
+
+
+@contextmanager
+def libraries_reading_deprecated_checkpointing():
+    """Keep out of the output the one FutureWarning transformers 5.24 gives when peft (wrapping a model in a LoRA) or
+    trl (generating during GRPO) reads a model's deprecated ``is_gradient_checkpointing``: rau cannot avoid it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield

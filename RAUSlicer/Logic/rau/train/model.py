@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rau.errors import InputError
 from rau.io.json_text import parse_json
 from rau.models.loader import ModelSource, load_model, load_processor, option_named, pick_device, resolve
+from rau.user_warnings import libraries_reading_deprecated_checkpointing
 from rau.vlm.families import ModelFamily
 from rau.vlm.local import AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base
 
@@ -66,7 +67,7 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     processor = load_processor(AutoProcessor, source)
     with option_named("--model", model_name):
         model = load_model(AutoModelForImageTextToText, source, training_device(device))
-    with option_named("--adapter", adapter, (AdapterError,)):
+    with option_named("--adapter", adapter, (AdapterError,)), libraries_reading_deprecated_checkpointing():
         model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
     return model, processor, model_family(source, processor)
 
