@@ -74,3 +74,12 @@ def test_a_hub_model_not_in_the_cache_names_the_model_cache_folder(tmp_path, cap
     assert main(segment(tmp_path / "t.png", "--engine", "sam2-memory", "--sam2-model", "facebook/sam2-hiera-tiny",
                         "--model-cache", str(tmp_path / "cache"))) == 2
     assert f"it is not in the cache folder {tmp_path / 'cache'} (--model-cache)" in capsys.readouterr().err
+
+
+def test_the_demo_warns_of_top_k_by_the_rule_segment_follows(tmp_path, capsys):
+    """Before: ``rau demo --top-k 3`` on a case with one reference said nothing of --top-k, which ranked nothing, where
+    ``rau segment`` with one reference warns of it."""
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path), "--top-k", "3", "--fusion", "staple", "--no-deformable"]) == 0
+    said = capsys.readouterr().err.splitlines()
+    assert "warning: --top-k is ignored: the run has one reference per target: nothing to rank or fuse" in said
+    assert "warning: --fusion is ignored: the vessels engine does not use it" in said

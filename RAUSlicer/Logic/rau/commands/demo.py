@@ -10,7 +10,7 @@ from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
 from rau.engines import DEFAULT_ENGINE
 from rau.errors import OptionError
-from rau.evaluation.manifest import case_files, read_manifest
+from rau.evaluation.manifest import case_files, largest_pool, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
 from rau.io.atomic import folders_held, output_set, signals_deferred
@@ -35,14 +35,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     outputs = [out / name / file for name in args.cases for file in ("prediction.nii.gz", "prediction.labels.csv", "overlay.png")]
     inputs = [SAMPLE_DATA / DEMO_CASES[name] for name in args.cases]
-    check_outputs(outputs, inputs + case_files([case for path in inputs for case in read_manifest(path)]), args.overwrite)
+    cases = {name: read_manifest(path) for name, path in zip(args.cases, inputs)}
+    check_outputs(outputs, inputs + case_files([case for rows in cases.values() for case in rows]), args.overwrite)
     for name in args.cases:
         check_no_stray_tables(out / name / "prediction.nii.gz", outputs, "choose another --out")
     options = engine_options(args, keep_transfers=True)
     engine_names = {name: args.engine or CASE_ENGINES.get(name, DEFAULT_ENGINE) for name in args.cases}
     engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case
-    for engine in dict.fromkeys(engine_names.values()):
-        warn_unused_options(engine, given_options(args))
+    for engine in dict.fromkeys(engine_names.values()):  # each case runs its manifest's first row (rau.demo.run_case)
+        warn_unused_options(engine, given_options(args), largest_pool([cases[name][0] for name in args.cases if engine_names[name] == engine]))
     with folders_held(outputs), signals_deferred() as hold, output_set():  # every case's files are placed together when the last case ends
         for name in args.cases:
             print(f"\n== {name} ({engine_names[name]} engine)")
