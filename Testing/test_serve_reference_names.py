@@ -81,3 +81,28 @@ def test_references_of_which_only_some_name_their_labels_are_refused_at_submissi
     assert "has no names for its labels" in message and "--label-table" not in message
     assert "a reference_table upload after its reference_labels, or a label_table upload" in message, message
     assert server[1].state.server.jobs == {}
+
+
+def test_a_remote_run_names_each_reference_by_its_own_name_in_warnings_as_a_run_here_does(server, tmp_path):  # noqa: F811
+    """Before: the server run warned "'extra' is in reference1.seg.nrrd but has no voxels in the first reference
+    reference0.seg.nrrd" (its upload files), where a run here names node1 and node0 (the Slicer module's nodes)."""
+    from rau.engines import create_engine
+    from rau.engines.base import Reference, Request, run_request
+    from rau.io import read_image
+    from rau.references import load_reference
+    from rau.serve.remote import RemoteEngine
+    from rau.user_warnings import collected_warnings
+
+    loaded = [load_reference(*write_reference(tmp_path, stem, seed, extra), None)
+              for stem, seed, extra in (("ref", 0, False), ("ref2", 1, True))]
+    references = [Reference(reference.image, reference.segmentation, name=f"node{i}") for i, reference in enumerate(loaded)]
+    request = Request(references, read_image(write_reference(tmp_path, "target", 9, False, table=False)[0]), None)
+    options = {"deformable": False, "top_k": 2}
+    said = {}
+    for where, run in (("here", lambda: run_request(create_engine("registration", options), request)),  # as rau segment
+                       ("server", lambda: RemoteEngine(Client(server[0]), "registration", options).run(request))):
+        with collected_warnings() as warnings:
+            run()
+        said[where] = [message for message in warnings if "'extra'" in message]
+    assert said["here"] and said["here"][0].startswith("'extra' is in node1 but has no voxels in the first reference node0"), said
+    assert said["server"] == said["here"]

@@ -35,15 +35,21 @@ CLOSE_SECONDS = 10.0
 """How long the thread closing a remote session waits for the server (one that never hears of it expires it)."""
 DOWNLOADING = "downloading the result"
 """The step told once the server's job is done and its result is still to come (the server's ``done`` is not yet here)."""
-UPLOADED = re.compile(r"\breference\d+\.mha\b")
-"""The file names references are uploaded under (``reference0.mha`` ...), which the server names them by."""
+UPLOADED = re.compile(r"\breference\d+(?:\.seg\.nrrd|\.mha)\b")
+"""The file names references are uploaded under (``reference0.mha``, its labels ``reference0.seg.nrrd`` ...), which the
+server names them by."""
 UNPICKED = "rau: other labelled anatomy"
 """The segment that carries a reference's labelled voxels beyond the picked structures to the server (never asked for)."""
 
 
 def uploaded_names(request: Request) -> dict[str, str]:
-    """Each reference's upload file name (:data:`UPLOADED`), and the name a run here gives it (its own)."""
-    return {f"reference{i}.mha": reference.name for i, reference in enumerate(request.references)}
+    """Each reference's upload file names (:data:`UPLOADED`: image, then labels), and the name a run here gives each:
+    the reference's own, and the name of its labels (:meth:`~rau.engines.base.Reference.labels_called`)."""
+    names = {}
+    for i, reference in enumerate(request.references):
+        names[f"reference{i}.mha"] = reference.name
+        names[f"reference{i}.seg.nrrd"] = reference.labels_called()
+    return names
 
 
 def named_here(value, names: dict[str, str]):
@@ -92,7 +98,7 @@ class RemoteEngine(Engine):
             folder = Path(folder)
             references = [
                 (write_image(ref.image, folder / name), write_seg_nrrd(uploaded_segmentation(ref), folder / name.replace(".mha", ".seg.nrrd")), None)
-                for name, ref in zip(names, request.references)
+                for name, ref in zip([name for name in names if name.endswith(".mha")], request.references)
             ]
             target = write_image(request.target, folder / "target.mha")
             progress("uploading", 0.0)
