@@ -147,3 +147,13 @@ def test_an_info_answer_without_a_whole_api_version_is_said_to_be_no_rau_server(
     with page_server(Info) as url:
         with pytest.raises(ServerError, match=rf"^{url}/v1/info did not answer as a rau server does \({re.escape(said)}\): is {url} the address"):
             Client(url).job("0" * 32)
+
+
+@pytest.mark.parametrize("path", ["/v1x", "/rau"])
+def test_a_wrong_path_on_a_rau_server_s_address_is_said_to_be_no_rau_server_address(tmp_path, path):
+    """Before: a bare "rau server http://127.0.0.1:PORT/v1x: Not Found"."""
+    with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
+        with pytest.raises(ServerError, match=rf"^{url}{path}/v1/info did not answer as a rau server does \(HTTP 404\): "
+                                              rf"is {url}{path} the address rau serve printed\?$") as wrong:
+            Client(url + path).job("x")
+    assert wrong.value.status == 404

@@ -118,13 +118,14 @@ class Client:
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
-            raise self._not_rau(response, "no JSON object")
+            raise self._not_rau(response.url, response.status_code, "no JSON object")
         return answer
 
-    def _not_rau(self, response: requests.Response, what: str) -> ServerError:
-        """The error of an answer no rau server gives (another web service at the address), saying ``what`` it was."""
-        return ServerError(f"{response.url} did not answer as a rau server does ({what}): is {self.url} the address "
-                           "rau serve printed?", response.status_code)
+    def _not_rau(self, address: str, status: int, what: str) -> ServerError:
+        """The error of an answer no rau server gives at ``address`` (another web service at the server's address, or
+        a wrong path on it), saying ``what`` it was."""
+        return ServerError(f"{address} did not answer as a rau server does ({what}): is {self.url} the address "
+                           "rau serve printed?", status)
 
     def _token_hint(self) -> str:
         sent = "the token sent is not the server's" if self.token else "no token was sent"
@@ -141,14 +142,19 @@ class Client:
 
     def check_compatible(self) -> dict | None:
         """Raise :class:`IncompatibleServer` unless the server speaks this client's API version, :class:`ServerError`
-        when its answer names none (another web service); checked once."""
+        when its answer names none or it has no ``/v1/info`` (another web service, or a wrong path); checked once."""
         if self._checked:
             return None
-        response = self._call("GET", "/v1/info")
+        try:
+            response = self._call("GET", "/v1/info")
+        except ServerError as error:
+            if error.status in (404, 405):  # every rau server answers GET /v1/info
+                raise self._not_rau(self.url + "/v1/info", error.status, f"HTTP {error.status}") from error
+            raise
         info = self._read(response)
         version = info.get("api_version")
         if type(version) is not int:  # every rau server gives a whole number (not a bool, a string or null)
-            raise self._not_rau(response, f"api_version {json.dumps(version)}" if "api_version" in info else "no api_version")
+            raise self._not_rau(response.url, response.status_code, f"api_version {json.dumps(version)}" if "api_version" in info else "no api_version")
         if version != API_VERSION:
             raise IncompatibleServer(version_mismatch_message(API_VERSION, version, self.url), 426)
         self._checked = True
