@@ -53,6 +53,13 @@ CASES = {
     "truncated NRRD": (segment_3d(target="cut_ct.nrrd"), "cut_ct.nrrd: not a readable image"),
     "truncated MetaImage": (segment_3d(ref="cut_ct.mha"), "cut_ct.mha: not a readable image"),
     "truncated PNG": (segment(target="cut_tgt.png"), "cut_tgt.png: not a readable image (image file is truncated)"),
+    # before: "a picture without a pixel size, while ... has one" of a damaged picture, whose pixel size was not its problem
+    "truncated PNG target without a pixel size": (segment("--reference-spacing", REF_SPACING, target="cut_tgt.png", spacing=False),
+                                                  "cut_tgt.png: not a readable image (image file is truncated)"),
+    "truncated PNG reference without a pixel size": (segment("--target-spacing", TGT_SPACING, ref="cut_tgt.png", spacing=False),
+                                                     "cut_tgt.png: not a readable image (image file is truncated)"),
+    "truncated PNG reference with a pixel size": (segment("--reference-spacing", REF_SPACING, ref="cut_tgt.png", spacing=False),
+                                                  "cut_tgt.png: not a readable image (image file is truncated)"),
     "truncated seg.nrrd labels": (segment_3d(labels="cut_ct_labels.seg.nrrd"), "cut_ct_labels.seg.nrrd: not a readable Slicer segmentation"),
     "empty NIfTI file": (segment_3d(target="zero_bytes.nii.gz"), "zero_bytes.nii.gz: not a readable image"),
     "intensity image as labels": (segment_3d(labels="intensities.nii.gz"), "intensities.nii.gz: label map has more than 1000 different values"),

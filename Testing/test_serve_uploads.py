@@ -329,3 +329,16 @@ def test_a_truncated_upload_is_refused_naming_the_client_s_file_once(server, tmp
     files = [("target", cut), ("reference", image), ("reference_labels", labels)]
     answer = requests.post(f"{server[0]}/v1/jobs", files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
     assert answer.status_code == 422 and answer.json()["detail"] == f"upload 'x{suffix}': {problem}"
+
+
+def test_a_truncated_picture_without_a_pixel_size_is_refused_as_damaged_not_as_lacking_one(server, shared_data, tmp_path):
+    """Before: "upload 'broken.png': a picture without a pixel size, while upload '012_HC.png' has one", a remedy
+    that led only to the real problem."""
+    (image, labels, spacing), target, _ = hc18_pair(shared_data)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(target.read_bytes()[:500])
+    files = [("target", broken), ("reference", image), ("reference_labels", labels)]
+    answer = requests.post(f"{server[0]}/v1/jobs", data={"spec": json.dumps({"reference_spacing": [spacing]})},
+                           files=[(f, (Path(p).name, Path(p).read_bytes())) for f, p in files], timeout=60)
+    assert (answer.status_code, answer.json()["detail"]) == (422, "upload 'broken.png': not a readable image (image file is truncated)")
+    assert not server[1].state.server.jobs

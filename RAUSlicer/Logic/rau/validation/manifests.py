@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from rau.errors import InputError, OptionError
+from rau.errors import ImageReadError, InputError, OptionError
 from rau.validation.files import check_nameable, check_not_special
 from rau.validation.options import positive_number
 from rau.validation.text_tables import check_comma_separated, clean_columns, filled_rows, table_text
@@ -115,10 +115,11 @@ def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str
     """
     from rau.io.images import header_spacing, without_pixel_size
 
-    unsized = [(name, size, kind) for name, file, size in inputs if (kind := without_pixel_size(file))]
-    given = [name for name, size, _ in unsized if size]
-    missing = [(name, kind) for name, size, kind in unsized if not size]
+    unsized = [(name, file, size, kind) for name, file, size in inputs if (kind := without_pixel_size(file))]
+    given = [name for name, _, size, _ in unsized if size]
+    missing = [(name, kind) for name, _, size, kind in unsized if not size]
     if given and missing:
+        check_readable([file for _, file, _, _ in unsized], where)
         raise OptionError(
             f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size, while {given[0]} has one; "
             "give the pixel size in mm of every image that has none, or of none to work in pixels"
@@ -127,10 +128,26 @@ def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str
         for name, file, _ in inputs:
             sizes = header_spacing(file) or ()
             if any(abs(size - 1.0) > 1e-3 for size in sizes):
+                check_readable([file for _, file, _, _ in unsized], where)
                 raise OptionError(
                     f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size (read as 1 mm pixels), while the header of "
                     f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give its pixel size in mm"
                 )
+
+
+def check_readable(files: list, where: str = "") -> None:
+    """Read each of ``files`` (:func:`rau.io.images.read_image`) before one is said to lack a pixel size: judged by
+    its name or header, a damaged file is said as damaged, naming it (``where`` first), not as lacking an option.
+    What reading warns of is not said: the reading that follows the remedy says it."""
+    from rau.io.images import read_image
+    from rau.user_warnings import collected_warnings
+
+    for file in files:
+        try:
+            with collected_warnings():
+                read_image(file)
+        except ImageReadError as error:
+            raise ImageReadError(f"{where}{error}") from error
 
 
 MAX_FILES_LISTED = 10
