@@ -6,8 +6,7 @@ import time
 
 from rau.batch.items import WorkItem, found_column
 from rau.engines import Request, create_engine
-from rau.errors import failure_reason
-from rau.evaluation.runner import RUN_STOPPERS
+from rau.evaluation.runner import case_failure
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import write_outputs
@@ -50,10 +49,8 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
             write_outputs(result, item.outputs, overwrite=True, inputs=case.recorded_inputs(options), warnings=[*item.warnings, *said],
                           references=references)
         row["found"] = found_column(s.structure.name for s in result.structures if s.found)
-    except RUN_STOPPERS:
-        raise
-    except Exception as error:  # one bad target must not stop the cohort; the summary names it
-        row["status"], row["error"] = "failed", failure_reason(error)
+    except Exception as error:  # one bad target must not stop the cohort; the summary names it (case_failure)
+        row["status"], row["error"] = "failed", case_failure(error)
     row["seconds"] = round(time.perf_counter() - started, 3)
     return row
 

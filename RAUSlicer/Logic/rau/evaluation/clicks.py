@@ -14,9 +14,9 @@ import numpy as np
 
 from rau.engines import Engine, Progress
 from rau.engines.base import Prompt
-from rau.errors import InputError, failure_reason
+from rau.errors import InputError
 from rau.evaluation.manifest import Case
-from rau.evaluation.runner import RUN_STOPPERS, CaseScore, Prediction, case_failed, scored_case, truth_masks
+from rau.evaluation.runner import CaseScore, Prediction, case_failed, case_failure, scored_case, truth_masks
 from rau.fusion import dice
 from rau.image import Image, orient_lps, orient_lps_mask
 from rau.result import voxels
@@ -111,10 +111,8 @@ def try_case_with_clicks(engine: Engine, case: Case, clicks: int, prediction: Pr
     said: list[str] = []
     try:
         return evaluate_case_with_clicks(engine, case, clicks, prediction, said)
-    except RUN_STOPPERS:
-        raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return case_failed(case, failure_reason(error), prediction, said), {}
+        return case_failed(case, case_failure(error), prediction, said), {}
 
 
 def noc(curve: list[float], threshold: float) -> int:

@@ -81,10 +81,16 @@ def try_case(engine: Engine, case: Case, progress: Progress | None = None, predi
     said: list[str] = []
     try:
         return scored_case(engine, case, prediction, progress, said)[0]
-    except RUN_STOPPERS:
-        raise
     except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its rows)
-        return case_failed(case, failure_reason(error), prediction, said)
+        return case_failed(case, case_failure(error), prediction, said)
+
+
+def case_failure(error: Exception) -> str:
+    """Why one case failed with ``error``, for its rows (:func:`rau.errors.failure_reason`: a bug as ``internal error
+    (...)``), the evaluation going on; :data:`RUN_STOPPERS` are raised again, to stop it."""
+    if isinstance(error, RUN_STOPPERS):
+        raise error
+    return failure_reason(error)
 
 
 def scored_case(engine: Engine, case: Case, prediction: Prediction | None = None, progress: Progress | None = None,
