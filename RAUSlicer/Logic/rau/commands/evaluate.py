@@ -19,9 +19,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options, given_options, warn_ignored, warn_unused_options
-from rau.engines import DEFAULT_ENGINE, VLM_OPTIONS
+from rau.engines import DEFAULT_ENGINE, VLM_OPTIONS, unused_options
 from rau.engines.base import Cancelled
-from rau.errors import InputError, OptionError, Terminated
+from rau.errors import InputError, OptionError, Terminated, about
 from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import case_files, largest_pool, read_manifest
 from rau.evaluation.parallel import evaluate_in_processes
@@ -225,14 +225,12 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
     """``--vqa``: ask the VLM presence and identity questions and for boxes on every pair, score against truth."""
     options = engine_options(args)  # --vlm-model's default without --vlm-model, as for an engine
     check_models("vlm-box", options)  # the VLM's checks, as for an engine that uses it alone: errors name the option
-    given = [*(["engine"] if args.engine else []), *(option for option in given_options(args) if option not in VLM_OPTIONS)]
-    ignored = [{"target": None, "reference": None, "warning": warning}
-               for warning in warn_ignored({option: "--vqa does not use it" for option in given})]
+    ignored = [{"target": None, "reference": None, "warning": warning} for warning in warn_ignored(vqa_unused_options(args))]
     backend = create_backend(options)
     asked = vqa.evaluate_cases(backend, _progress(cases, "rau evaluate --vqa"), options.vlm_per_structure)
 
     def write_finished(finished: dict) -> None:
-        never_reached = {index: ([{"target": case.name, "reference": None, "task": "not_run", "error": NOT_REACHED}], [])
+        never_reached = {index: ([{"target": case.name, "reference": None, "task": "not_run", "status": "not_run", "error": NOT_REACHED}], [])
                          for index, case in enumerate(cases)}
         records, warnings = _joined(never_reached | finished)
         write_vqa_outputs(json_path, args, options, records, ignored + warnings, backend.served_model, interrupted=True)
@@ -246,8 +244,18 @@ def run_vqa(args: argparse.Namespace, cases, json_path: Path | None) -> int:
         say_written(json_path)
     failed = [record for record in records if record["task"] == "error"]
     for record in failed:
-        print(f"failed: {vqa.pair_name(record)}: {record['error']}", file=sys.stderr)
+        print(f"failed: {about(vqa.pair_name(record), record['error'])}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def vqa_unused_options(args: argparse.Namespace) -> dict[str, str]:
+    """The options given that ``--vqa`` ignores, each with why: ``--engine`` and the engine options other than the VLM's,
+    which it does not use, and those of the VLM that the ``vlm-box`` engine, which asks the same VLM alone, would ignore
+    with the others given (:func:`rau.engines.unused_options`: ``--vlm-timeout`` without ``--vlm-server``)."""
+    given = given_options(args)
+    as_the_vlm_engine = unused_options("vlm-box", {option: value for option, value in given.items() if option in VLM_OPTIONS})
+    not_used = {option: "--vqa does not use it" for option in [*(["engine"] if args.engine else []), *given] if option not in VLM_OPTIONS}
+    return {**not_used, **as_the_vlm_engine}
 
 
 def _joined(finished: dict) -> tuple[list[dict], list[dict]]:
@@ -260,7 +268,7 @@ def write_vqa_outputs(json_path: Path, args, options, records: list[dict], warni
                       interrupted: bool = False) -> None:
     """``--vqa``'s JSON (summary, records, warnings said during the run: the run's own with no target; the model asked
     for and, with a server, the one its replies named; the engine options, adapter and device among them, as a result
-    JSON records them) and CSV of records (``interrupted``: the cases never reached have a record of task ``not_run``)."""
+    JSON records them) and CSV of records (``interrupted``: the cases never reached have a record of task and status ``not_run``)."""
     rows = [_clean(record) for record in records]
     document = {"mode": "vqa", "manifest": str(args.manifest), "vlm_model": options.vlm_model, "vlm_server": options.vlm_server,
                 "vlm_server_model": served_model, "engine_options": recorded_engine_options(options), "summary": vqa.summarize(records),

@@ -24,10 +24,9 @@ import numpy as np
 
 from rau.boxes import Box
 from rau.engines.base import Progress, Reference, Request
-from rau.errors import InputError
 from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import TRUTH_TOO_SMALL
-from rau.evaluation.runner import load_case, lost_truth_warnings, matching_warnings, scored_request, truth_lost_on_grid, truth_masks
+from rau.evaluation.runner import case_failure, load_case, lost_truth_warnings, matching_warnings, scored_request, truth_lost_on_grid, truth_masks
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.render import render_boxed, render_overlay, render_plain
@@ -92,13 +91,13 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
     their ``target`` and ``reference``. The truth meets the reference
     as ``rau evaluate``'s engine mode has it meet (:func:`~rau.evaluation.runner.scored_request`, with its warnings).
     A pair that cannot be asked about (unreadable files, a 3D reference for a 2D target, a truth none of whose
-    structures is the reference's ...) is one record of task ``error`` with the reason, as ``rau evaluate`` reports a
-    failed case; the others are asked."""
+    structures is the reference's ..., or a bug) is one record of task and status ``error`` with the reason
+    (:func:`failed_pair`), as ``rau evaluate`` reports a failed case; the others are asked."""
     for case in cases:
         try:
             references, target, truth = load_case(case)
-        except InputError as error:
-            yield [{"target": case.name, "reference": None, "task": "error", "error": str(error)}], []
+        except Exception as error:  # noqa: BLE001  (any failure is this case's, reported in its record)
+            yield [failed_pair({"target": case.name, "reference": None}, error)], []
             continue
         records, warnings = [], []
         for reference in references:
@@ -111,12 +110,19 @@ def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool 
                     asked = evaluate_pair(backend, reference, target, truth, case.structures, per_structure, request.target_name)
                     records += [{**pair, **record} for record in asked]
                     found += lost_truth_warnings(case.target_labels, [record["structure"] for record in asked if record.get("status") == TRUTH_TOO_SMALL])
-                except InputError as error:
-                    records.append({**pair, "task": "error", "error": str(error)})
+                except Exception as error:  # noqa: BLE001  (any failure is this pair's, reported in its record)
+                    records.append(failed_pair(pair, error))
             for warning in found:
                 warn(f"{pair_name(pair)}: {warning}")
             warnings += [{**pair, "warning": warning} for warning in [*found, *said]]
         yield records, warnings
+
+
+def failed_pair(pair: dict, error: Exception) -> dict:
+    """The record of a ``pair`` (its target and reference) that failed with ``error``: task and status ``error``, and
+    why, as engine mode gives a failed case's (:func:`~rau.evaluation.runner.case_failure`, which raises a failure
+    that stops the run)."""
+    return {**pair, "task": "error", "status": "error", "error": case_failure(error)}
 
 
 def pair_name(record: dict) -> str:
