@@ -407,7 +407,7 @@ def test_the_warning_of_inside_points_left_out_offers_a_box_to_every_engine_that
     """Before: a vessels+sam2 answer was told "add points" only, the plain vessel corrector's words, though it takes a box."""
     from rau.labels import Structure
     from rau.result import StructureResult
-    from rau.session import inside_points_warning
+    from rau.reprompt_notes import inside_points_warning
 
     item = StructureResult(Structure("S1", 1), np.zeros((1, 8, 8), bool), 1.0, "vessels+sam2")
     prompt = Prompt(points=np.array([[0, 4, 4]]), labels=np.array([1]))

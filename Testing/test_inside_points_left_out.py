@@ -13,7 +13,7 @@ from rau.io import read_segmentation, write_image
 from rau.io.label_tables import write_label_table
 from rau.labels import LabelSet, Structure
 from rau.result import StructureResult
-from rau.session import inside_points_warning
+from rau.reprompt_notes import inside_points_warning
 
 
 def two_neighbours(tmp_path, capsys):
@@ -46,8 +46,8 @@ def test_rau_correct_warns_of_an_inside_click_the_structure_gave_way_to_another_
         out = tmp_path / "out" / f"fixed{len(flag)}.nii.gz"
         assert main(["correct", str(saved), "--structure", "left", "--inside", f"{i},{j},{k}", *flag, "--out", str(out)]) == 0
         said[bool(flag)] = (capsys.readouterr().err, read_segmentation(out).masks["left"][k, j, i])
-    assert said[False] == ("warning: left leaves out 1 of the 1 inside points given (the engine's answer; add points or a box, "
-                           "or --overwrite-others where another structure holds them)\n", False)
+    assert said[False] == ("warning: left leaves out 1 of the 1 inside points given (its answer held them but gave way to right "
+                           "there; --overwrite-others to take them)\n", False)
     assert said[True] == ("", True)  # taking right's voxels, it holds the click
 
 

@@ -203,8 +203,8 @@ def test_a_reprompt_warns_of_inside_points_its_answer_leaves_out_as_rau_correct_
     """Before, only ``rau correct`` said so: the answer of a click inside "left" for "right" gave way to "left" without a word."""
     answer = reprompt_answer(server[0], tmp_path, {"points": [[12, 30, 0]], "labels": [1]}, structure="right")
     assert answer.status_code == 200
-    assert answer.json()["warnings"] == ["right leaves out 1 of the 1 inside points given (the engine's answer; add points or a box, "
-                                         'or "overwrite": true where another structure holds them)']
+    assert answer.json()["warnings"] == ["right leaves out 1 of the 1 inside points given (its answer held them but gave way to left "
+                                         'there; "overwrite": true to take them)']
 
 
 def test_a_reprompt_says_why_it_changed_nothing_as_rau_correct_does(server, tmp_path):

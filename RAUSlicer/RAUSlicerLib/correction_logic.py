@@ -151,12 +151,12 @@ class CorrectionLogic:
 def _warnOfPrompt(correction, name, prompt, before, written):
     """Warn, as ``rau correct`` says them, of the inside points of ``prompt`` that ``written`` (the segment as written)
     leaves out, and of why it changed nothing when it holds the voxels ``before`` (the segment's before the write)."""
-    from rau.session import inside_points_warning, unchanged_reason
+    from rau.reprompt_notes import inside_points_warning, unchanged_reason
     from rau.user_warnings import warn
 
     overwriteOption = None if correction.overwrite else OVERWRITE_OPTION
-    leftOut = inside_points_warning(name, prompt, written, correction.voxels_of_others({name}), correction.result.engine, overwriteOption)
-    unchanged = unchanged_reason(correction.result.session, before, written)
+    leftOut = inside_points_warning(name, prompt, written, correction.voxels_of_others({name}), correction.result.engine, overwriteOption, session=correction.result.session)
+    unchanged = unchanged_reason(correction.result.session, before, written, overwriteOption)
     for said in (leftOut, unchanged and f"{name} is unchanged: {unchanged}"):
         if said:
             warn(said)

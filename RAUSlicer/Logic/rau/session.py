@@ -52,6 +52,9 @@ class Session(abc.ABC):
     unchanged = ""
     """Why the last :meth:`reprompt` changed nothing, where the engine can tell (vessels; a server's session: as the server
     says it); empty otherwise."""
+    answered: StructureResult | None = None
+    """The last :meth:`reprompt`'s answer as the engine gave it, before it was written (written without ``overwrite``,
+    it gives way to other structures: :mod:`rau.reprompt_notes` says so)."""
     shared_again: np.ndarray | None = None
     """After an :meth:`undo`: the voxels its answer takes back that other structures held with it before the undone
     correction and hold still (a hand edit painted one over another), written shared again
@@ -76,7 +79,8 @@ class Session(abc.ABC):
         prompt = self.checked_prompt(prompt)
         self.overwrite, self.unchanged = overwrite, ""
         before = self.results[name]
-        return self._change(name, lambda progress: users_answer(before, self._reprompt(name, prompt, progress)), progress, "correcting")
+        self.answered = self._change(name, lambda progress: users_answer(before, self._reprompt(name, prompt, progress)), progress, "correcting")
+        return self.answered
 
     def checked_prompt(self, prompt: Prompt) -> Prompt:
         """``prompt`` as a correction takes it: points given as i,j on a 2D target put on its slice, checked
@@ -368,39 +372,6 @@ def users_answer(before: StructureResult, item: StructureResult) -> StructureRes
     return replace(item, confidence=1.0 if item.found else 0.0)
 
 
-def inside_points_left_out(prompt: Prompt, item: StructureResult, others: np.ndarray) -> int:
-    """How many of ``prompt``'s inside points (this image's i, j, k) the answer ``item`` leaves out: a model may leave a
-    click out, or the structure gave way to another there, and the user should hear of it. ``others``: the voxels the
-    result's other structures hold. A click on a voxel no other structure holds counts as held when ``item`` holds a
-    voxel next to it (a click a voxel off a thin vessel); one on a voxel another structure holds, only when ``item``
-    holds that voxel itself."""
-    inside = [voxel(point) for point, label in zip(prompt.points, prompt.labels) if label == 1]
-    return sum(not _holds(item, others, index) for index in inside)
-
-
-def _holds(item: StructureResult, others: np.ndarray, index: tuple[int, int, int]) -> bool:
-    """Whether ``item`` holds the clicked voxel ``index`` (k, j, i) by the rule of :func:`inside_points_left_out`."""
-    if not item.found:
-        return False
-    near = item.mask[tuple(slice(max(v - 1, 0), v + 2) for v in index)]
-    return bool(item.mask[index] or (not others[index] and near.any()))
-
-
-def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, others: np.ndarray, engine: str,
-                          overwrite_option: str | None, points_note: str = "") -> str | None:
-    """What to tell the user when the answer ``item`` leaves out inside points of ``prompt`` (None when it holds them
-    all; ``others``: the voxels the result's other structures hold, :func:`inside_points_left_out`):
-    ``overwrite_option`` is how this interface lets a correction take other structures' voxels (None when this
-    one could); ``points_note`` is said of the points given (where they came from)."""
-    left_out = inside_points_left_out(prompt, item, others)
-    if not left_out:
-        return None
-    more = "points" if engine == "vessels" else "points or a box"  # the weight-free vessel correction takes no box
-    remedy = f"add {more}" + (f", or {overwrite_option} where another structure holds them" if overwrite_option else "")
-    given = sum(label == 1 for label in prompt.labels)
-    return f"{name} leaves out {left_out} of the {given} inside points given {points_note}(the engine's answer; {remedy})"
-
-
 def same_answer(first: StructureResult | None, second: StructureResult | None) -> bool:
     """True when two answers for a structure hold the same voxels (both empty counts as the same)."""
     return first is second or same_voxels(*(item.mask if item is not None else None for item in (first, second)))
@@ -412,15 +383,6 @@ def same_voxels(first: np.ndarray | None, second: np.ndarray | None) -> bool:
     if masks[0] is None or masks[1] is None:
         return masks[0] is None and masks[1] is None
     return np.array_equal(masks[0], masks[1])
-
-
-def unchanged_reason(session: Session, before: np.ndarray | None, written: StructureResult) -> str | None:
-    """Why a reprompt changed nothing, said by ``rau correct``, the server and the Slicer module: None when ``written``
-    (its answer as written) holds other voxels than ``before`` (the structure's mask before it; None: empty); else the
-    engine's reason (:attr:`Session.unchanged`, vessels) or that the prompt changes nothing."""
-    if not same_voxels(before, written.mask):
-        return None
-    return session.unchanged or "this prompt changes nothing"
 
 
 def check_prompt(prompt: Prompt, target: Image) -> None:

@@ -26,7 +26,8 @@ from rau.io.saved_results import check_saved_grid, check_target, read_saved, rec
 from rau.options import DEFAULTS, EngineOptions, flag
 from rau.references import BankRow, change_since
 from rau.result import Result
-from rau.session import check_prompt, file_corner, file_point, file_size, inside_points_warning, prompt_box, unchanged_reason, voxel_indices, voxel_ranges
+from rau.reprompt_notes import inside_points_warning, unchanged_reason
+from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, voxel_indices, voxel_ranges
 from rau.user_warnings import collected_warnings, warn
 from rau.validation import argument, finite_number, non_empty_path, positive_number
 
@@ -83,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
         result, name, prompt, before, item, inputs = _corrected(args, saved, saved_path, inputs)
         stroke = "(a --stroke gives one on each voxel along it) " if args.stroke else ""
         overwrite_option = None if args.overwrite_others else "--overwrite-others"
-        if inside := inside_points_warning(name, prompt, item, result.held_by_others(name), result.engine, overwrite_option, stroke):
+        if inside := inside_points_warning(name, prompt, item, result.held_by_others(name), result.engine, overwrite_option, stroke, result.session):
             warn(inside)
         write_outputs(result, paths, args.overwrite, inputs, said)
     status = f"{item.mask.sum()} voxels" if item.found else "now empty"
-    if unchanged := unchanged_reason(result.session, before, item):
+    if unchanged := unchanged_reason(result.session, before, item, overwrite_option):
         status += f" (unchanged: {unchanged})"
     print(f"{name}: {status}; wrote {', '.join(str(p) for p in paths.values())}")
     return 0

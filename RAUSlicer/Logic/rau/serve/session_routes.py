@@ -14,7 +14,7 @@ from rau.serve.refusals import NotFound, ended
 from rau.serve.security import valid_id
 from rau.serve.sessions import WRITTEN_ELSEWHERE, SessionGone, correct, read_correction
 from rau.serve.wire import encode_mask, json_object
-from rau.session import inside_points_warning, unchanged_reason
+from rau.reprompt_notes import inside_points_warning, unchanged_reason
 
 CORRECTIONS = ("reprompt", "propagate", "undo", "edit", *WRITTEN_ELSEWHERE)
 CORRECTION_THREADS = 8
@@ -83,12 +83,13 @@ def correct_now(server, session_id: str, action: str, entry, name: str, given, d
         items = correct(entry, action, name, given)
         seconds = time.perf_counter() - started
         written = entry.result.get(name)  # as the downloads hold it (given way to the others unless overwrite)
-        unchanged = action == "reprompt" and unchanged_reason(session, before, written)
+        taking = action == "reprompt" and not given[1] and OVERWRITE_FIELD  # how its answer takes others' voxels, said where it gave way
+        unchanged = action == "reprompt" and unchanged_reason(session, before, written, taking or None)
+        said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.held_by_others(name), entry.result.engine, taking or None, session=session)
         job.version += 1
         version = job.version  # read here: a correction just after would give its own number to both answers
     rows = Result(entry.result.target, items, entry.result.engine).summary()
     answers = [{"structure": row, "mask": encode_mask(item.mask)} for row, item in zip(rows, items)]
-    said = action == "reprompt" and inside_points_warning(name, given[0], written, entry.result.held_by_others(name), entry.result.engine, None if given[1] else OVERWRITE_FIELD)
     return {**answers[0], "shape": list(entry.result.target.shape), "version": version, "seconds": round(seconds, 4), "others": answers[1:],
             "warnings": [said] if said else [], "unchanged": unchanged or ""}
 
