@@ -77,6 +77,15 @@ class Reference:
         anatomy = "" if self.anatomy is None else array_digest(self.anatomy)
         return hashlib.sha256(f"{self.image_digest}{self.segmentation.voxel_digest()}{anatomy}".encode()).hexdigest()
 
+    def is_copy_of(self, other: "Reference") -> bool:
+        """Whether ``other`` is this reference again: the same image (:attr:`image_digest`) and the same structures,
+        matched by name, with the same voxels (:meth:`rau.labels.Segmentation.structure_digests`), whatever values or
+        files store them; it would vote twice on each. Not :attr:`digest`, which hashes label values as stored."""
+        if self.image_digest != other.image_digest:  # first: computing each structure's mask is the costly part
+            return False
+        return (self.segmentation.structure_digests() == other.segmentation.structure_digests()
+                and np.array_equal(self.labelled_anatomy(), other.labelled_anatomy()))
+
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel
         planes (:func:`rau.image.plane_order`), else itself."""
@@ -490,8 +499,8 @@ def _called_with_labels(reference: Reference, place: str | None = None) -> str:
 
 def check_references(references: list[Reference], places: list[str | None] | None = None,
                      label_table_remedy: str = "a sidecar, or --label-table") -> None:
-    """Every reference has labelled voxels, none is a copy of another (the same :attr:`Reference.digest`: image voxels,
-    geometry and label voxels, whatever the files' bytes; it would vote twice), and all name their labels or none does
+    """Every reference has labelled voxels, none is a copy of another (:meth:`Reference.is_copy_of`: the same image and
+    structures with the same voxels, whatever the files' bytes; it would vote twice on each), and all name their labels or none does
     (references meet by structure name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
     or None), named in the error; ``label_table_remedy``: how the caller's user gives a label map a table."""
     places = places or [None] * len(references)
@@ -506,13 +515,12 @@ def check_references(references: list[Reference], places: list[str | None] | Non
         problem = tiny_image_problem(reference.image, named) or blank_image_problem(reference.image, named)
         if problem:
             raise refused(index, problem)
-    first_of: dict[str, int] = {}
     for index, reference in enumerate(references):
-        earlier = first_of.setdefault(reference.digest, index)
-        if earlier != index:
+        earlier = next((e for e in range(index) if reference.is_copy_of(references[e])), None)
+        if earlier is not None:
             raise refused(index, f"reference {_called_with_labels(reference)} is a copy of "
-                                 f"{_called_with_labels(references[earlier], places[earlier])}: the same image voxels, geometry and "
-                                 "label voxels; it would vote twice")
+                                 f"{_called_with_labels(references[earlier], places[earlier])}: the same image "
+                                 "and the same structures with the same voxels; it would vote twice on each")
     first = references[0]
     for index, reference in enumerate(references[1:], start=1):
         if reference.segmentation.labels.named != first.segmentation.labels.named:
