@@ -136,9 +136,10 @@ def test_a_reference_without_label_names_among_named_ones_is_refused():
     mask = np.zeros((1, 8, 8), bool)
     mask[0, 2:5, 2:5] = True
 
-    def reference(name, names):
+    def reference(name, names):  # b.png's structure one column over: not a copy of a.png's, which would vote twice
         labels = LabelSet.from_values([255], names)
-        return Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {labels.names[0]: mask}), name)
+        drawn = np.roll(mask, 1, axis=2) if name == "b.png" else mask
+        return Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, {labels.names[0]: drawn}), name)
 
     validate_request(Request([reference("a.png", {255: "fetal head"}), reference("b.png", {255: "fetal head"})], image))
     with pytest.raises(ReferenceInputError, match="reference 'b.png' has no names for its labels .* but 'a.png' has"):
@@ -191,7 +192,8 @@ def test_a_structure_only_a_low_ranked_reference_draws_is_fused_from_it():
         labels = LabelSet.from_values([1, 2][: len(masks)], {1: "x", 2: "y"})
         return Reference(image, Segmentation(image.with_array(np.zeros(image.shape, np.uint8)), labels, masks), name)
 
-    references = [reference("a.png", 22, True), reference("b.png", 10, False), reference("c.png", 10, False), reference("d.png", 11, False)]
+    # c.png one column over from b.png: a copy of it would be refused (it would vote twice)
+    references = [reference("a.png", 22, True), reference("b.png", 10, False), reference("c.png", 9, False), reference("d.png", 11, False)]
     result = create_engine("registration", {"deformable": False, "top_k": 2}).run(Request(references, image))
     assert [entry["reference"] for entry in result.details["ranking"]][-1] == "a.png"  # it disagrees on x
     assert "a.png" not in result.get("x").prompts["references"]
