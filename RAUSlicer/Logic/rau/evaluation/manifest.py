@@ -29,6 +29,8 @@ class ReferenceEntry:
     image: Path
     labels: Path
     spacing: float | None = None
+    place: str | None = field(default=None, compare=False)
+    """Where the manifest gives it (``cases.csv line 3``), for errors about it once read; None: not from a manifest."""
 
 
 @dataclass
@@ -133,7 +135,7 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
         )
         validation.check_not_target(paths["reference_image"], paths["target_image"], f"{path} line {line}: reference_image {row['reference_image']}",
                                         copies=truth)  # an evaluation: its labels would be the truth
-        reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing)
+        reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing, f"{path} line {line}")
         if any(_same_reference(reference, other) for other in case.references):
             raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference "
                              "files or copies of them); it would vote twice")

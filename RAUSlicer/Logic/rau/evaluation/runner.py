@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
-from rau.engines.base import Cancelled, run_request, validate_request
+from rau.engines.base import Cancelled, check_references, run_request, validate_request
 from rau.errors import InputError, failure_reason
 from rau.evaluation.manifest import Case
 from rau.evaluation.metrics import TRUTH_TOO_SMALL, not_scored, presence_accuracy, structure_metrics
@@ -162,6 +162,7 @@ def scored_request(case: Case, references: list[Reference], target: Image, truth
     """The request a case runs and the reference's structures it can score (:func:`scorable_labels`); raises
     :class:`~rau.errors.InputError` for a request no engine can serve (:func:`~rau.engines.base.validate_request`:
     said before the truth's names) and when its truth holds none of them (:func:`truth_mismatch`)."""
+    check_references(references, [entry.place for entry in case.references])  # a copy named by its manifest line
     request = Request(references, target, case.structures, target_path=Path(case.target_image))
     validate_request(request)
     labels = scorable_labels(references[0].segmentation, request.labels().names, request.left_out())
