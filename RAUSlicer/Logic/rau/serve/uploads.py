@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from rau import validation
 from rau.engines import ENGINES, Request
 from rau.engines.base import check_references
-from rau.errors import ImageReadError, InputError
+from rau.errors import InputError
 from rau.io import read_image
 from rau.io.images import overlay_problem
 from rau.io.label_tables import sidecar_places, why_no_label_table
@@ -146,13 +146,10 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         raise InputError("give one reference_spacing per reference, or none")
     names = {str(path): name for files in by_field.values() for path, name in files}
     with collected_warnings() as said:  # said again below, naming the client's files
-        try:
-            validation.check_pixel_sizes(
-                [(f"upload {name!r}", path, spacing) for (path, name), spacing in zip(images, spacings)]
-                + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
-            )
-        except ImageReadError as error:  # a damaged upload, named by its copy's path
-            raise ImageReadError(_client_names(str(error), names)) from error
+        validation.check_pixel_sizes(
+            [(f"upload {name!r}", path, spacing) for (path, name), spacing in zip(images, spacings)]
+            + [(f"upload {targets[0][1]!r}", targets[0][0], spec.target_spacing)]
+        )
         check_distinct_references([(image, label_map, f"upload reference {number} ({name!r})")  # one reference must not vote twice
                                    for number, ((image, name), (label_map, _)) in enumerate(zip(images, labels), 1)])
         tables = by_field.get("label_table", [])

@@ -111,43 +111,54 @@ def check_pixel_sizes(inputs: list[tuple[str, object, float | None]], where: str
     whose header gives pixels of another size (a 1-slice NIfTI in mm).
 
     ``inputs``: (how the user named it, path, pixel size or None) of every image input. ``where``
-    prefixes the message (a manifest line).
+    prefixes the message (a manifest line). A file without a pixel size of its own that cannot be read takes no
+    part (it is neither without a pixel size nor with one): the read that follows names it. Such files are read
+    only where a mix would be refused.
     """
-    from rau.io.images import header_spacing, without_pixel_size
+    from rau.io.images import without_pixel_size
 
     unsized = [(name, file, size, kind) for name, file, size in inputs if (kind := without_pixel_size(file))]
+    problem = pixel_size_mix(inputs, unsized)
+    unreadable = [file for _, file, _, _ in unsized if not is_readable(file)] if problem else []
+    if unreadable:
+        problem = pixel_size_mix([item for item in inputs if item[1] not in unreadable],
+                                 [item for item in unsized if item[1] not in unreadable])
+    if problem:
+        raise OptionError(f"{where}{problem}")
+
+
+def pixel_size_mix(inputs: list[tuple[str, object, float | None]], unsized: list[tuple[str, object, float | None, str]]) -> str | None:
+    """What :func:`check_pixel_sizes` refuses in ``inputs``, of which ``unsized`` (with what each is) give no pixel
+    size of their own; None if nothing."""
+    from rau.io.images import header_spacing
+
     given = [name for name, _, size, _ in unsized if size]
     missing = [(name, kind) for name, _, size, kind in unsized if not size]
-    if given and missing:
-        check_readable([file for _, file, _, _ in unsized], where)
-        raise OptionError(
-            f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size, while {given[0]} has one; "
-            "give the pixel size in mm of every image that has none, or of none to work in pixels"
-        )
-    if missing:
-        for name, file, _ in inputs:
-            sizes = header_spacing(file) or ()
-            if any(abs(size - 1.0) > 1e-3 for size in sizes):
-                check_readable([file for _, file, _, _ in unsized], where)
-                raise OptionError(
-                    f"{where}{missing[0][0]}: {missing[0][1]} without a pixel size (read as 1 mm pixels), while the header of "
-                    f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give its pixel size in mm"
-                )
+    if not missing:
+        return None
+    if given:
+        return (f"{missing[0][0]}: {missing[0][1]} without a pixel size, while {given[0]} has one; "
+                "give the pixel size in mm of every image that has none, or of none to work in pixels")
+    for name, file, _ in inputs:
+        sizes = header_spacing(file) or ()
+        if any(abs(size - 1.0) > 1e-3 for size in sizes):
+            return (f"{missing[0][0]}: {missing[0][1]} without a pixel size (read as 1 mm pixels), while the header of "
+                    f"{name} gives {' x '.join(f'{size:g}' for size in sizes)} mm pixels; give its pixel size in mm")
+    return None
 
 
-def check_readable(files: list, where: str = "") -> None:
-    """Read each of ``files`` (:func:`rau.io.images.read_image`) before one is said to lack a pixel size: judged by
-    its name or header, a damaged file is said as damaged, naming it (``where`` first), not as lacking an option.
-    What reading warns of is not said: the reading that follows the remedy says it."""
+def is_readable(file) -> bool:
+    """Whether :func:`rau.io.images.read_image` reads ``file``; what reading warns of is not said (the reading that
+    follows says it)."""
     from rau.io.images import read_image
     from rau.user_warnings import collected_warnings
 
-    for file in files:
-        try:
-            with collected_warnings():
-                read_image(file)
-        except ImageReadError as error:
-            raise ImageReadError(f"{where}{error}") from error
+    try:
+        with collected_warnings():
+            read_image(file)
+    except ImageReadError:
+        return False
+    return True
 
 
 MAX_FILES_LISTED = 10
