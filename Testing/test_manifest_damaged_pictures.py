@@ -63,3 +63,13 @@ def test_a_batch_segments_the_other_target(cohort, capsys):
     with open(out / "batch_summary.csv", newline="") as handle:
         assert {row["target"]: row["status"] for row in csv.DictReader(handle)} == {"cut": "failed", "002_HC": "done"}
     assert (out / "002_HC.nii.gz").is_file() and not list(out.glob("cut.*"))
+
+
+def test_a_mix_among_the_readable_pictures_is_still_refused(cohort, capsys):
+    """Leaving the damaged reference out, a good reference without a pixel size beside a target with one is the mix
+    refused as before, naming the good reference, and nothing is written."""
+    argv = ["segment", "--reference", "cut.png", "--reference-labels", "001_HC_mask.png", "--reference", "000_HC.png",
+            "--reference-labels", "000_HC_mask.png", "--target", "002_HC.png", "--target-spacing", "0.25", "--out", "out/002.nii.gz"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("rau segment: error: --reference 000_HC.png: a picture without a pixel size, while --target 002_HC.png has one")
+    assert not (cohort / "out").exists()
