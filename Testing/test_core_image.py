@@ -125,20 +125,6 @@ def test_orient_lps_reorders_voxels_without_moving_them():
     np.testing.assert_array_equal(resample_to(oriented, image, labels=True).array, image.array)
 
 
-def test_voxel_order_finds_the_flips_and_transposes_between_two_orders_of_one_grid():
-    """One grid stored in two voxel orders (SimpleITK reorders it): the reordering is found and gives the very array."""
-    from rau.image import in_voxel_order, voxel_order
-
-    array = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
-    image = Image(array, (0.8, 1.5, 3.0), (10.0, -20.0, 30.0), np.diag([1.0, -1.0, 1.0]))
-    other = Image.from_sitk(sitk.Flip(sitk.PermuteAxes(image.to_sitk(), [2, 0, 1]), [True, False, True]))
-    found = voxel_order(image, other)
-    assert found is not None
-    assert np.array_equal(in_voxel_order(image.array, *found), other.array)
-    shifted = Image(other.array, other.spacing, tuple(np.add(other.origin, (0.0, 0.0, 1.0))), other.direction)
-    assert voxel_order(image, shifted) is None  # other voxel centres: nothing to reorder into
-
-
 def test_a_mask_on_a_grid_lined_up_with_the_reference_is_placed_as_resampling_places_it():
     """A Slicer segment is cropped to its voxels on the volume's own grid: placed there directly (a whole 512 x 512
     grid is not resampled per segment read), with the voxels nearest-neighbour resampling gives, also where the

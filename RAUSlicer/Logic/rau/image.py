@@ -468,34 +468,6 @@ def reordered(image: Image, order: list[int], flips: list[bool]) -> Image:
     return Image.from_sitk(sitk.Flip(sitk.PermuteAxes(image.volume().to_sitk(), order), flips))
 
 
-def voxel_order(image: Image, grid: Image) -> tuple[list[int], list[bool]] | None:
-    """How to reorder ``image``'s voxels into ``grid``'s order (the axis order and flips, as :func:`plane_order` gives
-    them) when, so reordered, they are ``grid``'s very voxels (:meth:`Image.same_grid`, both placed in the world: a 2D
-    image's slice normal counts too); None when ``grid`` samples other voxel centres.
-
-    Two readers may hold one file's voxels in different orders: Slicer's keeps a left-handed volume (a NIfTI in the
-    radiological layout FSL writes) with its slices reversed."""
-    mine, theirs = image.volume(), grid.volume()
-    cosines = mine.direction.T @ theirs.direction  # [mine, theirs]
-    order = [int(np.argmax(np.abs(cosines[:, axis]))) for axis in range(3)]
-    if sorted(order) != [0, 1, 2]:
-        return None
-    flips = [bool(cosines[order[axis], axis] < 0) for axis in range(3)]
-    size = [mine.size[axis] for axis in order]
-    first = [mine.size[axis] - 1 if flip else 0 for axis, flip in zip(order, flips)]  # where theirs starts, on my axes
-    corner = np.zeros(3)
-    corner[order] = first
-    moved = Image(np.broadcast_to(np.uint8(0), tuple(reversed(size))), tuple(mine.spacing[axis] for axis in order),
-                  tuple(mine.to_world(corner)), mine.direction[:, order] * np.where(flips, -1.0, 1.0))
-    return (order, flips) if moved.same_grid(theirs) else None
-
-
-def in_voxel_order(array: np.ndarray, order: list[int], flips: list[bool]) -> np.ndarray:
-    """A ``(k, j, i)`` ``array`` reordered by :func:`voxel_order`'s answer (a view: transposes and flips only)."""
-    array = np.transpose(array, [2 - order[2 - axis] for axis in range(3)])
-    return np.flip(array, axis=[2 - axis for axis in range(3) if flips[axis]])
-
-
 def orient_lps(image: Image) -> Image:
     """The same voxels reordered so i, j, k run to the patient's left, posterior and superior.
 

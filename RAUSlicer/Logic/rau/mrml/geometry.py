@@ -22,7 +22,7 @@ from vtk.util.numpy_support import get_vtk_array_type, vtk_to_numpy
 from slicer.util import arrayFromVTKMatrix, arrayFromVolume, updateVolumeFromArray, vtkMatrixFromArray
 
 from rau.boxes import Box
-from rau.image import RAS_FROM_LPS, GeometryError, Image, colour_as_grey, in_voxel_order, voxel_order
+from rau.image import RAS_FROM_LPS, GeometryError, Image, colour_as_grey
 from rau.io.images import header_grid
 
 
@@ -82,14 +82,37 @@ REMOVED = "was removed from the scene"
 
 def volume_in_place(node, image: Image) -> bool:
     """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
-    or hardened since, and its origin, spacing and directions as they were)."""
-    stored = image.as_stored()
-    return on_grid(node, stored) or voxel_order(held_grid(node), stored) is not None  # ``image`` in its file's order
+    or hardened since, and its origin, spacing and directions as they were; :func:`order_on_grid`)."""
+    return order_on_grid(node, image) is not None
 
 
-def on_grid(node, stored: Image) -> bool:
-    """Whether a volume node's voxels lie on ``stored``'s grid (3D) in its very order (to a millionth of a mm)."""
-    return np.allclose(voxels_to_world(node), image_ijk_to_ras(stored), atol=1e-6)
+PLACEMENT_TOLERANCE_MM = 1e-6
+"""How far a volume node's voxel placement may be from a grid's and still lie on it (:func:`order_on_grid`)."""
+
+
+def order_on_grid(node, grid: Image) -> bool | None:
+    """How a volume node's voxels lie on ``grid`` (its stored layout, :meth:`Image.as_stored`): False in the grid's
+    very order; True with the grid's k axis (the file's third index) reversed, which is how Slicer holds a left-handed
+    file (its directions' determinant < 0), taken only for the grid of the file the node was loaded from, and then
+    only so; None when not on ``grid`` in that one order (to :data:`PLACEMENT_TOLERANCE_MM`): a mirror or turn that
+    maps the grid onto itself moved the voxels."""
+    stored = grid.as_stored().volume()
+    shape = tuple(reversed(node.GetImageData().GetDimensions()))
+    if stored.shape != shape:
+        return None
+    file = loaded_grid(node)
+    file = file.as_stored().volume() if file is not None else None
+    k_reversed = file is not None and np.linalg.det(file.direction) < 0 and file.shape == shape and placed_alike(
+        image_ijk_to_ras(file), image_ijk_to_ras(stored))
+    held_to_stored = np.eye(4)
+    if k_reversed:
+        held_to_stored[2, 2:] = (-1.0, shape[0] - 1)  # held k is the file's last-but-k
+    return k_reversed if placed_alike(voxels_to_world(node), image_ijk_to_ras(stored) @ held_to_stored) else None
+
+
+def placed_alike(index_to_world: np.ndarray, other: np.ndarray) -> bool:
+    """Whether two 4x4 index-to-world matrices place every voxel alike (to :data:`PLACEMENT_TOLERANCE_MM`)."""
+    return np.allclose(index_to_world, other, atol=PLACEMENT_TOLERANCE_MM)
 
 
 def held_grid(node) -> Image:
@@ -131,28 +154,23 @@ def image_from_volume_node(node) -> Image:
             array = colour_as_grey(array.reshape(*array.shape[:3], -1))
         except GeometryError as error:
             raise GeometryError(f"volume {node.GetName()!r}: {error}") from None
-    if (on_file := file_geometry(node, array.shape)) is not None:
-        grid, order = on_file
-        return Image.from_grid(in_voxel_order(array, *order), grid.spacing, grid.origin, grid.direction)
+    if (on_file := file_geometry(node)) is not None:
+        grid, k_reversed = on_file
+        return Image.from_grid(array[::-1] if k_reversed else array, grid.spacing, grid.origin, grid.direction)
     return Image.from_grid(array, held.spacing, held.origin, held.direction)
 
 
-def file_geometry(node, shape) -> tuple[Image, tuple[list[int], list[bool]]] | None:
+def file_geometry(node) -> tuple[Image, bool] | None:
     """The grid (in its stored layout) of the file a volume node was loaded from (:func:`loaded_grid`) when the node's
-    voxels, ``shape`` ``(k, j, i)``, still lie on it (not moved, no parent transform that moves them), with the
-    reordering (:func:`rau.image.voxel_order`) that puts them in the file's order: Slicer holds a left-handed file's
-    slices reversed, and for a 1-slice file stored along i or j that axis is one of the picture's; else None.
+    voxels still lie on it as Slicer holds that file (not moved, no parent transform that moves them, no mirror onto
+    itself), with whether Slicer holds its k axis reversed (a left-handed file; for a 1-slice file stored along i or j
+    that axis is one of the picture's): :func:`order_on_grid`; else None.
 
     Slicer computes the IJK-to-RAS matrix again from the header and may give an oblique file's origin a step off the
     file's double-precision value; registration follows bits, so the module takes the file's own numbers."""
     grid = loaded_grid(node)
-    stored = grid.as_stored() if grid is not None else None
-    if stored is None:
-        return None
-    if stored.shape == shape and on_grid(node, stored):
-        return stored, ([0, 1, 2], [False] * 3)
-    order = voxel_order(held_grid(node), stored)
-    return (stored, order) if order is not None else None
+    k_reversed = order_on_grid(node, grid) if grid is not None else None
+    return (grid.as_stored(), k_reversed) if k_reversed is not None else None
 
 
 def loaded_grid(node):
