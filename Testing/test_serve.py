@@ -145,7 +145,9 @@ def test_a_remote_run_leaves_the_operator_s_options_and_takes_the_first_referenc
     (structure,) = first.segmentation.labels
     recoloured = Structure(structure.name, 5, (0.0, 0.0, 1.0))
     labels = LabelSet((recoloured,), named=first.segmentation.labels.named)  # both unnamed (label_255), as a run here requires
-    second = Reference(first.image, Segmentation(first.segmentation.geometry, labels, {structure.name: first.segmentation.masks[structure.name]}), name="second")
+    mask = first.segmentation.masks[structure.name].copy()
+    mask[np.nonzero(mask)[0][0], np.nonzero(mask)[1][0], np.nonzero(mask)[2][0]] = False  # one voxel less: not a copy of the first
+    second = Reference(first.image, Segmentation(first.segmentation.geometry, labels, {structure.name: mask}), name="second")
     request = Request([first, second], read_image(target, target_spacing))
     there = RemoteEngine(client, "registration", {"deformable": False}).run(request)
     assert [s.structure for s in there.structures] == [structure]

@@ -555,6 +555,8 @@ def test_a_segment_the_reference_lacks_is_reported_so(pair):
     result = create_engine("vessels", {"top_k": 1}).run(Request([reference], target, ["S7_LAD_mid", "S1_RCA_proximal"]))
     assert result.get("S7_LAD_mid").found
     assert not result.get("S1_RCA_proximal").found and result.get("S1_RCA_proximal").message == "has no voxels in the reference"
-    again = replace(reference, name="again")
+    shifted = reference.image.array.copy()
+    shifted.flat[0] += 1  # another image: one the same as the first would be refused as a copy of it
+    again = replace(reference, name="again", image=reference.image.with_array(shifted))
     two = create_engine("vessels", {"top_k": 1}).run(Request([reference, again], target, ["S1_RCA_proximal"]))
     assert two.get("S1_RCA_proximal").message == "has no voxels in any reference"  # as every engine says it (before: "pixels", one)
