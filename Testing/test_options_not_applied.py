@@ -78,8 +78,20 @@ def test_a_hub_model_not_in_the_cache_names_the_model_cache_folder(tmp_path, cap
 
 def test_the_demo_warns_of_top_k_by_the_rule_segment_follows(tmp_path, capsys):
     """Before: ``rau demo --top-k 3`` on a case with one reference said nothing of --top-k, which ranked nothing, where
-    ``rau segment`` with one reference warns of it."""
-    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path), "--top-k", "3", "--fusion", "staple", "--no-deformable"]) == 0
-    said = capsys.readouterr().err.splitlines()
-    assert "warning: --top-k is ignored: the run has one reference per target: nothing to rank or fuse" in said
-    assert "warning: --fusion is ignored: the vessels engine does not use it" in said
+    ``rau segment`` with one reference warns of it. Then, with hc18_ultrasound's 15 references in the run too, it said
+    the run had one reference per target: it names the case that has."""
+    assert main(["demo", "--cases", "hc18_ultrasound", "coronary_angiogram", "--out", str(tmp_path), "--top-k", "3",
+                 "--fusion", "staple", "--no-deformable"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: --")]
+    assert said == ["warning: --top-k is ignored: coronary_angiogram has one reference per target: nothing to rank or fuse",
+                    "warning: --fusion is ignored: the vessels engine does not use it"]
+
+
+def test_the_demo_warns_of_each_option_once_naming_the_cases(tmp_path, capsys):
+    """Before: with two one-reference cases of two engines, the demo said each --top-k warning once per engine."""
+    assert main(["demo", "--cases", "abdominal_ct", "coronary_angiogram", "--out", str(tmp_path), "--top-k", "3",
+                 "--fusion", "staple", "--no-deformable"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: --")]
+    one_reference = "one reference per target: nothing to rank or fuse"
+    assert said == [f"warning: --top-k is ignored: abdominal_ct and coronary_angiogram have {one_reference}",
+                    f"warning: --fusion is ignored: abdominal_ct has {one_reference}; the vessels engine does not use it"]

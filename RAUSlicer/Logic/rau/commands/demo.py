@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options, given_options, warn_unused_options
+from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options, given_options, warn_ignored
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
-from rau.engines import DEFAULT_ENGINE
+from rau.engines import DEFAULT_ENGINE, one_reference, unused_options
 from rau.errors import OptionError
-from rau.evaluation.manifest import case_files, largest_pool, read_manifest
+from rau.evaluation.manifest import Case, case_files, largest_pool, read_manifest
 from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
 from rau.io.atomic import folders_held, output_set, signals_deferred
@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     options = engine_options(args, keep_transfers=True)
     engine_names = {name: args.engine or CASE_ENGINES.get(name, DEFAULT_ENGINE) for name in args.cases}
     engines = {name: checked_engine(engine_names[name], options) for name in args.cases}  # all before any case
-    for engine in dict.fromkeys(engine_names.values()):  # each case runs its manifest's first row (rau.demo.run_case)
-        warn_unused_options(engine, given_options(args), largest_pool([cases[name][0] for name in args.cases if engine_names[name] == engine]))
+    warn_options_cases_ignore(engine_names, {name: rows[0] for name, rows in cases.items()}, given_options(args))  # rau.demo.run_case runs row 1
     with folders_held(outputs), signals_deferred() as hold, output_set():  # every case's files are placed together when the last case ends
         for name in args.cases:
             print(f"\n== {name} ({engine_names[name]} engine)")
@@ -54,3 +53,17 @@ def run(args: argparse.Namespace) -> int:
     for name in args.cases:
         print(f"wrote {out / name}/prediction.nii.gz, prediction.labels.csv and overlay.png")
     return 0
+
+
+def warn_options_cases_ignore(engines: dict[str, str], cases: dict[str, Case], given: dict) -> None:
+    """Warn once of each engine option in ``given`` that a case's engine (``engines``: ``{case name: engine}``) does
+    not read, or not with that case's references (:func:`rau.engines.unused_options`, the rule ``rau segment``
+    follows), naming the cases that have one reference per target rather than saying the run has."""
+    cases_by_reason: dict[str, dict[str, list[str]]] = {}
+    for name, engine in engines.items():
+        for option, reason in unused_options(engine, given, largest_pool([cases[name]])).items():
+            cases_by_reason.setdefault(option, {}).setdefault(reason, []).append(name)
+    the_run_has_one = one_reference("the run has")
+    warn_ignored({option: "; ".join(one_reference(f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'}")
+                                    if reason == the_run_has_one else reason for reason, names in by_reason.items())
+                  for option, by_reason in cases_by_reason.items()})

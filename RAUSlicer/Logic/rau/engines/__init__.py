@@ -51,6 +51,11 @@ def engine_class(name: str) -> type[Engine]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def one_reference(holder: str) -> str:
+    """Why ``--top-k`` and ``--fusion`` change nothing where ``holder`` (``the run has``) one reference per target."""
+    return f"{holder} one reference per target: nothing to rank or fuse"
+
+
 def unused_options(name: str, given: dict, references: int | None = None) -> dict[str, str]:
     """Those of the options ``given`` (``{name: value}``, as the user gave them) that engine ``name`` does not read
     (:data:`ENGINE_OPTIONS`), or reads but not with the others given (``--sam2-revision`` with a local
@@ -58,10 +63,10 @@ def unused_options(name: str, given: dict, references: int | None = None) -> dic
     target at most (``--top-k`` and ``--fusion`` with one: None, not known), in their order, each with why."""
     from rau.models.loader import ModelSource
 
-    one_reference = "the run has one reference per target: nothing to rank or fuse" if references == 1 else None
+    nothing_to_rank = one_reference("the run has") if references == 1 else None
     not_with_others = {
-        "top_k": one_reference,
-        "fusion": one_reference,
+        "top_k": nothing_to_rank,
+        "fusion": nothing_to_rank,
         "sam2_revision": "a revision applies only to a Hugging Face id, and --sam2-model names a local folder"
                          if ModelSource(given.get("sam2_model") or EngineOptions().sam2_model).is_local else None,
         "vlm_timeout": None if given.get("vlm_server") else "it applies only to --vlm-server; a local model has no time limit",
@@ -76,4 +81,4 @@ def create_engine(name: str, options: EngineOptions | dict | None = None) -> Eng
     return engine_class(name).from_options(EngineOptions.of(options))
 
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_OPTIONS", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class", "unused_options"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_OPTIONS", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class", "one_reference", "unused_options"]
