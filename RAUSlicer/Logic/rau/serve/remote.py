@@ -42,13 +42,18 @@ UNPICKED = "rau: other labelled anatomy"
 """The segment that carries a reference's labelled voxels beyond the picked structures to the server (never asked for)."""
 
 
+def upload_files(index: int) -> tuple[str, str]:
+    """The file names the reference at ``index`` is uploaded under (:data:`UPLOADED`): its image's, its labels'."""
+    return f"reference{index}.mha", f"reference{index}.seg.nrrd"
+
+
 def uploaded_names(request: Request) -> dict[str, str]:
-    """Each reference's upload file names (:data:`UPLOADED`: image, then labels), and the name a run here gives each:
-    the reference's own, and the name of its labels (:meth:`~rau.engines.base.Reference.labels_called`)."""
+    """Each reference's upload file names (:func:`upload_files`), and the name a run here gives each: the
+    reference's own, and the name of its labels (:meth:`~rau.engines.base.Reference.labels_called`)."""
     names = {}
     for i, reference in enumerate(request.references):
-        names[f"reference{i}.mha"] = reference.name
-        names[f"reference{i}.seg.nrrd"] = reference.labels_called()
+        image_file, labels_file = upload_files(i)
+        names[image_file], names[labels_file] = reference.name, reference.labels_called()
     return names
 
 
@@ -97,8 +102,8 @@ class RemoteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
             folder = Path(folder)
             references = [
-                (write_image(ref.image, folder / name), write_seg_nrrd(uploaded_segmentation(ref), folder / name.replace(".mha", ".seg.nrrd")), None)
-                for name, ref in zip([name for name in names if name.endswith(".mha")], request.references)
+                (write_image(ref.image, folder / image_file), write_seg_nrrd(uploaded_segmentation(ref), folder / labels_file), None)
+                for (image_file, labels_file), ref in ((upload_files(i), ref) for i, ref in enumerate(request.references))
             ]
             target = write_image(request.target, folder / "target.mha")
             progress("uploading", 0.0)
