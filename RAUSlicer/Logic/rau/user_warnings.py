@@ -93,10 +93,9 @@ def collected_warnings(echo: bool | list[str] = False):
         _COLLECTED.reset(token)
 
 
-@contextmanager
-def libraries_reading_deprecated_checkpointing():
+def ignore_deprecated_checkpointing_reads() -> None:
     """Keep out of the output the one FutureWarning transformers 5.24 gives when peft (wrapping a model in a LoRA) or
-    trl (generating during GRPO) reads a model's deprecated ``is_gradient_checkpointing``: rau cannot avoid it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-        yield
+    trl (generating during GRPO) reads a model's deprecated ``is_gradient_checkpointing``: rau cannot avoid it. The
+    filter stays installed (calling again keeps one copy): ``warnings.catch_warnings`` is process-wide and not
+    thread-safe, and ``rau serve`` loads adapters in job threads."""
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)

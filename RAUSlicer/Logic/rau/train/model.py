@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rau.errors import InputError
 from rau.io.json_text import parse_json
 from rau.models.loader import ModelSource, load_model, load_processor, option_named, pick_device, resolve
-from rau.user_warnings import libraries_reading_deprecated_checkpointing
+from rau.user_warnings import ignore_deprecated_checkpointing_reads
 from rau.vlm.families import ModelFamily
 from rau.vlm.local import AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base
 
@@ -67,7 +67,8 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     processor = load_processor(AutoProcessor, source)
     with option_named("--model", model_name):
         model = load_model(AutoModelForImageTextToText, source, training_device(device))
-    with option_named("--adapter", adapter, (AdapterError,)), libraries_reading_deprecated_checkpointing():
+    ignore_deprecated_checkpointing_reads()
+    with option_named("--adapter", adapter, (AdapterError,)):
         model = load_adapter(model, adapter, trainable=True) if adapter else get_peft_model(model, lora.config())
     return model, processor, model_family(source, processor)
 

@@ -29,7 +29,7 @@ from rau.models.inference import fixed_threads, inference_threads
 from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, resolve
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
-from rau.user_warnings import libraries_reading_deprecated_checkpointing
+from rau.user_warnings import ignore_deprecated_checkpointing_reads
 from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION
 
 
@@ -422,7 +422,8 @@ def train_and_finish(trainer, settings: FineTuneSettings, stage: str, processor,
     """Train (or resume; only load the last checkpoint of a run stopped in its final evaluation: :func:`only_finishing`)
     and :func:`finish`, with torch on a fixed number of threads
     (:func:`rau.models.inference.fixed_threads`): the same run gives the same adapter whatever ``OMP_NUM_THREADS`` says."""
-    with fixed_threads(), libraries_reading_deprecated_checkpointing():
+    ignore_deprecated_checkpointing_reads()
+    with fixed_threads():
         if only_finishing(settings):
             _take_trained(trainer, resume_checkpoint(settings))
         else:

@@ -10,7 +10,7 @@ from rau.models.inference import inference
 from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite, check_safetensors, check_weights, fingerprint,
                                load_model, load_processor, processor_settings, read_config, read_json, read_text, resolve,
                                tensors_of)
-from rau.user_warnings import libraries_reading_deprecated_checkpointing, model_warnings, say_again, warn
+from rau.user_warnings import ignore_deprecated_checkpointing_reads, model_warnings, say_again, warn
 from rau.validation import not_a_folder
 from rau.vlm.backend import Backend, Reply, cut_at_limit
 from rau.vlm.families import SUPPORTED, ModelFamily, family_for
@@ -334,8 +334,8 @@ def load_adapter(model, adapter, trainable: bool = False):
         raise UnavailableError("loading a LoRA adapter needs peft: pip install peft (in Slicer: the module's Install dependencies)") from error
     base = {id(tensor) for _, tensor in tensors_of(model)}  # checked as the model loaded
     try:
-        with libraries_reading_deprecated_checkpointing():
-            model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
+        ignore_deprecated_checkpointing_reads()
+        model = PeftModel.from_pretrained(model, str(folder), is_trainable=trainable)
     except (OSError, SafetensorError) as error:
         raise AdapterError(f"{folder}: cannot read the adapter weights ({error})") from error
     except (RuntimeError, ValueError, TypeError, KeyError) as error:  # shapes, target modules or a config that do not fit
