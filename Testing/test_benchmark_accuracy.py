@@ -196,3 +196,20 @@ def test_bench_vessels_writes_no_json_when_its_bank_stage_fails(tmp_path, monkey
     with pytest.raises(RuntimeError, match="bank stage failed"):
         bench_vessels.main()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_cases_seconds_per_method_are_written_and_printed_to_the_hundredth(tmp_path, shared_data):
+    """Before: only each method's mean seconds per manifest reached the JSON, and the printed per-case seconds had one
+    decimal (2D pairs read 0.1-0.3 s), so a per-pair cost claim could not be checked from a run."""
+    import re
+
+    out = tmp_path / "figures.json"
+    run = bench("protocols/hc18_single.csv", "--limit", 2, "--methods", "identity", "affine", "--json", out)
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(out.read_text())[0]
+    assert figures["cases"] == 2 and [case["case"] for case in figures["per_case"]] == ["058_HC.png", "039_HC.png"]
+    for method in ("identity", "affine"):
+        seconds = [case["seconds"][method] for case in figures["per_case"]]
+        assert all(second > 0 for second in seconds)
+        assert abs(sum(seconds) / 2 - figures["methods"][method]["seconds_per_case"]) <= 0.006
+    assert len(re.findall(r"HC\.png (identity|affine): dice \d\.\d{3} \(\d+\.\d{2} s\)", run.stdout)) == 4, run.stdout

@@ -27,8 +27,11 @@ fuses all by majority vote (classic multi-atlas); the engine ranks them and fuse
 The engine's reference-ranking figures (Spearman of the ranking score and of the image similarity, top-1,
 best single, mean single) are reported as ``rau evaluate`` does.
 
-Prints, per manifest, the mean Dice over (case, structure) rows and the mean seconds per
-case of each method, and the engine's Dice minus each baseline's.
+Prints each case's Dice and seconds per method as it runs, then, per manifest, the mean Dice over (case, structure)
+rows and the mean seconds per case of each method, the engine's Dice minus each baseline's (``dice_minus_<method>``)
+and its mean seconds per case over each baseline's (``time_ratio_to_<method>``). ``--json`` writes these figures and,
+under ``per_case``, each case in run order with its name and each method's seconds (a method that failed on it,
+listed under ``failed``, has none).
 A plain registration that fails other than by losing the overlap (e.g. ``--baseline-sampling`` too small to sample a
 point) is no Dice 0: the case is left out of that method's figures and listed under ``failed`` with ITK's reason, and
 the run exits 1 once the figures are written.
@@ -181,7 +184,7 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
     cases = cases[:limit]
     engine = create_engine("registration", {**engine_options, "keep_transfers": True})
     totals = {m: {"rows": [], "seconds": []} for m in methods}
-    scores, skipped, failed = [], [], []
+    scores, skipped, failed, per_case = [], [], [], []
     for number, case in enumerate(cases, 1):
         try:
             references, target, truth = load_case(case)
@@ -190,6 +193,7 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
             skipped.append({"case": case.name, "error": str(error)})
             print(f"  {path.name} {number}/{len(cases)} {case.target_image.name}: skipped: {error}", flush=True)
             continue
+        per_case.append({"case": case.name, "seconds": {}})
         for method in methods:
             started = time.perf_counter()
             if method == "engine":
@@ -206,7 +210,8 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 seconds = time.perf_counter() - started
             totals[method]["seconds"].append(seconds)
             totals[method]["rows"].extend(rows)
-            print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {_mean_dice(rows):.3f} ({totals[method]['seconds'][-1]:.1f} s)", flush=True)
+            per_case[-1]["seconds"][method] = round(seconds, 3)
+            print(f"  {path.name} {number}/{len(cases)} {case.target_image.name} {method}: dice {_mean_dice(rows):.3f} ({seconds:.2f} s)", flush=True)
     seconds = {m: float(np.mean(t["seconds"])) if t["seconds"] else math.nan for m, t in totals.items()}  # none: failed
     report = {m: {"mean_dice": round(_mean_dice(t["rows"]), 4), "seconds_per_case": round(seconds[m], 2)} for m, t in totals.items()}
     if "engine" in methods:
@@ -218,7 +223,7 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
                 report["engine"][f"dice_minus_{m}"] = round(report["engine"]["mean_dice"] - report[m]["mean_dice"], 4)
                 report["engine"][f"time_ratio_to_{m}"] = round(seconds["engine"] / seconds[m], 2)  # unrounded: a copy takes milliseconds
     return {"manifest": str(path), "cases": len(cases) - len(skipped), "references_per_case": float(np.mean([len(c.references) for c in cases])),
-            "baseline_sampling": sampling, "methods": report, **({"skipped": skipped} if skipped else {}), **({"failed": failed} if failed else {})}
+            "baseline_sampling": sampling, "methods": report, "per_case": per_case, **({"skipped": skipped} if skipped else {}), **({"failed": failed} if failed else {})}
 
 
 def itk_reason(error: RuntimeError) -> str:
