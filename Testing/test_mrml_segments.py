@@ -448,3 +448,15 @@ def test_a_closed_surface_reference_is_read_from_a_converted_copy_and_left_as_it
     segmentation.CreateRepresentation(binary)  # what Run did before, in the node itself
     again = segmentation_from_node(node, grid).masks
     assert all(np.array_equal(again[name], masks[name]) for name in centres)
+
+
+@pytest.mark.parametrize("values", [(1000,), (300, 2), (1000, 70000, 16777215)])
+def test_label_values_above_255_keep_their_voxels(mrml_scene, grid, values):
+    # the first write into the node's empty shared labelmap sets its scalar type: a uint8 mask wrapped 1000 to 232
+    structures = tuple(Structure(f"s{value}", value, (0.2, 0.4, 0.6)) for value in values)
+    masks = {f"s{value}": box_mask(grid, (n, n + 1), (2, 5), (2, 6)) for n, value in enumerate(values)}
+    labels = Segmentation(grid.with_array(np.zeros(grid.shape, np.uint32)), LabelSet(structures), masks)
+    back = segmentation_from_node(add_segmentation_node(labels, "reference", mrml_scene), grid)
+    assert [back.labels.get(name).value for name in masks] == list(values)
+    for name, mask in masks.items():
+        assert np.array_equal(back.masks[name], mask), name

@@ -302,7 +302,10 @@ def _replace_mask(node, segment_id: str, old: np.ndarray, mask: np.ndarray, geom
     if np.array_equal(old, mask):
         return
     box = Box.from_mask(old | mask)
-    labelmap = oriented_image(geometry, mask.astype(np.uint8), np.linalg.inv(node_to_world(node)), box)
+    # the first write into an empty shared labelmap gives it the mask's type: it must hold the segment's label
+    # value, or a value above 255 wraps in uint8 and the segment's voxels are lost
+    label_type = np.min_scalar_type(node.GetSegmentation().GetSegment(segment_id).GetLabelValue())
+    labelmap = oriented_image(geometry, mask.astype(label_type), np.linalg.inv(node_to_world(node)), box)
     if not Logic.SetBinaryLabelmapToSegment(labelmap, node, segment_id, Logic.MODE_REPLACE):
         raise GeometryError(f"could not write segment {segment_id!r} into {node.GetName()!r}")
 
