@@ -16,7 +16,7 @@ from rau.labels import Structure
 from rau.reprompt_notes import inside_points_warning, unchanged_reason
 from rau.result import Result, StructureResult
 
-GAVE_WAY = "its answer gave way to right, which holds those voxels; --overwrite-others to take them"
+GAVE_WAY = "its answer gave way to 'right', which holds those voxels; --overwrite-others to take them"
 
 
 def test_rau_correct_says_a_correction_that_gave_way_everywhere_gave_way_not_that_it_changes_nothing(tmp_path, capsys):
@@ -29,7 +29,7 @@ def test_rau_correct_says_a_correction_that_gave_way_everywhere_gave_way_not_tha
     said = capsys.readouterr()
     assert np.array_equal(read_segmentation(out).masks["left"], masks["left"])  # written as it was: it gave way everywhere
     assert f"left: {masks['left'].sum()} voxels (unchanged: {GAVE_WAY});" in said.out, said.out
-    assert said.err == ("warning: left leaves out 1 of the 1 inside points given (its answer held them but gave way to right "
+    assert said.err == ("warning: left leaves out 1 of the 1 inside points given (its answer held them but gave way to 'right' "
                         "there; --overwrite-others to take them)\n")
     taken = tmp_path / "out" / "taken.nii.gz"
     assert main(["correct", str(saved), *prompt, "--overwrite-others", "--out", str(taken)]) == 0
@@ -45,8 +45,22 @@ def test_the_session_says_a_structure_not_found_whose_answer_gave_way_everywhere
     written = result.put_correction(session.reprompt("missing", prompt), session)
     assert not written.found
     option = "tick 'Overwrite other segments under the new mask'"
-    assert unchanged_reason(session, None, written, option) == f"its answer gave way to other, which holds those voxels; {option} to take them"
+    assert unchanged_reason(session, None, written, option) == f"its answer gave way to 'other', which holds those voxels; {option} to take them"
     assert inside_points_warning("missing", prompt, written, result.held_by_others("missing"), "t", option, session=session) == (
-        f"missing leaves out 1 of the 1 inside points given (its answer held them but gave way to other there; {option} to take them)")
+        f"missing leaves out 1 of the 1 inside points given (its answer held them but gave way to 'other' there; {option} to take them)")
     assert unchanged_reason(session, written.mask, session.reprompt("missing", Prompt(points=[(30, 30, 0)], labels=[0])), option) == (
         "this prompt changes nothing")  # an outside click on nothing: the engine's answer is as before
+
+
+def test_the_structures_it_gave_way_to_are_named_each_in_quotes():
+    """Before: "gave way to a|b, comma, and "quoted" and tilde~, which hold those voxels": no one could tell where a name
+    ended; each name is now quoted as Python writes it, as the overlap warning names structures."""
+    image = Image(noisy(disk((1, 64, 64), (0, 32, 32), 20)), spacing=(1.0, 1.0, 1.0), ndim=2)
+    holders = ("a|b", "comma, and", '"quoted"', "it's")
+    result = Result(image, [StructureResult(Structure("missing", 1), None, 0.0, "t")]
+                    + [StructureResult(Structure(name, value), np.ones(image.shape, bool), 0.9, "t")
+                       for value, name in enumerate(holders, start=2)], "t")
+    session = CorrectorSession(result)
+    written = result.put_correction(session.reprompt("missing", Prompt(points=[(30, 30, 0)], labels=[1])), session)
+    assert unchanged_reason(session, None, written, None) == (
+        """its answer gave way to 'a|b', 'comma, and', '"quoted"' and "it's", which hold those voxels""")

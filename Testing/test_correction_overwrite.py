@@ -127,7 +127,7 @@ def test_the_module_logic_says_why_a_vessel_correction_changed_nothing(mrml_scen
     before = {name: segment_mask(node, require_segment_id(node, name), result.target) for name in ("first", "second")}
     with collected_warnings() as said:
         logic.correct(node, "first", Prompt(points=[(32.0, 12.0, 0.0)], labels=[0]))  # on "second"'s branch
-    assert said == ["first is unchanged: the vessel piece under the outside click is second's, not first's"]
+    assert said == ["first is unchanged: the vessel piece under the outside click is held by 'second', not by 'first'"]
     assert all(np.array_equal(segment_mask(node, require_segment_id(node, name), result.target), before[name]) for name in before)
     with collected_warnings() as said:
         logic.correct(node, "first", Prompt(points=[(10.0, 32.0, 0.0)], labels=[0]))  # on its own piece: removed
@@ -365,7 +365,7 @@ def test_rau_correct_says_why_an_outside_click_on_another_segment_changes_nothin
     out = tmp_path / "outside.nii.gz"
     assert main(["correct", str(vessel_run), "--structure", "S8_LAD_apical", "--outside", click, "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "(unchanged: the vessel piece under the outside click is S5_left_main's and S6_LAD_proximal's, not S8_LAD_apical's)" in said, said
+    assert "(unchanged: the vessel piece under the outside click is held by 'S5_left_main' and 'S6_LAD_proximal', not by 'S8_LAD_apical')" in said, said
 
 
 def test_undoing_every_correction_gives_a_structure_taken_whole_its_answer_back_with_its_confidence():

@@ -249,7 +249,7 @@ def test_inside_clicks_that_snap_to_one_point_of_the_vessel_say_so_when_they_cha
     session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point), _ij((point[0], point[1] + 1))], labels=[1, 1]))
     assert np.array_equal(session.label_map, start)
     assert session.unchanged == ("the inside clicks fall on one point of the vessel, so there is no vessel to trace between them (click further "
-                                 "apart) and they act as one click: the vessel piece under the first is S7_LAD_mid's already")
+                                 "apart) and they act as one click: the vessel piece under the first is held by 'S7_LAD_mid' already")
     while session.can_undo("S7_LAD_mid"):
         session.undo("S7_LAD_mid")
 
@@ -276,7 +276,7 @@ def test_a_click_on_a_wide_part_of_a_segment_acts_on_the_piece_nearest_it_and_un
         assert session.label_map[point] == value and session.unchanged == "", (name, session.unchanged)
         session.undo(name)
     session.reprompt("S7_LAD_mid", Prompt(points=[_ij(point)], labels=[0]))
-    assert session.unchanged == "the vessel piece under the outside click is S5_left_main's and S6_LAD_proximal's, not S7_LAD_mid's"
+    assert session.unchanged == "the vessel piece under the outside click is held by 'S5_left_main' and 'S6_LAD_proximal', not by 'S7_LAD_mid'"
     assert np.array_equal(session.label_map, start)
     session.undo("S7_LAD_mid")
 

@@ -145,6 +145,13 @@ def name_keys(structures: list[str] | None) -> list[str] | None:
     return [normalize_name(name) for name in structures] if structures else structures
 
 
+def names_in_words(names: list[str], none: str = "") -> str:
+    """``names`` as a message says them, each quoted as Python writes it ("'a', 'b, c' and 'd'": a name may hold commas,
+    spaces or "and"), as other messages name structures; ``none`` when there are none."""
+    quoted = [repr(name) for name in names]
+    return f"{', '.join(quoted[:-1])} and {quoted[-1]}" if len(quoted) > 1 else (quoted[0] if quoted else none)
+
+
 def check_distinct_names(names: list[str], where: list[str] | None = None) -> None:
     """Refuse two structure names that are one to RAUSlicer (:func:`normalize_name`); ``where``: where each name was
     read (``table.csv line 3``), said of the second."""

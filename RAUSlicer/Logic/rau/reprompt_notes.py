@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from rau.engines.base import Prompt
+from rau.labels import names_in_words
 from rau.result import StructureResult, voxels
 from rau.session import Session, same_voxels, voxel
 
@@ -74,11 +75,9 @@ def _holders(session: Session, name: str, at: tuple[np.ndarray, ...]) -> list[st
 
 
 def _in_words(names: list[str]) -> str:
-    """``names`` as a sentence says them ("other structures" when there are none: a Slicer segment the engine has no
-    answer for holds the voxels)."""
-    if not names:
-        return "other structures"
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    """``names`` as a sentence says them (:func:`rau.labels.names_in_words`; "other structures" when there are none: a
+    Slicer segment the engine has no answer for holds the voxels)."""
+    return names_in_words(names, "other structures")
 
 
 def _taking(overwrite_option: str | None) -> str:

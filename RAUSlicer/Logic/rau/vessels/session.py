@@ -17,7 +17,7 @@ import numpy as np
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.labels import Structure
+from rau.labels import Structure, names_in_words
 from rau.result import StructureResult, taken_by, voxels, without
 from rau.session import EDITED_EMPTY, Session, point_names, same_answer
 from rau.vessels import correction
@@ -134,7 +134,7 @@ class VesselSession(Session):
         """Why a correction of ``name`` with these clicks (on vessels, (row, col)) left the label map as it was, from
         the segments that hold the pieces the clicks act on (:func:`rau.vessels.correction.piece_region`)."""
         if len(positive) >= 2 and not correction.one_stop(self.vesselness, positive):
-            return f"the vessel traced through the clicks is {name} already, where no other segment holds it"
+            return f"the vessel traced through the clicks is {name!r} already, where no other segment holds it"
         reasons = []
         if positive:
             holders, piece = self._holders(positive[:1]), "the vessel piece under the inside click"
@@ -142,12 +142,12 @@ class VesselSession(Session):
                 piece = ("the inside clicks fall on one point of the vessel, so there is no vessel to trace between them (click "
                          "further apart) and they act as one click: the vessel piece under the first")
             if holders == [name]:
-                reasons.append(f"{piece} is {name}'s already")
+                reasons.append(f"{piece} is held by {name!r} already")
             else:
-                reasons.append(f"{piece} is {_possessive(holders)}, and overwrite is off")
+                reasons.append(f"{piece} is held by {_held_by(holders)}, and overwrite is off")
         if negative:
             pieces = "piece under the outside click is" if len(negative) == 1 else "pieces under the outside clicks are"
-            reasons.append(f"the vessel {pieces} {_possessive(self._holders(negative))}, not {name}'s")
+            reasons.append(f"the vessel {pieces} held by {_held_by(self._holders(negative))}, not by {name!r}")
         return "; ".join(reasons)
 
     def _holders(self, points) -> list[str]:
@@ -205,9 +205,9 @@ def _moved(item: StructureResult, gained: np.ndarray) -> StructureResult:
     return replace(item, mask=voxels(item, gained.shape) | gained, box=None, message="")
 
 
-def _possessive(names: list[str]) -> str:
-    """``names`` as owners ("S5's and S6's"), or "no segment's"."""
-    return " and ".join(f"{name}'s" for name in names) or "no segment's"
+def _held_by(names: list[str]) -> str:
+    """The segments ``names`` as a message says who holds a piece ("'S5' and 'S6'"), or "no segment"."""
+    return names_in_words(names, "no segment")
 
 
 def check_points_only(prompt: Prompt) -> None:
