@@ -1,5 +1,6 @@
 """A copy of another reference is the same image with the same structures (matched by name) holding the same voxels,
-whatever label value, type or file stores them: refused, it would vote twice on each. The same voxels under another
+whatever label value, type or file stores them: refused, it would vote twice on each (one sharing only some of
+another's structures: test_reference_shared_structures.py). The same voxels under another
 structure's name are another reference: they never vote on the same structure."""
 
 from pathlib import Path
@@ -40,8 +41,8 @@ def test_a_copy_storing_the_structure_as_another_value_is_refused(tmp_path, caps
     copy = reference_copy(tmp_path / "c", 1, "Fetal Head")
     assert segment(tmp_path, copy / "mask.png") == 2
     error = capsys.readouterr().err
-    assert ("reference 'c/img.png' (labels 'c/mask.png') is a copy of 'a/img.png' (labels 'a/mask.png'): the same image "
-            "and the same structures with the same voxels; it would vote twice on each") in error, error
+    assert ("reference 'c/img.png' (labels 'c/mask.png') is a copy of 'a/img.png' (labels 'a/mask.png') for 'Fetal Head': "
+            "the same image and the same voxels of it; it would vote twice on it") in error, error
     assert not (tmp_path / "out").exists()
 
 
@@ -54,7 +55,7 @@ def test_a_copy_whose_labels_are_a_seg_nrrd_is_refused(tmp_path, capsys):
     write_seg_nrrd(Segmentation(head.with_array(np.zeros(head.shape, np.uint8)), labels, {"fetal-head": head.array > 0}),
                    folder / "head.seg.nrrd")
     assert segment(tmp_path, folder / "head.seg.nrrd") == 2
-    assert "it would vote twice on each" in capsys.readouterr().err
+    assert "for 'fetal-head': the same image and the same voxels of it; it would vote twice on it" in capsys.readouterr().err
 
 
 def test_the_same_voxels_under_another_structure_name_are_not_a_copy(tmp_path, capsys):
@@ -77,4 +78,4 @@ def test_an_evaluate_case_with_a_copy_fails_naming_its_manifest_lines(tmp_path, 
     assert main(["evaluate", str(manifest), "--json", str(tmp_path / "scores.json")]) == 1
     error = capsys.readouterr().err
     assert (f"failed: 001_HC.png: {manifest} line 3: reference 'c/img.png' (labels 'c/mask.png') is a copy of 'a/img.png' "
-            f"(labels 'a/mask.png', {manifest} line 2): the same image and the same structures") in error, error
+            f"(labels 'a/mask.png', {manifest} line 2) for 'fetal head': the same image and the same voxels") in error, error

@@ -30,5 +30,5 @@ def test_a_resaved_copy_of_a_reference_image_is_refused_as_voting_twice(shared_d
     assert code == 2
     labels = tmp_path / "003_mask.png"  # given twice, named by its whole path
     assert (f"{bank} line 5: reference 'resaved_003.png' (labels '{labels}') is a copy of '003_HC.png' (labels '{labels}', "
-            f"{bank} line 3): the same image and the same structures with the same voxels; it would vote twice on each") in error, error
+            f"{bank} line 3) for 'label_255': the same image and the same voxels of it; it would vote twice on it") in error, error
     assert not (tmp_path / "out").exists()

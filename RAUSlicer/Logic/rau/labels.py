@@ -315,10 +315,10 @@ class Segmentation:
             return self.masks.digest()
         return hashlib.sha256("".join(sorted(array_digest(mask) for mask in self.masks.values())).encode()).hexdigest()
 
-    def structure_digests(self) -> list[tuple[str, str]]:
-        """Each structure with voxels as names are matched (:func:`normalize_name`) with the SHA-256 of its voxels,
-        sorted: the same for the same structures, whatever value, type or file (label map, .seg.nrrd) stores them."""
-        return sorted((normalize_name(s.name), array_digest(self.masks[s.name])) for s in self.present())
+    def structure_digests(self) -> dict[str, str]:
+        """Each structure with voxels as names are matched (:func:`normalize_name`) with the SHA-256 of its voxels:
+        the same for the same structure, whatever value, type or file (label map, .seg.nrrd) stores it."""
+        return {normalize_name(s.name): array_digest(self.masks[s.name]) for s in self.present()}
 
     def mask(self, name: str) -> np.ndarray:
         """The mask of one structure (raises for an unknown name)."""

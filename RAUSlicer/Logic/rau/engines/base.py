@@ -77,14 +77,21 @@ class Reference:
         anatomy = "" if self.anatomy is None else array_digest(self.anatomy)
         return hashlib.sha256(f"{self.image_digest}{self.segmentation.voxel_digest()}{anatomy}".encode()).hexdigest()
 
-    def is_copy_of(self, other: "Reference") -> bool:
-        """Whether ``other`` is this reference again: the same image (:attr:`image_digest`) and the same structures,
-        matched by name, with the same voxels (:meth:`rau.labels.Segmentation.structure_digests`), whatever values or
-        files store them; it would vote twice on each. Not :attr:`digest`, which hashes label values as stored."""
-        if self.image_digest != other.image_digest:  # first: computing each structure's mask is the costly part
-            return False
-        return (self.segmentation.structure_digests() == other.segmentation.structure_digests()
-                and np.array_equal(self.labelled_anatomy(), other.labelled_anatomy()))
+    @cached_property
+    def structure_digests(self) -> dict[str, str]:
+        """Each structure with voxels, as names are matched, with the SHA-256 of its voxels
+        (:meth:`rau.labels.Segmentation.structure_digests`), computed once: hashing every mask is the costly part."""
+        return self.segmentation.structure_digests()
+
+    def shared_structures(self, other: "Reference") -> list[str]:
+        """The structures of this reference (as it names them) that ``other`` holds too, matched by name, with the same
+        voxels of the same image (:attr:`image_digest`), whatever values or files store them: each would vote twice.
+        Empty for another image, whose structures are not hashed. Not :attr:`digest`, which hashes label values as stored."""
+        if self.image_digest != other.image_digest:
+            return []
+        theirs = other.structure_digests
+        return [structure.name for structure in self.segmentation.present()
+                if theirs.get(normalize_name(structure.name)) == self.structure_digests[normalize_name(structure.name)]]
 
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel
@@ -499,8 +506,8 @@ def _called_with_labels(reference: Reference, place: str | None = None) -> str:
 
 def check_references(references: list[Reference], places: list[str | None] | None = None,
                      label_table_remedy: str = "a sidecar, or --label-table") -> None:
-    """Every reference has labelled voxels, none is a copy of another (:meth:`Reference.is_copy_of`: the same image and
-    structures with the same voxels, whatever the files' bytes; it would vote twice on each), and all name their labels or none does
+    """Every reference has labelled voxels, none is a copy of another for any structure (:meth:`Reference.shared_structures`:
+    the same image and structure with the same voxels, whatever the files' bytes; it would vote twice on it), and all name their labels or none does
     (references meet by structure name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
     or None), named in the error; ``label_table_remedy``: how the caller's user gives a label map a table."""
     places = places or [None] * len(references)
@@ -516,11 +523,13 @@ def check_references(references: list[Reference], places: list[str | None] | Non
         if problem:
             raise refused(index, problem)
     for index, reference in enumerate(references):
-        earlier = next((e for e in range(index) if reference.is_copy_of(references[e])), None)
-        if earlier is not None:
-            raise refused(index, f"reference {_called_with_labels(reference)} is a copy of "
-                                 f"{_called_with_labels(references[earlier], places[earlier])}: the same image "
-                                 "and the same structures with the same voxels; it would vote twice on each")
+        for earlier in range(index):
+            shared = reference.shared_structures(references[earlier])
+            if shared:
+                them = "it" if len(shared) == 1 else "each"
+                raise refused(index, f"reference {_called_with_labels(reference)} is a copy of "
+                                     f"{_called_with_labels(references[earlier], places[earlier])} for {' and '.join(map(repr, shared))}: "
+                                     f"the same image and the same voxels of {them}; it would vote twice on {them}")
     first = references[0]
     for index, reference in enumerate(references[1:], start=1):
         if reference.segmentation.labels.named != first.segmentation.labels.named:
