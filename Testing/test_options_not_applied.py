@@ -83,15 +83,18 @@ def test_the_demo_warns_of_top_k_by_the_rule_segment_follows(tmp_path, capsys):
     assert main(["demo", "--cases", "hc18_ultrasound", "coronary_angiogram", "--out", str(tmp_path), "--top-k", "3",
                  "--fusion", "staple", "--no-deformable"]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: --")]
-    assert said == ["warning: --top-k is ignored: coronary_angiogram has one reference per target: nothing to rank or fuse",
-                    "warning: --fusion is ignored: the vessels engine does not use it"]
+    assert said == ["warning: --top-k is ignored for coronary_angiogram: it has one reference per target: nothing to rank or fuse",
+                    "warning: --fusion is ignored for coronary_angiogram: the vessels engine does not use it"]
 
 
 def test_the_demo_warns_of_each_option_once_naming_the_cases(tmp_path, capsys):
-    """Before: with two one-reference cases of two engines, the demo said each --top-k warning once per engine."""
+    """Before: with two one-reference cases of two engines, the demo said each --top-k warning once per engine. Then
+    "--fusion is ignored: abdominal_ct has ...; the vessels engine does not use it" read as the whole run (hc18_ultrasound
+    uses it) and named no case for the vessels reason: every reason now names the cases it applies to."""
     assert main(["demo", "--cases", "abdominal_ct", "coronary_angiogram", "--out", str(tmp_path), "--top-k", "3",
                  "--fusion", "staple", "--no-deformable"]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: --")]
     one_reference = "one reference per target: nothing to rank or fuse"
-    assert said == [f"warning: --top-k is ignored: abdominal_ct and coronary_angiogram have {one_reference}",
-                    f"warning: --fusion is ignored: abdominal_ct has {one_reference}; the vessels engine does not use it"]
+    assert said == [f"warning: --top-k is ignored for abdominal_ct and coronary_angiogram: they have {one_reference}",
+                    f"warning: --fusion is ignored for abdominal_ct: it has {one_reference}; "
+                    "for coronary_angiogram: the vessels engine does not use it"]

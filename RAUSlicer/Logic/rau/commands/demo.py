@@ -58,12 +58,17 @@ def run(args: argparse.Namespace) -> int:
 def warn_options_cases_ignore(engines: dict[str, str], cases: dict[str, Case], given: dict) -> None:
     """Warn once of each engine option in ``given`` that a case's engine (``engines``: ``{case name: engine}``) does
     not read, or not with that case's references (:func:`rau.engines.unused_options`, the rule ``rau segment``
-    follows), naming the cases that have one reference per target rather than saying the run has."""
+    follows), each reason naming the cases it applies to (``--top-k is ignored for abdominal_ct: it has one reference
+    per target: ...``): another case may use the option."""
     cases_by_reason: dict[str, dict[str, list[str]]] = {}
     for name, engine in engines.items():
         for option, reason in unused_options(engine, given, largest_pool([cases[name]])).items():
             cases_by_reason.setdefault(option, {}).setdefault(reason, []).append(name)
     the_run_has_one = one_reference("the run has")
-    warn_ignored({option: "; ".join(one_reference(f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'}")
-                                    if reason == the_run_has_one else reason for reason, names in by_reason.items())
-                  for option, by_reason in cases_by_reason.items()})
+
+    def for_cases(reason: str, names: list[str]) -> str:
+        said = one_reference("it has" if len(names) == 1 else "they have") if reason == the_run_has_one else reason
+        return f"for {' and '.join(names)}: {said}"
+
+    warn_ignored({option: "; ".join(for_cases(reason, names) for reason, names in by_reason.items())
+                  for option, by_reason in cases_by_reason.items()}, scoped=True)

@@ -61,11 +61,12 @@ def warn_unused_options(name: str, given: dict, references: int | None = None) -
     return warn_ignored(unused_options(name, given, references))
 
 
-def warn_ignored(reasons: dict[str, str]) -> list[str]:
+def warn_ignored(reasons: dict[str, str], scoped: bool = False) -> list[str]:
     """Warn (:func:`rau.user_warnings.warn`) that each engine option in ``reasons`` (names the user gave, each with why:
     ``the registration engine does not use it``) is ignored: it changes nothing, and a script that gives it keeps
-    working. The warnings said, for a run of many cases to record in each case's result JSON."""
-    said = [f"{flag(option)} is ignored: {reason}" for option, reason in reasons.items()]
+    working. ``scoped``: each reason names first what it applies to (``for abdominal_ct: ...``), not the whole run.
+    The warnings said, for a run of many cases to record in each case's result JSON."""
+    said = [f"{flag(option)} is ignored{' ' if scoped else ': '}{reason}" for option, reason in reasons.items()]
     for message in said:
         warn(message)
     return said
