@@ -27,7 +27,7 @@ import numpy as np
 from rau.boxes import Box
 from rau.errors import Cancelled, InputError
 from rau.image import GeometryError, Image, array_digest, plane_order, reordered, slicer_plane_order
-from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, normalize_name
+from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, names_in_words, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.user_warnings import warn
@@ -528,7 +528,7 @@ def check_references(references: list[Reference], places: list[str | None] | Non
             if shared:
                 them = "it" if len(shared) == 1 else "each"
                 raise refused(index, f"reference {_called_with_labels(reference)} is a copy of "
-                                     f"{_called_with_labels(references[earlier], places[earlier])} for {' and '.join(map(repr, shared))}: "
+                                     f"{_called_with_labels(references[earlier], places[earlier])} for {names_in_words(shared)}: "
                                      f"the same image and the same voxels of {them}; it would vote twice on {them}")
     first = references[0]
     for index, reference in enumerate(references[1:], start=1):
