@@ -311,7 +311,10 @@ def test_unusable_localizations_and_empty_reference_masks_are_reported_per_struc
     result = segmenter(tiny_sam2["random"]).segment(Request([reference], target, ["liver", "spleen"]), outside)
     assert not result.get("liver").found and "outside the target" in result.get("liver").message
     assert not result.get("spleen").found and result.get("spleen").message == "has no voxels in the reference"  # as every engine says it
-    two = segmenter(tiny_sam2["random"]).segment(Request([reference, replace(reference, name="other")], target, ["spleen"]), {})
+    shifted = reference.image.array.copy()
+    shifted.flat[0] += 1  # another image: the same one with the same liver would be refused as voting twice on it
+    other = replace(reference, name="other", image=reference.image.with_array(shifted))
+    two = segmenter(tiny_sam2["random"]).segment(Request([reference, other], target, ["spleen"]), {})
     assert two.get("spleen").message == "has no voxels in any reference"  # before: "empty in reference 'reference'", one of two
     with pytest.raises(ValueError, match="empty in every reference"):
         result.session.reprompt("spleen", Prompt(points=[(10, 10, 0)], labels=[1]))

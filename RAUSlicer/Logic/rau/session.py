@@ -113,6 +113,7 @@ class Session(abc.ABC):
         if not self.can_undo(name):
             raise InputError(f"nothing to undo for {name!r}")
         before, step = dict(self.results), self._steps[name].pop()
+        self.answered = None  # the last reprompt's answer, no longer held by an undo step
         self._undo_to(name, step.undone)
         self.keep_emptied(name, step.emptied)
         if step.gifts:  # taken before the correction, given back since: the answer from before it gets them too
