@@ -15,10 +15,11 @@ from rau.labels import LabelSet, Segmentation, Structure
 from test_reference_copy_structures import HC18, SPACING, reference_copy, segment
 
 
-def with_ring(folder: Path, dilated: bool = False) -> Path:
-    """``folder``'s labels with a second structure, ``ring``, around the head; the head itself dilated if ``dilated``."""
+def with_ring(folder: Path, dilated: bool = False, ring_width: int = 8) -> Path:
+    """``folder``'s labels with a second structure, ``ring``, ``ring_width`` pixels wide around the head; the head
+    itself dilated if ``dilated``."""
     head = np.array(PILImage.open(folder / "mask.png")) > 0
-    grown = ndimage.binary_dilation(head, iterations=8)
+    grown = ndimage.binary_dilation(head, iterations=ring_width)
     labels = np.zeros(head.shape, np.uint8)
     labels[grown & ~head] = 2
     labels[ndimage.binary_dilation(head, iterations=2) if dilated else head] = 1

@@ -143,7 +143,7 @@ def recorded_arguments(inputs: dict) -> argparse.Namespace:
     the result records them, whatever its file says now (a result from before they were recorded: the file)."""
     lists = {key: inputs.get(key) or [] for key in ("reference", "reference_labels", "reference_spacing")}
     arguments = argparse.Namespace(**lists, reference_bank=inputs.get("reference_bank"), label_table=inputs.get("label_table"),
-                                   target=inputs["target"])
+                                   target=inputs["target"], structures=inputs.get("structures"))
     rows = inputs.get("reference_bank_rows")
     if not rows:  # no bank, or a result from before its rows were recorded
         return with_bank(arguments)

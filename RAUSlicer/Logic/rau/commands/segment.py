@@ -55,7 +55,7 @@ def load_references(args: argparse.Namespace) -> list:
     references = [load_reference(image, labels, spacing, table) for (image, labels, spacing), table in zip(given, tables)]
     references += [_bank_reference(row, table) for row, table in zip(args.bank, tables[len(given):])]
     references = named_apart(references, [(image, labels) for image, labels, _ in given] + [(row.image, row.labels) for row in args.bank])
-    check_references(references, [None] * len(given) + [row.place for row in args.bank])
+    check_references(references, [None] * len(given) + [row.place for row in args.bank], structures=args.structures)
     return references
 
 

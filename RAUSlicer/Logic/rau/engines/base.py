@@ -27,7 +27,7 @@ import numpy as np
 from rau.boxes import Box
 from rau.errors import Cancelled, InputError
 from rau.image import GeometryError, Image, array_digest, plane_order, reordered, slicer_plane_order
-from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, names_in_words, normalize_name
+from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, name_keys, names_in_words, normalize_name
 from rau.options import EngineOptions
 from rau.result import Result
 from rau.user_warnings import warn
@@ -83,15 +83,18 @@ class Reference:
         (:meth:`rau.labels.Segmentation.structure_digests`), computed once: hashing every mask is the costly part."""
         return self.segmentation.structure_digests()
 
-    def shared_structures(self, other: "Reference") -> list[str]:
+    def shared_structures(self, other: "Reference", structures: list[str] | None = None) -> list[str]:
         """The structures of this reference (as it names them) that ``other`` holds too, matched by name, with the same
         voxels of the same image (:attr:`image_digest`), whatever values or files store them: each would vote twice.
+        ``structures``: only those a run asks for (None: all; names matched as :func:`rau.labels.name_keys` matches them).
         Empty for another image, whose structures are not hashed. Not :attr:`digest`, which hashes label values as stored."""
         if self.image_digest != other.image_digest:
             return []
+        asked = name_keys(structures)
         theirs = other.structure_digests
         return [structure.name for structure in self.segmentation.present()
-                if theirs.get(normalize_name(structure.name)) == self.structure_digests[normalize_name(structure.name)]]
+                if (asked is None or normalize_name(structure.name) in asked)
+                and theirs.get(normalize_name(structure.name)) == self.structure_digests[normalize_name(structure.name)]]
 
     def aligned_to(self, target: Image) -> "Reference":
         """This reference with its pixels in the target's in-plane order when both are placed 2D images in parallel
@@ -456,7 +459,7 @@ def validate_request(request: Request, registered: bool = False) -> None:
     if not request.references:
         raise ReferenceInputError("no reference given")
     check_dimensions(request)
-    check_references(request.references)
+    check_references(request.references, structures=request.structures)
     target = request.target_called()
     problem = tiny_image_problem(request.target, target) or (registered and blank_image_problem(request.target, target))
     if problem:
@@ -505,9 +508,10 @@ def _called_with_labels(reference: Reference, place: str | None = None) -> str:
 
 
 def check_references(references: list[Reference], places: list[str | None] | None = None,
-                     label_table_remedy: str = "a sidecar, or --label-table") -> None:
-    """Every reference has labelled voxels, none is a copy of another for any structure (:meth:`Reference.shared_structures`:
-    the same image and structure with the same voxels, whatever the files' bytes; it would vote twice on it), and all name their labels or none does
+                     label_table_remedy: str = "a sidecar, or --label-table", structures: list[str] | None = None) -> None:
+    """Every reference has labelled voxels, none is a copy of another for any structure the run asks for (``structures``;
+    None: all) (:meth:`Reference.shared_structures`: the same image and structure with the same voxels, whatever the files' bytes;
+    it would vote twice on it), and all name their labels or none does
     (references meet by structure name: label_<value> never meets a real name). ``places``: where each reference was given (``bank.csv line 3``,
     or None), named in the error; ``label_table_remedy``: how the caller's user gives a label map a table."""
     places = places or [None] * len(references)
@@ -524,7 +528,7 @@ def check_references(references: list[Reference], places: list[str | None] | Non
             raise refused(index, problem)
     for index, reference in enumerate(references):
         for earlier in range(index):
-            shared = reference.shared_structures(references[earlier])
+            shared = reference.shared_structures(references[earlier], structures)
             if shared:
                 them = "it" if len(shared) == 1 else "each"
                 raise refused(index, f"reference {_called_with_labels(reference)} is a copy of "

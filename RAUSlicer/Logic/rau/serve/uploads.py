@@ -170,7 +170,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         references = named_by(references, [_file_name(name) for _, name in images], [_file_name(name) for _, name in labels])
         for reference in references:
             reference.image_path = None
-        check_references(references, label_table_remedy=UPLOAD_LABEL_TABLES)  # before a job is queued, as rau segment before a run
+        check_references(references, label_table_remedy=UPLOAD_LABEL_TABLES, structures=spec.structures)  # before a job is queued, as rau segment before a run
         request = Request(references, target, spec.structures, target_name=_file_name(targets[0][1]))
         request.labels()  # an unknown spec.structures name is refused here, not in the job
     for message in said:
