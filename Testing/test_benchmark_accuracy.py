@@ -213,3 +213,13 @@ def test_each_cases_seconds_per_method_are_written_and_printed_to_the_hundredth(
         assert all(second > 0 for second in seconds)
         assert abs(sum(seconds) / 2 - figures["methods"][method]["seconds_per_case"]) <= 0.006
     assert len(re.findall(r"HC\.png (identity|affine): dice \d\.\d{3} \(\d+\.\d{2} s\)", run.stdout)) == 4, run.stdout
+
+
+def test_each_pairs_per_case_entry_names_its_reference(tmp_path, shared_data):
+    """Before: --pairs wrote two per_case entries that were both just {"case": "058_HC.png"}: which pair took which
+    seconds could not be told."""
+    out = tmp_path / "figures.json"
+    run = bench("protocols/hc18_multi.csv", "--pairs", "--limit", 2, "--methods", "identity", "--json", out)
+    assert run.returncode == 0, run.stderr
+    per_case = json.loads(out.read_text())[0]["per_case"]
+    assert [(case["case"], case["references"]) for case in per_case] == [("058_HC.png", ["000_HC.png"]), ("058_HC.png", ["001_HC.png"])]

@@ -30,7 +30,8 @@ best single, mean single) are reported as ``rau evaluate`` does.
 Prints each case's Dice and seconds per method as it runs, then, per manifest, the mean Dice over (case, structure)
 rows and the mean seconds per case of each method, the engine's Dice minus each baseline's (``dice_minus_<method>``)
 and its mean seconds per case over each baseline's (``time_ratio_to_<method>``). ``--json`` writes these figures and,
-under ``per_case``, each case in run order with its name and each method's seconds (a method that failed on it,
+under ``per_case``, each case in run order with its name, its references' names (under ``--pairs`` they tell a
+target's pairs apart) and each method's seconds (a method that failed on it,
 listed under ``failed``, has none).
 A plain registration that fails other than by losing the overlap (e.g. ``--baseline-sampling`` too small to sample a
 point) is no Dice 0: the case is left out of that method's figures and listed under ``failed`` with ITK's reason, and
@@ -193,7 +194,7 @@ def run_manifest(path: Path, methods: list[str], limit: int | None, engine_optio
             skipped.append({"case": case.name, "error": str(error)})
             print(f"  {path.name} {number}/{len(cases)} {case.target_image.name}: skipped: {error}", flush=True)
             continue
-        per_case.append({"case": case.name, "seconds": {}})
+        per_case.append({"case": case.name, "references": [reference.name for reference in references], "seconds": {}})
         for method in methods:
             started = time.perf_counter()
             if method == "engine":
