@@ -145,11 +145,15 @@ def name_keys(structures: list[str] | None) -> list[str] | None:
     return [normalize_name(name) for name in structures] if structures else structures
 
 
+def in_words(items: list[str], none: str = "") -> str:
+    """``items`` as a message lists them, as they are ("a, b and c"); ``none`` when there are none."""
+    return f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else (items[0] if items else none)
+
+
 def names_in_words(names: list[str], none: str = "") -> str:
     """``names`` as a message says them, each quoted as Python writes it ("'a', 'b, c' and 'd'": a name may hold commas,
-    spaces or "and"), as other messages name structures; ``none`` when there are none."""
-    quoted = [repr(name) for name in names]
-    return f"{', '.join(quoted[:-1])} and {quoted[-1]}" if len(quoted) > 1 else (quoted[0] if quoted else none)
+    spaces or "and"), as other messages name structures (:func:`in_words`); ``none`` when there are none."""
+    return in_words([repr(name) for name in names], none)
 
 
 def check_distinct_names(names: list[str], where: list[str] | None = None) -> None:

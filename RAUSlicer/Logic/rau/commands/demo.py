@@ -15,6 +15,7 @@ from rau.evaluation.report import print_table
 from rau.evaluation.runner import summarize
 from rau.io.atomic import folders_held, output_set, signals_deferred
 from rau.io.outputs import check_no_stray_tables, check_outputs
+from rau.labels import in_words
 from rau.validation import argument, non_empty_path
 
 
@@ -68,7 +69,7 @@ def warn_options_cases_ignore(engines: dict[str, str], cases: dict[str, Case], g
 
     def for_cases(reason: str, names: list[str]) -> str:
         said = one_reference("it has" if len(names) == 1 else "they have") if reason == the_run_has_one else reason
-        return f"for {' and '.join(names)}: {said}"
+        return f"for {in_words(names)}: {said}"
 
     warn_ignored({option: "; ".join(for_cases(reason, names) for reason, names in by_reason.items())
                   for option, by_reason in cases_by_reason.items()}, scoped=True)
