@@ -259,6 +259,13 @@ class Image:
         return array_digest(self.array, np.asarray(self.spacing, np.float64), np.asarray(self.origin, np.float64),
                             np.asarray(self.direction, np.float64))
 
+    def same_image(self, other: "Image") -> bool:
+        """Whether ``other`` has the same voxel values (whatever type stores them: an 8-bit picture re-saved as 16-bit)
+        and geometry (spacing, origin, direction) exactly: what :meth:`digest` hashes, less the voxel type. The values
+        are compared only where the geometry is the same."""
+        return (self.shape == other.shape and self.spacing == other.spacing and self.origin == other.origin
+                and np.array_equal(self.direction, other.direction) and np.array_equal(self.array, other.array))
+
     def voxel_digest(self) -> str:
         """SHA-256 of the voxels alone: what a result records of its target as read (its grid is checked against the
         saved masks within :meth:`same_grid`'s tolerance, so a re-save that moves a number's last digit is no change)."""

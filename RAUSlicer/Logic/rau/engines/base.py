@@ -85,10 +85,11 @@ class Reference:
 
     def shared_structures(self, other: "Reference", structures: list[str] | None = None) -> list[str]:
         """The structures of this reference (as it names them) that ``other`` holds too, matched by name, with the same
-        voxels of the same image (:attr:`image_digest`), whatever values or files store them: each would vote twice.
-        ``structures``: only those a run asks for (None: all; names matched as :func:`rau.labels.name_keys` matches them).
-        Empty for another image, whose structures are not hashed. Not :attr:`digest`, which hashes label values as stored."""
-        if self.image_digest != other.image_digest:
+        voxels of the same image (:meth:`rau.image.Image.same_image`: the same grey values and geometry), whatever values,
+        voxel types or files store them: each would vote twice. ``structures``: only those a run asks for (None: all;
+        names matched as :func:`rau.labels.name_keys` matches them). Empty for another image, whose structures are not
+        hashed. Not :attr:`digest`, which hashes label values as stored."""
+        if self.image_digest != other.image_digest and not self.image.same_image(other.image):
             return []
         asked = name_keys(structures)
         theirs = other.structure_digests
