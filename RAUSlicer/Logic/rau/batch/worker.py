@@ -6,7 +6,7 @@ import time
 
 from rau.batch.items import WorkItem, found_column
 from rau.engines import Request, create_engine
-from rau.evaluation.runner import case_failure
+from rau.evaluation.runner import case_failure, check_case_references
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import write_outputs
@@ -40,6 +40,7 @@ def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
     try:
         with collected_warnings(echo=row["warnings"]) as said:  # recorded in the result JSON
             references = case.load_references()
+            check_case_references(case, references)  # a copy named by its manifest line, before the engine checks it
             target = read_image(case.target_image, case.target_spacing)
             request = Request(references, target, case.structures)
             before_run = request.input_warnings()

@@ -158,11 +158,16 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
 
 
+def check_case_references(case: Case, references: list[Reference]) -> None:
+    """:func:`~rau.engines.base.check_references` for a manifest case's references, each named by its manifest line."""
+    check_references(references, [entry.place for entry in case.references], structures=case.structures)
+
+
 def scored_request(case: Case, references: list[Reference], target: Image, truth: Segmentation) -> tuple[Request, LabelSet]:
     """The request a case runs and the reference's structures it can score (:func:`scorable_labels`); raises
     :class:`~rau.errors.InputError` for a request no engine can serve (:func:`~rau.engines.base.validate_request`:
     said before the truth's names) and when its truth holds none of them (:func:`truth_mismatch`)."""
-    check_references(references, [entry.place for entry in case.references], structures=case.structures)  # a copy named by its manifest line
+    check_case_references(case, references)
     request = Request(references, target, case.structures, target_path=Path(case.target_image))
     validate_request(request)
     labels = scorable_labels(references[0].segmentation, request.labels().names, request.left_out())
