@@ -196,7 +196,8 @@ def work_items(manifest, out_dir, seg_nrrd: bool = False, limit: int | None = No
     items = [WorkItem(name, case, output_paths(out_dir / f"{name}.nii.gz", seg_nrrd)) for name, case in zip(names, cases)][:limit]
     outputs = [path for item in items for path in item.outputs.values()]
     check_name_lengths(outputs, "rename the target (its outputs are named after it, and after its folders where names clash)")
-    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)], "choose another --out")
+    check_spares_inputs([*outputs, out_dir / SUMMARY_NAME, out_dir / LOCK_NAME], [manifest, *case_files(cases)], "choose another --out",
+                        overwrite_option=False)
     for item in items:
-        check_no_stray_tables(item.outputs["label_map"], item.outputs.values(), "choose another --out")
+        check_no_stray_tables(item.outputs["label_map"], item.outputs.values(), "choose another --out", overwrite_option=False)
     return items

@@ -63,16 +63,21 @@ def check_outputs(outputs, inputs, overwrite: bool) -> None:
         check_folder_writable(output.parent, str(output))
 
 
-def check_no_stray_tables(label_map: Path, outputs, elsewhere: str) -> None:
+def not_even_with_overwrite(overwrite_option: bool) -> str:
+    """What a refusal that ``--overwrite`` would not lift says of it: nothing for a command without that option."""
+    return " (refused even with --overwrite)" if overwrite_option else ""
+
+
+def check_no_stray_tables(label_map: Path, outputs, elsewhere: str, overwrite_option: bool = True) -> None:
     """Refuse the output ``label_map`` beside a label table of its own name (:func:`rau.io.label_tables.own_tables`)
     that this run, writing ``outputs``, does not write: a reader takes every one, so it would name the label map's
     values beside this run's table. Refused even with ``--overwrite``: not this run's file, it is not this run's to
-    replace; refusals offer ``elsewhere``."""
+    replace; refusals offer ``elsewhere``, and say so only where the command has it (``overwrite_option``)."""
     written = {_resolve(output) for output in outputs}
     for table in own_tables(label_map):
         if _resolve(table) not in written:
             raise InputError(f"{label_map}: {table} beside it would be read as its label table too, but this run does not "
-                             f"write it (refused even with --overwrite); move it away, or {elsewhere}")
+                             f"write it{not_even_with_overwrite(overwrite_option)}; move it away, or {elsewhere}")
 
 
 NOT_IN_FILE_NAMES = re.compile(r'[/\\<>:"|?*\x00-\x1f]')
@@ -128,9 +133,9 @@ def check_folder_spares_inputs(folder, inputs, option: str = "--out") -> None:
             raise InputError(f"{option} {folder} lies in the input folder {given}; write it to a folder of its own")
 
 
-def check_spares_inputs(outputs, inputs, elsewhere: str = "choose another output name") -> None:
+def check_spares_inputs(outputs, inputs, elsewhere: str = "choose another output name", overwrite_option: bool = True) -> None:
     """Refuse outputs that would replace an input or a sidecar of one, or lie inside an input folder; refusals
-    offer ``elsewhere``."""
+    offer ``elsewhere`` and, where the command has ``--overwrite`` (``overwrite_option``), say it would not help."""
     protected = protected_paths(inputs)
     folders = [_resolve(p) for p in inputs if Path(p).is_dir()]
     hits = [(output, protected.get(_resolve(output)) or next((f"the input {p}" for p in inputs if same_file(p, output)), None)) for output in map(Path, outputs)]
@@ -138,7 +143,7 @@ def check_spares_inputs(outputs, inputs, elsewhere: str = "choose another output
     if hits:  # an input itself first, then a sidecar
         output, culprit = hits[0]
         verb = "replace" if _resolve(output).exists() else "be"  # a sidecar name no file has yet would become one
-        raise InputError(f"{output}: this output would {verb} {culprit} (refused even with --overwrite); {elsewhere}")
+        raise InputError(f"{output}: this output would {verb} {culprit}{not_even_with_overwrite(overwrite_option)}; {elsewhere}")
     for output in map(Path, outputs):
         resolved = _resolve(output)
         if any(folder in resolved.parents for folder in folders):
