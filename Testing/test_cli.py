@@ -259,7 +259,7 @@ def test_the_demo_runs_the_engine_asked_for_on_every_case(tmp_path, capsys):
 def test_the_demo_warns_of_an_option_its_case_engine_does_not_use(tmp_path, capsys):
     """Before: rau demo took --slice-margin without a word, where rau segment warns of it."""
     assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path), "--slice-margin", "5", "--no-deformable"]) == 0
-    assert "warning: --slice-margin is ignored: the vessels engine does not use it" in capsys.readouterr().err
+    assert "warning: --slice-margin is ignored for coronary_angiogram: the vessels engine does not use it" in capsys.readouterr().err
 
 
 def test_the_demo_figure_titles_its_four_panels():

@@ -175,7 +175,8 @@ def test_label_table_names_the_reference_bank_s_label_maps_too(tmp_path):
     (tmp_path / "names.json").write_text('{"1": "head", "2": "box"}')
     (tmp_path / "bank.csv").write_text("image,labels\nb.nii.gz,b_labels.nii.gz\n")
     args = argparse.Namespace(reference=[str(tmp_path / "a.nii.gz")], reference_labels=[str(tmp_path / "a_labels.nii.gz")],
-                              reference_spacing=[], reference_bank=str(tmp_path / "bank.csv"), label_table=str(tmp_path / "names.json"))
+                              reference_spacing=[], reference_bank=str(tmp_path / "bank.csv"), label_table=str(tmp_path / "names.json"),
+                              structures=None)
     references = load_references(with_bank(args))
     assert [r.segmentation.labels.names for r in references] == [["head", "box"], ["head", "box"]]  # before: label_1, label_2 in the bank
 

@@ -28,7 +28,7 @@ def write_reference(folder, stem: str, seed: int, extra: bool, table: bool = Tru
     array[0, 16:48, 8:56] += 100
     image = Image(array, spacing=(1.0, 1.0, 1.0), ndim=2)
     labels = np.zeros(array.shape, np.uint8)
-    labels[0, 16:48, 8:32], labels[0, 16:48, 32:56 - seed] = 1, 2
+    labels[0, 16:48, 8 + seed:32], labels[0, 16:48, 32:56 - seed] = 1, 2  # each seed its own halves: one image's two label maps are no copy
     if extra:
         labels[0, 16:20, 8:56] = 3
     write_image(image, folder / f"{stem}.mha")
