@@ -27,23 +27,32 @@ def reference_copy(folder: Path, value: int, name: str, compress_level: int = 1)
     return folder
 
 
-def segment(tmp_path: Path, second_labels: Path) -> int:
-    first = tmp_path / "a"
-    return main(["segment", "--reference", str(first / "img.png"), "--reference-labels", str(first / "mask.png"),
+def segment(tmp_path: Path, second_labels: Path, first_labels: Path | None = None, structures: list[str] | None = None) -> int:
+    """``rau segment`` of HC18 001 with two references: ``first_labels`` (default a/mask.png) and ``second_labels``, each
+    beside its img.png, asking for ``structures`` (None: all)."""
+    first = first_labels or tmp_path / "a" / "mask.png"
+    return main(["segment", "--reference", str(first.parent / "img.png"), "--reference-labels", str(first),
                  "--reference", str(second_labels.parent / "img.png"), "--reference-labels", str(second_labels),
                  "--reference-spacing", SPACING, "--reference-spacing", SPACING, "--target", str(HC18 / "001_HC.png"),
-                 "--target-spacing", TARGET_SPACING, "--out", str(tmp_path / "out" / "seg.nii.gz")])
+                 "--target-spacing", TARGET_SPACING, *(["--structures", *structures] if structures else []),
+                 "--out", str(tmp_path / "out" / "seg.nii.gz")])
+
+
+def assert_refused_as_copy(tmp_path: Path, capsys, exit_code: int, copy: str) -> None:
+    """A run that ended with ``exit_code`` was refused (2) as holding a copy, its message saying ``copy`` ("reference ...
+    is a copy of ... for 'X'") and why, with nothing written."""
+    assert exit_code == 2
+    error = capsys.readouterr().err
+    assert f"{copy}: the same image and the same voxels of it; it would vote twice on it" in error, error
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_copy_storing_the_structure_as_another_value_is_refused(tmp_path, capsys):
     """Before: accepted (exit 0, 'fetal head: found, confidence 1.00'): the digest hashed the raw label values."""
     reference_copy(tmp_path / "a", 255, "fetal head", compress_level=9)
     copy = reference_copy(tmp_path / "c", 1, "Fetal Head")
-    assert segment(tmp_path, copy / "mask.png") == 2
-    error = capsys.readouterr().err
-    assert ("reference 'c/img.png' (labels 'c/mask.png') is a copy of 'a/img.png' (labels 'a/mask.png') for 'Fetal Head': "
-            "the same image and the same voxels of it; it would vote twice on it") in error, error
-    assert not (tmp_path / "out").exists()
+    assert_refused_as_copy(tmp_path, capsys, segment(tmp_path, copy / "mask.png"),
+                           "reference 'c/img.png' (labels 'c/mask.png') is a copy of 'a/img.png' (labels 'a/mask.png') for 'Fetal Head'")
 
 
 def test_a_copy_whose_labels_are_a_seg_nrrd_is_refused(tmp_path, capsys):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rau.cli import main
-from test_reference_copy_structures import HC18, SPACING, TARGET_SPACING, reference_copy
+from test_reference_copy_structures import assert_refused_as_copy, reference_copy, segment
 from test_reference_shared_structures import with_ring
 
 
@@ -15,11 +14,7 @@ def segment_two_annotations(tmp_path: Path, structures: list[str]) -> int:
     """The same head with two different rings on HC18 000 (the picture re-saved), run asking for ``structures``."""
     first = with_ring(reference_copy(tmp_path / "a", 255, "unused", compress_level=9))
     second = with_ring(reference_copy(tmp_path / "c", 255, "unused"), ring_width=12)
-    return main(["segment", "--reference", str(first.parent / "img.png"), "--reference-labels", str(first),
-                 "--reference", str(second.parent / "img.png"), "--reference-labels", str(second),
-                 "--reference-spacing", SPACING, "--reference-spacing", SPACING, "--target", str(HC18 / "001_HC.png"),
-                 "--target-spacing", TARGET_SPACING, *(["--structures", *structures] if structures else []),
-                 "--out", str(tmp_path / "out" / "seg.nii.gz")])
+    return segment(tmp_path, second, first, structures)
 
 
 def test_a_structure_shared_but_not_asked_for_does_not_refuse_the_references(tmp_path, capsys):
@@ -30,8 +25,5 @@ def test_a_structure_shared_but_not_asked_for_does_not_refuse_the_references(tmp
 
 @pytest.mark.parametrize("structures", [["fetal head", "ring"], None])
 def test_the_shared_structure_asked_for_or_every_structure_is_refused(tmp_path, capsys, structures):
-    assert segment_two_annotations(tmp_path, structures) == 2
-    error = capsys.readouterr().err
-    assert ("reference 'c/img.png' (labels 'c/two.png') is a copy of 'a/img.png' (labels 'a/two.png') for 'Fetal Head': "
-            "the same image and the same voxels of it; it would vote twice on it") in error, error
-    assert not (tmp_path / "out").exists()
+    assert_refused_as_copy(tmp_path, capsys, segment_two_annotations(tmp_path, structures),
+                           "reference 'c/img.png' (labels 'c/two.png') is a copy of 'a/img.png' (labels 'a/two.png') for 'Fetal Head'")

@@ -83,24 +83,23 @@ REMOVED = "was removed from the scene"
 def volume_in_place(node, image: Image) -> bool:
     """Whether a volume node's voxels are still where ``image``, read from it, has them (no transform changed
     or hardened since, and its origin, spacing and directions as they were; :func:`order_on_grid`)."""
-    return order_on_grid(node, image) is not None
+    return order_on_grid(node, image, loaded_grid(node)) is not None
 
 
 PLACEMENT_TOLERANCE_MM = 1e-6
 """How far a volume node's voxel placement may be from a grid's and still lie on it (:func:`order_on_grid`)."""
 
 
-def order_on_grid(node, grid: Image) -> bool | None:
+def order_on_grid(node, grid: Image, file: Image | None) -> bool | None:
     """How a volume node's voxels lie on ``grid`` (its stored layout, :meth:`Image.as_stored`): False in the grid's
     very order; True with the grid's k axis (the file's third index) reversed, which is how Slicer holds a left-handed
-    file (its directions' determinant < 0), taken only for the grid of the file the node was loaded from, and then
-    only so; None when not on ``grid`` in that one order (to :data:`PLACEMENT_TOLERANCE_MM`): a mirror or turn that
-    maps the grid onto itself moved the voxels."""
+    file (its directions' determinant < 0), taken only for ``file``, the grid of the file the node was loaded from
+    (:func:`loaded_grid`; None: none), and then only so; None when not on ``grid`` in that one order (to
+    :data:`PLACEMENT_TOLERANCE_MM`): a mirror or turn that maps the grid onto itself moved the voxels."""
     stored = grid.as_stored().volume()
     shape = tuple(reversed(node.GetImageData().GetDimensions()))
     if stored.shape != shape:
         return None
-    file = loaded_grid(node)
     file = file.as_stored().volume() if file is not None else None
     k_reversed = file is not None and np.linalg.det(file.direction) < 0 and file.shape == shape and placed_alike(
         image_ijk_to_ras(file), image_ijk_to_ras(stored))
@@ -168,8 +167,8 @@ def file_geometry(node) -> tuple[Image, bool] | None:
 
     Slicer computes the IJK-to-RAS matrix again from the header and may give an oblique file's origin a step off the
     file's double-precision value; registration follows bits, so the module takes the file's own numbers."""
-    grid = loaded_grid(node)
-    k_reversed = order_on_grid(node, grid) if grid is not None else None
+    grid = loaded_grid(node)  # its header read once
+    k_reversed = order_on_grid(node, grid, grid) if grid is not None else None
     return (grid.as_stored(), k_reversed) if k_reversed is not None else None
 
 
