@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
-import warnings
+import struct
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -316,26 +318,41 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
                              f"{' x '.join(f'{size:g}' for size in sizes)} mm; a file with a header keeps its own, so leave the pixel size out")
 
 
-def _open_picture(path: Path) -> PILImage.Image:
-    """The picture, opened (not decoded) with :data:`rau.validation.files.MAX_PICTURE_PIXELS` as the only size limit:
-    Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
-        try:
-            return PILImage.open(path)
-        except PILImage.DecompressionBombError as error:
-            count = re.search(r"\((\d+) pixels\)", str(error))
-            raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
+@contextmanager
+def _open_picture(path: Path):
+    """The picture, opened (not decoded) by the first of Pillow's format plugins that takes it, as ``PIL.Image.open``
+    tries them, and refused above :data:`rau.validation.files.MAX_PICTURE_PIXELS` (its header's claim). Not opened with
+    ``PIL.Image.open``: its lower limit warns of a "decompression bomb", and keeping that warning out would take
+    ``warnings.catch_warnings``, which changes every thread's warning filters (rau serve's jobs, Slicer's own code)."""
+    PILImage.preinit()  # the common formats first, as PIL.Image.open tries them
+    PILImage.init()
+    with open(path, "rb") as file:
+        stream = file if file.seekable() else io.BytesIO(file.read())  # a pipe, read once, as PIL.Image.open reads it
+        prefix = stream.read(16)
+        for name in list(PILImage.ID):
+            factory, accept = PILImage.OPEN[name]
+            taken = accept is None or accept(prefix)
+            if taken and not isinstance(taken, str):  # a text: a reason it does not take it
+                stream.seek(0)
+                try:
+                    picture = factory(stream, str(path))
+                except (SyntaxError, IndexError, TypeError, struct.error):  # not this format: the next one may take it
+                    continue
+                with picture:
+                    validation.check_picture_size(path, *picture.size)
+                    yield picture
+                return
+    raise PILImage.UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
 
 
 def picture_bytes(path) -> int | None:
     """The memory a picture's pixels take once decoded, from its header alone (width x height x bands x bytes a band);
-    None for a file Pillow cannot open or refuses as too large (reading it says why)."""
+    None for a file Pillow cannot open or rau refuses as too large (reading it says why)."""
     try:
         with _open_picture(Path(path)) as picture:
             mode = ImageMode.getmode(picture.mode)
             return picture.width * picture.height * len(mode.bands) * np.dtype(mode.typestr).itemsize
-    except (OSError, ImageReadError):
+    except (OSError, InputError):
         return None
 
 
@@ -432,7 +449,6 @@ def _native(array: np.ndarray) -> np.ndarray:
 
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with _open_picture(path) as picture:
-        validation.check_picture_size(path, *picture.size)  # first: reading its EXIF decodes a PNG
         sixteen_bit = _sixteen_bit(picture)  # before decoding, likewise
         if label_map and _jpeg_compressed(picture):
             raise ImageReadError(f"{path}: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values, "
