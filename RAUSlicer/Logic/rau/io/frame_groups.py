@@ -4,8 +4,9 @@ place the frames; the pixels are ITK's to read."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
+
+from rau.user_warnings import library_warnings_quieted
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,7 @@ def frame_groups(path) -> FrameGroups | None:
     import pydicom  # imported when used, as rau's other file libraries
     from pydicom.errors import InvalidDicomError
 
-    with warnings.catch_warnings():  # pydicom's of a damaged file, which ITK's reading names
-        warnings.simplefilter("ignore")
+    with library_warnings_quieted():  # pydicom's of a damaged file, which ITK's reading names
         try:
             dataset = pydicom.dcmread(path, stop_before_pixels=True)
             frames = dataset.get("PerFrameFunctionalGroupsSequence")
