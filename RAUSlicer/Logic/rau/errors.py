@@ -37,11 +37,13 @@ def sizes_text(sizes) -> str:
     return " x ".join(f"{size:g}" for size in sizes)
 
 
-def about(path, message) -> str:
-    """``message`` led by ``path``, unless it names that path first already (as messages about a file do; one that
-    starts with a file inside ``path``, ``path/model.safetensors: ...``, is led by ``path`` still)."""
+def about(path, message, *aliases) -> str:
+    """``message`` led by ``path``, unless it names that path, or one of ``aliases`` (the same thing otherwise named: a
+    case's target file for its name), first already (as messages about a file do; one that starts with a file inside
+    ``path``, ``path/model.safetensors: ...``, is led by ``path`` still)."""
     message = str(message)
-    return message if re.match(re.escape(str(path)) + r"(:|\s|$)", message) else f"{path}: {message}"
+    named = any(re.match(re.escape(str(name)) + r"(:|\s|$)", message) for name in (path, *aliases))
+    return message if named else f"{path}: {message}"
 
 
 PATH_REFUSALS = (errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR)

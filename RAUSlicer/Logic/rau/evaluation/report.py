@@ -47,7 +47,7 @@ def print_failures(scores) -> None:
     """On stderr, one line per failed case (its target and the reason) and per warning about a case's scoring."""
     for score in scores:
         if score.failed:
-            print(f"failed: {about(score.target, score.error)}", file=sys.stderr)
+            print(f"failed: {about(score.target, score.error, score.target_image)}", file=sys.stderr)
         for warning in score.warnings:
             print(f"warning: {score.target}: {warning}", file=sys.stderr)
 

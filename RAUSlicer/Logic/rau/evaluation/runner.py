@@ -49,6 +49,8 @@ class CaseScore:
     warnings: list[str] = field(default_factory=list)
     ran: bool = True
     run_warnings: list[str] = field(default_factory=list)
+    target_image: str = ""
+    """The target file as the manifest gives it, which a failure's reason may name in place of ``target``."""
 
     @property
     def failed(self) -> bool:
@@ -130,7 +132,8 @@ def failed_case(case: Case, reason: str, ran: bool = True) -> CaseScore:
     ``ran`` false: a case never reached (rows ``not_run``)."""
     status = "error" if ran else "not_run"
     rows = [{"structure": name, **not_scored(status), "confidence": math.nan, "error": reason} for name in case.structures or [""]]
-    return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason, ran=ran)
+    return CaseScore(case.name, distinct_names(entry.image for entry in case.references), 0.0, rows, error=reason, ran=ran,
+                     target_image=str(case.target_image))
 
 
 def score_run(engine: Engine, case: Case, references: list[Reference], target: Image, truth: Segmentation, progress: Progress | None = None) -> CaseScore:
