@@ -204,11 +204,7 @@ CASES = {
     "manifest column twice": (evaluate(manifest="column_twice.csv"), "column_twice.csv: manifest names the column 'target_image' twice"),
     "manifest truth is the target image": (evaluate(manifest="truth_is_target.csv"), "truth_is_target.csv line 2: target_labels tgt.png: the labels are the image file itself"),
     "manifest reference labels are its image": (evaluate(manifest="truth_is_reference.csv"), "truth_is_reference.csv line 2: reference_labels ref.png: the labels are the image file itself"),
-    "manifest row repeated": (evaluate(manifest="repeated_row.csv"), "repeated_row.csv line 3: repeats a reference of the case that line 2 starts"),
-    "manifest reference repeated with another spacing": (evaluate(manifest="repeated_reference.csv"),
-                                                         "repeated_reference.csv line 3: repeats a reference of the case that line 2 starts"),
-    "manifest reference copied": (evaluate(manifest="copied_reference.csv"),
-                                  "copied_reference.csv line 3: repeats a reference of the case that line 2 starts (same target, same reference files or copies"),
+    # a manifest's repeated reference fails its case only: test_manifest_repeated_reference.py
     "manifest target with two spacings": (evaluate(manifest="two_spacings.csv"), "two_spacings.csv line 3: same target as line 2 but another target_spacing (0.5 against"),
     "manifest target with two structures": (evaluate(manifest="two_structures.csv"),  # before: (['label_255'] against None)
                                              "two_structures.csv line 3: same target as line 2 but another structures (label_255 against none); rows"),

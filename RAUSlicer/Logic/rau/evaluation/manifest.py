@@ -52,9 +52,12 @@ class Case:
 
     def load_references(self) -> list:
         """The case's references, each read once per process (:func:`rau.references.cached_reference`) and named
-        apart by their image paths (:func:`rau.references.named_apart`)."""
-        from rau.references import cached_reference, named_apart
+        apart by their image paths (:func:`rau.references.named_apart`). A reference repeated (the same files, or
+        copies of their bytes, whatever pixel size the rows give) fails the case, naming both manifest lines
+        (:func:`rau.references.check_distinct_references`), before any is read: it would vote twice."""
+        from rau.references import cached_reference, check_distinct_references, named_apart
 
+        check_distinct_references([(entry.image, entry.labels, entry.place or str(entry.image)) for entry in self.references])
         tables = self.label_tables()
         loaded = [cached_reference(entry.image, entry.labels, entry.spacing, table) for entry, table in zip(self.references, tables)]
         return named_apart(loaded, [(entry.image, entry.labels) for entry in self.references])
@@ -135,11 +138,7 @@ def read_manifest(path, truth: bool = True) -> list[Case]:
         )
         validation.check_not_target(paths["reference_image"], paths["target_image"], f"{path} line {line}: reference_image {row['reference_image']}",
                                         copies=truth)  # an evaluation: its labels would be the truth
-        reference = ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing, f"{path} line {line}")
-        if any(_same_reference(reference, other) for other in case.references):
-            raise InputError(f"{path} line {line}: repeats a reference of the case that line {first_line} starts (same target, same reference "
-                             "files or copies of them); it would vote twice")
-        case.references.append(reference)
+        case.references.append(ReferenceEntry(paths["reference_image"], paths["reference_labels"], reference_spacing, f"{path} line {line}"))
     check_structures(cases, path)
     return _named([case for _, case in cases.values()])
 
@@ -219,15 +218,6 @@ def _cell(value) -> str:
 
 def _resolved(file: Path | None) -> Path | None:
     return file.resolve() if file else None
-
-
-def _same_reference(a: ReferenceEntry, b: ReferenceEntry) -> bool:
-    """The same image and labels files or copies of them (:func:`rau.references.same_reference`), whatever pixel size
-    the rows give (before, a spacing typed on one row and left to the header on the other, or a copied reference,
-    made one reference count twice in the fusion)."""
-    from rau.references import reference_files, same_reference
-
-    return same_reference(reference_files(a.image, a.labels), reference_files(b.image, b.labels))
 
 
 def write_manifest(path, rows: list[dict]) -> None:
