@@ -5,9 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+
+from tqdm import tqdm
 
 from rau.batch.worker import WarmWorker, died_row
 from rau.cli import EXIT_TERMINATED
@@ -66,7 +69,7 @@ def _exit(signum, frame):
 def _run(item) -> dict:
     if _refused is not None:  # the run stops, naming the model's option (exit 2), as rau evaluate does before any case
         raise _refused
-    _started.put(item.name)  # so that the main process knows which target a dying worker was running
+    _started.put((os.getpid(), item.name))  # so that the main process knows which target a dying worker was running
     try:
         return _worker.run(item)
     except SystemExit:  # stopped by SIGTERM; the executor would report it and start the next target: leave now
@@ -89,16 +92,17 @@ def run_in_processes(items, engine_name: str, options: EngineOptions, workers: i
     while items:
         alone = [item for item in items if item.name in suspects]
         batch, size = (alone, 1) if alone else (items, workers)
-        started, seen, finished = context.SimpleQueue(), set(), set()
+        started, seen, finished, processes = context.SimpleQueue(), {}, set(), {}
 
         def finish(row: dict) -> None:
             finished.add(row["target"])
             on_row(row)
 
         try:
-            _run_pool(batch, engine_name, options, size, context, started, seen, finish)
+            _run_pool(batch, engine_name, options, size, context, started, seen, finish, processes)
         except BrokenProcessPool:
-            running = (seen | _names(started)) - finished
+            seen.update(_started_targets(started))
+            running = set(seen.values()) - finished
             idle_breaks = 0 if running else idle_breaks + 1
             if idle_breaks >= IDLE_BREAKS:
                 raise UnavailableError(f"the worker processes stopped {IDLE_BREAKS} times before running a target (see the messages above; out of memory?)") from None
@@ -108,12 +112,16 @@ def run_in_processes(items, engine_name: str, options: EngineOptions, workers: i
             for item in batch:
                 if item.name not in finished and deaths[item.name] >= WORKER_DEATHS:
                     on_row(_died(item))
+            for pid, process in processes.items():
+                if seen.get(pid) in running and deaths[seen[pid]] < WORKER_DEATHS and worker_stopped(process.exitcode):
+                    tqdm.write(f"warning: {rerun_notice(seen[pid], process.exitcode)}", file=sys.stderr)
         items = [item for item in items if item.name not in finished and deaths[item.name] < WORKER_DEATHS]
         suspects -= finished
 
 
-def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, context, started, seen: set, on_row) -> None:
-    """Run ``items`` on one pool; the names its workers report starting are added to ``seen``."""
+def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, context, started, seen: dict, on_row, processes: dict) -> None:
+    """Run ``items`` on one pool; ``seen`` holds the target each worker process (by pid) last reported starting, and
+    ``processes`` the pool's worker processes by pid."""
     devices = context.Queue()
     spread = options.device in ("cuda", "auto") and workers > 1 and on_gpus(engine_name, options)  # one GPU each
     for index in range(workers):
@@ -121,17 +129,32 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
     with stopped_at_once(ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started, os.getpid()))) as pool:
         with ctrl_c_ignored():
             futures = [pool.submit(_run, item) for item in items]
+        processes.update(pool._processes or {})  # no public way to the workers' exit codes, which say why one stopped
         for future in as_completed(futures):
             on_row(future.result())
-            seen |= _names(started)  # also keeps its pipe from filling up
+            seen.update(_started_targets(started))  # also keeps its pipe from filling up
 
 
-def _names(started) -> set[str]:
-    """The target names the workers reported starting since the last call (each name is read once)."""
-    names = set()
+def _started_targets(started) -> dict[int, str]:
+    """The target each worker process (by pid) reported starting since the last call, the last of each (each report
+    is read once)."""
+    targets = {}
     while not started.empty():
-        names.add(started.get())
-    return names
+        pid, name = started.get()
+        targets[pid] = name
+    return targets
+
+
+def worker_stopped(exitcode: int | None) -> bool:
+    """Whether a worker process with ``exitcode`` stopped by itself (killed by the system, out of memory, crashed),
+    not running (None) nor stopped by the pool once another had (SIGTERM: :func:`_exit`)."""
+    return exitcode not in (None, -signal.SIGTERM, EXIT_TERMINATED)
+
+
+def rerun_notice(target: str, exitcode: int) -> str:
+    """What rau batch says of ``target``, run again because its worker process stopped with ``exitcode``."""
+    how = f"killed by signal {-exitcode}" if exitcode < 0 else f"exit status {exitcode}"
+    return f"a worker stopped ({how}) while segmenting {target}; it is run again"
 
 
 def _died(item) -> dict:
