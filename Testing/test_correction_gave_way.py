@@ -29,7 +29,7 @@ def test_rau_correct_says_a_correction_that_gave_way_everywhere_gave_way_not_tha
     said = capsys.readouterr()
     assert np.array_equal(read_segmentation(out).masks["left"], masks["left"])  # written as it was: it gave way everywhere
     assert f"left: {masks['left'].sum()} voxels (unchanged: {GAVE_WAY});" in said.out, said.out
-    assert said.err == ("warning: left leaves out 1 of the 1 inside points given (its answer held them but gave way to 'right' "
+    assert said.err == ("warning: 'left' leaves out 1 of the 1 inside points given (its answer held them but gave way to 'right' "
                         "there; --overwrite-others to take them)\n")
     taken = tmp_path / "out" / "taken.nii.gz"
     assert main(["correct", str(saved), *prompt, "--overwrite-others", "--out", str(taken)]) == 0
@@ -47,7 +47,7 @@ def test_the_session_says_a_structure_not_found_whose_answer_gave_way_everywhere
     option = "tick 'Overwrite other segments under the new mask'"
     assert unchanged_reason(session, None, written, option) == f"its answer gave way to 'other', which holds those voxels; {option} to take them"
     assert inside_points_warning("missing", prompt, written, result.held_by_others("missing"), "t", option, session=session) == (
-        f"missing leaves out 1 of the 1 inside points given (its answer held them but gave way to 'other' there; {option} to take them)")
+        f"'missing' leaves out 1 of the 1 inside points given (its answer held them but gave way to 'other' there; {option} to take them)")
     assert unchanged_reason(session, written.mask, session.reprompt("missing", Prompt(points=[(30, 30, 0)], labels=[0])), option) == (
         "this prompt changes nothing")  # an outside click on nothing: the engine's answer is as before
 

@@ -127,7 +127,7 @@ def test_the_module_logic_says_why_a_vessel_correction_changed_nothing(mrml_scen
     before = {name: segment_mask(node, require_segment_id(node, name), result.target) for name in ("first", "second")}
     with collected_warnings() as said:
         logic.correct(node, "first", Prompt(points=[(32.0, 12.0, 0.0)], labels=[0]))  # on "second"'s branch
-    assert said == ["first is unchanged: the vessel piece under the outside click is held by 'second', not by 'first'"]
+    assert said == ["'first' is unchanged: the vessel piece under the outside click is held by 'second', not by 'first'"]
     assert all(np.array_equal(segment_mask(node, require_segment_id(node, name), result.target), before[name]) for name in before)
     with collected_warnings() as said:
         logic.correct(node, "first", Prompt(points=[(10.0, 32.0, 0.0)], labels=[0]))  # on its own piece: removed
@@ -285,7 +285,7 @@ def test_rau_correct_overwrite_others_takes_pixels_on_a_vessels_result(vessel_ru
         assert main(["correct", str(vessel_run), "--structure", "S7_LAD_mid", *trace, *flag, "--out", str(tmp_path / f"c{len(flag)}.nii.gz")]) == 0
         warnings.append(capsys.readouterr().err)
     # S8_LAD_apical holds the second click unless S7 may take it (the first lies a pixel off the vessel: held)
-    assert warnings == ["warning: S7_LAD_mid leaves out 1 of the 2 inside points given (the engine's answer; add points, "
+    assert warnings == ["warning: 'S7_LAD_mid' leaves out 1 of the 2 inside points given (the engine's answer; add points, "
                         "or --overwrite-others where another structure holds them)\n", ""]  # before: "or a box", refused on vessels
     before, kept, taken = (vessel_pixels(path) for path in (vessel_run.with_name("run.nii.gz"), tmp_path / "c0.nii.gz", tmp_path / "c1.nii.gz"))
     assert kept["S8_LAD_apical"] == before["S8_LAD_apical"]

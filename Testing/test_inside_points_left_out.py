@@ -46,7 +46,7 @@ def test_rau_correct_warns_of_an_inside_click_the_structure_gave_way_to_another_
         out = tmp_path / "out" / f"fixed{len(flag)}.nii.gz"
         assert main(["correct", str(saved), "--structure", "left", "--inside", f"{i},{j},{k}", *flag, "--out", str(out)]) == 0
         said[bool(flag)] = (capsys.readouterr().err, read_segmentation(out).masks["left"][k, j, i])
-    assert said[False] == ("warning: left leaves out 1 of the 1 inside points given (its answer held them but gave way to 'right' "
+    assert said[False] == ("warning: 'left' leaves out 1 of the 1 inside points given (its answer held them but gave way to 'right' "
                            "there; --overwrite-others to take them)\n", False)
     assert said[True] == ("", True)  # taking right's voxels, it holds the click
 
@@ -60,6 +60,6 @@ def test_a_click_a_voxel_off_an_answer_counts_as_held_unless_another_structure_h
     other[0, 5, 4] = True
     assert inside_points_warning("vessel", off, item, nobody, "vessels", None) is None
     assert inside_points_warning("vessel", off, item, other, "vessels", None) == (
-        "vessel leaves out 1 of the 1 inside points given (the engine's answer; add points)")
+        "'vessel' leaves out 1 of the 1 inside points given (the engine's answer; add points)")
     on = Prompt(points=[(4, 4, 0)], labels=[1])
     assert inside_points_warning("vessel", on, item, vessel, "vessels", None) is None  # shared voxels (layers) are held

@@ -154,8 +154,8 @@ def test_inside_points_a_correction_leaves_out_are_said_as_rau_correct_says_them
     with collected_warnings() as said:
         item = logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]))
     assert item.found and not item.mask[0, 52, 8]
-    # the painted segment is no structure of the engine's session: not named
-    assert said == [f"disk leaves out 1 of the 1 inside points given (its answer held them but gave way to other structures there; "
+    # the painted segment is no structure of the engine's session, yet named as Slicer shows it (before: "other structures")
+    assert said == [f"'disk' leaves out 1 of the 1 inside points given (its answer held them but gave way to 'tumour' there; "
                     f"{module.OVERWRITE_OPTION} to take them)"]
     with collected_warnings() as said:
         logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]), overwrite=True)

@@ -203,7 +203,7 @@ def test_a_reprompt_warns_of_inside_points_its_answer_leaves_out_as_rau_correct_
     """Before, only ``rau correct`` said so: the answer of a click inside "left" for "right" gave way to "left" without a word."""
     answer = reprompt_answer(server[0], tmp_path, {"points": [[12, 30, 0]], "labels": [1]}, structure="right")
     assert answer.status_code == 200
-    assert answer.json()["warnings"] == ["right leaves out 1 of the 1 inside points given (its answer held them but gave way to 'left' "
+    assert answer.json()["warnings"] == ["'right' leaves out 1 of the 1 inside points given (its answer held them but gave way to 'left' "
                                          'there; "overwrite": true to take them)']
 
 

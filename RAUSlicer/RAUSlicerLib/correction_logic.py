@@ -155,9 +155,11 @@ def _warnOfPrompt(correction, name, prompt, before, written):
     from rau.user_warnings import warn
 
     overwriteOption = None if correction.overwrite else OVERWRITE_OPTION
-    leftOut = inside_points_warning(name, prompt, written, correction.voxels_of_others({name}), correction.result.engine, overwriteOption, session=correction.result.session)
-    unchanged = unchanged_reason(correction.result.session, before, written, overwriteOption)
-    for said in (leftOut, unchanged and f"{name} is unchanged: {unchanged}"):
+    held = correction.masks_of_others({name})  # named as Slicer shows them, a segment painted by hand too
+    leftOut = inside_points_warning(name, prompt, written, correction.voxels_of_others({name}), correction.result.engine, overwriteOption,
+                                    session=correction.result.session, held=held)
+    unchanged = unchanged_reason(correction.result.session, before, written, overwriteOption, held)
+    for said in (leftOut, unchanged and f"{name!r} is unchanged: {unchanged}"):
         if said:
             warn(said)
 

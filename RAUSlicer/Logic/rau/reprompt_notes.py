@@ -5,6 +5,8 @@ blamed on the engine."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from rau.engines.base import Prompt
@@ -32,51 +34,57 @@ def _holds(item: StructureResult, others: np.ndarray, index: tuple[int, int, int
 
 
 def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, others: np.ndarray, engine: str,
-                          overwrite_option: str | None, points_note: str = "", session: Session | None = None) -> str | None:
+                          overwrite_option: str | None, points_note: str = "", session: Session | None = None,
+                          held: Mapping[str, np.ndarray] | None = None) -> str | None:
     """What to tell the user when the answer ``item`` (as written) leaves out inside points of ``prompt`` (None when it
     holds them all; ``others``: the voxels the result's other structures hold, :func:`inside_points_left_out`):
     ``overwrite_option`` is how this interface lets a correction take other structures' voxels (None when this
     one could); ``points_note`` is said of the points given (where they came from). Points the engine's answer
-    (``session``'s :attr:`~rau.session.Session.answered`) held are said to have given way to the structures holding them."""
+    (``session``'s :attr:`~rau.session.Session.answered`) held are said to have given way to the structures holding them
+    (:func:`_holders`; ``held``: their masks by the names the user sees, default the session's answers)."""
     left_out = inside_points_left_out(prompt, item, others)
     if not left_out:
         return None
     answered = session.answered if session is not None else None
     gave_way = [index for index in left_out if answered is not None and answered.found and answered.mask[index]]
     given, at = sum(label == 1 for label in prompt.labels), tuple(np.array(gave_way).T)
-    said = f"{name} leaves out {len(left_out)} of the {given} inside points given {points_note}"
+    said = f"{name!r} leaves out {len(left_out)} of the {given} inside points given {points_note}"
     if gave_way and len(gave_way) == len(left_out):
-        return f"{said}(its answer held them but gave way to {_in_words(_holders(session, name, at))} there{_taking(overwrite_option)})"
+        return f"{said}(its answer held them but gave way to {_in_words(_holders(session, name, at, held))} there{_taking(overwrite_option)})"
     more = "points" if engine == "vessels" else "points or a box"  # the weight-free vessel correction takes no box
     remedy = f"add {more}" + (f", or {overwrite_option} where another structure holds them" if overwrite_option else "")
     if gave_way:
-        return f"{said}(the engine's answer leaves out {len(left_out) - len(gave_way)}, {len(gave_way)} gave way to {_in_words(_holders(session, name, at))}; {remedy})"
+        return f"{said}(the engine's answer leaves out {len(left_out) - len(gave_way)}, {len(gave_way)} gave way to {_in_words(_holders(session, name, at, held))}; {remedy})"
     return f"{said}(the engine's answer; {remedy})"
 
 
-def unchanged_reason(session: Session, before: np.ndarray | None, written: StructureResult, overwrite_option: str | None) -> str | None:
+def unchanged_reason(session: Session, before: np.ndarray | None, written: StructureResult, overwrite_option: str | None,
+                     held: Mapping[str, np.ndarray] | None = None) -> str | None:
     """Why a reprompt changed nothing: None when ``written`` (its answer as written) holds other voxels than ``before``
     (the structure's mask before it; None: empty); else that the engine's answer (:attr:`Session.answered`) gave way to
     the structures holding its new voxels (``overwrite_option``: how this interface takes them, None when it did), or
-    the engine's reason (:attr:`Session.unchanged`, vessels), or that the prompt changes nothing."""
+    the engine's reason (:attr:`Session.unchanged`, vessels), or that the prompt changes nothing. ``held``: as for
+    :func:`inside_points_warning`."""
     if not same_voxels(before, written.mask):
         return None
     answered = session.answered
     if answered is not None and not same_voxels(before, answered.mask):
         lost = voxels(answered, session.target.shape) & ~voxels(written, session.target.shape)
-        holders = _holders(session, written.structure.name, np.nonzero(lost))
+        holders = _holders(session, written.structure.name, np.nonzero(lost), held)
         return f"its answer gave way to {_in_words(holders)}, which {'holds' if len(holders) == 1 else 'hold'} those voxels{_taking(overwrite_option)}"
     return session.unchanged or "this prompt changes nothing"
 
 
-def _holders(session: Session, name: str, at: tuple[np.ndarray, ...]) -> list[str]:
-    """The structures other than ``name`` that hold any of the voxels ``at`` (index arrays k, j, i) in ``session``."""
-    return [other for other, item in session.results.items() if other != name and item.found and item.mask[at].any()]
+def _holders(session: Session, name: str, at: tuple[np.ndarray, ...], held: Mapping[str, np.ndarray] | None = None) -> list[str]:
+    """The structures other than ``name`` that hold any of the voxels ``at`` (index arrays k, j, i): of ``held`` (masks by
+    the names the user sees: the Slicer module's segments, one painted by hand among them), else of ``session``'s answers."""
+    if held is None:
+        held = {other: item.mask for other, item in session.results.items() if item.found}
+    return [other for other, mask in held.items() if other != name and mask[at].any()]
 
 
 def _in_words(names: list[str]) -> str:
-    """``names`` as a sentence says them (:func:`rau.labels.names_in_words`; "other structures" when there are none: a
-    Slicer segment the engine has no answer for holds the voxels)."""
+    """``names`` as a sentence says them (:func:`rau.labels.names_in_words`; "other structures" when there are none)."""
     return names_in_words(names, "other structures")
 
 

@@ -374,6 +374,15 @@ class Correction:
             taken |= mask
         return taken
 
+    def masks_of_others(self, written: set[str]) -> dict[str, np.ndarray]:
+        """The voxels of each of the node's segments other than those of the structures ``written``, by the segment's
+        name as Slicer shows it (one painted by hand, which the engine's session does not know, too): who holds what."""
+        segmentation, masks = self.node.GetSegmentation(), {}
+        for segment_id, mask in self._others(written):
+            name = segmentation.GetSegment(segment_id).GetName()
+            masks[name] = masks[name] | mask if name in masks else mask
+        return masks
+
     def _others(self, written: set[str]):
         """(segment id, mask) of each of the node's segments that this change does not write (the structures
         ``written``)."""
