@@ -167,7 +167,7 @@ def test_a_case_whose_truth_names_none_of_the_references_structures_is_skipped_a
     figures = json.loads((tmp_path / "f.json").read_text())[0]
     assert figures["cases"] == 1 and figures["methods"]["identity"]["mean_dice"] > 0.3
     [skipped] = figures["skipped"]
-    assert "no structure of the truth (skull) is one of the reference's (fetal head)" in skipped["error"]
+    assert "no structure of the truth ('skull') is one of the reference's ('fetal head')" in skipped["error"]
     assert "skipped" in run.stdout and "skull" in run.stdout
 
 

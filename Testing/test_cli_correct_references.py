@@ -72,7 +72,7 @@ def test_a_structure_renamed_in_the_reference_s_label_table_is_refused_naming_it
     assert correct(vessels_result, vessels_result.parent / "v1.png") == 2
     error = capsys.readouterr().err
     labels = vessels_result.parent.parent / "arcade_train_350_lab.png"
-    assert (f"{labels.resolve()}, which the result records as a reference, changed since the run (S5_left_main is named 'Left main' "
+    assert (f"{labels.resolve()}, which the result records as a reference, changed since the run ('S5_left_main' is named 'Left main' "
             "there now)") in error, error
     assert sorted(p.name for p in vessels_result.parent.iterdir()) == ["v.labels.csv", "v.png", "v.result.json"]
 
@@ -87,4 +87,4 @@ def test_a_reference_colour_is_compared_as_a_table_holds_it(vessels_result, caps
     table.write_text(text.replace("6,S6_LAD_proximal,0.7500,0.4574,0.1125", "6,S6_LAD_proximal,0.7500,0.4574,0.1500"))
     capsys.readouterr()
     assert correct(vessels_result, vessels_result.parent / "v2.png") == 2
-    assert "S6_LAD_proximal is coloured 191,117,38 there now, not 191,117,29" in capsys.readouterr().err
+    assert "'S6_LAD_proximal' is coloured 191,117,38 there now, not 191,117,29" in capsys.readouterr().err

@@ -144,7 +144,7 @@ def test_structures_matched_by_value_or_not_at_all_are_reported(hc18, tmp_path, 
     (folder / "002_mask.labels.csv").write_text("value,name\n1,skull\n")
     assert evaluate(folder / "by_value.csv", tmp_path / "none.json", "--overwrite") == 1  # before: 0, the head a false positive
     case = json.loads((tmp_path / "none.json").read_text())["cases"][0]
-    assert case["error"] == "no structure of the truth (skull) is one of the reference's (fetal head); check the names or label tables"
+    assert case["error"] == "no structure of the truth ('skull') is one of the reference's ('fetal head'); check the names or label tables"
     assert [row["status"] for row in case["structures"]] == ["error"]
 
 
@@ -158,7 +158,7 @@ def test_structures_that_met_by_value_and_missed_are_listed_with_their_values():
     truth_map = Image(np.ones((1, 4, 4), np.uint8), ndim=2)
     truth = Segmentation.from_label_map(truth_map, LabelSet.from_values([1], {1: "label_255"}))
     problem = truth_mismatch(LabelSet.from_values([255]), truth)
-    assert problem.startswith("no structure of the truth (label_255 = value 1) is one of the reference's (label_255 = value 255)")
+    assert problem.startswith("no structure of the truth ('label_255' = value 1) is one of the reference's ('label_255' = value 255)")
 
 
 def test_the_ranking_of_references_with_tied_dice_has_no_spearman_and_prints_no_warning():
@@ -330,7 +330,7 @@ def test_truth_structures_that_match_no_reference_structure_are_reported(blobs, 
     case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
     assert [(s["structure"], s["status"]) for s in case["structures"]] == [("liver", "detected"), ("spleen", "false_positive")]
     assert case["warnings"] == ["structures of the truth matched no structure of the reference and were not scored: "
-                                "milt; check the names or label tables"]
+                                "'milt'; check the names or label tables"]
     assert "warning: t.png: structures of the truth matched no structure of the reference" in capsys.readouterr().err
 
 
@@ -410,7 +410,7 @@ def test_truth_structures_a_shared_label_table_names_but_the_reference_lacks_are
     case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
     assert [s["structure"] for s in case["structures"]] == ["liver", "spleen"]
     assert case["warnings"] == ["structures of the truth matched no structure of the reference and were not scored: "
-                                "kidney; check the names or label tables"]
+                                "'kidney'; check the names or label tables"]
 
 
 def test_truth_structures_outside_the_asked_ones_are_spoken_of_only_when_an_asked_one_met_none(blobs, tmp_path):
@@ -425,7 +425,7 @@ def test_truth_structures_outside_the_asked_ones_are_spoken_of_only_when_an_aske
         case = json.loads((tmp_path / f"{asked}.json").read_text())["cases"][0]
         assert [s["structure"] for s in case["structures"]] == [asked]
         assert case["warnings"] == (["structures of the truth matched no structure of the reference and were not scored: "
-                                     "milt; check the names or label tables"] if warned else []), asked
+                                     "'milt'; check the names or label tables"] if warned else []), asked
 
 
 def test_predictions_are_written_as_rau_segment_writes_them_with_or_without_jobs(hc18, tmp_path, capsys):

@@ -47,7 +47,7 @@ def test_a_truth_structure_smaller_than_a_target_pixel_is_said_and_not_scored(tm
     assert f"warning: t.png: {said}" in capsys.readouterr().err
     scores = json.loads((tmp_path / "scores.json").read_text())
     case = scores["cases"][0]
-    assert case["warnings"] == [f"{said} (too small or thin for its voxels) were not scored: spleen (status truth_too_small)"]
+    assert case["warnings"] == [f"{said} (too small or thin for its voxels) were not scored: 'spleen' (status truth_too_small)"]
     assert [(row["structure"], row["status"], row["dice"]) for row in case["structures"]] == [
         ("liver", "detected", 1.0), ("spleen", "truth_too_small", None)]  # before: spleen false_positive
     with open(tmp_path / "scores.csv", newline="") as handle:

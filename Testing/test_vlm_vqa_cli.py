@@ -163,7 +163,7 @@ def test_the_truth_meets_the_reference_as_in_engine_mode(shared_data, tmp_path, 
     document = json.loads((tmp_path / "vqa.json").read_text())
     [failed] = [record for record in document["records"] if record["task"] == "error"]
     assert failed["target"] == "001_HC.png"
-    assert failed["error"] == "no structure of the truth (other) is one of the reference's (blob); check the names or label tables"
+    assert failed["error"] == "no structure of the truth ('other') is one of the reference's ('blob'); check the names or label tables"
     assert {record["target"] for record in document["records"] if record["task"] == "presence"} == {"002_HC.png"}
     [warning] = document["warnings"]
     assert (warning["target"], warning["reference"]) == ("002_HC.png", "000_HC.png") and "matched by label value" in warning["warning"]

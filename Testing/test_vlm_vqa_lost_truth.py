@@ -16,7 +16,7 @@ def test_vqa_does_not_ask_of_a_truth_structure_smaller_than_a_target_pixel_and_s
     assert main(["evaluate", str(tmp_path / "cases.csv"), "--vqa", "--vlm-model", str(tiny_qwen), "--device", "cpu",
                  "--json", str(tmp_path / "vqa.json")]) == 0
     said = (f"{tmp_path / 'truth.nrrd'}: structures of the truth that cover no voxel centre of the target's grid once resampled onto "
-            "it (too small or thin for its voxels) were not scored: spleen (status truth_too_small)")
+            "it (too small or thin for its voxels) were not scored: 'spleen' (status truth_too_small)")
     err = capsys.readouterr().err
     assert f"warning: t.png with r.png: {said}" in err
     document = json.loads((tmp_path / "vqa.json").read_text())

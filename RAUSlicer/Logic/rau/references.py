@@ -169,9 +169,9 @@ def _structure_change(was: dict, structures: list[dict]) -> str | None:
     same = next((s for s in structures if normalize_name(s["name"]) == normalize_name(name)), None)
     if same is None:
         renamed = next((s for s in structures if s["value"] == was["value"]), None)
-        return f"{name} is named {renamed['name']!r} there now" if renamed else f"{name} is not there now"
+        return f"{name!r} is named {renamed['name']!r} there now" if renamed else f"{name!r} is not there now"
     if same["value"] != was["value"]:
-        return f"{name} has the value {same['value']} there now, not {was['value']}"
+        return f"{name!r} has the value {same['value']} there now, not {was['value']}"
     if color_fields(same["color"]) != color_fields(was["color"]):  # as a table holds colours: 8 bits
-        return f"{name} is coloured {','.join(color_fields(same['color']))} there now, not {','.join(color_fields(was['color']))}"
+        return f"{name!r} is coloured {','.join(color_fields(same['color']))} there now, not {','.join(color_fields(was['color']))}"
     return None

@@ -19,7 +19,7 @@ from rau.fusion import dice
 from rau.image import Image
 from rau.io import read_image, read_segmentation
 from rau.io.run_outputs import write_outputs
-from rau.labels import LabelSet, Segmentation, normalize_name
+from rau.labels import LabelSet, Segmentation, names_in_words, normalize_name
 from rau.models.loader import ModelNotAvailableError
 from rau.references import distinct_names
 from rau.result import Result
@@ -202,7 +202,7 @@ def lost_truth_warnings(truth_path, names: list[str]) -> list[str]:
     if not names:
         return []
     return [f"{truth_path}: structures of the truth that cover no voxel centre of the target's grid once resampled onto "
-            f"it (too small or thin for its voxels) were not scored: {', '.join(names)} (status {TRUTH_TOO_SMALL})"]
+            f"it (too small or thin for its voxels) were not scored: {names_in_words(names)} (status {TRUTH_TOO_SMALL})"]
 
 
 def scorable_labels(reference: Segmentation, answered: list[str], left_out=()) -> LabelSet:
@@ -233,7 +233,7 @@ def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | 
         unmatched = []  # every asked structure has its truth: the others were not asked for
     if unmatched and matched:
         warnings.append(f"structures of the truth matched no structure of the reference and were not scored: "
-                        f"{', '.join(unmatched)}; check the names or label tables")
+                        f"{names_in_words(unmatched)}; check the names or label tables")
     return warnings
 
 
@@ -246,7 +246,7 @@ def truth_mismatch(labels: LabelSet, truth: Segmentation) -> str | None:
     by_value = not (labels.named and truth.labels.named)  # then the values did not meet: say them
 
     def listed(structures: LabelSet) -> str:
-        return ", ".join(f"{s.name} = value {s.value}" if by_value else s.name for s in structures)
+        return ", ".join(f"{s.name!r} = value {s.value}" if by_value else repr(s.name) for s in structures)
 
     return (f"no structure of the truth ({listed(truth.present())}) is one of the reference's ({listed(labels)}); "
             "check the names or label tables")
