@@ -267,6 +267,19 @@ def test_an_enhanced_dicom_whose_frames_the_reader_cannot_place_is_told_why(tmp_
             read_image(_enhanced_ct(tmp_path / f"{name}.dcm", positions))
 
 
+def test_a_damaged_enhanced_dicom_is_refused_as_unreadable_not_an_internal_error(tmp_path):
+    """Bytes pydicom stumbles on in its own ways: a sequence's length cut short (struct.error) and a value
+    representation it does not know (NotImplementedError). Before: both escaped as internal errors (exit 70)."""
+    made = _enhanced_ct(tmp_path / "enhanced.dcm", [(0, 0, z) for z in range(4)]).read_bytes()
+    per_frame, pixel_measures = bytes.fromhex("0052 3092") + b"SQ\0\0", bytes.fromhex("2800 1091") + b"SQ"
+    for name, at, change in (("cut", made.index(per_frame) + len(per_frame), b"\x71"),
+                             ("unknown_vr", made.index(pixel_measures) + 5, b"\x01")):
+        damaged = tmp_path / f"{name}.dcm"
+        damaged.write_bytes(made[:at] + change + made[at + 1:])
+        with pytest.raises(ImageReadError, match=rf"{name}.dcm: a DICOM file the reader cannot decode .* it may be damaged"):
+            read_image(damaged)
+
+
 def test_a_series_folder_with_an_image_the_reader_skips_is_refused_naming_it(shared_data, tmp_path):
     """Before: a slice cut short (an interrupted copy) or of an encoding the reader does not know was left out of the
     volume silently (19 of 20 slices, exit 0)."""

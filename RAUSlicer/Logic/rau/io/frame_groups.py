@@ -4,6 +4,7 @@ place the frames; the pixels are ITK's to read."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from rau.user_warnings import library_warnings_quieted
@@ -38,8 +39,8 @@ def frame_groups(path) -> FrameGroups | None:
             spacing = _numbers(group("PixelMeasuresSequence").get("PixelSpacing"), 2)
             orientation = _numbers(group("PlaneOrientationSequence").get("ImageOrientationPatient"), 6)
             positions = [_numbers(_first(frame.get("PlanePositionSequence")).get("ImagePositionPatient"), 3) for frame in frames]
-        except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, AttributeError):
-            return None
+        except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, AttributeError, struct.error, NotImplementedError):
+            return None  # damaged bytes: a length cut short (struct.error), a value representation unknown (NotImplementedError)
     return FrameGroups(spacing[::-1] if spacing else None, orientation, positions)
 
 
