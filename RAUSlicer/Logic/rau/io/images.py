@@ -46,6 +46,10 @@ GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 """Pillow modes read as they are (16 bits in either byte order, as ImageJ writes big-endian TIFF); colour
 pictures (:data:`COLOUR_MODES`) read as grey by :func:`rau.image.luma`, others are converted to 8-bit grey."""
 COLOUR_MODES = ("LA", "RGB", "RGBA")
+TIFF_SAMPLE_KINDS = {1: ("u", "unsigned integer"), 2: ("i", "signed integer"), 3: ("f", "floating-point")}
+"""A TIFF's SampleFormat tag (339): the numpy kind and the words for its samples."""
+TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+"""How a TIFF (and a BigTIFF) file begins, in either byte order."""
 """Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
 
 
@@ -342,7 +346,44 @@ def _open_picture(path: Path):
                     validation.check_picture_size(path, *picture.size)
                     yield picture
                 return
+        if prefix.startswith(TIFF_SIGNATURES) and (samples := _tiff_samples(stream)) is not None:
+            channels, bits, kind = samples
+            more = ", or as one grey channel" if channels > 1 else ""
+            raise ImageReadError(f"{path}: a TIFF of {channels} channel{'s' if channels > 1 else ''} of {bits}-bit {kind} samples, "
+                                 f"which rau cannot read; save it as NRRD or NIfTI{more}")
     raise PILImage.UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
+
+
+def _tiff_samples(stream) -> tuple[int, int, str] | None:
+    """A TIFF's first picture's channels, bits a sample and kind of sample (:data:`TIFF_SAMPLE_KINDS`' words), from its
+    tags; None where they cannot be read."""
+    from PIL import TiffImagePlugin
+
+    try:
+        stream.seek(0)
+        header = stream.read(16)
+        tags = TiffImagePlugin.ImageFileDirectory_v2(header if header.startswith(TIFF_SIGNATURES[2:]) else header[:8])
+        stream.seek(tags.next)
+        tags.load(stream)
+        bits, sample_format = tags.get(258, (1,)), tags.get(339, (1,))
+        kind = TIFF_SAMPLE_KINDS.get(sample_format[0] if isinstance(sample_format, tuple) else sample_format)
+        return int(tags.get(277, 1)), int(bits[0] if isinstance(bits, tuple) else bits), kind[1] if kind else "untyped"
+    except (OSError, SyntaxError, ValueError, TypeError, IndexError, struct.error):
+        return None
+
+
+def _stored_values(picture: PILImage.Image) -> np.ndarray:
+    """A grey picture's values as its file stores them, as ITK and Slicer read them: Pillow reads a TIFF's signed 8-bit
+    samples as unsigned and its unsigned 32-bit ones as signed; they are read again as their SampleFormat tag says."""
+    values = _native(np.asarray(picture))
+    if picture.format != "TIFF":
+        return values
+    bits, sample_format = picture.tag_v2.get(258, (8,)), picture.tag_v2.get(339, (1,))
+    bits, sample_format = (tag[0] if isinstance(tag, tuple) else tag for tag in (bits, sample_format))
+    kind = TIFF_SAMPLE_KINDS.get(sample_format)
+    if kind is None or bits != 8 * values.dtype.itemsize:  # Pillow widens 16-bit signed samples to 32 bits, values kept
+        return values
+    return values.view(np.dtype(f"{kind[0]}{values.dtype.itemsize}"))
 
 
 def picture_bytes(path) -> int | None:
@@ -411,7 +452,7 @@ def _grey_alpha_channels(path: Path) -> np.ndarray | None:
 def _grey(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.ndarray:
     """A picture's grey levels: as stored, colour by :func:`rau.image.luma`, anything else through Pillow."""
     if picture.mode in GREY_MODES:
-        return _native(np.asarray(picture))
+        return _stored_values(picture)
     if picture.mode in COLOUR_MODES:
         return luma(_colour_channels(path, picture, sixteen_bit))
     return np.asarray(picture.convert("L"))
@@ -421,7 +462,7 @@ def _label_values(path: Path, picture: PILImage.Image, sixteen_bit: bool) -> np.
     """A label picture's values: grey levels, palette indices (the greys of a palette that shows each used index as
     its own grey, as every viewer, ITK and Slicer show it), or the grey of a colour picture whose channels agree."""
     if picture.mode in GREY_MODES:
-        return _native(np.asarray(picture))
+        return _stored_values(picture)
     if picture.mode == "P":
         indices = np.asarray(picture)
         palette = np.asarray(picture.getpalette("RGB") or [], np.uint8).reshape(-1, 3)

@@ -1,0 +1,35 @@
+"""TIFF pictures of every sample format ITK writes, read as ITK and Slicer read them (values and sign), or refused
+in rau's words where rau cannot read them."""
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from rau.io import ImageReadError, read_image
+
+GREYS = np.array([[0, 1, 2, 3], [100, 127, 128, 129], [200, 250, 254, 255]], np.int64)
+
+
+@pytest.mark.parametrize("dtype, scale, offset", [
+    (np.int8, 1, -128), (np.uint8, 1, 0), (np.int16, 200, -25000), (np.uint16, 257, 0),
+    (np.int32, 16_000_000, -2_000_000_000), (np.uint32, 16_000_000, 0), (np.float32, 0.5, -60),
+])
+def test_a_grey_tiff_reads_the_values_itk_reads(tmp_path, dtype, scale, offset):
+    """Before: a signed 8-bit TIFF read as unsigned (-128 as 128), an unsigned 32-bit one as signed (values from 2**31
+    negative), silently: a target read so segmented differently from the same picture as a PNG."""
+    path = tmp_path / f"{np.dtype(dtype).name}.tif"
+    sitk.WriteImage(sitk.GetImageFromArray((GREYS * scale + offset).astype(dtype)), str(path))
+    itk = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+    for label_map in (False, True) if np.issubdtype(dtype, np.integer) else (False,):
+        read = read_image(path, 0.5, label_map=label_map).array[0]
+        np.testing.assert_array_equal(read.astype(np.float64), itk.astype(np.float64))
+
+
+def test_a_float_colour_tiff_is_refused_with_a_way_forward(tmp_path):
+    """Before: "not a readable image (cannot identify image file ...)", Pillow's words, though ITK reads it."""
+    path = tmp_path / "rgbf.tif"
+    sitk.WriteImage(sitk.GetImageFromArray(np.full((3, 4, 3), 0.25, np.float32), isVector=True), str(path))
+    assert sitk.ReadImage(str(path)).GetNumberOfComponentsPerPixel() == 3
+    with pytest.raises(ImageReadError, match=r"rgbf.tif: a TIFF of 3 channels of 32-bit floating-point samples, which rau cannot read; "
+                                             r"save it as NRRD or NIfTI, or as one grey channel"):
+        read_image(path, 0.5)
