@@ -46,11 +46,11 @@ GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 """Pillow modes read as they are (16 bits in either byte order, as ImageJ writes big-endian TIFF); colour
 pictures (:data:`COLOUR_MODES`) read as grey by :func:`rau.image.luma`, others are converted to 8-bit grey."""
 COLOUR_MODES = ("LA", "RGB", "RGBA")
+"""Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
 TIFF_SAMPLE_KINDS = {1: ("u", "unsigned integer"), 2: ("i", "signed integer"), 3: ("f", "floating-point")}
 """A TIFF's SampleFormat tag (339): the numpy kind and the words for its samples."""
 TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 """How a TIFF (and a BigTIFF) file begins, in either byte order."""
-"""Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
 
 
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
