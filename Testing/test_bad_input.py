@@ -72,7 +72,7 @@ CASES = {
     "NIfTI pixdim 0": (segment_3d(target="pixdim0.nii.gz"), "pixdim0.nii.gz: header gives pixel size"),
     "skewed direction matrix": (segment_3d(target="skewed.nrrd"), "skewed.nrrd: direction matrix"),
     "4D target": (segment_3d(target="four_d.nii.gz"), "four_d.nii.gz: only 2D and 3D images"),
-    "decompression bomb PNG": (segment(target="bomb.png"), "bomb.png: picture claims 20000x10000 pixels, more than the limit of 100,000,000"),
+    "decompression bomb PNG": (segment(target="bomb.png"), "bomb.png: picture claims 200,000,000 pixels, more than the limit of 100,000,000"),
     "label PNG of another pixel size": (segment(labels="half_mask.png"), "half_mask.png: labels cover"),
     "label PNG of another size, no pixel sizes": (segment(labels="half_mask.png", spacing=False), "px but the image ref.png covers"),  # was "mm"
     "negative label values": (segment_3d(labels="negative_labels.nii.gz"), "negative_labels.nii.gz: label map has negative values"),

@@ -11,7 +11,6 @@ per thread (a context variable), so jobs running at once keep theirs apart.
 from __future__ import annotations
 
 import sys
-import threading
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -100,18 +99,3 @@ def ignore_deprecated_checkpointing_reads() -> None:
     filter stays installed (calling again keeps one copy): ``warnings.catch_warnings`` is process-wide and not
     thread-safe, and ``rau serve`` loads adapters in job threads."""
     warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-
-
-@contextmanager
-def library_warnings_quieted():
-    """Keep a library's warnings out of the output for the block (pydicom's of a damaged file, which rau names in its own
-    words), when this is the process's only thread (the command line). With other threads running (``rau serve``'s
-    jobs, Slicer's own code) the filters stay as they are and the library's warnings are shown: the filters
-    ``warnings.catch_warnings`` changes are every thread's, and it restores on leaving those it found on entering, so
-    a filter another thread added meanwhile would be lost and its warnings hidden for a while."""
-    if threading.active_count() > 1:
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield

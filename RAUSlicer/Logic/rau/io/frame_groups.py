@@ -5,9 +5,8 @@ place the frames; the pixels are ITK's to read."""
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import dataclass
-
-from rau.user_warnings import library_warnings_quieted
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,8 @@ def frame_groups(path) -> FrameGroups | None:
     import pydicom  # imported when used, as rau's other file libraries
     from pydicom.errors import InvalidDicomError
 
-    with library_warnings_quieted():  # pydicom's of a damaged file, which ITK's reading names
+    with warnings.catch_warnings():  # pydicom's of a damaged file, which ITK's reading names
+        warnings.simplefilter("ignore")
         try:
             dataset = pydicom.dcmread(path, stop_before_pixels=True)
             frames = dataset.get("PerFrameFunctionalGroupsSequence")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import re
 import struct
-from contextlib import contextmanager
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -322,36 +321,32 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
                              f"{' x '.join(f'{size:g}' for size in sizes)} mm; a file with a header keeps its own, so leave the pixel size out")
 
 
-@contextmanager
-def _open_picture(path: Path):
-    """The picture, opened (not decoded) by the first of Pillow's format plugins that takes it, as ``PIL.Image.open``
-    tries them, and refused above :data:`rau.validation.files.MAX_PICTURE_PIXELS` (its header's claim). Not opened with
-    ``PIL.Image.open``: its lower limit warns of a "decompression bomb", and keeping that warning out would take
-    ``warnings.catch_warnings``, which changes every thread's warning filters (rau serve's jobs, Slicer's own code)."""
-    PILImage.preinit()  # the common formats first, as PIL.Image.open tries them
-    PILImage.init()
-    with open(path, "rb") as file:
-        stream = file if file.seekable() else io.BytesIO(file.read())  # a pipe, read once, as PIL.Image.open reads it
-        prefix = stream.read(16)
-        for name in list(PILImage.ID):
-            factory, accept = PILImage.OPEN[name]
-            taken = accept is None or accept(prefix)
-            if taken and not isinstance(taken, str):  # a text: a reason it does not take it
-                stream.seek(0)
-                try:
-                    picture = factory(stream, str(path))
-                except (SyntaxError, IndexError, TypeError, struct.error):  # not this format: the next one may take it
-                    continue
-                with picture:
-                    validation.check_picture_size(path, *picture.size)
-                    yield picture
-                return
-        if prefix.startswith(TIFF_SIGNATURES) and (samples := _tiff_samples(stream)) is not None:
-            channels, bits, kind = samples
-            more = ", or as one grey channel" if channels > 1 else ""
-            raise ImageReadError(f"{path}: a TIFF of {channels} channel{'s' if channels > 1 else ''} of {bits}-bit {kind} samples, "
-                                 f"which rau cannot read; save it as NRRD or NIfTI{more}")
-    raise PILImage.UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
+def _open_picture(path: Path) -> PILImage.Image:
+    """The picture, opened (not decoded) with :data:`rau.validation.files.MAX_PICTURE_PIXELS` as the only size limit:
+    Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it. A TIFF Pillow cannot
+    open is refused naming its samples (:func:`_tiff_samples`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+        try:
+            picture = PILImage.open(path)
+        except PILImage.DecompressionBombError as error:
+            count = re.search(r"\((\d+) pixels\)", str(error))
+            raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
+        except PILImage.UnidentifiedImageError:
+            _refuse_unread_tiff(path)
+            raise
+    return picture
+
+
+def _refuse_unread_tiff(path: Path) -> None:
+    """Refuse a TIFF whose samples Pillow cannot read (float colour, 16- or 64-bit float, ...), naming them."""
+    with open(path, "rb") as stream:
+        samples = _tiff_samples(stream) if stream.read(4) in TIFF_SIGNATURES else None
+    if samples is not None:
+        channels, bits, kind = samples
+        more = ", or as one grey channel" if channels > 1 else ""
+        raise ImageReadError(f"{path}: a TIFF of {channels} channel{'s' if channels > 1 else ''} of {bits}-bit {kind} samples, "
+                             f"which rau cannot read; save it as NRRD or NIfTI{more}")
 
 
 def _tiff_samples(stream) -> tuple[int, int, str] | None:
@@ -388,12 +383,12 @@ def _stored_values(picture: PILImage.Image) -> np.ndarray:
 
 def picture_bytes(path) -> int | None:
     """The memory a picture's pixels take once decoded, from its header alone (width x height x bands x bytes a band);
-    None for a file Pillow cannot open or rau refuses as too large (reading it says why)."""
+    None for a file Pillow cannot open or refuses as too large (reading it says why)."""
     try:
         with _open_picture(Path(path)) as picture:
             mode = ImageMode.getmode(picture.mode)
             return picture.width * picture.height * len(mode.bands) * np.dtype(mode.typestr).itemsize
-    except (OSError, InputError):
+    except (OSError, ImageReadError):
         return None
 
 
@@ -490,6 +485,7 @@ def _native(array: np.ndarray) -> np.ndarray:
 
 def _read_picture(path: Path, pixel_spacing: float | None, label_map: bool = False) -> Image:
     with _open_picture(path) as picture:
+        validation.check_picture_size(path, *picture.size)  # first: reading its EXIF decodes a PNG
         sixteen_bit = _sixteen_bit(picture)  # before decoding, likewise
         if label_map and _jpeg_compressed(picture):
             raise ImageReadError(f"{path}: a JPEG label map (JPEG-compressed, whatever its name); JPEG compression changes label values, "

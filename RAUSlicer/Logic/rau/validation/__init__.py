@@ -10,7 +10,7 @@ The checks live in seven modules by what they look at (:mod:`~rau.validation.opt
 """
 
 from rau.validation.files import (bounded_bytes, check_nifti, check_not_special, check_picture_size, check_text_name, gzip_length,
-                                  is_nifti, itk_warnings_off, nifti_bytes, not_a_folder, unplaced_nifti)
+                                  is_nifti, itk_warnings_off, nifti_bytes, not_a_folder, picture_too_large, unplaced_nifti)
 from rau.validation.images import (blank_image_problem, check_direction, check_distinct_files, check_geometry, check_image,
                                    check_label_values, check_labelled_inside, check_not_swapped, check_not_target, check_same_extent,
                                    edge_only_values_problem, edge_tolerance, implausible_span_problem, reach_outside, same_bytes, same_file, tiny_image_problem)
@@ -27,7 +27,7 @@ __all__ = [
     "check_label_values", "check_labelled_inside", "check_nifti", "check_not_special", "check_not_swapped", "check_not_target",
     "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_text_name", "check_window", "device_name",
     "check_files_exist", "edge_only_values_problem", "edge_tolerance", "existing_file", "file_exists", "finite_number", "folder_path", "gzip_length", "host_address", "implausible_span_problem", "is_nifti", "itk_warnings_off", "nifti_bytes", "nifti_files", "non_empty_path",
-    "non_negative_integer", "non_negative_number", "not_a_folder", "port_number", "positive_at_most",
+    "non_negative_integer", "non_negative_number", "not_a_folder", "picture_too_large", "port_number", "positive_at_most",
     "positive_integer", "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "server_url",
     "spacing_field", "table_text", "tiny_image_problem", "unplaced_nifti", "waiting_seconds", "whole_number",
 ]

@@ -333,4 +333,9 @@ def gzip_length(source, enough: int) -> int:
 def check_picture_size(path, width: int, height: int) -> None:
     """Refuse pictures whose header claims more than :data:`MAX_PICTURE_PIXELS` pixels."""
     if width * height > MAX_PICTURE_PIXELS:
-        raise InputError(f"{path}: picture claims {width}x{height} pixels, more than the limit of {MAX_PICTURE_PIXELS:,}")
+        raise picture_too_large(path, f"{width}x{height}")
+
+
+def picture_too_large(path, claim: str) -> InputError:
+    """The error for a picture whose header claims ``claim`` pixels, beyond :data:`MAX_PICTURE_PIXELS`."""
+    return InputError(f"{path}: picture claims {claim} pixels, more than the limit of {MAX_PICTURE_PIXELS:,}")
