@@ -481,11 +481,11 @@ class RAUSlicerWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, Correct
         self.ui.runButton.enabled = ready and engineEnabled and not busy
         self.ui.runButton.toolTip = "Segment the target like the reference" if ready else "Select reference volume, segmentation and target"
         correction = self.logic.correction(p.outputSegmentation) if p and not busy else None  # not while a job may use a session
-        segment = self._selectedStructure()
-        canCorrect = correction is not None and segment in correction.result.session.results and not busy
+        structure = correction.structure_of(self._selectedStructure()) if correction is not None else None
+        canCorrect = structure is not None and not busy
         self.ui.updateButton.enabled = canCorrect
         self.ui.propagateButton.enabled = canCorrect and self.logic.canPropagate(p.outputSegmentation)
-        self.ui.undoButton.enabled = canCorrect and correction.can_undo(segment)
+        self.ui.undoButton.enabled = canCorrect and correction.can_undo(structure)
         self.ui.correctionStatusLabel.text = (
             "" if correction is not None or busy or not (p and p.outputSegmentation) else self.logic.uncorrectable(p.outputSegmentation)
         )

@@ -58,14 +58,15 @@ class CorrectionPanel:
     def _startCorrection(self, name, prompt, title):
         node = self._parameterNode.outputSegmentation
         overwrite = self._parameterNode.overwriteOthers  # read once: the work and its write must agree
+        shown = self.ui.segmentComboBox.currentText  # ``name`` is the picked segment's id, not always its name
         work = self.logic.correctionJob(node, name, prompt, overwrite)
-        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, prompt), title)
+        self._startJob(work, lambda item: self._applyCorrection(node, name, item, overwrite, prompt, shown), title)
 
-    def _applyCorrection(self, node, name, item, overwrite, prompt):
+    def _applyCorrection(self, node, name, item, overwrite, prompt, shown):
         item = self.logic.applyCorrection(node, name, item, overwrite, prompt)
         if prompt is not None:  # the session keeps them: placed again, they would count twice (or for the next segment)
             self.onClearPrompts()
-        return f"{name}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
+        return f"{shown}: confidence {item.confidence:.2f}" + ("" if item.found else " (not found)")
 
     def onUndo(self):
         """Undo as a correction runs: the engine session's undo (a server's round trip) off the GUI thread, then the

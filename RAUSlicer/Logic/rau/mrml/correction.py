@@ -8,6 +8,7 @@ import numpy as np
 
 from rau.engines import ENGINES, engine_class
 from rau.engines.base import Progress, Prompt
+from rau.labels import names_in_words
 from rau.mrml.geometry import MOVED, REMOVED, node_to_world, volume_in_place
 from rau.mrml.results import LOW_CONFIDENCE, RAU_TAG, Logic, review_status, tag_json, tag_text, write_structure_result
 from rau.mrml.segments import binary_labelmaps, check_labelmap_source, require_segment_id, segment_mask, set_look, structure_segment_id, write_segment_mask
@@ -276,17 +277,35 @@ class Correction:
             raise ValueError(f"{self.node.GetName()!r} or its target {MOVED} after Run; "
                              "corrections follow the target as it was at Run: put it back, or press Run again")
 
-    def structure_name(self, name: str) -> str:
-        """The result's structure ``name`` as the result spells it, matched as everywhere (case, spaces and punctuation
-        aside: :meth:`rau.labels.LabelSet.find`); a segment the result did not find (one the user added) is refused,
-        naming it as the node shows it."""
+    def structure_of(self, name: str) -> str | None:
+        """The result's structure ``name`` names, as the result spells it, or None: a structure's name, matched as
+        everywhere (case, spaces and punctuation aside: :meth:`rau.labels.LabelSet.find`), or the id of the segment
+        corrections of a structure go to (:func:`rau.mrml.segments.structure_segment_id`; the panel picks segments
+        by id, and one the user made again under the structure's name has an id of its own)."""
         found = self.result.labels.find(name)
-        if found is None or found.name not in self.result.session.results:
+        segment = self.node.GetSegmentation().GetSegment(name)
+        if found is None and segment is not None:
+            found = self.result.labels.find(segment.GetName())
+            if found is not None and structure_segment_id(self.node, found.name) != name:
+                return None
+        return found.name if found is not None and found.name in self.result.session.results else None
+
+    def structure_name(self, name: str) -> str:
+        """:meth:`structure_of` ``name``; a segment that is no structure's (one the user added) is refused, naming
+        it as the node shows it."""
+        found = self.structure_of(name)
+        if found is None:
             segment = self.node.GetSegmentation().GetSegment(name)
-            listed = ", ".join(repr(s.structure.name) for s in self.result.structures)
-            raise ValueError(f"{segment.GetName() if segment else name!r} is not a structure RAUSlicer found in {self.node.GetName()!r}; "
+            shown = segment.GetName() if segment else name
+            owner = self.structure_of(shown)
+            if segment is not None and owner is not None:
+                own = self.node.GetSegmentation().GetSegment(structure_segment_id(self.node, owner)).GetName()
+                raise ValueError(f"segment {shown!r} of {self.node.GetName()!r} was added by hand: RAUSlicer corrects the "
+                                 f"structure {owner!r} in its segment {own!r}")
+            listed = names_in_words([s.structure.name for s in self.result.structures])
+            raise ValueError(f"{shown!r} is not a structure RAUSlicer found in {self.node.GetName()!r}; "
                              f"only those can be corrected: {listed}")
-        return found.name
+        return found
 
     def _check_structure(self, name: str) -> None:
         """Refuse ``name`` unless the result spells a structure so: a correction's steps key the session, the node's
