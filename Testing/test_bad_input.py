@@ -243,7 +243,7 @@ CASES = {
     "serve max sessions fraction": (["serve", "--max-sessions", "2.5"], "argument --max-sessions: must be a whole number, got '2.5'"),
     "serve upload limit negative": (["serve", "--max-upload-mb", "-1"], "argument --max-upload-mb: must be a positive number, got '-1'"),
     # --- manifests, references and the target, empty engine options, unrecognized arguments ------
-    "manifest names an unknown structure": (evaluate(manifest="unknown_structure.csv"), "unknown_structure.csv line 2: unknown structure 'brain'; available: fetal head"),
+    "manifest names an unknown structure": (evaluate(manifest="unknown_structure.csv"), "unknown_structure.csv line 2: unknown structure 'brain'; available: 'fetal head'"),
     "batch manifest names an unknown structure": (["batch", "unknown_structure.csv", "--out", "out", "--workers", "1"], "unknown_structure.csv line 2: unknown structure 'brain'"),
     "manifest target as its own reference": (evaluate(manifest="target_as_reference.csv"), "target_as_reference.csv line 3: reference_image ./tgt.png is the target tgt.png itself"),
     "batch target as its own reference": (["batch", "target_as_reference.csv", "--out", "out", "--workers", "1"], "target_as_reference.csv line 3: reference_image ./tgt.png is the target tgt.png itself"),

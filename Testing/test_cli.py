@@ -174,7 +174,7 @@ def test_an_earlier_output_with_an_upper_case_suffix_is_refused_too(hc18_case, c
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda a, c: a + ["--structures", "liver"], "unknown structure 'liver'; available: fetal head"),
+        (lambda a, c: a + ["--structures", "liver"], "unknown structure 'liver'; available: 'fetal head'"),
         (lambda a, c: a + ["--structures", "liver", "--structures", "fetal head"], "unknown structure 'liver'"),  # both kept
         (lambda a, c: [x if x != str(c / "002.png") else str(c / "missing.png") for x in a], "missing.png: no such file"),
         (lambda a, c: [x if x != str(c / "002.png") else str(c / "001_mask.labels.csv") for x in a], "not a readable image"),

@@ -75,5 +75,5 @@ def test_a_failed_case_records_what_reading_it_warned_of_before_it_failed(tmp_pa
     said = capfd.readouterr().err
     [case] = json.loads(scores.read_text())["cases"]
     assert case["status"] == "error" and "is one of the reference's" in case["error"]
-    warning = f"{tmp_path / 'ref_mask.png'} has label value(s) 7 that its label table does not name; they are called label_7"
+    warning = f"{tmp_path / 'ref_mask.png'} has label value(s) 7 that its label table does not name; they are called 'label_7'"
     assert case["run_warnings"] == [warning] and f"warning: {warning}" in said

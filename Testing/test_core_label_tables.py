@@ -78,7 +78,7 @@ def test_a_label_value_its_table_does_not_name_is_reported(tmp_path, capsys):
     _label_map(tmp_path / "case.nii.gz")
     (tmp_path / "case.labels.csv").write_text("value,name\n1,liver\n")
     assert read_segmentation(tmp_path / "case.nii.gz").labels.names == ["liver", "label_2"]
-    assert f"warning: {tmp_path / 'case.nii.gz'} has label value(s) 2 that its label table does not name; they are called label_2" in capsys.readouterr().err
+    assert f"warning: {tmp_path / 'case.nii.gz'} has label value(s) 2 that its label table does not name; they are called 'label_2'" in capsys.readouterr().err
     (tmp_path / "case.labels.csv").write_text("value,name\n1,liver\n2,spleen\n")
     read_segmentation(tmp_path / "case.nii.gz")
     assert capsys.readouterr().err == ""

@@ -68,7 +68,7 @@ def test_intensity_image_is_not_accepted_as_label_map():
 
 def test_select_unknown_name_lists_the_available_ones():
     labels = LabelSet((Structure("liver", 1), Structure("spleen", 2)))
-    with pytest.raises(UnknownStructureError, match="available: liver, spleen"):
+    with pytest.raises(UnknownStructureError, match="available: 'liver' and 'spleen'"):
         labels.select(["kidney"])
 
 

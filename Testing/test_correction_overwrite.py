@@ -175,7 +175,7 @@ def test_a_result_names_its_structures_when_one_asked_for_is_not_there():
     assert result.named(" SECOND") is result.get("second")
     with pytest.raises(KeyError, match="no structure called exactly 'SECOND' .*Result.named.*available: 'first', 'second'"):
         result.get("SECOND")
-    with pytest.raises(InputError, match="unknown structure 'third'; available: first, second"):
+    with pytest.raises(InputError, match="unknown structure 'third'; available: 'first' and 'second'"):
         result.named("third")
 
 

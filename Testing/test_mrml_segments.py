@@ -396,7 +396,7 @@ def test_a_mid_grey_segment_keeps_its_colour_and_a_vector_volume_is_refused_by_n
 def test_a_picked_name_that_two_segments_share_or_none_has_is_refused(mrml_scene, labels, grid):
     node = add_segmentation_node(labels, "reference", mrml_scene)
     volume, target = add_volume_node(grid, "reference volume", mrml_scene), add_volume_node(grid, "target", mrml_scene)
-    with pytest.raises(InputError, match="segmentation 'reference' has no segment 'lung'; it has: liver, spleen, kidney"):
+    with pytest.raises(InputError, match="segmentation 'reference' has no segment 'lung'; it has: 'liver', 'spleen' and 'kidney'"):
         request_from_nodes(volume, node, target, ["lung"])  # before: a bare KeyError
     kidney = segment(node, "kidney")
     kidney.SetName("liver")

@@ -16,7 +16,7 @@ import pytest
 from rau.cli import main
 from rau.demo import SAMPLE_DATA
 
-UNNAMED = "has label value(s) 8 that its label table does not name; they are called label_8"
+UNNAMED = "has label value(s) 8 that its label table does not name; they are called 'label_8'"
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_an_unknown_structure_is_named_before_anything_wrong_with_its_prompt(ser
     a zero-size box after the structure."""
     answer = reprompt_answer(server[0], tmp_path, prompt, structure="middle")
     assert answer.status_code == 422
-    assert answer.json()["detail"] == "no structure 'middle' in this session; it has: left, right"
+    assert answer.json()["detail"] == "no structure 'middle' in this session; it has: 'left' and 'right'"
 
 
 def test_a_structure_is_found_by_its_name_as_rau_correct_finds_it(server, tmp_path):

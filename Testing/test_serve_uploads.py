@@ -237,7 +237,7 @@ def test_a_job_reports_the_warnings_rau_segment_prints_naming_the_clients_files_
     # its PNG read at target_spacing: the downloads will not overlay it in Slicer (test_serve_overlay_warning), said last
     apart = f"upload '{target.name}': Slicer shows it with 1 mm pixels (it stores none), but rau read it at {target_spacing:.6g} mm as given"
     [unnamed_value, overlay] = unnamed["warnings"]
-    assert unnamed_value == "upload '012_HC_mask.png' has label value(s) 255 that its label table does not name; they are called label_255"
+    assert unnamed_value == "upload '012_HC_mask.png' has label value(s) 255 that its label table does not name; they are called 'label_255'"
     assert overlay.startswith(apart)
     client.download(unnamed["job"], "result", tmp_path / "unnamed.result.json")  # as rau segment's records them
     assert json.loads((tmp_path / "unnamed.result.json").read_text())["warnings"] == unnamed["warnings"]

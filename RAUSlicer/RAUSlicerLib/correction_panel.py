@@ -72,7 +72,7 @@ class CorrectionPanel:
         """Undo as a correction runs: the engine session's undo (a server's round trip) off the GUI thread, then the
         segments written here."""
         node, structure, name = self._parameterNode.outputSegmentation, self._selectedStructure(), self.ui.segmentComboBox.currentText
-        with slicer.util.tryWithErrorDisplay(f"Could not undo {name}.", waitCursor=True):
+        with slicer.util.tryWithErrorDisplay(f"Could not undo {name!r}.", waitCursor=True):
             work = self.logic.undoJob(node, structure)
             self._startJob(work, lambda _answer: self._applyUndo(node, structure, name), f"Undoing {name}")
 

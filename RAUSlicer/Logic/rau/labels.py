@@ -207,7 +207,7 @@ class LabelSet:
         """The structure called ``name`` (matching ignores case and punctuation)."""
         structure = self.find(name)
         if structure is None:
-            raise UnknownStructureError(f"unknown structure {name!r}; available: {', '.join(self.names) or 'none'}{self._listed_hint(name)}")
+            raise UnknownStructureError(f"unknown structure {name!r}; available: {names_in_words(self.names, 'none')}{self._listed_hint(name)}")
         return structure
 
     def _listed_hint(self, name: str) -> str:

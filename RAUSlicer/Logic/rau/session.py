@@ -24,7 +24,7 @@ from rau.boxes import Box, check_corners
 from rau.engines.base import Progress, Prompt
 from rau.errors import InputError
 from rau.image import Image
-from rau.labels import normalize_name
+from rau.labels import names_in_words, normalize_name
 from rau.result import GAVE_WAY, StructureResult, taken_by, voxels
 from rau.held_memory import distinct_bytes
 from rau.undo_history import Step, Taking
@@ -354,7 +354,7 @@ class Session(abc.ABC):
             return name
         found = next((known for known in self.results if normalize_name(known) == normalize_name(name)), None)
         if found is None:
-            raise InputError(f"no structure {name!r} in this result; available: {', '.join(self.results) or 'none'}")
+            raise InputError(f"no structure {name!r} in this result; available: {names_in_words(list(self.results), 'none')}")
         return found
 
 

@@ -23,6 +23,7 @@ from rau.io import read_image
 from rau.io.images import check_picture_output
 from rau.io.run_outputs import check_run_outputs, output_paths, write_outputs
 from rau.io.saved_results import check_saved_grid, check_target, read_saved, recorded_file, recorded_in, reopen, saved_files, saved_segmentation, table_differences
+from rau.labels import names_in_words
 from rau.options import DEFAULTS, EngineOptions, flag
 from rau.references import BankRow, change_since
 from rau.result import Result
@@ -129,7 +130,7 @@ def _corrected(args: argparse.Namespace, saved: dict, saved_path: Path, inputs: 
     try:  # by the rule names are matched everywhere (case, spaces and punctuation aside), as rau segment --structures
         name = result.named(args.structure).structure.name
     except InputError:
-        raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+        raise InputError(f"--structure {args.structure!r} is not in {saved_path}; it has: {names_in_words([s.structure.name for s in result.structures])}") from None
     before = result.get(name).mask
     with progress_bar(f"rau correct ({result.engine})") as progress:
         session_of(result, inputs, progress, saved_path)

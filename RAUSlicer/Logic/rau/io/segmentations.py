@@ -20,7 +20,7 @@ from rau.io.atomic import atomic_path, check_writable
 from rau.io.images import IMAGE_SUFFIXES, ImageReadError, read_image, slicer_dicom_note, slicer_dicom_view, without_pixel_size, write_image
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES, label_tables_beside, read_label_table, write_label_table
 from rau.io.segment_layers import add_segment
-from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, normalize_name, segment_values, tagged_value
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, default_color, names_in_words, normalize_name, segment_values, tagged_value
 from rau.user_warnings import warn
 
 LPS_TO_IJK_ORDER = (2, 1, 0)
@@ -210,7 +210,7 @@ def warn_unnamed(path: Path, found: LabelSet, table: LabelSet) -> None:
     unnamed = [structure for structure in found if table.by_value(structure.value) is None]
     if unnamed:
         values = ", ".join(str(structure.value) for structure in unnamed)
-        names = ", ".join(structure.name for structure in unnamed)
+        names = names_in_words([structure.name for structure in unnamed])
         warn(f"{path} has label value(s) {values} that its label table does not name; they are called {names}")
 
 

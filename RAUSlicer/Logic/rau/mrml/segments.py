@@ -19,7 +19,7 @@ from slicerio.segmentation import terminology_entry_from_string, terminology_ent
 from rau.boxes import Box
 from rau.errors import InputError
 from rau.image import GeometryError, Image, resample_mask
-from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, normalize_name, segment_values, tagged_value
+from rau.labels import RAU_TAG, LabelSet, Segmentation, Structure, check_asked_once, check_distinct_names, names_in_words, normalize_name, segment_values, tagged_value
 from rau.mrml.geometry import image_from_oriented, image_ijk_to_ras, node_to_world, oriented_array, oriented_image
 from rau.validation import edge_tolerance, reach_outside
 
@@ -256,7 +256,7 @@ def require_segment_id(node, name: str, structure: bool = False) -> str:
     if not segment_id:
         segmentation = node.GetSegmentation()
         there = [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())]
-        raise InputError(f"segmentation {node.GetName()!r} has no segment {name!r}; it has: {', '.join(there) or 'none'}")
+        raise InputError(f"segmentation {node.GetName()!r} has no segment {name!r}; it has: {names_in_words(there, 'none')}")
     return segment_id
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from rau.engines.base import Prompt
 from rau.errors import InputError
+from rau.labels import names_in_words
 from rau.result import Result, StructureResult
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 from rau.session import Session
@@ -209,7 +210,7 @@ def structure_named(result: Result, name: str) -> str:
     try:
         return result.named(name).structure.name
     except KeyError:
-        raise InputError(f"no structure {name!r} in this session; it has: {', '.join(s.structure.name for s in result.structures)}") from None
+        raise InputError(f"no structure {name!r} in this session; it has: {names_in_words([s.structure.name for s in result.structures])}") from None
 
 
 def correct(entry: Entry, action: str, name: str, given: tuple[Prompt, bool] | tuple[str, np.ndarray] | np.ndarray | None = None) -> list[StructureResult]:
