@@ -83,9 +83,9 @@ def transfers(masks: list[SoftMask], similarity: list[float]) -> list[Transfer]:
 
 def test_rank_uses_the_consensus_from_three_references_and_the_similarity_below():
     pool = transfers([square(0, 0), square(18, 18), square(19, 18), square(18, 19), square(17, 18)], [0.8, 0.7, 0.7, 0.7, 0.1])
-    two = rank(pool[:2])
+    two = rank(pool[:2], ["head"])
     assert [t.reference.name for t, _ in two] == ["ref0", "ref1"] and [s for _, s in two] == [0.8, 0.7]
-    ranked = rank(pool)
+    ranked = rank(pool, ["head"])
     assert ranked[-1][0].reference.name == "ref0"  # best by similarity alone, but it agrees with nobody
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True) and scores[-1] < 0.1 < 0.8 < scores[0]
@@ -95,7 +95,7 @@ def test_references_no_three_of_which_share_a_structure_are_ranked_and_scored_by
     """Before: every score was 0 (no structure had a consensus), as result.json and evaluate's Spearman showed."""
     pool = [Transfer(named(i), Registration(sitk.Transform(2, sitk.sitkIdentity), s, 0.0), {name: square(10, 10)})
             for i, (name, s) in enumerate((("head", 0.7), ("skull", 0.9), ("head", 0.8)))]
-    assert [(t.reference.name, s) for t, s in rank(pool)] == [("ref1", 0.9), ("ref2", 0.8), ("ref0", 0.7)]
+    assert [(t.reference.name, s) for t, s in rank(pool, ["head", "skull"])] == [("ref1", 0.9), ("ref2", 0.8), ("ref0", 0.7)]
 
 
 def test_references_with_one_file_name_keep_their_own_evidence():

@@ -69,7 +69,7 @@ class RegistrationEngine(Engine):
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.counted() if len(request.references) >= MIN_REFERENCES else fused  # fewer: no label consensus
         transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
-        ranked = rank(transfers)
+        ranked = rank(transfers, names)
         voters = {s.name: voters_for(s.name, [t for t, _ in ranked], self.top_k) for s in fused}
         fusing = progress.part(len(request.references), len(request.references) + 1)
         fusing("fusing labels", 0.0)
@@ -117,7 +117,7 @@ class RegistrationEngine(Engine):
         settings = self.settings_for(request.references)
         target = orient_lps(request.target)  # as run() does
         transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
-        ranked = rank(transfers)
+        ranked = rank(transfers, request.labels().names)
         return request.ranked([t.reference for t, _ in ranked]), _ranking_details(ranked)
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
@@ -190,7 +190,7 @@ def warn_unjudged(transfers: list[Transfer], target_called: str) -> None:
                  "from it (0) say nothing of the fit")
 
 
-def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
+def rank(transfers: list[Transfer], asked: list[str]) -> list[tuple[Transfer, float]]:
     """The registration ranking of references: the best expected result first, each with its score. The registration
     engine ranks by it, and so, through :meth:`RegistrationEngine.ranked_references`, do the SAM2 engines and the
     ``rau`` and ``vlm-box`` engines; the vessels engine ranks by its own tree match instead
@@ -200,15 +200,19 @@ def rank(transfers: list[Transfer]) -> list[tuple[Transfer, float]]:
     reference's agreement with the label consensus of all (:func:`rau.selection.consensus_scores`, seeded by
     the image similarity); else there is no consensus and the image similarity after registration is the score. Equal
     scores keep the similarity order, and equal similarities go by the references' digests (:func:`best_first`), not
-    by the order the references were given in. The registration engine fuses
+    by the order the references were given in. A reference with voxels of none of the ``asked`` structures (the
+    request's, :meth:`~rau.engines.base.Request.labels`) ranks after every one that has some, whatever its score, their
+    own order kept: shown to the VLM, it would leave every asked structure "not asked". The registration engine fuses
     the first ``top_k``; the SAM2 engines put the first ``top_k`` in SAM2's memory and the
-    ``rau`` engine shows the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
+    ``rau`` and ``vlm-box`` engines show the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
     """
     by_similarity = best_first(transfers, lambda t: t.registration.similarity, lambda t: t.reference)
     similarity = [t.registration.similarity for t in by_similarity]
     masks = [t.masks for t in by_similarity]
     scores = consensus_scores(masks, similarity) if has_consensus(masks) else similarity
-    return sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
+    scored = sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
+    holds = [any(t.reference.segmentation.has_voxels(name) for name in asked) for t, _ in scored]
+    return [pair for pair, held in zip(scored, holds) if held] + [pair for pair, held in zip(scored, holds) if not held]
 
 
 def share_reporter(progress: Progress, step: str, index: int, count: int) -> Callable[[float], None]:
