@@ -20,7 +20,7 @@ from rau.engines.base import Engine, Localization, Localizer, Progress, Referenc
 from rau.fusion import fuse
 from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
-from rau.labels import Structure
+from rau.labels import Structure, normalize_name
 from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions, checked_option
 from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
@@ -225,12 +225,24 @@ def _transfers(request: Request, target: Image, names: list[str], settings: Regi
                doing: str, parts: int) -> list[Transfer]:
     """:func:`transfer` of each reference of ``request`` onto ``target``, in order; the ``index``-th reports
     ``doing NAME`` as the ``index``-th of ``parts`` equal parts of the run. A placement the image similarity could not
-    judge is warned of (:func:`warn_unjudged`), also when the transfers only rank references for another engine."""
+    judge is warned of (:func:`warn_unjudged`), also when the transfers only rank references for another engine.
+    A structure a reference holds as a copy of an earlier one's (:func:`uncopied`) is not warped: it counts once."""
     copies = RunCopies()  # the target's working copies, made once for all references and let go with the run
-    transfers = [transfer(reference, target, names, settings, share_reporter(progress, f"{doing} {reference.name}", index, parts), copies)
+    transfers = [transfer(reference, target, uncopied(request.references, index, names), settings,
+                          share_reporter(progress, f"{doing} {reference.name}", index, parts), copies)
                  for index, reference in enumerate(request.references)]
     warn_unjudged(transfers, request.target_called())
     return transfers
+
+
+def uncopied(references: list[Reference], index: int, names: list[str]) -> list[str]:
+    """``names`` less those the ``index``-th reference holds as a copy of an earlier reference's
+    (:meth:`~rau.engines.base.Reference.shared_structures`: the same image and voxels). A copy of an asked structure is
+    refused (:func:`~rau.engines.base.check_references`); one of another structure the references are ranked on
+    (:meth:`~rau.engines.base.Request.counted`) is served, and would otherwise vote twice in the label consensus."""
+    reference = references[index]
+    copied = {normalize_name(name) for earlier in references[:index] for name in reference.shared_structures(earlier, names)}
+    return [name for name in names if normalize_name(name) not in copied]
 
 
 def transfer(reference: Reference, target: Image, names: list[str], settings: RegistrationSettings,
