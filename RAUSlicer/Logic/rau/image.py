@@ -261,10 +261,14 @@ class Image:
 
     def same_image(self, other: "Image") -> bool:
         """Whether ``other`` has the same voxel values (whatever type stores them: an 8-bit picture re-saved as 16-bit)
-        and geometry (spacing, origin, direction) exactly: what :meth:`digest` hashes, less the voxel type. The values
-        are compared only where the geometry is the same."""
-        return (self.shape == other.shape and self.spacing == other.spacing and self.origin == other.origin
-                and np.array_equal(self.direction, other.direction) and np.array_equal(self.array, other.array))
+        and geometry (spacing, origin, direction) in single precision, as a NIfTI file stores it (a picture converted to
+        one is the same image): what :meth:`digest` hashes, less the voxel type. The values are compared only where
+        the geometry is the same."""
+        def geometry(image: "Image") -> list[np.ndarray]:
+            return [np.asarray(values, np.float32) for values in (image.spacing, image.origin, image.direction)]
+
+        return (self.shape == other.shape and all(np.array_equal(mine, theirs) for mine, theirs in zip(geometry(self), geometry(other)))
+                and np.array_equal(self.array, other.array))
 
     def voxel_digest(self) -> str:
         """SHA-256 of the voxels alone: what a result records of its target as read (its grid is checked against the
