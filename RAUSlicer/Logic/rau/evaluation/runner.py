@@ -155,7 +155,7 @@ def score_run(engine: Engine, case: Case, references: list[Reference], target: I
         metrics = structure_metrics(item.mask, truth_of(name), target) if name in scored else not_scored(TRUTH_TOO_SMALL)
         rows.append({"structure": name, **metrics, "confidence": round(float(item.confidence), 4)})
     transfers = result.details.get("transfers")  # kept of two or more references only
-    ranking = ranking_quality(transfers, result.details.get("ranking"), {name: truth_of(name) for name in scored}) if transfers else None
+    ranking = ranking_quality(transfers, result.details.get("ranking"), {name: truth_of(name) for name in scored})
     warnings = request.input_warnings() + matching_warnings(labels, truth, case.structures)
     warnings += lost_truth_warnings(case.target_labels, [row["structure"] for row in rows if row["status"] == TRUTH_TOO_SMALL])
     return CaseScore(case.name, [r.name for r in references], seconds, rows, ranking, result, warnings=warnings)
@@ -265,7 +265,8 @@ def load_case(case: Case) -> tuple[list[Reference], Image, Segmentation]:
 def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[str, np.ndarray]) -> dict | None:
     """How well the engine's reference ranking of two or more references predicts each reference's own Dice.
 
-    Needs the engine to keep every reference's transferred masks (``details["transfers"]``).
+    The Dice figures need the engine to keep every reference's transferred masks (``details["transfers"]``, the
+    registration engine's); without them only ``references`` is given, each with its score and similarity.
     ``truths`` holds the truth mask of each structure the case scores; every reference's Dice is
     their mean over those the truth has, as ``mean_dice``: a structure the reference lacks, or
     that lands outside the target, counts 0. Reports Spearman's rho between the ranking score and
@@ -275,7 +276,11 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[s
     lists each in ranking order with its score, similarity and own Dice, so that a low top-1 Dice can be traced to the reference that ranked first.
     """
     present = {name: mask for name, mask in truths.items() if mask.any()}
-    if not transfers or not ranking or not present or len(ranking) < 2:
+    if not ranking or len(ranking) < 2:
+        return None
+    if not transfers:
+        return {"references": [{key: entry[key] for key in ("reference", "score", "similarity")} for entry in ranking]}
+    if not present:
         return None
     scores = []
     for entry in ranking:
