@@ -43,6 +43,7 @@ def test_evaluate_fails_only_the_case_with_a_repeated_reference(tmp_path, capsys
     cases = {case["target"]: case for case in json.loads((tmp_path / "r.json").read_text())["cases"]}
     assert cases["002_HC.png"]["status"] == "error"
     assert cases["002_HC.png"]["error"] == f"{manifest} line 3: " + words.format(manifest=manifest)
+    assert cases["002_HC.png"]["references"] == ["000_HC.png", f"{second}.png"]  # before: a repeated file by its absolute path
     assert cases["003_HC.png"]["structures"][0]["status"] == "detected"
     assert f"failed: 002_HC.png: {cases['002_HC.png']['error']}" in capsys.readouterr().err.splitlines()
 

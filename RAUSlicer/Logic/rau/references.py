@@ -56,14 +56,17 @@ def _read_once(image_path, labels_path, pixel_spacing, label_table) -> tuple[Ref
 
 def distinct_names(image_paths) -> list[str]:
     """Each image's file name, with as many parent folders as it takes to tell them apart (``subjA/image.nii.gz``,
-    ``subjB/image.nii.gz``); distinct file names stay as they are."""
-    paths = [Path(path).absolute().parts for path in image_paths]
+    ``subjB/image.nii.gz``); distinct file names stay as they are, and a path given twice has one name."""
+    given = [Path(path).absolute() for path in image_paths]
+    unique = list(dict.fromkeys(given))
+    paths = [path.parts for path in unique]
     depths = [1] * len(paths)
     while True:
         names = [Path(*parts[-depth:]).as_posix() for parts, depth in zip(paths, depths)]
         repeated = [i for i, name in enumerate(names) if names.count(name) > 1 and depths[i] < len(paths[i])]
         if not repeated:
-            return names
+            named = dict(zip(unique, names))
+            return [named[path] for path in given]
         for i in repeated:
             depths[i] += 1
 
@@ -72,10 +75,7 @@ def named_apart(references: list[Reference], files) -> list[Reference]:
     """``references`` named by :func:`distinct_names` of their images (``files``: each one's image and labels); one
     image given with several label files is named with each one's labels: ``case.png (liver.png)``. Their labels are
     named apart so too (:attr:`rau.engines.base.Reference.labels_name`)."""
-    images = [Path(image).absolute() for image, _ in files]
-    unique = list(dict.fromkeys(images))
-    short = dict(zip(unique, distinct_names(unique)))
-    return named_by(references, [short[image] for image in images], distinct_names([labels for _, labels in files]))
+    return named_by(references, distinct_names([image for image, _ in files]), distinct_names([labels for _, labels in files]))
 
 
 def named_by(references: list[Reference], image_names: list[str], label_names: list[str]) -> list[Reference]:
