@@ -141,21 +141,24 @@ def test_a_segment_the_user_added_is_named_when_it_cannot_be_corrected(disk_scen
             attempt()
 
 
-def test_inside_points_a_correction_leaves_out_are_said_as_rau_correct_says_them(disk_scene):
-    """Before, only ``rau correct`` warned of them; the panel said "disk: confidence 1.00" with the clicked voxel outside."""
+@pytest.mark.parametrize("painted_name", ["tumour", "disk"])
+def test_inside_points_a_correction_leaves_out_are_said_as_rau_correct_says_them(disk_scene, painted_name):
+    """Before, only ``rau correct`` warned of them; the panel said "disk: confidence 1.00" with the clicked voxel outside.
+    A painted segment with the corrected structure's name was "other structures" until it was named too."""
     from rau.mrml.segments import write_segment_mask
     from rau.user_warnings import collected_warnings
 
     _, module, logic, run, _, image = disk_scene
     node = run()
-    tumour = np.zeros(image.shape, bool)
-    tumour[0, 50:60, 5:15] = True
-    write_segment_mask(node, "tumour", tumour, image)  # a segment the user painted
+    painted = np.zeros(image.shape, bool)
+    painted[0, 50:60, 5:15] = True
+    painted_id = node.GetSegmentation().AddEmptySegment("", painted_name, [1.0, 1.0, 0.0])
+    write_segment_mask(node, painted_id, painted, image)  # a segment the user painted
     with collected_warnings() as said:
         item = logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]))
     assert item.found and not item.mask[0, 52, 8]
     # the painted segment is no structure of the engine's session, yet named as Slicer shows it (before: "other structures")
-    assert said == [f"'disk' leaves out 1 of the 1 inside points given (its answer held them but gave way to 'tumour' there; "
+    assert said == [f"'disk' leaves out 1 of the 1 inside points given (its answer held them but gave way to {painted_name!r} there; "
                     f"{module.OVERWRITE_OPTION} to take them)"]
     with collected_warnings() as said:
         logic.correct(node, "disk", Prompt(points=[(8, 52, 0)], labels=[1]), overwrite=True)

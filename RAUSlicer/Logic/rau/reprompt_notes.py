@@ -41,7 +41,7 @@ def inside_points_warning(name: str, prompt: Prompt, item: StructureResult, othe
     ``overwrite_option`` is how this interface lets a correction take other structures' voxels (None when this
     one could); ``points_note`` is said of the points given (where they came from). Points the engine's answer
     (``session``'s :attr:`~rau.session.Session.answered`) held are said to have given way to the structures holding them
-    (:func:`_holders`; ``held``: their masks by the names the user sees, default the session's answers)."""
+    (:func:`_holders`; ``held``: the other structures' masks by the names the user sees, default the session's answers)."""
     left_out = inside_points_left_out(prompt, item, others)
     if not left_out:
         return None
@@ -76,11 +76,12 @@ def unchanged_reason(session: Session, before: np.ndarray | None, written: Struc
 
 
 def _holders(session: Session, name: str, at: tuple[np.ndarray, ...], held: Mapping[str, np.ndarray] | None = None) -> list[str]:
-    """The structures other than ``name`` that hold any of the voxels ``at`` (index arrays k, j, i): of ``held`` (masks by
-    the names the user sees: the Slicer module's segments, one painted by hand among them), else of ``session``'s answers."""
+    """The structures that hold any of the voxels ``at`` (index arrays k, j, i): of ``held`` (masks of the others by the
+    names the user sees: the Slicer module's segments, one painted by hand among them, even under ``name``), else of
+    ``session``'s answers other than ``name``'s."""
     if held is None:
-        held = {other: item.mask for other, item in session.results.items() if item.found}
-    return [other for other, mask in held.items() if other != name and mask[at].any()]
+        held = {other: item.mask for other, item in session.results.items() if item.found and other != name}
+    return [other for other, mask in held.items() if mask[at].any()]
 
 
 def _in_words(names: list[str]) -> str:
