@@ -51,7 +51,7 @@ from rau.long_scan import long_scan_placement
 from rau.run_copies import RunCopies
 from rau.scene_frame import framed, in_frame, to_world, without_header_noise
 from rau.validation import blank_image_problem, itk_warnings_off
-from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, lps_without_outliers, smoothable, working_image
+from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, lps_without_outliers, smoothable, working_image, working_size
 
 
 HISTOGRAM_BINS = 32
@@ -144,8 +144,8 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     labels = moving_focus
     if fixed.ndim == 2:
         moving_focus = None  # a 2D picture is framed on its anatomy: all of it is context (see module doc)
-    levels = [Level.build(copies.of(working_image, fixed, size, settings.min_working_spacing), moving, moving_focus, size, settings) for size in (settings.working_size // 4, settings.working_size // 2, settings.working_size)]
-    levels = [level for level in levels[:-1] if np.prod(level.fixed.GetSize()) >= MIN_LEVEL_VOXELS] + levels[-1:]
+    sizes = [size for size in (settings.working_size // 4, settings.working_size // 2) if np.prod(working_size(fixed, size, settings.min_working_spacing)) >= MIN_LEVEL_VOXELS]
+    levels = [Level.build(copies.of(working_image, fixed, size, settings.min_working_spacing), moving, moving_focus, size, settings) for size in sizes + [settings.working_size]]
     report(0.1)
     finest = levels[-1]
     # A volume's correlation is absolute: a stage that fits a pair of inverted contrast better lowers the signed value
@@ -228,20 +228,19 @@ def _coarse_fit(level: "Level", start: sitk.Transform, settings: RegistrationSet
     fit drifted 1 mm and 1.5 % in scale, and one organ of a 30 x 25 mm field of view fell to Dice 0.82-0.95 in
     four of six voxel orders). A picture's starts are guesses (centres aligned, scales, turns) that always need
     the fit: the same check lowered the 20 HC18 pairs from 0.647 to 0.619."""
-    fitted, information = linear_stage(level, _copy(start), settings)
-    if start.GetDimension() == 2 or score(fitted) > score(start):
-        return fitted, information
-    return start, mutual_information_cost(level.fixed, level.moving, start)
+    fitted = linear_stage(level, _copy(start), settings)
+    chosen = fitted if start.GetDimension() == 2 or score(fitted) > score(start) else start
+    return chosen, mutual_information_cost(level.fixed, level.moving, chosen)
 
 
 def _refined(levels: list["Level"], transform: sitk.Transform, settings: RegistrationSettings, better) -> sitk.Transform:
     """``transform`` refined level by level as a similarity, then as an affine transform; each step kept if
     ``better(refined, before)``."""
     for level in levels[1:]:
-        transform = _if_better(transform, lambda: linear_stage(level, _copy(transform), settings)[0], better)
+        transform = _if_better(transform, lambda: linear_stage(level, _copy(transform), settings), better)
     affine = _as_affine(transform)
     for level in levels[1:] or levels:
-        affine = _if_better(affine, lambda: linear_stage(level, _copy(affine), settings)[0], better)
+        affine = _if_better(affine, lambda: linear_stage(level, _copy(affine), settings), better)
     return affine
 
 
@@ -288,6 +287,7 @@ def _method() -> sitk.ImageRegistrationMethod:
     method.SetMetricSamplingStrategy(method.RANDOM)
     method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
     method.SetInterpolator(sitk.sitkLinear)
+    method.SetMetricUseFixedImageGradientFilter(False)  # Mattes takes its gradient from the moving image only
     # Pyramid smoothing sigmas are millimetres (SimpleITK's default, stated here so that it is seen): 2 mm is
     # 3 to 5 working voxels on an HC18 picture (5-9 cm wide), under 1 on a chest X-ray or a CT (36-39 cm).
     # Sigmas in voxels, as ANTs takes them, lost on the 2D sets, and in the field stage alone on the chest
@@ -347,7 +347,8 @@ def initial_transforms(fixed: sitk.Image, moving: sitk.Image, settings: Registra
     centre = _centre(fixed)
     if dimension == 2:
         ratio = float(np.sqrt(np.prod(np.array(moving.GetSize()) * moving.GetSpacing() / (np.array(fixed.GetSize()) * fixed.GetSpacing()))))
-        starts = [(_centre(moving) - centre, scale, angle) for scale in (1.0, np.sqrt(ratio), ratio) for angle in settings.start_angles]
+        scales = dict.fromkeys((1.0, float(np.sqrt(ratio)), ratio))  # one of each: equal fields of view start once
+        starts = [(_centre(moving) - centre, scale, angle) for scale in scales for angle in settings.start_angles]
     elif placed is not None:
         starts = [(placed, 1.0, 0.0)]
     else:
@@ -373,6 +374,7 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
     axes = without_header_noise(np.reshape(moving.GetDirection(), (dimension, dimension)))
     step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)  # along each voxel axis
     method = _method()
+    method.SetMetricUseMovingImageGradientFilter(False)  # values only: no gradient image to make
     grid = np.arange(-settings.search_steps, settings.search_steps + 1)
     scored = []
     for shift in np.stack(np.meshgrid(*[grid] * dimension, indexing="ij"), -1).reshape(-1, dimension):
@@ -396,8 +398,8 @@ def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
     return sitk.BinShrink(image, factors) if max(factors) > 1 else image
 
 
-def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sitk.Transform, float]:
-    """Optimize ``transform`` (similarity or affine) in place on one level; returns it and its :func:`mutual_information_cost`."""
+def linear_stage(level: Level, transform: sitk.Transform, settings) -> sitk.Transform:
+    """Optimize ``transform`` (similarity or affine) in place on one level; returns it."""
     method = _method()
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=1.0, minStep=1e-4, numberOfIterations=settings.affine_iterations, gradientMagnitudeTolerance=1e-6
@@ -412,7 +414,7 @@ def linear_stage(level: Level, transform: sitk.Transform, settings) -> tuple[sit
         method.SetMetricMovingMask(level.focus)
     method.SetInitialTransform(transform, inPlace=True)
     method.Execute(level.fixed, level.moving)
-    return transform, mutual_information_cost(level.fixed, level.moving, transform)
+    return transform
 
 
 def mutual_information_cost(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
@@ -421,6 +423,8 @@ def mutual_information_cost(fixed: sitk.Image, moving: sitk.Image, transform: si
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
     method.SetInterpolator(sitk.sitkLinear)
+    method.SetMetricUseFixedImageGradientFilter(False)  # a value only: no gradient images to make
+    method.SetMetricUseMovingImageGradientFilter(False)
     method.SetInitialTransform(transform)
     try:
         return method.MetricEvaluate(fixed, moving)

@@ -57,19 +57,33 @@ def working_image(image: Image, voxels: int, min_spacing: float) -> sitk.Image:
     its own when it has fewer; 20 slices 2 mm apart become 13, 5 slices become 4), and no axis is made finer.
     """
     source = sitk.Cast(image.to_sitk(), sitk.sitkFloat32)
-    size = np.array(source.GetSize(), float)
-    spacing = np.array(source.GetSpacing(), float)
+    grid = _working_grid(image, voxels, min_spacing)
+    if grid is None:
+        return source
+    spacing, (new_spacing, new_size) = np.array(source.GetSpacing(), float), grid
+    sigma = np.sqrt(np.maximum(new_spacing**2 - spacing**2, 0)) / 2.355
+    smoothed = _smooth(source, sigma) if sigma.max() > 0 else source
+    origin_shift = source.TransformContinuousIndexToPhysicalPoint([-0.5 + 0.5 * s / o for s, o in zip(new_spacing, spacing)])
+    return sitk.Resample(smoothed, new_size, sitk.Transform(), sitk.sitkLinear, origin_shift, new_spacing.tolist(), source.GetDirection(), float(np.min(sitk.GetArrayViewFromImage(source))), sitk.sitkFloat32)
+
+
+def working_size(image: Image, voxels: int, min_spacing: float) -> tuple[int, ...]:
+    """The voxel counts (``(i, j, k)`` order) of :func:`working_image`'s copy, from the header alone."""
+    grid = _working_grid(image, voxels, min_spacing)
+    return tuple(grid[1]) if grid else image.size[: image.ndim]
+
+
+def _working_grid(image: Image, voxels: int, min_spacing: float) -> tuple[np.ndarray, list[int]] | None:
+    """The spacing and voxel counts of :func:`working_image`'s grid; None where the image keeps its own."""
+    size = np.array(image.size[: image.ndim], float)
+    spacing = np.array(image.spacing[: image.ndim], float)
     extent = size * spacing
     floor = min(min_spacing, extent.max() / (voxels // 2)) if image.ndim == 3 else 0.0
     target_spacing = max(extent.max() / voxels, floor)
     new_spacing = np.maximum(spacing, np.minimum(target_spacing, extent / 4))
     if np.allclose(new_spacing, spacing):
-        return source
-    sigma = np.sqrt(np.maximum(new_spacing**2 - spacing**2, 0)) / 2.355
-    smoothed = _smooth(source, sigma) if sigma.max() > 0 else source
-    new_size = [max(int(round(e / s)), 1) for e, s in zip(extent, new_spacing)]
-    origin_shift = source.TransformContinuousIndexToPhysicalPoint([-0.5 + 0.5 * s / o for s, o in zip(new_spacing, spacing)])
-    return sitk.Resample(smoothed, new_size, sitk.Transform(), sitk.sitkLinear, origin_shift, new_spacing.tolist(), source.GetDirection(), float(np.min(sitk.GetArrayViewFromImage(source))), sitk.sitkFloat32)
+        return None
+    return new_spacing, [max(int(round(e / s)), 1) for e, s in zip(extent, new_spacing)]
 
 
 def smoothable(image: sitk.Image) -> sitk.Image:
