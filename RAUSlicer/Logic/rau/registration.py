@@ -287,7 +287,6 @@ def _method() -> sitk.ImageRegistrationMethod:
     method.SetMetricSamplingStrategy(method.RANDOM)
     method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
     method.SetInterpolator(sitk.sitkLinear)
-    method.SetMetricUseFixedImageGradientFilter(False)  # Mattes takes its gradient from the moving image only
     # Pyramid smoothing sigmas are millimetres (SimpleITK's default, stated here so that it is seen): 2 mm is
     # 3 to 5 working voxels on an HC18 picture (5-9 cm wide), under 1 on a chest X-ray or a CT (36-39 cm).
     # Sigmas in voxels, as ANTs takes them, lost on the 2D sets, and in the field stage alone on the chest
@@ -371,6 +370,8 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
     """The ``starts`` translations around ``offset`` with the best coarse metric."""
     dimension = fixed.GetDimension()
     coarse_fixed, coarse_moving = _coarse(fixed), _coarse(moving)
+    if min(coarse_moving.GetSize()) < SMOOTHABLE_VOXELS:  # no searched starts for so thin a reference, as before session 69:
+        return []  # ITK's gradient smoothing (4 voxels an axis), made here then though unused, refused every offset
     axes = without_header_noise(np.reshape(moving.GetDirection(), (dimension, dimension)))
     step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)  # along each voxel axis
     method = _method()
@@ -423,8 +424,7 @@ def mutual_information_cost(fixed: sitk.Image, moving: sitk.Image, transform: si
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
     method.SetInterpolator(sitk.sitkLinear)
-    method.SetMetricUseFixedImageGradientFilter(False)  # a value only: no gradient images to make
-    method.SetMetricUseMovingImageGradientFilter(False)
+    method.SetMetricUseMovingImageGradientFilter(False)  # a value only: no gradient image to make (Mattes makes none of the fixed one)
     method.SetInitialTransform(transform)
     try:
         return method.MetricEvaluate(fixed, moving)
