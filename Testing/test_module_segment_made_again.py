@@ -69,3 +69,19 @@ def test_the_panel_enables_corrections_by_the_same_rule():
     """The panel's Update, Propagate and Undo follow :meth:`Correction.structure_of` of the picked segment id (before:
     ``segment in correction.result.session.results``, greyed for a segment made again)."""
     assert "structure_of" in calls(method(MODULE_FILE, "_updateButtons"))
+
+
+def test_two_segments_made_again_alike_grey_the_panel_and_are_refused_naming_them(mrml_scene):
+    """Before: structure_of(<one's id>), which the panel calls at every refresh, raised (the refresh stopped)."""
+    from rau.errors import InputError
+
+    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.process(reference, reference_segmentation, target, options={"deformable": False})
+    correction = logic.correction(node)
+    node.GetSegmentation().RemoveSegment("disk")
+    first = _made_again(node, correction.result.target, "disk")
+    _made_again(node, correction.result.target, "Disk")
+    assert correction.structure_of(first) is None
+    with pytest.raises(InputError, match="2 segments called 'disk'"):
+        logic.correct(node, first, PROMPT)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rau.engines import ENGINES, engine_class
+from rau.errors import InputError
 from rau.engines.base import Progress, Prompt
 from rau.labels import names_in_words
 from rau.mrml.geometry import MOVED, REMOVED, node_to_world, volume_in_place
@@ -281,12 +282,16 @@ class Correction:
         """The result's structure ``name`` names, as the result spells it, or None: a structure's name, matched as
         everywhere (case, spaces and punctuation aside: :meth:`rau.labels.LabelSet.find`), or the id of the segment
         corrections of a structure go to (:func:`rau.mrml.segments.structure_segment_id`; the panel picks segments
-        by id, and one the user made again under the structure's name has an id of its own)."""
+        by id, and one the user made again under the structure's name has an id of its own). None too for a segment id
+        where two segments are called as its structure (:meth:`structure_name` says so)."""
         found = self.result.labels.find(name)
         segment = self.node.GetSegmentation().GetSegment(name)
         if found is None and segment is not None:
             found = self.result.labels.find(segment.GetName())
-            if found is not None and structure_segment_id(self.node, found.name) != name:
+            try:
+                if found is not None and structure_segment_id(self.node, found.name) != name:
+                    return None
+            except InputError:  # two segments called alike: the panel greys its buttons
                 return None
         return found.name if found is not None and found.name in self.result.session.results else None
 
