@@ -30,6 +30,16 @@ def test_a_float_colour_tiff_is_refused_with_a_way_forward(tmp_path):
     path = tmp_path / "rgbf.tif"
     sitk.WriteImage(sitk.GetImageFromArray(np.full((3, 4, 3), 0.25, np.float32), isVector=True), str(path))
     assert sitk.ReadImage(str(path)).GetNumberOfComponentsPerPixel() == 3
-    with pytest.raises(ImageReadError, match=r"rgbf.tif: a TIFF of 3 channels of 32-bit floating-point samples, which rau cannot read; "
+    with pytest.raises(ImageReadError, match=r"rgbf.tif: a TIFF \(3 channels of 32-bit floating-point samples\) that rau cannot read; "
                                              r"save it as NRRD or NIfTI, or as one grey channel"):
         read_image(path, 0.5)
+
+
+def test_a_tiff_cut_short_is_not_blamed_on_its_samples(tmp_path):
+    """Before: a TIFF cut after its first tags was "a TIFF of 1 channel of 1-bit unsigned integer samples" (missing tags
+    taken at Pillow's defaults); damage is Pillow's to say."""
+    whole = tmp_path / "whole.tif"
+    sitk.WriteImage(sitk.GetImageFromArray(np.arange(12, dtype=np.uint32).reshape(3, 4) * 300_000_000), str(whole))
+    (tmp_path / "cut.tif").write_bytes(whole.read_bytes()[:40])
+    with pytest.raises(ImageReadError, match=r"cut.tif: not a readable image"):
+        read_image(tmp_path / "cut.tif", 0.5)

@@ -50,6 +50,10 @@ TIFF_SAMPLE_KINDS = {1: ("u", "unsigned integer"), 2: ("i", "signed integer"), 3
 """A TIFF's SampleFormat tag (339): the numpy kind and the words for its samples."""
 TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 """How a TIFF (and a BigTIFF) file begins, in either byte order."""
+TIFF_SAMPLE_BITS = (1, 2, 4, 8, 12, 16, 24, 32, 64)
+"""Bits a TIFF sample is written with; other values in its tags say it is damaged."""
+MAX_TIFF_CHANNELS = 16
+"""More channels than a picture has: a TIFF whose tags say more is damaged."""
 
 
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
@@ -333,20 +337,22 @@ def _open_picture(path: Path) -> PILImage.Image:
             count = re.search(r"\((\d+) pixels\)", str(error))
             raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
         except PILImage.UnidentifiedImageError:
+            warnings.simplefilter("ignore")  # Pillow's of a damaged file's tags, read again here
             _refuse_unread_tiff(path)
             raise
     return picture
 
 
 def _refuse_unread_tiff(path: Path) -> None:
-    """Refuse a TIFF whose samples Pillow cannot read (float colour, 16- or 64-bit float, ...), naming them."""
+    """Refuse a TIFF Pillow cannot read (float colour, 16- or 64-bit float, ...), naming its samples; a damaged one
+    (:func:`_tiff_samples` None) is left to Pillow's words."""
     with open(path, "rb") as stream:
         samples = _tiff_samples(stream) if stream.read(4) in TIFF_SIGNATURES else None
     if samples is not None:
         channels, bits, kind = samples
         more = ", or as one grey channel" if channels > 1 else ""
-        raise ImageReadError(f"{path}: a TIFF of {channels} channel{'s' if channels > 1 else ''} of {bits}-bit {kind} samples, "
-                             f"which rau cannot read; save it as NRRD or NIfTI{more}")
+        raise ImageReadError(f"{path}: a TIFF ({channels} channel{'s' if channels > 1 else ''} of {bits}-bit {kind} samples) "
+                             f"that rau cannot read; save it as NRRD or NIfTI{more}")
 
 
 def _tiff_samples(stream) -> tuple[int, int, str] | None:
@@ -360,9 +366,14 @@ def _tiff_samples(stream) -> tuple[int, int, str] | None:
         tags = TiffImagePlugin.ImageFileDirectory_v2(header if header.startswith(TIFF_SIGNATURES[2:]) else header[:8])
         stream.seek(tags.next)
         tags.load(stream)
-        bits, sample_format = tags.get(258, (1,)), tags.get(339, (1,))
-        kind = TIFF_SAMPLE_KINDS.get(sample_format[0] if isinstance(sample_format, tuple) else sample_format)
-        return int(tags.get(277, 1)), int(bits[0] if isinstance(bits, tuple) else bits), kind[1] if kind else "untyped"
+        if not all(tag in tags for tag in (256, 257, 258)):  # no width, height or sample size: damaged, not of a kind
+            return None
+        bits, sample_format = tags[258], tags.get(339, (1,))
+        bits, sample_format = (tag[0] if isinstance(tag, tuple) else tag for tag in (bits, sample_format))
+        channels, kind = int(tags.get(277, 1)), TIFF_SAMPLE_KINDS.get(sample_format)
+        if kind is None or bits not in TIFF_SAMPLE_BITS or not 1 <= channels <= MAX_TIFF_CHANNELS:
+            return None  # values no TIFF writer gives: damaged
+        return channels, int(bits), kind[1]
     except (OSError, SyntaxError, ValueError, TypeError, IndexError, struct.error):
         return None
 
