@@ -14,7 +14,7 @@ from rau.errors import InputError, OptionError, about
 from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings
 from rau.train.model import LEARNING_RATES, LoraSettings
 from rau.train.run import RUN_DEFAULTS
-from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, whole_number
+from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, share_below_one, whole_number
 from rau.vlm.families import FAMILY_NAMES, family_for
 
 
@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
     build.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output folder for the pairs (JSONL + images + card)")
     build.add_argument("--model", type=argument(non_empty_path, "--model"), help="render for this model's image size rule (default: --family)")
     build.add_argument("--family", help=f"model family when --model is not given (default {FAMILY_NAMES[0]}); with --model, the one its config.json names")
-    build.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out for validation (default 0.2; at least 2 subjects unless 0)")
+    build.add_argument("--val-fraction", type=argument(share_below_one, "--val-fraction"), default=0.2, help="share of subjects held out for validation (default 0.2; at least 2 subjects unless 0)")
     build.add_argument("--references-per-target", type=argument(positive_integer, "--references-per-target"), default=4, help="(default 4)")
     build.add_argument("--slices-per-pair", type=argument(positive_integer, "--slices-per-pair"), default=4, help="(default 4)")
     build.add_argument("--questions-per-pair", type=argument(positive_integer, "--questions-per-pair"), default=4, help="(default 4)")
@@ -56,7 +56,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", type=argument(non_empty_path, "--adapter"), help="start from this LoRA adapter (e.g. the SFT output for GRPO)")
     parser.add_argument("--lora-r", type=argument(positive_integer, "--lora-r"), help=f"LoRA rank of a new adapter (default {LoraSettings.r})")
     parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), help=f"(default {LoraSettings.alpha})")
-    parser.add_argument("--lora-dropout", type=argument(_dropout, "--lora-dropout"), help=f"(default {LoraSettings.dropout:g})")
+    parser.add_argument("--lora-dropout", type=argument(share_below_one, "--lora-dropout"), help=f"(default {LoraSettings.dropout:g})")
     parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower's attention and MLP layers (frozen by default)")
     parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0, help="(default 5)")
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
@@ -84,14 +84,6 @@ def _run_default(key: str) -> str:
 def seed_number(value, option: str) -> int:
     """A random seed, 0 to 2**32 - 1 (what numpy and torch take)."""
     return whole_number(value, option, minimum=0, maximum=2**32 - 1)
-
-
-def _dropout(value, option: str) -> float:
-    """A dropout probability, 0 <= p < 1."""
-    number = non_negative_number(value, option)
-    if number >= 1:
-        raise OptionError(f"{option} must be below 1, got {value!r}")
-    return number
 
 
 def _settings(args: argparse.Namespace):

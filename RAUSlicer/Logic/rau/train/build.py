@@ -44,9 +44,7 @@ def build_pairs(source, out, family: ModelFamily, options: PairOptions | None = 
                                  "(an empty mask, or values its label table does not name)")
         questions[split] = balance(draw_questions(stacks, options, rng), rng)
         if not questions[split]:
-            raise InputError(f"the {split} split ({', '.join(names)}) gave no questions: its subjects share no structure with a "
-                             f"cross-section of at least {options.min_pixels} pixels (--min-pixels); add subjects, lower "
-                             "--min-pixels or change --val-fraction")
+            raise InputError(f"the {split} split ({', '.join(names)}) gave no questions: {_why_no_questions(stacks, options)}")
         _warn_unasked(split, stacks, questions[split], options)
     settings = {"source": str(Path(source).resolve()), "val_fraction": val_fraction, "seed": seed, **vars(options)}
     settings["tasks"] = list(options.tasks)
@@ -63,6 +61,16 @@ def _check_same_dimensions(subjects: list[Subject], loaded: list[tuple[Image, Se
             check_dimensions(Request([reference], other, target_name=str(subject.image)))
         except InputError as error:
             raise InputError(f"{first.place} and {subject.place}: {error}; a dataset holds 2D subjects or 3D ones") from None
+
+
+def _why_no_questions(stacks: list[SliceStack], options: PairOptions) -> str:
+    """Why a split's subjects gave no question, and what to do: no two of them label a structure of the same name
+    (:func:`partners`), or the structures they share are too small (``--min-pixels``)."""
+    if not any(partners(stack, stacks) for stack in stacks):
+        return ("no two of its subjects label a structure of the same name; add subjects that do, name the structures alike "
+                "(label tables) or change --val-fraction")
+    return (f"its subjects share no structure with a cross-section of at least {options.min_pixels} pixels (--min-pixels); "
+            "add subjects, lower --min-pixels or change --val-fraction")
 
 
 def _warn_unasked(split: str, stacks: list[SliceStack], questions: list, options: PairOptions) -> None:

@@ -21,6 +21,7 @@ from rau.errors import InputError
 from rau.image import Image
 from rau.labels import Segmentation
 from rau.train.slices import SliceStack, match_slice
+from rau.validation import share_below_one
 
 TASKS = ("presence", "identity", "box")
 
@@ -80,13 +81,12 @@ class Question:
 
 def split_subjects(names: list[str], val_fraction: float, seed: int) -> dict[str, list[str]]:
     """Shuffle subjects with ``seed`` and hold a share out for validation (each split needs two subjects)."""
-    if not 0 <= val_fraction < 1:
-        raise InputError(f"--val-fraction (val_fraction) must be in [0, 1), got {val_fraction}")
+    share_below_one(val_fraction, "--val-fraction")
     names = sorted(set(names))
     order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
     count = 0 if val_fraction == 0 else max(2, round(val_fraction * len(names)))
     if count and len(names) - count < 2:
-        raise InputError(f"{len(names)} subjects cannot give two training and two validation subjects; use --val-fraction 0 or more subjects")
+        raise InputError(f"{len(names)} subjects cannot give two training and two validation subjects; use a smaller --val-fraction, --val-fraction 0 (no validation) or more subjects")
     return {"train": sorted(order[count:]), "val": sorted(order[:count])}
 
 

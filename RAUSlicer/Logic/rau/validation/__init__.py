@@ -18,7 +18,7 @@ from rau.validation.manifests import check_files_exist, check_pixel_sizes, exist
 from rau.validation.nifti_pairs import nifti_files
 from rau.validation.options import (argument, check_window, device_name, finite_number, folder_path, host_address, non_empty_path,
                                     non_negative_integer, non_negative_number, port_number, positive_at_most,
-                                    positive_integer, positive_number, server_url, waiting_seconds, whole_number)
+                                    positive_integer, positive_number, server_url, share_below_one, waiting_seconds, whole_number)
 from rau.validation.paths import file_exists
 from rau.validation.text_tables import check_comma_separated, clean_columns, filled_rows, table_text
 
@@ -28,6 +28,6 @@ __all__ = [
     "check_picture_size", "check_pixel_sizes", "check_same_extent", "check_text_name", "check_window", "device_name",
     "check_files_exist", "edge_only_values_problem", "edge_tolerance", "existing_file", "file_exists", "finite_number", "folder_path", "gzip_length", "host_address", "implausible_span_problem", "is_nifti", "itk_warnings_off", "nifti_bytes", "nifti_files", "non_empty_path",
     "non_negative_integer", "non_negative_number", "not_a_folder", "picture_too_large", "port_number", "positive_at_most",
-    "positive_integer", "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "server_url",
+    "positive_integer", "positive_number", "reach_outside", "read_table", "same_bytes", "same_file", "server_url", "share_below_one",
     "spacing_field", "table_text", "tiny_image_problem", "unplaced_nifti", "waiting_seconds", "whole_number",
 ]

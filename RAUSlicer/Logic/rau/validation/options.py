@@ -71,6 +71,14 @@ def non_negative_number(value, option: str) -> float:
     return number
 
 
+def share_below_one(value, option: str) -> float:
+    """``value`` as a share, 0 <= x < 1 (a dropout, a held-out fraction), else :class:`OptionError` naming ``option``."""
+    number = non_negative_number(value, option)
+    if number >= 1:
+        raise OptionError(f"{option} must be below 1, got {value!r}")
+    return number
+
+
 def port_number(value, option: str) -> int:
     """``value`` as a TCP port, 1 to :data:`MAX_PORT`, else :class:`OptionError` naming ``option``."""
     return whole_number(value, option, minimum=1, maximum=MAX_PORT)
