@@ -47,7 +47,7 @@ def test_training_arguments_and_a_new_lora_raise_no_future_warning(tiny_qwen, tm
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         model, _, _ = load_trainable(str(tiny_qwen), LoraSettings(), device="cpu")
-        settings = FineTuneSettings(model=str(tiny_qwen), data=str(tmp_path), out=str(tmp_path / "out"), batch_size=1,
+        settings = FineTuneSettings(model=str(tiny_qwen), data=str(tmp_path), out=str(tmp_path / "out"), epochs=1.0, batch_size=1,
                                     grad_accum=1, seed=0, gradient_checkpointing=True)
         config = SFTConfig(**trainer_arguments(settings, model, "sft"))
     assert future_warnings(record) == []

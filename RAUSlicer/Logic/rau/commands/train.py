@@ -11,7 +11,7 @@ import argparse
 import json
 
 from rau.errors import InputError, OptionError, about
-from rau.train.grpo import DEFAULT_WEIGHTS, GRPOSettings
+from rau.train.grpo import DEFAULT_WEIGHTS, GRPO_DEFAULTS, GRPOSettings
 from rau.train.model import LEARNING_RATES, LoraSettings
 from rau.train.run import RUN_DEFAULTS
 from rau.validation import argument, device_name, finite_number, non_empty_path, non_negative_integer, non_negative_number, positive_integer, positive_number, share_below_one, whole_number
@@ -41,11 +41,11 @@ def add_parser(subparsers) -> None:
         step = steps.add_parser(name, help=helptext)
         _add_fine_tune_arguments(step)
         if name == "grpo":
-            step.add_argument("--num-generations", type=argument(lambda v, o: whole_number(v, o, minimum=2), "--num-generations"), default=GRPOSettings.num_generations, help=f"answers sampled per question (default {GRPOSettings.num_generations}; batch x accumulation must be a multiple)")
-            step.add_argument("--max-completion-length", type=argument(positive_integer, "--max-completion-length"), default=None, help="longest answer sampled, in tokens (default: the longest limit inference gives an answer to a training question)")
-            step.add_argument("--temperature", type=argument(positive_number, "--temperature"), default=GRPOSettings.temperature, help=f"sampling temperature (default {GRPOSettings.temperature})")
-            step.add_argument("--beta", type=argument(non_negative_number, "--beta"), default=GRPOSettings.beta, help=f"KL penalty towards the starting model (default {GRPOSettings.beta:g})")
-            step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help=f"{', '.join(DEFAULT_WEIGHTS)} (default {', '.join(f'{weight:g}' for weight in DEFAULT_WEIGHTS.values())})")
+            step.add_argument("--num-generations", type=argument(lambda v, o: whole_number(v, o, minimum=2), "--num-generations"), help=f"answers sampled per question (default {GRPO_DEFAULTS['num_generations']}; --batch-size x --grad-accum must be a multiple; with --resume: the run's)")
+            step.add_argument("--max-completion-length", type=argument(positive_integer, "--max-completion-length"), help="longest answer sampled, in tokens (default: the longest limit inference gives an answer to a training question; with --resume: the run's)")
+            step.add_argument("--temperature", type=argument(positive_number, "--temperature"), help=f"sampling temperature (default {GRPO_DEFAULTS['temperature']:g}; with --resume: the run's)")
+            step.add_argument("--beta", type=argument(non_negative_number, "--beta"), help=f"KL penalty towards the starting model (default {GRPO_DEFAULTS['beta']:g}; with --resume: the run's)")
+            step.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W", help=f"{', '.join(DEFAULT_WEIGHTS)} (default {', '.join(f'{weight:g}' for weight in DEFAULT_WEIGHTS.values())}; with --resume: the run's)")
         step.set_defaults(run=run_sft if name == "sft" else run_grpo)
 
 
@@ -58,7 +58,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lora-alpha", type=argument(positive_integer, "--lora-alpha"), help=f"(default {LoraSettings.alpha})")
     parser.add_argument("--lora-dropout", type=argument(share_below_one, "--lora-dropout"), help=f"(default {LoraSettings.dropout:g})")
     parser.add_argument("--train-vision", action="store_true", default=None, help="also put LoRA on the vision tower's attention and MLP layers (frozen by default)")
-    parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), default=5.0, help="(default 5)")
+    parser.add_argument("--epochs", type=argument(positive_number, "--epochs"), help=f"(default {_run_default('epochs')}; with --resume: the run's)")
     parser.add_argument("--max-steps", type=argument(positive_integer, "--max-steps"), default=-1, help="stop after this many steps (overrides --epochs)")
     parser.add_argument("--batch-size", type=argument(positive_integer, "--batch-size"), help=f"per device (default {_run_default('batch_size')}, one question's answers; with --resume: the run's)")
     parser.add_argument("--grad-accum", type=argument(positive_integer, "--grad-accum"), help=f"gradient accumulation steps (default {_run_default('grad_accum')}; with --resume: the run's)")
@@ -67,7 +67,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-limit", type=argument(positive_integer, "--eval-limit"), default=32, help="validation questions per evaluation (default 32)")
     parser.add_argument("--save-steps", type=argument(positive_integer, "--save-steps"), default=100, help="checkpoint every N steps (default 100)")
     parser.add_argument("--logging-steps", type=argument(positive_integer, "--logging-steps"), default=10, help="(default 10)")
-    parser.add_argument("--train-limit", type=argument(positive_integer, "--train-limit"), help="use only the first N training questions")
+    parser.add_argument("--train-limit", type=argument(positive_integer, "--train-limit"), help="use only the first N training questions (default all; with --resume: the run's)")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="less GPU memory, slower")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier training run in OUT (a folder holding anything else is refused)")
@@ -78,7 +78,7 @@ def _add_fine_tune_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_default(key: str) -> str:
     """The default of a training setting as its help says it: ``1``, or ``1; grpo: 4`` when GRPO's differs."""
     sft, grpo = RUN_DEFAULTS[key]["sft"], RUN_DEFAULTS[key]["grpo"]
-    return f"{sft}" if sft == grpo else f"{sft}; grpo: {grpo}"
+    return f"{sft:g}" if sft == grpo else f"{sft:g}; grpo: {grpo:g}"
 
 
 def seed_number(value, option: str) -> int:
@@ -171,14 +171,15 @@ def run_sft(args: argparse.Namespace) -> int:
 def run_grpo(args: argparse.Namespace) -> int:
     from rau.train.grpo import check_reward_weights, run_grpo as grpo
 
-    weights = dict(DEFAULT_WEIGHTS)
+    weights = dict(DEFAULT_WEIGHTS) if args.reward_weight else None  # none given: the defaults, or a resumed run's
     for item in args.reward_weight:
         name, _, value = item.partition("=")
         try:
             weights[name] = finite_number(value, "--reward-weight")
         except OptionError:
             raise OptionError(f"--reward-weight wants NAME=NUMBER, got {item!r}") from None
-    check_reward_weights(weights)  # before the model is read
+    if weights is not None:
+        check_reward_weights(weights)  # before the model is read
     settings = GRPOSettings(args.num_generations, args.max_completion_length, args.temperature, args.beta, weights)
     print(f"wrote adapter {grpo(_settings(args), settings)}")
     return 0

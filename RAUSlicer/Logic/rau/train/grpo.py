@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
-from rau.errors import InputError, OptionError
+from rau.errors import OptionError
 from rau.train.rewards import REWARDS, answer_tokens, limited_rewards
 from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments, with_run_defaults
 
 DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
 
 
+GRPO_DEFAULTS = {"num_generations": 4, "max_completion_length": None, "temperature": 1.0, "beta": 0.0, "reward_weights": DEFAULT_WEIGHTS}
+"""GRPO's own settings when not given to a fresh run (``max_completion_length`` None: :func:`completion_limit`)."""
+
+
 @dataclass
 class GRPOSettings:
     """GRPO settings: completions per prompt, their length (None: :func:`completion_limit` of the training split) and
-    temperature, KL weight and the rewards' weights."""
-    num_generations: int = 4
+    temperature, KL weight and the rewards' weights; None: not given, so a resumed run's, else :data:`GRPO_DEFAULTS`."""
+    num_generations: int | None = None
     max_completion_length: int | None = None
-    temperature: float = 1.0
-    beta: float = 0.0
-    reward_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    temperature: float | None = None
+    beta: float | None = None
+    reward_weights: dict[str, float] | None = None
 
 
 def check_reward_weights(weights: dict[str, float]) -> None:
@@ -57,13 +61,12 @@ def run_grpo(settings: FineTuneSettings, grpo: GRPOSettings | None = None):
 
     from rau.vlm.local import end_tokens
 
-    grpo = grpo or GRPOSettings()
-    settings = with_run_defaults(settings, "grpo")
+    settings = with_run_defaults(replace(settings, stage_settings=vars(grpo or GRPOSettings())), "grpo", GRPO_DEFAULTS)
+    grpo = GRPOSettings(**settings.stage_settings)
     completions = settings.batch_size * settings.grad_accum
     if grpo.num_generations < 2 or completions % grpo.num_generations:
-        raise InputError(
-            f"batch size x grad accumulation ({completions}) must be a multiple of num_generations ({grpo.num_generations}), which must be at least 2"
-        )
+        raise OptionError(f"--batch-size x --grad-accum ({settings.batch_size} x {settings.grad_accum} = {completions}) must be a multiple "
+                          f"of --num-generations ({grpo.num_generations}), which must be at least 2")
     check_reward_weights(grpo.reward_weights)
     model, processor, family, train, val = prepare(settings, "grpo")
     names = list(grpo.reward_weights)

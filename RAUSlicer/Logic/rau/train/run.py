@@ -44,15 +44,16 @@ TRAIN_MODULES = (*VLM_MODULES, "peft", "trl", "accelerate", "datasets")
 
 @dataclass
 class FineTuneSettings:
-    """One fine-tuning run. ``learning_rate`` None takes the stage's default; ``batch_size``, ``grad_accum`` and
-    ``seed`` None are filled in by :func:`with_run_defaults`."""
+    """One fine-tuning run. ``learning_rate`` None takes the stage's default; ``epochs``, ``batch_size``, ``grad_accum``,
+    ``train_limit`` and ``seed`` None, and a stage's own settings (``stage_settings``: GRPO's) None, are filled in by
+    :func:`with_run_defaults`."""
 
     model: str
     data: str
     out: str
     adapter: str | None = None
     lora: LoraSettings = field(default_factory=LoraSettings)
-    epochs: float = 5.0
+    epochs: float | None = None
     max_steps: int = -1
     batch_size: int | None = None
     grad_accum: int | None = None
@@ -67,18 +68,28 @@ class FineTuneSettings:
     device: str | None = None
     seed: int | None = None
     overwrite: bool = False
+    stage_settings: dict = field(default_factory=dict)
 
 
-RUN_DEFAULTS = {"batch_size": {"sft": 1, "grpo": 4}, "grad_accum": {"sft": 1, "grpo": 1}, "seed": {"sft": 0, "grpo": 0}}
-"""Each stage's batch size (grpo: one question's answers), gradient accumulation and seed when not given to a fresh run."""
+RUN_DEFAULTS = {"epochs": {"sft": 5.0, "grpo": 5.0}, "batch_size": {"sft": 1, "grpo": 4}, "grad_accum": {"sft": 1, "grpo": 1},
+                "train_limit": {"sft": None, "grpo": None}, "seed": {"sft": 0, "grpo": 0}}
+"""Each stage's epochs, batch size (grpo: one question's answers), gradient accumulation, training questions (None:
+all) and seed when not given to a fresh run."""
 
 
-def with_run_defaults(settings: FineTuneSettings, stage: str) -> FineTuneSettings:
-    """``settings`` with batch size, gradient accumulation and seed not given (None) taken, with ``--resume``, from the
-    run in ``OUT`` (its ``rau_run.json``, as the learning rate is), else from :data:`RUN_DEFAULTS`."""
+def with_run_defaults(settings: FineTuneSettings, stage: str, stage_defaults: dict | None = None) -> FineTuneSettings:
+    """``settings`` with the :data:`RUN_DEFAULTS` settings, and the ``stage_defaults`` ones of ``settings.stage_settings``,
+    not given (None) taken, with ``--resume``, from the run in ``OUT`` (its ``rau_run.json``, as the learning rate is),
+    else from those defaults. A run of another stage there is refused first (:func:`_check_stage`)."""
     recorded = _recorded_run(settings) if settings.resume else {}
-    return replace(settings, **{key: recorded.get(key, defaults[stage]) for key, defaults in RUN_DEFAULTS.items()
-                                if getattr(settings, key) is None})
+    _check_stage(settings, recorded, stage)
+
+    def taken(given, key, default):
+        return recorded.get(key, default) if given is None else given
+
+    own = {key: taken(settings.stage_settings.get(key), key, default) for key, default in (stage_defaults or {}).items()}
+    return replace(settings, stage_settings=own, **{key: taken(getattr(settings, key), key, defaults[stage])
+                                                    for key, defaults in RUN_DEFAULTS.items()})
 
 
 def prepare(settings: FineTuneSettings, stage: str):
@@ -118,14 +129,15 @@ def _load(settings: FineTuneSettings):
 
 def run_settings(settings: FineTuneSettings, stage: str) -> dict:
     """What a ``stage`` run is trained from, which ``--resume`` must give again: a checkpoint goes on with its own stage,
-    model, data, adapter, LoRA, learning rate, batch size, gradient accumulation and seed (the order its questions are
-    drawn in), whatever is given. A run from an adapter keeps that adapter's LoRA settings
+    model, data, adapter, LoRA, learning rate, epochs, batch size, gradient accumulation, training questions, seed (the
+    order its questions are drawn in) and the stage's own settings (GRPO's generations, their length and temperature,
+    KL weight and reward weights), whatever is given. A run from an adapter keeps that adapter's LoRA settings
     (:func:`rau.train.model.adapter_lora`), whatever ``settings.lora`` says."""
     lora = adapter_lora(settings.adapter) if settings.adapter else settings.lora
     return {"stage": stage, "model": _absolute_if_local(settings.model), "data": _absolute_if_local(settings.data),
             "adapter": _absolute_if_local(settings.adapter) if settings.adapter else None,
-            "lora": vars(lora), "learning_rate": settings.learning_rate, "batch_size": settings.batch_size,
-            "grad_accum": settings.grad_accum, "seed": settings.seed}
+            "lora": vars(lora), "learning_rate": settings.learning_rate, "epochs": settings.epochs, "batch_size": settings.batch_size,
+            "grad_accum": settings.grad_accum, "train_limit": settings.train_limit, "seed": settings.seed, **settings.stage_settings}
 
 
 def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
@@ -135,9 +147,7 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
     recorded = _recorded_run(settings)
     if not recorded:
         return
-    if recorded.get("stage", stage) != stage:
-        raise InputError(f"--resume: the run in {settings.out} is a `rau train {recorded['stage']}` run, which `rau train {stage}` cannot "
-                         f"go on with; resume it with `rau train {recorded['stage']} --resume`, or give this run a new --out")
+    _check_stage(settings, recorded, stage)
     given = json.loads(json.dumps(run_settings(settings, stage)))  # as the record reads back (tuples as lists)
     recorded = {**recorded, "learning_rate": recorded.get("learning_rate") or LEARNING_RATES[stage]}  # None there: the default
     changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
@@ -145,6 +155,13 @@ def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
         details = "; ".join(f"{key} {recorded[key]} there, {given[key]} now" for key in changed)
         raise InputError(f"--resume: the run in {settings.out} was trained with other settings ({details}); "
                          "give the same ones, or start a new run")
+
+
+def _check_stage(settings: FineTuneSettings, recorded: dict, stage: str) -> None:
+    """Refuse ``--resume`` of a run that ``recorded`` says is another stage's."""
+    if recorded.get("stage", stage) != stage:
+        raise InputError(f"--resume: the run in {settings.out} is a `rau train {recorded['stage']}` run, which `rau train {stage}` cannot "
+                         f"go on with; resume it with `rau train {recorded['stage']} --resume`, or give this run a new --out")
 
 
 def _recorded_run(settings: FineTuneSettings) -> dict:
