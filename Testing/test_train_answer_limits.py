@@ -80,8 +80,8 @@ def test_a_held_out_answer_cut_short_is_read_as_inference_reads_it():
 
     record = _records()[:1]
     record[0]["truth"] = json.loads(TRUTH)
-    assert evaluate(_Recorder(CUT, False), None, record)["box_mean_iou"] == 1.0
-    assert evaluate(_Recorder(CUT, True), None, record)["box_mean_iou"] == 0.0
+    assert evaluate(_Recorder(CUT, False), None, record)["mean_box_iou"] == 1.0
+    assert evaluate(_Recorder(CUT, True), None, record)["mean_box_iou"] == 0.0
 
 
 def test_grpo_completions_default_to_the_longest_answer_s_budget():

@@ -25,7 +25,7 @@ def test_sft_loss_is_finite_and_moves_and_held_out_metrics_are_logged(sft_adapte
     assert len(losses) == 4 and all(math.isfinite(v) for v in losses) and len(set(losses)) > 1
     evaluations = [e for e in entries if "eval_format_valid" in e]
     assert [e["step"] for e in evaluations] == [2, 4]
-    assert {"eval_identity_accuracy", "eval_box_mean_iou", "eval_box_hit_rate"} <= set(evaluations[0])
+    assert {"eval_identity_accuracy", "eval_mean_box_iou", "eval_box_hit_rate"} <= set(evaluations[0])
     assert (sft_adapter / "checkpoints" / "checkpoint-4").is_dir()
     described = json.loads((sft_adapter / "rau_adapter.json").read_text())
     assert described["stage"] == "sft" and described["steps"] == 4 and described["lora"]["r"] == 8
@@ -59,7 +59,7 @@ def test_grpo_continues_the_sft_adapter_with_logged_rewards(sft_adapter, pairs, 
 def test_grpo_refuses_a_batch_that_does_not_fit_the_generations(pairs, tiny_qwen, tmp_path, capsys):
     code = main(["train", "grpo", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(tmp_path / "g"),
                  "--batch-size", "3", "--num-generations", "2"])
-    assert code == 2 and "multiple of num_generations" in capsys.readouterr().err
+    assert code == 2 and "--batch-size x --grad-accum (3 x 1 = 3) must be a multiple of --num-generations (2)" in capsys.readouterr().err
 
 
 def test_rau_segment_runs_with_the_trained_adapter(sft_adapter, tiny_qwen, shared_data, tmp_path):
@@ -336,6 +336,7 @@ def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapt
 def test_grpo_runs_with_its_own_defaults():
     """Before, --batch-size 1 x --grad-accum 1 against --num-generations 4: grpo refused its own defaults."""
     from rau.cli import parse_arguments
+    from rau.train.grpo import GRPO_DEFAULTS
     from rau.train.run import FineTuneSettings, with_run_defaults
 
     common = ["--model", "m", "--data", "d", "--out", "o"]
@@ -343,7 +344,8 @@ def test_grpo_runs_with_its_own_defaults():
     assert grpo_args.batch_size is None  # not given: the stage's default (a resumed run's own)
     grpo, sft = (with_run_defaults(FineTuneSettings("m", "d", "o"), stage) for stage in ("grpo", "sft"))
     assert (grpo.batch_size, sft.batch_size, grpo.grad_accum, sft.seed) == (4, 1, 1, 0)
-    assert grpo.batch_size * grpo.grad_accum % grpo_args.num_generations == 0
+    assert grpo_args.num_generations is None  # not given: GRPO_DEFAULTS (a resumed run's own)
+    assert grpo.batch_size * grpo.grad_accum % GRPO_DEFAULTS["num_generations"] == 0
 
 
 GRPO_QUICK = ["--device", "cpu", "--max-steps", "1", "--batch-size", "2", "--num-generations", "2", "--max-completion-length", "8",

@@ -62,7 +62,7 @@ def test_vqa_metrics_average_per_task():
     ]
     answers = ['{"label": "liver", "present": true}', '{"label": "liver", "present": true}', answer([10, 10, 30, 30])]
     metrics = vqa_metrics(records, [Reply(a) for a in answers])
-    assert metrics == {"format_valid": 1.0, "presence_accuracy": 0.5, "box_mean_iou": 1.0, "box_hit_rate": 1.0}
+    assert metrics == {"format_valid": 1.0, "presence_accuracy": 0.5, "mean_box_iou": 1.0, "box_hit_rate": 1.0}
 
 
 def test_a_tag_number_names_the_structure_of_the_legend_the_question_showed():

@@ -80,9 +80,16 @@ def evaluate_pair(backend: Backend, reference: Reference, target: Image, truth: 
         k = found.answer.get("target_slice")
         truth_box = _truth_box(truths, name, k) if k is not None else None
         if truth_box is not None:
-            iou = truth_box.iou(found.box) if found.present and found.box is not None else 0.0
-            records.append({"task": "box", "structure": name, "iou": iou, "hit": iou >= HIT_IOU})
+            records.append(box_record(name, truth_box, found.present, found.box, Box.iou))
     return records
+
+
+def box_record(structure: str, truth_box, present: bool | None, box, iou) -> dict:
+    """The record of a box question on ``structure``, present in the truth as ``truth_box``: the IoU (``iou(truth_box,
+    box)``) of the box answered, 0 when the answer says it absent or gives none; a hit from :data:`HIT_IOU`. A structure
+    absent in the truth gives no box record (its presence is the presence question's)."""
+    score = iou(truth_box, box) if present and box is not None else 0.0
+    return {"task": "box", "structure": structure, "iou": score, "hit": score >= HIT_IOU}
 
 
 def evaluate_cases(backend: Backend, cases: Iterable[Case], per_structure: bool = False) -> Iterator[tuple[list[dict], list[dict]]]:

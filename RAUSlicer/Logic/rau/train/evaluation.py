@@ -4,14 +4,15 @@ Answers come from the inference backend's own ``generate``
 (:class:`rau.vlm.local.TransformersBackend` around the model being trained), so
 evaluation sees exactly the inputs inference builds, with inference's token limits
 (:func:`answer_tokens`), and reads an answer cut at its limit as inference does. Metrics: ``presence_accuracy``,
-``identity_accuracy``, ``box_mean_iou``, ``box_hit_rate`` (IoU >= 0.5) and
-``format_valid`` (share of clean or repairable answers).
+``identity_accuracy``, ``mean_box_iou`` and ``box_hit_rate`` (per structure present in the truth, as ``rau evaluate
+--vqa`` scores them: :func:`rau.evaluation.vqa.box_record`) and ``format_valid`` (share of clean or repairable answers).
 """
 
 from __future__ import annotations
 
 from rau.train.dataset import open_image
-from rau.train.rewards import answer_tokens, score_answer
+from rau.evaluation.vqa import box_record
+from rau.train.rewards import answer_tokens, box_answers, box_iou, score_answer
 from rau.vlm.backend import Reply
 
 
@@ -38,11 +39,18 @@ def vqa_metrics(records: list[dict], replies: list[Reply]) -> dict[str, float]:
         values = [s["correct"] for t, s in scores if t == task]
         if values:
             metrics[key] = _mean(values)
-    ious = [s["iou"] for t, s in scores if t == "box"]
-    if ious:
-        metrics["box_mean_iou"] = _mean(ious)
-        metrics["box_hit_rate"] = _mean([v >= 0.5 for v in ious])
+    boxes = [box for r, a in zip(records, replies) if r["task"] == "box" for box in _box_records(r, a)]
+    if boxes:
+        metrics["mean_box_iou"] = _mean([box["iou"] for box in boxes])
+        metrics["box_hit_rate"] = _mean([box["hit"] for box in boxes])
     return metrics
+
+
+def _box_records(record: dict, reply: Reply) -> list[dict]:
+    """The box question ``record``'s records (:func:`rau.evaluation.vqa.box_record`), one per structure present in its truth."""
+    answers = box_answers(reply.text, record["truth"], record["legend"], record["bounds"], reply.cut_short)
+    return [box_record(name, box, answers[name].present, answers[name].box, box_iou)
+            for name, box in record["truth"]["boxes"].items() if box is not None]
 
 
 def evaluate(backend, folder, records: list[dict]) -> dict[str, float]:

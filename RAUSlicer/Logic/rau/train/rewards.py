@@ -50,13 +50,9 @@ def box_iou(a, b) -> float:
 
 
 def score_answer(text: str, task: str, truth: dict, legend: list[str], bounds, cut_short: bool = False) -> dict:
-    """``format`` always; ``correct`` and, for box questions, ``iou`` (see module doc); ``cut_short``: the answer was
-    cut at its token limit."""
-    scores = {"format": _format(text, task, truth, legend, bounds, cut_short),
-              "correct": _correct(text, task, truth, legend, bounds, cut_short)}
-    if task == "box":
-        scores["iou"] = _iou(text, truth, legend, bounds, cut_short)
-    return scores
+    """``format`` and ``correct`` (see module doc); ``cut_short``: the answer was cut at its token limit."""
+    return {"format": _format(text, task, truth, legend, bounds, cut_short),
+            "correct": _correct(text, task, truth, legend, bounds, cut_short)}
 
 
 def format_reward(prompts, completions, task, truth, legend, bounds, cut_short=None, **_) -> list[float]:
@@ -116,7 +112,7 @@ def _rows(completions, task, truth, legend, bounds, cut_short):
 
 def _format(text: str, task: str, truth: dict, names: list[str], bounds, cut_short: bool) -> float:
     if task == "box":
-        answers = _localization(text, truth, names, bounds, cut_short).values()
+        answers = box_answers(text, truth, names, bounds, cut_short).values()
         if not answers or any(a.present is None for a in answers):  # a question about nothing rewards nothing
             return 0.0
         return 1.0 if not any(a.issues for a in answers) else 0.5
@@ -136,13 +132,13 @@ def _correct(text: str, task: str, truth: dict, names: list[str], bounds, cut_sh
         return float(parse_presence(text, truth["label"], cut_short).present == truth["present"])
     if task == "identity":
         return float(parse_identity(text, names, cut_short)[0] == truth["label"])
-    answers = _localization(text, truth, names, bounds, cut_short)
+    answers = box_answers(text, truth, names, bounds, cut_short)
     hits = [answers[name].present == (box is not None) for name, box in truth["boxes"].items()]
     return sum(hits) / len(hits) if hits else 0.0
 
 
 def _iou(text: str, truth: dict, names: list[str], bounds, cut_short: bool) -> float:
-    answers = _localization(text, truth, names, bounds, cut_short)
+    answers = box_answers(text, truth, names, bounds, cut_short)
     scores = []
     for name, box in truth["boxes"].items():
         answer = answers[name]
@@ -153,7 +149,7 @@ def _iou(text: str, truth: dict, names: list[str], bounds, cut_short: bool) -> f
     return sum(scores) / len(scores) if scores else 0.0
 
 
-def _localization(text: str, truth: dict, legend: list[str], bounds, cut_short: bool) -> dict:
+def box_answers(text: str, truth: dict, legend: list[str], bounds, cut_short: bool) -> dict:
     """A box question's answers, read as inference reads them: a tag number names the structure of the ``legend``
     the question showed, which may list more structures than it asks about; the entry a cut-short answer was writing
     is no answer."""
