@@ -29,15 +29,20 @@ def _made_again(node, target, name: str) -> str:
     return segment_id
 
 
+def _run_on_disk(mrml_scene):
+    """The module's logic, its result node of a Run on the disk scene, and that result's correction."""
+    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
+    logic = load_rauslicer().RAUSlicerLogic()
+    node = logic.process(reference, reference_segmentation, target, options={"deformable": False})
+    return logic, node, logic.correction(node)
+
+
 def test_a_segment_made_again_is_corrected_by_its_id_as_by_its_name(mrml_scene):
     """Before: correct(node, <its id>) raised "'disk' is not a structure RAUSlicer found in ...; only those can be
     corrected: 'disk'" (the id was looked up as a structure name), while correct(node, 'disk') corrected it."""
     from rau.mrml.segments import segment_mask
 
-    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
-    node = logic.process(reference, reference_segmentation, target, options={"deformable": False})
-    correction = logic.correction(node)
+    logic, node, correction = _run_on_disk(mrml_scene)
     node.GetSegmentation().RemoveSegment("disk")
     segment_id = _made_again(node, correction.result.target, "disk")
     assert segment_id != "disk"
@@ -54,10 +59,7 @@ def test_a_second_segment_under_a_structures_name_is_refused_saying_which_segmen
     """The structure's own segment renamed, a new one added under the structure's name: corrections of the structure
     go to its own segment, so the new one's id names no structure and the refusal says why (before, it said the name
     was not a structure found, then listed it as one)."""
-    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
-    node = logic.process(reference, reference_segmentation, target, options={"deformable": False})
-    correction = logic.correction(node)
+    logic, node, correction = _run_on_disk(mrml_scene)
     node.GetSegmentation().GetSegment("disk").SetName("old disk")
     segment_id = _made_again(node, correction.result.target, "disk")
     with pytest.raises(ValueError, match="segment 'disk' of 'target segmentation' was added by hand: RAUSlicer corrects the structure 'disk' in its segment 'old disk'"):
@@ -75,10 +77,7 @@ def test_two_segments_made_again_alike_grey_the_panel_and_are_refused_naming_the
     """Before: structure_of(<one's id>), which the panel calls at every refresh, raised (the refresh stopped)."""
     from rau.errors import InputError
 
-    (reference, reference_segmentation, target), _ = disk_inputs(mrml_scene)
-    logic = load_rauslicer().RAUSlicerLogic()
-    node = logic.process(reference, reference_segmentation, target, options={"deformable": False})
-    correction = logic.correction(node)
+    logic, node, correction = _run_on_disk(mrml_scene)
     node.GetSegmentation().RemoveSegment("disk")
     first = _made_again(node, correction.result.target, "disk")
     _made_again(node, correction.result.target, "Disk")

@@ -268,10 +268,7 @@ def _if_better(transform: sitk.Transform, refine, better) -> sitk.Transform:
     image a stage can drift off the anatomy; judged by the one criterion that also ranks
     references, no stage is allowed to make the fit worse (a slab's, not much worse: :data:`SLAB_TOLERANCE`).
     """
-    try:
-        refined = refine()
-    except RuntimeError:  # refining lost the overlap
-        return transform
+    refined = _or_keep(transform, refine)  # unchanged where refining lost the overlap
     return refined if better(refined, transform) else transform
 
 
@@ -444,9 +441,8 @@ def thin_axes(image: sitk.Image) -> list[int]:
 def _thin_axis_weights(fixed: sitk.Image) -> list[float]:
     """Affine optimizer weights that keep the similarity stage's scaling along a thin image axis.
 
-    A slab a few voxels thick does not constrain stretching across it; the affine
-    stage would squash the reference to fit. Only in-plane terms stay free. (For the
-    same reason a slab gets no deformable stage.)
+    A slab a few voxels thick does not constrain stretching across it; the affine stage would squash the reference
+    to fit. Only in-plane terms stay free. (For the same reason a slab gets no deformable stage.)
     """
     dimension = fixed.GetDimension()
     weights = np.ones((dimension, dimension))
