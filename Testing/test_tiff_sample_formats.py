@@ -43,3 +43,11 @@ def test_a_tiff_cut_short_is_not_blamed_on_its_samples(tmp_path):
     (tmp_path / "cut.tif").write_bytes(whole.read_bytes()[:40])
     with pytest.raises(ImageReadError, match=r"cut.tif: not a readable image"):
         read_image(tmp_path / "cut.tif", 0.5)
+
+
+def test_a_tiff_of_twenty_channels_itk_writes_is_refused_naming_its_samples(tmp_path):
+    """A first bound on channels (16) took such a file for a damaged one, said in Pillow's bare words."""
+    path = tmp_path / "bands.tif"
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((3, 4, 20), np.uint16), isVector=True), str(path))
+    with pytest.raises(ImageReadError, match=r"bands.tif: a TIFF \(20 channels of 16-bit unsigned integer samples\) that rau cannot read"):
+        read_image(path, 0.5)

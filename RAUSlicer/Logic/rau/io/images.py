@@ -46,14 +46,13 @@ GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 pictures (:data:`COLOUR_MODES`) read as grey by :func:`rau.image.luma`, others are converted to 8-bit grey."""
 COLOUR_MODES = ("LA", "RGB", "RGBA")
 """Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
-TIFF_SAMPLE_KINDS = {1: ("u", "unsigned integer"), 2: ("i", "signed integer"), 3: ("f", "floating-point")}
+TIFF_SAMPLE_KINDS = {1: ("u", "unsigned integer"), 2: ("i", "signed integer"), 3: ("f", "floating-point"),
+                     4: ("V", "untyped"), 5: ("c", "complex integer"), 6: ("c", "complex floating-point")}
 """A TIFF's SampleFormat tag (339): the numpy kind and the words for its samples."""
 TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 """How a TIFF (and a BigTIFF) file begins, in either byte order."""
-TIFF_SAMPLE_BITS = (1, 2, 4, 8, 12, 16, 24, 32, 64)
-"""Bits a TIFF sample is written with; other values in its tags say it is damaged."""
-MAX_TIFF_CHANNELS = 16
-"""More channels than a picture has: a TIFF whose tags say more is damaged."""
+MAX_TIFF_SAMPLE_BITS = 128
+"""The most bits a TIFF sample is written with (complex doubles); tags saying more, or none, are damaged."""
 
 
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
@@ -371,7 +370,7 @@ def _tiff_samples(stream) -> tuple[int, int, str] | None:
         bits, sample_format = tags[258], tags.get(339, (1,))
         bits, sample_format = (tag[0] if isinstance(tag, tuple) else tag for tag in (bits, sample_format))
         channels, kind = int(tags.get(277, 1)), TIFF_SAMPLE_KINDS.get(sample_format)
-        if kind is None or bits not in TIFF_SAMPLE_BITS or not 1 <= channels <= MAX_TIFF_CHANNELS:
+        if kind is None or not 1 <= bits <= MAX_TIFF_SAMPLE_BITS or channels < 1:
             return None  # values no TIFF writer gives: damaged
         return channels, int(bits), kind[1]
     except (OSError, SyntaxError, ValueError, TypeError, IndexError, struct.error):
@@ -387,8 +386,8 @@ def _stored_values(picture: PILImage.Image) -> np.ndarray:
     bits, sample_format = picture.tag_v2.get(258, (8,)), picture.tag_v2.get(339, (1,))
     bits, sample_format = (tag[0] if isinstance(tag, tuple) else tag for tag in (bits, sample_format))
     kind = TIFF_SAMPLE_KINDS.get(sample_format)
-    if kind is None or bits != 8 * values.dtype.itemsize:  # Pillow widens 16-bit signed samples to 32 bits, values kept
-        return values
+    if kind is None or kind[0] not in "uif" or bits != 8 * values.dtype.itemsize:  # Pillow widens 16-bit signed samples
+        return values  # to 32 bits, values kept
     return values.view(np.dtype(f"{kind[0]}{values.dtype.itemsize}"))
 
 
