@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from rau.evaluation.vqa import ANSWER_TOKENS
+from rau.evaluation.vqa import ANSWER_TOKENS, box_record
 from rau.vlm.answers import parse_identity, parse_localization, parse_presence
 from rau.vlm.backend import cut_at_limit
 from rau.vlm.localizer import answer_token_budget
@@ -145,7 +145,7 @@ def _iou(text: str, truth: dict, names: list[str], bounds, cut_short: bool) -> f
         if box is None:
             scores.append(float(answer.present is False))
         else:
-            scores.append(box_iou(answer.box, box) if answer.present and answer.box is not None else 0.0)
+            scores.append(box_record(name, box, answer.present, answer.box, box_iou)["iou"])  # IoU is symmetric
     return sum(scores) / len(scores) if scores else 0.0
 
 
