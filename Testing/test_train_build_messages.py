@@ -42,3 +42,13 @@ def test_too_few_subjects_for_the_val_fraction_suggest_a_smaller_one(shared_data
     assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--family", "qwen2.5-vl",
                  "--val-fraction", "0.9"]) == 2
     assert "a smaller --val-fraction" in capsys.readouterr().err
+
+
+def test_three_subjects_are_not_told_a_smaller_val_fraction(shared_data, tmp_path, capsys):
+    """Before: 3 subjects were told "use a smaller --val-fraction", though any fraction above 0 holds out 2 of them."""
+    manifest = hc18_manifest(shared_data, tmp_path, 3)
+    assert main(["train", "build-pairs", "--data", str(manifest), "--out", str(tmp_path / "pairs"), "--family", "qwen2.5-vl",
+                 "--val-fraction", "0.1"]) == 2
+    error = capsys.readouterr().err
+    assert "smaller --val-fraction" not in error and "--val-fraction 0 (no validation) or at least 4 subjects" in error, error
+    assert not (tmp_path / "pairs").exists()

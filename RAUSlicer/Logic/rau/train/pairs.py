@@ -86,7 +86,9 @@ def split_subjects(names: list[str], val_fraction: float, seed: int) -> dict[str
     order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
     count = 0 if val_fraction == 0 else max(2, round(val_fraction * len(names)))
     if count and len(names) - count < 2:
-        raise InputError(f"{len(names)} subjects cannot give two training and two validation subjects; use a smaller --val-fraction, --val-fraction 0 (no validation) or more subjects")
+        remedy = ("a smaller --val-fraction or --val-fraction 0 (no validation)" if len(names) >= 4  # any fraction above 0 holds out 2
+                  else "--val-fraction 0 (no validation) or at least 4 subjects")
+        raise InputError(f"{len(names)} subjects cannot give two training and two validation subjects; use {remedy}")
     return {"train": sorted(order[count:]), "val": sorted(order[:count])}
 
 
