@@ -309,9 +309,9 @@ def test_resume_refuses_another_model_or_learning_rate_and_logs_each_step_once(s
     common = ["--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1", "--logging-steps", "1",
               "--out", str(out), "--resume"]
     assert main(["train", "sft", "--model", str(other), *common, "--max-steps", "5"]) == 2
-    assert f"--resume: the run in {out} was trained with other settings (model {tiny_qwen.resolve()} there, {other} now)" in capsys.readouterr().err
+    assert f"--resume: the run in {out} was trained with other settings (--model {tiny_qwen.resolve()} there, {other} now)" in capsys.readouterr().err
     assert main(["train", "sft", "--model", str(tiny_qwen), *common, "--max-steps", "5", "--learning-rate", "0.5"]) == 2
-    assert "learning_rate 0.01 there, 0.5 now" in capsys.readouterr().err
+    assert "--learning-rate 0.01 there, 0.5 now" in capsys.readouterr().err
     assert main(["train", "sft", "--model", str(tiny_qwen), *common, "--max-steps", "5"]) == 0, capsys.readouterr().err
     assert [entry["step"] for entry in log(out) if "loss" in entry] == [1, 2, 3, 4, 5]
 
@@ -329,7 +329,7 @@ def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapt
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1",
               "--out", str(out), "--resume", "--max-steps", "4"]
     assert main(["train", "sft", *common, "--learning-rate", "2e-4"]) == 2
-    assert "learning_rate 0.0001 there, 0.0002 now" in capsys.readouterr().err
+    assert "--learning-rate 0.0001 there, 0.0002 now" in capsys.readouterr().err
     assert main(["train", "sft", *common, "--learning-rate", "1e-4"]) == 0, capsys.readouterr().err
 
 

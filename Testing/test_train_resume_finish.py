@@ -84,9 +84,9 @@ def test_resume_refuses_another_batch_size_accumulation_or_seed(sft_adapter, pai
     before = listing(out)
     common = ["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--device", "cpu", "--max-steps", "4",
               "--eval-steps", "0", "--eval-limit", "1", "--resume"]
-    for changed, said in ((["--batch-size", "1"], "batch_size 2 there, 1 now"),
-                          (["--batch-size", "2", "--grad-accum", "3"], "grad_accum 1 there, 3 now"),
-                          (["--batch-size", "2", "--seed", "7"], "seed 0 there, 7 now")):
+    for changed, said in ((["--batch-size", "1"], "--batch-size 2 there, 1 now"),
+                          (["--batch-size", "2", "--grad-accum", "3"], "--grad-accum 1 there, 3 now"),
+                          (["--batch-size", "2", "--seed", "7"], "--seed 0 there, 7 now")):
         assert main([*common, *changed]) == 2
         assert f"--resume: the run in {out} was trained with other settings ({said})" in capsys.readouterr().err
     assert listing(out) == before

@@ -25,7 +25,7 @@ def test_resume_without_train_limit_trains_the_run_s_questions(pairs, tiny_qwen,
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")
     command = [*run, "--out", str(out), "--resume"]
     before = listing(out)
-    for changed, said in ((["--train-limit", "3"], "train_limit 4 there, 3 now"), (["--epochs", "5"], "epochs 3.0 there, 5.0 now")):
+    for changed, said in ((["--train-limit", "3"], "--train-limit 4 there, 3 now"), (["--epochs", "5"], "--epochs 3.0 there, 5.0 now")):
         assert main([*command, *changed]) == 2
         assert f"--resume: the run in {out} was trained with other settings ({said})" in capsys.readouterr().err
     assert listing(out) == before
@@ -53,11 +53,13 @@ def test_grpo_resume_keeps_the_run_s_generation_settings(sft_adapter, pairs, tin
                                     "reward_weights": {"format": 0.25, "correctness": 1.0, "box_iou": 1.0}}
     before = listing(out)
     resume = [*common, "--adapter", str(sft_adapter), "--device", "cpu", "--max-steps", "2", "--eval-steps", "0", "--eval-limit", "1", "--resume"]
-    for changed, said in ((["--num-generations", "4", "--batch-size", "4"], "batch_size 2 there, 4 now; num_generations 2 there, 4 now"),
-                          (["--temperature", "1"], "temperature 0.5 there, 1.0 now"),
-                          (["--beta", "0"], "beta 0.1 there, 0.0 now"),
-                          (["--max-completion-length", "9"], "max_completion_length 8 there, 9 now"),
-                          (["--reward-weight", "format=0.5"], "reward_weights")):
+    for changed, said in ((["--num-generations", "4"], "--num-generations 2 there, 4 now"),  # before: the batch multiple error
+                          (["--num-generations", "4", "--batch-size", "4"], "--batch-size 2 there, 4 now; --num-generations 2 there, 4 now"),
+                          (["--temperature", "1"], "--temperature 0.5 there, 1.0 now"),
+                          (["--beta", "0"], "--beta 0.1 there, 0.0 now"),
+                          (["--max-completion-length", "9"], "--max-completion-length 8 there, 9 now"),
+                          (["--reward-weight", "format=0.5"], "--reward-weight format=0.25 correctness=1.0 box_iou=1.0 there, "
+                                                            "format=0.5 correctness=1.0 box_iou=1.0 now")):
         assert main([*resume, *changed]) == 2
         assert f"--resume: the run in {out} was trained with other settings ({said}" in capsys.readouterr().err
     assert listing(out) == before

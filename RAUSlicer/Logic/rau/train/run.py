@@ -80,16 +80,22 @@ all) and seed when not given to a fresh run."""
 def with_run_defaults(settings: FineTuneSettings, stage: str, stage_defaults: dict | None = None) -> FineTuneSettings:
     """``settings`` with the :data:`RUN_DEFAULTS` settings, and the ``stage_defaults`` ones of ``settings.stage_settings``,
     not given (None) taken, with ``--resume``, from the run in ``OUT`` (its ``rau_run.json``, as the learning rate is),
-    else from those defaults. A run of another stage there is refused first (:func:`_check_stage`)."""
+    else from those defaults. With ``--resume``, a run of another stage there is refused first (:func:`_check_stage`),
+    then one recorded before a setting left out was (:func:`_check_recorded`), then other settings (:func:`_check_same_run`)."""
     recorded = _recorded_run(settings) if settings.resume else {}
     _check_stage(settings, recorded, stage)
+    own = {key: settings.stage_settings.get(key) for key in stage_defaults or {}}
+    _check_recorded(settings, recorded, stage, [key for key in RUN_DEFAULTS if getattr(settings, key) is None]
+                    + [key for key, given in own.items() if given is None])
 
     def taken(given, key, default):
         return recorded.get(key, default) if given is None else given
 
-    own = {key: taken(settings.stage_settings.get(key), key, default) for key, default in (stage_defaults or {}).items()}
-    return replace(settings, stage_settings=own, **{key: taken(getattr(settings, key), key, defaults[stage])
-                                                    for key, defaults in RUN_DEFAULTS.items()})
+    filled = replace(settings, stage_settings={key: taken(own[key], key, default) for key, default in (stage_defaults or {}).items()},
+                     **{key: taken(getattr(settings, key), key, defaults[stage]) for key, defaults in RUN_DEFAULTS.items()})
+    if recorded:
+        _check_same_run(filled, recorded, stage)
+    return filled
 
 
 def prepare(settings: FineTuneSettings, stage: str):
@@ -101,7 +107,7 @@ def prepare(settings: FineTuneSettings, stage: str):
     inference_threads()  # a bad RAU_TORCH_THREADS is refused before any work
     require(*TRAIN_MODULES)
     with new_folders_removed_on_error(out):  # nothing was written into them yet
-        check_out(settings, stage)
+        check_out(settings)
         kept_log = _log_up_to(out / LOG, _step(Path(resume_checkpoint(settings)))) if settings.resume else []
         loaded = _load(settings)
     if settings.resume:
@@ -140,21 +146,48 @@ def run_settings(settings: FineTuneSettings, stage: str) -> dict:
             "grad_accum": settings.grad_accum, "train_limit": settings.train_limit, "seed": settings.seed, **settings.stage_settings}
 
 
-def _check_same_run(settings: FineTuneSettings, stage: str) -> None:
-    """Refuse ``--resume`` with another stage or other :func:`run_settings` than the run in ``OUT`` recorded; a setting not
-    given (no ``--learning-rate``) is the run's, and a run from before they were recorded (no ``rau_run.json``) is taken
-    as it is; a record that cannot be read is refused, naming it."""
-    recorded = _recorded_run(settings)
-    if not recorded:
-        return
-    _check_stage(settings, recorded, stage)
+def _check_same_run(settings: FineTuneSettings, recorded: dict, stage: str) -> None:
+    """Refuse ``--resume`` with other :func:`run_settings` than the run in ``OUT`` ``recorded``, naming each option; a
+    setting not given (no ``--learning-rate``) is the run's."""
     given = json.loads(json.dumps(run_settings(settings, stage)))  # as the record reads back (tuples as lists)
     recorded = {**recorded, "learning_rate": recorded.get("learning_rate") or LEARNING_RATES[stage]}  # None there: the default
     changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
     if changed:
-        details = "; ".join(f"{key} {recorded[key]} there, {given[key]} now" for key in changed)
+        details = "; ".join(f"{_option(key)} {_there(key, recorded[key])}, {_shown(given[key])} now" for key in changed)
         raise InputError(f"--resume: the run in {settings.out} was trained with other settings ({details}); "
                          "give the same ones, or start a new run")
+
+
+def _check_recorded(settings: FineTuneSettings, recorded: dict, stage: str, left_out: list[str]) -> None:
+    """Refuse ``--resume`` leaving out settings (``left_out``) that the run's record does not say, as it was written
+    before they were recorded: their defaults may not be what the run was started with."""
+    unsaid = [_option(key) for key in left_out if recorded and key not in recorded]
+    if unsaid:
+        raise InputError(f"--resume: {Path(settings.out) / RUN_FILE} does not say the run's {', '.join(unsaid)} (it was written "
+                         f"before they were recorded); give {'them' if len(unsaid) > 1 else 'it'} as the run was started (one "
+                         f"left out then: its default in `rau train {stage} --help`; all questions: a --train-limit of at least "
+                         "their number), or start a new run")
+
+
+RUN_OPTIONS = {"lora": "--lora-r/--lora-alpha/--lora-dropout/--train-vision", "reward_weights": "--reward-weight"}
+"""The options of the :func:`run_settings` not named as the setting with dashes."""
+NOT_GIVEN = {"adapter": "a new adapter", "train_limit": "all questions"}
+"""What a :func:`run_settings` setting recorded as not given (None) means, where it is not the default."""
+
+
+def _option(key: str) -> str:
+    """The option that gives the :func:`run_settings` setting ``key``."""
+    return RUN_OPTIONS.get(key, "--" + key.replace("_", "-"))
+
+
+def _there(key: str, value) -> str:
+    """A recorded setting, for a message: ``value``, or what not giving it meant."""
+    return f"not given there ({NOT_GIVEN.get(key, 'the default')})" if value is None else f"{_shown(value)} there"
+
+
+def _shown(value) -> str:
+    """A setting as its options give it: a dict (LoRA, reward weights) as NAME=VALUE pairs."""
+    return " ".join(f"{name}={item}" for name, item in value.items()) if isinstance(value, dict) else str(value)
 
 
 def _check_stage(settings: FineTuneSettings, recorded: dict, stage: str) -> None:
@@ -203,10 +236,10 @@ def _log_entry(line: str) -> dict | None:
     return entry if isinstance(entry, dict) else None
 
 
-def check_out(settings: FineTuneSettings, stage: str) -> None:
+def check_out(settings: FineTuneSettings) -> None:
     """``OUT`` is a folder apart from the inputs; ``resume`` needs a whole checkpoint in ``OUT/checkpoints``
-    (:func:`resume_checkpoint`, :func:`check_checkpoint`) of a ``stage`` run with the same settings that has steps left to
-    train, or only its finishing (:func:`only_finishing`); a fresh run does not
+    (:func:`resume_checkpoint`, :func:`check_checkpoint`; its settings are checked by :func:`with_run_defaults`) that has
+    steps left to train, or only its finishing (:func:`only_finishing`); a fresh run does not
     replace an adapter, checkpoints or other files already in ``OUT`` unless ``overwrite`` and they are an earlier run's
     (:func:`_is_run`; what a run that failed before its first checkpoint left there excepted)."""
     out = Path(settings.out)
@@ -228,7 +261,6 @@ def check_out(settings: FineTuneSettings, stage: str) -> None:
             raise InputError(f"--resume: {out / 'checkpoints'} holds no complete checkpoint to continue from "
                              "(one interrupted while it was saved has no trainer_state.json)")
         check_checkpoint(Path(checkpoint))
-        _check_same_run(settings, stage)
         if only_finishing(settings):
             pass  # stopped while it finished: train_and_finish saves and evaluates the last checkpoint's adapter
         elif 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
