@@ -18,14 +18,14 @@ from rau.commands.segment import reference_spacings
 
 @pytest.fixture()
 def unsized_and_sized(tmp_path):
-    """A 2D NRRD reference written without ``spacings`` (a picture in all but name), a 0.2 mm NIfTI reference, and a
-    0.2 mm NIfTI target: a disc moved 3 pixels."""
+    """A 2D NRRD reference written without ``spacings`` (a picture in all but name), a 0.2 mm NIfTI reference (one grey
+    level brighter: no copy of the first), and a 0.2 mm NIfTI target: a disc moved 3 pixels."""
     rows, columns = np.mgrid[:64, :64]
     disc = ((rows - 30) ** 2 + (columns - 34) ** 2) < 150
     image = (100 + 100 * disc).astype(np.int16) + np.random.default_rng(0).integers(0, 10, (64, 64)).astype(np.int16)
     nrrd.write(str(tmp_path / "ref_unsized.nrrd"), image.T.copy())
     nrrd.write(str(tmp_path / "ref_unsized_labels.nrrd"), disc.astype(np.uint8).T.copy())
-    for name, array in (("ref_mm.nii.gz", image), ("ref_mm_labels.nii.gz", disc.astype(np.uint8)), ("target.nii.gz", np.roll(image, 3, 1))):
+    for name, array in (("ref_mm.nii.gz", image + 1), ("ref_mm_labels.nii.gz", disc.astype(np.uint8)), ("target.nii.gz", np.roll(image, 3, 1))):
         written = sitk.GetImageFromArray(array)
         written.SetSpacing((0.2, 0.2))
         sitk.WriteImage(written, str(tmp_path / name))

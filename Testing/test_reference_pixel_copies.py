@@ -37,8 +37,7 @@ def test_a_resaved_copy_of_a_reference_image_is_refused_as_voting_twice(shared_d
                  "--target-spacing", SPACING, "--out", str(out)])
     error = capsys.readouterr().err
     assert code == 2
-    labels = tmp_path / "003_mask.png"  # given twice, named by its whole path
-    assert (f"{bank} line 5: reference 'resaved_003.png' (labels '{labels}') is a copy of '003_HC.png' (labels '{labels}', "
+    assert (f"{bank} line 5: reference 'resaved_003.png' (labels '003_mask.png') is a copy of '003_HC.png' (labels '003_mask.png', "
             f"{bank} line 3) for 'label_255': the same image and the same voxels of it; it would vote twice on it") in error, error
     assert not (tmp_path / "out").exists()
 

@@ -121,7 +121,7 @@ def test_engines_rank_references_with_the_registration_engines_ranking(tiny_sam2
 
     references = [reference(seed) for seed in (1, 2, 3)]
     shown = []
-    monkeypatch.setattr(registration, "rank", lambda transfers: shown.append(len(transfers)) or [(t, 0.0) for t in transfers[::-1]])
+    monkeypatch.setattr(registration, "rank", lambda transfers, asked: shown.append(len(transfers)) or [(t, 0.0) for t in transfers[::-1]])
     engine = create_engine("sam2-memory", {"sam2_model": str(tiny_sam2["always"]), "device": "cpu", "top_k": 2, "deformable": False})
     result = engine.run(Request(references, references[0].image))
     assert shown == [3]  # the one ranking function saw every reference
