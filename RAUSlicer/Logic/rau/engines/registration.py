@@ -65,7 +65,7 @@ class RegistrationEngine(Engine):
         started = time.perf_counter()
         names = request.labels().names
         fused = contending(request)
-        settings = self.settings_for(request.references)
+        settings = self.settings_for([r for r in request.references if holds_any(r, names)])
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.counted() if len(request.references) >= MIN_REFERENCES else fused  # fewer: no label consensus
         transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
@@ -114,14 +114,15 @@ class RegistrationEngine(Engine):
             return request, []
         progress = progress or Progress()
         names = [s.name for s in request.counted()] if len(request.references) >= MIN_REFERENCES else []
-        settings = self.settings_for(request.references)
+        settings = self.settings_for([r for r in request.references if holds_any(r, request.labels().names)])
         target = orient_lps(request.target)  # as run() does
         transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
         ranked = rank(transfers, request.labels().names)
         return request.ranked([t.reference for t, _ in ranked]), _ranking_details(ranked)
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
-        """The registration settings for these references: a pool of two or more registers upright only.
+        """The registration settings for these references (those holding an asked structure, :func:`holds_any`: one
+        that holds none adds no pose of it): a pool of two or more registers upright only.
 
         A single reference gets the turned 2D starts (:attr:`RegistrationSettings.start_angles`): it is the
         only pose search there is (HC18, 20 single pairs: Dice 0.554 upright only, 0.647 turned). A pool
@@ -211,8 +212,13 @@ def rank(transfers: list[Transfer], asked: list[str]) -> list[tuple[Transfer, fl
     masks = [t.masks for t in by_similarity]
     scores = consensus_scores(masks, similarity) if has_consensus(masks) else similarity
     scored = sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
-    holds = [any(t.reference.segmentation.has_voxels(name) for name in asked) for t, _ in scored]
+    holds = [holds_any(t.reference, asked) for t, _ in scored]
     return [pair for pair, held in zip(scored, holds) if held] + [pair for pair, held in zip(scored, holds) if not held]
+
+
+def holds_any(reference: Reference, asked: list[str]) -> bool:
+    """Whether ``reference`` has voxels of any of the ``asked`` structures."""
+    return any(reference.segmentation.has_voxels(name) for name in asked)
 
 
 def share_reporter(progress: Progress, step: str, index: int, count: int) -> Callable[[float], None]:
