@@ -156,7 +156,7 @@ def _warnOfPrompt(correction, name, prompt, before, written):
 
     overwriteOption = None if correction.overwrite else OVERWRITE_OPTION
     held = correction.masks_of_others({name})  # named as Slicer shows them, a segment painted by hand too
-    leftOut = inside_points_warning(name, prompt, written, correction.voxels_of_others({name}), correction.result.engine, overwriteOption,
+    leftOut = inside_points_warning(name, prompt, written, correction.union_of(held.values()), correction.result.engine, overwriteOption,
                                     session=correction.result.session, held=held)
     unchanged = unchanged_reason(correction.result.session, before, written, overwriteOption, held)
     for said in (leftOut, unchanged and f"{name!r} is unchanged: {unchanged}"):

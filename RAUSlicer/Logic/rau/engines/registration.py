@@ -114,10 +114,11 @@ class RegistrationEngine(Engine):
             return request, []
         progress = progress or Progress()
         names = [s.name for s in request.counted()] if len(request.references) >= MIN_REFERENCES else []
-        settings = self.settings_for([r for r in request.references if holds_any(r, request.labels().names)])
+        asked = request.labels().names
+        settings = self.settings_for([r for r in request.references if holds_any(r, asked)])
         target = orient_lps(request.target)  # as run() does
         transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
-        ranked = rank(transfers, request.labels().names)
+        ranked = rank(transfers, asked)
         return request.ranked([t.reference for t, _ in ranked]), _ranking_details(ranked)
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
@@ -212,8 +213,7 @@ def rank(transfers: list[Transfer], asked: list[str]) -> list[tuple[Transfer, fl
     masks = [t.masks for t in by_similarity]
     scores = consensus_scores(masks, similarity) if has_consensus(masks) else similarity
     scored = sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
-    holds = [holds_any(t.reference, asked) for t, _ in scored]
-    return [pair for pair, held in zip(scored, holds) if held] + [pair for pair, held in zip(scored, holds) if not held]
+    return sorted(scored, key=lambda pair: not holds_any(pair[0].reference, asked))  # stable: each part keeps its order
 
 
 def holds_any(reference: Reference, asked: list[str]) -> bool:

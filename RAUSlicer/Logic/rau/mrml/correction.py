@@ -393,8 +393,12 @@ class Correction:
 
     def voxels_of_others(self, written: set[str]) -> np.ndarray:
         """The voxels of the node's segments other than those of the structures ``written``."""
+        return self.union_of(mask for _, mask in self._others(written))
+
+    def union_of(self, masks) -> np.ndarray:
+        """The voxels any of ``masks`` (on the result's target) holds."""
         taken = np.zeros(self.result.target.shape, bool)
-        for _, mask in self._others(written):
+        for mask in masks:
             taken |= mask
         return taken
 
