@@ -83,12 +83,16 @@ def one_line(text: str) -> str:
 UNREADABLE = "its header or data cannot be read in full: the file may be cut short or damaged"
 """What a reader's error says of a file whose format it knows but cannot read (ITK names the file again, and no reason)."""
 
+UNIDENTIFIED = "no picture format could be identified in it: the file may be cut short, damaged or not a picture"
+"""What a reader's error says of a picture file whose format Pillow cannot tell (Pillow names the file again)."""
+
 
 def short_reason(error: Exception) -> str:
     """The informative line of a reader's error (ITK's carry a source location and a stale errno)."""
     lines = _lines(str(error)) or [type(error).__name__]
     useful = [line for line in lines if not line.startswith(("Exception thrown", "Reason: No such file"))] or lines
     reason = re.sub(r"^(ITK ERROR|sitk::ERROR): (\w+\(0x[0-9a-f]+\): )?", "", useful[-1])
+    reason = re.sub(r"^cannot identify image file .*$", UNIDENTIFIED, reason)  # Pillow's: the file's path again
     return re.sub(r"^File cannot be read: .* for reading\.?$", UNREADABLE, reason)  # the file's path again, and no reason
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -324,11 +326,14 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
                              f"{' x '.join(f'{size:g}' for size in sizes)} mm; a file with a header keeps its own, so leave the pixel size out")
 
 
-def _open_picture(path: Path) -> PILImage.Image:
+@contextmanager
+def _open_picture(path: Path) -> Iterator[PILImage.Image]:
     """The picture, opened (not decoded) with :data:`rau.validation.files.MAX_PICTURE_PIXELS` as the only size limit:
     Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it. A TIFF Pillow cannot
-    open is refused naming its samples (:func:`_tiff_samples`)."""
-    with warnings.catch_warnings():
+    open is refused naming its samples (:func:`_tiff_samples`). Pillow's warnings while it is open (of a damaged
+    file's tags: opening, reading its EXIF) are said when it closes, and not at all where reading it failed: the
+    error says it."""
+    with warnings.catch_warnings(record=True) as heard:
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
         try:
             picture = PILImage.open(path)
@@ -336,10 +341,12 @@ def _open_picture(path: Path) -> PILImage.Image:
             count = re.search(r"\((\d+) pixels\)", str(error))
             raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
         except PILImage.UnidentifiedImageError:
-            warnings.simplefilter("ignore")  # Pillow's of a damaged file's tags, read again here
             _refuse_unread_tiff(path)
             raise
-    return picture
+        with picture:
+            yield picture
+    for warning in heard:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _refuse_unread_tiff(path: Path) -> None:
