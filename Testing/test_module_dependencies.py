@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import importlib.util
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 
@@ -16,6 +18,7 @@ sys.path.insert(0, str(MODULE))
 
 from RAUSlicerLib import dependencies  # noqa: E402
 from rau.engines import ENGINES  # noqa: E402
+from rau.extras import OPTIONAL_MODULES  # noqa: E402
 
 
 def test_the_panel_offers_every_registered_engine_with_its_label():
@@ -122,3 +125,59 @@ def test_images_are_said_to_go_to_the_vlm_server_only_for_engines_that_ask_a_vlm
         assert "http://vlm.example:8000" in asked.pop()
     assert not consent.confirmModelUse(options, "http://engines.example:8765", engine_class("sam2-memory"))
     assert "http://engines.example:8765" in asked.pop()  # an engine server gets the images whatever the engine
+
+
+def availability_without(package: str) -> subprocess.CompletedProcess:
+    """The panel's engine check (``engine_availability(engine_choices())``, as ``_fillEngineCombo`` runs it) in a new
+    Python where ``package`` cannot be imported, as where it is not installed (None in sys.modules: import and
+    find_spec both answer that it is absent)."""
+    code = ("import sys; sys.modules[%r] = None; sys.path[:0] = [%r, %r]\n"
+            "from RAUSlicerLib.dependencies import engine_availability, engine_choices\n"
+            "for name, reason in engine_availability(engine_choices()).items(): print(name, '|', reason)"
+            % (package, str(MODULE), str(MODULE / "Logic")))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("package", ["scipy", "PIL", "tqdm"])
+def test_a_missing_core_package_is_said_to_need_installing(package):
+    """Before: without scipy or Pillow, ``engine_choices`` raised ModuleNotFoundError (importing the engine modules),
+    so the panel's set-up stopped before it connected "Install dependencies"; without tqdm every engine was offered."""
+    done = availability_without(package)
+    assert done.returncode == 0, done.stderr
+    reasons = dict(line.split(" | ", 1) for line in done.stdout.splitlines())
+    assert set(reasons) == set(ENGINES)
+    for name, reason in reasons.items():
+        assert reason.startswith("needs ") and package in reason and reason.endswith("use 'Install dependencies'"), name
+
+
+def test_the_panel_checks_every_core_package_that_it_installs():
+    """The modules checked on this computer are those of Resources/requirements.txt that no extra of rau brings."""
+    core = set(dependencies.core_modules())
+    assert {"slicerio", "nrrd", "scipy", "PIL", "tqdm", "skimage", "nibabel"} == core
+
+
+def requirement_bounds(lines) -> dict[str, str]:
+    """Package (normalised name) -> its lower bound (``>=1.10``, ``==5.24.0``) in requirement specifiers."""
+    bounds = {}
+    for line in lines:
+        name, specifiers = re.match(r"([A-Za-z0-9._-]+)\s*(.*)", line).groups()
+        lower = re.search(r"(>=|==)\s*([^,;\s]+)", specifiers)
+        bounds[re.sub(r"[-_.]+", "-", name).lower()] = lower.group(2) if lower else ""
+    return bounds
+
+
+def test_requirements_txt_agrees_with_pyproject():
+    """The panel installs Resources/requirements.txt, pip installs pyproject.toml: the same packages, from the same
+    oldest version, but for those Slicer ships itself."""
+    project = tomllib.loads((MODULE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = requirement_bounds(project["dependencies"])
+    extras = requirement_bounds(line for lines in project["optional-dependencies"].values() for line in lines)
+    panel = requirement_bounds(dependencies.requirement_lines())
+    slicer_owned = {name.lower() for name in dependencies.SLICER_OWNED}
+    brought = {re.sub(r"[-_.]+", "-", package).lower() for package, _extra in OPTIONAL_MODULES.values()}  # by an extra's package
+    assert {name: bound for name, bound in wanted.items() if name not in slicer_owned} == {
+        name: bound for name, bound in panel.items() if name in wanted}
+    for name, bound in panel.items():
+        if name not in wanted:  # a model package: the panel's pin must be one pyproject's extra allows
+            assert name in extras or name in brought, f"requirements.txt installs {name}, which pyproject.toml does not list"
+            assert bound.startswith(extras.get(name, "")), (name, bound, extras[name])

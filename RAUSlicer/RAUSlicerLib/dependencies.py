@@ -1,7 +1,8 @@
 """Which engines can run here, and the explicit "Install dependencies" action.
 
 Checks use ``importlib.util.find_spec`` so nothing heavy (torch, transformers) is imported
-to find out. Installing happens only when the user asks, on the main thread: torch through
+to find out; the packages checked are those of ``Resources/requirements.txt``, the one list
+the panel installs. Installing happens only when the user asks, on the main thread: torch through
 Slicer's PyTorch extension, then ``Resources/requirements.txt`` without replacing the
 packages Slicer ships (SimpleITK, numpy, requests, pydicom) or the PyTorch extension's torch.
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 import tempfile
 from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
-CORE_MODULES = ("slicerio", "nrrd", "skimage", "nibabel")
+IMPORT_NAMES = {"pillow": "PIL", "pynrrd": "nrrd", "scikit-image": "skimage"}
+"""The module a package of the requirements is imported as, where the two names differ (lower-case package name)."""
 SLICER_OWNED = ("SimpleITK", "numpy", "requests", "pydicom", "torch", "torchvision")
 TORCH_MINIMUM = "2.6"
 """The oldest torch the model engines can use: transformers (Resources/requirements.txt) disables an older one."""
@@ -41,29 +44,50 @@ def old_torch() -> str | None:
         return version
 
 
+def core_modules() -> tuple[str, ...]:
+    """The modules, in the order of ``Resources/requirements.txt``, of its packages that ``rau`` cannot do without
+    (those no extra of ``rau.extras.OPTIONAL_MODULES`` brings): what reading and writing the files needs here."""
+    from rau.extras import OPTIONAL_MODULES
+
+    optional = {package.lower() for package, _extra in OPTIONAL_MODULES.values()}
+    packages = (re.match(r"[A-Za-z0-9._-]+", line).group().lower() for line in requirement_lines())
+    return tuple(IMPORT_NAMES.get(package, package) for package in packages if package not in optional)
+
+
 def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
     """(name, label, Python modules it needs) for every engine of ``rau.engines.ENGINES``, in its order.
 
-    The engine modules import nothing heavy at file scope, so reading their ``label`` and
-    ``requires`` is cheap and leaves torch and transformers unimported.
+    The engine modules leave torch and transformers unimported at file scope, so reading their ``label`` and
+    ``requires`` is cheap. They do import core packages (scipy, Pillow): an engine whose module fails for one not
+    installed is listed under its name, needing that package.
     """
+    import rau
     from rau.engines import ENGINES, engine_class
 
+    core = core_modules()
     choices = []
     for name in ENGINES:
-        engine = engine_class(name)
-        choices.append((name, engine.label or name, CORE_MODULES + tuple(engine.requires)))
+        try:
+            engine = engine_class(name)
+        except ModuleNotFoundError as error:
+            missing = (error.name or "").partition(".")[0]
+            if not missing or missing == rau.__name__:  # a module of rau itself missing is a broken copy: a bug
+                raise
+            choices.append((name, name, core + (missing,)))
+            continue
+        choices.append((name, engine.label or name, core + tuple(engine.requires)))
     return choices
 
 
 def engine_availability(choices, server: bool = False) -> dict[str, str]:
     """Engine name -> '' when it can run, else the reason it cannot (for a disabled combo item).
 
-    With a ``server`` the engines run there; this computer still reads and writes the files (:data:`CORE_MODULES`)."""
+    With a ``server`` the engines run there; this computer still reads and writes the files (:func:`core_modules`)."""
     reasons = {}
     old = old_torch()
+    core = core_modules()
     for name, _label, modules in choices:
-        needed = CORE_MODULES if server else modules
+        needed = core if server else modules
         missing = missing_modules(needed)
         if old and "torch" in needed and "torch" not in missing:
             missing.append(f"torch{TORCH_REQUIREMENT}, found {old}")
