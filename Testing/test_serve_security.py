@@ -196,7 +196,8 @@ def test_an_upload_that_is_no_metaimage_or_nrrd_is_told_so_not_that_it_names_a_d
 
 def test_a_session_id_no_server_issues_is_not_found_and_an_unknown_one_is_gone(server):  # noqa: F811
     """Before: a malformed id answered 410 Gone, as a closed session does; a well-formed one this server does not know
-    may be from before it restarted, and stays 410 (the Slicer module then closes its session)."""
+    may be from before it restarted, and stays 410 (the Slicer module then closes its session), saying why it is
+    unknown (before: only "no session ID", with no reason)."""
     url = server[0]
     for malformed in ("not-a-session", "0" * 31):
         reprompt = requests.post(f"{url}/v1/sessions/{malformed}/undo", json={"structure": "left"}, timeout=30)
@@ -204,7 +205,7 @@ def test_a_session_id_no_server_issues_is_not_found_and_an_unknown_one_is_gone(s
         said = f"no session {malformed}: a session has its job's id, 32 lowercase hex digits"
         assert (reprompt.status_code, reprompt.json()["detail"]) == (closing.status_code, closing.json()["detail"]) == (404, said)
     unknown = requests.delete(f"{url}/v1/sessions/{'0' * 32}", timeout=30)
-    assert (unknown.status_code, unknown.json()["detail"]) == (410, f"no session {'0' * 32}")
+    assert (unknown.status_code, unknown.json()["detail"]) == (410, f"session {'0' * 32} is not known to this server: it was restarted since the run, or closed the session long ago")
 
 
 @pytest.mark.parametrize("name", ["CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016573", "1.2.840.113619.2.55.3.604688119.1"])

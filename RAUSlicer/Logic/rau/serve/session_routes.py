@@ -111,6 +111,6 @@ def check_session_open(server, session_id: str) -> None:
 
 def check_session_id(session_id: str) -> None:
     """Refuse (404) an id no server issues: a session has its job's id. A well-formed one this server does not know may
-    be from before it restarted: :meth:`SessionStore.get` answers it 410, as a closed one."""
+    be from before it restarted: :meth:`SessionStore.get` answers it 410, as a closed one, saying so."""
     if not valid_id(session_id):
         raise NotFound(f"no session {session_id}: a session has its job's id, 32 lowercase hex digits")

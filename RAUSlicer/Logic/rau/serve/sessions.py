@@ -67,6 +67,10 @@ def result_nbytes(result: Result) -> int:
     return int(distinct_bytes(result) + held)
 
 
+UNKNOWN_SESSION = "is not known to this server: it was restarted since the run, or closed the session long ago"
+"""What a request for a well-formed session id the server holds no reason for is told, after the id."""
+
+
 class SessionStore:
     """Sessions by id; the least recently used go first when there are too many or they hold too much."""
 
@@ -102,7 +106,7 @@ class SessionStore:
             self._expire()
             if session_id not in self._entries:
                 said = self._gone.get(session_id)
-                raise SessionGone(f"session {session_id} {said}" if said else f"no session {session_id}")
+                raise SessionGone(f"session {session_id} {said or UNKNOWN_SESSION}")
             entry = self._entries[session_id]
             entry.last_used = self.clock()
             self._entries.move_to_end(session_id)
