@@ -219,3 +219,16 @@ def test_the_readme_s_minimum_slicer_has_the_python_rau_needs():
     minimum = re.search(r"It needs Slicer (\d+\.\d+) or newer", (REPO / "README.md").read_text(encoding="utf-8")).group(1)
     needed = re.search(r'requires-python = ">=(\d+)\.(\d+)"', (REPO / "pyproject.toml").read_text(encoding="utf-8")).groups()
     assert SLICER_PYTHON[minimum] >= tuple(map(int, needed)), f"Slicer {minimum} ships Python {SLICER_PYTHON[minimum]}"
+
+
+def test_the_developers_file_map_names_every_part_of_the_core():
+    """Before: the map under "For developers" left out references.py (which the "From Python" example imports),
+    long_scan.py, body.py, demo.py and nine more."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For developers", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"[\w./]+", section))
+    core = REPO / "RAUSlicer" / "Logic" / "rau"
+    parts = {path.name for path in core.glob("*.py") if path.name not in ("__init__.py", "__main__.py")}
+    parts |= {f"{path.name}/" for path in core.iterdir() if (path / "__init__.py").exists()}
+    missing = {part for part in parts if part not in named and not any(word.startswith(part) for word in named)}
+    assert not missing, f"README's file map leaves out: {sorted(missing)}"
