@@ -319,7 +319,8 @@ class Localization:
     """Whether the boxes cover the structure's whole extent across the slices (registration), or only mark where it
     lies (a VLM's boxes on its key slices): then a segmenter follows it through the whole target."""
     reason: str = ""
-    """Why the localizer found it absent, in its own words (registration: e.g. its references agree on no voxel)."""
+    """Why the localizer found it absent, in its own words (registration: e.g. its references agree on no voxel), or
+    did not ask (a VLM: :meth:`Request.no_voxels_message`)."""
     mask: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def why_not_present(self) -> str:
@@ -327,15 +328,15 @@ class Localization:
         gave no usable answer (``answer["answered"]`` False: a VLM reply that could not be read)."""
         who = self.source or "the localizer"
         if self.answer.get("asked") is False:
-            return f"not asked: the reference shown to {who} has no voxels of it"
+            return f"not asked: it {self.reason}"
         if self.answer.get("answered") is False:
             return f"no usable answer from {who}"
         return f"absent according to {who}: {self.reason}" if self.reason else f"absent according to {who}"
 
     def public_answer(self) -> dict:
         """The JSON-ready part of a VLM's answer, kept in a result's prompts: what was repaired, its box in the
-        model's coordinates, and the slices shown."""
-        return {key: self.answer.get(key) for key in ("issues", "model_box", "reference_slice", "target_slice")}
+        model's coordinates, the reference it was asked with and the slices shown."""
+        return {key: self.answer.get(key) for key in ("issues", "model_box", "reference", "reference_slice", "target_slice")}
 
 
 @dataclass
@@ -425,7 +426,8 @@ class Segmenter(abc.ABC):
 
 class PipelineEngine(Engine):
     """A localizer followed by a segmenter; with a ``ranker`` (a :class:`~rau.engines.registration.RegistrationEngine`),
-    several references are put in its ranking order first (the localizer looks at the best one); the result records
+    several references are put in its ranking order first (a VLM localizer asks about each structure with the best one
+    that has it); the result records
     that ranking, or the one the localizer made itself (of two or more references), as the registration engine's does."""
 
     ranker = None

@@ -39,4 +39,6 @@ class RAUEngine(PipelineEngine):
 
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         self.segmenter.slice_axis = "kji"[self.correction_axis(request.target, None)]
-        return super().run(request, progress)  # ranked (:func:`rau.engines.registration.rank`): the VLM sees the best, SAM2 holds the top-k
+        # ranked (:func:`rau.engines.registration.rank`): the VLM asks about each structure with the best reference that
+        # has it, SAM2 holds the top-k that have it
+        return super().run(request, progress)

@@ -204,9 +204,10 @@ def rank(transfers: list[Transfer], asked: list[str]) -> list[tuple[Transfer, fl
     scores keep the similarity order, and equal similarities go by the references' digests (:func:`best_first`), not
     by the order the references were given in. A reference with voxels of none of the ``asked`` structures (the
     request's, :meth:`~rau.engines.base.Request.labels`) ranks after every one that has some, whatever its score, their
-    own order kept: shown to the VLM, it would leave every asked structure "not asked". The registration engine fuses
-    the first ``top_k``; the SAM2 engines put the first ``top_k`` in SAM2's memory and the
-    ``rau`` and ``vlm-box`` engines show the VLM the first (see :meth:`RegistrationEngine.ranked_references`).
+    own order kept: it answers for none of them. The registration engine fuses, for each structure, the first
+    ``top_k`` that have it (:func:`voters_for`); the SAM2 engines put those in SAM2's memory and the ``rau`` and
+    ``vlm-box`` engines ask the VLM about it with the first that has it (:func:`rau.vlm.localizer.reference_turns`;
+    see :meth:`RegistrationEngine.ranked_references`).
     """
     by_similarity = best_first(transfers, lambda t: t.registration.similarity, lambda t: t.reference)
     similarity = [t.registration.similarity for t in by_similarity]

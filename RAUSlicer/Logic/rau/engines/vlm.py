@@ -57,5 +57,5 @@ class VLMBoxEngine(PipelineEngine):
         from rau.vlm.localizer import VLMLocalizer
 
         engine = cls(VLMLocalizer.from_options(options), BoxSegmenter(), cls.name)
-        engine.ranker = RegistrationEngine.from_options(options)  # the VLM sees the best reference, as in the rau engine
+        engine.ranker = RegistrationEngine.from_options(options)  # each structure asked with the best holder, as in rau
         return engine

@@ -88,10 +88,10 @@ def orient_segmentation_lps(segmentation: Segmentation, names: list[str] | None 
     return Segmentation(orient_lps(geometry), labels, masks)
 
 
-def orient_request_lps(request: Request, names: list[str] | None = None) -> Request:
-    """The request as the VLM sees it: first reference and target in LPS voxel order, only the masks of ``names``
-    (default: the requested structures)."""
-    reference = request.references[0]
+def orient_request_lps(request: Request, names: list[str] | None = None, reference: Reference | None = None) -> Request:
+    """The request as the VLM sees it: ``reference`` (default: the first) and target in LPS voxel order, only the masks
+    of ``names`` (default: the requested structures)."""
+    reference = reference or request.references[0]
     names = names if names is not None else request.labels().names
     oriented = Reference(orient_lps(reference.image), orient_segmentation_lps(reference.segmentation, names), reference.name)
     return Request([oriented], orient_lps(request.target), names, target_name=request.target_name)

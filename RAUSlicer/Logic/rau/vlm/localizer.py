@@ -1,8 +1,9 @@
 """The VLM localizer: reference overlay + target in, presence and a box per structure out.
 
-For each view (:mod:`rau.vlm.key_slices`) it renders the reference slice with the
-structures outlined and tagged (:mod:`rau.render`), the target slice plain, asks all
-the view's structures in one request (or one request each with ``per_structure``),
+Each structure is asked with the best-ranked reference that has voxels of it
+(:func:`reference_turns`). For each view of a reference (:mod:`rau.vlm.key_slices`) it renders
+the reference slice with its requested structures outlined and tagged (:mod:`rau.render`), the
+target slice plain, asks the view's structures in one request (or one request each with ``per_structure``),
 reads the answer defensively (:mod:`rau.vlm.answers`) and maps boxes from the model's
 coordinates (:mod:`rau.vlm.families`) to target voxels.
 
@@ -18,7 +19,7 @@ import math
 from dataclasses import replace
 
 from rau.boxes import Box
-from rau.engines.base import Localization, Localizer, Progress, Request
+from rau.engines.base import Localization, Localizer, Progress, Reference, Request
 from rau.image import Image
 from rau.render import render_overlay, render_plain
 from rau.user_warnings import warn
@@ -63,22 +64,25 @@ class VLMLocalizer(Localizer):
         return cls(create_backend(options), per_structure=options.vlm_per_structure)
 
     def localize(self, request: Request, progress: Progress) -> dict[str, Localization]:
-        """Ask about the requested structures that the first (best-ranked) reference shows; the others are reported
-        not asked."""
-        shown = [n for n in request.labels().names if n in request.references[0].segmentation.labels.names]
+        """Ask about each requested structure with the best-ranked reference that has voxels of it
+        (``request.references`` are best first): each reference in turn about those it holds that no better one holds
+        (:func:`reference_turns`); a structure no reference holds is reported not asked."""
+        asks = []
+        for reference, listed, question in reference_turns(request):
+            seen = orient_request_lps(request, listed, reference)
+            shown = seen.references[0]
+            views = plan_views(shown.segmentation, shown.image, seen.target, question)
+            asks += [(seen, view, [name]) for view in views for name in view.names] if self.per_structure else [(seen, v, v.names) for v in views]
         found: dict[str, Localization] = {}
-        if shown:
-            seen = orient_request_lps(request, shown)
-            reference = seen.references[0]
-            views = plan_views(reference.segmentation, reference.image, seen.target, shown)
-            asks = [(view, [name]) for view in views for name in view.names] if self.per_structure else [(v, v.names) for v in views]
-            for index, (view, question) in enumerate(asks):
-                progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
-                for name, localization in self.ask(seen, view, question).items():
-                    found[name] = on_target_grid(localization, seen.target, request.target)
+        for index, (seen, view, question) in enumerate(asks):
+            progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
+            for name, localization in self.ask(seen, view, question).items():
+                found[name] = on_target_grid(localization, seen.target, request.target)
         for name in request.labels().names:
             if name not in found:
-                found[name] = Localization(request.labels().get(name), False, source="vlm", answer={"issues": ["no voxels in the reference shown"], "asked": False})
+                reason = request.no_voxels_message()
+                found[name] = Localization(request.labels().get(name), False, source="vlm", reason=reason,
+                                           answer={"issues": [f"not asked: it {reason}"], "asked": False})
         progress("VLM localization done", 1.0)
         return found
 
@@ -116,12 +120,26 @@ class VLMLocalizer(Localizer):
             box = None if box.empty else box
         details = {
             "text": text, "issues": answer.issues, "model_box": answer.box, "answered": answer.present is not None,
-            "reference_slice": view.reference_slice, "target_slice": view.target_slice,
+            "reference": request.references[0].name, "reference_slice": view.reference_slice, "target_slice": view.target_slice,
         }
         return Localization(
             request.labels().get(answer.name), bool(answer.present), box, answer.confidence,
             {view.target_slice: box} if box is not None else {}, "vlm", details, covers_extent=False,
         )
+
+
+def reference_turns(request: Request) -> list[tuple[Reference, list[str], list[str]]]:
+    """Which reference the VLM is shown for which structures: each reference of ``request`` (best-ranked first) that
+    has voxels of a requested structure no better-ranked one has, with the requested structures it lists (its
+    legend's, as rendered) and those it is asked about (the ones no better-ranked reference has voxels of)."""
+    turns, taken = [], set()
+    for reference in request.references:
+        listed = [name for name in request.labels().names if name in reference.segmentation.labels.names]
+        question = [name for name in listed if name not in taken and reference.segmentation.has_voxels(name)]
+        if question:
+            turns.append((reference, listed, question))
+            taken.update(question)
+    return turns
 
 
 def on_target_grid(localization: Localization, seen: Image, target: Image) -> Localization:
