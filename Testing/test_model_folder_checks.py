@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rau.cli import main
-from rau.commands.engine_options import check_models
+from rau.engines.checks import check_models
 from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError, ModelSource
 from rau.options import EngineOptions

@@ -55,7 +55,7 @@ def test_the_thread_count_comes_from_the_environment_and_a_bad_value_names_it(mo
             inference_threads()
     # and before any work, for every engine that runs a model (before, a registration ran first and evaluate failed
     # every case); the registration engine, which runs none, does not care
-    from rau.commands.engine_options import check_models
+    from rau.engines.checks import check_models
     from rau.options import EngineOptions
 
     check_models("registration", EngineOptions())

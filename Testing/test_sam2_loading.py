@@ -12,7 +12,7 @@ import SimpleITK as sitk
 
 from rau.cli import main
 from rau.demo import SAMPLE_DATA
-from rau.commands.engine_options import check_models
+from rau.engines.checks import check_models
 from rau.errors import OptionError
 from rau.models.loader import ModelNotAvailableError, ModelSource, pick_device
 from rau.options import EngineOptions

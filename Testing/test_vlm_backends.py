@@ -151,7 +151,7 @@ def test_weights_a_config_of_fewer_layers_leaves_unused_are_refused(tiny_qwen, t
 
 def test_model_cache_is_where_the_vlm_is_looked_up_and_downloaded(tiny_qwen, tmp_path, monkeypatch):
     """A Hugging Face id found only in ``--model-cache`` (offline): the checks and the loader both look there."""
-    from rau.commands.engine_options import check_models
+    from rau.engines.checks import check_models
 
     snapshot = tmp_path / "cache/models--tiny--qwen/snapshots/0123abcd"
     shutil.copytree(tiny_qwen, snapshot)
@@ -394,7 +394,7 @@ def test_unreachable_server_and_bad_url():
 def test_vlm_weights_and_adapters_are_checked_before_any_work_naming_the_option(tiny_qwen, tmp_path):
     """Before: a cut-off VLM checkpoint and a missing adapter folder were found only once the model loaded (7-10 s in),
     and the adapter's message named no option and did not say the folder was missing."""
-    from rau.commands.engine_options import check_models
+    from rau.engines.checks import check_models
     from rau.errors import OptionError
 
     cut = shutil.copytree(tiny_qwen, tmp_path / "cut")
@@ -413,7 +413,7 @@ def test_vlm_weights_and_adapters_are_checked_before_any_work_naming_the_option(
 def test_an_adapter_trained_on_another_model_family_is_refused_naming_both(tiny_qwen, tmp_path):
     """Before, a Qwen3-VL adapter (boxes 0-1000) loaded onto a Qwen2.5-VL model (boxes in pixels), and the other way
     round, with only the general "trained on another base model" warning: its boxes were then misread."""
-    from rau.commands.engine_options import check_models
+    from rau.engines.checks import check_models
 
     peft = pytest.importorskip("peft")
     adapter = tmp_path / "adapter"

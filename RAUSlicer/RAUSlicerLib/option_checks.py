@@ -14,11 +14,11 @@ def serverUnsentOptions(panelOptions):
 
 def checkOptions(engineName, options, server=""):
     """Refuse an unknown engine, or models or a device the engine ``engineName`` cannot use
-    (``rau.commands.engine_options.check_models``; not with an engine ``server``, which uses and checks its operator's),
+    (``rau.engines.checks.check_models``; not with an engine ``server``, which uses and checks its operator's),
     naming the panel's fields. The panel's settings stand from run to run, unlike a command line's flags, so one the
     chosen engine does not read is not warned of."""
-    from rau.commands.engine_options import check_models
     from rau.engines import engine_class
+    from rau.engines.checks import check_models
     from rau.options import EngineOptions
 
     with panelWording():

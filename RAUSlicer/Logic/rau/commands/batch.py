@@ -8,8 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, check_models, engine_options, given_options, warn_unused_options
+from rau.commands.engine_options import add_engine_arguments, engine_options, given_options
 from rau.engines import unused_options
+from rau.engines.checks import check_models, warn_unused_options
 from rau.errors import OptionError, about
 from rau.validation import argument, non_empty_path, non_negative_number, positive_integer, positive_number
 

@@ -15,9 +15,10 @@ from rau.boxes import Box, check_corners
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
-from rau.commands.engine_options import add_option_arguments, checked_engine, engine_options, given_options, warn_ignored
+from rau.commands.engine_options import add_option_arguments, engine_options, given_options
 from rau.engines import Request, engine_class, unused_options
 from rau.engines.base import Prompt
+from rau.engines.checks import checked_engine, warn_ignored
 from rau.errors import InputError, OptionError
 from rau.io import read_image
 from rau.io.images import check_picture_output

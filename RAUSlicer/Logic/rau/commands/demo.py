@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options, given_options, warn_ignored
+from rau.commands.engine_options import add_engine_arguments, engine_options, given_options
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
 from rau.engines import DEFAULT_ENGINE, one_reference, unused_options
+from rau.engines.checks import checked_engine, warn_ignored
 from rau.errors import OptionError
 from rau.evaluation.manifest import Case, case_files, largest_pool, read_manifest
 from rau.evaluation.report import print_table

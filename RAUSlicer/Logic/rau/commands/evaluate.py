@@ -18,9 +18,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rau.commands.engine_options import add_engine_arguments, check_models, checked_engine, engine_options, given_options, warn_ignored, warn_unused_options
+from rau.commands.engine_options import add_engine_arguments, engine_options, given_options
 from rau.engines import DEFAULT_ENGINE, VLM_OPTIONS, unused_options
 from rau.engines.base import Cancelled
+from rau.engines.checks import check_models, checked_engine, warn_ignored, warn_unused_options
 from rau.errors import InputError, OptionError, Terminated, about
 from rau.evaluation import clicks, vqa
 from rau.evaluation.manifest import case_files, largest_pool, read_manifest

@@ -6,10 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, checked_engine, engine_options, given_options, warn_unused_options
+from rau.commands.engine_options import add_engine_arguments, engine_options, given_options
 from rau.commands.progress_bar import progress_bar
 from rau.engines import Request
 from rau.engines.base import check_references, run_request, validate_request
+from rau.engines.checks import checked_engine, warn_unused_options
 from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import check_picture_output, check_picture_values, without_pixel_size

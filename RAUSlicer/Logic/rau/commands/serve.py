@@ -8,7 +8,8 @@ import socket
 import sys
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, check_device_option, check_models, engine_options
+from rau.commands.engine_options import add_engine_arguments, engine_options
+from rau.engines.checks import check_device_option, check_models
 from rau.errors import InputError, OptionError
 from rau.extras import require
 from rau.io.outputs import check_folder_writable

@@ -347,7 +347,7 @@ def _finite(tensor) -> bool:
 def option_named(option: str, value, errors=(ModelNotAvailableError,)):
     """A context in which an error of ``errors`` (a model found unusable while it loads) is raised again led by the
     option that named the model, ``OPTION VALUE: ...`` (the value once: :func:`rau.errors.about`), as
-    :func:`rau.commands.engine_options.check_models` names what it finds before any work."""
+    :func:`rau.engines.checks.check_models` names what it finds before any work."""
     try:
         yield
     except errors as error:

@@ -7,7 +7,7 @@ point the server at other files or hosts.
 
 from __future__ import annotations
 
-from rau.commands.engine_options import warn_ignored
+from rau.engines.checks import warn_ignored
 from rau.engines import unused_options
 from rau.errors import InputError, OptionError
 from rau.options import EngineOptions, in_words, option_fields, said_in
