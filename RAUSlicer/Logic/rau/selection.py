@@ -38,21 +38,20 @@ SIMILARITY_NOISE = 1e-3
 match the target to 0.9999 differ by rounding, not by fit."""
 
 
-def consensus_scores(masks: list[dict[str, SoftMask | None]], similarity: list[float]) -> list[float]:
-    """Each reference's mean Dice (over its structures) to the similarity-seeded SIMPLE consensus.
+def consensus_scores(masks: list[dict[str, SoftMask | None]], similarity: list[float]) -> list[float] | None:
+    """Each reference's mean Dice (over its structures) to the similarity-seeded SIMPLE consensus; None where no
+    structure is held by :data:`MIN_REFERENCES` references or more (so where there are fewer references): there is no
+    consensus, and the image similarity ranks them.
 
     ``masks``: per reference, structure name -> its transferred mask (None: it landed outside
     the target; a missing name: the reference lacks the structure, or has no voxels of it). ``similarity``: each
-    reference's image similarity to the target after registration. Needs at least
-    :data:`MIN_REFERENCES` references.
+    reference's image similarity to the target after registration.
     """
-    if len(masks) < MIN_REFERENCES:
-        raise ValueError(f"label consensus needs at least {MIN_REFERENCES} references, got {len(masks)}")
-    stacks = [_stack(masks, name) for name in sorted({n for m in masks for n in m})]
+    held = sorted(name for name in {n for m in masks for n in m} if sum(name in m for m in masks) >= MIN_REFERENCES)
+    if not held:
+        return None
     ranked = [(holders, binary, similarity_weights(np.asarray(similarity)[holders]))
-              for holders, binary in stacks if len(holders) >= MIN_REFERENCES]
-    if not ranked:
-        return [0.0] * len(masks)
+              for holders, binary in (_stack(masks, name) for name in held)]
     kept = np.zeros(len(masks), bool)  # the voters: a reference with a vote on some structure it holds
     for holders, _, weights in ranked:
         kept[holders[weights > 0]] = True
@@ -64,13 +63,6 @@ def consensus_scores(masks: list[dict[str, SoftMask | None]], similarity: list[f
             break
         kept = still
     return scores.tolist()
-
-
-def has_consensus(masks: list[dict[str, SoftMask | None]]) -> bool:
-    """Whether some structure is held by at least :data:`MIN_REFERENCES` references, so that
-    :func:`consensus_scores` scores anyone (else every score is 0, and the image similarity ranks them)."""
-    names = {name for m in masks for name in m}
-    return any(sum(name in m for m in masks) >= MIN_REFERENCES for name in names)
 
 
 def similarity_weights(similarity: list[float]) -> np.ndarray:

@@ -25,7 +25,7 @@ from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions,
 from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
 from rau.result import Result, StructureResult
 from rau.run_copies import RunCopies
-from rau.selection import MIN_REFERENCES, consensus_scores, has_consensus
+from rau.selection import MIN_REFERENCES, consensus_scores
 from rau.user_warnings import warn
 
 
@@ -211,8 +211,8 @@ def rank(transfers: list[Transfer], asked: list[str]) -> list[tuple[Transfer, fl
     """
     by_similarity = best_first(transfers, lambda t: t.registration.similarity, lambda t: t.reference)
     similarity = [t.registration.similarity for t in by_similarity]
-    masks = [t.masks for t in by_similarity]
-    scores = consensus_scores(masks, similarity) if has_consensus(masks) else similarity
+    scores = consensus_scores([t.masks for t in by_similarity], similarity)
+    scores = similarity if scores is None else scores
     scored = sorted(zip(by_similarity, scores), key=lambda pair: pair[1], reverse=True)
     return sorted(scored, key=lambda pair: not holds_any(pair[0].reference, asked))  # stable: each part keeps its order
 
