@@ -303,8 +303,7 @@ def unsized_by_itk(path, header) -> bool:
     """Whether ``header`` (an image's or a file reader's, read from ``path``) is a DICOM file's (:func:`may_be_dicom`: not
     an NRRD or MetaImage converted from one, which carries its tags) with ITK's default 1 mm pixels (and, with several
     frames, 1 mm between them)."""
-    frames = header.GetSize()[2] if len(header.GetSize()) == 3 else 1
-    spacing = header.GetSpacing() if frames > 1 else header.GetSpacing()[:2]
+    spacing = header.GetSpacing() if _frames(header) > 1 else header.GetSpacing()[:2]
     return all(size == 1.0 for size in spacing) and may_be_dicom(path)
 
 
@@ -312,8 +311,7 @@ def left_at_one_mm(path, header) -> bool:
     """Whether ITK left some of a DICOM file's spacing at its default 1 mm: its pixels (:func:`unsized_by_itk`), or the
     gap between the frames of a multi-frame file that gives neither :data:`SLICE_GAP_TAG` nor frame positions in
     functional groups (:func:`has_frame_groups`)."""
-    frames = header.GetSize()[2] if len(header.GetSize()) == 3 else 1
-    gap_unread = (frames > 1 and header.GetSpacing()[2] == 1.0 and not _positive(_tag(header, SLICE_GAP_TAG))
+    gap_unread = (_frames(header) > 1 and header.GetSpacing()[2] == 1.0 and not _positive(_tag(header, SLICE_GAP_TAG))
                   and may_be_dicom(path) and not has_frame_groups(path))
     return unsized_by_itk(path, header) or gap_unread
 
@@ -321,8 +319,7 @@ def left_at_one_mm(path, header) -> bool:
 def file_unsized(path, header) -> bool:
     """Whether ``header`` (read from ``path``) is a one-frame DICOM file's that gives no pixel size at all (ITK's 1 mm,
     none of :data:`PIXEL_SIZE_TAGS`)."""
-    one_frame = len(header.GetSize()) == 2 or header.GetSize()[2] == 1
-    return one_frame and unsized_by_itk(path, header) and pixel_size(header) is None
+    return _frames(header) == 1 and unsized_by_itk(path, header) and pixel_size(header) is None
 
 
 def pixel_size(header) -> tuple[float, float] | None:
@@ -344,7 +341,7 @@ def tagged_spacing(header) -> tuple[float, ...] | None:
     in_plane = pixel_size(header)
     if in_plane is None:
         return None
-    if len(header.GetSize()) == 2 or header.GetSize()[2] == 1:
+    if _frames(header) == 1:
         return (*in_plane, *header.GetSpacing()[2:])
     gap = float(header.GetMetaData(SLICE_GAP_TAG)) if _positive(_tag(header, SLICE_GAP_TAG)) else None
     return (*in_plane, gap) if gap else None
@@ -357,15 +354,20 @@ def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None)
         return stored
     check_frames_placed(path)  # an enhanced file ITK left at 1 mm: it gave up on its functional groups
     spacing = tagged_spacing(stored)
-    if spacing is None and not file_unsized(path, stored) and (pixel_size(stored) is not None or stored.GetSize()[2] > 1):
+    if spacing is None and not file_unsized(path, stored) and (pixel_size(stored) is not None or _frames(stored) > 1):
         given = "gives its pixel size but not" if pixel_size(stored) is not None else "gives neither its pixel size nor"
         raise ImageReadError(f"{path}: a multi-frame DICOM file that {given} the gap between its "
-                             f"{stored.GetSize()[2]} frames (SpacingBetweenSlices); {FRAMES_REMEDY}")
+                             f"{_frames(stored)} frames (SpacingBetweenSlices); {FRAMES_REMEDY}")
     if spacing is None and pixel_spacing is not None and file_unsized(path, stored):
         spacing = (pixel_spacing, pixel_spacing, *stored.GetSpacing()[2:])
     if spacing is not None:
         stored.SetSpacing(spacing)
     return stored
+
+
+def _frames(header) -> int:
+    """How many frames ``header`` (an image's or a file reader's) holds: its third size, 1 for a 2D one."""
+    return header.GetSize()[2] if len(header.GetSize()) == 3 else 1
 
 
 def _tag(header, key: str) -> str:
@@ -380,7 +382,7 @@ def check_not_cine(path: Path, stored) -> None:
     """Refuse a multi-frame DICOM cine (:data:`CINE_MODALITIES`, or frames with a frame time; not
     :data:`VOLUME_SOP_CLASSES`): ITK would stack its frames as 1 mm slices. ``stored``: the image, or the header of a
     folder's first file (an image file reader)."""
-    frames = stored.GetSize()[2] if stored.GetDimension() == 3 else 1
+    frames = _frames(stored)
     if frames < 2 or _tag(stored, "0008|0016") in VOLUME_SOP_CLASSES:
         return
     kind = CINE_MODALITIES.get(_tag(stored, "0008|0060").upper())
