@@ -31,9 +31,9 @@ def test_a_zero_size_box_is_a_box_but_no_prompt():
     box = Box((10, 10, 0), (10, 40, 1))
     assert box.empty  # boxes may be empty (clipping makes them); a prompt may not
     problem = "the box (10, 10, 0)..(10, 40, 1) has zero size"
-    for prompt in (Prompt(box=box), prompt_from_json({"box": {"lower": [10, 10], "upper": [10, 40]}}, TARGET)):
+    for checked in (lambda: check_prompt(Prompt(box=box), TARGET), lambda: prompt_from_json({"box": {"lower": [10, 10], "upper": [10, 40]}}, TARGET)):
         with pytest.raises(InputError) as refused:
-            check_prompt(prompt, TARGET)
+            checked()
         assert str(refused.value) == problem
 
 
@@ -44,7 +44,7 @@ def test_box_corners_follow_the_rule_of_points():
     assert prompt_from_json(two, TARGET).box == prompt_from_json(three, TARGET).box == Box((10, 10, 0), (20, 30, 1))
     with pytest.raises(InputError) as refused:
         prompt_from_json(two, Image(np.zeros((4, 50, 50))))
-    assert str(refused.value) == "the box's lower corner [10, 10]: give i,j,k for this 3D target"
+    assert str(refused.value) == "the box [10, 10]..[20, 30]: give both corners as i,j,k (i0,j0,k0,i1,j1,k1) for this 3D target"
 
 
 def test_the_server_takes_i_j_k_of_a_1_slice_volume_s_own_file_as_rau_correct_does(tmp_path):
@@ -61,7 +61,7 @@ def test_the_server_takes_i_j_k_of_a_1_slice_volume_s_own_file_as_rau_correct_do
     sent = {"points": [[12, 0, 5]], "labels": [1], "box": {"lower": [10, 0, 3], "upper": [20, 1, 9]}}
     prompt = prompt_from_json(sent, target)
     assert prompt.points == [(12, 5, 0)] and prompt.box == Box((10, 3, 0), (20, 9, 1))
-    assert prompt_to_json(prompt, target) == {**sent, "points": [[12.0, 0.0, 5.0]], "names": []}  # the remote engine sends the file's indices
+    assert prompt_to_json(prompt, target) == {**sent, "points": [[12.0, 0.0, 5.0]], "names": ["the point [12, 0, 5]"]}  # the remote engine sends the file's indices
     with pytest.raises(InputError, match=r"the point \[12, 3, 5\]: outside the target \(voxels 0..29, 0..0, 0..19 along i, j, k\)"):
         prompt_from_json({"points": [[12, 3, 5]], "labels": [1]}, target)
 

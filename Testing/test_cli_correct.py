@@ -127,7 +127,7 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
         (["--inside", "5000,10"], "--inside '5000,10': outside the target (voxels 0..799, 0..539 along i, j)"),
         (["--inside", "10"], "give i,j"),
         (["--box", "1,2,3"], "--box"),
-        (["--box", "900,900,999,999,0"], "--box '900,900,999,999,0': give i0,j0,i1,j1 for this 2D target"),
+        (["--box", "900,900,999,999,0"], "--box '900,900,999,999,0': give both corners as i,j (i0,j0,i1,j1) or both as i,j,k (i0,j0,k0,i1,j1,k1) for this 2D target"),
         (["--stroke", "10,10", "20"], "--stroke"),
         ([], "at least one --inside"),
         (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10)..(10, 40) is inverted: its lower corner lies above its upper one along i"),

@@ -47,9 +47,9 @@ def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_
 
 
 @pytest.mark.parametrize("box, problem", [
-    ({"lower": [10, 10], "upper": [float("inf"), 40]}, "the box's upper corner [inf, 40]: give a list of finite numbers"),
-    ({"lower": "12", "upper": [30, 40]}, "the box's lower corner '12': give a list of finite numbers"),
-    ({"lower": [True, 10], "upper": [30, 40]}, "the box's lower corner [True, 10]: give a list of finite numbers"),
+    ({"lower": [10, 10], "upper": [float("inf"), 40]}, "the box [10, 10]..[inf, 40]: give a list of finite numbers"),
+    ({"lower": "12", "upper": [30, 40]}, "the box '12'..[30, 40]: give a list of finite numbers"),
+    ({"lower": [True, 10], "upper": [30, 40]}, "the box [True, 10]..[30, 40]: give a list of finite numbers"),
 ], ids=["infinite", "text", "true"])
 def test_a_box_corner_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, box, problem):
     """Before, an infinite corner was an internal error (500), and text was read one character at a time."""
@@ -114,7 +114,7 @@ def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(
 
 @pytest.mark.parametrize("prompt, problem", [
     ({"box": [10, 10, 0, 20, 20, 1]}, 'bad prompt: box [10, 10, 0, 20, 20, 1]: give {"lower": [i, j, k], "upper": [i, j, k]} (upper exclusive; [i, j] on a 2D target)'),
-    ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box's lower corner [10, 10, 0, 4]: give i,j or i,j,k for this 2D target"),
+    ({"box": {"lower": [10, 10, 0, 4], "upper": [20, 20]}}, "the box [10, 10, 0, 4]..[20, 20]: give both corners as i,j (i0,j0,i1,j1) or both as i,j,k (i0,j0,k0,i1,j1,k1) for this 2D target"),
     ({"points": [[1, 2, 0, 4]], "labels": [1]}, "the point [1, 2, 0, 4]: give i,j or i,j,k for this 2D target"),
     ({"points": 5, "labels": [1]}, "bad prompt: points 5: give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),
     ({"points": "abc", "labels": [1]}, "bad prompt: points 'abc': give a list of points, each [i, j, k] (or [i, j] on a 2D target)"),  # was "the point 'a'"
@@ -273,7 +273,7 @@ def test_a_fractional_point_or_box_corner_is_refused_as_rau_correct_refuses_it(s
     url = server[0]
     whole = "voxel indices are whole numbers (a voxel's i,j,k as the target's file numbers them)"
     for folder, prompt, problem in (("point", {"points": [[1.5, 5]], "labels": [1]}, f"the point [1.5, 5]: {whole}"),
-                                    ("box", {"box": {"lower": [10, 10], "upper": [30.5, 40]}}, f"the box's upper corner [30.5, 40]: {whole}")):
+                                    ("box", {"box": {"lower": [10, 10], "upper": [30.5, 40]}}, f"the box [10, 10]..[30.5, 40]: {whole}")):
         answer = reprompt_answer(url, tmp_path / folder, prompt)
         assert answer.status_code == 422 and answer.json()["detail"] == problem
     assert reprompt_answer(url, tmp_path / "whole", {"points": [[10.0, 12.0]], "labels": [1]}).status_code == 200

@@ -403,7 +403,7 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
     if prompt.box is not None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
-            raise InputError(f"the box {prompt.box.lower}..{prompt.box.upper} lies outside the target image")
+            raise InputError(f"{box_name(prompt)} lies outside the target image")
         _check_inside_points_in_box(prompt, target)
 
 
@@ -458,6 +458,31 @@ def file_point(values, target: Image, what: str) -> tuple:
     return file_corner(point, target) if len(values) == 3 else point
 
 
+def file_box(lower, upper, target: Image, what: str, upper_included: bool = False) -> Box:
+    """The one rule for a box a user gave in the target's file (``rau correct --box``, the server): corners ``lower``
+    and ``upper`` (exclusive unless ``upper_included``) both as i,j (of a 2D target, spanning its one slice) or both
+    as i,j,k of the file (:func:`file_corner`), as this image's own box. A box outside the file or with corners of another count is
+    refused naming ``what`` and the indices as given; inverted corners by :func:`rau.boxes.check_corners`."""
+    lower, upper = voxel_indices(lower, what), voxel_indices(upper, what)
+    counts = (2, 3) if target.ndim == 2 else (3,)
+    if len(lower) != len(upper) or len(lower) not in counts:
+        forms = "i,j (i0,j0,i1,j1) or both as i,j,k (i0,j0,k0,i1,j1,k1)" if target.ndim == 2 else "i,j,k (i0,j0,k0,i1,j1,k1)"
+        raise InputError(f"{what}: give both corners as {forms} for this {target.ndim}D target")
+    if upper_included:
+        try:
+            check_corners(lower, upper, empty_ok=True)  # as typed (equal corners are one voxel)
+        except InputError as error:
+            raise InputError(f"{what}: {error}") from None
+        upper = tuple(v + 1 for v in upper)
+    count = len(lower)
+    lower, upper = prompt_point(lower, target, what), prompt_point(upper, target, what, k=1)
+    check_corners(lower, upper)  # as given (i,j of a 2D target with its one slice)
+    size = file_size(target, count)
+    if not all(low < n and high > 0 for low, high, n in zip(lower, upper, size)):
+        raise InputError(f"{what}: outside the target ({voxel_ranges(size)})")
+    return Box(file_corner(lower, target), file_corner(upper, target)) if count == 3 else Box(lower, upper)
+
+
 def file_corner(values, target: Image):
     """Three indices of the target's file as this image's own: a 2D image read from a 1-slice volume keeps the
     volume's axes in its file (stored along j: i, 0, k); anything else as given."""
@@ -494,14 +519,6 @@ def _finite_numbers(values, what: str) -> tuple:
     if not finite:
         raise InputError(f"{what}: give a list of finite numbers")
     return tuple(values)
-
-
-def prompt_box(lower, upper, target: Image) -> Box:
-    """The box between a user's corners (upper exclusive), each by :func:`prompt_point`: [i, j] corners on a 2D
-    target span its one slice. Inverted corners raise (:func:`rau.boxes.check_corners`)."""
-    lower = prompt_point(lower, target, f"the box's lower corner {lower!r:.40}")
-    upper = prompt_point(upper, target, f"the box's upper corner {upper!r:.40}", k=1)
-    return Box(lower, upper)
 
 
 def voxel(point) -> tuple[int, int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.boxes import Box, check_corners
+from rau.boxes import Box
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
@@ -29,7 +29,7 @@ from rau.options import DEFAULTS, EngineOptions, flag
 from rau.references import BankRow, change_since
 from rau.result import Result
 from rau.reprompt_notes import inside_points_warning, unchanged_reason
-from rau.session import check_prompt, file_corner, file_point, file_size, prompt_box, voxel_indices, voxel_ranges
+from rau.session import check_prompt, file_box, file_point, voxel_indices
 from rau.user_warnings import collected_warnings, warn
 from rau.validation import argument, finite_number, non_empty_path, positive_number
 
@@ -236,17 +236,6 @@ def _given(option: str, text: str) -> str:
 
 
 def _box(text: str, target) -> Box:
-    values, ndim = _numbers(text, "--box"), target.ndim
-    if len(values) not in {2 * ndim, 6}:
-        raise InputError(f"--box {text!r}: give {'i0,j0,i1,j1' if ndim == 2 else 'i0,j0,k0,i1,j1,k1'} for this {ndim}D target")
-    size = file_size(target, len(values) // 2)
-    if not all(lo <= n - 1 and hi >= 0 for lo, hi, n in zip(values, values[len(size):], size)):
-        raise InputError(f"--box {text!r}: outside the target ({voxel_ranges(size)})")
-    first, last = values[: len(values) // 2], values[len(values) // 2 :]
-    try:
-        check_corners(first, last, empty_ok=True)  # as typed (corners inclusive: equal ones are one voxel)
-        if len(values) == 6 and ndim == 2:  # the corners in the target file's own i,j,k (see _voxel)
-            first, last = file_corner(first, target)[:2], file_corner(last, target)[:2]
-        return prompt_box(first, [corner + 1 for corner in last], target)
-    except InputError as error:
-        raise InputError(f"--box {text!r}: {error}") from None
+    """``--box`` i0,j0(,k0),i1,j1(,k1), corners inclusive, in the target file's own indices (:func:`rau.session.file_box`)."""
+    values = _numbers(text, "--box")
+    return file_box(values[: len(values) // 2], values[len(values) // 2 :], target, _given("--box", text), upper_included=True)

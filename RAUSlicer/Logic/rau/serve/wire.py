@@ -16,7 +16,7 @@ from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
 from rau.io.json_text import parse_json
-from rau.session import file_corner, file_point, is_point_label, prompt_box
+from rau.session import file_box, file_point, is_point_label
 
 
 def json_object(text: str | bytes, what: str) -> dict:
@@ -109,7 +109,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     check_fields(payload, ("points", "labels", "box", "names"), "prompt")
-    points = payload.get("points") or []
+    points = given = payload.get("points") or []
     bad_points = InputError(f"bad prompt: points {points!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)")
     if not isinstance(points, list):  # else text would be read one character at a time, as points
         raise bad_points
@@ -125,14 +125,16 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     names = payload.get("names") or []
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names) or len(names) not in (0, len(points)):
         raise InputError(f"bad prompt: names {names!r:.60}: give none, or one text per point (how the user gave it)")
-    return Prompt(points, labels, _box(payload.get("box"), target), names)
+    box, box_name = _box(payload.get("box"), target)
+    return Prompt(points, labels, box, names or [f"the point {point!r:.40}" for point in given], box_name)
 
 
-def _box(box, target: Image) -> Box | None:
-    """A prompt's ``box`` field: None, or ``{"lower": [i, j, k], "upper": [i, j, k]}`` (upper exclusive; corners by
-    :func:`rau.session.prompt_box`, whose messages, :func:`rau.boxes.check_corners`' among them, pass unchanged)."""
+def _box(box, target: Image) -> tuple[Box | None, str]:
+    """A prompt's ``box`` field: None, or ``{"lower": [i, j, k], "upper": [i, j, k]}`` (upper exclusive; by
+    :func:`rau.session.file_box`, whose messages pass unchanged), with how errors name it: as sent."""
     if box is None:
-        return None
+        return None, ""
     expected = f'bad prompt: box {box!r:.60}: give {{"lower": [i, j, k], "upper": [i, j, k]}} (upper exclusive; [i, j] on a 2D target)'
     check_object(box, ("lower", "upper"), "prompt box", expected)
-    return prompt_box(file_corner(box["lower"], target), file_corner(box["upper"], target), target)
+    named = f"the box {box['lower']!r:.40}..{box['upper']!r:.40}"
+    return file_box(box["lower"], box["upper"], target, named), named
