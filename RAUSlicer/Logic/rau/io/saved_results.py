@@ -15,7 +15,7 @@ import numpy as np
 from rau.correction.session import CORRECTOR
 from rau.engines import ENGINES
 from rau.errors import InputError, about, sizes_text
-from rau.image import GRID_TOLERANCE_MM, common_frame
+from rau.image import GRID_TOLERANCE_MM, as_loaded_in_slicer, common_frame
 from rau.io import read_image, read_segmentation
 from rau.io.images import PICTURE_SUFFIXES
 from rau.io.json_text import read_json_file
@@ -293,7 +293,9 @@ def check_saved_grid(file: Path, target, option: str) -> None:
     """Refuse a target (the recorded one as read now, or one given in its place) unless the saved masks lie on its grid, within
     :meth:`~rau.image.Image.same_grid`'s tolerance: a label map on
     the same voxels, a ``.seg.nrrd`` (which may hold a part of the grid) on voxels of it. A picture has only its
-    pixels, which :func:`read_saved_masks` checks."""
+    pixels, which :func:`read_saved_masks` checks. A picture given for a run whose target was placed (a 1-slice
+    volume not where Slicer puts a picture, :func:`~rau.image.as_loaded_in_slicer`) is refused, though its pixels are
+    the same: corrected on it, the result would lose the target's place."""
     if file.suffix.lower() in PICTURE_SUFFIXES or not file.is_file():
         return
     seg_nrrd = file.name.lower().endswith(".seg.nrrd")
@@ -302,11 +304,43 @@ def check_saved_grid(file: Path, target, option: str) -> None:
         return  # Slicer writes an empty segmentation on a grid of one voxel: nothing to place
     grid = saved.geometry if saved is not None else read_image(file)
     if grid.same_grid(target) or (seg_nrrd and _on_voxels_of(grid, target)):
+        if target.is_picture and not grid.is_picture and not grid.same_grid(as_loaded_in_slicer(target, target.spacing[:2])):
+            placed = grid.volume()
+            raise InputError(f"{option}: has no position in space (a picture) while the run's target ({file} lies on its grid) "
+                             f"is placed at origin {_numbers_text(placed.origin)}, direction (columns i, j, k: "
+                             f"{_columns_text(placed.direction, 3)}); give the run's target file")
         return
     size = "its pixel size (--target-spacing)" if target.is_picture else "its header"
-    raise InputError(f"{option}: {file} lies on another grid ({' x '.join(map(str, grid.size[:grid.ndim]))} voxels of "
-                     f"{sizes_text(grid.spacing[:grid.ndim])} mm) than this target ({' x '.join(map(str, target.size[:target.ndim]))} of "
-                     f"{sizes_text(target.spacing[:target.ndim])} mm, or placed elsewhere); give the image this result was made on, with {size}")
+    raise InputError(f"{option}: {file} lies on another grid ({_grid_differences(grid, target)}); give the image this result "
+                     f"was made on, with {size}")
+
+
+def _grid_differences(grid, target) -> str:
+    """What places the saved ``grid`` otherwise than ``target``: their sizes and spacings, or, where those agree, the
+    direction and origin that differ, both values given."""
+    axes = grid.ndim
+    mine, theirs = common_frame(grid, target)
+    if grid.shape != target.shape or grid.ndim != target.ndim or not np.allclose(mine.spacing[:axes], theirs.spacing[:axes], atol=GRID_TOLERANCE_MM):
+        return (f"{' x '.join(map(str, grid.size[:grid.ndim]))} voxels of {sizes_text(grid.spacing[:grid.ndim])} mm) than this target "
+                f"({' x '.join(map(str, target.size[:target.ndim]))} of {sizes_text(target.spacing[:target.ndim])} mm")
+    differences = []
+    if not np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=GRID_TOLERANCE_MM):
+        differences.append(f"its direction (columns {', '.join('ijk'[:axes])}: {_columns_text(mine.direction, axes)}) is not this "
+                           f"target's ({_columns_text(theirs.direction, axes)})")
+    if not np.allclose(mine.origin, theirs.origin, atol=GRID_TOLERANCE_MM):
+        differences.append(f"its origin ({_numbers_text(mine.origin)}) is not this target's ({_numbers_text(theirs.origin)})")
+    return (f"the same {' x '.join(map(str, grid.size[:axes]))} voxels of {sizes_text(grid.spacing[:axes])} mm, but "
+            f"{' and '.join(differences) or 'not on voxels of this target'}")
+
+
+def _numbers_text(values) -> str:
+    """A point's coordinates as messages write them: ``10.5, -20.25, 30.125``."""
+    return ", ".join(f"{value + 0.0:g}" for value in values)
+
+
+def _columns_text(direction, axes: int) -> str:
+    """The first ``axes`` columns of a direction matrix (where i, j, k point) as messages write them: ``1,0,0 0,1,0``."""
+    return " ".join(",".join(f"{value + 0.0:g}" for value in column) for column in np.asarray(direction).T[:axes])
 
 
 def _on_voxels_of(grid, target) -> bool:
