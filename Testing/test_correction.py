@@ -135,10 +135,10 @@ def test_other_structures_stay_bit_identical_unless_overwrite_is_asked():
 
 
 def test_a_stroke_is_a_line_of_inside_seeds_and_grows_the_structure():
-    assert stroke_points([(0, 0, 0), (3, 1, 0), (3, 3, 0)]) == [(0, 0, 0), (1, 0, 0), (2, 1, 0), (3, 1, 0), (3, 2, 0), (3, 3, 0)]
     result, truth = result_2d()
+    assert stroke_points([(0, 0, 0), (3, 1, 0), (3, 3, 0)], result.target) == [(0, 0, 0), (1, 0, 0), (2, 1, 0), (3, 1, 0), (3, 2, 0), (3, 3, 0)]
     session = CorrectorSession(result)
-    stroke = stroke_points([(36, 62, 0), (60, 62, 0)])  # across the missed bottom of the disk
+    stroke = stroke_points([(36, 62, 0), (60, 62, 0)], result.target)  # across the missed bottom of the disk
     item = session.reprompt("head", Prompt(points=stroke, labels=[1] * len(stroke)))
     assert all(item.mask[k, j, i] for i, j, k in stroke)
     assert dice(item.mask, truth) > dice(result.get("head").mask, truth) + 0.1
@@ -453,7 +453,7 @@ def test_a_stroke_running_out_from_the_structure_grows_it_towards_its_end_not_pa
     short[..., cut:] = False  # the head with its right part missing
     row = int(np.median(np.nonzero(truth)[1][columns == cut]))
     end = int(np.nonzero(truth[0, row])[0].max()) - 10
-    stroke = [voxel[::-1] for voxel in stroke_points([(cut - 20, row, 0), (end, row, 0)])]  # to 10 px short of the edge
+    stroke = [voxel[::-1] for voxel in stroke_points([(cut - 20, row, 0), (end, row, 0)], image)]  # to 10 px short of the edge
     clicks = Seeds(stroke, [1] * len(stroke))
     corrected = correct_mask(image, short, clicks, clicks)
     assert dice(corrected, truth) > 0.9 and (corrected & ~truth).sum() < 0.02 * truth.sum()
@@ -471,7 +471,7 @@ def test_a_stroke_and_an_outside_click_in_one_correction_give_one_answer_whereve
     predicted = np.roll(truth, 80, axis=2)
     row = int(np.nonzero(truth[0])[0].mean())
     edge = int(np.nonzero(predicted[0, row])[0].min())
-    stroke = [voxel[::-1] for voxel in stroke_points([(edge - 60, row, 0), (edge - 44, row, 0)])]  # 17 inside points
+    stroke = [voxel[::-1] for voxel in stroke_points([(edge - 60, row, 0), (edge - 44, row, 0)], image)]  # 17 inside points
     outside = (0, row + 5, edge + 20)
     answers = []
     for position in (0, 1, len(stroke)):

@@ -518,6 +518,14 @@ def lps_axes(image: Image) -> list[tuple[int, int]]:
     return [("LPS".find(letter) if letter in "LPS" else "RAI".find(letter), 1 if letter in "LPS" else -1) for letter in letters]
 
 
+def nearest_voxel(image: Image, index) -> tuple[int, int, int]:
+    """The voxel of ``image`` nearest a continuous (i, j, k) ``index``; one midway between two voxels goes to the one
+    first in LPS voxel order (towards the patient's right, front or foot, as :func:`lps_axes` tells where the image
+    lies), so a line drawn on a volume stored another way covers the same voxels in space."""
+    signs = [sign for _, sign in lps_axes(image.volume())]
+    return tuple(int(np.ceil(value - 0.5)) if sign > 0 else int(np.floor(value + 0.5)) for value, sign in zip(index, signs))
+
+
 SAMPLE_VOXELS = 1_000_000
 """About this many voxels stand for a large image's intensities (:func:`voxel_sample`)."""
 

@@ -206,7 +206,7 @@ def parse_prompt(args: argparse.Namespace, target) -> Prompt:
     inside = [(_voxel(text, target, "--inside"), _given("--inside", text)) for text in args.inside]
     for stroke in args.stroke:
         named = f"a voxel of {_given('--stroke', ' '.join(stroke))}"
-        inside += [(voxel, named) for voxel in stroke_points([_voxel(text, target, "--stroke") for text in stroke])]
+        inside += [(voxel, named) for voxel in stroke_points([_voxel(text, target, "--stroke") for text in stroke], target)]
     given = inside + [(_voxel(text, target, "--outside"), _given("--outside", text)) for text in args.outside]
     labels = [1] * len(inside) + [0] * len(args.outside)
     box = _box(args.box, target) if args.box else None

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rau.boxes import Box
-from rau.image import Image
+from rau.image import Image, nearest_voxel
 
 COMPACTNESS = 0.002
 """Watershed compactness: with weak edges the split falls back to distance from the seeds."""
@@ -196,14 +196,15 @@ def _keep_direction(corrected: np.ndarray, before: np.ndarray, reach: dict[int, 
     return (before & ~(reach[0] & ~corrected)) | (reach[1] & corrected)
 
 
-def stroke_points(points) -> list[tuple[int, int, int]]:
-    """Every voxel on the polyline through ``points`` ((i, j, k) each), in order, without repeats."""
+def stroke_points(points, target: Image) -> list[tuple[int, int, int]]:
+    """Every voxel of ``target`` on the polyline through ``points`` ((i, j, k) voxels each), in order, without repeats;
+    a point of the line midway between two voxels goes to the one first in LPS voxel order (:func:`rau.image.nearest_voxel`)."""
     voxels: list[tuple[int, int, int]] = []
     points = [np.asarray(p, dtype=float) for p in points]
     for start, end in zip(points, points[1:] or points):
-        steps = int(np.abs(end - start).max()) + 1
-        for t in np.linspace(0.0, 1.0, steps):
-            voxel = tuple(int(v) for v in np.rint(start + t * (end - start)))
+        intervals = max(int(np.abs(end - start).max()), 1)
+        for step in range(intervals + 1):  # one division of whole numbers: a point midway lies exactly there
+            voxel = nearest_voxel(target, (start * intervals + (end - start) * step) / intervals)
             if not voxels or voxels[-1] != voxel:
                 voxels.append(voxel)
     return voxels
