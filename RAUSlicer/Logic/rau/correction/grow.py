@@ -220,7 +220,7 @@ def _open_zone(zone: np.ndarray, expected: np.ndarray, voxel, label: int, spacin
                bounded: bool) -> tuple[tuple[slice, ...], np.ndarray]:
     """Move the expected boundary towards a click and mark the voxels the image may still decide (radii in pixels of
     ``unit`` mm: a picture's finest, a volume's median pixel size, its in-plane one whether its slices are thicker or
-    thinner, and the same whatever order its axes are stored in).
+    thinner, and the same whatever order its axes are stored in; the watershed's ties in a uniform region follow that order).
 
     A click at distance d from the boundary on the wrong side says the error there is about 2d
     thick: the boundary moves PUSH x d towards (and past) the click, less and less up to
