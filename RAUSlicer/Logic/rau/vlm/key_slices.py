@@ -103,6 +103,14 @@ def same_voxels(box: Box, grid: Image, other: Image) -> Box:
     return Box(np.rint(edges.min(axis=0)).astype(int), np.rint(edges.max(axis=0)).astype(int))
 
 
+def file_slice(index: int, seen: Image, image: Image) -> int:
+    """Slice ``index`` along k of ``seen`` (``image`` in LPS voxel order, :func:`orient_lps`: a reordering, so one slice
+    of the file) as that slice's index along the stored axis it lies across (:func:`axial_axis`)."""
+    if image.ndim == 2:
+        return index
+    return int(np.rint(image.to_index(seen.to_world((0, 0, index)))[2 - axial_axis(image)]))
+
+
 def axial_axis(image: Image) -> int:
     """The stored array axis of ``image`` that ``orient_lps`` makes its k axis (0 for 2D).
 

@@ -10,7 +10,7 @@ coordinates (:mod:`rau.vlm.families`) to target voxels.
 The VLM sees volumes in LPS voxel order, as training does (:mod:`rau.vlm.key_slices`);
 each box is found on one slice of the oriented target and moved back to the same voxels
 of the target's own grid. Slice numbers in the answer details (``reference_slice``,
-``target_slice``) count along the oriented k axis.
+``target_slice``) are the files' own: the index of the slice along the stored axis it lies across (:func:`file_slice`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rau.render import render_overlay, render_plain
 from rau.user_warnings import warn
 from rau.vlm.answers import StructureAnswer, parse_localization
 from rau.vlm.backend import Backend, create_backend
-from rau.vlm.key_slices import View, orient_request_lps, plan_views, same_voxels
+from rau.vlm.key_slices import View, file_slice, orient_request_lps, plan_views, same_voxels
 from rau.vlm.prompts import localization_answer, localization_messages
 
 ANSWER_MARGIN_TOKENS = 32
@@ -72,12 +72,14 @@ class VLMLocalizer(Localizer):
             seen = orient_request_lps(request, listed, reference)
             shown = seen.references[0]
             views = plan_views(shown.segmentation, shown.image, seen.target, question)
-            asks += [(seen, view, [name]) for view in views for name in view.names] if self.per_structure else [(seen, v, v.names) for v in views]
+            asks += [(reference, seen, view, [name]) for view in views for name in view.names] if self.per_structure else [(reference, seen, v, v.names) for v in views]
         found: dict[str, Localization] = {}
-        for index, (seen, view, question) in enumerate(asks):
+        for index, (reference, seen, view, question) in enumerate(asks):
             progress(f"asking the VLM about {', '.join(question)}", index / max(len(asks), 1))
             for name, localization in self.ask(seen, view, question).items():
-                found[name] = on_target_grid(localization, seen.target, request.target)
+                answer = dict(localization.answer, reference_slice=file_slice(view.reference_slice, seen.references[0].image, reference.image),
+                              target_slice=file_slice(view.target_slice, seen.target, request.target))
+                found[name] = on_target_grid(replace(localization, answer=answer), seen.target, request.target)
         for name in request.labels().names:
             if name not in found:
                 reason = request.no_voxels_message()
