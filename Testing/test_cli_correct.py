@@ -130,7 +130,7 @@ def test_a_png_result_that_is_not_the_target_s_size_is_refused_naming_it(hc18_ca
         (["--box", "900,900,999,999,0"], "--box '900,900,999,999,0': give both corners as i,j (i0,j0,i1,j1) or both as i,j,k (i0,j0,k0,i1,j1,k1) for this 2D target"),
         (["--stroke", "10,10", "20"], "--stroke"),
         ([], "at least one --inside"),
-        (["--box", "30,10,10,40"], "--box '30,10,10,40': the box (30, 10)..(10, 40) is inverted: its lower corner lies above its upper one along i"),
+        (["--box", "30,10,10,40"], "--box '30,10,10,40' is inverted: its lower corner lies above its upper one along i"),
         (["--box", "1,1,inf,40"], "--box '1,1,inf,40': expected comma-separated voxel indices"),
         (["--inside", "inf,40"], "--inside 'inf,40': expected comma-separated voxel indices"),
         (["--inside", "10.5,40"], "--inside '10.5,40': voxel indices are whole numbers"),  # before: rounded without a word
@@ -160,7 +160,7 @@ def test_an_inverted_box_on_a_1_slice_volume_stored_along_i_is_named_as_typed(hc
     capsys.readouterr()
     code = main(["correct", str(hc18_case / "out" / "run.result.json"), "--structure", "fetal head", "--box", "0,400,100,0,180,290",
                  "--out", str(hc18_case / "out" / "fixed.nii.gz")])
-    assert code == 2 and "the box (0, 400, 100)..(0, 180, 290) is inverted: its lower corner lies above its upper one along j" in capsys.readouterr().err
+    assert code == 2 and "--box '0,400,100,0,180,290' is inverted: its lower corner lies above its upper one along j" in capsys.readouterr().err
     assert main(["correct", str(hc18_case / "out" / "run.result.json"), "--structure", "fetal head", "--box", "0,180,100,0,400,290",
                  "--out", str(hc18_case / "out" / "fixed.nii.gz")]) == 0
 

@@ -93,3 +93,10 @@ def test_the_server_refuses_a_box_outside_a_picture_as_rau_correct_does(server, 
     answer = requests.post(f"{server[0]}/v1/sessions/{job}/reprompt", data=body, headers={"Content-Type": "application/json"}, timeout=30)
     assert answer.status_code == 422
     assert answer.json()["detail"] == "the box [900, 900]..[999, 999]: outside the target (voxels 0..63, 0..63 along i, j)"
+
+
+def test_rau_correct_names_a_voxel_given_both_inside_and_outside_in_the_file_s_indices(along_j_result, capsys):
+    """Before: "the voxel (15, 10, 0) (i, j, k) is given as both ...": the indices rau holds the picture by, not the file's."""
+    code, error = correct(along_j_result, capsys, "--inside", "15,0,10", "--outside", "15,0,10")
+    assert code == 2
+    assert "the voxel (15, 0, 10) (i, j, k) is given as both inside and outside (--inside '15,0,10'; --outside '15,0,10')" in error

@@ -32,15 +32,15 @@ def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, p
 
 
 @pytest.mark.parametrize("box, problem", [
-    ({"lower": [30, 10, 0], "upper": [10, 40, 1]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
-    ({"lower": [40, 40, 1], "upper": [10, 10, 0]}, "the box (40, 40, 1)..(10, 10, 0) is inverted: its lower corner lies above its upper one along i, j, k"),
-    ({"lower": [10, 10, 0], "upper": [10, 40, 1]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
-    ({"lower": [30, 10], "upper": [10, 40]}, "the box (30, 10, 0)..(10, 40, 1) is inverted: its lower corner lies above its upper one along i"),
-    ({"lower": [10, 10], "upper": [10, 40]}, "the box (10, 10, 0)..(10, 40, 1) has zero size"),
+    ({"lower": [30, 10, 0], "upper": [10, 40, 1]}, "the box [30, 10, 0]..[10, 40, 1] is inverted: its lower corner lies above its upper one along i"),
+    ({"lower": [40, 40, 1], "upper": [10, 10, 0]}, "the box [40, 40, 1]..[10, 10, 0] is inverted: its lower corner lies above its upper one along i, j, k"),
+    ({"lower": [10, 10, 0], "upper": [10, 40, 1]}, "the box [10, 10, 0]..[10, 40, 1] has zero size"),
+    ({"lower": [30, 10], "upper": [10, 40]}, "the box [30, 10]..[10, 40] is inverted: its lower corner lies above its upper one along i"),
+    ({"lower": [10, 10], "upper": [10, 40]}, "the box [10, 10]..[10, 40] has zero size"),
 ], ids=["inverted along i", "inverted along every axis", "zero size", "[i, j] corners inverted", "[i, j] corners of zero size"])
 def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_path, box, problem):
-    """The message of :func:`rau.boxes.check_corners`, as the Python API and ``rau correct`` give it; before, an
-    inverted box got a "bad prompt: " prefix a zero-size one lacked."""
+    """The message of :func:`rau.boxes.check_corners`, naming the box as sent (before: with a k an [i, j] box was not
+    sent with); before that, an inverted box got a "bad prompt: " prefix a zero-size one lacked."""
     answer = reprompt_answer(server[0], tmp_path, {"box": box})
     assert answer.status_code == 422
     assert answer.json()["detail"] == problem

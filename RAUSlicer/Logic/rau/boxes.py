@@ -10,11 +10,12 @@ from rau.errors import InputError
 from rau.image import Image
 
 
-def check_corners(lower, upper, empty_ok: bool = False) -> None:
+def check_corners(lower, upper, empty_ok: bool = False, name: str = "") -> None:
     """The one rule for box corners, wherever a box comes from (the Python API, ``rau correct --box``, the server):
     the lower corner may not lie above the upper one along any axis, and unless ``empty_ok`` the box must hold
-    a voxel (a prompt box of zero size selects nothing). Raises :class:`InputError`."""
-    box = f"the box {tuple(lower)}..{tuple(upper)}"
+    a voxel (a prompt box of zero size selects nothing). Raises :class:`InputError` naming the box ``name``
+    (default: by its corners)."""
+    box = name or f"the box {tuple(lower)}..{tuple(upper)}"
     inverted = [axis for axis, low, high in zip("ijk", lower, upper) if low > high]
     if inverted:
         raise InputError(f"{box} is inverted: its lower corner lies above its upper one along {', '.join(inverted)}")

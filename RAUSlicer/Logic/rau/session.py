@@ -399,7 +399,7 @@ def check_prompt(prompt: Prompt, target: Image) -> None:
     inside = {voxel(p) for p, label in zip(prompt.points, prompt.labels) if label == 1}
     if both := sorted(inside & {voxel(p) for p, label in zip(prompt.points, prompt.labels) if label == 0}):
         named = "; ".join(name for p, name in zip(prompt.points, prompt.names) if voxel(p) == both[0])  # as the user gave them
-        raise InputError(f"the voxel {both[0][::-1]} (i, j, k) is given as both inside and outside{f' ({named})' if named else ''}; keep one")
+        raise InputError(f"the voxel {target.stored_index(both[0][::-1])} (i, j, k) is given as both inside and outside{f' ({named})' if named else ''}; keep one")
     if prompt.box is not None:
         check_corners(prompt.box.lower, prompt.box.upper)
         if prompt.box.clip(target).empty:
@@ -468,15 +468,11 @@ def file_box(lower, upper, target: Image, what: str, upper_included: bool = Fals
     if len(lower) != len(upper) or len(lower) not in counts:
         forms = "i,j (i0,j0,i1,j1) or both as i,j,k (i0,j0,k0,i1,j1,k1)" if target.ndim == 2 else "i,j,k (i0,j0,k0,i1,j1,k1)"
         raise InputError(f"{what}: give both corners as {forms} for this {target.ndim}D target")
+    check_corners(lower, upper, empty_ok=upper_included, name=what)  # as given (equal corners typed inclusive are one voxel)
     if upper_included:
-        try:
-            check_corners(lower, upper, empty_ok=True)  # as typed (equal corners are one voxel)
-        except InputError as error:
-            raise InputError(f"{what}: {error}") from None
         upper = tuple(v + 1 for v in upper)
     count = len(lower)
     lower, upper = prompt_point(lower, target, what), prompt_point(upper, target, what, k=1)
-    check_corners(lower, upper)  # as given (i,j of a 2D target with its one slice)
     size = file_size(target, count)
     if not all(low < n and high > 0 for low, high, n in zip(lower, upper, size)):
         raise InputError(f"{what}: outside the target ({voxel_ranges(size)})")
