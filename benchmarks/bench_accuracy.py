@@ -60,7 +60,8 @@ from rau.evaluation.runner import load_case, score_run, scored_request, summariz
 from rau.fusion import dice, fuse
 from rau.label_transfer import warp_structures
 from rau.options import FUSION_METHODS
-from rau.registration import lost_overlap, one_itk_thread
+from rau.itk_threads import one_itk_thread
+from rau.registration import lost_overlap
 from rau.validation import argument, positive_integer
 from figures import json_file, write_json
 from shared_data import is_protocol, protocol_files, protocol_on_shared_data, require_shared_data

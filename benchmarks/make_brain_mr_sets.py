@@ -1,4 +1,4 @@
-"""Brain MR sets from the Colin27 atlas (ch2bet T1 + AAL): 16 2D pairs and 2 3D pairs, each target a
+"""Brain MR sets from the Colin27 atlas (ch2bet T1 + AAL): 16 2D pairs (twice) and 2 3D pairs, each target a
 deformed, re-contrasted copy of its reference. Run: python benchmarks/make_brain_mr_sets.py OUT_DIR
 [--data SHARED_DATA] (default $RAU_SHARED_DATA, else ../shared/data beside the repository; the atlas is ``colin27_mni_atlases``).
 
@@ -9,6 +9,9 @@ mm per axis about the slice centre, then a cubic B-spline on a 4 x 4 mesh with d
 N(0, 4 mm)) and re-contrasted (gamma U(0.7, 1.4) or affine a U(0.8, 1.2), b U(-15, 15), alternating;
 then Gaussian noise of SD 3 on 0..133 intensities). Seed of slice n: 1000 + n. Labels: the AAL
 structures with >= 50 pixels in the reference slice, the 15 largest kept (others set to 0).
+
+``OUT_DIR/brain2d_t2``: the same slices, deformations and seeds, the targets of T2-like contrast against the T1
+references (:func:`t2_like_contrast`): a pair of another MR weighting.
 
 ``OUT_DIR/brain3d``: the reference is ch2bet at 2 mm (2 x 2 x 2 bin averaging, 90 x 108 x 90) with AAL
 grouped into 11 regions (by name prefix, see ``PREFIXES``; cerebellum and vermis as one) on that grid
@@ -65,8 +68,8 @@ def plane_deformation(plane: sitk.Image, rng: np.random.Generator) -> sitk.Trans
     return deformation(plane, similarity, [4, 4], 4.0, rng)
 
 
-def build_2d(atlas: Path, out: Path) -> None:
-    """The 16 slice pairs, seeds 1000 + n."""
+def build_2d(atlas: Path, out: Path, t2_like: bool = False) -> None:
+    """The 16 slice pairs, seeds 1000 + n; ``t2_like``: targets of T2-like contrast (:func:`t2_like_contrast`)."""
     out.mkdir(parents=True, exist_ok=True)
     t1 = sitk.ReadImage(str(atlas / "ch2bet.nii.gz"))
     aal = sitk.ReadImage(str(atlas / "aal.nii.gz"))
@@ -85,7 +88,9 @@ def build_2d(atlas: Path, out: Path) -> None:
         plane = image.to_sitk()
         transform = plane_deformation(plane, rng)
         moved = sitk.GetArrayFromImage(sitk.Resample(plane, plane, transform, sitk.sitkLinear, 0.0))
-        if number % 2 == 0:
+        if t2_like:
+            changed = t2_like_contrast(moved, rng)
+        elif number % 2 == 0:
             changed = recontrast(moved, rng, 3.0, gamma=rng.uniform(0.7, 1.4), top=133.0)
         else:
             a, b = rng.uniform(0.8, 1.2), rng.uniform(-15, 15)
@@ -101,6 +106,17 @@ def build_2d(atlas: Path, out: Path) -> None:
         rows.append({"reference_image": f"{name}_ref.nii.gz", "reference_labels": f"{name}_ref_labels.nii.gz",
                      "target_image": f"{name}_tgt.nii.gz", "target_labels": f"{name}_tgt_labels.nii.gz"})
     write_manifest(out / "manifest.csv", rows)
+
+
+def t2_like_contrast(moved: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A T1 slice (0..133) as a T2-weighted one looks beside it: the brain's grey values inverted (CSF bright, white
+    matter dark; 140 - I where I > 5, the background 0), under a smooth multiplicative field of 0.7..1.3 (a random
+    quadratic over the slice, as a coil's) and Gaussian noise of SD 3."""
+    y, x = np.meshgrid(np.linspace(-1, 1, moved.shape[0]), np.linspace(-1, 1, moved.shape[1]), indexing="ij")
+    c = rng.normal(0, 1, 5)
+    field = c[0] * x + c[1] * y + c[2] * x * y + c[3] * x ** 2 + c[4] * y ** 2
+    field = 0.7 + 0.6 * (field - field.min()) / (field.max() - field.min())
+    return np.where(moved > 5, 140.0 - moved, 0.0) * field + rng.normal(0.0, 3.0, moved.shape)
 
 
 def aal_groups(atlas: Path) -> tuple[np.ndarray, LabelSet]:
@@ -162,8 +178,9 @@ def main() -> None:
     check_data(parser, arguments.data, [f"colin27_mni_atlases/{name}" for name in ("ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt")])
     atlas = arguments.data / "colin27_mni_atlases"
     build_2d(atlas, arguments.out / "brain2d")
+    build_2d(atlas, arguments.out / "brain2d_t2", t2_like=True)
     build_3d(atlas, arguments.out / "brain3d")
-    print(f"wrote {arguments.out / 'brain2d'} and {arguments.out / 'brain3d'}")
+    print(f"wrote {arguments.out / 'brain2d'}, {arguments.out / 'brain2d_t2'} and {arguments.out / 'brain3d'}")
 
 
 if __name__ == "__main__":

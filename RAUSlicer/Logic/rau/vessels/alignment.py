@@ -8,7 +8,7 @@ cross-correlation and a coarse similarity fit; the best start by tree match is r
 affine fit (correlation metric, coarse to fine), then, for chosen references, a coarse B-spline
 (:func:`bend`). All deterministic: the
 metric samples every pixel of a coarse working grid, and ITK runs on one thread during
-:func:`align_tree` and :func:`bend` (:func:`rau.registration.one_itk_thread`), so the result does
+:func:`align_tree` and :func:`bend` (:func:`rau.itk_threads.one_itk_thread`), so the result does
 not change with the caller's ITK thread count.
 """
 
@@ -21,7 +21,7 @@ from scipy import ndimage
 
 import SimpleITK as sitk
 
-from rau.registration import one_itk_thread
+from rau.itk_threads import one_itk_thread
 
 BLUR_PIXELS = 4.0
 """Gaussian blur of both maps before matching: vessels a few pixels apart still overlap."""
