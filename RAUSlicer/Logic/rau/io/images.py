@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,9 @@ TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 """How a TIFF (and a BigTIFF) file begins, in either byte order."""
 MAX_TIFF_SAMPLE_BITS = 128
 """The most bits a TIFF sample is written with (complex doubles); tags saying more, or none, are damaged."""
+PICTURE_READS = threading.RLock()
+"""Held for each picture read (they are quick): ``warnings.catch_warnings`` is process-wide, and two reads
+overlapping in two threads would leave it out of order, every later warning swallowed."""
 
 
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
@@ -332,8 +336,8 @@ def _open_picture(path: Path) -> Iterator[PILImage.Image]:
     Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it. A TIFF Pillow cannot
     open is refused naming its samples (:func:`_tiff_samples`). Pillow's warnings while it is open (of a damaged
     file's tags: opening, reading its EXIF) are said when it closes, and not at all where reading it failed: the
-    error says it."""
-    with warnings.catch_warnings(record=True) as heard:
+    error says it. One picture is open at a time in a process (:data:`PICTURE_READS`)."""
+    with PICTURE_READS, warnings.catch_warnings(record=True) as heard:
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
         try:
             picture = PILImage.open(path)

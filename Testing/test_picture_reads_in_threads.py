@@ -1,0 +1,42 @@
+"""Picture reads overlapping in two threads (as ``rau serve`` reads uploads and runs jobs in threads) leave the
+process's warnings working."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+from PIL import Image as PILImage
+
+from rau.io import read_image
+from rau.io.images import _open_picture
+
+
+def test_two_overlapping_picture_reads_leave_later_warnings_shown(tmp_path):
+    """Before: each read held ``warnings.catch_warnings`` open; read A opened, read B opened, A closed, B closed put
+    back A's list of warnings, so every later warning in the process went to a list no one read."""
+    path = tmp_path / "plain.png"
+    PILImage.fromarray(np.arange(48, dtype=np.uint8).reshape(6, 8)).save(path)
+    first_open, second_open, first_closed = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with _open_picture(path):
+            first_open.set()
+            second_open.wait(1)  # B opens within A's read where reads may overlap; else A closes first
+        first_closed.set()
+
+    def second():
+        first_open.wait(5)
+        with _open_picture(path):
+            second_open.set()
+            first_closed.wait(1)  # B closes after A
+
+    with warnings.catch_warnings(record=True) as heard:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        [thread.start() for thread in threads]
+        [thread.join(10) for thread in threads]
+        warnings.warn("a later warning")
+    assert [str(warning.message) for warning in heard] == ["a later warning"]
+    assert read_image(path).array.shape[-2:] == (6, 8)
