@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from rau.image import GeometryError, Image, luma
 from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
 from rau.io.nrrd_headers import unsized_nrrd
+from rau.io.tiff_samples import TIFF_SAMPLE_KINDS, refuse_unread_tiff
 from rau.user_warnings import warn
 from rau.validation.nifti_pairs import NIFTI_PAIR_SUFFIXES
 
@@ -49,13 +49,6 @@ GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 pictures (:data:`COLOUR_MODES`) read as grey by :func:`rau.image.luma`, others are converted to 8-bit grey."""
 COLOUR_MODES = ("LA", "RGB", "RGBA")
 """Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
-TIFF_SAMPLE_KINDS = {1: ("u", "unsigned integer"), 2: ("i", "signed integer"), 3: ("f", "floating-point"),
-                     4: ("V", "untyped"), 5: ("c", "complex integer"), 6: ("c", "complex floating-point")}
-"""A TIFF's SampleFormat tag (339): the numpy kind and the words for its samples."""
-TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
-"""How a TIFF (and a BigTIFF) file begins, in either byte order."""
-MAX_TIFF_SAMPLE_BITS = 128
-"""The most bits a TIFF sample is written with (complex doubles); tags saying more, or none, are damaged."""
 PICTURE_READS = threading.RLock()
 """Held for each picture read (they are quick): ``warnings.catch_warnings`` is process-wide, and two reads
 overlapping in two threads would leave it out of order, every later warning swallowed."""
@@ -334,9 +327,9 @@ def _check_given_pixel_size(path: Path, pixel_spacing: float) -> None:
 def _open_picture(path: Path) -> Iterator[PILImage.Image]:
     """The picture, opened (not decoded) with :data:`rau.validation.files.MAX_PICTURE_PIXELS` as the only size limit:
     Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it. A TIFF Pillow cannot
-    open is refused naming its samples (:func:`_tiff_samples`). Pillow's warnings while it is open (of a damaged
-    file's tags: opening, reading its EXIF) are said when it closes, and not at all where reading it failed: the
-    error says it. One picture is open at a time in a process (:data:`PICTURE_READS`)."""
+    open is refused naming its samples where Pillow reads none of their kind (:func:`refuse_unread_tiff`). Pillow's
+    warnings while it is open (of a damaged file's tags: opening, reading its EXIF) are said when it closes, and not at
+    all where reading it failed: the error says it. One picture is open at a time in a process (:data:`PICTURE_READS`)."""
     with PICTURE_READS, warnings.catch_warnings(record=True) as heard:
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
         try:
@@ -345,47 +338,12 @@ def _open_picture(path: Path) -> Iterator[PILImage.Image]:
             count = re.search(r"\((\d+) pixels\)", str(error))
             raise ImageReadError(str(validation.picture_too_large(path, f"{int(count.group(1)):,}" if count else "more"))) from None
         except PILImage.UnidentifiedImageError:
-            _refuse_unread_tiff(path)
+            refuse_unread_tiff(path)
             raise
         with picture:
             yield picture
     for warning in heard:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-
-
-def _refuse_unread_tiff(path: Path) -> None:
-    """Refuse a TIFF Pillow cannot read (float colour, 16- or 64-bit float, ...), naming its samples; a damaged one
-    (:func:`_tiff_samples` None) is left to Pillow's words."""
-    with open(path, "rb") as stream:
-        samples = _tiff_samples(stream) if stream.read(4) in TIFF_SIGNATURES else None
-    if samples is not None:
-        channels, bits, kind = samples
-        more = ", or as one grey channel" if channels > 1 else ""
-        raise ImageReadError(f"{path}: a TIFF ({channels} channel{'s' if channels > 1 else ''} of {bits}-bit {kind} samples) "
-                             f"that rau cannot read; save it as NRRD or NIfTI{more}")
-
-
-def _tiff_samples(stream) -> tuple[int, int, str] | None:
-    """A TIFF's first picture's channels, bits a sample and kind of sample (:data:`TIFF_SAMPLE_KINDS`' words), from its
-    tags; None where they cannot be read."""
-    from PIL import TiffImagePlugin
-
-    try:
-        stream.seek(0)
-        header = stream.read(16)
-        tags = TiffImagePlugin.ImageFileDirectory_v2(header if header.startswith(TIFF_SIGNATURES[2:]) else header[:8])
-        stream.seek(tags.next)
-        tags.load(stream)
-        if not all(tag in tags for tag in (256, 257, 258)):  # no width, height or sample size: damaged, not of a kind
-            return None
-        bits, sample_format = tags[258], tags.get(339, (1,))
-        bits, sample_format = (tag[0] if isinstance(tag, tuple) else tag for tag in (bits, sample_format))
-        channels, kind = int(tags.get(277, 1)), TIFF_SAMPLE_KINDS.get(sample_format)
-        if kind is None or not 1 <= bits <= MAX_TIFF_SAMPLE_BITS or channels < 1:
-            return None  # values no TIFF writer gives: damaged
-        return channels, int(bits), kind[1]
-    except (OSError, SyntaxError, ValueError, TypeError, IndexError, struct.error):
-        return None
 
 
 def _stored_values(picture: PILImage.Image) -> np.ndarray:
