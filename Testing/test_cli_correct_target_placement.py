@@ -76,9 +76,28 @@ def test_a_grid_of_the_same_sizes_placed_otherwise_is_named_by_what_differs(tmp_
     capsys.readouterr()
     assert correct(result, tmp_path / "out" / "c.nrrd", "--target", str(mirrored)) == 2
     error = capsys.readouterr().err
-    assert "its direction (columns i, j, k: 1,0,0 0,1,0 0,0,1) is not this target's (-1,0,0 0,1,0 0,0,1)" in error, error
+    assert "its direction (columns i, j, k: 1,0,0 0,1,0 0,0,1) is not this target's (columns i, j, k: -1,0,0 0,1,0 0,0,1)" in error, error
     assert "its origin (1, 2, 3) is not this target's (28.5, 2, 3)" in error, error
     assert correct(result, tmp_path / "out" / "c.nrrd", "--target", str(moved)) == 2
     error = capsys.readouterr().err
     assert "its origin (1, 2, 3) is not this target's (1, 2, 4)" in error and "direction" not in error, error
+    assert not (tmp_path / "out" / "c.nrrd").exists()
+
+
+def test_a_slice_stored_along_j_is_described_by_its_file_s_own_axes(tmp_path, capsys):
+    """Before: a run on a 1-slice NRRD stored along j (identity direction) was said 'placed at origin 0, 0, 0, direction
+    (columns i, j, k: 1,0,0 0,0,1 0,1,0)', a left-handed direction in no file, and a copy of it flipped along k 'its
+    direction (columns i, j: 1,0,0 0,0,1) is not this target's (1,0,0 0,0,-1)': the working plane's axes, not the file's."""
+    along_j = pixels()[:, None, :]
+    target = write(tmp_path / "coronal.nrrd", along_j, (SPACING, 1.0, SPACING))
+    flipped = write(tmp_path / "flipped.nrrd", along_j, (SPACING, 1.0, SPACING), direction=(1, 0, 0, 0, 1, 0, 0, 0, -1))
+    PILImage.fromarray(pixels()).save(tmp_path / "pic.png")
+    result = segmented(tmp_path, target, pixels()[None])
+    capsys.readouterr()
+    assert correct(result, tmp_path / "out" / "c.nrrd", "--target", str(tmp_path / "pic.png"), "--target-spacing", str(SPACING)) == 2
+    error = capsys.readouterr().err
+    assert "placed at origin 0, 0, 0, direction (columns i, j, k: 1,0,0 0,1,0 0,0,1)" in error, error
+    assert correct(result, tmp_path / "out" / "c.nrrd", "--target", str(flipped)) == 2
+    error = capsys.readouterr().err
+    assert "its direction (columns i, k: 1,0,0 0,0,1) is not this target's (columns i, k: 1,0,0 0,0,-1)" in error, error
     assert not (tmp_path / "out" / "c.nrrd").exists()

@@ -305,10 +305,9 @@ def check_saved_grid(file: Path, target, option: str) -> None:
     grid = saved.geometry if saved is not None else read_image(file)
     if grid.same_grid(target) or (seg_nrrd and _on_voxels_of(grid, target)):
         if target.is_picture and not grid.is_picture and not grid.same_grid(as_loaded_in_slicer(target, target.spacing[:2])):
-            placed = grid.volume()
             raise InputError(f"{option}: has no position in space (a picture) while the run's target ({file} lies on its grid) "
-                             f"is placed at origin {_numbers_text(placed.origin)}, direction (columns i, j, k: "
-                             f"{_columns_text(placed.direction, 3)}); give the run's target file")
+                             f"is placed at origin {_numbers_text(grid.as_stored().origin)}, direction ({_file_columns(grid, 3)}); "
+                             "give the run's target file")
         return
     size = "its pixel size (--target-spacing)" if target.is_picture else "its header"
     raise InputError(f"{option}: {file} lies on another grid ({_grid_differences(grid, target)}); give the image this result "
@@ -325,8 +324,7 @@ def _grid_differences(grid, target) -> str:
                 f"({' x '.join(map(str, target.size[:target.ndim]))} of {sizes_text(target.spacing[:target.ndim])} mm")
     differences = []
     if not np.allclose(mine.direction[:, :axes], theirs.direction[:, :axes], atol=GRID_TOLERANCE_MM):
-        differences.append(f"its direction (columns {', '.join('ijk'[:axes])}: {_columns_text(mine.direction, axes)}) is not this "
-                           f"target's ({_columns_text(theirs.direction, axes)})")
+        differences.append(f"its direction ({_file_columns(grid, axes)}) is not this target's ({_file_columns(target, axes)})")
     if not np.allclose(mine.origin, theirs.origin, atol=GRID_TOLERANCE_MM):
         differences.append(f"its origin ({_numbers_text(mine.origin)}) is not this target's ({_numbers_text(theirs.origin)})")
     return (f"the same {' x '.join(map(str, grid.size[:axes]))} voxels of {sizes_text(grid.spacing[:axes])} mm, but "
@@ -338,9 +336,14 @@ def _numbers_text(values) -> str:
     return ", ".join(f"{value + 0.0:g}" for value in values)
 
 
-def _columns_text(direction, axes: int) -> str:
-    """The first ``axes`` columns of a direction matrix (where i, j, k point) as messages write them: ``1,0,0 0,1,0``."""
-    return " ".join(",".join(f"{value + 0.0:g}" for value in column) for column in np.asarray(direction).T[:axes])
+def _file_columns(image, axes: int) -> str:
+    """``image``'s direction as its file stores it, as messages write it: the columns of the file axes (named by
+    :meth:`~rau.image.Image.file_axis`) its first ``axes`` axes lie along; ``columns i, k: 1,0,0 0,0,1`` for the plane
+    of a 1-slice volume stored along j."""
+    names = sorted(image.file_axis(2 - axis) for axis in range(axes))
+    direction = np.asarray(image.as_stored().direction)
+    return f"columns {', '.join(names)}: " + " ".join(",".join(f"{value + 0.0:g}" for value in direction[:, "ijk".index(name)])
+                                                      for name in names)
 
 
 def _on_voxels_of(grid, target) -> bool:
