@@ -1,8 +1,8 @@
 """Markups on the target -> a :class:`rau.engines.base.Prompt` in the target's voxel indices.
 
 Points come from two fiducial lists (positive = inside, negative = outside), a box from a
-ROI node. World positions include parent transforms; indices are rounded to the nearest
-voxel; box corners are re-sorted so an ROI along the target's axes, whichever way round, gives a valid box (one
+ROI node. World positions include parent transforms; points go to the nearest voxel
+(:func:`rau.image.nearest_voxel`); box corners are re-sorted so an ROI along the target's axes, whichever way round, gives a valid box (one
 turned against them is refused: a box prompt is a box along the image's axes). The prompt names no
 slice: sessions that work slice by slice take it from the points or box, whatever view they were
 placed on.
@@ -16,7 +16,7 @@ from slicer.util import arrayFromVTKMatrix
 from rau.boxes import Box
 from rau.engines.base import Prompt
 from rau.errors import InputError
-from rau.image import Image
+from rau.image import Image, nearest_voxel
 from rau.mrml.geometry import ras_to_lps
 
 
@@ -25,8 +25,9 @@ class PromptError(InputError):
 
 
 def voxel_of(target: Image, ras, point: str = "the point") -> tuple[int, int, int]:
-    """The nearest voxel (i, j, k) of a world RAS point; raises when it lies outside the target (naming ``point``)."""
-    ijk = np.rint(target.volume().to_index(ras_to_lps(ras))).astype(int)
+    """The nearest voxel (i, j, k) of a world RAS point (:func:`rau.image.nearest_voxel`: one midway between two goes
+    to the same voxel in space whatever the storage order); raises when it lies outside the target (naming ``point``)."""
+    ijk = np.array(nearest_voxel(target, target.volume().to_index(ras_to_lps(ras))))
     if np.any(ijk < 0) or np.any(ijk >= np.asarray(target.size)):
         raise PromptError(f"{placed(point, ras)} lies outside the target image")
     return tuple(int(v) for v in ijk)
