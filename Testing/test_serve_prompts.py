@@ -263,7 +263,7 @@ def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correct
     session = RemoteSession(Client(server[0]), "0" * 32, target, {"left": item.structure}, [item])  # a session the server lacks
     edited = np.zeros(target.shape, bool)
     edited[0, 2:4, 2:4] = True
-    with pytest.raises(InputError, match="session 0{32} is not known to this server: it was restarted since the run, .*; press Run again to correct it"):  # 410: closed here too
+    with pytest.raises(InputError, match=r"session 0{32} is not known to this server \(it restarted since the run, .*, or the id is another server's\); press Run again to correct it"):  # 410: closed here too
         session.edit("left", edited)
     assert session.results["left"] is item and session.closed_reason  # so a next correction would send the edit again
 

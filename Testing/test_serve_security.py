@@ -205,7 +205,7 @@ def test_a_session_id_no_server_issues_is_not_found_and_an_unknown_one_is_gone(s
         said = f"no session {malformed}: a session has its job's id, 32 lowercase hex digits"
         assert (reprompt.status_code, reprompt.json()["detail"]) == (closing.status_code, closing.json()["detail"]) == (404, said)
     unknown = requests.delete(f"{url}/v1/sessions/{'0' * 32}", timeout=30)
-    assert (unknown.status_code, unknown.json()["detail"]) == (410, f"session {'0' * 32} is not known to this server: it was restarted since the run, or closed the session long ago")
+    assert (unknown.status_code, unknown.json()["detail"]) == (410, f"session {'0' * 32} is not known to this server (it restarted since the run, the session was closed long ago, or the id is another server's)")
 
 
 @pytest.mark.parametrize("name", ["CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016573", "1.2.840.113619.2.55.3.604688119.1"])

@@ -67,7 +67,8 @@ def result_nbytes(result: Result) -> int:
     return int(distinct_bytes(result) + held)
 
 
-UNKNOWN_SESSION = "is not known to this server: it was restarted since the run, or closed the session long ago"
+UNKNOWN_SESSION = ("is not known to this server (it restarted since the run, the session was closed long ago, or the id is "
+                   "another server's)")
 """What a request for a well-formed session id the server holds no reason for is told, after the id."""
 
 
