@@ -148,6 +148,16 @@ def test_a_missing_core_package_is_said_to_need_installing(package):
     assert set(reasons) == set(ENGINES)
     for name, reason in reasons.items():
         assert reason.startswith("needs ") and package in reason and reason.endswith("use 'Install dependencies'"), name
+        assert reason.count(package) == 1, reason  # before: "needs scipy, scipy" for an engine whose module needs it
+
+
+def test_requirements_are_matched_to_rau_s_extras_by_their_normalised_names(tmp_path, monkeypatch):
+    """Package names are compared as pip compares them (PEP 503): ``Huggingface.Hub`` is the extra's huggingface_hub."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("SciPy>=1.10\nHuggingface.Hub>=1.0\nscikit_image>=0.26\n", encoding="utf-8")
+    lines = dependencies.requirement_lines(requirements)
+    monkeypatch.setattr(dependencies, "requirement_lines", lambda: lines)
+    assert dependencies.core_modules() == ("scipy", "skimage")
 
 
 def test_the_panel_checks_every_core_package_that_it_installs():

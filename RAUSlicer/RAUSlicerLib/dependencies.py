@@ -17,7 +17,7 @@ from pathlib import Path
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
 IMPORT_NAMES = {"pillow": "PIL", "pynrrd": "nrrd", "scikit-image": "skimage"}
-"""The module a package of the requirements is imported as, where the two names differ (lower-case package name)."""
+"""The module a package of the requirements is imported as, where the two names differ (package name :func:`normalised`)."""
 SLICER_OWNED = ("SimpleITK", "numpy", "requests", "pydicom", "torch", "torchvision")
 TORCH_MINIMUM = "2.6"
 """The oldest torch the model engines can use: transformers (Resources/requirements.txt) disables an older one."""
@@ -49,9 +49,14 @@ def core_modules() -> tuple[str, ...]:
     (those no extra of ``rau.extras.OPTIONAL_MODULES`` brings): what reading and writing the files needs here."""
     from rau.extras import OPTIONAL_MODULES
 
-    optional = {package.lower() for package, _extra in OPTIONAL_MODULES.values()}
-    packages = (re.match(r"[A-Za-z0-9._-]+", line).group().lower() for line in requirement_lines())
+    optional = {normalised(package) for package, _extra in OPTIONAL_MODULES.values()}
+    packages = (normalised(re.match(r"[A-Za-z0-9._-]+", line).group()) for line in requirement_lines())
     return tuple(IMPORT_NAMES.get(package, package) for package in packages if package not in optional)
+
+
+def normalised(package: str) -> str:
+    """A package name as pip compares names (PEP 503): lower-case, each run of ``-``, ``_`` and ``.`` one ``-``."""
+    return re.sub(r"[-_.]+", "-", package).lower()
 
 
 def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -59,7 +64,7 @@ def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
 
     The engine modules leave torch and transformers unimported at file scope, so reading their ``label`` and
     ``requires`` is cheap. They do import core packages (scipy, Pillow): an engine whose module fails for one not
-    installed is listed under its name, needing that package.
+    installed is listed under its name, needing the core packages (its label and other needs are in that module).
     """
     import rau
     from rau.engines import ENGINES, engine_class
@@ -73,7 +78,7 @@ def engine_choices() -> list[tuple[str, str, tuple[str, ...]]]:
             missing = (error.name or "").partition(".")[0]
             if not missing or missing == rau.__name__:  # a module of rau itself missing is a broken copy: a bug
                 raise
-            choices.append((name, name, core + (missing,)))
+            choices.append((name, name, tuple(dict.fromkeys(core + (missing,)))))
             continue
         choices.append((name, engine.label or name, core + tuple(engine.requires)))
     return choices
