@@ -43,13 +43,15 @@ class WorkItem:
             return "lacks_seg_nrrd"
         return "complete" if not missing else "partial" if len(missing) < len(self.outputs) else "new"
 
-    def recorded_found(self) -> str:
-        """The structures its earlier result JSON records as found, as the summary lists them (``;``-joined)."""
+    def recorded(self) -> dict[str, str | float]:
+        """The summary columns its result JSON records: ``found`` (the structures found, as the summary lists them) and
+        ``seconds``; ``""`` for one it does not record (a result from before it listed structures)."""
         try:
             saved = read_json_file(self.outputs["result"])
-            return found_column(s["name"] for s in saved["structures"] if s["found"])
-        except (OSError, ValueError, KeyError, TypeError):  # a result from before it listed structures: found unknown
-            return ""
+            found = found_column(s["name"] for s in saved["structures"] if s["found"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return {"found": "", "seconds": ""}
+        return {"found": found, "seconds": saved.get("seconds", "")}
 
     def recorded_engine(self) -> dict | None:
         """The engine and its options its earlier result JSON records (``{"engine": name, **options}``), or None when it

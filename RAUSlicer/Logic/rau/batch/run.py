@@ -61,7 +61,7 @@ def _run_held(items: list[WorkItem], out_dir: Path, backend, prepare) -> list[di
     for item in items:
         state = states[item.name]
         if state == "complete" or (state == "lacks_seg_nrrd" and added_seg_nrrd(item)):
-            rows[item.name].update(status="skipped", found=item.recorded_found(), error=SEG_NRRD_ADDED if state == "lacks_seg_nrrd" else "outputs exist")
+            rows[item.name].update(status="skipped", found=item.recorded()["found"], error=SEG_NRRD_ADDED if state == "lacks_seg_nrrd" else "outputs exist")
         else:
             todo.append(item)
     bar = tqdm(total=len(todo), desc="rau batch", unit="target", file=sys.stderr, disable=not sys.stderr.isatty())
@@ -87,7 +87,7 @@ def _run_held(items: list[WorkItem], out_dir: Path, backend, prepare) -> list[di
         bar.close()
         for item in todo:  # finished as the run was stopped, before its row arrived
             if rows[item.name]["status"] == "pending" and item.state() == "complete":
-                rows[item.name].update(status="done")
+                rows[item.name].update(status="done", **item.recorded())
         write_summary(out_dir / SUMMARY_NAME, rows.values())
         _remove_temporaries(items, out_dir)
     return list(rows.values())
