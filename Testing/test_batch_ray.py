@@ -123,3 +123,53 @@ def test_a_ray_run_with_nothing_to_do_needs_no_ray_and_a_refused_one_leaves_the_
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert batch_in_process(tmp_path / "new" / "deeper" / "out", "--limit", "1", *UNREACHABLE) == 2
     assert not (tmp_path / "new").exists()  # before: new/deeper/, made for --out, stayed
+
+
+STOPPED_AT_FIRST_ROW = """
+import os, pathlib, sys
+from rau.batch.items import work_items
+from rau.batch.ray_backend import RayBackend
+from rau.options import EngineOptions
+
+def stop(row):
+    raise KeyboardInterrupt
+
+try:
+    RayBackend("local", "registration", EngineOptions(deformable=False), 2, 0.0, 1.0)(work_items(sys.argv[1], sys.argv[2]), stop)
+except KeyboardInterrupt:  # at once: the process titles of this session's live processes
+    for process in pathlib.Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getsid(int(process.name)) == os.getsid(0):
+                print((process / "cmdline").read_bytes().replace(b"\\0", b" ").decode(errors="replace"))
+        except OSError:  # ended meanwhile
+            pass
+"""
+
+
+def one_fast_one_slow_target(tmp_path):
+    """A manifest of :data:`MANIFEST`'s first target, then its second with eight references (eight registrations)."""
+    with open(MANIFEST, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    def absolute(row):
+        return {key: str((MANIFEST.parent / value).resolve()) if value.startswith("..") else value for key, value in row.items()}
+    rows = [absolute(row) for row in rows]
+    references = list({row["reference_image"]: row for row in rows[1:]}.values())[:8]
+    slow = [row | {key: rows[1][key] for key in ("target_image", "target_labels", "target_spacing")} for row in references]
+    manifest = tmp_path / "fast_then_slow.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows([rows[0], *slow])
+    return manifest
+
+
+def test_a_stopped_ray_run_returns_only_once_the_actor_it_killed_mid_target_has_ended(tmp_path):
+    """Before: ray.kill does not wait, so the summary was written, the temporaries removed and the folder's lock released
+    while a killed actor went on placing its target's files (listed pending, its outputs complete)."""
+    pytest.importorskip("ray")
+    environment = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+    stopped = subprocess.run([sys.executable, "-c", STOPPED_AT_FIRST_ROW, str(one_fast_one_slow_target(tmp_path)), str(tmp_path / "out")],
+                             capture_output=True, text=True, timeout=180, env=environment, start_new_session=True)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "ray::" in stopped.stdout, stopped.stdout  # the Ray instance's processes were listed
+    assert not [line for line in stopped.stdout.splitlines() if line.startswith("ray::") and ".run" in line], stopped.stdout

@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 
@@ -25,6 +26,8 @@ from rau.options import EngineOptions
 RETRIES = 3
 WAIT_SECONDS = 1.0
 """How long one ``ray.wait`` blocks: a SIGTERM that arrives meanwhile stops the run when it returns."""
+STOP_SECONDS = 60.0
+"""How long a stopped run waits for the processes of the actors it killed as they ran a target to end."""
 
 
 def connect(address: str, workers: int | None, gpus_per_worker: float, cpus_per_worker: float) -> int:
@@ -152,8 +155,15 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
     """
     import ray
 
-    actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=0, max_task_retries=0)(WarmWorker)
-    actors = [actor_class.remote(engine_name, options) for _ in range(min(workers, len(items)))]  # each builds an engine
+    actor_class = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=0, max_task_retries=0)(RayWorker)
+    places = {}  # actor -> where its process runs, asked before its first target
+
+    def new_actor():
+        actor = actor_class.remote(engine_name, options)  # builds an engine
+        places[actor] = actor.place.remote()
+        return actor
+
+    actors = [new_actor() for _ in range(min(workers, len(items)))]
     idle, queue, running, deaths = list(actors), list(items), {}, Counter()
     try:
         while queue or running:
@@ -174,7 +184,7 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
                     reason = str(cause) if cause is not None else _last_line(error.error_msg)
                     raise UnavailableError(f"a Ray worker could not start the {engine_name!r} engine: {reason}") from None
                 ray.kill(actor)
-                actor = actor_class.remote(engine_name, options)
+                actor = new_actor()
                 actors.append(actor)
                 deaths[item.name] += 1
                 if deaths[item.name] <= RETRIES:  # run it again, first
@@ -187,6 +197,51 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
     finally:
         for actor in actors:
             ray.kill(actor)
+        _wait_ended([places[actor] for actor, _ in running.values()])
+
+
+class RayWorker(WarmWorker):
+    """The Ray actor: a :class:`WarmWorker` that says where its process runs."""
+
+    def place(self) -> tuple[str, int]:
+        """The Ray node this actor runs on, and its process id."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+def _wait_ended(places) -> None:
+    """Wait for the processes at ``places`` (of :meth:`RayWorker.place`), killed as they ran a target, to end:
+    ``ray.kill`` does not wait, and Ray reports an actor dead before its process ends, perhaps still placing its
+    target's files, which the run's summary and cleanup, and the release of the folder, must come after. A process
+    that never started a target (its ``place`` unanswered) wrote nothing."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    waiting = []
+    for place in places:
+        try:
+            node, pid = ray.get(place, timeout=STOP_SECONDS)
+        except ray.exceptions.RayActorError:
+            continue
+        on_node = NodeAffinitySchedulingStrategy(node, soft=False)
+        waiting.append(ray.remote(num_cpus=0, max_retries=0)(_wait_process_ended).options(scheduling_strategy=on_node).remote(pid))
+    ray.get(waiting, timeout=STOP_SECONDS)
+
+
+def _wait_process_ended(pid: int) -> None:
+    """Return once process ``pid`` of this machine has ended (gone, or on Linux a zombie left for its parent to reap)."""
+    while True:
+        try:
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rpartition(")")[2].split()[0] in ("Z", "X"):
+                    return
+        except ProcessLookupError:
+            return
+        except FileNotFoundError:  # gone meanwhile, or no /proc here: asked again
+            pass
+        time.sleep(0.005)
 
 
 def _first_done(running):
