@@ -22,6 +22,7 @@ from rau.batch.worker import WarmWorker, died_row
 from rau.errors import InputError, OptionError, Terminated, UnavailableError
 from rau.extras import not_installed
 from rau.options import EngineOptions
+from rau.user_warnings import warn
 
 RETRIES = 3
 WAIT_SECONDS = 1.0
@@ -222,11 +223,15 @@ def _wait_ended(places) -> None:
     for place in places:
         try:
             node, pid = ray.get(place, timeout=STOP_SECONDS)
-        except ray.exceptions.RayActorError:
+        except ray.exceptions.RayError:  # the actor died (or never answered) before its first target: it wrote nothing
             continue
         on_node = NodeAffinitySchedulingStrategy(node, soft=False)
         waiting.append(ray.remote(num_cpus=0, max_retries=0)(_wait_process_ended).options(scheduling_strategy=on_node).remote(pid))
-    ray.get(waiting, timeout=STOP_SECONDS)
+    try:
+        ray.get(waiting, timeout=STOP_SECONDS)
+    except ray.exceptions.RayError as error:  # the run's stop goes on: said, not raised over why it stopped
+        warn(f"a stopped Ray worker could not be seen to end within {STOP_SECONDS:g} s ({_last_line(str(error))}); "
+             "the files of the target it was segmenting may still be written")
 
 
 def _wait_process_ended(pid: int) -> None:
