@@ -239,7 +239,7 @@ def _wait_process_ended(pid: int) -> None:
     while True:
         try:
             os.kill(pid, 0)
-            with open(f"/proc/{pid}/stat") as stat:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
                 if stat.read().rpartition(")")[2].split()[0] in ("Z", "X"):
                     return
         except ProcessLookupError:
