@@ -65,7 +65,7 @@ class RegistrationEngine(Engine):
         started = time.perf_counter()
         names = request.labels().names
         fused = contending(request)
-        settings = self.settings_for([r for r in request.references if holds_any(r, names)])
+        settings = self.settings_for(asked_holders(request))
         target = orient_lps(request.target)  # the labels are carried and fused in LPS voxel order: one answer whatever the file's
         warped = request.counted() if len(request.references) >= MIN_REFERENCES else fused  # fewer: no label consensus
         transfers = _transfers(request, target, [s.name for s in warped], settings, progress, "registering", len(request.references) + 1)
@@ -115,14 +115,14 @@ class RegistrationEngine(Engine):
         progress = progress or Progress()
         names = [s.name for s in request.counted()] if len(request.references) >= MIN_REFERENCES else []
         asked = request.labels().names
-        settings = self.settings_for([r for r in request.references if holds_any(r, asked)])
+        settings = self.settings_for(asked_holders(request))
         target = orient_lps(request.target)  # as run() does
         transfers = _transfers(request, target, names, settings, progress, "ranking references: registering", len(request.references))
         ranked = rank(transfers, asked)
         return request.ranked([t.reference for t, _ in ranked]), _ranking_details(ranked)
 
     def settings_for(self, references: list[Reference]) -> RegistrationSettings:
-        """The registration settings for these references (those holding an asked structure, :func:`holds_any`: one
+        """The registration settings for these references (those holding an asked structure, :func:`asked_holders`: one
         that holds none adds no pose of it): a pool of two or more registers upright only.
 
         A single reference gets the turned 2D starts (:attr:`RegistrationSettings.start_angles`): it is the
@@ -220,6 +220,11 @@ def rank(transfers: list[Transfer], asked: list[str]) -> list[tuple[Transfer, fl
 def holds_any(reference: Reference, asked: list[str]) -> bool:
     """Whether ``reference`` has voxels of any of the ``asked`` structures."""
     return any(reference.segmentation.has_voxels(name) for name in asked)
+
+
+def asked_holders(request: Request) -> list[Reference]:
+    """The references of ``request`` with voxels of any structure it asks for (:func:`holds_any`)."""
+    return [reference for reference in request.references if holds_any(reference, request.labels().names)]
 
 
 def share_reporter(progress: Progress, step: str, index: int, count: int) -> Callable[[float], None]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from pathlib import Path
-
-from PIL import TiffImagePlugin
 
 from rau.errors import ImageReadError
 
@@ -16,9 +15,6 @@ TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 """How a TIFF (and a BigTIFF) file begins, in either byte order."""
 MAX_TIFF_SAMPLE_BITS = 128
 """The most bits a TIFF sample is written with (complex doubles); tags saying more, or none, are damaged."""
-PILLOW_SAMPLES = frozenset((byte_order, len(bits), bits[0], sample_format[0])
-                           for byte_order, _, sample_format, _, bits, _ in TiffImagePlugin.OPEN_INFO)
-"""The samples (byte order, channels, bits a sample, SampleFormat) of the TIFFs Pillow, so rau, reads."""
 
 
 def refuse_unread_tiff(path: Path) -> None:
@@ -27,16 +23,28 @@ def refuse_unread_tiff(path: Path) -> None:
     with open(path, "rb") as stream:
         signature = stream.read(4)
         samples = _tiff_samples(stream) if signature in TIFF_SIGNATURES else None
-    if samples is not None and (signature[:2], *samples) not in PILLOW_SAMPLES:
+    if samples is not None and (signature[:2], *samples) not in _pillow_samples():
         channels, bits, sample_format = samples
         more = ", or as one grey channel" if channels > 1 else ""
         raise ImageReadError(f"{path}: a TIFF ({channels} channel{'s' if channels > 1 else ''} of {bits}-bit "
                              f"{TIFF_SAMPLE_KINDS[sample_format][1]} samples) that rau cannot read; save it as NRRD or NIfTI{more}")
 
 
+@functools.cache
+def _pillow_samples() -> frozenset[tuple[bytes, int, int, int]]:
+    """The samples (byte order, channels, bits a sample, SampleFormat) of the TIFFs Pillow, so rau, reads (read from
+    Pillow's TIFF plugin when a TIFF is first refused, not when rau is imported)."""
+    from PIL import TiffImagePlugin
+
+    return frozenset((byte_order, len(bits), bits[0], sample_format[0])
+                     for byte_order, _, sample_format, _, bits, _ in TiffImagePlugin.OPEN_INFO)
+
+
 def _tiff_samples(stream) -> tuple[int, int, int] | None:
     """A TIFF's first picture's channels, bits a sample and SampleFormat (a key of :data:`TIFF_SAMPLE_KINDS`), from
     its tags; None where they cannot be read."""
+    from PIL import TiffImagePlugin
+
     try:
         stream.seek(0)
         header = stream.read(16)
