@@ -4,7 +4,8 @@ The readers, writers and engines say what the user should know (a label value th
 structures a label map cannot show in full) with :func:`warn`. The command line prints them and records a
 run's in its result JSON; the server collects them per job (:func:`collected_warnings`) and reports them with the
 job, as its client cannot see the server's standard error; a ``rau batch`` worker hands back what it would print
-(:func:`collected_warnings` with a list to echo to), as a Ray actor's standard error is not the user's. Collection is
+(:func:`collected_warnings` with a list to echo to, and Python's own warnings: :func:`python_warnings_into`), as a Ray
+actor's standard error is not the user's. Collection is
 per thread (a context variable), so jobs running at once keep theirs apart.
 """
 
@@ -91,6 +92,19 @@ def collected_warnings(echo: bool | list[str] = False):
         yield collected
     finally:
         _COLLECTED.reset(token)
+
+
+@contextmanager
+def python_warnings_into(said: list[str], about: str):
+    """Around a ``rau batch`` worker's work: the Python warnings it meets (Pillow's of a damaged file's tags) are
+    added to ``said``, each text once and after ``about`` (the target's name), instead of going to the worker's
+    standard error, which is not the user's for a Ray actor. Python's filters decide what is kept, as they decide what
+    is printed. ``warnings.catch_warnings`` is process-wide: for a process that does one thing at a time."""
+    with warnings.catch_warnings(record=True) as heard:
+        try:
+            yield
+        finally:
+            said += [f"{about}{text}" for text in dict.fromkeys(str(warning.message) for warning in heard)]
 
 
 def ignore_deprecated_checkpointing_reads() -> None:

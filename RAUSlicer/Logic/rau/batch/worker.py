@@ -10,7 +10,7 @@ from rau.evaluation.runner import case_failure, check_case_references
 from rau.io import read_image
 from rau.options import EngineOptions
 from rau.io.run_outputs import write_outputs
-from rau.user_warnings import collected_warnings
+from rau.user_warnings import collected_warnings, python_warnings_into
 
 
 class WarmWorker:
@@ -18,7 +18,7 @@ class WarmWorker:
 
     def __init__(self, engine_name: str, options: EngineOptions):
         self.loading: list[str] = []  # what loading the engine's models warned of: shown with the first row
-        with collected_warnings(echo=self.loading):
+        with collected_warnings(echo=self.loading), python_warnings_into(self.loading, "loading the engine: "):
             self.engine = create_engine(engine_name, options)
         self.options = options
 
@@ -32,13 +32,13 @@ class WarmWorker:
 def run_item(engine, item: WorkItem, options: EngineOptions) -> dict:
     """Segment one target and write its outputs (all or none, re-openable by ``rau correct``); a summary row, never an
     exception but :data:`rau.evaluation.runner.RUN_STOPPERS` (a model that cannot be used), which stop the run.
-    The row's ``warnings`` (not a summary column) are those for rau batch to print: a worker's standard error may
-    not be the user's (a Ray actor's)."""
+    The row's ``warnings`` (not a summary column) are those for rau batch to print, rau's and Python's
+    (:func:`rau.user_warnings.python_warnings_into`): a worker's standard error may not be the user's (a Ray actor's)."""
     started = time.perf_counter()
     case = item.case
     row = {"target": item.name, "target_image": str(case.target_image), "status": "done", "error": "", "found": "", "warnings": []}
     try:
-        with collected_warnings(echo=row["warnings"]) as said:  # recorded in the result JSON
+        with python_warnings_into(row["warnings"], f"{item.name}: "), collected_warnings(echo=row["warnings"]) as said:  # said: in the result JSON
             references = case.load_references()
             check_case_references(case, references)  # a copy named by its manifest line, before the engine checks it
             target = read_image(case.target_image, case.target_spacing)
