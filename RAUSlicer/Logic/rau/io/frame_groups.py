@@ -8,6 +8,8 @@ import struct
 import warnings
 from dataclasses import dataclass
 
+from rau.user_warnings import WARNING_FILTERS
+
 
 @dataclass(frozen=True)
 class FrameGroups:
@@ -24,7 +26,7 @@ def frame_groups(path) -> FrameGroups | None:
     import pydicom  # imported when used, as rau's other file libraries
     from pydicom.errors import InvalidDicomError
 
-    with warnings.catch_warnings():  # pydicom's of a damaged file, which ITK's reading names
+    with WARNING_FILTERS, warnings.catch_warnings():  # pydicom's of a damaged file, which ITK's reading names
         warnings.simplefilter("ignore")
         try:
             dataset = pydicom.dcmread(path, stop_before_pixels=True)

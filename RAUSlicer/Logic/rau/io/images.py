@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
 from rau.io.nrrd_headers import unsized_nrrd
 from rau.io.tiff_samples import TIFF_SAMPLE_KINDS, refuse_unread_tiff
-from rau.user_warnings import warn
+from rau.user_warnings import WARNING_FILTERS, warn
 from rau.validation.nifti_pairs import NIFTI_PAIR_SUFFIXES
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -49,9 +48,6 @@ GREY_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 pictures (:data:`COLOUR_MODES`) read as grey by :func:`rau.image.luma`, others are converted to 8-bit grey."""
 COLOUR_MODES = ("LA", "RGB", "RGBA")
 """Pillow modes of colour (and grey + alpha) pictures, read channel by channel (:func:`_colour_channels`)."""
-PICTURE_READS = threading.RLock()
-"""Held for each picture read (they are quick): ``warnings.catch_warnings`` is process-wide, and two reads
-overlapping in two threads would leave it out of order, every later warning swallowed."""
 
 
 def read_image(path, pixel_spacing: float | None = None, label_map: bool = False) -> Image:
@@ -329,8 +325,8 @@ def _open_picture(path: Path) -> Iterator[PILImage.Image]:
     Pillow's own warns of a "decompression bomb" below it and refuses in its own words above it. A TIFF Pillow cannot
     open is refused naming its samples where Pillow reads none of their kind (:func:`refuse_unread_tiff`). Pillow's
     warnings while it is open (of a damaged file's tags: opening, reading its EXIF) are said when it closes, and not at
-    all where reading it failed: the error says it. One picture is open at a time in a process (:data:`PICTURE_READS`)."""
-    with PICTURE_READS, warnings.catch_warnings(record=True) as heard:
+    all where reading it failed: the error says it. One picture is open at a time in a process (:data:`rau.user_warnings.WARNING_FILTERS`)."""
+    with WARNING_FILTERS, warnings.catch_warnings(record=True) as heard:
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
         try:
             picture = PILImage.open(path)
