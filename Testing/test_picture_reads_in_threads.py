@@ -15,6 +15,17 @@ from rau.io.frame_groups import frame_groups
 from rau.io.images import _open_picture
 
 
+def warnings_heard_after(*work) -> list[str]:
+    """What a warning said after ``work`` has run in threads reaches: it should be the warning alone."""
+    with warnings.catch_warnings(record=True) as heard:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=each) for each in work]
+        [thread.start() for thread in threads]
+        [thread.join(10) for thread in threads]
+        warnings.warn("a later warning")
+    return [str(warning.message) for warning in heard]
+
+
 def test_two_overlapping_picture_reads_leave_later_warnings_shown(tmp_path):
     """Before: each read held ``warnings.catch_warnings`` open; read A opened, read B opened, A closed, B closed put
     back A's list of warnings, so every later warning in the process went to a list no one read."""
@@ -34,13 +45,7 @@ def test_two_overlapping_picture_reads_leave_later_warnings_shown(tmp_path):
             second_open.set()
             first_closed.wait(1)  # B closes after A
 
-    with warnings.catch_warnings(record=True) as heard:
-        warnings.simplefilter("always")
-        threads = [threading.Thread(target=first), threading.Thread(target=second)]
-        [thread.start() for thread in threads]
-        [thread.join(10) for thread in threads]
-        warnings.warn("a later warning")
-    assert [str(warning.message) for warning in heard] == ["a later warning"]
+    assert warnings_heard_after(first, second) == ["a later warning"]
     assert read_image(path).array.shape[-2:] == (6, 8)
 
 
@@ -70,10 +75,4 @@ def test_a_picture_read_inside_a_dicom_files_functional_groups_read_leaves_later
             picture_open.set()
             groups_done.wait(1)  # the groups' read ends first where the two may overlap
 
-    with warnings.catch_warnings(record=True) as heard:
-        warnings.simplefilter("always")
-        threads = [threading.Thread(target=groups), threading.Thread(target=picture_read)]
-        [thread.start() for thread in threads]
-        [thread.join(10) for thread in threads]
-        warnings.warn("a later warning")
-    assert [str(warning.message) for warning in heard] == ["a later warning"]
+    assert warnings_heard_after(groups, picture_read) == ["a later warning"]
