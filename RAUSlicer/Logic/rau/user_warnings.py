@@ -19,10 +19,11 @@ from contextvars import ContextVar
 
 _COLLECTED: ContextVar[tuple[list[str], bool | list[str]] | None] = ContextVar("rau_collected_warnings", default=None)
 WARNING_FILTERS = threading.RLock()
-"""Held by every block of rau that changes Python's warning filters or records its warnings (``warnings.catch_warnings``:
-a picture's read, a DICOM file's functional groups): they are process-wide, and two such blocks overlapping in two
-threads (``rau serve``'s jobs, the module's worker thread) would put them back out of order, every later warning of
-the process swallowed or ignored. The blocks are quick reads, or a whole process's work (:func:`python_warnings_into`)."""
+"""Held by each read that changes Python's warning filters or records its warnings (``warnings.catch_warnings``: a
+picture's, a DICOM file's functional groups): they are process-wide, and two such blocks overlapping in two threads
+(``rau serve``'s jobs, the module's worker thread) would put them back out of order, every later warning of the
+process swallowed or ignored. The reads are quick. :func:`python_warnings_into`, which spans a worker process's
+whole work, holds none: a read in another thread of that process would wait for it."""
 _PRINTED_ONCE: set[str] = set()
 """The messages :func:`warn_once` has printed (or echoed to a list) in this process."""
 
@@ -106,7 +107,7 @@ def python_warnings_into(said: list[str], about: str):
     added to ``said``, each text once and after ``about`` (the target's name), instead of going to the worker's
     standard error, which is not the user's for a Ray actor. Python's filters decide what is kept, as they decide what
     is printed. ``warnings.catch_warnings`` is process-wide: for a process that does one thing at a time."""
-    with WARNING_FILTERS, warnings.catch_warnings(record=True) as heard:
+    with warnings.catch_warnings(record=True) as heard:
         try:
             yield
         finally:
