@@ -1,5 +1,5 @@
 """Small DICOM files written as scanners and exports write them, for tests of the readers (series of a few 8 x 8
-slices, projection images, single slices changed after writing)."""
+slices, projection images, enhanced multi-frame files, single slices changed after writing)."""
 
 from pathlib import Path
 
@@ -48,6 +48,29 @@ def xray_dicom(path: Path, modality: str, sop_class: str, frames: int = 1, synta
     dataset.PixelData = (np.arange(frames * 30 * 40, dtype=np.uint16) if pixels is None else pixels).tobytes()
     dataset.save_as(path, enforce_file_format=True)
     return path
+
+
+def enhanced_ct(path: Path, positions, frames: int = 4, pixel_size: float = 0.5) -> Path:
+    """An enhanced CT file of ``frames`` frames at ``positions`` (None: frames without a position), sized only in its
+    shared functional groups (``pixel_size`` mm pixels), as enhanced scanners write it."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    def item(**tags):
+        dataset = Dataset()
+        for tag, value in tags.items():
+            setattr(dataset, tag, value)
+        return Sequence([dataset])
+
+    groups = [Dataset() for _ in range(frames)]
+    for group, position in zip(groups, positions):
+        if position is not None:
+            group.PlanePositionSequence = item(ImagePositionPatient=list(position))
+    shared = Dataset()
+    shared.PixelMeasuresSequence = item(PixelSpacing=[pixel_size, pixel_size], SliceThickness=1)
+    shared.PlaneOrientationSequence = item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])
+    return xray_dicom(path, "CT", "1.2.840.10008.5.1.4.1.1.2.1", frames=frames, SharedFunctionalGroupsSequence=Sequence([shared]),
+                       PerFrameFunctionalGroupsSequence=Sequence(groups))
 
 
 def changed_slice(folder: Path, name: str, change) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from dicom_files import changed_slice, write_series, xray_dicom
+from dicom_files import changed_slice, enhanced_ct, write_series, xray_dicom
 from PIL import Image as PILImage
 
 from rau.errors import InputError
@@ -218,29 +218,6 @@ def test_a_multi_frame_dicom_takes_its_sizes_from_its_tags_or_is_refused(tmp_pat
         read_image(unsized)
 
 
-def _enhanced_ct(path: Path, positions, frames: int = 4) -> Path:
-    """An enhanced CT file of ``frames`` frames at ``positions`` (None: frames without a position), sized only in its
-    shared functional groups (0.5 x 0.5 mm pixels), as enhanced scanners write it."""
-    from pydicom.dataset import Dataset
-    from pydicom.sequence import Sequence
-
-    def item(**tags):
-        dataset = Dataset()
-        for tag, value in tags.items():
-            setattr(dataset, tag, value)
-        return Sequence([dataset])
-
-    groups = [Dataset() for _ in range(frames)]
-    for group, position in zip(groups, positions):
-        if position is not None:
-            group.PlanePositionSequence = item(ImagePositionPatient=list(position))
-    shared = Dataset()
-    shared.PixelMeasuresSequence = item(PixelSpacing=[0.5, 0.5], SliceThickness=1)
-    shared.PlaneOrientationSequence = item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])
-    return xray_dicom(path, "CT", "1.2.840.10008.5.1.4.1.1.2.1", frames=frames, SharedFunctionalGroupsSequence=Sequence([shared]),
-                       PerFrameFunctionalGroupsSequence=Sequence(groups))
-
-
 def test_a_multi_frame_dicom_that_gives_its_pixel_size_but_not_its_frame_gap_is_refused(tmp_path):
     """Before: a CT file of frames with PixelSpacing but no SpacingBetweenSlices was read 1 mm between frames, exit 0
     (its pixels were not 1 mm, so the file did not count as unsized), and a pixel size given for it was refused as
@@ -250,7 +227,7 @@ def test_a_multi_frame_dicom_that_gives_its_pixel_size_but_not_its_frame_gap_is_
         with pytest.raises(ImageReadError, match=r"frames.dcm: a multi-frame DICOM file that gives its pixel size but not the gap "
                                                  r"between its 4 frames \(SpacingBetweenSlices\)"):
             read_image(frames, pixel_spacing=given)
-    enhanced = _enhanced_ct(tmp_path / "enhanced.dcm", [(0, 0, z) for z in range(4)])  # 1 mm apart, from its frame positions
+    enhanced = enhanced_ct(tmp_path / "enhanced.dcm", [(0, 0, z) for z in range(4)])  # 1 mm apart, from its frame positions
     assert read_image(enhanced).spacing == (0.5, 0.5, 1.0)
 
 
@@ -264,13 +241,13 @@ def test_an_enhanced_dicom_whose_frames_the_reader_cannot_place_is_told_why(tmp_
         ("echoes", [(0, 0, 5)] * 4, r"all 4 frames lie at one position \(echoes, phases or a cine\?\)"),
     ):
         with pytest.raises(ImageReadError, match=rf"{name}.dcm: {problem}"):
-            read_image(_enhanced_ct(tmp_path / f"{name}.dcm", positions))
+            read_image(enhanced_ct(tmp_path / f"{name}.dcm", positions))
 
 
 def test_a_damaged_enhanced_dicom_is_refused_as_unreadable_not_an_internal_error(tmp_path):
     """Bytes pydicom stumbles on in its own ways: a sequence's length cut short (struct.error) and a value
     representation it does not know (NotImplementedError). Before: both escaped as internal errors (exit 70)."""
-    made = _enhanced_ct(tmp_path / "enhanced.dcm", [(0, 0, z) for z in range(4)]).read_bytes()
+    made = enhanced_ct(tmp_path / "enhanced.dcm", [(0, 0, z) for z in range(4)]).read_bytes()
     per_frame, pixel_measures = bytes.fromhex("0052 3092") + b"SQ\0\0", bytes.fromhex("2800 1091") + b"SQ"
     for name, at, change in (("cut", made.index(per_frame) + len(per_frame), b"\x71"),
                              ("unknown_vr", made.index(pixel_measures) + 5, b"\x01")):
