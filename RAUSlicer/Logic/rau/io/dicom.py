@@ -302,18 +302,34 @@ def series_hint(path) -> str | None:
 def unsized_by_itk(path, header) -> bool:
     """Whether ``header`` (an image's or a file reader's, read from ``path``) is a DICOM file's (:func:`may_be_dicom`: not
     an NRRD or MetaImage converted from one, which carries its tags) with ITK's default 1 mm pixels (and, with several
-    frames, 1 mm between them)."""
+    frames, 1 mm between them), not the 1 mm pixels ITK read from its functional groups (:func:`_sized_by_frame_groups`)."""
+    return _at_itk_default(path, header) and not _sized_by_frame_groups(path, header)
+
+
+def left_at_one_mm(path, header) -> bool:
+    """Whether ITK left some of a DICOM file's spacing at its default 1 mm: its pixels (:func:`unsized_by_itk`; with
+    several frames, also where ITK read their gap but the file gives no pixel size), or the gap between the frames of a
+    multi-frame file that gives neither :data:`SLICE_GAP_TAG` nor frame positions in functional groups
+    (:func:`has_frame_groups`)."""
+    several = _frames(header) > 1 and may_be_dicom(path)
+    gap_unread = several and header.GetSpacing()[2] == 1.0 and not _positive(_tag(header, SLICE_GAP_TAG)) and not has_frame_groups(path)
+    pixels_unread = (several and header.GetSpacing()[:2] == (1.0, 1.0) and pixel_size(header) is None
+                     and not _sized_by_frame_groups(path, header))
+    return unsized_by_itk(path, header) or gap_unread or pixels_unread
+
+
+def _at_itk_default(path, header) -> bool:
+    """Whether ``header`` (read from ``path``) is a DICOM file's whose spacing ITK gives as 1 mm, its default: unread, or
+    read as 1 mm."""
     spacing = header.GetSpacing() if _frames(header) > 1 else header.GetSpacing()[:2]
     return all(size == 1.0 for size in spacing) and may_be_dicom(path)
 
 
-def left_at_one_mm(path, header) -> bool:
-    """Whether ITK left some of a DICOM file's spacing at its default 1 mm: its pixels (:func:`unsized_by_itk`), or the
-    gap between the frames of a multi-frame file that gives neither :data:`SLICE_GAP_TAG` nor frame positions in
-    functional groups (:func:`has_frame_groups`)."""
-    gap_unread = (_frames(header) > 1 and header.GetSpacing()[2] == 1.0 and not _positive(_tag(header, SLICE_GAP_TAG))
-                  and may_be_dicom(path) and not has_frame_groups(path))
-    return unsized_by_itk(path, header) or gap_unread
+def _sized_by_frame_groups(path, header) -> bool:
+    """Whether the pixel size ITK gives ``header`` (read from ``path``) is the one the file's functional groups give
+    (:func:`frame_groups`), which ITK reads."""
+    groups = frame_groups(path)
+    return groups is not None and groups.pixel_size == tuple(header.GetSpacing()[:2])
 
 
 def file_unsized(path, header) -> bool:
@@ -350,19 +366,28 @@ def tagged_spacing(header) -> tuple[float, ...] | None:
 def with_pixel_size(path: Path, stored: sitk.Image, pixel_spacing: float | None) -> sitk.Image:
     """``stored`` with the spacing of a DICOM file ITK left at 1 mm (:func:`tagged_spacing`), or ``pixel_spacing``
     where a one-frame file gives none. Refuses a multi-frame file that does not give its slice gap."""
+    if _at_itk_default(path, stored):
+        check_frames_placed(path)  # an enhanced file at 1 mm: ITK gave up on its functional groups, or they give 1 mm
     if not left_at_one_mm(path, stored):
         return stored
-    check_frames_placed(path)  # an enhanced file ITK left at 1 mm: it gave up on its functional groups
     spacing = tagged_spacing(stored)
     if spacing is None and not file_unsized(path, stored) and (pixel_size(stored) is not None or _frames(stored) > 1):
-        given = "gives its pixel size but not" if pixel_size(stored) is not None else "gives neither its pixel size nor"
-        raise ImageReadError(f"{path}: a multi-frame DICOM file that {given} the gap between its "
-                             f"{_frames(stored)} frames (SpacingBetweenSlices); {FRAMES_REMEDY}")
+        raise ImageReadError(f"{path}: a multi-frame DICOM file that {_frame_sizes_given(stored)}; {FRAMES_REMEDY}")
     if spacing is None and pixel_spacing is not None and file_unsized(path, stored):
         spacing = (pixel_spacing, pixel_spacing, *stored.GetSpacing()[2:])
     if spacing is not None:
         stored.SetSpacing(spacing)
     return stored
+
+
+def _frame_sizes_given(header) -> str:
+    """Which of its pixel size and frame gap a multi-frame DICOM file whose spacing is not all given gives, in words."""
+    gap = f"the gap between its {_frames(header)} frames (SpacingBetweenSlices)"
+    if pixel_size(header) is not None:
+        return f"gives its pixel size but not {gap}"
+    if _positive(_tag(header, SLICE_GAP_TAG)):
+        return f"gives {gap} but not its pixel size (PixelSpacing)"
+    return f"gives neither its pixel size nor {gap}"
 
 
 def _frames(header) -> int:
