@@ -102,6 +102,7 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     except RuntimeError as error:
         if dicom.is_dicom_file(path):
             dicom.check_holds_image(path)
+            dicom.check_has_pixel_data(path)
             dicom.check_frames_placed(path)
             raise dicom.undecodable(path, short_reason(error)) from error
         _check_header_geometry(path)
