@@ -117,3 +117,16 @@ def test_a_windows_path_keeps_a_flag_inside_it():
 
     assert in_words(r"--sam2-model C:\models\--sam2-model\x: damaged", {"sam2_model": "'SAM2 model'"}) == (
         r"'SAM2 model' C:\models\--sam2-model\x: damaged")
+
+
+def test_an_option_the_interface_cannot_set_is_not_offered():
+    """Before: the panel said '... within 3 s (--vlm-timeout)' and 'name it with --vlm-model or --vlm-family', flags it
+    has no field for; None in ``names`` now leaves such an aside or alternative out (a flag said otherwise stays)."""
+    from rau.options import in_words
+
+    names = {"vlm_model": "'VLM model'", "vlm_family": None, "vlm_timeout": None}
+    assert in_words("no answer within 3 s (--vlm-timeout); name it with --vlm-model or --vlm-family", names) == (
+        "no answer within 3 s; name it with 'VLM model'")
+    assert in_words("(the family of --vlm-model, or --vlm-family); option vlm_timeout (--vlm-timeout): must be > 0", names) == (
+        "(the family of 'VLM model'); option vlm_timeout: must be > 0")
+    assert in_words("--vlm-family is ignored", names) == "--vlm-family is ignored"

@@ -371,8 +371,8 @@ def test_a_reply_naming_another_model_is_kept_and_warned_of_once_a_run():
             with collected_warnings() as said:
                 assert [backend.generate(_messages(), 4).text for _ in range(2)] == ["[]", "[]"]
             assert said == [f"VLM server {server.url}/v1/chat/completions answered as model 'some/other-model', not "
-                            "'Qwen/Qwen3-VL-8B-Instruct' as asked; its boxes were read in the qwen3-vl convention (--vlm-model's "
-                            "family, or --vlm-family): if the server runs another model, name it with --vlm-model or --vlm-family"]
+                            "'Qwen/Qwen3-VL-8B-Instruct' as asked; its boxes were read in the qwen3-vl convention (the family of --vlm-model, "
+                            "or --vlm-family): if the server runs another model, name it with --vlm-model or --vlm-family"]
         assert backend.served_model == "some/other-model"
         reply["model"] = "Qwen/Qwen3-VL-8B-Instruct"  # the model asked for: no word
         with collected_warnings() as said:

@@ -1,6 +1,5 @@
-"""How the panel names the engine options it sets, in the errors of a run (the command line names them by flag)."""
+"""How the panel names the engine options, in the errors and warnings of a run (the command line names them by flag)."""
 
-import contextlib
 import typing
 
 
@@ -22,14 +21,10 @@ PANEL_OPTIONS = {
 """``rau.options.EngineOptions`` field -> how the panel sets it (the panel's defaults are the core's)."""
 
 
-@contextlib.contextmanager
 def panelWording():
-    """A context in which an error that names an engine option by its command-line flag names the panel's field
-    (its label in :data:`PANEL_OPTIONS`) instead: the same error, reworded as ``rau.options.said_in`` does."""
-    from rau.options import said_in
+    """A context in which the warnings said and the error raised name an engine option as the panel shows it (its
+    label in :data:`PANEL_OPTIONS`), not by its command-line flag, and do not offer the flag of one the panel does not
+    set: ``rau.options.worded_for``."""
+    from rau.options import option_fields, worded_for
 
-    try:
-        yield
-    except Exception as error:
-        said_in(error, {option: panel.label for option, panel in PANEL_OPTIONS.items()})
-        raise
+    return worded_for({spec.name: PANEL_OPTIONS[spec.name].label if spec.name in PANEL_OPTIONS else None for spec in option_fields()})

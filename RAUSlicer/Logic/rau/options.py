@@ -15,6 +15,7 @@ folder :func:`rau.validation.folder_path`) and read it in the engine that uses i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import numbers
@@ -25,6 +26,7 @@ from typing import Optional
 
 from rau import validation
 from rau.errors import InputError, OptionError
+from rau.user_warnings import warnings_worded
 from rau.vlm.families import FAMILY_NAMES
 
 FUSION_METHODS = ("local", "vote", "staple")
@@ -156,24 +158,41 @@ def flag(name: str) -> str:
     return ("--no-" if switched_on else "--") + name.replace("_", "-")
 
 
-def in_words(message: str, names: dict[str, str]) -> str:
+def in_words(message: str, names: dict[str, str | None]) -> str:
     """``message`` naming each engine option of ``names`` as an interface shows it (``names[option]``: the server's
     JSON field, the Slicer panel's field), not by its command-line flag: ``option top_k (--top-k)`` becomes
     ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME`` (not inside a path: ``/models/--top-k/x`` and
-    ``C:\\models\\--top-k\\x`` stay)."""
+    ``C:\\models\\--top-k\\x`` stay). ``names[option]`` None: the interface cannot set it, so the flag given as an aside
+    or an alternative (``(--vlm-timeout)``, ``or --vlm-family``) is left out."""
     for name, words in names.items():
-        cli = flag(name)
-        message = message.replace(f"option {name} ({cli})", f"option {words}").replace(f"{cli} ({name})", words)
-        message = re.sub(rf"(?<![\w/\\-]){re.escape(cli)}(?![\w-])", lambda _: words, message)  # not inside a path or a word
+        cli = rf"(?<![\w/\\-]){re.escape(flag(name))}(?![\w-])"  # not inside a path or a word
+        if words is None:
+            message = re.sub(rf"\s*\({cli}\)|,? or {cli}", "", message)
+            continue
+        message = message.replace(f"option {name} ({flag(name)})", f"option {words}").replace(f"{flag(name)} ({name})", words)
+        message = re.sub(cli, lambda _: words, message)
     return message
 
 
-def said_in(error: BaseException, names: dict[str, str]) -> BaseException:
+def said_in(error: BaseException, names: dict[str, str | None]) -> BaseException:
     """``error`` itself (its traceback kept), an :class:`InputError` whose message is all it says (not one made from a
     path) reworded to name each option of ``names`` as an interface shows it (:func:`in_words`); others unchanged."""
     if isinstance(error, InputError) and error.args == (str(error),):
         error.args = (in_words(str(error), names),)
     return error
+
+
+@contextlib.contextmanager
+def worded_for(names: dict[str, str | None]):
+    """A context in which the warnings said (:func:`rau.user_warnings.warnings_worded`) and the error raised name each
+    option of ``names`` as an interface shows it (:func:`in_words`, :func:`said_in`): for a front end other than the
+    command line."""
+    with warnings_worded(lambda message: in_words(message, names)):
+        try:
+            yield
+        except Exception as error:
+            said_in(error, names)
+            raise
 
 
 def value_type(hint) -> type:

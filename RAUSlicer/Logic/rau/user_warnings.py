@@ -16,8 +16,10 @@ import threading
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Callable
 
 _COLLECTED: ContextVar[tuple[list[str], bool | list[str]] | None] = ContextVar("rau_collected_warnings", default=None)
+_WORDING: ContextVar[Callable[[str], str] | None] = ContextVar("rau_warnings_wording", default=None)
 WARNING_FILTERS = threading.RLock()
 """Held by each read that changes Python's warning filters or records its warnings (``warnings.catch_warnings``: a
 picture's, a DICOM file's functional groups): they are process-wide, and two such blocks overlapping in two threads
@@ -31,6 +33,7 @@ _PRINTED_ONCE: set[str] = set()
 def warn(message: str) -> None:
     """Tell the user ``message``: printed as ``warning: message``, or kept by the innermost :func:`collected_warnings`
     (and printed too if it echoes)."""
+    message = _worded(message)
     if _printed_here():
         _print(message)
     record(message)
@@ -39,6 +42,7 @@ def warn(message: str) -> None:
 def warn_once(message: str) -> None:
     """:func:`warn` for a warning that every run would say again (a loaded model's: :func:`model_warnings`): recorded
     once by each :func:`collected_warnings` it is said in, printed once per process."""
+    message = _worded(message)
     collected = _COLLECTED.get()
     if collected is not None and message in collected[0]:
         return
@@ -46,6 +50,12 @@ def warn_once(message: str) -> None:
         _PRINTED_ONCE.add(message)
         _print(message)
     record(message)
+
+
+def _worded(message: str) -> str:
+    """``message`` as the innermost :func:`warnings_worded` words it (as it is outside one)."""
+    wording = _WORDING.get()
+    return wording(message) if wording else message
 
 
 def _printed_here() -> bool:
@@ -99,6 +109,17 @@ def collected_warnings(echo: bool | list[str] = False):
         yield collected
     finally:
         _COLLECTED.reset(token)
+
+
+@contextmanager
+def warnings_worded(wording: Callable[[str], str]):
+    """Say the warnings said inside the block (in this thread) as ``wording(message)``: for a front end that names
+    options otherwise than the command line (:func:`rau.options.worded_for`)."""
+    token = _WORDING.set(wording)
+    try:
+        yield
+    finally:
+        _WORDING.reset(token)
 
 
 @contextmanager

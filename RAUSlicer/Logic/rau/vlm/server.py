@@ -176,7 +176,7 @@ class ServerBackend(Backend):
         self.served_model = self._shown(named, 200)  # kept for result JSONs: an API key it echoes is left out there too
         if named != self.model:
             warn_once(f"VLM server {self.url} answered as model {self.served_model!r}, not {self.model!r} as asked; its "
-                      f"boxes were read in the {self.family.name} convention (--vlm-model's family, or --vlm-family): if the "
+                      f"boxes were read in the {self.family.name} convention (the family of --vlm-model, or --vlm-family): if the "
                       "server runs another model, name it with --vlm-model or --vlm-family")
 
     def _shown(self, text: str, limit: int = 300) -> str:
