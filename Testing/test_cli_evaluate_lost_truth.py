@@ -56,3 +56,16 @@ def test_a_truth_structure_smaller_than_a_target_pixel_is_said_and_not_scored(tm
     summary = scores["summary"]
     assert (summary["presence_accuracy"], summary["false_positive"], summary["truth_too_small"], summary["mean_dice"]) == (1.0, 0, 1, 1.0)
     assert summary["structures"]["spleen"] == {"dice": None, "hd95_mm": None, "n": 0, "cases": 1}
+
+
+def test_a_truth_structure_lost_on_the_grid_under_another_name_is_said_to_match_nothing(tmp_path, capsys):
+    """Before: a truth naming its spleen "splen", too small for the target's pixels, was left out of the warning of
+    truth structures that matched none of the reference's (it named only those with voxels once resampled), so the
+    engine's spleen counted as a false positive without a word of the truth's."""
+    lost_truth_case(tmp_path)
+    (tmp_path / "truth.labels.csv").write_text("value,name\n1,liver\n2,splen\n")
+
+    assert main(["evaluate", str(tmp_path / "cases.csv"), "--no-deformable", "--json", str(tmp_path / "scores.json")]) == 0
+    case = json.loads((tmp_path / "scores.json").read_text())["cases"][0]
+    assert [(row["structure"], row["status"]) for row in case["structures"]] == [("liver", "detected"), ("spleen", "false_positive")]
+    assert "structures of the truth matched no structure of the reference and were not scored: 'splen'; check the names or label tables" in case["warnings"]

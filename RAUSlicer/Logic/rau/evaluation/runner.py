@@ -217,8 +217,8 @@ def scorable_labels(reference: Segmentation, answered: list[str], left_out=()) -
 
 def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | None = None) -> list[str]:
     """What a user must know about how the reference's structures met the truth's (:func:`truth_masks`): matched
-    by label value although one side names its structures, or structures with voxels in the truth that matched
-    none of the reference's (they are not scored). With ``asked`` (the case's structures), those are spoken of only
+    by label value although one side names its structures, or structures with voxels in the truth (in its file: also
+    one too small for the target's grid) that matched none of the reference's (they are not scored). With ``asked`` (the case's structures), those are spoken of only
     when an asked structure met none in the truth (it may be one of them under another name): before, a case asking
     for three organs was warned of every other organ of the truth that its reference lacked."""
     warnings = []
@@ -228,7 +228,7 @@ def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | 
                         "matched by label value; give the table to match them by name")
     pairs = labels.match(truth.labels)
     matched = {theirs.name for _, theirs in pairs}
-    unmatched = [name for name in truth.labels.names if name not in matched and truth.has_voxels(name)]
+    unmatched = [name for name in truth.labels.names if name not in matched and (truth.has_voxels(name) or name in truth.lost_on_grid)]
     if asked and all(labels.find(name) in {mine for mine, _ in pairs} for name in asked):
         unmatched = []  # every asked structure has its truth: the others were not asked for
     if unmatched and matched:
