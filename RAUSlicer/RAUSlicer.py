@@ -158,12 +158,13 @@ class RAUSlicerLogic(ScriptedLoadableModuleLogic, CorrectionLogic):
     @staticmethod
     def runEngine(engineName, options, request, progress=None, server=""):
         """Create the engine, here or on the ``rau serve`` at ``server``, and run it (no MRML: safe on a worker thread);
-        an option found wrong names the panel's field (:func:`RAUSlicerLib.option_names.panelWording`)."""
+        an option found wrong names the panel's field, or the server operator's flag
+        (:func:`RAUSlicerLib.option_names.panelWording`)."""
         importRau()
         from rau.engines import create_engine
         from rau.serve.remote import remote_engine
 
-        with panelWording():
+        with panelWording(server):
             engine = remote_engine(server, engineName, options) if server else create_engine(engineName, options)
             return engine.run(request, progress)
 

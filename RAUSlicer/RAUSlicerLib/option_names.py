@@ -21,10 +21,15 @@ PANEL_OPTIONS = {
 """``rau.options.EngineOptions`` field -> how the panel sets it (the panel's defaults are the core's)."""
 
 
-def panelWording():
+def panelWording(server=""):
     """A context in which the warnings said and the error raised name an engine option as the panel shows it (its
     label in :data:`PANEL_OPTIONS`), not by its command-line flag, and do not offer the flag of one the panel does not
-    set: ``rau.options.worded_for``."""
+    set: ``rau.options.worded_for``. With an engine ``server``, an option it takes not from the panel but from its
+    operator is named as the operator's ``rau serve`` flag (``rau.serve.options.OPERATOR_NAMES``), in what the
+    server's job said too."""
     from rau.options import option_fields, worded_for
+    from rau.serve.options import OPERATOR_NAMES
 
-    return worded_for({spec.name: PANEL_OPTIONS[spec.name].label if spec.name in PANEL_OPTIONS else None for spec in option_fields()})
+    operator = OPERATOR_NAMES if server else {}
+    panel = {name: option.label for name, option in PANEL_OPTIONS.items()}
+    return worded_for({spec.name: operator.get(spec.name, panel.get(spec.name)) for spec in option_fields()})

@@ -163,21 +163,26 @@ def in_words(message: str, names: dict[str, str | None]) -> str:
     JSON field, the Slicer panel's field), not by its command-line flag: ``option top_k (--top-k)`` becomes
     ``option NAME``, ``--top-k (top_k)`` and ``--top-k`` become ``NAME`` (not inside a path: ``/models/--top-k/x`` and
     ``C:\\models\\--top-k\\x`` stay). ``names[option]`` None: the interface cannot set it, so the flag given as an aside
-    or an alternative (``(--vlm-timeout)``, ``or --vlm-family``) is left out."""
+    or an alternative (``(--vlm-timeout)``, ``or --vlm-family``) is left out. ``NAME`` may hold the flag itself (the
+    engine server operator's: :data:`rau.serve.options.OPERATOR_NAMES`): each is replaced once."""
     for name, words in names.items():
         cli = rf"(?<![\w/\\-]){re.escape(flag(name))}(?![\w-])"  # not inside a path or a word
         if words is None:
             message = re.sub(rf"\s*\({cli}\)|,? or {cli}", "", message)
             continue
-        message = message.replace(f"option {name} ({flag(name)})", f"option {words}").replace(f"{flag(name)} ({name})", words)
-        message = re.sub(cli, lambda _: words, message)
+        named = rf"(option ){re.escape(name)} \({cli}\)|{cli} \({re.escape(name)}\)|{cli}"
+        message = re.sub(named, lambda found: (found.group(1) or "") + words, message)
     return message
 
 
 def said_in(error: BaseException, names: dict[str, str | None]) -> BaseException:
-    """``error`` itself (its traceback kept), an :class:`InputError` whose message is all it says (not one made from a
-    path) reworded to name each option of ``names`` as an interface shows it (:func:`in_words`); others unchanged."""
-    if isinstance(error, InputError) and error.args == (str(error),):
+    """``error`` itself (its traceback kept), an :class:`InputError` or an engine server's refusal
+    (:class:`rau.serve.client.ServerError`: what its job said, as its warnings) whose message is all it says (not one
+    made from a path) reworded to name each option of ``names`` as an interface shows it (:func:`in_words`); others
+    unchanged."""
+    from rau.serve.client import ServerError
+
+    if isinstance(error, (InputError, ServerError)) and error.args == (str(error),):
         error.args = (in_words(str(error), names),)
     return error
 

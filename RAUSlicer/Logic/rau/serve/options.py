@@ -10,13 +10,16 @@ from __future__ import annotations
 from rau.engines.checks import warn_ignored
 from rau.engines import unused_options
 from rau.errors import InputError, OptionError
-from rau.options import EngineOptions, in_words, option_fields, said_in
+from rau.options import EngineOptions, flag, in_words, option_fields, said_in
 from rau.user_warnings import collected_warnings
 
 CLIENT_OPTIONS = ("top_k", "fusion", "deformable", "slice_axis", "window", "slice_margin", "vlm_per_structure")
 """What a client may choose per job; every other option is the operator's."""
 CLIENT_NAMES = {name: name for name in CLIENT_OPTIONS}
 """How the server's errors name a client option: as the JSON field a client sends."""
+OPERATOR_NAMES = {spec.name: f"the engine server operator's `rau serve {flag(spec.name)}`" for spec in option_fields()
+                  if spec.name not in CLIENT_OPTIONS and spec.metadata["cli"]}
+"""How a client's messages name an option of the server's operator (its ``rau serve`` flag), which the client cannot set."""
 
 
 def options_from_json(payload: dict | None, server_options: EngineOptions, engine: str,
