@@ -101,6 +101,16 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+class ServerError(RuntimeError):
+    """An engine server (``rau serve``, :mod:`rau.serve.client`) refused a request or could not be reached; ``status``
+    is the HTTP status (0: no answer); ``unsent``: the request never reached it (the connection was refused, the name
+    not found), so it did nothing."""
+
+    def __init__(self, message: str, status: int = 0, unsent: bool = False):
+        super().__init__(message)
+        self.status, self.unsent = status, unsent
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwind like Ctrl-C, so temporary files are removed on the way out."""
 

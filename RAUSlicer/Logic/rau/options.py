@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rau import validation
-from rau.errors import InputError, OptionError
+from rau.errors import InputError, OptionError, ServerError
 from rau.user_warnings import warnings_worded
 from rau.vlm.families import FAMILY_NAMES
 
@@ -177,11 +177,9 @@ def in_words(message: str, names: dict[str, str | None]) -> str:
 
 def said_in(error: BaseException, names: dict[str, str | None]) -> BaseException:
     """``error`` itself (its traceback kept), an :class:`InputError` or an engine server's refusal
-    (:class:`rau.serve.client.ServerError`: what its job said, as its warnings) whose message is all it says (not one
+    (:class:`rau.errors.ServerError`: what its job said, as its warnings) whose message is all it says (not one
     made from a path) reworded to name each option of ``names`` as an interface shows it (:func:`in_words`); others
     unchanged."""
-    from rau.serve.client import ServerError
-
     if isinstance(error, (InputError, ServerError)) and error.args == (str(error),):
         error.args = (in_words(str(error), names),)
     return error

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from rau.errors import InputError
+from rau.errors import InputError, ServerError
 from rau.io.atomic import atomic_path
 from rau.io.label_tables import label_tables_beside
 
@@ -28,15 +28,6 @@ DOWNLOADS = {"label_map": (".nii.gz", "a NIfTI label map"), "label_table": (".cs
 OUTPUT_KINDS = tuple(DOWNLOADS)
 API_ROUTES = ("info", "jobs", "sessions")
 """The first parts of the API's paths after ``/v1``: an address ending in ``/v1`` or ``/v1/`` one of them is no server address."""
-
-
-class ServerError(RuntimeError):
-    """The server refused a request or could not be reached; ``status`` is the HTTP status (0: no answer);
-    ``unsent``: the request never reached it (the connection was refused, the name not found), so it did nothing."""
-
-    def __init__(self, message: str, status: int = 0, unsent: bool = False):
-        super().__init__(message)
-        self.status, self.unsent = status, unsent
 
 
 class IncompatibleServer(ServerError):
