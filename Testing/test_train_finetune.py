@@ -167,10 +167,13 @@ def test_resume_refuses_a_step_total_already_trained_and_overwrite_with_it(sft_a
     import shutil
 
     run = shutil.copytree(sft_adapter, tmp_path / "run")
+    for name in ("adapter_model.safetensors", "rau_adapter.json"):
+        (run / name).unlink()
+    shutil.rmtree(run / "checkpoints" / "checkpoint-4")  # stopped after step 2 of 4
     before = listing(run)
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--out", str(run), "--resume"]
-    for extra, said in ((["--max-steps", "4"], "--max-steps 4 counts every step of the run, and "),
-                        (["--max-steps", "2"], "checkpoint-4 has trained 4 already; give more than 4 to train on"),
+    for extra, said in ((["--max-steps", "2"], "--max-steps 2 counts every step of the run, and "),
+                        (["--max-steps", "1"], "checkpoint-2 has trained 2 already; give more than 2 to train on"),
                         (["--max-steps", "6", "--overwrite"], "--resume goes on with the run in --out and --overwrite replaces it")):
         assert main(["train", "sft", *common, *extra]) == 2
         assert said in capsys.readouterr().err
@@ -179,17 +182,20 @@ def test_resume_refuses_a_step_total_already_trained_and_overwrite_with_it(sft_a
 
 def test_resume_refuses_to_extend_a_finished_run(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
     """Before: a finished 4-step run resumed with --max-steps 6 trained steps 5 and 6 on from its ended learning-rate
-    schedule (step 5 at learning rate 0), exit 0."""
+    schedule (step 5 at learning rate 0), exit 0; and resumed with --max-steps 4 (or fewer) it was told to give more than
+    4, which the next try then refused as ended."""
     import shutil
 
     run = shutil.copytree(sft_adapter, tmp_path / "run")
     before = listing(run)
-    assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--out", str(run), "--resume",
-                 "--max-steps", "6", "--batch-size", "2", "--eval-steps", "0"]) == 2
-    error = capsys.readouterr().err
     last = run / "checkpoints" / "checkpoint-4"
-    assert f"--resume: {last} is the last step of its run, whose learning-rate schedule has ended there" in error, error
-    assert f"start a new run from its adapter: --adapter {last} --out NEW_FOLDER" in error
+    for max_steps in ("6", "4", "2"):
+        assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--out", str(run), "--resume",
+                     "--max-steps", max_steps, "--batch-size", "2", "--eval-steps", "0"]) == 2
+        error = capsys.readouterr().err
+        assert f"--resume: {last} is the last step of its run, whose learning-rate schedule has ended there" in error, (max_steps, error)
+        assert f"start a new run from its adapter: --adapter {last} --out NEW_FOLDER" in error
+        assert "give more than" not in error
     assert listing(run) == before
 
 

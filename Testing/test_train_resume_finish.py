@@ -44,7 +44,7 @@ def test_resume_after_a_stop_in_the_final_evaluation_finishes_the_run_as_an_unin
     assert sorted(differ) == ["log.jsonl", "training_args.bin"]  # the run's timings; its output_dir, OUT/checkpoints
     assert [entry for entry in log(out) if "loss" in entry] == [entry for entry in log(sft_adapter) if "loss" in entry]
     assert main([*command, "--resume"]) == 2  # finished now: nothing is left to do
-    assert "--max-steps 4 counts every step of the run" in capsys.readouterr().err
+    assert "checkpoint-4 is the last step of its run, whose learning-rate schedule has ended there" in capsys.readouterr().err
 
 
 def test_resume_finishes_a_run_stopped_in_its_final_evaluation_over_an_earlier_adapter(

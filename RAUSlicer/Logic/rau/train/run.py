@@ -263,13 +263,13 @@ def check_out(settings: FineTuneSettings) -> None:
         check_checkpoint(Path(checkpoint))
         if only_finishing(settings):
             pass  # stopped while it finished: train_and_finish saves and evaluates the last checkpoint's adapter
-        elif 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
-            raise OptionError(f"--max-steps {settings.max_steps} counts every step of the run, and {checkpoint} has trained {done} "
-                              f"already; give more than {done} to train on")
-        elif _ended(Path(checkpoint)):
+        elif _ended(Path(checkpoint)):  # whatever --max-steps says: no step total makes a finished run go on
             raise OptionError(f"--resume: {checkpoint} is the last step of its run, whose learning-rate schedule has ended there; --resume "
                               "goes on with an interrupted run (with its --max-steps or --epochs). To train further, start a new run "
                               f"from its adapter: --adapter {checkpoint} --out NEW_FOLDER")
+        elif 0 < settings.max_steps <= (done := _step(Path(checkpoint))):
+            raise OptionError(f"--max-steps {settings.max_steps} counts every step of the run, and {checkpoint} has trained {done} "
+                              f"already; give more than {done} to train on")
     held = [] if settings.resume else _held(out)  # a fresh run writes README.md, log.jsonl, checkpoints/ ... over what is there
     if held and not settings.overwrite:
         for existing in [out / "adapter_model.safetensors", *_checkpoints(out)[:1]]:
