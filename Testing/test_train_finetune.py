@@ -304,14 +304,15 @@ def test_a_run_stopped_while_it_finishes_leaves_the_earlier_adapter_as_it_was(sf
     assert not (out / ".saving").exists()
 
 
-def test_resume_refuses_another_model_or_learning_rate_and_logs_each_step_once(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
+def test_resume_refuses_another_model_or_learning_rate_and_logs_each_step_once(sft_adapter, pairs, tiny_qwen, other_qwen, tmp_path,
+                                                                              capsys):
     """Before: --resume went on with another --model (and recorded it as the base) and ignored a new --learning-rate;
     the steps after the checkpoint were logged twice."""
     import shutil
 
     out = shutil.copytree(sft_adapter, tmp_path / "adapter")
     shutil.rmtree(out / "checkpoints" / "checkpoint-4")  # as if stopped before step 4 was saved: it goes on from step 2
-    other = shutil.copytree(tiny_qwen, tmp_path / "other_qwen")
+    other = other_qwen  # of the same shape, other weights
     common = ["--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1", "--logging-steps", "1",
               "--out", str(out), "--resume"]
     assert main(["train", "sft", "--model", str(other), *common, "--max-steps", "5"]) == 2

@@ -4,25 +4,15 @@ and GRPO's settings were (refused unless they are given), or as not given (null:
 from __future__ import annotations
 
 import json
-import shutil
 
 from rau.cli import main
-from train_fixtures import listing, pairs, sft_adapter, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
-
-
-def _interrupted(sft_adapter, tmp_path):
-    """A copy of :func:`sft_adapter`'s run stopped after its checkpoint at step 2."""
-    out = shutil.copytree(sft_adapter, tmp_path / "run")
-    for name in ("adapter_model.safetensors", "rau_adapter.json"):
-        (out / name).unlink()
-    shutil.rmtree(out / "checkpoints" / "checkpoint-4")
-    return out
+from train_fixtures import interrupted, listing, pairs, sft_adapter, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def test_resume_of_a_run_recorded_without_epochs_and_train_limit_asks_for_them(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
     """Before: a run recorded before --epochs and --train-limit were went on with their defaults (every question, 5
     epochs) when they were left out, exit 0 and no word, whatever the run was started with."""
-    out = _interrupted(sft_adapter, tmp_path)
+    out = interrupted(sft_adapter, tmp_path)
     record = json.loads((out / "rau_run.json").read_text())
     (out / "rau_run.json").write_text(json.dumps({key: value for key, value in record.items() if key not in ("epochs", "train_limit")}))
     before = listing(out)
@@ -40,7 +30,7 @@ def test_resume_of_a_run_recorded_without_epochs_and_train_limit_asks_for_them(s
 
 def test_resume_names_options_and_says_what_a_setting_not_given_meant(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
     """Before: "trained with other settings (train_limit None there, 3 now)", naming the internal key and Python's None."""
-    out = _interrupted(sft_adapter, tmp_path)
+    out = interrupted(sft_adapter, tmp_path)
     before = listing(out)
     command = sft_command(tiny_qwen, pairs, out)
     assert main([*command, "--resume", "--train-limit", "3", "--grad-accum", "2"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -41,6 +42,15 @@ def sft_command(tiny_qwen, pairs, out) -> list[str]:
 def sft_adapter(pairs, tiny_qwen, tmp_path_factory):
     out = tmp_path_factory.mktemp("sft") / "adapter"
     assert main(sft_command(tiny_qwen, pairs, out)) == 0
+    return out
+
+
+def interrupted(sft_adapter, tmp_path):
+    """A copy of :func:`sft_adapter`'s run stopped after its checkpoint at step 2."""
+    out = shutil.copytree(sft_adapter, tmp_path / "run")
+    for name in ("adapter_model.safetensors", "rau_adapter.json"):
+        (out / name).unlink()
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")
     return out
 
 

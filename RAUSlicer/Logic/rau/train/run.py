@@ -26,11 +26,11 @@ from rau.io.atomic import OutputExistsError, new_folders_removed_on_error
 from rau.io.outputs import WRITE_CHECK, try_writing_in
 from rau.io.json_text import parse_json
 from rau.models.inference import fixed_threads, inference_threads
-from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, resolve
+from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, option_named, resolve
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
 from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
 from rau.user_warnings import ignore_deprecated_checkpointing_reads
-from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION
+from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION, described_base
 
 
 RUN_FILE = "rau_run.json"
@@ -152,10 +152,22 @@ def _check_same_run(settings: FineTuneSettings, recorded: dict, stage: str) -> N
     given = json.loads(json.dumps(run_settings(settings, stage)))  # as the record reads back (tuples as lists)
     recorded = {**recorded, "learning_rate": recorded.get("learning_rate") or LEARNING_RATES[stage]}  # None there: the default
     changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
+    if "model" in changed and _is_checkpoint_base(settings):
+        changed.remove("model")
     if changed:
         details = "; ".join(f"{_option(key)} {_there(key, recorded[key])}, {_shown(given[key])} now" for key in changed)
         raise InputError(f"--resume: the run in {settings.out} was trained with other settings ({details}); "
                          "give the same ones, or start a new run")
+
+
+def _is_checkpoint_base(settings: FineTuneSettings) -> bool:
+    """Whether ``--model`` is the base model the last checkpoint of the run in ``OUT`` was trained on, told as for
+    ``--adapter`` (:func:`rau.vlm.local.described_base`: by its fingerprint, so the same model in another folder or as its
+    Hub id is); False when the checkpoint does not say (then the folder or id the run recorded is compared)."""
+    checkpoint = resume_checkpoint(settings)
+    with option_named("--model", settings.model):
+        described = described_base(checkpoint, ModelSource(settings.model)) if checkpoint else None
+    return described is not None and described[1]
 
 
 def _check_recorded(settings: FineTuneSettings, recorded: dict, stage: str, left_out: list[str]) -> None:

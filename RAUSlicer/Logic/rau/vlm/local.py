@@ -261,23 +261,43 @@ def _check_adapter_files(folder: Path) -> None:
 
 
 def other_base(adapter, source: ModelSource) -> str | None:
-    """The base model ``rau train`` trained ``adapter`` on (its :data:`DESCRIPTION` names it: a run's adapter or one of its
-    checkpoints) when that is not ``source``; None when it is, or for an adapter trained elsewhere. The model is compared by
-    its :func:`~rau.models.loader.fingerprint`, so the same model in another folder or as its Hub id passes; an adapter
-    described before fingerprints were recorded is compared by the folder or id it names (then one id at another revision
-    passes)."""
+    """The base model ``rau train`` trained ``adapter`` on (:func:`described_base`) when that is not ``source``; None when
+    it is, or for an adapter without that description, which is warned of as unchecked (:func:`_warn_unchecked_base`)."""
+    described = described_base(adapter, source)
+    if described is None:
+        _warn_unchecked_base(adapter, source)
+        return None
+    trained_on, same = described
+    return None if same else trained_on
+
+
+def described_base(adapter, source: ModelSource) -> tuple[str, bool] | None:
+    """(the base model ``adapter``'s :data:`DESCRIPTION` names: a ``rau train`` run's adapter or one of its checkpoints,
+    whether that is ``source``); None without such a description. The model is compared by its
+    :func:`~rau.models.loader.fingerprint`, so the same model in another folder or as its Hub id is; an adapter described
+    before fingerprints were recorded is compared by the folder or id it names (then one id at another revision is)."""
     description = _description(adapter)
     trained_on = description.get("base_model")
-    if not isinstance(trained_on, str):  # an adapter trained elsewhere, or no description: nothing to compare
+    if not isinstance(trained_on, str):
         return None
     recorded = description.get("base_fingerprint")
     if isinstance(recorded, str):
-        same = recorded == fingerprint(resolve(source))
-    elif source.is_local:
-        same = Path(trained_on).resolve() == Path(source.name).expanduser().resolve()
-    else:
-        same = trained_on == source.name
-    return None if same else trained_on
+        return trained_on, recorded == fingerprint(resolve(source))
+    if source.is_local:
+        return trained_on, Path(trained_on).resolve() == Path(source.name).expanduser().resolve()
+    return trained_on, trained_on == source.name
+
+
+def _warn_unchecked_base(adapter, source: ModelSource) -> None:
+    """Say that the base model of ``adapter`` (one trained elsewhere, or its :data:`DESCRIPTION` lost) cannot be checked
+    against ``source``, naming the one its peft ``adapter_config.json`` names, if any."""
+    try:
+        named = parse_json((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        named = None
+    said = f" (its adapter_config.json names {named})" if isinstance(named, str) and named else ""
+    warn(f"the adapter {adapter} has no {DESCRIPTION}, so the base model it was trained on cannot be checked{said}; if that is not "
+         f"{source.name}, its answers are not the ones it was trained to give")
 
 
 def _description(adapter) -> dict:
@@ -343,6 +363,7 @@ def load_adapter(model, adapter, trainable: bool = False):
             raise
         lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
         reason = next((line for line in lines if "size mismatch" in line), lines[0])
-        raise AdapterError(f"{folder} does not fit this model (was it trained on another --vlm-model?): {reason[:300]}") from error
+        raise AdapterError(f"{folder} does not fit this model (was it trained on another base model, or do its adapter_config.json "
+                           f"and weights disagree?): {reason[:300]}") from error
     check_finite([(name, tensor) for name, tensor in tensors_of(model) if id(tensor) not in base], folder, "adapter", AdapterError)
     return model if trainable else model.eval()
