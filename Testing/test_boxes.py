@@ -64,7 +64,7 @@ def test_the_server_takes_i_j_k_of_a_1_slice_volume_s_own_file_as_rau_correct_do
     sent = {"points": [[12, 0, 5]], "labels": [1], "box": {"lower": [10, 0, 3], "upper": [20, 1, 9]}}
     prompt = prompt_from_json(sent, target)
     assert prompt.points == [(12, 5, 0)] and prompt.box == Box((10, 3, 0), (20, 9, 1))
-    assert prompt_to_json(prompt, target) == {**sent, "points": [[12.0, 0.0, 5.0]], "names": ["the point [12, 0, 5]"]}  # the remote engine sends the file's indices
+    assert prompt_to_json(prompt, target) == {**sent, "points": [[12.0, 0.0, 5.0]], "names": []}  # the remote engine sends the file's indices; unnamed points stay unnamed, as in a local run
     with pytest.raises(InputError, match=r"the point \[12, 3, 5\]: outside the target \(voxels 0..29, 0..0, 0..19 along i, j, k\)"):
         prompt_from_json({"points": [[12, 3, 5]], "labels": [1]}, target)
 

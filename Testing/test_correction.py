@@ -68,7 +68,7 @@ def test_an_inside_click_outside_the_box_given_with_it_is_refused_naming_both():
     result, _ = result_2d()
     session = CorrectorSession(result)
     box = Box((30, 30, 0), (61, 61, 1))
-    with pytest.raises(InputError, match=r"the click at 70,48 lies outside the box 30,30,0 to 60,60,0 \(i,j,k, corners inclusive\), given with it"):
+    with pytest.raises(InputError, match=r"the point \[70, 48\] lies outside the box 30,30,0 to 60,60,0 \(i,j,k, corners inclusive\), given with it"):
         session.reprompt("head", Prompt(points=[(48, 48, 0), (70, 48, 0)], labels=[1, 1], box=box))
     with pytest.raises(InputError, match="--inside '70,48' lies outside --box '30,30,60,60', given"):
         session.reprompt("head", Prompt(points=[(70, 48, 0)], labels=[1], box=box, names=["--inside '70,48'"], box_name="--box '30,30,60,60'"))

@@ -155,7 +155,7 @@ def test_a_vessel_correction_without_points_says_it_needs_a_point_not_that_a_box
 
 def test_a_click_on_no_vessel_is_refused_and_keeps_the_confidence():
     session = vessel_session()
-    with pytest.raises(InputError, match="vessel clicks must lie on a vessel: the click at 5,5 is more than 8 px"):
+    with pytest.raises(InputError, match="vessel clicks must lie on a vessel: the point \\[5, 5\\] is more than 8 px"):
         session.reprompt("second", Prompt(points=[(5.0, 5.0, 0.0)], labels=[1]))
     assert session.results["second"].confidence == 0.4 and not session.can_undo("second")
     assert session.reprompt("second", Prompt(points=[(55.0, 32.0, 0.0)], labels=[1])).confidence == 1.0

@@ -157,10 +157,10 @@ def test_clicks_off_the_vessels_are_refused_naming_them(result):
     background = np.argwhere(~ndimage.binary_dilation(vessel_pixels(session.label_map, session.vessels), iterations=12))
     on = np.argwhere(session.results["S7_LAD_mid"].mask[0])[0]
     far, farther = background[0], background[len(background) // 2]
-    with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {far[1]},{far[0]}; the click at {farther[1]},{farther[0]} are more"):
+    with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the point \\[{far[1]}, {far[0]}\\]; the point \\[{farther[1]}, {farther[0]}\\] are more"):
         session.reprompt("S7_LAD_mid", Prompt(points=[_ij(far), _ij(farther)], labels=[1, 1]))
     for label in (1, 0):
-        with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the click at {far[1]},{far[0]} is more"):
+        with pytest.raises(InputError, match=f"vessel clicks must lie on a vessel: the point \\[{far[1]}, {far[0]}\\] is more"):
             session.reprompt("S7_LAD_mid", Prompt(points=[_ij(far)], labels=[label]))
     assert not session.can_undo("S7_LAD_mid")
     session.reprompt("S7_LAD_mid", Prompt(points=[_ij(on), _ij(far)], labels=[1, 1]))  # a trace to a vessel end the mask misses
@@ -185,7 +185,7 @@ def test_the_ridge_along_the_films_frame_is_no_vessel_to_correct_with():
                             response, vessel_mask(response), "vessels")
     assert session.vessels[:, 124:133].any(axis=1).mean() > 0.8 and session.vessels[58:67, 60:].any(axis=0).mean() > 0.8
     assert session.vessels[:, :30].any(axis=1).mean() < 0.1
-    with pytest.raises(InputError, match="the click at 5,200 is more"):
+    with pytest.raises(InputError, match=r"the point \[5, 200\] is more"):
         session.reprompt("segment", Prompt(points=[(5.0, 200.0, 0.0)], labels=[1]))
 
 

@@ -209,6 +209,12 @@ class Image:
         return self.ndim == 2 and self.stored is None
 
     @property
+    def stored_ndim(self) -> int:
+        """How many indices the caller's file numbers a voxel by: 2 for a picture or a 2D file, 3 for a volume
+        (a 2D image read from a 1-slice volume included)."""
+        return 2 if self.ndim == 2 and (self.stored is None or self.stored.axis is None) else 3
+
+    @property
     def shape(self) -> tuple[int, int, int]:
         """Array shape ``(k, j, i)``."""
         return self.array.shape
@@ -343,8 +349,7 @@ class Image:
         if self.stored is None:
             return self
         stored = self.stored
-        ndim = 2 if stored.axis is None else 3
-        return Image(stored.to_stored(self.array), stored.spacing, stored.origin, np.reshape(stored.direction, (3, 3)), ndim=ndim,
+        return Image(stored.to_stored(self.array), stored.spacing, stored.origin, np.reshape(stored.direction, (3, 3)), ndim=self.stored_ndim,
                      nifti_codes=self.nifti_codes)
 
     # --- SimpleITK ------------------------------------------------------------------

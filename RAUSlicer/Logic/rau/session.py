@@ -413,7 +413,7 @@ def _check_inside_points_in_box(prompt: Prompt, target: Image) -> None:
     structure inside its box there, so the answer could never hold that point."""
     box = prompt.box
     acting = box.acts_on(target)
-    for point, label, name in zip(prompt.points, prompt.labels, point_names(prompt)):
+    for point, label, name in zip(prompt.points, prompt.labels, point_names(prompt, target)):
         if label == 1 and acting[voxel(point)] and not all(lower <= v < upper for v, lower, upper in zip(voxel(point)[::-1], box.lower, box.upper)):
             raise InputError(f"{name} lies outside {box_name(prompt)}, given with it: a correction keeps the structure inside its box, "
                              "so the answer could not hold that inside point; move the point or the box")
@@ -425,9 +425,10 @@ def box_name(prompt: Prompt) -> str:
     return prompt.box_name or f"the box {','.join(map(str, lower))} to {','.join(map(str, last))} (i,j,k, corners inclusive)"
 
 
-def point_names(prompt: Prompt) -> list[str]:
-    """How errors name each point of ``prompt``: as the user gave it (``prompt.names``), else by its indices (i,j)."""
-    return prompt.names or [f"the click at {i:g},{j:g}" for i, j, _k in prompt.points]
+def point_names(prompt: Prompt, target: Image) -> list[str]:
+    """How errors name each point of ``prompt``: as the user gave it (``prompt.names``), else by its indices in the
+    target's file (:func:`file_indices`), as ``rau correct`` and the server take them."""
+    return prompt.names or [f"the point [{', '.join(f'{v:g}' for v in file_indices(point, target))}]" for point in prompt.points]
 
 
 def is_point_label(label) -> bool:
@@ -483,6 +484,12 @@ def file_corner(values, target: Image):
     """Three indices of the target's file as this image's own: a 2D image read from a 1-slice volume keeps the
     volume's axes in its file (stored along j: i, 0, k); anything else as given."""
     return tuple(target.working_index(values)) if isinstance(values, (list, tuple)) and len(values) == 3 else values
+
+
+def file_indices(point, target: Image) -> tuple:
+    """A point (i, j, k) of the target as its file numbers it (:attr:`rau.image.Image.stored_ndim`): i,j of a picture
+    or 2D file, else the file's i,j,k (:meth:`rau.image.Image.stored_index`: a 1-slice volume stored along j: i, 0, k)."""
+    return tuple(target.stored_index(point)[:target.stored_ndim])
 
 
 def file_size(target: Image, count: int) -> tuple[int, ...]:

@@ -109,7 +109,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     if not isinstance(payload, dict):
         raise InputError(f"bad prompt {payload!r:.40}: give an object with points, labels and/or box")
     check_fields(payload, ("points", "labels", "box", "names"), "prompt")
-    points = given = payload.get("points") or []
+    points = payload.get("points") or []
     bad_points = InputError(f"bad prompt: points {points!r:.60}: give a list of points, each [i, j, k] (or [i, j] on a 2D target)")
     if not isinstance(points, list):  # else text would be read one character at a time, as points
         raise bad_points
@@ -126,7 +126,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names) or len(names) not in (0, len(points)):
         raise InputError(f"bad prompt: names {names!r:.60}: give none, or one text per point (how the user gave it)")
     box, box_name = _box(payload.get("box"), target)
-    return Prompt(points, labels, box, names or [f"the point {point!r:.40}" for point in given], box_name)
+    return Prompt(points, labels, box, names, box_name)
 
 
 def _box(box, target: Image) -> tuple[Box | None, str]:

@@ -167,7 +167,7 @@ class VesselSession(Session):
         inside = [index for index, label in enumerate(prompt.labels) if label == 1]
         if len(inside) >= 2 and not all(off[index] for index in inside):
             off = [missed and label != 1 for missed, label in zip(off, prompt.labels)]
-        named = list(dict.fromkeys(name for name, missed in zip(point_names(prompt), off) if missed))  # a stroke's voxels: once
+        named = list(dict.fromkeys(name for name, missed in zip(point_names(prompt, self.target), off) if missed))  # a stroke's voxels: once
         if named:
             raise InputError(f"vessel clicks must lie on a vessel: {'; '.join(named)} {'is' if len(named) == 1 else 'are'} more than {correction.CLICK_REACH} px (on the {WORKING_PIXELS} px "
                              "working grid) from the vessel mask and from every segment")
