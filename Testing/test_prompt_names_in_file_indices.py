@@ -74,7 +74,11 @@ def along_j_answer(url: str, folder: Path, prompt: dict) -> requests.Response:
      "my click lies outside the box [2, 0, 3]..[4, 1, 6], given with it"),
     ({"box": {"lower": [2, 3], "upper": [4, 1, 6]}},
      "the box [2, 3]..[4, 1, 6]: give both corners as i,j (i0,j0,i1,j1) or both as i,j,k (i0,j0,k0,i1,j1,k1) for this 2D target"),
-], ids=["box outside", "click outside the box", "named click outside the box", "corners of two forms"])
+    ({"points": [[10.0, 0.0, 99.0]], "labels": [1]}, f"the point [10, 0, 99]: outside the target ({ALONG_J})"),
+    ({"box": {"lower": [2, 0, 3], "upper": [4, 1, 6]}, "points": [[10.0, 0.0, 10.0]], "labels": [1]},
+     "the point [10, 0, 10] lies outside the box [2, 0, 3]..[4, 1, 6], given with it"),
+], ids=["box outside", "click outside the box", "named click outside the box", "corners of two forms",
+        "float click outside the target", "float click outside the box"])
 def test_the_server_names_a_box_on_a_1_slice_volume_as_the_client_sent_it(server, tmp_path, prompt, problem):
     """Before: "the box (2, 16, 0)..(4, 18, 1) lies outside the target image" and "the click at 10,10 lies outside the
     box 2,3,0 to 3,5,0", in indices the client never sent; corners of two forms were taken, one in the file's i,j,k,

@@ -428,7 +428,16 @@ def box_name(prompt: Prompt) -> str:
 def point_names(prompt: Prompt, target: Image) -> list[str]:
     """How errors name each point of ``prompt``: as the user gave it (``prompt.names``), else by its indices in the
     target's file (:func:`file_indices`), as ``rau correct`` and the server take them."""
-    return prompt.names or [f"the point [{', '.join(f'{v:g}' for v in file_indices(point, target))}]" for point in prompt.points]
+    return prompt.names or [point_name(file_indices(point, target)) for point in prompt.points]
+
+
+def point_name(values) -> str:
+    """The one way errors name a point given without a name, by its indices in the target's file: "the point
+    [10, 0, 99]" (10.0 sent is 10; a value that is no number, as sent)."""
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        return f"the point {values!r:.40}"
+    text = ", ".join(f"{v:.15g}" if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) else repr(v) for v in values)
+    return f"the point [{text:.60}]"
 
 
 def is_point_label(label) -> bool:

@@ -16,7 +16,7 @@ from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.image import Image
 from rau.io.json_text import parse_json
-from rau.session import file_box, file_point, is_point_label
+from rau.session import file_box, file_point, is_point_label, point_name
 
 
 def json_object(text: str | bytes, what: str) -> dict:
@@ -114,7 +114,7 @@ def prompt_from_json(payload: dict, target: Image) -> Prompt:
     if not isinstance(points, list):  # else text would be read one character at a time, as points
         raise bad_points
     try:
-        points = [file_point(point, target, f"the point {point!r:.40}") for point in points]
+        points = [file_point(point, target, point_name(point)) for point in points]
     except InputError:  # a ValueError, but with its own message
         raise
     except (TypeError, ValueError):
