@@ -37,3 +37,18 @@ def test_a_multi_frame_dicom_that_gives_its_frame_gap_but_no_pixel_size_is_refus
     with pytest.raises(ImageReadError, match=r"frames.dcm: a multi-frame DICOM file that gives the gap between its 4 frames "
                                              r"\(SpacingBetweenSlices\) but not its pixel size \(PixelSpacing\); load it in Slicer"):
         read_image(frames)
+
+
+RT_IMAGE = "1.2.840.10008.5.1.4.1.1.481.1"
+
+
+@pytest.mark.parametrize("frames", [3, 1])
+def test_an_rt_image_of_1_mm_pixels_keeps_its_image_plane_pixel_spacing(tmp_path, frames):
+    """Before: 3 frames were refused as giving "not its pixel size (PixelSpacing)", and 1 frame read as giving none
+    (another pixel size silently taken), though ITK reads ImagePlanePixelSpacing, as for 0.5 mm."""
+    rt_image = xray_dicom(tmp_path / "rt.dcm", "RTIMAGE", RT_IMAGE, frames=frames, ImagePlanePixelSpacing=[1, 1], SpacingBetweenSlices="2")
+    image = read_image(rt_image)
+    assert image.spacing[:2] == (1.0, 1.0) and image.pixel_size_known
+    assert frames == 1 or image.spacing == (1.0, 1.0, 2.0)
+    with pytest.raises(ImageReadError, match=r"rt.dcm: a pixel size of 0.5 mm was given, but its header says 1 x 1"):
+        read_image(rt_image, pixel_spacing=0.5)

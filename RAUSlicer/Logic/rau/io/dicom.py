@@ -17,12 +17,12 @@ from rau.image import Image
 from rau.io.frame_groups import frame_groups, has_frame_groups
 from rau.validation.images import DIRECTION_TOLERANCE
 
-PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030")
+PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030", "3002|0011")
 """Where a DICOM file that ITK read with its default 1 mm pixels (:func:`unsized_by_itk`) gives its pixel size, the
 first present wins: ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing, which ITK (ITK 5.4)
 ignores in projection X-ray files (DX, CR, MG, XA, RF, IO) and multi-frame secondary captures while it reads it in a
-one-frame secondary capture or CT file. Without either a one-frame file has no pixel size: it takes the one given,
-as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
+one-frame secondary capture or CT file, then ImagePlanePixelSpacing, which ITK reads in an RT Image. Without any a
+one-frame file has no pixel size: it takes the one given, as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
 SLICE_GAP_TAG = "0018|0088"
 """SpacingBetweenSlices: the gap between the frames of a multi-frame file whose sizes ITK left at 1 mm."""
 CINE_MODALITIES = {"XA": "X-ray angiography", "RF": "X-ray fluoroscopy", "US": "ultrasound"}
