@@ -14,6 +14,7 @@ import SimpleITK as sitk
 from rau import validation
 from rau.errors import ImageReadError, short_reason
 from rau.image import Image
+from rau.io.dicom_pixel_data import holds_pixel_data
 from rau.io.frame_groups import frame_groups, has_frame_groups
 from rau.validation.images import DIRECTION_TOLERANCE
 
@@ -64,10 +65,6 @@ NOT_IMAGES = {
                                      "(SlicerRT) and save it as .seg.nrrd",
 }
 """DICOM storage classes that hold no image for ITK to read, and what to do instead."""
-PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
-"""(7FE0,0010) as a little-endian file writes it: a file holding it holds an image."""
-DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
-"""Deflated explicit VR little endian: a file whose elements after its meta header are compressed, hiding its tags."""
 INVERSION_FAILURES = ("PF.GetBitsStored() != 12",)
 """What GDCM says when it cannot invert a MONOCHROME1 file's greys (a signed 12-bit file), whatever its transfer
 syntax: decompressing the file would not mend it."""
@@ -125,25 +122,6 @@ def check_holds_image(path) -> None:
     problem = NOT_IMAGES.get(meta_element(path, 0x0002))
     if problem:
         raise ImageReadError(f"{path}: {problem}")
-
-
-def holds_pixel_data(path) -> bool:
-    """Whether the bytes of a DICOM file hold pixel data (:data:`PIXEL_DATA_TAG`): a file without holds no image (a
-    report, a presentation state, an encapsulated document)."""
-    return PIXEL_DATA_TAG in Path(path).read_bytes()
-
-
-def check_has_pixel_data(path) -> None:
-    """Refuse a DICOM file the reader failed on that holds no image (:func:`holds_pixel_data`; a deflated file's bytes
-    hide it), naming its storage class: it is not one to decompress."""
-    if transfer_syntax(path) == DEFLATED_SYNTAX or holds_pixel_data(path):
-        return
-    from pydicom.uid import UID  # imported when used, as rau's other file libraries
-
-    sop_class = meta_element(path, 0x0002)
-    name = UID(sop_class).name if sop_class else ""
-    kind = f" ({name + ', ' if name != sop_class else ''}SOP class {sop_class})" if sop_class else ""
-    raise ImageReadError(f"{path}: a DICOM file that holds no image{kind}; give an image file of the study, or the folder of its image series")
 
 
 def check_bit_depth(path, header) -> None:

@@ -19,6 +19,7 @@ from rau.errors import ImageReadError, InputError, WriteError, about, path_refus
 from rau.image import GeometryError, Image, luma
 from rau.io import dicom, nifti_codes
 from rau.io.atomic import atomic_path
+from rau.io.dicom_pixel_data import check_has_pixel_data
 from rau.io.nrrd_headers import unsized_nrrd
 from rau.io.tiff_samples import TIFF_SAMPLE_KINDS, refuse_unread_tiff
 from rau.user_warnings import WARNING_FILTERS, warn
@@ -102,7 +103,7 @@ def _read_file(path: Path, pixel_spacing: float | None, label_map: bool) -> Imag
     except RuntimeError as error:
         if dicom.is_dicom_file(path):
             dicom.check_holds_image(path)
-            dicom.check_has_pixel_data(path)
+            check_has_pixel_data(path)
             dicom.check_frames_placed(path)
             raise dicom.undecodable(path, short_reason(error)) from error
         _check_header_geometry(path)
