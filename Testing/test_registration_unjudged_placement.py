@@ -11,7 +11,7 @@ from PIL import Image as Picture
 from single_slice import hc18_picture, hc18_spacing, write_picture
 
 from rau.cli import main
-from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS
+from rau.registration_metric import MIN_CORRELATION_OVERLAP_VOXELS
 
 UNJUDGED = "could not be judged: after registration the images overlap in fewer than"
 

@@ -25,7 +25,8 @@ frame (:mod:`rau.scene_frame`), so a scene turned as a whole gets the same answe
    fits as the same one does); for a slab, unless it
    lowers it by more than :data:`SLAB_TOLERANCE`.
 3. **Dense displacement field** (optional; skipped for slabs, which do not constrain it):
-   greedy, smoothed, as ANTs' SyN stage; in volumes inverse-consistent, as SyN is symmetric (:func:`field_stage`).
+   greedy, smoothed, as ANTs' SyN stage; in volumes inverse-consistent, as SyN is symmetric, in pictures with a
+   last level at the full working resolution (:func:`field_stage`).
 
 The linear metric samples a quarter of the working voxels at random with a fixed seed
 (sampling on the grid itself creates false optima). ITK runs on one thread during
@@ -47,17 +48,15 @@ import SimpleITK as sitk
 from rau.errors import InputError
 from rau.image import Image, orient_lps_mask
 from rau.itk_threads import one_itk_thread
+from rau.dense_fields import dense_field, fine_field
 from rau.long_scan import long_scan_placement
+from rau.registration_metric import correlation, correlation_score, judged_correlation, mattes_method, mutual_information_cost
 from rau.run_copies import RunCopies
 from rau.scene_frame import framed, in_frame, to_world, without_header_noise
 from rau.validation import blank_image_problem
 from rau.working_images import SMOOTHABLE_VOXELS, focus_mask, foreground_centroid, lps_without_outliers, smoothable, working_image, working_size
 
 
-HISTOGRAM_BINS = 32
-SAMPLING_FRACTION = 0.25
-"""Share of working-grid voxels the metric samples, at random (a grid causes interpolation artefacts)."""
-SAMPLING_SEED = 2025  # any value but 0, which SimpleITK reads as "seed from the clock"
 MIN_LEVEL_VOXELS = 2048
 """Coarse pyramid levels with fewer target voxels are skipped: too few samples for the metric."""
 THIN_AXIS_VOXELS = 16
@@ -70,8 +69,6 @@ none judged), but unjudged, the affine stage of a 2-slice target collapsed (corr
 liver Dice 0.41 on a copy of the reference's own slices; 1.000 with this tolerance)."""
 UPRIGHT = (0.0,)
 """The only start angle of a pool's registrations (see :attr:`RegistrationSettings.start_angles`)."""
-MIN_CORRELATION_OVERLAP_VOXELS = 16
-"""Fewest voxels the target and the warped reference must overlap in for :func:`correlation` to judge a placement."""
 COLLAPSED_SHARE = 0.5
 """A picture's coarse fit that keeps less than this share of the mutual information its last pyramid level began with
 has left the anatomy (:func:`_collapsed`)."""
@@ -101,6 +98,10 @@ class RegistrationSettings:
     field_update_sigma: float = 3.0
     field_total_sigma: float = 0.0
     field_step: float = 0.5
+    fine_field_iterations: int = 0
+    """Steps of a picture's last field level, at the full working resolution (:func:`rau.dense_fields.fine_field`)."""
+    fine_field_update_sigma: float = 4.0
+    """How far (voxels of the full working grid) each update of that level is smoothed."""
 
 
 @dataclass
@@ -111,7 +112,8 @@ class Registration:
     similarity: float
     seconds: float
     judged: bool = True
-    """False when the images overlap too little for the similarity to judge the fit (:data:`MIN_CORRELATION_OVERLAP_VOXELS`)."""
+    """False when the images overlap too little for the similarity to judge the fit
+    (:data:`rau.registration_metric.MIN_CORRELATION_OVERLAP_VOXELS`)."""
 
 
 def register(fixed: Image, moving: Image, settings: RegistrationSettings = RegistrationSettings(), moving_focus: np.ndarray | None = None,
@@ -183,7 +185,7 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     around_labels = finest.focus if finest.focus is not None or labels is None else focus_mask(moving, finest.moving, labels, settings)
     value = judged_correlation(finest.fixed, finest.moving, transform, around_labels)
     transform = transform if rotation is None else to_world(transform, rotation)
-    return Registration(transform, _score(value, absolute), time.perf_counter() - started, judged=value is not None)
+    return Registration(transform, correlation_score(value, absolute), time.perf_counter() - started, judged=value is not None)
 
 
 @dataclass
@@ -301,21 +303,6 @@ def _copy(transform: sitk.Transform) -> sitk.Transform:
     return sitk.Transform(transform).Downcast()
 
 
-def _method() -> sitk.ImageRegistrationMethod:
-    """Mattes mutual information on a fixed random sample, linear interpolation, pyramid sigmas in millimetres."""
-    method = sitk.ImageRegistrationMethod()
-    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
-    method.SetMetricSamplingStrategy(method.RANDOM)
-    method.SetMetricSamplingPercentage(SAMPLING_FRACTION, SAMPLING_SEED)
-    method.SetInterpolator(sitk.sitkLinear)
-    # Pyramid smoothing sigmas are millimetres (SimpleITK's default, stated here so that it is seen): 2 mm is
-    # 3 to 5 working voxels on an HC18 picture (5-9 cm wide), under 1 on a chest X-ray or a CT (36-39 cm).
-    # Sigmas in voxels, as ANTs takes them, lost on the 2D sets, and in the field stage alone on the chest
-    # X-rays (:func:`_pyramid`).
-    method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
-    return method
-
-
 def _similarity(dimension: int) -> sitk.Transform:
     return sitk.Similarity2DTransform() if dimension == 2 else sitk.Similarity3DTransform()
 
@@ -367,7 +354,7 @@ def _searched_offsets(fixed: sitk.Image, moving: sitk.Image, offset: np.ndarray,
         return []  # ITK's gradient smoothing (4 voxels an axis), made here then though unused, refused every offset
     axes = without_header_noise(np.reshape(moving.GetDirection(), (dimension, dimension)))
     step = np.array(moving.GetSize()) * np.array(moving.GetSpacing()) / (4 * settings.search_steps)  # along each voxel axis
-    method = _method()
+    method = mattes_method()
     method.SetMetricUseMovingImageGradientFilter(False)  # values only: no gradient image to make
     grid = np.arange(-settings.search_steps, settings.search_steps + 1)
     scored = []
@@ -395,7 +382,7 @@ def _coarse(image: sitk.Image, size: int = 32) -> sitk.Image:
 def linear_stage(level: Level, transform: sitk.Transform, settings, level_starts: list | None = None) -> sitk.Transform:
     """Optimize ``transform`` (similarity or affine) in place on one level; returns it. ``level_starts``, where given,
     receives the parameters each of its pyramid levels (:func:`_pyramid`) began from."""
-    method = _method()
+    method = mattes_method()
     if level_starts is not None:
         method.AddCommand(sitk.sitkMultiResolutionIterationEvent, lambda: level_starts.append(transform.GetParameters()))
     method.SetOptimizerAsRegularStepGradientDescent(
@@ -412,20 +399,6 @@ def linear_stage(level: Level, transform: sitk.Transform, settings, level_starts
     method.SetInitialTransform(transform, inPlace=True)
     method.Execute(level.fixed, level.moving)
     return transform
-
-
-def mutual_information_cost(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
-    """ITK's Mattes metric over every fixed voxel, reproducibly: the mutual information negated, so lower is better
-    (0 where it cannot be evaluated)."""
-    method = sitk.ImageRegistrationMethod()
-    method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=HISTOGRAM_BINS)
-    method.SetInterpolator(sitk.sitkLinear)
-    method.SetMetricUseMovingImageGradientFilter(False)  # a value only: no gradient image to make (Mattes makes none of the fixed one)
-    method.SetInitialTransform(transform)
-    try:
-        return method.MetricEvaluate(fixed, moving)
-    except RuntimeError:
-        return 0.0
 
 
 def thin_axes(image: sitk.Image) -> list[int]:
@@ -478,64 +451,21 @@ def _pyramid(image: sitk.Image) -> tuple[list[int], list[float]]:
 def field_stage(level: Level, linear: sitk.Transform, settings) -> sitk.Transform:
     """A smooth displacement field refining the linear transform; returns both as one composite transform.
 
-    Greedy dense registration in the manner of ANTs' SyN stage with its defaults (:func:`dense_field`).
+    Greedy dense registration in the manner of ANTs' SyN stage with its defaults (:func:`rau.dense_fields.dense_field`).
     In volumes the field is also made inverse-consistent, as SyN is symmetric
     (:func:`_inverse_consistent`; the forward field alone when the way back fails); pictures keep the
-    forward field (see there why).
+    forward field (see there why), refined at the full working resolution (:func:`rau.dense_fields.fine_field`; the
+    coarser field alone when that fails).
     """
     field = dense_field(level.fixed, level.moving, linear, settings, moving_focus=level.focus)
     if level.fixed.GetDimension() == 3:
         field = _or_keep(field, lambda: _inverse_consistent(level, linear, field, settings))
+    elif settings.fine_field_iterations > 0:
+        field = _or_keep(field, lambda: fine_field(level.fixed, level.moving, linear, field, settings))
     composite = sitk.CompositeTransform(level.fixed.GetDimension())  # applies the field first, then the linear part
     composite.AddTransform(linear)
     composite.AddTransform(field)
     return composite
-
-
-def dense_field(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transform, settings, moving_focus: sitk.Image | None = None,
-                fixed_focus: sitk.Image | None = None) -> sitk.DisplacementFieldTransform:
-    """A displacement field, applied before ``initial``, that registers ``moving`` onto ``fixed``; it lies on
-    ``fixed``'s grid shrunk by the last pyramid level's factor (2 on all but the smallest grids).
-
-    Mattes mutual information on every voxel (within the focus masks when given); gradient steps of at most
-    ``field_step`` voxels, ``field_iterations`` at a quarter and at half the working resolution and none at
-    full resolution (ANTs: 40, 20, 0), each update smoothed by a Gaussian of ``field_update_sigma`` voxels
-    (how far one step's evidence spreads). The total field is smoothed by ``field_total_sigma`` voxels, by
-    default not at all, as in ANTs' ``SyN[0.2, 3, 0]``: the smoothed updates already keep the field regular
-    (a fluid-like model), while smoothing the whole field at every step pulls it back towards zero and,
-    with the few steps the convergence check allows, undoes part of each step (no total smoothing: HC18 20
-    pairs 0.554 vs 0.544, ARCADE 0.054 vs 0.051, chest CT 0.912 vs 0.905, all with the forward field alone). A field has as many degrees of
-    freedom as its grid, so it follows shapes a coarse B-spline mesh cannot (a head of another shape, a lung
-    of another outline); the coarse levels, small steps and smoothed updates keep it from following speckle
-    and noise.
-    """
-    dimension = fixed.GetDimension()
-    zero = sitk.Image(fixed.GetSize(), sitk.sitkVectorFloat64, dimension)
-    zero.CopyInformation(fixed)
-    field = sitk.DisplacementFieldTransform(zero)
-    field.SetSmoothingGaussianOnUpdate(varianceForUpdateField=settings.field_update_sigma**2, varianceForTotalField=settings.field_total_sigma**2)
-    method = _method()
-    method.SetMetricSamplingStrategy(method.NONE)  # every voxel: a dense field needs a gradient everywhere
-    shrink = [f for f in (4, 2) if min(fixed.GetSize()) // f >= 8] or [1]
-    method.SetShrinkFactorsPerLevel(shrink)
-    method.SetSmoothingSigmasPerLevel([f / 2 for f in shrink])
-    if moving_focus is not None:
-        method.SetMetricMovingMask(moving_focus)
-    if fixed_focus is not None:
-        method.SetMetricFixedMask(fixed_focus)
-    method.SetOptimizerScalesFromPhysicalShift()
-    method.SetOptimizerAsGradientDescent(
-        learningRate=1.0,
-        numberOfIterations=settings.field_iterations,
-        estimateLearningRate=method.EachIteration,
-        maximumStepSizeInPhysicalUnits=settings.field_step * min(fixed.GetSpacing()),
-        convergenceMinimumValue=1e-6,
-        convergenceWindowSize=10,
-    )
-    method.SetMovingInitialTransform(initial)
-    method.SetInitialTransform(field, inPlace=True)
-    method.Execute(fixed, moving)
-    return field
 
 
 def _inverse_consistent(level: Level, linear: sitk.Transform, forward: sitk.DisplacementFieldTransform, settings) -> sitk.DisplacementFieldTransform:
@@ -566,34 +496,3 @@ def _inverse_consistent(level: Level, linear: sitk.Transform, forward: sitk.Disp
     return sitk.DisplacementFieldTransform(mean)
 
 
-def correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None,
-                absolute: bool = False) -> float:
-    """Normalized cross-correlation (-1..1) of the target and the warped reference where they overlap, within the
-    warped ``focus`` region when given (around the labels); -1 when they overlap in fewer than
-    :data:`MIN_CORRELATION_OVERLAP_VOXELS` voxels. With ``absolute``, its absolute value (0..1; 0 for too little overlap): an
-    inverted contrast is as alike as the same one. How alike the images are: the ranking score for several references,
-    and what each stage must raise to be kept (:func:`_register` says when it is absolute)."""
-    return _score(judged_correlation(fixed, moving, transform, focus), absolute)
-
-
-def judged_correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, focus: sitk.Image | None = None) -> float | None:
-    """:func:`correlation`, signed, or None when the images overlap in fewer than :data:`MIN_CORRELATION_OVERLAP_VOXELS` voxels."""
-    warped = sitk.GetArrayFromImage(sitk.Resample(moving, fixed, transform, sitk.sitkLinear, np.nan, sitk.sitkFloat32))
-    inside = np.isfinite(warped)
-    if focus is not None:
-        inside &= sitk.GetArrayFromImage(sitk.Resample(focus, fixed, transform, sitk.sitkNearestNeighbor, 0)) > 0
-    if inside.sum() < MIN_CORRELATION_OVERLAP_VOXELS:
-        return None
-    a = sitk.GetArrayViewFromImage(fixed)[inside].astype(np.float64)
-    b = warped[inside].astype(np.float64)
-    a, b = a - a.mean(), b - b.mean()
-    denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
-
-
-def _score(value: float | None, absolute: bool) -> float:
-    """A :func:`judged_correlation` as :func:`correlation` gives it: its absolute value when ``absolute``; for too
-    little overlap (None), -1, or 0 when ``absolute``."""
-    if value is None:
-        return 0.0 if absolute else -1.0
-    return abs(value) if absolute else value

@@ -22,7 +22,8 @@ from rau.image import Image, from_lps_order, orient_lps
 from rau.label_transfer import SoftMask, warp_image, warp_structures
 from rau.labels import Structure, normalize_name
 from rau.options import DEFAULT_FUSION, DEFAULTS, FUSION_METHODS, EngineOptions, checked_option
-from rau.registration import MIN_CORRELATION_OVERLAP_VOXELS, UPRIGHT, Registration, RegistrationSettings, register
+from rau.registration import UPRIGHT, Registration, RegistrationSettings, register
+from rau.registration_metric import MIN_CORRELATION_OVERLAP_VOXELS
 from rau.result import Result, StructureResult
 from rau.run_copies import RunCopies
 from rau.selection import MIN_REFERENCES, consensus_scores
