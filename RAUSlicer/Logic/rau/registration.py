@@ -98,7 +98,7 @@ class RegistrationSettings:
     field_update_sigma: float = 3.0
     field_total_sigma: float = 0.0
     field_step: float = 0.5
-    fine_field_iterations: int = 0
+    fine_field_iterations: int = 5
     """Steps of a picture's last field level, at the full working resolution (:func:`rau.dense_fields.fine_field`)."""
     fine_field_update_sigma: float = 4.0
     """How far (voxels of the full working grid) each update of that level is smoothed."""
