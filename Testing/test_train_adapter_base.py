@@ -75,3 +75,29 @@ def test_an_adapter_that_does_not_fit_its_model_is_named_in_the_command_s_words(
     assert f"--adapter {damaged} does not fit this model (" in error and "size mismatch" in error, error
     assert "--vlm-model" not in error
     assert not out.exists()
+
+
+def test_resume_refuses_another_model_put_where_the_run_s_model_was(sft_adapter, pairs, tiny_qwen, other_qwen, tmp_path, capsys):
+    """Before: --resume compared the fingerprint only when --model named another folder than the run's, so another model
+    put in the run's own folder (or a Hub id's cached revision changed) was trained on to the end, rc 0, without a word;
+    and --adapter refused it with a remedy refused again ("give --model" the same folder)."""
+    out = interrupted(sft_adapter, tmp_path)
+    swapped = shutil.copytree(other_qwen, tmp_path / "tqX")  # the folder the run records, another model in it now
+    checkpoint = out / "checkpoints" / "checkpoint-2"
+    for record in (out / "rau_run.json", checkpoint / "rau_adapter.json"):
+        record.write_text(record.read_text().replace(json.dumps(str(tiny_qwen.resolve())), json.dumps(str(swapped))))
+    before = listing(out)
+    assert main([*sft_command(swapped, pairs, out), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert (f"--resume: the run in {out} was trained with other settings (--model {swapped}: the model there is not the one "
+            "the run was trained on (its files changed since)); give the same ones") in error, error
+    assert listing(out) == before
+    assert main(["train", "sft", "--model", str(swapped), "--data", str(pairs), "--adapter", str(checkpoint), "--out",
+                 str(tmp_path / "out"), "--device", "cpu", "--max-steps", "1", "--eval-steps", "0"]) == 2
+    error = capsys.readouterr().err
+    assert (f"--adapter {checkpoint} was trained on another model than the one now in --model {swapped} (its files changed "
+            "since); give --model the model it was trained on") in error, error
+    TransformersBackend.load(ModelSource(str(swapped)), device="cpu", adapter=checkpoint)
+    error = capsys.readouterr().err
+    assert (f"warning: the adapter {checkpoint} was trained on another model than the one now in {swapped} (its files "
+            "changed since)") in error, error

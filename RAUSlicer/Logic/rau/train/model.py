@@ -16,7 +16,8 @@ from rau.io.json_text import parse_json
 from rau.models.loader import ModelSource, load_model, load_processor, option_named, pick_device, resolve
 from rau.user_warnings import ignore_deprecated_checkpointing_reads
 from rau.vlm.families import ModelFamily
-from rau.vlm.local import AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base
+from rau.vlm.local import (AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base,
+                           same_place, trained_on_words)
 
 LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj|fc1|fc2|linear_fc1|linear_fc2)"
@@ -78,8 +79,9 @@ def check_adapter_base(adapter, source: ModelSource) -> None:
     (:func:`rau.vlm.local.other_base`): its weights would be taken as this model's."""
     trained_on = other_base(adapter, source)
     if trained_on is not None:
-        raise InputError(f"--adapter {adapter} was trained on {trained_on}, not on --model {source.name}; give --model {trained_on}, "
-                         "or leave --adapter out to start a new adapter on this model")
+        remedy = "the model it was trained on" if same_place(trained_on, source) else trained_on
+        raise InputError(f"--adapter {adapter} was trained on {trained_on_words(trained_on, source, '--model ')}; give --model "
+                         f"{remedy}, or leave --adapter out to start a new adapter on this model")
 
 
 def adapter_lora(adapter) -> LoraSettings:

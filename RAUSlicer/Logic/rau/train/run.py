@@ -151,23 +151,32 @@ def _check_same_run(settings: FineTuneSettings, recorded: dict, stage: str) -> N
     setting not given (no ``--learning-rate``) is the run's."""
     given = json.loads(json.dumps(run_settings(settings, stage)))  # as the record reads back (tuples as lists)
     recorded = {**recorded, "learning_rate": recorded.get("learning_rate") or LEARNING_RATES[stage]}  # None there: the default
-    changed = [key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]]  # None: not given
-    if "model" in changed and _is_checkpoint_base(settings):
-        changed.remove("model")
+    changed = {key for key in given if key in recorded and given[key] is not None and recorded[key] != given[key]}  # None: not given
+    base = _checkpoint_base(settings)
+    if base is not None and "model" in recorded:  # the checkpoint's fingerprint tells the model, whatever its folder or id
+        changed = changed - {"model"} if base[1] else changed | {"model"}
     if changed:
-        details = "; ".join(f"{_option(key)} {_there(key, recorded[key])}, {_shown(given[key])} now" for key in changed)
+        details = "; ".join(_change(key, recorded[key], given[key]) for key in given if key in changed)
         raise InputError(f"--resume: the run in {settings.out} was trained with other settings ({details}); "
                          "give the same ones, or start a new run")
 
 
-def _is_checkpoint_base(settings: FineTuneSettings) -> bool:
-    """Whether ``--model`` is the base model the last checkpoint of the run in ``OUT`` was trained on, told as for
+def _change(key: str, recorded, given) -> str:
+    """A :func:`run_settings` setting ``given`` now that is not the ``recorded`` one, for a message; the same ``--model``
+    (folder or Hub id) as recorded is another model there now."""
+    if key == "model" and recorded == given:
+        return f"--model {_shown(given)}: the model there is not the one the run was trained on (its files changed since)"
+    return f"{_option(key)} {_there(key, recorded)}, {_shown(given)} now"
+
+
+def _checkpoint_base(settings: FineTuneSettings) -> tuple[str, bool] | None:
+    """(the base model the last checkpoint of the run in ``OUT`` was trained on, whether ``--model`` is it), told as for
     ``--adapter`` (:func:`rau.vlm.local.described_base`: by its fingerprint, so the same model in another folder or as its
-    Hub id is); False when the checkpoint does not say (then the folder or id the run recorded is compared)."""
+    Hub id is, and another model put in the same folder is not); None when the checkpoint does not say (then the folder
+    or id the run recorded is compared)."""
     checkpoint = resume_checkpoint(settings)
     with option_named("--model", settings.model):
-        described = described_base(checkpoint, ModelSource(settings.model)) if checkpoint else None
-    return described is not None and described[1]
+        return described_base(checkpoint, ModelSource(settings.model)) if checkpoint else None
 
 
 def _check_recorded(settings: FineTuneSettings, recorded: dict, stage: str, left_out: list[str]) -> None:

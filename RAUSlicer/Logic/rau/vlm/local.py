@@ -283,9 +283,22 @@ def described_base(adapter, source: ModelSource) -> tuple[str, bool] | None:
     recorded = description.get("base_fingerprint")
     if isinstance(recorded, str):
         return trained_on, recorded == fingerprint(resolve(source))
+    return trained_on, same_place(trained_on, source)
+
+
+def same_place(trained_on: str, source: ModelSource) -> bool:
+    """Whether ``source`` names the folder or Hub id ``trained_on`` (as a :data:`DESCRIPTION` names its base model)."""
     if source.is_local:
-        return trained_on, Path(trained_on).resolve() == Path(source.name).expanduser().resolve()
-    return trained_on, trained_on == source.name
+        return Path(trained_on).resolve() == Path(source.name).expanduser().resolve()
+    return trained_on == source.name
+
+
+def trained_on_words(trained_on: str, source: ModelSource, option: str = "") -> str:
+    """What an adapter trained on ``trained_on``, not on ``source`` (given as ``option``), was trained on, in words: that
+    folder or id, or, for the same one, the model that was there before its files changed."""
+    if same_place(trained_on, source):
+        return f"another model than the one now in {option}{source.name} (its files changed since)"
+    return f"{trained_on}, not on {option}{source.name}"
 
 
 def _warn_unchecked_base(adapter, source: ModelSource) -> None:
@@ -338,7 +351,7 @@ def warn_other_base(adapter, source: ModelSource) -> None:
     same shape loads onto another model without an error, but its answers are not the ones it was trained to give."""
     trained_on = other_base(adapter, source)
     if trained_on is not None:
-        warn(f"the adapter {adapter} was trained on {trained_on}, not on {source.name}; if that is another model, "
+        warn(f"the adapter {adapter} was trained on {trained_on_words(trained_on, source)}; if that is another model, "
              "its answers are not the ones it was trained to give")
 
 
