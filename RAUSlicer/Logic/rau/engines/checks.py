@@ -67,7 +67,7 @@ def check_models(name: str, options: EngineOptions) -> None:
                     check_adapter_folder(options.vlm_adapter)
                     check_adapter_family(options.vlm_adapter, folder, family)
                 except InputError as error:
-                    raise OptionError(f"{flag('vlm_adapter')} {options.vlm_adapter}: {error}") from None
+                    raise OptionError(f"{flag('vlm_adapter')} {about(options.vlm_adapter, error)}") from None
     except ModelNotAvailableError as error:
         raise OptionError(f"{option} {about(value, error)}") from None
 

@@ -64,7 +64,8 @@ def load_trainable(model_name: str, lora: LoraSettings, adapter=None, device: st
     source = ModelSource(model_name)
     check_trainable_folder(resolve(source))  # as before a run: a SAM2 folder, one without its tokenizer or of another family is named as such
     if adapter:
-        check_adapter_base(adapter, source)
+        with option_named("--adapter", adapter, (AdapterError,)):
+            check_adapter_base(adapter, source)
     processor = load_processor(AutoProcessor, source)
     with option_named("--model", model_name):
         model = load_model(AutoModelForImageTextToText, source, training_device(device))

@@ -314,13 +314,19 @@ def _warn_unchecked_base(adapter, source: ModelSource) -> None:
 
 
 def _description(adapter) -> dict:
-    """What ``rau train`` wrote about ``adapter`` (its :data:`DESCRIPTION`); empty for an adapter trained elsewhere, or
-    a description that cannot be read."""
-    try:
-        description = parse_json((Path(adapter) / DESCRIPTION).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """What ``rau train`` wrote about ``adapter`` (its :data:`DESCRIPTION`); empty for an adapter trained elsewhere. One
+    that cannot be read is refused, naming it: the base model and family it says cannot be checked."""
+    path = Path(adapter) / DESCRIPTION
+    if not path.exists():
         return {}
-    return description if isinstance(description, dict) else {}
+    try:
+        description = parse_json(path.read_text(encoding="utf-8"))
+        if not isinstance(description, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        raise AdapterError(f"{adapter}: its {DESCRIPTION} is damaged or cut off ({error}), so the base model it was trained on cannot be "
+                           "checked; restore it from the run the adapter came from, or remove it to load the adapter unchecked") from None
+    return description
 
 
 def check_adapter_family(adapter, folder: Path, family: ModelFamily | None) -> None:
