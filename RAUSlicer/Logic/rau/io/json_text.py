@@ -27,6 +27,14 @@ def read_json_file(path, **options):
     return parse_json(Path(path).read_text(encoding="utf-8-sig"), **options)
 
 
+def read_json_object(path) -> dict:
+    """:func:`read_json_file` of a file that must hold a JSON object: any other document raises ``ValueError`` too."""
+    document = read_json_file(path)
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    return document
+
+
 def _whole_number(digits: str) -> int | float:
     """``int(digits)``, or ``float(digits)`` (infinite) for digits beyond Python's limit (``sys.set_int_max_str_digits``)."""
     try:

@@ -24,7 +24,7 @@ from rau.errors import InputError, OptionError, WriteError, failure_reason
 from rau.extras import require
 from rau.io.atomic import OutputExistsError, new_folders_removed_on_error
 from rau.io.outputs import WRITE_CHECK, try_writing_in
-from rau.io.json_text import parse_json
+from rau.io.json_text import parse_json, read_json_object
 from rau.models.inference import fixed_threads, inference_threads
 from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, option_named, resolve
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
@@ -225,13 +225,10 @@ def _recorded_run(settings: FineTuneSettings) -> dict:
     if not path.exists():
         return {}
     try:
-        recorded = parse_json(path.read_text(encoding="utf-8"))
-        if not isinstance(recorded, dict):
-            raise ValueError("not a JSON object")
+        return read_json_object(path)
     except (OSError, ValueError) as error:
         raise InputError(f"--resume: {path} is damaged or cut off ({error}), so the run's settings cannot be checked; "
                          "start a new run (--overwrite, or another --out)") from None
-    return recorded
 
 
 def _log_up_to(log: Path, step: int) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rau.errors import InputError, OptionError, UnavailableError, one_line
-from rau.io.json_text import parse_json
+from rau.io.json_text import parse_json, read_json_object
 from rau.models.inference import inference
 from rau.models.loader import (ModelNotAvailableError, ModelSource, check_finite, check_safetensors, check_weights, fingerprint,
                                load_model, load_processor, processor_settings, read_config, read_json, read_text, resolve,
@@ -320,13 +320,10 @@ def _description(adapter) -> dict:
     if not path.exists():
         return {}
     try:
-        description = parse_json(path.read_text(encoding="utf-8"))
-        if not isinstance(description, dict):
-            raise ValueError("not a JSON object")
+        return read_json_object(path)
     except (OSError, ValueError) as error:
         raise AdapterError(f"{adapter}: its {DESCRIPTION} is damaged or cut off ({error}), so the base model it was trained on cannot be "
                            "checked; restore it from the run the adapter came from, or remove it to load the adapter unchecked") from None
-    return description
 
 
 def check_adapter_family(adapter, folder: Path, family: ModelFamily | None) -> None:
