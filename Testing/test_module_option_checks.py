@@ -93,3 +93,11 @@ def test_with_an_engine_server_a_field_it_does_not_send_is_not_read(module):
     panel.engineServer = ""
     with pytest.raises(OptionError, match=r"^'VLM server URL' \(Model settings\) .*http://"):
         module.RAUSlicerLogic.engineOptions(panel)
+
+
+def test_a_server_model_of_no_known_family_is_refused_without_a_setting_the_panel_lacks(module):
+    """Before: "... supported: ... (set --vlm-family for a server model with another name)", a setting the panel lacks."""
+    with pytest.raises(OptionError) as refused:
+        module.RAUSlicerLogic.checkOptions("vlm-box", {"vlm_server": "http://127.0.0.1:9/v1", "vlm_model": "mymodel"})
+    assert str(refused.value).endswith("supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL; name a model of one of them"), refused.value
+    assert "family" not in str(refused.value).split("supported")[1]

@@ -183,7 +183,7 @@ def _exit_status(argv) -> int:
     (["--sam2-model", "{folder}"], "--sam2-model {folder} has no config.json"),  # before: started, then a 503 on every SAM2 job
     (["--vlm-model", "{folder}"], "--vlm-model {folder} has no config.json"),
     (["--vlm-server", "http://127.0.0.1:8777", "--vlm-model", "m"],  # before: started, then a 422 on every vlm-box job
-     "unknown vision-language model family for 'm'; supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL (set --vlm-family for a server model with another name)"),
+     "unknown vision-language model family for 'm'; supported: Qwen2.5-VL, Qwen3-VL, Qwen2-VL; name a model of one of them, or --vlm-family"),
     (["--vlm-server", "http://127.0.0.1:8777", "--vlm-adapter", "{folder}"],  # before: started, then every vlm-box job failed (422)
      "--vlm-adapter applies to a local model; load the adapter on the server instead"),
 ])

@@ -156,5 +156,5 @@ def family_for(model_type_or_name: str, option: str | None = None) -> ModelFamil
             return family
     if option:
         raise OptionError(f"{option} {model_type_or_name!r}: unknown vision-language model family; {SUPPORTED}")
-    raise OptionError(f"unknown vision-language model family for {model_type_or_name!r}; {SUPPORTED} "
-                      "(set --vlm-family for a server model with another name)")
+    raise OptionError(f"unknown vision-language model family for {model_type_or_name!r}; {SUPPORTED}; name a model of one of "
+                      "them, or --vlm-family")  # worded for rau.options.in_words to drop the flag where it cannot be set
