@@ -45,10 +45,10 @@ from typing import Callable
 import numpy as np
 import SimpleITK as sitk
 
+from rau.dense_fields import dense_field, fine_field
 from rau.errors import InputError
 from rau.image import Image, orient_lps_mask
 from rau.itk_threads import one_itk_thread
-from rau.dense_fields import dense_field, fine_field
 from rau.long_scan import long_scan_placement
 from rau.registration_metric import correlation, correlation_score, judged_correlation, mattes_method, mutual_information_cost
 from rau.run_copies import RunCopies

@@ -218,9 +218,10 @@ def scorable_labels(reference: Segmentation, answered: list[str], left_out=()) -
 def matching_warnings(labels: LabelSet, truth: Segmentation, asked: list[str] | None = None) -> list[str]:
     """What a user must know about how the reference's structures met the truth's (:func:`truth_masks`): matched
     by label value although one side names its structures, or structures with voxels in the truth (in its file: also
-    one too small for the target's grid) that matched none of the reference's (they are not scored). With ``asked`` (the case's structures), those are spoken of only
-    when an asked structure met none in the truth (it may be one of them under another name): before, a case asking
-    for three organs was warned of every other organ of the truth that its reference lacked."""
+    one too small for the target's grid) that matched none of the reference's (they are not scored). With ``asked``
+    (the case's structures), those are spoken of only when an asked structure met none in the truth (it may be one
+    of them under another name): before, a case asking for three organs was warned of every other organ of the truth
+    that its reference lacked."""
     warnings = []
     if labels.named != truth.labels.named:
         named, plain = ("reference", "truth") if labels.named else ("truth", "reference")

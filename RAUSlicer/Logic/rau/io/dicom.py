@@ -23,7 +23,8 @@ PIXEL_SIZE_TAGS = ("0018|1164", "0028|0030", "3002|0011")
 first present wins: ImagerPixelSpacing, as ITK and Slicer read a projection X-ray, then PixelSpacing, which ITK (ITK 5.4)
 ignores in projection X-ray files (DX, CR, MG, XA, RF, IO) and multi-frame secondary captures while it reads it in a
 one-frame secondary capture or CT file, then ImagePlanePixelSpacing, which ITK reads in an RT Image. Without any a
-one-frame file has no pixel size: it takes the one given, as a picture. Files whose size ITK found (a CT slice, an enhanced file's functional groups) keep it."""
+one-frame file has no pixel size: it takes the one given, as a picture. Files whose size ITK found (a CT slice, an
+enhanced file's functional groups) keep it."""
 SLICE_GAP_TAG = "0018|0088"
 """SpacingBetweenSlices: the gap between the frames of a multi-frame file whose sizes ITK left at 1 mm."""
 CINE_MODALITIES = {"XA": "X-ray angiography", "RF": "X-ray fluoroscopy", "US": "ultrasound"}

@@ -15,8 +15,8 @@ PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 def holds_pixel_data(path) -> bool:
     """Whether a DICOM file holds an image, read by pydicom without its values (any transfer syntax, big endian and
     deflated included): pixel data of any kind (:data:`PIXEL_DATA_KEYWORDS`), or Rows (an image cut short before its
-    pixels); a file pydicom cannot read cleanly, or without a SOP class, is taken to (it may be an image, damaged). A report, a presentation state or an
-    encapsulated document holds neither."""
+    pixels); a file pydicom cannot read cleanly, or without a SOP class, is taken to (it may be an image, damaged). A
+    report, a presentation state or an encapsulated document holds neither."""
     dataset = _elements(path)
     return dataset is None or "SOPClassUID" not in dataset or "Rows" in dataset or any(keyword in dataset for keyword in PIXEL_DATA_KEYWORDS)
 
