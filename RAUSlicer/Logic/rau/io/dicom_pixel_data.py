@@ -17,18 +17,23 @@ def holds_pixel_data(path) -> bool:
     deflated included): pixel data of any kind (:data:`PIXEL_DATA_KEYWORDS`), or Rows (an image cut short before its
     pixels); a file pydicom cannot read cleanly, or without a SOP class, is taken to (it may be an image, damaged). A
     report, a presentation state or an encapsulated document holds neither."""
-    dataset = _elements(path)
+    return _holds_image(_elements(path))
+
+
+def _holds_image(dataset) -> bool:
+    """:func:`holds_pixel_data` of a file's elements as :func:`_elements` gives them."""
     return dataset is None or "SOPClassUID" not in dataset or "Rows" in dataset or any(keyword in dataset for keyword in PIXEL_DATA_KEYWORDS)
 
 
 def check_has_pixel_data(path) -> None:
     """Refuse a DICOM file the reader failed on that holds no image (:func:`holds_pixel_data`), naming its storage
     class: it is not one to decompress."""
-    if holds_pixel_data(path):
+    dataset = _elements(path)
+    if _holds_image(dataset):
         return
     from pydicom.uid import UID
 
-    sop_class = str(_elements(path).get("SOPClassUID", ""))
+    sop_class = str(dataset.get("SOPClassUID", ""))
     name = UID(sop_class).name if sop_class else ""
     kind = f" ({name + ', ' if name != sop_class else ''}SOP class {sop_class})" if sop_class else ""
     raise ImageReadError(f"{path}: a DICOM file that holds no image{kind}; give an image file of the study, or the folder of its image series")

@@ -4,6 +4,8 @@ place the frames; the pixels are ITK's to read."""
 
 from __future__ import annotations
 
+import functools
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -17,12 +19,23 @@ class FrameGroups:
 
     pixel_size: tuple[float, float] | None
     orientation: tuple[float, ...] | None
-    positions: list[tuple[float, ...] | None]
+    positions: tuple[tuple[float, ...] | None, ...]
 
 
 def frame_groups(path) -> FrameGroups | None:
     """The functional groups of a DICOM file; None for a file without per-frame ones, or one pydicom cannot read
-    (damaged: ITK's reading says so)."""
+    (damaged: ITK's reading says so). Read once per version of the file (its path, inode, time and size): reading one
+    file asks for them several times (its pixel size, frame gap and frames' places)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return _read_frame_groups(os.fspath(path), found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_frame_groups(path: str, inode: int, modified: int, size: int) -> FrameGroups | None:
+    """:func:`frame_groups` of the file at ``path`` as it was: that ``inode``, ``modified`` then (ns), of ``size`` bytes."""
     import pydicom  # imported when used, as rau's other file libraries
     from pydicom.errors import InvalidDicomError
 
@@ -40,7 +53,7 @@ def frame_groups(path) -> FrameGroups | None:
 
             spacing = _numbers(group("PixelMeasuresSequence").get("PixelSpacing"), 2)
             orientation = _numbers(group("PlaneOrientationSequence").get("ImageOrientationPatient"), 6)
-            positions = [_numbers(_first(frame.get("PlanePositionSequence")).get("ImagePositionPatient"), 3) for frame in frames]
+            positions = tuple(_numbers(_first(frame.get("PlanePositionSequence")).get("ImagePositionPatient"), 3) for frame in frames)
         except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, AttributeError, struct.error, NotImplementedError):
             return None  # damaged bytes: a length cut short (struct.error), a value representation unknown (NotImplementedError)
     return FrameGroups(spacing[::-1] if spacing else None, orientation, positions)

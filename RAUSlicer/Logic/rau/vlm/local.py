@@ -305,8 +305,8 @@ def _warn_unchecked_base(adapter, source: ModelSource) -> None:
     """Say that the base model of ``adapter`` (one trained elsewhere, or its :data:`DESCRIPTION` lost) cannot be checked
     against ``source``, naming the one its peft ``adapter_config.json`` names, if any."""
     try:
-        named = parse_json((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
-    except (OSError, ValueError, AttributeError):
+        named = read_json_object(Path(adapter) / "adapter_config.json").get("base_model_name_or_path")
+    except (OSError, ValueError):
         named = None
     said = f" (its adapter_config.json names {named})" if isinstance(named, str) and named else ""
     warn(f"the adapter {adapter} has no {DESCRIPTION}, so the base model it was trained on cannot be checked{said}; if that is not "
