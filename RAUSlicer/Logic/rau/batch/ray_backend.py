@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -69,7 +70,8 @@ def _init_ray(address: str) -> None:
     _check_listening(target, option)
     try:
         with _sigterm_kept():
-            ray.init(address=target, log_to_driver=False)  # "local" always starts a new instance (None would join RAY_ADDRESS's)
+            # "local" always starts a new instance (None would join RAY_ADDRESS's)
+            ray.init(address=target, log_to_driver=False, runtime_env=_workers_environment())
     except ValueError as error:  # "Invalid address format: ..."
         raise OptionError(f"{option}: {error}; give auto, local, HOST:PORT or ray://HOST:PORT") from None
     except ConnectionError as error:
@@ -78,6 +80,16 @@ def _init_ray(address: str) -> None:
             reason = ("no running Ray cluster was found on this machine; start one (ray start --head), give a cluster's address "
                       "(--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local to start one for this run")
         raise UnavailableError(f"{option}: {reason}") from None
+
+
+def _workers_environment() -> dict | None:
+    """The runtime environment of this run's Ray workers: Python's warning options of this process (``sys.warnoptions``:
+    ``PYTHONWARNINGS``'s, then ``-W``'s, which come later and so win) as their ``PYTHONWARNINGS``, so that what a target
+    warns of is ignored, shown or made an error as without Ray (a spawned worker process is given the options; a Ray
+    worker, on any node, follows only the variable). None without options: Ray's own runtime environment is left alone."""
+    if not sys.warnoptions:
+        return None
+    return {"env_vars": {"PYTHONWARNINGS": ",".join(sys.warnoptions)}}
 
 
 @contextmanager
