@@ -94,13 +94,21 @@ def server_config(args: argparse.Namespace):
 def check_given_models(options) -> None:
     """The models the operator named (``--sam2-model``, ``--vlm-model`` and its family, ``--vlm-adapter``) are checked
     as ``rau segment`` checks them (:func:`check_models`): else the server started and every job of their engines
-    failed. Models left to their defaults are looked for when a job needs them (a server may serve registration only)."""
+    failed. Models left to their defaults are looked for when a job needs them (a server may serve registration only).
+    What loading ``--vlm-adapter`` warns of its base model (:func:`rau.vlm.local.warn_other_base`: trained on another
+    model, or without ``rau_adapter.json`` to tell) is said here, once, to the operator: each job that loads the adapter
+    reports it to its client only."""
     default = EngineOptions()
     if (options.sam2_model, options.sam2_revision) != (default.sam2_model, default.sam2_revision):
         check_models("sam2-memory", options)
     vlm = ("vlm_model", "vlm_adapter", "vlm_server", "vlm_family")
     if any(getattr(options, name) != getattr(default, name) for name in vlm):
         check_models("vlm-box", options)
+        if options.vlm_adapter:  # on a local model: check_models refuses one with --vlm-server
+            from rau.vlm.backend import vlm_source
+            from rau.vlm.local import warn_other_base
+
+            warn_other_base(options.vlm_adapter, vlm_source(options))
 
 
 def checked_work_dir(path: str) -> Path:
