@@ -158,7 +158,7 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     # volume set the absolute value gives the same answers bit for bit. A picture's stays signed: its
     # correlation is weak and its sign carries the fit (HC18, 20 pairs: 0.647 signed, 0.629 absolute).
     absolute = fixed.ndim == 3
-    score = functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus, absolute=absolute)
+    score = scored_once(functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus, absolute=absolute))
     fits, failure = [], None
     starts = initial_transforms(levels[0].fixed, levels[0].moving, settings, long_scan_placement(fixed, moving, copies))
     for index, start in enumerate(starts):
@@ -296,6 +296,23 @@ def _if_better(transform: sitk.Transform, refine, better) -> sitk.Transform:
     """
     refined = _or_keep(transform, refine)  # unchanged where refining lost the overlap
     return refined if better(refined, transform) else transform
+
+
+def scored_once(score: Callable[[sitk.Transform], float]) -> Callable[[sitk.Transform], float]:
+    """``score`` that works a linear transform's value out once and gives it again for a transform of the same kind and
+    parameters (the correlation is a function of them alone): each refinement is judged against the one before it
+    (:func:`_if_better`), which the step before had scored. Other transforms are scored each time."""
+    known: dict[tuple, float] = {}
+
+    def scored(transform: sitk.Transform) -> float:
+        if not transform.IsLinear():
+            return score(transform)
+        key = (transform.GetName(), transform.GetParameters(), transform.GetFixedParameters())
+        if key not in known:
+            known[key] = score(transform)
+        return known[key]
+
+    return scored
 
 
 def _copy(transform: sitk.Transform) -> sitk.Transform:
