@@ -30,7 +30,8 @@ frame (:mod:`rau.scene_frame`), so a scene turned as a whole gets the same answe
 
 The linear metric samples a quarter of the working voxels at random with a fixed seed
 (sampling on the grid itself creates false optima). ITK runs on one thread during
-:func:`register`, so results are bit-identical across runs and thread counts.
+:func:`register`, so results are bit-identical across runs and thread counts (the starts' coarse fits run side by
+side on Python threads, each on its own one ITK thread: :func:`_coarse_fits`).
 The result maps target points to reference points, which is what
 :func:`SimpleITK.Resample` needs to pull reference labels onto the target.
 """
@@ -38,7 +39,9 @@ The result maps target points to reference points, which is what
 from __future__ import annotations
 
 import functools
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -125,8 +128,9 @@ def register(fixed: Image, moving: Image, settings: RegistrationSettings = Regis
     Starts are optimized and compared on the coarsest of up to three working sizes (1/4, 1/2
     and the full working size; sizes with too few voxels are skipped); the winner is refined size
     by size as a similarity, then as an affine transform (each optimization with its own shrink
-    pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile, so the
-    result is bit-identical from run to run (:func:`one_itk_thread`).
+    pyramid, each step kept only if it raises the correlation), then a displacement field is added. ITK runs on one thread meanwhile
+    (the starts side by side, each on one: :func:`_coarse_fits`), so the result is bit-identical from run to run
+    (:func:`one_itk_thread`).
 
     ``report(share)`` is called between stages with the share of the work done; it may raise to stop the
     registration there (a cancelled :class:`~rau.engines.base.Progress`). ``copies``: a run's (:mod:`rau.run_copies`).
@@ -159,15 +163,8 @@ def _register(fixed: Image, moving: Image, settings: RegistrationSettings, movin
     # correlation is weak and its sign carries the fit (HC18, 20 pairs: 0.647 signed, 0.629 absolute).
     absolute = fixed.ndim == 3
     score = scored_once(functools.partial(correlation, finest.fixed, finest.moving, focus=finest.focus, absolute=absolute))
-    fits, failure = [], None
     starts = initial_transforms(levels[0].fixed, levels[0].moving, settings, long_scan_placement(fixed, moving, copies))
-    for index, start in enumerate(starts):
-        turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
-        try:
-            fits.append((*_coarse_fit(levels[0], start, settings, score), turned))
-        except RuntimeError as error:
-            failure = failure if lost_overlap(error) else error
-        report(0.1 + 0.3 * (index + 1) / len(starts))
+    fits, failure = _coarse_fits(levels[0], starts, settings, score, lambda done: report(0.1 + 0.3 * done / len(starts)))
     if not fits and failure is not None:
         raise failure  # not the user's images' fault: say what it was
     if not fits:
@@ -203,6 +200,20 @@ class Level:
         focus = focus_mask(moving, moving_work, moving_focus, settings) if moving_focus is not None else None
         return cls(fixed_work, moving_work, focus)
 
+    def copy(self) -> "Level":
+        """A copy whose images share nothing with these (for work on another thread: ITK's pipeline notes what
+        each filter asks of its input images in the images themselves)."""
+        return Level(*(_unshared(image) for image in (self.fixed, self.moving, self.focus)))
+
+
+def _unshared(image: sitk.Image | None) -> sitk.Image | None:
+    """A copy of ``image`` with its own voxels (SimpleITK's copies share them until one is changed)."""
+    if image is None:
+        return None
+    copy = sitk.Image(image)
+    copy.MakeUnique()
+    return copy
+
 
 def _upright_unless_turn_holds(levels: list["Level"], fits: list[tuple[sitk.Transform, float, bool]], settings: RegistrationSettings, better) -> sitk.Transform:
     """The start with the lowest coarse :func:`mutual_information_cost` (the highest mutual information), refined
@@ -225,8 +236,48 @@ def _upright_unless_turn_holds(levels: list["Level"], fits: list[tuple[sitk.Tran
     return transform if mutual_information_cost(finest.fixed, finest.moving, transform) < mutual_information_cost(finest.fixed, finest.moving, upright) else upright
 
 
-def _coarse_fit(level: "Level", start: sitk.Transform, settings: RegistrationSettings, score) -> tuple[sitk.Transform, float]:
-    """``start`` optimized on the coarsest level, with its coarse :func:`mutual_information_cost`; a volume's start is kept
+def _coarse_fits(level: "Level", starts: list[sitk.Transform], settings: RegistrationSettings, score,
+                 report: Callable[[int], None]) -> tuple[list[tuple[sitk.Transform, float, bool]], RuntimeError | None]:
+    """Each start's :func:`_coarse_fit` (the fit, its cost and whether it started turned: 2D,
+    :attr:`RegistrationSettings.start_angles`), in the order of ``starts``, less those that failed, and the last failure
+    that was not a lost overlap (:func:`lost_overlap`; None when there was none). ``report(done)`` after each start.
+
+    The starts are independent, so their optimizations run side by side, on up to one Python thread per CPU
+    (SimpleITK lets go of the interpreter while ITK works), each on its own copy of the level; ITK still runs each on
+    one thread (:func:`rau.itk_threads.one_itk_thread`), so every fit is bit for bit the one it gives alone. Their
+    judging, and any error, is taken in the order of ``starts`` on this thread, as one start after another was."""
+    fits, failure = [], None
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(starts), _usable_cpus())))
+    try:
+        optimized = [pool.submit(_coarse_optimized, level.copy(), start, settings) for start in starts]
+        for done, (start, fit) in enumerate(zip(starts, optimized), 1):
+            turned = start.GetDimension() == 2 and start.GetAngle() != 0.0
+            try:
+                fits.append((*_coarse_fit(level, start, *fit.result(), score), turned))
+            except RuntimeError as error:
+                failure = failure if lost_overlap(error) else error
+            report(done)  # may raise to stop: the fits not begun are dropped
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return fits, failure
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot tell)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _coarse_optimized(level: "Level", start: sitk.Transform, settings: RegistrationSettings) -> tuple[sitk.Transform, list[tuple[float, ...]]]:
+    """A copy of ``start`` optimized on ``level`` (:func:`linear_stage`), and the parameters each of its pyramid
+    levels began from."""
+    level_starts: list[tuple[float, ...]] = []
+    return linear_stage(level, _copy(start), settings, level_starts), level_starts
+
+
+def _coarse_fit(level: "Level", start: sitk.Transform, fitted: sitk.Transform, level_starts: list[tuple[float, ...]],
+                score) -> tuple[sitk.Transform, float]:
+    """``start`` optimized on the coarsest level (``fitted``, whose pyramid levels began from ``level_starts``:
+    :func:`_coarse_optimized`), with its coarse :func:`mutual_information_cost`; a volume's start is kept
     as it is when the fit does not raise ``score`` (the correlation at the finest level; strictly, a slab's too), and a
     picture's fit that collapsed in its last pyramid level (:func:`_collapsed`) goes back to where that level began.
 
@@ -234,8 +285,6 @@ def _coarse_fit(level: "Level", start: sitk.Transform, settings: RegistrationSet
     fit drifted 1 mm and 1.5 % in scale, and one organ of a 30 x 25 mm field of view fell to Dice 0.82-0.95 in
     four of six voxel orders). A picture's starts are guesses (centres aligned, scales, turns) that always need
     the fit: the same check lowered the 20 HC18 pairs from 0.647 to 0.619."""
-    level_starts: list[tuple[float, ...]] = []
-    fitted = linear_stage(level, _copy(start), settings, level_starts)
     if start.GetDimension() == 3:
         chosen = fitted if score(fitted) > score(start) else start
         return chosen, mutual_information_cost(level.fixed, level.moving, chosen)
