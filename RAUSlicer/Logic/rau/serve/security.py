@@ -104,24 +104,41 @@ def check_data_attached(path: Path, label: str) -> None:
     name = path.name.lower()
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
-    # each header line without white space, byte-order mark or case: readers take " data\tfile:" and a second
-    # ElementDataFile line too, so the check must see every spelling of the field, on every line
-    lines = [re.sub(rb"[^\x21-\x7e]", b"", line).lower() for line in head.split(b"\n")]
     cut = len(head) == HEADER_BYTES  # the file goes on past what was read
     if name.endswith((".mha", ".mhd")):
+        lines = header_lines(head)  # no end sought: every line of what was read is checked
         data_files = [line[len(b"elementdatafile"):].lstrip(b"=:") for line in lines if line.startswith(b"elementdatafile")]
         separate = any(value != b"local" for value in data_files)
         unended = cut and not data_files and any(re.match(rb"[a-z]\w*=", line) for line in lines)  # "Key = value" lines
     elif name.endswith((".nrrd", ".nhdr")) and head.startswith(b"NRRD"):  # readers take no NRRD without its magic
-        header, *data = re.split(rb"\r?\n\r?\n", head, maxsplit=1)  # the header's end as far as any reader could see it
-        separate = any(line.startswith(b"datafile:") for line in lines[: header.count(b"\n") + 1])
-        unended = cut and not data
+        ends = nrrd_header_ends(head)
+        end = None if None in ends else max(ends)  # the header's lines as far as any of its readers reads them
+        separate = any(line.startswith(b"datafile:") for line in header_lines(head[:end]))  # "data file: LIST" too
+        unended = cut and end is None
     else:
         return
     if separate or unended:
         problem = ("names a separate data file, which the server does not read" if separate else
                    f"does not end within its first {HEADER_BYTES >> 20} MiB, so it could name a separate data file further on")
         raise InputError(f"{label}: its header {problem}; upload one file holding the data (.mha, .nrrd or .seg.nrrd)")
+
+
+def header_lines(text: bytes) -> list[bytes]:
+    """The lines of a MetaImage or NRRD header, each without white space, byte-order mark or case. A line ends at
+    "\\r\\n", "\\r" or "\\n" (ITK's NRRD reader takes each; pynrrd and MetaImage's reader end one at "\\n" alone, so
+    these lines are theirs or finer); readers take " data\\tfile:" and a second ElementDataFile line too, so a check
+    must see every spelling of a field, on every line."""
+    return [re.sub(rb"[^\x21-\x7e]", b"", line).lower() for line in re.split(rb"\r\n|\r|\n", text)]
+
+
+def nrrd_header_ends(head: bytes) -> tuple[int | None, int | None]:
+    """Where the data begins after an NRRD header as each of its readers finds the header's end (None: not within
+    ``head``): ITK's (SimpleITK reads .nrrd) ends a line at "\\r\\n", "\\r" or "\\n" and the header at the first empty
+    line; pynrrd (slicerio reads .seg.nrrd with it) ends a line at "\\n" alone and the header at the first line holding
+    nothing but white space. They differ: "encoding: raw\\r\\r\\n" ends the header for ITK, not for pynrrd."""
+    itk = next((line.end() for line in re.finditer(rb"([^\r\n]*)(?:\r\n|\r|\n)", head) if not line[1]), None)
+    pynrrd = next((line.end() for line in re.finditer(rb"([^\n]*)\n", head) if not line[1].decode("ascii", "ignore").strip()), None)
+    return itk, pynrrd
 
 
 def check_unpacked_size(path: Path, label: str, limit: int) -> None:
@@ -151,14 +168,17 @@ def _gzip_data_exceeds(path: Path, promised: int) -> bool:
     reader unpacks it all before it compares: a few MB of zeros could take gigabytes)."""
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
-        end = re.search(rb"\r?\n\r?\n", head)
-        if end is None or not re.search(rb"^encoding:\s*(gz|gzip)\s*$", head[: end.start()], re.M | re.I):
+        starts = sorted({end for end in nrrd_header_ends(head) if end is not None})
+        if not starts or not {b"encoding:gz", b"encoding:gzip"} & set(header_lines(head[: starts[-1]])):
             return False
-        handle.seek(end.end())
-        try:
-            return gzip_length(handle, promised) > promised
-        except InputError:
-            return False  # damaged: its reader says so
+        for start in starts:  # where each of its readers would start unpacking
+            handle.seek(start)
+            try:
+                if gzip_length(handle, promised) > promised:
+                    return True
+            except InputError:
+                pass  # damaged from there: its reader says so
+        return False
 
 
 def confined(root: Path, *parts: str) -> Path:
