@@ -144,7 +144,7 @@ def test_a_client_that_goes_away_mid_request_is_logged_as_such_not_as_a_server_f
         with socket.create_connection((host, int(port)), timeout=30) as connection:
             start = (b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n" b'Content-Disposition: form-data; name="spec"\r\n\r\n'
                      if path == "/v1/jobs" else b'Content-Type: application/json\r\n\r\n{"structure": "head", "mask": "')
-            connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n".encode() + start + bytes(1000))  # a well-formed start: the
+            connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 100000\r\n".encode() + start + bytes(1000))  # a well-formed start: the
             # form parser waits for the rest (with the zeros in the part's header it answered 400 without reading on, and
             # under load, before the disconnect was seen, nothing was logged: one run in three on two busy cores)
         deadline = time.monotonic() + 20

@@ -1,4 +1,4 @@
-"""What every request passes first: the token, the client's API version, the body's size; a bug answers 500."""
+"""What every request passes first: no web page's request, the token, the client's API version, the body's size; a bug answers 500."""
 
 import traceback
 
@@ -9,13 +9,18 @@ from starlette.requests import ClientDisconnect
 from rau.errors import failure_reason
 from rau.serve.client import API_HEADER, API_VERSION, version_mismatch_message
 from rau.serve.jobs import LOG
-from rau.serve.security import authorized
+from rau.serve.security import authorized, web_page_refusal
 
 
 async def guard(request: Request, call_next):
-    """Refuse a request without the server's token (401), of another API version (400, 426) or with a body too large
-    or of unknown size (413, 411); answer a bug with its reason (500) and its traceback in the log."""
+    """Refuse a request a web page may have sent (403, :func:`~rau.serve.security.web_page_refusal`), one without the
+    server's token (401), of another API version (400, 426) or with a body too large or of unknown size (413, 411);
+    answer a bug with its reason (500) and its traceback in the log."""
     config = request.app.state.server.config
+    port = (request.scope.get("server") or (None, None))[1]  # the port the request came in on
+    refusal = web_page_refusal(request.headers.get("host"), request.headers.get("origin"), port, config.token)
+    if refusal:
+        return JSONResponse({"detail": refusal}, 403)
     if not authorized(request.headers.get("authorization"), config.token):
         return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer <token>'"}, 401, {"WWW-Authenticate": "Bearer"})
     client_version = request.headers.get(API_HEADER)

@@ -1,4 +1,5 @@
-"""The server's security rules: loopback unless a token is set, bearer tokens, upload names and data files, the work folder."""
+"""The server's security rules: loopback unless a token is set, bearer tokens, no web page's requests, upload names and
+data files, the work folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ipaddress
 import math
 import os
 import re
+import urllib.parse
 from pathlib import Path
 
 from rau.errors import InputError, OptionError
@@ -83,6 +85,32 @@ def authorized(header: str | None, token: str | None) -> bool:
         return True
     scheme, _, given = (header or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def web_page_refusal(host: str | None, origin: str | None, port: int | None, token: str | None) -> str | None:
+    """Why a request that a web page open in a browser may have sent is refused (403), None for any other. A browser
+    sends a page's requests to any address, the server's too (a form's POST goes without asking first), with the
+    page's ``Origin``: one from another site's page is refused, token or not (rau's clients send none). Without a token,
+    a request must also be addressed (``Host``) to a loopback name on the server's ``port``: a page whose DNS name is
+    pointed at 127.0.0.1 sends its own name, and would otherwise read the answers as its own site's. A token stops
+    both, as no page has it, so with one any name a client or proxy uses is answered."""
+    scheme, _, address = (origin or "").partition("://")
+    if origin is not None and not (scheme.lower() in ("http", "https") and address and address.lower() == (host or "").lower()):
+        return f"refused: the request came from the web page of {origin:.100} (its Origin header); rau serve answers rau's clients, not web pages"
+    if not token and not _loopback_address(host or "", port):
+        return (f"refused: Host {host!r:.100} is not this server's address; without --token-file it answers only requests sent "
+                f"to localhost:{port}, 127.0.0.1:{port} or [::1]:{port}, so that no web page can use it")
+    return None
+
+
+def _loopback_address(host: str, port: int | None) -> bool:
+    """Whether a ``Host`` header names a loopback address (:func:`is_loopback`), and ``port`` where it names a port (a
+    browser names any but 80; a tool may name none)."""
+    try:
+        address = urllib.parse.urlsplit(f"//{host}")
+        return is_loopback(address.hostname or "") and address.port in (None, port)
+    except ValueError:  # no port number
+        return False
 
 
 def upload_suffix(filename: str | None, field: str) -> str:
