@@ -386,6 +386,14 @@ def write_two_halves(folder: Path) -> tuple[tuple, Path, Path]:
     return (folder / "ref.mha", folder / "ref_labels.mha", None), folder / "halves.mha", folder / "halves.labels.csv"
 
 
+def finished_job(client: Client, folder: Path) -> str:
+    """A finished job on :func:`write_two_halves`'s files, written in ``folder``: its correction session is open."""
+    reference, target, table = write_two_halves(folder)
+    job = client.submit(target, [reference], "registration", options={"deformable": False}, label_table=table)
+    client.wait(job)
+    return job
+
+
 def corrected_job(client: Client, halves, overwrite: bool = False) -> str:
     """A finished job on :func:`write_two_halves`'s files whose "right" was re-prompted with a click inside "left"."""
     reference, target, table = halves

@@ -17,7 +17,7 @@ from rau.serve.app import ServerConfig
 from rau.serve.client import Client, ServerError
 from rau.serve.remote import remote_engine
 from rau.serve.security import check_bind, confined, read_token
-from test_serve import hc18_pair, server, write_two_halves  # noqa: F401  (server: fixture)
+from test_serve import finished_job, hc18_pair, server, write_two_halves  # noqa: F401  (server: fixture)
 
 
 def test_token_is_required_off_loopback_and_checked_on_every_request(tmp_path, capsys):
@@ -112,7 +112,7 @@ def test_a_chunked_body_is_refused_even_beside_a_small_content_length(server):
 
 @pytest.mark.parametrize("path, start", [
     ("/v1/jobs", b'--x\r\nContent-Disposition: form-data; name="target"; filename="t.mha"\r\n\r\n'),  # an upload
-    ("/v1/sessions/0123456789abcdef0123456789abcdef/edit", b'{"structure": "head", "mask": "'),  # a hand edit's mask
+    ("/v1/sessions/{job}/edit", b'{"structure": "left", "mask": "'),  # a hand edit's mask (read for an open session only)
 ])
 def test_a_request_body_that_stalls_is_answered_408_and_nothing_is_done(tmp_path, path, start):
     """Before: a request that stopped sending held its connection and the parts it had sent for as long as the
@@ -120,6 +120,8 @@ def test_a_request_body_that_stalls_is_answered_408_and_nothing_is_done(tmp_path
     import http.client
 
     with running_server(ServerConfig(work_dir=tmp_path / "work", upload_idle_seconds=0.5)) as (url, app):
+        path = with_session(path, url, tmp_path)
+        before = state(app.state.server)
         host, port = url.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
         connection.putrequest("POST", path)
@@ -130,20 +132,33 @@ def test_a_request_body_that_stalls_is_answered_408_and_nothing_is_done(tmp_path
         answer = connection.getresponse()  # the rest never comes
         assert answer.status == 408
         assert json.loads(answer.read())["detail"] == "the request's body stalled: nothing came for 0.5 s; nothing was done: send it again"
-        assert app.state.server.jobs == {} and not any(app.state.server.jobs_dir.iterdir())
+        assert state(app.state.server) == before
         assert Client(url).info()["queued_or_running"] == 0  # the server goes on
 
 
-@pytest.mark.parametrize("path", ["/v1/jobs", "/v1/sessions/0123456789abcdef0123456789abcdef/edit"])
+def with_session(path: str, url: str, folder) -> str:
+    """``path``, its ``{job}`` (if any) the id of a finished job whose session is open (a correction's body is read
+    for an open session only)."""
+    return path.format(job=finished_job(Client(url), folder)) if "{job}" in path else path
+
+
+def state(server) -> tuple:
+    """What a request that does nothing leaves as it was: the jobs, their versions (corrections) and their folders."""
+    return {job.id: job.version for job in server.jobs.values()}, sorted(server.jobs_dir.iterdir())
+
+
+@pytest.mark.parametrize("path", ["/v1/jobs", "/v1/sessions/{job}/edit"])
 def test_a_client_that_goes_away_mid_request_is_logged_as_such_not_as_a_server_failure(tmp_path, caplog, path):
     """Before: the disconnect was logged as "POST /v1/jobs failed:" with a traceback, as a bug is (a hand edit's: not at all)."""
     import socket
 
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
+        path = with_session(path, url, tmp_path)
+        before = state(app.state.server)
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=30) as connection:
             start = (b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n" b'Content-Disposition: form-data; name="spec"\r\n\r\n'
-                     if path == "/v1/jobs" else b'Content-Type: application/json\r\n\r\n{"structure": "head", "mask": "')
+                     if path == "/v1/jobs" else b'Content-Type: application/json\r\n\r\n{"structure": "left", "mask": "')
             connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 100000\r\n".encode() + start + bytes(1000))  # a well-formed start: the
             # form parser waits for the rest (with the zeros in the part's header it answered 400 without reading on, and
             # under load, before the disconnect was seen, nothing was logged: one run in three on two busy cores)
@@ -152,7 +167,7 @@ def test_a_client_that_goes_away_mid_request_is_logged_as_such_not_as_a_server_f
             time.sleep(0.05)
         assert f"POST {path}: the client disconnected before its request was read" in caplog.text
         assert "failed" not in caplog.text and "Traceback" not in caplog.text
-        assert app.state.server.jobs == {}
+        assert state(app.state.server) == before
 
 
 def test_nothing_is_written_outside_the_work_folder(tmp_path):

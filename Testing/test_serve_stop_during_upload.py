@@ -13,28 +13,32 @@ import time
 import pytest
 
 from serve_helpers import serve_process
+from test_serve import finished_job
 
-BODY_BYTES = 3_000_000
-"""The upload's announced size: at :data:`CHUNK` bytes every :data:`PAUSE` s it would take over half a minute."""
+from rau.serve.client import Client
+
 CHUNK, PAUSE = 4096, 0.05
+"""How the body comes: at 80 KiB/s its announced size (below) would take well over the 10 s a stopping server gives."""
 
 
 JOB = ("/v1/jobs", "multipart/form-data; boundary=x",
        b'--x\r\nContent-Disposition: form-data; name="spec"\r\n\r\n{"engine": "registration"}\r\n'
        b'--x\r\nContent-Disposition: form-data; name="target"; filename="ct.nii.gz"\r\n'
-       b"Content-Type: application/octet-stream\r\n\r\n")
-HAND_EDIT = ("/v1/sessions/0123456789abcdef0123456789abcdef/edit", "application/json", b'{"structure": "liver", "mask": "')
-"""Each request's path, Content-Type and the start of its body (then zeros)."""
+       b"Content-Type: application/octet-stream\r\n\r\n", 3_000_000)
+HAND_EDIT = ("/v1/sessions/{job}/edit", "application/json", b'{"structure": "left", "mask": "', 1_000_000)
+"""Each request's path (``{job}``: a finished job's, whose session is open, as a correction's body is read for an open
+session only), Content-Type, the start of its body (then zeros) and its announced size (a hand edit's within what the
+session takes, 1 MiB and a mask of its 64 x 64 target)."""
 
 
-def slow_upload(host: str, port: int, path: str, content_type: str, start: bytes) -> tuple[int, dict]:
+def slow_upload(host: str, port: int, path: str, content_type: str, start: bytes, length: int) -> tuple[int, dict]:
     """POST a body that comes in slow chunks until the server answers; the answer's status and JSON."""
     with socket.create_connection((host, port), timeout=60) as connection:
-        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {BODY_BYTES}\r\n".encode()
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n".encode()
                            + f"Content-Type: {content_type}\r\n\r\n".encode() + start)
         sent = len(start)
-        while sent < BODY_BYTES and not select.select([connection], [], [], PAUSE)[0]:  # until the server answers
-            connection.sendall(bytes(min(CHUNK, BODY_BYTES - sent)))
+        while sent < length and not select.select([connection], [], [], PAUSE)[0]:  # until the server answers
+            connection.sendall(bytes(min(CHUNK, length - sent)))
             sent += CHUNK
         answer = b""
         with contextlib.suppress(ConnectionResetError):  # closed with the body unread: the answer came before
@@ -49,9 +53,12 @@ def test_an_upload_still_coming_when_a_stopping_server_closes_is_answered_503_wi
     """Before: uvicorn cancelled the request 10 s into the stop; the client got "500 Internal Server Error" (plain text,
     as a bug is answered) and the log "Exception in ASGI application" with a CancelledError's traceback."""
     answers = []
+    path, content_type, start, length = request_
     with serve_process(tmp_path / "work", log=tmp_path / "serve.log") as url:
+        path = path.format(job=finished_job(Client(url), tmp_path)) if "{job}" in path else path
+        kept = sorted((tmp_path / "work/jobs").glob("*/*"))
         host, port = url.removeprefix("http://").split(":")
-        uploading = threading.Thread(target=lambda: answers.append(slow_upload(host, int(port), *request_)), daemon=True)
+        uploading = threading.Thread(target=lambda: answers.append(slow_upload(host, int(port), path, content_type, start, length)), daemon=True)
         uploading.start()
         time.sleep(1)
         stopped = time.monotonic()
@@ -62,4 +69,4 @@ def test_an_upload_still_coming_when_a_stopping_server_closes_is_answered_503_wi
                                         "again once the server is back"})], log
     assert "Traceback" not in log and "Exception in ASGI application" not in log and "Cancel" not in log, log
     assert "Application shutdown complete." in log and stopping_took < 15  # it stops as it did, within its 10 s
-    assert not list((tmp_path / "work/jobs").glob("*/*"))  # nothing was queued or kept
+    assert sorted((tmp_path / "work/jobs").glob("*/*")) == kept  # nothing was queued or kept

@@ -44,9 +44,10 @@ async def guard(request: Request, call_next):
         return JSONResponse({"detail": failure_reason(error)}, 500)
 
 
-def too_large(length: int, limit: int) -> str:
-    """Why an upload of ``length`` bytes is refused: in MiB, or in bytes where both round to the same MiB."""
+def too_large(length: int, limit: int, what: str = "upload", whose: str = "the server's limit") -> str:
+    """Why ``what`` of ``length`` bytes is refused (over ``whose`` of ``limit``): in MiB, or in bytes where both round
+    to the same MiB."""
     size, most = f"{length / 2**20:.1f} MiB", f"{limit / 2**20:.1f} MiB"
     if size == most:
         size, most = f"{length} bytes", f"{limit} bytes"
-    return f"upload of {size} exceeds the server's limit of {most}"
+    return f"{what} of {size} exceeds {whose} of {most}"

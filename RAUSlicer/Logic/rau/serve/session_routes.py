@@ -4,12 +4,14 @@ on the job's device; the :class:`~rau.serve.app.Server` is ``request.app.state.s
 import contextlib
 import time
 
+import numpy as np
 from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from rau.errors import InputError
 from rau.result import Result
 from rau.serve.device_wait import held, held_slot
+from rau.serve.guard import too_large
 from rau.serve.refusals import NotFound, ended
 from rau.serve.security import valid_id
 from rau.serve.sessions import WRITTEN_ELSEWHERE, SessionGone, correct, read_correction
@@ -39,8 +41,10 @@ async def correction(session_id: str, action: str, request: Request):
         raise HTTPException(415, f"send a correction as JSON (Content-Type: application/json), not {kind}")
     server = request.app.state.server
     deadline = time.monotonic() + server.config.device_wait_seconds
+    entry = await run_in_threadpool(open_session, server, session_id)  # before the body: no session, nothing read
+    check_body_size(int(request.headers.get("content-length") or 0), entry.result.target.shape)
     body = await request.body()
-    asked = await run_in_threadpool(read_asked, server, session_id, action, body)  # refused at once, not after a wait
+    asked = await run_in_threadpool(read_asked, entry, action, body)  # refused at once, not after a wait
     if action in ("edit", *WRITTEN_ELSEWHERE):  # computes nothing, needs no device
         return await run_in_threadpool(correct_now, server, session_id, action, *asked, None)
     async with held_slot(request.app.state.correction_threads, server.config.device_wait_seconds):
@@ -55,13 +59,32 @@ def close_session(session_id: str, request: Request):
     return {"closed": session_id}
 
 
-def read_asked(server, session_id: str, action: str, body: bytes):
-    """The session's entry and the correction asked in ``body`` (structure name and what was given); refuses a body
-    that is not a JSON object, a session not open (404, 409, 410) or a correction it cannot take (422)."""
-    body = json_object(body, "the correction's body")
+def open_session(server, session_id: str):
+    """The session's entry; refuses a session not open (404, 409, 410)."""
     check_session_id(session_id)
     check_session_open(server, session_id)
-    entry = server.sessions.get(session_id)
+    return server.sessions.get(session_id)
+
+
+BODY_ROOM = 1 << 20
+"""What a correction's body may take besides a mask: the structure's name, a prompt's points, box and names."""
+
+
+def check_body_size(length: int, shape: tuple[int, int, int]) -> None:
+    """Refuse (413) a correction's body of ``length`` bytes beyond what one for a target of ``shape`` can need: the
+    base64 of a mask filling it (:func:`~rau.serve.wire.encode_mask`) and :data:`BODY_ROOM`. It is read whole into
+    memory, and else any body up to ``--max-upload-mb`` would be."""
+    packed = (int(np.prod(shape)) + 7) // 8
+    limit = 4 * ((packed + 2) // 3) + BODY_ROOM
+    if length > limit:
+        said = too_large(length, limit, "a correction's body", "this session's limit")
+        raise HTTPException(413, f"{said} (a mask filling its target, and {BODY_ROOM >> 20} MiB for the rest)")
+
+
+def read_asked(entry, action: str, body: bytes):
+    """The session's entry and the correction asked in ``body`` (structure name and what was given); refuses a body
+    that is not a JSON object (422) or a correction the session cannot take (422)."""
+    body = json_object(body, "the correction's body")
     name = body.get("structure")
     if not isinstance(name, str):
         raise InputError("give the structure's name as 'structure'")
