@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import sys
@@ -122,6 +123,12 @@ def checked_work_dir(path: str) -> Path:
     return folder
 
 
+PRIVATE_UMASK = 0o077
+"""The server's umask while it serves: every folder and file it makes (under ``--work-dir``: the jobs' folders,
+outputs and locks, uploads while they are read) is its user's alone, 0700 and 0600, as its default temporary work
+folder is; they hold patients' images and results."""
+
+
 def make_work_dir(folder: Path) -> None:
     """Create ``--work-dir`` when missing."""
     try:
@@ -148,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
     require("fastapi", "uvicorn")  # before the address is said: the server would not start
     config = server_config(args)
+    umask = os.umask(PRIVATE_UMASK)
     try:
         with listening_socket(args.host, args.port) as sock:
             if args.work_dir:  # made only now: a start that fails (its port taken) leaves nothing behind
@@ -155,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"rau serve: {address_said(args.host, args.port)}, work folder {config.work_dir}", flush=True)
             serve(config, sock)
     finally:
+        os.umask(umask)
         if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server
             shutil.rmtree(config.work_dir, ignore_errors=True)
     return 0
