@@ -16,12 +16,13 @@ from pathlib import Path, PurePosixPath
 from rau import validation
 from rau.engines import ENGINES, Request
 from rau.engines.base import check_references
-from rau.errors import InputError
+from rau.errors import InputError, UnavailableError
 from rau.io import read_image
 from rau.io.images import overlay_problem
 from rau.io.label_tables import sidecar_places, why_no_label_table
 from rau.io.segmentations import names_its_segments
 from rau.references import check_distinct_references, label_tables, load_reference, named_by
+from rau.serve.jobs import LOG
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields, json_object
 from rau.user_warnings import collected_warnings, warn
@@ -105,6 +106,19 @@ def parse_spec(text, default_engine: str) -> JobSpec:
     return JobSpec(engine, options, structures, target_spacing, spacings, seg_nrrd)
 
 
+def store(upload: Upload, path: Path) -> None:
+    """Write ``upload`` at ``path``. The server's own failure to (its work folder broken, its disk full) is not the
+    client's: :class:`UnavailableError` (503) says so without the server's paths, and the log tells the operator where."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            shutil.copyfileobj(upload.stream, handle)
+    except OSError as error:
+        LOG.error("cannot store an upload at %s: %s", path, error)
+        raise UnavailableError(f"the server cannot store the job ({error.strerror or type(error).__name__}); its operator is told "
+                               "why in its log") from None
+
+
 def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_bytes: int, outputs) -> tuple[Request, str | None]:
     """Save the uploads under ``folder/inputs`` and read them into a request (raises :class:`InputError`); an image
     whose voxels would take more than ``max_image_bytes`` is refused before it is read. With the request, why the
@@ -122,9 +136,7 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
         if upload.field == "reference_table":
             name = _table_name(upload, by_field.get("reference_labels", []), files)
         path = confined(folder, "inputs", name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            shutil.copyfileobj(upload.stream, handle)
+        store(upload, path)
         check_data_attached(path, f"upload {upload.field} ({upload.filename!r})")
         if upload.field in ("target", "reference", "reference_labels"):
             check_unpacked_size(path, f"upload {upload.field} ({upload.filename!r})", max_image_bytes)
