@@ -4,6 +4,7 @@ its routes are :mod:`rau.serve.job_routes` and :mod:`rau.serve.session_routes`) 
 import contextlib
 import functools
 import importlib.util
+import logging
 import shutil
 import socket
 import tempfile
@@ -241,4 +242,14 @@ def serve(config: ServerConfig, sock: socket.socket) -> None:
 
     host, port = sock.getsockname()[:2]
     settings = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    logging.getLogger("uvicorn.access").addFilter(without_query)  # once uvicorn has set up its logging
     StoppingServer(settings).run(sockets=[sock])
+
+
+def without_query(record: logging.LogRecord) -> bool:
+    """Leave the query string out of an access log line: a client may put its token there (``?token=...``; it is
+    refused, 401) and the log is the operator's. uvicorn's line takes (client, method, path with query, version, status)."""
+    if isinstance(record.args, tuple) and len(record.args) == 5 and isinstance(record.args[2], str):
+        client, method, path, version, status = record.args
+        record.args = (client, method, path.split("?", 1)[0], version, status)
+    return True
