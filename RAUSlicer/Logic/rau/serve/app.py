@@ -21,7 +21,7 @@ from rau.options import EngineOptions
 from rau.serve.client import API_VERSION
 from rau.serve.idle import BodyTimeouts, ClosingBodies
 from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping, job_outputs
-from rau.serve.options import options_from_json
+from rau.serve.options import options_from_json, shown_options
 from rau.serve.refusals import REFUSALS, NotFound, QueueFull
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import confined, valid_id
@@ -155,13 +155,14 @@ class Server:
             shutil.rmtree(job.folder, ignore_errors=True)
 
     def info(self) -> dict:
-        """What ``GET /v1/info`` answers: versions, engines and why any is unavailable, the device, the loaded models."""
+        """What ``GET /v1/info`` answers: versions, engines and why any is unavailable, the device, the loaded models
+(their options but the operator's folders and URLs)."""
         return {
             "rau_version": rau.__version__,
             "api_version": API_VERSION,
             "engines": engine_availability(),
             "device": resolved_device(self.config.engine_options.device),
-            "models_loaded": self.engines.loaded(),
+            "models_loaded": [{**model, "options": shown_options(model["options"])} for model in self.engines.loaded()],
             "queued_or_running": sum(j.state in ("queued", "running") for j in self.jobs.values()),
             "sessions": len(self.sessions),
         }

@@ -7,6 +7,8 @@ point the server at other files or hosts.
 
 from __future__ import annotations
 
+import os
+
 from rau.engines.checks import warn_ignored
 from rau.engines import unused_options
 from rau.errors import InputError, OptionError
@@ -20,6 +22,20 @@ CLIENT_NAMES = {name: name for name in CLIENT_OPTIONS}
 OPERATOR_NAMES = {spec.name: f"the engine server operator's `rau serve {flag(spec.name)}`" for spec in option_fields()
                   if spec.name not in CLIENT_OPTIONS and spec.metadata["cli"]}
 """How a client's messages name an option of the server's operator (its ``rau serve`` flag), which the client cannot set."""
+
+OPERATOR_PLACES = ("model_cache", "vlm_server", "vlm_adapter")
+"""The operator's options that always name a folder or a URL of the server's side."""
+
+
+def is_place(name: str, value) -> bool:
+    """Whether the operator's ``value`` of option ``name`` is a folder or URL of the server's side (one of
+    :data:`OPERATOR_PLACES`, or a model given as a local path), which clients are not shown; a model id is."""
+    return name in OPERATOR_PLACES or (isinstance(value, str) and os.path.exists(value))
+
+
+def shown_options(options: dict) -> dict:
+    """``options`` (by name) without those that are the operator's folders and URLs (:func:`is_place`)."""
+    return {name: value for name, value in options.items() if not is_place(name, value)}
 
 
 def options_from_json(payload: dict | None, server_options: EngineOptions, engine: str,
@@ -36,7 +52,9 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
                 chosen[key] = value
         elif key in known:
             if value is not None and value != getattr(server_options, key):
-                raise OptionError(f"option {key} is set by the server operator ({getattr(server_options, key)!r}); leave it out")
+                theirs = getattr(server_options, key)
+                shown = "" if is_place(key, theirs) else f" ({theirs!r})"
+                raise OptionError(f"option {key} is set by the server operator{shown}; leave it out")
         else:
             raise OptionError(f"unknown option {key!r}; a client may set: {', '.join(CLIENT_OPTIONS)}")
     try:
