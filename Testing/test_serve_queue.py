@@ -25,7 +25,8 @@ def test_a_submission_beyond_the_queued_jobs_limit_is_refused_before_its_upload_
             while client.job(running)["state"] != "running":
                 time.sleep(0.01)
             queued = submit()
-            with pytest.raises(ServerError, match=r"the server's queue is full \(1 waiting to run; rau serve --max-queued-jobs\); "
+            with pytest.raises(ServerError, match=r"the server's queue is full \(1 queued, 0 still being uploaded; rau serve "
+                                                  r"--max-queued-jobs\); "
                                                   r"nothing was uploaded: submit again") as refused:
                 submit()
             assert refused.value.status == 503

@@ -83,10 +83,11 @@ class Server:
         """Hold a place among the jobs waiting to run while a submission is read and queued; raises
         :class:`QueueFull` when ``max_queued_jobs`` hold them already."""
         with self._lock:
-            waiting = self._reading + sum(job.state == "queued" for job in self.jobs.values())
-            if waiting >= self.config.max_queued_jobs:
-                raise QueueFull(f"the server's queue is full ({self.config.max_queued_jobs} waiting to run; rau serve "
-                                "--max-queued-jobs); nothing was uploaded: submit again once a job has started")
+            queued = sum(job.state == "queued" for job in self.jobs.values())
+            if queued + self._reading >= self.config.max_queued_jobs:
+                raise QueueFull(f"the server's queue is full ({queued} queued, {self._reading} still being "
+                                "uploaded; rau serve --max-queued-jobs); nothing was uploaded: submit again once one of "
+                                "them has started")
             self._reading += 1
         try:
             yield

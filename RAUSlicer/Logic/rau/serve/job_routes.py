@@ -94,7 +94,9 @@ async def whole_form(request):
         form = await Request(request.scope, receive).form(max_files=MAX_FILES, max_fields=8)
     except HTTPException as error:
         if "Too many files" in str(error.detail):  # starlette's words for its limits
-            raise InputError(f"at most {MAX_REFERENCES} references per job") from error
+            raise InputError(f"a job takes at most {MAX_FILES} files (one target, one label_table, and for each of at most "
+                             f"{MAX_REFERENCES} references its image, its reference_labels and their reference_table files): "
+                             f"this form sends more than {MAX_FILES}") from error
         if "Part exceeded maximum size" in str(error.detail):
             raise InputError(f"a form field sent without a file name is too long: {error.detail} (the 'spec' is a short "
                              "JSON text; send each file with its file name)") from error
