@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import logging
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -237,7 +238,10 @@ def serve(config: ServerConfig, sock: socket.socket) -> None:
     app = create_app(config)
 
     class StoppingServer(uvicorn.Server):
+        stopped_by = None
+
         def handle_exit(self, sig, frame):  # in the signal handler: the queues' lock is taken on another thread
+            self.stopped_by = sig
             threading.Thread(target=app.state.server.queues.stop_taking, daemon=True).start()
             app.state.closing_bodies.close_in(GRACEFUL_SECONDS - ANSWER_SECONDS)
             super().handle_exit(sig, frame)
@@ -245,7 +249,10 @@ def serve(config: ServerConfig, sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     settings = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
     logging.getLogger("uvicorn.access").addFilter(without_query)  # once uvicorn has set up its logging
-    StoppingServer(settings).run(sockets=[sock])
+    server = StoppingServer(settings)
+    server.run(sockets=[sock])  # stopped by a signal, uvicorn raises it again: Ctrl-C ends as KeyboardInterrupt (exit 130)
+    if server.stopped_by == signal.SIGINT:  # unless SIGINT was ignored when rau serve started (a script's `rau serve &`)
+        raise KeyboardInterrupt
 
 
 def without_query(record: logging.LogRecord) -> bool:
