@@ -267,13 +267,15 @@ class Image:
 
     def same_image(self, other: "Image") -> bool:
         """Whether ``other`` has the same voxel values (whatever type stores them: an 8-bit picture re-saved as 16-bit)
-        and geometry (spacing, origin, direction) in single precision, as a NIfTI file stores it (a picture converted to
-        one is the same image): what :meth:`digest` hashes, less the voxel type. The values are compared only where
-        the geometry is the same."""
+        and geometry in single precision, as a NIfTI file stores it: what engines see. For a 3D image that is its
+        spacing, origin and direction; for a 2D image its pixel spacing alone (its plane frame, see the module doc), so a
+        picture saved as a one-slice volume anywhere, of any slice thickness and orientation, is the same image. The
+        values are compared only where the geometry is the same."""
         def geometry(image: "Image") -> list[np.ndarray]:
-            return [np.asarray(values, np.float32) for values in (image.spacing, image.origin, image.direction)]
+            return [np.asarray(values, np.float32) for values in (image.spacing[: image.ndim], image.origin, image.direction)]
 
-        return (self.shape == other.shape and all(np.array_equal(mine, theirs) for mine, theirs in zip(geometry(self), geometry(other)))
+        return (self.shape == other.shape and self.ndim == other.ndim
+                and all(np.array_equal(mine, theirs) for mine, theirs in zip(geometry(self), geometry(other)))
                 and np.array_equal(self.array, other.array))
 
     def voxel_digest(self) -> str:
