@@ -103,7 +103,7 @@ def test_references_with_one_file_name_keep_their_own_evidence():
     from rau.engines import Reference, Request, create_engine
     from rau.image import Image
     from rau.labels import LabelSet, Segmentation
-    from rau.references import distinct_names
+    from rau.reference_names import distinct_names
 
     rows, cols = np.mgrid[:48, :48]
 

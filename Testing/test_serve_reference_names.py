@@ -1,5 +1,5 @@
 """A server job names its references and their label maps as ``rau segment`` names them for the same files (one
-naming rule, :func:`rau.references.named_apart`), and refuses at submission, in its own words, references of which only
+naming rule, :func:`rau.reference_names.named_apart`), and refuses at submission, in its own words, references of which only
 some name their labels (a real ``rau serve`` on loopback)."""
 
 from __future__ import annotations

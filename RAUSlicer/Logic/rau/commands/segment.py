@@ -15,7 +15,8 @@ from rau.errors import InputError, OptionError, about
 from rau.io import read_image
 from rau.io.images import check_picture_output, check_picture_values, without_pixel_size
 from rau.io.run_outputs import check_run_outputs, output_paths, recorded_inputs, write_outputs
-from rau.references import check_distinct_references, label_tables, load_reference, named_apart, reference_bank_entries
+from rau.reference_names import named_apart
+from rau.references import check_distinct_references, label_tables, load_reference, reference_bank_entries
 from rau.user_warnings import collected_warnings
 from rau.validation import argument, check_not_target, check_pixel_sizes, non_empty_path, positive_number
 

@@ -29,6 +29,7 @@ from rau.errors import Cancelled, InputError
 from rau.image import GeometryError, Image, array_digest, plane_order, reordered, slicer_plane_order
 from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError, name_keys, names_in_words, normalize_name
 from rau.options import EngineOptions
+from rau.reference_names import named_apart
 from rau.result import Result
 from rau.user_warnings import warn
 from rau.validation import blank_image_problem, tiny_image_problem
@@ -53,8 +54,11 @@ class Reference:
     so, as a target is (:attr:`Request.target_path`)."""
     labels_name: str | None = field(default=None, repr=False, compare=False)
     """The name of the labels file read, with as many folders as tell the references' apart
-    (:func:`rau.references.named_apart`: ``subjA/labels.nii.gz``; an upload to the server: the client's file name); None
+    (:func:`rau.reference_names.named_apart`: ``subjA/labels.nii.gz``; an upload to the server: the client's file name); None
     where none is given (a Slicer segmentation, named by its image)."""
+    labels_path: Path | None = field(default=None, repr=False, compare=False)
+    """The labels file read, if any (:func:`rau.references.load_reference`): with :attr:`image_path`, what a request names
+    references apart by, as the command line does."""
 
     def labels_called(self) -> str:
         """How messages name the labels of this reference, which hold its structures: :attr:`labels_name`, else its name."""
@@ -237,8 +241,14 @@ class Request:
 
 
 def _named_apart(references: list[Reference]) -> list[Reference]:
-    """Engines keep each reference's evidence by name: a repeated name gets a number (``image.nii.gz (2)``) that no
-    other reference has. Loaders name references apart by their paths first (:func:`rau.references.named_apart`)."""
+    """Engines keep each reference's evidence by name. References read from files (:attr:`Reference.image_path` and
+    :attr:`Reference.labels_path`: the Python API's :func:`rau.references.load_reference`) whose names or labels' names
+    repeat are named as the command line names them, by their folders (:func:`rau.reference_names.named_apart`); any
+    name still repeated gets a number (``image.nii.gz (2)``) that no other reference has."""
+    files = [(reference.image_path, reference.labels_path) for reference in references]
+    names = [reference.name for reference in references], [reference.labels_called() for reference in references]
+    if all(image and labels for image, labels in files) and any(len(set(given)) < len(given) for given in names):
+        references = named_apart(references, files)
     taken, named = {reference.name for reference in references}, []
     for reference in references:
         if any(reference.name == other.name for other in named):

@@ -52,10 +52,11 @@ class Case:
 
     def load_references(self) -> list:
         """The case's references, each read once per process (:func:`rau.references.cached_reference`) and named
-        apart by their image paths (:func:`rau.references.named_apart`). A reference repeated (the same files, or
+        apart by their image paths (:func:`rau.reference_names.named_apart`). A reference repeated (the same files, or
         copies of their bytes, whatever pixel size the rows give) fails the case, naming both manifest lines
         (:func:`rau.references.check_distinct_references`), before any is read: it would vote twice."""
-        from rau.references import cached_reference, check_distinct_references, named_apart
+        from rau.reference_names import named_apart
+        from rau.references import cached_reference, check_distinct_references
 
         check_distinct_references([(entry.image, entry.labels, entry.place or str(entry.image)) for entry in self.references])
         tables = self.label_tables()
@@ -161,7 +162,7 @@ def _named(cases: list[Case]) -> list[Case]:
     own name, not its target's)."""
     import os
 
-    from rau.references import distinct_names
+    from rau.reference_names import distinct_names
 
     first = {}  # resolved target -> the path as first given
     for case in cases:

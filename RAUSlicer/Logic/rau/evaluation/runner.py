@@ -21,7 +21,7 @@ from rau.io import read_image, read_segmentation
 from rau.io.run_outputs import write_outputs
 from rau.labels import LabelSet, Segmentation, names_in_words, normalize_name
 from rau.models.loader import ModelNotAvailableError
-from rau.references import distinct_names
+from rau.reference_names import distinct_names
 from rau.result import Result
 from rau.user_warnings import collected_warnings, record
 

@@ -21,7 +21,8 @@ from rau.io import read_image
 from rau.io.images import overlay_problem
 from rau.io.label_tables import sidecar_places, why_no_label_table
 from rau.io.segmentations import names_its_segments
-from rau.references import check_distinct_references, label_tables, load_reference, named_by
+from rau.reference_names import named_by
+from rau.references import check_distinct_references, label_tables, load_reference
 from rau.serve.jobs import LOG
 from rau.serve.security import UPLOAD_SUFFIXES, check_data_attached, check_unpacked_size, confined, upload_suffix
 from rau.serve.wire import check_fields, json_object
@@ -180,8 +181,8 @@ def read_uploads(uploads: list[Upload], spec: JobSpec, folder: Path, max_image_b
             raise InputError(_client_names(str(error), names)) from error
         # named as rau segment names them, by the client's files, not the server's copies
         references = named_by(references, [_file_name(name) for _, name in images], [_file_name(name) for _, name in labels])
-        for reference in references:
-            reference.image_path = None
+        for reference in references:  # known by the client's file names, not by the server's copies
+            reference.image_path = reference.labels_path = None
         check_references(references, label_table_remedy=UPLOAD_LABEL_TABLES, structures=spec.structures)  # before a job is queued, as rau segment before a run
         request = Request(references, target, spec.structures, target_name=_file_name(targets[0][1]))
         request.labels()  # an unknown spec.structures name is refused here, not in the job
