@@ -31,7 +31,9 @@ def print_table(summary: dict) -> None:
         print(
             f"reference ranking: Spearman(ranking score, Dice) {fmt(ranking.get('spearman_score_vs_dice')).strip()} "
             f"(image similarity: {fmt(ranking['spearman_similarity_vs_dice']).strip()}), "
-            f"top-1 Dice {fmt(ranking['top1_dice']).strip()}, best single reference Dice {fmt(ranking['best_single_dice']).strip()}"
+            f"top-1 Dice in the pool {fmt(ranking['top1_dice']).strip()}, "
+            f"best single reference Dice in the pool {fmt(ranking['best_single_dice']).strip()} "
+            "(as registered in the pool; run alone, a reference may score otherwise)"
         )
 
 

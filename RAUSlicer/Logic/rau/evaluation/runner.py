@@ -273,7 +273,9 @@ def ranking_quality(transfers: dict | None, ranking: list | None, truths: dict[s
     that lands outside the target, counts 0. Reports Spearman's rho between the ranking score and
     single-reference Dice (and between the image similarity and Dice, where the ranking score is
     another; from three references on, see :func:`_spearman`), the Dice of the top-ranked reference, of the best one
-    (the ceiling of perfect ranking) and the mean over all references (how well single registrations do); ``references``
+    (the ceiling of perfect ranking) and the mean over all references (how well single registrations do). Each is the
+    reference's own Dice as registered in the pool (a pool registers 2D references upright only), not that of the
+    reference run alone (a single reference also tries 2D starts turned +-30 degrees): the two may differ; ``references``
     lists each in ranking order with its score, similarity and own Dice, so that a low top-1 Dice can be traced to the reference that ranked first.
     """
     present = {name: mask for name, mask in truths.items() if mask.any()}
