@@ -49,3 +49,11 @@ def test_a_repeated_reference_is_named_with_its_labels(tmp_path):
     with pytest.raises(ReferenceInputError) as refused:
         create_engine("registration").run(Request(references, target()))
     assert "reference 'c/image.png' (labels 'c/labels.png') is a copy of 'a/image.png' (labels 'a/labels.png')" in str(refused.value)
+
+
+def test_a_name_the_caller_gives_is_kept(tmp_path):
+    """Only references named by their own files are named by their folders; a caller's own name stays."""
+    from dataclasses import replace
+
+    first, second = subject(tmp_path / "subjA", "000"), subject(tmp_path / "subjB", "002")
+    assert [r.name for r in Request([replace(first, name="mine"), second], target()).references] == ["mine", "image.png"]

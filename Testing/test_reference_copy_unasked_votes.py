@@ -49,7 +49,7 @@ def test_a_copy_of_an_unasked_structure_changes_neither_the_ranking_nor_the_aske
     copied = engine.run(Request([*references, copy], target, structures=["Fetal Head"]))
     ranking = [(row["reference"], row["score"]) for row in copied.details["ranking"]]
     assert ranking[:-1] == [(row["reference"], row["score"]) for row in alone.details["ranking"]]
-    assert ranking[-1][0] == "img.png (5)"  # the copy, named apart from 000's img.png
+    assert ranking[-1][0] == "copy/img.png"  # the copy, named apart from 000/img.png by its folder, as rau segment names it
     assert np.array_equal(copied.get("Fetal Head").mask, alone.get("Fetal Head").mask)
 
 

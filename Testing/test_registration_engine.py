@@ -320,7 +320,7 @@ def test_local_fusion_gives_one_answer_whatever_the_voxel_order_of_the_target(ct
         stored_target = Image.from_sitk(stored(target, order))
         result = engine.run(Request([ct_a, ct_b], stored_target, names))
         assert all(result.get(name).mask.shape == stored_target.shape for name in names)
-        first_transfer = result.details["transfers"][ct_a.name]["label_1"]
+        first_transfer = result.details["transfers"]["subjA_ct/image.nii.gz"]["label_1"]  # ct_a's image.nii.gz, named by its folder
         answers.append([orient_lps_mask(stored_target, mask) for mask in [result.get(name).mask for name in names] + [first_transfer]])
     for first, other in zip(*answers):
         np.testing.assert_array_equal(first, other)
@@ -533,7 +533,7 @@ def test_structures_the_first_reference_lacks_are_named_with_the_references_that
     lacking = Segmentation(first.segmentation.geometry, LabelSet(()), {})
     respelled = Segmentation(other.segmentation.geometry, LabelSet((Structure("Label 255", 255),)), {"Label 255": other.segmentation.masks["label_255"]})
     references = [replace(first, segmentation=lacking), hc18["001"], replace(other, segmentation=respelled)]
-    assert head.any() and Request(references, hc18["001"].image).left_out() == {"label_255": ["001_HC.png", "003_HC.png"]}
+    assert head.any() and Request(references, hc18["001"].image).left_out() == {"label_255": ["001_HC_mask.png", "003_HC_mask.png"]}
     with pytest.raises(UnknownStructureError, match=r"unknown structure 'label_255'; available: none; the first reference \(002_HC.png\) "
                                                     r"decides which structures there are, and 'label_255' is in 001_HC.png, 003_HC.png"):
         Request(references, hc18["001"].image, ["label_255"]).labels()

@@ -58,7 +58,14 @@ class Reference:
     where none is given (a Slicer segmentation, named by its image)."""
     labels_path: Path | None = field(default=None, repr=False, compare=False)
     """The labels file read, if any (:func:`rau.references.load_reference`): with :attr:`image_path`, what a request names
-    references apart by, as the command line does."""
+    references apart by, as the command line does (:attr:`named_by_its_files`)."""
+
+    @property
+    def named_by_its_files(self) -> bool:
+        """Whether the reference and its labels are named by their files' own names, as :func:`rau.references.load_reference`
+        names them (not renamed by the caller, nor named apart yet)."""
+        return (self.image_path is not None and self.labels_path is not None
+                and (self.name, self.labels_name) == (Path(self.image_path).name, Path(self.labels_path).name))
 
     def labels_called(self) -> str:
         """How messages name the labels of this reference, which hold its structures: :attr:`labels_name`, else its name."""
@@ -241,14 +248,13 @@ class Request:
 
 
 def _named_apart(references: list[Reference]) -> list[Reference]:
-    """Engines keep each reference's evidence by name. References read from files (:attr:`Reference.image_path` and
-    :attr:`Reference.labels_path`: the Python API's :func:`rau.references.load_reference`) whose names or labels' names
-    repeat are named as the command line names them, by their folders (:func:`rau.reference_names.named_apart`); any
-    name still repeated gets a number (``image.nii.gz (2)``) that no other reference has."""
-    files = [(reference.image_path, reference.labels_path) for reference in references]
+    """Engines keep each reference's evidence by name. References all named by their own files (the Python API's
+    :func:`rau.references.load_reference`: :attr:`Reference.named_by_its_files`) whose names or labels' names repeat are
+    named as the command line names them, by their folders (:func:`rau.reference_names.named_apart`); any name still
+    repeated (a name the caller gave) gets a number (``image.nii.gz (2)``) that no other reference has."""
     names = [reference.name for reference in references], [reference.labels_called() for reference in references]
-    if all(image and labels for image, labels in files) and any(len(set(given)) < len(given) for given in names):
-        references = named_apart(references, files)
+    if all(reference.named_by_its_files for reference in references) and any(len(set(given)) < len(given) for given in names):
+        references = named_apart(references, [(reference.image_path, reference.labels_path) for reference in references])
     taken, named = {reference.name for reference in references}, []
     for reference in references:
         if any(reference.name == other.name for other in named):
