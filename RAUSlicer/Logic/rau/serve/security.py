@@ -14,6 +14,7 @@ from pathlib import Path
 from rau.errors import InputError, OptionError
 from rau.io.images import DICOM_SUFFIXES, PICTURE_SUFFIXES, VOLUME_SUFFIXES
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES
+from rau.io.nrrd_headers import NRRD_SUFFIXES
 from rau.validation import bounded_bytes, gzip_length
 
 IMAGE_UPLOAD_SUFFIXES = (*VOLUME_SUFFIXES, *PICTURE_SUFFIXES)
@@ -127,18 +128,20 @@ def upload_suffix(filename: str | None, field: str) -> str:
 
 def check_data_attached(path: Path, label: str) -> None:
     """Refuse a MetaImage or NRRD upload whose header names a separate data file (the server would read that file from
-    its own disk), or does not end within :data:`HEADER_BYTES` (it could name one further on). A file that holds no
-    such header passes: reading it says that it is no readable image."""
+    its own disk), or does not end within :data:`HEADER_BYTES` (it could name one further on), and an NRRD upload that
+    does not begin with the exact magic "NRRD" (:func:`check_nrrd_magic`). Another file that holds no such header
+    passes: reading it says that it is no readable image."""
     name = path.name.lower()
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
+    check_nrrd_magic(name, head, label)
     cut = len(head) == HEADER_BYTES  # the file goes on past what was read
     if name.endswith((".mha", ".mhd")):
         lines = header_lines(head)  # no end sought: every line of what was read is checked
         data_files = [line[len(b"elementdatafile"):].lstrip(b"=:") for line in lines if line.startswith(b"elementdatafile")]
         separate = any(value != b"local" for value in data_files)
         unended = cut and not data_files and any(re.match(rb"[a-z]\w*=", line) for line in lines)  # "Key = value" lines
-    elif name.endswith((".nrrd", ".nhdr")) and head.startswith(b"NRRD"):  # readers take no NRRD without its magic
+    elif name.endswith(NRRD_SUFFIXES):  # it begins with NRRD: check_nrrd_magic
         ends = nrrd_header_ends(head)
         end = None if None in ends else max(ends)  # the header's lines as far as any of its readers reads them
         separate = any(line.startswith(b"datafile:") for line in header_lines(head[:end]))  # "data file: LIST" too
@@ -149,6 +152,15 @@ def check_data_attached(path: Path, label: str) -> None:
         problem = ("names a separate data file, which the server does not read" if separate else
                    f"does not end within its first {HEADER_BYTES >> 20} MiB, so it could name a separate data file further on")
         raise InputError(f"{label}: its header {problem}; upload one file holding the data (.mha, .nrrd or .seg.nrrd)")
+
+
+def check_nrrd_magic(name: str, head: bytes, label: str) -> None:
+    """Refuse an upload named as an NRRD file (``name``, lowercase) whose first bytes (``head``) are not exactly "NRRD".
+    pynrrd, which reads a .seg.nrrd for slicerio, drops the bytes of the magic line that are no ASCII, so b"\\x80NRRD0004"
+    is an NRRD file to it, and its ``data file`` field would read a file of the server's; ITK refuses such a file and
+    Slicer writes the exact magic, so nothing is lost by refusing it before anything reads it."""
+    if name.endswith(NRRD_SUFFIXES) and not head.startswith(b"NRRD"):
+        raise InputError(f"{label} is not a NRRD file: it does not begin with NRRD; save it again from Slicer (a .seg.nrrd or .nrrd file)")
 
 
 def header_lines(text: bytes) -> list[bytes]:
