@@ -4,6 +4,7 @@ data files, the work folder."""
 from __future__ import annotations
 
 import hmac
+import io
 import ipaddress
 import math
 import os
@@ -144,8 +145,11 @@ def check_data_attached(path: Path, label: str) -> None:
     elif name.endswith(NRRD_SUFFIXES):  # it begins with NRRD: check_nrrd_magic
         ends = nrrd_header_ends(head)
         end = None if None in ends else max(ends)  # the header's lines as far as any of its readers reads them
-        separate = any(line.startswith(b"datafile:") for line in header_lines(head[:end]))  # "data file: LIST" too
+        fields = nrrd_fields(header_lines(head[:end]))
+        separate = any(field == b"datafile" for field, _ in fields)  # "data file: LIST", "data file:=" too
         unended = cut and end is None
+        if not separate and not unended:
+            check_nrrd_reading(fields, label)
     else:
         return
     if separate or unended:
@@ -171,6 +175,38 @@ def header_lines(text: bytes) -> list[bytes]:
     return [re.sub(rb"[^\x21-\x7e]", b"", line).lower() for line in re.split(rb"\r\n|\r|\n", text)]
 
 
+def nrrd_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """The (field, value) of each of an NRRD header's ``lines`` (:func:`header_lines`), split at its first ":" and a
+    "=" after it: pynrrd splits a line at ":" or ":=" alike, so "encoding:=bzip2" is its encoding, while ITK takes
+    it as a key/value pair; the rules read both as the field."""
+    fields = []
+    for line in lines:
+        field, colon, value = line.partition(b":")
+        if colon:
+            fields.append((field, value.removeprefix(b"=")))
+    return fields
+
+
+NRRD_ENCODINGS = (b"raw", b"gzip", b"gz", b"ascii", b"text", b"txt")
+"""The NRRD encodings an upload may have: those Slicer and rau write (raw, gzip) and text."""
+
+
+def check_nrrd_reading(fields: list[tuple[bytes, bytes]], label: str) -> None:
+    """Refuse an NRRD header (its :func:`nrrd_fields`) whose data its readers would find anywhere but right after it,
+    or unpack otherwise than as gzip: pynrrd skips a ``line skip``'s lines and a ``byte skip``'s bytes before it
+    unpacks, so the gzip check (:func:`check_unpacked_size`), which starts at the header's end, was passed by a junk
+    line before a bomb; and it unpacks bzip2, which nothing checks, whole before it compares sizes (a few hundred bytes
+    took 428 MiB). Slicer writes neither."""
+    for field, value in fields:
+        if field in (b"lineskip", b"byteskip") and value != b"0":
+            name = field.decode()[:4] + " skip"
+            raise InputError(f"{label}: its header has {name} {value.decode('ascii', 'replace'):.20}, which the server does "
+                             "not take (Slicer writes none); save the file again from Slicer, as raw or gzip")
+        if field == b"encoding" and value not in NRRD_ENCODINGS:
+            raise InputError(f"{label}: its data is encoded {value.decode('ascii', 'replace'):.20}, which the server does not "
+                             "take; save it as raw or gzip (as Slicer does)")
+
+
 def nrrd_header_ends(head: bytes) -> tuple[int | None, int | None]:
     """Where the data begins after an NRRD header as each of its readers finds the header's end (None: not within
     ``head``): ITK's (SimpleITK reads .nrrd) ends a line at "\\r\\n", "\\r" or "\\n" and the header at the first empty
@@ -183,33 +219,60 @@ def nrrd_header_ends(head: bytes) -> tuple[int | None, int | None]:
 
 def check_unpacked_size(path: Path, label: str, limit: int) -> None:
     """Refuse an image upload whose header promises more bytes of voxels than ``limit`` (``rau serve --max-image-mb``):
-    a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has."""
+    a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has.
+    An NRRD file is sized as ITK and as pynrrd read its header (:func:`pynrrd_data`): pynrrd reads one ITK refuses."""
+    sizes = [size for size in (_header_bytes(path), pynrrd_data(path)[0]) if size is not None]
+    if not sizes:  # no reader could size it: reading the file says why
+        return
+    unpacked = max(sizes)
+    if unpacked > limit:
+        raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
+                         f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
+    if path.name.lower().endswith(NRRD_SUFFIXES) and _gzip_data_exceeds(path, min(sizes)):
+        raise InputError(f"{label}: its gzip data unpacks to more than the {min(sizes)} bytes its header promises")
+
+
+def _header_bytes(path: Path) -> int | None:
+    """The bytes of voxels ``path``'s header promises as ITK's header readers read it, or Pillow's where ITK's cannot
+    (a 16-bit grey + alpha PNG, which rau reads with Pillow); None where neither can."""
     import SimpleITK as sitk
 
     from rau.io.images import file_header, picture_bytes
 
     reader = file_header(path)
-    if reader is None:  # not read by ITK's header readers (a 16-bit grey + alpha PNG): sized by Pillow's, which rau reads it with
-        unpacked = picture_bytes(path)
-        if unpacked is None:  # neither reader could size it: reading the file says why
-            return
-    else:
-        bits = int(re.search(r"(\d+)-bit", sitk.GetPixelIDValueAsString(reader.GetPixelID())).group(1))
-        unpacked = math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * bits // 8
-    if unpacked > limit:
-        raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
-                         f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
-    if path.name.lower().endswith(".nrrd") and _gzip_data_exceeds(path, unpacked):
-        raise InputError(f"{label}: its gzip data unpacks to more than the {unpacked} bytes its header promises")
+    if reader is None:
+        return picture_bytes(path)
+    bits = int(re.search(r"(\d+)-bit", sitk.GetPixelIDValueAsString(reader.GetPixelID())).group(1))
+    return math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * bits // 8
+
+
+def pynrrd_data(path: Path) -> tuple[int | None, int | None]:
+    """The bytes of voxels an NRRD file's header promises as pynrrd (slicerio's reader of a .seg.nrrd) reads it, and
+    where pynrrd starts reading its data; (None, None) for another file, or a header pynrrd cannot read (nor then the
+    file). pynrrd reads headers that ITK refuses ("space directions" before "space", "encoding:=gzip")."""
+    import nrrd
+    from nrrd.reader import _determine_datatype  # the type pynrrd reads the data as
+
+    if not path.name.lower().endswith(NRRD_SUFFIXES):
+        return None, None
+    with open(path, "rb") as handle:
+        stream = io.BytesIO(handle.read(HEADER_BYTES))
+    try:
+        header = nrrd.read_header(stream)  # reads no data; leaves the stream where pynrrd reads the data from
+        return math.prod(int(size) for size in header["sizes"]) * _determine_datatype(header).itemsize, stream.tell()
+    except Exception:  # noqa: BLE001  (pynrrd raises many types for a damaged header; reading the file says why)
+        return None, None
 
 
 def _gzip_data_exceeds(path: Path, promised: int) -> bool:
-    """Whether an NRRD's gzip-encoded data unpacks past ``promised`` bytes, unpacking no further than that (its
-    reader unpacks it all before it compares: a few MB of zeros could take gigabytes)."""
+    """Whether an NRRD's gzip-encoded data unpacks past ``promised`` bytes, unpacking no further than that (pynrrd
+    unpacks it all before it compares: a few MB of zeros could take gigabytes). The data is sought where each of its
+    readers starts reading it."""
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
-        starts = sorted({end for end in nrrd_header_ends(head) if end is not None})
-        if not starts or not {b"encoding:gz", b"encoding:gzip"} & set(header_lines(head[: starts[-1]])):
+        starts = sorted({end for end in (*nrrd_header_ends(head), pynrrd_data(path)[1]) if end is not None})
+        encodings = {value for field, value in nrrd_fields(header_lines(head[: starts[-1]] if starts else b"")) if field == b"encoding"}
+        if not encodings & {b"gz", b"gzip"}:
             return False
         for start in starts:  # where each of its readers would start unpacking
             handle.seek(start)
