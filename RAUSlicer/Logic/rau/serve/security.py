@@ -95,13 +95,15 @@ def web_page_refusal(host: str | None, origin: str | None, port: int | None, tok
     page's ``Origin``: one from another site's page is refused, token or not (rau's clients send none). Without a token,
     a request must also be addressed (``Host``) to a loopback name on the server's ``port``: a page whose DNS name is
     pointed at 127.0.0.1 sends its own name, and would otherwise read the answers as its own site's. A token stops
-    both, as no page has it, so with one any name a client or proxy uses is answered."""
+    both, as no page has it, so with one any name a client or proxy uses is answered: a client through a tunnel that
+    changes the port (``ssh -L 9000:localhost:8000`` sends ``Host: localhost:9000``) needs one, which the refusal says."""
     scheme, _, address = (origin or "").partition("://")
     if origin is not None and not (scheme.lower() in ("http", "https") and address and address.lower() == (host or "").lower()):
         return f"refused: the request came from the web page of {origin:.100} (its Origin header); rau serve answers rau's clients, not web pages"
     if not token and not _loopback_address(host or "", port):
         return (f"refused: Host {host!r:.100} is not this server's address; without --token-file it answers only requests sent "
-                f"to localhost:{port}, 127.0.0.1:{port} or [::1]:{port}, so that no web page can use it")
+                f"to localhost:{port}, 127.0.0.1:{port} or [::1]:{port}, so that no web page can use it; through a tunnel or proxy "
+                "that changes the port, start the server with --token-file")
     return None
 
 
