@@ -75,9 +75,12 @@ def test_1_slice_reference_and_png_target(hc18, tmp_path, capsys):
 
 def test_a_picture_and_a_1_slice_reference_together_need_a_pixel_size_for_the_picture_only(hc18, tmp_path, capsys):
     """--reference-spacing per picture reference: the 1-slice volume has its own (before, it needed one too,
-    and any value but its header's exact one was refused)."""
-    volume_copy(hc18, "001.png", tmp_path / "reference.nrrd", "j")
-    volume_copy(hc18, "001_mask.png", tmp_path / "reference_mask.nrrd", "j")
+    and any value but its header's exact one was refused). The 1-slice reference is the picture mirrored: the picture's
+    own 1-slice copy is the same reference, refused as a copy."""
+    for name in ("001.png", "001_mask.png"):
+        write_picture(np.fliplr(sitk.GetArrayFromImage(sitk.ReadImage(str(hc18 / name)))), tmp_path / f"mirrored_{name}")
+    volume_copy(tmp_path, "mirrored_001.png", tmp_path / "reference.nrrd", "j")
+    volume_copy(tmp_path, "mirrored_001_mask.png", tmp_path / "reference_mask.nrrd", "j")
     out = tmp_path / "out.nii.gz"
     spacing = str(hc18_spacing("001"))
     assert main(["segment", "--reference", str(hc18 / "001.png"), "--reference-labels", str(hc18 / "001_mask.png"),
