@@ -223,14 +223,15 @@ def check_unpacked_size(path: Path, label: str, limit: int) -> None:
     """Refuse an image upload whose header promises more bytes of voxels than ``limit`` (``rau serve --max-image-mb``):
     a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has.
     An NRRD file is sized as ITK and as pynrrd read its header (:func:`pynrrd_data`): pynrrd reads one ITK refuses."""
-    sizes = [size for size in (_header_bytes(path), pynrrd_data(path)[0]) if size is not None]
+    pynrrd_bytes, pynrrd_start = pynrrd_data(path)
+    sizes = [size for size in (_header_bytes(path), pynrrd_bytes) if size is not None]
     if not sizes:  # no reader could size it: reading the file says why
         return
     unpacked = max(sizes)
     if unpacked > limit:
         raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
                          f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
-    if path.name.lower().endswith(NRRD_SUFFIXES) and _gzip_data_exceeds(path, min(sizes)):
+    if path.name.lower().endswith(NRRD_SUFFIXES) and _gzip_data_exceeds(path, min(sizes), pynrrd_start):
         raise InputError(f"{label}: its gzip data unpacks to more than the {min(sizes)} bytes its header promises")
 
 
@@ -266,13 +267,13 @@ def pynrrd_data(path: Path) -> tuple[int | None, int | None]:
         return None, None
 
 
-def _gzip_data_exceeds(path: Path, promised: int) -> bool:
+def _gzip_data_exceeds(path: Path, promised: int, pynrrd_start: int | None) -> bool:
     """Whether an NRRD's gzip-encoded data unpacks past ``promised`` bytes, unpacking no further than that (pynrrd
     unpacks it all before it compares: a few MB of zeros could take gigabytes). The data is sought where each of its
-    readers starts reading it."""
+    readers starts reading it (pynrrd's: ``pynrrd_start``, from :func:`pynrrd_data`)."""
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
-        starts = sorted({end for end in (*nrrd_header_ends(head), pynrrd_data(path)[1]) if end is not None})
+        starts = sorted({end for end in (*nrrd_header_ends(head), pynrrd_start) if end is not None})
         encodings = {value for field, value in nrrd_fields(header_lines(head[: starts[-1]] if starts else b"")) if field == b"encoding"}
         if not encodings & {b"gz", b"gzip"}:
             return False
