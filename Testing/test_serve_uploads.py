@@ -157,10 +157,10 @@ def test_an_image_that_unpacks_beyond_the_upload_limit_is_refused_before_it_is_r
     assert packed.stat().st_size < 2**20
     work = tmp_path / "work"
     with running_server(ServerConfig(work_dir=work, max_image_bytes=2**20)) as (url, app):
-        with pytest.raises(ServerError, match=r"upload target \('packed.nii.gz'\): its voxels take 15.3 MiB once unpacked, more than "
-                                              r"the server's limit of 1.0 MiB") as refused:
+        with pytest.raises(ServerError, match=r"upload target \('packed.nii.gz'\): its voxels and the 352 bytes before them take "
+                                              r"15.3 MiB once unpacked, more than the server's limit of 1.0 MiB") as refused:
             Client(url).submit(packed, [reference])
-        assert refused.value.status == 422
+        assert refused.value.status == 413
     assert not any(app.state.server.jobs_dir.iterdir())
 
 
@@ -187,7 +187,7 @@ def test_a_picture_itk_cannot_size_is_sized_by_its_pillow_header_and_refused_ove
         with pytest.raises(ServerError, match=r"upload target \('la16.png'\): its voxels take 0.3 MiB once unpacked, more than "
                                               r"the server's limit of 0.1 MiB \(rau serve --max-image-mb\)") as refused:
             Client(url).submit(target, [reference], label_table=table)
-        assert refused.value.status == 422
+        assert refused.value.status == 413
     assert not any(app.state.server.jobs_dir.iterdir())
 
 

@@ -48,8 +48,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-upload-mb", type=argument(MEBIBYTES, "--max-upload-mb"), default=MAX_UPLOAD_BYTES / 2**20,
                         help="largest accepted request body (default %(default)g MiB)")
     parser.add_argument("--max-image-mb", type=argument(MEBIBYTES, "--max-image-mb"), default=MAX_IMAGE_BYTES / 2**20,
-                        help="most memory one uploaded image's voxels may take once unpacked (default %(default)g MiB); reading one "
-                             "may take about twice this for a moment (the reader's copy and rau's)")
+                        help="most memory one uploaded image's voxels may take once unpacked, a NIfTI's with its header before them "
+                             "(default %(default)g MiB); reading one may take about twice this for a moment (the reader's copy and rau's)")
     parser.add_argument("--max-queued-jobs", type=argument(positive_integer, "--max-queued-jobs"), default=MAX_QUEUED_JOBS,
                         help="most jobs waiting to run, each holding its images in memory; beyond them a submission is "
                              "refused (503) before its upload is read (default %(default)d)")

@@ -42,7 +42,8 @@ class ServerConfig:
     engine_options: EngineOptions | dict = field(default_factory=EngineOptions)
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_image_bytes: int = MAX_IMAGE_BYTES
-    """Most memory one uploaded image's voxels may take once unpacked, by its header (a small .nii.gz can hold a lot)."""
+    """Most memory one uploaded image's voxels may take once unpacked, by its header (a small .nii.gz can hold a lot;
+    a NIfTI's count from its start, as its readers unpack its header before them: :func:`~rau.serve.security.check_unpacked_size`)."""
     session_idle_seconds: float = SESSION_IDLE_SECONDS
     max_sessions: int = MAX_SESSIONS
     max_session_bytes: int = MAX_SESSION_BYTES

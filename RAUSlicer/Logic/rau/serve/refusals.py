@@ -2,6 +2,7 @@
 
 from rau.errors import UnavailableError
 from rau.serve.jobs import ServerStopping
+from rau.serve.security import UnpackedTooLarge
 from rau.serve.sessions import SessionGone
 
 
@@ -37,6 +38,7 @@ async def not_found(request, error):
 
 REFUSALS = {
     ValueError: answer(422),  # bad input
+    UnpackedTooLarge: answer(413),  # an image that would unpack past --max-image-mb (a ValueError too: the nearest class's handler answers)
     UnavailableError: answer(503),  # a model or the VLM server cannot be used now: not the client's input
     SessionGone: answer(410),
     ServerStopping: answer(503),

@@ -17,6 +17,7 @@ from rau.io.images import DICOM_SUFFIXES, PICTURE_SUFFIXES, VOLUME_SUFFIXES
 from rau.io.label_tables import LABEL_TABLE_SUFFIX, SIDECAR_SUFFIXES
 from rau.io.nrrd_headers import NRRD_SUFFIXES
 from rau.validation import bounded_bytes, gzip_length
+from rau.validation.files import NIFTI_SUFFIXES, nifti_header, nifti_unpacked
 
 IMAGE_UPLOAD_SUFFIXES = (*VOLUME_SUFFIXES, *PICTURE_SUFFIXES)
 """Images an upload may be: one file each (a DICOM file, :data:`~rau.io.images.DICOM_SUFFIXES`, is told what to send
@@ -219,20 +220,46 @@ def nrrd_header_ends(head: bytes) -> tuple[int | None, int | None]:
     return itk, pynrrd
 
 
+class UnpackedTooLarge(InputError):
+    """An image upload that would unpack to more than the server takes (413: :data:`rau.serve.refusals.REFUSALS`)."""
+
+
+GZIP_MARGIN = 1 << 20
+"""How far an upload's gzip data may unpack past what its header promises (padding a writer left after the voxels,
+which readers skip) before it is refused; it is unpacked no further."""
+
+
 def check_unpacked_size(path: Path, label: str, limit: int) -> None:
-    """Refuse an image upload whose header promises more bytes of voxels than ``limit`` (``rau serve --max-image-mb``):
-    a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could unpack to more memory than the server has.
-    An NRRD file is sized as ITK and as pynrrd read its header (:func:`pynrrd_data`): pynrrd reads one ITK refuses."""
-    pynrrd_bytes, pynrrd_start = pynrrd_data(path)
-    sizes = [size for size in (_header_bytes(path), pynrrd_bytes) if size is not None]
+    """Refuse (:class:`UnpackedTooLarge`) an image upload that would unpack to more than ``limit`` bytes (``rau serve
+    --max-image-mb``): a small compressed file (a .nii.gz or .seg.nrrd of zeros, a PNG) could take more memory, or
+    time, than the server has. It is sized by what its header promises as each of its readers reads it
+    (:func:`unpacked_sizes`), and its gzip data, if any, by what that unpacks to, unpacked no further than the least
+    promise and :data:`GZIP_MARGIN` (its readers unpack it all, or up to where a header puts the voxels, first)."""
+    sizes, before, starts = unpacked_sizes(path)
     if not sizes:  # no reader could size it: reading the file says why
         return
     unpacked = max(sizes)
     if unpacked > limit:
-        raise InputError(f"{label}: its voxels take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit of "
-                         f"{limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
-    if path.name.lower().endswith(NRRD_SUFFIXES) and _gzip_data_exceeds(path, min(sizes), pynrrd_start):
-        raise InputError(f"{label}: its gzip data unpacks to more than the {min(sizes)} bytes its header promises")
+        what = f"its voxels and the {before} bytes before them" if before else "its voxels"
+        raise UnpackedTooLarge(f"{label}: {what} take {unpacked / 2**20:.1f} MiB once unpacked, more than the server's limit "
+                               f"of {limit / 2**20:.1f} MiB (rau serve --max-image-mb)")
+    promised = min(sizes)
+    if _gzip_data_exceeds(path, promised + GZIP_MARGIN, starts):
+        raise UnpackedTooLarge(f"{label}: its gzip data unpacks to more than the {promised} bytes its header promises (past "
+                               f"{GZIP_MARGIN / 2**20:.1f} MiB more it was unpacked no further)")
+
+
+def unpacked_sizes(path: Path) -> tuple[list[int], int, list[int]]:
+    """What an image upload unpacks to as each of its readers reads its header: the bytes (one per reader that can
+    read it: ITK's readers, or Pillow's, and pynrrd for an NRRD, nibabel for a NIfTI), the bytes before its voxels
+    among them (a NIfTI's vox_offset, where its voxels begin: a .nii.gz unpacks its header and whatever lies before
+    them too; 0 for another file, whose header is not packed), and where gzip data begins in it that a reader unpacks
+    (:func:`gzip_starts`)."""
+    nibabel_bytes, before = nifti_data(path)
+    pynrrd_bytes, pynrrd_start = pynrrd_data(path)
+    before = before or 0
+    voxels = [size for size in (_header_bytes(path), nibabel_bytes, pynrrd_bytes) if size is not None]
+    return [before + size for size in voxels], before, gzip_starts(path, pynrrd_start)
 
 
 def _header_bytes(path: Path) -> int | None:
@@ -267,24 +294,50 @@ def pynrrd_data(path: Path) -> tuple[int | None, int | None]:
         return None, None
 
 
-def _gzip_data_exceeds(path: Path, promised: int, pynrrd_start: int | None) -> bool:
-    """Whether an NRRD's gzip-encoded data unpacks past ``promised`` bytes, unpacking no further than that (pynrrd
-    unpacks it all before it compares: a few MB of zeros could take gigabytes). The data is sought where each of its
-    readers starts reading it (pynrrd's: ``pynrrd_start``, from :func:`pynrrd_data`)."""
+def nifti_data(path: Path) -> tuple[int | None, int | None]:
+    """The bytes of voxels a NIfTI file's header promises as nibabel reads it (as :func:`rau.validation.check_nifti`
+    reads it before ITK), and where they begin (:func:`rau.validation.files.nifti_unpacked`); (None, None) for another
+    file, or a header nibabel cannot read (nor then the file)."""
+    if not path.name.lower().endswith(NIFTI_SUFFIXES):
+        return None, None
+    try:
+        before, voxels = nifti_unpacked(nifti_header(path))
+        return voxels, before
+    except Exception:  # noqa: BLE001  (a header cut short, a NaN vox_offset, an unknown type: reading the file says why)
+        return None, None
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gzip_starts(path: Path, pynrrd_start: int | None) -> list[int]:
+    """Where gzip data begins in an image upload that one of its readers unpacks: a NIfTI file's start where it begins
+    as gzip does, whatever its name (ITK's NIfTI reader unpacks a .nii so too); a gzip-encoded NRRD's data where each
+    of its readers finds the header's end (pynrrd's: ``pynrrd_start``, from :func:`pynrrd_data`)."""
+    name = path.name.lower()
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES)
-        starts = sorted({end for end in (*nrrd_header_ends(head), pynrrd_start) if end is not None})
-        encodings = {value for field, value in nrrd_fields(header_lines(head[: starts[-1]] if starts else b"")) if field == b"encoding"}
-        if not encodings & {b"gz", b"gzip"}:
-            return False
-        for start in starts:  # where each of its readers would start unpacking
+    if name.endswith(NIFTI_SUFFIXES):
+        return [0] if head.startswith(GZIP_MAGIC) else []
+    if not name.endswith(NRRD_SUFFIXES):
+        return []
+    starts = sorted({end for end in (*nrrd_header_ends(head), pynrrd_start) if end is not None})
+    encodings = {value for field, value in nrrd_fields(header_lines(head[: starts[-1]] if starts else b"")) if field == b"encoding"}
+    return starts if encodings & {b"gz", b"gzip"} else []
+
+
+def _gzip_data_exceeds(path: Path, enough: int, starts: list[int]) -> bool:
+    """Whether gzip data beginning at any of ``starts`` in ``path`` unpacks past ``enough`` bytes, unpacking no further
+    (pynrrd unpacks it all before it compares: a few MB of zeros could take gigabytes)."""
+    with open(path, "rb") as handle:
+        for start in starts:
             handle.seek(start)
             try:
-                if gzip_length(handle, promised) > promised:
+                if gzip_length(handle, enough) > enough:
                     return True
             except InputError:
                 pass  # damaged from there: its reader says so
-        return False
+    return False
 
 
 def confined(root: Path, *parts: str) -> Path:

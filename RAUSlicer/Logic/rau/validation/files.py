@@ -296,7 +296,7 @@ def nifti_bytes(path: Path, header=None) -> tuple[int, int]:
     if header is None:
         header = nifti_header(path)
     voxels = nifti_files(path)[1]
-    expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * header.get_data_dtype().itemsize
+    expected = sum(nifti_unpacked(header))
     available = gzip_length(voxels, expected) if voxels.name.lower().endswith(".gz") else voxels.stat().st_size
     return expected, available
 
@@ -312,6 +312,12 @@ def nifti_header(path: Path):
             return nibabel.Nifti1Header.from_fileobj(stream, check=False)
     except Exception as error:  # a header cut short: nibabel and gzip raise several types
         raise InputError(f"{path}: not a whole NIfTI header ({type(error).__name__}: {error})") from None
+
+
+def nifti_unpacked(header) -> tuple[int, int]:
+    """Where a NIfTI ``header``'s voxels begin in its file (vox_offset: the header and any extensions before them) and
+    the bytes the voxels take, as nibabel reads the header: together, what a .nii.gz unpacks to."""
+    return int(header.get_data_offset()), math.prod(int(size) for size in header.get_data_shape()) * header.get_data_dtype().itemsize
 
 
 def gzip_length(source, enough: int) -> int:
