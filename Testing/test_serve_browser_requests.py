@@ -39,7 +39,7 @@ def test_without_a_token_a_web_pages_request_is_refused_and_only_loopback_names_
         assert app.state.server.jobs == {}
         for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"LocalHost:{port}", "127.0.0.1"):  # a tool may name no port
             assert requests.get(f"{url}/v1/info", headers={"Host": host}, timeout=30).status_code == 200, host
-        own_page = {"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}  # the server's own /docs page
+        own_page = {"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}  # a page of the server's own origin
         assert requests.get(f"{url}/v1/info", headers=own_page, timeout=30).status_code == 200
         assert Client(url).info()["queued_or_running"] == 0
 

@@ -23,7 +23,7 @@ from rau.serve.client import API_VERSION
 from rau.serve.idle import BodyTimeouts, ClosingBodies
 from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping, job_outputs
 from rau.serve.options import options_from_json, shown_options
-from rau.serve.refusals import REFUSALS, NotFound, QueueFull
+from rau.serve.refusals import REFUSALS, NotFound, QueueFull, unreadable_parameters
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionStore
@@ -196,13 +196,15 @@ def create_app(config: ServerConfig | None = None):
     request passes, the refusals' statuses (:data:`~rau.serve.refusals.REFUSALS`), the job routes and the session routes."""
     from anyio import CapacityLimiter
     from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
 
     from rau.serve.guard import guard
     from rau.serve.job_routes import add_job_routes
     from rau.serve.session_routes import CORRECTION_THREADS, add_session_routes
 
     server = Server(config or ServerConfig())
-    app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown])
+    # no interactive docs pages (/docs, /redoc): they load their scripts from a public CDN; /openapi.json describes the API
+    app = FastAPI(title="rau serve", version=str(API_VERSION), on_shutdown=[server.queues.shutdown], docs_url=None, redoc_url=None)
     app.state.server = server
     app.state.correction_threads = CapacityLimiter(CORRECTION_THREADS)
     app.state.closing_bodies = ClosingBodies()
@@ -210,6 +212,7 @@ def create_app(config: ServerConfig | None = None):
     app.middleware("http")(guard)
     for error, handler in REFUSALS.items():
         app.add_exception_handler(error, handler)
+    app.add_exception_handler(RequestValidationError, unreadable_parameters)  # FastAPI's own: not imported without it
     add_job_routes(app)
     add_session_routes(app)
     return app

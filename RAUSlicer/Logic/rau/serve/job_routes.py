@@ -3,8 +3,9 @@
 
 import asyncio
 import time
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -41,7 +42,8 @@ async def submit(request: Request):
     return job.record()
 
 
-async def job_state(job_id: str, request: Request, wait: float = 0.0):
+async def job_state(job_id: str, request: Request,
+                    wait: Annotated[float, Query(description="the seconds to wait for the job to end (at most 10)")] = 0.0):
     """The job's record; with ``wait`` (seconds, at most 10) answer as soon as it ends or when the time is up.
     Waiting holds no thread, so long polls never hold up other requests."""
     server = request.app.state.server

@@ -36,6 +36,24 @@ async def not_found(request, error):
     return JSONResponse({"detail": str(error.args[0]) if error.args else "not found"}, 404)
 
 
+async def unreadable_parameters(request, error):
+    """422 naming each parameter of the request that FastAPI could not read as its route declares it (a query
+    parameter such as ``wait``), what was sent, why, and what the parameter is (its declared description), in one
+    sentence as every refusal's ``detail`` is: FastAPI's own is a list of objects, which a client prints as such."""
+    from fastapi.responses import JSONResponse
+
+    route = request.scope.get("route")
+    params = getattr(getattr(route, "dependant", None), "query_params", [])  # only query parameters have descriptions
+    described = {param.alias: param.field_info.description for param in params if param.field_info.description}
+    problems = []
+    for problem in error.errors():
+        where, name = (*problem["loc"], "")[:2]
+        sent = f"={problem['input']!r:.60}" if isinstance(problem.get("input"), str) else ""
+        about = f"; {name} is {described[name]}" if name in described else ""
+        problems.append(f"{where} parameter {name}{sent}: {problem['msg']}{about}")
+    return JSONResponse({"detail": "; ".join(problems)}, 422)
+
+
 REFUSALS = {
     ValueError: answer(422),  # bad input
     UnpackedTooLarge: answer(413),  # an image that would unpack past --max-image-mb (a ValueError too: the nearest class's handler answers)
