@@ -43,7 +43,7 @@ async def unreadable_parameters(request, error):
     from fastapi.responses import JSONResponse
 
     route = request.scope.get("route")
-    params = getattr(getattr(route, "dependant", None), "query_params", [])  # only query parameters have descriptions
+    params = getattr(getattr(route, "dependant", None), "query_params", [])  # the routes describe their query parameters
     described = {param.alias: param.field_info.description for param in params if param.field_info.description}
     problems = []
     for problem in error.errors():
