@@ -66,7 +66,7 @@ def test_a_seg_nrrd_upload_is_checked_as_pynrrd_reads_it(server, tmp_path, label
     secret = tmp_path / "secret64.raw"
     secret.write_bytes(bytes(64))
     answer = post_labels(url, tmp_path, "labels.seg.nrrd", labels.replace(b"{secret}", str(secret).encode()))
-    assert answer.status_code == 422, answer.text
+    assert answer.status_code == (413 if "unpacks to more" in problem else 422), answer.text  # too large, or bad input
     assert answer.json()["detail"].startswith(f"upload reference_labels ('labels.seg.nrrd'): {problem}")
     assert app.state.server.jobs == {} and not any(app.state.server.jobs_dir.iterdir())
 
