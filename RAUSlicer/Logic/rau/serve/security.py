@@ -1,5 +1,5 @@
 """The server's security rules: loopback unless a token is set, bearer tokens, no web page's requests, upload names and
-data files, the work folder."""
+data files, what an image upload unpacks to (:func:`check_unpacked_size`), the work folder."""
 
 from __future__ import annotations
 
