@@ -10,7 +10,7 @@ import importlib
 
 from rau.engines.base import Engine, Progress, Reference, Request
 from rau.errors import OptionError
-from rau.options import EngineOptions
+from rau.options import EngineOptions, flag
 
 ENGINES = {
     "registration": "rau.engines.registration:RegistrationEngine",
@@ -76,9 +76,20 @@ def unused_options(name: str, given: dict, references: int | None = None) -> dic
     return {option: reason for option, reason in reasons.items() if reason}
 
 
+def top_k_beyond_pool(name: str, given: dict, references: int | None) -> str | None:
+    """The note that ``top_k`` among the options ``given`` asks engine ``name`` for more references than a target has
+    (``references`` at most; None: not known): the engine uses every one, as it would with ``top_k`` their number.
+    None where it asks for no more, or where :func:`unused_options` says the engine ignores ``top_k`` (one reference,
+    or an engine that does not read it)."""
+    top_k = given.get("top_k")
+    if top_k is None or references is None or references < 2 or top_k <= references or "top_k" not in ENGINE_OPTIONS[name]:
+        return None
+    return f"{flag('top_k')} {top_k} asks for more references than the run has per target ({references} at most): all are used"
+
+
 def create_engine(name: str, options: EngineOptions | dict | None = None) -> Engine:
     """Instantiate the engine called ``name``; a dict of options is checked as :meth:`EngineOptions.from_dict`."""
     return engine_class(name).from_options(EngineOptions.of(options))
 
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_OPTIONS", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class", "one_reference", "unused_options"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_OPTIONS", "ENGINES", "Engine", "EngineOptions", "Progress", "Reference", "Request", "create_engine", "engine_class", "one_reference", "top_k_beyond_pool", "unused_options"]

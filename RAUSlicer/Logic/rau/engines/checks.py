@@ -4,7 +4,7 @@ models and device an engine needs (:func:`check_models`), and the warning that a
 
 from __future__ import annotations
 
-from rau.engines import Engine, create_engine, engine_class, unused_options
+from rau.engines import Engine, create_engine, engine_class, top_k_beyond_pool, unused_options
 from rau.errors import InputError, OptionError, about
 from rau.extras import not_installed, require
 from rau.options import EngineOptions, flag
@@ -15,8 +15,13 @@ from rau.vlm.backend import check_adapter_is_local, chosen_family, vlm_source
 def warn_unused_options(name: str, given: dict, references: int | None = None) -> list[str]:
     """Warn of each engine option in ``given`` (``{name: value}`` the user gave) that engine ``name`` does not read, or
     not with the others given or with ``references`` references per target at most (:func:`rau.engines.unused_options`;
-    :func:`warn_ignored`)."""
-    return warn_ignored(unused_options(name, given, references))
+    :func:`warn_ignored`), then that ``--top-k`` asks for more references than that, so all are used
+    (:func:`rau.engines.top_k_beyond_pool`). The warnings said, as :func:`warn_ignored` returns them."""
+    said = warn_ignored(unused_options(name, given, references))
+    if note := top_k_beyond_pool(name, given, references):
+        warn(note)
+        said.append(note)
+    return said
 
 
 def warn_ignored(reasons: dict[str, str], scoped: bool = False) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from rau.engines.checks import warn_ignored
+from rau.engines.checks import warn_unused_options
 from rau.engines import unused_options
 from rau.errors import InputError, OptionError
 from rau.options import EngineOptions, flag, in_words, option_fields, said_in
@@ -42,8 +42,8 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
                       references: int) -> tuple[EngineOptions, list[str]]:
     """The engine options for a job of ``engine`` with ``references`` references: ``server_options`` plus the client's
     choices in ``payload``, and the warnings ``rau segment`` gives (in client words) for each choice the engine does not
-    read, or not with that many references (:func:`rau.engines.unused_options`). Every choice is checked, but one the
-    engine does not use is left out, so it makes no warm engine of its own."""
+    read, or not with that many references, and for a ``top_k`` above them (:func:`rau.engines.checks.warn_unused_options`).
+    Every choice is checked, but one the engine does not use is left out, so it makes no warm engine of its own."""
     known = {spec.name for spec in option_fields() if spec.metadata["cli"]}  # the others no operator sets either
     chosen = {}
     for key, value in (payload or {}).items():
@@ -63,7 +63,7 @@ def options_from_json(payload: dict | None, server_options: EngineOptions, engin
         raise in_client_words(error)
     unused = unused_options(engine, chosen, references)
     with collected_warnings():  # the job reports them, not the server's standard error
-        said = warn_ignored(unused)
+        said = warn_unused_options(engine, chosen, references)
     used = server_options.replace(**{key: value for key, value in chosen.items() if key not in unused})
     return used, [client_words(message) for message in said]
 
