@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from rau.cli import EXIT_TERMINATED
+from rau.cpu_share import machine_share, take_share
 from rau.errors import InputError
 
 
@@ -24,6 +25,18 @@ def pool_size(asked: int, items: int) -> int:
     are tasks, nor, on Windows, than Python starts there (:data:`WINDOWS_MOST_WORKERS`); at least one."""
     most = WINDOWS_MOST_WORKERS if sys.platform == "win32" else asked
     return max(1, min(asked, items, most))
+
+
+def worker_pool(workers: int, context, initializer, initargs: tuple) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes started by ``context`` (spawn), each running ``initializer(*initargs)`` once it
+    has taken its share of this machine's CPUs for the registrations it runs (:func:`rau.cpu_share.machine_share`)."""
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(machine_share(workers), initializer, initargs))
+
+
+def _start_worker(threads: int, initializer, initargs: tuple) -> None:
+    take_share(threads)
+    initializer(*initargs)
 
 
 @contextlib.contextmanager

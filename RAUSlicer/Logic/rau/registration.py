@@ -39,7 +39,6 @@ The result maps target points to reference points, which is what
 from __future__ import annotations
 
 import functools
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from typing import Callable
 import numpy as np
 import SimpleITK as sitk
 
+from rau.cpu_share import fit_threads
 from rau.dense_fields import dense_field, fine_field
 from rau.errors import InputError
 from rau.image import Image, orient_lps_mask
@@ -242,12 +242,13 @@ def _coarse_fits(level: "Level", starts: list[sitk.Transform], settings: Registr
     :attr:`RegistrationSettings.start_angles`), in the order of ``starts``, less those that failed, and the last failure
     that was not a lost overlap (:func:`lost_overlap`; None when there was none). ``report(done)`` after each start.
 
-    The starts are independent, so their optimizations run side by side, on up to one Python thread per CPU
-    (SimpleITK lets go of the interpreter while ITK works), each on its own copy of the level; ITK still runs each on
-    one thread (:func:`rau.itk_threads.one_itk_thread`), so every fit is bit for bit the one it gives alone. Their
-    judging, and any error, is taken in the order of ``starts`` on this thread, as one start after another was."""
+    The starts are independent, so their optimizations run side by side, on up to one Python thread per CPU of this
+    process's share (:func:`rau.cpu_share.fit_threads`: a pool's workers share the CPUs) (SimpleITK lets go of the
+    interpreter while ITK works), each on its own copy of the level; ITK still runs each on one thread
+    (:func:`rau.itk_threads.one_itk_thread`), so every fit is bit for bit the one it gives alone. Their judging, and
+    any error, is taken in the order of ``starts`` on this thread, as one start after another was."""
     fits, failure = [], None
-    pool = ThreadPoolExecutor(max_workers=max(1, min(len(starts), _usable_cpus())))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(starts), fit_threads())))
     try:
         optimized = [pool.submit(_coarse_optimized, level.copy(), start, settings) for start in starts]
         for done, (start, fit) in enumerate(zip(starts, optimized), 1):
@@ -260,11 +261,6 @@ def _coarse_fits(level: "Level", starts: list[sitk.Transform], settings: Registr
     finally:
         pool.shutdown(cancel_futures=True)
     return fits, failure
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (all of the machine's where the system cannot tell)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _coarse_optimized(level: "Level", start: sitk.Transform, settings: RegistrationSettings) -> tuple[sitk.Transform, list[tuple[float, ...]]]:

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
@@ -17,7 +17,7 @@ from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
 from rau.errors import InputError, UnavailableError
 from rau.options import EngineOptions
-from rau.process_pools import ctrl_c_ignored, exit_with_parent, stopped_at_once
+from rau.process_pools import ctrl_c_ignored, exit_with_parent, stopped_at_once, worker_pool
 
 _worker: WarmWorker | None = None
 _refused: InputError | None = None
@@ -126,7 +126,7 @@ def _run_pool(items, engine_name: str, options: EngineOptions, workers: int, con
     spread = options.device in ("cuda", "auto") and workers > 1 and on_gpus(engine_name, options)  # one GPU each
     for index in range(workers):
         devices.put(f"cuda:{index}" if spread else None)
-    with stopped_at_once(ProcessPoolExecutor(workers, context, _start, (engine_name, options, devices, started, os.getpid()))) as pool:
+    with stopped_at_once(worker_pool(workers, context, _start, (engine_name, options, devices, started, os.getpid()))) as pool:
         with ctrl_c_ignored():
             futures = [pool.submit(_run, item) for item in items]
         processes.update(pool._processes or {})  # no public way to the workers' exit codes, which say why one stopped

@@ -20,6 +20,7 @@ from collections import Counter
 from contextlib import contextmanager
 
 from rau.batch.worker import WarmWorker, died_row
+from rau.cpu_share import share_of
 from rau.errors import InputError, OptionError, Terminated, UnavailableError
 from rau.extras import not_installed
 from rau.options import EngineOptions
@@ -172,7 +173,7 @@ def run_on_ray(items, engine_name: str, options: EngineOptions, workers: int, gp
     places = {}  # actor -> where its process runs, asked before its first target
 
     def new_actor():
-        actor = actor_class.remote(engine_name, options)  # builds an engine
+        actor = actor_class.remote(engine_name, options, share_of(cpus_per_worker))  # builds an engine; fits on the CPUs it holds
         places[actor] = actor.place.remote()
         return actor
 

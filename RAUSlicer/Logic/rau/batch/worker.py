@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rau.batch.items import WorkItem, found_column
+from rau.cpu_share import take_share
 from rau.engines import Request, create_engine
 from rau.evaluation.runner import case_failure, check_case_references
 from rau.io import read_image
@@ -16,7 +17,12 @@ from rau.user_warnings import collected_warnings, python_warnings_into
 class WarmWorker:
     """Holds one engine (models loaded once) and runs items with it; also the Ray actor class."""
 
-    def __init__(self, engine_name: str, options: EngineOptions):
+    def __init__(self, engine_name: str, options: EngineOptions, fit_threads: int | None = None):
+        """``fit_threads``: the threads its registrations fit starting poses on (a Ray actor's CPUs:
+        :func:`rau.cpu_share.take_share`); None: as the process has them (a worker process of this machine's pool
+        took its share as it started)."""
+        if fit_threads is not None:
+            take_share(fit_threads)
         self.loading: list[str] = []  # what loading the engine's models warned of: shown with the first row
         with collected_warnings(echo=self.loading), python_warnings_into(self.loading, "loading the engine: "):
             self.engine = create_engine(engine_name, options)

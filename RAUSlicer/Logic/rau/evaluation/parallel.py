@@ -3,7 +3,8 @@
 Each worker is a fresh interpreter (``spawn``): it builds its own engine from the same
 name and options and runs :func:`rau.evaluation.runner.try_case` on one case at a time,
 the function the serial run uses. ITK's thread count is set in every worker to the one
-the parent process uses, so a case is computed exactly as it would be serially. Results
+the parent process uses, so a case is computed exactly as it would be serially; each worker fits a registration's
+starting poses on its share of the CPUs (:func:`rau.process_pools.worker_pool`), which changes no answer. Results
 come back as cases finish, with their place in the manifest, without the kept engine result (masks stay in the worker).
 """
 
@@ -12,14 +13,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from rau.engines import create_engine
 from rau.evaluation.manifest import Case
 from rau.evaluation.runner import CaseScore, Prediction, case_failed, try_case
 from rau.options import EngineOptions
-from rau.process_pools import ctrl_c_ignored, exit_with_parent, pool_size, stopped_at_once
+from rau.process_pools import ctrl_c_ignored, exit_with_parent, pool_size, stopped_at_once, worker_pool
 
 _worker_engine = None
 
@@ -39,7 +40,7 @@ def evaluate_in_processes(engine_name: str, options: EngineOptions, cases: list[
     context = multiprocessing.get_context("spawn")
 
     def pool(workers: int):
-        return stopped_at_once(ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(engine_name, options, threads, os.getpid())))
+        return stopped_at_once(worker_pool(workers, context, _start_worker, (engine_name, options, threads, os.getpid())))
 
     predictions = predictions or [None] * len(cases)
     left = list(range(len(cases)))
