@@ -1,4 +1,5 @@
-"""Worker-process pools (``rau batch``, ``rau evaluate --jobs``) that stop at once when interrupted."""
+"""Worker-process pools (``rau batch``, ``rau evaluate --jobs``) whose workers share the CPUs (:func:`worker_pool`) and that
+stop at once when interrupted."""
 
 from __future__ import annotations
 
