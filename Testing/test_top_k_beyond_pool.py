@@ -1,6 +1,7 @@
 """``--top-k K`` above the references a target has uses them all: the run says so (naming ``--top-k``, K and the pool
 size), on standard error and in the warnings it records, by the rule that warns of an ignored option
-(:func:`rau.engines.checks.warn_unused_options`), in ``rau segment``, ``rau evaluate`` and a server's jobs alike.
+(:func:`rau.engines.checks.warn_unused_options`), in ``rau segment``, ``rau evaluate``, a server's jobs and, case by
+case, ``rau demo`` alike.
 Tiny synthetic pictures: two references of 32 x 32 pixels."""
 
 from __future__ import annotations
@@ -85,3 +86,16 @@ def test_top_k_gets_the_one_warning_that_applies(engine, given, references, expe
     with collected_warnings() as said:
         assert warn_unused_options(engine, given, references) == expected
     assert said == expected
+
+
+def test_rau_demo_names_the_case_whose_references_top_k_passes():
+    """``rau demo`` warns case by case (its cases' pools differ): hc18_ultrasound has 15 references, the others one."""
+    from rau.commands.demo import warn_options_cases_ignore
+    from rau.demo import DEMO_CASES, SAMPLE_DATA
+    from rau.evaluation.manifest import read_manifest
+
+    cases = {name: read_manifest(SAMPLE_DATA / DEMO_CASES[name])[0] for name in ("hc18_ultrasound", "abdominal_ct")}
+    with collected_warnings() as said:
+        warn_options_cases_ignore({"hc18_ultrasound": "registration", "abdominal_ct": "registration"}, cases, {"top_k": 20})
+    assert said == ["--top-k is ignored for abdominal_ct: it has one reference per target: nothing to rank or fuse",
+                    "--top-k 20 asks for more references than hc18_ultrasound has per target (15 at most): all are used"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from rau.commands.engine_options import add_engine_arguments, engine_options, given_options
 from rau.commands.progress_bar import progress_bar
 from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
-from rau.engines import DEFAULT_ENGINE, one_reference, unused_options
+from rau.engines import DEFAULT_ENGINE, one_reference, top_k_beyond_pool, unused_options
 from rau.engines.checks import checked_engine, warn_ignored
 from rau.errors import OptionError
 from rau.evaluation.manifest import Case, case_files, largest_pool, read_manifest
@@ -17,6 +17,7 @@ from rau.evaluation.runner import summarize
 from rau.io.atomic import folders_held, output_set, signals_deferred
 from rau.io.outputs import check_no_stray_tables, check_outputs
 from rau.labels import in_words
+from rau.user_warnings import warn
 from rau.validation import argument, non_empty_path
 
 
@@ -61,7 +62,8 @@ def warn_options_cases_ignore(engines: dict[str, str], cases: dict[str, Case], g
     """Warn once of each engine option in ``given`` that a case's engine (``engines``: ``{case name: engine}``) does
     not read, or not with that case's references (:func:`rau.engines.unused_options`, the rule ``rau segment``
     follows), each reason naming the cases it applies to (``--top-k is ignored for abdominal_ct: it has one reference
-    per target: ...``): another case may use the option."""
+    per target: ...``): another case may use the option. Then, case by case, a ``--top-k`` above the case's references
+    (:func:`rau.engines.top_k_beyond_pool`)."""
     cases_by_reason: dict[str, dict[str, list[str]]] = {}
     for name, engine in engines.items():
         for option, reason in unused_options(engine, given, largest_pool([cases[name]])).items():
@@ -74,3 +76,6 @@ def warn_options_cases_ignore(engines: dict[str, str], cases: dict[str, Case], g
 
     warn_ignored({option: "; ".join(for_cases(reason, names) for reason, names in by_reason.items())
                   for option, by_reason in cases_by_reason.items()}, scoped=True)
+    for name, engine in engines.items():
+        if note := top_k_beyond_pool(engine, given, largest_pool([cases[name]]), f"{name} has"):
+            warn(note)

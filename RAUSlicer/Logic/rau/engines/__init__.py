@@ -76,15 +76,15 @@ def unused_options(name: str, given: dict, references: int | None = None) -> dic
     return {option: reason for option, reason in reasons.items() if reason}
 
 
-def top_k_beyond_pool(name: str, given: dict, references: int | None) -> str | None:
+def top_k_beyond_pool(name: str, given: dict, references: int | None, holder: str = "the run has") -> str | None:
     """The note that ``top_k`` among the options ``given`` asks engine ``name`` for more references than a target has
-    (``references`` at most; None: not known): the engine uses every one, as it would with ``top_k`` their number.
-    None where it asks for no more, or where :func:`unused_options` says the engine ignores ``top_k`` (one reference,
-    or an engine that does not read it)."""
+    (``references`` at most; None: not known; ``holder``: who has them, ``the run has``): the engine uses every one, as
+    it would with ``top_k`` their number. None where it asks for no more, or where :func:`unused_options` says the
+    engine ignores ``top_k`` (one reference, or an engine that does not read it)."""
     top_k = given.get("top_k")
     if top_k is None or references is None or references < 2 or top_k <= references or "top_k" not in ENGINE_OPTIONS[name]:
         return None
-    return f"{flag('top_k')} {top_k} asks for more references than the run has per target ({references} at most): all are used"
+    return f"{flag('top_k')} {top_k} asks for more references than {holder} per target ({references} at most): all are used"
 
 
 def create_engine(name: str, options: EngineOptions | dict | None = None) -> Engine:
