@@ -14,13 +14,13 @@ def running_server(config):
     """Yield ``(url, app)`` for a server with ``config``; it stops (and its job threads end) on exit."""
     import uvicorn
 
-    from rau.serve.app import create_app
+    from rau.serve.app import create_app, uvicorn_config
 
     app = create_app(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -20,7 +20,8 @@ from rau.errors import UnavailableError
 from rau.extras import not_installed
 from rau.options import EngineOptions
 from rau.serve.client import API_VERSION
-from rau.serve.idle import BodyTimeouts, ClosingBodies
+from rau.serve.connections import HEADER_SECONDS, MAX_CONNECTIONS
+from rau.serve.idle import UPLOAD_IDLE_SECONDS, UPLOAD_MIN_RATE, BodyTimeouts, ClosingBodies
 from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping, job_outputs
 from rau.serve.options import options_from_json, shown_options
 from rau.serve.refusals import REFUSALS, NotFound, QueueFull, unreadable_parameters
@@ -50,10 +51,16 @@ class ServerConfig:
     max_jobs: int = 1000
     max_queued_jobs: int = MAX_QUEUED_JOBS
     """Most jobs waiting to run, with those whose uploads are being read (``rau serve --max-queued-jobs``)."""
-    upload_idle_seconds: float = 60.0
-    """How long a request's body (an upload, a hand edit) may send nothing before the server answers 408 and does
-    nothing: a stalled or abandoned one does not hold its connection and the parts it sent for ever (a client gives up
-    after 60 s of silence too)."""
+    upload_idle_seconds: float = UPLOAD_IDLE_SECONDS
+    upload_min_rate: float = UPLOAD_MIN_RATE
+    """How fast a request's body (an upload, a hand edit) must come, in seconds it may send nothing and bytes a second
+    after those (:class:`~rau.serve.idle.BodyPace`), else the server answers 408 and does nothing: a stalled, abandoned
+    or trickled one does not hold its connection, its place in the queue and the parts it sent for ever (a client gives
+    up after 60 s of silence too)."""
+    header_seconds: float = HEADER_SECONDS
+    max_connections: int = MAX_CONNECTIONS
+    """How long a connection may take to send a request's headers, and how many may be open at once (fewer where the
+    open-file limit is low): :mod:`rau.serve.connections`."""
     device_wait_seconds: float = 30.0
     """How long a correction waits for its device (a job may hold it) before it answers 503 and changes nothing: well
     under a client's timeout (60 s), so waiting behind a job does not make a client give up on a correction the server
@@ -208,7 +215,8 @@ def create_app(config: ServerConfig | None = None):
     app.state.server = server
     app.state.correction_threads = CapacityLimiter(CORRECTION_THREADS)
     app.state.closing_bodies = ClosingBodies()
-    app.add_middleware(BodyTimeouts, seconds=server.config.upload_idle_seconds, closing=app.state.closing_bodies)
+    app.add_middleware(BodyTimeouts, idle_seconds=server.config.upload_idle_seconds,
+                       min_rate=server.config.upload_min_rate, closing=app.state.closing_bodies)
     app.middleware("http")(guard)
     for error, handler in REFUSALS.items():
         app.add_exception_handler(error, handler)
@@ -251,12 +259,24 @@ def serve(config: ServerConfig, sock: socket.socket) -> None:
             super().handle_exit(sig, frame)
 
     host, port = sock.getsockname()[:2]
-    settings = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    settings = uvicorn_config(app, host, port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
     logging.getLogger("uvicorn.access").addFilter(without_query)  # once uvicorn has set up its logging
     server = StoppingServer(settings)
     server.run(sockets=[sock])  # stopped by a signal, uvicorn raises it again: Ctrl-C ends as KeyboardInterrupt (exit 130)
     if server.stopped_by == signal.SIGINT:  # unless SIGINT was ignored when rau serve started (a script's `rau serve &`)
         raise KeyboardInterrupt
+
+
+def uvicorn_config(app, host: str, port: int, **settings):
+    """uvicorn's configuration for ``app`` (:func:`create_app`) on ``host:port``, with ``settings``: its HTTP protocol
+    bounds the connections (:func:`rau.serve.connections.guarded_http`)."""
+    import uvicorn
+
+    from rau.serve.connections import guarded_http
+
+    limits = app.state.server.config
+    return uvicorn.Config(app, host=host, port=port, http=guarded_http(limits.header_seconds, limits.max_connections),
+                          **settings)
 
 
 def without_query(record: logging.LogRecord) -> bool:
