@@ -27,6 +27,7 @@ Target labels are the reference labels deformed (nearest neighbour). Label table
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,10 @@ PREFIXES = {
     "central": ("Insula", "Cingulum", "Caudate", "Putamen", "Pallidum", "Thalamus"),
 }
 SEEDS_3D = (11, 12)
+SLICES = [("ax", k, np.s_[:, :, k:k + 1]) for k in AXIAL] + [("cor", j, np.s_[:, j:j + 1, :]) for j in CORONAL]
+"""The 2D sets' slices: kind, index and the atlas's 1-slice cut."""
+Contrast = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+"""How a 2D target's deformed intensities are changed (``moved``, the slice's random generator)."""
 
 
 def aal_names(atlas: Path) -> dict[int, str]:
@@ -68,16 +73,26 @@ def plane_deformation(plane: sitk.Image, rng: np.random.Generator) -> sitk.Trans
     return deformation(plane, similarity, [4, 4], 4.0, rng)
 
 
-def build_2d(atlas: Path, out: Path, t2_like: bool = False) -> None:
-    """The 16 slice pairs, seeds 1000 + n; ``t2_like``: targets of T2-like contrast (:func:`t2_like_contrast`)."""
+def t1_recontrast(moved: np.ndarray, rng: np.random.Generator, number: int) -> np.ndarray:
+    """``brain2d``'s target of slice ``number``: gamma U(0.7, 1.4) (even numbers) or affine a U(0.8, 1.2), b U(-15, 15)
+    (odd), then Gaussian noise of SD 3."""
+    if number % 2 == 0:
+        return recontrast(moved, rng, 3.0, gamma=rng.uniform(0.7, 1.4), top=133.0)
+    a, b = rng.uniform(0.8, 1.2), rng.uniform(-15, 15)
+    return recontrast(moved, rng, 3.0, scale=a, offset=b)
+
+
+def build_2d(atlas: Path, out: Path, contrast: Contrast | None = None, slices: list = SLICES, first_seed: int = 1000) -> None:
+    """A pair for each of ``slices`` (kind, index, the atlas's 1-slice cut), slice n's seed ``first_seed + n``: the
+    target deformed in the plane (:func:`plane_deformation`), then re-contrasted by ``contrast(moved, rng)``
+    (:func:`t1_recontrast` if None)."""
     out.mkdir(parents=True, exist_ok=True)
     t1 = sitk.ReadImage(str(atlas / "ch2bet.nii.gz"))
     aal = sitk.ReadImage(str(atlas / "aal.nii.gz"))
     table = aal_names(atlas)
-    slices = [("ax", k, np.s_[:, :, k:k + 1]) for k in AXIAL] + [("cor", j, np.s_[:, j:j + 1, :]) for j in CORONAL]
     rows = []
     for number, (kind, index, cut) in enumerate(slices):
-        rng = np.random.default_rng(1000 + number)
+        rng = np.random.default_rng(first_seed + number)
         image = Image.from_sitk(sitk.Cast(t1[cut], sitk.sitkFloat32))  # 2D, stored as a 1-slice volume
         label_map = Image.from_sitk(aal[cut])
         values, counts = np.unique(label_map.array, return_counts=True)
@@ -88,13 +103,7 @@ def build_2d(atlas: Path, out: Path, t2_like: bool = False) -> None:
         plane = image.to_sitk()
         transform = plane_deformation(plane, rng)
         moved = sitk.GetArrayFromImage(sitk.Resample(plane, plane, transform, sitk.sitkLinear, 0.0))
-        if t2_like:
-            changed = t2_like_contrast(moved, rng)
-        elif number % 2 == 0:
-            changed = recontrast(moved, rng, 3.0, gamma=rng.uniform(0.7, 1.4), top=133.0)
-        else:
-            a, b = rng.uniform(0.8, 1.2), rng.uniform(-15, 15)
-            changed = recontrast(moved, rng, 3.0, scale=a, offset=b)
+        changed = contrast(moved, rng) if contrast else t1_recontrast(moved, rng, number)
         target = image.with_array(changed.reshape(image.shape).astype(np.float32))
         moved_labels = sitk.Resample(reference_labels.to_sitk(), plane, transform, sitk.sitkNearestNeighbor, 0)
         target_labels = label_map.with_array(sitk.GetArrayFromImage(moved_labels).reshape(image.shape).astype(np.uint8))
@@ -111,12 +120,17 @@ def build_2d(atlas: Path, out: Path, t2_like: bool = False) -> None:
 def t2_like_contrast(moved: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A T1 slice (0..133) as a T2-weighted one looks beside it: the brain's grey values inverted (CSF bright, white
     matter dark; 140 - I where I > 5, the background 0), under a smooth multiplicative field of 0.7..1.3 (a random
-    quadratic over the slice, as a coil's) and Gaussian noise of SD 3."""
-    y, x = np.meshgrid(np.linspace(-1, 1, moved.shape[0]), np.linspace(-1, 1, moved.shape[1]), indexing="ij")
+    quadratic over the slice, as a coil's: :func:`smooth_field`) and Gaussian noise of SD 3."""
+    return np.where(moved > 5, 140.0 - moved, 0.0) * smooth_field(moved.shape, rng, 0.7, 0.6) + rng.normal(0.0, 3.0, moved.shape)
+
+
+def smooth_field(shape: tuple[int, ...], rng: np.random.Generator, low: float, span: float) -> np.ndarray:
+    """A smooth multiplicative field of ``low`` to ``low + span`` over a slice of ``shape``, as a coil's: a quadratic in
+    x and y (-1..1 across the slice) with coefficients N(0, 1), rescaled to that range."""
+    y, x = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
     c = rng.normal(0, 1, 5)
     field = c[0] * x + c[1] * y + c[2] * x * y + c[3] * x ** 2 + c[4] * y ** 2
-    field = 0.7 + 0.6 * (field - field.min()) / (field.max() - field.min())
-    return np.where(moved > 5, 140.0 - moved, 0.0) * field + rng.normal(0.0, 3.0, moved.shape)
+    return low + span * (field - field.min()) / (field.max() - field.min())
 
 
 def aal_groups(atlas: Path) -> tuple[np.ndarray, LabelSet]:
@@ -178,7 +192,7 @@ def main() -> None:
     check_data(parser, arguments.data, [f"colin27_mni_atlases/{name}" for name in ("ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt")])
     atlas = arguments.data / "colin27_mni_atlases"
     build_2d(atlas, arguments.out / "brain2d")
-    build_2d(atlas, arguments.out / "brain2d_t2", t2_like=True)
+    build_2d(atlas, arguments.out / "brain2d_t2", t2_like_contrast)
     build_3d(atlas, arguments.out / "brain3d")
     print(f"wrote {arguments.out / 'brain2d'}, {arguments.out / 'brain2d_t2'} and {arguments.out / 'brain3d'}")
 

@@ -54,6 +54,11 @@ def load(fixtures: Path, subject: str) -> tuple[sitk.Image, sitk.Image]:
     return image, labels
 
 
+def label_names(fixtures: Path) -> dict[int, str]:
+    """TotalSegmentator's label value -> structure name (the fixtures' ``label_names.json``, its ``total`` task)."""
+    return {int(k): v for k, v in json.loads((fixtures / "label_names.json").read_text(encoding="utf-8"))["total"].items()}
+
+
 def areas(labels: sitk.Image, shared: list[int]) -> np.ndarray:
     """(slices, structures) areas in mm^2."""
     array = sitk.GetArrayFromImage(labels)
@@ -105,7 +110,7 @@ def main() -> None:
                + [f"totalseg_test_fixtures/subj{s}_ct/{name}" for s in "AB" for name in ("image.nii.gz", "labels_totalseg.nii.gz")])
     out, fixtures = arguments.out, arguments.data / "totalseg_test_fixtures"
     out.mkdir(parents=True, exist_ok=True)
-    table = {int(k): v for k, v in json.loads((fixtures / "label_names.json").read_text(encoding="utf-8"))["total"].items()}
+    table = label_names(fixtures)
     volumes = {s: load(fixtures, s) for s in "AB"}
     present = [set(np.unique(sitk.GetArrayFromImage(volumes[s][1]))) - {0} for s in "AB"]
     shared = sorted(int(v) for v in present[0] & present[1])

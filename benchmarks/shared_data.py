@@ -82,8 +82,14 @@ def protocol_on_shared_data(manifest: Path, folder: Path) -> Path:
     for row in rows:
         for column in PATH_COLUMNS:
             if value := row.get(column):
-                inside = value.removeprefix(PROTOCOL_PREFIX)
-                row[column] = str(SHARED_DATA.resolve() / inside if inside != value else manifest.resolve().parent / value)
+                row[column] = str(protocol_path(value, manifest))
     copy = folder / manifest.name
     write_manifest(copy, rows)
     return copy
+
+
+def protocol_path(value: str, manifest: Path, data: Path | None = None) -> Path:
+    """The absolute path of the file the protocol ``manifest`` names as ``value``: those under ``../../shared/data``
+    under ``data`` (:data:`SHARED_DATA` if None), the others (label tables) beside ``manifest``."""
+    inside = value.removeprefix(PROTOCOL_PREFIX)
+    return (data or SHARED_DATA).resolve() / inside if inside != value else manifest.resolve().parent / value
