@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from tqdm import tqdm
 
 from rau.batch.worker import WarmWorker, died_row
+from rau.cpu_share import usable_cpus
 from rau.cli import EXIT_TERMINATED
 from rau.engines import engine_class
 from rau.errors import InputError, UnavailableError
@@ -30,7 +31,7 @@ def default_workers(engine_name: str, options: EngineOptions) -> int:
         import torch
 
         return max(1, torch.cuda.device_count())
-    return max(1, (os.cpu_count() or 1) // 2)
+    return max(1, usable_cpus() // 2)
 
 
 def on_gpus(engine_name: str, options: EngineOptions) -> bool:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from rau.engines import Engine, Progress, Reference, Request
 from rau.engines.base import Cancelled, check_references, run_request, validate_request
@@ -308,6 +307,8 @@ def _spearman(a: list[float], b: list[float]) -> float | None:
     (two values: +1 or -1 whatever they are)."""
     if len(a) < 3 or len(set(a)) < 2 or len(set(b)) < 2:  # ties: spearmanr would warn on stderr and give NaN
         return None
+    from scipy.stats import spearmanr  # here, not at the top: scipy.stats takes about a second to import, in every `rau` start
+
     rho = float(spearmanr(a, b).statistic)
     return None if math.isnan(rho) else round(rho, 4)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
+from rau.cpu_share import usable_cpus
 from rau.validation.options import positive_integer
 
 THREADS_VARIABLE = "RAU_TORCH_THREADS"
@@ -12,10 +13,10 @@ THREADS_VARIABLE = "RAU_TORCH_THREADS"
 
 def inference_threads() -> int:
     """Threads torch uses inside :func:`fixed_threads` (so :func:`inference`): ``RAU_TORCH_THREADS`` when set, else the
-    machine's CPU count."""
+    CPUs this process may run on (:func:`rau.cpu_share.usable_cpus`)."""
     value = os.environ.get(THREADS_VARIABLE, "").strip()
     if not value:
-        return os.cpu_count() or 1
+        return usable_cpus()
     return positive_integer(value, THREADS_VARIABLE)  # at most MAX_COUNT: torch takes a 32-bit count
 
 
