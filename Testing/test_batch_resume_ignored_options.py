@@ -58,3 +58,16 @@ def test_top_k_still_marks_a_target_of_several_references_made_with_another(shar
     assert "--top-k is ignored" not in said
     assert (f"warning: 1 skipped target(s) {KEPT} (058_HC: top_k 5 (now 1)); to run them with this run's, give another "
             "--out folder or move their outputs away") in said.splitlines()
+
+
+def test_top_k_at_or_beyond_the_references_of_a_target_marks_nothing(shared_data, tmp_path, capsys):
+    """Before: a target of two references made with the default ``--top-k 5`` and resumed with ``--top-k 2`` or
+    ``3`` was said to keep outputs made with other options (top_k 5 (now 2)), though every one of these runs uses
+    both references: the same answers."""
+    run = ["batch", str(manifest(tmp_path, 2, one_target=True)), "--out", str(tmp_path / "res"), "--no-deformable", "--workers", "1"]
+    assert main(run) == 0
+    capsys.readouterr()
+    for top_k in ("2", "3"):
+        assert main([*run, "--top-k", top_k]) == 0
+        said = capsys.readouterr()
+        assert KEPT not in said.err and "rau batch: 0 done, 1 skipped" in said.out

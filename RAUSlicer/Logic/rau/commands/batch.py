@@ -83,8 +83,9 @@ def warn_kept_other_options(items, rows: list[dict], engine: dict) -> None:
     for item in items:
         if item.name not in skipped or (recorded := item.recorded_engine()) is None:
             continue
-        wanted, made = (_answering(options, engine["engine"], len(item.case.references)) for options in (engine, recorded))
-        if made != wanted:
+        references = len(item.case.references)
+        wanted, made = (_answering(options, engine["engine"], references) for options in (engine, recorded))
+        if _as_run(made, references) != _as_run(wanted, references):
             kept.append((item.name, made, wanted))
     if not kept:
         return
@@ -101,3 +102,11 @@ def _answering(engine: dict, name: str, references: int) -> dict:
     (:data:`NOT_ANSWERING`), nor one it does not use (:func:`rau.engines.unused_options`, which ``rau batch`` warns of)."""
     ignored = unused_options(name, {key: value for key, value in engine.items() if key != "engine"}, references)
     return {key: value for key, value in engine.items() if key not in NOT_ANSWERING and key not in ignored}
+
+
+def _as_run(options: dict, references: int) -> dict:
+    """``options`` as a run uses them on a target of ``references`` references: a ``top_k`` beyond them is them all
+    (:func:`rau.engines.top_k_beyond_pool`), so ``--top-k 3`` and ``5`` answer alike for two."""
+    if isinstance(options.get("top_k"), int):
+        return {**options, "top_k": min(options["top_k"], references)}
+    return options
