@@ -14,6 +14,8 @@ from rau.labels import LabelSet, Segmentation, Structure, UnknownStructureError
 from rau.references import load_reference
 from rau.registration import UPRIGHT, RegistrationSettings, register
 
+from light_registration import light_registration_engine, light_settings
+
 HC18_SPACING = {"001": 0.08965852, "002": 0.062032563, "003": 0.091291168}
 
 
@@ -51,12 +53,12 @@ def moved_slab(reference: Reference):
 
 def test_thin_slab_far_away_is_found_and_not_squashed(ct_a):
     target, truth = moved_slab(ct_a)
-    registration = register(target, ct_a.image, RegistrationSettings(deformable=False), moving_focus=ct_a.segmentation.to_label_map().array > 0)
+    registration = register(target, ct_a.image, light_settings(deformable=False), moving_focus=ct_a.segmentation.to_label_map().array > 0)
     scales = np.linalg.norm(np.reshape(registration.transform.GetMatrix(), (3, 3)), axis=0)
     assert scales == pytest.approx(1.0, abs=0.1)
-    result = create_engine("registration", {"deformable": False}).run(Request([ct_a], target, ["label_5", "label_1", "label_52"]))
+    result = light_registration_engine(deformable=False).run(Request([ct_a], target, ["label_5", "label_1", "label_52"]))
     scores = [dice(result.get(n).mask, truth.mask(n)) for n in ("label_5", "label_1", "label_52")]  # liver, spleen, aorta
-    assert min(scores) > 0.7, scores
+    assert min(scores) > 0.7, scores  # 0.988 on the light settings
 
 
 def similarity_copy(reference: Reference, scale: float, shift: tuple[float, float], spacing: float, degrees: float = 6.0) -> tuple[Image, np.ndarray]:
@@ -127,7 +129,7 @@ def test_structure_outside_the_target_is_reported_not_found(ct_a):
     top = Image(image.array[20:].copy(), image.spacing, tuple(image.to_world([0, 0, 20])), image.direction)
     below = [n for n, m in ct_a.segmentation.masks.items() if m.any() and not m[18:].any()]
     assert below, "fixture needs a structure below slice 18"
-    result = create_engine("registration", {"deformable": False}).run(Request([ct_a], top, below[:1]))
+    result = light_registration_engine(deformable=False).run(Request([ct_a], top, below[:1]))
     item = result.get(below[0])
     assert not item.found and "outside" in item.message
 
@@ -281,7 +283,7 @@ def test_a_target_of_inverted_contrast_is_registered_as_its_positive_is(ct_a):
     target = moved(ct_a.image, rigid, source, labels=False)
     negative = target.with_array(target.array.max() + target.array.min() - target.array)
     names = ["label_5", "label_1", "label_2"]
-    results = [create_engine("registration", {"deformable": False}).run(Request([ct_a], image, names)) for image in (target, negative)]
+    results = [light_registration_engine(deformable=False).run(Request([ct_a], image, names)) for image in (target, negative)]
     for name in names:
         positive, inverted = (result.get(name) for result in results)
         assert dice(inverted.mask, positive.mask) > 0.95 and inverted.confidence > 0.5, name
@@ -299,7 +301,8 @@ def test_one_answer_whatever_the_voxel_order_of_either_volume(ct_a, shared_data)
                               Segmentation.from_label_map(Image.from_sitk(stored(ct_a.segmentation.to_label_map().to_sitk(), reference_order)),
                                                           ct_a.segmentation.labels), "A")
         stored_target = Image.from_sitk(stored(target.to_sitk(), target_order))
-        result = create_engine("registration", {}).run(Request([reference], stored_target, ["label_5", "label_1", "label_3"]))
+        # Deformable, its field sampled too: a field sampled in the stored order moved 1-11 voxels on a 96 grid (on 64: none).
+        result = light_registration_engine(working_size=96).run(Request([reference], stored_target, ["label_5", "label_1", "label_3"]))
         answers.append([orient_lps_mask(stored_target, result.get(name).mask) for name in ("label_5", "label_1", "label_3")])
     for answer in answers[1:]:
         for first, other in zip(answers[0], answer):
@@ -313,7 +316,7 @@ def test_local_fusion_gives_one_answer_whatever_the_voxel_order_of_the_target(ct
     folder = shared_data / "totalseg_test_fixtures/subjB_ct"
     ct_b = load_reference(folder / "image.nii.gz", folder / "labels_totalseg.nii.gz")
     target = sitk.ReadImage(str(shared_data / "totalseg_test_fixtures/subjC_mr/image.nii.gz"))
-    engine = create_engine("registration", {"deformable": False, "fusion": "local", "keep_transfers": True})
+    engine = light_registration_engine(deformable=False, fusion="local", keep_transfers=True)
     names = ["label_5", "label_1", "label_3"]
     answers = []
     for order in (None, "SRA"):
@@ -368,7 +371,7 @@ def test_padding_far_below_the_intensities_and_a_stray_extreme_voxel_do_not_misl
     array = ct_a.image.array.astype(np.float32)
     rows, columns = np.mgrid[: array.shape[1], : array.shape[2]]
     outside = (rows - array.shape[1] / 2) ** 2 + (columns - array.shape[2] / 2) ** 2 > (array.shape[2] / 2) ** 2
-    engine = create_engine("registration", {"deformable": False})
+    engine = light_registration_engine(deformable=False)
     for fill in (-32768.0, -np.finfo(np.float32).max):
         padded = array.copy()
         padded[:, outside] = fill
@@ -452,7 +455,7 @@ def test_registrations_in_two_threads_give_what_they_give_one_after_another(hc18
     from concurrent.futures import ThreadPoolExecutor
 
     pairs = [(hc18["002"].image, hc18["001"].image), (hc18["003"].image, hc18["002"].image)] * 2
-    settings = RegistrationSettings(deformable=False)
+    settings = light_settings(deformable=False)
     alone = [register(fixed, moving, settings).transform.GetParameters() for fixed, moving in pairs]
     threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(2)

@@ -10,11 +10,13 @@ import SimpleITK as sitk
 import slicerio
 
 from rau.body import body_mask, fill, share_inside
-from rau.engines import Request, create_engine
+from rau.engines import Request
 from rau.fusion import dice
 from rau.image import Image, orient_lps
 from rau.io import read_image
 from rau.references import load_reference
+
+from light_registration import light_registration_engine
 
 ON_AIR = ["label_1", "label_3", "label_11"]  # spleen, left kidney, left lower lung lobe: CT A's i < 61 whole
 ON_BODY = ["label_2", "label_5", "label_14"]  # right kidney, liver (14 % of it at i < 61), right lower lung lobe
@@ -90,7 +92,7 @@ def test_structures_drawn_on_the_air_of_a_half_target_are_flagged_and_the_others
     target = ct_a.image.with_array(array)
     for name in ON_AIR:
         assert (np.nonzero(ct_a.segmentation.mask(name))[2] < 61).all(), "fixture: a structure of the left half"
-    result = create_engine("registration", {"deformable": False}).run(Request([ct_a], target, ON_AIR + ON_BODY))
+    result = light_registration_engine(deformable=False).run(Request([ct_a], target, ON_AIR + ON_BODY))
     similarity = max(result.get(name).confidence for name in ON_BODY + ON_AIR)  # one reference: the confidence of all
     body = body_mask(target)
     for name in ON_AIR:
@@ -137,7 +139,7 @@ def test_a_volume_of_one_value_shows_no_air():
 def test_structures_of_a_field_of_view_inside_the_body_are_not_flagged(mr_c, mr_c_inside):
     """The whole MR onto the crop of it: liver and gallbladder, placed exactly, were 85 % and 77 % "on air" with their
     confidence cut to 0.15 and 0.23, while the spleen kept the registration's; all three keep it now, with no message."""
-    engine = create_engine("registration", {"deformable": False})
+    engine = light_registration_engine(deformable=False)
     result = engine.run(Request([mr_c], mr_c_inside, MR_INSIDE))
     confidences = {name: result.get(name).confidence for name in MR_INSIDE}
     for name in MR_INSIDE:
@@ -174,7 +176,7 @@ def test_tissue_saturated_in_an_8_bit_window_is_no_padding(ct_a_lung_window):
     padding", its confidence cut from 0.99 to 0.18. The crop shows no air: it is body whole, and nothing is flagged."""
     reference, target = ct_a_lung_window
     names = ["label_5", "label_2"]  # liver, right kidney
-    result = create_engine("registration", {"deformable": False}).run(Request([reference], target, names))
+    result = light_registration_engine(deformable=False).run(Request([reference], target, names))
     for name in names:
         item = result.get(name)
         assert item.found and item.message == "", (name, item.message)
@@ -221,7 +223,7 @@ def test_structures_placed_on_tissue_cut_open_by_a_crop_are_not_flagged(mr_c, mr
     """The whole MR onto its crop through the spine: vertebrae, discs and right iliopsoas, placed exactly, kept 0.24,
     0 and 0.2 of the registration's confidence, "76.0% of its voxels lie outside the target's body, on air"."""
     names = ["label_19", "label_20", "label_49", "label_5"]  # the liver: never flagged
-    result = create_engine("registration", {"deformable": False}).run(Request([mr_c], mr_c_crops["spine"].image, names))
+    result = light_registration_engine(deformable=False).run(Request([mr_c], mr_c_crops["spine"].image, names))
     for name in names:
         item = result.get(name)
         assert item.found and item.message == "", (name, item.message)
@@ -351,7 +353,7 @@ def test_only_the_structures_drawn_on_the_padding_are_flagged(crops, kind, value
     the registration's confidence."""
     reference = crops[kind]
     target = reference.image.with_array(left_half(reference.image.array.astype(np.int16), value, columns))
-    result = create_engine("registration", {"deformable": False}).run(Request([reference], target, on_pad + on_body))
+    result = light_registration_engine(deformable=False).run(Request([reference], target, on_pad + on_body))
     similarity = max(result.get(name).confidence for name in on_pad + on_body)
     for name in on_pad:
         item = result.get(name)
