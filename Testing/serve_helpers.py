@@ -58,8 +58,8 @@ def serve_process(work_dir, *arguments: str, env=None, output=None, log=None):
     try:
         deadline = time.monotonic() + 120
         while True:
-            try:
-                requests.get(f"{url}/v1/info", timeout=120)
+            try:  # any answer says it listens; /v1/info would wait for torch (the device it names), seconds a test may not need
+                requests.get(f"{url}/v1/jobs/{'0' * 32}", timeout=120)
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:

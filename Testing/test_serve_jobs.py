@@ -67,10 +67,11 @@ def test_a_failed_job_leaves_no_folder(server, tmp_path):
     assert not any(app.state.server.jobs_dir.iterdir())
 
 
-def slow_and_queued_jobs(client: Client, shared_data, queued: int) -> tuple[str, list[str]]:
-    """A job of 8 references, running, and ``queued`` jobs waiting behind it."""
+def slow_and_queued_jobs(client: Client, shared_data, queued: int, pool: int = 8) -> tuple[str, list[str]]:
+    """A job of ``pool`` references, running, and ``queued`` jobs waiting behind it. A test that waits for the
+    running job to end gives it 3 (seconds of registering still, far more than the test's steps while it runs)."""
     folder = shared_data / HC18
-    references = [(folder / f"images/{n:03d}_HC.png", folder / f"masks/{n:03d}_HC_mask.png", 0.08) for n in range(8)]
+    references = [(folder / f"images/{n:03d}_HC.png", folder / f"masks/{n:03d}_HC_mask.png", 0.08) for n in range(pool)]
     running = client.submit(folder / "images/058_HC.png", references, target_spacing=0.077)
     waiting = [client.submit(folder / "images/039_HC.png", references[:1], target_spacing=0.065) for _ in range(queued)]
     while client.job(running)["state"] != "running":
@@ -91,7 +92,7 @@ def test_a_queued_job_s_step_says_it_waits(tmp_path, shared_data):
 def test_shutting_down_cancels_the_queued_jobs(tmp_path, shared_data):
     """Before, the stop sign went to the back of the queue: every queued job ran (and wrote) before the server stopped."""
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
-        running, waiting = slow_and_queued_jobs(Client(url), shared_data, 2)
+        running, waiting = slow_and_queued_jobs(Client(url), shared_data, 2, pool=3)
     jobs = app.state.server.jobs
     assert jobs[running].state == "done"
     for job in waiting:
@@ -108,7 +109,7 @@ def test_a_stopped_server_process_cancels_its_queued_jobs_at_once_while_a_long_p
 
     with serve_process(tmp_path / "work") as url:
         client = Client(url)
-        running, waiting = slow_and_queued_jobs(client, shared_data, 2)
+        running, waiting = slow_and_queued_jobs(client, shared_data, 2, pool=3)
         poll = threading.Thread(target=lambda: requests.get(f"{url}/v1/jobs/{running}", params={"wait": 60}, timeout=120), daemon=True)
         poll.start()
         time.sleep(0.5)
@@ -124,9 +125,9 @@ def test_long_polls_do_not_hold_up_other_requests(server, tmp_path):
     url, app = server
     reference, target, table = write_two_halves(tmp_path)
     device_lock = app.state.server.queues.device_lock(EngineOptions().device)
-    with device_lock:  # the job stays queued while the polls wait
-        job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
-        with ThreadPoolExecutor(60) as polls:
+    with ThreadPoolExecutor(60) as polls:  # it waits for the polls, which end as the cancelled job does, once it has the device
+        with device_lock:  # the job stays queued while the polls wait
+            job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
             waits = [polls.submit(requests.get, f"{url}/v1/jobs/{job}", params={"wait": 10}, timeout=60) for _ in range(60)]
             time.sleep(1)
             started = time.monotonic()
@@ -134,20 +135,21 @@ def test_long_polls_do_not_hold_up_other_requests(server, tmp_path):
             answered = time.monotonic() - started
             assert answered < 5 and not any(wait.done() for wait in waits)
             Client(url).cancel(job)
+    assert all(wait.result().json()["state"] == "cancelled" for wait in waits)
 
 
-def test_old_jobs_are_forgotten_but_not_one_whose_session_is_open(tmp_path, shared_data):
+def test_old_jobs_are_forgotten_but_not_one_whose_session_is_open(tmp_path):
     """Before: beyond max_jobs the oldest finished job went, its folder deleted, while a user still corrected it."""
-    reference, target, target_spacing = hc18_pair(shared_data)
+    reference, target, table = write_two_halves(tmp_path)
     with running_server(ServerConfig(work_dir=tmp_path / "work", max_jobs=2, max_sessions=1)) as (url, app):
         client = Client(url)
 
         def job():
-            return client.wait(client.submit(target, [reference], "registration", target_spacing=target_spacing, options={"deformable": False}))
+            return client.wait(client.submit(target, [reference], "registration", label_table=table, options={"deformable": False}))
 
         corrected = job()
         session = corrected["session"]
-        client.reprompt(session, "label_255", {"points": [[400, 250]], "labels": [1]})
+        client.reprompt(session, "left", {"points": [[20, 30]], "labels": [1]})
         job()  # takes the one session place: the first's session closes
         kept = [record["job"] for record in (job(), job())]
         assert set(app.state.server.jobs) == set(kept)
@@ -156,7 +158,7 @@ def test_old_jobs_are_forgotten_but_not_one_whose_session_is_open(tmp_path, shar
         session = job()["session"]
         job(), job()
         assert session in app.state.server.jobs  # open: kept beyond max_jobs
-        client.reprompt(session, "label_255", {"points": [[400, 250]], "labels": [1]})
+        client.reprompt(session, "left", {"points": [[20, 30]], "labels": [1]})
         assert client.download(session, "label_map", tmp_path / "corrected.nii.gz").exists()
 
 
@@ -463,7 +465,7 @@ def test_a_job_the_server_cancels_as_it_stops_is_a_server_error_not_the_user_s_c
     (reference, labels, _), target, table = write_two_halves(tmp_path)
     request = Request([load_reference(reference, labels, label_table=table)], read_image(target))
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, app):
-        slow_and_queued_jobs(Client(url), shared_data, 0)  # the remote engine's job waits behind it
+        slow_and_queued_jobs(Client(url), shared_data, 0, pool=3)  # the remote engine's job waits behind it
         raised = []
         run = threading.Thread(target=lambda: raised.append(pytest.raises(ServerError, RemoteEngine(Client(url), "registration").run, request)))
         run.start()
@@ -507,14 +509,13 @@ def test_corrections_waiting_while_their_job_is_forgotten_are_told_its_session_c
         assert {answer.json()["detail"] for answer in answers} == {f"while the correction waited, session {job} was closed: the client closed it"}
 
 
-def test_a_job_of_a_server_that_restarted_is_unknown_saying_why(tmp_path, shared_data):
+def test_a_job_of_a_server_that_restarted_is_unknown_saying_why(tmp_path):
     """Before: 404 "no job <id>", which read as a wrong id when the server had only restarted."""
-    (image, labels, spacing), target, target_spacing = hc18_pair(shared_data)
+    reference, target, table = write_two_halves(tmp_path)
     config = ServerConfig(work_dir=tmp_path / "work")
     with running_server(config) as (url, _):
         client = Client(url)
-        job = client.wait(client.submit(target, [(image, labels, spacing)], "registration", target_spacing=target_spacing,
-                                        options={"deformable": False}))["job"]
+        job = client.wait(client.submit(target, [reference], "registration", label_table=table, options={"deformable": False}))["job"]
     with running_server(config) as (url, _):
         with pytest.raises(ServerError, match=f"no job {job} on this server: it keeps jobs in memory only, so a job from before "
                                               "it restarted is gone, and so are the oldest finished ones beyond 1000") as gone:

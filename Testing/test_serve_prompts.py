@@ -9,24 +9,52 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from serve_helpers import running_server
 from test_serve import server, write_two_halves  # noqa: F401  (fixture)
 
+from rau.serve.app import ServerConfig
 from rau.serve.client import Client
 from rau.serve.wire import decode_mask
 
 
-def reprompt_answer(url: str, folder: Path, prompt, structure: str = "left") -> requests.Response:
-    """The server's answer to re-prompting ``structure`` with ``prompt`` (raw JSON) after a job on :func:`write_two_halves`'s files."""
+def halves_job(url: str, folder: Path) -> str:
+    """A finished job on :func:`write_two_halves`'s files, written in ``folder``: its session is open."""
     reference, target, table = write_two_halves(folder)
     job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
     Client(url).wait(job)
+    return job
+
+
+def reprompt_answer(url: str, folder: Path, prompt, structure: str = "left") -> requests.Response:
+    """The server's answer to re-prompting ``structure`` with ``prompt`` (raw JSON) after a job on :func:`write_two_halves`'s files."""
+    return posted_prompt(url, halves_job(url, folder), prompt, structure)
+
+
+def posted_prompt(url: str, job: str, prompt, structure: str = "left") -> requests.Response:
+    """The server's answer to re-prompting ``structure`` of ``job``'s session with ``prompt`` (raw JSON)."""
     body = json.dumps({"structure": structure, "prompt": prompt})  # Python's JSON: Infinity and NaN pass, as some clients send them
     return requests.post(f"{url}/v1/sessions/{job}/reprompt", data=body, headers={"Content-Type": "application/json"}, timeout=30)
 
 
+@pytest.fixture(scope="module")
+def shared_job(tmp_path_factory):
+    """``(url, job)``: one finished job on :func:`write_two_halves`'s files, on a server of this module's, for the
+    tests whose prompts are refused (a refusal changes nothing in the session; a test that corrects makes its own job)."""
+    folder = tmp_path_factory.mktemp("shared_job")
+    with running_server(ServerConfig(work_dir=folder / "work")) as (url, app):
+        job = halves_job(url, folder)
+        yield url, job
+        assert app.state.server.jobs[job].version == 0  # no refused prompt changed the shared session
+
+
+def refused_prompt(shared_job, prompt, structure: str = "left") -> requests.Response:
+    """The answer to ``prompt`` on :func:`shared_job`'s session."""
+    return posted_prompt(*shared_job, prompt, structure)
+
+
 @pytest.mark.parametrize("prompt", [[1, 2], "x"])
-def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, prompt):
-    answer = reprompt_answer(server[0], tmp_path, prompt)
+def test_a_prompt_that_is_not_an_object_is_refused_naming_it(shared_job, prompt):
+    answer = refused_prompt(shared_job, prompt)
     assert answer.status_code == 422
     assert answer.json()["detail"].startswith(f"bad prompt {prompt!r}: give an object")
 
@@ -38,10 +66,10 @@ def test_a_prompt_that_is_not_an_object_is_refused_naming_it(server, tmp_path, p
     ({"lower": [30, 10], "upper": [10, 40]}, "the box [30, 10]..[10, 40] is inverted: its lower corner lies above its upper one along i"),
     ({"lower": [10, 10], "upper": [10, 40]}, "the box [10, 10]..[10, 40] has zero size"),
 ], ids=["inverted along i", "inverted along every axis", "zero size", "[i, j] corners inverted", "[i, j] corners of zero size"])
-def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_path, box, problem):
+def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(shared_job, box, problem):
     """The message of :func:`rau.boxes.check_corners`, naming the box as sent (before: with a k an [i, j] box was not
     sent with); before that, an inverted box got a "bad prompt: " prefix a zero-size one lacked."""
-    answer = reprompt_answer(server[0], tmp_path, {"box": box})
+    answer = refused_prompt(shared_job, {"box": box})
     assert answer.status_code == 422
     assert answer.json()["detail"] == problem
 
@@ -51,16 +79,16 @@ def test_a_box_prompt_inverted_or_of_zero_size_is_refused_naming_it(server, tmp_
     ({"lower": "12", "upper": [30, 40]}, "the box '12'..[30, 40]: give a list of finite numbers"),
     ({"lower": [True, 10], "upper": [30, 40]}, "the box [True, 10]..[30, 40]: give a list of finite numbers"),
 ], ids=["infinite", "text", "true"])
-def test_a_box_corner_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, box, problem):
+def test_a_box_corner_of_anything_but_finite_numbers_is_refused_naming_it(shared_job, box, problem):
     """Before, an infinite corner was an internal error (500), and text was read one character at a time."""
-    answer = reprompt_answer(server[0], tmp_path, {"box": box})
+    answer = refused_prompt(shared_job, {"box": box})
     assert answer.status_code == 422
     assert answer.json()["detail"] == problem
 
 
 @pytest.mark.parametrize("point, problem", [("12", "the point '12'"), ([1, float("nan")], "the point [1, nan]")], ids=["text", "nan"])
-def test_a_point_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp_path, point, problem):
-    answer = reprompt_answer(server[0], tmp_path, {"points": [point], "labels": [1]})
+def test_a_point_of_anything_but_finite_numbers_is_refused_naming_it(shared_job, point, problem):
+    answer = refused_prompt(shared_job, {"points": [point], "labels": [1]})
     assert answer.status_code == 422
     assert answer.json()["detail"] == f"{problem}: give a list of finite numbers"
 
@@ -70,10 +98,10 @@ def test_a_point_of_anything_but_finite_numbers_is_refused_naming_it(server, tmp
     {"box": {"lower": [10, 10, 0], "upper": [10, 40, 1]}},
     {"points": 5, "labels": [1]},
 ], ids=["inverted box", "zero-size box", "points not a list"])
-def test_an_unknown_structure_is_named_before_anything_wrong_with_its_prompt(server, tmp_path, prompt):
+def test_an_unknown_structure_is_named_before_anything_wrong_with_its_prompt(shared_job, prompt):
     """Structure first, then the prompt; before, an inverted box or malformed points were named first,
     a zero-size box after the structure."""
-    answer = reprompt_answer(server[0], tmp_path, prompt, structure="middle")
+    answer = refused_prompt(shared_job, prompt, structure="middle")
     assert answer.status_code == 422
     assert answer.json()["detail"] == "no structure 'middle' in this session; it has: 'left' and 'right'"
 
@@ -122,9 +150,9 @@ def test_a_point_of_two_indices_on_a_2d_target_is_taken_as_rau_correct_takes_it(
     ({"points": [[1, 2]], "labels": [0.9]}, "bad prompt: labels [0.9]: give one per point, 1 inside or 0 outside"),  # was an outside click
     ({"points": [[1, 2]], "labels": [True]}, "bad prompt: labels [True]: give one per point, 1 inside or 0 outside"),
 ], ids=["box a list", "box corner of four indices", "point of four indices", "points not a list", "points text", "labels not numbers", "label a fraction", "label a boolean"])
-def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(server, tmp_path, prompt, problem):
+def test_a_malformed_prompt_field_is_refused_naming_the_field_and_its_form(shared_job, prompt, problem):
     """Before, a list box gave "bad prompt: list indices must be integers or slices, not str"."""
-    answer = reprompt_answer(server[0], tmp_path, prompt)
+    answer = refused_prompt(shared_job, prompt)
     assert answer.status_code == 422
     assert problem in answer.json()["detail"]
 
@@ -230,12 +258,9 @@ def test_a_reprompt_says_why_it_changed_nothing_as_rau_correct_does(server, tmp_
     ({"structure": "left", "prompt": {"boxx": {"lower": [0, 0], "upper": [9, 9]}}}, "prompt: unknown field 'boxx'; it takes points, labels, box"),
     ({"structure": "left", "prompt": {"points": [[30, 30]], "labels": [1]}, "overwrite": "yes"}, "reprompt: overwrite must be true or false, got 'yes'"),
 ])
-def test_a_field_a_correction_does_not_take_is_refused_naming_it(server, tmp_path, body, problem):
+def test_a_field_a_correction_does_not_take_is_refused_naming_it(shared_job, body, problem):
     """Before, a misspelt field was left out unseen: "overwrites" gave way, a "boxx" prompt was no box."""
-    url = server[0]
-    reference, target, table = write_two_halves(tmp_path)
-    job = Client(url).submit(target, [reference], label_table=table, options={"deformable": False})
-    Client(url).wait(job)
+    url, job = shared_job
     answer = requests.post(f"{url}/v1/sessions/{job}/reprompt", json=body, timeout=30)
     assert answer.status_code == 422 and problem in answer.json()["detail"], answer.text
 
@@ -268,21 +293,21 @@ def test_a_hand_edit_the_server_did_not_take_is_sent_again_with_the_next_correct
     assert session.results["left"] is item and session.closed_reason  # so a next correction would send the edit again
 
 
-def test_a_fractional_point_or_box_corner_is_refused_as_rau_correct_refuses_it(server, tmp_path):
+def test_a_fractional_point_or_box_corner_is_refused_as_rau_correct_refuses_it(server, shared_job, tmp_path):
     """Before: rounded to the nearest voxel (200), where ``rau correct --inside 1.5,5`` is refused; 5.0 is 5 in both."""
     url = server[0]
     whole = "voxel indices are whole numbers (a voxel's i,j,k as the target's file numbers them)"
     for folder, prompt, problem in (("point", {"points": [[1.5, 5]], "labels": [1]}, f"the point [1.5, 5]: {whole}"),
                                     ("box", {"box": {"lower": [10, 10], "upper": [30.5, 40]}}, f"the box [10, 10]..[30.5, 40]: {whole}")):
-        answer = reprompt_answer(url, tmp_path / folder, prompt)
+        answer = refused_prompt(shared_job, prompt)
         assert answer.status_code == 422 and answer.json()["detail"] == problem
     assert reprompt_answer(url, tmp_path / "whole", {"points": [[10.0, 12.0]], "labels": [1]}).status_code == 200
 
 
-def test_a_mask_or_box_with_a_field_it_does_not_take_is_refused_naming_the_field(server, tmp_path):
+def test_a_mask_or_box_with_a_field_it_does_not_take_is_refused_naming_the_field(shared_job):
     """Before: "bad mask {'lower': [0, 0, 0], 'upper': [1, 1, 8], 'bits': '/w==', 'ex: give ...", the name cut short."""
-    url = server[0]
-    answer = reprompt_answer(url, tmp_path, {"box": {"lower": [10, 10], "upper": [30, 40], "extra": 1}})
+    url = shared_job[0]
+    answer = refused_prompt(shared_job, {"box": {"lower": [10, 10], "upper": [30, 40], "extra": 1}})
     assert answer.status_code == 422 and answer.json()["detail"] == "prompt box: unknown field 'extra'; it takes lower, upper"
     job = answer.url.split("/")[-2]
     mask = {"lower": [0, 0, 0], "upper": [1, 1, 8], "bits": "/w==", "extra": 1}
@@ -377,7 +402,7 @@ def test_a_vessel_click_off_the_vessels_is_named_as_the_user_gave_it_through_a_s
 
 
 @pytest.mark.parametrize("names", ["a", [1], ["only one"]], ids=["text", "not text", "one name for two points"])
-def test_malformed_point_names_are_refused_naming_the_field(server, tmp_path, names):
-    answer = reprompt_answer(server[0], tmp_path, {"points": [[40, 30], [10, 10]], "labels": [1, 0], "names": names})
+def test_malformed_point_names_are_refused_naming_the_field(shared_job, names):
+    answer = refused_prompt(shared_job, {"points": [[40, 30], [10, 10]], "labels": [1, 0], "names": names})
     assert answer.status_code == 422
     assert answer.json()["detail"].startswith(f"bad prompt: names {names!r}: give none, or one text per point"), answer.text
