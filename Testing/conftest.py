@@ -52,3 +52,20 @@ def tiny_qwen(tmp_path_factory) -> Path:
     from tiny_qwen import build_tiny_qwen
 
     return build_tiny_qwen(tmp_path_factory.mktemp("tiny_qwen"))
+
+
+@pytest.fixture(scope="session")
+def pairs(shared_data, tiny_qwen, tmp_path_factory) -> Path:
+    """The fine-tuning tests' pairs folder (:func:`train_fixtures.build_pairs`), built once per session: read-only."""
+    from train_fixtures import build_pairs
+
+    return build_pairs(shared_data, tiny_qwen, tmp_path_factory.mktemp("pairs"))
+
+
+@pytest.fixture(scope="session")
+def sft_adapter(pairs, tiny_qwen, tmp_path_factory) -> Path:
+    """The fine-tuning tests' 4-step SFT run (:func:`train_fixtures.train_sft_adapter`), trained once per session: a
+    test that changes it works on a copy."""
+    from train_fixtures import train_sft_adapter
+
+    return train_sft_adapter(tiny_qwen, pairs, tmp_path_factory.mktemp("sft") / "adapter")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 
 from test_options_not_applied import segment
-from train_fixtures import pairs, sft_adapter  # noqa: F401  (fixtures)
 
 from rau.cli import main
 

@@ -15,7 +15,7 @@ import nibabel
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from bad_input_cases import inputs, template  # noqa: F401  (fixtures)
+from bad_input_cases import copy_inputs, inputs, template  # noqa: F401  (fixtures)
 from rau.io.images import header_grid
 from test_bad_input import REF_SPACING, segment, segment_3d, snapshot
 
@@ -128,23 +128,38 @@ PLACED_AS_ITK_READS = {  # the CT crop with a header field that ITK (so Slicer, 
 }
 
 
+def _segmented(folder, name) -> str:
+    """``rau segment`` of the CT crop ``name``.nii in ``folder`` into ``out_<name>``, without the deformable stage (the
+    placement is the point here, and the rigid and affine stages are the ones it reaches): what it said on stderr, the
+    name said as ``<target>``."""
+    done = subprocess.run([sys.executable, "-m", "rau.cli", *segment_3d("--no-deformable", target=f"{name}.nii", out=f"out_{name}/result.nii.gz")],
+                          cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stderr.replace(name, "<target>")
+
+
+@pytest.fixture(scope="module")
+def clean_run(template, tmp_path_factory):
+    """The clean ITK-written CT crop segmented once in this module: its folder (``clean.nii``, ``out_clean``) and what
+    rau said (:func:`_segmented`)."""
+    folder = copy_inputs(template, tmp_path_factory.mktemp("clean") / "case")
+    _itk_nifti(folder, "clean.nii")
+    return folder, _segmented(folder, "clean")
+
+
 @pytest.mark.parametrize("patches", PLACED_AS_ITK_READS.values(), ids=PLACED_AS_ITK_READS.keys())
-def test_a_nifti_that_itk_places_is_segmented_as_the_file_without_the_odd_field(inputs, patches):
+def test_a_nifti_that_itk_places_is_segmented_as_the_file_without_the_odd_field(inputs, patches, clean_run):
     """Placed by its scanner sform (code 1), as ITK, Slicer, nibabel and FSL place it: the result is the clean file's,
     voxel for voxel and placed alike, and the input is left as it was; its header's grid (the Slicer module's, rau
     serve's) is the clean file's too."""
+    clean_folder, said_clean = clean_run
     _itk_nifti(inputs, "clean.nii")
     _itk_nifti(inputs, "odd.nii", *patches)
+    assert (inputs / "clean.nii").read_bytes() == (clean_folder / "clean.nii").read_bytes()  # the file the module's run read
     before = snapshot(inputs)
-    said = {}
-    for name in ("clean", "odd"):
-        done = subprocess.run([sys.executable, "-m", "rau.cli", *segment_3d(target=f"{name}.nii", out=f"out_{name}/result.nii.gz")],
-                              cwd=inputs, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        said[name] = done.stderr.replace(name, "<target>")
-    assert said["odd"] == said["clean"]  # no warning of its own: ITK does not use the odd field
+    assert _segmented(inputs, "odd") == said_clean  # no warning of its own: ITK does not use the odd field
     assert header_grid(inputs / "odd.nii").same_grid(header_grid(inputs / "clean.nii"))
-    clean, odd = (sitk.ReadImage(str(inputs / f"out_{name}/result.nii.gz")) for name in ("clean", "odd"))
+    clean, odd = (sitk.ReadImage(str(folder / f"out_{name}/result.nii.gz")) for folder, name in ((clean_folder, "clean"), (inputs, "odd")))
     for placed in ("GetOrigin", "GetDirection", "GetSpacing"):
         assert getattr(odd, placed)() == getattr(clean, placed)()
     np.testing.assert_array_equal(sitk.GetArrayFromImage(odd), sitk.GetArrayFromImage(clean))

@@ -12,16 +12,27 @@ import pytest
 from rau.cli import main
 
 
-@pytest.fixture
-def vessels_result(shared_data, tmp_path):
-    """``rau segment --engine vessels`` on ARCADE 350 -> 858, its reference copied to ``tmp_path`` (its files replaced there)."""
-    folder = shared_data / "arcade_syntax_dev"
+@pytest.fixture(scope="module")
+def vessels_run(shared_data, tmp_path_factory):
+    """``rau segment --engine vessels`` on ARCADE 350 -> 858, run once in this module, its reference copied into its
+    folder; and a copy of that folder as the run left it."""
+    folder, source = tmp_path_factory.mktemp("vessels_run"), shared_data / "arcade_syntax_dev"
     for name in ("arcade_train_350_img.png", "arcade_train_350_lab.png", "arcade_train_350_lab.labels.csv", "arcade_train_858_img.png"):
-        shutil.copy(folder / name, tmp_path / name)
-    assert main(["segment", "--engine", "vessels", "--reference", str(tmp_path / "arcade_train_350_img.png"), "--reference-labels",
-                 str(tmp_path / "arcade_train_350_lab.png"), "--reference-spacing", "1", "--target", str(tmp_path / "arcade_train_858_img.png"),
-                 "--target-spacing", "1", "--out", str(tmp_path / "out" / "v.png")]) == 0
-    return tmp_path / "out" / "v.result.json"
+        shutil.copy(source / name, folder / name)
+    assert main(["segment", "--engine", "vessels", "--reference", str(folder / "arcade_train_350_img.png"), "--reference-labels",
+                 str(folder / "arcade_train_350_lab.png"), "--reference-spacing", "1", "--target", str(folder / "arcade_train_858_img.png"),
+                 "--target-spacing", "1", "--out", str(folder / "out" / "v.png")]) == 0
+    return folder, shutil.copytree(folder, tmp_path_factory.mktemp("vessels_run_as_written") / "run")
+
+
+@pytest.fixture
+def vessels_result(vessels_run):
+    """The result of :func:`vessels_run`, its folder put back as the run left it (the test replaces its files there: the
+    result records them by their paths)."""
+    folder, as_written = vessels_run
+    shutil.rmtree(folder)
+    shutil.copytree(as_written, folder)
+    return folder / "out" / "v.result.json"
 
 
 def correct(result, out):

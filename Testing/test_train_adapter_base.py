@@ -14,7 +14,7 @@ from rau.models.loader import ModelSource
 from rau.train.model import LoraSettings, load_trainable
 from rau.vlm.local import TransformersBackend
 from tiny_qwen import build_tiny_qwen
-from train_fixtures import interrupted, listing, pairs, sft_adapter, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
+from train_fixtures import interrupted, listing, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from rau.train.dataset import read_records
 from rau.train.evaluation import record_messages
 from rau.vlm.local import TransformersBackend
 from tiny_qwen import build_tiny_qwen
-from train_fixtures import listing, log, pairs, sft_adapter, short_held_out_answers  # noqa: F401  (fixtures)
+from train_fixtures import listing, log, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def test_sft_loss_is_finite_and_moves_and_held_out_metrics_are_logged(sft_adapter):
@@ -150,11 +150,15 @@ def test_the_same_data_model_and_seed_train_the_same_adapter_on_any_thread_count
 
 
 def test_an_adapter_is_not_replaced_and_resume_needs_a_checkpoint(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):
-    before = (sft_adapter / "adapter_model.safetensors").read_bytes()
+    import shutil
+
+    adapter = shutil.copytree(sft_adapter, tmp_path / "adapter")  # the session's run stays as it is, whatever this does
+    before, files = (adapter / "adapter_model.safetensors").read_bytes(), listing(adapter)
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--max-steps", "1"]
-    assert main(["train", "sft", *common, "--out", str(sft_adapter)]) == 2
+    assert main(["train", "sft", *common, "--out", str(adapter)]) == 2
     assert "adapter_model.safetensors exists; replace it with --overwrite" in capsys.readouterr().err
-    assert (sft_adapter / "adapter_model.safetensors").read_bytes() == before
+    assert (adapter / "adapter_model.safetensors").read_bytes() == before
+    assert listing(adapter) == files
     assert main(["train", "sft", *common, "--out", str(tmp_path / "new"), "--resume"]) == 2
     error = capsys.readouterr().err
     assert "--resume: " in error and "new/checkpoints holds no complete checkpoint to continue from" in error

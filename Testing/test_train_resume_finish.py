@@ -10,7 +10,7 @@ import pytest
 
 import rau.train.evaluation
 from rau.cli import main
-from train_fixtures import listing, log, pairs, sft_adapter, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
+from train_fixtures import listing, log, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def _stopped_while_finishing(monkeypatch, out):

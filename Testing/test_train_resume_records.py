@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from rau.cli import main
-from train_fixtures import interrupted, listing, pairs, sft_adapter, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
+from train_fixtures import interrupted, listing, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def test_resume_of_a_run_recorded_without_epochs_and_train_limit_asks_for_them(sft_adapter, pairs, tiny_qwen, tmp_path, capsys):

@@ -7,7 +7,7 @@ import json
 import shutil
 
 from rau.cli import main
-from train_fixtures import listing, pairs, sft_adapter, short_held_out_answers  # noqa: F401  (fixtures)
+from train_fixtures import listing, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def test_resume_without_train_limit_trains_the_run_s_questions(pairs, tiny_qwen, tmp_path, capsys):

@@ -3,7 +3,9 @@ the session's ``changed``, a Slicer segmentation node, ``rau correct``'s label m
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
 from collections import namedtuple
 
 import numpy as np
@@ -35,8 +37,19 @@ def pair(shared_data, reference: int, target: int):
             folder / "labels.csv")
 
 
+RUNS = {}
+"""The engine's answers by ``(files, size)``, each run once in this module: :func:`run_vessels` hands out copies."""
+
+
 def run_vessels(files, size: int = 512):
-    """The engine on the pair; ``size`` px: the target film at another resolution (same field of view)."""
+    """The engine on the pair; ``size`` px: the target film at another resolution (same field of view). A copy of the
+    module's one run of it: the test may correct it (the engine gives the same answer to the same request)."""
+    if (files, size) not in RUNS:
+        RUNS[files, size] = _engine_run(files, size)
+    return copy.deepcopy(RUNS[files, size])
+
+
+def _engine_run(files, size: int):
     image, labels, target, table = files
     reference = load_reference(image, labels, 1.0, table)
     target = read_image(target, 1.0)
@@ -250,8 +263,22 @@ def segment_with_rau(files, out):
     return out
 
 
-def test_rau_correct_writes_both_segments_of_a_rename(files, tmp_path, capsys):
-    out = segment_with_rau(files, tmp_path / "first.nii.gz")
+@pytest.fixture(scope="module")
+def segmented(files, tmp_path_factory):
+    """:func:`segment_with_rau` run once in this module, into a folder of its own (``first.nii.gz`` and its files)."""
+    return segment_with_rau(files, tmp_path_factory.mktemp("segmented") / "first.nii.gz")
+
+
+def copied(segmented, folder):
+    """The files :func:`segmented`'s run wrote, copied into ``folder`` (the result names its label map relative to
+    itself); its label map there."""
+    for path in segmented.parent.iterdir():
+        shutil.copy2(path, folder / path.name)
+    return folder / segmented.name
+
+
+def test_rau_correct_writes_both_segments_of_a_rename(segmented, tmp_path, capsys):
+    out = copied(segmented, tmp_path)
     first = read_segmentation(out).masks
     _, (row, col) = rename_prompt(first[WRONG])
     corrected = tmp_path / "renamed.nii.gz"
@@ -266,12 +293,12 @@ def test_rau_correct_writes_both_segments_of_a_rename(files, tmp_path, capsys):
     assert rows[WRONG]["found"] and rows[RIGHT]["found"]
 
 
-def test_rau_correct_keeps_a_structure_removed_earlier_removed(files, tmp_path, capsys):
+def test_rau_correct_keeps_a_structure_removed_earlier_removed(segmented, tmp_path, capsys):
     """A segment saved as not found (removed by corrections or by hand) stays empty when another one is corrected;
     before, the repeated run gave it back its engine mask, and a rename wrote what was left of it (411 px in the probe)."""
     import SimpleITK as sitk
 
-    out = segment_with_rau(files, tmp_path / "first.nii.gz")
+    out = copied(segmented, tmp_path)
     first = read_segmentation(out).masks
     saved = json.loads((tmp_path / "first.result.json").read_text())
     row = next(r for r in saved["structures"] if r["name"] == WRONG)
@@ -300,7 +327,7 @@ def test_a_server_session_sends_back_every_changed_structure(files, tmp_path):
 
     image, labels, target, table = files
     request = Request([load_reference(image, labels, 1.0, table)], read_image(target, 1.0))
-    local = create_engine("vessels", {"top_k": 1}).run(request)
+    local = run_vessels(files)  # the engine's answer to this request
     prompt, _ = rename_prompt(local.get(WRONG).mask)
     with running_server(ServerConfig(work_dir=tmp_path / "work")) as (url, _):
         remote = RemoteEngine(Client(url), "vessels", {"top_k": 1}).run(request)

@@ -1,7 +1,10 @@
-"""Fixtures of the fine-tuning tests: a pairs folder from HC18 and a 4-step SFT run of the tiny Qwen2.5-VL on it."""
+"""Fixtures of the fine-tuning tests: a pairs folder from HC18 and a 4-step SFT run of the tiny Qwen2.5-VL on it (built
+once per session by conftest.py's ``pairs`` and ``sft_adapter``, with :func:`build_pairs` and :func:`train_sft_adapter`:
+a test that changes either works on a copy)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 
@@ -12,8 +15,8 @@ from rau.cli import main
 from train_data import hc18_manifest
 
 
-@pytest.fixture(scope="module", autouse=True)
-def short_held_out_answers():
+@contextlib.contextmanager
+def capped_held_out_answers():
     """Held-out answers of at most 8 tokens, not inference's limits: the random tiny model never ends one, and these
     tests check that evaluation runs and is logged, not what it scores. Training runs in this process, so it sees the cap."""
     with pytest.MonkeyPatch.context() as patch:
@@ -21,9 +24,15 @@ def short_held_out_answers():
         yield
 
 
-@pytest.fixture(scope="module")
-def pairs(shared_data, tiny_qwen, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pairs")
+@pytest.fixture(scope="module", autouse=True)
+def short_held_out_answers():
+    """:func:`capped_held_out_answers` for every test of a module that imports this fixture."""
+    with capped_held_out_answers():
+        yield
+
+
+def build_pairs(shared_data, tiny_qwen, folder):
+    """``rau train build-pairs`` on six HC18 pictures (a third held out), into ``folder / "pairs"``."""
     manifest = hc18_manifest(shared_data, folder, 6)
     code = main(["train", "build-pairs", "--data", str(manifest), "--out", str(folder / "pairs"), "--model", str(tiny_qwen),
                  "--references-per-target", "1", "--val-fraction", "0.34", "--seed", "0"])
@@ -38,10 +47,10 @@ def sft_command(tiny_qwen, pairs, out) -> list[str]:
             "--save-steps", "2", "--eval-steps", "2", "--eval-limit", "2"]
 
 
-@pytest.fixture(scope="module")
-def sft_adapter(pairs, tiny_qwen, tmp_path_factory):
-    out = tmp_path_factory.mktemp("sft") / "adapter"
-    assert main(sft_command(tiny_qwen, pairs, out)) == 0
+def train_sft_adapter(tiny_qwen, pairs, out):
+    """:func:`sft_command`'s run into ``out``, its held-out answers capped as in the modules that use it."""
+    with capped_held_out_answers():
+        assert main(sft_command(tiny_qwen, pairs, out)) == 0
     return out
 
 
