@@ -153,11 +153,11 @@ def started_batch(tmp_path, limit: int):
 
 def test_a_worker_that_dies_leaves_its_target_to_a_new_one_and_the_run_goes_on(tmp_path):
     """Before, one worker killed (as by the out-of-memory killer) stopped the cohort with an internal error (exit 70)."""
-    run = started_batch(tmp_path, 5)
+    run = started_batch(tmp_path, 3)  # one target done, one in each worker
     os.kill(worker_processes(run.pid)[0], signal.SIGKILL)
     _, errors = run.communicate(timeout=300)
     assert run.returncode == 0, errors
-    assert set(summary(tmp_path).values()) == {"done"} and len(summary(tmp_path)) == 5
+    assert set(summary(tmp_path).values()) == {"done"} and len(summary(tmp_path)) == 3
 
 
 def test_workers_stop_when_the_batch_process_is_killed(tmp_path):
@@ -172,8 +172,8 @@ def test_workers_stop_when_the_batch_process_is_killed(tmp_path):
 
 
 def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
-    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "4", "--workers", "1"]
-    items = work_items(MANIFEST, tmp_path, limit=4)
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path), *FAST, "--limit", "3", "--workers", "1"]
+    items = work_items(MANIFEST, tmp_path, limit=3)
     run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not any(item.state() == "complete" for item in items):
@@ -182,7 +182,7 @@ def test_a_killed_run_restarted_redoes_only_unfinished_targets(tmp_path):
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     complete = {item.name for item in items if item.state() == "complete"}
-    assert complete and len(complete) < 4, "the kill came too late to leave work undone"
+    assert complete and len(complete) < 3, "the kill came too late to leave work undone"
     stamps = {name: (tmp_path / f"{name}.nii.gz").stat().st_mtime_ns for name in complete}
     half = next(item for item in items if item.name not in complete)
     half.outputs["result"].write_text(json.dumps({"inputs": half.case.recorded_inputs(EngineOptions())}))  # as if killed between

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from test_batch import FAST, MANIFEST, _absolute_rows, summary
 from test_cli_correct import write_overlapping_reference
 
@@ -20,17 +21,35 @@ def outputs_of(out: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(out.iterdir()) if path.name != "batch_summary.csv"}
 
 
-def test_a_manifest_grown_by_a_clashing_target_keeps_the_done_targets_names_and_skips_them(shared_data, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def first_runs(shared_data, tmp_path_factory) -> dict[str, Path]:
+    """One finished run of the first target (--no-deformable, one worker) per way of naming it: ``"rows"``, a manifest of
+    :func:`_absolute_rows` ``(1)`` (its path beside it, ``m.csv``), and ``"manifest"``, :data:`MANIFEST` with --limit 1.
+    Read only: a test copies it (times kept) and goes on from there, as from its own first run."""
+    folder = tmp_path_factory.mktemp("first_runs")
+    (folder / "m.csv").write_text("\n".join(_absolute_rows(1)) + "\n")
+    runs = {"rows": ["batch", str(folder / "m.csv")], "manifest": ["batch", str(MANIFEST), "--limit", "1"]}
+    for name, run in runs.items():
+        assert rau_main([*run, "--out", str(folder / name), "--workers", "1", *FAST]) == 0
+    return {name: folder / name for name in runs} | {"m.csv": folder / "m.csv"}
+
+
+def copy_of(first_run: Path, out: Path) -> Path:
+    """``first_run``'s files copied into ``out`` with their times (a copy is a run's own outputs, see test_batch)."""
+    shutil.copytree(first_run, out, dirs_exist_ok=True)
+    return out
+
+
+def test_a_manifest_grown_by_a_clashing_target_keeps_the_done_targets_names_and_skips_them(first_runs, tmp_path, capsys):
     """Before: adding site2/058_HC.png renamed 058_HC to images_058_HC, so every target was done again
     ("2 done, 0 skipped") and the earlier outputs were left behind in --out, in no summary."""
     header, first, second = _absolute_rows(2)
     target = first.split(",")[3]
     (tmp_path / "site2").mkdir()
     clashing = shutil.copy(second.split(",")[3], tmp_path / "site2" / Path(target).name)  # another scan, the same file name
-    (tmp_path / "m1.csv").write_text("\n".join([header, first]) + "\n")
+    assert first_runs["m.csv"].read_text() == "\n".join([header, first]) + "\n"  # its first run's manifest
     (tmp_path / "m2.csv").write_text("\n".join([header, first, second.replace(second.split(",")[3], str(clashing))]) + "\n")
-    out = tmp_path / "out"
-    assert rau_main(["batch", str(tmp_path / "m1.csv"), "--out", str(out), "--workers", "1", *FAST]) == 0
+    out = copy_of(first_runs["rows"], tmp_path / "out")
     done = outputs_of(out)
     assert sorted(done) == ["058_HC.labels.csv", "058_HC.nii.gz", "058_HC.result.json"]
     capsys.readouterr()
@@ -79,13 +98,11 @@ def test_a_done_target_keeps_its_name_when_a_byte_identical_copy_of_the_same_nam
     assert {name: grown[name] for name in done} == done
 
 
-def test_a_done_target_whose_result_json_was_deleted_is_refused_saying_that_json_is_missing(shared_data, tmp_path, capsys):
+def test_a_done_target_whose_result_json_was_deleted_is_refused_saying_that_json_is_missing(first_runs, tmp_path, capsys):
     """Before: "058_HC.nii.gz: not written by rau for this target", although rau wrote it: only its result JSON,
     which tells which target it was written for, is gone."""
-    header, first = _absolute_rows(1)
-    (tmp_path / "m.csv").write_text("\n".join([header, first]) + "\n")
-    out = tmp_path / "out"
-    assert rau_main(["batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "1", *FAST]) == 0
+    shutil.copy(first_runs["m.csv"], tmp_path / "m.csv")
+    out = copy_of(first_runs["rows"], tmp_path / "out")
     (out / "058_HC.result.json").unlink()
     (out / "batch_summary.csv").unlink()
     left = outputs_of(out)
@@ -98,12 +115,11 @@ def test_a_done_target_whose_result_json_was_deleted_is_refused_saying_that_json
     assert outputs_of(out) == left and not (out / "batch_summary.csv").exists()  # nothing replaced, nothing written
 
 
-def test_a_finished_batch_resumed_with_seg_nrrd_keeps_its_results_and_adds_the_seg_nrrd_a_fresh_run_writes(shared_data, tmp_path, capsys):
+def test_a_finished_batch_resumed_with_seg_nrrd_keeps_its_results_and_adds_the_seg_nrrd_a_fresh_run_writes(first_runs, tmp_path, capsys):
     """Before: the missing .seg.nrrd made every target half-written, so all were done again with this run's options
     ("1 done, 0 skipped"), the results made with --no-deformable replaced without a warning."""
     run = ["batch", str(MANIFEST), "--limit", "1", "--workers", "1"]
-    out = tmp_path / "out"
-    assert rau_main([*run, "--out", str(out), *FAST]) == 0
+    out = copy_of(first_runs["manifest"], tmp_path / "out")  # [*run, "--out", out, *FAST] run
     done = outputs_of(out)
     capsys.readouterr()
 
@@ -130,11 +146,11 @@ def test_a_finished_batch_resumed_with_seg_nrrd_keeps_its_results_and_adds_the_s
     assert outputs_of(out) == now
 
 
-def test_a_label_map_changed_since_its_run_is_redone_rather_than_given_a_seg_nrrd(shared_data, tmp_path, capsys):
+def test_a_label_map_changed_since_its_run_is_redone_rather_than_given_a_seg_nrrd(first_runs, tmp_path, capsys):
     """A .seg.nrrd made from a label map edited after its run (other bytes than its result JSON records) would not
     be the run's: the target is half-written and done again, as before."""
     run = ["batch", str(MANIFEST), "--limit", "1", "--workers", "1", *FAST, "--out", str(tmp_path)]
-    assert rau_main(run) == 0
+    copy_of(first_runs["manifest"], tmp_path)  # run's outputs
     label_map = tmp_path / "058_HC.nii.gz"
     saved = read_image(label_map)
     edited = saved.array.copy()

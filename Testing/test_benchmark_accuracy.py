@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from conftest import REPO, script_environment
+from refused_scripts import refused
 
 
 def bench(*arguments):
@@ -38,32 +39,32 @@ def test_a_baseline_that_samples_no_point_is_a_failure_not_dice_0(tmp_path, shar
     assert "affine failed on" in run.stdout
 
 
-def test_bad_options_and_manifests_are_refused_naming_them(tmp_path):
+def test_bad_options_and_manifests_are_refused_naming_them(tmp_path, monkeypatch, capsys):
     for arguments, message in ((("--baseline-sampling", "0"), "--baseline-sampling must be above 0"),
                                (("--limit", "0"), "argument --limit: must be at least 1"),  # before: NaN figures
                                (("--methods", "bogus"), "invalid choice: 'bogus'"),  # before: a traceback about ants
                                (("--fusion", "bogus"), "invalid choice: 'bogus'")):
-        run = bench("protocols/hc18_single.csv", *arguments)
+        run = refused(monkeypatch, capsys, "bench_accuracy", "protocols/hc18_single.csv", *arguments)
         assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)
-    run = bench(tmp_path / "gone.csv")
+    run = refused(monkeypatch, capsys, "bench_accuracy", tmp_path / "gone.csv")
     assert run.returncode == 2 and f"manifest {tmp_path / 'gone.csv'} does not exist" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_the_json_folder_is_made_when_written_and_an_impossible_one_is_refused_first(tmp_path, shared_data):
+def test_the_json_folder_is_made_when_written_and_an_impossible_one_is_refused_first(tmp_path, shared_data, monkeypatch, capsys):
     """Six benchmarks ran for minutes and then lost their figures to a missing --json folder (benchmarks/figures.py)."""
     out = tmp_path / "new" / "deeper" / "figures.json"
     run = bench("protocols/hc18_single.csv", "--limit", 1, "--methods", "identity", "--json", out)
     assert run.returncode == 0, run.stderr
     assert json.loads(out.read_text())[0]["methods"]["identity"]["mean_dice"] > 0
     (tmp_path / "afile").write_text("")
-    run = bench("protocols/hc18_single.csv", "--json", tmp_path / "afile" / "x.json")
+    run = refused(monkeypatch, capsys, "bench_accuracy", "protocols/hc18_single.csv", "--json", tmp_path / "afile" / "x.json")
     assert run.returncode == 2
     assert f"argument --json: {tmp_path / 'afile'}: cannot create this output folder, {tmp_path / 'afile'} is a file" in run.stderr
 
 
-def test_a_run_refused_for_another_reason_leaves_no_json_folder(tmp_path):
+def test_a_run_refused_for_another_reason_leaves_no_json_folder(tmp_path, monkeypatch, capsys):
     """Before: the --json folder was made while the options were read, so a missing manifest left it behind, empty."""
-    run = bench(tmp_path / "gone.csv", "--json", tmp_path / "new" / "figures.json")
+    run = refused(monkeypatch, capsys, "bench_accuracy", tmp_path / "gone.csv", "--json", tmp_path / "new" / "figures.json")
     assert run.returncode == 2 and "does not exist" in run.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -90,20 +91,18 @@ def test_an_interrupted_json_write_leaves_the_earlier_file_whole(tmp_path, monke
     assert out.read_text() == '{"earlier": 1}\n' and [path.name for path in tmp_path.iterdir()] == ["figures.json"]
 
 
-def test_bench_vessels_refuses_option_sets_that_would_run_nothing():
+def test_bench_vessels_refuses_option_sets_that_would_run_nothing(monkeypatch, capsys):
     """Before: --bank-pairs without --bank-cases and --limit 0 ended in a TypeError, --bank-only alone wrote {}."""
     for arguments, message in ((("--bank-pairs",), "give --bank-cases N"), (("--bank-only",), "give --bank-cases N"),
                                (("--limit", "0"), "argument --limit: must be at least 1")):
-        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_vessels.py"), *arguments],
-                             cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=120)
+        run = refused(monkeypatch, capsys, "bench_vessels", *arguments)
         assert run.returncode == 2 and message in run.stderr, (arguments, run.stderr)
 
 
 @pytest.mark.parametrize("first, second", [("--bank-only", "--single-only"), ("--bank-only", "--bank-pairs"), ("--single-only", "--bank-pairs")])
-def test_bench_vessels_refuses_two_of_its_only_options(first, second):
+def test_bench_vessels_refuses_two_of_its_only_options(first, second, monkeypatch, capsys):
     """Before: --bank-only --single-only ran nothing and wrote {} (exit 0); --bank-pairs overrode the others silently."""
-    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_vessels.py"), first, second, "--bank-cases", "1", "--limit", "1"],
-                         cwd=REPO, env=script_environment(), capture_output=True, text=True, timeout=120)
+    run = refused(monkeypatch, capsys, "bench_vessels", first, second, "--bank-cases", "1", "--limit", "1")
     assert run.returncode == 2 and f"argument {second}: not allowed with argument {first}" in run.stderr, run.stderr
 
 

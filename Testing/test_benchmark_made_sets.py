@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, script_environment
+from refused_scripts import refused
 from rau.evaluation.manifest import read_manifest
 from rau.io import read_image, read_segmentation
 from shared_data import PROTOCOLS, protocol_path, protocol_rows
@@ -47,18 +48,17 @@ def test_the_built_manifests_read_with_labels_on_the_target_grid(tmp_path, reque
             assert len(truth.present()) > 0, case.target_labels
 
 
-def test_one_slice_copies_refuses_a_missing_or_foreign_manifest_without_making_its_folder(tmp_path):
+def test_one_slice_copies_refuses_a_missing_or_foreign_manifest_without_making_its_folder(tmp_path, monkeypatch, capsys):
     """Before: a traceback (FileNotFoundError, KeyError 'reference_image'), and an empty output folder left."""
     (tmp_path / "notes.csv").write_text("image,labels\na.png,b.png\n")
     for manifest, said in ((tmp_path / "absent.csv", "manifest .*absent.csv does not exist"),
                            (tmp_path / "notes.csv", "notes.csv: manifest lacks column\\(s\\) reference_image")):
-        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(manifest), str(tmp_path / "out")],
-                             capture_output=True, text=True, timeout=120, env=script_environment())
+        run = refused(monkeypatch, capsys, "one_slice_copies", manifest, tmp_path / "out")
         assert run.returncode == 2 and "Traceback" not in run.stderr and not (tmp_path / "out").exists()
         assert re.search(said, run.stderr), run.stderr
 
 
-def test_one_slice_copies_refuses_to_write_over_its_inputs(tmp_path):
+def test_one_slice_copies_refuses_to_write_over_its_inputs(tmp_path, monkeypatch, capsys):
     """OUT the manifest's folder, one-slice NIfTI inputs: before, the copies were written over their sources, then
     shutil.SameFileError (exit 1). Now refused before anything is written."""
     import numpy as np
@@ -72,25 +72,23 @@ def test_one_slice_copies_refuses_to_write_over_its_inputs(tmp_path):
     (tmp_path / "manifest.csv").write_text("reference_image,reference_labels,target_image,target_labels\n"
                                            "ref.nii.gz,ref_labels.nii.gz,tgt.nii.gz,tgt_labels.nii.gz\n")
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
-    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(tmp_path),
-                          "--suffix", ".nii.gz"], capture_output=True, text=True, timeout=120, env=script_environment())
+    run = refused(monkeypatch, capsys, "one_slice_copies", tmp_path / "manifest.csv", tmp_path, "--suffix", ".nii.gz")
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert re.search(r"OUT: .*ref.nii.gz would overwrite the input file .*ref.nii.gz; give another folder", run.stderr), run.stderr
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
 
 
 @pytest.mark.parametrize("script", sorted(set(OUT_AND_DATA_BUILDERS) - {"make_chest_ct_pair.py"}))
-def test_builders_refuse_a_missing_or_empty_data_folder_without_making_out(tmp_path, script):
+def test_builders_refuse_a_missing_or_empty_data_folder_without_making_out(tmp_path, monkeypatch, capsys, script):
     """Before: a traceback (exit 1) and an empty OUT left behind."""
     (tmp_path / "empty").mkdir()
     for data, said in ((tmp_path / "absent", "absent: no such folder"), (tmp_path / "empty", "empty: lacks ")):
-        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path / "out"), "--data", str(data)],
-                             capture_output=True, text=True, timeout=120, env=script_environment())
+        run = refused(monkeypatch, capsys, script.removesuffix(".py"), tmp_path / "out", "--data", data)
         assert run.returncode == 2 and "Traceback" not in run.stderr and f"error: --data {data}" in run.stderr, run.stderr
         assert said in run.stderr and not (tmp_path / "out").exists(), run.stderr
 
 
-def test_one_slice_copies_refuses_a_missing_file_or_an_unwritable_out_without_making_its_folder(tmp_path):
+def test_one_slice_copies_refuses_a_missing_file_or_an_unwritable_out_without_making_its_folder(tmp_path, monkeypatch, capsys):
     """Before: a traceback (ImageReadError after the rows before it were copied, or FileNotFoundError), exit 1, and
     a half-filled output folder with no manifest."""
     (tmp_path / "manifest.csv").write_text("reference_image,reference_labels,target_image,target_labels\n"
@@ -98,18 +96,16 @@ def test_one_slice_copies_refuses_a_missing_file_or_an_unwritable_out_without_ma
     (tmp_path / "file").write_text("")
     for out, said in ((tmp_path / "out", "manifest.csv: 4 files it names cannot be read: line 2: reference_image "),
                       (tmp_path / "file" / "out", f"argument out: folder {tmp_path / 'file' / 'out'}: {tmp_path / 'file'} is a file")):
-        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(out)],
-                             capture_output=True, text=True, timeout=120, env=script_environment())
+        run = refused(monkeypatch, capsys, "one_slice_copies", tmp_path / "manifest.csv", out)
         assert run.returncode == 2 and "Traceback" not in run.stderr and said in run.stderr, run.stderr
         assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("script", OUT_AND_DATA_BUILDERS)
-def test_builders_refuse_a_file_as_out(tmp_path, script):
+def test_builders_refuse_a_file_as_out(tmp_path, monkeypatch, capsys, script):
     """Before: a traceback (FileExistsError, NotADirectoryError), exit 1."""
     (tmp_path / "file").write_text("")
-    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(tmp_path / "file")],
-                         capture_output=True, text=True, timeout=120, env=script_environment())
+    run = refused(monkeypatch, capsys, script.removesuffix(".py"), tmp_path / "file")
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"error: argument out: folder {tmp_path / 'file'}: a file, not a folder" in run.stderr, run.stderr
 
@@ -148,10 +144,9 @@ def test_one_slice_copies_name_an_image_and_its_mask_of_one_stem_apart(tmp_path,
         assert truth.labels.names == ["fetal head"], labels  # the label table beside the mask travels with its copy
 
 
-def test_one_slice_copies_refuse_two_files_whose_copies_would_still_clash(tmp_path, shared_data):
+def test_one_slice_copies_refuse_two_files_whose_copies_would_still_clash(tmp_path, shared_data, monkeypatch, capsys):
     _hc18_layout(shared_data, tmp_path, "{n}/images/x.png", "{n}/labels/x.png")  # stems and folders alike
-    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "one_slice_copies.py"), str(tmp_path / "manifest.csv"), str(tmp_path / "out")],
-                         capture_output=True, text=True, timeout=120, env=script_environment())
+    run = refused(monkeypatch, capsys, "one_slice_copies", tmp_path / "manifest.csv", tmp_path / "out")
     assert run.returncode == 2 and "Traceback" not in run.stderr and not (tmp_path / "out").exists(), run.stderr
     assert re.search(r"002/images/x.png and .*001/images/x.png would both be copied to .*out/images_x.nrrd; rename one", run.stderr), run.stderr
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, script_environment
+from refused_scripts import refused
 from rau.evaluation.manifest import read_manifest
 from rau.io import read_image, read_segmentation
 
@@ -78,8 +79,8 @@ def test_hard_films_are_cropped_recontrasted_marked_and_bordered_but_p0(sets):
 @pytest.mark.parametrize("options, said", [(["--films", "1"], "argument --films: must be from 2 to 100, got '1'"),
                                            (["--films", "six"], "argument --films: must be a whole number, got 'six'"),
                                            (["--hard=yes"], "argument --hard: ignored explicit argument 'yes'")])
-def test_bad_arguments_are_refused_with_one_line_before_anything_is_made(tmp_path, options, said):
-    run = build(tmp_path / "out", *options)
+def test_bad_arguments_are_refused_with_one_line_before_anything_is_made(tmp_path, monkeypatch, capsys, options, said):
+    run = refused(monkeypatch, capsys, SCRIPT.stem, tmp_path / "out", *options)
     assert run.returncode == 2 and "Traceback" not in run.stderr and said in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
 

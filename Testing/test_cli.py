@@ -74,7 +74,7 @@ def test_a_vessels_run_with_several_references_records_their_ranking(shared_data
         references += ["--reference", str(folder / f"arcade_train_{name}_img.png"), "--reference-labels", str(folder / f"arcade_train_{name}_lab.png")]
     out = tmp_path / "t.nii.gz"
     assert main(["segment", "--engine", "vessels", *references, "--label-table", str(folder / "labels.csv"),
-                 "--target", str(folder / "arcade_train_879_img.png"), "--out", str(out)]) == 0
+                 "--target", str(folder / "arcade_train_879_img.png"), "--no-deformable", "--out", str(out)]) == 0
     ranking = json.loads((tmp_path / "t.result.json").read_text())["ranking"]
     assert [set(row) for row in ranking] == [{"reference", "score", "similarity"}] * 2
     assert ranking[0]["score"] >= ranking[1]["score"]
@@ -133,10 +133,10 @@ def test_a_seg_nrrd_beside_its_own_input_of_the_same_name_is_written(hc18_case, 
     """Before, --out 002.seg.nrrd beside the target 002.png was refused, calling the input "an earlier output" and
     asking to remove it; an input is refused only as the label map of the result JSON this run would replace."""
     for overwrite in ([], ["--overwrite"]):  # the second time its own .seg.nrrd and result JSON are there
-        assert main(segment_args(hc18_case, hc18_case / "002.seg.nrrd", *overwrite)) == 0, capsys.readouterr().err
+        assert main(segment_args(hc18_case, hc18_case / "002.seg.nrrd", "--no-deformable", *overwrite)) == 0, capsys.readouterr().err
     assert json.loads((hc18_case / "002.result.json").read_text())["label_map"] == "002.seg.nrrd"
     earlier = hc18_case / "out" / "t.nii.gz"
-    assert main(segment_args(hc18_case, earlier)) == 0
+    assert main(segment_args(hc18_case, earlier, "--no-deformable")) == 0
     args = segment_args(hc18_case, earlier.with_name("t.seg.nrrd"), "--overwrite")
     args[args.index("--reference-labels") + 1] = str(earlier)  # an earlier run's label map, as the reference's labels
     assert main(args) == 2
@@ -153,7 +153,7 @@ def test_a_seg_nrrd_beside_a_data_mask_of_the_same_name_is_written_and_a_label_m
     error = capsys.readouterr().err
     assert f"{hc18_case / '002_mask.png'} beside it has the same name; this run's label table 002_mask.labels.csv would be read as its labels" in error
     assert "earlier output" not in error and not (hc18_case / "002_mask.nii.gz").exists()
-    assert main(segment_args(hc18_case, hc18_case / "002_mask.seg.nrrd")) == 0, capsys.readouterr().err
+    assert main(segment_args(hc18_case, hc18_case / "002_mask.seg.nrrd", "--no-deformable")) == 0, capsys.readouterr().err
     assert json.loads((hc18_case / "002_mask.result.json").read_text())["label_map"] == "002_mask.seg.nrrd"
     assert (hc18_case / "002_mask.png").read_bytes() == mask and not (hc18_case / "002_mask.labels.csv").exists()
 
@@ -252,7 +252,7 @@ def test_the_demo_runs_the_engine_asked_for_on_every_case(tmp_path, capsys):
     """Before: ``--engine registration`` was ignored for the angiogram (it ran the vessels engine, without a word)."""
     assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "asked"), "--engine", "registration", "--no-deformable"]) == 0
     assert "== coronary_angiogram (registration engine)" in capsys.readouterr().out
-    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "default")]) == 0
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "default"), "--no-deformable"]) == 0
     assert "== coronary_angiogram (vessels engine)" in capsys.readouterr().out
 
 
@@ -314,7 +314,7 @@ def test_a_demo_case_whose_overlay_cannot_be_written_leaves_no_label_map(tmp_pat
             raise OSError("disk full")
 
     monkeypatch.setattr(rau.demo, "overlay_figure", lambda *args: UnsavableFigure())
-    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "demo")]) == 2
+    assert main(["demo", "--cases", "coronary_angiogram", "--out", str(tmp_path / "demo"), "--no-deformable"]) == 2
     assert "disk full" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists()
 

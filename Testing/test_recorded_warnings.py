@@ -55,7 +55,7 @@ def test_a_run_without_warnings_records_none(shared_data, tmp_path, capsys):
     folder = shared_data / "arcade_syntax_dev"
     assert main(["segment", "--engine", "vessels", "--reference", str(folder / "arcade_train_928_img.png"),
                  "--reference-labels", str(folder / "arcade_train_928_lab.png"), "--reference-spacing", "1",
-                 "--target", str(folder / "arcade_train_204_img.png"), "--target-spacing", "1", "--out", str(tmp_path / "run.nii.gz")]) == 0
+                 "--target", str(folder / "arcade_train_204_img.png"), "--target-spacing", "1", "--no-deformable", "--out", str(tmp_path / "run.nii.gz")]) == 0
     assert "warning" not in capsys.readouterr().err
     assert "warnings" not in json.loads((tmp_path / "run.result.json").read_text())
 
@@ -68,7 +68,7 @@ def test_rau_batch_records_each_targets_warnings_and_prints_them_once_a_target(s
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("reference_image,reference_labels,reference_spacing,target_image,target_spacing,label_table,structures\n" + "".join(
         f"{image},{labels},1,{folder / target},1,{table},S7_LAD_mid\n" for target in ("arcade_train_204_img.png", "arcade_train_11_img.png")))
-    assert main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--engine", "vessels", "--workers", "1"]) == 0
+    assert main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--engine", "vessels", "--workers", "1", "--no-deformable"]) == 0
     for target in ("arcade_train_204_img", "arcade_train_11_img"):
         assert recorded(tmp_path / "out" / f"{target}.result.json") == [f"{labels} {UNNAMED}"], target
     assert capfd.readouterr().err.count(UNNAMED) == 2
