@@ -4,6 +4,7 @@ and a fixture that makes the registration engine deterministic for the tests com
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import threading
 import time
@@ -37,10 +38,10 @@ def running_server(config):
 
 
 @contextlib.contextmanager
-def serve_process(work_dir, *arguments: str, env=None, output=None, log=None):
+def serve_process(work_dir, *arguments: str, env=None, output=None, log=None, stop=signal.SIGTERM):
     """Yield the URL of ``rau serve`` running as its own process on a free loopback port (as deployed);
     ``work_dir`` None: the server's own temporary one; ``output``: a file that gets what it prints, ``log``: one that
-    gets what it logs (its standard error). Leaving stops it with SIGTERM."""
+    gets what it logs (its standard error). Leaving stops it with the signal ``stop``."""
     import subprocess
     import sys
 
@@ -67,7 +68,7 @@ def serve_process(work_dir, *arguments: str, env=None, output=None, log=None):
                 time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
+        process.send_signal(stop)
         process.wait(timeout=60)
         for file in (printed, logged):
             if file is not subprocess.DEVNULL:

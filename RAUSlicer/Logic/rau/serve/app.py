@@ -8,11 +8,11 @@ import logging
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import rau
 from rau.engines import DEFAULT_ENGINE, ENGINES, engine_class
@@ -28,6 +28,7 @@ from rau.serve.refusals import REFUSALS, NotFound, QueueFull, unreadable_paramet
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import confined, valid_id
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionStore
+from rau.serve.temporary_folders import temporary_work_folder
 from rau.serve.uploads import Upload, read_uploads
 from rau.user_warnings import collected_warnings
 
@@ -36,7 +37,11 @@ from rau.user_warnings import collected_warnings
 class ServerConfig:
     """What the operator chose when starting the server."""
 
-    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rau-serve-")))
+    work_dir: Path | None = None
+    """The folder for uploads and outputs; None: a new temporary one (:mod:`rau.serve.temporary_folders`), locked
+    while this config is kept (``work_dir_lock``): ``rau serve`` removes it as it stops or, when it is killed, the next
+    server started without a work folder does."""
+    work_dir_lock: BinaryIO | None = field(default=None, init=False, repr=False, compare=False)
     token: str | None = None
     engine: str = DEFAULT_ENGINE
     """The engine of jobs whose spec names none (``rau serve --engine``)."""
@@ -67,6 +72,8 @@ class ServerConfig:
     then applies (a correction that itself computes longer than the client waits still can)."""
 
     def __post_init__(self):
+        if self.work_dir is None:
+            self.work_dir, self.work_dir_lock = temporary_work_folder()
         if not isinstance(self.engine_options, EngineOptions):
             self.engine_options = EngineOptions.from_dict(self.engine_options)
 

@@ -33,7 +33,17 @@ def _try_start_run(root: Path) -> tuple[Path, BinaryIO] | None:
     """:func:`start_run`, or None when another starting server took the new lock file, free, for a stopped server's
     and removes it (try another)."""
     folder = root / uuid.uuid4().hex
-    lock = folder.with_suffix(LOCK_SUFFIX)
+    handle = new_lock(folder.with_suffix(LOCK_SUFFIX))
+    if handle is None:
+        return None
+    folder.mkdir()
+    return folder, handle
+
+
+def new_lock(lock: Path) -> BinaryIO | None:
+    """Make the file ``lock`` and lock it for this process: its open handle (keep it open), or None when a server
+    starting at this moment took the new file, free, for a stopped server's lock and removes it, or removed it
+    (make another)."""
     handle = open(lock, "xb")
     try:
         lock_file(handle.fileno())
@@ -47,8 +57,7 @@ def _try_start_run(root: Path) -> tuple[Path, BinaryIO] | None:
     if not still_at(handle.fileno(), lock):  # removed before it was locked
         handle.close()
         return None
-    folder.mkdir()
-    return folder, handle
+    return handle
 
 
 def remove_stopped_runs(root: Path) -> None:
