@@ -13,8 +13,8 @@ from concurrent.futures.process import BrokenProcessPool
 from tqdm import tqdm
 
 from rau.batch.worker import WarmWorker, died_row
-from rau.cpu_share import usable_cpus
 from rau.cli import EXIT_TERMINATED
+from rau.cpu_share import usable_cpus
 from rau.engines import engine_class
 from rau.errors import InputError, UnavailableError
 from rau.options import EngineOptions
