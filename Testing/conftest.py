@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: paths to the real data the tests read."""
+"""Shared pytest fixtures: paths to the real data the tests read, tiny models, and the lock on Ray instances."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(REPO / "benchmarks"))  # where the shared data lies: one rule for the tests and the benchmarks
 
+from ray_instances import ray_instances_lock  # noqa: E402
 from shared_data import SHARED_DATA  # noqa: E402
 
 
@@ -69,3 +70,17 @@ def sft_adapter(pairs, tiny_qwen, tmp_path_factory) -> Path:
     from train_fixtures import train_sft_adapter
 
     return train_sft_adapter(tiny_qwen, pairs, tmp_path_factory.mktemp("sft") / "adapter")
+
+
+@pytest.fixture
+def starts_ray():
+    """For a test that starts a Ray instance (here or in a process of its own): it waits while a test that needs none runs."""
+    with ray_instances_lock(alone=False):
+        yield
+
+
+@pytest.fixture
+def no_ray_instance():
+    """For a test that needs no Ray instance on this machine: no other test starts one while it runs."""
+    with ray_instances_lock(alone=True):
+        yield

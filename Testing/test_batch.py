@@ -24,6 +24,7 @@ from rau.cli import main as rau_main
 from rau.errors import InputError
 from rau.io import read_image, write_image
 from rau.options import EngineOptions
+from ray_instances import ray_instances_lock
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "protocols" / "hc18_single.csv"
@@ -72,31 +73,16 @@ def segmented(tmp_path_factory, shared_data):
 
 @pytest.fixture(scope="module")
 def ray_instance():
-    """One local Ray instance for the module (2 CPUs); it must start within a minute and shut down."""
+    """One local Ray instance for the module (2 CPUs); it must start within a minute and shut down. It holds the lock of
+    :mod:`ray_instances` shared while it runs."""
     ray = pytest.importorskip("ray")
-    started = time.monotonic()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    assert time.monotonic() - started < 60
-    yield ray
-    ray.shutdown()
-    assert not ray.is_initialized()
-
-
-def test_ray_auto_without_a_cluster_is_a_usage_error(tmp_path):
-    """A new process with its own temporary folder (no address file of an earlier cluster) and no RAY_ADDRESS;
-    before the module's Ray instance starts. Before, Ray's ConnectionError was an internal error (exit 70)."""
-    ray = pytest.importorskip("ray")
-    from ray._private.services import find_gcs_addresses
-
-    if ray.is_initialized() or find_gcs_addresses():
-        pytest.skip("a Ray instance runs on this machine: --ray auto joins it")
-    env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"} | {"TMPDIR": str(tmp_path)}
-    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", "auto"]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
-    assert finished.returncode == 2, finished.stderr
-    assert ("rau batch: error: --ray auto: no running Ray cluster was found on this machine; start one (ray start --head), give a "
-            "cluster's address (--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local to start one for this run") in finished.stderr
-    assert not (tmp_path / "out").exists() and not list(tmp_path.glob("rau-batch-error-*"))
+    with ray_instances_lock(alone=False):
+        started = time.monotonic()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        assert time.monotonic() - started < 60
+        yield ray
+        ray.shutdown()
+        assert not ray.is_initialized()
 
 
 def test_embedded_batch_equals_rau_segment_per_target(segmented, tmp_path):

@@ -1,5 +1,6 @@
-"""``rau batch --ray``, each in a new process as a user runs it: which cluster ``local`` and ``auto`` take; SIGTERM; and, in this
-process without starting Ray, that the output folder is checked and locked before Ray is joined."""
+"""``rau batch --ray``, each in a new process as a user runs it: which cluster ``local`` and ``auto`` take (and ``auto``
+without one); SIGTERM; and, in this process without starting Ray, that the output folder is checked and locked before
+Ray is joined. A test that starts a Ray instance holds the lock of :mod:`ray_instances` shared (``starts_ray``)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def tiny_pixels(tmp_path):
     return manifest
 
 
+@pytest.mark.usefixtures("starts_ray")
 def test_ray_local_starts_its_own_instance_whatever_ray_address_says(tmp_path):
     """Before: --ray local joined RAY_ADDRESS's cluster (or the last `ray start`'s) and, that one gone, tried for ever.
     And the target's warnings, printed by its actor (whose output Ray drops), never reached the user."""
@@ -44,6 +46,24 @@ def test_ray_local_starts_its_own_instance_whatever_ray_address_says(tmp_path):
     assert finished.returncode == 0, finished.stderr
     assert summary(tmp_path / "out") == {"058_HC": "done"}
     assert finished.stderr.count("058_HC.png: at the pixel size given (0.005 mm) it spans 4 mm") == 1, finished.stderr
+
+
+@pytest.mark.usefixtures("no_ray_instance")
+def test_ray_auto_without_a_cluster_is_a_usage_error(tmp_path):
+    """A new process with its own temporary folder (no address file of an earlier cluster) and no RAY_ADDRESS; while
+    no other test's Ray instance runs (``no_ray_instance``). Before, Ray's ConnectionError was an internal error (exit 70)."""
+    ray = pytest.importorskip("ray")
+    from ray._private.services import find_gcs_addresses
+
+    if ray.is_initialized() or find_gcs_addresses():
+        pytest.skip("a Ray instance runs on this machine: --ray auto joins it")
+    env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"} | {"TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "rau.cli", "batch", str(MANIFEST), "--out", str(tmp_path / "out"), *FAST, "--limit", "1", "--ray", "auto"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert finished.returncode == 2, finished.stderr
+    assert ("rau batch: error: --ray auto: no running Ray cluster was found on this machine; start one (ray start --head), give a "
+            "cluster's address (--ray HEAD:6379 or --ray ray://HEAD:10001), or use --ray local to start one for this run") in finished.stderr
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob("rau-batch-error-*"))
 
 
 @pytest.mark.parametrize("source", ["RAY_ADDRESS", "last ray start"])
@@ -62,6 +82,7 @@ def test_ray_auto_at_an_address_nothing_answers_is_refused_at_once_naming_where_
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("starts_ray")
 def test_sigterm_stops_a_ray_run_as_it_stops_an_embedded_one(tmp_path):
     """Before: ray.init replaced rau's SIGTERM handler: exit status 15, no "terminated", no cleanup of rau's own."""
     pytest.importorskip("ray")
@@ -163,6 +184,7 @@ def one_fast_one_slow_target(tmp_path):
     return manifest
 
 
+@pytest.mark.usefixtures("starts_ray")
 def test_a_stopped_ray_run_returns_only_once_the_actor_it_killed_mid_target_has_ended(tmp_path):
     """Before: ray.kill does not wait, so the summary was written, the temporaries removed and the folder's lock released
     while a killed actor went on placing its target's files (listed pending, its outputs complete)."""

@@ -16,6 +16,7 @@ IGNORED, REFUSED = PILLOW_SAYS, PILLOW_SAYS.replace("tag 270", "tag 305")
 """Pillow's warnings of the two targets' damaged tags (270, 305): ``-W ignore`` for the first, ``-W error`` for the second."""
 
 
+@pytest.mark.usefixtures("starts_ray")  # with --ray local
 @pytest.mark.parametrize("backend", [[], ["--ray", "local"]], ids=["processes", "ray"])
 def test_python_warning_options_reach_the_workers_on_ray_as_on_processes(tmp_path, backend):
     """Before: with --ray the actors took Python's default filters: the ignored warning was printed, and the one
