@@ -13,7 +13,9 @@ from conftest import script_environment
 from serve_helpers import serve_process
 
 from rau.serve import runs, temporary_folders
-from rau.serve.temporary_folders import LOCK_NAME
+from rau.serve.temporary_folders import SERVER_WORK
+
+LOCK_NAME = SERVER_WORK.lock_name
 
 
 def _in(tmp: Path) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """An engine that runs on a ``rau serve`` server: the Slicer module's "Engine location: server URL".
 
 :class:`RemoteEngine` uploads the request's images (MetaImage: geometry round-trips exactly) and reference segmentations
-(``.seg.nrrd``), follows the job with the caller's :class:`~rau.engines.base.Progress` (its
+(``.seg.nrrd``), written for the run in a temporary folder that a killed run's next one removes
+(:mod:`rau.serve.temporary_folders`), follows the job with the caller's :class:`~rau.engines.base.Progress` (its
 cancel cancels the server job) and reads the downloaded ``.seg.nrrd`` back into a
 :class:`~rau.result.Result` on the target's grid. :class:`RemoteSession` forwards
 corrections to the server's session, one round trip each. Needs no torch on this computer.
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tempfile
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from rau.result import Result, StructureResult
 from rau.options import EngineOptions, given_and_checked
 from rau.serve.client import TOKEN_VARIABLE, Client, JobCancelled, ServerError
 from rau.serve.options import CLIENT_OPTIONS
+from rau.serve.temporary_folders import CLIENT_UPLOADS, held_temporary_folder
 from rau.serve.wire import decode_mask, encode_mask, prompt_to_json
 from rau.session import Session
 from rau.user_warnings import warn
@@ -99,8 +99,7 @@ class RemoteEngine(Engine):
     def run(self, request: Request, progress: Progress | None = None) -> Result:
         validate_request(request)  # here, where the inputs have their own names (the server sees only the uploaded copies')
         progress, names = progress or Progress(), uploaded_names(request)
-        with tempfile.TemporaryDirectory(prefix="rau-remote-") as folder:
-            folder = Path(folder)
+        with held_temporary_folder(CLIENT_UPLOADS) as folder:
             references = [
                 (write_image(ref.image, folder / image_file), write_seg_nrrd(uploaded_segmentation(ref), folder / labels_file), None)
                 for (image_file, labels_file), ref in ((upload_files(i), ref) for i, ref in enumerate(request.references))

@@ -8,6 +8,7 @@ jobs (a job lives in its server's memory only)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import uuid
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import BinaryIO
 
 from rau.errors import UnavailableError
 from rau.file_locks import lock_file, remove_lock_file, still_at
-from rau.serve.jobs import LOG
 
+LOG = logging.getLogger("rau.serve")
 LOCK_SUFFIX = ".lock"
+WORK_DIR_REMEDY = "give a --work-dir on a file system that locks files"
+"""What to do where a server's lock cannot be taken."""
 
 
 def start_run(root: Path) -> tuple[Path, BinaryIO]:
@@ -33,27 +36,26 @@ def _try_start_run(root: Path) -> tuple[Path, BinaryIO] | None:
     """:func:`start_run`, or None when another starting server took the new lock file, free, for a stopped server's
     and removes it (try another)."""
     folder = root / uuid.uuid4().hex
-    handle = new_lock(folder.with_suffix(LOCK_SUFFIX))
+    handle = new_lock(folder.with_suffix(LOCK_SUFFIX), WORK_DIR_REMEDY)
     if handle is None:
         return None
     folder.mkdir()
     return folder, handle
 
 
-def new_lock(lock: Path) -> BinaryIO | None:
-    """Make the file ``lock`` and lock it for this process: its open handle (keep it open), or None when a server
-    starting at this moment took the new file, free, for a stopped server's lock and removes it, or removed it
-    (make another)."""
+def new_lock(lock: Path, remedy: str) -> BinaryIO | None:
+    """Make the file ``lock`` and lock it for this process: its open handle (keep it open), or None when a process
+    starting at this moment took the new file, free, for a stopped one's lock and removes it, or removed it (make
+    another). A file system without locks raises :class:`UnavailableError` saying ``remedy``, what to do."""
     handle = open(lock, "xb")
     try:
         lock_file(handle.fileno())
-    except BlockingIOError:  # that server holds it while it removes it
+    except BlockingIOError:  # that process holds it while it removes it
         handle.close()
         return None
     except OSError as error:  # no other process holds this new file: the file system has no locks
         handle.close()
-        raise UnavailableError(f"{lock}: cannot lock it ({error.strerror}); give a --work-dir on a file system "
-                               "that locks files") from error
+        raise UnavailableError(f"{lock}: cannot lock it ({error.strerror}); {remedy}") from error
     if not still_at(handle.fileno(), lock):  # removed before it was locked
         handle.close()
         return None
