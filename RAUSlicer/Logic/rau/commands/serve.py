@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from rau.extras import require
 from rau.io.outputs import check_folder_writable
 from rau.options import EngineOptions
 from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
+from rau.serve.temporary_folders import SERVER_WORK, remove_held_folder
 from rau.validation import argument, host_address, non_empty_path, port_number, positive_at_most, positive_integer
 
 
@@ -165,5 +165,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         os.umask(umask)
         if not args.work_dir:  # a temporary work folder holds the uploaded images: it goes with the server
-            shutil.rmtree(config.work_dir, ignore_errors=True)
+            remove_held_folder(config.work_dir, config.work_dir_lock, SERVER_WORK)
     return 0

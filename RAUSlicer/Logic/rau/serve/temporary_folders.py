@@ -69,12 +69,19 @@ def held_temporary_folder(kind: FolderKind) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        with handle:
-            try:
-                _remove_locked(folder, handle, folder / kind.lock_name)
-            except OSError as error:
-                LOG.warning("cannot remove %s, the %s of this %s (%s); the next %s tries again", folder, kind.called,
-                            kind.owner, error.strerror, kind.next_try)
+        remove_held_folder(folder, handle, kind)
+
+
+def remove_held_folder(folder: Path, handle: BinaryIO, kind: FolderKind) -> None:
+    """Remove ``folder``, this process's temporary folder of ``kind`` whose lock it holds open as ``handle``, the lock
+    file last (which also works where open files cannot be removed); one that cannot be removed is said, and its lock
+    file stays for the next process to remove it."""
+    with handle:
+        try:
+            _remove_locked(folder, handle, folder / kind.lock_name)
+        except OSError as error:
+            LOG.warning("cannot remove %s, the %s of this %s (%s); the next %s tries again", folder, kind.called,
+                        kind.owner, error.strerror, kind.next_try)
 
 
 def new_temporary_folder(kind: FolderKind) -> tuple[Path, BinaryIO]:
