@@ -26,3 +26,13 @@ def light_registration_engine(deformable: bool = True, top_k: int = DEFAULTS.top
                               keep_transfers: bool = False, **overrides) -> RegistrationEngine:
     """The registration engine as ``create_engine("registration", {...})`` builds it, on :func:`light_settings`."""
     return RegistrationEngine(light_settings(deformable, **overrides), top_k, fusion, keep_transfers)
+
+
+def make_registration_light(monkeypatch) -> None:
+    """For the rest of the test, ``create_engine("registration", options)`` builds :func:`light_registration_engine`
+    with the options' ``deformable``, ``top_k``, ``fusion`` and ``keep_transfers``: for runs that go through an
+    engine name and options (the Slicer module's logic)."""
+    def from_options(cls, options):
+        return light_registration_engine(options.deformable, options.top_k, options.fusion, options.keep_transfers)
+
+    monkeypatch.setattr(RegistrationEngine, "from_options", classmethod(from_options))

@@ -88,18 +88,18 @@ def test_rau_segment_says_and_records_that_it_runs_a_model_on_the_cpu(tiny_sam2,
     assert recorded(tmp_path / "run.result.json") == [said]
 
 
-def test_rau_batch_records_no_gpu_in_every_target_a_worker_runs_and_prints_it_once(tiny_sam2, tmp_path):
+def test_rau_batch_records_no_gpu_in_every_target_a_worker_runs_and_prints_it_once(tiny_sam2, tmp_path, capfd, monkeypatch):
     """Before: a worker's SAM2 loads once, so only its first target said (and recorded) "no GPU found"; the later
-    targets ran on the same CPU without a word in their result JSON."""
+    targets ran on the same CPU without a word in their result JSON. ``rau batch`` runs in this process: its worker
+    is a process of its own (spawned: a fresh interpreter), started with the GPUs hidden."""
     data = SAMPLE_DATA / "hc18"
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("reference_image,reference_labels,target_image\n" + "".join(
         f"{data / '000_HC.png'},{data / '000_HC_mask.png'},{data / target}\n" for target in ("001_HC.png", "002_HC.png")))
-    run = subprocess.run([sys.executable, "-m", "rau", "batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1",
-                          "--engine", "registration+sam2", "--sam2-model", str(tiny_sam2["always"])],
-                         capture_output=True, text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, timeout=300)
-    assert run.returncode == 0, run.stderr
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1",
+                 "--engine", "registration+sam2", "--sam2-model", str(tiny_sam2["always"])]) == 0
     said = "no GPU found: running on the CPU, which is much slower (device cpu chooses it without this warning)"
     for target in ("001_HC", "002_HC"):
         assert recorded(tmp_path / "out" / f"{target}.result.json") == [said], target
-    assert [line for line in run.stderr.splitlines() if "GPU" in line] == [f"warning: {said}"]  # one worker: one line
+    assert [line for line in capfd.readouterr().err.splitlines() if "GPU" in line] == [f"warning: {said}"]  # one worker: one line
