@@ -248,7 +248,7 @@ def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
         def chatty(args):
             for line in range(200000):
                 print(f"line {line}")
-        cli.parse_arguments = lambda argv: (argparse.Namespace(run=chatty), "rau chatty")
+        cli.parse_arguments = lambda argv: (argparse.Namespace(run="__main__:chatty"), "rau chatty")  # as a parser names its command
         sys.exit(cli.main([]))
     """)
     logic = str(Path(__file__).resolve().parents[1] / "RAUSlicer" / "Logic")

@@ -1,4 +1,5 @@
-"""The ``rau`` command. Each subcommand lives in :mod:`rau.commands` (``add_parser`` + ``run``).
+"""The ``rau`` command. Each subcommand's command line lives in :mod:`rau.arguments` (``add_parser``), what it does in
+:mod:`rau.commands` (``run``), imported only when it runs: ``--help`` and a refused argument load no engine.
 
 Exit status: 0 done; 1 some cases or targets failed (``evaluate``, ``batch``: the others are reported); 2 bad input (:class:`rau.errors.InputError`, message names the culprit);
 70 internal error (a bug: short message, traceback saved to the file the message names; a package of an extra not
@@ -13,6 +14,7 @@ import datetime
 import importlib
 import io
 import os
+import pkgutil
 import re
 import signal
 import sys
@@ -83,12 +85,12 @@ class GivenOnce(argparse._StoreAction):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``rau`` argument parser with one subcommand per module of :mod:`rau.commands`."""
+    """The ``rau`` argument parser with one subcommand per module of :mod:`rau.arguments`."""
     parser = CommandParser(prog="rau", description="Reference-based anatomical understanding.")
     parser.add_argument("--version", action="version", version=f"rau {__version__}")  # all nodes of a Ray cluster need the same
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"rau.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"rau.arguments.{name}").add_parser(subparsers)
     return parser
 
 
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         from rau.process_pools import check_not_importing_main  # here: it imports this module
 
         check_not_importing_main()
-        return int(args.run(args) or 0)
+        return int(pkgutil.resolve_name(args.run)(args) or 0)  # the command's module is imported here
     except InputError as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return EXIT_INPUT

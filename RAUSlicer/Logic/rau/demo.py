@@ -3,7 +3,7 @@
 * ``hc18_ultrasound``: fifteen HC18 fetal-head ultrasound references -> one target (2D), the best five fused.
 * ``abdominal_ct``: TotalSegmentator CT subject A -> subject B (3D, 27 shared structures).
 * ``coronary_angiogram``: ARCADE X-ray angiogram 928 -> 204 (2D, four named LCA segments), with the
-  ``vessels`` engine unless another is asked for (:data:`CASE_ENGINES`).
+  ``vessels`` engine unless another is asked for (:data:`rau.demo_cases.CASE_ENGINES`).
 
 The data live in ``rau/sample_data`` (licences in its README), so the demo needs no download.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
+from rau.demo_cases import DEMO_CASES, SAMPLE_DATA
 from rau.engines import Engine, Progress
 from rau.evaluation.manifest import read_manifest
 from rau.evaluation.runner import CaseScore, load_case, score_run
@@ -26,10 +27,6 @@ from rau.labels import Segmentation
 from rau.render import render_overlay, render_plain, tag_color
 from rau.user_warnings import warn
 
-SAMPLE_DATA = Path(__file__).resolve().parent / "sample_data"
-DEMO_CASES = {"hc18_ultrasound": "hc18_demo.csv", "abdominal_ct": "totalseg_ct_demo.csv", "coronary_angiogram": "arcade_demo.csv"}
-CASE_ENGINES = {"coronary_angiogram": "vessels"}
-"""Each case's engine when ``--engine`` names none; the others run the default engine."""
 PANEL_HEIGHT = 360
 PANEL_TITLES = ("reference", "target", "prediction", "truth")
 LEGEND_HEIGHT = 24

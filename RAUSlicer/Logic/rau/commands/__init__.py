@@ -1,1 +1,1 @@
-"""Subcommands of the ``rau`` CLI, one module each."""
+"""What each ``rau`` command does, one module each (``run``); its command line is in :mod:`rau.arguments`."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rau.arguments.correct import MOVABLE
 from rau.boxes import Box
 from rau.commands.progress_bar import progress_bar
 from rau.commands.segment import input_paths, load_references, with_bank
 from rau.correction import attach_session, stroke_points
-from rau.commands.engine_options import add_option_arguments, engine_options, given_options
+from rau.commands.engine_options import engine_options, given_options
 from rau.engines import Request, engine_class, unused_options
 from rau.engines.base import Prompt
 from rau.engines.checks import checked_engine, warn_ignored
@@ -31,32 +32,7 @@ from rau.result import Result
 from rau.reprompt_notes import inside_points_warning, unchanged_reason
 from rau.session import check_prompt, file_box, file_point, voxel_indices
 from rau.user_warnings import collected_warnings, warn
-from rau.validation import argument, finite_number, non_empty_path, positive_number
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("correct", help="correct one structure of a 'rau segment' result with points or a box")
-    parser.add_argument("result", type=argument(non_empty_path, "result"), help="the .result.json written by rau segment (or by an earlier rau correct)")
-    parser.add_argument("--structure", required=True, help="the structure to correct")
-    parser.add_argument("--inside", action="append", default=[], metavar="I,J[,K]", help="a voxel inside the structure (repeat for several)")
-    parser.add_argument("--outside", action="append", default=[], metavar="I,J[,K]", help="a voxel outside the structure (repeat for several)")
-    parser.add_argument("--stroke", action="append", nargs="+", default=[], metavar="I,J[,K]", help="a short line of inside voxels through these points (repeat for several strokes)")
-    parser.add_argument("--box", metavar="I0,J0[,K0],I1,J1[,K1]", help="keep the structure inside this voxel box (corners inclusive; one voxel thick along an axis of a volume: on that slice only; SAM2 and RAU engines: on the slice it prompts)")
-    parser.add_argument("--out", required=True, type=argument(non_empty_path, "--out"), help="output label map, e.g. out/target.corrected.nii.gz")
-    parser.add_argument("--seg-nrrd", action="store_true", help="also write a Slicer .seg.nrrd beside it (always when the corrected run wrote one)")
-    parser.add_argument("--overwrite-others", action="store_true", help="the corrected structure takes voxels from the others (default: it gives way)")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--target", type=argument(non_empty_path, "--target"),
-                        help="the target image, instead of the one the result recorded: it moved, or the result came from rau serve, which records none")
-    parser.add_argument("--target-spacing", type=argument(positive_number, "--target-spacing"), help="pixel size of a 2D picture --target, mm")
-    moved = parser.add_argument_group("models (SAM2 and RAU results: instead of the ones the result recorded, e.g. on another machine)")
-    add_option_arguments(moved, list(MOVABLE), defaults_shown=False)
-    parser.set_defaults(run=run)
-
-
-MOVABLE = ("device", "model_cache", "sam2_model", "sam2_revision", "vlm_model", "vlm_adapter", "vlm_server")
-"""Engine options that say which models run and where they lie or run (e.g. on another machine): ``rau correct`` may
-replace them (:func:`moved_options`)."""
+from rau.validation import finite_number
 
 
 def moved_options(recorded: dict, moved: dict) -> dict:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rau.commands.engine_options import add_engine_arguments, engine_options, given_options
+from rau.commands.engine_options import engine_options, given_options
 from rau.commands.progress_bar import progress_bar
-from rau.demo import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA, run_case
+from rau.demo import run_case
+from rau.demo_cases import CASE_ENGINES, DEMO_CASES, SAMPLE_DATA
 from rau.engines import DEFAULT_ENGINE, one_reference, top_k_beyond_pool, unused_options
 from rau.engines.checks import checked_engine, warn_ignored
 from rau.errors import OptionError
@@ -18,17 +19,6 @@ from rau.io.atomic import folders_held, output_set, signals_deferred
 from rau.io.outputs import check_no_stray_tables, check_outputs
 from rau.labels import in_words
 from rau.user_warnings import warn
-from rau.validation import argument, non_empty_path
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="segment bundled real ultrasound, CT and angiogram cases and print Dice")
-    parser.add_argument("--out", default="rau-demo", type=argument(non_empty_path, "--out"), help="output folder (default: ./rau-demo)")
-    parser.add_argument("--cases", nargs="+", choices=sorted(DEMO_CASES), default=list(DEMO_CASES), help="which demo cases (default: all)")
-    parser.add_argument("--overwrite", action="store_true", help="replace earlier demo output")
-    add_engine_arguments(parser, None, f"default: each case's own ({', '.join(f'{engine} for {case}' for case, engine in CASE_ENGINES.items())}, "
-                                       f"{DEFAULT_ENGINE} for the others)")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

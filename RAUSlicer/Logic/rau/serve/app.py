@@ -23,11 +23,12 @@ from rau.serve.client import API_VERSION
 from rau.serve.connections import HEADER_SECONDS, MAX_CONNECTIONS
 from rau.serve.idle import UPLOAD_IDLE_SECONDS, UPLOAD_MIN_RATE, BodyTimeouts, ClosingBodies
 from rau.serve.jobs import DeviceQueues, EngineCache, Job, ServerStopping, job_outputs
+from rau.serve.limits import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS
 from rau.serve.options import options_from_json, shown_options
 from rau.serve.refusals import REFUSALS, NotFound, QueueFull, unreadable_parameters
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import confined, valid_id
-from rau.serve.sessions import MAX_IMAGE_BYTES, MAX_QUEUED_JOBS, MAX_SESSION_BYTES, MAX_SESSIONS, MAX_UPLOAD_BYTES, SESSION_IDLE_SECONDS, SessionStore
+from rau.serve.sessions import SessionStore
 from rau.serve.temporary_folders import temporary_work_folder
 from rau.serve.uploads import Upload, read_uploads
 from rau.user_warnings import collected_warnings

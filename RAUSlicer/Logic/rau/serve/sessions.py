@@ -20,26 +20,12 @@ from rau.engines.base import Prompt
 from rau.errors import InputError
 from rau.labels import names_in_words
 from rau.result import Result, StructureResult
+from rau.serve.limits import MAX_SESSION_BYTES, MAX_SESSIONS, SESSION_IDLE_SECONDS
 from rau.serve.wire import check_fields, mask_from_json, prompt_from_json
 from rau.session import Session
 from rau.held_memory import distinct_bytes
 
 LOG = logging.getLogger("rau.serve")
-
-# The server's default limits, read by ServerConfig (rau.serve.app) and the flags of ``rau serve``;
-# here because this module imports quickly (the command line builds its help without loading the server).
-MAX_UPLOAD_BYTES = 2 << 30
-"""Largest request body accepted (2 GiB)."""
-MAX_IMAGE_BYTES = 4 << 30
-"""Most memory one uploaded image's voxels may take once unpacked (4 GiB: a 1024 x 1024 x 2048 CT of 16-bit voxels)."""
-MAX_QUEUED_JOBS = 8
-"""Most jobs waiting to run (a queued job holds its images in memory); a submission beyond them is refused (503)."""
-SESSION_IDLE_SECONDS = 30 * 60
-"""A correction session idle this long is closed."""
-MAX_SESSIONS = 16
-"""Most correction sessions kept at once."""
-MAX_SESSION_BYTES = 8 << 30
-"""Most memory the sessions may hold together, estimated (8 GiB)."""
 
 
 class SessionGone(KeyError):

@@ -16,18 +16,13 @@ from dataclasses import dataclass, replace
 from rau.errors import OptionError
 from rau.train.rewards import REWARDS, answer_tokens, limited_rewards
 from rau.train.run import FineTuneSettings, callbacks, prepare, train_and_finish, trainer_arguments, with_run_defaults
-
-DEFAULT_WEIGHTS = {"format": 0.5, "correctness": 1.0, "box_iou": 1.0}
-
-
-GRPO_DEFAULTS = {"num_generations": 4, "max_completion_length": None, "temperature": 1.0, "beta": 0.0, "reward_weights": DEFAULT_WEIGHTS}
-"""GRPO's own settings when not given to a fresh run (``max_completion_length`` None: :func:`completion_limit`)."""
+from rau.train.settings import GRPO_DEFAULTS
 
 
 @dataclass
 class GRPOSettings:
     """GRPO settings: completions per prompt, their length (None: :func:`completion_limit` of the training split) and
-    temperature, KL weight and the rewards' weights; None: not given, so a resumed run's, else :data:`GRPO_DEFAULTS`."""
+    temperature, KL weight and the rewards' weights; None: not given, so a resumed run's, else :data:`rau.train.settings.GRPO_DEFAULTS`."""
     num_generations: int | None = None
     max_completion_length: int | None = None
     temperature: float | None = None

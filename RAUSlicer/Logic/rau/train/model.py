@@ -1,48 +1,19 @@
-"""The model being fine-tuned: base VLM through the shared loader, LoRA through peft.
-
-LoRA targets the language model only (attention and MLP projections; Qwen3-VL-MoE keeps
-its experts in fused weights, not layers LoRA adapts, so there only attention); the vision
-tower stays frozen unless ``train_vision`` also puts LoRA on its blocks' attention and MLP
-layers. The paper's LoRA settings are the defaults: r 8, alpha 16, dropout 0.01.
+"""The model being fine-tuned: base VLM through the shared loader, LoRA through peft (its settings and targets:
+:class:`rau.train.settings.LoraSettings`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from rau.errors import InputError
 from rau.io.json_text import parse_json
 from rau.models.loader import ModelSource, load_model, load_processor, option_named, pick_device, resolve
+from rau.train.settings import LoraSettings
 from rau.user_warnings import ignore_deprecated_checkpointing_reads
 from rau.vlm.families import ModelFamily
 from rau.vlm.local import (AdapterError, check_adapter_folder, check_trainable_folder, load_adapter, model_family, other_base,
                            same_place, trained_on_words)
-
-LANGUAGE_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-VISION_TARGETS = r".*visual\.blocks.*\.(qkv|proj|gate_proj|up_proj|down_proj|fc1|fc2|linear_fc1|linear_fc2)"
-"""The vision blocks' attention and MLP layers: Qwen2.5-VL's MLP is gate/up/down_proj, Qwen2-VL's fc1/fc2, Qwen3-VL's
-linear_fc1/linear_fc2."""
-
-
-LEARNING_RATES = {"sft": 1e-4, "grpo": 1e-5}
-"""Each stage's learning rate when ``--learning-rate`` is not given."""
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    """LoRA adapter settings: rank, scaling, dropout, and whether the vision tower is adapted too."""
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.01
-    train_vision: bool = False
-
-    def config(self):
-        """These settings as a peft ``LoraConfig`` on the language model's projections (and the vision tower's)."""
-        from peft import LoraConfig
-
-        targets = LANGUAGE_TARGETS if not self.train_vision else f"({LANGUAGE_TARGETS})|({VISION_TARGETS})"
-        return LoraConfig(r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout, target_modules=targets, task_type="CAUSAL_LM")
 
 
 def training_device(requested: str | None = None) -> str:

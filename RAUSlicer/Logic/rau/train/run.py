@@ -28,7 +28,8 @@ from rau.io.json_text import parse_json, read_json_object
 from rau.models.inference import fixed_threads, inference_threads
 from rau.models.loader import VLM_MODULES, ModelSource, fingerprint, option_named, resolve
 from rau.train.dataset import check_images, family_of_card, load_split, read_card, read_records
-from rau.train.model import LEARNING_RATES, LoraSettings, adapter_lora, check_family, load_trainable
+from rau.train.model import adapter_lora, check_family, load_trainable
+from rau.train.settings import LEARNING_RATES, RUN_DEFAULTS, LoraSettings
 from rau.user_warnings import ignore_deprecated_checkpointing_reads
 from rau.vlm.local import ADAPTER_WEIGHTS, DESCRIPTION, described_base
 
@@ -71,15 +72,9 @@ class FineTuneSettings:
     stage_settings: dict = field(default_factory=dict)
 
 
-RUN_DEFAULTS = {"epochs": {"sft": 5.0, "grpo": 5.0}, "batch_size": {"sft": 1, "grpo": 4}, "grad_accum": {"sft": 1, "grpo": 1},
-                "train_limit": {"sft": None, "grpo": None}, "seed": {"sft": 0, "grpo": 0}}
-"""Each stage's epochs, batch size (grpo: one question's answers), gradient accumulation, training questions (None:
-all) and seed when not given to a fresh run."""
-
-
 def with_run_defaults(settings: FineTuneSettings, stage: str, stage_defaults: dict | None = None) -> FineTuneSettings:
-    """``settings`` with the :data:`RUN_DEFAULTS` settings, and the ``stage_defaults`` ones of ``settings.stage_settings``,
-    not given (None) taken, with ``--resume``, from the run in ``OUT`` (its ``rau_run.json``, as the learning rate is),
+    """``settings`` with the :data:`~rau.train.settings.RUN_DEFAULTS` settings, and the ``stage_defaults`` ones of
+    ``settings.stage_settings``, not given (None) taken, with ``--resume``, from the run in ``OUT`` (its ``rau_run.json``, as the learning rate is),
     else from those defaults. With ``--resume``, a run of another stage there is refused first (:func:`_check_stage`),
     then one recorded before a setting left out was (:func:`_check_recorded`), then other settings (:func:`_check_same_run`)."""
     recorded = _recorded_run(settings) if settings.resume else {}
