@@ -11,8 +11,9 @@ import nibabel
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from bad_input_cases import inputs, template  # noqa: F401  (fixtures)
-from test_bad_input import segment_3d, snapshot
+from bad_input_cases import copy_inputs, inputs, template  # noqa: F401  (fixtures)
+from light_registration import light_registration_engine
+from test_bad_input import run_cli, segment_3d, snapshot
 
 from rau.errors import ImageReadError
 from rau.io import read_image
@@ -52,6 +53,16 @@ def _segment(folder, target, *extra, out="out/result.nii.gz") -> subprocess.Comp
                           capture_output=True, text=True, timeout=300)
 
 
+def _placed(folder, target, monkeypatch, capsys, out="out/result.nii.gz") -> tuple[int, str]:
+    """``rau segment --no-deformable`` of ``target`` in this process on a light registration that searches few starting
+    offsets: where the result is placed is the point, not how well it fits (its exit status and standard error)."""
+    import rau.commands.segment
+
+    light = light_registration_engine(deformable=False, search_steps=1)
+    monkeypatch.setattr(rau.commands.segment, "checked_engine", lambda name, options: light)
+    return run_cli(segment_3d("--no-deformable", target=target, out=out), folder, monkeypatch, capsys)
+
+
 def _sheared_sform(folder) -> np.ndarray:
     """The CT crop's affine whose slices step 0.8 mm sideways each."""
     sheared = nibabel.load(str(folder / "ct.nii.gz")).affine.copy()
@@ -65,26 +76,43 @@ HOSTILE = {  # before, as a pair: segmented without a word
 }
 
 
+def _hostile(folder, name: str, written: str) -> None:
+    """``written`` in ``folder`` with the :data:`HOSTILE` header ``name``."""
+    settings = dict(HOSTILE[name])
+    if callable(settings.get("sform")):
+        settings["sform"] = settings["sform"](folder)
+    _write(folder, written, **settings)
+
+
+@pytest.fixture(scope="module")
+def single_refusals(template, tmp_path_factory) -> dict:
+    """Each :data:`HOSTILE` header as a .nii.gz (``t.nii.gz``), refused by ``rau segment`` once for the module's tests:
+    by name, the refusal, its folder and that folder's files before it (for the tests to check that it wrote none)."""
+    refusals = {}
+    for name in HOSTILE:
+        folder = copy_inputs(template, tmp_path_factory.mktemp("single") / "case")
+        _hostile(folder, name, "t.nii.gz")
+        refusals[name] = (folder, snapshot(folder), _segment(folder, "t.nii.gz"))
+    return refusals
+
+
 @pytest.mark.parametrize("pair", [("t.hdr", "t.hdr"), ("t.hdr", "t.img"), ("t.hdr.gz", "t.img.gz")], ids=["hdr", "img", "gzipped"])
-@pytest.mark.parametrize("hostile", HOSTILE.values(), ids=HOSTILE.keys())
-def test_a_nifti_pair_is_refused_in_the_words_of_its_nii_gz(inputs, hostile, pair):
+@pytest.mark.parametrize("hostile", HOSTILE, ids=HOSTILE.keys())
+def test_a_nifti_pair_is_refused_in_the_words_of_its_nii_gz(inputs, single_refusals, hostile, pair):
     """Before: the NaN-qform pair was segmented and written with direction diag(-1, -1, 1), its 30 degree turn lost (ITK
     read the NaN as 0); the pair with a sheared scanner sform was segmented on its qform, as if it had none."""
     written, named = pair
-    settings = dict(hostile)
-    if callable(settings.get("sform")):
-        settings["sform"] = settings["sform"](inputs)
-    _write(inputs, "t.nii.gz", **settings)
-    _write(inputs, written, **settings)
+    _hostile(inputs, hostile, written)
     before = snapshot(inputs)
-    single, paired = _segment(inputs, "t.nii.gz"), _segment(inputs, named)
+    single_folder, single_before, single = single_refusals[hostile]
+    paired = _segment(inputs, named)
     assert single.returncode == paired.returncode == 2
     assert single.stderr.startswith("rau segment: error: t.nii.gz: its ")
     assert paired.stderr == single.stderr.replace("t.nii.gz", named)
-    assert snapshot(inputs) == before
+    assert snapshot(inputs) == before and snapshot(single_folder) == single_before
 
 
-def test_a_turned_nifti_pair_is_placed_as_itk_reads_it_and_its_result_keeps_its_codes(inputs):
+def test_a_turned_nifti_pair_is_placed_as_itk_reads_it_and_its_result_keeps_its_codes(inputs, monkeypatch, capsys):
     """The result on a pair is the result on the same header as .nii.gz, byte for byte: placed as SimpleITK reads the
     target, with the target's qform and sform codes (before: ITK's 1 and 1, so this MNI target's result said scanner)."""
     codes = (4, 0)  # placed by its qform alone, in MNI space
@@ -92,8 +120,8 @@ def test_a_turned_nifti_pair_is_placed_as_itk_reads_it_and_its_result_keeps_its_
     _write(inputs, "t.hdr", codes)
     results = {}
     for target in ("t.nii.gz", "t.hdr"):
-        done = _segment(inputs, target, "--no-deformable", out=f"out_{target}/result.nii.gz")  # placement is the point
-        assert done.returncode == 0, done.stderr
+        status, err = _placed(inputs, target, monkeypatch, capsys, out=f"out_{target}/result.nii.gz")
+        assert status == 0, err
         results[target] = inputs / f"out_{target}/result.nii.gz"
     source, result = sitk.ReadImage(str(inputs / "t.hdr")), sitk.ReadImage(str(results["t.hdr"]))
     np.testing.assert_allclose(source.GetDirection()[:2], [-np.cos(np.deg2rad(TURN_DEGREES)), np.sin(np.deg2rad(TURN_DEGREES))], atol=1e-6)
@@ -104,13 +132,13 @@ def test_a_turned_nifti_pair_is_placed_as_itk_reads_it_and_its_result_keeps_its_
     assert results["t.hdr"].read_bytes() == results["t.nii.gz"].read_bytes()
 
 
-def test_an_analyze_pair_is_read_as_itk_reads_it(inputs):
+def test_an_analyze_pair_is_read_as_itk_reads_it(inputs, monkeypatch, capsys):
     """An Analyze 7.5 pair holds no NIfTI magic and no forms: no NIfTI check applies, and ITK places it as before."""
     ct = nibabel.load(str(inputs / "ct.nii.gz"))
     nibabel.save(nibabel.AnalyzeImage(np.asarray(ct.dataobj), ct.affine), str(inputs / "analyze.hdr"))
     assert not is_nifti(inputs / "analyze.hdr") and not is_nifti(inputs / "analyze.img")
-    done = _segment(inputs, "analyze.hdr", "--no-deformable")  # placement is the point
-    assert done.returncode == 0, done.stderr
+    status, err = _placed(inputs, "analyze.hdr", monkeypatch, capsys)
+    assert status == 0, err
     source, result = sitk.ReadImage(str(inputs / "analyze.hdr")), sitk.ReadImage(str(inputs / "out/result.nii.gz"))
     for placed in ("GetOrigin", "GetDirection", "GetSpacing"):
         np.testing.assert_allclose(getattr(result, placed)(), getattr(source, placed)(), rtol=0, atol=1e-6)
@@ -146,15 +174,15 @@ def test_every_pair_itk_reads_is_nifti_named_by_either_file_and_read_as_itk_read
 
 
 @pytest.mark.parametrize("named", ["t.hdr", "t.img.gz"])
-def test_a_hostile_pair_of_a_plain_header_and_gzipped_voxels_is_refused_in_the_words_of_its_nii_gz(inputs, named):
+def test_a_hostile_pair_of_a_plain_header_and_gzipped_voxels_is_refused_in_the_words_of_its_nii_gz(inputs, single_refusals, named):
     """Before: named by t.img.gz the NaN-qform pair was no NIfTI, so it was segmented without a word (its turn lost)."""
-    _write(inputs, "t.nii.gz", **HOSTILE["NaN in the qform"])
     _pair(inputs, "t.hdr", "t.img.gz", **HOSTILE["NaN in the qform"])
     before = snapshot(inputs)
-    single, paired = _segment(inputs, "t.nii.gz"), _segment(inputs, named)
+    single_folder, single_before, single = single_refusals["NaN in the qform"]
+    paired = _segment(inputs, named)
     assert paired.returncode == 2
     assert paired.stderr == single.stderr.replace("t.nii.gz", named)
-    assert snapshot(inputs) == before
+    assert snapshot(inputs) == before and snapshot(single_folder) == single_before
 
 
 def test_a_pair_with_both_voxels_files_is_read_from_the_one_itk_reads(inputs):
