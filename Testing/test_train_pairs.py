@@ -33,6 +33,19 @@ def hc18_pairs(shared_data, tmp_path_factory):
     return manifest, folder / "pairs", card
 
 
+SMALL = PairOptions(references_per_target=1)
+
+
+@pytest.fixture(scope="module")
+def small_pairs(shared_data, tmp_path_factory):
+    """Pairs of two HC18 pictures (:data:`SMALL`), about a second to build: for the tests of where pairs are written and
+    replaced, whatever they hold."""
+    folder = tmp_path_factory.mktemp("small")
+    manifest = hc18_manifest(shared_data, folder, 2)
+    build_pairs(manifest, folder / "pairs", QWEN2_5_VL, SMALL, val_fraction=0, seed=1)
+    return manifest, folder / "pairs"
+
+
 @pytest.fixture(scope="module")
 def ct_pairs(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ct")
@@ -121,15 +134,14 @@ def test_same_seed_same_pairs(ct_pairs, tmp_path):
         build_pairs(manifest, tmp_path / "again", QWEN2_5_VL, options, val_fraction=0, seed=1)
 
 
-def test_pairs_are_written_into_the_current_folder_given_as_dot(ct_pairs, tmp_path, monkeypatch):
+def test_pairs_are_written_into_the_current_folder_given_as_dot(small_pairs, tmp_path, monkeypatch):
     """Before: --out . failed ("could not write .: . is no longer empty": the temporary folder was made inside it), and
     with --overwrite was an internal error (PosixPath('.') has an empty name)."""
-    manifest, pairs, _ = ct_pairs
+    manifest, pairs = small_pairs
     (tmp_path / "here").mkdir()
     monkeypatch.chdir(tmp_path / "here")
-    options = PairOptions(slices_per_pair=3, questions_per_pair=6)
     for overwrite in (False, True):
-        build_pairs(manifest, Path("."), QWEN2_5_VL, options, val_fraction=0, seed=1, overwrite=overwrite)
+        build_pairs(manifest, Path("."), QWEN2_5_VL, SMALL, val_fraction=0, seed=1, overwrite=overwrite)
         assert (tmp_path / "here" / "train.jsonl").read_text() == (pairs / "train.jsonl").read_text()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["here"]
 
@@ -148,25 +160,25 @@ def test_pairs_built_from_two_working_folders_are_byte_identical_and_name_their_
     assert json.loads(built[0][Path("card.json")])["settings"]["source"] == str(manifest.resolve())
 
 
-def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(ct_pairs, tmp_path, monkeypatch):
+def test_a_failed_rebuild_leaves_the_earlier_pairs_as_they_were(small_pairs, tmp_path, monkeypatch):
     """Before: --overwrite deleted the earlier pairs first, and a failure left half a folder without its card."""
     import rau.train.dataset
 
-    manifest, pairs, _ = ct_pairs
+    manifest, pairs = small_pairs
     kept = shutil.copytree(pairs, tmp_path / "pairs")
     before = {path.relative_to(kept): path.read_bytes() for path in kept.rglob("*") if path.is_file()}
     monkeypatch.setattr(rau.train.dataset, "render_target", lambda *args: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(InputError, match="disk full"):
-        build_pairs(manifest, kept, QWEN2_5_VL, PairOptions(slices_per_pair=3, questions_per_pair=6), val_fraction=0, seed=1, overwrite=True)
+        build_pairs(manifest, kept, QWEN2_5_VL, SMALL, val_fraction=0, seed=1, overwrite=True)
     assert {path.relative_to(kept): path.read_bytes() for path in kept.rglob("*") if path.is_file()} == before
     assert [path.name for path in tmp_path.iterdir()] == ["pairs"]
 
 
-def test_a_rebuild_neither_is_blocked_by_nor_removes_what_an_earlier_killed_rebuild_set_aside(ct_pairs, tmp_path):
+def test_a_rebuild_neither_is_blocked_by_nor_removes_what_an_earlier_killed_rebuild_set_aside(small_pairs, tmp_path):
     """Before: the earlier pairs were set aside under the fixed name .pairs-replaced, so the one a rebuild killed between
     its two renames left made every later --overwrite fail after all the work ('[Errno 39] Directory not empty'), and an
     empty one was replaced without a word."""
-    manifest, pairs, _ = ct_pairs
+    manifest, pairs = small_pairs
     kept = shutil.copytree(pairs, tmp_path / "pairs")
     leftover = tmp_path / ".pairs-replaced"
     for files in ({"train.jsonl": b"earlier pairs"}, {}):
@@ -174,7 +186,7 @@ def test_a_rebuild_neither_is_blocked_by_nor_removes_what_an_earlier_killed_rebu
         leftover.mkdir()
         for name, data in files.items():
             (leftover / name).write_bytes(data)
-        build_pairs(manifest, kept, QWEN2_5_VL, PairOptions(slices_per_pair=3, questions_per_pair=6), val_fraction=0, seed=1, overwrite=True)
+        build_pairs(manifest, kept, QWEN2_5_VL, SMALL, val_fraction=0, seed=1, overwrite=True)
         assert (kept / "train.jsonl").read_bytes() == (pairs / "train.jsonl").read_bytes()
         assert {path.name: path.read_bytes() for path in leftover.iterdir()} == files
         assert sorted(path.name for path in tmp_path.iterdir()) == [".pairs-replaced", "pairs"]
