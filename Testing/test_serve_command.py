@@ -70,8 +70,10 @@ def test_the_ipv6_wildcard_address_is_said_as_this_machine_s_name_and_other_ipv6
 def test_an_option_given_at_its_core_default_is_sent_to_a_server_started_otherwise(tmp_path, shared_data):
     """Before: deformable=True, the core default, was left out, so a server started --no-deformable ran rigid: the
     remote result was the local deformable=False one."""
-    from serve_helpers import serve_process
+    from serve_helpers import running_server
 
+    from rau.cli import build_parser
+    from rau.commands.serve import server_config
     from rau.engines import Request, create_engine
     from rau.io import read_image
     from rau.references import load_reference
@@ -82,7 +84,8 @@ def test_an_option_given_at_its_core_default_is_sent_to_a_server_started_otherwi
     request = Request([reference], read_image(folder / "images/058_HC.png", 0.077068008))
     here = {deformable: create_engine("registration", {"deformable": deformable}).run(request).structures[0].mask for deformable in (True, False)}
     assert not np.array_equal(here[True], here[False])
-    with serve_process(tmp_path / "work", "--no-deformable") as url:
+    started = server_config(build_parser().parse_args(["serve", "--work-dir", str(tmp_path / "work"), "--no-deformable"]))
+    with running_server(started) as (url, _):  # in this process: what the server was started with is the point
         for deformable in (True, False):
             there = remote_engine(url, "registration", {"deformable": deformable}).run(request)
             assert np.array_equal(there.structures[0].mask, here[deformable]), deformable
@@ -248,16 +251,16 @@ def test_a_token_of_anything_but_printable_ascii_is_refused_naming_its_file(tmp_
 def test_a_server_started_on_a_work_dir_removes_the_job_folders_of_stopped_servers_not_of_running_ones(tmp_path):
     """Before: the job folders of a stopped server stayed in --work-dir for ever (a new server knows nothing of them,
     cannot serve them and never removed them): a server restarted daily filled the disk."""
-    from serve_helpers import serve_process
+    from serve_helpers import running_server, serve_process
     from test_serve import write_two_halves
 
     work, halves = tmp_path / "work", write_two_halves(tmp_path)
-    with serve_process(work) as other:  # a second server on the same work folder, running throughout
+    with running_server(ServerConfig(work_dir=work)) as (other, _):  # a second server on the same work folder, running throughout
         kept = _finished_job(Client(other), halves)
-        with serve_process(work) as url:
+        with serve_process(work) as url:  # a process of its own: its lock goes when it stops
             stopped = _finished_job(Client(url), halves)
         assert _job_folders(work, stopped)  # its outputs stay in the work folder until a server starts there again
-        with serve_process(work):
+        with running_server(ServerConfig(work_dir=work)):
             assert not _job_folders(work, stopped)
         assert _job_folders(work, kept)
         assert Client(other).download(kept, "label_map", tmp_path / "kept.nii.gz").is_file()
@@ -289,16 +292,16 @@ def test_a_lock_file_a_killed_server_made_and_never_locked_is_removed_by_the_nex
     import sys
 
     from conftest import script_environment
-    from serve_helpers import serve_process
+    from serve_helpers import running_server
 
     jobs = tmp_path / "work" / "jobs"
-    with serve_process(tmp_path / "work"):  # running throughout: its folder and lock stay
+    with running_server(ServerConfig(work_dir=tmp_path / "work")):  # running throughout: its folder and lock stay
         running = set(jobs.iterdir())
         killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_LOCKING, str(jobs)], env=script_environment())
         assert killed.returncode == -signal.SIGKILL
         left = set(jobs.iterdir()) - running
         assert [(path.suffix, path.stat().st_size) for path in left] == [(".lock", 0)]
-        with serve_process(tmp_path / "work"):
+        with running_server(ServerConfig(work_dir=tmp_path / "work")):
             after = set(jobs.iterdir())
         assert running <= after  # the running server's
         assert not left & after, left
