@@ -5,6 +5,10 @@ from __future__ import annotations
 from rau.commands.engine_options import add_option_arguments
 from rau.validation import argument, non_empty_path, positive_number
 
+MOVABLE = ("device", "model_cache", "sam2_model", "sam2_revision", "vlm_model", "vlm_adapter", "vlm_server")
+"""Engine options that say which models run and where they lie or run (e.g. on another machine): ``rau correct`` may
+replace them (:func:`rau.commands.correct.moved_options`)."""
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("correct", help="correct one structure of a 'rau segment' result with points or a box")
@@ -24,8 +28,3 @@ def add_parser(subparsers) -> None:
     moved = parser.add_argument_group("models (SAM2 and RAU results: instead of the ones the result recorded, e.g. on another machine)")
     add_option_arguments(moved, list(MOVABLE), defaults_shown=False)
     parser.set_defaults(run="rau.commands.correct:run")
-
-
-MOVABLE = ("device", "model_cache", "sam2_model", "sam2_revision", "vlm_model", "vlm_adapter", "vlm_server")
-"""Engine options that say which models run and where they lie or run (e.g. on another machine): ``rau correct`` may
-replace them (:func:`rau.commands.correct.moved_options`)."""
