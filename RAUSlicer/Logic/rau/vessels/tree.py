@@ -9,7 +9,7 @@ to a bump of the edge): they are pruned first, so the branches a spur cut in two
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -31,14 +31,25 @@ class VesselTree:
     skeleton: np.ndarray
     pieces: np.ndarray
     count: int
+    _nearest: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     def nearest_piece(self) -> tuple[np.ndarray, np.ndarray]:
         """For every pixel, the distance to the nearest piece pixel and that piece's number: the one rule
-        for which piece a click or a pixel belongs to (junction pixels belong to none)."""
-        if not self.pieces.any():
-            return np.full(self.pieces.shape, np.inf), np.zeros_like(self.pieces)
-        distance, (rows, cols) = ndimage.distance_transform_edt(self.pieces == 0, return_indices=True)
-        return distance, self.pieces[rows, cols]
+        for which piece a click or a pixel belongs to (junction pixels belong to none). Found once per tree (a
+        distance transform of the whole picture) and handed out read-only."""
+        if self._nearest is None:
+            self._nearest = _nearest_piece(self.pieces)
+            for array in self._nearest:
+                array.flags.writeable = False
+        return self._nearest
+
+
+def _nearest_piece(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What :meth:`VesselTree.nearest_piece` answers, computed."""
+    if not pieces.any():
+        return np.full(pieces.shape, np.inf), np.zeros_like(pieces)
+    distance, (rows, cols) = ndimage.distance_transform_edt(pieces == 0, return_indices=True)
+    return distance, pieces[rows, cols]
 
 
 def vessel_tree(mask: np.ndarray) -> VesselTree:
