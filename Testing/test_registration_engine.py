@@ -98,7 +98,7 @@ def test_a_pool_of_references_registers_upright_only(hc18):
 def test_ranking_puts_the_matching_reference_first(hc18):
     target, truth = similarity_copy(hc18["001"], 1.1, (2.0, 1.0), 0.09)
     references = [hc18["002"], hc18["001"], hc18["003"]]
-    engine = create_engine("registration", {"top_k": 1})
+    engine = light_registration_engine(top_k=1)  # Dice 0.992 on the light settings, 0.996 on the defaults
     result = engine.run(Request(references, target))
     assert result.details["ranking"][0]["reference"] == "001_HC.png"
     order = [entry["reference"] for entry in result.details["ranking"]]
@@ -118,7 +118,7 @@ def test_references_spelling_a_structure_otherwise_all_take_part(hc18):
     other = hc18["003"].segmentation
     spelled = Segmentation(other.geometry, LabelSet((Structure("LABEL 255", 255),), named=False), {"LABEL 255": other.masks["label_255"]})
     references = [hc18["002"], hc18["001"], hc18["003"]]
-    engine = create_engine("registration", {"top_k": 3, "deformable": False})
+    engine = light_registration_engine(deformable=False, top_k=3)
     same = engine.run(Request(references, target)).get("label_255")
     spelled_apart = engine.run(Request([*references[:2], replace(references[2], segmentation=spelled)], target)).get("label_255")
     assert np.array_equal(spelled_apart.mask, same.mask) and spelled_apart.confidence == same.confidence
@@ -242,7 +242,7 @@ def test_a_slab_of_two_or_three_slices_registers(ct_a, slices):
     grid.SetOrigin(source.TransformIndexToPhysicalPoint([0, 0, 14]))
     target = moved(ct_a.image, sitk.Transform(), grid, labels=False)
     truth = moved(ct_a.segmentation.geometry.with_array(ct_a.segmentation.mask("label_5").astype(np.uint8)), sitk.Transform(), grid, labels=True)
-    result = create_engine("registration", {}).run(Request([ct_a], target, ["label_5"]))
+    result = create_engine("registration", {}).run(Request([ct_a], target, ["label_5"]))  # the light settings miss the collapse
     liver = result.get("label_5")
     assert liver.mask.shape == target.shape and target.ndim == 3
     assert dice(liver.mask, truth.array > 0) > 0.7  # 2 slices: the affine stage collapsed unjudged (Dice 0.41 on a probe's copy)
@@ -334,12 +334,12 @@ def test_an_empty_reference_structure_asked_for_is_reported_as_empty(hc18):
     labels = LabelSet.from_values([1, 2], {1: "fetal head", 2: "not drawn"})
     masks = {"fetal head": reference.segmentation.mask("label_255"), "not drawn": np.zeros(reference.image.shape, bool)}
     empty = Reference(reference.image, Segmentation(reference.segmentation.geometry, labels, masks), "001")
-    result = create_engine("registration", {"deformable": False}).run(Request([empty], hc18["002"].image, ["fetal head", "not drawn"]))
+    result = light_registration_engine(deformable=False).run(Request([empty], hc18["002"].image, ["fetal head", "not drawn"]))
     assert result.get("fetal head").found
     assert not result.get("not drawn").found and result.get("not drawn").message == "has no voxels in the reference"
     again = Reference(hc18["003"].image, Segmentation(hc18["003"].segmentation.geometry, labels, {"fetal head": hc18["003"].segmentation.mask("label_255"),
                                                                                                 "not drawn": np.zeros(hc18["003"].image.shape, bool)}), "003")
-    result = create_engine("registration", {"deformable": False}).run(Request([empty, again], hc18["002"].image, ["not drawn"]))
+    result = light_registration_engine(deformable=False).run(Request([empty, again], hc18["002"].image, ["not drawn"]))
     assert result.get("not drawn").message == "has no voxels in any reference"  # before: "in the reference", as if one
 
 
@@ -359,10 +359,10 @@ def test_a_reference_slab_of_two_or_three_slices_finds_its_slices_in_a_whole_sca
     error said the images did not overlap."""
     source, labels = ct_a.image.to_sitk()[:, :, 13 : 13 + slices], ct_a.segmentation.to_label_map().to_sitk()[:, :, 13 : 13 + slices]
     slab = Reference(Image.from_sitk(source), Segmentation.from_label_map(Image.from_sitk(labels), ct_a.segmentation.labels), "slab")
-    liver = create_engine("registration", {}).run(Request([slab], ct_a.image, ["label_5"])).get("label_5").mask
+    liver = light_registration_engine().run(Request([slab], ct_a.image, ["label_5"])).get("label_5").mask
     truth = ct_a.segmentation.mask("label_5")
     assert set(np.flatnonzero(liver.any(axis=(1, 2)))) <= set(range(12, 15 + slices))
-    assert dice(liver[13 : 13 + slices], truth[13 : 13 + slices]) > 0.9
+    assert dice(liver[13 : 13 + slices], truth[13 : 13 + slices]) > 0.9  # 1.000 on the light settings
 
 
 def test_padding_far_below_the_intensities_and_a_stray_extreme_voxel_do_not_mislead_registration(ct_a):
