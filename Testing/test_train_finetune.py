@@ -16,7 +16,7 @@ from rau.train.dataset import read_records
 from rau.train.evaluation import record_messages
 from rau.vlm.local import TransformersBackend
 from tiny_qwen import build_tiny_qwen
-from train_fixtures import listing, log, short_held_out_answers  # noqa: F401  (fixtures)
+from train_fixtures import listing, log, sft_command, short_held_out_answers  # noqa: F401  (fixtures)
 
 
 def test_sft_loss_is_finite_and_moves_and_held_out_metrics_are_logged(sft_adapter):
@@ -47,7 +47,7 @@ def test_grpo_continues_the_sft_adapter_with_logged_rewards(sft_adapter, pairs, 
     out = tmp_path / "grpo"
     code = main(["train", "grpo", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(out), "--adapter", str(sft_adapter),
                  "--device", "cpu", "--max-steps", "2", "--batch-size", "2", "--num-generations", "2",
-                 "--max-completion-length", "12", "--logging-steps", "1", "--eval-steps", "0", "--eval-limit", "1", "--temperature", "0.1"])
+                 "--max-completion-length", "8", "--logging-steps", "1", "--eval-steps", "0", "--eval-limit", "1", "--temperature", "0.1"])
     assert code == 0
     steps = [e for e in log(out) if "loss" in e]
     assert len(steps) == 2 and all(math.isfinite(e["loss"]) for e in steps)
@@ -109,7 +109,7 @@ def test_an_adapter_goes_on_its_base_model_in_another_folder_or_as_its_hub_id(sf
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     downloaded = shutil.copytree(tiny_qwen, tmp_path / "downloaded")
-    quick = ["--data", str(pairs), "--device", "cpu", "--max-steps", "1", "--eval-steps", "0"]
+    quick = ["--data", str(pairs), "--device", "cpu", "--max-steps", "1", "--eval-steps", "0", "--eval-limit", "1"]
     assert main(["train", "sft", "--model", "tiny/qwen", "--adapter", str(sft_adapter), "--out", str(tmp_path / "on_id"), *quick]) == 0
     assert main(["train", "sft", "--model", str(downloaded), "--adapter", str(tmp_path / "on_id"), "--out", str(tmp_path / "on_copy"),
                  *quick]) == 0
@@ -140,9 +140,7 @@ def test_the_same_data_model_and_seed_train_the_same_adapter_on_any_thread_count
     again, previous = tmp_path / "again", torch.get_num_threads()  # the fixture's run was given these
     torch.set_num_threads(1 if previous > 1 else 2)
     try:
-        assert main(["train", "sft", "--model", str(tiny_qwen), "--data", str(pairs), "--out", str(again), "--device", "cpu",
-                     "--max-steps", "4", "--batch-size", "2", "--learning-rate", "1e-2", "--logging-steps", "1",
-                     "--save-steps", "2", "--eval-steps", "2", "--eval-limit", "2"]) == 0
+        assert main(sft_command(tiny_qwen, pairs, again)) == 0
     finally:
         torch.set_num_threads(previous)
     first, second = (load_file(str(folder / "adapter_model.safetensors")) for folder in (sft_adapter, again))
@@ -338,7 +336,7 @@ def test_resume_takes_the_default_learning_rate_a_run_used_given_again(sft_adapt
     record = json.loads((out / "rau_run.json").read_text())
     (out / "rau_run.json").write_text(json.dumps({**record, "learning_rate": None}))  # as a run without --learning-rate records it
     common = ["--model", str(tiny_qwen), "--data", str(pairs), "--device", "cpu", "--batch-size", "2", "--eval-steps", "0", "--eval-limit", "1",
-              "--out", str(out), "--resume", "--max-steps", "4"]
+              "--out", str(out), "--resume", "--max-steps", "3"]  # one step after checkpoint-2: a resumed run, not its steps, is checked
     assert main(["train", "sft", *common, "--learning-rate", "2e-4"]) == 2
     assert "--learning-rate 0.0001 there, 0.0002 now" in capsys.readouterr().err
     assert main(["train", "sft", *common, "--learning-rate", "1e-4"]) == 0, capsys.readouterr().err
