@@ -107,11 +107,11 @@ def test_a_folder_that_cannot_be_removed_keeps_its_lock_file_for_the_next_start(
 
     with monkeypatch.context() as patched:
         patched.setattr(temporary_folders.shutil, "rmtree", refused)
-        temporary_folders.remove_killed_servers_folders(tmp_path)
+        temporary_folders.remove_left_folders(tmp_path, temporary_folders.SERVER_WORK)
     assert (killed / LOCK_NAME).is_file()
     assert [record.getMessage() for record in caplog.records] == [
         f"cannot remove {killed}, the temporary work folder of a killed server (Permission denied); the next start tries again"]
-    temporary_folders.remove_killed_servers_folders(tmp_path)
+    temporary_folders.remove_left_folders(tmp_path, temporary_folders.SERVER_WORK)
     assert not killed.exists()
 
 
@@ -126,14 +126,14 @@ def test_a_server_starting_as_another_takes_another_folder_when_the_other_remove
     def other_start_first(descriptor: int) -> None:  # the other server's start comes between the lock file and its lock
         if not removed:
             removed.extend(tmp_path.iterdir())
-            temporary_folders.remove_killed_servers_folders(tmp_path)
+            temporary_folders.remove_left_folders(tmp_path, temporary_folders.SERVER_WORK)
         lock_file(descriptor)
 
     monkeypatch.setattr(temporary_folders.tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(runs, "lock_file", other_start_first)
-    folder, handle = temporary_folders.temporary_work_folder()
+    folder, handle = temporary_folders.new_temporary_folder(temporary_folders.SERVER_WORK)
     with handle:
         assert len(removed) == 1 and not removed[0].exists()
         assert list(tmp_path.iterdir()) == [folder] and (folder / LOCK_NAME).is_file()
-        temporary_folders.remove_killed_servers_folders(tmp_path)  # it holds its lock: its folder stays
+        temporary_folders.remove_left_folders(tmp_path, temporary_folders.SERVER_WORK)  # it holds its lock: its folder stays
         assert (folder / LOCK_NAME).is_file()

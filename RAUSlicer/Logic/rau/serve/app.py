@@ -29,7 +29,7 @@ from rau.serve.refusals import REFUSALS, NotFound, QueueFull, unreadable_paramet
 from rau.serve.runs import remove_stopped_runs, start_run
 from rau.serve.security import confined, valid_id
 from rau.serve.sessions import SessionStore
-from rau.serve.temporary_folders import temporary_work_folder
+from rau.serve.temporary_folders import SERVER_WORK, new_temporary_folder
 from rau.serve.uploads import Upload, read_uploads
 from rau.user_warnings import collected_warnings
 
@@ -74,7 +74,7 @@ class ServerConfig:
 
     def __post_init__(self):
         if self.work_dir is None:
-            self.work_dir, self.work_dir_lock = temporary_work_folder()
+            self.work_dir, self.work_dir_lock = new_temporary_folder(SERVER_WORK)
         if not isinstance(self.engine_options, EngineOptions):
             self.engine_options = EngineOptions.from_dict(self.engine_options)
 

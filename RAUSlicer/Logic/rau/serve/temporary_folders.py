@@ -51,16 +51,6 @@ CLIENT_UPLOADS = FolderKind("rau-remote-", "rau-remote.lock", "temporary upload 
                             "point TMPDIR at a folder on a file system that locks files")
 
 
-def temporary_work_folder() -> tuple[Path, BinaryIO]:
-    """A server's new temporary work folder and its lock (:func:`new_temporary_folder`)."""
-    return new_temporary_folder(SERVER_WORK)
-
-
-def remove_killed_servers_folders(parent: Path) -> None:
-    """Remove the temporary work folders in ``parent`` that killed servers left (:func:`remove_left_folders`)."""
-    remove_left_folders(parent, SERVER_WORK)
-
-
 @contextlib.contextmanager
 def held_temporary_folder(kind: FolderKind) -> Iterator[Path]:
     """A new temporary folder of ``kind`` (:func:`new_temporary_folder`) for the block, locked while it runs and
